@@ -1,0 +1,3 @@
+from mmnet.cli import main
+
+raise SystemExit(main())

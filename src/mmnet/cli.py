@@ -1,0 +1,76 @@
+"""The ``mmnet`` command line: argparse subcommands, one module each under ``mmnet.commands``.
+
+This is the only place that turns an ``MMNetError`` into a one-line message and exit code 2;
+unexpected exceptions keep their traceback (they are bugs, and the traceback helps report them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import MMNetError
+
+# Subcommand name -> module that defines ``add_arguments(parser)`` and ``run(args) -> int``.
+# Modules import their heavy dependencies inside ``run`` so that ``--help`` stays fast.
+COMMANDS: dict[str, str] = {
+    "demo": "mmnet.commands.demo",
+    "synth": "mmnet.commands.synth",
+    "train": "mmnet.commands.train",
+    "report": "mmnet.commands.report",
+    "check-data": "mmnet.commands.check_data",
+    "prepare": "mmnet.commands.prepare",
+    "predict": "mmnet.commands.predict",
+    "explain": "mmnet.commands.explain",
+    "export": "mmnet.commands.export",
+    "convert": "mmnet.commands.convert",
+    "info": "mmnet.commands.info",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with code 2 on usage errors already; keep its one-line messages."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mmnet",
+        description="Micro-expression recognition with MMNet (Li et al., IJCAI 2022).",
+    )
+    parser.add_argument("--version", action="version", version=f"mmnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # a command not written yet
+        doc = (module.__doc__ or "").strip().splitlines()
+        p = sub.add_parser(name, help=doc[0] if doc else None, description=(module.__doc__ or "").strip(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args._run(args) or 0)
+    except MMNetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished work is kept; rerun the same command to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Convert a checkpoint of the authors' code (.pth) to mmnet's format (safetensors + JSON).
+
+Example: mmnet convert CASME2_5class_fold1.pth converted/ --class-names happiness,repression,disgust,surprise,others
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", type=Path, help="the authors' .pth file (state_dict, bare or wrapped)")
+    p.add_argument("out", type=Path, help="output folder (model.safetensors + config.json)")
+    p.add_argument("--pc-antialias", action="store_true",
+                   help="use torchvision>=0.17's antialiased PC resize (default: the paper-era resize)")
+    p.add_argument("--class-names", type=str, default=None,
+                   help="comma-separated class names in logit order (default for 5 classes: the "
+                        "authors' CASME II ids happiness,repression,disgust,surprise,others)")
+
+
+# The authors' CASME2_5.py label ids.
+AUTHORS_5CLASS = ["happiness", "repression", "disgust", "surprise", "others"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..model import load_official_checkpoint
+
+    model = load_official_checkpoint(args.checkpoint, pc_antialias=args.pc_antialias)
+    n = model.config.num_classes
+    if args.class_names:
+        names = [s.strip() for s in args.class_names.split(",")]
+        if len(names) != n:
+            raise ConfigError(f"--class-names gives {len(names)} names but the checkpoint has {n} classes")
+        model.class_names = names
+    elif n == 5:
+        model.class_names = AUTHORS_5CLASS
+    model.preprocessing = {"image_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+    out = model.save_pretrained(args.out)
+    print(f"wrote {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
+    return 0

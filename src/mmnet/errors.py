@@ -1,0 +1,55 @@
+"""One exception hierarchy for user-facing errors.
+
+Library code raises these; only ``mmnet.cli`` catches them, prints one line per problem and exits
+with code 2. The double inheritance keeps ``except FileNotFoundError`` / ``except ValueError``
+working for callers that use the standard exceptions.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MMNetError",
+    "ConfigError",
+    "CheckpointError",
+    "DatasetNotFoundError",
+    "AnnotationError",
+    "DataError",
+    "PreprocessError",
+    "verify_choice",
+]
+
+
+class MMNetError(Exception):
+    """Base class of every error that a user can fix (bad input, missing file, bad option)."""
+
+
+class ConfigError(MMNetError, ValueError):
+    """An invalid configuration value or an unknown configuration key."""
+
+
+class CheckpointError(MMNetError, ValueError):
+    """A file that is not a (valid) checkpoint of the expected kind."""
+
+
+class DatasetNotFoundError(MMNetError, FileNotFoundError):
+    """A dataset root, annotation file or frame folder that is not where it should be."""
+
+
+class AnnotationError(MMNetError, ValueError):
+    """An annotation table whose content cannot be used (names the file, row and column)."""
+
+
+class DataError(MMNetError, ValueError):
+    """A sample whose frames are missing, unreadable or inconsistent with its annotation."""
+
+
+class PreprocessError(MMNetError, RuntimeError):
+    """Face preprocessing failed for a clip (no face, corrupt frame, undecodable video)."""
+
+
+def verify_choice(name: str, value: object, choices) -> object:
+    """Return ``value`` if it is one of ``choices``, else raise a ConfigError listing them."""
+    if value not in choices:
+        valid = ", ".join(str(c) for c in choices)
+        raise ConfigError(f"Unknown {name} {value!r}. Valid values are {{{valid}}}.")
+    return value

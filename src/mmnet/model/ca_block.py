@@ -1,0 +1,75 @@
+"""Continuous-attention (CA) blocks of MMNet's main branch (Li et al., IJCAI 2022, Sec. 3.2).
+
+A CA block is a basic residual block whose output is re-weighted by a single-channel spatial
+attention map. The map of block *k* is multiplied by the (max-pooled) map of block *k-1*, so the
+attention is "continuous" across stages: a location must stay salient to keep its weight.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["SpatialAttention", "CABlock"]
+
+
+class SpatialAttention(nn.Module):
+    """Channel mean and max -> 1x1 conv (2 -> 1, no bias) -> BN -> sigmoid: a (B, 1, H, W) map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size=1, bias=False)
+        self.bn = nn.BatchNorm2d(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        pooled = torch.cat(
+            [x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1
+        )  # (B, 2, H, W)
+        return torch.sigmoid(self.bn(self.conv(pooled)))  # (B, 1, H, W)
+
+
+class CABlock(nn.Module):
+    """Residual block (3x3 conv -> BN -> ReLU -> 1x1 conv -> BN, plus shortcut) with attention.
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        stride: stride of the 3x3 conv and of the shortcut projection.
+        use_attention: False gives the paper's ablation without CA (a plain residual block).
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, *, stride: int = 1, use_attention: bool = True
+    ) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        # The shortcut projection exists only where the shape changes (torchvision's _make_layer).
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+        self.attn = SpatialAttention() if use_attention else None
+
+    def forward(self, x: Tensor, prior: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """Return the block output and its attention map (None without attention).
+
+        Args:
+            x: (B, C_in, H, W) features.
+            prior: (B, 1, H', W') attention map of the previous stage, already pooled to the
+                output resolution, or None for the first stage.
+        """
+        identity = x if self.downsample is None else self.downsample(x)
+        y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        y = self.relu(y + identity)  # (B, C_out, H', W')
+        if self.attn is None:
+            return y, None
+        attn = self.attn(y)  # (B, 1, H', W')
+        if prior is not None:
+            attn = attn * prior
+        return y * attn, attn

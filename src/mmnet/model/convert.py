@@ -1,0 +1,171 @@
+"""Convert checkpoints of the authors' code (GitHub muse1998/MMNet, CASME2_5.py) to mmnet.
+
+The key map is explicit and the conversion strict: every key the authors' forward pass uses is
+mapped, the 13 keys it never uses are dropped by name, anything else is an error, and each
+tensor's shape is checked against the model the converted checkpoint describes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ..errors import CheckpointError
+from .mmnet import MMNet, MMNetConfig
+
+__all__ = [
+    "OFFICIAL_UNUSED_KEYS",
+    "convert_official_state_dict",
+    "infer_official_config",
+    "load_official_checkpoint",
+]
+
+#: Entries of the authors' state_dict that their forward pass never reads.
+OFFICIAL_UNUSED_KEYS = frozenset(
+    {
+        "timeembed",
+        "pos.0.weight",
+        "pos.1.weight",
+        "pos.1.bias",
+        "pos.1.running_mean",
+        "pos.1.running_var",
+        "pos.1.num_batches_tracked",
+        "vit_pos.cls_token",
+        "vit_pos.head.weight",
+        "vit_pos.head.bias",
+        "vit_pos.to_Mask.0.weight",
+        "vit_pos.to_Mask.0.bias",
+        "head.1.weight",
+    }
+)
+
+# (pattern on the authors' key, replacement giving ours); the first match wins.
+_KEY_MAP: tuple[tuple[str, str], ...] = (
+    (r"^conv_act\.0\.(.+)$", r"motion_stem.conv.\1"),
+    (r"^conv_act\.1\.(.+)$", r"motion_stem.bn.\1"),
+    (r"^main_branch\.fc\.(weight|bias)$", r"head.\1"),
+    (r"^main_branch\.(layer\d)\.0\.attn\.0\.(.+)$", r"main_branch.\1.0.attn.conv.\2"),
+    (r"^main_branch\.(layer\d)\.0\.attn\.1\.(.+)$", r"main_branch.\1.0.attn.bn.\2"),
+    (r"^main_branch\.((?:conv1|bn1)\..+)$", r"main_branch.\1"),
+    (r"^main_branch\.(layer\d\.0\.(?:conv1|bn1|conv2|bn2|downsample\.[01])\..+)$", r"main_branch.\1"),
+    (r"^vit_pos\.(pos_embed|patch_embed\.proj\.(?:weight|bias)|norm\.(?:weight|bias))$", r"pc_module.\1"),
+    (r"^vit_pos\.(blocks\.\d+\.(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(?:weight|bias))$", r"pc_module.\1"),
+)
+_COMPILED = tuple((re.compile(p), r) for p, r in _KEY_MAP)
+
+_WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
+
+
+def _unwrap(checkpoint: dict) -> dict[str, Tensor]:
+    """Find the state_dict in a checkpoint saved bare, inside a dict, or from DataParallel."""
+    sd = checkpoint
+    for _ in range(3):  # nested wrappers such as {"model": {"state_dict": ...}} are rare but seen
+        if any(isinstance(v, Tensor) for v in sd.values()):
+            break
+        inner = next((sd[k] for k in _WRAPPER_KEYS if isinstance(sd.get(k), dict)), None)
+        if inner is None:
+            break
+        sd = inner
+    tensors = {k: v for k, v in sd.items() if isinstance(v, Tensor)}
+    if not tensors:
+        raise CheckpointError(
+            f"No tensors found in the checkpoint (top-level keys: {sorted(checkpoint)[:10]}). "
+            "Expected the authors' MMNet state_dict, bare or under 'state_dict'/'model'."
+        )
+    if all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+    return tensors
+
+
+def infer_official_config(state_dict: dict[str, Tensor], **overrides) -> MMNetConfig:
+    """Read the number of classes, PC depth and MLP ratio off the authors' tensors."""
+    sd = _unwrap(state_dict)
+    try:
+        num_classes = sd["main_branch.fc.weight"].shape[0]
+        depth = 1 + max(int(m.group(1)) for k in sd if (m := re.match(r"^vit_pos\.blocks\.(\d+)\.", k)))
+        mlp_ratio = sd["vit_pos.blocks.0.mlp.fc1.weight"].shape[0] / sd["vit_pos.blocks.0.mlp.fc1.weight"].shape[1]
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(
+            f"This does not look like an MMNet checkpoint of the authors' code: cannot find {exc}. "
+            "Expected keys such as main_branch.fc.weight and vit_pos.blocks.0.mlp.fc1.weight."
+        ) from None
+    values = {"num_classes": int(num_classes), "pc_depth": depth, "pc_mlp_ratio": mlp_ratio}
+    values.update(overrides)
+    return MMNetConfig(**values)
+
+
+def convert_official_state_dict(
+    state_dict: dict, *, config: MMNetConfig | None = None
+) -> dict[str, Tensor]:
+    """Map the authors' state_dict to mmnet's, strictly.
+
+    Args:
+        state_dict: the authors' state_dict, bare, wrapped in a dict (``{"state_dict": ...}``),
+            or saved from DataParallel (``module.`` prefixes).
+        config: the model the result must fit; inferred from the tensors when None.
+
+    Returns:
+        A state_dict that ``MMNet(config=config).load_state_dict(..., strict=True)`` accepts.
+
+    Raises:
+        CheckpointError: listing unknown keys, keys the model needs but the checkpoint lacks,
+            and shape mismatches.
+    """
+    sd = _unwrap(state_dict)
+    config = config or infer_official_config(sd)
+    converted: dict[str, Tensor] = {}
+    unknown: list[str] = []
+    for key, value in sd.items():
+        if key in OFFICIAL_UNUSED_KEYS:
+            continue
+        for pattern, repl in _COMPILED:
+            if pattern.match(key):
+                converted[pattern.sub(repl, key)] = value
+                break
+        else:
+            unknown.append(key)
+
+    expected = MMNet(config=config).state_dict()
+    missing = sorted(set(expected) - set(converted))
+    unexpected = sorted(set(converted) - set(expected))
+    wrong = [
+        f"{k}: checkpoint {tuple(converted[k].shape)}, model {tuple(expected[k].shape)}"
+        for k in sorted(set(expected) & set(converted))
+        if converted[k].shape != expected[k].shape
+    ]
+    if unknown or missing or unexpected or wrong:
+        lines = ["The checkpoint does not match the authors' MMNet layout:"]
+        if unknown:
+            lines.append(f"  unexpected keys (not in the authors' model): {', '.join(sorted(unknown))}")
+        if unexpected:
+            lines.append(f"  keys with no place in the model: {', '.join(unexpected)}")
+        if missing:
+            lines.append(f"  missing keys (mmnet names): {', '.join(missing)}")
+        if wrong:
+            lines.append("  shape mismatches: " + "; ".join(wrong))
+        raise CheckpointError("\n".join(lines))
+    # Same dtype as ours (e.g. num_batches_tracked stays int64) and a contiguous copy.
+    return {k: converted[k].to(expected[k].dtype).contiguous() for k in expected}
+
+
+def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
+    """Read an authors' ``.pth`` file (tensors only, nothing else unpickled) into an MMNet."""
+    try:
+        raw = torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"Checkpoint '{path}' does not exist.") from None
+    except Exception as exc:  # torch raises several types for non-checkpoints
+        raise CheckpointError(
+            f"'{path}' cannot be read as a PyTorch checkpoint of tensors ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})."
+        ) from None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"'{path}' holds a {type(raw).__name__}, not a state_dict.")
+    sd = _unwrap(raw)
+    config = infer_official_config(sd, **overrides)
+    model = MMNet(config=config)
+    model.load_state_dict(convert_official_state_dict(sd, config=config), strict=True)
+    return model

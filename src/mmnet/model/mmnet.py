@@ -1,0 +1,254 @@
+"""MMNet (Li, Sui, Zhu, Zhao: "MMNet: Muscle Motion-guided Network for Micro-expression
+Recognition", IJCAI 2022, arXiv:2201.05297).
+
+Two frames of a clip, onset and apex, go in. The main branch looks at the motion (apex - onset)
+through four continuous-attention stages; the position-calibration module looks at the onset
+face; their (B, 512, 14, 14) outputs are added and a linear head classifies.
+
+Deliberate differences from the authors' code (none changes the output):
+- their dead parameters (``timeembed``, ``pos.*``, ``cls_token``, the PC ``head``, ``to_Mask``,
+  the AU ``head.1``) are not created; ``convert_official_state_dict`` drops them by name;
+- their unused attention statistics are not computed;
+- ablations and the 3-class variant are constructor options instead of edited copies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import CheckpointError, ConfigError, verify_choice
+from .main_branch import MainBranch, MotionStem
+from .pc_module import PositionCalibration
+
+__all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS"]
+
+#: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
+#: alone (ablation), or a precomputed optical-flow field given as 3 channels (u, v, magnitude).
+MAIN_INPUTS = ("difference", "apex", "flow")
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+FORMAT_TAG = "mmnet-checkpoint"
+
+
+@dataclass
+class MMNetConfig:
+    """Network settings. Defaults are the paper's 5-class CASME II model."""
+
+    num_classes: int = 5
+    image_size: int = 224  # input side; the head's width depends on it
+    pc_depth: int = 2  # authors' 3-class script: 3
+    pc_mlp_ratio: float = 4.0  # authors' 3-class script: 2
+    pc_drop_path: float = 0.0  # authors' 3-class script: 0.3
+    pc_num_heads: int = 4
+    pc_antialias: bool = False  # paper-era torchvision resize; True = torchvision >= 0.17
+    use_ca: bool = True  # False: plain residual blocks (paper ablation "w/o CA")
+    use_pc: bool = True  # False: no position calibration (paper ablation "w/o PC")
+    main_input: str = "difference"  # one of MAIN_INPUTS
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_classes, int) or self.num_classes < 2:
+            raise ConfigError(f"model.num_classes must be an integer >= 2, got {self.num_classes!r}")
+        if self.image_size % 16 or self.image_size < 16:
+            raise ConfigError(f"model.image_size must be a positive multiple of 16, got {self.image_size!r}")
+        if self.pc_depth < 1:
+            raise ConfigError(f"model.pc_depth must be >= 1, got {self.pc_depth!r}")
+        if self.pc_mlp_ratio <= 0:
+            raise ConfigError(f"model.pc_mlp_ratio must be > 0, got {self.pc_mlp_ratio!r}")
+        if not 0.0 <= self.pc_drop_path < 1.0:
+            raise ConfigError(f"model.pc_drop_path must be in [0, 1), got {self.pc_drop_path!r}")
+        if 512 % self.pc_num_heads:
+            raise ConfigError(f"model.pc_num_heads must divide 512, got {self.pc_num_heads!r}")
+        verify_choice("model.main_input", self.main_input, MAIN_INPUTS)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> MMNetConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"Unknown model config key(s) {unknown}. Valid keys: {sorted(known)}")
+        return cls(**values)
+
+
+class MMNet(nn.Module):
+    """MMNet for micro-expression recognition from an onset and an apex frame.
+
+    Inputs are face crops, RGB, ``image_size`` square, scaled to [0, 1] and normalised with the
+    ImageNet mean and std. ``model(onset, apex)`` returns logits (B, num_classes).
+
+    Args:
+        num_classes: number of output classes.
+        config: a full MMNetConfig; keyword arguments override its fields.
+        **overrides: any MMNetConfig field (``pc_antialias=True``, ``use_ca=False`` ...).
+    """
+
+    def __init__(self, num_classes: int | None = None, *, config: MMNetConfig | None = None, **overrides) -> None:
+        super().__init__()
+        values = dataclasses.asdict(config) if config is not None else {}
+        values.update(overrides)
+        if num_classes is not None:
+            values["num_classes"] = num_classes
+        self.config = MMNetConfig.from_dict(values)
+        cfg = self.config
+        # Free-form metadata saved beside the weights (class names, preprocessing settings).
+        self.class_names: list[str] | None = None
+        self.preprocessing: dict = {}
+
+        self.motion_stem = MotionStem(3, 180)
+        self.main_branch = MainBranch(in_channels=180, use_attention=cfg.use_ca)
+        grid = cfg.image_size // 16
+        dim = self.main_branch.out_channels
+        self.pc_module = (
+            PositionCalibration(
+                grid=grid, dim=dim, depth=cfg.pc_depth, num_heads=cfg.pc_num_heads,
+                mlp_ratio=cfg.pc_mlp_ratio, drop_path=cfg.pc_drop_path, antialias=cfg.pc_antialias,
+            )
+            if cfg.use_pc
+            else None
+        )
+        self.head = nn.Linear(dim * grid * grid, cfg.num_classes)
+
+    # -- forward -------------------------------------------------------------------------------
+    def main_input(self, onset: Tensor, apex: Tensor | None, flow: Tensor | None) -> Tensor:
+        """The image the main branch sees, per ``config.main_input``."""
+        mode = self.config.main_input
+        if mode == "flow":
+            if flow is None:
+                raise ValueError("this model was built with main_input='flow': pass flow=(B, 3, H, W)")
+            return flow
+        if apex is None:
+            raise ValueError(f"this model was built with main_input={mode!r}: pass the apex frame")
+        return apex - onset if mode == "difference" else apex
+
+    def forward_features(
+        self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None
+    ) -> tuple[Tensor, list[Tensor | None]]:
+        """Fused (B, 512, 14, 14) features and the four CA attention maps (None without CA)."""
+        size = self.config.image_size
+        if onset.shape[-2:] != (size, size):
+            raise ValueError(f"expected {size}x{size} frames, got {tuple(onset.shape[-2:])}")
+        motion = self.main_input(onset, apex, flow)  # (B, 3, H, W)
+        x, maps = self.main_branch(self.motion_stem(motion))  # (B, 512, 14, 14)
+        if self.pc_module is not None:
+            x = x + self.pc_module(onset)  # (B, 512, 14, 14) position calibration
+        return x, maps
+
+    def forward_head(self, features: Tensor) -> Tensor:
+        return self.head(features.flatten(1))  # (B, C*H*W) -> (B, num_classes)
+
+    def forward(self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None) -> Tensor:
+        features, _ = self.forward_features(onset, apex, flow=flow)
+        return self.forward_head(features)
+
+    @torch.no_grad()
+    def attention_maps(self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None) -> list[Tensor]:
+        """The four CA attention maps, (B, 1, 112/56/28/14 ...), for figures. Needs use_ca."""
+        if not self.config.use_ca:
+            raise ValueError("this model was built with use_ca=False: it has no attention maps")
+        _, maps = self.forward_features(onset, apex, flow=flow)
+        return maps
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def checkpoint_metadata(self) -> dict:
+        from .. import __version__
+
+        return {
+            "format": FORMAT_TAG,
+            "format_version": 1,
+            "mmnet_version": __version__,
+            "model": dataclasses.asdict(self.config),
+            "class_names": self.class_names,
+            "preprocessing": self.preprocessing,
+        }
+
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write ``path/model.safetensors`` and ``path/config.json``; returns the folder.
+
+        The JSON config is also stored in the safetensors header, so the weights file alone is
+        a complete checkpoint. Nothing is pickled.
+        """
+        from safetensors.torch import save_file
+
+        from ..utils import atomic_write_text
+
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        meta = self.checkpoint_metadata()
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        tmp = out / (WEIGHTS_NAME + ".tmp")
+        save_file(tensors, str(tmp), metadata={"mmnet": json.dumps(meta)})
+        tmp.replace(out / WEIGHTS_NAME)
+        atomic_write_text(out / CONFIG_NAME, json.dumps(meta, indent=2) + "\n")
+        return out
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, *, map_location: str | torch.device = "cpu") -> MMNet:
+        """Load a checkpoint written by ``save_pretrained`` (a folder or its .safetensors file)."""
+        weights, meta = read_checkpoint(path)
+        model = cls(config=MMNetConfig.from_dict(meta["model"]))
+        model.class_names = meta.get("class_names")
+        model.preprocessing = meta.get("preprocessing") or {}
+        _load_strict(model, weights, source=str(path))
+        return model.to(map_location)
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
+    """Return (state_dict, metadata) of an mmnet checkpoint, or raise CheckpointError."""
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / WEIGHTS_NAME
+    if not p.exists():
+        raise CheckpointError(
+            f"No mmnet checkpoint at '{path}': expected a folder holding {WEIGHTS_NAME} and "
+            f"{CONFIG_NAME} (written by `mmnet convert` or training), or the {WEIGHTS_NAME} file itself."
+        )
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(p), framework="pt") as f:
+            header = f.metadata() or {}
+        weights = load_file(str(p))
+    except Exception as exc:  # safetensors raises its own error type, which moved between versions
+        raise CheckpointError(
+            f"'{p}' is not a readable safetensors file ({exc}). If it is a checkpoint of the "
+            "authors' code (.pth), convert it first: mmnet convert AUTHORS.pth OUT"
+        ) from exc
+    meta = None
+    if "mmnet" in header:
+        meta = json.loads(header["mmnet"])
+    elif (p.parent / CONFIG_NAME).exists():
+        meta = json.loads((p.parent / CONFIG_NAME).read_text())
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_TAG or "model" not in meta:
+        raise CheckpointError(
+            f"'{p}' is a safetensors file but not an mmnet checkpoint (no mmnet config in its "
+            "header or beside it). Convert authors' checkpoints with: mmnet convert AUTHORS.pth OUT"
+        )
+    return weights, meta
+
+
+def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str) -> None:
+    """Load with every key accounted for; a mismatch lists the keys (timm's load_pretrained)."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    wrong = sorted(k for k in set(own) & set(state_dict) if own[k].shape != state_dict[k].shape)
+    if missing or unexpected or wrong:
+        lines = [f"Weights in '{source}' do not match the model built from its config:"]
+        if missing:
+            lines.append(f"  missing keys ({len(missing)}): {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+        if unexpected:
+            lines.append(f"  unexpected keys ({len(unexpected)}): {', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
+        for k in wrong[:10]:
+            lines.append(f"  shape of {k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(own[k].shape)}")
+        raise CheckpointError("\n".join(lines))
+    model.load_state_dict(state_dict, strict=True)
+
+

@@ -1,0 +1,41 @@
+import json
+
+import pytest
+import torch
+
+from mmnet import MMNet
+from mmnet.errors import CheckpointError
+
+
+def test_round_trip(tmp_path):
+    model = MMNet(num_classes=3, pc_depth=3, pc_mlp_ratio=2.0, use_ca=True).eval()
+    model.class_names = ["negative", "positive", "surprise"]
+    model.preprocessing = {"image_size": 224}
+    out = model.save_pretrained(tmp_path / "ckpt")
+    assert (out / "model.safetensors").exists() and (out / "config.json").exists()
+    loaded = MMNet.from_pretrained(out).eval()
+    assert loaded.config == model.config
+    assert loaded.class_names == model.class_names
+    x = torch.randn(1, 3, 224, 224), torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(*x), model(*x))
+    # The weights file alone is a complete checkpoint (config in its header).
+    assert MMNet.from_pretrained(out / "model.safetensors").config == model.config
+    assert json.loads((out / "config.json").read_text())["format"] == "mmnet-checkpoint"
+
+
+def test_not_a_checkpoint(tmp_path):
+    junk = tmp_path / "model.safetensors"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        MMNet.from_pretrained(junk)
+    with pytest.raises(CheckpointError, match="No mmnet checkpoint"):
+        MMNet.from_pretrained(tmp_path / "nothing-here")
+
+
+def test_foreign_safetensors_is_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(CheckpointError, match="not an mmnet checkpoint"):
+        MMNet.from_pretrained(tmp_path / "other.safetensors")
