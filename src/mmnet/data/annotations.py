@@ -1,0 +1,238 @@
+"""Shared readers for annotation tables: header-row search, text subject ids, numbers, AU strings.
+
+The real coding files are hand-edited Excel sheets (see docs/datasets.md): blank columns, preamble
+rows above the header, subject ids stored as text ('01', '006'), '/' where a frame is unknown,
+free-text action units. Everything here reads cells as openpyxl gives them (text stays text, so
+'01' keeps its zero) and converts explicitly, never by column position.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AnnotationError
+
+__all__ = [
+    "Table",
+    "read_table",
+    "normalise_header",
+    "subject_text",
+    "frame_number",
+    "parse_aus",
+]
+
+
+def normalise_header(name: object) -> str:
+    """'Onset Frame' / 'OnsetFrame' / ' onset_frame ' -> 'onsetframe' (column lookup key)."""
+    return re.sub(r"[\s_\-]+", "", str(name or "")).lower()
+
+
+@dataclass
+class Table:
+    """One sheet (or CSV) below its header row.
+
+    Attributes:
+        path: the file read.
+        sheet: sheet name ('' for CSV).
+        header: header cells as written (blank columns kept as '').
+        header_row: 1-based row number of the header in the file.
+        rows: (1-based file row number, cells) for every non-blank row below the header.
+    """
+
+    path: Path
+    sheet: str
+    header: list[str]
+    header_row: int
+    rows: list[tuple[int, list[object]]]
+
+    def column(self, *names: str, required: bool = True) -> int | None:
+        """Index of the first column whose normalised header equals one of ``names``."""
+        keys = {normalise_header(n) for n in names}
+        for i, h in enumerate(self.header):
+            if normalise_header(h) in keys:
+                return i
+        if required:
+            raise AnnotationError(
+                f"{self.where()}: no column named {' or '.join(repr(n) for n in names)}; header row {self.header_row} "
+                f"is {[h for h in self.header if h]}. Check that this is the right annotation file."
+            )
+        return None
+
+    def where(self, row: int | None = None) -> str:
+        sheet = f" sheet '{self.sheet}'" if self.sheet else ""
+        at = f" row {row}" if row is not None else ""
+        return f"'{self.path}'{sheet}{at}"
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _read_cells(path: Path, sheet: str | None) -> tuple[str, list[list[object]]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        # utf-8-sig drops a BOM; CSV cells are all text, which the converters below accept.
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return "", [list(r) for r in csv.reader(f)]
+    if suffix not in (".xlsx", ".xlsm"):
+        raise AnnotationError(f"Annotation file '{path}' is neither .xlsx nor .csv; save it as .xlsx and retry.")
+    import openpyxl
+
+    try:
+        # data_only: formula cells (SAMM 'Duration') give their cached value, or None when never computed.
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise AnnotationError(f"Cannot read '{path}' as an Excel workbook ({exc}); re-download the file.") from None
+    try:
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif sheet in wb.sheetnames:
+            ws = wb[sheet]
+        else:
+            raise AnnotationError(f"'{path}' has no sheet '{sheet}'; its sheets are {wb.sheetnames}.")
+        return ws.title, [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    first_header: Sequence[str] = ("Subject",),
+    max_scan: int = 50,
+) -> Table:
+    """Read a sheet, find its header row and return the rows below it.
+
+    Args:
+        path: .xlsx or .csv file.
+        sheet: sheet name; the first sheet when None.
+        first_header: accepted texts of the header row's first non-blank cell (compared after
+            ``normalise_header``). SAMM releases have 0 or 13 preamble rows, so the header is searched.
+        max_scan: how many rows to search for the header.
+    """
+    path = Path(path)
+    sheet_name, cells = _read_cells(path, sheet)
+    keys = {normalise_header(h) for h in first_header}
+    for i, row in enumerate(cells[:max_scan]):
+        first = next((c for c in row if not _is_blank(c)), None)
+        if first is not None and normalise_header(first) in keys:
+            header = ["" if _is_blank(c) else str(c).strip() for c in row]
+            rows = [(i + 2 + k, r) for k, r in enumerate(cells[i + 1 :]) if not all(_is_blank(c) for c in r)]
+            return Table(path, sheet_name, header, i + 1, rows)
+    wanted = " or ".join(repr(h) for h in first_header)
+    raise AnnotationError(
+        f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}: no header row starting with {wanted} in the first "
+        f"{max_scan} rows. Is this the dataset's original coding file?"
+    )
+
+
+def cell(row: Sequence[object], index: int | None) -> object:
+    """Cell ``index`` of a row, None past its end or when the column is absent."""
+    if index is None or index >= len(row):
+        return None
+    return row[index]
+
+
+def subject_text(value: object, width: int = 0) -> str | None:
+    """Subject id as text: keeps '01' / '006' as written; an int (re-saved sheet) is zero-padded to ``width``."""
+    if _is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return str(value).zfill(width)
+    text = str(value).strip()
+    if text.isdigit():
+        return text.zfill(width)
+    return text
+
+
+def frame_number(value: object) -> int | None:
+    """A frame number from a cell: int, integral float or digit text -> int; '/', '', '?', other text -> None."""
+    if isinstance(value, bool) or _is_blank(value):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    text = str(value).strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if re.fullmatch(r"[+-]?\d+\.0*", text):
+        return int(float(text))
+    return None
+
+
+_AU = re.compile(r"^(?P<side>[LRATB]?)(?P<num>\d*)(?P<level>[A-E]?)$")
+_ALTERNATIVE = re.compile(r"\s+or\s+|/", re.IGNORECASE)
+
+
+def _parse_alternatives(term: str) -> str | None:
+    """'R6 or R12' -> 'R6|R12'; '10A/B' -> '10A|10B'; 'A/L12' -> 'A12|L12'; None if not AU-like."""
+    parts = [p.strip() for p in _ALTERNATIVE.split(term) if p.strip()]
+    matches = [_AU.match(p) for p in parts]
+    if not parts or any(m is None or not (m["side"] or m["num"] or m["level"]) for m in matches):
+        return None
+    full = next((m for m in matches if m["num"]), None)
+    if full is None:
+        return None
+    out = []
+    for m in matches:
+        if m["num"]:
+            out.append(m.group(0))
+        elif m["side"] and not m["level"]:  # 'A' in 'A/L12': a side prefix for the sibling's AU
+            out.append(f"{m['side']}{full['num']}{full['level']}")
+        else:  # 'B' in '10A/B': an intensity for the sibling's AU
+            out.append(f"{full['side']}{full['num']}{m['level'] or m['side']}")
+    return "|".join(out)
+
+
+def parse_aus(value: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Parse a free-text action-unit cell.
+
+    Returns (aus, unparsed). ``aus`` keeps side prefixes (L, R, A = asymmetric, T, B) and intensity
+    suffixes (A-E) as written: '4+L10' -> ('4', 'L10'). Alternatives become one token joined by '|'
+    ('(R6 or R12)+R15' -> ('R6|R12', 'R15')), 'ref(24)' stays 'ref(24)'. '?' (unknown AUs) gives
+    nothing. ``unparsed`` lists fragments that are not AU codes ('soft focus'), for an Issue.
+    """
+    if _is_blank(value):
+        return (), ()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    aus: list[str] = []
+    unparsed: list[str] = []
+    for raw in re.split(r"\+", text):
+        term = raw.strip()
+        if not term or term == "?":
+            continue
+        ref = re.fullmatch(r"ref\s*\(\s*([^)]*?)\s*\)", term, re.IGNORECASE)
+        if ref:
+            inner = _parse_alternatives(ref.group(1))
+            if inner is None:
+                unparsed.append(term)
+            else:
+                aus.append(f"ref({inner})")
+            continue
+        token = _parse_alternatives(term.strip("() "))
+        if token is None:
+            unparsed.append(term)
+        else:
+            aus.append(token)
+    return tuple(aus), tuple(unparsed)
+
+
+def label_text(value: object) -> str | None:
+    """Emotion label as lower-case text ('Happiness ' -> 'happiness'), None when blank."""
+    if _is_blank(value):
+        return None
+    return str(value).strip().lower()
+
+
+def iter_nonblank(values: Iterable[object]) -> list[object]:
+    return [v for v in values if not _is_blank(v)]

@@ -1,0 +1,161 @@
+"""CASME II loader (Yan et al., PLoS ONE 2014; docs/datasets.md §1).
+
+Accepted root layouts (first found wins unless ``layout`` is given)::
+
+    ROOT/CASME2-coding-20190701.xlsx        (or -20140508; 9 or 10 columns, blank C and G)
+    ROOT/Cropped/sub01/EP02_01f/reg_img46.jpg                    layout "cropped"
+    ROOT/Cropped-updated/Cropped/sub01/EP02_01f/reg_img46.jpg    layout "cropped-updated" (MMNet's copy)
+    ROOT/CASME2_RAW_selected/sub01/EP02_01f/img46.jpg            layout "raw-selected"
+    ROOT/CASME2-RAW/sub01/EP02_01f/img46.jpg                     layout "raw"
+
+``root`` may also be a frames folder itself (holding sub01/ ...), with ``annotation`` given.
+Clip names are never parsed (EP01_2, EP06_02_01, EP09f exist); subjects stay text ('01').
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .annotations import read_table
+from .common import (
+    DatasetLoad,
+    check_sample,
+    find_folder,
+    finish,
+    list_frames,
+    missing_dataset,
+    objective_class,
+    samples_from_table,
+    with_frames,
+)
+from .sample import Issue, Sample
+
+__all__ = ["load_casme2", "LAYOUTS", "ANNOTATION_NAMES"]
+
+# layout -> (frames folder under root, frame file pattern)
+LAYOUTS: dict[str, tuple[str, re.Pattern]] = {
+    "cropped": ("Cropped", re.compile(r"reg_img(\d+)\.jpg", re.IGNORECASE)),
+    "cropped-updated": ("Cropped-updated/Cropped", re.compile(r"reg_img(\d+)\.jpg", re.IGNORECASE)),
+    "raw-selected": ("CASME2_RAW_selected", re.compile(r"img(\d+)\.jpg", re.IGNORECASE)),
+    "raw": ("CASME2-RAW", re.compile(r"img(\d+)\.jpg", re.IGNORECASE)),
+}
+# Newest first: when a root holds both, the 2019 coding (the current official download) is used.
+ANNOTATION_NAMES = ("CASME2-coding-20190701.xlsx", "CASME2-coding-20140508.xlsx")
+OBJECTIVE_NAME = "CASME2-ObjectiveClasses.xlsx"
+_ANY_FRAME = re.compile(r"(?:reg_)?img(\d+)\.jpg", re.IGNORECASE)
+
+COLUMNS = {
+    "subject": ("Subject",),
+    "clip": ("Filename",),
+    "onset": ("OnsetFrame", "Onset"),
+    "apex": ("ApexFrame", "Apex"),
+    "offset": ("OffsetFrame", "Offset"),
+    "aus": ("Action Units", "AU"),
+    "label": ("Estimated Emotion", "Emotion"),
+    "objective": ("Objective Classes", "Objective Class"),
+}
+
+_LAYOUT_HELP = [
+    "CASME2-coding-20190701.xlsx   (or CASME2-coding-20140508.xlsx)",
+    "Cropped/sub01/EP02_01f/reg_img46.jpg ...   (or Cropped-updated/Cropped/..., CASME2_RAW_selected/.../img46.jpg)",
+]
+
+
+def _missing(root: Path, missing: list[str]):
+    return missing_dataset("CASME II", root, missing, _LAYOUT_HELP, "its authors (http://fu.psych.ac.cn/CASME/casme2-en.php)",
+                           "casme2")
+
+
+def _frames_dir(root: Path, layout: str | None) -> tuple[Path, re.Pattern, str] | None:
+    if layout is not None:
+        from ..errors import verify_choice
+
+        verify_choice("CASME II layout", layout, tuple(LAYOUTS))
+        sub, pattern = LAYOUTS[layout]
+        return (root / sub, pattern, layout) if (root / sub).is_dir() else None
+    for name, (sub, pattern) in LAYOUTS.items():
+        if (root / sub).is_dir():
+            return root / sub, pattern, name
+    if any(p.is_dir() and re.fullmatch(r"sub\d+", p.name) for p in root.iterdir()):
+        return root, _ANY_FRAME, "root"  # root is a frames folder itself
+    return None
+
+
+def load_casme2(
+    root: str | Path,
+    *,
+    annotation: str | Path | None = None,
+    strict: bool = False,
+    layout: str | None = None,
+    corrections: bool = True,
+) -> DatasetLoad:
+    """Load CASME II: one Sample per coding-file row, with the frames found on disk.
+
+    Args:
+        root: dataset folder (see the module docstring for layouts).
+        annotation: coding file (.xlsx, or .csv); default: the newest CASME2-coding-*.xlsx in root.
+        strict: raise on any error-severity issue.
+        layout: force one of ``LAYOUTS``; default: the first present.
+        corrections: apply the known corrections (none are listed for CASME II at present).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise _missing(root, ["the folder itself"])
+    issues: list[Issue] = []
+    if annotation is None:
+        found = [root / n for n in ANNOTATION_NAMES if (root / n).is_file()]
+        found += sorted(p for p in root.glob("CASME2-coding-*.xlsx") if p not in found)
+        if not found:
+            raise _missing(root, [f"an annotation file: one of {', '.join(repr(n) for n in ANNOTATION_NAMES)} "
+                                  "(or pass --annotation FILE)"])
+        annotation = found[0]
+        if len(found) > 1:
+            issues.append(Issue("casme2", "annotation_choice", f"several coding files in root; using "
+                                f"'{found[0].name}', ignoring {[p.name for p in found[1:]]}", "warning"))
+    annotation = Path(annotation)
+    if not annotation.is_file():
+        raise _missing(root, [f"the annotation file '{annotation}'"])
+    frames_at = _frames_dir(root, layout)
+    if frames_at is None:
+        wanted = [LAYOUTS[layout][0]] if layout else [v[0] for v in LAYOUTS.values()]
+        raise _missing(root, [f"a frames folder: one of {', '.join(repr(w + '/') for w in wanted)}"])
+    frames_root, pattern, _ = frames_at
+
+    table = read_table(annotation, sheet="Sheet1" if annotation.suffix.lower() == ".xlsx" else None)
+    samples, row_issues = samples_from_table(table, dataset="casme2", columns=COLUMNS, subject_width=2,
+                                             corrections=corrections)
+    issues += row_issues
+    if "objective_class" not in (samples[0].extra if samples else {}) and (root / OBJECTIVE_NAME).is_file():
+        _join_objective(root / OBJECTIVE_NAME, samples)
+
+    out: list[Sample] = []
+    for s in samples:
+        folder, exact = find_folder(frames_root / f"sub{s.subject}", s.clip)
+        if folder is None:
+            issues.append(Issue(s.sample_id, "clip_missing", f"no folder {frames_root / f'sub{s.subject}' / s.clip}; "
+                                "the sample is excluded", "error"))
+            out.append(s)
+            continue
+        if not exact:
+            issues.append(Issue(s.sample_id, "clip_name_case", f"folder is named '{folder.name}'", "warning"))
+        frames, junk = list_frames(folder, pattern)
+        s = with_frames(s, frames)
+        if not frames:
+            issues.append(Issue(s.sample_id, "no_frames", f"no {pattern.pattern} files in {folder}; "
+                                "the sample is excluded", "error"))
+        issues += check_sample(s, junk)
+        out.append(s)
+    return finish(out, issues, annotation, strict)
+
+
+def _join_objective(path: Path, samples: list[Sample]) -> None:
+    """Objective classes from the separate CASME2-ObjectiveClasses.xlsx (Davison et al. 2018)."""
+    from .annotations import cell, subject_text
+
+    table = read_table(path)
+    si, ci, oi = table.column("Subject"), table.column("Filename"), table.column("Objective Class", "Objective Classes")
+    classes = {(subject_text(cell(r, si), 2), str(cell(r, ci)).strip()): objective_class(cell(r, oi))
+               for _, r in table.rows}
+    for s in samples:
+        s.extra["objective_class"] = classes.get((s.subject, s.clip))

@@ -1,0 +1,277 @@
+"""What every loader shares: the load result, frame listing, per-sample checks and strict mode.
+
+A loader reads its annotation table, builds one ``Sample`` per annotated clip, lists the clip's
+frames on disk and runs ``check_sample``. Problems become ``Issue`` records; nothing is dropped
+without one. Severity "error" means the sample cannot be used exactly as annotated (training can
+still clamp to the nearest frame on disk, see ``onset_apex_frames``); "warning" means a fix was
+applied or something harmless was ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import AnnotationError, DataError, DatasetNotFoundError
+from .sample import Issue, Sample
+
+__all__ = [
+    "DatasetLoad",
+    "list_frames",
+    "check_sample",
+    "onset_apex_frames",
+    "missing_dataset",
+    "natural_key",
+    "ANNOTATION_CHECKS",
+]
+
+log = logging.getLogger("mmnet.data")
+
+# Checks about the annotation itself (strict mode raises AnnotationError); the rest are about the
+# frames on disk (DataError).
+ANNOTATION_CHECKS = frozenset(
+    {"apex_unknown", "apex_outside", "offset_before_onset", "bad_row", "label_missing", "duplicate", "correction"}
+)
+
+
+@dataclass
+class DatasetLoad:
+    """Result of ``load_dataset``.
+
+    Attributes:
+        samples: every annotated sample with at least one frame on disk (possibly with error
+            issues: training clamps to the nearest frame on disk).
+        issues: every problem found, in file order.
+        excluded: annotated samples that have no usable frame on disk (each has an error issue).
+        annotation: the annotation file read (None for SMIC, whose labels are folder names).
+    """
+
+    samples: list[Sample]
+    issues: list[Issue]
+    excluded: list[Sample] = field(default_factory=list)
+    annotation: Path | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity != "error"]
+
+    def issues_for(self, sample: Sample | str) -> list[Issue]:
+        sid = sample if isinstance(sample, str) else sample.sample_id
+        return [i for i in self.issues if i.sample_id == sid]
+
+    def raise_if_errors(self) -> None:
+        """Strict mode: raise AnnotationError (annotation checks) or DataError naming each failing sample."""
+        errors = self.errors
+        if not errors:
+            return
+        shown = "\n".join(f"  - {i.sample_id}: [{i.check}] {i.message}" for i in errors[:20])
+        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        kind = AnnotationError if any(i.check in ANNOTATION_CHECKS for i in errors) else DataError
+        raise kind(
+            f"{len(errors)} sample(s) fail the checks (strict mode):\n{shown}{more}\n"
+            "Fix the files, or load without strict to use clamped frames; `mmnet check-data` lists every problem."
+        )
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders 'sub2' before 'sub10' and 's2' before 's10'."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+
+
+def list_frames(folder: Path, pattern: re.Pattern) -> tuple[tuple[tuple[int, Path], ...], list[str]]:
+    """Frames in ``folder`` whose name fully matches ``pattern`` (group 1 = frame number).
+
+    Returns (frames sorted by number, names of other entries). Sorting is numeric: ``reg_img9``
+    comes before ``reg_img10``.
+    """
+    frames: list[tuple[int, Path]] = []
+    junk: list[str] = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            m = pattern.fullmatch(entry.name)
+            if m and entry.is_file():
+                frames.append((int(m.group(1)), Path(entry.path)))
+            else:
+                junk.append(entry.name)
+    frames.sort(key=lambda f: f[0])
+    return tuple(frames), sorted(junk)
+
+
+def check_sample(sample: Sample, junk: Iterable[str] = ()) -> list[Issue]:
+    """The checks shared by all loaders: apex known and inside onset..offset, frames on disk, junk files."""
+    sid = sample.sample_id
+    out: list[Issue] = []
+    onset, apex, offset = sample.onset, sample.apex, sample.offset
+    if apex is None:
+        out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); training uses the middle "
+                         "frame on disk", "error"))
+    if offset is not None and offset < onset:
+        out.append(Issue(sid, "offset_before_onset", f"offset {offset} is before onset {onset}", "error"))
+    elif apex is not None and not (onset <= apex <= (offset if offset is not None else apex)):
+        out.append(Issue(sid, "apex_outside", f"apex {apex} is outside onset..offset {onset}..{offset}", "error"))
+    junk = list(junk)
+    if junk:
+        shown = ", ".join(repr(j) for j in junk[:5]) + (" ..." if len(junk) > 5 else "")
+        out.append(Issue(sid, "junk_files", f"{len(junk)} non-frame file(s) ignored: {shown}", "warning"))
+    if not sample.frames:
+        return out
+    present = set(sample.frame_numbers)
+    first, last = sample.frames[0][0], sample.frames[-1][0]
+    on_disk = f"frames on disk {first}..{last} ({len(present)})"
+    for name, number, severity in (("onset", onset, "error"), ("apex", apex, "error"), ("offset", offset, "warning")):
+        if number is not None and number not in present:
+            near = sample.nearest_frame(number)
+            out.append(Issue(sid, f"{name}_not_on_disk", f"annotated {name} frame {number} is not on disk "
+                             f"({on_disk}); the nearest, {near}, is used", severity))
+    return out
+
+
+def onset_apex_frames(sample: Sample) -> tuple[int, int]:
+    """Onset and apex frame numbers to read, both present on disk.
+
+    Annotated frames missing on disk are clamped to the nearest frame on disk; an unknown apex
+    (CASME II '/') becomes the middle frame on disk. Each of these cases has an Issue from the loader.
+    """
+    if not sample.frames:
+        raise DataError(f"{sample.sample_id}: no frames on disk; check the clip folder or exclude the sample.")
+    onset = sample.nearest_frame(sample.onset)
+    if sample.apex is None:
+        nums = sample.frame_numbers
+        return onset, nums[len(nums) // 2]
+    return onset, sample.nearest_frame(sample.apex)
+
+
+def missing_dataset(title: str, root: Path, missing: list[str], layout: list[str], owner: str, name: str) -> DatasetNotFoundError:
+    """The error for a dataset root or annotation file that is not there (style.md §6.6 message)."""
+    lines = "\n".join(f"  - {m}" for m in missing)
+    expected = "\n".join(f"    {line}" for line in layout)
+    return DatasetNotFoundError(
+        f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n"
+        f"{title} is licence-gated and cannot be downloaded by mmnet; request it from {owner}, then run: "
+        f"mmnet check-data {name} --root {root}"
+    )
+
+
+def with_frames(sample: Sample, frames: tuple[tuple[int, Path], ...]) -> Sample:
+    return replace(sample, frames=frames)
+
+
+def finish(samples: list[Sample], issues: list[Issue], annotation: Path | None, strict: bool) -> DatasetLoad:
+    """Split off samples without frames, log a summary, apply strict mode."""
+    kept = [s for s in samples if s.frames]
+    excluded = [s for s in samples if not s.frames]
+    load = DatasetLoad(kept, issues, excluded, annotation)
+    if issues:
+        log.warning("%d issue(s) (%d errors) while loading %d samples; run `mmnet check-data` to list them",
+                    len(issues), len(load.errors), len(samples))
+    if strict:
+        load.raise_if_errors()
+    return load
+
+
+def samples_from_table(
+    table,
+    *,
+    dataset: str,
+    columns: dict[str, tuple[str, ...]],
+    subject_width: int = 0,
+    duplicates: str = "error",
+    corrections: bool = True,
+) -> tuple[list[Sample], list[Issue]]:
+    """Build frame-less Samples from an annotation ``Table`` (``annotations.read_table``).
+
+    Args:
+        table: the table.
+        dataset: loader name, used in sample ids.
+        columns: field -> accepted header names, for fields subject, clip, onset, apex, offset,
+            aus, label and optionally objective. Optional fields may be missing from the file.
+        subject_width: zero-padding for subjects a re-saved sheet turned into numbers.
+        duplicates: "error" reports a repeated (subject, clip) and skips it; "suffix" names repeats
+            clip2, clip3 ... in file order (CAS(ME)^3 has several MEs per video, as meb does).
+        corrections: apply ``corrections.CORRECTIONS``.
+    """
+    from .annotations import cell, frame_number, label_text, parse_aus, subject_text
+    from .corrections import apply_corrections
+
+    required = ("subject", "clip", "onset", "apex", "offset", "label")
+    idx = {f: table.column(*names, required=f in required) for f, names in columns.items()}
+    samples: list[Sample] = []
+    issues: list[Issue] = []
+    seen: dict[tuple[str, str], int] = {}
+    for row_no, row in table.rows:
+        subject = subject_text(cell(row, idx["subject"]), subject_width)
+        clip_cell = cell(row, idx["clip"])
+        clip = None if clip_cell is None else str(clip_cell).strip() or None
+        where = table.where(row_no)
+        if subject is None or clip is None:
+            issues.append(Issue(f"{dataset}/?/row{row_no}", "bad_row", f"{where}: no subject or clip name; "
+                                f"row ignored (cells: {[c for c in row if c not in (None, '')]})", "error"))
+            continue
+        key = (subject, clip)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            if duplicates == "suffix":
+                clip = f"{clip}{seen[key]}"
+            else:
+                issues.append(Issue(f"{dataset}/{subject}/{clip}", "duplicate", f"{where}: repeats an earlier row for "
+                                    "the same subject and clip; this row is ignored", "error"))
+                continue
+        sid = f"{dataset}/{subject}/{clip}"
+        raw = {f: cell(row, idx[f]) for f in ("onset", "apex", "offset")}
+        values = {f: frame_number(v) for f, v in raw.items()}
+        for f in ("onset", "apex", "offset"):
+            if values[f] is None and raw[f] not in (None, "", "/"):
+                issues.append(Issue(sid, "bad_value", f"{where}: {f} {raw[f]!r} is not a frame number", "error"))
+        if values["onset"] is None:
+            issues.append(Issue(sid, "bad_row", f"{where}: onset {raw['onset']!r} is not a frame number; "
+                                "the sample cannot be located and is left out", "error"))
+            continue
+        issues.extend(apply_corrections(dataset, subject, clip, values, enabled=corrections))
+        label = label_text(cell(row, idx["label"]))
+        if label is None:
+            issues.append(Issue(sid, "label_missing", f"{where}: no emotion label", "error"))
+            label = ""
+        au_raw = cell(row, idx.get("aus"))
+        aus, unparsed = parse_aus(au_raw)
+        if unparsed:
+            issues.append(Issue(sid, "au_text", f"AU cell {au_raw!r}: kept {list(aus)}, ignored non-AU text "
+                                f"{list(unparsed)}", "warning"))
+        extra = {"row": row_no, "au_text": "" if au_raw is None else str(au_raw)}
+        if idx.get("objective") is not None:
+            extra["objective_class"] = objective_class(cell(row, idx["objective"]))
+        samples.append(Sample(dataset, subject, clip, values["onset"], values["apex"], values["offset"], label,
+                              aus, (), extra))
+    return samples, issues
+
+
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7}
+
+
+def objective_class(value: object) -> int | None:
+    """Objective class 1..7 from an int, digit text or Roman numeral (CAS(ME)^3 writes 'VII')."""
+    from .annotations import frame_number
+
+    n = frame_number(value)
+    if n is None and value is not None:
+        n = _ROMAN.get(str(value).strip().upper())
+    return n
+
+
+def find_folder(parent: Path, name: str) -> tuple[Path | None, bool]:
+    """``parent/name``, else a case-insensitive match (CAS(ME)^3 writes 'J' for folder 'j'); (path, exact)."""
+    exact = parent / name
+    if exact.is_dir():
+        return exact, True
+    if parent.is_dir():
+        for entry in parent.iterdir():
+            if entry.name.lower() == name.lower() and entry.is_dir():
+                return entry, False
+    return None, False

@@ -1,0 +1,182 @@
+"""Label schemes as data: which annotated labels a protocol uses, and their class indices.
+
+A scheme maps each annotated label (lower case, as in ``Sample.label``) to a class name, or to
+None to exclude it. ``classes`` is the logit order; index = position in the tuple, never the
+order of appearance. Objective-class schemes read ``Sample.extra["objective_class"]`` (1..7).
+Counts are in docs/datasets.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from ..errors import verify_choice
+from .sample import Sample
+
+__all__ = ["LabelScheme", "SCHEMES", "DEFAULT_SCHEME", "get_scheme", "class_counts"]
+
+
+@dataclass(frozen=True)
+class LabelScheme:
+    """One classification protocol.
+
+    Attributes:
+        name: scheme name, e.g. ``"casme2-5class"``.
+        classes: class names in logit order.
+        mapping: annotated label -> class name, or None for labels excluded on purpose. A label
+            not in the mapping is excluded too (and listed by ``unmapped``).
+        field: ``"label"`` (emotion) or ``"objective_class"`` (AU-based class 1..7, keys '1'..'7').
+        source: where the class list and ids come from.
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    mapping: Mapping[str, str | None]
+    field: str = "label"
+    source: str = ""
+    datasets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mapping", MappingProxyType(dict(self.mapping)))
+        bad = {c for c in self.mapping.values() if c is not None and c not in self.classes}
+        assert not bad, f"scheme {self.name}: mapping targets {bad} are not classes"
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def key(self, sample: Sample) -> str:
+        if self.field == "label":
+            return sample.label
+        value = sample.extra.get(self.field)
+        return "" if value is None else str(value)
+
+    def class_of(self, sample: Sample) -> str | None:
+        """Class name of ``sample`` under this scheme, None if excluded."""
+        return self.mapping.get(self.key(sample))
+
+    def select(self, samples: Iterable[Sample]) -> list[tuple[Sample, int]]:
+        """(sample, class index) for every sample the scheme keeps, in input order."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        out = []
+        for s in samples:
+            c = self.class_of(s)
+            if c is not None:
+                out.append((s, index[c]))
+        return out
+
+    def unmapped(self, samples: Iterable[Sample]) -> dict[str, int]:
+        """Labels neither mapped nor explicitly excluded (a typo or an unknown vocabulary): label -> count."""
+        out: dict[str, int] = {}
+        for s in samples:
+            k = self.key(s)
+            if k not in self.mapping:
+                out[k] = out.get(k, 0) + 1
+        return out
+
+
+def _identity(*names: str) -> dict[str, str]:
+    return {n: n for n in names}
+
+
+_CASME2_VOCAB = ("happiness", "repression", "disgust", "surprise", "others", "sadness", "fear")
+_SAMM_VOCAB = ("anger", "contempt", "disgust", "fear", "happiness", "other", "sadness", "surprise")
+_OBJ = tuple(str(i) for i in range(1, 8))
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
+
+_SCHEMES = [
+    LabelScheme(
+        "casme2-5class", ("happiness", "repression", "disgust", "surprise", "others"),
+        {**dict.fromkeys(_CASME2_VOCAB), **_identity("happiness", "repression", "disgust", "surprise", "others")},
+        source="authors' CASME2_5.py label ids (happiness 0, repression 1, disgust 2, surprise 3, others 4)",
+        datasets=("casme2",)),
+    LabelScheme(
+        "casme2-3class-authors", ("negative", "positive", "surprise"),
+        {**dict.fromkeys(_CASME2_VOCAB), "happiness": "positive", "surprise": "surprise", "repression": "negative",
+         "disgust": "negative", "fear": "negative", "sadness": "negative"},
+        source="authors' CASME2_3.py grouping (fear and sadness counted as negative); its class ids are not "
+               "documented, so the MEGC order negative 0, positive 1, surprise 2 is used",
+        datasets=("casme2",)),
+    LabelScheme(
+        "casme2-3class-megc", ("negative", "positive", "surprise"),
+        {**dict.fromkeys(_CASME2_VOCAB), "happiness": "positive", "surprise": "surprise", "repression": "negative",
+         "disgust": "negative"},
+        source="MEGC2019 CDE mapping for CASME II (negative = disgust + repression); the official list also drops "
+               "sub04/EP12_01f and sub05/EP09_05f, which the 'composite' loader does",
+        datasets=("casme2",)),
+    LabelScheme(
+        "samm-5class", ("anger", "contempt", "happiness", "surprise", "others"),
+        {**dict.fromkeys(_SAMM_VOCAB), **_identity("anger", "contempt", "happiness", "surprise"), "other": "others"},
+        source="SAMM 5-class subset {Anger, Contempt, Happiness, Surprise, Other} (136 samples); SAMM writes "
+               "'Other', mapped to 'others'",
+        datasets=("samm",)),
+    LabelScheme(
+        "samm-3class-megc", ("negative", "positive", "surprise"),
+        {**dict.fromkeys(_SAMM_VOCAB), "anger": "negative", "contempt": "negative", "disgust": "negative",
+         "fear": "negative", "sadness": "negative", "happiness": "positive", "surprise": "surprise"},
+        source="MEGC2019 CDE mapping for SAMM (Other excluded)", datasets=("samm",)),
+    LabelScheme(
+        "mmew-4class", ("happiness", "surprise", "disgust", "others"),
+        {**dict.fromkeys(("anger", "fear", "sadness")), **_identity("happiness", "surprise", "disgust", "others"),
+         "repression": "others"},
+        source="project choice (docs/datasets.md does not give the paper's MMEW classes): the four MMEW emotions "
+               "with the most samples; a 'repression' label (meb's name for the others folder) counts as others",
+        datasets=("mmew",)),
+    LabelScheme(
+        "smic-3class", ("negative", "positive", "surprise"),
+        _identity("negative", "positive", "surprise"),
+        source="SMIC folder labels, in the MEGC order", datasets=("smic",)),
+    LabelScheme(
+        "casme3-4class", ("negative", "positive", "surprise", "others"),
+        {"disgust": "negative", "fear": "negative", "anger": "negative", "sad": "negative", "happy": "positive",
+         "surprise": "surprise", "others": "others"},
+        source="common CAS(ME)^3 4-class grouping (negative = disgust, fear, anger, sad)", datasets=("casme3",)),
+    LabelScheme(
+        "casme3-3class", ("negative", "positive", "surprise"),
+        {"disgust": "negative", "fear": "negative", "anger": "negative", "sad": "negative", "happy": "positive",
+         "surprise": "surprise", "others": None},
+        source="CAS(ME)^3 3-class grouping (others excluded)", datasets=("casme3",)),
+    LabelScheme(
+        "casme3-7class", ("anger", "disgust", "fear", "happy", "others", "sad", "surprise"),
+        _identity("anger", "disgust", "fear", "happy", "others", "sad", "surprise"),
+        source="CAS(ME)^3 emotion labels as annotated ('Others' lower-cased)", datasets=("casme3",)),
+    LabelScheme(
+        "composite-3class", ("negative", "positive", "surprise"),
+        _identity("negative", "positive", "surprise"),
+        source="MEGC2019 CDE ground truth: 0 negative, 1 positive, 2 surprise", datasets=("composite",)),
+    # AU-based objective classes (Davison et al. 2018): I..VII, VII = 'others'.
+    *[LabelScheme(
+        f"{ds}-objective", _ROMAN, dict(zip(_OBJ, _ROMAN)), field="objective_class",
+        source="objective classes I-VII from the coding file", datasets=(ds,)) for ds in ("casme2", "samm", "casme3")],
+    *[LabelScheme(
+        f"{ds}-objective-5class", _ROMAN[:5], {**dict(zip(_OBJ[:5], _ROMAN[:5])), "6": None, "7": None},
+        field="objective_class", source="objective classes I-V (MEGC2018 setting; VI and VII excluded)",
+        datasets=(ds,)) for ds in ("casme2", "samm")],
+]
+
+SCHEMES: dict[str, LabelScheme] = {s.name: s for s in _SCHEMES}
+
+DEFAULT_SCHEME: dict[str, str] = {
+    "casme2": "casme2-5class",
+    "samm": "samm-5class",
+    "mmew": "mmew-4class",
+    "smic": "smic-3class",
+    "casme3": "casme3-4class",
+    "composite": "composite-3class",
+}
+
+
+def get_scheme(name: str) -> LabelScheme:
+    """The scheme called ``name``; ConfigError listing the valid names otherwise."""
+    verify_choice("label scheme", name, tuple(SCHEMES))
+    return SCHEMES[name]
+
+
+def class_counts(scheme: LabelScheme, samples: Iterable[Sample]) -> dict[str, int]:
+    """Samples per class (every class listed, zero included), in logit order."""
+    counts = dict.fromkeys(scheme.classes, 0)
+    for _, i in scheme.select(samples):
+        counts[scheme.classes[i]] += 1
+    return counts

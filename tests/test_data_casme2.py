@@ -1,0 +1,127 @@
+"""CASME II loader on generated fake trees: layouts, 9/10 columns, quirks, errors, schemes."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmnet.data import get_scheme, load_dataset, onset_apex_frames
+from mmnet.errors import AnnotationError, DatasetNotFoundError
+
+from .fakes import CASME2_ROWS, write_casme2
+
+
+def _checks(load, clip):
+    return {i.check: i for i in load.issues if i.sample_id.endswith("/" + clip)}
+
+
+@pytest.mark.parametrize("layout", ["cropped", "cropped-updated", "raw-selected"])
+@pytest.mark.parametrize("columns", [9, 10])
+def test_layouts_and_columns(tmp_path, layout, columns):
+    root = write_casme2(tmp_path / "CASME2", columns=columns, layout=layout)
+    load = load_dataset("casme2", root)
+    assert len(load.samples) == len(CASME2_ROWS)
+    first = load.samples[0]
+    assert (first.subject, first.clip, first.onset, first.apex, first.offset) == ("01", "EP02_01f", 46, 59, 86)
+    assert first.label == "happiness" and first.aus == ("12",)
+    assert first.frame_numbers == list(range(46, 87))
+    assert first.frames[0][1].parent.name == "EP02_01f"
+    assert ("objective_class" in first.extra) == (columns == 10)
+    if columns == 10:
+        assert first.extra["objective_class"] == 1
+
+
+def test_quirks_reported_not_dropped(tmp_path):
+    load = load_dataset("casme2", write_casme2(tmp_path / "r"))
+    by_clip = {s.clip: s for s in load.samples}
+    # odd clip names are kept as written
+    assert {"EP01_2", "EP06_02_01", "EP09f"} <= set(by_clip)
+    # '/' apex -> None + error issue; training picks the middle frame on disk
+    assert by_clip["EP12_01f"].apex is None
+    assert _checks(load, "EP12_01f")["apex_unknown"].severity == "error"
+    onset, apex = onset_apex_frames(by_clip["EP12_01f"])
+    assert onset == 30 and apex == 50
+    # frames missing on disk (docs/datasets.md §1.7)
+    c = _checks(load, "EP06_01")
+    assert {"onset_not_on_disk", "apex_not_on_disk"} <= set(c)
+    assert onset_apex_frames(by_clip["EP06_01"]) == (56, 56)
+    c = _checks(load, "EP09_06")
+    assert c["apex_not_on_disk"].severity == "error" and c["offset_not_on_disk"].severity == "warning"
+    assert set(_checks(load, "EP01_08")) == {"offset_not_on_disk"}
+    # junk files ignored and reported, never taken as frames
+    assert "junk_files" in _checks(load, "EP02_01f")
+    assert all(p.suffix == ".jpg" for s in load.samples for _, p in s.frames)
+    # free-text AUs parsed, '?' gives none
+    assert by_clip["EP19_05f"].aus == ("4", "7", "L10")
+    assert by_clip["EP06_02_01"].aus == ()
+    # sample without problems has no issues
+    assert _checks(load, "EP03_02") == {}
+
+
+def test_strict_raises_naming_the_sample(tmp_path):
+    root = write_casme2(tmp_path / "r")
+    with pytest.raises(AnnotationError, match="casme2/04/EP12_01f"):
+        load_dataset("casme2", root, strict=True)
+    clean = [r for r in CASME2_ROWS if r[1] == "EP02_01f"]
+    ok = load_dataset("casme2", write_casme2(tmp_path / "ok", clean, junk=False), strict=True)
+    assert len(ok.samples) == 1 and ok.issues == []
+
+
+def test_missing_clip_folder_is_reported_and_excluded(tmp_path):
+    root = write_casme2(tmp_path / "r")
+    import shutil
+
+    shutil.rmtree(root / "Cropped" / "sub01" / "EP03_02")
+    load = load_dataset("casme2", root)
+    assert "EP03_02" not in {s.clip for s in load.samples}
+    assert [s.clip for s in load.excluded] == ["EP03_02"]
+    assert _checks(load, "EP03_02")["clip_missing"].severity == "error"
+
+
+def test_missing_root_and_annotation_messages(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="request it from"):
+        load_dataset("casme2", tmp_path / "nowhere")
+    root = write_casme2(tmp_path / "r")
+    (root / "CASME2-coding-20190701.xlsx").unlink()
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("casme2", root)
+    msg = str(err.value)
+    assert "CASME2-coding-20140508.xlsx" in msg and "Cropped/sub01/EP02_01f/reg_img46.jpg" in msg
+    assert "licence-gated" in msg
+    with pytest.raises(FileNotFoundError, match="annotation file"):  # DatasetNotFoundError is a FileNotFoundError
+        load_dataset("casme2", root, annotation=root / "nope.xlsx")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_casme2(empty, frames=False, junk=False)
+    with pytest.raises(DatasetNotFoundError, match="frames folder"):
+        load_dataset("casme2", empty)
+
+
+def test_annotation_argument_and_frames_root(tmp_path):
+    root = write_casme2(tmp_path / "r", coding="CASME2-coding-20140508.xlsx", columns=9)
+    # root given as the frames folder itself, coding file passed explicitly
+    load = load_dataset("casme2", root / "Cropped", annotation=root / "CASME2-coding-20140508.xlsx")
+    assert len(load.samples) == len(CASME2_ROWS)
+
+
+def test_text_subject_survives_numeric_cells(tmp_path):
+    """A re-saved sheet with subject 1 as a number still maps to folder sub01."""
+    rows = [(1, "EP02_01f", 46, 59, 86, 12, "happiness", 1)]
+    root = write_casme2(tmp_path / "r", [("01",) + rows[0][1:]], junk=False)
+    from .fakes import write_casme2_xlsx
+
+    write_casme2_xlsx(root / "CASME2-coding-20190701.xlsx", rows)
+    load = load_dataset("casme2", root)
+    assert load.samples[0].subject == "01" and load.samples[0].frames
+
+
+def test_five_class_scheme_ids(tmp_path):
+    load = load_dataset("casme2", write_casme2(tmp_path / "r"))
+    pairs = get_scheme("casme2-5class").select(load.samples)
+    ids = {s.clip: i for s, i in pairs}
+    assert ids["EP02_01f"] == 0 and ids["EP06_02_01"] == 1 and ids["EP19_05f"] == 2
+    assert ids["EP09f"] == 3 and ids["EP03_02"] == 4
+    assert "EP07_01" not in ids and "EP01_08" not in ids  # sadness, fear excluded
+    three = {s.clip: i for s, i in get_scheme("casme2-3class-authors").select(load.samples)}
+    assert three["EP07_01"] == three["EP01_08"] == three["EP19_05f"] == 0  # sadness, fear -> negative
+    megc = {s.clip for s, _ in get_scheme("casme2-3class-megc").select(load.samples)}
+    assert "EP07_01" not in megc and "EP03_02" not in megc
