@@ -1,0 +1,565 @@
+"""Raw footage -> aligned face crops, clip by clip: resumable, parallel, all-or-nothing per clip.
+
+Inputs (``layout``):
+
+* ``"casme2"``: ``CASME2_RAW_selected/subNN/CLIP/imgN.jpg`` (or ``CASME2-RAW``) under a dataset
+  root -> ``<out>/Cropped/subNN/CLIP/reg_imgN.jpg`` (same frame numbers), the layout of CASME II's
+  ``Cropped`` release, so the CASME II loader reads it as if it were the official crop;
+* ``"samm"``: ``SAMM/SSS/CLIP/SSS_NNNNN.jpg`` -> ``<out>/SAMM_cropped/SSS/CLIP/SSS_NNNNN.jpg``
+  (same names; greyscale stays greyscale);
+* ``"frames"``: one folder of numbered images -> ``<out>/reg_imgN.jpg``;
+* ``"video"``: one video file -> ``<out>/reg_imgN.jpg``, N counting decoded frames from 1.
+
+Per clip, the alignment is estimated once on the onset frame (by default the lowest-numbered
+frame, which is the annotated onset for CASME2_RAW_selected and SAMM) and applied to every frame.
+Each clip is written to a private temporary folder and renamed into place when complete, so an
+output clip folder either holds every frame or does not exist; a rerun skips the clips that
+exist. A failing clip (no face, corrupt frame, undecodable video) is recorded in the summary and
+the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PreprocessError, verify_choice
+from ..utils import atomic_write_text
+from .face import CropGeometry, FaceAligner, require_face_extra
+
+__all__ = [
+    "LAYOUTS",
+    "IMAGE_EXTENSIONS",
+    "VIDEO_EXTENSIONS",
+    "ClipJob",
+    "ClipResult",
+    "PrepareSummary",
+    "list_frames",
+    "read_frame",
+    "iter_video",
+    "discover",
+    "process_clip",
+    "prepare",
+]
+
+LAYOUTS = ("auto", "casme2", "samm", "frames", "video")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm")
+TMP_DIR_NAME = ".mmnet-prepare-tmp"
+SUMMARY_NAME = "prepare-summary.json"
+CASME2_RAW_DIRS = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW")
+CASME2_OUT_DIR = "Cropped"
+SAMM_RAW_DIR = "SAMM"
+SAMM_OUT_DIR = "SAMM_cropped"
+
+_CASME2_FRAME = re.compile(r"img(\d+)", re.IGNORECASE)
+_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip to prepare.
+
+    Attributes:
+        clip_id: name used in messages and the summary (``"sub01/EP02_01f"``).
+        out_dir: final folder of the crops (created by a rename when the clip is complete).
+        frames: (number, source path, output file name) per frame, sorted by number; empty for a video.
+        video: the video file, for a video clip.
+        video_pattern: output name of video frame N.
+        onset: frame number to estimate the alignment on; None = the first frame.
+        ignored: files in the clip folder that are not frames (reported, not processed).
+    """
+
+    clip_id: str
+    out_dir: Path
+    frames: tuple[tuple[int, Path, str], ...] = ()
+    video: Path | None = None
+    video_pattern: str = "reg_img{n}.jpg"
+    onset: int | None = None
+    ignored: tuple[str, ...] = ()
+
+
+@dataclass
+class ClipResult:
+    """What happened to one clip. ``status``: ok, skipped (output exists) or failed.
+
+    ``reason`` is a short code for failures: no_face, corrupt_frame, video_decode, no_frames,
+    missing_onset, error.
+    """
+
+    clip_id: str
+    status: str
+    out_dir: str
+    n_frames: int = 0
+    reason: str | None = None
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    alignment: dict | None = None
+
+
+@dataclass
+class PrepareSummary:
+    """Results of one ``prepare`` run, one per clip, in input order."""
+
+    layout: str
+    source: str
+    out_root: str
+    results: list[ClipResult]
+
+    def by_status(self, status: str) -> list[ClipResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def failed(self) -> list[ClipResult]:
+        return self.by_status("failed")
+
+    def to_dict(self) -> dict:
+        counts = {s: len(self.by_status(s)) for s in ("ok", "skipped", "failed")}
+        return {"layout": self.layout, "source": self.source, "out_root": self.out_root, "counts": counts,
+                "clips": [asdict(r) for r in self.results]}
+
+    def format(self) -> str:
+        """Human-readable summary: counts, then every failure and warning by clip."""
+        lines = [f"{len(self.by_status('ok'))} clip(s) prepared, {len(self.by_status('skipped'))} already done "
+                 f"(skipped), {len(self.failed)} failed -> {self.out_root}"]
+        for r in self.failed:
+            lines.append(f"  FAILED {r.clip_id} [{r.reason}]: {r.message}")
+        for r in self.results:
+            for w in r.warnings:
+                lines.append(f"  warning {r.clip_id}: {w}")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------- frame input
+
+
+def list_frames(folder: Path, number: re.Pattern = _LAST_NUMBER) -> tuple[list[tuple[int, Path]], list[str]]:
+    """Numbered image files of ``folder`` sorted by the integer in their names, and the other files.
+
+    The frame number is the first group of ``number`` searched in the file stem (default: the last
+    run of digits). Sorting is numeric (``img9`` before ``img10``). Hidden files are skipped.
+    """
+    frames: dict[int, Path] = {}
+    ignored: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        m = number.search(path.stem) if path.suffix.lower() in IMAGE_EXTENSIONS else None
+        if not path.is_file() or m is None:
+            ignored.append(path.name)
+            continue
+        n = int(m.group(1))
+        if n in frames:
+            raise PreprocessError(f"'{folder}' holds two files for frame {n}: '{frames[n].name}' and '{path.name}'; "
+                                  "remove one of them")
+        frames[n] = path
+    return sorted(frames.items()), ignored
+
+
+def read_frame(path: Path) -> np.ndarray:
+    """Decode an image to uint8: (H, W) if it is greyscale, else (H, W, 3) RGB.
+
+    Raises:
+        PreprocessError: the file is missing, truncated or not an image.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()  # decode now: a truncated JPEG raises here instead of giving a grey tail
+            if im.mode == "L":
+                return np.asarray(im)
+            return np.asarray(im.convert("RGB"))
+    except FileNotFoundError:
+        raise PreprocessError(f"frame '{path}' does not exist") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise PreprocessError(f"frame '{path}' cannot be decoded ({exc}); replace or re-extract it") from None
+
+
+def _open_video(path: Path):
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise PreprocessError(f"video '{path}' cannot be opened: not a video, or a codec OpenCV's FFmpeg lacks; "
+                              "convert it (e.g. ffmpeg -i IN -c:v mjpeg OUT.avi) or extract frames and use "
+                              "--layout frames")
+    return cap
+
+
+def iter_video(path: Path) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode a video with OpenCV's bundled FFmpeg: yields (frame number from 1, RGB uint8 frame).
+
+    Raises:
+        PreprocessError: the file cannot be opened or yields no frame.
+    """
+    import cv2
+
+    cap = _open_video(path)
+    n = 0
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            n += 1
+            yield n, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
+    if n == 0:
+        raise PreprocessError(f"video '{path}' opened but no frame could be decoded; the file is corrupt or empty")
+
+
+# ----------------------------------------------------------------------------------- one clip
+
+
+def _save_jpeg(image: np.ndarray, path: Path, quality: int) -> None:
+    from PIL import Image
+
+    Image.fromarray(image).save(path, format="JPEG", quality=quality)
+
+
+def _several_faces_warning(alignment) -> str | None:
+    if not alignment.other_faces:
+        return None
+    others = ", ".join(f"{f.score:.2f} at {list(f.box)}" for f in alignment.other_faces)
+    return (f"several_faces: {1 + len(alignment.other_faces)} faces on the onset frame; used the highest-scoring "
+            f"one (score {alignment.face.score:.2f} at {list(alignment.face.box)}), ignored: {others}")
+
+
+def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, result: ClipResult) -> None:
+    """Estimate on the onset, then warp and write every frame into ``tmp``."""
+    if job.video is not None:
+        onset = job.onset or 1
+        onset_image = None
+        for n, image in iter_video(job.video):
+            if n == onset:
+                onset_image = image
+                break
+        if onset_image is None:
+            raise _ClipFailure("missing_onset", f"video '{job.video}' has fewer than {onset} frames")
+        alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
+        count = 0
+        for n, image in iter_video(job.video):
+            _save_jpeg(alignment.apply(image), tmp / job.video_pattern.format(n=n), quality)
+            count += 1
+    else:
+        if not job.frames:
+            raise _ClipFailure("no_frames", "no numbered image files in the clip folder")
+        numbers = [n for n, _, _ in job.frames]
+        onset = numbers[0] if job.onset is None else job.onset
+        if onset not in numbers:
+            raise _ClipFailure("missing_onset", f"onset frame {onset} is not on disk (frames {numbers[0]}..{numbers[-1]})")
+        onset_path = job.frames[numbers.index(onset)][1]
+        alignment = _estimate(aligner, _read(onset_path), f"onset frame '{onset_path}'")
+        for _, src, name in job.frames:
+            _save_jpeg(alignment.apply(_read(src)), tmp / name, quality)
+        count = len(job.frames)
+    result.n_frames = count
+    result.alignment = {"onset": onset, **alignment.to_dict()}
+    warning = _several_faces_warning(alignment)
+    if warning:
+        result.warnings.append(warning)
+
+
+class _ClipFailure(Exception):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _read(path: Path) -> np.ndarray:
+    try:
+        return read_frame(path)
+    except PreprocessError as exc:
+        raise _ClipFailure("corrupt_frame", str(exc)) from None
+
+
+def _estimate(aligner: FaceAligner, image: np.ndarray, where: str):
+    try:
+        return aligner.estimate(image)
+    except PreprocessError as exc:
+        raise _ClipFailure("no_face", f"{exc} on the {where}") from None
+
+
+def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, force: bool = False,
+                 quality: int = 95) -> ClipResult:
+    """Prepare one clip; never raises for a problem of the clip itself (it is in the result)."""
+    result = ClipResult(job.clip_id, "ok", str(job.out_dir))
+    if job.ignored:
+        result.warnings.append(f"ignored {len(job.ignored)} file(s) that are not numbered frames: "
+                               + ", ".join(job.ignored[:5]) + (" ..." if len(job.ignored) > 5 else ""))
+    if job.out_dir.exists() and not force:
+        result.status, result.message = "skipped", "output folder exists (rerun with force to redo it)"
+        return result
+    tmp = tmp_root / uuid.uuid4().hex
+    tmp.mkdir(parents=True)
+    try:
+        _write_frames(job, aligner, tmp, quality, result)
+        job.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        if job.out_dir.exists():  # force: move the old one aside first, so a crash keeps one complete copy
+            old = tmp_root / (uuid.uuid4().hex + "-old")
+            os.replace(job.out_dir, old)
+            os.replace(tmp, job.out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, job.out_dir)
+    except _ClipFailure as exc:
+        result.status, result.reason, result.message = "failed", exc.reason, str(exc)
+    except PreprocessError as exc:  # raised while decoding a video
+        result.status, result.reason, result.message = "failed", "video_decode", str(exc)
+    except Exception as exc:  # a bug or an I/O error: keep the other clips going, report it in full
+        result.status, result.reason, result.message = "failed", "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+# ----------------------------------------------------------------------------------- discovery
+
+
+def _subdirs(folder: Path, pattern: str) -> list[Path]:
+    return sorted(d for d in folder.iterdir() if d.is_dir() and re.fullmatch(pattern, d.name))
+
+
+def _dataset_jobs(frames_root: Path, out_root: Path, subject_pattern: str, number: re.Pattern,
+                  rename) -> list[ClipJob]:
+    jobs = []
+    for subject in _subdirs(frames_root, subject_pattern):
+        for clip in sorted(d for d in subject.iterdir() if d.is_dir() and not d.name.startswith(".")):
+            frames, ignored = list_frames(clip, number)
+            jobs.append(ClipJob(f"{subject.name}/{clip.name}", out_root / subject.name / clip.name,
+                                tuple((n, p, rename(n, p)) for n, p in frames), ignored=tuple(ignored)))
+    return jobs
+
+
+def _find_casme2(root: Path) -> tuple[Path, Path] | None:
+    """(raw frames folder, dataset root) or None."""
+    for name in CASME2_RAW_DIRS:
+        if (root / name).is_dir():
+            return root / name, root
+    if root.is_dir() and _subdirs(root, r"sub\d+"):
+        return root, root.parent
+    return None
+
+
+def _find_samm(root: Path) -> tuple[Path, Path] | None:
+    if (root / SAMM_RAW_DIR).is_dir() and _subdirs(root / SAMM_RAW_DIR, r"\d{3}"):
+        return root / SAMM_RAW_DIR, root
+    if root.is_dir() and _subdirs(root, r"\d{3}"):
+        return root, root.parent
+    return None
+
+
+def _has_frames(root: Path) -> bool:
+    return root.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in root.iterdir())
+
+
+def discover(source: str | Path, out: str | Path | None = None, layout: str = "auto",
+             onset: int | None = None) -> tuple[str, Path, list[ClipJob]]:
+    """Work out the layout and the clips of ``source``: (layout, output root, jobs).
+
+    Args:
+        source: dataset root (or its raw frames folder), a frames folder, or a video file.
+        out: output root; default: the dataset root for datasets (so ``Cropped/`` sits beside the
+            annotation file), ``<source>_aligned`` for a frames folder or a video.
+        layout: one of LAYOUTS; ``auto`` looks for the dataset folder names, then a video file,
+            then a folder of images.
+        onset: onset frame number for a single frames folder or video (default: the first frame).
+    """
+    verify_choice("layout", layout, LAYOUTS)
+    source = Path(source)
+    if not source.exists():
+        raise PreprocessError(f"input '{source}' does not exist")
+    if layout == "auto":
+        if source.is_file():
+            layout = "video"
+        elif _find_casme2(source):
+            layout = "casme2"
+        elif _find_samm(source):
+            layout = "samm"
+        elif _has_frames(source):
+            layout = "frames"
+        else:
+            raise PreprocessError(
+                f"cannot tell what '{source}' holds: expected a video file, a folder of numbered frames, a CASME II "
+                f"root with {CASME2_RAW_DIRS[0]}/subNN/CLIP/imgN.jpg, or a SAMM root with SAMM/SSS/CLIP/SSS_NNNNN.jpg; "
+                "name the layout with --layout")
+    if layout in ("casme2", "samm") and onset is not None:
+        raise PreprocessError("--onset applies to a single frames folder or video; dataset clips use their first "
+                              "frame (the annotated onset of the released raw folders)")
+
+    if layout == "casme2":
+        found = _find_casme2(source)
+        if found is None:
+            raise PreprocessError(f"'{source}' has no {' / '.join(CASME2_RAW_DIRS)} folder and no subNN folders")
+        frames_root, dataset_root = found
+        out_root = Path(out) if out is not None else dataset_root
+        jobs = _dataset_jobs(frames_root, out_root / CASME2_OUT_DIR, r"sub\d+", _CASME2_FRAME,
+                             lambda n, p: f"reg_img{n}.jpg")
+    elif layout == "samm":
+        found = _find_samm(source)
+        if found is None:
+            raise PreprocessError(f"'{source}' has no SAMM/SSS folders (three-digit subject folders)")
+        frames_root, dataset_root = found
+        out_root = Path(out) if out is not None else dataset_root
+        jobs = _dataset_jobs(frames_root, out_root / SAMM_OUT_DIR, r"\d{3}", _LAST_NUMBER,
+                             lambda n, p: p.stem + ".jpg")
+    elif layout == "video":
+        if not source.is_file():
+            raise PreprocessError(f"--layout video needs a video file, got the folder '{source}'")
+        out_dir = Path(out) if out is not None else source.with_name(source.stem + "_aligned")
+        out_root = out_dir.parent
+        jobs = [ClipJob(source.name, out_dir, video=source, onset=onset)]
+    else:
+        if not source.is_dir():
+            raise PreprocessError(f"--layout frames needs a folder of numbered images, got the file '{source}'")
+        out_dir = Path(out) if out is not None else source.with_name(source.name + "_aligned")
+        out_root = out_dir.parent
+        frames, ignored = list_frames(source)
+        jobs = [ClipJob(source.name, out_dir, tuple((n, p, f"reg_img{n}.jpg") for n, p in frames),
+                        onset=onset, ignored=tuple(ignored))]
+    if not jobs:
+        raise PreprocessError(f"no clips found under '{source}' for layout {layout!r}")
+    return layout, out_root, jobs
+
+
+# ----------------------------------------------------------------------------------- running
+
+
+_WORKER_ALIGNER: FaceAligner | None = None
+
+
+def _init_worker(geometry: CropGeometry) -> None:
+    import cv2
+
+    global _WORKER_ALIGNER
+    cv2.setNumThreads(1)  # parallelism is over clips; threads inside each worker would oversubscribe
+    _WORKER_ALIGNER = FaceAligner(geometry)
+
+
+def _worker(job: ClipJob, tmp_root: Path, force: bool, quality: int) -> ClipResult:
+    assert _WORKER_ALIGNER is not None
+    return process_clip(job, _WORKER_ALIGNER, tmp_root=tmp_root, force=force, quality=quality)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _run_tmp_dir(out_root: Path) -> Path:
+    """A private temporary folder for this run under ``out_root``; removes those of dead runs."""
+    base = out_root / TMP_DIR_NAME
+    if base.is_dir():
+        for d in base.iterdir():
+            m = re.fullmatch(r"run-(\d+)-\w+", d.name)
+            if m and not _pid_alive(int(m.group(1))):
+                shutil.rmtree(d, ignore_errors=True)
+    tmp = base / f"run-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = "auto", onset: int | None = None,
+            geometry: CropGeometry | None = None, workers: int | None = None, force: bool = False,
+            quality: int = 95, progress: bool = True, summary_path: str | Path | None = None,
+            onsets: Mapping[str, int] | None = None) -> PrepareSummary:
+    """Align and crop every clip of ``source``; see the module docstring for layouts.
+
+    Args:
+        source, out, layout, onset: see ``discover``.
+        geometry: crop layout (default ``CropGeometry()``, CASME II ``Cropped``-like).
+        workers: processes, one clip each at a time; default: every available core.
+        force: redo clips whose output folder exists (replaced atomically).
+        quality: JPEG quality of the crops.
+        progress: show a tqdm progress bar over clips.
+        summary_path: where to write the JSON summary; default ``<out>/prepare-summary.json`` for a
+            dataset, none for a single clip.
+        onsets: clip id -> onset frame number, overriding the first frame (e.g. from annotations).
+
+    Returns:
+        the summary; failed clips are listed in it, never raised.
+    """
+    require_face_extra()
+    geometry = geometry or CropGeometry()
+    layout, out_root, jobs = discover(source, out, layout, onset)
+    if onsets:
+        jobs = [ClipJob(j.clip_id, j.out_dir, j.frames, j.video, j.video_pattern, onsets.get(j.clip_id, j.onset),
+                        j.ignored) for j in jobs]
+    if summary_path is None and layout in ("casme2", "samm"):
+        summary_path = out_root / SUMMARY_NAME
+    workers = min(workers or default_workers(), len(jobs))
+    tmp_root = _run_tmp_dir(out_root)
+    results: dict[int, ClipResult] = {}
+    try:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), unit="clip", desc="prepare", disable=not progress)
+        todo = []
+        for i, job in enumerate(jobs):  # resumed clips are settled here, without starting a worker
+            if job.out_dir.exists() and not force:
+                results[i] = process_clip(job, None, tmp_root=tmp_root)  # type: ignore[arg-type]
+                bar.update()
+            else:
+                todo.append(i)
+        if workers <= 1 or len(todo) <= 1:
+            aligner = FaceAligner(geometry) if todo else None
+            for i in todo:
+                results[i] = process_clip(jobs[i], aligner, tmp_root=tmp_root, force=force, quality=quality)
+                bar.update()
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(geometry,)) as pool:
+                futures = {pool.submit(_worker, jobs[i], tmp_root, force, quality): i for i in todo}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update()
+        bar.close()
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+        try:
+            tmp_root.parent.rmdir()  # only if no other run is using it
+        except OSError:
+            pass
+    summary = PrepareSummary(layout, str(source), str(out_root), [results[i] for i in range(len(jobs))])
+    if summary_path is not None:
+        _merge_previous(summary, Path(summary_path))
+        atomic_write_text(summary_path, json.dumps(summary.to_dict(), indent=1) + "\n")
+    return summary
+
+
+def _merge_previous(summary: PrepareSummary, path: Path) -> None:
+    """Carry alignment records of skipped clips over from the previous run's summary."""
+    try:
+        previous = {c["clip_id"]: c for c in json.loads(path.read_text())["clips"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for r in summary.results:
+        old = previous.get(r.clip_id)
+        if r.status == "skipped" and old and old.get("status") == "ok":
+            r.n_frames, r.alignment = old.get("n_frames", 0), old.get("alignment")
+            r.warnings = list(dict.fromkeys(r.warnings + list(old.get("warnings", []))))
