@@ -1,0 +1,186 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from mmnet.cli import main
+from mmnet.metrics import accuracy, uar, uf1
+from mmnet.report import REPORT_FILES, build_report, compute_report, format_results_table, summarize_run
+from mmnet.run_folder import RunFolderError
+from mmnet.selection import OPTIMISTIC_LABEL, PAPER_KEY
+
+from .fake_runs import make_samples, write_run
+
+SUBJECTS = {"1": [0, 0, 1, 2], "2": [1, 1, 2], "10": [0, 2, 2, 1]}
+
+
+def _predict(seed, epoch, s):
+    """Deterministic: right unless (clip number + subject + epoch + seed) is divisible by 3."""
+    k = int(s["clip"][2:]) + int(s["subject"]) + epoch + seed
+    return s["class_index"] if k % 3 else (s["class_index"] + 1) % 3
+
+
+# Crafted two-subject run (classes 0..2), epoch -> predictions in sample order:
+#   A true [0,0,1]: e1 [0,0,1] (3 correct, fold F1 1), e2 [0,1,1] (2), e3 [1,1,1] (1)
+#   B true [1,2,2]: e1 [1,1,1] (1, F1 1/4),  e2 [1,2,0] (2, F1 5/9), e3 [2,2,2] (2, F1 2/5)
+CRAFTED = {"A": {1: [0, 0, 1], 2: [0, 1, 1], 3: [1, 1, 1]}, "B": {1: [1, 1, 1], 2: [1, 2, 0], 3: [2, 2, 2]}}
+
+
+def _crafted_predict(seed, epoch, s):
+    return CRAFTED[s["subject"]][epoch][int(s["clip"][2:])]
+
+
+@pytest.fixture
+def crafted_run(tmp_path):
+    samples = make_samples({"A": [0, 0, 1], "B": [1, 2, 2]})
+    return write_run(tmp_path / "crafted", samples, _crafted_predict, epochs=3, selection="paper")
+
+
+def test_crafted_run_last_and_paper_numbers(crafted_run):
+    r = build_report(crafted_run)
+    last = r["headline"]["per_seed"]["0"]
+    # epoch 3 pooled: true [0,0,1,1,2,2], pred [1,1,1,2,2,2]
+    assert (last["n"], last["correct"]) == (6, 3)
+    assert last["uf1"] == pytest.approx((0 + 2 / 5 + 4 / 5) / 3)
+    assert last["uar"] == pytest.approx((0 + 1 / 2 + 1) / 3)
+    paper = r[PAPER_KEY]
+    assert paper["label"] == OPTIMISTIC_LABEL
+    p = paper["per_seed"]["0"]
+    # accuracy: A epoch 1 (3 correct, first max), B epoch 2 (2, first of the tie 2/3); F1: A e1, B e2
+    assert p["correct"] == 5 and p["acc"] == pytest.approx(5 / 6)
+    assert p["uf1"] == pytest.approx((4 / 5 + 1 + 2 / 3) / 3)
+    assert p["uar"] == pytest.approx((1 + 1 + 1 / 2) / 3)
+    folds = r["seeds"]["0"][PAPER_KEY]["folds"]
+    assert [(f["fold"], f["acc_epoch"], f["f1_epoch"]) for f in folds] == [("fold-A", 1, 1), ("fold-B", 2, 2)]
+    md = (crafted_run / "report.md").read_text()
+    assert f"## Paper selection — {OPTIMISTIC_LABEL}" in md
+    assert md.index("## Headline") < md.index("## Paper selection")  # honest first, paper beside it
+    log = (crafted_run / "megc_log.txt").read_text()
+    assert "Fold 1: fold-A" in log and "A,EP00,negative,positive" in log
+
+
+def test_last_selection_matches_metrics_on_pooled_last_epoch(tmp_path):
+    samples = make_samples(SUBJECTS)
+    run = write_run(tmp_path / "run", samples, _predict, epochs=4)
+    r = build_report(run)
+    t = [s["class_index"] for s in samples]
+    p = [_predict(0, 4, s) for s in samples]
+    h = r["headline"]["per_seed"]["0"]
+    assert h["acc"] == pytest.approx(accuracy(t, p))
+    assert h["uf1"] == pytest.approx(uf1(t, p, 3))
+    assert h["uar"] == pytest.approx(uar(t, p, 3))
+    assert r["complete"] and PAPER_KEY not in r and r["selection"] == "last"
+    subjects = r["seeds"]["0"]["last"]["per_subject"]
+    assert [s["subject"] for s in subjects] == ["1", "2", "10"]  # natural order, ids kept as text
+    assert sum(s["n"] for s in subjects) == len(samples)
+    assert np.array(r["seeds"]["0"]["last"]["confusion"]).sum() == len(samples)
+    md = (run / "report.md").read_text()
+    assert "**Status: complete**" in md and "pooled over all finished folds (not averaged per fold)" in md
+    assert "sha1:feed" in md and "git_revision: abc123" in md and OPTIMISTIC_LABEL not in md
+    for name in REPORT_FILES:
+        assert (run / name).is_file(), name
+    for name in ("confusion_matrix.png", "learning_curves.png"):
+        assert (run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((run / "report.json").read_text())["headline"]["per_seed"]["0"]["uf1"] == pytest.approx(h["uf1"])
+
+
+def test_partial_run_is_flagged_and_scores_finished_folds_only(tmp_path):
+    samples = make_samples(SUBJECTS)
+    run = write_run(tmp_path / "run", samples, _predict, epochs=3, unfinished=("10",))
+    r = build_report(run)
+    assert not r["complete"]
+    assert r["status"]["unfinished_folds"] == [{"seed": 0, "fold": "fold-10"}]
+    assert r["status"]["untested"]["0"] == {"samples": 4, "subjects": ["casme2/10"]}
+    assert r["headline"]["per_seed"]["0"]["n"] == 7 and r["n_folds"] == {"0": 2}
+    md = (run / "report.md").read_text()
+    assert "PARTIAL" in md and "fold-10" in md
+    assert "PARTIAL" in format_results_table(r)
+
+
+def test_missing_seed_makes_the_run_partial(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0,), config_seeds=(0, 1))
+    r = compute_report(run)
+    assert not r["complete"] and r["status"]["missing_seeds"] == [1]
+
+
+def test_rebuild_is_byte_identical(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3, seeds=(0, 1), selection="paper")
+    build_report(run)
+    first = {n: (run / n).read_bytes() for n in REPORT_FILES}
+    # Rebuild a copy in another place, over the old report files: no path, time or state leaks in.
+    other = tmp_path / "elsewhere" / "run"
+    shutil.copytree(run, other)
+    build_report(other)
+    assert {n: (other / n).read_bytes() for n in REPORT_FILES} == first
+
+
+def test_multi_seed_mean_and_sample_std(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3, seeds=(0, 1, 2))
+    r = compute_report(run)
+    h = r["headline"]
+    assert h["n_seeds"] == 3 and h["std_ddof"] == 1
+    for k in ("acc", "uf1", "uar"):
+        vals = [h["per_seed"][s][k] for s in ("0", "1", "2")]
+        assert h["mean"][k] == pytest.approx(np.mean(vals))
+        assert h["std"][k] == pytest.approx(np.std(vals, ddof=1))
+    assert len({h["per_seed"][s]["acc"] for s in ("0", "1", "2")}) > 1  # the seeds really differ
+    table = format_results_table(r)
+    assert "mean±std" in table and "ddof=1" in table
+
+
+def test_single_seed_has_no_std(tmp_path):
+    r = compute_report(write_run(tmp_path / "run", make_samples(SUBJECTS), _predict))
+    assert r["headline"]["std"] == {"acc": None, "uf1": None, "uar": None}
+
+
+def test_composite_reports_each_dataset(tmp_path):
+    samples = make_samples({"1": [0, 1, 2], "2": [2, 1]}, "casme2") + make_samples({"006": [0, 1, 2, 0]}, "samm")
+    run = write_run(tmp_path / "run", samples, _predict, epochs=2)
+    r = build_report(run)
+    parts = r["headline"]["per_dataset"]
+    assert set(parts) == {"casme2", "samm"}
+    assert parts["casme2"]["per_seed"]["0"]["n"] == 5 and parts["samm"]["per_seed"]["0"]["n"] == 4
+    samm = [s for s in samples if s["dataset"] == "samm"]
+    assert parts["samm"]["mean"]["uf1"] == pytest.approx(
+        uf1([s["class_index"] for s in samm], [_predict(0, 2, s) for s in samm], 3))
+    assert "## Per dataset" in (run / "report.md").read_text()
+
+
+def test_summarize_run_writes_nothing(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0, 1), selection="paper")
+    before = sorted(p.name for p in run.iterdir())
+    s = summarize_run(run)
+    assert sorted(p.name for p in run.iterdir()) == before
+    assert set(s["per_seed"]) == {"0", "1"} and s["complete"] and s["std_ddof"] == 1
+    assert s[PAPER_KEY]["label"] == OPTIMISTIC_LABEL
+
+
+def test_inconsistent_true_label_is_an_error(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    pred = run / "seed-0" / "fold-1" / "predictions.csv"
+    lines = pred.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[4] = str((int(fields[4]) + 1) % 3)
+    pred.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    with pytest.raises(RunFolderError, match="samples.csv says"):
+        compute_report(run)
+
+
+def test_sample_tested_in_two_folds_is_an_error(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    extra = (run / "seed-0" / "fold-1" / "predictions.csv").read_text().splitlines()[1:]
+    with open(run / "seed-0" / "fold-2" / "predictions.csv", "a") as f:
+        f.write("\n".join(extra) + "\n")
+    with pytest.raises(RunFolderError, match="tested in both"):
+        compute_report(run)
+
+
+def test_cli_report(tmp_path, capsys):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    assert main(["report", str(run), "--selection", "paper"]) == 0
+    out = capsys.readouterr().out
+    assert "paper*" in out and OPTIMISTIC_LABEL in out
+    assert json.loads((run / "report.json").read_text())["selection"] == "paper"
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.startswith("error: Run folder")
