@@ -152,3 +152,162 @@ def write_casme2(root: Path, rows: Sequence[Sequence] = tuple(CASME2_ROWS), *, c
         (root / sub / f"sub{rows[0][0]}" / "Desktop - Shortcut.lnk").write_bytes(b"junk")
         (root / sub / f"sub{rows[0][0]}" / rows[0][1] / "Thumbs.db").write_bytes(b"junk")
     return root
+
+
+# -------------------------------------------------------------------------------------------- SAMM
+
+SAMM_HEADER = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
+               "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
+# Preamble of the same shape as the real sheet (title, notes, symbol key, AU help, blanks): 13 rows.
+SAMM_PREAMBLE: list[list[object]] = [
+    ["Fake SAMM Dataset - Master FACS Codes", None, None, None, "(test fixture, not the real file)"],
+    [],
+    ["Notes row", None, None, None, None, None, None, None, "reference"],
+    [None, None, None, None, "(another note)"],
+    [],
+    ["Symbol Key:"],
+    ['"/" = or'],
+    ['"?" = unclear offset'],
+    [],
+    ["AU Help:"],
+    ['"L2 or R2" = unilateral'],
+    ['"A2" = asymmetric'],
+    [],
+]
+# subject, clip, inducement, onset, apex, offset, AUs, emotion, objective class, notes
+SAMM_ROWS: list[tuple] = [
+    ("006", "006_1_2", 1, 5562, 5588, 5632, "4+7", "Anger", 3, None),
+    ("006", "006_1_3", 1, 3912, 3948, 3988, 4, "Anger", 3, "While blinking"),
+    ("007", "007_3_1", 3, 100, 120, 140, "12A+ref(24)", "Happiness", 1, None),
+    ("011", "011_2_3", 2, 300, 310, 330, "(R6 or R12)+R15", "Other", 7, None),
+    ("020", "020_5_1", 5, 50, 60, 80, "10A/B", "Disgust", 4, None),
+    ("028", "028_4_1", 4, 1100, 1143, 1134, "R14+17+soft focus", "Contempt", 2, None),  # corrected to 1105
+    ("009", "009_3_1", 3, 200, 260, 240, "12+15 ", "Surprise", 1, None),                # apex > offset, no fix
+]
+
+
+def samm_sheet(rows: Iterable[Sequence], *, preamble: bool = True) -> tuple[list[list[object]], dict]:
+    """Rows of a MICRO_ONLY sheet and its Duration formulas ((row, col) -> '=SUM(Fn-Dn)+1')."""
+    out: list[list[object]] = [list(r) for r in SAMM_PREAMBLE] if preamble else []
+    out.append(list(SAMM_HEADER))
+    formulas = {}
+    for subject, clip, code, onset, apex, offset, aus, emotion, obj, notes in rows:
+        out.append([subject, clip, code, onset, apex, offset, None, "Micro - 1/2", aus, emotion, obj, notes])
+        r = len(out)
+        formulas[(r, 7)] = f"=SUM(F{r}-D{r})+1"
+    return out, formulas
+
+
+def write_samm(root: Path, rows: Sequence[Sequence] = tuple(SAMM_ROWS), *, preamble: bool = True,
+               frames_dir: str = "SAMM", frames: bool = True, name: str = "SAMM_Micro_FACS_Codes_v2.xlsx") -> Path:
+    """A SAMM root: MICRO_ONLY xlsx (13 preamble rows unless ``preamble=False``) + greyscale frames."""
+    sheet, formulas = samm_sheet(rows, preamble=preamble)
+    write_xlsx(root / name, {"MICRO_ONLY": sheet}, text_columns={"MICRO_ONLY": {0, 1}},
+               formulas={"MICRO_ONLY": formulas})
+    if frames:
+        for subject, clip, _, onset, apex, offset, *_ in rows:
+            lo, hi = min(onset, apex, offset), max(onset, offset)
+            write_frames(root / frames_dir / subject / clip, range(lo, hi + 1), lambda n, s=subject: f"{s}_{n:05d}.jpg",
+                         apex=apex, mode="L")
+    return root
+
+
+# -------------------------------------------------------------------------------------------- MMEW
+
+MMEW_HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion",
+               "remarks"]
+# subject, clip, onset, apex, offset, AUs, emotion, remarks
+MMEW_ROWS: list[tuple] = [
+    ("S01", "S01-01-001", 1, 8, 15, "12", "happiness", None),
+    ("S01", "S01-02-001", 1, 5, 12, "1+2", "surprise", "note"),
+    ("S02", "S02-03-002", 1, 6, 14, "4+9", "disgust", None),
+    ("S02", "S02-07-001", 1, 4, 10, "L14", "others", None),
+    ("S03", "S03-05-001", 1, 7, 11, "4", "fear", None),
+]
+
+
+def write_mmew(root: Path, rows: Sequence[Sequence] = tuple(MMEW_ROWS), *, layout: str = "emotion",
+               others_folder: str = "others") -> Path:
+    """An MMEW root. ``layout``: "emotion" (Micro_Expression/<emotion>/<clip>) or "subject"
+    (Micro_Expression/<subject>/<emotion>/<clip>); ``others_folder`` names the others folder."""
+    write_xlsx(root / "MMEW_Micro_Exp.xlsx", {"Sheet1": [MMEW_HEADER, *[list(r) for r in rows]]},
+               text_columns={"Sheet1": {0, 1}})
+    for subject, clip, onset, apex, offset, _, emotion, _ in rows:
+        folder = others_folder if emotion == "others" else emotion
+        base = root / "Micro_Expression" / (subject if layout == "subject" else "") / folder / clip
+        write_frames(base, range(onset, offset + 1), "{}.jpg".format, apex=apex)
+    return root
+
+
+# -------------------------------------------------------------------------------------------- SMIC
+
+# subject number, clip, emotion folder, first frame, apex (where the fake motion peaks), last frame
+SMIC_CLIPS: list[tuple] = [
+    (1, "s1_ne_01", "negative", 106324, 106330, 106340),
+    (1, "s1_po_01", "positive", 2000, 2009, 2012),
+    (2, "s2_sur_05", "surprise", 219124, 219126, 219135),
+    (20, "s20_ne_01", "negative", 17581039, 17581046, 17581055),
+]
+
+
+def write_smic(root: Path, clips: Sequence[Sequence] = tuple(SMIC_CLIPS), *, variant: str = "HS", cropped: bool = True,
+               release: str = "") -> Path:
+    """A SMIC tree: <release>/<variant>/s<n>/micro/<emotion>/<clip>/reg_image<N:06d>.bmp + a non_micro folder."""
+    base = root / release / variant if release else root / variant
+    pattern = "reg_image{:06d}.bmp" if cropped else "image{:06d}.bmp"
+    for n, clip, emotion, lo, apex, hi in clips:
+        write_frames(base / f"s{n}" / "micro" / emotion / clip, range(lo, hi + 1), pattern.format, apex=apex, fmt="BMP")
+    first = clips[0][0]
+    write_frames(base / f"s{first}" / "non_micro" / "negative" / f"s{first}_ne_99", range(1, 4), pattern.format,
+                 fmt="BMP")
+    return root
+
+
+# ---------------------------------------------------------------------------------------- CAS(ME)^3
+
+CASME3_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
+# every cell as text, as in the real file
+CASME3_ROWS: list[tuple] = [
+    ("spNO.1", "a", "355", "359", "360", "5", "II", "others"),
+    ("spNO.1", "b", "166", "175", "179", "4", "III", "disgust"),
+    ("spNO.1", "e", "62", "68", "96", "R12", "I", "happy"),
+    ("spNO.1", "e", "96", "102", "106", "R12", "I", "happy"),         # repeated (Subject, Filename)
+    ("spNO.14", "J", "10", "14", "20", "4+L2", "III", "Others"),      # upper-case J, capitalised Others
+    ("spNO.40", "e", "1812", "1824", "0", "18", "VII", "others"),     # offset 0
+    ("spNO.216", "d", "3647", "2668", "2694", "38", "VII", "others"),  # onset typo, corrected to 2647
+]
+
+
+def write_casme3(root: Path, rows: Sequence[Sequence] = tuple(CASME3_ROWS), *, nested: bool = False,
+                 frames: bool = True, name: str = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx") -> Path:
+    """A CAS(ME)^3 part A root: 'label' sheet with every cell as text + <subject>/<task>/color/<N>.jpg."""
+    write_xlsx(root / name, {"label": [CASME3_HEADER, *[list(r) for r in rows]], "Sheet1": [], "Sheet3": []},
+               text_columns={"label": set(range(8))})
+    if frames:
+        base = root / "part_A" / "data" / "part_A_split" / "part_A" if nested else root
+        spans: dict[tuple[str, str], set[int]] = {}
+        for subject, task, onset, apex, offset, *_ in rows:
+            nums = [int(onset), int(apex), int(offset)]
+            known = [n for n in nums if n > 0] or [0]
+            lo, hi = min(known), max(known)
+            if subject == "spNO.216" and task == "d":
+                lo = 2647  # the real folder holds the corrected span
+            spans.setdefault((subject, task.lower()), set()).update(range(lo, hi + 1))
+        for (subject, task), nums in spans.items():
+            write_frames(base / subject / task / "color", sorted(nums), "{}.jpg".format)
+            (base / subject / task / "depth").mkdir(exist_ok=True)
+    return root
+
+
+# --------------------------------------------------------------------------------------------- CDE
+
+def write_cde_csv(path: Path, rows: Iterable[Sequence], *, blank_lines: bool = False) -> Path:
+    """Header-less 'dataset,subject,filename,label' with CRLF endings (',,,' between rows if ``blank_lines``)."""
+    lines = []
+    for r in rows:
+        lines.append(",".join(str(c) for c in r))
+        if blank_lines:
+            lines.append(",,,")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    return path

@@ -8,13 +8,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from ..errors import verify_choice
 from .casme2 import load_casme2
+from .casme3 import load_casme3
 from .common import DatasetLoad, onset_apex_frames
+from .composite import load_composite
+from .folds import PROTOCOLS, check_folds, protocol_folds
+from .mmew import load_mmew
+from .samm import load_samm
 from .sample import Issue, Sample
 from .schemes import DEFAULT_SCHEME, SCHEMES, LabelScheme, class_counts, get_scheme
+from .smic import load_smic
 
 __all__ = [
     "Sample",
@@ -28,23 +35,38 @@ __all__ = [
     "DEFAULT_SCHEME",
     "get_scheme",
     "class_counts",
+    "PROTOCOLS",
+    "protocol_folds",
+    "check_folds",
 ]
 
-# name -> loader(root, *, annotation=None, strict=False, **options) -> DatasetLoad
+# name -> loader(root, *, annotation=None, strict=False, **options) -> DatasetLoad.
+# "smic" takes variant="HS" | "VIS" | "NIR"; "smic-hs" etc. fix it. "composite" takes a mapping
+# {"casme2": DIR, "samm": DIR, "smic": DIR} or one folder holding the three parts.
 DATASETS: dict[str, Callable[..., DatasetLoad]] = {
     "casme2": load_casme2,
+    "samm": load_samm,
+    "mmew": load_mmew,
+    "smic": load_smic,
+    "smic-hs": partial(load_smic, variant="HS"),
+    "smic-vis": partial(load_smic, variant="VIS"),
+    "smic-nir": partial(load_smic, variant="NIR"),
+    "casme3": load_casme3,
+    "composite": load_composite,
 }
 
 
 def load_dataset(
     name: str,
-    root: str | Path,
+    root,
     *,
     annotation: str | Path | None = None,
     strict: bool = False,
     **options,
 ) -> DatasetLoad:
     """Load dataset ``name`` from ``root``; ``options`` go to the loader (e.g. ``layout=``, ``variant=``).
+
+    ``root`` is a folder; for "composite" also a mapping {"casme2": DIR, "samm": DIR, "smic": DIR}.
 
     Raises:
         ConfigError: unknown name.

@@ -72,7 +72,7 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_cells(path: Path, sheet: str | None) -> tuple[str, list[list[object]]]:
+def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[list[object]]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         # utf-8-sig drops a BOM; CSV cells are all text, which the converters below accept.
@@ -88,12 +88,12 @@ def _read_cells(path: Path, sheet: str | None) -> tuple[str, list[list[object]]]
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise AnnotationError(f"Cannot read '{path}' as an Excel workbook ({exc}); re-download the file.") from None
     try:
-        if sheet is None:
-            ws = wb.worksheets[0]
-        elif sheet in wb.sheetnames:
+        if isinstance(sheet, str):
+            if sheet not in wb.sheetnames:
+                raise AnnotationError(f"'{path}' has no sheet '{sheet}'; its sheets are {wb.sheetnames}.")
             ws = wb[sheet]
-        else:
-            raise AnnotationError(f"'{path}' has no sheet '{sheet}'; its sheets are {wb.sheetnames}.")
+        else:  # preferred names in order, else the first sheet
+            ws = next((wb[s] for s in (sheet or ()) if s in wb.sheetnames), wb.worksheets[0])
         return ws.title, [list(r) for r in ws.iter_rows(values_only=True)]
     finally:
         wb.close()
@@ -102,7 +102,7 @@ def _read_cells(path: Path, sheet: str | None) -> tuple[str, list[list[object]]]
 def read_table(
     path: str | Path,
     *,
-    sheet: str | None = None,
+    sheet: str | Sequence[str] | None = None,
     first_header: Sequence[str] = ("Subject",),
     max_scan: int = 50,
 ) -> Table:
@@ -110,7 +110,8 @@ def read_table(
 
     Args:
         path: .xlsx or .csv file.
-        sheet: sheet name; the first sheet when None.
+        sheet: sheet name (must exist), or preferred names in order (else the first sheet), or None
+            for the first sheet.
         first_header: accepted texts of the header row's first non-blank cell (compared after
             ``normalise_header``). SAMM releases have 0 or 13 preamble rows, so the header is searched.
         max_scan: how many rows to search for the header.
@@ -183,12 +184,15 @@ def _parse_alternatives(term: str) -> str | None:
         return None
     out = []
     for m in matches:
+        letter = m["side"] or m["level"]
         if m["num"]:
             out.append(m.group(0))
-        elif m["side"] and not m["level"]:  # 'A' in 'A/L12': a side prefix for the sibling's AU
+        elif full["level"] and letter in "ABCDE":  # 'B' in '10A/B': another intensity of the sibling's AU
+            out.append(f"{full['side']}{full['num']}{letter}")
+        elif m["side"]:  # 'A' in 'A/L12': another side prefix for the sibling's AU
             out.append(f"{m['side']}{full['num']}{full['level']}")
-        else:  # 'B' in '10A/B': an intensity for the sibling's AU
-            out.append(f"{full['side']}{full['num']}{m['level'] or m['side']}")
+        else:
+            return None
     return "|".join(out)
 
 

@@ -20,14 +20,12 @@ from pathlib import Path
 from .annotations import read_table
 from .common import (
     DatasetLoad,
-    check_sample,
+    attach_frames,
     find_folder,
     finish,
-    list_frames,
     missing_dataset,
     objective_class,
     samples_from_table,
-    with_frames,
 )
 from .sample import Issue, Sample
 
@@ -122,30 +120,19 @@ def load_casme2(
         raise _missing(root, [f"a frames folder: one of {', '.join(repr(w + '/') for w in wanted)}"])
     frames_root, pattern, _ = frames_at
 
-    table = read_table(annotation, sheet="Sheet1" if annotation.suffix.lower() == ".xlsx" else None)
+    table = read_table(annotation, sheet=("Sheet1",))
     samples, row_issues = samples_from_table(table, dataset="casme2", columns=COLUMNS, subject_width=2,
                                              corrections=corrections)
     issues += row_issues
     if "objective_class" not in (samples[0].extra if samples else {}) and (root / OBJECTIVE_NAME).is_file():
         _join_objective(root / OBJECTIVE_NAME, samples)
 
-    out: list[Sample] = []
-    for s in samples:
-        folder, exact = find_folder(frames_root / f"sub{s.subject}", s.clip)
-        if folder is None:
-            issues.append(Issue(s.sample_id, "clip_missing", f"no folder {frames_root / f'sub{s.subject}' / s.clip}; "
-                                "the sample is excluded", "error"))
-            out.append(s)
-            continue
-        if not exact:
-            issues.append(Issue(s.sample_id, "clip_name_case", f"folder is named '{folder.name}'", "warning"))
-        frames, junk = list_frames(folder, pattern)
-        s = with_frames(s, frames)
-        if not frames:
-            issues.append(Issue(s.sample_id, "no_frames", f"no {pattern.pattern} files in {folder}; "
-                                "the sample is excluded", "error"))
-        issues += check_sample(s, junk)
-        out.append(s)
+    def locate(s: Sample):
+        parent = frames_root / f"sub{s.subject}"
+        folder, exact = find_folder(parent, s.clip)
+        return folder, exact, parent / s.clip
+
+    out = attach_frames(samples, locate, pattern, issues)
     return finish(out, issues, annotation, strict)
 
 

@@ -26,6 +26,11 @@ __all__ = [
     "onset_apex_frames",
     "missing_dataset",
     "natural_key",
+    "samples_from_table",
+    "objective_class",
+    "find_folder",
+    "finish",
+    "with_frames",
     "ANNOTATION_CHECKS",
 ]
 
@@ -105,12 +110,15 @@ def list_frames(folder: Path, pattern: re.Pattern) -> tuple[tuple[tuple[int, Pat
     return tuple(frames), sorted(junk)
 
 
-def check_sample(sample: Sample, junk: Iterable[str] = ()) -> list[Issue]:
-    """The checks shared by all loaders: apex known and inside onset..offset, frames on disk, junk files."""
+def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: bool = True) -> list[Issue]:
+    """The checks shared by all loaders: apex known and inside onset..offset, frames on disk, junk files.
+
+    ``apex_required=False`` for datasets that never annotate an apex (SMIC): no issue for a missing one.
+    """
     sid = sample.sample_id
     out: list[Issue] = []
     onset, apex, offset = sample.onset, sample.apex, sample.offset
-    if apex is None:
+    if apex is None and apex_required:
         out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); training uses the middle "
                          "frame on disk", "error"))
     if offset is not None and offset < onset:
@@ -126,6 +134,12 @@ def check_sample(sample: Sample, junk: Iterable[str] = ()) -> list[Issue]:
     present = set(sample.frame_numbers)
     first, last = sample.frames[0][0], sample.frames[-1][0]
     on_disk = f"frames on disk {first}..{last} ({len(present)})"
+    gaps = (last - first + 1) - len(present)
+    if gaps:
+        absent = [n for n in range(first, last + 1) if n not in present]
+        shown = ", ".join(map(str, absent[:8])) + (" ..." if len(absent) > 8 else "")
+        out.append(Issue(sid, "frames_gap", f"{gaps} frame(s) absent between {first} and {last} (dropped frames?): "
+                         f"{shown}", "warning"))
     for name, number, severity in (("onset", onset, "error"), ("apex", apex, "error"), ("offset", offset, "warning")):
         if number is not None and number not in present:
             near = sample.nearest_frame(number)
@@ -216,6 +230,7 @@ def samples_from_table(
                                 f"row ignored (cells: {[c for c in row if c not in (None, '')]})", "error"))
             continue
         key = (subject, clip)
+        annotated_clip = clip
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
             if duplicates == "suffix":
@@ -244,7 +259,7 @@ def samples_from_table(
         if unparsed:
             issues.append(Issue(sid, "au_text", f"AU cell {au_raw!r}: kept {list(aus)}, ignored non-AU text "
                                 f"{list(unparsed)}", "warning"))
-        extra = {"row": row_no, "au_text": "" if au_raw is None else str(au_raw)}
+        extra = {"row": row_no, "au_text": "" if au_raw is None else str(au_raw), "annotated_clip": annotated_clip}
         if idx.get("objective") is not None:
             extra["objective_class"] = objective_class(cell(row, idx["objective"]))
         samples.append(Sample(dataset, subject, clip, values["onset"], values["apex"], values["offset"], label,
@@ -275,3 +290,47 @@ def find_folder(parent: Path, name: str) -> tuple[Path | None, bool]:
             if entry.name.lower() == name.lower() and entry.is_dir():
                 return entry, False
     return None, False
+
+
+def attach_frames(
+    samples: list[Sample],
+    locate,
+    pattern: re.Pattern,
+    issues: list[Issue],
+    *,
+    window: bool = False,
+    apex_required: bool = True,
+) -> list[Sample]:
+    """List each sample's frames on disk and run ``check_sample``; issues are appended to ``issues``.
+
+    Args:
+        locate: sample -> (folder or None, exact name match, where it was looked for).
+        pattern: frame file pattern, group 1 = frame number.
+        window: keep only frames inside the sample's onset..offset span (folders that hold a whole
+            long video shared by several samples, as CAS(ME)^3).
+    """
+    listed: dict[Path, tuple] = {}
+    out: list[Sample] = []
+    for s in samples:
+        folder, exact, looked = locate(s)
+        if folder is None:
+            issues.append(Issue(s.sample_id, "clip_missing", f"no clip folder {looked}; the sample is excluded", "error"))
+            out.append(s)
+            continue
+        if not exact:
+            issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{s.clip}' found as folder "
+                                f"'{folder.name}'", "warning"))
+        if folder not in listed:
+            listed[folder] = list_frames(folder, pattern)
+        frames, junk = listed[folder]
+        if window:
+            known = [n for n in (s.onset, s.apex, s.offset) if n is not None]
+            lo, hi = min(known), max(known)
+            frames = tuple(f for f in frames if lo <= f[0] <= hi)
+        s = with_frames(s, frames)
+        if not frames:
+            issues.append(Issue(s.sample_id, "no_frames", f"no frames matching {pattern.pattern!r} in {folder}"
+                                + (" within the annotated span" if window else "") + "; the sample is excluded", "error"))
+        issues.extend(check_sample(s, junk, apex_required=apex_required))
+        out.append(s)
+    return out

@@ -163,6 +163,9 @@ DEFAULT_SCHEME: dict[str, str] = {
     "samm": "samm-5class",
     "mmew": "mmew-4class",
     "smic": "smic-3class",
+    "smic-hs": "smic-3class",
+    "smic-vis": "smic-3class",
+    "smic-nir": "smic-3class",
     "casme3": "casme3-4class",
     "composite": "composite-3class",
 }

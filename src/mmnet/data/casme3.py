@@ -1,0 +1,117 @@
+"""CAS(ME)^3 part A loader (Li et al., IEEE TPAMI 2022; docs/datasets.md §7).
+
+Accepted root layouts::
+
+    ROOT/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx    (sheet 'label'; every cell is text)
+    ROOT/spNO.1/b/color/175.jpg                          (or the release's nesting
+                                                          part_A/data/part_A_split/part_A/spNO.1/...)
+
+A task folder holds a long recording shared by several micro-expressions, so (Subject, Filename)
+repeats: repeated pairs are named ``b``, ``b2``, ``b3`` ... in file order (meb's convention), and
+each sample's frames are limited to its onset..offset span. An offset of 0 means "not given"
+(as in CAS(ME)^2): it becomes None with a warning and the span ends at the apex. The upper-case
+Filename 'J' is matched to its folder case-insensitively. Labels are lower-cased ('Others').
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from .annotations import read_table
+from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, samples_from_table
+from .sample import Issue, Sample
+
+__all__ = ["load_casme3"]
+
+ANNOTATION_GLOB = "*part_A*label*.xlsx"
+FRAME_ROOTS = ("", "part_A", "data/part_A_split/part_A", "part_A/data/part_A_split/part_A")
+_FRAME = re.compile(r"(\d+)\.jpe?g", re.IGNORECASE)
+
+COLUMNS = {
+    "subject": ("Subject",),
+    "clip": ("Filename",),
+    "onset": ("Onset", "OnsetFrame"),
+    "apex": ("Apex", "ApexFrame"),
+    "offset": ("Offset", "OffsetFrame"),
+    "aus": ("AU", "Action Units"),
+    "label": ("emotion", "Estimated Emotion"),
+    "objective": ("Objective class", "Objective Classes"),
+}
+
+_LAYOUT_HELP = [
+    "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx   (sheet 'label')",
+    "spNO.1/b/color/175.jpg ...   (or part_A/data/part_A_split/part_A/spNO.1/...)",
+]
+
+
+def _missing(root: Path, missing: list[str]):
+    return missing_dataset("CAS(ME)^3", root, missing, _LAYOUT_HELP,
+                           "its authors at the Institute of Psychology, CAS (http://casme.psych.ac.cn/casme/e4)",
+                           "casme3")
+
+
+def _frames_root(root: Path) -> Path | None:
+    for sub in FRAME_ROOTS:
+        base = root / sub if sub else root
+        if base.is_dir() and any(p.name.lower().startswith("spno.") and p.is_dir() for p in base.iterdir()):
+            return base
+    return None
+
+
+def load_casme3(
+    root: str | Path,
+    *,
+    annotation: str | Path | None = None,
+    strict: bool = False,
+    corrections: bool = True,
+) -> DatasetLoad:
+    """Load CAS(ME)^3 part A micro-expressions (colour frames).
+
+    Args:
+        root: dataset folder (see the module docstring).
+        annotation: label file; default: the ``*part_A*label*.xlsx`` in root.
+        strict: raise on any error-severity issue.
+        corrections: apply the known corrections (corrections.py), logged as warnings.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise _missing(root, ["the folder itself"])
+    if annotation is None:
+        found = sorted(root.glob(ANNOTATION_GLOB))
+        if not found:
+            raise _missing(root, ["an annotation file 'cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx' "
+                                  "(or pass --annotation FILE)"])
+        annotation = found[-1]
+    annotation = Path(annotation)
+    if not annotation.is_file():
+        raise _missing(root, [f"the annotation file '{annotation}'"])
+    frames_root = _frames_root(root)
+    if frames_root is None:
+        raise _missing(root, ["subject folders spNO.<n>/<task>/color/ (directly in root or under "
+                              "part_A/data/part_A_split/part_A/)"])
+
+    table = read_table(annotation, sheet=("label",))
+    samples, issues = samples_from_table(table, dataset="casme3", columns=COLUMNS, duplicates="suffix",
+                                         corrections=corrections)
+    fixed: list[Sample] = []
+    for s in samples:
+        if s.offset == 0:
+            issues.append(Issue(s.sample_id, "offset_zero", "offset is 0 (not given); the span ends at the apex",
+                                "warning"))
+            s = replace(s, offset=None)
+        fixed.append(s)
+
+    def locate(s: Sample):
+        task = s.extra["annotated_clip"]  # 'b' for the repeats named b2, b3 ...
+        parent = frames_root / s.subject
+        folder, exact = find_folder(parent, task)
+        color = folder / "color" if folder is not None else None
+        if color is not None and not color.is_dir():
+            color = None
+        return color, exact, parent / task / "color"
+
+    out = attach_frames(fixed, locate, _FRAME, issues, window=True)
+    return finish(out, issues, annotation, strict)
+

@@ -1,0 +1,144 @@
+"""MEGC2019 composite dataset (CDE): SMIC-HS + CASME II + SAMM, 3 classes (docs/datasets.md §3).
+
+The official ground-truth list ``combined_3class_gt.csv`` (442 rows, no header,
+``dataset,subject,filename,label`` with 0 negative, 1 positive, 2 surprise) is the source of
+truth: samples come from the three loaders and are selected and labelled by that list only.
+
+``root`` is either a mapping ``{"casme2": DIR, "samm": DIR, "smic": DIR}`` (optionally with
+``"annotation": FILE``), or one folder holding ``casme2/``, ``samm/`` and ``smic/`` (any case)
+and ``combined_3class_gt.csv``. Each part's own annotation file is found in its folder as usual.
+
+Samples keep their source dataset and subject (so LOSO never merges subjects of different
+datasets); ``label`` becomes the CDE class name and ``extra["source_label"]`` keeps the emotion.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import AnnotationError, DatasetNotFoundError
+from .common import DatasetLoad, finish
+from .sample import Issue, Sample
+from .schemes import SCHEMES
+
+__all__ = ["load_composite", "CDE_LABELS", "PARTS", "read_cde_list"]
+
+CDE_LABELS = ("negative", "positive", "surprise")
+PARTS = ("casme2", "samm", "smic")
+ANNOTATION_NAME = "combined_3class_gt.csv"
+# per-part mapping used only to cross-check the official label against the source emotion
+_CHECK_SCHEME = {"casme2": "casme2-3class-megc", "samm": "samm-3class-megc", "smic": "smic-3class"}
+
+
+def read_cde_list(path: Path) -> list[tuple[int, str, str, str, str]]:
+    """(line, dataset, subject, filename, class name) per row; blank ',,,' lines (2018-11-30 file) skipped."""
+    rows = []
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for line, r in enumerate(csv.reader(f), start=1):
+            cells = [c.strip() for c in r]
+            if not any(cells):
+                continue
+            if line == 1 and cells[0].lower() in ("dataset", "data", "database"):
+                continue  # a header some derived copies add
+            if len(cells) < 4 or cells[0].lower() not in PARTS or not cells[3].isdigit() or int(cells[3]) > 2:
+                raise AnnotationError(f"'{path}' line {line}: expected 'dataset,subject,filename,label' with dataset in "
+                                      f"{PARTS} and label 0/1/2, got {r!r}. Use the official combined_3class_gt.csv.")
+            rows.append((line, cells[0].lower(), cells[1], cells[2], CDE_LABELS[int(cells[3])]))
+    return rows
+
+
+def _source_key(dataset: str, subject: str, filename: str) -> tuple[str, str]:
+    """CDE (subject, filename) -> the loaders' (subject, clip)."""
+    if dataset == "casme2":
+        return re.sub(r"^sub", "", subject, flags=re.IGNORECASE).zfill(2), filename
+    if dataset == "samm":
+        return subject.zfill(3), filename
+    # smic: 's01' / 's01_ne_01' -> 's1' / 's1_ne_01'
+    return f"s{int(subject[1:])}" if subject[1:].isdigit() else subject, re.sub(r"^s0?(\d+)_", r"s\1_", filename)
+
+
+def _parts(root) -> tuple[dict[str, Path], Path | None]:
+    if isinstance(root, Mapping):
+        paths = {k.lower(): Path(v) for k, v in root.items()}
+        ann = paths.pop("annotation", None)
+        missing = [p for p in PARTS if p not in paths]
+        if missing:
+            raise DatasetNotFoundError(f"The composite root mapping lacks {missing}; give a folder for each of {PARTS}, "
+                                       "e.g. --root casme2=DIR --root samm=DIR --root smic=DIR.")
+        return paths, ann
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"Composite root '{root}' does not exist; it must hold casme2/, samm/, smic/ and "
+                                   f"{ANNOTATION_NAME}, or pass one folder per part.")
+    children = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
+    missing = [p for p in PARTS if p not in children]
+    if missing:
+        raise DatasetNotFoundError(
+            f"Composite root '{root}' is missing the folder(s) {missing}.\nExpected layout:\n    casme2/  (a CASME II "
+            f"root)\n    samm/    (a SAMM root)\n    smic/    (a SMIC root with HS/)\n    {ANNOTATION_NAME}\n"
+            "The three datasets are licence-gated; request each from its owners.")
+    return {p: children[p] for p in PARTS}, root / ANNOTATION_NAME
+
+
+def load_composite(
+    root,
+    *,
+    annotation: str | Path | None = None,
+    strict: bool = False,
+    cache_dir: str | Path | None | bool = None,
+) -> DatasetLoad:
+    """Load the 442 MEGC2019 CDE samples from the three datasets, labelled by the official list.
+
+    Args:
+        root: mapping part -> folder, or a folder with the three parts (see the module docstring).
+        annotation: the official ``combined_3class_gt.csv``; default: the mapping's "annotation"
+            or ``root/combined_3class_gt.csv``.
+        strict: raise on any error-severity issue of a listed sample (or a listed sample not found).
+        cache_dir: SMIC apex cache folder (see ``smic.load_smic``).
+    """
+    from .casme2 import load_casme2
+    from .samm import load_samm
+    from .smic import load_smic
+
+    parts, default_ann = _parts(root)
+    annotation = Path(annotation) if annotation is not None else default_ann
+    if annotation is None or not annotation.is_file():
+        raise DatasetNotFoundError(
+            f"The MEGC2019 ground-truth list '{annotation or ANNOTATION_NAME}' is missing. Get the official "
+            f"{ANNOTATION_NAME} (442 rows) from the MEGC2019 challenge organisers (github.com/Facial-Micro-ExpressionGC/"
+            "MEGC2019, images/combined_3class_gt.csv) and pass it with --annotation FILE.")
+    listed = read_cde_list(annotation)
+    loads = {
+        "casme2": load_casme2(parts["casme2"]),
+        "samm": load_samm(parts["samm"]),
+        "smic": load_smic(parts["smic"], variant="HS", cache_dir=cache_dir),
+    }
+    index = {(p, s.subject, s.clip): s for p, load in loads.items() for s in (*load.samples, *load.excluded)}
+    issues: list[Issue] = []
+    samples: list[Sample] = []
+    used: set[str] = set()
+    for line, dataset, subject, filename, cls in listed:
+        subj, clip = _source_key(dataset, subject, filename)
+        src = index.get((dataset, subj, clip))
+        if src is None:
+            issues.append(Issue(f"{dataset}/{subj}/{clip}", "not_in_source", f"{annotation.name} line {line} "
+                                f"({dataset},{subject},{filename}) has no sample in the {dataset} data", "error"))
+            continue
+        if src.sample_id in used:
+            issues.append(Issue(src.sample_id, "duplicate", f"{annotation.name} line {line} lists it again; "
+                                "ignored", "error"))
+            continue
+        used.add(src.sample_id)
+        expected = SCHEMES[_CHECK_SCHEME[dataset]].class_of(src)
+        if expected != cls:
+            issues.append(Issue(src.sample_id, "label_differs", f"official class {cls!r}, but the {dataset} label "
+                                f"{src.label!r} maps to {expected!r}; the official class is used", "warning"))
+        extra = {**src.extra, "source_label": src.label, "cde_subject": subject, "cde_clip": filename, "cde_line": line}
+        samples.append(replace(src, label=cls, extra=extra))
+    for load in loads.values():
+        issues += [i for i in load.issues if i.sample_id in used or "/" not in i.sample_id]
+    return finish(samples, issues, annotation, strict)

@@ -1,0 +1,134 @@
+"""SMIC loader, HS / VIS / NIR (Li et al., FG 2013; docs/datasets.md §4).
+
+SMIC ships no annotation file: labels are folder names and each clip folder holds onset..offset.
+Accepted root layouts (``variant`` picks HS, VIS or NIR)::
+
+    ROOT/HS/s1/micro/negative/s1_ne_01/reg_image106324.bmp      (cropped; raw: image106324.bmp)
+    ROOT/SMIC_all_cropped/HS/...   or   ROOT/SMIC_all_raw/HS/...
+    ROOT = the variant folder itself (holding s1/, s2/, ...)
+
+``non_micro`` folders are ignored. Onset and offset are the first and last frame on disk. There
+is no apex anywhere in SMIC: it is estimated from the frames (``apex.py``, method in its
+docstring), cached under the user cache folder, and each estimate is logged as a warning Issue.
+Subjects are the folder names ('s1', unpadded); the MEGC2019 list writes 's01', mapped by the
+composite loader.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .apex import METHOD, ApexCache, default_cache_dir
+from .common import DatasetLoad, check_sample, finish, list_frames, missing_dataset, natural_key
+from .sample import Issue, Sample
+
+__all__ = ["load_smic", "VARIANTS"]
+
+VARIANTS = ("HS", "VIS", "NIR")
+RELEASES = ("SMIC_all_cropped", "SMIC_all_raw", "SMIC")
+EMOTIONS = ("negative", "positive", "surprise")
+_FRAME = re.compile(r"(?:reg_)?image(\d+)\.(?:bmp|jpe?g|png)", re.IGNORECASE)
+_SUBJECT = re.compile(r"s\d+", re.IGNORECASE)
+
+_LAYOUT_HELP = [
+    "HS/s1/micro/negative/s1_ne_01/reg_image106324.bmp ...   (also VIS/, NIR/)",
+    "or SMIC_all_cropped/HS/... / SMIC_all_raw/HS/...; no annotation file is needed",
+]
+
+
+def _missing(root: Path, missing: list[str]):
+    return missing_dataset("SMIC", root, missing, _LAYOUT_HELP, "the University of Oulu (CMVS)", "smic")
+
+
+def _variant_dir(root: Path, variant: str) -> Path | None:
+    for base in (root, *(root / r for r in RELEASES)):
+        for name in (variant, variant.lower()):
+            if (base / name).is_dir():
+                return base / name
+    if any(_SUBJECT.fullmatch(p.name) and (p / "micro").is_dir() for p in root.iterdir() if p.is_dir()):
+        return root
+    return None
+
+
+def load_smic(
+    root: str | Path,
+    *,
+    annotation: str | Path | None = None,
+    strict: bool = False,
+    variant: str = "HS",
+    estimate_apex: bool = True,
+    cache_dir: str | Path | None | bool = None,
+) -> DatasetLoad:
+    """Load SMIC micro-expression clips from their folders.
+
+    Args:
+        root: dataset folder (see the module docstring).
+        annotation: must be None (SMIC has no annotation file; accepted for a uniform signature).
+        strict: raise on any error-severity issue.
+        variant: "HS" (100 fps, 164 clips), "VIS" or "NIR" (25 fps, 71 clips each).
+        estimate_apex: estimate the apex from the frames (default); False leaves ``apex=None``.
+        cache_dir: folder for the apex cache file; None = ``apex.default_cache_dir()``, False = no cache.
+    """
+    from ..errors import ConfigError, verify_choice
+
+    variant = str(verify_choice("SMIC variant", variant.upper(), VARIANTS))
+    if annotation is not None:
+        raise ConfigError("SMIC has no annotation file (labels are folder names); leave --annotation out.")
+    root = Path(root)
+    if not root.is_dir():
+        raise _missing(root, ["the folder itself"])
+    vdir = _variant_dir(root, variant)
+    if vdir is None:
+        raise _missing(root, [f"a '{variant}/' folder (or SMIC_all_cropped/{variant}/) holding s1/micro/..."])
+    if cache_dir is False:
+        cache = ApexCache(None)
+    else:
+        cache = ApexCache(Path(cache_dir or default_cache_dir()) / "apex" / f"smic-{variant.lower()}.json")
+
+    issues: list[Issue] = []
+    samples: list[Sample] = []
+    dataset = "smic"
+    subjects = sorted((p for p in vdir.iterdir() if p.is_dir() and _SUBJECT.fullmatch(p.name)),
+                      key=lambda p: natural_key(p.name))
+    for sdir in subjects:
+        micro = sdir / "micro"
+        if not micro.is_dir():
+            issues.append(Issue(f"{dataset}/{sdir.name}", "no_micro_folder", f"{sdir} has no 'micro' folder", "warning"))
+            continue
+        for edir in sorted(p for p in micro.iterdir() if p.is_dir()):
+            label = edir.name.lower()
+            if label not in EMOTIONS:
+                issues.append(Issue(f"{dataset}/{sdir.name}", "unknown_emotion_folder", f"folder '{edir}' is not one "
+                                    f"of {EMOTIONS}; its clips are still loaded with label '{label}'", "warning"))
+            for cdir in sorted((p for p in edir.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)):
+                samples.append(_clip(dataset, sdir.name, cdir, label, variant, estimate_apex, cache, issues))
+            junk = [p.name for p in edir.iterdir() if not p.is_dir()]
+            if junk:
+                issues.append(Issue(f"{dataset}/{sdir.name}", "junk_files", f"{len(junk)} non-folder entries in "
+                                    f"{edir} ignored: {junk[:5]}", "warning"))
+    cache.save()
+    if not samples:
+        raise _missing(root, [f"clip folders under {vdir}/s*/micro/<emotion>/"])
+    return finish(samples, issues, None, strict)
+
+
+def _clip(dataset: str, subject: str, cdir: Path, label: str, variant: str, estimate: bool, cache: ApexCache,
+          issues: list[Issue]) -> Sample:
+    frames, junk = list_frames(cdir, _FRAME)
+    sid = f"{dataset}/{subject}/{cdir.name}"
+    extra = {"variant": variant, "folder": os.fspath(cdir)}
+    if not frames:
+        issues.append(Issue(sid, "no_frames", f"no image<N>.bmp / reg_image<N>.bmp files in {cdir}; the sample is "
+                            "excluded", "error"))
+        return Sample(dataset, subject, cdir.name, 0, None, None, label, (), (), extra)
+    apex = None
+    if estimate:
+        apex, cached = cache.apex(frames)
+        extra["apex_source"] = f"estimated ({METHOD}{', cached' if cached else ''})"
+        issues.append(Issue(sid, "apex_estimated", f"SMIC has no apex annotation; estimated apex {apex} "
+                            f"({METHOD}{', from cache' if cached else ''})", "warning"))
+    s = Sample(dataset, subject, cdir.name, frames[0][0], apex, frames[-1][0], label, (), frames, extra)
+    issues.extend(check_sample(s, junk, apex_required=False))
+    return s
