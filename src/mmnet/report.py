@@ -132,7 +132,7 @@ def _learning_curves(run: Run) -> dict:
 
 
 def _config_summary(cfg: dict, classes: list[str]) -> dict:
-    keys = ("data.dataset", "data.scheme", "train.epochs", "train.batch_size", "train.lr", "train.weight_decay",
+    keys = ("data.dataset", "data.scheme", "eval.protocol", "train.epochs", "train.batch_size", "train.lr", "train.weight_decay",
             "eval.selection")
     out = {k: _get(cfg, k) for k in keys if _get(cfg, k) is not None}
     out["classes"] = classes
@@ -268,8 +268,10 @@ def render_markdown(report: dict) -> str:
         L += [f"- seed {s} not started" for s in st["missing_seeds"]]
         L += [f"- seed {s}: {u['samples']} sample(s) not tested yet, subjects {', '.join(u['subjects'])}"
               for s, u in st["untested"].items()]
-    L += ["", f"Protocol: leave-one-subject-out; {report['pooling']}.",
-          f"Samples: {report['n_samples']} in samples.csv ({st['skipped_samples']} skipped, see skipped.csv); "
+    protocol = report["config_summary"].get("eval.protocol", "leave-one-subject-out")
+    skipped = f"{st['skipped_samples']} more skipped, listed in skipped.csv" if st["skipped_samples"] else "none skipped"
+    L += ["", f"Protocol: {protocol}; {report['pooling']}.",
+          f"Samples: {report['n_samples']} in samples.csv ({skipped}); "
           f"finished folds per seed: {', '.join(f'{s}: {n}' for s, n in report['n_folds'].items())}; "
           f"classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.", ""]
     h = report["headline"]
