@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data.common import natural_key
 from .metrics import confusion_matrix, scores_from_confusion
-from .run_folder import Run, RunFolderError, _get, load_run, natural_key
+from .run_folder import Run, RunFolderError, _get, load_run
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epochs
 from .utils import atomic_write_bytes, atomic_write_text
 
@@ -132,7 +133,7 @@ def _learning_curves(run: Run) -> dict:
 
 
 def _config_summary(cfg: dict, classes: list[str]) -> dict:
-    keys = ("data.dataset", "data.scheme", "eval.protocol", "train.epochs", "train.batch_size", "train.lr", "train.weight_decay",
+    keys = ("data.dataset", "data.scheme", "data.protocol", "train.epochs", "train.batch_size", "train.lr", "train.weight_decay",
             "eval.selection")
     out = {k: _get(cfg, k) for k in keys if _get(cfg, k) is not None}
     out["classes"] = classes
@@ -268,7 +269,8 @@ def render_markdown(report: dict) -> str:
         L += [f"- seed {s} not started" for s in st["missing_seeds"]]
         L += [f"- seed {s}: {u['samples']} sample(s) not tested yet, subjects {', '.join(u['subjects'])}"
               for s, u in st["untested"].items()]
-    protocol = report["config_summary"].get("eval.protocol", "leave-one-subject-out")
+    protocol = {"loso": "leave-one-subject-out", "lodo": "leave-one-dataset-out"}.get(
+        report["config_summary"].get("data.protocol", "loso"), report["config_summary"].get("data.protocol"))
     skipped = f"{st['skipped_samples']} more skipped, listed in skipped.csv" if st["skipped_samples"] else "none skipped"
     L += ["", f"Protocol: {protocol}; {report['pooling']}.",
           f"Samples: {report['n_samples']} in samples.csv ({skipped}); "

@@ -26,20 +26,16 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .data.common import natural_key
 from .errors import MMNetError
 
-__all__ = ["RunFolderError", "Fold", "Run", "load_run", "natural_key"]
+__all__ = ["RunFolderError", "Fold", "Run", "load_run"]
 
 _TEXT_COLUMNS = {"sample_id": str, "subject": str, "dataset": str, "clip": str, "label": str, "reason": str}
 
 
 class RunFolderError(MMNetError, ValueError):
     """A run folder whose files are missing or do not agree with each other."""
-
-
-def natural_key(text: str) -> tuple:
-    """Sort key that orders 'sub2' before 'sub10' (digits compare as numbers)."""
-    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text)) if t)
 
 
 @dataclass
@@ -185,7 +181,9 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
     tested = set(fold.done.get("test_subjects") or [])
     if tested:
         subj = pred.drop_duplicates("sample_id")
-        ok = [s in tested or f"{d}/{s}" in tested or f"{d}_{s}" in tested for s, d in zip(subj["subject"], subj["dataset"])]
+        # LOSO names a subject ('01' or 'casme2/01'); leave-one-dataset-out names the dataset.
+        ok = [s in tested or d in tested or f"{d}/{s}" in tested or f"{d}_{s}" in tested
+              for s, d in zip(subj["subject"], subj["dataset"])]
         if not all(ok):
             odd = sorted(set(subj["subject"][[not o for o in ok]]))
             run.issues.append(f"seed {seed} {path.name}: predicts subjects {odd} not in done.json test_subjects {sorted(tested)}.")
