@@ -184,3 +184,18 @@ def test_cli_report(tmp_path, capsys):
     assert json.loads((run / "report.json").read_text())["selection"] == "paper"
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err.startswith("error: Run folder")
+
+
+def test_done_json_epochs_must_match_predictions(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3)
+    done = run / "seed-0" / "fold-2" / "done.json"
+    done.write_text(json.dumps({**json.loads(done.read_text()), "epochs": 5}))
+    with pytest.raises(RunFolderError, match="epochs=5"):
+        compute_report(run)
+
+
+def test_missing_history_is_reported_not_fatal(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    (run / "seed-0" / "fold-2" / "history.csv").unlink()
+    r = compute_report(run)
+    assert r["complete"] and any("fold-2: history.csv is missing" in i for i in r["issues"])
