@@ -199,3 +199,10 @@ def test_missing_history_is_reported_not_fatal(tmp_path):
     (run / "seed-0" / "fold-2" / "history.csv").unlink()
     r = compute_report(run)
     assert r["complete"] and any("fold-2: history.csv is missing" in i for i in r["issues"])
+
+
+def test_merged_labels_use_config_class_names(tmp_path):
+    samples = make_samples(SUBJECTS)
+    samples[0]["label"] = "fear"  # annotated emotion of a merged class: class 0 stays "negative"
+    r = compute_report(write_run(tmp_path / "run", samples, _predict))
+    assert r["classes"] == ["negative", "positive", "surprise"]

@@ -114,16 +114,18 @@ def _get(cfg: dict, dotted: str, default=None):
 def _classes(config: dict, samples: pd.DataFrame, path: Path) -> list[str]:
     """Class names in logit order: config data.classes, else derived from samples.csv."""
     by_index = samples.groupby("class_index")["label"].unique()
-    clash = {int(i): list(v) for i, v in by_index.items() if len(v) > 1}
-    if clash:
-        raise RunFolderError(f"'{path / 'samples.csv'}': one class_index has several labels: {clash}.")
     names = _get(config, "data.classes")
     if names is not None:
+        # label may be the annotated emotion ("fear") of a merged class ("negative"): not compared.
         names = [str(n) for n in names]
         for i in by_index.index:
             if not 0 <= int(i) < len(names):
                 raise RunFolderError(f"samples.csv class_index {int(i)} is outside data.classes {names}.")
         return names
+    clash = {int(i): list(v) for i, v in by_index.items() if len(v) > 1}
+    if clash:
+        raise RunFolderError(f"'{path / 'samples.csv'}': class names cannot be derived, one class_index has several "
+                             f"labels {clash}; write data.classes into config.yaml.")
     n = int(samples["class_index"].max()) + 1 if len(samples) else 0
     return [str(by_index[i][0]) if i in by_index.index else f"class_{i}" for i in range(n)]
 
