@@ -311,3 +311,23 @@ def write_cde_csv(path: Path, rows: Iterable[Sequence], *, blank_lines: bool = F
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
     return path
+
+
+def xlsx_from_csv(csv_path: Path, xlsx_path: Path, sheet: str, *, text_columns: set[int], all_text: bool = False,
+                  formula_column: int | None = None, extra_sheets: Sequence[str] = ()) -> Path:
+    """Rebuild a sheet from a cell-by-cell CSV export (conformance tests, in tmp only).
+
+    Numbers become ints except in ``text_columns`` (kept as text with format '@') or when
+    ``all_text``; ``formula_column`` (0-based) gets '=SUM(Fn-Dn)+1' below the header (SAMM Duration).
+    """
+    rows = read_csv_rows(csv_path)
+    cells = [[(v if v != "" else None) if (all_text or c in text_columns) else _num_or_text(v)
+              for c, v in enumerate(r)] for r in rows]
+    formulas = {}
+    if formula_column is not None:
+        header = next(i for i, r in enumerate(rows) if r and r[0] == "Subject")
+        for i in range(header + 1, len(rows)):
+            formulas[(i + 1, formula_column + 1)] = f"=SUM(F{i + 1}-D{i + 1})+1"
+    cols = set(range(max(len(r) for r in rows))) if all_text else text_columns
+    return write_xlsx(xlsx_path, {sheet: cells, **{s: [] for s in extra_sheets}}, text_columns={sheet: cols},
+                      formulas={sheet: formulas})

@@ -1,0 +1,58 @@
+"""Cell converters and the header search shared by every loader."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmnet.data.annotations import frame_number, parse_aus, read_table, subject_text
+from mmnet.errors import AnnotationError
+
+from .fakes import write_xlsx
+
+
+@pytest.mark.parametrize("cell, expected", [
+    (12, (("12",), ())),
+    (12.0, (("12",), ())),
+    ("4+L10", (("4", "L10"), ())),
+    ("12+15 ", (("12", "15"), ())),
+    ("L12 + 61", (("L12", "61"), ())),
+    ("(R6 or R12)+R15", (("R6|R12", "R15"), ())),
+    ("R14A or 17A or 24A", (("R14A|17A|24A",), ())),
+    ("L12 or L14", (("L12|L14",), ())),
+    ("10A/B", (("10A|10B",), ())),
+    ("4A/B", (("4A|4B",), ())),
+    ("A/L12", (("A12|L12",), ())),
+    ("7B+ ref(43)", (("7B", "ref(43)"), ())),
+    ("ref(L10)+A12B", (("ref(L10)", "A12B"), ())),
+    ("R14+17+soft focus", (("R14", "17"), ("soft focus",))),
+    ("T18+39", (("T18", "39"), ())),
+    ("?", ((), ())),
+    (None, ((), ())),
+])
+def test_parse_aus(cell, expected):
+    assert parse_aus(cell) == expected
+
+
+def test_frame_number_and_subject_text():
+    assert [frame_number(v) for v in (46, 46.0, "46", " 46 ", "/", "", None, "?", 4.5, "abc")] == [
+        46, 46, 46, 46, None, None, None, None, None, None]
+    assert subject_text("01") == "01" and subject_text(1, 2) == "01" and subject_text(6, 3) == "006"
+    assert subject_text("spNO.1") == "spNO.1" and subject_text(None) is None and subject_text(6.0, 3) == "006"
+
+
+def test_header_search_blank_columns_and_errors(tmp_path):
+    path = write_xlsx(tmp_path / "a.xlsx", {"S": [["title"], [], ["Subject", "Filename", None, "Onset Frame"],
+                                                  ["01", "EP1", None, 5], [], ["02", "EP2", None, 6]]},
+                      text_columns={"S": {0}})
+    t = read_table(path)
+    assert t.header_row == 3 and t.header == ["Subject", "Filename", "", "Onset Frame"]
+    assert [r for r, _ in t.rows] == [4, 6]  # blank row skipped, file row numbers kept
+    assert t.rows[0][1][0] == "01"  # text cell keeps its zero
+    assert t.column("OnsetFrame") == 3  # spaces/case ignored
+    with pytest.raises(AnnotationError, match="no column named 'Apex'"):
+        t.column("Apex")
+    with pytest.raises(AnnotationError, match="no sheet"):
+        read_table(path, sheet="Sheet1")
+    (tmp_path / "b.txt").write_text("x")
+    with pytest.raises(AnnotationError, match="neither"):
+        read_table(tmp_path / "b.txt")

@@ -1,0 +1,102 @@
+"""MEGC2019 composite loader and protocol folds on generated fake trees (no real data needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmnet.data import get_scheme, load_dataset, protocol_folds
+from mmnet.data.folds import check_folds
+from mmnet.errors import ConfigError, DatasetNotFoundError
+
+from .fakes import write_casme2, write_cde_csv, write_samm, write_smic
+
+CDE_ROWS = [
+    ("casme2", "sub01", "EP02_01f", 1),
+    ("casme2", "sub01", "EP19_05f", 0),
+    ("samm", "6", "006_1_2", 0),      # SAMM subject unpadded in the list
+    ("samm", "7", "007_3_1", 1),
+    ("smic", "s01", "s01_ne_01", 0),  # SMIC subject and clip zero-padded in the list
+    ("smic", "s02", "s02_sur_05", 2),
+    ("smic", "s20", "s20_ne_01", 0),
+]
+
+
+@pytest.fixture
+def composite_root(tmp_path):
+    root = tmp_path / "cde"
+    write_casme2(root / "CASME2", junk=False)
+    write_samm(root / "SAMM")
+    write_smic(root / "SMIC")
+    write_cde_csv(root / "combined_3class_gt.csv", CDE_ROWS)
+    return root
+
+
+def test_official_list_selects_and_labels(composite_root, tmp_path):
+    load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+    ids = [s.sample_id for s in load.samples]
+    assert ids == ["casme2/01/EP02_01f", "casme2/01/EP19_05f", "samm/006/006_1_2", "samm/007/007_3_1",
+                   "smic/s1/s1_ne_01", "smic/s2/s2_sur_05", "smic/s20/s20_ne_01"]
+    assert [s.label for s in load.samples] == ["positive", "negative", "negative", "positive", "negative",
+                                               "surprise", "negative"]
+    assert load.samples[2].extra["source_label"] == "anger" and load.samples[4].extra["cde_clip"] == "s01_ne_01"
+    pairs = get_scheme("composite-3class").select(load.samples)
+    assert [i for _, i in pairs] == [1, 0, 0, 1, 0, 2, 0]
+    # issues of parts' samples that are not in the list are left out
+    assert all(i.sample_id in set(ids) or "/" not in i.sample_id for i in load.issues)
+
+
+def test_mapping_root_blank_lines_and_missing_samples(composite_root, tmp_path):
+    rows = CDE_ROWS + [("samm", "9", "009_9_9", 2), ("casme2", "sub01", "EP03_02", 2)]
+    ann = write_cde_csv(tmp_path / "gt-2.csv", rows, blank_lines=True)
+    roots = {"casme2": composite_root / "CASME2", "samm": composite_root / "SAMM", "smic": composite_root / "SMIC"}
+    load = load_dataset("composite", roots, annotation=ann, cache_dir=False)
+    assert len(load.samples) == 8
+    checks = {(i.sample_id, i.check) for i in load.issues}
+    assert ("samm/009/009_9_9", "not_in_source") in checks
+    assert ("casme2/01/EP03_02", "label_differs") in checks  # 'others' listed as surprise: official class wins
+    with pytest.raises(Exception, match="009_9_9"):
+        load_dataset("composite", roots, annotation=ann, strict=True, cache_dir=False)
+
+
+def test_missing_parts_and_list(tmp_path, composite_root):
+    (composite_root / "combined_3class_gt.csv").unlink()
+    with pytest.raises(DatasetNotFoundError, match="MEGC2019"):
+        load_dataset("composite", composite_root, cache_dir=False)
+    with pytest.raises(DatasetNotFoundError, match="smic"):
+        load_dataset("composite", {"casme2": tmp_path, "samm": tmp_path}, cache_dir=False)
+
+
+def test_loso_keeps_datasets_apart_and_lodo(composite_root, tmp_path):
+    load = load_dataset("composite", composite_root, cache_dir=False)
+    samples = load.samples
+    # a CASME II subject and a fake other-dataset subject with the same text stay separate folds
+    from dataclasses import replace
+
+    samples = samples + [replace(samples[2], subject="01", clip="x")]
+    folds = protocol_folds(samples, "loso")
+    names = [f[0] for f in folds]
+    assert names == sorted(names, key=lambda n: (n.split("/")[0],)) and "casme2/01" in names and "samm/01" in names
+    for _name, train, test in folds:
+        test_keys = {(samples[i].dataset, samples[i].subject) for i in test}
+        assert len(test_keys) == 1 and not test_keys & {(samples[i].dataset, samples[i].subject) for i in train}
+    assert sorted(i for _, _, t in folds for i in t) == list(range(len(samples)))
+    lodo = protocol_folds(samples, "lodo")
+    assert [f[0] for f in lodo] == ["casme2", "samm", "smic"]
+    for name, train, test in lodo:
+        assert {samples[i].dataset for i in test} == {name} and name not in {samples[i].dataset for i in train}
+    with pytest.raises(ConfigError, match="two datasets"):
+        protocol_folds(samples[:2], "lodo")
+    with pytest.raises(ConfigError, match="protocol"):
+        protocol_folds(samples, "kfold")
+
+
+def test_leak_check_catches_a_leak(composite_root):
+    samples = load_dataset("composite", composite_root, cache_dir=False).samples
+    folds = protocol_folds(samples, "loso")
+    name, train, test = folds[0]
+    leaky = [(name, train + [test[0]], test)] + folds[1:]
+    with pytest.raises(AssertionError):
+        check_folds(samples, leaky, "loso")
+    subject_leak = [(name, train[1:], test + [train[0]])] + folds[1:]
+    with pytest.raises(AssertionError):
+        check_folds(samples, subject_leak, "loso")
