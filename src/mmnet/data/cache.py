@@ -1,0 +1,203 @@
+"""Decode each needed frame once, resize it, and keep it in an on-disk cache shared by folds and runs.
+
+For every sample the cache holds the frames that training can draw (onset .. onset+j and
+apex-j .. apex, j = int(jitter_fraction * (apex - onset) / 4), the authors' jitter) as one
+uint8 array. The cache file's name is a fingerprint of the frame files (path, size, mtime), the
+image size and the cache version, so changed inputs or settings give a new cache; an existing
+one is reused. Files are written atomically: an interrupted build leaves no partial cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .image import load_frame
+from .sample import Sample
+
+__all__ = [
+    "FrameWindows",
+    "CachedFrames",
+    "UnreadableFrames",
+    "frame_windows",
+    "build_frame_cache",
+    "default_cache_dir",
+]
+
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mmnet"
+
+
+@dataclass(frozen=True)
+class FrameWindows:
+    """The frame numbers training may draw for one sample, and the exact pair used for testing."""
+
+    onset_frames: tuple[int, ...]
+    apex_frames: tuple[int, ...]
+    onset: int
+    apex: int
+    notes: tuple[str, ...] = ()  # what was clamped, for the run's audit trail
+
+
+def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> FrameWindows:
+    """Resolve a sample's onset/apex (and jitter windows) against the frames on disk.
+
+    Raises DataError naming the sample when a needed frame is absent and ``clamp`` is False.
+    """
+    present = set(sample.frame_numbers)
+    if not present:
+        raise DataError(f"{sample.sample_id}: no frames found on disk (expected frames {sample.onset}..{sample.offset}).")
+    if sample.apex is None:
+        raise DataError(f"{sample.sample_id}: the annotation gives no apex frame; "
+                        "correct it, or use data.on_bad_sample=skip to leave the sample out.")
+    notes = []
+    onset, apex = sample.onset, sample.apex
+    for name, n in (("onset", onset), ("apex", apex)):
+        if n not in present:
+            if not clamp:
+                raise DataError(
+                    f"{sample.sample_id}: the annotated {name} frame {n} is not on disk (frames present: "
+                    f"{min(present)}..{max(present)}). Fix the annotation, or set data.on_bad_sample=nearest "
+                    "(use the nearest frame) or data.on_bad_sample=skip (leave the sample out, listed in the report)."
+                )
+            near = sample.nearest_frame(n)
+            notes.append(f"{name} {n} not on disk, used nearest frame {near}")
+            if name == "onset":
+                onset = near
+            else:
+                apex = near
+    j = int(jitter_fraction * (apex - onset) / 4) if apex > onset else 0
+    onset_frames = tuple(n for n in range(onset, onset + j + 1) if n in present)
+    apex_frames = tuple(n for n in range(apex - j, apex + 1) if n in present)
+    return FrameWindows(onset_frames, apex_frames, onset, apex, tuple(notes))
+
+
+class UnreadableFrames(DataError):
+    """Frames that could not be decoded, by sample id (no cache is written)."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        self.failures = failures
+        lines = [f"  {sid}: {msg}" for sid, msg in sorted(failures.items())]
+        super().__init__(
+            f"{len(failures)} sample(s) have missing or unreadable frames:\n" + "\n".join(lines[:20])
+            + ("\n  ..." if len(lines) > 20 else "")
+            + "\nReplace the files, or set data.on_bad_sample=skip to leave these samples out (listed in the report)."
+        )
+
+
+@dataclass
+class CachedFrames:
+    """All cached frames of a sample list, and where each sample's windows lie in the array.
+
+    Attributes:
+        frames: (F, S, S, 3) uint8, memory-mapped from the cache file.
+        onset_rows, apex_rows: per sample, the row range [start, stop) of its jitter window.
+        onset_exact, apex_exact: per sample, the row of the annotated onset / apex frame.
+        path: the cache file.
+    """
+
+    frames: np.ndarray
+    onset_rows: np.ndarray  # (N, 2) int64
+    apex_rows: np.ndarray  # (N, 2) int64
+    onset_exact: np.ndarray  # (N,) int64
+    apex_exact: np.ndarray  # (N,) int64
+    path: Path
+
+
+def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size: int) -> str:
+    h = hashlib.sha256(f"v{CACHE_VERSION}|{image_size}".encode())
+    for s, w in zip(samples, windows):
+        h.update(s.sample_id.encode())
+        for n in sorted(set(w.onset_frames + w.apex_frames)):
+            p = s.frame_path(n)
+            st = p.stat()
+            h.update(f"|{n}:{p}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:20]
+
+
+def build_frame_cache(
+    samples: list[Sample],
+    windows: list[FrameWindows],
+    *,
+    image_size: int,
+    cache_dir: str | Path | None = None,
+    num_workers: int | None = None,
+    progress: bool = False,
+) -> CachedFrames:
+    """Return the cache for these samples, building it (once) when absent."""
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    key = _fingerprint(samples, windows, image_size)
+    data_path = cache_dir / f"frames-{key}.npy"
+    index_path = cache_dir / f"frames-{key}.json"
+
+    # Row layout: per sample, its onset window then its apex window (contiguous ranges).
+    onset_rows, apex_rows, onset_exact, apex_exact, jobs = [], [], [], [], []
+    for s, w in zip(samples, windows):
+        start = len(jobs)
+        jobs += [(s.sample_id, s.frame_path(n)) for n in w.onset_frames]
+        onset_rows.append((start, len(jobs)))
+        onset_exact.append(start + w.onset_frames.index(w.onset))
+        start = len(jobs)
+        jobs += [(s.sample_id, s.frame_path(n)) for n in w.apex_frames]
+        apex_rows.append((start, len(jobs)))
+        apex_exact.append(start + w.apex_frames.index(w.apex))
+
+    if not (data_path.exists() and index_path.exists()):
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(jobs), image_size, image_size, 3))
+
+        failures: dict[str, str] = {}
+
+        def _load(i: int) -> None:
+            sample_id, path = jobs[i]
+            try:
+                out[i] = load_frame(path, image_size)
+            except DataError as exc:
+                failures.setdefault(sample_id, str(exc))
+
+        workers = num_workers or min(8, os.cpu_count() or 1)
+        try:
+            with ThreadPoolExecutor(workers) as pool:  # PIL releases the GIL while decoding
+                iterator = pool.map(_load, range(len(jobs)))
+                if progress:
+                    from tqdm import tqdm
+
+                    iterator = tqdm(iterator, total=len(jobs), desc="caching frames", unit="frame", leave=False)
+                for _ in iterator:
+                    pass
+            if failures:
+                raise UnreadableFrames(failures)
+            out.flush()
+            del out
+            os.replace(tmp, data_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        from ..utils import atomic_write_text
+
+        atomic_write_text(index_path, json.dumps({"version": CACHE_VERSION, "image_size": image_size,
+                                                  "samples": [s.sample_id for s in samples], "frames": len(jobs)}))
+    frames = np.load(data_path, mmap_mode="r")
+    if frames.shape != (len(jobs), image_size, image_size, 3):
+        raise DataError(f"Frame cache '{data_path}' has shape {frames.shape}, expected "
+                        f"{(len(jobs), image_size, image_size, 3)}; delete it and rerun.")
+    return CachedFrames(
+        frames=frames,
+        onset_rows=np.asarray(onset_rows, dtype=np.int64).reshape(-1, 2),
+        apex_rows=np.asarray(apex_rows, dtype=np.int64).reshape(-1, 2),
+        onset_exact=np.asarray(onset_exact, dtype=np.int64),
+        apex_exact=np.asarray(apex_exact, dtype=np.int64),
+        path=data_path,
+    )
