@@ -48,7 +48,7 @@ _LAYOUT_HELP = [
 
 def _missing(root: Path, missing: list[str]):
     return missing_dataset("CAS(ME)^3", root, missing, _LAYOUT_HELP,
-                           "its authors at the Institute of Psychology, CAS (http://casme.psych.ac.cn/casme/e4)",
+                           "its authors at the Institute of Psychology, Chinese Academy of Sciences",
                            "casme3")
 
 

@@ -119,8 +119,8 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     out: list[Issue] = []
     onset, apex, offset = sample.onset, sample.apex, sample.offset
     if apex is None and apex_required:
-        out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); training uses the middle "
-                         "frame on disk", "error"))
+        out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); fix the annotation, or "
+                         "leave the sample out (onset_apex_frames would take the middle frame on disk)", "error"))
     if offset is not None and offset < onset:
         out.append(Issue(sid, "offset_before_onset", f"offset {offset} is before onset {onset}", "error"))
     elif apex is not None and not (onset <= apex <= (offset if offset is not None else apex)):
@@ -144,7 +144,7 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
         if number is not None and number not in present:
             near = sample.nearest_frame(number)
             out.append(Issue(sid, f"{name}_not_on_disk", f"annotated {name} frame {number} is not on disk "
-                             f"({on_disk}); the nearest, {near}, is used", severity))
+                             f"({on_disk}); nearest on disk: {near}", severity))
     return out
 
 

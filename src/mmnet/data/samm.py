@@ -43,7 +43,7 @@ _LAYOUT_HELP = [
 
 def _missing(root: Path, missing: list[str]):
     return missing_dataset("SAMM", root, missing, _LAYOUT_HELP,
-                           "its authors at Manchester Metropolitan University (http://www2.docm.mmu.ac.uk/STAFF/m.yap/dataset.php)",
+                           "its authors at Manchester Metropolitan University",
                            "samm")
 
 

@@ -39,7 +39,7 @@ _LAYOUT_HELP = [
 
 
 def _missing(root: Path, missing: list[str]):
-    return missing_dataset("SMIC", root, missing, _LAYOUT_HELP, "the University of Oulu (CMVS)", "smic")
+    return missing_dataset("SMIC", root, missing, _LAYOUT_HELP, "the University of Oulu, CMVS (https://www.oulu.fi/cmvs/node/41319)", "smic")
 
 
 def _variant_dir(root: Path, variant: str) -> Path | None:

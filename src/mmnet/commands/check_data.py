@@ -1,0 +1,147 @@
+"""Check a dataset copy: list every problem found and what training would use.
+
+Loads the dataset the way training does, prints one line per problem (sample, severity, check,
+message), then the samples per class under the label scheme and the subjects. Nothing is
+modified. With --strict the exit code is 1 when any error-severity problem exists.
+
+Examples:
+  mmnet check-data casme2 --root /data/CASME2
+  mmnet check-data samm --root /data/SAMM --scheme samm-3class-megc
+  mmnet check-data smic --root /data/SMIC --variant VIS
+  mmnet check-data composite --root casme2=/data/CASME2 --root samm=/data/SAMM --root smic=/data/SMIC \\
+      --annotation combined_3class_gt.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..data import DATASETS
+
+    parser.add_argument("dataset", type=str, choices=sorted(DATASETS), help="dataset name")
+    parser.add_argument("--root", type=str, action="append", required=True, metavar="DIR",
+                        help="dataset folder; for composite either one folder holding casme2/ samm/ smic/, or "
+                             "repeated PART=DIR (casme2=..., samm=..., smic=...)")
+    parser.add_argument("--annotation", type=Path, default=None, metavar="FILE",
+                        help="annotation file (default: the dataset's usual file name in --root)")
+    parser.add_argument("--scheme", type=str, default=None, metavar="NAME",
+                        help="label scheme for the class summary (default: the dataset's default scheme)")
+    parser.add_argument("--strict", action="store_true", help="exit with code 1 when any error is found")
+    parser.add_argument("--layout", type=str, default=None, help="CASME II frames layout (cropped, cropped-updated, "
+                        "raw-selected, raw); default: the first present")
+    parser.add_argument("--variant", type=str, default=None, help="SMIC variant: HS, VIS or NIR (default HS)")
+    parser.add_argument("--no-corrections", action="store_true", help="do not apply the known annotation corrections")
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                        help="where SMIC apex estimates are cached (default: $MMNET_CACHE_DIR or ~/.cache/mmnet)")
+    parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns")
+
+
+def _root(values: list[str], dataset: str):
+    from ..errors import ConfigError
+
+    if any("=" in v for v in values):
+        if dataset != "composite":
+            raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
+        pairs = [v.split("=", 1) for v in values]
+        bad = [v for v, p in zip(values, pairs) if len(p) != 2 or not p[0]]
+        if bad or len(pairs) != len(values):
+            raise ConfigError(f"--root values {bad} are not PART=DIR")
+        return {k.strip().lower(): Path(v) for k, v in pairs}
+    if len(values) > 1:
+        raise ConfigError(f"--root given {len(values)} times; give one folder (or PART=DIR for composite).")
+    return Path(values[0])
+
+
+def _options(loader, args) -> dict:
+    import inspect
+
+    accepted = inspect.signature(loader).parameters
+    wanted = {"layout": args.layout, "variant": args.variant, "cache_dir": args.cache_dir}
+    if args.no_corrections:
+        wanted["corrections"] = False
+    out = {}
+    for key, value in wanted.items():
+        if value is None:
+            continue
+        if key not in accepted:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"--{key.replace('_', '-')} does not apply to dataset {args.dataset!r}.")
+        out[key] = value
+    return out
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, max(20, width)) or [""]
+
+
+def run(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from ..data import DATASETS, DEFAULT_SCHEME, class_counts, get_scheme, load_dataset
+    from ..data.common import natural_key
+
+    loader = DATASETS[args.dataset]
+    root = _root(args.root, args.dataset)
+    scheme = get_scheme(args.scheme or DEFAULT_SCHEME[args.dataset])
+    import logging
+
+    # the loader's one-line summary would repeat what this command prints in full
+    data_log = logging.getLogger("mmnet.data")
+    level = data_log.level
+    data_log.setLevel(logging.ERROR)
+    try:
+        load = load_dataset(args.dataset, root, annotation=args.annotation, strict=False, **_options(loader, args))
+    finally:
+        data_log.setLevel(level)
+
+    print(f"dataset     {args.dataset}")
+    print(f"root        {root if not isinstance(root, dict) else ', '.join(f'{k}={v}' for k, v in root.items())}")
+    print(f"annotation  {load.annotation or '(none: labels from folder names)'}")
+    print(f"samples     {len(load.samples)} with frames on disk, {len(load.excluded)} excluded (no frames)")
+    print()
+
+    if load.issues:
+        sid_w = min(34, max(len("sample"), *(len(i.sample_id) for i in load.issues)))
+        chk_w = max(len("check"), *(len(i.check) for i in load.issues))
+        head = f"{'sample':<{sid_w}}  {'severity':<8}  {'check':<{chk_w}}  message"
+        print(head)
+        print("-" * min(args.max_width, max(len(head), 60)))
+        indent = sid_w + 8 + chk_w + 6
+        for i in load.issues:
+            lines = _wrap(i.message, args.max_width - indent)
+            print(f"{i.sample_id:<{sid_w}}  {i.severity:<8}  {i.check:<{chk_w}}  {lines[0]}")
+            for line in lines[1:]:
+                print(" " * indent + line)
+        print()
+    by_check = Counter((i.severity, i.check) for i in load.issues)
+    errors = sum(n for (sev, _), n in by_check.items() if sev == "error")
+    print(f"problems    {errors} error(s), {len(load.issues) - errors} warning(s)"
+          + ("" if not by_check else ": " + ", ".join(f"{c} {n}" for (_, c), n in sorted(by_check.items()))))
+    print()
+
+    pairs = scheme.select(load.samples)
+    counts = class_counts(scheme, load.samples)
+    print(f"scheme      {scheme.name}: {len(pairs)} of {len(load.samples)} samples used for training")
+    for k, (name, n) in enumerate(counts.items()):
+        print(f"  {k}  {name:<12} {n}")
+    left_out = Counter(scheme.key(s) for s in load.samples if scheme.class_of(s) is None)
+    if left_out:
+        print("  not in the scheme: " + ", ".join(f"{k or '(blank)'} {n}" for k, n in sorted(left_out.items())))
+    unmapped = scheme.unmapped(load.samples)
+    if unmapped:
+        print(f"  warning: labels unknown to {scheme.name} (check spelling): {unmapped}")
+    subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
+    print(f"subjects    {len(subjects)} (LOSO folds): "
+          + ", ".join(f"{k} {n}" for k, n in sorted(subjects.items(), key=lambda kv: natural_key(kv[0]))))
+    if args.strict and errors:
+        print(f"\nstrict: {errors} error(s) found")
+        return 1
+    return 0

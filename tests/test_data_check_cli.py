@@ -1,0 +1,54 @@
+"""`mmnet check-data` on fake trees: problem table, class summary, strict exit code, missing data."""
+
+from __future__ import annotations
+
+from mmnet.cli import main
+
+from .fakes import CASME2_ROWS, write_casme2, write_cde_csv, write_samm, write_smic
+
+
+def test_table_and_summary(tmp_path, capsys):
+    root = write_casme2(tmp_path / "c")
+    assert main(["check-data", "casme2", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "casme2/04/EP12_01f" in out and "apex_unknown" in out and "junk_files" in out
+    assert "casme2-5class: 10 of 12 samples" in out
+    assert "  0  happiness    3" in out and "  4  others       1" in out
+    assert "not in the scheme: fear 1, sadness 1" in out
+    assert "subjects    6 (LOSO folds): 01 3, 02 3, 04 1" in out
+
+
+def test_strict_exit_code(tmp_path, capsys):
+    root = write_casme2(tmp_path / "c")
+    assert main(["check-data", "casme2", "--root", str(root), "--strict"]) == 1
+    clean = write_casme2(tmp_path / "ok", [r for r in CASME2_ROWS if r[1] == "EP02_01f"], junk=False)
+    assert main(["check-data", "casme2", "--root", str(clean), "--strict"]) == 0
+    assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
+
+
+def test_scheme_and_options(tmp_path, capsys):
+    root = write_samm(tmp_path / "s")
+    assert main(["check-data", "samm", "--root", str(root), "--scheme", "samm-3class-megc", "--no-corrections"]) == 0
+    out = capsys.readouterr().out
+    assert "samm-3class-megc" in out and "not applied (corrections disabled)" in out
+    assert main(["check-data", "samm", "--root", str(root), "--variant", "HS"]) == 2
+    assert "does not apply" in capsys.readouterr().err
+    assert main(["check-data", "samm", "--root", str(root), "--scheme", "nope"]) == 2
+    assert "Valid values" in capsys.readouterr().err
+
+
+def test_missing_root_message(tmp_path, capsys):
+    assert main(["check-data", "casme2", "--root", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "is missing" in err and "Expected layout" in err and "request it from" in err
+
+
+def test_composite_roots(tmp_path, capsys):
+    c, s, m = write_casme2(tmp_path / "c", junk=False), write_samm(tmp_path / "s"), write_smic(tmp_path / "m")
+    gt = write_cde_csv(tmp_path / "gt.csv", [("casme2", "sub01", "EP02_01f", 1), ("samm", "6", "006_1_2", 0),
+                                             ("smic", "s01", "s01_ne_01", 0)])
+    argv = ["check-data", "composite", "--root", f"casme2={c}", "--root", f"samm={s}", "--root", f"smic={m}",
+            "--annotation", str(gt), "--cache-dir", str(tmp_path / "cache")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "composite-3class: 3 of 3" in out and "casme2/01 1" in out and "smic/s1 1" in out
