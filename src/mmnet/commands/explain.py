@@ -1,0 +1,45 @@
+"""Draw MMNet's attention maps for one clip as a PNG (onset, apex, motion, CA stages 1-4).
+
+Examples:
+  mmnet explain --checkpoint ckpt/ onset.png apex.png --out figure.png
+  mmnet explain --checkpoint ckpt/ clips/EP02_01f --onset 46 --apex 59 --out figure.png
+
+The clip is given as for `mmnet predict` (image pair, frame folder or video; --onset/--apex are
+frame numbers, the apex is spotted when not given).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", type=Path, nargs="+", metavar="INPUT",
+                   help="a frame folder or video file, or two images: ONSET APEX")
+    p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
+    p.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
+    p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
+    p.add_argument("--dpi", type=int, default=100, help="figure resolution")
+    p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--align", action="store_true",
+                   help="detect, crop and align the face first, as `mmnet prepare` (needs mmnet[face])")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..explain import explain_clip, render_explanation
+    from ..inference import Predictor, align_clip, load_clip
+    from .predict import requests_from_args
+
+    (request,) = requests_from_args(args)
+    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    clip = load_clip(request.source, request.apex_image)
+    if args.align:
+        clip = align_clip(clip, request.onset)
+    explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
+    out = render_explanation(explanation, args.out, dpi=args.dpi)
+    p = explanation.probabilities[explanation.label]
+    print(f"{clip.source}: {explanation.label} (p = {p:.3f}), onset {explanation.onset_frame}, "
+          f"apex {explanation.apex_frame}; figure written to {out}")
+    return 0

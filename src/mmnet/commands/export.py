@@ -1,0 +1,43 @@
+"""Export a checkpoint to ONNX for onnxruntime (needs: pip install 'mmnet[onnx]').
+
+Example:
+  mmnet export --checkpoint ckpt/ --onnx mmnet.onnx
+
+The graph takes normalised onset and apex tensors (B, 3, S, S) float32, batch size free, and
+returns logits; class names and preprocessing are stored in its metadata. After writing, the
+export is run in onnxruntime and compared with PyTorch (skip with --no-check).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# Largest |logit difference| accepted between onnxruntime and PyTorch.
+PARITY_TOLERANCE = 1e-4
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
+    p.add_argument("--onnx", type=Path, required=True, metavar="OUT", help="ONNX file to write")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17)")
+    p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch comparison")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import MMNetError
+    from ..export import DEFAULT_OPSET, export_onnx, onnx_parity
+    from ..model import MMNet
+
+    model = MMNet.from_pretrained(args.checkpoint).eval()
+    out = export_onnx(model, args.onnx, opset=args.opset or DEFAULT_OPSET)
+    size_mb = out.stat().st_size / 1e6
+    print(f"wrote {out} ({size_mb:.1f} MB), inputs onset/apex (B, 3, {model.config.image_size}, "
+          f"{model.config.image_size}) float32, output logits (B, {model.config.num_classes})")
+    if not args.no_check:
+        diff = onnx_parity(model, out)
+        if diff > PARITY_TOLERANCE:
+            raise MMNetError(f"onnxruntime logits differ from PyTorch by {diff:.2e} (> {PARITY_TOLERANCE:g}); "
+                             f"'{out}' should not be used. Please report this with the checkpoint's config.")
+        print(f"onnxruntime vs PyTorch: max |logit difference| {diff:.2e} (tolerance {PARITY_TOLERANCE:g})")
+    return 0

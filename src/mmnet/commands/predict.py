@@ -1,0 +1,92 @@
+"""Classify micro-expression clips with a trained checkpoint (image pair, frame folder or video).
+
+Examples:
+  mmnet predict --checkpoint ckpt/ onset.png apex.png
+  mmnet predict --checkpoint ckpt/ clips/EP02_01f --onset 46 --apex 59
+  mmnet predict --checkpoint ckpt/ clip.mp4 --json          (apex spotted automatically)
+  mmnet predict --checkpoint ckpt/ --list clips.csv         (columns: source[,apex_image,onset,apex])
+
+Frames of a folder are ordered by the number in their names; --onset/--apex are those numbers
+(0-based frame indices for videos). Without --onset the first frame is the onset; without
+--apex the frame of largest motion relative to the onset is used (marked * in the table).
+Inputs should be face crops, like the training data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", type=Path, nargs="*", metavar="INPUT",
+                   help="a frame folder or video file, or two images: ONSET APEX")
+    p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
+    p.add_argument("--list", type=Path, default=None, metavar="CSV",
+                   help="classify the clips listed in a CSV (columns: source, optional apex_image, onset, apex)")
+    p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
+    p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
+    p.add_argument("--json", action="store_true", help="print the predictions as a JSON list")
+    p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
+    p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--align", action="store_true",
+                   help="detect, crop and align the face first, as `mmnet prepare` (needs mmnet[face])")
+
+
+def requests_from_args(args: argparse.Namespace) -> list:
+    """The clips the arguments name, as ClipRequests (shared with `mmnet explain`)."""
+    from ..errors import ConfigError
+    from ..inference import ClipRequest, read_clip_list
+
+    if getattr(args, "list", None) is not None:
+        if args.inputs or args.onset is not None or args.apex is not None:
+            raise ConfigError("--list replaces INPUT, --onset and --apex: give the frames per clip in the CSV.")
+        return read_clip_list(args.list)
+    if len(args.inputs) == 1:
+        return [ClipRequest(args.inputs[0], None, args.onset, args.apex)]
+    if len(args.inputs) == 2:
+        if args.onset is not None or args.apex is not None:
+            raise ConfigError("--onset/--apex choose frames of a folder or video; with two images they are the onset and apex.")
+        return [ClipRequest(args.inputs[0], args.inputs[1])]
+    raise ConfigError(
+        f"Expected a frame folder, a video, or two images ONSET APEX; got {len(args.inputs)} inputs "
+        f"{[str(i) for i in args.inputs]}."
+    )
+
+
+def format_table(predictions: list, class_names: list[str]) -> str:
+    """A plain-text table: clip, onset, apex (* = spotted), class, then one column per class."""
+    header = ["clip", "onset", "apex", "class", *class_names]
+    rows = [
+        [p.source, str(p.onset), f"{p.apex}{'*' if p.apex_spotted else ''}", p.label,
+         *(f"{p.probabilities[c]:.3f}" for c in class_names)]
+        for p in predictions
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i < 4 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+             for r in [header, *rows]]
+    if any(p.apex_spotted for p in predictions):
+        lines.append("* apex spotted automatically (largest motion relative to the onset)")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..inference import Predictor
+
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
+    requests = requests_from_args(args)
+    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    aligner = None
+    if args.align:
+        from ..preprocess import FaceAligner
+
+        aligner = FaceAligner()
+    predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in predictions], indent=2))
+    else:
+        print(format_table(predictions, predictor.class_names))
+    return 0

@@ -1,0 +1,147 @@
+"""Export a trained MMNet to ONNX (optional extra ``mmnet[onnx]``: onnx, onnxruntime).
+
+The ONNX graph takes ``onset`` and ``apex`` (B, 3, S, S) float32 tensors, already resized and
+normalised (the same preprocessing as ``mmnet.inference``), with a dynamic batch axis, and
+returns ``logits`` (B, num_classes). Class names and preprocessing travel in the model's
+``metadata_props`` (JSON strings), so a program needs only onnxruntime, numpy and an image
+reader to use it (docs/inference.md shows one).
+
+torch 2.13's ``torch.onnx.export`` defaults to the torch.export-based ("dynamo") exporter, which
+needs the ``onnxscript`` package; this module uses the TorchScript-based exporter
+(``dynamo=False``), which needs only ``onnx`` and handles this static graph exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .errors import MMNetError
+from .inference import Preprocessing
+from .model import MMNet
+
+__all__ = ["DEFAULT_OPSET", "onnx_metadata", "export_onnx", "read_onnx_metadata", "onnx_parity"]
+
+DEFAULT_OPSET = 17  # LayerNormalization is a native op from opset 17
+
+
+class _OnsetApex(nn.Module):
+    """Positional (onset, second) -> logits: torch.onnx needs a plain positional forward."""
+
+    def __init__(self, model: MMNet) -> None:
+        super().__init__()
+        self.model = model
+        self.flow = model.config.main_input == "flow"
+
+    def forward(self, onset: Tensor, second: Tensor) -> Tensor:
+        if self.flow:
+            return self.model(onset, flow=second)
+        return self.model(onset, second)
+
+
+def _input_names(model: MMNet) -> list[str]:
+    return ["onset", "flow" if model.config.main_input == "flow" else "apex"]
+
+
+def onnx_metadata(model: MMNet) -> dict[str, str]:
+    """The ``metadata_props`` written into the ONNX file (every value a string)."""
+    from . import __version__
+
+    n = model.config.num_classes
+    names = list(model.class_names) if model.class_names else [f"class_{i}" for i in range(n)]
+    prep = Preprocessing.from_model(model).to_dict()
+    prep.update({"resize": "bilinear", "scale": "1/255", "channels": "RGB", "layout": "NCHW"})
+    return {
+        "mmnet_version": __version__,
+        "class_names": json.dumps(names),
+        "preprocessing": json.dumps(prep),
+        "model_config": json.dumps(model.checkpoint_metadata()["model"]),
+        "inputs": json.dumps(_input_names(model)),
+    }
+
+
+def export_onnx(model: MMNet, path: str | Path, *, opset: int = DEFAULT_OPSET) -> Path:
+    """Write ``model`` as an ONNX file with a dynamic batch axis and mmnet metadata.
+
+    Raises:
+        MMNetError: the ``onnx`` package is missing.
+    """
+    try:
+        import onnx
+    except ImportError:
+        raise MMNetError("ONNX export needs the onnx package: pip install 'mmnet[onnx]'") from None
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    was_training = model.training
+    wrapper = _OnsetApex(model).eval()  # eval() on the wrapper: export restores *its* mode afterwards
+    size = model.config.image_size
+    example = (torch.zeros(1, 3, size, size), torch.zeros(1, 3, size, size))
+    names = _input_names(model)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        with warnings.catch_warnings():
+            # The TorchScript exporter is deprecated in favour of dynamo (see module docstring), and
+            # the tracer warns on the model's input-size check, which is constant for a fixed size.
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+            torch.onnx.export(
+                wrapper, example, str(tmp), dynamo=False, opset_version=opset,
+                input_names=names, output_names=["logits"],
+                dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}, "logits": {0: "batch"}},
+            )
+        proto = onnx.load(str(tmp))
+        for key, value in onnx_metadata(model).items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        proto.doc_string = "MMNet micro-expression classifier (Li et al., IJCAI 2022); inputs normalised, see metadata"
+        onnx.checker.check_model(proto)
+        onnx.save(proto, str(tmp))
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+        model.train(was_training)
+    return out
+
+
+def read_onnx_metadata(path: str | Path) -> dict:
+    """``metadata_props`` of an exported file, JSON values decoded."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    meta = {}
+    for entry in proto.metadata_props:
+        try:
+            meta[entry.key] = json.loads(entry.value)
+        except json.JSONDecodeError:
+            meta[entry.key] = entry.value
+    return meta
+
+
+def onnx_parity(model: MMNet, path: str | Path, *, batch_size: int = 2, seed: int = 0) -> float:
+    """Largest |logit difference| between onnxruntime and PyTorch on random normalised inputs.
+
+    Raises:
+        MMNetError: onnxruntime is missing.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise MMNetError("Checking the ONNX export needs onnxruntime: pip install 'mmnet[onnx]'") from None
+    size = model.config.image_size
+    g = torch.Generator().manual_seed(seed)
+    onset = torch.randn(batch_size, 3, size, size, generator=g)
+    second = onset + 0.3 * torch.randn(batch_size, 3, size, size, generator=g)  # motion of a plausible scale
+    was_training = model.training
+    wrapper = _OnsetApex(model).eval()
+    with torch.inference_mode():
+        expected = wrapper(onset, second).numpy()
+    model.train(was_training)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    got = session.run(["logits"], dict(zip(names, [onset.numpy(), second.numpy()])))[0]
+    return float(np.abs(got - expected).max())

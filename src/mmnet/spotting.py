@@ -1,0 +1,96 @@
+"""Apex spotting: find the frame of largest facial motion relative to the onset frame.
+
+Method (simple, training-free, documented in docs/inference.md):
+
+1. every frame is converted to grey (ITU-R 601 luma) and box-averaged down to ``grid`` x ``grid``
+   cells (default 32): averaging removes pixel noise and compression artefacts, while a
+   micro-expression (brows, mouth corners: tens of pixels on a 224 face) still changes the cells
+   it covers;
+2. the motion of frame t is the mean absolute difference of its cells to the onset's cells;
+3. the curve is smoothed with a centred moving average over ``smooth`` frames (default 3) so
+   that one noisy frame cannot win; the window shrinks at the clip ends;
+4. the apex is the frame after the onset with the largest smoothed motion (the first one on a tie).
+
+Intensity differences are a proxy for motion: they also respond to lighting changes and head
+movement, so inputs should be aligned face crops from a clip filmed under steady light, as in
+the micro-expression databases. Give ``--apex`` when it is annotated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["motion_curve", "spot_apex"]
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _cells(frame: np.ndarray, grid: int) -> np.ndarray:
+    """(H, W, 3) uint8 -> (grid, grid) float32 mean grey level per cell."""
+    grey = frame.astype(np.float32) @ _LUMA  # (H, W)
+    h, w = grey.shape
+    # Cell edges by integer division, so sizes that are not multiples of grid still work.
+    rows = np.add.reduceat(grey, np.arange(grid) * h // grid, axis=0)  # (grid, W)
+    cells = np.add.reduceat(rows, np.arange(grid) * w // grid, axis=1)  # (grid, grid)
+    heights = np.diff(np.append(np.arange(grid) * h // grid, h))
+    widths = np.diff(np.append(np.arange(grid) * w // grid, w))
+    return cells / np.outer(heights, widths)
+
+
+def motion_curve(frames: Sequence[np.ndarray], onset: int = 0, *, grid: int = 32, smooth: int = 3) -> np.ndarray:
+    """Smoothed motion of every frame relative to frame ``onset`` (0 at the onset itself).
+
+    Args:
+        frames: (H, W, 3) uint8 RGB frames of one clip, all the same size.
+        onset: index of the onset frame in ``frames``.
+        grid: cells per side of the grey-level grid.
+        smooth: width of the centred moving average (1 = none).
+
+    Returns:
+        (len(frames),) float64 mean absolute grey-level difference to the onset.
+    """
+    if len(frames) < 2:
+        raise DataError(f"Apex spotting needs at least 2 frames, got {len(frames)}.")
+    if not 0 <= onset < len(frames):
+        raise DataError(f"Onset index {onset} is outside the clip's {len(frames)} frames.")
+    sizes = {f.shape for f in frames}
+    if len(sizes) > 1:
+        raise DataError(f"Apex spotting needs frames of one size; got sizes {sorted(sizes)}.")
+    h, w = frames[0].shape[:2]
+    grid = max(1, min(grid, h, w))
+    reference = _cells(frames[onset], grid)
+    raw = np.array([np.abs(_cells(f, grid) - reference).mean() for f in frames], dtype=np.float64)
+    if smooth <= 1:
+        return raw
+    half = smooth // 2
+    # Centred moving average whose window is cut at the clip ends (no padding bias).
+    csum = np.concatenate([[0.0], np.cumsum(raw)])
+    idx = np.arange(len(raw))
+    lo = np.maximum(idx - half, 0)
+    hi = np.minimum(idx + half + 1, len(raw))
+    return (csum[hi] - csum[lo]) / (hi - lo)
+
+
+def spot_apex(frames: Sequence[np.ndarray], onset: int = 0, *, grid: int = 32, smooth: int = 3) -> int:
+    """Index of the apex frame: the frame after ``onset`` with the largest smoothed motion.
+
+    Args:
+        frames: (H, W, 3) uint8 RGB frames of one clip, all the same size.
+        onset: index of the onset frame; frames before it are not candidates.
+        grid: cells per side of the grey-level grid (see ``motion_curve``).
+        smooth: width of the centred moving average.
+
+    Raises:
+        DataError: fewer than 2 frames, no frame after the onset, or frames of different sizes.
+    """
+    if onset >= len(frames) - 1:
+        raise DataError(
+            f"No frame after the onset (index {onset}) in a clip of {len(frames)} frames: "
+            "give an earlier onset, or the apex explicitly."
+        )
+    curve = motion_curve(frames, onset, grid=grid, smooth=smooth)
+    return onset + 1 + int(np.argmax(curve[onset + 1 :]))
