@@ -23,15 +23,43 @@ __all__ = ["DeviceFrames"]
 class DeviceFrames:
     """Cached frames and per-sample row indices as tensors on one device."""
 
-    def __init__(self, cache: CachedFrames, labels: list[int], device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        cache: CachedFrames,
+        labels: list[int],
+        device: torch.device | str = "cpu",
+        *,
+        subset: list[int] | None = None,
+    ) -> None:
+        """Args:
+            cache: the run's frame cache.
+            labels: class index per sample of the cache.
+            device: where frames live and batches are built.
+            subset: sample indices to keep (a fold's samples); positions in this list become
+                the sample indices of this object. None keeps all samples.
+        """
+        import numpy as np
+
         self.device = torch.device(device)
+        keep = np.arange(len(labels)) if subset is None else np.asarray(subset, dtype=np.int64)
+        # Gather only the kept samples' rows, and renumber their windows.
+        rows, onset_rows, apex_rows, onset_exact, apex_exact = [], [], [], [], []
+        for i in keep:
+            for ranges, exact, out_r, out_e in ((cache.onset_rows, cache.onset_exact, onset_rows, onset_exact),
+                                                (cache.apex_rows, cache.apex_exact, apex_rows, apex_exact)):
+                lo, hi = int(ranges[i, 0]), int(ranges[i, 1])
+                base = len(rows)
+                rows.extend(range(lo, hi))
+                out_r.append((base, base + hi - lo))
+                out_e.append(base + int(exact[i]) - lo)
+        frames = np.asarray(cache.frames[np.asarray(rows, dtype=np.int64)]) if rows else np.zeros((0, 1, 1, 3), np.uint8)
         # (F, S, S, 3) uint8 -> (F, 3, S, S) uint8, converted once.
-        self.frames = torch.from_numpy(cache.frames[...]).permute(0, 3, 1, 2).contiguous().to(self.device)
-        self.onset_rows = torch.as_tensor(cache.onset_rows, device=self.device)
-        self.apex_rows = torch.as_tensor(cache.apex_rows, device=self.device)
-        self.onset_exact = torch.as_tensor(cache.onset_exact, device=self.device)
-        self.apex_exact = torch.as_tensor(cache.apex_exact, device=self.device)
-        self.labels = torch.as_tensor(labels, dtype=torch.long, device=self.device)
+        self.frames = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous().to(self.device)
+        self.onset_rows = torch.tensor(onset_rows, dtype=torch.long, device=self.device).view(-1, 2)
+        self.apex_rows = torch.tensor(apex_rows, dtype=torch.long, device=self.device).view(-1, 2)
+        self.onset_exact = torch.tensor(onset_exact, dtype=torch.long, device=self.device)
+        self.apex_exact = torch.tensor(apex_exact, dtype=torch.long, device=self.device)
+        self.labels = torch.tensor([labels[i] for i in keep], dtype=torch.long, device=self.device)
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -1,0 +1,122 @@
+"""The training and evaluation loops: plain, readable, one epoch at a time."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import AugmentConfig
+from .data.batches import DeviceFrames
+
+__all__ = ["resolve_device", "resolve_precision", "autocast", "train_one_epoch", "evaluate", "EpochStats"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AMX or AVX-512 BF16).
+
+    Without them (e.g. AVX2-only CPUs) PyTorch emulates bf16 and a training step is ~15x slower
+    than fp32, so "auto" must not pick bf16 there.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> "bf16" on CUDA GPUs with bf16 and on CPUs with native bf16, else "fp32"."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_fast_bf16() else "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@dataclass
+class EpochStats:
+    loss: float
+    accuracy: float
+
+
+def train_one_epoch(
+    model: nn.Module,
+    data: DeviceFrames,
+    train_idx: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    *,
+    batch_size: int,
+    augment: AugmentConfig,
+    generator: torch.Generator,
+    precision: str,
+    channels_last: bool,
+    progress=None,
+) -> EpochStats:
+    """One pass over ``train_idx`` in a shuffled order; the last partial batch is kept (as the authors)."""
+    model.train()
+    device = data.device
+    order = train_idx[torch.randperm(len(train_idx), generator=generator, device=device)]
+    # Loss and accuracy are accumulated on the device: no host synchronisation per step.
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        onset, apex, labels = data.train_batch(idx, augment, generator)
+        if channels_last:
+            onset = onset.contiguous(memory_format=torch.channels_last)
+            apex = apex.contiguous(memory_format=torch.channels_last)
+        with autocast(device, precision):
+            logits = model(onset, apex)
+        loss = F.cross_entropy(logits.float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.detach() * len(idx)
+        correct += (logits.argmax(1) == labels).sum()
+        if progress is not None:
+            progress(len(idx), loss)
+    n = max(len(order), 1)
+    return EpochStats(loss=float(total_loss) / n, accuracy=float(correct) / n)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    data: DeviceFrames,
+    test_idx: torch.Tensor,
+    *,
+    precision: str,
+    channels_last: bool,
+    batch_size: int = 64,
+) -> tuple[torch.Tensor, float]:
+    """Softmax probabilities (N, C) on the exact onset/apex, and the mean cross-entropy."""
+    model.eval()
+    probs, loss_sum = [], 0.0
+    for start in range(0, len(test_idx), batch_size):
+        idx = test_idx[start : start + batch_size]
+        onset, apex, labels = data.eval_batch(idx)
+        if channels_last:
+            onset = onset.contiguous(memory_format=torch.channels_last)
+            apex = apex.contiguous(memory_format=torch.channels_last)
+        with autocast(data.device, precision):
+            logits = model(onset, apex).float()
+        loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
+        probs.append(logits.softmax(1).cpu())
+    return torch.cat(probs), loss_sum / max(len(test_idx), 1)
