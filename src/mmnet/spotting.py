@@ -9,7 +9,9 @@ Method (simple, training-free, documented in docs/inference.md):
 2. the motion of frame t is the mean absolute difference of its cells to the onset's cells;
 3. the curve is smoothed with a centred moving average over ``smooth`` frames (default 3) so
    that one noisy frame cannot win; the window shrinks at the clip ends;
-4. the apex is the frame after the onset with the largest smoothed motion (the first one on a tie).
+4. the smoothed curve's maximum after the onset locates the apex region; the apex is the frame of
+   largest raw motion within that smoothing window (smoothing alone would shift the peak of an
+   asymmetric rise and fall; the first frame wins a tie).
 
 Intensity differences are a proxy for motion: they also respond to lighting changes and head
 movement, so inputs should be aligned face crops from a clip filmed under steady light, as in
@@ -64,6 +66,10 @@ def motion_curve(frames: Sequence[np.ndarray], onset: int = 0, *, grid: int = 32
     grid = max(1, min(grid, h, w))
     reference = _cells(frames[onset], grid)
     raw = np.array([np.abs(_cells(f, grid) - reference).mean() for f in frames], dtype=np.float64)
+    return _moving_average(raw, smooth)
+
+
+def _moving_average(raw: np.ndarray, smooth: int) -> np.ndarray:
     if smooth <= 1:
         return raw
     half = smooth // 2
@@ -92,5 +98,8 @@ def spot_apex(frames: Sequence[np.ndarray], onset: int = 0, *, grid: int = 32, s
             f"No frame after the onset (index {onset}) in a clip of {len(frames)} frames: "
             "give an earlier onset, or the apex explicitly."
         )
-    curve = motion_curve(frames, onset, grid=grid, smooth=smooth)
-    return onset + 1 + int(np.argmax(curve[onset + 1 :]))
+    raw = motion_curve(frames, onset, grid=grid, smooth=1)
+    smoothed = _moving_average(raw, smooth)
+    centre = onset + 1 + int(np.argmax(smoothed[onset + 1 :]))
+    lo, hi = max(onset + 1, centre - smooth // 2), min(len(raw), centre + smooth // 2 + 1)
+    return lo + int(np.argmax(raw[lo:hi]))

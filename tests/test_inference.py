@@ -1,0 +1,298 @@
+"""Inference on new clips: loading, frame order, preprocessing, spotting, batching, bad input."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mmnet import MMNet
+from mmnet.cli import main
+from mmnet.errors import CheckpointError, DataError
+from mmnet.inference import (
+    ClipRequest,
+    Predictor,
+    align_clip,
+    list_frames,
+    load_clip,
+    read_clip_list,
+)
+from tests.test_spotting import synthetic_clip
+
+CLASSES = ["negative", "positive", "surprise"]
+MEAN, STD = [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]  # not ImageNet's: preprocessing must come from the checkpoint
+
+
+def perturb_bn(model: MMNet, seed: int = 0) -> None:
+    """Trained-like BN statistics, so that the main branch (the motion) changes the logits."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
+            m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
+
+
+def make_checkpoint(path, **config):
+    model = MMNet(num_classes=len(CLASSES), image_size=64, **config)
+    perturb_bn(model)
+    model.class_names = list(CLASSES)
+    model.preprocessing = {"image_size": 64, "mean": MEAN, "std": STD}
+    model.save_pretrained(path)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ckpt") / "model"
+    torch.manual_seed(0)
+    make_checkpoint(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def predictor(checkpoint):
+    return Predictor.from_checkpoint(checkpoint)
+
+
+def write_frames(folder, frames, names=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    names = names or [f"img{i + 1}.png" for i in range(len(frames))]
+    for name, frame in zip(names, frames):
+        Image.fromarray(frame).save(folder / name)
+    return folder
+
+
+def reference_probs(checkpoint, onset, apex):
+    """Independent preprocessing: PIL bilinear resize, /255, checkpoint mean/std, softmax."""
+    model = MMNet.from_pretrained(checkpoint).eval()
+
+    def prep(a):
+        x = np.asarray(Image.fromarray(a).resize((64, 64), Image.BILINEAR), dtype=np.float32) / 255.0
+        x = (x - np.array(MEAN, np.float32)) / np.array(STD, np.float32)
+        return torch.from_numpy(x.transpose(2, 0, 1)[None].copy())
+
+    with torch.no_grad():
+        return torch.softmax(model(prep(onset), prep(apex)), 1)[0].numpy()
+
+
+# -- the happy paths -----------------------------------------------------------------------------
+def test_pair_matches_independent_preprocessing(tmp_path, checkpoint, predictor):
+    frames = synthetic_clip(8, 5, size=(90, 70))
+    write_frames(tmp_path, [frames[0], frames[5]], ["on.png", "ap.png"])
+    (pred,) = predictor.predict_clips([ClipRequest(tmp_path / "on.png", tmp_path / "ap.png")])
+    expected = reference_probs(checkpoint, frames[0], frames[5])
+    got = np.array([pred.probabilities[c] for c in CLASSES])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert pred.label == CLASSES[int(np.argmax(expected))]
+    assert (pred.onset, pred.apex, pred.apex_spotted) == (0, 1, False)
+    assert abs(sum(pred.probabilities.values()) - 1.0) < 1e-5
+
+
+def test_folder_frames_sorted_by_number_not_name(tmp_path, checkpoint, predictor):
+    frames = synthetic_clip(12, 8)
+    names = [f"reg_img{n}.jpg" if n % 2 else f"frame_{n:03d}.png" for n in range(1, 13)]
+    write_frames(tmp_path / "clip", frames, names)
+    (tmp_path / "clip" / "notes.txt").write_text("not a frame")
+    listed = list_frames(tmp_path / "clip")
+    assert [n for n, _ in listed] == list(range(1, 13))
+    clip = load_clip(tmp_path / "clip")
+    assert clip.names[:3] == ["reg_img1.jpg", "frame_002.png", "reg_img3.jpg"]
+    pred = predictor.predict_clip(clip, onset=2, apex=10)
+    assert (pred.onset, pred.apex, pred.apex_spotted) == (2, 10, False)
+    onset = np.asarray(Image.open(tmp_path / "clip" / "frame_002.png"))
+    apex = np.asarray(Image.open(tmp_path / "clip" / "frame_010.png"))
+    expected = reference_probs(checkpoint, onset, apex)
+    np.testing.assert_allclose([pred.probabilities[c] for c in CLASSES], expected, atol=1e-5)
+
+
+def test_folder_with_apex_spotted(tmp_path, predictor):
+    frames = synthetic_clip(20, 13)
+    write_frames(tmp_path / "clip", frames, [f"img{n}.png" for n in range(101, 121)])
+    pred = predictor.predict_clip(load_clip(tmp_path / "clip"))
+    assert (pred.onset, pred.apex, pred.apex_spotted) == (101, 114, True)
+
+
+def test_video_numbers_from_one_and_spots_apex(tmp_path, predictor):
+    av = pytest.importorskip("av")
+    frames = synthetic_clip(16, 9, size=(96, 80), noise=1.0)
+    path = tmp_path / "clip.mkv"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 80, 96, "yuv444p"
+        for f in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        container.mux(stream.encode(None))
+    clip = load_clip(path)
+    assert clip.numbers == list(range(1, 17))
+    assert np.abs(clip.frame(0).astype(int) - frames[0]).mean() < 3  # colour conversion only
+    pred = predictor.predict_clip(clip)
+    assert (pred.onset, pred.apex, pred.apex_spotted) == (1, 10, True)
+
+
+def test_many_clips_batched_equal_one_by_one(tmp_path, predictor):
+    clips = []
+    for k, apex in enumerate((4, 6, 9)):
+        write_frames(tmp_path / f"c{k}", synthetic_clip(12, apex, seed=k))
+        clips.append(ClipRequest(tmp_path / f"c{k}"))
+    batched = predictor.predict_clips(clips, batch_size=2)
+    single = [predictor.predict_clips([c], batch_size=1)[0] for c in clips]
+    assert [p.apex for p in batched] == [5, 7, 10]
+    for a, b in zip(batched, single):
+        assert a.source == b.source
+        np.testing.assert_allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-5)
+
+
+def test_clip_list_csv(tmp_path, predictor):
+    frames = synthetic_clip(10, 6)
+    write_frames(tmp_path / "clips" / "a", frames)
+    write_frames(tmp_path / "pair", [frames[0], frames[6]], ["on.png", "ap.png"])
+    csv_path = tmp_path / "list.csv"
+    csv_path.write_text("source,apex_image,onset,apex\nclips/a,,2,8\npair/on.png,pair/ap.png,,\nclips/a,,,\n")
+    requests = read_clip_list(csv_path)
+    assert requests[0] == ClipRequest(tmp_path / "clips" / "a", None, 2, 8)
+    preds = predictor.predict_clips(requests)
+    assert [(p.onset, p.apex, p.apex_spotted) for p in preds] == [(2, 8, False), (0, 1, False), (1, 7, True)]
+
+
+def test_align_crops_every_frame_with_onset_alignment(tmp_path, checkpoint, predictor):
+    frames = synthetic_clip(10, 6, size=(120, 100))
+    write_frames(tmp_path / "clip", frames)
+
+    class CentreCrop:  # stands in for mmnet.preprocess's alignment result
+        def apply(self, image):
+            return image[20:100, 10:90]
+
+    class FakeAligner:
+        seen = []
+
+        def estimate(self, image):
+            self.seen.append(image)
+            return CentreCrop()
+
+    aligner = FakeAligner()
+    clip = align_clip(load_clip(tmp_path / "clip"), 3, aligner=aligner)
+    assert len(aligner.seen) == 1 and np.array_equal(aligner.seen[0], frames[2])  # onset frame 3
+    pred = predictor.predict_clip(clip, onset=3, apex=7)
+    expected = reference_probs(checkpoint, frames[2][20:100, 10:90], frames[6][20:100, 10:90])
+    np.testing.assert_allclose([pred.probabilities[c] for c in CLASSES], expected, atol=1e-5)
+
+
+# -- the command line ----------------------------------------------------------------------------
+def test_cli_json_and_table(tmp_path, checkpoint, capsys):
+    write_frames(tmp_path / "clip", synthetic_clip(10, 4))
+    assert main(["predict", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["apex"] == 5 and row["apex_spotted"] is True and set(row["probabilities"]) == set(CLASSES)
+    assert main(["predict", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--onset", "2", "--apex", "6"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["clip", "onset", "apex", "class", *CLASSES]
+    assert out[1].split()[1:3] == ["2", "6"] and out[1].split()[3] in CLASSES
+
+
+def test_cli_bad_input_exits_2_naming_it(tmp_path, checkpoint, capsys):
+    missing = tmp_path / "nowhere"
+    assert main(["predict", "--checkpoint", str(checkpoint), str(missing)]) == 2
+    assert str(missing) in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(checkpoint)]) == 2
+    assert "got 0 inputs" in capsys.readouterr().err
+
+
+# -- bad input -----------------------------------------------------------------------------------
+def test_corrupt_checkpoint(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"\x00\x01garbage" * 100)
+    with pytest.raises(CheckpointError, match="not a readable safetensors file") as e:
+        Predictor.from_checkpoint(tmp_path)
+    assert "model.safetensors" in str(e.value)
+
+
+def test_foreign_safetensors(tmp_path):
+    from safetensors.torch import save_file
+
+    save_file({"weight": torch.zeros(3)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="not an mmnet checkpoint"):
+        Predictor.from_checkpoint(tmp_path)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):  # unpickling this would create the marker file
+        return (open, (str(self.marker), "w"))
+
+
+def test_pickle_is_never_unpickled(tmp_path):
+    marker = tmp_path / "unpickled"
+    bad = tmp_path / "model.pth"
+    bad.write_bytes(pickle.dumps({"model": _Payload(marker)}))
+    with pytest.raises(CheckpointError):
+        Predictor.from_checkpoint(bad)
+    (tmp_path / "model.safetensors").write_bytes(bad.read_bytes())
+    with pytest.raises(CheckpointError):
+        Predictor.from_checkpoint(tmp_path)
+    assert not marker.exists()
+
+
+def test_flow_checkpoint_is_refused(tmp_path):
+    make_checkpoint(tmp_path / "flow", main_input="flow")
+    with pytest.raises(CheckpointError, match="optical flow"):
+        Predictor.from_checkpoint(tmp_path / "flow")
+
+
+def test_frames_of_different_sizes(tmp_path, predictor):
+    frames = synthetic_clip(6, 3)
+    write_frames(tmp_path / "clip", frames[:5] + [frames[5][:-4]])
+    with pytest.raises(DataError, match="differ in size") as e:
+        predictor.predict_clip(load_clip(tmp_path / "clip"), apex=6)
+    assert "img1.png" in str(e.value) and "img6.png" in str(e.value)
+    with pytest.raises(DataError, match="differ in size"):  # spotting reads every frame
+        predictor.predict_clip(load_clip(tmp_path / "clip"))
+    with pytest.raises(DataError, match="differ in size"):
+        predictor.predict_clips([ClipRequest(tmp_path / "clip" / "img1.png", tmp_path / "clip" / "img6.png")])
+
+
+def test_fewer_than_two_frames(tmp_path, predictor):
+    write_frames(tmp_path / "one", synthetic_clip(1, 0))
+    with pytest.raises(DataError, match="has 1 frame") as e:
+        predictor.predict_clip(load_clip(tmp_path / "one"))
+    assert str(tmp_path / "one") in str(e.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="has 0 frame"):
+        predictor.predict_clip(load_clip(tmp_path / "empty"))
+
+
+def test_unreadable_video(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video" * 50)
+    with pytest.raises(DataError) as e:
+        load_clip(bad)
+    assert str(bad) in str(e.value)
+
+
+def test_unreadable_frame_names_it(tmp_path, predictor):
+    write_frames(tmp_path / "clip", synthetic_clip(4, 2))
+    (tmp_path / "clip" / "img3.png").write_bytes(b"truncated")
+    with pytest.raises(DataError, match="img3.png"):
+        predictor.predict_clip(load_clip(tmp_path / "clip"))
+
+
+def test_other_bad_inputs(tmp_path, predictor):
+    write_frames(tmp_path / "clip", synthetic_clip(5, 2))
+    with pytest.raises(DataError, match="single image"):
+        load_clip(tmp_path / "clip" / "img1.png")
+    with pytest.raises(DataError, match="frame 9 is not in clip"):
+        predictor.predict_clip(load_clip(tmp_path / "clip"), apex=9)
+    with pytest.raises(DataError, match="must come after onset"):
+        predictor.predict_clip(load_clip(tmp_path / "clip"), onset=4, apex=2)
+    (tmp_path / "clip" / "img01.png").write_bytes((tmp_path / "clip" / "img1.png").read_bytes())
+    with pytest.raises(DataError, match="same number 1"):
+        load_clip(tmp_path / "clip")
+    csv_path = tmp_path / "list.csv"
+    csv_path.write_text("clip,apx\nx,1\n")
+    with pytest.raises(DataError, match="unknown: \\['clip', 'apx'\\]"):
+        read_clip_list(csv_path)
+    csv_path.write_text("source,onset\nclip,first\n")
+    with pytest.raises(DataError, match="row 2: onset must be a frame number"):
+        read_clip_list(csv_path)
