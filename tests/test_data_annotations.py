@@ -56,3 +56,18 @@ def test_header_search_blank_columns_and_errors(tmp_path):
     (tmp_path / "b.txt").write_text("x")
     with pytest.raises(AnnotationError, match="neither"):
         read_table(tmp_path / "b.txt")
+
+
+def test_header_after_an_index_column_and_unknown_apex_as_minus_one(tmp_path):
+    from mmnet.data.common import samples_from_table
+
+    path = write_xlsx(tmp_path / "m.xlsx", {"Sheet1": [
+        [None, "Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"],
+        [0, "S01", "S01-01-001", 1, -1, 9, "12", "Happiness"],
+    ]})
+    table = read_table(path)
+    cols = {"subject": ("Subject",), "clip": ("Filename",), "onset": ("OnsetFrame",), "apex": ("ApexFrame",),
+            "offset": ("OffsetFrame",), "aus": ("Action Units",), "label": ("Estimated Emotion",)}
+    (s,), issues = samples_from_table(table, dataset="x", columns=cols)
+    assert (s.subject, s.clip, s.onset, s.apex, s.offset, s.label) == ("S01", "S01-01-001", 1, None, 9, "happiness")
+    assert issues == []

@@ -112,7 +112,7 @@ def read_table(
         path: .xlsx or .csv file.
         sheet: sheet name (must exist), or preferred names in order (else the first sheet), or None
             for the first sheet.
-        first_header: accepted texts of the header row's first non-blank cell (compared after
+        first_header: texts that mark the header row (any of its cells, compared after
             ``normalise_header``). SAMM releases have 0 or 13 preamble rows, so the header is searched.
         max_scan: how many rows to search for the header.
     """
@@ -120,14 +120,14 @@ def read_table(
     sheet_name, cells = _read_cells(path, sheet)
     keys = {normalise_header(h) for h in first_header}
     for i, row in enumerate(cells[:max_scan]):
-        first = next((c for c in row if not _is_blank(c)), None)
-        if first is not None and normalise_header(first) in keys:
+        # any cell, not only the first: a copy may carry an index column before 'Subject'
+        if any(not _is_blank(c) and normalise_header(c) in keys for c in row):
             header = ["" if _is_blank(c) else str(c).strip() for c in row]
             rows = [(i + 2 + k, r) for k, r in enumerate(cells[i + 1 :]) if not all(_is_blank(c) for c in r)]
             return Table(path, sheet_name, header, i + 1, rows)
     wanted = " or ".join(repr(h) for h in first_header)
     raise AnnotationError(
-        f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}: no header row starting with {wanted} in the first "
+        f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}: no header row with a {wanted} cell in the first "
         f"{max_scan} rows. Is this the dataset's original coding file?"
     )
 

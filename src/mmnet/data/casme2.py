@@ -46,11 +46,11 @@ _ANY_FRAME = re.compile(r"(?:reg_)?img(\d+)\.jpg", re.IGNORECASE)
 COLUMNS = {
     "subject": ("Subject",),
     "clip": ("Filename",),
-    "onset": ("OnsetFrame", "Onset"),
-    "apex": ("ApexFrame", "Apex"),
-    "offset": ("OffsetFrame", "Offset"),
+    "onset": ("OnsetFrame", "Onset Frame", "Onset"),
+    "apex": ("ApexFrame", "Apex Frame", "Apex"),
+    "offset": ("OffsetFrame", "Offset Frame", "Offset"),
     "aus": ("Action Units", "AU"),
-    "label": ("Estimated Emotion", "Emotion"),
+    "label": ("Estimated Emotion", "Emotion", "Emotions"),
     "objective": ("Objective Classes", "Objective Class"),
 }
 

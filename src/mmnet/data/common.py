@@ -39,7 +39,7 @@ log = logging.getLogger("mmnet.data")
 # Checks about the annotation itself (strict mode raises AnnotationError); the rest are about the
 # frames on disk (DataError).
 ANNOTATION_CHECKS = frozenset(
-    {"apex_unknown", "apex_outside", "offset_before_onset", "bad_row", "label_missing", "duplicate", "correction"}
+    {"apex_unknown", "apex_outside", "offset_before_onset", "bad_row", "bad_value", "label_missing", "duplicate"}
 )
 
 
@@ -242,8 +242,10 @@ def samples_from_table(
         sid = f"{dataset}/{subject}/{clip}"
         raw = {f: cell(row, idx[f]) for f in ("onset", "apex", "offset")}
         values = {f: frame_number(v) for f, v in raw.items()}
+        if values["apex"] is not None and values["apex"] < 0:
+            values["apex"] = None  # bob.db.casme2 stores an unknown apex as -1
         for f in ("onset", "apex", "offset"):
-            if values[f] is None and raw[f] not in (None, "", "/"):
+            if frame_number(raw[f]) is None and raw[f] not in (None, "", "/"):
                 issues.append(Issue(sid, "bad_value", f"{where}: {f} {raw[f]!r} is not a frame number", "error"))
         if values["onset"] is None:
             issues.append(Issue(sid, "bad_row", f"{where}: onset {raw['onset']!r} is not a frame number; "

@@ -30,11 +30,11 @@ _FRAME = re.compile(r"(\d+)\.jpe?g", re.IGNORECASE)
 COLUMNS = {
     "subject": ("Subject",),
     "clip": ("Filename",),
-    "onset": ("OnsetFrame", "Onset Frame", "Onset"),
+    "onset": ("OnsetFrame", "Onset Frame", "Onset", "OnsetF"),
     "apex": ("ApexFrame", "Apex Frame", "Apex"),
     "offset": ("OffsetFrame", "Offset Frame", "Offset"),
     "aus": ("Action Units", "AU"),
-    "label": ("Estimated Emotion", "Emotion"),
+    "label": ("Estimated Emotion", "Emotion", "Emotions"),
     "objective": ("Objective Classes", "Objective Class"),
 }
 

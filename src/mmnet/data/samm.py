@@ -27,11 +27,11 @@ _FRAME = re.compile(r".*_(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 COLUMNS = {
     "subject": ("Subject",),
     "clip": ("Filename",),
-    "onset": ("Onset Frame", "Onset"),
-    "apex": ("Apex Frame", "Apex"),
-    "offset": ("Offset Frame", "Offset"),
+    "onset": ("Onset Frame", "OnsetFrame", "Onset"),
+    "apex": ("Apex Frame", "ApexFrame", "Apex"),
+    "offset": ("Offset Frame", "OffsetFrame", "Offset", "OffsetF"),
     "aus": ("Action Units", "AU"),
-    "label": ("Estimated Emotion", "Emotion"),
+    "label": ("Estimated Emotion", "Emotion", "Emotions"),
     "objective": ("Objective Classes", "Objective Class"),
 }
 
