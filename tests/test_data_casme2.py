@@ -125,3 +125,15 @@ def test_five_class_scheme_ids(tmp_path):
     assert three["EP07_01"] == three["EP01_08"] == three["EP19_05f"] == 0  # sadness, fear -> negative
     megc = {s.clip for s, _ in get_scheme("casme2-3class-megc").select(load.samples)}
     assert "EP07_01" not in megc and "EP03_02" not in megc
+
+
+def test_registry_and_default_schemes():
+    from mmnet.data import DATASETS, DEFAULT_SCHEME, SCHEMES
+    from mmnet.errors import ConfigError
+
+    assert {"casme2", "samm", "mmew", "smic", "smic-hs", "smic-vis", "smic-nir", "casme3", "composite"} <= set(DATASETS)
+    assert set(DEFAULT_SCHEME) == set(DATASETS) and all(v in SCHEMES for v in DEFAULT_SCHEME.values())
+    with pytest.raises(ConfigError, match="Valid values are"):
+        load_dataset("casme", "/nowhere")
+    with pytest.raises(ConfigError, match="label scheme"):
+        get_scheme("casme2-6class")

@@ -8,9 +8,9 @@ estimate; it follows the intuition of the optical-flow-magnitude apex spotting u
 (docs/datasets.md §1.5) without an optical-flow dependency.
 
 The cache is a JSON file mapping a clip fingerprint to its estimate. The fingerprint is a
-SHA-1 over the method name, every frame's (number, byte size) and the full bytes of the first,
-middle and last frames: it does not depend on where the dataset lives, and it changes when
-frames are added, removed or re-encoded. The default cache folder is ``$MMNET_CACHE_DIR``, else
+SHA-1 over the method name, every frame's (number, byte size) and the bytes (up to 256 KiB
+each) of the first, middle and last frames: it does not depend on where the dataset lives, and
+it changes when frames are added, removed or re-encoded. The default cache folder is ``$MMNET_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/mmnet``, else ``~/.cache/mmnet`` (never the licence-gated dataset root).
 """
 
@@ -28,6 +28,7 @@ __all__ = ["METHOD", "estimate_apex", "clip_fingerprint", "ApexCache", "default_
 
 METHOD = "absdiff-blur-v1"
 _MAX_SIDE = 64
+_HASH_BYTES = 1 << 18  # per hashed frame: enough to cover a cropped SMIC frame, bounded for raw ones
 
 
 def default_cache_dir() -> Path:
@@ -79,7 +80,8 @@ def clip_fingerprint(frames: Sequence[tuple[int, Path]]) -> str:
         h.update(f"{n}:{p.stat().st_size};".encode())
     if frames:
         for i in sorted({0, len(frames) // 2, len(frames) - 1}):  # sorted: the hash must not depend on set order
-            h.update(frames[i][1].read_bytes())
+            with open(frames[i][1], "rb") as f:
+                h.update(f.read(_HASH_BYTES))
     return h.hexdigest()
 
 
