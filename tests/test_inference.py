@@ -26,12 +26,22 @@ MEAN, STD = [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]  # not ImageNet's: preprocessing m
 
 
 def perturb_bn(model: MMNet, seed: int = 0) -> None:
-    """Trained-like BN statistics, so that the main branch (the motion) changes the logits."""
+    """Trained-like BN statistics and affine terms, so that the motion changes the logits.
+
+    At initialisation the four chained sigmoid maps make the main branch's output ~1e-6 (spec
+    section 4); a positive attention-BN bias keeps the maps near 1 as a trained model's peaks are.
+    """
     g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
+    for name, m in model.named_modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
             m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
+            with torch.no_grad():
+                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=g))
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
+                if name.endswith("attn.bn"):  # maps ~0.8-0.95 instead of ~0.05
+                    m.weight.fill_(0.2)
+                    m.bias.fill_(2.5)
 
 
 def make_checkpoint(path, **config):
