@@ -94,6 +94,8 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
             ws = wb[sheet]
         else:  # preferred names in order, else the first sheet
             ws = next((wb[s] for s in (sheet or ()) if s in wb.sheetnames), wb.worksheets[0])
+        # Files written by tools other than Excel can carry a wrong <dimension>; read-only mode trusts it.
+        ws.reset_dimensions()
         return ws.title, [list(r) for r in ws.iter_rows(values_only=True)]
     finally:
         wb.close()
