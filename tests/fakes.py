@@ -107,9 +107,12 @@ CASME2_ROWS: list[tuple] = [
     ("07", "EP06_01", 15, 49, 68, "4+9", "disgust", 3),           # frames on disk 56..91
     ("12", "EP09_06", 66, 111, 111, "6+12", "happiness", 1),      # frames on disk 66..106
     ("16", "EP01_08", 73, 94, 110, 14, "fear", 5),                # frames on disk 73..96
+    ("12", "EP09_02", 16, 59, 101, "R2", "others", 7),            # frames on disk 161..206: nothing matches
+    ("20", "EP16_01", 71, 111, 111, 12, "happiness", 1),          # frames on disk 71..106
 ]
 # frames actually on disk where they differ from onset..offset (docs/datasets.md §1.7)
-CASME2_ON_DISK = {("07", "EP06_01"): (56, 91), ("12", "EP09_06"): (66, 106), ("16", "EP01_08"): (73, 96)}
+CASME2_ON_DISK = {("07", "EP06_01"): (56, 91), ("12", "EP09_06"): (66, 106), ("16", "EP01_08"): (73, 96),
+                  ("12", "EP09_02"): (161, 206), ("20", "EP16_01"): (71, 106)}
 
 
 def casme2_sheet(rows: Iterable[Sequence], *, columns: int = 10) -> list[list[object]]:

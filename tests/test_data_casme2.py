@@ -47,6 +47,9 @@ def test_quirks_reported_not_dropped(tmp_path):
     c = _checks(load, "EP09_06")
     assert c["apex_not_on_disk"].severity == "error" and c["offset_not_on_disk"].severity == "warning"
     assert set(_checks(load, "EP01_08")) == {"offset_not_on_disk"}
+    assert {"onset_not_on_disk", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP09_02"))
+    assert onset_apex_frames(by_clip["EP09_02"]) == (161, 161)
+    assert {"apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP16_01"))
     # junk files ignored and reported, never taken as frames
     assert "junk_files" in _checks(load, "EP02_01f")
     assert all(p.suffix == ".jpg" for s in load.samples for _, p in s.frames)

@@ -12,10 +12,10 @@ def test_table_and_summary(tmp_path, capsys):
     assert main(["check-data", "casme2", "--root", str(root)]) == 0
     out = capsys.readouterr().out
     assert "casme2/04/EP12_01f" in out and "apex_unknown" in out and "junk_files" in out
-    assert "casme2-5class: 10 of 12 samples" in out
-    assert "  0  happiness    3" in out and "  4  others       1" in out
+    assert "casme2-5class: 12 of 14 samples" in out
+    assert "  0  happiness    4" in out and "  4  others       2" in out
     assert "not in the scheme: fear 1, sadness 1" in out
-    assert "subjects    6 (LOSO folds): 01 3, 02 3, 04 1" in out
+    assert "subjects    7 (LOSO folds): 01 3, 02 3, 04 1, 05 1, 07 1, 12 2, 20 1" in out
 
 
 def test_strict_exit_code(tmp_path, capsys):

@@ -107,6 +107,13 @@ def test_casme2_counts_2014_and_2019(casme2_root):
     assert "18" not in {s.subject for s, _ in three} and len(protocol_folds(three, "loso")) == 25
 
 
+def test_casme2_csv_export_as_annotation(casme2_root):
+    """The cell-by-cell CSV (every cell text) reads like the xlsx."""
+    load = load_dataset("casme2", casme2_root, annotation=CASME2_2019)
+    assert len(load.samples) == 255 and len(get_scheme("casme2-5class").select(load.samples)) == 249
+    assert {s.subject for s in load.samples} == {f"{i:02d}" for i in range(1, 27)}
+
+
 def test_casme2_objective_classes(casme2_root, tmp_path):
     load = load_dataset("casme2", casme2_root, annotation=casme2_root / "CASME2-coding-20190701.xlsx")
     objective = Counter(s.extra["objective_class"] for s in load.samples)
