@@ -42,6 +42,7 @@ class DataConfig:
     on_bad_sample: str = "error"  # "error" | "skip" (listed in skipped.csv) | "nearest" (clamp to nearest frame on disk)
     cache_dir: str | None = None  # decoded-frame cache; None = $XDG_CACHE_HOME/mmnet or ~/.cache/mmnet
     flow_method: str = "tvl1"  # optical flow for model.main_input == "flow"
+    permute_labels: bool = False  # control experiment: labels shuffled across samples (expect chance)
 
     def __post_init__(self) -> None:
         verify_choice("data.protocol", self.protocol, ("loso", "lodo"))
@@ -103,6 +104,7 @@ class EvalConfig:
 
 @dataclass
 class ExperimentConfig:
+    # model.num_classes always follows the label scheme's class list (set when the run starts).
     model: MMNetConfig = field(default_factory=MMNetConfig)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -147,6 +149,11 @@ def _check_type(key: str, value, annotation):
         return [_check_type(key, v, item) for v in value]
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if annotation is float and isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):

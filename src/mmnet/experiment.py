@@ -190,6 +190,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         atomic_write_text(out / "env.json", json.dumps(environment(cfg, fingerprint), indent=2) + "\n")
     samples = [s for s, _ in kept]
     labels = [c for _, c in kept]
+    if d.permute_labels:  # control: same class counts, no relation to the motion
+        labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
+        kept = list(zip(samples, labels))
     _write_csv(out / "samples.csv", ["sample_id", "dataset", "subject", "clip", "label", "class_index"],
                [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept])
     if skipped:

@@ -1,0 +1,169 @@
+"""End-to-end LOSO on tiny synthetic data: run folder, resume after SIGKILL, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mmnet.cli import main
+from mmnet.config import load_config
+from mmnet.errors import DataError
+from mmnet.experiment import run_experiment
+
+TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4"]
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    from mmnet import synth
+
+    return synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=3, clips_per_subject=4, seed=0)
+
+
+def _cfg(root, tmp_path, *extra):
+    return load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY, *extra])
+
+
+def _read(path: Path) -> str:
+    return path.read_text()
+
+
+def test_run_folder_is_complete(synth_root, tmp_path):
+    report = run_experiment(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
+    run = tmp_path / "run"
+    for name in ("config.yaml", "env.json", "samples.csv", "report.md", "report.json", "megc_log.txt",
+                 "confusion_matrix.png", "learning_curves.png"):
+        assert (run / name).exists(), name
+    folds = sorted(p.name for p in (run / "seed-0").iterdir())
+    assert folds == ["fold-casme2_01", "fold-casme2_02", "fold-casme2_03"]
+    env = json.loads(_read(run / "env.json"))
+    assert env["dataset_fingerprint"] and env["torch_version"]
+    cfg = yaml.safe_load(_read(run / "config.yaml"))
+    assert cfg["data"]["classes"] == ["happiness", "repression", "disgust", "surprise", "others"]
+    # every sample tested exactly once per epoch
+    lines = _read(run / "samples.csv").strip().splitlines()[1:]
+    tested = []
+    for fold in folds:
+        preds = _read(run / "seed-0" / fold / "predictions.csv").strip().splitlines()[1:]
+        tested += [row.split(",")[1] for row in preds if row.startswith("2,")]
+    assert sorted(tested) == sorted(line.split(",")[0] for line in lines)
+    assert report is not None
+    # the same command again does nothing new and gives the same report
+    before = _read(run / "report.json")
+    run_experiment(_cfg(synth_root, tmp_path), run, progress=False)
+    assert _read(run / "report.json") == before
+
+
+def test_cache_is_reused_and_invalidated(synth_root, tmp_path):
+    run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "a", progress=False)
+    caches = sorted((tmp_path / "cache").glob("frames-*.npy"))
+    run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "b", progress=False)
+    assert sorted((tmp_path / "cache").glob("frames-*.npy")) == caches
+    run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "data.image_size=48", "model.image_size=48"),
+                   tmp_path / "c", progress=False)
+    assert len(list((tmp_path / "cache").glob("frames-*.npy"))) == len(caches) + 1
+
+
+def test_changed_config_into_same_folder_is_refused(synth_root, tmp_path, capsys):
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(tmp_path / "r"), "--no-progress",
+            "--set", f"data.cache_dir={tmp_path / 'cache'}"] + [x for s in TINY for x in ("--set", s)]
+    assert main(args + ["--set", "train.epochs=1"]) == 0
+    assert main(args + ["--set", "train.epochs=3"]) == 2
+    assert "different configuration" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_equals_uninterrupted(synth_root, tmp_path):
+    cmd = [sys.executable, "-m", "mmnet", "train", "--dataset", "casme2", "--root", str(synth_root), "--no-progress",
+           "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set", "train.epochs=3", "--set", "data.image_size=32",
+           "--set", "model.image_size=32", "--set", "train.batch_size=4"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(cmd + ["--out", str(tmp_path / "full")], check=True, env=env, capture_output=True)
+
+    out = tmp_path / "killed"
+    kills = 0
+    # Kill twice: once inside the first fold (after its first epoch checkpoint), once in a later fold.
+    for marker in (out / "seed-0" / "fold-casme2_01" / "state.pt", out / "seed-0" / "fold-casme2_02" / "history.csv"):
+        proc = subprocess.Popen(cmd + ["--out", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while not marker.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 1
+    subprocess.run(cmd + ["--out", str(out)], check=True, env=env, capture_output=True)
+    for fold in ("fold-casme2_01", "fold-casme2_02", "fold-casme2_03"):
+        for name in ("predictions.csv",):
+            assert _read(out / "seed-0" / fold / name) == _read(tmp_path / "full" / "seed-0" / fold / name), fold
+        assert not (out / "seed-0" / fold / "state.pt").exists()
+    # The reports are equal but for wall-clock timings.
+    full = _without_timings(json.loads(_read(tmp_path / "full" / "report.json")))
+    resumed = _without_timings(json.loads(_read(out / "report.json")))
+    assert full == resumed
+
+
+def _without_timings(obj):
+    if isinstance(obj, dict):
+        return {k: _without_timings(v) for k, v in obj.items() if k not in ("seconds", "started_at")}
+    if isinstance(obj, list):
+        return [_without_timings(v) for v in obj]
+    return obj
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+@pytest.fixture
+def broken_root(tmp_path):
+    from mmnet import synth
+
+    return synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=3, seed=1)
+
+
+def _first_clip(root: Path) -> Path:
+    return sorted((root / "Cropped" / "sub01").iterdir())[0]
+
+
+def test_missing_apex_frame_names_the_sample(broken_root, tmp_path):
+    from mmnet.data import load_dataset
+
+    sample = next(s for s in load_dataset("casme2", broken_root).samples if s.subject == "01")
+    sample.frame_path(sample.apex).unlink()
+    with pytest.raises(DataError, match=f"{sample.sample_id}.*apex frame {sample.apex} is not on disk"):
+        run_experiment(_cfg(broken_root, tmp_path), tmp_path / "run", progress=False)
+    # with the explicit option the sample is skipped and listed
+    run_experiment(_cfg(broken_root, tmp_path, "data.on_bad_sample=skip", "train.epochs=1"), tmp_path / "skip",
+                   progress=False)
+    assert sample.sample_id in _read(tmp_path / "skip" / "skipped.csv")
+    assert sample.sample_id not in _read(tmp_path / "skip" / "samples.csv")
+    # or clamped to the nearest frame, and the substitution recorded
+    run_experiment(_cfg(broken_root, tmp_path, "data.on_bad_sample=nearest", "train.epochs=1"), tmp_path / "near",
+                   progress=False)
+    assert sample.sample_id in _read(tmp_path / "near" / "frame_notes.csv")
+
+
+def test_unreadable_frame_names_the_sample(broken_root, tmp_path):
+    from mmnet.data import load_dataset
+
+    sample = next(s for s in load_dataset("casme2", broken_root).samples if s.subject == "02")
+    sample.frame_path(sample.onset).write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match=sample.sample_id):
+        run_experiment(_cfg(broken_root, tmp_path), tmp_path / "run", progress=False)
+    assert not list((tmp_path / "cache").glob("frames-*.npy")), "no partial cache may be left"
+    run_experiment(_cfg(broken_root, tmp_path, "data.on_bad_sample=skip", "train.epochs=1"), tmp_path / "skip",
+                   progress=False)
+    assert sample.sample_id in _read(tmp_path / "skip" / "skipped.csv")
+
+
+def test_missing_root_is_a_clear_cli_error(tmp_path, capsys):
+    code = main(["train", "--dataset", "casme2", "--root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "nowhere" in err and "Traceback" not in err
