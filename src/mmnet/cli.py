@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "demo": "mmnet.commands.demo",
     "synth": "mmnet.commands.synth",
     "train": "mmnet.commands.train",
+    "sweep": "mmnet.commands.sweep",
     "report": "mmnet.commands.report",
     "check-data": "mmnet.commands.check_data",
     "prepare": "mmnet.commands.prepare",

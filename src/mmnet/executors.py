@@ -1,0 +1,323 @@
+"""Run fold tasks somewhere other than this loop: in this process ("local") or as Ray tasks ("ray").
+
+Ray is an optional extra (``pip install "mmnet[ray]"``) and is imported only here, inside
+:func:`run_tasks`. Each :class:`~mmnet.experiment.FoldTask` becomes one Ray task with its own
+resource request (CPUs, a GPU or a fraction of one). The worker calls
+:func:`~mmnet.experiment.run_fold` and writes the fold's files into the run folder itself, so the
+run folder must be on storage that every node sees (checked before any fold starts).
+
+The cached frames travel one of two ways (``transport``):
+
+- ``"object-store"`` (default): the driver ``ray.put``s each frame cache once; every worker on a
+  node maps the same shared-memory copy (numpy arrays are zero-copy in Ray's object store).
+  Works whether or not the cache folder is shared.
+- ``"shared-fs"``: workers memory-map the cache file by its path (no copy through Ray); the
+  cache folder must then be on shared storage too, which the pre-flight check verifies.
+
+Fault tolerance: a worker or node that dies takes its fold with it; Ray reruns that fold (up to
+``max_retries`` times) and :func:`run_fold` continues from the fold's last per-epoch checkpoint.
+Python exceptions inside a fold (a bad input, a bug) are not retried, since they would repeat,
+except CUDA out-of-memory, which can come and go when folds share a GPU. Folds already finished
+are never submitted (:func:`~mmnet.experiment.fold_tasks` leaves them out).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ConfigError, MMNetError, verify_choice
+from .experiment import FoldTask
+
+__all__ = ["EXECUTORS", "TRANSPORTS", "ExecutorError", "run_tasks"]
+
+EXECUTORS = ("local", "ray")
+TRANSPORTS = ("object-store", "shared-fs")
+
+# Testing hook: path of a marker file. The first fold on a Ray worker whose first epoch
+# checkpoint (state.pt) appears kills its own worker process with os._exit(1) and creates the
+# marker, so the retry (and every other fold) runs normally. Proves retry + resume end to end.
+CRASH_ENV = "MMNET_TEST_KILL_WORKER_ONCE"
+
+_RAY_MISSING = 'The Ray executor needs Ray, an optional extra: pip install "mmnet[ray]"'
+
+
+class ExecutorError(MMNetError, RuntimeError):
+    """Folds that could not run on the executor (cluster unreachable, too small, or folds failed)."""
+
+
+def run_tasks(
+    executor: str,
+    tasks: Sequence[FoldTask],
+    *,
+    address: str | None = None,
+    cpus_per_fold: float | None = None,
+    gpus_per_fold: float | None = None,
+    max_retries: int = 3,
+    transport: str = "object-store",
+    progress: bool = True,
+) -> list[dict]:
+    """Run fold tasks (of one or several runs) and return each fold's ``done.json`` dict, in order.
+
+    Args:
+        executor: ``"local"`` (one after another in this process) or ``"ray"``.
+        tasks: from :func:`mmnet.experiment.fold_tasks`; may mix runs (a sweep submits all at once).
+        address: Ray cluster address (``"auto"``, ``"ray://HOST:10001"``, ``"HOST:6379"``); None
+            connects to the already initialised Ray, else to ``$RAY_ADDRESS``, else starts a
+            private local Ray for the duration of the call.
+        cpus_per_fold: CPUs Ray reserves per fold (default 1); also the fold's torch thread count.
+        gpus_per_fold: GPUs per fold; a fraction (0.25) lets several folds share one GPU.
+            None: 1 when the cluster has GPUs and the fold's train.device is not "cpu", else 0.
+        max_retries: reruns of a fold whose worker or node died (Ray ``max_retries``).
+        transport: ``"object-store"`` or ``"shared-fs"`` (module docstring).
+        progress: a progress bar and one line per finished fold.
+
+    Raises:
+        ExecutorError: Ray missing or the cluster cannot run the folds, or some folds failed
+            (finished folds are kept; rerunning the same command continues).
+    """
+    verify_choice("executor", executor, EXECUTORS)
+    verify_choice("transport", transport, TRANSPORTS)
+    if max_retries < 0:
+        raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
+    if cpus_per_fold is not None and cpus_per_fold <= 0:
+        raise ConfigError(f"--cpus-per-fold must be > 0, got {cpus_per_fold}")
+    if gpus_per_fold is not None and gpus_per_fold < 0:
+        raise ConfigError(f"--gpus-per-fold must be >= 0, got {gpus_per_fold}")
+    tasks = list(tasks)
+    if executor == "local":
+        return _run_local(tasks, progress)
+    return _run_ray(tasks, address=address, cpus_per_fold=cpus_per_fold, gpus_per_fold=gpus_per_fold,
+                    max_retries=max_retries, transport=transport, progress=progress)
+
+
+def _label(task: FoldTask) -> str:
+    return f"{Path(task.out_dir).name} seed {task.seed} fold {task.fold}"
+
+
+def _run_local(tasks: list[FoldTask], progress: bool) -> list[dict]:
+    import numpy as np
+
+    from .experiment import run_fold
+
+    frames: dict[str, np.ndarray] = {}
+    results = []
+    for task in tasks:
+        if task.frames_path not in frames:  # one memory map per cache file, shared by its folds
+            frames[task.frames_path] = np.load(task.frames_path, mmap_mode="r")
+        results.append(run_fold(task, progress=progress, frames=frames[task.frames_path]))
+    return results
+
+
+# ----------------------------------------------------------------------------- Ray
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ExecutorError(_RAY_MISSING) from None
+    return ray
+
+
+def _fold_device(task: FoldTask, gpus: float) -> str | None:
+    """The device string run_fold gets on the worker (Ray decides which GPU it sees)."""
+    device = task.config["train"]["device"]
+    if device.startswith("cuda:"):
+        raise ConfigError(f"train.device={device} cannot be used with the Ray executor: Ray assigns each fold its "
+                          "GPU. Use train.device=auto (or cuda) with --gpus-per-fold.")
+    if gpus == 0:
+        if device == "cuda":
+            raise ConfigError("train.device=cuda but no GPU requested per fold: pass --gpus-per-fold (e.g. 1 or 0.25).")
+        return "cpu"  # even on a GPU node: the fold reserved no GPU
+    return None  # "auto"/"cuda": the GPU Ray made visible
+
+
+def _resources(task: FoldTask, cpus: float | None, gpus: float | None, cluster_gpus: float) -> tuple[float, float]:
+    if gpus is None:
+        gpus = 1.0 if cluster_gpus > 0 and task.config["train"]["device"] != "cpu" else 0.0
+    return (1.0 if cpus is None else float(cpus)), float(gpus)
+
+
+def _fold_on_worker(task: FoldTask, frames, device: str | None, threads: int, crash_marker: str | None) -> dict:
+    """Body of one Ray task: train the fold (resuming from its checkpoint) on this worker."""
+    import torch
+
+    from .experiment import run_fold
+
+    # Same thread count as the CPUs reserved: folds sharing a node then do not oversubscribe it,
+    # and a CPU fold gives the same numbers as a local run with the same thread count.
+    torch.set_num_threads(threads)
+    stop = threading.Event()
+    if crash_marker:
+        threading.Thread(target=_crash_after_checkpoint, args=(task, crash_marker, stop), daemon=True).start()
+    try:
+        return run_fold(task, progress=False, device=device, frames=frames)
+    finally:
+        stop.set()
+
+
+def _crash_after_checkpoint(task: FoldTask, marker: str, stop: threading.Event) -> None:
+    state = task.fold_dir / "state.pt"
+    while not stop.wait(0.01):
+        if state.exists():
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return  # another fold (or an earlier attempt of this one) already crashed
+            os._exit(1)
+
+
+def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, float]]) -> None:
+    """On every node that can run a fold: the run folders (and shared caches) are the driver's files.
+
+    The driver writes a random token into each folder; a zero-CPU task pinned to each node reads
+    it back. A folder that merely has the same name on another machine fails the check.
+    """
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from . import __version__
+
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    usable = [n for n in nodes if any(n["Resources"].get("CPU", 0) >= c and n["Resources"].get("GPU", 0) >= g
+                                      for c, g in needs)]
+    if not usable:
+        sizes = ", ".join(f"{n['NodeManagerAddress']}: {n['Resources'].get('CPU', 0):g} CPU, "
+                          f"{n['Resources'].get('GPU', 0):g} GPU" for n in nodes)
+        want = ", ".join(sorted({f"{c:g} CPU + {g:g} GPU" for c, g in needs}))
+        raise ExecutorError(f"No Ray node can run a fold: each fold asks for {want}, the nodes have {sizes or 'nothing'}. "
+                            "Lower --cpus-per-fold / --gpus-per-fold, or add nodes with `ray start --address HEAD:6379`.")
+    tokens = {}
+    for kind, path in paths.items():
+        p = Path(path)
+        folder = p if p.is_dir() else p.parent
+        token_file = folder / f".mmnet-ray-check-{uuid.uuid4().hex}"
+        token = uuid.uuid4().hex
+        token_file.write_text(token)
+        tokens[kind] = (str(p), str(token_file), token)
+
+    @ray.remote(num_cpus=0, max_retries=0)
+    def look(tokens: dict) -> dict:
+        import socket
+
+        import mmnet
+
+        problems = {}
+        for kind, (path, token_file, token) in tokens.items():
+            try:
+                seen = Path(token_file).read_text() if Path(path).exists() else None
+            except OSError:
+                seen = None
+            if seen != token:
+                problems[kind] = path
+        return {"host": socket.gethostname(), "problems": problems, "version": mmnet.__version__}
+
+    try:
+        checks = ray.get([look.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
+                          .remote(tokens) for n in usable])
+    finally:
+        for _, token_file, _ in tokens.values():
+            Path(token_file).unlink(missing_ok=True)
+    bad = [(c["host"], kind, path) for c in checks for kind, path in c["problems"].items()]
+    if bad:
+        lines = "\n".join(f"  - node {h} does not see the driver's {kind} '{p}'" for h, kind, p in bad)
+        raise ExecutorError(
+            "Ray workers must write into the run folder themselves, so it has to be on storage that every node "
+            f"mounts at the same path:\n{lines}\nPut --out (and, with the shared-fs transport, data.cache_dir) on "
+            "a shared filesystem (NFS, Lustre, ...) mounted at the same path on every node; see docs/cluster.md.")
+    versions = sorted({c["version"] for c in checks} - {__version__})
+    if versions:
+        raise ExecutorError(f"Ray workers run mmnet {', '.join(versions)} but this driver runs {__version__}: "
+                            "install the same mmnet on every node (pip install -e . in the same checkout).")
+
+
+def _run_ray(tasks: list[FoldTask], *, address, cpus_per_fold, gpus_per_fold, max_retries, transport,
+             progress) -> list[dict]:
+    import numpy as np
+    import torch
+
+    ray = _import_ray()
+    if not tasks:
+        return []
+    started_here = False
+    if not ray.is_initialized():
+        try:
+            # A private local Ray needs no dashboard; a cluster keeps its own settings.
+            private = address is None and not os.environ.get("RAY_ADDRESS")
+            ray.init(address=address, **({"include_dashboard": False} if private else {}))
+        except ConnectionError as exc:
+            raise ExecutorError(f"Cannot connect to the Ray cluster at {address!r}: {exc}. Start one with "
+                                "`ray start --head` (docs/cluster.md) or check the address.") from None
+        started_here = True
+    try:
+        cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
+        plan = []
+        for task in tasks:
+            cpus, gpus = _resources(task, cpus_per_fold, gpus_per_fold, cluster_gpus)
+            plan.append((cpus, gpus, _fold_device(task, gpus)))
+        paths = {f"run folder {i + 1}": d for i, d in enumerate(sorted({t.out_dir for t in tasks}))}
+        if transport == "shared-fs":
+            paths.update({f"frame cache {i + 1}": f for i, f in enumerate(sorted({t.frames_path for t in tasks}))})
+        _check_workers_see(ray, paths, sorted({(c, g) for c, g, _ in plan}))
+
+        # Ship each frame cache once; every fold of every run that uses it refers to the same object.
+        frames = {f: (ray.put(np.load(f, mmap_mode="r")) if transport == "object-store" else None)
+                  for f in sorted({t.frames_path for t in tasks})}
+        crash_marker = os.environ.get(CRASH_ENV) or None
+        remote = ray.remote(_fold_on_worker)
+        pending = {}
+        for i, (task, (cpus, gpus, device)) in enumerate(zip(tasks, plan)):
+            ref = remote.options(num_cpus=cpus, num_gpus=gpus, max_retries=max_retries,
+                                 retry_exceptions=[torch.cuda.OutOfMemoryError],
+                                 name=f"mmnet fold {_label(task)}").remote(
+                task, frames[task.frames_path], device, max(1, math.floor(cpus)), crash_marker)
+            pending[ref] = i
+        return _collect(ray, tasks, pending, progress)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _collect(ray, tasks: list[FoldTask], pending: dict, progress: bool) -> list[dict]:
+    """Wait for the folds as they finish (any order); one line each; raise once at the end on failures."""
+    from ray.exceptions import RayError
+
+    results: list[dict | None] = [None] * len(tasks)
+    failures: list[tuple[int, str]] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), desc="folds", unit="fold", dynamic_ncols=True)
+    t0 = time.perf_counter()
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                i = pending.pop(ref)
+                try:
+                    results[i] = ray.get(ref)
+                    line = f"done {_label(tasks[i])}: {results[i]['seconds']:.1f} s on {results[i]['device']}"
+                except RayError as exc:
+                    failures.append((i, str(exc)))  # a task error carries the worker's traceback
+                    line = f"FAILED {_label(tasks[i])}: {type(getattr(exc, 'cause', None) or exc).__name__}"
+                if bar is not None:
+                    bar.update(1)
+                    bar.write(f"[{bar.n}/{len(tasks)} {time.perf_counter() - t0:.0f} s] {line}")
+    except KeyboardInterrupt:
+        for ref in pending:  # stop the cluster's work too; finished folds and checkpoints are kept
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if failures:
+        first = failures[0][1].strip()
+        names = "\n".join(f"  - {_label(tasks[i])}" for i, _ in failures)
+        raise ExecutorError(f"{len(failures)} of {len(tasks)} fold(s) failed on Ray:\n{names}\n"
+                            f"First error:\n{first}\n"
+                            "Finished folds are kept; fix the cause and rerun the same command to continue.")
+    return results  # type: ignore[return-value]

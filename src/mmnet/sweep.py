@@ -1,0 +1,268 @@
+"""Sweeps: several settings of one experiment, each over the same seeds, run as one job and compared.
+
+A sweep file is YAML::
+
+    base: ../casme2_5class.yaml          # experiment file, relative to this file (optional)
+    config: {train: {epochs: 74}}        # inline config merged over base (optional)
+    set: [data.root=/data/CASME2]        # --set style overrides common to every setting (optional)
+    seeds: 5                             # N (train.seed + 0..N-1) or an explicit list
+    settings:                            # name -> overrides, dotted or nested keys
+      paper: {}
+      no_ca: {model.use_ca: false}
+      apex_only: {model: {main_input: apex}}
+
+Each setting becomes a run folder ``OUT/<name>/`` identical to what ``mmnet train`` writes; the
+comparison goes to ``OUT/summary.md`` and ``OUT/summary.csv``. With the Ray executor the folds of
+all settings are submitted together, so the cluster stays busy until the last fold. Rerunning the
+same sweep into the same folder continues it (each run resumes as ``mmnet train`` does).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .config import ExperimentConfig, apply_overrides, config_from_dict
+from .errors import ConfigError
+from .utils import atomic_write_text
+
+__all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
+
+_KEYS = ("base", "config", "set", "seeds", "settings")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+METRICS = ("acc", "uf1", "uar")
+
+
+@dataclass
+class SweepSetting:
+    """One column of the comparison: a name, its overrides, and the resolved experiment config."""
+
+    name: str
+    overrides: dict  # dotted key -> value, as written in the sweep file
+    config: ExperimentConfig
+
+
+@dataclass
+class Sweep:
+    """A parsed sweep file: the settings (in file order) that share seeds and common overrides."""
+
+    source: str
+    seeds: list[int]
+    settings: list[SweepSetting] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """A self-contained record of the sweep (written to OUT/sweep.yaml)."""
+        return {"source": self.source, "seeds": self.seeds,
+                "settings": {s.name: dict(s.overrides) for s in self.settings}}
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    """``{model: {use_ca: false}}`` and ``{model.use_ca: false}`` both become ``{"model.use_ca": False}``."""
+    out = {}
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted.count(".") == 0 and dotted != "seeds":
+            out.update(_flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def _set(values: dict, dotted: str, value, where: str) -> None:
+    parts = dotted.split(".")
+    if parts == ["seeds"]:
+        values["seeds"] = value
+        return
+    if len(parts) != 2:
+        raise ConfigError(f"{where}: key must be section.key (e.g. model.use_ca), got {dotted!r}")
+    section = values.setdefault(parts[0], {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: config section {parts[0]!r} is not a mapping")
+    section[parts[1]] = value
+
+
+def _seeds(value, base_seed: int, where: str) -> list[int]:
+    if isinstance(value, bool) or not isinstance(value, (int, list)):
+        raise ConfigError(f"{where}: seeds must be a count (e.g. 5) or a list of integers, got {value!r}")
+    if isinstance(value, int):
+        if value < 1:
+            raise ConfigError(f"{where}: seeds must be >= 1, got {value}")
+        return [base_seed + i for i in range(value)]
+    if not value or not all(isinstance(s, int) and not isinstance(s, bool) for s in value) or len(set(value)) != len(value):
+        raise ConfigError(f"{where}: seeds must be a non-empty list of distinct integers, got {value!r}")
+    return list(value)
+
+
+def load_sweep(
+    path: str | Path,
+    overrides: list[str] | None = None,
+    *,
+    seeds: int | None = None,
+    only: list[str] | None = None,
+) -> Sweep:
+    """Read a sweep file and resolve every setting's experiment config.
+
+    Args:
+        path: the sweep YAML.
+        overrides: ``section.key=value`` strings applied to every setting after the file's ``set``
+            (a setting's own value for the same key is an error: it would silently lose).
+        seeds: run this many seeds instead of the file's ``seeds``.
+        only: run just these settings (names from the file), in the file's order.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"Sweep file '{p}' does not exist. An example is configs/sweeps/casme2_5class_ablations.yaml.")
+    try:
+        doc = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Sweep file '{p}' is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"Sweep file '{p}' must be a mapping with keys {', '.join(_KEYS)}")
+    unknown = sorted(set(doc) - set(_KEYS))
+    if unknown:
+        raise ConfigError(f"Sweep file '{p}': unknown key(s) {unknown}. Valid keys: {', '.join(_KEYS)}")
+
+    values: dict = {}
+    if doc.get("base") is not None:
+        base = (p.parent / str(doc["base"])).resolve()
+        if not base.is_file():
+            raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}' not found (looked for {base}; "
+                              "a relative base is relative to the sweep file).")
+        values = yaml.safe_load(base.read_text()) or {}
+    for dotted, value in _flatten(doc.get("config") or {}).items():
+        _set(values, dotted, value, f"{p}: config")
+    common = doc.get("set") or []
+    if not isinstance(common, list) or not all(isinstance(x, str) for x in common):
+        raise ConfigError(f"Sweep file '{p}': set must be a list of 'section.key=value' strings, got {common!r}")
+    values = apply_overrides(values, list(common) + list(overrides or []))
+    cli_keys = {item.split("=", 1)[0].strip() for item in overrides or []}
+
+    settings = doc.get("settings")
+    if not isinstance(settings, dict) or not settings:
+        raise ConfigError(f"Sweep file '{p}': settings must map at least one name to its overrides "
+                          "(e.g. settings: {paper: {}, no_ca: {model.use_ca: false}})")
+    if only:
+        missing = sorted(set(only) - set(settings))
+        if missing:
+            raise ConfigError(f"Unknown setting(s) {missing} in --only. Settings of '{p}': {', '.join(settings)}")
+        settings = {k: v for k, v in settings.items() if k in only}
+
+    base_seed = config_from_dict(values).train.seed
+    seed_list = _seeds(seeds if seeds is not None else doc.get("seeds", 1), base_seed, str(p))
+    sweep = Sweep(source=str(p), seeds=seed_list)
+    for name, body in settings.items():
+        name = str(name)
+        if not _NAME.match(name):
+            raise ConfigError(f"Sweep file '{p}': setting name {name!r} must be a folder name "
+                              "(letters, digits, '.', '_', '-'; not starting with a symbol)")
+        if body is not None and not isinstance(body, dict):
+            raise ConfigError(f"Sweep file '{p}': setting {name!r} must be a mapping of overrides, got {body!r}")
+        flat = _flatten(body or {})
+        clash = sorted(set(flat) & cli_keys)
+        if clash:
+            raise ConfigError(f"--set {', '.join(clash)} would overwrite what setting {name!r} varies; "
+                              "drop it from --set or use --only to run other settings.")
+        if "seeds" in flat:
+            raise ConfigError(f"Sweep file '{p}': setting {name!r} sets seeds; seeds are common to all settings.")
+        resolved = copy.deepcopy(values)
+        for dotted, value in flat.items():
+            _set(resolved, dotted, value, f"{p}: setting {name!r}")
+        resolved["seeds"] = seed_list
+        try:
+            cfg = config_from_dict(resolved)
+        except ConfigError as exc:
+            raise ConfigError(f"Sweep file '{p}', setting {name!r}: {exc}") from None
+        sweep.settings.append(SweepSetting(name=name, overrides=flat, config=cfg))
+    return sweep
+
+
+def run_sweep(
+    sweep: Sweep,
+    out_dir: str | Path,
+    *,
+    executor: str = "local",
+    executor_options: dict | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """Run every setting's folds (all together on Ray), report each run, write the comparison.
+
+    Returns the summary rows (see :func:`summarize_sweep`).
+    """
+    from .executors import run_tasks
+    from .experiment import fold_tasks, prepare_run
+    from .report import build_report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
+    tasks = []
+    for setting in sweep.settings:
+        # Settings that read the same frames share one cache file (keyed by its content).
+        tasks += fold_tasks(prepare_run(setting.config, out / setting.name, progress=progress))
+    run_tasks(executor, tasks, progress=progress, **(executor_options or {}))
+    for setting in sweep.settings:
+        build_report(out / setting.name)
+    return summarize_sweep(out, [s.name for s in sweep.settings], overrides={s.name: s.overrides for s in sweep.settings})
+
+
+def _fmt(v: float | None, pct: bool) -> str:
+    if v is None:
+        return "n/a"
+    return f"{100 * v:.2f}" if pct else f"{v:.4f}"
+
+
+def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | None = None) -> list[dict]:
+    """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR.
+
+    Writes ``summary.csv`` (one row per setting, fractions) and ``summary.md`` (percent for Acc)
+    into ``out_dir`` and returns the rows.
+    """
+    from .report import summarize_run
+
+    out = Path(out_dir)
+    rows = []
+    for name in names:
+        s = summarize_run(out / name)
+        row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items()),
+               "complete": s["complete"], "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]}
+        for m in METRICS:
+            row[f"{m}_mean"] = s["mean"][m]
+            row[f"{m}_std"] = s["std"][m]
+        rows.append(row)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(out / "summary.csv", buf.getvalue())
+    atomic_write_text(out / "summary.md", _markdown(rows))
+    return rows
+
+
+def _markdown(rows: list[dict]) -> str:
+    lines = ["# Sweep summary", "",
+             "Pooled over the folds of each seed (model after the last epoch); mean ± standard deviation over "
+             "seeds (ddof=1). Each setting's full report is `<setting>/report.md`.", "",
+             "| setting | overrides | seeds | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cells = [f"{_fmt(r[f'{m}_mean'], m == 'acc')} ± {_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS]
+        name = r["setting"] + ("" if r["complete"] else " (PARTIAL)")
+        lines.append(f"| {name} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def format_summary_table(rows: list[dict]) -> str:
+    """The comparison as a plain terminal table."""
+    table = [("setting", "seeds", "Acc %", "UF1", "UAR")]
+    for r in rows:
+        table.append((r["setting"] + ("" if r["complete"] else " (PARTIAL)"), str(r["n_seeds"]),
+                      *(f"{_fmt(r[f'{m}_mean'], m == 'acc')}±{_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines + ["mean±std over seeds (ddof=1); pooled over folds"])
