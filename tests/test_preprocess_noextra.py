@@ -1,0 +1,73 @@
+"""Parts of preprocessing that must work without the face extra, and its absence explained."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mmnet.cli import main
+from mmnet.errors import PreprocessError
+from mmnet.preprocess import face
+from mmnet.preprocess.face import CropGeometry, alignment_matrix
+
+
+def test_importing_preprocess_loads_no_heavy_package():
+    code = ("import sys, mmnet.preprocess, mmnet.commands.prepare; "
+            "print(sorted(m for m in ('cv2', 'dlib', 'skimage') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def _pretend_missing(monkeypatch, missing: str):
+    real = face.importlib.util.find_spec
+    monkeypatch.setattr(face.importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a))
+    monkeypatch.setattr(face, "_SYSTEM_MODEL_DIRS", ())
+
+
+@pytest.mark.parametrize("missing", ["dlib", "cv2", "face_recognition_models"])
+def test_missing_extra_names_the_install_command(monkeypatch, missing):
+    _pretend_missing(monkeypatch, missing)
+    with pytest.raises(PreprocessError) as info:
+        face.require_face_extra()
+    assert 'pip install "mmnet[face]"' in str(info.value)
+
+
+def test_prepare_without_the_extra_exits_2_with_the_command(monkeypatch, tmp_path, capsys):
+    _pretend_missing(monkeypatch, "dlib")
+    (tmp_path / "clip").mkdir()
+    assert main(["prepare", str(tmp_path / "clip"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Face preprocessing needs the optional face extra")
+    assert 'pip install "mmnet[face]"' in err
+
+
+def _landmarks(eye_a, eye_b) -> np.ndarray:
+    pts = np.zeros((68, 2))
+    pts[36:42] = eye_a  # six points per eye: their mean is the eye centre
+    pts[42:48] = eye_b
+    return pts
+
+
+@pytest.mark.parametrize("angle_deg", [0.0, 10.0, -25.0])
+def test_alignment_matrix_puts_the_eyes_where_the_geometry_says(angle_deg):
+    g = CropGeometry()
+    centre, half = np.array([300.0, 200.0]), 40.0
+    t = np.radians(angle_deg)
+    d = half * np.array([np.cos(t), np.sin(t)])
+    m = alignment_matrix(_landmarks(centre - d, centre + d), g)
+    eyes = m[:, :2] @ np.stack([centre - d, centre + d]).T + m[:, 2:]  # (2, 2): columns are the eyes
+    np.testing.assert_allclose(eyes[:, 0], [g.width / 2 - g.iod * g.width / 2, g.eye_y * g.height], atol=1e-9)
+    np.testing.assert_allclose(eyes[:, 1], [g.width / 2 + g.iod * g.width / 2, g.eye_y * g.height], atol=1e-9)
+    # a similarity: orthogonal rows of equal norm
+    assert m[0, :2] @ m[1, :2] == pytest.approx(0.0, abs=1e-12)
+    assert np.linalg.norm(m[0, :2]) == pytest.approx(np.linalg.norm(m[1, :2]))
+
+
+def test_degenerate_landmarks_and_bad_geometry_are_refused():
+    with pytest.raises(PreprocessError, match="coincide"):
+        alignment_matrix(_landmarks([10.0, 10.0], [10.0, 10.0]))
+    with pytest.raises(PreprocessError, match="eye_y"):
+        CropGeometry(eye_y=1.5)

