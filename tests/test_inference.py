@@ -306,3 +306,38 @@ def test_other_bad_inputs(tmp_path, predictor):
     csv_path.write_text("source,onset\nclip,first\n")
     with pytest.raises(DataError, match="row 2: onset must be a frame number"):
         read_clip_list(csv_path)
+
+
+# -- attention figures ---------------------------------------------------------------------------
+def test_explain_arrays_and_figure(tmp_path, checkpoint, predictor):
+    from mmnet.explain import explain_clip, render_explanation
+
+    frames = synthetic_clip(10, 6, size=(96, 80), noise=0.0)
+    write_frames(tmp_path / "clip", frames)
+    e = explain_clip(predictor, load_clip(tmp_path / "clip"))
+    assert (e.onset_frame, e.apex_frame) == (1, 7)
+    assert e.onset.shape == e.apex.shape == (64, 64, 3) and e.onset.dtype == np.uint8
+    assert len(e.attention) == 4 and all(a.shape == (64, 64) for a in e.attention)
+    assert all(0.0 <= a.min() and a.max() <= 1.0 for a in e.attention)
+    # The moving region (rows 20:40, cols 15:45 of 96 x 80) is where the motion image is bright.
+    ys, xs = np.nonzero(e.motion > 0.5)
+    assert 20 * 64 / 96 - 2 <= ys.mean() <= 40 * 64 / 96 + 2 and 15 * 64 / 80 - 2 <= xs.mean() <= 45 * 64 / 80 + 2
+    assert e.motion[:10].max() < 0.1  # still parts of the face stay dark
+    pred = predictor.predict_clip(load_clip(tmp_path / "clip"))
+    assert e.label == pred.label
+    out = render_explanation(e, tmp_path / "fig" / "explain.png", dpi=50)
+    with Image.open(out) as im:
+        assert im.format == "PNG" and im.width > 5 * im.height  # one row of seven panels
+
+
+def test_explain_cli_and_model_without_attention(tmp_path, checkpoint, capsys):
+    write_frames(tmp_path / "clip", synthetic_clip(6, 3))
+    out = tmp_path / "figure.png"
+    args = ["explain", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--apex", "4", "--out", str(out)]
+    assert main(args) == 0
+    assert out.is_file() and "figure written" in capsys.readouterr().out
+    torch.manual_seed(0)
+    make_checkpoint(tmp_path / "noca", use_ca=False)
+    args[2] = str(tmp_path / "noca")
+    assert main(args) == 2
+    assert "without CA blocks" in capsys.readouterr().err
