@@ -49,13 +49,14 @@ def test_quirks_reported_not_dropped(tmp_path):
     assert set(_checks(load, "EP01_08")) == {"offset_not_on_disk"}
     assert {"onset_not_on_disk", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP09_02"))
     assert onset_apex_frames(by_clip["EP09_02"]) == (161, 161)
-    assert {"apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP16_01"))
+    assert {"apex_at_edge", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP16_01"))
     # junk files ignored and reported, never taken as frames
     assert "junk_files" in _checks(load, "EP02_01f")
     assert all(p.suffix == ".jpg" for s in load.samples for _, p in s.frames)
     # free-text AUs parsed, '?' gives none
     assert by_clip["EP19_05f"].aus == ("4", "7", "L10")
     assert by_clip["EP06_02_01"].aus == ()
+    assert _checks(load, "EP09_05f")["apex_at_edge"].severity == "warning"
     # sample without problems has no issues
     assert _checks(load, "EP03_02") == {}
 

@@ -125,6 +125,10 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
         out.append(Issue(sid, "offset_before_onset", f"offset {offset} is before onset {onset}", "error"))
     elif apex is not None and not (onset <= apex <= (offset if offset is not None else apex)):
         out.append(Issue(sid, "apex_outside", f"apex {apex} is outside onset..offset {onset}..{offset}", "error"))
+    elif apex is not None and apex in (onset, offset):
+        # inside the range but suspicious: apex = onset gives a zero motion image (MEGC2019 left such a sample out)
+        where = "onset" if apex == onset else "offset"
+        out.append(Issue(sid, "apex_at_edge", f"apex {apex} equals the {where} frame", "warning"))
     junk = list(junk)
     if junk:
         shown = ", ".join(repr(j) for j in junk[:5]) + (" ..." if len(junk) > 5 else "")
