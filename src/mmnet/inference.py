@@ -3,8 +3,9 @@
 A clip is an onset/apex image pair, a folder of frames, or a video file. Frames of a folder are
 ordered by the integer in their file name (``reg_img46.jpg`` -> 46; the last run of digits), never
 lexicographically. Onset and apex are frame numbers: the number in the file name for folders,
-the position counted from 1 for videos (as ``mmnet prepare`` numbers the frames it extracts). The onset defaults to the first frame and the apex, when not
-given, is spotted (``mmnet.spotting.spot_apex``).
+the position counted from 1 for videos (as ``mmnet prepare`` numbers the frames it extracts).
+The onset defaults to the first frame and the apex, when not given, is spotted
+(``mmnet.spotting.spot_apex``).
 
 Preprocessing follows the checkpoint's ``preprocessing`` settings (image size, mean, std): each
 frame is resized bilinearly to ``image_size`` squared, scaled to [0, 1] and normalised. Inputs
