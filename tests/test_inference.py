@@ -1,7 +1,9 @@
 """Inference on new clips: loading, frame order, preprocessing, spotting, batching, bad input."""
 
+import importlib.util
 import json
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -124,21 +126,41 @@ def test_folder_with_apex_spotted(tmp_path, predictor):
     assert (pred.onset, pred.apex, pred.apex_spotted) == (101, 114, True)
 
 
-def test_video_numbers_from_one_and_spots_apex(tmp_path, predictor):
+def write_video(path, frames):
     av = pytest.importorskip("av")
-    frames = synthetic_clip(16, 9, size=(96, 80), noise=1.0)
-    path = tmp_path / "clip.mkv"
+    h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 80, 96, "yuv444p"
+        stream = container.add_stream("ffv1", rate=25)  # lossless, so the apex stays where it was
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv444p"
         for f in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
         container.mux(stream.encode(None))
-    clip = load_clip(path)
+    return path
+
+
+def test_video_numbers_from_one_and_spots_apex(tmp_path, predictor):
+    frames = synthetic_clip(16, 9, size=(96, 80), noise=1.0)
+    clip = load_clip(write_video(tmp_path / "clip.mkv", frames))
     assert clip.numbers == list(range(1, 17))
     assert np.abs(clip.frame(0).astype(int) - frames[0]).mean() < 3  # colour conversion only
     pred = predictor.predict_clip(clip)
     assert (pred.onset, pred.apex, pred.apex_spotted) == (1, 10, True)
+
+
+def test_video_decoder_fallback_and_missing(tmp_path, monkeypatch):
+    from mmnet.video import read_video_frames
+
+    frames = synthetic_clip(6, 3, size=(48, 64))
+    path = write_video(tmp_path / "clip.mkv", frames)
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    if importlib.util.find_spec("cv2") is not None:
+        decoded = read_video_frames(path)
+        assert len(decoded) == 6 and decoded[0].shape == (48, 64, 3)
+        assert np.abs(decoded[3].astype(int) - frames[3]).mean() < 3  # RGB, not OpenCV's BGR
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(DataError, match=r"mmnet\[video\]") as e:
+        read_video_frames(path)
+    assert str(path) in str(e.value)
 
 
 def test_many_clips_batched_equal_one_by_one(tmp_path, predictor):
