@@ -1,0 +1,142 @@
+"""The Ray executor on a real local Ray instance: same numbers as the local loop, a killed worker's fold
+is retried and resumes, finished folds are not redone, clear errors. One Ray instance per module."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mmnet.config import load_config
+from mmnet.errors import ConfigError
+from mmnet.executors import CRASH_ENV, ExecutorError, run_tasks
+from mmnet.experiment import fold_tasks, prepare_run, run_experiment
+
+ray = pytest.importorskip("ray")
+
+# CPU, fp32, one torch thread on both sides: the Ray run must equal the local one bit for bit.
+TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
+        "train.precision=fp32", "train.device=cpu"]
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    from mmnet import synth
+
+    return synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=2, clips_per_subject=3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def local_run(synth_root, tmp_path_factory):
+    """The reference: the same experiment with the local executor."""
+    tmp = tmp_path_factory.mktemp("local")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        report = run_experiment(_cfg(synth_root, tmp), tmp / "run", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    return tmp / "run", report
+
+
+def _cfg(root, tmp, *extra):
+    return load_config(None, [f"data.root={root}", f"data.cache_dir={tmp / 'cache'}", *TINY, *extra])
+
+
+def _fold_files(run: Path, name: str) -> dict[str, str]:
+    return {str(p.relative_to(run)): p.read_text() for p in sorted(run.glob(f"seed-*/fold-*/{name}"))}
+
+
+@pytest.mark.slow
+def test_ray_equals_local_and_survives_a_killed_worker(ray_local, synth_root, local_run, tmp_path, monkeypatch):
+    marker = tmp_path / "worker-killed"
+    monkeypatch.setenv(CRASH_ENV, str(marker))  # the first fold to checkpoint epoch 1 kills its worker once
+    out = tmp_path / "run"
+    report = run_experiment(_cfg(synth_root, tmp_path), out, progress=False, executor="ray")
+
+    assert marker.exists(), "no worker was killed: the retry path was not exercised"
+    reference, ref_report = local_run
+    expected = _fold_files(reference, "predictions.csv")
+    assert len(expected) == 2
+    assert _fold_files(out, "predictions.csv") == expected  # every fold, every epoch, every probability
+    assert sorted(_fold_files(out, "done.json")) == sorted(_fold_files(reference, "done.json"))
+    assert not list(out.glob("seed-*/fold-*/state.pt"))  # the retried fold finished and cleaned up
+    assert report["headline"]["per_seed"] == ref_report["headline"]["per_seed"]
+    assert report["complete"]
+
+
+@pytest.mark.slow
+def test_finished_folds_are_not_resubmitted_and_shared_fs_transport(ray_local, synth_root, local_run, tmp_path,
+                                                                     monkeypatch):
+    cfg = _cfg(synth_root, tmp_path)
+    run = prepare_run(cfg, tmp_path / "run", progress=False)
+    tasks = fold_tasks(run)
+    first = run_tasks("ray", tasks[:1], transport="shared-fs", progress=False)
+    assert first[0]["fold"] == tasks[0].fold
+    assert [t.fold for t in fold_tasks(run)] == [t.fold for t in tasks[1:]]  # the finished fold is left out
+    submitted = []
+    real = run_tasks
+
+    def spy(executor, tasks, **kw):
+        submitted.extend(t.fold for t in tasks)
+        return real(executor, tasks, **kw)
+
+    monkeypatch.setattr("mmnet.executors.run_tasks", spy)
+    report = run_experiment(cfg, tmp_path / "run", progress=False, executor="ray",
+                            executor_options={"transport": "shared-fs"})
+    assert submitted == [t.fold for t in tasks[1:]]
+    assert _fold_files(tmp_path / "run", "predictions.csv") == _fold_files(local_run[0], "predictions.csv")
+    assert report["complete"]
+
+
+def test_fold_that_no_node_can_run_is_refused(ray_local, synth_root, tmp_path):
+    run = prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
+    with pytest.raises(ExecutorError, match="No Ray node can run a fold"):
+        run_tasks("ray", fold_tasks(run), cpus_per_fold=64, progress=False)
+    with pytest.raises(ExecutorError, match="No Ray node can run a fold"):
+        run_tasks("ray", fold_tasks(run), gpus_per_fold=1, progress=False)  # CI has no GPU
+
+
+def test_failing_fold_is_reported_and_others_finish(ray_local, synth_root, tmp_path):
+    run = prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False)
+    tasks = fold_tasks(run)
+    tasks[0].config["train"]["batch_size"] = 0  # a deterministic error on the worker: reported, not retried
+    with pytest.raises(ExecutorError, match=r"1 of 2 fold\(s\) failed") as info:
+        run_tasks("ray", tasks, progress=False)
+    assert "train.batch_size must be >= 1" in str(info.value)  # the worker's own message comes through
+    assert "rerun the same command" in str(info.value)
+    assert (tasks[1].fold_dir / "done.json").exists()
+
+
+def test_options_are_checked_before_ray_is_needed(synth_root, tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="Unknown executor"):
+        run_tasks("dask", [])
+    with pytest.raises(ConfigError, match="Unknown transport"):
+        run_tasks("ray", [], transport="nfs")
+    with pytest.raises(ConfigError, match="cpus-per-fold"):
+        run_tasks("ray", [], cpus_per_fold=0)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    with pytest.raises(ExecutorError, match=r'pip install "mmnet\[ray\]"'):
+        run_tasks("ray", [])
+
+
+def test_device_rules_under_ray(synth_root, tmp_path):
+    from mmnet.executors import _fold_device
+
+    run = prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
+    task = fold_tasks(run)[0]
+    task.config["train"]["device"] = "cuda:1"
+    with pytest.raises(ConfigError, match="Ray assigns each fold its GPU"):
+        _fold_device(task, 1.0)
+    task.config["train"]["device"] = "cuda"
+    with pytest.raises(ConfigError, match="--gpus-per-fold"):
+        _fold_device(task, 0.0)
+    task.config["train"]["device"] = "auto"
+    assert _fold_device(task, 0.0) == "cpu" and _fold_device(task, 0.5) is None

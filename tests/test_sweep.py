@@ -1,0 +1,151 @@
+"""Sweep files (settings x seeds): parsing and checks, and one end-to-end sweep on tiny synthetic data."""
+
+import csv
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mmnet.cli import main
+from mmnet.errors import ConfigError
+from mmnet.report import summarize_run
+from mmnet.sweep import load_sweep
+
+SWEEPS = Path(__file__).resolve().parents[1] / "configs" / "sweeps"
+TINY = ["train.epochs=1", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
+        "train.precision=fp32", "train.device=cpu"]
+
+
+def _write(path: Path, doc) -> Path:
+    path.write_text(doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def base(tmp_path):
+    (tmp_path / "configs").mkdir()
+    return _write(tmp_path / "configs" / "base.yaml", {"train": {"epochs": 7, "seed": 10}, "model": {"use_pc": True}})
+
+
+def test_settings_resolve_in_order_with_common_overrides(tmp_path, base):
+    sweep_file = _write(tmp_path / "configs" / "s.yaml", {
+        "base": "base.yaml", "config": {"train": {"lr": 0.001}}, "set": ["train.batch_size=8"], "seeds": 3,
+        "settings": {"paper": {}, "no_pc": {"model.use_pc": False}, "apex_only": {"model": {"main_input": "apex"}}},
+    })
+    sweep = load_sweep(sweep_file, ["train.epochs=2"])
+    assert [s.name for s in sweep.settings] == ["paper", "no_pc", "apex_only"]
+    assert sweep.seeds == [10, 11, 12]  # a count counts up from train.seed, as `mmnet train --seeds`
+    for s in sweep.settings:
+        assert (s.config.train.epochs, s.config.train.batch_size, s.config.train.lr) == (2, 8, 0.001)
+        assert s.config.seeds == [10, 11, 12]
+    paper, no_pc, apex = (s.config.model for s in sweep.settings)
+    assert (paper.use_pc, paper.main_input) == (True, "difference")
+    assert (no_pc.use_pc, no_pc.main_input) == (False, "difference")
+    assert (apex.use_pc, apex.main_input) == (True, "apex")
+    assert sweep.settings[2].overrides == {"model.main_input": "apex"}
+
+    only = load_sweep(sweep_file, seeds=1, only=["apex_only", "paper"])
+    assert [s.name for s in only.settings] == ["paper", "apex_only"] and only.seeds == [10]
+    explicit = load_sweep(_write(tmp_path / "e.yaml", {"seeds": [3, 5], "settings": {"a": None}}))
+    assert explicit.seeds == [3, 5] and explicit.settings[0].config.model.use_pc
+
+
+@pytest.mark.parametrize("doc, overrides, message", [
+    ({"settings": {"a": {}}, "sets": []}, [], "unknown key"),
+    ({"settings": {}}, [], "at least one name"),
+    ({"settings": {"bad/name": {}}}, [], "folder name"),
+    ({"settings": {"a": {"model.use_ca": False}}}, ["model.use_ca=true"], "would overwrite"),
+    ({"settings": {"a": {"seeds": [1]}}}, [], "seeds are common"),
+    ({"settings": {"a": {"model.use_cb": False}}}, [], "setting 'a': Unknown config key"),
+    ({"settings": {"a": {"model.use_ca": "maybe"}}}, [], "model.use_ca must be of type bool"),
+    ({"settings": {"a": {}}, "seeds": 0}, [], "seeds must be >= 1"),
+    ({"settings": {"a": {}}, "seeds": [1, 1]}, [], "distinct"),
+    ({"settings": {"a": {}}, "base": "nowhere.yaml"}, [], "relative to the sweep file"),
+    ({"settings": {"a": {}}, "set": "train.epochs=1"}, [], "list of 'section.key=value'"),
+    ("- just\n- a list\n", [], "must be a mapping"),
+])
+def test_bad_sweep_files_are_refused(tmp_path, doc, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_sweep(_write(tmp_path / "s.yaml", doc), overrides)
+
+
+def test_unknown_only_and_missing_file(tmp_path):
+    f = _write(tmp_path / "s.yaml", {"settings": {"a": {}, "b": {}}})
+    with pytest.raises(ConfigError, match=r"Unknown setting\(s\) \['c'\].*a, b"):
+        load_sweep(f, only=["c"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_sweep(tmp_path / "none.yaml")
+
+
+@pytest.mark.parametrize("path", sorted(SWEEPS.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_sweeps_load(path):
+    sweep = load_sweep(path, ["data.root=/data"])
+    assert sweep.settings and sweep.seeds
+    assert len({yaml.safe_dump(s.overrides) for s in sweep.settings}) == len(sweep.settings)  # settings differ
+
+
+def test_example_sweep_is_the_paper_and_its_ablations():
+    sweep = load_sweep(SWEEPS / "casme2_5class_ablations.yaml", ["data.root=/data"])
+    models = {s.name: s.config.model for s in sweep.settings}
+    assert len(sweep.seeds) == 5
+    assert (models["paper"].use_ca, models["paper"].use_pc, models["paper"].main_input) == (True, True, "difference")
+    assert not models["no_ca"].use_ca and not models["no_pc"].use_pc and models["apex_only"].main_input == "apex"
+    assert {s.config.data.scheme for s in sweep.settings} == {"casme2-5class"}
+
+
+@pytest.mark.slow
+def test_sweep_end_to_end(tmp_path, capsys, monkeypatch):
+    from mmnet import synth
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=3, seed=0)
+    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "seeds": 2,
+                                              "settings": {"paper": {}, "no_pc": {"model.use_pc": False}}})
+    calls = []
+    import mmnet.executors
+
+    real = mmnet.executors.run_tasks
+
+    def spy(executor, tasks, **kw):
+        calls.append((executor, sorted((Path(t.out_dir).name, t.seed, t.fold) for t in tasks)))
+        return real(executor, tasks, **kw)
+
+    monkeypatch.setattr(mmnet.executors, "run_tasks", spy)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(sweep_file), "--out", str(out), "--root", str(root), "--no-progress",
+            "--set", f"data.cache_dir={tmp_path / 'cache'}"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+
+    # All folds of all settings went to the executor in one call (on Ray: the cluster stays busy).
+    assert calls == [("local", sorted((name, seed, f"casme2/{s}") for name in ("paper", "no_pc")
+                                      for seed in (0, 1) for s in ("01", "02")))]
+    assert len(list((tmp_path / "cache").glob("frames-*.npy"))) == 1  # both settings read one cache
+    assert yaml.safe_load((out / "no_pc" / "config.yaml").read_text())["model"]["use_pc"] is False
+    assert yaml.safe_load((out / "paper" / "config.yaml").read_text())["model"]["use_pc"] is True
+    for name in ("paper", "no_pc"):
+        assert (out / name / "report.md").exists()
+    with open(out / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["setting"] for r in rows] == ["paper", "no_pc"]
+    for r in rows:
+        s = summarize_run(out / r["setting"])
+        assert r["n_seeds"] == "2" and r["complete"] == "True"
+        for m in ("acc", "uf1", "uar"):
+            assert float(r[f"{m}_mean"]) == pytest.approx(s["mean"][m], abs=1e-12)
+            assert float(r[f"{m}_std"]) == pytest.approx(s["std"][m], abs=1e-12)
+    md = (out / "summary.md").read_text()
+    assert "| paper | (base) | 2 |" in md and "| no_pc | model.use_pc=False | 2 |" in md
+    assert "paper" in printed and "no_pc" in printed and "Acc %" in printed
+
+    # Rerunning continues (nothing left to do) and gives the same summary.
+    before = (out / "summary.csv").read_text()
+    calls.clear()
+    assert main(args) == 0
+    assert calls == [("local", [])]
+    assert (out / "summary.csv").read_text() == before
+
+
+def test_ray_options_need_the_ray_executor(tmp_path, capsys):
+    f = _write(tmp_path / "s.yaml", {"settings": {"a": {}}})
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--gpus-per-fold", "0.5"]) == 2
+    assert "--gpus-per-fold only applies with --executor ray" in capsys.readouterr().err
