@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from mmnet.config import load_config
 from mmnet.errors import ConfigError
@@ -140,3 +141,25 @@ def test_device_rules_under_ray(synth_root, tmp_path):
         _fold_device(task, 0.0)
     task.config["train"]["device"] = "auto"
     assert _fold_device(task, 0.0) == "cpu" and _fold_device(task, 0.5) is None
+
+
+@pytest.mark.slow
+def test_cli_train_and_sweep_on_ray(ray_local, synth_root, local_run, tmp_path, capsys):
+    from mmnet.cli import main
+
+    sets = [f"data.cache_dir={tmp_path / 'cache'}", *TINY]
+    train = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(tmp_path / "train"),
+             "--no-progress", "--executor", "ray", "--cpus-per-fold", "1"] + [x for s in sets for x in ("--set", s)]
+    assert main(train) == 0
+    expected = _fold_files(local_run[0], "predictions.csv")
+    assert _fold_files(tmp_path / "train", "predictions.csv") == expected
+
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(yaml.safe_dump({"set": sets, "seeds": 1,
+                                          "settings": {"paper": {}, "no_pc": {"model.use_pc": False}}}))
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--root", str(synth_root), "--no-progress",
+                 "--executor", "ray", "--transport", "shared-fs", "--max-retries", "1"]) == 0
+    assert _fold_files(out / "paper", "predictions.csv") == expected  # a sweep setting == mmnet train
+    assert len(_fold_files(out / "no_pc", "done.json")) == 2
+    assert "no_pc" in capsys.readouterr().out and (out / "summary.md").exists()
