@@ -1,0 +1,112 @@
+"""Training/eval throughput, data cost per sample and peak memory of MMNet on this machine.
+
+Prints figures; it is not a test. Everything runs through the same code as `mmnet train`: cached
+uint8 frames on the device, batches with the authors' jitter and augmentation, AdamW steps.
+
+    python benchmarks/bench_train.py                       # fp32 and bf16 on CPU (and CUDA if present)
+    python benchmarks/bench_train.py --precision fp32 --steps 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mmnet import MMNet
+from mmnet.config import AugmentConfig
+from mmnet.data.batches import DeviceFrames
+from mmnet.data.cache import CachedFrames
+from mmnet.engine import autocast, cpu_has_fast_bf16, evaluate, train_one_epoch
+from mmnet.utils import configure_cpu_numerics
+
+
+def fake_cache(n_samples: int, size: int) -> CachedFrames:
+    """A cache as `build_frame_cache` returns: 3 onset and 3 apex candidate frames per sample."""
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (n_samples * 6, size, size, 3), dtype=np.uint8)
+    base = np.arange(n_samples) * 6
+    return CachedFrames(frames, np.stack([base, base + 3], 1), np.stack([base + 3, base + 6], 1), base, base + 5,
+                        Path("memory"))
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench(device: torch.device, precision: str, steps: int, batch: int, size: int) -> dict:
+    n = batch * steps
+    data = DeviceFrames(fake_cache(n, size), list(np.arange(n) % 5), device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    aug = AugmentConfig()
+    idx = torch.arange(n, device=device)
+
+    # Data cost alone: assembling augmented batches from the cache.
+    t0 = time.perf_counter()
+    for start in range(0, n, batch):
+        data.train_batch(idx[start:start + batch], aug, gen)
+    sync(device)
+    data_ms = (time.perf_counter() - t0) / n * 1e3
+
+    model = MMNet().to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
+    # Warm-up: one step (kernel selection, allocator).
+    train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
+                    precision=precision, channels_last=True)
+    sync(device)
+    t0 = time.perf_counter()
+    train_one_epoch(model, data, idx, opt, batch_size=batch, augment=aug, generator=gen, precision=precision,
+                    channels_last=True)
+    sync(device)
+    train_ips = n / (time.perf_counter() - t0)
+
+    evaluate(model, data, idx[:batch], precision=precision, channels_last=True, batch_size=batch)
+    sync(device)
+    t0 = time.perf_counter()
+    evaluate(model, data, idx, precision=precision, channels_last=True, batch_size=batch)
+    sync(device)
+    eval_ips = n / (time.perf_counter() - t0)
+    with autocast(device, precision):
+        pass
+    out = {"device": str(device), "precision": precision, "batch": batch, "train_img_s": train_ips,
+           "eval_img_s": eval_ips, "data_ms_per_sample": data_ms, "peak_rss_gib": peak_rss_gib()}
+    if device.type == "cuda":
+        out["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--precision", choices=("fp32", "bf16", "both"), default="both")
+    p.add_argument("--steps", type=int, default=3, help="timed optimiser steps")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--device", default=None, help="cpu, cuda (default: cpu, then cuda when present)")
+    args = p.parse_args()
+    configure_cpu_numerics()
+    devices = [torch.device(args.device)] if args.device else [torch.device("cpu")] + (
+        [torch.device("cuda")] if torch.cuda.is_available() else [])
+    precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
+          f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_fast_bf16()}", file=sys.stderr)
+    print("| device | precision | batch | train img/s | eval img/s | data ms/sample | peak RSS GiB |")
+    print("|---|---|---|---|---|---|---|")
+    for device in devices:
+        for precision in precisions:
+            r = bench(device, precision, args.steps, args.batch, args.size)
+            print(f"| {r['device']} | {r['precision']} | {r['batch']} | {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
+                  f"| {r['data_ms_per_sample']:.3f} | {r['peak_rss_gib']:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
