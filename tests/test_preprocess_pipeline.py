@@ -44,6 +44,9 @@ def _raw_casme2(root):
     save_frames(two, {"img15.jpg": np.hstack([face_frame(), face_frame(scale=0.9)]),
                       "img16.jpg": np.hstack([face_frame(), face_frame(scale=0.9)])})
     (raw / "sub01" / "EP02_01f" / "Thumbs.db").write_bytes(b"junk")
+    dup = raw / "sub05" / "EP09_05f"
+    _clip(dup, (69, 70))
+    (dup / "img070.jpg").write_bytes((dup / "img70.jpg").read_bytes())  # two files for frame 70
     return root
 
 
@@ -53,7 +56,8 @@ def test_casme2_raw_to_cropped_layout_with_failures_listed(tmp_path):
     status = {r.clip_id: r for r in summary.results}
     assert {k: r.status for k, r in status.items()} == {
         "sub01/EP02_01f": "ok", "sub01/EP19_05f": "ok", "sub02/EP01_2": "failed", "sub02/EP09f": "failed",
-        "sub04/EP07_01": "ok"}
+        "sub04/EP07_01": "ok", "sub05/EP09_05f": "failed"}
+    assert status["sub05/EP09_05f"].reason == "bad_folder" and "frame 70" in status["sub05/EP09_05f"].message
     assert status["sub02/EP01_2"].reason == "no_face"
     assert status["sub02/EP09f"].reason == "corrupt_frame" and "img6.jpg" in status["sub02/EP09f"].message
     assert any(w.startswith("several_faces") for w in status["sub04/EP07_01"].warnings)
@@ -68,7 +72,7 @@ def test_casme2_raw_to_cropped_layout_with_failures_listed(tmp_path):
     assert not (cropped / "sub02" / "EP01_2").exists() and not (cropped / "sub02" / "EP09f").exists()
     assert not (root / TMP_DIR_NAME).exists()
     written = json.loads((root / "prepare-summary.json").read_text())
-    assert written["counts"] == {"ok": 3, "skipped": 0, "failed": 2}
+    assert written["counts"] == {"ok": 3, "skipped": 0, "failed": 3}
     assert written["clips"][0]["alignment"]["onset"] == 46
 
 
@@ -95,9 +99,7 @@ def test_prepared_casme2_is_read_by_the_dataset_layer(tmp_path):
     _clip(root / "CASME2_RAW_selected" / "sub01" / "EP02_01f", range(46, 50))
     write_casme2_xlsx(root / "CASME2-coding-20190701.xlsx", [("01", "EP02_01f", 46, 48, 49, 12, "happiness", 1)])
     prepare(root, workers=1, progress=False)
-    loaded = load_dataset("casme2", root)
-    samples = loaded.samples if hasattr(loaded, "samples") else loaded[0]
-    (sample,) = samples
+    (sample,) = load_dataset("casme2", root).samples
     assert sample.frame_numbers == [46, 47, 48, 49]
     assert sample.frame_path(48).parent == root / "Cropped" / "sub01" / "EP02_01f"
 

@@ -20,6 +20,7 @@ the others go on.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -77,6 +78,7 @@ class ClipJob:
         video_pattern: output name of video frame N.
         onset: frame number to estimate the alignment on; None = the first frame.
         ignored: files in the clip folder that are not frames (reported, not processed).
+        problem: why the clip folder cannot be used (found while listing it); the clip then fails.
     """
 
     clip_id: str
@@ -86,6 +88,7 @@ class ClipJob:
     video_pattern: str = "reg_img{n}.jpg"
     onset: int | None = None
     ignored: tuple[str, ...] = ()
+    problem: str | None = None
 
 
 @dataclass
@@ -93,7 +96,7 @@ class ClipResult:
     """What happened to one clip. ``status``: ok, skipped (output exists) or failed.
 
     ``reason`` is a short code for failures: no_face, corrupt_frame, video_decode, no_frames,
-    missing_onset, error.
+    missing_onset, bad_folder, error.
     """
 
     clip_id: str
@@ -302,6 +305,9 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, force: b
     if job.out_dir.exists() and not force:
         result.status, result.message = "skipped", "output folder exists (rerun with force to redo it)"
         return result
+    if job.problem:
+        result.status, result.reason, result.message = "failed", "bad_folder", job.problem
+        return result
     tmp = tmp_root / uuid.uuid4().hex
     tmp.mkdir(parents=True)
     try:
@@ -337,9 +343,14 @@ def _dataset_jobs(frames_root: Path, out_root: Path, subject_pattern: str, numbe
     jobs = []
     for subject in _subdirs(frames_root, subject_pattern):
         for clip in sorted(d for d in subject.iterdir() if d.is_dir() and not d.name.startswith(".")):
-            frames, ignored = list_frames(clip, number)
-            jobs.append(ClipJob(f"{subject.name}/{clip.name}", out_root / subject.name / clip.name,
-                                tuple((n, p, rename(n, p)) for n, p in frames), ignored=tuple(ignored)))
+            clip_id, out_dir = f"{subject.name}/{clip.name}", out_root / subject.name / clip.name
+            try:
+                frames, ignored = list_frames(clip, number)
+            except PreprocessError as exc:  # e.g. two files for one frame number: this clip fails, not the run
+                jobs.append(ClipJob(clip_id, out_dir, problem=str(exc)))
+                continue
+            jobs.append(ClipJob(clip_id, out_dir, tuple((n, p, rename(n, p)) for n, p in frames),
+                                ignored=tuple(ignored)))
     return jobs
 
 
@@ -514,8 +525,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     geometry = geometry or CropGeometry()
     layout, out_root, jobs = discover(source, out, layout, onset)
     if onsets:
-        jobs = [ClipJob(j.clip_id, j.out_dir, j.frames, j.video, j.video_pattern, onsets.get(j.clip_id, j.onset),
-                        j.ignored) for j in jobs]
+        jobs = [dataclasses.replace(j, onset=onsets.get(j.clip_id, j.onset)) for j in jobs]
     if summary_path is None and layout in ("casme2", "samm"):
         summary_path = out_root / SUMMARY_NAME
     workers = min(workers or default_workers(), len(jobs))
