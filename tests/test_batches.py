@@ -95,3 +95,32 @@ def test_jitter_stays_in_the_window():
     rows = torch.stack([data._draw_rows(data.onset_rows, torch.arange(4), _gen()) for _ in range(20)])
     lo, hi = data.onset_rows[:, 0], data.onset_rows[:, 1]
     assert ((rows >= lo) & (rows < hi)).all()
+
+
+def _with_flow(u=1.0, v=0.0):
+    data = _frames()
+    flows = np.zeros((4, S, S, 3), np.float32)
+    flows[..., 0], flows[..., 1], flows[..., 2] = u, v, math.hypot(u, v)
+    cache = CachedFrames(data.frames[..., :3].numpy(), data.onset_rows.numpy(), data.apex_rows.numpy(),
+                         data.onset_exact.numpy(), data.apex_exact.numpy(), Path("memory"))
+    return DeviceFrames(cache, [0, 1, 2, 3], flows=flows)
+
+
+def test_flow_vectors_follow_the_flip():
+    data = _with_flow(1.0, 0.5)
+    _, flow, _ = data.train_batch(torch.arange(4), AugmentConfig(hflip=1.0, rotate_degrees=0, crop_padding=0), _gen())
+    torch.testing.assert_close(flow[:, 0], torch.full((4, S, S), -1.0))
+    torch.testing.assert_close(flow[:, 1], torch.full((4, S, S), 0.5))
+
+
+def test_flow_vectors_follow_the_rotation():
+    data = _with_flow(1.0, 0.0)
+    aug = AugmentConfig(hflip=0, rotate_degrees=10.0, crop_padding=0)
+    _, flow, _ = data.train_batch(torch.arange(4), aug, _gen())
+    g = _gen()
+    torch.rand(4, 1, 1, generator=g)  # the flip draw
+    angle = ((torch.rand(4, 1, 1, generator=g) * 2 - 1) * math.radians(10.0)).view(4)
+    centre = flow[:, :, S // 2, S // 2]  # inside the image for any small rotation
+    torch.testing.assert_close(centre[:, 0], torch.cos(angle))
+    torch.testing.assert_close(centre[:, 1], -torch.sin(angle))
+    torch.testing.assert_close(centre[:, 2], torch.ones(4))  # magnitude unchanged

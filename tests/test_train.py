@@ -167,3 +167,12 @@ def test_missing_root_is_a_clear_cli_error(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "nowhere" in err and "Traceback" not in err
+
+
+def test_optical_flow_main_input(synth_root, tmp_path):
+    pytest.importorskip("cv2")
+    report = run_experiment(_cfg(synth_root, tmp_path, "model.main_input=flow", "data.flow_method=dis",
+                                 "train.epochs=1", "data.image_size=64", "model.image_size=64"),
+                            tmp_path / "flow", progress=False)
+    assert report is not None
+    assert list((tmp_path / "cache").glob("flows-*-dis.npy"))

@@ -83,7 +83,7 @@ def train_one_epoch(
             onset = onset.contiguous(memory_format=torch.channels_last)
             apex = apex.contiguous(memory_format=torch.channels_last)
         with autocast(device, precision):
-            logits = model(onset, apex)
+            logits = model(onset, flow=apex) if data.has_flow else model(onset, apex)
         loss = F.cross_entropy(logits.float(), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -116,7 +116,7 @@ def evaluate(
             onset = onset.contiguous(memory_format=torch.channels_last)
             apex = apex.contiguous(memory_format=torch.channels_last)
         with autocast(data.device, precision):
-            logits = model(onset, apex).float()
+            logits = (model(onset, flow=apex) if data.has_flow else model(onset, apex)).float()
         loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
         probs.append(logits.softmax(1).cpu())
     return torch.cat(probs), loss_sum / max(len(test_idx), 1)

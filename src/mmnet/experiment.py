@@ -47,6 +47,7 @@ class PreparedRun:
     labels: list[int]
     cache: CachedFrames
     folds: list[tuple[str, list[int], list[int]]]
+    flows_path: Path | None = None  # (N, S, S, 3) float32 optical flow, when model.main_input == "flow"
 
 
 @dataclass
@@ -68,6 +69,7 @@ class FoldTask:
     sample_ids: list[str]
     subjects: list[str]
     datasets: list[str]
+    flows_path: str | None = None  # optical flow per sample (model.main_input == "flow")
 
     @property
     def fold_dir(self) -> Path:
@@ -200,11 +202,44 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     notes = [[s.sample_id, n] for s, w in zip(samples, windows) for n in w.notes]
     if notes:
         _write_csv(out / "frame_notes.csv", ["sample_id", "note"], notes)
+    flows_path = None
+    if cfg.model.main_input == "flow":
+        flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
     return PreparedRun(
-        cfg=cfg, out_dir=out, sample_ids=[s.sample_id for s in samples], subjects=[s.subject for s in samples],
+        cfg=cfg, out_dir=out, flows_path=flows_path, sample_ids=[s.sample_id for s in samples], subjects=[s.subject for s in samples],
         datasets=[s.dataset for s in samples], labels=labels, cache=cache,
         folds=protocol_folds(samples, d.protocol),
     )
+
+
+def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -> Path:
+    """Optical flow onset -> apex of every sample, on the cached (resized) frames, in one file.
+
+    Per-sample fields come from ``mmnet.preprocess.flow.cached_flow`` (one file each, reused
+    across runs); the run's array sits beside the frame cache, named after it and the method.
+    """
+    from .preprocess.flow import cached_flow
+
+    path = cache.path.with_name(cache.path.stem.replace("frames-", "flows-") + f"-{method}.npy")
+    if path.exists():
+        return path
+    n, size = len(samples), cache.frames.shape[1]
+    flows = np.empty((n, size, size, 3), np.float32)
+    items = range(n)
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(items, desc=f"optical flow ({method})", unit="clip", leave=False)
+    for i in items:
+        onset, apex = cache.frames[cache.onset_exact[i]], cache.frames[cache.apex_exact[i]]
+        key = f"{cache.path.stem}/{samples[i].sample_id}"
+        flows[i] = cached_flow(cache.path.parent / "flow", key, onset, apex, method).transpose(1, 2, 0)
+    buf = io.BytesIO()
+    np.save(buf, flows, allow_pickle=False)
+    from .utils import atomic_write_bytes
+
+    atomic_write_bytes(path, buf.getvalue())
+    return path
 
 
 def fold_tasks(run: PreparedRun) -> list[FoldTask]:
@@ -218,6 +253,7 @@ def fold_tasks(run: PreparedRun) -> list[FoldTask]:
                 onset_rows=run.cache.onset_rows, apex_rows=run.cache.apex_rows,
                 onset_exact=run.cache.onset_exact, apex_exact=run.cache.apex_exact, labels=run.labels,
                 sample_ids=run.sample_ids, subjects=run.subjects, datasets=run.datasets,
+                flows_path=str(run.flows_path) if run.flows_path else None,
             )
             if not (task.fold_dir / "done.json").exists():
                 tasks.append(task)
@@ -251,7 +287,8 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
                          Path(task.frames_path))
     # Only this fold's samples go to the device.
     used = sorted(set(task.train_idx) | set(task.test_idx))
-    data = DeviceFrames(cache, task.labels, dev, subset=used)
+    flows = np.load(task.flows_path, mmap_mode="r") if task.flows_path else None
+    data = DeviceFrames(cache, task.labels, dev, subset=used, flows=flows)
     local = {g: i for i, g in enumerate(used)}
     train_idx = torch.tensor([local[i] for i in task.train_idx], device=dev)
     test_idx = torch.tensor([local[i] for i in task.test_idx], device=dev)

@@ -44,6 +44,7 @@ class DeviceFrames:
         device: torch.device | str = "cpu",
         *,
         subset: list[int] | None = None,
+        flows=None,
     ) -> None:
         """Args:
             cache: the run's frame cache.
@@ -51,6 +52,8 @@ class DeviceFrames:
             device: where frames live and batches are built.
             subset: sample indices to keep (a fold's samples); positions in this list become
                 the sample indices of this object. None keeps all samples.
+            flows: optional (N, S, S, 3) float32 optical flow (u, v, magnitude) per sample of the
+                cache; when given, batches carry the flow in place of the apex frame.
         """
         import numpy as np
 
@@ -78,6 +81,13 @@ class DeviceFrames:
         self.onset_exact = torch.tensor(onset_exact, dtype=torch.long, device=self.device)
         self.apex_exact = torch.tensor(apex_exact, dtype=torch.long, device=self.device)
         self.labels = torch.tensor([labels[i] for i in keep], dtype=torch.long, device=self.device)
+        self.flows = None
+        if flows is not None:
+            self.flows = torch.from_numpy(np.asarray(flows[keep], dtype=np.float32)).to(self.device)  # (N, S, S, 3)
+
+    @property
+    def has_flow(self) -> bool:
+        return self.flows is not None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -90,13 +100,21 @@ class DeviceFrames:
     def eval_batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Exact onset and apex, normalised: (onset, apex, labels)."""
         onset = normalise_hwc(self.frames[self.onset_exact[idx]])
+        if self.flows is not None:
+            return onset, self.flows[idx].permute(0, 3, 1, 2), self.labels[idx]
         apex = normalise_hwc(self.frames[self.apex_exact[idx]])
         return onset, apex, self.labels[idx]
 
     def train_batch(
         self, idx: torch.Tensor, aug: AugmentConfig, gen: torch.Generator, *, jitter: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Jittered onset/apex with one augmentation draw per sample shared by both frames."""
+        """Jittered onset/apex with one augmentation draw per sample shared by both frames.
+
+        With flows, the second tensor is the flow field (no jitter: it was computed between the
+        annotated frames), moved by the same geometric draw and its vectors flipped/rotated.
+        """
+        if self.flows is not None:
+            return self._train_batch_flow(idx, aug, gen)
         if jitter:
             onset_rows = self._draw_rows(self.onset_rows, idx, gen)
             apex_rows = self._draw_rows(self.apex_rows, idx, gen)
@@ -104,11 +122,12 @@ class DeviceFrames:
             onset_rows, apex_rows = self.onset_exact[idx], self.apex_exact[idx]
         rows = torch.cat([onset_rows, apex_rows])  # (2B,)
         S = self.frames.shape[1]
-        src, valid = self._source_pixels(len(idx), S, aug, gen)  # (B, S*S) each
-        if src is None:
+        draw = self._draw(len(idx), aug, gen)
+        if draw is None:
             pair = self.frames[rows]  # (2B, S, S, 3)
             out = normalise_hwc(pair)
         else:
+            src, valid = draw[0], draw[1]  # (B, S*S) each
             flat = rows.view(-1, 1) * (S * S) + src.repeat(2, 1)  # (2B, S*S) pixel ids, same draw for both
             pixels = self._pixels.index_select(0, flat.view(-1))  # (2B*S*S,) int32 = RGBX bytes
             out = normalise_hwc(pixels.view(torch.uint8).view(-1, S, S, 4))
@@ -117,18 +136,38 @@ class DeviceFrames:
         onset, apex = out.chunk(2)
         return onset, apex, self.labels[idx]
 
-    def _source_pixels(
-        self, B: int, S: int, aug: AugmentConfig, gen: torch.Generator
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Per sample, the source pixel of every output pixel, and whether it lies inside the image.
+    def _train_batch_flow(self, idx, aug, gen):
+        S = self.frames.shape[1]
+        rows = self.onset_exact[idx]
+        draw = self._draw(len(idx), aug, gen)
+        flow = self.flows[idx]  # (B, S, S, 3)
+        if draw is None:
+            return normalise_hwc(self.frames[rows]), flow.permute(0, 3, 1, 2), self.labels[idx]
+        src, valid, flip, cos, sin = draw
+        flat = rows.view(-1, 1) * (S * S) + src
+        onset = normalise_hwc(self._pixels.index_select(0, flat.view(-1)).view(torch.uint8).view(-1, S, S, 4))
+        onset = onset.mul_(valid.view(-1, 1, S, S))
+        base = torch.arange(len(idx), device=self.device).view(-1, 1) * (S * S)
+        moved = flow.reshape(-1, 3).index_select(0, (base + src).view(-1)).view(-1, S, S, 3)
+        # A motion vector w of the source maps to R * flip(w) in the output (magnitude unchanged).
+        u = torch.where(flip.view(-1, 1, 1), -moved[..., 0], moved[..., 0])
+        v = moved[..., 1]
+        c, s_ = cos.view(-1, 1, 1), sin.view(-1, 1, 1)
+        out = torch.stack([c * u + s_ * v, -s_ * u + c * v, moved[..., 2]], dim=1)  # (B, 3, S, S)
+        return onset, out * valid.view(-1, 1, S, S), self.labels[idx]
+
+    def _draw(self, B: int, aug: AugmentConfig, gen: torch.Generator):
+        """One augmentation draw per sample: (source pixel, inside-image mask, flip, cos, sin), or None.
+
+        Source pixel and mask are (B, S*S): for every output pixel, which source pixel it copies.
 
         The authors' order: horizontal flip, rotation about the centre (nearest), then a random
         S x S crop of the image zero-padded by p. The crop is a shift by (ox - p, oy - p) with ox, oy
         uniform in [0, 2p]. Composed, output pixel o reads flip(rotate^-1(o + shift)).
         """
         if aug.hflip == 0 and aug.rotate_degrees == 0 and aug.crop_padding == 0:
-            return None, None
-        dev = self.device
+            return None
+        dev, S = self.device, self.frames.shape[1]
         flip = torch.rand(B, 1, 1, generator=gen, device=dev) < aug.hflip
         angle = (torch.rand(B, 1, 1, generator=gen, device=dev) * 2 - 1) * math.radians(aug.rotate_degrees)
         p = aug.crop_padding
@@ -145,4 +184,4 @@ class DeviceFrames:
         row = torch.round(sy + c).long()
         valid = (col >= 0) & (col < S) & (row >= 0) & (row < S)
         src = row.clamp(0, S - 1) * S + col.clamp(0, S - 1)
-        return src.view(B, S * S), valid.view(B, S * S).float()
+        return src.view(B, S * S), valid.view(B, S * S).float(), flip.view(B), cos.view(B), sin.view(B)
