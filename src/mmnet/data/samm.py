@@ -20,7 +20,8 @@ from .sample import Issue, Sample
 
 __all__ = ["load_samm", "FRAME_FOLDERS"]
 
-FRAME_FOLDERS = ("SAMM", "SAMM_CROP", "SAMM_cropped", "SAMM_Cropped")
+# Cropped releases (and `mmnet prepare` output) first: a root holding both reads the aligned crops.
+FRAME_FOLDERS = ("SAMM_cropped", "SAMM_CROP", "SAMM_Cropped", "SAMM")
 ANNOTATION_GLOB = "SAMM*.xlsx"
 _FRAME = re.compile(r".*_(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 
