@@ -67,7 +67,6 @@ def train_one_epoch(
     generator: torch.Generator,
     precision: str,
     channels_last: bool,
-    progress=None,
 ) -> EpochStats:
     """One pass over ``train_idx`` in a shuffled order; the last partial batch is kept (as the authors)."""
     model.train()
@@ -90,8 +89,6 @@ def train_one_epoch(
         optimizer.step()
         total_loss += loss.detach() * len(idx)
         correct += (logits.argmax(1) == labels).sum()
-        if progress is not None:
-            progress(len(idx), loss)
     n = max(len(order), 1)
     return EpochStats(loss=float(total_loss) / n, accuracy=float(correct) / n)
 
@@ -108,7 +105,7 @@ def evaluate(
 ) -> tuple[torch.Tensor, float]:
     """Softmax probabilities (N, C) on the exact onset/apex, and the mean cross-entropy."""
     model.eval()
-    probs, loss_sum = [], 0.0
+    probs, loss_sum = [], torch.zeros((), device=data.device)
     for start in range(0, len(test_idx), batch_size):
         idx = test_idx[start : start + batch_size]
         onset, apex, labels = data.eval_batch(idx)
@@ -117,6 +114,7 @@ def evaluate(
             apex = apex.contiguous(memory_format=torch.channels_last)
         with autocast(data.device, precision):
             logits = (model(onset, flow=apex) if data.has_flow else model(onset, apex)).float()
-        loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
-        probs.append(logits.softmax(1).cpu())
-    return torch.cat(probs), loss_sum / max(len(test_idx), 1)
+        loss_sum += F.cross_entropy(logits, labels, reduction="sum")
+        probs.append(logits.softmax(1))
+    # One transfer to the host per evaluation, not one per batch.
+    return torch.cat(probs).cpu(), float(loss_sum) / max(len(test_idx), 1)
