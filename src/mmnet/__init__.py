@@ -1,13 +1,11 @@
-"""mmnet: micro-expression recognition with MMNet (Li et al., IJCAI 2022)."""
+"""mmnet: micro-expression recognition with MMNet (Li et al., IJCAI 2022).
+
+    from mmnet import MMNet
+    model = MMNet(num_classes=5)
+    logits = model(onset, apex)
+"""
 
 __version__ = "0.1.0"
-
-from .model import (  # noqa: E402  (the version must exist before the model imports it)
-    MMNet,
-    MMNetConfig,
-    convert_official_state_dict,
-    load_official_checkpoint,
-)
 
 __all__ = [
     "__version__",
@@ -16,3 +14,13 @@ __all__ = [
     "convert_official_state_dict",
     "load_official_checkpoint",
 ]
+
+
+def __getattr__(name: str):
+    # The public names live in mmnet.model, which imports torch (~2 s). Importing them lazily keeps
+    # `mmnet --help` and the pure-Python parts (datasets, reports) fast.
+    if name in __all__[1:]:
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'mmnet' has no attribute {name!r}")
