@@ -163,3 +163,21 @@ def test_cli_train_and_sweep_on_ray(ray_local, synth_root, local_run, tmp_path, 
     assert _fold_files(out / "paper", "predictions.csv") == expected  # a sweep setting == mmnet train
     assert len(_fold_files(out / "no_pc", "done.json")) == 2
     assert "no_pc" in capsys.readouterr().out and (out / "summary.md").exists()
+
+
+def test_unreachable_address_fails_fast():
+    import socket
+
+    from mmnet.executors import _check_reachable
+
+    with socket.socket() as s:  # a port that was free a moment ago: nobody listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ExecutorError, match="No Ray cluster answers"):
+        _check_reachable(f"127.0.0.1:{port}")
+    with socket.socket() as s:  # a listening port passes
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        _check_reachable(f"127.0.0.1:{s.getsockname()[1]}")
+    for address in (None, "auto", "ray://head:10001"):
+        _check_reachable(address)  # left to ray.init

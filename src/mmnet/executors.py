@@ -67,8 +67,9 @@ def run_tasks(
     Args:
         executor: ``"local"`` (one after another in this process) or ``"ray"``.
         tasks: from :func:`mmnet.experiment.fold_tasks`; may mix runs (a sweep submits all at once).
-        address: Ray cluster address (``"auto"``, ``"ray://HOST:10001"``, ``"HOST:6379"``); None
-            connects to the already initialised Ray, else to ``$RAY_ADDRESS``, else starts a
+        address: Ray cluster address (``"auto"``, ``"HOST:6379"``, ``"ray://HOST:10001"``). None:
+            the Ray already initialised in this process, else what ``ray.init()`` finds
+            (``$RAY_ADDRESS``, a cluster started with ``ray start`` on this machine), else a
             private local Ray for the duration of the call.
         cpus_per_fold: CPUs Ray reserves per fold (default 1); also the fold's torch thread count.
         gpus_per_fold: GPUs per fold; a fraction (0.25) lets several folds share one GPU.
@@ -121,6 +122,21 @@ def _import_ray():
     except ImportError:
         raise ExecutorError(_RAY_MISSING) from None
     return ray
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail fast on a HOST:PORT nobody listens on (ray.init would keep retrying for minutes)."""
+    import socket
+
+    if not address or address == "auto" or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except (OSError, ValueError) as exc:
+        raise ExecutorError(f"No Ray cluster answers at {address!r} ({exc}). Start one with `ray start --head` "
+                            "(docs/cluster.md), check the address and port (`ray status` on the head), or leave "
+                            "--address out to start a private local Ray.") from None
 
 
 def _fold_device(task: FoldTask, gpus: float) -> str | None:
@@ -244,13 +260,14 @@ def _run_ray(tasks: list[FoldTask], *, address, cpus_per_fold, gpus_per_fold, ma
         return []
     started_here = False
     if not ray.is_initialized():
+        _check_reachable(address)
         try:
-            # A private local Ray needs no dashboard; a cluster keeps its own settings.
-            private = address is None and not os.environ.get("RAY_ADDRESS")
-            ray.init(address=address, **({"include_dashboard": False} if private else {}))
+            ray.init(address=address)
         except ConnectionError as exc:
-            raise ExecutorError(f"Cannot connect to the Ray cluster at {address!r}: {exc}. Start one with "
-                                "`ray start --head` (docs/cluster.md) or check the address.") from None
+            raise ExecutorError(
+                f"Cannot connect to the Ray cluster at {address!r}: {exc}. Check the address (`ray status` on the "
+                "head); with token authentication (Ray >= 2.59) this machine also needs the cluster's token "
+                "(~/.ray/auth_token or RAY_AUTH_TOKEN, see docs/cluster.md).") from None
         started_here = True
     try:
         cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
