@@ -13,8 +13,6 @@ from mmnet.errors import ConfigError
 from mmnet.executors import CRASH_ENV, ExecutorError, run_tasks
 from mmnet.experiment import fold_tasks, prepare_run, run_experiment
 
-ray = pytest.importorskip("ray")
-
 # CPU, fp32, one torch thread on both sides: the Ray run must equal the local one bit for bit.
 TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
         "train.precision=fp32", "train.device=cpu"]
@@ -22,6 +20,7 @@ TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.ba
 
 @pytest.fixture(scope="module")
 def ray_local():
+    ray = pytest.importorskip("ray")  # the Ray tests need the extra; the rest of this file does not
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
