@@ -54,6 +54,7 @@ def test_settings_resolve_in_order_with_common_overrides(tmp_path, base):
     ({"settings": {"a": {}}, "sets": []}, [], "unknown key"),
     ({"settings": {}}, [], "at least one name"),
     ({"settings": {"bad/name": {}}}, [], "folder name"),
+    ({"settings": {"summary.csv": {}}}, [], "other than"),
     ({"settings": {"a": {"model.use_ca": False}}}, ["model.use_ca=true"], "would overwrite"),
     ({"settings": {"a": {"seeds": [1]}}}, [], "seeds are common"),
     ({"settings": {"a": {"model.use_cb": False}}}, [], "setting 'a': Unknown config key"),

@@ -37,6 +37,7 @@ __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep"
 _KEYS = ("base", "config", "set", "seeds", "settings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 METRICS = ("acc", "uf1", "uar")
+_RESERVED = ("summary.md", "summary.csv", "sweep.yaml")  # files of the sweep folder
 
 
 @dataclass
@@ -158,9 +159,10 @@ def load_sweep(
     sweep = Sweep(source=str(p), seeds=seed_list)
     for name, body in settings.items():
         name = str(name)
-        if not _NAME.match(name):
+        if not _NAME.match(name) or name in _RESERVED:
             raise ConfigError(f"Sweep file '{p}': setting name {name!r} must be a folder name "
-                              "(letters, digits, '.', '_', '-'; not starting with a symbol)")
+                              "(letters, digits, '.', '_', '-'; not starting with a symbol) other than "
+                              f"{', '.join(_RESERVED)}")
         if body is not None and not isinstance(body, dict):
             raise ConfigError(f"Sweep file '{p}': setting {name!r} must be a mapping of overrides, got {body!r}")
         flat = _flatten(body or {})
@@ -200,11 +202,12 @@ def run_sweep(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
     tasks = []
     for setting in sweep.settings:
         # Settings that read the same frames share one cache file (keyed by its content).
         tasks += fold_tasks(prepare_run(setting.config, out / setting.name, progress=progress))
+    # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
+    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
     run_tasks(executor, tasks, progress=progress, **(executor_options or {}))
     for setting in sweep.settings:
         build_report(out / setting.name)
