@@ -150,3 +150,9 @@ def test_ray_options_need_the_ray_executor(tmp_path, capsys):
     f = _write(tmp_path / "s.yaml", {"settings": {"a": {}}})
     assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--gpus-per-fold", "0.5"]) == 2
     assert "--gpus-per-fold only applies with --executor ray" in capsys.readouterr().err
+
+
+def test_help_lists_sweep(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "sweep" in capsys.readouterr().out
