@@ -163,7 +163,10 @@ def test_subjects_are_visibly_different_faces():
         for j in range(i):
             a, b = faces[i], faces[j]
             assert np.abs(a.image - b.image).mean() > 10  # colour / texture
-            shift = max(np.hypot(a.landmarks[k][0] - b.landmarks[k][0], a.landmarks[k][1] - b.landmarks[k][1]) for k in a.landmarks)
+            shift = max(
+                np.hypot(a.landmarks[k][0] - b.landmarks[k][0], a.landmarks[k][1] - b.landmarks[k][1])
+                for k in a.landmarks
+            )
             assert shift > 4  # shape / proportions
     tones = [f.image[150:250, 100:180].mean(axis=(0, 1)) for f in faces]
     assert np.ptp([t.mean() for t in tones]) > 30  # skin tones span light to dark

@@ -22,7 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subjects", type=int, default=_DEMO["subjects"], help="number of subjects (default %(default)s)")
     p.add_argument("--clips-per-subject", type=int, default=_DEMO["clips_per_subject"],
                    help="clips per subject (default %(default)s)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=_DEMO["seed"], help="random seed; same seed, same files (default %(default)s)")
+    p.add_argument(
+        "--seed", type=int, default=_DEMO["seed"], help="random seed; same seed, same files (default %(default)s)"
+    )
     p.add_argument("--amplitude", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                    help="range of the peak action-unit displacement in pixels (default 0.5 3.0)")  # fmt: skip
     p.add_argument("--contact-sheet", type=Path, default=None, metavar="PNG",
@@ -42,10 +44,14 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     root = write_dataset(args.out, subjects=args.subjects, clips_per_subject=args.clips_per_subject,
                          seed=args.seed, config=config, overwrite=args.overwrite)  # fmt: skip
-    rows = sample_annotations(subjects=args.subjects, clips_per_subject=args.clips_per_subject, seed=args.seed, config=config)
+    rows = sample_annotations(
+        subjects=args.subjects, clips_per_subject=args.clips_per_subject, seed=args.seed, config=config
+    )
     counts = {c: sum(r.label == c for r in rows) for c in dict.fromkeys(r.label for r in rows)}
     mix = ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    print(f"wrote {len(rows)} clips of {args.subjects} subjects to {root} in {time.perf_counter() - start:.1f} s ({mix})")
+    print(
+        f"wrote {len(rows)} clips of {args.subjects} subjects to {root} in {time.perf_counter() - start:.1f} s ({mix})"
+    )
     if args.contact_sheet is not None:
         print(f"contact sheet: {contact_sheet(root, args.contact_sheet)}")
     return 0

@@ -106,7 +106,9 @@ class SynthConfig:
             raise ConfigError(f"synth image_size must be at least 64 x 64, got {self.image_size!r}")
         lo, hi = self.amplitude_px
         if not 0 <= lo <= hi:
-            raise ConfigError(f"synth amplitude_px must be (low, high) with 0 <= low <= high, got {self.amplitude_px!r}")
+            raise ConfigError(
+                f"synth amplitude_px must be (low, high) with 0 <= low <= high, got {self.amplitude_px!r}"
+            )
         if not 3 <= self.frames[0] <= self.frames[1]:
             raise ConfigError(f"synth frames must be (min, max) with 3 <= min <= max, got {self.frames!r}")
         if not 1 <= self.jpeg_quality <= 100:
@@ -230,7 +232,9 @@ def write_dataset(
         folder = root / "Cropped" / f"sub{row.subject}" / row.clip
         folder.mkdir(parents=True, exist_ok=True)
         for k, frame in enumerate(frames):
-            Image.fromarray(frame).save(folder / f"reg_img{row.onset + k}.jpg", quality=config.jpeg_quality, subsampling=0)
+            Image.fromarray(frame).save(
+                folder / f"reg_img{row.onset + k}.jpg", quality=config.jpeg_quality, subsampling=0
+            )
     _write_coding(root / CODING_FILE, rows)
     meta = {"generator": "mmnet synth", "mmnet_version": __version__, "subjects": subjects,
             "clips_per_subject": clips_per_subject, "seed": seed, "config": asdict(config)}  # fmt: skip

@@ -169,7 +169,9 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
         ink += u(0.25, 0.45) * _stroke(shape, _bezier((cx - half, y + 3), (cx, y - u(1, 5)), (cx + half, y + 3)), 1.4)
     for s in (-1, 1):
         gx = cx + s * u(4, 9)
-        ink += u(0.2, 0.35) * _stroke(shape, _bezier((gx, brow_y - 12), (gx, brow_y - 4), (gx - s * 1.5, brow_y + 4)), 1.2)
+        ink += u(0.2, 0.35) * _stroke(
+            shape, _bezier((gx, brow_y - 12), (gx, brow_y - 4), (gx - s * 1.5, brow_y + 4)), 1.2
+        )
 
     lm: dict[str, tuple[float, float]] = {}
     for s, side in ((-1, "r"), (1, "l")):
@@ -178,10 +180,28 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
         _paint(img, 0.9 * _ellipse(shape, (ex, eye_y), eye_w, eye_h), (235, 232, 228))
         _paint(img, _ellipse(shape, (ex + s * u(-1, 1), eye_y), eye_h * 0.75, eye_h * 0.75), iris)
         _paint(img, _ellipse(shape, (ex, eye_y), eye_h * 0.3, eye_h * 0.3), (10, 8, 8))
-        ink += 0.9 * _stroke(shape, _bezier((ex - eye_w, eye_y), (ex, eye_y - 2.1 * eye_h), (ex + eye_w, eye_y)), 1.6, taper=False)
+        ink += 0.9 * _stroke(
+            shape, _bezier((ex - eye_w, eye_y), (ex, eye_y - 2.1 * eye_h), (ex + eye_w, eye_y)), 1.6, taper=False
+        )
         ink += 0.35 * _stroke(shape, _bezier((ex - eye_w, eye_y), (ex, eye_y + 1.9 * eye_h), (ex + eye_w, eye_y)), 1.2)
-        ink += 0.3 * _stroke(shape, _bezier((ex - eye_w * 0.9, eye_y - eye_h * 1.4), (ex, eye_y - 2.6 * eye_h), (ex + eye_w * 0.9, eye_y - eye_h * 1.4)), 1.2)
-        ink += 0.25 * _stroke(shape, _bezier((ex - eye_w * 0.7, eye_y + eye_h * 1.8), (ex, eye_y + 2.6 * eye_h), (ex + eye_w * 0.8, eye_y + eye_h * 1.6)), 1.5)
+        ink += 0.3 * _stroke(
+            shape,
+            _bezier(
+                (ex - eye_w * 0.9, eye_y - eye_h * 1.4),
+                (ex, eye_y - 2.6 * eye_h),
+                (ex + eye_w * 0.9, eye_y - eye_h * 1.4),
+            ),
+            1.2,
+        )
+        ink += 0.25 * _stroke(
+            shape,
+            _bezier(
+                (ex - eye_w * 0.7, eye_y + eye_h * 1.8),
+                (ex, eye_y + 2.6 * eye_h),
+                (ex + eye_w * 0.8, eye_y + eye_h * 1.6),
+            ),
+            1.5,
+        )
         # brow: inner end near the nose, outer end above the eye's outer corner
         inner = (cx + s * eye_dx * u(0.35, 0.45), brow_y + u(0, 3))
         outer = (inner[0] + s * brow_len, brow_y + u(1, 5))
@@ -191,34 +211,98 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
         _paint(img, np.clip(brow, 0, 1), hair * 0.8)
         # nose wing, nostril and nasolabial fold
         wing = (cx + s * nose_w, nose_y)
-        ink += 0.6 * _stroke(shape, _bezier((cx + s * nose_w * 0.5, nose_y - 14), (wing[0] + s * 6, nose_y - 6), (cx + s * nose_w * 0.55, nose_y + 5)), 1.8)
-        _paint(img, 0.75 * _ellipse(shape, (cx + s * nose_w * 0.45, nose_y + 3), nose_w * 0.28, nose_w * 0.16), skin * 0.35)
+        ink += 0.6 * _stroke(
+            shape,
+            _bezier(
+                (cx + s * nose_w * 0.5, nose_y - 14),
+                (wing[0] + s * 6, nose_y - 6),
+                (cx + s * nose_w * 0.55, nose_y + 5),
+            ),
+            1.8,
+        )
+        _paint(
+            img, 0.75 * _ellipse(shape, (cx + s * nose_w * 0.45, nose_y + 3), nose_w * 0.28, nose_w * 0.16), skin * 0.35
+        )
         corner = (cx + s * mouth_w, mouth_y)
-        ink += u(0.3, 0.55) * _stroke(shape, _bezier((wing[0] + s * 4, nose_y - 4), (corner[0] + s * 10, (nose_y + mouth_y) / 2), (corner[0] + s * 6, mouth_y + 10)), 2.2)
-        ink += 0.45 * _stroke(shape, _bezier((corner[0] - s * 2, mouth_y - 2), (corner[0] + s * 3, mouth_y), (corner[0] + s * 3, mouth_y + 4)), 1.5)
+        ink += u(0.3, 0.55) * _stroke(
+            shape,
+            _bezier(
+                (wing[0] + s * 4, nose_y - 4),
+                (corner[0] + s * 10, (nose_y + mouth_y) / 2),
+                (corner[0] + s * 6, mouth_y + 10),
+            ),
+            2.2,
+        )
+        ink += 0.45 * _stroke(
+            shape,
+            _bezier((corner[0] - s * 2, mouth_y - 2), (corner[0] + s * 3, mouth_y), (corner[0] + s * 3, mouth_y + 4)),
+            1.5,
+        )
         lm |= {
-            f"brow_inner_{side}": inner, f"brow_outer_{side}": outer, f"brow_mid_{side}": mid,
-            f"eye_{side}": (ex, eye_y), f"upper_lid_{side}": (ex, eye_y - eye_h),
-            f"lower_lid_{side}": (ex, eye_y + eye_h), f"cheek_{side}": (ex + s * 4, eye_y + ry * 0.25),
-            f"nose_wing_{side}": wing, f"lip_corner_{side}": corner,
-            f"upper_lip_{side}": (cx + s * mouth_w * 0.45, mouth_y - lip_h), f"lower_lip_{side}": (cx + s * mouth_w * 0.45, mouth_y + lip_h),
+            f"brow_inner_{side}": inner,
+            f"brow_outer_{side}": outer,
+            f"brow_mid_{side}": mid,
+            f"eye_{side}": (ex, eye_y),
+            f"upper_lid_{side}": (ex, eye_y - eye_h),
+            f"lower_lid_{side}": (ex, eye_y + eye_h),
+            f"cheek_{side}": (ex + s * 4, eye_y + ry * 0.25),
+            f"nose_wing_{side}": wing,
+            f"lip_corner_{side}": corner,
+            f"upper_lip_{side}": (cx + s * mouth_w * 0.45, mouth_y - lip_h),
+            f"lower_lip_{side}": (cx + s * mouth_w * 0.45, mouth_y + lip_h),
             f"nasolabial_{side}": (corner[0] + s * 8, (nose_y + mouth_y) / 2),
         }
     # nose bridge sides (soft shadow) and lips
     for s in (-1, 1):
-        ink += 0.2 * _stroke(shape, _bezier((cx + s * 7, eye_y), (cx + s * 9, (eye_y + nose_y) / 2), (cx + s * nose_w * 0.7, nose_y - 12)), 2.5)
-    upper = np.clip(_stroke(shape, _bezier((cx - mouth_w, mouth_y), (cx, mouth_y - 2.2 * lip_h), (cx + mouth_w, mouth_y)), lip_h * 0.6, taper=True), 0, 1)
-    lower = np.clip(_stroke(shape, _bezier((cx - mouth_w * 0.9, mouth_y + 1), (cx, mouth_y + 2.6 * lip_h), (cx + mouth_w * 0.9, mouth_y + 1)), lip_h * 0.7, taper=True), 0, 1)
+        ink += 0.2 * _stroke(
+            shape,
+            _bezier((cx + s * 7, eye_y), (cx + s * 9, (eye_y + nose_y) / 2), (cx + s * nose_w * 0.7, nose_y - 12)),
+            2.5,
+        )
+    upper = np.clip(
+        _stroke(
+            shape,
+            _bezier((cx - mouth_w, mouth_y), (cx, mouth_y - 2.2 * lip_h), (cx + mouth_w, mouth_y)),
+            lip_h * 0.6,
+            taper=True,
+        ),
+        0,
+        1,
+    )
+    lower = np.clip(
+        _stroke(
+            shape,
+            _bezier((cx - mouth_w * 0.9, mouth_y + 1), (cx, mouth_y + 2.6 * lip_h), (cx + mouth_w * 0.9, mouth_y + 1)),
+            lip_h * 0.7,
+            taper=True,
+        ),
+        0,
+        1,
+    )
     _paint(img, 0.8 * np.maximum(upper, lower), lip_colour)
-    ink += 0.9 * _stroke(shape, _bezier((cx - mouth_w, mouth_y), (cx, mouth_y + u(-2, 3)), (cx + mouth_w, mouth_y)), 1.5)
-    ink += 0.35 * _stroke(shape, _bezier((cx - mouth_w * 0.45, chin_y - ry * 0.12), (cx, chin_y - ry * 0.09), (cx + mouth_w * 0.45, chin_y - ry * 0.12)), 2.0)
+    ink += 0.9 * _stroke(
+        shape, _bezier((cx - mouth_w, mouth_y), (cx, mouth_y + u(-2, 3)), (cx + mouth_w, mouth_y)), 1.5
+    )
+    ink += 0.35 * _stroke(
+        shape,
+        _bezier(
+            (cx - mouth_w * 0.45, chin_y - ry * 0.12),
+            (cx, chin_y - ry * 0.09),
+            (cx + mouth_w * 0.45, chin_y - ry * 0.12),
+        ),
+        2.0,
+    )
     ink += 0.25 * _stroke(shape, _bezier((cx - 4, chin_y - 10), (cx, chin_y - 6), (cx + 4, chin_y - 10)), 2.0)
     ink *= face_mask
     img *= 1.0 - 0.55 * np.clip(ink, 0, 1)[..., None]
 
     lm |= {
-        "glabella": (cx, brow_y), "nose_tip": (cx, nose_y), "upper_lip": (cx, mouth_y - lip_h),
-        "lower_lip": (cx, mouth_y + lip_h), "mouth": (cx, mouth_y), "chin": (cx, chin_y - ry * 0.08),
+        "glabella": (cx, brow_y),
+        "nose_tip": (cx, nose_y),
+        "upper_lip": (cx, mouth_y - lip_h),
+        "lower_lip": (cx, mouth_y + lip_h),
+        "mouth": (cx, mouth_y),
+        "chin": (cx, chin_y - ry * 0.08),
         "forehead": (cx, brow_y - ry * 0.12),
     }
     return Face(image=np.clip(img, 0, 255).astype(np.float32), landmarks=lm, scale=float(eye_w))

@@ -27,10 +27,13 @@ def read_annotations(root: str | Path) -> list[ClipAnnotation]:
     return rows
 
 
-def contact_sheet(root: str | Path, out_png: str | Path, *, gain: float = 8.0, per_class: int = 1) -> Path:
+def contact_sheet(
+    root: str | Path, out_png: str | Path, *, gain: float = 8.0, per_class: int = 1, scale: float = 1.0
+) -> Path:
     """Draw onset | apex | (apex - onset) x gain for the first ``per_class`` clips of each class.
 
     The difference is shown signed around mid-grey, so the direction of the motion stays visible.
+    ``scale`` shrinks the tiles (after taking the difference), e.g. 0.6 for a smaller file.
     """
     from PIL import Image, ImageDraw
 
@@ -54,10 +57,14 @@ def contact_sheet(root: str | Path, out_png: str | Path, *, gain: float = 8.0, p
         onset = read_rgb(folder / f"reg_img{r.onset}.jpg").astype(np.float32)
         apex = read_rgb(folder / f"reg_img{r.apex}.jpg").astype(np.float32)
         diff = np.clip(128 + gain * (apex - onset).mean(axis=-1, keepdims=True), 0, 255).repeat(3, axis=-1)
-        tiles.append((r, [onset.astype(np.uint8), apex.astype(np.uint8), diff.astype(np.uint8)]))
+        images = [Image.fromarray(x.astype(np.uint8)) for x in (onset, apex, diff)]
+        if scale != 1.0:
+            size = (round(images[0].width * scale), round(images[0].height * scale))
+            images = [im.resize(size, Image.BILINEAR) for im in images]
+        tiles.append((r, images))
     if not tiles:
         raise DatasetNotFoundError(f"'{root / CODING_FILE}' lists no clips")
-    h, w = tiles[0][1][0].shape[:2]
+    w, h = tiles[0][1][0].size
     label_h, pad = 28, 4
     sheet = Image.new("RGB", (3 * w + 4 * pad, len(tiles) * (h + label_h + pad) + pad), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
@@ -66,10 +73,10 @@ def contact_sheet(root: str | Path, out_png: str | Path, *, gain: float = 8.0, p
         names = (f"onset #{r.onset}", f"apex #{r.apex}", f"difference x{gain:g}")
         for j, (image, name) in enumerate(zip(images, names)):
             x = pad + j * (w + pad)
-            sheet.paste(Image.fromarray(image[:h, :w]), (x, y + label_h))
+            sheet.paste(image, (x, y + label_h))
             draw.text((x + 2, y + 2), f"{r.label} (AU {r.aus})" if j == 0 else name, fill=(0, 0, 0))
             if j == 0:
-                draw.text((x + 2, y + 14), f"sub{r.subject}/{r.clip} {name}", fill=(0, 0, 0))
+                draw.text((x + 2, y + 14), f"sub{r.subject}/{r.clip}, {name}", fill=(0, 0, 0))
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out_png)
