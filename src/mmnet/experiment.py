@@ -382,7 +382,7 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool
     else:
         from .executors import run_tasks  # optional engines (Ray), imported only when asked for
 
-        run_tasks(executor, tasks, **(executor_options or {}))
+        run_tasks(executor, tasks, progress=progress, **(executor_options or {}))
     return build_report(run.out_dir)
 
 

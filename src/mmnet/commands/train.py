@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", type=str, default=None, help="Ray cluster address (with --executor ray)")
     p.add_argument("--gpus-per-fold", type=float, default=None, help="Ray: GPU share per fold, e.g. 0.25")
     p.add_argument("--cpus-per-fold", type=float, default=None, help="Ray: CPUs per fold")
+    p.add_argument("--transport", choices=("object-store", "shared-fs"), default=None,
+                   help="Ray: ship cached frames through the object store (default) or read them from shared storage")
+    p.add_argument("--max-retries", type=int, default=None, help="Ray: retries of a fold whose worker died (default 3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -71,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = experiment_config(args)
     options = {k: v for k, v in (("address", args.address), ("gpus_per_fold", args.gpus_per_fold),
-                                 ("cpus_per_fold", args.cpus_per_fold)) if v is not None}
+                                 ("cpus_per_fold", args.cpus_per_fold), ("transport", args.transport),
+                                 ("max_retries", args.max_retries)) if v is not None}
     report = run_experiment(cfg, args.out, progress=not args.no_progress, executor=args.executor,
                             executor_options=options)
     print(format_results_table(report))
