@@ -21,7 +21,8 @@ TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.ba
 @pytest.fixture(scope="module")
 def ray_local():
     ray = pytest.importorskip("ray")  # the Ray tests need the extra; the rest of this file does not
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Loopback only: the test cluster must not listen on or talk to any other address.
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     yield ray
     ray.shutdown()
 
