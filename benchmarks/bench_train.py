@@ -35,6 +35,37 @@ def fake_cache(n_samples: int, size: int) -> CachedFrames:
                         Path("memory"))
 
 
+def authors_style_data_ms(n: int = 32, size: int = 224) -> float:
+    """Baseline: the authors' per-sample pipeline (decode two JPEG frames with PIL, resize, flip,
+    rotate, pad-and-crop, to tensor, normalise), as their Dataset does in DataLoader workers."""
+    import random
+    import tempfile
+
+    from PIL import Image, ImageOps
+
+    from mmnet.data.image import normalise
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i in range(4):
+            path = Path(tmp) / f"reg_img{i}.jpg"
+            Image.fromarray(rng.integers(0, 256, (340, 280, 3), dtype=np.uint8)).save(path, quality=95)
+            paths.append(path)
+        t0 = time.perf_counter()
+        for i in range(n):
+            flip, angle, ox, oy = random.random() < 0.5, random.uniform(-3, 3), random.randint(0, 30), random.randint(0, 30)
+            pair = []
+            for path in (paths[i % 2], paths[2 + i % 2]):
+                im = Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR)
+                if flip:
+                    im = ImageOps.mirror(im)
+                im = im.rotate(angle, resample=Image.NEAREST)
+                im = ImageOps.expand(im, 15).crop((ox, oy, ox + size, oy + size))
+                pair.append(normalise(torch.from_numpy(np.asarray(im).copy())))
+        return (time.perf_counter() - t0) / n * 1e3
+
+
 def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
 
@@ -99,6 +130,8 @@ def main() -> None:
     precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
           f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_fast_bf16()}", file=sys.stderr)
+    print(f"baseline, the authors' per-sample PIL pipeline from JPEG files: {authors_style_data_ms():.2f} ms/sample "
+          "(one process)")
     print("| device | precision | batch | train img/s | eval img/s | data ms/sample | peak RSS GiB |")
     print("|---|---|---|---|---|---|---|")
     for device in devices:
