@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=_DEMO["seed"], help="random seed; same seed, same files (default %(default)s)"
     )
     p.add_argument("--amplitude", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
-                   help="range of the peak action-unit displacement in pixels (default 0.5 3.0)")  # fmt: skip
+                   help="range of the peak action-unit displacement in pixels (default 2.5 5.0)")  # fmt: skip
     p.add_argument("--contact-sheet", type=Path, default=None, metavar="PNG",
                    help="also draw onset, apex and amplified difference per class into this PNG")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic set in OUT")

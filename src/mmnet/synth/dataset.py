@@ -92,7 +92,8 @@ class SynthConfig:
     """
 
     image_size: tuple[int, int] = (280, 340)
-    amplitude_px: tuple[float, float] = (0.5, 3.0)
+    # Calibrated for the demo (112 px network input, docs/synthetic-data.md): 0.5-3 px did not train.
+    amplitude_px: tuple[float, float] = (2.5, 5.0)
     subject_gain: tuple[float, float] = (0.8, 1.2)
     frames: tuple[int, int] = (8, 16)
     texture: float = 1.0

@@ -66,9 +66,9 @@ class Nuisance:
         noise: std of the per-pixel sensor noise in grey levels (0..255).
     """
 
-    drift_px: float = 0.3
-    flicker: float = 0.004
-    noise: float = 2.0
+    drift_px: float = 0.15
+    flicker: float = 0.003
+    noise: float = 1.5
 
 
 def displacement_field(face: Face, aus: list[tuple[str, str]], amplitudes: list[float]) -> np.ndarray:
