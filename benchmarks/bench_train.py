@@ -93,18 +93,17 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
     # Warm-up: one step (kernel selection, allocator).
     train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
-                    precision=precision, channels_last=True)
+                    precision=precision)
     sync(device)
     t0 = time.perf_counter()
-    train_one_epoch(model, data, idx, opt, batch_size=batch, augment=aug, generator=gen, precision=precision,
-                    channels_last=True)
+    train_one_epoch(model, data, idx, opt, batch_size=batch, augment=aug, generator=gen, precision=precision)
     sync(device)
     train_ips = n / (time.perf_counter() - t0)
 
-    evaluate(model, data, idx[:batch], precision=precision, channels_last=True, batch_size=batch)
+    evaluate(model, data, idx[:batch], precision=precision, batch_size=batch)
     sync(device)
     t0 = time.perf_counter()
-    evaluate(model, data, idx, precision=precision, channels_last=True, batch_size=batch)
+    evaluate(model, data, idx, precision=precision, batch_size=batch)
     sync(device)
     eval_ips = n / (time.perf_counter() - t0)
     with autocast(device, precision):

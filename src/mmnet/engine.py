@@ -66,7 +66,6 @@ def train_one_epoch(
     augment: AugmentConfig,
     generator: torch.Generator,
     precision: str,
-    channels_last: bool,
 ) -> EpochStats:
     """One pass over ``train_idx`` in a shuffled order; the last partial batch is kept (as the authors)."""
     model.train()
@@ -77,10 +76,8 @@ def train_one_epoch(
     correct = torch.zeros((), device=device, dtype=torch.long)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
+        # Batches come in channels_last order already (no copy here; see data.batches).
         onset, apex, labels = data.train_batch(idx, augment, generator)
-        if channels_last:
-            onset = onset.contiguous(memory_format=torch.channels_last)
-            apex = apex.contiguous(memory_format=torch.channels_last)
         with autocast(device, precision):
             logits = model(onset, flow=apex) if data.has_flow else model(onset, apex)
         loss = F.cross_entropy(logits.float(), labels)
@@ -100,7 +97,6 @@ def evaluate(
     test_idx: torch.Tensor,
     *,
     precision: str,
-    channels_last: bool,
     batch_size: int = 64,
 ) -> tuple[torch.Tensor, float]:
     """Softmax probabilities (N, C) on the exact onset/apex, and the mean cross-entropy."""
@@ -109,9 +105,6 @@ def evaluate(
     for start in range(0, len(test_idx), batch_size):
         idx = test_idx[start : start + batch_size]
         onset, apex, labels = data.eval_batch(idx)
-        if channels_last:
-            onset = onset.contiguous(memory_format=torch.channels_last)
-            apex = apex.contiguous(memory_format=torch.channels_last)
         with autocast(data.device, precision):
             logits = (model(onset, flow=apex) if data.has_flow else model(onset, apex)).float()
         loss_sum += F.cross_entropy(logits, labels, reduction="sum")

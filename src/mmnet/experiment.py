@@ -327,10 +327,10 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         t0 = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         stats = train_one_epoch(model, data, train_idx, optimizer, batch_size=tc.batch_size, augment=cfg.augment,
-                                generator=generator, precision=precision, channels_last=tc.channels_last)
+                                generator=generator, precision=precision)
         if epoch <= tc.lr_decay_epochs:  # the authors step the schedule after epochs 1..50, then hold
             scheduler.step()
-        probs, test_loss = evaluate(model, data, test_idx, precision=precision, channels_last=tc.channels_last)
+        probs, test_loss = evaluate(model, data, test_idx, precision=precision)
         preds = probs.argmax(1).tolist()
         truth = [task.labels[i] for i in task.test_idx]
         test_acc = sum(int(p == t) for p, t in zip(preds, truth)) / max(len(truth), 1)

@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("demo-run"), help="folder for the data and the run (default: demo-run)")
     p.add_argument("--permute-labels", action="store_true", help="control: shuffle labels (expect chance level)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and of training")
+    p.add_argument("--subjects", type=int, default=None, help="subjects of the synthetic set (default: the demo preset)")
+    p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting, e.g. --set train.epochs=4")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -45,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     data_root = args.out / "data"
     if not (data_root / "synth.json").exists():
         preset = {**synth.DEMO_PRESET, "seed": args.seed}
+        if args.subjects is not None:
+            preset["subjects"] = args.subjects
+        if args.clips_per_subject is not None:
+            preset["clips_per_subject"] = args.clips_per_subject
         synth.write_dataset(data_root, **preset)
         print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips)")
     run_name = "run-permuted-labels" if args.permute_labels else "run"
