@@ -100,3 +100,26 @@ def test_leak_check_catches_a_leak(composite_root):
     subject_leak = [(name, train[1:], test + [train[0]])] + folds[1:]
     with pytest.raises(AssertionError):
         check_folds(samples, subject_leak, "loso")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol, folds", [("loso", 6), ("lodo", 3)])
+def test_train_on_the_composite(composite_root, tmp_path, protocol, folds):
+    """`mmnet train` on the composite: LOSO over (dataset, subject) and leave-one-dataset-out,
+    with results for the whole and each part."""
+    import json
+
+    from mmnet.config import load_config
+    from mmnet.experiment import run_experiment
+
+    cfg = load_config(None, [
+        "data.dataset=composite", f"data.root={composite_root}", f"data.protocol={protocol}",
+        f"data.cache_dir={tmp_path / 'cache'}", "data.on_bad_sample=nearest", "train.epochs=1",
+        "data.image_size=32", "model.image_size=32", "train.batch_size=4",
+    ])
+    run_experiment(cfg, tmp_path / "run", progress=False)
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["complete"] and report["n_folds"] == {"0": folds} and report["n_samples"] == 7
+    assert report["classes"] == ["negative", "positive", "surprise"]
+    assert sorted(report["datasets"]) == ["casme2", "samm", "smic"]
+    assert len(list((tmp_path / "run" / "seed-0").iterdir())) == folds
