@@ -30,7 +30,7 @@ from .config import ExperimentConfig, config_from_dict, config_to_dict
 from .data import DEFAULT_SCHEME, get_scheme, load_dataset, protocol_folds
 from .data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows
 from .errors import ConfigError, DataError
-from .utils import atomic_torch_save, atomic_write_text
+from .utils import atomic_torch_save, atomic_write_bytes, atomic_write_text
 
 __all__ = ["PreparedRun", "FoldTask", "prepare_run", "fold_tasks", "run_fold", "run_experiment"]
 
@@ -236,8 +236,6 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
         flows[i] = cached_flow(cache.path.parent / "flow", key, onset, apex, method).transpose(1, 2, 0)
     buf = io.BytesIO()
     np.save(buf, flows, allow_pickle=False)
-    from .utils import atomic_write_bytes
-
     atomic_write_bytes(path, buf.getvalue())
     return path
 
@@ -310,7 +308,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"].cpu() if dev.type == "cpu" else state["generator"].cpu())
+        generator.set_state(state["generator"].cpu())
         torch.set_rng_state(state["torch_rng"].cpu())
         history, predictions, start_epoch = state["history"], state["predictions"], state["epoch"]
 
