@@ -13,20 +13,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .predict import add_clip_options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", type=Path, nargs="+", metavar="INPUT",
                    help="a frame folder or video file, or two images: ONSET APEX")
-    p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
+    add_clip_options(p)
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
-    p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
     p.add_argument("--dpi", type=int, default=100, help="figure resolution")
-    p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for torch (default: torch's choice, one per core); 1 is faster on a busy machine")
-    p.add_argument("--align", action="store_true",
-                   help="detect, crop and align the face first, as `mmnet prepare` (needs mmnet[face])")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,13 +22,18 @@ from pathlib import Path
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", type=Path, nargs="*", metavar="INPUT",
                    help="a frame folder or video file, or two images: ONSET APEX")
-    p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
+    add_clip_options(p)
     p.add_argument("--list", type=Path, default=None, metavar="CSV",
                    help="classify the clips listed in a CSV (columns: source, optional apex_image, onset, apex)")
-    p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
-    p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
     p.add_argument("--json", action="store_true", help="print the predictions as a JSON list")
     p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
+
+
+def add_clip_options(p: argparse.ArgumentParser) -> None:
+    """Options shared with `mmnet explain`: checkpoint, onset/apex, device and face alignment."""
+    p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
+    p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
+    p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
     p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice, one per core); 1 is faster on a busy machine")
