@@ -13,6 +13,7 @@ and the largest |logit difference| to the fp32 no_grad reference. The machine ma
     python benchmarks/bench_latency.py [--checkpoint CKPT] [--runs 30] [--threads N]
 """
 
+# ruff: noqa: E402  (torch must be imported after enable_huge_pages)
 from __future__ import annotations
 
 import argparse
@@ -24,6 +25,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from mmnet.utils import enable_huge_pages
+
+enable_huge_pages()  # before torch's first allocation, as the CLI does
 import torch
 
 from mmnet import MMNet

@@ -7,6 +7,7 @@ uint8 frames on the device, batches with the authors' jitter and augmentation, A
     python benchmarks/bench_train.py --precision fp32 --steps 5
 """
 
+# ruff: noqa: E402  (torch must be imported after enable_huge_pages)
 from __future__ import annotations
 
 import argparse
@@ -16,13 +17,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from mmnet.utils import enable_huge_pages
+
+enable_huge_pages()  # before torch's first allocation, as the CLI does
 import torch
 
 from mmnet import MMNet
 from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
 from mmnet.data.cache import CachedFrames
-from mmnet.engine import autocast, cpu_has_fast_bf16, evaluate, train_one_epoch
+from mmnet.engine import cpu_has_fast_bf16, evaluate, resolve_memory_format, train_one_epoch
 from mmnet.utils import configure_cpu_numerics
 
 
@@ -75,40 +80,44 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def bench(device: torch.device, precision: str, steps: int, batch: int, size: int) -> dict:
+def bench(device: torch.device, precision: str, steps: int, batch: int, size: int, memory_format: str) -> dict:
     n = batch * steps
+    fmt = resolve_memory_format(memory_format, device, precision)
     data = DeviceFrames(fake_cache(n, size), list(np.arange(n) % 5), device)
     gen = torch.Generator(device=device).manual_seed(0)
     aug = AugmentConfig()
     idx = torch.arange(n, device=device)
 
-    # Data cost alone: assembling augmented batches from the cache.
-    t0 = time.perf_counter()
-    for start in range(0, n, batch):
-        data.train_batch(idx[start:start + batch], aug, gen)
-    sync(device)
-    data_ms = (time.perf_counter() - t0) / n * 1e3
+    # Data cost alone: assembling augmented batches from the cache, in the network's layout.
+    # One untimed pass first: the first touch of fresh memory is not a per-step cost.
+    for _pass in ("warm-up", "timed"):
+        t0 = time.perf_counter()
+        for start in range(0, n, batch):
+            onset, apex, _ = data.train_batch(idx[start:start + batch], aug, gen)
+            onset, apex = onset.contiguous(memory_format=fmt), apex.contiguous(memory_format=fmt)
+        sync(device)
+        data_ms = (time.perf_counter() - t0) / n * 1e3
 
-    model = MMNet().to(device).to(memory_format=torch.channels_last)
+    model = MMNet().to(device).to(memory_format=fmt)
     opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
     # Warm-up: one step (kernel selection, allocator).
     train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
-                    precision=precision)
+                    precision=precision, memory_format=fmt)
     sync(device)
     t0 = time.perf_counter()
-    train_one_epoch(model, data, idx, opt, batch_size=batch, augment=aug, generator=gen, precision=precision)
+    train_one_epoch(model, data, idx, opt, batch_size=batch, augment=aug, generator=gen, precision=precision,
+                    memory_format=fmt)
     sync(device)
     train_ips = n / (time.perf_counter() - t0)
 
-    evaluate(model, data, idx[:batch], precision=precision, batch_size=batch)
+    evaluate(model, data, idx[:batch], precision=precision, batch_size=batch, memory_format=fmt)
     sync(device)
     t0 = time.perf_counter()
-    evaluate(model, data, idx, precision=precision, batch_size=batch)
+    evaluate(model, data, idx, precision=precision, batch_size=batch, memory_format=fmt)
     sync(device)
     eval_ips = n / (time.perf_counter() - t0)
-    with autocast(device, precision):
-        pass
-    out = {"device": str(device), "precision": precision, "batch": batch, "train_img_s": train_ips,
+    out = {"device": str(device), "precision": precision, "batch": batch,
+           "memory_format": "channels_last" if fmt == torch.channels_last else "NCHW", "train_img_s": train_ips,
            "eval_img_s": eval_ips, "data_ms_per_sample": data_ms, "peak_rss_gib": peak_rss_gib()}
     if device.type == "cuda":
         out["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
@@ -122,6 +131,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--device", default=None, help="cpu, cuda (default: cpu, then cuda when present)")
+    p.add_argument("--memory-format", choices=("auto", "channels_last", "contiguous"), default="auto",
+                   help="as train.memory_format (auto: NCHW for fp32 on CPU, else channels_last)")
     args = p.parse_args()
     configure_cpu_numerics()
     devices = [torch.device(args.device)] if args.device else [torch.device("cpu")] + (
@@ -131,12 +142,12 @@ def main() -> None:
           f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_fast_bf16()}", file=sys.stderr)
     print(f"baseline, the authors' per-sample PIL pipeline from JPEG files: {authors_style_data_ms():.2f} ms/sample "
           "(one process)")
-    print("| device | precision | batch | train img/s | eval img/s | data ms/sample | peak RSS GiB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| device | precision | layout | batch | train img/s | eval img/s | data ms/sample | peak RSS GiB |")
+    print("|---|---|---|---|---|---|---|---|")
     for device in devices:
         for precision in precisions:
-            r = bench(device, precision, args.steps, args.batch, args.size)
-            print(f"| {r['device']} | {r['precision']} | {r['batch']} | {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
+            r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format)
+            print(f"| {r['device']} | {r['precision']} | {r['memory_format']} | {r['batch']} | {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
                   f"| {r['data_ms_per_sample']:.3f} | {r['peak_rss_gib']:.2f} |", flush=True)
 
 

@@ -176,3 +176,47 @@ def test_optical_flow_main_input(synth_root, tmp_path):
                             tmp_path / "flow", progress=False)
     assert report is not None
     assert list((tmp_path / "cache").glob("flows-*-dis.npy"))
+
+
+def test_memory_format_follows_device_and_precision():
+    import torch
+
+    from mmnet.engine import resolve_memory_format
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    # fp32 on CPU: NCHW (oneDNN's channels_last backward is slower there); bf16 and CUDA: channels_last.
+    assert resolve_memory_format("auto", cpu, "fp32") == torch.contiguous_format
+    assert resolve_memory_format("auto", cpu, "bf16") == torch.channels_last
+    assert resolve_memory_format("auto", cuda, "fp32") == torch.channels_last
+    assert resolve_memory_format("channels_last", cpu, "fp32") == torch.channels_last
+    assert resolve_memory_format("contiguous", cuda, "bf16") == torch.contiguous_format
+
+
+def test_training_results_do_not_depend_on_memory_format(tmp_path):
+    """Layout is a speed setting only: both layouts give the same predictions on CPU."""
+    import numpy as np
+    import torch
+
+    from mmnet.config import AugmentConfig
+    from mmnet.data.batches import DeviceFrames
+    from mmnet.data.cache import CachedFrames
+    from mmnet.engine import evaluate, train_one_epoch
+    from mmnet.model import MMNet
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (8 * 2, 48, 48, 3), dtype=np.uint8)
+    base = np.arange(8) * 2
+    cache = CachedFrames(frames, np.stack([base, base + 1], 1), np.stack([base + 1, base + 2], 1), base, base + 1,
+                         tmp_path / "memory")
+    data = DeviceFrames(cache, [i % 3 for i in range(8)])
+    idx = torch.arange(8)
+    probs = {}
+    for fmt in (torch.channels_last, torch.contiguous_format):
+        torch.manual_seed(0)
+        model = MMNet(num_classes=3, image_size=48).to(memory_format=fmt)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(1)
+        train_one_epoch(model, data, idx, opt, batch_size=4, augment=AugmentConfig(), generator=gen,
+                        precision="fp32", memory_format=fmt)
+        probs[fmt], _ = evaluate(model, data, idx, precision="fp32", memory_format=fmt)
+    assert torch.allclose(probs[torch.channels_last], probs[torch.contiguous_format], atol=1e-4)

@@ -266,7 +266,7 @@ def fold_seed(seed: int, fold: str) -> int:
 def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None, frames=None) -> dict:
     """Train one fold (resuming from its checkpoint if present); write its files; return done.json."""
     from .data.batches import DeviceFrames
-    from .engine import evaluate, resolve_device, resolve_precision, train_one_epoch
+    from .engine import evaluate, resolve_device, resolve_memory_format, resolve_precision, train_one_epoch
     from .model import MMNet
     from .utils import configure_cpu_numerics
 
@@ -276,6 +276,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     fold_dir.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(device or tc.device)
     precision = resolve_precision(tc.precision, dev)
+    memory_format = resolve_memory_format(tc.memory_format, dev, precision)
     if dev.type == "cpu":
         configure_cpu_numerics()
 
@@ -294,8 +295,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     seed = fold_seed(task.seed, task.fold)
     torch.manual_seed(seed)
     model = MMNet(config=cfg.model).to(dev)
-    if tc.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = model.to(memory_format=memory_format)
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=tc.lr_gamma)
     generator = torch.Generator(device=dev).manual_seed(seed + 1)
@@ -325,10 +325,10 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         t0 = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         stats = train_one_epoch(model, data, train_idx, optimizer, batch_size=tc.batch_size, augment=cfg.augment,
-                                generator=generator, precision=precision)
+                                generator=generator, precision=precision, memory_format=memory_format)
         if epoch <= tc.lr_decay_epochs:  # the authors step the schedule after epochs 1..50, then hold
             scheduler.step()
-        probs, test_loss = evaluate(model, data, test_idx, precision=precision)
+        probs, test_loss = evaluate(model, data, test_idx, precision=precision, memory_format=memory_format)
         preds = probs.argmax(1).tolist()
         truth = [task.labels[i] for i in task.test_idx]
         test_acc = sum(int(p == t) for p, t in zip(preds, truth)) / max(len(truth), 1)
