@@ -93,12 +93,11 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     for _pass in ("warm-up", "timed"):
         t0 = time.perf_counter()
         for start in range(0, n, batch):
-            onset, apex, _ = data.train_batch(idx[start:start + batch], aug, gen)
-            onset, apex = onset.contiguous(memory_format=fmt), apex.contiguous(memory_format=fmt)
+            data.train_batch(idx[start:start + batch], aug, gen, memory_format=fmt)
         sync(device)
         data_ms = (time.perf_counter() - t0) / n * 1e3
 
-    model = MMNet().to(device).to(memory_format=fmt)
+    model = MMNet(image_size=size).to(device).to(memory_format=fmt)
     opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
     # Warm-up: one step (kernel selection, allocator).
     train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,

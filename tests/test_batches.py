@@ -126,3 +126,22 @@ def test_flow_vectors_follow_the_rotation():
     torch.testing.assert_close(centre[:, 0], torch.cos(angle))
     torch.testing.assert_close(centre[:, 1], -torch.sin(angle))
     torch.testing.assert_close(centre[:, 2], torch.ones(4))  # magnitude unchanged
+
+
+def test_nchw_batches_equal_channels_last_batches():
+    """The layout changes strides only: same values, same random draws."""
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    base = np.arange(4) * 3
+    cache = CachedFrames(frames, np.stack([base, base + 2], 1), np.stack([base + 1, base + 3], 1), base, base + 2,
+                         Path("memory"))
+    data = DeviceFrames(cache, [0, 1, 2, 0])
+    idx = torch.arange(4)
+    out = {}
+    for fmt in (torch.channels_last, torch.contiguous_format):
+        gen = torch.Generator().manual_seed(3)
+        out[fmt] = data.train_batch(idx, AugmentConfig(), gen, memory_format=fmt) + data.eval_batch(idx, fmt)
+    for a, b in zip(out[torch.channels_last], out[torch.contiguous_format]):
+        assert torch.equal(a, b)
+    assert out[torch.contiguous_format][0].is_contiguous()
+    assert out[torch.channels_last][3].is_contiguous(memory_format=torch.channels_last)

@@ -24,17 +24,24 @@ from .image import IMAGENET_MEAN, IMAGENET_STD
 __all__ = ["DeviceFrames", "normalise_hwc"]
 
 
-def normalise_hwc(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, S, S, 3 or 4) -> float (B, 3, S, S) ImageNet-normalised in channels_last memory.
+def normalise_hwc(images: torch.Tensor, memory_format: torch.memory_format = torch.channels_last) -> torch.Tensor:
+    """uint8 (B, S, S, 3 or 4) -> float (B, 3, S, S) ImageNet-normalised, in ``memory_format``.
 
     A 4th (padding) channel is ignored. Conversion, scale and shift are done in place on one
-    channels_last buffer (the layout the network runs in), so no NCHW copy is ever made.
+    buffer already in the layout the network runs in, so no second copy is made.
     """
     dev = images.device
     scale = torch.tensor([1.0 / (255.0 * s) for s in IMAGENET_STD], device=dev).view(1, 3, 1, 1)
     shift = torch.tensor([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)], device=dev).view(1, 3, 1, 1)
-    x = images.permute(0, 3, 1, 2)[:, :3].float()  # (B, 3, S, S), channels_last strides preserved
+    x = _to_float(images.permute(0, 3, 1, 2)[:, :3], memory_format)  # (B, 3, S, S)
     return x.mul_(scale).add_(shift)
+
+
+def _to_float(x: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
+    """float32 copy of an NHWC-strided (B, C, H, W) view, in one pass, in ``memory_format``."""
+    if memory_format == torch.channels_last:
+        return x.float()  # keeps the channels_last strides
+    return torch.empty(x.shape, dtype=torch.float32, device=x.device).copy_(x)  # NCHW
 
 
 class DeviceFrames:
@@ -98,20 +105,29 @@ class DeviceFrames:
         u = torch.rand(len(idx), generator=gen, device=self.device)
         return lo + (u * (hi - lo)).long().clamp(max=(hi - lo - 1))
 
-    def eval_batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def eval_batch(
+        self, idx: torch.Tensor, memory_format: torch.memory_format = torch.channels_last
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Exact onset and apex, normalised: (onset, apex, labels)."""
-        onset = normalise_hwc(self.frames[self.onset_exact[idx]])
+        onset = normalise_hwc(self.frames[self.onset_exact[idx]], memory_format)
         if self.flows is not None:
             return onset, self.flows[idx].permute(0, 3, 1, 2), self.labels[idx]
-        apex = normalise_hwc(self.frames[self.apex_exact[idx]])
+        apex = normalise_hwc(self.frames[self.apex_exact[idx]], memory_format)
         return onset, apex, self.labels[idx]
 
     def train_batch(
-        self, idx: torch.Tensor, aug: AugmentConfig, gen: torch.Generator, *, jitter: bool = True
+        self,
+        idx: torch.Tensor,
+        aug: AugmentConfig,
+        gen: torch.Generator,
+        *,
+        jitter: bool = True,
+        memory_format: torch.memory_format = torch.channels_last,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Jittered onset/apex with one augmentation draw per sample shared by both frames.
 
-        With flows, the second tensor is the flow field (no jitter: it was computed between the
+        Frames come in ``memory_format`` (channels_last or NCHW, the network's layout). With
+        flows, the second tensor is the flow field (no jitter: it was computed between the
         annotated frames), moved by the same geometric draw and its vectors flipped/rotated.
         """
         if self.flows is not None:
@@ -123,25 +139,30 @@ class DeviceFrames:
             onset_rows, apex_rows = self.onset_exact[idx], self.apex_exact[idx]
         draw = self._draw(len(idx), aug, gen)
         if draw is None:
-            onset, apex = normalise_hwc(self.frames[onset_rows]), normalise_hwc(self.frames[apex_rows])
+            onset = normalise_hwc(self.frames[onset_rows], memory_format)
+            apex = normalise_hwc(self.frames[apex_rows], memory_format)
             return onset, apex, self.labels[idx]
         src = draw[0]  # (B, S*S) source pixel in the zero-bordered frame, shared by onset and apex
         S = self.frames.shape[1]
-        pair = self._gather(torch.cat([onset_rows, apex_rows]), src.repeat(2, 1), S)  # (2B, 3, S, S)
+        pair = self._gather(torch.cat([onset_rows, apex_rows]), src.repeat(2, 1), S, memory_format)  # (2B, 3, S, S)
         onset, apex = pair.chunk(2)
         return onset, apex, self.labels[idx]
 
-    def _gather(self, rows: torch.Tensor, src: torch.Tensor, S: int) -> torch.Tensor:
+    def _gather(
+        self, rows: torch.Tensor, src: torch.Tensor, S: int, memory_format: torch.memory_format = torch.channels_last
+    ) -> torch.Tensor:
         """Normalised float32 (N, 3, S, S) of frames ``rows`` at source pixels ``src`` (N, S*S).
 
-        The result is a view into an (N, S, S, 4) buffer: the network's first operation
-        (apex - onset) makes the dense channels_last tensor, so no extra copy is made here.
+        channels_last: a view into an (N, S, S, 4) buffer (the network's first operation,
+        apex - onset, makes the dense tensor). NCHW: converted and transposed in one copy.
         """
         P2 = (S + 2) * (S + 2)
         flat = src + rows.view(-1, 1) * P2  # (N, S*S) word index
         words = self._train_pixels.take(flat)  # float64 words; take is faster than index_select here
-        rgbx = words.view(torch.float16).view(-1, S, S, 4).float()  # contiguous conversion (fast path)
-        return rgbx.permute(0, 3, 1, 2)[:, :3]  # (N, 3, S, S) view, channels_last order
+        half = words.view(torch.float16).view(-1, S, S, 4)
+        if memory_format == torch.channels_last:
+            return half.float().permute(0, 3, 1, 2)[:, :3]  # contiguous conversion (fast path), then a view
+        return _to_float(half.permute(0, 3, 1, 2)[:, :3], memory_format)
 
     def _train_batch_flow(self, idx, aug, gen):
         S = self.frames.shape[1]
