@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmnet.utils import enable_huge_pages
+from mmnet.utils import enable_huge_pages, keep_freed_memory
 
 enable_huge_pages()  # before torch's first allocation, as the CLI does
 import torch
@@ -90,6 +90,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    keep_freed_memory()  # as `mmnet predict` does
     threads = torch.get_num_threads()
     if args.checkpoint is not None:
         model = MMNet.from_pretrained(args.checkpoint)
@@ -128,6 +129,7 @@ def main() -> None:
         "torch fp32 no_grad": torch_call(torch.no_grad, plain),
         "torch fp32 inference_mode (default)": torch_call(torch.inference_mode, plain),
         "torch fp32 inference_mode + channels_last": torch_call(torch.inference_mode, Predictor(cl_model, channels_last=True)),
+        "torch fp32 fast_cpu (BN folded, Winograd)": torch_call(torch.inference_mode, Predictor(model, fast_cpu=True)),
     }
     if not args.no_bf16:
         variants["torch bf16 autocast"] = torch_call(torch.inference_mode, plain, torch.bfloat16)

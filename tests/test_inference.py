@@ -223,6 +223,19 @@ def test_cli_json_and_table(tmp_path, checkpoint, capsys):
     assert out[1].split()[1:3] == ["2", "6"] and out[1].split()[3] in CLASSES
 
 
+def test_cli_fast_gives_the_same_probabilities(tmp_path, checkpoint, capsys):
+    write_frames(tmp_path / "clip", synthetic_clip(10, 4))
+    rows = []
+    for extra in ([], ["--fast"]):
+        assert main(["predict", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--json", *extra]) == 0
+        (row,) = json.loads(capsys.readouterr().out)
+        rows.append(row)
+    exact, fast = rows
+    assert exact["label"] == fast["label"]
+    np.testing.assert_allclose([fast["probabilities"][c] for c in CLASSES],
+                               [exact["probabilities"][c] for c in CLASSES], atol=1e-5)
+
+
 def test_cli_bad_input_exits_2_naming_it(tmp_path, checkpoint, capsys):
     missing = tmp_path / "nowhere"
     assert main(["predict", "--checkpoint", str(checkpoint), str(missing)]) == 2

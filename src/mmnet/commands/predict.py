@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="classify the clips listed in a CSV (columns: source, optional apex_image, onset, apex)")
     p.add_argument("--json", action="store_true", help="print the predictions as a JSON list")
     p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
+    p.add_argument("--fast", action="store_true",
+                   help="CPU: BatchNorm folded into the convolutions and Winograd 3x3 convolutions "
+                        "(~10%% faster here; logits equal up to float rounding, ~1e-6)")
 
 
 def add_clip_options(p: argparse.ArgumentParser) -> None:
@@ -91,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    from ..utils import keep_freed_memory
+
+    keep_freed_memory()  # activations are reused across clips instead of page-faulted in again
+    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, fast_cpu=args.fast)
     aligner = None
     if args.align:
         from ..preprocess import FaceAligner
