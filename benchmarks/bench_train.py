@@ -89,13 +89,16 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     idx = torch.arange(n, device=device)
 
     # Data cost alone: assembling augmented batches from the cache, in the network's layout.
-    # One untimed pass first: the first touch of fresh memory is not a per-step cost.
-    for _pass in ("warm-up", "timed"):
+    # One untimed pass first (the first touch of fresh memory is not a per-step cost), then the
+    # median of 5 passes: single passes of a few batches vary by 20 % on a shared host.
+    passes = []
+    for _ in range(6):
         t0 = time.perf_counter()
         for start in range(0, n, batch):
             data.train_batch(idx[start:start + batch], aug, gen, memory_format=fmt)
         sync(device)
-        data_ms = (time.perf_counter() - t0) / n * 1e3
+        passes.append((time.perf_counter() - t0) / n * 1e3)
+    data_ms = float(np.median(passes[1:]))
 
     model = MMNet(image_size=size).to(device).to(memory_format=fmt)
     opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)

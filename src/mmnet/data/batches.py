@@ -144,20 +144,21 @@ class DeviceFrames:
             return onset, apex, self.labels[idx]
         src = draw[0]  # (B, S*S) source pixel in the zero-bordered frame, shared by onset and apex
         S = self.frames.shape[1]
-        pair = self._gather(torch.cat([onset_rows, apex_rows]), src.repeat(2, 1), S, memory_format)  # (2B, 3, S, S)
+        pair = self._gather(torch.cat([onset_rows, apex_rows]), src, S, memory_format)  # (2B, 3, S, S)
         onset, apex = pair.chunk(2)
         return onset, apex, self.labels[idx]
 
     def _gather(
         self, rows: torch.Tensor, src: torch.Tensor, S: int, memory_format: torch.memory_format = torch.channels_last
     ) -> torch.Tensor:
-        """Normalised float32 (N, 3, S, S) of frames ``rows`` at source pixels ``src`` (N, S*S).
+        """Normalised float32 (N, 3, S, S) of frames ``rows`` at source pixels ``src`` (B, S*S),
+        N a multiple of B: the k-th block of B rows uses the same B source maps (onset, apex).
 
         channels_last: a view into an (N, S, S, 4) buffer (the network's first operation,
         apex - onset, makes the dense tensor). NCHW: converted and transposed in one copy.
         """
         P2 = (S + 2) * (S + 2)
-        flat = src + rows.view(-1, 1) * P2  # (N, S*S) word index
+        flat = src.unsqueeze(0) + rows.view(-1, src.shape[0], 1) * P2  # (N/B, B, S*S) word index
         words = self._train_pixels.take(flat)  # float64 words; take is faster than index_select here
         half = words.view(torch.float16).view(-1, S, S, 4)
         if memory_format == torch.channels_last:
