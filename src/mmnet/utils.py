@@ -73,9 +73,10 @@ def keep_freed_memory() -> bool:
     again: on this 2-core VM a third of a training step was kernel time. Raising the mmap
     threshold to glibc's maximum and never trimming the heap keeps blocks up to 32 MiB; larger
     ones are still mapped per use, and ``enable_huge_pages()`` makes those cheap. Measured with
-    ``benchmarks/bench_train.py --precision fp32`` (224 px, batch 32, NCHW): training 1.27 ->
-    1.46 images/s with both, peak RSS 4.3 -> 4.4 GiB. (Serving *every* block from the heap
-    gave 1.75 images/s but 6.8 GiB, over the 6 GiB budget, from heap fragmentation.)
+    ``benchmarks/bench_train.py --precision fp32`` (224 px, batch 32, NCHW; this host varies by
+    ~20 % between runs): training 1.22-1.27 images/s without, 1.45-1.81 with both, peak RSS
+    4.3 -> 4.4 GiB, kernel time 55 s -> 28 s per benchmark run. (Serving *every* block from
+    the heap gave 1.74-1.78 images/s but 6.6-6.9 GiB, over the 6 GiB budget: fragmentation.)
     No effect (returns False) outside glibc.
     """
     import ctypes
