@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             preset["subjects"] = args.subjects
         if args.clips_per_subject is not None:
             preset["clips_per_subject"] = args.clips_per_subject
-        synth.write_dataset(data_root, **preset)
+        synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG)
         print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips)")
     run_name = "run-permuted-labels" if args.permute_labels else "run"
     overrides = DEMO_OVERRIDES + [f"data.root={data_root}", f"data.cache_dir={args.out / 'cache'}",

@@ -78,7 +78,7 @@ class ClipAnnotation:
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Everything that decides the pixels, besides the seed and sizes (defaults: the calibrated demo).
+    """Everything that decides the pixels, besides the seed and sizes.
 
     Attributes:
         image_size: (width, height) of the frames; CASME II crops are about 280 x 340.
@@ -92,8 +92,9 @@ class SynthConfig:
     """
 
     image_size: tuple[int, int] = (280, 340)
-    # Calibrated for the demo (112 px network input, docs/synthetic-data.md): 0.5-3 px did not train.
-    amplitude_px: tuple[float, float] = (2.5, 5.0)
+    # Micro-expression motion at CASME II's crop size. The demo, which trains at 80 px, uses
+    # synth.DEMO_CONFIG (2.5-5 px here, 0.6-1.4 px at its input; docs/synthetic-data.md).
+    amplitude_px: tuple[float, float] = (0.5, 3.0)
     subject_gain: tuple[float, float] = (0.8, 1.2)
     frames: tuple[int, int] = (8, 16)
     texture: float = 1.0
