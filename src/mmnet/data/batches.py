@@ -82,6 +82,9 @@ class DeviceFrames:
         frames = np.asarray(cache.frames[np.asarray(rows, dtype=np.int64)]) if rows else np.zeros((0, 1, 1, 3), np.uint8)
         self.frames = torch.from_numpy(frames).to(self.device)  # (F, S, S, 3) uint8, exact (evaluation)
         self._train_pixels = _padded_normalised(frames, self.device)  # (F * (S+2)^2,) float64 words
+        # int32 word indices where they fit: index_select with int32 indices was 1.3-2x faster
+        # than take/index_select with int64 on this CPU (half the index memory traffic).
+        self._index_dtype = torch.int32 if len(self._train_pixels) < 2**31 else torch.int64
         self.onset_rows = torch.tensor(onset_rows, dtype=torch.long, device=self.device).view(-1, 2)
         self.apex_rows = torch.tensor(apex_rows, dtype=torch.long, device=self.device).view(-1, 2)
         self.onset_exact = torch.tensor(onset_exact, dtype=torch.long, device=self.device)
@@ -158,8 +161,9 @@ class DeviceFrames:
         apex - onset, makes the dense tensor). NCHW: converted and transposed in one copy.
         """
         P2 = (S + 2) * (S + 2)
+        rows = rows.to(self._index_dtype)
         flat = src.unsqueeze(0) + rows.view(-1, src.shape[0], 1) * P2  # (N/B, B, S*S) word index
-        words = self._train_pixels.take(flat)  # float64 words; take is faster than index_select here
+        words = self._train_pixels.index_select(0, flat.view(-1))  # float64 words
         half = words.view(torch.float16).view(-1, S, S, 4)
         if memory_format == torch.channels_last:
             return half.float().permute(0, 3, 1, 2)[:, :3]  # contiguous conversion (fast path), then a view
@@ -175,7 +179,7 @@ class DeviceFrames:
         src, flip, cos, sin = draw
         onset = self._gather(rows, src, S)
         P2 = (S + 2) * (S + 2)
-        flat = (src + idx.view(-1, 1) * P2).view(-1)
+        flat = (src.long() + idx.view(-1, 1) * P2).view(-1)  # the flow tensor has its own (int64) indexing
         moved = self._flows_padded.reshape(-1, 3).index_select(0, flat).view(-1, S, S, 3)
         # A motion vector w of the source maps to R * flip(w) in the output (magnitude unchanged).
         u = torch.where(flip.view(-1, 1, 1), -moved[..., 0], moved[..., 0])
@@ -212,7 +216,7 @@ class DeviceFrames:
         row = sin * x + (cos * y + (c + 1))  # (B, S, S) source row, bordered
         col = col.round_().clamp_(0, S + 1)
         row = row.round_().clamp_(0, S + 1)
-        src = row.mul_(S + 2).add_(col).long()  # exact: (S+2)^2 < 2^24
+        src = row.mul_(S + 2).add_(col).to(self._index_dtype)  # exact: (S+2)^2 < 2^24
         return src.view(B, S * S), flip.view(B), cos.view(B), sin.view(B)
 
 
