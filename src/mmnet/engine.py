@@ -94,8 +94,6 @@ def train_one_epoch(
         idx = order[start : start + batch_size]
         # Batches come in the network's memory format (see data.batches).
         onset, apex, labels = data.train_batch(idx, augment, generator, memory_format=memory_format)
-        # A no-op for frames; the optical-flow batches are channels_last views.
-        onset, apex = onset.contiguous(memory_format=memory_format), apex.contiguous(memory_format=memory_format)
         with autocast(device, precision):
             logits = model(onset, flow=apex) if data.has_flow else model(onset, apex)
         loss = F.cross_entropy(logits.float(), labels)
@@ -124,7 +122,6 @@ def evaluate(
     for start in range(0, len(test_idx), batch_size):
         idx = test_idx[start : start + batch_size]
         onset, apex, labels = data.eval_batch(idx, memory_format)
-        onset, apex = onset.contiguous(memory_format=memory_format), apex.contiguous(memory_format=memory_format)
         with autocast(data.device, precision):
             logits = (model(onset, flow=apex) if data.has_flow else model(onset, apex)).float()
         loss_sum += F.cross_entropy(logits, labels, reduction="sum")

@@ -114,7 +114,7 @@ class DeviceFrames:
         """Exact onset and apex, normalised: (onset, apex, labels)."""
         onset = normalise_hwc(self.frames[self.onset_exact[idx]], memory_format)
         if self.flows is not None:
-            return onset, self.flows[idx].permute(0, 3, 1, 2), self.labels[idx]
+            return onset, self.flows[idx].permute(0, 3, 1, 2).contiguous(memory_format=memory_format), self.labels[idx]
         apex = normalise_hwc(self.frames[self.apex_exact[idx]], memory_format)
         return onset, apex, self.labels[idx]
 
@@ -134,7 +134,7 @@ class DeviceFrames:
         annotated frames), moved by the same geometric draw and its vectors flipped/rotated.
         """
         if self.flows is not None:
-            return self._train_batch_flow(idx, aug, gen)
+            return self._train_batch_flow(idx, aug, gen, memory_format)
         if jitter:
             onset_rows = self._draw_rows(self.onset_rows, idx, gen)
             apex_rows = self._draw_rows(self.apex_rows, idx, gen)
@@ -169,15 +169,16 @@ class DeviceFrames:
             return half.float().permute(0, 3, 1, 2)[:, :3]  # contiguous conversion (fast path), then a view
         return _to_float(half.permute(0, 3, 1, 2)[:, :3], memory_format)
 
-    def _train_batch_flow(self, idx, aug, gen):
+    def _train_batch_flow(self, idx, aug, gen, memory_format):
         S = self.frames.shape[1]
         rows = self.onset_exact[idx]
         draw = self._draw(len(idx), aug, gen)
         flow = self.flows[idx]  # (B, S, S, 3)
         if draw is None:
-            return normalise_hwc(self.frames[rows]), flow.permute(0, 3, 1, 2), self.labels[idx]
+            onset = normalise_hwc(self.frames[rows], memory_format)
+            return onset, flow.permute(0, 3, 1, 2).contiguous(memory_format=memory_format), self.labels[idx]
         src, flip, cos, sin = draw
-        onset = self._gather(rows, src, S)
+        onset = self._gather(rows, src, S, memory_format)
         P2 = (S + 2) * (S + 2)
         flat = (src.long() + idx.view(-1, 1) * P2).view(-1)  # the flow tensor has its own (int64) indexing
         moved = self._flows_padded.reshape(-1, 3).index_select(0, flat).view(-1, S, S, 3)
@@ -186,7 +187,7 @@ class DeviceFrames:
         v = moved[..., 1]
         c, s_ = cos.view(-1, 1, 1), sin.view(-1, 1, 1)
         out = torch.stack([c * u + s_ * v, -s_ * u + c * v, moved[..., 2]], dim=1)  # (B, 3, S, S)
-        return onset, out, self.labels[idx]
+        return onset, out.contiguous(memory_format=memory_format), self.labels[idx]
 
     def _draw(self, B: int, aug: AugmentConfig, gen: torch.Generator):
         """One augmentation draw per sample: (source pixel, flip, cos, sin), or None without augmentation.
