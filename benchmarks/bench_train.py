@@ -134,7 +134,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--device", default=None, help="cpu, cuda (default: cpu, then cuda when present)")
     p.add_argument("--memory-format", choices=("auto", "channels_last", "contiguous"), default="auto",
-                   help="as train.memory_format (auto: NCHW for fp32 on CPU, else channels_last)")
+                   help="as train.memory_format (auto: NCHW for fp32 on CPUs without AVX-512, else channels_last)")
     args = p.parse_args()
     configure_cpu_numerics()
     devices = [torch.device(args.device)] if args.device else [torch.device("cpu")] + (

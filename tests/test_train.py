@@ -178,14 +178,18 @@ def test_optical_flow_main_input(synth_root, tmp_path):
     assert list((tmp_path / "cache").glob("flows-*-dis.npy"))
 
 
-def test_memory_format_follows_device_and_precision():
+def test_memory_format_follows_device_and_precision(monkeypatch):
     import torch
 
     from mmnet.engine import resolve_memory_format
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    # fp32 on CPU: NCHW (oneDNN's channels_last backward is slower there); bf16 and CUDA: channels_last.
-    assert resolve_memory_format("auto", cpu, "fp32") == torch.contiguous_format
+    # fp32 on an AVX2 CPU: NCHW (oneDNN's channels_last backward is slower there); on AVX-512, bf16
+    # and CUDA: channels_last.
+    for capability, expected in (("AVX2", torch.contiguous_format), ("AVX512", torch.channels_last)):
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
+        assert resolve_memory_format("auto", cpu, "fp32") == expected
+        assert resolve_memory_format("auto", cuda, "fp32") == torch.channels_last
     assert resolve_memory_format("auto", cpu, "bf16") == torch.channels_last
     assert resolve_memory_format("auto", cuda, "fp32") == torch.channels_last
     assert resolve_memory_format("channels_last", cpu, "fp32") == torch.channels_last

@@ -44,19 +44,25 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16" if cpu_has_fast_bf16() else "fp32"
 
 
-def resolve_memory_format(memory_format: str, device: torch.device, precision: str) -> torch.memory_format:
-    """"auto" -> channels_last on CUDA and for bf16, NCHW for fp32 on CPU.
+def cpu_prefers_nchw_for_fp32() -> bool:
+    """True on CPUs without AVX-512, where oneDNN's fp32 channels_last convolution backward is slow.
 
-    Measured on an AVX2 CPU (2 cores, fp32, 224 px, batch 16): oneDNN's convolution backward
-    in channels_last takes 6.9 s per step against 4.7 s in NCHW (forward 1.4 s against 1.7 s),
-    so a whole training step is ~25 % faster in NCHW. channels_last is what bf16 (AMX) and CUDA
-    kernels are fastest in.
+    Measured (fp32, 224 px, batch 32, `benchmarks/bench_train.py --memory-format ...`):
+    AVX2-only AMD EPYC: a training step ~25 % faster in NCHW (backward 4.7 s against 6.9 s in
+    channels_last at batch 16); AVX-512 Xeon (Sapphire Rapids): channels_last faster,
+    4.8 against 3.6-3.8 img/s.
     """
-    if memory_format == "channels_last" or (
-        memory_format == "auto" and (device.type == "cuda" or precision == "bf16")
-    ):
-        return torch.channels_last
-    return torch.contiguous_format
+    return torch.backends.cpu.get_cpu_capability() != "AVX512"  # torch: "AVX2", "AVX512", "DEFAULT", ...
+
+
+def resolve_memory_format(memory_format: str, device: torch.device, precision: str) -> torch.memory_format:
+    """"auto" -> channels_last on CUDA, for bf16, and for fp32 on AVX-512 CPUs; NCHW for fp32 on
+    other CPUs (see `cpu_prefers_nchw_for_fp32`). channels_last is what bf16 (AMX) and CUDA
+    kernels are fastest in."""
+    if memory_format == "auto":
+        nchw = device.type == "cpu" and precision != "bf16" and cpu_prefers_nchw_for_fp32()
+        return torch.contiguous_format if nchw else torch.channels_last
+    return torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
 
 
 def autocast(device: torch.device, precision: str):
