@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mmnet.allocator import reexec_with_mimalloc
 from mmnet.utils import enable_huge_pages, keep_freed_memory
 
+reexec_with_mimalloc()  # as the CLI does (MMNET_ALLOCATOR=system: glibc's malloc)
 enable_huge_pages()  # before torch's first allocation, as the CLI does
 import torch
 

@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .utils import enable_huge_pages
 
+    if argv is None:  # a real command line, not a call from Python: may restart on mimalloc
+        from .allocator import reexec_with_mimalloc
+
+        reexec_with_mimalloc()
     enable_huge_pages()  # before anything imports torch (it reads the setting once)
     parser = build_parser()
     args = parser.parse_args(argv)

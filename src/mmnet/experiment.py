@@ -104,6 +104,7 @@ def _git_revision() -> str | None:
 
 def environment(cfg: ExperimentConfig, fingerprint: str) -> dict:
     from . import __version__
+    from .allocator import active_allocator
     from .engine import resolve_device, resolve_precision
 
     device = resolve_device(cfg.train.device)
@@ -116,6 +117,8 @@ def environment(cfg: ExperimentConfig, fingerprint: str) -> dict:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "allocator": active_allocator(),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
         "precision": resolve_precision(cfg.train.precision, device),
         "git_revision": _git_revision(),
