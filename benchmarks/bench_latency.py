@@ -13,7 +13,7 @@ and the largest |logit difference| to the fp32 no_grad reference. The machine ma
     python benchmarks/bench_latency.py [--checkpoint CKPT] [--runs 30] [--threads N]
 """
 
-# ruff: noqa: E402  (torch must be imported after enable_huge_pages)
+# ruff: noqa: E402  (torch must be imported after prepare_process)
 from __future__ import annotations
 
 import argparse
@@ -26,11 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mmnet.allocator import reexec_with_mimalloc
-from mmnet.utils import enable_huge_pages, keep_freed_memory
+from mmnet.utils import keep_freed_memory, prepare_process
 
-reexec_with_mimalloc()  # as the CLI does (MMNET_ALLOCATOR=system: glibc's malloc)
-enable_huge_pages()  # before torch's first allocation, as the CLI does
+prepare_process()  # as the CLI does: mimalloc (MMNET_ALLOCATOR=system: glibc's), huge pages
 import torch
 
 from mmnet import MMNet

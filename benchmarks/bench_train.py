@@ -7,7 +7,7 @@ uint8 frames on the device, batches with the authors' jitter and augmentation, A
     python benchmarks/bench_train.py --precision fp32 --steps 5
 """
 
-# ruff: noqa: E402  (torch must be imported after enable_huge_pages)
+# ruff: noqa: E402  (torch must be imported after prepare_process)
 from __future__ import annotations
 
 import argparse
@@ -18,11 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mmnet.allocator import reexec_with_mimalloc
-from mmnet.utils import enable_huge_pages
+from mmnet.utils import prepare_process
 
-reexec_with_mimalloc()  # as the CLI does (MMNET_ALLOCATOR=system: glibc's malloc)
-enable_huge_pages()  # before torch's first allocation, as the CLI does
+prepare_process()  # as the CLI does: mimalloc (MMNET_ALLOCATOR=system: glibc's), huge pages
 import torch
 
 from mmnet import MMNet

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 __all__ = ["mimalloc_library", "reexec_with_mimalloc", "active_allocator"]
@@ -41,7 +42,7 @@ def mimalloc_library() -> Path | None:
     return None
 
 
-def mimalloc_environment(environ: dict[str, str], library: Path) -> dict[str, str]:
+def mimalloc_environment(environ: Mapping[str, str], library: Path) -> dict[str, str]:
     """``environ`` with mimalloc preloaded and set to keep freed memory (user values win)."""
     env = dict(environ)
     preload = env.get("LD_PRELOAD", "")
@@ -60,7 +61,7 @@ def reexec_with_mimalloc() -> None:
     """
     if sys.platform != "linux" or os.environ.get("MMNET_ALLOCATOR", "mimalloc") == "system":
         return
-    if os.environ.get(_GUARD) or "mimalloc" in os.environ.get("LD_PRELOAD", ""):
+    if os.environ.get(_GUARD) or active_allocator() == "mimalloc":
         return
     library = mimalloc_library()
     if library is None:
@@ -68,7 +69,7 @@ def reexec_with_mimalloc() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     # orig_argv keeps "-m mmnet" or the script path exactly as the user ran it.
-    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], mimalloc_environment(dict(os.environ), library))
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], mimalloc_environment(os.environ, library))
 
 
 def active_allocator() -> str:

@@ -58,13 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .utils import enable_huge_pages
+    from .utils import prepare_process
 
-    if argv is None:  # a real command line, not a call from Python: may restart on mimalloc
-        from .allocator import reexec_with_mimalloc
-
-        reexec_with_mimalloc()
-    enable_huge_pages()  # before anything imports torch (it reads the setting once)
+    # Only a real command line (not a call from Python) may restart the process on mimalloc.
+    prepare_process(restart_on_mimalloc=argv is None)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_torch_save", "seed_everything",
-           "configure_cpu_numerics", "keep_freed_memory", "enable_huge_pages"]
+           "configure_cpu_numerics", "keep_freed_memory", "enable_huge_pages", "prepare_process"]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -102,3 +102,13 @@ def enable_huge_pages() -> None:
     kernel's THP mode is ``never`` it does nothing.
     """
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+
+
+def prepare_process(*, restart_on_mimalloc: bool = True) -> None:
+    """The process-start settings of the CLI and the benchmarks, before anything imports torch:
+    restart once on mimalloc (``mmnet.allocator``), then ask for huge pages."""
+    if restart_on_mimalloc:
+        from .allocator import reexec_with_mimalloc
+
+        reexec_with_mimalloc()
+    enable_huge_pages()
