@@ -33,6 +33,7 @@ import torch
 
 from mmnet import MMNet
 from mmnet.inference import Predictor
+from mmnet.model import load_checkpoint
 
 
 def _perturb_bn(model: MMNet, seed: int = 0) -> None:
@@ -93,10 +94,10 @@ def main() -> None:
     keep_freed_memory()  # as `mmnet predict` does
     threads = torch.get_num_threads()
     if args.checkpoint is not None:
-        model = MMNet.from_pretrained(args.checkpoint)
+        model, info = load_checkpoint(args.checkpoint)
     else:
         torch.manual_seed(0)
-        model = MMNet(num_classes=5)
+        model, info = MMNet(num_classes=5), None
         _perturb_bn(model)
     rng = np.random.default_rng(0)
     onset = rng.integers(0, 256, (args.height, args.width, 3), dtype=np.uint8)
@@ -105,7 +106,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {threads} thread(s), {os.cpu_count()} CPU(s), frames {args.width}x{args.height}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
 
-    plain = Predictor(model)
+    plain = Predictor(model, info)
     prep = plain.preprocessing
 
     def torch_call(ctx, predictor: Predictor, dtype=None):

@@ -5,17 +5,20 @@ import torch
 
 from mmnet import MMNet
 from mmnet.errors import CheckpointError
+from mmnet.model import CheckpointInfo, load_checkpoint
 
 
 def test_round_trip(tmp_path):
     model = MMNet(num_classes=3, pc_depth=3, pc_mlp_ratio=2.0, use_ca=True).eval()
-    model.class_names = ["negative", "positive", "surprise"]
-    model.preprocessing = {"image_size": 224}
-    out = model.save_pretrained(tmp_path / "ckpt")
+    info = CheckpointInfo(class_names=["negative", "positive", "surprise"], preprocessing={"image_size": 224})
+    out = model.save_pretrained(tmp_path / "ckpt", info)
     assert (out / "model.safetensors").exists() and (out / "config.json").exists()
-    loaded = MMNet.from_pretrained(out).eval()
+    loaded, loaded_info = load_checkpoint(out)
+    loaded.eval()
     assert loaded.config == model.config
-    assert loaded.class_names == model.class_names
+    assert loaded_info == info
+    # The metadata is data beside the network, never attributes set on it.
+    assert not hasattr(MMNet.from_pretrained(out), "class_names")
     x = torch.randn(1, 3, 224, 224), torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         torch.testing.assert_close(loaded(*x), model(*x))

@@ -13,6 +13,7 @@ from mmnet import MMNet
 from mmnet.cli import main
 from mmnet.errors import MMNetError
 from mmnet.inference import ClipRequest, Predictor
+from mmnet.model import load_checkpoint
 from tests.test_inference import CLASSES, make_checkpoint, perturb_bn, write_frames
 from tests.test_spotting import synthetic_clip
 
@@ -30,8 +31,8 @@ def small(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     torch.manual_seed(0)
     make_checkpoint(root / "ckpt")
-    model = MMNet.from_pretrained(root / "ckpt")
-    return root, model, export_onnx(model, root / "mmnet.onnx")
+    model, info = load_checkpoint(root / "ckpt")
+    return root, model, info, export_onnx(model, root / "mmnet.onnx", info)
 
 
 @pytest.mark.slow
@@ -54,10 +55,10 @@ def test_parity_224_dynamic_batch(tmp_path):
 
 
 def test_parity_on_real_preprocessing(tmp_path, small):
-    root, model, path = small
+    root, model, info, path = small
     frames = synthetic_clip(8, 5)
     write_frames(tmp_path, [frames[0], frames[5]], ["on.png", "ap.png"])
-    predictor = Predictor(model)
+    predictor = Predictor(model, info)
     onset = predictor.preprocessing.to_tensor([frames[0], frames[2]])
     apex = predictor.preprocessing.to_tensor([frames[5], frames[7]])
     expected = predictor.logits(onset, apex).numpy()
@@ -67,12 +68,12 @@ def test_parity_on_real_preprocessing(tmp_path, small):
 
 
 def test_metadata(small):
-    _, model, path = small
+    _, model, info, path = small
     meta = read_onnx_metadata(path)
     assert meta["class_names"] == CLASSES
     assert meta["preprocessing"]["image_size"] == 64
-    assert meta["preprocessing"]["mean"] == model.preprocessing["mean"]
-    assert meta["preprocessing"]["std"] == model.preprocessing["std"]
+    assert meta["preprocessing"]["mean"] == info.preprocessing["mean"]
+    assert meta["preprocessing"]["std"] == info.preprocessing["std"]
     assert meta["model_config"]["num_classes"] == 3
     assert meta["inputs"] == ["onset", "apex"]
 
@@ -101,7 +102,7 @@ def test_missing_onnx_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_cli_export_reports_parity(tmp_path, small, capsys):
-    root, _, _ = small
+    root, _, _, _ = small
     out = tmp_path / "cli.onnx"
     assert main(["export", "--checkpoint", str(root / "ckpt"), "--onnx", str(out)]) == 0
     text = capsys.readouterr().out
@@ -118,7 +119,7 @@ def _docs_snippet() -> str:
 
 
 def test_docs_snippet_runs_without_mmnet(tmp_path, small):
-    root, model, path = small
+    root, model, info, path = small
     frames = synthetic_clip(8, 5)
     write_frames(tmp_path, [frames[0], frames[5]], ["onset.png", "apex.png"])
     (tmp_path / "mmnet.onnx").symlink_to(path)
@@ -128,7 +129,7 @@ def test_docs_snippet_runs_without_mmnet(tmp_path, small):
     result = subprocess.run([sys.executable, "-c", driver], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     printed = dict(line.split(": ") for line in result.stdout.strip().splitlines())
-    (pred,) = Predictor(model).predict_clips([ClipRequest(tmp_path / "onset.png", tmp_path / "apex.png")])
+    (pred,) = Predictor(model, info).predict_clips([ClipRequest(tmp_path / "onset.png", tmp_path / "apex.png")])
     assert list(printed) == CLASSES
     for name in CLASSES:
         assert abs(float(printed[name]) - pred.probabilities[name]) < 2e-4

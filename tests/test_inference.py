@@ -21,6 +21,7 @@ from mmnet.inference import (
     load_clip,
     read_clip_list,
 )
+from mmnet.model import CheckpointInfo
 from tests.test_spotting import synthetic_clip
 
 CLASSES = ["negative", "positive", "surprise"]
@@ -49,9 +50,8 @@ def perturb_bn(model: MMNet, seed: int = 0) -> None:
 def make_checkpoint(path, **config):
     model = MMNet(num_classes=len(CLASSES), image_size=64, **config)
     perturb_bn(model)
-    model.class_names = list(CLASSES)
-    model.preprocessing = {"image_size": 64, "mean": MEAN, "std": STD}
-    model.save_pretrained(path)
+    model.save_pretrained(path, CheckpointInfo(class_names=list(CLASSES),
+                                               preprocessing={"image_size": 64, "mean": MEAN, "std": STD}))
     return model.eval()
 
 

@@ -270,7 +270,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     """Train one fold (resuming from its checkpoint if present); write its files; return done.json."""
     from .data.batches import DeviceFrames
     from .engine import evaluate, resolve_device, resolve_memory_format, resolve_precision, train_one_epoch
-    from .model import MMNet
+    from .model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
     from .utils import configure_cpu_numerics
 
     cfg = config_from_dict(task.config)
@@ -356,10 +356,10 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     if bar is not None:
         bar.close()
     if tc.save_models:
-        model.class_names = list(cfg.data.classes or [])
-        model.preprocessing = {"image_size": cfg.data.image_size, "mean": [0.485, 0.456, 0.406],
-                               "std": [0.229, 0.224, 0.225]}
-        model.to(memory_format=torch.contiguous_format).save_pretrained(fold_dir / "model")
+        info = CheckpointInfo(class_names=list(cfg.data.classes or []),
+                              preprocessing={"image_size": cfg.data.image_size, "mean": list(IMAGENET_MEAN),
+                                             "std": list(IMAGENET_STD)})
+        model.to(memory_format=torch.contiguous_format).save_pretrained(fold_dir / "model", info)
     done = {"fold": task.fold, "test_subjects": sorted({task.subjects[i] for i in task.test_idx}),
             "test_datasets": sorted({task.datasets[i] for i in task.test_idx}), "epochs": tc.epochs,
             "seed": task.seed, "fold_seed": seed, "seconds": round(sum(h["seconds"] for h in history), 3),

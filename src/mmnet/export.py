@@ -13,6 +13,7 @@ needs the ``onnxscript`` package; this module uses the TorchScript-based exporte
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -23,7 +24,7 @@ from torch import Tensor, nn
 
 from .errors import MMNetError
 from .inference import Preprocessing
-from .model import MMNet
+from .model import CheckpointInfo, MMNet
 
 __all__ = ["DEFAULT_OPSET", "onnx_metadata", "export_onnx", "read_onnx_metadata", "onnx_parity"]
 
@@ -48,24 +49,26 @@ def _input_names(model: MMNet) -> list[str]:
     return ["onset", "flow" if model.config.main_input == "flow" else "apex"]
 
 
-def onnx_metadata(model: MMNet) -> dict[str, str]:
+def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None) -> dict[str, str]:
     """The ``metadata_props`` written into the ONNX file (every value a string)."""
     from . import __version__
 
+    info = info or CheckpointInfo()
     n = model.config.num_classes
-    names = list(model.class_names) if model.class_names else [f"class_{i}" for i in range(n)]
-    prep = Preprocessing.from_model(model).to_dict()
+    names = list(info.class_names) if info.class_names else [f"class_{i}" for i in range(n)]
+    prep = Preprocessing.from_checkpoint(model, info).to_dict()
     prep.update({"resize": "bilinear", "scale": "1/255", "channels": "RGB", "layout": "NCHW"})
     return {
         "mmnet_version": __version__,
         "class_names": json.dumps(names),
         "preprocessing": json.dumps(prep),
-        "model_config": json.dumps(model.checkpoint_metadata()["model"]),
+        "model_config": json.dumps(dataclasses.asdict(model.config)),
         "inputs": json.dumps(_input_names(model)),
     }
 
 
-def export_onnx(model: MMNet, path: str | Path, *, opset: int = DEFAULT_OPSET) -> Path:
+def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = None, *,
+                opset: int = DEFAULT_OPSET) -> Path:
     """Write ``model`` as an ONNX file with a dynamic batch axis and mmnet metadata.
 
     Raises:
@@ -95,7 +98,7 @@ def export_onnx(model: MMNet, path: str | Path, *, opset: int = DEFAULT_OPSET) -
                 dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}, "logits": {0: "batch"}},
             )
         proto = onnx.load(str(tmp))
-        for key, value in onnx_metadata(model).items():
+        for key, value in onnx_metadata(model, info).items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         proto.doc_string = "MMNet micro-expression classifier (Li et al., IJCAI 2022); inputs normalised, see metadata"

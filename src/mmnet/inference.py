@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data.image import IMAGENET_MEAN, IMAGENET_STD, read_rgb, resize_rgb
+from .data.image import read_rgb, resize_rgb
 from .errors import CheckpointError, DataError, PreprocessError
-from .model import MMNet
+from .model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from .spotting import spot_apex
 from .video import VIDEO_SUFFIXES, is_video, read_video_frames
 
@@ -58,9 +58,9 @@ class Preprocessing:
     std: tuple[float, float, float] = IMAGENET_STD
 
     @classmethod
-    def from_model(cls, model: MMNet) -> Preprocessing:
+    def from_checkpoint(cls, model: MMNet, info: CheckpointInfo) -> Preprocessing:
         """The checkpoint's settings; missing keys take the training defaults (ImageNet stats)."""
-        p = model.preprocessing or {}
+        p = info.preprocessing
         size = int(p.get("image_size", model.config.image_size))
         if size != model.config.image_size:
             raise CheckpointError(
@@ -358,6 +358,8 @@ class Predictor:
 
     Args:
         model: a trained MMNet (put in eval mode here).
+        info: the class names and preprocessing its checkpoint carries (default: unnamed
+            classes, ImageNet statistics at the model's image size).
         device: where to run it.
         channels_last: run convolutions in the channels-last memory format.
         fast_cpu: on CPU, run a copy with BatchNorm folded into the convolutions and the two
@@ -366,8 +368,15 @@ class Predictor:
     """
 
     def __init__(
-        self, model: MMNet, *, device: str | torch.device = "cpu", channels_last: bool = False, fast_cpu: bool = False
+        self,
+        model: MMNet,
+        info: CheckpointInfo | None = None,
+        *,
+        device: str | torch.device = "cpu",
+        channels_last: bool = False,
+        fast_cpu: bool = False,
     ) -> None:
+        info = info or CheckpointInfo()
         if model.config.main_input == "flow":
             raise CheckpointError(
                 "This checkpoint's network reads optical flow (model.main_input='flow'); prediction from "
@@ -382,9 +391,9 @@ class Predictor:
         self.channels_last = channels_last
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.preprocessing = Preprocessing.from_model(model)
+        self.preprocessing = Preprocessing.from_checkpoint(model, info)
         n = model.config.num_classes
-        names = list(model.class_names) if model.class_names else [f"class_{i}" for i in range(n)]
+        names = list(info.class_names) if info.class_names else [f"class_{i}" for i in range(n)]
         if len(names) != n:
             raise CheckpointError(f"Checkpoint lists {len(names)} class names {names} for {n} outputs.")
         self.class_names = names
@@ -392,7 +401,8 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu", **kwargs) -> Predictor:
         """Load an mmnet checkpoint folder (or its model.safetensors); nothing is unpickled."""
-        return cls(MMNet.from_pretrained(path), device=device, **kwargs)
+        model, info = load_checkpoint(path)
+        return cls(model, info, device=device, **kwargs)
 
     def logits(self, onset: torch.Tensor, apex: torch.Tensor) -> torch.Tensor:
         """Logits (B, num_classes) of preprocessed (B, 3, S, S) onset and apex tensors."""

@@ -25,18 +25,19 @@ AUTHORS_5CLASS = ["happiness", "repression", "disgust", "surprise", "others"]
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..model import load_official_checkpoint
+    from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, load_official_checkpoint
 
     model = load_official_checkpoint(args.checkpoint, pc_antialias=args.pc_antialias)
     n = model.config.num_classes
+    names = None
     if args.class_names:
         names = [s.strip() for s in args.class_names.split(",")]
         if len(names) != n:
             raise ConfigError(f"--class-names gives {len(names)} names but the checkpoint has {n} classes")
-        model.class_names = names
     elif n == 5:
-        model.class_names = AUTHORS_5CLASS
-    model.preprocessing = {"image_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
-    out = model.save_pretrained(args.out)
+        names = AUTHORS_5CLASS
+    info = CheckpointInfo(class_names=names, preprocessing={"image_size": model.config.image_size,
+                                                            "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)})
+    out = model.save_pretrained(args.out, info)
     print(f"wrote {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
     return 0

@@ -27,10 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import MMNetError
     from ..export import DEFAULT_OPSET, export_onnx, onnx_parity
-    from ..model import MMNet
+    from ..model import load_checkpoint
 
-    model = MMNet.from_pretrained(args.checkpoint).eval()
-    out = export_onnx(model, args.onnx, opset=args.opset or DEFAULT_OPSET)
+    model, info = load_checkpoint(args.checkpoint)
+    model.eval()
+    out = export_onnx(model, args.onnx, info, opset=args.opset or DEFAULT_OPSET)
     size_mb = out.stat().st_size / 1e6
     print(f"wrote {out} ({size_mb:.1f} MB), inputs onset/apex (B, 3, {model.config.image_size}, "
           f"{model.config.image_size}) float32, output logits (B, {model.config.num_classes})")

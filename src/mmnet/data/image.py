@@ -8,11 +8,9 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..model.mmnet import IMAGENET_MEAN, IMAGENET_STD  # one definition, beside the network it feeds
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "read_rgb", "resize_rgb", "load_frame", "normalise"]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -26,7 +26,8 @@ from ..errors import CheckpointError, ConfigError, verify_choice
 from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
-__all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS"]
+__all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS", "CheckpointInfo", "load_checkpoint", "read_checkpoint",
+           "IMAGENET_MEAN", "IMAGENET_STD"]
 
 #: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
 #: alone (ablation), or a precomputed optical-flow field given as 3 channels (u, v, magnitude).
@@ -35,6 +36,10 @@ MAIN_INPUTS = ("difference", "apex", "flow")
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 FORMAT_TAG = "mmnet-checkpoint"
+
+#: The normalisation the network's inputs expect (the authors train from ImageNet statistics).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
@@ -96,9 +101,6 @@ class MMNet(nn.Module):
             values["num_classes"] = num_classes
         self.config = MMNetConfig.from_dict(values)
         cfg = self.config
-        # Free-form metadata saved beside the weights (class names, preprocessing settings).
-        self.class_names: list[str] | None = None
-        self.preprocessing: dict = {}
 
         self.motion_stem = MotionStem(3, 180)
         self.main_branch = MainBranch(in_channels=180, use_attention=cfg.use_ca)
@@ -155,23 +157,12 @@ class MMNet(nn.Module):
         return maps
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def checkpoint_metadata(self) -> dict:
-        from .. import __version__
-
-        return {
-            "format": FORMAT_TAG,
-            "format_version": 1,
-            "mmnet_version": __version__,
-            "model": dataclasses.asdict(self.config),
-            "class_names": self.class_names,
-            "preprocessing": self.preprocessing,
-        }
-
-    def save_pretrained(self, path: str | Path) -> Path:
+    def save_pretrained(self, path: str | Path, info: CheckpointInfo | None = None) -> Path:
         """Write ``path/model.safetensors`` and ``path/config.json``; returns the folder.
 
-        The JSON config is also stored in the safetensors header, so the weights file alone is
-        a complete checkpoint. Nothing is pickled.
+        ``info`` (class names, preprocessing) is stored with the network's config, in the
+        safetensors header (so the weights file alone is a complete checkpoint) and in
+        config.json for people to read. Nothing is pickled.
         """
         from safetensors.torch import save_file
 
@@ -179,7 +170,7 @@ class MMNet(nn.Module):
 
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
-        meta = self.checkpoint_metadata()
+        meta = (info or CheckpointInfo()).metadata(self.config)
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         tmp = out / (WEIGHTS_NAME + ".tmp")
         save_file(tensors, str(tmp), metadata={"mmnet": json.dumps(meta)})
@@ -189,13 +180,42 @@ class MMNet(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path: str | Path, *, map_location: str | torch.device = "cpu") -> MMNet:
-        """Load a checkpoint written by ``save_pretrained`` (a folder or its .safetensors file)."""
-        weights, meta = read_checkpoint(path)
-        model = cls(config=MMNetConfig.from_dict(meta["model"]))
-        model.class_names = meta.get("class_names")
-        model.preprocessing = meta.get("preprocessing") or {}
-        _load_strict(model, weights, source=str(path))
-        return model.to(map_location)
+        """Load the network of a checkpoint written by ``save_pretrained`` (a folder or its
+        .safetensors file). Its class names and preprocessing: :func:`load_checkpoint`."""
+        return load_checkpoint(path, map_location=map_location)[0]
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a checkpoint carries besides the weights and the network's config."""
+
+    class_names: list[str] | None = None  # in logit order; None: unnamed
+    preprocessing: dict = field(default_factory=dict)  # image_size, mean, std of the inputs
+
+    def metadata(self, config: MMNetConfig) -> dict:
+        """The JSON record stored with the weights."""
+        from .. import __version__
+
+        return {
+            "format": FORMAT_TAG,
+            "format_version": 1,
+            "mmnet_version": __version__,
+            "model": dataclasses.asdict(config),
+            "class_names": list(self.class_names) if self.class_names is not None else None,
+            "preprocessing": dict(self.preprocessing),
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> CheckpointInfo:
+        return cls(class_names=meta.get("class_names"), preprocessing=meta.get("preprocessing") or {})
+
+
+def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> tuple[MMNet, CheckpointInfo]:
+    """The network of an mmnet checkpoint (strictly loaded) and what it carries besides."""
+    weights, meta = read_checkpoint(path)
+    model = MMNet(config=MMNetConfig.from_dict(meta["model"]))
+    _load_strict(model, weights, source=str(path))
+    return model.to(map_location), CheckpointInfo.from_metadata(meta)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
