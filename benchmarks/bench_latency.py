@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmnet.utils import keep_freed_memory, prepare_process
+from mmnet.runtime import keep_freed_memory, prepare_process
 
 prepare_process()  # as the CLI does: mimalloc (MMNET_ALLOCATOR=system: glibc's), huge pages
 import torch

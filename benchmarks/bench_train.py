@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmnet.utils import prepare_process
+from mmnet.runtime import prepare_process
 
 prepare_process()  # as the CLI does: mimalloc (MMNET_ALLOCATOR=system: glibc's), huge pages
 import torch
@@ -27,8 +27,8 @@ from mmnet import MMNet
 from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
 from mmnet.data.cache import CachedFrames
-from mmnet.engine import cpu_has_fast_bf16, evaluate, resolve_memory_format, train_one_epoch
-from mmnet.utils import configure_cpu_numerics
+from mmnet.runtime import configure_cpu_numerics, cpu_has_fast_bf16, resolve_memory_format
+from mmnet.train.loop import evaluate, train_one_epoch
 
 
 def fake_cache(n_samples: int, size: int) -> CachedFrames:

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from mmnet.allocator import mimalloc_environment, mimalloc_library
+from mmnet.runtime import mimalloc_environment, mimalloc_library
 
 SCRIPT = """
 import sys
-from mmnet.allocator import active_allocator, reexec_with_mimalloc
+from mmnet.runtime import active_allocator, reexec_with_mimalloc
 print("started", flush=True)
 reexec_with_mimalloc()
 print(active_allocator(), sys.argv[1:])

@@ -110,7 +110,7 @@ def test_train_on_the_composite(composite_root, tmp_path, protocol, folds):
     import json
 
     from mmnet.config import load_config
-    from mmnet.experiment import run_experiment
+    from mmnet.train import run_experiment
 
     cfg = load_config(None, [
         "data.dataset=composite", f"data.root={composite_root}", f"data.protocol={protocol}",

@@ -3,7 +3,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from mmnet.metrics import (
+from mmnet.report.metrics import (
     accuracy,
     confusion_matrix,
     per_class_f1,

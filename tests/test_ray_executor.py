@@ -1,6 +1,7 @@
 """The Ray executor on a real local Ray instance: same numbers as the local loop, a killed worker's fold
 is retried and resumes, finished folds are not redone, clear errors. One Ray instance per module."""
 
+import copy
 import sys
 from pathlib import Path
 
@@ -8,10 +9,12 @@ import pytest
 import torch
 import yaml
 
-from mmnet.config import load_config
-from mmnet.errors import ConfigError
-from mmnet.executors import CRASH_ENV, ExecutorError, run_tasks
-from mmnet.experiment import fold_tasks, prepare_run, run_experiment
+from mmnet.config import ExecutorConfig, load_config
+from mmnet.errors import ConfigError, ExecutorError
+from mmnet.train import fold_tasks, prepare_run, run_experiment, run_tasks
+from mmnet.train.ray_executor import CRASH_ENV
+
+RAY = ExecutorConfig(executor="ray")
 
 # CPU, fp32, one torch thread on both sides: the Ray run must equal the local one bit for bit.
 TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
@@ -60,7 +63,7 @@ def test_ray_equals_local_and_survives_a_killed_worker(ray_local, synth_root, lo
     marker = tmp_path / "worker-killed"
     monkeypatch.setenv(CRASH_ENV, str(marker))  # the first fold to checkpoint epoch 1 kills its worker once
     out = tmp_path / "run"
-    report = run_experiment(_cfg(synth_root, tmp_path), out, progress=False, executor="ray")
+    report = run_experiment(_cfg(synth_root, tmp_path), out, progress=False, executor=RAY)
 
     assert marker.exists(), "no worker was killed: the retry path was not exercised"
     reference, ref_report = local_run
@@ -79,19 +82,19 @@ def test_finished_folds_are_not_resubmitted_and_shared_fs_transport(ray_local, s
     cfg = _cfg(synth_root, tmp_path)
     run = prepare_run(cfg, tmp_path / "run", progress=False)
     tasks = fold_tasks(run)
-    first = run_tasks("ray", tasks[:1], transport="shared-fs", progress=False)
+    shared_fs = ExecutorConfig(executor="ray", transport="shared-fs")
+    first = run_tasks(tasks[:1], shared_fs, progress=False)
     assert first[0]["fold"] == tasks[0].fold
     assert [t.fold for t in fold_tasks(run)] == [t.fold for t in tasks[1:]]  # the finished fold is left out
     submitted = []
     real = run_tasks
 
-    def spy(executor, tasks, **kw):
+    def spy(tasks, options, **kw):
         submitted.extend(t.fold for t in tasks)
-        return real(executor, tasks, **kw)
+        return real(tasks, options, **kw)
 
-    monkeypatch.setattr("mmnet.executors.run_tasks", spy)
-    report = run_experiment(cfg, tmp_path / "run", progress=False, executor="ray",
-                            executor_options={"transport": "shared-fs"})
+    monkeypatch.setattr("mmnet.train.experiment.run_tasks", spy)
+    report = run_experiment(cfg, tmp_path / "run", progress=False, executor=shared_fs)
     assert submitted == [t.fold for t in tasks[1:]]
     assert _fold_files(tmp_path / "run", "predictions.csv") == _fold_files(local_run[0], "predictions.csv")
     assert report["complete"]
@@ -100,46 +103,50 @@ def test_finished_folds_are_not_resubmitted_and_shared_fs_transport(ray_local, s
 def test_fold_that_no_node_can_run_is_refused(ray_local, synth_root, tmp_path):
     run = prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
     with pytest.raises(ExecutorError, match="No Ray node can run a fold"):
-        run_tasks("ray", fold_tasks(run), cpus_per_fold=64, progress=False)
+        run_tasks(fold_tasks(run), ExecutorConfig(executor="ray", cpus_per_fold=64), progress=False)
     with pytest.raises(ExecutorError, match="No Ray node can run a fold"):
-        run_tasks("ray", fold_tasks(run), gpus_per_fold=1, progress=False)  # CI has no GPU
+        run_tasks(fold_tasks(run), ExecutorConfig(executor="ray", gpus_per_fold=1), progress=False)  # CI: no GPU
 
 
 def test_failing_fold_is_reported_and_others_finish(ray_local, synth_root, tmp_path):
     run = prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False)
     tasks = fold_tasks(run)
-    tasks[0].config["train"]["batch_size"] = 0  # a deterministic error on the worker: reported, not retried
+    tasks[0].config = copy.deepcopy(tasks[0].config)
+    tasks[0].config.model.num_classes = 1  # a deterministic error on the worker: reported, not retried
     with pytest.raises(ExecutorError, match=r"1 of 2 fold\(s\) failed") as info:
-        run_tasks("ray", tasks, progress=False)
-    assert "train.batch_size must be >= 1" in str(info.value)  # the worker's own message comes through
+        run_tasks(tasks, RAY, progress=False)
+    assert "model.num_classes must be an integer >= 2" in str(info.value)  # the worker's own message comes through
     assert "rerun the same command" in str(info.value)
     assert (tasks[1].fold_dir / "done.json").exists()
 
 
 def test_options_are_checked_before_ray_is_needed(synth_root, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="Unknown executor"):
-        run_tasks("dask", [])
+        ExecutorConfig(executor="dask")
     with pytest.raises(ConfigError, match="Unknown transport"):
-        run_tasks("ray", [], transport="nfs")
+        ExecutorConfig(executor="ray", transport="nfs")
     with pytest.raises(ConfigError, match="cpus-per-fold"):
-        run_tasks("ray", [], cpus_per_fold=0)
+        ExecutorConfig(executor="ray", cpus_per_fold=0)
+    with pytest.raises(ConfigError, match="--address only applies with --executor ray"):
+        ExecutorConfig(address="auto")
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
     with pytest.raises(ExecutorError, match=r'pip install "mmnet\[ray\]"'):
-        run_tasks("ray", [])
+        run_tasks([], RAY)
 
 
 def test_device_rules_under_ray(synth_root, tmp_path):
-    from mmnet.executors import _fold_device
+    from mmnet.train.ray_executor import _fold_device
 
     run = prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
     task = fold_tasks(run)[0]
-    task.config["train"]["device"] = "cuda:1"
+    task.config = copy.deepcopy(task.config)
+    task.config.train.device = "cuda:1"
     with pytest.raises(ConfigError, match="Ray assigns each fold its GPU"):
         _fold_device(task, 1.0)
-    task.config["train"]["device"] = "cuda"
+    task.config.train.device = "cuda"
     with pytest.raises(ConfigError, match="--gpus-per-fold"):
         _fold_device(task, 0.0)
-    task.config["train"]["device"] = "auto"
+    task.config.train.device = "auto"
     assert _fold_device(task, 0.0) == "cpu" and _fold_device(task, 0.5) is None
 
 
@@ -168,7 +175,7 @@ def test_cli_train_and_sweep_on_ray(ray_local, synth_root, local_run, tmp_path, 
 def test_unreachable_address_fails_fast():
     import socket
 
-    from mmnet.executors import _check_reachable
+    from mmnet.train.ray_executor import _check_reachable
 
     with socket.socket() as s:  # a port that was free a moment ago: nobody listens there
         s.bind(("127.0.0.1", 0))

@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 
 from mmnet.cli import main
-from mmnet.metrics import accuracy, uar, uf1
-from mmnet.report import REPORT_FILES, build_report, compute_report, format_results_table, summarize_run
-from mmnet.run_folder import RunFolderError
-from mmnet.selection import OPTIMISTIC_LABEL, PAPER_KEY
+from mmnet.report import REPORT_FILES, RunFolderError, build_report, compute_report, format_results_table, summarize_run
+from mmnet.report.metrics import accuracy, uar, uf1
+from mmnet.report.selection import OPTIMISTIC_LABEL, PAPER_KEY
 
 from .fake_runs import make_samples, write_run
 

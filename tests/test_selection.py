@@ -3,7 +3,7 @@ from fractions import Fraction
 import pytest
 
 from mmnet.errors import ConfigError
-from mmnet.selection import (
+from mmnet.report.selection import (
     authors_fold_f1,
     check_selection,
     choose_epochs,
@@ -56,7 +56,7 @@ def test_accuracy_and_f1_epochs_are_chosen_separately():
 
 
 def test_selection_uses_the_authors_fold_f1_not_megc_uf1():
-    from mmnet.metrics import uf1
+    from mmnet.report.metrics import uf1
 
     true = [0, 0, 1]
     # epoch 1: authors (4/5 + 0) / 2 = 0.4, MEGC UF1 0.8 / 3 = 0.27

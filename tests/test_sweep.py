@@ -9,7 +9,7 @@ import yaml
 from mmnet.cli import main
 from mmnet.errors import ConfigError
 from mmnet.report import summarize_run
-from mmnet.sweep import load_sweep
+from mmnet.train.sweep import load_sweep
 
 SWEEPS = Path(__file__).resolve().parents[1] / "configs" / "sweeps"
 TINY = ["train.epochs=1", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
@@ -102,15 +102,15 @@ def test_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "seeds": 2,
                                               "settings": {"paper": {}, "no_pc": {"model.use_pc": False}}})
     calls = []
-    import mmnet.executors
+    import mmnet.train.sweep
 
-    real = mmnet.executors.run_tasks
+    real = mmnet.train.sweep.run_tasks
 
-    def spy(executor, tasks, **kw):
-        calls.append((executor, sorted((Path(t.out_dir).name, t.seed, t.fold) for t in tasks)))
-        return real(executor, tasks, **kw)
+    def spy(tasks, options, **kw):
+        calls.append((options.executor, sorted((Path(t.out_dir).name, t.seed, t.fold) for t in tasks)))
+        return real(tasks, options, **kw)
 
-    monkeypatch.setattr(mmnet.executors, "run_tasks", spy)
+    monkeypatch.setattr(mmnet.train.sweep, "run_tasks", spy)
     out = tmp_path / "sweep"
     args = ["sweep", str(sweep_file), "--out", str(out), "--root", str(root), "--no-progress",
             "--set", f"data.cache_dir={tmp_path / 'cache'}"]

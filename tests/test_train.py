@@ -14,7 +14,7 @@ import yaml
 from mmnet.cli import main
 from mmnet.config import load_config
 from mmnet.errors import DataError
-from mmnet.experiment import run_experiment
+from mmnet.train import run_experiment
 
 TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4"]
 
@@ -181,7 +181,7 @@ def test_optical_flow_main_input(synth_root, tmp_path):
 def test_memory_format_follows_device_and_precision(monkeypatch):
     import torch
 
-    from mmnet.engine import resolve_memory_format
+    from mmnet.runtime import resolve_memory_format
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     # fp32 on an AVX2 CPU: NCHW (oneDNN's channels_last backward is slower there); on AVX-512, bf16
@@ -204,8 +204,8 @@ def test_training_results_do_not_depend_on_memory_format(tmp_path):
     from mmnet.config import AugmentConfig
     from mmnet.data.batches import DeviceFrames
     from mmnet.data.cache import CachedFrames
-    from mmnet.engine import evaluate, train_one_epoch
     from mmnet.model import MMNet
+    from mmnet.train.loop import evaluate, train_one_epoch
 
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (8 * 2, 48, 48, 3), dtype=np.uint8)

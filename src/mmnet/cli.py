@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .utils import prepare_process
+    from .runtime import prepare_process
 
     # Only a real command line (not a call from Python) may restart the process on mimalloc.
     prepare_process(restart_on_mimalloc=argv is None)

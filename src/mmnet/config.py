@@ -1,12 +1,18 @@
-"""Experiment configuration: dataclasses with the paper's values as defaults, YAML files, --set overrides.
+"""Configuration, one mechanism: typed dataclasses with the paper's values as defaults, YAML
+files, and one override path (``section.key=value``, as ``--set`` and sweep settings write it).
 
 Defaults reproduce the authors' 5-class CASME II script (CASME2_5.py); each field's comment gives
-its source where the paper and the code differ. Unknown keys and wrong types are errors.
+its source where the paper and the code differ. Unknown keys, wrong types and bad values are
+errors that name the key. Seeds are expanded (:func:`expand_seeds`) and the composite dataset
+root is parsed (:func:`parse_root`) here and nowhere else. :class:`ExecutorConfig` says how the
+folds run (locally or on Ray); it is not part of the experiment (two runs that differ only in it
+give the same numbers).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -23,9 +29,15 @@ __all__ = [
     "TrainConfig",
     "EvalConfig",
     "ExperimentConfig",
+    "ExecutorConfig",
     "load_config",
-    "apply_overrides",
+    "config_from_dict",
     "config_to_dict",
+    "apply_overrides",
+    "set_value",
+    "expand_seeds",
+    "parse_root",
+    "format_root",
 ]
 
 
@@ -128,9 +140,7 @@ _SECTIONS = {"model": MMNetConfig, "data": DataConfig, "augment": AugmentConfig,
 
 
 def _check_type(key: str, value, annotation):
-    """Coerce/validate one value against its dataclass annotation (strings from --set included)."""
-    if isinstance(annotation, str):
-        annotation = eval(annotation, {"list": list, "str": str, "int": int, "float": float, "bool": bool})  # noqa: S307
+    """Coerce/validate one value against its (resolved) dataclass annotation."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(annotation)
@@ -150,13 +160,13 @@ def _check_type(key: str, value, annotation):
         if not isinstance(value, list):
             value = [value]
         return [_check_type(key, v, item) for v in value]
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if annotation is float and isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
-        try:
-            return float(value)
+    if annotation is float and isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:  # ints, and strings: YAML 1.1 reads "1e-3" as a string
+            value = float(value)
         except ValueError:
             pass
+    if annotation is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value!r}")
     if annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
@@ -184,7 +194,7 @@ def config_from_dict(values: dict) -> ExperimentConfig:
         raise ConfigError(f"Unknown config section(s) {unknown}. Valid: {sorted(_SECTIONS)} and seeds")
     kwargs = {name: _build(cls, values.get(name) or {}, name) for name, cls in _SECTIONS.items()}
     if "seeds" in values:
-        kwargs["seeds"] = _check_type("seeds", values["seeds"], list[int])
+        kwargs["seeds"] = expand_seeds(values["seeds"], kwargs["train"].seed)
     return ExperimentConfig(**kwargs)
 
 
@@ -192,28 +202,120 @@ def config_to_dict(cfg: ExperimentConfig) -> dict:
     return dataclasses.asdict(cfg)
 
 
-def apply_overrides(values: dict, overrides: list[str]) -> dict:
-    """Apply ``section.key=value`` strings (values parsed as YAML) to a nested dict."""
+def set_value(values: dict, dotted: str, value, where: str = "--set") -> None:
+    """Set ``section.key`` (or ``seeds``) in a nested config dict: the one way overrides are applied."""
+    parts = dotted.strip().split(".")
+    if parts == ["seeds"]:
+        values["seeds"] = value
+        return
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"{where}: key must be section.key (e.g. train.epochs), got {dotted!r}")
+    section = values.setdefault(parts[0], {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: config section {parts[0]!r} is not a mapping")
+    section[parts[1]] = value
+
+
+def parse_override(item: str) -> tuple[str, object]:
+    """``"section.key=value"`` -> (``"section.key"``, value parsed as YAML; empty -> None)."""
+    if "=" not in item:
+        raise ConfigError(f"--set expects section.key=value, got {item!r}")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: cannot parse {raw!r} ({exc})") from None
+    return key.strip(), value
+
+
+def apply_overrides(values: dict, overrides: list[str], where: str = "--set") -> dict:
+    """A copy of ``values`` with ``section.key=value`` strings applied (values parsed as YAML)."""
     values = {k: dict(v) if isinstance(v, dict) else v for k, v in (values or {}).items()}
     for item in overrides or []:
-        if "=" not in item:
-            raise ConfigError(f"--set expects section.key=value, got {item!r}")
-        key, raw = item.split("=", 1)
-        try:
-            value = yaml.safe_load(raw) if raw != "" else None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--set {key}: cannot parse {raw!r} ({exc})") from None
-        parts = key.strip().split(".")
-        if parts == ["seeds"]:
-            values["seeds"] = value
-            continue
-        if len(parts) != 2:
-            raise ConfigError(f"--set key must be section.key (e.g. train.epochs), got {key!r}")
-        values.setdefault(parts[0], {})
-        if not isinstance(values[parts[0]], dict):
-            raise ConfigError(f"config section {parts[0]!r} is not a mapping")
-        values[parts[0]][parts[1]] = value
+        set_value(values, *parse_override(item), where=where)
     return values
+
+
+def expand_seeds(value, base_seed: int, where: str = "seeds") -> list[int]:
+    """A seed count N (``base_seed + 0..N-1``) or an explicit list of distinct seeds -> the list."""
+    if isinstance(value, bool) or not isinstance(value, (int, list)):
+        raise ConfigError(f"{where}: seeds must be a count (e.g. 5) or a list of integers, got {value!r}")
+    if isinstance(value, int):
+        if value < 1:
+            raise ConfigError(f"{where}: seeds must be >= 1, got {value}")
+        return [base_seed + i for i in range(value)]
+    if (not value or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)
+            or len(set(value)) != len(value)):
+        raise ConfigError(f"{where}: seeds must be a non-empty list of distinct integers, got {value!r}")
+    return list(value)
+
+
+def parse_root(dataset: str, root) -> Path | dict[str, Path]:
+    """The dataset root as a loader takes it: one folder, or for the composite a folder per part.
+
+    Accepted forms: a folder; ``"casme2=DIR,samm=DIR,smic=DIR"``; a list of such items (what a
+    repeated ``--root`` gives: ``["casme2=DIR", "samm=DIR", ...]``); a mapping part -> folder.
+    """
+    if root is None or root == [] or root == "":
+        raise ConfigError(f"No dataset root given: pass --root DIR (or set data.root) for dataset {dataset!r}.")
+    if isinstance(root, dict):
+        items = [f"{k}={v}" for k, v in root.items()]
+    elif isinstance(root, (list, tuple)):
+        items = [str(r) for r in root]
+    else:
+        items = [str(root)]
+    if not any("=" in item for item in items):
+        if len(items) > 1:
+            raise ConfigError(f"--root given {len(items)} times; give one folder (or PART=DIR for the composite).")
+        return Path(items[0])
+    if dataset != "composite":
+        raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
+    pairs = [piece.split("=", 1) for item in items for piece in item.split(",") if piece.strip()]
+    bad = ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
+    if bad:
+        raise ConfigError(f"--root values {bad} are not PART=DIR (e.g. casme2=/data/CASME2).")
+    parts = {k.strip().lower(): Path(v.strip()) for k, v in pairs}
+    if len(parts) != len(pairs):
+        raise ConfigError(f"--root names a part twice: {[k for k, _ in pairs]}")
+    return parts
+
+
+def format_root(root: Path | dict[str, Path]) -> str:
+    """The canonical text of a parsed root, as data.root stores it in config.yaml."""
+    if isinstance(root, dict):
+        return ",".join(f"{k}={v}" for k, v in root.items())
+    return str(root)
+
+
+EXECUTORS = ("local", "ray")
+TRANSPORTS = ("object-store", "shared-fs")
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """How the folds of a run (or a sweep) are run. See docs/cluster.md for the Ray options."""
+
+    executor: str = "local"  # "local": one after another in this process; "ray": one Ray task per fold
+    address: str | None = None  # Ray cluster address ("auto", "HOST:6379", "ray://HOST:10001"); None: local Ray
+    cpus_per_fold: float | None = None  # CPUs Ray reserves per fold (default 1); also its torch thread count
+    gpus_per_fold: float | None = None  # GPU share per fold (0.25: four folds per GPU); None: 1 if the cluster has GPUs
+    max_retries: int | None = None  # reruns of a fold whose worker or node died (default 3)
+    transport: str | None = None  # "object-store" (default) or "shared-fs": how workers get the frame cache
+
+    def __post_init__(self) -> None:
+        verify_choice("executor", self.executor, EXECUTORS)
+        if self.transport is not None:
+            verify_choice("transport", self.transport, TRANSPORTS)
+        if self.max_retries is not None and self.max_retries < 0:
+            raise ConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.cpus_per_fold is not None and not self.cpus_per_fold > 0:
+            raise ConfigError(f"--cpus-per-fold must be > 0, got {self.cpus_per_fold}")
+        if self.gpus_per_fold is not None and not self.gpus_per_fold >= 0:
+            raise ConfigError(f"--gpus-per-fold must be >= 0, got {self.gpus_per_fold}")
+        if self.executor == "local":
+            ray_only = [f.name for f in dataclasses.fields(self) if f.name != "executor" and getattr(self, f.name) is not None]
+            if ray_only:
+                raise ConfigError(f"--{ray_only[0].replace('_', '-')} only applies with --executor ray")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -15,6 +15,7 @@ __all__ = [
     "AnnotationError",
     "DataError",
     "PreprocessError",
+    "ExecutorError",
     "verify_choice",
 ]
 
@@ -45,6 +46,10 @@ class DataError(MMNetError, ValueError):
 
 class PreprocessError(MMNetError, RuntimeError):
     """Face preprocessing failed for a clip (no face, corrupt frame, undecodable video)."""
+
+
+class ExecutorError(MMNetError, RuntimeError):
+    """Folds that could not run on the executor (cluster unreachable, too small, or folds failed)."""
 
 
 def verify_choice(name: str, value: object, choices) -> object:

@@ -386,8 +386,9 @@ class Predictor:
         self.model = model.eval().to(self.device)
         if fast_cpu and self.device.type == "cpu":
             from .model.cpu_inference import fast_cpu_copy
+            from .runtime import nnpack_available
 
-            self.model = fast_cpu_copy(self.model)
+            self.model = fast_cpu_copy(self.model, winograd=nnpack_available())
         self.channels_last = channels_last
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)

@@ -1,249 +1,81 @@
-"""Read and check a LOSO run folder, as the trainer writes it, for scoring.
+"""The run folder: its file names and CSV columns, the contract between training and the report.
 
-Layout (the contract between ``mmnet train`` and ``mmnet report``)::
+Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes each file)::
 
     RUN/config.yaml          resolved config (data.classes, eval.selection, train.epochs, seeds)
     RUN/env.json             versions, device, git revision, dataset fingerprint
-    RUN/samples.csv          sample_id,dataset,subject,clip,label,class_index   (every sample used)
-    RUN/skipped.csv          optional: sample_id,reason
-    RUN/seed-<S>/fold-<NAME>/history.csv       epoch,train_loss,train_acc,lr,test_loss,test_acc,seconds
-    RUN/seed-<S>/fold-<NAME>/predictions.csv   epoch,sample_id,subject,dataset,true,pred,prob_0..
+    RUN/samples.csv          SAMPLES_COLUMNS: every sample used
+    RUN/skipped.csv          SKIPPED_COLUMNS: optional, every sample left out and why
+    RUN/frame_notes.csv      FRAME_NOTES_COLUMNS: optional, frames clamped to what is on disk
+    RUN/seed-<S>/fold-<NAME>/history.csv       HISTORY_COLUMNS
+    RUN/seed-<S>/fold-<NAME>/predictions.csv   prediction_columns(num_classes)
+    RUN/seed-<S>/fold-<NAME>/state.pt          resume state of an unfinished fold (removed when done)
+    RUN/seed-<S>/fold-<NAME>/model/            the fold's final model (train.save_models)
     RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold
 
-A fold folder without ``done.json`` is unfinished: it is listed, never scored. Everything that
-does not add up (a prediction for an unknown sample, a true label that disagrees with
-samples.csv, a sample tested twice, epochs with different test sets) is an error, because a
-report built on it could not be audited.
+Both sides import the names and columns from here, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-import yaml
+from .utils import atomic_write_text
 
-from .data.common import natural_key
-from .errors import MMNetError
+__all__ = [
+    "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
+    "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
+    "SEED_FOLDER", "prediction_columns", "seed_folder", "fold_folder", "fold_path", "write_csv",
+]
 
-__all__ = ["RunFolderError", "Fold", "Run", "load_run"]
+# Files of the run folder.
+CONFIG = "config.yaml"
+ENV = "env.json"
+SAMPLES = "samples.csv"
+SKIPPED = "skipped.csv"
+FRAME_NOTES = "frame_notes.csv"
+# Files of a fold folder.
+HISTORY = "history.csv"
+PREDICTIONS = "predictions.csv"
+STATE = "state.pt"
+MODEL = "model"
+DONE = "done.json"
 
-_TEXT_COLUMNS = {"sample_id": str, "subject": str, "dataset": str, "clip": str, "label": str, "reason": str}
+SAMPLES_COLUMNS = ("sample_id", "dataset", "subject", "clip", "label", "class_index")
+SKIPPED_COLUMNS = ("sample_id", "reason")
+FRAME_NOTES_COLUMNS = ("sample_id", "note")
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "lr", "test_loss", "test_acc", "seconds")
+PREDICTION_ID_COLUMNS = ("epoch", "sample_id", "subject", "dataset", "true", "pred")
 
-
-class RunFolderError(MMNetError, ValueError):
-    """A run folder whose files are missing or do not agree with each other."""
-
-
-@dataclass
-class Fold:
-    """One fold folder of one seed. ``done`` is None for an unfinished fold (then nothing else is read)."""
-
-    seed: int
-    name: str  # folder name, e.g. "fold-sub01"
-    path: Path
-    done: dict | None = None
-    history: pd.DataFrame | None = None
-    predictions: pd.DataFrame | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.done is not None
-
-
-@dataclass
-class Run:
-    """Everything read from a run folder; ``issues`` holds non-fatal findings for the report."""
-
-    path: Path
-    config: dict
-    env: dict
-    classes: list[str]
-    samples: pd.DataFrame
-    skipped: pd.DataFrame
-    expected_seeds: list[int]
-    folds: dict[int, list[Fold]] = field(default_factory=dict)
-    issues: list[str] = field(default_factory=list)
+SEED_FOLDER = re.compile(r"seed-(-?\d+)")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    try:
-        # keep_default_na=False: a subject called "NA" stays a string, an empty cell stays "".
-        df = pd.read_csv(path, dtype=_TEXT_COLUMNS, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise RunFolderError(f"'{path}' is not a readable CSV table ({exc}); rerun the fold or remove its folder.") from None
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise RunFolderError(
-            f"'{path}' lacks column(s) {missing}; found {list(df.columns)}. Expected at least {list(required)}."
-        )
-    return df
+def prediction_columns(num_classes: int) -> tuple[str, ...]:
+    """predictions.csv: one row per (epoch, test sample), then the class probabilities."""
+    return PREDICTION_ID_COLUMNS + tuple(f"prob_{c}" for c in range(num_classes))
 
 
-def _int_column(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    values = pd.to_numeric(df[column], errors="coerce")
-    bad = values.isna() | (values != values.round())
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise RunFolderError(f"'{path}' row {row + 2}: column '{column}' = {df[column].iloc[row]!r}, expected an integer.")
-    return values.astype("int64")
+def seed_folder(seed: int) -> str:
+    return f"seed-{seed}"
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunFolderError(f"'{path}' is not valid JSON ({exc}).") from None
-    if not isinstance(data, dict):
-        raise RunFolderError(f"'{path}' must hold a JSON object, got {type(data).__name__}.")
-    return data
+def fold_folder(name: str) -> str:
+    """A fold's folder name: ``fold-`` and its name with anything but letters, digits, ``._-`` replaced."""
+    return "fold-" + _UNSAFE.sub("_", name)
 
 
-def _get(cfg: dict, dotted: str, default=None):
-    node = cfg
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
+def fold_path(run_dir: str | Path, seed: int, fold: str) -> Path:
+    return Path(run_dir) / seed_folder(seed) / fold_folder(fold)
 
 
-def _classes(config: dict, samples: pd.DataFrame, path: Path) -> list[str]:
-    """Class names in logit order: config data.classes, else derived from samples.csv."""
-    by_index = samples.groupby("class_index")["label"].unique()
-    names = _get(config, "data.classes")
-    if names is not None:
-        # label may be the annotated emotion ("fear") of a merged class ("negative"): not compared.
-        names = [str(n) for n in names]
-        for i in by_index.index:
-            if not 0 <= int(i) < len(names):
-                raise RunFolderError(f"samples.csv class_index {int(i)} is outside data.classes {names}.")
-        return names
-    clash = {int(i): list(v) for i, v in by_index.items() if len(v) > 1}
-    if clash:
-        raise RunFolderError(f"'{path / 'samples.csv'}': class names cannot be derived, one class_index has several "
-                             f"labels {clash}; write data.classes into config.yaml.")
-    n = int(samples["class_index"].max()) + 1 if len(samples) else 0
-    return [str(by_index[i][0]) if i in by_index.index else f"class_{i}" for i in range(n)]
-
-
-def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> Fold:
-    fold = Fold(seed=seed, name=path.name, path=path)
-    done_path = path / "done.json"
-    if not done_path.is_file():
-        return fold
-    fold.done = _read_json(done_path)
-    hist_path = path / "history.csv"
-    if hist_path.is_file():
-        fold.history = _read_csv(hist_path, ("epoch",))
-        fold.history["epoch"] = _int_column(fold.history, "epoch", hist_path)
-    else:
-        run.issues.append(f"seed {seed} {path.name}: history.csv is missing; learning curves leave this fold out.")
-
-    pred_path = path / "predictions.csv"
-    if not pred_path.is_file():
-        raise RunFolderError(f"'{path}' has done.json but no predictions.csv; rerun this fold (delete its done.json).")
-    pred = _read_csv(pred_path, ("epoch", "sample_id", "true", "pred"))
-    for col in ("epoch", "true", "pred"):
-        pred[col] = _int_column(pred, col, pred_path)
-    n_classes = len(run.classes)
-    for col in ("true", "pred"):
-        bad = (pred[col] < 0) | (pred[col] >= n_classes)
-        if bad.any():
-            raise RunFolderError(f"'{pred_path}': column '{col}' holds {int(pred[col][bad].iloc[0])}, outside 0..{n_classes - 1}.")
-    unknown = sorted(set(pred["sample_id"]) - set(sample_index.index))
-    if unknown:
-        raise RunFolderError(f"'{pred_path}' predicts {len(unknown)} sample(s) not in samples.csv, e.g. {unknown[:3]}.")
-    dup = pred.duplicated(["epoch", "sample_id"])
-    if dup.any():
-        r = pred[dup].iloc[0]
-        raise RunFolderError(f"'{pred_path}' has two rows for sample {r['sample_id']!r} at epoch {r['epoch']}.")
-    expected_true = sample_index.loc[pred["sample_id"], "class_index"].to_numpy()
-    wrong = pred["true"].to_numpy() != expected_true
-    if wrong.any():
-        r = pred[wrong].iloc[0]
-        raise RunFolderError(
-            f"'{pred_path}': sample {r['sample_id']!r} has true={r['true']} but samples.csv says "
-            f"{int(sample_index.loc[r['sample_id'], 'class_index'])}; the run mixes label schemes."
-        )
-    sets = pred.groupby("epoch")["sample_id"].apply(frozenset)
-    if sets.nunique() > 1:
-        raise RunFolderError(f"'{pred_path}': the test samples differ between epochs {list(sets.index)}; each epoch must test the whole fold.")
-    epochs = fold.done.get("epochs")
-    if epochs is not None and int(pred["epoch"].max()) != int(epochs):
-        raise RunFolderError(
-            f"'{pred_path}': last epoch {int(pred['epoch'].max())} but done.json says epochs={epochs}; rerun this fold."
-        )
-    # subject/dataset come from samples.csv: one source of truth for identities.
-    pred["subject"] = sample_index.loc[pred["sample_id"], "subject"].to_numpy()
-    pred["dataset"] = sample_index.loc[pred["sample_id"], "dataset"].to_numpy()
-    tested = set(fold.done.get("test_subjects") or [])
-    if tested:
-        subj = pred.drop_duplicates("sample_id")
-        # LOSO names a subject ('01' or 'casme2/01'); leave-one-dataset-out names the dataset.
-        ok = [s in tested or d in tested or f"{d}/{s}" in tested or f"{d}_{s}" in tested
-              for s, d in zip(subj["subject"], subj["dataset"])]
-        if not all(ok):
-            odd = sorted(set(subj["subject"][[not o for o in ok]]))
-            run.issues.append(f"seed {seed} {path.name}: predicts subjects {odd} not in done.json test_subjects {sorted(tested)}.")
-    fold.predictions = pred.sort_values(["epoch", "sample_id"], kind="stable").reset_index(drop=True)
-    return fold
-
-
-def load_run(run_dir: str | Path) -> Run:
-    """Read a run folder and check that its files agree (see the module docstring)."""
-    root = Path(run_dir)
-    if not root.is_dir():
-        raise RunFolderError(f"Run folder '{root}' does not exist; pass the --out folder of a finished `mmnet train`.")
-    issues: list[str] = []
-    config: dict = {}
-    if (root / "config.yaml").is_file():
-        config = yaml.safe_load((root / "config.yaml").read_text(encoding="utf-8")) or {}
-    else:
-        issues.append("config.yaml is missing: the configuration cannot be audited.")
-    env = _read_json(root / "env.json") if (root / "env.json").is_file() else {}
-    if not env:
-        issues.append("env.json is missing: the environment cannot be audited.")
-    if not (root / "samples.csv").is_file():
-        raise RunFolderError(f"'{root}' has no samples.csv: is it a run folder written by `mmnet train`?")
-    samples = _read_csv(root / "samples.csv", ("sample_id", "dataset", "subject", "label", "class_index"))
-    samples["class_index"] = _int_column(samples, "class_index", root / "samples.csv")
-    if samples["sample_id"].duplicated().any():
-        dup = samples["sample_id"][samples["sample_id"].duplicated()].iloc[0]
-        raise RunFolderError(f"'{root / 'samples.csv'}' lists sample {dup!r} twice.")
-    skipped = (
-        _read_csv(root / "skipped.csv", ("sample_id", "reason"))
-        if (root / "skipped.csv").is_file()
-        else pd.DataFrame({"sample_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
-    )
-    classes = _classes(config, samples, root)
-    expected = [int(s) for s in (config.get("seeds") or [])]
-    run = Run(root, config, env, classes, samples, skipped, expected, issues=issues)
-
-    index = samples.set_index("sample_id")
-    seed_dirs = {}
-    for d in root.iterdir():
-        m = re.fullmatch(r"seed-(-?\d+)", d.name)
-        if m and d.is_dir():
-            seed_dirs[int(m.group(1))] = d
-    if not seed_dirs:
-        raise RunFolderError(f"'{root}' has no seed-<S>/ folders: no fold has started yet, nothing to score.")
-    for seed in sorted(seed_dirs):
-        fold_dirs = sorted((d for d in seed_dirs[seed].iterdir() if d.is_dir() and d.name.startswith("fold-")),
-                           key=lambda d: natural_key(d.name))
-        run.folds[seed] = [_read_fold(run, seed, d, index) for d in fold_dirs]
-        seen: dict[str, str] = {}
-        for fold in run.folds[seed]:
-            if fold.predictions is None:
-                continue
-            for sid in fold.predictions["sample_id"].unique():
-                if sid in seen:
-                    raise RunFolderError(f"seed {seed}: sample {sid!r} is tested in both {seen[sid]} and {fold.name}.")
-                seen[sid] = fold.name
-    extra = sorted(set(seed_dirs) - set(expected)) if expected else []
-    if extra:
-        issues.append(f"seed folder(s) {extra} are not in config seeds {expected}; they are reported too.")
-    return run
+def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
+    """Write a CSV of the run folder atomically (readers never see half a file)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())

@@ -22,11 +22,10 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..data import DATASETS
+    from .common import add_root_argument
 
     parser.add_argument("dataset", type=str, choices=sorted(DATASETS), help="dataset name")
-    parser.add_argument("--root", type=str, action="append", required=True, metavar="DIR",
-                        help="dataset folder; for composite either one folder holding casme2/ samm/ smic/, or "
-                             "repeated PART=DIR (casme2=..., samm=..., smic=...)")
+    add_root_argument(parser, required=True)
     parser.add_argument("--annotation", type=Path, default=None, metavar="FILE",
                         help="annotation file (default: the dataset's usual file name in --root)")
     parser.add_argument("--scheme", type=str, default=None, metavar="NAME",
@@ -39,22 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="where SMIC apex estimates are cached (default: $MMNET_CACHE_DIR or ~/.cache/mmnet)")
     parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns")
-
-
-def _root(values: list[str], dataset: str):
-    from ..errors import ConfigError
-
-    if any("=" in v for v in values):
-        if dataset != "composite":
-            raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
-        pairs = [v.split("=", 1) for v in values]
-        bad = [v for v, p in zip(values, pairs) if len(p) != 2 or not p[0]]
-        if bad or len(pairs) != len(values):
-            raise ConfigError(f"--root values {bad} are not PART=DIR")
-        return {k.strip().lower(): Path(v) for k, v in pairs}
-    if len(values) > 1:
-        raise ConfigError(f"--root given {len(values)} times; give one folder (or PART=DIR for composite).")
-    return Path(values[0])
 
 
 def _options(loader, args) -> dict:
@@ -85,11 +68,12 @@ def _wrap(text: str, width: int) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
+    from ..config import parse_root
     from ..data import DATASETS, DEFAULT_SCHEME, class_counts, get_scheme, load_dataset
     from ..data.common import natural_key
 
     loader = DATASETS[args.dataset]
-    root = _root(args.root, args.dataset)
+    root = parse_root(args.dataset, args.root)
     scheme = get_scheme(args.scheme or DEFAULT_SCHEME[args.dataset])
     import logging
 

@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import synth
     from ..config import load_config
-    from ..experiment import run_experiment
     from ..report import format_results_table
+    from ..train import run_experiment
 
     t0 = time.perf_counter()
     data_root = args.out / "data"

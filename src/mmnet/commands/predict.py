@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from ..utils import keep_freed_memory
+    from ..runtime import keep_freed_memory
 
     keep_freed_memory()  # activations are reused across clips instead of page-faulted in again
     predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, fast_cpu=args.fast)

@@ -7,7 +7,7 @@ fold resumes from its last finished epoch.
 Examples:
   mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5
   mmnet train --config configs/casme2_3class.yaml --root /data/CASME2 --out runs/c3 --seeds 5
-  mmnet train --dataset composite --root casme2=/d/CASME2,samm=/d/SAMM,smic=/d/SMIC --out runs/cde
+  mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC --out runs/cde
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
 """
 
@@ -18,10 +18,12 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .common import add_executor_arguments, add_root_argument
+
     p.add_argument("--config", type=Path, default=None, help="experiment YAML (see configs/); default: paper recipe")
-    p.add_argument("--dataset", type=str, default=None, help="dataset name (casme2, samm, mmew, smic, casme3, composite)")
-    p.add_argument("--root", type=str, default=None,
-                   help="dataset root; composite: casme2=DIR,samm=DIR,smic=DIR")
+    p.add_argument("--dataset", type=str, default=None,
+                   help="dataset name (casme2, samm, mmew, smic, casme3, composite)")
+    add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
     p.add_argument("--scheme", type=str, default=None, help="label scheme (default: the dataset's)")
     p.add_argument("--protocol", choices=("loso", "lodo"), default=None,
@@ -35,49 +37,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=str, default=None, help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="auto: bf16 where the hardware computes it natively, else fp32")
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="run folds in this process (default) or as Ray tasks (pip install 'mmnet[ray]')")
-    p.add_argument("--address", type=str, default=None, help="Ray cluster address (with --executor ray)")
-    p.add_argument("--gpus-per-fold", type=float, default=None, help="Ray: GPU share per fold, e.g. 0.25")
-    p.add_argument("--cpus-per-fold", type=float, default=None, help="Ray: CPUs per fold")
-    p.add_argument("--transport", choices=("object-store", "shared-fs"), default=None,
-                   help="Ray: ship cached frames through the object store (default) or read them from shared storage")
-    p.add_argument("--max-retries", type=int, default=None, help="Ray: retries of a fold whose worker died (default 3)")
+    add_executor_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def experiment_config(args: argparse.Namespace):
     """The ExperimentConfig that the options describe (config file, then flags, then --set)."""
     from ..config import load_config
+    from .common import root_override
 
     flags = []
-    for name, key in (("dataset", "data.dataset"), ("root", "data.root"), ("annotation", "data.annotation"),
-                      ("scheme", "data.scheme"), ("protocol", "data.protocol"), ("selection", "eval.selection"),
-                      ("device", "train.device"), ("precision", "train.precision")):
+    for name, key in (("dataset", "data.dataset"), ("annotation", "data.annotation"), ("scheme", "data.scheme"),
+                      ("protocol", "data.protocol"), ("selection", "eval.selection"), ("device", "train.device"),
+                      ("precision", "train.precision")):
         value = getattr(args, name, None)
         if value is not None:
             flags.append(f"{key}={value}")
-    cfg = load_config(args.config, flags + list(args.overrides))
+    flags += root_override(args.dataset, args.root)
     if args.seeds is not None:
-        from ..errors import ConfigError
-
-        if args.seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
-        base = cfg.train.seed
-        cfg.seeds = [base + i for i in range(args.seeds)]
-    return cfg
+        flags.append(f"seeds={args.seeds}")  # a count: train.seed + 0..N-1
+    return load_config(args.config, flags + list(args.overrides))
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..experiment import run_experiment
     from ..report import format_results_table
+    from ..train import run_experiment
+    from .common import executor_config
 
     cfg = experiment_config(args)
-    options = {k: v for k, v in (("address", args.address), ("gpus_per_fold", args.gpus_per_fold),
-                                 ("cpus_per_fold", args.cpus_per_fold), ("transport", args.transport),
-                                 ("max_retries", args.max_retries)) if v is not None}
-    report = run_experiment(cfg, args.out, progress=not args.no_progress, executor=args.executor,
-                            executor_options=options)
+    report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress)
     print(format_results_table(report))
     print(f"report: {args.out / 'report.md'}")
     return 0

@@ -31,7 +31,7 @@ class WinogradConv2d(nn.Module):
     """A 3x3, stride-1, ungrouped float32 convolution computed with NNPACK (CPU, no autograd).
 
     Falls back to the ordinary convolution wherever NNPACK cannot run it (gradients, other
-    devices or dtypes, PyTorch builds without NNPACK).
+    devices or dtypes). Use it only where ``mmnet.runtime.nnpack_available()``.
     """
 
     def __init__(self, conv: nn.Conv2d) -> None:
@@ -39,29 +39,24 @@ class WinogradConv2d(nn.Module):
         if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.groups != 1 or conv.dilation != (1, 1):
             raise ValueError(f"WinogradConv2d takes 3x3 stride-1 ungrouped convolutions, got {conv}")
         self.conv = conv
-        self.stride = conv.stride  # read by MainBranch to decide on the prior's pooling
 
     def forward(self, x: Tensor) -> Tensor:
         w = self.conv.weight
         if (x.requires_grad or w.requires_grad and torch.is_grad_enabled() or x.device.type != "cpu"
-                or x.dtype != torch.float32 or not nnpack_available()):
+                or x.dtype != torch.float32):
             return self.conv(x)
         return torch._nnpack_spatial_convolution(x.contiguous(), w.contiguous(), self.conv.bias,
                                                  list(self.conv.padding), [1, 1])
-
-
-def nnpack_available() -> bool:
-    return bool(getattr(torch, "_nnpack_available", lambda: False)()) and hasattr(
-        torch, "_nnpack_spatial_convolution")
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[nn.Conv2d, nn.Module]:
     return fuse_conv_bn_eval(conv, bn), nn.Identity()
 
 
-def fast_cpu_copy(model: nn.Module, *, winograd: bool = True) -> nn.Module:
-    """An eval-mode copy of an MMNet with BN folded into convolutions and, when ``winograd``,
-    the 3x3 stride-1 convolutions on NNPACK. The original model is left unchanged."""
+def fast_cpu_copy(model: nn.Module, *, winograd: bool) -> nn.Module:
+    """An eval-mode copy of an MMNet with BN folded into convolutions and, when ``winograd``
+    (the caller checks ``mmnet.runtime.nnpack_available()``), the 3x3 stride-1 convolutions on
+    NNPACK. The original model is left unchanged."""
     from .ca_block import CABlock, SpatialAttention
     from .main_branch import MainBranch, MotionStem
 
@@ -78,7 +73,7 @@ def fast_cpu_copy(model: nn.Module, *, winograd: bool = True) -> nn.Module:
                 m.downsample = nn.Sequential(fuse_conv_bn_eval(m.downsample[0], m.downsample[1]))
         elif isinstance(m, SpatialAttention):
             m.conv, m.bn = _fold(m.conv, m.bn)
-    if winograd and nnpack_available():
+    if winograd:
         for m in list(fast.modules()):
             for name, child in list(m.named_children()):
                 if (isinstance(child, nn.Conv2d) and child.kernel_size == (3, 3) and child.stride == (1, 1)

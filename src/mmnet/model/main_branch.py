@@ -52,6 +52,7 @@ class MainBranch(nn.Module):
             self.add_module(f"layer{i}", stage)
             channels = width
         self.num_stages = len(widths)
+        self.strides = tuple(strides)  # a stage that downsamples gets the previous map pooled to its size
         self.out_channels = channels
         # The previous map is brought to the next stage's resolution by this pooling (no weights).
         self.pool_prior = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
@@ -74,7 +75,7 @@ class MainBranch(nn.Module):
         for i in range(1, self.num_stages + 1):
             block: CABlock = getattr(self, f"layer{i}")[0]
             prior = None
-            if attn is not None and block.conv1.stride[0] != 1:
+            if attn is not None and self.strides[i - 1] != 1:
                 prior = self.pool_prior(attn)  # (B, 1, H/2, W/2)
             elif attn is not None:
                 prior = attn

@@ -1,71 +1,26 @@
-"""The training and evaluation loops: plain, readable, one epoch at a time."""
+"""The training and evaluation loops: plain, readable, one epoch at a time.
+
+They run where and how they are told (device, precision, memory format: decided by
+:func:`mmnet.runtime.plan_compute`); they never probe the machine.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import AugmentConfig
-from .data.batches import DeviceFrames
+from ..config import AugmentConfig
+from ..data.batches import DeviceFrames
 
-__all__ = ["resolve_device", "resolve_precision", "resolve_memory_format", "autocast", "train_one_epoch", "evaluate", "EpochStats"]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def cpu_has_fast_bf16() -> bool:
-    """True where the CPU computes bf16 natively (AMX or AVX-512 BF16).
-
-    Without them (e.g. AVX2-only CPUs) PyTorch emulates bf16 and a training step is ~15x slower
-    than fp32, so "auto" must not pick bf16 there.
-    """
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """"auto" -> "bf16" on CUDA GPUs with bf16 and on CPUs with native bf16, else "fp32"."""
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_fast_bf16() else "fp32"
-
-
-def cpu_prefers_nchw_for_fp32() -> bool:
-    """True on CPUs without AVX-512, where oneDNN's fp32 channels_last convolution backward is slow.
-
-    Measured (fp32, 224 px, batch 32, `benchmarks/bench_train.py --memory-format ...`):
-    AVX2-only AMD EPYC: a training step ~25 % faster in NCHW (backward 4.7 s against 6.9 s in
-    channels_last at batch 16); AVX-512 Xeon (Sapphire Rapids): channels_last faster,
-    4.8 against 3.6-3.8 img/s.
-    """
-    return torch.backends.cpu.get_cpu_capability() != "AVX512"  # torch: "AVX2", "AVX512", "DEFAULT", ...
-
-
-def resolve_memory_format(memory_format: str, device: torch.device, precision: str) -> torch.memory_format:
-    """"auto" -> channels_last on CUDA, for bf16, and for fp32 on AVX-512 CPUs; NCHW for fp32 on
-    other CPUs (see `cpu_prefers_nchw_for_fp32`). channels_last is what bf16 (AMX) and CUDA
-    kernels are fastest in."""
-    if memory_format == "auto":
-        nchw = device.type == "cpu" and precision != "bf16" and cpu_prefers_nchw_for_fp32()
-        return torch.contiguous_format if nchw else torch.channels_last
-    return torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
+__all__ = ["autocast", "train_one_epoch", "evaluate", "EpochStats"]
 
 
 def autocast(device: torch.device, precision: str):
+    """bf16 autocast when asked for; fp32 runs as written."""
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()

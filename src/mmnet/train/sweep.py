@@ -28,9 +28,12 @@ from pathlib import Path
 
 import yaml
 
-from .config import ExperimentConfig, apply_overrides, config_from_dict
-from .errors import ConfigError
-from .utils import atomic_write_text
+from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_from_dict, expand_seeds, set_value
+from ..errors import ConfigError
+from ..report import build_report, summarize_run
+from ..utils import atomic_write_text
+from .executors import run_tasks
+from .prepare import fold_tasks, prepare_run
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
 
@@ -75,31 +78,6 @@ def _flatten(values: dict, prefix: str = "") -> dict:
     return out
 
 
-def _set(values: dict, dotted: str, value, where: str) -> None:
-    parts = dotted.split(".")
-    if parts == ["seeds"]:
-        values["seeds"] = value
-        return
-    if len(parts) != 2:
-        raise ConfigError(f"{where}: key must be section.key (e.g. model.use_ca), got {dotted!r}")
-    section = values.setdefault(parts[0], {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where}: config section {parts[0]!r} is not a mapping")
-    section[parts[1]] = value
-
-
-def _seeds(value, base_seed: int, where: str) -> list[int]:
-    if isinstance(value, bool) or not isinstance(value, (int, list)):
-        raise ConfigError(f"{where}: seeds must be a count (e.g. 5) or a list of integers, got {value!r}")
-    if isinstance(value, int):
-        if value < 1:
-            raise ConfigError(f"{where}: seeds must be >= 1, got {value}")
-        return [base_seed + i for i in range(value)]
-    if not value or not all(isinstance(s, int) and not isinstance(s, bool) for s in value) or len(set(value)) != len(value):
-        raise ConfigError(f"{where}: seeds must be a non-empty list of distinct integers, got {value!r}")
-    return list(value)
-
-
 def load_sweep(
     path: str | Path,
     overrides: list[str] | None = None,
@@ -137,7 +115,7 @@ def load_sweep(
                               "a relative base is relative to the sweep file).")
         values = yaml.safe_load(base.read_text()) or {}
     for dotted, value in _flatten(doc.get("config") or {}).items():
-        _set(values, dotted, value, f"{p}: config")
+        set_value(values, dotted, value, f"{p}: config")
     common = doc.get("set") or []
     if not isinstance(common, list) or not all(isinstance(x, str) for x in common):
         raise ConfigError(f"Sweep file '{p}': set must be a list of 'section.key=value' strings, got {common!r}")
@@ -155,7 +133,7 @@ def load_sweep(
         settings = {k: v for k, v in settings.items() if k in only}
 
     base_seed = config_from_dict(values).train.seed
-    seed_list = _seeds(seeds if seeds is not None else doc.get("seeds", 1), base_seed, str(p))
+    seed_list = expand_seeds(seeds if seeds is not None else doc.get("seeds", 1), base_seed, str(p))
     sweep = Sweep(source=str(p), seeds=seed_list)
     for name, body in settings.items():
         name = str(name)
@@ -174,7 +152,7 @@ def load_sweep(
             raise ConfigError(f"Sweep file '{p}': setting {name!r} sets seeds; seeds are common to all settings.")
         resolved = copy.deepcopy(values)
         for dotted, value in flat.items():
-            _set(resolved, dotted, value, f"{p}: setting {name!r}")
+            set_value(resolved, dotted, value, f"{p}: setting {name!r}")
         resolved["seeds"] = seed_list
         try:
             cfg = config_from_dict(resolved)
@@ -188,18 +166,13 @@ def run_sweep(
     sweep: Sweep,
     out_dir: str | Path,
     *,
-    executor: str = "local",
-    executor_options: dict | None = None,
+    executor: ExecutorConfig | None = None,
     progress: bool = True,
 ) -> list[dict]:
     """Run every setting's folds (all together on Ray), report each run, write the comparison.
 
     Returns the summary rows (see :func:`summarize_sweep`).
     """
-    from .executors import run_tasks
-    from .experiment import fold_tasks, prepare_run
-    from .report import build_report
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = []
@@ -208,7 +181,7 @@ def run_sweep(
         tasks += fold_tasks(prepare_run(setting.config, out / setting.name, progress=progress))
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
     atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
-    run_tasks(executor, tasks, progress=progress, **(executor_options or {}))
+    run_tasks(tasks, executor, progress=progress)
     for setting in sweep.settings:
         build_report(out / setting.name)
     return summarize_sweep(out, [s.name for s in sweep.settings], overrides={s.name: s.overrides for s in sweep.settings})
@@ -226,8 +199,6 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     Writes ``summary.csv`` (one row per setting, fractions) and ``summary.md`` (percent for Acc)
     into ``out_dir`` and returns the rows.
     """
-    from .report import summarize_run
-
     out = Path(out_dir)
     rows = []
     for name in names:

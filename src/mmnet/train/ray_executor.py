@@ -1,10 +1,9 @@
-"""Run fold tasks somewhere other than this loop: in this process ("local") or as Ray tasks ("ray").
+"""The Ray executor: each fold one Ray task (``pip install "mmnet[ray]"``; docs/cluster.md).
 
-Ray is an optional extra (``pip install "mmnet[ray]"``) and is imported only here, inside
-:func:`run_tasks`. Each :class:`~mmnet.experiment.FoldTask` becomes one Ray task with its own
-resource request (CPUs, a GPU or a fraction of one). The worker calls
-:func:`~mmnet.experiment.run_fold` and writes the fold's files into the run folder itself, so the
-run folder must be on storage that every node sees (checked before any fold starts).
+Each :class:`~mmnet.train.tasks.FoldTask` becomes one Ray task with its own resource request
+(CPUs, a GPU or a fraction of one). The worker calls :func:`~mmnet.train.fold.run_fold` and
+writes the fold's files into the run folder itself, so the run folder must be on storage that
+every node sees (checked before any fold starts).
 
 The cached frames travel one of two ways (``transport``):
 
@@ -17,8 +16,7 @@ The cached frames travel one of two ways (``transport``):
 Fault tolerance: a worker or node that dies takes its fold with it; Ray reruns that fold (up to
 ``max_retries`` times) and :func:`run_fold` continues from the fold's last per-epoch checkpoint.
 Python exceptions inside a fold (a bad input, a bug) are not retried, since they would repeat,
-except CUDA out-of-memory, which can come and go when folds share a GPU. Folds already finished
-are never submitted (:func:`~mmnet.experiment.fold_tasks` leaves them out).
+except CUDA out-of-memory, which can come and go when folds share a GPU.
 """
 
 from __future__ import annotations
@@ -28,94 +26,25 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import ConfigError, MMNetError, verify_choice
-from .experiment import FoldTask
+from ..config import ExecutorConfig
+from ..errors import ConfigError, ExecutorError
+from ..run_folder import STATE
+from .fold import run_fold
+from .tasks import FoldTask
 
-__all__ = ["EXECUTORS", "TRANSPORTS", "ExecutorError", "run_tasks"]
+__all__ = ["run_ray", "CRASH_ENV"]
 
-EXECUTORS = ("local", "ray")
-TRANSPORTS = ("object-store", "shared-fs")
-
-# Testing hook: path of a marker file. The first fold on a Ray worker whose first epoch
-# checkpoint (state.pt) appears kills its own worker process with os._exit(1) and creates the
-# marker, so the retry (and every other fold) runs normally. Proves retry + resume end to end.
+# Fault injection, to prove retry + resume on a cluster (docs/cluster.md): the path of a marker
+# file. The first fold on a Ray worker whose first epoch checkpoint (state.pt) appears kills its
+# own worker process with os._exit(1) and creates the marker, so the retry (and every other
+# fold) runs normally.
 CRASH_ENV = "MMNET_TEST_KILL_WORKER_ONCE"
 
 _RAY_MISSING = 'The Ray executor needs Ray, an optional extra: pip install "mmnet[ray]"'
 
 
-class ExecutorError(MMNetError, RuntimeError):
-    """Folds that could not run on the executor (cluster unreachable, too small, or folds failed)."""
-
-
-def run_tasks(
-    executor: str,
-    tasks: Sequence[FoldTask],
-    *,
-    address: str | None = None,
-    cpus_per_fold: float | None = None,
-    gpus_per_fold: float | None = None,
-    max_retries: int = 3,
-    transport: str = "object-store",
-    progress: bool = True,
-) -> list[dict]:
-    """Run fold tasks (of one or several runs) and return each fold's ``done.json`` dict, in order.
-
-    Args:
-        executor: ``"local"`` (one after another in this process) or ``"ray"``.
-        tasks: from :func:`mmnet.experiment.fold_tasks`; may mix runs (a sweep submits all at once).
-        address: Ray cluster address (``"auto"``, ``"HOST:6379"``, ``"ray://HOST:10001"``). None:
-            the Ray already initialised in this process, else what ``ray.init()`` finds
-            (``$RAY_ADDRESS``, a cluster started with ``ray start`` on this machine), else a
-            private local Ray for the duration of the call.
-        cpus_per_fold: CPUs Ray reserves per fold (default 1); also the fold's torch thread count.
-        gpus_per_fold: GPUs per fold; a fraction (0.25) lets several folds share one GPU.
-            None: 1 when the cluster has GPUs and the fold's train.device is not "cpu", else 0.
-        max_retries: reruns of a fold whose worker or node died (Ray ``max_retries``).
-        transport: ``"object-store"`` or ``"shared-fs"`` (module docstring).
-        progress: a progress bar and one line per finished fold.
-
-    Raises:
-        ExecutorError: Ray missing or the cluster cannot run the folds, or some folds failed
-            (finished folds are kept; rerunning the same command continues).
-    """
-    verify_choice("executor", executor, EXECUTORS)
-    verify_choice("transport", transport, TRANSPORTS)
-    if max_retries < 0:
-        raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
-    if cpus_per_fold is not None and cpus_per_fold <= 0:
-        raise ConfigError(f"--cpus-per-fold must be > 0, got {cpus_per_fold}")
-    if gpus_per_fold is not None and gpus_per_fold < 0:
-        raise ConfigError(f"--gpus-per-fold must be >= 0, got {gpus_per_fold}")
-    tasks = list(tasks)
-    if executor == "local":
-        return _run_local(tasks, progress)
-    return _run_ray(tasks, address=address, cpus_per_fold=cpus_per_fold, gpus_per_fold=gpus_per_fold,
-                    max_retries=max_retries, transport=transport, progress=progress)
-
-
-def _label(task: FoldTask) -> str:
-    return f"{Path(task.out_dir).name} seed {task.seed} fold {task.fold}"
-
-
-def _run_local(tasks: list[FoldTask], progress: bool) -> list[dict]:
-    import numpy as np
-
-    from .experiment import run_fold
-
-    frames: dict[str, np.ndarray] = {}
-    results = []
-    for task in tasks:
-        if task.frames_path not in frames:  # one memory map per cache file, shared by its folds
-            frames[task.frames_path] = np.load(task.frames_path, mmap_mode="r")
-        results.append(run_fold(task, progress=progress, frames=frames[task.frames_path]))
-    return results
-
-
-# ----------------------------------------------------------------------------- Ray
 def _import_ray():
     try:
         import ray
@@ -141,7 +70,7 @@ def _check_reachable(address: str | None) -> None:
 
 def _fold_device(task: FoldTask, gpus: float) -> str | None:
     """The device string run_fold gets on the worker (Ray decides which GPU it sees)."""
-    device = task.config["train"]["device"]
+    device = task.config.train.device
     if device.startswith("cuda:"):
         raise ConfigError(f"train.device={device} cannot be used with the Ray executor: Ray assigns each fold its "
                           "GPU. Use train.device=auto (or cuda) with --gpus-per-fold.")
@@ -154,15 +83,13 @@ def _fold_device(task: FoldTask, gpus: float) -> str | None:
 
 def _resources(task: FoldTask, cpus: float | None, gpus: float | None, cluster_gpus: float) -> tuple[float, float]:
     if gpus is None:
-        gpus = 1.0 if cluster_gpus > 0 and task.config["train"]["device"] != "cpu" else 0.0
+        gpus = 1.0 if cluster_gpus > 0 and task.config.train.device != "cpu" else 0.0
     return (1.0 if cpus is None else float(cpus)), float(gpus)
 
 
 def _fold_on_worker(task: FoldTask, frames, device: str | None, threads: int, crash_marker: str | None) -> dict:
     """Body of one Ray task: train the fold (resuming from its checkpoint) on this worker."""
     import torch
-
-    from .experiment import run_fold
 
     # Same thread count as the CPUs reserved: folds sharing a node then do not oversubscribe it,
     # and a CPU fold gives the same numbers as a local run with the same thread count.
@@ -177,7 +104,7 @@ def _fold_on_worker(task: FoldTask, frames, device: str | None, threads: int, cr
 
 
 def _crash_after_checkpoint(task: FoldTask, marker: str, stop: threading.Event) -> None:
-    state = task.fold_dir / "state.pt"
+    state = task.fold_dir / STATE
     while not stop.wait(0.01):
         if state.exists():
             try:
@@ -195,7 +122,7 @@ def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, floa
     """
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    from . import __version__
+    from .. import __version__
 
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     usable = [n for n in nodes if any(n["Resources"].get("CPU", 0) >= c and n["Resources"].get("GPU", 0) >= g
@@ -250,11 +177,18 @@ def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, floa
                             "install the same mmnet on every node (pip install -e . in the same checkout).")
 
 
-def _run_ray(tasks: list[FoldTask], *, address, cpus_per_fold, gpus_per_fold, max_retries, transport,
-             progress) -> list[dict]:
+def run_ray(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool = True) -> list[dict]:
+    """Run the folds as Ray tasks on the cluster at ``options.address``; see the module docstring.
+
+    Raises:
+        ExecutorError: Ray missing, the cluster unreachable or too small, or some folds failed
+            (finished folds are kept; rerunning the same command continues).
+    """
     import numpy as np
     import torch
 
+    address, transport = options.address, options.transport or "object-store"
+    max_retries = 3 if options.max_retries is None else options.max_retries
     ray = _import_ray()
     if not tasks:
         return []
@@ -273,7 +207,7 @@ def _run_ray(tasks: list[FoldTask], *, address, cpus_per_fold, gpus_per_fold, ma
         cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
         plan = []
         for task in tasks:
-            cpus, gpus = _resources(task, cpus_per_fold, gpus_per_fold, cluster_gpus)
+            cpus, gpus = _resources(task, options.cpus_per_fold, options.gpus_per_fold, cluster_gpus)
             plan.append((cpus, gpus, _fold_device(task, gpus)))
         paths = {f"run folder {i + 1}": d for i, d in enumerate(sorted({t.out_dir for t in tasks}))}
         if transport == "shared-fs":
@@ -289,7 +223,7 @@ def _run_ray(tasks: list[FoldTask], *, address, cpus_per_fold, gpus_per_fold, ma
         for i, (task, (cpus, gpus, device)) in enumerate(zip(tasks, plan)):
             ref = remote.options(num_cpus=cpus, num_gpus=gpus, max_retries=max_retries,
                                  retry_exceptions=[torch.cuda.OutOfMemoryError],
-                                 name=f"mmnet fold {_label(task)}").remote(
+                                 name=f"mmnet fold {task.label}").remote(
                 task, frames[task.frames_path], device, max(1, math.floor(cpus)), crash_marker)
             pending[ref] = i
         return _collect(ray, tasks, pending, progress)
@@ -317,10 +251,10 @@ def _collect(ray, tasks: list[FoldTask], pending: dict, progress: bool) -> list[
                 i = pending.pop(ref)
                 try:
                     results[i] = ray.get(ref)
-                    line = f"done {_label(tasks[i])}: {results[i]['seconds']:.1f} s on {results[i]['device']}"
+                    line = f"done {tasks[i].label}: {results[i]['seconds']:.1f} s on {results[i]['device']}"
                 except RayError as exc:
                     failures.append((i, str(exc)))  # a task error carries the worker's traceback
-                    line = f"FAILED {_label(tasks[i])}: {type(getattr(exc, 'cause', None) or exc).__name__}"
+                    line = f"FAILED {tasks[i].label}: {type(getattr(exc, 'cause', None) or exc).__name__}"
                 if bar is not None:
                     bar.update(1)
                     bar.write(f"[{bar.n}/{len(tasks)} {time.perf_counter() - t0:.0f} s] {line}")
@@ -333,7 +267,7 @@ def _collect(ray, tasks: list[FoldTask], pending: dict, progress: bool) -> list[
             bar.close()
     if failures:
         first = failures[0][1].strip()
-        names = "\n".join(f"  - {_label(tasks[i])}" for i, _ in failures)
+        names = "\n".join(f"  - {tasks[i].label}" for i, _ in failures)
         raise ExecutorError(f"{len(failures)} of {len(tasks)} fold(s) failed on Ray:\n{names}\n"
                             f"First error:\n{first}\n"
                             "Finished folds are kept; fix the cause and rerun the same command to continue.")

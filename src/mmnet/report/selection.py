@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import verify_choice
+from ..errors import verify_choice
 from .metrics import confusion_matrix
 
 __all__ = [

@@ -1,0 +1,173 @@
+"""The report for people: report.md, the MEGC prediction log, the terminal results table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data.common import natural_key
+from .run_reader import Run
+from .scores import HEADLINE, LAST_NOTE
+from .selection import OPTIMISTIC_LABEL, PAPER_KEY
+
+__all__ = ["render_markdown", "megc_log", "format_results_table"]
+
+
+def _fmt(v, pct: bool = False) -> str:
+    if v is None:
+        return "n/a"
+    return f"{100 * v:.2f}" if pct else f"{v:.4f}"
+
+
+def _pm(mean: float, std: float | None, pct: bool = False) -> str:
+    """'mean ± std' with several seeds, 'mean' with one."""
+    return _fmt(mean, pct) if std is None else f"{_fmt(mean, pct)} ± {_fmt(std, pct)}"
+
+
+def _headline_rows(block: dict) -> list[str]:
+    rows = [f"| {s} | {r['n']} | {r['correct']} | {_fmt(r['acc'], True)} | {_fmt(r['uf1'])} | {_fmt(r['uar'])} |"
+            for s, r in block["per_seed"].items()]
+    if block["n_seeds"] > 1:
+        cells = " | ".join(_pm(block["mean"][k], block["std"][k], k == "acc") for k in HEADLINE)
+        rows.append(f"| mean ± std (ddof=1, {block['n_seeds']} seeds) | | | {cells} |")
+    return ["| seed | n | correct | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|", *rows]
+
+
+def _class_table(sc: dict, classes: list[str]) -> list[str]:
+    rows = ["| class | n (true) | predicted | F1 | recall |", "|---|---|---|---|---|"]
+    cm = np.array(sc["confusion"])
+    for i, c in enumerate(classes):
+        rows.append(f"| {i} {c} | {int(cm[i].sum())} | {int(cm[:, i].sum())} | {_fmt(sc['f1'][i])} | {_fmt(sc['recall'][i])} |")
+    return rows
+
+
+def _confusion_table(cm: list[list[int]], classes: list[str]) -> list[str]:
+    rows = ["| true \\ predicted | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|"]
+    rows += [f"| {c} | " + " | ".join(str(v) for v in cm[i]) + " |" for i, c in enumerate(classes)]
+    return rows
+
+
+def render_markdown(report: dict) -> str:
+    """report.md text for a report dict from :func:`compute_report`."""
+    classes, st = report["classes"], report["status"]
+    L = [f"# MMNet LOSO report: {report['run']}", ""]
+    if report["complete"]:
+        L.append("**Status: complete** (every sample tested by a finished fold, every configured seed present).")
+    else:
+        L.append("**Status: PARTIAL — numbers cover finished folds only.**")
+        L += [f"- unfinished fold (no done.json): seed {u['seed']} {u['fold']}" for u in st["unfinished_folds"]]
+        L += [f"- seed {s} not started" for s in st["missing_seeds"]]
+        L += [f"- seed {s}: {u['samples']} sample(s) not tested yet, subjects {', '.join(u['subjects'])}"
+              for s, u in st["untested"].items()]
+    protocol = {"loso": "leave-one-subject-out", "lodo": "leave-one-dataset-out"}.get(
+        report["config_summary"].get("data.protocol", "loso"), report["config_summary"].get("data.protocol"))
+    skipped = f"{st['skipped_samples']} more skipped, listed in skipped.csv" if st["skipped_samples"] else "none skipped"
+    L += ["", f"Protocol: {protocol}; {report['pooling']}.",
+          f"Samples: {report['n_samples']} in samples.csv ({skipped}); "
+          f"finished folds per seed: {', '.join(f'{s}: {n}' for s, n in report['n_folds'].items())}; "
+          f"classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.", ""]
+    h = report["headline"]
+    L += [f"## Headline ({h['description']})", "", *_headline_rows(h), ""]
+    paper = report.get(PAPER_KEY)
+    if paper:
+        L += [f"## Paper selection — {OPTIMISTIC_LABEL}", "", f"{paper['description']}. Shown beside the honest "
+              "numbers above for comparison with the paper; it selects on the test subject and is not a valid estimate.",
+              "", *_headline_rows(paper), ""]
+    if "per_dataset" in h:
+        L += ["## Per dataset (composite protocol: the whole above, each part here)", "",
+              "| dataset | selection | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|"]
+        for name, block in (("last", h), (f"paper ({OPTIMISTIC_LABEL})", paper)):
+            if block:
+                for d, r in block["per_dataset"].items():
+                    n = next(iter(r["per_seed"].values()))["n"]
+                    cells = " | ".join(_pm(r["mean"][k], r["std"][k], k == "acc") for k in HEADLINE)
+                    L.append(f"| {d} | {name} | {n} | {cells} |")
+        L.append("")
+    for seed, entry in report["seeds"].items():
+        for k, title in (("last", "honest, last epoch"), (PAPER_KEY, OPTIMISTIC_LABEL)):
+            if k not in entry:
+                continue
+            sc = entry[k]
+            L += [f"## Seed {seed}: per class and confusion matrix ({title})", "", *_class_table(sc, classes), "",
+                  *_confusion_table(sc["confusion"], classes), ""]
+        last = entry["last"]
+        L += [f"## Seed {seed}: per subject (honest, last epoch)", "", "| subject | fold | n | correct | acc % |", "|---|---|---|---|---|"]
+        many = len(report["datasets"]) > 1
+        L += [f"| {r['dataset'] + '/' if many else ''}{r['subject']} | {r['fold']} | {r['n']} | {r['correct']} | {_fmt(r['acc'], True)} |"
+              for r in last["per_subject"]]
+        L += ["", f"## Seed {seed}: folds", ""]
+        if PAPER_KEY in entry:
+            L += ["| fold | n | epochs | seconds | correct (last) | acc epoch* | correct* | F1 epoch* |", "|---|---|---|---|---|---|---|---|"]
+            for a, b in zip(last["folds"], entry[PAPER_KEY]["folds"]):
+                L.append(f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} | {b['acc_epoch']} | {b['correct']} | {b['f1_epoch']} |")
+            L += ["", f"\\* {OPTIMISTIC_LABEL}.", ""]
+        else:
+            L += ["| fold | n | epochs | seconds | correct |", "|---|---|---|---|---|"]
+            L += [f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} |" for a in last["folds"]]
+            L.append("")
+    L += ["## Configuration", "", *[f"- {k}: {v}" for k, v in report["config_summary"].items()],
+          "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
+    L += [f"- {k}: {v}" for k, v in sorted(report["environment"].items())] or ["- (env.json missing)"]
+    L += ["", f"Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'}", ""]
+    if report["issues"]:
+        L += ["## Issues", "", *[f"- {i}" for i in report["issues"]], ""]
+    L += ["## Files", "", "confusion_matrix.png, learning_curves.png, megc_log.txt (MEGC prediction log), "
+          "pooled_predictions.csv (the scored predictions), report.json (every number above).", ""]
+    return "\n".join(L)
+
+
+def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], run: Run) -> tuple[str, str]:
+    """MEGC-style log (per fold: subject, sample, true, predicted) and the pooled predictions CSV."""
+    classes, many = report["classes"], len(report["datasets"]) > 1
+    clip = run.samples.set_index("sample_id")["clip"] if "clip" in run.samples.columns else None
+    lines = [f"# MEGC-style prediction log of run {report['run']}; {LAST_NOTE}.",
+             "# classes: " + ", ".join(f"{i}={c}" for i, c in enumerate(classes))]
+    frames = []
+    for tag, parts in pooled_by_tag.items():
+        seed, _, paper = tag.partition("-")
+        for which in ("acc", "f1") if paper else ("acc",):
+            p = parts[which].copy()
+            p.insert(0, "selection", f"paper_{which}_optimistic" if paper else "last")
+            p.insert(0, "seed", int(seed))
+            frames.append(p)
+        if paper:
+            continue
+        p = parts["acc"]
+        lines.append(f"\n## seed {seed}")
+        for i, (fold, x) in enumerate(sorted(p.groupby("fold"), key=lambda t: natural_key(t[0])), start=1):
+            who = (x["dataset"] + "/" + x["subject"]) if many else x["subject"]
+            subj = ", ".join(sorted(set(who), key=natural_key))
+            lines += [f"Fold {i}: {fold} (test subject {subj}, epoch {int(x['epoch'].iloc[0])})", "subject,sample,true,pred"]
+            for r in x.sort_values("sample_id", key=lambda c: c.map(natural_key)).itertuples():
+                sample = clip[r.sample_id] if clip is not None else r.sample_id
+                who = f"{r.dataset}/{r.subject}" if many else r.subject
+                lines.append(f"{who},{sample},{classes[r.true]},{classes[r.pred]}")
+    pooled = pd.concat(frames, ignore_index=True)
+    pooled["true_label"] = [classes[i] for i in pooled["true"]]
+    pooled["pred_label"] = [classes[i] for i in pooled["pred"]]
+    cols = ["seed", "selection", "fold", "epoch", "sample_id", "dataset", "subject", "true", "pred", "true_label", "pred_label"]
+    cols += [c for c in pooled.columns if c.startswith("prob_")]
+    pooled = pooled.sort_values(["seed", "selection", "fold", "sample_id"], key=lambda s: s.map(natural_key) if s.dtype == object else s)
+    return "\n".join(lines) + "\n", pooled[cols].to_csv(index=False, lineterminator="\n")
+
+
+def format_results_table(report: dict) -> str:
+    """A compact terminal table of the headline (and optimistic paper) numbers of a report dict."""
+    rows = [("selection", "seed", "n", "Acc %", "UF1", "UAR")]
+    blocks = [("last", report["headline"])] + ([("paper*", report[PAPER_KEY])] if PAPER_KEY in report else [])
+    for name, b in blocks:
+        for s, r in b["per_seed"].items():
+            rows.append((name, s, str(r["n"]), _fmt(r["acc"], True), _fmt(r["uf1"]), _fmt(r["uar"])))
+        if b["n_seeds"] > 1:
+            m, sd = b["mean"], b["std"]
+            rows.append((name, "mean±std", "", f"{_fmt(m['acc'], True)}±{_fmt(sd['acc'], True)}",
+                         f"{_fmt(m['uf1'])}±{_fmt(sd['uf1'])}", f"{_fmt(m['uar'])}±{_fmt(sd['uar'])}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    notes = ["pooled over folds; std over seeds with ddof=1" if report["headline"]["n_seeds"] > 1 else "pooled over folds"]
+    if PAPER_KEY in report:
+        notes.append(f"* {OPTIMISTIC_LABEL}")
+    if not report["complete"]:
+        notes.append("PARTIAL run: finished folds only (see report.md)")
+    return "\n".join(lines + notes)

@@ -1,0 +1,212 @@
+"""Scoring a run folder: the chosen epoch of each fold, pooled predictions, MEGC metrics.
+
+:func:`compute_report` reads the folder (:mod:`mmnet.report.run_reader`), chooses the scored
+epoch of each fold (:mod:`mmnet.report.selection`), pools the chosen predictions over all
+finished folds and computes the metrics once on the pool (:mod:`mmnet.report.metrics`). The
+headline is always the honest ``"last"`` selection. With ``"paper"`` selection the authors'
+test-set selection is added under the key :data:`~mmnet.report.selection.PAPER_KEY`, labelled
+optimistic wherever it appears. With several seeds: per-seed numbers, mean and sample standard
+deviation (ddof=1) over seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.common import natural_key
+from .metrics import confusion_matrix, scores_from_confusion
+from .run_reader import Run, RunFolderError, config_value, load_run
+from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epochs
+
+__all__ = ["compute_report", "score_run", "REPORT_FILES", "HEADLINE", "LAST_NOTE"]
+
+REPORT_FILES = ("report.json", "report.md", "confusion_matrix.png", "learning_curves.png", "megc_log.txt",
+                "pooled_predictions.csv")
+POOLING_NOTE = "metrics computed once on the test predictions pooled over all finished folds (not averaged per fold)"
+LAST_NOTE = "honest: the model after the last epoch of the fixed schedule"
+HEADLINE = ("acc", "uf1", "uar")
+
+
+def _score(acc_pred: pd.DataFrame, f1_pred: pd.DataFrame, n_classes: int) -> dict:
+    """Accuracy from ``acc_pred``; UF1, UAR, per-class numbers and confusion from ``f1_pred``."""
+    cm = confusion_matrix(f1_pred["true"].to_numpy(), f1_pred["pred"].to_numpy(), n_classes)
+    out = scores_from_confusion(cm)
+    out["correct"] = int((acc_pred["true"] == acc_pred["pred"]).sum())
+    out["n"] = len(acc_pred)
+    out["acc"] = out["correct"] / out["n"]
+    out["confusion"] = cm.tolist()
+    return out
+
+
+def _mean_std(per_seed: dict[str, dict]) -> tuple[dict, dict]:
+    """Mean and sample std (ddof=1; None with one seed) of the headline numbers over seeds."""
+    mean, std = {}, {}
+    for k in HEADLINE:
+        vals = np.array([s[k] for s in per_seed.values()], dtype=np.float64)
+        mean[k] = float(vals.mean())
+        std[k] = float(vals.std(ddof=1)) if len(vals) > 1 else None
+    return mean, std
+
+
+def _selected(run: Run, seed: int, mode: str) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """Pooled chosen predictions of one seed (for accuracy, for F1) and the per-fold choices."""
+    acc_parts, f1_parts, folds = [], [], []
+    for fold in run.folds[seed]:
+        if not fold.finished:
+            continue
+        p = fold.predictions
+        ch = choose_epochs(p["epoch"], p["true"], p["pred"], len(run.classes), mode)
+        a = p[p["epoch"] == ch.acc_epoch].assign(fold=fold.name)
+        f = p[p["epoch"] == ch.f1_epoch].assign(fold=fold.name)
+        acc_parts.append(a)
+        f1_parts.append(f)
+        folds.append({"fold": fold.name, "test_subjects": [str(s) for s in fold.done.get("test_subjects") or sorted(set(p["subject"]))],
+                      "n": ch.n, "correct": ch.correct, "acc_epoch": ch.acc_epoch, "f1_epoch": ch.f1_epoch,
+                      "epochs": fold.done.get("epochs"), "seconds": fold.done.get("seconds")})
+    return pd.concat(acc_parts, ignore_index=True), pd.concat(f1_parts, ignore_index=True), folds
+
+
+def _per_subject(acc_pred: pd.DataFrame) -> list[dict]:
+    g = acc_pred.assign(ok=acc_pred["true"] == acc_pred["pred"]).groupby(["dataset", "subject"], sort=False)
+    rows = [{"dataset": d, "subject": s, "fold": str(x["fold"].iloc[0]), "n": len(x), "correct": int(x["ok"].sum()),
+             "acc": float(x["ok"].mean())} for (d, s), x in g]
+    return sorted(rows, key=lambda r: (r["dataset"], natural_key(r["subject"])))
+
+
+def _status(run: Run) -> dict:
+    unfinished = [{"seed": s, "fold": f.name} for s in sorted(run.folds) for f in run.folds[s] if not f.finished]
+    missing_seeds = sorted(set(run.expected_seeds) - set(run.folds))
+    skipped = set(run.skipped["sample_id"])
+    untested: dict[str, dict] = {}
+    for seed, folds in sorted(run.folds.items()):
+        tested = set().union(*[set(f.predictions["sample_id"]) for f in folds if f.finished])
+        left = run.samples[~run.samples["sample_id"].isin(tested | skipped)]
+        if len(left):
+            subj = sorted({f"{d}/{s}" for d, s in zip(left["dataset"], left["subject"])}, key=natural_key)
+            untested[str(seed)] = {"samples": len(left), "subjects": subj}
+    complete = not (unfinished or missing_seeds or untested)
+    return {"complete": complete, "unfinished_folds": unfinished, "missing_seeds": missing_seeds,
+            "untested": untested, "skipped_samples": len(skipped)}
+
+
+def _learning_curves(run: Run) -> dict:
+    """Mean over finished folds (all seeds) of the history columns, and pooled test acc/UF1 per epoch."""
+    hist = [f.history for s in run.folds for f in run.folds[s] if f.finished and f.history is not None]
+    out: dict = {}
+    if hist:
+        h = pd.concat(hist, ignore_index=True)
+        cols = [c for c in ("train_loss", "train_acc", "test_loss", "test_acc") if c in h.columns]
+        m = h.groupby("epoch")[cols].mean(numeric_only=True)
+        out["epoch"] = [int(e) for e in m.index]
+        out.update({f"{c}_mean_over_folds": [float(v) for v in m[c]] for c in cols})
+    pooled: dict[int, list[tuple[float, float]]] = {}
+    for s in run.folds:
+        preds = [f.predictions for f in run.folds[s] if f.finished]
+        if not preds:
+            continue
+        # Only epochs every finished fold reached, so each point pools the same samples.
+        common = set.intersection(*[set(p["epoch"]) for p in preds])
+        p = pd.concat(preds, ignore_index=True)
+        for e, x in p[p["epoch"].isin(common)].groupby("epoch"):
+            sc = scores_from_confusion(confusion_matrix(x["true"].to_numpy(), x["pred"].to_numpy(), len(run.classes)))
+            pooled.setdefault(int(e), []).append((sc["acc"], sc["uf1"]))
+    if pooled:
+        epochs = sorted(pooled)
+        out["pooled_epoch"] = epochs
+        out["test_acc_pooled_mean_over_seeds"] = [float(np.mean([a for a, _ in pooled[e]])) for e in epochs]
+        out["test_uf1_pooled_mean_over_seeds"] = [float(np.mean([u for _, u in pooled[e]])) for e in epochs]
+    return out
+
+
+def _config_summary(cfg: dict, classes: list[str]) -> dict:
+    keys = ("data.dataset", "data.scheme", "data.protocol", "train.epochs", "train.batch_size", "train.lr", "train.weight_decay",
+            "eval.selection")
+    out = {k: config_value(cfg, k) for k in keys if config_value(cfg, k) is not None}
+    out["classes"] = classes
+    out["seeds"] = cfg.get("seeds")
+    return out
+
+
+def compute_report(run_dir: str | Path, selection: str | None = None) -> dict:
+    """Score a run folder without writing anything; see :func:`build_report` for the arguments."""
+    return score_run(load_run(run_dir), selection)[0]
+
+
+def score_run(run: Run, selection: str | None) -> tuple[dict, dict[str, dict[str, pd.DataFrame]]]:
+    """The report dict of a loaded run, and the pooled chosen predictions per seed (for the logs)."""
+    mode = check_selection(selection or config_value(run.config, "eval.selection") or "last")
+    n_classes = len(run.classes)
+    seeds = [s for s in sorted(run.folds) if any(f.finished for f in run.folds[s])]
+    if not seeds:
+        raise RunFolderError(f"'{run.path}' has no finished fold (no done.json): nothing to score yet.")
+    datasets = sorted(set(run.samples["dataset"]))
+    modes = ["last"] + (["paper"] if mode == "paper" else [])
+    key = {"last": "last", "paper": PAPER_KEY}
+
+    per_seed: dict[str, dict] = {}
+    pooled: dict[str, dict[str, pd.DataFrame]] = {}
+    for seed in seeds:
+        entry: dict = {}
+        for m in modes:
+            acc_pred, f1_pred, folds = _selected(run, seed, m)
+            sc = _score(acc_pred, f1_pred, n_classes)
+            sc["folds"] = folds
+            if m == "last":
+                sc["per_subject"] = _per_subject(acc_pred)
+                pooled[str(seed)] = {"acc": acc_pred, "f1": f1_pred}
+            else:
+                sc["label"] = OPTIMISTIC_LABEL
+                pooled[f"{seed}-paper"] = {"acc": acc_pred, "f1": f1_pred}
+            if len(datasets) > 1:
+                sc["per_dataset"] = {d: _score(acc_pred[acc_pred["dataset"] == d], f1_pred[f1_pred["dataset"] == d], n_classes)
+                                     for d in datasets if (acc_pred["dataset"] == d).any()}
+            entry[key[m]] = sc
+        per_seed[str(seed)] = entry
+
+    def summary(m: str) -> dict:
+        rows = {s: {k: e[key[m]][k] for k in (*HEADLINE, "n", "correct")} for s, e in per_seed.items()}
+        mean, std = _mean_std(rows)
+        out = {"per_seed": rows, "mean": mean, "std": std, "std_ddof": 1, "n_seeds": len(rows)}
+        if len(datasets) > 1:
+            out["per_dataset"] = {}
+            for d in datasets:
+                r = {s: {k: e[key[m]]["per_dataset"][d][k] for k in (*HEADLINE, "n")} for s, e in per_seed.items()
+                     if d in e[key[m]]["per_dataset"]}
+                dm, ds = _mean_std(r)
+                out["per_dataset"][d] = {"per_seed": r, "mean": dm, "std": ds}
+        return out
+
+    status = _status(run)
+    report = {
+        "schema": 1,
+        "run": run.path.resolve().name,
+        "complete": status["complete"],
+        "status": status,
+        "pooling": POOLING_NOTE,
+        "classes": run.classes,
+        "datasets": datasets,
+        "selection": mode,
+        "n_samples": len(run.samples),
+        "n_folds": {str(s): sum(f.finished for f in run.folds[s]) for s in seeds},
+        "headline": {"selection": "last", "description": LAST_NOTE, **summary("last")},
+    }
+    if mode == "paper":
+        report[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, "description":
+                             "per fold: accuracy from the epoch with most correct test predictions (first maximum); "
+                             "F1/UAR counts from the epoch with the highest fold F1 (last maximum); counts pooled over folds",
+                             **summary("paper")}
+    report["seeds"] = per_seed
+    report["learning_curves"] = _learning_curves(run)
+    report["config_summary"] = _config_summary(run.config, run.classes)
+    report["config"] = run.config
+    report["environment"] = run.env
+    report["dataset_fingerprint"] = run.env.get("dataset_fingerprint")
+    report["issues"] = list(run.issues)
+    absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]
+    if absent:
+        report["issues"].append(f"class(es) {absent} have no samples: their F1 and recall count as 0 in UF1/UAR.")
+    report["files"] = list(REPORT_FILES)
+    return report, pooled

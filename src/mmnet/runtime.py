@@ -1,0 +1,264 @@
+"""Process and machine settings, in one place: allocator, freed memory, huge pages, denormals,
+thread count, CPU features, and the choice of device, precision and memory layout.
+
+Everything here reads or changes the process or the machine. The network and the training and
+evaluation loops never do: they receive a :class:`ComputePlan` (device, precision, memory
+format) decided here, so that a change of policy (or a new kind of machine) touches this module
+only. Measured effects of each setting are in the README's "Measured" section.
+
+Allocator: PyTorch's CPU tensors come straight from malloc, and glibc serves every block over
+32 MiB (its largest mmap threshold; a 224 px batch of 32 has ~200 MB of activations) with a
+fresh mmap that the kernel zeroes on first touch and unmaps again on free. mimalloc with purging
+off (``MIMALLOC_PURGE_DELAY=-1``) keeps freed memory for reuse. A malloc can only be replaced
+before the process starts, so the command line re-executes itself once with ``LD_PRELOAD`` (as
+Intel's PyTorch launcher does with jemalloc/tcmalloc). The library comes from the
+``cmeel-mimalloc`` wheel (a dependency on Linux x86_64); without it, or with
+``MMNET_ALLOCATOR=system``, nothing changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported by the functions that need it: `mmnet --help` stays fast
+    import torch
+
+__all__ = [
+    "ComputePlan",
+    "plan_compute",
+    "resolve_device",
+    "resolve_precision",
+    "resolve_memory_format",
+    "cpu_has_fast_bf16",
+    "cpu_prefers_nchw_for_fp32",
+    "nnpack_available",
+    "configure_cpu_numerics",
+    "keep_freed_memory",
+    "enable_huge_pages",
+    "prepare_process",
+    "mimalloc_library",
+    "mimalloc_environment",
+    "reexec_with_mimalloc",
+    "active_allocator",
+    "describe_machine",
+]
+
+
+# ----------------------------------------------------------------------------- decisions
+@dataclass(frozen=True)
+class ComputePlan:
+    """Where and how a model runs: what the loops receive instead of probing the machine."""
+
+    device: torch.device
+    precision: str  # "fp32" | "bf16" (autocast)
+    memory_format: torch.memory_format  # torch.channels_last | torch.contiguous_format
+
+
+def plan_compute(device: str, precision: str, memory_format: str) -> ComputePlan:
+    """Resolve the config's ``train.device/precision/memory_format`` ("auto" included)."""
+    dev = resolve_device(device)
+    prec = resolve_precision(precision, dev)
+    return ComputePlan(dev, prec, resolve_memory_format(memory_format, dev, prec))
+
+
+def resolve_device(name: str) -> torch.device:
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AMX or AVX-512 BF16).
+
+    Without them (e.g. AVX2-only CPUs) PyTorch emulates bf16 and a training step is many times
+    slower than fp32, so "auto" must not pick bf16 there.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> "bf16" on CUDA GPUs with bf16 and on CPUs with native bf16, else "fp32"."""
+    import torch
+
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_fast_bf16() else "fp32"
+
+
+def cpu_prefers_nchw_for_fp32() -> bool:
+    """True on CPUs without AVX-512, where oneDNN's fp32 channels_last convolution backward is
+    slower than NCHW (measured with ``benchmarks/bench_train.py --memory-format``)."""
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability() != "AVX512"  # torch: "AVX2", "AVX512", "DEFAULT", ...
+
+
+def resolve_memory_format(memory_format: str, device: torch.device, precision: str) -> torch.memory_format:
+    """"auto" -> channels_last on CUDA, for bf16, and for fp32 on AVX-512 CPUs; NCHW for fp32 on
+    other CPUs (see `cpu_prefers_nchw_for_fp32`). channels_last is what bf16 (AMX) and CUDA
+    kernels are fastest in."""
+    import torch
+
+    if memory_format == "auto":
+        nchw = device.type == "cpu" and precision != "bf16" and cpu_prefers_nchw_for_fp32()
+        return torch.contiguous_format if nchw else torch.channels_last
+    return torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
+
+
+def nnpack_available() -> bool:
+    """Whether this PyTorch build has NNPACK's Winograd convolutions (for ``predict --fast``)."""
+    import torch
+
+    return bool(getattr(torch, "_nnpack_available", lambda: False)()) and hasattr(
+        torch, "_nnpack_spatial_convolution")
+
+
+# ----------------------------------------------------------------------------- process settings
+def configure_cpu_numerics() -> None:
+    """Flush denormal floats to zero (on x86 CPUs they stall fp32 training steps several-fold)
+    and keep freed memory in the process (see ``keep_freed_memory``)."""
+    import torch
+
+    torch.set_flush_denormal(True)
+    keep_freed_memory()
+
+
+_GLIBC_M_TRIM_THRESHOLD, _GLIBC_M_MMAP_THRESHOLD = -1, -3
+_GLIBC_MMAP_THRESHOLD_MAX = 32 << 20  # the largest value glibc accepts on 64-bit systems
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc keep freed blocks of up to 32 MiB in the process instead of unmapping them.
+
+    glibc serves blocks over 128 KiB (most activations) with a fresh mmap and unmaps them on
+    free, so every step page-faults them in again. Raising the mmap threshold to glibc's maximum
+    and never trimming the heap keeps blocks up to 32 MiB; larger ones are still mapped per use
+    (``enable_huge_pages`` makes those cheaper; mimalloc avoids the problem altogether). No
+    effect (returns False) outside glibc, e.g. when mimalloc is preloaded it still applies to
+    the few allocations glibc keeps serving.
+    """
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return False
+    ok = libc.mallopt(_GLIBC_M_MMAP_THRESHOLD, _GLIBC_MMAP_THRESHOLD_MAX)
+    ok &= libc.mallopt(_GLIBC_M_TRIM_THRESHOLD, 2**31 - 1)
+    return bool(ok)
+
+
+def enable_huge_pages() -> None:
+    """Ask PyTorch to back blocks of 2 MiB and more with transparent huge pages (THP_MEM_ALLOC_ENABLE).
+
+    PyTorch reads the variable once, at its first allocation, so this must run before ``import
+    torch``. A value the user set is kept. Where the kernel's THP mode is ``never`` it does nothing.
+    """
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+
+
+def prepare_process(*, restart_on_mimalloc: bool = True) -> None:
+    """The process-start settings of the CLI and the benchmarks, before anything imports torch:
+    restart once on mimalloc, then ask for huge pages."""
+    if restart_on_mimalloc:
+        reexec_with_mimalloc()
+    enable_huge_pages()
+
+
+# ----------------------------------------------------------------------------- allocator
+_GUARD = "MMNET_ALLOCATOR_REEXEC"  # set in the re-executed process: never re-execute twice
+
+
+def mimalloc_library() -> Path | None:
+    """The libmimalloc.so of the installed cmeel-mimalloc wheel, or None."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("cmeel-mimalloc")
+    except metadata.PackageNotFoundError:
+        return None
+    for file in dist.files or ():
+        if file.name == "libmimalloc.so":
+            path = Path(dist.locate_file(file))
+            return path if path.is_file() else None
+    return None
+
+
+def mimalloc_environment(environ: Mapping[str, str], library: Path) -> dict[str, str]:
+    """``environ`` with mimalloc preloaded and set to keep freed memory (user values win)."""
+    env = dict(environ)
+    preload = env.get("LD_PRELOAD", "")
+    env["LD_PRELOAD"] = f"{library}:{preload}" if preload else str(library)
+    env.setdefault("MIMALLOC_PURGE_DELAY", "-1")  # never return freed pages to the OS mid-run
+    env[_GUARD] = "1"
+    return env
+
+
+def reexec_with_mimalloc() -> None:
+    """Replace this process by the same command on mimalloc, when that applies; else return.
+
+    Call it first thing in a program's entry point, before any work: nothing done before it
+    survives. It returns (doing nothing) off Linux, with ``MMNET_ALLOCATOR=system``, when
+    mimalloc is already loaded or missing, and in the re-executed process itself.
+    """
+    if sys.platform != "linux" or os.environ.get("MMNET_ALLOCATOR", "mimalloc") == "system":
+        return
+    if os.environ.get(_GUARD) or active_allocator() == "mimalloc":
+        return
+    library = mimalloc_library()
+    if library is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # orig_argv keeps "-m mmnet" or the script path exactly as the user ran it.
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], mimalloc_environment(os.environ, library))
+
+
+def active_allocator() -> str:
+    """"mimalloc" when it is loaded in this process, else "system" (for the run's environment record)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return "system"
+    return "mimalloc" if "libmimalloc" in maps else "system"
+
+
+def describe_machine(plan: ComputePlan) -> dict:
+    """What a run folder's env.json records about the machine and the process settings."""
+    import platform
+
+    import torch
+
+    device = plan.device
+    name = str(device)
+    if device.type == "cuda":
+        with contextlib.suppress(RuntimeError, AssertionError):
+            name += f" ({torch.cuda.get_device_name(device)})"
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "allocator": active_allocator(),
+        "device": name,
+        "precision": plan.precision,
+    }

@@ -1,0 +1,201 @@
+"""Preparing a run: config -> dataset -> frame cache -> folds -> fold tasks, and the run's shared files.
+
+A run folder is self-describing (:mod:`mmnet.run_folder`, docs/reports.md): the resolved config,
+the environment, every sample used or skipped. Re-running into an existing folder is a resume:
+the resolved config must be the same, and finished folds are not handed out again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from .. import run_folder as rf
+from ..config import ExperimentConfig, config_from_dict, config_to_dict, parse_root
+from ..data import DEFAULT_SCHEME, get_scheme, load_dataset, protocol_folds
+from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows
+from ..errors import ConfigError, DataError
+from ..preprocess.flow import cached_flow
+from ..runtime import describe_machine, plan_compute
+from ..utils import atomic_write_bytes, atomic_write_text
+from .tasks import FoldTask
+
+__all__ = ["PreparedRun", "prepare_run", "fold_tasks", "environment"]
+
+
+@dataclass
+class PreparedRun:
+    """Everything the folds of a run share: resolved config, samples, labels, cached frames."""
+
+    cfg: ExperimentConfig
+    out_dir: Path
+    sample_ids: list[str]
+    subjects: list[str]
+    datasets: list[str]
+    labels: list[int]
+    cache: CachedFrames
+    folds: list[tuple[str, list[int], list[int]]]
+    flows_path: Path | None = None  # (N, S, S, 3) float32 optical flow, when model.main_input == "flow"
+
+
+def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = True) -> PreparedRun:
+    """Load and check the data, build (or reuse) the frame cache, write the run's shared files.
+
+    Re-running into an existing folder is a resume: the resolved config must be the same.
+    """
+    out = Path(out_dir)
+    d = cfg.data
+    scheme = get_scheme(d.scheme or DEFAULT_SCHEME[d.dataset])
+    load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
+    pairs = scheme.select(load.samples)
+
+    # Bad samples: an explicit choice, never a silent drop.
+    skipped: list[tuple[str, str]] = []
+    excluded = [s for s in load.excluded if scheme.class_of(s) is not None]
+    if excluded and d.on_bad_sample != "skip":
+        names = ", ".join(s.sample_id for s in excluded[:10])
+        raise DataError(f"{len(excluded)} sample(s) have no usable frames on disk: {names}. "
+                        "Run `mmnet check-data` for details, or set data.on_bad_sample=skip.")
+    skipped += [(s.sample_id, "no usable frames on disk") for s in excluded]
+    kept, windows = [], []
+    for sample, label in pairs:
+        try:
+            windows.append(frame_windows(sample, d.jitter_fraction, clamp=d.on_bad_sample == "nearest"))
+            kept.append((sample, label))
+        except DataError as exc:
+            if d.on_bad_sample != "skip":
+                raise
+            skipped.append((sample.sample_id, str(exc)))
+    while True:
+        try:
+            cache = build_frame_cache([s for s, _ in kept], windows, image_size=d.image_size,
+                                      cache_dir=d.cache_dir, progress=progress)
+            break
+        except UnreadableFrames as exc:
+            if d.on_bad_sample != "skip":
+                raise
+            skipped += sorted(exc.failures.items())
+            keep = [i for i, (s, _) in enumerate(kept) if s.sample_id not in exc.failures]
+            kept, windows = [kept[i] for i in keep], [windows[i] for i in keep]
+    if not kept:
+        raise DataError(f"No samples left to train on for dataset {d.dataset!r} with scheme {scheme.name!r}.")
+
+    # The resolved config: the scheme's classes decide the head's size.
+    resolved = config_to_dict(cfg)
+    resolved["data"]["scheme"] = scheme.name
+    resolved["data"]["classes"] = list(scheme.classes)
+    resolved["model"]["num_classes"] = scheme.num_classes
+    cfg = config_from_dict(resolved)
+    text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    config_path = out / rf.CONFIG
+    if config_path.exists() and yaml.safe_load(config_path.read_text()) != yaml.safe_load(text):
+        raise ConfigError(f"'{out}' holds a run with a different configuration (see {config_path}). "
+                          "Use another --out folder, or delete this one to start over.")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(config_path, text)
+    fingerprint = cache.path.stem.removeprefix("frames-")
+    if not (out / rf.ENV).exists():  # keep the first start's record when resuming
+        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint), indent=2) + "\n")
+    samples = [s for s, _ in kept]
+    labels = [c for _, c in kept]
+    if d.permute_labels:  # control: same class counts, no relation to the motion
+        labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
+        kept = list(zip(samples, labels))
+    rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS,
+                 [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept])
+    if skipped:
+        rf.write_csv(out / rf.SKIPPED, rf.SKIPPED_COLUMNS, [list(r) for r in skipped])
+    notes = [[s.sample_id, n] for s, w in zip(samples, windows) for n in w.notes]
+    if notes:
+        rf.write_csv(out / rf.FRAME_NOTES, rf.FRAME_NOTES_COLUMNS, notes)
+    flows_path = None
+    if cfg.model.main_input == "flow":
+        flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
+    return PreparedRun(
+        cfg=cfg, out_dir=out, flows_path=flows_path, sample_ids=[s.sample_id for s in samples],
+        subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
+        folds=protocol_folds(samples, d.protocol),
+    )
+
+
+def fold_tasks(run: PreparedRun) -> list[FoldTask]:
+    """Every (seed, fold) of the run that has not finished yet."""
+    tasks = []
+    for seed in run.cfg.seeds:
+        for name, train_idx, test_idx in run.folds:
+            task = FoldTask(
+                out_dir=str(run.out_dir), config=run.cfg, seed=seed, fold=name,
+                train_idx=train_idx, test_idx=test_idx, frames_path=str(run.cache.path),
+                onset_rows=run.cache.onset_rows, apex_rows=run.cache.apex_rows,
+                onset_exact=run.cache.onset_exact, apex_exact=run.cache.apex_exact, labels=run.labels,
+                sample_ids=run.sample_ids, subjects=run.subjects, datasets=run.datasets,
+                flows_path=str(run.flows_path) if run.flows_path else None,
+            )
+            if not (task.fold_dir / rf.DONE).exists():
+                tasks.append(task)
+    return tasks
+
+
+def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -> Path:
+    """Optical flow onset -> apex of every sample, on the cached (resized) frames, in one file.
+
+    Per-sample fields come from ``mmnet.preprocess.flow.cached_flow`` (one file each, reused
+    across runs); the run's array sits beside the frame cache, named after it and the method.
+    """
+    path = cache.path.with_name(cache.path.stem.replace("frames-", "flows-") + f"-{method}.npy")
+    if path.exists():
+        return path
+    n, size = len(samples), cache.frames.shape[1]
+    flows = np.empty((n, size, size, 3), np.float32)
+    items = range(n)
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(items, desc=f"optical flow ({method})", unit="clip", leave=False)
+    for i in items:
+        onset, apex = cache.frames[cache.onset_exact[i]], cache.frames[cache.apex_exact[i]]
+        key = f"{cache.path.stem}/{samples[i].sample_id}"
+        flows[i] = cached_flow(cache.path.parent / "flow", key, onset, apex, method).transpose(1, 2, 0)
+    buf = io.BytesIO()
+    np.save(buf, flows, allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def _git_revision() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if out.returncode == 0:
+            dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return None
+
+
+def environment(cfg: ExperimentConfig, fingerprint: str) -> dict:
+    """The run's env.json: software versions, the machine and process settings, the data's fingerprint."""
+    from .. import __version__
+
+    plan = plan_compute(cfg.train.device, cfg.train.precision, cfg.train.memory_format)
+    return {
+        "mmnet_version": __version__,
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "python": sys.version.split()[0],
+        **describe_machine(plan),
+        "git_revision": _git_revision(),
+        "dataset_fingerprint": fingerprint,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
