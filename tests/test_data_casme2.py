@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mmnet.data import get_scheme, load_dataset, onset_apex_frames
+from mmnet.data import get_scheme, load_dataset
+from mmnet.data.cache import frame_windows
+from mmnet.errors import DataError
 from mmnet.errors import AnnotationError, DatasetNotFoundError
 
 from .fakes import CASME2_ROWS, write_casme2
@@ -35,20 +37,24 @@ def test_quirks_reported_not_dropped(tmp_path):
     by_clip = {s.clip: s for s in load.samples}
     # odd clip names are kept as written
     assert {"EP01_2", "EP06_02_01", "EP09f"} <= set(by_clip)
-    # '/' apex -> None + error issue; training picks the middle frame on disk
+    # '/' apex -> None + error issue; training refuses it by name (or skips it with on_bad_sample=skip)
     assert by_clip["EP12_01f"].apex is None
     assert _checks(load, "EP12_01f")["apex_unknown"].severity == "error"
-    onset, apex = onset_apex_frames(by_clip["EP12_01f"])
-    assert onset == 30 and apex == 50
+    with pytest.raises(DataError, match="EP12_01f.*no apex"):
+        frame_windows(by_clip["EP12_01f"], 0.15, clamp=True)
     # frames missing on disk (docs/datasets.md §1.7)
     c = _checks(load, "EP06_01")
     assert {"onset_not_on_disk", "apex_not_on_disk"} <= set(c)
-    assert onset_apex_frames(by_clip["EP06_01"]) == (56, 56)
+    w = frame_windows(by_clip["EP06_01"], 0.15, clamp=True)  # data.on_bad_sample=nearest
+    assert (w.onset, w.apex) == (56, 56) and len(w.notes) == 2
+    with pytest.raises(DataError, match="EP06_01.*not on disk"):
+        frame_windows(by_clip["EP06_01"], 0.15, clamp=False)
     c = _checks(load, "EP09_06")
     assert c["apex_not_on_disk"].severity == "error" and c["offset_not_on_disk"].severity == "warning"
     assert set(_checks(load, "EP01_08")) == {"offset_not_on_disk"}
     assert {"onset_not_on_disk", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP09_02"))
-    assert onset_apex_frames(by_clip["EP09_02"]) == (161, 161)
+    w = frame_windows(by_clip["EP09_02"], 0.15, clamp=True)
+    assert (w.onset, w.apex) == (161, 161)
     assert {"apex_at_edge", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP16_01"))
     # junk files ignored and reported, never taken as frames
     assert "junk_files" in _checks(load, "EP02_01f")

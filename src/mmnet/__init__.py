@@ -5,7 +5,7 @@
     logits = model(onset, apex)
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "__version__",

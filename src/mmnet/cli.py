@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from .version import __version__
 from .errors import MMNetError
 
 # Subcommand name -> module that defines ``add_arguments(parser)`` and ``run(args) -> int``.

@@ -52,7 +52,7 @@ class DataConfig:
     image_size: int = 224  # frames are resized to image_size x image_size (bilinear)
     jitter_fraction: float = 0.15  # onset/apex jitter: int(jitter_fraction * (apex - onset) / 4) frames
     on_bad_sample: str = "error"  # "error" | "skip" (listed in skipped.csv) | "nearest" (clamp to nearest frame on disk)
-    cache_dir: str | None = None  # decoded-frame cache; None = $XDG_CACHE_HOME/mmnet or ~/.cache/mmnet
+    cache_dir: str | None = None  # decoded-frame cache; None = $MMNET_CACHE_DIR, $XDG_CACHE_HOME/mmnet or ~/.cache/mmnet
     flow_method: str = "tvl1"  # optical flow for model.main_input == "flow"
     permute_labels: bool = False  # control experiment: labels shuffled across samples (expect chance)
 

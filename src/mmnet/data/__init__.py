@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import verify_choice
 from .casme2 import load_casme2
 from .casme3 import load_casme3
-from .common import DatasetLoad, onset_apex_frames
+from .common import DatasetLoad
 from .composite import load_composite
 from .folds import PROTOCOLS, check_folds, protocol_folds
 from .mmew import load_mmew
@@ -29,7 +29,6 @@ __all__ = [
     "DatasetLoad",
     "DATASETS",
     "load_dataset",
-    "onset_apex_frames",
     "LabelScheme",
     "SCHEMES",
     "DEFAULT_SCHEME",

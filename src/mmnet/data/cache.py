@@ -35,6 +35,11 @@ CACHE_VERSION = 1
 
 
 def default_cache_dir() -> Path:
+    """Where mmnet keeps what it derives from datasets (decoded frames, optical flow, apex estimates),
+    never inside the licence-gated dataset root: ``$MMNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmnet``,
+    else ``~/.cache/mmnet``. ``data.cache_dir`` in a config overrides it for a run."""
+    if os.environ.get("MMNET_CACHE_DIR"):
+        return Path(os.environ["MMNET_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "mmnet"
 

@@ -2,9 +2,9 @@
 
 A loader reads its annotation table, builds one ``Sample`` per annotated clip, lists the clip's
 frames on disk and runs ``check_sample``. Problems become ``Issue`` records; nothing is dropped
-without one. Severity "error" means the sample cannot be used exactly as annotated (training can
-still clamp to the nearest frame on disk, see ``onset_apex_frames``); "warning" means a fix was
-applied or something harmless was ignored.
+without one. Severity "error" means the sample cannot be used exactly as annotated (what training
+then does is ``data.on_bad_sample``'s choice, applied by ``mmnet.data.cache.frame_windows``);
+"warning" means a fix was applied or something harmless was ignored.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ __all__ = [
     "DatasetLoad",
     "list_frames",
     "check_sample",
-    "onset_apex_frames",
     "missing_dataset",
     "natural_key",
     "samples_from_table",
@@ -120,7 +119,7 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     onset, apex, offset = sample.onset, sample.apex, sample.offset
     if apex is None and apex_required:
         out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); fix the annotation, or "
-                         "leave the sample out (onset_apex_frames would take the middle frame on disk)", "error"))
+                         "leave the sample out (data.on_bad_sample=skip)", "error"))
     if offset is not None and offset < onset:
         out.append(Issue(sid, "offset_before_onset", f"offset {offset} is before onset {onset}", "error"))
     elif apex is not None and not (onset <= apex <= (offset if offset is not None else apex)):
@@ -150,21 +149,6 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
             out.append(Issue(sid, f"{name}_not_on_disk", f"annotated {name} frame {number} is not on disk "
                              f"({on_disk}); nearest on disk: {near}", severity))
     return out
-
-
-def onset_apex_frames(sample: Sample) -> tuple[int, int]:
-    """Onset and apex frame numbers to read, both present on disk.
-
-    Annotated frames missing on disk are clamped to the nearest frame on disk; an unknown apex
-    (CASME II '/') becomes the middle frame on disk. Each of these cases has an Issue from the loader.
-    """
-    if not sample.frames:
-        raise DataError(f"{sample.sample_id}: no frames on disk; check the clip folder or exclude the sample.")
-    onset = sample.nearest_frame(sample.onset)
-    if sample.apex is None:
-        nums = sample.frame_numbers
-        return onset, nums[len(nums) // 2]
-    return onset, sample.nearest_frame(sample.apex)
 
 
 def missing_dataset(title: str, root: Path, missing: list[str], layout: list[str], owner: str, name: str) -> DatasetNotFoundError:

@@ -194,7 +194,7 @@ class CheckpointInfo:
 
     def metadata(self, config: MMNetConfig) -> dict:
         """The JSON record stored with the weights."""
-        from .. import __version__
+        from ..version import __version__
 
         return {
             "format": FORMAT_TAG,

@@ -215,7 +215,7 @@ def write_dataset(
 
     from PIL import Image
 
-    from .. import __version__
+    from ..version import __version__
     from ..utils import atomic_write_text
 
     config = config or SynthConfig()

@@ -186,7 +186,7 @@ def _git_revision() -> str | None:
 
 def environment(cfg: ExperimentConfig, fingerprint: str) -> dict:
     """The run's env.json: software versions, the machine and process settings, the data's fingerprint."""
-    from .. import __version__
+    from ..version import __version__
 
     plan = plan_compute(cfg.train.device, cfg.train.precision, cfg.train.memory_format)
     return {

@@ -122,7 +122,7 @@ def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, floa
     """
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    from .. import __version__
+    from ..version import __version__
 
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     usable = [n for n in nodes if any(n["Resources"].get("CPU", 0) >= c and n["Resources"].get("GPU", 0) >= g
