@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from mmnet.config import ExperimentConfig, load_config
+from mmnet.config import ExecutorConfig, ExperimentConfig, expand_seeds, format_root, load_config, parse_root
 from mmnet.errors import ConfigError
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
@@ -53,3 +53,92 @@ def test_bad_values_are_config_errors(override, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.lr=.inf", "train.lr must be a finite number"),
+        ("augment.rotate_degrees=.nan", "augment.rotate_degrees must be a finite number"),
+        ("train.lr=[", "cannot parse"),
+        ("train.a.b=1", "key must be section.key"),
+        ("seeds=0", "seeds must be >= 1"),
+        ("seeds=[1, 1]", "distinct integers"),
+        ("seeds=abc", "count .* or a list of integers"),
+        ("data.root=", None),  # empty: back to the default (no root), not an error here
+    ],
+)
+def test_each_kind_of_bad_override_is_named(override, message):
+    if message is None:
+        assert load_config(None, [override]).data.root is None
+        return
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_seed_count_and_list_expand_in_one_place():
+    assert load_config(None, ["train.seed=5", "seeds=3"]).seeds == [5, 6, 7]
+    assert load_config(None, ["seeds=[4, 9]"]).seeds == [4, 9]
+    assert expand_seeds(2, 10) == [10, 11]
+
+
+def test_config_file_must_be_a_mapping(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- train\n- data\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(path)
+
+
+def test_composite_root_forms_parse_alike(tmp_path):
+    want = {"casme2": Path("/d/C"), "samm": Path("/d/S"), "smic": Path("/d/M")}
+    assert parse_root("composite", "casme2=/d/C,samm=/d/S,smic=/d/M") == want
+    assert parse_root("composite", ["casme2=/d/C", "samm=/d/S", "smic=/d/M"]) == want
+    assert parse_root("composite", ["casme2=/d/C,samm=/d/S", "SMIC=/d/M"]) == want
+    assert parse_root("composite", {"casme2": "/d/C", "samm": "/d/S", "smic": "/d/M"}) == want
+    assert parse_root("composite", format_root(want)) == want
+    assert parse_root("composite", "/d/all") == Path("/d/all")  # one folder holding the three parts
+    assert parse_root("casme2", ["/d/C"]) == Path("/d/C")
+
+
+@pytest.mark.parametrize(
+    "dataset, root, message",
+    [
+        ("casme2", None, "No dataset root given"),
+        ("casme2", ["/a", "/b"], "given 2 times"),
+        ("casme2", "casme2=/a", "only for the composite"),
+        ("composite", ["casme2=/a", "samm"], "not PART=DIR"),
+        ("composite", ["casme2=/a", "casme2=/b"], "names a part twice"),
+    ],
+)
+def test_bad_roots_are_named(dataset, root, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_root(dataset, root)
+
+
+def test_executor_options_are_typed_and_checked():
+    assert ExecutorConfig().executor == "local"
+    assert ExecutorConfig(executor="ray", gpus_per_fold=0.25).gpus_per_fold == 0.25
+    for kwargs, message in (({"executor": "dask"}, "Unknown executor"),
+                            ({"executor": "ray", "transport": "nfs"}, "Unknown transport"),
+                            ({"executor": "ray", "max_retries": -1}, "max_retries must be >= 0"),
+                            ({"executor": "ray", "cpus_per_fold": 0}, "--cpus-per-fold must be > 0"),
+                            ({"executor": "ray", "gpus_per_fold": -1}, "--gpus-per-fold must be >= 0"),
+                            ({"gpus_per_fold": 1}, "--gpus-per-fold only applies with --executor ray")):
+        with pytest.raises(ConfigError, match=message):
+            ExecutorConfig(**kwargs)
+
+
+def test_cli_root_forms_give_one_config(tmp_path):
+    import argparse
+
+    from mmnet.commands import train
+
+    parser = argparse.ArgumentParser()
+    train.add_arguments(parser)
+    base = ["--dataset", "composite", "--out", str(tmp_path)]
+    repeated = parser.parse_args(base + ["--root", "casme2=/d/C", "--root", "samm=/d/S", "--root", "smic=/d/M"])
+    joined = parser.parse_args(base + ["--root", "casme2=/d/C,samm=/d/S,smic=/d/M"])
+    assert train.experiment_config(repeated) == train.experiment_config(joined)
+    assert train.experiment_config(joined).data.root == "casme2=/d/C,samm=/d/S,smic=/d/M"
+    with_seeds = parser.parse_args(base + ["--root", "/d/all", "--seeds", "3", "--set", "train.seed=2"])
+    assert train.experiment_config(with_seeds).seeds == [2, 3, 4]

@@ -329,4 +329,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             values = yaml.safe_load(p.read_text()) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"Config file '{p}' is not valid YAML: {exc}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"Config file '{p}' must hold a mapping of sections (model, data, augment, train, "
+                              f"eval, seeds), not a {type(values).__name__}; see configs/ for examples.")
     return config_from_dict(apply_overrides(values, overrides or []))
