@@ -6,8 +6,7 @@ import pytest
 
 from mmnet.data import get_scheme, load_dataset
 from mmnet.data.cache import frame_windows
-from mmnet.errors import DataError
-from mmnet.errors import AnnotationError, DatasetNotFoundError
+from mmnet.errors import AnnotationError, DataError, DatasetNotFoundError
 
 from .fakes import CASME2_ROWS, write_casme2
 

@@ -10,8 +10,8 @@ import argparse
 import importlib
 import sys
 
-from .version import __version__
 from .errors import MMNetError
+from .version import __version__
 
 # Subcommand name -> module that defines ``add_arguments(parser)`` and ``run(args) -> int``.
 # Modules import their heavy dependencies inside ``run`` so that ``--help`` stays fast.

@@ -215,8 +215,8 @@ def write_dataset(
 
     from PIL import Image
 
-    from ..version import __version__
     from ..utils import atomic_write_text
+    from ..version import __version__
 
     config = config or SynthConfig()
     root = Path(out)
