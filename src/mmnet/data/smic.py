@@ -20,8 +20,9 @@ import os
 import re
 from pathlib import Path
 
+from ..media import list_frames
 from .apex import METHOD, ApexCache, default_cache_dir
-from .common import DatasetLoad, check_sample, finish, list_frames, missing_dataset, natural_key
+from .common import DatasetLoad, check_sample, finish, missing_dataset, natural_key
 from .sample import Issue, Sample
 
 __all__ = ["load_smic", "VARIANTS"]
@@ -116,7 +117,7 @@ def load_smic(
 
 def _clip(dataset: str, subject: str, cdir: Path, label: str, variant: str, estimate: bool, cache: ApexCache,
           issues: list[Issue]) -> Sample:
-    frames, junk = list_frames(cdir, _FRAME)
+    frames, junk = list_frames(cdir, _FRAME, duplicates="first")
     sid = f"{dataset}/{subject}/{cdir.name}"
     extra = {"variant": variant, "folder": os.fspath(cdir)}
     if not frames:
