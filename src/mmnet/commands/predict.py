@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
     p.add_argument("--fast", action="store_true",
                    help="CPU: BatchNorm folded into the convolutions and Winograd 3x3 convolutions "
-                        "(~10%% faster here; logits equal up to float rounding, ~1e-6)")
+                        "(usually faster on CPU; logits equal up to float rounding, ~1e-6)")
 
 
 def add_clip_options(p: argparse.ArgumentParser) -> None:

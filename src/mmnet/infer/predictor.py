@@ -88,7 +88,7 @@ class Predictor:
         channels_last: run convolutions in the channels-last memory format.
         fast_cpu: on CPU, run a copy with BatchNorm folded into the convolutions and the two
             large 3x3 convolutions on Winograd kernels (``mmnet.model.cpu_inference``): faster,
-            logits equal to the exact path up to float rounding (~1e-6 measured).
+            logits equal to the exact path up to float rounding (about 1e-6).
     """
 
     def __init__(
