@@ -32,7 +32,7 @@ prepare_process()  # as the CLI does: mimalloc (MMNET_ALLOCATOR=system: glibc's)
 import torch
 
 from mmnet import MMNet
-from mmnet.inference import Predictor
+from mmnet.infer import Predictor
 from mmnet.model import load_checkpoint
 
 
@@ -57,7 +57,7 @@ def _onnx_call(model: MMNet, prep, onset: np.ndarray, apex: np.ndarray, threads:
     import onnxruntime as ort
     from PIL import Image
 
-    from mmnet.export import export_onnx
+    from mmnet.infer import export_onnx
 
     tmp = stack.enter_context(tempfile.TemporaryDirectory())
     path = export_onnx(model, Path(tmp) / "mmnet.onnx")
@@ -80,7 +80,8 @@ def _onnx_call(model: MMNet, prep, onset: np.ndarray, apex: np.ndarray, threads:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, default=None, help="mmnet checkpoint (default: random 5-class model)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="mmnet checkpoint (default: random 5-class model)")
     parser.add_argument("--runs", type=int, default=30, help="timed calls per variant")
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls per variant")
     parser.add_argument("--threads", type=int, default=None, help="torch and onnxruntime threads (default: torch's)")
@@ -129,7 +130,9 @@ def main() -> None:
     variants = {
         "torch fp32 no_grad": torch_call(torch.no_grad, plain),
         "torch fp32 inference_mode (default)": torch_call(torch.inference_mode, plain),
-        "torch fp32 inference_mode + channels_last": torch_call(torch.inference_mode, Predictor(cl_model, channels_last=True)),
+        "torch fp32 inference_mode + channels_last": torch_call(
+            torch.inference_mode, Predictor(cl_model, channels_last=True)
+        ),
         "torch fp32 fast_cpu (BN folded, Winograd)": torch_call(torch.inference_mode, Predictor(model, fast_cpu=True)),
     }
     if not args.no_bf16:

@@ -16,6 +16,7 @@ import io
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,14 +50,14 @@ def main() -> int:
     from PIL import Image
     from tests.preprocess_helpers import face_frame, moved
 
+    from mmnet.media import read_rgb
     from mmnet.preprocess.face import FaceAligner
     from mmnet.preprocess.flow import FLOW_METHODS, compute_flow
 
     cv2.setNumThreads(1)
     frame = face_frame((640, 480), scale=1.8)
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="JPEG", quality=95)
-    jpeg = buf.getvalue()
+    jpeg = Path(tempfile.mkdtemp()) / "frame.jpg"
+    Image.fromarray(frame).save(jpeg, format="JPEG", quality=95)
 
     aligner = FaceAligner()
     face = aligner.detect(frame)[0]
@@ -64,8 +65,7 @@ def main() -> int:
     crop = alignment.apply(frame)
 
     def decode():
-        with Image.open(io.BytesIO(jpeg)) as im:
-            np.asarray(im.convert("RGB"))
+        read_rgb(jpeg)  # as preprocessing, training and inference decode frames
 
     def encode():
         Image.fromarray(crop).save(io.BytesIO(), format="JPEG", quality=95)
@@ -112,6 +112,8 @@ def main() -> int:
             err = np.linalg.norm(back[:2] - pts[:2], axis=0)
             errs_eye.append(err[-1])
             errs_crop.append(err.max())
+    jpeg.unlink()
+    jpeg.parent.rmdir()
     print(f"alignment over {len(errs_angle)} known rotations (-15..15 deg) and shifts (up to 20 px), 280x340 crop:")
     print(f"  rotation error  max {max(errs_angle):.3f} deg, median {statistics.median(errs_angle):.3f}")
     print(f"  eye centre      max {max(errs_eye):.2f} px,  median {statistics.median(errs_eye):.2f}")

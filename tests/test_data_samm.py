@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mmnet.data import get_scheme, load_dataset
-from mmnet.data.image import read_rgb
 from mmnet.errors import AnnotationError, DatasetNotFoundError
+from mmnet.media import read_rgb
 
 from .fakes import SAMM_ROWS, write_samm
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from mmnet.data import get_scheme, load_dataset
 from mmnet.data.apex import estimate_apex
@@ -69,3 +71,20 @@ def test_estimate_apex_on_a_ramp(tmp_path):
     write_frames(tmp_path, range(10, 30), "f{}.png".format, apex=17, fmt="PNG")
     frames = [(n, tmp_path / f"f{n}.png") for n in range(10, 30)]
     assert estimate_apex(frames) == 17
+
+
+def test_apex_shares_the_predict_spotting_rule_and_bad_clips_are_warned(tmp_path):
+    from mmnet.data.apex import METHOD
+    from mmnet.spotting import spot_apex
+
+    from .fakes import write_frames
+
+    assert METHOD == "grid-motion-v2"
+    write_frames(tmp_path / "clip", range(1, 12), "f{}.png".format, apex=4, fmt="PNG")
+    frames = [(n, tmp_path / "clip" / f"f{n}.png") for n in range(1, 12)]
+    decoded = [np.asarray(Image.open(p).convert("RGB")) for _, p in frames]
+    assert estimate_apex(frames) == frames[spot_apex(decoded)][0] == 4
+    root = write_smic(tmp_path / "smic", [(1, "s1_ne_01", "negative", 106324, 106324, 106324)])  # one frame
+    (sample,) = load_dataset("smic", root, cache_dir=False).samples
+    assert sample.apex is None
+    assert [i.check for i in load_dataset("smic", root, cache_dir=False).issues_for(sample)] == ["apex_not_estimated"]

@@ -12,7 +12,7 @@ import torch
 from mmnet import MMNet
 from mmnet.cli import main
 from mmnet.errors import MMNetError
-from mmnet.inference import ClipRequest, Predictor
+from mmnet.infer import ClipRequest, Predictor
 from mmnet.model import load_checkpoint
 from tests.test_inference import CLASSES, make_checkpoint, perturb_bn, write_frames
 from tests.test_spotting import synthetic_clip
@@ -20,7 +20,7 @@ from tests.test_spotting import synthetic_clip
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from mmnet.export import export_onnx, onnx_parity, read_onnx_metadata  # noqa: E402
+from mmnet.infer.export import export_onnx, onnx_parity, read_onnx_metadata  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "inference.md"
 

@@ -1,9 +1,7 @@
 """Inference on new clips: loading, frame order, preprocessing, spotting, batching, bad input."""
 
-import importlib.util
 import json
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -13,14 +11,8 @@ from PIL import Image
 from mmnet import MMNet
 from mmnet.cli import main
 from mmnet.errors import CheckpointError, DataError
-from mmnet.inference import (
-    ClipRequest,
-    Predictor,
-    align_clip,
-    list_frames,
-    load_clip,
-    read_clip_list,
-)
+from mmnet.infer import ClipRequest, Predictor, align_clip, load_clip, read_clip_list
+from mmnet.media import list_frames
 from mmnet.model import CheckpointInfo
 from tests.test_spotting import synthetic_clip
 
@@ -107,10 +99,10 @@ def test_folder_frames_sorted_by_number_not_name(tmp_path, checkpoint, predictor
     names = [f"reg_img{n}.jpg" if n % 2 else f"frame_{n:03d}.png" for n in range(1, 13)]
     write_frames(tmp_path / "clip", frames, names)
     (tmp_path / "clip" / "notes.txt").write_text("not a frame")
-    listed = list_frames(tmp_path / "clip")
-    assert [n for n, _ in listed] == list(range(1, 13))
+    listed, others = list_frames(tmp_path / "clip")
+    assert [n for n, _ in listed] == list(range(1, 13)) and others == ("notes.txt",)
     clip = load_clip(tmp_path / "clip")
-    assert clip.names[:3] == ["reg_img1.jpg", "frame_002.png", "reg_img3.jpg"]
+    assert [clip.name(n) for n in (1, 2, 3)] == ["reg_img1.jpg", "frame_002.png", "reg_img3.jpg"]
     pred = predictor.predict_clip(clip, onset=2, apex=10)
     assert (pred.onset, pred.apex, pred.apex_spotted) == (2, 10, False)
     onset = np.asarray(Image.open(tmp_path / "clip" / "frame_002.png"))
@@ -141,26 +133,38 @@ def write_video(path, frames):
 def test_video_numbers_from_one_and_spots_apex(tmp_path, predictor):
     frames = synthetic_clip(16, 9, size=(96, 80), noise=1.0)
     clip = load_clip(write_video(tmp_path / "clip.mkv", frames))
-    assert clip.numbers == list(range(1, 17))
-    assert np.abs(clip.frame(0).astype(int) - frames[0]).mean() < 3  # colour conversion only
+    assert clip.numbers is None and clip.first == 1  # a video's length is known once streamed
+    assert np.abs(clip.read([1])[1].astype(int) - frames[0]).mean() < 3  # colour conversion only
     pred = predictor.predict_clip(clip)
     assert (pred.onset, pred.apex, pred.apex_spotted) == (1, 10, True)
+    pred = predictor.predict_clip(clip, onset=2, apex=16)
+    assert (pred.onset, pred.apex, pred.apex_spotted) == (2, 16, False)
+    with pytest.raises(DataError, match="Apex frame 17 is not in clip .*video ends before it"):
+        predictor.predict_clip(clip, apex=17)
+    with pytest.raises(DataError, match="Onset frame 30 is not in clip .*numbered 1..16, 16 frames"):
+        predictor.predict_clip(clip, onset=30)
+    with pytest.raises(DataError, match="No frame after onset frame 16"):
+        predictor.predict_clip(clip, onset=16)
 
 
-def test_video_decoder_fallback_and_missing(tmp_path, monkeypatch):
-    from mmnet.video import read_video_frames
+def test_video_prediction_streams(tmp_path, predictor, monkeypatch):
+    """Spotting reads the video once and keeps no frame; the second pass stops at the apex."""
+    from mmnet import media
 
-    frames = synthetic_clip(6, 3, size=(48, 64))
-    path = write_video(tmp_path / "clip.mkv", frames)
-    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
-    if importlib.util.find_spec("cv2") is not None:
-        decoded = read_video_frames(path)
-        assert len(decoded) == 6 and decoded[0].shape == (48, 64, 3)
-        assert np.abs(decoded[3].astype(int) - frames[3]).mean() < 3  # RGB, not OpenCV's BGR
-    monkeypatch.setitem(sys.modules, "cv2", None)
-    with pytest.raises(DataError, match=r"mmnet\[video\]") as e:
-        read_video_frames(path)
-    assert str(path) in str(e.value)
+    frames = synthetic_clip(16, 9, size=(96, 80), noise=1.0)
+    clip = load_clip(write_video(tmp_path / "clip.mkv", frames))
+    real, decoded = media.stream_video, []
+
+    def counting(path):
+        for frame in real(path):
+            decoded.append(frame.index)
+            yield frame
+
+    monkeypatch.setattr("mmnet.infer.clips.stream_video", counting)
+    monkeypatch.setattr(media, "stream_video", counting)
+    pred = predictor.predict_clip(clip)
+    assert pred.apex == 10
+    assert decoded == list(range(1, 17)) + list(range(1, 11))  # spotting pass, then up to the apex
 
 
 def test_many_clips_batched_equal_one_by_one(tmp_path, predictor):
@@ -217,7 +221,8 @@ def test_cli_json_and_table(tmp_path, checkpoint, capsys):
     assert main(["predict", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["apex"] == 5 and row["apex_spotted"] is True and set(row["probabilities"]) == set(CLASSES)
-    assert main(["predict", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--onset", "2", "--apex", "6"]) == 0
+    args = ["predict", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--onset", "2", "--apex", "6"]
+    assert main(args) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["clip", "onset", "apex", "class", *CLASSES]
     assert out[1].split()[1:3] == ["2", "6"] and out[1].split()[3] in CLASSES
@@ -332,7 +337,7 @@ def test_other_bad_inputs(tmp_path, predictor):
     with pytest.raises(DataError, match="must come after onset"):
         predictor.predict_clip(load_clip(tmp_path / "clip"), onset=4, apex=2)
     (tmp_path / "clip" / "img01.png").write_bytes((tmp_path / "clip" / "img1.png").read_bytes())
-    with pytest.raises(DataError, match="same number 1"):
+    with pytest.raises(DataError, match="two files with frame number 1"):
         load_clip(tmp_path / "clip")
     csv_path = tmp_path / "list.csv"
     csv_path.write_text("clip,apx\nx,1\n")
@@ -345,7 +350,7 @@ def test_other_bad_inputs(tmp_path, predictor):
 
 # -- attention figures ---------------------------------------------------------------------------
 def test_explain_arrays_and_figure(tmp_path, checkpoint, predictor):
-    from mmnet.explain import explain_clip, render_explanation
+    from mmnet.infer import explain_clip, render_explanation
 
     frames = synthetic_clip(10, 6, size=(96, 80), noise=0.0)
     write_frames(tmp_path / "clip", frames)

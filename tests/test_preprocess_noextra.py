@@ -71,3 +71,26 @@ def test_degenerate_landmarks_and_bad_geometry_are_refused():
         alignment_matrix(_landmarks([10.0, 10.0], [10.0, 10.0]))
     with pytest.raises(PreprocessError, match="eye_y"):
         CropGeometry(eye_y=1.5)
+
+
+def test_discover_lists_clips_with_the_media_rules(tmp_path):
+    from PIL import Image
+
+    from mmnet.preprocess.discover import discover
+
+    raw = tmp_path / "CASME2" / "CASME2_RAW_selected"
+    frame = Image.fromarray(np.zeros((8, 8, 3), np.uint8))
+    for clip, names in {"EP01": ["img9.jpg", "img10.jpg", ".img11.jpg", "notes.txt"],
+                        "EP02": ["img70.jpg", "img070.jpg"]}.items():
+        (raw / "sub01" / clip).mkdir(parents=True)
+        for name in names:
+            if name.endswith(".jpg"):
+                frame.save(raw / "sub01" / clip / name, format="JPEG")
+            else:
+                (raw / "sub01" / clip / name).write_text("x")
+    layout, out_root, jobs = discover(tmp_path / "CASME2")
+    assert layout == "casme2" and out_root == tmp_path / "CASME2"
+    ok, dup = jobs
+    assert [(n, name) for n, _, name in ok.frames] == [(9, "reg_img9.jpg"), (10, "reg_img10.jpg")]  # by number
+    assert ok.ignored == (".img11.jpg", "notes.txt") and ok.out_dir == tmp_path / "CASME2" / "Cropped" / "sub01" / "EP01"
+    assert dup.frames == () and "two files with frame number 70" in dup.problem

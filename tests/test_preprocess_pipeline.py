@@ -57,7 +57,7 @@ def test_casme2_raw_to_cropped_layout_with_failures_listed(tmp_path):
     assert {k: r.status for k, r in status.items()} == {
         "sub01/EP02_01f": "ok", "sub01/EP19_05f": "ok", "sub02/EP01_2": "failed", "sub02/EP09f": "failed",
         "sub04/EP07_01": "ok", "sub05/EP09_05f": "failed"}
-    assert status["sub05/EP09_05f"].reason == "bad_folder" and "frame 70" in status["sub05/EP09_05f"].message
+    assert status["sub05/EP09_05f"].reason == "bad_folder" and "frame number 70" in status["sub05/EP09_05f"].message
     assert status["sub02/EP01_2"].reason == "no_face"
     assert status["sub02/EP09f"].reason == "corrupt_frame" and "img6.jpg" in status["sub02/EP09f"].message
     assert any(w.startswith("several_faces") for w in status["sub04/EP07_01"].warnings)

@@ -76,3 +76,26 @@ def test_errors_name_the_problem():
         spot_apex(frames, onset=4)
     with pytest.raises(DataError, match="one size"):
         spot_apex([frames[0], frames[1][:-1]])
+
+
+def _spot_from_whole_curve(frames, onset, smooth):
+    """The rule computed on the whole clip at once (the reference for the streaming spotter)."""
+    raw = motion_curve(frames, onset, smooth=1)
+    smoothed = motion_curve(frames, onset, smooth=smooth)
+    centre = onset + 1 + int(np.argmax(smoothed[onset + 1 :]))
+    lo, hi = max(onset + 1, centre - smooth // 2), min(len(raw), centre + smooth // 2 + 1)
+    return lo + int(np.argmax(raw[lo:hi]))
+
+
+@pytest.mark.parametrize("onset,smooth", [(0, 3), (4, 3), (4, 5), (1, 7), (6, 1)])
+def test_streamed_frames_give_the_whole_clip_answer(onset, smooth):
+    frames = synthetic_clip(24, 15, onset=onset, seed=onset + smooth, noise=8.0)
+    consumed = []
+
+    def one_at_a_time():
+        for f in frames:
+            consumed.append(1)
+            yield f
+
+    assert spot_apex(one_at_a_time(), onset, smooth=smooth) == _spot_from_whole_curve(frames, onset, smooth)
+    assert len(consumed) == len(frames)  # read once, as a stream

@@ -1,6 +1,8 @@
 """Apex spotting: find the frame of largest facial motion relative to the onset frame.
 
-Method (simple, training-free, documented in docs/inference.md):
+The one apex-estimation rule of mmnet: ``mmnet predict`` spots the apex of a clip with it, and the
+SMIC loader (which has no annotated apex, ``mmnet.data.apex``) estimates one. Method (simple,
+training-free, documented in docs/inference.md):
 
 1. every frame is converted to grey (ITU-R 601 luma) and box-averaged down to ``grid`` x ``grid``
    cells (default 32): averaging removes pixel noise and compression artefacts, while a
@@ -13,6 +15,9 @@ Method (simple, training-free, documented in docs/inference.md):
    largest raw motion within that smoothing window (smoothing alone would shift the peak of an
    asymmetric rise and fall; the first frame wins a tie).
 
+``spot_apex`` reads its frames one at a time (any iterable, e.g. a video stream) and keeps one
+number per frame, so a long clip is never held in memory.
+
 Intensity differences are a proxy for motion: they also respond to lighting changes and head
 movement, so inputs should be aligned face crops from a clip filmed under steady light, as in
 the micro-expression databases. Give ``--apex`` when it is annotated.
@@ -20,20 +25,21 @@ the micro-expression databases. Give ``--apex`` when it is annotated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from .errors import DataError
 
-__all__ = ["motion_curve", "spot_apex"]
+__all__ = ["frame_cells", "motion_curve", "spot_apex"]
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def _cells(frame: np.ndarray, grid: int) -> np.ndarray:
-    """(H, W, 3) uint8 -> (grid, grid) float32 mean grey level per cell."""
-    grey = frame.astype(np.float32) @ _LUMA  # (H, W)
+def frame_cells(frame: np.ndarray, grid: int) -> np.ndarray:
+    """(H, W, 3) uint8 RGB or (H, W) grey -> (grid, grid) float32 mean grey level per cell."""
+    grey = frame.astype(np.float32) @ _LUMA if frame.ndim == 3 else frame.astype(np.float32)  # (H, W)
     h, w = grey.shape
     # Cell edges by integer division, so sizes that are not multiples of grid still work.
     rows = np.add.reduceat(grey, np.arange(grid) * h // grid, axis=0)  # (grid, W)
@@ -59,14 +65,22 @@ def motion_curve(frames: Sequence[np.ndarray], onset: int = 0, *, grid: int = 32
         raise DataError(f"Apex spotting needs at least 2 frames, got {len(frames)}.")
     if not 0 <= onset < len(frames):
         raise DataError(f"Onset index {onset} is outside the clip's {len(frames)} frames.")
-    sizes = {f.shape for f in frames}
+    _check_sizes(frames[0].shape, [f.shape for f in frames])
+    grid = _grid(frames[0], grid)
+    reference = frame_cells(frames[onset], grid)
+    raw = np.array([np.abs(frame_cells(f, grid) - reference).mean() for f in frames], dtype=np.float64)
+    return _moving_average(raw, smooth)
+
+
+def _grid(frame: np.ndarray, grid: int) -> int:
+    h, w = frame.shape[:2]
+    return max(1, min(grid, h, w))
+
+
+def _check_sizes(first: tuple[int, ...], shapes: Sequence[tuple[int, ...]]) -> None:
+    sizes = set(shapes) | {first}
     if len(sizes) > 1:
         raise DataError(f"Apex spotting needs frames of one size; got sizes {sorted(sizes)}.")
-    h, w = frames[0].shape[:2]
-    grid = max(1, min(grid, h, w))
-    reference = _cells(frames[onset], grid)
-    raw = np.array([np.abs(_cells(f, grid) - reference).mean() for f in frames], dtype=np.float64)
-    return _moving_average(raw, smooth)
 
 
 def _moving_average(raw: np.ndarray, smooth: int) -> np.ndarray:
@@ -81,11 +95,15 @@ def _moving_average(raw: np.ndarray, smooth: int) -> np.ndarray:
     return (csum[hi] - csum[lo]) / (hi - lo)
 
 
-def spot_apex(frames: Sequence[np.ndarray], onset: int = 0, *, grid: int = 32, smooth: int = 3) -> int:
+def spot_apex(frames: Iterable[np.ndarray], onset: int = 0, *, grid: int = 32, smooth: int = 3) -> int:
     """Index of the apex frame: the frame after ``onset`` with the largest smoothed motion.
 
+    Frames are read one at a time and summarised (``frame_cells``) as they come: memory holds one
+    motion value per frame from the onset on, plus the cells of the ``smooth // 2`` frames before
+    the onset (they enter the first smoothing windows).
+
     Args:
-        frames: (H, W, 3) uint8 RGB frames of one clip, all the same size.
+        frames: (H, W, 3) uint8 RGB frames of one clip, all the same size, in order.
         onset: index of the onset frame; frames before it are not candidates.
         grid: cells per side of the grey-level grid (see ``motion_curve``).
         smooth: width of the centred moving average.
@@ -93,13 +111,35 @@ def spot_apex(frames: Sequence[np.ndarray], onset: int = 0, *, grid: int = 32, s
     Raises:
         DataError: fewer than 2 frames, no frame after the onset, or frames of different sizes.
     """
-    if onset >= len(frames) - 1:
+    half = max(smooth, 1) // 2
+    before: deque[np.ndarray] = deque(maxlen=half)
+    reference = None
+    raw: list[float] = []  # motion of frames start, start + 1, ... where start = onset - len(before)
+    first_shape, count, cells_per_side = None, 0, grid
+    for frame in frames:
+        if first_shape is None:
+            first_shape, cells_per_side = frame.shape, _grid(frame, grid)
+        elif frame.shape != first_shape:
+            _check_sizes(first_shape, [frame.shape])
+        cells = frame_cells(frame, cells_per_side)
+        if count < onset:
+            if half:
+                before.append(cells)
+        elif count == onset:
+            reference = cells
+            raw = [float(np.abs(c - reference).mean()) for c in before] + [0.0]
+        else:
+            raw.append(float(np.abs(cells - reference).mean()))
+        count += 1
+    if onset >= count - 1:
         raise DataError(
-            f"No frame after the onset (index {onset}) in a clip of {len(frames)} frames: "
+            f"No frame after the onset (index {onset}) in a clip of {count} frames: "
             "give an earlier onset, or the apex explicitly."
         )
-    raw = motion_curve(frames, onset, grid=grid, smooth=1)
-    smoothed = _moving_average(raw, smooth)
-    centre = onset + 1 + int(np.argmax(smoothed[onset + 1 :]))
-    lo, hi = max(onset + 1, centre - smooth // 2), min(len(raw), centre + smooth // 2 + 1)
-    return lo + int(np.argmax(raw[lo:hi]))
+    start = onset - (len(raw) - (count - onset))  # the pre-onset frames kept in ``raw``
+    curve = np.asarray(raw, dtype=np.float64)
+    smoothed = _moving_average(curve, smooth)
+    first = onset + 1 - start  # position of the first candidate in ``curve``
+    centre = first + int(np.argmax(smoothed[first:]))
+    lo, hi = max(first, centre - smooth // 2), min(len(curve), centre + smooth // 2 + 1)
+    return start + lo + int(np.argmax(curve[lo:hi]))

@@ -26,8 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..explain import explain_clip, render_explanation
-    from ..inference import Predictor, align_clip, load_clip
+    from ..infer import Predictor, align_clip, explain_clip, load_clip, render_explanation
     from .predict import requests_from_args
 
     (request,) = requests_from_args(args)

@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import MMNetError
-    from ..export import DEFAULT_OPSET, export_onnx, onnx_parity
+    from ..infer.export import DEFAULT_OPSET, export_onnx, onnx_parity
     from ..model import load_checkpoint
 
     model, info = load_checkpoint(args.checkpoint)

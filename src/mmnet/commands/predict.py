@@ -7,7 +7,7 @@ Examples:
   mmnet predict --checkpoint ckpt/ --list clips.csv         (columns: source[,apex_image,onset,apex])
 
 Frames of a folder are ordered by the number in their names; --onset/--apex are those numbers
-(0-based frame indices for videos). Without --onset the first frame is the onset; without
+(counted from 1 for videos). Without --onset the first frame is the onset; without
 --apex the frame of largest motion relative to the onset is used (marked * in the table).
 Inputs should be face crops, like the training data.
 """
@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
     p.add_argument("--fast", action="store_true",
                    help="CPU: BatchNorm folded into the convolutions and Winograd 3x3 convolutions "
-                        "(~10%% faster here; logits equal up to float rounding, ~1e-6)")
+                        "(usually faster on CPU; logits equal up to float rounding, ~1e-6)")
 
 
 def add_clip_options(p: argparse.ArgumentParser) -> None:
@@ -47,7 +47,7 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
 def requests_from_args(args: argparse.Namespace) -> list:
     """The clips the arguments name, as ClipRequests (shared with `mmnet explain`)."""
     from ..errors import ConfigError
-    from ..inference import ClipRequest, read_clip_list
+    from ..infer import ClipRequest, read_clip_list
 
     if getattr(args, "list", None) is not None:
         if args.inputs or args.onset is not None or args.apex is not None:
@@ -57,7 +57,9 @@ def requests_from_args(args: argparse.Namespace) -> list:
         return [ClipRequest(args.inputs[0], None, args.onset, args.apex)]
     if len(args.inputs) == 2:
         if args.onset is not None or args.apex is not None:
-            raise ConfigError("--onset/--apex choose frames of a folder or video; with two images they are the onset and apex.")
+            raise ConfigError(
+                "--onset/--apex choose frames of a folder or video; with two images they are the onset and apex."
+            )
         return [ClipRequest(args.inputs[0], args.inputs[1])]
     raise ConfigError(
         f"Expected a frame folder, a video, or two images ONSET APEX; got {len(args.inputs)} inputs "
@@ -83,7 +85,7 @@ def format_table(predictions: list, class_names: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..inference import Predictor
+    from ..infer import Predictor
 
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")

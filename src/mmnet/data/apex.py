@@ -1,76 +1,43 @@
 """Apex estimation for clips without an annotated apex (SMIC), with a small on-disk cache.
 
-Method ("absdiff-blur-v1"): every frame is converted to grey, shrunk so its longer side is at
-most 64 px (bilinear), and blurred with a Gaussian of radius 1 px to suppress sensor noise and
-JPEG/BMP grain. The apex is the frame whose mean absolute difference from the onset (first)
-frame is largest; ties go to the earliest frame. This is the simplest frame-difference
-estimate; it follows the intuition of the optical-flow-magnitude apex spotting used by meb
-(docs/datasets.md §1.5) without an optical-flow dependency.
+Method ("grid-motion-v2"): the apex spotting of ``mmnet.spotting`` (grey 32 x 32 cell means,
+motion = mean absolute difference to the onset, 3-frame smoothing; docs/inference.md), with the
+clip's first frame as the onset. Frames are decoded one at a time and reduced to their cells, so
+a long clip is never held in memory. (Cache entries of the earlier "absdiff-blur-v1" method, a
+blurred 64 px frame difference, are not reused.)
 
 The cache is a JSON file mapping a clip fingerprint to its estimate. The fingerprint is a
 SHA-1 over the method name, every frame's (number, byte size) and the bytes (up to 256 KiB
 each) of the first, middle and last frames: it does not depend on where the dataset lives, and
-it changes when frames are added, removed or re-encoded. The default cache folder is ``$MMNET_CACHE_DIR``, else
-``$XDG_CACHE_HOME/mmnet``, else ``~/.cache/mmnet`` (never the licence-gated dataset root).
+it changes when frames are added, removed or re-encoded. The cache file lives in the mmnet cache
+folder (``default_cache_dir``), never under the licence-gated dataset root.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
+from ..media import read_rgb
+from ..spotting import spot_apex
+from ..utils import atomic_write_text
 
-__all__ = ["METHOD", "estimate_apex", "clip_fingerprint", "ApexCache", "default_cache_dir"]
+__all__ = ["METHOD", "estimate_apex", "clip_fingerprint", "ApexCache"]
 
-METHOD = "absdiff-blur-v1"
-_MAX_SIDE = 64
+METHOD = "grid-motion-v2"
 _HASH_BYTES = 1 << 18  # per hashed frame: enough to cover a cropped SMIC frame, bounded for raw ones
 
 
-def default_cache_dir() -> Path:
-    """Where mmnet keeps small derived files (apex estimates)."""
-    if os.environ.get("MMNET_CACHE_DIR"):
-        return Path(os.environ["MMNET_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mmnet"
-
-
-def _grey_small(path: Path) -> np.ndarray:
-    from PIL import Image, ImageFilter
-
-    from ..errors import DataError
-
-    try:
-        with Image.open(path) as im:
-            g = im.convert("L")
-    except (OSError, SyntaxError) as exc:
-        raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
-    scale = _MAX_SIDE / max(g.size)
-    if scale < 1:
-        g = g.resize((max(1, round(g.width * scale)), max(1, round(g.height * scale))), Image.BILINEAR)
-    return np.asarray(g.filter(ImageFilter.GaussianBlur(1)), dtype=np.float32)
-
-
 def estimate_apex(frames: Sequence[tuple[int, Path]]) -> int:
-    """Frame number of the largest blurred mean absolute difference from the first frame."""
-    if not frames:
-        raise ValueError("no frames to estimate an apex from")
-    onset = _grey_small(frames[0][1])
-    best_n, best = frames[0][0], -1.0
-    for n, p in frames[1:]:
-        img = _grey_small(p)
-        if img.shape != onset.shape:  # a frame of another size: compare on the common crop
-            h, w = min(img.shape[0], onset.shape[0]), min(img.shape[1], onset.shape[1])
-            d = float(np.abs(img[:h, :w] - onset[:h, :w]).mean())
-        else:
-            d = float(np.abs(img - onset).mean())
-        if d > best:
-            best_n, best = n, d
-    return best_n
+    """Frame number of the spotted apex, the first frame being the onset (``mmnet.spotting.spot_apex``).
+
+    Raises:
+        DataError: fewer than 2 frames, frames of different sizes, or a frame that cannot be decoded.
+    """
+    index = spot_apex(read_rgb(path) for _, path in frames)
+    return frames[index][0]
 
 
 def clip_fingerprint(frames: Sequence[tuple[int, Path]]) -> str:
@@ -113,8 +80,6 @@ class ApexCache:
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
-        from ..utils import atomic_write_text
-
         try:
             atomic_write_text(self.path, json.dumps(self.entries, indent=0, sort_keys=True))
         except OSError:

@@ -1,27 +1,27 @@
-"""What every loader shares: the load result, frame listing, per-sample checks and strict mode.
+"""What every loader shares: the load result, attaching frames, per-sample checks and strict mode.
 
 A loader reads its annotation table, builds one ``Sample`` per annotated clip, lists the clip's
-frames on disk and runs ``check_sample``. Problems become ``Issue`` records; nothing is dropped
-without one. Severity "error" means the sample cannot be used exactly as annotated (what training
-then does is ``data.on_bad_sample``'s choice, applied by ``mmnet.data.cache.frame_windows``);
-"warning" means a fix was applied or something harmless was ignored.
+frames on disk (``mmnet.media.list_frames``, with the dataset's frame-name pattern) and runs
+``check_sample``. Problems become ``Issue`` records; nothing is dropped without one. Severity
+"error" means the sample cannot be used exactly as annotated (what training then does is
+``data.on_bad_sample``'s choice, applied by ``mmnet.data.cache.frame_windows``); "warning" means a
+fix was applied or something harmless was ignored.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import AnnotationError, DataError, DatasetNotFoundError
+from ..media import list_frames
 from .sample import Issue, Sample
 
 __all__ = [
     "DatasetLoad",
-    "list_frames",
     "check_sample",
     "missing_dataset",
     "natural_key",
@@ -88,25 +88,6 @@ class DatasetLoad:
 def natural_key(text: str) -> tuple:
     """Sort key that orders 'sub2' before 'sub10' and 's2' before 's10'."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
-
-
-def list_frames(folder: Path, pattern: re.Pattern) -> tuple[tuple[tuple[int, Path], ...], list[str]]:
-    """Frames in ``folder`` whose name fully matches ``pattern`` (group 1 = frame number).
-
-    Returns (frames sorted by number, names of other entries). Sorting is numeric: ``reg_img9``
-    comes before ``reg_img10``.
-    """
-    frames: list[tuple[int, Path]] = []
-    junk: list[str] = []
-    with os.scandir(folder) as it:
-        for entry in it:
-            m = pattern.fullmatch(entry.name)
-            if m and entry.is_file():
-                frames.append((int(m.group(1)), Path(entry.path)))
-            else:
-                junk.append(entry.name)
-    frames.sort(key=lambda f: f[0])
-    return tuple(frames), sorted(junk)
 
 
 def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: bool = True) -> list[Issue]:
@@ -304,14 +285,17 @@ def attach_frames(
     for s in samples:
         folder, exact, looked = locate(s)
         if folder is None:
-            issues.append(Issue(s.sample_id, "clip_missing", f"no clip folder {looked}; the sample is excluded", "error"))
+            issues.append(Issue(s.sample_id, "clip_missing", f"no clip folder {looked}; the sample is excluded",
+                                "error"))
             out.append(s)
             continue
         if not exact:
             issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{s.clip}' found as folder "
                                 f"'{folder.name}'", "warning"))
         if folder not in listed:
-            listed[folder] = list_frames(folder, pattern)
+            # Two files with one number (img070.jpg, img70.jpg): the first by name is the frame, the
+            # other is reported with the non-frame files.
+            listed[folder] = list_frames(folder, pattern, duplicates="first")
         frames, junk = listed[folder]
         if window:
             known = [n for n in (s.onset, s.apex, s.offset) if n is not None]
@@ -319,8 +303,9 @@ def attach_frames(
             frames = tuple(f for f in frames if lo <= f[0] <= hi)
         s = with_frames(s, frames)
         if not frames:
-            issues.append(Issue(s.sample_id, "no_frames", f"no frames matching {pattern.pattern!r} in {folder}"
-                                + (" within the annotated span" if window else "") + "; the sample is excluded", "error"))
+            span = " within the annotated span" if window else ""
+            issues.append(Issue(s.sample_id, "no_frames", f"no frames matching {pattern.pattern!r} in {folder}{span}; "
+                                "the sample is excluded", "error"))
         issues.extend(check_sample(s, junk, apex_required=apex_required))
         out.append(s)
     return out

@@ -1,4 +1,8 @@
-"""Frame decoding and the network's input normalisation, shared by training and inference."""
+"""The training side of frame input: decode and resize a dataset frame, and normalise batches.
+
+Decoding and resizing are ``mmnet.media``'s (shared with preprocessing and inference); the
+normalisation uses the ImageNet statistics defined beside the network.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataError
+from ..media import read_rgb, resize_rgb
 from ..model.mmnet import IMAGENET_MEAN, IMAGENET_STD  # one definition, beside the network it feeds
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "read_rgb", "resize_rgb", "load_frame", "normalise"]
-
-
-def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode an image file to (H, W, 3) uint8 RGB (greyscale frames, as SAMM's, are expanded)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise DataError(f"Frame '{path}' does not exist.") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
-
-
-def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize to size x size with PIL, as the authors' torchvision Resize on PIL images."""
-    from PIL import Image
-
-    if image.shape[:2] == (size, size):
-        return image
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "load_frame", "normalise"]
 
 
 def load_frame(path: str | Path, size: int = 224) -> np.ndarray:

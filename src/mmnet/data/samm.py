@@ -6,7 +6,7 @@ Accepted root layouts::
     ROOT/SAMM/006/006_1_2/006_05562.jpg    (or SAMM_CROP/, SAMM_cropped/, SAMM_Cropped/, or ROOT/006/... )
 
 Subjects stay text ('006'); the frame number is the part after the last '_' of the file name.
-Frames are greyscale; ``image.read_rgb`` expands them to RGB.
+Frames are greyscale; ``mmnet.media.read_rgb`` expands them to RGB.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ Accepted root layouts (``variant`` picks HS, VIS or NIR)::
     ROOT = the variant folder itself (holding s1/, s2/, ...)
 
 ``non_micro`` folders are ignored. Onset and offset are the first and last frame on disk. There
-is no apex anywhere in SMIC: it is estimated from the frames (``apex.py``, method in its
-docstring), cached under the user cache folder, and each estimate is logged as a warning Issue.
+is no apex anywhere in SMIC: it is estimated from the frames (``apex.py``: the apex spotting of
+``mmnet.spotting``), cached under the user cache folder, and each estimate is logged as a warning
+Issue.
 Subjects are the folder names ('s1', unpadded); the MEGC2019 list writes 's01', mapped by the
 composite loader.
 """
@@ -20,8 +21,11 @@ import os
 import re
 from pathlib import Path
 
-from .apex import METHOD, ApexCache, default_cache_dir
-from .common import DatasetLoad, check_sample, finish, list_frames, missing_dataset, natural_key
+from ..errors import DataError
+from ..media import list_frames
+from .apex import METHOD, ApexCache
+from .cache import default_cache_dir
+from .common import DatasetLoad, check_sample, finish, missing_dataset, natural_key
 from .sample import Issue, Sample
 
 __all__ = ["load_smic", "VARIANTS"]
@@ -39,7 +43,8 @@ _LAYOUT_HELP = [
 
 
 def _missing(root: Path, missing: list[str]):
-    return missing_dataset("SMIC", root, missing, _LAYOUT_HELP, "the University of Oulu, CMVS (https://www.oulu.fi/cmvs/node/41319)", "smic")
+    owner = "the University of Oulu, CMVS (https://www.oulu.fi/cmvs/node/41319)"
+    return missing_dataset("SMIC", root, missing, _LAYOUT_HELP, owner, "smic")
 
 
 def _variant_dir(root: Path, variant: str) -> Path | None:
@@ -69,7 +74,7 @@ def load_smic(
         strict: raise on any error-severity issue.
         variant: "HS" (100 fps, 164 clips), "VIS" or "NIR" (25 fps, 71 clips each).
         estimate_apex: estimate the apex from the frames (default); False leaves ``apex=None``.
-        cache_dir: folder for the apex cache file; None = ``apex.default_cache_dir()``, False = no cache.
+        cache_dir: folder for the apex cache file; None = ``cache.default_cache_dir()``, False = no cache.
     """
     from ..errors import ConfigError, verify_choice
 
@@ -95,7 +100,8 @@ def load_smic(
     for sdir in subjects:
         micro = sdir / "micro"
         if not micro.is_dir():
-            issues.append(Issue(f"{dataset}/{sdir.name}", "no_micro_folder", f"{sdir} has no 'micro' folder", "warning"))
+            issues.append(Issue(f"{dataset}/{sdir.name}", "no_micro_folder", f"{sdir} has no 'micro' folder",
+                                "warning"))
             continue
         for edir in sorted(p for p in micro.iterdir() if p.is_dir()):
             label = edir.name.lower()
@@ -116,7 +122,7 @@ def load_smic(
 
 def _clip(dataset: str, subject: str, cdir: Path, label: str, variant: str, estimate: bool, cache: ApexCache,
           issues: list[Issue]) -> Sample:
-    frames, junk = list_frames(cdir, _FRAME)
+    frames, junk = list_frames(cdir, _FRAME, duplicates="first")
     sid = f"{dataset}/{subject}/{cdir.name}"
     extra = {"variant": variant, "folder": os.fspath(cdir)}
     if not frames:
@@ -125,10 +131,15 @@ def _clip(dataset: str, subject: str, cdir: Path, label: str, variant: str, esti
         return Sample(dataset, subject, cdir.name, 0, None, None, label, (), (), extra)
     apex = None
     if estimate:
-        apex, cached = cache.apex(frames)
-        extra["apex_source"] = f"estimated ({METHOD}{', cached' if cached else ''})"
-        issues.append(Issue(sid, "apex_estimated", f"SMIC has no apex annotation; estimated apex {apex} "
-                            f"({METHOD}{', from cache' if cached else ''})", "warning"))
+        try:
+            apex, cached = cache.apex(frames)
+        except DataError as exc:  # one frame only, frames of different sizes, a corrupt frame
+            issues.append(Issue(sid, "apex_not_estimated", f"SMIC has no apex annotation and none could be "
+                                f"estimated: {exc}", "warning"))
+        else:
+            extra["apex_source"] = f"estimated ({METHOD}{', cached' if cached else ''})"
+            issues.append(Issue(sid, "apex_estimated", f"SMIC has no apex annotation; estimated apex {apex} "
+                                f"({METHOD}{', from cache' if cached else ''})", "warning"))
     s = Sample(dataset, subject, cdir.name, frames[0][0], apex, frames[-1][0], label, (), frames, extra)
     issues.extend(check_sample(s, junk, apex_required=False))
     return s

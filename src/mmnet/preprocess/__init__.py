@@ -4,6 +4,7 @@ Needs the optional face extra (``pip install "mmnet[face]"``); importing this pa
 OpenCV and dlib are imported inside the functions that use them.
 """
 
+from .discover import LAYOUTS
 from .face import (
     FACE_EXTRA_HINT,
     Alignment,
@@ -15,7 +16,7 @@ from .face import (
     require_face_extra,
 )
 from .flow import FLOW_METHODS, FLOW_SCALE, cached_flow, compute_flow
-from .pipeline import LAYOUTS, ClipResult, PrepareSummary, prepare
+from .pipeline import ClipResult, PrepareSummary, prepare
 
 __all__ = [
     "FACE_EXTRA_HINT",

@@ -1,21 +1,13 @@
 """Raw footage -> aligned face crops, clip by clip: resumable, parallel, all-or-nothing per clip.
 
-Inputs (``layout``):
-
-* ``"casme2"``: ``CASME2_RAW_selected/subNN/CLIP/imgN.jpg`` (or ``CASME2-RAW``) under a dataset
-  root -> ``<out>/Cropped/subNN/CLIP/reg_imgN.jpg`` (same frame numbers), the layout of CASME II's
-  ``Cropped`` release, so the CASME II loader reads it as if it were the official crop;
-* ``"samm"``: ``SAMM/SSS/CLIP/SSS_NNNNN.jpg`` -> ``<out>/SAMM_cropped/SSS/CLIP/SSS_NNNNN.jpg``
-  (same names; greyscale stays greyscale);
-* ``"frames"``: one folder of numbered images -> ``<out>/reg_imgN.jpg``;
-* ``"video"``: one video file -> ``<out>/reg_imgN.jpg``, N counting decoded frames from 1.
-
-Per clip, the alignment is estimated once on the onset frame (by default the lowest-numbered
-frame, which is the annotated onset for CASME2_RAW_selected and SAMM) and applied to every frame.
-Each clip is written to a private temporary folder and renamed into place when complete, so an
-output clip folder either holds every frame or does not exist; a rerun skips the clips that
-exist. A failing clip (no face, corrupt frame, undecodable video) is recorded in the summary and
-the others go on.
+The clips of an input are found by ``discover`` (``mmnet.preprocess.discover``: the CASME II and
+SAMM raw layouts, a frames folder, a video). Per clip, the alignment is estimated once on the
+onset frame (by default the lowest-numbered frame, which is the annotated onset for
+CASME2_RAW_selected and SAMM) and applied to every frame; frames are decoded one at a time and a
+video is streamed (``mmnet.media``). Each clip is written to a private temporary folder and
+renamed into place when complete, so an output clip folder either holds every frame or does not
+exist; a rerun skips the clips that exist. A failing clip (no face, corrupt frame, undecodable
+video) is recorded in the summary and the others go on.
 """
 
 from __future__ import annotations
@@ -27,68 +19,31 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import PreprocessError, verify_choice
+from ..errors import DataError, PreprocessError
+from ..media import read_image, read_video_frames, stream_video
 from ..utils import atomic_write_text
+from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
 
 __all__ = [
     "LAYOUTS",
-    "IMAGE_EXTENSIONS",
-    "VIDEO_EXTENSIONS",
+    "TMP_DIR_NAME",
     "ClipJob",
     "ClipResult",
     "PrepareSummary",
-    "list_frames",
-    "read_frame",
-    "iter_video",
     "discover",
     "process_clip",
     "prepare",
 ]
 
-LAYOUTS = ("auto", "casme2", "samm", "frames", "video")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm")
 TMP_DIR_NAME = ".mmnet-prepare-tmp"
 SUMMARY_NAME = "prepare-summary.json"
-CASME2_RAW_DIRS = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW")
-CASME2_OUT_DIR = "Cropped"
-SAMM_RAW_DIR = "SAMM"
-SAMM_OUT_DIR = "SAMM_cropped"
-
-_CASME2_FRAME = re.compile(r"img(\d+)", re.IGNORECASE)
-_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
-
-
-@dataclass(frozen=True)
-class ClipJob:
-    """One clip to prepare.
-
-    Attributes:
-        clip_id: name used in messages and the summary (``"sub01/EP02_01f"``).
-        out_dir: final folder of the crops (created by a rename when the clip is complete).
-        frames: (number, source path, output file name) per frame, sorted by number; empty for a video.
-        video: the video file, for a video clip.
-        video_pattern: output name of video frame N.
-        onset: frame number to estimate the alignment on; None = the first frame.
-        ignored: files in the clip folder that are not frames (reported, not processed).
-        problem: why the clip folder cannot be used (found while listing it); the clip then fails.
-    """
-
-    clip_id: str
-    out_dir: Path
-    frames: tuple[tuple[int, Path, str], ...] = ()
-    video: Path | None = None
-    video_pattern: str = "reg_img{n}.jpg"
-    onset: int | None = None
-    ignored: tuple[str, ...] = ()
-    problem: str | None = None
 
 
 @dataclass
@@ -142,87 +97,6 @@ class PrepareSummary:
         return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------------- frame input
-
-
-def list_frames(folder: Path, number: re.Pattern = _LAST_NUMBER) -> tuple[list[tuple[int, Path]], list[str]]:
-    """Numbered image files of ``folder`` sorted by the integer in their names, and the other files.
-
-    The frame number is the first group of ``number`` searched in the file stem (default: the last
-    run of digits). Sorting is numeric (``img9`` before ``img10``). Hidden files are skipped.
-    """
-    frames: dict[int, Path] = {}
-    ignored: list[str] = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            continue
-        m = number.search(path.stem) if path.suffix.lower() in IMAGE_EXTENSIONS else None
-        if not path.is_file() or m is None:
-            ignored.append(path.name)
-            continue
-        n = int(m.group(1))
-        if n in frames:
-            raise PreprocessError(f"'{folder}' holds two files for frame {n}: '{frames[n].name}' and '{path.name}'; "
-                                  "remove one of them")
-        frames[n] = path
-    return sorted(frames.items()), ignored
-
-
-def read_frame(path: Path) -> np.ndarray:
-    """Decode an image to uint8: (H, W) if it is greyscale, else (H, W, 3) RGB.
-
-    Raises:
-        PreprocessError: the file is missing, truncated or not an image.
-    """
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im.load()  # decode now: a truncated JPEG raises here instead of giving a grey tail
-            if im.mode == "L":
-                return np.asarray(im)
-            return np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise PreprocessError(f"frame '{path}' does not exist") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise PreprocessError(f"frame '{path}' cannot be decoded ({exc}); replace or re-extract it") from None
-
-
-def _open_video(path: Path):
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        cap.release()
-        raise PreprocessError(f"video '{path}' cannot be opened: not a video, or a codec OpenCV's FFmpeg lacks; "
-                              "convert it (e.g. ffmpeg -i IN -c:v mjpeg OUT.avi) or extract frames and use "
-                              "--layout frames")
-    return cap
-
-
-def iter_video(path: Path) -> Iterator[tuple[int, np.ndarray]]:
-    """Decode a video with OpenCV's bundled FFmpeg: yields (frame number from 1, RGB uint8 frame).
-
-    Raises:
-        PreprocessError: the file cannot be opened or yields no frame.
-    """
-    import cv2
-
-    cap = _open_video(path)
-    n = 0
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            n += 1
-            yield n, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
-    if n == 0:
-        raise PreprocessError(f"video '{path}' opened but no frame could be decoded; the file is corrupt or empty")
-
-
 # ----------------------------------------------------------------------------------- one clip
 
 
@@ -244,17 +118,13 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
     """Estimate on the onset, then warp and write every frame into ``tmp``."""
     if job.video is not None:
         onset = job.onset or 1
-        onset_image = None
-        for n, image in iter_video(job.video):
-            if n == onset:
-                onset_image = image
-                break
+        onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
         if onset_image is None:
             raise _ClipFailure("missing_onset", f"video '{job.video}' has fewer than {onset} frames")
         alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
         count = 0
-        for n, image in iter_video(job.video):
-            _save_jpeg(alignment.apply(image), tmp / job.video_pattern.format(n=n), quality)
+        for frame in stream_video(job.video):
+            _save_jpeg(alignment.apply(frame.image), tmp / job.video_pattern.format(n=frame.index), quality)
             count += 1
     else:
         if not job.frames:
@@ -262,7 +132,8 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
         numbers = [n for n, _, _ in job.frames]
         onset = numbers[0] if job.onset is None else job.onset
         if onset not in numbers:
-            raise _ClipFailure("missing_onset", f"onset frame {onset} is not on disk (frames {numbers[0]}..{numbers[-1]})")
+            raise _ClipFailure("missing_onset",
+                               f"onset frame {onset} is not on disk (frames {numbers[0]}..{numbers[-1]})")
         onset_path = job.frames[numbers.index(onset)][1]
         alignment = _estimate(aligner, _read(onset_path), f"onset frame '{onset_path}'")
         for _, src, name in job.frames:
@@ -282,9 +153,10 @@ class _ClipFailure(Exception):
 
 
 def _read(path: Path) -> np.ndarray:
+    """uint8 (H, W) for greyscale frames (SAMM's stay greyscale), else (H, W, 3) RGB."""
     try:
-        return read_frame(path)
-    except PreprocessError as exc:
+        return read_image(path)
+    except DataError as exc:
         raise _ClipFailure("corrupt_frame", str(exc)) from None
 
 
@@ -322,127 +194,13 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, force: b
             os.replace(tmp, job.out_dir)
     except _ClipFailure as exc:
         result.status, result.reason, result.message = "failed", exc.reason, str(exc)
-    except PreprocessError as exc:  # raised while decoding a video
+    except DataError as exc:  # raised while decoding a video (frame files raise _ClipFailure)
         result.status, result.reason, result.message = "failed", "video_decode", str(exc)
     except Exception as exc:  # a bug or an I/O error: keep the other clips going, report it in full
         result.status, result.reason, result.message = "failed", "error", f"{type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
-
-
-# ----------------------------------------------------------------------------------- discovery
-
-
-def _subdirs(folder: Path, pattern: str) -> list[Path]:
-    return sorted(d for d in folder.iterdir() if d.is_dir() and re.fullmatch(pattern, d.name))
-
-
-def _dataset_jobs(frames_root: Path, out_root: Path, subject_pattern: str, number: re.Pattern,
-                  rename) -> list[ClipJob]:
-    jobs = []
-    for subject in _subdirs(frames_root, subject_pattern):
-        for clip in sorted(d for d in subject.iterdir() if d.is_dir() and not d.name.startswith(".")):
-            clip_id, out_dir = f"{subject.name}/{clip.name}", out_root / subject.name / clip.name
-            try:
-                frames, ignored = list_frames(clip, number)
-            except PreprocessError as exc:  # e.g. two files for one frame number: this clip fails, not the run
-                jobs.append(ClipJob(clip_id, out_dir, problem=str(exc)))
-                continue
-            jobs.append(ClipJob(clip_id, out_dir, tuple((n, p, rename(n, p)) for n, p in frames),
-                                ignored=tuple(ignored)))
-    return jobs
-
-
-def _find_casme2(root: Path) -> tuple[Path, Path] | None:
-    """(raw frames folder, dataset root) or None."""
-    for name in CASME2_RAW_DIRS:
-        if (root / name).is_dir():
-            return root / name, root
-    if root.is_dir() and _subdirs(root, r"sub\d+"):
-        return root, root.parent
-    return None
-
-
-def _find_samm(root: Path) -> tuple[Path, Path] | None:
-    if (root / SAMM_RAW_DIR).is_dir() and _subdirs(root / SAMM_RAW_DIR, r"\d{3}"):
-        return root / SAMM_RAW_DIR, root
-    if root.is_dir() and _subdirs(root, r"\d{3}"):
-        return root, root.parent
-    return None
-
-
-def _has_frames(root: Path) -> bool:
-    return root.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in root.iterdir())
-
-
-def discover(source: str | Path, out: str | Path | None = None, layout: str = "auto",
-             onset: int | None = None) -> tuple[str, Path, list[ClipJob]]:
-    """Work out the layout and the clips of ``source``: (layout, output root, jobs).
-
-    Args:
-        source: dataset root (or its raw frames folder), a frames folder, or a video file.
-        out: output root; default: the dataset root for datasets (so ``Cropped/`` sits beside the
-            annotation file), ``<source>_aligned`` for a frames folder or a video.
-        layout: one of LAYOUTS; ``auto`` looks for the dataset folder names, then a video file,
-            then a folder of images.
-        onset: onset frame number for a single frames folder or video (default: the first frame).
-    """
-    verify_choice("layout", layout, LAYOUTS)
-    source = Path(source)
-    if not source.exists():
-        raise PreprocessError(f"input '{source}' does not exist")
-    if layout == "auto":
-        if source.is_file():
-            layout = "video"
-        elif _find_casme2(source):
-            layout = "casme2"
-        elif _find_samm(source):
-            layout = "samm"
-        elif _has_frames(source):
-            layout = "frames"
-        else:
-            raise PreprocessError(
-                f"cannot tell what '{source}' holds: expected a video file, a folder of numbered frames, a CASME II "
-                f"root with {CASME2_RAW_DIRS[0]}/subNN/CLIP/imgN.jpg, or a SAMM root with SAMM/SSS/CLIP/SSS_NNNNN.jpg; "
-                "name the layout with --layout")
-    if layout in ("casme2", "samm") and onset is not None:
-        raise PreprocessError("--onset applies to a single frames folder or video; dataset clips use their first "
-                              "frame (the annotated onset of the released raw folders)")
-
-    if layout == "casme2":
-        found = _find_casme2(source)
-        if found is None:
-            raise PreprocessError(f"'{source}' has no {' / '.join(CASME2_RAW_DIRS)} folder and no subNN folders")
-        frames_root, dataset_root = found
-        out_root = Path(out) if out is not None else dataset_root
-        jobs = _dataset_jobs(frames_root, out_root / CASME2_OUT_DIR, r"sub\d+", _CASME2_FRAME,
-                             lambda n, p: f"reg_img{n}.jpg")
-    elif layout == "samm":
-        found = _find_samm(source)
-        if found is None:
-            raise PreprocessError(f"'{source}' has no SAMM/SSS folders (three-digit subject folders)")
-        frames_root, dataset_root = found
-        out_root = Path(out) if out is not None else dataset_root
-        jobs = _dataset_jobs(frames_root, out_root / SAMM_OUT_DIR, r"\d{3}", _LAST_NUMBER,
-                             lambda n, p: p.stem + ".jpg")
-    elif layout == "video":
-        if not source.is_file():
-            raise PreprocessError(f"--layout video needs a video file, got the folder '{source}'")
-        out_dir = Path(out) if out is not None else source.with_name(source.stem + "_aligned")
-        out_root = out_dir.parent
-        jobs = [ClipJob(source.name, out_dir, video=source, onset=onset)]
-    else:
-        if not source.is_dir():
-            raise PreprocessError(f"--layout frames needs a folder of numbered images, got the file '{source}'")
-        out_dir = Path(out) if out is not None else source.with_name(source.name + "_aligned")
-        out_root = out_dir.parent
-        frames, ignored = list_frames(source)
-        jobs = [ClipJob(source.name, out_dir, tuple((n, p, f"reg_img{n}.jpg") for n, p in frames),
-                        onset=onset, ignored=tuple(ignored))]
-    if not jobs:
-        raise PreprocessError(f"no clips found under '{source}' for layout {layout!r}")
-    return layout, out_root, jobs
 
 
 # ----------------------------------------------------------------------------------- running

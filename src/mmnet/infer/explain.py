@@ -16,8 +16,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import ConfigError
-from .inference import Clip, Predictor, check_same_size
+from ..errors import ConfigError
+from ..utils import atomic_write_bytes
+from .clips import Clip
+from .predictor import Predictor
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation"]
 
@@ -54,7 +56,9 @@ def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> E
     """
     model = predictor.model
     if not model.config.use_ca:
-        raise ConfigError("This checkpoint was trained without CA blocks (model.use_ca=False): it has no attention maps to draw.")
+        raise ConfigError(
+            "This checkpoint was trained without CA blocks (model.use_ca=False): it has no attention maps to draw."
+        )
     prep = predictor.preprocessing
     size = prep.image_size
     x_on = prep.to_tensor([onset]).to(predictor.device)  # (1, 3, S, S)
@@ -88,10 +92,9 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
 
 def explain_clip(predictor: Predictor, clip: Clip, *, onset: int | None = None, apex: int | None = None) -> Explanation:
     """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted)."""
-    i_on, i_ap, _ = clip.select(onset, apex)
-    check_same_size(clip, [i_on, i_ap])
-    result = explain_pair(predictor, clip.frame(i_on), clip.frame(i_ap))
-    result.source, result.onset_frame, result.apex_frame = clip.source, clip.numbers[i_on], clip.numbers[i_ap]
+    onset, apex, _ = clip.select(onset, apex)
+    result = explain_pair(predictor, *clip.read_pair(onset, apex))
+    result.source, result.onset_frame, result.apex_frame = clip.source, onset, apex
     return result
 
 
@@ -101,8 +104,6 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from .utils import atomic_write_bytes
 
     e = explanation
     panels = 3 + len(e.attention)

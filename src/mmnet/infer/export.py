@@ -1,7 +1,7 @@
 """Export a trained MMNet to ONNX (optional extra ``mmnet[onnx]``: onnx, onnxruntime).
 
 The ONNX graph takes ``onset`` and ``apex`` (B, 3, S, S) float32 tensors, already resized and
-normalised (the same preprocessing as ``mmnet.inference``), with a dynamic batch axis, and
+normalised (the same preprocessing as ``mmnet.infer.Predictor``), with a dynamic batch axis, and
 returns ``logits`` (B, num_classes). Class names and preprocessing travel in the model's
 ``metadata_props`` (JSON strings), so a program needs only onnxruntime, numpy and an image
 reader to use it (docs/inference.md shows one).
@@ -22,9 +22,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .errors import MMNetError
-from .inference import Preprocessing
-from .model import CheckpointInfo, MMNet
+from .. import __version__
+from ..errors import MMNetError
+from ..model import CheckpointInfo, MMNet
+from .predictor import Preprocessing
 
 __all__ = ["DEFAULT_OPSET", "onnx_metadata", "export_onnx", "read_onnx_metadata", "onnx_parity"]
 
@@ -51,8 +52,6 @@ def _input_names(model: MMNet) -> list[str]:
 
 def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None) -> dict[str, str]:
     """The ``metadata_props`` written into the ONNX file (every value a string)."""
-    from . import __version__
-
     info = info or CheckpointInfo()
     n = model.config.num_classes
     names = list(info.class_names) if info.class_names else [f"class_{i}" for i in range(n)]

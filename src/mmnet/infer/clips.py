@@ -1,0 +1,305 @@
+"""Clips to classify: an onset/apex image pair, a folder of numbered frames, or a video file.
+
+Frames of a folder are ordered by the number in their file name (``reg_img46.jpg`` -> 46; the
+last run of digits, ``mmnet.media.list_frames``), never lexicographically. Onset and apex are
+frame numbers: the number in the file name for folders, the position counted from 1 for videos
+(as ``mmnet prepare`` numbers the frames it extracts), 0 and 1 for an image pair.
+
+Nothing but the frames asked for is kept: a folder's frames are decoded when read, a video is
+streamed (``mmnet.media.stream_video``). Spotting the apex (``mmnet.spotting.spot_apex``) reads
+the clip once, one frame at a time; the onset and apex are then read in a second pass, which
+for a video stops at the apex.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, PreprocessError
+from ..media import VIDEO_SUFFIXES, is_image, is_video, list_frames, read_rgb, read_video_frames, stream_video
+from ..preprocess.face import FaceAligner
+from ..spotting import spot_apex
+
+__all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list"]
+
+
+@dataclass
+class Clip:
+    """Frames of one clip, read when needed.
+
+    Attributes:
+        source: what the clip was read from (folder, video, or "ONSET + APEX" images).
+        kind: "folder", "video" or "pair".
+        transform: applied to every decoded frame (e.g. a face alignment); see ``align_clip``.
+    """
+
+    source: str
+    kind: str
+    transform: Callable[[np.ndarray], np.ndarray] | None = None
+    _video: Path | None = field(default=None, repr=False)
+    _paths: dict[int, Path] = field(default_factory=dict, repr=False)  # folder: number -> file, in order
+    _images: dict[int, np.ndarray] = field(default_factory=dict, repr=False)  # pair: {0: onset, 1: apex}
+    _names: tuple[str, ...] = field(default=(), repr=False)  # pair: the two image paths
+
+    @property
+    def pair(self) -> bool:
+        return self.kind == "pair"
+
+    @property
+    def numbers(self) -> list[int] | None:
+        """Frame numbers of a folder or pair; None for a video (its length is known once streamed)."""
+        if self.kind == "folder":
+            return list(self._paths)
+        return list(self._images) if self.kind == "pair" else None
+
+    @property
+    def first(self) -> int:
+        """Number of the first frame (the default onset)."""
+        numbers = self.numbers
+        return 1 if numbers is None else (numbers[0] if numbers else 0)
+
+    def name(self, number: int) -> str:
+        """A readable name of frame ``number``, used in error messages."""
+        if self.kind == "folder":
+            return self._paths[number].name
+        return self._names[number] if self.kind == "pair" else f"frame {number}"
+
+    def stream(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(number, raw frame) of every frame in order, decoded one at a time, before ``transform``."""
+        if self.kind == "video":
+            for frame in stream_video(self._video):
+                yield frame.index, frame.image
+        else:
+            for n in self.numbers:
+                yield n, self._images[n] if self.kind == "pair" else read_rgb(self._paths[n])
+
+    def check(self, number: int, what: str) -> None:
+        """DataError when a folder or pair has no frame ``number`` (videos are checked when read)."""
+        numbers = self.numbers
+        if numbers is not None and number not in self._paths and number not in self._images:
+            raise DataError(
+                f"{what} frame {number} is not in clip '{self.source}' (its frames are numbered "
+                f"{numbers[0]}..{numbers[-1]}, {len(numbers)} frames)."
+            )
+
+    def read_raw(self, numbers: Iterable[int], what: Sequence[str] = ()) -> dict[int, np.ndarray]:
+        """The decoded frames ``numbers`` (before ``transform``), in one pass over a video.
+
+        ``what`` names the frames in error messages ("Onset", "Apex"), in the order of ``numbers``.
+        """
+        labels: dict[int, str] = {}
+        for i, n in enumerate(numbers):
+            labels.setdefault(n, what[i] if i < len(what) else "Requested")
+        for n in labels:
+            self.check(n, labels[n])
+        if self.kind == "folder":
+            return {n: read_rgb(self._paths[n]) for n in labels}
+        if self.kind == "pair":
+            return {n: self._images[n] for n in labels}
+        found = read_video_frames(self._video, labels)
+        for n in labels:
+            if n not in found:
+                raise DataError(f"{labels[n]} frame {n} is not in clip '{self.source}': the video ends before it "
+                                "(video frames are numbered from 1).")
+        return found
+
+    def read(self, numbers: Iterable[int], what: Sequence[str] = ()) -> dict[int, np.ndarray]:
+        """(H, W, 3) uint8 RGB frames ``numbers`` after ``transform``, checked to share one size."""
+        raw = dict(self._check_sizes(self.read_raw(numbers, what).items()))
+        return raw if self.transform is None else {n: self.transform(im) for n, im in raw.items()}
+
+    def read_pair(self, onset: int, apex: int) -> tuple[np.ndarray, np.ndarray]:
+        """The onset and apex frames (see ``read``)."""
+        frames = self.read([onset, apex], ("Onset", "Apex"))
+        return frames[onset], frames[apex]
+
+    def _check_sizes(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``frames``, raising DataError at the first whose decoded size differs from the first's."""
+        first = None
+        for n, image in frames:
+            if first is None:
+                first = (n, image.shape)
+            elif image.shape != first[1]:
+                (n0, s0), s = first, image.shape
+                raise DataError(
+                    f"Frames of clip '{self.source}' differ in size: '{self.name(n0)}' is {s0[1]}x{s0[0]}, "
+                    f"'{self.name(n)}' is {s[1]}x{s[0]}. Crop and resize every frame of a clip the same way."
+                )
+            yield n, image
+
+    def spot(self, onset: int) -> int:
+        """Number of the frame after ``onset`` with the largest motion, reading the clip once."""
+        numbers: list[int] = []
+        ended = False
+
+        def frames() -> Iterator[np.ndarray]:
+            nonlocal ended
+            for n, image in self._check_sizes(self.stream()):
+                numbers.append(n)
+                yield image if self.transform is None else self.transform(image)
+            ended = True
+
+        position = self.numbers.index(onset) if self.numbers is not None else onset - 1
+        try:
+            return numbers[spot_apex(frames(), position)]
+        except DataError:
+            if not ended:  # a decoding or size error: it names the frame
+                raise
+            if len(numbers) < 2:
+                raise DataError(f"Clip '{self.source}' has {len(numbers)} frame(s); a clip needs at least 2 "
+                                "(onset and apex).") from None
+            if onset > numbers[-1]:
+                raise DataError(f"Onset frame {onset} is not in clip '{self.source}' (its frames are numbered "
+                                f"{numbers[0]}..{numbers[-1]}, {len(numbers)} frames).") from None
+            raise DataError(f"No frame after onset frame {onset} in clip '{self.source}' ({len(numbers)} frames): "
+                            "give an earlier onset, or the apex explicitly.") from None
+
+    def select(self, onset: int | None = None, apex: int | None = None) -> tuple[int, int, bool]:
+        """Numbers of the onset and apex frames, and whether the apex was spotted.
+
+        Args:
+            onset: onset frame number; the first frame when None.
+            apex: apex frame number; spotted (largest motion after the onset) when None.
+        """
+        numbers = self.numbers
+        if numbers is not None and len(numbers) < 2:
+            raise DataError(f"Clip '{self.source}' has {len(numbers)} frame(s); a clip needs at least 2 "
+                            "(onset and apex).")
+        if self.pair and onset is None and apex is None:
+            return 0, 1, False
+        onset = self.first if onset is None else onset
+        self.check(onset, "Onset")
+        if self.kind == "video" and onset < 1:
+            raise DataError(f"Onset frame {onset} is not in clip '{self.source}': video frames are numbered from 1.")
+        if apex is None:
+            return onset, self.spot(onset), True
+        self.check(apex, "Apex")
+        if apex <= onset:
+            raise DataError(f"Apex frame {apex} must come after onset frame {onset} in clip '{self.source}'.")
+        return onset, apex, False
+
+
+def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
+    """Open a clip: a folder of frames, a video file, or (with ``apex_image``) an onset image.
+
+    A folder is listed and a video's first frame decoded here, so that bad input fails early;
+    other frames are decoded when read.
+
+    Raises:
+        DataError: missing or unreadable input, or a single image without its apex partner.
+    """
+    src = Path(source)
+    if apex_image is not None:
+        images = {0: read_rgb(src), 1: read_rgb(apex_image)}
+        return Clip(source=f"{src} + {apex_image}", kind="pair", _images=images, _names=(str(src), str(apex_image)))
+    if src.is_dir():
+        frames, _ = list_frames(src, numbered=True)
+        return Clip(source=str(src), kind="folder", _paths=dict(frames))
+    if is_video(src):
+        stream = stream_video(src)
+        try:
+            next(stream)  # decodes the first frame: an unreadable or empty video fails here
+        finally:
+            stream.close()
+        return Clip(source=str(src), kind="video", _video=src)
+    if not src.exists():
+        raise DataError(f"Input '{src}' does not exist.")
+    if is_image(src):
+        raise DataError(f"'{src}' is a single image; give the onset and apex images, a folder of frames, or a video.")
+    raise DataError(
+        f"'{src}' is neither a folder of frames, a video ({', '.join(VIDEO_SUFFIXES)}) nor an image pair."
+    )
+
+
+def align_clip(clip: Clip, onset: int | None = None, *, aligner=None) -> Clip:
+    """The clip with every frame cropped and aligned to the face, as ``mmnet prepare`` does.
+
+    The alignment (``mmnet.preprocess.FaceAligner``, needs ``mmnet[face]``) is estimated once on
+    the onset frame and applied to every frame, so the apex-onset difference keeps the motion.
+
+    Args:
+        clip: the clip, as loaded.
+        onset: onset frame number (default: the first frame).
+        aligner: any object with ``estimate(image) -> alignment`` whose result has
+            ``apply(image) -> crop``; default a new ``FaceAligner``.
+
+    Raises:
+        PreprocessError: the face extra is missing, or no face is found on the onset frame.
+    """
+    aligner = aligner if aligner is not None else FaceAligner()
+    n_on = clip.first if onset is None or clip.pair else onset
+    image = clip.read_raw([n_on], ("Onset",))[n_on]
+    try:
+        alignment = aligner.estimate(image)
+    except PreprocessError as exc:
+        raise PreprocessError(
+            f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. Give face crops and leave out --align."
+        ) from None
+    return replace(clip, transform=alignment.apply)
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    """One clip to classify: what to read and, optionally, which frames are onset and apex."""
+
+    source: Path
+    apex_image: Path | None = None
+    onset: int | None = None
+    apex: int | None = None
+
+
+_LIST_COLUMNS = ("source", "apex_image", "onset", "apex")
+
+
+def read_clip_list(path: str | Path) -> list[ClipRequest]:
+    """Read a CSV of clips: column ``source`` (folder, video, or onset image), optional
+    ``apex_image`` (then ``source`` is the onset image), ``onset`` and ``apex`` (frame numbers;
+    blank = first frame / spotted). Relative paths are relative to the CSV's folder.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"Clip list '{p}' does not exist.")
+    with p.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        columns = reader.fieldnames or []
+        unknown = [c for c in columns if c not in _LIST_COLUMNS]
+        if "source" not in columns or unknown:
+            raise DataError(
+                f"Clip list '{p}' has columns {columns}; expected 'source' and optionally "
+                f"{list(_LIST_COLUMNS[1:])} (unknown: {unknown})."
+            )
+        requests = [_clip_request(p, row_no, row) for row_no, row in enumerate(reader, start=2)]
+    if not requests:
+        raise DataError(f"Clip list '{p}' has no rows.")
+    return requests
+
+
+def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
+    """One CSV row -> ClipRequest (row_no counts the header as row 1, as spreadsheets do)."""
+
+    def path(value: str | None) -> Path | None:
+        if value is None or not value.strip():
+            return None
+        q = Path(value.strip())
+        return q if q.is_absolute() else csv_path.parent / q
+
+    def number(name: str) -> int | None:
+        value = (row.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise DataError(
+                f"Clip list '{csv_path}' row {row_no}: {name} must be a frame number, got {value!r}."
+            ) from None
+
+    source = path(row.get("source"))
+    if source is None:
+        raise DataError(f"Clip list '{csv_path}' row {row_no}: 'source' is empty.")
+    return ClipRequest(source, path(row.get("apex_image")), number("onset"), number("apex"))

@@ -1,0 +1,198 @@
+"""A trained MMNet ready to classify clips: its preprocessing, the predictor, its predictions.
+
+Preprocessing follows the checkpoint's ``preprocessing`` settings (image size, mean, std): each
+frame is resized bilinearly to ``image_size`` squared, scaled to [0, 1] and normalised. Inputs
+are expected to be face crops, as the training data were. Clips are read and their apex spotted
+by ``mmnet.infer.clips``; a batch holds only the onset and apex frames of its clips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import CheckpointError
+from ..media import resize_rgb
+from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
+from ..model.cpu_inference import fast_cpu_copy
+from ..runtime import nnpack_available
+from .clips import Clip, ClipRequest, align_clip, load_clip
+
+__all__ = ["Preprocessing", "Prediction", "Predictor"]
+
+
+# -- preprocessing -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Preprocessing:
+    """How frames become network inputs: bilinear resize to a square, [0, 1], normalise."""
+
+    image_size: int = 224
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    @classmethod
+    def from_checkpoint(cls, model: MMNet, info: CheckpointInfo) -> Preprocessing:
+        """The checkpoint's settings; missing keys take the training defaults (ImageNet stats)."""
+        p = info.preprocessing
+        size = int(p.get("image_size", model.config.image_size))
+        if size != model.config.image_size:
+            raise CheckpointError(
+                f"Checkpoint preprocessing.image_size {size} differs from its model.image_size "
+                f"{model.config.image_size}; the network only accepts the latter. Fix the checkpoint's config."
+            )
+        mean = tuple(float(v) for v in p.get("mean", IMAGENET_MEAN))
+        std = tuple(float(v) for v in p.get("std", IMAGENET_STD))
+        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
+            raise CheckpointError(f"Checkpoint preprocessing mean/std must be 3 values (std > 0), got {mean} / {std}.")
+        return cls(image_size=size, mean=mean, std=std)
+
+    def to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        """(H, W, 3) uint8 RGB images -> (N, 3, S, S) float32 normalised tensor."""
+        batch = np.stack([resize_rgb(np.ascontiguousarray(im), self.image_size) for im in images])  # (N, S, S, 3)
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)  # (N, 3, S, S)
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+    def to_dict(self) -> dict:
+        return {"image_size": self.image_size, "mean": list(self.mean), "std": list(self.std)}
+
+
+# -- prediction ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    """The class of one clip, with the frames it was computed from."""
+
+    source: str
+    onset: int  # frame number
+    apex: int  # frame number
+    apex_spotted: bool
+    label: str
+    probabilities: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Predictor:
+    """A loaded MMNet with its preprocessing, ready to classify clips.
+
+    Args:
+        model: a trained MMNet (put in eval mode here).
+        info: the class names and preprocessing its checkpoint carries (default: unnamed
+            classes, ImageNet statistics at the model's image size).
+        device: where to run it.
+        channels_last: run convolutions in the channels-last memory format.
+        fast_cpu: on CPU, run a copy with BatchNorm folded into the convolutions and the two
+            large 3x3 convolutions on Winograd kernels (``mmnet.model.cpu_inference``): faster,
+            logits equal to the exact path up to float rounding (about 1e-6).
+    """
+
+    def __init__(
+        self,
+        model: MMNet,
+        info: CheckpointInfo | None = None,
+        *,
+        device: str | torch.device = "cpu",
+        channels_last: bool = False,
+        fast_cpu: bool = False,
+    ) -> None:
+        info = info or CheckpointInfo()
+        if model.config.main_input == "flow":
+            raise CheckpointError(
+                "This checkpoint's network reads optical flow (model.main_input='flow'); prediction from "
+                "frames supports main_input 'difference' and 'apex'."
+            )
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        if fast_cpu and self.device.type == "cpu":
+            self.model = fast_cpu_copy(self.model, winograd=nnpack_available())
+        self.channels_last = channels_last
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.preprocessing = Preprocessing.from_checkpoint(model, info)
+        n = model.config.num_classes
+        names = list(info.class_names) if info.class_names else [f"class_{i}" for i in range(n)]
+        if len(names) != n:
+            raise CheckpointError(f"Checkpoint lists {len(names)} class names {names} for {n} outputs.")
+        self.class_names = names
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu", **kwargs) -> Predictor:
+        """Load an mmnet checkpoint folder (or its model.safetensors); nothing is unpickled."""
+        model, info = load_checkpoint(path)
+        return cls(model, info, device=device, **kwargs)
+
+    def logits(self, onset: torch.Tensor, apex: torch.Tensor) -> torch.Tensor:
+        """Logits (B, num_classes) of preprocessed (B, 3, S, S) onset and apex tensors."""
+        onset, apex = onset.to(self.device), apex.to(self.device)
+        if self.channels_last:
+            onset = onset.contiguous(memory_format=torch.channels_last)
+            apex = apex.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            return self.model(onset, apex).float()
+
+    def predict_frames(self, onsets: Sequence[np.ndarray], apexes: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities (N, num_classes) of N onset/apex pairs of (H, W, 3) uint8 frames."""
+        onset = self.preprocessing.to_tensor(onsets)
+        apex = self.preprocessing.to_tensor(apexes)
+        return torch.softmax(self.logits(onset, apex), dim=1).cpu().numpy()
+
+    def predict_clip(self, clip: Clip, *, onset: int | None = None, apex: int | None = None) -> Prediction:
+        """Classify one clip; onset/apex are frame numbers (see ``Clip.select``)."""
+        return self.predict_clips([(clip, onset, apex)])[0]
+
+    def predict_clips(
+        self, clips: Iterable[ClipRequest | tuple[Clip, int | None, int | None]], *, batch_size: int = 8,
+        aligner=None,
+    ) -> list[Prediction]:
+        """Classify many clips, ``batch_size`` at a time; results keep the input order.
+
+        Args:
+            clips: ``ClipRequest``s (read here) or ``(Clip, onset, apex)`` tuples.
+            batch_size: clips per forward pass.
+            aligner: when given, faces are cropped and aligned first (see ``align_clip``).
+        """
+        results: list[Prediction] = []
+        pending: list[tuple[Clip, int, int, bool]] = []
+        pairs: list[tuple[np.ndarray, np.ndarray]] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            probs = self.predict_frames([o for o, _ in pairs], [a for _, a in pairs])
+            for (clip, onset, apex, spotted), p in zip(pending, probs):
+                results.append(self._prediction(clip, onset, apex, spotted, p))
+            pending.clear()
+            pairs.clear()
+
+        for item in clips:
+            if isinstance(item, ClipRequest):
+                clip = load_clip(item.source, item.apex_image)
+                onset, apex = item.onset, item.apex
+            else:
+                clip, onset, apex = item
+            if aligner is not None:
+                clip = align_clip(clip, onset, aligner=aligner)
+            onset, apex, spotted = clip.select(onset, apex)
+            pending.append((clip, onset, apex, spotted))
+            pairs.append(clip.read_pair(onset, apex))
+            if len(pending) >= batch_size:
+                flush()
+        flush()
+        return results
+
+    def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray) -> Prediction:
+        k = int(np.argmax(probs))
+        return Prediction(
+            source=clip.source,
+            onset=onset,
+            apex=apex,
+            apex_spotted=spotted,
+            label=self.class_names[k],
+            probabilities={name: float(v) for name, v in zip(self.class_names, probs)},
+        )

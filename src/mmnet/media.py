@@ -1,0 +1,279 @@
+"""Frames, images and videos: the one place mmnet lists, numbers and decodes them.
+
+* **Frame folders.** A frame is a regular, non-hidden file with an image suffix
+  (``IMAGE_SUFFIXES``) whose name fully matches a pattern; group 1 of the match is its frame
+  number. The default pattern takes the last run of digits (``reg_img46.jpg`` -> 46); the dataset
+  loaders pass their own (``reg_img(\\d+)\\.jpg``). Frames are sorted by number, never by name.
+* **Images** decode with Pillow to uint8 RGB (``read_rgb``) or, keeping greyscale, ``read_image``.
+* **Videos** are read as a stream (``stream_video``): one decoded frame at a time, numbered from 1
+  with its time in seconds, so memory does not grow with the video's length. PyAV (extra
+  ``mmnet[video]``) decodes when installed, OpenCV (extra ``mmnet[face]``) otherwise.
+
+Every failure is a ``DataError`` that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "VIDEO_SUFFIXES",
+    "FRAME_NAME",
+    "VideoFrame",
+    "is_image",
+    "is_video",
+    "frame_number",
+    "list_frames",
+    "read_image",
+    "read_rgb",
+    "resize_rgb",
+    "stream_video",
+    "read_video",
+    "read_video_frames",
+]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
+#: Default frame-name pattern: group 1 is the last run of digits of the name.
+FRAME_NAME = re.compile(r".*?(\d+)\D*")
+
+_NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Install one with: "
+               "pip install 'mmnet[video]' (PyAV), or extract the frames to a folder.")
+
+
+def is_image(path: str | Path) -> bool:
+    """True when ``path`` has an image suffix (the content is checked only when decoding)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_video(path: str | Path) -> bool:
+    """True when ``path`` has a video suffix (the content is checked only when decoding)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+# -- frame folders -------------------------------------------------------------------------------
+def frame_number(path: str | Path, pattern: re.Pattern = FRAME_NAME) -> int:
+    """The frame number in a file name (group 1 of ``pattern``), or DataError."""
+    match = pattern.fullmatch(Path(path).name)
+    if match is None:
+        raise DataError(f"Frame '{path}' has no number in its name; frames must be numbered (e.g. img12.jpg).")
+    return int(match.group(1))
+
+
+def list_frames(
+    folder: str | Path, pattern: re.Pattern = FRAME_NAME, *, duplicates: str = "error", numbered: bool = False
+) -> tuple[tuple[tuple[int, Path], ...], tuple[str, ...]]:
+    """The frames of ``folder`` sorted by number, and the names of every other entry.
+
+    Args:
+        folder: the folder to list.
+        pattern: frame-name pattern, matched against the whole file name; group 1 = frame number.
+        duplicates: two files with one number: ``"error"`` raises; ``"first"`` keeps the first by
+            name and lists the others as not frames.
+        numbered: raise for an image file whose name does not match ``pattern`` (a folder given
+            by a user, where an unnumbered image is a mistake rather than a stray file).
+
+    Returns:
+        (((number, path), ...) sorted by number, names of entries that are not frames, sorted);
+        hidden files, sub-folders and non-image files are never frames.
+
+    Raises:
+        DataError: the folder does not exist, two files share a number (``duplicates="error"``),
+            or an image is unnumbered (``numbered=True``).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"Frame folder '{root}' does not exist.")
+    with os.scandir(root) as it:
+        entries = sorted((e.name, e.is_file()) for e in it)
+    frames: dict[int, Path] = {}
+    others: list[str] = []
+    unnumbered: list[str] = []
+    for name, is_file in entries:
+        m = pattern.fullmatch(name) if is_file and is_image(name) and not name.startswith(".") else None
+        if m is None:
+            others.append(name)
+            if is_file and is_image(name) and not name.startswith("."):
+                unnumbered.append(name)
+            continue
+        n = int(m.group(1))
+        if n in frames:
+            if duplicates == "first":
+                others.append(name)
+                continue
+            raise DataError(f"'{root}' holds two files with frame number {n}: '{frames[n].name}' and '{name}'; "
+                            "remove or rename one of them.")
+        frames[n] = root / name
+    if numbered and unnumbered:
+        raise DataError(f"Frames in '{root}' without a number in their name: {unnumbered[:5]}; "
+                        "rename them (e.g. img12.jpg).")
+    return tuple(sorted(frames.items())), tuple(sorted(others))
+
+
+# -- images --------------------------------------------------------------------------------------
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to uint8: (H, W) if it is greyscale, else (H, W, 3) RGB.
+
+    Raises:
+        DataError: the file is missing, truncated or not an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()  # decode now: a truncated file raises here instead of giving a grey tail
+            return np.asarray(im if im.mode == "L" else im.convert("RGB"))
+    except FileNotFoundError:
+        raise DataError(f"Frame '{path}' does not exist.") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Decode an image file to (H, W, 3) uint8 RGB (greyscale frames, as SAMM's, are expanded)."""
+    image = read_image(path)
+    return np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
+
+
+def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize to size x size with Pillow, as the authors' torchvision Resize on PIL images."""
+    from PIL import Image
+
+    if image.shape[:2] == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+
+
+# -- videos --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VideoFrame:
+    """One decoded video frame: its number (from 1, in display order), time in seconds, RGB image."""
+
+    index: int
+    time: float
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+
+
+def stream_video(path: str | Path) -> Iterator[VideoFrame]:
+    """Decode a video one frame at a time; nothing is kept once a frame has been yielded.
+
+    The file and the decoder are checked here; decoding errors are raised while iterating. The
+    decoder is closed when the iteration ends or the iterator is closed (or garbage-collected).
+
+    Raises:
+        DataError: the file is missing, cannot be decoded or holds no video frame; or no decoder
+            is installed.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"Video '{p}' does not exist.")
+    try:
+        import av
+    except ImportError:
+        av = None
+    if av is not None:
+        return _checked(_stream_pyav(av, p), p)
+    try:
+        import cv2
+    except ImportError:
+        raise DataError(_NO_DECODER.format(path=p)) from None
+    return _checked(_stream_cv2(cv2, p), p)
+
+
+def _checked(frames: Iterator[VideoFrame], path: Path) -> Iterator[VideoFrame]:
+    """Pass frames through; a video that ends before its first frame is an error."""
+    count = 0
+    try:
+        for frame in frames:
+            count += 1
+            yield frame
+    finally:
+        frames.close()  # closes the decoder now, also when the caller stops early
+    if count == 0:
+        raise DataError(f"Video '{path}' holds no decodable video frame; check the file or extract its frames "
+                        "to a folder.")
+
+
+def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise DataError(f"Video '{path}' cannot be decoded ({exc}); re-encode it or extract its frames "
+                        "to a folder.") from None
+    with container:
+        if not container.streams.video:
+            raise DataError(f"Video '{path}' has no video stream (streams: {[s.type for s in container.streams]}); "
+                            "give a video file, or its frames in a folder.")
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or stream.guessed_rate or 0) or None
+        start = None
+        index = 0
+        try:
+            for packet in container.demux(stream):  # packet by packet: at most a codec's delay is buffered
+                for frame in packet.decode():
+                    index += 1
+                    if frame.time is not None:
+                        start = frame.time if start is None else start
+                        time = frame.time - start
+                    else:
+                        time = (index - 1) / rate if rate else float("nan")
+                    yield VideoFrame(index, time, frame.to_ndarray(format="rgb24"))
+        except (av.error.FFmpegError, ValueError, OSError) as exc:
+            raise DataError(f"Video '{path}' cannot be decoded after frame {index} ({exc}); re-encode it or "
+                            "extract its frames to a folder.") from None
+
+
+def _stream_cv2(cv2, path: Path) -> Iterator[VideoFrame]:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or extract its frames "
+                            "to a folder.")
+        rate = capture.get(cv2.CAP_PROP_FPS) or None
+        index = 0
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            index += 1
+            time = (index - 1) / rate if rate else capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            yield VideoFrame(index, time, np.ascontiguousarray(bgr[:, :, ::-1]))  # OpenCV decodes to BGR
+    finally:
+        capture.release()
+
+
+def read_video(path: str | Path) -> list[VideoFrame]:
+    """Every frame of a video in memory: for clip-sized videos only (use ``stream_video`` otherwise)."""
+    return list(stream_video(path))
+
+
+def read_video_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.ndarray]:
+    """The frames of the given numbers (from 1), decoded in one streaming pass that keeps only them.
+
+    The pass stops at the last number asked for; numbers beyond the video's end are absent from
+    the result.
+    """
+    wanted = set(numbers)
+    found: dict[int, np.ndarray] = {}
+    if not wanted:
+        return found
+    stream = stream_video(path)
+    try:
+        for frame in stream:
+            if frame.index in wanted:
+                found[frame.index] = frame.image
+                if len(found) == len(wanted):
+                    break
+    finally:
+        stream.close()
+    return found

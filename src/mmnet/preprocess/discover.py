@@ -1,0 +1,172 @@
+"""Where the clips of a ``mmnet prepare`` input are: dataset layouts, a frames folder, a video.
+
+Layouts (``discover`` tells them apart when ``layout="auto"``):
+
+* ``"casme2"``: ``CASME2_RAW_selected/subNN/CLIP/imgN.jpg`` (or ``CASME2-RAW``) under a dataset
+  root -> ``<out>/Cropped/subNN/CLIP/reg_imgN.jpg`` (same frame numbers), the layout of CASME II's
+  ``Cropped`` release, so the CASME II loader reads it as if it were the official crop;
+* ``"samm"``: ``SAMM/SSS/CLIP/SSS_NNNNN.jpg`` -> ``<out>/SAMM_cropped/SSS/CLIP/SSS_NNNNN.jpg``
+  (same names; greyscale stays greyscale);
+* ``"frames"``: one folder of numbered images -> ``<out>/reg_imgN.jpg``;
+* ``"video"``: one video file -> ``<out>/reg_imgN.jpg``, N counting decoded frames from 1.
+
+Frames are listed by ``mmnet.media.list_frames`` (numbered by the last run of digits; CASME II raw
+frames by the number after ``img``). A clip folder that cannot be used (two files for one frame
+number) becomes a job with a ``problem``: that clip fails, the others go on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DataError, PreprocessError, verify_choice
+from ..media import FRAME_NAME, is_image, list_frames
+
+__all__ = ["LAYOUTS", "CASME2_RAW_DIRS", "CASME2_OUT_DIR", "SAMM_RAW_DIR", "SAMM_OUT_DIR", "ClipJob", "discover"]
+
+LAYOUTS = ("auto", "casme2", "samm", "frames", "video")
+CASME2_RAW_DIRS = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW")
+CASME2_OUT_DIR = "Cropped"
+SAMM_RAW_DIR = "SAMM"
+SAMM_OUT_DIR = "SAMM_cropped"
+
+_CASME2_FRAME = re.compile(r".*?img(\d+)\.[^.]+", re.IGNORECASE)  # imgN.jpg, N = frame number
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip to prepare.
+
+    Attributes:
+        clip_id: name used in messages and the summary (``"sub01/EP02_01f"``).
+        out_dir: final folder of the crops (created by a rename when the clip is complete).
+        frames: (number, source path, output file name) per frame, sorted by number; empty for a video.
+        video: the video file, for a video clip.
+        video_pattern: output name of video frame N.
+        onset: frame number to estimate the alignment on; None = the first frame.
+        ignored: files in the clip folder that are not frames (reported, not processed).
+        problem: why the clip folder cannot be used (found while listing it); the clip then fails.
+    """
+
+    clip_id: str
+    out_dir: Path
+    frames: tuple[tuple[int, Path, str], ...] = ()
+    video: Path | None = None
+    video_pattern: str = "reg_img{n}.jpg"
+    onset: int | None = None
+    ignored: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+
+def _subdirs(folder: Path, pattern: str) -> list[Path]:
+    return sorted(d for d in folder.iterdir() if d.is_dir() and re.fullmatch(pattern, d.name))
+
+
+def _dataset_jobs(frames_root: Path, out_root: Path, subject_pattern: str, number: re.Pattern,
+                  rename) -> list[ClipJob]:
+    jobs = []
+    for subject in _subdirs(frames_root, subject_pattern):
+        for clip in sorted(d for d in subject.iterdir() if d.is_dir() and not d.name.startswith(".")):
+            clip_id, out_dir = f"{subject.name}/{clip.name}", out_root / subject.name / clip.name
+            try:
+                frames, ignored = list_frames(clip, number)
+            except DataError as exc:  # e.g. two files for one frame number: this clip fails, not the run
+                jobs.append(ClipJob(clip_id, out_dir, problem=str(exc)))
+                continue
+            jobs.append(ClipJob(clip_id, out_dir, tuple((n, p, rename(n, p)) for n, p in frames),
+                                ignored=tuple(ignored)))
+    return jobs
+
+
+def _find_casme2(root: Path) -> tuple[Path, Path] | None:
+    """(raw frames folder, dataset root) or None."""
+    for name in CASME2_RAW_DIRS:
+        if (root / name).is_dir():
+            return root / name, root
+    if root.is_dir() and _subdirs(root, r"sub\d+"):
+        return root, root.parent
+    return None
+
+
+def _find_samm(root: Path) -> tuple[Path, Path] | None:
+    if (root / SAMM_RAW_DIR).is_dir() and _subdirs(root / SAMM_RAW_DIR, r"\d{3}"):
+        return root / SAMM_RAW_DIR, root
+    if root.is_dir() and _subdirs(root, r"\d{3}"):
+        return root, root.parent
+    return None
+
+
+def _has_frames(root: Path) -> bool:
+    return root.is_dir() and any(is_image(p) for p in root.iterdir())
+
+
+def discover(source: str | Path, out: str | Path | None = None, layout: str = "auto",
+             onset: int | None = None) -> tuple[str, Path, list[ClipJob]]:
+    """Work out the layout and the clips of ``source``: (layout, output root, jobs).
+
+    Args:
+        source: dataset root (or its raw frames folder), a frames folder, or a video file.
+        out: output root; default: the dataset root for datasets (so ``Cropped/`` sits beside the
+            annotation file), ``<source>_aligned`` for a frames folder or a video.
+        layout: one of LAYOUTS; ``auto`` looks for the dataset folder names, then a video file,
+            then a folder of images.
+        onset: onset frame number for a single frames folder or video (default: the first frame).
+    """
+    verify_choice("layout", layout, LAYOUTS)
+    source = Path(source)
+    if not source.exists():
+        raise PreprocessError(f"input '{source}' does not exist")
+    if layout == "auto":
+        if source.is_file():
+            layout = "video"
+        elif _find_casme2(source):
+            layout = "casme2"
+        elif _find_samm(source):
+            layout = "samm"
+        elif _has_frames(source):
+            layout = "frames"
+        else:
+            raise PreprocessError(
+                f"cannot tell what '{source}' holds: expected a video file, a folder of numbered frames, a CASME II "
+                f"root with {CASME2_RAW_DIRS[0]}/subNN/CLIP/imgN.jpg, or a SAMM root with SAMM/SSS/CLIP/SSS_NNNNN.jpg; "
+                "name the layout with --layout")
+    if layout in ("casme2", "samm") and onset is not None:
+        raise PreprocessError("--onset applies to a single frames folder or video; dataset clips use their first "
+                              "frame (the annotated onset of the released raw folders)")
+
+    if layout == "casme2":
+        found = _find_casme2(source)
+        if found is None:
+            raise PreprocessError(f"'{source}' has no {' / '.join(CASME2_RAW_DIRS)} folder and no subNN folders")
+        frames_root, dataset_root = found
+        out_root = Path(out) if out is not None else dataset_root
+        jobs = _dataset_jobs(frames_root, out_root / CASME2_OUT_DIR, r"sub\d+", _CASME2_FRAME,
+                             lambda n, p: f"reg_img{n}.jpg")
+    elif layout == "samm":
+        found = _find_samm(source)
+        if found is None:
+            raise PreprocessError(f"'{source}' has no SAMM/SSS folders (three-digit subject folders)")
+        frames_root, dataset_root = found
+        out_root = Path(out) if out is not None else dataset_root
+        jobs = _dataset_jobs(frames_root, out_root / SAMM_OUT_DIR, r"\d{3}", FRAME_NAME,
+                             lambda n, p: p.stem + ".jpg")
+    elif layout == "video":
+        if not source.is_file():
+            raise PreprocessError(f"--layout video needs a video file, got the folder '{source}'")
+        out_dir = Path(out) if out is not None else source.with_name(source.stem + "_aligned")
+        out_root = out_dir.parent
+        jobs = [ClipJob(source.name, out_dir, video=source, onset=onset)]
+    else:
+        if not source.is_dir():
+            raise PreprocessError(f"--layout frames needs a folder of numbered images, got the file '{source}'")
+        out_dir = Path(out) if out is not None else source.with_name(source.name + "_aligned")
+        out_root = out_dir.parent
+        frames, ignored = list_frames(source)
+        jobs = [ClipJob(source.name, out_dir, tuple((n, p, f"reg_img{n}.jpg") for n, p in frames),
+                        onset=onset, ignored=tuple(ignored))]
+    if not jobs:
+        raise PreprocessError(f"no clips found under '{source}' for layout {layout!r}")
+    return layout, out_root, jobs

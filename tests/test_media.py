@@ -1,0 +1,220 @@
+"""mmnet.media: frame listing and numbering, image decoding, videos read as a stream."""
+
+import importlib.util
+import re
+import sys
+import weakref
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmnet import media
+from mmnet.errors import DataError
+from mmnet.media import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    frame_number,
+    is_video,
+    list_frames,
+    read_image,
+    read_rgb,
+    read_video,
+    read_video_frames,
+    stream_video,
+)
+
+
+def _touch(folder, *names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(folder / name, format="PNG")
+    return folder
+
+
+def ramp_frames(n: int, size=(48, 64)) -> list[np.ndarray]:
+    """Frames of distinct brightness, so a decoded frame tells which it is."""
+    h, w = size
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 60, (h, w, 3))
+    return [np.clip(base + 12 * k, 0, 255).astype(np.uint8) for k in range(n)]
+
+
+def write_video(path, frames, rate=25):
+    av = pytest.importorskip("av")
+    h, w = frames[0].shape[:2] if frames else (16, 16)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=rate)  # lossless
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv444p"
+        for f in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+# -- numbering and listing -----------------------------------------------------------------------
+def test_frame_number_is_the_last_run_of_digits():
+    assert frame_number("reg_img46.jpg") == 46
+    assert frame_number("clip2/s3_frame_0012.png") == 12
+    assert frame_number("a1b22c.png") == 22
+    with pytest.raises(DataError, match="no number in its name"):
+        frame_number("onset.png")
+
+
+def test_suffix_lists_are_one_each():
+    assert ".webp" in IMAGE_SUFFIXES and ".bmp" in IMAGE_SUFFIXES
+    assert is_video("x.MP4") and not is_video("x.png")
+    assert not set(IMAGE_SUFFIXES) & set(VIDEO_SUFFIXES)
+
+
+def test_list_frames_sorts_by_number_and_reports_the_rest(tmp_path):
+    folder = _touch(tmp_path / "clip", "img10.png", "img9.png", "frame_011.webp", "img2.png", ".img3.png")
+    (folder / "notes.txt").write_text("not a frame")
+    (folder / "sub7").mkdir()
+    frames, others = list_frames(folder)
+    assert [(n, p.name) for n, p in frames] == [(2, "img2.png"), (9, "img9.png"), (10, "img10.png"),
+                                                (11, "frame_011.webp")]
+    assert others == (".img3.png", "notes.txt", "sub7")  # hidden files, other files, folders: never frames
+
+
+def test_list_frames_with_a_dataset_pattern(tmp_path):
+    folder = _touch(tmp_path / "clip", "reg_image106324.bmp", "image106325.png", "img1.png", "reg_image7.jpg")
+    pattern = re.compile(r"(?:reg_)?image(\d+)\.(?:bmp|png)", re.IGNORECASE)
+    frames, others = list_frames(folder, pattern)
+    assert [n for n, _ in frames] == [106324, 106325]
+    assert others == ("img1.png", "reg_image7.jpg")  # the whole name must match
+
+
+def test_duplicate_numbers(tmp_path):
+    folder = _touch(tmp_path / "clip", "img70.jpg", "img070.jpg", "img69.jpg")
+    with pytest.raises(DataError, match="two files with frame number 70: 'img070.jpg' and 'img70.jpg'") as e:
+        list_frames(folder)
+    assert str(folder) in str(e.value)
+    frames, others = list_frames(folder, duplicates="first")
+    assert [p.name for _, p in frames] == ["img69.jpg", "img070.jpg"] and others == ("img70.jpg",)
+
+
+def test_unnumbered_images(tmp_path):
+    folder = _touch(tmp_path / "clip", "img1.png", "onset.png")
+    assert list_frames(folder)[1] == ("onset.png",)
+    with pytest.raises(DataError, match=r"without a number in their name: \['onset.png'\]"):
+        list_frames(folder, numbered=True)
+    with pytest.raises(DataError, match="does not exist"):
+        list_frames(tmp_path / "nowhere")
+
+
+# -- images --------------------------------------------------------------------------------------
+def test_read_image_keeps_grey_and_read_rgb_expands_it(tmp_path):
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    Image.fromarray(grey, "L").save(tmp_path / "g.png")
+    assert read_image(tmp_path / "g.png").shape == (3, 4)
+    rgb = read_rgb(tmp_path / "g.png")
+    assert rgb.shape == (3, 4, 3) and np.array_equal(rgb[..., 1], grey)
+
+
+def test_undecodable_and_missing_images_are_named(tmp_path):
+    Image.fromarray(ramp_frames(1)[0]).save(tmp_path / "full.jpg", quality=95)
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    for name in ("cut.jpg", "text.png"):
+        if name == "text.png":
+            (tmp_path / name).write_text("not an image")
+        with pytest.raises(DataError, match=f"'{re.escape(str(tmp_path / name))}' cannot be decoded"):
+            read_rgb(tmp_path / name)
+    with pytest.raises(DataError, match="does not exist"):
+        read_rgb(tmp_path / "missing.png")
+
+
+# -- videos --------------------------------------------------------------------------------------
+def test_stream_numbers_frames_from_one_with_times(tmp_path):
+    frames = ramp_frames(6)
+    path = write_video(tmp_path / "clip.mkv", frames, rate=25)
+    got = list(stream_video(path))
+    assert [f.index for f in got] == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose([f.time for f in got], [k / 25 for k in range(6)], atol=1e-6)
+    for f, expected in zip(got, frames):
+        assert f.image.shape == (48, 64, 3) and f.image.dtype == np.uint8
+        assert np.abs(f.image.astype(int) - expected).mean() < 3  # colour conversion only
+    assert [f.index for f in read_video(path)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_stream_keeps_no_frame(tmp_path):
+    """Each frame is gone once the caller drops it: the stream holds no list of decoded frames."""
+    path = write_video(tmp_path / "clip.mkv", ramp_frames(12))
+    stream = stream_video(path)
+    refs = []
+    for frame in stream:
+        refs.append(weakref.ref(frame.image))
+        del frame
+        assert all(r() is None for r in refs[:-1])  # the earlier frames are freed while decoding goes on
+    assert len(refs) == 12
+
+
+def test_fetching_frames_stops_after_the_last_one_asked(tmp_path, monkeypatch):
+    frames = ramp_frames(10)
+    path = write_video(tmp_path / "clip.mkv", frames)
+    decoded = []
+    real = media._stream_pyav
+
+    def counting(av, p):
+        for frame in real(av, p):
+            decoded.append(frame.index)
+            yield frame
+
+    monkeypatch.setattr(media, "_stream_pyav", counting)
+    got = read_video_frames(path, [4, 2, 99])
+    assert sorted(got) == [2, 4] and decoded == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]  # 99 is beyond the end
+    decoded.clear()
+    got = read_video_frames(path, [2, 4])
+    assert decoded == [1, 2, 3, 4]
+    assert np.abs(got[4].astype(int) - frames[3]).mean() < 3
+
+
+def test_decoder_fallback_and_none_installed(tmp_path, monkeypatch):
+    frames = ramp_frames(5)
+    path = write_video(tmp_path / "clip.mkv", frames, rate=25)
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    if importlib.util.find_spec("cv2") is not None:
+        got = list(stream_video(path))
+        assert [f.index for f in got] == [1, 2, 3, 4, 5]
+        np.testing.assert_allclose([f.time for f in got], [k / 25 for k in range(5)], atol=1e-3)
+        assert np.abs(got[3].image.astype(int) - frames[3]).mean() < 3  # RGB, not OpenCV's BGR
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(DataError, match=r"mmnet\[video\]") as e:
+        stream_video(path)
+    assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("decoder", ["av", "cv2"])
+def test_bad_videos_are_named(tmp_path, monkeypatch, decoder):
+    if decoder == "cv2":
+        pytest.importorskip("cv2")
+        monkeypatch.setitem(sys.modules, "av", None)
+    else:
+        pytest.importorskip("av")
+    with pytest.raises(DataError, match="does not exist"):
+        stream_video(tmp_path / "missing.mp4")
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video" * 50)
+    with pytest.raises(DataError, match="cannot be|no decodable video frame") as e:
+        list(stream_video(bad))
+    assert str(bad) in str(e.value)
+
+
+def test_empty_video_and_no_video_stream(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    av = pytest.importorskip("av")
+    path = tmp_path / "empty.avi"
+    cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (32, 32)).release()  # header, no frame
+    with pytest.raises(DataError, match="holds no decodable video frame") as e:
+        list(stream_video(path))
+    assert str(path) in str(e.value)
+    sound = tmp_path / "sound.mka"
+    with av.open(str(sound), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    with pytest.raises(DataError, match=r"has no video stream \(streams: \['audio'\]\)"):
+        list(stream_video(sound))
