@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,6 +239,3 @@ def label_text(value: object) -> str | None:
         return None
     return str(value).strip().lower()
 
-
-def iter_nonblank(values: Iterable[object]) -> list[object]:
-    return [v for v in values if not _is_blank(v)]
