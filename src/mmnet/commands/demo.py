@@ -27,10 +27,12 @@ DEMO_OVERRIDES = [
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("demo-run"), help="folder for the data and the run (default: demo-run)")
+    p.add_argument("--out", type=Path, default=Path("demo-run"),
+                   help="folder for the data and the run (default: demo-run)")
     p.add_argument("--permute-labels", action="store_true", help="control: shuffle labels (expect chance level)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and of training")
-    p.add_argument("--subjects", type=int, default=None, help="subjects of the synthetic set (default: the demo preset)")
+    p.add_argument("--subjects", type=int, default=None,
+                   help="subjects of the synthetic set (default: the demo preset)")
     p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting, e.g. --set train.epochs=4")

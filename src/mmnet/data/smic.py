@@ -39,7 +39,8 @@ _LAYOUT_HELP = [
 
 
 def _missing(root: Path, missing: list[str]):
-    return missing_dataset("SMIC", root, missing, _LAYOUT_HELP, "the University of Oulu, CMVS (https://www.oulu.fi/cmvs/node/41319)", "smic")
+    return missing_dataset("SMIC", root, missing, _LAYOUT_HELP,
+                           "the University of Oulu, CMVS (https://www.oulu.fi/cmvs/node/41319)", "smic")
 
 
 def _variant_dir(root: Path, variant: str) -> Path | None:
@@ -95,7 +96,8 @@ def load_smic(
     for sdir in subjects:
         micro = sdir / "micro"
         if not micro.is_dir():
-            issues.append(Issue(f"{dataset}/{sdir.name}", "no_micro_folder", f"{sdir} has no 'micro' folder", "warning"))
+            issues.append(Issue(f"{dataset}/{sdir.name}", "no_micro_folder", f"{sdir} has no 'micro' folder",
+                                "warning"))
             continue
         for edir in sorted(p for p in micro.iterdir() if p.is_dir()):
             label = edir.name.lower()
