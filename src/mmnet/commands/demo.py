@@ -13,9 +13,9 @@ from pathlib import Path
 # The demo's training settings (the data size is synth.DEMO_PRESET). The paper's recipe is kept
 # (optimiser, schedule shape, augmentation, network) except what a 2-core CPU needs to finish a
 # LOSO in minutes: fewer epochs, a smaller batch for enough optimiser steps, and 80 px frames
-# (an eighth of the compute; the network is the same, its grid 5x5 instead of 14x14). Measured
-# (docs/synthetic-data.md): epochs matter more than resolution here: 12 epochs at 112 px gave
-# UF1 0.32, 18 at 112 px 0.41 (13.5 min), 18 at 96 px 0.41, 18 at 80 px 0.46 (7.5 min).
+# (an eighth of the compute; the network is the same, its grid 5x5 instead of 14x14). On this
+# data epochs matter more than resolution: 18 epochs at 80 px scored higher than 12 or 18 at
+# 112 px, in less time (runs and figures: docs/synthetic-data.md, docs/benchmarks.md).
 DEMO_OVERRIDES = [
     "data.dataset=casme2",
     "data.image_size=80",
