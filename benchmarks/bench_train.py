@@ -59,7 +59,8 @@ def authors_style_data_ms(n: int = 32, size: int = 224) -> float:
             paths.append(path)
         t0 = time.perf_counter()
         for i in range(n):
-            flip, angle, ox, oy = random.random() < 0.5, random.uniform(-3, 3), random.randint(0, 30), random.randint(0, 30)
+            flip, angle, ox, oy = (random.random() < 0.5, random.uniform(-3, 3),
+                                   random.randint(0, 30), random.randint(0, 30))
             pair = []
             for path in (paths[i % 2], paths[2 + i % 2]):
                 im = Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR)
@@ -149,7 +150,8 @@ def main() -> None:
     for device in devices:
         for precision in precisions:
             r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format)
-            print(f"| {r['device']} | {r['precision']} | {r['memory_format']} | {r['batch']} | {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
+            print(f"| {r['device']} | {r['precision']} | {r['memory_format']} | {r['batch']} "
+                  f"| {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
                   f"| {r['data_ms_per_sample']:.3f} | {r['peak_rss_gib']:.2f} |", flush=True)
 
 

@@ -53,7 +53,8 @@ def write_run(
            "seeds": list(config_seeds if config_seeds is not None else seeds)}
     (root / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     env = {"mmnet_version": "0.1.0", "torch_version": "2.x", "python": "3.x", "platform": "test", "device": "cpu",
-           "precision": "fp32", "git_revision": "abc123", "dataset_fingerprint": "sha1:feed", "started_at": "2025-01-01T00:00:00"}
+           "precision": "fp32", "git_revision": "abc123", "dataset_fingerprint": "sha1:feed",
+           "started_at": "2025-01-01T00:00:00"}
     (root / "env.json").write_text(json.dumps(env))
     _write_csv(root / "samples.csv", samples, ["sample_id", "dataset", "subject", "clip", "label", "class_index"])
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -75,11 +76,13 @@ def write_run(
                     probs = [0.1] * len(classes)
                     probs[p] = 1 - 0.1 * (len(classes) - 1)
                     preds.append({"epoch": e, "sample_id": s["sample_id"], "subject": subject, "dataset": dataset,
-                                  "true": s["class_index"], "pred": p, **{f"prob_{i}": f"{v:.2f}" for i, v in enumerate(probs)}})
+                                  "true": s["class_index"], "pred": p,
+                                  **{f"prob_{i}": f"{v:.2f}" for i, v in enumerate(probs)}})
                 hist.append({"epoch": e, "train_loss": 1.0 / e, "train_acc": 1 - 0.5 / e, "lr": 8e-4,
                              "test_loss": 1.2 / e, "test_acc": correct / len(test), "seconds": 1.0})
             _write_csv(fold_dir / "history.csv", hist, list(hist[0]))
-            fields = ["epoch", "sample_id", "subject", "dataset", "true", "pred", *[f"prob_{i}" for i in range(len(classes))]]
+            fields = ["epoch", "sample_id", "subject", "dataset", "true", "pred",
+                      *[f"prob_{i}" for i in range(len(classes))]]
             if done:
                 _write_csv(fold_dir / "predictions.csv", preds, fields)
                 (fold_dir / "done.json").write_text(json.dumps(

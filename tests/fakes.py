@@ -51,7 +51,8 @@ def write_frames(folder: Path, numbers: Iterable[int], name, *, apex: int | None
         (folder / name(n)).write_bytes(frame_bytes(level, fmt=fmt, mode=mode))
 
 
-def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[object]]], *, text_columns: dict[str, set[int]] | None = None,
+def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[object]]], *,
+               text_columns: dict[str, set[int]] | None = None,
                formulas: dict[str, dict[tuple[int, int], str]] | None = None) -> Path:
     """Write ``sheets`` (name -> rows); cells in ``text_columns[sheet]`` (0-based) get number format '@'."""
     from openpyxl import Workbook
@@ -138,9 +139,9 @@ CASME2_FRAME_DIRS = {
 }
 
 
-def write_casme2(root: Path, rows: Sequence[Sequence] = tuple(CASME2_ROWS), *, coding: str = "CASME2-coding-20190701.xlsx",
-                 columns: int = 10, layout: str = "cropped", on_disk: dict | None = None, junk: bool = True,
-                 frames: bool = True) -> Path:
+def write_casme2(root: Path, rows: Sequence[Sequence] = tuple(CASME2_ROWS), *,
+                 coding: str = "CASME2-coding-20190701.xlsx", columns: int = 10, layout: str = "cropped",
+                 on_disk: dict | None = None, junk: bool = True, frames: bool = True) -> Path:
     """A CASME II root: coding xlsx + frames folder (onset..offset, or ``on_disk`` ranges) + a junk file."""
     root.mkdir(parents=True, exist_ok=True)
     write_casme2_xlsx(root / coding, rows, columns=columns)

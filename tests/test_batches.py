@@ -50,7 +50,8 @@ def test_no_augmentation_no_jitter_is_the_eval_batch():
 def test_flip_is_exact():
     data = _frames()
     idx = torch.arange(4)
-    onset, _, _ = data.train_batch(idx, AugmentConfig(hflip=1.0, rotate_degrees=0, crop_padding=0), _gen(), jitter=False)
+    onset, _, _ = data.train_batch(idx, AugmentConfig(hflip=1.0, rotate_degrees=0, crop_padding=0), _gen(),
+                                   jitter=False)
     torch.testing.assert_close(onset, data.eval_batch(idx)[0].flip(-1), **FP16)
 
 

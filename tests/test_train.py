@@ -90,7 +90,8 @@ def test_resume_after_sigkill_equals_uninterrupted(synth_root, tmp_path):
     kills = 0
     # Kill twice: once inside the first fold (after its first epoch checkpoint), once in a later fold.
     for marker in (out / "seed-0" / "fold-casme2_01" / "state.pt", out / "seed-0" / "fold-casme2_02" / "history.csv"):
-        proc = subprocess.Popen(cmd + ["--out", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd + ["--out", str(out)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
         deadline = time.time() + 300
         while not marker.exists() and proc.poll() is None and time.time() < deadline:
             time.sleep(0.05)

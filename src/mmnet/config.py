@@ -51,8 +51,10 @@ class DataConfig:
     protocol: str = "loso"  # "loso" (leave one subject out) or "lodo" (leave one dataset out)
     image_size: int = 224  # frames are resized to image_size x image_size (bilinear)
     jitter_fraction: float = 0.15  # onset/apex jitter: int(jitter_fraction * (apex - onset) / 4) frames
-    on_bad_sample: str = "error"  # "error" | "skip" (listed in skipped.csv) | "nearest" (clamp to nearest frame on disk)
-    cache_dir: str | None = None  # decoded-frame cache; None = $MMNET_CACHE_DIR, $XDG_CACHE_HOME/mmnet or ~/.cache/mmnet
+    # "error" | "skip" (listed in skipped.csv) | "nearest" (clamp to nearest frame on disk)
+    on_bad_sample: str = "error"
+    # decoded-frame cache; None = $MMNET_CACHE_DIR, $XDG_CACHE_HOME/mmnet or ~/.cache/mmnet
+    cache_dir: str | None = None
     flow_method: str = "tvl1"  # optical flow for model.main_input == "flow"
     permute_labels: bool = False  # control experiment: labels shuffled across samples (expect chance)
 
@@ -90,7 +92,8 @@ class TrainConfig:
     lr_decay_epochs: int = 50  # the scheduler steps after epochs 1..50, then the rate is held
     precision: str = "auto"  # "auto" (bf16 where the CPU/GPU has fast bf16, else fp32) | "fp32" | "bf16"
     # "auto": channels_last on CUDA, with bf16 and for fp32 on AVX-512 CPUs; NCHW ("contiguous")
-    # for fp32 on AVX2-only CPUs, where oneDNN's channels_last convolution backward is 1.5-2x slower.
+    # for fp32 on AVX2-only CPUs, where oneDNN's channels_last convolution backward is slower
+    # than NCHW (docs/benchmarks.md).
     memory_format: str = "auto"  # "auto" | "channels_last" | "contiguous"
     device: str = "auto"  # "auto" (cuda if available) | "cpu" | "cuda" | "cuda:N"
     seed: int = 0  # base seed; each (seed, fold) gets its own derived seed
@@ -136,7 +139,8 @@ class ExperimentConfig:
             )
 
 
-_SECTIONS = {"model": MMNetConfig, "data": DataConfig, "augment": AugmentConfig, "train": TrainConfig, "eval": EvalConfig}
+_SECTIONS = {"model": MMNetConfig, "data": DataConfig, "augment": AugmentConfig, "train": TrainConfig,
+             "eval": EvalConfig}
 
 
 def _check_type(key: str, value, annotation):
@@ -313,7 +317,8 @@ class ExecutorConfig:
         if self.gpus_per_fold is not None and not self.gpus_per_fold >= 0:
             raise ConfigError(f"--gpus-per-fold must be >= 0, got {self.gpus_per_fold}")
         if self.executor == "local":
-            ray_only = [f.name for f in dataclasses.fields(self) if f.name != "executor" and getattr(self, f.name) is not None]
+            ray_only = [f.name for f in dataclasses.fields(self)
+                        if f.name != "executor" and getattr(self, f.name) is not None]
             if ray_only:
                 raise ConfigError(f"--{ray_only[0].replace('_', '-')} only applies with --executor ray")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 # The demo's training settings (the data size is synth.DEMO_PRESET). The paper's recipe is kept
 # (optimiser, schedule shape, augmentation, network) except what a 2-core CPU needs to finish a
 # LOSO in minutes: fewer epochs, a smaller batch for enough optimiser steps, and 80 px frames
-# (an eighth of the compute; the network is the same, its grid 5x5 instead of 14x14). Measured
-# (docs/synthetic-data.md): epochs matter more than resolution here: 12 epochs at 112 px gave
-# UF1 0.32, 18 at 112 px 0.41 (13.5 min), 18 at 96 px 0.41, 18 at 80 px 0.46 (7.5 min).
+# (an eighth of the compute; the network is the same, its grid 5x5 instead of 14x14). On this
+# data epochs matter more than resolution: 18 epochs at 80 px scored higher than 12 or 18 at
+# 112 px, in less time (runs and figures: docs/synthetic-data.md, docs/benchmarks.md).
 DEMO_OVERRIDES = [
     "data.dataset=casme2",
     "data.image_size=80",
@@ -27,10 +27,12 @@ DEMO_OVERRIDES = [
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("demo-run"), help="folder for the data and the run (default: demo-run)")
+    p.add_argument("--out", type=Path, default=Path("demo-run"),
+                   help="folder for the data and the run (default: demo-run)")
     p.add_argument("--permute-labels", action="store_true", help="control: shuffle labels (expect chance level)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and of training")
-    p.add_argument("--subjects", type=int, default=None, help="subjects of the synthetic set (default: the demo preset)")
+    p.add_argument("--subjects", type=int, default=None,
+                   help="subjects of the synthetic set (default: the demo preset)")
     p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting, e.g. --set train.epochs=4")

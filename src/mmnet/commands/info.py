@@ -16,7 +16,8 @@ def run(args: argparse.Namespace) -> int:
     from ..model import read_checkpoint
 
     weights, meta = read_checkpoint(args.checkpoint)
-    n_params = sum(v.numel() for k, v in weights.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    n_params = sum(v.numel() for k, v in weights.items()
+                   if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
     if args.json:
         print(json.dumps({**meta, "parameters": n_params}, indent=2))
         return 0

@@ -7,8 +7,9 @@ pixel, and every source outside the image is clamped into the zero border, which
 "fill 0 after normalisation". So a batch is one index computation per sample, one 1-D gather of
 both frames with the same indices, and one conversion to float32 in the channels_last layout the
 network uses. (float16 keeps each of the 256 grey levels within 0.002 of its float32 value, a
-tenth of one level's step.) Evaluation reads the exact uint8 frames. This replaces the authors' per-sample PIL pipeline in worker processes (about 21 ms per
-sample here) with a few batched tensor operations.
+tenth of one level's step.) Evaluation reads the exact uint8 frames. This replaces the authors'
+per-sample PIL pipeline in worker processes with a few batched tensor operations, which cost a
+small fraction of it per sample (per-machine figures: ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -79,11 +80,12 @@ class DeviceFrames:
                 rows.extend(range(lo, hi))
                 out_r.append((base, base + hi - lo))
                 out_e.append(base + int(exact[i]) - lo)
-        frames = np.asarray(cache.frames[np.asarray(rows, dtype=np.int64)]) if rows else np.zeros((0, 1, 1, 3), np.uint8)
+        frames = (np.asarray(cache.frames[np.asarray(rows, dtype=np.int64)]) if rows
+                  else np.zeros((0, 1, 1, 3), np.uint8))
         self.frames = torch.from_numpy(frames).to(self.device)  # (F, S, S, 3) uint8, exact (evaluation)
         self._train_pixels = _padded_normalised(frames, self.device)  # (F * (S+2)^2,) float64 words
-        # int32 word indices where they fit: index_select with int32 indices was 1.3-2x faster
-        # than take/index_select with int64 on this CPU (half the index memory traffic).
+        # int32 word indices where they fit: index_select with int32 indices is faster than
+        # take/index_select with int64 (half the index memory traffic; docs/benchmarks.md).
         self._index_dtype = torch.int32 if len(self._train_pixels) < 2**31 else torch.int64
         self.onset_rows = torch.tensor(onset_rows, dtype=torch.long, device=self.device).view(-1, 2)
         self.apex_rows = torch.tensor(apex_rows, dtype=torch.long, device=self.device).view(-1, 2)

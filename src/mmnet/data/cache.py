@@ -62,7 +62,8 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
     """
     present = set(sample.frame_numbers)
     if not present:
-        raise DataError(f"{sample.sample_id}: no frames found on disk (expected frames {sample.onset}..{sample.offset}).")
+        raise DataError(f"{sample.sample_id}: no frames found on disk "
+                        f"(expected frames {sample.onset}..{sample.offset}).")
     if sample.apex is None:
         raise DataError(f"{sample.sample_id}: the annotation gives no apex frame; "
                         "correct it, or use data.on_bad_sample=skip to leave the sample out.")

@@ -132,8 +132,11 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     return out
 
 
-def missing_dataset(title: str, root: Path, missing: list[str], layout: list[str], owner: str, name: str) -> DatasetNotFoundError:
-    """The error for a dataset root or annotation file that is not there (style.md §6.6 message)."""
+def missing_dataset(
+    title: str, root: Path, missing: list[str], layout: list[str], owner: str, name: str
+) -> DatasetNotFoundError:
+    """The error for a dataset root or annotation file that is not there: what is missing, the
+    expected layout, and where the dataset comes from."""
     lines = "\n".join(f"  - {m}" for m in missing)
     expected = "\n".join(f"    {line}" for line in layout)
     return DatasetNotFoundError(

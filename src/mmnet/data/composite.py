@@ -45,8 +45,9 @@ def read_cde_list(path: Path) -> list[tuple[int, str, str, str, str]]:
             if line == 1 and cells[0].lower() in ("dataset", "data", "database"):
                 continue  # a header some derived copies add
             if len(cells) < 4 or cells[0].lower() not in PARTS or not cells[3].isdigit() or int(cells[3]) > 2:
-                raise AnnotationError(f"'{path}' line {line}: expected 'dataset,subject,filename,label' with dataset in "
-                                      f"{PARTS} and label 0/1/2, got {r!r}. Use the official combined_3class_gt.csv.")
+                raise AnnotationError(f"'{path}' line {line}: expected 'dataset,subject,filename,label' "
+                                      f"with dataset in {PARTS} and label 0/1/2, got {r!r}. "
+                                      "Use the official combined_3class_gt.csv.")
             rows.append((line, cells[0].lower(), cells[1], cells[2], CDE_LABELS[int(cells[3])]))
     return rows
 
@@ -67,7 +68,8 @@ def _parts(root) -> tuple[dict[str, Path], Path | None]:
         ann = paths.pop("annotation", None)
         missing = [p for p in PARTS if p not in paths]
         if missing:
-            raise DatasetNotFoundError(f"The composite root mapping lacks {missing}; give a folder for each of {PARTS}, "
+            raise DatasetNotFoundError(f"The composite root mapping lacks {missing}; "
+                                       f"give a folder for each of {PARTS}, "
                                        "e.g. --root casme2=DIR --root samm=DIR --root smic=DIR.")
         return paths, ann
     root = Path(root)
@@ -109,8 +111,9 @@ def load_composite(
     if annotation is None or not annotation.is_file():
         raise DatasetNotFoundError(
             f"The MEGC2019 ground-truth list '{annotation or ANNOTATION_NAME}' is missing. Get the official "
-            f"{ANNOTATION_NAME} (442 rows) from the MEGC2019 challenge organisers (github.com/Facial-Micro-ExpressionGC/"
-            "MEGC2019, images/combined_3class_gt.csv) and pass it with --annotation FILE.")
+            f"{ANNOTATION_NAME} (442 rows) from the MEGC2019 challenge organisers "
+            "(github.com/Facial-Micro-ExpressionGC/MEGC2019, images/combined_3class_gt.csv) "
+            "and pass it with --annotation FILE.")
     listed = read_cde_list(annotation)
     loads = {
         "casme2": load_casme2(parts["casme2"]),

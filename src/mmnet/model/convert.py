@@ -52,7 +52,8 @@ _KEY_MAP: tuple[tuple[str, str], ...] = (
     (r"^main_branch\.((?:conv1|bn1)\..+)$", r"main_branch.\1"),
     (r"^main_branch\.(layer\d\.0\.(?:conv1|bn1|conv2|bn2|downsample\.[01])\..+)$", r"main_branch.\1"),
     (r"^vit_pos\.(pos_embed|patch_embed\.proj\.(?:weight|bias)|norm\.(?:weight|bias))$", r"pc_module.\1"),
-    (r"^vit_pos\.(blocks\.\d+\.(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(?:weight|bias))$", r"pc_module.\1"),
+    (r"^vit_pos\.(blocks\.\d+\.(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(?:weight|bias))$",
+     r"pc_module.\1"),
 )
 _COMPILED = tuple((re.compile(p), r) for p, r in _KEY_MAP)
 

@@ -9,9 +9,9 @@ Two rewrites, neither of which changes what the network computes beyond float ro
   PyTorch's CPU builds: F(6x6, 3x3) Winograd needs about a quarter of the multiplications.
   oneDNN, PyTorch's default, has Winograd only for AVX-512 CPUs.
 
-Measured on a 2-core AVX2 CPU (AMD EPYC), batch 1: 42 -> 23 ms and 30 -> 18 ms for the two
-layers, ~10 % of the whole pass. On an AVX-512 CPU (Sapphire Rapids) oneDNN's own kernels are
-faster and this copy is slower (67 against 54 ms per clip), so it is an option, not a default.
+On AVX2-only CPUs the two layers run markedly faster this way and the whole pass a little
+faster. On AVX-512 CPUs oneDNN's own kernels are faster than NNPACK's and this copy is slower,
+so it is an option, not a default (per-machine figures: ``docs/benchmarks.md``).
 Outputs differ from the exact path by ~1e-5 relative (``benchmarks/bench_latency.py`` prints the
 logit difference). Training never uses this (NNPACK has no weight gradient here).
 """

@@ -263,9 +263,11 @@ def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str
     if missing or unexpected or wrong:
         lines = [f"Weights in '{source}' do not match the model built from its config:"]
         if missing:
-            lines.append(f"  missing keys ({len(missing)}): {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+            lines.append(f"  missing keys ({len(missing)}): "
+                         f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
         if unexpected:
-            lines.append(f"  unexpected keys ({len(unexpected)}): {', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
+            lines.append(f"  unexpected keys ({len(unexpected)}): "
+                         f"{', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
         for k in wrong[:10]:
             lines.append(f"  shape of {k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(own[k].shape)}")
         raise CheckpointError("\n".join(lines))

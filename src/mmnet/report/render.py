@@ -37,7 +37,8 @@ def _class_table(sc: dict, classes: list[str]) -> list[str]:
     rows = ["| class | n (true) | predicted | F1 | recall |", "|---|---|---|---|---|"]
     cm = np.array(sc["confusion"])
     for i, c in enumerate(classes):
-        rows.append(f"| {i} {c} | {int(cm[i].sum())} | {int(cm[:, i].sum())} | {_fmt(sc['f1'][i])} | {_fmt(sc['recall'][i])} |")
+        rows.append(f"| {i} {c} | {int(cm[i].sum())} | {int(cm[:, i].sum())} | "
+                    f"{_fmt(sc['f1'][i])} | {_fmt(sc['recall'][i])} |")
     return rows
 
 
@@ -52,7 +53,8 @@ def render_markdown(report: dict) -> str:
     classes, st = report["classes"], report["status"]
     L = [f"# MMNet LOSO report: {report['run']}", ""]
     if report["complete"]:
-        L.append("**Status: complete** (every sample tested by a finished fold, every configured seed present).")
+        L.append("**Status: complete** "
+                 "(every sample tested by a finished fold, every configured seed present).")
     else:
         L.append("**Status: PARTIAL — numbers cover finished folds only.**")
         L += [f"- unfinished fold (no done.json): seed {u['seed']} {u['fold']}" for u in st["unfinished_folds"]]
@@ -61,7 +63,8 @@ def render_markdown(report: dict) -> str:
               for s, u in st["untested"].items()]
     protocol = {"loso": "leave-one-subject-out", "lodo": "leave-one-dataset-out"}.get(
         report["config_summary"].get("data.protocol", "loso"), report["config_summary"].get("data.protocol"))
-    skipped = f"{st['skipped_samples']} more skipped, listed in skipped.csv" if st["skipped_samples"] else "none skipped"
+    skipped = (f"{st['skipped_samples']} more skipped, listed in skipped.csv"
+               if st["skipped_samples"] else "none skipped")
     L += ["", f"Protocol: {protocol}; {report['pooling']}.",
           f"Samples: {report['n_samples']} in samples.csv ({skipped}); "
           f"finished folds per seed: {', '.join(f'{s}: {n}' for s, n in report['n_folds'].items())}; "
@@ -70,8 +73,9 @@ def render_markdown(report: dict) -> str:
     L += [f"## Headline ({h['description']})", "", *_headline_rows(h), ""]
     paper = report.get(PAPER_KEY)
     if paper:
-        L += [f"## Paper selection — {OPTIMISTIC_LABEL}", "", f"{paper['description']}. Shown beside the honest "
-              "numbers above for comparison with the paper; it selects on the test subject and is not a valid estimate.",
+        L += [f"## Paper selection — {OPTIMISTIC_LABEL}", "",
+              f"{paper['description']}. Shown beside the honest numbers above for comparison with the paper; "
+              "it selects on the test subject and is not a valid estimate.",
               "", *_headline_rows(paper), ""]
     if "per_dataset" in h:
         L += ["## Per dataset (composite protocol: the whole above, each part here)", "",
@@ -88,22 +92,27 @@ def render_markdown(report: dict) -> str:
             if k not in entry:
                 continue
             sc = entry[k]
-            L += [f"## Seed {seed}: per class and confusion matrix ({title})", "", *_class_table(sc, classes), "",
-                  *_confusion_table(sc["confusion"], classes), ""]
+            L += [f"## Seed {seed}: per class and confusion matrix ({title})", "",
+                  *_class_table(sc, classes), "", *_confusion_table(sc["confusion"], classes), ""]
         last = entry["last"]
-        L += [f"## Seed {seed}: per subject (honest, last epoch)", "", "| subject | fold | n | correct | acc % |", "|---|---|---|---|---|"]
+        L += [f"## Seed {seed}: per subject (honest, last epoch)", "",
+              "| subject | fold | n | correct | acc % |", "|---|---|---|---|---|"]
         many = len(report["datasets"]) > 1
-        L += [f"| {r['dataset'] + '/' if many else ''}{r['subject']} | {r['fold']} | {r['n']} | {r['correct']} | {_fmt(r['acc'], True)} |"
+        L += [f"| {r['dataset'] + '/' if many else ''}{r['subject']} | {r['fold']} | {r['n']} | "
+              f"{r['correct']} | {_fmt(r['acc'], True)} |"
               for r in last["per_subject"]]
         L += ["", f"## Seed {seed}: folds", ""]
         if PAPER_KEY in entry:
-            L += ["| fold | n | epochs | seconds | correct (last) | acc epoch* | correct* | F1 epoch* |", "|---|---|---|---|---|---|---|---|"]
+            L += ["| fold | n | epochs | seconds | correct (last) | acc epoch* | correct* | F1 epoch* |",
+                  "|---|---|---|---|---|---|---|---|"]
             for a, b in zip(last["folds"], entry[PAPER_KEY]["folds"]):
-                L.append(f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} | {b['acc_epoch']} | {b['correct']} | {b['f1_epoch']} |")
+                L.append(f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} | "
+                         f"{b['acc_epoch']} | {b['correct']} | {b['f1_epoch']} |")
             L += ["", f"\\* {OPTIMISTIC_LABEL}.", ""]
         else:
             L += ["| fold | n | epochs | seconds | correct |", "|---|---|---|---|---|"]
-            L += [f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} |" for a in last["folds"]]
+            L += [f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} |"
+                  for a in last["folds"]]
             L.append("")
     L += ["## Configuration", "", *[f"- {k}: {v}" for k, v in report["config_summary"].items()],
           "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
@@ -137,7 +146,8 @@ def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], ru
         for i, (fold, x) in enumerate(sorted(p.groupby("fold"), key=lambda t: natural_key(t[0])), start=1):
             who = (x["dataset"] + "/" + x["subject"]) if many else x["subject"]
             subj = ", ".join(sorted(set(who), key=natural_key))
-            lines += [f"Fold {i}: {fold} (test subject {subj}, epoch {int(x['epoch'].iloc[0])})", "subject,sample,true,pred"]
+            lines += [f"Fold {i}: {fold} (test subject {subj}, epoch {int(x['epoch'].iloc[0])})",
+                      "subject,sample,true,pred"]
             for r in x.sort_values("sample_id", key=lambda c: c.map(natural_key)).itertuples():
                 sample = clip[r.sample_id] if clip is not None else r.sample_id
                 who = f"{r.dataset}/{r.subject}" if many else r.subject
@@ -145,9 +155,11 @@ def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], ru
     pooled = pd.concat(frames, ignore_index=True)
     pooled["true_label"] = [classes[i] for i in pooled["true"]]
     pooled["pred_label"] = [classes[i] for i in pooled["pred"]]
-    cols = ["seed", "selection", "fold", "epoch", "sample_id", "dataset", "subject", "true", "pred", "true_label", "pred_label"]
+    cols = ["seed", "selection", "fold", "epoch", "sample_id", "dataset", "subject", "true", "pred",
+            "true_label", "pred_label"]
     cols += [c for c in pooled.columns if c.startswith("prob_")]
-    pooled = pooled.sort_values(["seed", "selection", "fold", "sample_id"], key=lambda s: s.map(natural_key) if s.dtype == object else s)
+    pooled = pooled.sort_values(["seed", "selection", "fold", "sample_id"],
+                                key=lambda s: s.map(natural_key) if s.dtype == object else s)
     return "\n".join(lines) + "\n", pooled[cols].to_csv(index=False, lineterminator="\n")
 
 
@@ -165,7 +177,8 @@ def format_results_table(report: dict) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    notes = ["pooled over folds; std over seeds with ddof=1" if report["headline"]["n_seeds"] > 1 else "pooled over folds"]
+    notes = ["pooled over folds; std over seeds with ddof=1" if report["headline"]["n_seeds"] > 1
+             else "pooled over folds"]
     if PAPER_KEY in report:
         notes.append(f"* {OPTIMISTIC_LABEL}")
     if not report["complete"]:

@@ -64,7 +64,9 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
         # keep_default_na=False: a subject called "NA" stays a string, an empty cell stays "".
         df = pd.read_csv(path, dtype=_TEXT_COLUMNS, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise RunFolderError(f"'{path}' is not a readable CSV table ({exc}); rerun the fold or remove its folder.") from None
+        raise RunFolderError(
+            f"'{path}' is not a readable CSV table ({exc}); rerun the fold or remove its folder."
+        ) from None
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise RunFolderError(
@@ -78,7 +80,9 @@ def _int_column(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
     bad = values.isna() | (values != values.round())
     if bad.any():
         row = int(bad.to_numpy().argmax())
-        raise RunFolderError(f"'{path}' row {row + 2}: column '{column}' = {df[column].iloc[row]!r}, expected an integer.")
+        raise RunFolderError(
+            f"'{path}' row {row + 2}: column '{column}' = {df[column].iloc[row]!r}, expected an integer."
+        )
     return values.astype("int64")
 
 
@@ -144,7 +148,9 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
     for col in ("true", "pred"):
         bad = (pred[col] < 0) | (pred[col] >= n_classes)
         if bad.any():
-            raise RunFolderError(f"'{pred_path}': column '{col}' holds {int(pred[col][bad].iloc[0])}, outside 0..{n_classes - 1}.")
+            raise RunFolderError(
+                f"'{pred_path}': column '{col}' holds {int(pred[col][bad].iloc[0])}, outside 0..{n_classes - 1}."
+            )
     unknown = sorted(set(pred["sample_id"]) - set(sample_index.index))
     if unknown:
         raise RunFolderError(f"'{pred_path}' predicts {len(unknown)} sample(s) not in samples.csv, e.g. {unknown[:3]}.")
@@ -162,7 +168,10 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
         )
     sets = pred.groupby("epoch")["sample_id"].apply(frozenset)
     if sets.nunique() > 1:
-        raise RunFolderError(f"'{pred_path}': the test samples differ between epochs {list(sets.index)}; each epoch must test the whole fold.")
+        raise RunFolderError(
+            f"'{pred_path}': the test samples differ between epochs {list(sets.index)}; "
+            "each epoch must test the whole fold."
+        )
     epochs = fold.done.get("epochs")
     if epochs is not None and int(pred["epoch"].max()) != int(epochs):
         raise RunFolderError(
@@ -179,7 +188,9 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
               for s, d in zip(subj["subject"], subj["dataset"])]
         if not all(ok):
             odd = sorted(set(subj["subject"][[not o for o in ok]]))
-            run.issues.append(f"seed {seed} {path.name}: predicts subjects {odd} not in done.json test_subjects {sorted(tested)}.")
+            run.issues.append(
+                f"seed {seed} {path.name}: predicts subjects {odd} not in done.json test_subjects {sorted(tested)}."
+            )
     fold.predictions = pred.sort_values(["epoch", "sample_id"], kind="stable").reset_index(drop=True)
     return fold
 

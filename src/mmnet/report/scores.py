@@ -63,7 +63,8 @@ def _selected(run: Run, seed: int, mode: str) -> tuple[pd.DataFrame, pd.DataFram
         f = p[p["epoch"] == ch.f1_epoch].assign(fold=fold.name)
         acc_parts.append(a)
         f1_parts.append(f)
-        folds.append({"fold": fold.name, "test_subjects": [str(s) for s in fold.done.get("test_subjects") or sorted(set(p["subject"]))],
+        folds.append({"fold": fold.name,
+                      "test_subjects": [str(s) for s in fold.done.get("test_subjects") or sorted(set(p["subject"]))],
                       "n": ch.n, "correct": ch.correct, "acc_epoch": ch.acc_epoch, "f1_epoch": ch.f1_epoch,
                       "epochs": fold.done.get("epochs"), "seconds": fold.done.get("seconds")})
     return pd.concat(acc_parts, ignore_index=True), pd.concat(f1_parts, ignore_index=True), folds
@@ -122,8 +123,8 @@ def _learning_curves(run: Run) -> dict:
 
 
 def _config_summary(cfg: dict, classes: list[str]) -> dict:
-    keys = ("data.dataset", "data.scheme", "data.protocol", "train.epochs", "train.batch_size", "train.lr", "train.weight_decay",
-            "eval.selection")
+    keys = ("data.dataset", "data.scheme", "data.protocol", "train.epochs", "train.batch_size", "train.lr",
+            "train.weight_decay", "eval.selection")
     out = {k: config_value(cfg, k) for k in keys if config_value(cfg, k) is not None}
     out["classes"] = classes
     out["seeds"] = cfg.get("seeds")
@@ -161,8 +162,10 @@ def score_run(run: Run, selection: str | None) -> tuple[dict, dict[str, dict[str
                 sc["label"] = OPTIMISTIC_LABEL
                 pooled[f"{seed}-paper"] = {"acc": acc_pred, "f1": f1_pred}
             if len(datasets) > 1:
-                sc["per_dataset"] = {d: _score(acc_pred[acc_pred["dataset"] == d], f1_pred[f1_pred["dataset"] == d], n_classes)
-                                     for d in datasets if (acc_pred["dataset"] == d).any()}
+                sc["per_dataset"] = {
+                    d: _score(acc_pred[acc_pred["dataset"] == d], f1_pred[f1_pred["dataset"] == d], n_classes)
+                    for d in datasets if (acc_pred["dataset"] == d).any()
+                }
             entry[key[m]] = sc
         per_seed[str(seed)] = entry
 
@@ -196,7 +199,8 @@ def score_run(run: Run, selection: str | None) -> tuple[dict, dict[str, dict[str
     if mode == "paper":
         report[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, "description":
                              "per fold: accuracy from the epoch with most correct test predictions (first maximum); "
-                             "F1/UAR counts from the epoch with the highest fold F1 (last maximum); counts pooled over folds",
+                             "F1/UAR counts from the epoch with the highest fold F1 (last maximum); "
+                             "counts pooled over folds",
                              **summary("paper")}
     report["seeds"] = per_seed
     report["learning_curves"] = _learning_curves(run)

@@ -104,7 +104,8 @@ def authors_fold_f1(y_true: Sequence[int], y_pred: Sequence[int], num_classes: i
     """
     cm = confusion_matrix(y_true, y_pred, num_classes)
     n_true, n_pred, tp = cm.sum(axis=1), cm.sum(axis=0), np.diag(cm)
-    terms = [Fraction(2 * int(tp[c]), int(n_true[c] + n_pred[c])) for c in range(num_classes) if n_true[c] + n_pred[c] > 0]
+    terms = [Fraction(2 * int(tp[c]), int(n_true[c] + n_pred[c]))
+             for c in range(num_classes) if n_true[c] + n_pred[c] > 0]
     if not terms:
         raise ValueError("a fold without test predictions has no F1")
     return sum(terms, Fraction(0)) / len(terms)
@@ -127,7 +128,8 @@ def choose_epochs(
     t = np.asarray(y_true, dtype=np.int64)
     p = np.asarray(y_pred, dtype=np.int64)
     if not (ep.shape == t.shape == p.shape) or ep.size == 0:
-        raise ValueError(f"epochs, y_true, y_pred must be non-empty and equally long, got {ep.size}, {t.size}, {p.size}")
+        raise ValueError("epochs, y_true, y_pred must be non-empty and equally long, "
+                         f"got {ep.size}, {t.size}, {p.size}")
     by_epoch = {int(e): ep == e for e in np.unique(ep)}  # np.unique sorts: epoch order
     if mode == "last":
         e = last_epoch(list(by_epoch))

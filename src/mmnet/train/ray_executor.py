@@ -131,8 +131,10 @@ def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, floa
         sizes = ", ".join(f"{n['NodeManagerAddress']}: {n['Resources'].get('CPU', 0):g} CPU, "
                           f"{n['Resources'].get('GPU', 0):g} GPU" for n in nodes)
         want = ", ".join(sorted({f"{c:g} CPU + {g:g} GPU" for c, g in needs}))
-        raise ExecutorError(f"No Ray node can run a fold: each fold asks for {want}, the nodes have {sizes or 'nothing'}. "
-                            "Lower --cpus-per-fold / --gpus-per-fold, or add nodes with `ray start --address HEAD:6379`.")
+        raise ExecutorError(f"No Ray node can run a fold: each fold asks for {want}, "
+                            f"the nodes have {sizes or 'nothing'}. "
+                            "Lower --cpus-per-fold / --gpus-per-fold, "
+                            "or add nodes with `ray start --address HEAD:6379`.")
     tokens = {}
     for kind, path in paths.items():
         p = Path(path)

@@ -96,7 +96,8 @@ def load_sweep(
     """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"Sweep file '{p}' does not exist. An example is configs/sweeps/casme2_5class_ablations.yaml.")
+        raise ConfigError(f"Sweep file '{p}' does not exist. "
+                          "An example is configs/sweeps/casme2_5class_ablations.yaml.")
     try:
         doc = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
@@ -184,7 +185,8 @@ def run_sweep(
     run_tasks(tasks, executor, progress=progress)
     for setting in sweep.settings:
         build_report(out / setting.name)
-    return summarize_sweep(out, [s.name for s in sweep.settings], overrides={s.name: s.overrides for s in sweep.settings})
+    return summarize_sweep(out, [s.name for s in sweep.settings],
+                           overrides={s.name: s.overrides for s in sweep.settings})
 
 
 def _fmt(v: float | None, pct: bool) -> str:
@@ -226,7 +228,8 @@ def _markdown(rows: list[dict]) -> str:
     for r in rows:
         cells = [f"{_fmt(r[f'{m}_mean'], m == 'acc')} ± {_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS]
         name = r["setting"] + ("" if r["complete"] else " (PARTIAL)")
-        lines.append(f"| {name} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
+                     + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
