@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = ["frame_cells", "motion_curve", "spot_apex"]
 
