@@ -1,0 +1,74 @@
+"""The interval record of long-video spotting: one expression (or one spotted candidate) in time.
+
+Frame numbers are the numbers the dataset gives its frames (CAS(ME)^2 ``img1.jpg`` -> 1, SAMM
+Long Videos ``006_1_0001.jpg`` -> 1), never 0-based positions, and intervals are **inclusive**:
+``Interval(10, 12, 14, "micro")`` covers the 5 frames 10..14. Ground truth and predictions share
+the record; a prediction may carry a ``score`` (used to order predictions when they are matched).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import DataError
+
+__all__ = ["Interval", "TYPES", "iou", "parse_type"]
+
+TYPES = ("micro", "macro")
+
+# Spellings in the owners' sheets and in MEGC files -> the two types.
+_TYPE_NAMES = {
+    "micro": "micro", "micro-expression": "micro", "microexpression": "micro", "me": "micro", "micro-1/2": "micro",
+    "macro": "macro", "macro-expression": "macro", "macroexpression": "macro", "mae": "macro",
+}
+
+
+def parse_type(text: object) -> str | None:
+    """'micro-expression', 'Micro - 1/2', 'me' -> 'micro'; 'Macro', 'mae' -> 'macro'; anything else -> None."""
+    key = "".join(str(text or "").split()).lower()
+    return _TYPE_NAMES.get(key)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One expression interval, inclusive frame numbers.
+
+    Attributes:
+        onset, offset: first and last frame of the interval (onset <= offset).
+        apex: the apex frame, None when not annotated (or not estimated). It is not checked
+            against onset..offset: some annotations put it outside, and loaders report that.
+        type: "micro" or "macro".
+        label: emotion or class, lower case, None when not annotated / not recognised.
+        score: a prediction's confidence (higher = more confident); None for ground truth.
+        extra: dataset fields kept for reference (AU text, self-report, notes, source row).
+    """
+
+    onset: int
+    apex: int | None
+    offset: int
+    type: str
+    label: str | None = None
+    score: float | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def __post_init__(self):
+        if self.type not in TYPES:
+            raise DataError(f"Interval type {self.type!r} is not one of {TYPES}.")
+        if self.offset < self.onset:
+            raise DataError(f"Interval {self.onset}..{self.offset}: the offset is before the onset.")
+
+    @property
+    def length(self) -> int:
+        """Number of frames, both ends included."""
+        return self.offset - self.onset + 1
+
+
+def iou(a: Interval, b: Interval) -> float:
+    """Intersection over union of two inclusive frame intervals (MEGC's definition, counted in frames).
+
+    ``iou(Interval(1, None, 10, t), Interval(6, None, 15, t))`` = 5 / 15. Disjoint intervals give 0.
+    """
+    overlap = min(a.offset, b.offset) - max(a.onset, b.onset) + 1
+    if overlap <= 0:
+        return 0.0
+    return overlap / (max(a.offset, b.offset) - min(a.onset, b.onset) + 1)

@@ -1,0 +1,365 @@
+"""MEGC spotting and spot-then-recognise (STR) evaluation of long videos.
+
+Ground truth and predictions are mappings ``video key -> [Interval, ...]`` (``spotting.intervals``);
+a key is any hashable id, the same in both (``"15_0101"``, ``"006_1"``, or ``(subject, video)``).
+The truth mapping should list **every** evaluated video, those without expressions included (an
+empty list): a prediction in a video missing from it is an error, never silently ignored.
+
+The default rule (``mode="megc"``), per video and per type (micro with micro, macro with macro):
+
+* IoU over inclusive frame intervals; a prediction is a true positive when IoU >= 0.5 with a
+  ground truth of the same video and type (MEGC2019-2025's definition, k = 0.5);
+* one-to-one, greedy: predictions in descending ``score`` (no score counts as lowest; then earlier
+  onset, then input order), each takes the still-free ground truth with the highest IoU >= 0.5
+  (equal IoU: the earlier ground-truth onset). Greedy by score is what the MEGC evaluators in
+  circulation do (SoftNet/MEAN's ``mean_average_precision``); an optimal assignment can match one
+  more pair in rare cases with overlapping ground truths, but no published figure uses it;
+* every unmatched prediction is a false positive (in videos without ground truth too), every
+  unmatched ground truth a false negative. A prediction whose type differs from an overlapping
+  ground truth is an FP of its type, and that ground truth an FN of its own;
+* counts are pooled over videos (and folds) before the ratios; "overall" sums micro and macro.
+
+Compatibility modes reproduce published evaluators (docs/spotting.md):
+
+* ``"softnet"`` (SoftNet, MEAN, Boost): a prediction looks only at its best-IoU ground truth and
+  is an FP if that one is taken; only videos with a ground truth of the type are scored, and such
+  a video without any prediction adds one FP (their dummy [0, 0] interval).
+* ``"megc2020"`` (the MEGC2020 baseline MDMD): IoU with intersection ``max(0, overlap) + 1`` (so
+  disjoint intervals are not 0) and 0 for one-frame intervals; TP = ground truths hit by any
+  prediction (one prediction may hit several), FP = predictions - TP (at least 0).
+* ``"strs"`` (STRS-Metric, MEGC2024-2025 STR): every (prediction, ground truth) pair with IoU >= 0.5
+  is a TP, without a one-to-one check; only subjects that have predictions are scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError, DataError, verify_choice
+from .intervals import TYPES, Interval, iou
+
+__all__ = [
+    "MODES",
+    "Pair",
+    "Counts",
+    "SpottingResult",
+    "ClassScores",
+    "AnalysisResult",
+    "StrResult",
+    "match_video",
+    "evaluate_spotting",
+    "evaluate_analysis",
+    "evaluate_str",
+    "subject_of_key",
+]
+
+MODES = ("megc", "softnet", "megc2020", "strs")
+Videos = Mapping[Hashable, Sequence[Interval]]
+
+
+def _ratio(num: float, den: float) -> float:
+    """num / den, 0.0 for an empty denominator (precision without predictions, recall without truth)."""
+    return num / den if den else 0.0
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One line of the evaluation: a TP (both), an FP (prediction only) or an FN (truth only)."""
+
+    video: Hashable
+    type: str
+    truth: Interval | None
+    prediction: Interval | None
+    iou: float = 0.0
+
+    @property
+    def outcome(self) -> str:
+        if self.truth is not None and self.prediction is not None:
+            return "TP"
+        return "FP" if self.prediction is not None else "FN"
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Pooled counts and their ratios: P = TP/(TP+FP), R = TP/(TP+FN), F1 = 2TP/(2TP+FP+FN); 0 when empty."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+    @property
+    def precision(self) -> float:
+        return _ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+
+@dataclass
+class SpottingResult:
+    """``counts["micro" | "macro" | "overall"]`` pooled over the scored videos; ``pairs`` in video order."""
+
+    counts: dict[str, Counts]
+    pairs: list[Pair]
+    per_video: dict[Hashable, dict[str, Counts]]
+    mode: str = "megc"
+    threshold: float = 0.5
+    videos_scored: int = 0
+
+    def table(self) -> list[dict]:
+        """One row per type: type, TP, FP, FN, precision, recall, F1 (for printing or CSV)."""
+        return [{"type": t, "tp": c.tp, "fp": c.fp, "fn": c.fn, "precision": c.precision, "recall": c.recall,
+                 "f1": c.f1} for t, c in self.counts.items()]
+
+
+def _order(predictions: Sequence[Interval]) -> list[int]:
+    """Indices by descending score (None last), then onset, then input order."""
+    return sorted(range(len(predictions)), key=lambda i: (
+        predictions[i].score is None, -(predictions[i].score or 0.0), predictions[i].onset, i))
+
+
+def _mdmd_iou(a: Interval, b: Interval) -> float:
+    """The MEGC2020 baseline's IoU, reproduced with its quirks (see the module docstring)."""
+    inter = max(0, min(a.offset, b.offset) - max(a.onset, b.onset)) + 1
+    union = a.length + b.length - inter
+    if a.offset <= a.onset or b.offset <= b.onset or union <= 0:
+        return 0.0
+    return inter / union
+
+
+def match_video(
+    truths: Sequence[Interval],
+    predictions: Sequence[Interval],
+    *,
+    video: Hashable = "",
+    type: str = "micro",
+    threshold: float = 0.5,
+    mode: str = "megc",
+) -> tuple[list[Pair], Counts]:
+    """Match one video's predictions to its ground truth of one type; returns (pairs, counts).
+
+    Both lists must hold intervals of ``type`` only (``evaluate_spotting`` splits them).
+    """
+    verify_choice("evaluation mode", mode, MODES)
+    score = _mdmd_iou if mode == "megc2020" else iou
+    ious = [[score(p, t) for t in truths] for p in predictions]
+    pairs: list[Pair] = []
+    if mode == "megc2020":
+        hit = [any(ious[j][i] >= threshold for j in range(len(predictions))) for i in range(len(truths))]
+        for j, p in enumerate(predictions):
+            i = next((i for i in range(len(truths)) if ious[j][i] >= threshold), None)
+            pairs.append(Pair(video, type, truths[i] if i is not None else None, p, ious[j][i] if i is not None else 0))
+        pairs += [Pair(video, type, t, None) for i, t in enumerate(truths) if not hit[i]]
+        tp = sum(hit)  # MDMD's FP = predictions - TP, which one prediction hitting two truths makes negative
+        return pairs, Counts(tp, max(0, len(predictions) - tp), len(truths) - tp)
+    if mode == "strs":
+        claimed: set[int] = set()
+        for j, p in enumerate(predictions):
+            hits = [i for i in range(len(truths)) if ious[j][i] >= threshold]
+            claimed.update(hits)
+            pairs += [Pair(video, type, truths[i], p, ious[j][i]) for i in hits] or [Pair(video, type, None, p)]
+        pairs += [Pair(video, type, t, None) for i, t in enumerate(truths) if i not in claimed]
+        return pairs, _count(pairs)
+    free = set(range(len(truths)))
+    matched: dict[int, Pair] = {}
+    for j in _order(predictions):
+        candidates = range(len(truths)) if mode == "softnet" else sorted(free)
+        best = max(candidates, key=lambda i: (ious[j][i], -truths[i].onset, -i), default=None)
+        if best is not None and best in free and ious[j][best] >= threshold:
+            free.discard(best)
+            matched[j] = Pair(video, type, truths[best], predictions[j], ious[j][best])
+    pairs = [matched.get(j, Pair(video, type, None, p)) for j, p in enumerate(predictions)]
+    pairs += [Pair(video, type, truths[i], None) for i in sorted(free)]
+    if mode == "softnet" and truths and not predictions:
+        pairs.append(Pair(video, type, None, Interval(0, None, 0, type)))  # SoftNet's dummy [0, 0] prediction
+    return pairs, _count(pairs)
+
+
+def _count(pairs: Iterable[Pair]) -> Counts:
+    out = {"TP": 0, "FP": 0, "FN": 0}
+    for p in pairs:
+        out[p.outcome] += 1
+    return Counts(out["TP"], out["FP"], out["FN"])
+
+
+def subject_of_key(key: Hashable) -> str:
+    """Subject of a video key: ``(subject, video)`` -> subject; ``"006_1"``, ``"15_0101"`` -> the text before "_"."""
+    if isinstance(key, tuple):
+        return str(key[0])
+    return str(key).split("_")[0]
+
+
+def evaluate_spotting(
+    truth: Videos,
+    predictions: Videos,
+    *,
+    threshold: float = 0.5,
+    mode: str = "megc",
+    types: Sequence[str] = TYPES,
+    subject_of: Callable[[Hashable], str] = subject_of_key,
+) -> SpottingResult:
+    """Score spotted intervals against the ground truth, pooled over videos (see the module docstring).
+
+    Args:
+        truth: video key -> ground-truth intervals; every evaluated video, empty lists included.
+        predictions: video key -> spotted intervals (a video may be absent: no predictions).
+        threshold: the IoU a TP needs (MEGC: 0.5).
+        mode: "megc" (default), or "softnet" / "megc2020" / "strs" to reproduce those evaluators.
+        types: the types scored ("micro", "macro"); "overall" sums them.
+        subject_of: video key -> subject, used only by mode "strs" (which scores subjects with predictions).
+
+    Raises:
+        DataError: predictions for a video that is not in ``truth``.
+        ConfigError: an unknown mode or type, or a threshold outside (0, 1].
+    """
+    verify_choice("evaluation mode", mode, MODES)
+    for t in types:
+        verify_choice("interval type", t, TYPES)
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"IoU threshold {threshold} must be in (0, 1].")
+    unknown = [k for k in predictions if k not in truth]
+    if unknown:
+        shown = ", ".join(map(repr, unknown[:8])) + (" ..." if len(unknown) > 8 else "")
+        raise DataError(f"Predictions for {len(unknown)} video(s) not in the ground truth: {shown}. Check the video "
+                        "ids (the ground truth must list every video, those without expressions too).")
+    scored_subjects = {subject_of(k) for k, v in predictions.items() if v} if mode == "strs" else None
+    totals = {t: Counts() for t in types}
+    pairs: list[Pair] = []
+    per_video: dict[Hashable, dict[str, Counts]] = {}
+    for key, gt in truth.items():
+        if scored_subjects is not None and subject_of(key) not in scored_subjects:
+            continue
+        pred = predictions.get(key, ())
+        video_counts = {}
+        for t in types:
+            gt_t = [g for g in gt if g.type == t]
+            if mode == "softnet" and not gt_t:
+                continue  # SoftNet scores only the videos that hold this type
+            p, c = match_video(gt_t, [q for q in pred if q.type == t], video=key, type=t, threshold=threshold,
+                               mode=mode)
+            pairs += p
+            video_counts[t] = c
+            totals[t] = totals[t] + c
+        if video_counts:
+            per_video[key] = video_counts
+    counts = dict(totals)
+    counts["overall"] = sum(totals.values(), Counts())
+    return SpottingResult(counts, pairs, per_video, mode, threshold, len(per_video))
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    """One-vs-rest counts of one class over the matched pairs."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return _ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+
+@dataclass
+class AnalysisResult:
+    """Recognition on the true positives (MEGC STR "analysis").
+
+    ``f1`` is MEGC's analysis F1 = 2·P̄·R̄/(P̄+R̄) over the class means of precision and recall (not
+    UF1, the mean of per-class F1, which is given beside it with UAR = the mean recall).
+    """
+
+    classes: tuple[str, ...]
+    per_class: dict[str, ClassScores]
+    n_pairs: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    uf1: float
+    uar: float
+    left_out: tuple[str, ...] = field(default_factory=tuple)
+
+
+def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = None) -> AnalysisResult:
+    """Per-class one-vs-rest scores of the predicted labels on the TP pairs whose truth label is in ``classes``.
+
+    ``classes`` defaults to the truth labels that occur in the TP pairs (sorted). A class that no pair
+    has as truth or prediction has no defined precision or recall and is left out of the means
+    (listed in ``left_out``), as MEAN's evaluator does; STRS-Metric would count it as 0.
+    """
+    tps = [p for p in pairs if p.outcome == "TP"]
+    missing = [p for p in tps if p.truth.label is None]
+    if missing:
+        raise DataError(f"{len(missing)} matched ground-truth interval(s) have no emotion label (first: video "
+                        f"{missing[0].video!r} {missing[0].truth.onset}..{missing[0].truth.offset}); recognition "
+                        "needs labelled ground truth.")
+    if classes is None:
+        classes = sorted({p.truth.label for p in tps})
+    classes = tuple(classes)
+    used = [(p.truth.label, p.prediction.label) for p in tps if p.truth.label in classes]
+    per_class: dict[str, ClassScores] = {}
+    left_out = []
+    for c in classes:
+        tp = sum(g == c and q == c for g, q in used)
+        fp = sum(g != c and q == c for g, q in used)
+        fn = sum(g == c and q != c for g, q in used)
+        if tp + fp + fn == 0:
+            left_out.append(c)
+            continue
+        per_class[c] = ClassScores(tp, fp, fn)
+    k = len(per_class)
+    precision = _ratio(sum(s.precision for s in per_class.values()), k)
+    recall = _ratio(sum(s.recall for s in per_class.values()), k)
+    return AnalysisResult(
+        classes=classes, per_class=per_class, n_pairs=len(used),
+        accuracy=_ratio(sum(g == q for g, q in used), len(used)),
+        precision=precision, recall=recall, f1=_ratio(2 * precision * recall, precision + recall),
+        uf1=_ratio(sum(s.f1 for s in per_class.values()), k), uar=recall, left_out=tuple(left_out))
+
+
+@dataclass
+class StrResult:
+    """Spot-then-recognise: spotting of micro-expressions, analysis on its TPs, STRS = spotting F1 x analysis F1."""
+
+    spotting: SpottingResult
+    analysis: AnalysisResult
+
+    @property
+    def strs(self) -> float:
+        return self.spotting.counts["micro"].f1 * self.analysis.f1
+
+
+def evaluate_str(
+    truth: Videos,
+    predictions: Videos,
+    *,
+    classes: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    mode: str = "megc",
+    subject_of: Callable[[Hashable], str] = subject_of_key,
+) -> StrResult:
+    """MEGC2024-2025 STR: spotting F1 on micro-expressions only, analysis F1 on its TPs, and their product.
+
+    ``classes``: the evaluated emotion classes, e.g. ("negative", "positive", "surprise") as MEAN;
+    default: every truth label among the TPs. Pairs whose truth label is not a class are left out.
+    """
+    spotting = evaluate_spotting(truth, predictions, threshold=threshold, mode=mode, types=("micro",),
+                                 subject_of=subject_of)
+    return StrResult(spotting, evaluate_analysis(spotting.pairs, classes))

@@ -1,0 +1,201 @@
+"""MEGC file layouts for long-video spotting: the MEGC2020 log, the spotting CSV and the STR CSV.
+
+* MEGC2020 log (the layout of the challenge's baseline log): one line with the dataset number
+  (1 = SAMM Long Videos, 2 = CAS(ME)^2), then one line per TP/FP/FN, columns aligned at 18, 26, 34
+  and 42 characters: video id, truth onset, truth offset, predicted onset, predicted offset, outcome;
+  ``-`` where absent. Micro and macro lines of a video are merged and ordered by the predicted onset
+  (the truth onset for an FN); the log has no type column. Frame numbers are the dataset's own.
+* spotting CSV (MEGC2023 participants' submissions): ``vid,onset,offset,type`` with type ``me``/``mae``.
+* STR CSV (MEGC2024-2025, STRS-Metric): ``subject,video,onset,offset,emotion`` for truth and predictions.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AnnotationError, DataError
+from ..utils import atomic_write_text
+from .intervals import Interval, parse_type
+from .megc import Pair, subject_of_key
+
+__all__ = [
+    "LogLine",
+    "DATASET_NUMBERS",
+    "format_megc2020_log",
+    "write_megc2020_log",
+    "read_megc2020_log",
+    "write_spotting_csv",
+    "read_spotting_csv",
+    "write_str_csv",
+    "read_str_csv",
+]
+
+DATASET_NUMBERS = {"samm-long": 1, "casme-sq": 2}
+_COLUMNS = (18, 26, 34, 42)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of a MEGC2020 log; None where the log has '-'."""
+
+    dataset: int
+    video: str
+    truth_onset: int | None
+    truth_offset: int | None
+    pred_onset: int | None
+    pred_offset: int | None
+    outcome: str
+
+
+def _sort_key(pair: Pair) -> int:
+    return pair.prediction.onset if pair.prediction is not None else pair.truth.onset
+
+
+def format_megc2020_log(sections: Iterable[tuple[int, Sequence[Pair]]]) -> str:
+    """The log text: for each (dataset number, pairs of ``evaluate_spotting``) a number line and the pairs."""
+    lines: list[str] = []
+    for number, pairs in sections:
+        lines.append(str(number))
+        by_video: dict[Hashable, list[Pair]] = {}
+        for p in pairs:
+            by_video.setdefault(p.video, []).append(p)
+        for video, items in by_video.items():
+            for p in sorted(items, key=_sort_key):
+                t = (p.truth.onset, p.truth.offset) if p.truth is not None else ("-", "-")
+                q = (p.prediction.onset, p.prediction.offset) if p.prediction is not None else ("-", "-")
+                line = f"{video}   {t[0]}"
+                for width, value in zip(_COLUMNS, (t[1], q[0], q[1], p.outcome)):
+                    line = line.ljust(width) if len(line) < width else line + " "
+                    line += str(value)
+                lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def write_megc2020_log(path: str | Path, sections: Iterable[tuple[int, Sequence[Pair]]]) -> Path:
+    """Write a MEGC2020 log (see the module docstring); returns the path."""
+    path = Path(path)
+    atomic_write_text(path, format_megc2020_log(sections))
+    return path
+
+
+def _frame_or_dash(text: str, where: str) -> int | None:
+    if text == "-":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise AnnotationError(f"{where}: {text!r} is not a frame number or '-'.") from None
+
+
+def read_megc2020_log(path: str | Path) -> list[LogLine]:
+    """Read a MEGC2020 log; raises AnnotationError naming the line of anything malformed."""
+    path = Path(path)
+    out: list[LogLine] = []
+    dataset = None
+    for n, raw in enumerate(path.read_text().splitlines(), start=1):
+        cells = raw.split()
+        where = f"'{path}' line {n}"
+        if not cells:
+            continue
+        if len(cells) == 1 and cells[0].isdigit():
+            dataset = int(cells[0])
+            continue
+        if len(cells) != 6 or cells[5] not in ("TP", "FP", "FN"):
+            raise AnnotationError(f"{where}: expected 'video gt_onset gt_offset pred_onset pred_offset TP|FP|FN', "
+                                  f"got {raw!r}.")
+        if dataset is None:
+            raise AnnotationError(f"{where}: no dataset number line (1 = SAMM Long Videos, 2 = CAS(ME)^2) before it.")
+        values = [_frame_or_dash(c, where) for c in cells[1:5]]
+        out.append(LogLine(dataset, cells[0], *values, cells[5]))
+    return out
+
+
+def _rows(path: Path, header: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        fields = [h.strip().lower() for h in (reader.fieldnames or [])]
+        missing = [h for h in header if h not in fields]
+        if missing:
+            raise AnnotationError(f"'{path}': no column(s) {missing}; its header is {reader.fieldnames}. Expected "
+                                  f"{','.join(header)}.")
+        for n, row in enumerate(reader, start=2):
+            yield n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def _int(text: str, where: str, name: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise AnnotationError(f"{where}: {name} {text!r} is not a frame number.") from None
+    if not value.is_integer():
+        raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number.")
+    return int(value)
+
+
+def _interval(row: dict[str, str], where: str, type_: str, label: str | None) -> Interval:
+    onset, offset = _int(row["onset"], where, "onset"), _int(row["offset"], where, "offset")
+    if offset < onset:
+        raise AnnotationError(f"{where}: offset {offset} is before onset {onset}.")
+    score = row.get("score") or None
+    return Interval(onset, None, offset, type_, label, None if score is None else float(score))
+
+
+def write_spotting_csv(path: str | Path, predictions: Mapping[Hashable, Sequence[Interval]], *,
+                       scores: bool = False) -> Path:
+    """``vid,onset,offset,type`` (me/mae), one row per interval, videos in the given order.
+
+    ``scores=True`` adds a ``score`` column (not part of the MEGC layout; read back by ``read_spotting_csv``).
+    """
+    lines = ["vid,onset,offset,type" + (",score" if scores else "")]
+    for video, intervals in predictions.items():
+        for i in sorted(intervals, key=lambda i: (i.onset, i.offset)):
+            row = f"{video},{i.onset},{i.offset},{'me' if i.type == 'micro' else 'mae'}"
+            lines.append(row + (f",{'' if i.score is None else repr(i.score)}" if scores else ""))
+    atomic_write_text(Path(path), "\n".join(lines) + "\n")
+    return Path(path)
+
+
+def read_spotting_csv(path: str | Path) -> dict[str, list[Interval]]:
+    """Read ``vid,onset,offset,type`` into video id -> intervals (type me/mae or micro/macro)."""
+    path = Path(path)
+    out: dict[str, list[Interval]] = {}
+    for n, row in _rows(path, ("vid", "onset", "offset", "type")):
+        where = f"'{path}' row {n}"
+        type_ = parse_type(row["type"])
+        if type_ is None:
+            raise AnnotationError(f"{where}: type {row['type']!r} is not me/mae (or micro/macro).")
+        out.setdefault(row["vid"], []).append(_interval(row, where, type_, None))
+    return out
+
+
+def write_str_csv(path: str | Path, intervals: Mapping[Hashable, Sequence[Interval]], *,
+                  subject_of=subject_of_key) -> Path:
+    """``subject,video,onset,offset,emotion`` for the micro-expressions (STR scores MEs only).
+
+    Keys are ``(subject, video)`` tuples or video ids whose subject ``subject_of`` gives. A micro
+    interval without a label is an error: STR needs one per interval.
+    """
+    lines = ["subject,video,onset,offset,emotion"]
+    for key, items in intervals.items():
+        video = key[1] if isinstance(key, tuple) else key
+        for i in sorted((i for i in items if i.type == "micro"), key=lambda i: (i.onset, i.offset)):
+            if i.label is None:
+                raise DataError(f"Video {key!r} interval {i.onset}..{i.offset} has no emotion label; STR files need "
+                                "one per micro-expression.")
+            lines.append(f"{subject_of(key)},{video},{i.onset},{i.offset},{i.label}")
+    atomic_write_text(Path(path), "\n".join(lines) + "\n")
+    return Path(path)
+
+
+def read_str_csv(path: str | Path) -> dict[tuple[str, str], list[Interval]]:
+    """Read ``subject,video,onset,offset,emotion`` into (subject, video) -> micro intervals."""
+    path = Path(path)
+    out: dict[tuple[str, str], list[Interval]] = {}
+    for n, row in _rows(path, ("subject", "video", "onset", "offset", "emotion")):
+        where = f"'{path}' row {n}"
+        label = row["emotion"].lower() or None
+        out.setdefault((row["subject"], row["video"]), []).append(_interval(row, where, "micro", label))
+    return out

@@ -1,0 +1,199 @@
+"""MEGC spotting and STR evaluation on hand-made interval sets with known answers."""
+
+import pytest
+
+from mmnet.errors import ConfigError, DataError
+from mmnet.spotting.intervals import Interval, iou, parse_type
+from mmnet.spotting.megc import Counts, evaluate_analysis, evaluate_spotting, evaluate_str, match_video
+from mmnet.spotting.megc_files import (
+    format_megc2020_log,
+    read_megc2020_log,
+    read_spotting_csv,
+    read_str_csv,
+    write_megc2020_log,
+    write_spotting_csv,
+    write_str_csv,
+)
+
+
+def me(on, off, label=None, score=None):
+    return Interval(on, None, off, "micro", label, score)
+
+
+def mae(on, off, score=None):
+    return Interval(on, None, off, "macro", None, score)
+
+
+def test_interval_iou_is_inclusive_and_symmetric():
+    assert iou(me(1, 10), me(6, 15)) == pytest.approx(5 / 15)
+    assert iou(me(1, 10), me(1, 10)) == 1.0
+    assert iou(me(1, 5), me(6, 10)) == 0.0  # adjacent, no shared frame
+    assert iou(me(5, 5), me(5, 5)) == 1.0
+    assert iou(me(1, 10), me(3, 4)) == iou(me(3, 4), me(1, 10)) == pytest.approx(2 / 10)
+    with pytest.raises(DataError, match="before the onset"):
+        me(5, 4)
+    with pytest.raises(DataError, match="type"):
+        Interval(1, None, 2, "me")
+    assert parse_type("Micro - 1/2") == "micro" and parse_type("macro-expression") == "macro"
+    assert parse_type("mae") == "macro" and parse_type("blink") is None
+
+
+def test_iou_exactly_half_is_a_true_positive():
+    truth = {"v": [me(1, 10)]}
+    assert iou(me(1, 10), me(6, 10)) == 0.5
+    assert evaluate_spotting(truth, {"v": [me(6, 10)]}).counts["micro"] == Counts(1, 0, 0)
+    # just below 0.5: 5 shared frames of 11
+    assert evaluate_spotting(truth, {"v": [me(6, 11)]}).counts["micro"] == Counts(0, 1, 1)
+
+
+def test_empty_predictions_and_empty_truth():
+    r = evaluate_spotting({"v": [me(1, 10), mae(20, 60)]}, {})
+    assert r.counts["overall"] == Counts(0, 0, 2)
+    assert (r.counts["overall"].precision, r.counts["overall"].recall, r.counts["overall"].f1) == (0, 0, 0)
+    r = evaluate_spotting({"v": []}, {"v": [me(1, 10)]})  # a video without expressions: every prediction is an FP
+    assert r.counts["micro"] == Counts(0, 1, 0) and r.counts["macro"] == Counts()
+    assert evaluate_spotting({}, {}).counts["overall"] == Counts()
+
+
+def test_one_prediction_overlapping_two_truths_matches_one():
+    truth = {"v": [me(1, 10), me(3, 12)]}
+    r = evaluate_spotting(truth, {"v": [me(2, 11)]})
+    assert r.counts["micro"] == Counts(1, 0, 1)
+    tp = [p for p in r.pairs if p.outcome == "TP"][0]
+    assert tp.truth == me(1, 10)  # equal IoU 9/11: the earlier truth onset wins
+    # STRS-Metric counts both pairs
+    assert evaluate_spotting(truth, {"v": [me(2, 11)]}, mode="strs").counts["micro"] == Counts(2, 0, 0)
+
+
+def test_two_predictions_on_one_truth_greedy_by_score():
+    truth = {"v": [me(10, 20)]}
+    preds = {"v": [me(10, 19, score=0.2), me(12, 20, score=0.9)]}
+    r = evaluate_spotting(truth, preds)
+    assert r.counts["micro"] == Counts(1, 1, 0)
+    assert [p for p in r.pairs if p.outcome == "TP"][0].prediction.score == 0.9  # higher score first
+    # without scores: the earlier onset goes first
+    r = evaluate_spotting(truth, {"v": [me(12, 20), me(10, 19)]})
+    assert [p for p in r.pairs if p.outcome == "TP"][0].prediction == me(10, 19)
+
+
+def test_greedy_falls_back_to_second_best_truth_but_softnet_does_not():
+    truth = [me(1, 10), me(4, 14)]
+    preds = [me(1, 10, score=0.9), me(2, 11, score=0.5)]  # the second's best truth (1..10) is taken first
+    pairs, c = match_video(truth, preds)
+    assert c == Counts(2, 0, 0)
+    pairs, c = match_video(truth, preds, mode="softnet")
+    assert c == Counts(1, 1, 1)
+
+
+def test_type_mismatch_counts_against_both_types():
+    r = evaluate_spotting({"v": [mae(100, 200)]}, {"v": [me(100, 200)]})
+    assert r.counts["micro"] == Counts(0, 1, 0)
+    assert r.counts["macro"] == Counts(0, 0, 1)
+    assert r.counts["overall"] == Counts(0, 1, 1)
+
+
+def test_pooling_sums_counts_before_ratios():
+    truth = {"a": [me(1, 10)], "b": [me(1, 10), me(50, 60), mae(100, 300)]}
+    preds = {"a": [me(1, 10), me(30, 40)], "b": [me(50, 60), mae(100, 290), mae(400, 500)]}
+    r = evaluate_spotting(truth, preds)
+    assert r.counts["micro"] == Counts(2, 1, 1)
+    assert r.counts["macro"] == Counts(1, 1, 0)
+    overall = r.counts["overall"]
+    assert overall == Counts(3, 2, 1)
+    assert overall.precision == pytest.approx(3 / 5) and overall.recall == pytest.approx(3 / 4)
+    assert overall.f1 == pytest.approx(6 / 9)  # pooled, not the mean of the per-video F1
+    assert r.per_video["a"]["micro"] == Counts(1, 1, 0)
+
+
+def test_predictions_for_unknown_videos_are_an_error():
+    with pytest.raises(DataError, match="not in the ground truth"):
+        evaluate_spotting({"a": []}, {"b": [me(1, 2)]})
+    with pytest.raises(ConfigError):
+        evaluate_spotting({}, {}, mode="magic")
+    with pytest.raises(ConfigError):
+        evaluate_spotting({}, {}, threshold=0)
+
+
+def test_megc2020_mode_reproduces_its_quirks():
+    # one-frame intervals score 0 in MDMD's IoU
+    assert match_video([me(5, 5)], [me(5, 5)])[1] == Counts(1, 0, 0)
+    assert match_video([me(5, 5)], [me(5, 5)], mode="megc2020")[1] == Counts(0, 1, 1)
+    # disjoint intervals share "1 frame": 1..2 vs 3..4 -> 1/3, still below 0.5
+    assert match_video([me(1, 2)], [me(3, 4)], mode="megc2020")[1] == Counts(0, 1, 1)
+    # TP = truths hit by any prediction; one prediction can hit two truths
+    truth = [me(1, 10), me(2, 11)]
+    assert match_video(truth, [me(1, 11)], mode="megc2020")[1] == Counts(2, 0, 0)
+    assert match_video(truth, [me(1, 11)])[1] == Counts(1, 0, 1)
+    # FP = predictions - TP: a second prediction on a found truth is an FP
+    assert match_video([me(1, 4)], [me(2, 4), me(1, 4)], mode="megc2020")[1] == Counts(1, 1, 0)
+
+
+def test_softnet_mode_scores_only_videos_with_the_type_and_adds_a_dummy():
+    truth = {"a": [me(1, 10)], "b": [], "c": [mae(1, 100)]}
+    preds = {"b": [me(1, 10)]}
+    r = evaluate_spotting(truth, preds, mode="softnet", types=("micro",))
+    assert r.counts["micro"] == Counts(0, 1, 1)  # a: FN + the dummy FP; b (no micro truth) not scored
+    assert evaluate_spotting(truth, preds, types=("micro",)).counts["micro"] == Counts(0, 1, 1)
+
+
+def test_strs_mode_scores_only_subjects_with_predictions():
+    truth = {"006_1": [me(1, 10)], "007_1": [me(1, 10)], "006_2": []}
+    r = evaluate_spotting(truth, {"006_2": [me(50, 60)]}, mode="strs")
+    assert r.counts["micro"] == Counts(0, 1, 1)  # 007 has no prediction: its FN is not counted
+    assert evaluate_spotting(truth, {"006_2": [me(50, 60)]}).counts["micro"] == Counts(0, 1, 2)
+
+
+def test_analysis_f1_is_from_mean_precision_and_recall_not_uf1():
+    truth = {"v": [me(1, 10, "negative"), me(20, 30, "positive"), me(40, 50, "positive"), me(60, 70, "surprise")]}
+    preds = {"v": [me(1, 10, "negative"), me(20, 30, "negative"), me(40, 50, "positive"), me(60, 70, "surprise"),
+                   me(100, 110, "positive")]}
+    r = evaluate_str(truth, preds, classes=("negative", "positive", "surprise"))
+    assert r.spotting.counts["micro"] == Counts(4, 1, 0)
+    a = r.analysis
+    # negative P 1/2 R 1; positive P 1 R 1/2; surprise P 1 R 1
+    assert a.per_class["negative"].precision == 0.5 and a.per_class["positive"].recall == 0.5
+    p, rc = (0.5 + 1 + 1) / 3, (1 + 0.5 + 1) / 3
+    assert a.f1 == pytest.approx(2 * p * rc / (p + rc))
+    assert a.uf1 == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert a.accuracy == pytest.approx(3 / 4)
+    assert r.strs == pytest.approx(r.spotting.counts["micro"].f1 * a.f1)
+    assert r.spotting.counts["micro"].f1 == pytest.approx(8 / 9)
+
+
+def test_analysis_leaves_out_classes_without_pairs_and_labels_outside_the_set():
+    truth = {"v": [me(1, 10, "negative"), me(20, 30, "others")]}
+    preds = {"v": [me(1, 10, "negative"), me(20, 30, "others")]}
+    a = evaluate_str(truth, preds, classes=("negative", "positive", "surprise")).analysis
+    assert a.n_pairs == 1 and a.left_out == ("positive", "surprise") and a.f1 == 1.0
+    with pytest.raises(DataError, match="no emotion label"):
+        evaluate_analysis(evaluate_spotting({"v": [me(1, 10)]}, {"v": [me(1, 10, "x")]}).pairs)
+
+
+def test_megc2020_log_layout_and_round_trip(tmp_path):
+    truth = {"019_7": [mae(398, 532), me(975, 1140)], "15_0102": []}
+    preds = {"019_7": [mae(277, 347), mae(400, 530), me(1127, 1201)], "15_0102": [me(5, 9)]}
+    r = evaluate_spotting(truth, preds)
+    text = format_megc2020_log([(1, [p for p in r.pairs if p.video == "019_7"]),
+                                (2, [p for p in r.pairs if p.video == "15_0102"])])
+    lines = text.splitlines()
+    assert lines[0] == "1"
+    assert lines[1] == "019_7   -         -       277     347     FP"
+    assert lines[2] == "019_7   398       532     400     530     TP"
+    assert lines[3] == "019_7   975       1140    -       -       FN"
+    assert lines[4] == "019_7   -         -       1127    1201    FP"
+    assert lines[5:] == ["2", "15_0102   -       -       5       9       FP"]
+    back = read_megc2020_log(write_megc2020_log(tmp_path / "log.txt", [(1, r.pairs)]))
+    assert [(x.outcome, x.truth_onset, x.pred_onset) for x in back[:2]] == [("FP", None, 277), ("TP", 398, 400)]
+    assert sum(x.outcome == "FN" for x in back) == r.counts["overall"].fn
+
+
+def test_spotting_and_str_csv_round_trip(tmp_path):
+    preds = {"006_1": [me(30, 100, "negative", 0.75), mae(1, 900)], "15_0101": []}
+    back = read_spotting_csv(write_spotting_csv(tmp_path / "s.csv", preds, scores=True))
+    assert back == {"006_1": [mae(1, 900), me(30, 100, score=0.75)]}
+    assert (tmp_path / "s.csv").read_text().splitlines()[:2] == ["vid,onset,offset,type,score", "006_1,1,900,mae,"]
+    back = read_str_csv(write_str_csv(tmp_path / "str.csv", preds))
+    assert back == {("006", "006_1"): [me(30, 100, "negative")]}
+    (tmp_path / "bad.csv").write_text("vid,onset,offset,type\nv,3,x,me\n")
+    with pytest.raises(Exception, match="row 2"):
+        read_spotting_csv(tmp_path / "bad.csv")
