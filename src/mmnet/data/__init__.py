@@ -3,6 +3,7 @@
     from mmnet.data import load_dataset, get_scheme
     load = load_dataset("casme2", "/data/CASME2")          # DatasetLoad(samples, issues, excluded)
     pairs = get_scheme("casme2-5class").select(load.samples) # [(Sample, class index)]
+    long = load_dataset("casme-sq", "/data/CASME_sq")      # LongVideoLoad(videos, issues, excluded): spotting
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from pathlib import Path
 from ..errors import verify_choice
 from .casme2 import load_casme2
 from .casme3 import load_casme3
+from .casme_sq import load_casme_sq
 from .common import DatasetLoad
 from .composite import load_composite
 from .folds import PROTOCOLS, check_folds, protocol_folds
+from .long_video import LongVideo, LongVideoLoad
 from .mmew import load_mmew
 from .samm import load_samm
+from .samm_long import load_samm_long
 from .sample import Issue, Sample
 from .schemes import DEFAULT_SCHEME, SCHEMES, LabelScheme, class_counts, get_scheme
 from .smic import load_smic
@@ -28,6 +32,9 @@ __all__ = [
     "Issue",
     "DatasetLoad",
     "DATASETS",
+    "LONG_VIDEO_DATASETS",
+    "LongVideo",
+    "LongVideoLoad",
     "load_dataset",
     "LabelScheme",
     "SCHEMES",
@@ -54,6 +61,15 @@ DATASETS: dict[str, Callable[..., DatasetLoad]] = {
     "composite": load_composite,
 }
 
+# Long recordings for spotting (docs/spotting.md): name -> loader(root, *, annotation=None, strict=False,
+# **options) -> LongVideoLoad. "casme2-long" is another name for "casme-sq". CAS(ME)^3 part A has no
+# loader here yet: its long-video table (micro and macro, CAS(ME)3_part_A_v2.xls) was not available.
+LONG_VIDEO_DATASETS: dict[str, Callable[..., LongVideoLoad]] = {
+    "casme-sq": load_casme_sq,
+    "casme2-long": load_casme_sq,
+    "samm-long": load_samm_long,
+}
+
 
 def load_dataset(
     name: str,
@@ -62,8 +78,11 @@ def load_dataset(
     annotation: str | Path | None = None,
     strict: bool = False,
     **options,
-) -> DatasetLoad:
+) -> DatasetLoad | LongVideoLoad:
     """Load dataset ``name`` from ``root``; ``options`` go to the loader (e.g. ``layout=``, ``variant=``).
+
+    A clip dataset (``DATASETS``) gives a ``DatasetLoad``; a long-video one (``LONG_VIDEO_DATASETS``) a
+    ``LongVideoLoad``.
 
     ``root`` is a folder; for "composite" also a mapping {"casme2": DIR, "samm": DIR, "smic": DIR}.
 
@@ -72,5 +91,7 @@ def load_dataset(
         DatasetNotFoundError: root or annotation file missing (the message gives the expected layout).
         AnnotationError / DataError: with ``strict=True``, when any error-severity issue is found.
     """
-    verify_choice("dataset", name, tuple(DATASETS))
+    if name in LONG_VIDEO_DATASETS:
+        return LONG_VIDEO_DATASETS[name](root, annotation=annotation, strict=strict, **options)
+    verify_choice("dataset", name, tuple(DATASETS) + tuple(LONG_VIDEO_DATASETS))
     return DATASETS[name](root, annotation=annotation, strict=strict, **options)

@@ -239,3 +239,11 @@ def label_text(value: object) -> str | None:
         return None
     return str(value).strip().lower()
 
+
+
+def read_rows(path: str | Path, sheet: str | Sequence[str] | None = None) -> tuple[str, list[list[object]]]:
+    """Every row of a sheet (or CSV) as openpyxl gives it, with no header search: (sheet name, rows).
+
+    For header-less sheets (CAS(ME)^2's ``CASFEcode_final`` and its naming tables). ``sheet`` as in ``read_table``.
+    """
+    return _read_cells(Path(path), sheet)

@@ -1,0 +1,194 @@
+"""The long-video record of the spotting datasets, and what their loaders share.
+
+A ``LongVideo`` is one recording as the owners ship it (a folder of numbered frames) with its
+ground-truth intervals (``mmnet.spotting.intervals.Interval``), in the dataset's own frame numbers.
+Loaders never drop an annotation row or a video silently: every quirk they meet or fix becomes an
+``Issue`` (the clip datasets' record), and a row that cannot be placed is reported as an error.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..media import list_frames
+from ..spotting.intervals import TYPES, Interval
+from .common import ANNOTATION_CHECKS
+from .sample import Issue
+
+__all__ = [
+    "LongVideo", "LongVideoLoad", "round_frame", "frame_value", "attach_long_frames", "check_video", "finish_long",
+]
+
+log = logging.getLogger("mmnet.data")
+
+
+@dataclass(frozen=True)
+class LongVideo:
+    """One long recording with its annotated expressions.
+
+    Attributes:
+        dataset: loader name ("casme-sq", "samm-long").
+        subject: subject id as the dataset writes it ("s15", "006").
+        video: video id, unique in the dataset, as MEGC files write it ("15_0101", "006_1").
+        fps: frames per second of the recording (CAS(ME)^2 30, SAMM Long Videos 200).
+        path: the frame folder (or a video file; then ``frames`` is empty).
+        frames: (frame number, file name) present on disk, sorted by number; names are in ``path``.
+        intervals: ground truth, sorted by onset; inclusive frame numbers as the dataset numbers its frames.
+        extra: dataset-specific fields (stimulus name, folder name ...).
+    """
+
+    dataset: str
+    subject: str
+    video: str
+    fps: float
+    path: Path
+    frames: tuple[tuple[int, str], ...] = ()
+    intervals: tuple[Interval, ...] = ()
+    extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def video_id(self) -> str:
+        return f"{self.dataset}/{self.subject}/{self.video}"
+
+    @property
+    def frame_numbers(self) -> list[int]:
+        return [n for n, _ in self.frames]
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.frames)
+
+    @property
+    def duration_s(self) -> float:
+        """Span of the frames on disk, in seconds (first to last frame, at ``fps``)."""
+        return (self.frames[-1][0] - self.frames[0][0] + 1) / self.fps if self.frames else 0.0
+
+    def frame_path(self, number: int) -> Path:
+        """Path of frame ``number``; KeyError if that frame is not on disk."""
+        i = bisect.bisect_left(self.frames, (number, ""))
+        if i < len(self.frames) and self.frames[i][0] == number:
+            return self.path / self.frames[i][1]
+        raise KeyError(f"{self.video_id}: frame {number} is not on disk")
+
+    def of_type(self, type: str) -> list[Interval]:
+        return [i for i in self.intervals if i.type == type]
+
+
+@dataclass
+class LongVideoLoad:
+    """Result of loading a spotting dataset.
+
+    Attributes:
+        videos: every video with frames on disk (annotated or not; an unannotated one has no intervals).
+        issues: every problem found, in file order.
+        excluded: annotated videos without frames on disk (each has an error issue).
+        annotation: the annotation file read.
+    """
+
+    videos: list[LongVideo]
+    issues: list[Issue]
+    excluded: list[LongVideo] = field(default_factory=list)
+    annotation: Path | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    def truth(self) -> dict[str, list[Interval]]:
+        """video id -> ground-truth intervals, every video included: the input of ``spotting.megc``."""
+        return {v.video: list(v.intervals) for v in self.videos}
+
+    def interval_counts(self) -> Counter:
+        return Counter(i.type for v in self.videos for i in v.intervals)
+
+    def raise_if_errors(self) -> None:
+        from ..errors import AnnotationError, DataError
+
+        errors = self.errors
+        if not errors:
+            return
+        shown = "\n".join(f"  - {i.sample_id}: [{i.check}] {i.message}" for i in errors[:20])
+        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        kind = AnnotationError if any(i.check in ANNOTATION_CHECKS for i in errors) else DataError
+        raise kind(f"{len(errors)} problem(s) (strict mode):\n{shown}{more}\n`mmnet check-data` lists every problem.")
+
+
+def round_frame(value: float) -> int:
+    """A fractional frame number to the nearest frame, halves up (566.4 -> 566, 647.6 -> 648, 2.5 -> 3)."""
+    return int(math.floor(value + 0.5))
+
+
+def attach_long_frames(video: LongVideo, folder: Path | None, pattern: re.Pattern, issues: list[Issue]) -> LongVideo:
+    """List ``folder``'s frames into ``video`` (junk files and gaps are reported); None -> an error issue."""
+    if folder is None:
+        issues.append(Issue(video.video_id, "video_missing", f"no frame folder for this video at {video.path}; its "
+                            f"{len(video.intervals)} interval(s) cannot be used", "error"))
+        return video
+    frames, junk = list_frames(folder, pattern, duplicates="first")
+    if junk:
+        shown = ", ".join(repr(j) for j in junk[:5]) + (" ..." if len(junk) > 5 else "")
+        issues.append(Issue(video.video_id, "junk_files", f"{len(junk)} non-frame file(s) ignored: {shown}", "warning"))
+    if not frames:
+        issues.append(Issue(video.video_id, "no_frames", f"no frames matching {pattern.pattern!r} in {folder}",
+                            "error"))
+    else:
+        first, last = frames[0][0], frames[-1][0]
+        gaps = (last - first + 1) - len(frames)
+        if gaps:
+            issues.append(Issue(video.video_id, "frame_gaps", f"{gaps} frame number(s) missing between {first} and "
+                                f"{last} on disk", "warning"))
+    return replace(video, path=folder, frames=tuple((n, p.name) for n, p in frames))
+
+
+def check_video(video: LongVideo, issues: list[Issue]) -> LongVideo:
+    """The interval checks every loader shares, run once frames are attached.
+
+    An interval reaching past the frames on disk is clipped to them (warning, as the MEGC baseline
+    does for SAMM Long Videos); one wholly outside them is kept unchanged with an error (it will
+    count as a miss). An apex outside onset..offset is reported and kept.
+    """
+    out = []
+    first, last = (video.frames[0][0], video.frames[-1][0]) if video.frames else (None, None)
+    for iv in video.intervals:
+        where = f"{iv.type} {iv.onset}..{iv.offset} (row {iv.extra.get('row', '?')})"
+        if iv.apex is not None and not iv.onset <= iv.apex <= iv.offset:
+            issues.append(Issue(video.video_id, "apex_outside", f"{where}: apex {iv.apex} is outside onset..offset; "
+                                "kept as annotated", "warning"))
+        if first is not None and (iv.offset < first or iv.onset > last):
+            issues.append(Issue(video.video_id, "outside_video", f"{where}: outside the frames on disk "
+                                f"{first}..{last}; kept unchanged (it cannot be spotted)", "error"))
+        elif first is not None and (iv.onset < first or iv.offset > last):
+            clipped = replace(iv, onset=max(iv.onset, first), offset=min(iv.offset, last),
+                              extra={**iv.extra, "annotated": (iv.onset, iv.offset)})
+            issues.append(Issue(video.video_id, "beyond_video", f"{where}: reaches past the frames on disk "
+                                f"{first}..{last}; clipped to {clipped.onset}..{clipped.offset}", "warning"))
+            iv = clipped
+        out.append(iv)
+    return replace(video, intervals=tuple(sorted(out, key=lambda i: (i.onset, i.offset, TYPES.index(i.type)))))
+
+
+def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path | None, strict: bool) -> LongVideoLoad:
+    """Split off videos without frames, log a summary, apply strict mode."""
+    load = LongVideoLoad([v for v in videos if v.frames], issues, [v for v in videos if not v.frames], annotation)
+    if issues:
+        log.warning("%d issue(s) (%d errors) while loading %d long videos; run `mmnet check-data` to list them",
+                    len(issues), len(load.errors), len(videos))
+    if strict:
+        load.raise_if_errors()
+    return load
+
+
+def frame_value(value: object) -> float | None:
+    """A frame cell as a number: int, float (SAMM Long Videos writes 566.4) or numeric text; else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()  # a pattern, not float(): float() accepts '1_0', 'nan', 'inf'
+    return float(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", text) else None

@@ -1,0 +1,91 @@
+"""Fake spotting datasets in the owners' on-disk layouts (docs/spotting.md §1, §5.8), with their quirks.
+
+CAS(ME)^2: header-less ``CASFEcode_final`` plus ``naming rule1`` / ``naming rule2``, an offset 0, an
+apex 0, an apex after the offset, ``rawpic/s15/15_0401.../img1.jpg`` (and ``img001.jpg`` padding).
+SAMM Long Videos: 9 preamble rows, the header on row 10, text subjects, a Duration formula, a
+fractional frame, an apex -1, an onset 0, a Filename used twice, 4- and 5-digit frame names.
+Frames are tiny JPEGs; no real data is copied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fakes import write_frames, write_xlsx
+
+# index, expression id, onset, apex, offset, AU, emotion class, type, self-report
+CASME_SQ_ROWS: list[tuple] = [
+    (1, "anger1_1", 5, 10, 20, "4+10", "negative", "macro-expression", "anger"),
+    (1, "anger1_2", 30, 33, 38, 4, "negative", "micro-expression", "anger"),
+    (1, "anger1_3", 40, 45, 0, 4, "negative", "macro-expression", "anger"),           # offset 0 -> apex 45
+    (2, "disgust1_1", 10, 0, 25, 14, "others", "macro-expression", "sadness"),        # apex 0 -> unknown
+    (2, "disgust1_2", 30, 50, 44, 4, "negative", "macro-expression", "disgust"),      # apex after the offset
+    (2, "happy1_1", 5, 8, 12, 12, "positive", "micro-expression", "happyiness"),
+    (2, "happy1_2", 35, 38, 45, 12, "positive", "macro-expression", "happiness"),     # past the last frame (40)
+    (3, "anger1_1", 5, 10, 20, 4, "negative", "macro-expression", "anger"),           # index 3 not in rule1
+    (1, "sad1_1", 5, 10, 20, 4, "negative", "macro-expression", "sadness"),           # stimulus not in rule2
+]
+CASME_SQ_RULE1 = [(15, "s15", 1), (16, "s16", 2)]
+CASME_SQ_RULE2 = [("0101", "disgust1"), ("0401", "anger1"), ("0502", "happy1")]
+# folder -> (frame numbers, name pattern)
+CASME_SQ_FRAMES = {
+    "s15/15_0401angerfilm": (range(1, 61), "img{}.jpg"),
+    "s16/16_0101disgustingteeth": (range(1, 61), "img{:03d}.jpg"),
+    "s16/16_0502happyfilm": ([n for n in range(1, 41) if n != 30], "img{}.jpg"),  # frame 30 missing
+    "s15/15_0101disgustingteeth": (range(1, 21), "img{}.jpg"),                     # not annotated
+}
+
+
+def write_casme_sq(root: Path, rows=tuple(CASME_SQ_ROWS), *, rule1=tuple(CASME_SQ_RULE1),
+                   rule2=tuple(CASME_SQ_RULE2), frames=None, name: str = "CAS(ME)^2code_final.xlsx") -> Path:
+    """A CASME_sq root: the three-sheet workbook (rule1 row-aligned with the main sheet, as released) and rawpic/."""
+    by_index = {i: (n, f, i) for n, f, i in rule1}
+    aligned = [by_index.get(r[0], rule1[0]) for r in rows]
+    write_xlsx(root / name, {"CASFEcode_final": [list(r) for r in rows], "naming rule1": aligned,
+                             "naming rule2": [list(r) for r in rule2]},
+               text_columns={"naming rule2": {0}})
+    for folder, (numbers, pattern) in (CASME_SQ_FRAMES if frames is None else frames).items():
+        write_frames(root / "rawpic" / folder, numbers, pattern.format)
+    return root
+
+
+SAMM_LV_HEADER = ["Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",
+                  "Action Units", "Notes"]
+# subject, filename, inducement, onset, apex, offset, duration (None: formula), type, AUs, notes
+SAMM_LV_ROWS: list[tuple] = [
+    ("006", "006_1_1", 1, 10.4, 20.6, 30.2, None, "Macro", "4(B/C)+7B", None),          # fractional
+    ("006", "006_1_2", 1, 40, 45, 50, None, "Micro - 1/2", "4+7", None),
+    ("006", "006_1_3", 1, 0, 30, 70, None, "Macro", "12", "Uncontrolled"),              # onset 0
+    ("007", "007_2_1", 2, 5, -1, 15, None, "Micro - 1/2", "4", "Blinks"),               # apex -1
+    ("007", "007_2_1", 2, 4, 10, 20, None, "Macro", "24", None),                        # Filename again
+    ("007", "007_2_2", 2, 50, 60, 90, 99, "Macro", "6+12", None),                       # past 60; Duration 99
+    ("008", "008_1_1", 1, 5, 10, 20, None, "Micro - 1/2", "4", None),                   # no frames on disk
+]
+SAMM_LV_FRAMES = {
+    "006_1": (range(1, 81), "006_1_{:04d}.jpg"),
+    "007_2": (range(1, 61), "007_2_{:05d}.jpg"),
+    "009_1": (range(1, 21), "009_1_{:04d}.jpg"),  # not annotated
+}
+SAMM_MICRO_HEADER = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame",
+                     "Duration", "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
+
+
+def write_samm_long(root: Path, rows=tuple(SAMM_LV_ROWS), *, frames=None, emotions: bool = True,
+                    name: str = "SAMM_LongVideos_V2_Release.xlsx") -> Path:
+    """A SAMM-LV root: the workbook with its preamble (header on Excel row 10) and SAMM_longvideos/."""
+    preamble = [["SAMM Long Videos Dataset - FACS Codes"], [], ["Symbol Key:"], ['"/" = or'], [], ["AU Help:"],
+                ['"L2 or R2" = Unilateral AU 2', None, None, None, None,
+                 "NOTE: Subjects with Apex Frame not annotated were labelled as -1."], ['"A2" = Asymmetric AU 2'], []]
+    sheet = preamble + [SAMM_LV_HEADER] + [list(r) for r in rows]
+    first = len(preamble) + 2  # Excel row of the first data row
+    formulas = {(first + k, 7): f"=SUM(F{first + k}-D{first + k})+1" for k, r in enumerate(rows) if r[6] is None}
+    write_xlsx(root / name, {"FACS_Movement_Only": sheet}, text_columns={"FACS_Movement_Only": {0}},
+               formulas={"FACS_Movement_Only": formulas})
+    if emotions:
+        micro = [[r[0], r[1], r[2], r[3] + 2000, r[4], r[5], None, "Micro - 1/2", r[8], "Anger", 3, None]
+                 for r in rows if r[7].startswith("Micro") and r[1] != "007_2_1"]
+        write_xlsx(root / "SAMM_Micro_FACS_Codes_v2.xlsx", {"MICRO_ONLY": [SAMM_MICRO_HEADER] + micro},
+                   text_columns={"MICRO_ONLY": {0}})
+    for folder, (numbers, pattern) in (SAMM_LV_FRAMES if frames is None else frames).items():
+        write_frames(root / "SAMM_longvideos" / folder, numbers, pattern.format)
+    return root
