@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fakes import write_frames, write_xlsx
+from .fakes import write_frames, write_xlsx
 
 # index, expression id, onset, apex, offset, AU, emotion class, type, self-report
 CASME_SQ_ROWS: list[tuple] = [

@@ -52,3 +52,23 @@ def test_composite_roots(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "composite-3class: 3 of 3" in out and "casme2/01 1" in out and "smic/s1 1" in out
+
+
+def test_check_data_long_videos(tmp_path, capsys):
+    from .fakes_long import write_casme_sq, write_samm_long
+
+    root = write_casme_sq(tmp_path / "c")
+    assert main(["check-data", "casme-sq", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "videos      4 with frames on disk, 0 excluded (no frames), 1 without annotation" in out
+    assert "fps         30 (4 videos)" in out
+    assert "micro      2 in 2 videos of 2 subjects" in out and "macro      5 in 3 videos" in out
+    for check in ("offset_zero", "apex_unknown", "apex_outside", "beyond_video", "not_annotated", "bad_row"):
+        assert check in out
+    assert "subjects    2 (LOSO folds): s15 2, s16 2" in out
+    assert main(["check-data", "casme2-long", "--root", str(root), "--strict"]) == 1
+    root = write_samm_long(tmp_path / "s")
+    assert main(["check-data", "samm-long", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "fps         200 (3 videos)" in out and "1 excluded" in out and "fractional_frame" in out
+    assert main(["check-data", "samm-long", "--root", str(root), "--variant", "HS"]) == 2  # not an option here

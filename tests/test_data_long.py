@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from fakes import write_frames, write_xlsx
-from fakes_long import write_casme_sq, write_samm_long
 from mmnet.data import LONG_VIDEO_DATASETS, load_dataset
 from mmnet.errors import AnnotationError, DatasetNotFoundError
 from mmnet.spotting.intervals import Interval
+
+from .fakes import write_frames, write_xlsx
+from .fakes_long import write_casme_sq, write_samm_long
 
 SHARED = Path("/work/shared/annotations/spotting")
 

@@ -10,6 +10,8 @@ Examples:
   mmnet check-data smic --root /data/SMIC --variant VIS
   mmnet check-data composite --root casme2=/data/CASME2 --root samm=/data/SAMM --root smic=/data/SMIC \\
       --annotation combined_3class_gt.csv
+  mmnet check-data casme-sq --root /data/CASME_sq      (long videos for spotting: videos, fps, intervals)
+  mmnet check-data samm-long --root /data/SAMMLV
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..data import DATASETS
+    from ..data import DATASETS, LONG_VIDEO_DATASETS
     from .common import add_root_argument
 
-    parser.add_argument("dataset", type=str, choices=sorted(DATASETS), help="dataset name")
+    parser.add_argument("dataset", type=str, choices=sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS),
+                        help="dataset name (casme-sq, casme2-long, samm-long: long videos for spotting)")
     add_root_argument(parser, required=True)
     parser.add_argument("--annotation", type=Path, default=None, metavar="FILE",
                         help="annotation file (default: the dataset's usual file name in --root)")
@@ -65,26 +68,103 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, max(20, width)) or [""]
 
 
-def run(args: argparse.Namespace) -> int:
-    from collections import Counter
-
-    from ..config import parse_root
-    from ..data import DATASETS, DEFAULT_SCHEME, class_counts, get_scheme, load_dataset
-    from ..data.common import natural_key
-
-    loader = DATASETS[args.dataset]
-    root = parse_root(args.dataset, args.root)
-    scheme = get_scheme(args.scheme or DEFAULT_SCHEME[args.dataset])
+def _load(args, root):
     import logging
 
+    from ..data import DATASETS, LONG_VIDEO_DATASETS, load_dataset
+
+    loader = {**DATASETS, **LONG_VIDEO_DATASETS}[args.dataset]
     # the loader's one-line summary would repeat what this command prints in full
     data_log = logging.getLogger("mmnet.data")
     level = data_log.level
     data_log.setLevel(logging.ERROR)
     try:
-        load = load_dataset(args.dataset, root, annotation=args.annotation, strict=False, **_options(loader, args))
+        return load_dataset(args.dataset, root, annotation=args.annotation, strict=False, **_options(loader, args))
     finally:
         data_log.setLevel(level)
+
+
+def _print_issues(issues, max_width: int) -> int:
+    """The problem table and its summary line; returns the number of errors."""
+    from collections import Counter
+
+    if issues:
+        sid_w = min(34, max(len("sample"), *(len(i.sample_id) for i in issues)))
+        chk_w = max(len("check"), *(len(i.check) for i in issues))
+        head = f"{'sample':<{sid_w}}  {'severity':<8}  {'check':<{chk_w}}  message"
+        print(head)
+        print("-" * min(max_width, max(len(head), 60)))
+        indent = sid_w + 8 + chk_w + 6
+        for i in issues:
+            lines = _wrap(i.message, max_width - indent)
+            print(f"{i.sample_id:<{sid_w}}  {i.severity:<8}  {i.check:<{chk_w}}  {lines[0]}")
+            for line in lines[1:]:
+                print(" " * indent + line)
+        print()
+    by_check = Counter((i.severity, i.check) for i in issues)
+    errors = sum(n for (sev, _), n in by_check.items() if sev == "error")
+    print(f"problems    {errors} error(s), {len(issues) - errors} warning(s)"
+          + ("" if not by_check else ": " + ", ".join(f"{c} {n}" for (_, c), n in sorted(by_check.items()))))
+    print()
+    return errors
+
+
+def _run_long(args: argparse.Namespace, root) -> int:
+    """check-data for a long-video (spotting) dataset: videos, fps, subjects, intervals per type, every quirk."""
+    from collections import Counter
+
+    from ..data.common import natural_key
+
+    if args.scheme is not None:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--scheme does not apply to the long-video dataset {args.dataset!r}.")
+    load = _load(args, root)
+    videos = load.videos
+    print(f"dataset     {args.dataset} (long videos, for spotting)")
+    print(f"root        {root}")
+    print(f"annotation  {load.annotation}")
+    print(f"videos      {len(videos)} with frames on disk, {len(load.excluded)} excluded (no frames), "
+          f"{sum(1 for v in videos if not v.intervals)} without annotation")
+    fps = Counter(v.fps for v in videos)
+    print("fps         " + ", ".join(f"{f:g} ({n} videos)" for f, n in sorted(fps.items())))
+    frames = [v.n_frames for v in videos]
+    if frames:
+        print(f"frames      {sum(frames)} on disk; {min(frames)}-{max(frames)} per video, "
+              f"mean {sum(frames) / len(frames):.0f}")
+    print()
+    _errors = _print_issues(load.issues, args.max_width)
+    counts = load.interval_counts()
+    print(f"intervals   {sum(counts.values())} in the videos with frames"
+          + (f" ({sum(len(v.intervals) for v in load.excluded)} more in excluded videos)" if load.excluded else ""))
+    for t in ("micro", "macro"):
+        with_t = [v for v in videos if v.of_type(t)]
+        lengths = [i.length for v in with_t for i in v.of_type(t)]
+        span = f"; {min(lengths)}-{max(lengths)} frames long" if lengths else ""
+        labels = Counter(i.label or "(none)" for v in with_t for i in v.of_type(t))
+        print(f"  {t:<6} {counts.get(t, 0):>5} in {len(with_t)} videos of {len({v.subject for v in with_t})} "
+              f"subjects{span}; labels: " + ", ".join(f"{k} {n}" for k, n in sorted(labels.items())))
+    subjects = Counter(v.subject for v in videos)
+    print(f"subjects    {len(subjects)} (LOSO folds): "
+          + ", ".join(f"{k} {n}" for k, n in sorted(subjects.items(), key=lambda kv: natural_key(kv[0]))))
+    if args.strict and _errors:
+        print(f"\nstrict: {_errors} error(s) found")
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from ..config import parse_root
+    from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, class_counts, get_scheme
+    from ..data.common import natural_key
+
+    root = parse_root(args.dataset, args.root)
+    if args.dataset in LONG_VIDEO_DATASETS:
+        return _run_long(args, root)
+    scheme = get_scheme(args.scheme or DEFAULT_SCHEME[args.dataset])
+    load = _load(args, root)
 
     print(f"dataset     {args.dataset}")
     print(f"root        {root if not isinstance(root, dict) else ', '.join(f'{k}={v}' for k, v in root.items())}")
@@ -92,24 +172,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"samples     {len(load.samples)} with frames on disk, {len(load.excluded)} excluded (no frames)")
     print()
 
-    if load.issues:
-        sid_w = min(34, max(len("sample"), *(len(i.sample_id) for i in load.issues)))
-        chk_w = max(len("check"), *(len(i.check) for i in load.issues))
-        head = f"{'sample':<{sid_w}}  {'severity':<8}  {'check':<{chk_w}}  message"
-        print(head)
-        print("-" * min(args.max_width, max(len(head), 60)))
-        indent = sid_w + 8 + chk_w + 6
-        for i in load.issues:
-            lines = _wrap(i.message, args.max_width - indent)
-            print(f"{i.sample_id:<{sid_w}}  {i.severity:<8}  {i.check:<{chk_w}}  {lines[0]}")
-            for line in lines[1:]:
-                print(" " * indent + line)
-        print()
-    by_check = Counter((i.severity, i.check) for i in load.issues)
-    errors = sum(n for (sev, _), n in by_check.items() if sev == "error")
-    print(f"problems    {errors} error(s), {len(load.issues) - errors} warning(s)"
-          + ("" if not by_check else ": " + ", ".join(f"{c} {n}" for (_, c), n in sorted(by_check.items()))))
-    print()
+    errors = _print_issues(load.issues, args.max_width)
 
     pairs = scheme.select(load.samples)
     counts = class_counts(scheme, load.samples)
