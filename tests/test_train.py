@@ -225,3 +225,15 @@ def test_training_results_do_not_depend_on_memory_format(tmp_path):
                         precision="fp32", memory_format=fmt)
         probs[fmt], _ = evaluate(model, data, idx, precision="fp32", memory_format=fmt)
     assert torch.allclose(probs[torch.channels_last], probs[torch.contiguous_format], atol=1e-4)
+
+
+def test_dataset_name_is_checked_before_anything_is_read(tmp_path):
+    from mmnet.config import load_config
+    from mmnet.errors import ConfigError
+    from mmnet.train import prepare_run
+
+    with pytest.raises(ConfigError, match="Unknown data.dataset 'casme'"):
+        prepare_run(load_config(None, ["data.dataset=casme", f"data.root={tmp_path}"]), tmp_path / "run")
+    with pytest.raises(ConfigError, match="long-video .*mmnet spot"):
+        prepare_run(load_config(None, ["data.dataset=samm-long", f"data.root={tmp_path}"]), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
