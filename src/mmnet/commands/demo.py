@@ -18,8 +18,7 @@ from pathlib import Path
 # 112 px, in less time (runs and figures: docs/synthetic-data.md, docs/benchmarks.md).
 DEMO_OVERRIDES = [
     "data.dataset=casme2",
-    "data.image_size=80",
-    "model.image_size=80",
+    "data.image_size=80",  # model.image_size follows
     "train.epochs=18",
     "train.batch_size=8",
     "train.lr_decay_epochs=18",
