@@ -21,3 +21,53 @@ def test_written_files_follow_the_umask(tmp_path, umask, mode):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "report.md").stat().st_mode) == mode
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+# -- a tiny synthetic dataset and run, shared by the CLI tests below ------------------------------
+
+TINY = ["train.epochs=1", "data.image_size=32", "train.batch_size=4", "train.device=cpu", "train.precision=fp32"]
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    from mmnet import synth
+
+    return synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=2, clips_per_subject=3, seed=0)
+
+
+def _train_args(root, out, cache, *extra):
+    sets = [x for s in TINY for x in ("--set", s)]
+    return ["train", "--dataset", "casme2", "--root", str(root), "--out", str(out), "--no-progress",
+            "--set", f"data.cache_dir={cache}", *sets, *extra]
+
+
+def test_dir_lists_the_lazy_names_and_the_package_is_typed():
+    import importlib.resources
+
+    import mmnet
+
+    assert {"MMNet", "MMNetConfig", "load_official_checkpoint", "__version__"} <= set(dir(mmnet))
+    assert importlib.resources.files("mmnet").joinpath("py.typed").is_file()
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert 'mmnet = ["py.typed"]' in pyproject  # shipped in the wheel as package data
+
+
+def test_train_json_prints_the_report_only(synth_root, tmp_path, capsys):
+    import json
+
+    assert main(_train_args(synth_root, tmp_path / "run", tmp_path / "cache", "--json")) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["complete"] is True and report["n_samples"] == 6
+
+
+def test_model_image_size_follows_the_data():
+    from mmnet.config import load_config
+    from mmnet.errors import ConfigError
+
+    cfg = load_config(None, ["data.image_size=48"])
+    assert cfg.model.image_size == 48
+    assert load_config(None, ["data.image_size=48", "model.image_size=48"]).model.image_size == 48
+    with pytest.raises(ConfigError, match=r"model.image_size \(64\) differs from data.image_size \(48\)"):
+        load_config(None, ["data.image_size=48", "model.image_size=64"])

@@ -39,6 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="auto: bf16 where the hardware computes it natively, else fp32")
     add_executor_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print report.json instead of the results table")
 
 
 def experiment_config(args: argparse.Namespace):
@@ -66,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = experiment_config(args)
     report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress)
+    if args.json:
+        import json
+
+        print(json.dumps(report, indent=2, default=str))
+        return 0
     print(format_results_table(report))
     print(f"report: {args.out / 'report.md'}")
     return 0
