@@ -53,4 +53,12 @@ def test_convert_then_info(tmp_path, capsys):
 def test_convert_garbage_exits_2(tmp_path, capsys):
     (tmp_path / "x.pth").write_bytes(b"garbage")
     assert main(["convert", str(tmp_path / "x.pth"), str(tmp_path / "out")]) == 2
-    assert "x.pth" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "x.pth" in err and "is not a PyTorch checkpoint" in err and "weights_only" not in err
+    # a pickle holding other objects than tensors: named, and no advice to unpickle it anyway
+    import argparse
+
+    torch.save({"args": argparse.Namespace(lr=1)}, tmp_path / "y.pth")
+    assert main(["convert", str(tmp_path / "y.pth"), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "argparse.Namespace" in err and "weights_only" not in err and "trust" not in err
