@@ -71,3 +71,24 @@ def test_model_image_size_follows_the_data():
     assert load_config(None, ["data.image_size=48", "model.image_size=48"]).model.image_size == 48
     with pytest.raises(ConfigError, match=r"model.image_size \(64\) differs from data.image_size \(48\)"):
         load_config(None, ["data.image_size=48", "model.image_size=64"])
+
+
+def test_exit_codes_are_distinct(tmp_path, capsys):
+    from .fake_runs import make_samples, write_run
+
+    samples = make_samples({"1": [0, 1, 2], "2": [2, 1, 0]})
+    partial = write_run(tmp_path / "partial", samples, lambda seed, e, s: s["class_index"], unfinished=("2",))
+    complete = write_run(tmp_path / "complete", samples, lambda seed, e, s: s["class_index"])
+    assert main(["report", str(partial)]) == 0  # a progress view of a running job
+    assert main(["report", str(partial), "--strict"]) == 1
+    assert main(["report", str(partial), "--strict", "--json"]) == 1
+    assert main(["report", str(complete), "--strict"]) == 0
+    assert main(["report", str(tmp_path / "missing")]) == 3  # an error mmnet explains
+    with pytest.raises(SystemExit) as usage:
+        main(["report", str(complete), "--no-such-option"])
+    assert usage.value.code == 2
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |"):
+        assert code in docs

@@ -35,10 +35,10 @@ def test_missing_extra_names_the_install_command(monkeypatch, missing):
     assert 'pip install "mmnet[face]"' in str(info.value)
 
 
-def test_prepare_without_the_extra_exits_2_with_the_command(monkeypatch, tmp_path, capsys):
+def test_prepare_without_the_extra_exits_3_with_the_command(monkeypatch, tmp_path, capsys):
     _pretend_missing(monkeypatch, "dlib")
     (tmp_path / "clip").mkdir()
-    assert main(["prepare", str(tmp_path / "clip"), "--no-progress"]) == 2
+    assert main(["prepare", str(tmp_path / "clip"), "--no-progress"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("error: Face preprocessing needs the optional face extra")
     assert 'pip install "mmnet[face]"' in err

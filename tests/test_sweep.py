@@ -152,7 +152,7 @@ def test_sweep_end_to_end(tmp_path, capsys, monkeypatch):
 
 def test_ray_options_need_the_ray_executor(tmp_path, capsys):
     f = _write(tmp_path / "s.yaml", {"settings": {"a": {}}})
-    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--gpus-per-fold", "0.5"]) == 2
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--gpus-per-fold", "0.5"]) == 3
     assert "--gpus-per-fold only applies with --executor ray" in capsys.readouterr().err
 
 

@@ -1,7 +1,7 @@
 """One exception hierarchy for user-facing errors.
 
 Library code raises these; only ``mmnet.cli`` catches them, prints one line per problem and exits
-with code 2. The double inheritance keeps ``except FileNotFoundError`` / ``except ValueError``
+with code 3 (2 is argparse's usage error). The double inheritance keeps ``except FileNotFoundError`` / ``except ValueError``
 working for callers that use the standard exceptions.
 """
 

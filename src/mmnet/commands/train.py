@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         print(json.dumps(report, indent=2, default=str))
-        return 0
+        return 0 if report["complete"] else 1
     print(format_results_table(report))
     print(f"report: {args.out / 'report.md'}")
-    return 0
+    return 0 if report["complete"] else 1  # 1: a partial report (docs/cli.md)
