@@ -92,3 +92,19 @@ def test_exit_codes_are_distinct(tmp_path, capsys):
     docs = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |"):
         assert code in docs
+
+
+def test_install_hints_name_the_checkout_not_the_index():
+    import re
+    from pathlib import Path
+
+    from mmnet.errors import install_hint
+
+    repo = Path(__file__).resolve().parents[1]
+    files = [*repo.glob("src/**/*.py"), *repo.glob("docs/*.md"), repo / "README.md", *repo.glob("benchmarks/*.py"),
+             repo / "scripts" / "bootstrap.sh"]
+    hints = [f"{p.relative_to(repo)}: {m.group(0)}" for p in files
+             for m in re.finditer(r"pip install [\"']?mmnet\[", p.read_text())]
+    assert hints == []
+    assert install_hint("face") == ('pip install -e ".[face]" in the mmnet checkout '
+                                    "(or there: MMNET_EXTRAS=face bash scripts/bootstrap.sh)")

@@ -1,4 +1,4 @@
-"""The Ray executor: each fold one Ray task (``pip install "mmnet[ray]"``; docs/cluster.md).
+"""The Ray executor: each fold one Ray task (the extra ``ray``; docs/cluster.md).
 
 Each :class:`~mmnet.train.tasks.FoldTask` becomes one Ray task with its own resource request
 (CPUs, a GPU or a fraction of one). The worker calls :func:`~mmnet.train.fold.run_fold` and
@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 
 from ..config import ExecutorConfig
-from ..errors import ConfigError, ExecutorError
+from ..errors import ConfigError, ExecutorError, install_hint
 from ..run_folder import STATE
 from .fold import run_fold
 from .tasks import FoldTask
@@ -42,7 +42,7 @@ __all__ = ["run_ray", "CRASH_ENV"]
 # fold) runs normally.
 CRASH_ENV = "MMNET_TEST_KILL_WORKER_ONCE"
 
-_RAY_MISSING = 'The Ray executor needs Ray, an optional extra: pip install "mmnet[ray]"'
+_RAY_MISSING = f"The Ray executor needs Ray, an optional extra: {install_hint('ray')}"
 
 
 def _import_ray():
