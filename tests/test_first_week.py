@@ -108,3 +108,13 @@ def test_install_hints_name_the_checkout_not_the_index():
     assert hints == []
     assert install_hint("face") == ('pip install -e ".[face]" in the mmnet checkout '
                                     "(or there: MMNET_EXTRAS=face bash scripts/bootstrap.sh)")
+
+
+def test_prepare_of_one_clip_names_its_output_folder():
+    from mmnet.preprocess.pipeline import ClipResult, PrepareSummary
+
+    # `mmnet prepare CLIP --out aligned1`: out_root is the folder around aligned1 (".")
+    one = PrepareSummary("frames", "clip", ".", [ClipResult("clip", "ok", "aligned1", n_frames=3)])
+    assert one.format().endswith("0 failed -> aligned1")
+    many = PrepareSummary("casme2", "/d", "/d", [ClipResult("sub01/a", "ok", "/d/Cropped/sub01/a")] * 2)
+    assert many.format().endswith("-> /d")
