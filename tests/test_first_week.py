@@ -37,7 +37,7 @@ def synth_root(tmp_path_factory):
 
 def _train_args(root, out, cache, *extra):
     sets = [x for s in TINY for x in ("--set", s)]
-    return ["train", "--dataset", "casme2", "--root", str(root), "--out", str(out), "--no-progress",
+    return ["train", "--dataset", "casme2", "--root", str(root), "--out", str(out),
             "--set", f"data.cache_dir={cache}", *sets, *extra]
 
 
@@ -57,7 +57,7 @@ def test_dir_lists_the_lazy_names_and_the_package_is_typed():
 def test_train_json_prints_the_report_only(synth_root, tmp_path, capsys):
     import json
 
-    assert main(_train_args(synth_root, tmp_path / "run", tmp_path / "cache", "--json")) == 0
+    assert main(_train_args(synth_root, tmp_path / "run", tmp_path / "cache", "--json", "--no-progress")) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["complete"] is True and report["n_samples"] == 6
 
@@ -118,3 +118,39 @@ def test_prepare_of_one_clip_names_its_output_folder():
     assert one.format().endswith("0 failed -> aligned1")
     many = PrepareSummary("casme2", "/d", "/d", [ClipResult("sub01/a", "ok", "/d/Cropped/sub01/a")] * 2)
     assert many.format().endswith("-> /d")
+
+
+@pytest.fixture(scope="module")
+def trained(synth_root, tmp_path_factory):
+    """One finished tiny run, trained through the CLI with progress on (stderr is not a terminal here)."""
+    import contextlib
+    import io
+
+    tmp = tmp_path_factory.mktemp("trained")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(_train_args(synth_root, tmp / "run", tmp / "cache")) == 0
+    return tmp, err.getvalue()
+
+
+def test_fold_lines_and_no_bars_without_a_terminal(trained):
+    _, err = trained
+    assert "\r" not in err  # no tqdm bar redrawn into one endless line
+    lines = [x for x in err.splitlines() if x.startswith("[fold ")]
+    assert [x[:10] for x in lines] == ["[fold 1/2]", "[fold 2/2]"]
+    assert "seed 0 fold casme2/01: 1 epochs in " in lines[0] and "test acc" in lines[0] and "ETA" in lines[0]
+    assert "ETA" not in lines[1]
+
+
+def test_no_progress_keeps_the_fold_lines(synth_root, tmp_path, capsys):
+    assert main(_train_args(synth_root, tmp_path / "run", tmp_path / "cache", "--no-progress")) == 0
+    err = capsys.readouterr().err
+    assert [x[:10] for x in err.splitlines() if x.startswith("[fold ")] == ["[fold 1/2]", "[fold 2/2]"]
+
+
+def test_rerun_of_a_finished_run_says_so(trained, synth_root, capsys):
+    tmp, _ = trained
+    assert main(_train_args(synth_root, tmp / "run", tmp / "cache")) == 0
+    captured = capsys.readouterr()
+    assert "2/2 folds already finished; report rebuilt" in captured.err
+    assert "[fold " not in captured.err and "UF1" in captured.out

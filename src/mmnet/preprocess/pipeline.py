@@ -295,7 +295,9 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     try:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs), unit="clip", desc="prepare", disable=not progress)
+        from ..progress import bars_wanted
+
+        bar = tqdm(total=len(jobs), unit="clip", desc="prepare", disable=not bars_wanted(progress))
         todo = []
         for i, job in enumerate(jobs):  # resumed clips are settled here, without starting a worker
             if job.out_dir.exists() and not force:

@@ -25,6 +25,7 @@ from ..data import DEFAULT_SCHEME, get_scheme, load_dataset, protocol_folds
 from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows
 from ..errors import ConfigError, DataError
 from ..preprocess.flow import cached_flow
+from ..progress import bars_wanted
 from ..runtime import describe_machine, plan_compute
 from ..utils import atomic_write_bytes, atomic_write_text
 from .tasks import FoldTask
@@ -157,7 +158,7 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
     n, size = len(samples), cache.frames.shape[1]
     flows = np.empty((n, size, size, 3), np.float32)
     items = range(n)
-    if progress:
+    if bars_wanted(progress):
         from tqdm import tqdm
 
         items = tqdm(items, desc=f"optical flow ({method})", unit="clip", leave=False)
