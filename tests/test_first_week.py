@@ -154,3 +154,24 @@ def test_rerun_of_a_finished_run_says_so(trained, synth_root, capsys):
     captured = capsys.readouterr()
     assert "2/2 folds already finished; report rebuilt" in captured.err
     assert "[fold " not in captured.err and "UF1" in captured.out
+
+
+DEMO_TINY = ["--subjects", "2", "--clips-per-subject", "3", "--no-progress", "--set", "train.epochs=1",
+             "--set", "data.image_size=32", "--set", "train.batch_size=4"]
+
+
+@pytest.mark.slow
+def test_demo_seeds_have_their_own_data_and_runs(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), *DEMO_TINY]) == 0
+    assert main(["demo", "--out", str(out), "--seed", "1", *DEMO_TINY]) == 0
+    assert json.loads((out / "data" / "synth.json").read_text())["seed"] == 0
+    assert json.loads((out / "seed-1" / "data" / "synth.json").read_text())["seed"] == 1
+    assert (out / "run" / "report.md").is_file() and (out / "seed-1" / "run" / "report.md").is_file()
+    assert f"report: {out / 'seed-1' / 'run' / 'report.md'}" in capsys.readouterr().out
+    # data of another size (or seed) in the folder is never reused silently
+    assert main(["demo", "--out", str(out), *DEMO_TINY[:1], "3", *DEMO_TINY[2:]]) == 3
+    err = capsys.readouterr().err
+    assert "holds another synthetic set: subjects 2 (asked: 3)" in err and str(out / "data") in err
