@@ -175,3 +175,30 @@ def test_demo_seeds_have_their_own_data_and_runs(tmp_path, capsys):
     assert main(["demo", "--out", str(out), *DEMO_TINY[:1], "3", *DEMO_TINY[2:]]) == 3
     err = capsys.readouterr().err
     assert "holds another synthetic set: subjects 2 (asked: 3)" in err and str(out / "data") in err
+
+
+@pytest.mark.slow
+def test_train_cli_on_the_composite_with_both_root_forms(tmp_path, capsys):
+    import yaml
+
+    from .fakes import write_casme2, write_cde_csv, write_samm, write_smic
+    from .test_data_composite import CDE_ROWS
+
+    parts = {"casme2": write_casme2(tmp_path / "CASME2", junk=False), "samm": write_samm(tmp_path / "SAMM"),
+             "smic": write_smic(tmp_path / "SMIC")}
+    ann = write_cde_csv(tmp_path / "gt.csv", CDE_ROWS)
+    common = ["train", "--dataset", "composite", "--protocol", "lodo", "--annotation", str(ann),
+              "--out", str(tmp_path / "run"), "--no-progress", "--set", f"data.cache_dir={tmp_path / 'cache'}",
+              "--set", "data.on_bad_sample=nearest", *[x for s in TINY for x in ("--set", s)]]
+    repeated = [x for k, v in parts.items() for x in ("--root", f"{k}={v}")]
+    # one folder per part: the official list is not beside them, and the message says how to give it
+    no_list = [x for x in common if x not in ("--annotation", str(ann))]
+    assert main(no_list + repeated) == 3
+    assert "pass it with --annotation FILE" in capsys.readouterr().err
+    assert main(common + repeated) == 0, capsys.readouterr().err
+    cfg = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert cfg["data"]["root"] == ",".join(f"{k}={v}" for k, v in parts.items())
+    # the comma form is the same configuration: the same run folder, nothing left to train
+    capsys.readouterr()
+    assert main(common + ["--root", ",".join(f"{k}={v}" for k, v in parts.items())]) == 0
+    assert "3/3 folds already finished" in capsys.readouterr().err

@@ -7,7 +7,8 @@ fold resumes from its last finished epoch.
 Examples:
   mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5
   mmnet train --config configs/casme2_3class.yaml --root /data/CASME2 --out runs/c3 --seeds 5
-  mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC --out runs/cde
+  mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
+      --annotation /d/combined_3class_gt.csv --out runs/cde
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
 """
 
