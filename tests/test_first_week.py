@@ -202,3 +202,54 @@ def test_train_cli_on_the_composite_with_both_root_forms(tmp_path, capsys):
     capsys.readouterr()
     assert main(common + ["--root", ",".join(f"{k}={v}" for k, v in parts.items())]) == 0
     assert "3/3 folds already finished" in capsys.readouterr().err
+
+
+def test_missing_device_is_one_line_before_anything_is_written(synth_root, tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a CPU-only PyTorch
+    out = tmp_path / "run"
+    args = _train_args(synth_root, out, tmp_path / "cache", "--no-progress")
+    i = args.index("train.device=cpu")
+    del args[i - 1:i + 1]  # "--set", "train.device=cpu": --device decides
+    assert main(args + ["--device", "cuda"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: train.device=cuda, but ") and "--device cpu" in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "cache").exists()
+    assert main(args + ["--device", "gpu"]) == 3
+    assert "train.device=gpu is not a device" in capsys.readouterr().err
+
+
+def test_a_folder_without_a_finished_epoch_can_be_reconfigured(synth_root, tmp_path):
+    import yaml
+
+    from mmnet.config import load_config
+    from mmnet.train import prepare_run
+
+    out = tmp_path / "run"
+    first = load_config(None, [f"data.root={synth_root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY,
+                               "train.lr=0.01"])
+    prepare_run(first, out, progress=False)  # a start that stopped before any epoch finished
+    assert main(_train_args(synth_root, out, tmp_path / "cache", "--no-progress")) == 0
+    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["lr"] == 0.0008
+
+
+def test_refusal_names_the_changed_keys_and_restart_moves_the_run_aside(trained, synth_root, tmp_path, capsys):
+    import shutil
+
+    import yaml
+
+    tmp, _ = trained
+    out = tmp_path / "run"
+    shutil.copytree(tmp / "run", out)
+    before = (out / "report.json").read_text()
+    assert main(_train_args(synth_root, out, tmp / "cache", "--no-progress", "--set", "train.lr=0.001")) == 3
+    err = capsys.readouterr().err
+    assert "train.lr: 0.0008 -> 0.001" in err and "--restart" in err
+    assert main(_train_args(synth_root, out, tmp / "cache", "--no-progress", "--set", "train.lr=0.001",
+                            "--restart")) == 0
+    err = capsys.readouterr().err
+    (old,) = tmp_path.glob("run.old-*")
+    assert f"was moved to {old}" in err
+    assert (old / "report.json").read_text() == before  # the earlier results are kept, where the message says
+    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["lr"] == 0.001

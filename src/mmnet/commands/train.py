@@ -2,7 +2,8 @@
 
 Defaults are the authors' 5-class CASME II recipe (configs/casme2_5class.yaml). Rerunning the same
 command into the same --out continues an interrupted run: finished folds are kept, an unfinished
-fold resumes from its last finished epoch.
+fold resumes from its last finished epoch. Another configuration into the same --out is refused
+(naming the keys that differ) once an epoch has finished; --restart moves that run aside first.
 
 Examples:
   mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5
@@ -15,6 +16,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -39,6 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="auto: bf16 where the hardware computes it natively, else fp32")
     add_executor_arguments(p)
+    p.add_argument("--restart", action="store_true",
+                   help="start over in --out: an earlier run there is moved aside to OUT.old-<time> (not deleted)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print report.json instead of the results table")
 
@@ -67,6 +71,16 @@ def run(args: argparse.Namespace) -> int:
     from .common import executor_config
 
     cfg = experiment_config(args)
+    if args.restart:
+        from ..train.prepare import set_aside
+
+        if args.executor == "local":  # a start that would fail at once must not move the old run first
+            from ..runtime import check_device
+
+            check_device(cfg.train.device)
+        moved = set_aside(args.out)
+        if moved is not None:
+            print(f"restart: the earlier run in {args.out} was moved to {moved}", file=sys.stderr)
     report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress)
     if args.json:
         import json

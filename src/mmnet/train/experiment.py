@@ -7,6 +7,7 @@ from pathlib import Path
 from ..config import ExecutorConfig, ExperimentConfig
 from ..progress import write_line
 from ..report import build_report
+from ..runtime import check_device
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run
 
@@ -19,6 +20,8 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
 
     Rerunning into the same folder resumes (the config must be the same). Returns the report dict.
     """
+    if executor is None or executor.executor == "local":  # Ray workers decide their own device
+        check_device(cfg.train.device)
     run = prepare_run(cfg, out_dir, progress=progress)
     tasks = fold_tasks(run)
     total = len(run.cfg.seeds) * len(run.folds)

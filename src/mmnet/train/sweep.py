@@ -32,6 +32,7 @@ from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_f
 from ..errors import ConfigError
 from ..progress import write_line
 from ..report import build_report, summarize_run
+from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run
@@ -176,6 +177,9 @@ def run_sweep(
     Returns the summary rows (see :func:`summarize_sweep`).
     """
     out = Path(out_dir)
+    if executor is None or executor.executor == "local":  # Ray workers decide their own device
+        for setting in sweep.settings:
+            check_device(setting.config.train.device)
     out.mkdir(parents=True, exist_ok=True)
     tasks, total = [], 0
     for setting in sweep.settings:
