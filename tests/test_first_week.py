@@ -253,3 +253,34 @@ def test_refusal_names_the_changed_keys_and_restart_moves_the_run_aside(trained,
     assert f"was moved to {old}" in err
     assert (old / "report.json").read_text() == before  # the earlier results are kept, where the message says
     assert yaml.safe_load((out / "config.yaml").read_text())["train"]["lr"] == 0.001
+
+
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory):
+    import torch
+
+    from .test_inference import make_checkpoint
+
+    path = tmp_path_factory.mktemp("ckpt") / "model"
+    torch.manual_seed(0)
+    make_checkpoint(path)
+    return path
+
+
+def test_predict_two_folders_classifies_each(tmp_path, small_checkpoint, capsys):
+    import json
+
+    from .test_inference import synthetic_clip, write_frames
+
+    a = write_frames(tmp_path / "a", synthetic_clip(6, 3))
+    b = write_frames(tmp_path / "b", synthetic_clip(8, 5))
+    assert main(["predict", "--checkpoint", str(small_checkpoint), str(a), str(b), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["source"] for r in rows] == [str(a), str(b)]
+    # a folder and an image cannot be told apart as a clip or a pair: the message points to --list
+    assert main(["predict", "--checkpoint", str(small_checkpoint), str(a), str(b / "img1.png")]) == 3
+    err = capsys.readouterr().err
+    assert "--list" in err and "cannot be decoded" not in err
+    out = tmp_path / "f.png"
+    assert main(["explain", "--checkpoint", str(small_checkpoint), str(a), str(b), "--out", str(out)]) == 3
+    assert "explain draws one clip; got 2" in capsys.readouterr().err

@@ -29,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
     from ..infer import Predictor, align_clip, explain_clip, load_clip, render_explanation
     from .predict import requests_from_args
 
-    (request,) = requests_from_args(args)
+    requests = requests_from_args(args)
+    if len(requests) != 1:
+        names = ", ".join(str(r.source) for r in requests)
+        raise ConfigError(f"explain draws one clip; got {len(requests)} ({names}). "
+                          "Run it once per clip, each with its own --out.")
+    (request,) = requests
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
