@@ -284,3 +284,56 @@ def test_predict_two_folders_classifies_each(tmp_path, small_checkpoint, capsys)
     out = tmp_path / "f.png"
     assert main(["explain", "--checkpoint", str(small_checkpoint), str(a), str(b), "--out", str(out)]) == 3
     assert "explain draws one clip; got 2" in capsys.readouterr().err
+
+
+def test_explain_shows_ranges_shared_scale_colourbars_and_aspect(tmp_path, small_checkpoint, capsys):
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from mmnet.infer import Predictor, explain_clip, load_clip
+    from mmnet.infer.explain import draw_explanation
+
+    from .test_inference import synthetic_clip, write_frames
+
+    clip = write_frames(tmp_path / "clip", synthetic_clip(8, 5, size=(120, 80)))  # a face taller than wide
+    e = explain_clip(Predictor.from_checkpoint(small_checkpoint), load_clip(clip))
+    assert e.frame_size == (120, 80)
+    for shared in (False, True):
+        fig = Figure()
+        axes = draw_explanation(fig, e, shared_scale=shared)
+        maps = [ax.get_images()[-1] for ax in axes[3:]]
+        assert all(m.get_cmap().name == "viridis" for m in maps)  # perceptual, not jet
+        assert len(fig.axes) == 7 + 4  # a colour bar per attention map
+        for k, (ax, a) in enumerate(zip(axes[3:], e.attention), start=1):
+            assert ax.get_title() == f"stage {k}: {a.min():.3g}-{a.max():.3g}"
+            x0, x1, y0, y1 = ax.get_images()[0].get_extent()
+            assert (abs(x1 - x0), abs(y1 - y0)) == (80, 120)  # the frame's shape, not the network's square
+        limits = {m.get_clim() for m in maps}
+        if shared:
+            assert limits == {(min(float(a.min()) for a in e.attention), max(float(a.max()) for a in e.attention))}
+        else:
+            assert limits == {(float(a.min()), float(a.max())) for a in e.attention}
+    out = tmp_path / "f.png"
+    assert main(["explain", "--checkpoint", str(small_checkpoint), str(clip), "--out", str(out),
+                 "--shared-scale", "--dpi", "40"]) == 0
+    assert out.is_file() and "attention ranges (min-max): stage 1 " in capsys.readouterr().out
+    assert np.isfinite(e.attention[0]).all()
+
+
+def test_frame_numbering_is_said_once_and_the_same_way(capsys):
+    import re
+    from pathlib import Path
+
+    sentence = ("Frame numbers (--onset, --apex) are the number in each file name for a frame folder "
+                "(reg_img46.jpg is frame 46) and count from 1 for a video (its first frame is 1), as "
+                "`mmnet prepare` numbers the frames it extracts.")
+    for command in ("predict", "explain"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert text.count(sentence) == 1, command
+        assert "counted from 1 for videos" not in text
+    docs = " ".join((Path(__file__).resolve().parents[1] / "docs" / "inference.md").read_text().split())
+    assert docs.count(sentence.replace("(--onset, --apex)", "(`--onset`, `--apex`)")
+                      .replace("reg_img46.jpg", "`reg_img46.jpg`")[:-1]) == 1
+    assert len(re.findall(r"numbered from 1|count from 1", docs)) == 2  # the video bullet points to the rule

@@ -6,9 +6,11 @@ Examples:
   mmnet predict --checkpoint ckpt/ clip.mp4 --json          (apex spotted automatically)
   mmnet predict --checkpoint ckpt/ --list clips.csv         (columns: source[,apex_image,onset,apex])
 
-Frames of a folder are ordered by the number in their names; --onset/--apex are those numbers
-(counted from 1 for videos). Without --onset the first frame is the onset; without
---apex the frame of largest motion relative to the onset is used (marked * in the table).
+Frame numbers (--onset, --apex) are the number in each file name for a frame folder
+(reg_img46.jpg is frame 46) and count from 1 for a video (its first frame is 1), as
+`mmnet prepare` numbers the frames it extracts.
+Frames of a folder are ordered by that number. Without --onset the first frame is the onset;
+without --apex the frame of largest motion relative to the onset is used (marked * in the table).
 Inputs should be face crops, like the training data.
 """
 
