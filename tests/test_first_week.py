@@ -337,3 +337,54 @@ def test_frame_numbering_is_said_once_and_the_same_way(capsys):
     assert docs.count(sentence.replace("(--onset, --apex)", "(`--onset`, `--apex`)")
                       .replace("reg_img46.jpg", "`reg_img46.jpg`")[:-1]) == 1
     assert len(re.findall(r"numbered from 1|count from 1", docs)) == 2  # the video bullet points to the rule
+
+
+def _flat_defaults() -> dict:
+    from mmnet.config import ExperimentConfig, config_to_dict
+
+    out = {}
+    for section, values in config_to_dict(ExperimentConfig()).items():
+        if isinstance(values, dict):
+            out.update({f"{section}.{k}": v for k, v in values.items()})
+        else:
+            out[section] = values
+    return out
+
+
+def test_print_config_shows_every_key_and_exits(tmp_path, capsys):
+    import yaml
+
+    assert main(["train", "--set", "train.epochs=3", "--scheme", "casme2-3class-megc", "--print-config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    flat = {f"{s}.{k}": v for s, d in printed.items() if isinstance(d, dict) for k, v in d.items()}
+    assert set(flat) | {"seeds"} == set(_flat_defaults())
+    assert flat["train.epochs"] == 3 and flat["data.classes"] == ["negative", "positive", "surprise"]
+    assert flat["model.num_classes"] == 3 and printed["seeds"] == [0]
+    with pytest.raises(SystemExit) as usage:  # without --print-config, --out stays required
+        main(["train", "--dataset", "casme2", "--out"])
+    assert usage.value.code == 2
+    assert main(["train", "--dataset", "casme2"]) == 2
+
+
+def test_configuration_page_lists_every_key_with_its_default():
+    from pathlib import Path
+
+    import yaml
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line.split("|")[2].strip().strip("`")
+            for line in page.splitlines() if line.startswith("| `")}
+    for key, default in _flat_defaults().items():
+        assert key in rows, f"{key} is not in docs/configuration.md"
+        assert yaml.safe_load(rows[key]) == default, key
+
+
+def test_report_lists_every_value_that_differs_from_the_defaults(trained):
+    tmp, _ = trained
+    md = (tmp / "run" / "report.md").read_text()
+    for line in ("- data.image_size: 32 (default: 224)", "- model.image_size: 32 (default: 224)",
+                 "- train.epochs: 1 (default: 74)", "- train.batch_size: 4 (default: 32)",
+                 "- train.precision: fp32 (default: auto)", "- train.device: cpu (default: auto)"):
+        assert line in md
+    assert "- train.lr: 0.0008\n" in md  # a headline setting at its default: listed, unmarked
+    assert "augment.hflip" not in md  # defaults are not repeated (config.yaml has them)
