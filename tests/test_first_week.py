@@ -388,3 +388,21 @@ def test_report_lists_every_value_that_differs_from_the_defaults(trained):
         assert line in md
     assert "- train.lr: 0.0008\n" in md  # a headline setting at its default: listed, unmarked
     assert "augment.hflip" not in md  # defaults are not repeated (config.yaml has them)
+
+
+def test_bootstrap_says_what_it_installs_and_has_a_lean_mode():
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {"PATH": "/usr/bin:/bin", "MMNET_BOOTSTRAP_DRY_RUN": "1"}
+    full = subprocess.run(["bash", str(repo / "scripts" / "bootstrap.sh")], env=env, capture_output=True,
+                          text=True, check=True).stdout
+    for extra in ("dev", "face", "onnx", "video", "ray"):
+        assert f"bootstrap: extra {extra}: " in full
+    assert "would install .[dev,face,onnx,video,ray]; nothing installed" in full
+    lean = subprocess.run(["bash", str(repo / "scripts" / "bootstrap.sh")], env={**env, "MMNET_EXTRAS": "core"},
+                          capture_output=True, text=True, check=True).stdout
+    assert "would install .; nothing installed" in lean and "extra " not in lean
+    readme = (repo / "README.md").read_text()
+    assert "MMNET_EXTRAS=core bash scripts/bootstrap.sh" in readme and "`face` for `prepare`" in readme
