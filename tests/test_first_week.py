@@ -54,6 +54,7 @@ def test_dir_lists_the_lazy_names_and_the_package_is_typed():
     assert 'mmnet = ["py.typed"]' in pyproject  # shipped in the wheel as package data
 
 
+@pytest.mark.slow
 def test_train_json_prints_the_report_only(synth_root, tmp_path, capsys):
     import json
 
@@ -133,6 +134,7 @@ def trained(synth_root, tmp_path_factory):
     return tmp, err.getvalue()
 
 
+@pytest.mark.slow
 def test_fold_lines_and_no_bars_without_a_terminal(trained):
     _, err = trained
     assert "\r" not in err  # no tqdm bar redrawn into one endless line
@@ -142,12 +144,14 @@ def test_fold_lines_and_no_bars_without_a_terminal(trained):
     assert "ETA" not in lines[1]
 
 
+@pytest.mark.slow
 def test_no_progress_keeps_the_fold_lines(synth_root, tmp_path, capsys):
     assert main(_train_args(synth_root, tmp_path / "run", tmp_path / "cache", "--no-progress")) == 0
     err = capsys.readouterr().err
     assert [x[:10] for x in err.splitlines() if x.startswith("[fold ")] == ["[fold 1/2]", "[fold 2/2]"]
 
 
+@pytest.mark.slow
 def test_rerun_of_a_finished_run_says_so(trained, synth_root, capsys):
     tmp, _ = trained
     assert main(_train_args(synth_root, tmp / "run", tmp / "cache")) == 0
@@ -220,6 +224,7 @@ def test_missing_device_is_one_line_before_anything_is_written(synth_root, tmp_p
     assert "train.device=gpu is not a device" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_folder_without_a_finished_epoch_can_be_reconfigured(synth_root, tmp_path):
     import yaml
 
@@ -234,6 +239,7 @@ def test_a_folder_without_a_finished_epoch_can_be_reconfigured(synth_root, tmp_p
     assert yaml.safe_load((out / "config.yaml").read_text())["train"]["lr"] == 0.0008
 
 
+@pytest.mark.slow
 def test_refusal_names_the_changed_keys_and_restart_moves_the_run_aside(trained, synth_root, tmp_path, capsys):
     import shutil
 
@@ -379,6 +385,7 @@ def test_configuration_page_lists_every_key_with_its_default():
         assert yaml.safe_load(rows[key]) == default, key
 
 
+@pytest.mark.slow
 def test_report_lists_every_value_that_differs_from_the_defaults(trained):
     tmp, _ = trained
     md = (tmp / "run" / "report.md").read_text()
