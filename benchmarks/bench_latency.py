@@ -4,7 +4,7 @@ Each timed call starts from two decoded (H, W, 3) uint8 frames and includes the 
 normalisation and the forward pass (batch 1), as ``mmnet predict`` does after decoding. Variants:
 
 - torch no_grad / inference_mode / inference_mode + channels_last / bf16 autocast (fp32 in and out),
-- onnxruntime on the exported graph (needs ``mmnet[onnx]``), preprocessing in numpy + PIL.
+- onnxruntime on the exported graph (needs the extra ``onnx``), preprocessing in numpy + PIL.
 
 Each variant reports median, p10 and p90 wall time over ``--runs`` calls after ``--warmup`` calls,
 and the largest |logit difference| to the fp32 no_grad reference. The machine may be shared: the
@@ -142,7 +142,7 @@ def main() -> None:
         try:
             variants["onnxruntime fp32"] = _onnx_call(model, prep, onset, apex, threads, stack)
         except ImportError:
-            print("onnxruntime: not installed (pip install 'mmnet[onnx]'), skipped")
+            print("onnxruntime: not installed (pip install -e '.[onnx]' in the checkout), skipped")
         # Round-robin over the variants so that a change of machine load hits all of them alike.
         outputs = {name: fn() for name, fn in variants.items() for _ in range(args.warmup)}
         times: dict[str, list[float]] = {name: [] for name in variants}

@@ -1,14 +1,55 @@
 #!/usr/bin/env bash
-# Create ./.venv (once) and install mmnet with its test extras into it.
+# Create ./.venv (once) and install mmnet into it, with the extras in MMNET_EXTRAS.
 # torch is pinned to the 2.13 CPU build first: asking pip for plain "torch" on a machine
 # without it would pull a multi-GB CUDA build; the package itself only needs torch>=2.1.
+#
+#   bash scripts/bootstrap.sh                        everything: the test suite needs every extra
+#   MMNET_EXTRAS=core bash scripts/bootstrap.sh      the core only (train, demo, report, predict on frames)
+#   MMNET_EXTRAS=face,video bash scripts/bootstrap.sh   the core and the named extras
+#   MMNET_BOOTSTRAP_DRY_RUN=1 bash scripts/bootstrap.sh  say what would be installed, install nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${MMNET_EXTRAS:-dev,face,onnx,video,ray}
+EXTRAS=${MMNET_EXTRAS-dev,face,onnx,video,ray}
+[ "$EXTRAS" = "core" ] && EXTRAS=""
+DRY=${MMNET_BOOTSTRAP_DRY_RUN:-}
+
+say() { echo "bootstrap: $*"; }
+why() {
+  case "$1" in
+    dev) echo "pytest, ruff: to run the test suite" ;;
+    face) echo "OpenCV, dlib, the 68-point landmark model: mmnet prepare, predict/explain --align, optical flow" ;;
+    onnx) echo "onnx, onnxruntime: mmnet export" ;;
+    video) echo "PyAV: video files as input to predict/explain" ;;
+    ray) echo "Ray: train/sweep --executor ray" ;;
+    *) echo "see pyproject.toml" ;;
+  esac
+}
+
+say "mmnet into $(pwd)/.venv (Python: $PY)"
+say "core: torch 2.13 (CPU build; the largest part), numpy, pillow, pandas, matplotlib, ... (every command's base)"
+if [ -n "$EXTRAS" ]; then
+  IFS=, read -ra names <<< "$EXTRAS"
+  for e in "${names[@]}"; do say "extra $e: $(why "$e")"; done
+  say "a lean install: MMNET_EXTRAS=core bash scripts/bootstrap.sh (then add extras as commands need them)"
+  TARGET=".[${EXTRAS}]"
+else
+  say "no extras (MMNET_EXTRAS=core)"
+  TARGET="."
+fi
+if [ -n "$DRY" ]; then
+  say "dry run: would install $TARGET; nothing installed"
+  exit 0
+fi
 if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  say "installing torch 2.13.0 (CPU build; a few minutes on a slow connection)"
+  .venv/bin/python -m pip install -q "torch==2.13.0"
+fi
+say "installing mmnet $TARGET (editable)"
+.venv/bin/python -m pip install -q -e "$TARGET"
+say "done: .venv/bin/mmnet --help lists the commands"

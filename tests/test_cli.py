@@ -28,10 +28,10 @@ def test_python_dash_m():
     assert r.returncode == 0 and __version__ in r.stdout
 
 
-def test_user_error_exits_2_without_traceback(tmp_path, capsys):
+def test_user_error_exits_3_without_traceback(tmp_path, capsys):
     code = main(["info", str(tmp_path / "missing")])
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 3
     assert err.startswith("error: ") and "Traceback" not in err
 
 
@@ -50,7 +50,15 @@ def test_convert_then_info(tmp_path, capsys):
     assert MMNet.from_pretrained(tmp_path / "ours").config == model.config
 
 
-def test_convert_garbage_exits_2(tmp_path, capsys):
+def test_convert_garbage_exits_3(tmp_path, capsys):
     (tmp_path / "x.pth").write_bytes(b"garbage")
-    assert main(["convert", str(tmp_path / "x.pth"), str(tmp_path / "out")]) == 2
-    assert "x.pth" in capsys.readouterr().err
+    assert main(["convert", str(tmp_path / "x.pth"), str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert "x.pth" in err and "is not a PyTorch checkpoint" in err and "weights_only" not in err
+    # a pickle holding other objects than tensors: named, and no advice to unpickle it anyway
+    import argparse
+
+    torch.save({"args": argparse.Namespace(lr=1)}, tmp_path / "y.pth")
+    assert main(["convert", str(tmp_path / "y.pth"), str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert "argparse.Namespace" in err and "weights_only" not in err and "trust" not in err

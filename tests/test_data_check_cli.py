@@ -31,14 +31,14 @@ def test_scheme_and_options(tmp_path, capsys):
     assert main(["check-data", "samm", "--root", str(root), "--scheme", "samm-3class-megc", "--no-corrections"]) == 0
     out = capsys.readouterr().out
     assert "samm-3class-megc" in out and "not applied (corrections disabled)" in out
-    assert main(["check-data", "samm", "--root", str(root), "--variant", "HS"]) == 2
+    assert main(["check-data", "samm", "--root", str(root), "--variant", "HS"]) == 3
     assert "does not apply" in capsys.readouterr().err
-    assert main(["check-data", "samm", "--root", str(root), "--scheme", "nope"]) == 2
+    assert main(["check-data", "samm", "--root", str(root), "--scheme", "nope"]) == 3
     assert "Valid values" in capsys.readouterr().err
 
 
 def test_missing_root_message(tmp_path, capsys):
-    assert main(["check-data", "casme2", "--root", str(tmp_path / "nowhere")]) == 2
+    assert main(["check-data", "casme2", "--root", str(tmp_path / "nowhere")]) == 3
     err = capsys.readouterr().err
     assert "is missing" in err and "Expected layout" in err and "request it from" in err
 

@@ -97,7 +97,7 @@ def test_flow_model_exports_onset_and_flow(tmp_path):
 
 def test_missing_onnx_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(MMNetError, match=r"mmnet\[onnx\]"):
+    with pytest.raises(MMNetError, match=r'pip install -e "\.\[onnx\]"'):
         export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx")
 
 

@@ -180,7 +180,7 @@ def test_decoder_fallback_and_none_installed(tmp_path, monkeypatch):
         np.testing.assert_allclose([f.time for f in got], [k / 25 for k in range(5)], atol=1e-3)
         assert np.abs(got[3].image.astype(int) - frames[3]).mean() < 3  # RGB, not OpenCV's BGR
     monkeypatch.setitem(sys.modules, "cv2", None)
-    with pytest.raises(DataError, match=r"mmnet\[video\]") as e:
+    with pytest.raises(DataError, match=r"pip install -e \"\.\[video\]\"") as e:
         stream_video(path)
     assert str(path) in str(e.value)
 

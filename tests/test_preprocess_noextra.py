@@ -32,16 +32,16 @@ def test_missing_extra_names_the_install_command(monkeypatch, missing):
     _pretend_missing(monkeypatch, missing)
     with pytest.raises(PreprocessError) as info:
         face.require_face_extra()
-    assert 'pip install "mmnet[face]"' in str(info.value)
+    assert 'pip install -e ".[face]"' in str(info.value) and "mmnet[" not in str(info.value)
 
 
-def test_prepare_without_the_extra_exits_2_with_the_command(monkeypatch, tmp_path, capsys):
+def test_prepare_without_the_extra_exits_3_with_the_command(monkeypatch, tmp_path, capsys):
     _pretend_missing(monkeypatch, "dlib")
     (tmp_path / "clip").mkdir()
-    assert main(["prepare", str(tmp_path / "clip"), "--no-progress"]) == 2
+    assert main(["prepare", str(tmp_path / "clip"), "--no-progress"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("error: Face preprocessing needs the optional face extra")
-    assert 'pip install "mmnet[face]"' in err
+    assert 'pip install -e ".[face]"' in err and "MMNET_EXTRAS=face bash scripts/bootstrap.sh" in err
 
 
 def _landmarks(eye_a, eye_b) -> np.ndarray:

@@ -164,7 +164,7 @@ def test_undecodable_video_is_a_clear_cli_error(tmp_path, capsys):
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not really a video" * 50)
     code = main(["prepare", str(bad), "--no-progress"])
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 3
     assert err.startswith("error: broken.mp4 [video_decode]") and "cannot be" in err
     assert not (tmp_path / "broken_aligned").exists()
 

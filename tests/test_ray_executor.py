@@ -108,7 +108,7 @@ def test_fold_that_no_node_can_run_is_refused(ray_local, synth_root, tmp_path):
         run_tasks(fold_tasks(run), ExecutorConfig(executor="ray", gpus_per_fold=1), progress=False)  # CI: no GPU
 
 
-def test_failing_fold_is_reported_and_others_finish(ray_local, synth_root, tmp_path):
+def test_failing_fold_is_reported_and_others_finish(ray_local, synth_root, tmp_path, capsys):
     run = prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False)
     tasks = fold_tasks(run)
     tasks[0].config = copy.deepcopy(tasks[0].config)
@@ -118,6 +118,11 @@ def test_failing_fold_is_reported_and_others_finish(ray_local, synth_root, tmp_p
     assert "model.num_classes must be an integer >= 2" in str(info.value)  # the worker's own message comes through
     assert "rerun the same command" in str(info.value)
     assert (tasks[1].fold_dir / "done.json").exists()
+    # one lasting line per fold on stderr, also without progress bars: k/N, epochs, time, test score
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("[fold ")]
+    assert sorted(x[:10] for x in lines) == ["[fold 1/2]", "[fold 2/2]"]
+    assert any(f"FAILED {tasks[0].label}" in x for x in lines)
+    assert any(f"{tasks[1].label}: 1 epochs in " in x and "test acc" in x for x in lines)
 
 
 def test_options_are_checked_before_ray_is_needed(synth_root, tmp_path, monkeypatch):
@@ -130,7 +135,7 @@ def test_options_are_checked_before_ray_is_needed(synth_root, tmp_path, monkeypa
     with pytest.raises(ConfigError, match="--address only applies with --executor ray"):
         ExecutorConfig(address="auto")
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
-    with pytest.raises(ExecutorError, match=r'pip install "mmnet\[ray\]"'):
+    with pytest.raises(ExecutorError, match=r'pip install -e "\.\[ray\]"'):
         run_tasks([], RAY)
 
 

@@ -181,7 +181,7 @@ def test_cli_report(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "paper*" in out and OPTIMISTIC_LABEL in out
     assert json.loads((run / "report.json").read_text())["selection"] == "paper"
-    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert main(["report", str(tmp_path / "missing")]) == 3
     assert capsys.readouterr().err.startswith("error: Run folder")
 
 

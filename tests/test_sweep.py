@@ -1,6 +1,7 @@
 """Sweep files (settings x seeds): parsing and checks, and one end-to-end sweep on tiny synthetic data."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -141,14 +142,17 @@ def test_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     # Rerunning continues (nothing left to do) and gives the same summary.
     before = (out / "summary.csv").read_text()
     calls.clear()
-    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args + ["--json"]) == 0
     assert calls == [("local", [])]
     assert (out / "summary.csv").read_text() == before
+    as_json = json.loads(capsys.readouterr().out)  # --json: the summary rows, nothing else on stdout
+    assert [r["setting"] for r in as_json] == ["paper", "no_pc"] and as_json[0]["n_seeds"] == 2
 
 
 def test_ray_options_need_the_ray_executor(tmp_path, capsys):
     f = _write(tmp_path / "s.yaml", {"settings": {"a": {}}})
-    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--gpus-per-fold", "0.5"]) == 2
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--gpus-per-fold", "0.5"]) == 3
     assert "--gpus-per-fold only applies with --executor ray" in capsys.readouterr().err
 
 

@@ -197,7 +197,7 @@ def test_cli_writes_a_set_and_refuses_a_used_folder(tmp_path, capsys):
     out = tmp_path / "set"
     assert main(["synth", str(out), "--subjects", "1", "--clips-per-subject", "2", "--seed", "1"]) == 0
     assert "wrote 2 clips" in capsys.readouterr().out
-    assert main(["synth", str(out), "--subjects", "1", "--clips-per-subject", "2"]) == 2
+    assert main(["synth", str(out), "--subjects", "1", "--clips-per-subject", "2"]) == 3
     assert "--overwrite" in capsys.readouterr().err
     assert main(["synth", str(out), "--subjects", "1", "--clips-per-subject", "1", "--overwrite"]) == 0
     assert len(synth.read_annotations(out)) == 1 and len(list((out / "Cropped").rglob("*/"))) == 2

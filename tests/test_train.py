@@ -74,7 +74,7 @@ def test_changed_config_into_same_folder_is_refused(synth_root, tmp_path, capsys
     args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(tmp_path / "r"), "--no-progress",
             "--set", f"data.cache_dir={tmp_path / 'cache'}"] + [x for s in TINY for x in ("--set", s)]
     assert main(args + ["--set", "train.epochs=1"]) == 0
-    assert main(args + ["--set", "train.epochs=3"]) == 2
+    assert main(args + ["--set", "train.epochs=3"]) == 3
     assert "different configuration" in capsys.readouterr().err
 
 
@@ -165,7 +165,7 @@ def test_unreadable_frame_names_the_sample(broken_root, tmp_path):
 
 def test_missing_root_is_a_clear_cli_error(tmp_path, capsys):
     code = main(["train", "--dataset", "casme2", "--root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")])
-    assert code == 2
+    assert code == 3
     err = capsys.readouterr().err
     assert "nowhere" in err and "Traceback" not in err
 

@@ -24,3 +24,8 @@ def __getattr__(name: str):
 
         return getattr(model, name)
     raise AttributeError(f"module 'mmnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazy names above are part of the module's API: list them (tab completion, dir(mmnet)).
+    return sorted(set(globals()) | set(__all__))

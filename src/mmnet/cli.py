@@ -1,7 +1,13 @@
 """The ``mmnet`` command line: argparse subcommands, one module each under ``mmnet.commands``.
 
-This is the only place that turns an ``MMNetError`` into a one-line message and exit code 2;
+This is the only place that turns an ``MMNetError`` into a one-line message and an exit code;
 unexpected exceptions keep their traceback (they are bugs, and the traceback helps report them).
+
+Exit codes (docs/cli.md): 0 done; 1 finished, but the result is incomplete or failed a --strict
+check (a partial report, clips that failed to prepare, data errors under check-data --strict);
+2 the command line cannot be parsed (argparse: unknown option, missing argument); 3 an error
+mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import sys
 
 from .errors import MMNetError
 from .version import __version__
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 # Subcommand name -> module that defines ``add_arguments(parser)`` and ``run(args) -> int``.
 # Modules import their heavy dependencies inside ``run`` so that ``--help`` stays fast.
@@ -32,7 +40,7 @@ COMMANDS: dict[str, str] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse exits with code 2 on usage errors already; keep its one-line messages."""
+    """argparse exits with code 2 (EXIT_USAGE) on usage errors already; keep its one-line messages."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except MMNetError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; rerun the same command to continue", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -122,7 +122,8 @@ class EvalConfig:
 
 @dataclass
 class ExperimentConfig:
-    # model.num_classes always follows the label scheme's class list (set when the run starts).
+    # model.num_classes always follows the label scheme's class list (set when the run starts);
+    # model.image_size follows data.image_size unless set explicitly (then they must be equal).
     model: MMNetConfig = field(default_factory=MMNetConfig)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -135,7 +136,9 @@ class ExperimentConfig:
             raise ConfigError("seeds must list at least one seed")
         if self.model.image_size != self.data.image_size:
             raise ConfigError(
-                f"model.image_size ({self.model.image_size}) must equal data.image_size ({self.data.image_size})"
+                f"model.image_size ({self.model.image_size}) differs from data.image_size ({self.data.image_size}): "
+                "the network takes the frames at the data's size. Set data.image_size only (model.image_size "
+                "follows it), or set both to the same value."
             )
 
 
@@ -196,6 +199,11 @@ def config_from_dict(values: dict) -> ExperimentConfig:
     unknown = sorted(set(values) - set(_SECTIONS) - {"seeds"})
     if unknown:
         raise ConfigError(f"Unknown config section(s) {unknown}. Valid: {sorted(_SECTIONS)} and seeds")
+    model = values.get("model") or {}
+    if isinstance(model, dict) and "image_size" not in model:  # the model follows the data's frame size
+        data = values.get("data") or {}
+        if isinstance(data, dict) and data.get("image_size") is not None:
+            values["model"] = {**model, "image_size": data["image_size"]}
     kwargs = {name: _build(cls, values.get(name) or {}, name) for name, cls in _SECTIONS.items()}
     if "seeds" in values:
         kwargs["seeds"] = expand_seeds(values["seeds"], kwargs["train"].seed)

@@ -1,8 +1,8 @@
 """One exception hierarchy for user-facing errors.
 
 Library code raises these; only ``mmnet.cli`` catches them, prints one line per problem and exits
-with code 2. The double inheritance keeps ``except FileNotFoundError`` / ``except ValueError``
-working for callers that use the standard exceptions.
+with code 3 (2 is argparse's usage error). The double inheritance keeps ``except FileNotFoundError``
+/ ``except ValueError`` working for callers that use the standard exceptions.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ __all__ = [
     "PreprocessError",
     "ExecutorError",
     "verify_choice",
+    "install_hint",
 ]
 
 
@@ -50,6 +51,13 @@ class PreprocessError(MMNetError, RuntimeError):
 
 class ExecutorError(MMNetError, RuntimeError):
     """Folds that could not run on the executor (cluster unreachable, too small, or folds failed)."""
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional extra. mmnet is installed from its checkout (it is not on PyPI under
+    this name), so asking the package index for "mmnet" with an extra would fetch nothing, or another package."""
+    return (f'pip install -e ".[{extra}]" in the mmnet checkout '
+            f"(or there: MMNET_EXTRAS={extra} bash scripts/bootstrap.sh)")
 
 
 def verify_choice(name: str, value: object, choices) -> object:

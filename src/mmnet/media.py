@@ -7,7 +7,7 @@
 * **Images** decode with Pillow to uint8 RGB (``read_rgb``) or, keeping greyscale, ``read_image``.
 * **Videos** are read as a stream (``stream_video``): one decoded frame at a time, numbered from 1
   with its time in seconds, so memory does not grow with the video's length. PyAV (extra
-  ``mmnet[video]``) decodes when installed, OpenCV (extra ``mmnet[face]``) otherwise.
+  extra ``video``) decodes when installed, OpenCV (extra ``face``) otherwise.
 
 Every failure is a ``DataError`` that names the file and says what to do.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, install_hint
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -47,8 +47,8 @@ VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 #: Default frame-name pattern: group 1 is the last run of digits of the name.
 FRAME_NAME = re.compile(r".*?(\d+)\D*")
 
-_NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Install one with: "
-               "pip install 'mmnet[video]' (PyAV), or extract the frames to a folder.")
+_NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Install PyAV with: "
+               + install_hint("video") + ", or extract the frames to a folder.")
 
 
 def is_image(path: str | Path) -> bool:

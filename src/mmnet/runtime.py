@@ -34,6 +34,7 @@ __all__ = [
     "ComputePlan",
     "plan_compute",
     "resolve_device",
+    "check_device",
     "resolve_precision",
     "resolve_memory_format",
     "cpu_has_fast_bf16",
@@ -74,6 +75,30 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def check_device(name: str, where: str = "train.device") -> None:
+    """Raise a one-line ConfigError if ``name`` is not a device of this machine (before any work starts)."""
+    import torch
+
+    from .errors import ConfigError
+
+    if name == "auto":
+        return
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"{where}={name} is not a device; use auto, cpu, cuda or cuda:N.") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise ConfigError(f"{where}={name}, but {why} (torch {torch.__version__}). "
+                              "Use --device cpu, or auto (a GPU when there is one).")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"{where}={name}, but this machine has {torch.cuda.device_count()} CUDA GPU(s) "
+                              f"(cuda:0..cuda:{torch.cuda.device_count() - 1}).")
+    elif device.type != "cpu":
+        raise ConfigError(f"{where}={name}: mmnet trains on cpu or cuda; use auto, cpu, cuda or cuda:N.")
 
 
 def cpu_has_fast_bf16() -> bool:

@@ -27,7 +27,8 @@ def root_override(dataset: str | None, roots: list[str] | None) -> list[str]:
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="run folds in this process (default) or as Ray tasks (pip install 'mmnet[ray]')")
+                   help="run folds in this process (default) or as Ray tasks (extra ray: pip install -e '.[ray]' "
+                        "in the checkout)")
     p.add_argument("--address", type=str, default=None,
                    help="Ray cluster address, e.g. auto or HEAD:6379 (default: a private local Ray)")
     p.add_argument("--gpus-per-fold", type=float, default=None,

@@ -18,8 +18,7 @@ from pathlib import Path
 # 112 px, in less time (runs and figures: docs/synthetic-data.md, docs/benchmarks.md).
 DEMO_OVERRIDES = [
     "data.dataset=casme2",
-    "data.image_size=80",
-    "model.image_size=80",
+    "data.image_size=80",  # model.image_size follows
     "train.epochs=18",
     "train.batch_size=8",
     "train.lr_decay_epochs=18",
@@ -28,9 +27,11 @@ DEMO_OVERRIDES = [
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("demo-run"),
-                   help="folder for the data and the run (default: demo-run)")
+                   help="folder for the data and the run (default: demo-run): OUT/data and OUT/run for seed 0, "
+                        "OUT/seed-N/data and OUT/seed-N/run for --seed N")
     p.add_argument("--permute-labels", action="store_true", help="control: shuffle labels (expect chance level)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data and of training")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the data and of training; each seed has its own folders (see --out)")
     p.add_argument("--subjects", type=int, default=None,
                    help="subjects of the synthetic set (default: the demo preset)")
     p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
@@ -48,22 +49,44 @@ def run(args: argparse.Namespace) -> int:
     from ..train import run_experiment
 
     t0 = time.perf_counter()
-    data_root = args.out / "data"
-    if not (data_root / "synth.json").exists():
-        preset = {**synth.DEMO_PRESET, "seed": args.seed}
-        if args.subjects is not None:
-            preset["subjects"] = args.subjects
-        if args.clips_per_subject is not None:
-            preset["clips_per_subject"] = args.clips_per_subject
+    # Each seed has its own data and runs: OUT/data, OUT/run for seed 0, OUT/seed-N/... for the others.
+    base = args.out if args.seed == 0 else args.out / f"seed-{args.seed}"
+    data_root = base / "data"
+    preset = {**synth.DEMO_PRESET, "seed": args.seed}
+    if args.subjects is not None:
+        preset["subjects"] = args.subjects
+    if args.clips_per_subject is not None:
+        preset["clips_per_subject"] = args.clips_per_subject
+    if (data_root / "synth.json").exists():
+        _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
+    else:
         synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG)
-        print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips)")
+        print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips, "
+              f"seed {args.seed})")
     run_name = "run-permuted-labels" if args.permute_labels else "run"
     overrides = DEMO_OVERRIDES + [f"data.root={data_root}", f"data.cache_dir={args.out / 'cache'}",
                                   f"train.seed={args.seed}", f"seeds=[{args.seed}]"]
     if args.permute_labels:
         overrides.append("data.permute_labels=true")
     cfg = load_config(None, overrides + list(args.overrides))
-    report = run_experiment(cfg, args.out / run_name, progress=not args.no_progress)
+    report = run_experiment(cfg, base / run_name, progress=not args.no_progress)
     print(format_results_table(report))
-    print(f"report: {args.out / run_name / 'report.md'}  ({time.perf_counter() - t0:.0f} s)")
+    print(f"report: {base / run_name / 'report.md'}  ({time.perf_counter() - t0:.0f} s)")
     return 0
+
+
+def _check_existing_data(data_root: Path, preset: dict, config) -> None:
+    """Reuse the synthetic set only if it is the one asked for (same seed, size and pixel settings)."""
+    import dataclasses
+    import json
+
+    from ..errors import ConfigError
+
+    meta = json.loads((data_root / "synth.json").read_text())
+    wanted = {**preset, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
+    differ = [f"{k} {meta.get(k)!r} (asked: {v!r})" for k, v in wanted.items() if k != "config" and meta.get(k) != v]
+    if meta.get("config") != wanted["config"]:
+        differ.append("other pixel settings (mmnet synth, not the demo's)")
+    if differ:
+        raise ConfigError(f"'{data_root}' holds another synthetic set: {', '.join(differ)}. "
+                          "Give another --out, or delete that folder to regenerate it.")

@@ -4,8 +4,15 @@ Examples:
   mmnet explain --checkpoint ckpt/ onset.png apex.png --out figure.png
   mmnet explain --checkpoint ckpt/ clips/EP02_01f --onset 46 --apex 59 --out figure.png
 
-The clip is given as for `mmnet predict` (image pair, frame folder or video; --onset/--apex are
-frame numbers, the apex is spotted when not given).
+The clip is given as for `mmnet predict` (image pair, frame folder or video; the apex is spotted
+when not given).
+Frame numbers (--onset, --apex) are the number in each file name for a frame folder
+(reg_img46.jpg is frame 46) and count from 1 for a video (its first frame is 1), as
+`mmnet prepare` numbers the frames it extracts.
+
+Each attention map is drawn in viridis over its own range, given in its title and colour bar (a
+narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the four maps on
+one scale. Panels keep the face's aspect ratio.
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_clip_options(p)
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
     p.add_argument("--dpi", type=int, default=100, help="figure resolution")
+    p.add_argument("--shared-scale", action="store_true",
+                   help="one colour scale for the four attention maps (default: each map on its own range, "
+                        "given in its title; a narrow range means a nearly flat map)")
+    p.add_argument("--cmap", type=str, default="viridis", choices=("viridis", "magma", "inferno", "plasma", "cividis"),
+                   help="perceptual colour map of the attention (default viridis)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
     from ..infer import Predictor, align_clip, explain_clip, load_clip, render_explanation
     from .predict import requests_from_args
 
-    (request,) = requests_from_args(args)
+    requests = requests_from_args(args)
+    if len(requests) != 1:
+        names = ", ".join(str(r.source) for r in requests)
+        raise ConfigError(f"explain draws one clip; got {len(requests)} ({names}). "
+                          "Run it once per clip, each with its own --out.")
+    (request,) = requests
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
@@ -41,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if args.align:
         clip = align_clip(clip, request.onset)
     explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
-    out = render_explanation(explanation, args.out, dpi=args.dpi)
+    out = render_explanation(explanation, args.out, dpi=args.dpi, shared_scale=args.shared_scale, cmap=args.cmap)
     p = explanation.probabilities[explanation.label]
     print(f"{clip.source}: {explanation.label} (p = {p:.3f}), onset {explanation.onset_frame}, "
           f"apex {explanation.apex_frame}; figure written to {out}")
+    print("attention ranges (min-max): " + ", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
+                                                     for k, a in enumerate(explanation.attention, start=1)))
     return 0

@@ -1,4 +1,4 @@
-"""Export a checkpoint to ONNX for onnxruntime (needs: pip install 'mmnet[onnx]').
+"""Export a checkpoint to ONNX for onnxruntime (needs the extra onnx: pip install -e ".[onnx]" in the checkout).
 
 Example:
   mmnet export --checkpoint ckpt/ --onnx mmnet.onnx

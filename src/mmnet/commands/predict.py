@@ -6,9 +6,11 @@ Examples:
   mmnet predict --checkpoint ckpt/ clip.mp4 --json          (apex spotted automatically)
   mmnet predict --checkpoint ckpt/ --list clips.csv         (columns: source[,apex_image,onset,apex])
 
-Frames of a folder are ordered by the number in their names; --onset/--apex are those numbers
-(counted from 1 for videos). Without --onset the first frame is the onset; without
---apex the frame of largest motion relative to the onset is used (marked * in the table).
+Frame numbers (--onset, --apex) are the number in each file name for a frame folder
+(reg_img46.jpg is frame 46) and count from 1 for a video (its first frame is 1), as
+`mmnet prepare` numbers the frames it extracts.
+Frames of a folder are ordered by that number. Without --onset the first frame is the onset;
+without --apex the frame of largest motion relative to the onset is used (marked * in the table).
 Inputs should be face crops, like the training data.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", type=Path, nargs="*", metavar="INPUT",
-                   help="a frame folder or video file, or two images: ONSET APEX")
+                   help="frame folders or video files (one clip each), or two images: ONSET APEX")
     add_clip_options(p)
     p.add_argument("--list", type=Path, default=None, metavar="CSV",
                    help="classify the clips listed in a CSV (columns: source, optional apex_image, onset, apex)")
@@ -41,7 +43,7 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice, one per core); 1 is faster on a busy machine")
     p.add_argument("--align", action="store_true",
-                   help="detect, crop and align the face first, as `mmnet prepare` (needs mmnet[face])")
+                   help="detect, crop and align the face first, as `mmnet prepare` (needs the extra face)")
 
 
 def requests_from_args(args: argparse.Namespace) -> list:
@@ -53,17 +55,23 @@ def requests_from_args(args: argparse.Namespace) -> list:
         if args.inputs or args.onset is not None or args.apex is not None:
             raise ConfigError("--list replaces INPUT, --onset and --apex: give the frames per clip in the CSV.")
         return read_clip_list(args.list)
+    from ..media import is_image
+
     if len(args.inputs) == 1:
         return [ClipRequest(args.inputs[0], None, args.onset, args.apex)]
-    if len(args.inputs) == 2:
+    if len(args.inputs) == 2 and all(is_image(i) and not i.is_dir() for i in args.inputs):
         if args.onset is not None or args.apex is not None:
             raise ConfigError(
                 "--onset/--apex choose frames of a folder or video; with two images they are the onset and apex."
             )
         return [ClipRequest(args.inputs[0], args.inputs[1])]
+    images = [str(i) for i in args.inputs if is_image(i) and not i.is_dir()]
+    if args.inputs and not images:  # several frame folders or videos: one clip each
+        return [ClipRequest(i, None, args.onset, args.apex) for i in args.inputs]
     raise ConfigError(
-        f"Expected a frame folder, a video, or two images ONSET APEX; got {len(args.inputs)} inputs "
-        f"{[str(i) for i in args.inputs]}."
+        f"Expected frame folders or videos (one clip each), or two images ONSET APEX; got {len(args.inputs)} "
+        f"inputs {[str(i) for i in args.inputs]}" + (f", of which {images} are images" if images else "")
+        + ". For many clips of different kinds, list them in a CSV and pass --list FILE."
     )
 
 

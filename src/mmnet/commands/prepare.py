@@ -8,7 +8,8 @@ Examples:
 
 One alignment per clip, estimated on the onset frame (default: the first frame) and applied to
 every frame. Rerunning skips finished clips; failed clips are listed and the others are processed.
-Needs the optional face extra: pip install "mmnet[face]".
+Needs the optional face extra: pip install -e ".[face]" in the mmnet checkout
+(or there: MMNET_EXTRAS=face bash scripts/bootstrap.sh).
 """
 
 from __future__ import annotations

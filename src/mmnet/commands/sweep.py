@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run only this setting (repeatable)")
     add_executor_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the summary rows as JSON instead of the table")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep, root_override(None, args.root) + list(args.overrides), seeds=args.seeds,
                        only=args.only)
     rows = run_sweep(sweep, args.out, executor=executor, progress=not args.no_progress)
+    if args.json:
+        import json
+
+        print(json.dumps(rows, indent=2, default=str))
+        return 0 if all(r["complete"] for r in rows) else 1
     print(format_summary_table(rows))
     print(f"summary: {args.out / 'summary.md'}")
-    return 0
+    return 0 if all(r["complete"] for r in rows) else 1  # 1: a partial setting (docs/cli.md)

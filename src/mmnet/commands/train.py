@@ -2,18 +2,21 @@
 
 Defaults are the authors' 5-class CASME II recipe (configs/casme2_5class.yaml). Rerunning the same
 command into the same --out continues an interrupted run: finished folds are kept, an unfinished
-fold resumes from its last finished epoch.
+fold resumes from its last finished epoch. Another configuration into the same --out is refused
+(naming the keys that differ) once an epoch has finished; --restart moves that run aside first.
 
 Examples:
   mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5
   mmnet train --config configs/casme2_3class.yaml --root /data/CASME2 --out runs/c3 --seeds 5
-  mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC --out runs/cde
+  mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
+      --annotation /d/combined_3class_gt.csv --out runs/cde
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -30,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave one subject out (default) or leave one dataset out")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=10 (repeatable)")
-    p.add_argument("--out", type=Path, required=True, help="run folder (created; reused to resume)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (created; reused to resume); required")
     p.add_argument("--selection", choices=("last", "paper"), default=None,
                    help="'last' (honest, default) or 'paper': also the authors' optimistic per-fold best epoch")
     p.add_argument("--seeds", type=int, default=None, help="run N seeds (0..N-1 + train.seed); report mean and std")
@@ -38,7 +41,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="auto: bf16 where the hardware computes it natively, else fp32")
     add_executor_arguments(p)
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved configuration (every key, defaults included; docs/configuration.md) "
+                        "as YAML and exit without training")
+    p.add_argument("--restart", action="store_true",
+                   help="start over in --out: an earlier run there is moved aside to OUT.old-<time> (not deleted)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print report.json instead of the results table")
 
 
 def experiment_config(args: argparse.Namespace):
@@ -59,13 +68,50 @@ def experiment_config(args: argparse.Namespace):
     return load_config(args.config, flags + list(args.overrides))
 
 
+def resolved_yaml(cfg) -> str:
+    """The configuration as the run will use it: every key, the label scheme's classes filled in."""
+    import yaml
+
+    from ..config import config_to_dict
+    from ..data import DEFAULT_SCHEME, get_scheme
+    from ..errors import verify_choice
+
+    verify_choice("data.dataset", cfg.data.dataset, sorted(DEFAULT_SCHEME))
+    values = config_to_dict(cfg)
+    scheme = get_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset])
+    values["data"]["scheme"], values["data"]["classes"] = scheme.name, list(scheme.classes)
+    values["model"]["num_classes"] = scheme.num_classes
+    return yaml.safe_dump(values, sort_keys=False)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..report import format_results_table
     from ..train import run_experiment
     from .common import executor_config
 
     cfg = experiment_config(args)
+    if args.print_config:
+        print(resolved_yaml(cfg), end="")
+        return 0
+    if args.out is None:
+        print("mmnet train: error: the following arguments are required: --out", file=sys.stderr)
+        return 2  # a usage error, as argparse reports it
+    if args.restart:
+        from ..train.prepare import set_aside
+
+        if args.executor == "local":  # a start that would fail at once must not move the old run first
+            from ..runtime import check_device
+
+            check_device(cfg.train.device)
+        moved = set_aside(args.out)
+        if moved is not None:
+            print(f"restart: the earlier run in {args.out} was moved to {moved}", file=sys.stderr)
     report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress)
+    if args.json:
+        import json
+
+        print(json.dumps(report, indent=2, default=str))
+        return 0 if report["complete"] else 1
     print(format_results_table(report))
     print(f"report: {args.out / 'report.md'}")
-    return 0
+    return 0 if report["complete"] else 1  # 1: a partial report (docs/cli.md)

@@ -177,7 +177,9 @@ def build_frame_cache(
         try:
             with ThreadPoolExecutor(workers) as pool:  # PIL releases the GIL while decoding
                 iterator = pool.map(_load, range(len(jobs)))
-                if progress:
+                from ..progress import bars_wanted
+
+                if bars_wanted(progress):  # a bar at a terminal only: on a log file tqdm writes one endless line
                     from tqdm import tqdm
 
                     iterator = tqdm(iterator, total=len(jobs), desc="caching frames", unit="frame", leave=False)

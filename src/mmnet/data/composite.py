@@ -70,7 +70,8 @@ def _parts(root) -> tuple[dict[str, Path], Path | None]:
         if missing:
             raise DatasetNotFoundError(f"The composite root mapping lacks {missing}; "
                                        f"give a folder for each of {PARTS}, "
-                                       "e.g. --root casme2=DIR --root samm=DIR --root smic=DIR.")
+                                       "e.g. --root casme2=DIR --root samm=DIR --root smic=DIR "
+                                       "--annotation combined_3class_gt.csv.")
         return paths, ann
     root = Path(root)
     if not root.is_dir():

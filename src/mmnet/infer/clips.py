@@ -219,7 +219,7 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
 def align_clip(clip: Clip, onset: int | None = None, *, aligner=None) -> Clip:
     """The clip with every frame cropped and aligned to the face, as ``mmnet prepare`` does.
 
-    The alignment (``mmnet.preprocess.FaceAligner``, needs ``mmnet[face]``) is estimated once on
+    The alignment (``mmnet.preprocess.FaceAligner``, needs the extra ``face``) is estimated once on
     the onset frame and applied to every frame, so the apex-onset difference keeps the motion.
 
     Args:

@@ -2,9 +2,14 @@
 
 One row of panels: the onset face, the apex face, the amplified motion |apex - onset|, then the
 continuous-attention maps of stages 1-4, each upsampled (bilinear) to the face size and overlaid
-on the onset face. Each map is stretched to its own [min, max] for display (a later stage's map
-is the product of all earlier ones, so its raw values are much smaller); the raw maximum is
-printed in the panel title. Rendering uses matplotlib's Agg canvas, no display needed.
+on the onset face in a perceptual colour map (viridis), with a colour bar in the map's raw values.
+
+By default each map's colours span its own [min, max] (a later stage's map is the product of all
+earlier ones, so its raw values are much smaller), and the title gives that range: a map whose
+range is narrow (an untrained model's, e.g. 0.49-0.51) is nearly flat however bright its colours
+look. ``shared_scale`` puts all four maps on one scale, so their magnitudes compare directly.
+Panels keep the face's aspect ratio (the network sees a square; the figure shows the frame's
+shape). Rendering uses matplotlib's Agg canvas, no display needed.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from ..utils import atomic_write_bytes
 from .clips import Clip
 from .predictor import Predictor
 
-__all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation"]
+__all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Explanation:
         attention: four (S, S) float maps, the raw CA attention of stages 1-4, upsampled.
         label, probabilities: the prediction for this pair.
         source, onset_frame, apex_frame: what the pair was taken from (for the title).
+        frame_size: (height, width) of the frames before resizing, for the figure's aspect ratio.
     """
 
     onset: np.ndarray
@@ -46,6 +52,7 @@ class Explanation:
     source: str = ""
     onset_frame: int | None = None
     apex_frame: int | None = None
+    frame_size: tuple[int, int] | None = None
 
 
 def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> Explanation:
@@ -82,6 +89,7 @@ def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> E
         onset=onset_rgb, apex=apex_rgb, motion=motion, attention=upsampled,
         label=predictor.class_names[k],
         probabilities={c: float(p) for c, p in zip(predictor.class_names, probs)},
+        frame_size=(int(onset.shape[0]), int(onset.shape[1])),
     )
 
 
@@ -98,40 +106,63 @@ def explain_clip(predictor: Predictor, clip: Clip, *, onset: int | None = None, 
     return result
 
 
-def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int = 100, alpha: float = 0.5) -> Path:
-    """Draw one row (onset, apex, motion, attention 1-4 over the onset) and write a PNG."""
+def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int = 100, alpha: float = 0.6,
+                       shared_scale: bool = False, cmap: str = "viridis") -> Path:
+    """Draw one row (onset, apex, motion, attention 1-4 over the onset, with colour bars); write a PNG.
+
+    Args:
+        shared_scale: one colour scale for the four attention maps (default: each its own range).
+        cmap: a perceptual matplotlib colour map (viridis, magma, ...).
+    """
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     e = explanation
+    h, w = e.frame_size or e.onset.shape[:2]
     panels = 3 + len(e.attention)
-    fig = Figure(figsize=(2.0 * panels, 2.5), dpi=dpi)
+    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.0), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)  # attaches the Agg canvas; no pyplot, no global backend switch
-    axes = fig.subplots(1, panels)
-    on_name = "onset" if e.onset_frame is None else f"onset ({e.onset_frame})"
-    ap_name = "apex" if e.apex_frame is None else f"apex ({e.apex_frame})"
-    axes[0].imshow(e.onset)
-    axes[0].set_title(on_name, fontsize=9)
-    axes[1].imshow(e.apex)
-    axes[1].set_title(ap_name, fontsize=9)
-    axes[2].imshow(e.motion, cmap="gray", vmin=0.0, vmax=1.0)
-    axes[2].set_title("|apex - onset|, amplified", fontsize=9)
-    for k, attn in enumerate(e.attention, start=1):
-        lo, hi = float(attn.min()), float(attn.max())
-        shown = (attn - lo) / (hi - lo) if hi > lo else np.zeros_like(attn)
-        ax = axes[2 + k]
-        ax.imshow(e.onset)
-        ax.imshow(shown, cmap="jet", alpha=alpha, vmin=0.0, vmax=1.0)
-        ax.set_title(f"stage {k} (max {hi:.2g})", fontsize=9)
-    for ax in axes:
-        ax.set_axis_off()
-    p = e.probabilities[e.label]
-    fig.suptitle(f"{e.source + ': ' if e.source else ''}{e.label} (p = {p:.2f})", fontsize=10)
-    fig.tight_layout()
+    draw_explanation(fig, e, alpha=alpha, shared_scale=shared_scale, cmap=cmap)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     out = Path(path)
     atomic_write_bytes(out, buf.getvalue())
     return out
+
+
+def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: bool = False,
+                     cmap: str = "viridis") -> list:
+    """The panels of :func:`render_explanation` on a matplotlib Figure; returns the axes."""
+    h, w = e.frame_size or e.onset.shape[:2]
+    extent = (0, w, h, 0)  # the S x S arrays drawn at the frame's shape
+    panels = 3 + len(e.attention)
+    axes = list(fig.subplots(1, panels))
+    on_name = "onset" if e.onset_frame is None else f"onset (frame {e.onset_frame})"
+    ap_name = "apex" if e.apex_frame is None else f"apex (frame {e.apex_frame})"
+    axes[0].imshow(e.onset, extent=extent)
+    axes[0].set_title(on_name, fontsize=9)
+    axes[1].imshow(e.apex, extent=extent)
+    axes[1].set_title(ap_name, fontsize=9)
+    axes[2].imshow(e.motion, cmap="gray", vmin=0.0, vmax=1.0, extent=extent)
+    axes[2].set_title("|apex - onset|, amplified", fontsize=9)
+    if shared_scale:
+        lo_all = min(float(a.min()) for a in e.attention)
+        hi_all = max(float(a.max()) for a in e.attention)
+    for k, attn in enumerate(e.attention, start=1):
+        lo, hi = float(attn.min()), float(attn.max())
+        vmin, vmax = (lo_all, hi_all) if shared_scale else (lo, hi)
+        if vmax <= vmin:
+            vmax = vmin + 1e-12
+        ax = axes[2 + k]
+        ax.imshow(e.onset, extent=extent)
+        im = ax.imshow(attn, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=extent)
+        ax.set_title(f"stage {k}: {lo:.3g}-{hi:.3g}", fontsize=9)
+        fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02).ax.tick_params(labelsize=7)
+    for ax in axes:
+        ax.set_axis_off()
+    p = e.probabilities[e.label]
+    scale = "one scale for all maps" if shared_scale else "each map on its own range"
+    fig.suptitle(f"{e.source + ': ' if e.source else ''}{e.label} (p = {p:.2f}); attention: {scale}", fontsize=10)
+    return axes

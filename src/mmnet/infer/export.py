@@ -1,4 +1,4 @@
-"""Export a trained MMNet to ONNX (optional extra ``mmnet[onnx]``: onnx, onnxruntime).
+"""Export a trained MMNet to ONNX (optional extra ``onnx``: onnx, onnxruntime).
 
 The ONNX graph takes ``onset`` and ``apex`` (B, 3, S, S) float32 tensors, already resized and
 normalised (the same preprocessing as ``mmnet.infer.Predictor``), with a dynamic batch axis, and
@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import __version__
-from ..errors import MMNetError
+from ..errors import MMNetError, install_hint
 from ..model import CheckpointInfo, MMNet
 from .predictor import Preprocessing
 
@@ -76,7 +76,7 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     try:
         import onnx
     except ImportError:
-        raise MMNetError("ONNX export needs the onnx package: pip install 'mmnet[onnx]'") from None
+        raise MMNetError(f"ONNX export needs the onnx package: {install_hint('onnx')}") from None
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training
@@ -133,7 +133,7 @@ def onnx_parity(model: MMNet, path: str | Path, *, batch_size: int = 2, seed: in
     try:
         import onnxruntime as ort
     except ImportError:
-        raise MMNetError("Checking the ONNX export needs onnxruntime: pip install 'mmnet[onnx]'") from None
+        raise MMNetError(f"Checking the ONNX export needs onnxruntime: {install_hint('onnx')}") from None
     size = model.config.image_size
     g = torch.Generator().manual_seed(seed)
     onset = torch.randn(batch_size, 3, size, size, generator=g)

@@ -152,6 +152,30 @@ def convert_official_state_dict(
     return {k: converted[k].to(expected[k].dtype).contiguous() for k in expected}
 
 
+def _unreadable(path: str | Path, exc: Exception) -> str:
+    """Why a file is not a checkpoint mmnet can read. torch's own message advises ``weights_only=False``
+    (unpickling arbitrary objects, which can run code): never repeat that."""
+    import re
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError as err:
+        return f"'{path}' cannot be read: {err.strerror or err}."
+    if not zipfile.is_zipfile(path) and not head.startswith(b"\x80"):
+        return (f"'{path}' is not a PyTorch checkpoint (neither torch.save's zip format nor a pickle). "
+                "Give the .pth file that the authors' training script saved.")
+    found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+    if found:
+        return (f"'{path}' holds Python objects besides tensors ({found.group(1)}). mmnet reads only tensors "
+                "(a state_dict, possibly inside a dict) and does not unpickle other objects, since that can run "
+                "code from the file. Save the model's state_dict alone (torch.save(model.state_dict(), PATH)) "
+                "where the model was trained, and convert that file.")
+    return (f"'{path}' is not a PyTorch checkpoint of tensors: it is a pickle that the tensor-only reader "
+            "cannot read. Give the .pth file (a state_dict) that the authors' training script saved.")
+
+
 def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
     """Read an authors' ``.pth`` file (tensors only, nothing else unpickled) into an MMNet."""
     try:
@@ -159,10 +183,7 @@ def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
     except FileNotFoundError:
         raise CheckpointError(f"Checkpoint '{path}' does not exist.") from None
     except Exception as exc:  # torch raises several types for non-checkpoints
-        raise CheckpointError(
-            f"'{path}' cannot be read as a PyTorch checkpoint of tensors ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''})."
-        ) from None
+        raise CheckpointError(_unreadable(path, exc)) from None
     if not isinstance(raw, dict):
         raise CheckpointError(f"'{path}' holds a {type(raw).__name__}, not a state_dict.")
     sd = _unwrap(raw)

@@ -1,6 +1,6 @@
 """Face preprocessing of raw footage (detection, landmarks, per-clip alignment) and optical flow.
 
-Needs the optional face extra (``pip install "mmnet[face]"``); importing this package does not:
+Needs the optional face extra (``pip install -e ".[face]"`` in the checkout); importing this package does not:
 OpenCV and dlib are imported inside the functions that use them.
 """
 

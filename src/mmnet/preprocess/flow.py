@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PreprocessError, verify_choice
+from ..errors import PreprocessError, install_hint, verify_choice
 from ..utils import atomic_write_bytes
 
 __all__ = ["FLOW_METHODS", "FLOW_SCALE", "FLOW_VERSION", "compute_flow", "cached_flow", "flow_cache_path"]
@@ -63,7 +63,7 @@ def compute_flow(onset: np.ndarray, apex: np.ndarray, method: str = "tvl1") -> n
     try:
         import cv2
     except ImportError:
-        raise PreprocessError('optical flow needs OpenCV; install it with: pip install "mmnet[face]"') from None
+        raise PreprocessError(f"optical flow needs OpenCV; install it with: {install_hint('face')}") from None
     a, b = _grey(onset, "onset"), _grey(apex, "apex")
     if a.shape != b.shape:
         raise PreprocessError(f"onset and apex differ in size: {a.shape} vs {b.shape}")
@@ -71,7 +71,7 @@ def compute_flow(onset: np.ndarray, apex: np.ndarray, method: str = "tvl1") -> n
         if not hasattr(cv2, "optflow"):
             raise PreprocessError(
                 "TV-L1 flow needs OpenCV's contrib build (cv2.optflow), but the installed OpenCV has none. "
-                'Uninstall other opencv-* packages and run: pip install "mmnet[face]" '
+                f"Uninstall other opencv-* packages and run: {install_hint('face')} "
                 "(or choose flow method 'dis' or 'farneback')"
             )
         flow = cv2.optflow.DualTVL1OpticalFlow_create().calc(a, b, None)

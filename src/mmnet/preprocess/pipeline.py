@@ -87,8 +87,11 @@ class PrepareSummary:
 
     def format(self) -> str:
         """Human-readable summary: counts, then every failure and warning by clip."""
+        # a single clip or video: its own folder (out_root is the folder around it, e.g. ".")
+        target = self.results[0].out_dir if self.layout in ("frames", "video") and len(self.results) == 1 \
+            else self.out_root
         lines = [f"{len(self.by_status('ok'))} clip(s) prepared, {len(self.by_status('skipped'))} already done "
-                 f"(skipped), {len(self.failed)} failed -> {self.out_root}"]
+                 f"(skipped), {len(self.failed)} failed -> {target}"]
         for r in self.failed:
             lines.append(f"  FAILED {r.clip_id} [{r.reason}]: {r.message}")
         for r in self.results:
@@ -292,7 +295,9 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     try:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs), unit="clip", desc="prepare", disable=not progress)
+        from ..progress import bars_wanted
+
+        bar = tqdm(total=len(jobs), unit="clip", desc="prepare", disable=not bars_wanted(progress))
         todo = []
         for i, job in enumerate(jobs):  # resumed clips are settled here, without starting a worker
             if job.out_dir.exists() and not force:

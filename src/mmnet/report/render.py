@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..data.common import natural_key
 from .run_reader import Run
-from .scores import HEADLINE, LAST_NOTE
+from .scores import HEADLINE, LAST_NOTE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY
 
 __all__ = ["render_markdown", "megc_log", "format_results_table"]
@@ -114,7 +114,11 @@ def render_markdown(report: dict) -> str:
             L += [f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} |"
                   for a in last["folds"]]
             L.append("")
-    L += ["## Configuration", "", *[f"- {k}: {v}" for k, v in report["config_summary"].items()],
+    changed = config_defaults(report["config_summary"])
+    L += ["## Configuration", "", "Headline settings, then every value that differs from the built-in defaults "
+          "(the authors' 5-class CASME II recipe, docs/configuration.md):", "",
+          *[f"- {k}: {v}" + (f" (default: {changed[k]})" if k in changed else "")
+            for k, v in report["config_summary"].items()],
           "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
     L += [f"- {k}: {v}" for k, v in sorted(report["environment"].items())] or ["- (env.json missing)"]
     L += ["", f"Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'}", ""]

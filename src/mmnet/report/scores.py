@@ -123,12 +123,44 @@ def _learning_curves(run: Run) -> dict:
 
 
 def _config_summary(cfg: dict, classes: list[str]) -> dict:
+    """The headline settings, then every other value that differs from the built-in defaults (the
+    authors' 5-class CASME II recipe; :func:`config_defaults` gives those defaults)."""
     keys = ("data.dataset", "data.scheme", "data.protocol", "train.epochs", "train.batch_size", "train.lr",
             "train.weight_decay", "eval.selection")
     out = {k: config_value(cfg, k) for k in keys if config_value(cfg, k) is not None}
     out["classes"] = classes
     out["seeds"] = cfg.get("seeds")
+    defaults = _flat(_default_config())
+    for key, value in _flat(cfg).items():
+        if key not in out and key not in _DERIVED and key != "seeds" and value != defaults.get(key, _MISSING):
+            out[key] = value
     return out
+
+
+_DERIVED = ("data.classes", "model.num_classes")  # set from the label scheme: listed as classes
+_MISSING = object()
+
+
+def _default_config() -> dict:
+    from ..config import ExperimentConfig, config_to_dict
+
+    return config_to_dict(ExperimentConfig())
+
+
+def _flat(cfg: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in (cfg or {}).items():
+        if isinstance(value, dict) and not prefix:
+            out.update(_flat(value, f"{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_defaults(summary: dict) -> dict:
+    """The built-in default of each key of a config summary whose value differs from it."""
+    defaults = _flat(_default_config())
+    return {k: defaults[k] for k, v in summary.items() if k in defaults and defaults[k] != v and k not in _DERIVED}
 
 
 def compute_report(run_dir: str | Path, selection: str | None = None) -> dict:

@@ -13,14 +13,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..config import ExecutorConfig
+from ..progress import FoldProgress
 from .fold import run_fold
 from .tasks import FoldTask
 
 __all__ = ["run_tasks", "run_local"]
 
 
-def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, *, progress: bool = True) -> list[dict]:
+def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, *, progress: bool = True,
+              finished: int = 0) -> list[dict]:
     """Run fold tasks (of one or several runs) and return each fold's ``done.json`` dict, in order.
+
+    Every executor writes one line per finished fold (``[fold k/N] ...: epochs, time, test acc;
+    ETA``) on stderr, also without progress; ``finished`` folds of an earlier start count in N.
 
     Raises:
         ExecutorError: with Ray: Ray missing or the cluster cannot run the folds, or some folds
@@ -29,18 +34,23 @@ def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, 
     options = options or ExecutorConfig()
     tasks = list(tasks)
     if options.executor == "local":
-        return run_local(tasks, progress=progress)
+        return run_local(tasks, progress=progress, finished=finished)
     from .ray_executor import run_ray  # the optional engine, imported only when asked for
 
-    return run_ray(tasks, options, progress=progress)
+    return run_ray(tasks, options, progress=progress, finished=finished)
 
 
-def run_local(tasks: list[FoldTask], *, progress: bool = True) -> list[dict]:
+def run_local(tasks: list[FoldTask], *, progress: bool = True, finished: int = 0) -> list[dict]:
     """The folds one after another in this process; each frame cache is memory-mapped once."""
     frames: dict[str, np.ndarray] = {}
     results = []
-    for task in tasks:
-        if task.frames_path not in frames:
-            frames[task.frames_path] = np.load(task.frames_path, mmap_mode="r")
-        results.append(run_fold(task, progress=progress, frames=frames[task.frames_path]))
+    folds = FoldProgress(len(tasks), progress=progress, finished=finished)
+    try:
+        for task in tasks:
+            if task.frames_path not in frames:
+                frames[task.frames_path] = np.load(task.frames_path, mmap_mode="r")
+            results.append(run_fold(task, progress=progress, frames=frames[task.frames_path]))
+            folds.done(task.label, results[-1])
+    finally:
+        folds.close()
     return results

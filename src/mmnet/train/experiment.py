@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import ExecutorConfig, ExperimentConfig
+from ..progress import write_line
 from ..report import build_report
+from ..runtime import check_device
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run
 
@@ -18,6 +20,14 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
 
     Rerunning into the same folder resumes (the config must be the same). Returns the report dict.
     """
+    if executor is None or executor.executor == "local":  # Ray workers decide their own device
+        check_device(cfg.train.device)
     run = prepare_run(cfg, out_dir, progress=progress)
-    run_tasks(fold_tasks(run), executor, progress=progress)
+    tasks = fold_tasks(run)
+    total = len(run.cfg.seeds) * len(run.folds)
+    if not tasks:
+        write_line(f"{total}/{total} folds already finished; report rebuilt")
+    elif len(tasks) < total:
+        write_line(f"{total - len(tasks)}/{total} folds already finished; running the other {len(tasks)}")
+    run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
     return build_report(run.out_dir)

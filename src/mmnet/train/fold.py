@@ -21,6 +21,7 @@ from ..config import ExperimentConfig
 from ..data.batches import DeviceFrames
 from ..data.cache import CachedFrames
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
+from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics, plan_compute
 from ..utils import atomic_torch_save, atomic_write_text
 from .loop import evaluate, train_one_epoch
@@ -43,7 +44,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
 
     Args:
         task: the (seed, fold) to run.
-        progress: a progress bar over epochs.
+        progress: a progress bar over epochs (plain lines, at most one a minute, without a terminal).
         device: overrides ``train.device`` (the Ray executor passes the device it reserved).
         frames: the frame cache array, when the caller has it mapped already.
     """
@@ -73,12 +74,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         torch.set_rng_state(state["torch_rng"].cpu())
         done = _Progress(state["epoch"], state["history"], state["predictions"])
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=tc.epochs, initial=done.epoch, desc=f"seed {task.seed} fold {task.fold}", unit="epoch",
-                   leave=False, dynamic_ncols=True)
+    bar = EpochProgress(f"seed {task.seed} fold {task.fold}", tc.epochs, done.epoch, progress=progress)
     for epoch in range(done.epoch + 1, tc.epochs + 1):
         t0 = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
@@ -100,17 +96,15 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
                 "epoch": epoch,
             }, state_path)
         _write_fold_tables(fold_dir, cfg, done)
-        if bar is not None:
-            bar.set_postfix(loss=f"{stats.loss:.3f}", acc=f"{stats.accuracy:.2f}", test_acc=f"{test_acc:.2f}")
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        bar.update(epoch, stats.loss, stats.accuracy, test_acc)
+    bar.close()
     if tc.save_models:
         model.to(memory_format=torch.contiguous_format).save_pretrained(fold_dir / rf.MODEL, _checkpoint_info(cfg))
     record = {"fold": task.fold, "test_subjects": sorted({task.subjects[i] for i in task.test_idx}),
               "test_datasets": sorted({task.datasets[i] for i in task.test_idx}), "epochs": tc.epochs,
               "seed": task.seed, "fold_seed": seed, "seconds": round(sum(h["seconds"] for h in done.history), 3),
-              "device": str(plan.device), "precision": plan.precision}
+              "device": str(plan.device), "precision": plan.precision,
+              "test_acc": done.history[-1]["test_acc"] if done.history else None}
     atomic_write_text(fold_dir / rf.DONE, json.dumps(record, indent=2) + "\n")
     state_path.unlink(missing_ok=True)
     return record

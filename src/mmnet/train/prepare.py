@@ -25,11 +25,12 @@ from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, get_scheme, lo
 from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
+from ..progress import bars_wanted
 from ..runtime import describe_machine, plan_compute
 from ..utils import atomic_write_bytes, atomic_write_text
 from .tasks import FoldTask
 
-__all__ = ["PreparedRun", "prepare_run", "fold_tasks", "environment"]
+__all__ = ["PreparedRun", "prepare_run", "fold_tasks", "environment", "config_changes", "set_aside"]
 
 
 @dataclass
@@ -101,13 +102,17 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     cfg = config_from_dict(resolved)
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
     config_path = out / rf.CONFIG
-    if config_path.exists() and yaml.safe_load(config_path.read_text()) != yaml.safe_load(text):
-        raise ConfigError(f"'{out}' holds a run with a different configuration (see {config_path}). "
-                          "Use another --out folder, or delete this one to start over.")
+    reconfigured = False
+    if config_path.exists():
+        changes = config_changes(yaml.safe_load(config_path.read_text()) or {}, yaml.safe_load(text))
+        if changes and _has_trained(out):
+            raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
+                              "Use another --out folder, or --restart to move this run aside and start over.")
+        reconfigured = bool(changes)  # no epoch finished yet: nothing to lose, start with the new config
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config_path, text)
     fingerprint = cache.path.stem.removeprefix("frames-")
-    if not (out / rf.ENV).exists():  # keep the first start's record when resuming
+    if reconfigured or not (out / rf.ENV).exists():  # keep the first start's record when resuming
         atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint), indent=2) + "\n")
     samples = [s for s, _ in kept]
     labels = [c for _, c in kept]
@@ -129,6 +134,39 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
         folds=protocol_folds(samples, d.protocol),
     )
+
+
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``["train.device: cuda -> cpu", ...]``: the keys whose values differ between two config dicts."""
+    out = []
+    for key in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a} -> {b}")
+    return out
+
+
+def _has_trained(out: Path) -> bool:
+    """Whether any fold of the run folder finished an epoch (then its config may not change)."""
+    return any(any(fold.glob(name)) for fold in out.glob("seed-*/fold-*")
+               for name in (rf.HISTORY, rf.STATE, rf.DONE))
+
+
+def set_aside(out: str | Path) -> Path | None:
+    """Move a run folder to ``<out>.old-<time>`` (nothing is deleted) and return where; None if absent."""
+    out = Path(out)
+    if not out.exists() or not any(out.iterdir()):
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = out.with_name(f"{out.name}.old-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = out.with_name(f"{out.name}.old-{stamp}-{n}")
+    out.rename(target)
+    return target
 
 
 def fold_tasks(run: PreparedRun) -> list[FoldTask]:
@@ -161,7 +199,7 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
     n, size = len(samples), cache.frames.shape[1]
     flows = np.empty((n, size, size, 3), np.float32)
     items = range(n)
-    if progress:
+    if bars_wanted(progress):
         from tqdm import tqdm
 
         items = tqdm(items, desc=f"optical flow ({method})", unit="clip", leave=False)

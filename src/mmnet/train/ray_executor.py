@@ -1,4 +1,4 @@
-"""The Ray executor: each fold one Ray task (``pip install "mmnet[ray]"``; docs/cluster.md).
+"""The Ray executor: each fold one Ray task (the extra ``ray``; docs/cluster.md).
 
 Each :class:`~mmnet.train.tasks.FoldTask` becomes one Ray task with its own resource request
 (CPUs, a GPU or a fraction of one). The worker calls :func:`~mmnet.train.fold.run_fold` and
@@ -24,12 +24,12 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
 import uuid
 from pathlib import Path
 
 from ..config import ExecutorConfig
-from ..errors import ConfigError, ExecutorError
+from ..errors import ConfigError, ExecutorError, install_hint
+from ..progress import FoldProgress
 from ..run_folder import STATE
 from .fold import run_fold
 from .tasks import FoldTask
@@ -42,7 +42,7 @@ __all__ = ["run_ray", "CRASH_ENV"]
 # fold) runs normally.
 CRASH_ENV = "MMNET_TEST_KILL_WORKER_ONCE"
 
-_RAY_MISSING = 'The Ray executor needs Ray, an optional extra: pip install "mmnet[ray]"'
+_RAY_MISSING = f"The Ray executor needs Ray, an optional extra: {install_hint('ray')}"
 
 
 def _import_ray():
@@ -179,7 +179,7 @@ def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, floa
                             "install the same mmnet on every node (pip install -e . in the same checkout).")
 
 
-def run_ray(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool = True) -> list[dict]:
+def run_ray(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool = True, finished: int = 0) -> list[dict]:
     """Run the folds as Ray tasks on the cluster at ``options.address``; see the module docstring.
 
     Raises:
@@ -228,24 +228,19 @@ def run_ray(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool = 
                                  name=f"mmnet fold {task.label}").remote(
                 task, frames[task.frames_path], device, max(1, math.floor(cpus)), crash_marker)
             pending[ref] = i
-        return _collect(ray, tasks, pending, progress)
+        return _collect(ray, tasks, pending, progress, finished)
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _collect(ray, tasks: list[FoldTask], pending: dict, progress: bool) -> list[dict]:
+def _collect(ray, tasks: list[FoldTask], pending: dict, progress: bool, finished: int = 0) -> list[dict]:
     """Wait for the folds as they finish (any order); one line each; raise once at the end on failures."""
     from ray.exceptions import RayError
 
     results: list[dict | None] = [None] * len(tasks)
     failures: list[tuple[int, str]] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(tasks), desc="folds", unit="fold", dynamic_ncols=True)
-    t0 = time.perf_counter()
+    folds = FoldProgress(len(tasks), progress=progress, finished=finished)
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
@@ -253,20 +248,16 @@ def _collect(ray, tasks: list[FoldTask], pending: dict, progress: bool) -> list[
                 i = pending.pop(ref)
                 try:
                     results[i] = ray.get(ref)
-                    line = f"done {tasks[i].label}: {results[i]['seconds']:.1f} s on {results[i]['device']}"
+                    folds.done(tasks[i].label, results[i])
                 except RayError as exc:
                     failures.append((i, str(exc)))  # a task error carries the worker's traceback
-                    line = f"FAILED {tasks[i].label}: {type(getattr(exc, 'cause', None) or exc).__name__}"
-                if bar is not None:
-                    bar.update(1)
-                    bar.write(f"[{bar.n}/{len(tasks)} {time.perf_counter() - t0:.0f} s] {line}")
+                    folds.failed(tasks[i].label, type(getattr(exc, "cause", None) or exc).__name__)
     except KeyboardInterrupt:
         for ref in pending:  # stop the cluster's work too; finished folds and checkpoints are kept
             ray.cancel(ref, force=True)
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        folds.close()
     if failures:
         first = failures[0][1].strip()
         names = "\n".join(f"  - {tasks[i].label}" for i, _ in failures)

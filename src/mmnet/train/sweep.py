@@ -30,7 +30,9 @@ import yaml
 
 from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_from_dict, expand_seeds, set_value
 from ..errors import ConfigError
+from ..progress import write_line
 from ..report import build_report, summarize_run
+from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run
@@ -175,14 +177,22 @@ def run_sweep(
     Returns the summary rows (see :func:`summarize_sweep`).
     """
     out = Path(out_dir)
+    if executor is None or executor.executor == "local":  # Ray workers decide their own device
+        for setting in sweep.settings:
+            check_device(setting.config.train.device)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = []
+    tasks, total = [], 0
     for setting in sweep.settings:
         # Settings that read the same frames share one cache file (keyed by its content).
-        tasks += fold_tasks(prepare_run(setting.config, out / setting.name, progress=progress))
+        run = prepare_run(setting.config, out / setting.name, progress=progress)
+        tasks += fold_tasks(run)
+        total += len(run.cfg.seeds) * len(run.folds)
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
     atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
-    run_tasks(tasks, executor, progress=progress)
+    if len(tasks) < total:
+        write_line(f"{total - len(tasks)}/{total} folds already finished"
+                   + ("; reports rebuilt" if not tasks else f"; running the other {len(tasks)}"))
+    run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
     for setting in sweep.settings:
         build_report(out / setting.name)
     return summarize_sweep(out, [s.name for s in sweep.settings],

@@ -1,0 +1,108 @@
+"""What a long job tells the person waiting for it, on stderr.
+
+- Bars (tqdm) only when stderr is a terminal and progress is on. On a file or a pipe tqdm writes
+  every update into one ever-growing line (hundreds of KB for a real run); there we write plain
+  lines instead.
+- One lasting line per finished fold, on every executor and also with ``--no-progress``:
+  ``[fold 3/26] seed 0 fold casme2_03: 74 epochs in 12m05s on cpu, test acc 0.714; ETA 4h10m``.
+- Without a terminal (and with progress on), a fold also writes a plain line per epoch, at most
+  one a minute, so a log shows that a long fold is alive.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+__all__ = ["bars_wanted", "write_line", "format_seconds", "FoldProgress", "EpochProgress"]
+
+EPOCH_LINE_EVERY_S = 60.0  # plain epoch lines (no terminal): at most one per this many seconds
+
+
+def bars_wanted(progress: bool) -> bool:
+    """Progress bars only for a person at a terminal; a log file gets plain lines."""
+    return bool(progress) and sys.stderr.isatty()
+
+
+def write_line(line: str, bar=None) -> None:
+    """One lasting line on stderr (above the bars, when there are any)."""
+    if bar is not None:
+        bar.write(line, file=sys.stderr)
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
+def format_seconds(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{s} s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+class FoldProgress:
+    """The folds of a job: an outer bar (terminal only) and one line per finished or failed fold.
+
+    ``finished`` folds were done by an earlier start: they count in ``k/N`` but not in the ETA,
+    which extrapolates the wall time of this start's folds (with parallel folds, their rate).
+    """
+
+    def __init__(self, total: int, *, progress: bool = True, finished: int = 0):
+        self.todo, self.finished, self.n = total, finished, 0
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if bars_wanted(progress) and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=finished + total, initial=finished, desc="folds", unit="fold",
+                            dynamic_ncols=True, file=sys.stderr)
+
+    def _line(self, text: str) -> None:
+        self.n += 1
+        elapsed = time.perf_counter() - self.t0
+        left = self.todo - self.n
+        eta = f"; ETA {format_seconds(elapsed / self.n * left)}" if left > 0 else ""
+        write_line(f"[fold {self.finished + self.n}/{self.finished + self.todo}] {text}{eta}", self.bar)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def done(self, label: str, record: dict) -> None:
+        acc = record.get("test_acc")
+        self._line(f"{label}: {record.get('epochs')} epochs in {format_seconds(record.get('seconds', 0))} on "
+                   f"{record.get('device', '?')}" + ("" if acc is None else f", test acc {acc:.3f}"))
+
+    def failed(self, label: str, why: str) -> None:
+        self._line(f"FAILED {label}: {why}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class EpochProgress:
+    """The epochs of one fold: a bar at a terminal; else, with progress on, a plain line a minute."""
+
+    def __init__(self, label: str, epochs: int, initial: int, *, progress: bool = True):
+        self.label, self.epochs = label, epochs
+        self.bar = None
+        self.lines = progress and not bars_wanted(progress)
+        self.last = time.perf_counter()
+        if bars_wanted(progress):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=epochs, initial=initial, desc=label, unit="epoch", leave=False,
+                            dynamic_ncols=True, file=sys.stderr)
+
+    def update(self, epoch: int, loss: float, acc: float, test_acc: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}", test_acc=f"{test_acc:.2f}")
+            self.bar.update(1)
+        elif self.lines and time.perf_counter() - self.last >= EPOCH_LINE_EVERY_S:
+            self.last = time.perf_counter()
+            write_line(f"  {self.label}: epoch {epoch}/{self.epochs}, loss {loss:.3f}, acc {acc:.2f}, "
+                       f"test acc {test_acc:.2f}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
