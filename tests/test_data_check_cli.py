@@ -71,4 +71,4 @@ def test_check_data_long_videos(tmp_path, capsys):
     assert main(["check-data", "samm-long", "--root", str(root)]) == 0
     out = capsys.readouterr().out
     assert "fps         200 (3 videos)" in out and "1 excluded" in out and "fractional_frame" in out
-    assert main(["check-data", "samm-long", "--root", str(root), "--variant", "HS"]) == 2  # not an option here
+    assert main(["check-data", "samm-long", "--root", str(root), "--variant", "HS"]) == 3  # not an option here
