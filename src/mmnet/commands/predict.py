@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         aligner = FaceAligner()
     predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner)
     if args.json:
-        print(json.dumps([p.to_dict() for p in predictions], indent=2))
+        print(json.dumps([p.to_dict() for p in predictions], indent=2, allow_nan=False))
     else:
         print(format_table(predictions, predictor.class_names))
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, PredictionError
 from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
@@ -187,6 +187,9 @@ class Predictor:
         return results
 
     def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray) -> Prediction:
+        if not np.isfinite(probs).all():
+            raise PredictionError(f"{clip.source}: the network's output is not finite (NaN or infinity) for onset "
+                                  f"{onset}, apex {apex}; the checkpoint or the frames are unusable.")
         k = int(np.argmax(probs))
         return Prediction(
             source=clip.source,

@@ -9,6 +9,7 @@ the same numbers as an uninterrupted run.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from .. import run_folder as rf
 from ..config import ExperimentConfig
 from ..data.batches import DeviceFrames
 from ..data.cache import CachedFrames
+from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..runtime import configure_cpu_numerics, plan_compute
 from ..utils import atomic_torch_save, atomic_write_text
@@ -84,9 +86,11 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         lr = optimizer.param_groups[0]["lr"]
         stats = train_one_epoch(model, data, train_idx, optimizer, batch_size=tc.batch_size, augment=cfg.augment,
                                 generator=generator, precision=plan.precision, memory_format=plan.memory_format)
+        _check_finite(task, epoch, stats.first_bad_step, stats.loss, "training loss")
         if epoch <= tc.lr_decay_epochs:  # the authors step the schedule after epochs 1..50, then hold
             scheduler.step()
         probs, test_loss = evaluate(model, data, test_idx, precision=plan.precision, memory_format=plan.memory_format)
+        _check_finite(task, epoch, None, test_loss, "test loss")
         test_acc = _record_epoch(task, done, epoch, probs)
         done.history.append({"epoch": epoch, "train_loss": round(stats.loss, 6),
                              "train_acc": round(stats.accuracy, 6), "lr": lr, "test_loss": round(test_loss, 6),
@@ -114,6 +118,21 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     atomic_write_text(fold_dir / rf.DONE, json.dumps(record, indent=2) + "\n")
     state_path.unlink(missing_ok=True)
     return record
+
+
+def _check_finite(task: FoldTask, epoch: int, step: int | None, value: float, what: str) -> None:
+    """Stop the fold when a loss became NaN/inf; the resume state of the previous epoch is kept."""
+    if step is None and math.isfinite(value):
+        return
+    at = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+    kept = (f"this fold's state after epoch {epoch - 1} is kept" if epoch > 1
+            else "this fold restarts from epoch 1")
+    raise TrainingError(
+        f"seed {task.seed} fold {task.fold}: the {what} became {value if not math.isfinite(value) else 'NaN/inf'} "
+        f"at {at}. Training stopped; finished folds are kept and {kept} when the same command is rerun. "
+        "Try a lower train.lr, train.precision=fp32, or check the data (`mmnet check-data`); "
+        "a changed setting needs a new --out."
+    )
 
 
 def _fold_data(task: FoldTask, device: torch.device, frames) -> tuple[DeviceFrames, torch.Tensor, torch.Tensor]:
