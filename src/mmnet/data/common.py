@@ -35,6 +35,9 @@ __all__ = [
 
 log = logging.getLogger("mmnet.data")
 
+# Longest subject or clip name: both are folder names, and file systems allow 255 bytes per name.
+MAX_NAME = 255
+
 # Checks about the annotation itself (strict mode raises AnnotationError); the rest are about the
 # frames on disk (DataError).
 ANNOTATION_CHECKS = frozenset(
@@ -201,6 +204,13 @@ def samples_from_table(
             issues.append(Issue(f"{dataset}/?/row{row_no}", "bad_row", f"{where}: no subject or clip name; "
                                 f"row ignored (cells: {[c for c in row if c not in (None, '')]})", "error"))
             continue
+        too_long = [(f, v) for f, v in (("subject", subject), ("clip", clip)) if len(v) > MAX_NAME]
+        if too_long:
+            f, v = too_long[0]
+            issues.append(Issue(f"{dataset}/?/row{row_no}", "bad_row", f"{where}: the {f} cell holds {len(v)} "
+                                f"characters ({v[:40]!r}...), longer than a folder name can be ({MAX_NAME}); "
+                                "fix the cell (a pasted note?). Row ignored.", "error"))
+            continue
         key = (subject, clip)
         annotated_clip = clip
         seen[key] = seen.get(key, 0) + 1
@@ -257,12 +267,15 @@ def objective_class(value: object) -> int | None:
 def find_folder(parent: Path, name: str) -> tuple[Path | None, bool]:
     """``parent/name``, else a case-insensitive match (CAS(ME)^3 writes 'J' for folder 'j'); (path, exact)."""
     exact = parent / name
-    if exact.is_dir():
-        return exact, True
-    if parent.is_dir():
-        for entry in parent.iterdir():
-            if entry.name.lower() == name.lower() and entry.is_dir():
-                return entry, False
+    try:
+        if exact.is_dir():
+            return exact, True
+        if parent.is_dir():
+            for entry in parent.iterdir():
+                if entry.name.lower() == name.lower() and entry.is_dir():
+                    return entry, False
+    except OSError:  # a name longer than the file system allows, a symbolic link loop: not found
+        pass
     return None, False
 
 
@@ -298,7 +311,15 @@ def attach_frames(
         if folder not in listed:
             # Two files with one number (img070.jpg, img70.jpg): the first by name is the frame, the
             # other is reported with the non-frame files.
-            listed[folder] = list_frames(folder, pattern, duplicates="first")
+            try:
+                listed[folder] = list_frames(folder, pattern, duplicates="first")
+            except DataError as exc:
+                listed[folder] = exc
+        if isinstance(listed[folder], DataError):
+            issues.append(Issue(s.sample_id, "frames_unreadable", f"{listed[folder]} The sample is excluded.",
+                                "error"))
+            out.append(s)
+            continue
         frames, junk = listed[folder]
         if window:
             known = [n for n in (s.onset, s.apex, s.offset) if n is not None]
