@@ -14,8 +14,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..model import read_checkpoint
+    from ..model.mmnet import model_from_weights
 
     weights, meta = read_checkpoint(args.checkpoint)
+    model_from_weights(weights, meta, source=str(args.checkpoint))  # the MMNet layout, as predict checks it
     n_params = sum(v.numel() for k, v in weights.items()
                    if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
     if args.json:

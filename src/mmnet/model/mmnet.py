@@ -29,6 +29,7 @@ from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
 __all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS", "CheckpointInfo", "load_checkpoint", "read_checkpoint",
+           "model_from_weights",
            "IMAGENET_MEAN", "IMAGENET_STD"]
 
 #: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
@@ -233,8 +234,7 @@ class CheckpointInfo:
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> tuple[MMNet, CheckpointInfo]:
     """The network of an mmnet checkpoint (strictly loaded) and what it carries besides."""
     weights, meta = read_checkpoint(path)
-    model = MMNet(config=MMNetConfig.from_dict(meta["model"]))
-    _load_strict(model, weights, source=str(path))
+    model = model_from_weights(weights, meta, source=str(path))
     return model.to(map_location), CheckpointInfo.from_metadata(meta)
 
 
@@ -261,18 +261,50 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
             f"'{p}' is not a readable safetensors file ({exc}). If it is a checkpoint of the "
             "authors' code (.pth), convert it first: mmnet convert AUTHORS.pth OUT"
         ) from exc
-    meta = None
+    # The header is the one source of truth: config.json (written beside it for people to read) is
+    # read only for a weights file whose header carries no mmnet record (docs/inference.md).
+    meta, source = None, f"the header of '{p}'"
     if "mmnet" in header:
-        meta = json.loads(header["mmnet"])
-    elif (p.parent / CONFIG_NAME).exists():
-        meta = json.loads((p.parent / CONFIG_NAME).read_text())
+        meta = _parse_json(header["mmnet"], source)
+    elif (p.parent / CONFIG_NAME).is_file():
+        source = f"'{p.parent / CONFIG_NAME}'"
+        try:
+            text = (p.parent / CONFIG_NAME).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{source} cannot be read ({exc}).") from None
+        meta = _parse_json(text, source)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_TAG or "model" not in meta:
         raise CheckpointError(
             f"'{p}' is a safetensors file but not an mmnet checkpoint (no mmnet config in its "
             "header or beside it). Convert authors' checkpoints with: mmnet convert AUTHORS.pth OUT"
         )
+    names = meta.get("class_names")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise CheckpointError(f"{source}: class_names must be a list of texts, got {names!r}.")
+    if not isinstance(meta.get("preprocessing") or {}, dict) or not isinstance(meta["model"], dict):
+        raise CheckpointError(f"{source}: 'model' and 'preprocessing' must be JSON objects.")
     _check_finite_weights(weights, p)
     return weights, meta
+
+
+def _parse_json(text: str, source: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"The mmnet record in {source} is not valid JSON ({exc}); the checkpoint is damaged. "
+                              "Save or convert it again.") from None
+
+
+def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -> MMNet:
+    """The network a checkpoint's metadata describes, with its weights loaded strictly (every key
+    and shape checked): what makes a safetensors file an MMNet checkpoint."""
+    try:
+        config = MMNetConfig.from_dict(meta["model"])
+    except ConfigError as exc:
+        raise CheckpointError(f"'{source}': its model config is invalid: {exc}") from None
+    model = MMNet(config=config)
+    _load_strict(model, weights, source=source)
+    return model
 
 
 def _check_finite_weights(weights: dict[str, Tensor], path: Path) -> None:
