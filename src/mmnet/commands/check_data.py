@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-corrections", action="store_true", help="do not apply the known annotation corrections")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="where SMIC apex estimates are cached (default: $MMNET_CACHE_DIR or ~/.cache/mmnet)")
+    parser.add_argument("--on-bad-sample", choices=("error", "skip", "nearest"), default="error",
+                        help="count samples as training would with this data.on_bad_sample (default: error)")
     parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns")
 
 
@@ -69,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from ..config import parse_root
-    from ..data import DATASETS, DEFAULT_SCHEME, class_counts, get_scheme, load_dataset
+    from ..data import DATASETS, DEFAULT_SCHEME, get_scheme, load_dataset
     from ..data.common import natural_key
+    from ..data.usage import plan_usage
 
     loader = DATASETS[args.dataset]
     root = parse_root(args.dataset, args.root)
@@ -111,17 +114,27 @@ def run(args: argparse.Namespace) -> int:
           + ("" if not by_check else ": " + ", ".join(f"{c} {n}" for (_, c), n in sorted(by_check.items()))))
     print()
 
-    pairs = scheme.select(load.samples)
-    counts = class_counts(scheme, load.samples)
-    print(f"scheme      {scheme.name}: {len(pairs)} of {len(load.samples)} samples used for training")
+    # the rule training applies (mmnet.data.usage), under the option chosen here
+    usage = plan_usage(load, scheme, args.on_bad_sample)
+    pairs = usage.used
+    counts = dict.fromkeys(scheme.classes, 0)
+    for _, k in pairs:
+        counts[scheme.classes[k]] += 1
+    print(f"scheme      {scheme.name}: {len(pairs)} of {usage.annotated} annotated samples used for training "
+          f"(data.on_bad_sample={args.on_bad_sample})")
     for k, (name, n) in enumerate(counts.items()):
         print(f"  {k}  {name:<12} {n}")
-    left_out = Counter(scheme.key(s) for s in load.samples if scheme.class_of(s) is None)
+    left_out = Counter(scheme.key(s) for s in load.samples + load.excluded
+                       if scheme.key(s) in scheme.mapping and scheme.class_of(s) is None)
     if left_out:
-        print("  not in the scheme: " + ", ".join(f"{k or '(blank)'} {n}" for k, n in sorted(left_out.items())))
-    unmapped = scheme.unmapped(load.samples)
-    if unmapped:
-        print(f"  warning: labels unknown to {scheme.name} (check spelling): {unmapped}")
+        print("  not in the scheme (left out on purpose, listed in the run's skipped.csv): "
+              + ", ".join(f"{k} {n}" for k, n in sorted(left_out.items())))
+    if usage.problems:
+        verb = ("are left out, listed in the run's skipped.csv" if args.on_bad_sample == "skip"
+                else "stop training until fixed (or train with data.on_bad_sample=skip to leave them out)")
+        print(f"  {len(usage.problems)} with problems (above) {verb}:")
+        for line in _wrap(", ".join(sid for sid, _ in usage.problems), args.max_width - 4):
+            print("    " + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
     print(f"subjects    {len(subjects)} (LOSO folds): "
           + ", ".join(f"{k} {n}" for k, n in sorted(subjects.items(), key=lambda kv: natural_key(kv[0]))))

@@ -67,6 +67,9 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
     if sample.apex is None:
         raise DataError(f"{sample.sample_id}: the annotation gives no apex frame; "
                         "correct it, or use data.on_bad_sample=skip to leave the sample out.")
+    if sample.apex < sample.onset:
+        raise DataError(f"{sample.sample_id}: onset {sample.onset} is after apex {sample.apex}; the motion would be "
+                        "reversed. Fix the annotation, or use data.on_bad_sample=skip to leave the sample out.")
     notes = []
     onset, apex = sample.onset, sample.apex
     for name, n in (("onset", onset), ("apex", apex)):

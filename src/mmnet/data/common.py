@@ -41,7 +41,8 @@ MAX_NAME = 255
 # Checks about the annotation itself (strict mode raises AnnotationError); the rest are about the
 # frames on disk (DataError).
 ANNOTATION_CHECKS = frozenset(
-    {"apex_unknown", "apex_outside", "offset_before_onset", "bad_row", "bad_value", "label_missing", "duplicate"}
+    {"apex_unknown", "apex_outside", "offset_before_onset", "onset_after_apex", "bad_row", "bad_value",
+     "label_missing", "duplicate"}
 )
 
 
@@ -104,7 +105,10 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     if apex is None and apex_required:
         out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); fix the annotation, or "
                          "leave the sample out (data.on_bad_sample=skip)", "error"))
-    if offset is not None and offset < onset:
+    if apex is not None and apex < onset:
+        out.append(Issue(sid, "onset_after_apex", f"onset {onset} is after apex {apex}: the motion would be "
+                         "reversed; fix the annotation (onset and apex swapped?)", "error"))
+    elif offset is not None and offset < onset:
         out.append(Issue(sid, "offset_before_onset", f"offset {offset} is before onset {onset}", "error"))
     elif apex is not None and not (onset <= apex <= (offset if offset is not None else apex)):
         out.append(Issue(sid, "apex_outside", f"apex {apex} is outside onset..offset {onset}..{offset}", "error"))
@@ -195,6 +199,7 @@ def samples_from_table(
     samples: list[Sample] = []
     issues: list[Issue] = []
     seen: dict[tuple[str, str], int] = {}
+    firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
     for row_no, row in table.rows:
         subject = subject_text(cell(row, idx["subject"]), subject_width)
         clip_cell = cell(row, idx["clip"])
@@ -218,9 +223,17 @@ def samples_from_table(
             if duplicates == "suffix":
                 clip = f"{clip}{seen[key]}"
             else:
-                issues.append(Issue(f"{dataset}/{subject}/{clip}", "duplicate", f"{where}: repeats an earlier row for "
-                                    "the same subject and clip; this row is ignored", "error"))
+                first_row, first_cells = firsts[key]
+                cells = [cell(row, idx[f]) for f in ("onset", "apex", "offset", "label")]
+                same = cells == first_cells
+                # an exact repeat is harmless; a repeat that disagrees leaves no way to know which row is right
+                what = ("; this copy is ignored" if same else f" with other onset/apex/offset/label ({first_cells} vs "
+                        f"{cells}); the sample is not used until one of the rows is removed")
+                issues.append(Issue(f"{dataset}/{subject}/{clip}", "duplicate_row" if same else "duplicate",
+                                    f"{where}: repeats row {first_row} for the same subject and clip{what}",
+                                    "warning" if same else "error"))
                 continue
+        firsts.setdefault(key, (row_no, [cell(row, idx[f]) for f in ("onset", "apex", "offset", "label")]))
         sid = f"{dataset}/{subject}/{clip}"
         raw = {f: cell(row, idx[f]) for f in ("onset", "apex", "offset")}
         values = {f: frame_number(v) for f, v in raw.items()}

@@ -23,6 +23,7 @@ from .. import run_folder as rf
 from ..config import ExperimentConfig, config_from_dict, config_to_dict, parse_root
 from ..data import DEFAULT_SCHEME, get_scheme, load_dataset, protocol_folds
 from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows
+from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError
 from ..preprocess.flow import cached_flow
 from ..runtime import describe_machine, plan_compute
@@ -56,18 +57,20 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     d = cfg.data
     scheme = get_scheme(d.scheme or DEFAULT_SCHEME[d.dataset])
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
-    pairs = scheme.select(load.samples)
 
-    # Bad samples: an explicit choice, never a silent drop.
-    skipped: list[tuple[str, str]] = []
-    excluded = [s for s in load.excluded if scheme.class_of(s) is not None]
-    if excluded and d.on_bad_sample != "skip":
-        names = ", ".join(s.sample_id for s in excluded[:10])
-        raise DataError(f"{len(excluded)} sample(s) have no usable frames on disk: {names}. "
-                        "Run `mmnet check-data` for details, or set data.on_bad_sample=skip.")
-    skipped += [(s.sample_id, "no usable frames on disk") for s in excluded]
+    # Bad samples: an explicit choice, never a silent drop (the rule is data.usage's, as check-data's).
+    usage = plan_usage(load, scheme, d.on_bad_sample)
+    blocking = usage.blocking(d.on_bad_sample)
+    if blocking:
+        nearest = " (frames not on disk: data.on_bad_sample=nearest uses the nearest one)" if any(
+            c in reason for _, reason in blocking for c in NEAREST_FIXES) else ""
+        raise DataError(f"{len(blocking)} sample(s) of {d.dataset} cannot be used as annotated:\n"
+                        f"{describe_problems(blocking)}\nFix the annotation or the files, or set "
+                        f"data.on_bad_sample=skip to leave them out (listed in skipped.csv){nearest}. "
+                        f"`mmnet check-data {d.dataset} --root ...` lists every problem.")
+    skipped: list[tuple[str, str]] = list(usage.left_out)
     kept, windows = [], []
-    for sample, label in pairs:
+    for sample, label in usage.used:
         try:
             windows.append(frame_windows(sample, d.jitter_fraction, clamp=d.on_bad_sample == "nearest"))
             kept.append((sample, label))
@@ -114,6 +117,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
                  [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept])
     if skipped:
         rf.write_csv(out / rf.SKIPPED, rf.SKIPPED_COLUMNS, [list(r) for r in skipped])
+    else:
+        (out / rf.SKIPPED).unlink(missing_ok=True)
     notes = [[s.sample_id, n] for s, w in zip(samples, windows) for n in w.notes]
     if notes:
         rf.write_csv(out / rf.FRAME_NOTES, rf.FRAME_NOTES_COLUMNS, notes)
