@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 CACHE_VERSION = 1
+
+log = logging.getLogger("mmnet.data")
 
 
 def default_cache_dir() -> Path:
@@ -90,6 +93,25 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
     onset_frames = tuple(n for n in range(onset, onset + j + 1) if n in present)
     apex_frames = tuple(n for n in range(apex - j, apex + 1) if n in present)
     return FrameWindows(onset_frames, apex_frames, onset, apex, tuple(notes))
+
+
+def npy_intact(path: Path, shape: tuple[int, ...]) -> bool:
+    """An .npy file of this shape whose size is exactly its header plus its data (not truncated)."""
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        return arr.shape == shape and path.stat().st_size == arr.offset + arr.nbytes
+    except (OSError, ValueError, EOFError):
+        return False
+
+
+def _cache_intact(data_path: Path, index_path: Path, shape: tuple[int, ...]) -> bool:
+    try:
+        index = json.loads(index_path.read_text())
+        if not isinstance(index, dict) or index.get("frames") != shape[0]:
+            return False
+    except (OSError, ValueError):
+        return False
+    return npy_intact(data_path, shape)
 
 
 class UnreadableFrames(DataError):
@@ -162,6 +184,12 @@ def build_frame_cache(
         apex_rows.append((start, len(jobs)))
         apex_exact.append(start + w.apex_frames.index(w.apex))
 
+    shape = (len(jobs), image_size, image_size, 3)
+    if (data_path.exists() or index_path.exists()) and not _cache_intact(data_path, index_path, shape):
+        # a damaged entry (truncated copy, full disk, hand edit) is derived data: rebuilt
+        log.warning("frame cache '%s' is damaged (size or index does not match); rebuilding it", data_path)
+        data_path.unlink(missing_ok=True)
+        index_path.unlink(missing_ok=True)
     if not (data_path.exists() and index_path.exists()):
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
@@ -198,7 +226,7 @@ def build_frame_cache(
 
         atomic_write_text(index_path, json.dumps({"version": CACHE_VERSION, "image_size": image_size,
                                                   "samples": [s.sample_id for s in samples], "frames": len(jobs)}))
-    frames = np.load(data_path, mmap_mode="r")
+    frames = np.load(data_path, mmap_mode="r", allow_pickle=False)
     if frames.shape != (len(jobs), image_size, image_size, 3):
         raise DataError(f"Frame cache '{data_path}' has shape {frames.shape}, expected "
                         f"{(len(jobs), image_size, image_size, 3)}; delete it and rerun.")

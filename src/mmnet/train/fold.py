@@ -9,6 +9,7 @@ the same numbers as an uninterrupted run.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -24,11 +25,13 @@ from ..data.cache import CachedFrames
 from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..runtime import configure_cpu_numerics, plan_compute
-from ..utils import atomic_torch_save, atomic_write_text
+from ..utils import CorruptFile, atomic_torch_save, atomic_write_text, checked_torch_load, move_aside
 from .loop import evaluate, train_one_epoch
 from .tasks import FoldTask, fold_seed
 
 __all__ = ["run_fold"]
+
+log = logging.getLogger("mmnet.train")
 
 
 @dataclass
@@ -67,13 +70,20 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     state_path = fold_dir / rf.STATE
     done = _Progress()
     if state_path.exists():  # resume: everything needed to continue bit-for-bit
-        state = torch.load(state_path, map_location=plan.device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
-        done = _Progress(state["epoch"], state["history"], state["predictions"])
+        try:
+            state = checked_torch_load(state_path, map_location=plan.device)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            generator.set_state(state["generator"].cpu())
+            torch.set_rng_state(state["torch_rng"].cpu())
+            done = _Progress(int(state["epoch"]), list(state["history"]), list(state["predictions"]))
+        except (CorruptFile, KeyError, TypeError, ValueError, RuntimeError) as exc:
+            # a damaged resume state: moved aside (kept for inspection), the fold starts again
+            aside = move_aside(state_path)
+            log.warning("seed %s fold %s: resume state '%s' is damaged (%s); moved to '%s', the fold starts again "
+                        "from epoch 1", task.seed, task.fold, state_path, exc, aside.name)
+            return run_fold(task, progress=progress, device=device, frames=frames)
 
     bar = None
     if progress:
