@@ -22,10 +22,10 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import ExperimentConfig, config_from_dict, config_to_dict, parse_root
-from ..data import DEFAULT_SCHEME, get_scheme, load_dataset, protocol_folds
+from ..data import DATASETS, DEFAULT_SCHEME, get_scheme, load_dataset, protocol_folds
 from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows, npy_intact
 from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..runtime import describe_machine, plan_compute
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
@@ -58,6 +58,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     """
     out = Path(out_dir)
     d = cfg.data
+    verify_choice("data.dataset", d.dataset, tuple(DATASETS))
     scheme = get_scheme(d.scheme or DEFAULT_SCHEME[d.dataset])
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
 
