@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where SMIC apex estimates are cached (default: $MMNET_CACHE_DIR or ~/.cache/mmnet)")
     parser.add_argument("--on-bad-sample", choices=("error", "skip", "nearest"), default="error",
                         help="count samples as training would with this data.on_bad_sample (default: error)")
+    parser.add_argument("--deep", action="store_true",
+                        help="decode every frame fully (default: header, size and end marker of each frame)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (problems, counts, samples)")
     parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns")
 
 
@@ -73,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from ..config import parse_root
     from ..data import DATASETS, DEFAULT_SCHEME, get_scheme, load_dataset
     from ..data.common import natural_key
+    from ..data.frame_check import check_frame_files
     from ..data.usage import plan_usage
 
     loader = DATASETS[args.dataset]
@@ -88,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
         load = load_dataset(args.dataset, root, annotation=args.annotation, strict=False, **_options(loader, args))
     finally:
         data_log.setLevel(level)
+    check_frame_files(load, scheme, deep=args.deep)
+    usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
+    errors = len(load.errors)
+    if args.json:
+        _print_json(args, root, scheme, load, usage)
+        return 1 if args.strict and errors else 0
 
     print(f"dataset     {args.dataset}")
     print(f"root        {root if not isinstance(root, dict) else ', '.join(f'{k}={v}' for k, v in root.items())}")
@@ -109,13 +119,10 @@ def run(args: argparse.Namespace) -> int:
                 print(" " * indent + line)
         print()
     by_check = Counter((i.severity, i.check) for i in load.issues)
-    errors = sum(n for (sev, _), n in by_check.items() if sev == "error")
     print(f"problems    {errors} error(s), {len(load.issues) - errors} warning(s)"
           + ("" if not by_check else ": " + ", ".join(f"{c} {n}" for (_, c), n in sorted(by_check.items()))))
     print()
 
-    # the rule training applies (mmnet.data.usage), under the option chosen here
-    usage = plan_usage(load, scheme, args.on_bad_sample)
     pairs = usage.used
     counts = dict.fromkeys(scheme.classes, 0)
     for _, k in pairs:
@@ -142,3 +149,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nstrict: {errors} error(s) found")
         return 1
     return 0
+
+
+def _print_json(args, root, scheme, load, usage) -> None:
+    import json
+
+    from ..config import format_root
+
+    problems = {sid for sid, _ in usage.problems}
+    print(json.dumps({
+        "dataset": args.dataset, "root": format_root(root), "annotation": str(load.annotation or ""),
+        "scheme": scheme.name, "on_bad_sample": args.on_bad_sample,
+        "issues": [{"sample_id": i.sample_id, "severity": i.severity, "check": i.check, "message": i.message}
+                   for i in load.issues],
+        "errors": len(load.errors), "warnings": len(load.warnings),
+        "annotated": usage.annotated,
+        "used": [{"sample_id": s.sample_id, "subject": s.subject, "class": scheme.classes[k]} for s, k in usage.used],
+        "left_out": [{"sample_id": sid, "reason": reason, "problem": sid in problems}
+                     for sid, reason in usage.left_out],
+        "training_stops": bool(usage.blocking(args.on_bad_sample)),
+    }, indent=2))

@@ -339,6 +339,13 @@ def attach_frames(
             lo, hi = min(known), max(known)
             frames = tuple(f for f in frames if lo <= f[0] <= hi)
         s = with_frames(s, frames)
+        numbers = {n for n, _ in frames}
+        for name in junk:  # two files for one frame number: which one is the frame is a guess
+            m = pattern.fullmatch(name)
+            if m and int(m.group(1)) in numbers:
+                issues.append(Issue(s.sample_id, "frame_number_twice", f"two files for frame {int(m.group(1))}: "
+                                    f"'{s.frame_path(int(m.group(1))).name}' and '{name}' in {folder}; remove or "
+                                    "rename one", "error"))
         if not frames:
             span = " within the annotated span" if window else ""
             issues.append(Issue(s.sample_id, "no_frames", f"no frames matching {pattern.pattern!r} in {folder}{span}; "

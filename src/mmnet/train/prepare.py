@@ -24,6 +24,7 @@ from .. import run_folder as rf
 from ..config import ExperimentConfig, config_from_dict, config_to_dict, parse_root
 from ..data import DATASETS, DEFAULT_SCHEME, get_scheme, load_dataset, protocol_folds
 from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows, npy_intact
+from ..data.frame_check import check_frame_files
 from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
@@ -63,6 +64,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
 
     # Bad samples: an explicit choice, never a silent drop (the rule is data.usage's, as check-data's).
+    check_frame_files(load, scheme)  # empty, damaged, truncated or odd-sized frames: as check-data reports them
     usage = plan_usage(load, scheme, d.on_bad_sample)
     blocking = usage.blocking(d.on_bad_sample)
     if blocking:
