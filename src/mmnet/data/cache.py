@@ -30,6 +30,9 @@ __all__ = [
     "frame_windows",
     "build_frame_cache",
     "default_cache_dir",
+    "CacheEntry",
+    "cache_entries",
+    "prune_cache",
 ]
 
 CACHE_VERSION = 1
@@ -226,6 +229,10 @@ def build_frame_cache(
 
         atomic_write_text(index_path, json.dumps({"version": CACHE_VERSION, "image_size": image_size,
                                                   "samples": [s.sample_id for s in samples], "frames": len(jobs)}))
+    try:  # mark the entry as used, for `mmnet cache prune` (read-only cache folders are fine)
+        os.utime(index_path)
+    except OSError:
+        pass
     frames = np.load(data_path, mmap_mode="r", allow_pickle=False)
     if frames.shape != (len(jobs), image_size, image_size, 3):
         raise DataError(f"Frame cache '{data_path}' has shape {frames.shape}, expected "
@@ -238,3 +245,65 @@ def build_frame_cache(
         apex_exact=np.asarray(apex_exact, dtype=np.int64),
         path=data_path,
     )
+
+
+# -- the cache folder as a whole (`mmnet info --cache`, `mmnet cache prune`) ----------------------------
+@dataclass
+class CacheEntry:
+    """Files that belong together in the cache (a frame cache with its index and optical flow)."""
+
+    name: str
+    paths: list[Path]
+    size: int  # bytes
+    last_used: float  # newest modification time of its files (reusing a frame cache touches its index)
+
+
+def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
+    """Every entry of the cache folder, least recently used first."""
+    import re
+    import time
+
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    if not root.is_dir():
+        return []
+    groups: dict[str, list[Path]] = {}
+    for path in root.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        # a temporary file of a build in progress is left alone for a day
+        if path.name.startswith(".") and time.time() - path.stat().st_mtime < 86400:
+            continue
+        m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json)", path.name)
+        key = f"frames-{m.group(1)}" if m and path.parent == root else str(path.relative_to(root))
+        groups.setdefault(key, []).append(path)
+    out = []
+    for key, paths in groups.items():
+        stats = [p.stat() for p in paths]
+        out.append(CacheEntry(key, sorted(paths), sum(st.st_size for st in stats), max(st.st_mtime for st in stats)))
+    return sorted(out, key=lambda e: (e.last_used, e.name))
+
+
+def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
+                max_bytes: int | None = None, dry_run: bool = False) -> list[CacheEntry]:
+    """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
+    the cache holds at most ``max_bytes``; returns what was (or, with ``dry_run``, would be) removed."""
+    import time
+
+    entries = cache_entries(cache_dir)
+    doomed: list[CacheEntry] = []
+    if older_than_days is not None:
+        cutoff = time.time() - older_than_days * 86400
+        doomed = [e for e in entries if e.last_used < cutoff]
+    if max_bytes is not None:
+        left = sum(e.size for e in entries if e not in doomed)
+        for e in entries:
+            if left <= max_bytes:
+                break
+            if e not in doomed:
+                doomed.append(e)
+                left -= e.size
+    if not dry_run:
+        for e in doomed:
+            for p in e.paths:
+                p.unlink(missing_ok=True)
+    return doomed
