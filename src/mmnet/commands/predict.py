@@ -80,6 +80,11 @@ def format_table(predictions: list, class_names: list[str]) -> str:
              for r in [header, *rows]]
     if any(p.apex_spotted for p in predictions):
         lines.append("* apex spotted automatically (largest motion relative to the onset)")
+    if any(not p.aligned for p in predictions):
+        lines.append("note: " + next(p.warning for p in predictions if not p.aligned))
+    scores = [p.face_score for p in predictions if p.face_score is not None]
+    if scores:
+        lines.append(f"faces aligned (--align); lowest face detection score {min(scores):.2f}")
     return "\n".join(lines)
 
 
