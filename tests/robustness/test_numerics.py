@@ -41,6 +41,7 @@ def test_pc_num_heads_must_divide_512(heads):
         load_config(None, [f"model.pc_num_heads={heads}"])
 
 
+@pytest.mark.slow
 def test_a_loss_that_becomes_nan_stops_the_fold_with_a_named_error(tmp_path, monkeypatch):
     """Epoch 2 of 3 diverges: the error names epoch and step; the epoch-1 state is kept and resumes."""
     from mmnet import synth

@@ -55,6 +55,7 @@ def test_training_refuses_every_bad_sample_by_name(root, tmp_path):
     assert "data.on_bad_sample=skip" in msg
 
 
+@pytest.mark.slow
 def test_skip_lists_every_sample_not_used_with_its_reason(root, tmp_path, capsys):
     run_experiment(_cfg(root, tmp_path, "data.on_bad_sample=skip"), tmp_path / "run", progress=False)
     with open(tmp_path / "run" / "skipped.csv") as f:
