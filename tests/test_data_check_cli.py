@@ -12,10 +12,18 @@ def test_table_and_summary(tmp_path, capsys):
     assert main(["check-data", "casme2", "--root", str(root)]) == 0
     out = capsys.readouterr().out
     assert "casme2/04/EP12_01f" in out and "apex_unknown" in out and "junk_files" in out
-    assert "casme2-5class: 12 of 14 samples" in out
-    assert "  0  happiness    4" in out and "  4  others       2" in out
-    assert "not in the scheme: fear 1, sadness 1" in out
-    assert "subjects    7 (LOSO folds): 01 3, 02 3, 04 1, 05 1, 07 1, 12 2, 20 1" in out
+    # what training does with data.on_bad_sample=error: the 5 samples with errors stop it
+    assert "casme2-5class: 7 of 14 annotated samples used for training (data.on_bad_sample=error)" in out
+    assert "  0  happiness    2" in out and "  4  others       1" in out
+    assert "not in the scheme (left out on purpose, listed in the run's skipped.csv): fear 1, sadness 1" in out
+    assert "5 with problems (above) stop training" in out and "casme2/04/EP12_01f, casme2/07/EP06_01" in out
+    assert "subjects    3 (LOSO folds): 01 3, 02 3, 05 1" in out
+    # with nearest, frames missing on disk are clamped; the unknown apex still stops training
+    assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "nearest"]) == 0
+    out = capsys.readouterr().out
+    assert "11 of 14 annotated samples used" in out and "1 with problems (above) stop training" in out
+    assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "skip"]) == 0
+    assert "5 with problems (above) are left out" in capsys.readouterr().out
 
 
 def test_strict_exit_code(tmp_path, capsys):

@@ -175,7 +175,7 @@ def test_casme3_counts(tmp_path):
     assert len({s.sample_id for s in every}) == 860  # repeats renamed b2, b3 ...
     checks = Counter(i.check for i in load.issues)
     assert checks["offset_zero"] >= 2 and checks["correction"] == 1
-    assert "casme3/spNO.149/d" in {i.sample_id for i in load.errors if i.check == "apex_outside"}
+    assert "casme3/spNO.149/d" in {i.sample_id for i in load.errors if i.check == "onset_after_apex"}
     assert get_scheme("casme3-4class").unmapped(every) == {}
 
 

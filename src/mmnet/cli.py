@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "export": "mmnet.commands.export",
     "convert": "mmnet.commands.convert",
     "info": "mmnet.commands.info",
+    "cache": "mmnet.commands.cache",
 }
 
 

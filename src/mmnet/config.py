@@ -78,8 +78,9 @@ class AugmentConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.hflip <= 1.0:
             raise ConfigError(f"augment.hflip must be a probability in [0, 1], got {self.hflip}")
-        if self.rotate_degrees < 0 or self.crop_padding < 0:
-            raise ConfigError("augment.rotate_degrees and augment.crop_padding must be >= 0")
+        if not (math.isfinite(self.rotate_degrees) and self.rotate_degrees >= 0) or self.crop_padding < 0:
+            raise ConfigError(f"augment.rotate_degrees must be a finite number >= 0 and augment.crop_padding >= 0, "
+                              f"got {self.rotate_degrees!r} and {self.crop_padding!r}")
 
 
 @dataclass
@@ -106,8 +107,12 @@ class TrainConfig:
             value = getattr(self, name)
             if value < (0 if name == "lr_decay_epochs" else 1):
                 raise ConfigError(f"train.{name} must be >= 1, got {value}")
-        if self.lr <= 0 or self.weight_decay < 0 or not 0 < self.lr_gamma <= 1:
-            raise ConfigError("train.lr must be > 0, train.weight_decay >= 0, train.lr_gamma in (0, 1]")
+        # written so that NaN fails them; infinities are refused by name
+        finite = all(math.isfinite(v) for v in (self.lr, self.weight_decay, self.lr_gamma))
+        if not finite or not self.lr > 0 or not self.weight_decay >= 0 or not 0 < self.lr_gamma <= 1:
+            raise ConfigError(f"train.lr must be a finite number > 0, train.weight_decay finite and >= 0, "
+                              f"train.lr_gamma in (0, 1]; got lr={self.lr!r}, weight_decay={self.weight_decay!r}, "
+                              f"lr_gamma={self.lr_gamma!r}")
 
 
 @dataclass

@@ -16,6 +16,8 @@ __all__ = [
     "DataError",
     "PreprocessError",
     "ExecutorError",
+    "TrainingError",
+    "PredictionError",
     "verify_choice",
     "install_hint",
 ]
@@ -51,6 +53,14 @@ class PreprocessError(MMNetError, RuntimeError):
 
 class ExecutorError(MMNetError, RuntimeError):
     """Folds that could not run on the executor (cluster unreachable, too small, or folds failed)."""
+
+
+class TrainingError(MMNetError, RuntimeError):
+    """Training that cannot go on as configured (a loss that became NaN or infinite)."""
+
+
+class PredictionError(MMNetError, ValueError):
+    """A clip that cannot be classified as asked (no face where one is needed, non-finite network output)."""
 
 
 def install_hint(extra: str) -> str:

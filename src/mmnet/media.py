@@ -92,10 +92,17 @@ def list_frames(
             or an image is unnumbered (``numbered=True``).
     """
     root = Path(folder)
-    if not root.is_dir():
-        raise DataError(f"Frame folder '{root}' does not exist.")
-    with os.scandir(root) as it:
-        entries = sorted((e.name, e.is_file()) for e in it)
+    try:
+        if not root.is_dir():
+            raise DataError(f"Frame folder '{root}' does not exist.")
+        with os.scandir(root) as it:
+            entries = sorted((e.name, _is_file(e)) for e in it)
+    except OSError as exc:  # a name too long for the file system, no permission, a symbolic link loop ...
+        where = f"'{exc.filename}'" if exc.filename else f"frame folder '{root}'"
+        if len(where) > 300:
+            where = where[:120] + " ... " + where[-120:]
+        raise DataError(f"{where} cannot be read: {exc.strerror or exc}. Fix or remove it "
+                        "(a symbolic link loop, a broken link or a missing permission).") from None
     frames: dict[int, Path] = {}
     others: list[str] = []
     unnumbered: list[str] = []
@@ -118,6 +125,13 @@ def list_frames(
         raise DataError(f"Frames in '{root}' without a number in their name: {unnumbered[:5]}; "
                         "rename them (e.g. img12.jpg).")
     return tuple(sorted(frames.items())), tuple(sorted(others))
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """``entry.is_file()``; a symbolic link loop raises here instead of counting as 'not a file'."""
+    if entry.is_symlink():
+        os.stat(entry.path)  # raises OSError (ELOOP, ENOENT) for a loop or a dangling link
+    return entry.is_file()
 
 
 # -- images --------------------------------------------------------------------------------------

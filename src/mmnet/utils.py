@@ -11,7 +11,10 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_torch_save"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_torch_save", "checked_torch_load", "move_aside",
+           "CorruptFile"]
+
+_TRAILER = b"MMNETSHA256"  # + 32-byte digest of everything before it
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -48,10 +51,55 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_torch_save(obj, path: str | Path) -> None:
     """torch.save through a temporary file and a rename (safe against SIGKILL mid-write)."""
+    import hashlib
     import io
 
     import torch
 
     buf = io.BytesIO()
     torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    data = buf.getvalue()
+    # a checksum trailer (torch.load reads zip archives from the end, so it is stripped before loading)
+    atomic_write_bytes(path, data + _TRAILER + hashlib.sha256(data).digest())
+
+
+class CorruptFile(Exception):
+    """A file written by mmnet that is damaged (truncated, altered); the message says how."""
+
+
+def checked_torch_load(path: str | Path, **kwargs):
+    """``torch.load(path, weights_only=True)`` of a file written by :func:`atomic_torch_save`, its
+    checksum verified; CorruptFile when it is truncated, altered or unreadable. Nothing is unpickled
+    beyond tensors and plain containers."""
+    import hashlib
+    import io
+
+    import torch
+
+    data = Path(path).read_bytes()
+    n = len(_TRAILER) + 32
+    if len(data) >= n and data[-n:-32] == _TRAILER:
+        body, digest = data[:-n], data[-32:]
+        if hashlib.sha256(body).digest() != digest:
+            raise CorruptFile(f"checksum mismatch ({len(data)} bytes)")
+    elif _TRAILER[:4] in data[-2 * n :]:
+        raise CorruptFile(f"truncated checksum trailer ({len(data)} bytes)")
+    else:
+        body = data  # no trailer: truncated, or written before checksums; torch.load decides
+    if not body:
+        raise CorruptFile("empty file (0 bytes)")
+    try:
+        return torch.load(io.BytesIO(body), weights_only=True, **kwargs)
+    except Exception as exc:  # zip, unpickling and storage errors differ between torch versions
+        raise CorruptFile(f"unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def move_aside(path: str | Path) -> Path:
+    """Rename a damaged file to ``NAME.corrupt`` (``NAME.corrupt2`` ... when taken); returns the new path."""
+    path = Path(path)
+    for k in range(1, 1000):
+        target = path.with_name(f"{path.name}.corrupt{'' if k == 1 else k}")
+        if not target.exists():
+            os.replace(path, target)
+            return target
+    raise OSError(f"too many damaged copies beside '{path}'")

@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-corrections", action="store_true", help="do not apply the known annotation corrections")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="where SMIC apex estimates are cached (default: $MMNET_CACHE_DIR or ~/.cache/mmnet)")
+    parser.add_argument("--on-bad-sample", choices=("error", "skip", "nearest"), default="error",
+                        help="count samples as training would with this data.on_bad_sample (default: error)")
+    parser.add_argument("--deep", action="store_true",
+                        help="decode every frame fully (default: header, size and end marker of each frame)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (problems, counts, samples)")
     parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns")
 
 
@@ -157,14 +162,21 @@ def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from ..config import parse_root
-    from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, class_counts, get_scheme
+    from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, get_scheme
     from ..data.common import natural_key
+    from ..data.frame_check import check_frame_files
+    from ..data.usage import plan_usage
 
     root = parse_root(args.dataset, args.root)
     if args.dataset in LONG_VIDEO_DATASETS:
         return _run_long(args, root)
     scheme = get_scheme(args.scheme or DEFAULT_SCHEME[args.dataset])
     load = _load(args, root)
+    check_frame_files(load, scheme, deep=args.deep)
+    usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
+    if args.json:
+        _print_json(args, root, scheme, load, usage)
+        return 1 if args.strict and load.errors else 0
 
     print(f"dataset     {args.dataset}")
     print(f"root        {root if not isinstance(root, dict) else ', '.join(f'{k}={v}' for k, v in root.items())}")
@@ -174,17 +186,25 @@ def run(args: argparse.Namespace) -> int:
 
     errors = _print_issues(load.issues, args.max_width)
 
-    pairs = scheme.select(load.samples)
-    counts = class_counts(scheme, load.samples)
-    print(f"scheme      {scheme.name}: {len(pairs)} of {len(load.samples)} samples used for training")
+    pairs = usage.used
+    counts = dict.fromkeys(scheme.classes, 0)
+    for _, k in pairs:
+        counts[scheme.classes[k]] += 1
+    print(f"scheme      {scheme.name}: {len(pairs)} of {usage.annotated} annotated samples used for training "
+          f"(data.on_bad_sample={args.on_bad_sample})")
     for k, (name, n) in enumerate(counts.items()):
         print(f"  {k}  {name:<12} {n}")
-    left_out = Counter(scheme.key(s) for s in load.samples if scheme.class_of(s) is None)
+    left_out = Counter(scheme.key(s) for s in load.samples + load.excluded
+                       if scheme.key(s) in scheme.mapping and scheme.class_of(s) is None)
     if left_out:
-        print("  not in the scheme: " + ", ".join(f"{k or '(blank)'} {n}" for k, n in sorted(left_out.items())))
-    unmapped = scheme.unmapped(load.samples)
-    if unmapped:
-        print(f"  warning: labels unknown to {scheme.name} (check spelling): {unmapped}")
+        print("  not in the scheme (left out on purpose, listed in the run's skipped.csv): "
+              + ", ".join(f"{k} {n}" for k, n in sorted(left_out.items())))
+    if usage.problems:
+        verb = ("are left out, listed in the run's skipped.csv" if args.on_bad_sample == "skip"
+                else "stop training until fixed (or train with data.on_bad_sample=skip to leave them out)")
+        print(f"  {len(usage.problems)} with problems (above) {verb}:")
+        for line in _wrap(", ".join(sid for sid, _ in usage.problems), args.max_width - 4):
+            print("    " + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
     print(f"subjects    {len(subjects)} (LOSO folds): "
           + ", ".join(f"{k} {n}" for k, n in sorted(subjects.items(), key=lambda kv: natural_key(kv[0]))))
@@ -192,3 +212,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nstrict: {errors} error(s) found")
         return 1
     return 0
+
+
+def _print_json(args, root, scheme, load, usage) -> None:
+    import json
+
+    from ..config import format_root
+
+    problems = {sid for sid, _ in usage.problems}
+    print(json.dumps({
+        "dataset": args.dataset, "root": format_root(root), "annotation": str(load.annotation or ""),
+        "scheme": scheme.name, "on_bad_sample": args.on_bad_sample,
+        "issues": [{"sample_id": i.sample_id, "severity": i.severity, "check": i.check, "message": i.message}
+                   for i in load.issues],
+        "errors": len(load.errors), "warnings": len(load.warnings),
+        "annotated": usage.annotated,
+        "used": [{"sample_id": s.sample_id, "subject": s.subject, "class": scheme.classes[k]} for s, k in usage.used],
+        "left_out": [{"sample_id": sid, "reason": reason, "problem": sid in problems}
+                     for sid, reason in usage.left_out],
+        "training_stops": bool(usage.blocking(args.on_bad_sample)),
+    }, indent=2))

@@ -11,6 +11,7 @@ export is run in onnxruntime and compared with PyTorch (skip with --no-check).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 # Largest |logit difference| accepted between onnxruntime and PyTorch.
@@ -37,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
           f"{model.config.image_size}) float32, output logits (B, {model.config.num_classes})")
     if not args.no_check:
         diff = onnx_parity(model, out)
+        if not math.isfinite(diff):
+            raise MMNetError(f"onnxruntime or PyTorch gave non-finite logits (max |difference| {diff}); "
+                             f"'{out}' should not be used. Check the checkpoint with: mmnet info {args.checkpoint}")
         if diff > PARITY_TOLERANCE:
             raise MMNetError(f"onnxruntime logits differ from PyTorch by {diff:.2e} (> {PARITY_TOLERANCE:g}); "
                              f"'{out}' should not be used. Please report this with the checkpoint's config.")

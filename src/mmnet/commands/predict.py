@@ -88,6 +88,11 @@ def format_table(predictions: list, class_names: list[str]) -> str:
              for r in [header, *rows]]
     if any(p.apex_spotted for p in predictions):
         lines.append("* apex spotted automatically (largest motion relative to the onset)")
+    if any(not p.aligned for p in predictions):
+        lines.append("note: " + next(p.warning for p in predictions if not p.aligned))
+    scores = [p.face_score for p in predictions if p.face_score is not None]
+    if scores:
+        lines.append(f"faces aligned (--align); lowest face detection score {min(scores):.2f}")
     return "\n".join(lines)
 
 
@@ -115,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         aligner = FaceAligner()
     predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner)
     if args.json:
-        print(json.dumps([p.to_dict() for p in predictions], indent=2))
+        print(json.dumps([p.to_dict() for p in predictions], indent=2, allow_nan=False))
     else:
         print(format_table(predictions, predictor.class_names))
     return 0

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from ..errors import verify_choice
+from ..errors import DatasetNotFoundError, verify_choice
 from .casme2 import load_casme2
 from .casme3 import load_casme3
 from .casme_sq import load_casme_sq
@@ -91,7 +91,14 @@ def load_dataset(
         DatasetNotFoundError: root or annotation file missing (the message gives the expected layout).
         AnnotationError / DataError: with ``strict=True``, when any error-severity issue is found.
     """
+    verify_choice("dataset", name, tuple(DATASETS) + tuple(LONG_VIDEO_DATASETS))
+    for part, folder in (root.items() if isinstance(root, dict) else [(None, root)]):
+        if folder is not None and Path(folder).is_file():
+            what = f"the {part} root" if part else "--root"
+            hint = (" An annotation table goes to --annotation FILE." if Path(folder).suffix.lower() in
+                    (".xlsx", ".xlsm", ".csv", ".xls") else "")
+            raise DatasetNotFoundError(f"{what} '{folder}' is a file, not a folder: give the dataset's folder "
+                                       f"(the one holding its annotation file and frames).{hint}")
     if name in LONG_VIDEO_DATASETS:
         return LONG_VIDEO_DATASETS[name](root, annotation=annotation, strict=strict, **options)
-    verify_choice("dataset", name, tuple(DATASETS) + tuple(LONG_VIDEO_DATASETS))
     return DATASETS[name](root, annotation=annotation, strict=strict, **options)

@@ -72,12 +72,52 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_ZIP = b"PK\x03\x04"  # an .xlsx is a zip archive
+_OLE = b"\xd0\xcf\x11\xe0"  # the old binary Excel format (.xls)
+
+
+def _content_kind(path: Path) -> str:
+    """What the file holds, from its first bytes: "xlsx", "xls", "empty", "text" or "binary"."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise AnnotationError(f"Cannot read annotation file '{path}': {exc.strerror or exc}.") from None
+    if not head:
+        return "empty"
+    if head.startswith(_ZIP):
+        return "xlsx"
+    if head.startswith(_OLE):
+        return "xls"
+    return "binary" if b"\x00" in head else "text"
+
+
 def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[list[object]]]:
     suffix = path.suffix.lower()
+    kind = _content_kind(path)
+    if kind == "empty":
+        raise AnnotationError(f"Annotation file '{path}' is empty (0 bytes); copy it again from the dataset.")
+    if kind == "xls":
+        raise AnnotationError(f"Annotation file '{path}' is an old Excel .xls workbook; open it in a spreadsheet "
+                              "program and save it as .xlsx (or as CSV UTF-8, named .csv).")
+    if suffix == ".csv" and kind == "xlsx":
+        raise AnnotationError(f"Annotation file '{path}' is an Excel workbook named .csv; rename it to "
+                              f"'{path.with_suffix('.xlsx').name}'.")
+    if suffix in (".xlsx", ".xlsm") and kind == "text":
+        raise AnnotationError(f"Annotation file '{path}' is a CSV (text) file, not an Excel workbook; rename it to "
+                              f"'{path.with_suffix('.csv').name}' (or pass it as --annotation with a .csv name).")
     if suffix == ".csv":
+        if kind == "binary":
+            raise AnnotationError(f"Annotation file '{path}' is not a text CSV file (it holds binary data).")
         # utf-8-sig drops a BOM; CSV cells are all text, which the converters below accept.
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            return "", [list(r) for r in csv.reader(f)]
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as f:
+                return "", [list(r) for r in csv.reader(f)]
+        except UnicodeDecodeError as exc:
+            raise AnnotationError(f"Annotation file '{path}' is not UTF-8 text (byte {exc.start}); save it as "
+                                  "'CSV UTF-8' in the spreadsheet program and retry.") from None
+        except csv.Error as exc:
+            raise AnnotationError(f"Annotation file '{path}' is not a readable CSV file ({exc}).") from None
     if suffix not in (".xlsx", ".xlsm"):
         raise AnnotationError(f"Annotation file '{path}' is neither .xlsx nor .csv; save it as .xlsx and retry.")
     import openpyxl
@@ -126,6 +166,10 @@ def read_table(
         if any(not _is_blank(c) and normalise_header(c) in keys for c in row):
             header = ["" if _is_blank(c) else str(c).strip() for c in row]
             rows = [(i + 2 + k, r) for k, r in enumerate(cells[i + 1 :]) if not all(_is_blank(c) for c in r)]
+            if not rows:
+                where = f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}"
+                raise AnnotationError(f"{where} has a header row (row {i + 1}) but no rows below it: no sample is "
+                                      "annotated. Is the file complete (a copy saved before the rows were pasted)?")
             return Table(path, sheet_name, header, i + 1, rows)
     wanted = " or ".join(repr(h) for h in first_header)
     raise AnnotationError(
@@ -164,9 +208,10 @@ def frame_number(value: object) -> int | None:
     if isinstance(value, float):
         return int(value) if value.is_integer() else None
     text = str(value).strip()
-    if re.fullmatch(r"[+-]?\d+", text):
+    # at most 9 digits: a longer "frame number" is not one (and int() refuses over 4300 digits)
+    if re.fullmatch(r"[+-]?\d{1,9}", text):
         return int(text)
-    if re.fullmatch(r"[+-]?\d+\.0*", text):
+    if re.fullmatch(r"[+-]?\d{1,9}\.0*", text):
         return int(float(text))
     return None
 

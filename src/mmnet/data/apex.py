@@ -64,6 +64,8 @@ class ApexCache:
                 self.entries = json.loads(path.read_text())
             except (OSError, ValueError):
                 self.entries = {}  # a damaged cache is rebuilt, never trusted
+            if not isinstance(self.entries, dict) or not all(isinstance(v, dict) for v in self.entries.values()):
+                self.entries = {}
 
     def apex(self, frames: Sequence[tuple[int, Path]]) -> tuple[int, bool]:
         """(estimated apex, came from the cache)."""

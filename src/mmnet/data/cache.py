@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,9 +30,14 @@ __all__ = [
     "frame_windows",
     "build_frame_cache",
     "default_cache_dir",
+    "CacheEntry",
+    "cache_entries",
+    "prune_cache",
 ]
 
 CACHE_VERSION = 1
+
+log = logging.getLogger("mmnet.data")
 
 
 def default_cache_dir() -> Path:
@@ -67,6 +73,9 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
     if sample.apex is None:
         raise DataError(f"{sample.sample_id}: the annotation gives no apex frame; "
                         "correct it, or use data.on_bad_sample=skip to leave the sample out.")
+    if sample.apex < sample.onset:
+        raise DataError(f"{sample.sample_id}: onset {sample.onset} is after apex {sample.apex}; the motion would be "
+                        "reversed. Fix the annotation, or use data.on_bad_sample=skip to leave the sample out.")
     notes = []
     onset, apex = sample.onset, sample.apex
     for name, n in (("onset", onset), ("apex", apex)):
@@ -87,6 +96,25 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
     onset_frames = tuple(n for n in range(onset, onset + j + 1) if n in present)
     apex_frames = tuple(n for n in range(apex - j, apex + 1) if n in present)
     return FrameWindows(onset_frames, apex_frames, onset, apex, tuple(notes))
+
+
+def npy_intact(path: Path, shape: tuple[int, ...]) -> bool:
+    """An .npy file of this shape whose size is exactly its header plus its data (not truncated)."""
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        return arr.shape == shape and path.stat().st_size == arr.offset + arr.nbytes
+    except (OSError, ValueError, EOFError):
+        return False
+
+
+def _cache_intact(data_path: Path, index_path: Path, shape: tuple[int, ...]) -> bool:
+    try:
+        index = json.loads(index_path.read_text())
+        if not isinstance(index, dict) or index.get("frames") != shape[0]:
+            return False
+    except (OSError, ValueError):
+        return False
+    return npy_intact(data_path, shape)
 
 
 class UnreadableFrames(DataError):
@@ -159,6 +187,12 @@ def build_frame_cache(
         apex_rows.append((start, len(jobs)))
         apex_exact.append(start + w.apex_frames.index(w.apex))
 
+    shape = (len(jobs), image_size, image_size, 3)
+    if (data_path.exists() or index_path.exists()) and not _cache_intact(data_path, index_path, shape):
+        # a damaged entry (truncated copy, full disk, hand edit) is derived data: rebuilt
+        log.warning("frame cache '%s' is damaged (size or index does not match); rebuilding it", data_path)
+        data_path.unlink(missing_ok=True)
+        index_path.unlink(missing_ok=True)
     if not (data_path.exists() and index_path.exists()):
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
@@ -197,7 +231,11 @@ def build_frame_cache(
 
         atomic_write_text(index_path, json.dumps({"version": CACHE_VERSION, "image_size": image_size,
                                                   "samples": [s.sample_id for s in samples], "frames": len(jobs)}))
-    frames = np.load(data_path, mmap_mode="r")
+    try:  # mark the entry as used, for `mmnet cache prune` (read-only cache folders are fine)
+        os.utime(index_path)
+    except OSError:
+        pass
+    frames = np.load(data_path, mmap_mode="r", allow_pickle=False)
     if frames.shape != (len(jobs), image_size, image_size, 3):
         raise DataError(f"Frame cache '{data_path}' has shape {frames.shape}, expected "
                         f"{(len(jobs), image_size, image_size, 3)}; delete it and rerun.")
@@ -209,3 +247,65 @@ def build_frame_cache(
         apex_exact=np.asarray(apex_exact, dtype=np.int64),
         path=data_path,
     )
+
+
+# -- the cache folder as a whole (`mmnet info --cache`, `mmnet cache prune`) ----------------------------
+@dataclass
+class CacheEntry:
+    """Files that belong together in the cache (a frame cache with its index and optical flow)."""
+
+    name: str
+    paths: list[Path]
+    size: int  # bytes
+    last_used: float  # newest modification time of its files (reusing a frame cache touches its index)
+
+
+def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
+    """Every entry of the cache folder, least recently used first."""
+    import re
+    import time
+
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    if not root.is_dir():
+        return []
+    groups: dict[str, list[Path]] = {}
+    for path in root.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        # a temporary file of a build in progress is left alone for a day
+        if path.name.startswith(".") and time.time() - path.stat().st_mtime < 86400:
+            continue
+        m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json)", path.name)
+        key = f"frames-{m.group(1)}" if m and path.parent == root else str(path.relative_to(root))
+        groups.setdefault(key, []).append(path)
+    out = []
+    for key, paths in groups.items():
+        stats = [p.stat() for p in paths]
+        out.append(CacheEntry(key, sorted(paths), sum(st.st_size for st in stats), max(st.st_mtime for st in stats)))
+    return sorted(out, key=lambda e: (e.last_used, e.name))
+
+
+def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
+                max_bytes: int | None = None, dry_run: bool = False) -> list[CacheEntry]:
+    """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
+    the cache holds at most ``max_bytes``; returns what was (or, with ``dry_run``, would be) removed."""
+    import time
+
+    entries = cache_entries(cache_dir)
+    doomed: list[CacheEntry] = []
+    if older_than_days is not None:
+        cutoff = time.time() - older_than_days * 86400
+        doomed = [e for e in entries if e.last_used < cutoff]
+    if max_bytes is not None:
+        left = sum(e.size for e in entries if e not in doomed)
+        for e in entries:
+            if left <= max_bytes:
+                break
+            if e not in doomed:
+                doomed.append(e)
+                left -= e.size
+    if not dry_run:
+        for e in doomed:
+            for p in e.paths:
+                p.unlink(missing_ok=True)
+    return doomed

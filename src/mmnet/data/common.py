@@ -35,10 +35,14 @@ __all__ = [
 
 log = logging.getLogger("mmnet.data")
 
+# Longest subject or clip name: both are folder names, and file systems allow 255 bytes per name.
+MAX_NAME = 255
+
 # Checks about the annotation itself (strict mode raises AnnotationError); the rest are about the
 # frames on disk (DataError).
 ANNOTATION_CHECKS = frozenset(
-    {"apex_unknown", "apex_outside", "offset_before_onset", "bad_row", "bad_value", "label_missing", "duplicate"}
+    {"apex_unknown", "apex_outside", "offset_before_onset", "onset_after_apex", "bad_row", "bad_value",
+     "label_missing", "duplicate"}
 )
 
 
@@ -101,7 +105,10 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     if apex is None and apex_required:
         out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); fix the annotation, or "
                          "leave the sample out (data.on_bad_sample=skip)", "error"))
-    if offset is not None and offset < onset:
+    if apex is not None and apex < onset:
+        out.append(Issue(sid, "onset_after_apex", f"onset {onset} is after apex {apex}: the motion would be "
+                         "reversed; fix the annotation (onset and apex swapped?)", "error"))
+    elif offset is not None and offset < onset:
         out.append(Issue(sid, "offset_before_onset", f"offset {offset} is before onset {onset}", "error"))
     elif apex is not None and not (onset <= apex <= (offset if offset is not None else apex)):
         out.append(Issue(sid, "apex_outside", f"apex {apex} is outside onset..offset {onset}..{offset}", "error"))
@@ -192,6 +199,7 @@ def samples_from_table(
     samples: list[Sample] = []
     issues: list[Issue] = []
     seen: dict[tuple[str, str], int] = {}
+    firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
     for row_no, row in table.rows:
         subject = subject_text(cell(row, idx["subject"]), subject_width)
         clip_cell = cell(row, idx["clip"])
@@ -201,6 +209,13 @@ def samples_from_table(
             issues.append(Issue(f"{dataset}/?/row{row_no}", "bad_row", f"{where}: no subject or clip name; "
                                 f"row ignored (cells: {[c for c in row if c not in (None, '')]})", "error"))
             continue
+        too_long = [(f, v) for f, v in (("subject", subject), ("clip", clip)) if len(v) > MAX_NAME]
+        if too_long:
+            f, v = too_long[0]
+            issues.append(Issue(f"{dataset}/?/row{row_no}", "bad_row", f"{where}: the {f} cell holds {len(v)} "
+                                f"characters ({v[:40]!r}...), longer than a folder name can be ({MAX_NAME}); "
+                                "fix the cell (a pasted note?). Row ignored.", "error"))
+            continue
         key = (subject, clip)
         annotated_clip = clip
         seen[key] = seen.get(key, 0) + 1
@@ -208,9 +223,17 @@ def samples_from_table(
             if duplicates == "suffix":
                 clip = f"{clip}{seen[key]}"
             else:
-                issues.append(Issue(f"{dataset}/{subject}/{clip}", "duplicate", f"{where}: repeats an earlier row for "
-                                    "the same subject and clip; this row is ignored", "error"))
+                first_row, first_cells = firsts[key]
+                cells = [cell(row, idx[f]) for f in ("onset", "apex", "offset", "label")]
+                same = cells == first_cells
+                # an exact repeat is harmless; a repeat that disagrees leaves no way to know which row is right
+                what = ("; this copy is ignored" if same else f" with other onset/apex/offset/label ({first_cells} vs "
+                        f"{cells}); the sample is not used until one of the rows is removed")
+                issues.append(Issue(f"{dataset}/{subject}/{clip}", "duplicate_row" if same else "duplicate",
+                                    f"{where}: repeats row {first_row} for the same subject and clip{what}",
+                                    "warning" if same else "error"))
                 continue
+        firsts.setdefault(key, (row_no, [cell(row, idx[f]) for f in ("onset", "apex", "offset", "label")]))
         sid = f"{dataset}/{subject}/{clip}"
         raw = {f: cell(row, idx[f]) for f in ("onset", "apex", "offset")}
         values = {f: frame_number(v) for f, v in raw.items()}
@@ -257,12 +280,15 @@ def objective_class(value: object) -> int | None:
 def find_folder(parent: Path, name: str) -> tuple[Path | None, bool]:
     """``parent/name``, else a case-insensitive match (CAS(ME)^3 writes 'J' for folder 'j'); (path, exact)."""
     exact = parent / name
-    if exact.is_dir():
-        return exact, True
-    if parent.is_dir():
-        for entry in parent.iterdir():
-            if entry.name.lower() == name.lower() and entry.is_dir():
-                return entry, False
+    try:
+        if exact.is_dir():
+            return exact, True
+        if parent.is_dir():
+            for entry in parent.iterdir():
+                if entry.name.lower() == name.lower() and entry.is_dir():
+                    return entry, False
+    except OSError:  # a name longer than the file system allows, a symbolic link loop: not found
+        pass
     return None, False
 
 
@@ -298,13 +324,28 @@ def attach_frames(
         if folder not in listed:
             # Two files with one number (img070.jpg, img70.jpg): the first by name is the frame, the
             # other is reported with the non-frame files.
-            listed[folder] = list_frames(folder, pattern, duplicates="first")
+            try:
+                listed[folder] = list_frames(folder, pattern, duplicates="first")
+            except DataError as exc:
+                listed[folder] = exc
+        if isinstance(listed[folder], DataError):
+            issues.append(Issue(s.sample_id, "frames_unreadable", f"{listed[folder]} The sample is excluded.",
+                                "error"))
+            out.append(s)
+            continue
         frames, junk = listed[folder]
         if window:
             known = [n for n in (s.onset, s.apex, s.offset) if n is not None]
             lo, hi = min(known), max(known)
             frames = tuple(f for f in frames if lo <= f[0] <= hi)
         s = with_frames(s, frames)
+        numbers = {n for n, _ in frames}
+        for name in junk:  # two files for one frame number: which one is the frame is a guess
+            m = pattern.fullmatch(name)
+            if m and int(m.group(1)) in numbers:
+                issues.append(Issue(s.sample_id, "frame_number_twice", f"two files for frame {int(m.group(1))}: "
+                                    f"'{s.frame_path(int(m.group(1))).name}' and '{name}' in {folder}; remove or "
+                                    "rename one", "error"))
         if not frames:
             span = " within the annotated span" if window else ""
             issues.append(Issue(s.sample_id, "no_frames", f"no frames matching {pattern.pattern!r} in {folder}{span}; "

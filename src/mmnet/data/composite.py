@@ -37,18 +37,26 @@ _CHECK_SCHEME = {"casme2": "casme2-3class-megc", "samm": "samm-3class-megc", "sm
 def read_cde_list(path: Path) -> list[tuple[int, str, str, str, str]]:
     """(line, dataset, subject, filename, class name) per row; blank ',,,' lines (2018-11-30 file) skipped."""
     rows = []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for line, r in enumerate(csv.reader(f), start=1):
-            cells = [c.strip() for c in r]
-            if not any(cells):
-                continue
-            if line == 1 and cells[0].lower() in ("dataset", "data", "database"):
-                continue  # a header some derived copies add
-            if len(cells) < 4 or cells[0].lower() not in PARTS or not cells[3].isdigit() or int(cells[3]) > 2:
-                raise AnnotationError(f"'{path}' line {line}: expected 'dataset,subject,filename,label' "
-                                      f"with dataset in {PARTS} and label 0/1/2, got {r!r}. "
-                                      "Use the official combined_3class_gt.csv.")
-            rows.append((line, cells[0].lower(), cells[1], cells[2], CDE_LABELS[int(cells[3])]))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            lines = list(enumerate(csv.reader(f), start=1))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise AnnotationError(f"'{path}' is not a readable UTF-8 CSV file ({exc}). "
+                              "Use the official combined_3class_gt.csv.") from None
+    for line, r in lines:
+        cells = [c.strip() for c in r]
+        if not any(cells):
+            continue
+        if line == 1 and cells[0].lower() in ("dataset", "data", "database"):
+            continue  # a header some derived copies add
+        if len(cells) < 4 or cells[0].lower() not in PARTS or cells[3] not in ("0", "1", "2"):
+            raise AnnotationError(f"'{path}' line {line}: expected 'dataset,subject,filename,label' "
+                                  f"with dataset in {PARTS} and label 0/1/2, got {r!r}. "
+                                  "Use the official combined_3class_gt.csv.")
+        rows.append((line, cells[0].lower(), cells[1], cells[2], CDE_LABELS[int(cells[3])]))
+    if not rows:
+        raise AnnotationError(f"'{path}' lists no sample (empty, or a header only). "
+                              "Use the official combined_3class_gt.csv.")
     return rows
 
 

@@ -45,6 +45,9 @@ class Clip:
     _paths: dict[int, Path] = field(default_factory=dict, repr=False)  # folder: number -> file, in order
     _images: dict[int, np.ndarray] = field(default_factory=dict, repr=False)  # pair: {0: onset, 1: apex}
     _names: tuple[str, ...] = field(default=(), repr=False)  # pair: the two image paths
+    # aligned clips: image -> best face score, or None when the frame shows no face (see align_clip)
+    face_check: Callable[[np.ndarray], float | None] | None = field(default=None, repr=False)
+    face_scores: dict[int, float] = field(default_factory=dict, repr=False)  # frame number -> face score
 
     @property
     def pair(self) -> bool:
@@ -110,7 +113,19 @@ class Clip:
 
     def read(self, numbers: Iterable[int], what: Sequence[str] = ()) -> dict[int, np.ndarray]:
         """(H, W, 3) uint8 RGB frames ``numbers`` after ``transform``, checked to share one size."""
+        numbers = list(numbers)
         raw = dict(self._check_sizes(self.read_raw(numbers, what).items()))
+        if self.face_check is not None:  # the alignment of the onset is applied only where a face is
+            labels = dict(zip(numbers, what))
+            for n, image in raw.items():
+                if n not in self.face_scores:
+                    score = self.face_check(image)
+                    if score is None:
+                        raise PreprocessError(
+                            f"Clip '{self.source}': {labels.get(n, 'the').lower()} frame '{self.name(n)}' shows no "
+                            "face (it left the picture, or the frame is blank), so it cannot be aligned. Choose "
+                            "--onset/--apex among frames that show the face, or trim the clip to them.")
+                    self.face_scores[n] = score
         return raw if self.transform is None else {n: self.transform(im) for n, im in raw.items()}
 
     def read_pair(self, onset: int, apex: int) -> tuple[np.ndarray, np.ndarray]:
@@ -238,9 +253,19 @@ def align_clip(clip: Clip, onset: int | None = None, *, aligner=None) -> Clip:
         alignment = aligner.estimate(image)
     except PreprocessError as exc:
         raise PreprocessError(
-            f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. Give face crops and leave out --align."
+            f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. The onset must show a face: choose "
+            "--onset at a frame that shows it (the input may also be no face at all: noise, a blank screen)."
         ) from None
-    return replace(clip, transform=alignment.apply)
+    face = getattr(alignment, "face", None)
+    scores = {n_on: float(face.score)} if face is not None else {}
+    detect = getattr(aligner, "detect", None)
+
+    def face_check(frame: np.ndarray) -> float | None:
+        found = detect(frame)
+        return float(found[0].score) if found else None
+
+    return replace(clip, transform=alignment.apply, face_check=face_check if detect is not None else None,
+                   face_scores=scores)
 
 
 @dataclass(frozen=True)

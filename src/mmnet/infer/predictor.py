@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, PredictionError
 from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
@@ -73,9 +73,17 @@ class Prediction:
     apex_spotted: bool
     label: str
     probabilities: dict[str, float]
+    aligned: bool = False  # faces were detected, cropped and aligned (--align)
+    face_score: float | None = None  # the lower detector score of the onset and apex faces (aligned only)
+    warning: str | None = None  # what the result cannot vouch for (e.g. no face check without --align)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: The note on every prediction made without --align: nothing checked that the frames show a face.
+NOT_CHECKED = ("input not checked for a face: the frames are assumed to be face crops (noise or a blank "
+               "frame also gets a label); use --align to detect and check the face")
 
 
 class Predictor:
@@ -187,7 +195,12 @@ class Predictor:
         return results
 
     def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray) -> Prediction:
+        if not np.isfinite(probs).all():
+            raise PredictionError(f"{clip.source}: the network's output is not finite (NaN or infinity) for onset "
+                                  f"{onset}, apex {apex}; the checkpoint or the frames are unusable.")
         k = int(np.argmax(probs))
+        aligned = clip.transform is not None
+        scores = [clip.face_scores[n] for n in (onset, apex) if n in clip.face_scores]
         return Prediction(
             source=clip.source,
             onset=onset,
@@ -195,4 +208,7 @@ class Predictor:
             apex_spotted=spotted,
             label=self.class_names[k],
             probabilities={name: float(v) for name, v in zip(self.class_names, probs)},
+            aligned=aligned,
+            face_score=round(min(scores), 4) if scores else None,
+            warning=None if aligned else NOT_CHECKED,
         )

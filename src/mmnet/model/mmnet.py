@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
 __all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS", "CheckpointInfo", "load_checkpoint", "read_checkpoint",
+           "model_from_weights",
            "IMAGENET_MEAN", "IMAGENET_STD"]
 
 #: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
@@ -58,27 +61,45 @@ class MMNetConfig:
     main_input: str = "difference"  # one of MAIN_INPUTS
 
     def __post_init__(self) -> None:
-        if not isinstance(self.num_classes, int) or self.num_classes < 2:
+        # Types first (a checkpoint's config.json or header may hold anything), then ranges; NaN
+        # fails every comparison, so the ranges are written to fail for it.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = _FIELD_TYPES[f.name]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+                setattr(self, f.name, value)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ConfigError(f"model.{f.name} must be of type {kind.__name__}, got {value!r}")
+            if kind is float and not math.isfinite(value):
+                raise ConfigError(f"model.{f.name} must be a finite number, got {value!r}")
+        if self.num_classes < 2:
             raise ConfigError(f"model.num_classes must be an integer >= 2, got {self.num_classes!r}")
         if self.image_size % 16 or self.image_size < 16:
             raise ConfigError(f"model.image_size must be a positive multiple of 16, got {self.image_size!r}")
         if self.pc_depth < 1:
             raise ConfigError(f"model.pc_depth must be >= 1, got {self.pc_depth!r}")
-        if self.pc_mlp_ratio <= 0:
+        if not self.pc_mlp_ratio > 0:
             raise ConfigError(f"model.pc_mlp_ratio must be > 0, got {self.pc_mlp_ratio!r}")
         if not 0.0 <= self.pc_drop_path < 1.0:
             raise ConfigError(f"model.pc_drop_path must be in [0, 1), got {self.pc_drop_path!r}")
-        if 512 % self.pc_num_heads:
-            raise ConfigError(f"model.pc_num_heads must divide 512, got {self.pc_num_heads!r}")
+        if self.pc_num_heads < 1 or 512 % self.pc_num_heads:
+            raise ConfigError(f"model.pc_num_heads must be a positive divisor of 512 (1, 2, 4, 8, ...), "
+                              f"got {self.pc_num_heads!r}")
         verify_choice("model.main_input", self.main_input, MAIN_INPUTS)
 
     @classmethod
     def from_dict(cls, values: dict) -> MMNetConfig:
+        if not isinstance(values, dict):
+            raise ConfigError(f"the model config must be a mapping, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"Unknown model config key(s) {unknown}. Valid keys: {sorted(known)}")
         return cls(**values)
+
+
+_FIELD_TYPES = {name: hint for name, hint in typing.get_type_hints(MMNetConfig).items()}
 
 
 class MMNet(nn.Module):
@@ -213,8 +234,7 @@ class CheckpointInfo:
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> tuple[MMNet, CheckpointInfo]:
     """The network of an mmnet checkpoint (strictly loaded) and what it carries besides."""
     weights, meta = read_checkpoint(path)
-    model = MMNet(config=MMNetConfig.from_dict(meta["model"]))
-    _load_strict(model, weights, source=str(path))
+    model = model_from_weights(weights, meta, source=str(path))
     return model.to(map_location), CheckpointInfo.from_metadata(meta)
 
 
@@ -241,17 +261,61 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
             f"'{p}' is not a readable safetensors file ({exc}). If it is a checkpoint of the "
             "authors' code (.pth), convert it first: mmnet convert AUTHORS.pth OUT"
         ) from exc
-    meta = None
+    # The header is the one source of truth: config.json (written beside it for people to read) is
+    # read only for a weights file whose header carries no mmnet record (docs/inference.md).
+    meta, source = None, f"the header of '{p}'"
     if "mmnet" in header:
-        meta = json.loads(header["mmnet"])
-    elif (p.parent / CONFIG_NAME).exists():
-        meta = json.loads((p.parent / CONFIG_NAME).read_text())
+        meta = _parse_json(header["mmnet"], source)
+    elif (p.parent / CONFIG_NAME).is_file():
+        source = f"'{p.parent / CONFIG_NAME}'"
+        try:
+            text = (p.parent / CONFIG_NAME).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{source} cannot be read ({exc}).") from None
+        meta = _parse_json(text, source)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_TAG or "model" not in meta:
         raise CheckpointError(
             f"'{p}' is a safetensors file but not an mmnet checkpoint (no mmnet config in its "
             "header or beside it). Convert authors' checkpoints with: mmnet convert AUTHORS.pth OUT"
         )
+    names = meta.get("class_names")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise CheckpointError(f"{source}: class_names must be a list of texts, got {names!r}.")
+    if not isinstance(meta.get("preprocessing") or {}, dict) or not isinstance(meta["model"], dict):
+        raise CheckpointError(f"{source}: 'model' and 'preprocessing' must be JSON objects.")
+    _check_finite_weights(weights, p)
     return weights, meta
+
+
+def _parse_json(text: str, source: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"The mmnet record in {source} is not valid JSON ({exc}); the checkpoint is damaged. "
+                              "Save or convert it again.") from None
+
+
+def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -> MMNet:
+    """The network a checkpoint's metadata describes, with its weights loaded strictly (every key
+    and shape checked): what makes a safetensors file an MMNet checkpoint."""
+    try:
+        config = MMNetConfig.from_dict(meta["model"])
+    except ConfigError as exc:
+        raise CheckpointError(f"'{source}': its model config is invalid: {exc}") from None
+    model = MMNet(config=config)
+    _load_strict(model, weights, source=source)
+    return model
+
+
+def _check_finite_weights(weights: dict[str, Tensor], path: Path) -> None:
+    """Refuse weights holding NaN or infinity: every prediction from them would be NaN or meaningless."""
+    bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise CheckpointError(
+            f"'{path}' holds NaN or infinite weights in {len(bad)} tensor(s) ({shown}); it cannot give meaningful "
+            "predictions. Use a checkpoint from a training run that finished with finite losses."
+        )
 
 
 def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str) -> None:

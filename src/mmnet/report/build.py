@@ -21,7 +21,11 @@ from .run_reader import load_run
 from .scores import compute_report, score_run
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY
 
-__all__ = ["build_report", "summarize_run"]
+__all__ = ["build_report", "summarize_run", "REPORT_FILES"]
+
+#: What build_report writes into a run folder.
+REPORT_FILES = ("report.json", "report.md", "megc_log.txt", "pooled_predictions.csv", "confusion_matrix.png",
+                "learning_curves.png")
 
 
 def build_report(run_dir: str | Path, selection: str | None = None) -> dict:
@@ -36,16 +40,25 @@ def build_report(run_dir: str | Path, selection: str | None = None) -> dict:
         The report dict, as written to ``report.json``.
     """
     run_dir = Path(run_dir)
-    run = load_run(run_dir)
-    report, pooled = score_run(run, selection)
-    log, pooled_csv = megc_log(report, pooled, run)
-    # default=str: YAML may hold dates; allow_nan=False: a NaN here is a bug, not a number.
-    atomic_write_text(run_dir / "report.json", json.dumps(report, indent=2, allow_nan=False, default=str) + "\n")
-    atomic_write_text(run_dir / "report.md", render_markdown(report))
-    atomic_write_text(run_dir / "megc_log.txt", log)
-    atomic_write_text(run_dir / "pooled_predictions.csv", pooled_csv)
-    atomic_write_bytes(run_dir / "confusion_matrix.png", confusion_png(report))
-    atomic_write_bytes(run_dir / "learning_curves.png", curves_png(report))
+    # Everything is computed before anything is written; when that fails, the report files of an
+    # earlier build are removed, so that no report.md describes a run folder that has changed since.
+    try:
+        run = load_run(run_dir)
+        report, pooled = score_run(run, selection)
+        log, pooled_csv = megc_log(report, pooled, run)
+        # default=str: YAML may hold dates; allow_nan=False: a NaN here is a bug, not a number.
+        texts = {"report.json": json.dumps(report, indent=2, allow_nan=False, default=str) + "\n",
+                 "report.md": render_markdown(report), "megc_log.txt": log, "pooled_predictions.csv": pooled_csv}
+        images = {"confusion_matrix.png": confusion_png(report), "learning_curves.png": curves_png(report)}
+    except BaseException:
+        if run_dir.is_dir():
+            for name in REPORT_FILES:
+                (run_dir / name).unlink(missing_ok=True)
+        raise
+    for name, text in texts.items():
+        atomic_write_text(run_dir / name, text)
+    for name, data in images.items():
+        atomic_write_bytes(run_dir / name, data)
     return report
 
 

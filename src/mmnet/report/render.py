@@ -69,6 +69,11 @@ def render_markdown(report: dict) -> str:
           f"Samples: {report['n_samples']} in samples.csv ({skipped}); "
           f"finished folds per seed: {', '.join(f'{s}: {n}' for s, n in report['n_folds'].items())}; "
           f"classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.", ""]
+    if st.get("skipped"):  # every annotated sample training did not use, with its reason (skipped.csv)
+        L += ["Not used for training:", ""] + [f"- {r['sample_id']}: {r['reason']}" for r in st["skipped"][:50]]
+        if len(st["skipped"]) > 50:
+            L.append(f"- ... {len(st['skipped']) - 50} more in skipped.csv")
+        L.append("")
     h = report["headline"]
     L += [f"## Headline ({h['description']})", "", *_headline_rows(h), ""]
     paper = report.get(PAPER_KEY)

@@ -203,7 +203,14 @@ def load_run(run_dir: str | Path) -> Run:
     issues: list[str] = []
     config: dict = {}
     if (root / rf.CONFIG).is_file():
-        config = yaml.safe_load((root / rf.CONFIG).read_text(encoding="utf-8")) or {}
+        try:
+            config = yaml.safe_load((root / rf.CONFIG).read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise RunFolderError(f"'{root / rf.CONFIG}' is not valid YAML ({exc}); restore it (training writes it "
+                                 "again when the same `mmnet train` command is rerun).") from None
+        if not isinstance(config, dict):
+            raise RunFolderError(f"'{root / rf.CONFIG}' must hold a mapping of config sections, "
+                                 f"not a {type(config).__name__}; restore it by rerunning the same `mmnet train`.")
     else:
         issues.append("config.yaml is missing: the configuration cannot be audited.")
     env = _read_json(root / rf.ENV) if (root / rf.ENV).is_file() else {}

@@ -90,7 +90,9 @@ def _status(run: Run) -> dict:
             untested[str(seed)] = {"samples": len(left), "subjects": subj}
     complete = not (unfinished or missing_seeds or untested)
     return {"complete": complete, "unfinished_folds": unfinished, "missing_seeds": missing_seeds,
-            "untested": untested, "skipped_samples": len(skipped)}
+            "untested": untested, "skipped_samples": len(skipped),
+            "skipped": [{"sample_id": str(i), "reason": str(r)} for i, r in zip(run.skipped["sample_id"],
+                                                                                run.skipped["reason"])]}
 
 
 def _learning_curves(run: Run) -> dict:

@@ -9,6 +9,8 @@ the same numbers as an uninterrupted run.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +22,17 @@ from .. import run_folder as rf
 from ..config import ExperimentConfig
 from ..data.batches import DeviceFrames
 from ..data.cache import CachedFrames
+from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics, plan_compute
-from ..utils import atomic_torch_save, atomic_write_text
+from ..utils import CorruptFile, atomic_torch_save, atomic_write_text, checked_torch_load, move_aside
 from .loop import evaluate, train_one_epoch
 from .tasks import FoldTask, fold_seed
 
 __all__ = ["run_fold"]
+
+log = logging.getLogger("mmnet.train")
 
 
 @dataclass
@@ -66,13 +71,20 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     state_path = fold_dir / rf.STATE
     done = _Progress()
     if state_path.exists():  # resume: everything needed to continue bit-for-bit
-        state = torch.load(state_path, map_location=plan.device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
-        done = _Progress(state["epoch"], state["history"], state["predictions"])
+        try:
+            state = checked_torch_load(state_path, map_location=plan.device)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            generator.set_state(state["generator"].cpu())
+            torch.set_rng_state(state["torch_rng"].cpu())
+            done = _Progress(int(state["epoch"]), list(state["history"]), list(state["predictions"]))
+        except (CorruptFile, KeyError, TypeError, ValueError, RuntimeError) as exc:
+            # a damaged resume state: moved aside (kept for inspection), the fold starts again
+            aside = move_aside(state_path)
+            log.warning("seed %s fold %s: resume state '%s' is damaged (%s); moved to '%s', the fold starts again "
+                        "from epoch 1", task.seed, task.fold, state_path, exc, aside.name)
+            return run_fold(task, progress=progress, device=device, frames=frames)
 
     bar = EpochProgress(f"seed {task.seed} fold {task.fold}", tc.epochs, done.epoch, progress=progress)
     for epoch in range(done.epoch + 1, tc.epochs + 1):
@@ -80,9 +92,11 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         lr = optimizer.param_groups[0]["lr"]
         stats = train_one_epoch(model, data, train_idx, optimizer, batch_size=tc.batch_size, augment=cfg.augment,
                                 generator=generator, precision=plan.precision, memory_format=plan.memory_format)
+        _check_finite(task, epoch, stats.first_bad_step, stats.loss, "training loss")
         if epoch <= tc.lr_decay_epochs:  # the authors step the schedule after epochs 1..50, then hold
             scheduler.step()
         probs, test_loss = evaluate(model, data, test_idx, precision=plan.precision, memory_format=plan.memory_format)
+        _check_finite(task, epoch, None, test_loss, "test loss")
         test_acc = _record_epoch(task, done, epoch, probs)
         done.history.append({"epoch": epoch, "train_loss": round(stats.loss, 6),
                              "train_acc": round(stats.accuracy, 6), "lr": lr, "test_loss": round(test_loss, 6),
@@ -108,6 +122,21 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     atomic_write_text(fold_dir / rf.DONE, json.dumps(record, indent=2) + "\n")
     state_path.unlink(missing_ok=True)
     return record
+
+
+def _check_finite(task: FoldTask, epoch: int, step: int | None, value: float, what: str) -> None:
+    """Stop the fold when a loss became NaN/inf; the resume state of the previous epoch is kept."""
+    if step is None and math.isfinite(value):
+        return
+    at = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+    kept = (f"this fold's state after epoch {epoch - 1} is kept" if epoch > 1
+            else "this fold restarts from epoch 1")
+    raise TrainingError(
+        f"seed {task.seed} fold {task.fold}: the {what} became {value if not math.isfinite(value) else 'NaN/inf'} "
+        f"at {at}. Training stopped; finished folds are kept and {kept} when the same command is rerun. "
+        "Try a lower train.lr, train.precision=fp32, or check the data (`mmnet check-data`); "
+        "a changed setting needs a new --out."
+    )
 
 
 def _fold_data(task: FoldTask, device: torch.device, frames) -> tuple[DeviceFrames, torch.Tensor, torch.Tensor]:

@@ -30,6 +30,7 @@ def autocast(device: torch.device, precision: str):
 class EpochStats:
     loss: float
     accuracy: float
+    first_bad_step: int | None = None  # 1-based step whose loss was first NaN/inf; None: all finite
 
 
 def train_one_epoch(
@@ -51,7 +52,9 @@ def train_one_epoch(
     # Loss and accuracy are accumulated on the device: no host synchronisation per step.
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    for start in range(0, len(order), batch_size):
+    # The first step whose loss is not finite, kept on the device too (-1: none), read once at the end.
+    first_bad = torch.full((), -1, device=device, dtype=torch.long)
+    for step, start in enumerate(range(0, len(order), batch_size), start=1):
         idx = order[start : start + batch_size]
         # Batches come in the network's memory format (see data.batches).
         onset, apex, labels = data.train_batch(idx, augment, generator, memory_format=memory_format)
@@ -63,8 +66,13 @@ def train_one_epoch(
         optimizer.step()
         total_loss += loss.detach() * len(idx)
         correct += (logits.argmax(1) == labels).sum()
+        bad = (first_bad < 0) & ~torch.isfinite(loss.detach())
+        first_bad = torch.where(bad, torch.full_like(first_bad, step), first_bad)
     n = max(len(order), 1)
-    return EpochStats(loss=float(total_loss) / n, accuracy=float(correct) / n)
+    # one transfer to the host per epoch
+    loss_sum, n_correct, bad_step = torch.stack([total_loss.double(), correct.double(), first_bad.double()]).tolist()
+    return EpochStats(loss=loss_sum / n, accuracy=n_correct / n,
+                      first_bad_step=int(bad_step) if bad_step >= 0 else None)
 
 
 @torch.no_grad()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -22,15 +23,19 @@ import yaml
 from .. import run_folder as rf
 from ..config import ExperimentConfig, config_from_dict, config_to_dict, parse_root
 from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, get_scheme, load_dataset, protocol_folds
-from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows
+from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows, npy_intact
+from ..data.frame_check import check_frame_files
+from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..progress import bars_wanted
 from ..runtime import describe_machine, plan_compute
-from ..utils import atomic_write_bytes, atomic_write_text
+from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .tasks import FoldTask
 
 __all__ = ["PreparedRun", "prepare_run", "fold_tasks", "environment", "config_changes", "set_aside"]
+
+log = logging.getLogger("mmnet.train")
 
 
 @dataclass
@@ -61,18 +66,21 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS)))
     scheme = get_scheme(d.scheme or DEFAULT_SCHEME[d.dataset])
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
-    pairs = scheme.select(load.samples)
 
-    # Bad samples: an explicit choice, never a silent drop.
-    skipped: list[tuple[str, str]] = []
-    excluded = [s for s in load.excluded if scheme.class_of(s) is not None]
-    if excluded and d.on_bad_sample != "skip":
-        names = ", ".join(s.sample_id for s in excluded[:10])
-        raise DataError(f"{len(excluded)} sample(s) have no usable frames on disk: {names}. "
-                        "Run `mmnet check-data` for details, or set data.on_bad_sample=skip.")
-    skipped += [(s.sample_id, "no usable frames on disk") for s in excluded]
+    # Bad samples: an explicit choice, never a silent drop (the rule is data.usage's, as check-data's).
+    check_frame_files(load, scheme)  # empty, damaged, truncated or odd-sized frames: as check-data reports them
+    usage = plan_usage(load, scheme, d.on_bad_sample)
+    blocking = usage.blocking(d.on_bad_sample)
+    if blocking:
+        nearest = " (frames not on disk: data.on_bad_sample=nearest uses the nearest one)" if any(
+            c in reason for _, reason in blocking for c in NEAREST_FIXES) else ""
+        raise DataError(f"{len(blocking)} sample(s) of {d.dataset} cannot be used as annotated:\n"
+                        f"{describe_problems(blocking)}\nFix the annotation or the files, or set "
+                        f"data.on_bad_sample=skip to leave them out (listed in skipped.csv){nearest}. "
+                        f"`mmnet check-data {d.dataset} --root ...` lists every problem.")
+    skipped: list[tuple[str, str]] = list(usage.left_out)
     kept, windows = [], []
-    for sample, label in pairs:
+    for sample, label in usage.used:
         try:
             windows.append(frame_windows(sample, d.jitter_fraction, clamp=d.on_bad_sample == "nearest"))
             kept.append((sample, label))
@@ -102,6 +110,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     cfg = config_from_dict(resolved)
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
     config_path = out / rf.CONFIG
+    _check_saved_config(out, config_path)
     reconfigured = False
     if config_path.exists():
         changes = config_changes(yaml.safe_load(config_path.read_text()) or {}, yaml.safe_load(text))
@@ -123,6 +132,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
                  [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept])
     if skipped:
         rf.write_csv(out / rf.SKIPPED, rf.SKIPPED_COLUMNS, [list(r) for r in skipped])
+    else:
+        (out / rf.SKIPPED).unlink(missing_ok=True)
     notes = [[s.sample_id, n] for s, w in zip(samples, windows) for n in w.notes]
     if notes:
         rf.write_csv(out / rf.FRAME_NOTES, rf.FRAME_NOTES_COLUMNS, notes)
@@ -169,6 +180,28 @@ def set_aside(out: str | Path) -> Path | None:
     return target
 
 
+def _check_saved_config(out: Path, config_path: Path) -> None:
+    """A config.yaml that cannot be read: moved aside when no fold has started (it is written again),
+    else a named error (the folds' settings cannot be compared with this command's)."""
+    if not config_path.exists():
+        return
+    try:
+        saved = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        if isinstance(saved, dict):
+            return
+        why = f"it holds a {type(saved).__name__}, not a mapping"
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
+        why = f"not valid YAML: {str(exc).splitlines()[0]}"
+    started = [p for p in out.glob("seed-*/fold-*/*") if p.name in (rf.DONE, rf.STATE)]
+    if started:
+        raise ConfigError(f"'{config_path}' is damaged ({why}), and {len(started)} fold file(s) were written under "
+                          "it, so this command's settings cannot be compared with theirs. Restore the file from a "
+                          "backup, or start over in a new --out folder.")
+    aside = move_aside(config_path)
+    log.warning("'%s' was damaged (%s) and no fold has started; moved to '%s' and written again",
+                config_path, why, aside.name)
+
+
 def fold_tasks(run: PreparedRun) -> list[FoldTask]:
     """Every (seed, fold) of the run that has not finished yet."""
     tasks = []
@@ -182,9 +215,42 @@ def fold_tasks(run: PreparedRun) -> list[FoldTask]:
                 sample_ids=run.sample_ids, subjects=run.subjects, datasets=run.datasets,
                 flows_path=str(run.flows_path) if run.flows_path else None,
             )
-            if not (task.fold_dir / rf.DONE).exists():
+            if not _finished(task):
                 tasks.append(task)
     return tasks
+
+
+def _finished(task: FoldTask) -> bool:
+    """A fold whose done.json is valid, whose tables are there and whose saved model (train.save_models)
+    loads; a damaged file of a finished fold is moved aside (NAME.corrupt) and the fold runs again."""
+    done = task.fold_dir / rf.DONE
+    if not done.exists():
+        return False
+    damaged = None
+    try:
+        if not isinstance(json.loads(done.read_text(encoding="utf-8")), dict):
+            damaged = (done, "not a JSON object")
+    except (ValueError, OSError) as exc:
+        damaged = (done, str(exc))
+    if damaged is None and not (task.fold_dir / rf.PREDICTIONS).is_file():
+        damaged = (done, f"{rf.PREDICTIONS} is missing")
+    if damaged is None and task.config.train.save_models:
+        from ..errors import MMNetError
+        from ..model import load_checkpoint
+
+        try:
+            load_checkpoint(task.fold_dir / rf.MODEL)
+        except MMNetError as exc:
+            damaged = (task.fold_dir / rf.MODEL, str(exc).splitlines()[0])
+    if damaged is None:
+        return True
+    path, why = damaged
+    aside = move_aside(path)
+    if path != done:
+        move_aside(done)
+    log.warning("finished fold %s (seed %s): '%s' is damaged (%s); moved to '%s', the fold runs again",
+                task.fold, task.seed, path, why, aside.name)
+    return False
 
 
 def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -> Path:
@@ -194,9 +260,12 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
     across runs); the run's array sits beside the frame cache, named after it and the method.
     """
     path = cache.path.with_name(cache.path.stem.replace("frames-", "flows-") + f"-{method}.npy")
-    if path.exists():
-        return path
     n, size = len(samples), cache.frames.shape[1]
+    if path.exists():
+        if npy_intact(path, (n, size, size, 3)):
+            return path
+        log.warning("optical-flow cache '%s' is damaged; rebuilding it", path)
+        path.unlink()
     flows = np.empty((n, size, size, 3), np.float32)
     items = range(n)
     if bars_wanted(progress):

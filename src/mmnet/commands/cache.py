@@ -1,0 +1,62 @@
+"""Manage mmnet's cache of derived data (decoded frames, optical flow, apex estimates).
+
+The cache lives in one folder: $MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet
+(data.cache_dir in a config overrides it for a run). Everything in it is rebuilt when needed, so
+pruning never loses results; `mmnet info --cache` shows its size.
+
+Examples:
+  mmnet cache prune --older-than 30            (entries not used for 30 days)
+  mmnet cache prune --max-size 20 --dry-run    (least recently used first, down to 20 GB; only list)
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    prune = sub.add_parser("prune", help="remove old or least recently used cache entries")
+    prune.add_argument("--older-than", type=float, default=None, metavar="DAYS",
+                       help="remove entries last used more than DAYS days ago")
+    prune.add_argument("--max-size", type=float, default=None, metavar="GB",
+                       help="then remove the least recently used entries until the cache holds at most GB gigabytes")
+    prune.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    prune.add_argument("--dir", type=Path, default=None, help="cache folder (default: see above)")
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def run(args: argparse.Namespace) -> int:
+    import math
+    import time
+
+    from ..data.cache import cache_entries, default_cache_dir, prune_cache
+    from ..errors import ConfigError
+
+    if args.older_than is None and args.max_size is None:
+        raise ConfigError("mmnet cache prune needs --older-than DAYS and/or --max-size GB.")
+    for name, value in (("--older-than", args.older_than), ("--max-size", args.max_size)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{name} must be a number >= 0, got {value}")
+    folder = args.dir or default_cache_dir()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"cache folder '{folder}' is a file, not a folder.")
+    before = sum(e.size for e in cache_entries(folder))
+    removed = prune_cache(folder, older_than_days=args.older_than,
+                          max_bytes=None if args.max_size is None else int(args.max_size * 1e9), dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for e in removed:
+        age = (time.time() - e.last_used) / 86400
+        print(f"{verb}  {e.name}  {human_size(e.size)}  last used {age:.1f} days ago")
+    freed = sum(e.size for e in removed)
+    print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
+          f"{human_size(freed)}; {human_size(before - freed)} left")
+    return 0

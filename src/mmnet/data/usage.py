@@ -1,0 +1,102 @@
+"""Which annotated samples training uses, and why each other one is left out.
+
+One rule for `mmnet check-data` and `mmnet train` (``train/prepare.py``), so that check-data's
+"N of M samples used for training" is what training does:
+
+- a label the scheme leaves out on purpose (e.g. 'fear' in casme2-5class): left out, listed;
+- a blank label, or one the scheme does not know (a typo): a problem;
+- a sample with any error-severity issue (apex unknown, onset after apex, apex outside
+  onset..offset, a duplicate row with another label, no usable frames ...): a problem, except an
+  onset/apex frame missing on disk under ``data.on_bad_sample=nearest`` (the nearest frame is used);
+- a table row that did not become a sample (no subject, no onset, an over-long cell): a problem.
+
+Problems stop training under ``on_bad_sample`` "error" and "nearest", naming every one; with
+"skip" they are left out. Everything left out goes to the run's skipped.csv with its reason.
+Frames that turn out undecodable when the cache is built are handled later, by the same option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .common import DatasetLoad
+from .sample import Sample
+from .schemes import LabelScheme
+
+__all__ = ["Usage", "plan_usage", "describe_problems", "NEAREST_FIXES"]
+
+#: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
+NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
+
+
+@dataclass
+class Usage:
+    """What training does with every annotated sample.
+
+    Attributes:
+        used: (sample, class index) pairs training will use, in annotation order.
+        left_out: (sample id, reason) for every other sample or table row, in annotation order.
+        problems: the subset of ``left_out`` that are problems (stop training unless on_bad_sample=skip).
+    """
+
+    annotated: int = 0  # samples and table rows considered
+    used: list[tuple[Sample, int]] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def blocking(self, on_bad_sample: str) -> list[tuple[str, str]]:
+        """The problems that stop training under ``on_bad_sample``."""
+        return [] if on_bad_sample == "skip" else self.problems
+
+
+def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Usage:
+    """Apply the rules above to a loaded dataset."""
+    out = Usage()
+    errors: dict[str, list] = {}
+    for issue in load.errors:
+        errors.setdefault(issue.sample_id, []).append(issue)
+    index = {c: i for i, c in enumerate(scheme.classes)}
+    samples = load.samples + load.excluded
+    known = {s.sample_id for s in samples}
+
+    def problem(sid: str, reason: str) -> None:
+        out.left_out.append((sid, reason))
+        out.problems.append((sid, reason))
+
+    for sid, issues in errors.items():  # table rows that never became a sample
+        if sid not in known:
+            problem(sid, "; ".join(f"[{i.check}] {i.message}" for i in issues))
+    out.annotated = len(samples) + len(out.problems)
+    what = "objective class" if scheme.field != "label" else "label"
+    for s in samples:
+        key = scheme.key(s)
+        if key not in scheme.mapping:
+            if key == "":
+                problem(s.sample_id, f"no {what}: it cannot be trained on; fill in the cell")
+            else:
+                problem(s.sample_id, f"{what} {key!r} is unknown to scheme {scheme.name} (known: "
+                                     f"{', '.join(sorted(scheme.mapping))}); check the spelling")
+            continue
+        cls = scheme.mapping[key]
+        if cls is None:
+            out.left_out.append((s.sample_id, f"{what} {key!r} is not used by scheme {scheme.name}"))
+            continue
+        bad = [i for i in errors.get(s.sample_id, [])
+               if not (on_bad_sample == "nearest" and s.frames and i.check in NEAREST_FIXES)]
+        if not s.frames and not bad:
+            bad_text = "no usable frames on disk"
+        else:
+            bad_text = "; ".join(f"[{i.check}] {i.message}" for i in bad)
+        if bad_text:
+            problem(s.sample_id, bad_text)
+            continue
+        out.used.append((s, index[cls]))
+    return out
+
+
+def describe_problems(problems: list[tuple[str, str]], limit: int = 20) -> str:
+    """The problems as indented lines, at most ``limit`` of them."""
+    lines = [f"  - {sid}: {reason}" for sid, reason in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more (`mmnet check-data` lists every one)")
+    return "\n".join(lines)

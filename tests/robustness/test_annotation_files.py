@@ -1,0 +1,64 @@
+"""Annotation files that are not what their name says, or hold no sample."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmnet.data import load_dataset
+from mmnet.data.annotations import read_table
+from mmnet.errors import AnnotationError
+
+from ..fakes import CASME2_ROWS, casme2_sheet, write_casme2, write_xlsx
+from .helpers import assert_named_error, cli
+
+
+def _csv_text(rows) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
+
+
+def test_a_csv_renamed_xlsx_is_called_csv_with_the_name_to_use(tmp_path, capsys):
+    path = tmp_path / "coding.xlsx"
+    path.write_text(_csv_text(casme2_sheet(CASME2_ROWS[:3])))
+    with pytest.raises(AnnotationError, match=r"is a CSV \(text\) file.*rename it to 'coding\.csv'"):
+        read_table(path)
+    (tmp_path / "coding.csv").write_text(path.read_text())  # named .csv, it is read
+    assert len(read_table(tmp_path / "coding.csv").rows) == 3
+    root = write_casme2(tmp_path / "c2", CASME2_ROWS[:3])
+    code, _, err = cli(capsys, "check-data", "casme2", "--root", root, "--annotation", path)
+    assert_named_error(code, err, "CSV", "coding.csv")
+    assert "re-download" not in err
+
+
+def test_an_xlsx_renamed_csv_and_an_old_xls_are_named(tmp_path):
+    book = write_xlsx(tmp_path / "book.xlsx", {"Sheet1": casme2_sheet(CASME2_ROWS[:2])})
+    wrong = tmp_path / "book.csv"
+    wrong.write_bytes(book.read_bytes())
+    with pytest.raises(AnnotationError, match=r"Excel workbook named \.csv.*book\.xlsx"):
+        read_table(wrong)
+    xls = tmp_path / "old.xlsx"
+    xls.write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 500)
+    with pytest.raises(AnnotationError, match=r"old Excel \.xls"):
+        read_table(xls)
+
+
+@pytest.mark.parametrize("content", [b"", b"Subject,Filename\n", "Sub,é\n".encode("latin-1") * 3,
+                                     b"Subject,Filename\n\x00\x00\x01"])
+def test_empty_header_only_or_undecodable_csv_is_an_error(tmp_path, content):
+    path = tmp_path / "coding.csv"
+    path.write_bytes(content)
+    with pytest.raises(AnnotationError, match="coding.csv"):
+        read_table(path)
+
+
+def test_a_header_only_sheet_is_an_error_not_zero_samples(tmp_path, capsys):
+    root = write_casme2(tmp_path / "c2", CASME2_ROWS[:2])
+    write_xlsx(root / "CASME2-coding-20190701.xlsx", {"Sheet1": casme2_sheet([])})
+    with pytest.raises(AnnotationError, match="no rows below it"):
+        load_dataset("casme2", root)
+    code, out, err = cli(capsys, "check-data", "casme2", "--root", root)
+    assert_named_error(code, err, "CASME2-coding", "no rows below it")

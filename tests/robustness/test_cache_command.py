@@ -1,0 +1,58 @@
+"""One cache folder, its size (`mmnet info --cache`) and `mmnet cache prune`."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from mmnet.data.cache import cache_entries, default_cache_dir
+
+from .helpers import assert_named_error, cli
+
+
+def _entry(folder, key, mb, days_ago):
+    np.save(folder / f"frames-{key}.npy", np.zeros(int(mb * 1e6), np.uint8))
+    (folder / f"frames-{key}.json").write_text("{}")
+    np.save(folder / f"flows-{key}-tvl1.npy", np.zeros(10, np.float32))
+    t = time.time() - days_ago * 86400
+    for p in folder.glob(f"*{key}*"):
+        os.utime(p, (t, t))
+
+
+def test_info_cache_and_prune(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(folder))
+    assert default_cache_dir() == folder
+    _entry(folder, "aaaa", 2, 40)
+    _entry(folder, "bbbb", 3, 10)
+    _entry(folder, "cccc", 1, 0)
+    (folder / "apex").mkdir()
+    (folder / "apex" / "smic-hs.json").write_text("{}")
+    entries = cache_entries()
+    assert [e.name for e in entries][:3] == ["frames-aaaa", "frames-bbbb", "frames-cccc"]
+    assert len(entries[0].paths) == 3  # frames, index and flow go together
+    code, out, _ = cli(capsys, "info", "--cache", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["cache_dir"] == str(folder) and doc["entries"] == 4 and doc["bytes"] > 6e6
+    code, out, _ = cli(capsys, "info", "--cache")
+    assert "6.0 MB" in out
+    code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30", "--dry-run")
+    assert code == 0 and "would remove  frames-aaaa" in out and (folder / "frames-aaaa.npy").exists()
+    code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30")
+    assert not (folder / "frames-aaaa.npy").exists() and not (folder / "flows-aaaa-tvl1.npy").exists()
+    code, out, _ = cli(capsys, "cache", "prune", "--max-size", "0.002")  # 2 MB: the oldest (3 MB) goes
+    assert "frames-bbbb" in out and (folder / "frames-cccc.npy").exists() and not (folder / "frames-bbbb.npy").exists()
+
+
+def test_prune_needs_a_rule_and_sane_numbers(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path))
+    code, _, err = cli(capsys, "cache", "prune")
+    assert_named_error(code, err, "--older-than")
+    code, _, err = cli(capsys, "cache", "prune", "--max-size", "nan")
+    assert_named_error(code, err, "--max-size")
+    code, _, err = cli(capsys, "info")
+    assert_named_error(code, err, "--cache")

@@ -1,0 +1,87 @@
+"""Checkpoints: the safetensors header is the one source of truth; damaged or foreign files are named."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+import torch
+
+from mmnet.errors import CheckpointError
+from mmnet.model import load_checkpoint
+
+from .helpers import assert_named_error, cli, small_checkpoint
+
+
+def _rewrite_header(path, mutate) -> None:
+    """Rewrite the JSON header of a safetensors file (8-byte length, then the header)."""
+    data = path.read_bytes()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + n])
+    new = mutate(header).encode()
+    new += b" " * (-len(new) % 8)
+    path.write_bytes(struct.pack("<Q", len(new)) + new + data[8 + n :])
+
+
+def test_invalid_json_in_the_header_record_is_named(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+
+    def broken(header):
+        header["__metadata__"]["mmnet"] = header["__metadata__"]["mmnet"][:-5]
+        return json.dumps(header)
+
+    _rewrite_header(ckpt / "model.safetensors", broken)
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(ckpt)
+    for argv in (["info", ckpt], ["export", "--checkpoint", ckpt, "--onnx", tmp_path / "x.onnx"]):
+        code, _, err = cli(capsys, *argv)
+        assert_named_error(code, err, "not valid JSON", "model.safetensors")
+
+
+def test_config_json_is_ignored_when_the_header_has_the_record(tmp_path):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    (ckpt / "config.json").write_text("{ this is not json")
+    model, info = load_checkpoint(ckpt)  # the header decides
+    assert info.class_names == ["negative", "positive", "surprise"]
+    (ckpt / "config.json").write_text(json.dumps({"format": "mmnet-checkpoint", "model": {"num_classes": 7},
+                                                  "class_names": list("abcdefg")}))
+    model, info = load_checkpoint(ckpt)
+    assert model.config.num_classes == 3 and info.class_names == ["negative", "positive", "surprise"]
+
+
+def test_config_json_is_used_only_without_a_header_record_and_then_checked(tmp_path):
+    from safetensors.torch import save_file
+
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    meta = json.loads((ckpt / "config.json").read_text())
+    from safetensors import safe_open
+
+    with safe_open(str(ckpt / "model.safetensors"), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    save_file(tensors, str(ckpt / "model.safetensors"))  # no metadata
+    assert load_checkpoint(ckpt)[1].class_names == meta["class_names"]
+    (ckpt / "config.json").write_text("{ broken")
+    with pytest.raises(CheckpointError, match=r"config\.json.*not valid JSON"):
+        load_checkpoint(ckpt)
+    (ckpt / "config.json").write_text(json.dumps({**meta, "model": {**meta["model"], "pc_num_heads": 0}}))
+    with pytest.raises(CheckpointError, match="pc_num_heads"):
+        load_checkpoint(ckpt)
+    (ckpt / "config.json").write_text(json.dumps({**meta, "class_names": "abc"}))
+    with pytest.raises(CheckpointError, match="class_names"):
+        load_checkpoint(ckpt)
+
+
+def test_info_validates_against_the_mmnet_layout(tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    meta = {"format": "mmnet-checkpoint", "format_version": 1, "model": {"num_classes": 3}, "class_names": None,
+            "preprocessing": {}}
+    path = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(3)}, str(path), metadata={"mmnet": json.dumps(meta)})
+    code, out, err = cli(capsys, "info", path)
+    assert_named_error(code, err, "do not match", "missing keys")
+    assert "parameters" not in out
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, out, _ = cli(capsys, "info", ckpt)
+    assert code == 0 and "parameters:" in out
