@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${MMNET_EXTRAS:-dev,face,onnx,video,ray}
+EXTRAS=${MMNET_EXTRAS:-dev,face,onnx,video,ray,serve}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "export": "mmnet.commands.export",
     "convert": "mmnet.commands.convert",
     "info": "mmnet.commands.info",
+    "serve": "mmnet.commands.serve",
 }
 
 
