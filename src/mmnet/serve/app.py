@@ -83,8 +83,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     spotter = spotter or spot_recording
     root = Path(tempfile.mkdtemp(prefix="mmnet-serve-"))
     store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept)
-    pools = {"clip": Pool("clip", settings.workers, settings.queue),
-             "recording": Pool("recording", settings.workers, settings.queue)}
+    pools = {"clip": Pool("clip", settings.workers, settings.queue, on_end=store.sweep),
+             "recording": Pool("recording", settings.workers, settings.queue, on_end=store.sweep)}
     stop = threading.Event()
     info = {"classes": list(predictor.class_names), "image_size": predictor.preprocessing.image_size,
             **(model_info or {})}

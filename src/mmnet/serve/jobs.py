@@ -98,10 +98,11 @@ class Job:
 class Pool:
     """A thread pool of ``workers`` threads taking at most ``workers + queue`` jobs at a time."""
 
-    def __init__(self, name: str, workers: int, queue: int):
+    def __init__(self, name: str, workers: int, queue: int, on_end: Callable[[], object] | None = None):
         if workers < 1 or queue < 0:
             raise ValueError(f"workers must be >= 1 and queue >= 0, got {workers}, {queue}")
         self.name = name
+        self.on_end = on_end  # called after each job ends (e.g. to forget expired results)
         self.capacity = workers + queue
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"mmnet-{name}")
         self._lock = threading.Lock()
@@ -119,6 +120,11 @@ class Pool:
     def _release(self) -> None:
         with self._lock:
             self.active -= 1
+
+    def _ended(self) -> None:
+        self._release()
+        if self.on_end is not None:
+            self.on_end()
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -140,7 +146,7 @@ class _Slot:
         """Run ``work(job)`` on the pool; its return value becomes ``job.result``."""
         self.used = True
         try:
-            return self.pool._executor.submit(_run, job, work, self.pool._release)
+            return self.pool._executor.submit(_run, job, work, self.pool._ended)
         except RuntimeError:  # the pool is shut down
             self.pool._release()
             raise Busy("The server is shutting down.") from None
