@@ -3,6 +3,7 @@ JSON sentence (never a traceback) and leave the server serving, jobs are bounded
 
 import io
 import json
+import stat
 import threading
 import time
 import zipfile
@@ -128,6 +129,12 @@ def zip_with(entries):
     return buf.getvalue()
 
 
+def link_entry(name):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
 def png_bytes(image):
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
@@ -141,6 +148,7 @@ def png_bytes(image):
     ("clip.mp4", "truncated", 415, ["neither a video"]),
     ("clip.zip", "traversal", 400, ["outside the archive"]),
     ("clip.zip", "absolute", 400, ["outside the archive"]),
+    ("clip.zip", "link", 400, ["is a link"]),
     ("clip.zip", "bomb", 413, ["zip bombs"]),
     ("clip.zip", "not-frames", 415, ["not frames", "readme.txt"]),
     ("clip.zip", "two-folders", 415, ["2 folders"]),
@@ -156,6 +164,7 @@ def test_bad_uploads_get_a_sentence_and_the_server_keeps_serving(client, frames,
         "truncated": clip_mp4[: len(clip_mp4) // 3],
         "traversal": zip_with([("../evil/img1.png", png_bytes(image))]),
         "absolute": zip_with([("/etc/img1.png", png_bytes(image))]),
+        "link": zip_with([(link_entry("img1.png"), b"/etc/passwd")]),
         "bomb": zip_with([("img1.png", b"\0" * 5_000_000)]),
         "not-frames": zip_with([("img1.png", png_bytes(image)), ("readme.txt", b"x")]),
         "two-folders": zip_with([("a/img1.png", png_bytes(image)), ("b/img2.png", png_bytes(image))]),
@@ -169,6 +178,12 @@ def test_bad_uploads_get_a_sentence_and_the_server_keeps_serving(client, frames,
     assert client.get("/api/health").json()["status"] == "ok"
     assert leftovers(client) == []
     assert client.app.state.pools["clip"].active == 0
+
+
+def test_client_file_names_are_shown_never_used(client, clip_mp4):
+    r = client.post("/api/predict", files={"file": ("../../etc/evil<script>.mp4", clip_mp4)})
+    assert r.status_code == 200 and r.json()["source"] == "evilscript.mp4"
+    assert leftovers(client) == []
 
 
 def test_request_problems_are_json(client):

@@ -44,6 +44,10 @@ __all__ = ["ServeSettings", "create_app", "STATIC"]
 
 log = logging.getLogger("mmnet.serve")
 STATIC = Path(__file__).parent / "static"
+# The page loads nothing from elsewhere, and nothing from here may be framed or sniffed as another type.
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+                                           "frame-ancestors 'none'",
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.get("/", include_in_schema=False)
     async def index():
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache", **PAGE_HEADERS})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
