@@ -225,9 +225,11 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
     assert [(iv["onset"], iv["apex"], iv["offset"], iv["type"]) for iv in result["intervals"]] == [
         (3, 6, 9, "micro"), (15, 20, 26, "macro")]
     assert result["curve"]["score"][0] is None and len(result["curve"]["frames"]) == 30
-    iv = result["intervals"][1]
-    assert iv["label"] in CLASSES and sum(iv["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-    Image.open(io.BytesIO(client.get(iv["files"]["interval-1-attention.png"]).content)).verify()
+    micro, macro = result["intervals"]
+    assert micro["label"] in CLASSES and sum(micro["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    Image.open(io.BytesIO(client.get(micro["files"]["interval-0-attention.png"]).content)).verify()
+    assert macro["label"] is None and macro["probabilities"] is None and "not classified" in macro["note"]
+    assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
     rows = client.get(job["urls"]["csv"]).text.splitlines()
     assert rows[0].startswith("onset,apex,offset,type,score,label,p_negative") and len(rows) == 3
     assert leftovers(client) == []

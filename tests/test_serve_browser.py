@@ -99,8 +99,12 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
     page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
     assert page.locator("#timeline rect.interval").count() == 2
     assert page.locator("#timeline path").count() == 1  # the motion curve
-    page.locator("#timeline rect.interval").nth(1).click(force=True)
+    page.locator("#timeline rect.interval").nth(1).click(force=True)  # a macro-expression: shown, not classified
     page.wait_for_function("document.querySelector('#interval-detail h3').textContent.startsWith('Interval 2')")
+    assert page.inner_text("#interval-detail .label") == "not classified"
+    assert "trained on micro-expressions" in page.inner_text("#interval-detail .attention-note")
+    page.locator("#intervals tbody tr").nth(0).click()  # the micro-expression, from the table
+    page.wait_for_function("document.querySelector('#interval-detail h3').textContent.startsWith('Interval 1')")
     assert page.inner_text("#interval-detail .label") in CLASSES
     page.wait_for_function("document.querySelector('#interval-detail img.attention').naturalWidth > 300",
                            timeout=TIMEOUT_MS)

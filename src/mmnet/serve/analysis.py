@@ -92,6 +92,8 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
 
     Returns the spot JSON (``{"fps", "frames", "intervals": [...]}``, see ``mmnet.serve.spotting``)
     with ``source``, the motion ``curve`` when the spotter gives one, and per interval ``files``.
+    Intervals the spotter left unclassified are classified here, except macro-expressions (as
+    ``mmnet spot --checkpoint`` does: the model learnt micro-expressions).
     """
     job.update(progress=0.0, stage="spotting")
 
@@ -114,12 +116,18 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
         frames = clip.read([n for iv in batch for n in (iv["onset"], iv["apex"])])
         for k, iv in enumerate(batch, start=start):
             onset, apex = frames[iv["onset"]], frames[iv["apex"]]
-            if iv.get("probabilities") is None:
-                probs = predictor.predict_frames([onset], [apex])[0]
-                iv["probabilities"] = {c: float(p) for c, p in zip(predictor.class_names, probs)}
-                iv["label"] = predictor.class_names[int(np.argmax(probs))]
-            files, note = _figure(predictor, onset, apex, path.parent, f"interval-{k}-",
-                                  f"{job.name} interval {k + 1}", (iv["onset"], iv["apex"]))
+            name = f"interval-{k}-"
+            if iv.get("probabilities") is None and iv["type"] == "macro":
+                # As `mmnet spot --checkpoint`: the model learnt micro-expressions; a macro one is shown, not classified
+                files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
+                note = "A macro-expression: not classified (the model was trained on micro-expressions)."
+            else:
+                if iv.get("probabilities") is None:
+                    probs = predictor.predict_frames([onset], [apex])[0]
+                    iv["probabilities"] = {c: float(p) for c, p in zip(predictor.class_names, probs)}
+                    iv["label"] = predictor.class_names[int(np.argmax(probs))]
+                files, note = _figure(predictor, onset, apex, path.parent, name, f"{job.name} interval {k + 1}",
+                                      (iv["onset"], iv["apex"]))
             job.files.update(files)
             iv["files"] = sorted(files)
             if note:

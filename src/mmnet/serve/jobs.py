@@ -153,30 +153,32 @@ class _Slot:
 
 
 def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> None:
+    """Run one job; its folder is removed before it is seen to end (status is set last)."""
     job.status, job.started = "running", time.monotonic()
+    status, error, code = "failed", "The analysis was interrupted.", 500
     try:
         job.update(stage="starting")
         job.result = work(job)
-        job.status = "done"
-        job.update(progress=1.0, stage="done")
+        status, error, code = "done", None, 200
     except MMNetError as exc:
-        _fail(job, job.clean_message(str(exc)), exc.status if isinstance(exc, UploadError) else 422)
+        status, error, code = "failed", job.clean_message(str(exc)), exc.status if isinstance(exc, UploadError) else 422
     except MemoryError:
-        _fail(job, "The server ran out of memory on this upload. Send a shorter or smaller recording.", 507)
+        status, error, code = "failed", "The server ran out of memory on this upload. Send a shorter or smaller " \
+                                        "recording.", 507
     except Exception:  # noqa: BLE001 - a bug: the client gets a sentence, the log the traceback
         log.exception("job %s (%s) failed", job.id, job.name)
-        _fail(job, "The server failed on this upload because of an internal error; the details are in the "
-                   "server's log.", 500)
+        status, error, code = "failed", ("The server failed on this upload because of an internal error; the "
+                                         "details are in the server's log."), 500
     finally:
         if job.folder is not None:
             remove_folder(job.folder)
         job.finished = time.monotonic()
+        if status == "done":
+            job.progress = 1.0
+        job.error, job.error_status, job.stage = error, code, status
+        job.status = status
         job.version += 1
         release()
-
-
-def _fail(job: Job, message: str, status: int) -> None:
-    job.status, job.error, job.error_status, job.stage = "failed", message, status, "failed"
 
 
 class JobStore:

@@ -158,14 +158,15 @@ function bars(svg, probabilities, label) {
 // One prediction: verdict, onset and apex crops, probability bars, attention figure.
 function detail(data, files, prefix) {
   const node = $("detail-template").content.firstElementChild.cloneNode(true);
-  node.querySelector(".label").textContent = data.label;
+  node.querySelector(".label").textContent = data.label || "not classified";
   node.querySelector(".label").style.color = colour(data.label);
-  node.querySelector(".p").textContent = `(p = ${data.probabilities[data.label].toFixed(2)})`;
+  if (data.label) node.querySelector(".p").textContent = `(p = ${data.probabilities[data.label].toFixed(2)})`;
   node.querySelector(".frames").textContent = `onset frame ${data.onset}, apex frame ${data.apex}` +
     (data.apex_spotted ? " (found automatically: the largest motion after the onset)" : "");
   node.querySelector("img.onset").src = files[`${prefix}onset.png`];
   node.querySelector("img.apex").src = files[`${prefix}apex.png`];
-  bars(node.querySelector("svg.bars"), data.probabilities, data.label);
+  if (data.probabilities) bars(node.querySelector("svg.bars"), data.probabilities, data.label);
+  else node.querySelector("figure.chart").hidden = true;
   const attention = files[`${prefix}attention.png`];
   if (attention) node.querySelector("img.attention").src = attention;
   else {
