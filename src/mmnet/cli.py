@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "convert": "mmnet.commands.convert",
     "info": "mmnet.commands.info",
     "cache": "mmnet.commands.cache",
+    "serve": "mmnet.commands.serve",
 }
 
 

@@ -1,0 +1,91 @@
+"""Serve a model on a local web page and an HTTP API: drop a clip or a recording in a browser.
+
+Examples:
+  mmnet serve --checkpoint runs/c5/seed-0/fold-casme2_01/model
+  mmnet serve                      (a model saved by `mmnet demo --set train.save_models=true`)
+  mmnet serve --host 0.0.0.0 --port 8000 --max-upload-mb 500
+
+The page and the API (OpenAPI at /docs) are served by one process with the model loaded once.
+It listens on 127.0.0.1 (this computer only) unless --host says otherwise. Needs mmnet[serve].
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="mmnet checkpoint folder or its model.safetensors (default: a model of `mmnet demo` "
+                        "found under ./demo-run)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload accepted, MB (default: 200)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="clips, and recordings, analysed at the same time (default: 1 each)")
+    p.add_argument("--queue", type=int, default=4,
+                   help="uploads waiting beyond those; more are answered 503 'busy' (default: 4)")
+    p.add_argument("--result-ttl", type=float, default=30.0,
+                   help="minutes a result stays available after it is ready (default: 30)")
+    p.add_argument("--job-timeout", type=float, default=30.0, help="minutes one analysis may take (default: 30)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--align", action="store_true",
+                   help="detect, crop and align the face of every upload first (needs mmnet[face])")
+
+
+def resolve_checkpoint(checkpoint: Path | None, search: Path) -> Path:
+    """The checkpoint to serve: the one given, or the newest model of `mmnet demo` under ``search``."""
+    from ..errors import ConfigError
+    from ..serve.model_info import NO_MODEL_HELP, find_demo_checkpoint
+
+    if checkpoint is not None:
+        return checkpoint
+    found = find_demo_checkpoint(search)
+    if found is None:
+        raise ConfigError(NO_MODEL_HELP.format(where=search / "demo-run"))
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+
+    try:
+        import uvicorn
+
+        from ..serve import ServeSettings, create_app
+    except ImportError as exc:
+        raise ConfigError(f"mmnet serve needs the serve extra ({exc.name} is missing): "
+                          "pip install 'mmnet[serve]'") from None
+    from ..infer import Predictor
+    from ..serve.model_info import describe_checkpoint
+
+    for name in ("port", "workers"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.queue < 0 or args.max_upload_mb <= 0 or args.result_ttl <= 0 or args.job_timeout <= 0:
+        raise ConfigError("--queue must be >= 0 and --max-upload-mb, --result-ttl, --job-timeout > 0.")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    checkpoint = resolve_checkpoint(args.checkpoint, Path.cwd())
+    predictor = Predictor.from_checkpoint(checkpoint, device=args.device)
+    info = describe_checkpoint(checkpoint, predictor)
+    aligner = None
+    if args.align:
+        from ..preprocess import FaceAligner
+
+        aligner = FaceAligner()
+    settings = ServeSettings(max_upload_mb=args.max_upload_mb, workers=args.workers, queue=args.queue,
+                             result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60)
+    app = create_app(predictor, model_info=info, settings=settings, aligner=aligner)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
+    print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
+    print(f"open http://{shown}:{args.port}/ in a browser (API docs: /docs); Ctrl+C stops the server", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

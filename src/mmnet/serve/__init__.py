@@ -1,0 +1,17 @@
+"""A local web page and an HTTP API around one trained model (optional extra ``mmnet[serve]``).
+
+    app.py         the FastAPI application: the page, the API, errors as JSON
+    uploads.py     uploads: size limit, recognised by decoding, zip checks, per-job folders
+    limits.py      the request-size limit (ASGI middleware)
+    jobs.py        jobs off the request thread: bounded pools (503 when full), results with a time-out
+    analysis.py    a clip's prediction and a recording's intervals, with their pictures (PNG)
+    spotting.py    the adapter to long-video spotting and the shape of its result
+    model_info.py  which model is loaded and what it was trained on; finding a model of `mmnet demo`
+    static/        the page: plain HTML, CSS and JavaScript, no build step, nothing from the network
+
+Start it with ``mmnet serve`` (``mmnet.commands.serve``); docs/serve.md describes the API.
+"""
+
+from .app import STATIC, ServeSettings, create_app
+
+__all__ = ["ServeSettings", "create_app", "STATIC"]

@@ -1,0 +1,163 @@
+"""What the server computes on an upload: the prediction of a clip, the intervals of a recording,
+and the pictures of each (onset and apex crops, the attention figure of ``mmnet explain``).
+
+A clip is classified exactly as ``mmnet predict`` does (``Predictor.predict_clips``: the same
+onset, the same spotted apex, the same JSON fields); the figure is ``explain_pair`` +
+``render_explanation`` on the same two frames. A recording goes through the spotting adapter
+(``mmnet.serve.spotting``); the onset and apex frames of its intervals are then read in a few
+streaming passes and drawn the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
+from .jobs import Job
+from .spotting import check_spot_result, downsample_curve
+
+__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "intervals_csv", "prediction_csv", "MAX_EXPLAINED"]
+
+THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
+MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
+_PASS = 16  # intervals whose frames are read in one streaming pass
+
+
+def png(image: np.ndarray) -> bytes:
+    """(H, W, 3) or (H, W) uint8 -> PNG bytes."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
+    """The image scaled (never up) so that its longest side is at most ``size`` pixels."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    if scale >= 1:
+        return image
+    return np.asarray(Image.fromarray(image).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                    Image.BILINEAR))
+
+
+def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, folder: Path, name: str,
+            title: str, frames: tuple[int, int]) -> tuple[dict[str, bytes], str | None]:
+    """The pictures of one onset/apex pair; the note says why there is no attention figure, if not."""
+    files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
+    if not predictor.model.config.use_ca:
+        return files, "This model was trained without attention blocks: it has no attention maps to draw."
+    explanation = explain_pair(predictor, onset, apex)
+    explanation.source, (explanation.onset_frame, explanation.apex_frame) = title, frames
+    path = render_explanation(explanation, folder / f"{name}attention.png")
+    files[f"{name}attention.png"] = path.read_bytes()
+    return files, None
+
+
+def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | None = None,
+                 apex: int | None = None, aligner=None) -> dict:
+    """Classify one uploaded clip (a video file or a folder of frames); pictures go to ``job.files``.
+
+    Returns ``mmnet predict --json``'s fields for the clip (``source`` is the upload's name), plus
+    ``files``: the names of the pictures, and ``note`` when the attention figure is missing.
+    """
+    job.update(progress=0.1, stage="reading the clip")
+    clip = load_clip(path)
+    if aligner is not None:
+        job.update(progress=0.2, stage="aligning the face")
+        clip = align_clip(clip, onset, aligner=aligner)
+    job.update(progress=0.3, stage="finding the apex" if apex is None else "classifying")
+    (prediction,) = predictor.predict_clips([(clip, onset, apex)])
+    prediction = replace(prediction, source=job.name)
+    job.update(progress=0.7, stage="drawing the attention maps")
+    frames = clip.read_pair(prediction.onset, prediction.apex)
+    job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex))
+    result = {**prediction.to_dict(), "files": sorted(job.files)}
+    if note:
+        result["note"] = note
+    return result
+
+
+def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
+                      aligner=None) -> dict:
+    """Spot the intervals of a recording, classify and draw each; pictures go to ``job.files``.
+
+    Returns the spot JSON (``{"fps", "frames", "intervals": [...]}``, see ``mmnet.serve.spotting``)
+    with ``source``, the motion ``curve`` when the spotter gives one, and per interval ``files``.
+    Intervals the spotter left unclassified are classified here, except macro-expressions (as
+    ``mmnet spot --checkpoint`` does: the model learnt micro-expressions).
+    """
+    job.update(progress=0.0, stage="spotting")
+
+    def progress(done: int, total: int | None) -> None:
+        job.update(progress=0.8 * done / total if total else None, stage=f"spotting: frame {done}")
+
+    result = check_spot_result(spotter(path, fps=fps, predictor=predictor, aligner=aligner, progress=progress))
+    result["source"] = job.name
+    if result.get("curve") is not None:
+        result["curve"] = downsample_curve(result["curve"])
+    intervals = result["intervals"]
+    clip = load_clip(path)
+    if aligner is not None and intervals:
+        clip = align_clip(clip, intervals[0]["onset"], aligner=aligner)
+    explained = intervals[:MAX_EXPLAINED]
+    for start in range(0, len(explained), _PASS):
+        batch = explained[start: start + _PASS]
+        job.update(progress=0.8 + 0.2 * start / len(explained),
+                   stage=f"drawing intervals {start + 1}-{start + len(batch)} of {len(explained)}")
+        frames = clip.read([n for iv in batch for n in (iv["onset"], iv["apex"])])
+        for k, iv in enumerate(batch, start=start):
+            onset, apex = frames[iv["onset"]], frames[iv["apex"]]
+            name = f"interval-{k}-"
+            if iv.get("probabilities") is None and iv["type"] == "macro":
+                # As `mmnet spot --checkpoint`: the model learnt micro-expressions; a macro one is shown, not classified
+                files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
+                note = "A macro-expression: not classified (the model was trained on micro-expressions)."
+            else:
+                if iv.get("probabilities") is None:
+                    probs = predictor.predict_frames([onset], [apex])[0]
+                    iv["probabilities"] = {c: float(p) for c, p in zip(predictor.class_names, probs)}
+                    iv["label"] = predictor.class_names[int(np.argmax(probs))]
+                files, note = _figure(predictor, onset, apex, path.parent, name, f"{job.name} interval {k + 1}",
+                                      (iv["onset"], iv["apex"]))
+            job.files.update(files)
+            iv["files"] = sorted(files)
+            if note:
+                iv["note"] = note
+    if len(intervals) > len(explained):
+        result["note"] = (f"{len(intervals)} intervals were found; the pictures of the first {MAX_EXPLAINED} "
+                          "are drawn, the others are listed only.")
+    return result
+
+
+CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label")
+
+
+def intervals_csv(result: dict, class_names: list[str]) -> str:
+    """The intervals of a spot result as CSV: one row each, then one column per class probability."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS, *(f"p_{c}" for c in class_names)])
+    for iv in result["intervals"]:
+        probs = iv.get("probabilities") or {}
+        writer.writerow([iv.get(c, "") for c in CSV_COLUMNS] + [probs.get(c, "") for c in class_names])
+    return buf.getvalue()
+
+
+def prediction_csv(result: dict, class_names: list[str]) -> str:
+    """A clip's prediction as CSV, with the columns of ``mmnet predict``'s table."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["source", "onset", "apex", "apex_spotted", "label", *(f"p_{c}" for c in class_names)])
+    probs = result["probabilities"]
+    writer.writerow([result["source"], result["onset"], result["apex"], result["apex_spotted"], result["label"],
+                     *(probs.get(c, "") for c in class_names)])
+    return buf.getvalue()

@@ -1,0 +1,287 @@
+"""The HTTP API and the page: one FastAPI application around one loaded model.
+
+Endpoints (OpenAPI at ``/docs`` and ``/openapi.json``; docs/serve.md):
+
+* ``GET /api/health``, ``GET /api/model``: liveness, load, and which model answers;
+* ``POST /api/predict``: a clip (video or zip of frames) -> ``mmnet predict --json``'s fields, plus
+  the id under which its pictures can be fetched;
+* ``POST /api/recordings``: a long recording -> a job id (202); ``GET /api/jobs/{id}`` (state),
+  ``/events`` (server-sent events), ``/result`` (the spot JSON, or CSV), ``/files/{name}`` (PNGs),
+  ``DELETE /api/jobs/{id}``.
+
+Every error is ``{"error": message, "status": code}``: a sentence for a person, never a traceback
+(those go to the server's log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import tempfile
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from ..errors import MMNetError
+from ..version import __version__
+from .analysis import analyse_clip, analyse_recording, intervals_csv, prediction_csv
+from .jobs import Busy, Job, JobStore, Pool
+from .limits import BodyLimit
+from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
+from .uploads import UploadError, UploadLimits, display_name, open_upload, remove_folder, save_upload
+
+__all__ = ["ServeSettings", "create_app", "STATIC"]
+
+log = logging.getLogger("mmnet.serve")
+STATIC = Path(__file__).parent / "static"
+# The page loads nothing from elsewhere, and nothing from here may be framed or sniffed as another type.
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+                                           "frame-ancestors 'none'",
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """The server's limits. ``workers``/``queue`` apply to clips and to recordings separately."""
+
+    max_upload_mb: float = 200.0
+    workers: int = 1
+    queue: int = 4
+    result_ttl_s: float = 1800.0
+    job_timeout_s: float = 1800.0
+    max_kept: int = 64
+
+    @property
+    def limits(self) -> UploadLimits:
+        return UploadLimits(max_bytes=int(self.max_upload_mb * 2**20))
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+def create_app(predictor, *, model_info: dict | None = None, settings: ServeSettings | None = None,
+               spotter=None, aligner=None) -> FastAPI:
+    """The application serving ``predictor``.
+
+    Args:
+        predictor: a ``mmnet.infer.Predictor`` (loaded once, shared by every request).
+        model_info: what ``GET /api/model`` says about it (``model_info.describe_checkpoint``).
+        settings: limits (defaults: ``ServeSettings()``).
+        spotter: the long-video spotter (default ``spotting.spot_recording``; see that module).
+        aligner: a face aligner for uploads that are not face crops (``mmnet.preprocess.FaceAligner``).
+    """
+    settings = settings or ServeSettings()
+    limits = settings.limits
+    can_spot = spotter is not None or spotting_available()
+    spotter = spotter or spot_recording
+    root = Path(tempfile.mkdtemp(prefix="mmnet-serve-"))
+    store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept)
+    pools = {"clip": Pool("clip", settings.workers, settings.queue, on_end=store.sweep),
+             "recording": Pool("recording", settings.workers, settings.queue, on_end=store.sweep)}
+    stop = threading.Event()
+    info = {"classes": list(predictor.class_names), "image_size": predictor.preprocessing.image_size,
+            **(model_info or {})}
+
+    def sweeper() -> None:
+        while not stop.wait(min(30.0, max(settings.result_ttl_s / 4, 0.05))):
+            store.sweep()
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        thread = threading.Thread(target=sweeper, name="mmnet-serve-sweeper", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            for pool in pools.values():
+                pool.shutdown()
+            remove_folder(root)
+
+    app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan,
+                  description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
+                              "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
+    app.state.store, app.state.pools, app.state.root = store, pools, root
+    app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
+                       message=f"The upload is larger than this server's limit of {settings.max_upload_mb:g} MB. "
+                               "Send a shorter recording, or ask whoever runs the server to raise --max-upload-mb.")
+
+    @app.exception_handler(UploadError)
+    async def _upload_error(_request, exc: UploadError):
+        return _error(str(exc), exc.status)
+
+    @app.exception_handler(Busy)
+    async def _busy(_request, exc: Busy):
+        return _error(str(exc), 503)
+
+    @app.exception_handler(SpottingUnavailable)
+    async def _unavailable(_request, exc: SpottingUnavailable):
+        return _error(str(exc), 501)
+
+    @app.exception_handler(MMNetError)
+    async def _mmnet_error(_request, exc: MMNetError):
+        return _error(str(exc), 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+                             for e in exc.errors())
+        return _error(f"The request is not what this endpoint takes ({problems}). See /docs.", 422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request, exc: HTTPException):
+        return _error(str(exc.detail), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _internal(_request, exc: Exception):
+        log.error("internal error", exc_info=exc)
+        return _error("The server failed because of an internal error; the details are in the server's log.", 500)
+
+    def _job(job_id: str) -> Job:
+        job = store.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"There is no job {job_id[:40]!r} (results are kept "
+                                     f"{settings.result_ttl_s / 60:g} minutes after they are ready).")
+        return job
+
+    def _urls(job: Job, names) -> dict[str, str]:
+        return {n: f"/api/jobs/{job.id}/files/{n}" for n in names}
+
+    async def _receive(file: UploadFile, kind: str, default_name: str) -> tuple[Job, object]:
+        """Save and check an upload into a fresh folder; its job (not yet started) and the Upload."""
+        folder = store.new_folder()
+        job = Job(kind, display_name(file.filename, default_name), folder, settings.job_timeout_s)
+        try:
+            upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits), limits))
+        except UploadError:
+            remove_folder(folder)
+            raise
+        except MMNetError as exc:
+            remove_folder(folder)
+            raise UploadError(job.clean_message(str(exc))) from None
+        except BaseException:
+            remove_folder(folder)
+            raise
+        return job, upload
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache", **PAGE_HEADERS})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/health", summary="Liveness and load")
+    async def health():
+        return {"status": "ok", "version": __version__, "model": info.get("name"), "spotting": can_spot,
+                "jobs": store.counts(),
+                "load": {k: {"active": p.active, "capacity": p.capacity} for k, p in pools.items()}}
+
+    @app.get("/api/model", summary="The loaded model and the server's limits")
+    async def model():
+        return {**info, "spotting": can_spot, "max_upload_mb": settings.max_upload_mb,
+                "result_ttl_s": settings.result_ttl_s}
+
+    @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)")
+    async def predict(file: Annotated[UploadFile, File(description="a video, or a zip of the clip's numbered frames")],
+                      onset: Annotated[int | None, Form(description="onset frame number (default: the first)")] = None,
+                      apex: Annotated[int | None, Form(description="apex frame number (default: spotted)")] = None):
+        """`mmnet predict --json`'s fields for the clip (`source` is the upload's file name), plus `id`
+        and `files`: the URLs of the onset and apex crops and of the attention figure (PNG)."""
+        with pools["clip"].slot() as slot:
+            job, upload = await _receive(file, "clip", "clip")
+            store.add(job)
+            future = slot.submit(job, lambda j: analyse_clip(j, predictor, upload.path, onset=onset, apex=apex,
+                                                             aligner=aligner))
+        await asyncio.wrap_future(future)
+        if job.status != "done":
+            store.remove(job.id)
+            return _error(job.error or "The clip could not be analysed.", job.error_status)
+        return {**job.result, "id": job.id, "files": _urls(job, job.result["files"])}
+
+    @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording")
+    async def recordings(file: Annotated[UploadFile, File(description="a video, or a zip of numbered frames")],
+                         fps: Annotated[float | None, Form(gt=0, description="frame rate (a zip of frames needs it)")]
+                         = None):
+        """Answers 202 with the job's id at once; follow it at `/api/jobs/{id}` or `/api/jobs/{id}/events`,
+        then fetch `/api/jobs/{id}/result`. 503 when every worker and queue place is taken."""
+        if not can_spot:
+            require_spotting()  # the adapter's "not available in this version" (501)
+        with pools["recording"].slot() as slot:
+            job, upload = await _receive(file, "recording", "recording")
+            store.add(job)
+            slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps,
+                                                         aligner=aligner))
+        return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202)
+
+    def _job_urls(job: Job) -> dict[str, str]:
+        base = f"/api/jobs/{job.id}"
+        return {"state": base, "events": f"{base}/events", "result": f"{base}/result",
+                "csv": f"{base}/result?format=csv"}
+
+    @app.get("/api/jobs/{job_id}", summary="A job's state and progress")
+    async def job_state(job_id: str):
+        job = _job(job_id)
+        return {**job.public(), "urls": _job_urls(job)}
+
+    @app.get("/api/jobs/{job_id}/events", summary="A job's progress as server-sent events (text/event-stream)")
+    async def job_events(job_id: str, request: Request):
+        job = _job(job_id)
+
+        async def stream():
+            seen = -1
+            while not await request.is_disconnected():
+                ended, version = job.ended, job.version
+                if version != seen:
+                    seen = version
+                    yield f"data: {json.dumps(job.public())}\n\n"
+                if ended:
+                    break
+                await asyncio.sleep(0.25)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv")
+    async def job_result(job_id: str, format: str = "json"):
+        job = _job(job_id)
+        if job.status == "failed":
+            return _error(job.error or "The job failed.", job.error_status)
+        if not job.ended:
+            return _error(f"Job {job.id} is not finished yet ({job.stage}); wait for it at /api/jobs/{job.id}.", 409)
+        if format not in ("json", "csv"):
+            return _error(f"format must be json or csv, got {format[:20]!r}.", 422)
+        if format == "csv":
+            to_csv = prediction_csv if job.kind == "clip" else intervals_csv
+            text = to_csv(job.result, info["classes"])
+            return Response(text, media_type="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="{job.id}.csv"'})
+        result = {**job.result, "files": _urls(job, job.result.get("files", []))}
+        if job.kind == "recording":
+            result["intervals"] = [{**iv, "files": _urls(job, iv.get("files", []))} for iv in result["intervals"]]
+        return result
+
+    @app.get("/api/jobs/{job_id}/files/{name}", summary="A picture of a job (PNG)")
+    async def job_file(job_id: str, name: str):
+        job = _job(job_id)
+        data = job.files.get(name)  # a name from the job's own list: never a path on disk
+        if data is None:
+            return _error(f"Job {job.id} has no file {name[:80]!r}.", 404)
+        return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.delete("/api/jobs/{job_id}", status_code=204, summary="Forget a job and its result")
+    async def job_delete(job_id: str):
+        if not store.remove(job_id):
+            _job(job_id)
+        return Response(status_code=204)
+
+    return app

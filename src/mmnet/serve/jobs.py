@@ -1,0 +1,233 @@
+"""Jobs: work that runs off the request thread, at most N at a time behind a bounded queue.
+
+A ``Pool`` is a thread pool with a capacity (running + waiting); a request first takes a slot
+(``Busy`` when none is free: the server answers 503 at once instead of piling work up), then
+hands it to a ``Job``. A job's upload folder is removed as soon as the job ends, whatever the
+outcome; its result (JSON and the small PNGs drawn from it) stays in memory until it is deleted,
+``ttl_s`` after it ended, or when more than ``max_kept`` finished jobs are held (oldest first).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import MMNetError
+from .uploads import UploadError, remove_folder
+
+__all__ = ["Busy", "JobTimeout", "Job", "Pool", "JobStore"]
+
+log = logging.getLogger("mmnet.serve")
+
+
+class Busy(MMNetError, RuntimeError):
+    """Every worker and queue place is taken."""
+
+
+class JobTimeout(MMNetError, RuntimeError):
+    """A job ran past its time limit."""
+
+
+@dataclass
+class Job:
+    """One piece of work and, once done, its result.
+
+    Attributes:
+        name: the upload's display name (never a path).
+        status: "queued", "running", "done" or "failed".
+        progress: fraction done in [0, 1], or None while unknown.
+        stage: what it is doing, in words.
+        files: PNGs drawn from the result, by file name.
+        version: increases at every change (server-sent events send each version once).
+    """
+
+    kind: str
+    name: str
+    folder: Path | None
+    max_seconds: float = 1800.0
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    status: str = "queued"
+    progress: float | None = None
+    stage: str = "waiting for a free worker"
+    result: dict | None = None
+    error: str | None = None
+    error_status: int = 422
+    files: dict[str, bytes] = field(default_factory=dict)
+    created: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    version: int = 0
+
+    def update(self, *, progress: float | None = None, stage: str | None = None) -> None:
+        """Report progress (called from the worker); JobTimeout past the job's time limit."""
+        if self.started is not None and time.monotonic() - self.started > self.max_seconds:
+            raise JobTimeout(f"The analysis took longer than this server allows ({self.max_seconds:.0f} s). "
+                             "Send a shorter recording.")
+        if progress is not None:
+            self.progress = min(max(float(progress), 0.0), 1.0)
+        if stage is not None:
+            self.stage = stage
+        self.version += 1
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("done", "failed")
+
+    def public(self) -> dict:
+        """The job's state as the API shows it."""
+        out = {"id": self.id, "kind": self.kind, "name": self.name, "status": self.status,
+               "progress": self.progress, "stage": self.stage}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def clean_message(self, message: str) -> str:
+        """``message`` with the job folder's paths replaced by the upload's name (no server paths shown)."""
+        if self.folder is None:
+            return message
+        return re.sub(re.escape(str(self.folder)) + r"[^\s'\"]*", lambda _: self.name, message)
+
+
+class Pool:
+    """A thread pool of ``workers`` threads taking at most ``workers + queue`` jobs at a time."""
+
+    def __init__(self, name: str, workers: int, queue: int, on_end: Callable[[], object] | None = None):
+        if workers < 1 or queue < 0:
+            raise ValueError(f"workers must be >= 1 and queue >= 0, got {workers}, {queue}")
+        self.name = name
+        self.on_end = on_end  # called after each job ends (e.g. to forget expired results)
+        self.capacity = workers + queue
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"mmnet-{name}")
+        self._lock = threading.Lock()
+        self.active = 0
+
+    def slot(self) -> _Slot:
+        """Take a place (``with pool.slot() as slot: ... slot.submit(job, fn)``); Busy when none is free."""
+        with self._lock:
+            if self.active >= self.capacity:
+                raise Busy(f"The server is busy ({self.capacity} {self.name} job(s) running or waiting). "
+                           "Try again in a minute.")
+            self.active += 1
+        return _Slot(self)
+
+    def _release(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+    def _ended(self) -> None:
+        self._release()
+        if self.on_end is not None:
+            self.on_end()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Slot:
+    def __init__(self, pool: Pool):
+        self.pool = pool
+        self.used = False
+
+    def __enter__(self) -> _Slot:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.used:
+            self.pool._release()
+
+    def submit(self, job: Job, work: Callable[[Job], dict]) -> Future:
+        """Run ``work(job)`` on the pool; its return value becomes ``job.result``."""
+        self.used = True
+        try:
+            return self.pool._executor.submit(_run, job, work, self.pool._ended)
+        except RuntimeError:  # the pool is shut down
+            self.pool._release()
+            raise Busy("The server is shutting down.") from None
+
+
+def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> None:
+    """Run one job; its folder is removed before it is seen to end (status is set last)."""
+    job.status, job.started = "running", time.monotonic()
+    status, error, code = "failed", "The analysis was interrupted.", 500
+    try:
+        job.update(stage="starting")
+        job.result = work(job)
+        status, error, code = "done", None, 200
+    except MMNetError as exc:
+        status, error, code = "failed", job.clean_message(str(exc)), exc.status if isinstance(exc, UploadError) else 422
+    except MemoryError:
+        status, error, code = "failed", "The server ran out of memory on this upload. Send a shorter or smaller " \
+                                        "recording.", 507
+    except Exception:  # noqa: BLE001 - a bug: the client gets a sentence, the log the traceback
+        log.exception("job %s (%s) failed", job.id, job.name)
+        status, error, code = "failed", ("The server failed on this upload because of an internal error; the "
+                                         "details are in the server's log."), 500
+    finally:
+        if job.folder is not None:
+            remove_folder(job.folder)
+        job.finished = time.monotonic()
+        if status == "done":
+            job.progress = 1.0
+        job.error, job.error_status, job.stage = error, code, status
+        job.status = status
+        job.version += 1
+        release()
+
+
+class JobStore:
+    """The jobs by id, forgotten ``ttl_s`` after they end (and beyond ``max_kept`` ended ones)."""
+
+    def __init__(self, root: Path, *, ttl_s: float = 1800.0, max_kept: int = 64):
+        self.root = root
+        self.ttl_s = ttl_s
+        self.max_kept = max_kept
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def new_folder(self) -> Path:
+        """A fresh, private folder for one upload."""
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="job-", dir=self.root))
+
+    def add(self, job: Job) -> Job:
+        with self._lock:
+            self._jobs[job.id] = job
+        self.sweep()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def remove(self, job_id: str) -> bool:
+        """Forget a job (its folder is removed when it ends); False when there is none."""
+        with self._lock:
+            job = self._jobs.pop(job_id, None)
+        if job is not None and job.ended and job.folder is not None:
+            remove_folder(job.folder)
+        return job is not None
+
+    def sweep(self, now: float | None = None) -> int:
+        """Forget expired jobs; returns how many."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            ended = sorted((j for j in self._jobs.values() if j.ended and j.finished is not None),
+                           key=lambda j: j.finished)
+            expired = [j for j in ended if now - j.finished > self.ttl_s]
+            extra = [j for j in ended if j not in expired][: max(0, len(ended) - len(expired) - self.max_kept)]
+            for job in expired + extra:
+                del self._jobs[job.id]
+        return len(expired) + len(extra)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return {s: sum(j.status == s for j in jobs) for s in ("queued", "running", "done", "failed")}

@@ -1,0 +1,111 @@
+"""The one place where the server meets long-video spotting: ``spot_recording`` and the result's shape.
+
+A spotter is a callable ``spotter(path, *, fps, predictor, aligner, progress) -> dict`` returning
+the JSON of ``mmnet spot --json``::
+
+    {"fps": 30.0, "frames": 9000,
+     "intervals": [{"onset": 120, "apex": 131, "offset": 140, "type": "micro", "score": 0.8,
+                    "label": "happiness", "probabilities": {"happiness": 0.7, ...}}, ...],
+     "curve": {"frames": [...], "score": [...]}}        (optional: the motion curve to draw)
+
+``progress(done, total)`` is called as frames are read (``total`` None when unknown). Frame
+numbers are those of ``mmnet.media`` (videos from 1; frame folders: the number in the name).
+``label``/``probabilities`` may be None: the server then classifies the interval itself.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..errors import MMNetError
+
+__all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "check_spot_result",
+           "downsample_curve", "MAX_CURVE_POINTS"]
+
+MAX_CURVE_POINTS = 2000
+
+
+class SpottingUnavailable(MMNetError, RuntimeError):
+    """This version of mmnet has no long-video spotter."""
+
+
+_UNAVAILABLE = ("Long-video spotting is not available in this version of mmnet. Upload a short clip (a video or a "
+                "zip of its frames) to classify it instead.")
+
+
+def spotting_available() -> bool:
+    """Whether ``spot_recording`` can run in this version."""
+    return False
+
+
+def require_spotting() -> None:
+    """SpottingUnavailable when this version has no long-video spotter."""
+    if not spotting_available():
+        raise SpottingUnavailable(_UNAVAILABLE)
+
+
+def spot_recording(path: Path, *, fps: float | None = None, predictor=None, aligner=None, progress=None) -> dict:
+    """Spot and classify the expressions of a long recording (see the module docstring).
+
+    Raises:
+        SpottingUnavailable: always, in this version (no long-video spotter yet).
+    """
+    require_spotting()
+    raise SpottingUnavailable(_UNAVAILABLE)
+
+
+def _number(value, what: str, *, integer: bool = False) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (integer and int(value) != value):
+        raise MMNetError(f"The spotter returned {what} = {value!r}; expected a {'whole ' if integer else ''}number.")
+    return int(value) if integer else float(value)
+
+
+def check_spot_result(result: dict) -> dict:
+    """``result`` if it has the shape above (a copy, numbers normalised); MMNetError naming what is wrong."""
+    if not isinstance(result, dict) or not isinstance(result.get("intervals"), list):
+        raise MMNetError("The spotter returned no 'intervals' list.")
+    out = {**result, "fps": _number(result.get("fps"), "fps"), "frames": _number(result.get("frames"), "frames",
+                                                                                  integer=True)}
+    intervals = []
+    for k, iv in enumerate(result["intervals"]):
+        if not isinstance(iv, dict):
+            raise MMNetError(f"The spotter returned interval {k} = {iv!r}; expected an object.")
+        onset, apex, offset = (_number(iv.get(n), f"interval {k} {n}", integer=True)
+                               for n in ("onset", "apex", "offset"))
+        if not onset <= apex <= offset:
+            raise MMNetError(f"The spotter returned interval {k} with onset {onset}, apex {apex}, offset {offset}; "
+                             "expected onset <= apex <= offset.")
+        probs = iv.get("probabilities")
+        if probs is not None and not isinstance(probs, dict):
+            raise MMNetError(f"The spotter returned interval {k} probabilities {probs!r}; expected an object.")
+        intervals.append({**iv, "onset": onset, "apex": apex, "offset": offset, "type": str(iv.get("type", "")),
+                          "score": None if iv.get("score") is None else _number(iv["score"], f"interval {k} score"),
+                          "label": iv.get("label"), "probabilities": probs})
+    out["intervals"] = intervals
+    curve = result.get("curve")
+    if curve is not None:
+        frames, score = curve.get("frames"), curve.get("score")
+        if not isinstance(frames, list) or not isinstance(score, list) or len(frames) != len(score):
+            raise MMNetError("The spotter returned a 'curve' without equal-length 'frames' and 'score' lists.")
+    return out
+
+
+def downsample_curve(curve: dict, points: int = MAX_CURVE_POINTS) -> dict:
+    """At most ``points`` points of a motion curve: each bucket keeps its first frame and its largest
+    score (so that no peak disappears from the drawing); NaN scores (no face) become None."""
+    frames, score = list(curve["frames"]), list(curve["score"])
+
+    def clean(v):
+        return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+
+    if len(frames) <= points:
+        return {"frames": [int(f) for f in frames], "score": [clean(v) for v in score]}
+    step = math.ceil(len(frames) / points)
+    out_f, out_s = [], []
+    for i in range(0, len(frames), step):
+        values = [v for v in (clean(s) for s in score[i: i + step]) if v is not None]
+        out_f.append(int(frames[i]))
+        out_s.append(max(values) if values else None)
+    return {"frames": out_f, "score": out_s}

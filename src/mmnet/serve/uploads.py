@@ -1,0 +1,246 @@
+"""Uploads: copied into a per-job folder under a size limit, then recognised by decoding them.
+
+Nothing the client sends is used as a path: the upload is written as ``upload.bin`` in a fresh
+folder, and what it is comes from its content, never from its name. A zip archive is checked
+before anything is extracted (entry count, total and per-entry expansion ratio, absolute paths,
+``..``, links) and only its images are written, under their base names, into ``frames/``; every
+image is opened with Pillow and its pixel count checked. Anything else must decode as a video
+(``mmnet.media.stream_video``; its first frame is decoded here). Every refusal is an
+``UploadError`` with the HTTP status to answer and a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from ..errors import MMNetError
+from ..media import IMAGE_SUFFIXES
+
+__all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "open_upload", "display_name", "remove_folder"]
+
+CHUNK = 1 << 20
+# Files that archivers and desktops add beside the frames; skipped, never treated as frames.
+_JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
+class UploadError(MMNetError, ValueError):
+    """An upload the server refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What an upload may be. Sizes in bytes."""
+
+    max_bytes: int = 200 * 2**20
+    max_zip_entries: int = 5000
+    max_unzipped_bytes: int = 2 * 2**30
+    max_zip_ratio: float = 200.0  # uncompressed / compressed size of one entry (zip bombs)
+    max_pixels: int = 4096 * 4096  # of one frame
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A checked upload: ``kind`` is "video" (``path`` is the file) or "frames" (``path`` is a folder)."""
+
+    kind: str
+    path: Path
+    frames: int | None = None  # number of images of a zip
+    width: int = 0
+    height: int = 0
+
+
+def display_name(filename: str | None, default: str = "upload") -> str:
+    """The client's file name, for display only: its last component, printable, at most 80 characters."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    name = "".join(c for c in name if c.isprintable() and c not in "<>\"'`")[:80]
+    return name or default
+
+
+def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits) -> Path:
+    """Copy ``source`` to ``folder/upload.bin`` in chunks; UploadError (413) past ``limits.max_bytes``."""
+    dest = folder / "upload.bin"
+    size = 0
+    with dest.open("wb") as out:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if size > limits.max_bytes:
+                raise UploadError(_too_large(limits.max_bytes), 413)
+            out.write(chunk)
+    if size == 0:
+        raise UploadError("The uploaded file is empty. Choose a video or a zip of frames.", 400)
+    return dest
+
+
+def _too_large(limit: int) -> str:
+    return (f"The upload is larger than this server's limit of {limit / 2**20:.0f} MB. Send a shorter recording, "
+            "or ask whoever runs the server to raise --max-upload-mb.")
+
+
+def open_upload(path: Path, limits: UploadLimits) -> Upload:
+    """Recognise an upload saved by ``save_upload`` by decoding it; UploadError when it is no clip."""
+    if zipfile.is_zipfile(path):
+        return _open_zip(path, path.parent / "frames", limits)
+    if _image_size(path) is not None:
+        raise UploadError("This is a single image, not a clip. Upload a video, or a zip of the clip's frames "
+                          "(at least the onset and the apex, numbered in their names, e.g. img1.png, img2.png).", 415)
+    return _open_video(path, limits)
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) when Pillow recognises the file as an image, else None."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
+def _check_pixels(width: int, height: int, what: str, limits: UploadLimits) -> None:
+    if width * height > limits.max_pixels:
+        raise UploadError(f"{what} is {width}x{height} pixels, more than this server accepts "
+                          f"({limits.max_pixels / 1e6:.0f} megapixels). Send smaller frames (face crops).", 413)
+
+
+def _open_video(path: Path, limits: UploadLimits) -> Upload:
+    from ..media import stream_video
+
+    video = path.with_name("video" + _video_suffix(path))
+    path.rename(video)
+    frames = stream_video(video)
+    try:
+        first = next(frames)
+    except MMNetError:
+        raise UploadError("The file is neither a video that can be decoded nor a zip of frames. Upload a video "
+                          "(mp4, avi, mov, mkv, ...) or a zip of the clip's frames.", 415) from None
+    finally:
+        frames.close()
+    height, width = first.image.shape[:2]
+    _check_pixels(width, height, "The video", limits)
+    return Upload("video", video, None, width, height)
+
+
+def _video_suffix(path: Path) -> str:
+    """A suffix that ``mmnet.media`` reads as a video, from the container PyAV recognises (not the name)."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            names = set(container.format.name.split(","))
+    except Exception:  # noqa: BLE001 - not a container PyAV knows: decoding it below gives the clear error
+        return ".mp4"
+    for name, suffix in (("avi", ".avi"), ("matroska", ".mkv"), ("webm", ".webm"), ("mpeg", ".mpg"),
+                         ("asf", ".wmv")):
+        if name in names:
+            return suffix
+    return ".mp4"
+
+
+def _entry_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why an archive entry may not be extracted, or None."""
+    name = info.filename
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or (len(name) > 1 and name[1] == ":") or ".." in pure.parts:
+        return f"its path '{name}' points outside the archive"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return f"'{name}' is a link"
+    return None
+
+
+def _open_zip(path: Path, out: Path, limits: UploadLimits) -> Upload:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UploadError(f"The zip archive cannot be read ({exc}). Create it again and upload it.", 400) from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > limits.max_zip_entries:
+            raise UploadError(f"The zip archive holds {len(entries)} entries; this server accepts at most "
+                              f"{limits.max_zip_entries}. Send a shorter clip.", 413)
+        images, others = _zip_images(entries, limits)
+        if others:
+            shown = ", ".join(f"'{n}'" for n in others[:3]) + (" ..." if len(others) > 3 else "")
+            raise UploadError(f"The zip archive holds {len(others)} file(s) that are not frames ({shown}). "
+                              f"Put only the clip's frames in it ({', '.join(IMAGE_SUFFIXES)}).", 415)
+        if not images:
+            raise UploadError("The zip archive holds no image. Put the clip's frames in it (e.g. img1.png, "
+                              "img2.png, numbered in order).", 415)
+        folders = {PurePosixPath(i.filename.replace("\\", "/")).parent for i in images}
+        if len(folders) > 1:
+            raise UploadError(f"The zip archive holds frames in {len(folders)} folders; put one clip's frames "
+                              "in one folder (or at the top of the archive).", 415)
+        out.mkdir()
+        remaining = limits.max_unzipped_bytes
+        for info in images:
+            remaining = _extract(archive, info, out / PurePosixPath(info.filename.replace("\\", "/")).name,
+                                 remaining)
+    size = None
+    for frame in sorted(out.iterdir()):
+        dims = _image_size(frame)
+        if dims is None:
+            raise UploadError(f"Frame '{frame.name}' in the zip archive is not an image that can be decoded. "
+                              "Replace it and upload the archive again.", 422)
+        _check_pixels(*dims, f"Frame '{frame.name}'", limits)
+        size = size or dims
+    return Upload("frames", out, len(images), *size)
+
+
+def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits) -> tuple[list[zipfile.ZipInfo], list[str]]:
+    """The image entries of an archive and the names of the other files; UploadError for unsafe entries."""
+    images, others, total = [], [], 0
+    for info in entries:
+        problem = _entry_problem(info)
+        if problem:
+            raise UploadError(f"The zip archive is refused: {problem}.", 400)
+        if info.is_dir():
+            continue
+        pure = PurePosixPath(info.filename.replace("\\", "/"))
+        if pure.name in _JUNK_NAMES or pure.name.startswith(".") or "__MACOSX" in pure.parts:
+            continue
+        total += info.file_size
+        if total > limits.max_unzipped_bytes:
+            raise UploadError(f"The zip archive expands to more than {limits.max_unzipped_bytes / 2**20:.0f} MB; "
+                              "this server accepts less. Send a shorter clip or smaller frames.", 413)
+        if info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise UploadError(f"The zip entry '{info.filename}' expands {ratio:.0f} times; this server refuses "
+                              f"more than {limits.max_zip_ratio:.0f} (zip bombs).", 413)
+        (images if pure.suffix.lower() in IMAGE_SUFFIXES else others).append(info)
+    names = [PurePosixPath(i.filename.replace("\\", "/")).name for i in images]
+    if len(set(names)) != len(names):
+        raise UploadError("The zip archive holds two frames with the same name; one clip's frames need "
+                          "distinct names.", 415)
+    return images, [i.filename for i in others]
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, remaining: int) -> int:
+    """Copy one entry, counting the bytes actually written (the header's sizes can lie)."""
+    limit = min(info.file_size, remaining)
+    written = 0
+    try:
+        with archive.open(info) as src, dest.open("wb") as out:
+            while chunk := src.read(CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise UploadError(f"The zip entry '{info.filename}' holds more data than its header says; "
+                                      "the archive is refused.", 400)
+                out.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:  # CRC, encrypted
+        raise UploadError(f"The zip entry '{info.filename}' cannot be extracted ({exc}). Create the archive "
+                          "again.", 400) from None
+    return remaining - written
+
+
+def remove_folder(folder: Path) -> None:
+    """Remove an upload folder and everything in it (no error when it is gone already)."""
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,118 @@
+"""What the serve tests share: a tiny checkpoint, synthetic clips (mp4 and zip), a fake spotter."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import torch
+
+from mmnet import MMNet
+from mmnet.model import CheckpointInfo
+
+CLASSES = ["negative", "positive", "surprise"]
+
+
+def make_checkpoint(path, seed: int = 0):
+    torch.manual_seed(seed)
+    model = MMNet(num_classes=len(CLASSES), image_size=32)
+    model.save_pretrained(path, CheckpointInfo(class_names=list(CLASSES), preprocessing={"image_size": 32}))
+    return path
+
+
+def synth_frames(n: int = 12, apex: int = 6, size: tuple[int, int] = (64, 80), seed: int = 0) -> np.ndarray:
+    """(n, H, W, 3) uint8 frames of a synthetic face raising its lip corners (AU12) to ``apex``."""
+    from mmnet.synth import render_face
+    from mmnet.synth.motion import Nuisance, displacement_field, parse_aus, render_clip
+
+    rng = np.random.default_rng(seed)
+    face = render_face(rng, size)
+    field = displacement_field(face, parse_aus("6+12"), [3.0, 3.0])
+    return render_clip(face, field, n, apex, rng, Nuisance())
+
+
+def mp4_bytes(frames: np.ndarray, fps: int = 30) -> bytes:
+    """The frames as a small H.264 mp4 (PyAV), in memory."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "18", "preset": "ultrafast"}
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()
+
+
+def zip_bytes(frames: np.ndarray, folder: str = "clip/", name: str = "img{}.png") -> bytes:
+    """The frames as PNGs numbered from 1 in a zip archive, in memory."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for i, image in enumerate(frames, start=1):
+            png = io.BytesIO()
+            Image.fromarray(image).save(png, format="PNG")
+            archive.writestr(folder + name.format(i), png.getvalue())
+    return buf.getvalue()
+
+
+def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frames_seen=None):
+    """A spotter returning the spot JSON's shape for fixed intervals (the real one is tested elsewhere);
+    it reads the recording through mmnet.media so a bad recording still fails."""
+
+    def spot(path, *, fps=None, predictor=None, aligner=None, progress=None):
+        from mmnet.infer import load_clip
+
+        numbers = [n for n, _ in load_clip(path).stream()]
+        if progress is not None:
+            for k in range(1, len(numbers) + 1):
+                progress(k, len(numbers))
+        if frames_seen is not None:
+            frames_seen.append(len(numbers))
+        score = [float(abs(np.sin(n / 3.0))) for n in numbers]
+        score[0] = float("nan")
+        return {"fps": fps or 30.0, "frames": len(numbers),
+                "intervals": [{"onset": a, "apex": b, "offset": c, "type": t, "score": 0.5, "label": None,
+                               "probabilities": None} for a, b, c, t in intervals if c <= numbers[-1]],
+                "curve": {"frames": numbers, "score": score}}
+
+    return spot
+
+
+class LiveServer:
+    """``mmnet.serve`` on a free loopback port in a background thread (uvicorn), for a real client."""
+
+    def __init__(self, app):
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+
+    def __enter__(self):
+        import threading
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        t0 = time.monotonic()
+        while not self.server.started:
+            if time.monotonic() - t0 > 20 or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=20)

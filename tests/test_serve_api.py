@@ -1,0 +1,323 @@
+"""The HTTP API of `mmnet serve`, in-process: predictions equal `mmnet predict`'s, bad uploads get a
+JSON sentence (never a traceback) and leave the server serving, jobs are bounded, folders removed."""
+
+import io
+import json
+import stat
+import threading
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("av")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from mmnet.infer import ClipRequest, Predictor  # noqa: E402
+from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from tests.serve_helpers import CLASSES, fake_spotter, make_checkpoint, mp4_bytes, synth_frames, zip_bytes  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return make_checkpoint(tmp_path_factory.mktemp("serve") / "model")
+
+
+@pytest.fixture(scope="module")
+def predictor(checkpoint):
+    return Predictor.from_checkpoint(checkpoint)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return synth_frames()
+
+
+@pytest.fixture(scope="module")
+def clip_mp4(frames):
+    return mp4_bytes(frames)
+
+
+def client_for(predictor, **kwargs):
+    settings = kwargs.pop("settings", None) or ServeSettings()
+    return TestClient(create_app(predictor, settings=settings, **kwargs), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def client(predictor):
+    with client_for(predictor, spotter=fake_spotter()) as c:
+        yield c
+
+
+def leftovers(client):
+    return sorted(p.name for p in client.app.state.root.iterdir())
+
+
+def wait_for(client, job_id, timeout=30.0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        state = client.get(f"/api/jobs/{job_id}").json()
+        if state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {state}")
+
+
+def assert_person_readable(response, status, *words):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "status"} and body["status"] == status
+    for word in words:
+        assert word.lower() in body["error"].lower(), body["error"]
+    assert "Traceback" not in body["error"] and "mmnet-serve-" not in body["error"] and "/tmp" not in body["error"]
+
+
+def test_health_and_model(client):
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok" and health["spotting"] is True
+    model = client.get("/api/model").json()
+    assert model["classes"] == CLASSES and model["image_size"] == 32 and model["max_upload_mb"] == 200
+    assert "/api/predict" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/").headers["content-type"].startswith("text/html")
+
+
+def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_path):
+    r = client.post("/api/predict", files={"file": ("my clip.mp4", clip_mp4, "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(clip_mp4)
+    want = predictor.predict_clips([ClipRequest(path)])[0].to_dict()
+    assert got["source"] == "my clip.mp4"
+    for key in ("onset", "apex", "apex_spotted", "label"):
+        assert got[key] == want[key], key
+    assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-6)
+    assert set(got["files"]) == {"onset.png", "apex.png", "attention.png"}
+    figure = Image.open(io.BytesIO(client.get(got["files"]["attention.png"]).content))
+    assert figure.width > 3 * figure.height  # one row of panels
+    crop = Image.open(io.BytesIO(client.get(got["files"]["apex.png"]).content))
+    assert crop.size == (64, 80)  # the frame as decoded (under the thumbnail size)
+    csv_text = client.get(f"/api/jobs/{got['id']}/result?format=csv").text.splitlines()
+    assert csv_text[0].split(",")[:5] == ["source", "onset", "apex", "apex_spotted", "label"]
+    assert leftovers(client) == []  # the upload folder is gone once the clip is analysed
+
+
+def test_predict_zip_of_frames_with_onset_and_apex(client, predictor, frames, tmp_path):
+    r = client.post("/api/predict", files={"file": ("x", zip_bytes(frames), "application/zip")},
+                    data={"onset": "2", "apex": "7"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert (got["onset"], got["apex"], got["apex_spotted"]) == (2, 7, False)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, image in enumerate(frames, start=1):
+        Image.fromarray(image).save(folder / f"img{i}.png")
+    want = predictor.predict_clips([ClipRequest(folder, None, 2, 7)])[0]
+    assert got["probabilities"] == pytest.approx(want.probabilities, abs=1e-6)
+
+
+def zip_with(entries):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+def link_entry(name):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+def png_bytes(image):
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name,payload,status,words", [
+    ("notes.txt", b"hello, this is not a video", 415, ["neither a video"]),
+    ("clip.mp4", b"", 400, ["empty"]),
+    ("face.png", "image", 415, ["single image"]),
+    ("clip.mp4", "truncated", 415, ["neither a video"]),
+    ("clip.zip", "traversal", 400, ["outside the archive"]),
+    ("clip.zip", "absolute", 400, ["outside the archive"]),
+    ("clip.zip", "link", 400, ["is a link"]),
+    ("clip.zip", "bomb", 413, ["zip bombs"]),
+    ("clip.zip", "not-frames", 415, ["not frames", "readme.txt"]),
+    ("clip.zip", "two-folders", 415, ["2 folders"]),
+    ("clip.zip", "empty-zip", 415, ["no image"]),
+    ("clip.zip", "bad-frame", 422, ["img2.png", "can be decoded"]),
+    ("clip.zip", "one-frame", 422, ["1 frame"]),
+])
+def test_bad_uploads_get_a_sentence_and_the_server_keeps_serving(client, frames, clip_mp4, name, payload, status,
+                                                                 words):
+    image = frames[0]
+    payloads = {
+        "image": png_bytes(image),
+        "truncated": clip_mp4[: len(clip_mp4) // 3],
+        "traversal": zip_with([("../evil/img1.png", png_bytes(image))]),
+        "absolute": zip_with([("/etc/img1.png", png_bytes(image))]),
+        "link": zip_with([(link_entry("img1.png"), b"/etc/passwd")]),
+        "bomb": zip_with([("img1.png", b"\0" * 5_000_000)]),
+        "not-frames": zip_with([("img1.png", png_bytes(image)), ("readme.txt", b"x")]),
+        "two-folders": zip_with([("a/img1.png", png_bytes(image)), ("b/img2.png", png_bytes(image))]),
+        "empty-zip": zip_with([("__MACOSX/._img1.png", b"x")]),
+        "bad-frame": zip_with([("img1.png", png_bytes(image)), ("img2.png", b"\x89PNG broken")]),
+        "one-frame": zip_with([("img1.png", png_bytes(image))]),
+    }
+    data = payloads.get(payload, payload)
+    r = client.post("/api/predict", files={"file": (name, data, "application/octet-stream")})
+    assert_person_readable(r, status, *words)
+    assert client.get("/api/health").json()["status"] == "ok"
+    assert leftovers(client) == []
+    assert client.app.state.pools["clip"].active == 0
+
+
+def test_client_file_names_are_shown_never_used(client, clip_mp4):
+    r = client.post("/api/predict", files={"file": ("../../etc/evil<script>.mp4", clip_mp4)})
+    assert r.status_code == 200 and r.json()["source"] == "evilscript.mp4"
+    assert leftovers(client) == []
+
+
+def test_request_problems_are_json(client):
+    assert_person_readable(client.post("/api/predict", data={"onset": "1"}), 422, "file")
+    assert_person_readable(client.post("/api/predict", files={"file": ("a", b"x")}, data={"onset": "soon"}), 422,
+                           "onset")
+    assert_person_readable(client.get("/api/jobs/nope"), 404, "no job")
+    assert_person_readable(client.get("/api/nothing-here"), 404)
+
+
+def test_upload_size_limit(predictor, clip_mp4):
+    with client_for(predictor, settings=ServeSettings(max_upload_mb=0.01)) as c:
+        r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4 + b"\0" * 2_000_000)})
+        assert_person_readable(r, 413, "limit of 0.01 MB", "--max-upload-mb")
+        r = c.post("/api/predict", files={"file": ("clip.mp4", b"\0" * 20_000)})  # under the body slack
+        assert_person_readable(r, 413, "limit of 0 MB")
+        assert c.get("/api/health").status_code == 200
+        assert leftovers(c) == []
+
+
+def test_recordings_without_spotter_say_not_available(predictor, clip_mp4):
+    with client_for(predictor) as c:
+        assert c.get("/api/health").json()["spotting"] is False
+        r = c.post("/api/recordings", files={"file": ("rec.mp4", clip_mp4)})
+        assert_person_readable(r, 501, "not available in this version")
+
+
+def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
+    frames = synth_frames(n=30, apex=18, seed=1)
+    r = client.post("/api/recordings", files={"file": ("session.mp4", mp4_bytes(frames))})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["status"] in ("queued", "running", "done") and job["urls"]["result"].endswith("/result")
+    events = [json.loads(line[6:]) for line in client.get(job["urls"]["events"]).text.splitlines()
+              if line.startswith("data: ")]
+    assert events[-1]["status"] == "done" and events[-1]["progress"] == 1.0
+    result = client.get(job["urls"]["result"]).json()
+    assert result["source"] == "session.mp4" and result["frames"] == 30 and result["fps"] == 30.0
+    assert [(iv["onset"], iv["apex"], iv["offset"], iv["type"]) for iv in result["intervals"]] == [
+        (3, 6, 9, "micro"), (15, 20, 26, "macro")]
+    assert result["curve"]["score"][0] is None and len(result["curve"]["frames"]) == 30
+    micro, macro = result["intervals"]
+    assert micro["label"] in CLASSES and sum(micro["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    Image.open(io.BytesIO(client.get(micro["files"]["interval-0-attention.png"]).content)).verify()
+    assert macro["label"] is None and macro["probabilities"] is None and "not classified" in macro["note"]
+    assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
+    rows = client.get(job["urls"]["csv"]).text.splitlines()
+    assert rows[0].startswith("onset,apex,offset,type,score,label,p_negative") and len(rows) == 3
+    assert leftovers(client) == []
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
+    assert client.get(job["urls"]["state"]).status_code == 404
+
+
+def test_recording_zip_needs_no_fps_from_spotter_shape(client):
+    r = client.post("/api/recordings", files={"file": ("frames.zip", zip_bytes(synth_frames(n=12)))},
+                    data={"fps": "200"})
+    state = wait_for(client, r.json()["id"])
+    assert state["status"] == "done"
+    result = client.get(f"/api/jobs/{state['id']}/result").json()
+    assert result["fps"] == 200.0 and len(result["intervals"]) == 1  # the second ends past frame 12
+
+
+def test_busy_past_the_queue_then_serving_again(predictor, clip_mp4):
+    release = threading.Event()
+    inner = fake_spotter()
+
+    def slow(path, **kwargs):
+        release.wait(20)
+        return inner(path, **kwargs)
+
+    settings = ServeSettings(workers=1, queue=1)
+    with client_for(predictor, spotter=slow, settings=settings) as c:
+        ids = [c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"] for _ in range(2)]
+        r = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)})
+        assert_person_readable(r, 503, "busy")
+        assert c.get(f"/api/jobs/{ids[0]}/result").status_code == 409  # not finished yet
+        release.set()
+        assert [wait_for(c, i)["status"] for i in ids] == ["done", "done"]
+        assert c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).status_code == 202
+        assert c.app.state.pools["recording"].active <= 1
+
+
+@pytest.mark.parametrize("spotter,status,words", [
+    (lambda path, **kw: {"fps": 30, "frames": 10, "intervals": [{"onset": 5, "apex": 3, "offset": 8}]}, 422,
+     ["onset <= apex <= offset"]),
+    (lambda path, **kw: 1 / 0, 500, ["internal error"]),
+])
+def test_failing_spotters_fail_the_job_not_the_server(predictor, clip_mp4, spotter, status, words):
+    with client_for(predictor, spotter=spotter) as c:
+        job_id = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"]
+        state = wait_for(c, job_id)
+        assert state["status"] == "failed"
+        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), status, *words)
+        assert leftovers(c) == []
+        assert c.get("/api/health").status_code == 200
+
+
+def test_job_time_limit_and_result_expiry(predictor, clip_mp4):
+    settings = ServeSettings(job_timeout_s=0.0, result_ttl_s=60.0)
+    with client_for(predictor, spotter=fake_spotter(), settings=settings) as c:
+        job_id = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"]
+        assert wait_for(c, job_id)["status"] == "failed"
+        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), 422, "longer than this server allows")
+        store = c.app.state.store
+        assert store.sweep(time.monotonic() + 61.0) == 1
+        assert c.get(f"/api/jobs/{job_id}").status_code == 404
+
+
+def test_curve_is_downsampled_keeping_peaks():
+    from mmnet.serve.spotting import downsample_curve
+
+    score = np.zeros(10_000)
+    score[7777] = 5.0
+    curve = downsample_curve({"frames": list(range(1, 10_001)), "score": score.tolist()})
+    assert len(curve["frames"]) <= 2000 and max(curve["score"]) == 5.0
+
+
+def test_serve_finds_the_demo_model_or_says_how_to_get_one(tmp_path, capsys, monkeypatch):
+    from mmnet.cli import main
+    from mmnet.commands.serve import resolve_checkpoint
+    from mmnet.serve.model_info import describe_checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve"]) == 3
+    assert "mmnet demo --set train.save_models=true" in capsys.readouterr().err
+    run = tmp_path / "demo-run" / "seed-0" / "run"
+    model = make_checkpoint(run / "seed-0" / "fold-sub01" / "model")
+    (tmp_path / "demo-run" / "data").mkdir()
+    (tmp_path / "demo-run" / "data" / "synth.json").write_text("{}")
+    (run / "config.yaml").write_text("data:\n  dataset: casme2\n  root: demo-run/data\ntrain:\n  epochs: 3\n")
+    (run / "env.json").write_text("{}")
+    assert resolve_checkpoint(None, tmp_path) == model
+    info = describe_checkpoint(model, Predictor.from_checkpoint(model))
+    assert info["synthetic"] is True and "trying this page only" in info["summary"]
+    assert info["training"]["dataset"] == "casme2" and info["classes"] == CLASSES
+    alone = describe_checkpoint(make_checkpoint(tmp_path / "alone"), Predictor.from_checkpoint(model))
+    assert alone["synthetic"] is False and "not recorded" in alone["summary"]

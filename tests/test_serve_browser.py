@@ -1,0 +1,111 @@
+"""The page of `mmnet serve` in a real headless browser (Debian's chromium driven by Playwright):
+upload a synthetic clip, see the class and the attention figure; a bad upload shows an error;
+a recording shows the timeline and a clicked interval. Skips when chromium or Playwright is absent."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+pytest.importorskip("av")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("MMNET_CHROMIUM", "/usr/bin/chromium")
+if not Path(CHROMIUM).is_file():
+    pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+from mmnet.infer import Predictor  # noqa: E402
+from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from tests.serve_helpers import CLASSES, LiveServer, fake_spotter, make_checkpoint, mp4_bytes, synth_frames  # noqa: E402
+
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "serve-page.png"
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    checkpoint = make_checkpoint(tmp_path_factory.mktemp("browser") / "model")
+    predictor = Predictor.from_checkpoint(checkpoint)
+    info = {"name": "tiny test model", "summary": "Trained on synthetic faces (mmnet demo): for trying this page "
+            "only. Its predictions mean nothing on real faces.", "synthetic": True}
+    app = create_app(predictor, model_info=info, settings=ServeSettings(), spotter=fake_spotter())
+    with LiveServer(app) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1100, "height": 1200})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/")
+    page.wait_for_function("document.getElementById('model-text').textContent.includes('classes')")
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
+    clip = tmp_path / "synthetic clip.mp4"
+    clip.write_bytes(mp4_bytes(synth_frames(n=14, apex=7, size=(96, 112))))
+    assert page.is_visible("#model-warning") and "synthetic" in page.inner_text("#model-warning")
+    page.set_input_files("#file", str(clip))
+    page.wait_for_selector("#clip-result .label", timeout=TIMEOUT_MS)
+    label = page.inner_text("#clip-result .label")
+    assert label in CLASSES
+    assert page.locator("#clip-result svg.bars rect.bar").count() == len(CLASSES)
+    page.wait_for_function("document.querySelector('#clip-result img.attention').naturalWidth > 300",
+                           timeout=TIMEOUT_MS)
+    for crop in ("onset", "apex"):
+        page.wait_for_function(f"document.querySelector('#clip-result img.{crop}').naturalWidth > 0")
+    assert "synthetic clip.mp4" in page.inner_text("#result-name")
+    assert page.get_attribute("#dl-csv", "href").endswith("format=csv")
+    shot = tmp_path / "serve-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("MMNET_UPDATE_SCREENSHOT"):
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS_SCREENSHOT)
+
+
+def test_a_bad_upload_shows_an_error(page, tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is a shopping list, not a video")
+    page.set_input_files("#file", str(bad))
+    page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+    text = page.inner_text("#error")
+    assert "neither a video" in text and "Traceback" not in text
+    assert page.is_hidden("#result")
+
+
+def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
+    recording = tmp_path / "session.mp4"
+    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    page.check("input[name=mode][value=recording]")
+    page.set_input_files("#file", str(recording))
+    page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
+    assert page.locator("#timeline rect.interval").count() == 2
+    assert page.locator("#timeline path").count() == 1  # the motion curve
+    page.locator("#timeline rect.interval").nth(1).click(force=True)  # a macro-expression: shown, not classified
+    page.wait_for_function("document.querySelector('#interval-detail h3').textContent.startsWith('Interval 2')")
+    assert page.inner_text("#interval-detail .label") == "not classified"
+    assert "trained on micro-expressions" in page.inner_text("#interval-detail .attention-note")
+    page.locator("#intervals tbody tr").nth(0).click()  # the micro-expression, from the table
+    page.wait_for_function("document.querySelector('#interval-detail h3').textContent.startsWith('Interval 1')")
+    assert page.inner_text("#interval-detail .label") in CLASSES
+    page.wait_for_function("document.querySelector('#interval-detail img.attention').naturalWidth > 300",
+                           timeout=TIMEOUT_MS)
+    page.screenshot(path=str(tmp_path / "serve-recording.png"), full_page=True)

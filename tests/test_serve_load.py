@@ -1,0 +1,70 @@
+"""A bounded load test of `mmnet serve` on loopback: a fixed number of requests, 4 at a time, mixing
+clips, bad uploads and health checks. The server must answer every one, keep serving, leave no
+upload folder behind, hold at most ``max_kept`` results, and its memory must stay flat."""
+
+import gc
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("av")
+
+from mmnet.infer import Predictor  # noqa: E402
+from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from tests.serve_helpers import LiveServer, make_checkpoint, mp4_bytes, synth_frames, zip_bytes  # noqa: E402
+
+REQUESTS = 200
+CONCURRENT = 4
+RSS_GROWTH_MB = 60  # after a warm-up round; a leak of one clip's upload or figure per request is far more
+TIME_LIMIT_S = 240
+
+
+def rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_server_stays_up_and_flat_under_load(tmp_path):
+    predictor = Predictor.from_checkpoint(make_checkpoint(tmp_path / "model"))
+    settings = ServeSettings(workers=1, queue=CONCURRENT, max_kept=8)
+    frames = synth_frames(n=10, apex=5)
+    uploads = [("clip.mp4", mp4_bytes(frames), 200), ("frames.zip", zip_bytes(frames), 200),
+               ("notes.txt", b"not a clip at all", 415), (None, None, 200)]
+    app = create_app(predictor, settings=settings)
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+
+        def one(k: int) -> tuple[int, int]:
+            name, data, want = uploads[k % len(uploads)]
+            if name is None:
+                return client.get("/api/health").status_code, want
+            return client.post("/api/predict", files={"file": (name, data)}).status_code, want
+
+        def round_of(n: int) -> list[tuple[int, int]]:
+            with ThreadPoolExecutor(CONCURRENT) as pool:
+                return list(pool.map(one, range(n)))
+
+        round_of(20)  # warm-up: allocator pools, matplotlib, thread pools
+        gc.collect()
+        before = rss_mb()
+        t0 = time.monotonic()
+        answers = round_of(REQUESTS)
+        seconds = time.monotonic() - t0
+        gc.collect()
+        after = rss_mb()
+        assert [got for got, _ in answers] == [want for _, want in answers]
+        assert seconds < TIME_LIMIT_S
+        assert client.get("/api/health").json()["status"] == "ok"
+        assert list(app.state.root.iterdir()) == []
+        assert sum(app.state.store.counts().values()) <= settings.max_kept
+        assert after - before < RSS_GROWTH_MB, f"RSS grew from {before:.0f} MB to {after:.0f} MB"
+        print(f"\n{REQUESTS} requests, {CONCURRENT} at a time: {seconds:.1f} s, RSS {before:.0f} -> {after:.0f} MB")
