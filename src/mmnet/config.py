@@ -94,7 +94,7 @@ class TrainConfig:
     precision: str = "auto"  # "auto" (bf16 where the CPU/GPU has fast bf16, else fp32) | "fp32" | "bf16"
     # "auto": channels_last on CUDA, with bf16 and for fp32 on AVX-512 CPUs; NCHW ("contiguous")
     # for fp32 on AVX2-only CPUs, where oneDNN's channels_last convolution backward is slower
-    # than NCHW (docs/benchmarks.md).
+    # than NCHW (docs/performance.md).
     memory_format: str = "auto"  # "auto" | "channels_last" | "contiguous"
     device: str = "auto"  # "auto" (cuda if available) | "cpu" | "cuda" | "cuda:N"
     seed: int = 0  # base seed; each (seed, fold) gets its own derived seed

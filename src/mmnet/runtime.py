@@ -5,7 +5,7 @@ Everything here reads or changes the process or the machine. The network and the
 evaluation loops never do: they receive a :class:`ComputePlan` (device, precision, memory
 format) decided here, so that a change of policy (or a new kind of machine) touches this module
 only. Measured effects of each setting are in the README's "Measured" section and, per machine,
-in docs/benchmarks.md.
+in docs/performance.md.
 
 Allocator: PyTorch's CPU tensors come straight from malloc, and glibc serves every block over
 32 MiB (its largest mmap threshold; a 224 px batch of 32 has ~200 MB of activations) with a

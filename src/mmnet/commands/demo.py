@@ -15,7 +15,7 @@ from pathlib import Path
 # LOSO in minutes: fewer epochs, a smaller batch for enough optimiser steps, and 80 px frames
 # (an eighth of the compute; the network is the same, its grid 5x5 instead of 14x14). On this
 # data epochs matter more than resolution: 18 epochs at 80 px scored higher than 12 or 18 at
-# 112 px, in less time (runs and figures: docs/synthetic-data.md, docs/benchmarks.md).
+# 112 px, in less time (runs and figures: docs/synthetic-data.md, docs/performance.md).
 DEMO_OVERRIDES = [
     "data.dataset=casme2",
     "data.image_size=80",  # model.image_size follows

@@ -9,7 +9,7 @@ both frames with the same indices, and one conversion to float32 in the channels
 network uses. (float16 keeps each of the 256 grey levels within 0.002 of its float32 value, a
 tenth of one level's step.) Evaluation reads the exact uint8 frames. This replaces the authors'
 per-sample PIL pipeline in worker processes with a few batched tensor operations, which cost a
-small fraction of it per sample (per-machine figures: ``docs/benchmarks.md``).
+small fraction of it per sample (per-machine figures: ``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class DeviceFrames:
         self.frames = torch.from_numpy(frames).to(self.device)  # (F, S, S, 3) uint8, exact (evaluation)
         self._train_pixels = _padded_normalised(frames, self.device)  # (F * (S+2)^2,) float64 words
         # int32 word indices where they fit: index_select with int32 indices is faster than
-        # take/index_select with int64 (half the index memory traffic; docs/benchmarks.md).
+        # take/index_select with int64 (half the index memory traffic; docs/performance.md).
         self._index_dtype = torch.int32 if len(self._train_pixels) < 2**31 else torch.int64
         self.onset_rows = torch.tensor(onset_rows, dtype=torch.long, device=self.device).view(-1, 2)
         self.apex_rows = torch.tensor(apex_rows, dtype=torch.long, device=self.device).view(-1, 2)

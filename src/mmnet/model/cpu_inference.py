@@ -11,7 +11,7 @@ Two rewrites, neither of which changes what the network computes beyond float ro
 
 On AVX2-only CPUs the two layers run markedly faster this way and the whole pass a little
 faster. On AVX-512 CPUs oneDNN's own kernels are faster than NNPACK's and this copy is slower,
-so it is an option, not a default (per-machine figures: ``docs/benchmarks.md``).
+so it is an option, not a default (per-machine figures: ``docs/performance.md``).
 Outputs differ from the exact path by ~1e-5 relative (``benchmarks/bench_latency.py`` prints the
 logit difference). Training never uses this (NNPACK has no weight gradient here).
 """
