@@ -3,7 +3,7 @@
 ``"last"`` (the default, honest): the model after the last epoch of the fixed schedule. Nothing
 about the test subject influences the choice.
 
-``"paper"`` reproduces how the authors scored (``mmnet-spec.md`` §5, their ``CASME2_5.py``):
+``"paper"`` reproduces how the authors scored (their ``CASME2_5.py``):
 after every epoch they evaluate the left-out subject and, per fold,
 
 - for accuracy keep the epoch with the most correct test predictions, the *first* maximum
