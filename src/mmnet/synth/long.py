@@ -179,7 +179,7 @@ def _strength(event: Event, frame: int, fps: float) -> float:
     if event.kind == "speech":  # syllables: open-close at 3-5 Hz, faded in and out
         n = event.offset - event.onset + 1
         rate = 3.0 + 2.0 * ((event.onset * 7919) % 100) / 100.0
-        fade = np.sin(np.pi * i / max(n - 1, 1)) ** 0.5
+        fade = max(0.0, np.sin(np.pi * i / max(n - 1, 1))) ** 0.5
         return float(fade * 0.5 * (1 - np.cos(2 * np.pi * rate * i / fps)))
     return float(envelope(event.offset - event.onset + 1, event.apex - event.onset)[i])
 
