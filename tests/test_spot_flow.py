@@ -148,3 +148,20 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     bad.write_bytes(b"not a video at all" * 100)
     assert main(["spot", str(bad), "--no-progress"]) == 2
     assert "broken.mp4" in capsys.readouterr().err
+
+
+def test_checkpoint_labels_micro_intervals_only(tmp_path):
+    from types import SimpleNamespace
+
+    from mmnet.commands.spot import classify_micro
+    from mmnet.spotting.peaks import SpottedInterval
+    from tests.test_inference import CLASSES, make_checkpoint
+
+    root = write_long_dataset(tmp_path / "set", minutes=0.02, seed=0, config=LongConfig(frame_size=(96, 96),
+                              face_size=(80, 90)), formats=("jpg", "mp4"))
+    make_checkpoint(tmp_path / "ckpt")
+    for source in (root / "rawvideo" / "s15" / "15_0101disgust1.mp4", root / "rawpic" / "s15" / "15_0101disgust1"):
+        micro, macro = SpottedInterval(3, 8, 12, "micro", 1.0), SpottedInterval(14, 20, 30, "macro", 1.0)
+        classify_micro(SimpleNamespace(source=str(source), intervals=[micro, macro]), tmp_path / "ckpt", "cpu", None)
+        assert micro.label in CLASSES and abs(sum(micro.probabilities.values()) - 1) < 1e-4
+        assert macro.label is None and macro.probabilities is None
