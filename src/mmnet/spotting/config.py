@@ -13,9 +13,9 @@ recording with the CAS(ME)^2 preset uses twice the frame counts. Sources (docs/s
   SAMM-LV 37 / 174, CAS(ME)^3 17 / 75.
 * ``p`` (threshold mean + p (max - mean)): **0.05**, not the 0.55 of SoftNet, MEAN and BoostingVRME.
   Theirs is for a learned score; on raw flow magnitudes, where the largest expression of a
-  recording moves many times more than the smallest, 0.55 keeps only the largest (on a synthetic
-  2-minute recording: 1 of 5 macro-expressions). MDMD, the training-free MEGC2020 baseline, ran at
-  0.01 on its contrast curve. 0.05 was chosen on one synthetic recording (seed 0) and checked on
+  recording moves many times more than the smallest, 0.55 keeps only the largest (on two
+  synthetic 2-minute recordings: 1 of 5 and 1 of 6 macro-expressions). MDMD, the training-free
+  MEGC2020 baseline, ran at 0.01 on its contrast curve. 0.05 was chosen on one synthetic recording (seed 0) and checked on
   another (seed 1); see docs/spotting.md. Set ``micro.p=0.55 macro.p=0.55`` for the published value.
 * ``smooth``: SoftNet's centred moving average over 2k.
 * ``min_length``/``max_length`` (length gates): MDMD's CAS(ME)^2 ME 7-16 and MaE >= 17, SAMM-LV
