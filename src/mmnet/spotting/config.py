@@ -15,8 +15,9 @@ recording with the CAS(ME)^2 preset uses twice the frame counts. Sources (docs/s
   Theirs is for a learned score; on raw flow magnitudes, where the largest expression of a
   recording moves many times more than the smallest, 0.55 keeps only the largest (on two
   synthetic 2-minute recordings: 1 of 5 and 1 of 6 macro-expressions). MDMD, the training-free
-  MEGC2020 baseline, ran at 0.01 on its contrast curve. 0.05 was chosen on one synthetic recording (seed 0) and checked on
-  another (seed 1); see docs/spotting.md. Set ``micro.p=0.55 macro.p=0.55`` for the published value.
+  MEGC2020 baseline, ran at 0.01 on its contrast curve. 0.05 was chosen on one synthetic
+  recording (seed 0) and checked on another (seed 1); see docs/spotting.md. Set
+  ``micro.p=0.55 macro.p=0.55`` for the published value.
 * ``smooth``: SoftNet's centred moving average over 2k.
 * ``min_length``/``max_length`` (length gates): MDMD's CAS(ME)^2 ME 7-16 and MaE >= 17, SAMM-LV
   ME 47-105 and MaE >= 106; MTSN's CAS(ME)^3 test-set ME 5-30 and MaE 15-90.
