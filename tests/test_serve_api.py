@@ -204,11 +204,37 @@ def test_upload_size_limit(predictor, clip_mp4):
         assert leftovers(c) == []
 
 
-def test_recordings_without_spotter_say_not_available(predictor, clip_mp4):
+def test_recordings_without_spotter_say_not_available(predictor, clip_mp4, monkeypatch):
+    import mmnet.serve.app as app_module
+
+    monkeypatch.setattr(app_module, "spotting_available", lambda: False)
+    monkeypatch.setattr("mmnet.serve.spotting.spotting_available", lambda: False)
     with client_for(predictor) as c:
         assert c.get("/api/health").json()["spotting"] is False
         r = c.post("/api/recordings", files={"file": ("rec.mp4", clip_mp4)})
         assert_person_readable(r, 501, "not available in this version")
+
+
+@pytest.mark.slow
+def test_recording_through_the_real_spotter(predictor, tmp_path):
+    """The adapter runs mmnet.spotting on an uploaded synthetic recording and returns its curve."""
+    from mmnet.synth.long import LongConfig
+    from mmnet.synth.long_writer import write_long_dataset
+
+    root = write_long_dataset(tmp_path / "set", minutes=0.1, seed=0, formats=("mp4",),
+                              config=LongConfig(frame_size=(160, 160), face_size=(120, 140)))
+    video = next((root / "rawvideo").rglob("*.mp4"))
+    with client_for(predictor) as c:
+        assert c.get("/api/health").json()["spotting"] is True
+        r = c.post("/api/recordings", files={"file": ("rec.mp4", video.read_bytes())})
+        assert r.status_code == 202, r.text
+        job = r.json()
+        events = [json.loads(line[6:]) for line in c.get(job["urls"]["events"]).text.splitlines()
+                  if line.startswith("data: ")]
+        assert events[-1]["status"] == "done", events[-1]
+        result = c.get(job["urls"]["result"]).json()
+        assert result["frames"] > 0 and len(result["curve"]["frames"]) > 0
+        assert all(i["type"] in ("micro", "macro") for i in result["intervals"])
 
 
 def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "check-data": "mmnet.commands.check_data",
     "prepare": "mmnet.commands.prepare",
     "predict": "mmnet.commands.predict",
+    "spot": "mmnet.commands.spot",
     "explain": "mmnet.commands.explain",
     "export": "mmnet.commands.export",
     "convert": "mmnet.commands.convert",

@@ -7,6 +7,12 @@ Examples:
   mmnet synth demo-data
   mmnet synth data --subjects 8 --clips-per-subject 20 --seed 3 --contact-sheet sheet.png
   mmnet synth demo-data --amplitude 2.5 5          (the data `mmnet demo` trains on)
+
+Long recordings for spotting (--long): the CAS(ME)^2 layout instead, CAS(ME)^2code_final.xlsx and
+rawpic/sNN/NN_CODEname/imgN.jpg (and/or rawvideo/sNN/NN_CODEname.mp4), one procedural face per
+subject with macro- and micro-expressions at known random times, blinks, speech and head drift:
+  mmnet synth long-data --long --minutes 2
+  mmnet synth long-data --long --minutes 10 --format mp4 --subjects 2 --videos 3
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ _DEMO = {"subjects": 5, "clips_per_subject": 14, "seed": 0}
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", type=Path, help="output folder (absent or empty)")
-    p.add_argument("--subjects", type=int, default=_DEMO["subjects"], help="number of subjects (default %(default)s)")
+    p.add_argument("--subjects", type=int, default=None,
+                   help=f"number of subjects (default {_DEMO['subjects']}; with --long 1)")
     p.add_argument("--clips-per-subject", type=int, default=_DEMO["clips_per_subject"],
                    help="clips per subject (default %(default)s)")  # fmt: skip
     p.add_argument(
@@ -32,14 +39,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contact-sheet", type=Path, default=None, metavar="PNG",
                    help="also draw onset, apex and amplified difference per class into this PNG")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic set in OUT")
+    g = p.add_argument_group("long recordings (--long)")
+    g.add_argument("--long", action="store_true", help="write long recordings for spotting (CAS(ME)^2 layout)")
+    g.add_argument("--minutes", type=float, default=1.0, help="length of each recording (default %(default)s)")
+    g.add_argument("--videos", type=int, default=1, help="recordings per subject, 1..9 (default %(default)s)")
+    g.add_argument("--format", nargs="+", choices=("jpg", "mp4"), default=["jpg"],
+                   help="JPEG frames under rawpic/ and/or H.264 .mp4 under rawvideo/ (default jpg)")
+    g.add_argument("--fps", type=float, default=30.0, help="frame rate (default %(default)s, as CAS(ME)^2)")
+    g.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=(640, 480),
+                   help="frame size; the face is about 0.44 W x 0.71 H (default 640 480)")
 
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
     import time
 
+    if args.long:
+        return _run_long(args)
     from ..synth import SynthConfig, contact_sheet, sample_annotations, write_dataset
 
+    args.subjects = _DEMO["subjects"] if args.subjects is None else args.subjects
     config = SynthConfig()
     if args.amplitude is not None:
         config = dataclasses.replace(config, amplitude_px=tuple(args.amplitude))
@@ -56,4 +75,27 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.contact_sheet is not None:
         print(f"contact sheet: {contact_sheet(root, args.contact_sheet)}")
+    return 0
+
+
+def _run_long(args: argparse.Namespace) -> int:
+    import sys
+    import time
+
+    from ..errors import ConfigError
+    from ..synth.long import LongConfig
+    from ..synth.long_writer import write_long_dataset
+
+    if args.contact_sheet is not None or args.amplitude is not None or args.clips_per_subject != _DEMO[
+            "clips_per_subject"]:
+        raise ConfigError("--contact-sheet, --amplitude and --clips-per-subject are for clip sets, not --long.")
+    w, h = args.size
+    face = (int(round(w * 0.4375)) // 2 * 2, int(round(h * 0.7083)) // 2 * 2)  # 280 x 340 in 640 x 480
+    config = LongConfig(fps=args.fps, frame_size=(w, h), face_size=face)
+    start = time.perf_counter()
+    root = write_long_dataset(args.out, subjects=args.subjects or 1, videos_per_subject=args.videos,
+                              minutes=args.minutes, seed=args.seed, config=config, formats=tuple(args.format),
+                              overwrite=args.overwrite, progress=sys.stderr.isatty())
+    print(f"wrote {(args.subjects or 1) * args.videos} recording(s) of {args.minutes:g} min to {root} "
+          f"in {time.perf_counter() - start:.1f} s (events in {root / 'synth.json'})")
     return 0

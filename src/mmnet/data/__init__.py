@@ -93,7 +93,7 @@ def load_dataset(
     """
     verify_choice("dataset", name, tuple(DATASETS) + tuple(LONG_VIDEO_DATASETS))
     for part, folder in (root.items() if isinstance(root, dict) else [(None, root)]):
-        if folder is not None and Path(folder).is_file():
+        if folder is not None and part != "annotation" and Path(folder).is_file():
             what = f"the {part} root" if part else "--root"
             hint = (" An annotation table goes to --annotation FILE." if Path(folder).suffix.lower() in
                     (".xlsx", ".xlsm", ".csv", ".xls") else "")

@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 
 from ..errors import MMNetError
+from ..spotting.spotter import spot_recording as spot
 
 __all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "check_spot_result",
            "downsample_curve", "MAX_CURVE_POINTS"]
@@ -36,7 +37,7 @@ _UNAVAILABLE = ("Long-video spotting is not available in this version of mmnet. 
 
 def spotting_available() -> bool:
     """Whether ``spot_recording`` can run in this version."""
-    return False
+    return True
 
 
 def require_spotting() -> None:
@@ -46,13 +47,28 @@ def require_spotting() -> None:
 
 
 def spot_recording(path: Path, *, fps: float | None = None, predictor=None, aligner=None, progress=None) -> dict:
-    """Spot and classify the expressions of a long recording (see the module docstring).
+    """Spot the expressions of a long recording with ``mmnet.spotting`` (see the module docstring).
 
-    Raises:
-        SpottingUnavailable: always, in this version (no long-video spotter yet).
+    ``label``/``probabilities`` are left None: the server classifies the micro intervals itself
+    with its loaded ``predictor``. The curve is the micro scale's smoothed motion score.
     """
     require_spotting()
-    raise SpottingUnavailable(_UNAVAILABLE)
+    total: list[int | None] = [None]
+    done = [0]
+
+    def step(frames: int) -> None:
+        done[0] += frames
+        if progress is not None:
+            progress(done[0], total[0])
+
+    result = spot(path, fps=fps, aligner=aligner, progress=step, on_total=lambda n: total.__setitem__(0, n))
+    out = result.to_dict()
+    scale = "micro" if "micro" in result.details else next(iter(result.details), None)
+    if scale is not None:
+        smoothed = result.details[scale]["smoothed"]
+        out["curve"] = {"frames": [int(n) for n in result.curves.numbers],
+                        "score": [float(v) for v in smoothed]}
+    return out
 
 
 def _number(value, what: str, *, integer: bool = False) -> float:

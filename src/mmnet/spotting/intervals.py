@@ -40,6 +40,7 @@ class Interval:
         type: "micro" or "macro".
         label: emotion or class, lower case, None when not annotated / not recognised.
         score: a prediction's confidence (higher = more confident); None for ground truth.
+        probabilities: a recognised interval's class probabilities (spot-then-recognise), else None.
         extra: dataset fields kept for reference (AU text, self-report, notes, source row).
     """
 
@@ -50,12 +51,19 @@ class Interval:
     label: str | None = None
     score: float | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    probabilities: dict[str, float] | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self):
         if self.type not in TYPES:
             raise DataError(f"Interval type {self.type!r} is not one of {TYPES}.")
         if self.offset < self.onset:
             raise DataError(f"Interval {self.onset}..{self.offset}: the offset is before the onset.")
+
+    def to_dict(self) -> dict:
+        """The record of ``mmnet spot --json``."""
+        return {"onset": self.onset, "apex": self.apex, "offset": self.offset, "type": self.type,
+                "score": None if self.score is None else round(float(self.score), 6), "label": self.label,
+                "probabilities": self.probabilities}
 
     @property
     def length(self) -> int:

@@ -1,0 +1,156 @@
+"""Find micro- and macro-expressions in one long recording (training-free optical-flow spotter).
+
+SOURCE is a video file or a folder of numbered frames (give --fps for a folder). Frame numbers
+follow mmnet's one convention: video frames are numbered from 1 (as `mmnet predict` and
+`mmnet prepare` number them), frames of a folder by the number in their file name; onset, apex
+and offset are inclusive. Frames where no face is found are reported as gaps, never interpolated.
+
+Examples:
+  mmnet spot recording.mp4 --json
+  mmnet spot rawpic/s15/15_0101disgustingteeth --fps 30 --out spots/
+  mmnet spot samm/006_1 --fps 200 --preset samm --set macro.p=0.1
+  mmnet spot recording.mp4 --checkpoint ckpt/ --out spots/     (also classify each micro-expression)
+  mmnet spot face-crops/ --fps 30 --no-align                   (frames already cropped to the face)
+
+--out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals).
+Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+PRESETS = ("casme2", "samm", "casme3")  # kept in step with mmnet.spotting.config.PRESETS (a test checks)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", type=Path, metavar="VIDEO|FRAME_FOLDER", help="a video file or a folder of frames")
+    p.add_argument("--fps", type=float, default=None, help="frame rate (required for a frame folder)")
+    p.add_argument("--preset", choices=PRESETS, default="casme2",
+                   help="published per-dataset parameters (default %(default)s: CAS(ME)^2, 30 fps); scaled to --fps")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter, e.g. macro.p=0.1 or face.check_every=0.5 (repeatable)")
+    p.add_argument("--no-align", action="store_true",
+                   help="frames are face crops already: skip face detection (face.mode=none)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="write intervals.csv, spot.json and timeline.png here")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="classify each micro-expression with this MMNet checkpoint (onset + apex frames)")
+    p.add_argument("--device", type=str, default="cpu", help="torch device for --checkpoint (default cpu)")
+    p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+
+
+class _Progress:
+    """tqdm on a terminal; otherwise a plain line every 10 % (or every 1000 frames when the length is unknown)."""
+
+    def __init__(self, name: str, enabled: bool):
+        self.name, self.enabled, self.bar, self.total, self.done, self.next = name, enabled, None, None, 0, 0
+
+    def start(self, total: int | None) -> None:
+        self.total = total
+        if self.enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=f"spotting {self.name}", unit="frame", leave=False, file=sys.stderr)
+        self.next = max(1, total // 10) if total else 1000
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.enabled and self.done >= self.next:
+            of = f"/{self.total}" if self.total else ""
+            print(f"spotting {self.name}: {self.done}{of} frames", file=sys.stderr, flush=True)
+            self.next += max(1, self.total // 10) if self.total else 1000
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def classify_micro(result, checkpoint: Path, device: str, aligner) -> None:
+    """Fill label and probabilities of the micro intervals with MMNet on (onset, apex) frames."""
+    from ..infer import Predictor
+    from ..media import is_video, list_frames, read_rgb, read_video_frames
+
+    micro = [i for i in result.intervals if i.type == "micro"]
+    if not micro:
+        return
+    predictor = Predictor.from_checkpoint(checkpoint, device=device)
+    wanted = {n for i in micro for n in (i.onset, i.apex)}
+    source = Path(result.source)
+    if is_video(source) and not source.is_dir():
+        images = read_video_frames(source, wanted)  # one streaming pass for every interval
+    else:
+        paths = dict(list_frames(source, numbered=True)[0])
+        images = {n: read_rgb(paths[n]) for n in wanted}
+    onsets, apexes = [], []
+    for i in micro:
+        onset, apex = images[i.onset], images[i.apex]
+        if aligner is not None:  # the classifier was trained on aligned face crops, as `mmnet prepare` makes
+            alignment = aligner.estimate(onset)
+            onset, apex = alignment.apply(onset), alignment.apply(apex)
+        onsets.append(onset)
+        apexes.append(apex)
+    probs = predictor.predict_frames(onsets, apexes)
+    recognised = {}
+    for i, p in zip(micro, probs):
+        recognised[id(i)] = dataclasses.replace(
+            i, label=predictor.class_names[int(p.argmax())],
+            probabilities={name: round(float(v), 6) for name, v in zip(predictor.class_names, p)})
+    result.intervals = [recognised.get(id(i), i) for i in result.intervals]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..spotting.config import spot_config
+    from ..spotting.spotter import spot_recording
+    from ..utils import atomic_write_text
+
+    overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
+    config = spot_config(args.preset, overrides)
+    aligner = None
+    if config.face.mode == "align":
+        from ..preprocess import CropGeometry, FaceAligner
+
+        aligner = FaceAligner(CropGeometry(config.face.width, config.face.height))
+    progress = _Progress(args.source.name, not args.no_progress)
+    try:
+        result = spot_recording(args.source, config, fps=args.fps, aligner=aligner, progress=progress,
+                                on_total=progress.start)
+    finally:
+        progress.close()
+    if args.checkpoint is not None:
+        classifier_aligner = None
+        if config.face.mode == "align":
+            from ..preprocess import FaceAligner
+
+            classifier_aligner = FaceAligner()  # the crop of `mmnet prepare`, not the spotter's small one
+        classify_micro(result, args.checkpoint, args.device, classifier_aligner)
+    data = result.to_dict()
+    if args.out is not None:
+        from ..spotting.timeline import timeline_figure
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.out / "intervals.csv", result.to_csv())
+        atomic_write_text(args.out / "spot.json", json.dumps(data, indent=2) + "\n")
+        timeline_figure(result, args.out / "timeline.png")
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        counts = {t: sum(i.type == t for i in result.intervals) for t in ("macro", "micro")}
+        print(f"{result.source}: {result.frames} frames at {result.fps:g} fps; {counts['macro']} macro, "
+              f"{counts['micro']} micro interval(s); {len(result.gaps)} gap(s) without a face")
+        for i in result.intervals:
+            label = f"  {i.label}" if i.label else ""
+            print(f"  {i.type:5}  onset {i.onset:>6}  apex {i.apex:>6}  offset {i.offset:>6}  "
+                  f"score {i.score:.3f}{label}")
+        for a, b in result.gaps:
+            print(f"  gap    frames {a}-{b}: no face")
+        if args.out is not None:
+            print(f"wrote {args.out / 'intervals.csv'}, {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
+    return 0

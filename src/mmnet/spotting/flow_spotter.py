@@ -1,0 +1,283 @@
+"""The training-free optical-flow spotter, part 1: a recording -> per-frame motion curves, streaming.
+
+For each frame i and each expression scale (micro, macro, each with its stride k from
+``SpotConfig``), the optical flow from frame i - k to frame i is computed on the aligned face
+crop; the mean flow of the nose ridge (rigid) is subtracted, which removes the head's own motion;
+in each region (brows, mouth; eyes masked, see ``regions``) the score is the mean of the largest
+``top`` fraction (default a tenth) of the flow
+magnitudes. The score is placed at the middle of the pair (frame i - k // 2).
+
+Memory does not grow with the recording: frames are read one at a time, only the last k + 1 grey
+crops are kept, and per frame a few numbers. The face is detected and aligned once, then looked
+for again every ``face.check_every`` seconds: it is re-aligned only when it has moved, and the
+frames around a check that found no face become a gap (their scores are NaN, never interpolated).
+``peaks.spot_intervals`` turns the curves into intervals.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, PreprocessError
+from .config import SpotConfig
+from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
+
+__all__ = ["MotionCurves", "open_recording", "extract_motion", "video_rate"]
+
+SCALES = ("micro", "macro")
+
+
+@dataclass
+class MotionCurves:
+    """What the spotter measured on one recording.
+
+    Attributes:
+        fps: frame rate used to convert the config's frame counts.
+        numbers: (N,) frame numbers (videos: from 1; frame folders: the number in the file name).
+        scores: scale -> (N, R) raw region scores (pixels of the crop), NaN where undefined.
+        regions: the R region names, in column order.
+        strides: scale -> k in frames at ``fps``.
+        gaps: (first, last) frame numbers of the runs of frames without a usable face.
+        realignments: frame numbers where the alignment was (re-)estimated.
+    """
+
+    fps: float
+    numbers: np.ndarray
+    scores: dict[str, np.ndarray]
+    regions: tuple[str, ...]
+    strides: dict[str, int]
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+    realignments: list[int] = field(default_factory=list)
+
+
+def video_rate(path: str | Path) -> tuple[float | None, int | None]:
+    """(frames per second, frame count) from the container header; None where it does not say."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return None, None
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            return (float(rate) if rate else None), (int(stream.frames) or None)
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001 - unreadable here: stream_video will raise the clear error
+        return None, None
+    try:
+        import cv2
+    except ImportError:
+        return None, None
+    capture = cv2.VideoCapture(str(path))
+    try:
+        rate, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        return (rate or None), (int(count) or None)
+    finally:
+        capture.release()
+
+
+def open_recording(source: str | Path, fps: float | None = None
+                   ) -> tuple[Iterator[tuple[int, np.ndarray]], float, int | None]:
+    """A video file or a frame folder as ((number, RGB frame) stream, fps, frame count or None).
+
+    Raises:
+        DataError: the source does not exist or is not a video or folder, or a frame folder is
+            given without ``fps``.
+    """
+    from ..media import is_video, list_frames, read_rgb, stream_video
+
+    path = Path(source)
+    if path.is_dir():
+        frames, _ = list_frames(path, numbered=True)
+        if not frames:
+            raise DataError(f"Frame folder '{path}' holds no numbered image (e.g. img1.jpg).")
+        if fps is None:
+            raise DataError(f"Frame folder '{path}' carries no frame rate: pass --fps (CAS(ME)^2 and CAS(ME)^3: 30, "
+                            "SAMM-LV: 200).")
+        return ((n, read_rgb(p)) for n, p in frames), float(fps), len(frames)
+    if not path.exists():
+        raise DataError(f"'{path}' does not exist; give a video file or a folder of numbered frames.")
+    if not is_video(path):
+        raise DataError(f"'{path}' is neither a folder of frames nor a video file ({', '.join(('.mp4', '.avi'))}, "
+                        "...).")
+    rate, count = video_rate(path)
+    if fps is None and rate is None:
+        raise DataError(f"Video '{path}' does not state its frame rate; pass --fps.")
+    return ((f.index, f.image) for f in stream_video(path)), float(fps or rate), count
+
+
+def _region_score(mag: np.ndarray, idx: np.ndarray, top: float) -> float:
+    """Mean of the largest ``top`` fraction of the magnitudes at ``idx``."""
+    vals = mag[idx]
+    n = max(1, int(vals.size * top))
+    return float(np.partition(vals, vals.size - n)[vals.size - n:].mean())
+
+
+class _Face:
+    """The current alignment of a recording, re-checked every ``every`` frames."""
+
+    def __init__(self, config: SpotConfig, every: int, aligner):
+        from ..preprocess.face import CropGeometry
+
+        self.config, self.every = config, every
+        self.geometry = CropGeometry(config.face.width, config.face.height)
+        self.shape = (config.face.height, config.face.width)
+        self.aligner = aligner
+        self.matrix = None
+        self.box = None
+        self.regions: Regions | None = None
+        self.last_check = -(10**9)
+        self.checks: list[tuple[int, bool]] = []
+        self.realignments: list[int] = []
+        self.moved = None  # crop-to-crop transform of the last re-alignment, until the window follows it
+        if config.face.mode == "none":
+            self.regions = template_regions(self.shape, config.face.eye_margin)
+        elif aligner is None:
+            from ..preprocess.face import FaceAligner
+
+            self.aligner = FaceAligner(self.geometry)
+
+    def crop(self, pos: int, number: int, grey: np.ndarray) -> np.ndarray | None:
+        import cv2
+
+        if self.config.face.mode == "none":
+            return cv2.resize(grey, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_AREA)
+        if pos - self.last_check >= self.every:  # also before the first face: a faceless video stays cheap
+            self._check(pos, number, grey)
+        if self.matrix is None:
+            return None
+        return cv2.warpAffine(grey, self.matrix, (self.shape[1], self.shape[0]), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+
+    def _check(self, pos: int, number: int, grey: np.ndarray) -> None:
+        from ..preprocess.face import alignment_matrix
+
+        faces = self.aligner.detect(grey)
+        self.last_check = pos
+        self.checks.append((pos, bool(faces)))
+        if not faces:
+            return
+        box = faces[0].box
+        if self.box is not None:
+            width = max(self.box[2] - self.box[0], 1)
+            moved = np.hypot(box[0] + box[2] - self.box[0] - self.box[2], box[1] + box[3] - self.box[1] - self.box[3])
+            moved /= 2 * width  # the box centre's shift in box widths (the sides jitter by a HOG cell)
+            if moved < self.config.face.realign:
+                return
+        points = self.aligner.landmarks(grey, faces[0])
+        matrix = alignment_matrix(points, self.geometry)
+        if self.matrix is not None:  # the crops still in the window move to the new alignment
+            self.moved = np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(np.vstack([self.matrix, [0, 0, 1]]))
+        self.matrix = matrix
+        self.box = box
+        mapped = points @ self.matrix[:, :2].T + self.matrix[:, 2]
+        self.regions = regions_from_landmarks(mapped, self.shape, self.config.face.eye_margin)
+        self.realignments.append(number)
+
+    def lost(self, n: int) -> np.ndarray:
+        """(n,) True for frames without a usable face: before the first face, and around failed checks."""
+        out = np.zeros(n, bool)
+        if self.config.face.mode == "none":
+            return out
+        ok = [(p, good) for p, good in self.checks]
+        first = next((p for p, good in ok if good), n)
+        out[:first] = True
+        for (a, good_a), (b, good_b) in zip(ok, ok[1:] + [(n, ok[-1][1] if ok else False)]):
+            if not (good_a and good_b) and a >= first:
+                out[a if not good_a else a + 1:b] = True
+        return out
+
+
+def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config: SpotConfig, *,
+                   aligner=None, progress: Callable[[int], None] | None = None, source: str = "recording"
+                   ) -> MotionCurves:
+    """Stream a recording's (number, RGB frame) pairs into ``MotionCurves``.
+
+    Args:
+        frames: in display order; RGB (H, W, 3) or grey (H, W) uint8, all the same size.
+        fps: the recording's frame rate.
+        config: the spotter's parameters.
+        aligner: a ``preprocess.FaceAligner`` to reuse (``face.mode=align``); made here if None.
+        progress: called with 1 after every frame.
+        source: the recording's name for error messages.
+
+    Raises:
+        PreprocessError: ``face.mode=align`` and no face in any checked frame.
+        DataError: frames change size, or fewer than 2 frames.
+    """
+    import cv2
+
+    from ..preprocess.flow import FLOW_SCALE, compute_flow
+
+    if fps <= 0:
+        raise ConfigError(f"fps must be > 0, got {fps}")
+    strides = {s: config.frames_at(getattr(config, s).k, fps) for s in SCALES}
+    face = _Face(config, max(1, int(round(config.face.check_every * fps))), aligner)
+    window: deque[np.ndarray | None] = deque(maxlen=max(strides.values()) + 1)
+    numbers: list[int] = []
+    ends = {s: [] for s in SCALES}  # score of the pair that ends at each frame
+    nan = [float("nan")] * len(MEASURED)
+    shape = None
+    for pos, (number, image) in enumerate(frames):
+        if shape is None:
+            shape = image.shape
+        elif image.shape != shape:
+            raise DataError(f"{source}: frame {number} is {image.shape[:2]}, the first frame {shape[:2]}; "
+                            "a recording's frames must share one size.")
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else np.ascontiguousarray(image)
+        crop = face.crop(pos, number, grey)
+        if face.moved is not None:  # re-aligned: warp the kept crops too, so pairs across it compare alike
+            size = (config.face.width, config.face.height)
+            kept = [c if c is None else cv2.warpAffine(c, face.moved[:2], size, flags=cv2.INTER_LINEAR,
+                                                       borderMode=cv2.BORDER_REPLICATE) for c in window]
+            window.clear()
+            window.extend(kept)
+            face.moved = None
+        window.append(crop)
+        numbers.append(int(number))
+        for s, k in strides.items():
+            start = window[-1 - k] if len(window) > k else None
+            if crop is None or start is None:
+                ends[s].append(nan)
+                continue
+            flow = compute_flow(start, crop, config.flow)[:2] * np.float32(FLOW_SCALE)  # (2, H, W) crop pixels
+            u, v = flow[0].ravel(), flow[1].ravel()
+            ref = face.regions.reference
+            mag = np.hypot(u - u[ref].mean(), v - v[ref].mean())
+            ends[s].append([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
+        if progress is not None:
+            progress(1)
+    n = len(numbers)
+    if n < 2:
+        raise DataError(f"{source}: spotting needs at least 2 frames, got {n}.")
+    if config.face.mode == "align" and not any(good for _, good in face.checks):
+        raise PreprocessError(
+            f"{source}: no face found in any of the {len(face.checks)} frames checked (one every "
+            f"{config.face.check_every:g} s). If the frames are already face crops, pass --no-align "
+            "(face.mode=none).")
+    lost = face.lost(n)
+    lost_before = np.concatenate([[0], np.cumsum(lost)])
+    scores = {}
+    for s, k in strides.items():
+        end = np.asarray(ends[s], dtype=np.float64)  # (n, R)
+        idx = np.arange(n)
+        bad = (idx < k) | (lost_before[idx + 1] - lost_before[np.maximum(idx - k, 0)] > 0)
+        end[bad] = np.nan
+        centre = np.full_like(end, np.nan)
+        half = k // 2
+        centre[: n - half] = end[half:]
+        scores[s] = centre
+    return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost, numbers),
+                        face.realignments)
+
+
+def _runs(mask: np.ndarray, numbers: list[int]) -> list[tuple[int, int]]:
+    """(first, last) frame numbers of the runs of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [(numbers[a], numbers[b - 1]) for a, b in zip(edges[::2], edges[1::2])]

@@ -1,0 +1,152 @@
+"""The training-free optical-flow spotter, part 2: motion curves -> micro- and macro-expression intervals.
+
+Per scale (macro first, then micro), on the frame score (the regions' scores combined):
+
+1. smooth with a centred moving average of ``smooth`` frames (NaN frames are left out of the mean);
+2. threshold T = mean + p * (max - mean) of the smoothed curve (SoftNet/MEAN's rule). For the
+   micro scale the mean and max are taken outside the macro-expressions found, so that a few large
+   macro-expressions do not lift T above every micro-expression;
+3. peaks: local maxima >= T, the highest first, at least ``distance`` frames apart;
+4. an interval per peak: the frames around it whose smoothed score stays at or above half the
+   peak's height over the recording's median (the still face's noise level), shrunk by k // 2
+   at each end (a flow pair of stride k, placed at its middle, already sees an expression k / 2
+   frames before its onset and after its offset); apex = the peak;
+5. intervals of one type that overlap or touch are merged (apex and score from the higher);
+   then the length gates: a macro interval shorter than ``macro.min_length`` and a micro interval
+   longer than ``micro.max_length`` are dropped (both gates apply to both types), as is a micro
+   interval overlapping a macro one.
+
+No interval may contain a gap frame (no face): an interval that would is cut at the gap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import SpotConfig
+from .flow_spotter import MotionCurves
+from .intervals import Interval
+
+__all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot_intervals"]
+
+
+# NOTE for the merge: this mirrors ``spotting.intervals.Interval(onset, apex, offset, type, label=None)``
+# (written beside this module at the same time) plus the spotter's score and the classifier's
+# probabilities; switch it to that record (e.g. a subclass or a field holding one) when both are in.
+def frame_score(scores: np.ndarray, combine: str = "max") -> np.ndarray:
+    """(N, R) region scores -> (N,) frame score; NaN where every region is NaN."""
+    valid = ~np.isnan(scores).all(axis=1)
+    out = np.full(scores.shape[0], np.nan)
+    if valid.any():
+        rows = scores[valid]
+        out[valid] = np.nanmax(rows, axis=1) if combine == "max" else np.nanmean(rows, axis=1)
+    return out
+
+
+def smooth(x: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving average of ``width`` frames over the finite values; NaN where none is finite."""
+    if width <= 1:
+        return x.copy()
+    finite = np.isfinite(x)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(finite, x, 0.0))])
+    ccount = np.concatenate([[0], np.cumsum(finite)])
+    idx = np.arange(len(x))
+    lo, hi = np.maximum(idx - width // 2, 0), np.minimum(idx + (width - 1) // 2 + 1, len(x))
+    count = ccount[hi] - ccount[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (csum[hi] - csum[lo]) / count
+    out[~finite] = np.nan  # a gap frame stays a gap
+    return out
+
+
+def threshold(x: np.ndarray, p: float, where: np.ndarray | None = None) -> float:
+    """mean + p * (max - mean) of the finite values of ``x`` (only at ``where`` if given)."""
+    sel = np.isfinite(x) if where is None else np.isfinite(x) & where
+    if not sel.any():
+        return float("inf")
+    mean, top = float(x[sel].mean()), float(x[sel].max())
+    return mean + p * (top - mean)
+
+
+def find_peaks(x: np.ndarray, height: float, distance: int) -> list[int]:
+    """Indices of local maxima >= ``height``, the highest first, kept only if ``distance`` from a kept one.
+
+    Written here rather than taken from scipy.signal.find_peaks: scipy is not a dependency of mmnet,
+    and this greedy rule is what find_peaks(height=, distance=) does.
+    """
+    y = np.where(np.isfinite(x), x, -np.inf)
+    left = np.concatenate([[-np.inf], y[:-1]])
+    right = np.concatenate([y[1:], [-np.inf]])
+    candidates = np.flatnonzero((y >= height) & (y > left) & (y >= right))
+    kept: list[int] = []
+    taken = np.zeros(len(x), bool)
+    for i in candidates[np.argsort(-y[candidates], kind="stable")]:
+        if not taken[i]:
+            kept.append(int(i))
+            taken[max(0, i - distance + 1):i + distance] = True
+    return sorted(kept)
+
+
+def _extent(xs: np.ndarray, peak: int, level: float) -> tuple[int, int]:
+    """First and last index of the run around ``peak`` where xs >= level (NaN ends the run)."""
+    above = np.isfinite(xs) & (xs >= level)
+    lo = peak
+    while lo > 0 and above[lo - 1]:
+        lo -= 1
+    hi = peak
+    while hi < len(xs) - 1 and above[hi + 1]:
+        hi += 1
+    return lo, hi
+
+
+def _candidates(xs: np.ndarray, k: int, t: float, distance: int, kind: str) -> list[tuple[int, int, int, float]]:
+    """(lo, peak, hi, score) positions for the peaks of one scale, merged when they overlap or touch."""
+    found = []
+    floor = float(np.nanmedian(xs)) if np.isfinite(xs).any() else 0.0  # the still face's noise level
+    for peak in find_peaks(xs, t, max(1, distance)):
+        lo, hi = _extent(xs, peak, floor + 0.5 * (xs[peak] - floor))
+        lo, hi = min(lo + k // 2, peak), max(hi - k // 2, peak)
+        found.append((lo, peak, hi, float(xs[peak])))
+    merged: list[tuple[int, int, int, float]] = []
+    for lo, peak, hi, score in sorted(found):
+        if merged and lo <= merged[-1][2] + 1:
+            plo, ppeak, phi, pscore = merged[-1]
+            best = (ppeak, pscore) if pscore >= score else (peak, score)
+            merged[-1] = (plo, best[0], max(phi, hi), best[1])
+        else:
+            merged.append((lo, peak, hi, score))
+    return merged
+
+
+def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Interval], dict[str, dict]]:
+    """Intervals of one recording, sorted by onset, and per scale the curve and threshold (for figures).
+
+    Returns:
+        (intervals, {scale: {"smoothed": (N,) array, "threshold": T, "k": k}}).
+    """
+    n = len(curves.numbers)
+    fps = curves.fps
+    details: dict[str, dict] = {}
+    chosen: dict[str, list[tuple[int, int, int, float]]] = {}
+    macro_mask = np.zeros(n, bool)
+    for scale in ("macro", "micro"):
+        sc = getattr(config, scale)
+        k = curves.strides[scale]
+        xs = smooth(frame_score(curves.scores[scale], config.combine), config.frames_at(sc.smooth, fps))
+        t = threshold(xs, sc.p, None if scale == "macro" else ~macro_mask)
+        found = _candidates(xs, k, t, config.frames_at(sc.distance, fps) if sc.distance else k, scale)
+        lo_len = config.frames_at(sc.min_length, fps)
+        hi_len = config.frames_at(sc.max_length, fps) if sc.max_length else None
+        if scale == "macro":
+            found = [c for c in found if c[2] - c[0] + 1 >= lo_len and (hi_len is None or c[2] - c[0] + 1 <= hi_len)]
+            for lo, _, hi, _ in found:
+                macro_mask[max(0, lo - k):hi + k + 1] = True
+        else:
+            found = [c for c in found if lo_len <= c[2] - c[0] + 1 and (hi_len is None or c[2] - c[0] + 1 <= hi_len)
+                     and not macro_mask[c[0]:c[2] + 1].any()]
+        chosen[scale] = found
+        details[scale] = {"smoothed": xs, "threshold": t, "k": k}
+    numbers = curves.numbers
+    out = [Interval(int(numbers[lo]), int(numbers[peak]), int(numbers[hi]), scale, score=float(score))
+           for scale, found in chosen.items() for lo, peak, hi, score in found]
+    return sorted(out, key=lambda i: (i.onset, i.type)), details

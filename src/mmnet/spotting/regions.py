@@ -1,0 +1,95 @@
+"""Facial regions on the spotter's crop: where motion is measured, the rigid reference, the eye masks.
+
+With landmarks (68-point iBUG scheme, already mapped into the crop) the regions follow SoftNet's
+choice (docs/spotting.md §3.1): each eyebrow from the brow points down to the eye line, the mouth
+around points 48-67, the nose ridge (points 27-30) as the rigid reference whose mean flow is the
+head's motion, and the eyes (points 36-41, 42-47) masked, pushed out by ``eye_margin`` times the
+inter-ocular distance, so that blinks do not count. Without landmarks (``face.mode=none``) the same
+regions sit where they are in an aligned face crop: eye centres at ``EYE_Y`` of the height and
+``IOD`` of the width apart (mmnet.preprocess.face.CropGeometry's defaults), the rest placed in
+inter-ocular distances from the eyes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Regions", "regions_from_landmarks", "template_regions", "MEASURED"]
+
+EYE_Y, IOD = 0.38, 0.40
+MEASURED = ("brow_right", "brow_left", "mouth")  # right/left: the subject's (image left/right)
+
+
+@dataclass(frozen=True)
+class Regions:
+    """Flat pixel indices into the crop (row-major) per measured region, and of the reference."""
+
+    measured: dict[str, np.ndarray]
+    reference: np.ndarray
+    shape: tuple[int, int]  # (height, width)
+
+
+def _box(shape, x0, y0, x1, y1) -> np.ndarray:
+    h, w = shape
+    m = np.zeros(shape, bool)
+    m[max(0, int(round(y0))):min(h, int(round(y1)) + 1), max(0, int(round(x0))):min(w, int(round(x1)) + 1)] = True
+    return m
+
+
+def _ellipse(shape, cx, cy, rx, ry) -> np.ndarray:
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    return ((xx - cx) / max(rx, 1e-6)) ** 2 + ((yy - cy) / max(ry, 1e-6)) ** 2 <= 1.0
+
+
+def _finish(shape, boxes: dict[str, np.ndarray], eyes: np.ndarray, reference: np.ndarray) -> Regions:
+    measured = {}
+    for name, mask in boxes.items():
+        idx = np.flatnonzero(mask & ~eyes)
+        if idx.size < 8:  # a region squeezed out of the crop: fall back to the unmasked box
+            idx = np.flatnonzero(mask)
+        measured[name] = idx
+    ref = np.flatnonzero(reference)
+    return Regions(measured, ref if ref.size else np.flatnonzero(np.ones(shape, bool)), shape)
+
+
+def regions_from_landmarks(points: np.ndarray, shape: tuple[int, int], eye_margin: float) -> Regions:
+    """Regions from (68, 2) landmarks in crop pixels; ``shape`` = (height, width) of the crop."""
+    p = np.asarray(points, dtype=np.float64)
+    eye_r, eye_l = p[36:42], p[42:48]
+    iod = float(np.hypot(*(eye_l.mean(0) - eye_r.mean(0))))
+    pad = 0.12 * iod
+    eyes = np.zeros(shape, bool)
+    for eye in (eye_r, eye_l):
+        c = eye.mean(0)
+        rx = (eye[:, 0].max() - eye[:, 0].min()) / 2 + eye_margin * iod
+        ry = (eye[:, 1].max() - eye[:, 1].min()) / 2 + eye_margin * iod
+        eyes |= _ellipse(shape, c[0], c[1], rx, ry)
+    boxes = {}
+    for name, brow, eye in (("brow_right", p[17:22], eye_r), ("brow_left", p[22:27], eye_l)):
+        boxes[name] = _box(shape, brow[:, 0].min() - pad, brow[:, 1].min() - 2 * pad, brow[:, 0].max() + pad,
+                           eye[:, 1].max())
+    mouth = p[48:68]
+    boxes["mouth"] = _box(shape, mouth[:, 0].min() - 2 * pad, mouth[:, 1].min() - 2 * pad,
+                          mouth[:, 0].max() + 2 * pad, mouth[:, 1].max() + pad)
+    ridge = p[27:31]
+    reference = _box(shape, ridge[:, 0].min() - pad, ridge[1, 1], ridge[:, 0].max() + pad, ridge[3, 1])
+    return _finish(shape, boxes, eyes, reference)
+
+
+def template_regions(shape: tuple[int, int], eye_margin: float) -> Regions:
+    """Regions of an aligned face crop without landmarks (``face.mode=none``)."""
+    h, w = shape
+    iod = IOD * w
+    ey = EYE_Y * h
+    xr, xl = w / 2 - iod / 2, w / 2 + iod / 2
+    eyes = _ellipse(shape, xr, ey, (0.28 + eye_margin) * iod, (0.1 + eye_margin) * iod)
+    eyes |= _ellipse(shape, xl, ey, (0.28 + eye_margin) * iod, (0.1 + eye_margin) * iod)
+    boxes = {
+        "brow_right": _box(shape, xr - 0.45 * iod, ey - 0.7 * iod, xr + 0.35 * iod, ey + 0.1 * iod),
+        "brow_left": _box(shape, xl - 0.35 * iod, ey - 0.7 * iod, xl + 0.45 * iod, ey + 0.1 * iod),
+        "mouth": _box(shape, w / 2 - 0.7 * iod, ey + 0.8 * iod, w / 2 + 0.7 * iod, ey + 1.5 * iod),
+    }
+    reference = _box(shape, w / 2 - 0.08 * iod, ey + 0.1 * iod, w / 2 + 0.08 * iod, ey + 0.5 * iod)
+    return _finish(shape, boxes, eyes, reference)

@@ -1,0 +1,84 @@
+"""Spot one long recording end to end: ``spot_recording(source) -> SpotResult`` (JSON, CSV).
+
+Frame numbers follow mmnet's one convention: video frames count from 1 (as ``mmnet predict`` and
+``mmnet prepare`` number them), frames of a folder carry the number in their file name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import SpotConfig, spot_config
+from .flow_spotter import MotionCurves, extract_motion, open_recording
+from .intervals import Interval
+from .peaks import spot_intervals
+
+__all__ = ["FRAME_NUMBERING", "SpotResult", "spot_recording", "CSV_COLUMNS"]
+
+FRAME_NUMBERING = ("video frames are numbered from 1; frames of a folder by the number in their file name; "
+                   "onset, apex and offset are inclusive")
+CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "probabilities")
+
+
+@dataclass
+class SpotResult:
+    """Everything ``mmnet spot`` reports for one recording."""
+
+    source: str
+    fps: float
+    frames: int
+    intervals: list[Interval]
+    gaps: list[tuple[int, int]]
+    config: SpotConfig
+    curves: MotionCurves
+    details: dict = field(default_factory=dict)  # per scale: smoothed curve, threshold, k
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return {
+            "source": self.source,
+            "fps": self.fps,
+            "frames": self.frames,
+            "frame_numbering": FRAME_NUMBERING,
+            "intervals": [i.to_dict() for i in self.intervals],
+            "gaps": [{"first": a, "last": b, "reason": "no face"} for a, b in self.gaps],
+            "thresholds": {s: round(float(d["threshold"]), 6) for s, d in self.details.items()},
+            "strides": dict(self.curves.strides),
+            "config": asdict(self.config),
+        }
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for i in self.intervals:
+            probs = "" if i.probabilities is None else ";".join(f"{k}={v:.4f}" for k, v in i.probabilities.items())
+            writer.writerow([i.onset, i.apex, i.offset, i.type, f"{i.score:.6f}", i.label or "", probs])
+        return buf.getvalue()
+
+
+def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps: float | None = None,
+                   aligner=None, progress: Callable[[int], None] | None = None,
+                   on_total: Callable[[int | None], None] | None = None) -> SpotResult:
+    """Spot the micro- and macro-expressions of one video file or frame folder.
+
+    Args:
+        source: a video file or a folder of numbered frames.
+        config: the spotter's parameters (default: the CAS(ME)^2 preset).
+        fps: the frame rate; required for a frame folder, overrides a video's own.
+        aligner: a ``preprocess.FaceAligner`` to reuse across recordings.
+        progress: called with 1 after every frame.
+        on_total: called once with the frame count (None when the container does not say).
+    """
+    config = config or spot_config()
+    frames, rate, total = open_recording(source, fps)
+    if on_total is not None:
+        on_total(total)
+    curves = extract_motion(frames, rate, config, aligner=aligner, progress=progress, source=str(source))
+    intervals, details = spot_intervals(curves, config)
+    return SpotResult(str(source), rate, len(curves.numbers), intervals, curves.gaps, config, curves, details)

@@ -1,0 +1,53 @@
+"""The timeline figure of a spotted recording: per scale, the motion curve, its threshold, the intervals.
+
+Two panels share the time axis (seconds, with frame numbers on top): macro on top, micro below.
+Each shows the smoothed motion score, the threshold as a dashed line, the spotted intervals of
+that type as shaded spans with the apex marked, and the gaps (no face) hatched in grey.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["timeline_figure"]
+
+_COLOURS = {"macro": "#d62728", "micro": "#1f77b4"}
+
+
+def timeline_figure(result, path: str | Path, *, width: float = 14.0) -> Path:
+    """Write the timeline PNG of a ``SpotResult`` and return its path."""
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    numbers = result.curves.numbers
+    t = (numbers - numbers[0]) / result.fps
+    fig = Figure(figsize=(width, 5.2), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
+    for ax, scale in zip(axes, ("macro", "micro")):
+        detail = result.details[scale]
+        ax.plot(t, detail["smoothed"], color="0.2", lw=0.8, label="motion (smoothed)")
+        ax.axhline(detail["threshold"], color=_COLOURS[scale], ls="--", lw=1.0,
+                   label=f"threshold {detail['threshold']:.2f}")
+        ymax = np.nanmax(detail["smoothed"]) if np.isfinite(detail["smoothed"]).any() else 1.0
+        found = [i for i in result.intervals if i.type == scale]
+        for i in found:
+            a, b = (i.onset - numbers[0]) / result.fps, (i.offset - numbers[0]) / result.fps
+            ax.axvspan(a, b, color=_COLOURS[scale], alpha=0.25, lw=0)
+            ax.plot([(i.apex - numbers[0]) / result.fps], [ymax * 1.02], marker="v", color=_COLOURS[scale], ms=4)
+        for a, b in result.gaps:
+            ax.axvspan((a - numbers[0]) / result.fps, (b - numbers[0]) / result.fps, facecolor="0.85",
+                       hatch="//", edgecolor="0.6", lw=0, label="no face" if (a, b) == result.gaps[0] else None)
+        ax.set_ylabel(f"{scale}\n(k = {detail['k']} frames)")
+        ax.set_ylim(0, ymax * 1.08 if ymax > 0 else 1.0)
+        ax.legend(loc="upper right", fontsize=8, title=f"{len(found)} {scale} interval(s)", title_fontsize=8)
+        ax.grid(axis="x", color="0.9")
+    axes[-1].set_xlabel("time (s)")
+    top = axes[0].secondary_xaxis("top", functions=(lambda s: s * result.fps + numbers[0],
+                                                    lambda f: (f - numbers[0]) / result.fps))
+    top.set_xlabel("frame number")
+    fig.suptitle(f"{Path(result.source).name}: {result.frames} frames at {result.fps:g} fps", fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path

@@ -1,0 +1,173 @@
+"""Writing synthetic long recordings in the CAS(ME)^2 (CASME_sq) layout, as JPEG frames and/or .mp4.
+
+Layout (as the real release, see docs/spotting.md)::
+
+    OUT/CAS(ME)^2code_final.xlsx          sheets CASFEcode_final (no header), naming rule1, naming rule2
+    OUT/rawpic/s15/15_0101disgust1/img1.jpg ...            (format "jpg")
+    OUT/rawvideo/s15/15_0101disgust1.mp4                   (format "mp4": H.264 through PyAV)
+    OUT/synth.json                                         settings, and every event (blinks and speech too)
+
+Subjects are numbered as in CAS(ME)^2 (index 1 = s15, 2 = s16, 3 = s19, ...); videos take the
+stimulus codes of ``naming rule2`` (0101 disgust1, 0102 disgust2, 0401 anger1, ...). The
+expression id of a row is ``{stimulus}_{n}``, n counting that video's expressions from 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
+
+__all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "video_name"]
+
+CASME_SQ_CODING_FILE = "CAS(ME)^2code_final.xlsx"
+#: CAS(ME)^2's subject index 1..22 -> folder (sheet ``naming rule1``).
+SUBJECT_FOLDERS = tuple(f"s{n}" for n in (15, 16, *range(19, 28), *range(29, 39), 40))
+#: Stimulus code -> name (sheet ``naming rule2``); the codes are text.
+STIMULI = (("0101", "disgust1"), ("0102", "disgust2"), ("0401", "anger1"), ("0402", "anger2"),
+           ("0502", "happy1"), ("0503", "happy2"), ("0505", "happy3"), ("0507", "happy4"), ("0508", "happy5"))
+FORMATS = ("jpg", "mp4")
+
+
+def video_name(subject: int, video: int) -> str:
+    """Folder (and .mp4 stem) of recording ``video`` (1-based) of subject index ``subject``: ``15_0101disgust1``."""
+    code, name = STIMULI[video - 1]
+    return f"{SUBJECT_FOLDERS[subject - 1][1:]}_{code}{name}"
+
+
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, crf: int = 18) -> int:
+    """Encode RGB frames to an H.264 .mp4 (yuv420p) with PyAV, streaming; returns the frame count."""
+    from fractions import Fraction
+
+    try:
+        import av
+    except ImportError:
+        raise DataError("Writing .mp4 needs PyAV: pip install 'mmnet[video]' (or write JPEG frames).") from None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with av.open(str(path), mode="w") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+                stream.height, stream.width = frame.shape[:2]
+                stream.pix_fmt = "yuv420p"
+                stream.options = {"crf": str(crf), "preset": "veryfast"}
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+            count += 1
+        if stream is not None:
+            for packet in stream.encode():
+                container.mux(packet)
+    return count
+
+
+def _write_workbook(path: Path, rows: list[list], subjects: int) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "CASFEcode_final"
+    for row in rows:
+        ws.append(row)
+    rule1 = wb.create_sheet("naming rule1")
+    for row in rows:  # one row per annotation row, as in the real file
+        folder = SUBJECT_FOLDERS[row[0] - 1]
+        rule1.append([int(folder[1:]), folder, row[0]])
+    rule2 = wb.create_sheet("naming rule2")
+    for code, name in STIMULI:
+        rule2.append([code, name])
+        rule2.cell(row=rule2.max_row, column=1).number_format = "@"
+    wb.properties.creator = "mmnet synth"
+    wb.save(path)
+
+
+def _rows(subject: int, video: int, recording: Recording) -> list[list]:
+    stimulus = STIMULI[video - 1][1]
+    rows = []
+    for n, e in enumerate(recording.expressions, 1):
+        aus = int(e.aus) if e.aus.isdigit() else e.aus
+        rows.append([subject, f"{stimulus}_{n}", e.onset, e.apex, e.offset, aus, EMOTION_CLASS[e.label],
+                     f"{e.kind}-expression", e.label])
+    return rows
+
+
+def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject: int = 1, minutes: float = 1.0,
+                       seed: int = 0, config: LongConfig | None = None, formats: tuple[str, ...] = ("jpg",),
+                       overwrite: bool = False, progress: bool = False) -> Path:
+    """Write synthetic long recordings in the CAS(ME)^2 layout and return the root.
+
+    Args:
+        out: root folder; empty or absent unless ``overwrite`` (an earlier synthetic set only).
+        subjects: 1..22 (CAS(ME)^2's subject indices); videos_per_subject: 1..9 (its stimuli).
+        minutes: length of every recording.
+        formats: "jpg" (rawpic/ frames) and/or "mp4" (rawvideo/).
+        progress: a tqdm bar per recording on stderr.
+    """
+    import shutil
+
+    from PIL import Image
+
+    from ..utils import atomic_write_text
+    from ..version import __version__
+
+    config = config or LongConfig()
+    if not 1 <= subjects <= len(SUBJECT_FOLDERS):
+        raise ConfigError(f"--subjects must be in 1..{len(SUBJECT_FOLDERS)} for the CAS(ME)^2 layout, got {subjects}")
+    if not 1 <= videos_per_subject <= len(STIMULI):
+        raise ConfigError(f"--videos must be in 1..{len(STIMULI)} (CAS(ME)^2's stimuli), got {videos_per_subject}")
+    if not minutes > 0:
+        raise ConfigError(f"--minutes must be > 0, got {minutes}")
+    bad = sorted(set(formats) - set(FORMATS))
+    if bad or not formats:
+        raise ConfigError(f"long synth formats must be some of {FORMATS}, got {list(formats)}")
+    root = Path(out)
+    if root.exists() and any(root.iterdir()):
+        if not (overwrite and (root / "synth.json").is_file()):
+            what = "pass --overwrite to replace it" if (root / "synth.json").is_file() else "choose an empty folder"
+            raise ConfigError(f"Output folder '{root}' is not empty; {what}.")
+        for name in ("rawpic", "rawvideo"):
+            shutil.rmtree(root / name, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    n_frames = max(2, int(round(minutes * 60 * config.fps)))
+    rows: list[list] = []
+    events: dict[str, list] = {}
+    for s in range(1, subjects + 1):
+        for v in range(1, videos_per_subject + 1):
+            recording = plan_recording(seed, s, v, n_frames, config)
+            name = video_name(s, v)
+            rows += _rows(s, v, recording)
+            events[name] = [asdict(e) for e in recording.events]
+            frames = render_frames(seed, s, v, recording, config)
+            if progress:
+                from tqdm import tqdm
+
+                frames = tqdm(frames, total=n_frames, desc=name, unit="frame", leave=False)
+            folder = root / "rawpic" / SUBJECT_FOLDERS[s - 1] / name
+            if "jpg" in formats:
+                folder.mkdir(parents=True, exist_ok=True)
+            frames = _tee_jpeg(frames, folder, config.jpeg_quality, Image) if "jpg" in formats else frames
+            if "mp4" in formats:
+                write_video(root / "rawvideo" / SUBJECT_FOLDERS[s - 1] / f"{name}.mp4", frames, config.fps)
+            else:
+                for _ in frames:
+                    pass
+    _write_workbook(root / CASME_SQ_CODING_FILE, rows, subjects)
+    meta = {"generator": "mmnet synth --long", "mmnet_version": __version__, "subjects": subjects,
+            "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),
+            "config": asdict(config), "events": events}
+    atomic_write_text(root / "synth.json", json.dumps(meta, indent=1) + "\n")
+    return root
+
+
+def _tee_jpeg(frames: Iterable[np.ndarray], folder: Path, quality: int, image_module):
+    for i, frame in enumerate(frames, 1):
+        image_module.fromarray(frame).save(folder / f"img{i}.jpg", quality=quality)
+        yield frame

@@ -1,0 +1,169 @@
+"""The training-free optical-flow spotter: curves -> intervals, planted expressions found, gaps, config, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mmnet.cli import main
+from mmnet.errors import ConfigError, PreprocessError
+from mmnet.spotting.config import PRESETS, spot_config
+from mmnet.spotting.flow_spotter import extract_motion
+from mmnet.spotting.peaks import find_peaks, smooth, spot_intervals
+from mmnet.synth.long import LongConfig, plan_recording, recording_face, render_frames
+from mmnet.synth.long_writer import write_long_dataset
+
+pytest.importorskip("cv2")
+face_extra = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("dlib") is None, reason="needs the face extra (dlib)")
+
+# A face large enough for dlib's HOG (>= 80 px), small frames so the test stays fast.
+SMALL = LongConfig(frame_size=(320, 240), face_size=(140, 170))
+
+
+def _iou(a, b) -> float:
+    inter = min(a[1], b[1]) - max(a[0], b[0]) + 1
+    return max(inter, 0) / (max(a[1], b[1]) - min(a[0], b[0]) + 1)
+
+
+def _recall(truth, predicted) -> float:
+    return sum(max([_iou(t, p) for p in predicted] or [0]) >= 0.5 for t in truth) / len(truth)
+
+
+def test_peaks_smoothing_and_config_basics():
+    x = np.array([0, 1, 0, 0, 5, 0, 0, 4, 0, 3, 0], float)
+    assert find_peaks(x, 2.0, 3) == [4, 7]  # 9 is within 3 of the higher 7
+    y = np.array([1.0, np.nan, 3.0, 3.0])
+    s = smooth(y, 3)
+    assert np.isnan(s[1]) and s[0] == 1.0 and s[2] == 3.0  # NaN frames stay NaN, are left out of means
+    c = spot_config("samm", ["macro.p=0.3", "face.mode=none", "flow=farneback"])
+    assert (c.macro.k, c.macro.p, c.face.mode, c.flow, c.fps_reference) == (174, 0.3, "none", "farneback", 200.0)
+    assert c.frames_at(c.micro.k, 100.0) == 18  # 37 frames at 200 fps = 18.5 at 100 fps
+    with pytest.raises(ConfigError, match="macro.q"):
+        spot_config("casme2", ["macro.q=1"])
+    with pytest.raises(ConfigError, match="must be of type int"):
+        spot_config("casme2", ["micro.k=fast"])
+    from mmnet.commands import spot
+
+    assert spot.PRESETS == tuple(PRESETS)
+
+
+def _spot_planted(seconds: float, seed: int, config: LongConfig, overrides=()):
+    frames = round(seconds * config.fps)
+    rec = plan_recording(seed, 1, 1, frames, config)
+    stream = ((i, f) for i, f in enumerate(render_frames(seed, 1, 1, rec, config), 1))
+    cfg = spot_config("casme2", list(overrides))
+    curves = extract_motion(stream, config.fps, cfg)
+    intervals, _ = spot_intervals(curves, cfg)
+    return rec, curves, intervals
+
+
+@face_extra
+@pytest.mark.slow
+def test_finds_planted_macro_expressions_far_above_evenly_spaced_intervals():
+    config = LongConfig(frame_size=(320, 240), face_size=(140, 170), weights=(0.6, 0.3, 0.1))
+    rec, curves, intervals = _spot_planted(60, 11, config)
+    truth = [(e.onset, e.offset) for e in rec.expressions if e.kind == "macro"]
+    found = [(i.onset, i.offset) for i in intervals if i.type == "macro"]
+    assert len(truth) >= 5 and not curves.gaps
+    recall = _recall(truth, found)
+    # Baseline: as many intervals as the spotter gave, of the planted mean length, evenly spaced.
+    n, length = max(len(found), 1), int(np.mean([b - a + 1 for a, b in truth]))
+    starts = np.linspace(1, rec.frames - length, n).astype(int)
+    baseline = _recall(truth, [(s, s + length - 1) for s in starts])
+    # Some planted macro-expressions are faint (e.g. AU24 at 2 px); the spotter must find most of the rest.
+    assert recall >= 0.5, (recall, truth, found)
+    assert recall >= baseline + 0.3, (recall, baseline)
+    precision = sum(max(_iou(p, t) for t in truth) >= 0.5 for p in found) / len(found)
+    assert precision >= 0.4, (precision, truth, found)
+
+
+@face_extra
+def test_one_macro_expression_found_and_still_face_gives_nothing():
+    config = LongConfig(frame_size=(320, 240), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0,
+                        macro_s=(1.0, 1.5), gap_s=(3.0, 3.0))
+    rec, curves, intervals = _spot_planted(7, 0, config)
+    (macro,) = [e for e in rec.expressions]
+    found = [(i.onset, i.offset) for i in intervals if i.type == "macro"]
+    assert _recall([(macro.onset, macro.offset)], found) == 1.0, (macro, found)
+    assert all(_iou((macro.onset, macro.offset), f) > 0 for f in found)  # nothing spotted where the face is still
+
+
+@face_extra
+@pytest.mark.slow
+def test_face_lost_mid_video_is_a_gap_and_no_face_is_an_error():
+    config = LongConfig(frame_size=(320, 240), face_size=(140, 170), blinks_per_min=0.0, weights=(1.0, 0.0, 0.0))
+    rec = plan_recording(0, 1, 1, 240, config)
+    _, background = recording_face(0, 1, config)
+    empty = np.full((240, 320, 3), np.uint8(np.median(background[:8, :8])), np.uint8)
+
+    def stream():
+        for i, f in enumerate(render_frames(0, 1, 1, rec, config), 1):
+            yield i, (empty if 100 <= i <= 140 else f)
+
+    cfg = spot_config("casme2")
+    curves = extract_motion(stream(), 30.0, cfg)
+    assert len(curves.gaps) == 1
+    first, last = curves.gaps[0]
+    assert 70 <= first <= 100 and 140 <= last <= 170  # the frames between the checks around the loss
+    inside = (curves.numbers >= first) & (curves.numbers <= last)
+    assert np.isnan(curves.scores["micro"][inside]).all()
+    intervals, _ = spot_intervals(curves, cfg)
+    assert all(i.offset < first or i.onset > last for i in intervals)
+    with pytest.raises(PreprocessError, match="no face found"):
+        extract_motion(((i, empty) for i in range(1, 40)), 30.0, cfg, source="empty.mp4")
+
+
+def test_no_align_mode_runs_on_face_crops():
+    config = LongConfig(frame_size=(140, 170), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0,
+                        macro_s=(1.0, 1.5), gap_s=(3.0, 3.0))
+    rec, curves, intervals = _spot_planted(7, 0, config, ["face.mode=none"])
+    (macro,) = rec.expressions
+    assert _recall([(macro.onset, macro.offset)], [(i.onset, i.offset) for i in intervals]) == 1.0
+
+
+@face_extra
+@pytest.mark.slow
+def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
+    root = write_long_dataset(tmp_path / "set", minutes=0.1, seed=2, config=SMALL, formats=("jpg", "mp4"))
+    video = root / "rawvideo" / "s15" / "15_0101disgust1.mp4"
+    assert main(["spot", str(video), "--json", "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["fps"] == 30.0 and data["frames"] == 180 and "from 1" in data["frame_numbering"]
+    assert data["gaps"] == [] and set(data["thresholds"]) == {"micro", "macro"}
+    for i in data["intervals"]:
+        assert set(i) == {"onset", "apex", "offset", "type", "score", "label", "probabilities"}
+        assert 1 <= i["onset"] <= i["apex"] <= i["offset"] <= 180 and i["type"] in ("micro", "macro")
+    assert (tmp_path / "out" / "intervals.csv").read_text().startswith("onset,apex,offset,type,score")
+    assert (tmp_path / "out" / "timeline.png").stat().st_size > 10_000
+    folder = root / "rawpic" / "s15" / "15_0101disgust1"
+    assert main(["spot", str(folder), "--no-progress"]) == 3
+    assert "--fps" in capsys.readouterr().err
+    assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress"]) == 0
+    from_folder = json.loads(capsys.readouterr().out)
+    assert from_folder["frames"] == 180
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    assert main(["spot", str(bad), "--no-progress"]) == 3
+    assert "broken.mp4" in capsys.readouterr().err
+
+
+def test_checkpoint_labels_micro_intervals_only(tmp_path):
+    from types import SimpleNamespace
+
+    from mmnet.commands.spot import classify_micro
+    from mmnet.spotting.intervals import Interval
+    from tests.test_inference import CLASSES, make_checkpoint
+
+    root = write_long_dataset(tmp_path / "set", minutes=0.02, seed=0, config=LongConfig(frame_size=(96, 96),
+                              face_size=(80, 90)), formats=("jpg", "mp4"))
+    make_checkpoint(tmp_path / "ckpt")
+    for source in (root / "rawvideo" / "s15" / "15_0101disgust1.mp4", root / "rawpic" / "s15" / "15_0101disgust1"):
+        result = SimpleNamespace(source=str(source), intervals=[Interval(3, 8, 12, "micro", score=1.0),
+                                                                Interval(14, 20, 30, "macro", score=1.0)])
+        classify_micro(result, tmp_path / "ckpt", "cpu", None)
+        micro, macro = result.intervals  # recognised intervals are new records (Interval is immutable)
+        assert micro.label in CLASSES and abs(sum(micro.probabilities.values()) - 1) < 1e-4
+        assert macro.label is None and macro.probabilities is None

@@ -1,0 +1,92 @@
+"""Synthetic long recordings: CAS(ME)^2 layout and workbook, determinism, planted motion, mp4, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mmnet.cli import main
+from mmnet.errors import ConfigError
+from mmnet.synth.long import LongConfig, plan_recording, render_frames
+from mmnet.synth.long_writer import CASME_SQ_CODING_FILE, write_long_dataset
+
+SMALL = LongConfig(frame_size=(160, 128), face_size=(80, 96))
+
+
+@pytest.fixture(scope="module")
+def small_root(tmp_path_factory):
+    return write_long_dataset(tmp_path_factory.mktemp("long") / "set", minutes=0.25, seed=3, config=SMALL,
+                              subjects=2, videos_per_subject=2)
+
+
+def test_layout_and_workbook_follow_casme_sq(small_root):
+    from openpyxl import load_workbook
+
+    folders = sorted(p.relative_to(small_root).as_posix() for p in (small_root / "rawpic").glob("*/*"))
+    assert folders == ["rawpic/s15/15_0101disgust1", "rawpic/s15/15_0102disgust2",
+                       "rawpic/s16/16_0101disgust1", "rawpic/s16/16_0102disgust2"]
+    frames = sorted(int(p.stem[3:]) for p in (small_root / folders[0]).glob("img*.jpg"))
+    assert frames == list(range(1, 451))  # 15 s at 30 fps, numbered from 1
+    wb = load_workbook(small_root / CASME_SQ_CODING_FILE)
+    assert wb.sheetnames == ["CASFEcode_final", "naming rule1", "naming rule2"]
+    rows = [r for r in wb["CASFEcode_final"].iter_rows(values_only=True)]
+    assert rows and all(len(r) == 9 for r in rows)
+    assert isinstance(rows[0][0], int) and not isinstance(rows[0][0], bool)  # no header row
+    assert {r[7] for r in rows} <= {"micro-expression", "macro-expression"}
+    assert {r[6] for r in rows} <= {"negative", "positive", "surprise", "others"}
+    assert all(1 <= r[2] <= r[3] <= r[4] <= 450 for r in rows)
+    assert [list(r) for r in wb["naming rule2"].iter_rows(values_only=True)][0] == ["0101", "disgust1"]
+    rule1 = [list(r) for r in wb["naming rule1"].iter_rows(values_only=True)]
+    assert len(rule1) == len(rows) and rule1[0] == [15, "s15", 1]
+    meta = json.loads((small_root / "synth.json").read_text())
+    planted = [e for e in meta["events"]["15_0101disgust1"] if e["kind"] in ("micro", "macro")]
+    assert [(e["onset"], e["apex"], e["offset"]) for e in planted] == [
+        (r[2], r[3], r[4]) for r in rows if r[0] == 1 and r[1].startswith("disgust1_")]
+
+
+def test_same_seed_same_frames_and_motion_only_where_planted():
+    config = LongConfig(frame_size=(160, 128), face_size=(80, 96), drift_px=0.0, blinks_per_min=0.0,
+                        nuisance=SMALL.nuisance.__class__(0.0, 0.0, 0.0), weights=(1.0, 0.0, 0.0))
+    rec = plan_recording(1, 1, 1, 200, config)
+    a = np.stack(list(render_frames(1, 1, 1, rec, config)))
+    b = np.stack(list(render_frames(1, 1, 1, rec, config)))
+    assert a.shape == (200, 128, 160, 3) and np.array_equal(a, b)
+    e = rec.expressions[0]
+    still = [i for i in range(1, 201) if not e.onset <= i <= e.offset]
+    diff = np.abs(a.astype(int) - a[0].astype(int)).mean(axis=(1, 2, 3))
+    assert diff[[i - 1 for i in still]].max() < 0.01  # no noise, no drift: still frames are identical
+    assert diff[e.apex - 1] > 0.05
+
+
+def test_plan_respects_lengths_and_no_overlap():
+    config = LongConfig()
+    rec = plan_recording(0, 1, 1, 30 * 300, config)
+    timed = [e for e in rec.events if e.kind != "blink"]
+    assert all(a.offset < b.onset for a, b in zip(timed, timed[1:]))
+    for e in rec.expressions:
+        length = (e.offset - e.onset + 1) / config.fps
+        lo, hi = config.macro_s if e.kind == "macro" else config.micro_s
+        assert lo - 0.1 <= length <= hi + 0.1
+    kinds = {e.kind for e in rec.events}
+    assert kinds == {"macro", "micro", "speech", "blink"}
+
+
+def test_mp4_written_and_readable(tmp_path):
+    from mmnet.media import stream_video
+
+    root = write_long_dataset(tmp_path / "v", minutes=0.05, seed=0, config=SMALL, formats=("mp4",))
+    video = root / "rawvideo" / "s15" / "15_0101disgust1.mp4"
+    frames = list(stream_video(video))
+    assert len(frames) == 90 and frames[0].image.shape == (128, 160, 3)
+    assert not (root / "rawpic").exists()
+
+
+def test_cli_long_and_errors(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["synth", str(out), "--long", "--minutes", "0.02", "--size", "160", "128", "--seed", "2"]) == 0
+    assert (out / CASME_SQ_CODING_FILE).is_file() and "wrote 1 recording" in capsys.readouterr().out
+    assert main(["synth", str(out), "--long", "--minutes", "0.02"]) == 3  # not empty, no --overwrite
+    with pytest.raises(ConfigError, match="videos"):
+        write_long_dataset(tmp_path / "x", videos_per_subject=10)
