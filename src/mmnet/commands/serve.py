@@ -49,7 +49,7 @@ def resolve_checkpoint(checkpoint: Path | None, search: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
+    from ..errors import ConfigError, install_hint
 
     try:
         import uvicorn
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         from ..serve import ServeSettings, create_app
     except ImportError as exc:
         raise ConfigError(f"mmnet serve needs the serve extra ({exc.name} is missing): "
-                          "pip install 'mmnet[serve]'") from None
+                          f"{install_hint('serve')}") from None
     from ..infer import Predictor
     from ..serve.model_info import describe_checkpoint
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, install_hint
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 
 __all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "video_name"]
@@ -48,7 +48,7 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, c
     try:
         import av
     except ImportError:
-        raise DataError("Writing .mp4 needs PyAV: pip install 'mmnet[video]' (or write JPEG frames).") from None
+        raise DataError(f"Writing .mp4 needs PyAV: {install_hint('video')} (or write JPEG frames).") from None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
