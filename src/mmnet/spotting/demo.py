@@ -52,14 +52,17 @@ def _demo_long_config():
 def baseline_intervals(frames: int, counts: dict[str, int], lengths: dict[str, int]) -> list[Interval]:
     """``counts[type]`` intervals of ``lengths[type]`` frames, centred at evenly spaced points of frames 1..frames.
 
-    The j-th of n is centred at (j + 1/2) * frames / n, clipped to the recording; no score (the MEGC
-    matcher then takes them by onset).
+    The j-th of n starts (j + 1/2) * frames / n - length / 2 frames (rounded down) after the first
+    frame, so that the n intervals split the recording evenly; clipped to the recording; no score
+    (the MEGC matcher then takes them by onset).
     """
+    import math
+
     out = []
     for type_ in TYPES:
         n, length = counts.get(type_, 0), max(1, min(lengths[type_], frames))
         for j in range(n):
-            onset = int(round((j + 0.5) * frames / n - length / 2)) + 1
+            onset = 1 + math.floor((j + 0.5) * frames / n - length / 2)
             onset = min(max(onset, 1), frames - length + 1)
             out.append(Interval(onset, onset + length // 2, onset + length - 1, type_))
     return sorted(out, key=lambda i: (i.onset, i.type))
