@@ -77,16 +77,20 @@ class DatasetLoad:
 
     def raise_if_errors(self) -> None:
         """Strict mode: raise AnnotationError (annotation checks) or DataError naming each failing sample."""
-        errors = self.errors
-        if not errors:
-            return
-        shown = "\n".join(f"  - {i.sample_id}: [{i.check}] {i.message}" for i in errors[:20])
-        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        kind = AnnotationError if any(i.check in ANNOTATION_CHECKS for i in errors) else DataError
-        raise kind(
-            f"{len(errors)} sample(s) fail the checks (strict mode):\n{shown}{more}\n"
-            "Fix the files, or load without strict to use clamped frames; `mmnet check-data` lists every problem."
-        )
+        raise_strict(self.errors, "sample(s) fail the checks",
+                     "Fix the files, or load without strict to use clamped frames; "
+                     "`mmnet check-data` lists every problem.")
+
+
+def raise_strict(errors: list[Issue], what: str, advice: str) -> None:
+    """Strict mode's error: AnnotationError when an annotation check failed, else DataError; the
+    first 20 problems named. Nothing when ``errors`` is empty."""
+    if not errors:
+        return
+    shown = "\n".join(f"  - {i.sample_id}: [{i.check}] {i.message}" for i in errors[:20])
+    more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+    kind = AnnotationError if any(i.check in ANNOTATION_CHECKS for i in errors) else DataError
+    raise kind(f"{len(errors)} {what} (strict mode):\n{shown}{more}\n{advice}")
 
 
 def natural_key(text: str) -> tuple:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..media import list_frames
 from ..spotting.intervals import TYPES, Interval
-from .common import ANNOTATION_CHECKS
+from .common import raise_strict
 from .sample import Issue
 
 __all__ = [
@@ -108,15 +108,7 @@ class LongVideoLoad:
         return Counter(i.type for v in self.videos for i in v.intervals)
 
     def raise_if_errors(self) -> None:
-        from ..errors import AnnotationError, DataError
-
-        errors = self.errors
-        if not errors:
-            return
-        shown = "\n".join(f"  - {i.sample_id}: [{i.check}] {i.message}" for i in errors[:20])
-        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        kind = AnnotationError if any(i.check in ANNOTATION_CHECKS for i in errors) else DataError
-        raise kind(f"{len(errors)} problem(s) (strict mode):\n{shown}{more}\n`mmnet check-data` lists every problem.")
+        raise_strict(self.errors, "problem(s)", "`mmnet check-data` lists every problem.")
 
 
 def round_frame(value: float) -> int:

@@ -80,16 +80,12 @@ class Pair:
         return "FP" if self.prediction is not None else "FN"
 
 
-@dataclass(frozen=True)
-class Counts:
-    """Pooled counts and their ratios: P = TP/(TP+FP), R = TP/(TP+FN), F1 = 2TP/(2TP+FP+FN); 0 when empty."""
+class _Ratios:
+    """Precision, recall and F1 of a record with ``tp``, ``fp`` and ``fn``; 0 when a denominator is 0."""
 
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+    tp: int
+    fp: int
+    fn: int
 
     @property
     def precision(self) -> float:
@@ -102,6 +98,18 @@ class Counts:
     @property
     def f1(self) -> float:
         return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+
+@dataclass(frozen=True)
+class Counts(_Ratios):
+    """Pooled counts and their ratios: P = TP/(TP+FP), R = TP/(TP+FN), F1 = 2TP/(2TP+FP+FN); 0 when empty."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
 
 @dataclass
@@ -257,24 +265,12 @@ def evaluate_spotting(
 
 
 @dataclass(frozen=True)
-class ClassScores:
+class ClassScores(_Ratios):
     """One-vs-rest counts of one class over the matched pairs."""
 
     tp: int
     fp: int
     fn: int
-
-    @property
-    def precision(self) -> float:
-        return _ratio(self.tp, self.tp + self.fp)
-
-    @property
-    def recall(self) -> float:
-        return _ratio(self.tp, self.tp + self.fn)
-
-    @property
-    def f1(self) -> float:
-        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
 
 
 @dataclass
