@@ -36,3 +36,34 @@ def test_demo_and_permuted_label_control(tmp_path, capsys):
     assert rows and all(int(r["true"]) == permuted[r["sample_id"]] for r in rows)
     report = json.loads((out / "run-permuted-labels" / "report.json").read_text())
     assert report["complete"] is True
+
+
+TINY = ["--subjects", "2", "--clips-per-subject", "3", "--no-progress", "--set", "train.epochs=1",
+        "--set", "data.image_size=32", "--set", "train.batch_size=4"]
+
+
+@pytest.mark.slow
+def test_demo_seeds_with_control_write_a_summary(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--seeds", "0", "1", "--with-control", *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "| seed | honest UF1 | UAR | Acc % | permuted-label UF1 |" in printed
+    assert f"summary: {out / 'summary.md'}" in printed
+    with open(out / "summary.csv") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert reader.fieldnames == ["seed", "uf1", "uar", "acc", "control_uf1", "seconds", "control_seconds", "machine"]
+    assert [r["seed"] for r in rows] == ["0", "1"]
+    for r in rows:
+        assert all(0.0 <= float(r[k]) <= 1.0 for k in ("uf1", "uar", "acc", "control_uf1"))
+        assert int(r["seconds"]) >= 0 and int(r["control_seconds"]) >= 0 and "threads" in r["machine"]
+    # each seed's runs are where a single-seed demo puts them, the control beside the honest run
+    for base in (out, out / "seed-1"):
+        assert (base / "run" / "report.json").is_file() and (base / "run-permuted-labels" / "report.json").is_file()
+    md = (out / "summary.md").read_text()
+    assert md.count("\n| ") == 3 and "median" in md and "machine:" in md
+
+
+def test_demo_permute_labels_and_with_control_conflict(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--seeds", "0", "--with-control", "--permute-labels"]) != 0
+    assert "--with-control" in capsys.readouterr().err

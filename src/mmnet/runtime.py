@@ -49,6 +49,7 @@ __all__ = [
     "reexec_with_mimalloc",
     "active_allocator",
     "describe_machine",
+    "cpu_model_name",
 ]
 
 
@@ -267,6 +268,18 @@ def active_allocator() -> str:
     return "mimalloc" if "libmimalloc" in maps else "system"
 
 
+def cpu_model_name() -> str:
+    """The CPU's model name from /proc/cpuinfo (e.g. "Intel(R) Xeon(R) Platinum 8480+"), "" where unknown."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        if line.startswith("model name") and ":" in line:
+            return " ".join(line.split(":", 1)[1].split())
+    return ""
+
+
 def describe_machine(plan: ComputePlan) -> dict:
     """What a run folder's env.json records about the machine and the process settings."""
     import platform
@@ -281,6 +294,7 @@ def describe_machine(plan: ComputePlan) -> dict:
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),

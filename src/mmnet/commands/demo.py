@@ -32,6 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--permute-labels", action="store_true", help="control: shuffle labels (expect chance level)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the data and of training; each seed has its own folders (see --out)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="N",
+                   help="run these seeds one after another and write OUT/summary.md and OUT/summary.csv "
+                        "(seed, UF1, UAR, Acc, seconds, machine), e.g. --seeds 0 1 2")
+    p.add_argument("--with-control", action="store_true",
+                   help="also run each seed's permuted-label control and add its UF1 to the summary")
     p.add_argument("--subjects", type=int, default=None,
                    help="subjects of the synthetic set (default: the demo preset)")
     p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
@@ -41,6 +46,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+
+    if args.seeds is None and not args.with_control:
+        _run_seed(args, args.seed, permute=args.permute_labels)
+        return 0
+    if args.permute_labels:
+        raise ConfigError("--permute-labels runs one control; with --seeds/--with-control use --with-control, "
+                          "which runs each seed's control beside it")
+    seeds = list(dict.fromkeys(args.seeds if args.seeds is not None else [args.seed]))
+    rows = []
+    for seed in seeds:
+        report, seconds, run_dir = _run_seed(args, seed, permute=False)
+        row = {"seed": seed, **_headline(report, seed), "seconds": round(seconds), "machine": _machine(run_dir)}
+        if args.with_control:
+            control, control_seconds, _ = _run_seed(args, seed, permute=True)
+            row["control_uf1"] = _headline(control, seed)["uf1"]
+            row["control_seconds"] = round(control_seconds)
+        rows.append(row)
+    from .demo_summary import write_summary
+
+    print(write_summary(rows, args.out, with_control=args.with_control))
+    return 0
+
+
+def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[dict, float, Path]:
+    """Generate (or reuse) one seed's data, run its LOSO, print the table; the report, seconds and run folder."""
     import time
 
     from .. import synth
@@ -50,9 +81,9 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     # Each seed has its own data and runs: OUT/data, OUT/run for seed 0, OUT/seed-N/... for the others.
-    base = args.out if args.seed == 0 else args.out / f"seed-{args.seed}"
+    base = args.out if seed == 0 else args.out / f"seed-{seed}"
     data_root = base / "data"
-    preset = {**synth.DEMO_PRESET, "seed": args.seed}
+    preset = {**synth.DEMO_PRESET, "seed": seed}
     if args.subjects is not None:
         preset["subjects"] = args.subjects
     if args.clips_per_subject is not None:
@@ -62,17 +93,35 @@ def run(args: argparse.Namespace) -> int:
     else:
         synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG)
         print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips, "
-              f"seed {args.seed})")
-    run_name = "run-permuted-labels" if args.permute_labels else "run"
+              f"seed {seed})")
+    run_name = "run-permuted-labels" if permute else "run"
     overrides = DEMO_OVERRIDES + [f"data.root={data_root}", f"data.cache_dir={args.out / 'cache'}",
-                                  f"train.seed={args.seed}", f"seeds=[{args.seed}]"]
-    if args.permute_labels:
+                                  f"train.seed={seed}", f"seeds=[{seed}]"]
+    if permute:
         overrides.append("data.permute_labels=true")
     cfg = load_config(None, overrides + list(args.overrides))
     report = run_experiment(cfg, base / run_name, progress=not args.no_progress)
     print(format_results_table(report))
-    print(f"report: {base / run_name / 'report.md'}  ({time.perf_counter() - t0:.0f} s)")
-    return 0
+    seconds = time.perf_counter() - t0
+    print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")
+    return report, seconds, base / run_name
+
+
+def _headline(report: dict, seed: int) -> dict:
+    r = report["headline"]["per_seed"][str(seed)]
+    return {"uf1": r["uf1"], "uar": r["uar"], "acc": r["acc"]}
+
+
+def _machine(run_dir: Path) -> str:
+    """The CPU kind and arithmetic a run used, from its env.json (the machine is probed only by mmnet.runtime)."""
+    import json
+
+    env = json.loads((run_dir / "env.json").read_text())
+    where = env.get("cpu_model") or env.get("processor", "")
+    if not str(env.get("device", "cpu")).startswith("cpu"):
+        where = env["device"]
+    kind = f"{env.get('cpu_capability', '?')}, {env.get('precision', '?')}, {env.get('torch_threads')} threads"
+    return f"{where} ({kind})"
 
 
 def _check_existing_data(data_root: Path, preset: dict, config) -> None:

@@ -1,0 +1,49 @@
+"""The summary of ``mmnet demo --seeds ... [--with-control]``: one row per seed, as markdown and CSV."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+#: Columns of OUT/summary.csv, in order (control_* only with --with-control). UF1/UAR are fractions,
+#: acc a fraction; seconds include the data generation of that seed.
+SUMMARY_COLUMNS = ("seed", "uf1", "uar", "acc", "control_uf1", "seconds", "control_seconds", "machine")
+
+
+def write_summary(rows: list[dict], out: Path, *, with_control: bool) -> str:
+    """Write OUT/summary.csv and OUT/summary.md from the per-seed rows; return the markdown table."""
+    columns = [c for c in SUMMARY_COLUMNS if with_control or not c.startswith("control_")]
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})
+    text = _markdown(rows, with_control)
+    (out / "summary.md").write_text(text + "\n")
+    return text + f"\nsummary: {out / 'summary.md'} and {out / 'summary.csv'}"
+
+
+def _markdown(rows: list[dict], with_control: bool) -> str:
+    head = ["seed", "honest UF1", "UAR", "Acc %"] + (["permuted-label UF1"] if with_control else [])
+    head += ["seconds" + (" (honest + control)" if with_control else "")]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        cells = [str(r["seed"]), f"{r['uf1']:.3f}", f"{r['uar']:.3f}", f"{100 * r['acc']:.1f}"]
+        if with_control:
+            cells.append(f"{r['control_uf1']:.3f}")
+            cells.append(f"{r['seconds']} + {r['control_seconds']}")
+        else:
+            cells.append(str(r["seconds"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = []
+    if len(rows) > 1:
+        uf1 = [r["uf1"] for r in rows]
+        note = f"honest UF1 over {len(rows)} seeds: median {statistics.median(uf1):.3f}, min {min(uf1):.3f}"
+        if with_control:
+            note += f"; permuted-label UF1 max {max(r['control_uf1'] for r in rows):.3f}"
+        notes.append(note)
+    machines = sorted({r["machine"] for r in rows})
+    notes.append("machine: " + "; ".join(machines))
+    return "\n".join(lines + [""] + notes)
