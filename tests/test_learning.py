@@ -30,6 +30,8 @@ def test_honest_loso_beats_the_permuted_label_control(tmp_path):
     root = synth.write_dataset(tmp_path / "data", subjects=SUBJECTS, clips_per_subject=CLIPS, seed=0, config=DATA)
     honest = _uf1(tmp_path, root, "run")
     control = _uf1(tmp_path, root, "control", ["data.permute_labels=true"])
-    # Measured (docs/synthetic-data.md): honest well above chance (0.2), control at chance.
-    assert honest >= 0.45, f"honest UF1 {honest:.3f}: training no longer learns the motion"
-    assert honest - control >= 0.2, f"honest UF1 {honest:.3f} vs permuted-label control {control:.3f}"
+    # Measured on a Xeon in bf16 (docs/synthetic-data.md): honest 0.471, control 0.181 (chance ~0.2).
+    # The bounds leave room for other arithmetic (fp32 trains other models from the same seed) and
+    # fail when nothing is learnt: both scores then sit at chance.
+    assert honest >= 0.35, f"honest UF1 {honest:.3f}: training no longer learns the motion"
+    assert honest - control >= 0.15, f"honest UF1 {honest:.3f} vs permuted-label control {control:.3f}"
