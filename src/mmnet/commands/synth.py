@@ -6,7 +6,7 @@ CASME2-coding-20190701.xlsx and Cropped/subNN/CLIP/reg_imgN.jpg, plus synth.json
 Examples:
   mmnet synth demo-data
   mmnet synth data --subjects 8 --clips-per-subject 20 --seed 3 --contact-sheet sheet.png
-  mmnet synth demo-data --amplitude 2.5 5          (the data `mmnet demo` trains on)
+  mmnet synth demo-data --amplitude 8 12           (the data `mmnet demo` trains on)
 
 Long recordings for spotting (--long): the CAS(ME)^2 layout instead, CAS(ME)^2code_final.xlsx and
 rawpic/sNN/NN_CODEname/imgN.jpg (and/or rawvideo/sNN/NN_CODEname.mp4), one procedural face per
@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--amplitude", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                    help="range of the peak action-unit displacement in pixels at 280x340 (default 0.5 3; "
-                        "the demo's data: 2.5 5)")  # fmt: skip
+                        "the demo's data: 8 12)")  # fmt: skip
     p.add_argument("--contact-sheet", type=Path, default=None, metavar="PNG",
                    help="also draw onset, apex and amplified difference per class into this PNG")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic set in OUT")

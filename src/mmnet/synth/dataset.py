@@ -93,7 +93,7 @@ class SynthConfig:
 
     image_size: tuple[int, int] = (280, 340)
     # Micro-expression motion at CASME II's crop size. The demo, which trains at 80 px, uses
-    # synth.DEMO_CONFIG (2.5-5 px here, 0.6-1.4 px at its input; docs/synthetic-data.md).
+    # synth.DEMO_CONFIG (8-12 px here, 1.8-2.7 px at its 64 px input; docs/synthetic-data.md).
     amplitude_px: tuple[float, float] = (0.5, 3.0)
     subject_gain: tuple[float, float] = (0.8, 1.2)
     frames: tuple[int, int] = (8, 16)
