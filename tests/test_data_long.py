@@ -13,7 +13,7 @@ from mmnet.spotting.intervals import Interval
 from .fakes import write_frames, write_xlsx
 from .fakes_long import write_casme_sq, write_samm_long
 
-SHARED = Path("/work/shared/annotations/spotting")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "annotations" / "spotting"  # ../shared, beside the checkout
 
 
 def _checks(load):
