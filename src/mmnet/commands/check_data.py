@@ -118,7 +118,6 @@ def _run_long(args: argparse.Namespace, root) -> int:
     """check-data for a long-video (spotting) dataset: videos, fps, subjects, intervals per type, every quirk."""
     from collections import Counter
 
-    from ..data.common import natural_key
 
     if args.scheme is not None:
         from ..errors import ConfigError
@@ -149,13 +148,7 @@ def _run_long(args: argparse.Namespace, root) -> int:
         labels = Counter(i.label or "(none)" for v in with_t for i in v.of_type(t))
         print(f"  {t:<6} {counts.get(t, 0):>5} in {len(with_t)} videos of {len({v.subject for v in with_t})} "
               f"subjects{span}; labels: " + ", ".join(f"{k} {n}" for k, n in sorted(labels.items())))
-    subjects = Counter(v.subject for v in videos)
-    print(f"subjects    {len(subjects)} (LOSO folds): "
-          + ", ".join(f"{k} {n}" for k, n in sorted(subjects.items(), key=lambda kv: natural_key(kv[0]))))
-    if args.strict and _errors:
-        print(f"\nstrict: {_errors} error(s) found")
-        return 1
-    return 0
+    return _finish(Counter(v.subject for v in videos), _errors, args.strict)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,7 +156,6 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import parse_root
     from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, get_scheme
-    from ..data.common import natural_key
     from ..data.frame_check import check_frame_files
     from ..data.usage import plan_usage
 
@@ -206,9 +198,16 @@ def run(args: argparse.Namespace) -> int:
         for line in _wrap(", ".join(sid for sid, _ in usage.problems), args.max_width - 4):
             print("    " + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
+    return _finish(subjects, errors, args.strict)
+
+
+def _finish(subjects, errors: int, strict: bool) -> int:
+    """The subjects line (one LOSO fold each) and the exit code: 1 with --strict when errors were found."""
+    from ..data.common import natural_key
+
     print(f"subjects    {len(subjects)} (LOSO folds): "
           + ", ".join(f"{k} {n}" for k, n in sorted(subjects.items(), key=lambda kv: natural_key(kv[0]))))
-    if args.strict and errors:
+    if strict and errors:
         print(f"\nstrict: {errors} error(s) found")
         return 1
     return 0
