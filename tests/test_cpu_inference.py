@@ -42,3 +42,20 @@ def test_winograd_conv_falls_back_when_gradients_are_needed():
     assert x.grad is not None
     with pytest.raises(ValueError, match="3x3 stride-1"):
         WinogradConv2d(torch.nn.Conv2d(4, 4, 3, stride=2))
+
+
+def test_winograd_falls_back_when_nnpack_fails_at_run_time(monkeypatch):
+    conv = torch.nn.Conv2d(4, 6, 3, padding=1).eval()
+    fast = WinogradConv2d(conv)
+    x = torch.randn(1, 4, 9, 9)
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", refuse, raising=False)
+    with torch.no_grad(), pytest.warns(UserWarning, match="NNPACK convolution failed"):
+        y = fast(x)
+    assert torch.allclose(y, conv(x).detach())
+    assert fast.nnpack_failed
+    with torch.no_grad():
+        assert torch.allclose(fast(x), conv(x))  # later calls go straight to the standard convolution

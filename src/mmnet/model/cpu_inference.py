@@ -19,6 +19,7 @@ logit difference). Training never uses this (NNPACK has no weight gradient here)
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 from torch import Tensor, nn
@@ -39,14 +40,24 @@ class WinogradConv2d(nn.Module):
         if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.groups != 1 or conv.dilation != (1, 1):
             raise ValueError(f"WinogradConv2d takes 3x3 stride-1 ungrouped convolutions, got {conv}")
         self.conv = conv
+        self.nnpack_failed = False
 
     def forward(self, x: Tensor) -> Tensor:
         w = self.conv.weight
         if (x.requires_grad or w.requires_grad and torch.is_grad_enabled() or x.device.type != "cpu"
                 or x.dtype != torch.float32):
             return self.conv(x)
-        return torch._nnpack_spatial_convolution(x.contiguous(), w.contiguous(), self.conv.bias,
-                                                 list(self.conv.padding), [1, 1])
+        if self.nnpack_failed:
+            return self.conv(x)
+        try:
+            return torch._nnpack_spatial_convolution(x.contiguous(), w.contiguous(), self.conv.bias,
+                                                     list(self.conv.padding), [1, 1])
+        except RuntimeError as error:
+            # NNPACK can refuse a shape or a CPU at run time although torch reports it available
+            # (seen on an AVX-512 Xeon): the ordinary convolution gives the same result, slower.
+            self.nnpack_failed = True
+            warnings.warn(f"NNPACK convolution failed ({error}); using the standard convolution", stacklevel=2)
+            return self.conv(x)
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[nn.Conv2d, nn.Module]:
