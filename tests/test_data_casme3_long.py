@@ -54,7 +54,7 @@ def test_casme3_long_fixture(tmp_path):
     assert load.interval_counts() == {"micro": 5, "macro": 3}
     checks = _checks(load)
     for check in ("onset_zero", "beyond_video", "apex_outside", "label_join", "label_unmatched", "correction",
-                  "long_micro", "filename_case", "not_annotated", "no_color_frames", "video_missing", "bad_value",
+                  "long_micro", "clip_name_case", "not_annotated", "no_color_frames", "video_missing", "bad_value",
                   "bad_row"):
         assert checks[check] == (2 if check == "beyond_video" else 1), check
     assert checks["frame_gaps"] == 2 and checks["dropped_frame"] == 2
@@ -95,7 +95,8 @@ def test_an_xls_without_xlrd_says_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(AnnotationError, match=r"old Excel \.xls.*(re-download|save it as \.xlsx)"):
         load_dataset("casme3-long", root)  # not a readable workbook
     monkeypatch.setitem(sys.modules, "xlrd", None)  # as if not installed
-    with pytest.raises(AnnotationError, match=r"needs the xlrd package \(pip install 'mmnet\[xls\]'\).*\.xlsx"):
+    with pytest.raises(AnnotationError, match=r"needs the xlrd package \(pip install -e \"\.\[xls\]\" in the mmnet "
+                                              r"checkout.*\.xlsx"):
         load_dataset("casme3-long", root)
 
 
@@ -167,7 +168,7 @@ def test_real_casme3_label_table_micro_only(tmp_path):
     checks = _checks(load)
     assert (checks["correction"], checks["offset_zero"], checks["onset_zero"], checks["apex_unknown"]) == (
         1, 2, 1, 1)
-    assert (checks["apex_outside"], checks["long_micro"], checks["filename_case"], checks["macro_missing"]) == (
+    assert (checks["apex_outside"], checks["long_micro"], checks["clip_name_case"], checks["macro_missing"]) == (
         1, 4, 1, 1)
     assert "spNO.149" in _issue(load, "apex_outside")[0].sample_id  # apex 83 before onset 112
     assert any("3456 frames long" in i.message for i in _issue(load, "long_micro"))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import AnnotationError
+from ..errors import AnnotationError, install_hint
 
 __all__ = [
     "Table",
@@ -162,7 +162,7 @@ def _read_xls(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[
         import xlrd
     except ImportError:
         raise AnnotationError(f"Annotation file '{path}' is an old Excel .xls workbook; reading it needs the xlrd "
-                              f"package (pip install 'mmnet[xls]'), {_SAVE_AS}.") from None
+                              f"package ({install_hint('xls')}), {_SAVE_AS}.") from None
     try:
         wb = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as exc:  # xlrd raises several types for a damaged file

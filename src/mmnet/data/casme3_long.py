@@ -22,7 +22,7 @@ Quirks, each an Issue: onset 0 (kept, starting at the first frame: ``onset_zero`
 ``apex_unknown``), offset 0 in the label file (the interval ends at the apex: ``offset_zero``), apex
 outside onset..offset (kept: ``apex_outside``), offsets past the last frame (clipped: ``beyond_video``),
 micro-expressions longer than 10 s (the 3,456-frame one; kept: ``long_micro``), the known onset
-correction of spNO.216 d (``correction``, corrections.py), the upper-case Filename 'J' (``filename_case``).
+correction of spNO.216 d (``correction``, corrections.py), the upper-case Filename 'J' (``clip_name_case``).
 """
 
 from __future__ import annotations
@@ -359,7 +359,7 @@ def load_casme3_long(
                           intervals=tuple(info.get("intervals", ())), blinks=tuple(sorted(info.get("blinks", ()))),
                           extra={"task": info.get("name", key[1])})
         if info.get("name", key[1]) != key[1]:
-            issues.append(Issue(video.video_id, "filename_case", f"Filename {info['name']!r} is written upper-case; "
+            issues.append(Issue(video.video_id, "clip_name_case", f"Filename {info['name']!r} is written upper-case; "
                                 f"read as {key[1]!r}", "warning"))
         if not video.intervals:
             if disk is None:  # only blinks annotated
