@@ -258,8 +258,8 @@ def load_casme3_long(
             the micro-expression label file here reads the micro-expressions alone. Default: found in root.
         strict: raise on any error-severity issue.
         labels: the micro-expression label file (emotions); default: *part_A*label* (.xlsx or .csv) in root.
-        blinks: the 'eye blink' sheet as CSV, when the table is a CSV; default: the workbook's sheet, or a
-            *part_A_v*blink*.csv in root.
+        blinks: the 'eye blink' sheet as CSV (read with the long-video table only); default: the workbook's
+            sheet, or a *part_A_v*blink*.csv in root when the table is a CSV.
         corrections: apply the known corrections (corrections.py), reported as warnings.
     """
     root = Path(root)
@@ -337,10 +337,10 @@ def load_casme3_long(
             _blinks(blink_table, issues, videos)
     else:
         types = ("micro",)
+        why = "the label file was given as the annotation" if annotation is not None else "not in root"
         issues.append(Issue(DATASET, "macro_missing", f"no macro-expression annotation (the long-video table "
-                            f"CAS(ME)3_part_A_v2.xls is not in root): only the micro-expressions of '{labels.name}' "
-                            "are read; macro spotting cannot be evaluated, and there are no blink intervals",
-                            "warning"))
+                            f"CAS(ME)3_part_A_v2.xls: {why}): only the micro-expressions of '{labels.name}' are "
+                            "read; macro spotting cannot be evaluated, and there are no blink intervals", "warning"))
         for e in label_rows:
             extra = {"row": e["row"], "task": e["name"], "au_text": e["au"], "objective_class": e["objective"]}
             iv = _interval(e["values"], "micro", e["where"], e["sid"], extra, issues)
