@@ -23,6 +23,7 @@ why() {
     video) echo "PyAV: video files as input to predict/explain" ;;
     ray) echo "Ray: train/sweep --executor ray" ;;
     serve) echo "FastAPI, uvicorn: mmnet serve (the web page and HTTP API)" ;;
+    xls) echo "xlrd: old .xls annotation workbooks (CAS(ME)^3 part A's long-video table)" ;;
     *) echo "see pyproject.toml" ;;
   esac
 }

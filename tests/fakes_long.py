@@ -4,6 +4,8 @@ CAS(ME)^2: header-less ``CASFEcode_final`` plus ``naming rule1`` / ``naming rule
 apex 0, an apex after the offset, ``rawpic/s15/15_0401.../img1.jpg`` (and ``img001.jpg`` padding).
 SAMM Long Videos: 9 preamble rows, the header on row 10, text subjects, a Duration formula, a
 fractional frame, an apex -1, an onset 0, a Filename used twice, 4- and 5-digit frame names.
+CAS(ME)^3 Part A: 'AU+Emotion' and 'eye blink' (every cell text) in .xlsx, .xls or CSV, the label file,
+an onset 0, an offset 0, an apex outside, the spNO.216 d onset, a 'J', a 401-frame micro, dropped frames.
 Frames are tiny JPEGs; no real data is copied.
 """
 
@@ -88,4 +90,78 @@ def write_samm_long(root: Path, rows=tuple(SAMM_LV_ROWS), *, frames=None, emotio
                    text_columns={"MICRO_ONLY": {0}})
     for folder, (numbers, pattern) in (SAMM_LV_FRAMES if frames is None else frames).items():
         write_frames(root / "SAMM_longvideos" / folder, numbers, pattern.format)
+    return root
+
+
+CASME3_LONG_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Expression type", "Objective class"]
+# every cell text, as in CAS(ME)3_part_A_v2.xls
+CASME3_LONG_ROWS: list[tuple] = [
+    ("spNO.1", "a", "5", "10", "20", "4+15", "Macro-expression", "VII"),
+    ("spNO.1", "a", "30", "33", "38", "12", "Micro-expression", "I"),
+    ("spNO.1", "a", "0", "20", "45", "14", "Macro-expression", "VII"),          # onset 0
+    ("spNO.1", "b", "10", "25", "18", "R10", "Micro-expression", "III"),        # apex outside; label row: apex 8
+    ("spNO.1", "b", "40", "45", "70", "4", "Macro-expression", "VII"),          # past the last frame (60)
+    ("spNO.1", "J", "3", "6", "12", "14", "Micro-expression", "VII"),           # upper-case J, folder j
+    ("spNO.216", "d", "2647", "2668", "2694", "38", "Micro-expression", "VII"),  # label file: onset 3647
+    ("spNO.216", "d", "2000", "2010", "2400", "4", "Micro-expression", "VII"),  # 401 frames: long_micro
+    ("spNO.1", "a", "x", "3", "4", "4", "Macro-expression", "VII"),             # bad_value
+    ("sub1", "a", "1", "3", "4", "4", "Macro-expression", "VII"),               # bad_row
+]
+CASME3_BLINK_ROWS: list[tuple] = [
+    ("spNO.1", "a", "22", "24"), ("spNO.1", "a", "12", "14"),
+    ("spNO.1", "c", "3", "5"),                                                  # a video with blinks only
+    ("spNO.9", "a", "1", "2"),                                                  # no frames on disk
+]
+CASME3_LABEL_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
+CASME3_LABEL_ROWS: list[tuple] = [
+    ("spNO.1", "a", "30", "33", "38", "12", "I", "happy"),
+    ("spNO.1", "b", "10", "8", "18", "R10", "III", "disgust"),
+    ("spNO.1", "J", "3", "6", "12", "14", "VII", "Others"),
+    ("spNO.216", "d", "3647", "2668", "2694", "38", "VII", "others"),
+    ("spNO.216", "d", "2000", "2010", "2400", "4", "VII", "surprise"),
+    ("spNO.1", "a", "50", "52", "0", "4", "VII", "fear"),                       # offset 0; not in the long table
+]
+CASME3_FRAMES = {
+    "spNO.1/a": range(1, 61),
+    "spNO.1/b": [n for n in range(1, 61) if n not in (25, 26)],                 # two dropped frames
+    "spNO.1/j": range(1, 21),
+    "spNO.1/c": range(1, 11),
+    "spNO.216/d": [1, 2000, 2010, 2400, 2640, 2647, 2668, 2700],                # 2694 dropped
+}
+
+
+def write_casme3_long(root: Path, *, long: str | None = "xlsx", labels: bool = True,
+                      frames_under: str = "part_A/data/part_A_split/part_A") -> Path:
+    """A CAS(ME)^3 Part A root: the long-video table (xlsx, xls, csv or None), the label file, color frames."""
+    sheets = {"AU+Emotion": [CASME3_LONG_HEADER] + [list(r) for r in CASME3_LONG_ROWS],
+              "eye blink": [["Subject", "Filename", "Onset", "Offset"]] + [list(r) for r in CASME3_BLINK_ROWS]}
+    stem = "CAS(ME)3_part_A_v2"
+    if long == "xlsx":
+        write_xlsx(root / f"{stem}.xlsx", sheets, text_columns={k: set(range(8)) for k in sheets})
+    elif long == "xls":
+        import xlwt  # the only writer of the old format; a test-only dependency
+
+        book = xlwt.Workbook()
+        for name, rows in sheets.items():
+            ws = book.add_sheet(name)
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    ws.write(r, c, value)
+        root.mkdir(parents=True, exist_ok=True)
+        book.save(str(root / f"{stem}.xls"))
+    elif long == "csv":
+        import csv
+
+        root.mkdir(parents=True, exist_ok=True)
+        for name, rows in sheets.items():
+            with open(root / f"{stem}.{name}.csv", "w", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerows(rows)
+    if labels:
+        write_xlsx(root / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
+                   {"label": [CASME3_LABEL_HEADER] + [list(r) for r in CASME3_LABEL_ROWS], "Sheet1": [], "Sheet3": []},
+                   text_columns={"label": set(range(8))})
+    base = root / frames_under if frames_under else root
+    for folder, numbers in CASME3_FRAMES.items():
+        write_frames(base / folder / "color", numbers, "{}.jpg".format)
+    (base / "spNO.1" / "f" / "depth").mkdir(parents=True)  # a task folder without color frames
     return root

@@ -12,6 +12,7 @@ Examples:
       --annotation combined_3class_gt.csv
   mmnet check-data casme-sq --root /data/CASME_sq      (long videos for spotting: videos, fps, intervals)
   mmnet check-data samm-long --root /data/SAMMLV
+  mmnet check-data casme3-long --root /data/CASME3/part_A
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .common import add_root_argument
 
     parser.add_argument("dataset", type=str, choices=sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS),
-                        help="dataset name (casme-sq, casme2-long, samm-long: long videos for spotting)")
+                        help="dataset name (casme-sq, casme2-long, samm-long, casme3-long: long videos for spotting)")
     add_root_argument(parser, required=True)
     parser.add_argument("--annotation", type=Path, default=None, metavar="FILE",
                         help="annotation file (default: the dataset's usual file name in --root)")
@@ -142,12 +143,19 @@ def _run_long(args: argparse.Namespace, root) -> int:
     print(f"intervals   {sum(counts.values())} in the videos with frames"
           + (f" ({sum(len(v.intervals) for v in load.excluded)} more in excluded videos)" if load.excluded else ""))
     for t in ("micro", "macro"):
+        if t not in load.types:
+            print(f"  {t:<6} no {t}-expression annotation: {t} spotting cannot be evaluated")
+            continue
         with_t = [v for v in videos if v.of_type(t)]
         lengths = [i.length for v in with_t for i in v.of_type(t)]
         span = f"; {min(lengths)}-{max(lengths)} frames long" if lengths else ""
         labels = Counter(i.label or "(none)" for v in with_t for i in v.of_type(t))
         print(f"  {t:<6} {counts.get(t, 0):>5} in {len(with_t)} videos of {len({v.subject for v in with_t})} "
               f"subjects{span}; labels: " + ", ".join(f"{k} {n}" for k, n in sorted(labels.items())))
+    blinks = [v for v in videos if v.blinks]
+    if blinks:
+        print(f"blinks      {sum(len(v.blinks) for v in blinks)} in {len(blinks)} videos (for rejecting spotted "
+              "intervals)")
     return _finish(Counter(v.subject for v in videos), _errors, args.strict)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import DatasetNotFoundError, verify_choice
 from .casme2 import load_casme2
 from .casme3 import load_casme3
+from .casme3_long import load_casme3_long
 from .casme_sq import load_casme_sq
 from .common import DatasetLoad
 from .composite import load_composite
@@ -62,12 +63,13 @@ DATASETS: dict[str, Callable[..., DatasetLoad]] = {
 }
 
 # Long recordings for spotting (docs/spotting.md): name -> loader(root, *, annotation=None, strict=False,
-# **options) -> LongVideoLoad. "casme2-long" is another name for "casme-sq". CAS(ME)^3 part A has no
-# loader here yet: its long-video table (micro and macro, CAS(ME)3_part_A_v2.xls) was not available.
+# **options) -> LongVideoLoad. "casme2-long" is another name for "casme-sq". "casme3-long" is CAS(ME)^3
+# part A (micro and macro from CAS(ME)3_part_A_v2.xls; micro only from its label file alone).
 LONG_VIDEO_DATASETS: dict[str, Callable[..., LongVideoLoad]] = {
     "casme-sq": load_casme_sq,
     "casme2-long": load_casme_sq,
     "samm-long": load_samm_long,
+    "casme3-long": load_casme3_long,
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import AnnotationError
+from ..errors import AnnotationError, install_hint
 
 __all__ = [
     "Table",
@@ -98,8 +98,7 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
     if kind == "empty":
         raise AnnotationError(f"Annotation file '{path}' is empty (0 bytes); copy it again from the dataset.")
     if kind == "xls":
-        raise AnnotationError(f"Annotation file '{path}' is an old Excel .xls workbook; open it in a spreadsheet "
-                              "program and save it as .xlsx (or as CSV UTF-8, named .csv).")
+        return _read_xls(path, sheet)
     if suffix == ".csv" and kind == "xlsx":
         raise AnnotationError(f"Annotation file '{path}' is an Excel workbook named .csv; rename it to "
                               f"'{path.with_suffix('.xlsx').name}'.")
@@ -141,6 +140,48 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
         wb.close()
 
 
+_SAVE_AS = "or open it in a spreadsheet program and save it as .xlsx (or each sheet as CSV UTF-8, named .csv)"
+
+
+def _xls_value(cell) -> object:
+    """An xlrd cell as openpyxl would give it: blank -> None, integral number -> int, text stays text."""
+    import xlrd
+
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return None
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return bool(cell.value)
+    if cell.ctype == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():
+        return int(cell.value)
+    return cell.value  # text, a fractional number, a date serial (no loader reads dates)
+
+
+def _read_xls(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[list[object]]]:
+    """An old binary Excel workbook (CAS(ME)^3's CAS(ME)3_part_A_v2.xls), read with xlrd (extra ``xls``)."""
+    try:
+        import xlrd
+    except ImportError:
+        raise AnnotationError(f"Annotation file '{path}' is an old Excel .xls workbook; reading it needs the xlrd "
+                              f"package ({install_hint('xls')}), {_SAVE_AS}.") from None
+    try:
+        wb = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as exc:  # xlrd raises several types for a damaged file
+        raise AnnotationError(f"Cannot read '{path}' as an old Excel .xls workbook ({exc}); re-download the file, "
+                              f"{_SAVE_AS}.") from None
+    try:
+        names = wb.sheet_names()
+        if isinstance(sheet, str):
+            if sheet not in names:
+                raise AnnotationError(f"'{path}' has no sheet '{sheet}'; its sheets are {names}.")
+            name = sheet
+        else:  # preferred names in order, else the first sheet
+            name = next((s for s in (sheet or ()) if s in names), names[0])
+        ws = wb.sheet_by_name(name)
+        return name, [[_xls_value(c) for c in ws.row(r)] for r in range(ws.nrows)]
+    finally:
+        wb.release_resources()
+
+
 def read_table(
     path: str | Path,
     *,
@@ -151,7 +192,7 @@ def read_table(
     """Read a sheet, find its header row and return the rows below it.
 
     Args:
-        path: .xlsx or .csv file.
+        path: .xlsx, .csv or (with xlrd installed) .xls file.
         sheet: sheet name (must exist), or preferred names in order (else the first sheet), or None
             for the first sheet.
         first_header: texts that mark the header row (any of its cells, compared after

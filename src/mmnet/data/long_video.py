@@ -33,13 +33,15 @@ class LongVideo:
     """One long recording with its annotated expressions.
 
     Attributes:
-        dataset: loader name ("casme-sq", "samm-long").
+        dataset: loader name ("casme-sq", "samm-long", "casme3-long").
         subject: subject id as the dataset writes it ("s15", "006").
         video: video id, unique in the dataset, as MEGC files write it ("15_0101", "006_1").
-        fps: frames per second of the recording (CAS(ME)^2 30, SAMM Long Videos 200).
+        fps: frames per second of the recording (CAS(ME)^2 and CAS(ME)^3 30, SAMM Long Videos 200).
         path: the frame folder (or a video file; then ``frames`` is empty).
         frames: (frame number, file name) present on disk, sorted by number; names are in ``path``.
         intervals: ground truth, sorted by onset; inclusive frame numbers as the dataset numbers its frames.
+        blinks: annotated eye blinks as inclusive (onset, offset) frame numbers, sorted (CAS(ME)^3's sheet
+            'eye blink'; empty where the dataset has none): candidates for rejecting spotted intervals.
         extra: dataset-specific fields (stimulus name, folder name ...).
     """
 
@@ -50,6 +52,7 @@ class LongVideo:
     path: Path
     frames: tuple[tuple[int, str], ...] = ()
     intervals: tuple[Interval, ...] = ()
+    blinks: tuple[tuple[int, int], ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
@@ -89,12 +92,15 @@ class LongVideoLoad:
         issues: every problem found, in file order.
         excluded: annotated videos without frames on disk (each has an error issue).
         annotation: the annotation file read.
+        types: the interval types the annotation covers; a type missing here cannot be evaluated (CAS(ME)^3
+            read from its micro-expression label file alone has no macro-expressions).
     """
 
     videos: list[LongVideo]
     issues: list[Issue]
     excluded: list[LongVideo] = field(default_factory=list)
     annotation: Path | None = None
+    types: tuple[str, ...] = TYPES
 
     @property
     def errors(self) -> list[Issue]:
@@ -134,8 +140,14 @@ def attach_long_frames(video: LongVideo, folder: Path | None, pattern: re.Patter
         gaps = (last - first + 1) - len(frames)
         if gaps:
             issues.append(Issue(video.video_id, "frame_gaps", f"{gaps} frame number(s) missing between {first} and "
-                                f"{last} on disk", "warning"))
+                                f"{last} on disk: {_ranges([n for n, _ in frames])}", "warning"))
     return replace(video, path=folder, frames=tuple((n, p.name) for n, p in frames))
+
+
+def _ranges(numbers: list[int], shown: int = 5) -> str:
+    """The missing runs between sorted frame numbers: [1, 2, 5, 9] -> '3-4, 6-8'."""
+    runs = [f"{a + 1}" if b - a == 2 else f"{a + 1}-{b - 1}" for a, b in zip(numbers, numbers[1:]) if b - a > 1]
+    return ", ".join(runs[:shown]) + (f" ... ({len(runs)} runs)" if len(runs) > shown else "")
 
 
 def check_video(video: LongVideo, issues: list[Issue]) -> LongVideo:
@@ -165,9 +177,11 @@ def check_video(video: LongVideo, issues: list[Issue]) -> LongVideo:
     return replace(video, intervals=tuple(sorted(out, key=lambda i: (i.onset, i.offset, TYPES.index(i.type)))))
 
 
-def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path | None, strict: bool) -> LongVideoLoad:
+def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path | None, strict: bool,
+                types: tuple[str, ...] = TYPES) -> LongVideoLoad:
     """Split off videos without frames, log a summary, apply strict mode."""
-    load = LongVideoLoad([v for v in videos if v.frames], issues, [v for v in videos if not v.frames], annotation)
+    load = LongVideoLoad([v for v in videos if v.frames], issues, [v for v in videos if not v.frames], annotation,
+                         types)
     if issues:
         log.warning("%d issue(s) (%d errors) while loading %d long videos; run `mmnet check-data` to list them",
                     len(issues), len(load.errors), len(videos))
