@@ -170,6 +170,26 @@ def test_array_job_options_no_wait_and_a_rerun_follows_queued_jobs(fake_slurm, s
     assert sorted(j["job_id"] for j in json.loads((out / rf.SLURM_JOBS).read_text()).values()) == ["7000_1", "7001"]
 
 
+def test_a_sweep_is_one_array_job(fake_slurm, synth_root, tmp_path, capsys):
+    import yaml
+
+    from mmnet.cli import main
+
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(yaml.safe_dump({"set": [f"data.cache_dir={tmp_path / 'cache'}", *TINY], "seeds": 1,
+                                          "settings": {"paper": {}, "no_pc": {"model.use_pc": False}}}))
+    out = tmp_path / "ablations"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--root", str(synth_root), "--no-progress",
+                 "--executor", "slurm", "--no-wait"]) == 0
+    assert "4 fold job(s) submitted (7000)" in capsys.readouterr().err
+    script = (tmp_path / "sbatch-7000.sh").read_text()
+    assert "#SBATCH --array=0-3%" in script and "#SBATCH --job-name=mmnet-ablations" in script
+    assert len(list((out / rf.SLURM_LOGS).glob("7000_*_submitted.pkl"))) == 4  # one log folder for the sweep
+    for setting in ("paper", "no_pc"):
+        assert len(json.loads((out / setting / rf.SLURM_JOBS).read_text())) == 2
+    assert not (out / "summary.md").exists()
+
+
 def test_no_slurm_and_no_submitit_are_explained(fake_slurm, synth_root, tmp_path, monkeypatch):
     run = prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no srun: not a SLURM machine

@@ -11,7 +11,7 @@ Examples:
   mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
       --annotation /d/combined_3class_gt.csv --out runs/cde
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
-  mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --executor slurm \
+  mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --executor slurm \\
       --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00        # one SLURM array job (docs/cluster.md)
 """
 

@@ -241,17 +241,22 @@ def run_slurm(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool 
     name = "mmnet-" + Path(os.path.commonpath([str(Path(t.out_dir).absolute()) for t in tasks])).name
     fn = FoldJob(cpus, max_requeues=max_retries, crash_marker=os.environ.get(CRASH_ENV) or None,
                  preempt_marker=os.environ.get(PREEMPT_ENV) or None)
-    try:
-        executor = submitit.AutoExecutor(folder=log_dir, cluster=cluster, slurm_max_num_timeout=max_retries,
+
+    def new_executor():  # a fresh one per array: parameters set to None would keep an earlier array's value
+        try:
+            return submitit.AutoExecutor(folder=log_dir, cluster=cluster, slurm_max_num_timeout=max_retries,
                                          local_max_num_timeout=max_retries)
-    except RuntimeError as exc:  # SlurmExecutor: no srun on PATH
-        raise ExecutorError(f"No SLURM on this machine ({exc}). Run mmnet on a login node of the cluster, where "
-                            "sbatch and srun work, or use --executor local or ray.") from None
+        except RuntimeError as exc:  # SlurmExecutor: no srun on PATH
+            raise ExecutorError(f"No SLURM on this machine ({exc}). Run mmnet on a login node of the cluster, where "
+                                "sbatch and srun work, or use --executor local or ray.") from None
+
+    new_executor()  # fails before anything is submitted
 
     def submit(indices: list[int]) -> dict[int, object]:
         jobs: dict[int, object] = {}
         for gpus in sorted({plan[i][0] for i in indices}):  # one array per resource request
             group = [i for i in indices if plan[i][0] == gpus]
+            executor = new_executor()
             executor.update_parameters(
                 name=name, timeout_min=minutes, cpus_per_task=cpus, gpus_per_node=gpus or None,
                 slurm_partition=options.slurm_partition, slurm_mem=options.slurm_mem,
