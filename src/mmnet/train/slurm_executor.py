@@ -205,12 +205,14 @@ def _queued(submitit, tasks: list[FoldTask], cluster: str) -> dict[int, object]:
             job = submitit.SlurmJob(folder=rec.get("log_dir", "."), job_id=str(rec["job_id"]))
         if job is not None:
             handles[i] = job
+    if cluster == "slurm" and handles:
+        submitit.SlurmJob.watcher.update()  # one sacct call for all of them
     queued = {}
-    for k, (i, job) in enumerate(handles.items()):
+    for i, job in handles.items():
         if job.paths.result_pickle.exists():
             continue
-        if cluster == "slurm":  # one sacct call for all of them
-            state = job.get_info(mode="force" if k == 0 else "cache").get("State", "")
+        if cluster == "slurm":
+            state = job.get_info(mode="cache").get("State", "")
             active = bool(state) and state.split()[0] in _ACTIVE
         else:
             active = not job.done()
