@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${MMNET_EXTRAS-dev,face,onnx,video,ray,serve}
+EXTRAS=${MMNET_EXTRAS-dev,face,onnx,video,ray,slurm,serve}
 [ "$EXTRAS" = "core" ] && EXTRAS=""
 DRY=${MMNET_BOOTSTRAP_DRY_RUN:-}
 
@@ -22,6 +22,7 @@ why() {
     onnx) echo "onnx, onnxruntime: mmnet export" ;;
     video) echo "PyAV: video files as input to predict/explain" ;;
     ray) echo "Ray: train/sweep --executor ray" ;;
+    slurm) echo "submitit: train/sweep --executor slurm (SLURM array jobs)" ;;
     serve) echo "FastAPI, uvicorn: mmnet serve (the web page and HTTP API)" ;;
     xls) echo "xlrd: old .xls annotation workbooks (CAS(ME)^3 part A's long-video table)" ;;
     *) echo "see pyproject.toml" ;;

@@ -5,7 +5,7 @@ Defaults reproduce the authors' 5-class CASME II script (CASME2_5.py); each fiel
 its source where the paper and the code differ. Unknown keys, wrong types and bad values are
 errors that name the key. Seeds are expanded (:func:`expand_seeds`) and the composite dataset
 root is parsed (:func:`parse_root`) here and nowhere else. :class:`ExecutorConfig` says how the
-folds run (locally or on Ray); it is not part of the experiment (two runs that differ only in it
+folds run (locally, on Ray or on SLURM); it is not part of the experiment (two runs that differ only in it
 give the same numbers).
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ __all__ = [
     "expand_seeds",
     "parse_root",
     "format_root",
+    "slurm_minutes",
 ]
 
 
@@ -304,20 +306,52 @@ def format_root(root: Path | dict[str, Path]) -> str:
     return str(root)
 
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "ray", "slurm")
 TRANSPORTS = ("object-store", "shared-fs")
+_RAY_ONLY = ("address", "transport")
+_SLURM_ONLY = ("slurm_partition", "slurm_time", "slurm_mem", "slurm_params", "slurm_log_dir",
+               "slurm_array_parallelism", "no_wait")
+_SLURM_TIME = re.compile(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?")
+
+
+def slurm_minutes(text: str) -> int:
+    """A SLURM time limit (``MIN``, ``MIN:SS``, ``H:MM:SS``, ``D-H``, ``D-H:MM``, ``D-H:MM:SS``) in whole minutes.
+
+    Written here because submitit takes minutes and no small library reads sbatch's formats.
+    """
+    m = _SLURM_TIME.fullmatch(str(text).strip())
+    if not m:
+        raise ConfigError(f"--slurm-time {text!r} is not a SLURM time limit: use minutes (90), H:MM:SS (4:00:00) "
+                          "or D-H:MM:SS (1-12:00:00)")
+    days, a, b, c = (int(x) if x is not None else None for x in m.groups())
+    if days is not None:  # D-H, D-H:MM, D-H:MM:SS
+        seconds = ((days * 24 + a) * 60 + (b or 0)) * 60 + (c or 0)
+    elif c is not None:  # H:MM:SS
+        seconds = (a * 60 + b) * 60 + c
+    else:  # MIN or MIN:SS
+        seconds = a * 60 + (b or 0)
+    if seconds <= 0:
+        raise ConfigError(f"--slurm-time must be positive, got {text!r}")
+    return math.ceil(seconds / 60)
 
 
 @dataclass(frozen=True)
 class ExecutorConfig:
-    """How the folds of a run (or a sweep) are run. See docs/cluster.md for the Ray options."""
+    """How the folds of a run (or a sweep) are run. See docs/cluster.md for the Ray and SLURM options."""
 
-    executor: str = "local"  # "local": one after another in this process; "ray": one Ray task per fold
+    executor: str = "local"  # "local": one after another here; "ray": one Ray task per fold; "slurm": one job per fold
     address: str | None = None  # Ray cluster address ("auto", "HOST:6379", "ray://HOST:10001"); None: local Ray
-    cpus_per_fold: float | None = None  # CPUs Ray reserves per fold (default 1); also its torch thread count
-    gpus_per_fold: float | None = None  # GPU share per fold (0.25: four folds per GPU); None: 1 if the cluster has GPUs
-    max_retries: int | None = None  # reruns of a fold whose worker or node died (default 3)
-    transport: str | None = None  # "object-store" (default) or "shared-fs": how workers get the frame cache
+    cpus_per_fold: float | None = None  # CPUs reserved per fold (default 1); also its torch thread count
+    gpus_per_fold: float | None = None  # GPU share per fold (Ray: 0.25 = four folds per GPU; SLURM: whole GPUs)
+    max_retries: int | None = None  # reruns of a fold whose worker, node or job died (default 3)
+    transport: str | None = None  # Ray: "object-store" (default) or "shared-fs": how workers get the frame cache
+    slurm_partition: str | None = None  # SLURM partition; None: the cluster's default
+    slurm_time: str | None = None  # SLURM time limit per fold job (minutes or [D-]H:MM:SS); None: 4:00:00
+    slurm_mem: str | None = None  # SLURM memory per fold job, e.g. "16G"; None: the partition's default
+    slurm_params: tuple[str, ...] | None = None  # more sbatch options, KEY=VALUE (account=..., qos=...)
+    slurm_log_dir: str | None = None  # submitit's job files and logs; None: RUN/slurm-logs
+    slurm_array_parallelism: int | None = None  # at most this many fold jobs of the array run at once
+    no_wait: bool = False  # SLURM: submit and return; rerunning the command (or mmnet report) collects
 
     def __post_init__(self) -> None:
         verify_choice("executor", self.executor, EXECUTORS)
@@ -329,11 +363,17 @@ class ExecutorConfig:
             raise ConfigError(f"--cpus-per-fold must be > 0, got {self.cpus_per_fold}")
         if self.gpus_per_fold is not None and not self.gpus_per_fold >= 0:
             raise ConfigError(f"--gpus-per-fold must be >= 0, got {self.gpus_per_fold}")
-        if self.executor == "local":
-            ray_only = [f.name for f in dataclasses.fields(self)
-                        if f.name != "executor" and getattr(self, f.name) is not None]
-            if ray_only:
-                raise ConfigError(f"--{ray_only[0].replace('_', '-')} only applies with --executor ray")
+        if self.slurm_time is not None:
+            slurm_minutes(self.slurm_time)
+        if self.slurm_array_parallelism is not None and self.slurm_array_parallelism < 1:
+            raise ConfigError(f"--slurm-array-parallelism must be >= 1, got {self.slurm_array_parallelism}")
+        given = [f.name for f in dataclasses.fields(self)
+                 if f.name != "executor" and getattr(self, f.name) is not None and getattr(self, f.name) is not False]
+        for name in given:
+            only = ("ray" if name in _RAY_ONLY else "slurm" if name in _SLURM_ONLY
+                    else None if self.executor != "local" else "ray or --executor slurm")
+            if only and self.executor != only:
+                raise ConfigError(f"--{name.replace('_', '-')} only applies with --executor {only}")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:

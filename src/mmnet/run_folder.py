@@ -12,6 +12,8 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/state.pt          resume state of an unfinished fold (removed when done)
     RUN/seed-<S>/fold-<NAME>/model/            the fold's final model (train.save_models)
     RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold
+    RUN/slurm-jobs.json      SLURM executor: the job that last ran each fold (a rerun follows a queued job)
+    RUN/slurm-logs/          SLURM executor: submitit's job files and each job's stdout/stderr (default place)
 
 Both sides import the names and columns from here, so they cannot drift apart.
 """
@@ -27,6 +29,7 @@ from .utils import atomic_write_text
 
 __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
+    "SLURM_JOBS", "SLURM_LOGS",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "seed_folder", "fold_folder", "fold_path", "write_csv",
 ]
@@ -43,6 +46,9 @@ PREDICTIONS = "predictions.csv"
 STATE = "state.pt"
 MODEL = "model"
 DONE = "done.json"
+# The SLURM executor's bookkeeping (not read by the report).
+SLURM_JOBS = "slurm-jobs.json"
+SLURM_LOGS = "slurm-logs"
 
 SAMPLES_COLUMNS = ("sample_id", "dataset", "subject", "clip", "label", "class_index")
 SKIPPED_COLUMNS = ("sample_id", "reason")

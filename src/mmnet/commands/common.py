@@ -1,4 +1,4 @@
-"""Options shared by several commands: the dataset root, the executor (local or Ray), --set."""
+"""Options shared by several commands: the dataset root, the executor (local, Ray or SLURM), --set."""
 
 from __future__ import annotations
 
@@ -26,21 +26,47 @@ def root_override(dataset: str | None, roots: list[str] | None) -> list[str]:
 
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="run folds in this process (default) or as Ray tasks (extra ray: pip install -e '.[ray]' "
-                        "in the checkout)")
+    p.add_argument("--executor", choices=("local", "ray", "slurm"), default="local",
+                   help="run folds in this process (default), as Ray tasks (extra ray: pip install -e '.[ray]' "
+                        "in the checkout) or as SLURM jobs (extra slurm; docs/cluster.md)")
     p.add_argument("--address", type=str, default=None,
                    help="Ray cluster address, e.g. auto or HEAD:6379 (default: a private local Ray)")
     p.add_argument("--gpus-per-fold", type=float, default=None,
-                   help="Ray: GPU share per fold, e.g. 0.25 (default: 1 if the cluster has GPUs, else 0)")
-    p.add_argument("--cpus-per-fold", type=float, default=None, help="Ray: CPUs per fold (default 1)")
+                   help="Ray: GPU share per fold, e.g. 0.25 (default: 1 if the cluster has GPUs, else 0); "
+                        "SLURM: whole GPUs per fold job (default: 1 with train.device=cuda, else 0)")
+    p.add_argument("--cpus-per-fold", type=float, default=None,
+                   help="Ray or SLURM: CPUs per fold, also its torch thread count (default 1)")
     p.add_argument("--transport", choices=("object-store", "shared-fs"), default=None,
                    help="Ray: ship the frame cache through the object store (default) or read it from shared storage")
-    p.add_argument("--max-retries", type=int, default=None, help="Ray: reruns of a fold whose worker died (default 3)")
+    p.add_argument("--max-retries", type=int, default=None,
+                   help="Ray or SLURM: reruns of a fold whose worker, node or job died (default 3)")
+    g = p.add_argument_group("SLURM (--executor slurm; docs/cluster.md)")
+    g.add_argument("--slurm-partition", type=str, default=None, help="partition (default: the cluster's)")
+    g.add_argument("--slurm-time", type=str, default=None,
+                   help="time limit per fold job: minutes or [D-]H:MM:SS (default 4:00:00; a fold that needs "
+                        "longer is requeued and continues)")
+    g.add_argument("--slurm-mem", type=str, default=None,
+                   help="memory per fold job, e.g. 16G (default: the partition's)")
+    g.add_argument("--slurm-param", dest="slurm_params", action="append", default=None, metavar="KEY=VALUE",
+                   help="another sbatch option, e.g. account=proj or qos=normal (repeatable)")
+    g.add_argument("--slurm-log-dir", type=str, default=None,
+                   help="job files and logs (default: RUN/slurm-logs, for a sweep OUT/slurm-logs)")
+    g.add_argument("--slurm-array-parallelism", type=int, default=None,
+                   help="at most this many fold jobs of the array run at once (default: no limit of mmnet's)")
+    g.add_argument("--no-wait", action="store_true",
+                   help="submit the jobs and exit; rerun the same command (or mmnet report RUN) later")
 
 
 def executor_config(args: argparse.Namespace):
     from ..config import ExecutorConfig
 
+    if args.slurm_params:
+        from ..train.slurm_executor import slurm_parameters
+
+        slurm_parameters(args.slurm_params)  # checked before any work
     return ExecutorConfig(executor=args.executor, address=args.address, cpus_per_fold=args.cpus_per_fold,
-                          gpus_per_fold=args.gpus_per_fold, max_retries=args.max_retries, transport=args.transport)
+                          gpus_per_fold=args.gpus_per_fold, max_retries=args.max_retries, transport=args.transport,
+                          slurm_partition=args.slurm_partition, slurm_time=args.slurm_time, slurm_mem=args.slurm_mem,
+                          slurm_params=tuple(args.slurm_params) if args.slurm_params else None,
+                          slurm_log_dir=args.slurm_log_dir, slurm_array_parallelism=args.slurm_array_parallelism,
+                          no_wait=args.no_wait)

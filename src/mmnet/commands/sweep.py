@@ -2,7 +2,7 @@
 
 Each setting gets its own run folder OUT/<setting>/ (the same layout as `mmnet train`); the
 comparison (mean and std over seeds of Acc, UF1, UAR) goes to OUT/summary.md and OUT/summary.csv.
-With --executor ray the folds of all settings go to the cluster together (docs/cluster.md).
+With --executor ray or slurm the folds of all settings go to the cluster together (docs/cluster.md).
 Rerunning the same command continues an interrupted sweep.
 
 Examples:
@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep, root_override(None, args.root) + list(args.overrides), seeds=args.seeds,
                        only=args.only)
     rows = run_sweep(sweep, args.out, executor=executor, progress=not args.no_progress)
+    if rows is None:
+        return 0  # --no-wait: the folds were submitted (the executor said where and what next)
     if args.json:
         import json
 

@@ -11,6 +11,8 @@ Examples:
   mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
       --annotation /d/combined_3class_gt.csv --out runs/cde
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
+  mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --executor slurm \\
+      --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00        # one SLURM array job (docs/cluster.md)
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         if moved is not None:
             print(f"restart: the earlier run in {args.out} was moved to {moved}", file=sys.stderr)
     report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress)
+    if report is None:
+        return 0  # --no-wait: the folds were submitted (the executor said where and what next)
     if args.json:
         import json
 

@@ -1,9 +1,10 @@
-"""Run fold tasks: one after another in this process ("local"), or as Ray tasks ("ray").
+"""Run fold tasks: one after another in this process ("local"), as Ray tasks ("ray") or as SLURM jobs ("slurm").
 
-Both take the :class:`~mmnet.train.tasks.FoldTask` list of :func:`~mmnet.train.prepare.fold_tasks`
+All take the :class:`~mmnet.train.tasks.FoldTask` list of :func:`~mmnet.train.prepare.fold_tasks`
 (finished folds are never in it) and run :func:`~mmnet.train.fold.run_fold` on each; a sweep
-passes the tasks of all its runs at once. The Ray executor is in :mod:`mmnet.train.ray_executor`
-(Ray is an optional extra, imported only when asked for).
+passes the tasks of all its runs at once. The Ray executor is in :mod:`mmnet.train.ray_executor`,
+the SLURM one in :mod:`mmnet.train.slurm_executor` (Ray and submitit are optional extras, imported
+only when asked for).
 """
 
 from __future__ import annotations
@@ -27,15 +28,21 @@ def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, 
     Every executor writes one line per finished fold (``[fold k/N] ...: epochs, time, test acc;
     ETA``) on stderr, also without progress; ``finished`` folds of an earlier start count in N.
 
+    With SLURM and ``no_wait`` the folds are only submitted, and the list is empty.
+
     Raises:
-        ExecutorError: with Ray: Ray missing or the cluster cannot run the folds, or some folds
-            failed (finished folds are kept; rerunning the same command continues).
+        ExecutorError: with Ray or SLURM: the engine missing or the cluster cannot run the folds, or
+            some folds failed (finished folds are kept; rerunning the same command continues).
     """
     options = options or ExecutorConfig()
     tasks = list(tasks)
     if options.executor == "local":
         return run_local(tasks, progress=progress, finished=finished)
-    from .ray_executor import run_ray  # the optional engine, imported only when asked for
+    if options.executor == "slurm":
+        from .slurm_executor import run_slurm  # the optional engines, imported only when asked for
+
+        return run_slurm(tasks, options, progress=progress, finished=finished)
+    from .ray_executor import run_ray
 
     return run_ray(tasks, options, progress=progress, finished=finished)
 

@@ -15,12 +15,13 @@ __all__ = ["run_experiment"]
 
 
 def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
-                   progress: bool = True) -> dict:
+                   progress: bool = True) -> dict | None:
     """Train every unfinished (seed, fold) of ``cfg`` into ``out_dir`` and write the report.
 
-    Rerunning into the same folder resumes (the config must be the same). Returns the report dict.
+    Rerunning into the same folder resumes (the config must be the same). Returns the report dict,
+    or None when the folds were only submitted (SLURM with ``no_wait``).
     """
-    if executor is None or executor.executor == "local":  # Ray workers decide their own device
+    if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     run = prepare_run(cfg, out_dir, progress=progress)
     tasks = fold_tasks(run)
@@ -30,4 +31,6 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     elif len(tasks) < total:
         write_line(f"{total - len(tasks)}/{total} folds already finished; running the other {len(tasks)}")
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
+    if tasks and executor is not None and executor.no_wait:
+        return None
     return build_report(run.out_dir)

@@ -30,17 +30,11 @@ from pathlib import Path
 from ..config import ExecutorConfig
 from ..errors import ConfigError, ExecutorError, install_hint
 from ..progress import FoldProgress
-from ..run_folder import STATE
+from .faults import CRASH_ENV, after_first_checkpoint, failed_folds_error, kill_this_process
 from .fold import run_fold
 from .tasks import FoldTask
 
 __all__ = ["run_ray", "CRASH_ENV"]
-
-# Fault injection, to prove retry + resume on a cluster (docs/cluster.md): the path of a marker
-# file. The first fold on a Ray worker whose first epoch checkpoint (state.pt) appears kills its
-# own worker process with os._exit(1) and creates the marker, so the retry (and every other
-# fold) runs normally.
-CRASH_ENV = "MMNET_TEST_KILL_WORKER_ONCE"
 
 _RAY_MISSING = f"The Ray executor needs Ray, an optional extra: {install_hint('ray')}"
 
@@ -96,22 +90,12 @@ def _fold_on_worker(task: FoldTask, frames, device: str | None, threads: int, cr
     torch.set_num_threads(threads)
     stop = threading.Event()
     if crash_marker:
-        threading.Thread(target=_crash_after_checkpoint, args=(task, crash_marker, stop), daemon=True).start()
+        threading.Thread(target=after_first_checkpoint, args=(task, crash_marker, stop, kill_this_process),
+                         daemon=True).start()
     try:
         return run_fold(task, progress=False, device=device, frames=frames)
     finally:
         stop.set()
-
-
-def _crash_after_checkpoint(task: FoldTask, marker: str, stop: threading.Event) -> None:
-    state = task.fold_dir / STATE
-    while not stop.wait(0.01):
-        if state.exists():
-            try:
-                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            except FileExistsError:
-                return  # another fold (or an earlier attempt of this one) already crashed
-            os._exit(1)
 
 
 def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, float]]) -> None:
@@ -259,9 +243,5 @@ def _collect(ray, tasks: list[FoldTask], pending: dict, progress: bool, finished
     finally:
         folds.close()
     if failures:
-        first = failures[0][1].strip()
-        names = "\n".join(f"  - {tasks[i].label}" for i, _ in failures)
-        raise ExecutorError(f"{len(failures)} of {len(tasks)} fold(s) failed on Ray:\n{names}\n"
-                            f"First error:\n{first}\n"
-                            "Finished folds are kept; fix the cause and rerun the same command to continue.")
+        raise failed_folds_error([(tasks[i].label, error) for i, error in failures], len(tasks), "Ray")
     return results  # type: ignore[return-value]

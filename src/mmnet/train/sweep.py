@@ -12,7 +12,7 @@ A sweep file is YAML::
       apex_only: {model: {main_input: apex}}
 
 Each setting becomes a run folder ``OUT/<name>/`` identical to what ``mmnet train`` writes; the
-comparison goes to ``OUT/summary.md`` and ``OUT/summary.csv``. With the Ray executor the folds of
+comparison goes to ``OUT/summary.md`` and ``OUT/summary.csv``. With the Ray or SLURM executor the folds of
 all settings are submitted together, so the cluster stays busy until the last fold. Rerunning the
 same sweep into the same folder continues it (each run resumes as ``mmnet train`` does).
 """
@@ -171,13 +171,14 @@ def run_sweep(
     *,
     executor: ExecutorConfig | None = None,
     progress: bool = True,
-) -> list[dict]:
-    """Run every setting's folds (all together on Ray), report each run, write the comparison.
+) -> list[dict] | None:
+    """Run every setting's folds (all together on Ray or SLURM), report each run, write the comparison.
 
-    Returns the summary rows (see :func:`summarize_sweep`).
+    Returns the summary rows (see :func:`summarize_sweep`), or None when the folds were only
+    submitted (SLURM with ``no_wait``).
     """
     out = Path(out_dir)
-    if executor is None or executor.executor == "local":  # Ray workers decide their own device
+    if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:
             check_device(setting.config.train.device)
     out.mkdir(parents=True, exist_ok=True)
@@ -193,6 +194,8 @@ def run_sweep(
         write_line(f"{total - len(tasks)}/{total} folds already finished"
                    + ("; reports rebuilt" if not tasks else f"; running the other {len(tasks)}"))
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
+    if tasks and executor is not None and executor.no_wait:
+        return None
     for setting in sweep.settings:
         build_report(out / setting.name)
     return summarize_sweep(out, [s.name for s in sweep.settings],

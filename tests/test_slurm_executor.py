@@ -1,0 +1,243 @@
+"""The SLURM executor. Fold jobs run through submitit's local executor (each job a process here, the same
+pickles, signals and requeue as on a cluster): same numbers as the local loop, a killed job's fold is
+submitted again and resumes, a preempted job is requeued and resumes, a Python error is reported and not
+retried, a rerun submits nothing that is finished or still queued. The sbatch side (the array, the options)
+runs against stand-ins for sbatch/sacct/srun on PATH."""
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mmnet import run_folder as rf
+from mmnet.config import ExecutorConfig, load_config, slurm_minutes
+from mmnet.errors import ConfigError, ExecutorError
+from mmnet.train import fold_tasks, prepare_run, run_experiment, run_tasks
+from mmnet.train.faults import CRASH_ENV
+from mmnet.train.slurm_executor import CLUSTER_ENV, PREEMPT_ENV, slurm_parameters
+
+SLURM = ExecutorConfig(executor="slurm")
+# CPU, fp32, one torch thread on both sides (a fold job uses --cpus-per-fold threads, default 1).
+TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
+        "train.precision=fp32", "train.device=cpu"]
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    from mmnet import synth
+
+    return synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=2, clips_per_subject=3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def local_run(synth_root, tmp_path_factory):
+    """The reference: the same experiment with the local executor, one thread."""
+    tmp = tmp_path_factory.mktemp("local")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        report = run_experiment(_cfg(synth_root, tmp), tmp / "run", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    return tmp / "run", report
+
+
+@pytest.fixture
+def local_cluster(monkeypatch):
+    pytest.importorskip("submitit")
+    monkeypatch.setenv(CLUSTER_ENV, "local")
+
+
+def _cfg(root, tmp, *extra):
+    return load_config(None, [f"data.root={root}", f"data.cache_dir={tmp / 'cache'}", *TINY, *extra])
+
+
+def _fold_files(run: Path, name: str) -> dict[str, str]:
+    return {str(p.relative_to(run)): p.read_text() for p in sorted(run.glob(f"seed-*/fold-*/{name}"))}
+
+
+@pytest.mark.slow
+def test_slurm_jobs_equal_local_and_survive_preemption_and_a_killed_job(local_cluster, synth_root, local_run,
+                                                                          tmp_path, monkeypatch, capsys):
+    cfg = _cfg(synth_root, tmp_path)
+    run = prepare_run(cfg, tmp_path / "run", progress=False)
+    first, second = fold_tasks(run)
+    preempted, killed = tmp_path / "preempted", tmp_path / "killed"
+
+    monkeypatch.setenv(PREEMPT_ENV, str(preempted))  # the job signals itself as SLURM does before preemption
+    run_tasks([first], SLURM, progress=False)
+    monkeypatch.delenv(PREEMPT_ENV)
+    assert preempted.exists(), "no job was preempted: the requeue path was not exercised"
+    log = "".join(p.read_text() for p in (tmp_path / "run" / rf.SLURM_LOGS).glob("*_log.*"))
+    assert "this job is preempted" in log and "Requeued job" in log  # submitit's checkpoint + requeue
+
+    monkeypatch.setenv(CRASH_ENV, str(killed))  # the job process dies (os._exit) after its first epoch
+    run_tasks([second], SLURM, progress=False)
+    assert killed.exists(), "no job was killed: the resubmission path was not exercised"
+    assert "ended without a result" in capsys.readouterr().err  # ... and the fold was submitted again
+
+    reference, ref_report = local_run
+    assert _fold_files(tmp_path / "run", "predictions.csv") == _fold_files(reference, "predictions.csv")
+    assert not list((tmp_path / "run").glob("seed-*/fold-*/state.pt"))  # both resumed and finished
+    jobs = json.loads((tmp_path / "run" / rf.SLURM_JOBS).read_text())
+    assert sorted(jobs) == sorted(str(t.fold_dir.relative_to(t.out_dir)) for t in (first, second))
+
+    submitted = []  # a rerun of the same command submits nothing: every fold is done
+    monkeypatch.setattr("mmnet.train.experiment.run_tasks",
+                        lambda tasks, *a, **kw: submitted.extend(tasks) or run_tasks(tasks, *a, **kw))
+    report = run_experiment(cfg, tmp_path / "run", progress=False, executor=SLURM)
+    assert submitted == [] and report["complete"]
+    assert report["headline"]["per_seed"] == ref_report["headline"]["per_seed"]
+
+
+@pytest.mark.slow
+def test_failing_fold_is_reported_not_retried_and_others_finish(local_cluster, synth_root, tmp_path, capsys):
+    run = prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False)
+    tasks = fold_tasks(run)
+    tasks[0].config = copy.deepcopy(tasks[0].config)
+    tasks[0].config.model.num_classes = 1  # a deterministic error in the job: reported, not retried
+    with pytest.raises(ExecutorError, match=r"1 of 2 fold\(s\) failed on SLURM") as info:
+        run_tasks(tasks, SLURM, progress=False)
+    message = str(info.value)
+    assert "model.num_classes must be an integer >= 2" in message  # the job's own message comes through
+    assert f"  - {tasks[0].label}\n" in message and "rerun the same command" in message
+    assert "_log.err" in message  # where the job's full log is
+    assert (tasks[1].fold_dir / "done.json").exists()
+    assert len(list((tmp_path / "run" / rf.SLURM_LOGS).glob("*_submitted.pkl"))) == 2  # one job per fold, no retry
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("[fold ")]
+    assert sorted(x[:10] for x in lines) == ["[fold 1/2]", "[fold 2/2]"]
+    assert any(f"FAILED {tasks[0].label}: ConfigError" in x for x in lines)
+    assert any(f"{tasks[1].label}: 1 epochs in " in x and "test acc" in x for x in lines)
+
+
+@pytest.fixture
+def fake_slurm(tmp_path, monkeypatch):
+    """sbatch, sacct, srun and scancel stand-ins: sbatch keeps each script and answers with a new job id."""
+    submitit = pytest.importorskip("submitit")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scripts = {
+        "sbatch": 'n=$(cat "$D/next" 2>/dev/null || echo 7000); echo $((n + 1)) > "$D/next"\n'
+                  'cp "$1" "$D/sbatch-$n.sh"; echo "Submitted batch job $n"',
+        "sacct": 'cat "$D/sacct.txt" 2>/dev/null || echo "JobID|State|NodeList"',
+        "srun": "exit 1", "scancel": 'echo "$@" >> "$D/cancelled"',
+    }
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\nD={tmp_path}\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.delenv(CLUSTER_ENV, raising=False)
+    submitit.SlurmJob.watcher.clear()
+    return tmp_path
+
+
+def test_array_job_options_no_wait_and_a_rerun_follows_queued_jobs(fake_slurm, synth_root, tmp_path, capsys):
+    from mmnet.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(out), "--no-progress",
+            "--executor", "slurm", "--slurm-partition", "gpu", "--slurm-time", "1:30:00", "--cpus-per-fold", "4",
+            "--slurm-mem", "16G", "--slurm-param", "account=proj", "--slurm-param", "qos=normal",
+            "--slurm-array-parallelism", "1", "--no-wait"]
+    args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY] for x in ("--set", s)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "2 fold job(s) submitted (7000)" in err and "--no-wait" in err and f"mmnet report {out}" in err
+    script = (tmp_path / "sbatch-7000.sh").read_text()
+    for line in ("--partition=gpu", "--time=90", "--cpus-per-task=4", "--mem=16G", "--account=proj", "--qos=normal",
+                 "--array=0-1%1", "--job-name=mmnet-run", "--signal=USR2@90", f"--output={out}/slurm-logs/%A_%a_0"):
+        assert f"#SBATCH {line}" in script, line
+    assert "gpus-per-node" not in script  # CPU folds ask for no GPU
+    assert len(list((out / rf.SLURM_LOGS).glob("7000_*_submitted.pkl"))) == 2  # the folds' pickles, for the jobs
+    jobs = json.loads((out / rf.SLURM_JOBS).read_text())
+    assert sorted(j["job_id"] for j in jobs.values()) == ["7000_0", "7000_1"]
+    assert not (out / "report.md").exists()
+
+    # Both still queued or running: the same command submits nothing.
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|RUNNING|n1\n7000_1|PENDING|\n")
+    assert main(args) == 0
+    assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
+    assert not (tmp_path / "sbatch-7001.sh").exists()
+
+    # One job failed without finishing its fold: only that fold goes again, as a single job.
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|NODE_FAIL|n1\n7000_1|RUNNING|n2\n")
+    assert main(args) == 0
+    assert "1 fold job(s) submitted (7001), 1 still queued or running" in capsys.readouterr().err
+    assert "--array" not in (tmp_path / "sbatch-7001.sh").read_text()
+    assert sorted(j["job_id"] for j in json.loads((out / rf.SLURM_JOBS).read_text()).values()) == ["7000_1", "7001"]
+
+
+def test_a_sweep_is_one_array_job(fake_slurm, synth_root, tmp_path, capsys):
+    import yaml
+
+    from mmnet.cli import main
+
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(yaml.safe_dump({"set": [f"data.cache_dir={tmp_path / 'cache'}", *TINY], "seeds": 1,
+                                          "settings": {"paper": {}, "no_pc": {"model.use_pc": False}}}))
+    out = tmp_path / "ablations"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--root", str(synth_root), "--no-progress",
+                 "--executor", "slurm", "--no-wait"]) == 0
+    assert "4 fold job(s) submitted (7000)" in capsys.readouterr().err
+    script = (tmp_path / "sbatch-7000.sh").read_text()
+    assert "#SBATCH --array=0-3%" in script and "#SBATCH --job-name=mmnet-ablations" in script
+    assert len(list((out / rf.SLURM_LOGS).glob("7000_*_submitted.pkl"))) == 4  # one log folder for the sweep
+    for setting in ("paper", "no_pc"):
+        assert len(json.loads((out / setting / rf.SLURM_JOBS).read_text())) == 2
+    assert not (out / "summary.md").exists()
+
+
+def test_no_slurm_and_no_submitit_are_explained(fake_slurm, synth_root, tmp_path, monkeypatch):
+    run = prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no srun: not a SLURM machine
+    with pytest.raises(ExecutorError, match="No SLURM on this machine"):
+        run_tasks(fold_tasks(run), SLURM, progress=False)
+    monkeypatch.setitem(sys.modules, "submitit", None)  # as if the extra were not installed
+    with pytest.raises(ExecutorError, match=r'pip install -e "\.\[slurm\]"'):
+        run_tasks([], SLURM)
+
+
+def test_options_are_checked_before_anything_is_submitted(synth_root, tmp_path):
+    assert [slurm_minutes(t) for t in ("90", "30:30", "4:00:00", "1-12", "1-0:30", "2-00:00:01")] == [
+        90, 31, 240, 2160, 1470, 2881]
+    for bad in ("", "4h", "0", "1:2:3:4"):
+        with pytest.raises(ConfigError, match="slurm-time"):
+            ExecutorConfig(executor="slurm", slurm_time=bad)
+    with pytest.raises(ConfigError, match="--slurm-partition only applies with --executor slurm"):
+        ExecutorConfig(executor="ray", slurm_partition="gpu")
+    with pytest.raises(ConfigError, match="--no-wait only applies with --executor slurm"):
+        ExecutorConfig(no_wait=True)
+    with pytest.raises(ConfigError, match="--transport only applies with --executor ray"):
+        ExecutorConfig(executor="slurm", transport="shared-fs")
+    with pytest.raises(ConfigError, match="--cpus-per-fold only applies with --executor ray or --executor slurm"):
+        ExecutorConfig(cpus_per_fold=2)
+    with pytest.raises(ConfigError, match="array-parallelism"):
+        ExecutorConfig(executor="slurm", slurm_array_parallelism=0)
+    assert slurm_parameters(["account=proj", "--qos=normal", "exclusive", "mail_type=END"]) == {
+        "account": "proj", "qos": "normal", "exclusive": True, "mail-type": "END"}
+    with pytest.raises(ConfigError, match="use --slurm-time"):
+        slurm_parameters(["time=10"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        slurm_parameters(["account="])
+
+
+def test_resource_rules_under_slurm(synth_root, tmp_path):
+    from mmnet.train.slurm_executor import _gpus_and_device, _whole
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    task.config = copy.deepcopy(task.config)
+    assert _gpus_and_device(task, None) == (0, "cpu")
+    task.config.train.device = "cuda"
+    assert _gpus_and_device(task, None) == (1, None)  # the GPU SLURM made visible
+    with pytest.raises(ConfigError, match="no GPU requested"):
+        _gpus_and_device(task, 0)
+    with pytest.raises(ConfigError, match="whole GPUs"):
+        _gpus_and_device(task, 0.5)
+    task.config.train.device = "cuda:1"
+    with pytest.raises(ConfigError, match="SLURM assigns each fold its GPU"):
+        _gpus_and_device(task, 1)
+    with pytest.raises(ConfigError, match="whole number"):
+        _whole("--cpus-per-fold", 1.5, 1, "SLURM gives whole CPUs")
