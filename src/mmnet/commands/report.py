@@ -4,7 +4,7 @@ Metrics are computed once on the test predictions pooled over all finished folds
 is the honest selection (the model after the last epoch). `--selection paper` adds the authors'
 test-set epoch selection beside it, labelled optimistic. A run with unfinished folds is reported
 as PARTIAL, listing what is missing; with --strict the exit code is then 1 (docs/cli.md).
-The headline comes with bootstrap 95 % confidence intervals (over subjects, and over samples);
+The headline comes with bootstrap 95% confidence intervals (over subjects, and over samples);
 figures are one column wide, as PNG and vector PDF (and SVG with --figures-format).
 """
 
