@@ -163,8 +163,10 @@ def _signed(v: float, pct: bool) -> str:
     return f"{100 * v:+.2f}" if pct else f"{v:+.4f}"
 
 
-def _p(p: float) -> str:
-    return f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
+def _p(p: float, floor: float = 0.0) -> str:
+    """A p-value; at the resolution of a bootstrap (no resample on the other side of 0) as '≤ floor'."""
+    text = f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
+    return f"≤ {text}" if p <= floor * (1 + 1e-9) else text
 
 
 def render_compare_markdown(result: dict) -> str:
@@ -191,7 +193,8 @@ def render_compare_markdown(result: dict) -> str:
         for k in METRICS:
             d, pct = b[k], k == "acc"
             lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
-                         f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}] | {_p(d['p_value'])} |")
+                         f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}] | "
+                         f"{_p(d['p_value'], 2 / (b['resamples'] + 1))} |")
         lines += ["", "McNemar's exact test on per-sample correctness (seeds paired in sorted order):", "",
                   "| seeds (reference, run) | n | only reference right | only run right | p (two-sided) |",
                   "|---|---|---|---|---|"]

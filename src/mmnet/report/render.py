@@ -51,6 +51,10 @@ def _ci_rows(ci: dict) -> list[str]:
     missing = ci["subjects"]["resamples_missing_a_class"]
     note = (f" In {missing} of the subject resamples some class had no sample; UF1 and UAR of those average over "
             "the classes present." if missing else "")
+    few = min(ci["subjects"]["n_units"].values())
+    if few < 10:
+        note += (f" With {few} subjects the bootstrap over subjects can take only a few distinct values: "
+                 "read these intervals as rough.")
     return [f"95 % confidence intervals: {ci['method']}, {ci['resamples']} resamples, random seed {ci['seed']}. "
             "Subjects are resampled with all their samples (the LOSO unit: samples of one subject are not "
             "independent); resampling single samples, the second line, ignores that and is narrower "
