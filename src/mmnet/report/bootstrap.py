@@ -101,8 +101,9 @@ def resampled_scores(tables: np.ndarray, resamples: int, rng: np.random.Generato
         counted = tables.sum(axis=1).reshape(t, c, c).sum(axis=-1) == 0  # absent from the pool: counted as 0
     parts: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
     missing = 0
+    flat = tables.transpose(1, 0, 2).reshape(u, t * k)  # (units, tables * cells): one BLAS product per chunk
     for w in _weights(u, resamples, rng):
-        cms = np.einsum("bu,tuk->btk", w, tables).reshape(len(w), t, c, c)
+        cms = (w @ flat).reshape(len(w), t, c, c)
         for m, v in batch_scores(cms, counted).items():
             parts[m].append(v)
         missing += int(((cms.sum(axis=-1) == 0) & ~counted).any(axis=(1, 2)).sum())
