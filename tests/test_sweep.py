@@ -135,6 +135,8 @@ def test_sweep_end_to_end(tmp_path, capsys, monkeypatch):
         for m in ("acc", "uf1", "uar"):
             assert float(r[f"{m}_mean"]) == pytest.approx(s["mean"][m], abs=1e-12)
             assert float(r[f"{m}_std"]) == pytest.approx(s["std"][m], abs=1e-12)
+            lo, hi = float(r[f"{m}_ci_low"]), float(r[f"{m}_ci_high"])
+            assert [lo, hi] == pytest.approx(s["ci"][m], abs=1e-12) and lo <= hi
     md = (out / "summary.md").read_text()
     assert "| paper | (base) | 2 |" in md and "| no_pc | model.use_pc=False | 2 |" in md
     assert "paper" in printed and "no_pc" in printed and "Acc %" in printed

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "train": "mmnet.commands.train",
     "sweep": "mmnet.commands.sweep",
     "report": "mmnet.commands.report",
+    "compare": "mmnet.commands.compare",
     "check-data": "mmnet.commands.check_data",
     "prepare": "mmnet.commands.prepare",
     "predict": "mmnet.commands.predict",

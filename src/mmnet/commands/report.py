@@ -4,6 +4,8 @@ Metrics are computed once on the test predictions pooled over all finished folds
 is the honest selection (the model after the last epoch). `--selection paper` adds the authors'
 test-set epoch selection beside it, labelled optimistic. A run with unfinished folds is reported
 as PARTIAL, listing what is missing; with --strict the exit code is then 1 (docs/cli.md).
+The headline comes with bootstrap 95% confidence intervals (over subjects, and over samples);
+figures are one column wide, as PNG and vector PDF (and SVG with --figures-format).
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print report.json instead of the results table")
     p.add_argument("--strict", action="store_true",
                    help="exit with code 1 when the run is partial (unfinished folds or seeds)")
+    p.add_argument("--figures-format", type=_formats, default=("png", "pdf"), metavar="FMT[,FMT...]",
+                   help="figure formats, any of png,pdf,svg (default: png,pdf); PDF and SVG are vector, "
+                        "with text kept as text")
+    p.add_argument("--resamples", type=int, default=10_000, metavar="N",
+                   help="bootstrap resamples of the 95%% confidence intervals (default: 10000, seeded)")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    return tuple(f.strip().lower().lstrip(".") for f in text.split(",") if f.strip())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..report import build_report, format_results_table
 
-    report = build_report(args.run, selection=args.selection)
+    report = build_report(args.run, selection=args.selection, figure_formats=args.figures_format,
+                          resamples=args.resamples)
     failed = 1 if args.strict and not report["complete"] else 0  # cli.EXIT_INCOMPLETE
     if args.json:
         print(json.dumps(report, indent=2, default=str))

@@ -1,69 +1,190 @@
-"""The report's figures: confusion matrix and learning curves, as PNG bytes."""
+"""The report's figures, ready for a paper: confusion matrix, per-subject accuracy, learning curves.
+
+Each figure is one journal column wide (3.3 in) and written in every requested format: PNG
+(300 dpi), PDF (TrueType fonts embedded, not Type 3) and SVG (text kept as text, editable).
+Colours come from ``cividis``, a perceptually uniform map whose lightness rises monotonically,
+so a greyscale print keeps the order; lines differ by style and marker, not only by colour.
+Rebuilds are byte-identical: no dates or version strings in the files, fixed SVG ids.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
 
+from ..data.common import natural_key
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY
 
-__all__ = ["confusion_png", "curves_png"]
+__all__ = ["WIDTH_IN", "CMAP", "FORMATS", "render_figures", "row_percentages", "figure_names"]
+
+WIDTH_IN = 3.3  # one column of a two-column paper
+CMAP = "cividis"
+FORMATS = ("png", "pdf", "svg")
+_RC = {"font.size": 7, "axes.titlesize": 7, "axes.labelsize": 7, "xtick.labelsize": 6, "ytick.labelsize": 6,
+       "legend.fontsize": 5.5, "axes.linewidth": 0.6, "lines.linewidth": 1.0, "xtick.major.width": 0.6,
+       "ytick.major.width": 0.6, "pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none",
+       "svg.hashsalt": "mmnet-report"}
+_METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+             "svg": {"Creator": None, "Date": None}}
+# Dark-to-light greys for lines, then style and marker: distinguishable in colour and in greyscale.
+_LINES = {"train": ("#1b1b1b", "-", None), "test": ("#1b1b1b", "--", None),
+          "pooled_acc": ("#0072B2", "-.", "o"), "pooled_uf1": ("#D55E00", ":", "s")}
 
 
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})  # no version string: rebuilds compare equal
-    return buf.getvalue()
+def figure_names(report: dict) -> list[str]:
+    """The figures of a report, without suffix."""
+    names = ["confusion_matrix", "per_subject", "learning_curves"]
+    return names + (["confusion_matrix_paper_optimistic"] if PAPER_KEY in report else [])
 
 
-def confusion_png(report: dict) -> bytes:
+def render_figures(report: dict, formats: Sequence[str] = ("png", "pdf")) -> dict[str, bytes]:
+    """Every figure of a report in every format: {"confusion_matrix.pdf": bytes, ...}."""
+    import matplotlib
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValueError(f"figure format(s) {bad or '(none)'} are not supported; choose from {', '.join(FORMATS)}")
+    out = {}
+    with matplotlib.rc_context(_RC):
+        for name in figure_names(report):
+            fig = _BUILDERS[name](report)
+            for fmt in formats:
+                buf = io.BytesIO()
+                fig.savefig(buf, format=fmt, dpi=300, metadata=_METADATA[fmt])
+                out[f"{name}.{fmt}"] = buf.getvalue()
+    return out
+
+
+def row_percentages(cm: np.ndarray, decimals: int = 1) -> np.ndarray:
+    """Row-normalised percentages, rounded so that each row's shown values sum to exactly 100.
+
+    Largest-remainder rounding: plain rounding of 1/3, 1/3, 1/3 shows 33.3 + 33.3 + 33.3 = 99.9.
+    Integer arithmetic throughout; a row without samples is NaN.
+    """
+    cm = np.asarray(cm, dtype=np.int64)
+    unit = 100 * 10**decimals
+    total = cm.sum(axis=1, keepdims=True)
+    safe = np.maximum(total, 1)
+    shown, remainder = (cm * unit) // safe, (cm * unit) % safe
+    for i in range(len(cm)):
+        give = unit - int(shown[i].sum()) if total[i, 0] else 0
+        shown[i, np.argsort(-remainder[i], kind="stable")[:give]] += 1
+    return np.where(total > 0, shown / 10**decimals, np.nan)
+
+
+def _confusion(report: dict, key: str, title: str):
+    from matplotlib import colormaps
     from matplotlib.figure import Figure
 
     classes = report["classes"]
-    panels = [("last", "honest: last epoch")]
-    if PAPER_KEY in report:
-        panels.append((PAPER_KEY, "paper selection (F1 epochs)\n" + OPTIMISTIC_LABEL.replace(" (", "\n(")))
-    size = 1.2 + 0.75 * len(classes)
-    fig = Figure(figsize=(size * len(panels) + 0.5, size + 1.0), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (k, title) in zip(axes, panels):
-        cm = sum(np.array(e[k]["confusion"]) for e in report["seeds"].values())
-        rate = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)  # row-normalised colour, counts as text
-        ax.imshow(rate, cmap="Blues", vmin=0, vmax=1)
-        for i in range(len(classes)):
-            for j in range(len(classes)):
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if rate[i, j] > 0.5 else "black")
-        ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-        ax.set_yticks(range(len(classes)), classes)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        n_seeds = len(report["seeds"])
-        ax.set_title(title + (f"\ncounts summed over {n_seeds} seeds" if n_seeds > 1 else ""), fontsize=8)
-    return _png(fig)
+    cm = sum(np.array(e[key]["confusion"]) for e in report["seeds"].values())
+    pct = row_percentages(cm)
+    n = len(classes)
+    fig = Figure(figsize=(WIDTH_IN, WIDTH_IN * 0.92), layout="constrained")
+    ax = fig.subplots()
+    cmap = colormaps[CMAP]
+    im = ax.imshow(np.nan_to_num(pct), cmap=cmap, vmin=0, vmax=100)
+    size = 6 if n <= 5 else 5 if n <= 7 else 4
+    for i in range(n):
+        for j in range(n):
+            r, g, b, _ = cmap(np.nan_to_num(pct[i, j]) / 100)
+            light = 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45  # relative luminance: dark text on light cells
+            text = "–" if np.isnan(pct[i, j]) else f"{pct[i, j]:.1f}%\n({cm[i, j]})"
+            ax.text(j, i, text, ha="center", va="center", fontsize=size, color="black" if light else "white",
+                    linespacing=1.1, gid=f"cell-{i}-{j}")
+    ax.set_xticks(range(n), classes, rotation=40, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(n), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.tick_params(length=0)
+    n_seeds = len(report["seeds"])
+    ax.set_title(title + (f" (counts summed over {n_seeds} seeds)" if n_seeds > 1 else ""))
+    cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+    cb.set_label("% of the true class (row)")
+    cb.outline.set_linewidth(0.5)
+    return fig
 
 
-def curves_png(report: dict) -> bytes:
+def _honest_confusion(report: dict):
+    return _confusion(report, "last", "honest: last epoch")
+
+
+def _paper_confusion(report: dict):
+    return _confusion(report, PAPER_KEY, "paper selection, " + OPTIMISTIC_LABEL.replace(" (", "\n("))
+
+
+def _per_subject(report: dict):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    seeds = list(report["seeds"])
+    rows = list({(r["dataset"], r["subject"]): r for s in reversed(seeds)  # every subject any seed tested
+                 for r in report["seeds"][s]["last"]["per_subject"]}.values())
+    rows.sort(key=lambda r: (r["dataset"], natural_key(r["subject"])))
+    many = len(report["datasets"]) > 1
+    names = [f"{r['dataset']}/{r['subject']}" if many else str(r["subject"]) for r in rows]
+    by_seed = {s: {(r["dataset"], r["subject"]): r["acc"] for r in report["seeds"][s]["last"]["per_subject"]}
+               for s in seeds}
+    acc = np.array([[by_seed[s].get((r["dataset"], r["subject"]), np.nan) for s in seeds] for r in rows]) * 100
+    fig = Figure(figsize=(WIDTH_IN, 0.9 + 0.13 * len(rows)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(rows))
+    ax.barh(y, np.nanmean(acc, axis=1), color="0.6", edgecolor="0.2", linewidth=0.4, height=0.7,
+            label="mean over seeds" if len(seeds) > 1 else None)
+    if len(seeds) > 1:
+        for k in range(len(seeds)):
+            ax.plot(acc[:, k], y, "|", color="black", markersize=4, label="one seed" if k == 0 else None)
+    pooled = 100 * report["headline"]["mean"]["acc"]
+    ax.axvline(pooled, color="black", linestyle="--", linewidth=0.8, label=f"pooled accuracy {pooled:.1f}%")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+    for k, r in enumerate(rows):
+        ax.annotate(f"n={r['n']}", (100, k), xytext=(2, 0), textcoords="offset points", va="center", fontsize=5,
+                    annotation_clip=False)
+    ax.set_xlabel("accuracy of the left-out subject (honest, last epoch)")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, borderaxespad=0.2)
+    return fig
+
+
+def _curves(report: dict):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     lc = report["learning_curves"]
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    for col, label in (("train_loss", "train loss"), ("test_loss", "test loss")):
-        if f"{col}_mean_over_folds" in lc:
-            ax1.plot(lc["epoch"], lc[f"{col}_mean_over_folds"], label=f"{label} (mean over folds)")
-    for col, label in (("train_acc", "train acc"), ("test_acc", "test acc")):
-        if f"{col}_mean_over_folds" in lc:
-            ax2.plot(lc["epoch"], lc[f"{col}_mean_over_folds"], label=f"{label} (mean over folds)")
+    fig = Figure(figsize=(WIDTH_IN, 3.9), layout="constrained")
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
+
+    def line(ax, x, values, style, label):
+        color, dash, marker = _LINES[style]
+        every = max(1, len(x) // 8)
+        start = every // 2 if style == "pooled_uf1" else 0  # markers of the two pooled curves do not overlap
+        ax.plot(x, values, color=color, linestyle=dash, marker=marker, markersize=2.5, markevery=(start, every),
+                label=label)
+
+    for ax, kind in ((ax1, "loss"), (ax2, "acc")):
+        for part in ("train", "test"):
+            if f"{part}_{kind}_mean_over_folds" in lc:
+                line(ax, lc["epoch"], lc[f"{part}_{kind}_mean_over_folds"], part, f"{part} (mean over folds)")
     if "pooled_epoch" in lc:
-        ax2.plot(lc["pooled_epoch"], lc["test_acc_pooled_mean_over_seeds"], "--", label="test acc (pooled over folds)")
-        ax2.plot(lc["pooled_epoch"], lc["test_uf1_pooled_mean_over_seeds"], ":", label="test UF1 (pooled over folds)")
-    ax1.set_title("loss")
-    ax2.set_title("accuracy / UF1 (test curves are for monitoring, not selection)", fontsize=9)
+        line(ax2, lc["pooled_epoch"], lc["test_acc_pooled_mean_over_seeds"], "pooled_acc", "test acc, pooled")
+        line(ax2, lc["pooled_epoch"], lc["test_uf1_pooled_mean_over_seeds"], "pooled_uf1", "test UF1, pooled")
+    ax1.set_ylabel("loss")
+    ax2.set_ylabel("accuracy / UF1")
+    ax2.set_xlabel("epoch")
+    ax1.set_title("test curves are for monitoring, not for choosing an epoch")
     for ax in (ax1, ax2):
-        ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, linewidth=0.3, color="0.85")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    return _png(fig)
+            ax.legend(frameon=False)
+        else:
+            ax.text(0.5, 0.5, "no history.csv", transform=ax.transAxes, ha="center", va="center")
+    return fig
+
+
+_BUILDERS = {"confusion_matrix": _honest_confusion, "confusion_matrix_paper_optimistic": _paper_confusion,
+             "per_subject": _per_subject, "learning_curves": _curves}

@@ -33,6 +33,34 @@ def _headline_rows(block: dict) -> list[str]:
     return ["| seed | n | correct | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|", *rows]
 
 
+def _interval(ci: list[float], pct: bool) -> str:
+    return f"{_fmt(ci[0], pct)} – {_fmt(ci[1], pct)}"
+
+
+def _ci_rows(ci: dict) -> list[str]:
+    """The bootstrap 95 % intervals of the headline: over subjects (the LOSO unit), then over samples."""
+    rows = ["| seed | resampled | Acc % (95 % CI) | UF1 (95 % CI) | UAR (95 % CI) |", "|---|---|---|---|---|"]
+    for level, what in (("subjects", "subjects"), ("samples", "samples")):
+        block = ci[level]
+        for s, r in block["per_seed"].items():
+            rows.append(f"| {s} | {what} ({block['n_units'][s]}) | "
+                        + " | ".join(_interval(r[k], k == "acc") for k in HEADLINE) + " |")
+        if block["mean"]:
+            rows.append(f"| mean over seeds | {what} | "
+                        + " | ".join(_interval(block["mean"][k], k == "acc") for k in HEADLINE) + " |")
+    missing = ci["subjects"]["resamples_missing_a_class"]
+    note = (f" In {missing} of the subject resamples some class had no sample; UF1 and UAR of those average over "
+            "the classes present." if missing else "")
+    few = min(ci["subjects"]["n_units"].values())
+    if few < 10:
+        note += (f" With {few} subjects the bootstrap over subjects can take only a few distinct values: "
+                 "read these intervals as rough.")
+    return [f"95 % confidence intervals: {ci['method']}, {ci['resamples']} resamples, random seed {ci['seed']}. "
+            "Subjects are resampled with all their samples (the LOSO unit: samples of one subject are not "
+            "independent); resampling single samples, the second line, ignores that and is narrower "
+            "when subjects differ." + note, "", *rows]
+
+
 def _class_table(sc: dict, classes: list[str]) -> list[str]:
     rows = ["| class | n (true) | predicted | F1 | recall |", "|---|---|---|---|---|"]
     cm = np.array(sc["confusion"])
@@ -76,6 +104,8 @@ def render_markdown(report: dict) -> str:
         L.append("")
     h = report["headline"]
     L += [f"## Headline ({h['description']})", "", *_headline_rows(h), ""]
+    if "ci" in h:
+        L += [*_ci_rows(h["ci"]), ""]
     paper = report.get(PAPER_KEY)
     if paper:
         L += [f"## Paper selection — {OPTIMISTIC_LABEL}", "",
@@ -129,7 +159,9 @@ def render_markdown(report: dict) -> str:
     L += ["", f"Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'}", ""]
     if report["issues"]:
         L += ["## Issues", "", *[f"- {i}" for i in report["issues"]], ""]
-    L += ["## Files", "", "confusion_matrix.png, learning_curves.png, megc_log.txt (MEGC prediction log), "
+    figures = sorted({f.rsplit(".", 1)[0] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})
+    kinds = sorted({f.rsplit(".", 1)[1] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})
+    L += ["## Files", "", f"Figures ({', '.join(kinds)}): {', '.join(figures)}; megc_log.txt (MEGC prediction log), "
           "pooled_predictions.csv (the scored predictions), report.json (every number above).", ""]
     return "\n".join(L)
 
@@ -188,6 +220,15 @@ def format_results_table(report: dict) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     notes = ["pooled over folds; std over seeds with ddof=1" if report["headline"]["n_seeds"] > 1
              else "pooled over folds"]
+    ci = report["headline"].get("ci")
+    if ci:
+        subj = ci["subjects"]
+        block = subj["mean"] or (next(iter(subj["per_seed"].values())) if len(subj["per_seed"]) == 1 else None)
+        if block:
+            notes.append("95% CI, bootstrap over subjects: "
+                         + ", ".join(f"{name} {_interval(block[k], k == 'acc')}"
+                                     for k, name in zip(HEADLINE, ("Acc %", "UF1", "UAR")))
+                         + ("" if subj["mean"] is None else " (seed mean)"))
     if PAPER_KEY in report:
         notes.append(f"* {OPTIMISTIC_LABEL}")
     if not report["complete"]:

@@ -17,14 +17,30 @@ import numpy as np
 import pandas as pd
 
 from ..data.common import natural_key
+from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci
 from .metrics import confusion_matrix, scores_from_confusion
 from .run_reader import Run, RunFolderError, config_value, load_run
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epochs
 
-__all__ = ["compute_report", "score_run", "REPORT_FILES", "HEADLINE", "LAST_NOTE"]
+__all__ = ["compute_report", "score_run", "report_files", "REPORT_FILES", "ALL_REPORT_FILES", "HEADLINE",
+           "LAST_NOTE", "FIGURES", "FIGURE_FORMATS", "DEFAULT_FIGURE_FORMATS"]
 
-REPORT_FILES = ("report.json", "report.md", "confusion_matrix.png", "learning_curves.png", "megc_log.txt",
-                "pooled_predictions.csv")
+TEXT_FILES = ("report.json", "report.md", "megc_log.txt", "pooled_predictions.csv")
+FIGURES = ("confusion_matrix", "per_subject", "learning_curves")
+PAPER_FIGURES = ("confusion_matrix_paper_optimistic",)  # with --selection paper
+FIGURE_FORMATS = ("png", "pdf", "svg")
+DEFAULT_FIGURE_FORMATS = ("png", "pdf")
+
+
+def report_files(formats=DEFAULT_FIGURE_FORMATS, paper: bool = False) -> tuple[str, ...]:
+    """The files a report writes: the texts, then each figure in each format."""
+    figures = FIGURES + (PAPER_FIGURES if paper else ())
+    return TEXT_FILES + tuple(f"{name}.{fmt}" for name in figures for fmt in formats)
+
+
+#: What a report writes by default (no paper selection), and every file a report may write.
+REPORT_FILES = report_files()
+ALL_REPORT_FILES = report_files(FIGURE_FORMATS, paper=True)
 POOLING_NOTE = "metrics computed once on the test predictions pooled over all finished folds (not averaged per fold)"
 LAST_NOTE = "honest: the model after the last epoch of the fixed schedule"
 HEADLINE = ("acc", "uf1", "uar")
@@ -165,12 +181,22 @@ def config_defaults(summary: dict) -> dict:
     return {k: defaults[k] for k, v in summary.items() if k in defaults and defaults[k] != v and k not in _DERIVED}
 
 
-def compute_report(run_dir: str | Path, selection: str | None = None) -> dict:
+def _intervals(frames: dict[str, pd.DataFrame], n_classes: int, resamples: int) -> dict:
+    """Bootstrap 95 % intervals of the honest headline: over subjects (the LOSO unit), and over samples."""
+    if resamples < 100:
+        raise ValueError(f"resamples must be at least 100 for a 95 % interval, got {resamples}")
+    return {"method": "percentile bootstrap", "level": LEVEL, "resamples": resamples, "seed": SEED,
+            "subjects": bootstrap_ci(frames, n_classes, "subject", resamples=resamples),
+            "samples": bootstrap_ci(frames, n_classes, "sample", resamples=resamples)}
+
+
+def compute_report(run_dir: str | Path, selection: str | None = None, resamples: int = RESAMPLES) -> dict:
     """Score a run folder without writing anything; see :func:`build_report` for the arguments."""
-    return score_run(load_run(run_dir), selection)[0]
+    return score_run(load_run(run_dir), selection, resamples)[0]
 
 
-def score_run(run: Run, selection: str | None) -> tuple[dict, dict[str, dict[str, pd.DataFrame]]]:
+def score_run(run: Run, selection: str | None,
+              resamples: int = RESAMPLES) -> tuple[dict, dict[str, dict[str, pd.DataFrame]]]:
     """The report dict of a loaded run, and the pooled chosen predictions per seed (for the logs)."""
     mode = check_selection(selection or config_value(run.config, "eval.selection") or "last")
     n_classes = len(run.classes)
@@ -228,7 +254,8 @@ def score_run(run: Run, selection: str | None) -> tuple[dict, dict[str, dict[str
         "selection": mode,
         "n_samples": len(run.samples),
         "n_folds": {str(s): sum(f.finished for f in run.folds[s]) for s in seeds},
-        "headline": {"selection": "last", "description": LAST_NOTE, **summary("last")},
+        "headline": {"selection": "last", "description": LAST_NOTE, **summary("last"),
+                     "ci": _intervals({str(s): pooled[str(s)]["acc"] for s in seeds}, n_classes, resamples)},
     }
     if mode == "paper":
         report[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, "description":
@@ -246,5 +273,5 @@ def score_run(run: Run, selection: str | None) -> tuple[dict, dict[str, dict[str
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]
     if absent:
         report["issues"].append(f"class(es) {absent} have no samples: their F1 and recall count as 0 in UF1/UAR.")
-    report["files"] = list(REPORT_FILES)
+    report["files"] = list(report_files(paper=mode == "paper"))
     return report, pooled

@@ -211,8 +211,9 @@ def _fmt(v: float | None, pct: bool) -> str:
 def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | None = None) -> list[dict]:
     """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR.
 
-    Writes ``summary.csv`` (one row per setting, fractions) and ``summary.md`` (percent for Acc)
-    into ``out_dir`` and returns the rows.
+    Writes ``summary.csv`` (one row per setting, fractions, with the bootstrap 95 % interval over
+    subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
+    (percent for Acc) into ``out_dir`` and returns the rows.
     """
     out = Path(out_dir)
     rows = []
@@ -223,6 +224,8 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
         for m in METRICS:
             row[f"{m}_mean"] = s["mean"][m]
             row[f"{m}_std"] = s["std"][m]
+        for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
+            row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
         rows.append(row)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -236,7 +239,8 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
 def _markdown(rows: list[dict]) -> str:
     lines = ["# Sweep summary", "",
              "Pooled over the folds of each seed (model after the last epoch); mean ± standard deviation over "
-             "seeds (ddof=1). Each setting's full report is `<setting>/report.md`.", "",
+             "seeds (ddof=1). Each setting's full report is `<setting>/report.md`, with bootstrap 95 % intervals; "
+             "summary.csv holds the interval over subjects of the seed mean (`<metric>_ci_low`, `_ci_high`).", "",
              "| setting | overrides | seeds | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [f"{_fmt(r[f'{m}_mean'], m == 'acc')} ± {_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS]

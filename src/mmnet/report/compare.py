@@ -1,0 +1,209 @@
+"""Compare run folders: scores with confidence intervals, and paired tests of runs on the same samples.
+
+:func:`compare_runs` scores each run with the honest selection (the model after the last epoch;
+an epoch chosen on the test subject is no basis for a test), then checks that every run is
+comparable with the first, the reference: same classes, dataset, label scheme and protocol, and
+the same scored samples with the same subjects and labels in every seed. Anything else is refused
+with the difference named, because a paired test of different samples means nothing.
+
+For each run against the reference:
+
+- a paired bootstrap over subjects (the LOSO unit) of the difference of Acc, UF1 and UAR (run
+  minus reference, each the mean over its seeds), both runs scored on the same resampled subjects;
+- McNemar's exact test on per-sample correctness, for each pair of seeds matched in sorted order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import MMNetError
+from .bootstrap import LEVEL, METRICS, RESAMPLES, SEED, mcnemar_exact, paired_bootstrap
+from .run_reader import Run, config_value, load_run
+from .scores import score_run
+
+__all__ = ["CompareError", "compare_runs", "render_compare_markdown"]
+
+_SAME_CONFIG = ("data.dataset", "data.scheme", "data.protocol")
+_NAMES = {"acc": "Acc %", "uf1": "UF1", "uar": "UAR"}
+
+
+class CompareError(MMNetError, ValueError):
+    """Runs that cannot be compared (different samples, dataset, classes or protocol), or too few of them."""
+
+
+def _flat(cfg: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in (cfg or {}).items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _plain(value):
+    """A numpy scalar as the Python value (for messages)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _scored(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    return {s: f.set_index("sample_id")[["dataset", "subject", "true"]] for s, f in frames.items()}
+
+
+def _differences(name_a: str, a: Run, fa: dict, name_b: str, b: Run, fb: dict) -> list[str]:
+    """Why run B cannot be paired with run A; empty when it can."""
+    out = []
+    if a.classes != b.classes:
+        out.append(f"classes differ: {a.classes} in {name_a}, {b.classes} in {name_b}")
+    for key in _SAME_CONFIG:
+        va, vb = config_value(a.config, key), config_value(b.config, key)
+        if va != vb:
+            out.append(f"{key} differs: {va!r} in {name_a}, {vb!r} in {name_b}")
+    ref_seed, ref = next(iter(_scored(fa).items()))
+    for label, frames in ((name_a, fa), (name_b, fb)):
+        for seed, f in _scored(frames).items():
+            only_here, only_ref = sorted(set(f.index) - set(ref.index)), sorted(set(ref.index) - set(f.index))
+            if only_here or only_ref:
+                parts = [f"{len(x)} sample(s) only in {who}, e.g. {x[:3]}"
+                         for x, who in ((only_ref, f"{name_a} seed {ref_seed}"), (only_here, f"{label} seed {seed}"))
+                         if x]
+                out.append(f"scored samples differ ({'; '.join(parts)}); compare complete runs of the same data, "
+                           "or runs stopped after the same folds")
+                return out
+            joined = ref.merge(f, left_index=True, right_index=True, suffixes=("", "_b"))
+            for col in ("true", "subject", "dataset"):
+                bad = joined[joined[col] != joined[f"{col}_b"]]
+                if len(bad):
+                    sid, va, vb = bad.index[0], _plain(bad[col].iloc[0]), _plain(bad[col + "_b"].iloc[0])
+                    if col == "true":
+                        va, vb = f"{a.classes[va]} ({va})", f"{b.classes[vb]} ({vb})"
+                    out.append(f"sample {sid!r} has {col} {va!r} in {name_a} but {vb!r} in {label} seed {seed} "
+                               f"({len(bad)} such sample(s)): different annotations or label scheme")
+                    return out
+    return out
+
+
+def _headline_ci(report: dict, level: str = "subjects") -> dict | None:
+    """The interval of the seed mean, or of the one seed (None: seeds tested different subjects)."""
+    block = report["headline"]["ci"][level]
+    return block["mean"] or (next(iter(block["per_seed"].values())) if len(block["per_seed"]) == 1 else None)
+
+
+def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dict:
+    """Score the runs and compare each with the first; see the module docstring. Writes nothing."""
+    if len(paths) < 2:
+        raise CompareError(f"compare needs at least two run folders, got {len(paths)}.")
+    names = [str(p) for p in paths]
+    if len(set(names)) < len(names):
+        raise CompareError(f"a run folder is given twice: {names}.")
+    loaded = []
+    for p in paths:
+        run = load_run(p)
+        report, pooled = score_run(run, "last", resamples)
+        frames = {str(s): pooled[s]["acc"] for s in report["headline"]["per_seed"]}
+        loaded.append((run, report, frames))
+    ref_run, ref_report, ref_frames = loaded[0]
+    problems = []
+    for name, (run, _, frames) in zip(names[1:], loaded[1:]):
+        problems += [f"- {d}" for d in _differences(names[0], ref_run, ref_frames, name, run, frames)]
+    if problems:
+        raise CompareError("the runs are not comparable on the same samples:\n" + "\n".join(problems))
+    rows = []
+    for name, (_, report, _) in zip(names, loaded):
+        h = report["headline"]
+        rows.append({"run": name, "complete": report["complete"], "n_seeds": h["n_seeds"],
+                     "n": next(iter(h["per_seed"].values()))["n"], "mean": h["mean"], "std": h["std"],
+                     "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
+                     "dataset_fingerprint": report["dataset_fingerprint"]})
+    ref_flat = _flat(ref_run.config)
+    comparisons = []
+    for name, (run, _, frames) in zip(names[1:], loaded[1:]):
+        flat = _flat(run.config)
+        changed = {k: [ref_flat.get(k), flat.get(k)] for k in sorted(set(ref_flat) | set(flat))
+                   if ref_flat.get(k) != flat.get(k)}
+        boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
+                                resamples=resamples)
+        mcnemar = []
+        for (sa, fa), (sb, fb) in zip(sorted(ref_frames.items()), sorted(frames.items())):
+            both = fa.merge(fb, on="sample_id", suffixes=("", "_b"))
+            t = mcnemar_exact(both["true_b"] == both["pred_b"], both["true"] == both["pred"])  # (run, reference)
+            mcnemar.append({"reference_seed": sa, "seed": sb, "n": len(both), "run_only_correct": t["a_only_correct"],
+                            "reference_only_correct": t["b_only_correct"], "both_correct": t["both_correct"],
+                            "both_wrong": t["both_wrong"], "p_value": t["p_value"]})
+        comparisons.append({"run": name, "reference": names[0], "config_differences": changed,
+                            "paired_bootstrap": boot, "mcnemar": mcnemar})
+    fps = {r["dataset_fingerprint"] for r in rows}
+    notes = []
+    if len(fps) > 1:
+        notes.append("the runs' dataset fingerprints differ (frames or preprocessing changed): same samples and "
+                     "labels, different input data")
+    if not all(r["complete"] for r in rows):
+        notes.append("some runs are PARTIAL: the comparison covers the folds finished in every run")
+    if len(comparisons) > 1:
+        notes.append(f"{len(comparisons)} runs are each tested against the reference; p-values are not corrected "
+                     "for multiple comparisons")
+    return {"selection": "last", "classes": ref_run.classes, "reference": names[0], "runs": rows,
+            "comparisons": comparisons, "notes": notes,
+            "method": {"ci": "percentile bootstrap over subjects of the seed mean", "level": LEVEL,
+                       "resamples": resamples, "seed": SEED,
+                       "paired": "paired bootstrap over subjects of run minus reference; two-sided p-value "
+                                 "2 * min(share <= 0, share >= 0)",
+                       "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness"}}
+
+
+def _fmt(v, pct: bool) -> str:
+    return "n/a" if v is None else (f"{100 * v:.2f}" if pct else f"{v:.4f}")
+
+
+def _signed(v: float, pct: bool) -> str:
+    return f"{100 * v:+.2f}" if pct else f"{v:+.4f}"
+
+
+def _p(p: float, floor: float = 0.0) -> str:
+    """A p-value; at the resolution of a bootstrap (no resample on the other side of 0) as '≤ floor'."""
+    text = f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
+    return f"≤ {text}" if p <= floor * (1 + 1e-9) else text
+
+
+def render_compare_markdown(result: dict) -> str:
+    """The comparison as markdown: the score table, then each run against the reference."""
+    m = result["method"]
+    lines = ["# Run comparison", "",
+             f"Honest selection (model after the last epoch), pooled over folds; mean over seeds. 95 % intervals: "
+             f"{m['ci']}, {m['resamples']} resamples, random seed {m['seed']}.", "",
+             "| run | seeds | n | Acc % [95 % CI] | UF1 [95 % CI] | UAR [95 % CI] |", "|---|---|---|---|---|---|"]
+    for r in result["runs"]:
+        cells = []
+        for k in METRICS:
+            ci = f" [{_fmt(r['ci'][k][0], k == 'acc')}, {_fmt(r['ci'][k][1], k == 'acc')}]" if r["ci"] else ""
+            cells.append(_fmt(r["mean"][k], k == "acc") + ci)
+        flag = "" if r["complete"] else " (PARTIAL)"
+        ref = " (reference)" if r["run"] == result["reference"] else ""
+        lines.append(f"| {r['run']}{ref}{flag} | {r['n_seeds']} | {r['n']} | " + " | ".join(cells) + " |")
+    for c in result["comparisons"]:
+        b = c["paired_bootstrap"]
+        lines += ["", f"## {c['run']} vs {c['reference']}", "",
+                  f"Paired bootstrap over {b['n_units']} subjects ({b['resamples']} resamples, seed {b['seed']}): "
+                  f"difference = {c['run']} minus {c['reference']}.", "",
+                  "| metric | difference | 95 % CI | p (two-sided) |", "|---|---|---|---|"]
+        for k in METRICS:
+            d, pct = b[k], k == "acc"
+            lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
+                         f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}] | "
+                         f"{_p(d['p_value'], 2 / (b['resamples'] + 1))} |")
+        lines += ["", "McNemar's exact test on per-sample correctness (seeds paired in sorted order):", "",
+                  "| seeds (reference, run) | n | only reference right | only run right | p (two-sided) |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {t['reference_seed']}, {t['seed']} | {t['n']} | {t['reference_only_correct']} | "
+                  f"{t['run_only_correct']} | {_p(t['p_value'])} |" for t in c["mcnemar"]]
+        diff = c["config_differences"]
+        lines += ["", "Configuration differences (reference → run): "
+                  + ("; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in list(diff.items())[:30]) or "none")
+                  + (f"; ... {len(diff) - 30} more" if len(diff) > 30 else "") + "."]
+    if result["notes"]:
+        lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
+    return "\n".join(lines) + "\n"

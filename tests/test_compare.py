@@ -1,0 +1,116 @@
+"""`mmnet compare`: score tables with intervals, paired tests, and refusals of runs that cannot be paired."""
+
+import json
+
+import pytest
+import yaml
+
+from mmnet.cli import main
+from mmnet.report import compute_report
+from mmnet.report.compare import CompareError, compare_runs, render_compare_markdown
+
+from .fake_runs import make_samples, write_run
+
+SUBJECTS = {str(i): [(i + k) % 3 for k in range(6)] for i in range(1, 11)}  # 10 subjects x 6 samples
+
+
+def _good(seed, epoch, s):
+    """Wrong on every 4th sample (by clip number and subject)."""
+    k = int(s["clip"][2:]) + int(s["subject"])
+    return s["class_index"] if k % 4 else (s["class_index"] + 1) % 3
+
+
+def _worse(seed, epoch, s):
+    """Wrong where _good is, and on every 3rd sample too."""
+    k = int(s["clip"][2:]) + int(s["subject"])
+    return s["class_index"] if k % 4 and k % 3 else (s["class_index"] + 2) % 3
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    samples = make_samples(SUBJECTS)
+    a = write_run(tmp_path / "a", samples, _good)
+    b = write_run(tmp_path / "b", samples, _worse, seeds=(0, 1))
+    return a, b, samples
+
+
+def test_table_and_paired_tests(two_runs):
+    a, b, samples = two_runs
+    r = compare_runs([a, b], resamples=1000)
+    ra, rb = (compute_report(p, resamples=1000) for p in (a, b))
+    assert [row["mean"]["uf1"] for row in r["runs"]] == pytest.approx([ra["headline"]["mean"]["uf1"],
+                                                                        rb["headline"]["mean"]["uf1"]])
+    assert r["runs"][0]["ci"] == ra["headline"]["ci"]["subjects"]["per_seed"]["0"]
+    assert r["runs"][1]["ci"] == rb["headline"]["ci"]["subjects"]["mean"]
+    c = r["comparisons"][0]
+    boot = c["paired_bootstrap"]
+    assert boot["uf1"]["difference"] == pytest.approx(rb["headline"]["mean"]["uf1"] - ra["headline"]["mean"]["uf1"])
+    lo, hi = boot["uf1"]["ci"]
+    assert hi < 0 and boot["uf1"]["p_value"] < 0.05  # b is worse on every subject: the interval excludes 0
+    # McNemar: b is wrong wherever a is, and on the k % 3 == 0 samples where a is right.
+    ks = [int(s["clip"][2:]) + int(s["subject"]) for s in samples]
+    only_a = sum(1 for k in ks if k % 4 and not k % 3)
+    (t,) = c["mcnemar"]  # a has one seed: one pair
+    assert (t["reference_only_correct"], t["run_only_correct"], t["n"]) == (only_a, 0, len(samples))
+    assert t["p_value"] == pytest.approx(2 / 2**only_a)
+    assert c["config_differences"] == {"seeds": [[0], [0, 1]]}
+    md = render_compare_markdown(r)
+    assert "| UF1 |" in md and "McNemar" in md and "(reference)" in md and "1000 resamples" in md
+
+
+def test_a_run_against_itself_shows_no_difference(two_runs):
+    a, _, _ = two_runs
+    other = a.parent / "a_again"
+    other.symlink_to(a, target_is_directory=True)
+    c = compare_runs([a, other], resamples=500)["comparisons"][0]
+    for m in ("acc", "uf1", "uar"):
+        assert c["paired_bootstrap"][m]["difference"] == 0 and c["paired_bootstrap"][m]["ci"] == [0, 0]
+        assert c["paired_bootstrap"][m]["p_value"] == 1.0
+    assert c["mcnemar"][0]["p_value"] == 1.0 and c["config_differences"] == {}
+
+
+def test_refuses_different_samples_and_names_them(tmp_path, two_runs):
+    a, _, _ = two_runs
+    fewer = write_run(tmp_path / "fewer", make_samples({k: v for k, v in SUBJECTS.items() if k != "3"}), _good)
+    with pytest.raises(CompareError, match=r"scored samples differ \(6 sample\(s\) only in .*a seed 0, e\.g\. "
+                                           r"\['casme2/3/EP00'"):
+        compare_runs([a, fewer], resamples=200)
+    partial = write_run(tmp_path / "partial", make_samples(SUBJECTS), _good, unfinished=("10",))
+    with pytest.raises(CompareError, match="scored samples differ"):
+        compare_runs([a, partial], resamples=200)
+
+
+def test_refuses_other_labels_scheme_or_classes(tmp_path, two_runs):
+    a, _, _ = two_runs
+    relabelled = {k: [(c + 1) % 3 for c in v] if k == "2" else v for k, v in SUBJECTS.items()}
+    other = write_run(tmp_path / "relabelled", make_samples(relabelled), _good)
+    with pytest.raises(CompareError, match=r"sample 'casme2/2/EP00' has true 'surprise \(2\)' in .* but "
+                                           r"'negative \(0\)' in .*relabelled seed 0 \(6 such sample"):
+        compare_runs([a, other], resamples=200)
+    moved = make_samples({**SUBJECTS, "2": []})  # subject 2's samples under subject 11: same ids, other subject
+    moved += [{**r, "subject": "11"} for r in make_samples({"2": SUBJECTS["2"]})]
+    with pytest.raises(CompareError, match=r"sample 'casme2/2/EP00' has subject '2' in .* but '11' in"):
+        compare_runs([a, write_run(tmp_path / "moved", moved, _good)], resamples=200)
+    scheme = write_run(tmp_path / "scheme", make_samples(SUBJECTS), _good)
+    cfg = yaml.safe_load((scheme / "config.yaml").read_text())
+    cfg["data"]["scheme"] = "casme2-5class"
+    (scheme / "config.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(CompareError, match=r"data\.scheme differs: 'test-3class' in .*, 'casme2-5class' in"):
+        compare_runs([a, scheme], resamples=200)
+    named = write_run(tmp_path / "named", make_samples(SUBJECTS), _good, classes=["neg", "pos", "sur"])
+    with pytest.raises(CompareError, match="classes differ"):
+        compare_runs([a, named], resamples=200)
+
+
+def test_cli_compare(two_runs, capsys):
+    a, b, _ = two_runs
+    assert main(["compare", str(a), str(b), "--resamples", "300"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Run comparison") and f"## {b} vs {a}" in out
+    assert main(["compare", str(a), str(b), "--json", "--resamples", "300"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["reference"] == str(a) and r["comparisons"][0]["run"] == str(b)
+    assert main(["compare", str(a)]) == 3
+    assert "at least two run folders" in capsys.readouterr().err
+    assert main(["compare", str(a), str(a.parent / "missing")]) == 3
+    assert "does not exist" in capsys.readouterr().err

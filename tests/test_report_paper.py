@@ -1,0 +1,186 @@
+"""Paper-ready report output: vector figures, row percentages, bootstrap confidence intervals."""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmnet.cli import main
+from mmnet.report import build_report, compute_report
+from mmnet.report.bootstrap import batch_scores, bootstrap_ci, mcnemar_exact
+from mmnet.report.figures import CMAP, WIDTH_IN, row_percentages
+from mmnet.report.metrics import confusion_matrix, scores_from_confusion
+
+from .fake_runs import make_samples, write_run
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _predict(seed, epoch, s):
+    k = int(s["clip"][2:]) + int(s["subject"]) + epoch + seed
+    return s["class_index"] if k % 3 else (s["class_index"] + 1) % 3
+
+
+@pytest.fixture(scope="module")
+def paper_run(tmp_path_factory):
+    samples = make_samples({"1": [0, 0, 1, 2, 2], "2": [1, 1, 2, 0], "3": [0, 2, 2, 1, 1, 0], "4": [2, 1]})
+    run = write_run(tmp_path_factory.mktemp("p") / "run", samples, _predict, epochs=3, seeds=(0, 1),
+                    selection="paper")
+    report = build_report(run, figure_formats=("png", "pdf", "svg"), resamples=500)
+    return run, report
+
+
+def test_every_figure_in_every_format_is_valid(paper_run):
+    run, report = paper_run
+    names = ["confusion_matrix", "per_subject", "learning_curves", "confusion_matrix_paper_optimistic"]
+    for name in names:
+        png, pdf, svg = ((run / f"{name}.{ext}").read_bytes() for ext in ("png", "pdf", "svg"))
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+        assert b"/FontFile2" in pdf and b"/Type3" not in pdf  # TrueType embedded, no Type 3 bitmaps
+        root = ET.fromstring(svg)
+        assert root.tag == f"{SVG}svg"
+        assert float(root.get("width").removesuffix("pt")) == pytest.approx(WIDTH_IN * 72, abs=0.5)  # one column
+        assert any((t.text or "").strip() for t in root.iter(f"{SVG}text"))  # text kept as text, not outlines
+        assert f"{name}.pdf" in report["files"] and f"{name}.svg" in report["files"]
+    texts = " ".join(t.text or "" for t in ET.parse(run / "confusion_matrix.svg").iter(f"{SVG}text"))
+    for c in report["classes"]:
+        assert c in texts
+    assert "% of the true class" in texts  # the colour bar's label
+
+
+def _cells(svg_path, n):
+    """(percentage, count) of each confusion cell, read back from the SVG text."""
+    groups = {g.get("id"): g for g in ET.parse(svg_path).iter(f"{SVG}g") if (g.get("id") or "").startswith("cell-")}
+    out = np.zeros((n, n, 2))
+    for i in range(n):
+        for j in range(n):
+            pct, count = [t.text for t in groups[f"cell-{i}-{j}"].iter(f"{SVG}text")]
+            out[i, j] = float(pct.rstrip("%")), int(count.strip("()"))
+    return out
+
+
+def test_confusion_cells_show_row_percentages_summing_to_100_and_counts(paper_run):
+    run, report = paper_run
+    n = len(report["classes"])
+    cells = _cells(run / "confusion_matrix.svg", n)
+    cm = sum(np.array(e["last"]["confusion"]) for e in report["seeds"].values())
+    assert (cells[..., 1] == cm).all()
+    assert cells[..., 0].sum(axis=1) == pytest.approx(np.full(n, 100.0), abs=1e-9)
+    assert cells[..., 0] == pytest.approx(100 * cm / cm.sum(axis=1, keepdims=True), abs=0.1)
+
+
+def test_row_percentages_round_to_exactly_100():
+    cm = np.array([[1, 1, 1], [2, 0, 1], [0, 0, 0], [1, 0, 6]])[:, :3]
+    pct = row_percentages(cm)
+    assert pct[0].tolist() == [33.4, 33.3, 33.3]  # largest remainder, first on ties: 99.9 would be wrong
+    assert pct[1].tolist() == [66.7, 0.0, 33.3]
+    assert np.isnan(pct[2]).all()  # a class without samples shows no percentages
+    assert pct[3].sum() == pytest.approx(100.0)
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        m = rng.integers(0, 50, size=(6, 6))
+        m[:, 0] += 1
+        assert np.allclose(row_percentages(m).sum(axis=1), 100.0)
+
+
+def test_colour_map_lightness_is_monotonic_for_greyscale_prints():
+    from matplotlib import colormaps
+
+    rgb = colormaps[CMAP](np.linspace(0, 1, 256))[:, :3]
+    lum = rgb @ np.array([0.2126, 0.7152, 0.0722])
+    assert (np.diff(lum) > 0).all()
+
+
+def test_report_states_the_intervals(paper_run):
+    run, report = paper_run
+    ci = report["headline"]["ci"]
+    assert (ci["level"], ci["resamples"], ci["seed"]) == (0.95, 500, 0)
+    md = (run / "report.md").read_text()
+    assert "percentile bootstrap, 500 resamples, random seed 0" in md
+    assert "| 0 | subjects (4) |" in md and "| 0 | samples (17) |" in md and "| mean over seeds | subjects |" in md
+    for level in ("subjects", "samples"):
+        for r in ci[level]["per_seed"].values():
+            for k in ("acc", "uf1", "uar"):
+                lo, hi = r[k]
+                assert 0 <= lo <= hi <= 1
+    on_disk = json.loads((run / "report.json").read_text())["headline"]["ci"]
+    assert on_disk == json.loads(json.dumps(ci))
+
+
+def test_all_correct_run_has_interval_1_1(tmp_path):
+    samples = make_samples({"1": [0, 1, 2], "2": [2, 2], "3": [1], "4": [0, 0, 1]})
+    run = write_run(tmp_path / "run", samples, lambda seed, e, s: s["class_index"])
+    ci = compute_report(run, resamples=300)["headline"]["ci"]
+    for level in ("subjects", "samples"):
+        assert ci[level]["per_seed"]["0"] == {"acc": [1.0, 1.0], "uf1": [1.0, 1.0], "uar": [1.0, 1.0]}
+    # some resamples draw only subjects 2 and 3 (no class 0): still 1, not a class counted as 0
+    assert ci["subjects"]["resamples_missing_a_class"] > 0
+
+
+def _frame(subject_correct: list[list[bool]]) -> pd.DataFrame:
+    """Two classes; each subject's samples alternate true 0/1; correct -> pred = true, else the other."""
+    rows = []
+    for s, oks in enumerate(subject_correct):
+        for k, ok in enumerate(oks):
+            t = k % 2
+            rows.append({"sample_id": f"d/{s}/{k}", "dataset": "d", "subject": str(s), "true": t,
+                         "pred": t if ok else 1 - t})
+    return pd.DataFrame(rows)
+
+
+def test_symmetric_case_gives_a_symmetric_interval_of_the_right_width():
+    # 100 subjects of 2 samples, half all right and half all wrong: Acc = 0.5, bootstrap sd = 0.05.
+    f = _frame([[True, True]] * 50 + [[False, False]] * 50)
+    ci = bootstrap_ci({"0": f}, 2, "subject", resamples=4000)["per_seed"]["0"]["acc"]
+    assert (ci[0] + ci[1]) / 2 == pytest.approx(0.5, abs=0.01)
+    assert ci[1] - ci[0] == pytest.approx(2 * 1.96 * 0.05, abs=0.02)
+
+
+def test_subjects_as_unit_widen_the_interval_when_subjects_differ():
+    # 20 subjects of 10 samples, each all right or all wrong: 20 independent units, not 200.
+    f = _frame([[True] * 10] * 14 + [[False] * 10] * 6)
+    subj = bootstrap_ci({"0": f}, 2, "subject", resamples=2000)["per_seed"]["0"]["acc"]
+    samp = bootstrap_ci({"0": f}, 2, "sample", resamples=2000)["per_seed"]["0"]["acc"]
+    assert subj[1] - subj[0] > 2.5 * (samp[1] - samp[0])
+    again = bootstrap_ci({"0": f}, 2, "subject", resamples=2000)["per_seed"]["0"]["acc"]
+    assert again == subj  # seeded
+
+
+def test_batch_scores_agree_with_the_metrics():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        t, p = rng.integers(0, 4, 40), rng.integers(0, 4, 40)
+        cm = confusion_matrix(t, p, 4)
+        ref = scores_from_confusion(cm)
+        got = batch_scores(cm[None], (cm.sum(axis=1) == 0)[None])
+        for k in ("acc", "uf1", "uar"):
+            assert got[k][0] == pytest.approx(ref[k])
+
+
+def test_mcnemar_exact_known_values():
+    # b=1, c=4: p = 2 * (C(5,0) + C(5,1)) / 2^5 = 0.375 (exact binomial, two-sided)
+    a = [True] * 1 + [False] * 4 + [True] * 10
+    b = [False] * 1 + [True] * 4 + [True] * 10
+    r = mcnemar_exact(a, b)
+    assert (r["a_only_correct"], r["b_only_correct"], r["both_correct"]) == (1, 4, 10)
+    assert r["p_value"] == pytest.approx(0.375)
+    assert mcnemar_exact([True, False], [True, False])["p_value"] == 1.0  # no discordant pair
+    assert mcnemar_exact([True] * 10, [False] * 10)["p_value"] == pytest.approx(2 / 1024)
+    assert mcnemar_exact([True] * 3 + [False] * 3, [False] * 3 + [True] * 3)["p_value"] == 1.0
+
+
+def test_cli_figures_format_option(tmp_path, capsys):
+    samples = make_samples({"1": [0, 1, 2], "2": [2, 1, 0]})
+    run = write_run(tmp_path / "run", samples, _predict)
+    assert main(["report", str(run), "--figures-format", "svg", "--resamples", "200"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"95% CI, bootstrap over subjects: Acc % [\d.]+ – [\d.]+", out)
+    assert (run / "per_subject.svg").is_file() and not (run / "per_subject.png").exists()
+    assert main(["report", str(run), "--resamples", "200"]) == 0  # default png + pdf; the stale svg goes
+    assert (run / "per_subject.pdf").is_file() and not (run / "per_subject.svg").exists()
+    assert main(["report", str(run), "--figures-format", "png,eps"]) == 3
+    assert "eps" in capsys.readouterr().err
