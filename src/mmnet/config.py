@@ -355,5 +355,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"Config file '{p}' is not valid YAML: {exc}") from None
         if not isinstance(values, dict):
             raise ConfigError(f"Config file '{p}' must hold a mapping of sections (model, data, augment, train, "
-                              f"eval, seeds), not a {type(values).__name__}; `mmnet train --list-recipes` lists examples.")
+                              f"eval, seeds), not a {type(values).__name__}; the recipes (`mmnet train "
+                              "--list-recipes`) are examples.")
     return config_from_dict(apply_overrides(values, overrides or []))

@@ -69,7 +69,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     skipped = _read_csv(run / rf.SKIPPED) if (run / rf.SKIPPED).is_file() else []
     weights = final / rf.MODEL / "model.safetensors"
     _, meta = read_checkpoint(weights)  # also proves the weights load
-    data, train = cfg.get("data", {}), cfg.get("train", {})
+    data = cfg.get("data") or {}
     classes = list(data.get("classes") or [])
     per_dataset = {}
     for ds in sorted({s["dataset"] for s in samples}):
@@ -170,12 +170,12 @@ def render_card(card: dict) -> str:
     lines += [f"- `{k}`: `{v}`" for k, v in values.items()] or ["- none: the paper's recipe as published"]
     lines += ["", "## How well does it work?", ""]
     if loso["available"]:
-        m, s = loso["mean"], loso["std"]
-        spread = (lambda k: f" ± {s[k]:.4f}" if s and s.get(k) is not None else "")
+        m, s = loso["mean"], loso["std"] or {}
         lines += [f"Cross-validation of the same recipe in the same run ({loso['protocol'].upper()}, "
                   f"{loso['n_seeds']} seed(s), {loso['selection']}):", "",
                   "| metric | mean |", "|---|---|"]
-        lines += [f"| {k.upper()} | {m[k]:.4f}{spread(k)} |" for k in ("acc", "uf1", "uar")]
+        lines += [f"| {k.upper()} | {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s.get(k) is not None else "") + " |"
+                  for k in ("acc", "uf1", "uar")]
         if not loso["complete"]:
             lines += ["", "The cross-validation is incomplete (unfinished folds or seeds): these numbers are partial."]
         for d, dm in (loso.get("per_dataset") or {}).items():

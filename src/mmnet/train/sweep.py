@@ -116,7 +116,8 @@ def load_sweep(
         try:  # a file (a relative one is relative to the sweep file) or a shipped recipe's name
             base = locate(str(doc["base"]), base_dir=p.parent)
         except ConfigError as exc:
-            raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}': {exc}") from None
+            raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}' (a relative base is relative to "
+                              f"the sweep file): {exc}") from None
         values = yaml.safe_load(base.read_text()) or {}
     for dotted, value in _flatten(doc.get("config") or {}).items():
         set_value(values, dotted, value, f"{p}: config")
