@@ -82,7 +82,8 @@ def test_list_recipes_and_a_bad_name_on_the_command_line(capsys):
     assert "casme2_5class" in capsys.readouterr().err
     assert main(["train", "--config", "smic_3class", "--print-config"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["data"]["dataset"] == "smic-hs" and printed["data"]["classes"] == ["negative", "positive", "surprise"]
+    assert printed["data"]["dataset"] == "smic-hs"
+    assert printed["data"]["classes"] == ["negative", "positive", "surprise"]
 
 
 @pytest.mark.parametrize("value, expected", [("true", True), ("false", False), ("only", "only")])

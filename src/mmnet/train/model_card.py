@@ -95,7 +95,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "not_measured": NOT_MEASURED,
         "intended_use": INTENDED_USE,
         "limits": LIMITS,
-        "licence": _licence(per_dataset),
+        "synthetic_data": _synthetic(data),
+        "licence": _licence(per_dataset, _synthetic(data)),
         "software": {"mmnet_version": meta.get("mmnet_version"), "git_revision": env.get("git_revision"),
                      "torch_version": env.get("torch_version"), "python": env.get("python")},
     }
@@ -137,7 +138,23 @@ def _loso(report: dict | None, cfg: dict) -> dict:
     return out
 
 
-def _licence(per_dataset: dict) -> str:
+def _synthetic(data: dict) -> bool:
+    """Whether the training data is mmnet's synthetic dataset (its root holds synth.json)."""
+    from ..config import parse_root
+    from ..errors import ConfigError
+
+    try:
+        root = parse_root(str(data.get("dataset")), data.get("root"))
+    except ConfigError:
+        return False
+    roots = list(root.values()) if isinstance(root, dict) else [root]
+    return bool(roots) and all((r / "synth.json").is_file() for r in roots)
+
+
+def _licence(per_dataset: dict, synthetic: bool = False) -> str:
+    if synthetic:
+        return ("Trained on mmnet's synthetic faces (`mmnet synth` / `mmnet demo`), not on a dataset: no dataset "
+                "licence applies, and the model's predictions mean nothing on real faces.")
     owners = "; ".join(v["owner"] for v in per_dataset.values())
     return (f"Trained on licence-gated data ({owners}). Each dataset is released by its owners under a licence "
             "agreement, usually for non-commercial research only; a model trained on it may fall under that "
