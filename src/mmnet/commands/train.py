@@ -131,14 +131,16 @@ def run(args: argparse.Namespace) -> int:
 
     report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress,
                             source=describe(args.config))
+    # 1: a partial report (docs/cli.md); with --final-fit-only the job is the final model alone
+    done = "final_model" in report if cfg.train.final_fit == "only" else report["complete"]
     if args.json:
         import json
 
         print(json.dumps(report, indent=2, default=str))
-        return 0 if report["complete"] else 1
+        return 0 if done else 1
     if "headline" in report:
         print(format_results_table(report))
         print(f"report: {args.out / 'report.md'}")
     if "final_model" in report:
         print(f"final model: {report['final_model']['path']} (card: {report['final_model']['card']})")
-    return 0 if report["complete"] else 1  # 1: a partial report (docs/cli.md)
+    return 0 if done else 1

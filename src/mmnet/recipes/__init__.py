@@ -69,7 +69,7 @@ def locate(ref: str | Path, *, base_dir: Path | None = None) -> Path:
 def describe(ref: str | Path | None) -> str:
     """How a run's card names its configuration: ``recipe NAME``, ``file PATH`` or the defaults."""
     if ref is None:
-        return "the built-in defaults (the recipe casme2_5class)"
+        return "the built-in defaults (no --config)"
     path = locate(ref)
     if path.resolve().parent == RECIPE_DIR:
         return f"recipe {path.stem} (shipped with mmnet)"

@@ -81,7 +81,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/model.safetensors",
                   "architecture": "MMNet (Li et al., IJCAI 2022)", "network": meta.get("model")},
         "weights": {"file": "model.safetensors", "sha256": _sha256(weights), "bytes": weights.stat().st_size},
-        "source": source or "the built-in defaults (the recipe casme2_5class)",
+        "source": source or "not recorded (the Python API was called without source=)",
         "training": {"dataset": data.get("dataset"), "datasets": per_dataset, "samples": len(samples),
                      "subjects": len({(s["dataset"], s["subject"]) for s in samples}),
                      "skipped_samples": len(skipped), "epochs": done.get("epochs"), "seed": done.get("seed"),
