@@ -168,7 +168,7 @@ def render_card(card: dict) -> str:
     lines = ["# Model card: MMNet micro-expression classifier", "",
              f"Weights: `model/model.safetensors` (SHA-256 `{card['weights']['sha256']}`, "
              f"{card['weights']['bytes']} bytes). Load it with `mmnet predict --checkpoint {card['model']['path']}` "
-             "or `mmnet.model.load_checkpoint`.", "",
+             "(a path in the run folder) or `mmnet.model.load_checkpoint`.", "",
              "## Training data", "",
              f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "
              f"({t['skipped_samples']} left out, listed in skipped.csv); {t['epochs']} epochs (the recipe's fixed "
@@ -190,13 +190,16 @@ def render_card(card: dict) -> str:
         m, s = loso["mean"], loso["std"] or {}
         lines += [f"Cross-validation of the same recipe in the same run ({loso['protocol'].upper()}, "
                   f"{loso['n_seeds']} seed(s), {loso['selection']}):", "",
-                  "| metric | mean |", "|---|---|"]
+                  "| metric | " + ("mean ± std over seeds" if any(v is not None for v in s.values()) else "value") + " |",
+                  "|---|---|"]
         lines += [f"| {k.upper()} | {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s.get(k) is not None else "") + " |"
                   for k in ("acc", "uf1", "uar")]
         if not loso["complete"]:
             lines += ["", "The cross-validation is incomplete (unfinished folds or seeds): these numbers are partial."]
+        if loso.get("per_dataset"):
+            lines += ["", "Per dataset (mean over seeds):", ""]
         for d, dm in (loso.get("per_dataset") or {}).items():
-            lines.append(f"\n- {d}: ACC {dm['acc']:.4f}, UF1 {dm['uf1']:.4f}, UAR {dm['uar']:.4f}")
+            lines.append(f"- {d}: ACC {dm['acc']:.4f}, UF1 {dm['uf1']:.4f}, UAR {dm['uar']:.4f}")
     else:
         lines.append(loso["note"])
     lines += ["", f"**{card['not_measured']}**", "", "## Intended use", "", card["intended_use"], "",
