@@ -190,8 +190,8 @@ def render_card(card: dict) -> str:
         m, s = loso["mean"], loso["std"] or {}
         lines += [f"Cross-validation of the same recipe in the same run ({loso['protocol'].upper()}, "
                   f"{loso['n_seeds']} seed(s), {loso['selection']}):", "",
-                  "| metric | " + ("mean ± std over seeds" if any(v is not None for v in s.values()) else "value") + " |",
-                  "|---|---|"]
+                  "| metric | " + ("mean ± std over seeds" if any(v is not None for v in s.values()) else "value")
+                  + " |", "|---|---|"]
         lines += [f"| {k.upper()} | {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s.get(k) is not None else "") + " |"
                   for k in ("acc", "uf1", "uar")]
         if not loso["complete"]:
