@@ -5,7 +5,7 @@ import pytest
 from mmnet.config import ExecutorConfig, ExperimentConfig, expand_seeds, format_root, load_config, parse_root
 from mmnet.errors import ConfigError
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "src" / "mmnet" / "recipes").glob("*.yaml"))
 
 
 def test_defaults_are_the_paper_recipe():
@@ -22,7 +22,7 @@ def test_every_shipped_config_loads(path):
 
 
 def test_three_class_recipe():
-    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "casme2_3class.yaml")
+    cfg = load_config("casme2_3class")
     assert (cfg.train.batch_size, cfg.train.weight_decay, cfg.train.epochs) == (24, 0.7, 99)
     assert (cfg.model.pc_depth, cfg.model.pc_mlp_ratio, cfg.model.pc_drop_path) == (3, 2.0, 0.3)
 

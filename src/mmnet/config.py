@@ -23,6 +23,7 @@ import yaml
 
 from .errors import ConfigError, verify_choice
 from .model.mmnet import MMNetConfig
+from .recipes import locate
 
 __all__ = [
     "DataConfig",
@@ -101,10 +102,16 @@ class TrainConfig:
     device: str = "auto"  # "auto" (cuda if available) | "cpu" | "cuda" | "cuda:N"
     seed: int = 0  # base seed; each (seed, fold) gets its own derived seed
     save_models: bool = False  # keep each fold's final model (safetensors) in the run folder
+    # true: after the LOSO folds, one model on every subject for train.epochs (RUN/final/, with a
+    # model card); "only": that model without the folds. Not part of the experiment: adding it to a
+    # finished run continues the run.
+    final_fit: bool | str = False
 
     def __post_init__(self) -> None:
         verify_choice("train.precision", self.precision, ("auto", "fp32", "bf16"))
         verify_choice("train.memory_format", self.memory_format, ("auto", "channels_last", "contiguous"))
+        if self.final_fit not in (True, False, "only") or not isinstance(self.final_fit, (bool, str)):
+            raise ConfigError(f"train.final_fit must be true, false or only, got {self.final_fit!r}")
         for name in ("epochs", "batch_size", "lr_decay_epochs"):
             value = getattr(self, name)
             if value < (0 if name == "lr_decay_epochs" else 1):
@@ -377,17 +384,17 @@ class ExecutorConfig:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read a YAML experiment file (or the defaults) and apply ``--set`` overrides."""
+    """Read a YAML experiment file or a shipped recipe by name (or the defaults) and apply ``--set``
+    overrides. ``path`` is a file, else a recipe name (:func:`mmnet.recipes.locate`)."""
     values: dict = {}
     if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise ConfigError(f"Config file '{p}' does not exist. Shipped recipes are in configs/ of the repository.")
+        p = locate(path)
         try:
             values = yaml.safe_load(p.read_text()) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"Config file '{p}' is not valid YAML: {exc}") from None
         if not isinstance(values, dict):
             raise ConfigError(f"Config file '{p}' must hold a mapping of sections (model, data, augment, train, "
-                              f"eval, seeds), not a {type(values).__name__}; see configs/ for examples.")
+                              f"eval, seeds), not a {type(values).__name__}; the recipes (`mmnet train "
+                              "--list-recipes`) are examples.")
     return config_from_dict(apply_overrides(values, overrides or []))

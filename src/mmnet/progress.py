@@ -94,14 +94,16 @@ class EpochProgress:
             self.bar = tqdm(total=epochs, initial=initial, desc=label, unit="epoch", leave=False,
                             dynamic_ncols=True, file=sys.stderr)
 
-    def update(self, epoch: int, loss: float, acc: float, test_acc: float) -> None:
+    def update(self, epoch: int, loss: float, acc: float, test_acc: float | None) -> None:
+        """``test_acc`` None: no test subject (the final fit on every subject)."""
         if self.bar is not None:
-            self.bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}", test_acc=f"{test_acc:.2f}")
+            tested = {} if test_acc is None else {"test_acc": f"{test_acc:.2f}"}
+            self.bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}", **tested)
             self.bar.update(1)
         elif self.lines and time.perf_counter() - self.last >= EPOCH_LINE_EVERY_S:
             self.last = time.perf_counter()
-            write_line(f"  {self.label}: epoch {epoch}/{self.epochs}, loss {loss:.3f}, acc {acc:.2f}, "
-                       f"test acc {test_acc:.2f}")
+            write_line(f"  {self.label}: epoch {epoch}/{self.epochs}, loss {loss:.3f}, acc {acc:.2f}"
+                       + ("" if test_acc is None else f", test acc {test_acc:.2f}"))
 
     def close(self) -> None:
         if self.bar is not None:

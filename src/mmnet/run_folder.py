@@ -14,6 +14,9 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold
     RUN/slurm-jobs.json      SLURM executor: the job that last ran each fold (a rerun follows a queued job)
     RUN/slurm-logs/          SLURM executor: submitit's job files and each job's stdout/stderr (default place)
+    RUN/final/                 the final fit (train.final_fit): a fold folder without a test subject
+                               (history.csv, state.pt while unfinished, done.json, model/), plus
+    RUN/final/MODEL_CARD.md    the model card, and model_card.json (the same, for programs)
 
 Both sides import the names and columns from here, so they cannot drift apart.
 """
@@ -29,7 +32,7 @@ from .utils import atomic_write_text
 
 __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
-    "SLURM_JOBS", "SLURM_LOGS",
+    "SLURM_JOBS", "SLURM_LOGS", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "seed_folder", "fold_folder", "fold_path", "write_csv",
 ]
@@ -49,6 +52,11 @@ DONE = "done.json"
 # The SLURM executor's bookkeeping (not read by the report).
 SLURM_JOBS = "slurm-jobs.json"
 SLURM_LOGS = "slurm-logs"
+
+# The final fit's folder (a fold folder) and its model card.
+FINAL = "final"
+MODEL_CARD = "MODEL_CARD.md"
+MODEL_CARD_JSON = "model_card.json"
 
 SAMPLES_COLUMNS = ("sample_id", "dataset", "subject", "clip", "label", "class_index")
 SKIPPED_COLUMNS = ("sample_id", "reason")

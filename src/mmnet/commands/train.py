@@ -1,13 +1,15 @@
 """Train MMNet with leave-one-subject-out (or leave-one-dataset-out) and write an auditable run folder.
 
-Defaults are the authors' 5-class CASME II recipe (configs/casme2_5class.yaml). Rerunning the same
+Defaults are the authors' 5-class CASME II recipe (the recipe casme2_5class). --config takes a
+shipped recipe by name (--list-recipes lists them) or a YAML file. Rerunning the same
 command into the same --out continues an interrupted run: finished folds are kept, an unfinished
 fold resumes from its last finished epoch. Another configuration into the same --out is refused
 (naming the keys that differ) once an epoch has finished; --restart moves that run aside first.
 
 Examples:
   mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5
-  mmnet train --config configs/casme2_3class.yaml --root /data/CASME2 --out runs/c3 --seeds 5
+  mmnet train --config casme2_3class --root /data/CASME2 --out runs/c3 --seeds 5
+  mmnet train --config casme2_5class --root /data/CASME2 --out runs/c5 --final-fit   # + a model to keep
   mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
       --annotation /d/combined_3class_gt.csv --out runs/cde
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
@@ -25,7 +27,16 @@ from pathlib import Path
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .common import add_executor_arguments, add_root_argument
 
-    p.add_argument("--config", type=Path, default=None, help="experiment YAML (see configs/); default: paper recipe")
+    p.add_argument("--config", type=str, default=None,
+                   help="a shipped recipe's name (--list-recipes) or an experiment YAML file; default: the paper's "
+                        "recipe (casme2_5class)")
+    p.add_argument("--list-recipes", action="store_true", help="list the shipped recipes and exit")
+    final = p.add_mutually_exclusive_group()
+    final.add_argument("--final-fit", action="store_true",
+                       help="after the folds, train one model on every subject for train.epochs and save it with "
+                            "a model card in OUT/final/ (train.final_fit=true)")
+    final.add_argument("--final-fit-only", action="store_true",
+                       help="only that final model, no cross-validation (train.final_fit=only)")
     p.add_argument("--dataset", type=str, default=None,
                    help="dataset name (casme2, samm, mmew, smic, casme3, composite)")
     add_root_argument(p)
@@ -67,6 +78,8 @@ def experiment_config(args: argparse.Namespace):
     flags += root_override(args.dataset, args.root)
     if args.seeds is not None:
         flags.append(f"seeds={args.seeds}")  # a count: train.seed + 0..N-1
+    if getattr(args, "final_fit", False) or getattr(args, "final_fit_only", False):
+        flags.append(f"train.final_fit={'true' if args.final_fit else 'only'}")
     return load_config(args.config, flags + list(args.overrides))
 
 
@@ -91,6 +104,14 @@ def run(args: argparse.Namespace) -> int:
     from ..train import run_experiment
     from .common import executor_config
 
+    if args.list_recipes:
+        from ..recipes import list_recipes
+
+        recipes = list_recipes()
+        width = max(map(len, recipes))
+        for name, description in recipes.items():
+            print(f"{name:<{width}}  {description}")
+        return 0
     cfg = experiment_config(args)
     if args.print_config:
         print(resolved_yaml(cfg), end="")
@@ -108,14 +129,22 @@ def run(args: argparse.Namespace) -> int:
         moved = set_aside(args.out)
         if moved is not None:
             print(f"restart: the earlier run in {args.out} was moved to {moved}", file=sys.stderr)
-    report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress)
+    from ..recipes import describe
+
+    report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress,
+                            source=describe(args.config))
     if report is None:
         return 0  # --no-wait: the folds were submitted (the executor said where and what next)
+    # 1: a partial report (docs/cli.md); with --final-fit-only the job is the final model alone
+    done = "final_model" in report if cfg.train.final_fit == "only" else report["complete"]
     if args.json:
         import json
 
         print(json.dumps(report, indent=2, default=str))
-        return 0 if report["complete"] else 1
-    print(format_results_table(report))
-    print(f"report: {args.out / 'report.md'}")
-    return 0 if report["complete"] else 1  # 1: a partial report (docs/cli.md)
+        return 0 if done else 1
+    if "headline" in report:
+        print(format_results_table(report))
+        print(f"report: {args.out / 'report.md'}")
+    if "final_model" in report:
+        print(f"final model: {report['final_model']['path']} (card: {report['final_model']['card']})")
+    return 0 if done else 1

@@ -1,36 +1,54 @@
-"""One experiment, end to end: prepare the run, run its unfinished folds, build the report."""
+"""One experiment, end to end: prepare the run, run its unfinished folds (and the final fit, when
+asked for), build the report, write the final model's card."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig
 from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
 from .executors import run_tasks
-from .prepare import fold_tasks, prepare_run
+from .model_card import write_model_card
+from .prepare import fold_tasks, prepare_run, task_count
 
 __all__ = ["run_experiment"]
 
 
 def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
-                   progress: bool = True) -> dict | None:
+                   progress: bool = True, source: str | None = None) -> dict | None:
     """Train every unfinished (seed, fold) of ``cfg`` into ``out_dir`` and write the report.
 
-    Rerunning into the same folder resumes (the config must be the same). Returns the report dict,
-    or None when the folds were only submitted (SLURM with ``no_wait``).
+    With ``train.final_fit`` the final model (every subject, ``train.epochs``, no test subject) is
+    trained after the folds into ``out_dir/final``, with its model card; ``final_fit: only`` trains
+    it without the folds. ``source`` names the configuration for the card (a recipe or a file).
+
+    Rerunning into the same folder resumes (the config must be the same). Returns the report dict
+    (with ``final_model`` when a final model exists; None when the folds were only submitted: SLURM
+    with ``no_wait``); without any finished fold (``final_fit:
+    only``) the report is ``{"complete": True, "final_model": ...}`` and no report files are written.
     """
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     run = prepare_run(cfg, out_dir, progress=progress)
     tasks = fold_tasks(run)
-    total = len(run.cfg.seeds) * len(run.folds)
+    total = task_count(run)
+    what = "folds" if not run.cfg.train.final_fit else "tasks (folds and the final fit)"
     if not tasks:
-        write_line(f"{total}/{total} folds already finished; report rebuilt")
+        write_line(f"{total}/{total} {what} already finished; report rebuilt")
     elif len(tasks) < total:
-        write_line(f"{total - len(tasks)}/{total} folds already finished; running the other {len(tasks)}")
+        write_line(f"{total - len(tasks)}/{total} {what} already finished; running the other {len(tasks)}")
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
     if tasks and executor is not None and executor.no_wait:
         return None
-    return build_report(run.out_dir)
+    out = Path(out_dir)
+    loso = any(out.glob(f"seed-*/fold-*/{rf.DONE}"))
+    report = build_report(out) if loso or run.cfg.train.final_fit != "only" else {"complete": True}
+    if (out / rf.FINAL / rf.DONE).is_file():
+        card = write_model_card(out, report if loso else None, source=source)
+        report = {**report, "final_model": {"path": str(out / rf.FINAL / rf.MODEL),
+                                            "card": str(out / rf.FINAL / rf.MODEL_CARD),
+                                            "sha256": card["weights"]["sha256"]}}
+    return report

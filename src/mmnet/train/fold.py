@@ -95,12 +95,15 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         _check_finite(task, epoch, stats.first_bad_step, stats.loss, "training loss")
         if epoch <= tc.lr_decay_epochs:  # the authors step the schedule after epochs 1..50, then hold
             scheduler.step()
-        probs, test_loss = evaluate(model, data, test_idx, precision=plan.precision, memory_format=plan.memory_format)
-        _check_finite(task, epoch, None, test_loss, "test loss")
-        test_acc = _record_epoch(task, done, epoch, probs)
+        test_loss = test_acc = None  # the final fit has no test subject: nothing is measured
+        if task.test_idx:
+            probs, test_loss = evaluate(model, data, test_idx, precision=plan.precision,
+                                        memory_format=plan.memory_format)
+            _check_finite(task, epoch, None, test_loss, "test loss")
+            test_acc = _record_epoch(task, done, epoch, probs)
         done.history.append({"epoch": epoch, "train_loss": round(stats.loss, 6),
-                             "train_acc": round(stats.accuracy, 6), "lr": lr, "test_loss": round(test_loss, 6),
-                             "test_acc": round(test_acc, 6), "seconds": round(time.perf_counter() - t0, 3)})
+                             "train_acc": round(stats.accuracy, 6), "lr": lr, "test_loss": _round(test_loss),
+                             "test_acc": _round(test_acc), "seconds": round(time.perf_counter() - t0, 3)})
         done.epoch = epoch
         if epoch < tc.epochs:  # the last epoch is recorded by done.json instead
             atomic_torch_save({
@@ -112,16 +115,23 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         _write_fold_tables(fold_dir, cfg, done)
         bar.update(epoch, stats.loss, stats.accuracy, test_acc)
     bar.close()
-    if tc.save_models:
+    if tc.save_models or task.final:
         model.to(memory_format=torch.contiguous_format).save_pretrained(fold_dir / rf.MODEL, _checkpoint_info(cfg))
     record = {"fold": task.fold, "test_subjects": sorted({task.subjects[i] for i in task.test_idx}),
               "test_datasets": sorted({task.datasets[i] for i in task.test_idx}), "epochs": tc.epochs,
               "seed": task.seed, "fold_seed": seed, "seconds": round(sum(h["seconds"] for h in done.history), 3),
               "device": str(plan.device), "precision": plan.precision,
               "test_acc": done.history[-1]["test_acc"] if done.history else None}
+    if task.final:
+        record["train_samples"] = len(task.train_idx)
+        record["train_subjects"] = sorted({task.subjects[i] for i in task.train_idx})
     atomic_write_text(fold_dir / rf.DONE, json.dumps(record, indent=2) + "\n")
     state_path.unlink(missing_ok=True)
     return record
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def _check_finite(task: FoldTask, epoch: int, step: int | None, value: float, what: str) -> None:

@@ -33,7 +33,7 @@ from ..runtime import describe_machine, plan_compute
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .tasks import FoldTask
 
-__all__ = ["PreparedRun", "prepare_run", "fold_tasks", "environment", "config_changes", "set_aside"]
+__all__ = ["PreparedRun", "prepare_run", "fold_tasks", "task_count", "environment", "config_changes", "set_aside"]
 
 log = logging.getLogger("mmnet.train")
 
@@ -113,7 +113,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     _check_saved_config(out, config_path)
     reconfigured = False
     if config_path.exists():
-        changes = config_changes(yaml.safe_load(config_path.read_text()) or {}, yaml.safe_load(text))
+        changes = [c for c in config_changes(yaml.safe_load(config_path.read_text()) or {}, yaml.safe_load(text))
+                   if not c.startswith(_NOT_EXPERIMENT)]
         if changes and _has_trained(out):
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
                               "Use another --out folder, or --restart to move this run aside and start over.")
@@ -159,10 +160,15 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
     return out
 
 
+# Keys that say what to do with the experiment, not what it is: a resume may change them
+# (train.final_fit=true added to a finished LOSO run trains the final model beside it).
+_NOT_EXPERIMENT = ("train.final_fit:",)
+
+
 def _has_trained(out: Path) -> bool:
-    """Whether any fold of the run folder finished an epoch (then its config may not change)."""
-    return any(any(fold.glob(name)) for fold in out.glob("seed-*/fold-*")
-               for name in (rf.HISTORY, rf.STATE, rf.DONE))
+    """Whether any fold (or the final fit) of the run folder finished an epoch (then its config may not change)."""
+    folds = [*out.glob("seed-*/fold-*"), out / rf.FINAL]
+    return any((fold / name).exists() for fold in folds for name in (rf.HISTORY, rf.STATE, rf.DONE))
 
 
 def set_aside(out: str | Path) -> Path | None:
@@ -203,21 +209,33 @@ def _check_saved_config(out: Path, config_path: Path) -> None:
 
 
 def fold_tasks(run: PreparedRun) -> list[FoldTask]:
-    """Every (seed, fold) of the run that has not finished yet."""
+    """Every (seed, fold) of the run that has not finished yet, then the final fit (train.final_fit:
+    every sample, no test subject, in RUN/final) when asked for and not finished; with
+    ``train.final_fit: only`` the final fit alone."""
+    final_fit = run.cfg.train.final_fit
+    everything = list(range(len(run.labels)))
+    todo = [] if final_fit == "only" else [(seed, name, tr, te) for seed in run.cfg.seeds for name, tr, te in run.folds]
+    if final_fit:
+        todo.append((run.cfg.seeds[0], rf.FINAL, everything, []))
     tasks = []
-    for seed in run.cfg.seeds:
-        for name, train_idx, test_idx in run.folds:
-            task = FoldTask(
-                out_dir=str(run.out_dir), config=run.cfg, seed=seed, fold=name,
-                train_idx=train_idx, test_idx=test_idx, frames_path=str(run.cache.path),
-                onset_rows=run.cache.onset_rows, apex_rows=run.cache.apex_rows,
-                onset_exact=run.cache.onset_exact, apex_exact=run.cache.apex_exact, labels=run.labels,
-                sample_ids=run.sample_ids, subjects=run.subjects, datasets=run.datasets,
-                flows_path=str(run.flows_path) if run.flows_path else None,
-            )
-            if not _finished(task):
-                tasks.append(task)
+    for seed, name, train_idx, test_idx in todo:
+        task = FoldTask(
+            out_dir=str(run.out_dir), config=run.cfg, seed=seed, fold=name,
+            train_idx=train_idx, test_idx=test_idx, frames_path=str(run.cache.path),
+            onset_rows=run.cache.onset_rows, apex_rows=run.cache.apex_rows,
+            onset_exact=run.cache.onset_exact, apex_exact=run.cache.apex_exact, labels=run.labels,
+            sample_ids=run.sample_ids, subjects=run.subjects, datasets=run.datasets,
+            flows_path=str(run.flows_path) if run.flows_path else None, final=not test_idx,
+        )
+        if not _finished(task):
+            tasks.append(task)
     return tasks
+
+
+def task_count(run: PreparedRun) -> int:
+    """How many tasks :func:`fold_tasks` hands out for a fresh run folder (finished ones included)."""
+    final_fit = run.cfg.train.final_fit
+    return (0 if final_fit == "only" else len(run.cfg.seeds) * len(run.folds)) + (1 if final_fit else 0)
 
 
 def _finished(task: FoldTask) -> bool:
@@ -234,7 +252,7 @@ def _finished(task: FoldTask) -> bool:
         damaged = (done, str(exc))
     if damaged is None and not (task.fold_dir / rf.PREDICTIONS).is_file():
         damaged = (done, f"{rf.PREDICTIONS} is missing")
-    if damaged is None and task.config.train.save_models:
+    if damaged is None and (task.config.train.save_models or task.final):
         from ..errors import MMNetError
         from ..model import load_checkpoint
 

@@ -2,7 +2,7 @@
 
 A sweep file is YAML::
 
-    base: ../casme2_5class.yaml          # experiment file, relative to this file (optional)
+    base: casme2_5class                  # a shipped recipe, or a file relative to this one (optional)
     config: {train: {epochs: 74}}        # inline config merged over base (optional)
     set: [data.root=/data/CASME2]        # --set style overrides common to every setting (optional)
     seeds: 5                             # N (train.seed + 0..N-1) or an explicit list
@@ -31,6 +31,7 @@ import yaml
 from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_from_dict, expand_seeds, set_value
 from ..errors import ConfigError
 from ..progress import write_line
+from ..recipes import locate
 from ..report import build_report, summarize_run
 from ..runtime import check_device
 from ..utils import atomic_write_text
@@ -112,10 +113,11 @@ def load_sweep(
 
     values: dict = {}
     if doc.get("base") is not None:
-        base = (p.parent / str(doc["base"])).resolve()
-        if not base.is_file():
-            raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}' not found (looked for {base}; "
-                              "a relative base is relative to the sweep file).")
+        try:  # a file (a relative one is relative to the sweep file) or a shipped recipe's name
+            base = locate(str(doc["base"]), base_dir=p.parent)
+        except ConfigError as exc:
+            raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}' (a relative base is relative to "
+                              f"the sweep file): {exc}") from None
         values = yaml.safe_load(base.read_text()) or {}
     for dotted, value in _flatten(doc.get("config") or {}).items():
         set_value(values, dotted, value, f"{p}: config")
@@ -161,6 +163,9 @@ def load_sweep(
             cfg = config_from_dict(resolved)
         except ConfigError as exc:
             raise ConfigError(f"Sweep file '{p}', setting {name!r}: {exc}") from None
+        if cfg.train.final_fit:
+            raise ConfigError(f"Sweep file '{p}', setting {name!r}: train.final_fit is for one chosen setting; "
+                              "train it with `mmnet train ... --final-fit` once the sweep has compared them.")
         sweep.settings.append(SweepSetting(name=name, overrides=flat, config=cfg))
     return sweep
 

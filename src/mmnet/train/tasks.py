@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import ExperimentConfig
-from ..run_folder import fold_path
+from ..run_folder import FINAL, fold_path
 
 __all__ = ["FoldTask", "fold_seed"]
 
@@ -34,14 +34,19 @@ class FoldTask:
     subjects: list[str]
     datasets: list[str]
     flows_path: str | None = None  # optical flow per sample (model.main_input == "flow")
+    # The final fit (train.final_fit): every sample trains, none is tested; the folder is RUN/final
+    # and the model is always saved. Otherwise it is a fold like the others (resume included).
+    final: bool = False
 
     @property
     def fold_dir(self) -> Path:
-        return fold_path(self.out_dir, self.seed, self.fold)
+        return Path(self.out_dir) / FINAL if self.final else fold_path(self.out_dir, self.seed, self.fold)
 
     @property
     def label(self) -> str:
         """How progress lines and errors name this task."""
+        if self.final:
+            return f"{Path(self.out_dir).name} final fit (seed {self.seed}, every subject)"
         return f"{Path(self.out_dir).name} seed {self.seed} fold {self.fold}"
 
 

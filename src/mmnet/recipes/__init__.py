@@ -1,0 +1,80 @@
+"""Named experiment recipes shipped with mmnet: ``mmnet train --config casme2_5class``.
+
+Each recipe is a YAML file of this package (``<name>.yaml``, installed with the wheel). Its first
+comment line is the one-line description that ``mmnet train --list-recipes`` prints; the comment
+below it names the paper or protocol it follows. A recipe holds only keys of the configuration
+dataclasses (:mod:`mmnet.config`); a test loads and validates every one.
+
+:func:`locate` is the one rule that turns ``--config VALUE`` into a file: an existing file wins,
+else a recipe name (with or without ``.yaml``), else an error that lists the recipes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ConfigError
+
+__all__ = ["RECIPE_DIR", "recipe_names", "list_recipes", "recipe_path", "locate", "describe"]
+
+#: The folder holding the recipes (a plain folder of the installed package).
+RECIPE_DIR = Path(__file__).resolve().parent
+
+
+def recipe_names() -> list[str]:
+    """The shipped recipes' names, sorted."""
+    return sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
+
+
+def list_recipes() -> dict[str, str]:
+    """Recipe name -> its one-line description (the file's first comment line)."""
+    out = {}
+    for name in recipe_names():
+        first = (RECIPE_DIR / f"{name}.yaml").read_text(encoding="utf-8").splitlines()[:1]
+        out[name] = first[0].lstrip("#").strip() if first and first[0].startswith("#") else ""
+    return out
+
+
+def recipe_path(name: str) -> Path:
+    """The file of recipe ``name``; ConfigError listing the recipes when there is none."""
+    stem = name[:-5] if name.endswith(".yaml") else name
+    path = RECIPE_DIR / f"{stem}.yaml"
+    if "/" in stem or "\\" in stem or not path.is_file():
+        raise ConfigError(f"No recipe named {name!r}. {_listing()}")
+    return path
+
+
+def locate(ref: str | Path, *, base_dir: Path | None = None) -> Path:
+    """The experiment file that ``ref`` names: an existing file (relative to ``base_dir`` when
+    given), else a recipe name (``casme2_5class`` or ``casme2_5class.yaml``).
+
+    Raises:
+        ConfigError: neither a file nor a recipe; the message lists the recipes.
+    """
+    text = str(ref)
+    path = Path(text) if base_dir is None else Path(base_dir) / text
+    if path.is_file():
+        return path
+    stem = Path(text).name.removesuffix(".yaml")
+    if stem in recipe_names():
+        if Path(text).name == text:  # a bare name (or NAME.yaml): the recipe
+            return RECIPE_DIR / f"{stem}.yaml"
+        raise ConfigError(f"Config file '{path}' does not exist. The recipe of that name ships with mmnet: "
+                          f"use --config {stem}. {_listing()}")
+    if path.is_dir():
+        raise ConfigError(f"Config '{path}' is a folder; give a YAML file or a recipe name. {_listing()}")
+    raise ConfigError(f"Config file '{path}' does not exist, and {text!r} is not a recipe name. {_listing()}")
+
+
+def describe(ref: str | Path | None) -> str:
+    """How a run's card names its configuration: ``recipe NAME``, ``file PATH`` or the defaults."""
+    if ref is None:
+        return "the built-in defaults (no --config)"
+    path = locate(ref)
+    if path.resolve().parent == RECIPE_DIR:
+        return f"recipe {path.stem} (shipped with mmnet)"
+    return f"file {path}"
+
+
+def _listing() -> str:
+    return "Recipes (mmnet train --list-recipes): " + ", ".join(recipe_names()) + "."

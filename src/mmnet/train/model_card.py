@@ -1,0 +1,237 @@
+"""The final model's card: RUN/final/MODEL_CARD.md and model_card.json (the same, for programs).
+
+Everything on the card is read from the run folder (config.yaml, env.json, samples.csv,
+skipped.csv, final/done.json, the saved weights) plus the LOSO report of the same run, so a card
+can always be written again from what is on disk. The LOSO numbers are the honest ones (the model
+after the last epoch of each fold); the final model itself is trained on every subject and its
+own accuracy is not measured.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from .. import run_folder as rf
+from ..config import ExperimentConfig, config_to_dict
+from ..model import read_checkpoint
+from ..utils import atomic_write_text
+
+__all__ = ["write_model_card", "DATASET_OWNERS"]
+
+#: Who releases each dataset (docs/datasets.md); the card's licence note names them.
+DATASET_OWNERS = {
+    "casme2": "CASME II, Institute of Psychology, Chinese Academy of Sciences",
+    "casme3": "CAS(ME)^3, Institute of Psychology, Chinese Academy of Sciences",
+    "samm": "SAMM, Manchester Metropolitan University",
+    "smic": "SMIC, University of Oulu",
+    "mmew": "MMEW, its authors",
+}
+# Local paths and what to do with the run (not the recipe): left out of the card's values.
+_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit")
+# Filled from the label scheme (listed under "classes") or following data.image_size.
+_DERIVED = ("data.classes", "data.scheme", "model.num_classes", "model.image_size")
+
+NOT_MEASURED = ("The final model is trained on every subject, so no held-out subject is left to test it: its own "
+                "accuracy is NOT measured. The LOSO scores above estimate how this recipe does on subjects it "
+                "has not seen; they are not a measurement of this model.")
+INTENDED_USE = (
+    "Research on facial micro-expression recognition: reproducing and comparing results, analysing clips "
+    "recorded and cropped like the training data (onset and apex frames of a face crop).")
+LIMITS = (
+    "Micro-expression datasets are small (hundreds of clips from tens of people), recorded in laboratories "
+    "under controlled light with frontal faces, with emotions elicited by video clips and labelled by a "
+    "few coders; the subjects are few and mostly young adults. Expect lower accuracy on "
+    "other people, cameras, frame rates or settings. The classes are the dataset's emotion labels, not what "
+    "a person feels. Do not use this model to decide about people (hiring, policing, security, health, "
+    "education, deception detection).")
+
+
+def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | None = None) -> dict:
+    """Write the card of ``run_dir/final`` and return it (the JSON form).
+
+    Args:
+        run_dir: a run folder whose final fit is finished (``final/done.json``).
+        report: the run's LOSO report (``build_report``), or None when no fold ran.
+        source: where the configuration came from ("recipe casme2_5class", a file), for the card.
+    """
+    run = Path(run_dir)
+    final = run / rf.FINAL
+    cfg = yaml.safe_load((run / rf.CONFIG).read_text(encoding="utf-8")) or {}
+    env = _read_json(run / rf.ENV)
+    done = _read_json(final / rf.DONE)
+    samples = _read_csv(run / rf.SAMPLES)
+    skipped = _read_csv(run / rf.SKIPPED) if (run / rf.SKIPPED).is_file() else []
+    weights = final / rf.MODEL / "model.safetensors"
+    _, meta = read_checkpoint(weights)  # also proves the weights load
+    data = cfg.get("data") or {}
+    classes = list(data.get("classes") or [])
+    per_dataset = {}
+    for ds in sorted({s["dataset"] for s in samples}):
+        rows = [s for s in samples if s["dataset"] == ds]
+        per_dataset[ds] = {"samples": len(rows), "subjects": sorted({s["subject"] for s in rows}),
+                           "owner": DATASET_OWNERS.get(ds.split("-")[0], f"{ds}: its owners")}
+    counts = Counter(int(s["class_index"]) for s in samples)
+    card = {
+        "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/model.safetensors",
+                  "architecture": "MMNet (Li et al., IJCAI 2022)", "network": meta.get("model")},
+        "weights": {"file": "model.safetensors", "sha256": _sha256(weights), "bytes": weights.stat().st_size},
+        "source": source or "not recorded (the Python API was called without source=)",
+        "training": {"dataset": data.get("dataset"), "datasets": per_dataset, "samples": len(samples),
+                     "subjects": len({(s["dataset"], s["subject"]) for s in samples}),
+                     "skipped_samples": len(skipped), "epochs": done.get("epochs"), "seed": done.get("seed"),
+                     "seconds": done.get("seconds"), "device": done.get("device"),
+                     "precision": done.get("precision"), "selection": "none: the model after the last epoch"},
+        "classes": {"scheme": data.get("scheme"), "names": classes,
+                    "samples_per_class": {c: counts.get(i, 0) for i, c in enumerate(classes)}},
+        "preprocessing": {**(meta.get("preprocessing") or {}), "frames": _frames_note(cfg)},
+        "recipe_values": _non_default(cfg),
+        "loso": _loso(report, cfg),
+        "not_measured": NOT_MEASURED,
+        "intended_use": INTENDED_USE,
+        "limits": LIMITS,
+        "synthetic_data": _synthetic(data),
+        "licence": _licence(per_dataset, _synthetic(data)),
+        "software": {"mmnet_version": meta.get("mmnet_version"), "git_revision": env.get("git_revision"),
+                     "torch_version": env.get("torch_version"), "python": env.get("python")},
+    }
+    atomic_write_text(final / rf.MODEL_CARD_JSON, json.dumps(card, indent=2, default=str) + "\n")
+    atomic_write_text(final / rf.MODEL_CARD, render_card(card))
+    return card
+
+
+def _frames_note(cfg: dict) -> str:
+    main = (cfg.get("model") or {}).get("main_input", "difference")
+    seen = {"difference": "the apex minus the onset frame", "apex": "the apex frame",
+            "flow": f"the optical flow onset -> apex ({(cfg.get('data') or {}).get('flow_method')})"}.get(main, main)
+    return (f"two frames of a face crop, onset and apex; the main branch sees {seen}, the position calibration "
+            "the onset face. Frames are resized to image_size x image_size (bilinear) and normalised with the "
+            "mean and std above. Give face crops aligned like the training data (`mmnet predict --align` or "
+            "`mmnet prepare` for raw footage).")
+
+
+def _non_default(cfg: dict) -> dict:
+    """Every recipe value that differs from the built-in defaults (the paper's 5-class CASME II recipe)."""
+    defaults = _flat(config_to_dict(ExperimentConfig()))
+    return {k: v for k, v in _flat(cfg).items()
+            if k not in _NOT_RECIPE and k not in _DERIVED and defaults.get(k, object()) != v}
+
+
+def _loso(report: dict | None, cfg: dict) -> dict:
+    protocol = (cfg.get("data") or {}).get("protocol", "loso")
+    if report is None or "headline" not in report:
+        return {"available": False, "protocol": protocol,
+                "note": "no cross-validation fold was run in this run folder (train.final_fit: only): "
+                        "this recipe's accuracy on unseen subjects is not known from this run."}
+    head = report["headline"]
+    out = {"available": True, "protocol": protocol, "selection": "last (honest: the model after the last epoch "
+           "of each fold; nothing about the test subject chose it)", "complete": report.get("complete"),
+           "folds_per_seed": report.get("n_folds"), "n_seeds": head.get("n_seeds"), "samples": report.get("n_samples"),
+           "mean": head.get("mean"), "std": head.get("std"), "per_seed": head.get("per_seed")}
+    if head.get("per_dataset"):
+        out["per_dataset"] = {d: v.get("mean") for d, v in head["per_dataset"].items()}
+    return out
+
+
+def _synthetic(data: dict) -> bool:
+    """Whether the training data is mmnet's synthetic dataset (its root holds synth.json)."""
+    from ..config import parse_root
+    from ..errors import ConfigError
+
+    try:
+        root = parse_root(str(data.get("dataset")), data.get("root"))
+    except ConfigError:
+        return False
+    roots = list(root.values()) if isinstance(root, dict) else [root]
+    return bool(roots) and all((r / "synth.json").is_file() for r in roots)
+
+
+def _licence(per_dataset: dict, synthetic: bool = False) -> str:
+    if synthetic:
+        return ("Trained on mmnet's synthetic faces (`mmnet synth` / `mmnet demo`), not on a dataset: no dataset "
+                "licence applies, and the model's predictions mean nothing on real faces.")
+    owners = "; ".join(v["owner"] for v in per_dataset.values())
+    return (f"Trained on licence-gated data ({owners}). Each dataset is released by its owners under a licence "
+            "agreement, usually for non-commercial research only; a model trained on it may fall under that "
+            "agreement. Check it before sharing these weights or using them beyond research. mmnet's own "
+            "licence (MIT) covers the code, not the data or this model.")
+
+
+def render_card(card: dict) -> str:
+    """The card as Markdown."""
+    t, cl, loso = card["training"], card["classes"], card["loso"]
+    lines = ["# Model card: MMNet micro-expression classifier", "",
+             f"Weights: `model/model.safetensors` (SHA-256 `{card['weights']['sha256']}`, "
+             f"{card['weights']['bytes']} bytes). Load it with `mmnet predict --checkpoint {card['model']['path']}` "
+             "(a path in the run folder) or `mmnet.model.load_checkpoint`.", "",
+             "## Training data", "",
+             f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "
+             f"({t['skipped_samples']} left out, listed in skipped.csv); {t['epochs']} epochs (the recipe's fixed "
+             f"count), seed {t['seed']}, {t['device']} {t['precision']}, {t['seconds']} s.", ""]
+    for ds, v in t["datasets"].items():
+        lines.append(f"- `{ds}`: {v['samples']} samples, subjects {', '.join(v['subjects'])}")
+    lines += ["", "## Classes", "", f"Scheme `{cl['scheme']}`, in logit order:", ""]
+    lines += [f"{i}. {c} (training samples: {cl['samples_per_class'][c]})" for i, c in enumerate(cl["names"])]
+    pre = card["preprocessing"]
+    lines += ["", "## Preprocessing", "",
+              f"Image size {pre.get('image_size')}, mean {pre.get('mean')}, std {pre.get('std')}; {pre['frames']}",
+              "", "## Recipe", "", f"Configuration: {card['source']}. Values that differ from the built-in "
+              "defaults (the paper's 5-class CASME II recipe; local paths left out; the full configuration "
+              "is the run's config.yaml):", ""]
+    values = card["recipe_values"]
+    lines += [f"- `{k}`: `{v}`" for k, v in values.items()] or ["- none: the paper's recipe as published"]
+    lines += ["", "## How well does it work?", ""]
+    if loso["available"]:
+        m, s = loso["mean"], loso["std"] or {}
+        lines += [f"Cross-validation of the same recipe in the same run ({loso['protocol'].upper()}, "
+                  f"{loso['n_seeds']} seed(s), {loso['selection']}):", "",
+                  "| metric | " + ("mean ± std over seeds" if any(v is not None for v in s.values()) else "value")
+                  + " |", "|---|---|"]
+        lines += [f"| {k.upper()} | {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s.get(k) is not None else "") + " |"
+                  for k in ("acc", "uf1", "uar")]
+        if not loso["complete"]:
+            lines += ["", "The cross-validation is incomplete (unfinished folds or seeds): these numbers are partial."]
+        if loso.get("per_dataset"):
+            lines += ["", "Per dataset (mean over seeds):", ""]
+        for d, dm in (loso.get("per_dataset") or {}).items():
+            lines.append(f"- {d}: ACC {dm['acc']:.4f}, UF1 {dm['uf1']:.4f}, UAR {dm['uar']:.4f}")
+    else:
+        lines.append(loso["note"])
+    lines += ["", f"**{card['not_measured']}**", "", "## Intended use", "", card["intended_use"], "",
+              "## Limits", "", card["limits"], "", "## Licence", "", card["licence"], "", "## Software", ""]
+    sw = card["software"]
+    lines += [f"mmnet {sw['mmnet_version']}, git revision {sw['git_revision'] or 'unknown'}, torch "
+              f"{sw['torch_version']}, Python {sw['python']}.", ""]
+    return "\n".join(lines)
+
+
+def _flat(values: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,127 @@
+"""The final fit: one model on every subject, saved with a model card; predict loads it; resume."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import torch
+import yaml
+
+from mmnet.cli import main
+
+TINY = ["data.image_size=32", "train.batch_size=4", "train.device=cpu", "train.precision=fp32"]
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    from mmnet import synth
+
+    return synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=2, clips_per_subject=3, seed=0)
+
+
+def _args(root, out, cache, *extra, epochs=1):
+    sets = [x for s in [*TINY, f"train.epochs={epochs}"] for x in ("--set", s)]
+    return ["train", "--dataset", "casme2", "--root", str(root), "--out", str(out), "--no-progress",
+            "--set", f"data.cache_dir={cache}", *sets, *extra]
+
+
+def _card(run):
+    return json.loads((run / "final" / "model_card.json").read_text())
+
+
+@pytest.mark.slow
+def test_final_fit_only_writes_model_and_card_and_predict_loads_it(synth_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(_args(synth_root, run, tmp_path / "cache", "--final-fit-only")) == 0
+    assert "final model:" in capsys.readouterr().out
+    assert not list(run.glob("seed-*")) and not (run / "report.json").exists()  # no cross-validation
+    final = run / "final"
+    done = json.loads((final / "done.json").read_text())
+    assert done["train_samples"] == 6 and done["train_subjects"] == ["01", "02"] and done["test_subjects"] == []
+    assert done["test_acc"] is None and done["epochs"] == 1
+    card = _card(run)
+    weights = final / "model" / "model.safetensors"
+    assert card["weights"]["sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert card["training"]["samples"] == 6 and card["training"]["datasets"]["casme2"]["subjects"] == ["01", "02"]
+    assert card["classes"]["scheme"] == "casme2-5class"
+    assert card["classes"]["names"] == ["happiness", "repression", "disgust", "surprise", "others"]
+    assert sum(card["classes"]["samples_per_class"].values()) == 6
+    assert card["preprocessing"]["image_size"] == 32 and card["preprocessing"]["mean"]
+    # every non-default value of the recipe, and no local path
+    assert card["recipe_values"] == {"data.image_size": 32, "train.epochs": 1, "train.batch_size": 4,
+                                     "train.precision": "fp32", "train.device": "cpu"}
+    assert card["loso"]["available"] is False and "not known" in card["loso"]["note"]
+    assert card["software"]["mmnet_version"] and "git_revision" in card["software"]
+    assert card["synthetic_data"] is True
+    md = (final / "MODEL_CARD.md").read_text()
+    for text in ("NOT measured", card["weights"]["sha256"], "Intended use", "Limits", "Licence",
+                 "synthetic faces", "Do not use this model to decide about people", "`train.epochs`: `1`"):
+        assert text in md, text
+    # the final model is an ordinary checkpoint: predict loads it
+    clip = next(p for p in sorted((synth_root / "Cropped" / "sub01").iterdir()) if p.is_dir())
+    assert main(["predict", "--checkpoint", str(final / "model"), str(clip), "--json"]) == 0
+    pred = json.loads(capsys.readouterr().out)
+    assert pred[0]["label"] in card["classes"]["names"]
+
+
+@pytest.mark.slow
+def test_final_fit_added_to_a_finished_run_and_its_card_holds_the_run_scores(synth_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(_args(synth_root, run, tmp_path / "cache", "--config", "casme2_5class")) == 0
+    folds_before = {p: p.read_text() for p in run.glob("seed-0/*/predictions.csv")}
+    assert not (run / "final").exists()
+    # the same run with --final-fit continues it: the folds are kept, only the final model trains
+    assert main(_args(synth_root, run, tmp_path / "cache", "--config", "casme2_5class", "--final-fit")) == 0
+    assert {p: p.read_text() for p in run.glob("seed-0/*/predictions.csv")} == folds_before
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["final_fit"] is True
+    report = json.loads((run / "report.json").read_text())
+    card = _card(run)
+    assert card["loso"]["available"] and card["loso"]["complete"]
+    assert card["loso"]["mean"] == report["headline"]["mean"]
+    assert card["source"].startswith("recipe casme2_5class")
+    assert "train.final_fit" not in card["recipe_values"]
+    # another setting is still refused once trained
+    assert main(_args(synth_root, run, tmp_path / "cache", "--final-fit", epochs=2)) == 3
+    assert "different configuration" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_an_interrupted_final_fit_resumes_to_the_same_model(synth_root, tmp_path, monkeypatch):
+    from mmnet.model import load_checkpoint
+    from mmnet.train import fold as fold_module
+
+    args = ("--final-fit-only",)
+    assert main(_args(synth_root, tmp_path / "full", tmp_path / "cache", *args, epochs=2)) == 0
+
+    real, calls = fold_module.train_one_epoch, []
+
+    def stop_in_epoch_two(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(fold_module, "train_one_epoch", stop_in_epoch_two)
+    cut = tmp_path / "cut"
+    assert main(_args(synth_root, cut, tmp_path / "cache", *args, epochs=2)) == 130
+    assert (cut / "final" / "state.pt").is_file() and not (cut / "final" / "done.json").exists()
+    monkeypatch.setattr(fold_module, "train_one_epoch", real)
+    assert main(_args(synth_root, cut, tmp_path / "cache", *args, epochs=2)) == 0
+    assert not (cut / "final" / "state.pt").exists()
+    history = (cut / "final" / "history.csv").read_text().splitlines()
+    assert len(history) == 3  # header + 2 epochs, the first from before the interruption
+    a, _ = load_checkpoint(tmp_path / "full" / "final" / "model")
+    b, _ = load_checkpoint(cut / "final" / "model")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), name
+
+
+def test_the_licence_note_names_the_dataset_owners():
+    from mmnet.train.model_card import DATASET_OWNERS, _licence
+
+    parts = {d: {"owner": DATASET_OWNERS[d]} for d in ("casme2", "samm", "smic")}
+    note = _licence(parts)
+    assert all(DATASET_OWNERS[d] in note for d in parts) and "licence agreement" in note
+    assert "no dataset licence applies" in _licence(parts, synthetic=True)
