@@ -174,8 +174,8 @@ def main() -> int:
         report["sections"][name] = res
         report["total_s"] = round(args.budget - (deadline - time.perf_counter()), 1)
         print(f"[gpu-check] {name}: {res['status']} ({res.get('seconds', 0):.1f} s)", file=sys.stderr, flush=True)
-        md = write_outputs(report, args.out)
-    print(md)
+        write_outputs(report, args.out)
+    print(write_outputs(report, args.out))
     print(f"[gpu-check] wrote {args.out / 'gpu-check.json'} and {args.out / 'gpu-check.md'}", file=sys.stderr)
     return 1 if any(s["status"].startswith("failed") for s in report["sections"].values()) else 0
 

@@ -206,31 +206,51 @@ def section_train_resume(device: torch.device, sizes: Sizes, out: Path) -> dict:
             save_s = time.perf_counter() - t0
             second = train_one_epoch(model, data, idx[B:], opt, generator=gen, **kw)
             ref = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            model2, opt2, gen2 = _fresh(plan, sizes.image, 123)  # other weights: the state must replace them
-            state = checked_torch_load(path, map_location=plan.device)
-            model2.load_state_dict(state["model"])
-            opt2.load_state_dict(state["optimizer"])
-            gen2.set_state(state["generator"].cpu())
-            torch.set_rng_state(state["torch_rng"].cpu())
-            again = train_one_epoch(model2, data, idx[B:], opt2, generator=gen2, **kw)
-            got = model2.state_dict()
+            resumed = [_resume_step(plan, sizes.image, path, data, idx[B:], kw) for _ in range(2)]
     finally:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = flags[:2]
         torch.use_deterministic_algorithms(flags[2])
-    max_diff = max(float((got[k].double() - v.double()).abs().max()) if v.numel() else 0.0 for k, v in ref.items())
+    (loaded_same, again, got), (_, again2, got2) = resumed
+    diff = _max_diff(got, ref)
+    repeat = _max_diff(got2, got)  # the resumed step twice: how far this device's kernels alone move it
     nondet = sorted({str(w.message).split(".")[0][:160] for w in caught if "deterministic" in str(w.message)})
     res = {"device": str(plan.device), "precision": plan.precision, "batch": B, "first_loss": first.loss,
            "first_step_s": round(step_s, 4), "state_mb": round(path.stat().st_size / 2**20, 1),
-           "save_s": round(save_s, 4), "second_loss": second.loss, "resumed_loss": again.loss,
-           "params_max_abs_diff": max_diff, "identical": max_diff == 0.0 and second.loss == again.loss,
-           "nondeterministic_ops": nondet}
+           "save_s": round(save_s, 4), "loaded_state_identical": loaded_same, "second_loss": second.loss,
+           "resumed_loss": again.loss, "params_max_abs_diff": diff, "repeat_max_abs_diff": repeat,
+           "identical": diff == 0.0 and second.loss == again.loss, "nondeterministic_ops": nondet}
     shutil.rmtree(path.parent, ignore_errors=True)
     if not np.isfinite(first.loss):
         raise Failed(f"the first training step's loss is {first.loss}", res)
-    if not res["identical"]:
-        raise Failed(f"the resumed step differs from the uninterrupted one (parameters up to {max_diff:.3g}, "
-                             f"loss {again.loss} vs {second.loss})", res)
+    if not loaded_same:
+        raise Failed("the reloaded state differs from the saved one", res)
+    if second.loss != again.loss:
+        raise Failed(f"the resumed step's loss {again.loss} differs from the uninterrupted run's {second.loss}", res)
+    if diff > 0 and not (repeat > 0 and diff <= 10 * repeat):
+        # Kernels with atomic adds (CUDA max-pool backward) may move a step in the last bits: that is
+        # accepted only as far as repeating the same resumed step moves it.
+        raise Failed(f"the resumed step's parameters differ from the uninterrupted run's by {diff:.3g} "
+                     f"(repeating the resumed step: {repeat:.3g})", res)
     return res
+
+
+def _max_diff(a: dict, b: dict) -> float:
+    return max((float((a[k].double() - v.double()).abs().max()) for k, v in b.items() if v.numel()), default=0.0)
+
+
+def _resume_step(plan, size: int, path: Path, data, idx, kw) -> tuple[bool, object, dict]:
+    """A fresh model (other weights) loads the saved state and takes the next step: (state loaded exactly,
+    the step's stats, the parameters after it)."""
+    model, opt, gen = _fresh(plan, size, 123)
+    state = checked_torch_load(path, map_location=plan.device)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    gen.set_state(state["generator"].cpu())
+    torch.set_rng_state(state["torch_rng"].cpu())
+    same = _max_diff(model.state_dict(), state["model"]) == 0.0 and bool(
+        (gen.get_state().cpu() == state["generator"].cpu()).all())
+    stats = train_one_epoch(model, data, idx, opt, generator=gen, **kw)
+    return same, stats, {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 # ----------------------------------------------------------------------------- throughput

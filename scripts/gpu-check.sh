@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prove mmnet on this machine's GPU: parity with the CPU, training and resume, the data path on the
 # device, throughput, a CASME II-size LOSO (extrapolated to the paper's 74 epochs), Ray, torch.compile.
-# Writes gpu-check/gpu-check.json and gpu-check/gpu-check.md (about 8 minutes) and prints the table.
+# Writes gpu-check/gpu-check.json and gpu-check/gpu-check.md (at most 8 minutes: --budget 480) and prints the table.
 #
 #   bash scripts/gpu-check.sh                          the full check, into gpu-check/
 #   bash scripts/gpu-check.sh --quick                  every section at tiny sizes (a smoke test, ~1 min)
