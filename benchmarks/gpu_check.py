@@ -80,7 +80,8 @@ def _child(name: str, args: argparse.Namespace, timeout: float) -> dict:
     result = args.out / f".section-{name}.json"
     result.unlink(missing_ok=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--out", str(args.out),
-           "--device", args.device] + (["--quick"] if args.quick else []) + (["--ray-cpu"] if args.ray_cpu else [])
+           "--work", str(args.work), "--device", args.device]
+    cmd += (["--quick"] if args.quick else []) + (["--ray-cpu"] if args.ray_cpu else [])
     t0 = time.perf_counter()
     env = dict(os.environ, MMNET_GPU_CHECK_DEADLINE=str(time.time() + timeout))
     try:
@@ -108,6 +109,8 @@ def main() -> int:
     p.add_argument("--budget", type=float, default=480, help="seconds for the whole check (default 480); a "
                    "section that would not fit in what is left is skipped")
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--work", type=Path, default=None,
+                   help="folder for the synthetic data, caches and runs the check makes (default: OUT/work)")
     p.add_argument("--ray-cpu", action="store_true", help="run the Ray section on the CPU too (0 GPUs per fold)")
     p.add_argument("--child", choices=SECTIONS, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -136,6 +139,8 @@ def main() -> int:
     if device.type == "cpu":
         configure_cpu_numerics()  # as run_fold does on the CPU
     args.out.mkdir(parents=True, exist_ok=True)
+    args.work = args.work or args.out / "work"
+    args.work.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import gpu_check_runs as runs
     import gpu_check_sections as sec
@@ -149,7 +154,7 @@ def main() -> int:
         functions["compile"] = _skip_compile
 
     if args.child:
-        res = run_section(lambda: functions[args.child](device, sizes, args.out), sec.Skip, sec.Failed)
+        res = run_section(lambda: functions[args.child](device, sizes, args.work), sec.Skip, sec.Failed)
         (args.out / f".section-{args.child}.json").write_text(json.dumps(res, default=str))
         return 0
 
@@ -172,7 +177,7 @@ def main() -> int:
         elif name in CHILD:
             res = _child(name, args, timeout=min(CHILD[name], max(left - 5, 1)))
         else:
-            res = run_section(lambda name=name: functions[name](device, sizes, args.out), sec.Skip, sec.Failed)
+            res = run_section(lambda name=name: functions[name](device, sizes, args.work), sec.Skip, sec.Failed)
             if device.type == "cuda":
                 torch.cuda.empty_cache()
         report["sections"][name] = res

@@ -6,6 +6,7 @@
 #   bash scripts/gpu-check.sh                          the full check, into gpu-check/
 #   bash scripts/gpu-check.sh --quick                  every section at tiny sizes (a smoke test, ~1 min)
 #   bash scripts/gpu-check.sh --out DIR --budget 600   other arguments go to benchmarks/gpu_check.py
+#   bash scripts/gpu-check.sh --work /tmp/w            synthetic data, caches and runs there (default: OUT/work)
 #
 # Python: $PYTHON, else ./.venv/bin/python (scripts/bootstrap.sh), else python3. The checkout's src/ is
 # put first on PYTHONPATH, so the code checked is this checkout's.
@@ -19,4 +20,10 @@ export PYTHONPATH="$(pwd)/src${PYTHONPATH:+:$PYTHONPATH}"
 has_out=0
 for a in "$@"; do case "$a" in --out|--out=*) has_out=1 ;; esac; done
 if [ "$has_out" = 0 ]; then set -- --out gpu-check "$@"; fi
+if ! "$PY" -c "import torch, numpy, PIL, yaml, openpyxl, pandas, safetensors, matplotlib, mmnet" 2>/dev/null; then
+  echo "gpu-check: $PY cannot import mmnet's dependencies; install them first, e.g. '$PY -m pip install -e .'" \
+       "(keeping the CUDA build of torch that is installed), or point PYTHON at an environment that has them." >&2
+  "$PY" -c "import torch, numpy, PIL, yaml, openpyxl, pandas, safetensors, matplotlib, mmnet" || true
+  exit 2
+fi
 exec "$PY" benchmarks/gpu_check.py "$@"
