@@ -5,13 +5,24 @@ uint8 frames on the device, batches with the authors' jitter and augmentation, A
 
     python benchmarks/bench_train.py                       # fp32 and bf16 on CPU (and CUDA if present)
     python benchmarks/bench_train.py --precision fp32 --steps 5
+    python benchmarks/bench_train.py --baseline            # against the authors' pipeline, split in two:
+                                                           # what process settings give, what our code gives
+
+The baseline (``authors_baseline.py``) is the authors' data path (9 JPEG frames decoded per sample,
+their per-sample transforms) and network (fp32, NCHW, their attention). ``--baseline`` runs four
+fresh processes: ours and the authors', each with our process settings (mimalloc, flushed
+denormals, freed memory kept, huge pages: ``mmnet.runtime``) and plain (glibc's malloc, none of
+those), and prints which part of each ratio comes from the process settings and which from the code.
 """
 
 # ruff: noqa: E402  (torch must be imported after prepare_process)
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,14 +31,17 @@ import numpy as np
 
 from mmnet.runtime import prepare_process
 
-prepare_process()  # as the CLI does: mimalloc (MMNET_ALLOCATOR=system: glibc's), huge pages
+# MMNET_BENCH_PROCESS=plain: the process as a plain PyTorch script has it (the baseline's "plain").
+PLAIN = os.environ.get("MMNET_BENCH_PROCESS") == "plain"
+if not PLAIN:
+    prepare_process()  # as the CLI does: mimalloc (MMNET_ALLOCATOR=system: glibc's), huge pages
 import torch
 
 from mmnet import MMNet
 from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
 from mmnet.data.cache import CachedFrames
-from mmnet.runtime import configure_cpu_numerics, cpu_has_fast_bf16, resolve_memory_format
+from mmnet.runtime import active_allocator, configure_cpu_numerics, cpu_has_fast_bf16, resolve_memory_format
 from mmnet.train.loop import evaluate, train_one_epoch
 
 
@@ -38,38 +52,6 @@ def fake_cache(n_samples: int, size: int) -> CachedFrames:
     base = np.arange(n_samples) * 6
     return CachedFrames(frames, np.stack([base, base + 3], 1), np.stack([base + 3, base + 6], 1), base, base + 5,
                         Path("memory"))
-
-
-def authors_style_data_ms(n: int = 32, size: int = 224) -> float:
-    """Baseline: the authors' per-sample pipeline (decode two JPEG frames with PIL, resize, flip,
-    rotate, pad-and-crop, to tensor, normalise), as their Dataset does in DataLoader workers."""
-    import random
-    import tempfile
-
-    from PIL import Image, ImageOps
-
-    from mmnet.data.image import normalise
-
-    rng = np.random.default_rng(0)
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for i in range(4):
-            path = Path(tmp) / f"reg_img{i}.jpg"
-            Image.fromarray(rng.integers(0, 256, (340, 280, 3), dtype=np.uint8)).save(path, quality=95)
-            paths.append(path)
-        t0 = time.perf_counter()
-        for i in range(n):
-            flip, angle, ox, oy = (random.random() < 0.5, random.uniform(-3, 3),
-                                   random.randint(0, 30), random.randint(0, 30))
-            pair = []
-            for path in (paths[i % 2], paths[2 + i % 2]):
-                im = Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR)
-                if flip:
-                    im = ImageOps.mirror(im)
-                im = im.rotate(angle, resample=Image.NEAREST)
-                im = ImageOps.expand(im, 15).crop((ox, oy, ox + size, oy + size))
-                pair.append(normalise(torch.from_numpy(np.asarray(im).copy())))
-        return (time.perf_counter() - t0) / n * 1e3
 
 
 def peak_rss_gib() -> float:
@@ -127,6 +109,65 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     return out
 
 
+ROLES = (("ours", "ours"), ("ours", "plain"), ("authors", "ours"), ("authors", "plain"))
+
+
+def _plain_environment() -> dict[str, str]:
+    """This environment without our process settings: no mimalloc preload, no huge-page request."""
+    env = dict(os.environ, MMNET_BENCH_PROCESS="plain", MMNET_ALLOCATOR="system")
+    preload = [p for p in env.pop("LD_PRELOAD", "").split(":") if p and "mimalloc" not in p]
+    if preload:
+        env["LD_PRELOAD"] = ":".join(preload)
+    for key in ("MMNET_ALLOCATOR_REEXEC", "MIMALLOC_PURGE_DELAY", "THP_MEM_ALLOC_ENABLE"):
+        env.pop(key, None)
+    return env
+
+
+def run_role(code: str, args: argparse.Namespace) -> dict:
+    """One cell of the baseline table, in this process (its process settings are already decided)."""
+    if code == "authors":
+        from authors_baseline import authors_train
+
+        r = authors_train(args.steps, args.batch, args.size)
+        r.update(precision="fp32", memory_format="NCHW")
+    else:
+        precision = "bf16" if cpu_has_fast_bf16() else "fp32"  # what train.precision=auto picks on this CPU
+        r = bench(torch.device("cpu"), precision, args.steps, args.batch, args.size, "auto")
+    r.update(code=code, allocator=active_allocator(), flush_denormal=not PLAIN, threads=torch.get_num_threads())
+    return r
+
+
+def baseline(args: argparse.Namespace) -> None:
+    """Four fresh processes (ours / authors' x our process settings / plain); the ratios, split."""
+    cells = {}
+    for code, process in ROLES:
+        env = _plain_environment() if process == "plain" else {
+            k: v for k, v in os.environ.items() if k not in ("MMNET_BENCH_PROCESS", "MMNET_ALLOCATOR_REEXEC")}
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--role", code, "--steps", str(args.steps),
+               "--batch", str(args.batch), "--size", str(args.size)]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            sys.exit(f"{code} / {process} settings failed:\n{out.stderr[-2000:]}")
+        cells[code, process] = json.loads(out.stdout.strip().splitlines()[-1])
+        r = cells[code, process]
+        print(f"{code:>7} code, {process:>5} process settings ({r['allocator']} malloc, flush denormals "
+              f"{r['flush_denormal']}): train {r['train_img_s']:.2f} img/s, eval {r['eval_img_s']:.2f} img/s, "
+              f"data {r['data_ms_per_sample']:.2f} ms/sample ({r['precision']}, {r['memory_format']})", flush=True)
+    print("\n| ratio (training img/s) | what it isolates | value |\n|---|---|---|")
+    t = {k: v["train_img_s"] for k, v in cells.items()}
+    for label, what, value in (
+        ("ours / authors', both plain", "our code alone (glibc malloc, no process settings)",
+         t["ours", "plain"] / t["authors", "plain"]),
+        ("authors' with our process settings / authors' plain", "process settings alone, on the authors' code",
+         t["authors", "ours"] / t["authors", "plain"]),
+        ("ours / authors' with our process settings", "our code alone, both with our process settings",
+         t["ours", "ours"] / t["authors", "ours"]),
+        ("ours / ours plain", "process settings alone, on our code", t["ours", "ours"] / t["ours", "plain"]),
+        ("ours / authors' plain", "everything (= code x settings)", t["ours", "ours"] / t["authors", "plain"]),
+    ):
+        print(f"| {label} | {what} | {value:.2f}x |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--precision", choices=("fp32", "bf16", "both"), default="both")
@@ -136,15 +177,29 @@ def main() -> None:
     p.add_argument("--device", default=None, help="cpu, cuda (default: cpu, then cuda when present)")
     p.add_argument("--memory-format", choices=("auto", "channels_last", "contiguous"), default="auto",
                    help="as train.memory_format (auto: NCHW for fp32 on CPUs without AVX-512, else channels_last)")
+    p.add_argument("--baseline", action="store_true",
+                   help="ours against the authors' pipeline (CPU), with and without our process settings")
+    p.add_argument("--role", choices=("ours", "authors"), help=argparse.SUPPRESS)
     args = p.parse_args()
-    configure_cpu_numerics()
+    if not PLAIN:
+        configure_cpu_numerics()
+    if args.role:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        print(json.dumps(run_role(args.role, args)))
+        return
+    if args.baseline:
+        baseline(args)
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from authors_baseline import FRAMES_PER_SAMPLE, authors_data_ms
+
     devices = [torch.device(args.device)] if args.device else [torch.device("cpu")] + (
         [torch.device("cuda")] if torch.cuda.is_available() else [])
     precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
           f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_fast_bf16()}", file=sys.stderr)
-    print(f"baseline, the authors' per-sample PIL pipeline from JPEG files: {authors_style_data_ms():.2f} ms/sample "
-          "(one process)")
+    print(f"baseline, the authors' per-sample data path ({FRAMES_PER_SAMPLE} JPEG frames decoded with PIL, their "
+          f"transforms): {authors_data_ms(size=args.size):.2f} ms/sample (one process)")
     print("| device | precision | layout | batch | train img/s | eval img/s | data ms/sample | peak RSS GiB |")
     print("|---|---|---|---|---|---|---|---|")
     for device in devices:
