@@ -248,7 +248,8 @@ class LearnedSpotter(_Spotter):
 
         if set(self.nets) != set(SCALES):
             raise ConfigError("LearnedSpotter.save: the spotter is not trained; call fit() first.")
-        nets = {s: {"state": net.state_dict(), "scale": torch.from_numpy(scale)} for s, (net, scale) in self.nets.items()}
+        nets = {s: {"state": net.state_dict(), "scale": torch.from_numpy(scale)}
+                for s, (net, scale) in self.nets.items()}
         return {**super()._payload(), "nets": nets, "stats": self.stats}
 
 

@@ -89,7 +89,8 @@ def make_net(size: int):
             self.head = nn.Sequential(nn.Flatten(), nn.Linear(16 * side * side, 400), nn.ReLU(), nn.Linear(400, 1))
 
         def forward(self, x):
-            parts = [nn.functional.max_pool2d(torch.relu(conv(x[:, i:i + 1])), 3) for i, conv in enumerate(self.streams)]
+            parts = [nn.functional.max_pool2d(torch.relu(conv(x[:, i:i + 1])), 3)
+                     for i, conv in enumerate(self.streams)]
             return self.head(nn.functional.max_pool2d(torch.cat(parts, 1), 2)).squeeze(1)
 
     return SoftNetLike()
