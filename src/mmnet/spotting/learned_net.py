@@ -15,6 +15,8 @@ soft version of that rule, 1 inside an expression and falling off over its first
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .regions import Regions
@@ -96,12 +98,32 @@ def make_net(size: int):
     return SoftNetLike()
 
 
+@contextmanager
+def _one_thread():
+    """Run torch on one thread, then restore. The network is tiny (about 170k weights, batches of 32): on a
+    2-core machine shared with other work, one Adam step took 0.07 s on one thread and 1.1 s on two
+    (the threads wait on each other), so intra-op threads only cost here."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train_net(x: np.ndarray, y: np.ndarray, *, size: int, epochs: int, batch: int, lr: float, seed: int,
               device: str = "cpu", progress=None) -> tuple[object, np.ndarray, dict]:
     """Fit one network on features ``x`` (N, 3, size, size) float16 and targets ``y`` (N,) in [0, 1].
 
     Returns (network in eval mode, per-channel input scale (3,), stats: pairs, positives, final loss).
     """
+    with _one_thread():
+        return _train(x, y, size=size, epochs=epochs, batch=batch, lr=lr, seed=seed, device=device, progress=progress)
+
+
+def _train(x, y, *, size, epochs, batch, lr, seed, device, progress):
     import torch
 
     torch.manual_seed(seed)
@@ -137,6 +159,6 @@ def predict(net, scale: np.ndarray, x: np.ndarray, device: str = "cpu") -> np.nd
     """Scores (N,) of features ``x`` (N, 3, size, size)."""
     import torch
 
-    with torch.inference_mode():
+    with torch.inference_mode(), _one_thread():
         xb = torch.from_numpy(x).to(device).float() / torch.from_numpy(scale).view(1, 3, 1, 1).to(device)
         return net(xb).float().cpu().numpy().astype(np.float64)
