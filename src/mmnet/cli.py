@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "prepare": "mmnet.commands.prepare",
     "predict": "mmnet.commands.predict",
     "spot": "mmnet.commands.spot",
+    "train-spotter": "mmnet.commands.train_spotter",
     "explain": "mmnet.commands.explain",
     "export": "mmnet.commands.export",
     "convert": "mmnet.commands.convert",

@@ -11,6 +11,7 @@ Examples:
   mmnet spot samm/006_1 --fps 200 --preset samm --set macro.p=0.1
   mmnet spot recording.mp4 --checkpoint ckpt/ --out spots/     (also classify each micro-expression)
   mmnet spot face-crops/ --fps 30 --no-align                   (frames already cropped to the face)
+  mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
@@ -41,7 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write intervals.csv, spot.json and timeline.png here")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="classify each micro-expression with this MMNet checkpoint (onset + apex frames)")
-    p.add_argument("--device", type=str, default="cpu", help="torch device for --checkpoint (default cpu)")
+    p.add_argument("--spotter-model", type=Path, default=None, metavar="MODEL",
+                   help="spot with this saved spotter (mmnet train-spotter); it carries its own parameters")
+    p.add_argument("--device", type=str, default="cpu",
+                   help="torch device for --checkpoint and --spotter-model (default cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
 
 
@@ -112,18 +116,29 @@ def run(args: argparse.Namespace) -> int:
     from ..utils import atomic_write_text
 
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
-    config = spot_config(args.preset, overrides)
-    aligner = None
-    if config.face.mode == "align":
-        from ..preprocess import CropGeometry, FaceAligner
+    if args.spotter_model is not None:
+        from ..errors import ConfigError
+        from ..spotting.learned import load_spotter
 
-        aligner = FaceAligner(CropGeometry(config.face.width, config.face.height))
-    progress = _Progress(args.source.name, not args.no_progress)
-    try:
-        result = spot_recording(args.source, config, fps=args.fps, aligner=aligner, progress=progress,
-                                on_total=progress.start)
-    finally:
-        progress.close()
+        if overrides or args.preset != "casme2":
+            raise ConfigError("--spotter-model carries its own parameters: drop --preset, --set and --no-align "
+                              "(train another spotter with `mmnet train-spotter` to change them).")
+        spotter = load_spotter(args.spotter_model, device=args.device)
+        config = spotter.config
+        result = spotter.spot(args.source, fps=args.fps, progress=not args.no_progress)
+    else:
+        config = spot_config(args.preset, overrides)
+        aligner = None
+        if config.face.mode == "align":
+            from ..preprocess import CropGeometry, FaceAligner
+
+            aligner = FaceAligner(CropGeometry(config.face.width, config.face.height))
+        progress = _Progress(args.source.name, not args.no_progress)
+        try:
+            result = spot_recording(args.source, config, fps=args.fps, aligner=aligner, progress=progress,
+                                    on_total=progress.start)
+        finally:
+            progress.close()
     if args.checkpoint is not None:
         classifier_aligner = None
         if config.face.mode == "align":

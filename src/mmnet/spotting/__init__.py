@@ -8,6 +8,9 @@
     peaks.py         motion curves -> micro- and macro-expression intervals
     spotter.py       spot_recording: one recording end to end (SpotResult, JSON, CSV)
     timeline.py      the timeline figure of a spotted recording
+    learned.py       FlowSpotter / LearnedSpotter (one interface: fit, spot, save, load), make_spotter
+    learned_net.py   the learned spotter's features, pseudo-labels and SoftNet-like network
+    loso.py          loso_spotting: leave-one-subject-out evaluation of a spotter, MEGC-scored
 """
 
 from .apex import frame_cells, motion_curve, spot_apex

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError, verify_choice
 
-__all__ = ["PRESETS", "ScaleConfig", "FaceConfig", "SpotConfig", "spot_config"]
+__all__ = ["PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig", "spot_config", "spot_config_from"]
 
 
 @dataclass
@@ -78,6 +78,32 @@ class FaceConfig:
 
 
 @dataclass
+class LearnedConfig:
+    """The learned spotter's network and training (``method=learned``; docs/spotting.md).
+
+    SoftNet's recipe (ICIP 2021): one shallow network per expression type on the flow of frames
+    k apart (|u|, |v| and optical strain of the brows and the mouth, ``size`` x ``size``),
+    pseudo-labels, MSE loss, 10 epochs, batch 32 (SoftNet 12), Adam at 5e-4 (MEAN's; SoftNet uses SGD),
+    half of the pairs without any expression dropped, p = 0.55 on the smoothed score.
+    """
+
+    size: int = 32  # side of the network's input (brows above mouth, each size x size / 2)
+    epochs: int = 10
+    batch: int = 32
+    lr: float = 5e-4
+    negatives: float = 0.5  # fraction of the training pairs without an expression that are kept
+    p: float = 0.55  # threshold mean + p * (max - mean) of the smoothed learned score (SoftNet, MEAN)
+
+    def __post_init__(self) -> None:
+        if self.size < 12 or self.size % 2 or self.epochs < 1 or self.batch < 1 or self.lr <= 0:
+            raise ConfigError("learned.size must be even and >= 12, learned.epochs and learned.batch >= 1, "
+                              "learned.lr > 0")
+        if not 0.0 < self.negatives <= 1.0 or not 0.0 <= self.p <= 1.0:
+            raise ConfigError(f"learned.negatives must be in (0, 1] and learned.p in [0, 1], got "
+                              f"{self.negatives} and {self.p}")
+
+
+@dataclass
 class SpotConfig:
     preset: str = "casme2"
     fps_reference: float = 30.0  # the frame rate the frame counts below are given at
@@ -89,8 +115,11 @@ class SpotConfig:
     micro: ScaleConfig = field(default_factory=ScaleConfig)
     macro: ScaleConfig = field(default_factory=lambda: ScaleConfig(18, 36, 0.05, 18, 17, 0))
     face: FaceConfig = field(default_factory=FaceConfig)
+    method: str = "flow"  # "flow": the training-free spotter; "learned": LearnedSpotter (trained, see learned)
+    learned: LearnedConfig = field(default_factory=LearnedConfig)
 
     def __post_init__(self) -> None:
+        verify_choice("method", self.method, ("flow", "learned"))
         verify_choice("flow", self.flow, ("dis", "farneback", "tvl1"))
         verify_choice("combine", self.combine, ("max", "mean"))
         if not 0 < self.top <= 1:
@@ -121,10 +150,8 @@ PRESETS: dict[str, dict[str, object]] = {
 
 def spot_config(preset: str = "casme2", overrides: list[str] | None = None) -> SpotConfig:
     """The preset's values, then ``key=value`` / ``section.key=value`` overrides; every value is type-checked."""
-    import typing
-
     # mmnet.config's override parsing and typed section builder: one mechanism for every config.
-    from ..config import _build, parse_override, set_value
+    from ..config import parse_override, set_value
 
     verify_choice("spotting preset", preset, tuple(PRESETS))
     values: dict = {"preset": preset}
@@ -134,6 +161,19 @@ def spot_config(preset: str = "casme2", overrides: list[str] | None = None) -> S
             set_value(values, key, value, where="spotting override")
         else:
             values[key] = value
+    return spot_config_from(values)
+
+
+SECTIONS = ("micro", "macro", "face", "learned")
+
+
+def spot_config_from(values: dict) -> SpotConfig:
+    """A ``SpotConfig`` from nested values (``dataclasses.asdict`` of one, as a saved spotter keeps it), checked."""
+    import typing
+
+    from ..config import _build
+
+    values = dict(values)
     hints = typing.get_type_hints(SpotConfig)
-    sections = {name: _build(hints[name], values.pop(name, None) or {}, name) for name in ("micro", "macro", "face")}
+    sections = {name: _build(hints[name], values.pop(name, None) or {}, name) for name in SECTIONS}
     return _build(SpotConfig, {**values, **sections}, "spot")

@@ -27,9 +27,11 @@ from ..errors import ConfigError, DataError, PreprocessError
 from .config import SpotConfig
 from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
 
-__all__ = ["MotionCurves", "open_recording", "extract_motion", "video_rate"]
+__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "video_rate"]
 
 SCALES = ("micro", "macro")
+#: ``on_flow(scale, pos, (first, last), flow, regions)``: see ``extract_motion``.
+FlowHook = Callable[[str, int, tuple[int, int], np.ndarray, Regions], None]
 
 
 @dataclass
@@ -195,8 +197,8 @@ class _Face:
 
 
 def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config: SpotConfig, *,
-                   aligner=None, progress: Callable[[int], None] | None = None, source: str = "recording"
-                   ) -> MotionCurves:
+                   aligner=None, progress: Callable[[int], None] | None = None, source: str = "recording",
+                   on_flow: FlowHook | None = None) -> MotionCurves:
     """Stream a recording's (number, RGB frame) pairs into ``MotionCurves``.
 
     Args:
@@ -206,6 +208,11 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         aligner: a ``preprocess.FaceAligner`` to reuse (``face.mode=align``); made here if None.
         progress: called with 1 after every frame.
         source: the recording's name for error messages.
+        on_flow: called for every flow pair computed, as ``on_flow(scale, pos, (first, last), flow, regions)``:
+            ``pos`` the 0-based position of the pair's last frame, ``first``/``last`` the frame numbers
+            of the pair, ``flow`` (2, H, W) float32 crop pixels with the head's motion (the nose
+            ridge's mean flow) removed, ``regions`` the crop's ``Regions``. Pairs that touch a gap
+            are reported too; their curve values are NaN afterwards (the learned spotter's features).
 
     Raises:
         PreprocessError: ``face.mode=align`` and no face in any checked frame.
@@ -249,7 +256,11 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
             flow = compute_flow(start, crop, config.flow)[:2] * np.float32(FLOW_SCALE)  # (2, H, W) crop pixels
             u, v = flow[0].ravel(), flow[1].ravel()
             ref = face.regions.reference
-            mag = np.hypot(u - u[ref].mean(), v - v[ref].mean())
+            du, dv = u - u[ref].mean(), v - v[ref].mean()
+            mag = np.hypot(du, dv)
+            if on_flow is not None:
+                on_flow(s, pos, (numbers[-1 - k], int(number)), np.stack([du, dv]).reshape(flow.shape),
+                        face.regions)
             ends[s].append([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
         if progress is not None:
             progress(1)

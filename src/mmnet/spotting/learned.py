@@ -1,0 +1,286 @@
+"""Spotters with one interface: the training-free ``FlowSpotter`` and the trained ``LearnedSpotter``.
+
+``make_spotter(config)`` picks one by ``config.method`` ("flow" or "learned"). Both take a
+``LongVideo`` (or a video file / frame folder with ``fps``), stream it and return a ``SpotResult``:
+
+    spotter = make_spotter(spot_config("casme2", ["method=learned", "learned.epochs=10"]), seed=0)
+    stats = spotter.fit(train_videos)          # LongVideos with their ground-truth intervals
+    result = spotter.spot(test_video)          # SpotResult: intervals, gaps, curves
+    spotter.save("spotter.pt"); spotter = load_spotter("spotter.pt")
+
+The learned spotter (SoftNet, docs/spotting.md) reuses the flow spotter's reading, face alignment,
+flow and head-motion removal (``flow_spotter.extract_motion`` with its ``on_flow`` hook), turns
+every flow pair into a small feature map (``learned_net``), trains one SoftNet-like network per
+expression type on pseudo-labels, and at spotting time feeds the network the pairs in batches as
+they are computed; its score curve goes through the flow spotter's smoothing, threshold, peaks
+and length gates (``peaks.spot_intervals``) with ``learned.p`` as the threshold. Memory while
+spotting does not grow with the recording (a few numbers per frame); while fitting, the kept
+training pairs are held: 6 KiB each at ``learned.size=32``, so at 30 fps with half the pairs
+without an expression dropped, about 11 MiB per minute of training video for both types.
+"""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import CheckpointError, ConfigError, DataError
+from .config import SpotConfig, spot_config_from
+from .flow_spotter import SCALES, MotionCurves, extract_motion, open_recording
+from .learned_net import FeatureMaker, coverage, make_net, pair_label, predict, train_net
+from .peaks import spot_intervals
+from .spotter import SpotResult, spot_recording
+
+if TYPE_CHECKING:
+    from ..data.long_video import LongVideo
+
+__all__ = ["FlowSpotter", "LearnedSpotter", "make_spotter", "load_spotter", "FORMAT"]
+
+FORMAT = "mmnet-spotter"
+VERSION = 1
+BATCH = 256  # pairs fed to the network at once while spotting
+
+
+def _source(video, fps: float | None) -> tuple[str | Path, float | None, str]:
+    """(path, fps, name) of a LongVideo or a path."""
+    if isinstance(video, (str, Path)):
+        return video, fps, str(video)
+    if not hasattr(video, "path") or not hasattr(video, "fps"):
+        raise ConfigError(f"spot() takes a LongVideo, a video file or a frame folder, got {type(video).__name__}")
+    return video.path, fps or video.fps, getattr(video, "video_id", str(video.path))
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        print(text, file=sys.stderr, flush=True)
+
+
+class _Spotter:
+    method = ""
+
+    def __init__(self, config: SpotConfig, *, seed: int = 0, device: str = "cpu"):
+        if not isinstance(config, SpotConfig):
+            raise ConfigError(f"a spotter takes a SpotConfig (mmnet.spotting.config.spot_config), got "
+                              f"{type(config).__name__}")
+        self.config = replace(config, method=self.method)
+        self.seed, self.device = seed, device
+        self._aligner = None
+
+    def aligner(self):
+        """One face aligner (and landmark model) for every recording this spotter reads."""
+        if self._aligner is None and self.config.face.mode == "align":
+            from ..preprocess import CropGeometry, FaceAligner
+
+            self._aligner = FaceAligner(CropGeometry(self.config.face.width, self.config.face.height))
+        return self._aligner
+
+    def _payload(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, "method": self.method, "config": asdict(self.config),
+                "seed": self.seed}
+
+    def save(self, path) -> None:
+        """Write the spotter (parameters and, when learned, the networks) to ``path`` (torch.save, weights only)."""
+        import torch
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self._payload(), tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path, *, device: str = "cpu"):
+        spotter = load_spotter(path, device=device)
+        if not isinstance(spotter, cls):
+            raise CheckpointError(f"'{path}' holds a {spotter.method} spotter, not a {cls.method} one; "
+                                  "use mmnet.spotting.learned.load_spotter for either")
+        return spotter
+
+
+class FlowSpotter(_Spotter):
+    """The training-free optical-flow spotter (``spot_recording``) behind the spotters' interface."""
+
+    method = "flow"
+
+    def fit(self, videos: Sequence[LongVideo], *, progress: bool = False) -> dict:
+        """Nothing to learn; returns {}."""
+        return {}
+
+    def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False) -> SpotResult:
+        source, fps, name = _source(video, fps)
+        _say(progress, f"spotting {name} (flow)")
+        return spot_recording(source, self.config, fps=fps, aligner=self.aligner())
+
+
+class LearnedSpotter(_Spotter):
+    """SoftNet-like networks (one per expression type) on the flow spotter's flow pairs; see the module doc."""
+
+    method = "learned"
+
+    def __init__(self, config: SpotConfig, *, seed: int = 0, device: str = "cpu"):
+        super().__init__(config, seed=seed, device=device)
+        self.nets: dict[str, tuple[object, np.ndarray]] = {}
+        self.stats: dict = {}
+        self._features = FeatureMaker(self.config.learned.size)
+
+    def collect(self, video: LongVideo, *, progress: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """One video's training pairs: scale -> (features (N, 3, size, size) float16, pseudo-labels (N,)).
+
+        Every pair with an expression is kept, and a ``learned.negatives`` fraction of the others
+        (drawn from the seed and the video's id); pairs that touch a frame without a face are dropped.
+        """
+        source, fps, name = _source(video, None)
+        _say(progress, f"reading {name} for training")
+        frames, rate, _ = open_recording(source, fps)
+        last = video.frames[-1][0] if getattr(video, "frames", ()) else 0
+        cums = {s: coverage(video.intervals, s, last) for s in SCALES}
+        rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+        keep_negative = self.config.learned.negatives
+        kept: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in SCALES}
+
+        def hook(scale, pos, pair, flow, regions):
+            label = pair_label(cums[scale], *pair)
+            if label > 0 or rng.random() < keep_negative:
+                positions, feats, labels = kept[scale]
+                positions.append(pos)
+                feats.append(self._features(flow, regions))
+                labels.append(label)
+
+        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook)
+        out = {}
+        size = self.config.learned.size
+        for s in SCALES:
+            positions, feats, labels = kept[s]
+            half = curves.strides[s] // 2
+            valid = ~np.isnan(curves.scores[s]).all(axis=1)  # the curve's frame i is the pair ending at i + half
+            ok = np.array([bool(valid[p - half]) for p in positions], bool)
+            x = np.stack(feats) if feats else np.zeros((0, 3, size, size), np.float16)
+            out[s] = (x[ok] if len(ok) else x, np.asarray(labels, np.float32)[ok] if len(ok) else np.zeros(0))
+        return out
+
+    def fit(self, videos: Sequence[LongVideo], *, progress: bool = False) -> dict:
+        """Train both networks on ``videos`` (their ground-truth intervals); returns training statistics."""
+        videos = list(videos)
+        if not videos:
+            raise DataError("LearnedSpotter.fit: no training videos given.")
+        counts = {s: sum(i.type == s for v in videos for i in v.intervals) for s in SCALES}
+        missing = [s for s, n in counts.items() if n == 0]
+        if missing:
+            raise DataError(f"LearnedSpotter.fit: the {len(videos)} training video(s) hold no {' or '.join(missing)} "
+                            f"interval to learn from ({counts['micro']} micro, {counts['macro']} macro); train on "
+                            "videos annotated with both types (one network is trained per type).")
+        return self.fit_collected([self.collect(v, progress=progress) for v in videos], progress=progress)
+
+    def fit_collected(self, parts: Sequence[dict], *, progress: bool = False) -> dict:
+        """Train on the output of ``collect`` for several videos (LOSO reads each video once, then reuses it)."""
+        learned = self.config.learned
+        stats: dict = {"videos": len(parts)}
+        for n, s in enumerate(SCALES):
+            x = np.concatenate([p[s][0] for p in parts]) if parts else np.zeros((0, 3, learned.size, learned.size))
+            y = np.concatenate([p[s][1] for p in parts]) if parts else np.zeros(0, np.float32)
+            if not (y > 0).any():
+                raise DataError(f"LearnedSpotter.fit: no {s} training pair overlaps an annotated {s} interval (all "
+                                "of them fall where no face was found, or outside the frames); nothing to learn.")
+
+            def report(epoch, loss, s=s):
+                _say(progress, f"{s}: epoch {epoch}/{learned.epochs}, loss {loss:.5f}")
+
+            net, scale, st = train_net(x, y, size=learned.size, epochs=learned.epochs, batch=learned.batch,
+                                       lr=learned.lr, seed=self.seed + 1000 * n, device=self.device, progress=report)
+            self.nets[s] = (net, scale)
+            stats[s] = {**st, "feature_mib": round(x.nbytes / 2**20, 2)}
+        self.stats = stats
+        return stats
+
+    def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False) -> SpotResult:
+        if set(self.nets) != set(SCALES):
+            raise ConfigError("LearnedSpotter.spot: the spotter is not trained; call fit() or load a saved one "
+                              "(LearnedSpotter.load / mmnet spot --spotter-model).")
+        source, fps, name = _source(video, fps)
+        _say(progress, f"spotting {name} (learned)")
+        frames, rate, _ = open_recording(source, fps)
+        ends: dict[str, tuple[list, list]] = {s: ([], []) for s in SCALES}
+        pending: dict[str, tuple[list, list]] = {s: ([], []) for s in SCALES}
+
+        def flush(s):
+            positions, feats = pending[s]
+            if positions:
+                net, scale = self.nets[s]
+                ends[s][0].extend(positions)
+                ends[s][1].extend(predict(net, scale, np.stack(feats), self.device))
+                positions.clear()
+                feats.clear()
+
+        def hook(scale, pos, pair, flow, regions):
+            pending[scale][0].append(pos)
+            pending[scale][1].append(self._features(flow, regions))
+            if len(pending[scale][0]) >= BATCH:
+                flush(scale)
+
+        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook)
+        n = len(curves.numbers)
+        scores = {}
+        for s in SCALES:
+            flush(s)
+            end = np.full(n, np.nan)
+            end[np.asarray(ends[s][0], int)] = ends[s][1]
+            half = curves.strides[s] // 2
+            centre = np.full(n, np.nan)
+            centre[: n - half] = end[half:]  # placed at the pair's middle, as the flow spotter places its scores
+            centre[np.isnan(curves.scores[s]).all(axis=1)] = np.nan  # gaps, the first k frames
+            scores[s] = centre[:, None]
+        learned_curves = MotionCurves(rate, curves.numbers, scores, ("learned",), curves.strides, curves.gaps,
+                                      curves.realignments)
+        p = self.config.learned.p
+        peaks_config = replace(self.config, micro=replace(self.config.micro, p=p),
+                               macro=replace(self.config.macro, p=p))
+        intervals, details = spot_intervals(learned_curves, peaks_config)
+        return SpotResult(str(source), rate, n, intervals, curves.gaps, self.config, learned_curves, details)
+
+    def _payload(self) -> dict:
+        import torch
+
+        if set(self.nets) != set(SCALES):
+            raise ConfigError("LearnedSpotter.save: the spotter is not trained; call fit() first.")
+        nets = {s: {"state": net.state_dict(), "scale": torch.from_numpy(scale)}
+                for s, (net, scale) in self.nets.items()}
+        return {**super()._payload(), "nets": nets, "stats": self.stats}
+
+
+def make_spotter(config: SpotConfig, *, seed: int = 0, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
+    """The spotter ``config.method`` names: ``FlowSpotter`` ("flow") or ``LearnedSpotter`` ("learned")."""
+    return {"flow": FlowSpotter, "learned": LearnedSpotter}[config.method](config, seed=seed, device=device)
+
+
+def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
+    """A spotter written by ``save``."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"Spotter model '{path}' does not exist; train one with `mmnet train-spotter`.")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise CheckpointError(f"'{path}' is not a spotter saved by mmnet ({type(exc).__name__}: {exc}).") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"'{path}' is not a spotter saved by mmnet (no '{FORMAT}' marker); an MMNet "
+                              "checkpoint goes to --checkpoint instead.")
+    if data.get("version") != VERSION:
+        raise CheckpointError(f"'{path}' is a spotter of format version {data.get('version')}; this mmnet reads "
+                              f"version {VERSION}.")
+    config = spot_config_from(data["config"])
+    spotter = make_spotter(config, seed=int(data.get("seed", 0)), device=device)
+    if isinstance(spotter, LearnedSpotter):
+        for s in SCALES:
+            net = make_net(config.learned.size)
+            net.load_state_dict(data["nets"][s]["state"])
+            spotter.nets[s] = (net.to(device).eval(), data["nets"][s]["scale"].numpy())
+        spotter.stats = data.get("stats", {})
+    return spotter

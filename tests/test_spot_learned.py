@@ -1,0 +1,141 @@
+"""The learned spotter (SoftNet-like, pseudo-labels) beside the flow spotter: one interface, config, LOSO, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmnet.cli import main
+from mmnet.data.long_video import LongVideo
+from mmnet.errors import CheckpointError, ConfigError, DataError, PreprocessError
+from mmnet.spotting.config import spot_config
+from mmnet.spotting.intervals import Interval
+from mmnet.spotting.learned import FlowSpotter, LearnedSpotter, load_spotter, make_spotter
+from mmnet.spotting.learned_net import coverage, pair_label
+
+pytest.importorskip("cv2")
+pytest.importorskip("torch")
+face_extra = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("dlib") is None, reason="needs the face extra (dlib)")
+
+# Frames that are the face crop (face.mode=none), small so that rendering and flow stay fast; at an 80 px face the
+# expressions get the amplitudes (in crop pixels) that the default ones have at the demo's 140 px face and above.
+TINY = {"frame_size": (80, 96), "face_size": (80, 96), "weights": (0.5, 0.5, 0.0), "blinks_per_min": 0.0,
+        "macro_px": (10.0, 16.0), "micro_px": (3.0, 5.0)}
+TINY_SPOT = ["method=learned", "face.mode=none", "face.width=80", "face.height=96", "learned.epochs=10"]
+
+
+def test_make_spotter_chooses_by_config_and_learned_overrides_are_checked():
+    assert isinstance(make_spotter(spot_config()), FlowSpotter)
+    assert spot_config().method == "flow"
+    learned = make_spotter(spot_config("samm", ["method=learned", "learned.epochs=3"]), seed=4)
+    assert isinstance(learned, LearnedSpotter) and learned.config.learned.epochs == 3 and learned.seed == 4
+    assert learned.config.macro.k == 174  # the preset still applies
+    with pytest.raises(ConfigError, match="method"):
+        spot_config("casme2", ["method=deep"])
+    with pytest.raises(ConfigError, match="learned.depth"):
+        spot_config("casme2", ["learned.depth=3"])
+    with pytest.raises(ConfigError, match="learned.size"):
+        spot_config("casme2", ["learned.size=7"])
+    assert FlowSpotter(spot_config()).fit([]) == {}
+
+
+def test_pseudo_label_is_the_overlap_fraction():
+    ivs = [Interval(10, 12, 14, "macro"), Interval(20, 21, 22, "micro")]
+    cum = coverage(ivs, "macro", 30)
+    assert pair_label(cum, 0, 9) == 0.0
+    assert pair_label(cum, 10, 14) == 1.0
+    assert pair_label(cum, 12, 19) == pytest.approx(3 / 8)
+    assert pair_label(coverage(ivs, "micro", 30), 10, 14) == 0.0
+
+
+def _video(path: Path, intervals, subject="s15", video="15_0101", frames=()) -> LongVideo:
+    return LongVideo("casme-sq", subject, video, 30.0, path, tuple(frames), tuple(intervals))
+
+
+def test_bad_inputs_give_clear_errors(tmp_path):
+    spotter = LearnedSpotter(spot_config("casme2", ["face.mode=none"]))
+    only_macro = _video(tmp_path, [Interval(5, 8, 20, "macro")])
+    with pytest.raises(DataError, match="no micro interval to learn from"):
+        spotter.fit([only_macro])
+    with pytest.raises(DataError, match="no training videos"):
+        spotter.fit([])
+    with pytest.raises(ConfigError, match="not trained"):
+        spotter.spot(tmp_path, fps=30.0)
+    with pytest.raises(ConfigError, match="not trained"):
+        spotter.save(tmp_path / "m.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(CheckpointError, match="not a spotter saved by mmnet"):
+        load_spotter(tmp_path / "junk.pt")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_spotter(tmp_path / "absent.pt")
+
+
+@face_extra
+def test_video_without_a_face_is_an_error_naming_it(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "rawpic" / "s15" / "15_0101blank"
+    folder.mkdir(parents=True)
+    for n in range(1, 41):
+        Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(folder / f"img{n}.jpg")
+    video = _video(folder, [Interval(5, 8, 20, "macro"), Interval(25, 27, 30, "micro")])
+    with pytest.raises(PreprocessError, match="15_0101.*no face found"):
+        LearnedSpotter(spot_config("casme2")).fit([video])
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    from mmnet.data import load_dataset
+    from mmnet.synth.long import LongConfig
+    from mmnet.synth.long_writer import write_long_dataset
+
+    root = write_long_dataset(tmp_path_factory.mktemp("learned") / "set", subjects=3, minutes=0.5, seed=5,
+                              config=LongConfig(**TINY))
+    load = load_dataset("casme-sq", root)
+    load.raise_if_errors()
+    return root, load
+
+
+@pytest.mark.slow
+def test_fit_spot_save_load_round_trip_and_loso_above_baseline(tiny_set, tmp_path):
+    from mmnet.spotting.loso import loso_spotting
+
+    root, load = tiny_set
+    config = spot_config("casme2", TINY_SPOT)
+    out = loso_spotting(load, config, seed=0)
+    learned, baseline = out["counts"]["macro"], out["baseline"]["macro"]
+    # The baseline makes as many guesses per video as the spotter, evenly spaced, of the true mean length.
+    assert learned["tp"] >= 3 and learned["f1"] >= baseline["f1"] + 0.25, (learned, baseline)
+    assert [f["subject"] for f in out["folds"]] == sorted({v.subject for v in load.videos})
+
+    spotter = make_spotter(config, seed=1)
+    stats = spotter.fit(load.videos[:2])
+    assert stats["macro"]["positives"] > 0 and len(stats["micro"]["loss"]) == 10
+    result = spotter.spot(load.videos[2])
+    spotter.save(tmp_path / "spotter.pt")
+    again = LearnedSpotter.load(tmp_path / "spotter.pt")
+    assert again.config == spotter.config and again.seed == 1
+    assert again.spot(load.videos[2]).intervals == result.intervals
+    assert again.spot(load.videos[2].path, fps=30.0).intervals == result.intervals  # a frame folder works too
+    with pytest.raises(CheckpointError, match="learned spotter, not a flow"):
+        FlowSpotter.load(tmp_path / "spotter.pt")
+
+
+@pytest.mark.slow
+def test_cli_train_spotter_then_spot_with_it(tiny_set, tmp_path, capsys):
+    root, load = tiny_set
+    model = tmp_path / "spotter.pt"
+    sets = [a for o in TINY_SPOT[1:] if not o.startswith("learned.epochs") for a in ("--set", o)]
+    assert main(["train-spotter", "casme-sq", "--root", str(root), "--out", str(model), "--set", "learned.epochs=1",
+                 *sets, "--no-progress"]) == 0
+    assert "wrote" in capsys.readouterr().out and model.is_file()
+    video = load.videos[0].path
+    assert main(["spot", str(video), "--fps", "30", "--spotter-model", str(model), "--json", "--no-progress"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["config"]["method"] == "learned" and data["frames"] == load.videos[0].n_frames
+    assert main(["spot", str(video), "--fps", "30", "--spotter-model", str(model), "--set", "macro.p=0.1"]) == 3
+    assert "carries its own parameters" in capsys.readouterr().err
