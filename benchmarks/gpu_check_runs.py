@@ -204,7 +204,7 @@ def section_ray(device: torch.device, sizes: Sizes, out: Path, allow_cpu: bool =
     try:
         import ray
     except ImportError:
-        raise Skip("ray is not installed (pip install -e ".[ray]" in the mmnet checkout)") from None
+        raise Skip("ray is not installed (pip install -e '.[ray]' in the mmnet checkout)") from None
     if device.type != "cuda" and not allow_cpu:
         raise Skip("needs CUDA (4 folds x 0.25 GPU)")
     from mmnet.config import ExecutorConfig
