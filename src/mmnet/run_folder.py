@@ -13,6 +13,13 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/model/            the fold's final model (train.save_models)
     RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold
 
+Spot then recognise (a long-video dataset) adds::
+
+    RUN/truth.csv            TRUTH_COLUMNS: every annotated interval of every recording (micro and macro)
+    RUN/videos.csv           VIDEOS_COLUMNS: every recording and the fold that spots it
+    RUN/spotting/<video>.json  a training-free spotter's result per recording, reused by every fold
+    RUN/seed-<S>/fold-<NAME>/spots.csv         SPOTS_COLUMNS: the fold's recordings spotted and recognised
+
 Both sides import the names and columns from here, so they cannot drift apart.
 """
 
@@ -28,7 +35,8 @@ from .utils import atomic_write_text
 __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
-    "SEED_FOLDER", "prediction_columns", "seed_folder", "fold_folder", "fold_path", "write_csv",
+    "SEED_FOLDER", "prediction_columns", "TRUTH", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS", "VIDEOS_COLUMNS",
+    "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv",
 ]
 
 # Files of the run folder.
@@ -43,11 +51,21 @@ PREDICTIONS = "predictions.csv"
 STATE = "state.pt"
 MODEL = "model"
 DONE = "done.json"
+# Spot then recognise.
+TRUTH = "truth.csv"
+VIDEOS = "videos.csv"
+SPOT_CACHE = "spotting"
+SPOTS = "spots.csv"
 
 SAMPLES_COLUMNS = ("sample_id", "dataset", "subject", "clip", "label", "class_index")
 SKIPPED_COLUMNS = ("sample_id", "reason")
 FRAME_NOTES_COLUMNS = ("sample_id", "note")
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "lr", "test_loss", "test_acc", "seconds")
+# label: as annotated; class: the label scheme's class ("" when the scheme does not score it)
+TRUTH_COLUMNS = ("video", "subject", "onset", "apex", "offset", "type", "label", "class")
+VIDEOS_COLUMNS = ("video", "subject", "fold", "fps", "first_frame", "last_frame", "frames")
+# label/probabilities: the fold's MMNet on a micro interval ("class=p;..."); empty for macro intervals
+SPOTS_COLUMNS = ("video", "subject", "onset", "apex", "offset", "type", "score", "label", "probabilities")
 PREDICTION_ID_COLUMNS = ("epoch", "sample_id", "subject", "dataset", "true", "pred")
 
 SEED_FOLDER = re.compile(r"seed-(-?\d+)")

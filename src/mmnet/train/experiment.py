@@ -10,6 +10,7 @@ from ..report import build_report
 from ..runtime import check_device
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run
+from .spot_recognise import run_spot_recognise
 
 __all__ = ["run_experiment"]
 
@@ -30,4 +31,6 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     elif len(tasks) < total:
         write_line(f"{total - len(tasks)}/{total} folds already finished; running the other {len(tasks)}")
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
+    if run.long_videos is not None:  # spot then recognise: every finished fold's recordings (spots.csv)
+        run_spot_recognise(run)
     return build_report(run.out_dir)
