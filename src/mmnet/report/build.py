@@ -6,12 +6,15 @@
 - ``report.md``: the same for people, with the protocol, status, config and environment;
 - ``confusion_matrix.png``, ``learning_curves.png``;
 - ``megc_log.txt``: per fold, subject, sample, true and predicted label (MEGC layout), and
-  ``pooled_predictions.csv``: the scored predictions in one table, to recompute every number.
+  ``pooled_predictions.csv``: the scored predictions in one table, to recompute every number;
+- for a long-video dataset (spot then recognise, ``str_report``): the spotting and STR tables in
+  report.md/json, ``timelines/<video>.png`` and ``megc/seed-<S>/`` (MEGC log, spotting and STR CSVs).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from ..utils import atomic_write_bytes, atomic_write_text
@@ -20,6 +23,7 @@ from .render import megc_log, render_markdown
 from .run_reader import load_run
 from .scores import compute_report, score_run
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY
+from .str_report import str_section
 
 __all__ = ["build_report", "summarize_run", "REPORT_FILES"]
 
@@ -46,18 +50,30 @@ def build_report(run_dir: str | Path, selection: str | None = None) -> dict:
         run = load_run(run_dir)
         report, pooled = score_run(run, selection)
         log, pooled_csv = megc_log(report, pooled, run)
+        spotting = str_section(run_dir, report)  # long-video datasets: spot then recognise
+        if spotting is not None:
+            report["spot_then_recognise"] = spotting.summary
         # default=str: YAML may hold dates; allow_nan=False: a NaN here is a bug, not a number.
         texts = {"report.json": json.dumps(report, indent=2, allow_nan=False, default=str) + "\n",
                  "report.md": render_markdown(report), "megc_log.txt": log, "pooled_predictions.csv": pooled_csv}
         images = {"confusion_matrix.png": confusion_png(report), "learning_curves.png": curves_png(report)}
+        if spotting is not None:
+            texts["report.md"] += spotting.markdown
+            texts.update(spotting.texts)
+            images.update(spotting.images)
     except BaseException:
         if run_dir.is_dir():
             for name in REPORT_FILES:
                 (run_dir / name).unlink(missing_ok=True)
+            if (run_dir / "truth.csv").is_file():  # spot then recognise: its figures and MEGC files too
+                for folder in ("timelines", "megc"):
+                    shutil.rmtree(run_dir / folder, ignore_errors=True)
         raise
     for name, text in texts.items():
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)  # spot then recognise: megc/seed-S/
         atomic_write_text(run_dir / name, text)
     for name, data in images.items():
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)  # spot then recognise: timelines/
         atomic_write_bytes(run_dir / name, data)
     return report
 
