@@ -156,3 +156,25 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
     assert "2/2 folds already finished" in err and "[spots" not in err
     assert main(["report", str(out)]) == 0
     assert (out / "report.md").read_text() == md
+
+
+def test_a_run_from_before_the_spotting_section_still_resumes(tmp_path):
+    import yaml
+
+    from mmnet import synth
+    from mmnet.config import load_config
+    from mmnet.errors import ConfigError
+    from mmnet.train.prepare import prepare_run
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    base = [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32"]
+    out = tmp_path / "run"
+    prepare_run(load_config(None, base), out, progress=False)
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    del saved["spotting"]  # as written before the section existed
+    (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    (out / "seed-0" / "fold-x").mkdir(parents=True)
+    (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
+    prepare_run(load_config(None, base), out, progress=False)  # the same run: resumes
+    with pytest.raises(ConfigError, match="spotting.preset"):
+        prepare_run(load_config(None, [*base, "spotting.preset=samm"]), out, progress=False)

@@ -11,6 +11,7 @@ Examples:
   mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
       --annotation /d/combined_3class_gt.csv --out runs/cde
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
+  mmnet train --dataset casme-sq --root /d/CASME_sq --out runs/str   # long videos: spot then recognise
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--config", type=Path, default=None, help="experiment YAML (see configs/); default: paper recipe")
     p.add_argument("--dataset", type=str, default=None,
-                   help="dataset name (casme2, samm, mmew, smic, casme3, composite)")
+                   help="dataset name (casme2, samm, mmew, smic, casme3, composite; long videos: casme-sq, samm-long "
+                        "= spot then recognise)")
     add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
     p.add_argument("--scheme", type=str, default=None, help="label scheme (default: the dataset's)")

@@ -123,7 +123,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     _check_saved_config(out, config_path)
     reconfigured = False
     if config_path.exists():
-        changes = config_changes(yaml.safe_load(config_path.read_text()) or {}, yaml.safe_load(text))
+        saved = yaml.safe_load(config_path.read_text()) or {}
+        saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
+        changes = config_changes(saved, yaml.safe_load(text))
         if changes and _has_trained(out):
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
                               "Use another --out folder, or --restart to move this run aside and start over.")
