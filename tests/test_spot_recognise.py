@@ -178,3 +178,51 @@ def test_a_run_from_before_the_spotting_section_still_resumes(tmp_path):
     prepare_run(load_config(None, base), out, progress=False)  # the same run: resumes
     with pytest.raises(ConfigError, match="spotting.preset"):
         prepare_run(load_config(None, [*base, "spotting.preset=samm"]), out, progress=False)
+
+
+def test_str_section_scores_a_crafted_run_folder(tmp_path):
+    from mmnet import run_folder as rf
+    from mmnet.report.str_report import str_section
+
+    run = tmp_path / "run"
+    rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [
+        ["A", "s1", 10, 15, 20, "micro", "positive", "positive"],
+        ["A", "s1", 40, 45, 50, "micro", "negative", "negative"],
+        ["A", "s1", 100, 120, 150, "macro", "negative", ""],
+        ["B", "s2", 5, 8, 12, "micro", "others", ""],
+    ])
+    rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["A", "s1", "d/s1", 30, 1, 200, 200],
+                                                      ["B", "s2", "d/s2", 30, 1, 100, 100],
+                                                      ["C", "s3", "d/s2", 30, 1, 100, 100]])
+    fold = rf.fold_path(run, 0, "d/s1")
+    rf.write_csv(fold / rf.SPOTS, rf.SPOTS_COLUMNS, [
+        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", "negative=0.1;positive=0.8;surprise=0.1"],  # TP, right
+        ["A", "s1", 41, 45, 50, "micro", 2.0, "positive", "negative=0.2;positive=0.7;surprise=0.1"],  # TP, wrong
+        ["A", "s1", 70, 72, 75, "micro", 1.0, "surprise", "negative=0.2;positive=0.2;surprise=0.6"],  # FP
+    ])
+    config = {"data": {"dataset": "casme-sq", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
+              "spotting": {"preset": None, "overrides": []}}
+    section = str_section(run, {"config": config})
+    s = section.summary
+    assert not s["complete"] and s["unspotted_folds"] == ["seed 0 fold d/s2"]  # fold d/s2 has no spots.csv yet
+    (e,) = s["per_seed"]
+    assert e["recordings"] == 1 and e["truth"] == {"micro": 2, "macro": 1}  # only the spotted fold's recordings
+    assert {k: (c["tp"], c["fp"], c["fn"]) for k, c in e["spotting"].items()} == {
+        "micro": (2, 1, 0), "macro": (0, 0, 1), "overall": (2, 1, 1)}
+    r = e["str"]
+    assert r["spotting_f1"] == pytest.approx(0.8) and r["pairs"] == 2 and r["accuracy"] == 0.5
+    # positive: P 1/2, R 1; negative: P 0, R 0; surprise: no pair (left out). P 1/4, R 1/2 -> F1 1/3
+    assert r["analysis_f1"] == pytest.approx(1 / 3) and r["uf1"] == pytest.approx(1 / 3)
+    assert r["strs"] == pytest.approx(0.8 / 3) and r["classes_left_out"] == ["surprise"]
+    assert "PARTIAL" in section.markdown and "| 0 | micro | 2 | 2 | 1 | 0 |" in section.markdown
+    assert set(section.images) == {"timelines/A.png"}
+    assert section.images["timelines/A.png"][:4] == b"\x89PNG"
+    log = section.texts["megc/seed-0/megc2020_log.txt"]
+    assert log.splitlines()[0].strip() == "2" and log.count("TP") == 2
+    assert section.texts["megc/seed-0/str.csv"].splitlines()[1] == "s1,A,10,20,positive"
+
+    rf.write_csv(rf.fold_path(run, 0, "d/s2") / rf.SPOTS, rf.SPOTS_COLUMNS, [
+        ["B", "s2", 5, 8, 12, "micro", 1.0, "negative", "negative=0.9;positive=0.05;surprise=0.05"]])
+    s = str_section(run, {"config": config}).summary
+    assert s["complete"] and s["per_seed"][0]["recordings"] == 3
+    assert s["per_seed"][0]["str"]["pairs"] == 2  # B's match has truth 'others': not a scored class

@@ -155,15 +155,15 @@ def run_spot_recognise(run) -> int:
         fold_dir = rf.fold_path(run.out_dir, seed, name)
         mine = [v for v in videos if run.video_folds[v.video] == name]
         spotter = shared or make_spotter(run.spot, seed=fold_seed(seed, name), device=str(device))
-        if spotter.fold_independent:
+        once = getattr(spotter, "fold_independent", False)  # a spotter that learns is fitted and run per fold
+        if once:
             shared = spotter
         else:
             spotter.fit([v for v in videos if run.video_folds[v.video] != name])
         predictor = Predictor.from_checkpoint(fold_dir / rf.MODEL, device=device)
         rows, n_micro = [], 0
         for video in mine:
-            spotted = (_cached_spot(run.out_dir, spotter, video) if spotter.fold_independent
-                       else spotter.spot(video).intervals)
+            spotted = _cached_spot(run.out_dir, spotter, video) if once else spotter.spot(video).intervals
             recognised = _recognise(predictor, video, spotted)
             n_micro += sum(i.type == "micro" for i in recognised)
             rows += _spots_rows(video, recognised)
