@@ -155,11 +155,10 @@ def run_spot_recognise(run) -> int:
         fold_dir = rf.fold_path(run.out_dir, seed, name)
         mine = [v for v in videos if run.video_folds[v.video] == name]
         spotter = shared or make_spotter(run.spot, seed=fold_seed(seed, name), device=str(device))
-        once = getattr(spotter, "fold_independent", False)  # a spotter that learns is fitted and run per fold
-        if once:
-            shared = spotter
-        else:
+        if spotter is not shared:  # the training subjects' recordings
             spotter.fit([v for v in videos if run.video_folds[v.video] != name])
+        once = getattr(spotter, "fold_independent", False)  # a spotter that learns is fitted and run per fold
+        shared = spotter if once else None
         predictor = Predictor.from_checkpoint(fold_dir / rf.MODEL, device=device)
         rows, n_micro = [], 0
         for video in mine:
