@@ -30,6 +30,7 @@ __all__ = [
     "AugmentConfig",
     "TrainConfig",
     "EvalConfig",
+    "SpottingConfig",
     "ExperimentConfig",
     "ExecutorConfig",
     "load_config",
@@ -135,6 +136,17 @@ class EvalConfig:
 
 
 @dataclass
+class SpottingConfig:
+    """Spot then recognise (long-video datasets only): the spotter's settings (mmnet.spotting.config.SpotConfig).
+
+    Checked against SpotConfig when a run starts (spotting imports this module, not the reverse).
+    """
+
+    preset: str | None = None  # None: the dataset's (casme-sq -> casme2, samm-long -> samm)
+    overrides: list[str] = field(default_factory=list)  # SpotConfig values, "key=value" / "section.key=value"
+
+
+@dataclass
 class ExperimentConfig:
     # model.num_classes always follows the label scheme's class list (set when the run starts);
     # model.image_size follows data.image_size unless set explicitly (then they must be equal).
@@ -143,6 +155,7 @@ class ExperimentConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    spotting: SpottingConfig = field(default_factory=SpottingConfig)  # long-video datasets: spot then recognise
     seeds: list[int] = field(default_factory=lambda: [0])  # one LOSO per seed; report mean and std
 
     def __post_init__(self) -> None:
@@ -157,7 +170,7 @@ class ExperimentConfig:
 
 
 _SECTIONS = {"model": MMNetConfig, "data": DataConfig, "augment": AugmentConfig, "train": TrainConfig,
-             "eval": EvalConfig}
+             "eval": EvalConfig, "spotting": SpottingConfig}
 
 
 def _check_type(key: str, value, annotation):

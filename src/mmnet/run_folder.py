@@ -18,6 +18,13 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
                                (history.csv, state.pt while unfinished, done.json, model/), plus
     RUN/final/MODEL_CARD.md    the model card, and model_card.json (the same, for programs)
 
+Spot then recognise (a long-video dataset) adds::
+
+    RUN/truth.csv            TRUTH_COLUMNS: every annotated interval of every recording (micro and macro)
+    RUN/videos.csv           VIDEOS_COLUMNS: every recording and the fold that spots it
+    RUN/spotting/<video>.json  a training-free spotter's result per recording, reused by every fold
+    RUN/seed-<S>/fold-<NAME>/spots.csv         SPOTS_COLUMNS: the fold's recordings spotted and recognised
+
 Both sides import the names and columns from here, so they cannot drift apart.
 """
 
@@ -34,7 +41,8 @@ __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
     "SLURM_JOBS", "SLURM_LOGS", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
-    "SEED_FOLDER", "prediction_columns", "seed_folder", "fold_folder", "fold_path", "write_csv",
+    "SEED_FOLDER", "prediction_columns", "TRUTH", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS", "VIDEOS_COLUMNS",
+    "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv",
 ]
 
 # Files of the run folder.
@@ -58,10 +66,21 @@ FINAL = "final"
 MODEL_CARD = "MODEL_CARD.md"
 MODEL_CARD_JSON = "model_card.json"
 
+# Spot then recognise.
+TRUTH = "truth.csv"
+VIDEOS = "videos.csv"
+SPOT_CACHE = "spotting"
+SPOTS = "spots.csv"
+
 SAMPLES_COLUMNS = ("sample_id", "dataset", "subject", "clip", "label", "class_index")
 SKIPPED_COLUMNS = ("sample_id", "reason")
 FRAME_NOTES_COLUMNS = ("sample_id", "note")
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "lr", "test_loss", "test_acc", "seconds")
+# label: as annotated; class: the label scheme's class ("" when the scheme does not score it)
+TRUTH_COLUMNS = ("video", "subject", "onset", "apex", "offset", "type", "label", "class")
+VIDEOS_COLUMNS = ("video", "subject", "fold", "fps", "first_frame", "last_frame", "frames")
+# label/probabilities: the fold's MMNet on a micro interval ("class=p;..."); empty for macro intervals
+SPOTS_COLUMNS = ("video", "subject", "onset", "apex", "offset", "type", "score", "label", "probabilities")
 PREDICTION_ID_COLUMNS = ("epoch", "sample_id", "subject", "dataset", "true", "pred")
 
 SEED_FOLDER = re.compile(r"seed-(-?\d+)")

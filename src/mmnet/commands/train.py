@@ -15,6 +15,7 @@ Examples:
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
   mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --executor slurm \\
       --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00        # one SLURM array job (docs/cluster.md)
+  mmnet train --dataset casme-sq --root /d/CASME_sq --out runs/str   # long videos: spot then recognise
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     final.add_argument("--final-fit-only", action="store_true",
                        help="only that final model, no cross-validation (train.final_fit=only)")
     p.add_argument("--dataset", type=str, default=None,
-                   help="dataset name (casme2, samm, mmew, smic, casme3, composite)")
+                   help="dataset name (casme2, samm, mmew, smic, casme3, composite; long videos: casme-sq, samm-long "
+                        "= spot then recognise)")
     add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
     p.add_argument("--scheme", type=str, default=None, help="label scheme (default: the dataset's)")

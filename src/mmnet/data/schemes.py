@@ -146,6 +146,17 @@ _SCHEMES = [
         "composite-3class", ("negative", "positive", "surprise"),
         _identity("negative", "positive", "surprise"),
         source="MEGC2019 CDE ground truth: 0 negative, 1 positive, 2 surprise", datasets=("composite",)),
+    LabelScheme(
+        "casme-sq-str", ("negative", "positive", "surprise"),
+        {**_identity("negative", "positive", "surprise"), "others": None},
+        source="spot then recognise on CAS(ME)^2's micro-expressions: its emotion classes without 'others', as "
+               "MEAN's STR evaluation", datasets=("casme-sq", "casme2-long")),
+    LabelScheme(
+        "samm-long-str", ("negative", "positive", "surprise"),
+        {**dict.fromkeys(_SAMM_VOCAB), "anger": "negative", "contempt": "negative", "disgust": "negative",
+         "fear": "negative", "sadness": "negative", "happiness": "positive", "surprise": "surprise"},
+        source="spot then recognise on SAMM Long Videos' micro-expressions (Estimated Emotion of the SAMM coding "
+               "file): MEGC2019's grouping, Other excluded, as MEAN's STR evaluation", datasets=("samm-long",)),
     # AU-based objective classes (Davison et al. 2018): I..VII, VII = 'others'.
     *[LabelScheme(
         f"{ds}-objective", _ROMAN, dict(zip(_OBJ, _ROMAN)), field="objective_class",
@@ -168,6 +179,9 @@ DEFAULT_SCHEME: dict[str, str] = {
     "smic-nir": "smic-3class",
     "casme3": "casme3-4class",
     "composite": "composite-3class",
+    "casme-sq": "casme-sq-str",
+    "casme2-long": "casme-sq-str",
+    "samm-long": "samm-long-str",
 }
 
 

@@ -7,12 +7,15 @@
 - figures in each requested format (PNG, PDF, SVG; default PNG + PDF): ``confusion_matrix``,
   ``per_subject``, ``learning_curves`` and, with paper selection, ``confusion_matrix_paper_optimistic``;
 - ``megc_log.txt``: per fold, subject, sample, true and predicted label (MEGC layout), and
-  ``pooled_predictions.csv``: the scored predictions in one table, to recompute every number.
+  ``pooled_predictions.csv``: the scored predictions in one table, to recompute every number;
+- for a long-video dataset (spot then recognise, ``str_report``): the spotting and STR tables in
+  report.md/json, ``timelines/<video>.png`` and ``megc/seed-<S>/`` (MEGC log, spotting and STR CSVs).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +35,7 @@ from .scores import (
     score_run,
 )
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY
+from .str_report import str_section
 
 __all__ = ["build_report", "summarize_run", "REPORT_FILES"]
 
@@ -67,19 +71,31 @@ def build_report(run_dir: str | Path, selection: str | None = None,
         report["files"] = list(report_files(figure_formats, paper=PAPER_KEY in report))
         images = render_figures(report, figure_formats)
         log, pooled_csv = megc_log(report, pooled, run)
+        spotting = str_section(run_dir, report)  # long-video datasets: spot then recognise
+        if spotting is not None:
+            report["spot_then_recognise"] = spotting.summary
         # default=str: YAML may hold dates; allow_nan=False: a NaN here is a bug, not a number.
         texts = {"report.json": json.dumps(report, indent=2, allow_nan=False, default=str) + "\n",
                  "report.md": render_markdown(report), "megc_log.txt": log, "pooled_predictions.csv": pooled_csv}
+        if spotting is not None:
+            texts["report.md"] += spotting.markdown
+            texts.update(spotting.texts)
+            images.update(spotting.images)
     except BaseException:
         if run_dir.is_dir():
             for name in ALL_REPORT_FILES:
                 (run_dir / name).unlink(missing_ok=True)
+            if (run_dir / "truth.csv").is_file():  # spot then recognise: its figures and MEGC files too
+                for folder in ("timelines", "megc"):
+                    shutil.rmtree(run_dir / folder, ignore_errors=True)
         raise
     for name in set(ALL_REPORT_FILES) - set(report["files"]):
         (run_dir / name).unlink(missing_ok=True)
     for name, text in texts.items():
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)  # spot then recognise: megc/seed-S/
         atomic_write_text(run_dir / name, text)
     for name, data in images.items():
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)  # spot then recognise: timelines/
         atomic_write_bytes(run_dir / name, data)
     return report
 

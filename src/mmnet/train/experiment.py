@@ -13,6 +13,7 @@ from ..runtime import check_device
 from .executors import run_tasks
 from .model_card import write_model_card
 from .prepare import fold_tasks, prepare_run, task_count
+from .spot_recognise import run_spot_recognise
 
 __all__ = ["run_experiment"]
 
@@ -43,6 +44,8 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
     if tasks and executor is not None and executor.no_wait:
         return None
+    if run.long_videos is not None:  # spot then recognise: every finished fold's recordings (spots.csv)
+        run_spot_recognise(run)
     out = Path(out_dir)
     loso = any(out.glob(f"seed-*/fold-*/{rf.DONE}"))
     report = build_report(out) if loso or run.cfg.train.final_fit != "only" else {"complete": True}

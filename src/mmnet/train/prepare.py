@@ -25,12 +25,16 @@ from ..config import ExperimentConfig, config_from_dict, config_to_dict, parse_r
 from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, get_scheme, load_dataset, protocol_folds
 from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows, npy_intact
 from ..data.frame_check import check_frame_files
+from ..data.long_clips import long_video_clips
+from ..data.long_video import LongVideoLoad
 from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..progress import bars_wanted
 from ..runtime import describe_machine, plan_compute
+from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
+from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 
 __all__ = ["PreparedRun", "prepare_run", "fold_tasks", "task_count", "environment", "config_changes", "set_aside"]
@@ -51,6 +55,9 @@ class PreparedRun:
     cache: CachedFrames
     folds: list[tuple[str, list[int], list[int]]]
     flows_path: Path | None = None  # (N, S, S, 3) float32 optical flow, when model.main_input == "flow"
+    long_videos: LongVideoLoad | None = None  # spot then recognise: the recordings, their truth
+    video_folds: dict[str, str] | None = None  # spot then recognise: video id -> the fold that spots it
+    spot: SpotConfig | None = None  # spot then recognise: the spotter's settings
 
 
 def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = True) -> PreparedRun:
@@ -60,12 +67,13 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     """
     out = Path(out_dir)
     d = cfg.data
-    if d.dataset in LONG_VIDEO_DATASETS:
-        raise ConfigError(f"data.dataset={d.dataset!r} is a long-video (spotting) dataset; MMNet trains on cut "
-                          f"clips: {', '.join(sorted(DATASETS))}. Spot its recordings with `mmnet spot`.")
-    verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS)))
+    long_videos = spot = None
+    verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = get_scheme(d.scheme or DEFAULT_SCHEME[d.dataset])
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
+    if d.dataset in LONG_VIDEO_DATASETS:  # spot then recognise: MMNet trains on the annotated micro-expressions
+        spot, long_videos = spot_settings(cfg), load
+        load = long_video_clips(load, "micro")
 
     # Bad samples: an explicit choice, never a silent drop (the rule is data.usage's, as check-data's).
     check_frame_files(load, scheme)  # empty, damaged, truncated or odd-sized frames: as check-data reports them
@@ -107,14 +115,17 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     resolved["data"]["scheme"] = scheme.name
     resolved["data"]["classes"] = list(scheme.classes)
     resolved["model"]["num_classes"] = scheme.num_classes
+    if long_videos is not None:
+        resolved["train"]["save_models"] = True  # the spotted intervals are recognised by each fold's model
     cfg = config_from_dict(resolved)
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
     config_path = out / rf.CONFIG
     _check_saved_config(out, config_path)
     reconfigured = False
     if config_path.exists():
-        changes = [c for c in config_changes(yaml.safe_load(config_path.read_text()) or {}, yaml.safe_load(text))
-                   if not c.startswith(_NOT_EXPERIMENT)]
+        saved = yaml.safe_load(config_path.read_text()) or {}
+        saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
+        changes = [c for c in config_changes(saved, yaml.safe_load(text)) if not c.startswith(_NOT_EXPERIMENT)]
         if changes and _has_trained(out):
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
                               "Use another --out folder, or --restart to move this run aside and start over.")
@@ -141,10 +152,12 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     flows_path = None
     if cfg.model.main_input == "flow":
         flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
+    folds = protocol_folds(samples, d.protocol)
+    video_folds = write_long_files(out, long_videos, scheme, folds) if long_videos is not None else {}
     return PreparedRun(
         cfg=cfg, out_dir=out, flows_path=flows_path, sample_ids=[s.sample_id for s in samples],
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
-        folds=protocol_folds(samples, d.protocol),
+        folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot,
     )
 
 

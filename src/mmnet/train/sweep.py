@@ -37,6 +37,7 @@ from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run
+from .spot_recognise import run_spot_recognise
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
 
@@ -187,10 +188,11 @@ def run_sweep(
         for setting in sweep.settings:
             check_device(setting.config.train.device)
     out.mkdir(parents=True, exist_ok=True)
-    tasks, total = [], 0
+    tasks, total, runs = [], 0, []
     for setting in sweep.settings:
         # Settings that read the same frames share one cache file (keyed by its content).
         run = prepare_run(setting.config, out / setting.name, progress=progress)
+        runs.append(run)
         tasks += fold_tasks(run)
         total += len(run.cfg.seeds) * len(run.folds)
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
@@ -201,6 +203,9 @@ def run_sweep(
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
     if tasks and executor is not None and executor.no_wait:
         return None
+    for run in runs:
+        if run.long_videos is not None:  # spot then recognise (a long-video dataset)
+            run_spot_recognise(run)
     for setting in sweep.settings:
         build_report(out / setting.name)
     return summarize_sweep(out, [s.name for s in sweep.settings],

@@ -1,0 +1,196 @@
+"""The spot-then-recognise part of a report (runs on a long-video dataset).
+
+Read from the run folder (``run_folder``: truth.csv, videos.csv, each fold's spots.csv) and scored
+with ``spotting.megc``'s MEGC rule: IoU >= 0.5 with a ground truth of the same recording and type,
+one-to-one, counts pooled over the recordings of every finished fold before the ratios. Tables:
+
+* spotting per type (micro, macro, overall): ground truth, TP, FP, FN, precision, recall, F1;
+* STR (MEGC2024-2025): the micro-expression spotting F1, the recognition on its true positives
+  whose ground truth is one of the run's classes (accuracy, UF1, UAR and MEGC's analysis F1 =
+  2 P R / (P + R) over the class means), and STRS = spotting F1 x analysis F1.
+
+Files (``StrSection.files``): ``timelines/<video>.png`` (ground truth against the spotted
+intervals, coloured by outcome) and, per seed, ``megc/seed-<S>/``: the MEGC2020 log, the spotting
+CSV (``vid,onset,offset,type,score``) and the STR CSV (``subject,video,onset,offset,emotion``).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import run_folder as rf
+from ..errors import DataError
+from ..spotting.intervals import Interval
+from ..spotting.megc import evaluate_spotting, evaluate_str
+from .str_figures import timeline_png
+
+__all__ = ["StrSection", "str_section", "MEGC_DATASET_NUMBER"]
+
+#: The MEGC2020 log's dataset numbers (1 = SAMM Long Videos, 2 = CAS(ME)^2).
+MEGC_DATASET_NUMBER = {"samm-long": 1, "casme-sq": 2, "casme2-long": 2}
+RULE = ("MEGC: IoU >= 0.5 with a ground truth of the same recording and type, one-to-one (by descending score); "
+        "counts pooled over the recordings of every finished fold")
+
+
+@dataclass
+class StrSection:
+    summary: dict  # report.json["spot_then_recognise"]
+    markdown: str  # appended to report.md
+    images: dict[str, bytes] = field(default_factory=dict)  # run-folder relative name -> PNG
+    texts: dict[str, str] = field(default_factory=dict)  # run-folder relative name -> text
+
+
+def _read(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != columns:
+            raise DataError(f"'{path}' has columns {reader.fieldnames}, expected {list(columns)}; the run folder "
+                            "was written by another version or changed by hand.")
+        return list(reader)
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text != "" else None
+
+
+def _probabilities(text: str) -> dict[str, float] | None:
+    if not text:
+        return None
+    return {k: float(v) for k, v in (item.split("=", 1) for item in text.split(";"))}
+
+
+def _spots(path: Path) -> dict[str, list[Interval]]:
+    out: dict[str, list[Interval]] = {}
+    for n, r in enumerate(_read(path, rf.SPOTS_COLUMNS), start=2):
+        try:
+            iv = Interval(int(r["onset"]), _int(r["apex"]), int(r["offset"]), r["type"], r["label"] or None,
+                          float(r["score"]) if r["score"] else None, probabilities=_probabilities(r["probabilities"]))
+        except (ValueError, DataError) as exc:
+            raise DataError(f"'{path}' row {n}: {exc}") from None
+        out.setdefault(r["video"], []).append(iv)
+    return out
+
+
+def _truth(run_dir: Path) -> dict[str, list[Interval]]:
+    """video -> truth; a micro interval's label is its class, or the annotated label in parentheses when unscored."""
+    out: dict[str, list[Interval]] = {}
+    for r in _read(run_dir / rf.TRUTH, rf.TRUTH_COLUMNS):
+        label = r["class"] or f"({r['label'] or 'no label'})"
+        out.setdefault(r["video"], []).append(Interval(int(r["onset"]), _int(r["apex"]), int(r["offset"]), r["type"],
+                                                       label))
+    return out
+
+
+def _str_csv(predictions: dict[str, list[Interval]], subject: dict[str, str]) -> str:
+    lines = ["subject,video,onset,offset,emotion"]
+    for video, items in predictions.items():
+        for i in sorted((i for i in items if i.type == "micro"), key=lambda i: (i.onset, i.offset)):
+            lines.append(f"{subject[video]},{video},{i.onset},{i.offset},{i.label or ''}")
+    return "\n".join(lines) + "\n"
+
+
+def _spotting_csv(predictions: dict[str, list[Interval]]) -> str:
+    lines = ["vid,onset,offset,type,score"]
+    for video, items in predictions.items():
+        for i in sorted(items, key=lambda i: (i.onset, i.offset)):
+            lines.append(f"{video},{i.onset},{i.offset},{'me' if i.type == 'micro' else 'mae'},"
+                         f"{'' if i.score is None else repr(i.score)}")
+    return "\n".join(lines) + "\n"
+
+
+def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
+    """The spot-then-recognise section of a run's report; None when the run has no truth.csv (a clip dataset)."""
+    from ..spotting.megc_files import format_megc2020_log
+
+    run_dir = Path(run_dir)
+    if not (run_dir / rf.TRUTH).is_file():
+        return None
+    cfg = report["config"]
+    classes = tuple(cfg["data"]["classes"] or ())
+    videos = _read(run_dir / rf.VIDEOS, rf.VIDEOS_COLUMNS)
+    truth_all = _truth(run_dir)
+    subject = {v["video"]: v["subject"] for v in videos}
+    folds = sorted({v["fold"] for v in videos})
+    per_seed, images, texts, missing = [], {}, {}, []
+    for seed in cfg["seeds"]:
+        done = [f for f in folds if (rf.fold_path(run_dir, seed, f) / rf.SPOTS).is_file()]
+        missing += [f"seed {seed} fold {f}" for f in folds if f not in done]
+        scored = [v["video"] for v in videos if v["fold"] in done]
+        preds: dict[str, list[Interval]] = {v: [] for v in scored}
+        for f in done:
+            for video, items in _spots(rf.fold_path(run_dir, seed, f) / rf.SPOTS).items():
+                if video not in preds:
+                    raise DataError(f"'{rf.fold_path(run_dir, seed, f) / rf.SPOTS}': recording {video!r} is not one "
+                                    f"of the fold's recordings in {rf.VIDEOS}.")
+                preds[video] = items
+        truth = {v: truth_all.get(v, []) for v in scored}
+        spotting = evaluate_spotting(truth, preds)
+        strr = evaluate_str(truth, preds, classes=classes)
+        a = strr.analysis
+        per_seed.append({
+            "seed": seed, "folds_spotted": len(done), "recordings": len(scored),
+            "truth": {t: sum(i.type == t for v in truth.values() for i in v) for t in ("micro", "macro")},
+            "spotting": {r.pop("type"): r for r in spotting.table()},
+            "str": {"spotting_f1": strr.spotting.counts["micro"].f1, "pairs": a.n_pairs, "accuracy": a.accuracy,
+                    "uf1": a.uf1, "uar": a.uar, "analysis_f1": a.f1, "strs": strr.strs,
+                    "classes_left_out": list(a.left_out)},
+        })
+        megc = f"megc/seed-{seed}"
+        number = MEGC_DATASET_NUMBER.get(cfg["data"]["dataset"], 0)
+        texts[f"{megc}/megc2020_log.txt"] = format_megc2020_log([(number, spotting.pairs)])
+        texts[f"{megc}/spotting.csv"] = _spotting_csv(preds)
+        texts[f"{megc}/str.csv"] = _str_csv(preds, subject)
+        if seed == cfg["seeds"][0]:
+            by_video: dict[str, list] = {}
+            for p in spotting.pairs:
+                by_video.setdefault(p.video, []).append(p)
+            for v in videos:
+                if v["video"] in truth:
+                    images[f"timelines/{v['video']}.png"] = timeline_png(
+                        v["video"], int(v["first_frame"]), int(v["last_frame"]), float(v["fps"]),
+                        by_video.get(v["video"], []))
+    summary = {"rule": RULE, "classes": list(classes), "spotter": dict(cfg.get("spotting") or {}),
+               "complete": not missing, "unspotted_folds": missing, "recordings": len(videos), "folds": len(folds),
+               "per_seed": per_seed, "files": sorted(texts) + sorted(images)}
+    return StrSection(summary, _markdown(summary), images, texts)
+
+
+def _f(x: float) -> str:
+    return f"{x:.4f}"
+
+
+def _markdown(s: dict) -> str:
+    spotter = s["spotter"]
+    preset = spotter.get("preset") or "the dataset's"
+    L = ["", "## Spot then recognise", ""]
+    if not s["complete"]:
+        L += ["**PARTIAL: recordings of these folds are not spotted yet:** " + ", ".join(s["unspotted_folds"]), ""]
+    L += [f"{s['recordings']} recording(s) in {s['folds']} fold(s); each fold's test subject's recordings are "
+          "spotted and every spotted micro-expression is recognised by that fold's MMNet (onset and apex frames). "
+          f"Spotter preset: {preset}, overrides: "
+          f"{', '.join(spotter.get('overrides') or []) or 'none'}.", "", f"Scoring: {s['rule']}.", "",
+          "### Spotting", "", "| seed | type | truth | TP | FP | FN | precision | recall | F1 |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for e in s["per_seed"]:
+        for t, c in e["spotting"].items():
+            n = e["truth"].get(t, sum(e["truth"].values()))
+            L.append(f"| {e['seed']} | {t} | {n} | {c['tp']} | {c['fp']} | {c['fn']} | {_f(c['precision'])} | "
+                     f"{_f(c['recall'])} | {_f(c['f1'])} |")
+    L += ["", "### STR: recognition of the spotted micro-expressions", "",
+          f"On the true-positive micro intervals whose ground truth is one of {', '.join(s['classes'])}; "
+          "analysis F1 = 2 P R / (P + R) over the class means of precision and recall (MEGC), "
+          "STRS = micro spotting F1 x analysis F1.", "",
+          "| seed | micro spotting F1 | pairs | Acc | UF1 | UAR | analysis F1 | STRS |",
+          "|---|---|---|---|---|---|---|---|"]
+    for e in s["per_seed"]:
+        r = e["str"]
+        L.append(f"| {e['seed']} | {_f(r['spotting_f1'])} | {r['pairs']} | {_f(r['accuracy'])} | {_f(r['uf1'])} | "
+                 f"{_f(r['uar'])} | {_f(r['analysis_f1'])} | {_f(r['strs'])} |")
+    timelines = [f for f in s["files"] if f.startswith("timelines/")]
+    L += ["", "### Timelines", "", "Ground truth against the spotted intervals (green: matched, red: false "
+          "positive, orange: missed); micro-expressions carry the recognised / annotated class.", ""]
+    L += [f"![{Path(f).stem}]({f})" for f in timelines]
+    L += ["", "MEGC files: " + ", ".join(f"`{f}`" for f in s["files"] if f.startswith("megc/")), ""]
+    return "\n".join(L)

@@ -1,0 +1,228 @@
+"""Spot then recognise through `mmnet train` on a long-video dataset (docs/spotting.md)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from mmnet.cli import main
+
+from .fakes_long import CASME_SQ_ROWS, write_casme_sq, write_samm_long
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_long_video_intervals_become_clip_samples(tmp_path):
+    from mmnet.data import get_scheme, load_dataset
+    from mmnet.data.cache import frame_windows
+    from mmnet.data.long_clips import long_video_clips
+    from mmnet.data.usage import plan_usage
+    from mmnet.errors import DataError
+
+    # one more micro-expression in 15_0401, wholly past its 60 frames on disk
+    rows = list(CASME_SQ_ROWS) + [(1, "anger1_4", 100, 104, 110, 4, "negative", "micro-expression", "anger")]
+    long = load_dataset("casme-sq", write_casme_sq(tmp_path / "sq", rows))
+    load = long_video_clips(long)
+    micro = [(v, i) for v in long.videos + long.excluded for i in v.of_type("micro")]
+    assert len(load.samples) + len(load.excluded) == len(micro) == 3  # nothing dropped
+    by_id = {s.sample_id: s for s in load.samples}
+    assert set(by_id) == {"casme-sq/s15/15_0401_30-38", "casme-sq/s16/16_0502_5-12"}
+    s = by_id["casme-sq/s15/15_0401_30-38"]
+    assert (s.subject, s.onset, s.apex, s.offset, s.label) == ("s15", 30, 33, 38, "negative")
+    assert s.frame_numbers == list(range(30, 39)) and all(p.is_file() for _, p in s.frames)
+    assert s.frame_path(33).name == "img33.jpg" and s.extra["video"] == "15_0401"
+    assert by_id["casme-sq/s16/16_0502_5-12"].frame_path(5).name == "img5.jpg"
+    # the interval outside the frames: excluded, an error naming it, a problem for training
+    (gone,) = load.excluded
+    assert gone.sample_id == "casme-sq/s15/15_0401_100-110"
+    assert any(i.sample_id == gone.sample_id and i.check == "no_frames" for i in load.errors)
+    usage = plan_usage(load, get_scheme("casme-sq-str"), "error")
+    assert sorted(s.sample_id for s, _ in usage.used) == sorted(by_id)
+    assert "outside the frames on disk" in dict(usage.problems)[gone.sample_id]  # the loader's issue, by name
+    assert not [sid for sid, _ in usage.problems if sid == "casme-sq/s15/15_0401"]  # not keyed by its recording
+
+    # SAMM Long Videos: the emotion comes from the micro coding file; an apex -1 is named when training
+    samm = long_video_clips(load_dataset("samm-long", write_samm_long(tmp_path / "samm")))
+    labels = {s.sample_id: s.label for s in samm.samples}
+    assert labels == {"samm-long/006/006_1_40-50": "anger", "samm-long/007/007_2_5-15": ""}
+    problems = dict(plan_usage(samm, get_scheme("samm-long-str"), "error").problems)
+    assert "no label" in problems["samm-long/007/007_2_5-15"]  # not in the emotion file: named, not dropped
+    (no_apex,) = [s for s in samm.samples if s.apex is None]
+    with pytest.raises(DataError, match=no_apex.sample_id):
+        frame_windows(no_apex, 0.15, clamp=False)
+
+
+def test_spotting_section_is_checked_when_the_run_starts(tmp_path):
+    from mmnet.config import load_config
+    from mmnet.errors import ConfigError
+    from mmnet.train.spot_recognise import spot_settings
+
+    cfg = load_config(None, ["data.dataset=samm-long", "spotting.overrides=[micro.p=0.2]"])
+    spot = spot_settings(cfg)
+    assert spot.preset == "samm" and spot.micro.p == 0.2 and spot.micro.k == 37
+    with pytest.raises(ConfigError, match="micro.nope"):
+        spot_settings(load_config(None, ["data.dataset=casme-sq", "spotting.overrides=[micro.nope=1]"]))
+    with pytest.raises(ConfigError, match="loso"):
+        spot_settings(load_config(None, ["data.dataset=casme-sq", "data.protocol=lodo"]))
+
+
+def test_make_spotter_gives_the_flow_spotter():
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.spotters import FlowSpotter, make_spotter
+
+    spotter = make_spotter(spot_config("casme2"), seed=3, device="cpu")
+    assert isinstance(spotter, FlowSpotter) and spotter.fold_independent and spotter.fit([]) is spotter
+
+
+@pytest.mark.slow
+def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, monkeypatch):
+    root, out = tmp_path / "long", tmp_path / "run"
+    assert main(["synth", str(root), "--long", "--subjects", "3", "--minutes", "0.25", "--size", "160", "128",
+                 "--seed", "0"]) == 0
+    args = ["train", "--dataset", "casme-sq", "--root", str(root), "--out", str(out), "--device", "cpu",
+            "--no-progress", "--set", "train.epochs=1", "--set", "data.image_size=32", "--set", "train.batch_size=4",
+            "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set", "spotting.overrides=[face.mode=none]"]
+
+    # an interruption while the second fold's recordings are recognised
+    from mmnet.infer.predictor import Predictor
+
+    real, calls = Predictor.from_checkpoint.__func__, []
+
+    def interrupted(cls, path, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(cls, path, **kwargs)
+
+    monkeypatch.setattr(Predictor, "from_checkpoint", classmethod(interrupted))
+    from mmnet.cli import EXIT_INTERRUPTED
+
+    assert main(args) == EXIT_INTERRUPTED
+    monkeypatch.undo()
+    folds = sorted(out.glob("seed-0/fold-*"))
+    assert len(folds) == 2 and all((f / "done.json").is_file() for f in folds)
+    finished = [f for f in folds if (f / "spots.csv").is_file()]
+    assert len(finished) == 1
+    kept = (finished[0] / "spots.csv").stat().st_mtime_ns
+    cached = {p.name: p.stat().st_mtime_ns for p in (out / "spotting").glob("*.json")}
+    capsys.readouterr()
+
+    assert main(args) == 0  # resumes: only the unspotted fold
+    err = capsys.readouterr().err
+    assert "2/2 folds already finished" in err and "[spots 1/1]" in err
+    assert (finished[0] / "spots.csv").stat().st_mtime_ns == kept
+    videos = _rows(out / "videos.csv")
+    assert {v["video"] for v in videos} == {"15_0101", "16_0101", "19_0101"}
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "spotting").glob("*.json")
+            if p.name in cached} == cached  # spotted once, reused
+    assert len(list((out / "spotting").glob("*.json"))) == 3
+    for fold in folds:
+        rows = _rows(fold / "spots.csv")
+        assert list(rows[0]) == ["video", "subject", "onset", "apex", "offset", "type", "score", "label",
+                                 "probabilities"]
+        mine = {v["video"] for v in videos if "fold-" + v["fold"].replace("/", "_") == fold.name}
+        assert {r["video"] for r in rows} <= mine
+        for r in rows:
+            assert int(r["onset"]) <= int(r["apex"]) <= int(r["offset"])
+            if r["type"] == "micro":
+                assert r["label"] in ("negative", "positive", "surprise") and r["probabilities"].count("=") == 3
+            else:
+                assert r["label"] == "" and r["probabilities"] == ""
+
+    md = (out / "report.md").read_text()
+    for heading in ("# MMNet LOSO report", "## Spot then recognise", "### Spotting", "### STR", "### Timelines"):
+        assert heading in md
+    assert "| 0 | micro |" in md and "| 0 | overall |" in md
+    for v in videos:
+        assert (out / "timelines" / f"{v['video']}.png").is_file() and f"timelines/{v['video']}.png" in md
+    for name in ("megc2020_log.txt", "spotting.csv", "str.csv"):
+        assert (out / "megc" / "seed-0" / name).is_file()
+    import json
+
+    section = json.loads((out / "report.json").read_text())["spot_then_recognise"]
+    assert section["complete"] and section["per_seed"][0]["recordings"] == 3
+    truth = _rows(out / "truth.csv")
+    counts = section["per_seed"][0]["spotting"]
+    assert counts["micro"]["tp"] + counts["micro"]["fn"] == sum(t["type"] == "micro" for t in truth)
+    spotted = sum(len(_rows(f / "spots.csv")) for f in folds)
+    assert counts["overall"]["tp"] + counts["overall"]["fp"] == spotted
+
+    assert main(args) == 0  # a rerun: nothing to do
+    err = capsys.readouterr().err
+    assert "2/2 folds already finished" in err and "[spots" not in err
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.md").read_text() == md
+
+
+def test_a_run_from_before_the_spotting_section_still_resumes(tmp_path):
+    import yaml
+
+    from mmnet import synth
+    from mmnet.config import load_config
+    from mmnet.errors import ConfigError
+    from mmnet.train.prepare import prepare_run
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    base = [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32"]
+    out = tmp_path / "run"
+    prepare_run(load_config(None, base), out, progress=False)
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    del saved["spotting"]  # as written before the section existed
+    (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    (out / "seed-0" / "fold-x").mkdir(parents=True)
+    (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
+    prepare_run(load_config(None, base), out, progress=False)  # the same run: resumes
+    with pytest.raises(ConfigError, match="spotting.preset"):
+        prepare_run(load_config(None, [*base, "spotting.preset=samm"]), out, progress=False)
+
+
+def test_str_section_scores_a_crafted_run_folder(tmp_path):
+    from mmnet import run_folder as rf
+    from mmnet.report.str_report import str_section
+
+    run = tmp_path / "run"
+    rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [
+        ["A", "s1", 10, 15, 20, "micro", "positive", "positive"],
+        ["A", "s1", 40, 45, 50, "micro", "negative", "negative"],
+        ["A", "s1", 100, 120, 150, "macro", "negative", ""],
+        ["B", "s2", 5, 8, 12, "micro", "others", ""],
+    ])
+    rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["A", "s1", "d/s1", 30, 1, 200, 200],
+                                                      ["B", "s2", "d/s2", 30, 1, 100, 100],
+                                                      ["C", "s3", "d/s2", 30, 1, 100, 100]])
+    fold = rf.fold_path(run, 0, "d/s1")
+    rf.write_csv(fold / rf.SPOTS, rf.SPOTS_COLUMNS, [
+        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", "negative=0.1;positive=0.8;surprise=0.1"],  # TP, right
+        ["A", "s1", 41, 45, 50, "micro", 2.0, "positive", "negative=0.2;positive=0.7;surprise=0.1"],  # TP, wrong
+        ["A", "s1", 70, 72, 75, "micro", 1.0, "surprise", "negative=0.2;positive=0.2;surprise=0.6"],  # FP
+    ])
+    config = {"data": {"dataset": "casme-sq", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
+              "spotting": {"preset": None, "overrides": []}}
+    section = str_section(run, {"config": config})
+    s = section.summary
+    assert not s["complete"] and s["unspotted_folds"] == ["seed 0 fold d/s2"]  # fold d/s2 has no spots.csv yet
+    (e,) = s["per_seed"]
+    assert e["recordings"] == 1 and e["truth"] == {"micro": 2, "macro": 1}  # only the spotted fold's recordings
+    assert {k: (c["tp"], c["fp"], c["fn"]) for k, c in e["spotting"].items()} == {
+        "micro": (2, 1, 0), "macro": (0, 0, 1), "overall": (2, 1, 1)}
+    r = e["str"]
+    assert r["spotting_f1"] == pytest.approx(0.8) and r["pairs"] == 2 and r["accuracy"] == 0.5
+    # positive: P 1/2, R 1; negative: P 0, R 0; surprise: no pair (left out). P 1/4, R 1/2 -> F1 1/3
+    assert r["analysis_f1"] == pytest.approx(1 / 3) and r["uf1"] == pytest.approx(1 / 3)
+    assert r["strs"] == pytest.approx(0.8 / 3) and r["classes_left_out"] == ["surprise"]
+    assert "PARTIAL" in section.markdown and "| 0 | micro | 2 | 2 | 1 | 0 |" in section.markdown
+    assert set(section.images) == {"timelines/A.png"}
+    assert section.images["timelines/A.png"][:4] == b"\x89PNG"
+    log = section.texts["megc/seed-0/megc2020_log.txt"]
+    assert log.splitlines()[0].strip() == "2" and log.count("TP") == 2
+    assert section.texts["megc/seed-0/str.csv"].splitlines()[1] == "s1,A,10,20,positive"
+
+    rf.write_csv(rf.fold_path(run, 0, "d/s2") / rf.SPOTS, rf.SPOTS_COLUMNS, [
+        ["B", "s2", 5, 8, 12, "micro", 1.0, "negative", "negative=0.9;positive=0.05;surprise=0.05"]])
+    s = str_section(run, {"config": config}).summary
+    assert s["complete"] and s["per_seed"][0]["recordings"] == 3
+    assert s["per_seed"][0]["str"]["pairs"] == 2  # B's match has truth 'others': not a scored class
