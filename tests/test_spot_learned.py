@@ -13,8 +13,9 @@ from mmnet.data.long_video import LongVideo
 from mmnet.errors import CheckpointError, ConfigError, DataError, PreprocessError
 from mmnet.spotting.config import spot_config
 from mmnet.spotting.intervals import Interval
-from mmnet.spotting.learned import FlowSpotter, LearnedSpotter, load_spotter, make_spotter
+from mmnet.spotting.learned import FlowSpotter, LearnedSpotter, load_spotter
 from mmnet.spotting.learned_net import coverage, pair_label
+from mmnet.spotting.spotters import make_spotter
 
 pytest.importorskip("cv2")
 pytest.importorskip("torch")

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
     from ..errors import ConfigError
     from ..spotting.config import spot_config
-    from ..spotting.learned import make_spotter
+    from ..spotting.spotters import make_spotter
     from ..utils import atomic_write_text
 
     if len(args.root) != 1:

@@ -40,7 +40,7 @@ from .spotter import SpotResult, spot_recording
 if TYPE_CHECKING:
     from ..data.long_video import LongVideo
 
-__all__ = ["FlowSpotter", "LearnedSpotter", "make_spotter", "load_spotter", "FORMAT"]
+__all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "FORMAT"]
 
 FORMAT = "mmnet-spotter"
 VERSION = 1
@@ -107,6 +107,7 @@ class FlowSpotter(_Spotter):
     """The training-free optical-flow spotter (``spot_recording``) behind the spotters' interface."""
 
     method = "flow"
+    fold_independent = True  # nothing is learned: one result per recording serves every fold
 
     def fit(self, videos: Sequence[LongVideo], *, progress: bool = False) -> dict:
         """Nothing to learn; returns {}."""
@@ -253,11 +254,6 @@ class LearnedSpotter(_Spotter):
         return {**super()._payload(), "nets": nets, "stats": self.stats}
 
 
-def make_spotter(config: SpotConfig, *, seed: int = 0, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
-    """The spotter ``config.method`` names: ``FlowSpotter`` ("flow") or ``LearnedSpotter`` ("learned")."""
-    return {"flow": FlowSpotter, "learned": LearnedSpotter}[config.method](config, seed=seed, device=device)
-
-
 def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
     """A spotter written by ``save``."""
     import torch
@@ -276,7 +272,8 @@ def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
         raise CheckpointError(f"'{path}' is a spotter of format version {data.get('version')}; this mmnet reads "
                               f"version {VERSION}.")
     config = spot_config_from(data["config"])
-    spotter = make_spotter(config, seed=int(data.get("seed", 0)), device=device)
+    kind = {"flow": FlowSpotter, "learned": LearnedSpotter}[config.method]
+    spotter = kind(config, seed=int(data.get("seed", 0)), device=device)
     if isinstance(spotter, LearnedSpotter):
         for s in SCALES:
             net = make_net(config.learned.size)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from ..errors import DataError
 from .config import SpotConfig
 from .intervals import TYPES, Interval
-from .learned import LearnedSpotter, make_spotter
+from .learned import LearnedSpotter
+from .spotters import make_spotter
 
 if TYPE_CHECKING:
     from ..data.long_video import LongVideoLoad
