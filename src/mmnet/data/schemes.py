@@ -132,7 +132,8 @@ _SCHEMES = [
         "casme3-4class", ("negative", "positive", "surprise", "others"),
         {"disgust": "negative", "fear": "negative", "anger": "negative", "sad": "negative", "happy": "positive",
          "surprise": "surprise", "others": "others"},
-        source="common CAS(ME)^3 4-class grouping (negative = disgust, fear, anger, sad)", datasets=("casme3",)),
+        source="common CAS(ME)^3 4-class grouping (negative = disgust, fear, anger, sad)",
+        datasets=("casme3", "casme3-long")),
     LabelScheme(
         "casme3-3class", ("negative", "positive", "surprise"),
         {"disgust": "negative", "fear": "negative", "anger": "negative", "sad": "negative", "happy": "positive",
@@ -182,6 +183,7 @@ DEFAULT_SCHEME: dict[str, str] = {
     "casme-sq": "casme-sq-str",
     "casme2-long": "casme-sq-str",
     "samm-long": "samm-long-str",
+    "casme3-long": "casme3-4class",
 }
 
 
