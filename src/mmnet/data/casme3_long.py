@@ -37,6 +37,7 @@ from .casme3 import FRAME_ROOTS, _frames_root
 from .common import missing_dataset, natural_key
 from .corrections import CORRECTIONS
 from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value
+from .long_video import cell_text as _text
 from .sample import Issue
 
 __all__ = ["load_casme3_long", "FPS"]
@@ -60,12 +61,6 @@ _LAYOUT_HELP = [
 def _missing(root: Path, missing: list[str]):
     return missing_dataset("CAS(ME)^3 Part A", root, missing, _LAYOUT_HELP,
                            "its authors at the Institute of Psychology, Chinese Academy of Sciences", DATASET)
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return "" if value is None else str(value).strip()
 
 
 def _find(root: Path, kind: str) -> list[Path]:

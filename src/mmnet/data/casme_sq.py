@@ -31,6 +31,7 @@ from ..spotting.intervals import Interval, parse_type
 from .annotations import label_text, read_rows
 from .common import missing_dataset, natural_key
 from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value
+from .long_video import cell_text as _text
 from .sample import Issue
 
 __all__ = ["load_casme_sq", "FPS"]
@@ -51,12 +52,6 @@ _LAYOUT_HELP = [
 def _missing(root: Path, missing: list[str]):
     return missing_dataset("CAS(ME)^2", root, missing, _LAYOUT_HELP,
                            "its authors at the Institute of Psychology, Chinese Academy of Sciences", DATASET)
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return "" if value is None else str(value).strip()
 
 
 def _naming(path: Path, issues: list[Issue]) -> tuple[dict[int, tuple[str, str]], dict[str, str]]:

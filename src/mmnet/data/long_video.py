@@ -198,3 +198,10 @@ def frame_value(value: object) -> float | None:
         return float(value)
     text = str(value).strip()  # a pattern, not float(): float() accepts '1_0', 'nan', 'inf'
     return float(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", text) else None
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as text: whole floats as integers (Excel stores 15 as 15.0), None as ""."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value).strip()
