@@ -25,8 +25,9 @@ from ..data.cache import CachedFrames
 from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..progress import EpochProgress
-from ..runtime import configure_cpu_numerics, plan_compute
+from ..runtime import configure_cpu_numerics
 from ..utils import CorruptFile, atomic_torch_save, atomic_write_text, checked_torch_load, move_aside
+from .calibrate import plan_training
 from .loop import evaluate, train_one_epoch
 from .tasks import FoldTask, fold_seed
 
@@ -57,7 +58,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     tc = cfg.train
     fold_dir = task.fold_dir
     fold_dir.mkdir(parents=True, exist_ok=True)
-    plan = plan_compute(device or tc.device, tc.precision, tc.memory_format)
+    plan = plan_training(tc, cfg.data.image_size, device)
     if plan.device.type == "cpu":
         configure_cpu_numerics()
     data, train_idx, test_idx = _fold_data(task, plan.device, frames)
