@@ -25,11 +25,12 @@ class FakeClock:
 class FakeBench:
     """Steps that 'take' the given seconds on a fake clock; no model runs."""
 
-    batch = 4
+    batch, threads = 4, 2
 
     def __init__(self, clock: FakeClock, ms: dict[str, float], *, finite: bool = True, gap: float = 0.01,
-                 screen: float = 0.5, fails: tuple[str, ...] = ()):
+                 screen: float = 0.5, fails: tuple[str, ...] = (), cpu: dict[str, float] | None = None):
         self.clock, self.ms, self.finite, self.gap, self.ratio, self.fails = clock, ms, finite, gap, screen, fails
+        self.cpu = cpu or {}
         self.calls: list[str] = []
 
     def screen(self) -> float:
@@ -38,13 +39,14 @@ class FakeBench:
     def logit_gap(self) -> tuple[float, float]:
         return self.gap, 2.0
 
-    def step(self, option: str) -> tuple[float, bool]:
+    def step(self, option: str) -> tuple[float, float, bool]:
         self.calls.append(option)
         if option in self.fails:
             raise RuntimeError("no kernel")
         seconds = self.ms[option] / 1e3
         self.clock.now += seconds
-        return seconds, self.finite or not option.startswith("bf16/")
+        cpu = self.cpu.get(option, seconds * self.threads)  # default: a quiet host, both threads busy
+        return seconds, cpu, self.finite or not option.startswith("bf16/")
 
 
 def fake(ms: tuple[float, float, float, float], **kw) -> tuple[Calibration, FakeBench]:
@@ -87,6 +89,20 @@ def test_emulated_bf16_is_screened_out_without_a_training_step():
     assert choose(cal) == ("fp32", "contiguous")
     assert set(bench.calls) == {"fp32/contiguous", "fp32/channels_last"}
     assert "emulated" in cal.options["bf16/channels_last"]["status"]
+
+
+def test_busy_host_is_judged_by_cpu_time():
+    # neighbours stretched the wall times (fp32/channels_last got the quiet moment); CPU time says otherwise
+    clock = FakeClock()
+    bench = FakeBench(clock, dict(zip(OPTIONS, (300, 100, 400, 400), strict=True)), screen=8.0,
+                      cpu={"fp32/contiguous": 0.1, "fp32/channels_last": 0.16})
+    cal = measure(64, budget_s=10.0, bench=bench, clock=clock)
+    assert cal.metric == "cpu" and cal.cpu_share < 0.6
+    assert cal.options["fp32/contiguous"]["ms_per_step"] == 50.0  # CPU time / 2 threads
+    assert cal.options["fp32/contiguous"]["wall_ms"] == 300.0
+    assert choose(cal) == ("fp32", "contiguous")
+    quiet, _ = fake((300, 100, 400, 400), screen=8.0)
+    assert quiet.metric == "wall" and choose(quiet) == ("fp32", "channels_last")
 
 
 def test_layout_follows_the_measurement():

@@ -35,14 +35,15 @@ def _calibration_lines(cal, current: dict) -> list[str]:
         head += (f"  [other machine or setup: {cal.key.get('cpu_model')}, torch {cal.key.get('torch_version')}, "
                  f"{cal.key.get('torch_threads')} threads]")
     lines = [head]
-    if cal.cpu_share is not None and cal.cpu_share < 0.6:
+    if cal.metric == "cpu":
         lines.append(f"    the host was busy while measuring (this process had {cal.cpu_share:.0%} of its threads' "
-                     "CPU time): the figures are noisy; `mmnet info --calibrate` measures again")
+                     "CPU time): ms/step is CPU time / threads, not wall time; `mmnet info --calibrate` measures again")
     for option in OPTIONS:
         entry = cal.options.get(option, {})
         if entry.get("status") == "ok":
             lines.append(f"    {option:20} {entry['ms_per_step']:9.1f} ms/step {entry['img_per_s']:8.2f} img/s "
-                         f"(best of {entry['steps']})")
+                         f"(best of {entry['steps']}; wall {entry.get('wall_ms', 0):.0f} ms, "
+                         f"CPU {entry.get('cpu_ms', 0):.0f} ms)")
         else:
             lines.append(f"    {option:20} {entry.get('status', 'not measured')}")
     chk = cal.bf16_check

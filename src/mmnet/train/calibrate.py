@@ -48,6 +48,7 @@ CACHE_VERSION = 1
 BUDGET_S = 8.0  # the timed rounds stop once this much has been spent (screen and warm-up included)
 MIN_ROUNDS, MAX_ROUNDS = 2, 8
 BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
+BUSY_SHARE = 0.6
 BF16_SCREEN_RATIO = 2.0  # a bf16 convolution this much slower than fp32: emulated, not timed further
 LOGIT_TOLERANCE = 0.1  # max |bf16 - fp32| logit, relative to the fp32 logits' largest magnitude (at least 1)
 OPTIONS = ("fp32/contiguous", "fp32/channels_last", "bf16/contiguous", "bf16/channels_last")
@@ -66,9 +67,10 @@ class Calibration:
     # option -> {"ms_per_step", "img_per_s", "steps", "status"}; status "ok" or why it was not timed/used
     options: dict[str, dict] = field(default_factory=dict)
     bf16_check: dict = field(default_factory=dict)  # screen ratio, finite, logit gap, tolerance, ok
-    # this process's CPU time over (wall time x threads) while measuring: well below 1, the host was
-    # busy with other work and the figures are noisy (`mmnet info --calibrate` measures again)
+    # this process's CPU time over (wall time x threads) in the timed steps: below BUSY_SHARE the host
+    # was busy with other work, and the figures are CPU time / threads ("cpu") instead of wall time ("wall")
     cpu_share: float | None = None
+    metric: str = "wall"
     version: int = CACHE_VERSION
 
     def timed(self, option: str) -> float | None:
@@ -236,7 +238,8 @@ def calibration_batch(image_size: int) -> int:
 
 def measure(image_size: int, *, budget_s: float = BUDGET_S, bench=None, clock=time.perf_counter) -> Calibration:
     """Time the options (see the module's text). ``bench`` (tests) stands in for the model: it has
-    ``batch``, ``screen() -> bf16/fp32 time ratio``, ``step(option) -> (seconds, loss_finite)`` and
+    ``batch``, ``threads``, ``screen() -> bf16/fp32 time ratio``, ``step(option) -> (wall s, CPU s, loss
+    finite)`` and
     ``logit_gap() -> (max |bf16 - fp32|, fp32 scale)``. The process's random stream is left as it was."""
     import torch
 
@@ -245,7 +248,7 @@ def measure(image_size: int, *, budget_s: float = BUDGET_S, bench=None, clock=ti
 
 
 def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
-    start, cpu_start = clock(), time.process_time()
+    start = clock()
     bench = bench if bench is not None else _ModelBench(image_size, calibration_batch(image_size))
     options = {o: {"status": "ok", "steps": 0} for o in OPTIONS}
     check: dict = {"tolerance": LOGIT_TOLERANCE}
@@ -271,13 +274,14 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
         except Exception as exc:  # noqa: BLE001
             drop("bf16/", f"failed: {type(exc).__name__}: {exc}")
 
-    times: dict[str, list[float]] = {o: [] for o in OPTIONS}
+    times: dict[str, list[float]] = {o: [] for o in OPTIONS}  # wall seconds per timed step
+    cpu: dict[str, list[float]] = {o: [] for o in OPTIONS}  # this process's CPU seconds per timed step
     finite = True
 
     def run(option: str, timed: bool) -> None:
         nonlocal finite
         try:
-            seconds, ok = bench.step(option)
+            seconds, cpu_seconds, ok = bench.step(option)
         except Exception as exc:  # noqa: BLE001 - this option does not run here; the others still can
             options[option]["status"] = f"failed: {type(exc).__name__}: {exc}"
             return
@@ -286,6 +290,7 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
             drop("bf16/", "rejected: a bf16 step's loss was not finite")
         if timed:
             times[option].append(float(seconds))
+            cpu[option].append(float(cpu_seconds))
 
     for option in OPTIONS:  # warm-up: kernel selection, first touch of memory
         if options[option]["status"] == "ok":
@@ -301,25 +306,27 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
         for option in active:
             run(option, timed=True)
         rounds += 1
+    # Busy host (other processes took the CPU): wall times measure the neighbours, CPU time still the step.
+    wall_sum, cpu_sum = sum(map(sum, times.values())), sum(map(sum, cpu.values()))
+    share = cpu_sum / (wall_sum * bench.threads) if wall_sum > 0 else None
+    metric = "cpu" if share is not None and share < BUSY_SHARE else "wall"
     for option in OPTIONS:
         entry = options[option]
         if entry["status"] == "ok" and times[option]:
-            best = min(times[option])
+            wall_s, cpu_s = min(times[option]), min(cpu[option])
+            best = wall_s if metric == "wall" else cpu_s / bench.threads
             entry.update(ms_per_step=round(best * 1e3, 3), img_per_s=round(bench.batch / best, 3),
-                         steps=len(times[option]))
+                         steps=len(times[option]), wall_ms=round(wall_s * 1e3, 3), cpu_ms=round(cpu_s * 1e3, 3))
         elif entry["status"] == "ok":
             entry["status"] = "failed: no timed step"
     check["finite"] = finite
     # numerically usable: losses finite and logits close to fp32's (an option that failed to run is simply not timed)
     check["ok"] = finite and "max_logit_diff" in check and not any(
         options[o]["status"].startswith("rejected") for o in OPTIONS)
-    import torch
-
-    wall = clock() - start
-    share = (time.process_time() - cpu_start) / (wall * torch.get_num_threads()) if wall > 0 else None
     return Calibration(key={}, image_size=image_size, batch=bench.batch,
-                       measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(wall, 3),
-                       options=options, bf16_check=check, cpu_share=None if share is None else round(share, 3))
+                       measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(clock() - start, 3),
+                       options=options, bf16_check=check, cpu_share=None if share is None else round(share, 3),
+                       metric=metric)
 
 
 class _ModelBench:
@@ -330,7 +337,7 @@ class _ModelBench:
 
         from ..model.mmnet import MMNet
 
-        self.batch, self.size = batch, image_size
+        self.batch, self.size, self.threads = batch, image_size, torch.get_num_threads()
         gen = torch.Generator().manual_seed(0)
         self.onset = torch.randn(batch, 3, image_size, image_size, generator=gen)
         self.apex = self.onset + 0.1 * torch.randn(self.onset.shape, generator=gen)
@@ -351,21 +358,25 @@ class _ModelBench:
         return model.to(memory_format=fmt)
 
     def screen(self) -> float:
-        """Time of a bf16 convolution (forward + backward, autocast) over fp32's, best of 3 each."""
+        """CPU time of a bf16 convolution (forward + backward, autocast) over fp32's, on one thread
+        (this thread's CPU time does not count other processes: robust on a busy host), best of 6."""
         import torch
 
         conv = torch.nn.Conv2d(64, 64, 3, padding=1)
         x = torch.randn(2, 64, 56, 56).requires_grad_()
-        best = {}
-        for prec in ("fp32", "bf16", "fp32", "bf16"):
-            runs = []
-            for _ in range(3):
-                t0 = time.perf_counter()
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=prec == "bf16"):
-                    y = conv(x)
-                y.float().sum().backward()
-                runs.append(time.perf_counter() - t0)
-            best[prec] = min(runs + ([best[prec]] if prec in best else []))
+        best = {"fp32": math.inf, "bf16": math.inf}
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for _ in range(6):
+                for prec in ("fp32", "bf16"):
+                    t0 = time.thread_time()
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=prec == "bf16"):
+                        y = conv(x)
+                    y.float().sum().backward()
+                    best[prec] = min(best[prec], time.thread_time() - t0)
+        finally:
+            torch.set_num_threads(threads)
         return best["bf16"] / best["fp32"]
 
     def logit_gap(self) -> tuple[float, float]:
@@ -393,7 +404,7 @@ class _ModelBench:
             self.models[option] = (model, torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6))
         model, opt = self.models[option]
         model.train()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         onset = self.onset.contiguous(memory_format=fmt)
         apex = self.apex.contiguous(memory_format=fmt)
         with autocast(torch.device("cpu"), prec):
@@ -403,4 +414,4 @@ class _ModelBench:
         loss.backward()
         opt.step()
         finite = bool(torch.isfinite(loss))
-        return time.perf_counter() - t0, finite
+        return time.perf_counter() - t0, time.process_time() - c0, finite
