@@ -28,7 +28,7 @@ from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
 from mmnet.data.cache import CachedFrames
 from mmnet.runtime import configure_cpu_numerics, cpu_has_fast_bf16, resolve_memory_format
-from mmnet.train.loop import evaluate, train_one_epoch
+from mmnet.train.loop import adamw, evaluate, train_one_epoch
 
 
 def fake_cache(n_samples: int, size: int) -> CachedFrames:
@@ -81,7 +81,8 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def bench(device: torch.device, precision: str, steps: int, batch: int, size: int, memory_format: str) -> dict:
+def bench(device: torch.device, precision: str, steps: int, batch: int, size: int, memory_format: str,
+          fused_adamw: bool = True) -> dict:
     n = batch * steps
     fmt = resolve_memory_format(memory_format, device, precision)
     data = DeviceFrames(fake_cache(n, size), list(np.arange(n) % 5), device)
@@ -102,7 +103,8 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     data_ms = float(np.median(passes[1:]))
 
     model = MMNet(image_size=size).to(device).to(memory_format=fmt)
-    opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
+    opt = (adamw(model.parameters(), lr=8e-4, weight_decay=0.6) if fused_adamw  # as the recipe: fused where it can
+           else torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6))
     # Warm-up: one step (kernel selection, allocator).
     train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
                     precision=precision, memory_format=fmt)
@@ -136,6 +138,8 @@ def main() -> None:
     p.add_argument("--device", default=None, help="cpu, cuda (default: cpu, then cuda when present)")
     p.add_argument("--memory-format", choices=("auto", "channels_last", "contiguous"), default="auto",
                    help="as train.memory_format (auto: NCHW for fp32 on CPUs without AVX-512, else channels_last)")
+    p.add_argument("--adamw", choices=("fused", "loop"), default="fused",
+                   help="the recipe's fused AdamW (default) or torch's unfused one, for comparison")
     args = p.parse_args()
     configure_cpu_numerics()
     devices = [torch.device(args.device)] if args.device else [torch.device("cpu")] + (
@@ -149,7 +153,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for device in devices:
         for precision in precisions:
-            r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format)
+            r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format, args.adamw == "fused")
             print(f"| {r['device']} | {r['precision']} | {r['memory_format']} | {r['batch']} "
                   f"| {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
                   f"| {r['data_ms_per_sample']:.3f} | {r['peak_rss_gib']:.2f} |", flush=True)

@@ -125,6 +125,8 @@ def test_step_count_follows_the_time_budget_and_a_failing_option_is_skipped():
     assert {e["steps"] for e in fast.options.values()} == {cal_mod.MAX_ROUNDS}
     slow, _ = fake((2000, 2000, 2000, 2000))  # warm-up alone spends the budget: the minimum of 2 rounds
     assert {e["steps"] for e in slow.options.values()} == {cal_mod.MIN_ROUNDS}
+    very_slow, _ = fake((5000, 5000, 5000, 5000))  # past three budgets after one round: one is enough
+    assert {e["steps"] for e in very_slow.options.values()} == {1}
     cal, _ = fake((100, 90, 60, 40), fails=("bf16/channels_last",))
     assert cal.options["bf16/channels_last"]["status"].startswith("failed: RuntimeError")
     assert choose(cal) == ("bf16", "contiguous")

@@ -10,7 +10,8 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
 - Quick: a bf16 convolution against fp32 first (milliseconds) drops bf16 where it is emulated;
   then one untimed warm-up step per option, then rounds of one timed step per option (interleaved,
   so that a busy neighbour on a shared host slows all options alike) until the time budget is
-  spent, 2 rounds at least. An option's figure is its fastest step.
+  spent, 2 rounds at least (1 past three budgets). An option's figure is its fastest step: wall
+  time, or on a busy host (the process got under 60 % of its threads' CPU time) CPU time / threads.
 - Correct: bf16 is chosen only if every bf16 step's loss was finite, its logits agree with
   fp32's within ``LOGIT_TOLERANCE`` (same weights, same batch), and it is faster than the best
   fp32 option by ``BF16_MIN_GAIN`` (a tie is not worth bf16's rounding).
@@ -47,6 +48,7 @@ ENV_SWITCH = "MMNET_CALIBRATE"  # "0": never measure (the CPU-flag rule decides)
 CACHE_VERSION = 1
 BUDGET_S = 8.0  # the timed rounds stop once this much has been spent (screen and warm-up included)
 MIN_ROUNDS, MAX_ROUNDS = 2, 8
+HARD_LIMIT = 3  # past this many budgets, one timed round is enough
 BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
 BUSY_SHARE = 0.6
 BF16_SCREEN_RATIO = 2.0  # a bf16 convolution this much slower than fp32: emulated, not timed further
@@ -249,7 +251,10 @@ def measure(image_size: int, *, budget_s: float = BUDGET_S, bench=None, clock=ti
 
 def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
     start = clock()
-    bench = bench if bench is not None else _ModelBench(image_size, calibration_batch(image_size))
+    if bench is None:
+        from .calibrate_steps import ModelBench
+
+        bench = ModelBench(image_size, calibration_batch(image_size))
     options = {o: {"status": "ok", "steps": 0} for o in OPTIONS}
     check: dict = {"tolerance": LOGIT_TOLERANCE}
 
@@ -303,6 +308,8 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
         last_round = sum(times[o][-1] for o in active if times[o]) if rounds else 0.0
         if rounds >= MIN_ROUNDS and clock() - start + last_round > budget_s:
             break
+        if rounds and clock() - start > HARD_LIMIT * budget_s:  # a very slow or very busy machine: one round
+            break
         for option in active:
             run(option, timed=True)
         rounds += 1
@@ -327,91 +334,3 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
                        measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(clock() - start, 3),
                        options=options, bf16_check=check, cpu_share=None if share is None else round(share, 3),
                        metric=metric)
-
-
-class _ModelBench:
-    """MMNet training steps (forward, cross-entropy, backward, AdamW) on a fixed random batch."""
-
-    def __init__(self, image_size: int, batch: int):
-        import torch
-
-        from ..model.mmnet import MMNet
-
-        self.batch, self.size, self.threads = batch, image_size, torch.get_num_threads()
-        gen = torch.Generator().manual_seed(0)
-        self.onset = torch.randn(batch, 3, image_size, image_size, generator=gen)
-        self.apex = self.onset + 0.1 * torch.randn(self.onset.shape, generator=gen)
-        self.labels = torch.randint(0, 5, (batch,), generator=gen)
-        with torch.random.fork_rng(devices=[]):  # the run's random stream is not touched
-            torch.manual_seed(0)
-            self.weights = MMNet(image_size=image_size).state_dict()
-        self.models: dict[str, tuple] = {}
-
-    def _model(self, fmt):
-        import torch
-
-        from ..model.mmnet import MMNet
-
-        with torch.random.fork_rng(devices=[]):
-            model = MMNet(image_size=self.size)
-        model.load_state_dict(self.weights)
-        return model.to(memory_format=fmt)
-
-    def screen(self) -> float:
-        """CPU time of a bf16 convolution (forward + backward, autocast) over fp32's, on one thread
-        (this thread's CPU time does not count other processes: robust on a busy host), best of 6."""
-        import torch
-
-        conv = torch.nn.Conv2d(64, 64, 3, padding=1)
-        x = torch.randn(2, 64, 56, 56).requires_grad_()
-        best = {"fp32": math.inf, "bf16": math.inf}
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            for _ in range(6):
-                for prec in ("fp32", "bf16"):
-                    t0 = time.thread_time()
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=prec == "bf16"):
-                        y = conv(x)
-                    y.float().sum().backward()
-                    best[prec] = min(best[prec], time.thread_time() - t0)
-        finally:
-            torch.set_num_threads(threads)
-        return best["bf16"] / best["fp32"]
-
-    def logit_gap(self) -> tuple[float, float]:
-        import torch
-
-        from .loop import autocast
-
-        model = self._model(torch.channels_last)
-        with torch.no_grad():
-            ref = model(self.onset, self.apex).float()
-            with autocast(torch.device("cpu"), "bf16"):
-                low = model(self.onset, self.apex).float()
-        return float((low - ref).abs().max()), float(ref.abs().max())
-
-    def step(self, option: str) -> tuple[float, bool]:
-        import torch
-        import torch.nn.functional as F
-
-        from .loop import autocast
-
-        prec, name = option.split("/")
-        fmt = torch.channels_last if name == "channels_last" else torch.contiguous_format
-        if option not in self.models:
-            model = self._model(fmt)
-            self.models[option] = (model, torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6))
-        model, opt = self.models[option]
-        model.train()
-        t0, c0 = time.perf_counter(), time.process_time()
-        onset = self.onset.contiguous(memory_format=fmt)
-        apex = self.apex.contiguous(memory_format=fmt)
-        with autocast(torch.device("cpu"), prec):
-            logits = model(onset, apex)
-        loss = F.cross_entropy(logits.float(), self.labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        finite = bool(torch.isfinite(loss))
-        return time.perf_counter() - t0, time.process_time() - c0, finite

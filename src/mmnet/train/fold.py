@@ -28,7 +28,7 @@ from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics
 from ..utils import CorruptFile, atomic_torch_save, atomic_write_text, checked_torch_load, move_aside
 from .calibrate import plan_training
-from .loop import evaluate, train_one_epoch
+from .loop import adamw, evaluate, train_one_epoch
 from .tasks import FoldTask, fold_seed
 
 __all__ = ["run_fold"]
@@ -66,7 +66,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     seed = fold_seed(task.seed, task.fold)
     torch.manual_seed(seed)
     model = MMNet(config=cfg.model).to(plan.device).to(memory_format=plan.memory_format)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    optimizer = adamw(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=tc.lr_gamma)
     generator = torch.Generator(device=plan.device).manual_seed(seed + 1)
     state_path = fold_dir / rf.STATE
