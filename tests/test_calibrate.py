@@ -60,6 +60,7 @@ def _calibration_on(monkeypatch, tmp_path):
     monkeypatch.setenv("MMNET_CALIBRATE", "1")
     monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(cal_mod, "_FAILED", {})
 
 
 # order of OPTIONS: fp32/contiguous, fp32/channels_last, bf16/contiguous, bf16/channels_last
@@ -158,12 +159,17 @@ def test_cache_hit_miss_and_corrupt_file(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, "mmnet.train"):
         cal_mod.calibrate(64, announce=False)
     assert calls == [64, 224, 64] and "damaged" in caplog.text
+    for garbage in ('[1, 2]', '{"version": 1}', json.dumps({**json.loads(files[0].read_text()), "options": {"x": 1}})):
+        files[0].write_text(garbage)
+        monkeypatch.setattr(cal_mod, "_MEMO", {})
+        cal_mod.calibrate(64, announce=False)
+    assert calls == [64, 224, 64, 64, 64, 64]
     data = json.loads(files[0].read_text())  # written again, readable
     data["key"]["torch_threads"] = 999  # measured on another setup: not used
     files[0].write_text(json.dumps(data))
     monkeypatch.setattr(cal_mod, "_MEMO", {})
     cal_mod.calibrate(64, announce=False)
-    assert calls == [64, 224, 64, 64]
+    assert calls == [64, 224, 64, 64, 64, 64, 64]
 
 
 def test_plan_training_uses_the_measurement_and_records_it(monkeypatch):
@@ -198,6 +204,8 @@ def test_switched_off_or_failing_calibration_falls_back_to_the_flag_rule(monkeyp
         plan = plan_training(TrainConfig(device="cpu"), 64)
     assert "calibration failed: RuntimeError: oneDNN says no" in plan.basis
     assert "oneDNN says no" in caplog.text and plan.precision in ("fp32", "bf16")
+    monkeypatch.setattr(cal_mod, "measure", lambda *a, **k: pytest.fail("measured again in the same process"))
+    assert "oneDNN says no" in plan_training(TrainConfig(device="cpu"), 64).basis  # the next fold: no second try
 
 
 def test_info_shows_and_reruns_the_calibration(monkeypatch, capsys):

@@ -114,17 +114,22 @@ def _cache_path(key: dict, cache_dir: str | Path | None) -> Path:
 def _read(path: Path) -> Calibration:
     """A cache file back as a Calibration; ValueError/KeyError/TypeError when it is not one."""
     data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError("not a calibration record")
     cal = Calibration(**data)
-    if cal.version != CACHE_VERSION or not isinstance(cal.options, dict) or not isinstance(cal.key, dict):
+    if cal.version != CACHE_VERSION or not all(isinstance(x, dict) for x in (cal.options, cal.key, cal.bf16_check)):
         raise ValueError("not a calibration of this mmnet version")
+    if set(cal.options) != set(OPTIONS) or not all(isinstance(e, dict) for e in cal.options.values()):
+        raise ValueError("the options measured are not mmnet's")
     for entry in cal.options.values():
         if entry.get("status") == "ok" and not (isinstance(entry.get("ms_per_step"), (int, float))
-                                                 and entry["ms_per_step"] > 0):
+                                                 and math.isfinite(entry["ms_per_step"]) and entry["ms_per_step"] > 0):
             raise ValueError("an option without a valid step time")
     return cal
 
 
 _MEMO: dict[str, Calibration] = {}  # per process: a cache folder that cannot be written is not measured twice
+_FAILED: dict[str, str] = {}  # size bucket -> why its calibration failed in this process (not tried again per fold)
 
 
 def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | None = None,
@@ -213,6 +218,9 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
         return plan_compute(name, tc.precision, tc.memory_format)
     if not calibration_enabled():
         return plan_compute(name, tc.precision, tc.memory_format, why=f"{ENV_SWITCH}=0")
+    bucket = size_bucket(image_size)
+    if bucket in _FAILED:
+        return plan_compute(name, tc.precision, tc.memory_format, why=_FAILED[bucket])
     try:
         cal = calibrate(image_size)
         choice = choose(cal, tc.precision, tc.memory_format)
@@ -223,11 +231,12 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
     except Exception as exc:  # noqa: BLE001 - any failure of the measurement leaves the choice to the flag rule
         reason = f"calibration failed: {type(exc).__name__}: {exc}"
         log.warning("%s; precision and memory format chosen from the CPU flags instead", reason)
+        _FAILED[bucket] = reason[:300]
         return plan_compute(name, tc.precision, tc.memory_format, why=reason[:300])
     prec, fmt = choice
     memory_format = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
     record = {"image_size": cal.image_size, "batch": cal.batch, "measured_at": cal.measured_at,
-              "cpu_share": cal.cpu_share,
+              "cpu_share": cal.cpu_share, "metric": cal.metric,
               "options": cal.options, "bf16_check": cal.bf16_check, "size_bucket": cal.key.get("size_bucket")}
     return ComputePlan(dev, prec, memory_format, "calibration", record)
 
