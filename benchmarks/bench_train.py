@@ -42,7 +42,7 @@ from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
 from mmnet.data.cache import CachedFrames
 from mmnet.runtime import active_allocator, configure_cpu_numerics, cpu_has_fast_bf16, resolve_memory_format
-from mmnet.train.loop import evaluate, train_one_epoch
+from mmnet.train.loop import adamw, evaluate, train_one_epoch
 
 
 def fake_cache(n_samples: int, size: int) -> CachedFrames:
@@ -63,7 +63,8 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def bench(device: torch.device, precision: str, steps: int, batch: int, size: int, memory_format: str) -> dict:
+def bench(device: torch.device, precision: str, steps: int, batch: int, size: int, memory_format: str,
+          fused_adamw: bool = True) -> dict:
     n = batch * steps
     fmt = resolve_memory_format(memory_format, device, precision)
     data = DeviceFrames(fake_cache(n, size), list(np.arange(n) % 5), device)
@@ -84,7 +85,8 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     data_ms = float(np.median(passes[1:]))
 
     model = MMNet(image_size=size).to(device).to(memory_format=fmt)
-    opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
+    opt = (adamw(model.parameters(), lr=8e-4, weight_decay=0.6) if fused_adamw  # as the recipe: fused where it can
+           else torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6))
     # Warm-up: one step (kernel selection, allocator).
     train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
                     precision=precision, memory_format=fmt)
@@ -180,6 +182,8 @@ def main() -> None:
     p.add_argument("--baseline", action="store_true",
                    help="ours against the authors' pipeline (CPU), with and without our process settings")
     p.add_argument("--role", choices=("ours", "authors"), help=argparse.SUPPRESS)
+    p.add_argument("--adamw", choices=("fused", "loop"), default="fused",
+                   help="the recipe's fused AdamW (default) or torch's unfused one, for comparison")
     args = p.parse_args()
     if not PLAIN:
         configure_cpu_numerics()
@@ -204,7 +208,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for device in devices:
         for precision in precisions:
-            r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format)
+            r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format, args.adamw == "fused")
             print(f"| {r['device']} | {r['precision']} | {r['memory_format']} | {r['batch']} "
                   f"| {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
                   f"| {r['data_ms_per_sample']:.3f} | {r['peak_rss_gib']:.2f} |", flush=True)

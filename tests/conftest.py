@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,10 @@ import torch
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REFERENCE = SHARED / "reference"
 ANNOTATIONS = SHARED / "annotations"
+
+# Training in tests never times the CPU (mmnet.train.calibrate: seconds per run); the calibration's own
+# tests turn it on with fake timings. Set here so that CLI subprocesses inherit it.
+os.environ["MMNET_CALIBRATE"] = "0"
 
 
 @pytest.fixture(autouse=True)

@@ -95,10 +95,11 @@ class TrainConfig:
     weight_decay: float = 0.6  # 3-class script: 0.7
     lr_gamma: float = 0.987  # ExponentialLR
     lr_decay_epochs: int = 50  # the scheduler steps after epochs 1..50, then the rate is held
-    precision: str = "auto"  # "auto" (bf16 where the CPU/GPU has fast bf16, else fp32) | "fp32" | "bf16"
-    # "auto": channels_last on CUDA, with bf16 and for fp32 on AVX-512 CPUs; NCHW ("contiguous")
-    # for fp32 on AVX2-only CPUs, where oneDNN's channels_last convolution backward is slower
-    # than NCHW (docs/performance.md).
+    precision: str = "auto"  # "auto" | "fp32" | "bf16"
+    # "auto" on CPU: measured once per machine and image size (mmnet.train.calibrate, cached; `mmnet info`
+    # shows it; MMNET_CALIBRATE=0 turns it off). Without a measurement: bf16 on CUDA GPUs with bf16 and
+    # CPUs with native bf16; channels_last on CUDA, with bf16 and for fp32 on AVX-512 CPUs, NCHW
+    # ("contiguous") for fp32 on AVX2-only CPUs (docs/performance.md).
     memory_format: str = "auto"  # "auto" | "channels_last" | "contiguous"
     device: str = "auto"  # "auto" (cuda if available) | "cpu" | "cuda" | "cuda:N"
     seed: int = 0  # base seed; each (seed, fold) gets its own derived seed

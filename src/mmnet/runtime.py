@@ -23,7 +23,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,8 @@ __all__ = [
     "resolve_precision",
     "resolve_memory_format",
     "cpu_has_fast_bf16",
+    "cpu_flags",
+    "machine_fingerprint",
     "cpu_prefers_nchw_for_fp32",
     "nnpack_available",
     "configure_cpu_numerics",
@@ -61,13 +63,26 @@ class ComputePlan:
     device: torch.device
     precision: str  # "fp32" | "bf16" (autocast)
     memory_format: torch.memory_format  # torch.channels_last | torch.contiguous_format
+    # how precision and memory format were decided, for env.json: "config", "CUDA", "CPU flags (...)",
+    # "calibration" (then ``calibration`` holds the measured figures, see mmnet.train.calibrate)
+    basis: str = "config"
+    calibration: dict | None = field(default=None, compare=False)
 
 
-def plan_compute(device: str, precision: str, memory_format: str) -> ComputePlan:
-    """Resolve the config's ``train.device/precision/memory_format`` ("auto" included)."""
+def plan_compute(device: str, precision: str, memory_format: str, *, why: str = "") -> ComputePlan:
+    """Resolve the config's ``train.device/precision/memory_format`` ("auto" included) from the
+    device and the CPU's flags; ``why`` says why no measured choice was used (for the record).
+    On CPU, training asks ``mmnet.train.calibrate.plan_training`` first, which measures instead."""
     dev = resolve_device(device)
     prec = resolve_precision(precision, dev)
-    return ComputePlan(dev, prec, resolve_memory_format(memory_format, dev, prec))
+    fmt = resolve_memory_format(memory_format, dev, prec)
+    if "auto" not in (precision, memory_format):
+        basis = "config"
+    elif dev.type == "cuda":
+        basis = "CUDA"
+    else:
+        basis = "CPU flags" + (f" ({why})" if why else "")
+    return ComputePlan(dev, prec, fmt, basis)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -102,17 +117,36 @@ def check_device(name: str, where: str = "train.device") -> None:
         raise ConfigError(f"{where}={name}: mmnet trains on cpu or cuda; use auto, cpu, cuda or cuda:N.")
 
 
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where unknown)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags") and ":" in line:
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
 def cpu_has_fast_bf16() -> bool:
     """True where the CPU computes bf16 natively (AMX or AVX-512 BF16).
 
     Without them (e.g. AVX2-only CPUs) PyTorch emulates bf16 and a training step is many times
-    slower than fp32, so "auto" must not pick bf16 there.
+    slower than fp32, so the fallback of "auto" (no calibration) must not pick bf16 there.
     """
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+
+
+def machine_fingerprint() -> dict:
+    """What a measured CPU choice depends on: CPU model and flags, torch version, thread count."""
+    import hashlib
+
+    import torch
+
+    return {"cpu_model": cpu_model_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cpu_flags_sha1": hashlib.sha1(" ".join(sorted(cpu_flags())).encode()).hexdigest()[:16],
+            "torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -301,4 +335,7 @@ def describe_machine(plan: ComputePlan) -> dict:
         "allocator": active_allocator(),
         "device": name,
         "precision": plan.precision,
+        "memory_format": "channels_last" if plan.memory_format == torch.channels_last else "contiguous",
+        "compute_basis": plan.basis,
+        **({"calibration": plan.calibration} if plan.calibration is not None else {}),
     }

@@ -54,5 +54,5 @@ def test_prune_needs_a_rule_and_sane_numbers(tmp_path, monkeypatch, capsys):
     assert_named_error(code, err, "--older-than")
     code, _, err = cli(capsys, "cache", "prune", "--max-size", "nan")
     assert_named_error(code, err, "--max-size")
-    code, _, err = cli(capsys, "info")
-    assert_named_error(code, err, "--cache")
+    code, out, _ = cli(capsys, "info")  # no checkpoint: this machine and its calibration, not an error
+    assert code == 0 and "machine:" in out and "calibration:" in out

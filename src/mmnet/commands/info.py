@@ -1,6 +1,8 @@
 """Show what an mmnet checkpoint holds: model settings, classes, preprocessing, parameters.
 
 With --cache: where mmnet's cache of derived data is and how large it is (see `mmnet cache prune`).
+Without a checkpoint: this machine and its cached calibration (the measured choice of precision and
+memory format for training on CPU, mmnet.train.calibrate); --calibrate measures it (again).
 """
 
 from __future__ import annotations
@@ -13,7 +15,82 @@ from pathlib import Path
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, nargs="?", help="mmnet checkpoint folder or its model.safetensors")
     p.add_argument("--cache", action="store_true", help="show the cache folder and its size instead")
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure fp32/bf16 and NCHW/channels_last training steps on this CPU now (again) "
+                        "and cache the choice that train.precision/memory_format=auto use")
+    p.add_argument("--image-size", type=int, nargs="+", default=[224], metavar="PX",
+                   help="image sizes to calibrate with --calibrate (default: 224)")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
+
+
+def _calibration_lines(cal, current: dict) -> list[str]:
+    from ..train.calibrate import OPTIONS, choose
+
+    choice = choose(cal)
+    same = cal.key == {**current, "size_bucket": cal.key.get("size_bucket"), "version": cal.key.get("version")}
+    head = (f"  {cal.image_size} px (bucket {cal.key.get('size_bucket')}, batch {cal.batch}), measured "
+            f"{cal.measured_at} in {cal.seconds:.1f} s: "
+            + ("/".join(choice) if choice else "no usable option (the CPU-flag rule decides)"))
+    if not same:
+        head += (f"  [other machine or setup: {cal.key.get('cpu_model')}, torch {cal.key.get('torch_version')}, "
+                 f"{cal.key.get('torch_threads')} threads]")
+    lines = [head]
+    if cal.metric == "cpu":
+        lines.append(f"    the host was busy while measuring (this process had {cal.cpu_share:.0%} of its threads' "
+                     "CPU time): ms/step is CPU time / threads, not wall time; `mmnet info --calibrate` measures again")
+    for option in OPTIONS:
+        entry = cal.options.get(option, {})
+        if entry.get("status") == "ok":
+            lines.append(f"    {option:20} {entry['ms_per_step']:9.1f} ms/step {entry['img_per_s']:8.2f} img/s "
+                         f"(best of {entry['steps']}; wall {entry.get('wall_ms', 0):.0f} ms, "
+                         f"CPU {entry.get('cpu_ms', 0):.0f} ms)")
+        else:
+            lines.append(f"    {option:20} {entry.get('status', 'not measured')}")
+    chk = cal.bf16_check
+    if "max_logit_diff" in chk:
+        allowed = f"{chk['tolerance']} x max(1, {chk['logit_scale']:.3g})"
+        lines.append(f"    bf16 check: conv {chk.get('screen_ratio')}x fp32's time; logits within "
+                     f"{chk['max_logit_diff']:.3g} of fp32 (allowed {allowed}); "
+                     f"losses {'finite' if chk.get('finite') else 'NOT finite'}")
+    return lines
+
+
+def _machine_info(args: argparse.Namespace) -> int:
+    import os
+
+    import torch
+
+    from ..errors import ConfigError
+    from ..runtime import configure_cpu_numerics, machine_fingerprint
+    from ..train.calibrate import ENV_SWITCH, cached_calibrations, calibrate, calibration_folder, choose
+
+    if args.calibrate:
+        if any(s < 16 or s % 16 for s in args.image_size):
+            raise ConfigError(f"--image-size takes multiples of 16 (as data.image_size), got {args.image_size}")
+        configure_cpu_numerics()  # as training does
+        for size in args.image_size:
+            calibrate(size, force=True)
+    current = machine_fingerprint()
+    cached = cached_calibrations()
+    if args.json:
+        print(json.dumps({"machine": current, "calibration_dir": str(calibration_folder(None)),
+                          "calibrations": [{"file": str(path), **({"error": cal} if isinstance(cal, str) else {
+                              **cal.summary(), "choice": choose(cal)})} for path, cal in cached]}, indent=2))
+        return 0
+    print(f"machine:     {current['cpu_model'] or '(unknown CPU)'} ({current['cpu_capability']}), "
+          f"torch {current['torch_version']}, {current['torch_threads']} threads"
+          + (f", CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
+    off = os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off")
+    print(f"calibration: {calibration_folder(None)}" + (f" (off: {ENV_SWITCH}=0)" if off else ""))
+    if not cached:
+        print("  none yet: the first CPU training with train.precision/memory_format=auto measures it "
+              "(or: mmnet info --calibrate --image-size PX)")
+    for path, cal in cached:
+        if isinstance(cal, str):
+            print(f"  {path.name}: {cal}")
+        else:
+            print("\n".join(_calibration_lines(cal, current)))
+    return 0
 
 
 def _cache_info(as_json: bool) -> int:
@@ -37,13 +114,12 @@ def _cache_info(as_json: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
     from ..model import read_checkpoint
 
     if args.cache:
         return _cache_info(args.json)
-    if args.checkpoint is None:
-        raise ConfigError("mmnet info needs a CHECKPOINT (or --cache for the cache folder).")
+    if args.checkpoint is None or args.calibrate:
+        return _machine_info(args)
     from ..model.mmnet import model_from_weights
 
     weights, meta = read_checkpoint(args.checkpoint)

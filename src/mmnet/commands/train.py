@@ -54,7 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=None, help="run N seeds (0..N-1 + train.seed); report mean and std")
     p.add_argument("--device", type=str, default=None, help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
-                   help="auto: bf16 where the hardware computes it natively, else fp32")
+                   help="auto: on CPU the faster of fp32/bf16 in a short cached measurement (`mmnet info`; "
+                        "MMNET_CALIBRATE=0 skips it), on GPUs bf16 where supported")
     add_executor_arguments(p)
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved configuration (every key, defaults included; docs/configuration.md) "

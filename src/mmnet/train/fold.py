@@ -25,9 +25,10 @@ from ..data.cache import CachedFrames
 from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..progress import EpochProgress
-from ..runtime import configure_cpu_numerics, plan_compute
+from ..runtime import configure_cpu_numerics
 from ..utils import CorruptFile, atomic_torch_save, atomic_write_text, checked_torch_load, move_aside
-from .loop import evaluate, train_one_epoch
+from .calibrate import plan_training
+from .loop import adamw, evaluate, train_one_epoch
 from .tasks import FoldTask, fold_seed
 
 __all__ = ["run_fold"]
@@ -57,7 +58,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     tc = cfg.train
     fold_dir = task.fold_dir
     fold_dir.mkdir(parents=True, exist_ok=True)
-    plan = plan_compute(device or tc.device, tc.precision, tc.memory_format)
+    plan = plan_training(tc, cfg.data.image_size, device)
     if plan.device.type == "cpu":
         configure_cpu_numerics()
     data, train_idx, test_idx = _fold_data(task, plan.device, frames)
@@ -65,7 +66,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     seed = fold_seed(task.seed, task.fold)
     torch.manual_seed(seed)
     model = MMNet(config=cfg.model).to(plan.device).to(memory_format=plan.memory_format)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    optimizer = adamw(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=tc.lr_gamma)
     generator = torch.Generator(device=plan.device).manual_seed(seed + 1)
     state_path = fold_dir / rf.STATE

@@ -16,7 +16,7 @@ from torch import nn
 from ..config import AugmentConfig
 from ..data.batches import DeviceFrames
 
-__all__ = ["autocast", "train_one_epoch", "evaluate", "EpochStats"]
+__all__ = ["autocast", "adamw", "train_one_epoch", "evaluate", "EpochStats"]
 
 
 def autocast(device: torch.device, precision: str):
@@ -24,6 +24,17 @@ def autocast(device: torch.device, precision: str):
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def adamw(params, *, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """The recipe's AdamW, fused (one kernel per parameter instead of a loop of elementwise ops) where
+    this torch has a fused AdamW for the device (CPU: torch >= 2.4); the same update to ~1e-7. On a
+    2-core CPU the optimizer step of MMNet took about a tenth of the CPU time of the unfused one."""
+    params = list(params)
+    try:
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # an older torch, or a device without the fused kernel
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
 @dataclass

@@ -31,9 +31,10 @@ from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..progress import bars_wanted
-from ..runtime import describe_machine, plan_compute
+from ..runtime import describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
+from .calibrate import plan_training
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 
@@ -330,7 +331,7 @@ def environment(cfg: ExperimentConfig, fingerprint: str) -> dict:
     """The run's env.json: software versions, the machine and process settings, the data's fingerprint."""
     from ..version import __version__
 
-    plan = plan_compute(cfg.train.device, cfg.train.precision, cfg.train.memory_format)
+    plan = plan_training(cfg.train, cfg.data.image_size)  # measured on CPU once per machine (calibrate.py)
     return {
         "mmnet_version": __version__,
         "torch_version": torch.__version__,

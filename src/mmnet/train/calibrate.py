@@ -1,0 +1,345 @@
+"""Precision and memory format for training on CPU, chosen by measurement, once per machine.
+
+Which of fp32 / bf16 autocast and NCHW / channels_last trains fastest depends on the CPU (AMX,
+AVX-512 BF16 or neither), on torch's kernels and on the image size, in ways CPU flags predict
+badly. So on CPU ``train.precision=auto`` / ``train.memory_format=auto`` time a few training steps
+of MMNet at the run's image size with a small batch, for each of the four options, and take the
+fastest. The result is cached in mmnet's cache folder (``calibration/``), keyed by CPU model and
+flags, torch version, thread count and image-size bucket, so it runs once per machine and size.
+
+- Quick: a bf16 convolution against fp32 first (milliseconds) drops bf16 where it is emulated;
+  then one untimed warm-up step per option, then rounds of one timed step per option (interleaved,
+  so that a busy neighbour on a shared host slows all options alike) until the time budget is
+  spent, 2 rounds at least (1 past three budgets). An option's figure is its fastest step: wall
+  time, or on a busy host (the process got under 60 % of its threads' CPU time) CPU time / threads.
+- Correct: bf16 is chosen only if every bf16 step's loss was finite, its logits agree with
+  fp32's within ``LOGIT_TOLERANCE`` (same weights, same batch), and it is faster than the best
+  fp32 option by ``BF16_MIN_GAIN`` (a tie is not worth bf16's rounding).
+- Robust: an unreadable or foreign cache file is measured again; a calibration that fails leaves
+  the choice to the CPU-flag rule of :func:`mmnet.runtime.plan_compute`, with the reason logged
+  and recorded.
+- Off with ``MMNET_CALIBRATE=0`` (the tests run so), or by setting precision and memory format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..runtime import ComputePlan, machine_fingerprint, plan_compute, resolve_device
+from ..utils import atomic_write_text
+
+if TYPE_CHECKING:
+    from ..config import TrainConfig
+
+__all__ = ["Calibration", "calibration_enabled", "calibrate", "choose", "measure", "plan_training",
+           "cached_calibrations", "calibration_folder", "size_bucket", "OPTIONS"]
+
+log = logging.getLogger("mmnet.train")
+
+ENV_SWITCH = "MMNET_CALIBRATE"  # "0": never measure (the CPU-flag rule decides)
+CACHE_VERSION = 1
+BUDGET_S = 8.0  # the timed rounds stop once this much has been spent (screen and warm-up included)
+MIN_ROUNDS, MAX_ROUNDS = 2, 8
+HARD_LIMIT = 3  # past this many budgets, one timed round is enough
+BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
+BUSY_SHARE = 0.6
+BF16_SCREEN_RATIO = 2.0  # a bf16 convolution this much slower than fp32: emulated, not timed further
+LOGIT_TOLERANCE = 0.1  # max |bf16 - fp32| logit, relative to the fp32 logits' largest magnitude (at least 1)
+OPTIONS = ("fp32/contiguous", "fp32/channels_last", "bf16/contiguous", "bf16/channels_last")
+_BUCKETS = (48, 80, 128, 192, 288)  # image-size buckets (upper bounds, px); larger sizes form one more
+
+
+@dataclass
+class Calibration:
+    """What was measured on this machine at one image size, and when."""
+
+    key: dict  # machine_fingerprint() + the image-size bucket
+    image_size: int
+    batch: int
+    measured_at: str
+    seconds: float  # the calibration's own wall time
+    # option -> {"ms_per_step", "img_per_s", "steps", "status"}; status "ok" or why it was not timed/used
+    options: dict[str, dict] = field(default_factory=dict)
+    bf16_check: dict = field(default_factory=dict)  # screen ratio, finite, logit gap, tolerance, ok
+    # this process's CPU time over (wall time x threads) in the timed steps: below BUSY_SHARE the host
+    # was busy with other work, and the figures are CPU time / threads ("cpu") instead of wall time ("wall")
+    cpu_share: float | None = None
+    metric: str = "wall"
+    version: int = CACHE_VERSION
+
+    def timed(self, option: str) -> float | None:
+        entry = self.options.get(option, {})
+        return entry.get("ms_per_step") if entry.get("status") == "ok" else None
+
+    def summary(self) -> dict:
+        return asdict(self)
+
+
+def calibration_enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def size_bucket(image_size: int) -> str:
+    lo = 1
+    for hi in _BUCKETS:
+        if image_size <= hi:
+            return f"{lo}-{hi}px"
+        lo = hi + 1
+    return f">{_BUCKETS[-1]}px"
+
+
+def calibration_key(image_size: int) -> dict:
+    return {**machine_fingerprint(), "size_bucket": size_bucket(image_size), "version": CACHE_VERSION}
+
+
+def calibration_folder(cache_dir: str | Path | None) -> Path:
+    from ..data.cache import default_cache_dir
+
+    return Path(cache_dir) if cache_dir else default_cache_dir() / "calibration"
+
+
+def _cache_path(key: dict, cache_dir: str | Path | None) -> Path:
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return calibration_folder(cache_dir) / f"{digest}.json"
+
+
+def _read(path: Path) -> Calibration:
+    """A cache file back as a Calibration; ValueError/KeyError/TypeError when it is not one."""
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError("not a calibration record")
+    cal = Calibration(**data)
+    if cal.version != CACHE_VERSION or not all(isinstance(x, dict) for x in (cal.options, cal.key, cal.bf16_check)):
+        raise ValueError("not a calibration of this mmnet version")
+    if set(cal.options) != set(OPTIONS) or not all(isinstance(e, dict) for e in cal.options.values()):
+        raise ValueError("the options measured are not mmnet's")
+    for entry in cal.options.values():
+        if entry.get("status") == "ok" and not (isinstance(entry.get("ms_per_step"), (int, float))
+                                                 and math.isfinite(entry["ms_per_step"]) and entry["ms_per_step"] > 0):
+            raise ValueError("an option without a valid step time")
+    return cal
+
+
+_MEMO: dict[str, Calibration] = {}  # per process: a cache folder that cannot be written is not measured twice
+_FAILED: dict[str, str] = {}  # size bucket -> why its calibration failed in this process (not tried again per fold)
+
+
+def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | None = None,
+              budget_s: float = BUDGET_S, announce: bool = True) -> Calibration:
+    """This machine's calibration at ``image_size``: from the cache, else measured and cached."""
+    key = calibration_key(image_size)
+    path = _cache_path(key, cache_dir)
+    if not force:
+        if str(path) in _MEMO:
+            return _MEMO[str(path)]
+        if path.is_file():
+            try:
+                cal = _read(path)
+                if cal.key == key:
+                    _MEMO[str(path)] = cal
+                    return cal
+                log.warning("calibration cache '%s' belongs to another machine or torch; measuring again", path)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("calibration cache '%s' is damaged (%s); measuring again", path, exc)
+    if announce:
+        from ..progress import write_line
+
+        write_line(f"Measuring fp32/bf16 and NCHW/channels_last training steps at {image_size} px "
+                   f"(~{budget_s:.0f} s, once per machine and size; {ENV_SWITCH}=0 skips it)")
+    cal = measure(image_size, budget_s=budget_s)
+    cal.key = key
+    if announce:
+        choice = choose(cal)
+        figures = ", ".join(f"{o} {e['ms_per_step']:.0f} ms" if e.get("status") == "ok" else f"{o} {e.get('status')}"
+                            for o, e in cal.options.items())
+        write_line(f"Measured in {cal.seconds:.1f} s (batch {cal.batch}, fastest step): {figures} -> "
+                   + ("/".join(choice) if choice else "none usable, the CPU-flag rule decides"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(cal.summary(), indent=2) + "\n")
+    except OSError as exc:
+        log.warning("calibration could not be cached in '%s' (%s); it is used for this process only", path, exc)
+    _MEMO[str(path)] = cal
+    return cal
+
+
+def cached_calibrations(cache_dir: str | Path | None = None) -> list[tuple[Path, Calibration | str]]:
+    """Every cached calibration file with its content (or why it cannot be read), newest first."""
+    folder = calibration_folder(cache_dir)
+    out: list[tuple[Path, Calibration | str]] = []
+    for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []:
+        try:
+            out.append((path, _read(path)))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            out.append((path, f"unreadable ({exc}); it is measured again when needed"))
+    return out
+
+
+# ----------------------------------------------------------------------------- the choice
+def choose(cal: Calibration, precision: str = "auto", memory_format: str = "auto") -> tuple[str, str] | None:
+    """(precision, memory format) from the measured figures, within what the config fixed;
+    None when nothing measured applies (the caller falls back to the CPU-flag rule)."""
+
+    def fits(option: str) -> bool:
+        prec, fmt = option.split("/")
+        return precision in ("auto", prec) and memory_format in ("auto", fmt) and cal.timed(option) is not None
+
+    candidates = [o for o in OPTIONS if fits(o)]
+    if precision == "auto" and not cal.bf16_check.get("ok", False):
+        candidates = [o for o in candidates if o.startswith("fp32/")]
+    if not candidates:
+        return None
+    fastest = {p: min((o for o in candidates if o.startswith(p + "/")), key=cal.timed, default=None)
+               for p in ("fp32", "bf16")}
+    best = fastest["fp32"] or fastest["bf16"]
+    if fastest["fp32"] and fastest["bf16"]:
+        gain = 1 - cal.timed(fastest["bf16"]) / cal.timed(fastest["fp32"])
+        best = fastest["bf16"] if gain >= BF16_MIN_GAIN else fastest["fp32"]
+    prec, fmt = best.split("/")
+    return prec, fmt
+
+
+def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -> ComputePlan:
+    """The ComputePlan of a training run: measured on CPU when precision or memory format is "auto"
+    (see the module's text), else (or when measuring is off or fails) ``runtime.plan_compute``."""
+    import torch
+
+    name = device or tc.device
+    dev = resolve_device(name)
+    if dev.type != "cpu" or "auto" not in (tc.precision, tc.memory_format):
+        return plan_compute(name, tc.precision, tc.memory_format)
+    if not calibration_enabled():
+        return plan_compute(name, tc.precision, tc.memory_format, why=f"{ENV_SWITCH}=0")
+    bucket = size_bucket(image_size)
+    if bucket in _FAILED:
+        return plan_compute(name, tc.precision, tc.memory_format, why=_FAILED[bucket])
+    try:
+        cal = calibrate(image_size)
+        choice = choose(cal, tc.precision, tc.memory_format)
+        if choice is None:
+            why = "calibration measured no usable option: " + "; ".join(
+                f"{o}: {e.get('status')}" for o, e in cal.options.items())
+            raise RuntimeError(why)
+    except Exception as exc:  # noqa: BLE001 - any failure of the measurement leaves the choice to the flag rule
+        reason = f"calibration failed: {type(exc).__name__}: {exc}"
+        log.warning("%s; precision and memory format chosen from the CPU flags instead", reason)
+        _FAILED[bucket] = reason[:300]
+        return plan_compute(name, tc.precision, tc.memory_format, why=reason[:300])
+    prec, fmt = choice
+    memory_format = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
+    record = {"image_size": cal.image_size, "batch": cal.batch, "measured_at": cal.measured_at,
+              "cpu_share": cal.cpu_share, "metric": cal.metric,
+              "options": cal.options, "bf16_check": cal.bf16_check, "size_bucket": cal.key.get("size_bucket")}
+    return ComputePlan(dev, prec, memory_format, "calibration", record)
+
+
+# ----------------------------------------------------------------------------- the measurement
+def calibration_batch(image_size: int) -> int:
+    """A small batch of about the same pixel count at any size: 2 at 224 px, 8 at 112, 16 at 64 and below."""
+    return max(2, min(16, round(2 * (224 / image_size) ** 2)))
+
+
+def measure(image_size: int, *, budget_s: float = BUDGET_S, bench=None, clock=time.perf_counter) -> Calibration:
+    """Time the options (see the module's text). ``bench`` (tests) stands in for the model: it has
+    ``batch``, ``threads``, ``screen() -> bf16/fp32 time ratio``, ``step(option) -> (wall s, CPU s, loss
+    finite)`` and
+    ``logit_gap() -> (max |bf16 - fp32|, fp32 scale)``. The process's random stream is left as it was."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        return _measure(image_size, budget_s, bench, clock)
+
+
+def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
+    start = clock()
+    if bench is None:
+        from .calibrate_steps import ModelBench
+
+        bench = ModelBench(image_size, calibration_batch(image_size))
+    options = {o: {"status": "ok", "steps": 0} for o in OPTIONS}
+    check: dict = {"tolerance": LOGIT_TOLERANCE}
+
+    def drop(prefix: str, why: str) -> None:
+        for o in OPTIONS:
+            if o.startswith(prefix) and options[o]["status"] == "ok":
+                options[o]["status"] = why
+
+    try:
+        ratio = float(bench.screen())
+        check["screen_ratio"] = round(ratio, 3)
+        if not ratio <= BF16_SCREEN_RATIO:
+            drop("bf16/", f"not timed: a bf16 convolution took {ratio:.1f}x fp32's (bf16 emulated)")
+    except Exception as exc:  # noqa: BLE001 - bf16 unusable here: measured without it
+        drop("bf16/", f"failed: {type(exc).__name__}: {exc}")
+    if options["bf16/contiguous"]["status"] == "ok":
+        try:
+            gap, scale = bench.logit_gap()
+            check.update(max_logit_diff=float(gap), logit_scale=float(scale))
+            if not (math.isfinite(gap) and gap <= LOGIT_TOLERANCE * max(1.0, scale)):
+                drop("bf16/", f"rejected: bf16 logits differ from fp32's by {gap:.3g} (scale {scale:.3g})")
+        except Exception as exc:  # noqa: BLE001
+            drop("bf16/", f"failed: {type(exc).__name__}: {exc}")
+
+    times: dict[str, list[float]] = {o: [] for o in OPTIONS}  # wall seconds per timed step
+    cpu: dict[str, list[float]] = {o: [] for o in OPTIONS}  # this process's CPU seconds per timed step
+    finite = True
+
+    def run(option: str, timed: bool) -> None:
+        nonlocal finite
+        try:
+            seconds, cpu_seconds, ok = bench.step(option)
+        except Exception as exc:  # noqa: BLE001 - this option does not run here; the others still can
+            options[option]["status"] = f"failed: {type(exc).__name__}: {exc}"
+            return
+        if option.startswith("bf16/") and not ok:
+            finite = False
+            drop("bf16/", "rejected: a bf16 step's loss was not finite")
+        if timed:
+            times[option].append(float(seconds))
+            cpu[option].append(float(cpu_seconds))
+
+    for option in OPTIONS:  # warm-up: kernel selection, first touch of memory
+        if options[option]["status"] == "ok":
+            run(option, timed=False)
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        active = [o for o in OPTIONS if options[o]["status"] == "ok"]
+        if not active:
+            break
+        last_round = sum(times[o][-1] for o in active if times[o]) if rounds else 0.0
+        if rounds >= MIN_ROUNDS and clock() - start + last_round > budget_s:
+            break
+        if rounds and clock() - start > HARD_LIMIT * budget_s:  # a very slow or very busy machine: one round
+            break
+        for option in active:
+            run(option, timed=True)
+        rounds += 1
+    # Busy host (other processes took the CPU): wall times measure the neighbours, CPU time still the step.
+    wall_sum, cpu_sum = sum(map(sum, times.values())), sum(map(sum, cpu.values()))
+    share = cpu_sum / (wall_sum * bench.threads) if wall_sum > 0 else None
+    metric = "cpu" if share is not None and share < BUSY_SHARE else "wall"
+    for option in OPTIONS:
+        entry = options[option]
+        if entry["status"] == "ok" and times[option]:
+            wall_s, cpu_s = min(times[option]), min(cpu[option])
+            best = wall_s if metric == "wall" else cpu_s / bench.threads
+            entry.update(ms_per_step=round(best * 1e3, 3), img_per_s=round(bench.batch / best, 3),
+                         steps=len(times[option]), wall_ms=round(wall_s * 1e3, 3), cpu_ms=round(cpu_s * 1e3, 3))
+        elif entry["status"] == "ok":
+            entry["status"] = "failed: no timed step"
+    check["finite"] = finite
+    # numerically usable: losses finite and logits close to fp32's (an option that failed to run is simply not timed)
+    check["ok"] = finite and "max_logit_diff" in check and not any(
+        options[o]["status"].startswith("rejected") for o in OPTIONS)
+    return Calibration(key={}, image_size=image_size, batch=bench.batch,
+                       measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(clock() - start, 3),
+                       options=options, bf16_check=check, cpu_share=None if share is None else round(share, 3),
+                       metric=metric)

@@ -1,0 +1,235 @@
+"""The measured choice of precision and memory format on CPU (mmnet.train.calibrate), with fake timings:
+the choice, the step budget, the cache, the config's precedence and the fallback to the CPU-flag rule."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import torch
+
+from mmnet.config import TrainConfig
+from mmnet.train import calibrate as cal_mod
+from mmnet.train.calibrate import OPTIONS, Calibration, choose, measure, plan_training
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeBench:
+    """Steps that 'take' the given seconds on a fake clock; no model runs."""
+
+    batch, threads = 4, 2
+
+    def __init__(self, clock: FakeClock, ms: dict[str, float], *, finite: bool = True, gap: float = 0.01,
+                 screen: float = 0.5, fails: tuple[str, ...] = (), cpu: dict[str, float] | None = None):
+        self.clock, self.ms, self.finite, self.gap, self.ratio, self.fails = clock, ms, finite, gap, screen, fails
+        self.cpu = cpu or {}
+        self.calls: list[str] = []
+
+    def screen(self) -> float:
+        return self.ratio
+
+    def logit_gap(self) -> tuple[float, float]:
+        return self.gap, 2.0
+
+    def step(self, option: str) -> tuple[float, float, bool]:
+        self.calls.append(option)
+        if option in self.fails:
+            raise RuntimeError("no kernel")
+        seconds = self.ms[option] / 1e3
+        self.clock.now += seconds
+        cpu = self.cpu.get(option, seconds * self.threads)  # default: a quiet host, both threads busy
+        return seconds, cpu, self.finite or not option.startswith("bf16/")
+
+
+def fake(ms: tuple[float, float, float, float], **kw) -> tuple[Calibration, FakeBench]:
+    clock = FakeClock()
+    bench = FakeBench(clock, dict(zip(OPTIONS, ms, strict=True)), **kw)
+    return measure(64, budget_s=10.0, bench=bench, clock=clock), bench
+
+
+@pytest.fixture(autouse=True)
+def _calibration_on(monkeypatch, tmp_path):
+    monkeypatch.setenv("MMNET_CALIBRATE", "1")
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(cal_mod, "_FAILED", {})
+
+
+# order of OPTIONS: fp32/contiguous, fp32/channels_last, bf16/contiguous, bf16/channels_last
+def test_bf16_faster_is_chosen_with_its_fastest_layout():
+    cal, _ = fake((100, 90, 60, 40))
+    assert choose(cal) == ("bf16", "channels_last")
+    assert cal.bf16_check["ok"] and cal.options["bf16/channels_last"]["ms_per_step"] == 40.0
+    assert cal.options["bf16/channels_last"]["img_per_s"] == pytest.approx(100.0)
+
+
+def test_bf16_slower_or_barely_faster_keeps_fp32():
+    assert choose(fake((100, 90, 300, 250))[0]) == ("fp32", "channels_last")
+    assert choose(fake((100, 90, 85, 95))[0]) == ("fp32", "channels_last")  # 5.6 % faster: not worth bf16
+
+
+def test_bf16_with_non_finite_loss_or_far_logits_is_rejected():
+    cal, _ = fake((100, 90, 30, 20), finite=False)
+    assert choose(cal) == ("fp32", "channels_last")
+    assert not cal.bf16_check["ok"] and "not finite" in cal.options["bf16/channels_last"]["status"]
+    cal, bench = fake((100, 90, 30, 20), gap=1.0)  # scale 2: allowed 0.2
+    assert choose(cal) == ("fp32", "channels_last") and "logits differ" in cal.options["bf16/contiguous"]["status"]
+    assert not [c for c in bench.calls if c.startswith("bf16/")]  # rejected before any bf16 step
+
+
+def test_emulated_bf16_is_screened_out_without_a_training_step():
+    cal, bench = fake((100, 120, 900, 1000), screen=8.0)
+    assert choose(cal) == ("fp32", "contiguous")
+    assert set(bench.calls) == {"fp32/contiguous", "fp32/channels_last"}
+    assert "emulated" in cal.options["bf16/channels_last"]["status"]
+
+
+def test_busy_host_is_judged_by_cpu_time():
+    # neighbours stretched the wall times (fp32/channels_last got the quiet moment); CPU time says otherwise
+    clock = FakeClock()
+    bench = FakeBench(clock, dict(zip(OPTIONS, (300, 100, 400, 400), strict=True)), screen=8.0,
+                      cpu={"fp32/contiguous": 0.1, "fp32/channels_last": 0.16})
+    cal = measure(64, budget_s=10.0, bench=bench, clock=clock)
+    assert cal.metric == "cpu" and cal.cpu_share < 0.6
+    assert cal.options["fp32/contiguous"]["ms_per_step"] == 50.0  # CPU time / 2 threads
+    assert cal.options["fp32/contiguous"]["wall_ms"] == 300.0
+    assert choose(cal) == ("fp32", "contiguous")
+    quiet, _ = fake((300, 100, 400, 400), screen=8.0)
+    assert quiet.metric == "wall" and choose(quiet) == ("fp32", "channels_last")
+
+
+def test_layout_follows_the_measurement():
+    assert choose(fake((100, 140, 300, 300))[0]) == ("fp32", "contiguous")
+    assert choose(fake((140, 100, 300, 300))[0]) == ("fp32", "channels_last")
+    assert choose(fake((100, 90, 40, 60))[0]) == ("bf16", "contiguous")
+
+
+def test_what_the_config_fixes_is_kept():
+    cal, _ = fake((100, 90, 40, 60))
+    assert choose(cal, "fp32", "auto") == ("fp32", "channels_last")
+    assert choose(cal, "auto", "channels_last") == ("bf16", "channels_last")
+    assert choose(cal, "bf16", "auto") == ("bf16", "contiguous")
+    rejected, _ = fake((100, 90, 40, 60), finite=False)
+    assert choose(rejected, "bf16", "auto") is None  # nothing measured applies: the caller falls back
+
+
+def test_step_count_follows_the_time_budget_and_a_failing_option_is_skipped():
+    fast, bench = fake((10, 10, 10, 10))
+    assert {e["steps"] for e in fast.options.values()} == {cal_mod.MAX_ROUNDS}
+    slow, _ = fake((2000, 2000, 2000, 2000))  # warm-up alone spends the budget: the minimum of 2 rounds
+    assert {e["steps"] for e in slow.options.values()} == {cal_mod.MIN_ROUNDS}
+    very_slow, _ = fake((5000, 5000, 5000, 5000))  # past three budgets after one round: one is enough
+    assert {e["steps"] for e in very_slow.options.values()} == {1}
+    cal, _ = fake((100, 90, 60, 40), fails=("bf16/channels_last",))
+    assert cal.options["bf16/channels_last"]["status"].startswith("failed: RuntimeError")
+    assert choose(cal) == ("bf16", "contiguous")
+
+
+def _count_measures(monkeypatch, ms=(100, 90, 60, 40)) -> list[int]:
+    calls = []
+
+    def fake_measure(image_size, *, budget_s):
+        calls.append(image_size)
+        return fake(ms)[0]
+
+    monkeypatch.setattr(cal_mod, "measure", fake_measure)
+    return calls
+
+
+def test_cache_hit_miss_and_corrupt_file(monkeypatch, caplog):
+    calls = _count_measures(monkeypatch)
+    first = cal_mod.calibrate(64, announce=False)
+    files = list(cal_mod.calibration_folder(None).glob("*.json"))
+    assert calls == [64] and len(files) == 1
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    assert cal_mod.calibrate(72, announce=False).options == first.options  # same size bucket: cached
+    assert calls == [64]
+    cal_mod.calibrate(224, announce=False)  # another bucket: measured
+    assert calls == [64, 224]
+    files[0].write_text('{"version": 1, "key": ')  # damaged
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    with caplog.at_level(logging.WARNING, "mmnet.train"):
+        cal_mod.calibrate(64, announce=False)
+    assert calls == [64, 224, 64] and "damaged" in caplog.text
+    for garbage in ('[1, 2]', '{"version": 1}', json.dumps({**json.loads(files[0].read_text()), "options": {"x": 1}})):
+        files[0].write_text(garbage)
+        monkeypatch.setattr(cal_mod, "_MEMO", {})
+        cal_mod.calibrate(64, announce=False)
+    assert calls == [64, 224, 64, 64, 64, 64]
+    data = json.loads(files[0].read_text())  # written again, readable
+    data["key"]["torch_threads"] = 999  # measured on another setup: not used
+    files[0].write_text(json.dumps(data))
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    cal_mod.calibrate(64, announce=False)
+    assert calls == [64, 224, 64, 64, 64, 64, 64]
+
+
+def test_plan_training_uses_the_measurement_and_records_it(monkeypatch):
+    from mmnet.runtime import describe_machine
+
+    calls = _count_measures(monkeypatch)
+    plan = plan_training(TrainConfig(device="cpu"), 64)
+    assert (plan.precision, plan.memory_format, plan.basis) == ("bf16", torch.channels_last, "calibration")
+    env = describe_machine(plan)
+    assert env["compute_basis"] == "calibration" and env["memory_format"] == "channels_last"
+    assert env["calibration"]["options"]["bf16/channels_last"]["ms_per_step"] == 40.0
+    # the config's explicit choice wins over the measurement
+    plan = plan_training(TrainConfig(device="cpu", precision="fp32"), 64)
+    assert (plan.precision, plan.memory_format) == ("fp32", torch.channels_last)
+    plan = plan_training(TrainConfig(device="cpu", precision="fp32", memory_format="contiguous"), 64)
+    assert (plan.precision, plan.memory_format, plan.basis) == ("fp32", torch.contiguous_format, "config")
+    assert calls == [64]
+
+
+def test_switched_off_or_failing_calibration_falls_back_to_the_flag_rule(monkeypatch, caplog):
+    calls = _count_measures(monkeypatch)
+    monkeypatch.setenv("MMNET_CALIBRATE", "0")
+    plan = plan_training(TrainConfig(device="cpu"), 64)
+    assert calls == [] and plan.basis == "CPU flags (MMNET_CALIBRATE=0)" and plan.calibration is None
+
+    def broken(image_size, *, budget_s):
+        raise RuntimeError("oneDNN says no")
+
+    monkeypatch.setenv("MMNET_CALIBRATE", "1")
+    monkeypatch.setattr(cal_mod, "measure", broken)
+    with caplog.at_level(logging.WARNING, "mmnet.train"):
+        plan = plan_training(TrainConfig(device="cpu"), 64)
+    assert "calibration failed: RuntimeError: oneDNN says no" in plan.basis
+    assert "oneDNN says no" in caplog.text and plan.precision in ("fp32", "bf16")
+    monkeypatch.setattr(cal_mod, "measure", lambda *a, **k: pytest.fail("measured again in the same process"))
+    assert "oneDNN says no" in plan_training(TrainConfig(device="cpu"), 64).basis  # the next fold: no second try
+
+
+def test_info_shows_and_reruns_the_calibration(monkeypatch, capsys):
+    from mmnet.cli import main
+
+    calls = _count_measures(monkeypatch)
+    assert main(["info"]) == 0
+    assert "none yet" in capsys.readouterr().out
+    assert main(["info", "--calibrate", "--image-size", "64"]) == 0
+    out = capsys.readouterr().out
+    assert calls == [64] and "64 px (bucket 49-80px, batch 4)" in out and "bf16/channels_last" in out
+    assert "40.0 ms/step" in out
+    assert main(["info", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["calibrations"][0]["choice"] == ["bf16", "channels_last"]
+
+
+@pytest.mark.slow
+def test_real_calibration_runs_at_a_small_size(monkeypatch):
+    monkeypatch.setattr(cal_mod, "MIN_ROUNDS", 1)
+    monkeypatch.setattr(cal_mod, "calibration_batch", lambda size: 2)
+    rng = torch.get_rng_state()
+    cal = measure(32, budget_s=0.0)
+    assert {o for o, e in cal.options.items() if e["status"] == "ok"} >= {"fp32/contiguous", "fp32/channels_last"}
+    assert all(e["steps"] == 1 for e in cal.options.values() if e["status"] == "ok")
+    assert choose(cal) is not None and cal.batch == 2 and 0 < cal.cpu_share
+    assert torch.equal(torch.get_rng_state(), rng)  # the run's random stream is untouched
