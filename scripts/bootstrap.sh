@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${MMNET_EXTRAS-dev,face,onnx,video,ray,slurm,serve}
+EXTRAS=${MMNET_EXTRAS-dev,face,onnx,video,ray,slurm,serve,tensorboard}
 [ "$EXTRAS" = "core" ] && EXTRAS=""
 DRY=${MMNET_BOOTSTRAP_DRY_RUN:-}
 
@@ -24,6 +24,7 @@ why() {
     ray) echo "Ray: train/sweep --executor ray" ;;
     slurm) echo "submitit: train/sweep --executor slurm (SLURM array jobs)" ;;
     serve) echo "FastAPI, uvicorn: mmnet serve (the web page and HTTP API)" ;;
+    tensorboard) echo "TensorBoard: event files of a run (train --tensorboard) and the tensorboard viewer" ;;
     xls) echo "xlrd: old .xls annotation workbooks (CAS(ME)^3 part A's long-video table)" ;;
     *) echo "see pyproject.toml" ;;
   esac

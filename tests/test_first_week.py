@@ -407,7 +407,7 @@ def test_bootstrap_says_what_it_installs_and_has_a_lean_mode():
                           text=True, check=True).stdout
     for extra in ("dev", "face", "onnx", "video", "ray", "slurm"):
         assert f"bootstrap: extra {extra}: " in full
-    assert "would install .[dev,face,onnx,video,ray,slurm,serve]; nothing installed" in full
+    assert "would install .[dev,face,onnx,video,ray,slurm,serve,tensorboard]; nothing installed" in full
     lean = subprocess.run(["bash", str(repo / "scripts" / "bootstrap.sh")], env={**env, "MMNET_EXTRAS": "core"},
                           capture_output=True, text=True, check=True).stdout
     assert "would install .; nothing installed" in lean and "extra " not in lean

@@ -108,6 +108,7 @@ class TrainConfig:
     # model card); "only": that model without the folds. Not part of the experiment: adding it to a
     # finished run continues the run.
     final_fit: bool | str = False
+    tensorboard: bool = False  # event files in RUN/tensorboard (extra `tensorboard`); not part of the experiment
 
     def __post_init__(self) -> None:
         verify_choice("train.precision", self.precision, ("auto", "fp32", "bf16"))

@@ -14,6 +14,8 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold
     RUN/slurm-jobs.json      SLURM executor: the job that last ran each fold (a rerun follows a queued job)
     RUN/slurm-logs/          SLURM executor: submitit's job files and each job's stdout/stderr (default place)
+    RUN/tensorboard/         train.tensorboard: TensorBoard event files, a folder per fold as above
+                             (seed-<S>/fold-<NAME>/, final/) and summary/ (the run's scores); not read by the report
     RUN/final/                 the final fit (train.final_fit): a fold folder without a test subject
                                (history.csv, state.pt while unfinished, done.json, model/), plus
     RUN/final/MODEL_CARD.md    the model card, and model_card.json (the same, for programs)
@@ -39,7 +41,7 @@ from .utils import atomic_write_text
 
 __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
-    "SLURM_JOBS", "SLURM_LOGS", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
+    "SLURM_JOBS", "SLURM_LOGS", "TENSORBOARD", "TENSORBOARD_SUMMARY", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS", "VIDEOS_COLUMNS",
     "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv",
@@ -60,6 +62,9 @@ DONE = "done.json"
 # The SLURM executor's bookkeeping (not read by the report).
 SLURM_JOBS = "slurm-jobs.json"
 SLURM_LOGS = "slurm-logs"
+# Optional TensorBoard event files (train.tensorboard; not read by the report).
+TENSORBOARD = "tensorboard"
+TENSORBOARD_SUMMARY = "summary"
 
 # The final fit's folder (a fold folder) and its model card.
 FINAL = "final"

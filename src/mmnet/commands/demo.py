@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting, e.g. --set train.epochs=4")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="TensorBoard event files in each run folder's tensorboard/ (train.tensorboard=true)")
     p.add_argument("--spotting", action="store_true",
                    help="the spotting demo instead: the optical-flow spotter on synthetic long recordings beside "
                         "an evenly-spaced baseline, MEGC-scored (OUT/spotting; takes --seed and --subjects)")
@@ -111,6 +113,8 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
                                   f"train.seed={seed}", f"seeds=[{seed}]"]
     if permute:
         overrides.append("data.permute_labels=true")
+    if args.tensorboard:
+        overrides.append("train.tensorboard=true")
     cfg = load_config(None, overrides + list(args.overrides))
     report = run_experiment(cfg, base / run_name, progress=not args.no_progress)
     print(format_results_table(report))

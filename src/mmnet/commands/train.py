@@ -60,6 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved configuration (every key, defaults included; docs/configuration.md) "
                         "as YAML and exit without training")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="TensorBoard event files in OUT/tensorboard (train.tensorboard=true; extra tensorboard)")
     p.add_argument("--restart", action="store_true",
                    help="start over in --out: an earlier run there is moved aside to OUT.old-<time> (not deleted)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -83,6 +85,8 @@ def experiment_config(args: argparse.Namespace):
         flags.append(f"seeds={args.seeds}")  # a count: train.seed + 0..N-1
     if getattr(args, "final_fit", False) or getattr(args, "final_fit_only", False):
         flags.append(f"train.final_fit={'true' if args.final_fit else 'only'}")
+    if getattr(args, "tensorboard", False):
+        flags.append("train.tensorboard=true")
     return load_config(args.config, flags + list(args.overrides))
 
 

@@ -14,6 +14,7 @@ from .executors import run_tasks
 from .model_card import write_model_card
 from .prepare import fold_tasks, prepare_run, task_count
 from .spot_recognise import run_spot_recognise
+from .tb_log import write_summary
 
 __all__ = ["run_experiment"]
 
@@ -49,6 +50,8 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     out = Path(out_dir)
     loso = any(out.glob(f"seed-*/fold-*/{rf.DONE}"))
     report = build_report(out) if loso or run.cfg.train.final_fit != "only" else {"complete": True}
+    if run.cfg.train.tensorboard:
+        write_summary(out, run.cfg, report)
     if (out / rf.FINAL / rf.DONE).is_file():
         card = write_model_card(out, report if loso else None, source=source)
         report = {**report, "final_model": {"path": str(out / rf.FINAL / rf.MODEL),

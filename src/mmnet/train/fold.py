@@ -30,6 +30,7 @@ from ..utils import CorruptFile, atomic_torch_save, atomic_write_text, checked_t
 from .calibrate import plan_training
 from .loop import adamw, evaluate, train_one_epoch
 from .tasks import FoldTask, fold_seed
+from .tb_log import FoldLog
 
 __all__ = ["run_fold"]
 
@@ -87,6 +88,9 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
                         "from epoch 1", task.seed, task.fold, state_path, exc, aside.name)
             return run_fold(task, progress=progress, device=device, frames=frames)
 
+    # train.tensorboard: the epochs recorded so far are (re)written, then each new one
+    tb = FoldLog(task.out_dir, fold_dir, cfg.model.num_classes, done.history, done.predictions) if tc.tensorboard \
+        else None
     bar = EpochProgress(f"seed {task.seed} fold {task.fold}", tc.epochs, done.epoch, progress=progress)
     for epoch in range(done.epoch + 1, tc.epochs + 1):
         t0 = time.perf_counter()
@@ -114,8 +118,12 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
                 "epoch": epoch,
             }, state_path)
         _write_fold_tables(fold_dir, cfg, done)
+        if tb is not None:
+            tb.epoch(done.history[-1], done.predictions)
         bar.update(epoch, stats.loss, stats.accuracy, test_acc)
     bar.close()
+    if tb is not None:
+        tb.close()
     if tc.save_models or task.final:
         model.to(memory_format=torch.contiguous_format).save_pretrained(fold_dir / rf.MODEL, _checkpoint_info(cfg))
     record = {"fold": task.fold, "test_subjects": sorted({task.subjects[i] for i in task.test_idx}),

@@ -33,7 +33,7 @@ DATASET_OWNERS = {
     "mmew": "MMEW, its authors",
 }
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
-_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit")
+_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard")
 # Filled from the label scheme (listed under "classes") or following data.image_size.
 _DERIVED = ("data.classes", "data.scheme", "model.num_classes", "model.image_size")
 

@@ -37,6 +37,7 @@ from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
+from .tb_log import require_tensorboard
 
 __all__ = ["PreparedRun", "prepare_run", "fold_tasks", "task_count", "environment", "config_changes", "set_aside"]
 
@@ -68,6 +69,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     """
     out = Path(out_dir)
     d = cfg.data
+    if cfg.train.tensorboard:  # a missing optional package fails here, before the data is read
+        require_tensorboard()
     long_videos = spot = None
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = get_scheme(d.scheme or DEFAULT_SCHEME[d.dataset])
@@ -175,8 +178,9 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 
 # Keys that say what to do with the experiment, not what it is: a resume may change them
-# (train.final_fit=true added to a finished LOSO run trains the final model beside it).
-_NOT_EXPERIMENT = ("train.final_fit:",)
+# (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
+# turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones).
+_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:")
 
 
 def _has_trained(out: Path) -> bool:

@@ -38,6 +38,7 @@ from ..utils import atomic_write_text
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run
 from .spot_recognise import run_spot_recognise
+from .tb_log import write_summary
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
 
@@ -206,8 +207,10 @@ def run_sweep(
     for run in runs:
         if run.long_videos is not None:  # spot then recognise (a long-video dataset)
             run_spot_recognise(run)
-    for setting in sweep.settings:
-        build_report(out / setting.name)
+    for setting, run in zip(sweep.settings, runs):
+        report = build_report(out / setting.name)
+        if run.cfg.train.tensorboard:
+            write_summary(out / setting.name, run.cfg, report)
     return summarize_sweep(out, [s.name for s in sweep.settings],
                            overrides={s.name: s.overrides for s in sweep.settings})
 
