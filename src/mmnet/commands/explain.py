@@ -12,7 +12,9 @@ Frame numbers (--onset, --apex) are the number in each file name for a frame fol
 
 Each attention map is drawn in viridis over its own range, given in its title and colour bar (a
 narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the four maps on
-one scale. Panels keep the face's aspect ratio.
+one scale. Panels keep the face's aspect ratio. A line under the panels says what the model was
+trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is not
+recorded (a checkpoint outside its run folder, possibly untrained).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..infer import Predictor, align_clip, explain_clip, load_clip, render_explanation
+    from ..infer.provenance import training_caption
     from .predict import requests_from_args
 
     requests = requests_from_args(args)
@@ -58,10 +61,12 @@ def run(args: argparse.Namespace) -> int:
     if args.align:
         clip = align_clip(clip, request.onset)
     explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
+    explanation.caption = training_caption(args.checkpoint)
     out = render_explanation(explanation, args.out, dpi=args.dpi, shared_scale=args.shared_scale, cmap=args.cmap)
     p = explanation.probabilities[explanation.label]
     print(f"{clip.source}: {explanation.label} (p = {p:.3f}), onset {explanation.onset_frame}, "
           f"apex {explanation.apex_frame}; figure written to {out}")
     print("attention ranges (min-max): " + ", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
                                                      for k, a in enumerate(explanation.attention, start=1)))
+    print(explanation.caption)
     return 0

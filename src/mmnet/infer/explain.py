@@ -14,6 +14,7 @@ shape). Rendering uses matplotlib's Agg canvas, no display needed.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,8 @@ class Explanation:
         label, probabilities: the prediction for this pair.
         source, onset_frame, apex_frame: what the pair was taken from (for the title).
         frame_size: (height, width) of the frames before resizing, for the figure's aspect ratio.
+        caption: a line under the panels, e.g. what the model was trained on
+            (:func:`mmnet.infer.provenance.training_caption`); empty: none.
     """
 
     onset: np.ndarray
@@ -53,6 +56,7 @@ class Explanation:
     onset_frame: int | None = None
     apex_frame: int | None = None
     frame_size: tuple[int, int] | None = None
+    caption: str = ""
 
 
 def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> Explanation:
@@ -122,7 +126,8 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
     e = explanation
     h, w = e.frame_size or e.onset.shape[:2]
     panels = 3 + len(e.attention)
-    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.0), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.0 + (0.4 if e.caption else 0.0)), dpi=dpi,
+                 layout="constrained")
     FigureCanvasAgg(fig)  # attaches the Agg canvas; no pyplot, no global backend switch
     draw_explanation(fig, e, alpha=alpha, shared_scale=shared_scale, cmap=cmap)
     buf = io.BytesIO()
@@ -165,4 +170,6 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: b
     p = e.probabilities[e.label]
     scale = "one scale for all maps" if shared_scale else "each map on its own range"
     fig.suptitle(f"{e.source + ': ' if e.source else ''}{e.label} (p = {p:.2f}); attention: {scale}", fontsize=10)
+    if e.caption:  # on the figure itself, so that it travels with the picture
+        fig.supxlabel(textwrap.fill(e.caption, width=max(60, 22 * panels)), fontsize=8)
     return axes

@@ -1,0 +1,92 @@
+"""What a checkpoint was trained on, read from the run folder it was saved in, for the people who look at
+its output (the caption of ``mmnet explain``'s figure, the model line of ``mmnet serve``'s page).
+
+A checkpoint carries its class names and preprocessing, not its training data; while it sits in its run
+folder (``RUN/seed-S/fold-F/model``, ``RUN/final/model``), ``RUN/config.yaml`` names the dataset and its
+root. A data root holding ``synth.json`` is the synthetic set of ``mmnet synth`` / ``mmnet demo``. A
+checkpoint outside a run folder has no record: it may be untrained, and nothing here can tell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["training_record", "training_caption"]
+
+
+def _run_folder(checkpoint: Path) -> Path | None:
+    """RUN of RUN/seed-S/fold-F/model (a few levels up, holding config.yaml), or None."""
+    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    for parent in list(folder.parents)[:4]:
+        if (parent / "config.yaml").is_file() and (parent / "env.json").is_file():
+            return parent
+    return None
+
+
+def _roots(data: dict) -> list[Path]:
+    """The folders of data.root (one, or one per part of the composite); [] when unreadable."""
+    from ..config import parse_root
+    from ..errors import ConfigError
+
+    try:
+        root = parse_root(str(data.get("dataset")), data.get("root"))
+    except ConfigError:
+        return []
+    return list(root.values()) if isinstance(root, dict) else [root]
+
+
+def _resolve(root: Path, run: Path) -> Path:
+    """A relative data root as training saw it: from the folder training ran in (unknown, so the
+    current folder, or the run folder's parents), the first that exists."""
+    if root.is_absolute():
+        return root
+    for base in (Path.cwd(), run.parent.parent, run.parent):
+        if (base / root).exists():
+            return base / root
+    return root
+
+
+def training_record(checkpoint: str | Path) -> dict:
+    """What the run folder says about the training data, or {} when the checkpoint is not in one:
+    ``dataset``, ``epochs``, ``run`` (the folder's name), ``synthetic`` (True, False, or absent when the
+    data folder is not found), ``permuted_labels`` (only when true)."""
+    import yaml
+
+    run = _run_folder(Path(checkpoint))
+    if run is None:
+        return {}
+    try:
+        config = yaml.safe_load((run / "config.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    data = config.get("data") or {}
+    train = config.get("train") or {}
+    out = {"dataset": data.get("dataset"), "epochs": train.get("epochs"), "run": run.name}
+    root_paths = [_resolve(r, run) for r in _roots(data)]
+    if any((r / "synth.json").is_file() for r in root_paths):
+        out["synthetic"] = True
+    elif root_paths and all(r.is_dir() for r in root_paths):
+        out["synthetic"] = False
+    if config.get("data", {}).get("permute_labels"):
+        out["permuted_labels"] = True
+    return out
+
+
+def training_caption(checkpoint: str | Path) -> str:
+    """One line for a figure: what the model was trained on, and a warning when that makes its output
+    meaningless on real faces (synthetic data, permuted labels) or unknown (no record: possibly untrained)."""
+    rec = training_record(checkpoint)
+    if not rec:
+        return ("Model: what it was trained on is not recorded (the checkpoint is not inside its run folder); "
+                "it may be untrained: check its origin before reading this figure.")
+    where = f"run {rec['run']}, data.dataset={rec['dataset']}, {rec['epochs']} epochs"
+    if rec.get("synthetic"):
+        line = (f"Model trained on synthetic faces only ({where}; mmnet synth/demo): "
+                "its attention and prediction mean nothing on real faces.")
+    elif rec.get("synthetic") is False:
+        line = f"Model trained on {rec['dataset']} ({where})."
+    else:
+        line = f"Model trained with {where}; the training data folder was not found: real or synthetic is unknown."
+    if rec.get("permuted_labels"):
+        line += " Trained with permuted labels (a control): its predictions are chance by design."
+    return line

@@ -1,0 +1,60 @@
+"""`mmnet explain` says on the figure what the model was trained on: synthetic faces only, or not recorded."""
+
+import shutil
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from mmnet.cli import main
+from mmnet.infer import Predictor, explain_clip, load_clip
+from mmnet.infer.explain import draw_explanation
+from mmnet.infer.provenance import training_caption
+
+from .test_inference import make_checkpoint, synthetic_clip, write_frames
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory):
+    """A checkpoint of an untrained network, outside any run folder."""
+    path = tmp_path_factory.mktemp("ckpt") / "model"
+    torch.manual_seed(0)
+    make_checkpoint(path)
+    return path
+
+
+def _in_run_folder(alone, tmp_path, synthetic: bool):
+    data = tmp_path / "data"
+    data.mkdir(parents=True)
+    if synthetic:
+        (data / "synth.json").write_text("{}")
+    run = tmp_path / "run"
+    model = run / "seed-0" / "fold-sub01" / "model"
+    shutil.copytree(alone, model)
+    (run / "config.yaml").write_text(f"data:\n  dataset: casme2\n  root: {data}\ntrain:\n  epochs: 3\n")
+    (run / "env.json").write_text("{}")
+    return model
+
+
+def test_caption_says_what_the_model_was_trained_on(alone, tmp_path):
+    assert "not recorded" in training_caption(alone) and "may be untrained" in training_caption(alone)
+    synth = training_caption(_in_run_folder(alone, tmp_path / "s", synthetic=True))
+    assert "synthetic faces only" in synth and "mean nothing on real faces" in synth
+    real = training_caption(_in_run_folder(alone, tmp_path / "r", synthetic=False))
+    assert real.startswith("Model trained on casme2 (run run") and "synthetic" not in real
+
+
+def test_caption_is_drawn_on_the_figure_and_printed(alone, tmp_path, capsys):
+    clip = write_frames(tmp_path / "clip", synthetic_clip(8, 5))
+    e = explain_clip(Predictor.from_checkpoint(alone), load_clip(clip))
+    fig = Figure()
+    draw_explanation(fig, e)
+    assert fig.get_supxlabel() == ""  # the library draws a caption only when given one
+    e.caption = training_caption(alone)
+    fig = Figure()
+    draw_explanation(fig, e)
+    assert "may be untrained" in fig.get_supxlabel().replace("\n", " ")
+    model = _in_run_folder(alone, tmp_path / "s", synthetic=True)
+    out = tmp_path / "f.png"
+    assert main(["explain", "--checkpoint", str(model), str(clip), "--out", str(out), "--dpi", "40"]) == 0
+    assert out.is_file() and "synthetic faces only" in capsys.readouterr().out
