@@ -243,7 +243,7 @@ def config_to_dict(cfg: ExperimentConfig) -> dict:
     return dataclasses.asdict(cfg)
 
 
-def set_value(values: dict, dotted: str, value, where: str = "--set") -> None:
+def set_value(values: dict, dotted: str, value: object, where: str = "--set") -> None:
     """Set ``section.key`` (or ``seeds``) in a nested config dict: the one way overrides are applied."""
     parts = dotted.strip().split(".")
     if parts == ["seeds"]:
@@ -277,7 +277,7 @@ def apply_overrides(values: dict, overrides: list[str], where: str = "--set") ->
     return values
 
 
-def expand_seeds(value, base_seed: int, where: str = "seeds") -> list[int]:
+def expand_seeds(value: int | list[int], base_seed: int, where: str = "seeds") -> list[int]:
     """A seed count N (``base_seed + 0..N-1``) or an explicit list of distinct seeds -> the list."""
     if isinstance(value, bool) or not isinstance(value, (int, list)):
         raise ConfigError(f"{where}: seeds must be a count (e.g. 5) or a list of integers, got {value!r}")
@@ -291,7 +291,7 @@ def expand_seeds(value, base_seed: int, where: str = "seeds") -> list[int]:
     return list(value)
 
 
-def parse_root(dataset: str, root) -> Path | dict[str, Path]:
+def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> Path | dict[str, Path]:
     """The dataset root as a loader takes it: one folder, or for the composite a folder per part.
 
     Accepted forms: a folder; ``"casme2=DIR,samm=DIR,smic=DIR"``; a list of such items (what a

@@ -75,7 +75,7 @@ LONG_VIDEO_DATASETS: dict[str, Callable[..., LongVideoLoad]] = {
 
 def load_dataset(
     name: str,
-    root,
+    root: str | Path | dict[str, str | Path],
     *,
     annotation: str | Path | None = None,
     strict: bool = False,

@@ -231,7 +231,7 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
     )
 
 
-def align_clip(clip: Clip, onset: int | None = None, *, aligner=None) -> Clip:
+def align_clip(clip: Clip, onset: int | None = None, *, aligner: FaceAligner | None = None) -> Clip:
     """The clip with every frame cropped and aligned to the face, as ``mmnet prepare`` does.
 
     The alignment (``mmnet.preprocess.FaceAligner``, needs the extra ``face``) is estimated once on

@@ -19,6 +19,7 @@ from ..errors import CheckpointError, PredictionError
 from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
+from ..preprocess.face import FaceAligner
 from ..runtime import nnpack_available
 from .clips import Clip, ClipRequest, align_clip, load_clip
 
@@ -156,7 +157,7 @@ class Predictor:
 
     def predict_clips(
         self, clips: Iterable[ClipRequest | tuple[Clip, int | None, int | None]], *, batch_size: int = 8,
-        aligner=None,
+        aligner: FaceAligner | None = None,
     ) -> list[Prediction]:
         """Classify many clips, ``batch_size`` at a time; results keep the input order.
 

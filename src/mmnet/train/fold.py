@@ -46,7 +46,8 @@ class _Progress:
     predictions: list[list] = field(default_factory=list)
 
 
-def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None, frames=None) -> dict:
+def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None,
+             frames: np.ndarray | None = None) -> dict:
     """Train one fold (resuming from its checkpoint if present); write its files; return done.json.
 
     Args:
