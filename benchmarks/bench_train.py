@@ -9,10 +9,11 @@ uint8 frames on the device, batches with the authors' jitter and augmentation, A
                                                            # what process settings give, what our code gives
 
 The baseline (``authors_baseline.py``) is the authors' data path (9 JPEG frames decoded per sample,
-their per-sample transforms) and network (fp32, NCHW, their attention). ``--baseline`` runs four
+their per-sample transforms) and network (fp32, NCHW, their attention). ``--baseline`` runs five
 fresh processes: ours and the authors', each with our process settings (mimalloc, flushed
 denormals, freed memory kept, huge pages: ``mmnet.runtime``) and plain (glibc's malloc, none of
-those), and prints which part of each ratio comes from the process settings and which from the code.
+those), plus ours in fp32 with our settings; it prints which part of each ratio comes from the process
+settings and which from the code.
 """
 
 # ruff: noqa: E402  (torch must be imported after prepare_process)
@@ -64,7 +65,7 @@ def sync(device: torch.device) -> None:
 
 
 def bench(device: torch.device, precision: str, steps: int, batch: int, size: int, memory_format: str,
-          fused_adamw: bool = True) -> dict:
+          fused_adamw: bool = True, compile_model: bool = False) -> dict:
     n = batch * steps
     fmt = resolve_memory_format(memory_format, device, precision)
     data = DeviceFrames(fake_cache(n, size), list(np.arange(n) % 5), device)
@@ -87,10 +88,18 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     model = MMNet(image_size=size).to(device).to(memory_format=fmt)
     opt = (adamw(model.parameters(), lr=8e-4, weight_decay=0.6) if fused_adamw  # as the recipe: fused where it can
            else torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6))
-    # Warm-up: one step (kernel selection, allocator).
-    train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
-                    precision=precision, memory_format=fmt)
+    compile_s = None
+    if compile_model:  # torch.compile (inductor; on CPU it needs a C++ compiler), timed apart from the steps
+        model = torch.compile(model)
+    # Warm-up: one step (kernel selection, allocator); with --compile two (the compilation, and a
+    # possible recompilation on the second call).
+    t0 = time.perf_counter()
+    for _ in range(2 if compile_model else 1):
+        train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
+                        precision=precision, memory_format=fmt)
     sync(device)
+    if compile_model:
+        compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     train_one_epoch(model, data, idx, opt, batch_size=batch, augment=aug, generator=gen, precision=precision,
                     memory_format=fmt)
@@ -106,12 +115,16 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     out = {"device": str(device), "precision": precision, "batch": batch,
            "memory_format": "channels_last" if fmt == torch.channels_last else "NCHW", "train_img_s": train_ips,
            "eval_img_s": eval_ips, "data_ms_per_sample": data_ms, "peak_rss_gib": peak_rss_gib()}
+    if compile_model:
+        out["compile"] = True
+        out["compile_warmup_s"] = compile_s
     if device.type == "cuda":
         out["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
     return out
 
 
-ROLES = (("ours", "ours"), ("ours", "plain"), ("authors", "ours"), ("authors", "plain"))
+# (code, process settings); "ours-fp32" is our code in fp32 for the fp32-against-fp32 ratio.
+ROLES = (("ours", "ours"), ("ours", "plain"), ("authors", "ours"), ("authors", "plain"), ("ours-fp32", "ours"))
 
 
 def _plain_environment() -> dict[str, str]:
@@ -133,14 +146,15 @@ def run_role(code: str, args: argparse.Namespace) -> dict:
         r = authors_train(args.steps, args.batch, args.size)
         r.update(precision="fp32", memory_format="NCHW")
     else:
-        precision = "bf16" if cpu_has_fast_bf16() else "fp32"  # what train.precision=auto picks on this CPU
+        # "ours": what train.precision=auto picks on this CPU (the flag rule; the calibration agrees on AMX)
+        precision = "fp32" if code == "ours-fp32" or not cpu_has_fast_bf16() else "bf16"
         r = bench(torch.device("cpu"), precision, args.steps, args.batch, args.size, "auto")
     r.update(code=code, allocator=active_allocator(), flush_denormal=not PLAIN, threads=torch.get_num_threads())
     return r
 
 
 def baseline(args: argparse.Namespace) -> None:
-    """Four fresh processes (ours / authors' x our process settings / plain); the ratios, split."""
+    """Five fresh processes (ours / authors' x our process settings / plain, ours in fp32); the ratios, split."""
     cells = {}
     for code, process in ROLES:
         env = _plain_environment() if process == "plain" else {
@@ -166,6 +180,8 @@ def baseline(args: argparse.Namespace) -> None:
          t["ours", "ours"] / t["authors", "ours"]),
         ("ours / ours plain", "process settings alone, on our code", t["ours", "ours"] / t["ours", "plain"]),
         ("ours / authors' plain", "everything (= code x settings)", t["ours", "ours"] / t["authors", "plain"]),
+        ("ours in fp32 / authors' with our process settings", "our code alone, fp32 against their fp32",
+         t["ours-fp32", "ours"] / t["authors", "ours"]),
     ):
         print(f"| {label} | {what} | {value:.2f}x |")
 
@@ -181,7 +197,9 @@ def main() -> None:
                    help="as train.memory_format (auto: NCHW for fp32 on CPUs without AVX-512, else channels_last)")
     p.add_argument("--baseline", action="store_true",
                    help="ours against the authors' pipeline (CPU), with and without our process settings")
-    p.add_argument("--role", choices=("ours", "authors"), help=argparse.SUPPRESS)
+    p.add_argument("--role", choices=("ours", "authors", "ours-fp32"), help=argparse.SUPPRESS)
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the network (inductor; the compilation is timed apart)")
     p.add_argument("--adamw", choices=("fused", "loop"), default="fused",
                    help="the recipe's fused AdamW (default) or torch's unfused one, for comparison")
     args = p.parse_args()
@@ -208,7 +226,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for device in devices:
         for precision in precisions:
-            r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format, args.adamw == "fused")
+            r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format, args.adamw == "fused",
+                      args.compile)
+            if args.compile:
+                print(f"compiled: warm-up (compilation) {r['compile_warmup_s']:.1f} s", file=sys.stderr)
             print(f"| {r['device']} | {r['precision']} | {r['memory_format']} | {r['batch']} "
                   f"| {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
                   f"| {r['data_ms_per_sample']:.3f} | {r['peak_rss_gib']:.2f} |", flush=True)
