@@ -21,7 +21,7 @@ import argparse
 from pathlib import Path
 
 # Kept in step with mmnet.synth.DEMO_PRESET (a test checks); not imported so that --help stays fast.
-_DEMO = {"subjects": 5, "clips_per_subject": 14, "seed": 0}
+_DEMO = {"subjects": 5, "clips_per_subject": 20, "seed": 0}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -50,7 +50,7 @@ __all__ = [
 
 #: The set ``mmnet demo`` trains on: small enough for a CPU LOSO in minutes (calibration in
 #: docs/synthetic-data.md); its pixel settings are ``DEMO_CONFIG``.
-DEMO_PRESET: dict[str, int] = {"subjects": 5, "clips_per_subject": 14, "seed": 0}
+DEMO_PRESET: dict[str, int] = {"subjects": 5, "clips_per_subject": 20, "seed": 0}
 
 #: The demo's pixel settings: motion of 8-12 px at 280x340, because the demo trains at 64 px
 #: (1.8-2.7 px there): at 2.5-5 px (0.6-1.4 px at 80 px) MMNet learned too little in the demo's
