@@ -8,7 +8,8 @@ Examples:
 
 One alignment per clip, estimated on the onset frame (default: the first frame) and applied to
 every frame. A video's frames are counted from 0, a folder's frames by the number in their names
-(docs/inference.md, "Frame numbers"); a prepared video's file numbers equal its frame indices. Rerunning skips finished clips; failed clips are listed and the others are processed.
+(docs/inference.md, "Frame numbers"); a prepared video's file numbers equal its frame indices.
+Rerunning skips finished clips; failed clips are listed and the others are processed.
 Needs the optional face extra: pip install -e ".[face]" in the mmnet checkout
 (or there: MMNET_EXTRAS=face bash scripts/bootstrap.sh).
 """

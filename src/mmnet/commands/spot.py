@@ -2,7 +2,8 @@
 
 SOURCE is a video file or a folder of numbered frames (give --fps for a folder). Frame numbers
 follow mmnet's one convention (docs/inference.md, "Frame numbers"): a video's frames are counted
-from 0, a folder's frames by the number in their file name; onset, apex and offset are inclusive. Frames where no face is found are reported as gaps, never interpolated.
+from 0, a folder's frames by the number in their file name; onset, apex and offset are inclusive.
+Frames where no face is found are reported as gaps, never interpolated.
 
 Examples:
   mmnet spot recording.mp4 --json
