@@ -254,6 +254,15 @@ def test_micro_only_annotation_scores_micro_only(tmp_path):
                                                                                    "overall": (1, 0, 0)}
     assert "| 0 | macro |" not in section.markdown and "no macro-expressions" in section.markdown
     assert "mae" not in section.texts["megc/seed-0/spotting.csv"]
+    # the MEGC2020 log: MEGC numbers only SAMM-LV (1) and CAS(ME)^2 (2); CAS(ME)^3 gets mmnet's 3, read back as such
+    from mmnet.spotting.megc_files import DATASET_NUMBERS, read_megc2020_log
+
+    assert DATASET_NUMBERS == {"samm-long": 1, "casme-sq": 2, "casme2-long": 2, "casme3-long": 3}
+    log = section.texts["megc/seed-0/megc2020_log.txt"]
+    assert log.splitlines()[0].strip() == "3"
+    (tmp_path / "log.txt").write_text(log)
+    (line,) = read_megc2020_log(tmp_path / "log.txt")
+    assert (line.dataset, line.video, line.truth_onset, line.pred_onset, line.outcome) == (3, "A", 10, 10, "TP")
     (run / rf.TRUTH_TYPES).write_text("micro\nmega\n")
     from mmnet.errors import DataError
 

@@ -27,12 +27,14 @@ from .. import run_folder as rf
 from ..errors import DataError
 from ..spotting.intervals import TYPES, Interval
 from ..spotting.megc import evaluate_spotting, evaluate_str
+from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log
 from .str_figures import timeline_png
 
 __all__ = ["StrSection", "str_section", "MEGC_DATASET_NUMBER"]
 
-#: The MEGC2020 log's dataset numbers (1 = SAMM Long Videos, 2 = CAS(ME)^2).
-MEGC_DATASET_NUMBER = {"samm-long": 1, "casme-sq": 2, "casme2-long": 2}
+#: The MEGC2020 log's dataset numbers (``spotting.megc_files.DATASET_NUMBERS``: 1 = SAMM Long Videos,
+#: 2 = CAS(ME)^2, 3 = CAS(ME)^3, the last mmnet's own).
+MEGC_DATASET_NUMBER = DATASET_NUMBERS
 RULE = ("MEGC: IoU >= 0.5 with a ground truth of the same recording and type, one-to-one (by descending score); "
         "counts pooled over the recordings of every finished fold")
 
@@ -118,8 +120,6 @@ def _spotting_csv(predictions: dict[str, list[Interval]]) -> str:
 
 def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
     """The spot-then-recognise section of a run's report; None when the run has no truth.csv (a clip dataset)."""
-    from ..spotting.megc_files import format_megc2020_log
-
     run_dir = Path(run_dir)
     if not (run_dir / rf.TRUTH).is_file():
         return None
