@@ -5,7 +5,8 @@
   as MEGC2020 predates CAS(ME)^3 and later challenges defined no number for it), then one line per
   TP/FP/FN, columns aligned at 18, 26, 34 and 42 characters: video id, truth onset, truth offset,
   predicted onset, predicted offset, outcome; ``-`` where absent. Micro and macro lines of a video
-  are merged and ordered by the predicted onset (the truth onset for an FN); the log has no type column. Frame numbers are the dataset's own.
+  are merged and ordered by the predicted onset (the truth onset for an FN); the log has no type
+  column. Frame numbers are the dataset's own.
 * spotting CSV (MEGC2023 participants' submissions): ``vid,onset,offset,type`` with type ``me``/``mae``.
 * STR CSV (MEGC2024-2025, STRS-Metric): ``subject,video,onset,offset,emotion`` for truth and predictions.
 """
