@@ -237,6 +237,26 @@ def test_cli_json_and_table(tmp_path, checkpoint, capsys):
     assert out[1].split()[1:3] == ["2", "6"] and out[1].split()[3] in CLASSES
 
 
+def test_cli_video_and_its_frames_named_by_index_agree(tmp_path, checkpoint, capsys):
+    """A video's frame i is reg_img{i} of its prepared folder: --onset/--apex mean the same frames on both."""
+    from mmnet.media import stream_video
+
+    video = write_video(tmp_path / "clip.mkv", synthetic_clip(16, 9, size=(96, 80), noise=1.0))
+    folder = tmp_path / "prepared"
+    write_frames(folder, [f.image for f in stream_video(video)], [f"reg_img{i}.png" for i in range(16)])
+    rows = []
+    for source in (video, folder):
+        assert main(["predict", "--checkpoint", str(checkpoint), str(source), "--onset", "0", "--apex", "9",
+                     "--json"]) == 0
+        (row,) = json.loads(capsys.readouterr().out)
+        rows.append(row)
+        assert (row["onset"], row["apex"]) == (0, 9)
+    np.testing.assert_allclose(list(rows[0]["probabilities"].values()), list(rows[1]["probabilities"].values()),
+                               atol=1e-5)
+    assert main(["predict", "--checkpoint", str(checkpoint), str(video), "--apex", "16"]) == 3
+    assert "numbered 0..15, 16 frames" in capsys.readouterr().err
+
+
 def test_cli_fast_gives_the_same_probabilities(tmp_path, checkpoint, capsys):
     write_frames(tmp_path / "clip", synthetic_clip(10, 4))
     rows = []
