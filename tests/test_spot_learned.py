@@ -196,13 +196,13 @@ def test_mirrored_features_are_the_features_of_the_mirrored_flow():
     assert not np.allclose(a, a[:, :, ::-1], atol=2e-2 * float(np.abs(a).max()))  # the check can fail
 
 
-def test_flip_augmentation_is_configurable_and_off_by_default(monkeypatch):
+def test_flip_augmentation_is_configurable_and_on_by_default(monkeypatch):
     import torch
 
     from mmnet.spotting import learned as learned_module
     from mmnet.spotting.learned_net import mirror_half, train_net
 
-    assert spot_config().learned.flip is False
+    assert spot_config().learned.flip is True
     xb = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4).repeat(50, 1, 1, 1)
     out = mirror_half(xb, np.random.default_rng(0))
     flipped = [bool(torch.equal(o, x.flip(-1))) for o, x in zip(out, xb)]
@@ -221,6 +221,6 @@ def test_flip_augmentation_is_configurable_and_off_by_default(monkeypatch):
     calls = []
     monkeypatch.setattr(learned_module, "train_net", lambda *a, **k: (calls.append(k["flip"]), None, None, {})[1:])
     parts = [{s: (x, y) for s in ("micro", "macro")}]
-    LearnedSpotter(spot_config("casme2", ["learned.flip=true", "learned.size=12"])).fit_collected(parts)
     LearnedSpotter(spot_config("casme2", ["learned.size=12"])).fit_collected(parts)
+    LearnedSpotter(spot_config("casme2", ["learned.flip=false", "learned.size=12"])).fit_collected(parts)
     assert calls == [True, True, False, False]
