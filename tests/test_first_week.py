@@ -331,18 +331,20 @@ def test_frame_numbering_is_said_once_and_the_same_way(capsys):
     from pathlib import Path
 
     sentence = ("Frame numbers (--onset, --apex) are the number in each file name for a frame folder "
-                "(reg_img46.jpg is frame 46) and count from 1 for a video (its first frame is 1), as "
-                "`mmnet prepare` numbers the frames it extracts.")
+                "(reg_img46.jpg is frame 46) and the decode index counted from 0 for a video (its first frame is 0, "
+                "as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i as `reg_img{i}.jpg`.")
     for command in ("predict", "explain"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert text.count(sentence) == 1, command
-        assert "counted from 1 for videos" not in text
+        assert not re.search(r"(count|counted|numbered) from 1", text)
     docs = " ".join((Path(__file__).resolve().parents[1] / "docs" / "inference.md").read_text().split())
     assert docs.count(sentence.replace("(--onset, --apex)", "(`--onset`, `--apex`)")
-                      .replace("reg_img46.jpg", "`reg_img46.jpg`")[:-1]) == 1
-    assert len(re.findall(r"numbered from 1|count from 1", docs)) == 2  # the video bullet points to the rule
+                      .replace("reg_img46.jpg", "`reg_img46.jpg`")) == 1
+    assert "### Frame numbers" in docs
+    assert len(re.findall(r"counted from 0", docs)) == 2  # the video bullet points to the rule
+    assert not re.search(r"(count|counted|numbered) from 1", docs)
 
 
 def _flat_defaults() -> dict:

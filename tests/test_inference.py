@@ -130,21 +130,30 @@ def write_video(path, frames):
     return path
 
 
-def test_video_numbers_from_one_and_spots_apex(tmp_path, predictor):
-    frames = synthetic_clip(16, 9, size=(96, 80), noise=1.0)
+def test_video_frames_count_from_zero_and_spots_apex(tmp_path, predictor):
+    frames = synthetic_clip(16, 9, size=(96, 80), noise=1.0)  # the apex is list position (and frame) 9
     clip = load_clip(write_video(tmp_path / "clip.mkv", frames))
-    assert clip.numbers is None and clip.first == 1  # a video's length is known once streamed
-    assert np.abs(clip.read([1])[1].astype(int) - frames[0]).mean() < 3  # colour conversion only
+    assert clip.numbers is None and clip.first == 0  # a video's length is known once streamed
+    for n in (0, 15):
+        assert np.abs(clip.read([n])[n].astype(int) - frames[n]).mean() < 3  # colour conversion only
     pred = predictor.predict_clip(clip)
-    assert (pred.onset, pred.apex, pred.apex_spotted) == (1, 10, True)
-    pred = predictor.predict_clip(clip, onset=2, apex=16)
-    assert (pred.onset, pred.apex, pred.apex_spotted) == (2, 16, False)
-    with pytest.raises(DataError, match="Apex frame 17 is not in clip .*video ends before it"):
-        predictor.predict_clip(clip, apex=17)
-    with pytest.raises(DataError, match="Onset frame 30 is not in clip .*numbered 1..16, 16 frames"):
-        predictor.predict_clip(clip, onset=30)
-    with pytest.raises(DataError, match="No frame after onset frame 16"):
+    assert (pred.onset, pred.apex, pred.apex_spotted) == (0, 9, True)
+    pred = predictor.predict_clip(clip, onset=0, apex=15)
+    assert (pred.onset, pred.apex, pred.apex_spotted) == (0, 15, False)
+    pred = predictor.predict_clip(clip, onset=1, apex=15)
+    assert (pred.onset, pred.apex, pred.apex_spotted) == (1, 15, False)
+    # frame 16 == the frame count: refused, naming the valid range
+    with pytest.raises(DataError, match=r"Apex frame 16 is not in clip .*numbered 0\.\.15, 16 frames: a video's "
+                                        "frames are counted from 0"):
+        predictor.predict_clip(clip, apex=16)
+    with pytest.raises(DataError, match=r"Onset frame 16 is not in clip .*numbered 0\.\.15, 16 frames"):
         predictor.predict_clip(clip, onset=16)
+    with pytest.raises(DataError, match=r"Onset frame 30 is not in clip .*numbered 0\.\.15, 16 frames"):
+        predictor.predict_clip(clip, onset=30)
+    with pytest.raises(DataError, match="No frame after onset frame 15"):
+        predictor.predict_clip(clip, onset=15)
+    with pytest.raises(DataError, match="Onset frame -1 .*counted from 0"):
+        predictor.predict_clip(clip, onset=-1)
 
 
 def test_video_prediction_streams(tmp_path, predictor, monkeypatch):
@@ -163,8 +172,8 @@ def test_video_prediction_streams(tmp_path, predictor, monkeypatch):
     monkeypatch.setattr("mmnet.infer.clips.stream_video", counting)
     monkeypatch.setattr(media, "stream_video", counting)
     pred = predictor.predict_clip(clip)
-    assert pred.apex == 10
-    assert decoded == list(range(1, 17)) + list(range(1, 11))  # spotting pass, then up to the apex
+    assert pred.apex == 9
+    assert decoded == list(range(16)) + list(range(10))  # spotting pass, then up to the apex
 
 
 def test_many_clips_batched_equal_one_by_one(tmp_path, predictor):
@@ -226,6 +235,26 @@ def test_cli_json_and_table(tmp_path, checkpoint, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["clip", "onset", "apex", "class", *CLASSES]
     assert out[1].split()[1:3] == ["2", "6"] and out[1].split()[3] in CLASSES
+
+
+def test_cli_video_and_its_frames_named_by_index_agree(tmp_path, checkpoint, capsys):
+    """A video's frame i is reg_img{i} of its prepared folder: --onset/--apex mean the same frames on both."""
+    from mmnet.media import stream_video
+
+    video = write_video(tmp_path / "clip.mkv", synthetic_clip(16, 9, size=(96, 80), noise=1.0))
+    folder = tmp_path / "prepared"
+    write_frames(folder, [f.image for f in stream_video(video)], [f"reg_img{i}.png" for i in range(16)])
+    rows = []
+    for source in (video, folder):
+        assert main(["predict", "--checkpoint", str(checkpoint), str(source), "--onset", "0", "--apex", "9",
+                     "--json"]) == 0
+        (row,) = json.loads(capsys.readouterr().out)
+        rows.append(row)
+        assert (row["onset"], row["apex"]) == (0, 9)
+    np.testing.assert_allclose(list(rows[0]["probabilities"].values()), list(rows[1]["probabilities"].values()),
+                               atol=1e-5)
+    assert main(["predict", "--checkpoint", str(checkpoint), str(video), "--apex", "16"]) == 3
+    assert "numbered 0..15, 16 frames" in capsys.readouterr().err
 
 
 def test_cli_fast_gives_the_same_probabilities(tmp_path, checkpoint, capsys):

@@ -126,16 +126,16 @@ def test_undecodable_and_missing_images_are_named(tmp_path):
 
 
 # -- videos --------------------------------------------------------------------------------------
-def test_stream_numbers_frames_from_one_with_times(tmp_path):
+def test_stream_counts_frames_from_zero_with_times(tmp_path):
     frames = ramp_frames(6)
     path = write_video(tmp_path / "clip.mkv", frames, rate=25)
     got = list(stream_video(path))
-    assert [f.index for f in got] == [1, 2, 3, 4, 5, 6]
+    assert [f.index for f in got] == [0, 1, 2, 3, 4, 5]  # the decode index, as OpenCV, FFmpeg and PyAV count
     np.testing.assert_allclose([f.time for f in got], [k / 25 for k in range(6)], atol=1e-6)
     for f, expected in zip(got, frames):
         assert f.image.shape == (48, 64, 3) and f.image.dtype == np.uint8
         assert np.abs(f.image.astype(int) - expected).mean() < 3  # colour conversion only
-    assert [f.index for f in read_video(path)] == [1, 2, 3, 4, 5, 6]
+    assert [f.index for f in read_video(path)] == [0, 1, 2, 3, 4, 5]
 
 
 def test_stream_keeps_no_frame(tmp_path):
@@ -162,12 +162,13 @@ def test_fetching_frames_stops_after_the_last_one_asked(tmp_path, monkeypatch):
             yield frame
 
     monkeypatch.setattr(media, "_stream_pyav", counting)
-    got = read_video_frames(path, [4, 2, 99])
-    assert sorted(got) == [2, 4] and decoded == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]  # 99 is beyond the end
+    got = read_video_frames(path, [4, 2, 10])
+    assert sorted(got) == [2, 4] and decoded == list(range(10))  # 10 (== the frame count) is beyond the end
     decoded.clear()
     got = read_video_frames(path, [2, 4])
-    assert decoded == [1, 2, 3, 4]
-    assert np.abs(got[4].astype(int) - frames[3]).mean() < 3
+    assert decoded == [0, 1, 2, 3, 4]
+    assert np.abs(got[4].astype(int) - frames[4]).mean() < 3
+    assert np.abs(read_video_frames(path, [0])[0].astype(int) - frames[0]).mean() < 3
 
 
 def test_decoder_fallback_and_none_installed(tmp_path, monkeypatch):
@@ -176,7 +177,7 @@ def test_decoder_fallback_and_none_installed(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
     if importlib.util.find_spec("cv2") is not None:
         got = list(stream_video(path))
-        assert [f.index for f in got] == [1, 2, 3, 4, 5]
+        assert [f.index for f in got] == [0, 1, 2, 3, 4]
         np.testing.assert_allclose([f.time for f in got], [k / 25 for k in range(5)], atol=1e-3)
         assert np.abs(got[3].image.astype(int) - frames[3]).mean() < 3  # RGB, not OpenCV's BGR
     monkeypatch.setitem(sys.modules, "cv2", None)

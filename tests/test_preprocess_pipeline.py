@@ -156,7 +156,13 @@ def test_video_is_decoded_and_cropped(tmp_path):
     writer.release()
     summary = prepare(path, workers=1, progress=False)
     assert summary.layout == "video" and summary.results[0].n_frames == 4
-    assert sorted(p.name for p in (tmp_path / "clip_aligned").iterdir()) == [f"reg_img{n}.jpg" for n in (1, 2, 3, 4)]
+    # frame i of the video -> reg_img{i}.jpg (counted from 0): the folder's numbers are the video's indices
+    assert sorted(p.name for p in (tmp_path / "clip_aligned").iterdir()) == [f"reg_img{n}.jpg" for n in (0, 1, 2, 3)]
+    assert summary.results[0].alignment["onset"] == 0  # the default onset: the video's first frame, 0
+    summary = prepare(path, tmp_path / "at3", onset=3, workers=1, progress=False)
+    assert summary.results[0].status == "ok" and summary.results[0].alignment["onset"] == 3  # the last frame
+    summary = prepare(path, tmp_path / "at4", onset=4, workers=1, progress=False)  # 4 == the frame count
+    assert summary.results[0].reason == "missing_onset" and "counted from 0" in summary.results[0].message
 
 
 def test_undecodable_video_is_a_clear_cli_error(tmp_path, capsys):

@@ -124,6 +124,41 @@ def test_no_align_mode_runs_on_face_crops():
     assert _recall([(macro.onset, macro.offset)], [(i.onset, i.offset) for i in intervals]) == 1.0
 
 
+def test_video_frames_are_counted_from_zero(tmp_path, capsys):
+    """`mmnet spot VIDEO --json` numbers a video's frames from 0: the same pixels as a folder named img1..imgN
+    give the same intervals, one lower, and the planted macro-expression (synth frame n = video frame n - 1)."""
+    av = pytest.importorskip("av")
+    from PIL import Image
+
+    from mmnet.media import stream_video
+
+    config = LongConfig(frame_size=(140, 170), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0,
+                        macro_s=(1.0, 1.5), gap_s=(3.0, 3.0))
+    rec = plan_recording(0, 1, 1, 210, config)
+    (macro,) = rec.expressions  # frames counted from 1, as the synthetic dataset names them (img1.jpg)
+    video = tmp_path / "recording.mkv"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 140, 170, "yuv444p"
+        for f in render_frames(0, 1, 1, rec, config):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        container.mux(stream.encode(None))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for frame in stream_video(video):  # the decoded pixels, named as a dataset names its frames (from 1)
+        Image.fromarray(frame.image).save(folder / f"img{frame.index + 1}.png")
+    assert main(["spot", str(video), "--json", "--no-progress", "--no-align"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["frames"] == 210 and "counted from 0" in data["frame_numbering"]
+    assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress", "--no-align"]) == 0
+    named = json.loads(capsys.readouterr().out)
+    spans = [(i["onset"], i["apex"], i["offset"]) for i in data["intervals"]]
+    assert spans and spans == [(i["onset"] - 1, i["apex"] - 1, i["offset"] - 1) for i in named["intervals"]]
+    assert all(0 <= a <= b <= c <= 209 for a, b, c in spans)
+    truth = (macro.onset - 1, macro.offset - 1)
+    assert max(_iou(truth, (a, c)) for a, _, c in spans) >= 0.5, (truth, spans)
+
+
 @face_extra
 @pytest.mark.slow
 def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
@@ -131,11 +166,11 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     video = root / "rawvideo" / "s15" / "15_0101disgust1.mp4"
     assert main(["spot", str(video), "--json", "--no-progress", "--out", str(tmp_path / "out")]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["fps"] == 30.0 and data["frames"] == 180 and "from 1" in data["frame_numbering"]
+    assert data["fps"] == 30.0 and data["frames"] == 180 and "counted from 0" in data["frame_numbering"]
     assert data["gaps"] == [] and set(data["thresholds"]) == {"micro", "macro"}
     for i in data["intervals"]:
         assert set(i) == {"onset", "apex", "offset", "type", "score", "label", "probabilities"}
-        assert 1 <= i["onset"] <= i["apex"] <= i["offset"] <= 180 and i["type"] in ("micro", "macro")
+        assert 0 <= i["onset"] <= i["apex"] <= i["offset"] <= 179 and i["type"] in ("micro", "macro")
     assert (tmp_path / "out" / "intervals.csv").read_text().startswith("onset,apex,offset,type,score")
     assert (tmp_path / "out" / "timeline.png").stat().st_size > 10_000
     folder = root / "rawpic" / "s15" / "15_0101disgust1"

@@ -140,3 +140,87 @@ def test_cli_train_spotter_then_spot_with_it(tiny_set, tmp_path, capsys):
     assert data["config"]["method"] == "learned" and data["frames"] == load.videos[0].n_frames
     assert main(["spot", str(video), "--fps", "30", "--spotter-model", str(model), "--set", "macro.p=0.1"]) == 3
     assert "carries its own parameters" in capsys.readouterr().err
+
+
+def test_learned_threshold_p_is_a_config_value(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from mmnet.config import load_config
+    from mmnet.spotting import learned as learned_module
+    from mmnet.spotting.learned_net import make_net
+    from mmnet.train.spot_recognise import spot_settings
+
+    assert spot_config().learned.p == 0.55  # SoftNet's, the default
+    with pytest.raises(ConfigError, match="learned.p"):
+        spot_config("casme2", ["learned.p=1.5"])
+    cfg = load_config(None, ["data.dataset=casme-sq", "spotting.overrides=[method=learned, learned.p=0.3]"])
+    assert spot_settings(cfg).learned.p == 0.3  # mmnet train's spotting section reaches it
+    rng = np.random.default_rng(0)
+    for n in range(50):
+        Image.fromarray(rng.integers(0, 255, (96, 80, 3), np.uint8)).save(tmp_path / f"img{n}.png")
+    seen, real = [], learned_module.spot_intervals
+
+    def capture(curves, config):
+        seen.append((config.micro.p, config.macro.p))
+        return real(curves, config)
+
+    monkeypatch.setattr(learned_module, "spot_intervals", capture)
+    for p in (0.55, 0.2):
+        spotter = LearnedSpotter(spot_config("casme2", ["method=learned", "face.mode=none", f"learned.p={p}"]))
+        spotter.nets = {s: (make_net(32).eval(), np.ones(3, np.float32)) for s in ("micro", "macro")}
+        result = spotter.spot(tmp_path, fps=30.0)
+        assert result.config.learned.p == p
+    assert seen == [(0.55, 0.55), (0.2, 0.2)]
+
+
+def test_mirrored_features_are_the_features_of_the_mirrored_flow():
+    """learned.flip mirrors feature maps: the same as mirroring the face's flow with u negated."""
+    from mmnet.spotting.learned_net import FeatureMaker
+    from mmnet.spotting.regions import Regions
+
+    h, w = 64, 64
+    boxes = {"brow_right": (10, 22, 8, 28), "brow_left": (10, 22, 36, 56), "mouth": (40, 56, 16, 48)}  # symmetric
+
+    def flat(r0, r1, c0, c1):
+        mask = np.zeros((h, w), bool)
+        mask[r0:r1, c0:c1] = True
+        return np.flatnonzero(mask)
+
+    regions = Regions({k: flat(*b) for k, b in boxes.items()}, flat(0, 8, 28, 36), (h, w))
+    rng = np.random.default_rng(1)
+    flow = rng.normal(0, 1, (2, h, w)).astype(np.float32)
+    mirrored = np.stack([-flow[0][:, ::-1], flow[1][:, ::-1]])  # the mirrored face: x reversed, u negated
+    a = FeatureMaker(32)(flow, regions).astype(np.float32)
+    b = FeatureMaker(32)(np.ascontiguousarray(mirrored), regions).astype(np.float32)
+    np.testing.assert_allclose(b, a[:, :, ::-1], atol=2e-2 * float(np.abs(a).max()))
+    assert not np.allclose(a, a[:, :, ::-1], atol=2e-2 * float(np.abs(a).max()))  # the check can fail
+
+
+def test_flip_augmentation_is_configurable_and_on_by_default(monkeypatch):
+    import torch
+
+    from mmnet.spotting import learned as learned_module
+    from mmnet.spotting.learned_net import mirror_half, train_net
+
+    assert spot_config().learned.flip is True
+    xb = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4).repeat(50, 1, 1, 1)
+    out = mirror_half(xb, np.random.default_rng(0))
+    flipped = [bool(torch.equal(o, x.flip(-1))) for o, x in zip(out, xb)]
+    kept = [bool(torch.equal(o, x)) for o, x in zip(out, xb)]
+    assert all(f != k for f, k in zip(flipped, kept)) and 30 <= sum(flipped) <= 70
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, (64, 3, 12, 12)).astype(np.float16)
+    y = (rng.random(64) < 0.3).astype(np.float32)
+
+    def weights(flip):
+        net, _, _ = train_net(x, y, size=12, epochs=2, batch=16, lr=1e-3, seed=0, flip=flip)
+        return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+    assert torch.equal(weights(False), weights(False)) and torch.equal(weights(True), weights(True))
+    assert not torch.equal(weights(False), weights(True))
+    calls = []
+    monkeypatch.setattr(learned_module, "train_net", lambda *a, **k: (calls.append(k["flip"]), None, None, {})[1:])
+    parts = [{s: (x, y) for s in ("micro", "macro")}]
+    LearnedSpotter(spot_config("casme2", ["learned.size=12"])).fit_collected(parts)
+    LearnedSpotter(spot_config("casme2", ["learned.flip=false", "learned.size=12"])).fit_collected(parts)
+    assert calls == [True, True, False, False]

@@ -226,3 +226,91 @@ def test_str_section_scores_a_crafted_run_folder(tmp_path):
     s = str_section(run, {"config": config}).summary
     assert s["complete"] and s["per_seed"][0]["recordings"] == 3
     assert s["per_seed"][0]["str"]["pairs"] == 2  # B's match has truth 'others': not a scored class
+
+
+def test_micro_only_annotation_scores_micro_only(tmp_path):
+    """A run whose annotation covers micro-expressions only (truth_types.txt) scores no spotted macro interval."""
+    from mmnet import run_folder as rf
+    from mmnet.report.str_report import str_section
+
+    run = tmp_path / "run"
+    rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [["A", "s1", 10, 15, 20, "micro", "happy", "positive"]])
+    rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["A", "s1", "d/s1", 30, 1, 200, 200]])
+    rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.SPOTS_COLUMNS, [
+        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", "negative=0.1;positive=0.8;surprise=0.1"],
+        ["A", "s1", 100, 120, 150, "macro", 2.0, "", ""],  # spotted, but the annotation has no macro-expressions
+    ])
+    config = {"data": {"dataset": "casme3-long", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
+              "spotting": {"preset": None, "overrides": []}}
+    both = str_section(run, {"config": config}).summary["per_seed"][0]  # no truth_types.txt: both types scored
+    assert both["spotting"]["macro"]["fp"] == 1 and both["spotting"]["overall"]["fp"] == 1
+    (run / rf.TRUTH_TYPES).write_text("micro\n")
+    section = str_section(run, {"config": config})
+    s = section.summary
+    assert s["types"] == ["micro"]
+    (e,) = s["per_seed"]
+    assert e["truth"] == {"micro": 1}
+    assert {k: (c["tp"], c["fp"], c["fn"]) for k, c in e["spotting"].items()} == {"micro": (1, 0, 0),
+                                                                                   "overall": (1, 0, 0)}
+    assert "| 0 | macro |" not in section.markdown and "no macro-expressions" in section.markdown
+    assert "mae" not in section.texts["megc/seed-0/spotting.csv"]
+    # the MEGC2020 log: MEGC numbers only SAMM-LV (1) and CAS(ME)^2 (2); CAS(ME)^3 gets mmnet's 3, read back as such
+    from mmnet.spotting.megc_files import DATASET_NUMBERS, read_megc2020_log
+
+    assert DATASET_NUMBERS == {"samm-long": 1, "casme-sq": 2, "casme2-long": 2, "casme3-long": 3}
+    log = section.texts["megc/seed-0/megc2020_log.txt"]
+    assert log.splitlines()[0].strip() == "3"
+    (tmp_path / "log.txt").write_text(log)
+    (line,) = read_megc2020_log(tmp_path / "log.txt")
+    assert (line.dataset, line.video, line.truth_onset, line.pred_onset, line.outcome) == (3, "A", 10, 10, "TP")
+    (run / rf.TRUTH_TYPES).write_text("micro\nmega\n")
+    from mmnet.errors import DataError
+
+    with pytest.raises(DataError, match="truth_types.txt"):
+        str_section(run, {"config": config})
+
+
+def test_casme3_long_run_files_say_micro_only(tmp_path):
+    from mmnet.config import load_config
+    from mmnet.data import get_scheme, load_dataset
+    from mmnet.train.spot_recognise import spot_settings, write_long_files
+
+    from .fakes_long import write_casme3_long
+
+    assert spot_settings(load_config(None, ["data.dataset=casme3-long"])).preset == "casme3"
+    load = load_dataset("casme3-long", write_casme3_long(tmp_path / "c3", long=None))  # the label file alone
+    assert load.types == ("micro",)
+    folds = [("casme3-long/spNO.1", None, None), ("casme3-long/spNO.216", None, None)]
+    write_long_files(tmp_path / "run", load, get_scheme("casme3-4class"), folds)
+    assert (tmp_path / "run" / "truth_types.txt").read_text() == "micro\n"
+    full = load_dataset("casme3-long", write_casme3_long(tmp_path / "c3full"))
+    write_long_files(tmp_path / "run2", full, get_scheme("casme3-4class"), folds)
+    assert (tmp_path / "run2" / "truth_types.txt").read_text() == "micro\nmacro\n"
+
+
+def test_loso_scores_only_the_annotated_types(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from mmnet.data import load_dataset
+    from mmnet.spotting import loso
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.intervals import Interval
+
+    from .fakes_long import write_casme3_long
+
+    load = load_dataset("casme3-long", write_casme3_long(tmp_path / "c3", long=None))
+
+    class Stub:  # spots one micro and one macro interval in every recording
+        _aligner = None
+
+        def spot(self, video, progress=False):
+            return SimpleNamespace(intervals=[Interval(1, 2, 3, "micro", score=1.0),
+                                              Interval(4, 8, 9, "macro", score=1.0)])
+
+    monkeypatch.setattr(loso, "make_spotter", lambda *a, **k: Stub())
+    out = loso.loso_spotting(load, spot_config("casme3"))
+    assert out["types"] == ["micro"] and set(out["counts"]) == {"micro", "overall"}
+    assert out["counts"]["overall"]["fp"] == out["counts"]["micro"]["fp"]  # no macro false positive
+    from mmnet.commands.train_spotter import format_loso
+
+    assert "macro" not in format_loso(out)

@@ -144,7 +144,7 @@ class SpottingConfig:
     Checked against SpotConfig when a run starts (spotting imports this module, not the reverse).
     """
 
-    preset: str | None = None  # None: the dataset's (casme-sq -> casme2, samm-long -> samm)
+    preset: str | None = None  # None: the dataset's (casme-sq -> casme2, samm-long -> samm, casme3-long -> casme3)
     overrides: list[str] = field(default_factory=list)  # SpotConfig values, "key=value" / "section.key=value"
 
 

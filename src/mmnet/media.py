@@ -5,9 +5,14 @@
   number. The default pattern takes the last run of digits (``reg_img46.jpg`` -> 46); the dataset
   loaders pass their own (``reg_img(\\d+)\\.jpg``). Frames are sorted by number, never by name.
 * **Images** decode with Pillow to uint8 RGB (``read_rgb``) or, keeping greyscale, ``read_image``.
-* **Videos** are read as a stream (``stream_video``): one decoded frame at a time, numbered from 1
-  with its time in seconds, so memory does not grow with the video's length. PyAV (extra
-  extra ``video``) decodes when installed, OpenCV (extra ``face``) otherwise.
+* **Videos** are read as a stream (``stream_video``): one decoded frame at a time, with its index
+  and its time in seconds, so memory does not grow with the video's length. PyAV (extra
+  ``video``) decodes when installed, OpenCV (extra ``face``) otherwise.
+
+**Frame numbers** (``FRAME_NUMBERING``, the one convention of every command): a video's frame is
+its decode index counted from 0, as OpenCV, FFmpeg and PyAV count; a folder's frame is the number
+in its file name, as the datasets' annotations count. ``mmnet prepare`` writes a video's frame i
+as ``reg_img{i}.jpg``, so a prepared folder's numbers equal the video's.
 
 Every failure is a ``DataError`` that names the file and says what to do.
 """
@@ -28,6 +33,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "VIDEO_SUFFIXES",
     "FRAME_NAME",
+    "FRAME_NUMBERING",
     "VideoFrame",
     "is_image",
     "is_video",
@@ -46,6 +52,10 @@ VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 
 #: Default frame-name pattern: group 1 is the last run of digits of the name.
 FRAME_NAME = re.compile(r".*?(\d+)\D*")
+
+#: The frame-number convention, said once (``mmnet spot --json`` repeats it as ``frame_numbering``).
+FRAME_NUMBERING = ("a video's frames are counted from 0 in decode order (as OpenCV, FFmpeg and PyAV count); "
+                   "a folder's frame is the number in its file name (reg_img46.jpg is frame 46)")
 
 _NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Install PyAV with: "
                + install_hint("video") + ", or extract the frames to a folder.")
@@ -171,7 +181,7 @@ def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
 # -- videos --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VideoFrame:
-    """One decoded video frame: its number (from 1, in display order), time in seconds, RGB image."""
+    """One decoded video frame: its index (from 0, in decode order), time in seconds, RGB image."""
 
     index: int
     time: float
@@ -231,7 +241,7 @@ def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
         stream = container.streams.video[0]
         rate = float(stream.average_rate or stream.guessed_rate or 0) or None
         start = None
-        index = 0
+        index = -1
         try:
             for packet in container.demux(stream):  # packet by packet: at most a codec's delay is buffered
                 for frame in packet.decode():
@@ -240,10 +250,11 @@ def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
                         start = frame.time if start is None else start
                         time = frame.time - start
                     else:
-                        time = (index - 1) / rate if rate else float("nan")
+                        time = index / rate if rate else float("nan")
                     yield VideoFrame(index, time, frame.to_ndarray(format="rgb24"))
         except (av.error.FFmpegError, ValueError, OSError) as exc:
-            raise DataError(f"Video '{path}' cannot be decoded after frame {index} ({exc}); re-encode it or "
+            where = f"after frame {index}" if index >= 0 else "at its first frame"
+            raise DataError(f"Video '{path}' cannot be decoded {where} ({exc}); re-encode it or "
                             "extract its frames to a folder.") from None
 
 
@@ -254,13 +265,13 @@ def _stream_cv2(cv2, path: Path) -> Iterator[VideoFrame]:
             raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or extract its frames "
                             "to a folder.")
         rate = capture.get(cv2.CAP_PROP_FPS) or None
-        index = 0
+        index = -1
         while True:
             ok, bgr = capture.read()
             if not ok:
                 break
             index += 1
-            time = (index - 1) / rate if rate else capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            time = index / rate if rate else capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             yield VideoFrame(index, time, np.ascontiguousarray(bgr[:, :, ::-1]))  # OpenCV decodes to BGR
     finally:
         capture.release()
@@ -272,7 +283,7 @@ def read_video(path: str | Path) -> list[VideoFrame]:
 
 
 def read_video_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.ndarray]:
-    """The frames of the given numbers (from 1), decoded in one streaming pass that keeps only them.
+    """The frames of the given indices (from 0), decoded in one streaming pass that keeps only them.
 
     The pass stops at the last number asked for; numbers beyond the video's end are absent from
     the result.

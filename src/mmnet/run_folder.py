@@ -23,6 +23,8 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
 Spot then recognise (a long-video dataset) adds::
 
     RUN/truth.csv            TRUTH_COLUMNS: every annotated interval of every recording (micro and macro)
+    RUN/truth_types.txt      the interval types the annotation covers, one a line (micro, macro); only
+                             these are scored (absent, as in runs written before it: both)
     RUN/videos.csv           VIDEOS_COLUMNS: every recording and the fold that spots it
     RUN/spotting/<video>.json  a training-free spotter's result per recording, reused by every fold
     RUN/seed-<S>/fold-<NAME>/spots.csv         SPOTS_COLUMNS: the fold's recordings spotted and recognised
@@ -43,8 +45,8 @@ __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
     "SLURM_JOBS", "SLURM_LOGS", "TENSORBOARD", "TENSORBOARD_SUMMARY", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
-    "SEED_FOLDER", "prediction_columns", "TRUTH", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS", "VIDEOS_COLUMNS",
-    "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv",
+    "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
+    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv",
 ]
 
 # Files of the run folder.
@@ -73,6 +75,7 @@ MODEL_CARD_JSON = "model_card.json"
 
 # Spot then recognise.
 TRUTH = "truth.csv"
+TRUTH_TYPES = "truth_types.txt"
 VIDEOS = "videos.csv"
 SPOT_CACHE = "spotting"
 SPOTS = "spots.csv"

@@ -7,8 +7,8 @@ Examples:
 The clip is given as for `mmnet predict` (image pair, frame folder or video; the apex is spotted
 when not given).
 Frame numbers (--onset, --apex) are the number in each file name for a frame folder
-(reg_img46.jpg is frame 46) and count from 1 for a video (its first frame is 1), as
-`mmnet prepare` numbers the frames it extracts.
+(reg_img46.jpg is frame 46) and the decode index counted from 0 for a video (its first frame is 0,
+as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i as `reg_img{i}.jpg`.
 
 Each attention map is drawn in viridis over its own range, given in its title and colour bar (a
 narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the four maps on

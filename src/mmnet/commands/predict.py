@@ -7,8 +7,8 @@ Examples:
   mmnet predict --checkpoint ckpt/ --list clips.csv         (columns: source[,apex_image,onset,apex])
 
 Frame numbers (--onset, --apex) are the number in each file name for a frame folder
-(reg_img46.jpg is frame 46) and count from 1 for a video (its first frame is 1), as
-`mmnet prepare` numbers the frames it extracts.
+(reg_img46.jpg is frame 46) and the decode index counted from 0 for a video (its first frame is 0,
+as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i as `reg_img{i}.jpg`.
 Frames of a folder are ordered by that number. Without --onset the first frame is the onset;
 without --apex the frame of largest motion relative to the onset is used (marked * in the table).
 Inputs should be face crops, like the training data.

@@ -4,10 +4,12 @@ Examples:
   mmnet prepare /data/CASME2            # CASME2_RAW_selected/subNN/CLIP/imgN.jpg -> Cropped/subNN/CLIP/reg_imgN.jpg
   mmnet prepare /data/SAMM_root         # SAMM/SSS/CLIP/SSS_NNNNN.jpg -> SAMM_cropped/SSS/CLIP/SSS_NNNNN.jpg
   mmnet prepare clip_frames/ --out aligned/ --onset 46
-  mmnet prepare video.avi --out aligned/
+  mmnet prepare video.avi --out aligned/  # reg_img0.jpg ...: video frame i -> reg_img{i}.jpg
 
 One alignment per clip, estimated on the onset frame (default: the first frame) and applied to
-every frame. Rerunning skips finished clips; failed clips are listed and the others are processed.
+every frame. A video's frames are counted from 0, a folder's frames by the number in their names
+(docs/inference.md, "Frame numbers"); a prepared video's file numbers equal its frame indices.
+Rerunning skips finished clips; failed clips are listed and the others are processed.
 Needs the optional face extra: pip install -e ".[face]" in the mmnet checkout
 (or there: MMNET_EXTRAS=face bash scripts/bootstrap.sh).
 """

@@ -1,9 +1,9 @@
 """Find micro- and macro-expressions in one long recording (training-free optical-flow spotter).
 
 SOURCE is a video file or a folder of numbered frames (give --fps for a folder). Frame numbers
-follow mmnet's one convention: video frames are numbered from 1 (as `mmnet predict` and
-`mmnet prepare` number them), frames of a folder by the number in their file name; onset, apex
-and offset are inclusive. Frames where no face is found are reported as gaps, never interpolated.
+follow mmnet's one convention (docs/inference.md, "Frame numbers"): a video's frames are counted
+from 0, a folder's frames by the number in their file name; onset, apex and offset are inclusive.
+Frames where no face is found are reported as gaps, never interpolated.
 
 Examples:
   mmnet spot recording.mp4 --json

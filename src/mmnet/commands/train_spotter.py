@@ -45,7 +45,7 @@ def format_loso(out: dict) -> str:
     lines = [f"LOSO, {out['method']} spotter: {out['subjects']} subjects, {out['videos']} videos; MEGC rule "
              "(IoU >= 0.5), counts pooled", f"{'type':8} {'method':9} {'TP':>4} {'FP':>4} {'FN':>4} {'P':>6} "
              f"{'R':>6} {'F1':>6}"]
-    for type_ in ("micro", "macro", "overall"):
+    for type_ in (*out.get("types", ("micro", "macro")), "overall"):
         for name, counts in (("spotter", out["counts"]), ("baseline", out["baseline"])):
             c = counts[type_]
             lines.append(f"{type_:8} {name:9} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} {c['precision']:>6.2f} "

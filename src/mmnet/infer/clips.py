@@ -2,8 +2,9 @@
 
 Frames of a folder are ordered by the number in their file name (``reg_img46.jpg`` -> 46; the
 last run of digits, ``mmnet.media.list_frames``), never lexicographically. Onset and apex are
-frame numbers: the number in the file name for folders, the position counted from 1 for videos
-(as ``mmnet prepare`` numbers the frames it extracts), 0 and 1 for an image pair.
+frame numbers (``mmnet.media.FRAME_NUMBERING``): the number in the file name for folders, the
+decode index counted from 0 for videos (``mmnet prepare`` writes frame i as ``reg_img{i}.jpg``),
+0 and 1 for an image pair.
 
 Nothing but the frames asked for is kept: a folder's frames are decoded when read, a video is
 streamed (``mmnet.media.stream_video``). Spotting the apex (``mmnet.spotting.spot_apex``) reads
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, PreprocessError
-from ..media import VIDEO_SUFFIXES, is_image, is_video, list_frames, read_rgb, read_video_frames, stream_video
+from ..media import VIDEO_SUFFIXES, is_image, is_video, list_frames, read_rgb, stream_video
 from ..preprocess.face import FaceAligner
 from ..spotting import spot_apex
 
@@ -62,9 +63,9 @@ class Clip:
 
     @property
     def first(self) -> int:
-        """Number of the first frame (the default onset)."""
+        """Number of the first frame (the default onset); a video's is 0."""
         numbers = self.numbers
-        return 1 if numbers is None else (numbers[0] if numbers else 0)
+        return 0 if numbers is None else (numbers[0] if numbers else 0)
 
     def name(self, number: int) -> str:
         """A readable name of frame ``number``, used in error messages."""
@@ -104,11 +105,22 @@ class Clip:
             return {n: read_rgb(self._paths[n]) for n in labels}
         if self.kind == "pair":
             return {n: self._images[n] for n in labels}
-        found = read_video_frames(self._video, labels)
+        found: dict[int, np.ndarray] = {}
+        count = 0
+        stream = stream_video(self._video)
+        try:  # one pass, stopping at the last frame asked for (as media.read_video_frames), counting frames
+            for frame in stream:
+                count = frame.index + 1
+                if frame.index in labels:
+                    found[frame.index] = frame.image
+                    if len(found) == len(labels):
+                        break
+        finally:
+            stream.close()
         for n in labels:
             if n not in found:
-                raise DataError(f"{labels[n]} frame {n} is not in clip '{self.source}': the video ends before it "
-                                "(video frames are numbered from 1).")
+                raise DataError(f"{labels[n]} frame {n} is not in clip '{self.source}' (its frames are numbered "
+                                f"0..{count - 1}, {count} frames: a video's frames are counted from 0).")
         return found
 
     def read(self, numbers: Iterable[int], what: Sequence[str] = ()) -> dict[int, np.ndarray]:
@@ -159,7 +171,7 @@ class Clip:
                 yield image if self.transform is None else self.transform(image)
             ended = True
 
-        position = self.numbers.index(onset) if self.numbers is not None else onset - 1
+        position = self.numbers.index(onset) if self.numbers is not None else onset
         try:
             return numbers[spot_apex(frames(), position)]
         except DataError:
@@ -169,8 +181,9 @@ class Clip:
                 raise DataError(f"Clip '{self.source}' has {len(numbers)} frame(s); a clip needs at least 2 "
                                 "(onset and apex).") from None
             if onset > numbers[-1]:
+                video = ": a video's frames are counted from 0" if self.kind == "video" else ""
                 raise DataError(f"Onset frame {onset} is not in clip '{self.source}' (its frames are numbered "
-                                f"{numbers[0]}..{numbers[-1]}, {len(numbers)} frames).") from None
+                                f"{numbers[0]}..{numbers[-1]}, {len(numbers)} frames{video}).") from None
             raise DataError(f"No frame after onset frame {onset} in clip '{self.source}' ({len(numbers)} frames): "
                             "give an earlier onset, or the apex explicitly.") from None
 
@@ -189,8 +202,9 @@ class Clip:
             return 0, 1, False
         onset = self.first if onset is None else onset
         self.check(onset, "Onset")
-        if self.kind == "video" and onset < 1:
-            raise DataError(f"Onset frame {onset} is not in clip '{self.source}': video frames are numbered from 1.")
+        if self.kind == "video" and onset < 0:
+            raise DataError(f"Onset frame {onset} is not in clip '{self.source}': a video's frames are counted "
+                            "from 0.")
         if apex is None:
             return onset, self.spot(onset), True
         self.check(apex, "Apex")

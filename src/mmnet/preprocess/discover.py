@@ -8,7 +8,8 @@ Layouts (``discover`` tells them apart when ``layout="auto"``):
 * ``"samm"``: ``SAMM/SSS/CLIP/SSS_NNNNN.jpg`` -> ``<out>/SAMM_cropped/SSS/CLIP/SSS_NNNNN.jpg``
   (same names; greyscale stays greyscale);
 * ``"frames"``: one folder of numbered images -> ``<out>/reg_imgN.jpg``;
-* ``"video"``: one video file -> ``<out>/reg_imgN.jpg``, N counting decoded frames from 1.
+* ``"video"``: one video file -> ``<out>/reg_imgN.jpg``, N the frame's decode index counted from 0
+  (``mmnet.media.FRAME_NUMBERING``), so the folder's frame numbers equal the video's.
 
 Frames are listed by ``mmnet.media.list_frames`` (numbered by the last run of digits; CASME II raw
 frames by the number after ``img``). A clip folder that cannot be used (two files for one frame

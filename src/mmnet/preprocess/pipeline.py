@@ -120,10 +120,11 @@ def _several_faces_warning(alignment) -> str | None:
 def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, result: ClipResult) -> None:
     """Estimate on the onset, then warp and write every frame into ``tmp``."""
     if job.video is not None:
-        onset = job.onset or 1
+        onset = 0 if job.onset is None else job.onset  # a video's frames are counted from 0 (media.FRAME_NUMBERING)
         onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
         if onset_image is None:
-            raise _ClipFailure("missing_onset", f"video '{job.video}' has fewer than {onset} frames")
+            raise _ClipFailure("missing_onset", f"video '{job.video}' has no frame {onset} (a video's frames are "
+                               "counted from 0: the first is 0, the last the frame count - 1)")
         alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
         count = 0
         for frame in stream_video(job.video):

@@ -1,8 +1,11 @@
 """The spot-then-recognise part of a report (runs on a long-video dataset).
 
-Read from the run folder (``run_folder``: truth.csv, videos.csv, each fold's spots.csv) and scored
-with ``spotting.megc``'s MEGC rule: IoU >= 0.5 with a ground truth of the same recording and type,
-one-to-one, counts pooled over the recordings of every finished fold before the ratios. Tables:
+Read from the run folder (``run_folder``: truth.csv, truth_types.txt, videos.csv, each fold's
+spots.csv) and scored with ``spotting.megc``'s MEGC rule: IoU >= 0.5 with a ground truth of the same
+recording and type, one-to-one, counts pooled over the recordings of every finished fold before the
+ratios. Only the types the annotation covers are scored (truth_types.txt: CAS(ME)^3 read from its
+label file alone has no macro-expressions, so its spotted macro intervals are neither false positives
+nor a row of zeros; the MEGC files then hold the micro intervals only). Tables:
 
 * spotting per type (micro, macro, overall): ground truth, TP, FP, FN, precision, recall, F1;
 * STR (MEGC2024-2025): the micro-expression spotting F1, the recognition on its true positives
@@ -22,14 +25,16 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..errors import DataError
-from ..spotting.intervals import Interval
+from ..spotting.intervals import TYPES, Interval
 from ..spotting.megc import evaluate_spotting, evaluate_str
+from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log
 from .str_figures import timeline_png
 
 __all__ = ["StrSection", "str_section", "MEGC_DATASET_NUMBER"]
 
-#: The MEGC2020 log's dataset numbers (1 = SAMM Long Videos, 2 = CAS(ME)^2).
-MEGC_DATASET_NUMBER = {"samm-long": 1, "casme-sq": 2, "casme2-long": 2}
+#: The MEGC2020 log's dataset numbers (``spotting.megc_files.DATASET_NUMBERS``: 1 = SAMM Long Videos,
+#: 2 = CAS(ME)^2, 3 = CAS(ME)^3, the last mmnet's own).
+MEGC_DATASET_NUMBER = DATASET_NUMBERS
 RULE = ("MEGC: IoU >= 0.5 with a ground truth of the same recording and type, one-to-one (by descending score); "
         "counts pooled over the recordings of every finished fold")
 
@@ -73,6 +78,19 @@ def _spots(path: Path) -> dict[str, list[Interval]]:
     return out
 
 
+def _types(run_dir: Path) -> tuple[str, ...]:
+    """The interval types the run's annotation covers (truth_types.txt; both when absent, as in older runs)."""
+    path = run_dir / rf.TRUTH_TYPES
+    if not path.is_file():
+        return TYPES
+    types = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    unknown = [t for t in types if t not in TYPES]
+    if unknown or not types:
+        raise DataError(f"'{path}' lists {list(types)}; expected one or more of {list(TYPES)}, one a line. The run "
+                        "folder was written by another version or changed by hand.")
+    return tuple(t for t in TYPES if t in types)
+
+
 def _truth(run_dir: Path) -> dict[str, list[Interval]]:
     """video -> truth; a micro interval's label is its class, or the annotated label in parentheses when unscored."""
     out: dict[str, list[Interval]] = {}
@@ -102,8 +120,6 @@ def _spotting_csv(predictions: dict[str, list[Interval]]) -> str:
 
 def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
     """The spot-then-recognise section of a run's report; None when the run has no truth.csv (a clip dataset)."""
-    from ..spotting.megc_files import format_megc2020_log
-
     run_dir = Path(run_dir)
     if not (run_dir / rf.TRUTH).is_file():
         return None
@@ -111,6 +127,7 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
     classes = tuple(cfg["data"]["classes"] or ())
     videos = _read(run_dir / rf.VIDEOS, rf.VIDEOS_COLUMNS)
     truth_all = _truth(run_dir)
+    types = _types(run_dir)
     subject = {v["video"]: v["subject"] for v in videos}
     folds = sorted({v["fold"] for v in videos})
     per_seed, images, texts, missing = [], {}, {}, []
@@ -126,12 +143,13 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
                                     f"of the fold's recordings in {rf.VIDEOS}.")
                 preds[video] = items
         truth = {v: truth_all.get(v, []) for v in scored}
-        spotting = evaluate_spotting(truth, preds)
+        spotting = evaluate_spotting(truth, preds, types=types)
+        preds = {v: [i for i in items if i.type in types] for v, items in preds.items()}  # the scored spots
         strr = evaluate_str(truth, preds, classes=classes)
         a = strr.analysis
         per_seed.append({
             "seed": seed, "folds_spotted": len(done), "recordings": len(scored),
-            "truth": {t: sum(i.type == t for v in truth.values() for i in v) for t in ("micro", "macro")},
+            "truth": {t: sum(i.type == t for v in truth.values() for i in v) for t in types},
             "spotting": {r.pop("type"): r for r in spotting.table()},
             "str": {"spotting_f1": strr.spotting.counts["micro"].f1, "pairs": a.n_pairs, "accuracy": a.accuracy,
                     "uf1": a.uf1, "uar": a.uar, "analysis_f1": a.f1, "strs": strr.strs,
@@ -151,7 +169,7 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
                     images[f"timelines/{v['video']}.png"] = timeline_png(
                         v["video"], int(v["first_frame"]), int(v["last_frame"]), float(v["fps"]),
                         by_video.get(v["video"], []))
-    summary = {"rule": RULE, "classes": list(classes), "spotter": dict(cfg.get("spotting") or {}),
+    summary = {"rule": RULE, "types": list(types), "classes": list(classes), "spotter": dict(cfg.get("spotting") or {}),
                "complete": not missing, "unspotted_folds": missing, "recordings": len(videos), "folds": len(folds),
                "per_seed": per_seed, "files": sorted(texts) + sorted(images)}
     return StrSection(summary, _markdown(summary), images, texts)
@@ -159,6 +177,16 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
 
 def _f(x: float) -> str:
     return f"{x:.4f}"
+
+
+def _types_note(types: list[str]) -> list[str]:
+    """A sentence when the annotation covers only some types (nothing when it covers both)."""
+    left = [t for t in TYPES if t not in types]
+    if not left:
+        return []
+    return [f"The annotation has no {' or '.join(left)}-expressions: only {' and '.join(types)} intervals are scored "
+            f"(spotted {' and '.join(left)} intervals are kept in spots.csv but are neither true nor false "
+            "positives).", ""]
 
 
 def _markdown(s: dict) -> str:
@@ -171,6 +199,7 @@ def _markdown(s: dict) -> str:
           "spotted and every spotted micro-expression is recognised by that fold's MMNet (onset and apex frames). "
           f"Spotter preset: {preset}, overrides: "
           f"{', '.join(spotter.get('overrides') or []) or 'none'}.", "", f"Scoring: {s['rule']}.", "",
+          *_types_note(s.get("types", list(TYPES))),
           "### Spotting", "", "| seed | type | truth | TP | FP | FN | precision | recall | F1 |",
           "|---|---|---|---|---|---|---|---|---|"]
     for e in s["per_seed"]:

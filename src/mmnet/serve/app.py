@@ -44,6 +44,8 @@ __all__ = ["ServeSettings", "create_app", "STATIC"]
 
 log = logging.getLogger("mmnet.serve")
 STATIC = Path(__file__).parent / "static"
+_ONSET_HELP = ("onset frame number (default: the first frame); a video's frames are counted from 0, a zip's frames "
+               "by the number in their file names")
 # The page loads nothing from elsewhere, and nothing from here may be framed or sniffed as another type.
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
                                            "frame-ancestors 'none'",
@@ -194,7 +196,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)")
     async def predict(file: Annotated[UploadFile, File(description="a video, or a zip of the clip's numbered frames")],
-                      onset: Annotated[int | None, Form(description="onset frame number (default: the first)")] = None,
+                      onset: Annotated[int | None, Form(description=_ONSET_HELP)] = None,
                       apex: Annotated[int | None, Form(description="apex frame number (default: spotted)")] = None):
         """`mmnet predict --json`'s fields for the clip (`source` is the upload's file name), plus `id`
         and `files`: the URLs of the onset and apex crops and of the attention figure (PNG)."""

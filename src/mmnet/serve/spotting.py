@@ -9,7 +9,7 @@ the JSON of ``mmnet spot --json``::
      "curve": {"frames": [...], "score": [...]}}        (optional: the motion curve to draw)
 
 ``progress(done, total)`` is called as frames are read (``total`` None when unknown). Frame
-numbers are those of ``mmnet.media`` (videos from 1; frame folders: the number in the name).
+numbers are those of ``mmnet.media.FRAME_NUMBERING`` (videos from 0; frame folders: the number in the name).
 ``label``/``probabilities`` may be None: the server then classifies the interval itself.
 """
 

@@ -40,7 +40,7 @@ class MotionCurves:
 
     Attributes:
         fps: frame rate used to convert the config's frame counts.
-        numbers: (N,) frame numbers (videos: from 1; frame folders: the number in the file name).
+        numbers: (N,) frame numbers (videos: from 0; frame folders: the number in the file name).
         scores: scale -> (N, R) raw region scores (pixels of the crop), NaN where undefined.
         regions: the R region names, in column order.
         strides: scale -> k in frames at ``fps``.

@@ -1,7 +1,8 @@
 """The interval record of long-video spotting: one expression (or one spotted candidate) in time.
 
 Frame numbers are the numbers the dataset gives its frames (CAS(ME)^2 ``img1.jpg`` -> 1, SAMM
-Long Videos ``006_1_0001.jpg`` -> 1), never 0-based positions, and intervals are **inclusive**:
+Long Videos ``006_1_0001.jpg`` -> 1), never positions in a list; a video file's frames are its
+decode indices from 0 (``mmnet.media.FRAME_NUMBERING``). Intervals are **inclusive**:
 ``Interval(10, 12, 14, "micro")`` covers the 5 frames 10..14. Ground truth and predictions share
 the record; a prediction may carry a ``score`` (used to order predictions when they are matched).
 """

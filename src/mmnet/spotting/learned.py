@@ -193,7 +193,8 @@ class LearnedSpotter(_Spotter):
                 _say(progress, f"{s}: epoch {epoch}/{learned.epochs}, loss {loss:.5f}")
 
             net, scale, st = train_net(x, y, size=learned.size, epochs=learned.epochs, batch=learned.batch,
-                                       lr=learned.lr, seed=self.seed + 1000 * n, device=self.device, progress=report)
+                                       lr=learned.lr, seed=self.seed + 1000 * n, device=self.device, progress=report,
+                                       flip=learned.flip)
             self.nets[s] = (net, scale)
             stats[s] = {**st, "feature_mib": round(x.nbytes / 2**20, 2)}
         self.stats = stats

@@ -8,6 +8,13 @@ in crop pixels (SoftNet's per-sample min-max would make a still face's noise loo
 expression); the network divides by the training set's per-channel scale instead. Kept as float16:
 3 * size^2 * 2 bytes per pair (6 KiB at size 32).
 
+Augmentation (``learned.flip``, ``train_net(flip=True)``): a random half of each training batch is
+mirrored left-right. Mirroring the face mirrors its flow with the horizontal component negated; |u|,
+|v| and the strain are unchanged by that sign (u_x and v_y keep theirs, u_y and v_x both change it,
+so (u_y + v_x)^2 does not), and the brow band and the mouth box are left-right symmetric on an
+aligned face, so the mirrored face's features are the feature maps mirrored. It is done on the
+features because the flows are not kept. The pseudo-label, a matter of time, stays valid.
+
 Pseudo-label of a pair of frames (first, last): the fraction of its frames inside an annotated
 interval of the type (SoftNet gives 1 to a window that overlaps one at all; the fraction is the
 soft version of that rule, 1 inside an expression and falling off over its first and last k frames).
@@ -21,7 +28,7 @@ import numpy as np
 
 from .regions import Regions
 
-__all__ = ["FeatureMaker", "coverage", "pair_label", "make_net", "train_net", "predict"]
+__all__ = ["FeatureMaker", "coverage", "pair_label", "make_net", "train_net", "mirror_half", "predict"]
 
 
 class FeatureMaker:
@@ -114,16 +121,26 @@ def _one_thread():
 
 
 def train_net(x: np.ndarray, y: np.ndarray, *, size: int, epochs: int, batch: int, lr: float, seed: int,
-              device: str = "cpu", progress=None) -> tuple[object, np.ndarray, dict]:
+              device: str = "cpu", progress=None, flip: bool = False) -> tuple[object, np.ndarray, dict]:
     """Fit one network on features ``x`` (N, 3, size, size) float16 and targets ``y`` (N,) in [0, 1].
 
+    ``flip``: mirror a random half of every batch left-right (see the module docstring).
     Returns (network in eval mode, per-channel input scale (3,), stats: pairs, positives, final loss).
     """
     with _one_thread():
-        return _train(x, y, size=size, epochs=epochs, batch=batch, lr=lr, seed=seed, device=device, progress=progress)
+        return _train(x, y, size=size, epochs=epochs, batch=batch, lr=lr, seed=seed, device=device, progress=progress,
+                      flip=flip)
 
 
-def _train(x, y, *, size, epochs, batch, lr, seed, device, progress):
+def mirror_half(xb, rng: np.random.Generator):
+    """The batch ``xb`` (B, 3, size, size) with a random half (each sample with probability 1/2) mirrored."""
+    import torch
+
+    chosen = torch.from_numpy(rng.random(len(xb)) < 0.5).to(xb.device).view(-1, 1, 1, 1)
+    return torch.where(chosen, xb.flip(-1), xb)
+
+
+def _train(x, y, *, size, epochs, batch, lr, seed, device, progress, flip=False):
     import torch
 
     torch.manual_seed(seed)
@@ -142,6 +159,8 @@ def _train(x, y, *, size, epochs, batch, lr, seed, device, progress):
         for start in range(0, len(y), batch):
             idx = order[start:start + batch]
             xb = xs[idx].to(device).float() * inv
+            if flip:
+                xb = mirror_half(xb, rng)
             loss = torch.nn.functional.mse_loss(net(xb), ys[idx].to(device))
             opt.zero_grad()
             loss.backward()

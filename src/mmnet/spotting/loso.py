@@ -85,7 +85,8 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         spot_s += time.perf_counter() - t
         folds.append({"subject": subject, "videos": [v.video for v in held_out], "fit": stats})
     truth = load.truth()
-    evaluation = evaluate_spotting(truth, predictions)
+    types = tuple(getattr(load, "types", TYPES))  # only the types the annotation covers are scored
+    evaluation = evaluate_spotting(truth, predictions, types=types)
     lengths = {}
     for t in TYPES:
         annotated = [i.length for v in videos for i in v.of_type(t)]
@@ -94,7 +95,8 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
                                                          for t in TYPES}, lengths) for v in videos}
     return {
         "method": config.method, "subjects": len(subjects), "videos": len(videos),
-        "counts": _counts(evaluation), "baseline": _counts(evaluate_spotting(truth, baseline)),
+        "types": list(types), "counts": _counts(evaluation),
+        "baseline": _counts(evaluate_spotting(truth, baseline, types=types)),
         "folds": folds, "predictions": predictions, "evaluation": evaluation,
         "time_s": {"features": round(features_s, 1), "fit": round(fit_s, 1), "spot": round(spot_s, 1),
                    "total": round(time.perf_counter() - start, 1)},

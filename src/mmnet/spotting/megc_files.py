@@ -1,10 +1,12 @@
 """MEGC file layouts for long-video spotting: the MEGC2020 log, the spotting CSV and the STR CSV.
 
 * MEGC2020 log (the layout of the challenge's baseline log): one line with the dataset number
-  (1 = SAMM Long Videos, 2 = CAS(ME)^2), then one line per TP/FP/FN, columns aligned at 18, 26, 34
-  and 42 characters: video id, truth onset, truth offset, predicted onset, predicted offset, outcome;
-  ``-`` where absent. Micro and macro lines of a video are merged and ordered by the predicted onset
-  (the truth onset for an FN); the log has no type column. Frame numbers are the dataset's own.
+  (``DATASET_NUMBERS``: MEGC2020's 1 = SAMM Long Videos and 2 = CAS(ME)^2; 3 = CAS(ME)^3 is mmnet's,
+  as MEGC2020 predates CAS(ME)^3 and later challenges defined no number for it), then one line per
+  TP/FP/FN, columns aligned at 18, 26, 34 and 42 characters: video id, truth onset, truth offset,
+  predicted onset, predicted offset, outcome; ``-`` where absent. Micro and macro lines of a video
+  are merged and ordered by the predicted onset (the truth onset for an FN); the log has no type
+  column. Frame numbers are the dataset's own.
 * spotting CSV (MEGC2023 participants' submissions): ``vid,onset,offset,type`` with type ``me``/``mae``.
 * STR CSV (MEGC2024-2025, STRS-Metric): ``subject,video,onset,offset,emotion`` for truth and predictions.
 """
@@ -24,6 +26,7 @@ from .megc import Pair, subject_of_key
 __all__ = [
     "LogLine",
     "DATASET_NUMBERS",
+    "DATASET_NAMES",
     "format_megc2020_log",
     "write_megc2020_log",
     "read_megc2020_log",
@@ -33,7 +36,11 @@ __all__ = [
     "read_str_csv",
 ]
 
-DATASET_NUMBERS = {"samm-long": 1, "casme-sq": 2}
+#: Long-video dataset -> the MEGC2020 log's dataset number. 1 and 2 are MEGC2020's; MEGC defines none for
+#: CAS(ME)^3 (its log predates the dataset; MEGC2022-2025 scored CAS(ME)^3 from CSV submissions), so mmnet
+#: writes 3, the next free number, for it.
+DATASET_NUMBERS = {"samm-long": 1, "casme-sq": 2, "casme2-long": 2, "casme3-long": 3}
+DATASET_NAMES = {1: "SAMM Long Videos", 2: "CAS(ME)^2", 3: "CAS(ME)^3 (mmnet's number)"}
 _COLUMNS = (18, 26, 34, 42)
 
 
@@ -107,7 +114,8 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
             raise AnnotationError(f"{where}: expected 'video gt_onset gt_offset pred_onset pred_offset TP|FP|FN', "
                                   f"got {raw!r}.")
         if dataset is None:
-            raise AnnotationError(f"{where}: no dataset number line (1 = SAMM Long Videos, 2 = CAS(ME)^2) before it.")
+            numbers = ", ".join(f"{k} = {v}" for k, v in DATASET_NAMES.items())
+            raise AnnotationError(f"{where}: no dataset number line ({numbers}) before it.")
         values = [_frame_or_dash(c, where) for c in cells[1:5]]
         out.append(LogLine(dataset, cells[0], *values, cells[5]))
     return out

@@ -1,7 +1,7 @@
 """Spot one long recording end to end: ``spot_recording(source) -> SpotResult`` (JSON, CSV).
 
-Frame numbers follow mmnet's one convention: video frames count from 1 (as ``mmnet predict`` and
-``mmnet prepare`` number them), frames of a folder carry the number in their file name.
+Frame numbers follow mmnet's one convention (``mmnet.media.FRAME_NUMBERING``): a video's frames are
+counted from 0 in decode order, a folder's frames carry the number in their file name.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..media import FRAME_NUMBERING as _MEDIA_NUMBERING
 from .config import SpotConfig, spot_config
 from .flow_spotter import MotionCurves, extract_motion, open_recording
 from .intervals import Interval
@@ -19,8 +20,7 @@ from .peaks import spot_intervals
 
 __all__ = ["FRAME_NUMBERING", "SpotResult", "spot_recording", "CSV_COLUMNS"]
 
-FRAME_NUMBERING = ("video frames are numbered from 1; frames of a folder by the number in their file name; "
-                   "onset, apex and offset are inclusive")
+FRAME_NUMBERING = _MEDIA_NUMBERING + "; onset, apex and offset are inclusive"
 CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "probabilities")
 
 

@@ -1,4 +1,4 @@
-"""Spot then recognise: the long-video side of a run (``data.dataset`` = casme-sq or samm-long).
+"""Spot then recognise: the long-video side of a run (``data.dataset`` = casme-sq, samm-long or casme3-long).
 
 The folds train MMNet on the training subjects' annotated micro-expressions (the intervals turned
 into clip samples by ``data.long_clips``, through the ordinary fold code). Then, per finished
@@ -29,7 +29,7 @@ from .tasks import fold_seed
 __all__ = ["spot_settings", "assign_folds", "write_long_files", "run_spot_recognise"]
 
 #: The spotter preset of each long-video dataset (spotting.preset: null).
-DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm"}
+DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3"}
 
 
 def spot_settings(cfg):
@@ -61,7 +61,7 @@ def assign_folds(videos, folds) -> dict[str, str]:
 
 
 def write_long_files(out: Path, load, scheme, folds) -> dict[str, str]:
-    """truth.csv and videos.csv of the run folder; returns the fold of every video."""
+    """truth.csv, truth_types.txt and videos.csv of the run folder; returns the fold of every video."""
     assignment = assign_folds(load.videos, folds)
     rows = []
     for v in load.videos:
@@ -71,6 +71,8 @@ def write_long_files(out: Path, load, scheme, folds) -> dict[str, str]:
             rows.append([v.video, v.subject, iv.onset, "" if iv.apex is None else iv.apex, iv.offset, iv.type,
                          label, cls or ""])
     rf.write_csv(out / rf.TRUTH, rf.TRUTH_COLUMNS, rows)
+    # the types the annotation covers (CAS(ME)^3 from its label file: micro only): the report scores only these
+    atomic_write_text(out / rf.TRUTH_TYPES, "".join(f"{t}\n" for t in load.types))
     rf.write_csv(out / rf.VIDEOS, rf.VIDEOS_COLUMNS,
                  [[v.video, v.subject, assignment[v.video], v.fps, v.frames[0][0], v.frames[-1][0], v.n_frames]
                   for v in load.videos])

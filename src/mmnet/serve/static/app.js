@@ -266,7 +266,7 @@ function timeline(svg, data) {
   svg.textContent = "";
   const W = Math.max(svg.clientWidth || 900, 300), H = 190, top = 18, bottom = 30, left = 8, right = 8;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 1;
+  const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 0;  // a video's first frame is 0
   const last = Math.max(data.frames + first - 1, first + 1);
   const x = (f) => left + (f - first) / (last - first) * (W - left - right);
   const plotH = H - top - bottom;
