@@ -184,3 +184,33 @@ def test_cli_figures_format_option(tmp_path, capsys):
     assert (run / "per_subject.pdf").is_file() and not (run / "per_subject.svg").exists()
     assert main(["report", str(run), "--figures-format", "png,eps"]) == 3
     assert "eps" in capsys.readouterr().err
+
+
+def test_figure_titles_carry_the_honest_scores(paper_run):
+    from matplotlib.figure import Figure
+
+    from mmnet.report.figures import _BUILDERS, score_title
+
+    run, report = paper_run
+    m, n = report["headline"]["mean"], report["headline"]["per_seed"]["0"]["n"]
+    want = (f"honest, last epoch: UF1 {m['uf1']:.2f}, UAR {m['uar']:.2f}, Acc {100 * m['acc']:.1f} % "
+            f"(mean of 2 seeds, n={n} each)")
+    assert score_title(report) == want
+    for name in ("confusion_matrix", "learning_curves"):
+        fig: Figure = _BUILDERS[name](report)
+        assert fig.get_suptitle().replace("\n", " ") == want  # wrapped to fit one column
+        notes = " ".join(ax.get_title() for ax in fig.axes)
+        assert ("monitoring, not for choosing an epoch" if name == "learning_curves" else "summed over 2 seeds") in notes
+    p = report["paper_selection_optimistic"]["mean"]
+    paper = _BUILDERS["confusion_matrix_paper_optimistic"](report)
+    assert paper.get_suptitle().replace("\n", " ").startswith(f"paper selection: UF1 {p['uf1']:.2f}, UAR {p['uar']:.2f}")
+    assert "optimistic" in paper.axes[0].get_title()
+    svg = " ".join(t.text or "" for t in ET.parse(run / "learning_curves.svg").iter(f"{SVG}text"))
+    assert f"UF1 {m['uf1']:.2f}" in svg  # the saved file carries it too
+
+
+def test_score_title_with_one_seed():
+    from mmnet.report.figures import score_title
+
+    block = {"mean": {"acc": 0.75, "uf1": 0.7149, "uar": 0.6751}, "n_seeds": 1, "per_seed": {"0": {"n": 100}}}
+    assert score_title({"headline": block}) == "honest, last epoch: UF1 0.71, UAR 0.68, Acc 75.0 % (n=100)"
