@@ -200,10 +200,12 @@ def test_figure_titles_carry_the_honest_scores(paper_run):
         fig: Figure = _BUILDERS[name](report)
         assert fig.get_suptitle().replace("\n", " ") == want  # wrapped to fit one column
         notes = " ".join(ax.get_title() for ax in fig.axes)
-        assert ("monitoring, not for choosing an epoch" if name == "learning_curves" else "summed over 2 seeds") in notes
+        note = "monitoring, not for choosing an epoch" if name == "learning_curves" else "summed over 2 seeds"
+        assert note in notes
     p = report["paper_selection_optimistic"]["mean"]
     paper = _BUILDERS["confusion_matrix_paper_optimistic"](report)
-    assert paper.get_suptitle().replace("\n", " ").startswith(f"paper selection: UF1 {p['uf1']:.2f}, UAR {p['uar']:.2f}")
+    title = paper.get_suptitle().replace("\n", " ")
+    assert title.startswith(f"paper selection: UF1 {p['uf1']:.2f}, UAR {p['uar']:.2f}")
     assert "optimistic" in paper.axes[0].get_title()
     svg = " ".join(t.text or "" for t in ET.parse(run / "learning_curves.svg").iter(f"{SVG}text"))
     assert f"UF1 {m['uf1']:.2f}" in svg  # the saved file carries it too
