@@ -55,6 +55,9 @@ def test_final_fit_only_writes_model_and_card_and_predict_loads_it(synth_root, t
     assert card["loso"]["available"] is False and "not known" in card["loso"]["note"]
     assert card["software"]["mmnet_version"] and "git_revision" in card["software"]
     assert card["synthetic_data"] is True
+    env = json.loads((run / "env.json").read_text())
+    assert card["training"]["dataset_fingerprint"] == env["dataset_fingerprint"] and env["dataset_fingerprint"]
+    assert _card(run) == json.loads((final / "model" / "model_card.json").read_text())  # travels with the model
     md = (final / "MODEL_CARD.md").read_text()
     for text in ("NOT measured", card["weights"]["sha256"], "Intended use", "Limits", "Licence",
                  "synthetic faces", "Do not use this model to decide about people", "`train.epochs`: `1`"):
@@ -125,3 +128,36 @@ def test_the_licence_note_names_the_dataset_owners():
     note = _licence(parts)
     assert all(DATASET_OWNERS[d] in note for d in parts) and "licence agreement" in note
     assert "no dataset licence applies" in _licence(parts, synthetic=True)
+
+
+def test_card_holds_the_dataset_fingerprint_and_travels_with_the_model_folder(tmp_path):
+    """A hand-made run folder with a tiny network: the card is written to final/ and to final/model/."""
+    from mmnet.config import ExperimentConfig, config_to_dict
+    from mmnet.model import MMNet
+    from mmnet.model.mmnet import CheckpointInfo
+    from mmnet.train.model_card import write_model_card
+
+    run = tmp_path / "run"
+    cfg = config_to_dict(ExperimentConfig())
+    cfg["data"]["classes"] = ["a", "b"]
+    (run / "final").mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (run / "env.json").write_text(json.dumps({"dataset_fingerprint": "0123456789abcdef0123", "python": "3"}))
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
+    (run / "samples.csv").write_text("sample_id,dataset,subject,class_index\ncasme2/01/a,casme2,01,0\n"
+                                     "casme2/02/b,casme2,02,1\n")
+    torch.manual_seed(0)
+    MMNet(2, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(["a", "b"]))
+    card = write_model_card(run, None)
+    assert card["training"]["dataset_fingerprint"] == "0123456789abcdef0123"
+    for folder in (run / "final", run / "final" / "model"):
+        assert json.loads((folder / "model_card.json").read_text()) == json.loads(json.dumps(card))
+        assert "Dataset fingerprint: `0123456789abcdef0123`" in (folder / "MODEL_CARD.md").read_text()
+    assert (run / "final" / "MODEL_CARD.md").read_bytes() == (run / "final" / "model" / "MODEL_CARD.md").read_bytes()
+    # a copy of the model folder alone keeps its card and still loads
+    import shutil
+
+    from mmnet.model import load_checkpoint
+
+    copy = shutil.copytree(run / "final" / "model", tmp_path / "elsewhere")
+    assert (copy / "MODEL_CARD.md").is_file() and load_checkpoint(copy)[1].class_names == ["a", "b"]

@@ -18,7 +18,8 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
                              (seed-<S>/fold-<NAME>/, final/) and summary/ (the run's scores); not read by the report
     RUN/final/                 the final fit (train.final_fit): a fold folder without a test subject
                                (history.csv, state.pt while unfinished, done.json, model/), plus
-    RUN/final/MODEL_CARD.md    the model card, and model_card.json (the same, for programs)
+    RUN/final/MODEL_CARD.md    the model card, and model_card.json (the same, for programs); an identical
+                               copy of both in RUN/final/model/, so the model folder carries its card
 
 Spot then recognise (a long-video dataset) adds::
 

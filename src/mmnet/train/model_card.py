@@ -1,5 +1,8 @@
 """The final model's card: RUN/final/MODEL_CARD.md and model_card.json (the same, for programs).
 
+RUN/final holds the card; an identical copy goes into the model folder (RUN/final/model/, the
+``save_pretrained`` folder), so whoever copies only that folder keeps the card with the weights.
+
 Everything on the card is read from the run folder (config.yaml, env.json, samples.csv,
 skipped.csv, final/done.json, the saved weights) plus the LOSO report of the same run, so a card
 can always be written again from what is on disk. The LOSO numbers are the honest ones (the model
@@ -86,7 +89,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
                      "subjects": len({(s["dataset"], s["subject"]) for s in samples}),
                      "skipped_samples": len(skipped), "epochs": done.get("epochs"), "seed": done.get("seed"),
                      "seconds": done.get("seconds"), "device": done.get("device"),
-                     "precision": done.get("precision"), "selection": "none: the model after the last epoch"},
+                     "precision": done.get("precision"), "selection": "none: the model after the last epoch",
+                     "dataset_fingerprint": env.get("dataset_fingerprint")},
         "classes": {"scheme": data.get("scheme"), "names": classes,
                     "samples_per_class": {c: counts.get(i, 0) for i, c in enumerate(classes)}},
         "preprocessing": {**(meta.get("preprocessing") or {}), "frames": _frames_note(cfg)},
@@ -100,8 +104,10 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "software": {"mmnet_version": meta.get("mmnet_version"), "git_revision": env.get("git_revision"),
                      "torch_version": env.get("torch_version"), "python": env.get("python")},
     }
-    atomic_write_text(final / rf.MODEL_CARD_JSON, json.dumps(card, indent=2, default=str) + "\n")
-    atomic_write_text(final / rf.MODEL_CARD, render_card(card))
+    text_json, text_md = json.dumps(card, indent=2, default=str) + "\n", render_card(card)
+    for folder in (final, final / rf.MODEL):  # the card, and its copy that travels with the model folder
+        atomic_write_text(folder / rf.MODEL_CARD_JSON, text_json)
+        atomic_write_text(folder / rf.MODEL_CARD, text_md)
     return card
 
 
@@ -166,13 +172,18 @@ def render_card(card: dict) -> str:
     """The card as Markdown."""
     t, cl, loso = card["training"], card["classes"], card["loso"]
     lines = ["# Model card: MMNet micro-expression classifier", "",
-             f"Weights: `model/model.safetensors` (SHA-256 `{card['weights']['sha256']}`, "
-             f"{card['weights']['bytes']} bytes). Load it with `mmnet predict --checkpoint {card['model']['path']}` "
-             "(a path in the run folder) or `mmnet.model.load_checkpoint`.", "",
+             f"Weights: `{card['weights']['file']}` in the model folder `{card['model']['path']}` of the run "
+             f"(SHA-256 `{card['weights']['sha256']}`, {card['weights']['bytes']} bytes); this card is in "
+             f"`{rf.FINAL}/` and, the same, in the model folder. Load it with "
+             f"`mmnet predict --checkpoint {card['model']['path']}` (a path in the run folder) or "
+             "`mmnet.model.load_checkpoint`.", "",
              "## Training data", "",
              f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "
              f"({t['skipped_samples']} left out, listed in skipped.csv); {t['epochs']} epochs (the recipe's fixed "
-             f"count), seed {t['seed']}, {t['device']} {t['precision']}, {t['seconds']} s.", ""]
+             f"count), seed {t['seed']}, {t['device']} {t['precision']}, {t['seconds']} s.",
+             "", f"Dataset fingerprint: `{t.get('dataset_fingerprint') or 'not recorded'}` (from the run's env.json: "
+             "a hash of the samples, the image size and each frame file's path, size and modification time; "
+             "a run with the same fingerprint trained on the same frames).", ""]
     for ds, v in t["datasets"].items():
         lines.append(f"- `{ds}`: {v['samples']} samples, subjects {', '.join(v['subjects'])}")
     lines += ["", "## Classes", "", f"Scheme `{cl['scheme']}`, in logit order:", ""]
