@@ -415,3 +415,24 @@ def test_bootstrap_says_what_it_installs_and_has_a_lean_mode():
     assert "would install .; nothing installed" in lean and "extra " not in lean
     readme = (repo / "README.md").read_text()
     assert "MMNET_EXTRAS=core bash scripts/bootstrap.sh" in readme and "`face` for `prepare`" in readme
+
+
+def test_public_names_are_visible_to_type_checkers_and_import_stays_light():
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import mmnet
+
+    tree = ast.parse(Path(mmnet.__file__).read_text())
+    guarded = [n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
+    seen = {a.asname or a.name for g in guarded for n in g.body if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert set(mmnet.__all__) - {"__version__"} <= seen  # every lazy name, imported for type checkers
+    getattr_def = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "__getattr__")
+    assert getattr_def.returns is not None
+    code = "import sys, mmnet; print(sorted(m for m in ('torch', 'numpy', 'pandas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(mmnet.__file__).parents[1])}).stdout
+    assert out.strip() == "[]"  # `import mmnet` loads neither torch nor the data stack
+    assert mmnet.MMNet.__name__ == "MMNet" and callable(mmnet.load_official_checkpoint)

@@ -5,7 +5,12 @@
     logits = model(onset, apex)
 """
 
+from typing import TYPE_CHECKING
+
 from .version import __version__
+
+if TYPE_CHECKING:  # type checkers and IDEs see the public names; at run time they load lazily (below)
+    from .model import MMNet, MMNetConfig, convert_official_state_dict, load_official_checkpoint
 
 __all__ = [
     "__version__",
@@ -16,7 +21,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # The public names live in mmnet.model, which imports torch (~2 s). Importing them lazily keeps
     # `mmnet --help` and the pure-Python parts (datasets, reports) fast.
     if name in __all__[1:]:
