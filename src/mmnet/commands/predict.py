@@ -43,7 +43,8 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice, one per core); 1 is faster on a busy machine")
     p.add_argument("--align", action="store_true",
-                   help="detect, crop and align the face first, as `mmnet prepare` (needs the extra face)")
+                   help="detect, crop and align the face first, as `mmnet prepare` (needs the face extra: "
+                        "pip install -e '.[face]' in the mmnet checkout)")
 
 
 def requests_from_args(args: argparse.Namespace) -> list:

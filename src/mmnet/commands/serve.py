@@ -6,7 +6,8 @@ Examples:
   mmnet serve --host 0.0.0.0 --port 8000 --max-upload-mb 500
 
 The page and the API (OpenAPI at /docs) are served by one process with the model loaded once.
-It listens on 127.0.0.1 (this computer only) unless --host says otherwise. Needs mmnet[serve].
+It listens on 127.0.0.1 (this computer only) unless --host says otherwise. Needs the serve extra:
+pip install -e ".[serve]" in the mmnet checkout (or there: MMNET_EXTRAS=serve bash scripts/bootstrap.sh).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
-                   help="detect, crop and align the face of every upload first (needs mmnet[face])")
+                   help="detect, crop and align the face of every upload first (needs the face extra: "
+                        "pip install -e '.[face]' in the mmnet checkout)")
 
 
 def resolve_checkpoint(checkpoint: Path | None, search: Path) -> Path:

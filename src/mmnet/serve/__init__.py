@@ -1,4 +1,5 @@
-"""A local web page and an HTTP API around one trained model (optional extra ``mmnet[serve]``).
+"""A local web page and an HTTP API around one trained model (optional extra ``serve``:
+``pip install -e ".[serve]"`` in the mmnet checkout).
 
     app.py         the FastAPI application: the page, the API, errors as JSON
     uploads.py     uploads: size limit, recognised by decoding, zip checks, per-job folders
