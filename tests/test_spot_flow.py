@@ -202,3 +202,14 @@ def test_checkpoint_labels_micro_intervals_only(tmp_path):
         micro, macro = result.intervals  # recognised intervals are new records (Interval is immutable)
         assert micro.label in CLASSES and abs(sum(micro.probabilities.values()) - 1) < 1e-4
         assert macro.label is None and macro.probabilities is None
+
+
+@pytest.mark.parametrize("fps", [None, "30"])
+def test_a_file_that_is_no_video_says_it_cannot_be_decoded(tmp_path, capsys, fps):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    args = ["spot", str(bad), "--no-progress", "--no-align"] + (["--fps", fps] if fps else [])
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert "bad.mp4" in err and ("cannot be decoded" in err or "cannot be opened" in err), err
+    assert "frame rate" not in err  # the decoding problem, not the missing rate, whether or not --fps is given

@@ -110,6 +110,11 @@ def open_recording(source: str | Path, fps: float | None = None
                         "...).")
     rate, count = video_rate(path)
     if fps is None and rate is None:
+        probe = stream_video(path)
+        try:
+            next(probe)  # a file that is no video (or a damaged one) says so, before its missing frame rate
+        finally:
+            probe.close()
         raise DataError(f"Video '{path}' does not state its frame rate; pass --fps.")
     return ((f.index, f.image) for f in stream_video(path)), float(fps or rate), count
 
