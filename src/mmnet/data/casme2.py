@@ -1,4 +1,4 @@
-"""CASME II loader (Yan et al., PLoS ONE 2014; docs/datasets.md §1).
+"""CASME II loader (Yan et al., PLoS ONE 2014; docs/datasets.md, "Layouts accepted").
 
 Accepted root layouts (first found wins unless ``layout`` is given)::
 

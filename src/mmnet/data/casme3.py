@@ -1,4 +1,4 @@
-"""CAS(ME)^3 part A loader (Li et al., IEEE TPAMI 2022; docs/datasets.md §7).
+"""CAS(ME)^3 part A loader (Li et al., IEEE TPAMI 2022; docs/datasets.md, "Layouts accepted").
 
 Accepted root layouts::
 

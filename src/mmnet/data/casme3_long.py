@@ -1,6 +1,6 @@
 """CAS(ME)^3 Part A long videos (Li et al., IEEE TPAMI 2022) for spotting: micro and macro, 30 fps.
 
-Accepted root layout (docs/datasets.md §7, docs/spotting.md)::
+Accepted root layout (docs/spotting.md, "Datasets")::
 
     ROOT/CAS(ME)3_part_A_v2.xls     sheets 'AU+Emotion' (every interval) and 'eye blink'; also read as .xlsx,
                                      or as the two sheets saved as CSV (the blink sheet's name holding 'blink')

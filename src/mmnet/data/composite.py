@@ -1,4 +1,4 @@
-"""MEGC2019 composite dataset (CDE): SMIC-HS + CASME II + SAMM, 3 classes (docs/datasets.md §3).
+"""MEGC2019 composite dataset (CDE): SMIC-HS + CASME II + SAMM, 3 classes (docs/datasets.md).
 
 The official ground-truth list ``combined_3class_gt.csv`` (442 rows, no header,
 ``dataset,subject,filename,label`` with 0 negative, 1 positive, 2 surprise) is the source of

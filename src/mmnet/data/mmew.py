@@ -1,4 +1,4 @@
-"""MMEW loader (Ben et al., IEEE TPAMI 2021; docs/datasets.md §5).
+"""MMEW loader (Ben et al., IEEE TPAMI 2021; docs/datasets.md, "Layouts accepted").
 
 Both layouts seen for the micro-expression part are accepted::
 

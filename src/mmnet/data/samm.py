@@ -1,4 +1,4 @@
-"""SAMM loader (Davison et al., IEEE TAFFC 2016; docs/datasets.md §2).
+"""SAMM loader (Davison et al., IEEE TAFFC 2016; docs/datasets.md, "Layouts accepted").
 
 Accepted root layouts::
 

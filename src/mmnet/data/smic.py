@@ -1,4 +1,4 @@
-"""SMIC loader, HS / VIS / NIR (Li et al., FG 2013; docs/datasets.md §4).
+"""SMIC loader, HS / VIS / NIR (Li et al., FG 2013; docs/datasets.md, "Layouts accepted").
 
 SMIC ships no annotation file: labels are folder names and each clip folder holds onset..offset.
 Accepted root layouts (``variant`` picks HS, VIS or NIR)::

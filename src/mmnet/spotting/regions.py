@@ -1,7 +1,7 @@
 """Facial regions on the spotter's crop: where motion is measured, the rigid reference, the eye masks.
 
 With landmarks (68-point iBUG scheme, already mapped into the crop) the regions follow SoftNet's
-choice (docs/spotting.md §3.1): each eyebrow from the brow points down to the eye line, the mouth
+choice (docs/spotting.md, "How it works"): each eyebrow from the brow points down to the eye line, the mouth
 around points 48-67, the nose ridge (points 27-30) as the rigid reference whose mean flow is the
 head's motion, and the eyes (points 36-41, 42-47) masked, pushed out by ``eye_margin`` times the
 inter-ocular distance, so that blinks do not count. Without landmarks (``face.mode=none``) the same
