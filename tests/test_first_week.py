@@ -453,3 +453,21 @@ def test_install_hints_say_how_to_install_from_the_checkout(capsys):
         assert "pip install -e '.[face]' in the mmnet checkout" in text
         if command == "serve":
             assert 'pip install -e ".[serve]" in the mmnet checkout' in text
+
+
+def test_docs_point_only_to_material_in_the_repository():
+    import re
+    from pathlib import Path
+
+    top = Path(__file__).resolve().parents[1]
+    files = [*sorted((top / "docs").glob("*.md")), top / "pyproject.toml",
+             *sorted((top / "src").rglob("*.py"))]
+    # numbered sections (§) and notes that exist only outside the repository; a development machine
+    unseen = re.compile(r"§|\.\./shared|synthetic-data-notes|shared measurement|project's shared")
+    found = [f"{p.relative_to(top)}:{n}: {line.strip()}" for p in files
+             for n, line in enumerate(p.read_text().splitlines(), 1) if unseen.search(line)]
+    assert found == []
+    # every relative link between the docs names a file that exists
+    links = [(p, m) for p in sorted((top / "docs").glob("*.md"))
+             for m in re.findall(r"\]\(([\w./-]+\.md)(?:#[\w-]*)?\)", p.read_text())]
+    assert [f"{p.name} -> {m}" for p, m in links if not (p.parent / m).is_file()] == []
