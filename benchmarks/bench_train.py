@@ -105,6 +105,9 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
                     memory_format=fmt)
     sync(device)
     train_ips = n / (time.perf_counter() - t0)
+    # a fast step is worthless if it is wrong: with torch 2.13, compiled bf16 training on CPU gave
+    # non-finite gradients in the main branch (docs/performance.md, "torch.compile on CPU")
+    params_finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
     evaluate(model, data, idx[:batch], precision=precision, batch_size=batch, memory_format=fmt)
     sync(device)
@@ -114,7 +117,8 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     eval_ips = n / (time.perf_counter() - t0)
     out = {"device": str(device), "precision": precision, "batch": batch,
            "memory_format": "channels_last" if fmt == torch.channels_last else "NCHW", "train_img_s": train_ips,
-           "eval_img_s": eval_ips, "data_ms_per_sample": data_ms, "peak_rss_gib": peak_rss_gib()}
+           "eval_img_s": eval_ips, "data_ms_per_sample": data_ms, "peak_rss_gib": peak_rss_gib(),
+           "params_finite": params_finite}
     if compile_model:
         out["compile"] = True
         out["compile_warmup_s"] = compile_s
@@ -230,6 +234,9 @@ def main() -> None:
                       args.compile)
             if args.compile:
                 print(f"compiled: warm-up (compilation) {r['compile_warmup_s']:.1f} s", file=sys.stderr)
+            if not r["params_finite"]:
+                print(f"WARNING: {precision}: the parameters are not finite after training (a wrong kernel): "
+                      "the figures below measure broken arithmetic", file=sys.stderr)
             print(f"| {r['device']} | {r['precision']} | {r['memory_format']} | {r['batch']} "
                   f"| {r['train_img_s']:.2f} | {r['eval_img_s']:.2f} "
                   f"| {r['data_ms_per_sample']:.3f} | {r['peak_rss_gib']:.2f} |", flush=True)
