@@ -109,6 +109,9 @@ class TrainConfig:
     # finished run continues the run.
     final_fit: bool | str = False
     tensorboard: bool = False  # event files in RUN/tensorboard (extra `tensorboard`); not part of the experiment
+    # torch.compile the network: compilation (~1 min per fold the first time, a C++ compiler on CPU),
+    # then faster steps; for long runs (docs/performance.md, "torch.compile on CPU")
+    compile: bool = False
 
     def __post_init__(self) -> None:
         verify_choice("train.precision", self.precision, ("auto", "fp32", "bf16"))

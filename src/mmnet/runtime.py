@@ -117,6 +117,20 @@ def check_device(name: str, where: str = "train.device") -> None:
         raise ConfigError(f"{where}={name}: mmnet trains on cpu or cuda; use auto, cpu, cuda or cuda:N.")
 
 
+def check_compile(device_name: str) -> None:
+    """Raise a one-line ConfigError when ``train.compile`` cannot work here: torch.compile on CPU
+    builds C++ kernels (inductor), so it needs a C++ compiler."""
+    import shutil
+
+    from .errors import ConfigError
+
+    if resolve_device(device_name).type == "cpu":
+        compilers = [os.environ.get("CXX", ""), "g++", "clang++", "c++"]
+        if not any(c and shutil.which(c) for c in compilers):
+            raise ConfigError("train.compile=true on CPU needs a C++ compiler (g++ or clang++, or $CXX), and none "
+                              "is on PATH; install one (e.g. `apt-get install g++`) or set train.compile=false.")
+
+
 def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags from /proc/cpuinfo (empty where unknown)."""
     try:

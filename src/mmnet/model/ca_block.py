@@ -22,8 +22,11 @@ class SpatialAttention(nn.Module):
         self.bn = nn.BatchNorm2d(1)
 
     def forward(self, x: Tensor) -> Tensor:
+        # max(...).values as the authors' torch.max(x, 1)[0]: the same forward as amax, and a backward
+        # that sends a tie's gradient to one channel (amax splits it). It also keeps torch.compile
+        # correct: inductor's bf16 backward of amax over channels gives non-finite gradients (torch 2.13).
         pooled = torch.cat(
-            [x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1
+            [x.mean(dim=1, keepdim=True), x.max(dim=1, keepdim=True).values], dim=1
         )  # (B, 2, H, W)
         return torch.sigmoid(self.bn(self.conv(pooled)))  # (B, 1, H, W)
 

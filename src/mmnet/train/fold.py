@@ -89,6 +89,9 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
                         "from epoch 1", task.seed, task.fold, state_path, exc, aside.name)
             return run_fold(task, progress=progress, device=device, frames=frames)
 
+    # train.compile: the compiled module shares the model's parameters; the model itself is what is
+    # saved (its state_dict keys stay MMNet's)
+    net = torch.compile(model) if tc.compile else model
     # train.tensorboard: the epochs recorded so far are (re)written, then each new one
     tb = FoldLog(task.out_dir, fold_dir, cfg.model.num_classes, done.history, done.predictions) if tc.tensorboard \
         else None
@@ -96,14 +99,14 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     for epoch in range(done.epoch + 1, tc.epochs + 1):
         t0 = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        stats = train_one_epoch(model, data, train_idx, optimizer, batch_size=tc.batch_size, augment=cfg.augment,
+        stats = train_one_epoch(net, data, train_idx, optimizer, batch_size=tc.batch_size, augment=cfg.augment,
                                 generator=generator, precision=plan.precision, memory_format=plan.memory_format)
         _check_finite(task, epoch, stats.first_bad_step, stats.loss, "training loss")
         if epoch <= tc.lr_decay_epochs:  # the authors step the schedule after epochs 1..50, then hold
             scheduler.step()
         test_loss = test_acc = None  # the final fit has no test subject: nothing is measured
         if task.test_idx:
-            probs, test_loss = evaluate(model, data, test_idx, precision=plan.precision,
+            probs, test_loss = evaluate(net, data, test_idx, precision=plan.precision,
                                         memory_format=plan.memory_format)
             _check_finite(task, epoch, None, test_loss, "test loss")
             test_acc = _record_epoch(task, done, epoch, probs)

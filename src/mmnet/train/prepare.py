@@ -31,7 +31,7 @@ from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..progress import bars_wanted
-from ..runtime import describe_machine
+from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
@@ -71,6 +71,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     d = cfg.data
     if cfg.train.tensorboard:  # a missing optional package fails here, before the data is read
         require_tensorboard()
+    if cfg.train.compile:  # likewise a missing C++ compiler
+        check_compile(cfg.train.device)
     long_videos = spot = None
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = get_scheme(d.scheme or DEFAULT_SCHEME[d.dataset])
