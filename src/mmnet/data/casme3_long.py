@@ -36,7 +36,7 @@ from .annotations import Table, cell, label_text, read_table
 from .casme3 import FRAME_ROOTS, _frames_root
 from .common import missing_dataset, natural_key
 from .corrections import CORRECTIONS
-from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value
+from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value, zero_frames
 from .long_video import cell_text as _text
 from .sample import Issue
 
@@ -136,16 +136,10 @@ class _Rows:
 def _interval(values: dict, type_: str, where: str, sid: str, extra: dict, issues: list[Issue]) -> Interval | None:
     """Frame numbers -> Interval, the zero quirks fixed and reported; None (with an error) when unusable."""
     onset, apex, offset = (values[k] for k in _FRAMES)
-    if apex == 0:
-        issues.append(Issue(sid, "apex_unknown", f"{where}: apex 0 (not annotated); stored as unknown", "warning"))
-        apex = None
-    if offset == 0:
-        if apex is None:
-            issues.append(Issue(sid, "bad_value", f"{where}: offset 0 and apex unknown; row left out", "error"))
-            return None
-        issues.append(Issue(sid, "offset_zero", f"{where}: offset 0 (not annotated); the interval ends at the apex "
-                            f"{apex}", "warning"))
-        offset = apex
+    fixed = zero_frames(apex, offset, where, sid, issues)
+    if fixed is None:
+        return None
+    apex, offset = fixed
     if onset == 0:
         issues.append(Issue(sid, "onset_zero", f"{where}: onset 0 (frames are numbered from 1): kept, starting at "
                             "the first frame", "warning"))

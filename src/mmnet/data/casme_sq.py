@@ -30,7 +30,7 @@ from pathlib import Path
 from ..spotting.intervals import Interval, parse_type
 from .annotations import label_text, read_rows
 from .common import missing_dataset, natural_key
-from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value
+from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value, zero_frames
 from .long_video import cell_text as _text
 from .sample import Issue
 
@@ -99,16 +99,10 @@ def _interval(row: list, where: str, sid: str, issues: list[Issue]) -> Interval 
         issues.append(Issue(sid, "bad_value", f"{where}: type {row[7] if len(row) > 7 else None!r} is not micro- or "
                             "macro-expression; row left out", "error"))
         return None
-    if apex == 0:
-        issues.append(Issue(sid, "apex_unknown", f"{where}: apex 0 (not annotated); stored as unknown", "warning"))
-        apex = None
-    if offset == 0:
-        if apex is None:
-            issues.append(Issue(sid, "bad_value", f"{where}: offset 0 and apex unknown; row left out", "error"))
-            return None
-        issues.append(Issue(sid, "offset_zero", f"{where}: offset 0 (not annotated); the interval ends at the apex "
-                            f"{apex}", "warning"))
-        offset = apex
+    fixed = zero_frames(apex, offset, where, sid, issues)
+    if fixed is None:
+        return None
+    apex, offset = fixed
     if offset < onset:
         issues.append(Issue(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}; row left "
                             "out", "error"))

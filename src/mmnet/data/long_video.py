@@ -190,6 +190,22 @@ def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path |
     return load
 
 
+def zero_frames(apex: int, offset: int, where: str, sid: str, issues: list[Issue]) -> tuple[int | None, int] | None:
+    """The long-video tables' 0 for a frame not annotated: apex 0 -> unknown (None); offset 0 -> the
+    apex; both reported. None (with an error) when the offset is 0 and the apex unknown."""
+    if apex == 0:
+        issues.append(Issue(sid, "apex_unknown", f"{where}: apex 0 (not annotated); stored as unknown", "warning"))
+        apex = None
+    if offset == 0:
+        if apex is None:
+            issues.append(Issue(sid, "bad_value", f"{where}: offset 0 and apex unknown; row left out", "error"))
+            return None
+        issues.append(Issue(sid, "offset_zero", f"{where}: offset 0 (not annotated); the interval ends at the apex "
+                            f"{apex}", "warning"))
+        offset = apex
+    return apex, offset
+
+
 def frame_value(value: object) -> float | None:
     """A frame cell as a number: int, float (SAMM Long Videos writes 566.4) or numeric text; else None."""
     if isinstance(value, bool) or value is None:
