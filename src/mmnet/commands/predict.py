@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -124,4 +125,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([p.to_dict() for p in predictions], indent=2, allow_nan=False))
     else:
         print(format_table(predictions, predictor.class_names))
+    from ..infer.provenance import label_warning
+
+    warning = label_warning(args.checkpoint)
+    if warning:
+        print(f"note: {warning}", file=sys.stderr)
     return 0

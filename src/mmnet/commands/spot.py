@@ -157,15 +157,43 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        counts = {t: sum(i.type == t for i in result.intervals) for t in ("macro", "micro")}
-        print(f"{result.source}: {result.frames} frames at {result.fps:g} fps; {counts['macro']} macro, "
-              f"{counts['micro']} micro interval(s); {len(result.gaps)} gap(s) without a face")
-        for i in result.intervals:
-            label = f"  {i.label}" if i.label else ""
-            print(f"  {i.type:5}  onset {i.onset:>6}  apex {i.apex:>6}  offset {i.offset:>6}  "
-                  f"score {i.score:.3f}{label}")
-        for a, b in result.gaps:
-            print(f"  gap    frames {a}-{b}: no face")
+        print(format_text(result))
         if args.out is not None:
             print(f"wrote {args.out / 'intervals.csv'}, {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
+        else:
+            more = "" if args.checkpoint is not None else "; --checkpoint MODEL also classifies each micro-expression"
+            print(f"(--out DIR saves them as CSV and JSON with a timeline figure{more})")
+    if args.checkpoint is not None:
+        from ..infer.provenance import label_warning
+
+        warning = label_warning(args.checkpoint)
+        if warning:
+            print(f"note: {warning}", file=sys.stderr)
     return 0
+
+
+def format_text(result) -> str:
+    """The intervals as a table a person reads: frames, the same in seconds, score, class and its probability."""
+    counts = {t: sum(i.type == t for i in result.intervals) for t in ("macro", "micro")}
+    lines = [f"{result.source}: {result.frames} frames at {result.fps:g} fps ({result.frames / result.fps:.1f} s); "
+             f"{counts['macro']} macro, {counts['micro']} micro interval(s); {len(result.gaps)} gap(s) without a face"]
+    numbers = getattr(getattr(result, "curves", None), "numbers", None)
+    first = int(numbers[0]) if numbers is not None and len(numbers) else 0  # seconds as the timeline figure counts
+    if result.intervals:
+        labelled = any(i.label for i in result.intervals)
+        lines.append(f"  {'type':5}  {'onset':>6}  {'apex':>6}  {'offset':>6}  {'seconds':>15}  score"
+                     + ("  class" if labelled else ""))
+    for i in result.intervals:
+        label = ""
+        if i.label:
+            p = (i.probabilities or {}).get(i.label)
+            label = f"  {i.label}" + (f" {p:.2f}" if p is not None else "")
+        seconds = f"{(i.onset - first) / result.fps:.2f}-{(i.offset - first) / result.fps:.2f}"
+        lines.append(f"  {i.type:5}  {i.onset:>6}  {i.apex:>6}  {i.offset:>6}  {seconds:>15}  {i.score:.3f}{label}")
+    for a, b in result.gaps:
+        lines.append(f"  gap    frames {a}-{b}: no face")
+    if result.intervals:
+        lines.append("onset, apex, offset: frame numbers (a video's first frame is 0); seconds: onset-offset from the "
+                     "first frame; score: the height of the motion peak (docs/spotting.md)"
+                     + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
+    return "\n".join(lines)
