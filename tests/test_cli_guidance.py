@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from mmnet.cli import main
 from mmnet.commands.spot import format_text
@@ -63,3 +64,25 @@ def test_predict_warns_when_the_model_learnt_synthetic_faces(tmp_path, capsys):
     model = _run_folder(tmp_path / "real", synthetic=False)
     assert main(["predict", "--checkpoint", str(model), str(clip)]) == 0
     assert "note: the model" not in capsys.readouterr().err
+
+
+def test_synth_long_says_where_the_recordings_are_and_what_to_run(tmp_path, capsys):
+    small = ["--long", "--minutes", "0.02", "--size", "160", "128"]
+    assert main(["synth", str(tmp_path / "frames"), *small]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "frames" / "rawpic" / "s15" / "15_0101disgust1"
+    assert folder.is_dir() and f"next: mmnet spot {folder} --fps 30" in out
+    assert f"mmnet check-data casme-sq --root {tmp_path / 'frames'}" in out
+    assert "subtract 1 for a video's frame numbers" in out
+    pytest.importorskip("av")
+    assert main(["synth", str(tmp_path / "videos"), *small, "--format", "mp4"]) == 0
+    out = capsys.readouterr().out
+    video = tmp_path / "videos" / "rawvideo" / "s15" / "15_0101disgust1.mp4"
+    assert video.is_file() and f"next: mmnet spot {video}" in out
+    assert "write them too with --format jpg mp4" in out  # no rawpic/: the dataset commands would refuse it
+
+
+def test_synth_clips_say_what_next(tmp_path, capsys):
+    out = tmp_path / "clips"
+    assert main(["synth", str(out), "--subjects", "2", "--clips-per-subject", "2"]) == 0
+    assert f"next: mmnet check-data casme2 --root {out}" in capsys.readouterr().out
