@@ -86,3 +86,15 @@ def test_synth_clips_say_what_next(tmp_path, capsys):
     out = tmp_path / "clips"
     assert main(["synth", str(out), "--subjects", "2", "--clips-per-subject", "2"]) == 0
     assert f"next: mmnet check-data casme2 --root {out}" in capsys.readouterr().out
+
+
+def test_a_run_folder_as_checkpoint_names_its_models_or_how_to_save_them(tmp_path, capsys):
+    clip = write_frames(tmp_path / "clip", synthetic_clip(6, 3))
+    model = _run_folder(tmp_path, synthetic=False)
+    run = model.parents[2]
+    for given in (run, model.parent):  # the run folder, a fold folder
+        assert main(["predict", "--checkpoint", str(given), str(clip)]) == 3
+        assert f"The models under '{given}' (give one of them): {model}" in capsys.readouterr().err
+    (run / "seed-0" / "fold-casme2_01" / "model" / "model.safetensors").unlink()
+    assert main(["predict", "--checkpoint", str(run), str(clip)]) == 3
+    assert "without saved models: train with --set train.save_models=true" in capsys.readouterr().err
