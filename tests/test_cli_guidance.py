@@ -98,3 +98,14 @@ def test_a_run_folder_as_checkpoint_names_its_models_or_how_to_save_them(tmp_pat
     (run / "seed-0" / "fold-casme2_01" / "model" / "model.safetensors").unlink()
     assert main(["predict", "--checkpoint", str(run), str(clip)]) == 3
     assert "without saved models: train with --set train.save_models=true" in capsys.readouterr().err
+
+
+def test_main_help_says_where_to_start_with_commands_that_exist(capsys):
+    from mmnet.cli import COMMANDS
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    start = out[out.index("Start here:"):]
+    named = [line.split()[1] for line in start.splitlines() if line.startswith("  mmnet ")]
+    assert named == ["demo", "spot", "predict", "serve", "check-data"] and set(named) <= set(COMMANDS)
