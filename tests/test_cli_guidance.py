@@ -52,12 +52,14 @@ def test_spot_table_gives_seconds_and_the_class_probability():
     assert "1.10-2.63" in table and "class" not in table
 
 
-def test_predict_warns_when_the_model_learnt_synthetic_faces(tmp_path, capsys):
+def test_predict_and_info_warn_when_the_model_learnt_synthetic_faces(tmp_path, capsys):
     clip = write_frames(tmp_path / "clip", synthetic_clip(10, 4))
     model = _run_folder(tmp_path / "synthetic", synthetic=True)
     assert main(["predict", "--checkpoint", str(model), str(clip)]) == 0
     err = capsys.readouterr().err
     assert "note: the model was trained on synthetic faces only" in err and "mean nothing on real faces" in err
+    assert main(["info", str(model)]) == 0
+    assert "training:      Model trained on synthetic faces only" in capsys.readouterr().out
     model = _run_folder(tmp_path / "control", synthetic=False, permuted=True)
     assert main(["predict", "--checkpoint", str(model), str(clip), "--json"]) == 0
     assert "permuted labels (a control)" in capsys.readouterr().err
