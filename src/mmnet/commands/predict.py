@@ -37,7 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_clip_options(p: argparse.ArgumentParser) -> None:
     """Options shared with `mmnet explain`: checkpoint, onset/apex, device and face alignment."""
-    p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
+    p.add_argument("--checkpoint", type=Path, required=True,
+                   help="a trained model: its folder (RUN/seed-0/fold-NAME/model with train.save_models=true, "
+                        "RUN/final/model with --final-fit, or `mmnet convert`'s) or its model.safetensors")
     p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
     p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
     p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")

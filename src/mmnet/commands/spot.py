@@ -1,6 +1,6 @@
 """Find micro- and macro-expressions in one long recording (training-free optical-flow spotter).
 
-SOURCE is a video file or a folder of numbered frames (give --fps for a folder). Frame numbers
+The recording is a video file or a folder of numbered frames (give --fps for a folder). Frame numbers
 follow mmnet's one convention (docs/inference.md, "Frame numbers"): a video's frames are counted
 from 0, a folder's frames by the number in their file name; onset, apex and offset are inclusive.
 Frames where no face is found are reported as gaps, never interpolated.
@@ -13,7 +13,12 @@ Examples:
   mmnet spot face-crops/ --fps 30 --no-align                   (frames already cropped to the face)
   mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
+The table printed gives each interval's type (micro or macro), onset, apex and offset frames, the
+same in seconds from the first frame, the height of its motion peak (score) and, with --checkpoint,
+the class of a micro-expression and its probability (macro-expressions are not classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals).
+To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
+planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
 """
 
@@ -41,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write intervals.csv, spot.json and timeline.png here")
     p.add_argument("--checkpoint", type=Path, default=None,
-                   help="classify each micro-expression with this MMNet checkpoint (onset + apex frames)")
+                   help="classify each micro-expression with this trained model (a model folder, as for "
+                        "`mmnet predict`) from its onset and apex frames")
     p.add_argument("--spotter-model", type=Path, default=None, metavar="MODEL",
                    help="spot with this saved spotter (mmnet train-spotter); it carries its own parameters")
     p.add_argument("--device", type=str, default="cpu",
