@@ -111,3 +111,14 @@ def test_main_help_says_where_to_start_with_commands_that_exist(capsys):
     start = out[out.index("Start here:"):]
     named = [line.split()[1] for line in start.splitlines() if line.startswith("  mmnet ")]
     assert named == ["demo", "spot", "predict", "serve", "check-data"] and set(named) <= set(COMMANDS)
+
+
+def test_a_synthetic_set_without_frames_is_not_sent_to_the_dataset_owners(tmp_path, capsys):
+    root = tmp_path / "long"
+    root.mkdir()
+    (root / "synth.json").write_text("{}")
+    assert main(["check-data", "casme-sq", "--root", str(root)]) == 3
+    err = capsys.readouterr().err
+    assert "is a synthetic set of `mmnet synth`" in err and "--format jpg mp4" in err and "licence" not in err
+    assert main(["check-data", "casme-sq", "--root", str(tmp_path / "absent")]) == 3
+    assert "licence-gated" in capsys.readouterr().err
