@@ -67,3 +67,25 @@ def test_demo_seeds_with_control_write_a_summary(tmp_path, capsys):
 def test_demo_permute_labels_and_with_control_conflict(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--seeds", "0", "--with-control", "--permute-labels"]) != 0
     assert "--with-control" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # two tiny LOSO runs, ~15 s on 2 cores
+def test_demo_says_what_next_and_restart_keeps_the_models(tmp_path, capsys, monkeypatch):
+    # the path of a newcomer: the quick-start demo, then the models for `mmnet serve`, which
+    # another configuration in the same folder refuses until --restart moves the first run aside
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "demo-run"
+    assert main(["demo", "--out", str(out), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "chance: a UF1 and UAR of about 0.20 for 5 classes" in printed
+    assert "--restart --set train.save_models=true" in printed
+    save = ["--set", "train.save_models=true"]
+    assert main(["demo", "--out", str(out), *TINY, *save]) == 3
+    assert "--restart" in capsys.readouterr().err
+    assert main(["demo", "--out", str(out), *TINY, *save, "--restart"]) == 0
+    printed = capsys.readouterr().out
+    assert f"restart: the earlier run in {out / 'run'} was moved to" in printed
+    assert len(list(out.glob("run.old-*"))) == 1 and (out / "run" / "report.json").is_file()
+    model = out / "run" / "seed-0" / "fold-casme2_01" / "model"
+    assert (model / "model.safetensors").is_file()
+    assert "next: mmnet serve  (a web page)" in printed and f"mmnet predict --checkpoint {model} CLIP" in printed

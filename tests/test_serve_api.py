@@ -334,7 +334,8 @@ def test_serve_finds_the_demo_model_or_says_how_to_get_one(tmp_path, capsys, mon
 
     monkeypatch.chdir(tmp_path)
     assert main(["serve"]) == 3
-    assert "mmnet demo --set train.save_models=true" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "mmnet demo --set train.save_models=true" in err and "add --restart" in err
     run = tmp_path / "demo-run" / "seed-0" / "run"
     model = make_checkpoint(run / "seed-0" / "fold-sub01" / "model")
     (tmp_path / "demo-run" / "data").mkdir()

@@ -44,6 +44,18 @@ COMMANDS: dict[str, str] = {
 }
 
 
+START_HERE = """\
+Start here:
+  mmnet demo                               no data needed: synthetic faces, a LOSO training and its
+                                           report in a few minutes on a CPU
+  mmnet spot RECORDING.mp4                 find the micro- and macro-expressions in a long video
+  mmnet predict --checkpoint MODEL CLIP    classify a clip (a video or a folder of frames)
+  mmnet serve                              the same on a web page (a model of mmnet demo --set
+                                           train.save_models=true, or --checkpoint MODEL)
+  mmnet check-data casme2 --root DIR       what a dataset copy holds, before training on it
+Every command has --help with examples; the README and docs/ explain the terms and the results."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse exits with code 2 (EXIT_USAGE) on usage errors already; keep its one-line messages."""
 
@@ -52,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mmnet",
         description="Micro-expression recognition with MMNet (Li et al., IJCAI 2022).",
+        epilog=START_HERE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mmnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting, e.g. --set train.epochs=4")
+    p.add_argument("--restart", action="store_true",
+                   help="start over: an earlier run in OUT (another configuration, e.g. without "
+                        "train.save_models=true) is moved aside to OUT/run.old-<time> (not deleted); the data is kept")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--tensorboard", action="store_true",
                    help="TensorBoard event files in each run folder's tensorboard/ (train.tensorboard=true)")
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
 
     if args.seeds is None and not args.with_control:
-        _run_seed(args, args.seed, permute=args.permute_labels)
+        report, _, run_dir = _run_seed(args, args.seed, permute=args.permute_labels)
+        print(_next_steps(report, run_dir))
         return 0
     if args.permute_labels:
         raise ConfigError("--permute-labels runs one control; with --seeds/--with-control use --with-control, "
@@ -117,11 +121,36 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     if args.tensorboard:
         overrides.append("train.tensorboard=true")
     cfg = load_config(None, overrides + list(args.overrides))
+    if args.restart:
+        from ..train.prepare import set_aside
+
+        moved = set_aside(base / run_name)
+        if moved is not None:
+            print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
     report = run_experiment(cfg, base / run_name, progress=not args.no_progress)
     print(format_results_table(report))
     seconds = time.perf_counter() - t0
     print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")
     return report, seconds, base / run_name
+
+
+def _next_steps(report: dict, run_dir: Path) -> str:
+    """What the scores mean against chance, and what to do next: try the saved models, or how to save them."""
+    n = len(report.get("classes") or [])
+    lines = [f"chance: a UF1 and UAR of about {1 / n:.2f} for {n} classes; the scores are on synthetic faces"
+             if n else "the scores are on synthetic faces"]
+    models = sorted(run_dir.glob("seed-*/fold-*/model/model.safetensors"))
+    if not models:
+        lines.append("next: to keep the models and try them (mmnet serve, predict, spot), rerun this command "
+                     "with --restart --set train.save_models=true")
+        return "\n".join(lines)
+    model = models[0].parent
+    in_here = Path.cwd() / "demo-run" in [run_dir.resolve(), *run_dir.resolve().parents]
+    serve = "mmnet serve" if in_here else f"mmnet serve --checkpoint {model}"
+    lines.append(f"models: {run_dir}/seed-*/fold-*/model (trained on synthetic faces: for trying mmnet only)")
+    lines.append(f"next: {serve}  (a web page), or mmnet predict --checkpoint {model} CLIP, "
+                 f"or mmnet spot RECORDING --checkpoint {model}")
+    return "\n".join(lines)
 
 
 def _headline(report: dict, seed: int) -> dict:

@@ -133,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"mmnet version: {meta.get('mmnet_version')}")
     print(f"parameters:    {n_params:,}")
     print(f"classes:       {meta.get('class_names') or '(unnamed)'}")
+    from ..infer.provenance import training_caption
+
+    print(f"training:      {training_caption(args.checkpoint)}")
     for key, value in meta["model"].items():
         print(f"  model.{key} = {value}")
     for key, value in (meta.get("preprocessing") or {}).items():

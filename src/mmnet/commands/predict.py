@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -36,7 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_clip_options(p: argparse.ArgumentParser) -> None:
     """Options shared with `mmnet explain`: checkpoint, onset/apex, device and face alignment."""
-    p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
+    p.add_argument("--checkpoint", type=Path, required=True,
+                   help="a trained model: its folder (RUN/seed-0/fold-NAME/model with train.save_models=true, "
+                        "RUN/final/model with --final-fit, or `mmnet convert`'s) or its model.safetensors")
     p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
     p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
     p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")
@@ -124,4 +127,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([p.to_dict() for p in predictions], indent=2, allow_nan=False))
     else:
         print(format_table(predictions, predictor.class_names))
+    from ..infer.provenance import label_warning
+
+    warning = label_warning(args.checkpoint)
+    if warning:
+        print(f"note: {warning}", file=sys.stderr)
     return 0

@@ -1,6 +1,6 @@
 """Find micro- and macro-expressions in one long recording (training-free optical-flow spotter).
 
-SOURCE is a video file or a folder of numbered frames (give --fps for a folder). Frame numbers
+The recording is a video file or a folder of numbered frames (give --fps for a folder). Frame numbers
 follow mmnet's one convention (docs/inference.md, "Frame numbers"): a video's frames are counted
 from 0, a folder's frames by the number in their file name; onset, apex and offset are inclusive.
 Frames where no face is found are reported as gaps, never interpolated.
@@ -13,7 +13,12 @@ Examples:
   mmnet spot face-crops/ --fps 30 --no-align                   (frames already cropped to the face)
   mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
+The table printed gives each interval's type (micro or macro), onset, apex and offset frames, the
+same in seconds from the first frame, the height of its motion peak (score) and, with --checkpoint,
+the class of a micro-expression and its probability (macro-expressions are not classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals).
+To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
+planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
 """
 
@@ -41,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write intervals.csv, spot.json and timeline.png here")
     p.add_argument("--checkpoint", type=Path, default=None,
-                   help="classify each micro-expression with this MMNet checkpoint (onset + apex frames)")
+                   help="classify each micro-expression with this trained model (a model folder, as for "
+                        "`mmnet predict`) from its onset and apex frames")
     p.add_argument("--spotter-model", type=Path, default=None, metavar="MODEL",
                    help="spot with this saved spotter (mmnet train-spotter); it carries its own parameters")
     p.add_argument("--device", type=str, default="cpu",
@@ -157,15 +163,43 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        counts = {t: sum(i.type == t for i in result.intervals) for t in ("macro", "micro")}
-        print(f"{result.source}: {result.frames} frames at {result.fps:g} fps; {counts['macro']} macro, "
-              f"{counts['micro']} micro interval(s); {len(result.gaps)} gap(s) without a face")
-        for i in result.intervals:
-            label = f"  {i.label}" if i.label else ""
-            print(f"  {i.type:5}  onset {i.onset:>6}  apex {i.apex:>6}  offset {i.offset:>6}  "
-                  f"score {i.score:.3f}{label}")
-        for a, b in result.gaps:
-            print(f"  gap    frames {a}-{b}: no face")
+        print(format_text(result))
         if args.out is not None:
             print(f"wrote {args.out / 'intervals.csv'}, {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
+        else:
+            more = "" if args.checkpoint is not None else "; --checkpoint MODEL also classifies each micro-expression"
+            print(f"(--out DIR saves them as CSV and JSON with a timeline figure{more})")
+    if args.checkpoint is not None:
+        from ..infer.provenance import label_warning
+
+        warning = label_warning(args.checkpoint)
+        if warning:
+            print(f"note: {warning}", file=sys.stderr)
     return 0
+
+
+def format_text(result) -> str:
+    """The intervals as a table a person reads: frames, the same in seconds, score, class and its probability."""
+    counts = {t: sum(i.type == t for i in result.intervals) for t in ("macro", "micro")}
+    lines = [f"{result.source}: {result.frames} frames at {result.fps:g} fps ({result.frames / result.fps:.1f} s); "
+             f"{counts['macro']} macro, {counts['micro']} micro interval(s); {len(result.gaps)} gap(s) without a face"]
+    numbers = getattr(getattr(result, "curves", None), "numbers", None)
+    first = int(numbers[0]) if numbers is not None and len(numbers) else 0  # seconds as the timeline figure counts
+    if result.intervals:
+        labelled = any(i.label for i in result.intervals)
+        lines.append(f"  {'type':5}  {'onset':>6}  {'apex':>6}  {'offset':>6}  {'seconds':>15}  score"
+                     + ("  class" if labelled else ""))
+    for i in result.intervals:
+        label = ""
+        if i.label:
+            p = (i.probabilities or {}).get(i.label)
+            label = f"  {i.label}" + (f" {p:.2f}" if p is not None else "")
+        seconds = f"{(i.onset - first) / result.fps:.2f}-{(i.offset - first) / result.fps:.2f}"
+        lines.append(f"  {i.type:5}  {i.onset:>6}  {i.apex:>6}  {i.offset:>6}  {seconds:>15}  {i.score:.3f}{label}")
+    for a, b in result.gaps:
+        lines.append(f"  gap    frames {a}-{b}: no face")
+    if result.intervals:
+        lines.append("onset, apex, offset: frame numbers (a video's first frame is 0); seconds: onset-offset from the "
+                     "first frame; score: the height of the motion peak (docs/spotting.md)"
+                     + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
+    return "\n".join(lines)

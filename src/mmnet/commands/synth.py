@@ -1,6 +1,7 @@
 """Write a synthetic micro-expression dataset in the CASME II layout (for demos and tests).
 
-The default size is the demo preset (mmnet.synth.DEMO_PRESET). The output is a CASME II root:
+By default 5 subjects x 20 clips (the size of `mmnet demo`'s set) with motion of 0.5-3 px, the size
+of real micro-expressions (the demo's set: 8-12 px, --amplitude 8 12). The output is a CASME II root:
 CASME2-coding-20190701.xlsx and Cropped/subNN/CLIP/reg_imgN.jpg, plus synth.json with the settings.
 
 Examples:
@@ -13,6 +14,8 @@ rawpic/sNN/NN_CODEname/imgN.jpg (and/or rawvideo/sNN/NN_CODEname.mp4), one proce
 subject with macro- and micro-expressions at known random times, blinks, speech and head drift:
   mmnet synth long-data --long --minutes 2
   mmnet synth long-data --long --minutes 10 --format mp4 --subjects 2 --videos 3
+`mmnet spot` reads a recording of either kind; `check-data casme-sq`, `train` and `train-spotter` read
+the frames under rawpic/ (--format jpg, or --format jpg mp4 for both).
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.contact_sheet is not None:
         print(f"contact sheet: {contact_sheet(root, args.contact_sheet)}")
+    print(f"next: mmnet check-data casme2 --root {root} (what training would use); mmnet train --root {root} "
+          "--out RUN trains the paper's recipe on it (224 px: hours on a CPU; `mmnet demo` is the 64 px version)")
     return 0
 
 
@@ -98,4 +103,23 @@ def _run_long(args: argparse.Namespace) -> int:
                               overwrite=args.overwrite, progress=sys.stderr.isatty())
     print(f"wrote {(args.subjects or 1) * args.videos} recording(s) of {args.minutes:g} min to {root} "
           f"in {time.perf_counter() - start:.1f} s (events in {root / 'synth.json'})")
+    print(_next_long(root, args.fps))
     return 0
+
+
+def _next_long(root: Path, fps: float) -> str:
+    """Where the recordings are and what to run on them (the planted expressions are the truth to compare with)."""
+    videos = sorted((root / "rawvideo").glob("*/*.mp4"))
+    folders = sorted(p for p in (root / "rawpic").glob("*/*") if p.is_dir())
+    lines = []
+    if videos:
+        lines.append(f"videos: {root / 'rawvideo'}/sNN/*.mp4; next: mmnet spot {videos[0]}")
+    if folders:
+        lines.append(f"frames: {root / 'rawpic'}/sNN/*/; next: mmnet spot {folders[0]} --fps {fps:g}, "
+                     f"or the whole set: mmnet check-data casme-sq --root {root}")
+    else:
+        lines.append("(check-data casme-sq, train and train-spotter read the frames under rawpic/: "
+                     "write them too with --format jpg mp4)")
+    lines.append(f"the planted expressions are under 'events' in {root / 'synth.json'}, numbered as the frames "
+                 "img1.jpg... (from 1): subtract 1 for a video's frame numbers (from 0, as mmnet spot counts)")
+    return "\n".join(lines)

@@ -150,11 +150,13 @@ def missing_dataset(
     expected layout, and where the dataset comes from."""
     lines = "\n".join(f"  - {m}" for m in missing)
     expected = "\n".join(f"    {line}" for line in layout)
-    return DatasetNotFoundError(
-        f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n"
-        f"{title} is licence-gated and cannot be downloaded by mmnet; request it from {owner}, then run: "
-        f"mmnet check-data {name} --root {root}"
-    )
+    if (root / "synth.json").is_file():  # a set of `mmnet synth`, not the owners' copy: no licence to request
+        source = (f"'{root}' is a synthetic set of `mmnet synth`: write it again with `mmnet synth` (long "
+                  "recordings: --long --format jpg mp4 writes the frames under rawpic/ beside the videos).")
+    else:
+        source = (f"{title} is licence-gated and cannot be downloaded by mmnet; request it from {owner}, then run: "
+                  f"mmnet check-data {name} --root {root}")
+    return DatasetNotFoundError(f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n{source}")
 
 
 def with_frames(sample: Sample, frames: tuple[tuple[int, Path], ...]) -> Sample:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["training_record", "training_caption"]
+__all__ = ["training_record", "training_caption", "label_warning"]
 
 
 def _run_folder(checkpoint: Path) -> Path | None:
@@ -90,3 +90,15 @@ def training_caption(checkpoint: str | Path) -> str:
     if rec.get("permuted_labels"):
         line += " Trained with permuted labels (a control): its predictions are chance by design."
     return line
+
+
+def label_warning(checkpoint: str | Path) -> str | None:
+    """One line for the people who read ``mmnet predict``/``spot``'s classes when they mean nothing on real
+    faces (a model of synthetic data or of the permuted-label control); None otherwise."""
+    rec = training_record(checkpoint)
+    if rec.get("synthetic"):
+        return ("the model was trained on synthetic faces only (mmnet synth/demo): its classes mean nothing on "
+                "real faces; train on a dataset for those (README, 'Using it on real data')")
+    if rec.get("permuted_labels"):
+        return "the model was trained with permuted labels (a control): its classes are chance by design"
+    return None

@@ -238,6 +238,21 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     return model.to(map_location), CheckpointInfo.from_metadata(meta)
 
 
+def _run_folder_hint(path: Path) -> str:
+    """When ``path`` is a training run folder (a common slip), where its models are or why it has none."""
+    if not path.is_dir():
+        return ""
+    models = [m for pattern in ("model", "*/model", "*/*/model")
+              for m in sorted(path.glob(f"{pattern}/{WEIGHTS_NAME}"))]
+    if models:
+        shown = ", ".join(str(m.parent) for m in models[:3]) + (", ..." if len(models) > 3 else "")
+        return f" The models under '{path}' (give one of them): {shown}."
+    if (path / "config.yaml").is_file():
+        return (f" '{path}' is a run folder without saved models: train with --set train.save_models=true "
+                "(one model per fold) or --final-fit (one model on every subject).")
+    return ""
+
+
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
     """Return (state_dict, metadata) of an mmnet checkpoint, or raise CheckpointError."""
     from safetensors.torch import load_file
@@ -249,6 +264,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
         raise CheckpointError(
             f"No mmnet checkpoint at '{path}': expected a folder holding {WEIGHTS_NAME} and "
             f"{CONFIG_NAME} (written by `mmnet convert` or training), or the {WEIGHTS_NAME} file itself."
+            + _run_folder_hint(Path(path))
         )
     try:
         from safetensors import safe_open

@@ -20,7 +20,8 @@ NO_MODEL_HELP = (
     "folder holding model.safetensors, e.g. RUN/seed-0/fold-NAME/model of a run trained with "
     "--set train.save_models=true), or make a small demo model to try the page with:\n"
     "  mmnet demo --set train.save_models=true\n"
-    "(trained on synthetic faces in a few minutes on a CPU; its predictions mean nothing on real faces)."
+    "(trained on synthetic faces in a few minutes on a CPU; its predictions mean nothing on real faces; "
+    "add --restart if `mmnet demo` ran here before without it: that run is moved aside, not deleted)."
 )
 
 

@@ -1,0 +1,124 @@
+"""What the command line tells a newcomer: times in seconds and what the scores mean in `mmnet spot`'s
+table, a warning when a model of synthetic data (or of the permuted-label control) labels clips, and
+where to go next after `mmnet synth --long`."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mmnet.cli import main
+from mmnet.commands.spot import format_text
+from mmnet.spotting.intervals import Interval
+from tests.test_inference import make_checkpoint, write_frames
+from tests.test_spotting import synthetic_clip
+
+
+def _run_folder(tmp_path, *, synthetic: bool, permuted: bool = False):
+    """A checkpoint inside a run folder whose config names a data root (with synth.json when synthetic)."""
+    run = tmp_path / "run"
+    model = run / "seed-0" / "fold-casme2_01" / "model"
+    make_checkpoint(model)
+    data = tmp_path / "data"
+    data.mkdir()
+    if synthetic:
+        (data / "synth.json").write_text("{}")
+    control = "\n  permute_labels: true" if permuted else ""
+    (run / "config.yaml").write_text(f"data:\n  dataset: casme2\n  root: {data}{control}\ntrain:\n  epochs: 3\n")
+    (run / "env.json").write_text("{}")
+    return model
+
+
+def test_spot_table_gives_seconds_and_the_class_probability():
+    result = SimpleNamespace(
+        source="rec.mp4", fps=30.0, frames=900, gaps=[(600, 629)],
+        curves=SimpleNamespace(numbers=np.arange(900)),
+        intervals=[Interval(34, 54, 80, "macro", score=0.434),
+                   Interval(144, 144, 152, "micro", score=0.257, label="disgust",
+                            probabilities={"disgust": 0.8667, "others": 0.1333})])
+    lines = format_text(result).splitlines()
+    assert lines[0] == ("rec.mp4: 900 frames at 30 fps (30.0 s); 1 macro, 1 micro interval(s); "
+                        "1 gap(s) without a face")
+    assert lines[1].split() == ["type", "onset", "apex", "offset", "seconds", "score", "class"]
+    assert lines[2].split() == ["macro", "34", "54", "80", "1.13-2.67", "0.434"]
+    assert lines[3].split() == ["micro", "144", "144", "152", "4.80-5.07", "0.257", "disgust", "0.87"]
+    assert lines[4].split() == ["gap", "frames", "600-629:", "no", "face"]
+    assert "seconds: onset-offset from the first frame" in lines[5] and "its probability" in lines[5]
+    # a frame folder numbered from 1: seconds count from its first frame, as the timeline figure does
+    result.curves.numbers, result.intervals = np.arange(1, 901), result.intervals[:1]
+    table = format_text(result)
+    assert "1.10-2.63" in table and "class" not in table
+
+
+def test_predict_and_info_warn_when_the_model_learnt_synthetic_faces(tmp_path, capsys):
+    clip = write_frames(tmp_path / "clip", synthetic_clip(10, 4))
+    model = _run_folder(tmp_path / "synthetic", synthetic=True)
+    assert main(["predict", "--checkpoint", str(model), str(clip)]) == 0
+    err = capsys.readouterr().err
+    assert "note: the model was trained on synthetic faces only" in err and "mean nothing on real faces" in err
+    assert main(["info", str(model)]) == 0
+    assert "training:      Model trained on synthetic faces only" in capsys.readouterr().out
+    model = _run_folder(tmp_path / "control", synthetic=False, permuted=True)
+    assert main(["predict", "--checkpoint", str(model), str(clip), "--json"]) == 0
+    assert "permuted labels (a control)" in capsys.readouterr().err
+    model = _run_folder(tmp_path / "real", synthetic=False)
+    assert main(["predict", "--checkpoint", str(model), str(clip)]) == 0
+    assert "note: the model" not in capsys.readouterr().err
+
+
+def test_synth_long_says_where_the_recordings_are_and_what_to_run(tmp_path, capsys):
+    small = ["--long", "--minutes", "0.02", "--size", "160", "128"]
+    assert main(["synth", str(tmp_path / "frames"), *small]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "frames" / "rawpic" / "s15" / "15_0101disgust1"
+    assert folder.is_dir() and f"next: mmnet spot {folder} --fps 30" in out
+    assert f"mmnet check-data casme-sq --root {tmp_path / 'frames'}" in out
+    assert "subtract 1 for a video's frame numbers" in out
+    pytest.importorskip("av")
+    assert main(["synth", str(tmp_path / "videos"), *small, "--format", "mp4"]) == 0
+    out = capsys.readouterr().out
+    video = tmp_path / "videos" / "rawvideo" / "s15" / "15_0101disgust1.mp4"
+    assert video.is_file() and f"next: mmnet spot {video}" in out
+    assert "write them too with --format jpg mp4" in out  # no rawpic/: the dataset commands would refuse it
+
+
+def test_synth_clips_say_what_next(tmp_path, capsys):
+    out = tmp_path / "clips"
+    assert main(["synth", str(out), "--subjects", "2", "--clips-per-subject", "2"]) == 0
+    assert f"next: mmnet check-data casme2 --root {out}" in capsys.readouterr().out
+
+
+def test_a_run_folder_as_checkpoint_names_its_models_or_how_to_save_them(tmp_path, capsys):
+    clip = write_frames(tmp_path / "clip", synthetic_clip(6, 3))
+    model = _run_folder(tmp_path, synthetic=False)
+    run = model.parents[2]
+    for given in (run, model.parent):  # the run folder, a fold folder
+        assert main(["predict", "--checkpoint", str(given), str(clip)]) == 3
+        assert f"The models under '{given}' (give one of them): {model}" in capsys.readouterr().err
+    (run / "seed-0" / "fold-casme2_01" / "model" / "model.safetensors").unlink()
+    assert main(["predict", "--checkpoint", str(run), str(clip)]) == 3
+    assert "without saved models: train with --set train.save_models=true" in capsys.readouterr().err
+
+
+def test_main_help_says_where_to_start_with_commands_that_exist(capsys):
+    from mmnet.cli import COMMANDS
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    start = out[out.index("Start here:"):]
+    named = [line.split()[1] for line in start.splitlines() if line.startswith("  mmnet ")]
+    assert named == ["demo", "spot", "predict", "serve", "check-data"] and set(named) <= set(COMMANDS)
+
+
+def test_a_synthetic_set_without_frames_is_not_sent_to_the_dataset_owners(tmp_path, capsys):
+    root = tmp_path / "long"
+    root.mkdir()
+    (root / "synth.json").write_text("{}")
+    assert main(["check-data", "casme-sq", "--root", str(root)]) == 3
+    err = capsys.readouterr().err
+    assert "is a synthetic set of `mmnet synth`" in err and "--format jpg mp4" in err and "licence" not in err
+    assert main(["check-data", "casme-sq", "--root", str(tmp_path / "absent")]) == 3
+    assert "licence-gated" in capsys.readouterr().err
