@@ -115,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
     from ..spotting.spotter import spot_recording
     from ..utils import atomic_write_text
 
+    from ..runtime import check_device, resolve_device
+
+    check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
+    args.device = str(resolve_device(args.device))
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     if args.spotter_model is not None:
         from ..errors import ConfigError

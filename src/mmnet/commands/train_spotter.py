@@ -60,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from ..spotting.spotters import make_spotter
     from ..utils import atomic_write_text
 
+    from ..runtime import check_device, resolve_device
+
+    check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
+    args.device = str(resolve_device(args.device))
     if len(args.root) != 1:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])

@@ -20,7 +20,7 @@ from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
 from ..preprocess.face import FaceAligner
-from ..runtime import nnpack_available
+from ..runtime import check_device, nnpack_available, resolve_device
 from .clips import Clip, ClipRequest, align_clip, load_clip
 
 __all__ = ["Preprocessing", "Prediction", "Predictor"]
@@ -116,6 +116,9 @@ class Predictor:
                 "This checkpoint's network reads optical flow (model.main_input='flow'); prediction from "
                 "frames supports main_input 'difference' and 'apex'."
             )
+        if isinstance(device, str):  # a typo or a GPU this machine lacks: one line, before any work
+            check_device(device, where="device")
+            device = resolve_device(device)
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         if fast_cpu and self.device.type == "cpu":
