@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import struct
+
 import numpy as np
 import pytest
 
@@ -25,3 +28,34 @@ def test_a_device_this_machine_lacks_is_named_before_any_work(tmp_path, capsys, 
     assert_named_error(code, err, device, needle)
     code, _, err = cli(capsys, "spot", tmp_path / "absent.mp4", "--device", device)
     assert_named_error(code, err, f"--device={device}")
+
+
+def _edit_record(ckpt, edit):
+    """Change the mmnet record in the safetensors header (8-byte length, then JSON), as a hand edit would."""
+    path = ckpt / "model.safetensors"
+    data = path.read_bytes()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + n])
+    record = json.loads(header["__metadata__"]["mmnet"])
+    edit(record)
+    header["__metadata__"]["mmnet"] = json.dumps(record)
+    new = json.dumps(header).encode()
+    new += b" " * (-len(new) % 8)
+    path.write_bytes(struct.pack("<Q", len(new)) + new + data[8 + n :])
+
+
+@pytest.mark.parametrize("edit, needles", [
+    (lambda r: r["preprocessing"].update(image_size="big"), ["preprocessing", "whole number"]),
+    (lambda r: r["preprocessing"].update(mean="abc"), ["preprocessing", "3 numbers"]),
+    (lambda r: r["preprocessing"].update(std=0.5), ["preprocessing", "3 numbers"]),
+    (lambda r: r["preprocessing"].update(mean=[float("nan"), 0, 0]), ["mean/std", "finite"]),
+    (lambda r: r.update(class_names=["a", "a", "b"]), ["model.safetensors", "distinct"]),
+    (lambda r: r.update(class_names=["", "x", "y"]), ["model.safetensors", "non-empty"]),
+    (lambda r: r.update(format_version=99), ["model.safetensors", "format_version 99", "upgrade mmnet"]),
+])
+def test_a_checkpoint_record_with_a_wrong_field_is_named(tmp_path, capsys, edit, needles):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    _edit_record(ckpt, edit)
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *_pair(tmp_path))
+    assert_named_error(code, err, *needles)
+    assert out == ""

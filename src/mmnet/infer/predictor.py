@@ -39,16 +39,22 @@ class Preprocessing:
     def from_checkpoint(cls, model: MMNet, info: CheckpointInfo) -> Preprocessing:
         """The checkpoint's settings; missing keys take the training defaults (ImageNet stats)."""
         p = info.preprocessing
-        size = int(p.get("image_size", model.config.image_size))
+        try:  # a hand-edited config may hold text or a lone number where numbers belong
+            size = int(p.get("image_size", model.config.image_size))
+            mean = tuple(float(v) for v in p.get("mean", IMAGENET_MEAN))
+            std = tuple(float(v) for v in p.get("std", IMAGENET_STD))
+        except (TypeError, ValueError):
+            raise CheckpointError(
+                f"Checkpoint preprocessing {p} is invalid: image_size must be a whole number, mean and std "
+                "3 numbers each. Fix the checkpoint's config or save the checkpoint again."
+            ) from None
         if size != model.config.image_size:
             raise CheckpointError(
                 f"Checkpoint preprocessing.image_size {size} differs from its model.image_size "
                 f"{model.config.image_size}; the network only accepts the latter. Fix the checkpoint's config."
             )
-        mean = tuple(float(v) for v in p.get("mean", IMAGENET_MEAN))
-        std = tuple(float(v) for v in p.get("std", IMAGENET_STD))
-        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-            raise CheckpointError(f"Checkpoint preprocessing mean/std must be 3 values (std > 0), got {mean} / {std}.")
+        if len(mean) != 3 or len(std) != 3 or not np.isfinite(mean + std).all() or min(std) <= 0:
+            raise CheckpointError(f"Checkpoint preprocessing mean/std must be 3 values (finite, std > 0), got {mean} / {std}.")
         return cls(image_size=size, mean=mean, std=std)
 
     def to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
