@@ -111,11 +111,10 @@ def classify_micro(result, checkpoint: Path, device: str, aligner) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..runtime import check_device, resolve_device
     from ..spotting.config import spot_config
     from ..spotting.spotter import spot_recording
     from ..utils import atomic_write_text
-
-    from ..runtime import check_device, resolve_device
 
     check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))

@@ -56,11 +56,10 @@ def format_loso(out: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
     from ..errors import ConfigError
+    from ..runtime import check_device, resolve_device
     from ..spotting.config import spot_config
     from ..spotting.spotters import make_spotter
     from ..utils import atomic_write_text
-
-    from ..runtime import check_device, resolve_device
 
     check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))

@@ -54,7 +54,8 @@ class Preprocessing:
                 f"{model.config.image_size}; the network only accepts the latter. Fix the checkpoint's config."
             )
         if len(mean) != 3 or len(std) != 3 or not np.isfinite(mean + std).all() or min(std) <= 0:
-            raise CheckpointError(f"Checkpoint preprocessing mean/std must be 3 values (finite, std > 0), got {mean} / {std}.")
+            raise CheckpointError(f"Checkpoint preprocessing mean/std must be 3 values (finite, std > 0), "
+                                  f"got {mean} / {std}.")
         return cls(image_size=size, mean=mean, std=std)
 
     def to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
