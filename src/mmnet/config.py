@@ -22,7 +22,7 @@ import yaml
 
 from .errors import ConfigError, verify_choice
 from .model.mmnet import MMNetConfig
-from .recipes import locate
+from .recipes import locate, read_yaml
 from .slurm_time import slurm_minutes
 
 __all__ = [
@@ -385,10 +385,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     values: dict = {}
     if path is not None:
         p = locate(path)
-        try:
-            values = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"Config file '{p}' is not valid YAML: {exc}") from None
+        values = read_yaml(p) or {}
         if not isinstance(values, dict):
             raise ConfigError(f"Config file '{p}' must hold a mapping of sections (model, data, augment, train, "
                               f"eval, seeds), not a {type(values).__name__}; the recipes (`mmnet train "

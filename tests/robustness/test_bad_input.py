@@ -8,6 +8,9 @@ import struct
 import numpy as np
 import pytest
 
+from mmnet.errors import ConfigError
+from mmnet.train.sweep import load_sweep
+
 from .helpers import assert_named_error, cli, small_checkpoint
 
 
@@ -59,3 +62,19 @@ def test_a_checkpoint_record_with_a_wrong_field_is_named(tmp_path, capsys, edit,
     code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *_pair(tmp_path))
     assert_named_error(code, err, *needles)
     assert out == ""
+
+
+@pytest.mark.parametrize("content, needles", [
+    (b"train:\n  epochs: 3\n  lr: 0.1\n  epochs: 4\n", ["twice", "'epochs'", "line 4"]),
+    (b"train:\n  epochs: 3\nmodel: {}\ntrain:\n  lr: 0.1\n", ["twice", "'train'"]),
+    (b"\xff\xfetrain:\n", ["not UTF-8"]),
+])
+def test_a_config_file_with_a_repeated_key_or_not_utf8_is_named(tmp_path, capsys, content, needles):
+    (tmp_path / "exp.yaml").write_bytes(content)
+    code, _, err = cli(capsys, "train", "--config", tmp_path / "exp.yaml", "--root", tmp_path / "absent",
+                       "--out", tmp_path / "run")
+    assert_named_error(code, err, "exp.yaml", *needles)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_bytes(b"name: s\nname: t\n")
+    with pytest.raises(ConfigError, match=r"Sweep file .*sweep\.yaml.*twice"):
+        load_sweep(sweep)
