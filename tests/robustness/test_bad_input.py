@@ -78,3 +78,19 @@ def test_a_config_file_with_a_repeated_key_or_not_utf8_is_named(tmp_path, capsys
     sweep.write_bytes(b"name: s\nname: t\n")
     with pytest.raises(ConfigError, match=r"Sweep file .*sweep\.yaml.*twice"):
         load_sweep(sweep)
+
+
+def test_check_data_gives_the_reason_of_a_label_problem_and_strict_fails_on_it(tmp_path, capsys):
+    """An unknown label stops training but is no loader issue: check-data printed its id with no reason
+    ('with problems (above)', nothing above) and --strict passed."""
+    from ..fakes import CASME2_ROWS, write_casme2
+
+    rows = [r for r in CASME2_ROWS if r[1] in ("EP02_01f", "EP19_05f")]
+    rows[1] = (*rows[1][:6], "disgsut", rows[1][7])
+    root = write_casme2(tmp_path / "c", rows, junk=False)
+    code, out, _ = cli(capsys, "check-data", "casme2", "--root", root, "--strict", "--max-width", "1000")
+    assert code == 1
+    assert "(above)" not in out
+    assert "casme2/01/EP19_05f: label 'disgsut' is unknown" in out and "check the spelling" in out
+    code, out, _ = cli(capsys, "check-data", "casme2", "--root", root, "--strict", "--json")
+    assert code == 1
