@@ -94,3 +94,16 @@ def test_check_data_gives_the_reason_of_a_label_problem_and_strict_fails_on_it(t
     assert "casme2/01/EP19_05f: label 'disgsut' is unknown" in out and "check the spelling" in out
     code, out, _ = cli(capsys, "check-data", "casme2", "--root", root, "--strict", "--json")
     assert code == 1
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_csv_saved_with_semicolons_or_tabs_is_read_not_refused_as_headerless(tmp_path, sep):
+    from mmnet.data.annotations import read_table
+
+    path = tmp_path / "coding.csv"
+    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame"], ["01", "EP02_01f", "46", "59"],
+            ["02", "EP01_2", "5", "9"]]
+    path.write_text("\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.header == rows[0]
+    assert [r for _, r in table.rows] == rows[1:]
