@@ -107,3 +107,14 @@ def test_a_csv_saved_with_semicolons_or_tabs_is_read_not_refused_as_headerless(t
     table = read_table(path)
     assert table.header == rows[0]
     assert [r for _, r in table.rows] == rows[1:]
+
+
+@pytest.mark.parametrize("fps", ["inf", "nan", "1e308", "-3"])
+def test_spot_refuses_a_frame_rate_no_window_can_be_computed_from(tmp_path, capsys, fps):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    code, out, err = cli(capsys, "spot", folder, "--fps", fps, "--no-align")
+    assert_named_error(code, err, "fps must be a frame rate", "real frame rate")
