@@ -118,3 +118,41 @@ def test_spot_refuses_a_frame_rate_no_window_can_be_computed_from(tmp_path, caps
     b.rename(folder / "img2.png")
     code, out, err = cli(capsys, "spot", folder, "--fps", fps, "--no-align")
     assert_named_error(code, err, "fps must be a frame rate", "real frame rate")
+
+
+def test_an_output_path_that_is_a_file_is_named_not_a_traceback(tmp_path, capsys):
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("x")
+    from ..fakes import CASME2_ROWS, write_casme2
+
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    code, _, err = cli(capsys, "train", "--root", root, "--out", in_the_way, "--set", "train.epochs=1")
+    assert_named_error(code, err, str(in_the_way), "Check the path")
+    code, _, err = cli(capsys, "synth", in_the_way)
+    assert_named_error(code, err, str(in_the_way), "Not a directory")
+    # spot finds it before spotting (nothing would be lost), train-spotter before training
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--out", in_the_way)
+    assert_named_error(code, err, str(in_the_way))
+    assert "frames" not in out + err.replace(str(in_the_way), "")
+    code, _, err = cli(capsys, "train-spotter", "casme-sq", "--root", tmp_path / "absent", "--out", folder)
+    assert_named_error(code, err, "is a folder", "spotter.pt")
+
+
+def test_prepare_into_a_file_is_refused_not_counted_as_already_done(tmp_path, capsys):
+    pytest.importorskip("cv2")
+    pytest.importorskip("dlib")
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("x")
+    code, out, err = cli(capsys, "prepare", folder, "--out", in_the_way)
+    assert_named_error(code, err, str(in_the_way), "is a file")
+    assert "already done" not in out

@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
+    if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
+        args.out.mkdir(parents=True, exist_ok=True)
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     if args.spotter_model is not None:
         from ..errors import ConfigError

@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
+    if args.out.is_dir():  # found before training, not when saving after it
+        raise ConfigError(f"--out '{args.out}' is a folder; give the file to save the spotter to, "
+                          f"e.g. {args.out / 'spotter.pt'}.")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     if len(args.root) != 1:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])
