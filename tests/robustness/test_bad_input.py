@@ -156,3 +156,17 @@ def test_prepare_into_a_file_is_refused_not_counted_as_already_done(tmp_path, ca
     code, out, err = cli(capsys, "prepare", folder, "--out", in_the_way)
     assert_named_error(code, err, str(in_the_way), "is a file")
     assert "already done" not in out
+
+
+@pytest.mark.parametrize("content, needles", [
+    (b"\xff\xfesource\n", ["not UTF-8"]),
+    (b"source,onset,apex\n{a},1,2,3\n", ["row 2", "more cells than the header"]),
+    (b"source\n{a}\nabsent.png\n", ["row 3", "absent.png", "does not exist", "relative to the list"]),
+])
+def test_a_clip_list_row_problem_is_named_before_any_clip_is_classified(tmp_path, capsys, content, needles):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    a, _ = _pair(tmp_path)
+    (tmp_path / "clips.csv").write_bytes(content.replace(b"{a}", str(a).encode()))
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, "--list", tmp_path / "clips.csv")
+    assert_named_error(code, err, "clips.csv", *needles)
+    assert out == ""
