@@ -170,3 +170,21 @@ def test_a_clip_list_row_problem_is_named_before_any_clip_is_classified(tmp_path
     code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, "--list", tmp_path / "clips.csv")
     assert_named_error(code, err, "clips.csv", *needles)
     assert out == ""
+
+
+def test_convert_names_the_file_and_refuses_what_it_cannot_write_back(tmp_path, capsys):
+    import torch
+
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    for given in (ckpt, ckpt / "model.safetensors"):
+        code, _, err = cli(capsys, "convert", given, tmp_path / "out")
+        assert_named_error(code, err, str(given), "mmnet's format already")
+    torch.save({"a": torch.zeros(2)}, tmp_path / "other.pth")
+    code, _, err = cli(capsys, "convert", tmp_path / "other.pth", tmp_path / "out")
+    assert_named_error(code, err, "other.pth", "does not look like an MMNet checkpoint")
+    from ..test_convert import _fake_official_state_dict  # skips without the authors' key table
+
+    torch.save(_fake_official_state_dict(), tmp_path / "authors.pth")
+    code, _, err = cli(capsys, "convert", tmp_path / "authors.pth", tmp_path / "out", "--class-names", "a,b,a,c,d")
+    assert_named_error(code, err, "distinct")
+    assert not (tmp_path / "out").exists()
