@@ -188,3 +188,9 @@ def test_convert_names_the_file_and_refuses_what_it_cannot_write_back(tmp_path, 
     code, _, err = cli(capsys, "convert", tmp_path / "authors.pth", tmp_path / "out", "--class-names", "a,b,a,c,d")
     assert_named_error(code, err, "distinct")
     assert not (tmp_path / "out").exists()
+
+
+def test_report_on_a_file_says_it_is_a_file(tmp_path, capsys):
+    (tmp_path / "run.txt").write_text("x")
+    code, _, err = cli(capsys, "report", tmp_path / "run.txt")
+    assert_named_error(code, err, "run.txt", "is a file, not a folder")
