@@ -194,3 +194,19 @@ def test_report_on_a_file_says_it_is_a_file(tmp_path, capsys):
     (tmp_path / "run.txt").write_text("x")
     code, _, err = cli(capsys, "report", tmp_path / "run.txt")
     assert_named_error(code, err, "run.txt", "is a file, not a folder")
+
+
+def test_casme3_a_row_written_twice_is_one_sample_not_two(tmp_path):
+    """CAS(ME)^3 repeats (subject, task) for several expressions (named e, e2, ...); the same expression
+    written twice was trained on twice."""
+    from mmnet.data import load_dataset
+
+    from ..fakes import CASME3_ROWS, write_casme3
+
+    root = write_casme3(tmp_path / "c3", [*CASME3_ROWS, CASME3_ROWS[0]])
+    load = load_dataset("casme3", root, strict=False)
+    ids = [s.sample_id for s in load.samples + load.excluded]
+    assert "casme3/spNO.1/a2" not in ids and ids.count("casme3/spNO.1/a") == 1
+    assert "casme3/spNO.1/e2" in ids  # a second expression of the same task is still a sample
+    dup = [i for i in load.issues if i.check == "duplicate_row"]
+    assert len(dup) == 1 and "repeats row 2" in dup[0].message and dup[0].sample_id == "casme3/spNO.1/a"
