@@ -210,3 +210,16 @@ def test_casme3_a_row_written_twice_is_one_sample_not_two(tmp_path):
     assert "casme3/spNO.1/e2" in ids  # a second expression of the same task is still a sample
     dup = [i for i in load.issues if i.check == "duplicate_row"]
     assert len(dup) == 1 and "repeats row 2" in dup[0].message and dup[0].sample_id == "casme3/spNO.1/a"
+
+
+def test_a_long_video_interval_written_twice_counts_once(tmp_path):
+    from mmnet.data import load_dataset
+
+    from ..fakes_long import CASME_SQ_ROWS, write_casme_sq
+
+    root = write_casme_sq(tmp_path / "sq", [*CASME_SQ_ROWS, CASME_SQ_ROWS[1]])
+    load = load_dataset("casme-sq", root, strict=False)
+    once = load_dataset("casme-sq", write_casme_sq(tmp_path / "sq1"), strict=False)
+    assert load.interval_counts() == once.interval_counts()
+    dup = [i for i in load.issues if i.check == "duplicate_row"]
+    assert len(dup) == 1 and "repeats row" in dup[0].message and "ignored" in dup[0].message
