@@ -164,8 +164,9 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [0])  # one LOSO per seed; report mean and std
 
     def __post_init__(self) -> None:
-        if not self.seeds:
-            raise ConfigError("seeds must list at least one seed")
+        if not self.seeds or min(self.seeds) < 0:  # a run folder names each seed-N; the report reads N back
+            raise ConfigError(f"seeds must list at least one seed, each >= 0, got {self.seeds} (a count N means "
+                              "train.seed + 0..N-1)")
         if self.model.image_size != self.data.image_size:
             raise ConfigError(
                 f"model.image_size ({self.model.image_size}) differs from data.image_size ({self.data.image_size}): "

@@ -223,3 +223,26 @@ def test_a_long_video_interval_written_twice_counts_once(tmp_path):
     assert load.interval_counts() == once.interval_counts()
     dup = [i for i in load.issues if i.check == "duplicate_row"]
     assert len(dup) == 1 and "repeats row" in dup[0].message and "ignored" in dup[0].message
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["--seed", "-1"], ["--seed must be >= 0"]),
+    (["--fps", "25"], ["--fps only applies", "--long"]),
+    (["--size", "320", "240", "--minutes", "2"], ["--minutes, --size only apply"]),
+    (["--contact-sheet", "sheet"], ["--contact-sheet", "image file name"]),
+    (["--long", "--fps", "inf"], ["fps must be in (0, 10000]"]),
+])
+def test_synth_options_that_would_be_ignored_or_crash_are_named_before_writing(tmp_path, capsys, argv, needles):
+    code, _, err = cli(capsys, "synth", tmp_path / "out", *argv)
+    assert_named_error(code, err, *needles)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("item", ["seeds=[-3]", "seeds=[2, -1]"])
+def test_a_negative_seed_is_refused_before_training(item):
+    from mmnet.config import load_config
+
+    with pytest.raises(ConfigError, match=r"each >= 0"):
+        load_config(None, [item])
+    with pytest.raises(ConfigError, match=r"\[-1, 0, 1\]"):
+        load_config(None, ["seeds=3", "train.seed=-1"])
