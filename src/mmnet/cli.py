@@ -1,6 +1,7 @@
 """The ``mmnet`` command line: argparse subcommands, one module each under ``mmnet.commands``.
 
-This is the only place that turns an ``MMNetError`` into a one-line message and an exit code;
+This is the only place that turns an ``MMNetError`` into a one-line message and an exit code, and an
+``OSError`` about a named path (a file where a folder goes, no permission, disk full) into one too;
 unexpected exceptions keep their traceback (they are bugs, and the traceback helps report them).
 
 Exit codes (docs/cli.md): 0 done; 1 finished, but the result is incomplete or failed a --strict
@@ -98,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except MMNetError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        if exc.filename is None or exc.strerror is None:
+            raise  # not about a path the user gave: a bug, keep the traceback
+        where = f"'{exc.filename2}' (from '{exc.filename}')" if exc.filename2 else f"'{exc.filename}'"
+        print(f"error: {where}: {exc.strerror}. Check the path (a file where a folder is needed, or the reverse), "
+              "its permissions and the free disk space.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; rerun the same command to continue", file=sys.stderr)

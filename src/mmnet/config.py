@@ -22,7 +22,7 @@ import yaml
 
 from .errors import ConfigError, verify_choice
 from .model.mmnet import MMNetConfig
-from .recipes import locate
+from .recipes import locate, read_yaml
 from .slurm_time import slurm_minutes
 
 __all__ = [
@@ -164,8 +164,9 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [0])  # one LOSO per seed; report mean and std
 
     def __post_init__(self) -> None:
-        if not self.seeds:
-            raise ConfigError("seeds must list at least one seed")
+        if not self.seeds or min(self.seeds) < 0:  # a run folder names each seed-N; the report reads N back
+            raise ConfigError(f"seeds must list at least one seed, each >= 0, got {self.seeds} (a count N means "
+                              "train.seed + 0..N-1)")
         if self.model.image_size != self.data.image_size:
             raise ConfigError(
                 f"model.image_size ({self.model.image_size}) differs from data.image_size ({self.data.image_size}): "
@@ -385,10 +386,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     values: dict = {}
     if path is not None:
         p = locate(path)
-        try:
-            values = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"Config file '{p}' is not valid YAML: {exc}") from None
+        values = read_yaml(p) or {}
         if not isinstance(values, dict):
             raise ConfigError(f"Config file '{p}' must hold a mapping of sections (model, data, augment, train, "
                               f"eval, seeds), not a {type(values).__name__}; the recipes (`mmnet train "

@@ -114,7 +114,7 @@ def check_device(name: str, where: str = "train.device") -> None:
             raise ConfigError(f"{where}={name}, but this machine has {torch.cuda.device_count()} CUDA GPU(s) "
                               f"(cuda:0..cuda:{torch.cuda.device_count() - 1}).")
     elif device.type != "cpu":
-        raise ConfigError(f"{where}={name}: mmnet trains on cpu or cuda; use auto, cpu, cuda or cuda:N.")
+        raise ConfigError(f"{where}={name}: mmnet runs on cpu or cuda; use auto, cpu, cuda or cuda:N.")
 
 
 def check_compile(device_name: str) -> None:

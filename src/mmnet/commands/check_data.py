@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
     if args.json:
         _print_json(args, root, scheme, load, usage)
-        return 1 if args.strict and load.errors else 0
+        return 1 if args.strict and (load.errors or usage.problems) else 0
 
     print(f"dataset     {args.dataset}")
     print(f"root        {root if not isinstance(root, dict) else ', '.join(f'{k}={v}' for k, v in root.items())}")
@@ -199,14 +199,23 @@ def run(args: argparse.Namespace) -> int:
     if left_out:
         print("  not in the scheme (left out on purpose, listed in the run's skipped.csv): "
               + ", ".join(f"{k} {n}" for k, n in sorted(left_out.items())))
+    # a label the scheme does not know, or none, is no loader issue: the table above lacks its reason
+    unlisted = [(sid, why) for sid, why in usage.problems if sid not in {i.sample_id for i in load.issues}]
     if usage.problems:
         verb = ("are left out, listed in the run's skipped.csv" if args.on_bad_sample == "skip"
                 else "stop training until fixed (or train with data.on_bad_sample=skip to leave them out)")
-        print(f"  {len(usage.problems)} with problems (above) {verb}:")
+        above = " (above)" if len(unlisted) < len(usage.problems) else ""
+        print(f"  {len(usage.problems)} with problems{above} {verb}:")
         for line in _wrap(", ".join(sid for sid, _ in usage.problems), args.max_width - 4):
             print("    " + line)
+    if unlisted:
+        print("  their reasons (not in the table above):" if len(unlisted) == len(usage.problems)
+              else "  problems not in the table above:")
+        for sid, why in unlisted:
+            for k, line in enumerate(_wrap(f"{sid}: {why}", args.max_width - 6)):
+                print(("    " if k == 0 else "      ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
-    return _finish(subjects, errors, args.strict)
+    return _finish(subjects, errors + len(unlisted), args.strict)
 
 
 def _finish(subjects, errors: int, strict: bool) -> int:

@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, load_official_checkpoint
 
+    src = args.checkpoint
+    if src.suffix == ".safetensors" or (src.is_dir() and (src / "model.safetensors").is_file()):
+        raise ConfigError(f"'{src}' is in mmnet's format already (safetensors): give it to --checkpoint of predict, "
+                          "explain, export or serve as it is. convert reads the authors' .pth files.")
     model = load_official_checkpoint(args.checkpoint, pc_antialias=args.pc_antialias)
     n = model.config.num_classes
     names = None
@@ -34,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         names = [s.strip() for s in args.class_names.split(",")]
         if len(names) != n:
             raise ConfigError(f"--class-names gives {len(names)} names but the checkpoint has {n} classes")
+        if len(set(names)) != n or not all(names):  # the checkpoint could not be loaded again
+            raise ConfigError(f"--class-names must be {n} distinct, non-empty names, got {names}")
     elif n == 5:
         names = AUTHORS_5CLASS
     info = CheckpointInfo(class_names=names, preprocessing={"image_size": model.config.image_size,

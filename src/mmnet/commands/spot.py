@@ -117,10 +117,15 @@ def classify_micro(result, checkpoint: Path, device: str, aligner) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..runtime import check_device, resolve_device
     from ..spotting.config import spot_config
     from ..spotting.spotter import spot_recording
     from ..utils import atomic_write_text
 
+    check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
+    args.device = str(resolve_device(args.device))
+    if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
+        args.out.mkdir(parents=True, exist_ok=True)
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     if args.spotter_model is not None:
         from ..errors import ConfigError

@@ -25,6 +25,8 @@ from pathlib import Path
 
 # Kept in step with mmnet.synth.DEMO_PRESET (a test checks); not imported so that --help stays fast.
 _DEMO = {"subjects": 5, "clips_per_subject": 20, "seed": 0}
+# the options of --long with their defaults (as in add_arguments): given without --long they would be ignored
+_LONG_DEFAULTS = {"minutes": 1.0, "videos": 1, "format": ["jpg"], "fps": 30.0, "size": (640, 480)}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,8 +59,22 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
     import time
 
+    from ..errors import ConfigError
+
+    if args.seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {args.seed}")
+    if args.contact_sheet is not None:  # checked before the set is written, not after
+        from PIL import Image
+
+        if args.contact_sheet.suffix.lower() not in Image.registered_extensions() or args.contact_sheet.is_dir():
+            raise ConfigError(f"--contact-sheet '{args.contact_sheet}' must be an image file name, e.g. sheet.png")
     if args.long:
         return _run_long(args)
+    given = [f"--{n}" for n in ("minutes", "videos", "format", "fps", "size")
+             if getattr(args, n) != _LONG_DEFAULTS[n]]
+    if given:
+        raise ConfigError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to long recordings: "
+                          "add --long, or drop them.")
     from ..synth import SynthConfig, contact_sheet, sample_annotations, write_dataset
 
     args.subjects = _DEMO["subjects"] if args.subjects is None else args.subjects

@@ -56,10 +56,17 @@ def format_loso(out: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
     from ..errors import ConfigError
+    from ..runtime import check_device, resolve_device
     from ..spotting.config import spot_config
     from ..spotting.spotters import make_spotter
     from ..utils import atomic_write_text
 
+    check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
+    args.device = str(resolve_device(args.device))
+    if args.out.is_dir():  # found before training, not when saving after it
+        raise ConfigError(f"--out '{args.out}' is a folder; give the file to save the spotter to, "
+                          f"e.g. {args.out / 'spotter.pt'}.")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     if len(args.root) != 1:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])

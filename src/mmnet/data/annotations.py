@@ -111,7 +111,16 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
         # utf-8-sig drops a BOM; CSV cells are all text, which the converters below accept.
         try:
             with open(path, newline="", encoding="utf-8-sig") as f:
-                return "", [list(r) for r in csv.reader(f)]
+                rows = [list(r) for r in csv.reader(f)]
+            # Excel in many locales saves "CSV" with ';' (or tabs): all rows are one cell then, which
+            # no annotation table is; read it again with the separator its first cell shows
+            if rows and all(len(r) <= 1 for r in rows[:50]):
+                first = next((r[0] for r in rows if r), "")
+                sep = next((d for d in (";", "\t") if d in first), None)
+                if sep:
+                    with open(path, newline="", encoding="utf-8-sig") as f:
+                        rows = [list(r) for r in csv.reader(f, delimiter=sep)]
+            return "", rows
         except UnicodeDecodeError as exc:
             raise AnnotationError(f"Annotation file '{path}' is not UTF-8 text (byte {exc.start}); save it as "
                                   "'CSV UTF-8' in the spreadsheet program and retry.") from None

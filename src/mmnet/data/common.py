@@ -206,6 +206,7 @@ def samples_from_table(
     issues: list[Issue] = []
     seen: dict[tuple[str, str], int] = {}
     firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
+    earlier: dict[tuple[str, str], list[tuple[int, list]]] = {}  # (subject, clip) -> (row, cells) of each row kept
     for row_no, row in table.rows:
         subject = subject_text(cell(row, idx["subject"]), subject_width)
         clip_cell = cell(row, idx["clip"])
@@ -226,11 +227,17 @@ def samples_from_table(
         annotated_clip = clip
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
+            cells = [cell(row, idx[f]) for f in ("onset", "apex", "offset", "label")]
+            twin = next((r for r, c in earlier.get(key, []) if c == cells), None) if duplicates == "suffix" else None
+            if twin is not None:  # one expression twice is not two expressions: it would be trained on twice
+                seen[key] -= 1
+                issues.append(Issue(f"{dataset}/{subject}/{clip}", "duplicate_row", f"{where}: repeats row {twin} "
+                                    "(same onset, apex, offset and label); this copy is ignored", "warning"))
+                continue
             if duplicates == "suffix":
                 clip = f"{clip}{seen[key]}"
             else:
                 first_row, first_cells = firsts[key]
-                cells = [cell(row, idx[f]) for f in ("onset", "apex", "offset", "label")]
                 same = cells == first_cells
                 # an exact repeat is harmless; a repeat that disagrees leaves no way to know which row is right
                 what = ("; this copy is ignored" if same else f" with other onset/apex/offset/label ({first_cells} vs "
@@ -240,6 +247,7 @@ def samples_from_table(
                                     "warning" if same else "error"))
                 continue
         firsts.setdefault(key, (row_no, [cell(row, idx[f]) for f in ("onset", "apex", "offset", "label")]))
+        earlier.setdefault(key, []).append((row_no, [cell(row, idx[f]) for f in ("onset", "apex", "offset", "label")]))
         sid = f"{dataset}/{subject}/{clip}"
         raw = {f: cell(row, idx[f]) for f in ("onset", "apex", "offset")}
         values = {f: frame_number(v) for f, v in raw.items()}

@@ -155,12 +155,19 @@ def check_video(video: LongVideo, issues: list[Issue]) -> LongVideo:
 
     An interval reaching past the frames on disk is clipped to them (warning, as the MEGC baseline
     does for SAMM Long Videos); one wholly outside them is kept unchanged with an error (it will
-    count as a miss). An apex outside onset..offset is reported and kept.
+    count as a miss). An apex outside onset..offset is reported and kept. An interval written twice
+    is kept once (warning).
     """
-    out = []
+    out, kept = [], []
     first, last = (video.frames[0][0], video.frames[-1][0]) if video.frames else (None, None)
     for iv in video.intervals:
         where = f"{iv.type} {iv.onset}..{iv.offset} (row {iv.extra.get('row', '?')})"
+        twin = next((k for k in kept if k == iv), None)  # equal onset, apex, offset, type and label
+        if twin is not None:  # written twice, it would count twice in the spotting scores
+            issues.append(Issue(video.video_id, "duplicate_row", f"{where}: repeats row {twin.extra.get('row', '?')}; "
+                                "this copy is ignored", "warning"))
+            continue
+        kept.append(iv)
         if iv.apex is not None and not iv.onset <= iv.apex <= iv.offset:
             issues.append(Issue(video.video_id, "apex_outside", f"{where}: apex {iv.apex} is outside onset..offset; "
                                 "kept as annotated", "warning"))

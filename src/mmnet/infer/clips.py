@@ -303,16 +303,19 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
     p = Path(path)
     if not p.is_file():
         raise DataError(f"Clip list '{p}' does not exist.")
-    with p.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        columns = reader.fieldnames or []
-        unknown = [c for c in columns if c not in _LIST_COLUMNS]
-        if "source" not in columns or unknown:
-            raise DataError(
-                f"Clip list '{p}' has columns {columns}; expected 'source' and optionally "
-                f"{list(_LIST_COLUMNS[1:])} (unknown: {unknown})."
-            )
-        requests = [_clip_request(p, row_no, row) for row_no, row in enumerate(reader, start=2)]
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            columns = reader.fieldnames or []
+            unknown = [c for c in columns if c not in _LIST_COLUMNS]
+            if "source" not in columns or unknown:
+                raise DataError(
+                    f"Clip list '{p}' has columns {columns}; expected 'source' and optionally "
+                    f"{list(_LIST_COLUMNS[1:])} (unknown: {unknown})."
+                )
+            requests = [_clip_request(p, row_no, row) for row_no, row in enumerate(reader, start=2)]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"Clip list '{p}' is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'.") from None
     if not requests:
         raise DataError(f"Clip list '{p}' has no rows.")
     return requests
@@ -338,7 +341,14 @@ def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
                 f"Clip list '{csv_path}' row {row_no}: {name} must be a frame number, got {value!r}."
             ) from None
 
+    if None in row:  # csv.DictReader files cells beyond the header under None: they would be ignored
+        raise DataError(f"Clip list '{csv_path}' row {row_no} has more cells than the header; a path with a comma "
+                        "must be in double quotes.")
     source = path(row.get("source"))
     if source is None:
         raise DataError(f"Clip list '{csv_path}' row {row_no}: 'source' is empty.")
+    for q in (source, path(row.get("apex_image"))):  # every row checked before the first clip is classified
+        if q is not None and not q.exists():
+            raise DataError(f"Clip list '{csv_path}' row {row_no}: '{q}' does not exist (a relative path is "
+                            "relative to the list's folder).")
     return ClipRequest(source, path(row.get("apex_image")), number("onset"), number("apex"))

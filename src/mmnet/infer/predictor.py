@@ -20,7 +20,7 @@ from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
 from ..preprocess.face import FaceAligner
-from ..runtime import nnpack_available
+from ..runtime import check_device, nnpack_available, resolve_device
 from .clips import Clip, ClipRequest, align_clip, load_clip
 
 __all__ = ["Preprocessing", "Prediction", "Predictor"]
@@ -39,16 +39,23 @@ class Preprocessing:
     def from_checkpoint(cls, model: MMNet, info: CheckpointInfo) -> Preprocessing:
         """The checkpoint's settings; missing keys take the training defaults (ImageNet stats)."""
         p = info.preprocessing
-        size = int(p.get("image_size", model.config.image_size))
+        try:  # a hand-edited config may hold text or a lone number where numbers belong
+            size = int(p.get("image_size", model.config.image_size))
+            mean = tuple(float(v) for v in p.get("mean", IMAGENET_MEAN))
+            std = tuple(float(v) for v in p.get("std", IMAGENET_STD))
+        except (TypeError, ValueError):
+            raise CheckpointError(
+                f"Checkpoint preprocessing {p} is invalid: image_size must be a whole number, mean and std "
+                "3 numbers each. Fix the checkpoint's config or save the checkpoint again."
+            ) from None
         if size != model.config.image_size:
             raise CheckpointError(
                 f"Checkpoint preprocessing.image_size {size} differs from its model.image_size "
                 f"{model.config.image_size}; the network only accepts the latter. Fix the checkpoint's config."
             )
-        mean = tuple(float(v) for v in p.get("mean", IMAGENET_MEAN))
-        std = tuple(float(v) for v in p.get("std", IMAGENET_STD))
-        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-            raise CheckpointError(f"Checkpoint preprocessing mean/std must be 3 values (std > 0), got {mean} / {std}.")
+        if len(mean) != 3 or len(std) != 3 or not np.isfinite(mean + std).all() or min(std) <= 0:
+            raise CheckpointError(f"Checkpoint preprocessing mean/std must be 3 values (finite, std > 0), "
+                                  f"got {mean} / {std}.")
         return cls(image_size=size, mean=mean, std=std)
 
     def to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
@@ -116,6 +123,9 @@ class Predictor:
                 "This checkpoint's network reads optical flow (model.main_input='flow'); prediction from "
                 "frames supports main_input 'difference' and 'apex'."
             )
+        if isinstance(device, str):  # a typo or a GPU this machine lacks: one line, before any work
+            check_device(device, where="device")
+            device = resolve_device(device)
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         if fast_cpu and self.device.type == "cpu":

@@ -187,7 +187,10 @@ def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
     if not isinstance(raw, dict):
         raise CheckpointError(f"'{path}' holds a {type(raw).__name__}, not a state_dict.")
     sd = _unwrap(raw)
-    config = infer_official_config(sd, **overrides)
+    try:
+        config = infer_official_config(sd, **overrides)
+    except CheckpointError as exc:
+        raise CheckpointError(f"'{path}': {exc}") from None
     model = MMNet(config=config)
     model.load_state_dict(convert_official_state_dict(sd, config=config), strict=True)
     return model

@@ -294,9 +294,13 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
             f"'{p}' is a safetensors file but not an mmnet checkpoint (no mmnet config in its "
             "header or beside it). Convert authors' checkpoints with: mmnet convert AUTHORS.pth OUT"
         )
+    if isinstance(meta.get("format_version"), int) and meta["format_version"] > 1:
+        raise CheckpointError(f"{source}: format_version {meta['format_version']} is newer than this mmnet reads (1); "
+                              "upgrade mmnet to load this checkpoint.")
     names = meta.get("class_names")
-    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
-        raise CheckpointError(f"{source}: class_names must be a list of texts, got {names!r}.")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)
+                              or len(set(names)) != len(names)):  # a repeated name would hide a class's probability
+        raise CheckpointError(f"{source}: class_names must be a list of distinct, non-empty texts, got {names!r}.")
     if not isinstance(meta.get("preprocessing") or {}, dict) or not isinstance(meta["model"], dict):
         raise CheckpointError(f"{source}: 'model' and 'preprocessing' must be JSON objects.")
     _check_finite_weights(weights, p)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, PreprocessError
+from ..errors import ConfigError, DataError, PreprocessError
 from ..media import read_image, read_video_frames, stream_video
 from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
@@ -286,6 +286,10 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     require_face_extra()
     geometry = geometry or CropGeometry()
     layout, out_root, jobs = discover(source, out, layout, onset)
+    in_the_way = [j.out_dir for j in jobs if j.out_dir.exists() and not j.out_dir.is_dir()]
+    if in_the_way:  # else the clip would count as "already done" and nothing be prepared
+        raise ConfigError(f"Output '{in_the_way[0]}' is a file, where the folder of a clip's crops goes; give --out "
+                          "a folder path (or move the file away).")
     if onsets:
         jobs = [dataclasses.replace(j, onset=onsets.get(j.clip_id, j.onset)) for j in jobs]
     if summary_path is None and layout in ("casme2", "samm"):

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from ..errors import ConfigError
 
-__all__ = ["RECIPE_DIR", "recipe_names", "list_recipes", "recipe_path", "locate", "describe"]
+__all__ = ["RECIPE_DIR", "recipe_names", "list_recipes", "recipe_path", "locate", "describe", "read_yaml"]
 
 #: The folder holding the recipes (a plain folder of the installed package).
 RECIPE_DIR = Path(__file__).resolve().parent
@@ -64,6 +66,35 @@ def locate(ref: str | Path, *, base_dir: Path | None = None) -> Path:
     if path.is_dir():
         raise ConfigError(f"Config '{path}' is a folder; give a YAML file or a recipe name. {_listing()}")
     raise ConfigError(f"Config file '{path}' does not exist, and {text!r} is not a recipe name. {_listing()}")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys and drops the first without a word (the YAML spec
+    forbids them); a config with ``epochs`` twice is a mistake to name, so this loader refuses them."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice in this mapping; "
+                                                        "keep one", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path, what: str = "Config file") -> object:
+    """The parsed content of a user's YAML file; a ConfigError naming the file (and line) when it is not
+    UTF-8 text, not valid YAML, or repeats a key."""
+    try:
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} '{path}' is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                          "give a YAML file saved as UTF-8.") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} '{path}' cannot be read ({exc.strerror}).") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} '{path}' is not valid YAML: {exc}") from None
 
 
 def describe(ref: str | Path | None) -> str:

@@ -199,7 +199,8 @@ def load_run(run_dir: str | Path) -> Run:
     """Read a run folder and check that its files agree (see the module docstring)."""
     root = Path(run_dir)
     if not root.is_dir():
-        raise RunFolderError(f"Run folder '{root}' does not exist; pass the --out folder of a finished `mmnet train`.")
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise RunFolderError(f"Run folder '{root}' {what}; pass the --out folder of a finished `mmnet train`.")
     issues: list[str] = []
     config: dict = {}
     if (root / rf.CONFIG).is_file():

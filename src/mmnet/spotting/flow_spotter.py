@@ -227,8 +227,9 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
 
     from ..preprocess.flow import FLOW_SCALE, compute_flow
 
-    if fps <= 0:
-        raise ConfigError(f"fps must be > 0, got {fps}")
+    if not 0 < fps <= 10_000:  # also NaN and infinity, which no window length can be computed from
+        raise ConfigError(f"fps must be a frame rate in (0, 10000] frames per second, got {fps}; "
+                          "give the recording's real frame rate.")
     strides = {s: config.frames_at(getattr(config, s).k, fps) for s in SCALES}
     face = _Face(config, max(1, int(round(config.face.check_every * fps))), aligner)
     window: deque[np.ndarray | None] = deque(maxlen=max(strides.values()) + 1)

@@ -69,8 +69,8 @@ class LongConfig:
         (w, h), (fw, fh) = self.frame_size, self.face_size
         if not (64 <= fw <= w and 64 <= fh <= h):
             raise ConfigError(f"long synth: face_size {self.face_size} must be >= 64 px and fit in {self.frame_size}")
-        if self.fps <= 0:
-            raise ConfigError(f"long synth: fps must be > 0, got {self.fps}")
+        if not 0 < self.fps <= 10_000:  # also NaN and infinity
+            raise ConfigError(f"long synth: fps must be in (0, 10000], got {self.fps}")
         for name in ("macro_s", "micro_s", "macro_px", "micro_px", "gap_s", "speech_s", "blink_s", "blink_px"):
             lo, hi = getattr(self, name)
             if not 0 <= lo <= hi:

@@ -31,7 +31,7 @@ import yaml
 from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_from_dict, expand_seeds, set_value
 from ..errors import ConfigError
 from ..progress import write_line
-from ..recipes import locate
+from ..recipes import locate, read_yaml
 from ..report import build_report, summarize_run
 from ..runtime import check_device
 from ..utils import atomic_write_text
@@ -103,10 +103,7 @@ def load_sweep(
     if not p.is_file():
         raise ConfigError(f"Sweep file '{p}' does not exist. "
                           "An example is configs/sweeps/casme2_5class_ablations.yaml.")
-    try:
-        doc = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Sweep file '{p}' is not valid YAML: {exc}") from None
+    doc = read_yaml(p, "Sweep file")
     if not isinstance(doc, dict):
         raise ConfigError(f"Sweep file '{p}' must be a mapping with keys {', '.join(_KEYS)}")
     unknown = sorted(set(doc) - set(_KEYS))
@@ -120,7 +117,7 @@ def load_sweep(
         except ConfigError as exc:
             raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}' (a relative base is relative to "
                               f"the sweep file): {exc}") from None
-        values = yaml.safe_load(base.read_text()) or {}
+        values = read_yaml(base) or {}
     for dotted, value in _flatten(doc.get("config") or {}).items():
         set_value(values, dotted, value, f"{p}: config")
     common = doc.get("set") or []

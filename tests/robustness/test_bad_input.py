@@ -1,0 +1,248 @@
+"""Inputs a user gets wrong, found by trying them on the command line: each is one named `error:` line."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from mmnet.errors import ConfigError
+from mmnet.train.sweep import load_sweep
+
+from .helpers import assert_named_error, cli, small_checkpoint
+
+
+def _pair(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png"):
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / name)
+    return tmp_path / "a.png", tmp_path / "b.png"
+
+
+@pytest.mark.parametrize("device, needle", [("bogus", "is not a device"), ("mps", "cpu or cuda"),
+                                            ("cuda:99", "cuda:99")])
+def test_a_device_this_machine_lacks_is_named_before_any_work(tmp_path, capsys, device, needle):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, *_pair(tmp_path), "--device", device)
+    assert_named_error(code, err, device, needle)
+    code, _, err = cli(capsys, "spot", tmp_path / "absent.mp4", "--device", device)
+    assert_named_error(code, err, f"--device={device}")
+
+
+def _edit_record(ckpt, edit):
+    """Change the mmnet record in the safetensors header (8-byte length, then JSON), as a hand edit would."""
+    path = ckpt / "model.safetensors"
+    data = path.read_bytes()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + n])
+    record = json.loads(header["__metadata__"]["mmnet"])
+    edit(record)
+    header["__metadata__"]["mmnet"] = json.dumps(record)
+    new = json.dumps(header).encode()
+    new += b" " * (-len(new) % 8)
+    path.write_bytes(struct.pack("<Q", len(new)) + new + data[8 + n :])
+
+
+@pytest.mark.parametrize("edit, needles", [
+    (lambda r: r["preprocessing"].update(image_size="big"), ["preprocessing", "whole number"]),
+    (lambda r: r["preprocessing"].update(mean="abc"), ["preprocessing", "3 numbers"]),
+    (lambda r: r["preprocessing"].update(std=0.5), ["preprocessing", "3 numbers"]),
+    (lambda r: r["preprocessing"].update(mean=[float("nan"), 0, 0]), ["mean/std", "finite"]),
+    (lambda r: r.update(class_names=["a", "a", "b"]), ["model.safetensors", "distinct"]),
+    (lambda r: r.update(class_names=["", "x", "y"]), ["model.safetensors", "non-empty"]),
+    (lambda r: r.update(format_version=99), ["model.safetensors", "format_version 99", "upgrade mmnet"]),
+])
+def test_a_checkpoint_record_with_a_wrong_field_is_named(tmp_path, capsys, edit, needles):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    _edit_record(ckpt, edit)
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *_pair(tmp_path))
+    assert_named_error(code, err, *needles)
+    assert out == ""
+
+
+@pytest.mark.parametrize("content, needles", [
+    (b"train:\n  epochs: 3\n  lr: 0.1\n  epochs: 4\n", ["twice", "'epochs'", "line 4"]),
+    (b"train:\n  epochs: 3\nmodel: {}\ntrain:\n  lr: 0.1\n", ["twice", "'train'"]),
+    (b"\xff\xfetrain:\n", ["not UTF-8"]),
+])
+def test_a_config_file_with_a_repeated_key_or_not_utf8_is_named(tmp_path, capsys, content, needles):
+    (tmp_path / "exp.yaml").write_bytes(content)
+    code, _, err = cli(capsys, "train", "--config", tmp_path / "exp.yaml", "--root", tmp_path / "absent",
+                       "--out", tmp_path / "run")
+    assert_named_error(code, err, "exp.yaml", *needles)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_bytes(b"name: s\nname: t\n")
+    with pytest.raises(ConfigError, match=r"Sweep file .*sweep\.yaml.*twice"):
+        load_sweep(sweep)
+
+
+def test_check_data_gives_the_reason_of_a_label_problem_and_strict_fails_on_it(tmp_path, capsys):
+    """An unknown label stops training but is no loader issue: check-data printed its id with no reason
+    ('with problems (above)', nothing above) and --strict passed."""
+    from ..fakes import CASME2_ROWS, write_casme2
+
+    rows = [r for r in CASME2_ROWS if r[1] in ("EP02_01f", "EP19_05f")]
+    rows[1] = (*rows[1][:6], "disgsut", rows[1][7])
+    root = write_casme2(tmp_path / "c", rows, junk=False)
+    code, out, _ = cli(capsys, "check-data", "casme2", "--root", root, "--strict", "--max-width", "1000")
+    assert code == 1
+    assert "(above)" not in out
+    assert "casme2/01/EP19_05f: label 'disgsut' is unknown" in out and "check the spelling" in out
+    code, out, _ = cli(capsys, "check-data", "casme2", "--root", root, "--strict", "--json")
+    assert code == 1
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_csv_saved_with_semicolons_or_tabs_is_read_not_refused_as_headerless(tmp_path, sep):
+    from mmnet.data.annotations import read_table
+
+    path = tmp_path / "coding.csv"
+    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame"], ["01", "EP02_01f", "46", "59"],
+            ["02", "EP01_2", "5", "9"]]
+    path.write_text("\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.header == rows[0]
+    assert [r for _, r in table.rows] == rows[1:]
+
+
+@pytest.mark.parametrize("fps", ["inf", "nan", "1e308", "-3"])
+def test_spot_refuses_a_frame_rate_no_window_can_be_computed_from(tmp_path, capsys, fps):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    code, out, err = cli(capsys, "spot", folder, "--fps", fps, "--no-align")
+    assert_named_error(code, err, "fps must be a frame rate", "real frame rate")
+
+
+def test_an_output_path_that_is_a_file_is_named_not_a_traceback(tmp_path, capsys):
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("x")
+    from ..fakes import CASME2_ROWS, write_casme2
+
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    code, _, err = cli(capsys, "train", "--root", root, "--out", in_the_way, "--set", "train.epochs=1")
+    assert_named_error(code, err, str(in_the_way), "Check the path")
+    code, _, err = cli(capsys, "synth", in_the_way)
+    assert_named_error(code, err, str(in_the_way), "Not a directory")
+    # spot finds it before spotting (nothing would be lost), train-spotter before training
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--out", in_the_way)
+    assert_named_error(code, err, str(in_the_way))
+    assert "frames" not in out + err.replace(str(in_the_way), "")
+    code, _, err = cli(capsys, "train-spotter", "casme-sq", "--root", tmp_path / "absent", "--out", folder)
+    assert_named_error(code, err, "is a folder", "spotter.pt")
+
+
+def test_prepare_into_a_file_is_refused_not_counted_as_already_done(tmp_path, capsys):
+    pytest.importorskip("cv2")
+    pytest.importorskip("dlib")
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("x")
+    code, out, err = cli(capsys, "prepare", folder, "--out", in_the_way)
+    assert_named_error(code, err, str(in_the_way), "is a file")
+    assert "already done" not in out
+
+
+@pytest.mark.parametrize("content, needles", [
+    (b"\xff\xfesource\n", ["not UTF-8"]),
+    (b"source,onset,apex\n{a},1,2,3\n", ["row 2", "more cells than the header"]),
+    (b"source\n{a}\nabsent.png\n", ["row 3", "absent.png", "does not exist", "relative to the list"]),
+])
+def test_a_clip_list_row_problem_is_named_before_any_clip_is_classified(tmp_path, capsys, content, needles):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    a, _ = _pair(tmp_path)
+    (tmp_path / "clips.csv").write_bytes(content.replace(b"{a}", str(a).encode()))
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, "--list", tmp_path / "clips.csv")
+    assert_named_error(code, err, "clips.csv", *needles)
+    assert out == ""
+
+
+def test_convert_names_the_file_and_refuses_what_it_cannot_write_back(tmp_path, capsys):
+    import torch
+
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    for given in (ckpt, ckpt / "model.safetensors"):
+        code, _, err = cli(capsys, "convert", given, tmp_path / "out")
+        assert_named_error(code, err, str(given), "mmnet's format already")
+    torch.save({"a": torch.zeros(2)}, tmp_path / "other.pth")
+    code, _, err = cli(capsys, "convert", tmp_path / "other.pth", tmp_path / "out")
+    assert_named_error(code, err, "other.pth", "does not look like an MMNet checkpoint")
+    from ..test_convert import _fake_official_state_dict  # skips without the authors' key table
+
+    torch.save(_fake_official_state_dict(), tmp_path / "authors.pth")
+    code, _, err = cli(capsys, "convert", tmp_path / "authors.pth", tmp_path / "out", "--class-names", "a,b,a,c,d")
+    assert_named_error(code, err, "distinct")
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_on_a_file_says_it_is_a_file(tmp_path, capsys):
+    (tmp_path / "run.txt").write_text("x")
+    code, _, err = cli(capsys, "report", tmp_path / "run.txt")
+    assert_named_error(code, err, "run.txt", "is a file, not a folder")
+
+
+def test_casme3_a_row_written_twice_is_one_sample_not_two(tmp_path):
+    """CAS(ME)^3 repeats (subject, task) for several expressions (named e, e2, ...); the same expression
+    written twice was trained on twice."""
+    from mmnet.data import load_dataset
+
+    from ..fakes import CASME3_ROWS, write_casme3
+
+    root = write_casme3(tmp_path / "c3", [*CASME3_ROWS, CASME3_ROWS[0]])
+    load = load_dataset("casme3", root, strict=False)
+    ids = [s.sample_id for s in load.samples + load.excluded]
+    assert "casme3/spNO.1/a2" not in ids and ids.count("casme3/spNO.1/a") == 1
+    assert "casme3/spNO.1/e2" in ids  # a second expression of the same task is still a sample
+    dup = [i for i in load.issues if i.check == "duplicate_row"]
+    assert len(dup) == 1 and "repeats row 2" in dup[0].message and dup[0].sample_id == "casme3/spNO.1/a"
+
+
+def test_a_long_video_interval_written_twice_counts_once(tmp_path):
+    from mmnet.data import load_dataset
+
+    from ..fakes_long import CASME_SQ_ROWS, write_casme_sq
+
+    root = write_casme_sq(tmp_path / "sq", [*CASME_SQ_ROWS, CASME_SQ_ROWS[1]])
+    load = load_dataset("casme-sq", root, strict=False)
+    once = load_dataset("casme-sq", write_casme_sq(tmp_path / "sq1"), strict=False)
+    assert load.interval_counts() == once.interval_counts()
+    dup = [i for i in load.issues if i.check == "duplicate_row"]
+    assert len(dup) == 1 and "repeats row" in dup[0].message and "ignored" in dup[0].message
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["--seed", "-1"], ["--seed must be >= 0"]),
+    (["--fps", "25"], ["--fps only applies", "--long"]),
+    (["--size", "320", "240", "--minutes", "2"], ["--minutes, --size only apply"]),
+    (["--contact-sheet", "sheet"], ["--contact-sheet", "image file name"]),
+    (["--long", "--fps", "inf"], ["fps must be in (0, 10000]"]),
+])
+def test_synth_options_that_would_be_ignored_or_crash_are_named_before_writing(tmp_path, capsys, argv, needles):
+    code, _, err = cli(capsys, "synth", tmp_path / "out", *argv)
+    assert_named_error(code, err, *needles)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("item", ["seeds=[-3]", "seeds=[2, -1]"])
+def test_a_negative_seed_is_refused_before_training(item):
+    from mmnet.config import load_config
+
+    with pytest.raises(ConfigError, match=r"each >= 0"):
+        load_config(None, [item])
+    with pytest.raises(ConfigError, match=r"\[-1, 0, 1\]"):
+        load_config(None, ["seeds=3", "train.seed=-1"])
