@@ -122,3 +122,8 @@ def test_a_synthetic_set_without_frames_is_not_sent_to_the_dataset_owners(tmp_pa
     assert "is a synthetic set of `mmnet synth`" in err and "--format jpg mp4" in err and "licence" not in err
     assert main(["check-data", "casme-sq", "--root", str(tmp_path / "absent")]) == 3
     assert "licence-gated" in capsys.readouterr().err
+
+
+def test_demo_spotting_refuses_the_training_demo_s_restart(tmp_path, capsys):
+    assert main(["demo", "--spotting", "--restart", "--out", str(tmp_path)]) == 3
+    assert "does not take --restart" in capsys.readouterr().err
