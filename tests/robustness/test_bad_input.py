@@ -246,3 +246,16 @@ def test_a_negative_seed_is_refused_before_training(item):
         load_config(None, [item])
     with pytest.raises(ConfigError, match=r"\[-1, 0, 1\]"):
         load_config(None, ["seeds=3", "train.seed=-1"])
+
+
+def test_trained_folds_without_config_yaml_are_not_reused_under_another_config(tmp_path, capsys):
+    from ..fakes import CASME2_ROWS, write_casme2
+
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    fold = tmp_path / "run" / "seed-0" / "fold-casme2_01"
+    fold.mkdir(parents=True)
+    (fold / "history.csv").write_text("epoch,train_loss\n1,1.0\n")
+    code, _, err = cli(capsys, "train", "--root", root, "--out", tmp_path / "run", "--set", "train.epochs=1",
+                       "--set", f"data.cache_dir={tmp_path / 'cache'}")
+    assert_named_error(code, err, "holds trained folds but no config.yaml", "--restart")
+    assert (fold / "history.csv").exists() and not (tmp_path / "run" / "config.yaml").exists()
