@@ -259,3 +259,13 @@ def test_trained_folds_without_config_yaml_are_not_reused_under_another_config(t
                        "--set", f"data.cache_dir={tmp_path / 'cache'}")
     assert_named_error(code, err, "holds trained folds but no config.yaml", "--restart")
     assert (fold / "history.csv").exists() and not (tmp_path / "run" / "config.yaml").exists()
+
+
+@pytest.mark.parametrize("argv, needle", [(["--port", "99999"], "at most 65535"),
+                                          (["--max-upload-mb", "nan"], "finite and > 0"),
+                                          (["--result-ttl", "inf"], "finite and > 0")])
+def test_serve_options_out_of_range_are_named(tmp_path, capsys, argv, needle):
+    pytest.importorskip("uvicorn")
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, _, err = cli(capsys, "serve", "--checkpoint", ckpt, *argv)
+    assert_named_error(code, err, needle)
