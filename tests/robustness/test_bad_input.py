@@ -270,3 +270,12 @@ def test_serve_options_out_of_range_are_named(tmp_path, capsys, argv, needle):
     ckpt = small_checkpoint(tmp_path / "ckpt")
     code, _, err = cli(capsys, "serve", "--checkpoint", ckpt, *argv)
     assert_named_error(code, err, needle)
+
+
+@pytest.mark.parametrize("option", ["--cpus-per-fold", "--gpus-per-fold"])
+def test_an_infinite_share_per_fold_is_refused_before_ray_starts(option):
+    from mmnet.config import ExecutorConfig
+
+    name = option.removeprefix("--").replace("-", "_")
+    with pytest.raises(ConfigError, match=f"{option} must be .* and finite, got inf"):
+        ExecutorConfig(executor="ray", **{name: float("inf")})
