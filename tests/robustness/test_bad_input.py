@@ -279,3 +279,10 @@ def test_an_infinite_share_per_fold_is_refused_before_ray_starts(option):
     name = option.removeprefix("--").replace("-", "_")
     with pytest.raises(ConfigError, match=f"{option} must be .* and finite, got inf"):
         ExecutorConfig(executor="ray", **{name: float("inf")})
+
+
+def test_explain_refuses_an_output_name_that_is_not_png(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, _, err = cli(capsys, "explain", "--checkpoint", ckpt, *_pair(tmp_path), "--out", tmp_path / "fig.pdf")
+    assert_named_error(code, err, "fig.pdf", "fig.png")
+    assert not (tmp_path / "fig.pdf").exists()
