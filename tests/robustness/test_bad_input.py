@@ -286,3 +286,20 @@ def test_explain_refuses_an_output_name_that_is_not_png(tmp_path, capsys):
     code, _, err = cli(capsys, "explain", "--checkpoint", ckpt, *_pair(tmp_path), "--out", tmp_path / "fig.pdf")
     assert_named_error(code, err, "fig.pdf", "fig.png")
     assert not (tmp_path / "fig.pdf").exists()
+
+
+@pytest.mark.parametrize("argv", [["--seed", "-1"], ["--seeds", "0", "-2"], ["--spotting", "--seed", "-1"]])
+def test_demo_refuses_a_negative_seed_before_writing(tmp_path, capsys, argv):
+    code, _, err = cli(capsys, "demo", "--out", tmp_path / "demo", *argv)
+    assert_named_error(code, err, "seeds must be >= 0")
+    assert not (tmp_path / "demo").exists()
+
+
+def test_leave_one_subject_out_with_one_subject_is_refused():
+    from mmnet.data import protocol_folds
+    from mmnet.data.sample import Sample
+
+    one = [Sample(dataset="casme2", subject="01", clip=f"EP0{i}", onset=1, apex=2, offset=3, label="happiness")
+           for i in range(3)]
+    with pytest.raises(ConfigError, match=r"at least two subjects, got \['casme2/01'\]"):
+        protocol_folds(one, "loso")
