@@ -303,3 +303,11 @@ def test_leave_one_subject_out_with_one_subject_is_refused():
            for i in range(3)]
     with pytest.raises(ConfigError, match=r"at least two subjects, got \['casme2/01'\]"):
         protocol_folds(one, "loso")
+
+
+def test_a_folder_of_clip_folders_given_as_a_clip_says_so(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    for clip in ("EP01", "EP02"):
+        (tmp_path / "sub01" / clip).mkdir(parents=True)
+    code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, tmp_path / "sub01")
+    assert_named_error(code, err, "sub01", "2 folder(s) (EP01, EP02)", "--list")
