@@ -311,3 +311,15 @@ def test_a_folder_of_clip_folders_given_as_a_clip_says_so(tmp_path, capsys):
         (tmp_path / "sub01" / clip).mkdir(parents=True)
     code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, tmp_path / "sub01")
     assert_named_error(code, err, "sub01", "2 folder(s) (EP01, EP02)", "--list")
+
+
+def test_spot_checks_its_classifier_checkpoint_before_spotting(tmp_path, capsys):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    (tmp_path / "ckpt").mkdir()
+    code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--checkpoint", tmp_path / "ckpt")
+    assert_named_error(code, err, "No mmnet checkpoint")
+    assert "spotting" not in out + err  # no frame was read
