@@ -323,3 +323,14 @@ def test_spot_checks_its_classifier_checkpoint_before_spotting(tmp_path, capsys)
     code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--checkpoint", tmp_path / "ckpt")
     assert_named_error(code, err, "No mmnet checkpoint")
     assert "spotting" not in out + err  # no frame was read
+
+
+def test_a_closed_pipe_on_stdout_is_exit_1_without_a_traceback(monkeypatch, capsys):
+    import mmnet.commands.info as info
+
+    def cut_off(_args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(info, "run", cut_off)
+    code, _, err = cli(capsys, "info", "anything")
+    assert code == 1 and "Traceback" not in err
