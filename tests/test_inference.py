@@ -338,7 +338,7 @@ def test_fewer_than_two_frames(tmp_path, predictor):
         predictor.predict_clip(load_clip(tmp_path / "one"))
     assert str(tmp_path / "one") in str(e.value)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="has 0 frame"):
+    with pytest.raises(DataError, match="holds no numbered frame image"):
         predictor.predict_clip(load_clip(tmp_path / "empty"))
 
 

@@ -188,6 +188,8 @@ def test_client_file_names_are_shown_never_used(client, clip_mp4):
 
 def test_request_problems_are_json(client):
     assert_person_readable(client.post("/api/predict", data={"onset": "1"}), 422, "file")
+    # a wrong field name (video=@clip.mp4): the message says which field to use
+    assert_person_readable(client.post("/api/predict", files={"video": ("a.mp4", b"x")}), 422, "form field 'file'")
     assert_person_readable(client.post("/api/predict", files={"file": ("a", b"x")}, data={"onset": "soon"}), 422,
                            "onset")
     assert_person_readable(client.get("/api/jobs/nope"), 404, "no job")

@@ -5,7 +5,8 @@ This is the only place that turns an ``MMNetError`` into a one-line message and 
 unexpected exceptions keep their traceback (they are bugs, and the traceback helps report them).
 
 Exit codes (docs/cli.md): 0 done; 1 finished, but the result is incomplete or failed a --strict
-check (a partial report, clips that failed to prepare, data errors under check-data --strict);
+check (a partial report, clips that failed to prepare, data errors under check-data --strict), or
+the output was cut off (its reader closed the pipe, as `| head` does);
 2 the command line cannot be parsed (argparse: unknown option, missing argument); 3 an error
 mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
 130 interrupted.
@@ -100,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     except MMNetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # the reader of stdout went away (`mmnet ... | head`): not an error to trace back
+        import os
+
+        try:  # Python's recipe (docs: "Note on SIGPIPE"): no second error when stdout is flushed at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is no file (replaced by a caller)
+            pass
+        return EXIT_INCOMPLETE
     except OSError as exc:
         if exc.filename is None or exc.strerror is None:
             raise  # not about a path the user gave: a bug, keep the traceback

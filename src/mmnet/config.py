@@ -363,10 +363,10 @@ class ExecutorConfig:
             verify_choice("transport", self.transport, TRANSPORTS)
         if self.max_retries is not None and self.max_retries < 0:
             raise ConfigError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.cpus_per_fold is not None and not self.cpus_per_fold > 0:
-            raise ConfigError(f"--cpus-per-fold must be > 0, got {self.cpus_per_fold}")
-        if self.gpus_per_fold is not None and not self.gpus_per_fold >= 0:
-            raise ConfigError(f"--gpus-per-fold must be >= 0, got {self.gpus_per_fold}")
+        if self.cpus_per_fold is not None and not 0 < self.cpus_per_fold < math.inf:
+            raise ConfigError(f"--cpus-per-fold must be > 0 and finite, got {self.cpus_per_fold}")
+        if self.gpus_per_fold is not None and not 0 <= self.gpus_per_fold < math.inf:
+            raise ConfigError(f"--gpus-per-fold must be >= 0 and finite, got {self.gpus_per_fold}")
         if self.slurm_time is not None:
             slurm_minutes(self.slurm_time)
         if self.slurm_array_parallelism is not None and self.slurm_array_parallelism < 1:

@@ -231,6 +231,7 @@ def test_a_long_video_interval_written_twice_counts_once(tmp_path):
     (["--size", "320", "240", "--minutes", "2"], ["--minutes, --size only apply"]),
     (["--contact-sheet", "sheet"], ["--contact-sheet", "image file name"]),
     (["--long", "--fps", "inf"], ["fps must be in (0, 10000]"]),
+    (["--long", "--minutes", "inf"], ["--minutes must be > 0 and at most 1440"]),
 ])
 def test_synth_options_that_would_be_ignored_or_crash_are_named_before_writing(tmp_path, capsys, argv, needles):
     code, _, err = cli(capsys, "synth", tmp_path / "out", *argv)
@@ -246,3 +247,90 @@ def test_a_negative_seed_is_refused_before_training(item):
         load_config(None, [item])
     with pytest.raises(ConfigError, match=r"\[-1, 0, 1\]"):
         load_config(None, ["seeds=3", "train.seed=-1"])
+
+
+def test_trained_folds_without_config_yaml_are_not_reused_under_another_config(tmp_path, capsys):
+    from ..fakes import CASME2_ROWS, write_casme2
+
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    fold = tmp_path / "run" / "seed-0" / "fold-casme2_01"
+    fold.mkdir(parents=True)
+    (fold / "history.csv").write_text("epoch,train_loss\n1,1.0\n")
+    code, _, err = cli(capsys, "train", "--root", root, "--out", tmp_path / "run", "--set", "train.epochs=1",
+                       "--set", f"data.cache_dir={tmp_path / 'cache'}")
+    assert_named_error(code, err, "holds trained folds but no config.yaml", "--restart")
+    assert (fold / "history.csv").exists() and not (tmp_path / "run" / "config.yaml").exists()
+
+
+@pytest.mark.parametrize("argv, needle", [(["--port", "99999"], "at most 65535"),
+                                          (["--max-upload-mb", "nan"], "finite and > 0"),
+                                          (["--result-ttl", "inf"], "finite and > 0")])
+def test_serve_options_out_of_range_are_named(tmp_path, capsys, argv, needle):
+    pytest.importorskip("uvicorn")
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, _, err = cli(capsys, "serve", "--checkpoint", ckpt, *argv)
+    assert_named_error(code, err, needle)
+
+
+@pytest.mark.parametrize("option", ["--cpus-per-fold", "--gpus-per-fold"])
+def test_an_infinite_share_per_fold_is_refused_before_ray_starts(option):
+    from mmnet.config import ExecutorConfig
+
+    name = option.removeprefix("--").replace("-", "_")
+    with pytest.raises(ConfigError, match=f"{option} must be .* and finite, got inf"):
+        ExecutorConfig(executor="ray", **{name: float("inf")})
+
+
+def test_explain_refuses_an_output_name_that_is_not_png(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, _, err = cli(capsys, "explain", "--checkpoint", ckpt, *_pair(tmp_path), "--out", tmp_path / "fig.pdf")
+    assert_named_error(code, err, "fig.pdf", "fig.png")
+    assert not (tmp_path / "fig.pdf").exists()
+
+
+@pytest.mark.parametrize("argv", [["--seed", "-1"], ["--seeds", "0", "-2"], ["--spotting", "--seed", "-1"]])
+def test_demo_refuses_a_negative_seed_before_writing(tmp_path, capsys, argv):
+    code, _, err = cli(capsys, "demo", "--out", tmp_path / "demo", *argv)
+    assert_named_error(code, err, "seeds must be >= 0")
+    assert not (tmp_path / "demo").exists()
+
+
+def test_leave_one_subject_out_with_one_subject_is_refused():
+    from mmnet.data import protocol_folds
+    from mmnet.data.sample import Sample
+
+    one = [Sample(dataset="casme2", subject="01", clip=f"EP0{i}", onset=1, apex=2, offset=3, label="happiness")
+           for i in range(3)]
+    with pytest.raises(ConfigError, match=r"at least two subjects, got \['casme2/01'\]"):
+        protocol_folds(one, "loso")
+
+
+def test_a_folder_of_clip_folders_given_as_a_clip_says_so(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    for clip in ("EP01", "EP02"):
+        (tmp_path / "sub01" / clip).mkdir(parents=True)
+    code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, tmp_path / "sub01")
+    assert_named_error(code, err, "sub01", "2 folder(s) (EP01, EP02)", "--list")
+
+
+def test_spot_checks_its_classifier_checkpoint_before_spotting(tmp_path, capsys):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    (tmp_path / "ckpt").mkdir()
+    code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--checkpoint", tmp_path / "ckpt")
+    assert_named_error(code, err, "No mmnet checkpoint")
+    assert "spotting" not in out + err  # no frame was read
+
+
+def test_a_closed_pipe_on_stdout_is_exit_1_without_a_traceback(monkeypatch, capsys):
+    import mmnet.commands.info as info
+
+    def cut_off(_args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(info, "run", cut_off)
+    code, _, err = cli(capsys, "info", "anything")
+    assert code == 1 and "Traceback" not in err

@@ -60,12 +60,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+
+    if min(args.seeds or [args.seed]) < 0:
+        raise ConfigError(f"seeds must be >= 0, got {args.seeds or [args.seed]}")
     if args.spotting:
         from .demo_spotting import run_spotting
 
         return run_spotting(args)
-    from ..errors import ConfigError
-
     if args.seeds is None and not args.with_control:
         report, _, run_dir = _run_seed(args, args.seed, permute=args.permute_labels)
         print(_next_steps(report, run_dir))

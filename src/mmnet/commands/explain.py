@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"explain draws one clip; got {len(requests)} ({names}). "
                           "Run it once per clip, each with its own --out.")
     (request,) = requests
+    if args.out.suffix.lower() != ".png":  # the figure is a PNG whatever the name says
+        raise ConfigError(f"--out '{args.out}' must name a .png file (explain writes PNG), e.g. "
+                          f"{args.out.with_suffix('.png').name}.")
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")

@@ -66,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
     for name in ("port", "workers"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if args.queue < 0 or args.max_upload_mb <= 0 or args.result_ttl <= 0 or args.job_timeout <= 0:
-        raise ConfigError("--queue must be >= 0 and --max-upload-mb, --result-ttl, --job-timeout > 0.")
+    if args.port > 65535:
+        raise ConfigError(f"--port must be at most 65535, got {args.port}")
+    if (args.queue < 0 or not 0 < args.max_upload_mb < float("inf") or not 0 < args.result_ttl < float("inf")
+            or not 0 < args.job_timeout < float("inf")):  # NaN fails every comparison
+        raise ConfigError("--queue must be >= 0 and --max-upload-mb, --result-ttl, --job-timeout finite and > 0.")
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")

@@ -83,15 +83,17 @@ class _Progress:
             self.bar.close()
 
 
-def classify_micro(result, checkpoint: Path, device: str, aligner) -> None:
-    """Fill label and probabilities of the micro intervals with MMNet on (onset, apex) frames."""
+def classify_micro(result, checkpoint, device: str, aligner) -> None:
+    """Fill label and probabilities of the micro intervals with MMNet on (onset, apex) frames;
+    ``checkpoint`` is a checkpoint path or a loaded ``Predictor``."""
     from ..infer import Predictor
     from ..media import is_video, list_frames, read_rgb, read_video_frames
 
     micro = [i for i in result.intervals if i.type == "micro"]
     if not micro:
         return
-    predictor = Predictor.from_checkpoint(checkpoint, device=device)
+    predictor = (checkpoint if isinstance(checkpoint, Predictor)
+                 else Predictor.from_checkpoint(checkpoint, device=device))
     wanted = {n for i in micro for n in (i.onset, i.apex)}
     source = Path(result.source)
     if is_video(source) and not source.is_dir():
@@ -126,6 +128,11 @@ def run(args: argparse.Namespace) -> int:
     args.device = str(resolve_device(args.device))
     if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
         args.out.mkdir(parents=True, exist_ok=True)
+    classifier = None
+    if args.checkpoint is not None:  # likewise a checkpoint that cannot be used
+        from ..infer import Predictor
+
+        classifier = Predictor.from_checkpoint(args.checkpoint, device=args.device)
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     if args.spotter_model is not None:
         from ..errors import ConfigError
@@ -156,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             from ..preprocess import FaceAligner
 
             classifier_aligner = FaceAligner()  # the crop of `mmnet prepare`, not the spotter's small one
-        classify_micro(result, args.checkpoint, args.device, classifier_aligner)
+        classify_micro(result, classifier, args.device, classifier_aligner)
     data = result.to_dict()
     if args.out is not None:
         from ..spotting.timeline import timeline_figure

@@ -37,6 +37,9 @@ def protocol_folds(samples: Sequence, protocol: str) -> list[tuple[str, list[int
         keys = [(s.dataset, s.subject) for s in items]
         order = sorted(set(keys), key=lambda k: (k[0], natural_key(k[1])))
         names = {k: f"{k[0]}/{k[1]}" for k in order}
+        if len(order) < 2:  # its one fold would train on nothing and still report a score
+            raise ConfigError(f"Leave-one-subject-out needs samples of at least two subjects, got "
+                              f"{[names[k] for k in order]}; add subjects (or check which samples were left out).")
     else:
         keys = [s.dataset for s in items]
         order = sorted(set(keys))

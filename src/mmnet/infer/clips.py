@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, PreprocessError
-from ..media import VIDEO_SUFFIXES, is_image, is_video, list_frames, read_rgb, stream_video
+from ..media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, is_image, is_video, list_frames, read_rgb, stream_video
 from ..preprocess.face import FaceAligner
 from ..spotting import spot_apex
 
@@ -228,6 +228,12 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
         return Clip(source=f"{src} + {apex_image}", kind="pair", _images=images, _names=(str(src), str(apex_image)))
     if src.is_dir():
         frames, _ = list_frames(src, numbered=True)
+        if not frames:  # "0 frames" alone does not say that a folder of clips was given, or a wrong folder
+            folders = sorted(p.name for p in src.iterdir() if p.is_dir() and not p.name.startswith("."))
+            what = (f"holds {len(folders)} folder(s) ({', '.join(folders[:3])}{' ...' if len(folders) > 3 else ''}) "
+                    "but no frames: give one clip folder per clip, or list them in a CSV for --list" if folders
+                    else f"holds no numbered frame image (e.g. img1.jpg; {', '.join(IMAGE_SUFFIXES)})")
+            raise DataError(f"Clip folder '{src}' {what}.")
         return Clip(source=str(src), kind="folder", _paths=dict(frames))
     if is_video(src):
         stream = stream_video(src)

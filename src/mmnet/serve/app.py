@@ -139,7 +139,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     async def _invalid(_request, exc: RequestValidationError):
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
                              for e in exc.errors())
-        return _error(f"The request is not what this endpoint takes ({problems}). See /docs.", 422)
+        hint = (" Send the clip or recording as the multipart form field 'file' (curl -F file=@clip.mp4)."
+                if any(tuple(e.get("loc", ()))[-1:] == ("file",) for e in exc.errors()) else "")
+        return _error(f"The request is not what this endpoint takes ({problems}).{hint} See /docs.", 422)
 
     @app.exception_handler(HTTPException)
     async def _http(_request, exc: HTTPException):

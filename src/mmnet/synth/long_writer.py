@@ -123,8 +123,8 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
         raise ConfigError(f"--subjects must be in 1..{len(SUBJECT_FOLDERS)} for the CAS(ME)^2 layout, got {subjects}")
     if not 1 <= videos_per_subject <= len(STIMULI):
         raise ConfigError(f"--videos must be in 1..{len(STIMULI)} (CAS(ME)^2's stimuli), got {videos_per_subject}")
-    if not minutes > 0:
-        raise ConfigError(f"--minutes must be > 0, got {minutes}")
+    if not 0 < minutes <= 1440:  # also NaN and infinity
+        raise ConfigError(f"--minutes must be > 0 and at most 1440 (a day), got {minutes}")
     bad = sorted(set(formats) - set(FORMATS))
     if bad or not formats:
         raise ConfigError(f"long synth formats must be some of {FORMATS}, got {list(formats)}")

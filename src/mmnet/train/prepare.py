@@ -210,6 +210,10 @@ def _check_saved_config(out: Path, config_path: Path) -> None:
     """A config.yaml that cannot be read: moved aside when no fold has started (it is written again),
     else a named error (the folds' settings cannot be compared with this command's)."""
     if not config_path.exists():
+        if _has_trained(out):  # else the folds trained under unknown settings would be reused under these
+            raise ConfigError(f"'{out}' holds trained folds but no {rf.CONFIG}, so this command's settings cannot be "
+                              "compared with theirs. Restore the file from a backup, or use another --out folder "
+                              "(or --restart to move this run aside).")
         return
     try:
         saved = yaml.safe_load(config_path.read_text(encoding="utf-8"))
