@@ -188,20 +188,23 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
 def test_checkpoint_labels_micro_intervals_only(tmp_path):
     from types import SimpleNamespace
 
-    from mmnet.commands.spot import classify_micro
+    from mmnet.infer import Predictor
+    from mmnet.infer.recordings import classify_micro
     from mmnet.spotting.intervals import Interval
     from tests.test_inference import CLASSES, make_checkpoint
 
     root = write_long_dataset(tmp_path / "set", minutes=0.02, seed=0, config=LongConfig(frame_size=(96, 96),
                               face_size=(80, 90)), formats=("jpg", "mp4"))
     make_checkpoint(tmp_path / "ckpt")
+    predictor = Predictor.from_checkpoint(tmp_path / "ckpt")
     for source in (root / "rawvideo" / "s15" / "15_0101disgust1.mp4", root / "rawpic" / "s15" / "15_0101disgust1"):
         result = SimpleNamespace(source=str(source), intervals=[Interval(3, 8, 12, "micro", score=1.0),
                                                                 Interval(14, 20, 30, "macro", score=1.0)])
-        classify_micro(result, tmp_path / "ckpt", "cpu", None)
+        pairs = classify_micro(result, predictor, None, draw=2)
         micro, macro = result.intervals  # recognised intervals are new records (Interval is immutable)
         assert micro.label in CLASSES and abs(sum(micro.probabilities.values()) - 1) < 1e-4
         assert macro.label is None and macro.probabilities is None
+        assert sorted(pairs) == [0, 1] and pairs[0][0].shape == (96, 96, 3)  # the images classified, then drawn
 
 
 @pytest.mark.parametrize("fps", [None, "30"])
