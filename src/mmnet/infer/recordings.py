@@ -7,6 +7,9 @@ and of the server's recordings (``mmnet serve``), so that both give the same int
   onset, with the crop of ``mmnet prepare`` (the classifier was trained on such crops);
 * MMNet classifies the micro intervals from those crops; macro-expressions are not classified (the
   model learnt micro-expressions). The crops are returned, so that what is drawn is what was classified.
+
+``long_clip_warning`` says when a clip given to ``mmnet predict`` (or ``/api/predict``) looks like
+such a recording rather than one micro-expression.
 """
 
 from __future__ import annotations
@@ -21,13 +24,17 @@ import numpy as np
 from ..errors import DataError, PreprocessError
 from ..media import is_video, list_frames, read_rgb, stream_video
 from ..spotting.config import SpotConfig, spot_config
+from ..spotting.flow_spotter import video_rate
 from ..spotting.spotter import SpotResult, spot_recording
 
 __all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_micro",
-           "spot_and_classify"]
+           "spot_and_classify", "long_clip_warning", "LONG_CLIP_S", "LONG_CLIP_FRAMES"]
 
 Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
 _BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
+# A clip longer than this looks like a recording: six times the half second a micro-expression lasts at most.
+LONG_CLIP_S = 3.0
+LONG_CLIP_FRAMES = 600  # a frame folder has no rate: 3 s at 200 fps, the fastest camera of the datasets (SAMM)
 
 
 def classifier_aligner(config: SpotConfig):
@@ -160,3 +167,24 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
     if predictor is None:
         return result, {}
     return result, classify_micro(result, predictor, classifier_aligner, draw=draw)
+
+
+def long_clip_warning(clip) -> str | None:
+    """A sentence when ``clip`` (``infer.Clip``) looks like a long recording rather than one expression:
+    a video longer than ``LONG_CLIP_S`` by its header (frame count and rate), a frame folder of more than
+    ``LONG_CLIP_FRAMES`` frames (over 3 s at any of the datasets' rates); None otherwise or when unknown."""
+    if clip.kind == "folder":
+        n = len(clip.numbers)
+        if n <= LONG_CLIP_FRAMES:
+            return None
+        length = f"{n} frames (over {LONG_CLIP_S:g} s even at 200 fps)"
+    elif clip.kind == "video":
+        fps, n = video_rate(clip.source)
+        if not fps or not n or n / fps <= LONG_CLIP_S:
+            return None
+        length = f"{n / fps:.1f} s ({n} frames at {fps:g} fps)"
+    else:
+        return None
+    return (f"this clip is {length} long: it looks like a recording, not one micro-expression (which lasts under "
+            "half a second), and was classified as a single clip. To find and classify the expressions in it, use "
+            "`mmnet spot RECORDING --checkpoint MODEL` (in `mmnet serve`: upload it as a recording).")
