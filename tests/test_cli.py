@@ -96,3 +96,19 @@ def test_predict_warns_when_a_clip_looks_like_a_recording(tmp_path, capsys):
     (folder / "img601.png").unlink()
     assert main(["predict", "--checkpoint", checkpoint, str(folder), "--onset", "1", "--apex", "2"]) == 0
     assert "recording" not in capsys.readouterr().err
+
+
+def test_a_closed_stdout_ends_quietly():
+    """`mmnet info | head -1`: the reader goes away; mmnet stops with exit code 1 and no BrokenPipeError."""
+    import os
+    from pathlib import Path
+
+    import mmnet
+
+    env = {**os.environ, "PYTHONPATH": str(Path(mmnet.__file__).parents[1])}
+    p = subprocess.Popen([sys.executable, "-m", "mmnet", "info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env)
+    p.stdout.close()  # before mmnet writes anything: every write meets a closed pipe
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
