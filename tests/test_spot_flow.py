@@ -207,6 +207,30 @@ def test_checkpoint_labels_micro_intervals_only(tmp_path):
         assert sorted(pairs) == [0, 1] and pairs[0][0].shape == (96, 96, 3)  # the images classified, then drawn
 
 
+def test_read_pairs_crops_each_pair_at_its_onset_and_names_a_faceless_onset(tmp_path):
+    from PIL import Image
+
+    from mmnet.errors import DataError
+    from mmnet.infer.recordings import read_pairs
+
+    for n in range(1, 7):  # frame n is filled with the value n
+        Image.fromarray(np.full((4, 4, 3), n, np.uint8)).save(tmp_path / f"img{n}.png")
+
+    class Aligner:  # frame 3 shows no face; a crop remembers the onset it was estimated on
+        def estimate(self, image):
+            onset = int(image[0, 0, 0])
+            if onset == 3:
+                raise PreprocessError("no face found")
+            return type("Alignment", (), {"apply": lambda self, im: np.full((2, 2, 3), 10 * onset + im[0, 0, 0])})()
+
+    (on, ap), faceless = read_pairs(tmp_path, [(1, 4), (3, 5)], Aligner(), optional=[1])
+    assert on[0, 0, 0] == 11 and ap[0, 0, 0] == 14 and on.shape == (2, 2, 3) and faceless is None
+    with pytest.raises(PreprocessError, match="onset frame 3: no face found"):
+        read_pairs(tmp_path, [(3, 5)], Aligner())
+    with pytest.raises(DataError, match=r"no frame\(s\) \[9\]"):
+        read_pairs(tmp_path, [(2, 9)])
+
+
 @pytest.mark.parametrize("fps", [None, "30"])
 def test_a_file_that_is_no_video_says_it_cannot_be_decoded(tmp_path, capsys, fps):
     bad = tmp_path / "bad.mp4"

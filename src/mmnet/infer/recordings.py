@@ -101,7 +101,9 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
     alignments: dict[int, object] = {}
     onsets: dict[int, np.ndarray | None] = {}
     apexes: dict[int, np.ndarray | None] = {}
-    for number, image in _frames(source, set(onsets_at) | set(apexes_at)):
+    wanted, seen = set(onsets_at) | set(apexes_at), set()
+    for number, image in _frames(source, wanted):
+        seen.add(number)
         for k in onsets_at.get(number, ()):  # before the apex: a span's onset may be its apex
             if aligner is None:
                 onsets[k] = image
@@ -118,7 +120,7 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
             onsets[k] = None if alignments[k] is None else alignments[k].apply(image)
         for k in apexes_at.get(number, ()):
             apexes[k] = image if aligner is None else (None if alignments[k] is None else alignments[k].apply(image))
-    missing = sorted({n for k, span in enumerate(spans) if k not in onsets or k not in apexes for n in span})
+    missing = sorted(wanted - seen)
     if missing:
         raise DataError(f"Recording '{source}' has no frame(s) {missing[:10]}: the intervals point past its frames.")
     return [None if onsets[k] is None or apexes[k] is None else (onsets[k], apexes[k]) for k in range(len(spans))]
