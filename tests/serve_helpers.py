@@ -67,7 +67,7 @@ def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frame
     """A spotter returning the spot JSON's shape for fixed intervals (the real one is tested elsewhere);
     it reads the recording through mmnet.media so a bad recording still fails."""
 
-    def spot(path, *, fps=None, predictor=None, aligner=None, progress=None):
+    def spot(path, *, fps=None, predictor=None, progress=None, draw=0):
         from mmnet.infer import load_clip
 
         numbers = [n for n, _ in load_clip(path).stream()]

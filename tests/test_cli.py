@@ -62,3 +62,53 @@ def test_convert_garbage_exits_3(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "y.pth"), str(tmp_path / "out")]) == 3
     err = capsys.readouterr().err
     assert "argparse.Namespace" in err and "weights_only" not in err and "trust" not in err
+
+
+def test_predict_warns_when_a_clip_looks_like_a_recording(tmp_path, capsys):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    pytest.importorskip("av")
+    from .serve_helpers import make_checkpoint, mp4_bytes, synth_frames
+
+    checkpoint = str(make_checkpoint(tmp_path / "model"))
+    frames = synth_frames(n=40, apex=20)
+    (tmp_path / "long.mp4").write_bytes(mp4_bytes(frames, fps=10))  # 4 s: over the 3 s rule
+    (tmp_path / "short.mp4").write_bytes(mp4_bytes(frames, fps=30))  # 1.3 s
+    assert main(["predict", "--checkpoint", checkpoint, str(tmp_path / "long.mp4"), "--json"]) == 0
+    out, err = capsys.readouterr()
+    (row,) = json.loads(out)  # stdout stays JSON; the warning is in it and, for a person, on stderr
+    assert "4.0 s (40 frames at 10 fps)" in row["recording_warning"] and "looks like a recording" in err
+    assert "long.mp4" in err and "mmnet spot RECORDING --checkpoint MODEL" in err
+    assert main(["predict", "--checkpoint", checkpoint, str(tmp_path / "short.mp4"), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)[0]["recording_warning"] is None and "recording" not in err
+    # a frame folder carries no rate: more than 600 frames (3 s even at 200 fps) is a recording
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    tiny = Image.fromarray(np.zeros((8, 8, 3), np.uint8))
+    for i in range(1, 602):
+        tiny.save(folder / f"img{i}.png")
+    assert main(["predict", "--checkpoint", checkpoint, str(folder), "--onset", "1", "--apex", "2"]) == 0
+    assert "601 frames" in capsys.readouterr().err
+    (folder / "img601.png").unlink()
+    assert main(["predict", "--checkpoint", checkpoint, str(folder), "--onset", "1", "--apex", "2"]) == 0
+    assert "recording" not in capsys.readouterr().err
+
+
+def test_a_closed_stdout_ends_quietly():
+    """`mmnet info | head -1`: the reader goes away; mmnet stops with exit code 1 and no BrokenPipeError."""
+    import os
+    from pathlib import Path
+
+    import mmnet
+
+    env = {**os.environ, "PYTHONPATH": str(Path(mmnet.__file__).parents[1])}
+    p = subprocess.Popen([sys.executable, "-m", "mmnet", "info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env)
+    p.stdout.close()  # before mmnet writes anything: every write meets a closed pipe
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err

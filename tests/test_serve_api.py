@@ -107,6 +107,15 @@ def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_pat
     assert leftovers(client) == []  # the upload folder is gone once the clip is analysed
 
 
+def test_predict_says_when_a_clip_looks_like_a_recording(client, frames):
+    long = mp4_bytes(np.concatenate([frames] * 4), fps=10)  # 48 frames at 10 fps: 4.8 s, over the 3 s rule
+    got = client.post("/api/predict", files={"file": ("long.mp4", long)}).json()
+    assert "4.8 s" in got["recording_warning"] and "upload it as a recording" in got["recording_warning"]
+    assert got["label"] in CLASSES  # still classified as one clip, as `mmnet predict` does
+    short = client.post("/api/predict", files={"file": ("short.mp4", mp4_bytes(frames))}).json()
+    assert short["recording_warning"] is None
+
+
 def test_predict_zip_of_frames_with_onset_and_apex(client, predictor, frames, tmp_path):
     r = client.post("/api/predict", files={"file": ("x", zip_bytes(frames), "application/zip")},
                     data={"onset": "2", "apex": "7"})

@@ -188,20 +188,47 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
 def test_checkpoint_labels_micro_intervals_only(tmp_path):
     from types import SimpleNamespace
 
-    from mmnet.commands.spot import classify_micro
+    from mmnet.infer import Predictor
+    from mmnet.infer.recordings import classify_micro
     from mmnet.spotting.intervals import Interval
     from tests.test_inference import CLASSES, make_checkpoint
 
     root = write_long_dataset(tmp_path / "set", minutes=0.02, seed=0, config=LongConfig(frame_size=(96, 96),
                               face_size=(80, 90)), formats=("jpg", "mp4"))
     make_checkpoint(tmp_path / "ckpt")
+    predictor = Predictor.from_checkpoint(tmp_path / "ckpt")
     for source in (root / "rawvideo" / "s15" / "15_0101disgust1.mp4", root / "rawpic" / "s15" / "15_0101disgust1"):
         result = SimpleNamespace(source=str(source), intervals=[Interval(3, 8, 12, "micro", score=1.0),
                                                                 Interval(14, 20, 30, "macro", score=1.0)])
-        classify_micro(result, tmp_path / "ckpt", "cpu", None)
+        pairs = classify_micro(result, predictor, None, draw=2)
         micro, macro = result.intervals  # recognised intervals are new records (Interval is immutable)
         assert micro.label in CLASSES and abs(sum(micro.probabilities.values()) - 1) < 1e-4
         assert macro.label is None and macro.probabilities is None
+        assert sorted(pairs) == [0, 1] and pairs[0][0].shape == (96, 96, 3)  # the images classified, then drawn
+
+
+def test_read_pairs_crops_each_pair_at_its_onset_and_names_a_faceless_onset(tmp_path):
+    from PIL import Image
+
+    from mmnet.errors import DataError
+    from mmnet.infer.recordings import read_pairs
+
+    for n in range(1, 7):  # frame n is filled with the value n
+        Image.fromarray(np.full((4, 4, 3), n, np.uint8)).save(tmp_path / f"img{n}.png")
+
+    class Aligner:  # frame 3 shows no face; a crop remembers the onset it was estimated on
+        def estimate(self, image):
+            onset = int(image[0, 0, 0])
+            if onset == 3:
+                raise PreprocessError("no face found")
+            return type("Alignment", (), {"apply": lambda self, im: np.full((2, 2, 3), 10 * onset + im[0, 0, 0])})()
+
+    (on, ap), faceless = read_pairs(tmp_path, [(1, 4), (3, 5)], Aligner(), optional=[1])
+    assert on[0, 0, 0] == 11 and ap[0, 0, 0] == 14 and on.shape == (2, 2, 3) and faceless is None
+    with pytest.raises(PreprocessError, match="onset frame 3: no face found"):
+        read_pairs(tmp_path, [(3, 5)], Aligner())
+    with pytest.raises(DataError, match=r"no frame\(s\) \[9\]"):
+        read_pairs(tmp_path, [(2, 9)])
 
 
 @pytest.mark.parametrize("fps", [None, "30"])

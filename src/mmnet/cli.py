@@ -9,7 +9,7 @@ check (a partial report, clips that failed to prepare, data errors under check-d
 the output was cut off (its reader closed the pipe, as `| head` does);
 2 the command line cannot be parsed (argparse: unknown option, missing argument); 3 an error
 mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
-130 interrupted.
+130 interrupted. A closed standard output (``mmnet info | head -1``) ends the command quietly with 1.
 """
 
 from __future__ import annotations
@@ -87,6 +87,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command line; returns the exit code (the module docstring lists them).
+
+    A reader that stops early (``mmnet info | head -1``) closes stdout: mmnet then stops quietly
+    with exit code 1 (the output was cut), as Python's documentation recommends
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe), instead of a BrokenPipeError traceback.
+    """
+    try:
+        try:
+            return _run_command(argv)
+        finally:  # also on SystemExit (--help, --version): a closed pipe shows here, not at interpreter exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+
+        # Python flushes stdout again at exit: point it at devnull so that this does not fail too
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is no file (replaced by a caller)
+            pass
+        return EXIT_INCOMPLETE
+
+
+def _run_command(argv: list[str] | None) -> int:
     from .runtime import prepare_process
 
     # Only a real command line (not a call from Python) may restart the process on mimalloc.
@@ -101,14 +124,6 @@ def main(argv: list[str] | None = None) -> int:
     except MMNetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except BrokenPipeError:  # the reader of stdout went away (`mmnet ... | head`): not an error to trace back
-        import os
-
-        try:  # Python's recipe (docs: "Note on SIGPIPE"): no second error when stdout is flushed at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # stdout is no file (replaced by a caller)
-            pass
-        return EXIT_INCOMPLETE
     except OSError as exc:
         if exc.filename is None or exc.strerror is None:
             raise  # not about a path the user gave: a bug, keep the traceback

@@ -127,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([p.to_dict() for p in predictions], indent=2, allow_nan=False))
     else:
         print(format_table(predictions, predictor.class_names))
+    for p in predictions:  # stdout stays the table or the JSON; the advice goes to a person
+        if p.recording_warning:
+            print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)
     from ..infer.provenance import label_warning
 
     warning = label_warning(args.checkpoint)

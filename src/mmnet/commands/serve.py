@@ -33,8 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
-                   help="detect, crop and align the face of every upload first (needs the face extra: "
-                        "pip install -e '.[face]' in the mmnet checkout)")
+                   help="detect, crop and align the face of every uploaded clip first (needs the face extra: "
+                        "pip install -e '.[face]' in the mmnet checkout); recordings are always spotted and "
+                        "classified as `mmnet spot --checkpoint` does, faces aligned")
 
 
 def resolve_checkpoint(checkpoint: Path | None, search: Path) -> Path:

@@ -25,7 +25,6 @@ Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -83,56 +82,15 @@ class _Progress:
             self.bar.close()
 
 
-def classify_micro(result, checkpoint, device: str, aligner) -> None:
-    """Fill label and probabilities of the micro intervals with MMNet on (onset, apex) frames;
-    ``checkpoint`` is a checkpoint path or a loaded ``Predictor``."""
-    from ..infer import Predictor
-    from ..media import is_video, list_frames, read_rgb, read_video_frames
-
-    micro = [i for i in result.intervals if i.type == "micro"]
-    if not micro:
-        return
-    predictor = (checkpoint if isinstance(checkpoint, Predictor)
-                 else Predictor.from_checkpoint(checkpoint, device=device))
-    wanted = {n for i in micro for n in (i.onset, i.apex)}
-    source = Path(result.source)
-    if is_video(source) and not source.is_dir():
-        images = read_video_frames(source, wanted)  # one streaming pass for every interval
-    else:
-        paths = dict(list_frames(source, numbered=True)[0])
-        images = {n: read_rgb(paths[n]) for n in wanted}
-    onsets, apexes = [], []
-    for i in micro:
-        onset, apex = images[i.onset], images[i.apex]
-        if aligner is not None:  # the classifier was trained on aligned face crops, as `mmnet prepare` makes
-            alignment = aligner.estimate(onset)
-            onset, apex = alignment.apply(onset), alignment.apply(apex)
-        onsets.append(onset)
-        apexes.append(apex)
-    probs = predictor.predict_frames(onsets, apexes)
-    recognised = {}
-    for i, p in zip(micro, probs):
-        recognised[id(i)] = dataclasses.replace(
-            i, label=predictor.class_names[int(p.argmax())],
-            probabilities={name: round(float(v), 6) for name, v in zip(predictor.class_names, p)})
-    result.intervals = [recognised.get(id(i), i) for i in result.intervals]
-
-
 def run(args: argparse.Namespace) -> int:
     from ..runtime import check_device, resolve_device
     from ..spotting.config import spot_config
-    from ..spotting.spotter import spot_recording
     from ..utils import atomic_write_text
 
     check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
     if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
         args.out.mkdir(parents=True, exist_ok=True)
-    classifier = None
-    if args.checkpoint is not None:  # likewise a checkpoint that cannot be used
-        from ..infer import Predictor
-
-        classifier = Predictor.from_checkpoint(args.checkpoint, device=args.device)
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     if args.spotter_model is not None:
         from ..errors import ConfigError
@@ -143,27 +101,28 @@ def run(args: argparse.Namespace) -> int:
                               "(train another spotter with `mmnet train-spotter` to change them).")
         spotter = load_spotter(args.spotter_model, device=args.device)
         config = spotter.config
-        result = spotter.spot(args.source, fps=args.fps, progress=not args.no_progress)
     else:
         config = spot_config(args.preset, overrides)
-        aligner = None
-        if config.face.mode == "align":
-            from ..preprocess import CropGeometry, FaceAligner
+    predictor = None
+    if args.checkpoint is not None:  # a bad model is said before the recording is read
+        from ..infer import Predictor
 
-            aligner = FaceAligner(CropGeometry(config.face.width, config.face.height))
+        predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    if args.spotter_model is not None:
+        result = spotter.spot(args.source, fps=args.fps, progress=not args.no_progress)
+        if predictor is not None:
+            from ..infer.recordings import classifier_aligner, classify_micro
+
+            classify_micro(result, predictor, classifier_aligner(config))
+    else:
+        from ..infer.recordings import spot_and_classify
+
         progress = _Progress(args.source.name, not args.no_progress)
-        try:
-            result = spot_recording(args.source, config, fps=args.fps, aligner=aligner, progress=progress,
-                                    on_total=progress.start)
+        try:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
+            result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
+                                          on_total=progress.start)
         finally:
             progress.close()
-    if args.checkpoint is not None:
-        classifier_aligner = None
-        if config.face.mode == "align":
-            from ..preprocess import FaceAligner
-
-            classifier_aligner = FaceAligner()  # the crop of `mmnet prepare`, not the spotter's small one
-        classify_micro(result, classifier, args.device, classifier_aligner)
     data = result.to_dict()
     if args.out is not None:
         from ..spotting.timeline import timeline_figure

@@ -22,6 +22,7 @@ from ..model.cpu_inference import fast_cpu_copy
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
 from .clips import Clip, ClipRequest, align_clip, load_clip
+from .recordings import long_clip_warning
 
 __all__ = ["Preprocessing", "Prediction", "Predictor"]
 
@@ -84,6 +85,7 @@ class Prediction:
     aligned: bool = False  # faces were detected, cropped and aligned (--align)
     face_score: float | None = None  # the lower detector score of the onset and apex faces (aligned only)
     warning: str | None = None  # what the result cannot vouch for (e.g. no face check without --align)
+    recording_warning: str | None = None  # the clip looks like a long recording (see recordings.long_clip_warning)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -222,4 +224,5 @@ class Predictor:
             aligned=aligned,
             face_score=round(min(scores), 4) if scores else None,
             warning=None if aligned else NOT_CHECKED,
+            recording_warning=long_clip_warning(clip),
         )

@@ -4,8 +4,8 @@ and the pictures of each (onset and apex crops, the attention figure of ``mmnet 
 A clip is classified exactly as ``mmnet predict`` does (``Predictor.predict_clips``: the same
 onset, the same spotted apex, the same JSON fields); the figure is ``explain_pair`` +
 ``render_explanation`` on the same two frames. A recording goes through the spotting adapter
-(``mmnet.serve.spotting``); the onset and apex frames of its intervals are then read in a few
-streaming passes and drawn the same way.
+(``mmnet.serve.spotting``), which spots and classifies it as ``mmnet spot --checkpoint`` does
+(``mmnet.infer.recordings``) and returns the images it classified; those are drawn the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
+from ..infer.recordings import classify_pairs, read_pairs
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
 
@@ -25,7 +26,6 @@ __all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "intervals_c
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
-_PASS = 16  # intervals whose frames are read in one streaming pass
 
 
 def png(image: np.ndarray) -> bytes:
@@ -86,52 +86,53 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     return result
 
 
-def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
-                      aligner=None) -> dict:
+def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None) -> dict:
     """Spot the intervals of a recording, classify and draw each; pictures go to ``job.files``.
 
     Returns the spot JSON (``{"fps", "frames", "intervals": [...]}``, see ``mmnet.serve.spotting``)
     with ``source``, the motion ``curve`` when the spotter gives one, and per interval ``files``.
-    Intervals the spotter left unclassified are classified here, except macro-expressions (as
-    ``mmnet spot --checkpoint`` does: the model learnt micro-expressions).
+    The server's spotter classifies as ``mmnet spot --checkpoint`` does (one path, the same classes);
+    the pictures are of the images it classified. Intervals a spotter left unclassified are classified
+    here from their frames as they are, except macro-expressions (the model learnt micro-expressions).
     """
     job.update(progress=0.0, stage="spotting")
 
     def progress(done: int, total: int | None) -> None:
         job.update(progress=0.8 * done / total if total else None, stage=f"spotting: frame {done}")
 
-    result = check_spot_result(spotter(path, fps=fps, predictor=predictor, aligner=aligner, progress=progress))
+    raw = spotter(path, fps=fps, predictor=predictor, progress=progress, draw=MAX_EXPLAINED)
+    pairs = raw.pop("pairs", None) or {} if isinstance(raw, dict) else {}
+    result = check_spot_result(raw)
     result["source"] = job.name
     if result.get("curve") is not None:
         result["curve"] = downsample_curve(result["curve"])
     intervals = result["intervals"]
-    clip = load_clip(path)
-    if aligner is not None and intervals:
-        clip = align_clip(clip, intervals[0]["onset"], aligner=aligner)
     explained = intervals[:MAX_EXPLAINED]
-    for start in range(0, len(explained), _PASS):
-        batch = explained[start: start + _PASS]
-        job.update(progress=0.8 + 0.2 * start / len(explained),
-                   stage=f"drawing intervals {start + 1}-{start + len(batch)} of {len(explained)}")
-        frames = clip.read([n for iv in batch for n in (iv["onset"], iv["apex"])])
-        for k, iv in enumerate(batch, start=start):
-            onset, apex = frames[iv["onset"]], frames[iv["apex"]]
-            name = f"interval-{k}-"
-            if iv.get("probabilities") is None and iv["type"] == "macro":
-                # As `mmnet spot --checkpoint`: the model learnt micro-expressions; a macro one is shown, not classified
-                files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
-                note = "A macro-expression: not classified (the model was trained on micro-expressions)."
-            else:
-                if iv.get("probabilities") is None:
-                    probs = predictor.predict_frames([onset], [apex])[0]
-                    iv["probabilities"] = {c: float(p) for c, p in zip(predictor.class_names, probs)}
-                    iv["label"] = predictor.class_names[int(np.argmax(probs))]
-                files, note = _figure(predictor, onset, apex, path.parent, name, f"{job.name} interval {k + 1}",
-                                      (iv["onset"], iv["apex"]))
-            job.files.update(files)
-            iv["files"] = sorted(files)
-            if note:
-                iv["note"] = note
+    unread = [k for k, iv in enumerate(intervals) if k not in pairs and (
+        k < MAX_EXPLAINED or (iv["type"] != "macro" and iv.get("probabilities") is None))]
+    if unread:  # a spotter that gave no images: its frames as they are, in one streaming pass
+        job.update(progress=0.8, stage=f"reading the frames of {len(unread)} interval(s)")
+        pairs.update(zip(unread, read_pairs(path, [(intervals[k]["onset"], intervals[k]["apex"]) for k in unread])))
+    todo = [k for k, iv in enumerate(intervals) if iv.get("probabilities") is None and iv["type"] != "macro"]
+    for k, (label, probs) in zip(todo, classify_pairs(predictor, [pairs[k] for k in todo])):
+        intervals[k]["label"], intervals[k]["probabilities"] = label, probs
+    for k, iv in enumerate(explained):
+        job.update(progress=0.85 + 0.15 * k / len(explained), stage=f"drawing interval {k + 1} of {len(explained)}")
+        name = f"interval-{k}-"
+        if pairs.get(k) is None:  # only a macro-expression's onset may show no face (a micro one is an error)
+            files, note = {}, "No face was found on the onset frame: nothing to draw."
+        elif iv.get("probabilities") is None and iv["type"] == "macro":
+            # As `mmnet spot --checkpoint`: the model learnt micro-expressions; a macro one is shown, not classified
+            onset, apex = pairs[k]
+            files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
+            note = "A macro-expression: not classified (the model was trained on micro-expressions)."
+        else:
+            files, note = _figure(predictor, *pairs[k], path.parent, name, f"{job.name} interval {k + 1}",
+                                  (iv["onset"], iv["apex"]))
+        job.files.update(files)
+        iv["files"] = sorted(files)
+        if note:
+            iv["note"] = note
     if len(intervals) > len(explained):
         result["note"] = (f"{len(intervals)} intervals were found; the pictures of the first {MAX_EXPLAINED} "
                           "are drawn, the others are listed only.")

@@ -81,7 +81,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         model_info: what ``GET /api/model`` says about it (``model_info.describe_checkpoint``).
         settings: limits (defaults: ``ServeSettings()``).
         spotter: the long-video spotter (default ``spotting.spot_recording``; see that module).
-        aligner: a face aligner for uploads that are not face crops (``mmnet.preprocess.FaceAligner``).
+        aligner: a face aligner for clip uploads that are not face crops (``mmnet.preprocess.FaceAligner``);
+            recordings always follow ``mmnet spot --checkpoint`` (faces aligned), whatever it is.
     """
     settings = settings or ServeSettings()
     limits = settings.limits
@@ -224,8 +225,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         with pools["recording"].slot() as slot:
             job, upload = await _receive(file, "recording", "recording")
             store.add(job)
-            slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps,
-                                                         aligner=aligner))
+            slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202)
 
     def _job_urls(job: Job) -> dict[str, str]:

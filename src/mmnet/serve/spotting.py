@@ -1,16 +1,21 @@
 """The one place where the server meets long-video spotting: ``spot_recording`` and the result's shape.
 
-A spotter is a callable ``spotter(path, *, fps, predictor, aligner, progress) -> dict`` returning
+A spotter is a callable ``spotter(path, *, fps, predictor, progress, draw) -> dict`` returning
 the JSON of ``mmnet spot --json``::
 
     {"fps": 30.0, "frames": 9000,
      "intervals": [{"onset": 120, "apex": 131, "offset": 140, "type": "micro", "score": 0.8,
                     "label": "happiness", "probabilities": {"happiness": 0.7, ...}}, ...],
-     "curve": {"frames": [...], "score": [...]}}        (optional: the motion curve to draw)
+     "curve": {"frames": [...], "score": [...]},        (optional: the motion curve to draw)
+     "pairs": {0: (onset, apex), ...}}                   (optional: the images classified, by interval)
 
 ``progress(done, total)`` is called as frames are read (``total`` None when unknown). Frame
 numbers are those of ``mmnet.media.FRAME_NUMBERING`` (videos from 0; frame folders: the number in the name).
-``label``/``probabilities`` may be None: the server then classifies the interval itself.
+``pairs`` holds the (onset, apex) images each classified interval was classified from, and those of
+the first ``draw`` intervals: the server draws these, so that the pictures are of the frames classified.
+The server's own spotter is ``mmnet spot --checkpoint``'s path (``mmnet.infer.recordings``); a
+spotter that leaves ``label``/``probabilities`` None or gives no ``pairs`` has the frames read as
+they are (uncropped) and its micro intervals classified from them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import math
 from pathlib import Path
 
 from ..errors import MMNetError
-from ..spotting.spotter import spot_recording as spot
+from ..infer.recordings import spot_and_classify
 
 __all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "check_spot_result",
            "downsample_curve", "MAX_CURVE_POINTS"]
@@ -46,11 +51,10 @@ def require_spotting() -> None:
         raise SpottingUnavailable(_UNAVAILABLE)
 
 
-def spot_recording(path: Path, *, fps: float | None = None, predictor=None, aligner=None, progress=None) -> dict:
-    """Spot the expressions of a long recording with ``mmnet.spotting`` (see the module docstring).
-
-    ``label``/``probabilities`` are left None: the server classifies the micro intervals itself
-    with its loaded ``predictor``. The curve is the micro scale's smoothed motion score.
+def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, draw: int = 0) -> dict:
+    """Spot and classify a long recording exactly as ``mmnet spot RECORDING --checkpoint MODEL`` does
+    (``mmnet.infer.recordings.spot_and_classify``: the CAS(ME)^2 preset, faces aligned; see the module
+    docstring). The curve is the micro scale's smoothed motion score.
     """
     require_spotting()
     total: list[int | None] = [None]
@@ -61,13 +65,15 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, alig
         if progress is not None:
             progress(done[0], total[0])
 
-    result = spot(path, fps=fps, aligner=aligner, progress=step, on_total=lambda n: total.__setitem__(0, n))
+    result, pairs = spot_and_classify(path, predictor, fps=fps, progress=step,
+                                      on_total=lambda n: total.__setitem__(0, n), draw=draw)
     out = result.to_dict()
     scale = "micro" if "micro" in result.details else next(iter(result.details), None)
     if scale is not None:
         smoothed = result.details[scale]["smoothed"]
         out["curve"] = {"frames": [int(n) for n in result.curves.numbers],
                         "score": [float(v) for v in smoothed]}
+    out["pairs"] = pairs
     return out
 
 

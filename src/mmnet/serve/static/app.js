@@ -201,6 +201,12 @@ function showClip(data) {
   const box = $("clip-result");
   box.hidden = false;
   box.replaceChildren(detail(data, data.files, ""));
+  if (data.recording_warning) {  // a long clip: classified as one, but it looks like a recording
+    const warning = document.createElement("p");
+    warning.className = "note";
+    warning.textContent = `Note: ${data.recording_warning}`;
+    box.prepend(warning);
+  }
   downloads(data, data.id, data.files["attention.png"], data.source.replace(/\.[^.]*$/, ""));
 }
 

@@ -1,0 +1,192 @@
+"""Spot a long recording, then classify its micro-expressions: the one path of ``mmnet spot --checkpoint``
+and of the server's recordings (``mmnet serve``), so that both give the same intervals and classes.
+
+* the spotter runs with the spot config's own face crop (``face.width`` x ``face.height``);
+* each interval's onset and apex are read in one streaming pass over the recording and, when the
+  config aligns faces (``face.mode=align``, the default), cropped with one alignment estimated on the
+  onset, with the crop of ``mmnet prepare`` (the classifier was trained on such crops);
+* MMNet classifies the micro intervals from those crops; macro-expressions are not classified (the
+  model learnt micro-expressions). The crops are returned, so that what is drawn is what was classified.
+
+``long_clip_warning`` says when a clip given to ``mmnet predict`` (or ``/api/predict``) looks like
+such a recording rather than one micro-expression.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, PreprocessError
+from ..media import is_video, list_frames, read_rgb, stream_video
+from ..spotting.config import SpotConfig, spot_config
+from ..spotting.flow_spotter import video_rate
+from ..spotting.spotter import SpotResult, spot_recording
+
+__all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_micro",
+           "spot_and_classify", "long_clip_warning", "LONG_CLIP_S", "LONG_CLIP_FRAMES"]
+
+Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
+_BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
+# A clip longer than this looks like a recording: six times the half second a micro-expression lasts at most.
+LONG_CLIP_S = 3.0
+LONG_CLIP_FRAMES = 600  # a frame folder has no rate: 3 s at 200 fps, the fastest camera of the datasets (SAMM)
+
+
+def classifier_aligner(config: SpotConfig):
+    """The aligner that crops intervals for the classifier: the crop of ``mmnet prepare`` (the classifier
+    was trained on such crops), not the spotter's small one; None when ``face.mode=none`` (face crops already)."""
+    if config.face.mode != "align":
+        return None
+    from ..preprocess.face import FaceAligner
+
+    return FaceAligner()
+
+
+def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[object | None, object | None]:
+    """(the spotter's aligner, the classifier's aligner) for ``config``; (None, None) when ``face.mode=none``
+    (frames are face crops already). The classifier's is None too when ``classify`` is False."""
+    if config.face.mode != "align":
+        return None, None
+    from ..preprocess.face import CropGeometry, FaceAligner
+
+    return (FaceAligner(CropGeometry(config.face.width, config.face.height)),
+            classifier_aligner(config) if classify else None)
+
+
+def _frames(source: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """The wanted frames of a video or frame folder, in frame order, in one pass."""
+    if not wanted:
+        return
+    last = max(wanted)
+    if is_video(source) and not source.is_dir():
+        stream = stream_video(source)
+        try:
+            for frame in stream:
+                if frame.index in wanted:
+                    yield frame.index, frame.image
+                if frame.index >= last:
+                    break
+        finally:
+            stream.close()
+    else:
+        paths = dict(list_frames(source, numbered=True)[0])
+        for n in sorted(wanted):
+            if n in paths:
+                yield n, read_rgb(paths[n])
+
+
+def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
+               optional: Iterable[int] = ()) -> list[Pair | None]:
+    """The (onset, apex) images of each ``(onset, apex)`` span, read in one streaming pass.
+
+    With an ``aligner`` each pair is cropped with one alignment estimated on its onset (as ``mmnet
+    prepare`` crops a clip), and only the crops are kept while the recording streams by.
+
+    Raises:
+        DataError: a frame is not in the recording.
+        PreprocessError: no face on the onset of a span; spans whose index is in ``optional`` get
+            None instead.
+    """
+    source, optional = Path(source), set(optional)
+    onsets_at: dict[int, list[int]] = defaultdict(list)
+    apexes_at: dict[int, list[int]] = defaultdict(list)
+    for k, (onset, apex) in enumerate(spans):
+        onsets_at[onset].append(k)
+        apexes_at[apex].append(k)
+    alignments: dict[int, object] = {}
+    onsets: dict[int, np.ndarray | None] = {}
+    apexes: dict[int, np.ndarray | None] = {}
+    wanted, seen = set(onsets_at) | set(apexes_at), set()
+    for number, image in _frames(source, wanted):
+        seen.add(number)
+        for k in onsets_at.get(number, ()):  # before the apex: a span's onset may be its apex
+            if aligner is None:
+                onsets[k] = image
+                continue
+            try:
+                alignments[k] = aligner.estimate(image)
+            except PreprocessError as exc:
+                if k not in optional:
+                    raise PreprocessError(
+                        f"Recording '{source}', onset frame {number}: {exc}; the micro-expression there cannot be "
+                        "cropped to the face and classified. If the frames are face crops already, spot with "
+                        "face.mode=none (`mmnet spot --no-align`).") from None
+                alignments[k] = None
+            onsets[k] = None if alignments[k] is None else alignments[k].apply(image)
+        for k in apexes_at.get(number, ()):
+            apexes[k] = image if aligner is None else (None if alignments[k] is None else alignments[k].apply(image))
+    missing = sorted(wanted - seen)
+    if missing:
+        raise DataError(f"Recording '{source}' has no frame(s) {missing[:10]}: the intervals point past its frames.")
+    return [None if onsets[k] is None or apexes[k] is None else (onsets[k], apexes[k]) for k in range(len(spans))]
+
+
+def classify_pairs(predictor, pairs: Sequence[Pair]) -> list[tuple[str, dict[str, float]]]:
+    """(label, probabilities rounded to 6 places) of each (onset, apex) pair, as ``mmnet spot`` reports them."""
+    out = []
+    for start in range(0, len(pairs), _BATCH):
+        batch = pairs[start: start + _BATCH]
+        probs = predictor.predict_frames([p[0] for p in batch], [p[1] for p in batch])
+        for p in probs:
+            out.append((predictor.class_names[int(p.argmax())],
+                        {name: round(float(v), 6) for name, v in zip(predictor.class_names, p)}))
+    return out
+
+
+def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[int, Pair | None]:
+    """Fill label and probabilities of ``result``'s micro intervals (new ``Interval`` records) from their
+    onset and apex frames, cropped by ``aligner`` (the classifier's, see ``recording_aligners``).
+
+    Returns the pairs read, by interval index: every micro interval's (the images classified) and the
+    first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face).
+    """
+    intervals = list(result.intervals)
+    keep = [k for k, i in enumerate(intervals) if i.type == "micro" or k < draw]
+    optional = {j for j, k in enumerate(keep) if intervals[k].type != "micro"}
+    pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
+                                      aligner, optional=optional)))
+    micro = [k for k in keep if intervals[k].type == "micro"]
+    for k, (label, probs) in zip(micro, classify_pairs(predictor, [pairs[k] for k in micro])):
+        intervals[k] = dataclasses.replace(intervals[k], label=label, probabilities=probs)
+    result.intervals = intervals
+    return pairs
+
+
+def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | None = None, *,
+                      fps: float | None = None, progress: Callable[[int], None] | None = None,
+                      on_total: Callable[[int | None], None] | None = None,
+                      draw: int = 0) -> tuple[SpotResult, dict[int, Pair | None]]:
+    """Spot ``source`` with ``config`` (default: the CAS(ME)^2 preset, as ``mmnet spot``), then, with a
+    ``predictor``, classify its micro intervals (``classify_micro``). Returns the result and the pairs read."""
+    config = config or spot_config()
+    spot_aligner, classifier_aligner = recording_aligners(config, classify=predictor is not None)
+    result = spot_recording(source, config, fps=fps, aligner=spot_aligner, progress=progress, on_total=on_total)
+    if predictor is None:
+        return result, {}
+    return result, classify_micro(result, predictor, classifier_aligner, draw=draw)
+
+
+def long_clip_warning(clip) -> str | None:
+    """A sentence when ``clip`` (``infer.Clip``) looks like a long recording rather than one expression:
+    a video longer than ``LONG_CLIP_S`` by its header (frame count and rate), a frame folder of more than
+    ``LONG_CLIP_FRAMES`` frames (over 3 s at any of the datasets' rates); None otherwise or when unknown."""
+    if clip.kind == "folder":
+        n = len(clip.numbers)
+        if n <= LONG_CLIP_FRAMES:
+            return None
+        length = f"{n} frames (over {LONG_CLIP_S:g} s even at 200 fps)"
+    elif clip.kind == "video":
+        fps, n = video_rate(clip.source)
+        if not fps or not n or n / fps <= LONG_CLIP_S:
+            return None
+        length = f"{n / fps:.1f} s ({n} frames at {fps:g} fps)"
+    else:
+        return None
+    return (f"this clip is {length} long: it looks like a recording, not one micro-expression (which lasts under "
+            "half a second), and was classified as a single clip. To find and classify the expressions in it, use "
+            "`mmnet spot RECORDING --checkpoint MODEL` (in `mmnet serve`: upload it as a recording).")
