@@ -12,8 +12,9 @@ It prints:
    AMX), torch's CPU capability, threads, the allocator;
 2. what the cores can do: a large matrix product in fp32 (and bf16 where it is native), GFLOP/s, best of
    3, and memory bandwidth (an in-place add, and a copy into fresh memory);
-3. one training step (the training loop's own step: batch from the cache, forward, backward, AdamW)
-   under torch's profiler, its time split by kind of work;
+3. the warm-up steps' seconds, system seconds and page faults (fresh memory costs the first steps
+   seconds), then one training step (the training loop's own step: batch from the cache, forward,
+   backward, AdamW) under torch's profiler, its time split by kind of work;
 4. the same step through oneDNN's verbose log: each convolution pass (forward, backward-data,
    backward-weights) with its shape, the kernel oneDNN chose, milliseconds and GFLOP/s, and the
    time spent converting memory layouts (oneDNN "reorders");
@@ -30,6 +31,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -220,10 +222,25 @@ def img_per_s(step, batch: int, steps: int) -> float:
     return batch * steps / (time.perf_counter() - t0)
 
 
+def warm_up(step, steps: int) -> list[dict]:
+    """Run ``steps`` steps; each one's seconds, system seconds and page faults. The first steps touch fresh
+    memory (the kernel zeroes every new page: seconds of system time per step), later ones reuse the freed
+    memory; the figures after this are of the steady state a long run is in."""
+    out = []
+    for _ in range(steps):
+        r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        step()
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        out.append({"s": time.perf_counter() - t0, "system_s": r1.ru_stime - r0.ru_stime,
+                    "page_faults": r1.ru_minflt - r0.ru_minflt})
+    return out
+
+
 def profile_precision(precision: str, args: argparse.Namespace) -> dict:
     step, layout = training_step(precision, args.size, args.batch, args.memory_format)
     result = {"precision": precision, "layout": layout, "size": args.size, "batch": args.batch,
-              "train_img_s": img_per_s(step, args.batch, args.steps)}
+              "warm_up": warm_up(step, args.warm_up)}
+    result["train_img_s"] = img_per_s(step, args.batch, args.steps)
     result.update(profile_kinds(step))
     result.update(onednn_primitives(step))
     if args.threads_scan:
@@ -254,6 +271,8 @@ def print_report(report: dict) -> None:
         print(f"\n## {r['precision']}, {r['layout']}, {r['size']} px, batch {r['batch']}: "
               f"{r['train_img_s']:.2f} img/s; profiled step {r['wall_ms']:.0f} ms, "
               f"peak RSS {r['peak_rss_gib']:.2f} GiB")
+        print("warm-up steps (s / system s / page faults): "
+              + ", ".join(f"{w['s']:.2f} / {w['system_s']:.2f} / {w['page_faults']}" for w in r["warm_up"]))
         print("\n| kind of work | ms | share |\n|---|---|---|")
         for kind, ms in sorted(r["kinds_ms"].items(), key=lambda kv: -kv[1]):
             print(f"| {kind} | {ms:.0f} | {ms / r['wall_ms']:.0%} |")
@@ -275,13 +294,14 @@ def main() -> None:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--steps", type=int, default=2, help="timed steps for img/s")
+    p.add_argument("--warm-up", type=int, default=4, help="steps before anything is timed (fresh memory)")
     p.add_argument("--memory-format", choices=("auto", "channels_last", "contiguous"), default="auto")
     p.add_argument("--threads-scan", action="store_true", help="img/s at 1, 2, 4 ... threads")
     p.add_argument("--quick", action="store_true", help="32 px, batch 2, small peaks: checks that it runs")
     p.add_argument("--json", type=Path, help="write the figures here too")
     args = p.parse_args()
     if args.quick:
-        args.size, args.batch, args.steps = 32, 2, 1
+        args.size, args.batch, args.steps, args.warm_up = 32, 2, 1, 1
     configure_cpu_numerics()
     report = {"machine": machine(), "peaks": peaks(args.quick)}
     native_bf16 = report["peaks"]["matmul_bf16_gflops"] is not None

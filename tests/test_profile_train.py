@@ -26,6 +26,7 @@ def test_quick_profile_reports_kinds_kernels_and_convolution_rates(tmp_path):
     assert report["peaks"]["matmul_fp32_gflops"] > 0 and report["peaks"]["bandwidth_inplace_add_gb_s"] > 0
     (run,) = report["runs"]
     assert run["precision"] == "fp32" and run["train_img_s"] > 0
+    assert len(run["warm_up"]) == 1 and set(run["warm_up"][0]) == {"s", "system_s", "page_faults"}
     assert run["kinds_ms"]["convolution"] > 0 and run["kinds_ms"]["matrix products (linear, attention)"] > 0
     # the time split adds up to the profiled step (the remainder is its own row)
     assert sum(run["kinds_ms"].values()) == pytest.approx(run["wall_ms"], rel=0.02)
