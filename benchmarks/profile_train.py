@@ -241,8 +241,9 @@ def profile_precision(precision: str, args: argparse.Namespace) -> dict:
     result = {"precision": precision, "layout": layout, "size": args.size, "batch": args.batch,
               "warm_up": warm_up(step, args.warm_up)}
     result["train_img_s"] = img_per_s(step, args.batch, args.steps)
-    result.update(profile_kinds(step))
+    # oneDNN's log first: a step right after the profiler's touched fresh memory again in some layers
     result.update(onednn_primitives(step))
+    result.update(profile_kinds(step))
     if args.threads_scan:
         default = torch.get_num_threads()
         scan = {}
