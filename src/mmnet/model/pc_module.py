@@ -20,9 +20,9 @@ class Attention(nn.Module):
 
     On CUDA through torch's fused kernel (``scaled_dot_product_attention``); on CPU written out as the
     authors do (q @ k^T, softmax, @ v): for MMNet's 196 tokens of 128 dimensions per head, torch 2.13's
-    CPU flash kernel cuts the products into some 3,100 small oneDNN calls per training step, and a bf16
-    step trains 6 % faster without it on AMX (16.3-16.5 -> 17.3-17.5 img/s, fp32 unchanged; see
-    docs/performance.md, "Where the training step's time goes").
+    CPU flash kernel cuts the products into some 3,100 small oneDNN calls per training step, and bf16
+    training is 3-6 % faster without it on AMX, fp32 unchanged (docs/performance.md, "Where the
+    training step's time goes").
     """
 
     def __init__(self, dim: int, num_heads: int) -> None:
