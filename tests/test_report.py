@@ -205,3 +205,16 @@ def test_merged_labels_use_config_class_names(tmp_path):
     samples[0]["label"] = "fear"  # annotated emotion of a merged class: class 0 stays "negative"
     r = compute_report(write_run(tmp_path / "run", samples, _predict))
     assert r["classes"] == ["negative", "positive", "surprise"]
+
+
+@pytest.mark.parametrize("value", ["nan", "1.5", "high"])
+def test_a_damaged_probability_is_named_by_file_row_and_column(tmp_path, value):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    pred = run / "seed-0" / "fold-1" / "predictions.csv"
+    lines = pred.read_text().splitlines()
+    header = lines[0].split(",")
+    fields = lines[2].split(",")
+    fields[header.index("prob_1")] = value
+    pred.write_text("\n".join([lines[0], lines[1], ",".join(fields), *lines[3:]]) + "\n")
+    with pytest.raises(RunFolderError, match=r"predictions.csv' row 3: column 'prob_1' holds .*not a probability"):
+        compute_report(run)

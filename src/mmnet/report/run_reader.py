@@ -151,6 +151,15 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
             raise RunFolderError(
                 f"'{pred_path}': column '{col}' holds {int(pred[col][bad].iloc[0])}, outside 0..{n_classes - 1}."
             )
+    for col in [c for c in pred.columns if str(c).startswith("prob_")]:
+        # the pooled table hands these on to readers: a damaged or NaN probability is named, not passed on
+        values = pd.to_numeric(pred[col], errors="coerce")
+        bad = ~(values.between(0.0, 1.0))  # NaN and text (coerced to NaN) fail too
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise RunFolderError(f"'{pred_path}' row {row + 2}: column '{col}' holds {pred[col].iloc[row]!r}, not a "
+                                 "probability in [0, 1]; the file is damaged: rerun this fold (delete its done.json).")
+        pred[col] = values
     unknown = sorted(set(pred["sample_id"]) - set(sample_index.index))
     if unknown:
         raise RunFolderError(f"'{pred_path}' predicts {len(unknown)} sample(s) not in samples.csv, e.g. {unknown[:3]}.")
