@@ -272,6 +272,20 @@ def test_serve_options_out_of_range_are_named(tmp_path, capsys, argv, needle):
     assert_named_error(code, err, needle)
 
 
+def test_serve_on_a_busy_port_is_named_before_the_url_is_printed(tmp_path, capsys):
+    import socket
+
+    pytest.importorskip("uvicorn")
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code, out, err = cli(capsys, "serve", "--checkpoint", ckpt, "--host", "127.0.0.1", "--port", str(port))
+    assert_named_error(code, err, f"127.0.0.1:{port}", "--port")
+    assert "open http" not in out
+
+
 @pytest.mark.parametrize("option", ["--cpus-per-fold", "--gpus-per-fold"])
 def test_an_infinite_share_per_fold_is_refused_before_ray_starts(option):
     from mmnet.config import ExecutorConfig

@@ -51,6 +51,22 @@ def resolve_checkpoint(checkpoint: Path | None, search: Path) -> Path:
     return found
 
 
+def check_port_free(host: str, port: int) -> None:
+    """ConfigError when ``host:port`` cannot be listened on (uvicorn would fail after mmnet printed its URL)."""
+    import socket
+
+    from ..errors import ConfigError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is free
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): another program (an earlier "
+                              "mmnet serve?) uses that port; stop it, or choose another with --port.") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError, install_hint
 
@@ -78,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    check_port_free(args.host, args.port)  # before the model loads and before the URL is printed
     checkpoint = resolve_checkpoint(args.checkpoint, Path.cwd())
     predictor = Predictor.from_checkpoint(checkpoint, device=args.device)
     info = describe_checkpoint(checkpoint, predictor)
