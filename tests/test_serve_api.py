@@ -201,6 +201,10 @@ def test_request_problems_are_json(client):
     assert_person_readable(client.post("/api/predict", files={"video": ("a.mp4", b"x")}), 422, "form field 'file'")
     assert_person_readable(client.post("/api/predict", files={"file": ("a", b"x")}, data={"onset": "soon"}), 422,
                            "onset")
+    # two files in one request: refused, not the first kept and the second dropped
+    two = [("file", ("a.mp4", b"x")), ("file", ("b.mp4", b"y"))]
+    assert_person_readable(client.post("/api/predict", files=two), 422, "one file per request")
+    assert_person_readable(client.post("/api/recordings", files=two), 422, "one file per request")
     assert_person_readable(client.get("/api/jobs/nope"), 404, "no job")
     assert_person_readable(client.get("/api/nothing-here"), 404)
 

@@ -163,8 +163,12 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     def _urls(job: Job, names) -> dict[str, str]:
         return {n: f"/api/jobs/{job.id}/files/{n}" for n in names}
 
-    async def _receive(file: UploadFile, kind: str, default_name: str) -> tuple[Job, object]:
+    async def _receive(request: Request, file: UploadFile, kind: str, default_name: str) -> tuple[Job, object]:
         """Save and check an upload into a fresh folder; its job (not yet started) and the Upload."""
+        sent = (await request.form()).getlist("file")  # the form FastAPI parsed (cached): only the first is bound
+        if len(sent) > 1:
+            raise UploadError(f"{len(sent)} files were sent in the form field 'file'; send one file per request "
+                              "(one request for each clip or recording).")
         folder = store.new_folder()
         job = Job(kind, display_name(file.filename, default_name), folder, settings.job_timeout_s)
         try:
@@ -198,13 +202,14 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 "result_ttl_s": settings.result_ttl_s}
 
     @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)")
-    async def predict(file: Annotated[UploadFile, File(description="a video, or a zip of the clip's numbered frames")],
+    async def predict(request: Request,
+                      file: Annotated[UploadFile, File(description="a video, or a zip of the clip's numbered frames")],
                       onset: Annotated[int | None, Form(description=_ONSET_HELP)] = None,
                       apex: Annotated[int | None, Form(description="apex frame number (default: spotted)")] = None):
         """`mmnet predict --json`'s fields for the clip (`source` is the upload's file name), plus `id`
         and `files`: the URLs of the onset and apex crops and of the attention figure (PNG)."""
         with pools["clip"].slot() as slot:
-            job, upload = await _receive(file, "clip", "clip")
+            job, upload = await _receive(request, file, "clip", "clip")
             store.add(job)
             future = slot.submit(job, lambda j: analyse_clip(j, predictor, upload.path, onset=onset, apex=apex,
                                                              aligner=aligner))
@@ -215,7 +220,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         return {**job.result, "id": job.id, "files": _urls(job, job.result["files"])}
 
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording")
-    async def recordings(file: Annotated[UploadFile, File(description="a video, or a zip of numbered frames")],
+    async def recordings(request: Request,
+                         file: Annotated[UploadFile, File(description="a video, or a zip of numbered frames")],
                          fps: Annotated[float | None, Form(gt=0, description="frame rate (a zip of frames needs it)")]
                          = None):
         """Answers 202 with the job's id at once; follow it at `/api/jobs/{id}` or `/api/jobs/{id}/events`,
@@ -223,7 +229,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         if not can_spot:
             require_spotting()  # the adapter's "not available in this version" (501)
         with pools["recording"].slot() as slot:
-            job, upload = await _receive(file, "recording", "recording")
+            job, upload = await _receive(request, file, "recording", "recording")
             store.add(job)
             slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202)
