@@ -218,3 +218,12 @@ def test_a_damaged_probability_is_named_by_file_row_and_column(tmp_path, value):
     pred.write_text("\n".join([lines[0], lines[1], ",".join(fields), *lines[3:]]) + "\n")
     with pytest.raises(RunFolderError, match=r"predictions.csv' row 3: column 'prob_1' holds .*not a probability"):
         compute_report(run)
+
+
+def test_a_damaged_fold_says_how_to_redo_it(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    pred = run / "seed-0" / "fold-1" / "predictions.csv"
+    lines = pred.read_text().splitlines()
+    pred.write_text("\n".join([*lines, lines[1]]) + "\n")  # a row written twice
+    with pytest.raises(RunFolderError, match=r"two rows for sample .* delete its done.json and rerun the same"):
+        compute_report(run)

@@ -125,6 +125,20 @@ def _classes(config: dict, samples: pd.DataFrame, path: Path) -> list[str]:
     return [str(by_index[i][0]) if i in by_index.index else f"class_{i}" for i in range(n)]
 
 
+FOLD_REMEDY = ("To redo this fold, delete its done.json and rerun the same `mmnet train` command (the other "
+               "finished folds are kept).")
+
+
+def _read_fold_or_say_how(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> Fold:
+    """``_read_fold``; a damaged fold's error also says how to redo it, where the message does not already."""
+    try:
+        return _read_fold(run, seed, path, sample_index)
+    except RunFolderError as exc:
+        if "rerun" in str(exc):
+            raise
+        raise RunFolderError(f"{exc} {FOLD_REMEDY}") from None
+
+
 def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> Fold:
     fold = Fold(seed=seed, name=path.name, path=path)
     done_path = path / rf.DONE
@@ -253,7 +267,7 @@ def load_run(run_dir: str | Path) -> Run:
     for seed in sorted(seed_dirs):
         fold_dirs = sorted((d for d in seed_dirs[seed].iterdir() if d.is_dir() and d.name.startswith("fold-")),
                            key=lambda d: natural_key(d.name))
-        run.folds[seed] = [_read_fold(run, seed, d, index) for d in fold_dirs]
+        run.folds[seed] = [_read_fold_or_say_how(run, seed, d, index) for d in fold_dirs]
         seen: dict[str, str] = {}
         for fold in run.folds[seed]:
             if fold.predictions is None:
