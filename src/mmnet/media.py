@@ -44,6 +44,7 @@ __all__ = [
     "resize_rgb",
     "stream_video",
     "read_video",
+    "iter_video_frames",
     "read_video_frames",
 ]
 
@@ -282,23 +283,29 @@ def read_video(path: str | Path) -> list[VideoFrame]:
     return list(stream_video(path))
 
 
+def iter_video_frames(path: str | Path, numbers: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, image) of the given indices (from 0), in frame order, decoded in one streaming pass that
+    keeps none of the others and stops at the last number asked for (numbers beyond the end are skipped)."""
+    wanted = set(numbers)
+    if not wanted:
+        return
+    left = len(wanted)
+    stream = stream_video(path)
+    try:
+        for frame in stream:
+            if frame.index in wanted:
+                yield frame.index, frame.image
+                left -= 1
+                if not left:
+                    break
+    finally:
+        stream.close()
+
+
 def read_video_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.ndarray]:
     """The frames of the given indices (from 0), decoded in one streaming pass that keeps only them.
 
     The pass stops at the last number asked for; numbers beyond the video's end are absent from
     the result.
     """
-    wanted = set(numbers)
-    found: dict[int, np.ndarray] = {}
-    if not wanted:
-        return found
-    stream = stream_video(path)
-    try:
-        for frame in stream:
-            if frame.index in wanted:
-                found[frame.index] = frame.image
-                if len(found) == len(wanted):
-                    break
-    finally:
-        stream.close()
-    return found
+    return dict(iter_video_frames(path, numbers))

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, PreprocessError
-from ..media import is_video, list_frames, read_rgb, stream_video
+from ..media import is_video, iter_video_frames, list_frames, read_rgb
 from ..spotting.config import SpotConfig, spot_config
 from ..spotting.flow_spotter import video_rate
 from ..spotting.spotter import SpotResult, spot_recording
@@ -62,17 +62,8 @@ def _frames(source: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
     """The wanted frames of a video or frame folder, in frame order, in one pass."""
     if not wanted:
         return
-    last = max(wanted)
     if is_video(source) and not source.is_dir():
-        stream = stream_video(source)
-        try:
-            for frame in stream:
-                if frame.index in wanted:
-                    yield frame.index, frame.image
-                if frame.index >= last:
-                    break
-        finally:
-            stream.close()
+        yield from iter_video_frames(source, wanted)
     else:
         paths = dict(list_frames(source, numbered=True)[0])
         for n in sorted(wanted):
