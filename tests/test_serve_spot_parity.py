@@ -4,7 +4,11 @@ draws the face crops it classified."""
 
 import io
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,8 +40,23 @@ def _served(predictor, video, aligner):
         return result, onset.size
 
 
+INNER = "MMNET_PARITY_IN_FRESH_PROCESS"
+
+
 @pytest.mark.slow
-def test_server_recordings_classify_as_mmnet_spot_checkpoint(tmp_path, capsys):
+def test_server_recordings_classify_as_mmnet_spot_checkpoint():
+    # In a fresh process: after some other tests in the same process the spotter found no micro-expression in
+    # this recording (process-wide state not yet identified), and the comparison below needs one.
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, **{INNER: "1"})
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"{__file__}::test_parity_in_a_fresh_process"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.skipif(os.environ.get(INNER) != "1", reason="run in its own process by the test above")
+def test_parity_in_a_fresh_process(tmp_path, capsys):
     from mmnet.media import read_video_frames
     from mmnet.preprocess import FaceAligner
     from mmnet.serve.analysis import thumbnail
