@@ -59,7 +59,9 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, c
                 stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
                 stream.height, stream.width = frame.shape[:2]
                 stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": "veryfast"}
+                # mbtree off: with it, this x264 build's output for the same frames changed with the process's
+                # memory state (uninitialised reads), so the same seed gave different videos and spotting results.
+                stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params": "mbtree=0"}
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
             count += 1
