@@ -17,7 +17,8 @@ It prints:
    backward, AdamW) under torch's profiler, its time split by kind of work;
 4. the same step through oneDNN's verbose log: each convolution pass (forward, backward-data,
    backward-weights) with its shape, the kernel oneDNN chose, milliseconds and GFLOP/s, and the
-   time spent converting memory layouts (oneDNN "reorders");
+   time spent converting memory layouts (oneDNN "reorders"), and the operator calls that met NCHW and
+   channels_last tensors together (PyTorch's slow path for mixed layouts; ``mmnet.model.layouts``);
 5. with ``--threads-scan``: the step's img/s at 1, 2, 4 ... threads up to torch's default.
 
 Not a test; the figures are this machine's. docs/performance.md ("Where the training step's time goes")
@@ -236,6 +237,16 @@ def warm_up(step, steps: int) -> list[dict]:
     return out
 
 
+def mixed_layouts(step) -> dict:
+    """Operator calls of one step that meet NCHW and channels_last together (slow elementwise paths)."""
+    from mmnet.model.layouts import MixedLayouts
+
+    with MixedLayouts() as mode:
+        step()
+    return {"calls": mode.total, "summary": mode.summary(),
+            "top": [{"op": op, "shape": list(shape), "calls": n} for (op, shape), n in mode.calls.most_common(8)]}
+
+
 def profile_precision(precision: str, args: argparse.Namespace) -> dict:
     step, layout = training_step(precision, args.size, args.batch, args.memory_format)
     result = {"precision": precision, "layout": layout, "size": args.size, "batch": args.batch,
@@ -244,6 +255,7 @@ def profile_precision(precision: str, args: argparse.Namespace) -> dict:
     # oneDNN's log first: a step right after the profiler's touched fresh memory again in some layers
     result.update(onednn_primitives(step))
     result.update(profile_kinds(step))
+    result["mixed_layouts"] = mixed_layouts(step)
     if args.threads_scan:
         default = torch.get_num_threads()
         scan = {}
@@ -284,6 +296,7 @@ def print_report(report: dict) -> None:
             gf = f"{row['gflops']:.0f}" if row["gflops"] else ""
             print(f"| {row['kind']} | {row['pass']} | {row['kernel']} | {row['shape'][:48]} | {row['calls']} "
                   f"| {row['ms']:.1f} | {gf} |")
+        print(f"\nmemory layouts: {r['mixed_layouts']['summary']}")
         if "img_s_by_threads" in r:
             print("\nthreads -> img/s: " + ", ".join(f"{n}: {v:.2f}" for n, v in r["img_s_by_threads"].items()))
 

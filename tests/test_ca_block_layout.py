@@ -9,38 +9,19 @@ so it is checked here; the values must not depend on it.
 from __future__ import annotations
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from mmnet.model.ca_block import CABlock, SpatialAttention
+from mmnet.model.layouts import MixedLayouts, layout_of
 
 
-def _layout(t: torch.Tensor) -> str | None:
-    """'cl' or 'nchw' for a 4-D tensor whose layout is unambiguous (more than one channel and pixel)."""
-    if t.dim() != 4 or t.shape[1] == 1 or t.shape[2] * t.shape[3] == 1:
-        return None
-    if t.is_contiguous(memory_format=torch.channels_last):
-        return "cl"
-    if t.is_contiguous():
-        return "nchw"
-    return None
-
-
-class _MixedLayouts(TorchDispatchMode):
-    """Records ops whose 4-D tensor arguments and results come in both layouts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.mixed: list[str] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if any(r.alias_info is not None and not r.alias_info.is_write for r in func._schema.returns):
-            return out  # a view (permute, expand ...) only reinterprets its input's memory
-        outs = out if isinstance(out, (tuple, list)) else [out]
-        layouts = {_layout(t) for t in [*args, *outs] if isinstance(t, torch.Tensor)} - {None}
-        if len(layouts) > 1:
-            self.mixed.append(str(func))
-        return out
+def test_the_detector_sees_a_mixed_pair_and_not_views() -> None:
+    a, b = torch.randn(2, 8, 5, 5), torch.randn(2, 8, 5, 5).to(memory_format=torch.channels_last)
+    with MixedLayouts() as mode:
+        b.permute(0, 2, 3, 1)  # a view: not counted
+        _ = a + b
+        _ = a.to(memory_format=torch.channels_last)  # a conversion meets both layouts too (it is one)
+    assert dict(mode.calls) == {("aten.add.Tensor", (2, 8, 5, 5)): 1, ("aten._to_copy.default", (2, 8, 5, 5)): 1}
+    assert layout_of(torch.randn(2, 1, 5, 5)) is None and "aten.add.Tensor 2x8x5x5: 1" in mode.summary()
 
 
 def test_channels_last_block_backward_stays_channels_last() -> None:
@@ -48,10 +29,10 @@ def test_channels_last_block_backward_stays_channels_last() -> None:
     block = CABlock(8, 8).to(memory_format=torch.channels_last)
     x = torch.randn(2, 8, 12, 12).to(memory_format=torch.channels_last).requires_grad_()
     prior = torch.rand(2, 1, 12, 12)
-    with _MixedLayouts() as mode:
+    with MixedLayouts() as mode:
         y, attn = block(x, prior)
         (y.square().sum() + attn.sum()).backward()
-    assert mode.mixed == [], f"ops that met both memory layouts: {mode.mixed}"
+    assert mode.total == 0, mode.summary()
     assert x.grad is not None and x.grad.is_contiguous(memory_format=torch.channels_last)
 
 

@@ -39,3 +39,5 @@ def test_quick_profile_reports_kinds_kernels_and_convolution_rates(tmp_path):
     # the motion stem's input is the data: no backward-data pass is run for it
     assert not [r for r in convs if "ic3oc180" in r["shape"] and r["pass"] == "backward_data"]
     assert "## fp32" in proc.stdout and "| primitive | pass | kernel |" in proc.stdout
+    # the layout check ran on a real step and says what it found
+    assert run["mixed_layouts"]["calls"] >= 0 and "memory layouts: " in proc.stdout
