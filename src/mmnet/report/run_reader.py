@@ -130,11 +130,11 @@ FOLD_REMEDY = ("To redo this fold, delete its done.json and rerun the same `mmne
 
 
 def _read_fold_or_say_how(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> Fold:
-    """``_read_fold``; a damaged fold's error also says how to redo it, where the message does not already."""
+    """``_read_fold``; a damaged fold's error also says how to redo it (the one place that says it)."""
     try:
         return _read_fold(run, seed, path, sample_index)
     except RunFolderError as exc:
-        if "rerun" in str(exc):
+        if "rerun" in str(exc):  # _read_csv's unreadable-table error, shared with the run's own tables, says it
             raise
         raise RunFolderError(f"{exc} {FOLD_REMEDY}") from None
 
@@ -154,7 +154,7 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
 
     pred_path = path / rf.PREDICTIONS
     if not pred_path.is_file():
-        raise RunFolderError(f"'{path}' has done.json but no predictions.csv; rerun this fold (delete its done.json).")
+        raise RunFolderError(f"'{path}' has done.json but no predictions.csv.")
     pred = _read_csv(pred_path, ("epoch", "sample_id", "true", "pred"))
     for col in ("epoch", "true", "pred"):
         pred[col] = _int_column(pred, col, pred_path)
@@ -172,7 +172,7 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise RunFolderError(f"'{pred_path}' row {row + 2}: column '{col}' holds {pred[col].iloc[row]!r}, not a "
-                                 "probability in [0, 1]; the file is damaged: rerun this fold (delete its done.json).")
+                                 "probability in [0, 1]; the file is damaged.")
         pred[col] = values
     unknown = sorted(set(pred["sample_id"]) - set(sample_index.index))
     if unknown:
@@ -198,7 +198,7 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
     epochs = fold.done.get("epochs")
     if epochs is not None and int(pred["epoch"].max()) != int(epochs):
         raise RunFolderError(
-            f"'{pred_path}': last epoch {int(pred['epoch'].max())} but done.json says epochs={epochs}; rerun this fold."
+            f"'{pred_path}': last epoch {int(pred['epoch'].max())} but done.json says epochs={epochs}."
         )
     # subject/dataset come from samples.csv: one source of truth for identities.
     pred["subject"] = sample_index.loc[pred["sample_id"], "subject"].to_numpy()
