@@ -45,6 +45,9 @@ from mmnet.data.cache import CachedFrames
 from mmnet.runtime import active_allocator, configure_cpu_numerics, cpu_has_fast_bf16, resolve_memory_format
 from mmnet.train.loop import adamw, evaluate, train_one_epoch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from authors_baseline import FRAMES_PER_SAMPLE, WARM_UP_STEPS, authors_data_ms, authors_train  # noqa: I001
+
 
 def fake_cache(n_samples: int, size: int) -> CachedFrames:
     """A cache as `build_frame_cache` returns: 3 onset and 3 apex candidate frames per sample."""
@@ -91,10 +94,10 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     compile_s = None
     if compile_model:  # torch.compile (inductor; on CPU it needs a C++ compiler), timed apart from the steps
         model = torch.compile(model)
-    # Warm-up: one step (kernel selection, allocator); with --compile two (the compilation, and a
-    # possible recompilation on the second call).
+    # Warm-up (kernel selection, fresh memory: authors_baseline.WARM_UP_STEPS); with --compile one more
+    # (the compilation, and a possible recompilation on the second call).
     t0 = time.perf_counter()
-    for _ in range(2 if compile_model else 1):
+    for _ in range(WARM_UP_STEPS + (1 if compile_model else 0)):
         train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
                         precision=precision, memory_format=fmt)
     sync(device)
@@ -145,8 +148,6 @@ def _plain_environment() -> dict[str, str]:
 def run_role(code: str, args: argparse.Namespace) -> dict:
     """One cell of the baseline table, in this process (its process settings are already decided)."""
     if code == "authors":
-        from authors_baseline import authors_train
-
         r = authors_train(args.steps, args.batch, args.size)
         r.update(precision="fp32", memory_format="NCHW")
     else:
@@ -210,14 +211,11 @@ def main() -> None:
     if not PLAIN:
         configure_cpu_numerics()
     if args.role:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
         print(json.dumps(run_role(args.role, args)))
         return
     if args.baseline:
         baseline(args)
         return
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from authors_baseline import FRAMES_PER_SAMPLE, authors_data_ms
 
     devices = [torch.device(args.device)] if args.device else [torch.device("cpu")] + (
         [torch.device("cuda")] if torch.cuda.is_available() else [])

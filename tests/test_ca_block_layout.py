@@ -51,3 +51,26 @@ def test_spatial_attention_same_values_and_gradients_in_both_layouts() -> None:
     torch.testing.assert_close(out_cl, out_nchw, atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(grad_cl, grad_nchw, atol=1e-5, rtol=1e-5)
     assert grad_nchw.abs().sum() > 0
+
+
+def test_channel_pool_backward_is_autograds_bit_for_bit() -> None:
+    """The attention's one-pass pooling backward gives autograd's gradient exactly, ties included."""
+    from mmnet.model.ca_block import _ChannelMeanMax
+
+    torch.manual_seed(0)
+    for dtype in (torch.float32, torch.bfloat16):
+        for dim in (1, 3):
+            base = (torch.randn(3, 6, 7, 5) * 2).round() / 2  # few distinct values: ties in the max
+            upstream = torch.randn(3, 6, 7, 5).to(dtype)
+            upstream = upstream.narrow(dim, 0, 2)  # (.., 2 along dim, ..): the mean's and the max's share
+            grads, outs = [], []
+            for pooled in (lambda x, d=dim: _ChannelMeanMax.apply(x, d),
+                           lambda x, d=dim: torch.cat([x.mean(d, keepdim=True), x.max(d, keepdim=True).values], d)):
+                x = base.to(dtype).requires_grad_()
+                out = pooled(x)
+                (out * upstream).sum().backward()
+                outs.append(out.detach())
+                grads.append(x.grad)
+            assert torch.equal(outs[0], outs[1]), (dtype, dim)
+            assert torch.equal(grads[0], grads[1]), (dtype, dim)
+            assert grads[0].is_contiguous()

@@ -22,22 +22,47 @@ class SpatialAttention(nn.Module):
         self.bn = nn.BatchNorm2d(1)
 
     def forward(self, x: Tensor) -> Tensor:
-        # max(...).values as the authors' torch.max(x, 1)[0]: the same forward as amax, and a backward
-        # that sends a tie's gradient to one channel (amax splits it). It also keeps torch.compile
-        # correct: inductor's bf16 backward of amax over channels gives non-finite gradients (torch 2.13).
         channels = 1
         if not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
             # Pool a channels_last x over the last dim of its (B, H, W, C) view: the same values, and the
-            # backward of mean and max then writes channels_last gradients like the rest of the block.
-            # Pooled over dim 1 they came back NCHW, and autograd's sum of the two layouts ran 3-5x
-            # slower than of one (224 px training: bf16 +9 %, fp32 +2 %; tests/test_ca_block_layout.py).
+            # backward then writes channels_last gradients like the rest of the block. Pooled over dim 1
+            # they came back NCHW, and autograd's sum of the two layouts ran 3-5x slower than of one
+            # (224 px training: bf16 +9 %, fp32 +2 %; tests/test_ca_block_layout.py).
             x, channels = x.permute(0, 2, 3, 1), 3
-        pooled = torch.cat(
-            [x.mean(dim=channels, keepdim=True), x.max(dim=channels, keepdim=True).values], dim=channels
-        )
+        if torch.is_grad_enabled() and x.requires_grad:
+            pooled = _ChannelMeanMax.apply(x, channels)
+        else:  # inference and export (ONNX): the plain operators
+            pooled = torch.cat([x.mean(dim=channels, keepdim=True), x.max(dim=channels, keepdim=True).values], channels)
         if channels == 3:
             pooled = pooled.permute(0, 3, 1, 2)  # back to (B, 2, H, W), channels_last in memory
         return torch.sigmoid(self.bn(self.conv(pooled)))  # (B, 1, H, W)
+
+
+class _ChannelMeanMax(torch.autograd.Function):
+    """cat([x.mean(dim), x.max(dim).values], dim) with a one-pass backward.
+
+    Autograd's backward of the two pools and the cat writes the full-size gradient four times (max's
+    zeros, its out-of-place scatter, mean's division, their sum); this one writes it once (the mean's
+    share broadcast) and adds the max's share in place at the arg-max: the same values, bit for bit
+    (tests/test_ca_block_layout.py). At 224 px that is most of the attention's backward (stage 1's
+    32x128x112x112 features). max(...).values as the authors' torch.max(x, 1)[0]: a tie's gradient
+    goes to one channel (amax would split it).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, dim: int) -> Tensor:
+        values, indices = x.max(dim=dim, keepdim=True)
+        ctx.save_for_backward(indices)
+        ctx.dim, ctx.shape = dim, x.shape
+        return torch.cat([x.mean(dim=dim, keepdim=True), values], dim=dim)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        (indices,) = ctx.saved_tensors
+        grad_mean, grad_max = grad.split(1, dim=ctx.dim)
+        # as autograd's mean backward: grad / count, broadcast (contiguous: the layout of x)
+        grad_x = (grad_mean / ctx.shape[ctx.dim]).expand(ctx.shape).contiguous()
+        return grad_x.scatter_add_(ctx.dim, indices, grad_max), None
 
 
 class CABlock(nn.Module):
@@ -56,7 +81,7 @@ class CABlock(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = nn.ReLU()  # not in place: see MotionStem
         self.conv2 = nn.Conv2d(out_channels, out_channels, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
         # The shortcut projection exists only where the shape changes (torchvision's _make_layer).

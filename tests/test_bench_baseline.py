@@ -1,0 +1,38 @@
+"""The benchmark's authors' network computes what mmnet's does: the baseline's ratio compares two ways of
+computing the same thing, so a faster formulation of ours must not leak into theirs or change the values."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from authors_baseline import AuthorsAttention, AuthorsSpatialAttention, authors_model  # noqa: E402
+
+from mmnet import MMNet  # noqa: E402
+
+
+def test_authors_network_is_their_formulation_with_our_values() -> None:
+    torch.manual_seed(0)
+    theirs = authors_model(64)
+    ours = MMNet(image_size=64)
+    ours.load_state_dict(theirs.state_dict())
+    relus = [m for m in theirs.modules() if isinstance(m, nn.ReLU)]
+    assert relus and all(m.inplace for m in relus)
+    assert len([m for m in theirs.modules() if isinstance(m, AuthorsSpatialAttention)]) == 4
+    assert all(isinstance(b.attn, AuthorsAttention) for b in theirs.pc_module.blocks)
+    onset, apex = torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)
+    labels = torch.tensor([0, 3])
+    grads = []
+    for model in (theirs, ours):
+        model.train()
+        logits = model(onset, apex)
+        nn.functional.cross_entropy(logits, labels).backward()
+        grads.append((logits.detach(), {n: p.grad for n, p in model.named_parameters()}))
+    (logits_t, grads_t), (logits_o, grads_o) = grads
+    torch.testing.assert_close(logits_o, logits_t, atol=1e-5, rtol=1e-5)
+    for name, grad in grads_t.items():
+        torch.testing.assert_close(grads_o[name], grad, atol=1e-4, rtol=1e-3, msg=name)
