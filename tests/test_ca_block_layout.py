@@ -60,8 +60,8 @@ def test_channel_pool_backward_is_autograds_bit_for_bit() -> None:
     torch.manual_seed(0)
     for dtype in (torch.float32, torch.bfloat16):
         for dim in (1, 3):
-            base = (torch.randn(3, 6, 7, 5) * 2).round() / 2  # few distinct values: ties in the max
-            upstream = torch.randn(3, 6, 7, 5).to(dtype)
+            base = (torch.randn(3, 8, 7, 8) * 2).round() / 2  # few distinct values: ties in the max; C = 8
+            upstream = torch.randn(3, 8, 7, 8).to(dtype)
             upstream = upstream.narrow(dim, 0, 2)  # (.., 2 along dim, ..): the mean's and the max's share
             grads, outs = [], []
             for pooled in (lambda x, d=dim: _ChannelMeanMax.apply(x, d),
@@ -74,3 +74,16 @@ def test_channel_pool_backward_is_autograds_bit_for_bit() -> None:
             assert torch.equal(outs[0], outs[1]), (dtype, dim)
             assert torch.equal(grads[0], grads[1]), (dtype, dim)
             assert grads[0].is_contiguous()
+
+
+def test_spatial_attention_same_map_with_and_without_gradients() -> None:
+    """Inference takes the plain operators (amax, sum / C), training the autograd Function: one map."""
+    torch.manual_seed(0)
+    sa = SpatialAttention().eval()
+    for dtype in (torch.float32, torch.bfloat16):
+        for fmt in (torch.contiguous_format, torch.channels_last):
+            x = torch.randn(2, 16, 9, 9).to(dtype).to(memory_format=fmt)
+            sa.to(dtype)
+            with torch.no_grad():
+                plain = sa(x)
+            assert torch.equal(sa(x.clone().requires_grad_()).detach(), plain), (dtype, fmt)
