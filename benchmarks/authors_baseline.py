@@ -166,8 +166,11 @@ def authors_train(steps: int, batch: int, size: int) -> dict:
             opt.step()
             return data_s
 
+        warm_up_s = []
         for _ in range(WARM_UP_STEPS):
+            t0 = time.perf_counter()
             step()
+            warm_up_s.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         data_s = sum(step() for _ in range(steps))
         train_s = time.perf_counter() - t0
@@ -179,4 +182,5 @@ def authors_train(steps: int, batch: int, size: int) -> dict:
                 model(*authors_batch(clips, batch, train=False))
             eval_s = time.perf_counter() - t0
     n = steps * batch
-    return {"train_img_s": n / train_s, "eval_img_s": n / eval_s, "data_ms_per_sample": data_s / n * 1e3}
+    return {"train_img_s": n / train_s, "eval_img_s": n / eval_s, "data_ms_per_sample": data_s / n * 1e3,
+            "warm_up_s": warm_up_s}

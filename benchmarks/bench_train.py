@@ -96,13 +96,15 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
         model = torch.compile(model)
     # Warm-up (kernel selection, fresh memory: authors_baseline.WARM_UP_STEPS); with --compile one more
     # (the compilation, and a possible recompilation on the second call).
-    t0 = time.perf_counter()
+    warm_up_s = []
     for _ in range(WARM_UP_STEPS + (1 if compile_model else 0)):
+        t0 = time.perf_counter()
         train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
                         precision=precision, memory_format=fmt)
-    sync(device)
+        sync(device)
+        warm_up_s.append(time.perf_counter() - t0)
     if compile_model:
-        compile_s = time.perf_counter() - t0
+        compile_s = sum(warm_up_s)
     t0 = time.perf_counter()
     train_one_epoch(model, data, idx, opt, batch_size=batch, augment=aug, generator=gen, precision=precision,
                     memory_format=fmt)
@@ -121,7 +123,7 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     out = {"device": str(device), "precision": precision, "batch": batch,
            "memory_format": "channels_last" if fmt == torch.channels_last else "NCHW", "train_img_s": train_ips,
            "eval_img_s": eval_ips, "data_ms_per_sample": data_ms, "peak_rss_gib": peak_rss_gib(),
-           "params_finite": params_finite}
+           "params_finite": params_finite, "warm_up_s": warm_up_s}
     if compile_model:
         out["compile"] = True
         out["compile_warmup_s"] = compile_s
@@ -173,7 +175,8 @@ def baseline(args: argparse.Namespace) -> None:
         r = cells[code, process]
         print(f"{code:>7} code, {process:>5} process settings ({r['allocator']} malloc, flush denormals "
               f"{r['flush_denormal']}): train {r['train_img_s']:.2f} img/s, eval {r['eval_img_s']:.2f} img/s, "
-              f"data {r['data_ms_per_sample']:.2f} ms/sample ({r['precision']}, {r['memory_format']})", flush=True)
+              f"data {r['data_ms_per_sample']:.2f} ms/sample ({r['precision']}, {r['memory_format']}); untimed steps "
+              + " / ".join(f"{s:.2f}" for s in r["warm_up_s"]) + " s", flush=True)
     print("\n| ratio (training img/s) | what it isolates | value |\n|---|---|---|")
     t = {k: v["train_img_s"] for k, v in cells.items()}
     for label, what, value in (

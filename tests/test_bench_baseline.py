@@ -3,14 +3,17 @@ computing the same thing, so a faster formulation of ours must not leak into the
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from authors_baseline import AuthorsAttention, AuthorsSpatialAttention, authors_model  # noqa: E402
+from authors_baseline import WARM_UP_STEPS, AuthorsAttention, AuthorsSpatialAttention, authors_model  # noqa: E402
 
 from mmnet import MMNet  # noqa: E402
 
@@ -36,3 +39,18 @@ def test_authors_network_is_their_formulation_with_our_values() -> None:
     torch.testing.assert_close(logits_o, logits_t, atol=1e-5, rtol=1e-5)
     for name, grad in grads_t.items():
         torch.testing.assert_close(grads_o[name], grad, atol=1e-4, rtol=1e-3, msg=name)
+
+
+@pytest.mark.slow
+def test_baseline_runs_five_cells_and_prints_the_split(tmp_path):
+    """`bench_train.py --baseline` at tiny sizes: five fresh processes, each timed after its untimed steps."""
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_train.py"), "--baseline", "--steps", "1",
+                           "--size", "64", "--batch", "4"], env=env, capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cells = [line for line in proc.stdout.splitlines() if "process settings (" in line]
+    assert len(cells) == 5, proc.stdout
+    assert all(line.count(" / ") == WARM_UP_STEPS - 1 and "untimed steps" in line for line in cells)
+    assert "| ours / authors' with our process settings | our code alone" in proc.stdout
