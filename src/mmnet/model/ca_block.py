@@ -39,9 +39,12 @@ class SpatialAttention(nn.Module):
 
 
 def _channel_mean(x: Tensor, dim: int) -> Tensor:
-    # sum / C rather than mean: in bf16 torch's mean converts the whole tensor to fp32 first (20 against 3 ms
-    # on 32x128x112x112). The same values as mean in fp32, and in bf16 when C is a power of two (MMNet's
-    # widths 128-512: the division is exact); otherwise within one bf16 rounding.
+    # On CPU sum / C rather than mean: in bf16 torch's mean converts the whole tensor to fp32 first (20
+    # against 3 ms on 32x128x112x112). The same values as mean in fp32, and in bf16 when C is a power of two
+    # (MMNet's widths 128-512: the division is exact); otherwise within one bf16 rounding. Not on CUDA,
+    # where autocast runs sum (not mean) in fp32, which would add that conversion instead.
+    if x.device.type != "cpu":
+        return x.mean(dim=dim, keepdim=True)
     return x.sum(dim=dim, keepdim=True) / x.shape[dim]
 
 
