@@ -87,3 +87,18 @@ def test_spatial_attention_same_map_with_and_without_gradients() -> None:
             with torch.no_grad():
                 plain = sa(x)
             assert torch.equal(sa(x.clone().requires_grad_()).detach(), plain), (dtype, fmt)
+
+
+def test_training_takes_the_one_pass_backward_and_inference_does_not(monkeypatch) -> None:
+    from mmnet.model import ca_block
+
+    calls = []
+    original = ca_block._ChannelMeanMax.apply
+    monkeypatch.setattr(ca_block._ChannelMeanMax, "apply", lambda *a: calls.append(1) or original(*a))
+    sa = SpatialAttention()
+    x = torch.randn(2, 8, 5, 5)
+    with torch.no_grad():
+        sa(x)
+    assert calls == []
+    sa(x.requires_grad_()).sum().backward()
+    assert calls == [1] and x.grad is not None

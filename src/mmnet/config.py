@@ -110,7 +110,7 @@ class TrainConfig:
     final_fit: bool | str = False
     tensorboard: bool = False  # event files in RUN/tensorboard (extra `tensorboard`); not part of the experiment
     # torch.compile the network: compilation (~1 min per fold the first time, a C++ compiler on CPU),
-    # then faster steps; for long runs (docs/performance.md, "torch.compile on CPU")
+    # then compiled steps: faster or not depending on the CPU and torch (docs/performance.md, "torch.compile on CPU")
     compile: bool = False
 
     def __post_init__(self) -> None:

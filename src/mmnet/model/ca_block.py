@@ -31,7 +31,8 @@ class SpatialAttention(nn.Module):
             x, channels = x.permute(0, 2, 3, 1), 3
         if torch.is_grad_enabled() and x.requires_grad:
             pooled = _ChannelMeanMax.apply(x, channels)
-        else:  # inference and export (ONNX): the plain operators (amax: max's values, faster in bf16)
+        else:  # inference: the plain operators (amax: max's values, faster in bf16). ONNX export traces
+            # the Function's forward (grad is on there): the same operators
             pooled = torch.cat([_channel_mean(x, channels), x.amax(dim=channels, keepdim=True)], channels)
         if channels == 3:
             pooled = pooled.permute(0, 3, 1, 2)  # back to (B, 2, H, W), channels_last in memory
