@@ -59,13 +59,15 @@ class Run:
     issues: list[str] = field(default_factory=list)
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+def _read_csv(path: Path, required: tuple[str, ...], remedy: str = "") -> pd.DataFrame:
+    """The table, or an error naming the file; ``remedy`` (what to do) is the caller's: a fold's file and the
+    run's own tables are mended differently (a fold's errors get theirs from ``_read_fold_or_say_how``)."""
     try:
         # keep_default_na=False: a subject called "NA" stays a string, an empty cell stays "".
         df = pd.read_csv(path, dtype=_TEXT_COLUMNS, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise RunFolderError(
-            f"'{path}' is not a readable CSV table ({exc}); rerun the fold or remove its folder."
+            f"'{path}' is not a readable CSV table ({exc}). {remedy}".rstrip()
         ) from None
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -125,6 +127,8 @@ def _classes(config: dict, samples: pd.DataFrame, path: Path) -> list[str]:
     return [str(by_index[i][0]) if i in by_index.index else f"class_{i}" for i in range(n)]
 
 
+RUN_TABLE_REMEDY = ("`mmnet train` writes it when the run starts: restore it from a copy, or train again into a "
+                    "new --out folder.")
 FOLD_REMEDY = ("To redo this fold, delete its done.json and rerun the same `mmnet train` command (the other "
                "finished folds are kept).")
 
@@ -134,8 +138,6 @@ def _read_fold_or_say_how(run: Run, seed: int, path: Path, sample_index: pd.Data
     try:
         return _read_fold(run, seed, path, sample_index)
     except RunFolderError as exc:
-        if "rerun" in str(exc):  # _read_csv's unreadable-table error, shared with the run's own tables, says it
-            raise
         raise RunFolderError(f"{exc} {FOLD_REMEDY}") from None
 
 
@@ -242,13 +244,14 @@ def load_run(run_dir: str | Path) -> Run:
         issues.append("env.json is missing: the environment cannot be audited.")
     if not (root / rf.SAMPLES).is_file():
         raise RunFolderError(f"'{root}' has no samples.csv: is it a run folder written by `mmnet train`?")
-    samples = _read_csv(root / rf.SAMPLES, ("sample_id", "dataset", "subject", "label", "class_index"))
+    samples = _read_csv(root / rf.SAMPLES, ("sample_id", "dataset", "subject", "label", "class_index"),
+                        RUN_TABLE_REMEDY)
     samples["class_index"] = _int_column(samples, "class_index", root / rf.SAMPLES)
     if samples["sample_id"].duplicated().any():
         dup = samples["sample_id"][samples["sample_id"].duplicated()].iloc[0]
         raise RunFolderError(f"'{root / rf.SAMPLES}' lists sample {dup!r} twice.")
     skipped = (
-        _read_csv(root / rf.SKIPPED, rf.SKIPPED_COLUMNS)
+        _read_csv(root / rf.SKIPPED, rf.SKIPPED_COLUMNS, RUN_TABLE_REMEDY)
         if (root / rf.SKIPPED).is_file()
         else pd.DataFrame({"sample_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
     )
