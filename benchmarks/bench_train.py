@@ -46,7 +46,8 @@ from mmnet.runtime import active_allocator, configure_cpu_numerics, cpu_has_fast
 from mmnet.train.loop import adamw, evaluate, train_one_epoch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from authors_baseline import FRAMES_PER_SAMPLE, WARM_UP_STEPS, authors_data_ms, authors_train  # noqa: I001
+from authors_baseline import (  # noqa: I001
+    FRAMES_PER_SAMPLE, WARM_UP_STEPS, authors_data_ms, authors_train, untimed_steps)
 
 
 def fake_cache(n_samples: int, size: int) -> CachedFrames:
@@ -94,15 +95,14 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     compile_s = None
     if compile_model:  # torch.compile (inductor; on CPU it needs a C++ compiler), timed apart from the steps
         model = torch.compile(model)
-    # Warm-up (kernel selection, fresh memory: authors_baseline.WARM_UP_STEPS); with --compile one more
-    # (the compilation, and a possible recompilation on the second call).
-    warm_up_s = []
-    for _ in range(WARM_UP_STEPS + (1 if compile_model else 0)):
-        t0 = time.perf_counter()
+    def step() -> None:
         train_one_epoch(model, data, idx[:batch], opt, batch_size=batch, augment=aug, generator=gen,
                         precision=precision, memory_format=fmt)
         sync(device)
-        warm_up_s.append(time.perf_counter() - t0)
+
+    # Warm-up (kernel selection, fresh memory: authors_baseline.WARM_UP_STEPS); with --compile one more
+    # (the compilation, and a possible recompilation on the second call).
+    warm_up_s = untimed_steps(step, WARM_UP_STEPS + (1 if compile_model else 0))
     if compile_model:
         compile_s = sum(warm_up_s[:2])  # the compiling call and a possible recompilation, as before
     t0 = time.perf_counter()
