@@ -102,3 +102,32 @@ def test_training_takes_the_one_pass_backward_and_inference_does_not(monkeypatch
     assert calls == []
     sa(x.requires_grad_()).sum().backward()
     assert calls == [1] and x.grad is not None
+
+
+def test_in_place_relu_and_residual_add_give_out_of_places_gradients(monkeypatch) -> None:
+    """fp32 runs ReLU and the residual add in place: the same loss and gradients, bit for bit, as out of
+    place (autograd raises if an in-place write hits a tensor some backward reads)."""
+    from mmnet.model import MMNet, ca_block
+
+    torch.manual_seed(0)
+    model = MMNet(image_size=32)
+    onset, apex = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    calls = []
+    original = torch.relu_
+    monkeypatch.setattr(torch, "relu_", lambda x: calls.append(1) or original(x))
+
+    def loss_and_grads() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        model.zero_grad()
+        loss = model(onset, apex).square().sum()
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters()]
+
+    in_place = loss_and_grads()
+    assert len(calls) == 2 + 2 * 4  # stem, conv1, and two per CA block
+    monkeypatch.setattr(ca_block.ReLU, "forward", lambda self, x: torch.relu(x))
+    monkeypatch.setattr(ca_block, "_residual_add", lambda y, identity: y + identity)
+    calls.clear()
+    out_of_place = loss_and_grads()
+    assert calls == []
+    assert torch.equal(in_place[0], out_of_place[0])
+    assert all(torch.equal(a, b) for a, b in zip(in_place[1], out_of_place[1]))
