@@ -29,7 +29,8 @@ from gpu_check_sections import (
 from mmnet import MMNet
 from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
-from mmnet.runtime import plan_compute
+from mmnet.errors import ConfigError
+from mmnet.runtime import check_compile, plan_compute
 from mmnet.train.loop import evaluate, train_one_epoch
 from mmnet.utils import atomic_torch_save
 
@@ -242,6 +243,10 @@ def section_ray(device: torch.device, sizes: Sizes, out: Path, allow_cpu: bool =
 def section_compile(device: torch.device, sizes: Sizes, out: Path) -> dict:
     """Eager against ``torch.compile`` at one batch size (the first steps, which compile, timed apart)."""
     need_cuda(device)
+    try:  # triton and a C compiler: known before the eager run rather than after it
+        check_compile(str(device))
+    except ConfigError as exc:
+        raise Skip(str(exc)) from None
     plan = plan_compute(str(device), "auto", "auto")
     B = sizes.compile_batch
     data = DeviceFrames(fake_cache(sizes.pool, sizes.image), [i % 5 for i in range(sizes.pool)], plan.device)
