@@ -260,14 +260,21 @@ def section_compile(device: torch.device, sizes: Sizes, out: Path) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
     idx = torch.randint(0, sizes.pool, (2 * B,), device=plan.device, generator=gen)
     t0 = time.perf_counter()
-    train_one_epoch(model, data, idx, opt, batch_size=B, augment=AugmentConfig(), generator=gen,
-                    precision=plan.precision, memory_format=plan.memory_format)
+    stats = train_one_epoch(model, data, idx, opt, batch_size=B, augment=AugmentConfig(), generator=gen,
+                            precision=plan.precision, memory_format=plan.memory_format)
     evaluate(model, data, idx, precision=plan.precision, batch_size=B, memory_format=plan.memory_format)
     sync(plan.device)
     compile_s = time.perf_counter() - t0
     compiled = _throughput(model, data, plan, B, sizes, plan.precision, gen)
     train_x = compiled["train_img_s"] / eager["train_img_s"]
     eval_x = compiled["eval_img_s"] / eager["eval_img_s"]
-    return {"batch": B, "precision": plan.precision, "compile_s": round(compile_s, 1), "eager": eager,
-            "compiled": compiled, "train_speedup": round(train_x, 3), "eval_speedup": round(eval_x, 3),
-            "helps_train": train_x > 1.05, "helps_eval": eval_x > 1.05}
+    # A fast step is worthless if it is wrong (compiled bf16 training on CPU gave non-finite gradients).
+    bad = [n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    res = {"batch": B, "precision": plan.precision, "compile_s": round(compile_s, 1), "eager": eager,
+           "compiled": compiled, "train_speedup": round(train_x, 3), "eval_speedup": round(eval_x, 3),
+           "helps_train": train_x > 1.05, "helps_eval": eval_x > 1.05, "first_loss": stats.loss,
+           "params_finite": not bad}
+    if bad or stats.first_bad_step is not None:
+        raise Failed(f"compiled training is not finite: first loss {stats.loss}, non-finite parameters "
+                     f"{', '.join(bad[:5]) or 'none'}", res)
+    return res
