@@ -208,6 +208,9 @@ def section_ray(device: torch.device, sizes: Sizes, out: Path, allow_cpu: bool =
         raise Skip("ray is not installed (pip install -e '.[ray]' in the mmnet checkout)") from None
     if device.type != "cuda" and not allow_cpu:
         raise Skip("needs CUDA (4 folds x 0.25 GPU)")
+    if device.index is not None:  # the Ray executor refuses train.device=cuda:N (a ConfigError)
+        raise Skip(f"Ray assigns each fold its GPU, so it takes no --device {device}: run the check with "
+                   f"--device cuda and CUDA_VISIBLE_DEVICES={device.index}")
     from mmnet.config import ExecutorConfig
     from mmnet.train import fold_tasks, prepare_run
     from mmnet.train.executors import run_local

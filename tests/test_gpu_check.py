@@ -119,3 +119,16 @@ def test_compile_section_fails_on_non_finite_compiled_training(monkeypatch, tmp_
     monkeypatch.setattr(torch, "compile", poisoned)
     with pytest.raises(sec.Failed, match="not finite"):
         runs.section_compile(torch.device("cpu"), tiny, tmp_path)
+
+
+def test_ray_section_skips_a_numbered_cuda_device(monkeypatch, tmp_path):
+    # run_ray refuses train.device=cuda:N (Ray assigns the GPU): the section says so instead of failing
+    import torch
+
+    pytest.importorskip("ray")
+    monkeypatch.syspath_prepend(str(BENCH))
+    import gpu_check_runs as runs
+    import gpu_check_sections as sec
+
+    with pytest.raises(sec.Skip, match="CUDA_VISIBLE_DEVICES=1"):
+        runs.section_ray(torch.device("cuda:1"), sec.QUICK, tmp_path)
