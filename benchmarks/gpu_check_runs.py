@@ -29,7 +29,8 @@ from gpu_check_sections import (
 from mmnet import MMNet
 from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
-from mmnet.runtime import plan_compute
+from mmnet.errors import ConfigError
+from mmnet.runtime import check_compile, plan_compute
 from mmnet.train.loop import evaluate, train_one_epoch
 from mmnet.utils import atomic_torch_save
 
@@ -207,6 +208,9 @@ def section_ray(device: torch.device, sizes: Sizes, out: Path, allow_cpu: bool =
         raise Skip("ray is not installed (pip install -e '.[ray]' in the mmnet checkout)") from None
     if device.type != "cuda" and not allow_cpu:
         raise Skip("needs CUDA (4 folds x 0.25 GPU)")
+    if device.index is not None:  # the Ray executor refuses train.device=cuda:N (a ConfigError)
+        raise Skip(f"Ray assigns each fold its GPU, so it takes no --device {device}: run the check with "
+                   f"--device cuda and CUDA_VISIBLE_DEVICES={device.index}")
     from mmnet.config import ExecutorConfig
     from mmnet.train import fold_tasks, prepare_run
     from mmnet.train.executors import run_local
@@ -242,6 +246,10 @@ def section_ray(device: torch.device, sizes: Sizes, out: Path, allow_cpu: bool =
 def section_compile(device: torch.device, sizes: Sizes, out: Path) -> dict:
     """Eager against ``torch.compile`` at one batch size (the first steps, which compile, timed apart)."""
     need_cuda(device)
+    try:  # triton and a C compiler: known before the eager run rather than after it
+        check_compile(str(device))
+    except ConfigError as exc:
+        raise Skip(str(exc)) from None
     plan = plan_compute(str(device), "auto", "auto")
     B = sizes.compile_batch
     data = DeviceFrames(fake_cache(sizes.pool, sizes.image), [i % 5 for i in range(sizes.pool)], plan.device)
@@ -255,14 +263,21 @@ def section_compile(device: torch.device, sizes: Sizes, out: Path) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
     idx = torch.randint(0, sizes.pool, (2 * B,), device=plan.device, generator=gen)
     t0 = time.perf_counter()
-    train_one_epoch(model, data, idx, opt, batch_size=B, augment=AugmentConfig(), generator=gen,
-                    precision=plan.precision, memory_format=plan.memory_format)
+    stats = train_one_epoch(model, data, idx, opt, batch_size=B, augment=AugmentConfig(), generator=gen,
+                            precision=plan.precision, memory_format=plan.memory_format)
     evaluate(model, data, idx, precision=plan.precision, batch_size=B, memory_format=plan.memory_format)
     sync(plan.device)
     compile_s = time.perf_counter() - t0
     compiled = _throughput(model, data, plan, B, sizes, plan.precision, gen)
     train_x = compiled["train_img_s"] / eager["train_img_s"]
     eval_x = compiled["eval_img_s"] / eager["eval_img_s"]
-    return {"batch": B, "precision": plan.precision, "compile_s": round(compile_s, 1), "eager": eager,
-            "compiled": compiled, "train_speedup": round(train_x, 3), "eval_speedup": round(eval_x, 3),
-            "helps_train": train_x > 1.05, "helps_eval": eval_x > 1.05}
+    # A fast step is worthless if it is wrong (compiled bf16 training on CPU gave non-finite gradients).
+    bad = [n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    res = {"batch": B, "precision": plan.precision, "compile_s": round(compile_s, 1), "eager": eager,
+           "compiled": compiled, "train_speedup": round(train_x, 3), "eval_speedup": round(eval_x, 3),
+           "helps_train": train_x > 1.05, "helps_eval": eval_x > 1.05, "first_loss": stats.loss,
+           "params_finite": not bad}
+    if bad or stats.first_bad_step is not None:
+        raise Failed(f"compiled training is not finite: first loss {stats.loss}, non-finite parameters "
+                     f"{', '.join(bad[:5]) or 'none'}", res)
+    return res

@@ -146,3 +146,23 @@ def test_nchw_batches_equal_channels_last_batches():
         assert torch.equal(a, b)
     assert out[torch.contiguous_format][0].is_contiguous()
     assert out[torch.channels_last][3].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_normalise_constants_are_made_once_per_device(monkeypatch):
+    # torch.tensor(..., device="cuda") is a host->device copy that waits for the GPU: per batch it would
+    # be a host synchronisation in every evaluation batch (seen only on CUDA; counted here on the CPU).
+    from mmnet.data import batches
+
+    batches._normalise_constants.cache_clear()
+    made = []
+    real = torch.tensor
+    monkeypatch.setattr(torch, "tensor", lambda *a, **k: made.append(k.get("device")) or real(*a, **k))
+    images = torch.randint(0, 256, (2, 8, 8, 3), dtype=torch.uint8)
+    with torch.inference_mode():
+        first = normalise_hwc(images)
+    assert len(made) == 2
+    for _ in range(3):
+        again = normalise_hwc(images)
+    assert len(made) == 2 and torch.equal(first, again)
+    scale, _ = batches._normalise_constants(images.device)
+    assert not scale.is_inference()  # a first call in inference mode caches ordinary tensors

@@ -57,3 +57,20 @@ def test_compiled_training_runs_a_loso_and_saves_plain_weights(tmp_path):
         # saved from the model, not from the compiled wrapper: MMNet's own keys (no "_orig_mod.")
         model = MMNet.from_pretrained(run / "seed-0" / fold / "model")
         assert not any(k.startswith("_orig_mod") for k in model.state_dict())
+
+
+def test_compile_on_cuda_needs_triton_and_a_c_compiler(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "triton" else
+                        real_find_spec(name, *a))
+    with pytest.raises(ConfigError, match="needs triton"):
+        check_compile("cuda")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    monkeypatch.setenv("CC", "")
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ConfigError, match="C compiler"):
+        check_compile("cuda")
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}" if name == "gcc" else None)
+    check_compile("cuda")

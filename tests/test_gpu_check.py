@@ -91,3 +91,44 @@ def test_quick_cpu_mode_writes_every_section(tmp_path):
     names = [r.split("|")[1].strip() for r in rows if r.split("|")[1].strip() in sections]
     assert names == list(sections)
     assert "| section | status | result | goal |" in md and "| ray | skipped: " in md
+
+
+def test_compile_section_fails_on_non_finite_compiled_training(monkeypatch, tmp_path):
+    # The compile section's code runs on CUDA only; here on the CPU with torch.compile stubbed out (an
+    # identity, then one that poisons a parameter as a miscompiled backward would).
+    import torch
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    import gpu_check_runs as runs
+    import gpu_check_sections as sec
+
+    monkeypatch.setattr(runs, "need_cuda", lambda device: None)
+    monkeypatch.setattr(runs, "check_compile", lambda device: None)
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: model)
+    import dataclasses
+
+    tiny = dataclasses.replace(sec.QUICK, image=16, steps=1, warmup=1, pool=4, compile_batch=2)
+    res = runs.section_compile(torch.device("cpu"), tiny, tmp_path)
+    assert res["params_finite"] is True and res["train_speedup"] > 0
+
+    def poisoned(model, **kw):
+        with torch.no_grad():
+            next(model.parameters()).fill_(float("nan"))
+        return model
+
+    monkeypatch.setattr(torch, "compile", poisoned)
+    with pytest.raises(sec.Failed, match="not finite"):
+        runs.section_compile(torch.device("cpu"), tiny, tmp_path)
+
+
+def test_ray_section_skips_a_numbered_cuda_device(monkeypatch, tmp_path):
+    # run_ray refuses train.device=cuda:N (Ray assigns the GPU): the section says so instead of failing
+    import torch
+
+    pytest.importorskip("ray")
+    monkeypatch.syspath_prepend(str(BENCH))
+    import gpu_check_runs as runs
+    import gpu_check_sections as sec
+
+    with pytest.raises(sec.Skip, match="CUDA_VISIBLE_DEVICES=1"):
+        runs.section_ray(torch.device("cuda:1"), sec.QUICK, tmp_path)

@@ -238,3 +238,22 @@ def test_dataset_name_is_checked_before_anything_is_read(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="SAMM"):
         prepare_run(load_config(None, ["data.dataset=samm-long", f"data.root={tmp_path}"]), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_state_keeps_the_cuda_random_state_on_cuda(monkeypatch):
+    # On CUDA the stochastic depth masks come from the device's default generator: a resume must restore it.
+    import torch
+
+    from mmnet.train import fold
+
+    cuda_state = torch.arange(16, dtype=torch.uint8)
+    restored = []
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device="cuda": cuda_state.clone())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device="cuda": restored.append((state, device)))
+    cuda = torch.device("cuda")
+    saved = fold._global_rng(cuda)
+    assert torch.equal(saved["cuda_rng"], cuda_state) and "cuda_rng" not in fold._global_rng(torch.device("cpu"))
+    fold._set_global_rng(saved, cuda)
+    assert len(restored) == 1 and torch.equal(restored[0][0], cuda_state) and restored[0][1] == cuda
+    fold._set_global_rng({"torch_rng": saved["torch_rng"]}, cuda)  # a state without it (written on the CPU)
+    assert len(restored) == 1

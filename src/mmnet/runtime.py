@@ -119,16 +119,26 @@ def check_device(name: str, where: str = "train.device") -> None:
 
 def check_compile(device_name: str) -> None:
     """Raise a one-line ConfigError when ``train.compile`` cannot work here: torch.compile on CPU
-    builds C++ kernels (inductor), so it needs a C++ compiler."""
+    builds C++ kernels (inductor), so it needs a C++ compiler; on CUDA inductor writes triton kernels,
+    so it needs triton, and triton builds its kernel launchers with a C compiler (gcc, clang or $CC)."""
+    import importlib.util
     import shutil
 
     from .errors import ConfigError
 
-    if resolve_device(device_name).type == "cpu":
+    device_type = resolve_device(device_name).type
+    if device_type == "cpu":
         compilers = [os.environ.get("CXX", ""), "g++", "clang++", "c++"]
         if not any(c and shutil.which(c) for c in compilers):
             raise ConfigError("train.compile=true on CPU needs a C++ compiler (g++ or clang++, or $CXX), and none "
                               "is on PATH; install one (e.g. `apt-get install g++`) or set train.compile=false.")
+    elif device_type == "cuda":
+        if importlib.util.find_spec("triton") is None:
+            raise ConfigError("train.compile=true on CUDA needs triton, and it is not installed; install the triton "
+                              "release this torch was built with (`pip install triton`) or set train.compile=false.")
+        if not any(c and shutil.which(c) for c in [os.environ.get("CC", ""), "gcc", "clang"]):
+            raise ConfigError("train.compile=true on CUDA needs a C compiler (gcc or clang, or $CC) for triton, and "
+                              "none is on PATH; install one (e.g. `apt-get install gcc`) or set train.compile=false.")
 
 
 def cpu_flags() -> frozenset[str]:

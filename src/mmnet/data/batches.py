@@ -14,6 +14,7 @@ small fraction of it per sample (per-machine figures: ``docs/performance.md``).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -31,11 +32,21 @@ def normalise_hwc(images: torch.Tensor, memory_format: torch.memory_format = tor
     A 4th (padding) channel is ignored. Conversion, scale and shift are done in place on one
     buffer already in the layout the network runs in, so no second copy is made.
     """
-    dev = images.device
-    scale = torch.tensor([1.0 / (255.0 * s) for s in IMAGENET_STD], device=dev).view(1, 3, 1, 1)
-    shift = torch.tensor([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)], device=dev).view(1, 3, 1, 1)
+    scale, shift = _normalise_constants(images.device)
     x = _to_float(images.permute(0, 3, 1, 2)[:, :3], memory_format)  # (B, 3, S, S)
     return x.mul_(scale).add_(shift)
+
+
+@functools.cache
+def _normalise_constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scale, shift) of ``normalise_hwc``, (1, 3, 1, 1) float32 on ``device``, made once per device: a
+    ``torch.tensor(..., device="cuda")`` copies from the host and waits for the GPU to drain (a host
+    synchronisation), which per batch would stall every evaluation batch on CUDA. Made outside inference
+    mode, so that a first call under ``torch.inference_mode`` does not cache inference tensors."""
+    with torch.inference_mode(False):
+        scale = torch.tensor([1.0 / (255.0 * s) for s in IMAGENET_STD], device=device).view(1, 3, 1, 1)
+        shift = torch.tensor([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)], device=device).view(1, 3, 1, 1)
+    return scale, shift
 
 
 def _to_float(x: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:

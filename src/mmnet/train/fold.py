@@ -80,7 +80,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             generator.set_state(state["generator"].cpu())
-            torch.set_rng_state(state["torch_rng"].cpu())
+            _set_global_rng(state, plan.device)
             done = _Progress(int(state["epoch"]), list(state["history"]), list(state["predictions"]))
         except (CorruptFile, KeyError, TypeError, ValueError, RuntimeError) as exc:
             # a damaged resume state: moved aside (kept for inspection), the fold starts again
@@ -118,7 +118,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
             atomic_torch_save({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(), "history": done.history, "predictions": done.predictions,
+                **_global_rng(plan.device), "history": done.history, "predictions": done.predictions,
                 "epoch": epoch,
             }, state_path)
         _write_fold_tables(fold_dir, cfg, done)
@@ -141,6 +141,21 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     atomic_write_text(fold_dir / rf.DONE, json.dumps(record, indent=2) + "\n")
     state_path.unlink(missing_ok=True)
     return record
+
+
+def _global_rng(device: torch.device) -> dict:
+    """torch's global random states for the resume state: the CPU's, and on CUDA the device's (the
+    authors' 3-class variant's stochastic depth draws its masks there, with torch's default generator)."""
+    state = {"torch_rng": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_global_rng(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if device.type == "cuda" and "cuda_rng" in state:  # a state written on the CPU has none
+        torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
 
 
 def _round(value: float | None) -> float | None:
