@@ -226,7 +226,9 @@ def section_ray(device: torch.device, sizes: Sizes, out: Path, allow_cpu: bool =
     seq = run_local(runs["ray-sequential"], progress=False)
     seq_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    # The GPUs counted by torch (CUDA_VISIBLE_DEVICES applies), not left to Ray's own detection
+    ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1",
+             num_gpus=torch.cuda.device_count() if device.type == "cuda" else None)
     init_s = time.perf_counter() - t0
     try:
         gpus = 0.25 if device.type == "cuda" else 0.0

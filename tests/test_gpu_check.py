@@ -132,3 +132,17 @@ def test_ray_section_skips_a_numbered_cuda_device(monkeypatch, tmp_path):
 
     with pytest.raises(sec.Skip, match="CUDA_VISIBLE_DEVICES=1"):
         runs.section_ray(torch.device("cuda:1"), sec.QUICK, tmp_path)
+
+
+def test_a_child_stopped_by_the_budget_is_skipped_and_one_past_its_own_limit_failed(gpu_check, tmp_path,
+                                                                                  monkeypatch):
+    import argparse
+
+    def hang(*args, timeout, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], timeout)
+
+    monkeypatch.setattr(gpu_check.subprocess, "run", hang)
+    args = argparse.Namespace(out=tmp_path, work=tmp_path, device="cuda", quick=False, ray_cpu=False)
+    limit = gpu_check.CHILD["loso"]
+    assert gpu_check._child("loso", args, timeout=limit - 100)["status"].startswith("skipped: stopped after")
+    assert gpu_check._child("loso", args, timeout=limit)["status"].startswith("failed: no result within")
