@@ -181,7 +181,7 @@ def main() -> int:
         elif name in CHILD:  # its share: what is left but the later sections' estimates (the LOSO stops early)
             later = sum(ESTIMATE_S[n] for n in SECTIONS[SECTIONS.index(name) + 1:] if n in wanted)
             share = left - 5 - (later if not args.quick else 0)
-            res = _child(name, args, timeout=min(CHILD[name], max(share, need, 1)))
+            res = _child(name, args, timeout=min(CHILD[name], max(share, need)))
         else:
             res = run_section(lambda name=name: functions[name](device, sizes, args.work), sec.Skip, sec.Failed)
             if device.type == "cuda":

@@ -126,17 +126,19 @@ def check_compile(device_name: str) -> None:
 
     from .errors import ConfigError
 
+    def on_path(variable: str, *names: str) -> bool:  # $variable's program, else one of names
+        return any(c and shutil.which(c) for c in (os.environ.get(variable, ""), *names))
+
     device_type = resolve_device(device_name).type
     if device_type == "cpu":
-        compilers = [os.environ.get("CXX", ""), "g++", "clang++", "c++"]
-        if not any(c and shutil.which(c) for c in compilers):
+        if not on_path("CXX", "g++", "clang++", "c++"):
             raise ConfigError("train.compile=true on CPU needs a C++ compiler (g++ or clang++, or $CXX), and none "
                               "is on PATH; install one (e.g. `apt-get install g++`) or set train.compile=false.")
     elif device_type == "cuda":
         if importlib.util.find_spec("triton") is None:
             raise ConfigError("train.compile=true on CUDA needs triton, and it is not installed; install the triton "
                               "release this torch was built with (`pip install triton`) or set train.compile=false.")
-        if not any(c and shutil.which(c) for c in [os.environ.get("CC", ""), "gcc", "clang"]):
+        if not on_path("CC", "gcc", "clang"):
             raise ConfigError("train.compile=true on CUDA needs a C compiler (gcc or clang, or $CC) for triton, and "
                               "none is on PATH; install one (e.g. `apt-get install gcc`) or set train.compile=false.")
 
