@@ -39,7 +39,11 @@ CONFIG = Path(__file__).resolve().parents[1] / "configs" / "casme2_5class.yaml"
 
 # ----------------------------------------------------------------------------- the data path
 def _sync_sites(run) -> tuple[int, list[str]]:
-    """Run ``run()`` under CUDA's sync debug mode; the number of host synchronisations and where they were."""
+    """Run ``run()`` under CUDA's sync debug mode; the number of host synchronisations and where they were.
+
+    The backward pass's too: the mode is process-wide (c10's WarningState), and autograd's device threads
+    hand their warnings to the calling thread (GraphTask's DelayWarningHandler), where they are caught here.
+    tests/test_host_syncs.py counts the synchronising operators on the CPU as well."""
     torch.cuda.set_sync_debug_mode("warn")
     try:
         with warnings.catch_warnings(record=True) as caught:
