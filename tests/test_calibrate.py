@@ -172,6 +172,22 @@ def test_cache_hit_miss_and_corrupt_file(monkeypatch, caplog):
     assert calls == [64, 224, 64, 64, 64, 64, 64]
 
 
+def test_a_cap_on_onednns_instruction_set_is_another_machine(monkeypatch):
+    # ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 on an AMX Xeon: oneDNN's bf16 convolutions without AMX, 10x slower
+    calls = _count_measures(monkeypatch)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    cal_mod.calibrate(64, announce=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx512_core_bf16")
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    capped = cal_mod.calibrate(64, announce=False)
+    assert calls == [64, 64] and capped.key["onednn_max_cpu_isa"] == "AVX512_CORE_BF16"
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    assert cal_mod.calibrate(64, announce=False).key["onednn_max_cpu_isa"] == ""  # the first one, from its cache
+    assert calls == [64, 64]
+
+
 def test_plan_training_uses_the_measurement_and_records_it(monkeypatch):
     from mmnet.runtime import describe_machine
 

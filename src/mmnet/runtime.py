@@ -165,13 +165,16 @@ def cpu_has_fast_bf16() -> bool:
 
 
 def machine_fingerprint() -> dict:
-    """What a measured CPU choice depends on: CPU model and flags, torch version, thread count."""
+    """What a measured CPU choice depends on: CPU model and flags, torch version, thread count, and a cap
+    on oneDNN's instruction set (``ONEDNN_MAX_CPU_ISA``: e.g. AMX switched off makes bf16 convolutions 10x slower)."""
     import hashlib
 
     import torch
 
     return {"cpu_model": cpu_model_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cpu_flags_sha1": hashlib.sha1(" ".join(sorted(cpu_flags())).encode()).hexdigest()[:16],
+            "onednn_max_cpu_isa": (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
+                                   or "").upper(),
             "torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 

@@ -33,7 +33,9 @@ def _calibration_lines(cal, current: dict) -> list[str]:
             + ("/".join(choice) if choice else "no usable option (the CPU-flag rule decides)"))
     if not same:
         head += (f"  [other machine or setup: {cal.key.get('cpu_model')}, torch {cal.key.get('torch_version')}, "
-                 f"{cal.key.get('torch_threads')} threads]")
+                 f"{cal.key.get('torch_threads')} threads"
+                 + (f", oneDNN capped at {cal.key['onednn_max_cpu_isa']}" if cal.key.get("onednn_max_cpu_isa") else "")
+                 + "]")
     lines = [head]
     if cal.metric == "cpu":
         lines.append(f"    the host was busy while measuring (this process had {cal.cpu_share:.0%} of its threads' "
@@ -79,6 +81,7 @@ def _machine_info(args: argparse.Namespace) -> int:
         return 0
     print(f"machine:     {current['cpu_model'] or '(unknown CPU)'} ({current['cpu_capability']}), "
           f"torch {current['torch_version']}, {current['torch_threads']} threads"
+          + (f", oneDNN capped at {current['onednn_max_cpu_isa']}" if current["onednn_max_cpu_isa"] else "")
           + (f", CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
     off = os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off")
     print(f"calibration: {calibration_folder(None)}" + (f" (off: {ENV_SWITCH}=0)" if off else ""))
