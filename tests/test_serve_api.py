@@ -287,6 +287,12 @@ def test_recording_zip_needs_no_fps_from_spotter_shape(client):
     assert result["fps"] == 200.0 and len(result["intervals"]) == 1  # the second ends past frame 12
 
 
+def test_recording_zip_without_fps_is_refused_at_upload_with_the_form_field_to_send(client):
+    r = client.post("/api/recordings", files={"file": ("frames.zip", zip_bytes(synth_frames(n=12)))})
+    assert_person_readable(r, 422, "frame rate", "form field 'fps'", "-F fps=30")
+    assert "--fps" not in r.json()["error"] and leftovers(client) == []  # no job, no folder left
+
+
 def test_busy_past_the_queue_then_serving_again(predictor, clip_mp4):
     release = threading.Event()
     inner = fake_spotter()
