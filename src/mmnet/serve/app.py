@@ -232,8 +232,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             job, upload = await _receive(request, file, "recording", "recording")
             if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option
                 remove_folder(job.folder)
-                raise UploadError("A zip of frames carries no frame rate: send it in the form field 'fps' "
-                                  "(curl -F file=@frames.zip -F fps=30; CAS(ME)^2 and CAS(ME)^3: 30, SAMM: 200).")
+                raise UploadError("A zip of frames carries no frame rate: give it in the page's frame-rate field, "
+                                  "or in the API's form field 'fps' (curl -F file=@frames.zip -F fps=30); "
+                                  "CAS(ME)^2 and CAS(ME)^3: 30, SAMM: 200.")
             store.add(job)
             slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202)
