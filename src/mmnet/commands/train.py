@@ -152,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
     if "headline" in report:
         print(format_results_table(report))
         print(f"report: {args.out / 'report.md'}")
+        models = sorted(args.out.glob("seed-*/fold-*/model/model.safetensors"))
+        if models:  # train.save_models=true: say where they are and how to use one
+            print(f"models: {args.out}/seed-*/fold-*/model (one per fold, each trained without its test subject); "
+                  f"e.g. mmnet predict --checkpoint {models[0].parent} CLIP")
     if "final_model" in report:
         print(f"final model: {report['final_model']['path']} (card: {report['final_model']['card']})")
     return 0 if done else 1
