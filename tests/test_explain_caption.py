@@ -41,7 +41,7 @@ def test_caption_says_what_the_model_was_trained_on(alone, tmp_path):
     synth = training_caption(_in_run_folder(alone, tmp_path / "s", synthetic=True))
     assert "synthetic faces only" in synth and "mean nothing on real faces" in synth
     real = training_caption(_in_run_folder(alone, tmp_path / "r", synthetic=False))
-    assert real.startswith("Model trained on casme2 (run run") and "synthetic" not in real
+    assert real.startswith("Model trained on casme2 (run folder 'run', data.dataset=casme2") and "synthetic" not in real
 
 
 def test_caption_is_drawn_on_the_figure_and_printed(alone, tmp_path, capsys):
