@@ -98,6 +98,8 @@ def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_pat
         assert got[key] == want[key], key
     assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-6)
     assert set(got["files"]) == {"onset.png", "apex.png", "attention.png"}
+    # no face check without --align: the note names the server's option, not predict's
+    assert "not checked for a face" in got["warning"] and got["warning"].endswith("`mmnet serve --align`")
     figure = Image.open(io.BytesIO(client.get(got["files"]["attention.png"]).content))
     assert figure.width > 3 * figure.height  # one row of panels
     crop = Image.open(io.BytesIO(client.get(got["files"]["apex.png"]).content))
