@@ -39,8 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     final.add_argument("--final-fit-only", action="store_true",
                        help="only that final model, no cross-validation (train.final_fit=only)")
     p.add_argument("--dataset", type=str, default=None,
-                   help="dataset name (casme2, samm, mmew, smic, casme3, composite; long videos: casme-sq, samm-long "
-                        "= spot then recognise)")
+                   help="dataset name (casme2, samm, mmew, smic, casme3, composite; long videos: casme-sq, samm-long, "
+                        "casme3-long = spot then recognise)")
     add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
     p.add_argument("--scheme", type=str, default=None, help="label scheme (default: the dataset's)")
