@@ -86,6 +86,14 @@ def test_health_and_model(client):
     assert client.get("/").headers["content-type"].startswith("text/html")
 
 
+def test_the_page_reads_the_attention_colours_as_the_figure_draws_them(client):
+    from mmnet.infer.explain import render_explanation
+
+    assert render_explanation.__kwdefaults__["cmap"] == "viridis"  # high values yellow, low dark blue
+    caption = client.get("/").text.split("<figcaption>Where the network looks")[1].split("</figcaption>")[0]
+    assert "yellow = more attention" in caption and "red" not in caption
+
+
 def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_path):
     r = client.post("/api/predict", files={"file": ("my clip.mp4", clip_mp4, "application/octet-stream")})
     assert r.status_code == 200, r.text
