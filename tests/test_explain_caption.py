@@ -57,4 +57,6 @@ def test_caption_is_drawn_on_the_figure_and_printed(alone, tmp_path, capsys):
     model = _in_run_folder(alone, tmp_path / "s", synthetic=True)
     out = tmp_path / "f.png"
     assert main(["explain", "--checkpoint", str(model), str(clip), "--out", str(out), "--dpi", "40"]) == 0
-    assert out.is_file() and "synthetic faces only" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert out.is_file() and "synthetic faces only" in printed.out
+    assert "not checked for a face" in printed.err and "use --align" in printed.err  # as mmnet predict says
