@@ -56,4 +56,4 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 say "installing mmnet $TARGET (editable)"
 .venv/bin/python -m pip install -q -e "$TARGET"
-say "done: .venv/bin/mmnet --help lists the commands"
+say "done: .venv/bin/mmnet --help lists the commands; or, in each new terminal, source .venv/bin/activate once and type mmnet"

@@ -91,8 +91,15 @@ def test_predict_warns_when_a_clip_looks_like_a_recording(tmp_path, capsys):
     tiny = Image.fromarray(np.zeros((8, 8, 3), np.uint8))
     for i in range(1, 602):
         tiny.save(folder / f"img{i}.png")
-    assert main(["predict", "--checkpoint", checkpoint, str(folder), "--onset", "1", "--apex", "2"]) == 0
+    assert main(["predict", "--checkpoint", checkpoint, str(folder), "--apex", "2"]) == 0
     assert "601 frames" in capsys.readouterr().err
+    # onset and apex both given: one expression picked out of a recording (e.g. an interval of mmnet spot)
+    assert main(["predict", "--checkpoint", checkpoint, str(tmp_path / "long.mp4"), "--onset", "3", "--apex", "9",
+                 "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)[0]["recording_warning"] is None and "recording" not in err
+    assert main(["predict", "--checkpoint", checkpoint, str(folder), "--onset", "1", "--apex", "2"]) == 0
+    assert "recording" not in capsys.readouterr().err
     (folder / "img601.png").unlink()
     assert main(["predict", "--checkpoint", checkpoint, str(folder), "--onset", "1", "--apex", "2"]) == 0
     assert "recording" not in capsys.readouterr().err

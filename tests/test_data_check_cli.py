@@ -74,6 +74,9 @@ def test_check_data_long_videos(tmp_path, capsys):
     for check in ("offset_zero", "apex_unknown", "apex_outside", "beyond_video", "not_annotated", "bad_row"):
         assert check in out
     assert "subjects    2 (LOSO folds): s15 2, s16 2" in out
+    # what mmnet train's spot then recognise would use: its folds are the subjects with a usable micro-expression
+    assert "spot then recognise (`mmnet train`): 2 fold(s)" in out and "(micro-expressions: s15 1, s16 1)" in out
+    assert "recognise   2 micro-expressions usable by scheme casme-sq-str: negative 1, positive 1, surprise 0" in out
     assert main(["check-data", "casme2-long", "--root", str(root), "--strict"]) == 1
     root = write_samm_long(tmp_path / "s")
     assert main(["check-data", "samm-long", "--root", str(root)]) == 0

@@ -41,7 +41,7 @@ def test_caption_says_what_the_model_was_trained_on(alone, tmp_path):
     synth = training_caption(_in_run_folder(alone, tmp_path / "s", synthetic=True))
     assert "synthetic faces only" in synth and "mean nothing on real faces" in synth
     real = training_caption(_in_run_folder(alone, tmp_path / "r", synthetic=False))
-    assert real.startswith("Model trained on casme2 (run run") and "synthetic" not in real
+    assert real.startswith("Model trained on casme2 (run folder 'run', data.dataset=casme2") and "synthetic" not in real
 
 
 def test_caption_is_drawn_on_the_figure_and_printed(alone, tmp_path, capsys):
@@ -57,4 +57,6 @@ def test_caption_is_drawn_on_the_figure_and_printed(alone, tmp_path, capsys):
     model = _in_run_folder(alone, tmp_path / "s", synthetic=True)
     out = tmp_path / "f.png"
     assert main(["explain", "--checkpoint", str(model), str(clip), "--out", str(out), "--dpi", "40"]) == 0
-    assert out.is_file() and "synthetic faces only" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert out.is_file() and "synthetic faces only" in printed.out
+    assert "not checked for a face" in printed.err and "use --align" in printed.err  # as mmnet predict says

@@ -415,6 +415,8 @@ def test_bootstrap_says_what_it_installs_and_has_a_lean_mode():
     assert "would install .; nothing installed" in lean and "extra " not in lean
     readme = (repo / "README.md").read_text()
     assert "MMNET_EXTRAS=core bash scripts/bootstrap.sh" in readme and "`face` for `prepare`" in readme
+    # the README writes `mmnet ...` after the bootstrap's `.venv/bin/mmnet demo`: it says how that works
+    assert "source .venv/bin/activate" in readme
 
 
 def test_public_names_are_visible_to_type_checkers_and_import_stays_light():

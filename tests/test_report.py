@@ -227,3 +227,14 @@ def test_a_damaged_fold_says_how_to_redo_it(tmp_path):
     pred.write_text("\n".join([*lines, lines[1]]) + "\n")  # a row written twice
     with pytest.raises(RunFolderError, match=r"two rows for sample .* delete its done.json and rerun the same"):
         compute_report(run)
+
+
+def test_table_of_a_long_video_run_gives_its_spotting_and_str_scores(tmp_path):
+    r = compute_report(write_run(tmp_path / "run", make_samples(SUBJECTS), _predict))
+    assert "Spot then recognise" not in format_results_table(r)  # a clip dataset: the table is the result
+    f1 = {"micro": 0.25, "macro": 0.75, "overall": 0.5}
+    r["spot_then_recognise"] = {"per_seed": [{"seed": 0, "spotting": {t: {"f1": v} for t, v in f1.items()},
+                                              "str": {"strs": 0.125}}]}
+    table = format_results_table(r)
+    assert "recognition of the annotated micro-expressions" in table and "'Spot then recognise'" in table
+    assert "seed 0: spotting F1 micro 0.2500, macro 0.7500, overall 0.5000; STRS 0.1250" in table

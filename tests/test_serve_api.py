@@ -86,6 +86,14 @@ def test_health_and_model(client):
     assert client.get("/").headers["content-type"].startswith("text/html")
 
 
+def test_the_page_reads_the_attention_colours_as_the_figure_draws_them(client):
+    from mmnet.infer.explain import render_explanation
+
+    assert render_explanation.__kwdefaults__["cmap"] == "viridis"  # high values yellow, low dark blue
+    caption = client.get("/").text.split("<figcaption>Where the network looks")[1].split("</figcaption>")[0]
+    assert "yellow = more attention" in caption and "red" not in caption
+
+
 def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_path):
     r = client.post("/api/predict", files={"file": ("my clip.mp4", clip_mp4, "application/octet-stream")})
     assert r.status_code == 200, r.text
@@ -98,6 +106,8 @@ def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_pat
         assert got[key] == want[key], key
     assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-6)
     assert set(got["files"]) == {"onset.png", "apex.png", "attention.png"}
+    # no face check without --align: the note names the server's option, not predict's
+    assert "not checked for a face" in got["warning"] and got["warning"].endswith("`mmnet serve --align`")
     figure = Image.open(io.BytesIO(client.get(got["files"]["attention.png"]).content))
     assert figure.width > 3 * figure.height  # one row of panels
     crop = Image.open(io.BytesIO(client.get(got["files"]["apex.png"]).content))
@@ -285,6 +295,12 @@ def test_recording_zip_needs_no_fps_from_spotter_shape(client):
     assert state["status"] == "done"
     result = client.get(f"/api/jobs/{state['id']}/result").json()
     assert result["fps"] == 200.0 and len(result["intervals"]) == 1  # the second ends past frame 12
+
+
+def test_recording_zip_without_fps_is_refused_at_upload_with_the_form_field_to_send(client):
+    r = client.post("/api/recordings", files={"file": ("frames.zip", zip_bytes(synth_frames(n=12)))})
+    assert_person_readable(r, 422, "frame rate", "form field 'fps'", "-F fps=30")
+    assert "--fps" not in r.json()["error"] and leftovers(client) == []  # no job, no folder left
 
 
 def test_busy_past_the_queue_then_serving_again(predictor, clip_mp4):

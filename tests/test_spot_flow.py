@@ -176,9 +176,15 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     folder = root / "rawpic" / "s15" / "15_0101disgust1"
     assert main(["spot", str(folder), "--no-progress"]) == 3
     assert "--fps" in capsys.readouterr().err
-    assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress"]) == 0
-    from_folder = json.loads(capsys.readouterr().out)
+    assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    from_folder = json.loads(out)
     assert from_folder["frames"] == 180
+    # another recording into the same --out replaces the first one's results: said, not silent
+    assert f"held the results of {video}; they are replaced" in err
+    assert json.loads((tmp_path / "out" / "spot.json").read_text())["source"] == str(folder)
+    assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    assert "replaced" not in capsys.readouterr().err  # the same recording again: nothing to say
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all" * 100)
     assert main(["spot", str(bad), "--no-progress"]) == 3

@@ -112,7 +112,7 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
     capsys.readouterr()
 
     assert main(args) == 0  # resumes: only the unspotted fold
-    err = capsys.readouterr().err
+    printed, err = capsys.readouterr()
     assert "2/2 folds already finished" in err and "[spots 1/1]" in err
     assert (finished[0] / "spots.csv").stat().st_mtime_ns == kept
     videos = _rows(out / "videos.csv")
@@ -150,6 +150,10 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
     assert counts["micro"]["tp"] + counts["micro"]["fn"] == sum(t["type"] == "micro" for t in truth)
     spotted = sum(len(_rows(f / "spots.csv")) for f in folds)
     assert counts["overall"]["tp"] + counts["overall"]["fp"] == spotted
+    # the terminal gives the run's spotting and STR scores too, not only the table of annotated clips
+    strs = section["per_seed"][0]["str"]["strs"]
+    assert f"seed 0: spotting F1 micro {counts['micro']['f1']:.4f}" in printed
+    assert f"STRS {strs:.4f}" in printed and "'Spot then recognise'" in printed
 
     assert main(args) == 0  # a rerun: nothing to do
     err = capsys.readouterr().err

@@ -78,6 +78,17 @@ def test_changed_config_into_same_folder_is_refused(synth_root, tmp_path, capsys
     assert "different configuration" in capsys.readouterr().err
 
 
+def test_saved_models_are_named_after_the_report(synth_root, tmp_path, capsys):
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--no-progress",
+            "--set", f"data.cache_dir={tmp_path / 'cache'}"] + [x for s in TINY for x in ("--set", s)]
+    out = tmp_path / "s"
+    assert main(args + ["--out", str(out), "--set", "train.epochs=1", "--set", "train.save_models=true"]) == 0
+    printed = capsys.readouterr().out
+    first = out / "seed-0" / "fold-casme2_01" / "model"
+    assert (first / "model.safetensors").is_file()
+    assert f"models: {out}/seed-*/fold-*/model" in printed and f"mmnet predict --checkpoint {first} CLIP" in printed
+
+
 @pytest.mark.slow
 def test_resume_after_sigkill_equals_uninterrupted(synth_root, tmp_path):
     cmd = [sys.executable, "-m", "mmnet", "train", "--dataset", "casme2", "--root", str(synth_root), "--no-progress",

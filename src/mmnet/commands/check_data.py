@@ -156,7 +156,33 @@ def _run_long(args: argparse.Namespace, root) -> int:
     if blinks:
         print(f"blinks      {sum(len(v.blinks) for v in blinks)} in {len(blinks)} videos (for rejecting spotted "
               "intervals)")
-    return _finish(Counter(v.subject for v in videos), _errors, args.strict)
+    after = _recognition(args, load) if "micro" in load.types else None
+    return _finish(Counter(v.subject for v in videos), _errors, args.strict, after=after)
+
+
+def _recognition(args: argparse.Namespace, load) -> str:
+    """What `mmnet train` (spot then recognise) would train MMNet on: the usable micro-expressions under the
+    dataset's STR scheme, and their subjects, the only ones with a recognition fold (the rule of train.prepare)."""
+    from collections import Counter
+
+    from ..data import DEFAULT_SCHEME, get_scheme
+    from ..data.common import natural_key
+    from ..data.long_clips import long_video_clips
+    from ..data.usage import plan_usage
+
+    scheme = get_scheme(DEFAULT_SCHEME[args.dataset])
+    used = plan_usage(long_video_clips(load, "micro"), scheme, args.on_bad_sample).used
+    labels = Counter(scheme.classes[k] for _, k in used)
+    folds = Counter(s.subject for s, _ in used)
+    if not used:
+        return (f"  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): no "
+                f"micro-expression usable by scheme {scheme.name}, nothing to train MMNet on")
+    subjects = ", ".join(f"{k} {n}" for k, n in sorted(folds.items(), key=lambda kv: natural_key(kv[0])))
+    return (f"  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): "
+            f"{len(folds)} fold(s), the subjects with a usable micro-expression (micro-expressions: {subjects}); "
+            "the others' recordings are spotted in those folds\n"
+            f"recognise   {len(used)} micro-expressions usable by scheme {scheme.name}: "
+            + ", ".join(f"{c} {labels[c]}" for c in scheme.classes))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -218,12 +244,15 @@ def run(args: argparse.Namespace) -> int:
     return _finish(subjects, errors + len(unlisted), args.strict)
 
 
-def _finish(subjects, errors: int, strict: bool) -> int:
-    """The subjects line (one LOSO fold each) and the exit code: 1 with --strict when errors were found."""
+def _finish(subjects, errors: int, strict: bool, after: str | None = None) -> int:
+    """The subjects line (one LOSO fold each; ``after`` qualifies it) and the exit code: 1 with --strict when
+    errors were found."""
     from ..data.common import natural_key
 
     print(f"subjects    {len(subjects)} (LOSO folds): "
           + ", ".join(f"{k} {n}" for k, n in sorted(subjects.items(), key=lambda kv: natural_key(kv[0]))))
+    if after:
+        print(after)
     if strict and errors:
         print(f"\nstrict: {errors} error(s) found")
         return 1

@@ -20,6 +20,7 @@ recorded (a checkpoint outside its run folder, possibly untrained).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .predict import add_clip_options
@@ -72,4 +73,8 @@ def run(args: argparse.Namespace) -> int:
     print("attention ranges (min-max): " + ", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
                                                      for k, a in enumerate(explanation.attention, start=1)))
     print(explanation.caption)
+    if not args.align:  # as mmnet predict says it: nothing checked that the frames are a face crop
+        from ..infer.predictor import NOT_CHECKED
+
+        print(f"note: {NOT_CHECKED}", file=sys.stderr)
     return 0

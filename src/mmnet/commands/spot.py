@@ -16,7 +16,8 @@ Examples:
 The table printed gives each interval's type (micro or macro), onset, apex and offset frames, the
 same in seconds from the first frame, the height of its motion peak (score) and, with --checkpoint,
 the class of a micro-expression and its probability (macro-expressions are not classified).
---out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals).
+--out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
+one folder per recording, as another recording's results replace them.
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
 planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
@@ -82,6 +83,14 @@ class _Progress:
             self.bar.close()
 
 
+def _earlier_source(path: Path) -> str | None:
+    """The recording an earlier spot.json in the --out folder was written for, or None (none, or unreadable)."""
+    try:
+        return str(json.loads(path.read_text())["source"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..runtime import check_device, resolve_device
     from ..spotting.config import spot_config
@@ -128,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
         from ..spotting.timeline import timeline_figure
 
         args.out.mkdir(parents=True, exist_ok=True)
+        earlier = _earlier_source(args.out / "spot.json")
+        if earlier is not None and earlier != data.get("source"):
+            print(f"note: {args.out} held the results of {earlier}; they are replaced (give each recording its own "
+                  "--out folder to keep both)", file=sys.stderr)
         atomic_write_text(args.out / "intervals.csv", result.to_csv())
         atomic_write_text(args.out / "spot.json", json.dumps(data, indent=2) + "\n")
         timeline_figure(result, args.out / "timeline.png")

@@ -39,8 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     final.add_argument("--final-fit-only", action="store_true",
                        help="only that final model, no cross-validation (train.final_fit=only)")
     p.add_argument("--dataset", type=str, default=None,
-                   help="dataset name (casme2, samm, mmew, smic, casme3, composite; long videos: casme-sq, samm-long "
-                        "= spot then recognise)")
+                   help="dataset name (casme2, samm, mmew, smic, casme3, composite; long videos: casme-sq, samm-long, "
+                        "casme3-long = spot then recognise)")
     add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
     p.add_argument("--scheme", type=str, default=None, help="label scheme (default: the dataset's)")
@@ -152,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
     if "headline" in report:
         print(format_results_table(report))
         print(f"report: {args.out / 'report.md'}")
+        models = sorted(args.out.glob("seed-*/fold-*/model/model.safetensors"))
+        if models:  # train.save_models=true: say where they are and how to use one
+            print(f"models: {args.out}/seed-*/fold-*/model (one per fold, each trained without its test subject); "
+                  f"e.g. mmnet predict --checkpoint {models[0].parent} CLIP")
     if "final_model" in report:
         print(f"final model: {report['final_model']['path']} (card: {report['final_model']['card']})")
     return 0 if done else 1

@@ -179,15 +179,15 @@ class Predictor:
             aligner: when given, faces are cropped and aligned first (see ``align_clip``).
         """
         results: list[Prediction] = []
-        pending: list[tuple[Clip, int, int, bool]] = []
+        pending: list[tuple[Clip, int, int, bool, bool]] = []
         pairs: list[tuple[np.ndarray, np.ndarray]] = []
 
         def flush() -> None:
             if not pending:
                 return
             probs = self.predict_frames([o for o, _ in pairs], [a for _, a in pairs])
-            for (clip, onset, apex, spotted), p in zip(pending, probs):
-                results.append(self._prediction(clip, onset, apex, spotted, p))
+            for (clip, onset, apex, spotted, chosen), p in zip(pending, probs):
+                results.append(self._prediction(clip, onset, apex, spotted, p, chosen=chosen))
             pending.clear()
             pairs.clear()
 
@@ -197,17 +197,21 @@ class Predictor:
                 onset, apex = item.onset, item.apex
             else:
                 clip, onset, apex = item
+            chosen = onset is not None and apex is not None  # the caller picked both frames (e.g. a spotted interval)
             if aligner is not None:
                 clip = align_clip(clip, onset, aligner=aligner)
             onset, apex, spotted = clip.select(onset, apex)
-            pending.append((clip, onset, apex, spotted))
+            pending.append((clip, onset, apex, spotted, chosen))
             pairs.append(clip.read_pair(onset, apex))
             if len(pending) >= batch_size:
                 flush()
         flush()
         return results
 
-    def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray) -> Prediction:
+    def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray, *,
+                    chosen: bool = False) -> Prediction:
+        """``chosen``: onset and apex were both given, so a long clip is no mistake to warn about (one
+        expression of a recording, picked by its frames)."""
         if not np.isfinite(probs).all():
             raise PredictionError(f"{clip.source}: the network's output is not finite (NaN or infinity) for onset "
                                   f"{onset}, apex {apex}; the checkpoint or the frames are unusable.")
@@ -224,5 +228,5 @@ class Predictor:
             aligned=aligned,
             face_score=round(min(scores), 4) if scores else None,
             warning=None if aligned else NOT_CHECKED,
-            recording_warning=long_clip_warning(clip),
+            recording_warning=None if chosen else long_clip_warning(clip),
         )

@@ -233,4 +233,19 @@ def format_results_table(report: dict) -> str:
         notes.append(f"* {OPTIMISTIC_LABEL}")
     if not report["complete"]:
         notes.append("PARTIAL run: finished folds only (see report.md)")
+    notes += _str_notes(report.get("spot_then_recognise"))
     return "\n".join(lines + notes)
+
+
+def _str_notes(summary: dict | None) -> list[str]:
+    """A long-video run's spotting and STR scores (report.md, 'Spot then recognise'), beside the table of the
+    recognition of annotated micro-expressions, which alone would read as the run's result."""
+    if not summary:
+        return []
+    lines = ["the table: recognition of the annotated micro-expressions; spot then recognise "
+             "(report.md, 'Spot then recognise'; MEGC, IoU >= 0.5):"]
+    for r in summary.get("per_seed") or []:
+        spot, strr = r.get("spotting") or {}, r.get("str") or {}
+        f1 = ", ".join(f"{t} {_fmt(spot[t]['f1'])}" for t in ("micro", "macro", "overall") if t in spot)
+        lines.append(f"  seed {r['seed']}: spotting F1 {f1}; STRS {_fmt(strr.get('strs'))}")
+    return lines

@@ -18,11 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
+from ..infer.predictor import NOT_CHECKED
 from ..infer.recordings import classify_pairs, read_pairs
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
 
 __all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "intervals_csv", "prediction_csv", "MAX_EXPLAINED"]
+
+# NOT_CHECKED says "use --align", an option of the command line; here only the server's operator can choose it
+SERVE_NOT_CHECKED = (NOT_CHECKED.split("; use --align")[0]
+                     + "; this server checks faces when started with `mmnet serve --align`")
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
@@ -76,7 +81,8 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
         clip = align_clip(clip, onset, aligner=aligner)
     job.update(progress=0.3, stage="finding the apex" if apex is None else "classifying")
     (prediction,) = predictor.predict_clips([(clip, onset, apex)])
-    prediction = replace(prediction, source=job.name)
+    prediction = replace(prediction, source=job.name,
+                         warning=SERVE_NOT_CHECKED if prediction.warning == NOT_CHECKED else prediction.warning)
     job.update(progress=0.7, stage="drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
     job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex))

@@ -230,6 +230,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             require_spotting()  # the adapter's "not available in this version" (501)
         with pools["recording"].slot() as slot:
             job, upload = await _receive(request, file, "recording", "recording")
+            if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option
+                remove_folder(job.folder)
+                raise UploadError("A zip of frames carries no frame rate: give it in the page's frame-rate field, "
+                                  "or in the API's form field 'fps' (curl -F file=@frames.zip -F fps=30); "
+                                  "CAS(ME)^2 and CAS(ME)^3: 30, SAMM: 200.")
             store.add(job)
             slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202)
