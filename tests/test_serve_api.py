@@ -259,6 +259,7 @@ def test_recording_through_the_real_spotter(predictor, tmp_path):
         assert events[-1]["status"] == "done", events[-1]
         result = c.get(job["urls"]["result"]).json()
         assert result["frames"] > 0 and len(result["curve"]["frames"]) > 0
+        assert c.get(result["files"]["timeline.png"]).content.startswith(b"\x89PNG")  # as mmnet spot --out draws it
         assert all(i["type"] in ("micro", "macro") for i in result["intervals"])
 
 
