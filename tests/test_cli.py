@@ -119,3 +119,18 @@ def test_a_closed_stdout_ends_quietly():
     err = p.stderr.read().decode()
     assert p.wait(timeout=120) == 1
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
+
+
+def test_every_device_option_states_its_default():
+    # predict and explain said "e.g. cpu or cuda" where train said auto and spot cpu: each says its own default
+    from mmnet.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    seen = []
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if "--device" in action.option_strings:
+                default = action.default or "auto"  # train: None is train.device of the config, auto
+                assert action.help.startswith("torch device: ") and f"(default {default}" in action.help, name
+                seen.append(name)
+    assert {"predict", "explain", "spot", "serve", "train", "train-spotter"} <= set(seen)

@@ -3,6 +3,8 @@
 import csv
 import importlib.util
 import json
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -91,8 +93,53 @@ def test_demo_says_what_next_and_restart_keeps_the_models(tmp_path, capsys, monk
     assert len(saved) == len(list((out / "run" / "seed-0").glob("fold-*")))
     # predict and spot are pointed at the model `mmnet serve` picks, so all three answer alike
     model = max(saved, key=lambda p: (p.stat().st_mtime, str(p))).parent
-    assert "next: mmnet serve  (a web page)" in printed and f"mmnet predict --checkpoint {model} CLIP" in printed
+    assert "next: mmnet serve  (a web page)" in printed
+    predict = next(shlex.split(x) for x in printed.splitlines() if x.startswith("  mmnet predict "))
+    assert predict[2:4] == ["--checkpoint", str(model)]
+    assert main(predict[1:]) == 0  # runs as printed, on a clip of the demo's own data
     if importlib.util.find_spec("fastapi") is not None:
         from mmnet.serve.model_info import find_demo_checkpoint
 
         assert find_demo_checkpoint(tmp_path) == model
+
+
+def _fake_demo_run(base):
+    """A demo folder as `mmnet demo --set train.save_models=true` leaves it, without training: one fold's model
+    (an empty file: only its place matters here), its done.json, samples.csv and the data's clip folders."""
+    run = base / "run"
+    fold = run / "seed-0" / "fold-casme2_02"
+    (fold / "model").mkdir(parents=True)
+    (fold / "model" / "model.safetensors").write_bytes(b"")
+    (fold / "done.json").write_text(json.dumps({"fold": "casme2/02", "test_subjects": ["02"], "epochs": 1}))
+    (run / "samples.csv").write_text("sample_id,dataset,subject,clip,label,class_index\n"
+                                     "casme2/01/EP01_01f,casme2,01,EP01_01f,disgust,2\n"
+                                     "casme2/02/EP16_01f,casme2,02,EP16_01f,repression,1\n")
+    for clip in ("sub01/EP01_01f", "sub02/EP16_01f"):
+        (base / "data" / "Cropped" / clip).mkdir(parents=True)
+    return run, fold / "model"
+
+
+def test_next_lines_name_a_real_clip_and_the_recording_synth_writes(tmp_path, monkeypatch, capsys):
+    # the closing lines said CLIP and RECORDING, which a newcomer does not have: they are commands to paste as printed
+    from mmnet.commands.demo import _next_steps
+
+    monkeypatch.chdir(tmp_path)
+    run, model = _fake_demo_run(tmp_path / "my demo")
+    printed = _next_steps({"classes": list("abcde")}, run)
+    commands = {line.split()[1]: shlex.split(line) for line in printed.splitlines() if line.startswith("  mmnet ")}
+    assert set(commands) == {"predict", "explain", "synth", "spot"}
+    clip = str(tmp_path / "my demo" / "data" / "Cropped" / "sub02" / "EP16_01f")  # the fold's test subject
+    assert commands["predict"] == ["mmnet", "predict", "--checkpoint", str(model), clip]
+    assert commands["explain"][:5] == ["mmnet", "explain", "--checkpoint", str(model), clip]
+    assert "subject 02 (annotated: repression), which this model did not train on" in printed
+    # the recording spot is given is the file the printed synth command writes (here shorter, for time)
+    synth = commands["synth"]
+    assert synth[synth.index("--minutes") + 1] == "1" and "mp4" in synth
+    synth[synth.index("--minutes") + 1] = "0.02"
+    assert main(synth[1:]) == 0
+    capsys.readouterr()
+    recording = Path(commands["spot"][2])
+    assert recording.is_file() and commands["spot"][3:5] == ["--checkpoint", str(model)]
+    # once it is there, the synth line is not repeated (its folder is no longer empty)
+    again = _next_steps({"classes": list("abcde")}, run)
+    assert "mmnet synth" not in again and f"mmnet spot {shlex.quote(str(recording))}" in again

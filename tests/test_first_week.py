@@ -140,8 +140,18 @@ def test_fold_lines_and_no_bars_without_a_terminal(trained):
     assert "\r" not in err  # no tqdm bar redrawn into one endless line
     lines = [x for x in err.splitlines() if x.startswith("[fold ")]
     assert [x[:10] for x in lines] == ["[fold 1/2]", "[fold 2/2]"]
-    assert "seed 0 fold casme2/01: 1 epochs in " in lines[0] and "test acc" in lines[0] and "ETA" in lines[0]
+    assert "seed 0 fold casme2/01: 1 epoch in " in lines[0] and "test acc" in lines[0] and "ETA" in lines[0]
     assert "ETA" not in lines[1]
+
+
+def test_fold_line_says_epoch_for_one_and_epochs_for_more(capsys):
+    from mmnet.progress import FoldProgress
+
+    folds = FoldProgress(2, progress=False)
+    folds.done("seed 0 fold casme2/01", {"epochs": 1, "seconds": 3.0, "device": "cpu", "test_acc": 0.5})
+    folds.done("seed 0 fold casme2/02", {"epochs": 74, "seconds": 3.0, "device": "cpu", "test_acc": 0.5})
+    lines = capsys.readouterr().err.splitlines()
+    assert "casme2/01: 1 epoch in 3.0 s on cpu" in lines[0] and "casme2/02: 74 epochs in 3.0 s" in lines[1]
 
 
 @pytest.mark.slow

@@ -122,7 +122,7 @@ def test_failing_fold_is_reported_and_others_finish(ray_local, synth_root, tmp_p
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("[fold ")]
     assert sorted(x[:10] for x in lines) == ["[fold 1/2]", "[fold 2/2]"]
     assert any(f"FAILED {tasks[0].label}" in x for x in lines)
-    assert any(f"{tasks[1].label}: 1 epochs in " in x and "test acc" in x for x in lines)
+    assert any(f"{tasks[1].label}: 1 epoch in " in x and "test acc" in x for x in lines)
 
 
 def test_options_are_checked_before_ray_is_needed(synth_root, tmp_path, monkeypatch):

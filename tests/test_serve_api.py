@@ -259,6 +259,7 @@ def test_recording_through_the_real_spotter(predictor, tmp_path):
         assert events[-1]["status"] == "done", events[-1]
         result = c.get(job["urls"]["result"]).json()
         assert result["frames"] > 0 and len(result["curve"]["frames"]) > 0
+        assert c.get(result["files"]["timeline.png"]).content.startswith(b"\x89PNG")  # as mmnet spot --out draws it
         assert all(i["type"] in ("micro", "macro") for i in result["intervals"])
 
 
@@ -379,3 +380,28 @@ def test_serve_finds_the_demo_model_or_says_how_to_get_one(tmp_path, capsys, mon
     assert info["training"]["dataset"] == "casme2" and info["classes"] == CLASSES
     alone = describe_checkpoint(make_checkpoint(tmp_path / "alone"), Predictor.from_checkpoint(model))
     assert alone["synthetic"] is False and "not recorded" in alone["summary"]
+
+
+def test_recording_result_files_hold_the_timeline_of_mmnet_spot(predictor, monkeypatch):
+    # the recording's top-level `files` was empty; `mmnet spot --out` draws timeline.png: the API serves that figure
+    import mmnet.infer.recordings as recordings
+    from mmnet.spotting.config import spot_config
+
+    # the server's own spotter on face crops (no alignment: no dlib, and fast)
+    monkeypatch.setattr(recordings, "spot_config", lambda: spot_config("casme2", ["face.mode=none"]))
+    frames = synth_frames(n=60, apex=30, seed=1)
+    with client_for(predictor) as c:
+        job = c.post("/api/recordings", files={"file": ("session.mp4", mp4_bytes(frames))}).json()
+        assert wait_for(c, job["id"])["status"] == "done"
+        result = c.get(job["urls"]["result"]).json()
+        assert result["files"] == {"timeline.png": f"/api/jobs/{job['id']}/files/timeline.png"}
+        r = c.get(result["files"]["timeline.png"])
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(r.content)).size == (1540, 572)  # timeline_figure: 14 x 5.2 in at 110 dpi
+        assert leftovers(c) == []
+
+
+def test_a_spotter_without_a_timeline_leaves_files_empty(client):
+    r = client.post("/api/recordings", files={"file": ("session.mp4", mp4_bytes(synth_frames(n=12)))})
+    assert wait_for(client, r.json()["id"])["status"] == "done"
+    assert client.get(f"/api/jobs/{r.json()['id']}/result").json()["files"] == {}

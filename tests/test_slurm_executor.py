@@ -110,7 +110,7 @@ def test_failing_fold_is_reported_not_retried_and_others_finish(local_cluster, s
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("[fold ")]
     assert sorted(x[:10] for x in lines) == ["[fold 1/2]", "[fold 2/2]"]
     assert any(f"FAILED {tasks[0].label}: ConfigError" in x for x in lines)
-    assert any(f"{tasks[1].label}: 1 epochs in " in x and "test acc" in x for x in lines)
+    assert any(f"{tasks[1].label}: 1 epoch in " in x and "test acc" in x for x in lines)
 
 
 @pytest.fixture

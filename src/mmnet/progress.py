@@ -68,9 +68,10 @@ class FoldProgress:
             self.bar.update(1)
 
     def done(self, label: str, record: dict) -> None:
-        acc = record.get("test_acc")
-        self._line(f"{label}: {record.get('epochs')} epochs in {format_seconds(record.get('seconds', 0))} on "
-                   f"{record.get('device', '?')}" + ("" if acc is None else f", test acc {acc:.3f}"))
+        acc, epochs = record.get("test_acc"), record.get("epochs")
+        self._line(f"{label}: {epochs} epoch{'' if epochs == 1 else 's'} in "
+                   f"{format_seconds(record.get('seconds', 0))} on {record.get('device', '?')}"
+                   + ("" if acc is None else f", test acc {acc:.3f}"))
 
     def failed(self, label: str, why: str) -> None:
         self._line(f"FAILED {label}: {why}")

@@ -151,9 +151,46 @@ def _next_steps(report: dict, run_dir: Path) -> str:
     in_here = Path.cwd() / "demo-run" in [run_dir.resolve(), *run_dir.resolve().parents]
     serve = "mmnet serve" if in_here else f"mmnet serve --checkpoint {model}"
     lines.append(f"models: {run_dir}/seed-*/fold-*/model (trained on synthetic faces: for trying mmnet only)")
-    lines.append(f"next: {serve}  (a web page), or mmnet predict --checkpoint {model} CLIP, "
-                 f"or mmnet spot RECORDING --checkpoint {model}")
+    lines.append(f"next: {serve}  (a web page), or these commands, to copy as they are:")
+    lines += _try_commands(model, run_dir)
     return "\n".join(lines)
+
+
+def _try_commands(model: Path, run_dir: Path) -> list[str]:
+    """predict and explain on a clip of the demo's data that ``model`` did not train on (its fold's test
+    subject), then spot: the one command that writes a synthetic recording, and spot on the file it writes."""
+    import csv
+    import json
+    import shlex
+
+    from ..synth.long_writer import SUBJECT_FOLDERS, video_name
+
+    def q(path: Path) -> str:  # a path with a space still pastes as one argument
+        return shlex.quote(str(path))
+
+    base, lines = run_dir.parent, []
+    tested = set(json.loads((model.parent / "done.json").read_text()).get("test_subjects") or [])
+    with open(run_dir / "samples.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["subject"] in tested]
+    clips = [(r, base / "data" / "Cropped" / f"sub{r['subject']}" / r["clip"]) for r in rows]
+    clips = [(r, c) for r, c in clips if c.is_dir()]
+    if clips:
+        row, clip = clips[0]
+        lines += [f"  # classify a clip of subject {row['subject']} (annotated: {row['label']}), "
+                  "which this model did not train on",
+                  f"  mmnet predict --checkpoint {q(model)} {q(clip)}",
+                  "  # where the model looks in that clip (a PNG)",
+                  f"  mmnet explain --checkpoint {q(model)} {q(clip)} --out {q(base / 'attention.png')}"]
+    long_data = base / "long-data"
+    recording = long_data / "rawvideo" / SUBJECT_FOLDERS[0] / f"{video_name(1, 1)}.mp4"
+    planted = f"the expressions planted in it are listed in {long_data / 'synth.json'}"
+    if recording.is_file():
+        lines.append(f"  # spot expressions in the synthetic long recording written earlier ({planted})")
+    else:
+        lines += [f"  # spot expressions in a long recording: a synthetic one first (1 minute; {planted})",
+                  f"  mmnet synth {q(long_data)} --long --minutes 1 --format mp4"]
+    lines.append(f"  mmnet spot {q(recording)} --checkpoint {q(model)} --out {q(base / 'spots')}")
+    return lines
 
 
 def _headline(report: dict, seed: int) -> dict:

@@ -42,7 +42,7 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
                         "RUN/final/model with --final-fit, or `mmnet convert`'s) or its model.safetensors")
     p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
     p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
-    p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--device", type=str, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice, one per core); 1 is faster on a busy machine")
     p.add_argument("--align", action="store_true",

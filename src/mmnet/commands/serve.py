@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--result-ttl", type=float, default=30.0,
                    help="minutes a result stays available after it is ready (default: 30)")
     p.add_argument("--job-timeout", type=float, default=30.0, help="minutes one analysis may take (default: 30)")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
                    help="detect, crop and align the face of every uploaded clip first (needs the face extra: "

@@ -51,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spotter-model", type=Path, default=None, metavar="MODEL",
                    help="spot with this saved spotter (mmnet train-spotter); it carries its own parameters")
     p.add_argument("--device", type=str, default="cpu",
-                   help="torch device for --checkpoint and --spotter-model (default cpu)")
+                   help="torch device: cpu, cuda or cuda:N, for --checkpoint and --spotter-model (default cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
 
 

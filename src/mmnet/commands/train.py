@@ -52,7 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--selection", choices=("last", "paper"), default=None,
                    help="'last' (honest, default) or 'paper': also the authors' optimistic per-fold best epoch")
     p.add_argument("--seeds", type=int, default=None, help="run N seeds (0..N-1 + train.seed); report mean and std")
-    p.add_argument("--device", type=str, default=None, help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--device", type=str, default=None,
+                   help="torch device: auto, cpu, cuda or cuda:N (default auto: cuda when available, else cpu; "
+                        "or the config's train.device)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="auto: on CPU the faster of fp32/bf16 in a short cached measurement (`mmnet info`; "
                         "MMNET_CALIBRATE=0 skips it), on GPUs bf16 where supported")

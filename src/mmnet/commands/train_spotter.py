@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="override a parameter, e.g. learned.epochs=20 or macro.k=20 (repeatable)")
     p.add_argument("--no-align", action="store_true", help="frames are face crops already (face.mode=none)")
     p.add_argument("--seed", type=int, default=0, help="seed of the network's initialisation and sampling")
-    p.add_argument("--device", type=str, default="cpu", help="torch device (default cpu)")
+    p.add_argument("--device", type=str, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--loso", action="store_true", help="first score the spotter leave-one-subject-out")
     p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
 

@@ -96,7 +96,8 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     """Spot the intervals of a recording, classify and draw each; pictures go to ``job.files``.
 
     Returns the spot JSON (``{"fps", "frames", "intervals": [...]}``, see ``mmnet.serve.spotting``)
-    with ``source``, the motion ``curve`` when the spotter gives one, and per interval ``files``.
+    with ``source``, the motion ``curve`` when the spotter gives one, ``files`` (``timeline.png``, the
+    figure of ``mmnet spot --out``, when the spotter draws one) and per interval ``files``.
     The server's spotter classifies as ``mmnet spot --checkpoint`` does (one path, the same classes);
     the pictures are of the images it classified. Intervals a spotter left unclassified are classified
     here from their frames as they are, except macro-expressions (the model learnt micro-expressions).
@@ -108,8 +109,13 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
 
     raw = spotter(path, fps=fps, predictor=predictor, progress=progress, draw=MAX_EXPLAINED)
     pairs = raw.pop("pairs", None) or {} if isinstance(raw, dict) else {}
+    timeline = raw.pop("timeline", None) if isinstance(raw, dict) else None
     result = check_spot_result(raw)
     result["source"] = job.name
+    result["files"] = []
+    if timeline is not None:
+        job.files["timeline.png"] = timeline
+        result["files"] = ["timeline.png"]
     if result.get("curve") is not None:
         result["curve"] = downsample_curve(result["curve"])
     intervals = result["intervals"]

@@ -7,12 +7,15 @@ the JSON of ``mmnet spot --json``::
      "intervals": [{"onset": 120, "apex": 131, "offset": 140, "type": "micro", "score": 0.8,
                     "label": "happiness", "probabilities": {"happiness": 0.7, ...}}, ...],
      "curve": {"frames": [...], "score": [...]},        (optional: the motion curve to draw)
-     "pairs": {0: (onset, apex), ...}}                   (optional: the images classified, by interval)
+     "pairs": {0: (onset, apex), ...},                   (optional: the images classified, by interval)
+     "timeline": b"\x89PNG..."}                           (optional: the timeline figure of `mmnet spot --out`)
 
 ``progress(done, total)`` is called as frames are read (``total`` None when unknown). Frame
 numbers are those of ``mmnet.media.FRAME_NUMBERING`` (videos from 0; frame folders: the number in the name).
 ``pairs`` holds the (onset, apex) images each classified interval was classified from, and those of
 the first ``draw`` intervals: the server draws these, so that the pictures are of the frames classified.
+``timeline`` is the PNG that ``mmnet spot --out`` writes as timeline.png (both scales' motion curves,
+thresholds and intervals); the server serves it as the job's ``timeline.png``.
 The server's own spotter is ``mmnet spot --checkpoint``'s path (``mmnet.infer.recordings``); a
 spotter that leaves ``label``/``probabilities`` None or gives no ``pairs`` has the frames read as
 they are (uncropped) and its micro intervals classified from them.
@@ -54,7 +57,7 @@ def require_spotting() -> None:
 def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, draw: int = 0) -> dict:
     """Spot and classify a long recording exactly as ``mmnet spot RECORDING --checkpoint MODEL`` does
     (``mmnet.infer.recordings.spot_and_classify``: the CAS(ME)^2 preset, faces aligned; see the module
-    docstring). The curve is the micro scale's smoothed motion score.
+    docstring). The curve is the micro scale's smoothed motion score; the timeline is drawn once per recording.
     """
     require_spotting()
     total: list[int | None] = [None]
@@ -74,7 +77,18 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
         out["curve"] = {"frames": [int(n) for n in result.curves.numbers],
                         "score": [float(v) for v in smoothed]}
     out["pairs"] = pairs
+    out["timeline"] = _timeline_png(result)
     return out
+
+
+def _timeline_png(result) -> bytes:
+    """The PNG bytes of ``mmnet spot --out``'s timeline.png for a ``SpotResult``."""
+    import tempfile
+
+    from ..spotting.timeline import timeline_figure
+
+    with tempfile.TemporaryDirectory(prefix="mmnet-timeline-") as folder:
+        return timeline_figure(result, Path(folder) / "timeline.png").read_bytes()
 
 
 def _number(value, what: str, *, integer: bool = False) -> float:
