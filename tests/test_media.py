@@ -219,3 +219,18 @@ def test_empty_video_and_no_video_stream(tmp_path):
             container.mux(packet)
     with pytest.raises(DataError, match=r"has no video stream \(streams: \['audio'\]\)"):
         list(stream_video(sound))
+
+
+@pytest.mark.parametrize("name, dtype", [("g.png", np.uint16), ("g.tiff", np.uint16), ("g.tiff", np.int32)])
+def test_a_16_bit_grey_frame_is_scaled_not_clipped_to_white(tmp_path, name, dtype):
+    # PIL's convert("RGB") clips 16-bit values at 255: the frame became white without a word
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    Image.fromarray((grey.astype(np.uint16) * 257).astype(dtype)).save(tmp_path / name)  # PIL modes I;16, I
+    assert np.array_equal(read_image(tmp_path / name), grey)
+    assert np.array_equal(read_rgb(tmp_path / name)[..., 2], grey)
+
+
+def test_a_floating_point_frame_is_named_not_clipped(tmp_path):
+    Image.fromarray(np.full((3, 4), 0.5, np.float32)).save(tmp_path / "f.tiff")
+    with pytest.raises(DataError, match=r"f\.tiff.*floating-point.*8- or 16-bit"):
+        read_image(tmp_path / "f.tiff")
