@@ -185,17 +185,16 @@ class MMNet(nn.Module):
         safetensors header (so the weights file alone is a complete checkpoint) and in
         config.json for people to read. Nothing is pickled.
         """
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
-        from ..utils import atomic_write_text
+        from ..utils import atomic_write_bytes, atomic_write_text
 
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         meta = (info or CheckpointInfo()).metadata(self.config)
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        tmp = out / (WEIGHTS_NAME + ".tmp")
-        save_file(tensors, str(tmp), metadata={"mmnet": json.dumps(meta)})
-        tmp.replace(out / WEIGHTS_NAME)
+        # bytes, then the atomic write: fsynced, and the umask's permissions (save_file makes the file 0600)
+        atomic_write_bytes(out / WEIGHTS_NAME, save(tensors, metadata={"mmnet": json.dumps(meta)}))
         atomic_write_text(out / CONFIG_NAME, json.dumps(meta, indent=2) + "\n")
         return out
 
