@@ -349,3 +349,22 @@ def test_a_closed_pipe_on_stdout_is_exit_1_without_a_traceback(monkeypatch, caps
     monkeypatch.setattr(info, "run", cut_off)
     code, _, err = cli(capsys, "info", "anything")
     assert code == 1 and "Traceback" not in err
+
+
+def test_a_recording_whose_rows_were_all_left_out_is_not_called_unannotated(tmp_path):
+    # the warning said "no annotation row for this video" although its rows were there, each refused
+    from mmnet.data import load_dataset
+
+    from ..fakes_long import CASME_SQ_ROWS, SAMM_LV_ROWS, write_casme_sq, write_samm_long
+
+    sq = [r if r[:2] != (1, "anger1_2") else (1, "anger1_2", "n/a", *r[3:]) for r in CASME_SQ_ROWS
+          if r[:2] in {(1, "anger1_2"), (2, "happy1_1")}]  # s15/15_0401's only row refused; s15/15_0101 has none
+    lv = [r if r[1] != "009_1_1" else (*r[:7], "Blink", *r[8:]) for r in
+          [*SAMM_LV_ROWS, ("009", "009_1_1", 1, 5, 10, 20, None, "Micro - 1/2", "4", None)]]
+    for name, root, refused, bare in [("casme-sq", write_casme_sq(tmp_path / "sq", sq), "s15/15_0401", "s15/15_0101"),
+                                      ("samm-long", write_samm_long(tmp_path / "lv", lv), "009/009_1", None)]:
+        notes = {i.sample_id: i.message for i in load_dataset(name, root).issues if i.check == "not_annotated"}
+        assert "1 annotation row(s) were all left out" in notes[f"{name}/{refused}"], notes
+        assert "fix the row" in notes[f"{name}/{refused}"]
+        if bare:
+            assert notes[f"{name}/{bare}"].startswith("no annotation row for this video")
