@@ -86,9 +86,9 @@ class _Spotter:
 
     def save(self, path) -> None:
         """Write the spotter (parameters and, when learned, the networks) to ``path`` (torch.save, weights only)."""
-        import torch
-
         import io
+
+        import torch
 
         from ..utils import atomic_write_bytes
 
