@@ -114,3 +114,9 @@ def test_a_checkpoint_of_a_newer_mmnet_says_which_versions(tmp_path, capsys):
     _rewrite_header(ckpt / "model.safetensors", newer)
     code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, tmp_path / "clip.mp4")
     assert_named_error(code, err, "new_option", "written by mmnet 99.0", "upgrade mmnet")
+
+
+def test_config_json_given_as_the_checkpoint_points_to_its_folder(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, _, err = cli(capsys, "info", ckpt / "config.json")
+    assert_named_error(code, err, "config.json", f"give the folder '{ckpt}'")

@@ -307,6 +307,8 @@ def _unreadable_hint(p: Path) -> str:
     """What to do with a weights file safetensors refuses: an empty or damaged (truncated)
     safetensors file needs a fresh copy; anything else may be the authors' .pth (`mmnet convert`)."""
     again = "copy or save it again (an interrupted copy, download or save?)."
+    if p.suffix == ".json" and (p.parent / WEIGHTS_NAME).is_file():
+        return f"It is the JSON record beside the weights: give the folder '{p.parent}' (or its {WEIGHTS_NAME})."
     try:
         size = p.stat().st_size
         with open(p, "rb") as f:
