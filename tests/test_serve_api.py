@@ -363,3 +363,11 @@ def test_serve_finds_the_demo_model_or_says_how_to_get_one(tmp_path, capsys, mon
     assert info["training"]["dataset"] == "casme2" and info["classes"] == CLASSES
     alone = describe_checkpoint(make_checkpoint(tmp_path / "alone"), Predictor.from_checkpoint(model))
     assert alone["synthetic"] is False and "not recorded" in alone["summary"]
+
+
+def test_a_malformed_body_or_a_wrong_method_says_what_to_send(client):
+    # Starlette's bare "Missing boundary in multipart." and "Method Not Allowed" said nothing to do
+    r = client.post("/api/predict", content=b"abc", headers={"content-type": "multipart/form-data"})
+    assert_person_readable(r, 400, "boundary", "form field 'file'", "curl -F file=@clip.mp4")
+    assert_person_readable(client.get("/api/predict"), 405, "/api/predict does not take GET", "/docs")
+    assert client.get("/api/health").json()["status"] == "ok"
