@@ -244,6 +244,8 @@ def subject_text(value: object, width: int = 0) -> str | None:
     if isinstance(value, int):
         return str(value).zfill(width)
     text = str(value).strip()
+    if re.fullmatch(r"\d+\.0+", text):  # a CSV written from a float column (pandas): 1.0, as the sheet's 1.0 above
+        text = text.split(".")[0]
     if text.isdigit():
         return text.zfill(width)
     return text
