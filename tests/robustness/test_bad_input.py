@@ -368,3 +368,50 @@ def test_a_recording_whose_rows_were_all_left_out_is_not_called_unannotated(tmp_
         assert "fix the row" in notes[f"{name}/{refused}"]
         if bare:
             assert notes[f"{name}/{bare}"].startswith("no annotation row for this video")
+
+
+def _clip_folders(tmp_path, n: int) -> list:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folders = []
+    for k in range(n):
+        folder = tmp_path / f"clip{k}"
+        folder.mkdir()
+        for i in (1, 2):
+            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(folder / f"img{i}.png")
+        folders.append(folder)
+    return folders
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_bad_clip_late_in_a_list_keeps_the_clips_classified_before_it(tmp_path, capsys, as_json):
+    # the whole run ended with the error alone: every clip already classified was lost
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    good = _clip_folders(tmp_path, 3)
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video")
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *good, bad, "--batch-size", "2",
+                         *(["--json"] if as_json else []))
+    assert_named_error(code, err, "broken.mp4", "3 of 4 clips were classified before this (printed above)",
+                       "fix or remove this clip")
+    shown = [row["source"] for row in json.loads(out)] if as_json else out
+    assert all(str(g) in shown for g in good)
+
+
+def test_ctrl_c_in_a_list_prints_the_clips_classified_before_it(tmp_path, capsys, monkeypatch):
+    from mmnet.infer import predictor as predictor_module
+
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    clips = _clip_folders(tmp_path, 4)
+    real = predictor_module.load_clip
+
+    def interrupt_at_the_fourth(source, *a, **k):
+        if source == clips[3]:
+            raise KeyboardInterrupt
+        return real(source, *a, **k)
+
+    monkeypatch.setattr(predictor_module, "load_clip", interrupt_at_the_fourth)
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *clips, "--batch-size", "2")
+    assert code == 130 and "2 of 4 clips were classified before this" in err and "interrupted" in err
+    assert str(clips[0]) in out and str(clips[1]) in out and str(clips[2]) not in out
