@@ -415,3 +415,16 @@ def test_ctrl_c_in_a_list_prints_the_clips_classified_before_it(tmp_path, capsys
     code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *clips, "--batch-size", "2")
     assert code == 130 and "2 of 4 clips were classified before this" in err and "interrupted" in err
     assert str(clips[0]) in out and str(clips[1]) in out and str(clips[2]) not in out
+
+
+def test_a_run_folder_that_is_or_holds_the_dataset_root_is_refused(tmp_path, capsys):
+    # train --root D --out D --restart moved the dataset itself aside, then said CASME II was missing
+    from ..fakes import CASME2_ROWS, write_casme2
+
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for out, words in [(root, "is the dataset root"), (tmp_path, "holds the dataset root")]:
+        for restart in ([], ["--restart"]):
+            code, _, err = cli(capsys, "train", "--root", root, "--out", out, *restart, "--set", "train.epochs=1")
+            assert_named_error(code, err, f"--out '{out}' {words}", "Choose another --out")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
