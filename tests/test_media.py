@@ -234,3 +234,15 @@ def test_a_floating_point_frame_is_named_not_clipped(tmp_path):
     Image.fromarray(np.full((3, 4), 0.5, np.float32)).save(tmp_path / "f.tiff")
     with pytest.raises(DataError, match=r"f\.tiff.*floating-point.*8- or 16-bit"):
         read_image(tmp_path / "f.tiff")
+
+
+def test_a_photo_s_exif_orientation_is_applied(tmp_path):
+    # a phone stores a portrait photo sideways with an Orientation tag: it was read sideways
+    upright = np.zeros((40, 60, 3), np.uint8)
+    upright[:5] = 255  # a white band at the top
+    sideways = Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1)))  # as stored, tag 6: rotate 90 CW to view
+    exif = sideways.getexif()
+    exif[0x0112] = 6
+    sideways.save(tmp_path / "p.png", exif=exif)
+    image = read_rgb(tmp_path / "p.png")
+    assert image.shape == (40, 60, 3) and image[:5].min() == 255 and image[5:].max() == 0

@@ -152,11 +152,12 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises:
         DataError: the file is missing, truncated or not an image.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             im.load()  # decode now: a truncated file raises here instead of giving a grey tail
+            ImageOps.exif_transpose(im, in_place=True)  # a phone's portrait photo is stored sideways with a tag
             wide = im.mode.startswith("I") or im.mode == "F"
             image = np.asarray(im if wide or im.mode == "L" else im.convert("RGB"))
             mode = im.mode
