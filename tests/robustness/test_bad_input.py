@@ -283,8 +283,17 @@ def test_serve_on_a_busy_port_is_named_before_the_url_is_printed(tmp_path, capsy
         busy.listen(1)
         port = busy.getsockname()[1]
         code, out, err = cli(capsys, "serve", "--checkpoint", ckpt, "--host", "127.0.0.1", "--port", str(port))
-    assert_named_error(code, err, f"127.0.0.1:{port}", "--port")
+    assert_named_error(code, err, f"127.0.0.1:{port}", "--port", "another program")
     assert "open http" not in out
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1"])  # TEST-NET-1: never an address of this machine
+def test_serve_on_an_address_not_of_this_computer_is_not_called_a_busy_port(tmp_path, capsys, host):
+    # every bind failure said "another program (an earlier mmnet serve?) uses that port"
+    pytest.importorskip("uvicorn")
+    code, out, err = cli(capsys, "serve", "--checkpoint", small_checkpoint(tmp_path / "ckpt"), "--host", host)
+    assert_named_error(code, err, f"{host}:8000", "not an address of this computer", "127.0.0.1")
+    assert "another program" not in err and "open http" not in out
 
 
 @pytest.mark.parametrize("option", ["--cpus-per-fold", "--gpus-per-fold"])
