@@ -225,7 +225,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording")
     async def recordings(request: Request,
                          file: Annotated[UploadFile, File(description="a video, or a zip of numbered frames")],
-                         fps: Annotated[float | None, Form(gt=0, description="frame rate (a zip of frames needs it)")]
+                         fps: Annotated[float | None, Form(gt=0, le=10_000,  # as the spotter: no window else
+                                                           description="frame rate (a zip of frames needs it)")]
                          = None):
         """Answers 202 with the job's id at once; follow it at `/api/jobs/{id}` or `/api/jobs/{id}/events`,
         then fetch `/api/jobs/{id}/result`. 503 when every worker and queue place is taken."""
