@@ -42,3 +42,19 @@ def test_foreign_safetensors_is_refused(tmp_path):
     save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(CheckpointError, match="not an mmnet checkpoint"):
         MMNet.from_pretrained(tmp_path / "other.safetensors")
+
+
+def test_a_saved_checkpoint_follows_the_umask_and_leaves_no_temporary(tmp_path):
+    # safetensors' save_file created model.safetensors 0600 whatever the umask: colleagues sharing
+    # a run folder could read its config.json but not its weights
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        out = MMNet(num_classes=3, image_size=32).save_pretrained(tmp_path / "ckpt", CheckpointInfo())
+    finally:
+        os.umask(old)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {
+        "model.safetensors": 0o644, "config.json": 0o644}
+    assert load_checkpoint(out)[0].config.image_size == 32

@@ -100,6 +100,13 @@ def test_composite_root_forms_parse_alike(tmp_path):
     assert parse_root("casme2", ["/d/C"]) == Path("/d/C")
 
 
+def test_a_root_from_a_config_file_expands_the_home_folder(monkeypatch, tmp_path):
+    # data.root: ~/CASME2 in a YAML file reaches mmnet unexpanded (no shell): it was looked up as './~/CASME2'
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert parse_root("casme2", "~/CASME2") == tmp_path / "CASME2"
+    assert parse_root("composite", "casme2=~/C,samm=/d/S") == {"casme2": tmp_path / "C", "samm": Path("/d/S")}
+
+
 @pytest.mark.parametrize(
     "dataset, root, message",
     [

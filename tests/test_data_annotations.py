@@ -33,6 +33,12 @@ def test_parse_aus(cell, expected):
     assert parse_aus(cell) == expected
 
 
+def test_a_subject_written_as_a_whole_float_in_a_csv_is_the_subject():
+    # a CSV saved from a float column gives '1.0': it was subject '1.0' (folder sub1.0, clip missing)
+    assert subject_text("1.0", 2) == "01" == subject_text(1.0, 2) and subject_text("006.00") == "006"
+    assert subject_text("1.5") == "1.5"
+
+
 def test_frame_number_and_subject_text():
     assert [frame_number(v) for v in (46, 46.0, "46", " 46 ", "/", "", None, "?", 4.5, "abc")] == [
         46, 46, 46, 46, None, None, None, None, None, None]

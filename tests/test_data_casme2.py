@@ -96,7 +96,7 @@ def test_missing_root_and_annotation_messages(tmp_path):
     msg = str(err.value)
     assert "CASME2-coding-20140508.xlsx" in msg and "Cropped/sub01/EP02_01f/reg_img46.jpg" in msg
     assert "licence-gated" in msg
-    with pytest.raises(FileNotFoundError, match="annotation file"):  # DatasetNotFoundError is a FileNotFoundError
+    with pytest.raises(FileNotFoundError, match=r"--annotation .*nope\.xlsx. does not exist"):  # a FileNotFoundError
         load_dataset("casme2", root, annotation=root / "nope.xlsx")
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -147,3 +147,16 @@ def test_registry_and_default_schemes():
         load_dataset("casme", "/nowhere")
     with pytest.raises(ConfigError, match="label scheme"):
         get_scheme("casme2-6class")
+
+
+def test_a_clip_folder_without_a_row_is_listed_not_passed_over(tmp_path):
+    # a table saved before its last rows were pasted trained on fewer clips without a word
+    root = write_casme2(tmp_path / "r", CASME2_ROWS[:3], junk=False)
+    write_casme2(tmp_path / "cut", CASME2_ROWS[:2], junk=False)  # the same folders, one row fewer
+    (root / "CASME2-coding-20190701.xlsx").replace(root / "full.xlsx")
+    (tmp_path / "cut" / "CASME2-coding-20190701.xlsx").replace(root / "CASME2-coding-20190701.xlsx")
+    (root / "Cropped" / "sub01" / "empty").mkdir()  # no frames: not a clip
+    notes = {i.sample_id: i for i in load_dataset("casme2", root).issues if i.check == "not_annotated"}
+    assert list(notes) == ["casme2/01/EP03_02"] and notes["casme2/01/EP03_02"].severity == "warning"
+    assert "has frames but no row in 'CASME2-coding-20190701.xlsx'" in notes["casme2/01/EP03_02"].message
+    assert not [i for i in load_dataset("casme2", root, annotation=root / "full.xlsx").issues]

@@ -101,6 +101,13 @@ def test_missing_onnx_is_a_clear_error(tmp_path, monkeypatch):
         export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx")
 
 
+def test_an_output_folder_is_refused_before_the_export(tmp_path, monkeypatch):
+    # it was found at the last step (the rename), after the whole export
+    monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: pytest.fail("exported into a folder"))
+    with pytest.raises(MMNetError, match=r"is a folder; give the ONNX file's name, e\.g\. '.*model\.onnx'"):
+        export_onnx(MMNet(num_classes=2, image_size=32), tmp_path)
+
+
 def test_cli_export_reports_parity(tmp_path, small, capsys):
     root, _, _, _ = small
     out = tmp_path / "cli.onnx"

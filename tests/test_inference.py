@@ -201,6 +201,15 @@ def test_clip_list_csv(tmp_path, predictor):
     assert [(p.onset, p.apex, p.apex_spotted) for p in preds] == [(2, 8, False), (0, 1, False), (1, 7, True)]
 
 
+@pytest.mark.parametrize("sep, bom, eol", [(";", "\ufeff", "\r\n"), ("\t", "", "\n"), (",", "\ufeff", "\r\n")])
+def test_a_clip_list_saved_by_a_spreadsheet_is_read(tmp_path, sep, bom, eol):
+    # a ';' list (Excel in many locales) was refused as one column named 'source;onset;apex'
+    (tmp_path / "my, clip").mkdir()
+    (tmp_path / "list.csv").write_text(bom + eol.join([sep.join(["source", "onset", "apex"]),
+                                                       sep.join(['"my, clip"', "2", "8"]), ""]), newline="")
+    assert read_clip_list(tmp_path / "list.csv") == [ClipRequest(tmp_path / "my, clip", None, 2, 8)]
+
+
 def test_align_crops_every_frame_with_onset_alignment(tmp_path, checkpoint, predictor):
     frames = synthetic_clip(10, 6, size=(120, 100))
     write_frames(tmp_path / "clip", frames)

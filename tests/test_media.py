@@ -219,3 +219,30 @@ def test_empty_video_and_no_video_stream(tmp_path):
             container.mux(packet)
     with pytest.raises(DataError, match=r"has no video stream \(streams: \['audio'\]\)"):
         list(stream_video(sound))
+
+
+@pytest.mark.parametrize("name, dtype", [("g.png", np.uint16), ("g.tiff", np.uint16), ("g.tiff", np.int32)])
+def test_a_16_bit_grey_frame_is_scaled_not_clipped_to_white(tmp_path, name, dtype):
+    # PIL's convert("RGB") clips 16-bit values at 255: the frame became white without a word
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    Image.fromarray((grey.astype(np.uint16) * 257).astype(dtype)).save(tmp_path / name)  # PIL modes I;16, I
+    assert np.array_equal(read_image(tmp_path / name), grey)
+    assert np.array_equal(read_rgb(tmp_path / name)[..., 2], grey)
+
+
+def test_a_floating_point_frame_is_named_not_clipped(tmp_path):
+    Image.fromarray(np.full((3, 4), 0.5, np.float32)).save(tmp_path / "f.tiff")
+    with pytest.raises(DataError, match=r"f\.tiff.*floating-point.*8- or 16-bit"):
+        read_image(tmp_path / "f.tiff")
+
+
+def test_a_photo_s_exif_orientation_is_applied(tmp_path):
+    # a phone stores a portrait photo sideways with an Orientation tag: it was read sideways
+    upright = np.zeros((40, 60, 3), np.uint8)
+    upright[:5] = 255  # a white band at the top
+    sideways = Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1)))  # as stored, tag 6: rotate 90 CW to view
+    exif = sideways.getexif()
+    exif[0x0112] = 6
+    sideways.save(tmp_path / "p.png", exif=exif)
+    image = read_rgb(tmp_path / "p.png")
+    assert image.shape == (40, 60, 3) and image[:5].min() == 255 and image[5:].max() == 0

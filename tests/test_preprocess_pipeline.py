@@ -131,6 +131,20 @@ def test_frames_folder_with_onset_in_the_middle(tmp_path):
     assert missing.results[0].reason == "missing_onset"
 
 
+def test_frames_of_another_size_than_the_onset_fail_the_clip_by_name(tmp_path, capsys):
+    # the onset's alignment was applied to every frame whatever its size: crops of the wrong place, no word
+    folder = tmp_path / "clip"
+    save_frames(folder, {"img1.png": face_frame(), "img2.png": face_frame(size=(400, 300))})
+    code = main(["prepare", str(folder), "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 3 and err.startswith("error: clip [frame_size]") and "img2.png' is 400x300" in err
+    assert "320x240" in err and "re-extract" in err and not (tmp_path / "out").exists()
+    # no face on the onset: the message says which option moves it
+    save_frames(tmp_path / "blank", {"img1.png": np.full((240, 320, 3), 90, np.uint8), "img2.png": face_frame()})
+    assert main(["prepare", str(tmp_path / "blank"), "--out", str(tmp_path / "out2"), "--no-progress"]) == 3
+    assert "choose --onset" in capsys.readouterr().err
+
+
 def test_samm_layout_keeps_names_and_greyscale(tmp_path):
     import cv2
 

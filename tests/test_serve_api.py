@@ -405,3 +405,19 @@ def test_a_spotter_without_a_timeline_leaves_files_empty(client):
     r = client.post("/api/recordings", files={"file": ("session.mp4", mp4_bytes(synth_frames(n=12)))})
     assert wait_for(client, r.json()["id"])["status"] == "done"
     assert client.get(f"/api/jobs/{r.json()['id']}/result").json()["files"] == {}
+
+
+def test_a_malformed_body_or_a_wrong_method_says_what_to_send(client):
+    # Starlette's bare "Missing boundary in multipart." and "Method Not Allowed" said nothing to do
+    r = client.post("/api/predict", content=b"abc", headers={"content-type": "multipart/form-data"})
+    assert_person_readable(r, 400, "boundary", "form field 'file'", "curl -F file=@clip.mp4")
+    assert_person_readable(client.get("/api/predict"), 405, "/api/predict does not take GET", "/docs")
+    assert client.get("/api/health").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("fps", ["inf", "1e9", "nan"])
+def test_a_frame_rate_the_spotter_refuses_is_refused_with_the_request(client, clip_mp4, fps):
+    # infinity was accepted: the upload was stored and the job failed later
+    r = client.post("/api/recordings", files={"file": ("a.mp4", clip_mp4)}, data={"fps": fps})
+    assert_person_readable(r, 422, "fps")
+    assert leftovers(client) == []

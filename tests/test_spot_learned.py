@@ -75,6 +75,21 @@ def test_bad_inputs_give_clear_errors(tmp_path):
         load_spotter(tmp_path / "absent.pt")
 
 
+def test_a_damaged_spotter_file_or_a_folder_is_called_what_it_is(tmp_path):
+    # a folder was said not to exist; an empty or cut spotter.pt "is not a spotter saved by mmnet"
+    path = tmp_path / "spotter.pt"
+    FlowSpotter(spot_config()).save(path)
+    assert isinstance(load_spotter(path), FlowSpotter)
+    assert [p.name for p in tmp_path.iterdir()] == ["spotter.pt"]
+    data = path.read_bytes()
+    for cut, words in [(len(data) // 2, "is damaged or cut short"), (0, "is empty")]:
+        path.write_bytes(data[:cut])
+        with pytest.raises(CheckpointError, match=rf"spotter\.pt' {words} .*retrain it with `mmnet train-spotter`"):
+            load_spotter(path)
+    with pytest.raises(CheckpointError, match="is a folder; give the file"):
+        load_spotter(tmp_path)
+
+
 @face_extra
 def test_video_without_a_face_is_an_error_naming_it(tmp_path):
     from PIL import Image

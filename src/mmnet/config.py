@@ -312,14 +312,14 @@ def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> P
     if not any("=" in item for item in items):
         if len(items) > 1:
             raise ConfigError(f"--root given {len(items)} times; give one folder (or PART=DIR for the composite).")
-        return Path(items[0])
+        return Path(items[0]).expanduser()  # a config file's "~/data" is no shell's to expand
     if dataset != "composite":
         raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
     pairs = [piece.split("=", 1) for item in items for piece in item.split(",") if piece.strip()]
     bad = ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
     if bad:
         raise ConfigError(f"--root values {bad} are not PART=DIR (e.g. casme2=/data/CASME2).")
-    parts = {k.strip().lower(): Path(v.strip()) for k, v in pairs}
+    parts = {k.strip().lower(): Path(v.strip()).expanduser() for k, v in pairs}
     if len(parts) != len(pairs):
         raise ConfigError(f"--root names a part twice: {[k for k, _ in pairs]}")
     return parts

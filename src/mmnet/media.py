@@ -152,16 +152,29 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises:
         DataError: the file is missing, truncated or not an image.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             im.load()  # decode now: a truncated file raises here instead of giving a grey tail
-            return np.asarray(im if im.mode == "L" else im.convert("RGB"))
+            ImageOps.exif_transpose(im, in_place=True)  # a phone's portrait photo is stored sideways with a tag
+            wide = im.mode.startswith("I") or im.mode == "F"
+            image = np.asarray(im if wide or im.mode == "L" else im.convert("RGB"))
+            mode = im.mode
     except FileNotFoundError:
         raise DataError(f"Frame '{path}' does not exist.") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
+    return _grey_to_uint8(image, mode, path) if wide else image
+
+
+def _grey_to_uint8(values: np.ndarray, mode: str, path: str | Path) -> np.ndarray:
+    """A 16-bit greyscale frame (PNG or TIFF: PIL modes I;16 and I) scaled to 8 bits. PIL's own
+    convert("RGB") clips it at 255, which turns a 16-bit frame into a white one without a word."""
+    if mode == "F" or values.size and (values.min() < 0 or values.max() > 65535):
+        raise DataError(f"Frame '{path}' holds {'floating-point' if mode == 'F' else 'over-16-bit'} grey values "
+                        f"(PIL mode {mode}), which mmnet does not read; save it as an 8- or 16-bit image.")
+    return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

@@ -62,3 +62,27 @@ def test_a_header_only_sheet_is_an_error_not_zero_samples(tmp_path, capsys):
         load_dataset("casme2", root)
     code, out, err = cli(capsys, "check-data", "casme2", "--root", root)
     assert_named_error(code, err, "CASME2-coding", "no rows below it")
+
+
+def test_two_columns_for_one_field_that_differ_are_named_not_the_first_taken(tmp_path):
+    # a second 'Estimated Emotion' column (a relabelling pasted beside the old one) was silently ignored
+    path = tmp_path / "t.csv"
+    path.write_text("Subject,Filename,Estimated Emotion,Onset,estimated emotion\n1,EP01,happiness,5,happiness\n"
+                    "1,EP02,disgust,7,others\n")
+    table = read_table(path)
+    with pytest.raises(AnnotationError, match=r"two columns for 'Estimated Emotion' .*column 3.*column 5.*row 3; "
+                                              r"delete or rename"):
+        table.column("Estimated Emotion")
+    assert table.column("Onset") == 3
+    path.write_text("Subject,Filename,Estimated Emotion,Estimated Emotion\n1,EP01,happiness,happiness\n")
+    assert read_table(path).column("Estimated Emotion") == 2  # an exact copy is harmless
+
+
+@pytest.mark.parametrize("given, words", [("absent.csv", "does not exist"), ("folder", "is a folder")])
+def test_an_annotation_path_that_is_no_file_is_named_not_the_root(tmp_path, capsys, given, words):
+    # the message said the dataset root was incomplete and (for a synthetic set) to write it again
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    (tmp_path / "folder").mkdir()
+    code, _, err = cli(capsys, "check-data", "casme2", "--root", root, "--annotation", tmp_path / given)
+    assert_named_error(code, err, f"--annotation '{tmp_path / given}' {words}", "leave --annotation out")
+    assert "missing" not in err

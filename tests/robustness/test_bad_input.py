@@ -232,6 +232,7 @@ def test_a_long_video_interval_written_twice_counts_once(tmp_path):
     (["--contact-sheet", "sheet"], ["--contact-sheet", "image file name"]),
     (["--long", "--fps", "inf"], ["fps must be in (0, 10000]"]),
     (["--long", "--minutes", "inf"], ["--minutes must be > 0 and at most 1440"]),
+    (["--long", "--size", "64", "80"], ["--size 64 80 is too small", "at least --size 146 90"]),  # named face_size
 ])
 def test_synth_options_that_would_be_ignored_or_crash_are_named_before_writing(tmp_path, capsys, argv, needles):
     code, _, err = cli(capsys, "synth", tmp_path / "out", *argv)
@@ -282,8 +283,17 @@ def test_serve_on_a_busy_port_is_named_before_the_url_is_printed(tmp_path, capsy
         busy.listen(1)
         port = busy.getsockname()[1]
         code, out, err = cli(capsys, "serve", "--checkpoint", ckpt, "--host", "127.0.0.1", "--port", str(port))
-    assert_named_error(code, err, f"127.0.0.1:{port}", "--port")
+    assert_named_error(code, err, f"127.0.0.1:{port}", "--port", "another program")
     assert "open http" not in out
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1"])  # TEST-NET-1: never an address of this machine
+def test_serve_on_an_address_not_of_this_computer_is_not_called_a_busy_port(tmp_path, capsys, host):
+    # every bind failure said "another program (an earlier mmnet serve?) uses that port"
+    pytest.importorskip("uvicorn")
+    code, out, err = cli(capsys, "serve", "--checkpoint", small_checkpoint(tmp_path / "ckpt"), "--host", host)
+    assert_named_error(code, err, f"{host}:8000", "not an address of this computer", "127.0.0.1")
+    assert "another program" not in err and "open http" not in out
 
 
 @pytest.mark.parametrize("option", ["--cpus-per-fold", "--gpus-per-fold"])
@@ -348,3 +358,82 @@ def test_a_closed_pipe_on_stdout_is_exit_1_without_a_traceback(monkeypatch, caps
     monkeypatch.setattr(info, "run", cut_off)
     code, _, err = cli(capsys, "info", "anything")
     assert code == 1 and "Traceback" not in err
+
+
+def test_a_recording_whose_rows_were_all_left_out_is_not_called_unannotated(tmp_path):
+    # the warning said "no annotation row for this video" although its rows were there, each refused
+    from mmnet.data import load_dataset
+
+    from ..fakes_long import CASME_SQ_ROWS, SAMM_LV_ROWS, write_casme_sq, write_samm_long
+
+    sq = [r if r[:2] != (1, "anger1_2") else (1, "anger1_2", "n/a", *r[3:]) for r in CASME_SQ_ROWS
+          if r[:2] in {(1, "anger1_2"), (2, "happy1_1")}]  # s15/15_0401's only row refused; s15/15_0101 has none
+    lv = [r if r[1] != "009_1_1" else (*r[:7], "Blink", *r[8:]) for r in
+          [*SAMM_LV_ROWS, ("009", "009_1_1", 1, 5, 10, 20, None, "Micro - 1/2", "4", None)]]
+    for name, root, refused, bare in [("casme-sq", write_casme_sq(tmp_path / "sq", sq), "s15/15_0401", "s15/15_0101"),
+                                      ("samm-long", write_samm_long(tmp_path / "lv", lv), "009/009_1", None)]:
+        notes = {i.sample_id: i.message for i in load_dataset(name, root).issues if i.check == "not_annotated"}
+        assert "1 annotation row(s) were all left out" in notes[f"{name}/{refused}"], notes
+        assert "fix the row" in notes[f"{name}/{refused}"]
+        if bare:
+            assert notes[f"{name}/{bare}"].startswith("no annotation row for this video")
+
+
+def _clip_folders(tmp_path, n: int) -> list:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folders = []
+    for k in range(n):
+        folder = tmp_path / f"clip{k}"
+        folder.mkdir()
+        for i in (1, 2):
+            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(folder / f"img{i}.png")
+        folders.append(folder)
+    return folders
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_bad_clip_late_in_a_list_keeps_the_clips_classified_before_it(tmp_path, capsys, as_json):
+    # the whole run ended with the error alone: every clip already classified was lost
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    good = _clip_folders(tmp_path, 3)
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video")
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *good, bad, "--batch-size", "2",
+                         *(["--json"] if as_json else []))
+    assert_named_error(code, err, "broken.mp4", "3 of 4 clips were classified before this (printed above)",
+                       "fix or remove this clip")
+    shown = [row["source"] for row in json.loads(out)] if as_json else out
+    assert all(str(g) in shown for g in good)
+
+
+def test_ctrl_c_in_a_list_prints_the_clips_classified_before_it(tmp_path, capsys, monkeypatch):
+    from mmnet.infer import predictor as predictor_module
+
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    clips = _clip_folders(tmp_path, 4)
+    real = predictor_module.load_clip
+
+    def interrupt_at_the_fourth(source, *a, **k):
+        if source == clips[3]:
+            raise KeyboardInterrupt
+        return real(source, *a, **k)
+
+    monkeypatch.setattr(predictor_module, "load_clip", interrupt_at_the_fourth)
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *clips, "--batch-size", "2")
+    assert code == 130 and "2 of 4 clips were classified before this" in err and "interrupted" in err
+    assert str(clips[0]) in out and str(clips[1]) in out and str(clips[2]) not in out
+
+
+def test_a_run_folder_that_is_or_holds_the_dataset_root_is_refused(tmp_path, capsys):
+    # train --root D --out D --restart moved the dataset itself aside, then said CASME II was missing
+    from ..fakes import CASME2_ROWS, write_casme2
+
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for out, words in [(root, "is the dataset root"), (tmp_path, "holds the dataset root")]:
+        for restart in ([], ["--restart"]):
+            code, _, err = cli(capsys, "train", "--root", root, "--out", out, *restart, "--set", "train.epochs=1")
+            assert_named_error(code, err, f"--out '{out}' {words}", "Choose another --out")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

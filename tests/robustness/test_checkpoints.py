@@ -85,3 +85,38 @@ def test_info_validates_against_the_mmnet_layout(tmp_path, capsys):
     ckpt = small_checkpoint(tmp_path / "ckpt")
     code, out, _ = cli(capsys, "info", ckpt)
     assert code == 0 and "parameters:" in out
+
+
+@pytest.mark.parametrize("cut, needles", [
+    (0.5, ["damaged", "header describes", "copy or save it again"]),
+    (100, ["cut short inside its header", "copy or save it again"]),
+    (0, ["is empty", "copy or save it again"]),
+])
+def test_a_truncated_weights_file_is_called_damaged_not_an_authors_pth(tmp_path, capsys, cut, needles):
+    # the message pointed to `mmnet convert` (for the authors' .pth) whatever the damage
+    weights = small_checkpoint(tmp_path / "ckpt") / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: int(len(data) * cut) if isinstance(cut, float) else cut])
+    code, _, err = cli(capsys, "info", tmp_path / "ckpt")
+    assert_named_error(code, err, "model.safetensors", *needles)
+    assert "mmnet convert" not in err
+
+
+def test_a_checkpoint_of_a_newer_mmnet_says_which_versions(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+
+    def newer(header):
+        record = json.loads(header["__metadata__"]["mmnet"])
+        record["mmnet_version"], record["model"]["new_option"] = "99.0", True
+        header["__metadata__"]["mmnet"] = json.dumps(record)
+        return json.dumps(header)
+
+    _rewrite_header(ckpt / "model.safetensors", newer)
+    code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, tmp_path / "clip.mp4")
+    assert_named_error(code, err, "new_option", "written by mmnet 99.0", "upgrade mmnet")
+
+
+def test_config_json_given_as_the_checkpoint_points_to_its_folder(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, _, err = cli(capsys, "info", ckpt / "config.json")
+    assert_named_error(code, err, "config.json", f"give the folder '{ckpt}'")

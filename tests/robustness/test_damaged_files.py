@@ -144,3 +144,13 @@ def test_the_frame_cache_size_check(tmp_path):
     assert not npy_intact(path, (4, 8, 8, 3))
     path.write_bytes(path.read_bytes() + b"\0\0")
     assert not npy_intact(path, (4, 8, 8, 3))
+
+
+def test_a_cache_folder_that_cannot_be_written_is_named_with_the_setting_to_change(root, tmp_path, capsys):
+    # the message was the generic "'PATH/.frames-....npy.N.tmp': Not a directory", naming no setting
+    in_the_way = tmp_path / "cache-file"
+    in_the_way.write_text("x")
+    sets = [x for s in [*TINY, f"data.cache_dir={in_the_way}"] for x in ("--set", s)]
+    code, _, err = cli(capsys, "train", "--root", root, "--out", tmp_path / "run", *sets)
+    assert_named_error(code, err, "frame cache", f"'{in_the_way}'", "data.cache_dir", "MMNET_CACHE_DIR")
+    assert [p.name for p in tmp_path.iterdir()] == ["cache-file"]

@@ -100,8 +100,15 @@ def format_table(predictions: list, class_names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _print_predictions(predictions, class_names, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([p.to_dict() for p in predictions], indent=2, allow_nan=False))
+    else:
+        print(format_table(predictions, class_names))
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
+    from ..errors import ConfigError, MMNetError
     from ..infer import Predictor
 
     if args.batch_size < 1:
@@ -122,11 +129,20 @@ def run(args: argparse.Namespace) -> int:
         from ..preprocess import FaceAligner
 
         aligner = FaceAligner()
-    predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner)
-    if args.json:
-        print(json.dumps([p.to_dict() for p in predictions], indent=2, allow_nan=False))
-    else:
-        print(format_table(predictions, predictor.class_names))
+    try:
+        predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner)
+    except (MMNetError, KeyboardInterrupt) as exc:
+        done = getattr(exc, "partial", None)
+        if done and len(requests) > 1:  # a bad clip or Ctrl+C late in a long list: what finished is kept
+            _print_predictions(done, predictor.class_names, args.json)
+            note = (f"{len(done)} of {len(requests)} clips were classified before this (printed above); the others "
+                    "were not")
+            if isinstance(exc, KeyboardInterrupt):
+                print(f"note: {note}.", file=sys.stderr)
+            else:
+                exc.args = (f"{exc}\n{note}: fix or remove this clip and rerun for them.",)
+        raise
+    _print_predictions(predictions, predictor.class_names, args.json)
     for p in predictions:  # stdout stays the table or the JSON; the advice goes to a person
         if p.recording_warning:
             print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)

@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
                       progress=not args.no_progress, summary_path=args.summary)
     if summary.layout in ("frames", "video") and summary.failed:
         r = summary.failed[0]
-        raise PreprocessError(f"{r.clip_id} [{r.reason}]: {r.message}")
+        hint = ("; the alignment is measured on the onset frame, which must show the face: choose --onset at a "
+                "frame that shows it" if r.reason == "no_face" else "")
+        raise PreprocessError(f"{r.clip_id} [{r.reason}]: {r.message}{hint}")
     print(summary.format())
     if args.summary or summary.layout in ("casme2", "samm"):
         print(f"summary: {args.summary or Path(summary.out_root) / 'prepare-summary.json'}")

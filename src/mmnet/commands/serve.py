@@ -63,8 +63,15 @@ def check_port_free(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): another program (an earlier "
-                              "mmnet serve?) uses that port; stop it, or choose another with --port.") from None
+            import errno
+
+            why = {errno.EADDRINUSE: "another program (an earlier mmnet serve?) uses that port; stop it, or choose "
+                                     "another with --port",
+                   errno.EACCES: "this user may not use that port (below 1024 needs administrator rights); choose "
+                                 "another with --port, e.g. 8000",
+                   }.get(exc.errno, "--host is not an address of this computer: use 127.0.0.1 (this computer only) "
+                                    "or 0.0.0.0 (every network interface)")
+            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): {why}.") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -111,7 +111,16 @@ def _run_long(args: argparse.Namespace) -> int:
             "clips_per_subject"]:
         raise ConfigError("--contact-sheet, --amplitude and --clips-per-subject are for clip sets, not --long.")
     w, h = args.size
-    face = (int(round(w * 0.4375)) // 2 * 2, int(round(h * 0.7083)) // 2 * 2)  # 280 x 340 in 640 x 480
+
+    def face_of(w: int, h: int) -> tuple[int, int]:
+        return int(round(w * 0.4375)) // 2 * 2, int(round(h * 0.7083)) // 2 * 2  # 280 x 340 in 640 x 480
+
+    face = face_of(w, h)
+    if min(face) < 64:  # the face renderer's minimum; LongConfig would name face_size, which no option sets
+        least = (next(x for x in range(1, 1000) if face_of(x, x)[0] >= 64),
+                 next(x for x in range(1, 1000) if face_of(x, x)[1] >= 64))
+        raise ConfigError(f"--size {w} {h} is too small for the synthetic face; give at least "
+                          f"--size {least[0]} {least[1]} (default 640 480).")
     config = LongConfig(fps=args.fps, frame_size=(w, h), face_size=face)
     start = time.perf_counter()
     root = write_long_dataset(args.out, subjects=args.subjects or 1, videos_per_subject=args.videos,

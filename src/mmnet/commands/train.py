@@ -129,8 +129,9 @@ def run(args: argparse.Namespace) -> int:
         print("mmnet train: error: the following arguments are required: --out", file=sys.stderr)
         return 2  # a usage error, as argparse reports it
     if args.restart:
-        from ..train.prepare import set_aside
+        from ..train.prepare import check_out_apart, set_aside
 
+        check_out_apart(args.out, cfg)
         if args.executor == "local":  # a start that would fail at once must not move the old run first
             from ..runtime import check_device
 

@@ -101,6 +101,10 @@ def load_dataset(
                     (".xlsx", ".xlsm", ".csv", ".xls") else "")
             raise DatasetNotFoundError(f"{what} '{folder}' is a file, not a folder: give the dataset's folder "
                                        f"(the one holding its annotation file and frames).{hint}")
+    if annotation is not None and not Path(annotation).is_file():  # the loaders would call the root incomplete
+        what = "is a folder" if Path(annotation).is_dir() else "does not exist"
+        raise DatasetNotFoundError(f"--annotation '{annotation}' {what}: give the annotation table itself (.xlsx or "
+                                   ".csv), or leave --annotation out to use the one in the dataset's folder.")
     if name in LONG_VIDEO_DATASETS:
         return LONG_VIDEO_DATASETS[name](root, annotation=annotation, strict=strict, **options)
     return DATASETS[name](root, annotation=annotation, strict=strict, **options)

@@ -50,11 +50,19 @@ class Table:
     rows: list[tuple[int, list[object]]]
 
     def column(self, *names: str, required: bool = True) -> int | None:
-        """Index of the first column whose normalised header equals one of ``names``."""
+        """Index of the first column whose normalised header equals one of ``names``; two such
+        columns that differ in any row are an error (which one is meant cannot be told)."""
         keys = {normalise_header(n) for n in names}
-        for i, h in enumerate(self.header):
-            if normalise_header(h) in keys:
-                return i
+        found = [i for i, h in enumerate(self.header) if normalise_header(h) in keys]
+        for j in found[1:]:
+            row = next((n for n, r in self.rows if _text_at(r, found[0]) != _text_at(r, j)), None)
+            if row is not None:
+                raise AnnotationError(
+                    f"{self.where()}: header row {self.header_row} has two columns for {names[0]!r} "
+                    f"({self.header[found[0]]!r}, column {found[0] + 1}, and {self.header[j]!r}, column {j + 1}), "
+                    f"which differ in row {row}; delete or rename the one that is not meant.")
+        if found:
+            return found[0]
         if required:
             raise AnnotationError(
                 f"{self.where()}: no column named {' or '.join(repr(n) for n in names)}; header row {self.header_row} "
@@ -66,6 +74,11 @@ class Table:
         sheet = f" sheet '{self.sheet}'" if self.sheet else ""
         at = f" row {row}" if row is not None else ""
         return f"'{self.path}'{sheet}{at}"
+
+
+def _text_at(row: list[object], i: int) -> str:
+    value = row[i] if i < len(row) else None
+    return "" if _is_blank(value) else str(value).strip()
 
 
 def _is_blank(value: object) -> bool:
@@ -244,6 +257,8 @@ def subject_text(value: object, width: int = 0) -> str | None:
     if isinstance(value, int):
         return str(value).zfill(width)
     text = str(value).strip()
+    if re.fullmatch(r"\d+\.0+", text):  # a CSV written from a float column (pandas): 1.0, as the sheet's 1.0 above
+        text = text.split(".")[0]
     if text.isdigit():
         return text.zfill(width)
     return text

@@ -194,9 +194,16 @@ def build_frame_cache(
         data_path.unlink(missing_ok=True)
         index_path.unlink(missing_ok=True)
     if not (data_path.exists() and index_path.exists()):
-        cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(jobs), image_size, image_size, 3))
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        except OSError as exc:  # the CLI's generic OSError message would not say which folder this is
+            if tmp.is_file():
+                tmp.unlink()
+            raise DataError(f"The frame cache ({np.prod(shape) / 1e6:,.0f} MB) cannot be written in '{cache_dir}' "
+                            f"({exc.strerror or exc}): set data.cache_dir (or $MMNET_CACHE_DIR) to a writable "
+                            "folder with room for it.") from None
 
         failures: dict[str, str] = {}
 

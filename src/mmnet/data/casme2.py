@@ -133,7 +133,22 @@ def load_casme2(
         return folder, exact, parent / s.clip
 
     out = attach_frames(samples, locate, pattern, issues)
+    _unannotated_folders(frames_root, pattern, {f.parent for s in out for _, f in s.frames[:1]}, annotation, issues)
     return finish(out, issues, annotation, strict)
+
+
+def _unannotated_folders(frames_root: Path, pattern: re.Pattern, used: set[Path], annotation: Path,
+                         issues: list[Issue]) -> None:
+    """A clip folder with frames but no row in the table is listed, not passed over in silence (a table
+    saved before its last rows were pasted, a row deleted by mistake). Folders of rows refused with
+    an issue of their own are not listed again."""
+    named = {i.sample_id.lower() for i in issues}
+    for sub in sorted(p for p in frames_root.glob("sub*") if p.is_dir()):
+        for folder in sorted(p for p in sub.iterdir() if p.is_dir() and p not in used):
+            sample_id = f"casme2/{sub.name.removeprefix('sub')}/{folder.name}"
+            if sample_id.lower() not in named and any(pattern.fullmatch(f.name) for f in folder.iterdir()):
+                issues.append(Issue(sample_id, "not_annotated", f"clip folder '{folder}' has frames but no row in "
+                                    f"'{annotation.name}'; it is not used", "warning"))
 
 
 def _join_objective(path: Path, samples: list[Sample]) -> None:

@@ -30,7 +30,16 @@ from pathlib import Path
 from ..spotting.intervals import Interval, parse_type
 from .annotations import label_text, read_rows
 from .common import missing_dataset, natural_key
-from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value, zero_frames
+from .long_video import (
+    LongVideo,
+    LongVideoLoad,
+    attach_long_frames,
+    check_video,
+    finish_long,
+    frame_value,
+    not_annotated,
+    zero_frames,
+)
 from .long_video import cell_text as _text
 from .sample import Issue
 
@@ -197,8 +206,7 @@ def load_casme_sq(
         if video is None:
             subject, folder = on_disk[key]
             video = LongVideo(DATASET, subject, key, FPS, folder, extra={"folder": folder.name})
-            issues.append(Issue(video.video_id, "not_annotated", "no annotation row for this video; it is kept with "
-                                "no intervals (a spotter is scored on it too)", "warning"))
+            issues.append(not_annotated(video.video_id, issues))
         else:
             video = LongVideo(DATASET, video.subject, key, FPS, video.path,
                               intervals=tuple(intervals[key]), extra=video.extra)

@@ -23,6 +23,7 @@ from .sample import Issue
 
 __all__ = [
     "LongVideo", "LongVideoLoad", "round_frame", "frame_value", "attach_long_frames", "check_video", "finish_long",
+    "not_annotated",
 ]
 
 log = logging.getLogger("mmnet.data")
@@ -195,6 +196,18 @@ def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path |
     if strict:
         load.raise_if_errors()
     return load
+
+
+def not_annotated(video_id: str, issues: list[Issue]) -> Issue:
+    """The warning for a recording kept with no intervals: it has no annotation row, or every row of it
+    was left out (each with its own error), which the warning says rather than "no annotation row"."""
+    refused = sum(i.sample_id == video_id and i.severity == "error" and "row left out" in i.message for i in issues)
+    if refused:
+        return Issue(video_id, "not_annotated", f"its {refused} annotation row(s) were all left out (errors above); "
+                     "it is kept with no intervals, where a spotter scored on it can only be wrong: fix the row(s)",
+                     "warning")
+    return Issue(video_id, "not_annotated", "no annotation row for this video; it is kept with no intervals (a "
+                 "spotter is scored on it too)", "warning")
 
 
 def zero_frames(apex: int, offset: int, where: str, sid: str, issues: list[Issue]) -> tuple[int | None, int] | None:

@@ -32,7 +32,16 @@ from pathlib import Path
 from ..spotting.intervals import Interval, parse_type
 from .annotations import cell, label_text, read_table, subject_text
 from .common import missing_dataset, natural_key
-from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value, round_frame
+from .long_video import (
+    LongVideo,
+    LongVideoLoad,
+    attach_long_frames,
+    check_video,
+    finish_long,
+    frame_value,
+    not_annotated,
+    round_frame,
+)
 from .sample import Issue
 
 __all__ = ["load_samm_long", "FPS"]
@@ -190,8 +199,7 @@ def load_samm_long(
                                 "ignored", "warning"))
             continue
         if video not in intervals:
-            issues.append(Issue(v.video_id, "not_annotated", "no annotation row for this video; it is kept with no "
-                                "intervals (a spotter is scored on it too)", "warning"))
+            issues.append(not_annotated(v.video_id, issues))
         v = attach_long_frames(v, folder, _FRAME, issues)
         out.append(check_video(v, issues))
     return finish_long(out, issues, annotation, strict)

@@ -311,7 +311,10 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
         raise DataError(f"Clip list '{p}' does not exist.")
     try:
         with p.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
+            # Excel in many locales saves "CSV" with ';' (or tabs): the header shows which, as for annotation tables
+            header = f.readline()
+            f.seek(0)
+            reader = csv.DictReader(f, delimiter=next((d for d in (",", ";", "\t") if d in header), ","))
             columns = reader.fieldnames or []
             unknown = [c for c in columns if c not in _LIST_COLUMNS]
             if "source" not in columns or unknown:

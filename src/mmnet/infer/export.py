@@ -78,6 +78,8 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     except ImportError:
         raise MMNetError(f"ONNX export needs the onnx package: {install_hint('onnx')}") from None
     out = Path(path)
+    if out.is_dir():  # found before the export, not at its last step
+        raise MMNetError(f"'{out}' is a folder; give the ONNX file's name, e.g. '{out / 'model.onnx'}'.")
     out.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training
     wrapper = _OnsetApex(model).eval()  # eval() on the wrapper: export restores *its* mode afterwards

@@ -8,6 +8,7 @@ by ``mmnet.infer.clips``; a batch holds only the onset and apex frames of its cl
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import CheckpointError, PredictionError
+from ..errors import CheckpointError, MMNetError, PredictionError
 from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
@@ -177,6 +178,9 @@ class Predictor:
             clips: ``ClipRequest``s (read here) or ``(Clip, onset, apex)`` tuples.
             batch_size: clips per forward pass.
             aligner: when given, faces are cropped and aligned first (see ``align_clip``).
+
+        An error or an interruption mid-way carries the clips classified before it, in input
+        order, as its ``partial`` attribute: a caller can keep what finished.
         """
         results: list[Prediction] = []
         pending: list[tuple[Clip, int, int, bool, bool]] = []
@@ -191,21 +195,29 @@ class Predictor:
             pending.clear()
             pairs.clear()
 
-        for item in clips:
-            if isinstance(item, ClipRequest):
-                clip = load_clip(item.source, item.apex_image)
-                onset, apex = item.onset, item.apex
-            else:
-                clip, onset, apex = item
-            chosen = onset is not None and apex is not None  # the caller picked both frames (e.g. a spotted interval)
-            if aligner is not None:
-                clip = align_clip(clip, onset, aligner=aligner)
-            onset, apex, spotted = clip.select(onset, apex)
-            pending.append((clip, onset, apex, spotted, chosen))
-            pairs.append(clip.read_pair(onset, apex))
-            if len(pending) >= batch_size:
-                flush()
-        flush()
+        try:
+            for item in clips:
+                if isinstance(item, ClipRequest):
+                    clip = load_clip(item.source, item.apex_image)
+                    onset, apex = item.onset, item.apex
+                else:
+                    clip, onset, apex = item
+                chosen = onset is not None and apex is not None  # the caller picked both frames (a spotted interval)
+                if aligner is not None:
+                    clip = align_clip(clip, onset, aligner=aligner)
+                onset, apex, spotted = clip.select(onset, apex)
+                pending.append((clip, onset, apex, spotted, chosen))
+                pairs.append(clip.read_pair(onset, apex))
+                if len(pending) >= batch_size:
+                    flush()
+            flush()
+        except (MMNetError, KeyboardInterrupt) as exc:
+            if isinstance(exc, MMNetError):  # classify the clips read before the bad one
+                del pending[len(pairs):]  # the bad clip itself, when its frames failed to read
+                with contextlib.suppress(MMNetError):
+                    flush()
+            exc.partial = results
+            raise
         return results
 
     def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray, *,

@@ -185,17 +185,16 @@ class MMNet(nn.Module):
         safetensors header (so the weights file alone is a complete checkpoint) and in
         config.json for people to read. Nothing is pickled.
         """
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
-        from ..utils import atomic_write_text
+        from ..utils import atomic_write_bytes, atomic_write_text
 
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         meta = (info or CheckpointInfo()).metadata(self.config)
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        tmp = out / (WEIGHTS_NAME + ".tmp")
-        save_file(tensors, str(tmp), metadata={"mmnet": json.dumps(meta)})
-        tmp.replace(out / WEIGHTS_NAME)
+        # bytes, then the atomic write: fsynced, and the umask's permissions (save_file makes the file 0600)
+        atomic_write_bytes(out / WEIGHTS_NAME, save(tensors, metadata={"mmnet": json.dumps(meta)}))
         atomic_write_text(out / CONFIG_NAME, json.dumps(meta, indent=2) + "\n")
         return out
 
@@ -273,10 +272,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
             header = f.metadata() or {}
         weights = load_file(str(p))
     except Exception as exc:  # safetensors raises its own error type, which moved between versions
-        raise CheckpointError(
-            f"'{p}' is not a readable safetensors file ({exc}). If it is a checkpoint of the "
-            "authors' code (.pth), convert it first: mmnet convert AUTHORS.pth OUT"
-        ) from exc
+        raise CheckpointError(f"'{p}' is not a readable safetensors file ({exc}). {_unreadable_hint(p)}") from exc
     # The header is the one source of truth: config.json (written beside it for people to read) is
     # read only for a weights file whose header carries no mmnet record (docs/inference.md).
     meta, source = None, f"the header of '{p}'"
@@ -307,6 +303,32 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
     return weights, meta
 
 
+def _unreadable_hint(p: Path) -> str:
+    """What to do with a weights file safetensors refuses: an empty or damaged (truncated)
+    safetensors file needs a fresh copy; anything else may be the authors' .pth (`mmnet convert`)."""
+    again = "copy or save it again (an interrupted copy, download or save?)."
+    if p.suffix == ".json" and (p.parent / WEIGHTS_NAME).is_file():
+        return f"It is the JSON record beside the weights: give the folder '{p.parent}' (or its {WEIGHTS_NAME})."
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            n, start = int.from_bytes(f.read(8), "little"), f.read(1)
+            if size == 0:
+                return f"The file is empty: {again}"
+            if start != b"{" or not 2 <= n <= 100_000_000:
+                raise ValueError("not a safetensors header")
+            if 8 + n > size:
+                return f"It is a safetensors file cut short inside its header ({size} bytes): {again}"
+            header = json.loads(start + f.read(n - 1))
+        expected = 8 + n + max((v["data_offsets"][1] for v in header.values()
+                                if isinstance(v, dict) and "data_offsets" in v), default=0)
+        if expected != size:
+            return f"It is a safetensors file of {size} bytes whose header describes {expected}: it is damaged; {again}"
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+        pass
+    return "If it is a checkpoint of the authors' code (.pth), convert it first: mmnet convert AUTHORS.pth OUT"
+
+
 def _parse_json(text: str, source: str) -> object:
     try:
         return json.loads(text)
@@ -321,7 +343,12 @@ def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -
     try:
         config = MMNetConfig.from_dict(meta["model"])
     except ConfigError as exc:
-        raise CheckpointError(f"'{source}': its model config is invalid: {exc}") from None
+        from ..version import __version__
+
+        written = meta.get("mmnet_version")
+        hint = (f" It was written by mmnet {written} and this is mmnet {__version__}: load it with the version "
+                "that wrote it, or upgrade mmnet." if isinstance(written, str) and written != __version__ else "")
+        raise CheckpointError(f"'{source}': its model config is invalid: {exc}.{hint}") from None
     model = MMNet(config=config)
     _load_strict(model, weights, source=source)
     return model

@@ -51,7 +51,7 @@ class ClipResult:
     """What happened to one clip. ``status``: ok, skipped (output exists) or failed.
 
     ``reason`` is a short code for failures: no_face, corrupt_frame, video_decode, no_frames,
-    missing_onset, bad_folder, error.
+    missing_onset, frame_size, bad_folder, error.
     """
 
     clip_id: str
@@ -139,9 +139,16 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
             raise _ClipFailure("missing_onset",
                                f"onset frame {onset} is not on disk (frames {numbers[0]}..{numbers[-1]})")
         onset_path = job.frames[numbers.index(onset)][1]
-        alignment = _estimate(aligner, _read(onset_path), f"onset frame '{onset_path}'")
+        onset_image = _read(onset_path)
+        alignment = _estimate(aligner, onset_image, f"onset frame '{onset_path}'")
         for _, src, name in job.frames:
-            _save_jpeg(alignment.apply(_read(src)), tmp / name, quality)
+            image = _read(src)
+            if image.shape[:2] != onset_image.shape[:2]:  # the onset's alignment would crop the wrong place
+                (h, w), (oh, ow) = image.shape[:2], onset_image.shape[:2]
+                raise _ClipFailure("frame_size", f"frame '{src}' is {w}x{h}, the onset frame '{onset_path}' "
+                                   f"{ow}x{oh}: one alignment cannot crop both; re-extract the clip's frames at "
+                                   "one size")
+            _save_jpeg(alignment.apply(image), tmp / name, quality)
         count = len(job.frames)
     result.n_frames = count
     result.alignment = {"onset": onset, **alignment.to_dict()}

@@ -145,8 +145,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         return _error(f"The request is not what this endpoint takes ({problems}).{hint} See /docs.", 422)
 
     @app.exception_handler(HTTPException)
-    async def _http(_request, exc: HTTPException):
-        return _error(str(exc.detail), exc.status_code)
+    async def _http(request, exc: HTTPException):
+        hint = {405: f" {request.url.path} does not take {request.method}: see /docs for what each endpoint takes.",
+                400: " Send the clip or recording as the multipart form field 'file' (curl -F file=@clip.mp4)."
+                if request.method == "POST" else ""}.get(exc.status_code, "")
+        return _error(f"{exc.detail}{hint}", exc.status_code)
 
     @app.exception_handler(Exception)
     async def _internal(_request, exc: Exception):
@@ -222,7 +225,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording")
     async def recordings(request: Request,
                          file: Annotated[UploadFile, File(description="a video, or a zip of numbered frames")],
-                         fps: Annotated[float | None, Form(gt=0, description="frame rate (a zip of frames needs it)")]
+                         fps: Annotated[float | None, Form(gt=0, le=10_000,  # as the spotter: no window else
+                                                           description="frame rate (a zip of frames needs it)")]
                          = None):
         """Answers 202 with the job's id at once; follow it at `/api/jobs/{id}` or `/api/jobs/{id}/events`,
         then fetch `/api/jobs/{id}/result`. 503 when every worker and queue place is taken."""

@@ -86,13 +86,15 @@ class _Spotter:
 
     def save(self, path) -> None:
         """Write the spotter (parameters and, when learned, the networks) to ``path`` (torch.save, weights only)."""
+        import io
+
         import torch
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self._payload(), tmp)
-        tmp.replace(path)
+        from ..utils import atomic_write_bytes
+
+        buf = io.BytesIO()
+        torch.save(self._payload(), buf)
+        atomic_write_bytes(path, buf.getvalue())  # fsynced: a crash never leaves an empty spotter.pt behind
 
     @classmethod
     def load(cls, path, *, device: str = "cpu"):
@@ -260,12 +262,20 @@ def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
     import torch
 
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"Spotter model '{path}' is a folder; give the file `mmnet train-spotter` wrote "
+                              "(its --out, e.g. spotter.pt).")
     if not path.is_file():
         raise CheckpointError(f"Spotter model '{path}' does not exist; train one with `mmnet train-spotter`.")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise CheckpointError(f"'{path}' is not a spotter saved by mmnet ({type(exc).__name__}: {exc}).") from exc
+        with open(path, "rb") as f:
+            zipped = f.read(4) == b"PK\x03\x04"  # torch.save's format: a damaged one, not another kind of file
+        what = ("is empty" if path.stat().st_size == 0 else "is damaged or cut short" if zipped
+                else "is not a spotter saved by mmnet")
+        again = "; copy it again or retrain it with `mmnet train-spotter`" if zipped or what == "is empty" else ""
+        raise CheckpointError(f"'{path}' {what} ({type(exc).__name__}: {exc}){again}.") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"'{path}' is not a spotter saved by mmnet (no '{FORMAT}' marker); an MMNet "
                               "checkpoint goes to --checkpoint instead.")

@@ -69,6 +69,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     """
     out = Path(out_dir)
     d = cfg.data
+    check_out_apart(out, cfg)
     if cfg.train.tensorboard:  # a missing optional package fails here, before the data is read
         require_tensorboard()
     if cfg.train.compile:  # likewise a missing C++ compiler
@@ -189,6 +190,21 @@ def _has_trained(out: Path) -> bool:
     """Whether any fold (or the final fit) of the run folder finished an epoch (then its config may not change)."""
     folds = [*out.glob("seed-*/fold-*"), out / rf.FINAL]
     return any((fold / name).exists() for fold in folds for name in (rf.HISTORY, rf.STATE, rf.DONE))
+
+
+def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
+    """Refuse a run folder that is the dataset root or holds it: the run's files would land among the
+    dataset's, and `train --restart` (which moves the run folder aside) would move the dataset away."""
+    if not cfg.data.root:
+        return
+    roots = parse_root(cfg.data.dataset, cfg.data.root)
+    here = Path(out).resolve()
+    for root in roots.values() if isinstance(roots, dict) else [roots]:
+        there = root.resolve()
+        if here == there or here in there.parents:
+            what = "is the dataset root" if here == there else f"holds the dataset root '{root}'"
+            raise ConfigError(f"--out '{out}' {what}: a run folder must be apart from the data (--restart would move "
+                              f"the dataset aside with the run). Choose another --out, e.g. runs/{cfg.data.dataset}.")
 
 
 def set_aside(out: str | Path) -> Path | None:
