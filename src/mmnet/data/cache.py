@@ -35,7 +35,9 @@ __all__ = [
     "prune_cache",
 ]
 
-CACHE_VERSION = 1
+# 2: frames decoded anew: 16-bit grey frames scaled to 8 bits (they were clipped to white) and a photo's EXIF
+# orientation applied (media.read_image); a cache of version 1 may hold such frames as they were read then.
+CACHE_VERSION = 2
 
 log = logging.getLogger("mmnet.data")
 
