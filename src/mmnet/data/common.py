@@ -106,7 +106,7 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     sid = sample.sample_id
     out: list[Issue] = []
     onset, apex, offset = sample.onset, sample.apex, sample.offset
-    if apex is None and apex_required:
+    if apex is None and apex_required and "apex" not in sample.extra.get("bad_cells", {}):
         out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); fix the annotation, or "
                          "leave the sample out (data.on_bad_sample=skip)", "error"))
     if apex is not None and apex < onset:
@@ -253,12 +253,17 @@ def samples_from_table(
         values = {f: frame_number(v) for f, v in raw.items()}
         if values["apex"] is not None and values["apex"] < 0:
             values["apex"] = None  # bob.db.casme2 stores an unknown apex as -1
-        for f in ("onset", "apex", "offset"):
-            if frame_number(raw[f]) is None and raw[f] not in (None, "", "/"):
-                issues.append(Issue(sid, "bad_value", f"{where}: {f} {raw[f]!r} is not a frame number", "error"))
+        bad_cells = {f: v for f, v in raw.items()  # blank and '/' mean "not given", not a mistake
+                     if frame_number(v) is None and ("" if v is None else str(v).strip()) not in ("", "/")}
+        for f, value in bad_cells.items():  # one error per cell, naming row, column and value
+            then = {"onset": "the sample cannot be located and is left out", "apex": "the sample has no apex until "
+                    "then", "offset": "the sample has no offset until then"}[f]
+            issues.append(Issue(sid, "bad_value", f"{where}, column {table.header[idx[f]]!r}: {f} {value!r} is not a "
+                                f"frame number (a whole number); fix the cell, {then}", "error"))
         if values["onset"] is None:
-            issues.append(Issue(sid, "bad_row", f"{where}: onset {raw['onset']!r} is not a frame number; "
-                                "the sample cannot be located and is left out", "error"))
+            if "onset" not in bad_cells:
+                issues.append(Issue(sid, "bad_row", f"{where}, column {table.header[idx['onset']]!r}: no onset; the "
+                                    "sample cannot be located and is left out; fill in the cell", "error"))
             continue
         issues.extend(apply_corrections(dataset, subject, clip, values, enabled=corrections))
         label = label_text(cell(row, idx["label"]))
@@ -271,6 +276,8 @@ def samples_from_table(
             issues.append(Issue(sid, "au_text", f"AU cell {au_raw!r}: kept {list(aus)}, ignored non-AU text "
                                 f"{list(unparsed)}", "warning"))
         extra = {"row": row_no, "au_text": "" if au_raw is None else str(au_raw), "annotated_clip": annotated_clip}
+        if bad_cells:
+            extra["bad_cells"] = bad_cells  # reported above: check_sample does not report them again
         if idx.get("objective") is not None:
             extra["objective_class"] = objective_class(cell(row, idx["objective"]))
         samples.append(Sample(dataset, subject, clip, values["onset"], values["apex"], values["offset"], label,
