@@ -123,7 +123,7 @@ def load_casme2(
 
     table = read_table(annotation, sheet=("Sheet1",))
     samples, row_issues = samples_from_table(table, dataset="casme2", columns=COLUMNS, subject_width=2,
-                                             corrections=corrections)
+                                             subject_prefix="sub", corrections=corrections)
     issues += row_issues
     if "objective_class" not in (samples[0].extra if samples else {}) and (root / OBJECTIVE_NAME).is_file():
         _join_objective(root / OBJECTIVE_NAME, samples)
@@ -131,6 +131,9 @@ def load_casme2(
     def locate(s: Sample):
         parent = frames_root / f"sub{s.subject}"
         folder, exact = find_folder(parent, s.clip)
+        if not parent.is_dir():  # a Subject cell written otherwise ('s1'): say what the table should hold
+            return folder, exact, (f"{parent / s.clip} (no subject folder '{parent.name}' in {frames_root}: the "
+                                   "Subject cell is the number of the folder, write 01 for sub01)")
         return folder, exact, parent / s.clip
 
     used: set[Path] = set()
@@ -149,7 +152,7 @@ def _join_objective(path: Path, samples: list[Sample]) -> None:
 
     table = read_table(path)
     si, ci, oi = table.column("Subject"), table.column("Filename"), table.column("Objective Class", "Objective Classes")
-    classes = {(subject_text(cell(r, si), 2), str(cell(r, ci)).strip()): objective_class(cell(r, oi))
+    classes = {(subject_text(cell(r, si), 2, "sub"), str(cell(r, ci)).strip()): objective_class(cell(r, oi))
                for _, r in table.rows}
     for s in samples:
         s.extra["objective_class"] = classes.get((s.subject, s.clip))

@@ -182,6 +182,7 @@ def samples_from_table(
     dataset: str,
     columns: dict[str, tuple[str, ...]],
     subject_width: int = 0,
+    subject_prefix: str = "",
     duplicates: str = "error",
     corrections: bool = True,
 ) -> tuple[list[Sample], list[Issue]]:
@@ -193,6 +194,7 @@ def samples_from_table(
         columns: field -> accepted header names, for fields subject, clip, onset, apex, offset,
             aus, label and optionally objective. Optional fields may be missing from the file.
         subject_width: zero-padding for subjects a re-saved sheet turned into numbers.
+        subject_prefix: the subject folder prefix, accepted on a subject cell ('sub1' -> '01' for CASME II).
         duplicates: "error" reports a repeated (subject, clip) and skips it; "suffix" names repeats
             clip2, clip3 ... in file order (CAS(ME)^3 has several MEs per video, as meb does).
         corrections: apply ``corrections.CORRECTIONS``.
@@ -208,7 +210,7 @@ def samples_from_table(
     firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
     earlier: dict[tuple[str, str], list[tuple[int, list]]] = {}  # (subject, clip) -> (row, cells) of each row kept
     for row_no, row in table.rows:
-        subject = subject_text(cell(row, idx["subject"]), subject_width)
+        subject = subject_text(cell(row, idx["subject"]), subject_width, subject_prefix)
         clip_cell = cell(row, idx["clip"])
         clip = None if clip_cell is None else str(clip_cell).strip() or None
         where = table.where(row_no)
