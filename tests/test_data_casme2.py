@@ -160,3 +160,19 @@ def test_a_clip_folder_without_a_row_is_listed_not_passed_over(tmp_path):
     assert list(notes) == ["casme2/01/EP03_02"] and notes["casme2/01/EP03_02"].severity == "warning"
     assert "has frames but no row in 'CASME2-coding-20190701.xlsx'" in notes["casme2/01/EP03_02"].message
     assert not [i for i in load_dataset("casme2", root, annotation=root / "full.xlsx").issues]
+
+
+def test_a_subject_written_with_its_folder_prefix_is_accepted_and_others_say_what_to_write(tmp_path):
+    # 'sub1' was looked up as folder subsub1, with no hint
+    from .fakes import write_casme2_xlsx
+
+    rows = CASME2_ROWS[:3]
+    root = write_casme2(tmp_path / "r", rows, junk=False)
+    written = [("sub1", *rows[0][1:]), ("Sub01", *rows[1][1:]), ("s1", *rows[2][1:])]
+    write_casme2_xlsx(root / "CASME2-coding-20190701.xlsx", written)
+    load = load_dataset("casme2", root)
+    assert [(s.subject, s.clip, len(s.frames) > 0) for s in load.samples] == [
+        ("01", rows[0][1], True), ("01", rows[1][1], True)]
+    (missing,) = load.errors
+    assert missing.sample_id == f"casme2/s1/{rows[2][1]}" and missing.check == "clip_missing"
+    assert "no subject folder 'subs1'" in missing.message and "write 01 for sub01" in missing.message

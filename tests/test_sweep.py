@@ -162,3 +162,20 @@ def test_help_lists_sweep(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "sweep" in capsys.readouterr().out
+
+
+def test_a_missing_dataset_is_named_before_anything_is_written(tmp_path, capsys):
+    # `mmnet sweep S.yaml --root nowhere --out X` left an empty X behind (mmnet train writes nothing)
+    from mmnet import synth
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "settings": {"a": {}, "b": {}}})
+    out = tmp_path / "X"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--root", str(tmp_path / "nowhere")]) == 3
+    assert "nowhere' is missing" in capsys.readouterr().err and not out.exists()
+    # the second setting's data is missing: the first is not prepared (its frames cached) meanwhile
+    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "settings": {"a": {"data.root": str(root)}, "b": {
+        "data.root": str(tmp_path / "gone")}}})
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--no-progress",
+                 "--set", f"data.cache_dir={tmp_path / 'cache'}"]) == 3
+    assert "gone' is missing" in capsys.readouterr().err and not out.exists() and not (tmp_path / "cache").exists()

@@ -86,3 +86,23 @@ def test_an_annotation_path_that_is_no_file_is_named_not_the_root(tmp_path, caps
     code, _, err = cli(capsys, "check-data", "casme2", "--root", root, "--annotation", tmp_path / given)
     assert_named_error(code, err, f"--annotation '{tmp_path / given}' {words}", "leave --annotation out")
     assert "missing" not in err
+
+
+@pytest.mark.parametrize("field, value", [("onset", 154.5), ("onset", "12a"), ("apex", 154.5)])
+def test_a_bad_frame_number_cell_is_one_error_naming_row_column_and_value(tmp_path, field, value):
+    # onset 154.5 gave two errors for one cell (bad_value and bad_row); apex 154.5 a bad_value and an
+    # apex_unknown saying the apex was '/' or blank
+    rows = [list(r) for r in CASME2_ROWS[:3]]
+    rows[1][2 if field == "onset" else 3] = value
+    root = write_casme2(tmp_path / "c2", [tuple(r) for r in CASME2_ROWS[:3]], junk=False)
+    write_xlsx(root / "CASME2-coding-20190701.xlsx", {"Sheet1": casme2_sheet([tuple(r) for r in rows])})
+    sid = f"casme2/{rows[1][0]}/{rows[1][1]}"
+    load = load_dataset("casme2", root)
+    (issue,) = [i for i in load.errors if i.sample_id == sid]
+    header = "OnsetFrame" if field == "onset" else "ApexFrame"
+    assert issue.check == "bad_value" and "row 3" in issue.message and f"column '{header}'" in issue.message
+    assert f"{field} {value!r} is not a frame number" in issue.message and "fix the cell" in issue.message
+    if field == "onset":
+        assert "left out" in issue.message and sid not in {s.sample_id for s in load.samples}
+    else:
+        assert {s.sample_id: s.apex for s in load.samples}[sid] is None

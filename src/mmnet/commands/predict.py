@@ -93,7 +93,9 @@ def format_table(predictions: list, class_names: list[str]) -> str:
     if any(p.apex_spotted for p in predictions):
         lines.append("* apex spotted automatically (largest motion relative to the onset)")
     if any(not p.aligned for p in predictions):
-        lines.append("note: " + next(p.warning for p in predictions if not p.aligned))
+        from ..infer.predictor import NOT_CHECKED
+
+        lines.append("note: " + NOT_CHECKED)
     scores = [p.face_score for p in predictions if p.face_score is not None]
     if scores:
         lines.append(f"faces aligned (--align); lowest face detection score {min(scores):.2f}")
@@ -143,7 +145,11 @@ def run(args: argparse.Namespace) -> int:
                 exc.args = (f"{exc}\n{note}: fix or remove this clip and rerun for them.",)
         raise
     _print_predictions(predictions, predictor.class_names, args.json)
+    from ..infer.predictor import ZERO_MOTION
+
     for p in predictions:  # stdout stays the table or the JSON; the advice goes to a person
+        if p.warning and ZERO_MOTION in p.warning:
+            print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
         if p.recording_warning:
             print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)
     from ..infer.provenance import label_warning

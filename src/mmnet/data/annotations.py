@@ -248,8 +248,12 @@ def cell(row: Sequence[object], index: int | None) -> object:
     return row[index]
 
 
-def subject_text(value: object, width: int = 0) -> str | None:
-    """Subject id as text: keeps '01' / '006' as written; an int (re-saved sheet) is zero-padded to ``width``."""
+def subject_text(value: object, width: int = 0, prefix: str = "") -> str | None:
+    """Subject id as text: keeps '01' / '006' as written; an int (re-saved sheet) is zero-padded to ``width``.
+
+    ``prefix``: the dataset's subject folder prefix ('sub' for CASME II's sub01/), taken off a number
+    written with it ('sub1', 'Sub01' -> '01'), as the folder name is the prefix and the subject.
+    """
     if _is_blank(value):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -257,6 +261,8 @@ def subject_text(value: object, width: int = 0) -> str | None:
     if isinstance(value, int):
         return str(value).zfill(width)
     text = str(value).strip()
+    if prefix and text.lower().startswith(prefix) and text[len(prefix):].strip().isdigit():
+        text = text[len(prefix):].strip()
     if re.fullmatch(r"\d+\.0+", text):  # a CSV written from a float column (pandas): 1.0, as the sheet's 1.0 above
         text = text.split(".")[0]
     if text.isdigit():

@@ -28,6 +28,7 @@ from .common import (
     samples_from_table,
 )
 from .sample import Issue, Sample
+from .unannotated import report_unannotated, tracking
 
 __all__ = ["load_casme2", "LAYOUTS", "ANNOTATION_NAMES"]
 
@@ -122,7 +123,7 @@ def load_casme2(
 
     table = read_table(annotation, sheet=("Sheet1",))
     samples, row_issues = samples_from_table(table, dataset="casme2", columns=COLUMNS, subject_width=2,
-                                             corrections=corrections)
+                                             subject_prefix="sub", corrections=corrections)
     issues += row_issues
     if "objective_class" not in (samples[0].extra if samples else {}) and (root / OBJECTIVE_NAME).is_file():
         _join_objective(root / OBJECTIVE_NAME, samples)
@@ -130,25 +131,19 @@ def load_casme2(
     def locate(s: Sample):
         parent = frames_root / f"sub{s.subject}"
         folder, exact = find_folder(parent, s.clip)
+        if not parent.is_dir():  # a Subject cell written otherwise ('s1'): say what the table should hold
+            return folder, exact, (f"{parent / s.clip} (no subject folder '{parent.name}' in {frames_root}: the "
+                                   "Subject cell is the number of the folder, write 01 for sub01)")
         return folder, exact, parent / s.clip
 
-    out = attach_frames(samples, locate, pattern, issues)
-    _unannotated_folders(frames_root, pattern, {f.parent for s in out for _, f in s.frames[:1]}, annotation, issues)
+    used: set[Path] = set()
+    out = attach_frames(samples, tracking(locate, used), pattern, issues)
+    clips = [(f"casme2/{sub.name.removeprefix('sub')}/{folder.name}", folder)
+             for sub in sorted(p for p in frames_root.glob("sub*") if p.is_dir())
+             for folder in sorted(p for p in sub.iterdir() if p.is_dir())]
+    report_unannotated(clips, used, pattern, issues, why=f"no row in '{annotation.name}'",
+                       advice="add its row to the table if it is a clip to train on")
     return finish(out, issues, annotation, strict)
-
-
-def _unannotated_folders(frames_root: Path, pattern: re.Pattern, used: set[Path], annotation: Path,
-                         issues: list[Issue]) -> None:
-    """A clip folder with frames but no row in the table is listed, not passed over in silence (a table
-    saved before its last rows were pasted, a row deleted by mistake). Folders of rows refused with
-    an issue of their own are not listed again."""
-    named = {i.sample_id.lower() for i in issues}
-    for sub in sorted(p for p in frames_root.glob("sub*") if p.is_dir()):
-        for folder in sorted(p for p in sub.iterdir() if p.is_dir() and p not in used):
-            sample_id = f"casme2/{sub.name.removeprefix('sub')}/{folder.name}"
-            if sample_id.lower() not in named and any(pattern.fullmatch(f.name) for f in folder.iterdir()):
-                issues.append(Issue(sample_id, "not_annotated", f"clip folder '{folder}' has frames but no row in "
-                                    f"'{annotation.name}'; it is not used", "warning"))
 
 
 def _join_objective(path: Path, samples: list[Sample]) -> None:
@@ -157,7 +152,7 @@ def _join_objective(path: Path, samples: list[Sample]) -> None:
 
     table = read_table(path)
     si, ci, oi = table.column("Subject"), table.column("Filename"), table.column("Objective Class", "Objective Classes")
-    classes = {(subject_text(cell(r, si), 2), str(cell(r, ci)).strip()): objective_class(cell(r, oi))
+    classes = {(subject_text(cell(r, si), 2, "sub"), str(cell(r, ci)).strip()): objective_class(cell(r, oi))
                for _, r in table.rows}
     for s in samples:
         s.extra["objective_class"] = classes.get((s.subject, s.clip))

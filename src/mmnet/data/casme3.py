@@ -20,8 +20,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from .annotations import read_table
-from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, samples_from_table
+from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, natural_key, samples_from_table
 from .sample import Issue, Sample
+from .unannotated import report_unannotated, tracking
 
 __all__ = ["load_casme3"]
 
@@ -112,6 +113,14 @@ def load_casme3(
             color = None
         return color, exact, parent / task / "color"
 
-    out = attach_frames(fixed, locate, _FRAME, issues, window=True)
+    used: set[Path] = set()
+    out = attach_frames(fixed, tracking(locate, used), _FRAME, issues, window=True)
+    subjects = sorted((p for p in frames_root.iterdir() if p.is_dir() and p.name.lower().startswith("spno.")),
+                      key=lambda p: natural_key(p.name))
+    clips = [(f"casme3/{sub.name}/{task.name}", task / "color") for sub in subjects
+             for task in sorted(p for p in sub.iterdir() if (p / "color").is_dir())]
+    report_unannotated(clips, used, _FRAME, issues, why=f"no row in '{annotation.name}'",
+                       advice="add its rows to the table if it holds micro-expressions to train on",
+                       key=lambda sid: re.sub(r"\d+$", "", sid.lower()))  # rows b2, b3 ... are folder b's
     return finish(out, issues, annotation, strict)
 

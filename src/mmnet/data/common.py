@@ -106,7 +106,7 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     sid = sample.sample_id
     out: list[Issue] = []
     onset, apex, offset = sample.onset, sample.apex, sample.offset
-    if apex is None and apex_required:
+    if apex is None and apex_required and "apex" not in sample.extra.get("bad_cells", {}):
         out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); fix the annotation, or "
                          "leave the sample out (data.on_bad_sample=skip)", "error"))
     if apex is not None and apex < onset:
@@ -182,6 +182,7 @@ def samples_from_table(
     dataset: str,
     columns: dict[str, tuple[str, ...]],
     subject_width: int = 0,
+    subject_prefix: str = "",
     duplicates: str = "error",
     corrections: bool = True,
 ) -> tuple[list[Sample], list[Issue]]:
@@ -193,6 +194,7 @@ def samples_from_table(
         columns: field -> accepted header names, for fields subject, clip, onset, apex, offset,
             aus, label and optionally objective. Optional fields may be missing from the file.
         subject_width: zero-padding for subjects a re-saved sheet turned into numbers.
+        subject_prefix: the subject folder prefix, accepted on a subject cell ('sub1' -> '01' for CASME II).
         duplicates: "error" reports a repeated (subject, clip) and skips it; "suffix" names repeats
             clip2, clip3 ... in file order (CAS(ME)^3 has several MEs per video, as meb does).
         corrections: apply ``corrections.CORRECTIONS``.
@@ -208,7 +210,7 @@ def samples_from_table(
     firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
     earlier: dict[tuple[str, str], list[tuple[int, list]]] = {}  # (subject, clip) -> (row, cells) of each row kept
     for row_no, row in table.rows:
-        subject = subject_text(cell(row, idx["subject"]), subject_width)
+        subject = subject_text(cell(row, idx["subject"]), subject_width, subject_prefix)
         clip_cell = cell(row, idx["clip"])
         clip = None if clip_cell is None else str(clip_cell).strip() or None
         where = table.where(row_no)
@@ -253,12 +255,17 @@ def samples_from_table(
         values = {f: frame_number(v) for f, v in raw.items()}
         if values["apex"] is not None and values["apex"] < 0:
             values["apex"] = None  # bob.db.casme2 stores an unknown apex as -1
-        for f in ("onset", "apex", "offset"):
-            if frame_number(raw[f]) is None and raw[f] not in (None, "", "/"):
-                issues.append(Issue(sid, "bad_value", f"{where}: {f} {raw[f]!r} is not a frame number", "error"))
+        bad_cells = {f: v for f, v in raw.items()  # blank and '/' mean "not given", not a mistake
+                     if frame_number(v) is None and ("" if v is None else str(v).strip()) not in ("", "/")}
+        for f, value in bad_cells.items():  # one error per cell, naming row, column and value
+            then = {"onset": "the sample cannot be located and is left out", "apex": "the sample has no apex until "
+                    "then", "offset": "the sample has no offset until then"}[f]
+            issues.append(Issue(sid, "bad_value", f"{where}, column {table.header[idx[f]]!r}: {f} {value!r} is not a "
+                                f"frame number (a whole number); fix the cell, {then}", "error"))
         if values["onset"] is None:
-            issues.append(Issue(sid, "bad_row", f"{where}: onset {raw['onset']!r} is not a frame number; "
-                                "the sample cannot be located and is left out", "error"))
+            if "onset" not in bad_cells:
+                issues.append(Issue(sid, "bad_row", f"{where}, column {table.header[idx['onset']]!r}: no onset; the "
+                                    "sample cannot be located and is left out; fill in the cell", "error"))
             continue
         issues.extend(apply_corrections(dataset, subject, clip, values, enabled=corrections))
         label = label_text(cell(row, idx["label"]))
@@ -271,6 +278,8 @@ def samples_from_table(
             issues.append(Issue(sid, "au_text", f"AU cell {au_raw!r}: kept {list(aus)}, ignored non-AU text "
                                 f"{list(unparsed)}", "warning"))
         extra = {"row": row_no, "au_text": "" if au_raw is None else str(au_raw), "annotated_clip": annotated_clip}
+        if bad_cells:
+            extra["bad_cells"] = bad_cells  # reported above: check_sample does not report them again
         if idx.get("objective") is not None:
             extra["objective_class"] = objective_class(cell(row, idx["objective"]))
         samples.append(Sample(dataset, subject, clip, values["onset"], values["apex"], values["offset"], label,

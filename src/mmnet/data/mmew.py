@@ -21,6 +21,7 @@ from pathlib import Path
 from .annotations import read_table
 from .common import DatasetLoad, attach_frames, finish, missing_dataset, samples_from_table
 from .sample import Issue, Sample
+from .unannotated import report_unannotated, tracking
 
 __all__ = ["load_mmew"]
 
@@ -116,5 +117,21 @@ def load_mmew(
             candidates = preferred
         return (candidates[0] if candidates else None), exact, f"'{s.clip}' under {base}"
 
-    out = attach_frames(samples, locate, _FRAME, issues)
+    used: set[Path] = set()
+    out = attach_frames(samples, tracking(locate, used), _FRAME, issues)
+    subjects = {s.subject for s in samples}
+    report_unannotated([(f"mmew/{_subject_of(p, base, subjects)}/{p.name}", p)
+                        for p in sorted(p for found in index.values() for p in found)],
+                       used, _FRAME, issues, why=f"no row in '{annotation.name}'",
+                       advice="add its row to the table if it is a clip to train on",
+                       key=lambda sid: sid.rsplit("/", 1)[-1].lower())  # folders are found by clip name alone
     return finish(out, issues, annotation, strict)
+
+
+def _subject_of(folder: Path, base: Path, subjects: set[str]) -> str:
+    """The subject of a clip folder no row names: its subject folder (S01/happiness/clip), else the
+    clip name's first part when it is an annotated subject (S01-01-001), else '?'."""
+    if folder.parent.parent != base and folder.parent != base:
+        return folder.parent.parent.name
+    head = folder.name.split("-")[0]
+    return head if head in subjects else "?"

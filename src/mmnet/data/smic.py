@@ -27,6 +27,7 @@ from .apex import METHOD, ApexCache
 from .cache import default_cache_dir
 from .common import DatasetLoad, check_sample, finish, missing_dataset, natural_key
 from .sample import Issue, Sample
+from .unannotated import report_unannotated
 
 __all__ = ["load_smic", "VARIANTS"]
 
@@ -115,9 +116,26 @@ def load_smic(
                 issues.append(Issue(f"{dataset}/{sdir.name}", "junk_files", f"{len(junk)} non-folder entries in "
                                     f"{edir} ignored: {junk[:5]}", "warning"))
     cache.save()
+    report_unannotated(_folders(vdir), {Path(s.extra["folder"]) for s in samples}, _FRAME, issues,
+                       why=f"no label: SMIC's labels are the emotion folders of {variant}/s<N>/micro/<emotion>/<clip>/",
+                       advice="move it there if it is a micro-expression clip")
     if not samples:
         raise _missing(root, [f"clip folders under {vdir}/s*/micro/<emotion>/"])
     return finish(samples, issues, None, strict)
+
+
+def _folders(vdir: Path, depth: int = 4) -> list[tuple[str, Path]]:
+    """(sample id, folder) for every folder down to ``depth`` levels below the variant folder, but
+    those under ``non_micro`` (macro-expressions: not used on purpose)."""
+    out: list[tuple[str, Path]] = []
+    level = [vdir]
+    for _ in range(depth):
+        level = sorted((p for d in level for p in d.iterdir() if p.is_dir() and p.name.lower() != "non_micro"),
+                       key=lambda p: natural_key(str(p)))
+        for p in level:
+            subject = p.relative_to(vdir).parts[0]
+            out.append((f"smic/{subject if _SUBJECT.fullmatch(subject) else '?'}/{p.name}", p))
+    return out
 
 
 def _clip(dataset: str, subject: str, cdir: Path, label: str, variant: str, estimate: bool, cache: ApexCache,

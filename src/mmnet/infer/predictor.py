@@ -95,6 +95,10 @@ class Prediction:
 #: The note on every prediction made without --align: nothing checked that the frames show a face.
 NOT_CHECKED = ("input not checked for a face: the frames are assumed to be face crops (noise or a blank "
                "frame also gets a label); use --align to detect and check the face")
+#: The note on a prediction whose onset and apex frames hold the same pixels (one image given twice,
+#: --onset equal to --apex, or a spotted apex at the onset): the network sees no motion at all.
+ZERO_MOTION = ("the onset and apex frames are identical: the motion between them is zero by construction, so the "
+               "class reflects no expression; give the frame where the expression peaks as the apex")
 
 
 class Predictor:
@@ -190,8 +194,9 @@ class Predictor:
             if not pending:
                 return
             probs = self.predict_frames([o for o, _ in pairs], [a for _, a in pairs])
-            for (clip, onset, apex, spotted, chosen), p in zip(pending, probs):
-                results.append(self._prediction(clip, onset, apex, spotted, p, chosen=chosen))
+            for (clip, onset, apex, spotted, chosen), p, (o, a) in zip(pending, probs, pairs):
+                results.append(self._prediction(clip, onset, apex, spotted, p, chosen=chosen,
+                                                still=np.array_equal(o, a)))
             pending.clear()
             pairs.clear()
 
@@ -221,9 +226,9 @@ class Predictor:
         return results
 
     def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray, *,
-                    chosen: bool = False) -> Prediction:
+                    chosen: bool = False, still: bool = False) -> Prediction:
         """``chosen``: onset and apex were both given, so a long clip is no mistake to warn about (one
-        expression of a recording, picked by its frames)."""
+        expression of a recording, picked by its frames). ``still``: the two frames are identical."""
         if not np.isfinite(probs).all():
             raise PredictionError(f"{clip.source}: the network's output is not finite (NaN or infinity) for onset "
                                   f"{onset}, apex {apex}; the checkpoint or the frames are unusable.")
@@ -239,6 +244,6 @@ class Predictor:
             probabilities={name: float(v) for name, v in zip(self.class_names, probs)},
             aligned=aligned,
             face_score=round(min(scores), 4) if scores else None,
-            warning=None if aligned else NOT_CHECKED,
+            warning="; ".join(w for w, on in ((ZERO_MOTION, still), (NOT_CHECKED, not aligned)) if on) or None,
             recording_warning=None if chosen else long_clip_warning(clip),
         )

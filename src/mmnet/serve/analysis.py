@@ -82,7 +82,7 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     job.update(progress=0.3, stage="finding the apex" if apex is None else "classifying")
     (prediction,) = predictor.predict_clips([(clip, onset, apex)])
     prediction = replace(prediction, source=job.name,
-                         warning=SERVE_NOT_CHECKED if prediction.warning == NOT_CHECKED else prediction.warning)
+                         warning=prediction.warning and prediction.warning.replace(NOT_CHECKED, SERVE_NOT_CHECKED))
     job.update(progress=0.7, stage="drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
     job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex))

@@ -185,7 +185,7 @@ def run_sweep(
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:
             check_device(setting.config.train.device)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_roots(sweep)  # nothing is written (OUT itself included) before every setting's data is found
     tasks, total, runs = [], 0, []
     for setting in sweep.settings:
         # Settings that read the same frames share one cache file (keyed by its content).
@@ -210,6 +210,23 @@ def run_sweep(
             write_summary(out / setting.name, run.cfg, report)
     return summarize_sweep(out, [s.name for s in sweep.settings],
                            overrides={s.name: s.overrides for s in sweep.settings})
+
+
+def _check_roots(sweep: Sweep) -> None:
+    """Each setting's dataset root exists, else the loader's own error (what is missing, the layout): a
+    later setting's missing data must not stop the sweep after the earlier settings were prepared."""
+    from ..config import parse_root
+    from ..data import load_dataset
+
+    seen = set()
+    for setting in sweep.settings:
+        d = setting.config.data
+        roots = parse_root(d.dataset, d.root)
+        folders = [v for k, v in roots.items() if k != "annotation"] if isinstance(roots, dict) else [roots]
+        key = (d.dataset, str(roots), d.annotation)
+        if key not in seen and not all(Path(f).is_dir() for f in folders):
+            load_dataset(d.dataset, roots, annotation=d.annotation)  # raises DatasetNotFoundError naming the part
+        seen.add(key)
 
 
 def _fmt(v: float | None, pct: bool) -> str:
