@@ -23,7 +23,7 @@ def alone(tmp_path_factory):
     return path
 
 
-def _in_run_folder(alone, tmp_path, synthetic: bool):
+def _in_run_folder(alone, tmp_path, synthetic: bool, epochs: int = 3):
     data = tmp_path / "data"
     data.mkdir(parents=True)
     if synthetic:
@@ -31,7 +31,7 @@ def _in_run_folder(alone, tmp_path, synthetic: bool):
     run = tmp_path / "run"
     model = run / "seed-0" / "fold-sub01" / "model"
     shutil.copytree(alone, model)
-    (run / "config.yaml").write_text(f"data:\n  dataset: casme2\n  root: {data}\ntrain:\n  epochs: 3\n")
+    (run / "config.yaml").write_text(f"data:\n  dataset: casme2\n  root: {data}\ntrain:\n  epochs: {epochs}\n")
     (run / "env.json").write_text("{}")
     return model
 
@@ -42,6 +42,12 @@ def test_caption_says_what_the_model_was_trained_on(alone, tmp_path):
     assert "synthetic faces only" in synth and "mean nothing on real faces" in synth
     real = training_caption(_in_run_folder(alone, tmp_path / "r", synthetic=False))
     assert real.startswith("Model trained on casme2 (run folder 'run', data.dataset=casme2") and "synthetic" not in real
+
+
+def test_caption_counts_epochs_in_the_singular_for_one(alone, tmp_path):
+    one = training_caption(_in_run_folder(alone, tmp_path / "one", synthetic=False, epochs=1))
+    assert "data.dataset=casme2, 1 epoch)" in one and "1 epochs" not in one
+    assert "data.dataset=casme2, 3 epochs)" in training_caption(_in_run_folder(alone, tmp_path / "three", False))
 
 
 def test_caption_is_drawn_on_the_figure_and_printed(alone, tmp_path, capsys):

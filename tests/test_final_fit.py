@@ -60,8 +60,10 @@ def test_final_fit_only_writes_model_and_card_and_predict_loads_it(synth_root, t
     assert _card(run) == json.loads((final / "model" / "model_card.json").read_text())  # travels with the model
     md = (final / "MODEL_CARD.md").read_text()
     for text in ("NOT measured", card["weights"]["sha256"], "Intended use", "Limits", "Licence",
-                 "synthetic faces", "Do not use this model to decide about people", "`train.epochs`: `1`"):
+                 "synthetic faces", "Do not use this model to decide about people", "`train.epochs`: `1`",
+                 "; 1 epoch (the recipe's fixed count)"):
         assert text in md, text
+    assert "1 epochs" not in md
     # the final model is an ordinary checkpoint: predict loads it
     clip = next(p for p in sorted((synth_root / "Cropped" / "sub01").iterdir()) if p.is_dir())
     assert main(["predict", "--checkpoint", str(final / "model"), str(clip), "--json"]) == 0

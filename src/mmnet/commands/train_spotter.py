@@ -4,7 +4,11 @@ The learned spotter (docs/spotting.md) is a SoftNet-like network per expression 
 spotter's optical flow, trained on every annotated video of the dataset; `mmnet spot
 --spotter-model MODEL` then uses it on new recordings. With --loso it is first evaluated
 leave-one-subject-out (fit on the other subjects, spot the held-out one, MEGC metrics pooled),
-beside the evenly-spaced baseline; the table is printed and written to MODEL.loso.json.
+beside the evenly-spaced baseline; the table is printed and written to MODEL.loso.json. Each
+finished fold is kept in the folder MODEL.loso/ (one JSON per held-out subject, with the settings
+that produced it): rerunning the same command after an interruption (Ctrl-C, kill, a crash) reuses
+them and computes only the rest, with the same table; folds made with other settings or data are
+not reused.
 
 Examples:
   mmnet train-spotter casme-sq --root /data/CASME_sq --out spotter.pt
@@ -37,7 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-align", action="store_true", help="frames are face crops already (face.mode=none)")
     p.add_argument("--seed", type=int, default=0, help="seed of the network's initialisation and sampling")
     p.add_argument("--device", type=str, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
-    p.add_argument("--loso", action="store_true", help="first score the spotter leave-one-subject-out")
+    p.add_argument("--loso", action="store_true",
+                   help="first score the spotter leave-one-subject-out; each finished fold is kept in MODEL.loso/ "
+                        "and a rerun of the same command resumes from them")
     p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
 
 
@@ -76,8 +82,12 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     if args.loso:
         from ..spotting.loso import loso_spotting
+        from ..spotting.loso_records import FoldRecords, loso_settings
 
-        out = loso_spotting(load, config, seed=args.seed, device=args.device, progress=progress)
+        records = FoldRecords(args.out.with_name(args.out.name + ".loso"),
+                              loso_settings(args.dataset, load, config, seed=args.seed, device=args.device))
+        print(records.summary(sorted({v.subject for v in load.videos})), flush=True)
+        out = loso_spotting(load, config, seed=args.seed, device=args.device, progress=progress, records=records)
         print(format_loso(out))
         keep = {k: v for k, v in out.items() if k not in ("evaluation", "predictions")}
         keep["predictions"] = {v: [i.to_dict() for i in ivs] for v, ivs in out["predictions"].items()}

@@ -79,7 +79,8 @@ def training_caption(checkpoint: str | Path) -> str:
     if not rec:
         return ("Model: what it was trained on is not recorded (the checkpoint is not inside its run folder); "
                 "it may be untrained: check its origin before reading this figure.")
-    where = f"run folder '{rec['run']}', data.dataset={rec['dataset']}, {rec['epochs']} epochs"
+    epochs = rec["epochs"]
+    where = f"run folder '{rec['run']}', data.dataset={rec['dataset']}, {epochs} epoch{'' if epochs == 1 else 's'}"
     if rec.get("synthetic"):
         line = (f"Model trained on synthetic faces only ({where}; mmnet synth/demo): "
                 "its attention and prediction mean nothing on real faces.")

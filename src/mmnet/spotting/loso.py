@@ -22,6 +22,7 @@ from .spotters import make_spotter
 
 if TYPE_CHECKING:
     from ..data.long_video import LongVideoLoad
+    from .loso_records import FoldRecords
 
 __all__ = ["loso_spotting"]
 
@@ -32,7 +33,7 @@ def _counts(result) -> dict[str, dict]:
 
 
 def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, device: str = "cpu",
-                  progress: bool = False) -> dict:
+                  progress: bool = False, records: FoldRecords | None = None) -> dict:
     """LOSO over ``load``'s subjects with the spotter ``config.method`` names; MEGC metrics pooled.
 
     Returns:
@@ -40,6 +41,10 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         f1}, "baseline": the same for the evenly-spaced baseline, "folds": [{subject, videos, fit
         stats}], "predictions": {video id: [Interval]}, "evaluation": the ``SpottingResult``,
         "time_s": {"features", "fit", "spot", "total"}}.
+
+    ``records`` (``loso_records.FoldRecords``): each finished fold is written there, and a fold it
+    already holds (same settings) is taken from it instead of being computed again; the result is
+    the same as without it.
 
     Raises:
         DataError: fewer than two subjects, or (learned) a fold whose training subjects hold no
@@ -56,20 +61,28 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
                         f"({', '.join(subjects) or 'none'}).")
     first = make_spotter(config, seed=seed, device=device)
     learned = isinstance(first, LearnedSpotter)
+    reused = {s: r for s in subjects if records is not None and (r := records.get(s)) is not None}
+    # the features the folds still to compute train on (none when every fold is reused)
+    needed = {v.video for s in subjects if s not in reused for v in videos if v.subject != s}
     collected = {}
     if learned:
         for v in videos:
-            if v.intervals:  # a video without intervals would add only negatives
+            if v.intervals and v.video in needed:  # a video without intervals would add only negatives
                 collected[v.video] = first.collect(v, progress=progress)
     features_s = time.perf_counter() - start
     predictions: dict[str, list[Interval]] = {}
     folds = []
     fit_s = spot_s = 0.0
     for subject in subjects:
+        if subject in reused:
+            record = reused[subject]
+            predictions.update(record["predictions"])
+            folds.append({"subject": subject, "videos": record["videos"], "fit": record["fit"]})
+            continue
         train = [v for v in videos if v.subject != subject]
         spotter = first if not folds else make_spotter(config, seed=seed, device=device)
         spotter._aligner = first._aligner  # one landmark model for every fold
-        t = time.perf_counter()
+        t = fit_t = time.perf_counter()
         stats = {}
         if learned:
             missing = [s for s in TYPES if not any(i.type == s for v in train for i in v.intervals)]
@@ -84,6 +97,9 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
             predictions[v.video] = spotter.spot(v, progress=progress).intervals
         spot_s += time.perf_counter() - t
         folds.append({"subject": subject, "videos": [v.video for v in held_out], "fit": stats})
+        if records is not None:
+            records.put(folds[-1], {v.video: predictions[v.video] for v in held_out},
+                        {"fit": round(t - fit_t, 1), "spot": round(time.perf_counter() - t, 1)})
     truth = load.truth()
     types = tuple(getattr(load, "types", TYPES))  # only the types the annotation covers are scored
     evaluation = evaluate_spotting(truth, predictions, types=types)

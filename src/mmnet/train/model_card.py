@@ -179,8 +179,9 @@ def render_card(card: dict) -> str:
              "`mmnet.model.load_checkpoint`.", "",
              "## Training data", "",
              f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "
-             f"({t['skipped_samples']} left out, listed in skipped.csv); {t['epochs']} epochs (the recipe's fixed "
-             f"count), seed {t['seed']}, {t['device']} {t['precision']}, {t['seconds']} s.",
+             f"({t['skipped_samples']} left out, listed in skipped.csv); {t['epochs']} "
+             f"epoch{'' if t['epochs'] == 1 else 's'} (the recipe's fixed count), seed {t['seed']}, "
+             f"{t['device']} {t['precision']}, {t['seconds']} s.",
              "", f"Dataset fingerprint: `{t.get('dataset_fingerprint') or 'not recorded'}` (from the run's env.json: "
              "a hash of the samples, the image size and each frame file's path, size and modification time; "
              "a run with the same fingerprint trained on the same frames).", ""]

@@ -1,0 +1,144 @@
+"""`train-spotter --loso` resumes: finished folds are kept in MODEL.loso/ and reused by a rerun of the same command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmnet.cli import main
+from mmnet.spotting.config import spot_config
+from mmnet.spotting.intervals import Interval
+from mmnet.spotting.learned import LearnedSpotter
+from mmnet.spotting.loso_records import FoldRecords, loso_settings
+
+pytest.importorskip("cv2")
+pytest.importorskip("torch")
+
+# as tests/test_spot_learned.py: frames that are the face crop, small, so that flow and training stay fast
+TINY = {"frame_size": (80, 96), "face_size": (80, 96), "weights": (0.5, 0.5, 0.0), "blinks_per_min": 0.0,
+        "macro_px": (10.0, 16.0), "micro_px": (3.0, 5.0)}
+SETS = ["--set", "face.mode=none", "--set", "face.width=80", "--set", "face.height=96", "--set", "learned.epochs=1"]
+
+
+@pytest.fixture(scope="module")
+def two_subjects(tmp_path_factory):
+    from mmnet.data import load_dataset
+    from mmnet.synth.long import LongConfig
+    from mmnet.synth.long_writer import write_long_dataset
+
+    # seed 2: both subjects have a micro- and a macro-expression, so each fold can train both networks
+    root = write_long_dataset(tmp_path_factory.mktemp("resume") / "set", subjects=2, minutes=0.25, seed=2,
+                              config=LongConfig(**TINY))
+    load = load_dataset("casme-sq", root)
+    load.raise_if_errors()
+    return root, load
+
+
+def _train(root, model, *extra) -> int:
+    return main(["train-spotter", "casme-sq", "--root", str(root), "--out", str(model), "--loso", *SETS, *extra,
+                 "--no-progress"])
+
+
+def _without_timings(path) -> dict:
+    data = json.loads(path.read_text())
+    data.pop("time_s")
+    return data
+
+
+@pytest.mark.slow
+def test_interrupted_loso_resumes_with_the_same_result_and_reuses_finished_folds(two_subjects, tmp_path, capsys,
+                                                                                   monkeypatch):
+    root, load = two_subjects
+    subject_of = {v.video: v.subject for v in load.videos}
+    assert _train(root, tmp_path / "ref" / "spotter.pt") == 0
+    reference = _without_timings(tmp_path / "ref" / "spotter.pt.loso.json")
+    capsys.readouterr()
+
+    spot, fit = LearnedSpotter.spot, LearnedSpotter.fit_collected
+    spotted, fits = [], []
+
+    def crash_in_second_fold(self, video, **kw):
+        spotted.append(subject_of[video.video])
+        if subject_of[video.video] == "s16":
+            raise RuntimeError("simulated crash in the second fold")
+        return spot(self, video, **kw)
+
+    monkeypatch.setattr(LearnedSpotter, "spot", crash_in_second_fold)
+    model = tmp_path / "run" / "spotter.pt"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _train(root, model)
+    records = model.with_name("spotter.pt.loso")
+    assert sorted(p.name for p in records.iterdir()) == ["s15.json"]  # the finished fold, and no half file
+    assert not model.with_name("spotter.pt.loso.json").exists()
+
+    def counting_spot(self, video, **kw):
+        spotted.append(subject_of[video.video])
+        return spot(self, video, **kw)
+
+    def counting_fit(self, parts, **kw):
+        fits.append(len(parts))
+        return fit(self, parts, **kw)
+
+    spotted.clear()
+    monkeypatch.setattr(LearnedSpotter, "spot", counting_spot)
+    monkeypatch.setattr(LearnedSpotter, "fit_collected", counting_fit)
+    capsys.readouterr()
+    assert _train(root, model) == 0
+    out = capsys.readouterr().out
+    assert "1 of 2 folds reused" in out
+    assert spotted == ["s16"]  # s15's fold is not computed again
+    assert fits == [1, 2]  # the s16 fold (trained on s15), then the final fit on both videos
+    assert _without_timings(model.with_name("spotter.pt.loso.json")) == reference
+    assert sorted(p.name for p in records.iterdir()) == ["s15.json", "s16.json"]
+
+    # changed settings: the records are not reused, and the line says so
+    spotted.clear()
+    monkeypatch.setattr(LearnedSpotter, "spot", crash_in_second_fold)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _train(root, model, "--seed", "1")
+    out = capsys.readouterr().out
+    assert "2 fold record(s)" in out and "seed differ" in out and "not reused" in out
+    assert spotted == ["s15", "s16"]  # the first fold was computed again, with the new seed
+    assert json.loads((records / "s15.json").read_text())["settings"]["seed"] == 1
+
+
+def test_fold_records_are_reused_only_with_the_same_settings_and_data(two_subjects, tmp_path):
+    root, load = two_subjects
+    config = spot_config("casme2", ["method=learned", "face.mode=none"])
+    settings = loso_settings("casme-sq", load, config, seed=0, device="cpu")
+    folder = tmp_path / "spotter.pt.loso"
+    interval = Interval(10, 12, 20, "macro", score=0.123456789012345)  # kept at full precision
+    FoldRecords(folder, settings).put({"subject": "s15", "videos": ["15_0101"], "fit": {"videos": 1}},
+                                      {"15_0101": [interval]}, {"fit": 1.0, "spot": 1.0})
+    same = FoldRecords(folder, loso_settings("casme-sq", load, config, seed=0, device="cpu"))
+    record = same.get("s15")
+    assert record["predictions"] == {"15_0101": [interval]} and record["fit"] == {"videos": 1}
+    assert same.get("s16") is None and not same.stale
+    assert "1 of 2 folds reused" in same.summary(["s15", "s16"])
+
+    changed = {
+        "config": loso_settings("casme-sq", load, spot_config("casme2", ["method=learned", "learned.epochs=3"]),
+                                seed=0, device="cpu"),
+        "seed": loso_settings("casme-sq", load, config, seed=1, device="cpu"),
+        "device": loso_settings("casme-sq", load, config, seed=0, device="cuda:0"),
+    }
+    video = load.videos[0]  # the data: one ground-truth interval moved by a frame
+    moved = type(load)([type(video)(video.dataset, video.subject, video.video, video.fps, video.path, video.frames,
+                                    (Interval(video.intervals[0].onset + 1, None, video.intervals[0].offset,
+                                              video.intervals[0].type), *video.intervals[1:])),
+                        *load.videos[1:]], [])
+    changed["data"] = loso_settings("casme-sq", moved, config, seed=0, device="cpu")
+    for key, other in changed.items():
+        records = FoldRecords(folder, other)
+        assert records.get("s15") is None, key
+        assert records.stale == {"s15.json": [key]}
+        line = records.summary(["s15", "s16"])
+        assert f"({key} differ)" in line and "not reused" in line
+
+
+def test_help_says_loso_resumes_and_where_the_records_are(capsys):
+    with pytest.raises(SystemExit):
+        main(["train-spotter", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "MODEL.loso/" in text and "resumes" in text
