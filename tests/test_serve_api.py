@@ -108,6 +108,7 @@ def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_pat
     assert set(got["files"]) == {"onset.png", "apex.png", "attention.png"}
     # no face check without --align: the note names the server's option, not predict's
     assert "not checked for a face" in got["warning"] and got["warning"].endswith("`mmnet serve --align`")
+    assert got["warnings"] == [got["warning"]]  # the page shows each note on its own line
     figure = Image.open(io.BytesIO(client.get(got["files"]["attention.png"]).content))
     assert figure.width > 3 * figure.height  # one row of panels
     crop = Image.open(io.BytesIO(client.get(got["files"]["apex.png"]).content))
@@ -138,6 +139,18 @@ def test_predict_zip_of_frames_with_onset_and_apex(client, predictor, frames, tm
         Image.fromarray(image).save(folder / f"img{i}.png")
     want = predictor.predict_clips([ClipRequest(folder, None, 2, 7)])[0]
     assert got["probabilities"] == pytest.approx(want.probabilities, abs=1e-6)
+
+
+def test_each_note_of_the_warning_is_listed_apart(client, frames):
+    # the notes are joined by "; ", which each note also holds: the page needs them apart, one line each
+    from mmnet.infer.predictor import ZERO_MOTION
+    from mmnet.serve.analysis import SERVE_NOT_CHECKED, warning_notes
+
+    still = zip_bytes(np.stack([frames[0]] * 3))  # the same frame three times: nothing moves
+    got = client.post("/api/predict", files={"file": ("still.zip", still, "application/zip")}).json()
+    assert got["warnings"] == [ZERO_MOTION, SERVE_NOT_CHECKED] and got["warning"] == "; ".join(got["warnings"])
+    assert warning_notes(None) == [] and warning_notes("new a; new b") == ["new a", "new b"]
+    assert warning_notes(f"{ZERO_MOTION}; a later note") == [ZERO_MOTION, "a later note"]
 
 
 def zip_with(entries):

@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -19,7 +20,7 @@ if not Path(CHROMIUM).is_file():
 
 from mmnet.infer import Predictor  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from tests.serve_helpers import CLASSES, LiveServer, fake_spotter, make_checkpoint, mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import CLASSES, LiveServer, fake_spotter, make_checkpoint, mp4_bytes, synth_frames, zip_bytes  # noqa: E402
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "serve-page.png"
 TIMEOUT_MS = 60_000
@@ -72,6 +73,10 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     for crop in ("onset", "apex"):
         page.wait_for_function(f"document.querySelector('#clip-result img.{crop}').naturalWidth > 0")
     assert "synthetic clip.mp4" in page.inner_text("#result-name")
+    notes = page.locator("#clip-result ul.clip-warnings li")  # what the result cannot vouch for
+    assert notes.count() == 1 and notes.inner_text().startswith("Input not checked for a face")
+    after_class = "document.querySelector('#clip-result .verdict').nextElementSibling.className"
+    assert "clip-warnings" in page.evaluate(after_class)  # under the class, not at the foot of the page
     assert page.get_attribute("#dl-csv", "href").endswith("format=csv")
     shot = tmp_path / "serve-page.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -79,6 +84,17 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     if os.environ.get("MMNET_UPDATE_SCREENSHOT"):
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, DOCS_SCREENSHOT)
+
+
+def test_a_still_clip_shows_each_note_on_its_own_line(page, tmp_path):
+    still = tmp_path / "still.zip"  # the same frame three times: the motion is zero by construction
+    still.write_bytes(zip_bytes(np.stack([synth_frames(size=(96, 112))[0]] * 3)))
+    page.set_input_files("#file", str(still))
+    page.wait_for_selector("#clip-result ul.clip-warnings li", timeout=TIMEOUT_MS)
+    notes = page.locator("#clip-result ul.clip-warnings li").all_inner_texts()
+    assert len(notes) == 2, notes
+    assert notes[0].startswith("The onset and apex frames are identical") and "zero by construction" in notes[0]
+    assert notes[1].startswith("Input not checked for a face") and "mmnet serve --align" in notes[1]
 
 
 def test_a_bad_upload_shows_an_error(page, tmp_path):

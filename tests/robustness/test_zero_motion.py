@@ -48,3 +48,13 @@ def test_the_api_says_so_in_the_prediction_warning(tmp_path):
     predictor = Predictor.from_checkpoint(small_checkpoint(tmp_path / "ckpt"))
     same, other = predictor.predict_clips([ClipRequest(a, a), ClipRequest(a, b)])
     assert SAME in same.warning and SAME not in other.warning
+
+
+def test_explain_notes_the_same_image_as_onset_and_apex(tmp_path, capsys):
+    # `mmnet explain a.png a.png` drew a motion panel of zeros without a word, where predict notes it
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    _, a, b = _images(tmp_path)
+    code, out, err = cli(capsys, "explain", "--checkpoint", ckpt, a, a, "--out", tmp_path / "same.png", "--dpi", "30")
+    assert code == 0 and f"note: {a} + {a}: {SAME}" in err and "zero" in err, err
+    code, out, err = cli(capsys, "explain", "--checkpoint", ckpt, a, b, "--out", tmp_path / "diff.png", "--dpi", "30")
+    assert code == 0 and SAME not in err + out

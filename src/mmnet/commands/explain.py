@@ -73,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
     print("attention ranges (min-max): " + ", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
                                                      for k, a in enumerate(explanation.attention, start=1)))
     print(explanation.caption)
+    if explanation.still:  # as mmnet predict says it: the same frame twice shows no motion at all
+        from ..infer.predictor import ZERO_MOTION
+
+        print(f"note: {clip.source}: {ZERO_MOTION}", file=sys.stderr)
     if not args.align:  # as mmnet predict says it: nothing checked that the frames are a face crop
         from ..infer.predictor import NOT_CHECKED
 

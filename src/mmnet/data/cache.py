@@ -9,6 +9,7 @@ one is reused. Files are written atomically: an interrupted build leaves no part
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -162,6 +163,25 @@ def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size:
     return h.hexdigest()[:20]
 
 
+def reserve_disk_space(path: str | Path) -> None:
+    """Allocate the disk blocks of a (sparse) file before it is written through a memory map.
+
+    A write into a mapped page the disk cannot back kills the process with SIGBUS, no error to catch;
+    ``os.posix_fallocate`` makes a full disk an ``OSError(ENOSPC)`` here instead. Where the OS lacks it
+    (macOS, Windows) or the file system does not support it, the file stays sparse, as before.
+    """
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is None:
+        return
+    with open(path, "r+b") as f:
+        try:
+            fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise
+            # EINVAL, EOPNOTSUPP: a file system without preallocation; the map still works
+
+
 def build_frame_cache(
     samples: list[Sample],
     windows: list[FrameWindows],
@@ -199,11 +219,13 @@ def build_frame_cache(
         tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+            np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)  # header + a sparse file
+            reserve_disk_space(tmp)  # a full disk: OSError(ENOSPC) now, not SIGBUS on a write through the map
+            out = np.lib.format.open_memmap(tmp, mode="r+")
         except OSError as exc:  # the CLI's generic OSError message would not say which folder this is
             if tmp.is_file():
                 tmp.unlink()
-            raise DataError(f"The frame cache ({np.prod(shape) / 1e6:,.0f} MB) cannot be written in '{cache_dir}' "
+            raise DataError(f"The frame cache ({np.prod(shape) / 1e6:,.1f} MB) cannot be written in '{cache_dir}' "
                             f"({exc.strerror or exc}): set data.cache_dir (or $MMNET_CACHE_DIR) to a writable "
                             "folder with room for it.") from None
 

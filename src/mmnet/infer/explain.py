@@ -44,6 +44,8 @@ class Explanation:
         frame_size: (height, width) of the frames before resizing, for the figure's aspect ratio.
         caption: a line under the panels, e.g. what the model was trained on
             (:func:`mmnet.infer.provenance.training_caption`); empty: none.
+        still: the onset and apex frames hold the same pixels, so the motion is zero by construction
+            (``mmnet.infer.predictor.ZERO_MOTION``).
     """
 
     onset: np.ndarray
@@ -57,6 +59,7 @@ class Explanation:
     apex_frame: int | None = None
     frame_size: tuple[int, int] | None = None
     caption: str = ""
+    still: bool = False
 
 
 def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> Explanation:
@@ -94,6 +97,7 @@ def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> E
         label=predictor.class_names[k],
         probabilities={c: float(p) for c, p in zip(predictor.class_names, probs)},
         frame_size=(int(onset.shape[0]), int(onset.shape[1])),
+        still=bool(np.array_equal(onset, apex)),
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..infer.predictor import NOT_CHECKED
+from ..infer.predictor import NOT_CHECKED, ZERO_MOTION
 from ..infer.recordings import classify_pairs, read_pairs
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
@@ -28,6 +28,22 @@ __all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "intervals_c
 # NOT_CHECKED says "use --align", an option of the command line; here only the server's operator can choose it
 SERVE_NOT_CHECKED = (NOT_CHECKED.split("; use --align")[0]
                      + "; this server checks faces when started with `mmnet serve --align`")
+
+
+
+def warning_notes(warning: str | None) -> list[str]:
+    """A prediction's ``warning`` as its separate notes, in order, for the page to show one per line.
+
+    The notes are joined by "; ", which the known notes hold themselves, so they are found by their text;
+    anything else is split at "; " (a note added later still shows, at worst over two lines)."""
+    rest, found = warning or "", []
+    for note in (ZERO_MOTION, SERVE_NOT_CHECKED, NOT_CHECKED):
+        if note in rest:
+            found.append((warning.index(note), note))
+            rest = rest.replace(note, "")
+    found += [(warning.index(part), part) for part in rest.split("; ") if part.strip()]
+    return [note for _, note in sorted(found)]
+
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
@@ -72,7 +88,8 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     """Classify one uploaded clip (a video file or a folder of frames); pictures go to ``job.files``.
 
     Returns ``mmnet predict --json``'s fields for the clip (``source`` is the upload's name), plus
-    ``files``: the names of the pictures, and ``note`` when the attention figure is missing.
+    ``warnings``: the notes of ``warning`` as a list, ``files``: the names of the pictures, and ``note``
+    when the attention figure is missing.
     """
     job.update(progress=0.1, stage="reading the clip")
     clip = load_clip(path)
@@ -86,7 +103,7 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     job.update(progress=0.7, stage="drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
     job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex))
-    result = {**prediction.to_dict(), "files": sorted(job.files)}
+    result = {**prediction.to_dict(), "warnings": warning_notes(prediction.warning), "files": sorted(job.files)}
     if note:
         result["note"] = note
     return result

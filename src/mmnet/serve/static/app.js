@@ -201,6 +201,17 @@ function showClip(data) {
   const box = $("clip-result");
   box.hidden = false;
   box.replaceChildren(detail(data, data.files, ""));
+  const notes = data.warnings || (data.warning ? [data.warning] : []);
+  if (notes.length) {  // what the result cannot vouch for (no face check, no motion): one line per note
+    const list = document.createElement("ul");
+    list.className = "warning clip-warnings";
+    for (const note of notes) {
+      const item = document.createElement("li");
+      item.textContent = note.charAt(0).toUpperCase() + note.slice(1) + (note.endsWith(".") ? "" : ".");
+      list.append(item);
+    }
+    box.querySelector(".verdict").after(list);
+  }
   if (data.recording_warning) {  // a long clip: classified as one, but it looks like a recording
     const warning = document.createElement("p");
     warning.className = "note";
