@@ -56,6 +56,8 @@ def test_settings_resolve_in_order_with_common_overrides(tmp_path, base):
     ({"settings": {}}, [], "at least one name"),
     ({"settings": {"bad/name": {}}}, [], "folder name"),
     ({"settings": {"summary.csv": {}}}, [], "other than"),
+    ({"settings": {"Summary.CSV": {}}}, [], "other than"),  # the same file on macOS and Windows
+    ({"settings": {"no_pc": {}, "paper": {}, "No_PC": {}}}, [], "'no_pc' and 'No_PC' differ only in case"),
     ({"settings": {"a": {"model.use_ca": False}}}, ["model.use_ca=true"], "would overwrite"),
     ({"settings": {"a": {"seeds": [1]}}}, [], "seeds are common"),
     ({"settings": {"a": {"model.use_cb": False}}}, [], "setting 'a': Unknown config key"),

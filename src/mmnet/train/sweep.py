@@ -130,6 +130,15 @@ def load_sweep(
     if not isinstance(settings, dict) or not settings:
         raise ConfigError(f"Sweep file '{p}': settings must map at least one name to its overrides "
                           "(e.g. settings: {paper: {}, no_ca: {model.use_ca: false}})")
+    # One folder per setting: names that differ only in case share a folder on macOS and Windows file systems,
+    # where the second setting's folds would resume the first's
+    by_case: dict[str, list[str]] = {}
+    for name in map(str, settings):
+        by_case.setdefault(name.casefold(), []).append(name)
+    same = [names for names in by_case.values() if len(names) > 1]
+    if same:
+        raise ConfigError(f"Sweep file '{p}': setting names {' and '.join(map(repr, same[0]))} differ only in case; "
+                          "they would share one folder on case-insensitive file systems (macOS, Windows): rename one.")
     if only:
         missing = sorted(set(only) - set(settings))
         if missing:
@@ -141,7 +150,7 @@ def load_sweep(
     sweep = Sweep(source=str(p), seeds=seed_list)
     for name, body in settings.items():
         name = str(name)
-        if not _NAME.match(name) or name in _RESERVED:
+        if not _NAME.match(name) or name.casefold() in _RESERVED:
             raise ConfigError(f"Sweep file '{p}': setting name {name!r} must be a folder name "
                               "(letters, digits, '.', '_', '-'; not starting with a symbol) other than "
                               f"{', '.join(_RESERVED)}")
