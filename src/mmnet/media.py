@@ -32,6 +32,7 @@ from .errors import DataError, install_hint
 __all__ = [
     "IMAGE_SUFFIXES",
     "VIDEO_SUFFIXES",
+    "conversion_hint",
     "FRAME_NAME",
     "FRAME_NUMBERING",
     "VideoFrame",
@@ -70,6 +71,14 @@ def is_image(path: str | Path) -> bool:
 def is_video(path: str | Path) -> bool:
     """True when ``path`` has a video suffix (the content is checked only when decoding)."""
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def conversion_hint(path: str | Path) -> str:
+    """For an input that is neither frames nor a video mmnet reads: how to make it one ("" when no advice fits)."""
+    p = Path(path)
+    if p.suffix.lower() == ".gif":  # an animated GIF: its frame timing is per frame, a video's is not
+        return f" An animated GIF: convert it to a video first, e.g. ffmpeg -i '{p}' '{p.with_suffix('.mp4')}'."
+    return ""
 
 
 # -- frame folders -------------------------------------------------------------------------------

@@ -437,3 +437,19 @@ def test_a_run_folder_that_is_or_holds_the_dataset_root_is_refused(tmp_path, cap
             code, _, err = cli(capsys, "train", "--root", root, "--out", out, *restart, "--set", "train.epochs=1")
             assert_named_error(code, err, f"--out '{out}' {words}", "Choose another --out")
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_an_animated_gif_is_refused_with_how_to_convert_it(tmp_path):
+    from PIL import Image
+
+    from mmnet.errors import DataError
+    from mmnet.infer.clips import load_clip
+    from mmnet.spotting.flow_spotter import open_recording
+
+    gif = tmp_path / "my clip.gif"
+    frames = [Image.fromarray(np.full((16, 16, 3), 40 * k, np.uint8)) for k in range(3)]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=40)
+    for read in (lambda: load_clip(gif, None), lambda: open_recording(gif, 30)):
+        with pytest.raises(DataError, match="animated GIF: convert it to a video") as err:
+            read()
+        assert f"ffmpeg -i '{gif}' '{tmp_path / 'my clip.mp4'}'" in str(err.value)

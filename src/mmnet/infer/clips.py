@@ -22,7 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, PreprocessError
-from ..media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, is_image, is_video, list_frames, read_rgb, stream_video
+from ..media import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    conversion_hint,
+    is_image,
+    is_video,
+    list_frames,
+    read_rgb,
+    stream_video,
+)
 from ..preprocess.face import FaceAligner
 from ..spotting import spot_apex
 
@@ -248,6 +257,7 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
         raise DataError(f"'{src}' is a single image; give the onset and apex images, a folder of frames, or a video.")
     raise DataError(
         f"'{src}' is neither a folder of frames, a video ({', '.join(VIDEO_SUFFIXES)}) nor an image pair."
+        + conversion_hint(src)
     )
 
 

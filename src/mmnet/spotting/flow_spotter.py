@@ -92,7 +92,7 @@ def open_recording(source: str | Path, fps: float | None = None
         DataError: the source does not exist or is not a video or folder, or a frame folder is
             given without ``fps``.
     """
-    from ..media import is_video, list_frames, read_rgb, stream_video
+    from ..media import conversion_hint, is_video, list_frames, read_rgb, stream_video
 
     path = Path(source)
     if path.is_dir():
@@ -107,7 +107,7 @@ def open_recording(source: str | Path, fps: float | None = None
         raise DataError(f"'{path}' does not exist; give a video file or a folder of numbered frames.")
     if not is_video(path):
         raise DataError(f"'{path}' is neither a folder of frames nor a video file ({', '.join(('.mp4', '.avi'))}, "
-                        "...).")
+                        "...)." + conversion_hint(path))
     rate, count = video_rate(path)
     if fps is None and rate is None:
         probe = stream_video(path)
