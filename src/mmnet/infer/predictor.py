@@ -93,8 +93,10 @@ class Prediction:
 
 
 #: The note on every prediction made without --align: nothing checked that the frames show a face.
-NOT_CHECKED = ("input not checked for a face: the frames are assumed to be face crops (noise or a blank "
-               "frame also gets a label); use --align to detect and check the face")
+#: Its first part, for callers whose remedy is not the command line's --align (the server's).
+FACE_NOT_CHECKED = ("input not checked for a face: the frames are assumed to be face crops (noise or a blank "
+                    "frame also gets a label)")
+NOT_CHECKED = FACE_NOT_CHECKED + "; use --align to detect and check the face"
 #: The note on a prediction whose onset and apex frames hold the same pixels (one image given twice,
 #: --onset equal to --apex, or a spotted apex at the onset): the network sees no motion at all.
 ZERO_MOTION = ("the onset and apex frames are identical: the motion between them is zero by construction, so the "

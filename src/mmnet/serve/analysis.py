@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..infer.predictor import NOT_CHECKED, ZERO_MOTION
+from ..infer.predictor import FACE_NOT_CHECKED, NOT_CHECKED, ZERO_MOTION
 from ..infer.recordings import classify_pairs, read_pairs
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
@@ -26,9 +26,7 @@ from .spotting import check_spot_result, downsample_curve
 __all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "intervals_csv", "prediction_csv", "MAX_EXPLAINED"]
 
 # NOT_CHECKED says "use --align", an option of the command line; here only the server's operator can choose it
-SERVE_NOT_CHECKED = (NOT_CHECKED.split("; use --align")[0]
-                     + "; this server checks faces when started with `mmnet serve --align`")
-
+SERVE_NOT_CHECKED = FACE_NOT_CHECKED + "; this server checks faces when started with `mmnet serve --align`"
 
 
 def warning_notes(warning: str | None) -> list[str]:
