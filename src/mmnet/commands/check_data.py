@@ -166,18 +166,17 @@ def _recognition(args: argparse.Namespace, load) -> str:
     from collections import Counter
 
     from ..data import DEFAULT_SCHEME, get_scheme
-    from ..data.common import natural_key
     from ..data.long_clips import long_video_clips
     from ..data.usage import plan_usage
 
-    scheme = get_scheme(DEFAULT_SCHEME[args.dataset])
+    scheme = get_scheme(getattr(args, "scheme", None) or DEFAULT_SCHEME[args.dataset])
     used = plan_usage(long_video_clips(load, "micro"), scheme, args.on_bad_sample).used
     labels = Counter(scheme.classes[k] for _, k in used)
     folds = Counter(s.subject for s, _ in used)
     if not used:
         return (f"  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): no "
                 f"micro-expression usable by scheme {scheme.name}, nothing to train MMNet on")
-    subjects = ", ".join(f"{k} {n}" for k, n in sorted(folds.items(), key=lambda kv: natural_key(kv[0])))
+    subjects = _per_subject(folds)
     return (f"  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): "
             f"{len(folds)} fold(s), the subjects with a usable micro-expression (micro-expressions: {subjects}); "
             "the others' recordings are spotted in those folds\n"
@@ -244,13 +243,17 @@ def run(args: argparse.Namespace) -> int:
     return _finish(subjects, errors + len(unlisted), args.strict)
 
 
+def _per_subject(counts) -> str:
+    """'01 12, 02 9, ...': a count per subject, in natural order."""
+    from ..data.common import natural_key
+
+    return ", ".join(f"{k} {n}" for k, n in sorted(counts.items(), key=lambda kv: natural_key(kv[0])))
+
+
 def _finish(subjects, errors: int, strict: bool, after: str | None = None) -> int:
     """The subjects line (one LOSO fold each; ``after`` qualifies it) and the exit code: 1 with --strict when
     errors were found."""
-    from ..data.common import natural_key
-
-    print(f"subjects    {len(subjects)} (LOSO folds): "
-          + ", ".join(f"{k} {n}" for k, n in sorted(subjects.items(), key=lambda kv: natural_key(kv[0]))))
+    print(f"subjects    {len(subjects)} (LOSO folds): " + _per_subject(subjects))
     if after:
         print(after)
     if strict and errors:

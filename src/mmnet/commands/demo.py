@@ -146,8 +146,9 @@ def _next_steps(report: dict, run_dir: Path) -> str:
         lines.append("next: to keep the models and try them (mmnet serve, predict, spot), rerun this command "
                      "with --restart --set train.save_models=true")
         return "\n".join(lines)
-    # the newest, as `mmnet serve` picks one (serve.model_info.find_demo_checkpoint): the commands below use one model
-    model = max(models, key=lambda p: (p.stat().st_mtime, str(p))).parent
+    from ..infer.provenance import newest_model
+
+    model = newest_model(models)  # the one `mmnet serve` loads: the commands below all use one model
     in_here = Path.cwd() / "demo-run" in [run_dir.resolve(), *run_dir.resolve().parents]
     serve = "mmnet serve" if in_here else f"mmnet serve --checkpoint {model}"
     lines.append(f"models: {run_dir}/seed-*/fold-*/model (trained on synthetic faces: for trying mmnet only)")

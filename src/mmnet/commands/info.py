@@ -34,8 +34,7 @@ def _calibration_lines(cal, current: dict) -> list[str]:
     if not same:
         head += (f"  [other machine or setup: {cal.key.get('cpu_model')}, torch {cal.key.get('torch_version')}, "
                  f"{cal.key.get('torch_threads')} threads"
-                 + (f", oneDNN capped at {cal.key['onednn_max_cpu_isa']}" if cal.key.get("onednn_max_cpu_isa") else "")
-                 + "]")
+                 + _onednn_cap(cal.key) + "]")
     lines = [head]
     if cal.metric == "cpu":
         lines.append(f"    the host was busy while measuring (this process had {cal.cpu_share:.0%} of its threads' "
@@ -55,6 +54,11 @@ def _calibration_lines(cal, current: dict) -> list[str]:
                      f"{chk['max_logit_diff']:.3g} of fp32 (allowed {allowed}); "
                      f"losses {'finite' if chk.get('finite') else 'NOT finite'}")
     return lines
+
+
+def _onednn_cap(key: dict) -> str:
+    """', oneDNN capped at ISA' for a machine key with ONEDNN_MAX_CPU_ISA set, else ''."""
+    return f", oneDNN capped at {key['onednn_max_cpu_isa']}" if key.get("onednn_max_cpu_isa") else ""
 
 
 def _machine_info(args: argparse.Namespace) -> int:
@@ -81,7 +85,7 @@ def _machine_info(args: argparse.Namespace) -> int:
         return 0
     print(f"machine:     {current['cpu_model'] or '(unknown CPU)'} ({current['cpu_capability']}), "
           f"torch {current['torch_version']}, {current['torch_threads']} threads"
-          + (f", oneDNN capped at {current['onednn_max_cpu_isa']}" if current["onednn_max_cpu_isa"] else "")
+          + _onednn_cap(current)
           + (f", CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
     off = os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off")
     print(f"calibration: {calibration_folder(None)}" + (f" (off: {ENV_SWITCH}=0)" if off else ""))

@@ -104,7 +104,7 @@ def _run_long(args: argparse.Namespace) -> int:
     import time
 
     from ..errors import ConfigError
-    from ..synth.long import LongConfig
+    from ..synth.long import MIN_FACE, LongConfig
     from ..synth.long_writer import write_long_dataset
 
     if args.contact_sheet is not None or args.amplitude is not None or args.clips_per_subject != _DEMO[
@@ -116,9 +116,8 @@ def _run_long(args: argparse.Namespace) -> int:
         return int(round(w * 0.4375)) // 2 * 2, int(round(h * 0.7083)) // 2 * 2  # 280 x 340 in 640 x 480
 
     face = face_of(w, h)
-    if min(face) < 64:  # the face renderer's minimum; LongConfig would name face_size, which no option sets
-        least = (next(x for x in range(1, 1000) if face_of(x, x)[0] >= 64),
-                 next(x for x in range(1, 1000) if face_of(x, x)[1] >= 64))
+    if min(face) < MIN_FACE:  # LongConfig would name face_size, which no option sets
+        least = [next(x for x in range(1, 1000) if face_of(x, x)[k] >= MIN_FACE) for k in (0, 1)]
         raise ConfigError(f"--size {w} {h} is too small for the synthetic face; give at least "
                           f"--size {least[0]} {least[1]} (default 640 480).")
     config = LongConfig(fps=args.fps, frame_size=(w, h), face_size=face)

@@ -77,7 +77,7 @@ class Table:
 
 
 def _text_at(row: list[object], i: int) -> str:
-    value = row[i] if i < len(row) else None
+    value = cell(row, i)
     return "" if _is_blank(value) else str(value).strip()
 
 

@@ -223,7 +223,7 @@ def build_frame_cache(
             reserve_disk_space(tmp)  # a full disk: OSError(ENOSPC) now, not SIGBUS on a write through the map
             out = np.lib.format.open_memmap(tmp, mode="r+")
         except OSError as exc:  # the CLI's generic OSError message would not say which folder this is
-            if tmp.is_file():
+            if tmp.is_file():  # not unlink(missing_ok=True): with a file as the cache folder it raises NotADirectory
                 tmp.unlink()
             raise DataError(f"The frame cache ({np.prod(shape) / 1e6:,.1f} MB) cannot be written in '{cache_dir}' "
                             f"({exc.strerror or exc}): set data.cache_dir (or $MMNET_CACHE_DIR) to a writable "

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["training_record", "training_caption", "label_warning"]
+__all__ = ["training_record", "training_caption", "label_warning", "newest_model"]
+
+
+def newest_model(weights: list[Path]) -> Path:
+    """The model folder of the most recently written of ``weights`` (model.safetensors files; ties by path):
+    the one ``mmnet serve`` loads from a demo run, and the one ``mmnet demo`` tells to try."""
+    return max(weights, key=lambda p: (p.stat().st_mtime, str(p))).parent
 
 
 def _run_folder(checkpoint: Path) -> Path | None:

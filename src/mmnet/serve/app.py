@@ -33,6 +33,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from ..errors import MMNetError
+from ..spotting.config import MAX_FPS
 from ..version import __version__
 from .analysis import analyse_clip, analyse_recording, intervals_csv, prediction_csv
 from .jobs import Busy, Job, JobStore, Pool
@@ -225,7 +226,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording")
     async def recordings(request: Request,
                          file: Annotated[UploadFile, File(description="a video, or a zip of numbered frames")],
-                         fps: Annotated[float | None, Form(gt=0, le=10_000,  # as the spotter: no window else
+                         fps: Annotated[float | None, Form(gt=0, le=MAX_FPS,  # as the spotter: no window else
                                                            description="frame rate (a zip of frames needs it)")]
                          = None):
         """Answers 202 with the job's id at once; follow it at `/api/jobs/{id}` or `/api/jobs/{id}/events`,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError
+from ..infer.provenance import newest_model
 from ..infer.provenance import training_record as _training
 
 __all__ = ["describe_checkpoint", "find_demo_checkpoint", "NO_MODEL_HELP"]
@@ -32,7 +33,7 @@ def find_demo_checkpoint(search: Path) -> Path | None:
     found = [p for root in roots if root.is_dir() for p in root.glob("**/model/model.safetensors")]
     if not found:
         return None
-    return max(found, key=lambda p: (p.stat().st_mtime, str(p))).parent
+    return newest_model(found)
 
 
 def describe_checkpoint(path: Path, predictor) -> dict:

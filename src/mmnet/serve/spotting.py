@@ -83,12 +83,9 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
 
 def _timeline_png(result) -> bytes:
     """The PNG bytes of ``mmnet spot --out``'s timeline.png for a ``SpotResult``."""
-    import tempfile
+    from ..spotting.timeline import timeline_png
 
-    from ..spotting.timeline import timeline_figure
-
-    with tempfile.TemporaryDirectory(prefix="mmnet-timeline-") as folder:
-        return timeline_figure(result, Path(folder) / "timeline.png").read_bytes()
+    return timeline_png(result)
 
 
 def _number(value, what: str, *, integer: bool = False) -> float:

@@ -29,7 +29,10 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError, verify_choice
 
-__all__ = ["PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig", "spot_config", "spot_config_from"]
+MAX_FPS = 10_000  # the highest frame rate a recording may declare (no window length can be computed past it)
+
+__all__ = ["MAX_FPS", "PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig", "spot_config",
+           "spot_config_from"]
 
 
 @dataclass

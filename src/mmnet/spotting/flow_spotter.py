@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
-from .config import SpotConfig
+from .config import MAX_FPS, SpotConfig
 from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
 
 __all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "video_rate"]
@@ -227,8 +227,8 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
 
     from ..preprocess.flow import FLOW_SCALE, compute_flow
 
-    if not 0 < fps <= 10_000:  # also NaN and infinity, which no window length can be computed from
-        raise ConfigError(f"fps must be a frame rate in (0, 10000] frames per second, got {fps}; "
+    if not 0 < fps <= MAX_FPS:  # also NaN and infinity, which no window length can be computed from
+        raise ConfigError(f"fps must be a frame rate in (0, {MAX_FPS}] frames per second, got {fps}; "
                           "give the recording's real frame rate.")
     strides = {s: config.frames_at(getattr(config, s).k, fps) for s in SCALES}
     face = _Face(config, max(1, int(round(config.face.check_every * fps))), aligner)

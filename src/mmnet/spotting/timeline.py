@@ -11,16 +11,31 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["timeline_figure"]
+__all__ = ["timeline_figure", "timeline_png"]
 
 _COLOURS = {"macro": "#d62728", "micro": "#1f77b4"}
 
 
 def timeline_figure(result, path: str | Path, *, width: float = 14.0) -> Path:
     """Write the timeline PNG of a ``SpotResult`` and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _figure(result, width).savefig(path, dpi=110)
+    return path
+
+
+def timeline_png(result, *, width: float = 14.0) -> bytes:
+    """The same PNG as ``timeline_figure`` writes, as bytes (for the HTTP API)."""
+    import io
+
+    buffer = io.BytesIO()
+    _figure(result, width).savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def _figure(result, width: float):
     from matplotlib.figure import Figure
 
-    path = Path(path)
     numbers = result.curves.numbers
     t = (numbers - numbers[0]) / result.fps
     fig = Figure(figsize=(width, 5.2), layout="constrained")
@@ -48,6 +63,4 @@ def timeline_figure(result, path: str | Path, *, width: float = 14.0) -> Path:
                                                     lambda f: (f - numbers[0]) / result.fps))
     top.set_xlabel("frame number")
     fig.suptitle(f"{Path(result.source).name}: {result.frames} frames at {result.fps:g} fps", fontsize=10)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return fig

@@ -37,6 +37,9 @@ EMOTION_CLASS = {"happiness": "positive", "disgust": "negative", "repression": "
                  "surprise": "surprise", "others": "others"}  # fmt: skip
 
 
+MIN_FACE = 64  # px: the face renderer's smallest face (either side)
+
+
 @dataclass(frozen=True)
 class LongConfig:
     """Everything that decides a long recording's pixels and timeline, besides the seed and length.
@@ -67,8 +70,9 @@ class LongConfig:
 
     def __post_init__(self) -> None:
         (w, h), (fw, fh) = self.frame_size, self.face_size
-        if not (64 <= fw <= w and 64 <= fh <= h):
-            raise ConfigError(f"long synth: face_size {self.face_size} must be >= 64 px and fit in {self.frame_size}")
+        if not (MIN_FACE <= fw <= w and MIN_FACE <= fh <= h):
+            raise ConfigError(f"long synth: face_size {self.face_size} must be >= {MIN_FACE} px and fit in "
+                              f"{self.frame_size}")
         if not 0 < self.fps <= 10_000:  # also NaN and infinity
             raise ConfigError(f"long synth: fps must be in (0, 10000], got {self.fps}")
         for name in ("macro_s", "micro_s", "macro_px", "micro_px", "gap_s", "speech_s", "blink_s", "blink_px"):
