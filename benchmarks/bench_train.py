@@ -42,7 +42,9 @@ from mmnet import MMNet
 from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
 from mmnet.data.cache import CachedFrames
+from mmnet.model.cpu_kernels import set_cpu_routes
 from mmnet.runtime import active_allocator, configure_cpu_numerics, cpu_has_fast_bf16, resolve_memory_format
+from mmnet.train.calibrate import calibrated_routes
 from mmnet.train.loop import adamw, evaluate, train_one_epoch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,7 +71,7 @@ def sync(device: torch.device) -> None:
 
 
 def bench(device: torch.device, precision: str, steps: int, batch: int, size: int, memory_format: str,
-          fused_adamw: bool = True, compile_model: bool = False) -> dict:
+          fused_adamw: bool = True, compile_model: bool = False, routes: str = "calibrated") -> dict:
     n = batch * steps
     fmt = resolve_memory_format(memory_format, device, precision)
     data = DeviceFrames(fake_cache(n, size), list(np.arange(n) % 5), device)
@@ -90,6 +92,9 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     data_ms = float(np.median(passes[1:]))
 
     model = MMNet(image_size=size).to(device).to(memory_format=fmt)
+    # the fp32 kernel routes `mmnet train` turns on where the calibration measured them faster
+    on = calibrated_routes(size) if device.type == "cpu" and routes == "calibrated" else {}
+    set_cpu_routes(model, **on)
     opt = (adamw(model.parameters(), lr=8e-4, weight_decay=0.6) if fused_adamw  # as the recipe: fused where it can
            else torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6))
     compile_s = None
@@ -123,7 +128,8 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
     out = {"device": str(device), "precision": precision, "batch": batch,
            "memory_format": "channels_last" if fmt == torch.channels_last else "NCHW", "train_img_s": train_ips,
            "eval_img_s": eval_ips, "data_ms_per_sample": data_ms, "peak_rss_gib": peak_rss_gib(),
-           "params_finite": params_finite, "warm_up_s": warm_up_s}
+           "params_finite": params_finite, "warm_up_s": warm_up_s,
+           "cpu_routes": [name for name, used in on.items() if used]}
     if compile_model:
         out["compile"] = True
         out["compile_warmup_s"] = compile_s
@@ -155,7 +161,7 @@ def run_role(code: str, args: argparse.Namespace) -> dict:
     else:
         # "ours": what train.precision=auto picks on this CPU (the flag rule; the calibration agrees on AMX)
         precision = "fp32" if code == "ours-fp32" or not cpu_has_fast_bf16() else "bf16"
-        r = bench(torch.device("cpu"), precision, args.steps, args.batch, args.size, "auto")
+        r = bench(torch.device("cpu"), precision, args.steps, args.batch, args.size, "auto", routes=args.routes)
     r.update(code=code, allocator=active_allocator(), flush_denormal=not PLAIN, threads=torch.get_num_threads())
     return r
 
@@ -167,7 +173,7 @@ def baseline(args: argparse.Namespace) -> None:
         env = _plain_environment() if process == "plain" else {
             k: v for k, v in os.environ.items() if k not in ("MMNET_BENCH_PROCESS", "MMNET_ALLOCATOR_REEXEC")}
         cmd = [sys.executable, str(Path(__file__).resolve()), "--role", code, "--steps", str(args.steps),
-               "--batch", str(args.batch), "--size", str(args.size)]
+               "--batch", str(args.batch), "--size", str(args.size), "--routes", args.routes]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             sys.exit(f"{code} / {process} settings failed:\n{out.stderr[-2000:]}")
@@ -175,7 +181,8 @@ def baseline(args: argparse.Namespace) -> None:
         r = cells[code, process]
         print(f"{code:>7} code, {process:>5} process settings ({r['allocator']} malloc, flush denormals "
               f"{r['flush_denormal']}): train {r['train_img_s']:.2f} img/s, eval {r['eval_img_s']:.2f} img/s, "
-              f"data {r['data_ms_per_sample']:.2f} ms/sample ({r['precision']}, {r['memory_format']}); untimed steps "
+              f"data {r['data_ms_per_sample']:.2f} ms/sample ({r['precision']}, {r['memory_format']}"
+              + "".join(f", {name}" for name in r.get("cpu_routes", [])) + "); untimed steps "
               + " / ".join(f"{s:.2f}" for s in r["warm_up_s"]) + " s", flush=True)
     print("\n| ratio (training img/s) | what it isolates | value |\n|---|---|---|")
     t = {k: v["train_img_s"] for k, v in cells.items()}
@@ -210,6 +217,9 @@ def main() -> None:
                    help="torch.compile the network (inductor; the compilation is timed apart)")
     p.add_argument("--adamw", choices=("fused", "loop"), default="fused",
                    help="the recipe's fused AdamW (default) or torch's unfused one, for comparison")
+    p.add_argument("--routes", choices=("calibrated", "off"), default="calibrated",
+                   help="fp32 kernel routes (mmnet.model.cpu_kernels): as training, those the calibration measured "
+                        "faster (default), or none")
     args = p.parse_args()
     if not PLAIN:
         configure_cpu_numerics()
@@ -232,7 +242,9 @@ def main() -> None:
     for device in devices:
         for precision in precisions:
             r = bench(device, precision, args.steps, args.batch, args.size, args.memory_format, args.adamw == "fused",
-                      args.compile)
+                      args.compile, args.routes)
+            if r["cpu_routes"]:
+                print(f"{precision}: fp32 kernel routes on (calibrated): {', '.join(r['cpu_routes'])}", file=sys.stderr)
             if args.compile:
                 print(f"compiled: warm-up (compilation) {r['compile_warmup_s']:.1f} s", file=sys.stderr)
             if not r["params_finite"]:

@@ -52,6 +52,7 @@ from bench_train import fake_cache, peak_rss_gib
 from mmnet import MMNet
 from mmnet.config import AugmentConfig
 from mmnet.data.batches import DeviceFrames
+from mmnet.model.cpu_kernels import set_cpu_routes
 from mmnet.runtime import (
     active_allocator,
     configure_cpu_numerics,
@@ -60,6 +61,7 @@ from mmnet.runtime import (
     cpu_model_name,
     resolve_memory_format,
 )
+from mmnet.train.calibrate import calibrated_routes
 from mmnet.train.loop import adamw, train_one_epoch
 
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
@@ -124,12 +126,15 @@ def peaks(quick: bool) -> dict:
     return out
 
 
-def training_step(precision: str, size: int, batch: int, memory_format: str):
-    """A function that runs one training step exactly as `mmnet train` does (its loop, its batches)."""
+def training_step(precision: str, size: int, batch: int, memory_format: str, routes: str = "calibrated"):
+    """A function that runs one training step exactly as `mmnet train` does (its loop, its batches, the fp32
+    kernel routes the calibration measured faster unless ``routes`` is "off")."""
     device = torch.device("cpu")
     fmt = resolve_memory_format(memory_format, device, precision)
     data = DeviceFrames(fake_cache(batch, size), list(np.arange(batch) % 5), device)
     model = MMNet(image_size=size).to(memory_format=fmt)
+    on = calibrated_routes(size) if routes == "calibrated" else {}
+    set_cpu_routes(model, **on)
     opt = adamw(model.parameters(), lr=8e-4, weight_decay=0.6)
     gen = torch.Generator().manual_seed(0)
     idx = torch.arange(batch)
@@ -138,7 +143,7 @@ def training_step(precision: str, size: int, batch: int, memory_format: str):
         train_one_epoch(model, data, idx, opt, batch_size=batch, augment=AugmentConfig(), generator=gen,
                         precision=precision, memory_format=fmt)
 
-    return step, "channels_last" if fmt == torch.channels_last else "NCHW"
+    return step, "channels_last" if fmt == torch.channels_last else "NCHW", [name for name, used in on.items() if used]
 
 
 def kind_of(op: str) -> str:
@@ -248,8 +253,8 @@ def mixed_layouts(step) -> dict:
 
 
 def profile_precision(precision: str, args: argparse.Namespace) -> dict:
-    step, layout = training_step(precision, args.size, args.batch, args.memory_format)
-    result = {"precision": precision, "layout": layout, "size": args.size, "batch": args.batch,
+    step, layout, routes = training_step(precision, args.size, args.batch, args.memory_format, args.routes)
+    result = {"precision": precision, "layout": layout, "size": args.size, "batch": args.batch, "cpu_routes": routes,
               "warm_up": warm_up(step, args.warm_up)}
     result["train_img_s"] = img_per_s(step, args.batch, args.steps)
     # oneDNN's log first: a step right after the profiler's touched fresh memory again in some layers
@@ -281,7 +286,8 @@ def print_report(report: dict) -> None:
           + f"; memory: in-place add {p['bandwidth_inplace_add_gb_s']:.1f} GB/s, copy into fresh memory "
           f"{p['bandwidth_copy_to_new_gb_s']:.1f} GB/s")
     for r in report["runs"]:
-        print(f"\n## {r['precision']}, {r['layout']}, {r['size']} px, batch {r['batch']}: "
+        routes = "".join(f", {name}" for name in r["cpu_routes"])
+        print(f"\n## {r['precision']}, {r['layout']}{routes}, {r['size']} px, batch {r['batch']}: "
               f"{r['train_img_s']:.2f} img/s; profiled step {r['wall_ms']:.0f} ms, "
               f"peak RSS {r['peak_rss_gib']:.2f} GiB")
         print("warm-up steps (s / system s / page faults): "
@@ -310,6 +316,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2, help="timed steps for img/s")
     p.add_argument("--warm-up", type=int, default=4, help="steps before anything is timed (fresh memory)")
     p.add_argument("--memory-format", choices=("auto", "channels_last", "contiguous"), default="auto")
+    p.add_argument("--routes", choices=("calibrated", "off"), default="calibrated",
+                   help="fp32 kernel routes (mmnet.model.cpu_kernels): those the calibration measured faster, or none")
     p.add_argument("--threads-scan", action="store_true", help="img/s at 1, 2, 4 ... threads")
     p.add_argument("--quick", action="store_true", help="32 px, batch 2, small peaks: checks that it runs")
     p.add_argument("--json", type=Path, help="write the figures here too")

@@ -248,4 +248,6 @@ def test_real_calibration_runs_at_a_small_size(monkeypatch):
     assert {o for o, e in cal.options.items() if e["status"] == "ok"} >= {"fp32/contiguous", "fp32/channels_last"}
     assert all(e["steps"] == 1 for e in cal.options.values() if e["status"] == "ok")
     assert choose(cal) is not None and cal.batch == 2 and 0 < cal.cpu_share
+    assert set(cal.routes) == {"onednn_linear", "pad_weight_grad"}  # the fp32 kernel routes, timed both ways
+    assert all(e["plain_ms"] > 0 and e["route_ms"] > 0 and isinstance(e["use"], bool) for e in cal.routes.values())
     assert torch.equal(torch.get_rng_state(), rng)  # the run's random stream is untouched

@@ -67,6 +67,8 @@ class ComputePlan:
     # "calibration" (then ``calibration`` holds the measured figures, see mmnet.train.calibrate)
     basis: str = "config"
     calibration: dict | None = field(default=None, compare=False)
+    # fp32 kernel routes measured faster on this CPU (mmnet.model.cpu_kernels.set_cpu_routes' arguments)
+    cpu_routes: dict = field(default_factory=dict, compare=False)
 
 
 def plan_compute(device: str, precision: str, memory_format: str, *, why: str = "") -> ComputePlan:
@@ -366,5 +368,6 @@ def describe_machine(plan: ComputePlan) -> dict:
         "precision": plan.precision,
         "memory_format": "channels_last" if plan.memory_format == torch.channels_last else "contiguous",
         "compute_basis": plan.basis,
+        "cpu_routes": [name for name, on in plan.cpu_routes.items() if on],  # mmnet.model.cpu_kernels
         **({"calibration": plan.calibration} if plan.calibration is not None else {}),
     }

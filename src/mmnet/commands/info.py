@@ -47,6 +47,12 @@ def _calibration_lines(cal, current: dict) -> list[str]:
                          f"CPU {entry.get('cpu_ms', 0):.0f} ms)")
         else:
             lines.append(f"    {option:20} {entry.get('status', 'not measured')}")
+    for name, entry in cal.routes.items():
+        if "plain_ms" in entry:
+            lines.append(f"    fp32 route {name:16} {entry['route_ms']:7.1f} ms against {entry['plain_ms']:.1f} ms "
+                         f"plain ({entry.get('layout')}) -> {'used' if entry.get('use') else 'not used'}")
+        else:
+            lines.append(f"    fp32 route {name:16} {entry.get('status', 'not measured')}")
     chk = cal.bf16_check
     if "max_logit_diff" in chk:
         allowed = f"{chk['tolerance']} x max(1, {chk['logit_scale']:.3g})"

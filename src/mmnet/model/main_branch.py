@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .ca_block import CABlock, ReLU
+from .cpu_kernels import Conv2d
 
 __all__ = ["MotionStem", "MainBranch"]
 
@@ -42,7 +43,8 @@ class MainBranch(nn.Module):
         use_attention: bool = True,
     ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False)
+        # cpu_kernels.Conv2d: 180 input channels, whose fp32 weight gradient may run faster padded to 192
+        self.conv1 = Conv2d(in_channels, stem_channels, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(stem_channels)
         self.relu = ReLU()
         channels = stem_channels

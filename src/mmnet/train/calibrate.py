@@ -18,6 +18,10 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
 - Robust: an unreadable or foreign cache file is measured again; a calibration that fails leaves
   the choice to the CPU-flag rule of :func:`mmnet.runtime.plan_compute`, with the reason logged
   and recorded.
+- Kernel routes: two fp32 operations have a second way to run on CPU (:mod:`mmnet.model.cpu_kernels`:
+  linear layers through oneDNN instead of MKL, a convolution's weight gradient on channels padded to
+  a multiple of 16). Each is timed both ways on its own (interleaved rounds, best of each) and used
+  when it is ``ROUTE_MIN_GAIN`` faster; the plan carries the result, and training turns the routes on.
 - Off with ``MMNET_CALIBRATE=0`` (the tests run so), or by setting precision and memory format.
 """
 
@@ -33,25 +37,28 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..model.cpu_kernels import ROUTES
 from ..runtime import ComputePlan, machine_fingerprint, plan_compute, resolve_device
 from ..utils import atomic_write_text
 
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-__all__ = ["Calibration", "calibration_enabled", "calibrate", "choose", "measure", "plan_training",
+__all__ = ["Calibration", "calibration_enabled", "calibrate", "calibrated_routes", "choose", "measure", "plan_training",
            "cached_calibrations", "calibration_folder", "size_bucket", "OPTIONS"]
 
 log = logging.getLogger("mmnet.train")
 
 ENV_SWITCH = "MMNET_CALIBRATE"  # "0": never measure (the CPU-flag rule decides)
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: kernel routes measured too
 BUDGET_S = 8.0  # the timed rounds stop once this much has been spent (screen and warm-up included)
 MIN_ROUNDS, MAX_ROUNDS = 2, 8
 HARD_LIMIT = 3  # past this many budgets, one timed round is enough
 BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
 BUSY_SHARE = 0.6
 BF16_SCREEN_RATIO = 2.0  # a bf16 convolution this much slower than fp32: emulated, not timed further
+ROUTE_MIN_GAIN = 0.10  # a kernel route must be this much faster than the plain kernel
+ROUTE_ROUNDS = 3
 LOGIT_TOLERANCE = 0.1  # max |bf16 - fp32| logit, relative to the fp32 logits' largest magnitude (at least 1)
 OPTIONS = ("fp32/contiguous", "fp32/channels_last", "bf16/contiguous", "bf16/channels_last")
 _BUCKETS = (48, 80, 128, 192, 288)  # image-size buckets (upper bounds, px); larger sizes form one more
@@ -73,7 +80,13 @@ class Calibration:
     # was busy with other work, and the figures are CPU time / threads ("cpu") instead of wall time ("wall")
     cpu_share: float | None = None
     metric: str = "wall"
+    # kernel route -> {"plain_ms", "route_ms", "use"} or {"status": why not measured} (mmnet.model.cpu_kernels)
+    routes: dict[str, dict] = field(default_factory=dict)
     version: int = CACHE_VERSION
+
+    def route_choice(self) -> dict[str, bool]:
+        """set_cpu_routes' keyword arguments: the routes measured faster."""
+        return {name: bool(entry.get("use")) for name, entry in self.routes.items()}
 
     def timed(self, option: str) -> float | None:
         entry = self.options.get(option, {})
@@ -121,6 +134,9 @@ def _read(path: Path) -> Calibration:
         raise ValueError("not a calibration of this mmnet version")
     if set(cal.options) != set(OPTIONS) or not all(isinstance(e, dict) for e in cal.options.values()):
         raise ValueError("the options measured are not mmnet's")
+    if not isinstance(cal.routes, dict) or not set(cal.routes) <= set(ROUTES) or not all(
+            isinstance(e, dict) for e in cal.routes.values()):
+        raise ValueError("the kernel routes measured are not mmnet's")
     for entry in cal.options.values():
         if entry.get("status") == "ok" and not (isinstance(entry.get("ms_per_step"), (int, float))
                                                  and math.isfinite(entry["ms_per_step"]) and entry["ms_per_step"] > 0):
@@ -237,8 +253,21 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
     memory_format = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
     record = {"image_size": cal.image_size, "batch": cal.batch, "measured_at": cal.measured_at,
               "cpu_share": cal.cpu_share, "metric": cal.metric,
-              "options": cal.options, "bf16_check": cal.bf16_check, "size_bucket": cal.key.get("size_bucket")}
-    return ComputePlan(dev, prec, memory_format, "calibration", record)
+              "options": cal.options, "bf16_check": cal.bf16_check, "size_bucket": cal.key.get("size_bucket"),
+              "routes": cal.routes}
+    return ComputePlan(dev, prec, memory_format, "calibration", record, cpu_routes=cal.route_choice())
+
+
+def calibrated_routes(image_size: int) -> dict[str, bool]:
+    """The fp32 kernel routes that training turns on at this image size on this CPU (measured once and
+    cached, as the rest of the calibration); none with calibration off or failing. For benchmarks."""
+    if not calibration_enabled():
+        return {}
+    try:
+        return calibrate(image_size).route_choice()
+    except Exception as exc:  # noqa: BLE001 - as plan_training: a failed measurement leaves the routes off
+        log.warning("calibration failed (%s: %s); fp32 kernel routes off", type(exc).__name__, exc)
+        return {}
 
 
 # ----------------------------------------------------------------------------- the measurement
@@ -336,10 +365,35 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
         elif entry["status"] == "ok":
             entry["status"] = "failed: no timed step"
     check["finite"] = finite
+    fp32_fastest = min((o for o in OPTIONS if o.startswith("fp32/") and options[o].get("ms_per_step")),
+                       key=lambda o: options[o]["ms_per_step"], default="fp32/channels_last")
+    routes = _measure_routes(bench, fp32_fastest.split("/")[1])
     # numerically usable: losses finite and logits close to fp32's (an option that failed to run is simply not timed)
     check["ok"] = finite and "max_logit_diff" in check and not any(
         options[o]["status"].startswith("rejected") for o in OPTIONS)
     return Calibration(key={}, image_size=image_size, batch=bench.batch,
                        measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(clock() - start, 3),
                        options=options, bf16_check=check, cpu_share=None if share is None else round(share, 3),
-                       metric=metric)
+                       metric=metric, routes=routes)
+
+
+def _measure_routes(bench, layout: str) -> dict[str, dict]:
+    """Each kernel route against the plain kernel, in the faster fp32 layout: ROUTE_ROUNDS interleaved
+    rounds, the best of each. ``bench.route(name, on, layout)`` times one run (seconds); a bench without
+    it measures none."""
+    if not hasattr(bench, "route"):
+        return {}
+    out: dict[str, dict] = {}
+    for name in ROUTES:
+        try:
+            bench.route(name, False, layout), bench.route(name, True, layout)  # untimed: kernel selection, first touch
+            plain, routed = [], []
+            for _ in range(ROUTE_ROUNDS):
+                plain.append(bench.route(name, False, layout))
+                routed.append(bench.route(name, True, layout))
+            plain_ms, route_ms = min(plain) * 1e3, min(routed) * 1e3
+            out[name] = {"plain_ms": round(plain_ms, 3), "route_ms": round(route_ms, 3), "layout": layout,
+                         "use": route_ms <= (1 - ROUTE_MIN_GAIN) * plain_ms}
+        except Exception as exc:  # noqa: BLE001 - a route that does not run here stays off
+            out[name] = {"status": f"failed: {type(exc).__name__}: {exc}", "use": False}
+    return out

@@ -28,6 +28,7 @@ class ModelBench:
             torch.manual_seed(0)
             self.weights = MMNet(image_size=image_size).state_dict()
         self.models: dict[str, tuple] = {}
+        self._route_layers: dict[str, tuple] = {}
 
     def _model(self, fmt):
         import torch
@@ -97,3 +98,36 @@ class ModelBench:
         opt.step()
         finite = bool(torch.isfinite(loss))
         return time.perf_counter() - t0, time.process_time() - c0, finite
+
+    def route(self, name: str, on: bool, layout: str = "channels_last") -> float:
+        """Wall seconds of one forward + backward of the layer a kernel route changes
+        (mmnet.model.cpu_kernels), with the route on or off, in fp32: ``onednn_linear`` on the PC
+        module's MLP (2048 tokens, 512 -> 2048), ``pad_weight_grad`` on the main branch's 180 -> 128
+        convolution at this bench's batch and resolution."""
+        import torch
+
+        from ..model.cpu_kernels import Conv2d, Linear
+
+        fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+        if name not in self._route_layers:
+            gen = torch.Generator().manual_seed(0)
+            if name == "onednn_linear":
+                layer = Linear(512, 2048)
+                x = torch.randn(2048, 512, generator=gen)
+            elif name == "pad_weight_grad":
+                layer = Conv2d(180, 128, 3, padding=1, bias=False).to(memory_format=fmt)
+                side = max(1, self.size // 2)
+                x = torch.randn(self.batch, 180, side, side, generator=gen).contiguous(memory_format=fmt)
+            else:
+                raise ValueError(f"unknown kernel route {name!r}")
+            self._route_layers[name] = (layer, x.requires_grad_())
+        layer, x = self._route_layers[name]
+        layer.onednn = layer.pad_weight_grad = on
+        t0 = time.perf_counter()
+        y = layer(x)
+        y.backward(torch.ones_like(y))
+        seconds = time.perf_counter() - t0
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        return seconds
+

@@ -1,0 +1,188 @@
+"""The fp32 CPU kernel routes (mmnet.model.cpu_kernels): the same results as the plain kernels, the route
+really taken when on and never when off or outside fp32, and their measured choice in the calibration."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from mmnet import MMNet
+from mmnet.config import TrainConfig
+from mmnet.model.cpu_kernels import Conv2d, Linear, set_cpu_routes
+from mmnet.train import calibrate as cal_mod
+from mmnet.train.calibrate import OPTIONS, measure, plan_training
+
+
+class Calls(TorchDispatchMode):
+    """Records (operator name, shapes of its tensor arguments) of every ATen call."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[tuple[str, list[tuple[int, ...]]]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.calls.append((func.__name__, [tuple(a.shape) for a in args if isinstance(a, torch.Tensor)]))
+        return func(*args, **(kwargs or {}))
+
+    def names(self) -> set[str]:
+        return {name.split(".")[0] for name, _ in self.calls}
+
+
+def _grads(module, x, **kw):
+    x = x.clone().requires_grad_()
+    y = module(x, **kw)
+    y.backward(torch.linspace(-1, 1, y.numel()).reshape(y.shape))
+    grads = [x.grad] + [p.grad.clone() for p in module.parameters()]
+    module.zero_grad(set_to_none=True)
+    return y.detach(), grads
+
+
+def test_linear_through_onednn_gives_the_same_values_and_gradients():
+    torch.manual_seed(0)
+    layer = Linear(64, 96)
+    x = torch.randn(3, 50, 64)
+    ref_y, ref_g = _grads(layer, x)
+    layer.onednn = True
+    with Calls() as calls:
+        y, g = _grads(layer, x)
+    assert "convolution" in calls.names() and not calls.names() & {"addmm", "mm", "bmm"}  # oneDNN, not BLAS
+    assert y.shape == ref_y.shape == (3, 50, 96)
+    torch.testing.assert_close(y, ref_y, rtol=1e-5, atol=1e-5)
+    for a, b in zip(g, ref_g, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_linear_route_stays_off_outside_plain_fp32():
+    torch.manual_seed(0)
+    layer = Linear(32, 16)
+    layer.onednn = True
+    x = torch.randn(4, 32)
+    with Calls() as calls, torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    assert y.dtype == torch.bfloat16 and "convolution" not in calls.names()  # bf16: torch's own (oneDNN) linear
+    with Calls() as calls:
+        y = layer.double()(x.double())
+    assert y.dtype == torch.float64 and "convolution" not in calls.names()
+
+
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_padded_weight_gradient_gives_the_same_gradients(layout, stride):
+    torch.manual_seed(0)
+    conv = Conv2d(20, 8, 3, stride=stride, padding=1, bias=False).to(memory_format=layout)
+    x = torch.randn(2, 20, 12, 12).contiguous(memory_format=layout)
+    ref_y, ref_g = _grads(conv, x)
+    conv.pad_weight_grad = True
+    with Calls() as calls:
+        y, g = _grads(conv, x)
+    weight_grad_inputs = [shapes for name, shapes in calls.calls if name.startswith("convolution_backward")]
+    assert (2, 32, 12, 12) in {s for shapes in weight_grad_inputs for s in shapes}  # padded 20 -> 32 channels
+    assert torch.equal(y, ref_y)  # the forward is the plain convolution
+    assert g[1].shape == (8, 20, 3, 3)
+    for a, b in zip(g, ref_g, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_padding_only_where_it_applies():
+    conv = Conv2d(32, 8, 3, padding=1, bias=False)  # already a multiple of 16: nothing to pad
+    conv.pad_weight_grad = True
+    x = torch.randn(1, 32, 8, 8, requires_grad=True)
+    with Calls() as calls:
+        conv(x).sum().backward()
+    backward_inputs = [shapes[1] for name, shapes in calls.calls if name.startswith("convolution_backward")]
+    assert backward_inputs == [(1, 32, 8, 8)]  # one plain backward, no padded copy
+    odd = Conv2d(20, 8, 3, padding=1, bias=False)
+    odd.pad_weight_grad = True
+    x = torch.randn(1, 20, 8, 8)
+    with torch.no_grad(), Calls() as calls:  # inference: no gradient, the plain convolution
+        odd(x)
+    assert calls.names() == {"convolution"}
+
+
+def test_mmnet_with_routes_matches_without_and_keeps_its_state_dict():
+    torch.manual_seed(0)
+    plain = MMNet(image_size=32)
+    routed = copy.deepcopy(plain)
+    set_cpu_routes(routed, onednn_linear=True, pad_weight_grad=True)
+    assert routed.state_dict().keys() == plain.state_dict().keys()
+    assert all(m.onednn for m in routed.modules() if isinstance(m, Linear))
+    assert any(m.pad_weight_grad for m in routed.modules() if isinstance(m, Conv2d))
+    assert not any(getattr(m, "onednn", False) or getattr(m, "pad_weight_grad", False) for m in plain.modules())
+    onset = torch.randn(2, 3, 32, 32)
+    apex = onset + 0.1 * torch.randn_like(onset)
+    out = {}
+    for name, model in (("plain", plain), ("routed", routed)):
+        logits = model(onset, apex)
+        logits.square().sum().backward()
+        out[name] = (logits.detach(), {n: p.grad for n, p in model.named_parameters()})
+    torch.testing.assert_close(out["routed"][0], out["plain"][0], rtol=1e-5, atol=1e-5)
+    for n, grad in out["plain"][1].items():
+        scale = grad.abs().max().clamp_min(1e-8)
+        assert float((out["routed"][1][n] - grad).abs().max() / scale) < 1e-3, n
+
+
+# ----------------------------------------------------------------------------- the measured choice
+class RouteBench:
+    """Fake calibration bench: fp32/channels_last fastest, routes 'taking' the given seconds."""
+
+    batch, threads = 4, 2
+
+    def __init__(self, routes: dict[str, tuple[float, float]]):
+        self.routes, self.layouts = routes, set()
+
+    def screen(self):
+        return 8.0  # bf16 emulated: fp32 only
+
+    def step(self, option):
+        return (0.09 if option == "fp32/channels_last" else 0.1), 0.2, True
+
+    def route(self, name, on, layout):
+        self.layouts.add(layout)
+        if name not in self.routes:
+            raise RuntimeError("no such kernel here")
+        return self.routes[name][on]
+
+
+def test_calibration_times_the_routes_and_uses_the_faster():
+    bench = RouteBench({"onednn_linear": (0.100, 0.050), "pad_weight_grad": (0.100, 0.095)})  # (plain, route)
+    cal = measure(64, budget_s=1.0, bench=bench)
+    assert bench.layouts == {"channels_last"}  # the faster fp32 layout
+    assert cal.routes["onednn_linear"] == {"plain_ms": 100.0, "route_ms": 50.0, "layout": "channels_last",
+                                           "use": True}
+    assert cal.routes["pad_weight_grad"]["use"] is False  # 5 % is within the noise: not worth it
+    assert cal.route_choice() == {"onednn_linear": True, "pad_weight_grad": False}
+    failing = measure(64, budget_s=1.0, bench=RouteBench({"onednn_linear": (0.1, 0.2)}))
+    assert failing.routes["pad_weight_grad"]["status"].startswith("failed: RuntimeError")
+    assert failing.route_choice() == {"onednn_linear": False, "pad_weight_grad": False}
+
+
+def test_plan_and_training_carry_the_routes(monkeypatch, tmp_path):
+    monkeypatch.setenv("MMNET_CALIBRATE", "1")
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    bench = RouteBench({"onednn_linear": (0.1, 0.05), "pad_weight_grad": (0.1, 0.05)})
+    monkeypatch.setattr(cal_mod, "measure", lambda size, *, budget_s: measure(size, budget_s=1.0, bench=bench))
+    plan = plan_training(TrainConfig(device="cpu"), 64)
+    assert plan.cpu_routes == {"onednn_linear": True, "pad_weight_grad": True}
+    assert plan.calibration["routes"]["onednn_linear"]["route_ms"] == 50.0
+    from mmnet.runtime import describe_machine
+
+    assert describe_machine(plan)["cpu_routes"] == ["onednn_linear", "pad_weight_grad"]
+    monkeypatch.setattr(cal_mod, "_MEMO", {})  # from the cache file: the routes come back
+    monkeypatch.setattr(cal_mod, "measure", lambda *a, **k: pytest.fail("measured again"))
+    assert plan_training(TrainConfig(device="cpu"), 64).cpu_routes == plan.cpu_routes
+
+
+def test_a_cache_file_with_unknown_routes_is_measured_again(tmp_path):
+    cal = measure(64, budget_s=1.0, bench=RouteBench({}))
+    data = cal.summary()
+    data["routes"] = {"fast_magic": {"use": True}}
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="kernel routes"):
+        cal_mod._read(path)
+    assert set(OPTIONS) == set(cal.options)
