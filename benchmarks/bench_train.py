@@ -7,6 +7,7 @@ uint8 frames on the device, batches with the authors' jitter and augmentation, A
     python benchmarks/bench_train.py --precision fp32 --steps 5
     python benchmarks/bench_train.py --baseline            # against the authors' pipeline, split in two:
                                                            # what process settings give, what our code gives
+    python benchmarks/bench_train.py --baseline --rounds 3 # the same three times, interleaved (shared hosts drift)
 
 The baseline (``authors_baseline.py``) is the authors' data path (9 JPEG frames decoded per sample,
 their per-sample transforms) and network (fp32, NCHW, their attention). ``--baseline`` runs five
@@ -166,39 +167,60 @@ def run_role(code: str, args: argparse.Namespace) -> dict:
     return r
 
 
+def _cell(code: str, process: str, args: argparse.Namespace) -> dict:
+    """One cell of the baseline table, timed in a fresh process with these process settings."""
+    env = _plain_environment() if process == "plain" else {
+        k: v for k, v in os.environ.items() if k not in ("MMNET_BENCH_PROCESS", "MMNET_ALLOCATOR_REEXEC")}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--role", code, "--steps", str(args.steps),
+           "--batch", str(args.batch), "--size", str(args.size), "--routes", args.routes]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        sys.exit(f"{code} / {process} settings failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+RATIOS = (  # label, what it isolates, numerator cell, denominator cell
+    ("ours / authors', both plain", "our code alone (glibc malloc, no process settings)",
+     ("ours", "plain"), ("authors", "plain")),
+    ("authors' with our process settings / authors' plain", "process settings alone, on the authors' code",
+     ("authors", "ours"), ("authors", "plain")),
+    ("ours / authors' with our process settings", "our code alone, both with our process settings",
+     ("ours", "ours"), ("authors", "ours")),
+    ("ours / ours plain", "process settings alone, on our code", ("ours", "ours"), ("ours", "plain")),
+    ("ours / authors' plain", "everything (= code x settings)", ("ours", "ours"), ("authors", "plain")),
+    ("ours in fp32 / authors' with our process settings", "our code alone, fp32 against their fp32",
+     ("ours-fp32", "ours"), ("authors", "ours")),
+)
+
+
+def _span(values: list[float], unit: str = "") -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.2f}{unit}" if len(values) == 1 or f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}-{hi:.2f}{unit}"
+
+
 def baseline(args: argparse.Namespace) -> None:
-    """Five fresh processes (ours / authors' x our process settings / plain, ours in fp32); the ratios, split."""
-    cells = {}
-    for code, process in ROLES:
-        env = _plain_environment() if process == "plain" else {
-            k: v for k, v in os.environ.items() if k not in ("MMNET_BENCH_PROCESS", "MMNET_ALLOCATOR_REEXEC")}
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--role", code, "--steps", str(args.steps),
-               "--batch", str(args.batch), "--size", str(args.size), "--routes", args.routes]
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            sys.exit(f"{code} / {process} settings failed:\n{out.stderr[-2000:]}")
-        cells[code, process] = json.loads(out.stdout.strip().splitlines()[-1])
-        r = cells[code, process]
-        print(f"{code:>7} code, {process:>5} process settings ({r['allocator']} malloc, flush denormals "
-              f"{r['flush_denormal']}): train {r['train_img_s']:.2f} img/s, eval {r['eval_img_s']:.2f} img/s, "
-              f"data {r['data_ms_per_sample']:.2f} ms/sample ({r['precision']}, {r['memory_format']}"
-              + "".join(f", {name}" for name in r.get("cpu_routes", [])) + "); untimed steps "
-              + " / ".join(f"{s:.2f}" for s in r["warm_up_s"]) + " s", flush=True)
-    print("\n| ratio (training img/s) | what it isolates | value |\n|---|---|---|")
-    t = {k: v["train_img_s"] for k, v in cells.items()}
-    for label, what, value in (
-        ("ours / authors', both plain", "our code alone (glibc malloc, no process settings)",
-         t["ours", "plain"] / t["authors", "plain"]),
-        ("authors' with our process settings / authors' plain", "process settings alone, on the authors' code",
-         t["authors", "ours"] / t["authors", "plain"]),
-        ("ours / authors' with our process settings", "our code alone, both with our process settings",
-         t["ours", "ours"] / t["authors", "ours"]),
-        ("ours / ours plain", "process settings alone, on our code", t["ours", "ours"] / t["ours", "plain"]),
-        ("ours / authors' plain", "everything (= code x settings)", t["ours", "ours"] / t["authors", "plain"]),
-        ("ours in fp32 / authors' with our process settings", "our code alone, fp32 against their fp32",
-         t["ours-fp32", "ours"] / t["authors", "ours"]),
-    ):
-        print(f"| {label} | {what} | {value:.2f}x |")
+    """Five fresh processes per round (ours / authors' x our process settings / plain, ours in fp32); the
+    ratios, split. With several rounds the cells run interleaved and each ratio is taken within a round,
+    so that a shared host's drift (20-40 % over minutes) moves both sides of a ratio alike."""
+    rounds: list[dict] = []
+    for n in range(1, args.rounds + 1):
+        cells = {}
+        for code, process in ROLES:
+            r = cells[code, process] = _cell(code, process, args)
+            print(f"{'' if args.rounds == 1 else f'round {n}: '}{code:>7} code, {process:>5} process settings "
+                  f"({r['allocator']} malloc, flush denormals {r['flush_denormal']}): train {r['train_img_s']:.2f} "
+                  f"img/s, eval {r['eval_img_s']:.2f} img/s, data {r['data_ms_per_sample']:.2f} ms/sample "
+                  f"({r['precision']}, {r['memory_format']}" + "".join(f", {name}" for name in r.get("cpu_routes", []))
+                  + "); untimed steps " + " / ".join(f"{s:.2f}" for s in r["warm_up_s"]) + " s", flush=True)
+        rounds.append({k: v["train_img_s"] for k, v in cells.items()})
+    if args.rounds > 1:
+        print("\n| cell | training img/s over the rounds |\n|---|---|")
+        for code, process in ROLES:
+            print(f"| {code}, {process} process settings | {_span([t[code, process] for t in rounds])} |")
+    print("\n| ratio (training img/s) | what it isolates | value" + (" (each round's)" if args.rounds > 1 else "")
+          + " |\n|---|---|---|")
+    for label, what, top, bottom in RATIOS:
+        print(f"| {label} | {what} | {_span([t[top] / t[bottom] for t in rounds], 'x')} |")
 
 
 def main() -> None:
@@ -212,6 +234,8 @@ def main() -> None:
                    help="as train.memory_format (auto: NCHW for fp32 on CPUs without AVX-512, else channels_last)")
     p.add_argument("--baseline", action="store_true",
                    help="ours against the authors' pipeline (CPU), with and without our process settings")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="with --baseline: run the five cells this many times, interleaved; ratios taken within a round")
     p.add_argument("--role", choices=("ours", "authors", "ours-fp32"), help=argparse.SUPPRESS)
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the network (inductor; the compilation is timed apart)")

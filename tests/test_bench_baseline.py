@@ -43,14 +43,18 @@ def test_authors_network_is_their_formulation_with_our_values() -> None:
 
 @pytest.mark.slow
 def test_baseline_runs_five_cells_and_prints_the_split(tmp_path):
-    """`bench_train.py --baseline` at tiny sizes: five fresh processes, each timed after its untimed steps."""
+    """`bench_train.py --baseline --rounds 2` at tiny sizes: five fresh processes per round, each timed after
+    its untimed steps; each ratio over the rounds."""
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root / "src"))
     proc = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_train.py"), "--baseline", "--steps", "1",
-                           "--size", "64", "--batch", "4"], env=env, capture_output=True, text=True, timeout=600,
-                          cwd=tmp_path)
+                           "--size", "64", "--batch", "4", "--rounds", "2"],
+                          env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     cells = [line for line in proc.stdout.splitlines() if "process settings (" in line]
-    assert len(cells) == 5, proc.stdout
+    assert len(cells) == 10, proc.stdout
+    assert [line.split(":")[0] for line in cells] == ["round 1"] * 5 + ["round 2"] * 5
     assert all(line.count(" / ") == WARM_UP_STEPS - 1 and "untimed steps" in line for line in cells)
-    assert "| ours / authors' with our process settings | our code alone" in proc.stdout
+    assert "| ours, ours process settings | " in proc.stdout  # each cell's range over the rounds
+    ratio = next(line for line in proc.stdout.splitlines() if line.startswith("| ours / authors' with our process"))
+    assert "our code alone" in ratio and ratio.rstrip(" |").endswith("x")
