@@ -186,3 +186,13 @@ def test_a_cache_file_with_unknown_routes_is_measured_again(tmp_path):
     with pytest.raises(ValueError, match="kernel routes"):
         cal_mod._read(path)
     assert set(OPTIONS) == set(cal.options)
+
+
+def test_calibration_says_which_routes_it_found_faster(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    bench = RouteBench({"onednn_linear": (0.1, 0.05), "pad_weight_grad": (0.1, 0.1)})
+    monkeypatch.setattr(cal_mod, "measure", lambda size, *, budget_s: measure(size, budget_s=1.0, bench=bench))
+    cal_mod.calibrate(64)
+    captured = capsys.readouterr()
+    assert "fp32 kernel routes faster here: onednn_linear\n" in captured.out + captured.err

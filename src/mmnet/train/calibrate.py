@@ -176,8 +176,10 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
         choice = choose(cal)
         figures = ", ".join(f"{o} {e['ms_per_step']:.0f} ms" if e.get("status") == "ok" else f"{o} {e.get('status')}"
                             for o, e in cal.options.items())
+        routes = [name for name, on in cal.route_choice().items() if on]
         write_line(f"Measured in {cal.seconds:.1f} s (batch {cal.batch}, fastest step): {figures} -> "
-                   + ("/".join(choice) if choice else "none usable, the CPU-flag rule decides"))
+                   + ("/".join(choice) if choice else "none usable, the CPU-flag rule decides")
+                   + (f"; fp32 kernel routes faster here: {', '.join(routes)}" if routes else ""))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(cal.summary(), indent=2) + "\n")
