@@ -94,7 +94,8 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
 
     model = MMNet(image_size=size).to(device).to(memory_format=fmt)
     # the fp32 kernel routes `mmnet train` turns on where the calibration measured them faster
-    on = calibrated_routes(size) if device.type == "cpu" and routes == "calibrated" else {}
+    layout = "channels_last" if fmt == torch.channels_last else "contiguous"
+    on = calibrated_routes(size, precision, layout) if device.type == "cpu" and routes == "calibrated" else {}
     set_cpu_routes(model, **on)
     opt = (adamw(model.parameters(), lr=8e-4, weight_decay=0.6) if fused_adamw  # as the recipe: fused where it can
            else torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6))
@@ -223,6 +224,12 @@ def baseline(args: argparse.Namespace) -> None:
         print(f"| {label} | {what} | {_span([t[top] / t[bottom] for t in rounds], 'x')} |")
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of rounds, 1 or more")
+    return int(text)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--precision", choices=("fp32", "bf16", "both"), default="both")
@@ -234,7 +241,7 @@ def main() -> None:
                    help="as train.memory_format (auto: NCHW for fp32 on CPUs without AVX-512, else channels_last)")
     p.add_argument("--baseline", action="store_true",
                    help="ours against the authors' pipeline (CPU), with and without our process settings")
-    p.add_argument("--rounds", type=int, default=1,
+    p.add_argument("--rounds", type=_at_least_one, default=1,
                    help="with --baseline: run the five cells this many times, interleaved; ratios taken within a round")
     p.add_argument("--role", choices=("ours", "authors", "ours-fp32"), help=argparse.SUPPRESS)
     p.add_argument("--compile", action="store_true",

@@ -12,6 +12,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from mmnet import MMNet
 from mmnet.config import TrainConfig
+from mmnet.model import cpu_kernels
 from mmnet.model.cpu_kernels import Conv2d, Linear, set_cpu_routes
 from mmnet.train import calibrate as cal_mod
 from mmnet.train.calibrate import OPTIONS, measure, plan_training
@@ -35,7 +36,7 @@ class Calls(TorchDispatchMode):
 def _grads(module, x, **kw):
     x = x.clone().requires_grad_()
     y = module(x, **kw)
-    y.backward(torch.linspace(-1, 1, y.numel()).reshape(y.shape))
+    y.backward(torch.randn(y.shape, generator=torch.Generator().manual_seed(1)))
     grads = [x.grad] + [p.grad.clone() for p in module.parameters()]
     module.zero_grad(set_to_none=True)
     return y.detach(), grads
@@ -44,13 +45,13 @@ def _grads(module, x, **kw):
 def test_linear_through_onednn_gives_the_same_values_and_gradients():
     torch.manual_seed(0)
     layer = Linear(64, 96)
-    x = torch.randn(3, 50, 64)
+    x = torch.randn(4, 128, 64)  # over 20,480 elements: PyTorch's convolution takes oneDNN (with 2+ threads)
     ref_y, ref_g = _grads(layer, x)
     layer.onednn = True
     with Calls() as calls:
         y, g = _grads(layer, x)
     assert "convolution" in calls.names() and not calls.names() & {"addmm", "mm", "bmm"}  # oneDNN, not BLAS
-    assert y.shape == ref_y.shape == (3, 50, 96)
+    assert y.shape == ref_y.shape == (4, 128, 96)
     torch.testing.assert_close(y, ref_y, rtol=1e-5, atol=1e-5)
     for a, b in zip(g, ref_g, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
@@ -87,7 +88,7 @@ def test_padded_weight_gradient_gives_the_same_gradients(layout, stride):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
-def test_padding_only_where_it_applies():
+def test_padding_only_where_it_applies(monkeypatch):
     conv = Conv2d(32, 8, 3, padding=1, bias=False)  # already a multiple of 16: nothing to pad
     conv.pad_weight_grad = True
     x = torch.randn(1, 32, 8, 8, requires_grad=True)
@@ -97,10 +98,18 @@ def test_padding_only_where_it_applies():
     assert backward_inputs == [(1, 32, 8, 8)]  # one plain backward, no padded copy
     odd = Conv2d(20, 8, 3, padding=1, bias=False)
     odd.pad_weight_grad = True
-    x = torch.randn(1, 20, 8, 8)
-    with torch.no_grad(), Calls() as calls:  # inference: no gradient, the plain convolution
-        odd(x)
-    assert calls.names() == {"convolution"}
+    routed = []
+    real_apply = cpu_kernels._PaddedWeightGradConv.apply
+    monkeypatch.setattr(cpu_kernels._PaddedWeightGradConv, "apply", lambda *a: routed.append(1) or real_apply(*a))
+    odd(torch.randn(1, 20, 8, 8)).sum().backward()
+    assert routed == [1]  # the spy sees the route when it is taken
+    with torch.no_grad():  # inference: no gradient, the plain convolution
+        odd(torch.randn(1, 20, 8, 8))
+    odd(torch.randn(20, 8, 8)).sum().backward()  # unbatched input: the plain convolution (and no crash)
+    assert routed == [1]
+    linear = Linear(8, 4)
+    linear.onednn = True
+    assert linear(torch.randn(0, 8)).shape == (0, 4)  # no rows: nn.Linear's answer
 
 
 def test_mmnet_with_routes_matches_without_and_keeps_its_state_dict():
@@ -131,20 +140,23 @@ class RouteBench:
 
     batch, threads = 4, 2
 
-    def __init__(self, routes: dict[str, tuple[float, float]]):
-        self.routes, self.layouts = routes, set()
+    def __init__(self, routes: dict[str, tuple[float, float]], cpu: dict[str, tuple[float, float]] | None = None,
+                 busy: bool = False):
+        self.routes, self.cpu, self.busy, self.layouts = routes, cpu or {}, busy, set()
 
     def screen(self):
         return 8.0  # bf16 emulated: fp32 only
 
     def step(self, option):
-        return (0.09 if option == "fp32/channels_last" else 0.1), 0.2, True
+        wall = 0.09 if option == "fp32/channels_last" else 0.1
+        return (wall * 5, wall, True) if self.busy else (wall, wall * self.threads, True)
 
     def route(self, name, on, layout):
         self.layouts.add(layout)
         if name not in self.routes:
             raise RuntimeError("no such kernel here")
-        return self.routes[name][on]
+        wall = self.routes[name][on]
+        return wall, self.cpu.get(name, (wall * self.threads,) * 2)[on]
 
 
 def test_calibration_times_the_routes_and_uses_the_faster():
@@ -155,6 +167,9 @@ def test_calibration_times_the_routes_and_uses_the_faster():
                                            "use": True}
     assert cal.routes["pad_weight_grad"]["use"] is False  # 5 % is within the noise: not worth it
     assert cal.route_choice() == {"onednn_linear": True, "pad_weight_grad": False}
+    # measured in channels_last: not applied in another layout, nor where it does not act (bf16)
+    assert not any(cal.route_choice("fp32", "contiguous").values())
+    assert not any(cal.route_choice("bf16", "channels_last").values())
     failing = measure(64, budget_s=1.0, bench=RouteBench({"onednn_linear": (0.1, 0.2)}))
     assert failing.routes["pad_weight_grad"]["status"].startswith("failed: RuntimeError")
     assert failing.route_choice() == {"onednn_linear": False, "pad_weight_grad": False}
@@ -196,3 +211,51 @@ def test_calibration_says_which_routes_it_found_faster(monkeypatch, tmp_path, ca
     cal_mod.calibrate(64)
     captured = capsys.readouterr()
     assert "fp32 kernel routes faster here: onednn_linear\n" in captured.out + captured.err
+
+
+def test_on_a_busy_host_routes_are_judged_by_cpu_time():
+    # by wall time the route looks twice as fast (a neighbour slowed the plain runs); by CPU time it is slower
+    bench = RouteBench({"onednn_linear": (0.2, 0.1)}, cpu={"onednn_linear": (0.2, 0.3)}, busy=True)
+    cal = measure(64, budget_s=1.0, bench=bench)
+    assert cal.metric == "cpu"
+    assert cal.routes["onednn_linear"]["use"] is False and cal.routes["onednn_linear"]["route_ms"] == 150.0
+
+
+@pytest.mark.parametrize("routes", [
+    {"onednn_linear": {"plain_ms": 1.0, "route_ms": 0.5, "use": True}},  # one of the two
+    {"onednn_linear": {"plain_ms": 1.0, "route_ms": 0.5, "use": "false"},
+     "pad_weight_grad": {"status": "failed: x", "use": False}},  # not a boolean
+    {"onednn_linear": {"route_ms": 0.5, "use": True}, "pad_weight_grad": {"status": "failed: x", "use": False}},
+    {"onednn_linear": {"plain_ms": float("nan"), "route_ms": 0.5, "use": True},
+     "pad_weight_grad": {"status": "failed: x", "use": False}},
+])
+def test_damaged_route_records_are_measured_again(tmp_path, routes):
+    data = measure(64, budget_s=1.0, bench=RouteBench({})).summary()
+    data["routes"] = routes
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="kernel routes"):
+        cal_mod._read(path)
+
+
+def test_a_fold_turns_on_the_planned_routes(monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    from mmnet import synth
+    from mmnet.config import load_config
+    from mmnet.train import fold
+    from mmnet.train.prepare import fold_tasks, prepare_run
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=3, seed=0)
+    cfg = load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "train.epochs=1",
+                             "data.image_size=32", "model.image_size=32", "train.batch_size=4"])
+    real_plan = fold.plan_training
+    monkeypatch.setattr(fold, "plan_training", lambda *a, **k: replace(
+        real_plan(*a, **k), cpu_routes={"onednn_linear": True, "pad_weight_grad": True}))
+    applied = []
+    real_set = fold.set_cpu_routes
+    monkeypatch.setattr(fold, "set_cpu_routes", lambda model, **kw: applied.append(kw) or real_set(model, **kw))
+    task = fold_tasks(prepare_run(cfg, tmp_path / "run", progress=False))[0]
+    fold.run_fold(task, progress=False)
+    assert applied == [{"onednn_linear": True, "pad_weight_grad": True}]
+    assert (task.fold_dir / "done.json").is_file()

@@ -50,7 +50,8 @@ def _calibration_lines(cal, current: dict) -> list[str]:
     for name, entry in cal.routes.items():
         if "plain_ms" in entry:
             lines.append(f"    fp32 route {name:16} {entry['route_ms']:7.1f} ms against {entry['plain_ms']:.1f} ms "
-                         f"plain ({entry.get('layout')}) -> {'used' if entry.get('use') else 'not used'}")
+                         f"plain ({entry.get('layout')}) -> "
+                         + (f"used in fp32 training ({entry.get('layout')})" if entry.get("use") else "not used"))
         else:
             lines.append(f"    fp32 route {name:16} {entry.get('status', 'not measured')}")
     chk = cal.bf16_check

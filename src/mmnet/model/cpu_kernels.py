@@ -3,13 +3,14 @@
 Which kernel PyTorch reaches for an fp32 operation on CPU is fixed, and on some CPUs it is slow:
 
 - **Linear layers through oneDNN.** PyTorch runs an fp32 ``nn.Linear`` through MKL's sgemm, which on
-  AMD CPUs takes its AVX2 code path (155-195 GFLOP/s on two AVX-512 Zen cores, where oneDNN's
+  AMD CPUs takes its AVX2 code path (155-202 GFLOP/s on two AVX-512 Zen 5 cores, where oneDNN's
   convolutions reach 400-460). A linear layer over rows of a contiguous (..., K) tensor *is* a 1x1
   convolution over a channels_last (1, K, rows, 1) view of the same memory, which oneDNN runs:
-  :class:`Linear` does that when ``onednn`` is set (forward and both gradients through oneDNN).
+  :class:`Linear` does that when ``onednn`` is set (forward and both gradients through PyTorch's
+  convolution, which takes oneDNN at MMNet's sizes with more than one thread).
 - **Weight gradients of convolutions whose input channels are not a multiple of 16.** oneDNN's fp32
   channels_last backward-weights kernel (``jit:avx512_core``) runs the main branch's 180 -> 128
-  convolution at about half the rate of 192 -> 128 on AMD Zen 5 (120-150 against 220-230 GFLOP/s).
+  convolution at about half the rate of 192 -> 128 on AMD Zen 5 (122-149 against 218-262 GFLOP/s).
   :class:`Conv2d` with ``pad_weight_grad`` set computes that gradient on the input padded with zero
   channels to the next multiple of 16 and drops the padded columns: the same sums (zero channels add
   nothing to the others), at the faster rate. Forward and input gradient are oneDNN's as usual.
@@ -41,7 +42,7 @@ def linear_as_conv(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """``F.linear(x, weight, bias)`` as a oneDNN 1x1 convolution over a channels_last view of x."""
     k = x.shape[-1]
     rows = x.reshape(1, -1, 1, k).permute(0, 3, 1, 2)  # (1, K, rows, 1) channels_last: x's own memory
-    y = F.conv2d(rows, weight.view(weight.shape[0], k, 1, 1), bias)  # (1, N, rows, 1) channels_last
+    y = F.conv2d(rows, weight.reshape(weight.shape[0], k, 1, 1), bias)  # (1, N, rows, 1) channels_last
     return y.permute(0, 2, 3, 1).reshape(*x.shape[:-1], weight.shape[0])
 
 
@@ -51,7 +52,7 @@ class Linear(nn.Linear):
     onednn = False
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.onednn and _plain_fp32_cpu(x):
+        if self.onednn and x.numel() and _plain_fp32_cpu(x):
             return linear_as_conv(x.contiguous(), self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)
 
@@ -90,7 +91,8 @@ class Conv2d(nn.Conv2d):
     pad_weight_grad = False
 
     def forward(self, x: Tensor) -> Tensor:
-        if (self.pad_weight_grad and self.in_channels % CHANNEL_BLOCK and self.bias is None and self.groups == 1
+        if (self.pad_weight_grad and x.dim() == 4 and self.in_channels % CHANNEL_BLOCK and self.bias is None
+                and self.groups == 1
                 and self.padding_mode == "zeros" and not isinstance(self.padding, str)
                 and torch.is_grad_enabled() and self.weight.requires_grad and _plain_fp32_cpu(x)):
             return _PaddedWeightGradConv.apply(x, self.weight, self.stride, self.padding, self.dilation)

@@ -20,8 +20,8 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
   and recorded.
 - Kernel routes: two fp32 operations have a second way to run on CPU (:mod:`mmnet.model.cpu_kernels`:
   linear layers through oneDNN instead of MKL, a convolution's weight gradient on channels padded to
-  a multiple of 16). Each is timed both ways on its own (interleaved rounds, best of each) and used
-  when it is ``ROUTE_MIN_GAIN`` faster; the plan carries the result, and training turns the routes on.
+  a multiple of 16). Each is timed both ways on its own (:mod:`mmnet.train.calibrate_routes`) and
+  used when faster; the plan carries the result, and fp32 training turns the routes on.
 - Off with ``MMNET_CALIBRATE=0`` (the tests run so), or by setting precision and memory format.
 """
 
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 from ..model.cpu_kernels import ROUTES
 from ..runtime import ComputePlan, machine_fingerprint, plan_compute, resolve_device
 from ..utils import atomic_write_text
+from .calibrate_routes import measure_routes, valid_route
 
 if TYPE_CHECKING:
     from ..config import TrainConfig
@@ -57,8 +58,6 @@ HARD_LIMIT = 3  # past this many budgets, one timed round is enough
 BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
 BUSY_SHARE = 0.6
 BF16_SCREEN_RATIO = 2.0  # a bf16 convolution this much slower than fp32: emulated, not timed further
-ROUTE_MIN_GAIN = 0.10  # a kernel route must be this much faster than the plain kernel
-ROUTE_ROUNDS = 3
 LOGIT_TOLERANCE = 0.1  # max |bf16 - fp32| logit, relative to the fp32 logits' largest magnitude (at least 1)
 OPTIONS = ("fp32/contiguous", "fp32/channels_last", "bf16/contiguous", "bf16/channels_last")
 _BUCKETS = (48, 80, 128, 192, 288)  # image-size buckets (upper bounds, px); larger sizes form one more
@@ -84,9 +83,12 @@ class Calibration:
     routes: dict[str, dict] = field(default_factory=dict)
     version: int = CACHE_VERSION
 
-    def route_choice(self) -> dict[str, bool]:
-        """set_cpu_routes' keyword arguments: the routes measured faster."""
-        return {name: bool(entry.get("use")) for name, entry in self.routes.items()}
+    def route_choice(self, precision: str = "fp32", layout: str = "channels_last") -> dict[str, bool]:
+        """set_cpu_routes' keyword arguments for a run in this precision and layout: the routes measured
+        faster in that layout (they were timed in one: the faster fp32 one); none outside fp32, where
+        they do not act."""
+        return {name: precision == "fp32" and entry.get("layout") == layout and entry.get("use") is True
+                for name, entry in self.routes.items()}
 
     def timed(self, option: str) -> float | None:
         entry = self.options.get(option, {})
@@ -134,8 +136,8 @@ def _read(path: Path) -> Calibration:
         raise ValueError("not a calibration of this mmnet version")
     if set(cal.options) != set(OPTIONS) or not all(isinstance(e, dict) for e in cal.options.values()):
         raise ValueError("the options measured are not mmnet's")
-    if not isinstance(cal.routes, dict) or not set(cal.routes) <= set(ROUTES) or not all(
-            isinstance(e, dict) for e in cal.routes.values()):
+    if not isinstance(cal.routes, dict) or set(cal.routes) not in (set(), set(ROUTES)) or not all(
+            valid_route(e) for e in cal.routes.values()):
         raise ValueError("the kernel routes measured are not mmnet's")
     for entry in cal.options.values():
         if entry.get("status") == "ok" and not (isinstance(entry.get("ms_per_step"), (int, float))
@@ -257,16 +259,17 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
               "cpu_share": cal.cpu_share, "metric": cal.metric,
               "options": cal.options, "bf16_check": cal.bf16_check, "size_bucket": cal.key.get("size_bucket"),
               "routes": cal.routes}
-    return ComputePlan(dev, prec, memory_format, "calibration", record, cpu_routes=cal.route_choice())
+    return ComputePlan(dev, prec, memory_format, "calibration", record, cpu_routes=cal.route_choice(prec, fmt))
 
 
-def calibrated_routes(image_size: int) -> dict[str, bool]:
-    """The fp32 kernel routes that training turns on at this image size on this CPU (measured once and
-    cached, as the rest of the calibration); none with calibration off or failing. For benchmarks."""
+def calibrated_routes(image_size: int, precision: str = "fp32", layout: str = "channels_last") -> dict[str, bool]:
+    """The fp32 kernel routes that training turns on at this image size, precision and layout on this CPU
+    (measured once and cached, as the rest of the calibration); none with calibration off or failing.
+    For benchmarks."""
     if not calibration_enabled():
         return {}
     try:
-        return calibrate(image_size).route_choice()
+        return calibrate(image_size).route_choice(precision, layout)
     except Exception as exc:  # noqa: BLE001 - as plan_training: a failed measurement leaves the routes off
         log.warning("calibration failed (%s: %s); fp32 kernel routes off", type(exc).__name__, exc)
         return {}
@@ -369,7 +372,7 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
     check["finite"] = finite
     fp32_fastest = min((o for o in OPTIONS if o.startswith("fp32/") and options[o].get("ms_per_step")),
                        key=lambda o: options[o]["ms_per_step"], default="fp32/channels_last")
-    routes = _measure_routes(bench, fp32_fastest.split("/")[1])
+    routes = measure_routes(bench, fp32_fastest.split("/")[1], metric)
     # numerically usable: losses finite and logits close to fp32's (an option that failed to run is simply not timed)
     check["ok"] = finite and "max_logit_diff" in check and not any(
         options[o]["status"].startswith("rejected") for o in OPTIONS)
@@ -377,25 +380,3 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
                        measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(clock() - start, 3),
                        options=options, bf16_check=check, cpu_share=None if share is None else round(share, 3),
                        metric=metric, routes=routes)
-
-
-def _measure_routes(bench, layout: str) -> dict[str, dict]:
-    """Each kernel route against the plain kernel, in the faster fp32 layout: ROUTE_ROUNDS interleaved
-    rounds, the best of each. ``bench.route(name, on, layout)`` times one run (seconds); a bench without
-    it measures none."""
-    if not hasattr(bench, "route"):
-        return {}
-    out: dict[str, dict] = {}
-    for name in ROUTES:
-        try:
-            bench.route(name, False, layout), bench.route(name, True, layout)  # untimed: kernel selection, first touch
-            plain, routed = [], []
-            for _ in range(ROUTE_ROUNDS):
-                plain.append(bench.route(name, False, layout))
-                routed.append(bench.route(name, True, layout))
-            plain_ms, route_ms = min(plain) * 1e3, min(routed) * 1e3
-            out[name] = {"plain_ms": round(plain_ms, 3), "route_ms": round(route_ms, 3), "layout": layout,
-                         "use": route_ms <= (1 - ROUTE_MIN_GAIN) * plain_ms}
-        except Exception as exc:  # noqa: BLE001 - a route that does not run here stays off
-            out[name] = {"status": f"failed: {type(exc).__name__}: {exc}", "use": False}
-    return out

@@ -28,7 +28,7 @@ class ModelBench:
             torch.manual_seed(0)
             self.weights = MMNet(image_size=image_size).state_dict()
         self.models: dict[str, tuple] = {}
-        self._route_layers: dict[str, tuple] = {}
+        self._route_layers: dict[tuple[str, str], tuple] = {}
 
     def _model(self, fmt):
         import torch
@@ -99,8 +99,8 @@ class ModelBench:
         finite = bool(torch.isfinite(loss))
         return time.perf_counter() - t0, time.process_time() - c0, finite
 
-    def route(self, name: str, on: bool, layout: str = "channels_last") -> float:
-        """Wall seconds of one forward + backward of the layer a kernel route changes
+    def route(self, name: str, on: bool, layout: str = "channels_last") -> tuple[float, float]:
+        """Wall and CPU seconds of one forward + backward of the layer a kernel route changes
         (mmnet.model.cpu_kernels), with the route on or off, in fp32: ``onednn_linear`` on the PC
         module's MLP (2048 tokens, 512 -> 2048), ``pad_weight_grad`` on the main branch's 180 -> 128
         convolution at this bench's batch and resolution."""
@@ -109,7 +109,7 @@ class ModelBench:
         from ..model.cpu_kernels import Conv2d, Linear
 
         fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
-        if name not in self._route_layers:
+        if (name, layout) not in self._route_layers:
             gen = torch.Generator().manual_seed(0)
             if name == "onednn_linear":
                 layer = Linear(512, 2048)
@@ -120,14 +120,14 @@ class ModelBench:
                 x = torch.randn(self.batch, 180, side, side, generator=gen).contiguous(memory_format=fmt)
             else:
                 raise ValueError(f"unknown kernel route {name!r}")
-            self._route_layers[name] = (layer, x.requires_grad_())
-        layer, x = self._route_layers[name]
+            self._route_layers[name, layout] = (layer, x.requires_grad_())
+        layer, x = self._route_layers[name, layout]
         layer.onednn = layer.pad_weight_grad = on
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         y = layer(x)
         y.backward(torch.ones_like(y))
-        seconds = time.perf_counter() - t0
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
         layer.zero_grad(set_to_none=True)
         x.grad = None
-        return seconds
+        return seconds, cpu_seconds
 
