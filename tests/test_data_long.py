@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 
 from mmnet.data import LONG_VIDEO_DATASETS, load_dataset
+from mmnet.data.long_video import not_annotated, refused_row
+from mmnet.data.sample import Issue
 from mmnet.errors import AnnotationError, DatasetNotFoundError
 from mmnet.spotting.intervals import Interval
 
 from .fakes import write_frames, write_xlsx
-from .fakes_long import write_casme_sq, write_samm_long
+from .fakes_long import SAMM_LV_ROWS, write_casme3_long, write_casme_sq, write_samm_long
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "annotations" / "spotting"  # ../shared, beside the checkout
 
@@ -149,3 +151,23 @@ def test_real_samm_long_table(tmp_path):
 
 def test_registry_names():
     assert {"casme-sq", "casme2-long", "samm-long"} <= set(LONG_VIDEO_DATASETS)
+
+
+def test_refused_rows_are_counted_by_their_mark_not_by_their_text(tmp_path):
+    # a video's refused rows were counted by finding "row left out" in the text of its errors
+    video = "samm-long/009/009_1"
+    refused = refused_row(video, "bad_value", "row 9 (009_1_1): type 'Blink' unreadable")
+    assert (refused.message, refused.severity) == ("row 9 (009_1_1): type 'Blink' unreadable; row left out", "error")
+    worded_alike = Issue(video, "bad_value", "not a refused row, though its text says row left out", "error")
+    another_video = refused_row("samm-long/006/006_1", "bad_value", "row 2: onset 'x' unreadable")
+    assert not_annotated(video, [refused, worded_alike, another_video]).message.startswith(
+        "its 1 annotation row(s) were all left out")
+    assert not_annotated(video, [worded_alike]).message.startswith("no annotation row for this video")
+    # every row the loaders refuse carries the mark, and only those
+    blink = ("009", "009_1_1", 1, 5, 10, 20, None, "Blink", "4", None)
+    loads = [load_dataset("casme-sq", write_casme_sq(tmp_path / "sq")),
+             load_dataset("casme3-long", write_casme3_long(tmp_path / "c3")),
+             load_dataset("samm-long", write_samm_long(tmp_path / "lv", [*SAMM_LV_ROWS, blink]))]
+    for load in loads:
+        assert any(i.row_refused for i in load.issues), load.issues
+        assert all(i.row_refused == i.message.endswith("; row left out") for i in load.issues)

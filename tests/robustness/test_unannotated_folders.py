@@ -103,3 +103,26 @@ def test_the_folder_of_a_refused_row_is_not_listed_twice(tmp_path, name):
     sid = f"{name}/{rows[0][0]}/{rows[0][1]}"
     assert [i.check for i in load.issues if i.sample_id == sid and i.severity == "error"]
     assert not [i for i in load.issues if i.check == "not_annotated"]
+
+
+def test_attach_frames_returns_every_folder_it_found(tmp_path):
+    # a folder found for a sample is used even when none of its frames fall in the sample's span: it must not
+    # then be listed as a clip folder without a row
+    import re
+
+    from mmnet.data.common import attach_frames
+    from mmnet.data.sample import Sample
+
+    from ..fakes import write_frames
+
+    write_frames(tmp_path / "a", range(1, 11), "img{}.jpg".format)
+    write_frames(tmp_path / "late", range(50, 60), "img{}.jpg".format)
+
+    def locate(s):
+        folder = tmp_path / s.clip
+        return (folder if folder.is_dir() else None), True, folder
+
+    samples = [Sample("x", "1", clip, 2, 5, 8, "happiness") for clip in ("a", "late", "missing")]
+    out, found = attach_frames(samples, locate, re.compile(r"img(\d+)\.jpg"), [], window=True)
+    assert found == {tmp_path / "a", tmp_path / "late"}
+    assert [s.frame_numbers for s in out] == [list(range(2, 9)), [], []]

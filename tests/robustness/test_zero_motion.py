@@ -50,6 +50,23 @@ def test_the_api_says_so_in_the_prediction_warning(tmp_path):
     assert SAME in same.warning and SAME not in other.warning
 
 
+def test_the_notes_are_kept_apart_and_the_json_still_joins_them(tmp_path):
+    # the notes were only one "; "-joined text, which the server and `predict` searched again for each note
+    from dataclasses import replace
+
+    from mmnet.infer.predictor import NOT_CHECKED, ZERO_MOTION
+
+    _, a, b = _images(tmp_path)
+    predictor = Predictor.from_checkpoint(small_checkpoint(tmp_path / "ckpt"))
+    same, other = predictor.predict_clips([ClipRequest(a, a), ClipRequest(a, b)])
+    assert same.notes == (ZERO_MOTION, NOT_CHECKED) and other.notes == (NOT_CHECKED,)
+    row = same.to_dict()  # `predict --json` and the API: the fields and their order as before
+    assert list(row) == ["source", "onset", "apex", "apex_spotted", "label", "probabilities", "aligned",
+                         "face_score", "warning", "recording_warning"]
+    assert row["warning"] == same.warning == f"{ZERO_MOTION}; {NOT_CHECKED}"
+    assert replace(other, notes=()).to_dict()["warning"] is None
+
+
 def test_explain_notes_the_same_image_as_onset_and_apex(tmp_path, capsys):
     # `mmnet explain a.png a.png` drew a motion panel of zeros without a word, where predict notes it
     ckpt = small_checkpoint(tmp_path / "ckpt")

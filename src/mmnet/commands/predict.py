@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from ..infer.predictor import ZERO_MOTION
 
     for p in predictions:  # stdout stays the table or the JSON; the advice goes to a person
-        if p.warning and ZERO_MOTION in p.warning:
+        if ZERO_MOTION in p.notes:
             print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
         if p.recording_warning:
             print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)

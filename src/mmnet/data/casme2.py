@@ -28,7 +28,7 @@ from .common import (
     samples_from_table,
 )
 from .sample import Issue, Sample
-from .unannotated import report_unannotated, tracking
+from .unannotated import report_unannotated
 
 __all__ = ["load_casme2", "LAYOUTS", "ANNOTATION_NAMES"]
 
@@ -136,8 +136,7 @@ def load_casme2(
                                    "Subject cell is the number of the folder, write 01 for sub01)")
         return folder, exact, parent / s.clip
 
-    used: set[Path] = set()
-    out = attach_frames(samples, tracking(locate, used), pattern, issues)
+    out, used = attach_frames(samples, locate, pattern, issues)
     clips = [(f"casme2/{sub.name.removeprefix('sub')}/{folder.name}", folder)
              for sub in sorted(p for p in frames_root.glob("sub*") if p.is_dir())
              for folder in sorted(p for p in sub.iterdir() if p.is_dir())]

@@ -22,7 +22,7 @@ from pathlib import Path
 from .annotations import read_table
 from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, natural_key, samples_from_table
 from .sample import Issue, Sample
-from .unannotated import report_unannotated, tracking
+from .unannotated import report_unannotated
 
 __all__ = ["load_casme3"]
 
@@ -113,8 +113,7 @@ def load_casme3(
             color = None
         return color, exact, parent / task / "color"
 
-    used: set[Path] = set()
-    out = attach_frames(fixed, tracking(locate, used), _FRAME, issues, window=True)
+    out, used = attach_frames(fixed, locate, _FRAME, issues, window=True)
     subjects = sorted((p for p in frames_root.iterdir() if p.is_dir() and p.name.lower().startswith("spno.")),
                       key=lambda p: natural_key(p.name))
     clips = [(f"casme3/{sub.name}/{task.name}", task / "color") for sub in subjects

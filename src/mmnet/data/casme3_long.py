@@ -36,7 +36,16 @@ from .annotations import Table, cell, label_text, read_table
 from .casme3 import FRAME_ROOTS, _frames_root
 from .common import missing_dataset, natural_key
 from .corrections import CORRECTIONS
-from .long_video import LongVideo, LongVideoLoad, attach_long_frames, check_video, finish_long, frame_value, zero_frames
+from .long_video import (
+    LongVideo,
+    LongVideoLoad,
+    attach_long_frames,
+    check_video,
+    finish_long,
+    frame_value,
+    refused_row,
+    zero_frames,
+)
 from .long_video import cell_text as _text
 from .sample import Issue
 
@@ -102,16 +111,15 @@ class _Rows:
             where = self.table.where(row_no)
             subject, name = _text(cell(row, self.col["subject"])), _text(cell(row, self.col["name"]))
             if not _SUBJECT.fullmatch(subject) or not _TASK.fullmatch(name):
-                self.issues.append(Issue(f"{DATASET}/?/row{row_no}", "bad_row", f"{where}: Subject {subject!r} / "
-                                         f"Filename {name!r} is not like spNO.1 / a; row left out", "error"))
+                self.issues.append(refused_row(f"{DATASET}/?/row{row_no}", "bad_row", f"{where}: Subject "
+                                               f"{subject!r} / Filename {name!r} is not like spNO.1 / a"))
                 continue
             sid = f"{DATASET}/{subject}/{subject}_{name.lower()}"
             raw = {k: cell(row, self.col[k]) for k in self.frames}
             values = {k: frame_value(v) for k, v in raw.items()}
             bad = [f"{k} {raw[k]!r}" for k, v in values.items() if v is None or not v.is_integer() or v < 0]
             if bad:
-                self.issues.append(Issue(sid, "bad_value", f"{where}: {', '.join(bad)} not a frame number; row left "
-                                         "out", "error"))
+                self.issues.append(refused_row(sid, "bad_value", f"{where}: {', '.join(bad)} not a frame number"))
                 continue
             values = {k: int(v) for k, v in values.items()}
             if self.corrections is not None:
@@ -144,8 +152,7 @@ def _interval(values: dict, type_: str, where: str, sid: str, extra: dict, issue
         issues.append(Issue(sid, "onset_zero", f"{where}: onset 0 (frames are numbered from 1): kept, starting at "
                             "the first frame", "warning"))
     if offset < onset:
-        issues.append(Issue(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}; row "
-                            "left out", "error"))
+        issues.append(refused_row(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}"))
         return None
     if type_ == "micro" and offset - onset + 1 > LONG_MICRO_S * FPS:
         issues.append(Issue(sid, "long_micro", f"{where}: a micro-expression {offset - onset + 1} frames long "
@@ -291,8 +298,8 @@ def load_casme3_long(
         for where, row_no, row, subject, name, sid, values in rows:
             type_ = parse_type(cell(row, type_col))
             if type_ is None:
-                issues.append(Issue(sid, "bad_value", f"{where}: Expression type {cell(row, type_col)!r} is not "
-                                    "Micro- or Macro-expression; row left out", "error"))
+                issues.append(refused_row(sid, "bad_value", f"{where}: Expression type {cell(row, type_col)!r} is "
+                                          "not Micro- or Macro-expression"))
                 continue
             extra = {"row": row_no, "task": name, "au_text": _text(cell(row, aus)),
                      "objective_class": _text(cell(row, obj))}

@@ -38,6 +38,7 @@ from .long_video import (
     finish_long,
     frame_value,
     not_annotated,
+    refused_row,
     zero_frames,
 )
 from .long_video import cell_text as _text
@@ -100,21 +101,20 @@ def _interval(row: list, where: str, sid: str, issues: list[Issue]) -> Interval 
     values = {k: frame_value(v) for k, v in raw.items()}
     bad = [f"{k} {raw[k]!r}" for k, v in values.items() if v is None or not v.is_integer() or v < 0]
     if bad:
-        issues.append(Issue(sid, "bad_value", f"{where}: {', '.join(bad)} not a frame number; row left out", "error"))
+        issues.append(refused_row(sid, "bad_value", f"{where}: {', '.join(bad)} not a frame number"))
         return None
     onset, apex, offset = (int(values[k]) for k in ("onset", "apex", "offset"))
     type_ = parse_type(row[7] if len(row) > 7 else None)
     if type_ is None:
-        issues.append(Issue(sid, "bad_value", f"{where}: type {row[7] if len(row) > 7 else None!r} is not micro- or "
-                            "macro-expression; row left out", "error"))
+        issues.append(refused_row(sid, "bad_value", f"{where}: type {row[7] if len(row) > 7 else None!r} is not "
+                                  "micro- or macro-expression"))
         return None
     fixed = zero_frames(apex, offset, where, sid, issues)
     if fixed is None:
         return None
     apex, offset = fixed
     if offset < onset:
-        issues.append(Issue(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}; row left "
-                            "out", "error"))
+        issues.append(refused_row(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}"))
         return None
     extra = {"row": where.rsplit(" ", 1)[-1], "expression": _text(row[1]), "au_text": _text(row[5] if len(row) > 5
              else None), "self_report": _text(row[8]) if len(row) > 8 else ""}
@@ -173,7 +173,7 @@ def load_casme_sq(
         if not index.isdigit() or int(index) not in subjects or stimulus not in stimuli:
             what = (f"subject index {index!r} is not in sheet '{SHEETS[1]}'" if not index.isdigit()
                     or int(index) not in subjects else f"stimulus {stimulus!r} is not in sheet '{SHEETS[2]}'")
-            issues.append(Issue(f"{DATASET}/?/row{n}", "bad_row", f"{where}: {what}; row left out", "error"))
+            issues.append(refused_row(f"{DATASET}/?/row{n}", "bad_row", f"{where}: {what}"))
             continue
         number, folder = subjects[int(index)]
         video_id = f"{number}_{stimuli[stimulus]}"

@@ -323,8 +323,11 @@ def attach_frames(
     *,
     window: bool = False,
     apex_required: bool = True,
-) -> list[Sample]:
+) -> tuple[list[Sample], set[Path]]:
     """List each sample's frames on disk and run ``check_sample``; issues are appended to ``issues``.
+
+    Returns the samples with their frames, and the folders they were found in (``report_unannotated``
+    lists the clip folders that no sample used).
 
     Args:
         locate: sample -> (folder or None, exact name match, where it was looked for).
@@ -375,4 +378,4 @@ def attach_frames(
                                 "the sample is excluded", "error"))
         issues.extend(check_sample(s, junk, apex_required=apex_required))
         out.append(s)
-    return out
+    return out, set(listed)

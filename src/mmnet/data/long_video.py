@@ -23,7 +23,7 @@ from .sample import Issue
 
 __all__ = [
     "LongVideo", "LongVideoLoad", "round_frame", "frame_value", "attach_long_frames", "check_video", "finish_long",
-    "not_annotated",
+    "not_annotated", "refused_row",
 ]
 
 log = logging.getLogger("mmnet.data")
@@ -198,10 +198,15 @@ def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path |
     return load
 
 
+def refused_row(sample_id: str, check: str, problem: str) -> Issue:
+    """The error for an annotation row that cannot be used: its ``problem``, then "; row left out"."""
+    return Issue(sample_id, check, f"{problem}; row left out", "error", row_refused=True)
+
+
 def not_annotated(video_id: str, issues: list[Issue]) -> Issue:
     """The warning for a recording kept with no intervals: it has no annotation row, or every row of it
     was left out (each with its own error), which the warning says rather than "no annotation row"."""
-    refused = sum(i.sample_id == video_id and i.severity == "error" and "row left out" in i.message for i in issues)
+    refused = sum(i.sample_id == video_id and i.row_refused for i in issues)
     if refused:
         return Issue(video_id, "not_annotated", f"its {refused} annotation row(s) were all left out (errors above); "
                      "it is kept with no intervals, where a spotter scored on it can only be wrong: fix the row(s)",
@@ -218,7 +223,7 @@ def zero_frames(apex: int, offset: int, where: str, sid: str, issues: list[Issue
         apex = None
     if offset == 0:
         if apex is None:
-            issues.append(Issue(sid, "bad_value", f"{where}: offset 0 and apex unknown; row left out", "error"))
+            issues.append(refused_row(sid, "bad_value", f"{where}: offset 0 and apex unknown"))
             return None
         issues.append(Issue(sid, "offset_zero", f"{where}: offset 0 (not annotated); the interval ends at the apex "
                             f"{apex}", "warning"))

@@ -21,7 +21,7 @@ from pathlib import Path
 from .annotations import read_table
 from .common import DatasetLoad, attach_frames, finish, missing_dataset, samples_from_table
 from .sample import Issue, Sample
-from .unannotated import report_unannotated, tracking
+from .unannotated import report_unannotated
 
 __all__ = ["load_mmew"]
 
@@ -117,8 +117,7 @@ def load_mmew(
             candidates = preferred
         return (candidates[0] if candidates else None), exact, f"'{s.clip}' under {base}"
 
-    used: set[Path] = set()
-    out = attach_frames(samples, tracking(locate, used), _FRAME, issues)
+    out, used = attach_frames(samples, locate, _FRAME, issues)
     subjects = {s.subject for s in samples}
     report_unannotated([(f"mmew/{_subject_of(p, base, subjects)}/{p.name}", p)
                         for p in sorted(p for found in index.values() for p in found)],

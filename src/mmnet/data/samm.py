@@ -17,7 +17,7 @@ from pathlib import Path
 from .annotations import read_table
 from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, samples_from_table
 from .sample import Issue, Sample
-from .unannotated import report_unannotated, tracking
+from .unannotated import report_unannotated
 
 __all__ = ["load_samm", "FRAME_FOLDERS"]
 
@@ -107,8 +107,7 @@ def load_samm(
         folder, exact = find_folder(parent, s.clip)
         return folder, exact, parent / s.clip
 
-    used: set[Path] = set()
-    out = attach_frames(samples, tracking(locate, used), _FRAME, issues)
+    out, used = attach_frames(samples, locate, _FRAME, issues)
     subjects = [p for p in frames_root.iterdir()
                 if p.is_dir() and (frames_root != root or re.fullmatch(r"\d+", p.name))]  # root: only 006/ ...
     clips = [(f"samm/{sub.name}/{folder.name}", folder) for sub in sorted(subjects)

@@ -40,6 +40,7 @@ from .long_video import (
     finish_long,
     frame_value,
     not_annotated,
+    refused_row,
     round_frame,
 )
 from .sample import Issue
@@ -135,8 +136,8 @@ def load_samm_long(
         name = str(cell(row, col["name"]) or "").strip()
         video = "_".join(name.split("_")[:2])
         if subject is None or not _VIDEO.fullmatch(video):
-            issues.append(Issue(f"{DATASET}/?/row{row_no}", "bad_row", f"{where}: no subject or a Filename not like "
-                                f"006_1_2 ({name!r}); row left out", "error"))
+            issues.append(refused_row(f"{DATASET}/?/row{row_no}", "bad_row", f"{where}: no subject or a Filename not "
+                                      f"like 006_1_2 ({name!r})"))
             continue
         sid = f"{DATASET}/{subject}/{video}"
         raw = {k: cell(row, col[k]) for k in ("onset", "apex", "offset")}
@@ -145,8 +146,7 @@ def load_samm_long(
         bad = [f"{k} {raw[k]!r}" for k, v in values.items() if v is None] + (
             [f"type {cell(row, col['type'])!r}"] if type_ is None else [])
         if bad:
-            issues.append(Issue(sid, "bad_value", f"{where} ({name}): {', '.join(bad)} unreadable; row left out",
-                                "error"))
+            issues.append(refused_row(sid, "bad_value", f"{where} ({name}): {', '.join(bad)} unreadable"))
             continue
         # 114.99999999999999 is the sheet's float arithmetic, not a fractional frame
         fractional = {k: v for k, v in values.items() if abs(v - round(v)) > 1e-6}
@@ -167,8 +167,8 @@ def load_samm_long(
                                 "unknown", "warning"))
             apex = None
         if offset < onset:
-            issues.append(Issue(sid, "offset_before_onset", f"{where} ({name}): offset {offset} is before onset "
-                                f"{onset}; row left out", "error"))
+            issues.append(refused_row(sid, "offset_before_onset", f"{where} ({name}): offset {offset} is before "
+                                      f"onset {onset}"))
             continue
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:

@@ -71,3 +71,4 @@ class Issue:
     check: str
     message: str
     severity: str = "error"  # "error": the sample cannot be used as annotated; "warning": fixed or harmless
+    row_refused: bool = False  # an annotation row was left out for this problem (see long_video.refused_row)

@@ -15,19 +15,7 @@ from pathlib import Path
 
 from .sample import Issue
 
-__all__ = ["tracking", "report_unannotated"]
-
-
-def tracking(locate: Callable, used: set[Path]) -> Callable:
-    """``locate`` (sample -> (folder or None, exact, looked)) that also adds each folder found to ``used``."""
-
-    def located(sample):
-        folder, exact, looked = locate(sample)
-        if folder is not None:
-            used.add(folder)
-        return folder, exact, looked
-
-    return located
+__all__ = ["report_unannotated"]
 
 
 def _holds_frames(folder: Path, pattern: re.Pattern) -> bool:
@@ -52,7 +40,7 @@ def report_unannotated(
 
     Args:
         candidates: (sample id it would have, folder) for every clip folder of the layout.
-        used: the folders samples were found in (``tracking``).
+        used: the folders samples were found in (the second result of ``common.attach_frames``).
         pattern: the dataset's frame file pattern.
         why: what is missing, e.g. "no row in 'coding.xlsx'".
         advice: what to do, e.g. "add its row to the table, or move the folder out".

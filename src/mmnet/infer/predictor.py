@@ -85,11 +85,18 @@ class Prediction:
     probabilities: dict[str, float]
     aligned: bool = False  # faces were detected, cropped and aligned (--align)
     face_score: float | None = None  # the lower detector score of the onset and apex faces (aligned only)
-    warning: str | None = None  # what the result cannot vouch for (e.g. no face check without --align)
+    notes: tuple[str, ...] = ()  # what the result cannot vouch for (ZERO_MOTION, NOT_CHECKED), in order
     recording_warning: str | None = None  # the clip looks like a long recording (see recordings.long_clip_warning)
 
+    @property
+    def warning(self) -> str | None:
+        """The notes as one text, joined by "; " (None when there are none): the JSON's ``warning``."""
+        return "; ".join(self.notes) or None
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as the JSON carries them: ``notes`` become their one ``warning`` text, in the same place."""
+        return {("warning" if name == "notes" else name): (self.warning if name == "notes" else value)
+                for name, value in asdict(self).items()}
 
 
 #: The note on every prediction made without --align: nothing checked that the frames show a face.
@@ -246,6 +253,6 @@ class Predictor:
             probabilities={name: float(v) for name, v in zip(self.class_names, probs)},
             aligned=aligned,
             face_score=round(min(scores), 4) if scores else None,
-            warning="; ".join(w for w, on in ((ZERO_MOTION, still), (NOT_CHECKED, not aligned)) if on) or None,
+            notes=tuple(note for note, on in ((ZERO_MOTION, still), (NOT_CHECKED, not aligned)) if on),
             recording_warning=None if chosen else long_clip_warning(clip),
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..infer.predictor import FACE_NOT_CHECKED, NOT_CHECKED, ZERO_MOTION
+from ..infer.predictor import FACE_NOT_CHECKED, NOT_CHECKED
 from ..infer.recordings import classify_pairs, read_pairs
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
@@ -27,21 +27,6 @@ __all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "intervals_c
 
 # NOT_CHECKED says "use --align", an option of the command line; here only the server's operator can choose it
 SERVE_NOT_CHECKED = FACE_NOT_CHECKED + "; this server checks faces when started with `mmnet serve --align`"
-
-
-def warning_notes(warning: str | None) -> list[str]:
-    """A prediction's ``warning`` as its separate notes, in order, for the page to show one per line.
-
-    The notes are joined by "; ", which the known notes hold themselves, so they are found by their text;
-    anything else is split at "; " (a note added later still shows, at worst over two lines)."""
-    rest, found = warning or "", []
-    for note in (ZERO_MOTION, SERVE_NOT_CHECKED, NOT_CHECKED):
-        if note in rest:
-            found.append((warning.index(note), note))
-            rest = rest.replace(note, "")
-    found += [(warning.index(part), part) for part in rest.split("; ") if part.strip()]
-    return [note for _, note in sorted(found)]
-
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
@@ -86,8 +71,8 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     """Classify one uploaded clip (a video file or a folder of frames); pictures go to ``job.files``.
 
     Returns ``mmnet predict --json``'s fields for the clip (``source`` is the upload's name), plus
-    ``warnings``: the notes of ``warning`` as a list, ``files``: the names of the pictures, and ``note``
-    when the attention figure is missing.
+    ``warnings``: the prediction's notes as a list (``warning`` joins them), ``files``: the names of
+    the pictures, and ``note`` when the attention figure is missing.
     """
     job.update(progress=0.1, stage="reading the clip")
     clip = load_clip(path)
@@ -96,12 +81,12 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
         clip = align_clip(clip, onset, aligner=aligner)
     job.update(progress=0.3, stage="finding the apex" if apex is None else "classifying")
     (prediction,) = predictor.predict_clips([(clip, onset, apex)])
-    prediction = replace(prediction, source=job.name,
-                         warning=prediction.warning and prediction.warning.replace(NOT_CHECKED, SERVE_NOT_CHECKED))
+    notes = tuple(SERVE_NOT_CHECKED if note == NOT_CHECKED else note for note in prediction.notes)
+    prediction = replace(prediction, source=job.name, notes=notes)
     job.update(progress=0.7, stage="drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
     job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex))
-    result = {**prediction.to_dict(), "warnings": warning_notes(prediction.warning), "files": sorted(job.files)}
+    result = {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files)}
     if note:
         result["note"] = note
     return result
