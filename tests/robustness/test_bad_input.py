@@ -454,6 +454,25 @@ def test_a_run_folder_that_is_or_holds_the_dataset_root_is_refused(tmp_path, cap
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+def test_a_run_folder_that_holds_the_annotation_file_is_refused_naming_it(tmp_path, capsys):
+    # --annotation inside --out was not looked at: train --restart moved the coding file aside with the run, then
+    # said it did not exist; the composite's annotation=FILE was called a dataset root
+    from ..fakes import CASME2_ROWS, write_casme2, write_casme2_xlsx
+
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    out = tmp_path / "run"
+    out.mkdir()
+    coding = write_casme2_xlsx(out / "coding.xlsx", CASME2_ROWS[:3])
+    parts = [a for part in ("casme2", "samm", "smic") for a in ("--root", f"{part}={tmp_path / part}")]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for data in (["--root", root, "--annotation", coding],
+                 ["--config", "megc2019_composite", *parts, "--root", f"annotation={coding}"]):
+        for restart in ([], ["--restart"]):
+            code, _, err = cli(capsys, "train", *data, "--out", out, *restart, "--set", "train.epochs=1")
+            assert_named_error(code, err, f"--out '{out}' holds the annotation file '{coding}'", "Choose another --out")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
 def test_an_animated_gif_is_refused_with_how_to_convert_it(tmp_path):
     from PIL import Image
 
