@@ -23,7 +23,7 @@ def alone(tmp_path_factory):
     return path
 
 
-def _in_run_folder(alone, tmp_path, synthetic: bool, epochs: int = 3):
+def _in_run_folder(alone, tmp_path, synthetic: bool, epochs: int = 3, *, dataset: str = "casme2", root: str = ""):
     data = tmp_path / "data"
     data.mkdir(parents=True)
     if synthetic:
@@ -31,7 +31,8 @@ def _in_run_folder(alone, tmp_path, synthetic: bool, epochs: int = 3):
     run = tmp_path / "run"
     model = run / "seed-0" / "fold-sub01" / "model"
     shutil.copytree(alone, model)
-    (run / "config.yaml").write_text(f"data:\n  dataset: casme2\n  root: {data}\ntrain:\n  epochs: {epochs}\n")
+    (run / "config.yaml").write_text(f"data:\n  dataset: {dataset}\n  root: {root or data}\n"
+                                     f"train:\n  epochs: {epochs}\n")
     (run / "env.json").write_text("{}")
     return model
 
@@ -42,6 +43,17 @@ def test_caption_says_what_the_model_was_trained_on(alone, tmp_path):
     assert "synthetic faces only" in synth and "mean nothing on real faces" in synth
     real = training_caption(_in_run_folder(alone, tmp_path / "r", synthetic=False))
     assert real.startswith("Model trained on casme2 (run folder 'run', data.dataset=casme2") and "synthetic" not in real
+
+
+def test_caption_of_a_composite_model_looks_at_its_part_folders_not_its_annotation_file(alone, tmp_path):
+    # the composite's annotation=FILE was taken for a data folder: "real or synthetic is unknown"
+    parts = [tmp_path / part for part in ("casme2", "samm", "smic")]
+    for folder in parts:
+        folder.mkdir()
+    (tmp_path / "gt.csv").write_text("casme2,sub01,EP02_01f,0\n")
+    root = ",".join([f"{p.name}={p}" for p in parts] + [f"annotation={tmp_path / 'gt.csv'}"])
+    caption = training_caption(_in_run_folder(alone, tmp_path / "c", synthetic=False, dataset="composite", root=root))
+    assert caption.startswith("Model trained on composite (run folder 'run'") and "unknown" not in caption
 
 
 def test_caption_counts_epochs_in_the_singular_for_one(alone, tmp_path):

@@ -142,3 +142,32 @@ def test_help_says_loso_resumes_and_where_the_records_are(capsys):
         main(["train-spotter", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "MODEL.loso/" in text and "resumes" in text
+
+
+def test_a_fold_is_timed_once_for_its_record_and_the_totals(tmp_path, monkeypatch):
+    # the fold record's seconds and the run's totals read the clock apart, so they disagreed
+    from itertools import count
+    from types import SimpleNamespace
+
+    from mmnet.data import load_dataset
+    from mmnet.spotting import loso
+
+    from .fakes_long import write_casme3_long
+
+    load = load_dataset("casme3-long", write_casme3_long(tmp_path / "c3", long=None))
+
+    class Stub:  # nothing to fit; one micro-expression in every recording
+        _aligner = None
+
+        def spot(self, video, progress=False):
+            return SimpleNamespace(intervals=[Interval(1, 2, 3, "micro", score=1.0)])
+
+    readings = count()
+    monkeypatch.setattr(loso, "make_spotter", lambda *a, **k: Stub())
+    monkeypatch.setattr(loso, "time", SimpleNamespace(perf_counter=lambda: float(next(readings))))  # 1 s a reading
+    records = FoldRecords(tmp_path / "spotter.pt.loso", {"seed": 0})
+    out = loso.loso_spotting(load, spot_config("casme3"), records=records)
+    folds = [json.loads(p.read_text())["time_s"] for p in sorted(records.folder.glob("*.json"))]
+    assert len(folds) == out["subjects"] >= 2
+    assert sum(f["fit"] for f in folds) == out["time_s"]["fit"] > 0
+    assert sum(f["spot"] for f in folds) == out["time_s"]["spot"] > 0

@@ -181,3 +181,18 @@ def test_a_missing_dataset_is_named_before_anything_is_written(tmp_path, capsys)
     assert main(["sweep", str(sweep_file), "--out", str(out), "--no-progress",
                  "--set", f"data.cache_dir={tmp_path / 'cache'}"]) == 3
     assert "gone' is missing" in capsys.readouterr().err and not out.exists() and not (tmp_path / "cache").exists()
+
+
+def test_a_missing_annotation_file_is_named_before_anything_is_written(tmp_path, capsys):
+    # the sweep looked for each setting's root folders only: the first setting was prepared (its frames cached),
+    # then the second one's --annotation file was found missing
+    from mmnet import synth
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY + [f"data.root={root}"], "settings": {
+        "a": {}, "b": {"data.annotation": str(tmp_path / "gone.xlsx")}}})
+    out = tmp_path / "X"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--no-progress",
+                 "--set", f"data.cache_dir={tmp_path / 'cache'}"]) == 3
+    assert "gone.xlsx' does not exist" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "cache").exists()

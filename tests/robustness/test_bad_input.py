@@ -96,14 +96,29 @@ def test_check_data_gives_the_reason_of_a_label_problem_and_strict_fails_on_it(t
     assert code == 1
 
 
-@pytest.mark.parametrize("sep", [";", "\t"])
-def test_a_csv_saved_with_semicolons_or_tabs_is_read_not_refused_as_headerless(tmp_path, sep):
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_a_csv_saved_with_commas_semicolons_or_tabs_is_read_not_refused_as_headerless(tmp_path, sep):
     from mmnet.data.annotations import read_table
 
     path = tmp_path / "coding.csv"
     rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame"], ["01", "EP02_01f", "46", "59"],
             ["02", "EP01_2", "5", "9"]]
     path.write_text("\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.header == rows[0]
+    assert [r for _, r in table.rows] == rows[1:]
+
+
+@pytest.mark.parametrize("above, cell", [("", "0,25"), ("CASME II coding\n", "0.25")])
+def test_a_semicolon_csv_is_read_with_a_comma_in_a_cell_or_a_title_above_the_header(tmp_path, above, cell):
+    # a decimal comma (as Excel writes them where ';' separates) made the whole table comma-separated, one
+    # column named 'Subject;Filename;...'; a title row above the header kept it so too
+    from mmnet.data.annotations import read_table
+
+    path = tmp_path / "coding.csv"
+    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame", "Seconds"], ["01", "EP02_01f", "46", "59", cell],
+            ["02", "EP01_2", "5", "9", "1"]]
+    path.write_text(above + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
     table = read_table(path)
     assert table.header == rows[0]
     assert [r for _, r in table.rows] == rows[1:]
@@ -436,6 +451,25 @@ def test_a_run_folder_that_is_or_holds_the_dataset_root_is_refused(tmp_path, cap
         for restart in ([], ["--restart"]):
             code, _, err = cli(capsys, "train", "--root", root, "--out", out, *restart, "--set", "train.epochs=1")
             assert_named_error(code, err, f"--out '{out}' {words}", "Choose another --out")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_run_folder_that_holds_the_annotation_file_is_refused_naming_it(tmp_path, capsys):
+    # --annotation inside --out was not looked at: train --restart moved the coding file aside with the run, then
+    # said it did not exist; the composite's annotation=FILE was called a dataset root
+    from ..fakes import CASME2_ROWS, write_casme2, write_casme2_xlsx
+
+    root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    out = tmp_path / "run"
+    out.mkdir()
+    coding = write_casme2_xlsx(out / "coding.xlsx", CASME2_ROWS[:3])
+    parts = [a for part in ("casme2", "samm", "smic") for a in ("--root", f"{part}={tmp_path / part}")]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for data in (["--root", root, "--annotation", coding],
+                 ["--config", "megc2019_composite", *parts, "--root", f"annotation={coding}"]):
+        for restart in ([], ["--restart"]):
+            code, _, err = cli(capsys, "train", *data, "--out", out, *restart, "--set", "train.epochs=1")
+            assert_named_error(code, err, f"--out '{out}' holds the annotation file '{coding}'", "Choose another --out")
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 

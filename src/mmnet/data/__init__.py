@@ -37,6 +37,7 @@ __all__ = [
     "LongVideo",
     "LongVideoLoad",
     "load_dataset",
+    "dataset_paths",
     "LabelScheme",
     "SCHEMES",
     "DEFAULT_SCHEME",
@@ -94,10 +95,10 @@ def load_dataset(
         AnnotationError / DataError: with ``strict=True``, when any error-severity issue is found.
     """
     verify_choice("dataset", name, tuple(DATASETS) + tuple(LONG_VIDEO_DATASETS))
-    for part, folder in (root.items() if isinstance(root, dict) else [(None, root)]):
-        if folder is not None and part != "annotation" and Path(folder).is_file():
+    for part, folder in dataset_paths(root)[0].items():
+        if folder.is_file():
             what = f"the {part} root" if part else "--root"
-            hint = (" An annotation table goes to --annotation FILE." if Path(folder).suffix.lower() in
+            hint = (" An annotation table goes to --annotation FILE." if folder.suffix.lower() in
                     (".xlsx", ".xlsm", ".csv", ".xls") else "")
             raise DatasetNotFoundError(f"{what} '{folder}' is a file, not a folder: give the dataset's folder "
                                        f"(the one holding its annotation file and frames).{hint}")
@@ -108,3 +109,14 @@ def load_dataset(
     if name in LONG_VIDEO_DATASETS:
         return LONG_VIDEO_DATASETS[name](root, annotation=annotation, strict=strict, **options)
     return DATASETS[name](root, annotation=annotation, strict=strict, **options)
+
+
+def dataset_paths(root: str | Path | dict[str, str | Path] | None,
+                  annotation: str | Path | None = None) -> tuple[dict[str, Path], list[Path]]:
+    """What a dataset is read from, as a root and ``--annotation`` name it: the folders by part ("" for a
+    one-folder root) and the annotation files named apart from them (the composite mapping's
+    "annotation", then ``annotation``). A file inside a folder is not listed: the folder covers it."""
+    given = root.items() if isinstance(root, dict) else [("", root)]
+    folders = {part: Path(path) for part, path in given if path is not None and part.lower() != "annotation"}
+    files = [Path(path) for part, path in given if path is not None and part.lower() == "annotation"]
+    return folders, files + ([Path(annotation)] if annotation is not None else [])

@@ -19,6 +19,7 @@ from ..errors import AnnotationError, install_hint
 __all__ = [
     "Table",
     "read_table",
+    "csv_delimiter",
     "normalise_header",
     "subject_text",
     "frame_number",
@@ -105,6 +106,13 @@ def _content_kind(path: Path) -> str:
     return "binary" if b"\x00" in head else "text"
 
 
+def csv_delimiter(text: str) -> str:
+    """The separator of a CSV file, from its first lines: of ',', ';' and tab, the one written most often
+    (',' on a tie, and when none is). Excel in many locales saves "CSV" with ';' (or tabs) and writes
+    decimal commas in the cells, so a comma somewhere does not make a file comma-separated."""
+    return max((",", ";", "\t"), key=text.count)
+
+
 def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[list[object]]]:
     suffix = path.suffix.lower()
     kind = _content_kind(path)
@@ -124,16 +132,10 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
         # utf-8-sig drops a BOM; CSV cells are all text, which the converters below accept.
         try:
             with open(path, newline="", encoding="utf-8-sig") as f:
-                rows = [list(r) for r in csv.reader(f)]
-            # Excel in many locales saves "CSV" with ';' (or tabs): all rows are one cell then, which
-            # no annotation table is; read it again with the separator its first cell shows
-            if rows and all(len(r) <= 1 for r in rows[:50]):
-                first = next((r[0] for r in rows if r), "")
-                sep = next((d for d in (";", "\t") if d in first), None)
-                if sep:
-                    with open(path, newline="", encoding="utf-8-sig") as f:
-                        rows = [list(r) for r in csv.reader(f, delimiter=sep)]
-            return "", rows
+                # the first lines, not the header alone: preamble rows may stand above the header
+                separator = csv_delimiter("".join(f.readline() for _ in range(50)))
+                f.seek(0)
+                return "", [list(r) for r in csv.reader(f, delimiter=separator)]
         except UnicodeDecodeError as exc:
             raise AnnotationError(f"Annotation file '{path}' is not UTF-8 text (byte {exc.start}); save it as "
                                   "'CSV UTF-8' in the spreadsheet program and retry.") from None

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.annotations import csv_delimiter
 from ..errors import DataError, PreprocessError
 from ..media import (
     IMAGE_SUFFIXES,
@@ -321,10 +322,10 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
         raise DataError(f"Clip list '{p}' does not exist.")
     try:
         with p.open(newline="", encoding="utf-8-sig") as f:
-            # Excel in many locales saves "CSV" with ';' (or tabs): the header shows which, as for annotation tables
-            header = f.readline()
+            # the header alone: column names hold no separator, paths in the rows below may
+            separator = csv_delimiter(f.readline())
             f.seek(0)
-            reader = csv.DictReader(f, delimiter=next((d for d in (",", ";", "\t") if d in header), ","))
+            reader = csv.DictReader(f, delimiter=separator)
             columns = reader.fieldnames or []
             unknown = [c for c in columns if c not in _LIST_COLUMNS]
             if "source" not in columns or unknown:

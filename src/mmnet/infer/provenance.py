@@ -32,13 +32,14 @@ def _run_folder(checkpoint: Path) -> Path | None:
 def _roots(data: dict) -> list[Path]:
     """The folders of data.root (one, or one per part of the composite); [] when unreadable."""
     from ..config import parse_root
+    from ..data import dataset_paths
     from ..errors import ConfigError
 
     try:
         root = parse_root(str(data.get("dataset")), data.get("root"))
     except ConfigError:
         return []
-    return list(root.values()) if isinstance(root, dict) else [root]
+    return list(dataset_paths(root)[0].values())
 
 
 def _resolve(root: Path, run: Path) -> Path:

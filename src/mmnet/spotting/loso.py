@@ -82,7 +82,7 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         train = [v for v in videos if v.subject != subject]
         spotter = first if not folds else make_spotter(config, seed=seed, device=device)
         spotter._aligner = first._aligner  # one landmark model for every fold
-        t = fit_t = time.perf_counter()
+        fit_start = time.perf_counter()
         stats = {}
         if learned:
             missing = [s for s in TYPES if not any(i.type == s for v in train for i in v.intervals)]
@@ -90,16 +90,18 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
                 raise DataError(f"LOSO fold {subject}: the other subjects hold no {' or '.join(missing)} interval; "
                                 "the learned spotter cannot be trained for that fold.")
             stats = spotter.fit_collected([collected[v.video] for v in train if v.video in collected])
-        fit_s += time.perf_counter() - t
-        t = time.perf_counter()
+        spot_start = time.perf_counter()
         held_out = [v for v in videos if v.subject == subject]
         for v in held_out:
             predictions[v.video] = spotter.spot(v, progress=progress).intervals
-        spot_s += time.perf_counter() - t
+        # one measurement of the fold's fit and spot, for the totals and for its record
+        fold_fit_s, fold_spot_s = spot_start - fit_start, time.perf_counter() - spot_start
+        fit_s += fold_fit_s
+        spot_s += fold_spot_s
         folds.append({"subject": subject, "videos": [v.video for v in held_out], "fit": stats})
         if records is not None:
             records.put(folds[-1], {v.video: predictions[v.video] for v in held_out},
-                        {"fit": round(t - fit_t, 1), "spot": round(time.perf_counter() - t, 1)})
+                        {"fit": round(fold_fit_s, 1), "spot": round(fold_spot_s, 1)})
     truth = load.truth()
     types = tuple(getattr(load, "types", TYPES))  # only the types the annotation covers are scored
     evaluation = evaluate_spotting(truth, predictions, types=types)

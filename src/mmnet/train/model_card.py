@@ -147,13 +147,14 @@ def _loso(report: dict | None, cfg: dict) -> dict:
 def _synthetic(data: dict) -> bool:
     """Whether the training data is mmnet's synthetic dataset (its root holds synth.json)."""
     from ..config import parse_root
+    from ..data import dataset_paths
     from ..errors import ConfigError
 
     try:
         root = parse_root(str(data.get("dataset")), data.get("root"))
     except ConfigError:
         return False
-    roots = list(root.values()) if isinstance(root, dict) else [root]
+    roots = list(dataset_paths(root)[0].values())
     return bool(roots) and all((r / "synth.json").is_file() for r in roots)
 
 

@@ -22,7 +22,15 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import ExperimentConfig, config_from_dict, config_to_dict, parse_root
-from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, get_scheme, load_dataset, protocol_folds
+from ..data import (
+    DATASETS,
+    DEFAULT_SCHEME,
+    LONG_VIDEO_DATASETS,
+    dataset_paths,
+    get_scheme,
+    load_dataset,
+    protocol_folds,
+)
 from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows, npy_intact
 from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
@@ -193,18 +201,20 @@ def _has_trained(out: Path) -> bool:
 
 
 def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
-    """Refuse a run folder that is the dataset root or holds it: the run's files would land among the
-    dataset's, and `train --restart` (which moves the run folder aside) would move the dataset away."""
+    """Refuse a run folder that is or holds a dataset root or an annotation file given apart from it: the
+    run's files would land among the data, and `train --restart` (which moves the run folder aside) would
+    move the data away."""
     if not cfg.data.root:
         return
-    roots = parse_root(cfg.data.dataset, cfg.data.root)
+    folders, files = dataset_paths(parse_root(cfg.data.dataset, cfg.data.root), cfg.data.annotation)
     here = Path(out).resolve()
-    for root in roots.values() if isinstance(roots, dict) else [roots]:
-        there = root.resolve()
+    for path, kind in [(f, "dataset root") for f in folders.values()] + [(f, "annotation file") for f in files]:
+        there = path.resolve()
         if here == there or here in there.parents:
-            what = "is the dataset root" if here == there else f"holds the dataset root '{root}'"
+            what = f"is the {kind}" if here == there else f"holds the {kind} '{path}'"
+            moved = "the dataset" if kind == "dataset root" else "the annotation file"
             raise ConfigError(f"--out '{out}' {what}: a run folder must be apart from the data (--restart would move "
-                              f"the dataset aside with the run). Choose another --out, e.g. runs/{cfg.data.dataset}.")
+                              f"{moved} aside with the run). Choose another --out, e.g. runs/{cfg.data.dataset}.")
 
 
 def set_aside(out: str | Path) -> Path | None:

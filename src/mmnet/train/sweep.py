@@ -222,18 +222,19 @@ def run_sweep(
 
 
 def _check_roots(sweep: Sweep) -> None:
-    """Each setting's dataset root exists, else the loader's own error (what is missing, the layout): a
-    later setting's missing data must not stop the sweep after the earlier settings were prepared."""
+    """Each setting's dataset folders and annotation files exist, else the loader's own error (what is missing,
+    the layout): a later setting's missing data must not stop the sweep after the earlier settings were prepared."""
     from ..config import parse_root
-    from ..data import load_dataset
+    from ..data import dataset_paths, load_dataset
 
     seen = set()
     for setting in sweep.settings:
         d = setting.config.data
         roots = parse_root(d.dataset, d.root)
-        folders = [v for k, v in roots.items() if k != "annotation"] if isinstance(roots, dict) else [roots]
+        folders, files = dataset_paths(roots, d.annotation)
         key = (d.dataset, str(roots), d.annotation)
-        if key not in seen and not all(Path(f).is_dir() for f in folders):
+        found = all(f.is_dir() for f in folders.values()) and all(f.is_file() for f in files)
+        if key not in seen and not found:
             load_dataset(d.dataset, roots, annotation=d.annotation)  # raises DatasetNotFoundError naming the part
         seen.add(key)
 
