@@ -14,7 +14,6 @@ a row that could not be placed).
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from .annotations import parse_aus
@@ -76,12 +75,12 @@ def long_video_clips(load: LongVideoLoad, type: str = "micro") -> DatasetLoad:
 
 
 def _by_interval(issues: list[Issue], samples: list[Sample], type: str) -> list[Issue]:
-    """The loader's issues about one interval (``micro 100..110 (row 10): ...``, keyed by its recording) re-keyed
-    to that interval's sample, so that training names the sample (and ``on_bad_sample=skip`` leaves out only it)."""
+    """The loader's issues about one interval (``Issue.interval``: its type and row; keyed by its recording)
+    re-keyed to that interval's sample, so that training names the sample (and ``on_bad_sample=skip`` leaves
+    out only it)."""
     by_row = {(f"{s.dataset}/{s.subject}/{s.extra['video']}", str(s.extra["row"])): s.sample_id for s in samples}
     out = []
     for issue in issues:
-        m = re.match(rf"{type} -?\d+\.\.-?\d+ \(row ([^)]+)\)", issue.message)
-        key = (issue.sample_id, m.group(1)) if m else None
+        key = (issue.sample_id, issue.interval[1]) if issue.interval and issue.interval[0] == type else None
         out.append(replace(issue, sample_id=by_row[key]) if key in by_row else issue)
     return out

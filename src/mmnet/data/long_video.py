@@ -163,23 +163,25 @@ def check_video(video: LongVideo, issues: list[Issue]) -> LongVideo:
     first, last = (video.frames[0][0], video.frames[-1][0]) if video.frames else (None, None)
     for iv in video.intervals:
         where = f"{iv.type} {iv.onset}..{iv.offset} (row {iv.extra.get('row', '?')})"
+        about = (iv.type, str(iv.extra.get("row", "?")))
         twin = next((k for k in kept if k == iv), None)  # equal onset, apex, offset, type and label
         if twin is not None:  # written twice, it would count twice in the spotting scores
             issues.append(Issue(video.video_id, "duplicate_row", f"{where}: repeats row {twin.extra.get('row', '?')}; "
-                                "this copy is ignored", "warning"))
+                                "this copy is ignored", "warning", interval=about))
             continue
         kept.append(iv)
         if iv.apex is not None and not iv.onset <= iv.apex <= iv.offset:
             issues.append(Issue(video.video_id, "apex_outside", f"{where}: apex {iv.apex} is outside onset..offset; "
-                                "kept as annotated", "warning"))
+                                "kept as annotated", "warning", interval=about))
         if first is not None and (iv.offset < first or iv.onset > last):
             issues.append(Issue(video.video_id, "outside_video", f"{where}: outside the frames on disk "
-                                f"{first}..{last}; kept unchanged (it cannot be spotted)", "error"))
+                                f"{first}..{last}; kept unchanged (it cannot be spotted)", "error", interval=about))
         elif first is not None and (iv.onset < first or iv.offset > last):
             clipped = replace(iv, onset=max(iv.onset, first), offset=min(iv.offset, last),
                               extra={**iv.extra, "annotated": (iv.onset, iv.offset)})
             issues.append(Issue(video.video_id, "beyond_video", f"{where}: reaches past the frames on disk "
-                                f"{first}..{last}; clipped to {clipped.onset}..{clipped.offset}", "warning"))
+                                f"{first}..{last}; clipped to {clipped.onset}..{clipped.offset}", "warning",
+                                interval=about))
             iv = clipped
         out.append(iv)
     return replace(video, intervals=tuple(sorted(out, key=lambda i: (i.onset, i.offset, TYPES.index(i.type)))))

@@ -72,3 +72,6 @@ class Issue:
     message: str
     severity: str = "error"  # "error": the sample cannot be used as annotated; "warning": fixed or harmless
     row_refused: bool = False  # an annotation row was left out for this problem (see long_video.refused_row)
+    # (type, annotation row) of the long-video interval this issue is about (long_video.check_video), so that
+    # long_clips can re-key it to that interval's sample
+    interval: tuple[str, str] | None = None
