@@ -165,3 +165,22 @@ def write_casme3_long(root: Path, *, long: str | None = "xlsx", labels: bool = T
         write_frames(base / folder / "color", numbers, "{}.jpg".format)
     (base / "spNO.1" / "f" / "depth").mkdir(parents=True)  # a task folder without color frames
     return root
+
+
+# synthetic recordings whose frames are the face crop, small, so that flow and training stay fast
+TINY_RECORDINGS = {"frame_size": (80, 96), "face_size": (80, 96), "weights": (0.5, 0.5, 0.0), "blinks_per_min": 0.0,
+                   "macro_px": (10.0, 16.0), "micro_px": (3.0, 5.0)}
+
+
+def tiny_recordings(folder: Path, *, subjects: int, minutes: float, seed: int):
+    """(root, load) of a small synthetic CAS(ME)^2-layout set of TINY_RECORDINGS, checked free of errors."""
+    from mmnet.data import load_dataset
+    from mmnet.synth.long import LongConfig
+    from mmnet.synth.long_writer import write_long_dataset
+
+    root = write_long_dataset(folder, subjects=subjects, minutes=minutes, seed=seed,
+                              config=LongConfig(**TINY_RECORDINGS))
+    load = load_dataset("casme-sq", root)
+    load.raise_if_errors()
+    return root, load
+

@@ -17,6 +17,8 @@ from mmnet.spotting.learned import FlowSpotter, LearnedSpotter, load_spotter
 from mmnet.spotting.learned_net import coverage, pair_label
 from mmnet.spotting.spotters import make_spotter
 
+from .fakes_long import tiny_recordings
+
 pytest.importorskip("cv2")
 pytest.importorskip("torch")
 face_extra = pytest.mark.skipif(
@@ -24,8 +26,6 @@ face_extra = pytest.mark.skipif(
 
 # Frames that are the face crop (face.mode=none), small so that rendering and flow stay fast; at an 80 px face the
 # expressions get the amplitudes (in crop pixels) that the default ones have at the demo's 140 px face and above.
-TINY = {"frame_size": (80, 96), "face_size": (80, 96), "weights": (0.5, 0.5, 0.0), "blinks_per_min": 0.0,
-        "macro_px": (10.0, 16.0), "micro_px": (3.0, 5.0)}
 TINY_SPOT = ["method=learned", "face.mode=none", "face.width=80", "face.height=96", "learned.epochs=10"]
 
 
@@ -105,15 +105,7 @@ def test_video_without_a_face_is_an_error_naming_it(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory):
-    from mmnet.data import load_dataset
-    from mmnet.synth.long import LongConfig
-    from mmnet.synth.long_writer import write_long_dataset
-
-    root = write_long_dataset(tmp_path_factory.mktemp("learned") / "set", subjects=3, minutes=0.5, seed=5,
-                              config=LongConfig(**TINY))
-    load = load_dataset("casme-sq", root)
-    load.raise_if_errors()
-    return root, load
+    return tiny_recordings(tmp_path_factory.mktemp("learned") / "set", subjects=3, minutes=0.5, seed=5)
 
 
 @pytest.mark.slow

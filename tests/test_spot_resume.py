@@ -12,27 +12,18 @@ from mmnet.spotting.intervals import Interval
 from mmnet.spotting.learned import LearnedSpotter
 from mmnet.spotting.loso_records import FoldRecords, loso_settings
 
+from .fakes_long import tiny_recordings
+
 pytest.importorskip("cv2")
 pytest.importorskip("torch")
 
-# as tests/test_spot_learned.py: frames that are the face crop, small, so that flow and training stay fast
-TINY = {"frame_size": (80, 96), "face_size": (80, 96), "weights": (0.5, 0.5, 0.0), "blinks_per_min": 0.0,
-        "macro_px": (10.0, 16.0), "micro_px": (3.0, 5.0)}
 SETS = ["--set", "face.mode=none", "--set", "face.width=80", "--set", "face.height=96", "--set", "learned.epochs=1"]
 
 
 @pytest.fixture(scope="module")
 def two_subjects(tmp_path_factory):
-    from mmnet.data import load_dataset
-    from mmnet.synth.long import LongConfig
-    from mmnet.synth.long_writer import write_long_dataset
-
     # seed 2: both subjects have a micro- and a macro-expression, so each fold can train both networks
-    root = write_long_dataset(tmp_path_factory.mktemp("resume") / "set", subjects=2, minutes=0.25, seed=2,
-                              config=LongConfig(**TINY))
-    load = load_dataset("casme-sq", root)
-    load.raise_if_errors()
-    return root, load
+    return tiny_recordings(tmp_path_factory.mktemp("resume") / "set", subjects=2, minutes=0.25, seed=2)
 
 
 def _train(root, model, *extra) -> int:
