@@ -94,8 +94,7 @@ def bench(device: torch.device, precision: str, steps: int, batch: int, size: in
 
     model = MMNet(image_size=size).to(device).to(memory_format=fmt)
     # the fp32 kernel routes `mmnet train` turns on where the calibration measured them faster
-    layout = "channels_last" if fmt == torch.channels_last else "contiguous"
-    on = calibrated_routes(size, precision, layout) if device.type == "cpu" and routes == "calibrated" else {}
+    on = calibrated_routes(size, precision, fmt) if device.type == "cpu" and routes == "calibrated" else {}
     set_cpu_routes(model, **on)
     opt = (adamw(model.parameters(), lr=8e-4, weight_decay=0.6) if fused_adamw  # as the recipe: fused where it can
            else torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6))

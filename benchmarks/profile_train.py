@@ -133,8 +133,7 @@ def training_step(precision: str, size: int, batch: int, memory_format: str, rou
     fmt = resolve_memory_format(memory_format, device, precision)
     data = DeviceFrames(fake_cache(batch, size), list(np.arange(batch) % 5), device)
     model = MMNet(image_size=size).to(memory_format=fmt)
-    layout = "channels_last" if fmt == torch.channels_last else "contiguous"
-    on = calibrated_routes(size, precision, layout) if routes == "calibrated" else {}
+    on = calibrated_routes(size, precision, fmt) if routes == "calibrated" else {}
     set_cpu_routes(model, **on)
     opt = adamw(model.parameters(), lr=8e-4, weight_decay=0.6)
     gen = torch.Generator().manual_seed(0)

@@ -262,12 +262,15 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
     return ComputePlan(dev, prec, memory_format, "calibration", record, cpu_routes=cal.route_choice(prec, fmt))
 
 
-def calibrated_routes(image_size: int, precision: str = "fp32", layout: str = "channels_last") -> dict[str, bool]:
-    """The fp32 kernel routes that training turns on at this image size, precision and layout on this CPU
-    (measured once and cached, as the rest of the calibration); none with calibration off or failing.
-    For benchmarks."""
+def calibrated_routes(image_size: int, precision: str, memory_format) -> dict[str, bool]:
+    """The fp32 kernel routes that training turns on at this image size, precision and memory format
+    (torch's) on this CPU (measured once and cached, as the rest of the calibration); none with calibration
+    off or failing. For benchmarks."""
+    import torch
+
     if not calibration_enabled():
         return {}
+    layout = "channels_last" if memory_format == torch.channels_last else "contiguous"
     try:
         return calibrate(image_size).route_choice(precision, layout)
     except Exception as exc:  # noqa: BLE001 - as plan_training: a failed measurement leaves the routes off
