@@ -34,6 +34,7 @@ import torch
 from mmnet import MMNet
 from mmnet.infer import Predictor
 from mmnet.model import load_checkpoint
+from mmnet.train.calibrate import inference_routes
 
 
 def _perturb_bn(model: MMNet, seed: int = 0) -> None:
@@ -135,6 +136,16 @@ def main() -> None:
         ),
         "torch fp32 fast_cpu (BN folded, Winograd)": torch_call(torch.inference_mode, Predictor(model, fast_cpu=True)),
     }
+    routes = inference_routes(model.config.image_size)
+    if any(routes.values()):  # what `mmnet predict` runs on this CPU
+        routed_model = MMNet(config=model.config)
+        routed_model.load_state_dict(model.state_dict())
+        routed = Predictor(routed_model, info)
+        routed.use_cpu_routes(routes)
+        name = "torch fp32 inference_mode + kernel routes " + "+".join(r for r, on in routes.items() if on)
+        variants[name] = torch_call(torch.inference_mode, routed)
+    else:
+        print("fp32 kernel routes: none faster on this CPU, or no cached calibration (mmnet info --calibrate)")
     if not args.no_bf16:
         variants["torch bf16 autocast"] = torch_call(torch.inference_mode, plain, torch.bfloat16)
 

@@ -259,3 +259,34 @@ def test_a_fold_turns_on_the_planned_routes(monkeypatch, tmp_path):
     fold.run_fold(task, progress=False)
     assert applied == [{"onednn_linear": True, "pad_weight_grad": True}]
     assert (task.fold_dir / "done.json").is_file()
+
+
+def test_inference_takes_the_cached_linear_route_and_never_measures(monkeypatch, tmp_path):
+    from mmnet.commands.common import load_predictor
+    from mmnet.train.calibrate import inference_routes
+
+    monkeypatch.setenv("MMNET_CALIBRATE", "1")
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    checkpoint = MMNet(num_classes=3, image_size=64).save_pretrained(tmp_path / "ckpt")
+    measured = []
+    monkeypatch.setattr(cal_mod, "measure", lambda *a, **k: measured.append(a) or pytest.fail("measured"))
+    assert inference_routes(64) == {}  # nothing cached: no route, and no calibration started
+    plain = load_predictor(checkpoint, device="cpu")
+    assert plain.cpu_routes == {} and not any(m.onednn for m in plain.model.modules() if isinstance(m, Linear))
+
+    bench = RouteBench({"onednn_linear": (0.1, 0.05), "pad_weight_grad": (0.1, 0.05)})
+    monkeypatch.setattr(cal_mod, "measure", lambda size, *, budget_s: measure(size, budget_s=1.0, bench=bench))
+    cal_mod.calibrate(64, announce=False)  # what a training run or `mmnet info --calibrate` caches
+    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(cal_mod, "measure", lambda *a, **k: pytest.fail("measured again"))
+    assert inference_routes(64) == {"onednn_linear": True}  # the weight-gradient route has no part in inference
+    routed = load_predictor(checkpoint, device="cpu")
+    assert routed.cpu_routes == {"onednn_linear": True}
+    linears = [m for m in routed.model.modules() if isinstance(m, Linear)]
+    assert linears and all(m.onednn for m in linears)
+    frames = [torch.randint(0, 256, (64, 64, 3), dtype=torch.uint8).numpy() for _ in range(2)]
+    torch.testing.assert_close(torch.from_numpy(routed.predict_frames([frames[0]], [frames[1]])),
+                               torch.from_numpy(plain.predict_frames([frames[0]], [frames[1]])), rtol=1e-5, atol=1e-6)
+    monkeypatch.setenv("MMNET_CALIBRATE", "0")
+    assert inference_routes(64) == {}

@@ -70,3 +70,14 @@ def executor_config(args: argparse.Namespace):
                           slurm_params=tuple(args.slurm_params) if args.slurm_params else None,
                           slurm_log_dir=args.slurm_log_dir, slurm_array_parallelism=args.slurm_array_parallelism,
                           no_wait=args.no_wait)
+
+
+def load_predictor(checkpoint, *, device: str, **kwargs):
+    """A command's Predictor for ``checkpoint``, on the fp32 kernel routes this CPU's cached calibration
+    measured faster (``mmnet info`` lists them; none without one)."""
+    from ..infer import Predictor
+    from ..train.calibrate import inference_routes
+
+    predictor = Predictor.from_checkpoint(checkpoint, device=device, **kwargs)
+    predictor.use_cpu_routes(inference_routes(predictor.preprocessing.image_size))
+    return predictor

@@ -41,8 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..infer import Predictor, align_clip, explain_clip, load_clip, render_explanation
+    from ..infer import align_clip, explain_clip, load_clip, render_explanation
     from ..infer.provenance import training_caption
+    from .common import load_predictor
     from .predict import requests_from_args
 
     requests = requests_from_args(args)
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    predictor = load_predictor(args.checkpoint, device=args.device)
     clip = load_clip(request.source, request.apex_image)
     if args.align:
         clip = align_clip(clip, request.onset)

@@ -111,7 +111,7 @@ def _print_predictions(predictions, class_names, as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError, MMNetError
-    from ..infer import Predictor
+    from .common import load_predictor
 
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime import keep_freed_memory
 
     keep_freed_memory()  # activations are reused across clips instead of page-faulted in again
-    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, fast_cpu=args.fast)
+    predictor = load_predictor(args.checkpoint, device=args.device, fast_cpu=args.fast)
     aligner = None
     if args.align:
         from ..preprocess import FaceAligner

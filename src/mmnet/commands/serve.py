@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise ConfigError(f"mmnet serve needs the serve extra ({exc.name} is missing): "
                           f"{install_hint('serve')}") from None
-    from ..infer import Predictor
     from ..serve.model_info import describe_checkpoint
+    from .common import load_predictor
 
     for name in ("port", "workers"):
         if getattr(args, name) < 1:
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     check_port_free(args.host, args.port)  # before the model loads and before the URL is printed
     checkpoint = resolve_checkpoint(args.checkpoint, Path.cwd())
-    predictor = Predictor.from_checkpoint(checkpoint, device=args.device)
+    predictor = load_predictor(checkpoint, device=args.device)
     info = describe_checkpoint(checkpoint, predictor)
     aligner = None
     if args.align:

@@ -114,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
         config = spot_config(args.preset, overrides)
     predictor = None
     if args.checkpoint is not None:  # a bad model is said before the recording is read
-        from ..infer import Predictor
+        from .common import load_predictor
 
-        predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+        predictor = load_predictor(args.checkpoint, device=args.device)
     if args.spotter_model is not None:
         result = spotter.spot(args.source, fps=args.fps, progress=not args.no_progress)
         if predictor is not None:

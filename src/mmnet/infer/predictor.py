@@ -9,7 +9,7 @@ by ``mmnet.infer.clips``; a batch holds only the onset and apex frames of its cl
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from ..errors import CheckpointError, MMNetError, PredictionError
 from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
+from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
 from .clips import Clip, ClipRequest, align_clip, load_clip
@@ -155,6 +156,14 @@ class Predictor:
         if len(names) != n:
             raise CheckpointError(f"Checkpoint lists {len(names)} class names {names} for {n} outputs.")
         self.class_names = names
+        self.cpu_routes: dict[str, bool] = {}  # see use_cpu_routes
+
+    def use_cpu_routes(self, routes: Mapping[str, bool]) -> None:
+        """Turn on the fp32 kernel routes named true (``mmnet.model.cpu_kernels``; on CPU only): e.g. the
+        ones this machine's calibration measured faster (``mmnet.train.calibrate.inference_routes``)."""
+        if self.device.type == "cpu":
+            set_cpu_routes(self.model, **routes)
+        self.cpu_routes = {name: on for name, on in routes.items() if on and self.device.type == "cpu"}
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu", **kwargs) -> Predictor:

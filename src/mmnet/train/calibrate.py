@@ -18,10 +18,9 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
 - Robust: an unreadable or foreign cache file is measured again; a calibration that fails leaves
   the choice to the CPU-flag rule of :func:`mmnet.runtime.plan_compute`, with the reason logged
   and recorded.
-- Kernel routes: two fp32 operations have a second way to run on CPU (:mod:`mmnet.model.cpu_kernels`:
-  linear layers through oneDNN instead of MKL, a convolution's weight gradient on channels padded to
-  a multiple of 16). Each is timed both ways on its own (:mod:`mmnet.train.calibrate_routes`) and
-  used when faster; the plan carries the result, and fp32 training turns the routes on.
+- Kernel routes (:mod:`mmnet.model.cpu_kernels`): two fp32 operations' second way to run on CPU, each
+  timed both ways (:mod:`mmnet.train.calibrate_routes`) and used by fp32 training, and by inference
+  from the cache, when faster.
 - Off with ``MMNET_CALIBRATE=0`` (the tests run so), or by setting precision and memory format.
 """
 
@@ -45,8 +44,8 @@ from .calibrate_routes import measure_routes, valid_route
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-__all__ = ["Calibration", "calibration_enabled", "calibrate", "calibrated_routes", "choose", "measure", "plan_training",
-           "cached_calibrations", "calibration_folder", "size_bucket", "OPTIONS"]
+__all__ = ["Calibration", "calibration_enabled", "calibrate", "calibrated_routes", "inference_routes", "choose",
+           "measure", "plan_training", "cached_calibrations", "calibration_folder", "size_bucket", "OPTIONS"]
 
 log = logging.getLogger("mmnet.train")
 
@@ -150,23 +149,29 @@ _MEMO: dict[str, Calibration] = {}  # per process: a cache folder that cannot be
 _FAILED: dict[str, str] = {}  # size bucket -> why its calibration failed in this process (not tried again per fold)
 
 
+def _cached(key: dict, path: Path, then: str) -> Calibration | None:
+    """The calibration cached at ``path`` when it is this machine's (``key``), else None (logged with ``then``)."""
+    if str(path) in _MEMO:
+        return _MEMO[str(path)]
+    if path.is_file():
+        try:
+            cal = _read(path)
+            if cal.key == key:
+                _MEMO[str(path)] = cal
+                return cal
+            log.warning("calibration cache '%s' belongs to another machine or torch; %s", path, then)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("calibration cache '%s' is damaged (%s); %s", path, exc, then)
+    return None
+
+
 def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | None = None,
               budget_s: float = BUDGET_S, announce: bool = True) -> Calibration:
     """This machine's calibration at ``image_size``: from the cache, else measured and cached."""
     key = calibration_key(image_size)
     path = _cache_path(key, cache_dir)
-    if not force:
-        if str(path) in _MEMO:
-            return _MEMO[str(path)]
-        if path.is_file():
-            try:
-                cal = _read(path)
-                if cal.key == key:
-                    _MEMO[str(path)] = cal
-                    return cal
-                log.warning("calibration cache '%s' belongs to another machine or torch; measuring again", path)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("calibration cache '%s' is damaged (%s); measuring again", path, exc)
+    if not force and (cal := _cached(key, path, "measuring again")) is not None:
+        return cal
     if announce:
         from ..progress import write_line
 
@@ -255,10 +260,8 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
         return plan_compute(name, tc.precision, tc.memory_format, why=reason[:300])
     prec, fmt = choice
     memory_format = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
-    record = {"image_size": cal.image_size, "batch": cal.batch, "measured_at": cal.measured_at,
-              "cpu_share": cal.cpu_share, "metric": cal.metric,
-              "options": cal.options, "bf16_check": cal.bf16_check, "size_bucket": cal.key.get("size_bucket"),
-              "routes": cal.routes}
+    record = {k: getattr(cal, k) for k in ("image_size", "batch", "measured_at", "cpu_share", "metric", "options",
+                                           "bf16_check", "routes")} | {"size_bucket": cal.key.get("size_bucket")}
     return ComputePlan(dev, prec, memory_format, "calibration", record, cpu_routes=cal.route_choice(prec, fmt))
 
 
@@ -276,6 +279,17 @@ def calibrated_routes(image_size: int, precision: str, memory_format) -> dict[st
     except Exception as exc:  # noqa: BLE001 - as plan_training: a failed measurement leaves the routes off
         log.warning("calibration failed (%s: %s); fp32 kernel routes off", type(exc).__name__, exc)
         return {}
+
+
+def inference_routes(image_size: int, cache_dir: str | Path | None = None) -> dict[str, bool]:
+    """The fp32 kernel routes of inference (predict, explain, serve, spot) at this image size: the cached
+    calibration's ``onednn_linear`` (the one route a forward pass meets; its kernel rate does not depend on the
+    layout). Never measured here, so no prediction waits for a calibration: none without a cached one."""
+    if not calibration_enabled():
+        return {}
+    key = calibration_key(image_size)
+    cal = _cached(key, _cache_path(key, cache_dir), "fp32 kernel routes off for inference")
+    return {"onednn_linear": cal.routes["onednn_linear"]["use"]} if cal and "onednn_linear" in cal.routes else {}
 
 
 # ----------------------------------------------------------------------------- the measurement

@@ -24,6 +24,7 @@ from .. import run_folder as rf
 from ..errors import ConfigError
 from ..progress import format_seconds, write_line
 from ..utils import atomic_write_text
+from .calibrate import inference_routes
 from .tasks import fold_seed
 
 __all__ = ["spot_settings", "assign_folds", "write_long_files", "run_spot_recognise"]
@@ -162,6 +163,7 @@ def run_spot_recognise(run) -> int:
         once = getattr(spotter, "fold_independent", False)  # a spotter that learns is fitted and run per fold
         shared = spotter if once else None
         predictor = Predictor.from_checkpoint(fold_dir / rf.MODEL, device=device)
+        predictor.use_cpu_routes(inference_routes(predictor.preprocessing.image_size))
         rows, n_micro = [], 0
         for video in mine:
             spotted = _cached_spot(run.out_dir, spotter, video) if once else spotter.spot(video).intervals
