@@ -123,3 +123,14 @@ def test_train_on_the_composite(composite_root, tmp_path, protocol, folds):
     assert report["classes"] == ["negative", "positive", "surprise"]
     assert sorted(report["datasets"]) == ["casme2", "samm", "smic"]
     assert len(list((tmp_path / "run" / "seed-0").iterdir())) == folds
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_list_re_saved_with_another_separator_is_read_the_same(composite_root, tmp_path, separator):
+    # Excel in many locales saves "CSV" with ';' (or tabs): the same rule as every other table of mmnet
+    official = (composite_root / "combined_3class_gt.csv").read_text()
+    resaved = tmp_path / "gt-resaved.csv"
+    resaved.write_text(official.replace(",", separator))
+    load = load_dataset("composite", composite_root, annotation=resaved, cache_dir=False)
+    expected = load_dataset("composite", composite_root, cache_dir=False)
+    assert [(s.sample_id, s.label) for s in load.samples] == [(s.sample_id, s.label) for s in expected.samples]

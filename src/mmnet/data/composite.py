@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import AnnotationError, DatasetNotFoundError
+from .annotations import csv_delimiter
 from .common import DatasetLoad, finish
 from .sample import Issue, Sample
 from .schemes import SCHEMES
@@ -39,7 +40,10 @@ def read_cde_list(path: Path) -> list[tuple[int, str, str, str, str]]:
     rows = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            lines = list(enumerate(csv.reader(f), start=1))
+            # a copy re-saved by Excel in many locales is ';'- or tab-separated: the same rule as every table
+            separator = csv_delimiter("".join(f.readline() for _ in range(50)))
+            f.seek(0)
+            lines = list(enumerate(csv.reader(f, delimiter=separator), start=1))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise AnnotationError(f"'{path}' is not a readable UTF-8 CSV file ({exc}). "
                               "Use the official combined_3class_gt.csv.") from None
