@@ -300,7 +300,9 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
     assert macro["label"] is None and macro["probabilities"] is None and "not classified" in macro["note"]
     assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
     rows = client.get(job["urls"]["csv"]).text.splitlines()
-    assert rows[0].startswith("onset,apex,offset,type,score,label,p_negative") and len(rows) == 3
+    assert rows[0] == "onset,apex,offset,type,score,label,p_negative,p_positive,p_surprise" and len(rows) == 3
+    assert rows[1].startswith(f"3,6,9,micro,0.500000,{micro['label']},")
+    assert rows[2] == "15,20,26,macro,0.500000,,,,"  # not classified: empty label and p_ cells
     assert leftovers(client) == []
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert client.get(job["urls"]["state"]).status_code == 404

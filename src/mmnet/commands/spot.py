@@ -17,7 +17,9 @@ The table printed gives each interval's type (micro or macro), onset, apex and o
 same in seconds from the first frame, the height of its motion peak (score) and, with --checkpoint,
 the class of a micro-expression and its probability (macro-expressions are not classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
-one folder per recording, as another recording's results replace them.
+one folder per recording, as another recording's results replace them. intervals.csv has the columns
+onset, apex, offset, type, score, label and, with --checkpoint, one p_<class> column per class (the
+layout of `mmnet serve`'s CSV download).
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
 planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
@@ -141,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
         if earlier is not None and earlier != data.get("source"):
             print(f"note: {args.out} held the results of {earlier}; they are replaced (give each recording its own "
                   "--out folder to keep both)", file=sys.stderr)
-        atomic_write_text(args.out / "intervals.csv", result.to_csv())
+        # the model's classes name the p_ columns even when no micro interval was found (as the server's CSV)
+        classes = None if predictor is None else predictor.class_names
+        atomic_write_text(args.out / "intervals.csv", result.to_csv(classes))
         atomic_write_text(args.out / "spot.json", json.dumps(data, indent=2) + "\n")
         timeline_figure(result, args.out / "timeline.png")
     if args.json:

@@ -23,7 +23,7 @@ from ..infer.recordings import classify_pairs, read_pairs
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
 
-__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "intervals_csv", "prediction_csv", "MAX_EXPLAINED"]
+__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_csv", "MAX_EXPLAINED"]
 
 # NOT_CHECKED says "use --align", an option of the command line; here only the server's operator can choose it
 SERVE_NOT_CHECKED = FACE_NOT_CHECKED + "; this server checks faces when started with `mmnet serve --align`"
@@ -149,20 +149,6 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
         result["note"] = (f"{len(intervals)} intervals were found; the pictures of the first {MAX_EXPLAINED} "
                           "are drawn, the others are listed only.")
     return result
-
-
-CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label")
-
-
-def intervals_csv(result: dict, class_names: list[str]) -> str:
-    """The intervals of a spot result as CSV: one row each, then one column per class probability."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, *(f"p_{c}" for c in class_names)])
-    for iv in result["intervals"]:
-        probs = iv.get("probabilities") or {}
-        writer.writerow([iv.get(c, "") for c in CSV_COLUMNS] + [probs.get(c, "") for c in class_names])
-    return buf.getvalue()
 
 
 def prediction_csv(result: dict, class_names: list[str]) -> str:

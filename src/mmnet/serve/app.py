@@ -34,8 +34,9 @@ from starlette.exceptions import HTTPException
 
 from ..errors import MMNetError
 from ..spotting.config import MAX_FPS
+from ..spotting.intervals import intervals_csv
 from ..version import __version__
-from .analysis import analyse_clip, analyse_recording, intervals_csv, prediction_csv
+from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .jobs import Busy, Job, JobStore, Pool
 from .limits import BodyLimit
 from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
@@ -281,8 +282,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         if format not in ("json", "csv"):
             return _error(f"format must be json or csv, got {format[:20]!r}.", 422)
         if format == "csv":
-            to_csv = prediction_csv if job.kind == "clip" else intervals_csv
-            text = to_csv(job.result, info["classes"])
+            if job.kind == "clip":
+                text = prediction_csv(job.result, info["classes"])
+            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer
+                text = intervals_csv(job.result["intervals"], info["classes"])
             return Response(text, media_type="text/csv",
                             headers={"Content-Disposition": f'attachment; filename="{job.id}.csv"'})
         result = {**job.result, "files": _urls(job, job.result.get("files", []))}

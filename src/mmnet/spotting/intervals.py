@@ -9,11 +9,14 @@ the record; a prediction may carry a ``score`` (used to order predictions when t
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataError
 
-__all__ = ["Interval", "TYPES", "iou", "parse_type"]
+__all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "CSV_COLUMNS"]
 
 TYPES = ("micro", "macro")
 
@@ -81,3 +84,35 @@ def iou(a: Interval, b: Interval) -> float:
     if overlap <= 0:
         return 0.0
     return overlap / (max(a.offset, b.offset) - min(a.onset, b.onset) + 1)
+
+
+# The columns of intervals.csv (``mmnet spot --out``) and of a recording's CSV download (``mmnet serve``);
+# one ``p_<class>`` column per class of the model follows them, as in the clip prediction's CSV.
+CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label")
+
+
+def _decimals(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = None) -> str:
+    """Intervals as CSV, one row each: ``CSV_COLUMNS``, then ``p_<class>`` per class of ``class_names``.
+
+    ``records`` are ``Interval.to_dict()`` records (the intervals of ``mmnet spot --json``); other keys
+    are ignored. An interval that was not classified (a macro-expression) has empty label and ``p_``
+    cells. Without ``class_names`` the classes are those of the first classified interval, in its order
+    (the model's: probabilities are filled in the predictor's class order); no ``p_`` columns when none is.
+    Score and probabilities are written with 6 decimals.
+    """
+    records = list(records)
+    if class_names is None:
+        first = next((r["probabilities"] for r in records if r.get("probabilities")), {})
+        class_names = list(first)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS, *(f"p_{c}" for c in class_names)])
+    for r in records:
+        probs = r.get("probabilities") or {}
+        writer.writerow([r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
+                         r.get("label") or "", *(_decimals(probs.get(c)) for c in class_names)])
+    return buf.getvalue()

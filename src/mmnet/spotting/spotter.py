@@ -6,22 +6,19 @@ counted from 0 in decode order, a folder's frames carry the number in their file
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..media import FRAME_NUMBERING as _MEDIA_NUMBERING
 from .config import SpotConfig, spot_config
 from .flow_spotter import MotionCurves, extract_motion, open_recording
-from .intervals import Interval
+from .intervals import Interval, intervals_csv
 from .peaks import spot_intervals
 
-__all__ = ["FRAME_NUMBERING", "SpotResult", "spot_recording", "CSV_COLUMNS"]
+__all__ = ["FRAME_NUMBERING", "SpotResult", "spot_recording"]
 
 FRAME_NUMBERING = _MEDIA_NUMBERING + "; onset, apex and offset are inclusive"
-CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "probabilities")
 
 
 @dataclass
@@ -52,14 +49,10 @@ class SpotResult:
             "config": asdict(self.config),
         }
 
-    def to_csv(self) -> str:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        for i in self.intervals:
-            probs = "" if i.probabilities is None else ";".join(f"{k}={v:.4f}" for k, v in i.probabilities.items())
-            writer.writerow([i.onset, i.apex, i.offset, i.type, f"{i.score:.6f}", i.label or "", probs])
-        return buf.getvalue()
+    def to_csv(self, class_names: Sequence[str] | None = None) -> str:
+        """intervals.csv: the layout of ``intervals.intervals_csv`` (that of the server's CSV download too);
+        ``class_names``: the classifying model's classes (default: those of the first classified interval)."""
+        return intervals_csv((i.to_dict() for i in self.intervals), class_names)
 
 
 def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps: float | None = None,

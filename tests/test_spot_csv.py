@@ -1,0 +1,74 @@
+"""One CSV of spotted intervals: `mmnet spot --out DIR`'s intervals.csv and the server's recording CSV
+(`GET /api/jobs/{id}/result?format=csv`) are the same file for the same recording: onset, apex, offset,
+type, score, label, then one p_<class> column per class of the model."""
+
+import time
+
+import pytest
+
+from mmnet.spotting.intervals import CSV_COLUMNS, Interval
+from mmnet.spotting.spotter import SpotResult
+
+HEADER = "onset,apex,offset,type,score,label"
+
+
+def _result(intervals) -> SpotResult:
+    # to_csv reads the intervals only
+    return SpotResult("rec.mp4", 30.0, 100, intervals, [], config=None, curves=None)
+
+
+def test_header_has_one_p_column_per_class_and_none_without_a_model():
+    probs = {"surprise": 0.25, "negative": 0.5, "positive": 0.25}  # the model's order, not alphabetical
+    micro = Interval(3, 6, 9, "micro", label="negative", score=0.123456789, probabilities=probs)
+    macro = Interval(15, None, 26, "macro", score=0.5)
+    classified = _result([macro, micro])
+    assert classified.to_csv(["surprise", "negative", "positive"]).splitlines() == [
+        HEADER + ",p_surprise,p_negative,p_positive",
+        "15,,26,macro,0.500000,,,,",  # not classified: empty label and p_ cells
+        "3,6,9,micro,0.123457,negative,0.250000,0.500000,0.250000"]
+    # without the class names: the first classified interval's classes, in their order
+    assert classified.to_csv() == classified.to_csv(["surprise", "negative", "positive"])
+    # no model classified them: no p_ columns
+    assert _result([macro]).to_csv().splitlines() == [HEADER, "15,,26,macro,0.500000,"]
+    assert _result([]).to_csv() == HEADER + "\n" and ",".join(CSV_COLUMNS) == HEADER
+    # a model that found no micro interval still names its columns (as the server's CSV does)
+    assert _result([macro]).to_csv(["negative", "positive"]).splitlines()[0] == HEADER + ",p_negative,p_positive"
+
+
+@pytest.mark.slow
+def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, monkeypatch):
+    # the CLI packed the probabilities into one cell ("negative=0.3869;..."), the server wrote p_<class> columns
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    pytest.importorskip("av")
+    from fastapi.testclient import TestClient
+
+    import mmnet.infer.recordings as recordings
+    from mmnet.cli import main
+    from mmnet.infer import Predictor
+    from mmnet.serve import create_app
+    from mmnet.spotting.config import spot_config
+    from tests.serve_helpers import CLASSES, make_checkpoint, mp4_bytes, synth_frames
+
+    video = tmp_path / "rec.mp4"
+    video.write_bytes(mp4_bytes(synth_frames(n=120, apex=50, seed=2)))  # two micro intervals, no macro
+    checkpoint = make_checkpoint(tmp_path / "model")
+    # face crops already: no alignment on either side (no dlib, and fast); the server's spotter alike
+    assert main(["spot", str(video), "--checkpoint", str(checkpoint), "--no-align", "--no-progress",
+                 "--out", str(tmp_path / "out")]) == 0
+    cli = (tmp_path / "out" / "intervals.csv").read_text()
+
+    monkeypatch.setattr(recordings, "spot_config", lambda: spot_config("casme2", ["face.mode=none"]))
+    with TestClient(create_app(Predictor.from_checkpoint(checkpoint)), raise_server_exceptions=False) as c:
+        job = c.post("/api/recordings", files={"file": ("rec.mp4", video.read_bytes())}).json()
+        t0 = time.monotonic()
+        while (state := c.get(job["urls"]["state"]).json())["status"] not in ("done", "failed"):
+            assert time.monotonic() - t0 < 120, state
+            time.sleep(0.05)
+        assert state["status"] == "done", state
+        served = c.get(job["urls"]["csv"]).text
+
+    rows = cli.splitlines()
+    assert rows[0] == HEADER + "".join(f",p_{c}" for c in CLASSES)
+    assert len(rows) >= 2 and all(r.split(",")[3] == "micro" and r.split(",")[5] in CLASSES for r in rows[1:])
+    assert served == cli
