@@ -122,10 +122,21 @@ def test_megc2020_mode_reproduces_its_quirks():
     assert match_video([me(1, 2)], [me(3, 4)], mode="megc2020")[1] == Counts(0, 1, 1)
     # TP = truths hit by any prediction; one prediction can hit two truths
     truth = [me(1, 10), me(2, 11)]
-    assert match_video(truth, [me(1, 11)], mode="megc2020")[1] == Counts(2, 0, 0)
+    assert match_video(truth, [me(1, 11)], mode="megc2020")[1] == Counts(2, -1, 0)  # the pool takes the -1
     assert match_video(truth, [me(1, 11)])[1] == Counts(1, 0, 1)
     # FP = predictions - TP: a second prediction on a found truth is an FP
     assert match_video([me(1, 4)], [me(2, 4), me(1, 4)], mode="megc2020")[1] == Counts(1, 1, 0)
+
+
+def test_megc2020_mode_pools_fp_as_mdmd():
+    # MDMD: precision = truths found / predictions over all videos, i.e. FP = predictions - TP pooled; a video
+    # where one prediction found two truths gives one back to the pool (4 predictions, 2 found: FP 2, F1 2/3)
+    truth = {"v1": [me(1, 10), me(11, 20)], "v2": []}
+    preds = {"v1": [me(1, 20)], "v2": [me(100, 110), me(200, 210), me(300, 310)]}
+    counts = evaluate_spotting(truth, preds, mode="megc2020", types=("micro",)).counts["micro"]
+    assert counts == Counts(2, 2, 0) and counts.f1 == pytest.approx(2 / 3)
+    alone = evaluate_spotting({"v1": truth["v1"]}, {"v1": preds["v1"]}, mode="megc2020")
+    assert alone.counts["micro"] == Counts(2, 0, 0)  # the pool is never below 0
 
 
 def test_softnet_mode_scores_only_videos_with_the_type_and_adds_a_dummy():
@@ -136,11 +147,40 @@ def test_softnet_mode_scores_only_videos_with_the_type_and_adds_a_dummy():
     assert evaluate_spotting(truth, preds, types=("micro",)).counts["micro"] == Counts(0, 1, 1)
 
 
-def test_strs_mode_scores_only_subjects_with_predictions():
+def test_strs_mode_scores_only_subjects_with_predictions_and_videos_with_truth():
     truth = {"006_1": [me(1, 10)], "007_1": [me(1, 10)], "006_2": []}
     r = evaluate_spotting(truth, {"006_2": [me(50, 60)]}, mode="strs")
-    assert r.counts["micro"] == Counts(0, 1, 1)  # 007 has no prediction: its FN is not counted
+    # 007 has no prediction: its FN is not counted; 006_2 has no truth: its prediction is not scored (counted apart)
+    assert r.counts["micro"] == Counts(0, 0, 1) and r.unscored == 1
     assert evaluate_spotting(truth, {"006_2": [me(50, 60)]}).counts["micro"] == Counts(0, 1, 2)
+    # a video missing from the truth (an STR ground-truth CSV lists only videos with expressions): not scored
+    r = evaluate_spotting({"006_1": [me(1, 10)]}, {"006_1": [me(1, 10)], "006_9": [me(5, 20)]}, mode="strs")
+    assert r.counts["micro"] == Counts(1, 0, 0) and r.unscored == 1
+    with pytest.raises(DataError, match="not in the ground truth"):
+        evaluate_spotting({"006_1": [me(1, 10)]}, {"006_9": [me(5, 20)]})
+
+
+def test_strs_mode_claims_a_truth_once():
+    # STRS-Metric: a second prediction on a claimed truth is an FP (one prediction may still claim two truths)
+    truth = {("s1", "v1"): [me(100, 120, "negative")]}
+    preds = {("s1", "v1"): [me(100, 120, "negative"), me(101, 120, "positive")]}
+    r = evaluate_str(truth, preds, mode="strs", classes=("negative", "positive"))
+    assert r.spotting.counts["micro"] == Counts(1, 1, 0)
+    # its analysis: the one pair is "negative" on both sides, so both classes' tables collapse: P = R = 0
+    assert r.analysis.zeroed == ("negative", "positive") and r.analysis.f1 == 0.0
+    assert evaluate_str(truth, preds, classes=("negative", "positive")).analysis.f1 == 1.0  # the default rule
+
+
+def test_strs_analysis_counts_collapsed_classes_as_zero_and_takes_every_truth_emotion():
+    truth = {"v": [me(100, 120, "negative"), me(200, 220, "positive"), me(300, 320, "surprise")]}
+    preds = {"v": [me(100, 120, "negative"), me(200, 220, "negative")]}
+    a = evaluate_str(truth, preds, mode="strs").analysis
+    # classes: every truth emotion; negative P 1/2 R 1, positive P 0 R 0, surprise (no pair) P = R = 0
+    assert a.classes == ("negative", "positive", "surprise") and a.zeroed == ("surprise",)
+    p, r = (0.5 + 0 + 0) / 3, (1 + 0 + 0) / 3
+    assert (a.precision, a.recall) == pytest.approx((p, r)) and a.f1 == pytest.approx(2 * p * r / (p + r))
+    default = evaluate_str(truth, preds).analysis  # MEAN's rule: surprise has no pair and is left out
+    assert default.classes == ("negative", "positive") and default.f1 == pytest.approx(2 * 0.25 * 0.5 / 0.75)
 
 
 def test_analysis_f1_is_from_mean_precision_and_recall_not_uf1():

@@ -26,9 +26,16 @@ Compatibility modes reproduce published evaluators (docs/spotting.md):
   a video without any prediction adds one FP (their dummy [0, 0] interval).
 * ``"megc2020"`` (the MEGC2020 baseline MDMD): IoU with intersection ``max(0, overlap) + 1`` (so
   disjoint intervals are not 0) and 0 for one-frame intervals; TP = ground truths hit by any
-  prediction (one prediction may hit several), FP = predictions - TP (at least 0).
-* ``"strs"`` (STRS-Metric, MEGC2024-2025 STR): every (prediction, ground truth) pair with IoU >= 0.5
-  is a TP, without a one-to-one check; only subjects that have predictions are scored.
+  prediction (one prediction may hit several), FP = predictions - TP pooled over all videos (a
+  video where one prediction hits two truths gives back an FP to the pool, as MDMD counts; the
+  pooled FP is at least 0).
+* ``"strs"`` (STRS-Metric, MEGC2024-2025 STR): each prediction, in input order, claims every still
+  unclaimed ground truth with IoU >= 0.5 (a truth is claimed once; one prediction may claim several);
+  only subjects that have predictions are scored, and in them only the videos that hold a ground
+  truth of the type: predictions elsewhere, in videos missing from the truth included, are not
+  scored (``SpottingResult.unscored`` counts them). Its analysis counts a class whose one-vs-rest
+  table collapses (no pair has it, or every pair is it on both sides) as P = R = 0, and its default
+  classes are every emotion of the ground truth (``evaluate_analysis``).
 """
 
 from __future__ import annotations
@@ -122,6 +129,7 @@ class SpottingResult:
     mode: str = "megc"
     threshold: float = 0.5
     videos_scored: int = 0
+    unscored: int = 0  # predictions the mode does not score ("softnet", "strs": outside its videos)
 
     def table(self) -> list[dict]:
         """One row per type: type, TP, FP, FN, precision, recall, F1 (for printing or CSV)."""
@@ -167,12 +175,12 @@ def match_video(
             i = next((i for i in range(len(truths)) if ious[j][i] >= threshold), None)
             pairs.append(Pair(video, type, truths[i] if i is not None else None, p, ious[j][i] if i is not None else 0))
         pairs += [Pair(video, type, t, None) for i, t in enumerate(truths) if not hit[i]]
-        tp = sum(hit)  # MDMD's FP = predictions - TP, which one prediction hitting two truths makes negative
-        return pairs, Counts(tp, max(0, len(predictions) - tp), len(truths) - tp)
+        tp = sum(hit)  # MDMD's FP = predictions - TP, negative here when one prediction hit two truths: the
+        return pairs, Counts(tp, len(predictions) - tp, len(truths) - tp)  # pool takes it (clamped there)
     if mode == "strs":
         claimed: set[int] = set()
         for j, p in enumerate(predictions):
-            hits = [i for i in range(len(truths)) if ious[j][i] >= threshold]
+            hits = [i for i in range(len(truths)) if ious[j][i] >= threshold and i not in claimed]
             claimed.update(hits)
             pairs += [Pair(video, type, truths[i], p, ious[j][i]) for i in hits] or [Pair(video, type, None, p)]
         pairs += [Pair(video, type, t, None) for i, t in enumerate(truths) if i not in claimed]
@@ -235,7 +243,7 @@ def evaluate_spotting(
     if not 0 < threshold <= 1:
         raise ConfigError(f"IoU threshold {threshold} must be in (0, 1].")
     unknown = [k for k in predictions if k not in truth]
-    if unknown:
+    if unknown and mode != "strs":  # STRS-Metric scores only the videos of its ground-truth file
         shown = ", ".join(map(repr, unknown[:8])) + (" ..." if len(unknown) > 8 else "")
         raise DataError(f"Predictions for {len(unknown)} video(s) not in the ground truth: {shown}. Check the video "
                         "ids (the ground truth must list every video, those without expressions too).")
@@ -243,15 +251,17 @@ def evaluate_spotting(
     totals = {t: Counts() for t in types}
     pairs: list[Pair] = []
     per_video: dict[Hashable, dict[str, Counts]] = {}
+    unscored = sum(q.type in types for k in unknown for q in predictions[k])
     for key, gt in truth.items():
-        if scored_subjects is not None and subject_of(key) not in scored_subjects:
-            continue
         pred = predictions.get(key, ())
+        if scored_subjects is not None and subject_of(key) not in scored_subjects:
+            continue  # (such a subject has no predictions)
         video_counts = {}
         for t in types:
             gt_t = [g for g in gt if g.type == t]
-            if mode == "softnet" and not gt_t:
-                continue  # SoftNet scores only the videos that hold this type
+            if mode in ("softnet", "strs") and not gt_t:
+                unscored += sum(q.type == t for q in pred)  # SoftNet and STRS score only the videos with this type
+                continue
             p, c = match_video(gt_t, [q for q in pred if q.type == t], video=key, type=t, threshold=threshold,
                                mode=mode)
             pairs += p
@@ -259,9 +269,11 @@ def evaluate_spotting(
             totals[t] = totals[t] + c
         if video_counts:
             per_video[key] = video_counts
+    if mode == "megc2020":  # MDMD's pooled FP = predictions - TP, never below 0
+        totals = {t: Counts(c.tp, max(0, c.fp), c.fn) for t, c in totals.items()}
     counts = dict(totals)
     counts["overall"] = sum(totals.values(), Counts())
-    return SpottingResult(counts, pairs, per_video, mode, threshold, len(per_video))
+    return SpottingResult(counts, pairs, per_video, mode, threshold, len(per_video), unscored)
 
 
 @dataclass(frozen=True)
@@ -291,43 +303,55 @@ class AnalysisResult:
     uf1: float
     uar: float
     left_out: tuple[str, ...] = field(default_factory=tuple)
+    zeroed: tuple[str, ...] = field(default_factory=tuple)  # mode "strs": collapsed classes counted as 0
 
 
-def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = None) -> AnalysisResult:
+def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = None, *,
+                      mode: str = "megc") -> AnalysisResult:
     """Per-class one-vs-rest scores of the predicted labels on the TP pairs whose truth label is in ``classes``.
 
     ``classes`` defaults to the truth labels that occur in the TP pairs (sorted). A class that no pair
     has as truth or prediction has no defined precision or recall and is left out of the means
-    (listed in ``left_out``), as MEAN's evaluator does; STRS-Metric would count it as 0.
+    (listed in ``left_out``), as MEAN's evaluator does. With ``mode="strs"``, as STRS-Metric: the default
+    classes are the truth labels of every pair (its ground truth's emotions), and a class whose one-vs-rest
+    table collapses to one cell (no pair has it, or every pair has it as truth and prediction) counts
+    in the means with P = R = 0 (listed in ``zeroed``).
     """
+    pairs = list(pairs)
     tps = [p for p in pairs if p.outcome == "TP"]
     missing = [p for p in tps if p.truth.label is None]
     if missing:
         raise DataError(f"{len(missing)} matched ground-truth interval(s) have no emotion label (first: video "
                         f"{missing[0].video!r} {missing[0].truth.onset}..{missing[0].truth.offset}); recognition "
                         "needs labelled ground truth.")
+    verify_choice("evaluation mode", mode, MODES)
     if classes is None:
-        classes = sorted({p.truth.label for p in tps})
+        labelled = [p for p in pairs if p.truth is not None] if mode == "strs" else tps
+        classes = sorted({p.truth.label for p in labelled if p.truth.label is not None})
     classes = tuple(classes)
     used = [(p.truth.label, p.prediction.label) for p in tps if p.truth.label in classes]
     per_class: dict[str, ClassScores] = {}
-    left_out = []
+    left_out, zeroed = [], []
     for c in classes:
         tp = sum(g == c and q == c for g, q in used)
         fp = sum(g != c and q == c for g, q in used)
         fn = sum(g == c and q != c for g, q in used)
-        if tp + fp + fn == 0:
+        if mode == "strs" and (tp + fp + fn == 0 or tp == len(used)):
+            zeroed.append(c)  # STRS-Metric: a 1x1 confusion matrix gives P = R = 0
+        elif tp + fp + fn == 0:
             left_out.append(c)
             continue
         per_class[c] = ClassScores(tp, fp, fn)
-    k = len(per_class)
-    precision = _ratio(sum(s.precision for s in per_class.values()), k)
-    recall = _ratio(sum(s.recall for s in per_class.values()), k)
+
+    def mean(ratio: str) -> float:
+        return _ratio(sum(0.0 if c in zeroed else getattr(s, ratio) for c, s in per_class.items()), len(per_class))
+
+    precision, recall = mean("precision"), mean("recall")
     return AnalysisResult(
         classes=classes, per_class=per_class, n_pairs=len(used),
         accuracy=_ratio(sum(g == q for g, q in used), len(used)),
         precision=precision, recall=recall, f1=_ratio(2 * precision * recall, precision + recall),
-        uf1=_ratio(sum(s.f1 for s in per_class.values()), k), uar=recall, left_out=tuple(left_out))
+        uf1=mean("f1"), uar=recall, left_out=tuple(left_out), zeroed=tuple(zeroed))
 
 
 @dataclass
@@ -354,8 +378,11 @@ def evaluate_str(
     """MEGC2024-2025 STR: spotting F1 on micro-expressions only, analysis F1 on its TPs, and their product.
 
     ``classes``: the evaluated emotion classes, e.g. ("negative", "positive", "surprise") as MEAN;
-    default: every truth label among the TPs. Pairs whose truth label is not a class are left out.
+    default: every truth label among the TPs (mode "strs": every micro-expression label of ``truth``).
+    Pairs whose truth label is not a class are left out.
     """
     spotting = evaluate_spotting(truth, predictions, threshold=threshold, mode=mode, types=("micro",),
                                  subject_of=subject_of)
-    return StrResult(spotting, evaluate_analysis(spotting.pairs, classes))
+    if classes is None and mode == "strs":  # STRS-Metric: every emotion of its ground truth
+        classes = sorted({g.label for gt in truth.values() for g in gt if g.type == "micro" and g.label is not None})
+    return StrResult(spotting, evaluate_analysis(spotting.pairs, classes, mode=mode))
