@@ -116,3 +116,16 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(timeout=20)
+
+
+def recording_done(client, video: bytes, name: str = "rec.mp4", limit_s: float = 120) -> dict:
+    """Upload a recording to a test server and wait until its job is done: the job (its ``urls``)."""
+    import time
+
+    job = client.post("/api/recordings", files={"file": (name, video)}).json()
+    t0 = time.monotonic()
+    while (state := client.get(job["urls"]["state"]).json())["status"] not in ("done", "failed"):
+        assert time.monotonic() - t0 < limit_s, state
+        time.sleep(0.05)
+    assert state["status"] == "done", state
+    return job

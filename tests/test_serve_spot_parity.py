@@ -4,7 +4,6 @@ draws the face crops it classified."""
 
 import io
 import json
-import time
 
 import numpy as np
 import pytest
@@ -20,18 +19,12 @@ from fastapi.testclient import TestClient  # noqa: E402
 from mmnet.cli import main  # noqa: E402
 from mmnet.infer import Predictor  # noqa: E402
 from mmnet.serve import create_app  # noqa: E402
-from tests.serve_helpers import make_checkpoint  # noqa: E402
+from tests.serve_helpers import make_checkpoint, recording_done  # noqa: E402
 
 
 def _served(predictor, video, aligner):
     with TestClient(create_app(predictor, aligner=aligner), raise_server_exceptions=False) as c:
-        job = c.post("/api/recordings", files={"file": ("rec.mp4", video.read_bytes())}).json()
-        t0 = time.monotonic()
-        while (state := c.get(job["urls"]["state"]).json())["status"] not in ("done", "failed"):
-            assert time.monotonic() - t0 < 120, state
-            time.sleep(0.05)
-        assert state["status"] == "done", state
-        result = c.get(job["urls"]["result"]).json()
+        result = c.get(recording_done(c, video.read_bytes())["urls"]["result"]).json()
         onset = Image.open(io.BytesIO(c.get(result["intervals"][0]["files"]["interval-0-onset.png"]).content))
         return result, onset.size
 

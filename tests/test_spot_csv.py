@@ -2,7 +2,6 @@
 (`GET /api/jobs/{id}/result?format=csv`) are the same file for the same recording: onset, apex, offset,
 type, score, label, then one p_<class> column per class of the model."""
 
-import time
 
 import pytest
 
@@ -48,7 +47,7 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
     from mmnet.infer import Predictor
     from mmnet.serve import create_app
     from mmnet.spotting.config import spot_config
-    from tests.serve_helpers import CLASSES, make_checkpoint, mp4_bytes, synth_frames
+    from tests.serve_helpers import CLASSES, make_checkpoint, mp4_bytes, recording_done, synth_frames
 
     video = tmp_path / "rec.mp4"
     video.write_bytes(mp4_bytes(synth_frames(n=120, apex=50, seed=2)))  # two micro intervals, no macro
@@ -60,13 +59,7 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
 
     monkeypatch.setattr(recordings, "spot_config", lambda: spot_config("casme2", ["face.mode=none"]))
     with TestClient(create_app(Predictor.from_checkpoint(checkpoint)), raise_server_exceptions=False) as c:
-        job = c.post("/api/recordings", files={"file": ("rec.mp4", video.read_bytes())}).json()
-        t0 = time.monotonic()
-        while (state := c.get(job["urls"]["state"]).json())["status"] not in ("done", "failed"):
-            assert time.monotonic() - t0 < 120, state
-            time.sleep(0.05)
-        assert state["status"] == "done", state
-        served = c.get(job["urls"]["csv"]).text
+        served = c.get(recording_done(c, video.read_bytes())["urls"]["csv"]).text
 
     rows = cli.splitlines()
     assert rows[0] == HEADER + "".join(f",p_{c}" for c in CLASSES)
