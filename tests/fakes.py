@@ -132,6 +132,12 @@ def write_casme2_xlsx(path: Path, rows: Iterable[Sequence], *, columns: int = 10
     return write_xlsx(path, {"Sheet1": sheet, "Sheet2": [], "Sheet3": []}, text_columns={"Sheet1": {0, 1}})
 
 
+def write_casme2_objective(path: Path, classes: dict[tuple[str, str], object]) -> Path:
+    """The separate CASME2-ObjectiveClasses.xlsx (Davison et al. 2018): Subject | Filename | Objective Class."""
+    sheet = [["Subject", "Filename", "Objective Class"], *([s, c, v] for (s, c), v in classes.items())]
+    return write_xlsx(path, {"Sheet1": sheet}, text_columns={"Sheet1": {0, 1}})
+
+
 CASME2_FRAME_DIRS = {
     "cropped": ("Cropped", "reg_img{}.jpg"),
     "cropped-updated": ("Cropped-updated/Cropped", "reg_img{}.jpg"),

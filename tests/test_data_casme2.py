@@ -8,7 +8,7 @@ from mmnet.data import get_scheme, load_dataset
 from mmnet.data.cache import frame_windows
 from mmnet.errors import AnnotationError, DataError, DatasetNotFoundError
 
-from .fakes import CASME2_ROWS, write_casme2
+from .fakes import CASME2_ROWS, write_casme2, write_casme2_objective
 
 
 def _checks(load, clip):
@@ -121,6 +121,45 @@ def test_text_subject_survives_numeric_cells(tmp_path):
     write_casme2_xlsx(root / "CASME2-coding-20190701.xlsx", rows)
     load = load_dataset("casme2", root)
     assert load.samples[0].subject == "01" and load.samples[0].frames
+
+
+def test_objective_classes_file_wins_over_the_coding_files_column_and_each_difference_is_listed(tmp_path):
+    # the file was ignored whenever the coding file had its own column (the 2019 file), without a word
+    root = write_casme2(tmp_path / "r")
+    davison = {(subject, clip): objective for subject, clip, *_, objective in CASME2_ROWS}
+    davison.update({("01", "EP02_01f"): 5, ("04", "EP12_01f"): 4, ("04", "EP07_01"): 3})  # coding file: 1, 3, 6
+    del davison[("02", "EP09f")]
+    write_casme2_objective(root / "CASME2-ObjectiveClasses.xlsx", davison)
+    load = load_dataset("casme2", root)
+    objective = {s.clip: s.extra["objective_class"] for s in load.samples}
+    assert (objective["EP02_01f"], objective["EP12_01f"], objective["EP07_01"]) == (5, 4, 3)
+    assert objective["EP09f"] == 2  # no row in the file: the coding file's class is kept
+    differs = {i.sample_id: i for i in load.issues if i.check == "objective_class_differs"}
+    assert set(differs) == {"casme2/01/EP02_01f", "casme2/04/EP12_01f", "casme2/04/EP07_01"}
+    assert all(i.severity == "warning" for i in differs.values())
+    assert differs["casme2/01/EP02_01f"].message == ("objective class 5 from 'CASME2-ObjectiveClasses.xlsx' used; "
+                                                     "'CASME2-coding-20190701.xlsx' gives 1")
+    (missing,) = [i for i in load.issues if i.check == "objective_class_missing"]
+    assert missing.sample_id == "casme2/02/EP09f" and missing.severity == "warning"
+    assert "'CASME2-ObjectiveClasses.xlsx' has no row" in missing.message and "kept class 2" in missing.message
+    five = {s.clip for s, _ in get_scheme("casme2-objective-5class").select(load.samples)}
+    assert "EP07_01" in five  # class VI in the coding file, III in the objective-class file
+
+
+def test_objective_classes_file_without_a_row_leaves_a_9_column_sample_without_class_and_says_so(tmp_path):
+    root = write_casme2(tmp_path / "r", coding="CASME2-coding-20140508.xlsx", columns=9)
+    davison = {(subject, clip): objective for subject, clip, *_, objective in CASME2_ROWS if clip != "EP09f"}
+    davison[("01", "EP02_01f")] = None  # a blank class cell
+    write_casme2_objective(root / "CASME2-ObjectiveClasses.xlsx", davison)
+    load = load_dataset("casme2", root)
+    objective = {s.clip: s.extra["objective_class"] for s in load.samples}
+    assert objective["EP09f"] is None and objective["EP02_01f"] is None and objective["EP03_02"] == 7
+    missing = {i.sample_id: i.message for i in load.issues if i.check == "objective_class_missing"}
+    assert missing == {
+        "casme2/02/EP09f": "'CASME2-ObjectiveClasses.xlsx' has no row for this sample: no objective class",
+        "casme2/01/EP02_01f": "'CASME2-ObjectiveClasses.xlsx' has no class in its row for this sample: "
+                              "no objective class"}
+    assert not [i for i in load.issues if i.check == "objective_class_differs"]
 
 
 def test_five_class_scheme_ids(tmp_path):

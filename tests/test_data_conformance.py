@@ -134,6 +134,30 @@ def test_casme2_objective_classes(casme2_root, tmp_path):
                                                                         6: 1}
 
 
+@pytest.mark.skipif(not CASME2_OBJ.is_file(), reason="no CASME2-ObjectiveClasses copy in ../shared/annotations")
+def test_casme2_objective_classes_file_wins_over_the_2019_column(casme2_root, tmp_path):
+    """The MEGC2018 setting (185 samples in I-V) comes from the separate file; the 2019 column gives 174."""
+    import shutil
+
+    root = tmp_path / "c"
+    root.mkdir()
+    shutil.copy(casme2_root / "CASME2-coding-20190701.xlsx", root)
+    (root / "Cropped").symlink_to(casme2_root / "Cropped")
+    five = get_scheme("casme2-objective-5class")
+    assert len(five.select(load_dataset("casme2", root).samples)) == 174
+    xlsx_from_csv(CASME2_OBJ, root / "CASME2-ObjectiveClasses.xlsx", "Sheet1", text_columns={0, 1})
+    load = load_dataset("casme2", root)
+    assert Counter(s.extra["objective_class"] for s in load.samples) == {3: 99, 7: 69, 4: 26, 1: 25, 5: 20, 2: 15,
+                                                                        6: 1}
+    assert len(five.select(load.samples)) == 185
+    differs = {i.sample_id: i.message for i in load.issues if i.check == "objective_class_differs"}
+    assert len(differs) == 37 and not [i for i in load.issues if i.check == "objective_class_missing"]
+    assert differs["casme2/02/EP06_01f"] == ("objective class 7 from 'CASME2-ObjectiveClasses.xlsx' used; "
+                                             "'CASME2-coding-20190701.xlsx' gives 5")
+    ep12 = differs["casme2/04/EP12_01f"]
+    assert ep12.startswith("objective class 3 from") and ep12.endswith("gives 4")
+
+
 def test_samm_counts(samm_root):
     load = load_dataset("samm", samm_root)
     assert len(load.samples) == 159 and not load.excluded

@@ -3,6 +3,7 @@
 Accepted root layouts (first found wins unless ``layout`` is given)::
 
     ROOT/CASME2-coding-20190701.xlsx        (or -20140508; 9 or 10 columns, blank C and G)
+    ROOT/CASME2-ObjectiveClasses.xlsx       (optional; its objective classes win over the coding file's)
     ROOT/Cropped/sub01/EP02_01f/reg_img46.jpg                    layout "cropped"
     ROOT/Cropped-updated/Cropped/sub01/EP02_01f/reg_img46.jpg    layout "cropped-updated" (MMNet's copy)
     ROOT/CASME2_RAW_selected/sub01/EP02_01f/img46.jpg            layout "raw-selected"
@@ -125,8 +126,8 @@ def load_casme2(
     samples, row_issues = samples_from_table(table, dataset="casme2", columns=COLUMNS, subject_width=2,
                                              subject_prefix="sub", corrections=corrections)
     issues += row_issues
-    if "objective_class" not in (samples[0].extra if samples else {}) and (root / OBJECTIVE_NAME).is_file():
-        _join_objective(root / OBJECTIVE_NAME, samples)
+    if (root / OBJECTIVE_NAME).is_file():
+        issues += _join_objective(root / OBJECTIVE_NAME, samples, annotation.name)
 
     def locate(s: Sample):
         parent = frames_root / f"sub{s.subject}"
@@ -145,13 +146,33 @@ def load_casme2(
     return finish(out, issues, annotation, strict)
 
 
-def _join_objective(path: Path, samples: list[Sample]) -> None:
-    """Objective classes from the separate CASME2-ObjectiveClasses.xlsx (Davison et al. 2018)."""
+def _join_objective(path: Path, samples: list[Sample], coding_name: str) -> list[Issue]:
+    """Objective classes from the separate CASME2-ObjectiveClasses.xlsx (Davison et al. 2018), by (subject, clip).
+
+    That file is the published source of the MEGC2018 classes, so it wins over the coding file's own column
+    (the 2019 coding file disagrees on 37 clips). Each disagreement, and each sample it has no class for, is a
+    warning.
+    """
     from .annotations import cell, subject_text
 
     table = read_table(path)
     si, ci, oi = table.column("Subject"), table.column("Filename"), table.column("Objective Class", "Objective Classes")
     classes = {(subject_text(cell(r, si), 2, "sub"), str(cell(r, ci)).strip()): objective_class(cell(r, oi))
                for _, r in table.rows}
+    issues = []
     for s in samples:
-        s.extra["objective_class"] = classes.get((s.subject, s.clip))
+        own = s.extra.get("objective_class")
+        joined = classes.get((s.subject, s.clip))
+        if joined is None:
+            where = "no class in its row" if (s.subject, s.clip) in classes else "no row"
+            kept = f"kept class {own} from '{coding_name}'" if own is not None else "no objective class"
+            issues.append(Issue(s.sample_id, "objective_class_missing",
+                                f"'{path.name}' has {where} for this sample: {kept}", "warning"))
+            s.extra["objective_class"] = own
+            continue
+        if own is not None and own != joined:
+            issues.append(Issue(s.sample_id, "objective_class_differs",
+                                f"objective class {joined} from '{path.name}' used; '{coding_name}' gives {own}",
+                                "warning"))
+        s.extra["objective_class"] = joined
+    return issues

@@ -85,6 +85,9 @@ _CASME2_VOCAB = ("happiness", "repression", "disgust", "surprise", "others", "sa
 _SAMM_VOCAB = ("anger", "contempt", "disgust", "fear", "happiness", "other", "sadness", "surprise")
 _OBJ = tuple(str(i) for i in range(1, 8))
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
+# CASME II has a separate objective-class file (Davison et al. 2018) that wins over the coding file's column
+_OBJECTIVE_SOURCE = {"casme2": "objective classes I-VII from CASME2-ObjectiveClasses.xlsx when it is in the root, "
+                               "else from the coding file"}
 
 _SCHEMES = [
     LabelScheme(
@@ -161,7 +164,8 @@ _SCHEMES = [
     # AU-based objective classes (Davison et al. 2018): I..VII, VII = 'others'.
     *[LabelScheme(
         f"{ds}-objective", _ROMAN, dict(zip(_OBJ, _ROMAN)), field="objective_class",
-        source="objective classes I-VII from the coding file", datasets=(ds,)) for ds in ("casme2", "samm", "casme3")],
+        source=_OBJECTIVE_SOURCE.get(ds, "objective classes I-VII from the coding file"), datasets=(ds,))
+        for ds in ("casme2", "samm", "casme3")],
     *[LabelScheme(
         f"{ds}-objective-5class", _ROMAN[:5], {**dict(zip(_OBJ[:5], _ROMAN[:5])), "6": None, "7": None},
         field="objective_class", source="objective classes I-V (MEGC2018 setting; VI and VII excluded)",
