@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _calibration_lines(cal, current: dict) -> list[str]:
-    from ..train.calibrate import OPTIONS, choose
+    from ..train.calibrate import INFERENCE_ROUTES, OPTIONS, choose
 
     choice = choose(cal)
     same = cal.key == {**current, "size_bucket": cal.key.get("size_bucket"), "version": cal.key.get("version")}
@@ -51,7 +51,8 @@ def _calibration_lines(cal, current: dict) -> list[str]:
         if "plain_ms" in entry:
             lines.append(f"    fp32 route {name:16} {entry['route_ms']:7.1f} ms against {entry['plain_ms']:.1f} ms "
                          f"plain ({entry.get('layout')}) -> "
-                         + (f"used in fp32 training ({entry.get('layout')})" if entry.get("use") else "not used"))
+                         + (f"used in fp32 training ({entry.get('layout')})" if entry.get("use") else "not used")
+                         + (" and inference" if entry.get("use") and name in INFERENCE_ROUTES else ""))
         else:
             lines.append(f"    fp32 route {name:16} {entry.get('status', 'not measured')}")
     chk = cal.bf16_check

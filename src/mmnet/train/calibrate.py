@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from ..config import TrainConfig
 
 __all__ = ["Calibration", "calibration_enabled", "calibrate", "calibrated_routes", "inference_routes", "choose",
-           "measure", "plan_training", "cached_calibrations", "calibration_folder", "size_bucket", "OPTIONS"]
+           "measure", "plan_training", "cached_calibrations", "calibration_folder", "size_bucket", "OPTIONS",
+           "INFERENCE_ROUTES"]
 
 log = logging.getLogger("mmnet.train")
 
@@ -54,6 +55,7 @@ CACHE_VERSION = 2  # 2: kernel routes measured too
 BUDGET_S = 8.0  # the timed rounds stop once this much has been spent (screen and warm-up included)
 MIN_ROUNDS, MAX_ROUNDS = 2, 8
 HARD_LIMIT = 3  # past this many budgets, one timed round is enough
+INFERENCE_ROUTES = ("onednn_linear",)  # the kernel routes a forward pass meets (the other acts on weight gradients)
 BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
 BUSY_SHARE = 0.6
 BF16_SCREEN_RATIO = 2.0  # a bf16 convolution this much slower than fp32: emulated, not timed further
@@ -282,14 +284,13 @@ def calibrated_routes(image_size: int, precision: str, memory_format) -> dict[st
 
 
 def inference_routes(image_size: int, cache_dir: str | Path | None = None) -> dict[str, bool]:
-    """The fp32 kernel routes of inference (predict, explain, serve, spot) at this image size: the cached
-    calibration's ``onednn_linear`` (the one route a forward pass meets; its kernel rate does not depend on the
-    layout). Never measured here, so no prediction waits for a calibration: none without a cached one."""
+    """The fp32 kernel routes of inference (predict, explain, serve, spot) at this image size: the cached calibration's
+    INFERENCE_ROUTES, whatever the layout. Never measured here (no prediction waits for it): none without a cache."""
     if not calibration_enabled():
         return {}
     key = calibration_key(image_size)
     cal = _cached(key, _cache_path(key, cache_dir), "fp32 kernel routes off for inference")
-    return {"onednn_linear": cal.routes["onednn_linear"]["use"]} if cal and "onednn_linear" in cal.routes else {}
+    return {name: cal.routes[name]["use"] for name in INFERENCE_ROUTES if name in cal.routes} if cal else {}
 
 
 # ----------------------------------------------------------------------------- the measurement
