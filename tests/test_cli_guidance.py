@@ -94,9 +94,13 @@ def test_a_run_folder_as_checkpoint_names_its_models_or_how_to_save_them(tmp_pat
     clip = write_frames(tmp_path / "clip", synthetic_clip(6, 3))
     model = _run_folder(tmp_path, synthetic=False)
     run = model.parents[2]
-    for given in (run, model.parent):  # the run folder, a fold folder
+    for given in (run, model.parent, run.parent):  # the run folder, a fold folder, the folder above (mmnet demo's)
         assert main(["predict", "--checkpoint", str(given), str(clip)]) == 3
         assert f"The models under '{given}' (give one of them): {model}" in capsys.readouterr().err
+    for archive in ("clip.zip", "clip.ZIP"):  # the web page takes a zip of frames; here, the folder inside
+        (tmp_path / archive).write_bytes(b"PK\x03\x04")
+        assert main(["predict", "--checkpoint", str(model), str(tmp_path / archive)]) != 0
+        assert "A zip archive: unzip it and give the folder of frames" in capsys.readouterr().err
     (run / "seed-0" / "fold-casme2_01" / "model" / "model.safetensors").unlink()
     assert main(["predict", "--checkpoint", str(run), str(clip)]) == 3
     assert "without saved models: train with --set train.save_models=true" in capsys.readouterr().err

@@ -78,6 +78,8 @@ def conversion_hint(path: str | Path) -> str:
     p = Path(path)
     if p.suffix.lower() == ".gif":  # an animated GIF: its frame timing is per frame, a video's is not
         return f" An animated GIF: convert it to a video first, e.g. ffmpeg -i '{p}' '{p.with_suffix('.mp4')}'."
+    if p.suffix.lower() == ".zip":  # the web page takes a zip of frames; the command line reads the folder
+        return f" A zip archive: unzip it and give the folder of frames (e.g. unzip '{p}' -d '{p.with_suffix('')}')."
     return ""
 
 

@@ -241,7 +241,8 @@ def _run_folder_hint(path: Path) -> str:
     """When ``path`` is a training run folder (a common slip), where its models are or why it has none."""
     if not path.is_dir():
         return ""
-    models = [m for pattern in ("model", "*/model", "*/*/model")
+    # a run folder (seed-0/fold-x/model), or the folder of `mmnet demo` above one (demo-run/run/seed-0/...)
+    models = [m for pattern in ("model", "*/model", "*/*/model", "*/*/*/model")
               for m in sorted(path.glob(f"{pattern}/{WEIGHTS_NAME}"))]
     if models:
         shown = ", ".join(str(m.parent) for m in models[:3]) + (", ..." if len(models) > 3 else "")
