@@ -144,7 +144,7 @@ def test_predict_zip_of_frames_with_onset_and_apex(client, predictor, frames, tm
 def test_each_note_of_the_warning_is_listed_apart(client, frames, monkeypatch):
     # the notes are joined by "; ", which each note also holds: the page needs them apart, one line each
     import mmnet.infer.predictor as predictor_module
-    from mmnet.serve.analysis import SERVE_NOT_CHECKED
+    from mmnet.serve.messages import SERVE_NOT_CHECKED
 
     still = zip_bytes(np.stack([frames[0]] * 3))  # the same frame three times: nothing moves
     got = client.post("/api/predict", files={"file": ("still.zip", still, "application/zip")}).json()

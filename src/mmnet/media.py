@@ -33,6 +33,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "VIDEO_SUFFIXES",
     "conversion_hint",
+    "animation_hint",
     "FRAME_NAME",
     "FRAME_NUMBERING",
     "VideoFrame",
@@ -77,10 +78,16 @@ def conversion_hint(path: str | Path) -> str:
     """For an input that is neither frames nor a video mmnet reads: how to make it one ("" when no advice fits)."""
     p = Path(path)
     if p.suffix.lower() == ".gif":  # an animated GIF: its frame timing is per frame, a video's is not
-        return f" An animated GIF: convert it to a video first, e.g. ffmpeg -i '{p}' '{p.with_suffix('.mp4')}'."
+        return animation_hint(p)
     if p.suffix.lower() == ".zip":  # the web page takes a zip of frames; the command line reads the folder
         return f" A zip archive: unzip it and give the folder of frames (e.g. unzip '{p}' -d '{p.with_suffix('')}')."
     return ""
+
+
+def animation_hint(path: str | Path, what: str = "An animated GIF") -> str:
+    """How to make an animation (a GIF, whose frames each carry their own duration) a video mmnet reads."""
+    p = Path(path)
+    return f" {what}: convert it to a video first, e.g. ffmpeg -i '{p}' '{p.with_suffix('.mp4')}'."
 
 
 # -- frame folders -------------------------------------------------------------------------------

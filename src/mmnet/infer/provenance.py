@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["training_record", "training_caption", "label_warning", "newest_model"]
+__all__ = ["training_record", "training_caption", "label_warning", "newest_model", "UNRECORDED_CAPTION"]
 
 
 def newest_model(weights: list[Path]) -> Path:
@@ -79,13 +79,17 @@ def training_record(checkpoint: str | Path) -> dict:
     return out
 
 
+#: ``training_caption`` of a model whose training is not recorded (also: a model known by no checkpoint path).
+UNRECORDED_CAPTION = ("Model: what it was trained on is not recorded (the checkpoint is not inside its run folder); "
+                      "it may be untrained: check its origin before reading this figure.")
+
+
 def training_caption(checkpoint: str | Path) -> str:
     """One line for a figure: what the model was trained on, and a warning when that makes its output
     meaningless on real faces (synthetic data, permuted labels) or unknown (no record: possibly untrained)."""
     rec = training_record(checkpoint)
     if not rec:
-        return ("Model: what it was trained on is not recorded (the checkpoint is not inside its run folder); "
-                "it may be untrained: check its origin before reading this figure.")
+        return UNRECORDED_CAPTION
     epochs = rec["epochs"]
     where = f"run folder '{rec['run']}', data.dataset={rec['dataset']}, {epochs} epoch{'' if epochs == 1 else 's'}"
     if rec.get("synthetic"):

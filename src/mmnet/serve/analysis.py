@@ -18,15 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..infer.predictor import FACE_NOT_CHECKED, NOT_CHECKED
 from ..infer.recordings import classify_pairs, read_pairs
+from ..spotting.intervals import spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
 
 __all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_csv", "MAX_EXPLAINED"]
-
-# NOT_CHECKED says "use --align", an option of the command line; here only the server's operator can choose it
-SERVE_NOT_CHECKED = FACE_NOT_CHECKED + "; this server checks faces when started with `mmnet serve --align`"
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
@@ -54,25 +51,28 @@ def thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
 
 
 def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, folder: Path, name: str,
-            title: str, frames: tuple[int, int]) -> tuple[dict[str, bytes], str | None]:
-    """The pictures of one onset/apex pair; the note says why there is no attention figure, if not."""
+            title: str, frames: tuple[int, int], caption: str) -> tuple[dict[str, bytes], str | None]:
+    """The pictures of one onset/apex pair, the attention figure captioned as ``mmnet explain`` does (what the
+    model was trained on); the note says why there is no attention figure, if not."""
     files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
     if not predictor.model.config.use_ca:
         return files, "This model was trained without attention blocks: it has no attention maps to draw."
     explanation = explain_pair(predictor, onset, apex)
     explanation.source, (explanation.onset_frame, explanation.apex_frame) = title, frames
+    explanation.caption = caption
     path = render_explanation(explanation, folder / f"{name}attention.png")
     files[f"{name}attention.png"] = path.read_bytes()
     return files, None
 
 
 def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | None = None,
-                 apex: int | None = None, aligner=None) -> dict:
+                 apex: int | None = None, aligner=None, caption: str = "") -> dict:
     """Classify one uploaded clip (a video file or a folder of frames); pictures go to ``job.files``.
 
     Returns ``mmnet predict --json``'s fields for the clip (``source`` is the upload's name), plus
     ``warnings``: the prediction's notes as a list (``warning`` joins them), ``files``: the names of
-    the pictures, and ``note`` when the attention figure is missing.
+    the pictures, and ``note`` when the attention figure is missing. Notes and warnings are worded for the
+    server (``messages.for_web``); ``caption`` is the attention figure's (``provenance.training_caption``).
     """
     job.update(progress=0.1, stage="reading the clip")
     clip = load_clip(path)
@@ -81,18 +81,21 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
         clip = align_clip(clip, onset, aligner=aligner)
     job.update(progress=0.3, stage="finding the apex" if apex is None else "classifying")
     (prediction,) = predictor.predict_clips([(clip, onset, apex)])
-    notes = tuple(SERVE_NOT_CHECKED if note == NOT_CHECKED else note for note in prediction.notes)
-    prediction = replace(prediction, source=job.name, notes=notes)
+    notes = tuple(job.clean_message(note) for note in prediction.notes)
+    warning = prediction.recording_warning and job.clean_message(prediction.recording_warning)
+    prediction = replace(prediction, source=job.name, notes=notes, recording_warning=warning)
     job.update(progress=0.7, stage="drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
-    job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex))
+    job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex),
+                              caption)
     result = {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files)}
     if note:
         result["note"] = note
     return result
 
 
-def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None) -> dict:
+def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
+                      caption: str = "") -> dict:
     """Spot the intervals of a recording, classify and draw each; pictures go to ``job.files``.
 
     Returns the spot JSON (``{"fps", "frames", "intervals": [...]}``, see ``mmnet.serve.spotting``)
@@ -101,6 +104,7 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     The server's spotter classifies as ``mmnet spot --checkpoint`` does (one path, the same classes);
     the pictures are of the images it classified. Intervals a spotter left unclassified are classified
     here from their frames as they are, except macro-expressions (the model learnt micro-expressions).
+    ``caption`` is that of the attention figures, as for ``analyse_clip``.
     """
     job.update(progress=0.0, stage="spotting")
 
@@ -140,7 +144,7 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
             note = "A macro-expression: not classified (the model was trained on micro-expressions)."
         else:
             files, note = _figure(predictor, *pairs[k], path.parent, name, f"{job.name} interval {k + 1}",
-                                  (iv["onset"], iv["apex"]))
+                                  (iv["onset"], iv["apex"]), caption)
         job.files.update(files)
         iv["files"] = sorted(files)
         if note:
@@ -152,11 +156,14 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
 
 
 def prediction_csv(result: dict, class_names: list[str]) -> str:
-    """A clip's prediction as CSV, with the columns of ``mmnet predict``'s table."""
+    """A clip's prediction as CSV, with the columns of ``mmnet predict``'s table; ``apex_spotted`` is
+    true/false as in the JSON, and no text cell is read as a formula by a spreadsheet (``spreadsheet_safe``)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["source", "onset", "apex", "apex_spotted", "label", *(f"p_{c}" for c in class_names)])
+    writer.writerow([spreadsheet_safe(cell) for cell in
+                     ["source", "onset", "apex", "apex_spotted", "label", *(f"p_{c}" for c in class_names)]])
     probs = result["probabilities"]
-    writer.writerow([result["source"], result["onset"], result["apex"], result["apex_spotted"], result["label"],
-                     *(probs.get(c, "") for c in class_names)])
+    writer.writerow([spreadsheet_safe(cell) for cell in
+                     [result["source"], result["onset"], result["apex"], "true" if result["apex_spotted"] else "false",
+                      result["label"], *(probs.get(c, "") for c in class_names)]])
     return buf.getvalue()

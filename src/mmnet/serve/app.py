@@ -33,12 +33,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from ..errors import MMNetError
+from ..infer.provenance import UNRECORDED_CAPTION
 from ..spotting.config import MAX_FPS
 from ..spotting.intervals import intervals_csv
 from ..version import __version__
 from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .jobs import Busy, Job, JobStore, Pool
 from .limits import BodyLimit
+from .messages import for_web
 from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
 from .uploads import UploadError, UploadLimits, display_name, open_upload, remove_folder, save_upload
 
@@ -48,6 +50,9 @@ log = logging.getLogger("mmnet.serve")
 STATIC = Path(__file__).parent / "static"
 _ONSET_HELP = ("onset frame number (default: the first frame); a video's frames are counted from 0, a zip's frames "
                "by the number in their file names")
+# What a form field must be, in words, where pydantic's message would mislead ("less than or equal to 10000" for nan)
+_FIELD_RULES = {("fps",): f"must be a finite number of frames per second, above 0 and at most {MAX_FPS:g} (e.g. "
+                          "fps=30)"}
 # The page loads nothing from elsewhere, and nothing from here may be framed or sniffed as another type.
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
                                            "frame-ancestors 'none'",
@@ -80,7 +85,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     Args:
         predictor: a ``mmnet.infer.Predictor`` (loaded once, shared by every request).
-        model_info: what ``GET /api/model`` says about it (``model_info.describe_checkpoint``).
+        model_info: what ``GET /api/model`` says about it (``model_info.describe_checkpoint``); its
+            ``caption`` goes under every attention figure (default: what it was trained on is not recorded).
         settings: limits (defaults: ``ServeSettings()``).
         spotter: the long-video spotter (default ``spotting.spot_recording``; see that module).
         aligner: a face aligner for clip uploads that are not face crops (``mmnet.preprocess.FaceAligner``);
@@ -96,7 +102,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
              "recording": Pool("recording", settings.workers, settings.queue, on_end=store.sweep)}
     stop = threading.Event()
     info = {"classes": list(predictor.class_names), "image_size": predictor.preprocessing.image_size,
-            **(model_info or {})}
+            "caption": UNRECORDED_CAPTION, **(model_info or {})}
 
     def sweeper() -> None:
         while not stop.wait(min(30.0, max(settings.result_ttl_s / 4, 0.05))):
@@ -136,22 +142,27 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.exception_handler(MMNetError)
     async def _mmnet_error(_request, exc: MMNetError):
-        return _error(str(exc), 422)
+        return _error(for_web(str(exc)), 422)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
-                             for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: "
+                             f"{_FIELD_RULES.get(tuple(e.get('loc', ()))[-1:], e.get('msg'))}" for e in exc.errors())
         hint = (" Send the clip or recording as the multipart form field 'file' (curl -F file=@clip.mp4)."
                 if any(tuple(e.get("loc", ()))[-1:] == ("file",) for e in exc.errors()) else "")
         return _error(f"The request is not what this endpoint takes ({problems}).{hint} See /docs.", 422)
 
     @app.exception_handler(HTTPException)
     async def _http(request, exc: HTTPException):
-        hint = {405: f" {request.url.path} does not take {request.method}: see /docs for what each endpoint takes.",
+        path = request.url.path[:100]
+        if exc.status_code == 404 and exc.detail == "Not Found":  # no route (the API's own 404s say more)
+            return _error(f"There is nothing at {path}. The page is at /; the API's endpoints are listed at /docs.",
+                          404)
+        hint = {405: f" {path} does not take {request.method}: see /docs for what each endpoint takes.",
                 400: " Send the clip or recording as the multipart form field 'file' (curl -F file=@clip.mp4)."
                 if request.method == "POST" else ""}.get(exc.status_code, "")
-        return _error(f"{exc.detail}{hint}", exc.status_code)
+        detail = str(exc.detail)
+        return _error(f"{detail}{'' if not hint or detail.endswith('.') else '.'}{hint}", exc.status_code)
 
     @app.exception_handler(Exception)
     async def _internal(_request, exc: Exception):
@@ -177,7 +188,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         folder = store.new_folder()
         job = Job(kind, display_name(file.filename, default_name), folder, settings.job_timeout_s)
         try:
-            upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits), limits))
+            upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits), limits,
+                                                                    job.name))
         except UploadError:
             remove_folder(folder)
             raise
@@ -217,7 +229,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             job, upload = await _receive(request, file, "clip", "clip")
             store.add(job)
             future = slot.submit(job, lambda j: analyse_clip(j, predictor, upload.path, onset=onset, apex=apex,
-                                                             aligner=aligner))
+                                                             aligner=aligner, caption=info["caption"]))
         await asyncio.wrap_future(future)
         if job.status != "done":
             store.remove(job.id)
@@ -242,7 +254,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                                   "or in the API's form field 'fps' (curl -F file=@frames.zip -F fps=30); "
                                   "CAS(ME)^2 and CAS(ME)^3: 30, SAMM: 200.")
             store.add(job)
-            slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps))
+            slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps,
+                                                         caption=info["caption"]))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202)
 
     def _job_urls(job: Job) -> dict[str, str]:

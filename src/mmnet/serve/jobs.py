@@ -10,7 +10,6 @@ outcome; its result (JSON and the small PNGs drawn from it) stays in memory unti
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import uuid
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MMNetError
+from .messages import for_web
 from .uploads import UploadError, remove_folder
 
 __all__ = ["Busy", "JobTimeout", "Job", "Pool", "JobStore"]
@@ -89,10 +89,9 @@ class Job:
         return out
 
     def clean_message(self, message: str) -> str:
-        """``message`` with the job folder's paths replaced by the upload's name (no server paths shown)."""
-        if self.folder is None:
-            return message
-        return re.sub(re.escape(str(self.folder)) + r"[^\s'\"]*", lambda _: self.name, message)
+        """``message`` as the server shows it (``messages.for_web``): the job folder's paths replaced by the
+        upload's name (no server paths shown), the command line's remedies by the page's and the API's."""
+        return for_web(message, self.folder, self.name)
 
 
 class Pool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError
-from ..infer.provenance import newest_model
+from ..infer.provenance import newest_model, training_caption
 from ..infer.provenance import training_record as _training
 
 __all__ = ["describe_checkpoint", "find_demo_checkpoint", "NO_MODEL_HELP"]
@@ -37,7 +37,8 @@ def find_demo_checkpoint(search: Path) -> Path | None:
 
 
 def describe_checkpoint(path: Path, predictor) -> dict:
-    """The model as the page shows it: classes, input size, version, training data (when known)."""
+    """The model as the page shows it: classes, input size, version, training data (when known), and the
+    ``caption`` its attention figures carry (``mmnet explain``'s: what the model was trained on)."""
     from ..model.mmnet import read_checkpoint
 
     try:
@@ -68,5 +69,6 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         "training": training,
         "synthetic": bool(synthetic),
         "summary": summary,
+        "caption": training_caption(path),
     }
 

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ..errors import MMNetError
-from ..media import IMAGE_SUFFIXES
+from ..media import IMAGE_SUFFIXES, animation_hint
 
 __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "open_upload", "display_name", "remove_folder"]
 
@@ -85,11 +85,17 @@ def _too_large(limit: int) -> str:
             "or ask whoever runs the server to raise --max-upload-mb.")
 
 
-def open_upload(path: Path, limits: UploadLimits) -> Upload:
-    """Recognise an upload saved by ``save_upload`` by decoding it; UploadError when it is no clip."""
+def open_upload(path: Path, limits: UploadLimits, name: str = "upload") -> Upload:
+    """Recognise an upload saved by ``save_upload`` by decoding it; UploadError when it is no clip.
+    ``name`` is the upload's display name, for the conversion the refusal of an animation suggests."""
     if zipfile.is_zipfile(path):
         return _open_zip(path, path.parent / "frames", limits)
-    if _image_size(path) is not None:
+    frames, image_format = _image_frames(path)
+    if frames > 1:  # the command line's advice for a .gif, found here by content (the name is the client's)
+        what = "An animated GIF" if image_format == "GIF" else "An animated image"
+        raise UploadError(f"This is an animation of {frames} frames, not a video.{animation_hint(name, what)} Then "
+                          "upload the video, or a zip of the clip's frames.", 415)
+    if frames == 1:
         raise UploadError("This is a single image, not a clip. Upload a video, or a zip of the clip's frames "
                           "(at least the onset and the apex, numbered in their names, e.g. img1.png, img2.png).", 415)
     return _open_video(path, limits)
@@ -104,6 +110,18 @@ def _image_size(path: Path) -> tuple[int, int] | None:
             return im.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None
+
+
+def _image_frames(path: Path) -> tuple[int, str | None]:
+    """(number of frames, Pillow's format) when Pillow recognises the file as an image (an animation has
+    more than one frame), else (0, None)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return getattr(im, "n_frames", 1), im.format
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return 0, None
 
 
 def _check_pixels(width: int, height: int, what: str, limits: UploadLimits) -> None:

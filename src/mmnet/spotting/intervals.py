@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataError
 
-__all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "CSV_COLUMNS"]
+__all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "CSV_COLUMNS", "spreadsheet_safe"]
 
 TYPES = ("micro", "macro")
 
@@ -95,6 +96,19 @@ def _decimals(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(cell):
+    """``cell`` as a CSV cell that no spreadsheet runs as a formula: text starting with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's advice on CSV injection: a file name or a
+    class name such as ``=1+2`` is shown, not computed). Numbers, and text that is a number ("-0.5"), are kept."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = None) -> str:
     """Intervals as CSV, one row each: ``CSV_COLUMNS``, then ``p_<class>`` per class of ``class_names``.
 
@@ -102,7 +116,7 @@ def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = N
     are ignored. An interval that was not classified (a macro-expression) has empty label and ``p_``
     cells. Without ``class_names`` the classes are those of the first classified interval, in its order
     (the model's: probabilities are filled in the predictor's class order); no ``p_`` columns when none is.
-    Score and probabilities are written with 6 decimals.
+    Score and probabilities are written with 6 decimals; text cells are ``spreadsheet_safe``.
     """
     records = list(records)
     if class_names is None:
@@ -110,9 +124,10 @@ def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = N
         class_names = list(first)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, *(f"p_{c}" for c in class_names)])
+    writer.writerow([spreadsheet_safe(cell) for cell in [*CSV_COLUMNS, *(f"p_{c}" for c in class_names)]])
     for r in records:
         probs = r.get("probabilities") or {}
-        writer.writerow([r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
-                         r.get("label") or "", *(_decimals(probs.get(c)) for c in class_names)])
+        writer.writerow([spreadsheet_safe(cell) for cell in
+                         [r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
+                          r.get("label") or "", *(_decimals(probs.get(c)) for c in class_names)]])
     return buf.getvalue()

@@ -1,0 +1,187 @@
+"""What `mmnet serve` says to a person: the command line's errors and notes worded for the page and the API
+(no CLI option, no server path, no swallowed punctuation), CSV cells no spreadsheet runs as formulas, the
+attention figure captioned as `mmnet explain`'s, an animated GIF named as such, and HTTP errors as sentences."""
+
+import csv
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("av")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from mmnet.infer import Predictor  # noqa: E402
+from mmnet.serve import create_app  # noqa: E402
+from mmnet.serve.messages import WEB_WORDING, for_web  # noqa: E402
+from tests.serve_helpers import fake_spotter, make_checkpoint, mp4_bytes, synth_frames  # noqa: E402
+
+CLI_WORDS = ("--no-align", "--onset", "--apex", "--fps", "face.mode", "to a folder", "in a folder", "mmnet spot")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return make_checkpoint(tmp_path_factory.mktemp("serve-messages") / "model")
+
+
+@pytest.fixture(scope="module")
+def predictor(checkpoint):
+    return Predictor.from_checkpoint(checkpoint)
+
+
+@pytest.fixture(scope="module")
+def client(predictor):
+    with TestClient(create_app(predictor, spotter=fake_spotter()), raise_server_exceptions=False) as c:
+        yield c
+
+
+def failed_recording(client, name, video):
+    import time
+
+    job = client.post("/api/recordings", files={"file": (name, video)}).json()
+    t0 = time.monotonic()
+    while (state := client.get(job["urls"]["state"]).json())["status"] not in ("done", "failed"):
+        assert time.monotonic() - t0 < 120, state
+        time.sleep(0.05)
+    assert state["status"] == "failed", state
+    return state["error"]
+
+
+def assert_web_wording(message):
+    for words in CLI_WORDS:
+        assert words not in message, message
+    assert "/tmp" not in message and "mmnet-serve-" not in message, message
+
+
+def test_server_paths_become_the_upload_name_keeping_the_punctuation_after_them(tmp_path):
+    folder = tmp_path / "job-1"
+    assert for_web(f"{folder}/video.mp4: spotting needs at least 2 frames, got 1.", folder, "one.mp4") == \
+        "one.mp4: spotting needs at least 2 frames, got 1."
+    assert for_web(f"Video '{folder}/video.mp4' cannot be read.", folder, "a.mp4") == "Video 'a.mp4' cannot be read."
+    assert for_web(f"Clip {folder}/frames.", folder, "f.zip") == "Clip f.zip."
+    assert for_web(f"{folder}/frames/a:b.png, then", folder, "f.zip") == "f.zip, then"
+
+
+def test_a_one_frame_recording_keeps_the_colon_after_its_name(predictor):
+    with TestClient(create_app(predictor), raise_server_exceptions=False) as c:  # the real spotter
+        error = failed_recording(c, "oneframe.mp4", mp4_bytes(synth_frames(n=1, apex=0)))
+    assert error.startswith("oneframe.mp4: spotting needs at least 2 frames"), error
+
+
+def test_every_cli_remedy_is_reworded_and_no_web_remedy_names_a_cli_option():
+    for cli, web in WEB_WORDING:
+        assert cli != web
+        assert_web_wording(web)
+
+
+def test_a_damaged_video_is_told_to_upload_a_zip_of_frames_not_a_folder(tmp_path):
+    from mmnet.errors import DataError
+    from mmnet.media import stream_video
+
+    bad = tmp_path / "video.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    with pytest.raises(DataError) as caught:
+        next(stream_video(bad))
+    assert "to a folder" in str(caught.value)  # the command line's remedy
+    said = for_web(str(caught.value), tmp_path, "broken.mp4")
+    assert said.startswith("Video 'broken.mp4' cannot be decoded") and "upload a zip of its frames" in said, said
+    assert_web_wording(said)
+
+
+def test_a_clip_that_looks_like_a_recording_says_how_to_upload_it_as_one(client):
+    long = mp4_bytes(np.concatenate([synth_frames()] * 4), fps=10)  # 4.8 s: over the 3 s rule
+    warning = client.post("/api/predict", files={"file": ("long.mp4", long)}).json()["recording_warning"]
+    assert "upload it as a recording" in warning and "\"A long recording\"" in warning and "/api/recordings" in warning
+    assert_web_wording(warning)
+
+
+@pytest.mark.slow
+def test_no_face_errors_name_the_page_remedy(predictor):
+    pytest.importorskip("dlib")
+    from mmnet.preprocess import FaceAligner
+
+    blank = mp4_bytes(np.full((40, 96, 96, 3), 128, np.uint8))
+    with TestClient(create_app(predictor, aligner=FaceAligner()), raise_server_exceptions=False) as c:
+        error = failed_recording(c, "noface.mp4", blank)
+        assert error.startswith("noface.mp4: no face found in any of the"), error
+        assert "upload a recording in which a face is visible" in error
+        assert_web_wording(error)
+        r = c.post("/api/predict", files={"file": ("noface.mp4", blank)})  # `mmnet serve --align`: clips aligned
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert "Clip 'noface.mp4'" in error and "\"Onset frame\" field" in error and "form field 'onset'" in error, error
+    assert_web_wording(error)
+
+
+def test_csv_cells_are_never_formulas_and_numbers_stay_numbers(client):
+    from mmnet.spotting.intervals import intervals_csv, spreadsheet_safe
+
+    r = client.post("/api/predict", files={"file": ("=1+2.mp4", mp4_bytes(synth_frames()))})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    rows = list(csv.reader(io.StringIO(client.get(f"/api/jobs/{got['id']}/result?format=csv").text)))
+    assert rows[1][0] == "'=1+2.mp4"
+    assert rows[1][3] == ("true" if got["apex_spotted"] else "false")  # as the JSON, not Python's True
+    for cell in ("+A1", "-x", "@SUM(A1)", "\tx", "\rx"):
+        assert spreadsheet_safe(cell) == "'" + cell
+    assert [spreadsheet_safe(v) for v in ("-0.500000", "+3", "1e-5", -2, "happy", "")] == \
+        ["-0.500000", "+3", "1e-5", -2, "happy", ""]
+    record = {"onset": 1, "apex": 2, "offset": 3, "type": "micro", "score": -0.5, "label": "=HYPERLINK(\"x\")",
+              "probabilities": {"=HYPERLINK(\"x\")": 1.0}}
+    header, row = list(csv.reader(io.StringIO(intervals_csv([record]))))
+    assert row[4] == "-0.500000" and row[5] == "'=HYPERLINK(\"x\")" and header[-1] == "p_=HYPERLINK(\"x\")"
+
+
+def test_the_attention_figure_carries_the_training_caption_of_mmnet_explain(predictor, checkpoint, monkeypatch):
+    import mmnet.serve.analysis as analysis
+    from mmnet.infer.provenance import UNRECORDED_CAPTION, training_caption
+    from mmnet.serve.model_info import describe_checkpoint
+
+    drawn = []
+    render = analysis.render_explanation
+    monkeypatch.setattr(analysis, "render_explanation", lambda e, path, **kw: drawn.append(e.caption) or render(
+        e, path, **kw))
+    clip = mp4_bytes(synth_frames())
+    info = describe_checkpoint(checkpoint, predictor)
+    assert info["caption"] == training_caption(checkpoint)
+    for model_info, caption in ((None, UNRECORDED_CAPTION), ({**info, "caption": "Model trained on X."},
+                                                             "Model trained on X.")):
+        with TestClient(create_app(predictor, model_info=model_info), raise_server_exceptions=False) as c:
+            assert c.post("/api/predict", files={"file": ("c.mp4", clip)}).status_code == 200
+        assert drawn.pop() == caption
+
+
+def test_an_animated_gif_is_named_as_one_with_the_command_lines_conversion(client, tmp_path):
+    frames = [Image.fromarray(f) for f in synth_frames(n=14)]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], duration=40)
+    for endpoint in ("/api/predict", "/api/recordings"):
+        r = client.post(endpoint, files={"file": ("anim.gif", gif.getvalue())})
+        assert r.status_code == 415, r.text
+        error = r.json()["error"]
+        assert "animation of 14 frames" in error and "An animated GIF: convert it to a video first" in error, error
+        assert "ffmpeg -i 'anim.gif' 'anim.mp4'" in error and "single image" not in error, error
+    still = io.BytesIO()
+    frames[0].save(still, format="GIF")
+    assert "single image" in client.post("/api/predict", files={"file": ("one.gif", still.getvalue())}).json()["error"]
+
+
+@pytest.mark.parametrize("fps", ["nan", "inf", "-inf"])
+def test_a_frame_rate_that_is_no_finite_number_is_told_so(client, fps):
+    r = client.post("/api/recordings", files={"file": ("a.mp4", b"x")}, data={"fps": fps})
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert "must be a finite number of frames per second" in error and "less than or equal" not in error, error
+
+
+def test_http_errors_are_sentences(client):
+    assert "Method Not Allowed. /api/predict does not take GET" in client.get("/api/predict").json()["error"]
+    r = client.get("/api/nothing-here")
+    assert r.status_code == 404
+    error = r.json()["error"]
+    assert error.startswith("There is nothing at /api/nothing-here.") and "/docs" in error and "at /" in error, error
+    assert "There is no job" in client.get("/api/jobs/nope").json()["error"]  # the API's own 404s unchanged
