@@ -148,3 +148,25 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
     names = [a.get_attribute("download") for a in page.locator("#dl-png a").all()]
     assert names == ["session-timeline.png", "session-interval-1-attention.png"]
     page.screenshot(path=str(tmp_path / "serve-recording.png"), full_page=True)
+
+
+@pytest.mark.parametrize("path, operation", [("/docs", ".opblock-summary-path"), ("/redoc", "[id^='operation/']")])
+def test_the_api_docs_render_without_another_site(browser, server, path, operation):
+    pytest.importorskip("fastapi_offline")
+    context = browser.new_context()
+    elsewhere = []
+
+    def only_here(route):  # as on a computer without a network: any other host is unreachable
+        if route.request.url.startswith(server.url):
+            return route.continue_()
+        elsewhere.append(route.request.url)
+        return route.abort()
+
+    context.route("**/*", only_here)
+    page = context.new_page()
+    page.goto(server.url + path)
+    page.wait_for_selector(operation, timeout=TIMEOUT_MS)
+    assert "/api/recordings" in page.inner_text("body")
+    assert "Unable to render" not in page.inner_text("body")
+    context.close()
+    assert elsewhere == []

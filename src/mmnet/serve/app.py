@@ -1,6 +1,6 @@
 """The HTTP API and the page: one FastAPI application around one loaded model.
 
-Endpoints (OpenAPI at ``/docs`` and ``/openapi.json``; docs/serve.md):
+Endpoints (OpenAPI at ``/docs``, ``/redoc`` (``mmnet.serve.docs``) and ``/openapi.json``; docs/serve.md):
 
 * ``GET /api/health``, ``GET /api/model``: liveness, load, and which model answers;
 * ``POST /api/predict``: a clip (video or zip of frames) -> ``mmnet predict --json``'s fields, plus
@@ -37,6 +37,7 @@ from ..spotting.config import MAX_FPS
 from ..spotting.intervals import intervals_csv
 from ..version import __version__
 from .analysis import analyse_clip, analyse_recording, prediction_csv
+from .docs import add_docs
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, Pool
 from .limits import BodyLimit
 from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
@@ -116,10 +117,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 pool.shutdown()
             remove_folder(root)
 
-    app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
                               "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
     app.state.store, app.state.pools, app.state.root = store, pools, root
+    add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
                        message=f"The upload is larger than this server's limit of {settings.max_upload_mb:g} MB. "
                                "Send a shorter recording, or ask whoever runs the server to raise --max-upload-mb.")
