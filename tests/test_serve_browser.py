@@ -26,13 +26,25 @@ DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "ser
 TIMEOUT_MS = 60_000
 
 
+def spotter_with_timeline():
+    """The stand-in spotter, also drawing a timeline figure as the server's own spotter does."""
+    from mmnet.serve.analysis import png
+
+    inner = fake_spotter()
+
+    def spot(path, **kwargs):
+        return {**inner(path, **kwargs), "timeline": png(np.full((40, 120, 3), 200, np.uint8))}
+
+    return spot
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     checkpoint = make_checkpoint(tmp_path_factory.mktemp("browser") / "model")
     predictor = Predictor.from_checkpoint(checkpoint)
     info = {"name": "tiny test model", "summary": "Trained on synthetic faces (mmnet demo): for trying this page "
             "only. Its predictions mean nothing on real faces.", "synthetic": True}
-    app = create_app(predictor, model_info=info, settings=ServeSettings(), spotter=fake_spotter())
+    app = create_app(predictor, model_info=info, settings=ServeSettings(), spotter=spotter_with_timeline())
     with LiveServer(app) as live:
         yield live
 
@@ -119,9 +131,42 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
     page.wait_for_function("document.querySelector('#interval-detail h3').textContent.startsWith('Interval 2')")
     assert page.inner_text("#interval-detail .label") == "not classified"
     assert "trained on micro-expressions" in page.inner_text("#interval-detail .attention-note")
+    # the JSON and CSV are the whole recording's, named after it, whichever interval is shown
+    assert page.get_attribute("#dl-json", "download") == "session.json"
+    assert page.get_attribute("#dl-csv", "download") == "session.csv"
+    timeline_link = page.locator("#dl-png a[download='session-timeline.png']")
+    assert timeline_link.count() == 1
+    fetched = page.evaluate("fetch(document.querySelector(\"#dl-png a[download='session-timeline.png']\").href)"
+                            ".then(r => r.status + ' ' + r.headers.get('content-type'))")
+    assert fetched == "200 image/png"
     page.locator("#intervals tbody tr").nth(0).click()  # the micro-expression, from the table
     page.wait_for_function("document.querySelector('#interval-detail h3').textContent.startsWith('Interval 1')")
     assert page.inner_text("#interval-detail .label") in CLASSES
     page.wait_for_function("document.querySelector('#interval-detail img.attention').naturalWidth > 300",
                            timeout=TIMEOUT_MS)
+    assert page.get_attribute("#dl-json", "download") == "session.json"
+    names = [a.get_attribute("download") for a in page.locator("#dl-png a").all()]
+    assert names == ["session-timeline.png", "session-interval-1-attention.png"]
     page.screenshot(path=str(tmp_path / "serve-recording.png"), full_page=True)
+
+
+@pytest.mark.parametrize("path, operation", [("/docs", ".opblock-summary-path"), ("/redoc", "[id^='operation/']")])
+def test_the_api_docs_render_without_another_site(browser, server, path, operation):
+    pytest.importorskip("fastapi_offline")
+    context = browser.new_context()
+    elsewhere = []
+
+    def only_here(route):  # as on a computer without a network: any other host is unreachable
+        if route.request.url.startswith(server.url):
+            return route.continue_()
+        elsewhere.append(route.request.url)
+        return route.abort()
+
+    context.route("**/*", only_here)
+    page = context.new_page()
+    page.goto(server.url + path)
+    page.wait_for_selector(operation, timeout=TIMEOUT_MS)
+    assert "/api/recordings" in page.inner_text("body")
+    assert "Unable to render" not in page.inner_text("body")
+    context.close()
+    assert elsewhere == []

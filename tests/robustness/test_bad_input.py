@@ -280,7 +280,9 @@ def test_trained_folds_without_config_yaml_are_not_reused_under_another_config(t
 
 @pytest.mark.parametrize("argv, needle", [(["--port", "99999"], "at most 65535"),
                                           (["--max-upload-mb", "nan"], "finite and > 0"),
-                                          (["--result-ttl", "inf"], "finite and > 0")])
+                                          (["--result-ttl", "inf"], "finite and > 0"),
+                                          (["--max-results", "0"], "--max-results must be >= 1"),
+                                          (["--max-results-mb", "nan"], "--max-results-mb")])
 def test_serve_options_out_of_range_are_named(tmp_path, capsys, argv, needle):
     pytest.importorskip("uvicorn")
     ckpt = small_checkpoint(tmp_path / "ckpt")

@@ -29,6 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="uploads waiting beyond those; more are answered 503 'busy' (default: 4)")
     p.add_argument("--result-ttl", type=float, default=30.0,
                    help="minutes a result stays available after it is ready (default: 30)")
+    p.add_argument("--max-results", type=int, default=500,
+                   help="finished results kept (in memory); beyond it the oldest is removed (default: 500)")
+    p.add_argument("--max-results-mb", type=float, default=1024.0,
+                   help="MB of pictures those results may hold; beyond it the oldest is removed (default: 1024)")
     p.add_argument("--job-timeout", type=float, default=30.0, help="minutes one analysis may take (default: 30)")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
@@ -87,14 +91,16 @@ def run(args: argparse.Namespace) -> int:
     from ..serve.model_info import describe_checkpoint
     from .common import load_predictor
 
-    for name in ("port", "workers"):
+    for name in ("port", "workers", "max_results"):
         if getattr(args, name) < 1:
-            raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.port > 65535:
         raise ConfigError(f"--port must be at most 65535, got {args.port}")
     if (args.queue < 0 or not 0 < args.max_upload_mb < float("inf") or not 0 < args.result_ttl < float("inf")
-            or not 0 < args.job_timeout < float("inf")):  # NaN fails every comparison
-        raise ConfigError("--queue must be >= 0 and --max-upload-mb, --result-ttl, --job-timeout finite and > 0.")
+            or not 0 < args.job_timeout < float("inf")
+            or not 0 < args.max_results_mb < float("inf")):  # NaN fails every comparison
+        raise ConfigError("--queue must be >= 0 and --max-upload-mb, --result-ttl, --job-timeout, --max-results-mb "
+                          "finite and > 0.")
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
@@ -111,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
         aligner = FaceAligner()
     settings = ServeSettings(max_upload_mb=args.max_upload_mb, workers=args.workers, queue=args.queue,
-                             result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60)
+                             result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
+                             max_kept=args.max_results, max_kept_mb=args.max_results_mb)
     app = create_app(predictor, model_info=info, settings=settings, aligner=aligner)
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host

@@ -1,6 +1,6 @@
 """The HTTP API and the page: one FastAPI application around one loaded model.
 
-Endpoints (OpenAPI at ``/docs`` and ``/openapi.json``; docs/serve.md):
+Endpoints (OpenAPI at ``/docs``, ``/redoc`` (``mmnet.serve.docs``) and ``/openapi.json``; docs/serve.md):
 
 * ``GET /api/health``, ``GET /api/model``: liveness, load, and which model answers;
 * ``POST /api/predict``: a clip (video or zip of frames) -> ``mmnet predict --json``'s fields, plus
@@ -38,7 +38,8 @@ from ..spotting.config import MAX_FPS
 from ..spotting.intervals import intervals_csv
 from ..version import __version__
 from .analysis import analyse_clip, analyse_recording, prediction_csv
-from .jobs import Busy, Job, JobStore, Pool
+from .docs import add_docs
+from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, Pool
 from .limits import BodyLimit
 from .messages import for_web
 from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
@@ -68,7 +69,8 @@ class ServeSettings:
     queue: int = 4
     result_ttl_s: float = 1800.0
     job_timeout_s: float = 1800.0
-    max_kept: int = 64
+    max_kept: int = 500  # finished results held (in memory), oldest removed first
+    max_kept_mb: float = 1024.0  # their pictures at most: a clip's ~0.1-0.2 MB, a recording's up to ~30
 
     @property
     def limits(self) -> UploadLimits:
@@ -97,7 +99,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     can_spot = spotter is not None or spotting_available()
     spotter = spotter or spot_recording
     root = Path(tempfile.mkdtemp(prefix="mmnet-serve-"))
-    store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept)
+    store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept,
+                     max_bytes=int(settings.max_kept_mb * 2**20))
     pools = {"clip": Pool("clip", settings.workers, settings.queue, on_end=store.sweep),
              "recording": Pool("recording", settings.workers, settings.queue, on_end=store.sweep)}
     stop = threading.Event()
@@ -120,10 +123,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 pool.shutdown()
             remove_folder(root)
 
-    app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
                               "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
     app.state.store, app.state.pools, app.state.root = store, pools, root
+    add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
                        message=f"The upload is larger than this server's limit of {settings.max_upload_mb:g} MB. "
                                "Send a shorter recording, or ask whoever runs the server to raise --max-upload-mb.")
@@ -172,9 +176,21 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     def _job(job_id: str) -> Job:
         job = store.get(job_id)
         if job is None:
-            raise HTTPException(404, f"There is no job {job_id[:40]!r} (results are kept "
-                                     f"{settings.result_ttl_s / 60:g} minutes after they are ready).")
+            raise HTTPException(404, _gone_message(job_id[:40], store.why_gone(job_id)))
         return job
+
+    def _gone_message(job_id: str, why: str | None) -> str:
+        ask = "Download each result soon after it is ready, or ask whoever runs the server to raise"
+        return {
+            DELETED: f"Job {job_id} was deleted.",
+            EXPIRED: f"The result of job {job_id} has expired: this server keeps results "
+                     f"{settings.result_ttl_s / 60:g} minutes after they are ready.",
+            EVICTED: f"The result of job {job_id} was removed to make room: this server keeps the last "
+                     f"{settings.max_kept} results. {ask} --max-results.",
+            OVER_MEMORY: f"The result of job {job_id} was removed to make room: this server keeps at most "
+                         f"{settings.max_kept_mb:g} MB of results' pictures. {ask} --max-results-mb.",
+        }.get(why, f"There is no job {job_id!r} on this server (results are kept {settings.result_ttl_s / 60:g} "
+                   f"minutes after they are ready, the last {settings.max_kept} at most; a restart forgets them).")
 
     def _urls(job: Job, names) -> dict[str, str]:
         return {n: f"/api/jobs/{job.id}/files/{n}" for n in names}
@@ -314,7 +330,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             return _error(f"Job {job.id} has no file {name[:80]!r}.", 404)
         return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
-    @app.delete("/api/jobs/{job_id}", status_code=204, summary="Forget a job and its result")
+    @app.delete("/api/jobs/{job_id}", status_code=204,
+                summary="Forget a job and its result; a job still waiting or running is cancelled")
     async def job_delete(job_id: str):
         if not store.remove(job_id):
             _job(job_id)

@@ -4,7 +4,10 @@ A ``Pool`` is a thread pool with a capacity (running + waiting); a request first
 (``Busy`` when none is free: the server answers 503 at once instead of piling work up), then
 hands it to a ``Job``. A job's upload folder is removed as soon as the job ends, whatever the
 outcome; its result (JSON and the small PNGs drawn from it) stays in memory until it is deleted,
-``ttl_s`` after it ended, or when more than ``max_kept`` finished jobs are held (oldest first).
+``ttl_s`` after it ended, or, oldest first, when more than ``max_kept`` finished jobs or more than
+``max_bytes`` of their pictures are held (memory is the only thing a kept result holds).
+Deleting a job that runs cancels it: its next progress report raises ``JobCancelled``.
+The store remembers why the latest jobs it forgot went (deleted, expired, removed to make room).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +26,8 @@ from ..errors import MMNetError
 from .messages import for_web
 from .uploads import UploadError, remove_folder
 
-__all__ = ["Busy", "JobTimeout", "Job", "Pool", "JobStore"]
+__all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "JobStore", "DELETED", "EXPIRED", "EVICTED",
+           "OVER_MEMORY"]
 
 log = logging.getLogger("mmnet.serve")
 
@@ -33,6 +38,14 @@ class Busy(MMNetError, RuntimeError):
 
 class JobTimeout(MMNetError, RuntimeError):
     """A job ran past its time limit."""
+
+
+class JobCancelled(MMNetError, RuntimeError):
+    """The job was deleted while it waited or ran."""
+
+
+# Why the store forgot a job (``JobStore.why_gone``): EVICTED past ``max_kept`` results, OVER_MEMORY past ``max_bytes``.
+DELETED, EXPIRED, EVICTED, OVER_MEMORY = "deleted", "expired", "evicted", "over memory"
 
 
 @dataclass
@@ -64,9 +77,13 @@ class Job:
     started: float | None = None
     finished: float | None = None
     version: int = 0
+    cancelled: bool = False
 
     def update(self, *, progress: float | None = None, stage: str | None = None) -> None:
-        """Report progress (called from the worker); JobTimeout past the job's time limit."""
+        """Report progress (called from the worker, at every frame of a recording); JobCancelled once the
+        job is deleted, JobTimeout past its time limit: either stops the work where it stands."""
+        if self.cancelled:
+            raise JobCancelled(f"Job {self.id} was deleted.")
         if self.started is not None and time.monotonic() - self.started > self.max_seconds:
             raise JobTimeout(f"The analysis took longer than this server allows ({self.max_seconds:.0f} s). "
                              "Send a shorter recording.")
@@ -79,6 +96,11 @@ class Job:
     @property
     def ended(self) -> bool:
         return self.status in ("done", "failed")
+
+    @property
+    def size(self) -> int:
+        """Bytes of pictures held (the JSON beside them is small)."""
+        return sum(len(data) for data in self.files.values())
 
     def public(self) -> dict:
         """The job's state as the API shows it."""
@@ -159,6 +181,9 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
         job.update(stage="starting")
         job.result = work(job)
         status, error, code = "done", None, 200
+    except JobCancelled:
+        job.files, job.result = {}, None  # nobody can fetch them: the job is no longer in the store
+        status, error, code = "failed", f"Job {job.id} was deleted.", 410
     except MMNetError as exc:
         status, error, code = "failed", job.clean_message(str(exc)), exc.status if isinstance(exc, UploadError) else 422
     except MemoryError:
@@ -181,13 +206,20 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
 
 
 class JobStore:
-    """The jobs by id, forgotten ``ttl_s`` after they end (and beyond ``max_kept`` ended ones)."""
+    """The jobs by id, forgotten ``ttl_s`` after they end, beyond ``max_kept`` ended ones or ``max_bytes`` of
+    their pictures (oldest first; the newest result is always kept), or when deleted."""
 
-    def __init__(self, root: Path, *, ttl_s: float = 1800.0, max_kept: int = 64):
+    REMEMBERED = 10_000  # ids of forgotten jobs whose fate is still told (a few hundred KB at most)
+
+    def __init__(self, root: Path, *, ttl_s: float = 1800.0, max_kept: int = 500, max_bytes: int = 2**30):
+        if max_kept < 1 or max_bytes < 1:
+            raise ValueError(f"max_kept and max_bytes must be >= 1, got {max_kept}, {max_bytes}")
         self.root = root
         self.ttl_s = ttl_s
         self.max_kept = max_kept
+        self.max_bytes = max_bytes
         self._jobs: dict[str, Job] = {}
+        self._gone: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
     def new_folder(self) -> Path:
@@ -206,25 +238,48 @@ class JobStore:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def remove(self, job_id: str) -> bool:
-        """Forget a job (its folder is removed when it ends); False when there is none."""
+    def why_gone(self, job_id: str) -> str | None:
+        """DELETED, EXPIRED, EVICTED or OVER_MEMORY for a job this store forgot lately; None for one it never held."""
         with self._lock:
-            job = self._jobs.pop(job_id, None)
+            return self._gone.get(job_id)
+
+    def _forget(self, job: Job, why: str) -> None:  # with the lock held
+        del self._jobs[job.id]
+        self._gone[job.id] = why
+        while len(self._gone) > self.REMEMBERED:
+            self._gone.popitem(last=False)
+
+    def remove(self, job_id: str) -> bool:
+        """Forget a job, cancelling it if it waits or runs (its worker removes its folder when it stops);
+        False when there is none."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job.cancelled = True
+                self._forget(job, DELETED)
         if job is not None and job.ended and job.folder is not None:
             remove_folder(job.folder)
         return job is not None
 
     def sweep(self, now: float | None = None) -> int:
-        """Forget expired jobs; returns how many."""
+        """Forget expired jobs, then the oldest ended ones beyond the limits; returns how many."""
         now = time.monotonic() if now is None else now
         with self._lock:
             ended = sorted((j for j in self._jobs.values() if j.ended and j.finished is not None),
                            key=lambda j: j.finished)
             expired = [j for j in ended if now - j.finished > self.ttl_s]
-            extra = [j for j in ended if j not in expired][: max(0, len(ended) - len(expired) - self.max_kept)]
-            for job in expired + extra:
-                del self._jobs[job.id]
-        return len(expired) + len(extra)
+            kept = [j for j in ended if now - j.finished <= self.ttl_s]
+            held = sum(j.size for j in kept)
+            evicted = 0
+            while len(kept) > self.max_kept or (len(kept) > 1 and held > self.max_bytes):
+                why = EVICTED if len(kept) > self.max_kept else OVER_MEMORY
+                job = kept.pop(0)
+                held -= job.size
+                self._forget(job, why)
+                evicted += 1
+            for job in expired:
+                self._forget(job, EXPIRED)
+        return len(expired) + evicted
 
     def counts(self) -> dict[str, int]:
         with self._lock:

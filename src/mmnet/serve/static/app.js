@@ -177,20 +177,35 @@ function detail(data, files, prefix) {
   return node;
 }
 
-function downloads(data, id, png, name) {
+// The whole result as JSON and CSV, named after the upload; figures: [link text, URL, file name] each.
+function downloads(data, id, name, figures) {
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
   $("dl-json").href = URL.createObjectURL(blob);
   $("dl-json").download = `${name}.json`;
   $("dl-csv").href = `/api/jobs/${id}/result?format=csv`;
   $("dl-csv").download = `${name}.csv`;
-  $("dl-png").innerHTML = "";
-  if (png) {
+  $("dl-png").replaceChildren();
+  for (const [text, url, file] of figures) {
+    if (!url) continue;
     const a = document.createElement("a");
-    a.href = png;
-    a.download = `${name}-attention.png`;
-    a.textContent = "PNG (attention figure)";
+    a.href = url;
+    a.download = file;
+    a.textContent = text;
     $("dl-png").append(" · ", a);
   }
+}
+
+function baseName(source) { return source.replace(/\.[^.]*$/, ""); }
+
+// A recording's figures: its timeline and, once one is selected, the attention figure of interval k.
+function recordingFigures(data, k) {
+  const name = baseName(data.source);
+  const figures = [["PNG (timeline)", (data.files || {})["timeline.png"], `${name}-timeline.png`]];
+  if (k !== undefined) {
+    const url = (data.intervals[k].files || {})[`interval-${k}-attention.png`];
+    figures.push([`PNG (interval ${k + 1} attention figure)`, url, `${name}-interval-${k + 1}-attention.png`]);
+  }
+  return figures;
 }
 
 function showClip(data) {
@@ -218,7 +233,8 @@ function showClip(data) {
     warning.textContent = `Note: ${data.recording_warning}`;
     box.prepend(warning);
   }
-  downloads(data, data.id, data.files["attention.png"], data.source.replace(/\.[^.]*$/, ""));
+  const name = baseName(data.source);
+  downloads(data, data.id, name, [["PNG (attention figure)", data.files["attention.png"], `${name}-attention.png`]]);
 }
 
 function showRecording(data, id) {
@@ -255,7 +271,7 @@ function showRecording(data, id) {
     body.append(tr);
   });
   $("interval-detail").textContent = "";
-  downloads(data, id, null, data.source.replace(/\.[^.]*$/, ""));
+  downloads(data, id, baseName(data.source), recordingFigures(data));
   if (n) select(0);
 }
 
@@ -268,6 +284,7 @@ function select(k) {
   const box = $("interval-detail");
   const title = document.createElement("h3");
   title.textContent = `Interval ${k + 1}: frames ${iv.onset}–${iv.offset} (${iv.type})`;
+  downloads(data, id, baseName(data.source), recordingFigures(data, k));
   if (!iv.files || !iv.files[`interval-${k}-onset.png`]) {
     const note = document.createElement("p");
     note.className = "note";
@@ -275,7 +292,6 @@ function select(k) {
     return box.replaceChildren(title, note);
   }
   box.replaceChildren(title, detail({ ...iv, apex_spotted: false }, iv.files, `interval-${k}-`));
-  downloads(data, id, iv.files[`interval-${k}-attention.png`], `${data.source.replace(/\.[^.]*$/, "")}-${k + 1}`);
 }
 
 // The spotting timeline: the motion curve, the intervals as bands coloured by class, a time axis.

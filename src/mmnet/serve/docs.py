@@ -1,0 +1,80 @@
+"""The API's interactive documentation, served from this computer: ``/docs`` (Swagger UI) and ``/redoc``.
+
+FastAPI's own pages load their scripts from cdn.jsdelivr.net: blank on an offline computer, and a
+request to another site from every one that opens them. Here the scripts, style sheet and icon come
+from the ``fastapi-offline`` package (in the serve extra; it ships Swagger UI 5, which reads the
+OpenAPI 3.1 schema FastAPI writes, and ReDoc) under ``/docs-assets``. Without that package both
+pages say how to install it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from ..errors import install_hint
+
+__all__ = ["ASSETS_URL", "docs_assets", "add_docs"]
+
+ASSETS_URL = "/docs-assets"
+_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")
+# Nothing from another site, even what a script would ask for (Swagger UI's pages need inline scripts and styles).
+DOCS_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                           "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                           "font-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'",
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def docs_assets() -> Path | None:
+    """The folder of the documentation pages' scripts, or None when the package that ships them is missing."""
+    try:
+        import fastapi_offline
+    except ImportError:
+        return None
+    folder = Path(fastapi_offline.__file__).parent / "static"
+    return folder if all((folder / name).is_file() for name in _FILES) else None
+
+
+def _missing_page(title: str) -> HTMLResponse:
+    hint = install_hint("serve").replace("&", "&amp;").replace("<", "&lt;")
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<h1>{title}</h1><p>This server has no copy of the documentation pages' scripts (the package "
+            f"<code>fastapi-offline</code> is missing), and it never loads them from another site. "
+            f"Install the serve extra again and restart <code>mmnet serve</code>: <code>{hint}</code>.</p>"
+            "<p>The API's schema is at <a href='/openapi.json'>/openapi.json</a>; the endpoints are described "
+            "in mmnet's docs/serve.md.</p></body></html>")
+    return HTMLResponse(body, status_code=501, headers=DOCS_HEADERS)
+
+
+def add_docs(app: FastAPI) -> None:
+    """Add ``/docs`` and ``/redoc`` to ``app`` (created with ``docs_url=None, redoc_url=None``)."""
+    assets = docs_assets()
+    if assets is not None:
+        app.mount(ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")
+    title = f"{app.title} API"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui():
+        if assets is None:
+            return _missing_page(title)
+        page = get_swagger_ui_html(openapi_url=app.openapi_url, title=title,
+                                   swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+                                   swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+                                   swagger_ui_parameters={"validatorUrl": None})  # no badge from validator.swagger.io
+        page.headers.update(DOCS_HEADERS)
+        return page
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc():
+        if assets is None:
+            return _missing_page(title)
+        page = get_redoc_html(openapi_url=app.openapi_url, title=title,
+                              redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+                              redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False)
+        page.headers.update(DOCS_HEADERS)
+        return page

@@ -1,0 +1,49 @@
+"""The API's documentation pages (/docs, /redoc) load nothing from another site: mmnet's users often work offline."""
+
+import importlib.util
+import re
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("av")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from mmnet.infer import Predictor  # noqa: E402
+from mmnet.serve import create_app  # noqa: E402
+from tests.serve_helpers import make_checkpoint  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory):
+    return Predictor.from_checkpoint(make_checkpoint(tmp_path_factory.mktemp("serve-docs") / "model"))
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_their_scripts_from_this_server(predictor, page):
+    if importlib.util.find_spec("fastapi_offline") is None:
+        pytest.skip("fastapi-offline (the serve extra) is not installed")
+    with TestClient(create_app(predictor)) as c:
+        r = c.get(page)
+        assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+        assert "cdn." not in r.text and "http" not in r.text and "fonts.googleapis" not in r.text
+        urls = re.findall(r'(?:src|href|spec-url|url:)\s*=?\s*["\']([^"\']+)["\']', r.text)
+        assert any(u.endswith(".js") for u in urls) and "/openapi.json" in urls, urls
+        for url in urls:
+            assert url.startswith("/"), url
+            assert c.get(url).status_code == 200, url
+
+
+def test_without_the_assets_docs_says_how_to_install_them(predictor, monkeypatch):
+    import mmnet.serve.docs as serve_docs
+
+    monkeypatch.setattr(serve_docs, "docs_assets", lambda: None)
+    with TestClient(create_app(predictor)) as c:
+        for page in ("/docs", "/redoc"):
+            r = c.get(page)
+            assert r.status_code == 501 and "text/html" in r.headers["content-type"]
+            assert 'pip install -e ".[serve]"' in r.text.replace("&quot;", '"') and "fastapi-offline" in r.text
+            assert "cdn." not in r.text and "<script" not in r.text
+        assert c.get("/openapi.json").status_code == 200
