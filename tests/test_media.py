@@ -202,6 +202,26 @@ def test_bad_videos_are_named(tmp_path, monkeypatch, decoder):
     assert str(bad) in str(e.value)
 
 
+@pytest.mark.parametrize("command", ["predict", "spot"])
+def test_a_0_byte_video_is_called_empty_with_what_to_do(tmp_path, capsys, command):
+    # the decoder's own words ("Invalid data found when processing input") blamed the format of a failed copy
+    from mmnet.cli import main
+
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match=r"'.*empty\.mp4' is empty \(0 bytes\): .*copy it again"):
+        next(stream_video(empty))
+    args = {"predict": ["predict", str(empty), "--checkpoint", str(tmp_path / "model")],
+            "spot": ["spot", str(empty), "--no-progress", "--no-align"]}[command]
+    if command == "predict":
+        from tests.test_inference import make_checkpoint
+
+        make_checkpoint(tmp_path / "model")
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert f"'{empty}' is empty (0 bytes)" in err and "copy it again" in err and "Invalid data" not in err, err
+
+
 def test_empty_video_and_no_video_stream(tmp_path):
     cv2 = pytest.importorskip("cv2")
     av = pytest.importorskip("av")

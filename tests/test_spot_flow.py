@@ -247,3 +247,60 @@ def test_a_file_that_is_no_video_says_it_cannot_be_decoded(tmp_path, capsys, fps
     err = capsys.readouterr().err
     assert "bad.mp4" in err and ("cannot be decoded" in err or "cannot be opened" in err), err
     assert "frame rate" not in err  # the decoding problem, not the missing rate, whether or not --fps is given
+
+
+def _strict_json(text: str):
+    """JSON as a strict parser reads it: Infinity and NaN (Python's json extensions) are errors."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_recording_shorter_than_the_macro_window_says_so_in_valid_json(tmp_path, capsys):
+    # a 14-frame clip (one micro-expression) spotted as a recording printed "macro": Infinity, which no JSON
+    # reader takes (the server answered 500 on it)
+    pytest.importorskip("av")
+    from tests.serve_helpers import mp4_bytes, synth_frames
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(mp4_bytes(synth_frames(n=14, apex=7)))
+    args = ["spot", str(clip), "--no-progress", "--no-align"]
+    assert main([*args, "--json", "--out", str(tmp_path / "out")]) == 0
+    for data in (_strict_json(capsys.readouterr().out), _strict_json((tmp_path / "out" / "spot.json").read_text())):
+        assert data["thresholds"]["macro"] is None and data["thresholds"]["micro"] > 0
+        assert not [i for i in data["intervals"] if i["type"] == "macro"]
+        (note,) = data["notes"]
+        assert note.startswith("the recording (14 frames) is shorter than the macro-expression window (19 frames")
+        assert "mmnet predict" in note
+    assert main(args) == 0
+    assert f"note: {clip}: the recording (14 frames) is shorter than the macro" in capsys.readouterr().out
+
+
+def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, capsys):
+    # after a face gap the onset can be shrunk onto the apex: the pair is one frame twice, zero motion, and it was
+    # given a class and a probability as if it showed an expression
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from mmnet.commands.spot import format_text
+    from mmnet.infer import Predictor
+    from mmnet.infer.recordings import SAME_FRAME, classify_micro
+    from mmnet.spotting.intervals import Interval, intervals_csv
+    from tests.serve_helpers import CLASSES, make_checkpoint, synth_frames
+
+    for n, image in enumerate(synth_frames(n=20, apex=10), start=1):
+        Image.fromarray(image).save(tmp_path / f"img{n}.png")
+    predictor = Predictor.from_checkpoint(make_checkpoint(tmp_path / "model"))
+    intervals = [Interval(2, 8, 12, "micro", score=1.0), Interval(14, 14, 19, "micro", score=1.0)]
+    result = SimpleNamespace(source=str(tmp_path), fps=30.0, frames=20, gaps=[], curves=None, intervals=intervals)
+    classify_micro(result, predictor, None)
+    moving, still = result.intervals
+    assert moving.label in CLASSES and moving.note is None
+    assert still.label is None and still.probabilities is None and still.note == SAME_FRAME
+    assert "same frame" in SAME_FRAME and "zero" in SAME_FRAME and "not classified" in SAME_FRAME
+    records = [i.to_dict() for i in result.intervals]
+    assert "note" not in records[0] and records[1]["note"] == SAME_FRAME
+    assert intervals_csv(records, CLASSES).splitlines()[2] == "14,14,19,micro,1.000000,,,,"
+    assert f"note: the micro interval 14-19 is not classified: {SAME_FRAME}" in format_text(result)

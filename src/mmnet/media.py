@@ -227,12 +227,15 @@ def stream_video(path: str | Path) -> Iterator[VideoFrame]:
     decoder is closed when the iteration ends or the iterator is closed (or garbage-collected).
 
     Raises:
-        DataError: the file is missing, cannot be decoded or holds no video frame; or no decoder
-            is installed.
+        DataError: the file is missing, empty (0 bytes), cannot be decoded or holds no video frame;
+            or no decoder is installed.
     """
     p = Path(path)
     if not p.is_file():
         raise DataError(f"Video '{p}' does not exist.")
+    if p.stat().st_size == 0:  # the decoder's own words for it ("Invalid data found") blame the format
+        raise DataError(f"Video '{p}' is empty (0 bytes): nothing was written into it, as after an interrupted "
+                        "copy or download; copy it again, or give another video.")
     try:
         import av
     except ImportError:

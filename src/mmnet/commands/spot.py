@@ -186,6 +186,10 @@ def format_text(result) -> str:
         lines.append(f"  {i.type:5}  {i.onset:>6}  {i.apex:>6}  {i.offset:>6}  {seconds:>15}  {i.score:.3f}{label}")
     for a, b in result.gaps:
         lines.append(f"  gap    frames {a}-{b}: no face")
+    for i in result.intervals:
+        if i.note:
+            lines.append(f"note: the {i.type} interval {i.onset}-{i.offset} is not classified: {i.note}")
+    lines.extend(f"note: {result.source}: {note}" for note in getattr(result, "notes", ()))
     if result.intervals:
         lines.append("onset, apex, offset: frame numbers (a video's first frame is 0); seconds: onset-offset from the "
                      "first frame; score: the height of the motion peak (docs/spotting.md)"

@@ -28,13 +28,20 @@ from ..spotting.flow_spotter import video_rate
 from ..spotting.spotter import SpotResult, spot_recording
 
 __all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_micro",
-           "spot_and_classify", "long_clip_warning", "LONG_CLIP_S", "LONG_CLIP_FRAMES"]
+           "spot_and_classify", "long_clip_warning", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME"]
 
 Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
 _BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
 # A clip longer than this looks like a recording: six times the half second a micro-expression lasts at most.
 LONG_CLIP_S = 3.0
 LONG_CLIP_FRAMES = 600  # a frame folder has no rate: 3 s at 200 fps, the fastest camera of the datasets (SAMM)
+
+
+#: The note on a spotted micro interval whose onset is its apex (``ZERO_MOTION`` of ``mmnet predict``, for an
+#: interval): the spotter shrinks each interval by half its flow stride, which can bring the onset onto the apex.
+SAME_FRAME = ("its onset and apex are the same frame (the motion rose too close to the apex to place the onset "
+              "before it, as just after a gap without a face): the motion between them is zero by construction, so "
+              "a class would reflect no expression; it is listed as spotted motion, not classified")
 
 
 def classifier_aligner(config: SpotConfig):
@@ -131,7 +138,8 @@ def classify_pairs(predictor, pairs: Sequence[Pair]) -> list[tuple[str, dict[str
 
 def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[int, Pair | None]:
     """Fill label and probabilities of ``result``'s micro intervals (new ``Interval`` records) from their
-    onset and apex frames, cropped by ``aligner`` (the classifier's, see ``recording_aligners``).
+    onset and apex frames, cropped by ``aligner`` (the classifier's, see ``recording_aligners``). An interval
+    whose onset is its apex is left unclassified, with the ``SAME_FRAME`` note (zero motion has no class).
 
     Returns the pairs read, by interval index: every micro interval's (the images classified) and the
     first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face).
@@ -141,9 +149,14 @@ def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[in
     optional = {j for j, k in enumerate(keep) if intervals[k].type != "micro"}
     pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
                                       aligner, optional=optional)))
-    micro = [k for k in keep if intervals[k].type == "micro"]
+    micro = [k for k in keep if intervals[k].type == "micro" and intervals[k].onset != intervals[k].apex]
     for k, (label, probs) in zip(micro, classify_pairs(predictor, [pairs[k] for k in micro])):
         intervals[k] = dataclasses.replace(intervals[k], label=label, probabilities=probs)
+    # Not moved earlier to get a class: the spotter did not measure where this expression starts, and an onset
+    # put there by fiat (or onto a gap frame) would give a class the recording does not support.
+    for k, interval in enumerate(intervals):
+        if interval.type == "micro" and interval.onset == interval.apex:
+            intervals[k] = dataclasses.replace(interval, note=SAME_FRAME)
     result.intervals = intervals
     return pairs
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..infer.recordings import classify_pairs, read_pairs
+from ..infer.recordings import SAME_FRAME, classify_pairs, read_pairs
 from ..spotting.intervals import spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
@@ -115,6 +115,7 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     pairs = raw.pop("pairs", None) or {} if isinstance(raw, dict) else {}
     timeline = raw.pop("timeline", None) if isinstance(raw, dict) else None
     result = check_spot_result(raw)
+    result["notes"] = [job.clean_message(note) for note in result.get("notes", [])]  # worded for the page
     result["source"] = job.name
     result["files"] = []
     if timeline is not None:
@@ -129,7 +130,11 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     if unread:  # a spotter that gave no images: its frames as they are, in one streaming pass
         job.update(progress=0.8, stage=f"reading the frames of {len(unread)} interval(s)")
         pairs.update(zip(unread, read_pairs(path, [(intervals[k]["onset"], intervals[k]["apex"]) for k in unread])))
-    todo = [k for k, iv in enumerate(intervals) if iv.get("probabilities") is None and iv["type"] != "macro"]
+    for iv in intervals:  # zero motion has no class: listed as spotted, as `mmnet spot --checkpoint` lists it
+        if iv["type"] != "macro" and iv.get("probabilities") is None and iv["onset"] == iv["apex"]:
+            iv["label"], iv["note"] = None, iv.get("note") or SAME_FRAME
+    todo = [k for k, iv in enumerate(intervals)
+            if iv.get("probabilities") is None and iv["type"] != "macro" and iv["onset"] != iv["apex"]]
     for k, (label, probs) in zip(todo, classify_pairs(predictor, [pairs[k] for k in todo])):
         intervals[k]["label"], intervals[k]["probabilities"] = label, probs
     for k, iv in enumerate(explained):
@@ -137,11 +142,13 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
         name = f"interval-{k}-"
         if pairs.get(k) is None:  # only a macro-expression's onset may show no face (a micro one is an error)
             files, note = {}, "No face was found on the onset frame: nothing to draw."
-        elif iv.get("probabilities") is None and iv["type"] == "macro":
+        elif iv.get("probabilities") is None:
             # As `mmnet spot --checkpoint`: the model learnt micro-expressions; a macro one is shown, not classified
+            # (as is a micro one whose onset is its apex: its own note says why)
             onset, apex = pairs[k]
             files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
-            note = "A macro-expression: not classified (the model was trained on micro-expressions)."
+            note = ("A macro-expression: not classified (the model was trained on micro-expressions)."
+                    if iv["type"] == "macro" else None)
         else:
             files, note = _figure(predictor, *pairs[k], path.parent, name, f"{job.name} interval {k + 1}",
                                   (iv["onset"], iv["apex"]), caption)

@@ -38,6 +38,10 @@ WEB_WORDING: tuple[tuple[str, str], ...] = (
      "upload it as a recording: on the page, choose \"A long recording\"; in the API, send it to /api/recordings."),
     ("does not state its frame rate; pass --fps.",  # flow_spotter: a video without a rate
      "does not state its frame rate: give it in the page's frame-rate field (the API's form field 'fps')."),
+    ("use `mmnet predict` (in `mmnet serve`: upload it as a clip)",  # peaks: a clip given as a recording
+     "upload it as a clip: on the page, choose \"A short clip\"; in the API, send it to /api/predict"),
+    ("check that the face is visible (or spot with --no-align if the frames are face crops already)",  # peaks
+     "upload a recording in which a face is visible, seen from the front"),
     ("give a video file, or its frames in a folder.", "upload a video file, or a zip of its frames."),  # media
     ("extract its frames to a folder", "upload a zip of its frames"),  # media
     ("extract the frames to a folder", "upload a zip of the frames"),  # media: no video decoder installed

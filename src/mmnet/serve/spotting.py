@@ -6,6 +6,8 @@ the JSON of ``mmnet spot --json``::
     {"fps": 30.0, "frames": 9000,
      "intervals": [{"onset": 120, "apex": 131, "offset": 140, "type": "micro", "score": 0.8,
                     "label": "happiness", "probabilities": {"happiness": 0.7, ...}}, ...],
+     "thresholds": {"macro": 1.2, "micro": None},        (None: the scale could not be measured)
+     "notes": ["the recording (14 frames) is shorter than ..."],  (optional: what the result cannot vouch for)
      "curve": {"frames": [...], "score": [...]},        (optional: the motion curve to draw)
      "pairs": {0: (onset, apex), ...},                   (optional: the images classified, by interval)
      "timeline": b"\x89PNG..."}                           (optional: the timeline figure of `mmnet spot --out`)
@@ -96,7 +98,8 @@ def _number(value, what: str, *, integer: bool = False) -> float:
 
 
 def check_spot_result(result: dict) -> dict:
-    """``result`` if it has the shape above (a copy, numbers normalised); MMNetError naming what is wrong."""
+    """``result`` if it has the shape above (a copy, numbers normalised, NaN and infinities None); MMNetError
+    naming what is wrong."""
     if not isinstance(result, dict) or not isinstance(result.get("intervals"), list):
         raise MMNetError("The spotter returned no 'intervals' list.")
     out = {**result, "fps": _number(result.get("fps"), "fps"), "frames": _number(result.get("frames"), "frames",
@@ -117,12 +120,27 @@ def check_spot_result(result: dict) -> dict:
                           "score": None if iv.get("score") is None else _number(iv["score"], f"interval {k} score"),
                           "label": iv.get("label"), "probabilities": probs})
     out["intervals"] = intervals
+    notes = result.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise MMNetError(f"The spotter returned notes = {notes!r}; expected a list of sentences.")
     curve = result.get("curve")
     if curve is not None:
         frames, score = curve.get("frames"), curve.get("score")
         if not isinstance(frames, list) or not isinstance(score, list) or len(frames) != len(score):
             raise MMNetError("The spotter returned a 'curve' without equal-length 'frames' and 'score' lists.")
-    return out
+    return _finite(out)
+
+
+def _finite(value):
+    """``value`` with every NaN or infinite number (which JSON cannot hold) replaced by None, at any depth:
+    the fields a spotter adds (thresholds, curve, probabilities) reach the client as they are."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def downsample_curve(curve: dict, points: int = MAX_CURVE_POINTS) -> dict:

@@ -47,6 +47,7 @@ class Interval:
         score: a prediction's confidence (higher = more confident); None for ground truth.
         probabilities: a recognised interval's class probabilities (spot-then-recognise), else None.
         extra: dataset fields kept for reference (AU text, self-report, notes, source row).
+        note: why a spotted interval has no class (e.g. its onset is its apex: no motion to classify), else None.
     """
 
     onset: int
@@ -57,6 +58,7 @@ class Interval:
     score: float | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     probabilities: dict[str, float] | None = field(default=None, compare=False, hash=False, repr=False)
+    note: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -65,10 +67,11 @@ class Interval:
             raise DataError(f"Interval {self.onset}..{self.offset}: the offset is before the onset.")
 
     def to_dict(self) -> dict:
-        """The record of ``mmnet spot --json``."""
-        return {"onset": self.onset, "apex": self.apex, "offset": self.offset, "type": self.type,
-                "score": None if self.score is None else round(float(self.score), 6), "label": self.label,
-                "probabilities": self.probabilities}
+        """The record of ``mmnet spot --json`` (``note`` only when there is one)."""
+        record = {"onset": self.onset, "apex": self.apex, "offset": self.offset, "type": self.type,
+                  "score": None if self.score is None else round(float(self.score), 6), "label": self.label,
+                  "probabilities": self.probabilities}
+        return record if self.note is None else {**record, "note": self.note}
 
     @property
     def length(self) -> int:

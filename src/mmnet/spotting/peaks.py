@@ -10,13 +10,17 @@ Per scale (macro first, then micro), on the frame score (the regions' scores com
 4. an interval per peak: the frames around it whose smoothed score stays at or above half the
    peak's height over the recording's median (the still face's noise level), shrunk by k // 2
    at each end (a flow pair of stride k, placed at its middle, already sees an expression k / 2
-   frames before its onset and after its offset); apex = the peak;
+   frames before its onset and after its offset); apex = the peak. The onset is never moved past the
+   apex, so it can land on it (a run that starts within k / 2 of its peak, as after a gap): such an
+   interval is listed, and ``infer.recordings`` leaves it unclassified (no motion between its frames);
 5. intervals of one type that overlap or touch are merged (apex and score from the higher);
    then the length gates: a macro interval shorter than ``macro.min_length`` and a micro interval
    longer than ``micro.max_length`` are dropped (both gates apply to both types), as is a micro
    interval overlapping a macro one.
 
-No interval may contain a gap frame (no face): an interval that would is cut at the gap.
+No interval may contain a gap frame (no face): an interval that would is cut at the gap. A scale with
+no finite score (a recording of at most k frames, or no face on k + 1 frames in a row) has no
+threshold (None) and no interval, and a note saying why.
 """
 
 from __future__ import annotations
@@ -59,11 +63,12 @@ def smooth(x: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def threshold(x: np.ndarray, p: float, where: np.ndarray | None = None) -> float:
-    """mean + p * (max - mean) of the finite values of ``x`` (only at ``where`` if given)."""
+def threshold(x: np.ndarray, p: float, where: np.ndarray | None = None) -> float | None:
+    """mean + p * (max - mean) of the finite values of ``x`` (only at ``where`` if given); None when there
+    is none (no motion measured: no threshold, and no interval, rather than an infinite one)."""
     sel = np.isfinite(x) if where is None else np.isfinite(x) & where
     if not sel.any():
-        return float("inf")
+        return None
     mean, top = float(x[sel].mean()), float(x[sel].max())
     return mean + p * (top - mean)
 
@@ -118,11 +123,26 @@ def _candidates(xs: np.ndarray, k: int, t: float, distance: int, kind: str) -> l
     return merged
 
 
+def _unmeasured(scale: str, n: int, k: int, fps: float, *, measured: bool) -> str:
+    """Why a scale has no threshold: the sentence ``mmnet spot`` and the server show with the result."""
+    if n <= k:  # no flow pair of stride k fits: the usual cause, one micro-expression clip given as a recording
+        return (f"the recording ({n} frames) is shorter than the {scale}-expression window ({k + 1} frames at "
+                f"{fps:g} fps): no {scale}-expression can be spotted; for a single micro-expression clip use "
+                "`mmnet predict` (in `mmnet serve`: upload it as a clip)")
+    if measured:  # the micro scale, where every measured frame lies in or next to a macro-expression
+        return (f"every frame with a motion score lies in or next to a macro-expression: no {scale}-expression can "
+                "be told apart from it")
+    return (f"no {scale}-expression motion could be measured: the face was not found on {k + 1} consecutive "
+            "frames anywhere in the recording; check that the face is visible (or spot with --no-align if the "
+            "frames are face crops already)")
+
+
 def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Interval], dict[str, dict]]:
     """Intervals of one recording, sorted by onset, and per scale the curve and threshold (for figures).
 
     Returns:
-        (intervals, {scale: {"smoothed": (N,) array, "threshold": T, "k": k}}).
+        (intervals, {scale: {"smoothed": (N,) array, "threshold": T, "k": k, "note": text or None}}):
+        T is None, and the note says why, where the scale's motion could not be measured at all.
     """
     n = len(curves.numbers)
     fps = curves.fps
@@ -134,7 +154,10 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Inter
         k = curves.strides[scale]
         xs = smooth(frame_score(curves.scores[scale], config.combine), config.frames_at(sc.smooth, fps))
         t = threshold(xs, sc.p, None if scale == "macro" else ~macro_mask)
-        found = _candidates(xs, k, t, config.frames_at(sc.distance, fps) if sc.distance else k, scale)
+        if t is None:
+            found = []
+        else:
+            found = _candidates(xs, k, t, config.frames_at(sc.distance, fps) if sc.distance else k, scale)
         lo_len = config.frames_at(sc.min_length, fps)
         hi_len = config.frames_at(sc.max_length, fps) if sc.max_length else None
         if scale == "macro":
@@ -145,7 +168,8 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Inter
             found = [c for c in found if lo_len <= c[2] - c[0] + 1 and (hi_len is None or c[2] - c[0] + 1 <= hi_len)
                      and not macro_mask[c[0]:c[2] + 1].any()]
         chosen[scale] = found
-        details[scale] = {"smoothed": xs, "threshold": t, "k": k}
+        note = None if t is not None else _unmeasured(scale, n, k, fps, measured=np.isfinite(xs).any())
+        details[scale] = {"smoothed": xs, "threshold": t, "k": k, "note": note}
     numbers = curves.numbers
     out = [Interval(int(numbers[lo]), int(numbers[peak]), int(numbers[hi]), scale, score=float(score))
            for scale, found in chosen.items() for lo, peak, hi, score in found]

@@ -32,7 +32,12 @@ class SpotResult:
     gaps: list[tuple[int, int]]
     config: SpotConfig
     curves: MotionCurves
-    details: dict = field(default_factory=dict)  # per scale: smoothed curve, threshold, k
+    details: dict = field(default_factory=dict)  # per scale: smoothed curve, threshold, k, note
+
+    @property
+    def notes(self) -> list[str]:
+        """What the result cannot vouch for, one sentence each: a scale that could not be spotted and why."""
+        return [d["note"] for d in self.details.values() if d.get("note")]
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -44,7 +49,10 @@ class SpotResult:
             "frame_numbering": FRAME_NUMBERING,
             "intervals": [i.to_dict() for i in self.intervals],
             "gaps": [{"first": a, "last": b, "reason": "no face"} for a, b in self.gaps],
-            "thresholds": {s: round(float(d["threshold"]), 6) for s, d in self.details.items()},
+            # None (JSON null) where a scale has no threshold: its motion could not be measured (see notes)
+            "thresholds": {s: None if d["threshold"] is None else round(float(d["threshold"]), 6)
+                           for s, d in self.details.items()},
+            "notes": self.notes,
             "strides": dict(self.curves.strides),
             "config": asdict(self.config),
         }

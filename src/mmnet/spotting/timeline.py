@@ -43,8 +43,12 @@ def _figure(result, width: float):
     for ax, scale in zip(axes, ("macro", "micro")):
         detail = result.details[scale]
         ax.plot(t, detail["smoothed"], color="0.2", lw=0.8, label="motion (smoothed)")
-        ax.axhline(detail["threshold"], color=_COLOURS[scale], ls="--", lw=1.0,
-                   label=f"threshold {detail['threshold']:.2f}")
+        if detail["threshold"] is not None:  # None: the scale's motion was not measured (the result's notes)
+            ax.axhline(detail["threshold"], color=_COLOURS[scale], ls="--", lw=1.0,
+                       label=f"threshold {detail['threshold']:.2f}")
+        else:
+            ax.text(0.5, 0.5, f"no {scale} threshold: nothing spotted (see the result's notes)",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3")
         ymax = np.nanmax(detail["smoothed"]) if np.isfinite(detail["smoothed"]).any() else 1.0
         found = [i for i in result.intervals if i.type == scale]
         for i in found:

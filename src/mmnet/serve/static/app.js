@@ -155,6 +155,11 @@ function bars(svg, probabilities, label) {
   });
 }
 
+// A note of the result as a sentence: capitalised, with its full stop.
+function sentence(note) {
+  return note.charAt(0).toUpperCase() + note.slice(1) + (note.endsWith(".") ? "" : ".");
+}
+
 // One prediction: verdict, onset and apex crops, probability bars, attention figure.
 function detail(data, files, prefix) {
   const node = $("detail-template").content.firstElementChild.cloneNode(true);
@@ -172,7 +177,7 @@ function detail(data, files, prefix) {
   else {
     node.querySelector(".attention-figure").hidden = true;
     node.querySelector(".attention-note").hidden = false;
-    node.querySelector(".attention-note").textContent = data.note || "No attention figure for this model.";
+    node.querySelector(".attention-note").textContent = data.note ? sentence(data.note) : "No attention figure for this model.";
   }
   return node;
 }
@@ -222,7 +227,7 @@ function showClip(data) {
     list.className = "warning clip-warnings";
     for (const note of notes) {
       const item = document.createElement("li");
-      item.textContent = note.charAt(0).toUpperCase() + note.slice(1) + (note.endsWith(".") ? "" : ".");
+      item.textContent = sentence(note);
       list.append(item);
     }
     box.querySelector(".verdict").after(list);
@@ -245,7 +250,8 @@ function showRecording(data, id) {
   $("recording-result").hidden = false;
   const n = data.intervals.length;
   $("recording-summary").textContent = `${n} interval${n === 1 ? "" : "s"} found in ${data.frames} frames ` +
-    `(${(data.frames / data.fps).toFixed(1)} s at ${data.fps} frames per second).` + (data.note ? ` ${data.note}` : "");
+    `(${(data.frames / data.fps).toFixed(1)} s at ${data.fps} frames per second).` + (data.note ? ` ${data.note}` : "") +
+    (data.notes || []).map((note) => ` ${sentence(note)}`).join("");  // e.g. a recording too short for a scale
   timeline($("timeline"), data);
   const legend = $("legend");
   legend.textContent = "";
