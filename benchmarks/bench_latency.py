@@ -142,7 +142,7 @@ def main() -> None:
         routed_model.load_state_dict(model.state_dict())
         routed = Predictor(routed_model, info)
         routed.use_cpu_routes(routes)
-        name = "torch fp32 inference_mode + kernel routes " + "+".join(r for r, on in routes.items() if on)
+        name = "torch fp32 + routes " + "+".join(r for r, on in routes.items() if on) + " (predict)"
         variants[name] = torch_call(torch.inference_mode, routed)
     else:
         print("fp32 kernel routes: none faster on this CPU, or no cached calibration (mmnet info --calibrate)")
