@@ -157,6 +157,15 @@ def test_video_frames_are_counted_from_zero(tmp_path, capsys):
     assert all(0 <= a <= b <= c <= 209 for a, b, c in spans)
     truth = (macro.onset - 1, macro.offset - 1)
     assert max(_iou(truth, (a, c)) for a, _, c in spans) >= 0.5, (truth, spans)
+    # the table's legend says which numbering its frames follow
+    assert main(["spot", str(video), "--no-progress", "--no-align"]) == 0
+    assert "frame numbers (a video's first frame is 0)" in capsys.readouterr().out
+    assert main(["spot", str(folder), "--fps", "30", "--no-progress", "--no-align"]) == 0
+    assert "frame numbers (the numbers in the frames' file names)" in capsys.readouterr().out
+    # --fps 0 is refused for a video as for a folder (it was read as "not given" and the video's rate used)
+    for fps in ("0", "-30", "nan"):
+        assert main(["spot", str(video), "--fps", fps, "--no-progress", "--no-align"]) == 3
+        assert "--fps must be a frame rate in (0, 10000]" in capsys.readouterr().err
 
 
 @face_extra

@@ -95,9 +95,13 @@ def _earlier_source(path: Path) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime import check_device, resolve_device
-    from ..spotting.config import spot_config
+    from ..spotting.config import MAX_FPS, spot_config
     from ..utils import atomic_write_text
 
+    if args.fps is not None and not 0 < args.fps <= MAX_FPS:  # 0 would read as "not given" for a video
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--fps must be a frame rate in (0, {MAX_FPS:g}], got {args.fps:g}.")
     check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
     if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
@@ -191,7 +195,9 @@ def format_text(result) -> str:
             lines.append(f"note: the {i.type} interval {i.onset}-{i.offset} is not classified: {i.note}")
     lines.extend(f"note: {result.source}: {note}" for note in getattr(result, "notes", ()))
     if result.intervals:
-        lines.append("onset, apex, offset: frame numbers (a video's first frame is 0); seconds: onset-offset from the "
+        numbering = ("a video's first frame is 0" if Path(result.source).is_file()
+                     else "the numbers in the frames' file names")
+        lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: onset-offset from the "
                      "first frame; score: the height of the motion peak (docs/spotting.md)"
                      + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
     return "\n".join(lines)

@@ -14,7 +14,7 @@ nor a row of zeros; the MEGC files then hold the micro intervals only). Tables:
 
 Files (``StrSection.files``): ``timelines/<video>.png`` (ground truth against the spotted
 intervals, coloured by outcome) and, per seed, ``megc/seed-<S>/``: the MEGC2020 log, the spotting
-CSV (``vid,onset,offset,type,score``) and the STR CSV (``subject,video,onset,offset,emotion``).
+CSV (``vid,onset,offset,type``, MEGC2023's layout) and the STR CSV (``subject,video,onset,offset,emotion``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .. import run_folder as rf
 from ..errors import DataError
 from ..spotting.intervals import TYPES, Interval
 from ..spotting.megc import evaluate_spotting, evaluate_str
-from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log
+from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log, format_spotting_csv
 from .str_figures import timeline_png
 
 __all__ = ["StrSection", "str_section", "MEGC_DATASET_NUMBER"]
@@ -109,15 +109,6 @@ def _str_csv(predictions: dict[str, list[Interval]], subject: dict[str, str]) ->
     return "\n".join(lines) + "\n"
 
 
-def _spotting_csv(predictions: dict[str, list[Interval]]) -> str:
-    lines = ["vid,onset,offset,type,score"]
-    for video, items in predictions.items():
-        for i in sorted(items, key=lambda i: (i.onset, i.offset)):
-            lines.append(f"{video},{i.onset},{i.offset},{'me' if i.type == 'micro' else 'mae'},"
-                         f"{'' if i.score is None else repr(i.score)}")
-    return "\n".join(lines) + "\n"
-
-
 def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
     """The spot-then-recognise section of a run's report; None when the run has no truth.csv (a clip dataset)."""
     run_dir = Path(run_dir)
@@ -158,7 +149,7 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
         megc = f"megc/seed-{seed}"
         number = MEGC_DATASET_NUMBER.get(cfg["data"]["dataset"], 0)
         texts[f"{megc}/megc2020_log.txt"] = format_megc2020_log([(number, spotting.pairs)])
-        texts[f"{megc}/spotting.csv"] = _spotting_csv(preds)
+        texts[f"{megc}/spotting.csv"] = format_spotting_csv(preds)  # the MEGC layout (scores are in spots.csv)
         texts[f"{megc}/str.csv"] = _str_csv(preds, subject)
         if seed == cfg["seeds"][0]:
             by_video: dict[str, list] = {}

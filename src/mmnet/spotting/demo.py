@@ -169,7 +169,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
         files[f"{name}_log"] = str(write_megc2020_log(megc / f"{name}-log.txt", [(MEGC_DATASET_CASME_SQ,
                                                                                    result.pairs)]))
         preds = spotted if name == "spotter" else baseline
-        files[f"{name}_csv"] = str(write_spotting_csv(megc / f"{name}-spots.csv", preds, scores=name == "spotter"))
+        files[f"{name}_csv"] = str(write_spotting_csv(megc / f"{name}-spots.csv", preds))
     summary = {
         "setting": {"dataset": "synthetic long recordings, CAS(ME)^2 layout", "seed": seed, "subjects": subjects,
                     "videos_per_subject": videos, "minutes": minutes, "fps": config.fps,

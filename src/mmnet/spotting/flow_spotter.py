@@ -116,7 +116,7 @@ def open_recording(source: str | Path, fps: float | None = None
         finally:
             probe.close()
         raise DataError(f"Video '{path}' does not state its frame rate; pass --fps.")
-    return ((f.index, f.image) for f in stream_video(path)), float(fps or rate), count
+    return ((f.index, f.image) for f in stream_video(path)), float(rate if fps is None else fps), count
 
 
 def _region_score(mag: np.ndarray, idx: np.ndarray, top: float) -> float:

@@ -30,6 +30,7 @@ __all__ = [
     "format_megc2020_log",
     "write_megc2020_log",
     "read_megc2020_log",
+    "format_spotting_csv",
     "write_spotting_csv",
     "read_spotting_csv",
     "write_str_csv",
@@ -151,18 +152,21 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
     return Interval(onset, None, offset, type_, label, None if score is None else float(score))
 
 
-def write_spotting_csv(path: str | Path, predictions: Mapping[Hashable, Sequence[Interval]], *,
-                       scores: bool = False) -> Path:
-    """``vid,onset,offset,type`` (me/mae), one row per interval, videos in the given order.
-
-    ``scores=True`` adds a ``score`` column (not part of the MEGC layout; read back by ``read_spotting_csv``).
-    """
+def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, scores: bool = False) -> str:
+    """``vid,onset,offset,type`` (me/mae), one row per interval, videos in the given order: the MEGC2023
+    layout. ``scores=True`` adds a ``score`` column (not part of that layout; read back by ``read_spotting_csv``)."""
     lines = ["vid,onset,offset,type" + (",score" if scores else "")]
     for video, intervals in predictions.items():
         for i in sorted(intervals, key=lambda i: (i.onset, i.offset)):
             row = f"{video},{i.onset},{i.offset},{'me' if i.type == 'micro' else 'mae'}"
             lines.append(row + (f",{'' if i.score is None else repr(i.score)}" if scores else ""))
-    atomic_write_text(Path(path), "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def write_spotting_csv(path: str | Path, predictions: Mapping[Hashable, Sequence[Interval]], *,
+                       scores: bool = False) -> Path:
+    """``format_spotting_csv`` written to ``path``."""
+    atomic_write_text(Path(path), format_spotting_csv(predictions, scores=scores))
     return Path(path)
 
 
