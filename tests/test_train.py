@@ -268,3 +268,34 @@ def test_resume_state_keeps_the_cuda_random_state_on_cuda(monkeypatch):
     assert len(restored) == 1 and torch.equal(restored[0][0], cuda_state) and restored[0][1] == cuda
     fold._set_global_rng({"torch_rng": saved["torch_rng"]}, cuda)  # a state without it (written on the CPU)
     assert len(restored) == 1
+
+
+def test_resuming_on_changed_data_is_refused(synth_root, tmp_path):
+    """Folds trained on the old frames or labels must not be pooled with folds trained on new ones."""
+    import shutil
+
+    from mmnet import run_folder as rf
+    from mmnet.errors import ConfigError
+
+    root = tmp_path / "data"
+    shutil.copytree(synth_root, root)
+    run = tmp_path / "run"
+    run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
+    frame = sorted(root.glob("Cropped/sub01/*/*.jpg"))[0]
+    os.utime(frame, ns=(frame.stat().st_atime_ns, frame.stat().st_mtime_ns + 10**9))  # a re-crop, a re-copy
+    (run / "seed-0" / "fold-casme2_03" / "done.json").unlink()  # as an interrupted run
+    with pytest.raises(ConfigError, match=r"trained on other data: the frame files differ .* Use --restart"):
+        run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
+    assert not (run / "seed-0" / "fold-casme2_03" / "done.json").exists()  # nothing retrained
+    # samples.csv: labels edited, samples added or gone
+    rows = [[r["sample_id"], r["dataset"], r["subject"], r["clip"], r["label"], r["class_index"]]
+            for r in __import__("csv").DictReader((run / "samples.csv").open())]
+    fingerprint = json.loads((run / "env.json").read_text())["dataset_fingerprint"]
+    assert rf.data_changes(run, fingerprint, rows) == []
+    edited = next(i for i, r in enumerate(rows) if r[4] != "happiness")
+    gone = next(i for i in range(len(rows)) if i != edited)
+    changed = [r[:4] + ["happiness", "0"] if i == edited else r for i, r in enumerate(rows) if i != gone]
+    changed.append(["casme2/09/EP01", "casme2", "09", "EP01", "others", "4"])
+    assert rf.data_changes(run, fingerprint, changed) == [
+        "1 samples added (e.g. casme2/09/EP01)", f"1 samples gone (e.g. {rows[gone][0]})",
+        f"1 samples relabelled (e.g. {rows[edited][0]})"]

@@ -121,3 +121,31 @@ def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
     w.writerow(columns)
     w.writerows(rows)
     atomic_write_text(path, buf.getvalue())
+
+
+def data_changes(run_dir: str | Path, fingerprint: str, sample_rows) -> list[str]:
+    """How the data a run is resumed on differs from what its first start recorded (env.json's frame
+    fingerprint, samples.csv's samples and labels), one phrase each; [] when it is the same or unrecorded."""
+    import json
+
+    run_dir = Path(run_dir)
+    changes = []
+    try:
+        saved = json.loads((run_dir / ENV).read_text()).get("dataset_fingerprint")
+    except (OSError, ValueError, AttributeError):
+        saved = None
+    if saved and saved != fingerprint:
+        changes.append(f"the frame files differ (fingerprint {saved} -> {fingerprint}: a frame modified, added, "
+                       "removed or copied anew, or another mmnet frame-cache format)")
+    try:
+        with open(run_dir / SAMPLES, newline="") as f:
+            old = {r["sample_id"]: [r.get(c, "") for c in SAMPLES_COLUMNS] for r in csv.DictReader(f)}
+    except (OSError, KeyError, csv.Error):
+        return changes
+    new = {str(r[0]): [str(v) for v in r] for r in sample_rows}
+    for what, ids in (("samples added", sorted(new.keys() - old.keys())),
+                      ("samples gone", sorted(old.keys() - new.keys())),
+                      ("samples relabelled", sorted(k for k in new.keys() & old.keys() if new[k] != old[k]))):
+        if ids:
+            changes.append(f"{len(ids)} {what} (e.g. {', '.join(ids[:3])})")
+    return changes

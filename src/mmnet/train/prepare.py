@@ -148,15 +148,20 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config_path, text)
     fingerprint = cache.path.stem.removeprefix("frames-")
-    if reconfigured or not (out / rf.ENV).exists():  # keep the first start's record when resuming
-        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint), indent=2) + "\n")
     samples = [s for s, _ in kept]
     labels = [c for _, c in kept]
     if d.permute_labels:  # control: same class counts, no relation to the motion
         labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
         kept = list(zip(samples, labels))
-    rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS,
-                 [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept])
+    rows = [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept]
+    if _has_trained(out) and (changed := rf.data_changes(out, fingerprint, rows)):
+        raise ConfigError(f"'{out}' holds a run whose finished folds were trained on other data: {'; '.join(changed)}. "
+                          "Resuming would mix folds trained on the old and the new data. Use --restart to move this "
+                          "run aside and train every fold on the current data, or another --out folder (or put the "
+                          "old data back).")
+    if reconfigured or not (out / rf.ENV).exists():  # keep the first start's record when resuming
+        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint), indent=2) + "\n")
+    rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS, rows)
     if skipped:
         rf.write_csv(out / rf.SKIPPED, rf.SKIPPED_COLUMNS, [list(r) for r in skipped])
     else:
