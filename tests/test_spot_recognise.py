@@ -318,3 +318,49 @@ def test_loso_scores_only_the_annotated_types(tmp_path, monkeypatch):
     from mmnet.commands.train_spotter import format_loso
 
     assert "macro" not in format_loso(out)
+
+
+def test_a_micro_expression_without_apex_is_a_problem_for_recognition_only(tmp_path, capsys):
+    """Spotting uses an interval with no apex (onset and offset suffice); recognition cannot: an error on its clip,
+    counted by check-data, named (every one) before training, left out with a plain reason under skip."""
+    from mmnet.config import load_config
+    from mmnet.data import get_scheme, load_dataset
+    from mmnet.data.long_clips import long_video_clips
+    from mmnet.data.usage import plan_usage
+    from mmnet.errors import DataError
+    from mmnet.train.prepare import prepare_run
+
+    rows = list(CASME_SQ_ROWS) + [(1, "anger1_4", 40, 0, 48, 4, "negative", "micro-expression", "anger"),
+                                  (2, "happy1_3", 15, 0, 22, 12, "positive", "micro-expression", "happiness")]
+    root = write_casme_sq(tmp_path / "sq", rows)
+    no_apex = ["casme-sq/s15/15_0401_40-48", "casme-sq/s16/16_0502_15-22"]
+    long = load_dataset("casme-sq", root)
+    assert {i.severity for i in long.issues if i.check == "apex_unknown"} == {"warning"}  # fine for spotting
+    assert sum(iv.apex is None for v in long.videos for iv in v.of_type("micro")) == 2  # spotting keeps them
+    clips = long_video_clips(long)
+    assert sorted(i.sample_id for i in clips.errors if i.check == "apex_unknown") == no_apex
+    problems = dict(plan_usage(clips, get_scheme("casme-sq-str"), "nearest").problems)
+    assert set(no_apex) <= set(problems) and "recognition needs the apex" in problems[no_apex[0]]
+
+    assert main(["check-data", "casme-sq", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "recognise   2 micro-expressions usable" in out and "micro-expression(s) not usable" in out
+    assert all(sid in out for sid in no_apex)
+
+    base = [f"data.root={root}", "data.dataset=casme-sq", f"data.cache_dir={tmp_path / 'cache'}",
+            "data.image_size=32"]
+    for choice in ("error", "nearest"):
+        with pytest.raises(DataError, match="cannot be used as annotated") as info:
+            prepare_run(load_config(None, [*base, f"data.on_bad_sample={choice}"]), tmp_path / choice, progress=False)
+        assert all(sid in str(info.value) for sid in no_apex)
+    prepare_run(load_config(None, [*base, "data.on_bad_sample=skip"]), tmp_path / "skip", progress=False)
+    skipped = {r["sample_id"]: r["reason"] for r in _rows(tmp_path / "skip" / "skipped.csv")}
+    assert set(no_apex) <= set(skipped)
+    assert all("apex" in skipped[sid] and "on_bad_sample" not in skipped[sid] for sid in no_apex)
+    # a sample frame_windows refuses: skipped.csv takes the problem, the error adds the advice
+    from mmnet.data.cache import UnusableSample, frame_windows
+
+    (clip,) = [s for s in clips.samples if s.sample_id == no_apex[0]]
+    with pytest.raises(UnusableSample, match="on_bad_sample=skip") as info:
+        frame_windows(clip, 0.15, clamp=True)
+    assert "no apex" in info.value.problem and "on_bad_sample" not in info.value.problem
