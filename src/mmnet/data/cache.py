@@ -88,7 +88,8 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
                              "Correct it, or use data.on_bad_sample=skip to leave the sample out.")
     if sample.apex < sample.onset:
         raise UnusableSample(f"{sample.sample_id}: onset {sample.onset} is after apex {sample.apex}; the motion would "
-                             "be reversed.", "Fix the annotation, or use data.on_bad_sample=skip to leave the sample out.")
+                             "be reversed.",
+                             "Fix the annotation, or use data.on_bad_sample=skip to leave the sample out.")
     notes = []
     onset, apex = sample.onset, sample.apex
     for name, n in (("onset", onset), ("apex", apex)):
