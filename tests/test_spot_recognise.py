@@ -113,7 +113,8 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
 
     assert main(args) == 0  # resumes: only the unspotted fold
     printed, err = capsys.readouterr()
-    assert "2/2 folds already finished" in err and "[spots 1/1]" in err
+    assert "2/2 folds trained; spotting and recognition of 1 fold(s) left" in err and "[spots 1/1]" in err
+    assert "already finished" not in err and "report rebuilt" not in err
     assert (finished[0] / "spots.csv").stat().st_mtime_ns == kept
     videos = _rows(out / "videos.csv")
     assert {v["video"] for v in videos} == {"15_0101", "16_0101", "19_0101"}
@@ -364,3 +365,4 @@ def test_a_micro_expression_without_apex_is_a_problem_for_recognition_only(tmp_p
     with pytest.raises(UnusableSample, match="on_bad_sample=skip") as info:
         frame_windows(clip, 0.15, clamp=True)
     assert "no apex" in info.value.problem and "on_bad_sample" not in info.value.problem
+

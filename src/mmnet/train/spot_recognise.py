@@ -27,7 +27,7 @@ from ..utils import atomic_write_text
 from .calibrate import inference_routes
 from .tasks import fold_seed
 
-__all__ = ["spot_settings", "assign_folds", "write_long_files", "run_spot_recognise"]
+__all__ = ["spot_settings", "assign_folds", "write_long_files", "folds_to_spot", "run_spot_recognise"]
 
 #: The spotter preset of each long-video dataset (spotting.preset: null).
 DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3"}
@@ -134,6 +134,13 @@ def _spots_rows(video, intervals) -> list[list]:
             for i in intervals]
 
 
+def folds_to_spot(run) -> list[tuple[int, str]]:
+    """(seed, fold) of every trained fold whose recordings are not yet spotted and recognised (no ``spots.csv``)."""
+    return [(seed, name) for seed in run.cfg.seeds for name, _, _ in run.folds
+            if (rf.fold_path(run.out_dir, seed, name) / rf.DONE).is_file()
+            and not (rf.fold_path(run.out_dir, seed, name) / rf.SPOTS).is_file()]
+
+
 def run_spot_recognise(run) -> int:
     """Spot and recognise the recordings of every finished fold without ``spots.csv``; returns how many folds.
 
@@ -145,9 +152,7 @@ def run_spot_recognise(run) -> int:
     from ..spotting.spotters import make_spotter
 
     cfg = run.cfg
-    todo = [(seed, name) for seed in cfg.seeds for name, _, _ in run.folds
-            if (rf.fold_path(run.out_dir, seed, name) / rf.DONE).is_file()
-            and not (rf.fold_path(run.out_dir, seed, name) / rf.SPOTS).is_file()]
+    todo = folds_to_spot(run)
     if not todo:
         return 0
     device = plan_compute(cfg.train.device, "fp32", "contiguous").device
