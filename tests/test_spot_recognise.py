@@ -366,3 +366,49 @@ def test_a_micro_expression_without_apex_is_a_problem_for_recognition_only(tmp_p
         frame_windows(clip, 0.15, clamp=True)
     assert "no apex" in info.value.problem and "on_bad_sample" not in info.value.problem
 
+
+def test_str_leaves_a_spotted_micro_expression_on_its_apex_unclassified(tmp_path):
+    """As `mmnet spot --checkpoint`: a spotted micro interval whose onset is its apex has no class (zero motion);
+    STR writes it with no label, scores it on a TP as a wrong class, and the report says how many and why."""
+    import numpy as np
+
+    from mmnet import run_folder as rf
+    from mmnet.data import load_dataset
+    from mmnet.report.str_report import str_section
+    from mmnet.spotting.intervals import Interval
+    from mmnet.spotting.megc_files import read_str_csv, write_str_csv
+    from mmnet.train.spot_recognise import _recognise
+
+    class Predictor:
+        class_names = ("negative", "positive", "surprise")
+        pairs = 0
+
+        def predict_frames(self, onsets, apexes):
+            Predictor.pairs += len(onsets)
+            return np.tile([0.1, 0.8, 0.1], (len(onsets), 1))
+
+    (video,) = [v for v in load_dataset("casme-sq", write_casme_sq(tmp_path / "sq")).videos if v.video == "15_0401"]
+    spotted = [Interval(30, 30, 38, "micro", score=2.0), Interval(40, 44, 48, "micro", score=1.0),
+               Interval(5, 10, 20, "macro", score=1.0)]
+    out = _recognise(Predictor(), video, spotted)
+    assert [i.label for i in out] == [None, "positive", None] and Predictor.pairs == 1
+    assert out[0].probabilities is None and "onset and apex are the same frame" in out[0].note
+
+    run = tmp_path / "run"
+    rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [["A", "s1", 10, 15, 20, "micro", "positive", "positive"],
+                                                    ["A", "s1", 40, 45, 50, "micro", "negative", "negative"]])
+    rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["A", "s1", "d/s1", 30, 1, 200, 200]])
+    rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.SPOTS_COLUMNS, [
+        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", "negative=0.1;positive=0.8;surprise=0.1"],  # TP, right
+        ["A", "s1", 41, 41, 50, "micro", 2.0, "", ""],  # TP, onset on its apex: not classified
+    ])
+    config = {"data": {"dataset": "casme-sq", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
+              "spotting": {"preset": None, "overrides": []}}
+    section = str_section(run, {"config": config})
+    r = section.summary["per_seed"][0]["str"]
+    assert r["pairs"] == 2 and r["accuracy"] == 0.5  # the unclassified TP is a wrong class for 'negative'
+    assert (r["unclassified"], r["unclassified_tp"]) == (1, 1)
+    assert "1 spotted micro-expression(s) not classified: their onset is their apex" in section.markdown
+    assert section.texts["megc/seed-0/str.csv"].splitlines()[2] == "s1,A,41,50,"
+    back = read_str_csv(write_str_csv(tmp_path / "str.csv", {("s1", "A"): [Interval(41, 41, 50, "micro")]}))
+    assert back == {("s1", "A"): [Interval(41, None, 50, "micro")]}
