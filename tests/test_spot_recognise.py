@@ -113,7 +113,8 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
 
     assert main(args) == 0  # resumes: only the unspotted fold
     printed, err = capsys.readouterr()
-    assert "2/2 folds already finished" in err and "[spots 1/1]" in err
+    assert "2/2 folds trained; spotting and recognition of 1 fold(s) left" in err and "[spots 1/1]" in err
+    assert "already finished" not in err and "report rebuilt" not in err
     assert (finished[0] / "spots.csv").stat().st_mtime_ns == kept
     videos = _rows(out / "videos.csv")
     assert {v["video"] for v in videos} == {"15_0101", "16_0101", "19_0101"}
@@ -128,9 +129,9 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
         assert {r["video"] for r in rows} <= mine
         for r in rows:
             assert int(r["onset"]) <= int(r["apex"]) <= int(r["offset"])
-            if r["type"] == "micro":
+            if r["type"] == "micro" and r["onset"] != r["apex"]:
                 assert r["label"] in ("negative", "positive", "surprise") and r["probabilities"].count("=") == 3
-            else:
+            else:  # a macro interval, or a micro one whose onset is its apex (zero motion): not classified
                 assert r["label"] == "" and r["probabilities"] == ""
 
     md = (out / "report.md").read_text()
@@ -320,3 +321,96 @@ def test_loso_scores_only_the_annotated_types(tmp_path, monkeypatch):
     from mmnet.commands.train_spotter import format_loso
 
     assert "macro" not in format_loso(out)
+
+
+def test_a_micro_expression_without_apex_is_a_problem_for_recognition_only(tmp_path, capsys):
+    """Spotting uses an interval with no apex (onset and offset suffice); recognition cannot: an error on its clip,
+    counted by check-data, named (every one) before training, left out with a plain reason under skip."""
+    from mmnet.config import load_config
+    from mmnet.data import get_scheme, load_dataset
+    from mmnet.data.long_clips import long_video_clips
+    from mmnet.data.usage import plan_usage
+    from mmnet.errors import DataError
+    from mmnet.train.prepare import prepare_run
+
+    rows = list(CASME_SQ_ROWS) + [(1, "anger1_4", 40, 0, 48, 4, "negative", "micro-expression", "anger"),
+                                  (2, "happy1_3", 15, 0, 22, 12, "positive", "micro-expression", "happiness")]
+    root = write_casme_sq(tmp_path / "sq", rows)
+    no_apex = ["casme-sq/s15/15_0401_40-48", "casme-sq/s16/16_0502_15-22"]
+    long = load_dataset("casme-sq", root)
+    assert {i.severity for i in long.issues if i.check == "apex_unknown"} == {"warning"}  # fine for spotting
+    assert sum(iv.apex is None for v in long.videos for iv in v.of_type("micro")) == 2  # spotting keeps them
+    clips = long_video_clips(long)
+    assert sorted(i.sample_id for i in clips.errors if i.check == "apex_unknown") == no_apex
+    problems = dict(plan_usage(clips, get_scheme("casme-sq-str"), "nearest").problems)
+    assert set(no_apex) <= set(problems) and "recognition needs the apex" in problems[no_apex[0]]
+
+    assert main(["check-data", "casme-sq", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "recognise   2 micro-expressions usable" in out and "micro-expression(s) not usable" in out
+    assert all(sid in out for sid in no_apex)
+
+    base = [f"data.root={root}", "data.dataset=casme-sq", f"data.cache_dir={tmp_path / 'cache'}",
+            "data.image_size=32"]
+    for choice in ("error", "nearest"):
+        with pytest.raises(DataError, match="cannot be used as annotated") as info:
+            prepare_run(load_config(None, [*base, f"data.on_bad_sample={choice}"]), tmp_path / choice, progress=False)
+        assert all(sid in str(info.value) for sid in no_apex)
+    prepare_run(load_config(None, [*base, "data.on_bad_sample=skip"]), tmp_path / "skip", progress=False)
+    skipped = {r["sample_id"]: r["reason"] for r in _rows(tmp_path / "skip" / "skipped.csv")}
+    assert set(no_apex) <= set(skipped)
+    assert all("apex" in skipped[sid] and "on_bad_sample" not in skipped[sid] for sid in no_apex)
+    # a sample frame_windows refuses: skipped.csv takes the problem, the error adds the advice
+    from mmnet.data.cache import UnusableSample, frame_windows
+
+    (clip,) = [s for s in clips.samples if s.sample_id == no_apex[0]]
+    with pytest.raises(UnusableSample, match="on_bad_sample=skip") as info:
+        frame_windows(clip, 0.15, clamp=True)
+    assert "no apex" in info.value.problem and "on_bad_sample" not in info.value.problem
+
+
+def test_str_leaves_a_spotted_micro_expression_on_its_apex_unclassified(tmp_path):
+    """As `mmnet spot --checkpoint`: a spotted micro interval whose onset is its apex has no class (zero motion);
+    STR writes it with no label, scores it on a TP as a wrong class, and the report says how many and why."""
+    import numpy as np
+
+    from mmnet import run_folder as rf
+    from mmnet.data import load_dataset
+    from mmnet.report.str_report import str_section
+    from mmnet.spotting.intervals import Interval
+    from mmnet.spotting.megc_files import read_str_csv, write_str_csv
+    from mmnet.train.spot_recognise import _recognise
+
+    class Predictor:
+        class_names = ("negative", "positive", "surprise")
+        pairs = 0
+
+        def predict_frames(self, onsets, apexes):
+            Predictor.pairs += len(onsets)
+            return np.tile([0.1, 0.8, 0.1], (len(onsets), 1))
+
+    (video,) = [v for v in load_dataset("casme-sq", write_casme_sq(tmp_path / "sq")).videos if v.video == "15_0401"]
+    spotted = [Interval(30, 30, 38, "micro", score=2.0), Interval(40, 44, 48, "micro", score=1.0),
+               Interval(5, 10, 20, "macro", score=1.0)]
+    out = _recognise(Predictor(), video, spotted)
+    assert [i.label for i in out] == [None, "positive", None] and Predictor.pairs == 1
+    assert out[0].probabilities is None and "onset and apex are the same frame" in out[0].note
+
+    run = tmp_path / "run"
+    rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [["A", "s1", 10, 15, 20, "micro", "positive", "positive"],
+                                                    ["A", "s1", 40, 45, 50, "micro", "negative", "negative"]])
+    rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["A", "s1", "d/s1", 30, 1, 200, 200]])
+    rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.SPOTS_COLUMNS, [
+        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", "negative=0.1;positive=0.8;surprise=0.1"],  # TP, right
+        ["A", "s1", 41, 41, 50, "micro", 2.0, "", ""],  # TP, onset on its apex: not classified
+    ])
+    config = {"data": {"dataset": "casme-sq", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
+              "spotting": {"preset": None, "overrides": []}}
+    section = str_section(run, {"config": config})
+    r = section.summary["per_seed"][0]["str"]
+    assert r["pairs"] == 2 and r["accuracy"] == 0.5  # the unclassified TP is a wrong class for 'negative'
+    assert (r["unclassified"], r["unclassified_tp"]) == (1, 1)
+    assert "1 spotted micro-expression(s) not classified: their onset is their apex" in section.markdown
+    assert section.texts["megc/seed-0/str.csv"].splitlines()[2] == "s1,A,41,50,"
+    back = read_str_csv(write_str_csv(tmp_path / "str.csv", {("s1", "A"): [Interval(41, 41, 50, "micro")]}))
+    assert back == {("s1", "A"): [Interval(41, None, 50, "micro")]}

@@ -167,21 +167,28 @@ def _recognition(args: argparse.Namespace, load) -> str:
 
     from ..data import DEFAULT_SCHEME, get_scheme
     from ..data.long_clips import long_video_clips
-    from ..data.usage import plan_usage
+    from ..data.usage import describe_problems, plan_usage
 
     scheme = get_scheme(getattr(args, "scheme", None) or DEFAULT_SCHEME[args.dataset])
-    used = plan_usage(long_video_clips(load, "micro"), scheme, args.on_bad_sample).used
+    usage = plan_usage(long_video_clips(load, "micro"), scheme, args.on_bad_sample)
+    used = usage.used
+    problems = ""
+    if usage.problems:
+        stops = ("left out (data.on_bad_sample=skip)" if args.on_bad_sample == "skip"
+                 else "`mmnet train` stops on them unless data.on_bad_sample=skip")
+        problems = (f"\n            {len(usage.problems)} micro-expression(s) not usable for recognition "
+                    f"({stops}):\n{describe_problems(usage.problems)}")
     labels = Counter(scheme.classes[k] for _, k in used)
     folds = Counter(s.subject for s, _ in used)
     if not used:
         return (f"  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): no "
-                f"micro-expression usable by scheme {scheme.name}, nothing to train MMNet on")
+                f"micro-expression usable by scheme {scheme.name}, nothing to train MMNet on{problems}")
     subjects = _per_subject(folds)
     return (f"  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): "
             f"{len(folds)} fold(s), the subjects with a usable micro-expression (micro-expressions: {subjects}); "
             "the others' recordings are spotted in those folds\n"
             f"recognise   {len(used)} micro-expressions usable by scheme {scheme.name}: "
-            + ", ".join(f"{c} {labels[c]}" for c in scheme.classes))
+            + ", ".join(f"{c} {labels[c]}" for c in scheme.classes) + problems)
 
 
 def run(args: argparse.Namespace) -> int:

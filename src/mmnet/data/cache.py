@@ -28,6 +28,7 @@ __all__ = [
     "FrameWindows",
     "CachedFrames",
     "UnreadableFrames",
+    "UnusableSample",
     "frame_windows",
     "build_frame_cache",
     "default_cache_dir",
@@ -64,6 +65,15 @@ class FrameWindows:
     notes: tuple[str, ...] = ()  # what was clamped, for the run's audit trail
 
 
+class UnusableSample(DataError):
+    """A sample ``frame_windows`` cannot use. ``problem`` says why without the advice (skipped.csv's reason
+    when data.on_bad_sample=skip has already left it out); the message adds the advice."""
+
+    def __init__(self, problem: str, advice: str = "") -> None:
+        self.problem = problem
+        super().__init__(f"{problem} {advice}".strip())
+
+
 def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> FrameWindows:
     """Resolve a sample's onset/apex (and jitter windows) against the frames on disk.
 
@@ -71,24 +81,25 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
     """
     present = set(sample.frame_numbers)
     if not present:
-        raise DataError(f"{sample.sample_id}: no frames found on disk "
-                        f"(expected frames {sample.onset}..{sample.offset}).")
+        raise UnusableSample(f"{sample.sample_id}: no frames found on disk "
+                             f"(expected frames {sample.onset}..{sample.offset}).")
     if sample.apex is None:
-        raise DataError(f"{sample.sample_id}: the annotation gives no apex frame; "
-                        "correct it, or use data.on_bad_sample=skip to leave the sample out.")
+        raise UnusableSample(f"{sample.sample_id}: the annotation gives no apex frame.",
+                             "Correct it, or use data.on_bad_sample=skip to leave the sample out.")
     if sample.apex < sample.onset:
-        raise DataError(f"{sample.sample_id}: onset {sample.onset} is after apex {sample.apex}; the motion would be "
-                        "reversed. Fix the annotation, or use data.on_bad_sample=skip to leave the sample out.")
+        raise UnusableSample(f"{sample.sample_id}: onset {sample.onset} is after apex {sample.apex}; the motion would "
+                             "be reversed.",
+                             "Fix the annotation, or use data.on_bad_sample=skip to leave the sample out.")
     notes = []
     onset, apex = sample.onset, sample.apex
     for name, n in (("onset", onset), ("apex", apex)):
         if n not in present:
             if not clamp:
-                raise DataError(
+                raise UnusableSample(
                     f"{sample.sample_id}: the annotated {name} frame {n} is not on disk (frames present: "
-                    f"{min(present)}..{max(present)}). Fix the annotation, or set data.on_bad_sample=nearest "
-                    "(use the nearest frame) or data.on_bad_sample=skip (leave the sample out, listed in the report)."
-                )
+                    f"{min(present)}..{max(present)}).",
+                    "Fix the annotation, or set data.on_bad_sample=nearest (use the nearest frame) or "
+                    "data.on_bad_sample=skip (leave the sample out, listed in the report).")
             near = sample.nearest_frame(n)
             notes.append(f"{name} {n} not on disk, used nearest frame {near}")
             if name == "onset":

@@ -8,8 +8,9 @@ frame windows, the frame cache, folds, ``train.fold``) runs on it unchanged.
 Nothing is dropped here: every interval of the type becomes a sample, and the clip pipeline
 decides and reports (``skipped.csv``, or an error naming the sample) what cannot be used: an
 interval without an apex, one whose frames are not on disk, one without an emotion label. The
-long-video loader's issues are carried over as they are (an annotated recording without frames,
-a row that could not be placed).
+long-video loader's issues are carried over (an annotated recording without frames, a row that
+could not be placed); its ``apex_unknown`` warning (harmless for spotting, which needs only onset
+and offset) becomes an error on the clip, since recognition's motion runs from onset to apex.
 """
 
 from __future__ import annotations
@@ -71,7 +72,24 @@ def long_video_clips(load: LongVideoLoad, type: str = "micro") -> DatasetLoad:
             excluded.append(s)
             issues.append(Issue(s.sample_id, "video_missing", f"the recording {video.video} has no frames on "
                                 "disk (see its own issue)", "error"))
-    return DatasetLoad(samples, _by_interval(issues, samples + excluded, type), excluded, load.annotation)
+    clips = samples + excluded
+    return DatasetLoad(samples, _apex_needed(_by_interval(issues, clips, type), clips), excluded, load.annotation)
+
+
+def _apex_needed(issues: list[Issue], clips: list[Sample]) -> list[Issue]:
+    """Every clip without an apex gets an error ``apex_unknown`` (the loader's warning, raised to an error,
+    or a new one), as a clip dataset's sample does: recognition cannot use it, spotting still does."""
+    no_apex = {s.sample_id for s in clips if s.apex is None}
+    why = "recognition needs the apex (spotting still uses the interval); fix the annotation"
+    out, named = [], set()
+    for issue in issues:
+        if issue.check == "apex_unknown" and issue.sample_id in no_apex:
+            issue = replace(issue, severity="error", message=f"{issue.message}; {why}")
+            named.add(issue.sample_id)
+        out.append(issue)
+    out += [Issue(s.sample_id, "apex_unknown", f"no apex annotated; {why}", "error")
+            for s in clips if s.sample_id in no_apex - named]
+    return out
 
 
 def _by_interval(issues: list[Issue], samples: list[Sample], type: str) -> list[Issue]:

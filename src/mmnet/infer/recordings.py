@@ -28,7 +28,7 @@ from ..spotting.flow_spotter import video_rate
 from ..spotting.spotter import SpotResult, spot_recording
 
 __all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_micro",
-           "spot_and_classify", "long_clip_warning", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME"]
+           "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME"]
 
 Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
 _BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
@@ -42,6 +42,12 @@ LONG_CLIP_FRAMES = 600  # a frame folder has no rate: 3 s at 200 fps, the fastes
 SAME_FRAME = ("its onset and apex are the same frame (the motion rose too close to the apex to place the onset "
               "before it, as just after a gap without a face): the motion between them is zero by construction, so "
               "a class would reflect no expression; it is listed as spotted motion, not classified")
+
+
+def zero_motion(interval) -> bool:
+    """A spotted micro interval whose onset is its apex: it gets no class (``SAME_FRAME``). The one rule of
+    ``mmnet spot --checkpoint``, the server and spot then recognise (``train.spot_recognise``)."""
+    return interval.type == "micro" and interval.onset == interval.apex
 
 
 def classifier_aligner(config: SpotConfig):
@@ -149,13 +155,13 @@ def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[in
     optional = {j for j, k in enumerate(keep) if intervals[k].type != "micro"}
     pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
                                       aligner, optional=optional)))
-    micro = [k for k in keep if intervals[k].type == "micro" and intervals[k].onset != intervals[k].apex]
+    micro = [k for k in keep if intervals[k].type == "micro" and not zero_motion(intervals[k])]
     for k, (label, probs) in zip(micro, classify_pairs(predictor, [pairs[k] for k in micro])):
         intervals[k] = dataclasses.replace(intervals[k], label=label, probabilities=probs)
     # Not moved earlier to get a class: the spotter did not measure where this expression starts, and an onset
     # put there by fiat (or onto a gap frame) would give a class the recording does not support.
     for k, interval in enumerate(intervals):
-        if interval.type == "micro" and interval.onset == interval.apex:
+        if zero_motion(interval):
             intervals[k] = dataclasses.replace(interval, note=SAME_FRAME)
     result.intervals = intervals
     return pairs

@@ -27,7 +27,7 @@ from .. import run_folder as rf
 from ..errors import DataError
 from ..spotting.intervals import TYPES, Interval
 from ..spotting.megc import evaluate_spotting, evaluate_str
-from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log, format_spotting_csv
+from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log, format_spotting_csv, format_str_csv
 from .str_figures import timeline_png
 
 __all__ = ["StrSection", "str_section", "MEGC_DATASET_NUMBER"]
@@ -101,14 +101,6 @@ def _truth(run_dir: Path) -> dict[str, list[Interval]]:
     return out
 
 
-def _str_csv(predictions: dict[str, list[Interval]], subject: dict[str, str]) -> str:
-    lines = ["subject,video,onset,offset,emotion"]
-    for video, items in predictions.items():
-        for i in sorted((i for i in items if i.type == "micro"), key=lambda i: (i.onset, i.offset)):
-            lines.append(f"{subject[video]},{video},{i.onset},{i.offset},{i.label or ''}")
-    return "\n".join(lines) + "\n"
-
-
 def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
     """The spot-then-recognise section of a run's report; None when the run has no truth.csv (a clip dataset)."""
     run_dir = Path(run_dir)
@@ -138,19 +130,23 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
         preds = {v: [i for i in items if i.type in types] for v, items in preds.items()}  # the scored spots
         strr = evaluate_str(truth, preds, classes=classes)
         a = strr.analysis
+        # spotted micro-expressions without a class (onset = apex: zero motion, as `mmnet spot --checkpoint`)
+        unlabelled = [p for p in strr.spotting.pairs if p.type == "micro" and p.prediction is not None
+                      and p.prediction.label is None]
         per_seed.append({
             "seed": seed, "folds_spotted": len(done), "recordings": len(scored),
             "truth": {t: sum(i.type == t for v in truth.values() for i in v) for t in types},
             "spotting": {r.pop("type"): r for r in spotting.table()},
             "str": {"spotting_f1": strr.spotting.counts["micro"].f1, "pairs": a.n_pairs, "accuracy": a.accuracy,
                     "uf1": a.uf1, "uar": a.uar, "analysis_f1": a.f1, "strs": strr.strs,
-                    "classes_left_out": list(a.left_out)},
+                    "classes_left_out": list(a.left_out), "unclassified": len(unlabelled),
+                    "unclassified_tp": sum(p.outcome == "TP" for p in unlabelled)},
         })
         megc = f"megc/seed-{seed}"
         number = MEGC_DATASET_NUMBER.get(cfg["data"]["dataset"], 0)
         texts[f"{megc}/megc2020_log.txt"] = format_megc2020_log([(number, spotting.pairs)])
         texts[f"{megc}/spotting.csv"] = format_spotting_csv(preds)  # the MEGC layout (scores are in spots.csv)
-        texts[f"{megc}/str.csv"] = _str_csv(preds, subject)
+        texts[f"{megc}/str.csv"] = format_str_csv(preds, subject_of=subject.__getitem__)
         if seed == cfg["seeds"][0]:
             by_video: dict[str, list] = {}
             for p in spotting.pairs:
@@ -208,6 +204,14 @@ def _markdown(s: dict) -> str:
         r = e["str"]
         L.append(f"| {e['seed']} | {_f(r['spotting_f1'])} | {r['pairs']} | {_f(r['accuracy'])} | {_f(r['uf1'])} | "
                  f"{_f(r['uar'])} | {_f(r['analysis_f1'])} | {_f(r['strs'])} |")
+    for e in s["per_seed"]:
+        r = e["str"]
+        if r.get("unclassified"):
+            L += ["", f"Seed {e['seed']}: {r['unclassified']} spotted micro-expression(s) not classified: their "
+                  "onset is their apex, so the motion between the two frames is zero and a class would reflect no "
+                  "expression (as `mmnet spot --checkpoint`); empty emotion in str.csv. "
+                  f"{r['unclassified_tp']} of them matched a ground truth: each counts as a wrong class for its "
+                  "truth (a false negative of that class)."]
     timelines = [f for f in s["files"] if f.startswith("timelines/")]
     L += ["", "### Timelines", "", "Ground truth against the spotted intervals (green: matched, red: false "
           "positive, orange: missed); micro-expressions carry the recognised / annotated class.", ""]

@@ -315,7 +315,8 @@ def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = Non
     (listed in ``left_out``), as MEAN's evaluator does. With ``mode="strs"``, as STRS-Metric: the default
     classes are the truth labels of every pair (its ground truth's emotions), and a class whose one-vs-rest
     table collapses to one cell (no pair has it, or every pair has it as truth and prediction) counts
-    in the means with P = R = 0 (listed in ``zeroed``).
+    in the means with P = R = 0 (listed in ``zeroed``). A TP whose prediction has no label (spotted but not
+    classified: its onset is its apex) is a wrong class: a false negative of its truth's class.
     """
     pairs = list(pairs)
     tps = [p for p in pairs if p.outcome == "TP"]

@@ -18,7 +18,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import AnnotationError, DataError
+from ..errors import AnnotationError
 from ..utils import atomic_write_text
 from .intervals import Interval, parse_type
 from .megc import Pair, subject_of_key
@@ -33,6 +33,7 @@ __all__ = [
     "format_spotting_csv",
     "write_spotting_csv",
     "read_spotting_csv",
+    "format_str_csv",
     "write_str_csv",
     "read_str_csv",
 ]
@@ -183,22 +184,25 @@ def read_spotting_csv(path: str | Path) -> dict[str, list[Interval]]:
     return out
 
 
-def write_str_csv(path: str | Path, intervals: Mapping[Hashable, Sequence[Interval]], *,
-                  subject_of=subject_of_key) -> Path:
-    """``subject,video,onset,offset,emotion`` for the micro-expressions (STR scores MEs only).
+def format_str_csv(intervals: Mapping[Hashable, Sequence[Interval]], *, subject_of=subject_of_key) -> str:
+    """``subject,video,onset,offset,emotion`` for the micro-expressions (STR scores MEs only), in onset order.
 
     Keys are ``(subject, video)`` tuples or video ids whose subject ``subject_of`` gives. A micro
-    interval without a label is an error: STR needs one per interval.
+    interval without a label (spotted, not classified: its onset is its apex) has an empty emotion,
+    which ``read_str_csv`` reads back as None and STR scoring counts as a wrong class.
     """
     lines = ["subject,video,onset,offset,emotion"]
     for key, items in intervals.items():
         video = key[1] if isinstance(key, tuple) else key
         for i in sorted((i for i in items if i.type == "micro"), key=lambda i: (i.onset, i.offset)):
-            if i.label is None:
-                raise DataError(f"Video {key!r} interval {i.onset}..{i.offset} has no emotion label; STR files need "
-                                "one per micro-expression.")
-            lines.append(f"{subject_of(key)},{video},{i.onset},{i.offset},{i.label}")
-    atomic_write_text(Path(path), "\n".join(lines) + "\n")
+            lines.append(f"{subject_of(key)},{video},{i.onset},{i.offset},{i.label or ''}")
+    return "\n".join(lines) + "\n"
+
+
+def write_str_csv(path: str | Path, intervals: Mapping[Hashable, Sequence[Interval]], *,
+                  subject_of=subject_of_key) -> Path:
+    """``format_str_csv`` written to ``path``."""
+    atomic_write_text(Path(path), format_str_csv(intervals, subject_of=subject_of))
     return Path(path)
 
 

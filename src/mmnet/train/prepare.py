@@ -31,7 +31,7 @@ from ..data import (
     load_dataset,
     protocol_folds,
 )
-from ..data.cache import CachedFrames, UnreadableFrames, build_frame_cache, frame_windows, npy_intact
+from ..data.cache import CachedFrames, UnreadableFrames, UnusableSample, build_frame_cache, frame_windows, npy_intact
 from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
@@ -107,10 +107,10 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         try:
             windows.append(frame_windows(sample, d.jitter_fraction, clamp=d.on_bad_sample == "nearest"))
             kept.append((sample, label))
-        except DataError as exc:
+        except UnusableSample as exc:
             if d.on_bad_sample != "skip":
                 raise
-            skipped.append((sample.sample_id, str(exc)))
+            skipped.append((sample.sample_id, exc.problem))  # skip was chosen: the reason, not the advice
     while True:
         try:
             cache = build_frame_cache([s for s, _ in kept], windows, image_size=d.image_size,

@@ -27,7 +27,7 @@ from ..utils import atomic_write_text
 from .calibrate import inference_routes
 from .tasks import fold_seed
 
-__all__ = ["spot_settings", "assign_folds", "write_long_files", "run_spot_recognise"]
+__all__ = ["spot_settings", "assign_folds", "write_long_files", "folds_to_spot", "run_spot_recognise"]
 
 #: The spotter preset of each long-video dataset (spotting.preset: null).
 DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3"}
@@ -110,17 +110,19 @@ def _frame(video, number: int) -> Path:
 
 
 def _recognise(predictor, video, intervals, batch: int = 16) -> list:
-    """The micro intervals labelled by the fold's MMNet (onset and apex frames), macro ones unchanged."""
+    """The micro intervals labelled by the fold's MMNet (onset and apex frames), macro ones unchanged. A micro
+    interval whose onset is its apex keeps no label (zero motion has no class), as ``mmnet spot --checkpoint``."""
     from dataclasses import replace
 
+    from ..infer.recordings import SAME_FRAME, zero_motion
     from ..media import read_rgb
 
-    micro = [i for i, iv in enumerate(intervals) if iv.type == "micro"]
-    out = list(intervals)
+    out = [replace(iv, note=SAME_FRAME) if zero_motion(iv) else iv for iv in intervals]
+    micro = [i for i, iv in enumerate(out) if iv.type == "micro" and not zero_motion(iv)]
     for start in range(0, len(micro), batch):
         chunk = micro[start:start + batch]
         onsets = [read_rgb(_frame(video, out[i].onset)) for i in chunk]
-        apexes = [read_rgb(_frame(video, out[i].apex if out[i].apex is not None else out[i].onset)) for i in chunk]
+        apexes = [read_rgb(_frame(video, out[i].apex)) for i in chunk]
         for i, p in zip(chunk, predictor.predict_frames(onsets, apexes)):
             probs = {name: float(v) for name, v in zip(predictor.class_names, p)}
             out[i] = replace(out[i], label=max(probs, key=probs.get), probabilities=probs)
@@ -134,6 +136,13 @@ def _spots_rows(video, intervals) -> list[list]:
             for i in intervals]
 
 
+def folds_to_spot(run) -> list[tuple[int, str]]:
+    """(seed, fold) of every trained fold whose recordings are not yet spotted and recognised (no ``spots.csv``)."""
+    return [(seed, name) for seed in run.cfg.seeds for name, _, _ in run.folds
+            if (rf.fold_path(run.out_dir, seed, name) / rf.DONE).is_file()
+            and not (rf.fold_path(run.out_dir, seed, name) / rf.SPOTS).is_file()]
+
+
 def run_spot_recognise(run) -> int:
     """Spot and recognise the recordings of every finished fold without ``spots.csv``; returns how many folds.
 
@@ -145,9 +154,7 @@ def run_spot_recognise(run) -> int:
     from ..spotting.spotters import make_spotter
 
     cfg = run.cfg
-    todo = [(seed, name) for seed in cfg.seeds for name, _, _ in run.folds
-            if (rf.fold_path(run.out_dir, seed, name) / rf.DONE).is_file()
-            and not (rf.fold_path(run.out_dir, seed, name) / rf.SPOTS).is_file()]
+    todo = folds_to_spot(run)
     if not todo:
         return 0
     device = plan_compute(cfg.train.device, "fp32", "contiguous").device
@@ -164,14 +171,16 @@ def run_spot_recognise(run) -> int:
         shared = spotter if once else None
         predictor = Predictor.from_checkpoint(fold_dir / rf.MODEL, device=device)
         predictor.use_cpu_routes(inference_routes(predictor.preprocessing.image_size))
-        rows, n_micro = [], 0
+        rows, n_micro, n_labelled = [], 0, 0
         for video in mine:
             spotted = _cached_spot(run.out_dir, spotter, video) if once else spotter.spot(video).intervals
             recognised = _recognise(predictor, video, spotted)
             n_micro += sum(i.type == "micro" for i in recognised)
+            n_labelled += sum(i.type == "micro" and i.label is not None for i in recognised)
             rows += _spots_rows(video, recognised)
         rf.write_csv(fold_dir / rf.SPOTS, rf.SPOTS_COLUMNS, rows)
         # one line per fold, with or without progress, as the training folds write
+        took = format_seconds(time.perf_counter() - t0)
         write_line(f"[spots {k}/{len(todo)}] seed {seed} fold {name}: {len(mine)} recording(s), {len(rows)} "
-                   f"interval(s) ({n_micro} micro, recognised) in {format_seconds(time.perf_counter() - t0)}")
+                   f"interval(s) ({n_micro} micro, {n_labelled} recognised) in {took}")
     return len(todo)

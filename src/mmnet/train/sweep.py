@@ -37,7 +37,7 @@ from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run
-from .spot_recognise import run_spot_recognise
+from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
@@ -204,9 +204,14 @@ def run_sweep(
         total += len(run.cfg.seeds) * len(run.folds)
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
     atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
+    # spot then recognise: trained folds may still lack their spots.csv (an interrupted run)
+    unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     if len(tasks) < total:
-        write_line(f"{total - len(tasks)}/{total} folds already finished"
-                   + ("; reports rebuilt" if not tasks else f"; running the other {len(tasks)}"))
+        done = (f"trained (spotting and recognition of {unspotted} fold(s) left)" if unspotted
+                else "already finished")
+        write_line(f"{total - len(tasks)}/{total} folds {done}"
+                   + ("; reports rebuilt" if not tasks and not unspotted else
+                      f"; running the other {len(tasks)}" if tasks else ""))
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
     if tasks and executor is not None and executor.no_wait:
         return None
