@@ -169,3 +169,12 @@ def test_a_user_set_data_classes_is_refused_unless_it_is_the_schemes(tmp_path, c
     resolved.write_text(capsys.readouterr().out)
     assert main(["train", "--config", str(resolved), "--print-config"]) == 0
     assert "- surprise" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["70", "8", "0"])
+def test_a_bad_data_image_size_is_named_as_set(value):
+    # the model section was built first from the copied value: "model.image_size must be ..."
+    with pytest.raises(ConfigError, match=rf"^data\.image_size must be a positive multiple of 16, got {value}$"):
+        load_config(None, [f"data.image_size={value}"])
+    with pytest.raises(ConfigError, match=r"^model\.image_size must be a positive multiple of 16"):
+        load_config(None, ["model.image_size=70"])  # the model key set alone is still named
