@@ -104,6 +104,12 @@ def test_a_run_folder_as_checkpoint_names_its_models_or_how_to_save_them(tmp_pat
     (run / "seed-0" / "fold-casme2_01" / "model" / "model.safetensors").unlink()
     assert main(["predict", "--checkpoint", str(run), str(clip)]) == 3
     assert "without saved models: train with --set train.save_models=true" in capsys.readouterr().err
+    # A fold (or seed) folder inside the run: it said only "No mmnet checkpoint at ..."
+    for inside, kind in ((model.parent, "fold"), (model.parents[1], "seed")):
+        assert main(["export", "--checkpoint", str(inside), "--onnx", str(tmp_path / "a.onnx")]) == 3
+        assert (f"'{inside}' is a {kind} folder of the run '{run}', which was trained without saved models: rerun "
+                f"it with `mmnet train ... --out {run} --restart --set train.save_models=true`"
+                in capsys.readouterr().err)
 
 
 def test_main_help_says_where_to_start_with_commands_that_exist(capsys):

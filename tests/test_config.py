@@ -149,3 +149,32 @@ def test_cli_root_forms_give_one_config(tmp_path):
     assert train.experiment_config(joined).data.root == "casme2=/d/C,samm=/d/S,smic=/d/M"
     with_seeds = parser.parse_args(base + ["--root", "/d/all", "--seeds", "3", "--set", "train.seed=2"])
     assert train.experiment_config(with_seeds).seeds == [2, 3, 4]
+
+
+def test_a_user_set_data_classes_is_refused_unless_it_is_the_schemes(tmp_path, capsys):
+    # it was replaced by the scheme's classes without a word: a 5-class run for "data.classes=[a,b]"
+    from mmnet.cli import main
+    from mmnet.train.prepare import prepare_run
+
+    cfg = load_config(None, ["data.classes=[a,b]", f"data.root={tmp_path / 'data'}"])
+    with pytest.raises(ConfigError, match=r"data.classes \['a', 'b'\] cannot be set: the classes are derived from "
+                                          r"data.scheme, and scheme 'casme2-5class' has \['happiness', 'repression', "
+                                          r"'disgust', 'surprise', 'others'\]\. .*--scheme.*casme2-3class"):
+        prepare_run(cfg, tmp_path / "run", progress=False)
+    assert main(["train", "--set", "data.classes=[a,b]", "--print-config"]) == 3
+    assert "docs/datasets.md lists each scheme's classes" in capsys.readouterr().err
+    # A resolved config.yaml fed back lists the scheme's own classes: accepted.
+    assert main(["train", "--scheme", "casme2-3class-megc", "--print-config"]) == 0
+    resolved = tmp_path / "resolved.yaml"
+    resolved.write_text(capsys.readouterr().out)
+    assert main(["train", "--config", str(resolved), "--print-config"]) == 0
+    assert "- surprise" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["70", "8", "0"])
+def test_a_bad_data_image_size_is_named_as_set(value):
+    # the model section was built first from the copied value: "model.image_size must be ..."
+    with pytest.raises(ConfigError, match=rf"^data\.image_size must be a positive multiple of 16, got {value}$"):
+        load_config(None, [f"data.image_size={value}"])
+    with pytest.raises(ConfigError, match=r"^model\.image_size must be a positive multiple of 16"):
+        load_config(None, ["model.image_size=70"])  # the model key set alone is still named

@@ -20,7 +20,7 @@ from tests.test_spotting import synthetic_clip
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from mmnet.infer.export import export_onnx, onnx_parity, read_onnx_metadata  # noqa: E402
+from mmnet.infer.export import export_onnx, onnx_parity, read_onnx_metadata, supported_opsets  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "inference.md"
 
@@ -140,3 +140,28 @@ def test_docs_snippet_runs_without_mmnet(tmp_path, small):
     assert list(printed) == CLASSES
     for name in CLASSES:
         assert abs(float(printed[name]) - pred.probabilities[name]) < 2e-4
+
+
+@pytest.mark.parametrize("opset", [0, 5, 10, 99])
+def test_cli_export_refuses_an_opset_out_of_range(tmp_path, small, capsys, opset):
+    # 5 and 10 gave a TypeError traceback, 99 a RuntimeError one, 0 silently exported opset 17
+    root, _, _, _ = small
+    out = tmp_path / "o.onnx"
+    assert main(["export", "--checkpoint", str(root / "ckpt"), "--onnx", str(out), "--opset", str(opset)]) == 3
+    err = capsys.readouterr().err
+    assert f"--opset {opset} is not supported" in err
+    lowest, highest = supported_opsets()
+    assert (lowest, highest >= 17) == (11, True)
+    assert f"opset {lowest} to {highest}" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_torch_onnx_failure_names_the_opset(tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("Exporting the operator 'aten::foo' to ONNX opset version 12 is not supported.\nmore")
+
+    monkeypatch.setattr(torch.onnx, "export", fail)
+    with pytest.raises(MMNetError, match=r"could not export this model at opset 12 \(Exporting the operator "
+                                         r"'aten::foo'.*not supported\.\); try the default opset 17"):
+        export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx", opset=12)
+    assert not (tmp_path / "m.onnx.tmp").exists()

@@ -238,3 +238,20 @@ def test_table_of_a_long_video_run_gives_its_spotting_and_str_scores(tmp_path):
     table = format_results_table(r)
     assert "recognition of the annotated micro-expressions" in table and "'Spot then recognise'" in table
     assert "seed 0: spotting F1 micro 0.2500, macro 0.7500, overall 0.5000; STRS 0.1250" in table
+
+
+def test_a_class_untested_in_a_partial_run_is_named(tmp_path):
+    # B's fold holds both samples of class 2: the per-class table showed n(true) 0 and recall 0, nothing said
+    samples = make_samples({"A": [0, 0, 1], "B": [1, 2, 2]})
+    run = write_run(tmp_path / "run", samples, _crafted_predict, epochs=3, unfinished=("B",))
+    r = build_report(run)
+    name = r["classes"][2]
+    assert r["untested_classes"] == {"0": [name]}
+    note = [i for i in r["issues"] if "no tested sample" in i]
+    assert note == [f"class(es) ['{name}'] have no tested sample in the scored folds (seed 0; their subjects' folds "
+                    "are unfinished): UF1 and UAR count their F1 and recall as 0 (averaged in, not left out), so both "
+                    "are lower than over the classes tested."]
+    assert note[0] in (run / "report.md").read_text()
+    assert json.loads((run / "report.json").read_text())["untested_classes"] == {"0": [name]}
+    complete = build_report(write_run(tmp_path / "full", samples, _crafted_predict, epochs=3))
+    assert "untested_classes" not in complete and not any("no tested sample" in i for i in complete["issues"])

@@ -237,7 +237,9 @@ def config_from_dict(values: dict) -> ExperimentConfig:
         data = values.get("data") or {}
         if isinstance(data, dict) and data.get("image_size") is not None:
             values["model"] = {**model, "image_size": data["image_size"]}
-    kwargs = {name: _build(cls, values.get(name) or {}, name) for name, cls in _SECTIONS.items()}
+    # data before model: model.image_size is copied from data.image_size, and an error must name the key the user set
+    order = sorted(_SECTIONS, key=lambda name: name != "data")
+    kwargs = {name: _build(_SECTIONS[name], values.get(name) or {}, name) for name in order}
     if "seeds" in values:
         kwargs["seeds"] = expand_seeds(values["seeds"], kwargs["train"].seed)
     return ExperimentConfig(**kwargs)

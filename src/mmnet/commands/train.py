@@ -97,12 +97,12 @@ def resolved_yaml(cfg) -> str:
     import yaml
 
     from ..config import config_to_dict
-    from ..data import DEFAULT_SCHEME, get_scheme
+    from ..data import DEFAULT_SCHEME, resolve_scheme
     from ..errors import verify_choice
 
     verify_choice("data.dataset", cfg.data.dataset, sorted(DEFAULT_SCHEME))
     values = config_to_dict(cfg)
-    scheme = get_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset])
+    scheme = resolve_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset], cfg.data.classes)
     values["data"]["scheme"], values["data"]["classes"] = scheme.name, list(scheme.classes)
     values["model"]["num_classes"] = scheme.num_classes
     return yaml.safe_dump(values, sort_keys=False)

@@ -25,7 +25,7 @@ from .mmew import load_mmew
 from .samm import load_samm
 from .samm_long import load_samm_long
 from .sample import Issue, Sample
-from .schemes import DEFAULT_SCHEME, SCHEMES, LabelScheme, class_counts, get_scheme
+from .schemes import DEFAULT_SCHEME, SCHEMES, LabelScheme, class_counts, get_scheme, resolve_scheme
 from .smic import load_smic
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "SCHEMES",
     "DEFAULT_SCHEME",
     "get_scheme",
+    "resolve_scheme",
     "class_counts",
     "PROTOCOLS",
     "protocol_folds",

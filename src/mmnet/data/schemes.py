@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..errors import verify_choice
+from ..errors import ConfigError, verify_choice
 from .sample import Sample
 
 __all__ = ["LabelScheme", "SCHEMES", "DEFAULT_SCHEME", "get_scheme", "class_counts"]
@@ -195,6 +195,25 @@ def get_scheme(name: str) -> LabelScheme:
     """The scheme called ``name``; ConfigError listing the valid names otherwise."""
     verify_choice("label scheme", name, tuple(SCHEMES))
     return SCHEMES[name]
+
+
+def resolve_scheme(name: str, classes: Iterable[str] | None = None) -> LabelScheme:
+    """The scheme called ``name``, refusing a ``data.classes`` other than its classes.
+
+    The classes are derived from the scheme (a resolved config.yaml lists them, so the same list is
+    accepted): a different list would otherwise be silently replaced.
+    """
+    scheme = get_scheme(name)
+    if classes is not None and list(classes) != list(scheme.classes):
+        alternatives = [s.name for s in SCHEMES.values()
+                        if s.name != scheme.name and set(s.datasets) & set(scheme.datasets)]
+        others = f"; others for the same dataset: {', '.join(alternatives)}" if alternatives else ""
+        raise ConfigError(
+            f"data.classes {list(classes)} cannot be set: the classes are derived from data.scheme, and scheme "
+            f"{scheme.name!r} has {list(scheme.classes)}. To train other classes choose another scheme with "
+            f"data.scheme (--scheme){others}. docs/datasets.md lists each scheme's classes. Leave data.classes "
+            "unset (null).")
+    return scheme
 
 
 def class_counts(scheme: LabelScheme, samples: Iterable[Sample]) -> dict[str, int]:

@@ -23,13 +23,31 @@ import torch
 from torch import Tensor, nn
 
 from .. import __version__
-from ..errors import MMNetError, install_hint
+from ..errors import ConfigError, MMNetError, install_hint
 from ..model import CheckpointInfo, MMNet
 from .predictor import Preprocessing
 
-__all__ = ["DEFAULT_OPSET", "onnx_metadata", "export_onnx", "read_onnx_metadata", "onnx_parity"]
+__all__ = ["DEFAULT_OPSET", "supported_opsets", "onnx_metadata", "export_onnx", "read_onnx_metadata", "onnx_parity"]
 
 DEFAULT_OPSET = 17  # LayerNormalization is a native op from opset 17
+# The motion stem's bilinear resize (upsample_bilinear2d) exports only from opset 11; tried down to 7.
+MIN_OPSET = 11
+
+
+def supported_opsets() -> tuple[int, int]:
+    """(lowest, highest) ONNX opset this model exports at with the installed torch."""
+    try:
+        from torch.onnx._constants import ONNX_MAX_OPSET as highest
+    except ImportError:  # a private module: a torch that moved it still exports the default
+        highest = DEFAULT_OPSET
+    return MIN_OPSET, max(int(highest), DEFAULT_OPSET)
+
+
+def _check_opset(opset: int) -> None:
+    lowest, highest = supported_opsets()
+    if not lowest <= opset <= highest:
+        raise ConfigError(f"--opset {opset} is not supported: this model exports at ONNX opset {lowest} to "
+                          f"{highest} with torch {torch.__version__} (default {DEFAULT_OPSET}).")
 
 
 class _OnsetApex(nn.Module):
@@ -71,8 +89,10 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     """Write ``model`` as an ONNX file with a dynamic batch axis and mmnet metadata.
 
     Raises:
-        MMNetError: the ``onnx`` package is missing.
+        ConfigError: ``opset`` is outside :func:`supported_opsets`.
+        MMNetError: the ``onnx`` package is missing, or torch.onnx could not export at ``opset``.
     """
+    _check_opset(opset)
     try:
         import onnx
     except ImportError:
@@ -93,11 +113,16 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
             # the tracer warns on the model's input-size check, which is constant for a fixed size.
             warnings.simplefilter("ignore", category=DeprecationWarning)
             warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
-            torch.onnx.export(
-                wrapper, example, str(tmp), dynamo=False, opset_version=opset,
-                input_names=names, output_names=["logits"],
-                dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}, "logits": {0: "batch"}},
-            )
+            try:
+                torch.onnx.export(
+                    wrapper, example, str(tmp), dynamo=False, opset_version=opset,
+                    input_names=names, output_names=["logits"],
+                    dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}, "logits": {0: "batch"}},
+                )
+            except (RuntimeError, TypeError, ValueError) as err:  # torch.onnx raises these for ops it cannot map
+                first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise MMNetError(f"torch.onnx could not export this model at opset {opset} ({first_line}); "
+                                 f"try the default opset {DEFAULT_OPSET}.") from err
         proto = onnx.load(str(tmp))
         for key, value in onnx_metadata(model, info).items():
             entry = proto.metadata_props.add()

@@ -250,6 +250,14 @@ def _run_folder_hint(path: Path) -> str:
     if (path / "config.yaml").is_file():
         return (f" '{path}' is a run folder without saved models: train with --set train.save_models=true "
                 "(one model per fold) or --final-fit (one model on every subject).")
+    # a seed-N or seed-N/fold-NAME folder inside such a run
+    kind = path.name.split("-", 1)[0]
+    run = {"seed": path.parent, "fold": path.parent.parent if path.parent.name.startswith("seed-") else None}.get(kind)
+    if run is not None and (run / "config.yaml").is_file():
+        return (f" '{path}' is a {kind} folder of the run '{run}', which was trained without "
+                f"saved models: rerun it with `mmnet train ... --out {run} --restart --set train.save_models=true` "
+                "(one model per fold; --restart moves the earlier run aside) or --final-fit (one model on every "
+                "subject).")
     return ""
 
 

@@ -46,9 +46,10 @@ def recipe_path(name: str) -> Path:
     return path
 
 
-def locate(ref: str | Path, *, base_dir: Path | None = None) -> Path:
+def locate(ref: str | Path, *, base_dir: Path | None = None, option: str = "--config") -> Path:
     """The experiment file that ``ref`` names: an existing file (relative to ``base_dir`` when
-    given), else a recipe name (``casme2_5class`` or ``casme2_5class.yaml``).
+    given), else a recipe name (``casme2_5class`` or ``casme2_5class.yaml``). ``option`` is how the
+    user names a recipe where ``ref`` came from (``base:`` in a sweep file), for the advice.
 
     Raises:
         ConfigError: neither a file nor a recipe; the message lists the recipes.
@@ -62,7 +63,7 @@ def locate(ref: str | Path, *, base_dir: Path | None = None) -> Path:
         if Path(text).name == text:  # a bare name (or NAME.yaml): the recipe
             return RECIPE_DIR / f"{stem}.yaml"
         raise ConfigError(f"Config file '{path}' does not exist. The recipe of that name ships with mmnet: "
-                          f"use --config {stem}. {_listing()}")
+                          f"use {option} {stem}. {_listing()}")
     if path.is_dir():
         raise ConfigError(f"Config '{path}' is a folder; give a YAML file or a recipe name. {_listing()}")
     raise ConfigError(f"Config file '{path}' does not exist, and {text!r} is not a recipe name. {_listing()}")

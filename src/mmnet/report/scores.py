@@ -190,6 +190,18 @@ def _intervals(frames: dict[str, pd.DataFrame], n_classes: int, resamples: int) 
             "samples": bootstrap_ci(frames, n_classes, "sample", resamples=resamples)}
 
 
+def _untested_classes(classes: list[str], pooled: dict[str, dict[str, pd.DataFrame]], seeds: list[int],
+                      absent: list[str]) -> dict[str, list[str]]:
+    """Per seed, the classes with samples but none in the finished folds' pooled predictions."""
+    out = {}
+    for seed in seeds:
+        tested = set(pooled[str(seed)]["f1"]["true"])
+        names = [name for c, name in enumerate(classes) if c not in tested and name not in absent]
+        if names:
+            out[str(seed)] = names
+    return out
+
+
 def compute_report(run_dir: str | Path, selection: str | None = None, resamples: int = RESAMPLES) -> dict:
     """Score a run folder without writing anything; see :func:`build_report` for the arguments."""
     return score_run(load_run(run_dir), selection, resamples)[0]
@@ -273,5 +285,14 @@ def score_run(run: Run, selection: str | None,
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]
     if absent:
         report["issues"].append(f"class(es) {absent} have no samples: their F1 and recall count as 0 in UF1/UAR.")
+    untested = _untested_classes(run.classes, pooled, seeds, absent)
+    if untested:
+        report["untested_classes"] = untested
+        for names in sorted({tuple(v) for v in untested.values()}):
+            where = ", ".join(s for s, v in untested.items() if tuple(v) == names)
+            report["issues"].append(
+                f"class(es) {list(names)} have no tested sample in the scored folds (seed {where}; their subjects' "
+                "folds are unfinished): UF1 and UAR count their F1 and recall as 0 (averaged in, not left out), "
+                "so both are lower than over the classes tested.")
     report["files"] = list(report_files(paper=mode == "paper"))
     return report, pooled

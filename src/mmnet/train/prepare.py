@@ -27,9 +27,9 @@ from ..data import (
     DEFAULT_SCHEME,
     LONG_VIDEO_DATASETS,
     dataset_paths,
-    get_scheme,
     load_dataset,
     protocol_folds,
+    resolve_scheme,
 )
 from ..data.cache import CachedFrames, UnreadableFrames, UnusableSample, build_frame_cache, frame_windows, npy_intact
 from ..data.frame_check import check_frame_files
@@ -84,7 +84,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         check_compile(cfg.train.device)
     long_videos = spot = None
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-    scheme = get_scheme(d.scheme or DEFAULT_SCHEME[d.dataset])
+    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes)
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
     if d.dataset in LONG_VIDEO_DATASETS:  # spot then recognise: MMNet trains on the annotated micro-expressions
         spot, long_videos = spot_settings(cfg), load

@@ -113,7 +113,7 @@ def load_sweep(
     values: dict = {}
     if doc.get("base") is not None:
         try:  # a file (a relative one is relative to the sweep file) or a shipped recipe's name
-            base = locate(str(doc["base"]), base_dir=p.parent)
+            base = locate(str(doc["base"]), base_dir=p.parent, option="base:")
         except ConfigError as exc:
             raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}' (a relative base is relative to "
                               f"the sweep file): {exc}") from None
