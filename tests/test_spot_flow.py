@@ -165,7 +165,7 @@ def test_video_frames_are_counted_from_zero(tmp_path, capsys):
     # --fps 0 is refused for a video as for a folder (it was read as "not given" and the video's rate used)
     for fps in ("0", "-30", "nan"):
         assert main(["spot", str(video), "--fps", fps, "--no-progress", "--no-align"]) == 3
-        assert "--fps must be a frame rate in (0, 10000]" in capsys.readouterr().err
+        assert "fps must be a frame rate in (0, 10000]" in capsys.readouterr().err
 
 
 @face_extra

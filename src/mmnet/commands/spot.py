@@ -95,13 +95,9 @@ def _earlier_source(path: Path) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime import check_device, resolve_device
-    from ..spotting.config import MAX_FPS, spot_config
+    from ..spotting.config import spot_config
     from ..utils import atomic_write_text
 
-    if args.fps is not None and not 0 < args.fps <= MAX_FPS:  # 0 would read as "not given" for a video
-        from ..errors import ConfigError
-
-        raise ConfigError(f"--fps must be a frame rate in (0, {MAX_FPS:g}], got {args.fps:g}.")
     check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
     if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
