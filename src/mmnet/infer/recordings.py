@@ -45,9 +45,10 @@ SAME_FRAME = ("its onset and apex are the same frame (the motion rose too close 
 
 
 def zero_motion(interval) -> bool:
-    """A spotted micro interval whose onset is its apex: it gets no class (``SAME_FRAME``). The one rule of
-    ``mmnet spot --checkpoint``, the server and spot then recognise (``train.spot_recognise``)."""
-    return interval.type == "micro" and interval.onset == interval.apex
+    """A spotted micro interval (an ``Interval`` or its ``to_dict()`` record) whose onset is its apex: it gets
+    no class (``SAME_FRAME``). The one rule of ``mmnet spot --checkpoint``, the server and spot then recognise."""
+    get = interval.get if isinstance(interval, dict) else lambda key: getattr(interval, key)
+    return get("type") == "micro" and get("onset") == get("apex")
 
 
 def classifier_aligner(config: SpotConfig):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..infer.recordings import SAME_FRAME, classify_pairs, read_pairs
+from ..infer.recordings import SAME_FRAME, classify_pairs, read_pairs, zero_motion
 from ..spotting.intervals import spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
@@ -131,10 +131,10 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
         job.update(progress=0.8, stage=f"reading the frames of {len(unread)} interval(s)")
         pairs.update(zip(unread, read_pairs(path, [(intervals[k]["onset"], intervals[k]["apex"]) for k in unread])))
     for iv in intervals:  # zero motion has no class: listed as spotted, as `mmnet spot --checkpoint` lists it
-        if iv["type"] != "macro" and iv.get("probabilities") is None and iv["onset"] == iv["apex"]:
+        if iv.get("probabilities") is None and zero_motion(iv):
             iv["label"], iv["note"] = None, iv.get("note") or SAME_FRAME
     todo = [k for k, iv in enumerate(intervals)
-            if iv.get("probabilities") is None and iv["type"] != "macro" and iv["onset"] != iv["apex"]]
+            if iv.get("probabilities") is None and iv["type"] != "macro" and not zero_motion(iv)]
     for k, (label, probs) in zip(todo, classify_pairs(predictor, [pairs[k] for k in todo])):
         intervals[k]["label"], intervals[k]["probabilities"] = label, probs
     for k, iv in enumerate(explained):

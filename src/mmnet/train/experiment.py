@@ -12,7 +12,7 @@ from ..report import build_report
 from ..runtime import check_device
 from .executors import run_tasks
 from .model_card import write_model_card
-from .prepare import fold_tasks, prepare_run, task_count
+from .prepare import fold_tasks, prepare_run, resume_line, task_count
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
@@ -40,14 +40,8 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     what = "folds" if not run.cfg.train.final_fit else "tasks (folds and the final fit)"
     # spot then recognise: trained folds may still lack their spots.csv (an interrupted run); say what is left
     unspotted = len(folds_to_spot(run)) if run.long_videos is not None else 0
-    spots_left = f"spotting and recognition of {unspotted} fold(s) left" if unspotted else ""
-    if not tasks and not unspotted:
-        write_line(f"{total}/{total} {what} already finished; report rebuilt")
-    elif not tasks:
-        write_line(f"{total}/{total} {what} trained; {spots_left}")
-    elif len(tasks) < total:
-        done = f"trained ({spots_left})" if unspotted else "already finished"
-        write_line(f"{total - len(tasks)}/{total} {what} {done}; running the other {len(tasks)}")
+    if (line := resume_line(total, len(tasks), unspotted, what=what)) is not None:
+        write_line(line)
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
     if tasks and executor is not None and executor.no_wait:
         return None

@@ -36,7 +36,7 @@ from ..report import build_report, summarize_run
 from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
-from .prepare import fold_tasks, prepare_run
+from .prepare import fold_tasks, prepare_run, resume_line
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
@@ -207,11 +207,7 @@ def run_sweep(
     # spot then recognise: trained folds may still lack their spots.csv (an interrupted run)
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     if len(tasks) < total:
-        done = (f"trained (spotting and recognition of {unspotted} fold(s) left)" if unspotted
-                else "already finished")
-        write_line(f"{total - len(tasks)}/{total} folds {done}"
-                   + ("; reports rebuilt" if not tasks and not unspotted else
-                      f"; running the other {len(tasks)}" if tasks else ""))
+        write_line(resume_line(total, len(tasks), unspotted, rebuilt="reports"))
     run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
     if tasks and executor is not None and executor.no_wait:
         return None
