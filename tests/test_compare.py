@@ -114,3 +114,20 @@ def test_cli_compare(two_runs, capsys):
     assert "at least two run folders" in capsys.readouterr().err
     assert main(["compare", str(a), str(a.parent / "missing")]) == 3
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_input_data_note_compares_decoded_frames_where_recorded(two_runs):
+    """The same frames in another folder are the same input data; other frames get the note."""
+    a, b, _ = two_runs
+
+    def set_env(run, **values):
+        env = json.loads((run / "env.json").read_text())
+        (run / "env.json").write_text(json.dumps({**env, **values}))
+
+    set_env(a, dataset_fingerprint="path-a", frames_digest="pixels")
+    set_env(b, dataset_fingerprint="path-b", frames_digest="pixels")
+    assert not any("differ" in n for n in compare_runs([a, b], resamples=200)["notes"])
+    set_env(b, frames_digest="other pixels")
+    assert any("decoded frames differ" in n for n in compare_runs([a, b], resamples=200)["notes"])
+    set_env(b, frames_digest=None)  # a run from before the digest: its fingerprint is all there is
+    assert any("fingerprints differ" in n for n in compare_runs([a, b], resamples=200)["notes"])

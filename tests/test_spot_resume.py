@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -107,6 +110,11 @@ def test_fold_records_are_reused_only_with_the_same_settings_and_data(two_subjec
     assert record["predictions"] == {"15_0101": [interval]} and record["fit"] == {"videos": 1}
     assert same.get("s16") is None and not same.stale
     assert "1 of 2 folds reused" in same.summary(["s15", "s16"])
+    elsewhere = tmp_path / "elsewhere"  # the same recordings copied to another folder (a cluster's mount)
+    shutil.copytree(root, elsewhere)
+    copied = type(load)([dataclasses.replace(v, path=elsewhere / Path(v.path).relative_to(root)) for v in load.videos],
+                        [])
+    assert loso_settings("casme-sq", copied, config, seed=0, device="cpu") == settings
 
     changed = {
         "config": loso_settings("casme-sq", load, spot_config("casme2", ["method=learned", "learned.epochs=3"]),

@@ -270,6 +270,26 @@ def test_resume_state_keeps_the_cuda_random_state_on_cuda(monkeypatch):
     assert len(restored) == 1
 
 
+def test_a_moved_dataset_resumes_without_retraining_finished_folds(synth_root, tmp_path):
+    """The same frames in another folder (a cluster's mount, a copy without file times) are the same data."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(synth_root, root)
+    run = tmp_path / "run"
+    run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
+    (run / "seed-0" / "fold-casme2_03" / "done.json").unlink()  # as an interrupted run
+    finished = run / "seed-0" / "fold-casme2_01" / "done.json"
+    stamp = finished.stat().st_mtime_ns
+    moved = tmp_path / "elsewhere" / "CASME II"
+    shutil.copytree(root, moved)  # new paths and file times, the same pixels
+    shutil.rmtree(root)
+    report = run_experiment(_cfg(moved, tmp_path, "train.epochs=1"), run, progress=False)
+    assert report["complete"] and (run / "seed-0" / "fold-casme2_03" / "done.json").exists()
+    assert finished.stat().st_mtime_ns == stamp  # not trained again
+    assert yaml.safe_load((run / "config.yaml").read_text())["data"]["root"] == str(moved)
+
+
 def test_resuming_on_changed_data_is_refused(synth_root, tmp_path):
     """Folds trained on the old frames or labels must not be pooled with folds trained on new ones."""
     import shutil
@@ -281,17 +301,22 @@ def test_resuming_on_changed_data_is_refused(synth_root, tmp_path):
     shutil.copytree(synth_root, root)
     run = tmp_path / "run"
     run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
-    frame = sorted(root.glob("Cropped/sub01/*/*.jpg"))[0]
-    os.utime(frame, ns=(frame.stat().st_atime_ns, frame.stat().st_mtime_ns + 10**9))  # a re-crop, a re-copy
+    frames = sorted(root.glob("Cropped/sub01/*/*.jpg"))
+    os.utime(frames[0], ns=(frames[0].stat().st_atime_ns, frames[0].stat().st_mtime_ns + 10**9))  # copied anew
     (run / "seed-0" / "fold-casme2_03" / "done.json").unlink()  # as an interrupted run
-    with pytest.raises(ConfigError, match=r"trained on other data: the frame files differ .* Use --restart"):
+    assert run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)["complete"]  # same pixels
+    (run / "seed-0" / "fold-casme2_03" / "done.json").unlink()
+    frames[0].write_bytes(frames[-1].read_bytes())  # a re-crop: other pixels
+    with pytest.raises(ConfigError, match=r"trained on other data: the frames differ .* Use --restart"):
         run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
     assert not (run / "seed-0" / "fold-casme2_03" / "done.json").exists()  # nothing retrained
     # samples.csv: labels edited, samples added or gone
     rows = [[r["sample_id"], r["dataset"], r["subject"], r["clip"], r["label"], r["class_index"]]
             for r in __import__("csv").DictReader((run / "samples.csv").open())]
-    fingerprint = json.loads((run / "env.json").read_text())["dataset_fingerprint"]
+    env = json.loads((run / "env.json").read_text())
+    fingerprint = env["dataset_fingerprint"]
     assert rf.data_changes(run, fingerprint, rows) == []
+    assert rf.data_changes(run, "moved", rows, env["frames_digest"]) == []  # located elsewhere, same frames
     edited = next(i for i, r in enumerate(rows) if r[4] != "happiness")
     gone = next(i for i in range(len(rows)) if i != edited)
     changed = [r[:4] + ["happiness", "0"] if i == edited else r for i, r in enumerate(rows) if i != gone]

@@ -123,18 +123,28 @@ def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def data_changes(run_dir: str | Path, fingerprint: str, sample_rows) -> list[str]:
-    """How the data a run is resumed on differs from what its first start recorded (env.json's frame
-    fingerprint, samples.csv's samples and labels), one phrase each; [] when it is the same or unrecorded."""
+def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_digest: str | None = None) -> list[str]:
+    """How the data a run is resumed on differs from what its first start recorded (env.json's frames digest,
+    samples.csv's samples and labels), one phrase each; [] when it is the same or unrecorded.
+
+    The digest is of the decoded frames, not of where their files lie: the same dataset moved or copied
+    elsewhere resumes. Runs started before it was recorded compare the cache's fingerprint (paths, sizes
+    and file times) instead."""
     import json
 
     run_dir = Path(run_dir)
     changes = []
     try:
-        saved = json.loads((run_dir / ENV).read_text()).get("dataset_fingerprint")
+        env = json.loads((run_dir / ENV).read_text())
+        saved_digest, saved = env.get("frames_digest"), env.get("dataset_fingerprint")
     except (OSError, ValueError, AttributeError):
-        saved = None
-    if saved and saved != fingerprint:
+        saved_digest = saved = None
+    if saved_digest and frames_digest:
+        if saved_digest != frames_digest:
+            changes.append(f"the frames differ (digest of the decoded frames {saved_digest} -> {frames_digest}: a "
+                           "frame modified, added or removed, an onset or apex moved, or another mmnet frame "
+                           "decoding)")
+    elif saved and saved != fingerprint:
         changes.append(f"the frame files differ (fingerprint {saved} -> {fingerprint}: a frame modified, added, "
                        "removed or copied anew, or another mmnet frame-cache format)")
     try:

@@ -161,6 +161,7 @@ class CachedFrames:
     onset_exact: np.ndarray  # (N,) int64
     apex_exact: np.ndarray  # (N,) int64
     path: Path
+    content: str = ""  # frames_digest: the same for the same frames wherever their files lie
 
 
 def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size: int) -> str:
@@ -172,6 +173,32 @@ def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size:
             st = p.stat()
             h.update(f"|{n}:{p}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:20]
+
+
+def frames_digest(frames: np.ndarray, sample_ids: list[str], rows: list[np.ndarray]) -> str:
+    """sha256 of what training reads from a cache: the samples' ids, their windows' rows and the decoded
+    pixels. Unlike the cache's name (paths and file times, cheap to check) it holds no location: the same
+    frames copied or moved elsewhere give the same digest, which a resumed run compares
+    (``run_folder.data_changes``). About a second per GB of cache."""
+    h = hashlib.sha256(json.dumps([list(frames.shape), sample_ids, *[r.tolist() for r in rows]]).encode())
+    step = max(1, (64 << 20) // max(1, int(np.prod(frames.shape[1:]))))  # 64 MB at a time
+    for i in range(0, len(frames), step):
+        h.update(np.ascontiguousarray(frames[i:i + step]))
+    return h.hexdigest()[:20]
+
+
+def _recorded_digest(index_path: Path, compute) -> str:
+    """The index's recorded frames digest, computed and recorded once (not at all in a read-only cache)."""
+    from ..utils import atomic_write_text
+
+    index = json.loads(index_path.read_text())
+    if not isinstance(index.get("content"), str):
+        index["content"] = compute()
+        try:
+            atomic_write_text(index_path, json.dumps(index))
+        except OSError:
+            pass  # a read-only cache folder: computed again next time
+    return index["content"]
 
 
 def reserve_disk_space(path: str | Path) -> None:
@@ -281,14 +308,10 @@ def build_frame_cache(
     if frames.shape != (len(jobs), image_size, image_size, 3):
         raise DataError(f"Frame cache '{data_path}' has shape {frames.shape}, expected "
                         f"{(len(jobs), image_size, image_size, 3)}; delete it and rerun.")
-    return CachedFrames(
-        frames=frames,
-        onset_rows=np.asarray(onset_rows, dtype=np.int64).reshape(-1, 2),
-        apex_rows=np.asarray(apex_rows, dtype=np.int64).reshape(-1, 2),
-        onset_exact=np.asarray(onset_exact, dtype=np.int64),
-        apex_exact=np.asarray(apex_exact, dtype=np.int64),
-        path=data_path,
-    )
+    rows = [np.asarray(onset_rows, dtype=np.int64).reshape(-1, 2), np.asarray(apex_rows, dtype=np.int64).reshape(-1, 2),
+            np.asarray(onset_exact, dtype=np.int64), np.asarray(apex_exact, dtype=np.int64)]
+    content = _recorded_digest(index_path, lambda: frames_digest(frames, [s.sample_id for s in samples], rows))
+    return CachedFrames(frames, *rows, path=data_path, content=content)
 
 
 # -- the cache folder as a whole (`mmnet info --cache`, `mmnet cache prune`) ----------------------------

@@ -118,7 +118,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
         rows.append({"run": name, "complete": report["complete"], "n_seeds": h["n_seeds"],
                      "n": next(iter(h["per_seed"].values()))["n"], "mean": h["mean"], "std": h["std"],
                      "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
-                     "dataset_fingerprint": report["dataset_fingerprint"]})
+                     "dataset_fingerprint": report["dataset_fingerprint"],
+                     "frames_digest": report.get("frames_digest")})
     ref_flat = _flat(ref_run.config)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
@@ -136,11 +137,14 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                             "both_wrong": t["both_wrong"], "p_value": t["p_value"]})
         comparisons.append({"run": name, "reference": names[0], "config_differences": changed,
                             "paired_bootstrap": boot, "mcnemar": mcnemar})
-    fps = {r["dataset_fingerprint"] for r in rows}
+    digests = [r["frames_digest"] for r in rows]
     notes = []
-    if len(fps) > 1:
-        notes.append("the runs' dataset fingerprints differ (frames or preprocessing changed): same samples and "
-                     "labels, different input data")
+    if all(digests) and len(set(digests)) > 1:
+        notes.append("the runs' decoded frames differ (frames_digest: frames or preprocessing changed): same "
+                     "samples and labels, different input data")
+    elif not all(digests) and len({r["dataset_fingerprint"] for r in rows}) > 1:  # runs without a digest
+        notes.append("the runs' dataset fingerprints differ (frames or preprocessing changed, or the same "
+                     "files elsewhere): same samples and labels, different input data")
     if not all(r["complete"] for r in rows):
         notes.append("some runs are PARTIAL: the comparison covers the folds finished in every run")
     if len(comparisons) > 1:

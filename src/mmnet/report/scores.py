@@ -281,6 +281,7 @@ def score_run(run: Run, selection: str | None,
     report["config"] = run.config
     report["environment"] = run.env
     report["dataset_fingerprint"] = run.env.get("dataset_fingerprint")
+    report["frames_digest"] = run.env.get("frames_digest")  # the pixels, wherever the files were
     report["issues"] = list(run.issues)
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]
     if absent:

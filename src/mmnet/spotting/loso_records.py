@@ -44,7 +44,7 @@ def data_fingerprint(load: LongVideoLoad) -> str:
     for v in load.videos:
         files = [[n, name, _size(Path(v.path) / name)] for n, name in v.frames] if v.frames else [_size(Path(v.path))]
         intervals = [[i.onset, i.apex, i.offset, i.type, i.label] for i in v.intervals]
-        digest.update(json.dumps([v.video, v.subject, v.fps, str(v.path), files, intervals,
+        digest.update(json.dumps([v.video, v.subject, v.fps, Path(v.path).name, files, intervals,
                                   [list(b) for b in getattr(v, "blinks", ())]]).encode())
     digest.update(json.dumps(list(getattr(load, "types", ()))).encode())
     return digest.hexdigest()

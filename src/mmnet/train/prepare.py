@@ -154,13 +154,13 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
         kept = list(zip(samples, labels))
     rows = [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept]
-    if _has_trained(out) and (changed := rf.data_changes(out, fingerprint, rows)):
+    if _has_trained(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content)):
         raise ConfigError(f"'{out}' holds a run whose finished folds were trained on other data: {'; '.join(changed)}. "
                           "Resuming would mix folds trained on the old and the new data. Use --restart to move this "
                           "run aside and train every fold on the current data, or another --out folder (or put the "
                           "old data back).")
     if reconfigured or not (out / rf.ENV).exists():  # keep the first start's record when resuming
-        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint), indent=2) + "\n")
+        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content), indent=2) + "\n")
     rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS, rows)
     if skipped:
         rf.write_csv(out / rf.SKIPPED, rf.SKIPPED_COLUMNS, [list(r) for r in skipped])
@@ -195,8 +195,9 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 # Keys that say what to do with the experiment, not what it is: a resume may change them
 # (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
-# turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones).
-_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:")
+# turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones), and so may
+# where the data lie: a moved dataset resumes when its frames and samples are the same (rf.data_changes).
+_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "data.root:", "data.annotation:", "data.cache_dir:")
 
 
 def _has_trained(out: Path) -> bool:
@@ -381,8 +382,8 @@ def _git_revision() -> str | None:
     return None
 
 
-def environment(cfg: ExperimentConfig, fingerprint: str) -> dict:
-    """The run's env.json: software versions, the machine and process settings, the data's fingerprint."""
+def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = "") -> dict:
+    """The run's env.json: versions, machine and process settings, the frame cache's fingerprint, frames digest."""
     from ..version import __version__
 
     plan = plan_training(cfg.train, cfg.data.image_size)  # measured on CPU once per machine (calibrate.py)
@@ -394,5 +395,6 @@ def environment(cfg: ExperimentConfig, fingerprint: str) -> dict:
         **describe_machine(plan),
         "git_revision": _git_revision(),
         "dataset_fingerprint": fingerprint,
+        "frames_digest": frames_digest,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
