@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Create ./.venv (once) and install mmnet into it, with the extras in MMNET_EXTRAS.
-# torch is pinned to the 2.13 CPU build first: asking pip for plain "torch" on a machine
+# torch is pinned to 2.13, the CPU build first: asking PyPI for plain "torch" on a Linux machine
 # without it would pull a multi-GB CUDA build; the package itself only needs torch>=2.1.
 #
 #   bash scripts/bootstrap.sh                        everything: the test suite needs every extra
 #   MMNET_EXTRAS=core bash scripts/bootstrap.sh      the core only (train, demo, report, predict on frames)
 #   MMNET_EXTRAS=face,video bash scripts/bootstrap.sh   the core and the named extras
 #   MMNET_BOOTSTRAP_DRY_RUN=1 bash scripts/bootstrap.sh  say what would be installed, install nothing
+#   MMNET_TORCH_INDEX=https://download.pytorch.org/whl/cu126 bash scripts/bootstrap.sh   torch from another index
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -51,8 +52,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-  say "installing torch 2.13.0 (CPU build; a few minutes on a slow connection)"
-  .venv/bin/python -m pip install -q "torch==2.13.0"
+  # On Linux, PyPI's torch is the CUDA build (GBs of NVIDIA libraries): take the CPU build from PyTorch's own
+  # index when it answers; where it does not (an offline mirror or local wheels set up in pip's config),
+  # the configured index decides. MMNET_TORCH_INDEX="" skips the CPU index; a CUDA machine may name another.
+  TORCH_INDEX=${MMNET_TORCH_INDEX-https://download.pytorch.org/whl/cpu}
+  if [ -n "$TORCH_INDEX" ] && .venv/bin/python -c "import sys, urllib.request as u; u.urlopen(sys.argv[1] + '/torch/', timeout=10)" "$TORCH_INDEX" 2>/dev/null; then
+    say "installing torch 2.13.0 from $TORCH_INDEX (CPU build; a few minutes on a slow connection)"
+    .venv/bin/python -m pip install -q "torch==2.13.0" --index-url "$TORCH_INDEX"
+  else
+    say "installing torch 2.13.0 from pip's configured index${TORCH_INDEX:+ ($TORCH_INDEX does not answer)}"
+    .venv/bin/python -m pip install -q "torch==2.13.0"
+  fi
 fi
 say "installing mmnet $TARGET (editable)"
 .venv/bin/python -m pip install -q -e "$TARGET"
