@@ -79,6 +79,8 @@ def test_each_kind_of_bad_override_is_named(override, message):
 def test_seed_count_and_list_expand_in_one_place():
     assert load_config(None, ["train.seed=5", "seeds=3"]).seeds == [5, 6, 7]
     assert load_config(None, ["seeds=[4, 9]"]).seeds == [4, 9]
+    assert load_config(None, ["train.seed=5"]).seeds == [5]  # set alone, it is the run's seed (folder seed-5)
+    assert load_config(None, []).seeds == [0]
     assert expand_seeds(2, 10) == [10, 11]
 
 

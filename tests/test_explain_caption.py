@@ -78,3 +78,15 @@ def test_caption_is_drawn_on_the_figure_and_printed(alone, tmp_path, capsys):
     printed = capsys.readouterr()
     assert out.is_file() and "synthetic faces only" in printed.out
     assert "not checked for a face" in printed.err and "use --align" in printed.err  # as mmnet predict says
+
+
+def test_caption_finds_the_run_folder_of_a_relative_or_symlinked_checkpoint(alone, tmp_path, monkeypatch):
+    model = _in_run_folder(alone, tmp_path / "s", synthetic=True)
+    monkeypatch.chdir(model.parent)
+    assert "synthetic faces only" in training_caption("model")  # `mmnet info model` inside the fold folder
+    monkeypatch.chdir(model.parents[2])
+    assert "run folder 'run'" in training_caption("seed-0/fold-sub01/model")  # was run folder ''
+    link = tmp_path / "ckpt"
+    link.symlink_to(model, target_is_directory=True)
+    assert "synthetic faces only" in training_caption(link)
+    assert "check its origin before relying on its output" in training_caption(alone)  # also said by mmnet info

@@ -60,6 +60,7 @@ def test_settings_resolve_in_order_with_common_overrides(tmp_path, base):
     ({"settings": {"no_pc": {}, "paper": {}, "No_PC": {}}}, [], "'no_pc' and 'No_PC' differ only in case"),
     ({"settings": {"a": {"model.use_ca": False}}}, ["model.use_ca=true"], "would overwrite"),
     ({"settings": {"a": {"seeds": [1]}}}, [], "seeds are common"),
+    ({"settings": {"a": {"train.seed": 3}}}, [], r"sets train.seed; seeds are common"),  # it would change nothing
     ({"settings": {"a": {"model.use_cb": False}}}, [], "setting 'a': Unknown config key"),
     ({"settings": {"a": {"model.use_ca": "maybe"}}}, [], "model.use_ca must be of type bool"),
     ({"settings": {"a": {}}, "seeds": 0}, [], "seeds must be >= 1"),

@@ -102,7 +102,7 @@ class TrainConfig:
     # ("contiguous") for fp32 on AVX2-only CPUs (docs/performance.md).
     memory_format: str = "auto"  # "auto" | "channels_last" | "contiguous"
     device: str = "auto"  # "auto" (cuda if available) | "cpu" | "cuda" | "cuda:N"
-    seed: int = 0  # base seed; each (seed, fold) gets its own derived seed
+    seed: int = 0  # the run's seed when `seeds` is not given; the first of a seed count (--seeds N)
     save_models: bool = False  # keep each fold's final model (safetensors) in the run folder
     # true: after the LOSO folds, one model on every subject for train.epochs (RUN/final/, with a
     # model card); "only": that model without the folds. Not part of the experiment: adding it to a
@@ -240,8 +240,8 @@ def config_from_dict(values: dict) -> ExperimentConfig:
     # data before model: model.image_size is copied from data.image_size, and an error must name the key the user set
     order = sorted(_SECTIONS, key=lambda name: name != "data")
     kwargs = {name: _build(_SECTIONS[name], values.get(name) or {}, name) for name in order}
-    if "seeds" in values:
-        kwargs["seeds"] = expand_seeds(values["seeds"], kwargs["train"].seed)
+    # without a seeds list, train.seed is the run's one seed (a set train.seed alone must change the run)
+    kwargs["seeds"] = expand_seeds(values.get("seeds", 1), kwargs["train"].seed)
     return ExperimentConfig(**kwargs)
 
 

@@ -22,7 +22,8 @@ def newest_model(weights: list[Path]) -> Path:
 
 def _run_folder(checkpoint: Path) -> Path | None:
     """RUN of RUN/seed-S/fold-F/model (a few levels up, holding config.yaml), or None."""
-    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    # resolved: a relative "model" has no parents to walk, and a symlinked checkpoint's run is where it points
+    folder = (checkpoint if checkpoint.is_dir() else checkpoint.parent).resolve()
     for parent in list(folder.parents)[:4]:
         if (parent / "config.yaml").is_file() and (parent / "env.json").is_file():
             return parent
@@ -81,7 +82,7 @@ def training_record(checkpoint: str | Path) -> dict:
 
 #: ``training_caption`` of a model whose training is not recorded (also: a model known by no checkpoint path).
 UNRECORDED_CAPTION = ("Model: what it was trained on is not recorded (the checkpoint is not inside its run folder); "
-                      "it may be untrained: check its origin before reading this figure.")
+                      "it may be untrained: check its origin before relying on its output.")
 
 
 def training_caption(checkpoint: str | Path) -> str:

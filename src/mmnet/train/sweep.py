@@ -161,8 +161,9 @@ def load_sweep(
         if clash:
             raise ConfigError(f"--set {', '.join(clash)} would overwrite what setting {name!r} varies; "
                               "drop it from --set or use --only to run other settings.")
-        if "seeds" in flat:
-            raise ConfigError(f"Sweep file '{p}': setting {name!r} sets seeds; seeds are common to all settings.")
+        if seed_key := next((k for k in ("seeds", "train.seed") if k in flat), None):
+            raise ConfigError(f"Sweep file '{p}': setting {name!r} sets {seed_key}; seeds are common to all "
+                              "settings (`seeds:` at the top of the file).")
         resolved = copy.deepcopy(values)
         for dotted, value in flat.items():
             set_value(resolved, dotted, value, f"{p}: setting {name!r}")
