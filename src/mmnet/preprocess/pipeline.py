@@ -121,9 +121,9 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
             _save_jpeg(alignment.apply(image), tmp / name, quality)
         if unreadable:
             shown = unreadable[:MAX_LISTED]
-            more = f" (and {len(unreadable) - len(shown)} more)" if len(unreadable) > len(shown) else ""
+            which = f", the first {len(shown)}" if len(unreadable) > len(shown) else ""
             raise _ClipFailure("corrupt_frame", shown[0] if len(unreadable) == 1 else
-                               f"{len(unreadable)} frames cannot be read{more}: " + " ".join(shown))
+                               f"{len(unreadable)} frames cannot be read{which}: " + " ".join(shown))
         count = len(job.frames)
     result.n_frames = count
     result.alignment = {"onset": onset, **alignment.to_dict()}
