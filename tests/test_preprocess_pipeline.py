@@ -100,7 +100,9 @@ def test_prepared_casme2_is_read_by_the_dataset_layer(tmp_path):
     _clip(root / "CASME2_RAW_selected" / "sub01" / "EP02_01f", range(46, 50))
     write_casme2_xlsx(root / "CASME2-coding-20190701.xlsx", [("01", "EP02_01f", 46, 48, 49, 12, "happiness", 1)])
     prepare(root, workers=1, progress=False)
-    (sample,) = load_dataset("casme2", root).samples
+    load = load_dataset("casme2", root)
+    (sample,) = load.samples
+    assert not [i for i in load.issues if i.check == "junk_files"]  # prepare's marker is not a stray file
     assert sample.frame_numbers == [46, 47, 48, 49]
     assert sample.frame_path(48).parent == root / "Cropped" / "sub01" / "EP02_01f"
 
