@@ -95,3 +95,72 @@ def test_discover_lists_clips_with_the_media_rules(tmp_path):
     assert ok.ignored == (".img11.jpg", "notes.txt")
     assert ok.out_dir == tmp_path / "CASME2" / "Cropped" / "sub01" / "EP01"
     assert dup.frames == () and "two files with frame number 70" in dup.problem
+
+
+def _frames(folder, names):
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / name, format="JPEG")
+
+
+@pytest.mark.parametrize("out", ["clip", "clip/aligned", "."])
+def test_an_output_that_is_inside_or_holds_the_input_is_refused(tmp_path, monkeypatch, out):
+    # --out == the input moved the raw frames aside and deleted them with --force
+    from mmnet.preprocess.discover import discover
+
+    _frames(tmp_path / "clip", ["img1.jpg", "img2.jpg"])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PreprocessError, match="give --out a folder outside the input, e.g. '.*clip_aligned'"):
+        discover("clip", out)
+    raw = tmp_path / "CASME2" / "CASME2_RAW_selected"
+    _frames(raw / "sub01" / "EP01", ["img1.jpg"])
+    with pytest.raises(PreprocessError, match="lies inside the input"):
+        discover(tmp_path / "CASME2", raw)
+    # the dataset layout's own default (Cropped/ beside CASME2_RAW_selected/) is fine
+    assert discover(tmp_path / "CASME2")[1] == tmp_path / "CASME2"
+
+
+def test_dot_as_input_is_the_folder_it_names(tmp_path, monkeypatch):
+    from mmnet.preprocess.discover import discover
+
+    _frames(tmp_path / "clipA", ["img1.jpg", "img2.jpg"])
+    monkeypatch.chdir(tmp_path / "clipA")
+    layout, _, (job,) = discover(".")
+    assert layout == "frames" and job.clip_id == "clipA" and job.out_dir == tmp_path / "clipA_aligned"
+    raw = tmp_path / "rawD" / "CASME2_RAW_selected"
+    _frames(raw / "sub01" / "EP01", ["img1.jpg"])
+    monkeypatch.chdir(raw)
+    layout, out_root, (job,) = discover(".")
+    assert layout == "casme2" and out_root == tmp_path / "rawD"
+    assert job.out_dir == tmp_path / "rawD" / "Cropped" / "sub01" / "EP01"
+
+
+def test_a_clip_prepared_beside_its_frames_is_not_a_clip_of_the_dataset(tmp_path):
+    from mmnet.media import PREPARED_MARKER
+    from mmnet.preprocess.discover import discover
+
+    sub = tmp_path / "CASME2" / "CASME2_RAW_selected" / "sub01"
+    _frames(sub / "EP01_01f", ["img1.jpg"])
+    _frames(sub / "EP01_01f_aligned", ["reg_img1.jpg"])  # mmnet prepare sub01/EP01_01f wrote it
+    (sub / "EP01_01f_aligned" / PREPARED_MARKER).write_text("{}")
+    _, _, jobs = discover(tmp_path / "CASME2")
+    assert [j.clip_id for j in jobs] == ["sub01/EP01_01f"]
+
+
+def test_folders_that_are_not_clips_are_explained(tmp_path):
+    from mmnet.preprocess.discover import discover
+
+    _frames(tmp_path / "named", ["onset.jpg", "apex.jpg"])
+    (job,) = discover(tmp_path / "named")[2]
+    assert job.problem_reason == "no_frames"
+    assert "'apex.jpg', 'onset.jpg'" in job.problem and "e.g. img12.jpg" in job.problem
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        (videos / name).write_bytes(b"x")
+    with pytest.raises(PreprocessError, match="folder of videos .a.mp4, b.mp4.: prepare takes one video at a time") \
+            as info:
+        discover(videos)
+    assert "--layout" not in str(info.value)

@@ -15,6 +15,7 @@ from PIL import Image  # noqa: E402
 
 from mmnet.cli import main  # noqa: E402
 from mmnet.errors import PreprocessError  # noqa: E402
+from mmnet.media import PREPARED_MARKER  # noqa: E402
 from mmnet.preprocess import pipeline  # noqa: E402
 from mmnet.preprocess.face import landmark_model_path  # noqa: E402
 from mmnet.preprocess.pipeline import TMP_DIR_NAME, prepare  # noqa: E402
@@ -65,14 +66,14 @@ def test_casme2_raw_to_cropped_layout_with_failures_listed(tmp_path):
 
     cropped = root / "Cropped"
     clip = cropped / "sub01" / "EP02_01f"
-    assert sorted(p.name for p in clip.iterdir()) == [f"reg_img{n}.jpg" for n in (46, 47, 48, 49)]
+    assert sorted(p.name for p in clip.iterdir()) == [PREPARED_MARKER] + [f"reg_img{n}.jpg" for n in (46, 47, 48, 49)]
     with Image.open(clip / "reg_img46.jpg") as im:
         assert im.size == (280, 340) and im.mode == "RGB"
     # failed clips leave nothing behind, and no temporary folder survives
     assert not (cropped / "sub02" / "EP01_2").exists() and not (cropped / "sub02" / "EP09f").exists()
     assert not (root / TMP_DIR_NAME).exists()
     written = json.loads((root / "prepare-summary.json").read_text())
-    assert written["counts"] == {"ok": 3, "skipped": 0, "failed": 3}
+    assert written["counts"] == {"ok": 3, "skipped": 0, "other_settings": 0, "failed": 3}
     assert written["clips"][0]["alignment"]["onset"] == 46
 
 
@@ -99,7 +100,9 @@ def test_prepared_casme2_is_read_by_the_dataset_layer(tmp_path):
     _clip(root / "CASME2_RAW_selected" / "sub01" / "EP02_01f", range(46, 50))
     write_casme2_xlsx(root / "CASME2-coding-20190701.xlsx", [("01", "EP02_01f", 46, 48, 49, 12, "happiness", 1)])
     prepare(root, workers=1, progress=False)
-    (sample,) = load_dataset("casme2", root).samples
+    load = load_dataset("casme2", root)
+    (sample,) = load.samples
+    assert not [i for i in load.issues if i.check == "junk_files"]  # prepare's marker is not a stray file
     assert sample.frame_numbers == [46, 47, 48, 49]
     assert sample.frame_path(48).parent == root / "Cropped" / "sub01" / "EP02_01f"
 
@@ -126,7 +129,8 @@ def test_frames_folder_with_onset_in_the_middle(tmp_path):
                          "frame_002.png": face_frame(), "frame_010.png": face_frame(dx=1)})
     summary = prepare(folder, tmp_path / "out", onset=2, workers=1, progress=False)
     assert summary.results[0].status == "ok" and summary.results[0].alignment["onset"] == 2
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["reg_img1.jpg", "reg_img10.jpg", "reg_img2.jpg"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [PREPARED_MARKER, "reg_img1.jpg", "reg_img10.jpg",
+                                                                     "reg_img2.jpg"]
     missing = prepare(folder, tmp_path / "out2", onset=5, workers=1, progress=False)
     assert missing.results[0].reason == "missing_onset"
 
@@ -154,7 +158,7 @@ def test_samm_layout_keeps_names_and_greyscale(tmp_path):
     summary = prepare(root, workers=1, progress=False)
     assert summary.layout == "samm" and summary.results[0].status == "ok"
     out = root / "SAMM_cropped" / "006" / "006_1_2"
-    assert sorted(p.name for p in out.iterdir()) == ["006_05562.jpg", "006_05563.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == [PREPARED_MARKER, "006_05562.jpg", "006_05563.jpg"]
     with Image.open(out / "006_05562.jpg") as im:
         assert im.mode == "L" and im.size == (280, 340)
 
@@ -171,7 +175,8 @@ def test_video_is_decoded_and_cropped(tmp_path):
     summary = prepare(path, workers=1, progress=False)
     assert summary.layout == "video" and summary.results[0].n_frames == 4
     # frame i of the video -> reg_img{i}.jpg (counted from 0): the folder's numbers are the video's indices
-    assert sorted(p.name for p in (tmp_path / "clip_aligned").iterdir()) == [f"reg_img{n}.jpg" for n in (0, 1, 2, 3)]
+    assert sorted(p.name for p in (tmp_path / "clip_aligned").iterdir()) == [PREPARED_MARKER] + [f"reg_img{n}.jpg"
+                                                                                     for n in (0, 1, 2, 3)]
     assert summary.results[0].alignment["onset"] == 0  # the default onset: the video's first frame, 0
     summary = prepare(path, tmp_path / "at3", onset=3, workers=1, progress=False)
     assert summary.results[0].status == "ok" and summary.results[0].alignment["onset"] == 3  # the last frame
@@ -213,10 +218,106 @@ def test_parallel_workers_and_cli_exit_code(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 1  # some clips failed; the rest were written
     assert "3 clip(s) prepared" in out and "FAILED sub02/EP01_2 [no_face]" in out
-    assert len(list((root / "Cropped" / "sub01" / "EP02_01f").iterdir())) == 4
+    assert len(list((root / "Cropped" / "sub01" / "EP02_01f").glob("*.jpg"))) == 4
 
 
 def test_unknown_input_is_explained(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(PreprocessError, match="cannot tell what"):
         prepare(tmp_path / "empty", progress=False)
+
+
+def test_output_onto_the_input_is_refused_and_the_frames_kept(tmp_path, capsys):
+    folder = tmp_path / "c1"
+    _clip(folder, range(1, 3))
+    before = sorted(p.name for p in folder.iterdir())
+    code = main(["prepare", str(folder), "--out", str(folder), "--force", "--no-progress"])
+    assert code == 3 and "is the input" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_folders_mmnet_did_not_write_are_never_done_nor_replaced(tmp_path, capsys):
+    # CASME II ships Cropped/ beside CASME2_RAW_selected/: it was "already done", and --force deleted it
+    root = tmp_path / "CASME2"
+    _clip(root / "CASME2_RAW_selected" / "sub01" / "EP02_01f", range(1, 3))
+    official = root / "Cropped" / "sub01" / "EP02_01f"
+    save_frames(official, {"reg_img1.jpg": face_frame()})
+    for force in ([], ["--force"]):
+        code = main(["prepare", str(root), "--no-progress", *force])
+        err = capsys.readouterr().err
+        assert code == 3 and str(official) in err and "not written by mmnet prepare" in err and "another --out" in err
+        assert sorted(p.name for p in official.iterdir()) == ["reg_img1.jpg"]
+    # an empty folder holds nothing to lose: it is prepared, not counted as done
+    empty = tmp_path / "aligned"
+    empty.mkdir()
+    assert prepare(root / "CASME2_RAW_selected" / "sub01" / "EP02_01f", empty, progress=False).results[0].status == "ok"
+    assert (empty / "reg_img1.jpg").is_file()
+
+
+def test_a_clip_prepared_with_other_settings_is_not_done(tmp_path, capsys):
+    folder = tmp_path / "clip"
+    _clip(folder, range(1, 3))
+    out = tmp_path / "out"
+    args = ["prepare", str(folder), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "1 already done (skipped; --force redoes them)" in capsys.readouterr().out
+    assert main([*args, "--eye-y", "0.4"]) == 1
+    printed = capsys.readouterr().out
+    assert "1 prepared with other settings (left as they are: rerun with --force to redo them)" in printed
+    assert "eye_y 0.38 (now 0.4)" in printed and "0 already done" in printed
+    assert main([*args, "--eye-y", "0.4", "--force"]) == 0
+    assert main([*args, "--eye-y", "0.4"]) == 0 and "1 already done" in capsys.readouterr().out
+
+
+def test_a_truncated_video_is_a_warning_with_both_counts(tmp_path, capsys):
+    import cv2
+
+    path = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
+    for k in range(12):
+        writer.write(cv2.cvtColor(face_frame(dx=k % 3), cv2.COLOR_RGB2BGR))
+    writer.release()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # an interrupted copy: the header still says 12 frames
+    assert main(["prepare", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    decoded = len(list((tmp_path / "cut_aligned").glob("*.jpg")))
+    assert decoded < 10
+    assert f"warning cut.avi: short_video: decoded {decoded} frames of '{path}', whose container declares 12" in out
+
+
+def test_an_interrupted_run_keeps_the_records_of_finished_clips(tmp_path, monkeypatch):
+    root = tmp_path / "CASME2"
+    for clip in ("EP01", "EP02"):
+        _clip(root / "CASME2_RAW_selected" / "sub01" / clip, range(1, 3))
+    real = pipeline.process_clip
+
+    def interrupted(job, *args, **kwargs):
+        if job.clip_id == "sub01/EP02":
+            raise KeyboardInterrupt
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "process_clip", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(root, workers=1, progress=False)
+    written = json.loads((root / "prepare-summary.json").read_text())
+    assert written["interrupted"] and [c["clip_id"] for c in written["clips"]] == ["sub01/EP01"]
+    assert written["clips"][0]["alignment"]["onset"] == 1
+    monkeypatch.setattr(pipeline, "process_clip", real)
+    (root / "prepare-summary.json").unlink()  # the clip's own marker keeps its record too
+    rerun = prepare(root, workers=1, progress=False)
+    assert [r.status for r in rerun.results] == ["skipped", "ok"]
+    assert rerun.results[0].n_frames == 2 and rerun.results[0].alignment["onset"] == 1
+
+
+def test_every_unreadable_frame_of_a_clip_is_named(tmp_path):
+    folder = tmp_path / "clip"
+    _clip(folder, range(1, 5))
+    for n in (2, 4):
+        data = (folder / f"img{n}.jpg").read_bytes()
+        (folder / f"img{n}.jpg").write_bytes(data[: len(data) // 2])
+    (result,) = prepare(folder, tmp_path / "out", workers=1, progress=False).results
+    assert result.reason == "corrupt_frame" and result.message.startswith("2 frames cannot be read")
+    assert "img2.jpg" in result.message and "img4.jpg" in result.message

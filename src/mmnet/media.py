@@ -36,6 +36,7 @@ __all__ = [
     "animation_hint",
     "FRAME_NAME",
     "FRAME_NUMBERING",
+    "PREPARED_MARKER",
     "VideoFrame",
     "is_image",
     "is_video",
@@ -45,6 +46,7 @@ __all__ = [
     "read_rgb",
     "resize_rgb",
     "stream_video",
+    "declared_frame_count",
     "read_video",
     "iter_video_frames",
     "read_video_frames",
@@ -59,6 +61,10 @@ FRAME_NAME = re.compile(r".*?(\d+)\D*")
 #: The frame-number convention, said once (``mmnet spot --json`` repeats it as ``frame_numbering``).
 FRAME_NUMBERING = ("a video's frames are counted from 0 in decode order (as OpenCV, FFmpeg and PyAV count); "
                    "a folder's frame is the number in its file name (reg_img46.jpg is frame 46)")
+
+#: The file ``mmnet prepare`` writes into each clip folder it finished (its settings and the clip's
+#: record, ``mmnet.preprocess.marker``): mmnet's own bookkeeping, so never listed as a stray file.
+PREPARED_MARKER = ".mmnet-prepared.json"
 
 _NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Install PyAV with: "
                + install_hint("video") + ", or extract the frames to a folder.")
@@ -136,6 +142,8 @@ def list_frames(
     others: list[str] = []
     unnumbered: list[str] = []
     for name, is_file in entries:
+        if name == PREPARED_MARKER:
+            continue
         m = pattern.fullmatch(name) if is_file and is_image(name) and not name.startswith(".") else None
         if m is None:
             others.append(name)
@@ -310,6 +318,35 @@ def _stream_cv2(cv2, path: Path) -> Iterator[VideoFrame]:
             yield VideoFrame(index, time, np.ascontiguousarray(bgr[:, :, ::-1]))  # OpenCV decodes to BGR
     finally:
         capture.release()
+
+
+def declared_frame_count(path: str | Path) -> int | None:
+    """The frame count a video's container declares (its header, else duration x frame rate), or None
+    when it declares none. A truncated file keeps its header, so fewer frames decode than declared."""
+    try:
+        import av
+    except ImportError:
+        av = None
+    if av is not None:
+        try:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                if stream.frames:
+                    return int(stream.frames)
+                rate = stream.average_rate or stream.guessed_rate
+                seconds = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
+                           else container.duration / 1e6 if container.duration else None)
+                return round(seconds * float(rate)) if seconds and rate else None
+        except (av.error.FFmpegError, ValueError, OSError, IndexError):
+            return None
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        count = capture.get(cv2.CAP_PROP_FRAME_COUNT) if capture.isOpened() else 0
+    finally:
+        capture.release()
+    return int(count) if count > 0 else None
 
 
 def read_video(path: str | Path) -> list[VideoFrame]:

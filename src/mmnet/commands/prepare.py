@@ -9,7 +9,9 @@ Examples:
 One alignment per clip, estimated on the onset frame (default: the first frame) and applied to
 every frame. A video's frames are counted from 0, a folder's frames by the number in their names
 (docs/inference.md, "Frame numbers"); a prepared video's file numbers equal its frame indices.
-Rerunning skips finished clips; failed clips are listed and the others are processed.
+Rerunning skips clips prepared with the same settings, lists those prepared with others (--force
+redoes both) and never writes over folders it did not write; failed clips are listed and the others
+are processed.
 Needs the optional face extra: pip install -e ".[face]" in the mmnet checkout
 (or there: MMNET_EXTRAS=face bash scripts/bootstrap.sh).
 """
@@ -42,7 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iod", type=float, default=0.40,
                    help="distance between eye centres as a fraction of the crop width (0.40)")
     p.add_argument("--workers", type=int, default=None, help="parallel clips (default: all available cores)")
-    p.add_argument("--force", action="store_true", help="redo clips whose output exists")
+    p.add_argument("--force", action="store_true",
+                   help="redo clips prepared before (also with other settings); never replaces folders mmnet did not "
+                        "write")
     p.add_argument("--quality", type=int, default=95, help="JPEG quality of the crops (95)")
     p.add_argument("--summary", type=Path, default=None,
                    help="JSON summary path (datasets: default <out>/prepare-summary.json)")
@@ -70,4 +74,4 @@ def run(args: argparse.Namespace) -> int:
     print(summary.format())
     if args.summary or summary.layout in ("casme2", "samm"):
         print(f"summary: {args.summary or Path(summary.out_root) / 'prepare-summary.json'}")
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.by_status("other_settings") else 0  # not every clip is as asked

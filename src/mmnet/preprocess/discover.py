@@ -13,17 +13,22 @@ Layouts (``discover`` tells them apart when ``layout="auto"``):
 
 Frames are listed by ``mmnet.media.list_frames`` (numbered by the last run of digits; CASME II raw
 frames by the number after ``img``). A clip folder that cannot be used (two files for one frame
-number) becomes a job with a ``problem``: that clip fails, the others go on.
+number, images without numbers) becomes a job with a ``problem``: that clip fails, the others go on.
+Clip folders that ``mmnet prepare`` wrote itself (a single clip's ``CLIP_aligned`` beside its
+frames) are not clips. The output may not be the input, lie inside it or hold it: prepare would
+write among the raw frames, and --force would replace them.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError, PreprocessError, verify_choice
-from ..media import FRAME_NAME, is_image, list_frames
+from ..media import FRAME_NAME, IMAGE_SUFFIXES, is_image, is_video, list_frames
+from .marker import is_prepared
 
 __all__ = ["LAYOUTS", "CASME2_RAW_DIRS", "CASME2_OUT_DIR", "SAMM_RAW_DIR", "SAMM_OUT_DIR", "ClipJob", "discover"]
 
@@ -49,6 +54,7 @@ class ClipJob:
         onset: frame number to estimate the alignment on; None = the first frame.
         ignored: files in the clip folder that are not frames (reported, not processed).
         problem: why the clip folder cannot be used (found while listing it); the clip then fails.
+        problem_reason: the failure reason code of ``problem``.
     """
 
     clip_id: str
@@ -59,11 +65,29 @@ class ClipJob:
     onset: int | None = None
     ignored: tuple[str, ...] = ()
     problem: str | None = None
-
+    problem_reason: str = "bad_folder"
 
 
 def _subdirs(folder: Path, pattern: str) -> list[Path]:
     return sorted(d for d in folder.iterdir() if d.is_dir() and re.fullmatch(pattern, d.name))
+
+
+def _clip_job(clip_id: str, out_dir: Path, folder: Path, number: re.Pattern, rename, onset=None) -> ClipJob:
+    try:
+        frames, ignored = list_frames(folder, number)
+    except DataError as exc:  # e.g. two files for one frame number: this clip fails, not the run
+        return ClipJob(clip_id, out_dir, problem=str(exc))
+    if not frames:
+        try:
+            list_frames(folder, number, numbered=True)  # names the images without a number, if any
+        except DataError as exc:
+            return ClipJob(clip_id, out_dir, problem=str(exc), problem_reason="no_frames")
+        shown = ", ".join(ignored[:5]) + (" ..." if len(ignored) > 5 else "") if ignored else "nothing"
+        return ClipJob(clip_id, out_dir, problem=f"no image files in '{folder}' (found: {shown}); frames are images "
+                       f"({' '.join(IMAGE_SUFFIXES)}) numbered in their names, e.g. img12.jpg",
+                       problem_reason="no_frames")
+    return ClipJob(clip_id, out_dir, tuple((n, p, rename(n, p)) for n, p in frames), onset=onset,
+                   ignored=tuple(ignored))
 
 
 def _dataset_jobs(frames_root: Path, out_root: Path, subject_pattern: str, number: re.Pattern,
@@ -71,15 +95,21 @@ def _dataset_jobs(frames_root: Path, out_root: Path, subject_pattern: str, numbe
     jobs = []
     for subject in _subdirs(frames_root, subject_pattern):
         for clip in sorted(d for d in subject.iterdir() if d.is_dir() and not d.name.startswith(".")):
-            clip_id, out_dir = f"{subject.name}/{clip.name}", out_root / subject.name / clip.name
-            try:
-                frames, ignored = list_frames(clip, number)
-            except DataError as exc:  # e.g. two files for one frame number: this clip fails, not the run
-                jobs.append(ClipJob(clip_id, out_dir, problem=str(exc)))
+            if is_prepared(clip):  # a single clip's crops (CLIP_aligned), written beside it by mmnet prepare
                 continue
-            jobs.append(ClipJob(clip_id, out_dir, tuple((n, p, rename(n, p)) for n, p in frames),
-                                ignored=tuple(ignored)))
+            jobs.append(_clip_job(f"{subject.name}/{clip.name}", out_root / subject.name / clip.name, clip, number,
+                                  rename))
     return jobs
+
+
+def _refuse_overlap(given: Path, source: Path, target: Path, outside: Path | None) -> None:
+    """Refuse an output that is the input, lies inside it or holds it (``outside``: an output to suggest)."""
+    src, dst = source.resolve(), target.resolve()
+    how = "is" if dst == src else "lies inside" if src in dst.parents else "holds" if dst in src.parents else None
+    if how:
+        raise PreprocessError(f"the output folder '{target}' {how} the input '{given}': prepare would write among "
+                              "the raw frames (and --force would replace them); give --out a folder outside the "
+                              "input" + (f", e.g. '{outside}'" if outside else ""))
 
 
 def _find_casme2(root: Path) -> tuple[Path, Path] | None:
@@ -117,9 +147,10 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
         onset: onset frame number for a single frames folder or video (default: the first frame).
     """
     verify_choice("layout", layout, LAYOUTS)
-    source = Path(source)
+    given = Path(source)
+    source = Path(os.path.abspath(given))  # "." has no name and is its own parent
     if not source.exists():
-        raise PreprocessError(f"input '{source}' does not exist")
+        raise PreprocessError(f"input '{given}' does not exist")
     if layout == "auto":
         if source.is_file():
             layout = "video"
@@ -129,9 +160,15 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
             layout = "samm"
         elif _has_frames(source):
             layout = "frames"
+        elif videos := sorted(p.name for p in source.iterdir() if is_video(p)):
+            example = source / videos[0]
+            raise PreprocessError(
+                f"'{given}' is a folder of videos ({', '.join(videos[:3])}{' ...' if len(videos) > 3 else ''}): "
+                f"prepare takes one video at a time; run it on each, e.g. mmnet prepare '{example}' "
+                f"--out '{example.with_suffix('')}_aligned'")
         else:
             raise PreprocessError(
-                f"cannot tell what '{source}' holds: expected a video file, a folder of numbered frames, a CASME II "
+                f"cannot tell what '{given}' holds: expected a video file, a folder of numbered frames, a CASME II "
                 f"root with {CASME2_RAW_DIRS[0]}/subNN/CLIP/imgN.jpg, or a SAMM root with SAMM/SSS/CLIP/SSS_NNNNN.jpg; "
                 "name the layout with --layout")
     if layout in ("casme2", "samm") and onset is not None:
@@ -141,33 +178,37 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
     if layout == "casme2":
         found = _find_casme2(source)
         if found is None:
-            raise PreprocessError(f"'{source}' has no {' / '.join(CASME2_RAW_DIRS)} folder and no subNN folders")
+            raise PreprocessError(f"'{given}' has no {' / '.join(CASME2_RAW_DIRS)} folder and no subNN folders")
         frames_root, dataset_root = found
         out_root = Path(out) if out is not None else dataset_root
+        _refuse_overlap(given, frames_root, out_root / CASME2_OUT_DIR, dataset_root if out is not None else None)
         jobs = _dataset_jobs(frames_root, out_root / CASME2_OUT_DIR, r"sub\d+", _CASME2_FRAME,
                              lambda n, p: f"reg_img{n}.jpg")
     elif layout == "samm":
         found = _find_samm(source)
         if found is None:
-            raise PreprocessError(f"'{source}' has no SAMM/SSS folders (three-digit subject folders)")
+            raise PreprocessError(f"'{given}' has no SAMM/SSS folders (three-digit subject folders)")
         frames_root, dataset_root = found
         out_root = Path(out) if out is not None else dataset_root
+        _refuse_overlap(given, frames_root, out_root / SAMM_OUT_DIR, dataset_root if out is not None else None)
         jobs = _dataset_jobs(frames_root, out_root / SAMM_OUT_DIR, r"\d{3}", FRAME_NAME,
                              lambda n, p: p.stem + ".jpg")
     elif layout == "video":
         if not source.is_file():
-            raise PreprocessError(f"--layout video needs a video file, got the folder '{source}'")
-        out_dir = Path(out) if out is not None else source.with_name(source.stem + "_aligned")
+            raise PreprocessError(f"--layout video needs a video file, got the folder '{given}'")
+        default = source.with_name(source.stem + "_aligned")
+        out_dir = Path(out) if out is not None else default
+        _refuse_overlap(given, source, out_dir, default)
         out_root = out_dir.parent
         jobs = [ClipJob(source.name, out_dir, video=source, onset=onset)]
     else:
         if not source.is_dir():
-            raise PreprocessError(f"--layout frames needs a folder of numbered images, got the file '{source}'")
-        out_dir = Path(out) if out is not None else source.with_name(source.name + "_aligned")
+            raise PreprocessError(f"--layout frames needs a folder of numbered images, got the file '{given}'")
+        default = source.with_name(source.name + "_aligned")
+        out_dir = Path(out) if out is not None else default
+        _refuse_overlap(given, source, out_dir, default)
         out_root = out_dir.parent
-        frames, ignored = list_frames(source)
-        jobs = [ClipJob(source.name, out_dir, tuple((n, p, f"reg_img{n}.jpg") for n, p in frames),
-                        onset=onset, ignored=tuple(ignored))]
+        jobs = [_clip_job(source.name, out_dir, source, FRAME_NAME, lambda n, p: f"reg_img{n}.jpg", onset)]
     if not jobs:
-        raise PreprocessError(f"no clips found under '{source}' for layout {layout!r}")
+        raise PreprocessError(f"no clips found under '{given}' for layout {layout!r}")
     return layout, out_root, jobs

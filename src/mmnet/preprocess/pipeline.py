@@ -4,10 +4,12 @@ The clips of an input are found by ``discover`` (``mmnet.preprocess.discover``: 
 SAMM raw layouts, a frames folder, a video). Per clip, the alignment is estimated once on the
 onset frame (by default the lowest-numbered frame, which is the annotated onset for
 CASME2_RAW_selected and SAMM) and applied to every frame; frames are decoded one at a time and a
-video is streamed (``mmnet.media``). Each clip is written to a private temporary folder and
-renamed into place when complete, so an output clip folder either holds every frame or does not
-exist; a rerun skips the clips that exist. A failing clip (no face, corrupt frame, undecodable
-video) is recorded in the summary and the others go on.
+video is streamed (``mmnet.media``). Each clip is written to a private temporary folder, with a
+marker holding its settings and record (``mmnet.preprocess.marker``), and renamed into place when
+complete, so an output clip folder either holds every frame or does not exist. A rerun skips the
+clips prepared with the same settings, lists those prepared with others, and refuses to run over
+folders that mmnet did not write. A failing clip (no face, corrupt frame, undecodable video) is
+recorded in the summary and the others go on.
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ import re
 import shutil
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
-from ..media import read_image, read_video_frames, stream_video
+from ..media import PREPARED_MARKER, declared_frame_count, read_image, read_video_frames, stream_video
 from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
+from .marker import FolderState, folder_state, is_prepared, read_record, settings_change, write_marker
+from .summary import ClipResult, PrepareSummary
 
 __all__ = [
     "LAYOUTS",
@@ -37,6 +40,7 @@ __all__ = [
     "ClipJob",
     "ClipResult",
     "PrepareSummary",
+    "clip_settings",
     "discover",
     "process_clip",
     "prepare",
@@ -44,63 +48,18 @@ __all__ = [
 
 TMP_DIR_NAME = ".mmnet-prepare-tmp"
 SUMMARY_NAME = "prepare-summary.json"
-
-
-@dataclass
-class ClipResult:
-    """What happened to one clip. ``status``: ok, skipped (output exists) or failed.
-
-    ``reason`` is a short code for failures: no_face, corrupt_frame, video_decode, no_frames,
-    missing_onset, frame_size, bad_folder, error.
-    """
-
-    clip_id: str
-    status: str
-    out_dir: str
-    n_frames: int = 0
-    reason: str | None = None
-    message: str = ""
-    warnings: list[str] = field(default_factory=list)
-    alignment: dict | None = None
-
-
-@dataclass
-class PrepareSummary:
-    """Results of one ``prepare`` run, one per clip, in input order."""
-
-    layout: str
-    source: str
-    out_root: str
-    results: list[ClipResult]
-
-    def by_status(self, status: str) -> list[ClipResult]:
-        return [r for r in self.results if r.status == status]
-
-    @property
-    def failed(self) -> list[ClipResult]:
-        return self.by_status("failed")
-
-    def to_dict(self) -> dict:
-        counts = {s: len(self.by_status(s)) for s in ("ok", "skipped", "failed")}
-        return {"layout": self.layout, "source": self.source, "out_root": self.out_root, "counts": counts,
-                "clips": [asdict(r) for r in self.results]}
-
-    def format(self) -> str:
-        """Human-readable summary: counts, then every failure and warning by clip."""
-        # a single clip or video: its own folder (out_root is the folder around it, e.g. ".")
-        target = self.results[0].out_dir if self.layout in ("frames", "video") and len(self.results) == 1 \
-            else self.out_root
-        lines = [f"{len(self.by_status('ok'))} clip(s) prepared, {len(self.by_status('skipped'))} already done "
-                 f"(skipped), {len(self.failed)} failed -> {target}"]
-        for r in self.failed:
-            lines.append(f"  FAILED {r.clip_id} [{r.reason}]: {r.message}")
-        for r in self.results:
-            for w in r.warnings:
-                lines.append(f"  warning {r.clip_id}: {w}")
-        return "\n".join(lines)
+SHORT_VIDEO = 0.9  # fewer decoded frames than this share of the declared count: the file is cut short
+MAX_LISTED = 10  # unreadable frames named in one message
 
 
 # ----------------------------------------------------------------------------------- one clip
+
+
+def clip_settings(job: ClipJob, geometry: CropGeometry, quality: int) -> dict:
+    """The settings that shape a clip's crops, recorded with it: a rerun with others does not skip it silently."""
+    onset = job.onset if job.onset is not None else job.frames[0][0] if job.frames else 0
+    return {"size": [geometry.width, geometry.height], "eye_y": geometry.eye_y, "iod": geometry.iod,
+            "onset": onset, "quality": quality}
 
 
 def _save_jpeg(image: np.ndarray, path: Path, quality: int) -> None:
@@ -117,38 +76,54 @@ def _several_faces_warning(alignment) -> str | None:
             f"one (score {alignment.face.score:.2f} at {list(alignment.face.box)}), ignored: {others}")
 
 
+def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, result: ClipResult):
+    onset = 0 if job.onset is None else job.onset  # a video's frames are counted from 0 (media.FRAME_NUMBERING)
+    onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
+    if onset_image is None:
+        raise _ClipFailure("missing_onset", f"video '{job.video}' has no frame {onset} (a video's frames are "
+                           "counted from 0: the first is 0, the last the frame count - 1)")
+    alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
+    count = 0
+    for frame in stream_video(job.video):
+        _save_jpeg(alignment.apply(frame.image), tmp / job.video_pattern.format(n=frame.index), quality)
+        count += 1
+    declared = declared_frame_count(job.video)
+    if declared and count < SHORT_VIDEO * declared:  # the decoder ends quietly at a cut
+        result.warnings.append(f"short_video: decoded {count} frames of '{job.video}', whose container declares "
+                               f"{declared}: the file looks cut short (an interrupted copy or download); copy it "
+                               "again and rerun with --force")
+    return onset, alignment, count
+
+
 def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, result: ClipResult) -> None:
     """Estimate on the onset, then warp and write every frame into ``tmp``."""
     if job.video is not None:
-        onset = 0 if job.onset is None else job.onset  # a video's frames are counted from 0 (media.FRAME_NUMBERING)
-        onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
-        if onset_image is None:
-            raise _ClipFailure("missing_onset", f"video '{job.video}' has no frame {onset} (a video's frames are "
-                               "counted from 0: the first is 0, the last the frame count - 1)")
-        alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
-        count = 0
-        for frame in stream_video(job.video):
-            _save_jpeg(alignment.apply(frame.image), tmp / job.video_pattern.format(n=frame.index), quality)
-            count += 1
+        onset, alignment, count = _write_video(job, aligner, tmp, quality, result)
     else:
-        if not job.frames:
-            raise _ClipFailure("no_frames", "no numbered image files in the clip folder")
         numbers = [n for n, _, _ in job.frames]
         onset = numbers[0] if job.onset is None else job.onset
         if onset not in numbers:
             raise _ClipFailure("missing_onset",
                                f"onset frame {onset} is not on disk (frames {numbers[0]}..{numbers[-1]})")
         onset_path = job.frames[numbers.index(onset)][1]
-        onset_image = _read(onset_path)
-        alignment = _estimate(aligner, onset_image, f"onset frame '{onset_path}'")
+        unreadable: list[str] = []
+        onset_image = _read(onset_path, unreadable)
+        alignment = None if onset_image is None else _estimate(aligner, onset_image, f"onset frame '{onset_path}'")
         for _, src, name in job.frames:
-            image = _read(src)
+            image = _read(src, unreadable)
+            if image is None or unreadable:  # the clip fails: only look for the other unreadable frames
+                continue
             if image.shape[:2] != onset_image.shape[:2]:  # the onset's alignment would crop the wrong place
                 (h, w), (oh, ow) = image.shape[:2], onset_image.shape[:2]
                 raise _ClipFailure("frame_size", f"frame '{src}' is {w}x{h}, the onset frame '{onset_path}' "
                                    f"{ow}x{oh}: one alignment cannot crop both; re-extract the clip's frames at "
                                    "one size")
             _save_jpeg(alignment.apply(image), tmp / name, quality)
+        if unreadable:
+            shown = unreadable[:MAX_LISTED]
+            which = f", the first {len(shown)}" if len(unreadable) > len(shown) else ""
+            raise _ClipFailure("corrupt_frame", shown[0] if len(unreadable) == 1 else
+                               f"{len(unreadable)} frames cannot be read{which}: " + " ".join(shown))
         count = len(job.frames)
     result.n_frames = count
     result.alignment = {"onset": onset, **alignment.to_dict()}
@@ -163,12 +138,15 @@ class _ClipFailure(Exception):
         self.reason = reason
 
 
-def _read(path: Path) -> np.ndarray:
-    """uint8 (H, W) for greyscale frames (SAMM's stay greyscale), else (H, W, 3) RGB."""
+def _read(path: Path, unreadable: list[str]) -> np.ndarray | None:
+    """uint8 (H, W) for greyscale frames (SAMM's stay greyscale), else (H, W, 3) RGB; None, with the
+    reason added to ``unreadable`` once per file, when the frame cannot be decoded."""
     try:
         return read_image(path)
     except DataError as exc:
-        raise _ClipFailure("corrupt_frame", str(exc)) from None
+        if str(exc) not in unreadable:  # the onset is read twice
+            unreadable.append(str(exc))
+        return None
 
 
 def _estimate(aligner: FaceAligner, image: np.ndarray, where: str):
@@ -178,34 +156,56 @@ def _estimate(aligner: FaceAligner, image: np.ndarray, where: str):
         raise _ClipFailure("no_face", f"{exc} on the {where}") from None
 
 
-def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, force: bool = False,
+def _ignored_warning(job: ClipJob) -> list[str]:
+    if not job.ignored:
+        return []
+    return [f"ignored {len(job.ignored)} file(s) that are not numbered frames: "
+            + ", ".join(job.ignored[:5]) + (" ..." if len(job.ignored) > 5 else "")]
+
+
+def _settled(job: ClipJob, state: FolderState, settings: dict) -> ClipResult:
+    """The result of a clip prepared before, with its earlier record (a rerun without --force leaves it)."""
+    result = ClipResult(job.clip_id, "skipped", str(job.out_dir), warnings=_ignored_warning(job))
+    record = read_record(job.out_dir)
+    result.n_frames, result.alignment = record.get("n_frames", 0), record.get("alignment")
+    result.warnings = list(dict.fromkeys(result.warnings + list(record.get("warnings", []))))
+    if state is FolderState.DONE:
+        result.message = "prepared before with the same settings (rerun with --force to redo it)"
+    else:
+        result.status = "other_settings"
+        result.message = (f"prepared before with other settings: {settings_change(job.out_dir, settings)}; left as "
+                          "it is (rerun with --force to redo it)")
+    return result
+
+
+def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings: dict,
                  quality: int = 95) -> ClipResult:
-    """Prepare one clip; never raises for a problem of the clip itself (it is in the result)."""
-    result = ClipResult(job.clip_id, "ok", str(job.out_dir))
-    if job.ignored:
-        result.warnings.append(f"ignored {len(job.ignored)} file(s) that are not numbered frames: "
-                               + ", ".join(job.ignored[:5]) + (" ..." if len(job.ignored) > 5 else ""))
-    if job.out_dir.exists() and not force:
-        result.status, result.message = "skipped", "output folder exists (rerun with force to redo it)"
-        return result
+    """Prepare one clip, replacing an output folder only if mmnet wrote it; never raises for a problem of
+    the clip itself (it is in the result)."""
+    result = ClipResult(job.clip_id, "ok", str(job.out_dir), warnings=_ignored_warning(job))
     if job.problem:
-        result.status, result.reason, result.message = "failed", "bad_folder", job.problem
+        result.status, result.reason, result.message = "failed", job.problem_reason, job.problem
         return result
     tmp = tmp_root / uuid.uuid4().hex
     tmp.mkdir(parents=True)
     try:
         _write_frames(job, aligner, tmp, quality, result)
+        record = {"n_frames": result.n_frames, "alignment": result.alignment, "warnings": result.warnings}
+        write_marker(tmp, settings, record)
         job.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        if job.out_dir.exists():  # force: move the old one aside first, so a crash keeps one complete copy
-            old = tmp_root / (uuid.uuid4().hex + "-old")
+        if job.out_dir.is_dir() and any(job.out_dir.iterdir()):
+            if not is_prepared(job.out_dir):  # prepare refuses these up front; this is the last guard
+                raise _ClipFailure("error", f"output folder '{job.out_dir}' holds files mmnet did not write; "
+                                   "give another --out or move the folder away")
+            old = tmp_root / (uuid.uuid4().hex + "-old")  # moved aside first: a crash keeps one complete copy
             os.replace(job.out_dir, old)
             os.replace(tmp, job.out_dir)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, job.out_dir)
+            os.replace(tmp, job.out_dir)  # also over an empty folder
     except _ClipFailure as exc:
         result.status, result.reason, result.message = "failed", exc.reason, str(exc)
-    except DataError as exc:  # raised while decoding a video (frame files raise _ClipFailure)
+    except DataError as exc:  # raised while decoding a video (frame files are read by _read)
         result.status, result.reason, result.message = "failed", "video_decode", str(exc)
     except Exception as exc:  # a bug or an I/O error: keep the other clips going, report it in full
         result.status, result.reason, result.message = "failed", "error", f"{type(exc).__name__}: {exc}"
@@ -234,9 +234,9 @@ def _init_worker(geometry: CropGeometry) -> None:
     _WORKER_ALIGNER = FaceAligner(geometry)
 
 
-def _worker(job: ClipJob, tmp_root: Path, force: bool, quality: int) -> ClipResult:
+def _worker(job: ClipJob, tmp_root: Path, settings: dict, quality: int) -> ClipResult:
     assert _WORKER_ALIGNER is not None
-    return process_clip(job, _WORKER_ALIGNER, tmp_root=tmp_root, force=force, quality=quality)
+    return process_clip(job, _WORKER_ALIGNER, tmp_root=tmp_root, settings=settings, quality=quality)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -269,7 +269,6 @@ def default_workers() -> int:
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
 
-
 def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = "auto", onset: int | None = None,
             geometry: CropGeometry | None = None, workers: int | None = None, force: bool = False,
             quality: int = 95, progress: bool = True, summary_path: str | Path | None = None,
@@ -280,15 +279,20 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
         source, out, layout, onset: see ``discover``.
         geometry: crop layout (default ``CropGeometry()``, CASME II ``Cropped``-like).
         workers: processes, one clip each at a time; default: every available core.
-        force: redo clips whose output folder exists (replaced atomically).
+        force: redo clips that mmnet prepared before (replaced atomically), whatever their settings.
         quality: JPEG quality of the crops.
         progress: show a tqdm progress bar over clips.
         summary_path: where to write the JSON summary; default ``<out>/prepare-summary.json`` for a
-            dataset, none for a single clip.
+            dataset, none for a single clip. Written also when the run is interrupted.
         onsets: clip id -> onset frame number, overriding the first frame (e.g. from annotations).
 
     Returns:
         the summary; failed clips are listed in it, never raised.
+
+    Raises:
+        PreprocessError, ConfigError: the input cannot be read as clips, the output is the input (or
+            inside it, or holds it), or an output folder exists that mmnet did not write (never
+            replaced, even with ``force``: it may be the dataset's own crops).
     """
     require_face_extra()
     geometry = geometry or CropGeometry()
@@ -299,6 +303,14 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
                           "a folder path (or move the file away).")
     if onsets:
         jobs = [dataclasses.replace(j, onset=onsets.get(j.clip_id, j.onset)) for j in jobs]
+    settings = [clip_settings(j, geometry, quality) for j in jobs]
+    states = [folder_state(j.out_dir, s) for j, s in zip(jobs, settings)]
+    foreign = [j.out_dir for j, state in zip(jobs, states) if state is FolderState.FOREIGN]
+    if foreign:
+        more = f" (and {len(foreign) - 1} more clip folders)" if len(foreign) > 1 else ""
+        raise ConfigError(f"Output folder '{foreign[0]}'{more} exists and was not written by mmnet prepare (it has no "
+                          f"{PREPARED_MARKER}): it may be the dataset's own crops, which prepare never replaces, even "
+                          "with --force. Give another --out, or move the folder away.")
     if summary_path is None and layout in ("casme2", "samm"):
         summary_path = out_root / SUMMARY_NAME
     workers = min(workers or default_workers(), len(jobs))
@@ -311,16 +323,16 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
 
         bar = tqdm(total=len(jobs), unit="clip", desc="prepare", disable=not bars_wanted(progress))
         todo = []
-        for i, job in enumerate(jobs):  # resumed clips are settled here, without starting a worker
-            if job.out_dir.exists() and not force:
-                results[i] = process_clip(job, None, tmp_root=tmp_root)  # type: ignore[arg-type]
-                bar.update()
-            else:
+        for i, (job, state) in enumerate(zip(jobs, states)):  # clips prepared before are settled here
+            if state is FolderState.ABSENT or force:
                 todo.append(i)
+            else:
+                results[i] = _settled(job, state, settings[i])
+                bar.update()
         if workers <= 1 or len(todo) <= 1:
             aligner = _shared_aligner(geometry) if todo else None
             for i in todo:
-                results[i] = process_clip(jobs[i], aligner, tmp_root=tmp_root, force=force, quality=quality)
+                results[i] = process_clip(jobs[i], aligner, tmp_root=tmp_root, settings=settings[i], quality=quality)
                 bar.update()
         else:
             import multiprocessing
@@ -330,7 +342,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
             method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(geometry,),
                                      mp_context=multiprocessing.get_context(method)) as pool:
-                futures = {pool.submit(_worker, jobs[i], tmp_root, force, quality): i for i in todo}
+                futures = {pool.submit(_worker, jobs[i], tmp_root, settings[i], quality): i for i in todo}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
                     bar.update()
@@ -341,21 +353,9 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
             tmp_root.parent.rmdir()  # only if no other run is using it
         except OSError:
             pass
-    summary = PrepareSummary(layout, str(source), str(out_root), [results[i] for i in range(len(jobs))])
-    if summary_path is not None:
-        _merge_previous(summary, Path(summary_path))
-        atomic_write_text(summary_path, json.dumps(summary.to_dict(), indent=1) + "\n")
+        # also after Ctrl-C: the records of the clips finished so far (their markers hold them too)
+        summary = PrepareSummary(layout, str(source), str(out_root), [results[i] for i in sorted(results)],
+                                 interrupted=len(results) < len(jobs))
+        if summary_path is not None:
+            atomic_write_text(summary_path, json.dumps(summary.to_dict(), indent=1) + "\n")
     return summary
-
-
-def _merge_previous(summary: PrepareSummary, path: Path) -> None:
-    """Carry alignment records of skipped clips over from the previous run's summary."""
-    try:
-        previous = {c["clip_id"]: c for c in json.loads(path.read_text())["clips"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    for r in summary.results:
-        old = previous.get(r.clip_id)
-        if r.status == "skipped" and old and old.get("status") == "ok":
-            r.n_frames, r.alignment = old.get("n_frames", 0), old.get("alignment")
-            r.warnings = list(dict.fromkeys(r.warnings + list(old.get("warnings", []))))

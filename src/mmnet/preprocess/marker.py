@@ -1,0 +1,71 @@
+"""Which output folders ``mmnet prepare`` wrote, and with which settings.
+
+``prepare`` writes ``mmnet.media.PREPARED_MARKER`` into a clip's private folder before renaming the
+folder into place, so the marker exists exactly when the clip is complete. It holds the settings
+that shape the crops and the clip's record (frames, alignment, warnings). A rerun therefore skips
+only clips prepared with the same settings and keeps their records, and never counts as done, nor
+replaces with --force, a folder it did not write (such as the ``Cropped/`` that CASME II ships).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+from ..media import PREPARED_MARKER
+from ..utils import atomic_write_text
+
+__all__ = ["FolderState", "folder_state", "is_prepared", "read_record", "settings_change", "write_marker"]
+
+
+class FolderState(Enum):
+    ABSENT = "absent"  # no folder, or an empty one: prepare writes it
+    DONE = "done"  # mmnet's, with the settings asked for
+    OTHER_SETTINGS = "other_settings"  # mmnet's, with other settings (or an unreadable marker)
+    FOREIGN = "foreign"  # holds files but no marker: not mmnet's, never touched
+
+
+def _normalised(settings: dict) -> dict:
+    return json.loads(json.dumps(settings))  # tuples -> lists, as read back
+
+
+def write_marker(folder: Path, settings: dict, record: dict) -> None:
+    atomic_write_text(folder / PREPARED_MARKER,
+                      json.dumps({"written_by": "mmnet prepare", "settings": settings, "record": record}) + "\n")
+
+
+def is_prepared(folder: Path) -> bool:
+    return (folder / PREPARED_MARKER).is_file()
+
+
+def _read(folder: Path) -> dict | None:
+    try:
+        data = json.loads((folder / PREPARED_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_record(folder: Path) -> dict:
+    """The clip's record as written with it (n_frames, alignment, warnings); {} when unreadable."""
+    record = (_read(folder) or {}).get("record")
+    return record if isinstance(record, dict) else {}
+
+
+def settings_change(folder: Path, settings: dict) -> str:
+    """How the folder's settings differ from ``settings`` ("" when equal), e.g. "eye_y 0.4 (now 0.38)"."""
+    data = _read(folder)
+    if data is None or not isinstance(data.get("settings"), dict):
+        return f"its {PREPARED_MARKER} cannot be read"
+    old, new = data["settings"], _normalised(settings)
+    return ", ".join(f"{k} {old.get(k)} (now {v})" for k, v in new.items() if old.get(k) != v)
+
+
+def folder_state(folder: Path, settings: dict) -> FolderState:
+    """What an existing output folder is to a run with ``settings`` (a path that is a file is not asked)."""
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return FolderState.ABSENT
+    if not is_prepared(folder):
+        return FolderState.FOREIGN
+    return FolderState.OTHER_SETTINGS if settings_change(folder, settings) else FolderState.DONE

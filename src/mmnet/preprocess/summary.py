@@ -1,0 +1,77 @@
+"""What ``mmnet prepare`` did, clip by clip: the printed summary and the JSON one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["STATUSES", "ClipResult", "PrepareSummary"]
+
+#: ok: prepared now; skipped: prepared before with the same settings; other_settings: prepared
+#: before with other settings, left as it is (--force redoes it); failed: not written.
+STATUSES = ("ok", "skipped", "other_settings", "failed")
+
+
+@dataclass
+class ClipResult:
+    """What happened to one clip. ``status``: one of STATUSES.
+
+    ``reason`` is a short code for failures: no_face, corrupt_frame, video_decode, no_frames,
+    missing_onset, frame_size, bad_folder, error.
+    """
+
+    clip_id: str
+    status: str
+    out_dir: str
+    n_frames: int = 0
+    reason: str | None = None
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    alignment: dict | None = None
+
+
+@dataclass
+class PrepareSummary:
+    """Results of one ``prepare`` run, one per clip, in input order.
+
+    ``interrupted``: the run stopped (Ctrl-C) before every clip was settled; the results are those
+    of the clips settled so far.
+    """
+
+    layout: str
+    source: str
+    out_root: str
+    results: list[ClipResult]
+    interrupted: bool = False
+
+    def by_status(self, status: str) -> list[ClipResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def failed(self) -> list[ClipResult]:
+        return self.by_status("failed")
+
+    def to_dict(self) -> dict:
+        counts = {s: len(self.by_status(s)) for s in STATUSES}
+        return {"layout": self.layout, "source": self.source, "out_root": self.out_root, "counts": counts,
+                "interrupted": self.interrupted, "clips": [asdict(r) for r in self.results]}
+
+    def format(self) -> str:
+        """Human-readable summary: counts, then every failure, clip left with other settings and warning."""
+        # a single clip or video: its own folder (out_root is the folder around it, e.g. ".")
+        target = self.results[0].out_dir if self.layout in ("frames", "video") and len(self.results) == 1 \
+            else self.out_root
+        skipped, other = self.by_status("skipped"), self.by_status("other_settings")
+        counts = [f"{len(self.by_status('ok'))} clip(s) prepared",
+                  f"{len(skipped)} already done (skipped{'; --force redoes them' if skipped else ''})"]
+        if other:
+            counts.append(f"{len(other)} prepared with other settings (left as they are: rerun with --force to "
+                          "redo them)")
+        lines = [", ".join(counts) + f", {len(self.failed)} failed -> {target}"]
+        for r in self.failed:
+            lines.append(f"  FAILED {r.clip_id} [{r.reason}]: {r.message}")
+        for r in other:
+            lines.append(f"  OTHER SETTINGS {r.clip_id}: {r.message}")
+        for r in self.results:
+            for w in r.warnings:
+                lines.append(f"  warning {r.clip_id}: {w}")
+        return "\n".join(lines)
