@@ -254,6 +254,27 @@ def test_folders_mmnet_did_not_write_are_never_done_nor_replaced(tmp_path, capsy
     assert (empty / "reg_img1.jpg").is_file()
 
 
+def test_a_dataset_prepared_by_an_earlier_mmnet_is_not_refused_as_foreign(tmp_path, capsys):
+    """Folders from before the marker, listed in that run's prepare-summary.json, stay mmnet's: left with their
+    records, redone with --force; an unlisted one is still refused."""
+    root = tmp_path / "CASME2"
+    _clip(root / "CASME2_RAW_selected" / "sub01" / "EP02_01f", range(1, 3))
+    assert main(["prepare", str(root), "--no-progress"]) == 0
+    clip = root / "Cropped" / "sub01" / "EP02_01f"
+    (clip / PREPARED_MARKER).unlink()  # as an earlier mmnet left it
+    capsys.readouterr()
+    assert main(["prepare", str(root), "--no-progress"]) == 1
+    printed = capsys.readouterr().out
+    assert "settings are not recorded (prepared by an earlier mmnet version)" in printed
+    summary = json.loads((root / "prepare-summary.json").read_text())["clips"][0]
+    assert summary["status"] == "other_settings" and summary["n_frames"] == 2  # the earlier summary's record
+    assert main(["prepare", str(root), "--no-progress", "--force"]) == 0 and (clip / PREPARED_MARKER).is_file()
+    (clip / PREPARED_MARKER).unlink()
+    (root / "prepare-summary.json").unlink()  # no record of it: it may be the dataset's own crops
+    assert main(["prepare", str(root), "--no-progress", "--force"]) == 3
+    assert "an earlier mmnet version wrote no marker" in capsys.readouterr().err
+
+
 def test_a_clip_prepared_with_other_settings_is_not_done(tmp_path, capsys):
     folder = tmp_path / "clip"
     _clip(folder, range(1, 3))

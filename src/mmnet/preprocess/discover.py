@@ -66,6 +66,7 @@ class ClipJob:
     ignored: tuple[str, ...] = ()
     problem: str | None = None
     problem_reason: str = "bad_folder"
+    replace_unmarked: bool = False  # its output folder is an earlier mmnet's, without a marker: --force may redo it
 
 
 def _subdirs(folder: Path, pattern: str) -> list[Path]:

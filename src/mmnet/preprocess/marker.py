@@ -55,6 +55,8 @@ def read_record(folder: Path) -> dict:
 
 def settings_change(folder: Path, settings: dict) -> str:
     """How the folder's settings differ from ``settings`` ("" when equal), e.g. "eye_y 0.4 (now 0.38)"."""
+    if not is_prepared(folder):
+        return "its settings are not recorded (prepared by an earlier mmnet version)"
     data = _read(folder)
     if data is None or not isinstance(data.get("settings"), dict):
         return f"its {PREPARED_MARKER} cannot be read"

@@ -163,10 +163,19 @@ def _ignored_warning(job: ClipJob) -> list[str]:
             + ", ".join(job.ignored[:5]) + (" ..." if len(job.ignored) > 5 else "")]
 
 
-def _settled(job: ClipJob, state: FolderState, settings: dict) -> ClipResult:
-    """The result of a clip prepared before, with its earlier record (a rerun without --force leaves it)."""
+def _earlier_records(summary_path: str | Path | None) -> dict[str, dict]:
+    """Clip id -> record of the clips an earlier summary lists as prepared ({} without one)."""
+    try:
+        clips = json.loads(Path(summary_path).read_text())["clips"]
+        return {c["clip_id"]: c for c in clips if c.get("status") in ("ok", "skipped", "other_settings")}
+    except (TypeError, OSError, ValueError, KeyError, AttributeError):
+        return {}
+
+
+def _settled(job: ClipJob, state: FolderState, settings: dict, earlier: dict) -> ClipResult:
+    """The result of a clip prepared before, with its record (the marker's, else an earlier summary's)."""
     result = ClipResult(job.clip_id, "skipped", str(job.out_dir), warnings=_ignored_warning(job))
-    record = read_record(job.out_dir)
+    record = read_record(job.out_dir) or earlier
     result.n_frames, result.alignment = record.get("n_frames", 0), record.get("alignment")
     result.warnings = list(dict.fromkeys(result.warnings + list(record.get("warnings", []))))
     if state is FolderState.DONE:
@@ -194,7 +203,7 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings
         write_marker(tmp, settings, record)
         job.out_dir.parent.mkdir(parents=True, exist_ok=True)
         if job.out_dir.is_dir() and any(job.out_dir.iterdir()):
-            if not is_prepared(job.out_dir):  # prepare refuses these up front; this is the last guard
+            if not (is_prepared(job.out_dir) or job.replace_unmarked):  # refused up front; this is the last guard
                 raise _ClipFailure("error", f"output folder '{job.out_dir}' holds files mmnet did not write; "
                                    "give another --out or move the folder away")
             old = tmp_root / (uuid.uuid4().hex + "-old")  # moved aside first: a crash keeps one complete copy
@@ -304,15 +313,21 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     if onsets:
         jobs = [dataclasses.replace(j, onset=onsets.get(j.clip_id, j.onset)) for j in jobs]
     settings = [clip_settings(j, geometry, quality) for j in jobs]
+    if summary_path is None and layout in ("casme2", "samm"):
+        summary_path = out_root / SUMMARY_NAME
+    earlier = _earlier_records(summary_path)  # clips an mmnet without markers prepared: its summary lists them
     states = [folder_state(j.out_dir, s) for j, s in zip(jobs, settings)]
+    states = [FolderState.OTHER_SETTINGS if state is FolderState.FOREIGN and j.clip_id in earlier else state
+              for j, state in zip(jobs, states)]
     foreign = [j.out_dir for j, state in zip(jobs, states) if state is FolderState.FOREIGN]
     if foreign:
         more = f" (and {len(foreign) - 1} more clip folders)" if len(foreign) > 1 else ""
         raise ConfigError(f"Output folder '{foreign[0]}'{more} exists and was not written by mmnet prepare (it has no "
                           f"{PREPARED_MARKER}): it may be the dataset's own crops, which prepare never replaces, even "
-                          "with --force. Give another --out, or move the folder away.")
-    if summary_path is None and layout in ("casme2", "samm"):
-        summary_path = out_root / SUMMARY_NAME
+                          "with --force. Give another --out, or move the folder away (an earlier mmnet version wrote "
+                          "no marker either: move such a folder away or delete it to prepare the clip again).")
+    # an earlier mmnet's folders (listed in its summary) may be redone with --force like the marked ones
+    jobs = [dataclasses.replace(j, replace_unmarked=True) if j.clip_id in earlier else j for j in jobs]
     workers = min(workers or default_workers(), len(jobs))
     tmp_root = _run_tmp_dir(out_root)
     results: dict[int, ClipResult] = {}
@@ -327,7 +342,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
             if state is FolderState.ABSENT or force:
                 todo.append(i)
             else:
-                results[i] = _settled(job, state, settings[i])
+                results[i] = _settled(job, state, settings[i], earlier.get(job.clip_id, {}))
                 bar.update()
         if workers <= 1 or len(todo) <= 1:
             aligner = _shared_aligner(geometry) if todo else None
