@@ -26,11 +26,11 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..data import LONG_VIDEO_DATASETS
-    from .common import add_root_argument
     from .spot import PRESETS
 
     p.add_argument("dataset", choices=sorted(LONG_VIDEO_DATASETS), help="long-video dataset")
-    add_root_argument(p, required=True)
+    p.add_argument("--root", type=str, action="append", required=True, metavar="DIR",
+                   help="the dataset's folder, holding its annotation file and frames (docs/spotting.md, Datasets)")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL", help="where the trained spotter is written")
     p.add_argument("--preset", choices=PRESETS, default=None,
                    help="spotter parameters (default: the dataset's: casme2 for casme-sq and casme2-long, "
