@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deep", action="store_true",
                         help="decode every frame fully (default: header, size and end marker of each frame)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON (problems, counts, samples)")
-    parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns")
+    parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns (default 160)")
 
 
 def _options(loader, args) -> dict:
