@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", type=str, default=None, help="SMIC variant: HS, VIS or NIR (default HS)")
     parser.add_argument("--no-corrections", action="store_true", help="do not apply the known annotation corrections")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                        help="where SMIC apex estimates are cached (default: $MMNET_CACHE_DIR or ~/.cache/mmnet)")
+                        help="where SMIC apex estimates are cached (default: mmnet's cache folder, $MMNET_CACHE_DIR, "
+                             "else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
     parser.add_argument("--on-bad-sample", choices=("error", "skip", "nearest"), default="error",
                         help="count samples as training would with this data.on_bad_sample (default: error)")
     parser.add_argument("--deep", action="store_true",
