@@ -134,3 +134,36 @@ def test_every_device_option_states_its_default():
                 assert action.help.startswith("torch device: ") and f"(default {default}" in action.help, name
                 seen.append(name)
     assert {"predict", "explain", "spot", "serve", "train", "train-spotter"} <= set(seen)
+
+
+def test_every_option_with_a_default_states_it():
+    # predict --batch-size (8) and explain --dpi (100) did not say their defaults, where other options do
+    import argparse
+    import re
+
+    from mmnet.cli import build_parser
+
+    def states(action) -> bool:  # "default ..." or the value in brackets, as prepare's "(0.40)"
+        values = re.findall(r"\(([\d.]+)\)", action.help or "")
+        return "default" in (action.help or "") or any(float(v) == action.default for v in values)
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    silent = [f"{name} {action.option_strings[0]}" for name, p in sub.choices.items() for action in p._actions
+              if action.option_strings and action.default not in (None, False, [], argparse.SUPPRESS)
+              and not states(action)]
+    assert not silent, silent
+
+
+def test_the_cache_folder_is_described_as_default_cache_dir_finds_it(tmp_path, monkeypatch, capsys):
+    # check-data --cache-dir left out $XDG_CACHE_HOME, and `info --cache` called a folder found through it "default"
+    from mmnet.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        text = " ".join(p.format_help().split())
+        if ".cache/mmnet" in text:
+            assert "$MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet" in text, name
+    monkeypatch.delenv("MMNET_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert main(["info", "--cache"]) == 0
+    assert f"{tmp_path / 'mmnet'} ($XDG_CACHE_HOME/mmnet;" in capsys.readouterr().out

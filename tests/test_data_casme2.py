@@ -215,3 +215,27 @@ def test_a_subject_written_with_its_folder_prefix_is_accepted_and_others_say_wha
     (missing,) = load.errors
     assert missing.sample_id == f"casme2/s1/{rows[2][1]}" and missing.check == "clip_missing"
     assert "no subject folder 'subs1'" in missing.message and "write 01 for sub01" in missing.message
+
+
+def test_a_clip_prepare_failed_on_is_named_as_such_not_as_a_subject_cell_problem(tmp_path):
+    # the hint "the Subject cell is the number of the folder" misled when `mmnet prepare` had failed on the clip
+    import json
+    import shutil
+
+    from mmnet.data.casme2 import PREPARE_SUMMARY
+    from mmnet.preprocess.pipeline import SUMMARY_NAME
+
+    assert PREPARE_SUMMARY == SUMMARY_NAME
+    rows = CASME2_ROWS[:4]
+    root = write_casme2(tmp_path / "r", rows, junk=False)
+    shutil.rmtree(root / "Cropped" / "sub02")  # prepare made no crops for sub02's only clip
+    summary = {"layout": "casme2", "source": str(root), "out_root": str(root), "counts": {"ok": 3, "failed": 1},
+               "clips": [{"clip_id": "sub02/EP01_2", "status": "failed", "out_dir": str(root / "Cropped/sub02/EP01_2"),
+                          "reason": "no_face", "message": "no face found in the onset frame"}]}
+    (root / PREPARE_SUMMARY).write_text(json.dumps(summary))
+    (missing,) = load_dataset("casme2", root).errors
+    assert missing.check == "clip_missing" and "`mmnet prepare` failed on this clip, [no_face] no face found" in \
+        missing.message and PREPARE_SUMMARY in missing.message and "Subject cell" not in missing.message
+    (root / PREPARE_SUMMARY).write_text("{damaged")  # an unreadable summary: the usual hint
+    (missing,) = load_dataset("casme2", root).errors
+    assert "no subject folder 'sub02'" in missing.message

@@ -26,6 +26,14 @@ def test_table_and_summary(tmp_path, capsys):
     assert "5 with problems (above) are left out" in capsys.readouterr().out
 
 
+def test_the_frames_folder_read_is_named(tmp_path, capsys):
+    # the header named root and annotation only: raw frames used in place of missing crops went unseen
+    for layout, folder in (("cropped", "Cropped"), ("raw-selected", "CASME2_RAW_selected")):
+        root = write_casme2(tmp_path / layout, junk=False, layout=layout)
+        assert main(["check-data", "casme2", "--root", str(root)]) == 0
+        assert f"frames      {root / folder}\n" in capsys.readouterr().out
+
+
 def test_strict_exit_code(tmp_path, capsys):
     root = write_casme2(tmp_path / "c")
     assert main(["check-data", "casme2", "--root", str(root), "--strict"]) == 1
@@ -70,6 +78,7 @@ def test_check_data_long_videos(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "videos      4 with frames on disk, 0 excluded (no frames), 1 without annotation" in out
     assert "fps         30 (4 videos)" in out
+    assert f"frames      {root / 'rawpic'}\n" in out
     assert "micro      2 in 2 videos of 2 subjects" in out and "macro      5 in 3 videos" in out
     for check in ("offset_zero", "apex_unknown", "apex_outside", "beyond_video", "not_annotated", "bad_row"):
         assert check in out

@@ -231,3 +231,22 @@ def test_flip_augmentation_is_configurable_and_on_by_default(monkeypatch):
     LearnedSpotter(spot_config("casme2", ["learned.size=12"])).fit_collected(parts)
     LearnedSpotter(spot_config("casme2", ["learned.flip=false", "learned.size=12"])).fit_collected(parts)
     assert calls == [True, True, False, False]
+
+
+@pytest.mark.slow
+def test_the_spotting_docs_python_example_runs(tiny_set, tmp_path, monkeypatch):
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "spotting.md").read_text()
+    snippet = re.search(r"<!-- snippet: spotters-python -->\s*```python\n(.*?)```", text, re.S).group(1)
+    root, _ = tiny_set
+    # the tiny recordings are face crops: the snippet's dataset and overrides swapped for theirs, one epoch
+    for doc, ours in (('"/data/CASME_sq"', repr(str(root))),
+                      ('["method=learned", "learned.epochs=10"]', repr(TINY_SPOT[:-1] + ["learned.epochs=1"]))):
+        assert doc in snippet
+        snippet = snippet.replace(doc, ours)
+    monkeypatch.chdir(tmp_path)
+    names: dict = {}
+    exec(compile(snippet, "docs/spotting.md", "exec"), names)
+    assert isinstance(names["spotter"], LearnedSpotter) and (tmp_path / "spotter.pt").is_file()
+    assert set(names["scores"]["counts"]) == {"micro", "macro", "overall"}

@@ -70,6 +70,27 @@ def test_spotting_section_is_checked_when_the_run_starts(tmp_path):
         spot_settings(load_config(None, ["data.dataset=casme-sq", "data.protocol=lodo"]))
 
 
+@pytest.mark.parametrize("dataset", ["casme-sq", "casme2-long", "samm-long", "casme3-long"])
+def test_train_spotter_and_train_give_a_dataset_the_same_preset(dataset, tmp_path, monkeypatch):
+    # train-spotter casme3-long took the casme2 preset while `mmnet train` took casme3
+    from mmnet.config import load_config
+    from mmnet.spotting import config as spotting_config
+    from mmnet.train.spot_recognise import spot_settings
+
+    chosen = []
+
+    def record(preset, overrides=None):
+        chosen.append(preset)
+        raise SystemExit(9)  # stop before any data is read
+
+    train_preset = spot_settings(load_config(None, [f"data.dataset={dataset}"])).preset
+    monkeypatch.setattr(spotting_config, "spot_config", record)
+    with pytest.raises(SystemExit):
+        main(["train-spotter", dataset, "--root", str(tmp_path), "--out", str(tmp_path / "s.pt"), "--no-progress"])
+    assert chosen == [train_preset] and train_preset == {"casme3-long": "casme3", "samm-long": "samm"}.get(
+        dataset, "casme2")
+
+
 def test_make_spotter_gives_the_flow_spotter():
     from mmnet.spotting.config import spot_config
     from mmnet.spotting.spotters import FlowSpotter, make_spotter

@@ -141,6 +141,8 @@ def test_help_says_loso_resumes_and_where_the_records_are(capsys):
         main(["train-spotter", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "MODEL.loso/" in text and "resumes" in text
+    # --root had the composite's text (PART=DIR), which no long-video dataset takes
+    assert "--root DIR the dataset's folder" in text and "composite" not in text and "PART=DIR" not in text
 
 
 def test_a_fold_is_timed_once_for_its_record_and_the_totals(tmp_path, monkeypatch):

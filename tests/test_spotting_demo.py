@@ -87,6 +87,16 @@ def test_command_folder_and_refused_flags(tmp_path):
     assert not (tmp_path / "spotting").exists()
 
 
+@pytest.mark.parametrize("flags", [["--seeds", "0", "1"], ["--with-control"], ["--tensorboard"]])
+def test_training_flags_are_refused_not_ignored(tmp_path, flags, capsys):
+    # these were silently ignored: --seeds 0 1 ran seed 0 only
+    from mmnet.cli import main
+
+    assert main(["demo", "--spotting", "--out", str(tmp_path), "--no-progress", *flags]) == 3
+    assert f"does not take {flags[0]}" in capsys.readouterr().err
+    assert not (tmp_path / "spotting").exists()
+
+
 @face_extra
 @pytest.mark.slow
 def test_spotter_finds_what_was_planted_far_above_the_baseline(tmp_path):

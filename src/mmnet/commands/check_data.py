@@ -40,13 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", type=str, default=None, help="SMIC variant: HS, VIS or NIR (default HS)")
     parser.add_argument("--no-corrections", action="store_true", help="do not apply the known annotation corrections")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                        help="where SMIC apex estimates are cached (default: $MMNET_CACHE_DIR or ~/.cache/mmnet)")
+                        help="where SMIC apex estimates are cached (default: mmnet's cache folder, $MMNET_CACHE_DIR, "
+                             "else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
     parser.add_argument("--on-bad-sample", choices=("error", "skip", "nearest"), default="error",
                         help="count samples as training would with this data.on_bad_sample (default: error)")
     parser.add_argument("--deep", action="store_true",
                         help="decode every frame fully (default: header, size and end marker of each frame)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON (problems, counts, samples)")
-    parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns")
+    parser.add_argument("--max-width", type=int, default=160, help="wrap messages to this many columns (default 160)")
 
 
 def _options(loader, args) -> dict:
@@ -90,6 +91,23 @@ def _load(args, root):
         data_log.setLevel(level)
 
 
+def _frames_folder(folders) -> str:
+    """The folder the frames were read from (the clips' common parent), e.g. ROOT/Cropped for CASME II, so that
+    a user sees which of a dataset's frame folders (cropped or raw) training takes."""
+    import os
+
+    return os.path.commonpath([str(f) for f in folders]) if folders else "(none: no clip has frames on disk)"
+
+
+def _frames_line(load) -> str:
+    by_part: dict[str, list] = {}
+    for s in load.samples:
+        by_part.setdefault(s.dataset, []).append(s.frames[0][1].parent)
+    if len(by_part) <= 1:
+        return _frames_folder(next(iter(by_part.values()), []))
+    return ", ".join(f"{part}={_frames_folder(folders)}" for part, folders in by_part.items())
+
+
 def _print_issues(issues, max_width: int) -> int:
     """The problem table and its summary line; returns the number of errors."""
     from collections import Counter
@@ -129,6 +147,7 @@ def _run_long(args: argparse.Namespace, root) -> int:
     print(f"dataset     {args.dataset} (long videos, for spotting)")
     print(f"root        {root}")
     print(f"annotation  {load.annotation}")
+    print(f"frames      {_frames_folder([v.path for v in videos])}")
     print(f"videos      {len(videos)} with frames on disk, {len(load.excluded)} excluded (no frames), "
           f"{sum(1 for v in videos if not v.intervals)} without annotation")
     fps = Counter(v.fps for v in videos)
@@ -213,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"dataset     {args.dataset}")
     print(f"root        {root if not isinstance(root, dict) else ', '.join(f'{k}={v}' for k, v in root.items())}")
     print(f"annotation  {load.annotation or '(none: labels from folder names)'}")
+    print(f"frames      {_frames_line(load)}")
     print(f"samples     {len(load.samples)} with frames on disk, {len(load.excluded)} excluded (no frames)")
     print()
 
@@ -277,6 +297,7 @@ def _print_json(args, root, scheme, load, usage) -> None:
     problems = {sid for sid, _ in usage.problems}
     print(json.dumps({
         "dataset": args.dataset, "root": format_root(root), "annotation": str(load.annotation or ""),
+        "frames": _frames_line(load),
         "scheme": scheme.name, "on_bad_sample": args.on_bad_sample,
         "issues": [{"sample_id": i.sample_id, "severity": i.severity, "check": i.check, "message": i.message}
                    for i in load.issues],

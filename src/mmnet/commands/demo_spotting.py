@@ -23,7 +23,10 @@ def run_spotting(args: argparse.Namespace) -> int:
     unused = [flag for flag, value in (("--permute-labels", getattr(args, "permute_labels", False)),
                                        ("--clips-per-subject", getattr(args, "clips_per_subject", None)),
                                        ("--set", getattr(args, "overrides", None)),
-                                       ("--restart", getattr(args, "restart", False))) if value]
+                                       ("--restart", getattr(args, "restart", False)),
+                                       ("--seeds", getattr(args, "seeds", None)),
+                                       ("--with-control", getattr(args, "with_control", False)),
+                                       ("--tensorboard", getattr(args, "tensorboard", False))) if value]
     if unused:
         raise ConfigError(f"mmnet demo --spotting does not take {', '.join(unused)} (it trains nothing); "
                           "it takes --out, --seed, --subjects and --no-progress.")

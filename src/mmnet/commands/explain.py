@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a frame folder or video file, or two images: ONSET APEX")
     add_clip_options(p)
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    p.add_argument("--dpi", type=int, default=100, help="figure resolution")
+    p.add_argument("--dpi", type=int, default=100, help="figure resolution in dots per inch (default 100)")
     p.add_argument("--shared-scale", action="store_true",
                    help="one colour scale for the four attention maps (default: each map on its own range, "
                         "given in its title; a narrow range means a nearly flat map)")

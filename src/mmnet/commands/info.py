@@ -117,7 +117,8 @@ def _cache_info(as_json: bool) -> int:
     folder = default_cache_dir()
     entries = cache_entries(folder)
     size = sum(e.size for e in entries)
-    source = "$MMNET_CACHE_DIR" if os.environ.get("MMNET_CACHE_DIR") else "default"
+    source = next((f"${name}" + suffix for name, suffix in (("MMNET_CACHE_DIR", ""), ("XDG_CACHE_HOME", "/mmnet"))
+                   if os.environ.get(name)), "default")
     if as_json:
         print(json.dumps({"cache_dir": str(folder), "bytes": size, "entries": len(entries)}, indent=2))
         return 0

@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--list", type=Path, default=None, metavar="CSV",
                    help="classify the clips listed in a CSV (columns: source, optional apex_image, onset, apex)")
     p.add_argument("--json", action="store_true", help="print the predictions as a JSON list")
-    p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
+    p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
     p.add_argument("--fast", action="store_true",
                    help="CPU: BatchNorm folded into the convolutions and Winograd 3x3 convolutions "
                         "(usually faster on CPU; logits equal up to float rounding, ~1e-6)")

@@ -23,19 +23,18 @@ import argparse
 import json
 from pathlib import Path
 
-DEFAULT_PRESET = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm"}
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..data import LONG_VIDEO_DATASETS
-    from .common import add_root_argument
     from .spot import PRESETS
 
     p.add_argument("dataset", choices=sorted(LONG_VIDEO_DATASETS), help="long-video dataset")
-    add_root_argument(p, required=True)
+    p.add_argument("--root", type=str, action="append", required=True, metavar="DIR",
+                   help="the dataset's folder, holding its annotation file and frames (docs/spotting.md, Datasets)")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL", help="where the trained spotter is written")
     p.add_argument("--preset", choices=PRESETS, default=None,
-                   help="spotter parameters (default: the dataset's, casme2 or samm)")
+                   help="spotter parameters (default: the dataset's: casme2 for casme-sq and casme2-long, "
+                        "samm for samm-long, casme3 for casme3-long)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter, e.g. learned.epochs=20 or macro.k=20 (repeatable)")
     p.add_argument("--no-align", action="store_true", help="frames are face crops already (face.mode=none)")
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
     from ..errors import ConfigError
     from ..runtime import check_device, resolve_device
-    from ..spotting.config import spot_config
+    from ..spotting.config import DATASET_PRESETS, spot_config
     from ..spotting.spotters import make_spotter
     from ..utils import atomic_write_text
 
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if len(args.root) != 1:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])
-    config = spot_config(args.preset or DEFAULT_PRESET.get(args.dataset, "casme2"), overrides)
+    config = spot_config(args.preset or DATASET_PRESETS[args.dataset], overrides)
     load = load_dataset(args.dataset, args.root[0])
     load.raise_if_errors()
     progress = not args.no_progress

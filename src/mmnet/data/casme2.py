@@ -43,6 +43,7 @@ LAYOUTS: dict[str, tuple[str, re.Pattern]] = {
 # Newest first: when a root holds both, the 2019 coding (the current official download) is used.
 ANNOTATION_NAMES = ("CASME2-coding-20190701.xlsx", "CASME2-coding-20140508.xlsx")
 OBJECTIVE_NAME = "CASME2-ObjectiveClasses.xlsx"
+PREPARE_SUMMARY = "prepare-summary.json"  # what `mmnet prepare` writes in ROOT (mmnet.preprocess.pipeline.SUMMARY_NAME)
 _ANY_FRAME = re.compile(r"(?:reg_)?img(\d+)\.jpg", re.IGNORECASE)
 
 COLUMNS = {
@@ -129,9 +130,15 @@ def load_casme2(
     if (root / OBJECTIVE_NAME).is_file():
         issues += _join_objective(root / OBJECTIVE_NAME, samples, annotation.name)
 
+    failed = _prepare_failures(root)
+
     def locate(s: Sample):
         parent = frames_root / f"sub{s.subject}"
         folder, exact = find_folder(parent, s.clip)
+        why = failed.get(f"sub{s.subject}/{s.clip}")
+        if folder is None and why:  # the crops are missing because prepare could not make them
+            return folder, exact, (f"{parent / s.clip} (`mmnet prepare` failed on this clip, {why}; "
+                                   f"see {root / PREPARE_SUMMARY})")
         if not parent.is_dir():  # a Subject cell written otherwise ('s1'): say what the table should hold
             return folder, exact, (f"{parent / s.clip} (no subject folder '{parent.name}' in {frames_root}: the "
                                    "Subject cell is the number of the folder, write 01 for sub01)")
@@ -144,6 +151,21 @@ def load_casme2(
     report_unannotated(clips, used, pattern, issues, why=f"no row in '{annotation.name}'",
                        advice="add its row to the table if it is a clip to train on")
     return finish(out, issues, annotation, strict)
+
+
+def _prepare_failures(root: Path) -> dict[str, str]:
+    """Clip id ('sub02/EP01_01') -> '[reason] message' for the clips `mmnet prepare` failed on, from the summary it
+    wrote in ROOT (mmnet.preprocess.pipeline.PrepareSummary.to_dict); {} without a readable one."""
+    import json
+
+    try:
+        summary = json.loads((root / PREPARE_SUMMARY).read_text())
+        if summary.get("layout") != "casme2":
+            return {}
+        return {c["clip_id"]: f"[{c.get('reason')}] {c.get('message', '')}".strip()
+                for c in summary["clips"] if c.get("status") == "failed"}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _join_objective(path: Path, samples: list[Sample], coding_name: str) -> list[Issue]:

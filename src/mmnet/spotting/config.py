@@ -31,8 +31,8 @@ from ..errors import ConfigError, verify_choice
 
 MAX_FPS = 10_000  # the highest frame rate a recording may declare (no window length can be computed past it)
 
-__all__ = ["MAX_FPS", "PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig", "spot_config",
-           "spot_config_from"]
+__all__ = ["MAX_FPS", "PRESETS", "DATASET_PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig",
+           "spot_config", "spot_config_from"]
 
 
 @dataclass
@@ -152,6 +152,9 @@ PRESETS: dict[str, dict[str, object]] = {
                "macro.k": 75, "macro.smooth": 150, "macro.distance": 75, "macro.min_length": 15,
                "macro.max_length": 90},
 }
+
+#: The preset of each long-video dataset, for train-spotter and spot then recognise when none is chosen.
+DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3"}
 
 
 def spot_config(preset: str = "casme2", overrides: list[str] | None = None) -> SpotConfig:

@@ -29,13 +29,9 @@ from .tasks import fold_seed
 
 __all__ = ["spot_settings", "assign_folds", "write_long_files", "folds_to_spot", "run_spot_recognise"]
 
-#: The spotter preset of each long-video dataset (spotting.preset: null).
-DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3"}
-
-
 def spot_settings(cfg):
     """The run's ``SpotConfig``: ``spotting.preset`` (or the dataset's) and ``spotting.overrides``."""
-    from ..spotting.config import spot_config
+    from ..spotting.config import DATASET_PRESETS, spot_config
 
     if cfg.data.protocol != "loso":
         raise ConfigError(f"data.protocol={cfg.data.protocol!r}: spot then recognise on {cfg.data.dataset} is "
