@@ -7,7 +7,7 @@
 #   MMNET_EXTRAS=core bash scripts/bootstrap.sh      the core only (train, demo, report, predict on frames)
 #   MMNET_EXTRAS=face,video bash scripts/bootstrap.sh   the core and the named extras
 #   MMNET_BOOTSTRAP_DRY_RUN=1 bash scripts/bootstrap.sh  say what would be installed, install nothing
-#   MMNET_TORCH_INDEX=https://download.pytorch.org/whl/cu126 bash scripts/bootstrap.sh   torch from another index
+#   MMNET_TORCH_INDEX=https://download.pytorch.org/whl/cuXYZ bash scripts/bootstrap.sh   a CUDA build (PyTorch's index)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
