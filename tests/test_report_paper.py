@@ -235,3 +235,14 @@ def test_the_paper_figure_and_tables_say_which_epochs_they_show(paper_run):
     assert f"the paper's Acc, from the epochs with most correct predictions: {100 * paper['mean']['acc']:.1f} %" in note
     md = (run / "report.md").read_text()
     assert "## Seed 0: per class and confusion matrix (epochs of highest fold F1 (paper); optimistic" in md
+
+
+def test_the_terminal_ci_line_says_it_is_of_the_honest_rows(paper_run):
+    # under a table with paper* rows, "95% CI, bootstrap over subjects" read as applying to them too
+    from mmnet.report.render import format_results_table
+
+    _, report = paper_run
+    table = format_results_table(report)
+    assert "paper*" in table
+    assert re.search(r"^95% CI of the honest \(last\) rows only, not of paper\*, bootstrap over subjects: Acc % ",
+                     table, re.M)

@@ -225,7 +225,8 @@ def format_results_table(report: dict) -> str:
         subj = ci["subjects"]
         block = subj["mean"] or (next(iter(subj["per_seed"].values())) if len(subj["per_seed"]) == 1 else None)
         if block:
-            notes.append("95% CI, bootstrap over subjects: "
+            which = " of the honest (last) rows only, not of paper*" if PAPER_KEY in report else ""
+            notes.append(f"95% CI{which}, bootstrap over subjects: "
                          + ", ".join(f"{name} {_interval(block[k], k == 'acc')}"
                                      for k, name in zip(HEADLINE, ("Acc %", "UF1", "UAR")))
                          + ("" if subj["mean"] is None else " (seed mean)"))
