@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -108,7 +109,6 @@ def test_predict_warns_when_a_clip_looks_like_a_recording(tmp_path, capsys):
 def test_a_closed_stdout_ends_quietly():
     """`mmnet info | head -1`: the reader goes away; mmnet stops with exit code 1 and no BrokenPipeError."""
     import os
-    from pathlib import Path
 
     import mmnet
 
@@ -119,6 +119,23 @@ def test_a_closed_stdout_ends_quietly():
     err = p.stderr.read().decode()
     assert p.wait(timeout=120) == 1
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_is_a_one_line_error():
+    # `mmnet predict ... > /dev/full` ended in an OSError traceback
+    import os
+
+    import mmnet
+
+    env = {**os.environ, "PYTHONPATH": str(Path(mmnet.__file__).parents[1])}
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "mmnet", "info"], stdout=full, stderr=subprocess.PIPE, env=env,
+                           timeout=120)
+    err = p.stderr.decode()
+    assert p.returncode == 3 and "Traceback" not in err and "Exception ignored" not in err, err
+    assert err.startswith("error: the output could not be written to standard output (No space left on device)")
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_every_device_option_states_its_default():

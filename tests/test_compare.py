@@ -131,3 +131,11 @@ def test_input_data_note_compares_decoded_frames_where_recorded(two_runs):
     assert any("decoded frames differ" in n for n in compare_runs([a, b], resamples=200)["notes"])
     set_env(b, frames_digest=None)  # a run from before the digest: its fingerprint is all there is
     assert any("fingerprints differ" in n for n in compare_runs([a, b], resamples=200)["notes"])
+
+
+def test_one_run_given_twice_by_different_paths_is_refused(two_runs, monkeypatch):
+    # 'run1 run1/' was caught, 'run1 /abs/path/to/run1' was compared with itself
+    a, _, _ = two_runs
+    monkeypatch.chdir(a.parent)
+    with pytest.raises(CompareError, match=r"a run folder is given twice: \['a', '.*/a/'\] are the same folder"):
+        compare_runs(["a", str(a) + "/"], resamples=100)

@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +166,45 @@ def test_a_torch_onnx_failure_names_the_opset(tmp_path, monkeypatch):
                                          r"'aten::foo'.*not supported\.\); try the default opset 17"):
         export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx", opset=12)
     assert not (tmp_path / "m.onnx.tmp").exists()
+
+
+def test_an_antialiased_model_is_refused_before_the_export(tmp_path, monkeypatch, capfd):
+    # aten::_upsample_bilinear2d_aa has no ONNX symbolic at any opset: torch failed after a graph dump
+    monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: pytest.fail("export attempted"))
+    model = MMNet(num_classes=2, image_size=32, pc_antialias=True)
+    with pytest.raises(MMNetError, match=r"cannot be exported to ONNX: .*pc_antialias: true.*any opset\. "
+                                         r"Use it in PyTorch instead \(mmnet predict"):
+        export_onnx(model, tmp_path / "sub" / "m.onnx")
+    assert not (tmp_path / "sub").exists()
+
+
+def test_a_failed_export_prints_no_graph_and_no_useless_opset_advice(tmp_path, monkeypatch, capfd):
+    # torch.onnx wrote its whole TorchScript graph (hundreds of lines) on stdout, then mmnet said
+    # "try the default opset 17" at opset 17
+    import mmnet.infer.export as export_module
+
+    monkeypatch.setattr(export_module, "_check_exportable", lambda model: None)
+    model = MMNet(num_classes=2, image_size=32, pc_antialias=True)
+    print("before")
+    with pytest.raises(MMNetError, match=r"at opset 17 \(Exporting the operator 'aten::_upsample_bilinear2d") as err:
+        export_onnx(model, tmp_path / "m.onnx", opset=17)
+    print("after")
+    assert "try the default opset" not in str(err.value)
+    assert capfd.readouterr().out == "before\nafter\n"
+
+
+def test_opsets_above_the_torchscript_exporters_are_quiet_and_verified(tmp_path, small, capsys):
+    # torch warned "opset 23 is not supported ... highest 20" while the docs promise opsets up to 23
+    root, _, _, _ = small
+    highest = supported_opsets()[1]
+    if highest <= 20:
+        pytest.skip(f"this torch exports up to opset {highest}")
+    out = tmp_path / "high.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["export", "--checkpoint", str(root / "ckpt"), "--onnx", str(out), "--opset", str(highest)]) == 0
+    import onnx
+
+    assert {o.version for o in onnx.load(str(out)).opset_import if o.domain in ("", "ai.onnx")} == {highest}
+    diff = float(re.search(r"max \|logit difference\| (\S+)", capsys.readouterr().out).group(1))
+    assert diff <= 1e-4

@@ -419,3 +419,26 @@ def test_explain_cli_and_model_without_attention(tmp_path, checkpoint, capsys):
     args[2] = str(tmp_path / "noca")
     assert main(args) == 3
     assert "without CA blocks" in capsys.readouterr().err
+
+
+_FRAME = np.zeros((40, 50, 3), np.uint8)
+
+
+@pytest.mark.parametrize("onsets, apexes, message", [
+    # 2 onsets and 1 apex were broadcast to 2 rows; empty lists and bad frames raised numpy/torch errors
+    ([_FRAME, _FRAME], [_FRAME], r"as many apex frames as onset frames.*got 2 onset\(s\) and 1 apex"),
+    ([], [], r"at least one of each; got 0 onset"),
+    ([_FRAME[..., 0]], [_FRAME[..., 0]], r"onset frame 0 is a uint8 array of shape \(40, 50\); .*convert\('RGB'\)"),
+    ([_FRAME], [np.zeros((40, 50, 4), np.uint8)], r"apex frame 0 is a uint8 array of shape \(40, 50, 4\)"),
+    ([_FRAME.astype(np.float32) / 255], [_FRAME], r"onset frame 0 is a float32 array.*\(x \* 255\)"),
+    ([_FRAME.astype(np.uint16)], [_FRAME], r"onset frame 0 is a uint16 array"),
+    ([_FRAME], [np.zeros((20, 20, 3), np.uint8)], r"Pair 0: onset frame is 50x40, apex frame 20x20"),
+])
+def test_predict_frames_refuses_what_it_cannot_classify(predictor, onsets, apexes, message):
+    with pytest.raises(DataError, match=message):
+        predictor.predict_frames(onsets, apexes)
+
+
+def test_predict_frames_takes_pairs_of_uint8_rgb_frames(predictor):
+    probs = predictor.predict_frames([_FRAME, _FRAME], [_FRAME + 9, _FRAME])
+    assert probs.shape == (2, len(CLASSES)) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)

@@ -255,3 +255,22 @@ def test_a_class_untested_in_a_partial_run_is_named(tmp_path):
     assert json.loads((run / "report.json").read_text())["untested_classes"] == {"0": [name]}
     complete = build_report(write_run(tmp_path / "full", samples, _crafted_predict, epochs=3))
     assert "untested_classes" not in complete and not any("no tested sample" in i for i in complete["issues"])
+
+
+def test_a_finished_fold_that_lost_a_samples_rows_is_called_damaged(tmp_path):
+    # was "PARTIAL ... 1 sample(s) not tested yet", which reads as an unfinished run
+    samples = make_samples(SUBJECTS)
+    run = write_run(tmp_path / "run", samples, _predict, epochs=3)
+    pred_file = run / "seed-0" / "fold-2" / "predictions.csv"
+    lines = pred_file.read_text().splitlines(keepends=True)
+    lost = samples[5]["sample_id"]
+    assert samples[5]["subject"] == "2"
+    pred_file.write_text("".join(line for line in lines if f",{lost}," not in line))
+    r = build_report(run)
+    assert not r["complete"] and r["status"]["untested"] == {}
+    assert r["status"]["damaged_folds"] == [{"seed": 0, "fold": "fold-2", "file": str(pred_file), "samples": [lost]}]
+    md = (run / "report.md").read_text()
+    assert "not tested yet" not in md
+    assert (f"finished fold with a damaged predictions file: seed 0 fold-2 has done.json but '{pred_file}' has no "
+            f"rows for 1 sample(s) of its test subjects ({lost}). To redo this fold, delete its done.json") in md
+    assert f"DAMAGED: '{pred_file}' of a finished fold has no rows for 1 sample(s)" in format_results_table(r)

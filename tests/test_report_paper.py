@@ -205,7 +205,7 @@ def test_figure_titles_carry_the_honest_scores(paper_run):
     p = report["paper_selection_optimistic"]["mean"]
     paper = _BUILDERS["confusion_matrix_paper_optimistic"](report)
     title = paper.get_suptitle().replace("\n", " ")
-    assert title.startswith(f"paper selection: UF1 {p['uf1']:.2f}, UAR {p['uar']:.2f}")
+    assert title.startswith(f"paper selection, epochs of highest fold F1: UF1 {p['uf1']:.2f}, UAR {p['uar']:.2f}")
     assert "optimistic" in paper.axes[0].get_title()
     svg = " ".join(t.text or "" for t in ET.parse(run / "learning_curves.svg").iter(f"{SVG}text"))
     assert f"UF1 {m['uf1']:.2f}" in svg  # the saved file carries it too
@@ -216,3 +216,33 @@ def test_score_title_with_one_seed():
 
     block = {"mean": {"acc": 0.75, "uf1": 0.7149, "uar": 0.6751}, "n_seeds": 1, "per_seed": {"0": {"n": 100}}}
     assert score_title({"headline": block}) == "honest, last epoch: UF1 0.71, UAR 0.68, Acc 75.0 % (n=100)"
+
+
+def test_the_paper_figure_and_tables_say_which_epochs_they_show(paper_run):
+    # the title's Acc came from the most-correct epochs while the matrix showed the best-F1 epochs' counts
+    from mmnet.report.figures import _BUILDERS
+
+    run, report = paper_run
+    paper = report["paper_selection_optimistic"]
+    diagonal = np.mean([np.trace(np.array(e["paper_selection_optimistic"]["confusion"]))
+                        / np.sum(e["paper_selection_optimistic"]["confusion"]) for e in report["seeds"].values()])
+    assert f"{100 * diagonal:.1f}" != f"{100 * paper['mean']['acc']:.1f}"  # the fixture tells them apart
+    fig = _BUILDERS["confusion_matrix_paper_optimistic"](report)
+    title = fig.get_suptitle().replace("\n", " ")
+    assert title.startswith("paper selection, epochs of highest fold F1: ")
+    assert f"Acc {100 * diagonal:.1f} %" in title
+    note = fig.axes[0].get_title().replace("\n", " ")
+    assert f"the paper's Acc, from the epochs with most correct predictions: {100 * paper['mean']['acc']:.1f} %" in note
+    md = (run / "report.md").read_text()
+    assert "## Seed 0: per class and confusion matrix (epochs of highest fold F1 (paper); optimistic" in md
+
+
+def test_the_terminal_ci_line_says_it_is_of_the_honest_rows(paper_run):
+    # under a table with paper* rows, "95% CI, bootstrap over subjects" read as applying to them too
+    from mmnet.report.render import format_results_table
+
+    _, report = paper_run
+    table = format_results_table(report)
+    assert "paper*" in table
+    assert re.search(r"^95% CI of the honest \(last\) rows only, not of paper\*, bootstrap over subjects: Acc % ",
+                     table, re.M)

@@ -9,7 +9,8 @@ check (a partial report, clips that failed to prepare, data errors under check-d
 the output was cut off (its reader closed the pipe, as `| head` does);
 2 the command line cannot be parsed (argparse: unknown option, missing argument); 3 an error
 mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
-130 interrupted. A closed standard output (``mmnet info | head -1``) ends the command quietly with 1.
+130 interrupted. A closed standard output (``mmnet info | head -1``) ends the command quietly with 1; one that
+cannot be written (a full disk) is a one-line error with 3.
 """
 
 from __future__ import annotations
@@ -86,27 +87,72 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StdoutWriteError(Exception):
+    """Standard output could not be written (a full disk, a closed descriptor): not a bug, not a user's path."""
+
+
+class _GuardedStdout:
+    """``sys.stdout`` while a command runs: tells its write errors apart from other files' OSErrors."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _StdoutWriteError(exc.strerror or str(exc)) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _StdoutWriteError(exc.strerror or str(exc)) from exc
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command line; returns the exit code (the module docstring lists them).
 
     A reader that stops early (``mmnet info | head -1``) closes stdout: mmnet then stops quietly
     with exit code 1 (the output was cut), as Python's documentation recommends
     (https://docs.python.org/3/library/signal.html#note-on-sigpipe), instead of a BrokenPipeError traceback.
+    A standard output that cannot be written (``> /dev/full``, a full disk) is a one-line error, exit code 3.
     """
+    stream = sys.stdout
+    if stream is not None:
+        sys.stdout = _GuardedStdout(stream)
     try:
         try:
             return _run_command(argv)
         finally:  # also on SystemExit (--help, --version): a closed pipe shows here, not at interpreter exit
             sys.stdout.flush()
     except BrokenPipeError:
-        import os
-
-        # Python flushes stdout again at exit: point it at devnull so that this does not fail too
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # stdout is no file (replaced by a caller)
-            pass
+        _discard_stdout()
         return EXIT_INCOMPLETE
+    except _StdoutWriteError as exc:
+        _discard_stdout()
+        print(f"error: the output could not be written to standard output ({exc}): the disk it goes to may be "
+              "full, or it was closed. Free some space or write the output elsewhere.", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        sys.stdout = stream
+
+
+def _discard_stdout() -> None:
+    """Python flushes stdout again at exit: point it at devnull so that this does not fail too."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no file (replaced by a caller)
+        pass
 
 
 def _run_command(argv: list[str] | None) -> int:

@@ -21,16 +21,28 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename: readers never see half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temporary(path)
+    try:
+        fd, tmp = _create_temporary(path)
+    except OSError as exc:
+        raise _about_target(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _about_target(exc, path) from None
         raise
+
+
+def _about_target(exc: OSError, path: Path) -> OSError:
+    """The same error about the file the caller asked for: the temporary name means nothing to a user."""
+    if exc.strerror is None:
+        return exc
+    return OSError(exc.errno, exc.strerror, str(path))
 
 
 def _create_temporary(path: Path) -> tuple[int, str]:

@@ -177,6 +177,7 @@ def test_prepare_into_a_file_is_refused_not_counted_as_already_done(tmp_path, ca
     (b"\xff\xfesource\n", ["not UTF-8"]),
     (b"source,onset,apex\n{a},1,2,3\n", ["row 2", "more cells than the header"]),
     (b"source\n{a}\nabsent.png\n", ["row 3", "absent.png", "does not exist", "relative to the list"]),
+    (b"", ["is empty", "header row with the column 'source'"]),  # said "has columns []; ... (unknown: [])"
 ])
 def test_a_clip_list_row_problem_is_named_before_any_clip_is_classified(tmp_path, capsys, content, needles):
     ckpt = small_checkpoint(tmp_path / "ckpt")

@@ -13,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, help="the authors' .pth file (state_dict, bare or wrapped)")
     p.add_argument("out", type=Path, help="output folder (model.safetensors + config.json)")
     p.add_argument("--pc-antialias", action="store_true",
-                   help="use torchvision>=0.17's antialiased PC resize (default: the paper-era resize)")
+                   help="use torchvision>=0.17's antialiased PC resize (default: the paper-era resize; no ONNX export)")
     p.add_argument("--class-names", type=str, default=None,
                    help="comma-separated class names in logit order (default for 5 classes: the "
                         "authors' CASME II ids happiness,repression,disgust,surprise,others)")

@@ -327,6 +327,9 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
             f.seek(0)
             reader = csv.DictReader(f, delimiter=separator)
             columns = reader.fieldnames or []
+            if not columns:
+                raise DataError(f"Clip list '{p}' is empty; it needs a header row with the column 'source' and "
+                                f"optionally {list(_LIST_COLUMNS[1:])}, then one row per clip.")
             unknown = [c for c in columns if c not in _LIST_COLUMNS]
             if "source" not in columns or unknown:
                 raise DataError(

@@ -13,8 +13,12 @@ needs the ``onnxscript`` package; this module uses the TorchScript-based exporte
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
+import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from torch import Tensor, nn
 from .. import __version__
 from ..errors import ConfigError, MMNetError, install_hint
 from ..model import CheckpointInfo, MMNet
+from ..utils import atomic_write_bytes
 from .predictor import Preprocessing
 
 __all__ = ["DEFAULT_OPSET", "supported_opsets", "onnx_metadata", "export_onnx", "read_onnx_metadata", "onnx_parity"]
@@ -48,6 +53,50 @@ def _check_opset(opset: int) -> None:
     if not lowest <= opset <= highest:
         raise ConfigError(f"--opset {opset} is not supported: this model exports at ONNX opset {lowest} to "
                           f"{highest} with torch {torch.__version__} (default {DEFAULT_OPSET}).")
+
+
+def _check_exportable(model: MMNet) -> None:
+    if model.config.pc_antialias:
+        raise ConfigError(
+            "this model cannot be exported to ONNX: its PC module resizes with antialiasing (pc_antialias: true, "
+            "torchvision >= 0.17's resize, aten::_upsample_bilinear2d_aa), which torch.onnx cannot write at any "
+            "opset. Use it in PyTorch instead (mmnet predict, mmnet serve, mmnet.infer.Predictor), or export a "
+            "model with pc_antialias: false (mmnet convert without --pc-antialias, the paper-era resize).")
+
+
+@contextlib.contextmanager
+def _stdout_discarded():
+    """Drop what is written on stdout, by Python or by C++ (file descriptor 1), inside the block.
+
+    When an operator cannot be exported, torch.onnx's TorchScript exporter writes its whole graph
+    (hundreds of lines) to C++ std::cout; the error raised says what failed in one line.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output to protect
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        _flush_c_stdout()  # C stdio buffers what std::cout wrote; flushed now, it goes to devnull
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def _flush_c_stdout() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):  # no C library to load by that name (Windows)
+        pass
 
 
 class _OnsetApex(nn.Module):
@@ -89,10 +138,12 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     """Write ``model`` as an ONNX file with a dynamic batch axis and mmnet metadata.
 
     Raises:
-        ConfigError: ``opset`` is outside :func:`supported_opsets`.
+        ConfigError: ``opset`` is outside :func:`supported_opsets`, or the model has an operator that
+            ONNX cannot express (``pc_antialias=True``).
         MMNetError: the ``onnx`` package is missing, or torch.onnx could not export at ``opset``.
     """
     _check_opset(opset)
+    _check_exportable(model)
     try:
         import onnx
     except ImportError:
@@ -100,40 +151,43 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     out = Path(path)
     if out.is_dir():  # found before the export, not at its last step
         raise MMNetError(f"'{out}' is a folder; give the ONNX file's name, e.g. '{out / 'model.onnx'}'.")
-    out.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training
     wrapper = _OnsetApex(model).eval()  # eval() on the wrapper: export restores *its* mode afterwards
     size = model.config.image_size
     example = (torch.zeros(1, 3, size, size), torch.zeros(1, 3, size, size))
     names = _input_names(model)
-    tmp = out.with_name(out.name + ".tmp")
+    exported = io.BytesIO()  # a small model: built in memory, written (with its folder) only once complete
     try:
         with warnings.catch_warnings():
             # The TorchScript exporter is deprecated in favour of dynamo (see module docstring), and
             # the tracer warns on the model's input-size check, which is constant for a fixed size.
             warnings.simplefilter("ignore", category=DeprecationWarning)
             warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+            # Above opset 20 it warns that it has no newer operators: this graph needs none (the
+            # file is checked by onnx and, in `mmnet export`, against PyTorch's logits).
+            warnings.filterwarnings("ignore", message="Exporting to ONNX opset version", category=UserWarning)
             try:
-                torch.onnx.export(
-                    wrapper, example, str(tmp), dynamo=False, opset_version=opset,
-                    input_names=names, output_names=["logits"],
-                    dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}, "logits": {0: "batch"}},
-                )
+                with _stdout_discarded():
+                    torch.onnx.export(
+                        wrapper, example, exported, dynamo=False, opset_version=opset,
+                        input_names=names, output_names=["logits"],
+                        dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}, "logits": {0: "batch"}},
+                    )
             except (RuntimeError, TypeError, ValueError) as err:  # torch.onnx raises these for ops it cannot map
                 first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                advice = (f"try the default opset {DEFAULT_OPSET}" if opset != DEFAULT_OPSET
+                          else "please report this with the checkpoint's config.json")
                 raise MMNetError(f"torch.onnx could not export this model at opset {opset} ({first_line}); "
-                                 f"try the default opset {DEFAULT_OPSET}.") from err
-        proto = onnx.load(str(tmp))
+                                 f"{advice}.") from err
+        proto = onnx.load_model_from_string(exported.getvalue())
         for key, value in onnx_metadata(model, info).items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         proto.doc_string = "MMNet micro-expression classifier (Li et al., IJCAI 2022); inputs normalised, see metadata"
         onnx.checker.check_model(proto)
-        onnx.save(proto, str(tmp))
-        tmp.replace(out)
     finally:
-        tmp.unlink(missing_ok=True)
         model.train(was_training)
+    atomic_write_bytes(out, proto.SerializeToString())
     return out
 
 

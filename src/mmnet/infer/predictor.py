@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import CheckpointError, MMNetError, PredictionError
+from ..errors import CheckpointError, DataError, MMNetError, PredictionError
 from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
@@ -62,8 +62,15 @@ class Preprocessing:
         return cls(image_size=size, mean=mean, std=std)
 
     def to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
-        """(H, W, 3) uint8 RGB images -> (N, 3, S, S) float32 normalised tensor."""
-        batch = np.stack([resize_rgb(np.ascontiguousarray(im), self.image_size) for im in images])  # (N, S, S, 3)
+        """(H, W, 3) uint8 RGB images -> (N, 3, S, S) float32 normalised tensor.
+
+        Raises:
+            DataError: no images, or one that is not an (H, W, 3) uint8 array.
+        """
+        images = [_checked_frame(im, f"image {i}") for i, im in enumerate(images)]
+        if not images:
+            raise DataError("No images to preprocess: give at least one (H, W, 3) uint8 RGB frame.")
+        batch = np.stack([resize_rgb(im, self.image_size) for im in images])  # (N, S, S, 3)
         x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)  # (N, 3, S, S)
         mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.std).view(1, 3, 1, 1)
@@ -71,6 +78,17 @@ class Preprocessing:
 
     def to_dict(self) -> dict:
         return {"image_size": self.image_size, "mean": list(self.mean), "std": list(self.std)}
+
+
+def _checked_frame(image, what: str) -> np.ndarray:
+    """``image`` as a contiguous (H, W, 3) uint8 array, or a DataError saying what it is and what to do."""
+    frame = np.ascontiguousarray(image)
+    if frame.ndim != 3 or frame.shape[2] != 3 or 0 in frame.shape or frame.dtype != np.uint8:
+        raise DataError(
+            f"{what} is a {frame.dtype} array of shape {frame.shape}; frames must be RGB (H, W, 3) uint8 "
+            "arrays (0-255). Convert a greyscale or RGBA image with np.asarray(PIL.Image.open(path).convert('RGB')), "
+            "floats in [0, 1] with (x * 255).round().astype(np.uint8).")
+    return frame
 
 
 # -- prediction ----------------------------------------------------------------------------------
@@ -181,7 +199,22 @@ class Predictor:
             return self.model(onset, apex).float()
 
     def predict_frames(self, onsets: Sequence[np.ndarray], apexes: Sequence[np.ndarray]) -> np.ndarray:
-        """Class probabilities (N, num_classes) of N onset/apex pairs of (H, W, 3) uint8 frames."""
+        """Class probabilities (N, num_classes) of N onset/apex pairs of (H, W, 3) uint8 frames.
+
+        Raises:
+            DataError: the lists differ in length or are empty, a frame is not (H, W, 3) uint8, or
+                the two frames of a pair differ in size.
+        """
+        onsets, apexes = list(onsets), list(apexes)
+        if len(onsets) != len(apexes) or not onsets:
+            raise DataError(f"predict_frames needs as many apex frames as onset frames, at least one of each; "
+                            f"got {len(onsets)} onset(s) and {len(apexes)} apex(es).")
+        onsets = [_checked_frame(f, f"onset frame {i}") for i, f in enumerate(onsets)]
+        apexes = [_checked_frame(f, f"apex frame {i}") for i, f in enumerate(apexes)]
+        for i, (on, ap) in enumerate(zip(onsets, apexes)):
+            if on.shape != ap.shape:
+                raise DataError(f"Pair {i}: onset frame is {on.shape[1]}x{on.shape[0]}, apex frame "
+                                f"{ap.shape[1]}x{ap.shape[0]}; crop and resize both frames of a pair the same way.")
         onset = self.preprocessing.to_tensor(onsets)
         apex = self.preprocessing.to_tensor(apexes)
         return torch.softmax(self.logits(onset, apex), dim=1).cpu().numpy()

@@ -15,6 +15,7 @@ For each run against the reference:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -97,9 +98,13 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
     """Score the runs and compare each with the first; see the module docstring. Writes nothing."""
     if len(paths) < 2:
         raise CompareError(f"compare needs at least two run folders, got {len(paths)}.")
+    # 'run1', './run1/' and '/abs/run1' are one folder; a symbolic link is not followed, so that a run
+    # can still be compared with itself through one (a check that the comparison shows no difference)
     names = [str(p) for p in paths]
-    if len(set(names)) < len(names):
-        raise CompareError(f"a run folder is given twice: {names}.")
+    where = [os.path.abspath(p) for p in paths]
+    twice = [name for name, absolute in zip(names, where) if where.count(absolute) > 1]
+    if twice:
+        raise CompareError(f"a run folder is given twice: {twice} are the same folder.")
     loaded = []
     for p in paths:
         run = load_run(p)

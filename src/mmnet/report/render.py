@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.common import natural_key
-from .run_reader import Run
+from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, config_defaults
-from .selection import OPTIMISTIC_LABEL, PAPER_KEY
+from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
 
 __all__ = ["render_markdown", "megc_log", "format_results_table"]
 
@@ -76,6 +76,11 @@ def _confusion_table(cm: list[list[int]], classes: list[str]) -> list[str]:
     return rows
 
 
+def _some(sample_ids: list[str], shown: int = 5) -> str:
+    more = f" and {len(sample_ids) - shown} more" if len(sample_ids) > shown else ""
+    return f"{len(sample_ids)} sample(s) of its test subjects ({', '.join(sample_ids[:shown])}{more})"
+
+
 def render_markdown(report: dict) -> str:
     """report.md text for a report dict from :func:`compute_report`."""
     classes, st = report["classes"], report["status"]
@@ -87,6 +92,9 @@ def render_markdown(report: dict) -> str:
         L.append("**Status: PARTIAL — numbers cover finished folds only.**")
         L += [f"- unfinished fold (no done.json): seed {u['seed']} {u['fold']}" for u in st["unfinished_folds"]]
         L += [f"- seed {s} not started" for s in st["missing_seeds"]]
+        L += [f"- finished fold with a damaged predictions file: seed {d['seed']} {d['fold']} has done.json but "
+              f"'{d['file']}' has no rows for {_some(d['samples'])}. {FOLD_REMEDY}"
+              for d in st.get("damaged_folds", [])]
         L += [f"- seed {s}: {u['samples']} sample(s) not tested yet, subjects {', '.join(u['subjects'])}"
               for s, u in st["untested"].items()]
     protocol = {"loso": "leave-one-subject-out", "lodo": "leave-one-dataset-out"}.get(
@@ -123,7 +131,7 @@ def render_markdown(report: dict) -> str:
                     L.append(f"| {d} | {name} | {n} | {cells} |")
         L.append("")
     for seed, entry in report["seeds"].items():
-        for k, title in (("last", "honest, last epoch"), (PAPER_KEY, OPTIMISTIC_LABEL)):
+        for k, title in (("last", "honest, last epoch"), (PAPER_KEY, f"{PAPER_F1_EPOCHS} (paper); {OPTIMISTIC_LABEL}")):
             if k not in entry:
                 continue
             sc = entry[k]
@@ -225,13 +233,16 @@ def format_results_table(report: dict) -> str:
         subj = ci["subjects"]
         block = subj["mean"] or (next(iter(subj["per_seed"].values())) if len(subj["per_seed"]) == 1 else None)
         if block:
-            notes.append("95% CI, bootstrap over subjects: "
+            which = " of the honest (last) rows only, not of paper*" if PAPER_KEY in report else ""
+            notes.append(f"95% CI{which}, bootstrap over subjects: "
                          + ", ".join(f"{name} {_interval(block[k], k == 'acc')}"
                                      for k, name in zip(HEADLINE, ("Acc %", "UF1", "UAR")))
                          + ("" if subj["mean"] is None else " (seed mean)"))
     if PAPER_KEY in report:
         notes.append(f"* {OPTIMISTIC_LABEL}")
     if not report["complete"]:
+        notes += [f"DAMAGED: '{d['file']}' of a finished fold has no rows for {_some(d['samples'])}; "
+                  "its samples are left out" for d in report["status"].get("damaged_folds", [])]
         notes.append("PARTIAL run: finished folds only (see report.md)")
     notes += _str_notes(report.get("spot_then_recognise"))
     return "\n".join(lines + notes)

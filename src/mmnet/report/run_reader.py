@@ -38,6 +38,8 @@ class Fold:
     done: dict | None = None
     history: pd.DataFrame | None = None
     predictions: pd.DataFrame | None = None
+    # samples of the fold's test subjects that its predictions.csv has no rows for, though the fold finished
+    missing: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -216,6 +218,14 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
             run.issues.append(
                 f"seed {seed} {path.name}: predicts subjects {odd} not in done.json test_subjects {sorted(tested)}."
             )
+    # A finished fold tested every sample of its subjects: one without rows lost them from the file.
+    # A bare subject name in test_subjects is matched only when it cannot be another dataset's subject.
+    predicted_subjects = set(zip(pred["dataset"], pred["subject"]))
+    one_dataset = sample_index["dataset"].nunique() == 1
+    of_fold = [(d, s) in predicted_subjects or d in tested or f"{d}/{s}" in tested or f"{d}_{s}" in tested
+               or (one_dataset and s in tested) for d, s in zip(sample_index["dataset"], sample_index["subject"])]
+    lost = set(sample_index.index[of_fold]) - set(pred["sample_id"]) - set(run.skipped["sample_id"])
+    fold.missing = sorted(lost, key=natural_key)
     fold.predictions = pred.sort_values(["epoch", "sample_id"], kind="stable").reset_index(drop=True)
     return fold
 

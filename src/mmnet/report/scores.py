@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.common import natural_key
+from ..run_folder import PREDICTIONS
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci
 from .metrics import confusion_matrix, scores_from_confusion
 from .run_reader import Run, RunFolderError, config_value, load_run
@@ -98,14 +99,17 @@ def _status(run: Run) -> dict:
     missing_seeds = sorted(set(run.expected_seeds) - set(run.folds))
     skipped = set(run.skipped["sample_id"])
     untested: dict[str, dict] = {}
+    damaged = [{"seed": s, "fold": f.name, "file": str(f.path / PREDICTIONS), "samples": f.missing}
+               for s in sorted(run.folds) for f in run.folds[s] if f.finished and f.missing]
     for seed, folds in sorted(run.folds.items()):
-        tested = set().union(*[set(f.predictions["sample_id"]) for f in folds if f.finished])
+        tested = set().union(*[set(f.predictions["sample_id"]) | set(f.missing) for f in folds if f.finished])
         left = run.samples[~run.samples["sample_id"].isin(tested | skipped)]
         if len(left):
             subj = sorted({f"{d}/{s}" for d, s in zip(left["dataset"], left["subject"])}, key=natural_key)
             untested[str(seed)] = {"samples": len(left), "subjects": subj}
-    complete = not (unfinished or missing_seeds or untested)
+    complete = not (unfinished or missing_seeds or untested or damaged)
     return {"complete": complete, "unfinished_folds": unfinished, "missing_seeds": missing_seeds,
+            "damaged_folds": damaged,
             "untested": untested, "skipped_samples": len(skipped),
             "skipped": [{"sample_id": str(i), "reason": str(r)} for i, r in zip(run.skipped["sample_id"],
                                                                                 run.skipped["reason"])]}

@@ -34,6 +34,7 @@ __all__ = [
     "SELECTIONS",
     "OPTIMISTIC_LABEL",
     "PAPER_KEY",
+    "PAPER_F1_EPOCHS",
     "FoldChoice",
     "check_selection",
     "last_epoch",
@@ -47,6 +48,8 @@ SELECTIONS = ("last", "paper")
 OPTIMISTIC_LABEL = "optimistic: epoch chosen on the test subject (authors' protocol)"
 # Key under which paper-selection numbers appear in report.json / summaries: the name says it all.
 PAPER_KEY = "paper_selection_optimistic"
+# The epochs that paper selection's confusion matrix, per-class numbers, UF1 and UAR come from.
+PAPER_F1_EPOCHS = "epochs of highest fold F1"
 
 
 @dataclass(frozen=True)
