@@ -241,3 +241,29 @@ def test_resource_rules_under_slurm(synth_root, tmp_path):
         _gpus_and_device(task, 1)
     with pytest.raises(ConfigError, match="whole number"):
         _whole("--cpus-per-fold", 1.5, 1, "SLURM gives whole CPUs")
+
+
+def test_a_rerun_with_another_config_cancels_the_old_jobs_instead_of_following_them(fake_slurm, synth_root,
+                                                                                    tmp_path, capsys):
+    from mmnet.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(out), "--no-progress",
+            "--executor", "slurm", "--no-wait"]
+    args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY] for x in ("--set", s)]
+    assert main(args) == 0
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|RUNNING|n1\n7000_1|PENDING|\n")
+    capsys.readouterr()
+    # No epoch finished: the config may change, but the queued jobs hold the old one pickled.
+    assert main(args + ["--set", "train.epochs=1"]) == 0
+    err = capsys.readouterr().err
+    assert "cancelled 2 queued or running job(s)" in err and "another configuration" in err
+    assert "2 fold job(s) submitted (7001)" in err
+    assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
+    jobs = json.loads((out / rf.SLURM_JOBS).read_text())
+    assert sorted(j["job_id"] for j in jobs.values()) == ["7001_0", "7001_1"]
+    # The same config again: the new jobs are followed, nothing cancelled or submitted.
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7001_0|RUNNING|n1\n7001_1|PENDING|\n")
+    assert main(args + ["--set", "train.epochs=1"]) == 0
+    assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
+    assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
