@@ -267,3 +267,29 @@ def test_a_rerun_with_another_config_cancels_the_old_jobs_instead_of_following_t
     assert main(args + ["--set", "train.epochs=1"]) == 0
     assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
     assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
+
+
+def test_restart_cancels_the_old_runs_jobs_or_refuses_naming_them(fake_slurm, synth_root, tmp_path, capsys):
+    from mmnet.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(out), "--no-progress",
+            "--executor", "slurm", "--no-wait"]
+    args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY] for x in ("--set", s)]
+    assert main(args) == 0
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|RUNNING|n1\n7000_1|PENDING|\n")
+    scancel = tmp_path / "bin" / "scancel"
+    working = scancel.read_text()
+    scancel.write_text("#!/bin/bash\necho 'scancel: error: Access/permission denied' >&2\nexit 1\n")
+    capsys.readouterr()
+    assert main(args + ["--restart"]) == 3  # the old jobs would write into the new run: nothing is moved
+    err = capsys.readouterr().err
+    assert "Could not cancel the SLURM job(s) 7000_0, 7000_1" in err and "scancel 7000_0 7000_1" in err
+    assert not list(tmp_path.glob("run.old-*")) and (out / rf.SLURM_JOBS).exists()
+
+    scancel.write_text(working)
+    assert main(args + ["--restart"]) == 0
+    err = capsys.readouterr().err
+    assert "restart: cancelled 2 SLURM job(s) of the earlier run still queued or running (7000_0, 7000_1)" in err
+    assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
+    assert len(list(tmp_path.glob("run.old-*"))) == 1 and "2 fold job(s) submitted (7001)" in err

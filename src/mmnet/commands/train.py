@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         print("mmnet train: error: the following arguments are required: --out", file=sys.stderr)
         return 2  # a usage error, as argparse reports it
     if args.restart:
+        from .. import run_folder as rf
         from ..train.prepare import check_out_apart, set_aside
 
         check_out_apart(args.out, cfg)
@@ -136,6 +137,13 @@ def run(args: argparse.Namespace) -> int:
             from ..runtime import check_device
 
             check_device(cfg.train.device)
+        if (args.out / rf.SLURM_JOBS).exists():  # jobs of the old run would go on writing into the new one
+            from ..train.slurm_jobs import cancel_recorded
+
+            cancelled = cancel_recorded(args.out)
+            if cancelled:
+                print(f"restart: cancelled {len(cancelled)} SLURM job(s) of the earlier run still queued or running "
+                      f"({', '.join(cancelled)})", file=sys.stderr)
         moved = set_aside(args.out)
         if moved is not None:
             print(f"restart: the earlier run in {args.out} was moved to {moved}", file=sys.stderr)
