@@ -13,6 +13,7 @@ from ..runtime import check_device
 from .executors import run_tasks
 from .model_card import write_model_card
 from .prepare import fold_tasks, prepare_run, resume_line, task_count
+from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
@@ -34,6 +35,12 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     """
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
+    with driver_lock(out_dir):  # a second command on the folder would train every fold again
+        return _run(cfg, out_dir, executor, progress, source)
+
+
+def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | None, progress: bool,
+         source: str | None) -> dict | None:
     run = prepare_run(cfg, out_dir, progress=progress)
     tasks = fold_tasks(run)
     total = task_count(run)

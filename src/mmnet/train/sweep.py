@@ -23,6 +23,7 @@ import copy
 import csv
 import io
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
 from .prepare import fold_tasks, prepare_run, resume_line
+from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
@@ -195,8 +197,15 @@ def run_sweep(
         for setting in sweep.settings:
             check_device(setting.config.train.device)
     _check_roots(sweep)  # nothing is written (OUT itself included) before every setting's data is found
+    with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
+        return _run(sweep, out, executor, progress, locks)
+
+
+def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: bool, locks: ExitStack
+         ) -> list[dict] | None:
     tasks, total, runs = [], 0, []
     for setting in sweep.settings:
+        locks.enter_context(driver_lock(out / setting.name))
         # Settings that read the same frames share one cache file (keyed by its content).
         run = prepare_run(setting.config, out / setting.name, progress=progress)
         runs.append(run)
