@@ -276,12 +276,12 @@ def fold_tasks(run: PreparedRun) -> list[FoldTask]:
     tasks = []
     for seed, name, train_idx, test_idx in todo:
         task = FoldTask(
-            out_dir=str(run.out_dir), config=run.cfg, seed=seed, fold=name,
-            train_idx=train_idx, test_idx=test_idx, frames_path=str(run.cache.path),
+            out_dir=str(run.out_dir.absolute()), config=run.cfg, seed=seed, fold=name,  # absolute: a worker's
+            train_idx=train_idx, test_idx=test_idx, frames_path=str(run.cache.path.absolute()),  # cwd differs
             onset_rows=run.cache.onset_rows, apex_rows=run.cache.apex_rows,
             onset_exact=run.cache.onset_exact, apex_exact=run.cache.apex_exact, labels=run.labels,
             sample_ids=run.sample_ids, subjects=run.subjects, datasets=run.datasets,
-            flows_path=str(run.flows_path) if run.flows_path else None, final=not test_idx,
+            flows_path=str(run.flows_path.absolute()) if run.flows_path else None, final=not test_idx,
         )
         if not _finished(task):
             tasks.append(task)
