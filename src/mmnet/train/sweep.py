@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_from_dict, expand_seeds, set_value
 from ..errors import ConfigError
 from ..progress import write_line
@@ -48,6 +49,7 @@ _KEYS = ("base", "config", "set", "seeds", "settings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 METRICS = ("acc", "uf1", "uar")
 _RESERVED = ("summary.md", "summary.csv", "sweep.yaml")  # files of the sweep folder
+NOT_RUN = "not run"  # a summary row's status: the setting has no run folder yet
 
 
 @dataclass
@@ -65,12 +67,17 @@ class Sweep:
 
     source: str
     seeds: list[int]
-    settings: list[SweepSetting] = field(default_factory=list)
+    settings: list[SweepSetting] = field(default_factory=list)  # the ones to run (``only``)
+    every: dict[str, dict] = field(default_factory=dict)  # every setting of the file: name -> its overrides
+
+    @property
+    def overrides(self) -> dict[str, dict]:
+        """Every setting's overrides, in file order (the run ones when ``every`` was not filled in)."""
+        return self.every or {s.name: s.overrides for s in self.settings}
 
     def to_dict(self) -> dict:
-        """A self-contained record of the sweep (written to OUT/sweep.yaml)."""
-        return {"source": self.source, "seeds": self.seeds,
-                "settings": {s.name: dict(s.overrides) for s in self.settings}}
+        """A self-contained record of the whole sweep, also when only some settings run (OUT/sweep.yaml)."""
+        return {"source": self.source, "seeds": self.seeds, "settings": {k: dict(v) for k, v in self.overrides.items()}}
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:
@@ -145,7 +152,6 @@ def load_sweep(
         missing = sorted(set(only) - set(settings))
         if missing:
             raise ConfigError(f"Unknown setting(s) {missing} in --only. Settings of '{p}': {', '.join(settings)}")
-        settings = {k: v for k, v in settings.items() if k in only}
 
     base_seed = config_from_dict(values).train.seed
     seed_list = expand_seeds(seeds if seeds is not None else doc.get("seeds", 1), base_seed, str(p))
@@ -158,7 +164,9 @@ def load_sweep(
                               f"{', '.join(_RESERVED)}")
         if body is not None and not isinstance(body, dict):
             raise ConfigError(f"Sweep file '{p}': setting {name!r} must be a mapping of overrides, got {body!r}")
-        flat = _flatten(body or {})
+        flat = sweep.every[name] = _flatten(body or {})
+        if only and name not in only:
+            continue
         clash = sorted(set(flat) & cli_keys)
         if clash:
             raise ConfigError(f"--set {', '.join(clash)} would overwrite what setting {name!r} varies; "
@@ -212,7 +220,7 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
         tasks += fold_tasks(run)
         total += len(run.cfg.seeds) * len(run.folds)
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
-    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
+    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))  # every setting
     # spot then recognise: trained folds may still lack their spots.csv (an interrupted run)
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     if len(tasks) < total:
@@ -227,8 +235,7 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
         report = build_report(out / setting.name)
         if run.cfg.train.tensorboard:
             write_summary(out / setting.name, run.cfg, report)
-    return summarize_sweep(out, [s.name for s in sweep.settings],
-                           overrides={s.name: s.overrides for s in sweep.settings})
+    return summarize_sweep(out, list(sweep.overrides), overrides=sweep.overrides)  # with --only: the others too
 
 
 def _check_roots(sweep: Sweep) -> None:
@@ -256,7 +263,8 @@ def _fmt(v: float | None, pct: bool) -> str:
 
 
 def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | None = None) -> list[dict]:
-    """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR.
+    """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR; a setting
+    without a run folder yet (``--only`` ran others) is a row with ``status`` "not run" and no numbers.
 
     Writes ``summary.csv`` (one row per setting, fractions, with the bootstrap 95 % interval over
     subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
@@ -265,9 +273,15 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     out = Path(out_dir)
     rows = []
     for name in names:
+        row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items())}
+        if not (out / name / rf.SAMPLES).is_file():
+            row.update({"complete": False, "status": NOT_RUN, "n_seeds": 0, "n_samples": 0})
+            row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
+            rows.append(row)
+            continue
         s = summarize_run(out / name)
-        row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items()),
-               "complete": s["complete"], "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]}
+        row.update({"complete": s["complete"], "status": "complete" if s["complete"] else "partial",
+                    "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]})
         for m in METRICS:
             row[f"{m}_mean"] = s["mean"][m]
             row[f"{m}_std"] = s["std"][m]
@@ -291,17 +305,20 @@ def _markdown(rows: list[dict]) -> str:
              "| setting | overrides | seeds | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [f"{_fmt(r[f'{m}_mean'], m == 'acc')} ± {_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS]
-        name = r["setting"] + ("" if r["complete"] else " (PARTIAL)")
-        lines.append(f"| {name} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
+        lines.append(f"| {_named(r)} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _named(row: dict) -> str:
+    return row["setting"] + {"complete": "", "partial": " (PARTIAL)", NOT_RUN: " (NOT RUN)"}[row["status"]]
 
 
 def format_summary_table(rows: list[dict]) -> str:
     """The comparison as a plain terminal table."""
     table = [("setting", "seeds", "Acc %", "UF1", "UAR")]
     for r in rows:
-        table.append((r["setting"] + ("" if r["complete"] else " (PARTIAL)"), str(r["n_seeds"]),
+        table.append((_named(r), str(r["n_seeds"]),
                       *(f"{_fmt(r[f'{m}_mean'], m == 'acc')}±{_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
