@@ -240,3 +240,34 @@ def test_only_keeps_the_whole_sweep_in_its_record_and_summary(tmp_path, capsys):
         assert [(r["setting"], r["status"]) for r in csv.DictReader(f)] == [("paper", "complete"),
                                                                             ("no_pc", "complete")]
     assert yaml.safe_load((out / "sweep.yaml").read_text())["settings"] == recorded
+
+
+def test_a_failed_fold_still_reports_the_finished_settings_and_the_summary(tmp_path, monkeypatch, capsys):
+    from mmnet import synth
+    from mmnet.errors import TrainingError
+    from mmnet.train import executors
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    real = executors.run_fold
+
+    def broken_fails(task, **kw):
+        if Path(task.out_dir).name == "broken":
+            raise TrainingError(f"seed {task.seed} fold {task.fold}: the training loss became nan at epoch 1")
+        return real(task, **kw)
+
+    monkeypatch.setattr(executors, "run_fold", broken_fails)
+    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "settings": {"paper": {}, "broken": {"train.lr": 1.0}}})
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--root", str(root), "--no-progress",
+                 "--set", f"data.cache_dir={tmp_path / 'cache'}"]) == 3
+    err = capsys.readouterr().err
+    assert "broken seed 0 fold casme2/01: the training loss became nan" in err
+    assert "written for: paper" in err and f"mmnet report {out}/SETTING" in err
+    assert (out / "paper" / "report.md").exists() and not (out / "broken" / "report.md").exists()
+    with open(out / "summary.csv", newline="") as f:
+        assert [(r["setting"], r["status"]) for r in csv.DictReader(f)] == [("paper", "complete"),
+                                                                            ("broken", "not run")]
+    (out / "summary.md").unlink()
+    assert main(["report", str(out)]) == 0  # a sweep folder: its summary, not "has no samples.csv"
+    printed = capsys.readouterr().out
+    assert "broken (NOT RUN)" in printed and "sweep folder" in printed and (out / "summary.md").exists()

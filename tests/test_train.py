@@ -324,3 +324,27 @@ def test_resuming_on_changed_data_is_refused(synth_root, tmp_path):
     assert rf.data_changes(run, fingerprint, changed) == [
         "1 samples added (e.g. casme2/09/EP01)", f"1 samples gone (e.g. {rows[gone][0]})",
         f"1 samples relabelled (e.g. {rows[edited][0]})"]
+
+
+def test_a_failing_fold_stops_the_local_run_naming_it_and_the_finished_folds_are_reported(synth_root, tmp_path,
+                                                                                           monkeypatch):
+    from mmnet.train import executors
+
+    real, calls = executors.run_fold, []
+
+    def second_fails(task, **kw):
+        calls.append(task.fold)
+        if len(calls) == 2:
+            raise DataError(f"'{tmp_path}/cache/frames.npy' is damaged")  # a message that names a file only
+        return real(task, **kw)
+
+    monkeypatch.setattr(executors, "run_fold", second_fails)
+    out = tmp_path / "run"
+    with pytest.raises(DataError) as info:
+        run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1"), out, progress=False)
+    message = str(info.value)
+    assert f"run seed 0 fold {calls[1]}: '{tmp_path}/cache/frames.npy' is damaged" in message
+    assert "stops at the first failing fold (1 other fold(s) not run)" in message and len(calls) == 2
+    assert f"`mmnet report {out}`" in message  # the finished fold's report was written: PARTIAL
+    assert "PARTIAL" in (out / "report.md").read_text()
+    assert json.loads((out / "report.json").read_text())["complete"] is False

@@ -31,13 +31,14 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_from_dict, expand_seeds, set_value
-from ..errors import ConfigError
+from ..errors import ConfigError, MMNetError
 from ..progress import write_line
 from ..recipes import locate, read_yaml
 from ..report import build_report, summarize_run
 from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
+from .faults import add_to_message, folds_failed
 from .prepare import fold_tasks, prepare_run, resume_line
 from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
@@ -49,7 +50,7 @@ _KEYS = ("base", "config", "set", "seeds", "settings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 METRICS = ("acc", "uf1", "uar")
 _RESERVED = ("summary.md", "summary.csv", "sweep.yaml")  # files of the sweep folder
-NOT_RUN = "not run"  # a summary row's status: the setting has no run folder yet
+NOT_RUN = "not run"  # a summary row's status: the setting has no finished fold (or no run folder) yet
 
 
 @dataclass
@@ -225,17 +226,35 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     if len(tasks) < total:
         write_line(resume_line(total, len(tasks), unspotted, rebuilt="reports"))
-    run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
+    failure = None
+    try:
+        run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
+    except MMNetError as exc:
+        if not folds_failed(exc):
+            raise
+        failure = exc  # raised after the reports of what finished and the summary
     if tasks and executor is not None and executor.no_wait:
         return None
-    for run in runs:
+    reported = []
+    for setting, run in zip(sweep.settings, runs):
+        if failure is not None and not _has_results(out / setting.name):
+            continue
         if run.long_videos is not None:  # spot then recognise (a long-video dataset)
             run_spot_recognise(run)
-    for setting, run in zip(sweep.settings, runs):
         report = build_report(out / setting.name)
+        reported.append(setting.name)
         if run.cfg.train.tensorboard:
             write_summary(out / setting.name, run.cfg, report)
-    return summarize_sweep(out, list(sweep.overrides), overrides=sweep.overrides)  # with --only: the others too
+    rows = summarize_sweep(out, list(sweep.overrides), overrides=sweep.overrides)  # with --only: the others too
+    if failure is not None:
+        raise add_to_message(failure, f"Reports of the finished folds (PARTIAL where folds failed) were written for: "
+                                      f"{', '.join(reported) or 'no setting'} (`mmnet report {out}/SETTING` rebuilds "
+                                      f"one); the comparison so far: {out / 'summary.md'}.")
+    return rows
+
+
+def _has_results(run_dir: Path) -> bool:
+    return any(run_dir.glob(f"seed-*/fold-*/{rf.DONE}"))
 
 
 def _check_roots(sweep: Sweep) -> None:
@@ -264,7 +283,7 @@ def _fmt(v: float | None, pct: bool) -> str:
 
 def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | None = None) -> list[dict]:
     """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR; a setting
-    without a run folder yet (``--only`` ran others) is a row with ``status`` "not run" and no numbers.
+    without a finished fold (``--only`` ran others) is a row with ``status`` "not run" and no numbers.
 
     Writes ``summary.csv`` (one row per setting, fractions, with the bootstrap 95 % interval over
     subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
@@ -274,7 +293,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     rows = []
     for name in names:
         row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items())}
-        if not (out / name / rf.SAMPLES).is_file():
+        if not _has_results(out / name):
             row.update({"complete": False, "status": NOT_RUN, "n_seeds": 0, "n_samples": 0})
             row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
             rows.append(row)
