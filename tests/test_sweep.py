@@ -271,3 +271,16 @@ def test_a_failed_fold_still_reports_the_finished_settings_and_the_summary(tmp_p
     assert main(["report", str(out)]) == 0  # a sweep folder: its summary, not "has no samples.csv"
     printed = capsys.readouterr().out
     assert "broken (NOT RUN)" in printed and "sweep folder" in printed and (out / "summary.md").exists()
+
+
+def test_a_bad_setting_is_named_before_any_setting_is_prepared(tmp_path, capsys):
+    from mmnet import synth
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "settings": {"a": {}, "bad": {"data.scheme": "bogus"}}})
+    out = tmp_path / "X"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--root", str(root), "--no-progress",
+                 "--set", f"data.cache_dir={tmp_path / 'cache'}"]) == 3
+    err = capsys.readouterr().err
+    assert f"Sweep file '{sweep_file}', setting 'bad': " in err and "Unknown label scheme 'bogus'" in err
+    assert not out.exists() and not (tmp_path / "cache").exists()  # setting 'a' was not prepared meanwhile

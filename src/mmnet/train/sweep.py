@@ -23,7 +23,8 @@ import copy
 import csv
 import io
 import re
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,7 +206,7 @@ def run_sweep(
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:
             check_device(setting.config.train.device)
-    _check_roots(sweep)  # nothing is written (OUT itself included) before every setting's data is found
+    _check_settings(sweep)  # nothing is written (OUT itself included) before every setting's data is found
     with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
         return _run(sweep, out, executor, progress, locks)
 
@@ -215,8 +216,8 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
     tasks, total, runs = [], 0, []
     for setting in sweep.settings:
         locks.enter_context(driver_lock(out / setting.name))
-        # Settings that read the same frames share one cache file (keyed by its content).
-        run = prepare_run(setting.config, out / setting.name, progress=progress)
+        with _about(sweep, setting):  # Settings that read the same frames share one cache file (keyed by content).
+            run = prepare_run(setting.config, out / setting.name, progress=progress)
         runs.append(run)
         tasks += fold_tasks(run)
         total += len(run.cfg.seeds) * len(run.folds)
@@ -257,22 +258,37 @@ def _has_results(run_dir: Path) -> bool:
     return any(run_dir.glob(f"seed-*/fold-*/{rf.DONE}"))
 
 
-def _check_roots(sweep: Sweep) -> None:
-    """Each setting's dataset folders and annotation files exist, else the loader's own error (what is missing,
-    the layout): a later setting's missing data must not stop the sweep after the earlier settings were prepared."""
+def _check_settings(sweep: Sweep) -> None:
+    """Each setting's dataset, label scheme, dataset folders and annotation files, else the error that prepare_run
+    would raise (naming the setting): a later setting's mistake must not stop the sweep after the earlier settings
+    were prepared."""
     from ..config import parse_root
-    from ..data import dataset_paths, load_dataset
+    from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, dataset_paths, load_dataset, resolve_scheme
+    from ..errors import verify_choice
 
     seen = set()
     for setting in sweep.settings:
         d = setting.config.data
-        roots = parse_root(d.dataset, d.root)
-        folders, files = dataset_paths(roots, d.annotation)
-        key = (d.dataset, str(roots), d.annotation)
-        found = all(f.is_dir() for f in folders.values()) and all(f.is_file() for f in files)
-        if key not in seen and not found:
-            load_dataset(d.dataset, roots, annotation=d.annotation)  # raises DatasetNotFoundError naming the part
-        seen.add(key)
+        with _about(sweep, setting):
+            verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
+            resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes)
+            roots = parse_root(d.dataset, d.root)
+            folders, files = dataset_paths(roots, d.annotation)
+            key = (d.dataset, str(roots), d.annotation)
+            found = all(f.is_dir() for f in folders.values()) and all(f.is_file() for f in files)
+            if key not in seen and not found:
+                load_dataset(d.dataset, roots, annotation=d.annotation)  # DatasetNotFoundError naming the part
+            seen.add(key)
+
+
+@contextmanager
+def _about(sweep: Sweep, setting: SweepSetting) -> Iterator[None]:
+    """An error about one setting's run names the setting, as the sweep file's own errors do."""
+    try:
+        yield
+    except MMNetError as exc:
+        exc.args = (f"Sweep file '{sweep.source}', setting {setting.name!r}: {exc}",)
+        raise
 
 
 def _fmt(v: float | None, pct: bool) -> str:
