@@ -293,3 +293,27 @@ def test_restart_cancels_the_old_runs_jobs_or_refuses_naming_them(fake_slurm, sy
     assert "restart: cancelled 2 SLURM job(s) of the earlier run still queued or running (7000_0, 7000_1)" in err
     assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
     assert len(list(tmp_path.glob("run.old-*"))) == 1 and "2 fold job(s) submitted (7001)" in err
+
+
+def test_a_job_lost_after_its_fold_finished_is_not_submitted_again(synth_root, tmp_path):
+    pytest.importorskip("submitit")
+    from submitit.core.utils import UncompletedJobError
+
+    from mmnet.train.fold import run_fold
+    from mmnet.train.slurm_executor import _collect
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False))[0]
+    done = run_fold(task, progress=False)
+
+    class Lost:  # the job died (node failure) after the fold wrote done.json
+        job_id, state = "7000_0", "NODE_FAIL"
+
+        def done(self):
+            return True
+
+        def exception(self):
+            return UncompletedJobError("no result")
+
+    resubmitted = []
+    assert _collect([task], {0: Lost()}, resubmitted.append, 3, False, 0, poll=0) == [done]
+    assert resubmitted == []

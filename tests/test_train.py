@@ -348,3 +348,23 @@ def test_a_failing_fold_stops_the_local_run_naming_it_and_the_finished_folds_are
     assert f"`mmnet report {out}`" in message  # the finished fold's report was written: PARTIAL
     assert "PARTIAL" in (out / "report.md").read_text()
     assert json.loads((out / "report.json").read_text())["complete"] is False
+
+
+def test_a_fold_start_clears_stale_temporaries_and_a_finished_fold_is_not_trained_again(synth_root, tmp_path,
+                                                                                         monkeypatch):
+    from mmnet.train import fold, fold_tasks, prepare_run
+    from mmnet.train.fold import run_fold
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False))[0]
+    task.fold_dir.mkdir(parents=True)
+    stale = task.fold_dir / ".state.pt.0123456789ab.tmp"  # what a SIGKILL during an atomic write leaves
+    stale.write_bytes(b"half")
+    os.utime(stale, (time.time() - 60, time.time() - 60))
+    others = [task.fold_dir / "notes.tmp", task.fold_dir / ".state.pt.later.tmp"]  # not atomic-write temporaries
+    for path in others:
+        path.write_text("kept")
+    done = run_fold(task, progress=False)
+    assert not stale.exists() and all(p.exists() for p in others)
+
+    monkeypatch.setattr(fold, "train_one_epoch", lambda *a, **k: pytest.fail("a finished fold was trained again"))
+    assert run_fold(task, progress=False) == done == json.loads((task.fold_dir / "done.json").read_text())

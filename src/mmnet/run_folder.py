@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -50,6 +51,7 @@ __all__ = [
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv",
+    "finished_result",
 ]
 
 # Files of the run folder.
@@ -116,6 +118,16 @@ def fold_folder(name: str) -> str:
 
 def fold_path(run_dir: str | Path, seed: int, fold: str) -> Path:
     return Path(run_dir) / seed_folder(seed) / fold_folder(fold)
+
+
+def finished_result(fold_dir: str | Path) -> dict | None:
+    """A finished fold's done.json (a JSON object, with its predictions.csv beside it), else None."""
+    fold_dir = Path(fold_dir)
+    try:
+        record = json.loads((fold_dir / DONE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and (fold_dir / PREDICTIONS).is_file() else None
 
 
 def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:

@@ -260,6 +260,9 @@ def _collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progre
                     text, kind = _python_error(str(error), job, max_retries)
                     failures.append((i, text))
                     folds.failed(tasks[i].label, kind)
+                elif (recorded := rf.finished_result(tasks[i].fold_dir)) is not None:  # died after its done.json
+                    results[i] = recorded
+                    folds.done(tasks[i].label, recorded)
                 elif retries[i] < max_retries:  # ended without a result: node failure, killed, out of memory
                     retries[i] += 1
                     write_line(f"  {tasks[i].label}: SLURM job {job.job_id} ended without a result "
