@@ -368,3 +368,19 @@ def test_a_fold_start_clears_stale_temporaries_and_a_finished_fold_is_not_traine
 
     monkeypatch.setattr(fold, "train_one_epoch", lambda *a, **k: pytest.fail("a finished fold was trained again"))
     assert run_fold(task, progress=False) == done == json.loads((task.fold_dir / "done.json").read_text())
+
+
+def test_seeds_may_be_added_to_a_run_not_removed(synth_root, tmp_path):
+    from mmnet.errors import ConfigError
+
+    out = tmp_path / "run"
+    run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "seeds=1"), out, progress=False)
+    started = json.loads((out / "env.json").read_text())["started_at"]
+    first = {p: p.read_text() for p in out.glob("seed-0/fold-*/predictions.csv")}
+    report = run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "seeds=2"), out, progress=False)
+    assert report["complete"] and report["headline"]["n_seeds"] == 2
+    assert {p: p.read_text() for p in out.glob("seed-0/fold-*/predictions.csv")} == first  # seed 0 kept
+    assert yaml.safe_load((out / "config.yaml").read_text())["seeds"] == [0, 1]
+    assert json.loads((out / "env.json").read_text())["started_at"] == started  # the first start's record
+    with pytest.raises(ConfigError, match=r"seeds: \[0, 1\] -> \[0\] \(seeds may be added to a run, not removed\)"):
+        run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "seeds=1"), out, progress=False)

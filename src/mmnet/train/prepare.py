@@ -43,6 +43,7 @@ from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
+from .resume_rules import config_changes, resume_changes
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 from .tb_log import require_tensorboard
@@ -140,7 +141,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if config_path.exists():
         saved = yaml.safe_load(config_path.read_text()) or {}
         saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
-        changes = [c for c in config_changes(saved, yaml.safe_load(text)) if not c.startswith(_NOT_EXPERIMENT)]
+        changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
         if changes and _has_trained(out):
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
                               "Use another --out folder, or --restart to move this run aside and start over.")
@@ -179,25 +180,6 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
         folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot,
     )
-
-
-def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """``["train.device: cuda -> cpu", ...]``: the keys whose values differ between two config dicts."""
-    out = []
-    for key in list(old) + [k for k in new if k not in old]:
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += config_changes(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}: {a} -> {b}")
-    return out
-
-
-# Keys that say what to do with the experiment, not what it is: a resume may change them
-# (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
-# turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones), and so may
-# where the data lie: a moved dataset resumes when its frames and samples are the same (rf.data_changes).
-_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "data.root:", "data.annotation:", "data.cache_dir:")
 
 
 def _has_trained(out: Path) -> bool:
