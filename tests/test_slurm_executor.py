@@ -290,7 +290,7 @@ def test_restart_cancels_the_old_runs_jobs_or_refuses_naming_them(fake_slurm, sy
     scancel.write_text(working)
     assert main(args + ["--restart"]) == 0
     err = capsys.readouterr().err
-    assert "restart: cancelled 2 SLURM job(s) of the earlier run still queued or running (7000_0, 7000_1)" in err
+    assert f"cancelled 2 SLURM job(s) of the run in {out} still queued or running (7000_0, 7000_1)" in err
     assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
     assert len(list(tmp_path.glob("run.old-*"))) == 1 and "2 fold job(s) submitted (7001)" in err
 

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         print("mmnet train: error: the following arguments are required: --out", file=sys.stderr)
         return 2  # a usage error, as argparse reports it
     if args.restart:
-        from ..train.prepare import check_out_apart
+        from ..train.prepare import check_out_apart, set_aside
         from ..train.run_lock import driver_lock
 
         check_out_apart(args.out, cfg)
@@ -138,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
 
             check_device(cfg.train.device)
         with driver_lock(args.out):  # not while another command drives this run
-            _set_aside(args.out)
+            moved = set_aside(args.out)  # its SLURM jobs still queued or running are cancelled first
+        if moved is not None:
+            print(f"restart: the earlier run in {args.out} was moved to {moved}", file=sys.stderr)
     from ..recipes import describe
 
     report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress,
@@ -162,20 +164,3 @@ def run(args: argparse.Namespace) -> int:
     if "final_model" in report:
         print(f"final model: {report['final_model']['path']} (card: {report['final_model']['card']})")
     return 0 if done else 1
-
-
-def _set_aside(out: Path) -> None:
-    """--restart: cancel the earlier run's SLURM jobs, then move it aside."""
-    from .. import run_folder as rf
-    from ..train.prepare import set_aside
-
-    if (out / rf.SLURM_JOBS).exists():  # jobs of the old run would go on writing into the new one
-        from ..train.slurm_jobs import cancel_recorded
-
-        cancelled = cancel_recorded(out)
-        if cancelled:
-            print(f"restart: cancelled {len(cancelled)} SLURM job(s) of the earlier run still queued or running "
-                  f"({', '.join(cancelled)})", file=sys.stderr)
-    moved = set_aside(out)
-    if moved is not None:
-        print(f"restart: the earlier run in {out} was moved to {moved}", file=sys.stderr)

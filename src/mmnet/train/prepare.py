@@ -38,7 +38,7 @@ from ..data.long_video import LongVideoLoad
 from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
-from ..progress import bars_wanted
+from ..progress import bars_wanted, write_line
 from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
@@ -206,10 +206,17 @@ def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
 
 
 def set_aside(out: str | Path) -> Path | None:
-    """Move a run folder to ``<out>.old-<time>`` (nothing is deleted) and return where; None if absent."""
+    """Move a run folder to ``<out>.old-<time>`` (nothing is deleted) and return where; None if absent. Its SLURM
+    jobs still queued or running are cancelled first (they would write into a new run at the same path)."""
     out = Path(out)
     if not out.exists() or not any(out.iterdir()):
         return None
+    if (out / rf.SLURM_JOBS).exists():
+        from .slurm_jobs import cancel_recorded
+
+        if cancelled := cancel_recorded(out):  # ExecutorError, nothing moved, when they cannot be cancelled
+            write_line(f"cancelled {len(cancelled)} SLURM job(s) of the run in {out} still queued or running "
+                       f"({', '.join(cancelled)})")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = out.with_name(f"{out.name}.old-{stamp}")
     n = 1
