@@ -14,7 +14,7 @@ from ..runtime import check_device
 from .executors import run_tasks
 from .faults import add_to_message, folds_failed
 from .model_card import write_model_card
-from .prepare import fold_tasks, prepare_run, resume_line, task_count
+from .prepare import check_out_apart, fold_tasks, prepare_run, resume_line, task_count
 from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
@@ -38,6 +38,7 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     """
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
+    check_out_apart(out_dir, cfg)  # before the lock file is written into it
     with driver_lock(out_dir):  # a second command on the folder would train every fold again
         return _run(cfg, out_dir, executor, progress, source)
 

@@ -40,7 +40,7 @@ from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
 from .faults import add_to_message, folds_failed
-from .prepare import fold_tasks, prepare_run, resume_line
+from .prepare import check_out_apart, fold_tasks, prepare_run, resume_line
 from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
@@ -206,7 +206,7 @@ def run_sweep(
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:
             check_device(setting.config.train.device)
-    _check_settings(sweep)  # nothing is written (OUT itself included) before every setting's data is found
+    _check_settings(sweep, out)  # nothing is written (OUT itself included) before every setting's data is found
     with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
         return _run(sweep, out, executor, progress, locks)
 
@@ -258,10 +258,10 @@ def _has_results(run_dir: Path) -> bool:
     return any(run_dir.glob(f"seed-*/fold-*/{rf.DONE}"))
 
 
-def _check_settings(sweep: Sweep) -> None:
-    """Each setting's dataset, label scheme, dataset folders and annotation files, else the error that prepare_run
-    would raise (naming the setting): a later setting's mistake must not stop the sweep after the earlier settings
-    were prepared."""
+def _check_settings(sweep: Sweep, out: Path) -> None:
+    """Each setting's dataset, label scheme, dataset folders and annotation files, and its run folder apart from
+    them, else the error that prepare_run would raise (naming the setting): a later setting's mistake must not stop
+    the sweep after the earlier settings were prepared (nor a lock file land among the data)."""
     from ..config import parse_root
     from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, dataset_paths, load_dataset, resolve_scheme
     from ..errors import verify_choice
@@ -279,6 +279,7 @@ def _check_settings(sweep: Sweep) -> None:
             if key not in seen and not found:
                 load_dataset(d.dataset, roots, annotation=d.annotation)  # DatasetNotFoundError naming the part
             seen.add(key)
+            check_out_apart(out / setting.name, setting.config)
 
 
 @contextmanager
