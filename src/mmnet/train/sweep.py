@@ -216,7 +216,8 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
     tasks, total, runs = [], 0, []
     for setting in sweep.settings:
         locks.enter_context(driver_lock(out / setting.name))
-        with _about(sweep, setting):  # Settings that read the same frames share one cache file (keyed by content).
+        # Settings that read the same frames share one cache file (keyed by its content).
+        with _about(sweep, setting):
             run = prepare_run(setting.config, out / setting.name, progress=progress)
         runs.append(run)
         tasks += fold_tasks(run)
