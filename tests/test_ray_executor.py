@@ -193,3 +193,14 @@ def test_unreachable_address_fails_fast():
         _check_reachable(f"127.0.0.1:{s.getsockname()[1]}")
     for address in (None, "auto", "ray://head:10001"):
         _check_reachable(address)  # left to ray.init
+
+
+def test_relative_out_and_cache_reach_workers_as_absolute_paths(synth_root, tmp_path, monkeypatch):
+    """A worker's cwd (a raylet's, a SLURM job's) is not the command's: relative paths would land elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None, [f"data.root={synth_root}", "data.cache_dir=cache", *TINY])
+    tasks = fold_tasks(prepare_run(cfg, Path("run"), progress=False))
+    assert tasks and {t.out_dir for t in tasks} == {str(tmp_path / "run")}
+    assert all(Path(t.frames_path).is_absolute() and Path(t.frames_path).parent == tmp_path / "cache" for t in tasks)
+    monkeypatch.chdir("/")
+    assert all(t.fold_dir.parent.parent == tmp_path / "run" and Path(t.frames_path).is_file() for t in tasks)

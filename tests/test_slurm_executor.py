@@ -241,3 +241,79 @@ def test_resource_rules_under_slurm(synth_root, tmp_path):
         _gpus_and_device(task, 1)
     with pytest.raises(ConfigError, match="whole number"):
         _whole("--cpus-per-fold", 1.5, 1, "SLURM gives whole CPUs")
+
+
+def test_a_rerun_with_another_config_cancels_the_old_jobs_instead_of_following_them(fake_slurm, synth_root,
+                                                                                    tmp_path, capsys):
+    from mmnet.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(out), "--no-progress",
+            "--executor", "slurm", "--no-wait"]
+    args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY] for x in ("--set", s)]
+    assert main(args) == 0
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|RUNNING|n1\n7000_1|PENDING|\n")
+    capsys.readouterr()
+    # No epoch finished: the config may change, but the queued jobs hold the old one pickled.
+    assert main(args + ["--set", "train.epochs=1"]) == 0
+    err = capsys.readouterr().err
+    assert "cancelled 2 queued or running job(s)" in err and "another configuration" in err
+    assert "2 fold job(s) submitted (7001)" in err
+    assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
+    jobs = json.loads((out / rf.SLURM_JOBS).read_text())
+    assert sorted(j["job_id"] for j in jobs.values()) == ["7001_0", "7001_1"]
+    # The same config again: the new jobs are followed, nothing cancelled or submitted.
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7001_0|RUNNING|n1\n7001_1|PENDING|\n")
+    assert main(args + ["--set", "train.epochs=1"]) == 0
+    assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
+    assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
+
+
+def test_restart_cancels_the_old_runs_jobs_or_refuses_naming_them(fake_slurm, synth_root, tmp_path, capsys):
+    from mmnet.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(out), "--no-progress",
+            "--executor", "slurm", "--no-wait"]
+    args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY] for x in ("--set", s)]
+    assert main(args) == 0
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|RUNNING|n1\n7000_1|PENDING|\n")
+    scancel = tmp_path / "bin" / "scancel"
+    working = scancel.read_text()
+    scancel.write_text("#!/bin/bash\necho 'scancel: error: Access/permission denied' >&2\nexit 1\n")
+    capsys.readouterr()
+    assert main(args + ["--restart"]) == 3  # the old jobs would write into the new run: nothing is moved
+    err = capsys.readouterr().err
+    assert "Could not cancel the SLURM job(s) 7000_0, 7000_1" in err and "scancel 7000_0 7000_1" in err
+    assert not list(tmp_path.glob("run.old-*")) and (out / rf.SLURM_JOBS).exists()
+
+    scancel.write_text(working)
+    assert main(args + ["--restart"]) == 0
+    err = capsys.readouterr().err
+    assert f"cancelled 2 SLURM job(s) of the run in {out} still queued or running (7000_0, 7000_1)" in err
+    assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
+    assert len(list(tmp_path.glob("run.old-*"))) == 1 and "2 fold job(s) submitted (7001)" in err
+
+
+def test_a_job_lost_after_its_fold_finished_is_not_submitted_again(synth_root, tmp_path):
+    pytest.importorskip("submitit")
+    from submitit.core.utils import UncompletedJobError
+
+    from mmnet.train.fold import run_fold
+    from mmnet.train.slurm_executor import _collect
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False))[0]
+    done = run_fold(task, progress=False)
+
+    class Lost:  # the job died (node failure) after the fold wrote done.json
+        job_id, state = "7000_0", "NODE_FAIL"
+
+        def done(self):
+            return True
+
+        def exception(self):
+            return UncompletedJobError("no result")
+
+    resubmitted = []
+    assert _collect([task], {0: Lost()}, resubmitted.append, 3, False, 0, poll=0) == [done]
+    assert resubmitted == []

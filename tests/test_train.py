@@ -324,3 +324,63 @@ def test_resuming_on_changed_data_is_refused(synth_root, tmp_path):
     assert rf.data_changes(run, fingerprint, changed) == [
         "1 samples added (e.g. casme2/09/EP01)", f"1 samples gone (e.g. {rows[gone][0]})",
         f"1 samples relabelled (e.g. {rows[edited][0]})"]
+
+
+def test_a_failing_fold_stops_the_local_run_naming_it_and_the_finished_folds_are_reported(synth_root, tmp_path,
+                                                                                           monkeypatch):
+    from mmnet.train import executors
+
+    real, calls = executors.run_fold, []
+
+    def second_fails(task, **kw):
+        calls.append(task.fold)
+        if len(calls) == 2:
+            raise DataError(f"'{tmp_path}/cache/frames.npy' is damaged")  # a message that names a file only
+        return real(task, **kw)
+
+    monkeypatch.setattr(executors, "run_fold", second_fails)
+    out = tmp_path / "run"
+    with pytest.raises(DataError) as info:
+        run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1"), out, progress=False)
+    message = str(info.value)
+    assert f"run seed 0 fold {calls[1]}: '{tmp_path}/cache/frames.npy' is damaged" in message
+    assert "stops at the first failing fold (1 other fold(s) not run)" in message and len(calls) == 2
+    assert f"`mmnet report {out}`" in message  # the finished fold's report was written: PARTIAL
+    assert "PARTIAL" in (out / "report.md").read_text()
+    assert json.loads((out / "report.json").read_text())["complete"] is False
+
+
+def test_a_fold_start_clears_stale_temporaries_and_a_finished_fold_is_not_trained_again(synth_root, tmp_path,
+                                                                                         monkeypatch):
+    from mmnet.train import fold, fold_tasks, prepare_run
+    from mmnet.train.fold import run_fold
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False))[0]
+    task.fold_dir.mkdir(parents=True)
+    stale = task.fold_dir / ".state.pt.0123456789ab.tmp"  # what a SIGKILL during an atomic write leaves
+    stale.write_bytes(b"half")
+    os.utime(stale, (time.time() - 60, time.time() - 60))
+    others = [task.fold_dir / "notes.tmp", task.fold_dir / ".state.pt.later.tmp"]  # not atomic-write temporaries
+    for path in others:
+        path.write_text("kept")
+    done = run_fold(task, progress=False)
+    assert not stale.exists() and all(p.exists() for p in others)
+
+    monkeypatch.setattr(fold, "train_one_epoch", lambda *a, **k: pytest.fail("a finished fold was trained again"))
+    assert run_fold(task, progress=False) == done == json.loads((task.fold_dir / "done.json").read_text())
+
+
+def test_seeds_may_be_added_to_a_run_not_removed(synth_root, tmp_path):
+    from mmnet.errors import ConfigError
+
+    out = tmp_path / "run"
+    run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "seeds=1"), out, progress=False)
+    started = json.loads((out / "env.json").read_text())["started_at"]
+    first = {p: p.read_text() for p in out.glob("seed-0/fold-*/predictions.csv")}
+    report = run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "seeds=2"), out, progress=False)
+    assert report["complete"] and report["headline"]["n_seeds"] == 2
+    assert {p: p.read_text() for p in out.glob("seed-0/fold-*/predictions.csv")} == first  # seed 0 kept
+    assert yaml.safe_load((out / "config.yaml").read_text())["seeds"] == [0, 1]
+    assert json.loads((out / "env.json").read_text())["started_at"] == started  # the first start's record
+    with pytest.raises(ConfigError, match=r"seeds: \[0, 1\] -> \[0\] \(seeds may be added to a run, not removed\)"):
+        run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "seeds=1"), out, progress=False)

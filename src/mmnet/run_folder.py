@@ -12,6 +12,7 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/state.pt          resume state of an unfinished fold (removed when done)
     RUN/seed-<S>/fold-<NAME>/model/            the fold's final model (train.save_models)
     RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold
+    RUN/.driver.lock         lock of the command driving the run (pid, host, start time): a second is refused
     RUN/slurm-jobs.json      SLURM executor: the job that last ran each fold (a rerun follows a queued job)
     RUN/slurm-logs/          SLURM executor: submitit's job files and each job's stdout/stderr (default place)
     RUN/tensorboard/         train.tensorboard: TensorBoard event files, a folder per fold as above
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -44,10 +46,12 @@ from .utils import atomic_write_text
 
 __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
-    "SLURM_JOBS", "SLURM_LOGS", "TENSORBOARD", "TENSORBOARD_SUMMARY", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
+    "SLURM_JOBS", "SLURM_LOGS", "DRIVER_LOCK",
+    "TENSORBOARD", "TENSORBOARD_SUMMARY", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv",
+    "finished_result",
 ]
 
 # Files of the run folder.
@@ -65,6 +69,8 @@ DONE = "done.json"
 # The SLURM executor's bookkeeping (not read by the report).
 SLURM_JOBS = "slurm-jobs.json"
 SLURM_LOGS = "slurm-logs"
+# The advisory lock of the command driving the run (train.run_lock).
+DRIVER_LOCK = ".driver.lock"
 # Optional TensorBoard event files (train.tensorboard; not read by the report).
 TENSORBOARD = "tensorboard"
 TENSORBOARD_SUMMARY = "summary"
@@ -112,6 +118,16 @@ def fold_folder(name: str) -> str:
 
 def fold_path(run_dir: str | Path, seed: int, fold: str) -> Path:
     return Path(run_dir) / seed_folder(seed) / fold_folder(fold)
+
+
+def finished_result(fold_dir: str | Path) -> dict | None:
+    """A finished fold's done.json (a JSON object, with its predictions.csv beside it), else None."""
+    fold_dir = Path(fold_dir)
+    try:
+        record = json.loads((fold_dir / DONE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and (fold_dir / PREDICTIONS).is_file() else None
 
 
 def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:

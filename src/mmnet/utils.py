@@ -8,11 +8,12 @@ colleagues on shared storage can read reports and checkpoints when the umask let
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_torch_save", "checked_torch_load", "move_aside",
-           "CorruptFile"]
+           "remove_stale_temporaries", "CorruptFile"]
 
 _TRAILER = b"MMNETSHA256"  # + 32-byte digest of everything before it
 
@@ -45,6 +46,9 @@ def _about_target(exc: OSError, path: Path) -> OSError:
     return OSError(exc.errno, exc.strerror, str(path))
 
 
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")  # what _create_temporary names them
+
+
 def _create_temporary(path: Path) -> tuple[int, str]:
     """A new, exclusive temporary file beside ``path``, mode 0666 & ~umask (the kernel applies the umask)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -55,6 +59,20 @@ def _create_temporary(path: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"could not create a temporary file beside {path}")
+
+
+def remove_stale_temporaries(folder: str | Path, before: float) -> list[Path]:
+    """Delete the temporary files of atomic writes under ``folder`` last written before ``before`` (a time.time()):
+    what a process killed mid-write (SIGKILL) left behind. Returns them."""
+    stale = []
+    for path in Path(folder).rglob(".*.tmp"):
+        try:
+            if _TEMPORARY.fullmatch(path.name) and path.is_file() and path.stat().st_mtime < before:
+                path.unlink()
+                stale.append(path)
+        except FileNotFoundError:
+            continue  # gone meanwhile
+    return stale
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

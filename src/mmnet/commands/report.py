@@ -16,7 +16,8 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=Path, help="run folder written by `mmnet train` (holds samples.csv, seed-*/fold-*/)")
+    p.add_argument("run", type=Path, help="run folder written by `mmnet train` (holds samples.csv, seed-*/fold-*/); "
+                   "a sweep folder (holds sweep.yaml) gets its summary rebuilt")
     p.add_argument("--selection", type=str, choices=("last", "paper"), default=None,
                    help="epoch selection; default: eval.selection of the run's config.yaml, else 'last'. "
                         "'paper' adds the authors' optimistic test-set selection beside the honest numbers")
@@ -39,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..report import build_report, format_results_table
 
+    if not (args.run / "samples.csv").is_file() and (args.run / "sweep.yaml").is_file():
+        return _sweep_summary(args)
     report = build_report(args.run, selection=args.selection, figure_formats=args.figures_format,
                           resamples=args.resamples)
     failed = 1 if args.strict and not report["complete"] else 0  # cli.EXIT_INCOMPLETE
@@ -50,3 +53,20 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print("strict: the run is partial (see the report's status)", file=sys.stderr)
     return failed
+
+
+def _sweep_summary(args: argparse.Namespace) -> int:
+    """A sweep folder: the comparison of its settings (summary.md, summary.csv) rebuilt from their run folders."""
+    import json
+
+    import yaml
+
+    from ..train.sweep import format_summary_table, summarize_sweep
+
+    settings = (yaml.safe_load((args.run / "sweep.yaml").read_text(encoding="utf-8")) or {}).get("settings") or {}
+    rows = summarize_sweep(args.run, list(settings), overrides=settings)
+    print(json.dumps(rows, indent=2, default=str) if args.json else format_summary_table(rows))
+    if not args.json:
+        print(f"'{args.run}' is a sweep folder: summary written to {args.run / 'summary.md'}; each setting's report "
+              f"is rebuilt with `mmnet report {args.run}/SETTING`")
+    return 1 if args.strict and not all(r["complete"] for r in rows) else 0

@@ -130,13 +130,15 @@ def run(args: argparse.Namespace) -> int:
         return 2  # a usage error, as argparse reports it
     if args.restart:
         from ..train.prepare import check_out_apart, set_aside
+        from ..train.run_lock import driver_lock
 
         check_out_apart(args.out, cfg)
         if args.executor == "local":  # a start that would fail at once must not move the old run first
             from ..runtime import check_device
 
             check_device(cfg.train.device)
-        moved = set_aside(args.out)
+        with driver_lock(args.out):  # not while another command drives this run
+            moved = set_aside(args.out)  # its SLURM jobs still queued or running are cancelled first
         if moved is not None:
             print(f"restart: the earlier run in {args.out} was moved to {moved}", file=sys.stderr)
     from ..recipes import describe

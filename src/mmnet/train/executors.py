@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..config import ExecutorConfig
+from ..errors import MMNetError
 from ..progress import FoldProgress
+from .faults import local_fold_error
 from .fold import run_fold
 from .tasks import FoldTask
 
@@ -48,7 +50,8 @@ def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, 
 
 
 def run_local(tasks: list[FoldTask], *, progress: bool = True, finished: int = 0) -> list[dict]:
-    """The folds one after another in this process; each frame cache is memory-mapped once."""
+    """The folds one after another in this process; each frame cache is memory-mapped once. The first fold that
+    fails stops the others (an error of its own type, naming the fold); finished folds are kept."""
     frames: dict[str, np.ndarray] = {}
     results = []
     folds = FoldProgress(len(tasks), progress=progress, finished=finished)
@@ -56,7 +59,10 @@ def run_local(tasks: list[FoldTask], *, progress: bool = True, finished: int = 0
         for task in tasks:
             if task.frames_path not in frames:
                 frames[task.frames_path] = np.load(task.frames_path, mmap_mode="r")
-            results.append(run_fold(task, progress=progress, frames=frames[task.frames_path]))
+            try:
+                results.append(run_fold(task, progress=progress, frames=frames[task.frames_path]))
+            except MMNetError as exc:  # stop here, naming the fold (Ray and SLURM run the others, then raise)
+                raise local_fold_error(task.label, exc, len(tasks) - len(results) - 1) from exc
             folds.done(task.label, results[-1])
     finally:
         folds.close()

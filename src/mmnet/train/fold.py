@@ -27,7 +27,14 @@ from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..model.cpu_kernels import set_cpu_routes
 from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics
-from ..utils import CorruptFile, atomic_torch_save, atomic_write_text, checked_torch_load, move_aside
+from ..utils import (
+    CorruptFile,
+    atomic_torch_save,
+    atomic_write_text,
+    checked_torch_load,
+    move_aside,
+    remove_stale_temporaries,
+)
 from .calibrate import plan_training
 from .loop import adamw, evaluate, train_one_epoch
 from .tasks import FoldTask, fold_seed
@@ -60,7 +67,10 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     cfg = task.config
     tc = cfg.train
     fold_dir = task.fold_dir
+    if (recorded := rf.finished_result(fold_dir)) is not None:
+        return recorded  # finished already (a job submitted twice, a retry after the fold's end): never retrained
     fold_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(fold_dir, time.time())  # half-written files of an earlier, killed attempt
     plan = plan_training(tc, cfg.data.image_size, device)
     if plan.device.type == "cpu":
         configure_cpu_numerics()

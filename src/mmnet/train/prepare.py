@@ -38,11 +38,12 @@ from ..data.long_video import LongVideoLoad
 from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
-from ..progress import bars_wanted
+from ..progress import bars_wanted, write_line
 from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
+from .resume_rules import config_changes, resume_changes
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 from .tb_log import require_tensorboard
@@ -140,7 +141,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if config_path.exists():
         saved = yaml.safe_load(config_path.read_text()) or {}
         saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
-        changes = [c for c in config_changes(saved, yaml.safe_load(text)) if not c.startswith(_NOT_EXPERIMENT)]
+        changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
         if changes and _has_trained(out):
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
                               "Use another --out folder, or --restart to move this run aside and start over.")
@@ -181,25 +182,6 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     )
 
 
-def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """``["train.device: cuda -> cpu", ...]``: the keys whose values differ between two config dicts."""
-    out = []
-    for key in list(old) + [k for k in new if k not in old]:
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += config_changes(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}: {a} -> {b}")
-    return out
-
-
-# Keys that say what to do with the experiment, not what it is: a resume may change them
-# (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
-# turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones), and so may
-# where the data lie: a moved dataset resumes when its frames and samples are the same (rf.data_changes).
-_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "data.root:", "data.annotation:", "data.cache_dir:")
-
-
 def _has_trained(out: Path) -> bool:
     """Whether any fold (or the final fit) of the run folder finished an epoch (then its config may not change)."""
     folds = [*out.glob("seed-*/fold-*"), out / rf.FINAL]
@@ -224,10 +206,17 @@ def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
 
 
 def set_aside(out: str | Path) -> Path | None:
-    """Move a run folder to ``<out>.old-<time>`` (nothing is deleted) and return where; None if absent."""
+    """Move a run folder to ``<out>.old-<time>`` (nothing is deleted) and return where; None if absent. Its SLURM
+    jobs still queued or running are cancelled first (they would write into a new run at the same path)."""
     out = Path(out)
     if not out.exists() or not any(out.iterdir()):
         return None
+    if (out / rf.SLURM_JOBS).exists():
+        from .slurm_jobs import cancel_recorded
+
+        if cancelled := cancel_recorded(out):  # ExecutorError, nothing moved, when they cannot be cancelled
+            write_line(f"cancelled {len(cancelled)} SLURM job(s) of the run in {out} still queued or running "
+                       f"({', '.join(cancelled)})")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = out.with_name(f"{out.name}.old-{stamp}")
     n = 1
@@ -276,12 +265,12 @@ def fold_tasks(run: PreparedRun) -> list[FoldTask]:
     tasks = []
     for seed, name, train_idx, test_idx in todo:
         task = FoldTask(
-            out_dir=str(run.out_dir), config=run.cfg, seed=seed, fold=name,
-            train_idx=train_idx, test_idx=test_idx, frames_path=str(run.cache.path),
+            out_dir=str(run.out_dir.absolute()), config=run.cfg, seed=seed, fold=name,  # absolute: a worker's
+            train_idx=train_idx, test_idx=test_idx, frames_path=str(run.cache.path.absolute()),  # cwd differs
             onset_rows=run.cache.onset_rows, apex_rows=run.cache.apex_rows,
             onset_exact=run.cache.onset_exact, apex_exact=run.cache.apex_exact, labels=run.labels,
             sample_ids=run.sample_ids, subjects=run.subjects, datasets=run.datasets,
-            flows_path=str(run.flows_path) if run.flows_path else None, final=not test_idx,
+            flows_path=str(run.flows_path.absolute()) if run.flows_path else None, final=not test_idx,
         )
         if not _finished(task):
             tasks.append(task)

@@ -18,12 +18,13 @@ Faults, the same guarantees as the Ray executor:
 
 ``slurm-jobs.json`` in each run folder records the job of each fold: a rerun of the same command
 follows jobs that are still queued or running instead of submitting their folds twice, and never
-submits finished folds (``done.json``). With ``no_wait`` the command submits and returns.
+submits finished folds (``done.json``). A job submitted with another configuration (a rerun may change it
+while no epoch has finished) is cancelled and its fold submitted again (:mod:`~mmnet.train.slurm_jobs`).
+With ``no_wait`` the command submits and returns.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -36,10 +37,10 @@ from .. import run_folder as rf
 from ..config import ExecutorConfig, slurm_minutes
 from ..errors import ConfigError, ExecutorError, install_hint, verify_choice
 from ..progress import FoldProgress, write_line
-from ..utils import atomic_write_text
 from ..version import __version__
 from .faults import CRASH_ENV, after_first_checkpoint, failed_folds_error, kill_this_process
 from .fold import run_fold
+from .slurm_jobs import LIVE, follow_queued, record_jobs
 from .tasks import FoldTask
 
 __all__ = ["run_slurm", "slurm_parameters", "FoldJob", "CLUSTER_ENV", "PREEMPT_ENV", "DEFAULT_TIME"]
@@ -51,14 +52,11 @@ CLUSTER_ENV = "MMNET_SLURM_CLUSTER"
 # appears sends its own job submitit's preemption signal and creates the marker.
 PREEMPT_ENV = "MMNET_TEST_PREEMPT_ONCE"
 DEFAULT_TIME = "4:00:00"  # per fold job; a fold that needs longer is requeued and continues
-_ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING", "REQUEUE_HOLD",
-           "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "READY"}
 # sbatch options that mmnet sets itself: --slurm-param may not change them.
 _OWN = {"partition": "--slurm-partition", "time": "--slurm-time", "mem": "--slurm-mem",
         "cpus-per-task": "--cpus-per-fold", "gpus-per-node": "--gpus-per-fold", "array": "--slurm-array-parallelism",
         "output": "--slurm-log-dir", "error": "--slurm-log-dir", "signal": "nothing (requeue depends on it)",
         "open-mode": "nothing (logs of requeued jobs are appended)", "job-name": "nothing"}
-_LIVE: dict[str, object] = {}  # job id -> the submitit Job this process submitted (a local job is followed by it)
 
 
 def _import_submitit():
@@ -167,60 +165,6 @@ def _log_dir(tasks: list[FoldTask], options: ExecutorConfig) -> Path:
     return Path(outs[0] if len(outs) == 1 else os.path.commonpath(outs)) / rf.SLURM_LOGS  # a sweep: OUT/slurm-logs
 
 
-def _records(out_dir: str) -> dict:
-    path = Path(out_dir) / rf.SLURM_JOBS
-    try:
-        records = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
-        return {}  # only bookkeeping: without it a rerun submits the unfinished folds again
-    return records if isinstance(records, dict) else {}
-
-
-def _key(task: FoldTask) -> str:
-    return task.fold_dir.relative_to(task.out_dir).as_posix()
-
-
-def _record(tasks: list[FoldTask], jobs: dict[int, object], cluster: str, log_dir: Path) -> None:
-    by_run: dict[str, list[int]] = {}
-    for i in jobs:
-        by_run.setdefault(tasks[i].out_dir, []).append(i)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-    for out_dir, indices in by_run.items():
-        records = _records(out_dir)
-        for i in indices:
-            records[_key(tasks[i])] = {"job_id": jobs[i].job_id, "cluster": cluster, "log_dir": str(log_dir),
-                                       "submitted": stamp}
-        atomic_write_text(Path(out_dir) / rf.SLURM_JOBS, json.dumps(records, indent=2) + "\n")
-
-
-def _queued(submitit, tasks: list[FoldTask], cluster: str) -> dict[int, object]:
-    """The folds whose recorded job is still queued or running (a rerun follows it instead of submitting again)."""
-    handles = {}
-    for i, task in enumerate(tasks):
-        rec = _records(task.out_dir).get(_key(task))
-        if not isinstance(rec, dict) or rec.get("cluster") != cluster or not rec.get("job_id"):
-            continue
-        job = _LIVE.get(str(rec["job_id"]))
-        if job is None and cluster == "slurm":
-            job = submitit.SlurmJob(folder=rec.get("log_dir", "."), job_id=str(rec["job_id"]))
-        if job is not None:
-            handles[i] = job
-    if cluster == "slurm" and handles:
-        submitit.SlurmJob.watcher.update()  # one sacct call for all of them
-    queued = {}
-    for i, job in handles.items():
-        if job.paths.result_pickle.exists():
-            continue
-        if cluster == "slurm":
-            state = job.get_info(mode="cache").get("State", "")
-            active = bool(state) and state.split()[0] in _ACTIVE
-        else:
-            active = not job.done()
-        if active:
-            queued[i] = job
-    return queued
-
-
 def run_slurm(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool = True,
               finished: int = 0) -> list[dict]:
     """Run the folds as SLURM jobs (see the module docstring); ``[]`` with ``no_wait`` (nothing waited for).
@@ -270,11 +214,11 @@ def run_slurm(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool 
                                     "--slurm-time, --slurm-mem and --slurm-param (`sinfo` lists partitions and "
                                     "limits); folds submitted before are kept.") from None
             for i, job in zip(group, submitted):
-                jobs[i] = _LIVE[job.job_id] = job
-        _record(tasks, jobs, cluster, log_dir)
+                jobs[i] = LIVE[job.job_id] = job
+        record_jobs(tasks, jobs, cluster, log_dir)
         return jobs
 
-    jobs = _queued(submitit, tasks, cluster)
+    jobs = follow_queued(submitit, tasks, cluster)
     followed = len(jobs)
     todo = [i for i in range(len(tasks)) if i not in jobs]
     new = submit(todo) if todo else {}
@@ -316,6 +260,9 @@ def _collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progre
                     text, kind = _python_error(str(error), job, max_retries)
                     failures.append((i, text))
                     folds.failed(tasks[i].label, kind)
+                elif (recorded := rf.finished_result(tasks[i].fold_dir)) is not None:  # died after its done.json
+                    results[i] = recorded
+                    folds.done(tasks[i].label, recorded)
                 elif retries[i] < max_retries:  # ended without a result: node failure, killed, out of memory
                     retries[i] += 1
                     write_line(f"  {tasks[i].label}: SLURM job {job.job_id} ended without a result "

@@ -23,20 +23,25 @@ import copy
 import csv
 import io
 import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_from_dict, expand_seeds, set_value
-from ..errors import ConfigError
+from ..errors import ConfigError, MMNetError
 from ..progress import write_line
 from ..recipes import locate, read_yaml
 from ..report import build_report, summarize_run
 from ..runtime import check_device
 from ..utils import atomic_write_text
 from .executors import run_tasks
-from .prepare import fold_tasks, prepare_run, resume_line
+from .faults import add_to_message, folds_failed
+from .prepare import check_out_apart, fold_tasks, prepare_run, resume_line
+from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
@@ -46,6 +51,7 @@ _KEYS = ("base", "config", "set", "seeds", "settings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 METRICS = ("acc", "uf1", "uar")
 _RESERVED = ("summary.md", "summary.csv", "sweep.yaml")  # files of the sweep folder
+NOT_RUN = "not run"  # a summary row's status: the setting has no finished fold (or no run folder) yet
 
 
 @dataclass
@@ -63,12 +69,17 @@ class Sweep:
 
     source: str
     seeds: list[int]
-    settings: list[SweepSetting] = field(default_factory=list)
+    settings: list[SweepSetting] = field(default_factory=list)  # the ones to run (``only``)
+    every: dict[str, dict] = field(default_factory=dict)  # every setting of the file: name -> its overrides
+
+    @property
+    def overrides(self) -> dict[str, dict]:
+        """Every setting's overrides, in file order (the run ones when ``every`` was not filled in)."""
+        return self.every or {s.name: s.overrides for s in self.settings}
 
     def to_dict(self) -> dict:
-        """A self-contained record of the sweep (written to OUT/sweep.yaml)."""
-        return {"source": self.source, "seeds": self.seeds,
-                "settings": {s.name: dict(s.overrides) for s in self.settings}}
+        """A self-contained record of the whole sweep, also when only some settings run (OUT/sweep.yaml)."""
+        return {"source": self.source, "seeds": self.seeds, "settings": {k: dict(v) for k, v in self.overrides.items()}}
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:
@@ -143,7 +154,6 @@ def load_sweep(
         missing = sorted(set(only) - set(settings))
         if missing:
             raise ConfigError(f"Unknown setting(s) {missing} in --only. Settings of '{p}': {', '.join(settings)}")
-        settings = {k: v for k, v in settings.items() if k in only}
 
     base_seed = config_from_dict(values).train.seed
     seed_list = expand_seeds(seeds if seeds is not None else doc.get("seeds", 1), base_seed, str(p))
@@ -156,7 +166,9 @@ def load_sweep(
                               f"{', '.join(_RESERVED)}")
         if body is not None and not isinstance(body, dict):
             raise ConfigError(f"Sweep file '{p}': setting {name!r} must be a mapping of overrides, got {body!r}")
-        flat = _flatten(body or {})
+        flat = sweep.every[name] = _flatten(body or {})
+        if only and name not in only:
+            continue
         clash = sorted(set(flat) & cli_keys)
         if clash:
             raise ConfigError(f"--set {', '.join(clash)} would overwrite what setting {name!r} varies; "
@@ -195,50 +207,91 @@ def run_sweep(
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:
             check_device(setting.config.train.device)
-    _check_roots(sweep)  # nothing is written (OUT itself included) before every setting's data is found
+    _check_settings(sweep, out)  # nothing is written (OUT itself included) before every setting's data is found
+    with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
+        return _run(sweep, out, executor, progress, locks)
+
+
+def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: bool, locks: ExitStack
+         ) -> list[dict] | None:
     tasks, total, runs = [], 0, []
     for setting in sweep.settings:
+        locks.enter_context(driver_lock(out / setting.name))
         # Settings that read the same frames share one cache file (keyed by its content).
-        run = prepare_run(setting.config, out / setting.name, progress=progress)
+        with _about(sweep, setting):
+            run = prepare_run(setting.config, out / setting.name, progress=progress)
         runs.append(run)
         tasks += fold_tasks(run)
         total += len(run.cfg.seeds) * len(run.folds)
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
-    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
+    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))  # every setting
     # spot then recognise: trained folds may still lack their spots.csv (an interrupted run)
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     if len(tasks) < total:
         write_line(resume_line(total, len(tasks), unspotted, rebuilt="reports"))
-    run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
+    failure = None
+    try:
+        run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
+    except MMNetError as exc:
+        if not folds_failed(exc):
+            raise
+        failure = exc  # raised after the reports of what finished and the summary
     if tasks and executor is not None and executor.no_wait:
         return None
-    for run in runs:
+    reported = []
+    for setting, run in zip(sweep.settings, runs):
+        if failure is not None and not _has_results(out / setting.name):
+            continue
         if run.long_videos is not None:  # spot then recognise (a long-video dataset)
             run_spot_recognise(run)
-    for setting, run in zip(sweep.settings, runs):
         report = build_report(out / setting.name)
+        reported.append(setting.name)
         if run.cfg.train.tensorboard:
             write_summary(out / setting.name, run.cfg, report)
-    return summarize_sweep(out, [s.name for s in sweep.settings],
-                           overrides={s.name: s.overrides for s in sweep.settings})
+    rows = summarize_sweep(out, list(sweep.overrides), overrides=sweep.overrides)  # with --only: the others too
+    if failure is not None:
+        raise add_to_message(failure, f"Reports of the finished folds (PARTIAL where folds failed) were written for: "
+                                      f"{', '.join(reported) or 'no setting'} (`mmnet report {out}/SETTING` rebuilds "
+                                      f"one); the comparison so far: {out / 'summary.md'}.")
+    return rows
 
 
-def _check_roots(sweep: Sweep) -> None:
-    """Each setting's dataset folders and annotation files exist, else the loader's own error (what is missing,
-    the layout): a later setting's missing data must not stop the sweep after the earlier settings were prepared."""
+def _has_results(run_dir: Path) -> bool:
+    return any(run_dir.glob(f"seed-*/fold-*/{rf.DONE}"))
+
+
+def _check_settings(sweep: Sweep, out: Path) -> None:
+    """Each setting's dataset, label scheme, dataset folders and annotation files, and its run folder apart from
+    them, else the error that prepare_run would raise (naming the setting): a later setting's mistake must not stop
+    the sweep after the earlier settings were prepared (nor a lock file land among the data)."""
     from ..config import parse_root
-    from ..data import dataset_paths, load_dataset
+    from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, dataset_paths, load_dataset, resolve_scheme
+    from ..errors import verify_choice
 
     seen = set()
     for setting in sweep.settings:
         d = setting.config.data
-        roots = parse_root(d.dataset, d.root)
-        folders, files = dataset_paths(roots, d.annotation)
-        key = (d.dataset, str(roots), d.annotation)
-        found = all(f.is_dir() for f in folders.values()) and all(f.is_file() for f in files)
-        if key not in seen and not found:
-            load_dataset(d.dataset, roots, annotation=d.annotation)  # raises DatasetNotFoundError naming the part
-        seen.add(key)
+        with _about(sweep, setting):
+            verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
+            resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes)
+            roots = parse_root(d.dataset, d.root)
+            folders, files = dataset_paths(roots, d.annotation)
+            key = (d.dataset, str(roots), d.annotation)
+            found = all(f.is_dir() for f in folders.values()) and all(f.is_file() for f in files)
+            if key not in seen and not found:
+                load_dataset(d.dataset, roots, annotation=d.annotation)  # DatasetNotFoundError naming the part
+            seen.add(key)
+            check_out_apart(out / setting.name, setting.config)
+
+
+@contextmanager
+def _about(sweep: Sweep, setting: SweepSetting) -> Iterator[None]:
+    """An error about one setting's run names the setting, as the sweep file's own errors do."""
+    try:
+        yield
+    except MMNetError as exc:
+        exc.args = (f"Sweep file '{sweep.source}', setting {setting.name!r}: {exc}",)
+        raise
 
 
 def _fmt(v: float | None, pct: bool) -> str:
@@ -248,7 +301,8 @@ def _fmt(v: float | None, pct: bool) -> str:
 
 
 def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | None = None) -> list[dict]:
-    """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR.
+    """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR; a setting
+    without a finished fold (``--only`` ran others) is a row with ``status`` "not run" and no numbers.
 
     Writes ``summary.csv`` (one row per setting, fractions, with the bootstrap 95 % interval over
     subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
@@ -257,9 +311,15 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     out = Path(out_dir)
     rows = []
     for name in names:
+        row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items())}
+        if not _has_results(out / name):
+            row.update({"complete": False, "status": NOT_RUN, "n_seeds": 0, "n_samples": 0})
+            row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
+            rows.append(row)
+            continue
         s = summarize_run(out / name)
-        row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items()),
-               "complete": s["complete"], "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]}
+        row.update({"complete": s["complete"], "status": "complete" if s["complete"] else "partial",
+                    "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]})
         for m in METRICS:
             row[f"{m}_mean"] = s["mean"][m]
             row[f"{m}_std"] = s["std"][m]
@@ -283,17 +343,20 @@ def _markdown(rows: list[dict]) -> str:
              "| setting | overrides | seeds | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [f"{_fmt(r[f'{m}_mean'], m == 'acc')} ± {_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS]
-        name = r["setting"] + ("" if r["complete"] else " (PARTIAL)")
-        lines.append(f"| {name} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
+        lines.append(f"| {_named(r)} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _named(row: dict) -> str:
+    return row["setting"] + {"complete": "", "partial": " (PARTIAL)", NOT_RUN: " (NOT RUN)"}[row["status"]]
 
 
 def format_summary_table(rows: list[dict]) -> str:
     """The comparison as a plain terminal table."""
     table = [("setting", "seeds", "Acc %", "UF1", "UAR")]
     for r in rows:
-        table.append((r["setting"] + ("" if r["complete"] else " (PARTIAL)"), str(r["n_seeds"]),
+        table.append((_named(r), str(r["n_seeds"]),
                       *(f"{_fmt(r[f'{m}_mean'], m == 'acc')}±{_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]

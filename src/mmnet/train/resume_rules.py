@@ -1,0 +1,35 @@
+"""What a resume may change in a run's config, and what makes it another experiment (then a run whose folds
+have trained is refused: another --out, or --restart)."""
+
+from __future__ import annotations
+
+__all__ = ["config_changes", "resume_changes"]
+
+# Keys that say what to do with the experiment, not what it is: a resume may change them
+# (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
+# turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones), and so may
+# where the data lie: a moved dataset resumes when its frames and samples are the same (rf.data_changes).
+_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "data.root:", "data.annotation:", "data.cache_dir:")
+
+
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``["train.device: cuda -> cpu", ...]``: the keys whose values differ between two config dicts."""
+    out = []
+    for key in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a} -> {b}")
+    return out
+
+
+def resume_changes(saved: dict, new: dict) -> list[str]:
+    """The changes of ``new`` (this command's resolved config) from ``saved`` (config.yaml) that make it another
+    experiment. Seeds may be added (each seed is its own folder: seeds 0..N-1 trained stay valid when more come),
+    not removed (their folds would linger in the report)."""
+    changes = [c for c in config_changes(saved, new) if not c.startswith(_NOT_EXPERIMENT)]
+    old_seeds, new_seeds = saved.get("seeds"), new.get("seeds")
+    if isinstance(old_seeds, list) and isinstance(new_seeds, list) and set(old_seeds) <= set(new_seeds):
+        return [c for c in changes if not c.startswith("seeds:")]
+    return [f"{c} (seeds may be added to a run, not removed)" if c.startswith("seeds:") else c for c in changes]

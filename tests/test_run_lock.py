@@ -1,0 +1,58 @@
+"""One driver per run folder: a second `mmnet train` on the same --out is refused, naming the first; the lock
+goes with the process (SIGKILL included) and leaves no folder behind when nothing was written."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmnet import run_folder as rf
+from mmnet.cli import main
+from mmnet.config import load_config
+from mmnet.errors import ExecutorError
+from mmnet.train import run_experiment
+from mmnet.train.run_lock import driver_lock
+
+pytest.importorskip("fcntl")
+
+HOLD = "import sys, time; from mmnet.train.run_lock import driver_lock\n" \
+       "with driver_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
+
+
+def _hold(out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_driver_on_the_run_folder_is_refused_naming_the_first(tmp_path, capsys):
+    out = tmp_path / "run"
+    holder = _hold(out)
+    try:
+        cfg = load_config(None, ["data.root=/nowhere", "train.device=cpu"])
+        with pytest.raises(ExecutorError, match=rf"'{out}' is in use by another mmnet command \(pid {holder.pid} "
+                                                r"on host .*, started .*\).*Wait for it to end"):
+            run_experiment(cfg, out, progress=False)
+        assert [p.name for p in out.iterdir()] == [rf.DRIVER_LOCK]  # nothing was prepared or trained
+        # --restart does not move a run that another command drives
+        assert main(["train", "--out", str(out), "--restart", "--set", "data.root=/nowhere",
+                     "--device", "cpu"]) == 3
+        assert f"pid {holder.pid}" in capsys.readouterr().err and out.is_dir()
+    finally:
+        holder.send_signal(signal.SIGKILL)  # the kernel releases the lock of a killed command
+        holder.wait()
+    with driver_lock(out):
+        assert str(os.getpid()) in (out / rf.DRIVER_LOCK).read_text()
+        with driver_lock(out):  # the same process again (a sweep's setting, a restart): no second lock
+            pass
+
+
+def test_a_lock_alone_leaves_no_folder(tmp_path):
+    with pytest.raises(RuntimeError):
+        with driver_lock(tmp_path / "new"):
+            raise RuntimeError("the command failed before writing anything")
+    assert not (tmp_path / "new").exists()
