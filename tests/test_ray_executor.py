@@ -93,7 +93,7 @@ def test_finished_folds_are_not_resubmitted_and_shared_fs_transport(ray_local, s
         submitted.extend(t.fold for t in tasks)
         return real(tasks, options, **kw)
 
-    monkeypatch.setattr("mmnet.train.experiment.run_tasks", spy)
+    monkeypatch.setattr("mmnet.train.executors.run_tasks", spy)
     report = run_experiment(cfg, tmp_path / "run", progress=False, executor=shared_fs)
     assert submitted == [t.fold for t in tasks[1:]]
     assert _fold_files(tmp_path / "run", "predictions.csv") == _fold_files(local_run[0], "predictions.csv")

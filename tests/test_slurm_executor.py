@@ -86,7 +86,7 @@ def test_slurm_jobs_equal_local_and_survive_preemption_and_a_killed_job(local_cl
     assert sorted(jobs) == sorted(str(t.fold_dir.relative_to(t.out_dir)) for t in (first, second))
 
     submitted = []  # a rerun of the same command submits nothing: every fold is done
-    monkeypatch.setattr("mmnet.train.experiment.run_tasks",
+    monkeypatch.setattr("mmnet.train.executors.run_tasks",
                         lambda tasks, *a, **kw: submitted.extend(tasks) or run_tasks(tasks, *a, **kw))
     report = run_experiment(cfg, tmp_path / "run", progress=False, executor=SLURM)
     assert submitted == [] and report["complete"]

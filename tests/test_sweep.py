@@ -106,15 +106,15 @@ def test_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "seeds": 2,
                                               "settings": {"paper": {}, "no_pc": {"model.use_pc": False}}})
     calls = []
-    import mmnet.train.sweep
+    import mmnet.train.executors
 
-    real = mmnet.train.sweep.run_tasks
+    real = mmnet.train.executors.run_tasks
 
     def spy(tasks, options, **kw):
         calls.append((options.executor, sorted((Path(t.out_dir).name, t.seed, t.fold) for t in tasks)))
         return real(tasks, options, **kw)
 
-    monkeypatch.setattr(mmnet.train.sweep, "run_tasks", spy)
+    monkeypatch.setattr(mmnet.train.executors, "run_tasks", spy)
     out = tmp_path / "sweep"
     args = ["sweep", str(sweep_file), "--out", str(out), "--root", str(root), "--no-progress",
             "--set", f"data.cache_dir={tmp_path / 'cache'}"]

@@ -16,11 +16,11 @@ import numpy as np
 from ..config import ExecutorConfig
 from ..errors import MMNetError
 from ..progress import FoldProgress
-from .faults import local_fold_error
+from .faults import folds_failed, local_fold_error
 from .fold import run_fold
 from .tasks import FoldTask
 
-__all__ = ["run_tasks", "run_local"]
+__all__ = ["run_tasks", "run_tasks_keeping_failure", "run_local"]
 
 
 def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, *, progress: bool = True,
@@ -47,6 +47,19 @@ def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, 
     from .ray_executor import run_ray
 
     return run_ray(tasks, options, progress=progress, finished=finished)
+
+
+def run_tasks_keeping_failure(tasks: Sequence[FoldTask], options: ExecutorConfig | None, *, progress: bool,
+                              finished: int) -> MMNetError | None:
+    """:func:`run_tasks`, returning instead of raising the error that says folds failed (the others ran), so
+    that the caller reports what finished before raising it; any other error is raised."""
+    try:
+        run_tasks(tasks, options, progress=progress, finished=finished)
+    except MMNetError as exc:
+        if not folds_failed(exc):
+            raise
+        return exc
+    return None
 
 
 def run_local(tasks: list[FoldTask], *, progress: bool = True, finished: int = 0) -> list[dict]:

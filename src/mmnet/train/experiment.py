@@ -7,12 +7,11 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig
-from ..errors import MMNetError
 from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
-from .executors import run_tasks
-from .faults import add_to_message, folds_failed
+from .executors import run_tasks_keeping_failure
+from .faults import add_to_message
 from .model_card import write_model_card
 from .prepare import check_out_apart, fold_tasks, prepare_run, resume_line, task_count
 from .run_lock import driver_lock
@@ -53,13 +52,8 @@ def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | 
     unspotted = len(folds_to_spot(run)) if run.long_videos is not None else 0
     if (line := resume_line(total, len(tasks), unspotted, what=what)) is not None:
         write_line(line)
-    failure = None
-    try:
-        run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
-    except MMNetError as exc:
-        if not folds_failed(exc):
-            raise
-        failure = exc  # raised after the report of the folds that finished
+    # a failure of folds is raised after the report of the folds that finished
+    failure = run_tasks_keeping_failure(tasks, executor, progress=progress, finished=total - len(tasks))
     if tasks and executor is not None and executor.no_wait:
         return None
     out = Path(out_dir)

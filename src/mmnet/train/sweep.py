@@ -38,8 +38,8 @@ from ..recipes import locate, read_yaml
 from ..report import build_report, summarize_run
 from ..runtime import check_device
 from ..utils import atomic_write_text
-from .executors import run_tasks
-from .faults import add_to_message, folds_failed
+from .executors import run_tasks_keeping_failure
+from .faults import add_to_message
 from .prepare import check_out_apart, fold_tasks, prepare_run, resume_line
 from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
@@ -229,13 +229,8 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     if len(tasks) < total:
         write_line(resume_line(total, len(tasks), unspotted, rebuilt="reports"))
-    failure = None
-    try:
-        run_tasks(tasks, executor, progress=progress, finished=total - len(tasks))
-    except MMNetError as exc:
-        if not folds_failed(exc):
-            raise
-        failure = exc  # raised after the reports of what finished and the summary
+    # a failure of folds is raised after the reports of what finished and the summary
+    failure = run_tasks_keeping_failure(tasks, executor, progress=progress, finished=total - len(tasks))
     if tasks and executor is not None and executor.no_wait:
         return None
     reported = []
