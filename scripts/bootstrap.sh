@@ -32,7 +32,11 @@ why() {
 }
 
 say "mmnet into $(pwd)/.venv (Python: $PY)"
-say "core: torch 2.13 (CPU build; the largest part), numpy, pillow, pandas, matplotlib, ... (every command's base)"
+# On Linux, PyPI's torch is the CUDA build (GBs of NVIDIA libraries): take the CPU build from PyTorch's own
+# index when it answers; where it does not (an offline mirror or local wheels set up in pip's config),
+# the configured index decides. MMNET_TORCH_INDEX="" skips the CPU index; a CUDA machine may name another.
+TORCH_INDEX=${MMNET_TORCH_INDEX-https://download.pytorch.org/whl/cpu}
+say "core: torch 2.13 (${TORCH_INDEX:+from $TORCH_INDEX when it answers, else }from pip's index; the largest part), numpy, pillow, pandas, matplotlib, ... (every command's base)"
 if [ -n "$EXTRAS" ]; then
   IFS=, read -ra names <<< "$EXTRAS"
   for e in "${names[@]}"; do say "extra $e: $(why "$e")"; done
@@ -52,13 +56,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-  # On Linux, PyPI's torch is the CUDA build (GBs of NVIDIA libraries): take the CPU build from PyTorch's own
-  # index when it answers; where it does not (an offline mirror or local wheels set up in pip's config),
-  # the configured index decides. MMNET_TORCH_INDEX="" skips the CPU index; a CUDA machine may name another.
-  TORCH_INDEX=${MMNET_TORCH_INDEX-https://download.pytorch.org/whl/cpu}
   if [ -n "$TORCH_INDEX" ] && .venv/bin/python -c "import sys, urllib.request as u; u.urlopen(sys.argv[1] + '/torch/', timeout=10)" "$TORCH_INDEX" 2>/dev/null; then
-    say "installing torch 2.13.0 from $TORCH_INDEX (CPU build; a few minutes on a slow connection)"
-    .venv/bin/python -m pip install -q "torch==2.13.0" --index-url "$TORCH_INDEX"
+    say "installing torch 2.13.0 from $TORCH_INDEX (a few minutes on a slow connection)"
+    if ! .venv/bin/python -m pip install -q "torch==2.13.0" --index-url "$TORCH_INDEX"; then
+      # e.g. a proxy or certificate that pip's configuration knows and a plain request does not
+      say "that failed; installing torch 2.13.0 from pip's configured index instead"
+      .venv/bin/python -m pip install -q "torch==2.13.0"
+    fi
   else
     say "installing torch 2.13.0 from pip's configured index${TORCH_INDEX:+ ($TORCH_INDEX does not answer)}"
     .venv/bin/python -m pip install -q "torch==2.13.0"

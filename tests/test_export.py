@@ -208,3 +208,9 @@ def test_opsets_above_the_torchscript_exporters_are_quiet_and_verified(tmp_path,
     assert {o.version for o in onnx.load(str(out)).opset_import if o.domain in ("", "ai.onnx")} == {highest}
     diff = float(re.search(r"max \|logit difference\| (\S+)", capsys.readouterr().out).group(1))
     assert diff <= 1e-4
+
+
+def test_export_works_without_a_standard_output(tmp_path, monkeypatch):
+    # pythonw and services run with sys.stdout None: the graph-dump guard flushed it unconditionally
+    monkeypatch.setattr("sys.stdout", None)
+    assert export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx").is_file()

@@ -433,6 +433,8 @@ _FRAME = np.zeros((40, 50, 3), np.uint8)
     ([_FRAME.astype(np.float32) / 255], [_FRAME], r"onset frame 0 is a float32 array.*\(x \* 255\)"),
     ([_FRAME.astype(np.uint16)], [_FRAME], r"onset frame 0 is a uint16 array"),
     ([_FRAME], [np.zeros((20, 20, 3), np.uint8)], r"Pair 0: onset frame is 50x40, apex frame 20x20"),
+    (_FRAME, _FRAME, r"lists of frames .*not one frame: pass \[onset\] and \[apex\]"),  # was "shape (50, 3)"
+    ([_FRAME.astype(np.int64)], [_FRAME], r"int64 array.*np.asarray\(x, dtype=np.uint8\)"),
 ])
 def test_predict_frames_refuses_what_it_cannot_classify(predictor, onsets, apexes, message):
     with pytest.raises(DataError, match=message):

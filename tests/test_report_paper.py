@@ -234,7 +234,7 @@ def test_the_paper_figure_and_tables_say_which_epochs_they_show(paper_run):
     note = fig.axes[0].get_title().replace("\n", " ")
     assert f"the paper's Acc, from the epochs with most correct predictions: {100 * paper['mean']['acc']:.1f} %" in note
     md = (run / "report.md").read_text()
-    assert "## Seed 0: per class and confusion matrix (epochs of highest fold F1 (paper); optimistic" in md
+    assert "## Seed 0: per class and confusion matrix (paper, epochs of highest fold F1; optimistic" in md
 
 
 def test_the_terminal_ci_line_says_it_is_of_the_honest_rows(paper_run):

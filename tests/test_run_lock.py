@@ -56,3 +56,15 @@ def test_a_lock_alone_leaves_no_folder(tmp_path):
         with driver_lock(tmp_path / "new"):
             raise RuntimeError("the command failed before writing anything")
     assert not (tmp_path / "new").exists()
+
+
+def test_restart_of_a_folder_holding_only_a_lock_file_moves_nothing(tmp_path):
+    from mmnet.train.prepare import set_aside
+
+    out = tmp_path / "fresh"
+    out.mkdir()
+    (out / rf.DRIVER_LOCK).write_text("pid 1\n")  # left by a command that failed in a folder it did not create
+    assert set_aside(out) is None and out.is_dir()
+    with driver_lock(out):
+        assert set_aside(out) is None  # `train --restart` takes the lock first: it is not an earlier run
+    assert not list(tmp_path.glob("fresh.old-*"))

@@ -267,6 +267,15 @@ def test_a_rerun_with_another_config_cancels_the_old_jobs_instead_of_following_t
     assert main(args + ["--set", "train.epochs=1"]) == 0
     assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
     assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
+    # What a resume may change (here train.tensorboard) leaves the running folds alone, and so does a record
+    # without a digest (submitted by an earlier mmnet): nothing says its job differs.
+    assert main(args + ["--set", "train.epochs=1", "--tensorboard"]) == 0
+    assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
+    (out / rf.SLURM_JOBS).write_text(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "config"}
+                                                 for k, v in jobs.items()}))
+    assert main(args + ["--set", "train.epochs=1"]) == 0
+    assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
+    assert (tmp_path / "cancelled").read_text().split() == ["7000_0", "7000_1"]
 
 
 def test_restart_cancels_the_old_runs_jobs_or_refuses_naming_them(fake_slurm, synth_root, tmp_path, capsys):

@@ -384,3 +384,34 @@ def test_seeds_may_be_added_to_a_run_not_removed(synth_root, tmp_path):
     assert json.loads((out / "env.json").read_text())["started_at"] == started  # the first start's record
     with pytest.raises(ConfigError, match=r"seeds: \[0, 1\] -> \[0\] \(seeds may be added to a run, not removed\)"):
         run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "seeds=1"), out, progress=False)
+
+
+def test_env_follows_the_data_until_a_fold_has_trained(synth_root, tmp_path):
+    """Before any epoch finished, another data folder is the run's data: its digest is recorded (else the first
+    resume after training would be refused as trained on other data)."""
+    import shutil
+
+    from mmnet.train import prepare_run
+    from mmnet.train.resume_rules import resume_changes
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(synth_root, first)
+    shutil.copytree(synth_root, second)
+    frames = sorted(second.glob("Cropped/sub01/*/*.jpg"))
+    frames[0].write_bytes(frames[-1].read_bytes())
+    run = tmp_path / "run"
+    prepare_run(_cfg(first, tmp_path), run, progress=False)
+    digest = json.loads((run / "env.json").read_text())["frames_digest"]
+    prepare_run(_cfg(second, tmp_path), run, progress=False)
+    assert json.loads((run / "env.json").read_text())["frames_digest"] not in ("", digest)
+    # a run whose config.yaml lists seeds [0] (train.seed: 5 did not choose them before) says how to resume it
+    (change,) = resume_changes({"seeds": [0], "train": {"seed": 5}}, {"seeds": [5], "train": {"seed": 5}})
+    assert "seeds may be added to a run, not removed" in change and "--set 'seeds=[0]'" in change
+
+
+def test_a_run_without_a_frames_digest_is_compared_by_paths_and_says_so(tmp_path):
+    from mmnet import run_folder as rf
+
+    (tmp_path / "env.json").write_text(json.dumps({"dataset_fingerprint": "old-path"}))  # an earlier mmnet's run
+    (change,) = rf.data_changes(tmp_path, "new-path", [], "pixels")
+    assert "frame files differ" in change and "no frames digest" in change and "a moved copy differs" in change

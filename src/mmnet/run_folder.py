@@ -162,7 +162,8 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
                            "decoding)")
     elif saved and saved != fingerprint:
         changes.append(f"the frame files differ (fingerprint {saved} -> {fingerprint}: a frame modified, added, "
-                       "removed or copied anew, or another mmnet frame-cache format)")
+                       "removed or copied anew, or another mmnet frame-cache format; this run's env.json has no "
+                       "frames digest, so its frames are known by path and file time only: a moved copy differs)")
     try:
         with open(run_dir / SAMPLES, newline="") as f:
             old = {r["sample_id"]: [r.get(c, "") for c in SAMPLES_COLUMNS] for r in csv.DictReader(f)}

@@ -125,8 +125,10 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     cfg = load_config(None, overrides + list(args.overrides))
     if args.restart:
         from ..train.prepare import set_aside
+        from ..train.run_lock import driver_lock
 
-        moved = set_aside(base / run_name)
+        with driver_lock(base / run_name):  # not while another command drives this run
+            moved = set_aside(base / run_name)
         if moved is not None:
             print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
     report = run_experiment(cfg, base / run_name, progress=not args.no_progress)

@@ -69,9 +69,11 @@ def _stdout_discarded():
     """Drop what is written on stdout, by Python or by C++ (file descriptor 1), inside the block.
 
     When an operator cannot be exported, torch.onnx's TorchScript exporter writes its whole graph
-    (hundreds of lines) to C++ std::cout; the error raised says what failed in one line.
+    (hundreds of lines) to C++ std::cout; the error raised says what failed in one line. The redirection
+    is process-wide: other threads' output to stdout is dropped too while an export runs (seconds).
     """
-    sys.stdout.flush()
+    if sys.stdout is not None:  # None under pythonw or a service without a console
+        sys.stdout.flush()
     try:
         saved = os.dup(1)
     except OSError:  # no standard output to protect

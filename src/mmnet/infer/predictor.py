@@ -87,7 +87,8 @@ def _checked_frame(image, what: str) -> np.ndarray:
         raise DataError(
             f"{what} is a {frame.dtype} array of shape {frame.shape}; frames must be RGB (H, W, 3) uint8 "
             "arrays (0-255). Convert a greyscale or RGBA image with np.asarray(PIL.Image.open(path).convert('RGB')), "
-            "floats in [0, 1] with (x * 255).round().astype(np.uint8).")
+            "floats in [0, 1] with (x * 255).round().astype(np.uint8), other integers of 0-255 with "
+            "np.asarray(x, dtype=np.uint8).")
     return frame
 
 
@@ -205,6 +206,9 @@ class Predictor:
             DataError: the lists differ in length or are empty, a frame is not (H, W, 3) uint8, or
                 the two frames of a pair differ in size.
         """
+        if any(isinstance(f, np.ndarray) and f.ndim == 3 for f in (onsets, apexes)):
+            raise DataError("predict_frames takes lists of frames (or (N, H, W, 3) arrays), not one frame: pass "
+                            "[onset] and [apex] for one pair.")
         onsets, apexes = list(onsets), list(apexes)
         if len(onsets) != len(apexes) or not onsets:
             raise DataError(f"predict_frames needs as many apex frames as onset frames, at least one of each; "

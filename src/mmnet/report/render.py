@@ -131,7 +131,7 @@ def render_markdown(report: dict) -> str:
                     L.append(f"| {d} | {name} | {n} | {cells} |")
         L.append("")
     for seed, entry in report["seeds"].items():
-        for k, title in (("last", "honest, last epoch"), (PAPER_KEY, f"{PAPER_F1_EPOCHS} (paper); {OPTIMISTIC_LABEL}")):
+        for k, title in (("last", "honest, last epoch"), (PAPER_KEY, f"paper, {PAPER_F1_EPOCHS}; {OPTIMISTIC_LABEL}")):
             if k not in entry:
                 continue
             sc = entry[k]
@@ -242,7 +242,7 @@ def format_results_table(report: dict) -> str:
         notes.append(f"* {OPTIMISTIC_LABEL}")
     if not report["complete"]:
         notes += [f"DAMAGED: '{d['file']}' of a finished fold has no rows for {_some(d['samples'])}; "
-                  "its samples are left out" for d in report["status"].get("damaged_folds", [])]
+                  "those samples are left out" for d in report["status"].get("damaged_folds", [])]
         notes.append("PARTIAL run: finished folds only (see report.md)")
     notes += _str_notes(report.get("spot_then_recognise"))
     return "\n".join(lines + notes)

@@ -137,15 +137,13 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
     config_path = out / rf.CONFIG
     _check_saved_config(out, config_path)
-    reconfigured = False
     if config_path.exists():
         saved = yaml.safe_load(config_path.read_text()) or {}
         saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
         changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
-        if changes and _has_trained(out):
+        if changes and _has_trained(out):  # before an epoch finished: nothing to lose, the new config holds
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
                               "Use another --out folder, or --restart to move this run aside and start over.")
-        reconfigured = bool(changes)  # no epoch finished yet: nothing to lose, start with the new config
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config_path, text)
     fingerprint = cache.path.stem.removeprefix("frames-")
@@ -160,7 +158,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
                           "Resuming would mix folds trained on the old and the new data. Use --restart to move this "
                           "run aside and train every fold on the current data, or another --out folder (or put the "
                           "old data back).")
-    if reconfigured or not (out / rf.ENV).exists():  # keep the first start's record when resuming
+    if not _has_trained(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
         atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content), indent=2) + "\n")
     rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS, rows)
     if skipped:
@@ -209,7 +207,7 @@ def set_aside(out: str | Path) -> Path | None:
     """Move a run folder to ``<out>.old-<time>`` (nothing is deleted) and return where; None if absent. Its SLURM
     jobs still queued or running are cancelled first (they would write into a new run at the same path)."""
     out = Path(out)
-    if not out.exists() or not any(out.iterdir()):
+    if not out.exists() or not any(p.name != rf.DRIVER_LOCK for p in out.iterdir()):  # the lock alone: no run
         return None
     if (out / rf.SLURM_JOBS).exists():
         from .slurm_jobs import cancel_recorded

@@ -3,13 +3,24 @@ have trained is refused: another --out, or --restart)."""
 
 from __future__ import annotations
 
-__all__ = ["config_changes", "resume_changes"]
+__all__ = ["config_changes", "resume_changes", "experiment_values"]
 
 # Keys that say what to do with the experiment, not what it is: a resume may change them
 # (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
 # turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones), and so may
 # where the data lie: a moved dataset resumes when its frames and samples are the same (rf.data_changes).
 _NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "data.root:", "data.annotation:", "data.cache_dir:")
+
+
+def experiment_values(values: dict) -> dict:
+    """A resolved config dict without what a resume may change (the keys above and the seed list): what a
+    fold's result depends on."""
+    out = {section: dict(v) if isinstance(v, dict) else v for section, v in values.items() if section != "seeds"}
+    for key in _NOT_EXPERIMENT:
+        section, name = key.rstrip(":").split(".")
+        if isinstance(out.get(section), dict):
+            out[section].pop(name, None)
+    return out
 
 
 def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -32,4 +43,6 @@ def resume_changes(saved: dict, new: dict) -> list[str]:
     old_seeds, new_seeds = saved.get("seeds"), new.get("seeds")
     if isinstance(old_seeds, list) and isinstance(new_seeds, list) and set(old_seeds) <= set(new_seeds):
         return [c for c in changes if not c.startswith("seeds:")]
-    return [f"{c} (seeds may be added to a run, not removed)" if c.startswith("seeds:") else c for c in changes]
+    hint = (f"seeds may be added to a run, not removed: to resume it, give its seeds (--set 'seeds={old_seeds}'; "
+            "a train.seed set alone is the run's one seed)")
+    return [f"{c} ({hint})" if c.startswith("seeds:") else c for c in changes]

@@ -21,6 +21,7 @@ from ..config import config_to_dict
 from ..errors import ExecutorError, install_hint
 from ..progress import write_line
 from ..utils import atomic_write_text
+from .resume_rules import experiment_values
 from .tasks import FoldTask
 
 __all__ = ["LIVE", "config_digest", "read_records", "fold_key", "record_jobs", "follow_queued", "cancel_recorded"]
@@ -31,10 +32,10 @@ LIVE: dict[str, object] = {}  # job id -> the submitit Job this process submitte
 
 
 def config_digest(task: FoldTask) -> str:
-    """What a fold's job was submitted with: a digest of the resolved config (the seed list aside: a fold does
-    not depend on which other seeds the run has, and adding seeds must not cancel running folds)."""
-    values = config_to_dict(task.config)
-    values.pop("seeds", None)
+    """What a fold's job was submitted with: a digest of the resolved config without what a resume may change
+    (the seed list, where the data lie, train.final_fit, train.tensorboard: ``resume_rules``), so that such a
+    rerun follows the running folds instead of cancelling them."""
+    values = experiment_values(config_to_dict(task.config))
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -110,7 +111,8 @@ def follow_queued(submitit, tasks: list[FoldTask], cluster: str) -> dict[int, ob
         if job is not None:
             handles[i], recorded[i] = job, rec.get("config")
     active = _active_jobs(submitit, handles, cluster)
-    stale = [i for i in active if recorded[i] != config_digest(tasks[i])]
+    # a record without a digest (an earlier mmnet's) is followed: nothing says that its job differs
+    stale = [i for i in active if recorded[i] is not None and recorded[i] != config_digest(tasks[i])]
     if stale:
         _cancel([active[i] for i in stale], "submitted with another configuration")
         write_line(f"SLURM: cancelled {len(stale)} queued or running job(s) of an earlier start that were submitted "
