@@ -182,6 +182,7 @@ def test_video_is_decoded_and_cropped(tmp_path):
     assert summary.results[0].status == "ok" and summary.results[0].alignment["onset"] == 3  # the last frame
     summary = prepare(path, tmp_path / "at4", onset=4, workers=1, progress=False)  # 4 == the frame count
     assert summary.results[0].reason == "missing_onset" and "counted from 0" in summary.results[0].message
+    assert "declares 4 frames, 0..3" in summary.results[0].message  # the count the user needs
 
 
 def test_undecodable_video_is_a_clear_cli_error(tmp_path, capsys):
@@ -218,6 +219,7 @@ def test_parallel_workers_and_cli_exit_code(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 1  # some clips failed; the rest were written
     assert "3 clip(s) prepared" in out and "FAILED sub02/EP01_2 [no_face]" in out
+    assert "prepare such a clip alone with --onset at a frame that shows it" in out  # the way out
     assert len(list((root / "Cropped" / "sub01" / "EP02_01f").glob("*.jpg"))) == 4
 
 

@@ -80,8 +80,10 @@ def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, re
     onset = 0 if job.onset is None else job.onset  # a video's frames are counted from 0 (media.FRAME_NUMBERING)
     onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
     if onset_image is None:
-        raise _ClipFailure("missing_onset", f"video '{job.video}' has no frame {onset} (a video's frames are "
-                           "counted from 0: the first is 0, the last the frame count - 1)")
+        declared = declared_frame_count(job.video)
+        raise _ClipFailure("missing_onset", f"video '{job.video}' has no frame {onset} ("
+                           + (f"its container declares {declared} frames, 0..{declared - 1}; " if declared else "")
+                           + "a video's frames are counted from 0: the first is 0, the last the frame count - 1)")
     alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
     count = 0
     for frame in stream_video(job.video):

@@ -69,6 +69,10 @@ class PrepareSummary:
         lines = [", ".join(counts) + f", {len(self.failed)} failed -> {target}"]
         for r in self.failed:
             lines.append(f"  FAILED {r.clip_id} [{r.reason}]: {r.message}")
+        if self.layout in ("casme2", "samm") and any(r.reason == "no_face" for r in self.failed):
+            lines.append("  (no_face: the alignment is measured on a clip's first frame, which must show the face; "
+                         "prepare such a clip alone with --onset at a frame that shows it: mmnet prepare RAW_CLIP "
+                         "--out OUT_CLIP --onset N)")
         for r in other:
             lines.append(f"  OTHER SETTINGS {r.clip_id}: {r.message}")
         for r in self.results:
