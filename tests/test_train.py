@@ -382,7 +382,8 @@ def test_seeds_may_be_added_to_a_run_not_removed(synth_root, tmp_path):
     assert {p: p.read_text() for p in out.glob("seed-0/fold-*/predictions.csv")} == first  # seed 0 kept
     assert yaml.safe_load((out / "config.yaml").read_text())["seeds"] == [0, 1]
     assert json.loads((out / "env.json").read_text())["started_at"] == started  # the first start's record
-    with pytest.raises(ConfigError, match=r"seeds: \[0, 1\] -> \[0\] \(seeds may be added to a run, not removed\)"):
+    with pytest.raises(ConfigError, match=r"seeds: \[0, 1\] -> \[0\] \(seeds may be added to a run, not removed: "
+                                          r"to resume it, give its seeds \(--set 'seeds=\[0, 1\]'"):
         run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1", "seeds=1"), out, progress=False)
 
 
