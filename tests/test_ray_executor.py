@@ -195,6 +195,22 @@ def test_unreachable_address_fails_fast():
         _check_reachable(address)  # left to ray.init
 
 
+def test_a_refused_connection_names_the_token_and_the_auth_mode(synth_root, tmp_path, monkeypatch):
+    # with ~/.ray/auth_token present but RAY_AUTH_MODE unset, Ray refuses an explicit address ("mode is
+    # 'disabled'"): the message named only the token, which was there
+    ray = pytest.importorskip("ray")
+    import mmnet.train.ray_executor as ray_executor
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kw: (_ for _ in ()).throw(ConnectionError("auth mode is 'disabled'")))
+    monkeypatch.setattr(ray_executor, "_check_reachable", lambda address: None)
+    run = prepare_run(load_config(None, [f"data.root={synth_root}", f"data.cache_dir={tmp_path / 'c'}",
+                                         "data.image_size=32", "train.epochs=1"]), tmp_path / "run", progress=False)
+    with pytest.raises(ExecutorError, match=r"Cannot connect to the Ray cluster at 'head:6379'.*auth_token.*"
+                                            r"RAY_AUTH_MODE=token"):
+        run_tasks(fold_tasks(run)[:1], ExecutorConfig(executor="ray", address="head:6379"), progress=False)
+
+
 def test_relative_out_and_cache_reach_workers_as_absolute_paths(synth_root, tmp_path, monkeypatch):
     """A worker's cwd (a raylet's, a SLURM job's) is not the command's: relative paths would land elsewhere."""
     monkeypatch.chdir(tmp_path)

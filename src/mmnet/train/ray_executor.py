@@ -187,7 +187,8 @@ def run_ray(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool = 
             raise ExecutorError(
                 f"Cannot connect to the Ray cluster at {address!r}: {exc}. Check the address (`ray status` on the "
                 "head); with token authentication (Ray >= 2.59) this machine also needs the cluster's token "
-                "(~/.ray/auth_token or RAY_AUTH_TOKEN, see docs/cluster.md).") from None
+                "(~/.ray/auth_token or RAY_AUTH_TOKEN) and, with an explicit address, RAY_AUTH_MODE=token in "
+                "its environment (Ray's message then says the mode is 'disabled'; see docs/cluster.md).") from None
         started_here = True
     try:
         cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
