@@ -243,8 +243,8 @@ def test_resource_rules_under_slurm(synth_root, tmp_path):
         _whole("--cpus-per-fold", 1.5, 1, "SLURM gives whole CPUs")
 
 
-def test_a_rerun_with_another_config_cancels_the_old_jobs_instead_of_following_them(fake_slurm, synth_root,
-                                                                                    tmp_path, capsys):
+def _submitted_without_waiting(synth_root, tmp_path):
+    """A run whose two fold jobs (7000_0 running, 7000_1 pending) were submitted with --no-wait: (out, args)."""
     from mmnet.cli import main
 
     out = tmp_path / "run"
@@ -253,6 +253,14 @@ def test_a_rerun_with_another_config_cancels_the_old_jobs_instead_of_following_t
     args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY] for x in ("--set", s)]
     assert main(args) == 0
     (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|RUNNING|n1\n7000_1|PENDING|\n")
+    return out, args
+
+
+def test_a_rerun_with_another_config_cancels_the_old_jobs_instead_of_following_them(fake_slurm, synth_root,
+                                                                                    tmp_path, capsys):
+    from mmnet.cli import main
+
+    out, args = _submitted_without_waiting(synth_root, tmp_path)
     capsys.readouterr()
     # No epoch finished: the config may change, but the queued jobs hold the old one pickled.
     assert main(args + ["--set", "train.epochs=1"]) == 0
@@ -281,12 +289,7 @@ def test_a_rerun_with_another_config_cancels_the_old_jobs_instead_of_following_t
 def test_restart_cancels_the_old_runs_jobs_or_refuses_naming_them(fake_slurm, synth_root, tmp_path, capsys):
     from mmnet.cli import main
 
-    out = tmp_path / "run"
-    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(out), "--no-progress",
-            "--executor", "slurm", "--no-wait"]
-    args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY] for x in ("--set", s)]
-    assert main(args) == 0
-    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|RUNNING|n1\n7000_1|PENDING|\n")
+    out, args = _submitted_without_waiting(synth_root, tmp_path)
     scancel = tmp_path / "bin" / "scancel"
     working = scancel.read_text()
     scancel.write_text("#!/bin/bash\necho 'scancel: error: Access/permission denied' >&2\nexit 1\n")
