@@ -27,3 +27,19 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent")
     return SHARED
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny untrained 3-class checkpoint (serve_helpers.make_checkpoint), one per test module (the serve tests';
+    a module may define its own)."""
+    from tests.serve_helpers import make_checkpoint
+
+    return make_checkpoint(tmp_path_factory.mktemp("checkpoint") / "model")
+
+
+@pytest.fixture(scope="module")
+def predictor(checkpoint):
+    from mmnet.infer import Predictor
+
+    return Predictor.from_checkpoint(checkpoint)

@@ -1,4 +1,5 @@
-"""What the serve tests share: a tiny checkpoint, synthetic clips (mp4 and zip), a fake spotter."""
+"""What the serve tests share: a tiny checkpoint (conftest's ``checkpoint`` and ``predictor`` fixtures make one
+per test module), synthetic clips (mp4 and zip), a fake spotter."""
 
 from __future__ import annotations
 

@@ -24,16 +24,6 @@ from tests.serve_helpers import CLASSES, fake_spotter, make_checkpoint, mp4_byte
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return make_checkpoint(tmp_path_factory.mktemp("serve") / "model")
-
-
-@pytest.fixture(scope="module")
-def predictor(checkpoint):
-    return Predictor.from_checkpoint(checkpoint)
-
-
-@pytest.fixture(scope="module")
 def frames():
     return synth_frames()
 

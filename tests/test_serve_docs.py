@@ -11,14 +11,7 @@ pytest.importorskip("av")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from mmnet.infer import Predictor  # noqa: E402
 from mmnet.serve import create_app  # noqa: E402
-from tests.serve_helpers import make_checkpoint  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def predictor(tmp_path_factory):
-    return Predictor.from_checkpoint(make_checkpoint(tmp_path_factory.mktemp("serve-docs") / "model"))
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

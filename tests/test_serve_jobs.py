@@ -12,14 +12,8 @@ pytest.importorskip("av")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import mmnet.serve.app as serve_app  # noqa: E402
-from mmnet.infer import Predictor  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from tests.serve_helpers import CLASSES, make_checkpoint, mp4_bytes, synth_frames  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def predictor(tmp_path_factory):
-    return Predictor.from_checkpoint(make_checkpoint(tmp_path_factory.mktemp("serve-jobs") / "model"))
+from tests.serve_helpers import CLASSES, mp4_bytes, synth_frames  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -15,22 +15,11 @@ pytest.importorskip("av")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from mmnet.infer import Predictor  # noqa: E402
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.messages import WEB_WORDING, for_web  # noqa: E402
-from tests.serve_helpers import fake_spotter, make_checkpoint, mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import fake_spotter, mp4_bytes, synth_frames  # noqa: E402
 
 CLI_WORDS = ("--no-align", "--onset", "--apex", "--fps", "face.mode", "to a folder", "in a folder", "mmnet spot")
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return make_checkpoint(tmp_path_factory.mktemp("serve-messages") / "model")
-
-
-@pytest.fixture(scope="module")
-def predictor(checkpoint):
-    return Predictor.from_checkpoint(checkpoint)
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,10 @@ pytest.importorskip("av")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from mmnet.infer import Predictor  # noqa: E402
 from mmnet.infer.recordings import SAME_FRAME  # noqa: E402
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.spotting import check_spot_result  # noqa: E402
-from tests.serve_helpers import CLASSES, fake_spotter, make_checkpoint, mp4_bytes, recording_done, synth_frames  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def predictor(tmp_path_factory):
-    return Predictor.from_checkpoint(make_checkpoint(tmp_path_factory.mktemp("notes") / "model"))
+from tests.serve_helpers import CLASSES, fake_spotter, mp4_bytes, recording_done, synth_frames  # noqa: E402
 
 
 def _strict(response):
