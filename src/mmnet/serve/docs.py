@@ -57,24 +57,23 @@ def add_docs(app: FastAPI) -> None:
         app.mount(ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")
     title = f"{app.title} API"
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui():
+    def page(build) -> HTMLResponse:
+        """The page ``build`` makes from the local assets, or the page saying they are missing."""
         if assets is None:
             return _missing_page(title)
-        page = get_swagger_ui_html(openapi_url=app.openapi_url, title=title,
-                                   swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-                                   swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
-                                   swagger_ui_parameters={"validatorUrl": None})  # no badge from validator.swagger.io
-        page.headers.update(DOCS_HEADERS)
-        return page
+        response = build()
+        response.headers.update(DOCS_HEADERS)
+        return response
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui():
+        return page(lambda: get_swagger_ui_html(
+            openapi_url=app.openapi_url, title=title, swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css", swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None}))  # no badge from validator.swagger.io
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc():
-        if assets is None:
-            return _missing_page(title)
-        page = get_redoc_html(openapi_url=app.openapi_url, title=title,
-                              redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-                              redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False)
-        page.headers.update(DOCS_HEADERS)
-        return page
+        return page(lambda: get_redoc_html(
+            openapi_url=app.openapi_url, title=title, redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False))
