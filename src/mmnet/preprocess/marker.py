@@ -64,10 +64,11 @@ def settings_change(folder: Path, settings: dict) -> str:
     return ", ".join(f"{k} {old.get(k)} (now {v})" for k, v in new.items() if old.get(k) != v)
 
 
-def folder_state(folder: Path, settings: dict) -> FolderState:
-    """What an existing output folder is to a run with ``settings`` (a path that is a file is not asked)."""
+def folder_state(folder: Path, settings: dict, *, listed: bool = False) -> FolderState:
+    """What an existing output folder is to a run with ``settings`` (a path that is a file is not asked);
+    ``listed``: an earlier summary lists it as prepared (an earlier mmnet wrote no marker: settings unknown)."""
     if not folder.is_dir() or not any(folder.iterdir()):
         return FolderState.ABSENT
     if not is_prepared(folder):
-        return FolderState.FOREIGN
+        return FolderState.OTHER_SETTINGS if listed else FolderState.FOREIGN
     return FolderState.OTHER_SETTINGS if settings_change(folder, settings) else FolderState.DONE

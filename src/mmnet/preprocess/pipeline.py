@@ -318,9 +318,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     if summary_path is None and layout in ("casme2", "samm"):
         summary_path = out_root / SUMMARY_NAME
     earlier = _earlier_records(summary_path)  # clips an mmnet without markers prepared: its summary lists them
-    states = [folder_state(j.out_dir, s) for j, s in zip(jobs, settings)]
-    states = [FolderState.OTHER_SETTINGS if state is FolderState.FOREIGN and j.clip_id in earlier else state
-              for j, state in zip(jobs, states)]
+    states = [folder_state(j.out_dir, s, listed=j.clip_id in earlier) for j, s in zip(jobs, settings)]
     foreign = [j.out_dir for j, state in zip(jobs, states) if state is FolderState.FOREIGN]
     if foreign:
         more = f" (and {len(foreign) - 1} more clip folders)" if len(foreign) > 1 else ""
