@@ -435,3 +435,35 @@ def test_str_leaves_a_spotted_micro_expression_on_its_apex_unclassified(tmp_path
     assert section.texts["megc/seed-0/str.csv"].splitlines()[2] == "s1,A,41,50,"
     back = read_str_csv(write_str_csv(tmp_path / "str.csv", {("s1", "A"): [Interval(41, 41, 50, "micro")]}))
     assert back == {("s1", "A"): [Interval(41, None, 50, "micro")]}
+
+
+def test_a_spotted_recording_is_reused_only_for_the_same_recording(tmp_path):
+    # a resume may point data.root at other recordings under the same names: their spots are not reused
+    from dataclasses import dataclass
+    from types import SimpleNamespace
+
+    from mmnet.train.spot_recognise import _cached_spot
+
+    @dataclass
+    class Settings:
+        threshold: float = 0.5
+
+    class CountingSpotter:
+        config, calls = Settings(), 0
+
+        def spot(self, video):
+            self.calls += 1
+            interval = {"onset": 1, "apex": 2, "offset": 3, "type": "micro", "score": 0.9}
+            return SimpleNamespace(to_dict=lambda: {"config": {"threshold": 0.5}, "intervals": [interval]})
+
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for n in (1, 2, 3):
+        (folder / f"img{n}.jpg").write_bytes(b"x" * 10)
+    video = SimpleNamespace(video="15_0101", fps=30.0, path=str(folder),
+                            frames=[(n, f"img{n}.jpg") for n in (1, 2, 3)])
+    spotter, run_dir = CountingSpotter(), tmp_path / "run"
+    first = _cached_spot(run_dir, spotter, video)
+    assert _cached_spot(run_dir, spotter, video) == first and spotter.calls == 1
+    (folder / "img2.jpg").write_bytes(b"y" * 12)  # another recording of the same name
+    assert _cached_spot(run_dir, spotter, video) == first and spotter.calls == 2

@@ -37,14 +37,26 @@ def _size(path: Path) -> int | None:
         return None
 
 
+def _frame_files(video) -> list:
+    # names and sizes, not contents: reading every frame of minutes of video again costs as much as spotting it
+    if video.frames:
+        return [[n, name, _size(Path(video.path) / name)] for n, name in video.frames]
+    return [_size(Path(video.path))]
+
+
+def recording_fingerprint(video) -> str:
+    """sha256 of one recording's source: its id, frame rate, folder or file name, frame files and sizes."""
+    return hashlib.sha256(json.dumps([video.video, video.fps, Path(video.path).name,
+                                      _frame_files(video)]).encode()).hexdigest()
+
+
 def data_fingerprint(load: LongVideoLoad) -> str:
     """sha256 over what a fold's result depends on in the data: every video's id, subject, frame rate,
     source, frame files (names and sizes) and annotated intervals."""
     digest = hashlib.sha256()
     for v in load.videos:
-        files = [[n, name, _size(Path(v.path) / name)] for n, name in v.frames] if v.frames else [_size(Path(v.path))]
         intervals = [[i.onset, i.apex, i.offset, i.type, i.label] for i in v.intervals]
-        digest.update(json.dumps([v.video, v.subject, v.fps, Path(v.path).name, files, intervals,
+        digest.update(json.dumps([v.video, v.subject, v.fps, Path(v.path).name, _frame_files(v), intervals,
                                   [list(b) for b in getattr(v, "blinks", ())]]).encode())
     digest.update(json.dumps(list(getattr(load, "types", ()))).encode())
     return digest.hexdigest()

@@ -77,21 +77,24 @@ def write_long_files(out: Path, load, scheme, folds) -> dict[str, str]:
 
 
 def _cached_spot(run_dir: Path, spotter, video) -> list:
-    """The recording's spotted intervals, from ``RUN/spotting/<video>.json`` when spotted with these settings."""
+    """The recording's spotted intervals, from ``RUN/spotting/<video>.json`` when spotted with these settings
+    from the same recording (a resume may point data.root at another copy, or at other recordings)."""
     from ..spotting.intervals import Interval
+    from ..spotting.loso_records import recording_fingerprint
 
     path = run_dir / rf.SPOT_CACHE / f"{video.video}.json"
     settings = json.loads(json.dumps(asdict(spotter.config)))
+    source = recording_fingerprint(video)
     data = None
     if path.is_file():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
             data = None
-        if not isinstance(data, dict) or data.get("config") != settings:
-            data = None  # damaged, or other settings: spotted again
+        if not isinstance(data, dict) or data.get("config") != settings or data.get("recording") != source:
+            data = None  # damaged, other settings or another recording: spotted again
     if data is None:
-        data = spotter.spot(video).to_dict()
+        data = {**spotter.spot(video).to_dict(), "recording": source}
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(data, indent=1) + "\n")
     return [Interval(i["onset"], i["apex"], i["offset"], i["type"], None, i["score"]) for i in data["intervals"]]
