@@ -353,7 +353,8 @@ def test_job_time_limit_and_result_expiry(predictor, clip_mp4):
     with client_for(predictor, spotter=fake_spotter(), settings=settings) as c:
         job_id = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"]
         assert wait_for(c, job_id)["status"] == "failed"
-        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), 422, "longer than this server allows")
+        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), 504, "longer than this server allows",
+                               "Send a shorter recording", "raise --job-timeout")
         store = c.app.state.store
         assert store.sweep(time.monotonic() + 61.0) == 1
         assert c.get(f"/api/jobs/{job_id}").status_code == 404

@@ -4,6 +4,7 @@ attention figure captioned as `mmnet explain`'s, an animated GIF named as such, 
 
 import csv
 import io
+import zipfile
 
 import numpy as np
 import pytest
@@ -157,6 +158,22 @@ def test_an_animated_gif_is_named_as_one_with_the_command_lines_conversion(clien
     still = io.BytesIO()
     frames[0].save(still, format="GIF")
     assert "single image" in client.post("/api/predict", files={"file": ("one.gif", still.getvalue())}).json()["error"]
+
+
+def test_refusals_call_the_upload_what_it_was_sent_as(client):
+    still = io.BytesIO()
+    Image.fromarray(synth_frames(n=1, apex=0)[0]).save(still, format="PNG")
+    entries = io.BytesIO()
+    with zipfile.ZipFile(entries, "w") as archive:
+        for i in range(5001):  # one more than the server accepts
+            archive.writestr(f"img{i}.png", b"")
+    for endpoint, kind, other in (("/api/predict", "clip", "recording"), ("/api/recordings", "recording", "clip")):
+        r = client.post(endpoint, files={"file": ("face.png", still.getvalue())}, data={"fps": "30"})
+        assert r.status_code == 415 and f"single image, not a {kind}." in r.json()["error"], r.text
+        assert other not in r.json()["error"], r.text
+        r = client.post(endpoint, files={"file": ("many.zip", entries.getvalue())}, data={"fps": "30"})
+        assert r.status_code == 413 and f"Send a shorter {kind}." in r.json()["error"], r.text
+        assert other not in r.json()["error"], r.text
 
 
 @pytest.mark.parametrize("fps", ["nan", "inf", "-inf"])

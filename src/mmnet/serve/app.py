@@ -205,7 +205,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         job = Job(kind, display_name(file.filename, default_name), folder, settings.job_timeout_s)
         try:
             upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits), limits,
-                                                                    job.name))
+                                                                    job.name, kind))
         except UploadError:
             remove_folder(folder)
             raise
