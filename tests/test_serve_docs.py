@@ -29,6 +29,21 @@ def test_docs_pages_load_their_scripts_from_this_server(predictor, page):
             assert c.get(url).status_code == 200, url
 
 
+def test_redoc_requests_nothing_from_another_site(predictor):
+    if importlib.util.find_spec("fastapi_offline") is None:
+        pytest.skip("fastapi-offline (the serve extra) is not installed")
+    with TestClient(create_app(predictor)) as c:
+        page = c.get("/redoc").text
+        scripts = re.findall(r'<script[^>]+src=["\']([^"\']+)["\']', page)
+        assert scripts and all(url.startswith("/") for url in scripts), scripts
+        for url in scripts:
+            script = c.get(url)
+            assert script.status_code == 200 and "javascript" in script.headers["content-type"], url
+            # ReDoc's menu logo came from cdn.redoc.ly (blocked by the page's CSP: a console error, a broken image)
+            assert "cdn.redoc.ly" not in script.text, url
+            assert re.findall(r'src:\s*"https?://[^"]*"', script.text) == [], url
+
+
 def test_without_the_assets_docs_says_how_to_install_them(predictor, monkeypatch):
     import mmnet.serve.docs as serve_docs
 
