@@ -16,11 +16,17 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("av")
 
-from fastapi.testclient import TestClient  # noqa: E402
-
 from mmnet.infer import ClipRequest, Predictor  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from tests.serve_helpers import CLASSES, fake_spotter, make_checkpoint, mp4_bytes, synth_frames, zip_bytes  # noqa: E402
+from tests.serve_helpers import (  # noqa: E402
+    CLASSES,
+    fake_spotter,
+    local_client,
+    make_checkpoint,
+    mp4_bytes,
+    synth_frames,
+    zip_bytes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def clip_mp4(frames):
 
 def client_for(predictor, **kwargs):
     settings = kwargs.pop("settings", None) or ServeSettings()
-    return TestClient(create_app(predictor, settings=settings, **kwargs), raise_server_exceptions=False)
+    return local_client(create_app(predictor, settings=settings, **kwargs), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
