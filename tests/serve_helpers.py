@@ -4,6 +4,7 @@ per test module), synthetic clips (mp4 and zip), a fake spotter."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -13,6 +14,41 @@ from mmnet import MMNet
 from mmnet.model import CheckpointInfo
 
 CLASSES = ["negative", "positive", "surprise"]
+
+
+def local_client(app, **kwargs):
+    """A TestClient for ``app`` that names the server as a browser on this computer does (``Host: localhost``):
+    the server refuses other names (TestClient's default ``testserver`` included). Every answer of an endpoint
+    in /openapi.json is checked against it (``assert_documented``): each test's scenarios check the schema."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, base_url="http://localhost", **kwargs)
+    client.event_hooks = {"response": [lambda response: assert_documented(app.openapi(), response)]}
+    return client
+
+
+def documented_operation(schema: dict, method: str, path: str) -> dict | None:
+    """The operation of ``schema`` that answers ``method path``, or None (the page, /docs, no route)."""
+    for template, operations in schema["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^}/]+\}", "[^/]+", template), path) and method.lower() in operations:
+            return operations[method.lower()]
+    return None
+
+
+def assert_documented(schema: dict, response) -> None:
+    """``response``'s status and media type are among those its operation declares; an error's body is ErrorBody."""
+    request = response.request
+    operation = documented_operation(schema, request.method, request.url.path)
+    if operation is None:
+        return
+    where = f"{request.method} {request.url.path} answered {response.status_code}"
+    declared = operation["responses"].get(str(response.status_code))
+    assert declared is not None, f"{where}, which /openapi.json does not declare: {sorted(operation['responses'])}"
+    media = response.headers.get("content-type", "").split(";")[0].strip()
+    content = declared.get("content", {})
+    assert (media in content) if media else not content, f"{where} as {media!r}; declared: {sorted(content)}"
+    if response.status_code >= 400:
+        assert content[media]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, where
 
 
 def make_checkpoint(path, seed: int = 0):

@@ -16,11 +16,17 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("av")
 
-from fastapi.testclient import TestClient  # noqa: E402
-
 from mmnet.infer import ClipRequest, Predictor  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from tests.serve_helpers import CLASSES, fake_spotter, make_checkpoint, mp4_bytes, synth_frames, zip_bytes  # noqa: E402
+from tests.serve_helpers import (  # noqa: E402
+    CLASSES,
+    fake_spotter,
+    local_client,
+    make_checkpoint,
+    mp4_bytes,
+    synth_frames,
+    zip_bytes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def clip_mp4(frames):
 
 def client_for(predictor, **kwargs):
     settings = kwargs.pop("settings", None) or ServeSettings()
-    return TestClient(create_app(predictor, settings=settings, **kwargs), raise_server_exceptions=False)
+    return local_client(create_app(predictor, settings=settings, **kwargs), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -353,7 +359,8 @@ def test_job_time_limit_and_result_expiry(predictor, clip_mp4):
     with client_for(predictor, spotter=fake_spotter(), settings=settings) as c:
         job_id = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"]
         assert wait_for(c, job_id)["status"] == "failed"
-        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), 422, "longer than this server allows")
+        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), 504, "longer than this server allows",
+                               "Send a shorter recording", "raise --job-timeout")
         store = c.app.state.store
         assert store.sweep(time.monotonic() + 61.0) == 1
         assert c.get(f"/api/jobs/{job_id}").status_code == 404

@@ -9,16 +9,15 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("av")
 
-from fastapi.testclient import TestClient  # noqa: E402
-
 from mmnet.serve import create_app  # noqa: E402
+from tests.serve_helpers import local_client  # noqa: E402
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_docs_pages_load_their_scripts_from_this_server(predictor, page):
     if importlib.util.find_spec("fastapi_offline") is None:
         pytest.skip("fastapi-offline (the serve extra) is not installed")
-    with TestClient(create_app(predictor)) as c:
+    with local_client(create_app(predictor)) as c:
         r = c.get(page)
         assert r.status_code == 200 and "text/html" in r.headers["content-type"]
         assert "cdn." not in r.text and "http" not in r.text and "fonts.googleapis" not in r.text
@@ -29,11 +28,26 @@ def test_docs_pages_load_their_scripts_from_this_server(predictor, page):
             assert c.get(url).status_code == 200, url
 
 
+def test_redoc_requests_nothing_from_another_site(predictor):
+    if importlib.util.find_spec("fastapi_offline") is None:
+        pytest.skip("fastapi-offline (the serve extra) is not installed")
+    with local_client(create_app(predictor)) as c:
+        page = c.get("/redoc").text
+        scripts = re.findall(r'<script[^>]+src=["\']([^"\']+)["\']', page)
+        assert scripts and all(url.startswith("/") for url in scripts), scripts
+        for url in scripts:
+            script = c.get(url)
+            assert script.status_code == 200 and "javascript" in script.headers["content-type"], url
+            # ReDoc's menu logo came from cdn.redoc.ly (blocked by the page's CSP: a console error, a broken image)
+            assert "cdn.redoc.ly" not in script.text, url
+            assert re.findall(r'src:\s*"https?://[^"]*"', script.text) == [], url
+
+
 def test_without_the_assets_docs_says_how_to_install_them(predictor, monkeypatch):
     import mmnet.serve.docs as serve_docs
 
     monkeypatch.setattr(serve_docs, "docs_assets", lambda: None)
-    with TestClient(create_app(predictor)) as c:
+    with local_client(create_app(predictor)) as c:
         for page in ("/docs", "/redoc"):
             r = c.get(page)
             assert r.status_code == 501 and "text/html" in r.headers["content-type"]

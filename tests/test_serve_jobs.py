@@ -9,11 +9,10 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("av")
 
-from fastapi.testclient import TestClient  # noqa: E402
 
 import mmnet.serve.app as serve_app  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from tests.serve_helpers import CLASSES, mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import CLASSES, local_client, mp4_bytes, synth_frames  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +33,8 @@ def quick_clips(monkeypatch):
 
 
 def client_for(predictor, settings=None, **kwargs):
-    return TestClient(create_app(predictor, settings=settings or ServeSettings(), **kwargs),
-                      raise_server_exceptions=False)
+    return local_client(create_app(predictor, settings=settings or ServeSettings(), **kwargs),
+                        raise_server_exceptions=False)
 
 
 def error_of(response, status=404) -> str:

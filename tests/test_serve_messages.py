@@ -4,6 +4,7 @@ attention figure captioned as `mmnet explain`'s, an animated GIF named as such, 
 
 import csv
 import io
+import zipfile
 
 import numpy as np
 import pytest
@@ -13,18 +14,16 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("av")
 
-from fastapi.testclient import TestClient  # noqa: E402
-
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.messages import WEB_WORDING, for_web  # noqa: E402
-from tests.serve_helpers import fake_spotter, mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
 
 CLI_WORDS = ("--no-align", "--onset", "--apex", "--fps", "face.mode", "to a folder", "in a folder", "mmnet spot")
 
 
 @pytest.fixture(scope="module")
 def client(predictor):
-    with TestClient(create_app(predictor, spotter=fake_spotter()), raise_server_exceptions=False) as c:
+    with local_client(create_app(predictor, spotter=fake_spotter()), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -56,7 +55,7 @@ def test_server_paths_become_the_upload_name_keeping_the_punctuation_after_them(
 
 
 def test_a_one_frame_recording_keeps_the_colon_after_its_name(predictor):
-    with TestClient(create_app(predictor), raise_server_exceptions=False) as c:  # the real spotter
+    with local_client(create_app(predictor), raise_server_exceptions=False) as c:  # the real spotter
         error = failed_recording(c, "oneframe.mp4", mp4_bytes(synth_frames(n=1, apex=0)))
     assert error.startswith("oneframe.mp4: spotting needs at least 2 frames"), error
 
@@ -94,7 +93,7 @@ def test_no_face_errors_name_the_page_remedy(predictor):
     from mmnet.preprocess import FaceAligner
 
     blank = mp4_bytes(np.full((40, 96, 96, 3), 128, np.uint8))
-    with TestClient(create_app(predictor, aligner=FaceAligner()), raise_server_exceptions=False) as c:
+    with local_client(create_app(predictor, aligner=FaceAligner()), raise_server_exceptions=False) as c:
         error = failed_recording(c, "noface.mp4", blank)
         assert error.startswith("noface.mp4: no face found in any of the"), error
         assert "upload a recording in which a face is visible" in error
@@ -139,7 +138,7 @@ def test_the_attention_figure_carries_the_training_caption_of_mmnet_explain(pred
     assert info["caption"] == training_caption(checkpoint)
     for model_info, caption in ((None, UNRECORDED_CAPTION), ({**info, "caption": "Model trained on X."},
                                                              "Model trained on X.")):
-        with TestClient(create_app(predictor, model_info=model_info), raise_server_exceptions=False) as c:
+        with local_client(create_app(predictor, model_info=model_info), raise_server_exceptions=False) as c:
             assert c.post("/api/predict", files={"file": ("c.mp4", clip)}).status_code == 200
         assert drawn.pop() == caption
 
@@ -157,6 +156,22 @@ def test_an_animated_gif_is_named_as_one_with_the_command_lines_conversion(clien
     still = io.BytesIO()
     frames[0].save(still, format="GIF")
     assert "single image" in client.post("/api/predict", files={"file": ("one.gif", still.getvalue())}).json()["error"]
+
+
+def test_refusals_call_the_upload_what_it_was_sent_as(client):
+    still = io.BytesIO()
+    Image.fromarray(synth_frames(n=1, apex=0)[0]).save(still, format="PNG")
+    entries = io.BytesIO()
+    with zipfile.ZipFile(entries, "w") as archive:
+        for i in range(5001):  # one more than the server accepts
+            archive.writestr(f"img{i}.png", b"")
+    for endpoint, kind, other in (("/api/predict", "clip", "recording"), ("/api/recordings", "recording", "clip")):
+        r = client.post(endpoint, files={"file": ("face.png", still.getvalue())}, data={"fps": "30"})
+        assert r.status_code == 415 and f"single image, not a {kind}." in r.json()["error"], r.text
+        assert other not in r.json()["error"], r.text
+        r = client.post(endpoint, files={"file": ("many.zip", entries.getvalue())}, data={"fps": "30"})
+        assert r.status_code == 413 and f"Send a shorter {kind}." in r.json()["error"], r.text
+        assert other not in r.json()["error"], r.text
 
 
 @pytest.mark.parametrize("fps", ["nan", "inf", "-inf"])

@@ -9,12 +9,17 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("av")
 
-from fastapi.testclient import TestClient  # noqa: E402
-
 from mmnet.infer.recordings import SAME_FRAME  # noqa: E402
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.spotting import check_spot_result  # noqa: E402
-from tests.serve_helpers import CLASSES, fake_spotter, mp4_bytes, recording_done, synth_frames  # noqa: E402
+from tests.serve_helpers import (  # noqa: E402
+    CLASSES,
+    fake_spotter,
+    local_client,
+    mp4_bytes,
+    recording_done,
+    synth_frames,
+)
 
 
 def _strict(response):
@@ -33,7 +38,7 @@ def test_a_recording_shorter_than_the_macro_window_gives_a_result_with_a_note(pr
 
     # the server's own spotter on face crops (no alignment: no dlib, and fast)
     monkeypatch.setattr(recordings, "spot_config", lambda: spot_config("casme2", ["face.mode=none"]))
-    with TestClient(create_app(predictor), raise_server_exceptions=False) as c:
+    with local_client(create_app(predictor), raise_server_exceptions=False) as c:
         job = recording_done(c, mp4_bytes(synth_frames(n=14, apex=7)), name="clip.mp4")
         result = _strict(c.get(job["urls"]["result"]))
         assert result["frames"] == 14 and result["thresholds"]["macro"] is None
@@ -59,8 +64,8 @@ def test_no_infinity_or_nan_from_a_spotter_reaches_the_json():
 
 def test_an_interval_whose_onset_is_its_apex_is_shown_not_classified(predictor):
     # a class of zero motion was shown with its probability; now the interval is listed with a note why not
-    with TestClient(create_app(predictor, spotter=fake_spotter(((3, 6, 9, "micro"), (12, 12, 17, "micro")))),
-                    raise_server_exceptions=False) as c:
+    with local_client(create_app(predictor, spotter=fake_spotter(((3, 6, 9, "micro"), (12, 12, 17, "micro")))),
+                      raise_server_exceptions=False) as c:
         job = recording_done(c, mp4_bytes(synth_frames(n=20, apex=10)))
         moving, still = _strict(c.get(job["urls"]["result"]))["intervals"]
         assert moving["label"] in CLASSES and "note" not in moving

@@ -14,16 +14,15 @@ pytest.importorskip("httpx")
 pytest.importorskip("av")
 pytest.importorskip("dlib")
 
-from fastapi.testclient import TestClient  # noqa: E402
 
 from mmnet.cli import main  # noqa: E402
 from mmnet.infer import Predictor  # noqa: E402
 from mmnet.serve import create_app  # noqa: E402
-from tests.serve_helpers import make_checkpoint, recording_done  # noqa: E402
+from tests.serve_helpers import local_client, make_checkpoint, recording_done  # noqa: E402
 
 
 def _served(predictor, video, aligner):
-    with TestClient(create_app(predictor, aligner=aligner), raise_server_exceptions=False) as c:
+    with local_client(create_app(predictor, aligner=aligner), raise_server_exceptions=False) as c:
         result = c.get(recording_done(c, video.read_bytes())["urls"]["result"]).json()
         onset = Image.open(io.BytesIO(c.get(result["intervals"][0]["files"]["interval-0-onset.png"]).content))
         return result, onset.size

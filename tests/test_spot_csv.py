@@ -40,14 +40,13 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
     pytest.importorskip("fastapi")
     pytest.importorskip("httpx")
     pytest.importorskip("av")
-    from fastapi.testclient import TestClient
 
     import mmnet.infer.recordings as recordings
     from mmnet.cli import main
     from mmnet.infer import Predictor
     from mmnet.serve import create_app
     from mmnet.spotting.config import spot_config
-    from tests.serve_helpers import CLASSES, make_checkpoint, mp4_bytes, recording_done, synth_frames
+    from tests.serve_helpers import CLASSES, local_client, make_checkpoint, mp4_bytes, recording_done, synth_frames
 
     video = tmp_path / "rec.mp4"
     video.write_bytes(mp4_bytes(synth_frames(n=120, apex=50, seed=2)))  # two micro intervals, no macro
@@ -58,7 +57,7 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
     cli = (tmp_path / "out" / "intervals.csv").read_text()
 
     monkeypatch.setattr(recordings, "spot_config", lambda: spot_config("casme2", ["face.mode=none"]))
-    with TestClient(create_app(Predictor.from_checkpoint(checkpoint)), raise_server_exceptions=False) as c:
+    with local_client(create_app(Predictor.from_checkpoint(checkpoint)), raise_server_exceptions=False) as c:
         served = c.get(recording_done(c, video.read_bytes())["urls"]["csv"]).text
 
     rows = cli.splitlines()

@@ -21,6 +21,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="mmnet checkpoint folder or its model.safetensors (default: a model of `mmnet demo` "
                         "found under ./demo-run)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a name (or address) clients may reach the server by, besides localhost, 127.0.0.1, ::1 "
+                        "and --host, e.g. a reverse proxy's; repeat for more. Requests naming another host "
+                        "are refused (400). With --host 0.0.0.0 or :: every name is accepted unless this is given")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload accepted, MB (default: 200)")
     p.add_argument("--workers", type=int, default=1,
@@ -118,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         aligner = FaceAligner()
     settings = ServeSettings(max_upload_mb=args.max_upload_mb, workers=args.workers, queue=args.queue,
                              result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
-                             max_kept=args.max_results, max_kept_mb=args.max_results_mb)
+                             max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,
+                             allowed_hosts=tuple(args.allowed_host))
     app = create_app(predictor, model_info=info, settings=settings, aligner=aligner)
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host

@@ -2,6 +2,8 @@
 ``pip install -e ".[serve]"`` in the mmnet checkout).
 
     app.py         the FastAPI application: the page, the API, errors as JSON
+    schema.py      what /openapi.json says it answers: error bodies, answer models, media types
+    docs.py        /docs and /redoc from files on this computer
     uploads.py     uploads: size limit, recognised by decoding, zip checks, per-job folders
     limits.py      the request-size limit (ASGI middleware)
     jobs.py        jobs off the request thread: bounded pools (503 when full), results with a time-out

@@ -23,20 +23,22 @@ import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import MMNetError
 from ..infer.provenance import UNRECORDED_CAPTION
 from ..spotting.config import MAX_FPS
 from ..spotting.intervals import intervals_csv
 from ..version import __version__
+from . import schema as api
 from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .docs import add_docs
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, Pool
@@ -53,11 +55,13 @@ _ONSET_HELP = ("onset frame number (default: the first frame); a video's frames 
                "by the number in their file names")
 # What a form field must be, in words, where pydantic's message would mislead ("less than or equal to 10000" for nan)
 _FIELD_RULES = {("fps",): f"must be a finite number of frames per second, above 0 and at most {MAX_FPS:g} (e.g. "
-                          "fps=30)"}
+                          "fps=30)",
+               ("format",): "must be json or csv"}
 # The page loads nothing from elsewhere, and nothing from here may be framed or sniffed as another type.
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
                                            "frame-ancestors 'none'",
                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")  # Starlette keeps an IPv6 Host's brackets
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,21 @@ class ServeSettings:
     job_timeout_s: float = 1800.0
     max_kept: int = 500  # finished results held (in memory), oldest removed first
     max_kept_mb: float = 1024.0  # their pictures at most: a clip's ~0.1-0.2 MB, a recording's up to ~30
+    host: str = "127.0.0.1"  # the address listened on
+    allowed_hosts: tuple[str, ...] = ()  # more names the Host header may give (a reverse proxy's)
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The Host headers answered: this computer's names, the address listened on and ``allowed_hosts``;
+        any on every interface (0.0.0.0, ::) unless ``allowed_hosts`` names some. Others are refused (400),
+        so that a page of another site whose name resolves to this computer (DNS rebinding) reads nothing."""
+        every_interface = self.host in ("0.0.0.0", "::", "")
+        if every_interface and not self.allowed_hosts:
+            return ["*"]
+        names = {*LOOPBACK_NAMES, *self.allowed_hosts}
+        if not every_interface:
+            names |= {self.host, f"[{self.host}]"} if ":" in self.host else {self.host}
+        return sorted(names)
 
     @property
     def limits(self) -> UploadLimits:
@@ -127,10 +146,13 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                   description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
                               "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
     app.state.store, app.state.pools, app.state.root = store, pools, root
+    api.install_openapi(app)  # every error documented as {"error", "status"}, as sent
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
                        message=f"The upload is larger than this server's limit of {settings.max_upload_mb:g} MB. "
                                "Send a shorter recording, or ask whoever runs the server to raise --max-upload-mb.")
+    # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False)
 
     @app.exception_handler(UploadError)
     async def _upload_error(_request, exc: UploadError):
@@ -205,7 +227,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         job = Job(kind, display_name(file.filename, default_name), folder, settings.job_timeout_s)
         try:
             upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits), limits,
-                                                                    job.name))
+                                                                    job.name, kind))
         except UploadError:
             remove_folder(folder)
             raise
@@ -223,18 +245,20 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/api/health", summary="Liveness and load")
+    @app.get("/api/health", summary="Liveness and load", responses={200: {"model": api.Health}, **api.errors()})
     async def health():
         return {"status": "ok", "version": __version__, "model": info.get("name"), "spotting": can_spot,
                 "jobs": store.counts(),
                 "load": {k: {"active": p.active, "capacity": p.capacity} for k, p in pools.items()}}
 
-    @app.get("/api/model", summary="The loaded model and the server's limits")
+    @app.get("/api/model", summary="The loaded model and the server's limits",
+             responses={200: {"model": api.ModelInfo}, **api.errors()})
     async def model():
         return {**info, "spotting": can_spot, "max_upload_mb": settings.max_upload_mb,
                 "result_ttl_s": settings.result_ttl_s}
 
-    @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)")
+    @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)",
+              responses={200: {"model": api.Prediction}, **api.errors(400, 413, 415, 422, 503, 504, 507)})
     async def predict(request: Request,
                       file: Annotated[UploadFile, File(description="a video, or a zip of the clip's numbered frames")],
                       onset: Annotated[int | None, Form(description=_ONSET_HELP)] = None,
@@ -252,7 +276,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             return _error(job.error or "The clip could not be analysed.", job.error_status)
         return {**job.result, "id": job.id, "files": _urls(job, job.result["files"])}
 
-    @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording")
+    @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording",
+              responses={202: {"model": api.JobState}, **api.errors(400, 413, 415, 422, 501, 503)})
     async def recordings(request: Request,
                          file: Annotated[UploadFile, File(description="a video, or a zip of numbered frames")],
                          fps: Annotated[float | None, Form(gt=0, le=MAX_FPS,  # as the spotter: no window else
@@ -279,12 +304,14 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         return {"state": base, "events": f"{base}/events", "result": f"{base}/result",
                 "csv": f"{base}/result?format=csv"}
 
-    @app.get("/api/jobs/{job_id}", summary="A job's state and progress")
+    @app.get("/api/jobs/{job_id}", summary="A job's state and progress",
+             responses={200: {"model": api.JobState}, **api.errors(404)})
     async def job_state(job_id: str):
         job = _job(job_id)
         return {**job.public(), "urls": _job_urls(job)}
 
-    @app.get("/api/jobs/{job_id}/events", summary="A job's progress as server-sent events (text/event-stream)")
+    @app.get("/api/jobs/{job_id}/events", summary="A job's progress as server-sent events (text/event-stream)",
+             response_class=api.EventStream, responses={**api.JOB_EVENTS, **api.errors(404)})
     async def job_events(job_id: str, request: Request):
         job = _job(job_id)
 
@@ -299,17 +326,16 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                     break
                 await asyncio.sleep(0.25)
 
-        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return api.EventStream(stream(), headers={"Cache-Control": "no-cache"})
 
-    @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv")
-    async def job_result(job_id: str, format: str = "json"):
+    @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv",
+             responses={**api.RESULT, **api.errors(404, 409, 422, 504, 507)})  # a failed job's own status, or these
+    async def job_result(job_id: str, format: Literal["json", "csv"] = "json"):
         job = _job(job_id)
         if job.status == "failed":
             return _error(job.error or "The job failed.", job.error_status)
         if not job.ended:
             return _error(f"Job {job.id} is not finished yet ({job.stage}); wait for it at /api/jobs/{job.id}.", 409)
-        if format not in ("json", "csv"):
-            return _error(f"format must be json or csv, got {format[:20]!r}.", 422)
         if format == "csv":
             if job.kind == "clip":
                 text = prediction_csv(job.result, info["classes"])
@@ -322,16 +348,18 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             result["intervals"] = [{**iv, "files": _urls(job, iv.get("files", []))} for iv in result["intervals"]]
         return result
 
-    @app.get("/api/jobs/{job_id}/files/{name}", summary="A picture of a job (PNG)")
+    @app.get("/api/jobs/{job_id}/files/{name}", summary="A picture of a job (PNG)", response_class=api.PNG,
+             responses={**api.PICTURE, **api.errors(404)})
     async def job_file(job_id: str, name: str):
         job = _job(job_id)
         data = job.files.get(name)  # a name from the job's own list: never a path on disk
         if data is None:
             return _error(f"Job {job.id} has no file {name[:80]!r}.", 404)
-        return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        return api.PNG(data, headers={"Cache-Control": "private, max-age=3600"})
 
     @app.delete("/api/jobs/{job_id}", status_code=204,
-                summary="Forget a job and its result; a job still waiting or running is cancelled")
+                summary="Forget a job and its result; a job still waiting or running is cancelled",
+                responses={204: {"description": "forgotten"}, **api.errors(404)})
     async def job_delete(job_id: str):
         if not store.remove(job_id):
             _job(job_id)

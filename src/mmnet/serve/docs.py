@@ -4,7 +4,8 @@ FastAPI's own pages load their scripts from cdn.jsdelivr.net: blank on an offlin
 request to another site from every one that opens them. Here the scripts, style sheet and icon come
 from the ``fastapi-offline`` package (in the serve extra; it ships Swagger UI 5, which reads the
 OpenAPI 3.1 schema FastAPI writes, and ReDoc) under ``/docs-assets``. Without that package both
-pages say how to install it.
+pages say how to install it. ReDoc's script is served with its one image from another site (the
+Redocly logo in its menu, from cdn.redoc.ly) taken out: the browser requests nothing there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import install_hint
@@ -22,6 +23,8 @@ __all__ = ["ASSETS_URL", "docs_assets", "add_docs"]
 
 ASSETS_URL = "/docs-assets"
 _FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")
+# ReDoc's menu shows this logo from Redocly's CDN; an empty data URL fails to decode, and ReDoc then drops the image.
+_REDOC_LOGO = ('src:"https://cdn.redoc.ly/redoc/logo-mini.svg"', 'src:"data:,"')
 # Nothing from another site, even what a script would ask for (Swagger UI's pages need inline scripts and styles).
 DOCS_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
                                            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -53,9 +56,20 @@ def _missing_page(title: str) -> HTMLResponse:
 def add_docs(app: FastAPI) -> None:
     """Add ``/docs`` and ``/redoc`` to ``app`` (created with ``docs_url=None, redoc_url=None``)."""
     assets = docs_assets()
-    if assets is not None:
-        app.mount(ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")
+    redoc_js = f"{ASSETS_URL}/redoc.local.js"
     title = f"{app.title} API"
+    if assets is not None:
+        redoc_script: list[bytes] = []  # read once, at the first request
+
+        @app.get(redoc_js, include_in_schema=False)
+        async def redoc_without_remote_logo():
+            if not redoc_script:
+                redoc_script.append((assets / "redoc.standalone.js").read_text(encoding="utf-8")
+                                    .replace(*_REDOC_LOGO).encode())
+            return Response(redoc_script[0], media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=3600", **DOCS_HEADERS})
+
+        app.mount(ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")  # after that route: it would take it
 
     def page(build) -> HTMLResponse:
         """The page ``build`` makes from the local assets, or the page saying they are missing."""
@@ -75,5 +89,5 @@ def add_docs(app: FastAPI) -> None:
     @app.get("/redoc", include_in_schema=False)
     async def redoc():
         return page(lambda: get_redoc_html(
-            openapi_url=app.openapi_url, title=title, redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+            openapi_url=app.openapi_url, title=title, redoc_js_url=redoc_js,
             redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False))

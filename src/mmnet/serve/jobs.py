@@ -85,8 +85,8 @@ class Job:
         if self.cancelled:
             raise JobCancelled(f"Job {self.id} was deleted.")
         if self.started is not None and time.monotonic() - self.started > self.max_seconds:
-            raise JobTimeout(f"The analysis took longer than this server allows ({self.max_seconds:.0f} s). "
-                             "Send a shorter recording.")
+            raise JobTimeout(f"The analysis took longer than this server allows ({self.max_seconds / 60:g} minutes). "
+                             f"Send a shorter {self.kind}, or ask whoever runs the server to raise --job-timeout.")
         if progress is not None:
             self.progress = min(max(float(progress), 0.0), 1.0)
         if stage is not None:
@@ -184,6 +184,8 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
     except JobCancelled:
         job.files, job.result = {}, None  # nobody can fetch them: the job is no longer in the store
         status, error, code = "failed", f"Job {job.id} was deleted.", 410
+    except JobTimeout as exc:  # the server's limit, not a fault of the upload: 504, as a proxy's time-out
+        status, error, code = "failed", str(exc), 504
     except MMNetError as exc:
         status, error, code = "failed", job.clean_message(str(exc)), exc.status if isinstance(exc, UploadError) else 422
     except MemoryError:

@@ -85,20 +85,23 @@ def _too_large(limit: int) -> str:
             "or ask whoever runs the server to raise --max-upload-mb.")
 
 
-def open_upload(path: Path, limits: UploadLimits, name: str = "upload") -> Upload:
-    """Recognise an upload saved by ``save_upload`` by decoding it; UploadError when it is no clip.
-    ``name`` is the upload's display name, for the conversion the refusal of an animation suggests."""
+def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: str = "clip") -> Upload:
+    """Recognise an upload saved by ``save_upload`` by decoding it; UploadError when it is neither a video
+    nor a zip of frames.
+    ``name`` is the upload's display name, for the conversion the refusal of an animation suggests;
+    ``kind`` ("clip" or "recording") what the client meant to send, as the refusals call it."""
     if zipfile.is_zipfile(path):
-        return _open_zip(path, path.parent / "frames", limits)
+        return _open_zip(path, path.parent / "frames", limits, kind)
     frames, image_format = _image_frames(path)
     if frames > 1:  # the command line's advice for a .gif, found here by content (the name is the client's)
         what = "An animated GIF" if image_format == "GIF" else "An animated image"
         raise UploadError(f"This is an animation of {frames} frames, not a video.{animation_hint(name, what)} Then "
-                          "upload the video, or a zip of the clip's frames.", 415)
+                          f"upload the video, or a zip of the {kind}'s frames.", 415)
     if frames == 1:
-        raise UploadError("This is a single image, not a clip. Upload a video, or a zip of the clip's frames "
-                          "(at least the onset and the apex, numbered in their names, e.g. img1.png, img2.png).", 415)
-    return _open_video(path, limits)
+        needs = "at least the onset and the apex, " if kind == "clip" else ""
+        raise UploadError(f"This is a single image, not a {kind}. Upload a video, or a zip of the {kind}'s frames "
+                          f"({needs}numbered in their names, e.g. img1.png, img2.png).", 415)
+    return _open_video(path, limits, kind)
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
@@ -130,7 +133,7 @@ def _check_pixels(width: int, height: int, what: str, limits: UploadLimits) -> N
                           f"({limits.max_pixels / 1e6:.0f} megapixels). Send smaller frames (face crops).", 413)
 
 
-def _open_video(path: Path, limits: UploadLimits) -> Upload:
+def _open_video(path: Path, limits: UploadLimits, kind: str) -> Upload:
     from ..media import stream_video
 
     video = path.with_name("video" + _video_suffix(path))
@@ -140,7 +143,7 @@ def _open_video(path: Path, limits: UploadLimits) -> Upload:
         first = next(frames)
     except MMNetError:
         raise UploadError("The file is neither a video that can be decoded nor a zip of frames. Upload a video "
-                          "(mp4, avi, mov, mkv, ...) or a zip of the clip's frames.", 415) from None
+                          f"(mp4, avi, mov, mkv, ...) or a zip of the {kind}'s frames.", 415) from None
     finally:
         frames.close()
     height, width = first.image.shape[:2]
@@ -175,7 +178,7 @@ def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _open_zip(path: Path, out: Path, limits: UploadLimits) -> Upload:
+def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -184,18 +187,18 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits) -> Upload:
         entries = archive.infolist()
         if len(entries) > limits.max_zip_entries:
             raise UploadError(f"The zip archive holds {len(entries)} entries; this server accepts at most "
-                              f"{limits.max_zip_entries}. Send a shorter clip.", 413)
-        images, others = _zip_images(entries, limits)
+                              f"{limits.max_zip_entries}. Send a shorter {kind}.", 413)
+        images, others = _zip_images(entries, limits, kind)
         if others:
             shown = ", ".join(f"'{n}'" for n in others[:3]) + (" ..." if len(others) > 3 else "")
             raise UploadError(f"The zip archive holds {len(others)} file(s) that are not frames ({shown}). "
-                              f"Put only the clip's frames in it ({', '.join(IMAGE_SUFFIXES)}).", 415)
+                              f"Put only the {kind}'s frames in it ({', '.join(IMAGE_SUFFIXES)}).", 415)
         if not images:
-            raise UploadError("The zip archive holds no image. Put the clip's frames in it (e.g. img1.png, "
+            raise UploadError(f"The zip archive holds no image. Put the {kind}'s frames in it (e.g. img1.png, "
                               "img2.png, numbered in order).", 415)
         folders = {PurePosixPath(i.filename.replace("\\", "/")).parent for i in images}
         if len(folders) > 1:
-            raise UploadError(f"The zip archive holds frames in {len(folders)} folders; put one clip's frames "
+            raise UploadError(f"The zip archive holds frames in {len(folders)} folders; put one {kind}'s frames "
                               "in one folder (or at the top of the archive).", 415)
         out.mkdir()
         remaining = limits.max_unzipped_bytes
@@ -213,7 +216,8 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits) -> Upload:
     return Upload("frames", out, len(images), *size)
 
 
-def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits) -> tuple[list[zipfile.ZipInfo], list[str]]:
+def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
+                kind: str) -> tuple[list[zipfile.ZipInfo], list[str]]:
     """The image entries of an archive and the names of the other files; UploadError for unsafe entries."""
     images, others, total = [], [], 0
     for info in entries:
@@ -228,7 +232,7 @@ def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits) -> tuple[l
         total += info.file_size
         if total > limits.max_unzipped_bytes:
             raise UploadError(f"The zip archive expands to more than {limits.max_unzipped_bytes / 2**20:.0f} MB; "
-                              "this server accepts less. Send a shorter clip or smaller frames.", 413)
+                              f"this server accepts less. Send a shorter {kind} or smaller frames.", 413)
         if info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
             ratio = info.file_size / max(info.compress_size, 1)
             raise UploadError(f"The zip entry '{info.filename}' expands {ratio:.0f} times; this server refuses "
@@ -236,7 +240,7 @@ def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits) -> tuple[l
         (images if pure.suffix.lower() in IMAGE_SUFFIXES else others).append(info)
     names = [PurePosixPath(i.filename.replace("\\", "/")).name for i in images]
     if len(set(names)) != len(names):
-        raise UploadError("The zip archive holds two frames with the same name; one clip's frames need "
+        raise UploadError(f"The zip archive holds two frames with the same name; one {kind}'s frames need "
                           "distinct names.", 415)
     return images, [i.filename for i in others]
 

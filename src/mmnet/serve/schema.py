@@ -1,0 +1,169 @@
+"""What ``/openapi.json`` says the API answers: the bodies of its answers, their media types, and every
+error status each endpoint can give.
+
+FastAPI would document a 422 of its own shape (``HTTPValidationError``, ``{"detail": [...]}``) on every
+endpoint with a parameter; this server answers every error as ``ErrorBody`` (``{"error", "status"}``).
+``errors(...)`` declares an endpoint's error statuses with that body; ``install_openapi`` takes
+FastAPI's validation schemas out of the document. The answer models list the main fields only
+(``extra="allow"``): they document, they are not used to filter what is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import FastAPI
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ErrorBody", "Prediction", "JobState", "RecordingResult", "Health", "ModelInfo", "EventStream", "PNG",
+           "errors", "install_openapi", "JOB_EVENTS", "PICTURE", "RESULT"]
+
+_MEANING = {
+    400: "a malformed request or an unsafe zip archive",
+    404: "no such job: unknown, deleted, expired or removed to make room (the sentence says which)",
+    409: "the job has not finished yet",
+    413: "an upload over a limit of this server (size, entries, pixels)",
+    415: "a file that is neither a video nor a zip of frames",
+    422: "a clip or recording that cannot be analysed, or a request with a field that is not what it takes",
+    500: "a bug in the server (the details are in its log)",
+    501: "this server cannot spot expressions in long recordings",
+    503: "every worker and queue place is taken: try again later",
+    504: "the analysis took longer than the server's --job-timeout",
+    507: "the analysis ran out of memory",
+}
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorBody(BaseModel):
+    """Every error: a sentence for a person (never a traceback) and the HTTP status."""
+
+    error: str = Field(description="what went wrong and what to do")
+    status: int = Field(description="the HTTP status of the answer")
+
+
+class Prediction(_Open):
+    """A clip's class: the fields of `mmnet predict --json`, plus where its pictures are."""
+
+    source: str = Field(description="the uploaded file's name")
+    onset: int
+    apex: int
+    apex_spotted: bool
+    label: str
+    probabilities: dict[str, float] = Field(description="by class")
+    warning: str | None = Field(None, description="the notes of `warnings`, joined by '; '")
+    warnings: list[str] = []
+    recording_warning: str | None = Field(None, description="the clip looks like a long recording")
+    id: str | None = Field(None, description="the job's id (POST /api/predict only)")
+    files: dict[str, str] = Field(description="picture name -> its URL (onset.png, apex.png, attention.png)")
+
+
+class JobState(_Open):
+    """A job's state; ``urls`` where to follow it and fetch its result."""
+
+    id: str
+    kind: Literal["clip", "recording"]
+    name: str = Field(description="the uploaded file's name")
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float | None = Field(description="0-1, or null when unknown")
+    stage: str
+    error: str | None = Field(None, description="why the job failed")
+    urls: dict[str, str] = Field({}, description="state, events, result, csv")
+
+
+class Interval(_Open):
+    onset: int
+    apex: int
+    offset: int
+    type: Literal["micro", "macro"]
+    score: float | None
+    label: str | None = Field(description="null for a macro-expression or an interval without motion")
+    probabilities: dict[str, float] | None
+    note: str | None = None
+    files: dict[str, str] = Field({}, description="picture name -> its URL")
+
+
+class Curve(BaseModel):
+    frames: list[int]
+    score: list[float | None] = Field(description="null where no motion was measured")
+
+
+class RecordingResult(_Open):
+    """A recording's intervals: the fields of `mmnet spot --json`, plus its curve and pictures."""
+
+    source: str
+    fps: float
+    frames: int
+    intervals: list[Interval]
+    thresholds: dict[str, float | None]
+    notes: list[str] = []
+    curve: Curve | None = Field(None, description="the motion curve, at most 2,000 points")
+    files: dict[str, str] = Field({}, description="timeline.png -> its URL")
+
+
+class Health(_Open):
+    status: Literal["ok"]
+    version: str
+    model: str | None
+    spotting: bool
+    jobs: dict[str, int]
+    load: dict[str, dict[str, int]] = Field(description="clip and recording: active, capacity")
+
+
+class ModelInfo(_Open):
+    classes: list[str]
+    image_size: int
+    caption: str = Field(description="the caption under every attention figure")
+    spotting: bool
+    max_upload_mb: float
+    result_ttl_s: float
+
+
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
+
+
+class PNG(Response):
+    media_type = "image/png"
+
+
+def errors(*codes: int) -> dict:
+    """The ``responses`` entries of these error statuses, and 500 (a bug can happen anywhere), as ErrorBody."""
+    return {code: {"description": _MEANING[code],
+                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+            for code in sorted({*codes, 500})}
+
+
+JOB_EVENTS = {200: {"description": "one event per change of the job, until it ends: `data: <the job's state as "
+                                   "JSON>` (as GET /api/jobs/{id})",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+PICTURE = {200: {"description": "the picture", "content": {"image/png": {"schema": {"type": "string",
+                                                                                   "format": "binary"}}}}}
+RESULT = {200: {"description": "a clip's prediction or a recording's intervals (JSON), or with ?format=csv their CSV",
+                "model": Prediction | RecordingResult,
+                "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` document ErrorBody, never FastAPI's validation error (which this server never sends)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            schemas["ErrorBody"] = ErrorBody.model_json_schema()
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    for code in [c for c, r in responses.items() if "HTTPValidationError" in str(r)]:
+                        del responses[code]  # added by FastAPI where an endpoint takes no field that can fail
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi

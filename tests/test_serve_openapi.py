@@ -1,0 +1,116 @@
+"""/openapi.json says what the server answers (every error as {"error", "status"}, the media types it sends;
+``serve_helpers.local_client`` checks each answer of the other serve tests against it), and the server answers
+only requests that name it as this computer does (no DNS rebinding)."""
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("av")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
+
+ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+@pytest.fixture(scope="module")
+def client(predictor):
+    with local_client(create_app(predictor, spotter=fake_spotter()), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def schema(client):
+    return client.get("/openapi.json").json()
+
+
+def test_every_error_is_documented_as_the_error_body_the_server_sends(schema):
+    assert schema["components"]["schemas"]["ErrorBody"]["required"] == ["error", "status"]
+    assert "HTTPValidationError" not in str(schema) and "ValidationError" not in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            errors = {code: r for code, r in operation["responses"].items() if int(code) >= 400}
+            assert "500" in errors, (method, path)
+            for code, response in errors.items():
+                assert response["content"] == {"application/json": {"schema": ERROR_BODY}}, (method, path, code)
+
+
+@pytest.mark.parametrize("method, path, codes", [
+    ("post", "/api/predict", {"200", "400", "413", "415", "422", "500", "503", "504", "507"}),
+    ("post", "/api/recordings", {"202", "400", "413", "415", "422", "500", "501", "503"}),
+    ("get", "/api/jobs/{job_id}", {"200", "404", "500"}),
+    ("get", "/api/jobs/{job_id}/result", {"200", "404", "409", "422", "500", "504", "507"}),
+    ("delete", "/api/jobs/{job_id}", {"204", "404", "500"}),
+])
+def test_each_endpoint_declares_the_statuses_it_answers(schema, method, path, codes):
+    assert set(schema["paths"][path][method]["responses"]) == codes
+
+
+def test_media_types_and_bodies_are_those_sent(schema, client):
+    paths = schema["paths"]
+    assert list(paths["/api/jobs/{job_id}/events"]["get"]["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert list(paths["/api/jobs/{job_id}/files/{name}"]["get"]["responses"]["200"]["content"]) == ["image/png"]
+    result = paths["/api/jobs/{job_id}/result"]["get"]
+    assert set(result["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    assert [p["schema"]["enum"] for p in result["parameters"] if p["name"] == "format"] == [["json", "csv"]]
+    components = schema["components"]["schemas"]
+    assert {"id", "status", "progress", "stage", "urls"} <= set(components["JobState"]["properties"])
+    assert {"label", "probabilities", "onset", "apex", "files"} <= set(components["Prediction"]["properties"])
+    assert {"intervals", "fps", "curve", "files"} <= set(components["RecordingResult"]["properties"])
+    for path, operation in (("/api/predict", "post"), ("/api/health", "get"), ("/api/model", "get")):
+        assert paths[path][operation]["responses"]["200"]["content"]["application/json"]["schema"] != {}, path
+
+    # what the server sends for them, checked against the schema by local_client
+    video = mp4_bytes(synth_frames())
+    clip = client.post("/api/predict", files={"file": ("c.mp4", video)}).json()
+    assert client.get(clip["files"]["apex.png"]).headers["content-type"] == "image/png"
+    assert client.get(f"/api/jobs/{clip['id']}/result?format=csv").headers["content-type"].startswith("text/csv")
+    wrong = client.get(f"/api/jobs/{clip['id']}/result?format=xml")
+    assert wrong.status_code == 422 and "format: must be json or csv" in wrong.json()["error"], wrong.text
+    job = client.post("/api/recordings", files={"file": ("r.mp4", video)}).json()
+    with client.stream("GET", job["urls"]["events"]) as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+    assert client.get("/api/jobs/nope/files/x.png").status_code == 404
+    assert client.delete("/api/jobs/nope").status_code == 404
+
+
+def test_an_undeclared_answer_is_caught(schema, client):
+    from tests.serve_helpers import assert_documented
+
+    answer = client.get("/api/health")
+    answer.status_code = 409
+    with pytest.raises(AssertionError, match="does not declare"):
+        assert_documented(schema, answer)
+
+
+def test_requests_naming_another_host_are_refused(predictor):
+    with TestClient(create_app(predictor), base_url="http://localhost") as c:  # the default: 127.0.0.1
+        assert c.get("/api/health", headers={"Host": "evil.example"}).status_code == 400
+        assert c.get("/", headers={"Host": "evil.example:8000"}).status_code == 400
+        for host in ("localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000"):
+            assert c.get("/api/health", headers={"Host": host}).status_code == 200, host
+        assert c.get("/").status_code == 200 and c.get("/api/model").status_code == 200
+    settings = ServeSettings(host="192.168.1.5", allowed_hosts=("mmnet.lab.example",))
+    with TestClient(create_app(predictor, settings=settings)) as c:
+        for host, status in (("192.168.1.5:8000", 200), ("mmnet.lab.example", 200), ("evil.example", 400)):
+            assert c.get("/api/health", headers={"Host": host}).status_code == status, host
+    assert ServeSettings(host="0.0.0.0").trusted_hosts == ["*"]  # every interface: every name, unless told
+    assert "evil.example" not in ServeSettings(host="::", allowed_hosts=("mmnet.lab.example",)).trusted_hosts
+
+
+def test_serve_passes_host_and_allowed_hosts_to_the_app(checkpoint, monkeypatch):
+    import uvicorn
+
+    from mmnet.cli import main
+    from mmnet.commands import serve
+
+    served = []
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
+    assert main(["serve", "--checkpoint", str(checkpoint), "--allowed-host", "mmnet.lab.example"]) == 0
+    with TestClient(served[0]) as c:
+        for host, status in (("mmnet.lab.example", 200), ("127.0.0.1:8000", 200), ("evil.example", 400)):
+            assert c.get("/api/health", headers={"Host": host}).status_code == status, host
