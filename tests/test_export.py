@@ -68,6 +68,16 @@ def test_parity_on_real_preprocessing(tmp_path, small):
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
 
 
+def test_parity_sees_a_model_that_differs_from_its_export(tmp_path):
+    torch.manual_seed(0)
+    model = make_checkpoint(tmp_path / "ckpt")
+    path = export_onnx(model, tmp_path / "m.onnx")
+    assert onnx_parity(model, path) <= 1e-4
+    with torch.no_grad():
+        model.head.bias.add_(0.5)  # the export keeps the old weights
+    assert onnx_parity(model, path) > 1e-2
+
+
 def test_metadata(small):
     _, model, info, path = small
     meta = read_onnx_metadata(path)

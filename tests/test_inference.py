@@ -266,13 +266,43 @@ def test_cli_video_and_its_frames_named_by_index_agree(tmp_path, checkpoint, cap
     assert "numbered 0..15, 16 frames" in capsys.readouterr().err
 
 
-def test_cli_fast_gives_the_same_probabilities(tmp_path, checkpoint, capsys):
+def batchnorms(model: torch.nn.Module) -> int:
+    return sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+
+
+def test_fast_cpu_predictor_runs_a_folded_copy(checkpoint, predictor):
+    fast = Predictor.from_checkpoint(checkpoint, fast_cpu=True)
+    assert batchnorms(predictor.model) > 0 and batchnorms(fast.model) == 0  # BN folded into the convolutions
+    onset, apex = synthetic_clip(10, 4)[0], synthetic_clip(10, 4)[4]
+    np.testing.assert_allclose(fast.predict_frames([onset], [apex]), predictor.predict_frames([onset], [apex]),
+                               atol=1e-5)
+
+
+def test_cli_fast_gives_the_same_probabilities(tmp_path, checkpoint, capsys, monkeypatch):
+    import mmnet.infer.predictor as predictor_module
+
+    copies, models = [], []  # what fast_cpu_copy made; the model each command's predictor ran
+    real_copy, real_load = predictor_module.fast_cpu_copy, Predictor.from_checkpoint.__func__
+
+    def counted_copy(*args, **kwargs):
+        copies.append(real_copy(*args, **kwargs))
+        return copies[-1]
+
+    def recorded_load(cls, *args, **kwargs):
+        loaded = real_load(cls, *args, **kwargs)
+        models.append(loaded.model)
+        return loaded
+
+    monkeypatch.setattr(predictor_module, "fast_cpu_copy", counted_copy)
+    monkeypatch.setattr(Predictor, "from_checkpoint", classmethod(recorded_load))
     write_frames(tmp_path / "clip", synthetic_clip(10, 4))
     rows = []
     for extra in ([], ["--fast"]):
         assert main(["predict", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--json", *extra]) == 0
         (row,) = json.loads(capsys.readouterr().out)
         rows.append(row)
+    assert len(copies) == 1  # --fast only
+    assert batchnorms(models[0]) > 0 and batchnorms(models[1]) == 0
     exact, fast = rows
     assert exact["label"] == fast["label"]
     np.testing.assert_allclose([fast["probabilities"][c] for c in CLASSES],

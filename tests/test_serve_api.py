@@ -242,15 +242,22 @@ def test_upload_size_limit(predictor, clip_mp4):
         assert leftovers(c) == []
 
 
-def test_recordings_without_spotter_say_not_available(predictor, clip_mp4, monkeypatch):
-    import mmnet.serve.app as app_module
+def test_recordings_without_the_face_extra_say_what_to_install(predictor, clip_mp4, monkeypatch):
+    import importlib.util
 
-    monkeypatch.setattr(app_module, "spotting_available", lambda: False)
-    monkeypatch.setattr("mmnet.serve.spotting.spotting_available", lambda: False)
+    from mmnet.serve.spotting import spotting_available
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "dlib" else real_find_spec(name, *a))
+    assert not spotting_available()
     with client_for(predictor) as c:
         assert c.get("/api/health").json()["spotting"] is False
         r = c.post("/api/recordings", files={"file": ("rec.mp4", clip_mp4)})
-        assert_person_readable(r, 501, "not available in this version")
+        assert_person_readable(r, 501, "spotting is not available", "dlib", 'pip install -e ".[face]"')
+        assert c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)}).status_code == 200  # clips still work
+    with client_for(predictor, spotter=fake_spotter()) as c:  # a spotter given needs no face extra
+        assert c.get("/api/health").json()["spotting"] is True
 
 
 @pytest.mark.slow

@@ -21,8 +21,10 @@ from tests.serve_helpers import LiveServer, make_checkpoint, mp4_bytes, synth_fr
 
 REQUESTS = 200
 CONCURRENT = 4
-RSS_GROWTH_MB = 60  # after a warm-up round; a leak of one clip's upload or figure per request is far more
-TIME_LIMIT_S = 240
+# A functional leak guard, not a memory benchmark: a generous bound on growth after a warm-up round, so that
+# allocator noise never trips it; it catches what piles up per request (a kept matplotlib figure, a thread pool
+# or a model copy per request), not a leak of a few kilobytes.
+RSS_GROWTH_MB = 60
 
 
 def rss_mb() -> float:
@@ -56,13 +58,12 @@ def test_server_stays_up_and_flat_under_load(tmp_path):
         round_of(20)  # warm-up: allocator pools, matplotlib, thread pools
         gc.collect()
         before = rss_mb()
-        t0 = time.monotonic()
+        t0 = time.monotonic()  # printed only: speed belongs to the benchmarks
         answers = round_of(REQUESTS)
         seconds = time.monotonic() - t0
         gc.collect()
         after = rss_mb()
         assert [got for got, _ in answers] == [want for _, want in answers]
-        assert seconds < TIME_LIMIT_S
         assert client.get("/api/health").json()["status"] == "ok"
         assert list(app.state.root.iterdir()) == []
         assert sum(app.state.store.counts().values()) <= settings.max_kept

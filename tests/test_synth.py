@@ -11,6 +11,7 @@ from PIL import Image
 
 from mmnet import synth
 from mmnet.cli import main
+from mmnet.data import load_dataset
 from mmnet.errors import ConfigError
 from mmnet.synth.motion import displacement_field, parse_aus, render_clip
 
@@ -204,10 +205,6 @@ def test_cli_writes_a_set_and_refuses_a_used_folder(tmp_path, capsys):
 
 
 def test_casme2_loader_reads_the_synthetic_set(tiny_root):
-    try:
-        from mmnet.data import load_dataset
-    except ImportError:
-        pytest.skip("mmnet.data.load_dataset is not written yet")
     loaded = load_dataset("casme2", tiny_root)
     assert not loaded.errors, loaded.errors
     rows = synth.read_annotations(tiny_root)

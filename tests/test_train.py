@@ -34,6 +34,7 @@ def _read(path: Path) -> str:
     return path.read_text()
 
 
+@pytest.mark.slow
 def test_run_folder_is_complete(synth_root, tmp_path):
     report = run_experiment(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
     run = tmp_path / "run"
@@ -60,6 +61,7 @@ def test_run_folder_is_complete(synth_root, tmp_path):
     assert _read(run / "report.json") == before
 
 
+@pytest.mark.slow
 def test_cache_is_reused_and_invalidated(synth_root, tmp_path):
     run_experiment(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "a", progress=False)
     caches = sorted((tmp_path / "cache").glob("frames-*.npy"))
@@ -143,6 +145,7 @@ def _first_clip(root: Path) -> Path:
     return sorted((root / "Cropped" / "sub01").iterdir())[0]
 
 
+@pytest.mark.slow
 def test_missing_apex_frame_names_the_sample(broken_root, tmp_path):
     from mmnet.data import load_dataset
 
@@ -161,6 +164,7 @@ def test_missing_apex_frame_names_the_sample(broken_root, tmp_path):
     assert sample.sample_id in _read(tmp_path / "near" / "frame_notes.csv")
 
 
+@pytest.mark.slow
 def test_unreadable_frame_names_the_sample(broken_root, tmp_path):
     from mmnet.data import load_dataset
 
@@ -181,6 +185,7 @@ def test_missing_root_is_a_clear_cli_error(tmp_path, capsys):
     assert "nowhere" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_optical_flow_main_input(synth_root, tmp_path):
     pytest.importorskip("cv2")
     report = run_experiment(_cfg(synth_root, tmp_path, "model.main_input=flow", "data.flow_method=dis",
@@ -208,6 +213,7 @@ def test_memory_format_follows_device_and_precision(monkeypatch):
     assert resolve_memory_format("contiguous", cuda, "bf16") == torch.contiguous_format
 
 
+@pytest.mark.slow
 def test_training_results_do_not_depend_on_memory_format(tmp_path):
     """Layout is a speed setting only: both layouts give the same predictions on CPU."""
     import numpy as np
@@ -270,6 +276,7 @@ def test_resume_state_keeps_the_cuda_random_state_on_cuda(monkeypatch):
     assert len(restored) == 1
 
 
+@pytest.mark.slow
 def test_a_moved_dataset_resumes_without_retraining_finished_folds(synth_root, tmp_path):
     """The same frames in another folder (a cluster's mount, a copy without file times) are the same data."""
     import shutil
@@ -290,6 +297,7 @@ def test_a_moved_dataset_resumes_without_retraining_finished_folds(synth_root, t
     assert yaml.safe_load((run / "config.yaml").read_text())["data"]["root"] == str(moved)
 
 
+@pytest.mark.slow
 def test_resuming_on_changed_data_is_refused(synth_root, tmp_path):
     """Folds trained on the old frames or labels must not be pooled with folds trained on new ones."""
     import shutil
@@ -370,6 +378,7 @@ def test_a_fold_start_clears_stale_temporaries_and_a_finished_fold_is_not_traine
     assert run_fold(task, progress=False) == done == json.loads((task.fold_dir / "done.json").read_text())
 
 
+@pytest.mark.slow
 def test_seeds_may_be_added_to_a_run_not_removed(synth_root, tmp_path):
     from mmnet.errors import ConfigError
 

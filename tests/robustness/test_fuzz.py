@@ -113,37 +113,67 @@ def _check_finite(values) -> None:
             _check_finite(v)
 
 
+# Valid items that must load to their value, so that a loader refusing everything fails the fuzzers below.
+KNOWN_VALID = [("train.epochs", "3", 3), ("train.lr", "0.5", 0.5), ("data.on_bad_sample", "skip", "skip"),
+               ("augment.crop_padding", "4", 4), ("seeds", "[1, 2]", [1, 2])]
+
+
+def _value(cfg, key: str):
+    for name in key.split("."):
+        cfg = getattr(cfg, name)
+    return cfg
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_fuzz_set_values(seed):
+    for key, text, value in KNOWN_VALID:
+        assert _value(load_config(None, [f"{key}={text}"]), key) == value
     rng = random.Random(1000 + seed)
     keys = _keys()
+    accepted = 0
     for _ in range(80):
         items = [f"{rng.choice(keys)}={rng.choice(VALUES)}" for _ in range(rng.randint(1, 3))]
         try:
             cfg = load_config(None, items)
         except MMNetError:
             continue
+        accepted += 1
         _check_finite(config_to_dict(cfg))
+    assert accepted > 0  # the fuzz reached configs that load, not only refusals
 
 
 def test_fuzz_set_values_on_the_command_line(tmp_path, capsys):
-    """Through the CLI every case ends in exit code 2 and one `error:` line (the root does not exist)."""
+    """Through the CLI every case ends in exit code 3 and one `error:` line: a refused value, or, for an accepted
+    one, the missing dataset root."""
     rng = random.Random(7)
     keys = _keys()
-    for _ in range(40):
-        item = f"{rng.choice(keys)}={rng.choice(VALUES)}"
-        code, out, err = cli(capsys, "train", "--root", tmp_path / "missing", "--out", tmp_path / "run",
-                             "--set", item)
+    items = [f"{key}={text}" for key, text, _ in KNOWN_VALID]
+    items += [f"{rng.choice(keys)}={rng.choice(VALUES)}" for _ in range(40)]
+    root = tmp_path / "missing"
+    accepted = []
+    for item in items:
+        code, out, err = cli(capsys, "train", "--root", root, "--out", tmp_path / "run", "--set", item)
         assert code == 3 and err.startswith("error: ") and "Traceback" not in err, (item, err)
+        if f"root '{root}' is missing" in err:  # the config was accepted; the data are what is missing
+            accepted.append(item)
+    assert accepted[:len(KNOWN_VALID)] == items[:len(KNOWN_VALID)]
+    assert len(accepted) > len(KNOWN_VALID)  # random items were accepted too
 
 
 # -- YAML config files --------------------------------------------------------------------------------
+
+def _yaml_item(key: str, text: str) -> str:
+    """``section.name=value`` as YAML lines."""
+    *section, name = key.split(".")
+    return f"{section[0]}:\n  {name}: {text}\n" if section else f"{name}: {text}\n"
+
 
 def _random_yaml(rng: random.Random) -> str:
     pieces = [
         lambda: f"{rng.choice(list(_SECTIONS) + ['seeds', 'x'])}:\n  {rng.choice(_keys()).split('.')[-1]}: "
                 f"{rng.choice(VALUES)}\n",
         lambda: f"seeds: {rng.choice(VALUES)}\n",
+        lambda: _yaml_item(*rng.choice(KNOWN_VALID)[:2]),
         lambda: "!!python/object/apply:os.system ['echo hacked']\n",
         lambda: "train: !!binary aGVsbG8=\n",
         lambda: "model: &m {a: *m}\n",
@@ -160,7 +190,12 @@ def _random_yaml(rng: random.Random) -> str:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_fuzz_yaml_configs(tmp_path, seed):
+    valid = tmp_path / "valid.yaml"
+    valid.write_text("train:\n  epochs: 3\n  lr: 0.5\ndata:\n  on_bad_sample: skip\nseeds: [1, 2]\n")
+    cfg = load_config(valid)
+    assert (cfg.train.epochs, cfg.train.lr, cfg.data.on_bad_sample, cfg.seeds) == (3, 0.5, "skip", [1, 2])
     rng = random.Random(2000 + seed)
+    accepted = 0
     for case in range(40):
         path = tmp_path / f"c{case}.yaml"
         text = _random_yaml(rng)
@@ -169,4 +204,6 @@ def test_fuzz_yaml_configs(tmp_path, seed):
             cfg = load_config(path)
         except MMNetError:
             continue
+        accepted += 1
         _check_finite(config_to_dict(cfg))
+    assert accepted > 0  # the fuzz reached configs that load, not only refusals

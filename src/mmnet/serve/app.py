@@ -286,7 +286,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         """Answers 202 with the job's id at once; follow it at `/api/jobs/{id}` or `/api/jobs/{id}/events`,
         then fetch `/api/jobs/{id}/result`. 503 when every worker and queue place is taken."""
         if not can_spot:
-            require_spotting()  # the adapter's "not available in this version" (501)
+            require_spotting()  # 501 naming the face extra to install
         with pools["recording"].slot() as slot:
             job, upload = await _receive(request, file, "recording", "recording")
             if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option

@@ -28,8 +28,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..errors import MMNetError
+from ..errors import MMNetError, PreprocessError
 from ..infer.recordings import spot_and_classify
+from ..preprocess.face import require_face_extra
 
 __all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "check_spot_result",
            "downsample_curve", "MAX_CURVE_POINTS"]
@@ -38,22 +39,29 @@ MAX_CURVE_POINTS = 2000
 
 
 class SpottingUnavailable(MMNetError, RuntimeError):
-    """This version of mmnet has no long-video spotter."""
+    """Long-video spotting cannot run here: the face extra it needs is not installed."""
 
 
-_UNAVAILABLE = ("Long-video spotting is not available in this version of mmnet. Upload a short clip (a video or a "
-                "zip of its frames) to classify it instead.")
+def _missing_face_extra() -> str | None:
+    """What ``spot_recording`` lacks here (its faces are aligned with dlib, its flow is OpenCV's), or None."""
+    try:
+        require_face_extra()
+    except PreprocessError as e:
+        return str(e)
+    return None
 
 
 def spotting_available() -> bool:
-    """Whether ``spot_recording`` can run in this version."""
-    return True
+    """Whether ``spot_recording`` can run here: the face extra (OpenCV, dlib, the landmark model) is installed."""
+    return _missing_face_extra() is None
 
 
 def require_spotting() -> None:
-    """SpottingUnavailable when this version has no long-video spotter."""
-    if not spotting_available():
-        raise SpottingUnavailable(_UNAVAILABLE)
+    """SpottingUnavailable, naming what is missing and the extra to install, when spotting cannot run here."""
+    missing = _missing_face_extra()
+    if missing is not None:
+        raise SpottingUnavailable(f"Long-video spotting is not available on this server. {missing}. "
+                                  "Upload a short clip (a video or a zip of its frames) to classify it instead.")
 
 
 def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, draw: int = 0) -> dict:

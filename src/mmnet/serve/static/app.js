@@ -49,7 +49,7 @@ async function loadModel() {
   if (!model.spotting) {
     $("mode-recording").disabled = true;
     $("spotting-note").hidden = false;
-    $("spotting-note").textContent = "Finding expressions in long recordings is not available in this version.";
+    $("spotting-note").textContent = "Finding expressions in long recordings is not available on this server: it needs mmnet's face extra.";
   }
 }
 
