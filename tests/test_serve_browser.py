@@ -206,11 +206,10 @@ def start_slow_recording(page, path):
     """Upload a recording spotted slowly and wait until its job runs: the job's id."""
     path.write_bytes(mp4_bytes(synth_frames(n=SLOW_FRAMES, apex=10, size=(96, 112), seed=3)))
     page.check("input[name=mode][value=recording]")
-    page.set_input_files("#file", str(path))
+    with page.expect_response("**/api/recordings") as posted:
+        page.set_input_files("#file", str(path))
     running(page)
-    job_id = page.evaluate("sessionStorage.getItem('mmnet-job')")
-    assert job_id
-    return job_id
+    return posted.value.json()["id"]
 
 
 def job_status(server, job_id):
@@ -238,6 +237,7 @@ def test_a_new_upload_stops_following_the_previous_job(page, server, tmp_path):
 
 def test_cancel_and_reload_a_running_recording(page, server, tmp_path):
     job_id = start_slow_recording(page, tmp_path / "slow.mp4")
+    assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id  # kept over a reload
     page.reload()  # the page follows the job again
     running(page)
     assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id
