@@ -24,6 +24,7 @@ from tests.serve_helpers import (  # noqa: E402
     local_client,
     make_checkpoint,
     mp4_bytes,
+    recording_done,
     synth_frames,
     zip_bytes,
 )
@@ -216,6 +217,24 @@ def test_client_file_names_are_shown_never_used(client, clip_mp4):
     r = client.post("/api/predict", files={"file": ("../../etc/evil<script>.mp4", clip_mp4)})
     assert r.status_code == 200 and r.json()["source"] == "evilscript.mp4"
     assert leftovers(client) == []
+
+
+def test_display_names_decode_what_browsers_percent_encode():
+    from mmnet.serve.uploads import display_name
+
+    # a browser sends '"', CR and LF of a file name as %22, %0D, %0A (then filtered as any name); nothing else
+    assert display_name("my %22best%22 clip.mp4") == "my best clip.mp4"
+    assert display_name("a%0D%0Ab%0d%0a.mp4") == "ab.mp4"
+    assert display_name("50%25 %41%2F.mp4") == "50%25 %41%2F.mp4"
+
+
+def test_the_csv_download_is_named_after_the_upload(client, clip_mp4, frames):
+    got = client.post("/api/predict", files={"file": ("séance 1.mp4", clip_mp4)}).json()
+    header = client.get(f"/api/jobs/{got['id']}/result?format=csv").headers["content-disposition"]
+    assert header == "attachment; filename=\"s_ance 1.csv\"; filename*=UTF-8''s%C3%A9ance%201.csv"
+    job = recording_done(client, mp4_bytes(frames), name="long.mp4")
+    header = client.get(job["urls"]["csv"]).headers["content-disposition"]
+    assert header == "attachment; filename=\"long.csv\"; filename*=UTF-8''long.csv"
 
 
 def test_request_problems_are_json(client):

@@ -2,8 +2,13 @@
 upload a synthetic clip, see the class and the attention figure; a bad upload shows an error;
 a recording shows the timeline and a clicked interval. Skips when chromium or Playwright is absent."""
 
+import json
 import os
+import re
 import shutil
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +29,24 @@ from tests.serve_helpers import CLASSES, LiveServer, fake_spotter, make_checkpoi
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "serve-page.png"
 TIMEOUT_MS = 60_000
+SLOW_FRAMES = 20  # a recording of this many frames is spotted slowly: 2 s a frame, until `released` is set
+released = threading.Event()
 
 
 def spotter_with_timeline():
-    """The stand-in spotter, also drawing a timeline figure as the server's own spotter does."""
+    """The stand-in spotter, also drawing a timeline figure as the server's own spotter does; slow on a recording
+    of SLOW_FRAMES frames, for a job to be replaced, cancelled or followed over a reload while it runs."""
     from mmnet.serve.analysis import png
 
     inner = fake_spotter()
 
-    def spot(path, **kwargs):
-        return {**inner(path, **kwargs), "timeline": png(np.full((40, 120, 3), 200, np.uint8))}
+    def spot(path, progress=None, **kwargs):
+        def slowly(done, total):
+            if total == SLOW_FRAMES:
+                released.wait(2.0)
+            progress(done, total)  # raises once the job is deleted: its worker is free
+
+        return {**inner(path, progress=slowly, **kwargs), "timeline": png(np.full((40, 120, 3), 200, np.uint8))}
 
     return spot
 
@@ -65,7 +78,7 @@ def page(browser, server):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(server.url + "/")
-    page.wait_for_function("document.getElementById('model-text').textContent.includes('classes')")
+    sync_api.expect(page.locator("#model-text")).to_contain_text("classes")  # a locator: the page's CSP forbids eval
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
@@ -134,6 +147,9 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
     # the JSON and CSV are the whole recording's, named after it, whichever interval is shown
     assert page.get_attribute("#dl-json", "download") == "session.json"
     assert page.get_attribute("#dl-csv", "download") == "session.csv"
+    with page.expect_download() as csv_download:  # the name the browser saves, whatever the server's header says
+        page.click("#dl-csv")
+    assert csv_download.value.suggested_filename == "session.csv"
     timeline_link = page.locator("#dl-png a[download='session-timeline.png']")
     assert timeline_link.count() == 1
     fetched = page.evaluate("fetch(document.querySelector(\"#dl-png a[download='session-timeline.png']\").href)"
@@ -148,6 +164,109 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
     names = [a.get_attribute("download") for a in page.locator("#dl-png a").all()]
     assert names == ["session-timeline.png", "session-interval-1-attention.png"]
     page.screenshot(path=str(tmp_path / "serve-recording.png"), full_page=True)
+
+
+def test_the_page_works_from_the_keyboard(page, tmp_path):
+    recording = tmp_path / "keys.mp4"
+    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    assert page.locator("#mode legend").count() == 1
+    assert page.get_by_role("progressbar", name="Progress of the analysis", include_hidden=True).count() == 1
+    assert page.eval_on_selector("#file", "input => input.tabIndex") == -1  # the drop zone is the control
+    page.check("input[name=mode][value=recording]")
+    page.focus("input[name=mode][value=recording]")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "drop"
+    # Enter opens the file dialogue (counted here rather than opened: Playwright's file chooser event is flaky)
+    page.evaluate("document.getElementById('file').addEventListener('click', (e) => {"
+                  " e.preventDefault(); window.fileDialogues = (window.fileDialogues || 0) + 1; })")
+    page.keyboard.press("Enter")
+    page.keyboard.press(" ")
+    assert page.evaluate("window.fileDialogues") == 2
+    page.set_input_files("#file", str(recording))
+    page.wait_for_selector("#intervals tbody tr", timeout=TIMEOUT_MS)
+    rows = page.locator("#intervals tbody tr")
+    assert rows.nth(0).get_attribute("aria-selected") == "true"
+    rows.nth(0).focus()
+    page.keyboard.press("Tab")  # to the second row
+    page.keyboard.press("Enter")
+    sync_api.expect(page.locator("#interval-detail h3")).to_have_text(re.compile("^Interval 2"))
+    assert [rows.nth(k).get_attribute("aria-selected") for k in range(2)] == ["false", "true"]
+    page.locator("#timeline rect.interval").nth(0).focus()  # a band of the timeline, by Space
+    page.keyboard.press(" ")
+    sync_api.expect(page.locator("#interval-detail h3")).to_have_text(re.compile("^Interval 1"))
+    assert rows.nth(0).get_attribute("aria-selected") == "true"
+
+
+def running(page):
+    """Wait until the page shows a recording's job running."""
+    sync_api.expect(page.locator("#progress-text")).to_have_text(re.compile("^spotting"), timeout=TIMEOUT_MS)
+
+
+def start_slow_recording(page, path):
+    """Upload a recording spotted slowly and wait until its job runs: the job's id."""
+    path.write_bytes(mp4_bytes(synth_frames(n=SLOW_FRAMES, apex=10, size=(96, 112), seed=3)))
+    page.check("input[name=mode][value=recording]")
+    with page.expect_response("**/api/recordings") as posted:
+        page.set_input_files("#file", str(path))
+    running(page)
+    return posted.value.json()["id"]
+
+
+def job_status(server, job_id):
+    """The job's status on the server, or the sentence of its 404."""
+    try:
+        with urllib.request.urlopen(f"{server.url}/api/jobs/{job_id}") as answer:
+            return json.load(answer)["status"]
+    except urllib.error.HTTPError as gone:
+        return json.load(gone)["error"]
+
+
+def test_a_new_upload_stops_following_the_previous_job(page, server, tmp_path):
+    old = start_slow_recording(page, tmp_path / "slow.mp4")
+    recording = tmp_path / "next.mp4"
+    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    page.set_input_files("#file", str(recording))
+    # one worker for recordings: the new job runs only once the old one is deleted, not 40 s later
+    page.wait_for_selector("#timeline rect.interval", timeout=20_000)
+    assert "next.mp4" in page.inner_text("#result-name")
+    assert job_status(server, old) == f"Job {old} was deleted."
+    page.wait_for_timeout(2500)  # the old job's events, had they still been followed, would have come by now
+    assert "next.mp4" in page.inner_text("#result-name") and page.is_hidden("#progress")
+    assert page.locator("#timeline rect.interval").count() == 2
+
+
+def test_cancel_and_reload_a_running_recording(page, server, tmp_path):
+    job_id = start_slow_recording(page, tmp_path / "slow.mp4")
+    assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id  # kept over a reload
+    page.reload()  # the page follows the job again
+    running(page)
+    assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_selector("#note:not([hidden])")
+    assert page.inner_text("#note").startswith("Cancelled")
+    assert page.is_hidden("#progress") and page.is_hidden("#error") and page.is_hidden("#result")
+    assert page.evaluate("sessionStorage.getItem('mmnet-job')") is None
+    assert job_status(server, job_id) == f"Job {job_id} was deleted."
+    page.evaluate(f"sessionStorage.setItem('mmnet-job', '{job_id}')")  # a reload after the job is gone says so
+    page.reload()
+    page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+    assert f"Job {job_id} was deleted." in page.inner_text("#error")
+
+
+def test_a_reload_shows_the_result_of_the_job_it_followed(page, tmp_path):
+    job_id = start_slow_recording(page, tmp_path / "slow.mp4")
+    page.reload()
+    running(page)
+    released.set()  # the job finishes while the reloaded page follows it
+    try:
+        page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
+    finally:
+        released.clear()
+    assert "slow.mp4" in page.inner_text("#result-name") and page.is_hidden("#progress")
+    page.evaluate(f"sessionStorage.setItem('mmnet-job', '{job_id}')")  # a job done before the reload: its result
+    page.reload()
+    page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
+    assert "slow.mp4" in page.inner_text("#result-name")
 
 
 @pytest.mark.parametrize("path, operation", [("/docs", ".opblock-summary-path"), ("/redoc", "[id^='operation/']")])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import tempfile
 import threading
 from contextlib import asynccontextmanager
@@ -45,7 +46,7 @@ from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, P
 from .limits import BodyLimit
 from .messages import for_web
 from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
-from .uploads import UploadError, UploadLimits, display_name, open_upload, remove_folder, save_upload
+from .uploads import UploadError, UploadLimits, attachment, display_name, open_upload, remove_folder, save_upload
 
 __all__ = ["ServeSettings", "create_app", "STATIC"]
 
@@ -341,8 +342,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 text = prediction_csv(job.result, info["classes"])
             else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer
                 text = intervals_csv(job.result["intervals"], info["classes"])
-            return Response(text, media_type="text/csv",
-                            headers={"Content-Disposition": f'attachment; filename="{job.id}.csv"'})
+            base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
+            return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv")})
         result = {**job.result, "files": _urls(job, job.result.get("files", []))}
         if job.kind == "recording":
             result["intervals"] = [{**iv, "files": _urls(job, iv.get("files", []))} for iv in result["intervals"]]

@@ -11,21 +11,26 @@ image is opened with Pillow and its pixel count checked. Anything else must deco
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+from urllib.parse import quote
 
 from ..errors import MMNetError
 from ..media import IMAGE_SUFFIXES, animation_hint
 
-__all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "open_upload", "display_name", "remove_folder"]
+__all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "open_upload", "display_name", "attachment",
+           "remove_folder"]
 
 CHUNK = 1 << 20
 # Files that archivers and desktops add beside the frames; skipped, never treated as frames.
 _JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+# What browsers percent-encode in a multipart file name (the HTML form encoding): '"', CR and LF, nothing else.
+_BROWSER_ESCAPES = re.compile("%(22|0D|0A)", re.IGNORECASE)
 
 
 class UploadError(MMNetError, ValueError):
@@ -60,9 +65,17 @@ class Upload:
 
 def display_name(filename: str | None, default: str = "upload") -> str:
     """The client's file name, for display only: its last component, printable, at most 80 characters."""
-    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    filename = _BROWSER_ESCAPES.sub(lambda m: chr(int(m.group(1), 16)), filename or "")
+    name = PurePosixPath(filename.replace("\\", "/")).name
     name = "".join(c for c in name if c.isprintable() and c not in "<>\"'`")[:80]
     return name or default
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition header saving a download as ``filename``: RFC 5987's UTF-8 form for browsers that
+    read it, and an ASCII copy (each other character as "_") for those that do not."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits) -> Path:

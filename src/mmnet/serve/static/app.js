@@ -3,23 +3,14 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                 "#bcbd22", "#7f7f7f"];
 let model = { classes: [] };
 let current = null; // the last result shown: {kind, data, id}
+// The analysis in progress: {xhr, events, timer, jobId}, a new object for each. Its callbacks act only while it is
+// still `run`: a newer upload or Cancel replaces it, and whatever of it arrives late is ignored.
+let run = null;
+const JOB_KEY = "mmnet-job"; // the id of the recording's job followed, so that a reload follows it again
 
-function colour(label) {
-  const k = model.classes.indexOf(label);
-  return k < 0 ? "#888" : PALETTE[k % PALETTE.length];
-}
-
-function el(tag, attrs, parent) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  if (parent) parent.appendChild(node);
-  return node;
-}
+function colour(label) { return classColour(model.classes, label); }
 
 function mode() { return document.querySelector("input[name=mode]:checked").value; }
 
@@ -66,20 +57,58 @@ function progress(fraction, text) {
   $("progress-text").textContent = text;
 }
 
-// POST a form with upload progress (fetch cannot report it); resolves to {status, body}.
-function post(url, form) {
+// Stop the analysis in progress, if any: its upload aborted, its events closed, and its job deleted on the
+// server, so that it does not hold a worker that the next one needs.
+function abandon() {
+  if (!run) return;
+  const old = run;
+  run = null;
+  sessionStorage.removeItem(JOB_KEY);
+  if (old.xhr) old.xhr.abort();
+  if (old.events) old.events.close();
+  clearTimeout(old.timer);
+  if (old.jobId) fetch(`/api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
+}
+
+// A new analysis: the previous one abandoned, the page cleared for this one.
+function begin() {
+  abandon();
+  run = {};
+  for (const id of ["error", "result", "note"]) $(id).hidden = true;
+  return run;
+}
+
+// The analysis ended (its result or its error is shown): its job stays on the server for the downloads.
+function end(ticket) {
+  if (run === ticket) run = null;
+  sessionStorage.removeItem(JOB_KEY);
+}
+
+function cancel() {
+  abandon();
+  $("progress").hidden = true;
+  $("note").hidden = false;
+  $("note").textContent = "Cancelled. Choose or drop a file to analyse.";
+}
+
+// POST a form with upload progress (fetch cannot report it); resolves to {status, body} (status -1: aborted).
+function post(url, form, ticket) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
+    ticket.xhr = xhr;
     xhr.open("POST", url);
     xhr.responseType = "json";
     xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable) progress(e.loaded / e.total * 0.5, `Uploading: ${Math.round(e.loaded / e.total * 100)} %`);
+      if (e.lengthComputable && run === ticket) {
+        progress(e.loaded / e.total * 0.5, `Uploading: ${Math.round(e.loaded / e.total * 100)} %`);
+      }
     };
-    xhr.upload.onload = () => progress(null, "Analysing…");
+    xhr.upload.onload = () => { if (run === ticket) progress(null, "Analysing…"); };
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.response || {} });
     xhr.onerror = () => resolve({ status: 0, body: { error: "The upload did not reach the server. Is it still running?" } });
+    xhr.onabort = () => resolve({ status: -1, body: {} });
     xhr.send(form);
-  });
+  }).finally(() => { ticket.xhr = null; });
 }
 
 function errorText(status, body) {
@@ -87,72 +116,72 @@ function errorText(status, body) {
 }
 
 async function analyse(file) {
-  $("error").hidden = true;
-  $("result").hidden = true;
+  const ticket = begin();
   progress(0, `Uploading ${file.name}…`);
   const form = new FormData();
   form.append("file", file, file.name);
   if (mode() === "clip") {
     for (const name of ["onset", "apex"]) if ($(name).value !== "") form.append(name, $(name).value);
-    const { status, body } = await post("/api/predict", form);
+    const { status, body } = await post("/api/predict", form, ticket);
+    if (run !== ticket) return; // cancelled, or another upload began
+    end(ticket);
     if (status !== 200) return showError(errorText(status, body));
     $("progress").hidden = true;
     showClip(body);
   } else {
     if ($("fps").value !== "") form.append("fps", $("fps").value);
-    const { status, body } = await post("/api/recordings", form);
-    if (status !== 202) return showError(errorText(status, body));
-    follow(body);
+    const { status, body } = await post("/api/recordings", form, ticket);
+    if (run !== ticket) return;
+    if (status !== 202) {
+      end(ticket);
+      return showError(errorText(status, body));
+    }
+    follow(body.id, ticket);
   }
 }
 
 // Follow a recording's job by server-sent events (polling if they fail), then show its result.
-function follow(job) {
+function follow(id, ticket) {
+  ticket.jobId = id;
+  sessionStorage.setItem(JOB_KEY, id);
+  const url = `/api/jobs/${encodeURIComponent(id)}`;
   progress(0, "Waiting for a free worker…");
   let finished = false;
   const finish = async () => {
     if (finished) return;
     finished = true;
-    const r = await fetch(job.urls.result);
+    ticket.events.close();
+    const r = await fetch(`${url}/result`);
     const body = await r.json();
+    if (run !== ticket) return;
+    end(ticket);
     if (r.status !== 200) return showError(errorText(r.status, body));
     $("progress").hidden = true;
-    showRecording(body, job.id);
+    showRecording(body, id);
   };
   const update = (s) => {
+    if (run !== ticket) return;
     progress(s.progress, `${s.stage}${s.progress !== null ? ` (${Math.round(s.progress * 100)} %)` : ""}`);
     if (s.status === "done" || s.status === "failed") finish();
   };
-  const events = new EventSource(job.urls.events);
+  const events = ticket.events = new EventSource(`${url}/events`);
   events.onmessage = (e) => update(JSON.parse(e.data));
   events.onerror = () => {
     events.close();
     const poll = async () => {
-      if (finished) return;
-      const r = await fetch(job.urls.state);
-      if (r.status !== 200) return showError(errorText(r.status, await r.json()));
-      update(await r.json());
-      setTimeout(poll, 1000);
+      if (finished || run !== ticket) return;
+      const r = await fetch(url);
+      const body = await r.json();
+      if (run !== ticket) return;
+      if (r.status !== 200) {  // e.g. gone while the page was reloaded: the server's sentence says why
+        end(ticket);
+        return showError(errorText(r.status, body));
+      }
+      update(body);
+      ticket.timer = setTimeout(poll, 1000);
     };
     poll();
   };
-}
-
-function bars(svg, probabilities, label) {
-  svg.textContent = "";
-  const names = Object.keys(probabilities);
-  const row = 22, left = 110, width = 320, barMax = width - left - 50;
-  svg.setAttribute("viewBox", `0 0 ${width} ${names.length * row + 4}`);
-  svg.setAttribute("height", names.length * row + 4);
-  names.forEach((name, i) => {
-    const p = probabilities[name], y = i * row + 2;
-    const text = el("text", { x: left - 6, y: y + 15, "text-anchor": "end" }, svg);
-    text.textContent = name;
-    if (name === label) text.setAttribute("font-weight", "bold");
-    el("rect", { x: left, y: y + 3, width: Math.max(1, p * barMax), height: row - 7, fill: colour(name),
-                 class: "bar", "data-class": name }, svg);
-    el("text", { x: left + p * barMax + 5, y: y + 15 }, svg).textContent = `${(p * 100).toFixed(1)} %`;
-  });
 }
 
 // A note of the result as a sentence: capitalised, with its full stop.
@@ -170,7 +199,7 @@ function detail(data, files, prefix) {
     (data.apex_spotted ? " (found automatically: the largest motion after the onset)" : "");
   node.querySelector("img.onset").src = files[`${prefix}onset.png`];
   node.querySelector("img.apex").src = files[`${prefix}apex.png`];
-  if (data.probabilities) bars(node.querySelector("svg.bars"), data.probabilities, data.label);
+  if (data.probabilities) bars(node.querySelector("svg.bars"), data.probabilities, data.label, colour);
   else node.querySelector("figure.chart").hidden = true;
   const attention = files[`${prefix}attention.png`];
   if (attention) node.querySelector("img.attention").src = attention;
@@ -252,7 +281,7 @@ function showRecording(data, id) {
   $("recording-summary").textContent = `${n} interval${n === 1 ? "" : "s"} found in ${data.frames} frames ` +
     `(${(data.frames / data.fps).toFixed(1)} s at ${data.fps} frames per second).` + (data.note ? ` ${data.note}` : "") +
     (data.notes || []).map((note) => ` ${sentence(note)}`).join("");  // e.g. a recording too short for a scale
-  timeline($("timeline"), data);
+  drawTimeline(data);
   const legend = $("legend");
   legend.textContent = "";
   for (const c of model.classes) {
@@ -273,7 +302,8 @@ function showRecording(data, id) {
       td.textContent = v;
       tr.append(td);
     }
-    tr.addEventListener("click", () => select(k));
+    tr.tabIndex = 0;
+    choosable(tr, k);
     body.append(tr);
   });
   $("interval-detail").textContent = "";
@@ -281,11 +311,29 @@ function showRecording(data, id) {
   if (n) select(0);
 }
 
+function drawTimeline(data) {
+  timeline($("timeline"), data, colour);
+  $("timeline").querySelectorAll(".interval").forEach((band) => choosable(band, Number(band.dataset.k)));
+}
+
+// An interval's row or band: a click, Enter or Space shows interval k.
+function choosable(node, k) {
+  node.addEventListener("click", () => select(k));
+  node.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault(); // Space would scroll the page
+    select(k);
+  });
+}
+
 function select(k) {
   const { data, id } = current;
   const iv = data.intervals[k];
   document.querySelectorAll("#timeline .interval, #intervals tbody tr").forEach((node) => {
     node.classList.toggle("selected", Number(node.dataset.k) === k);
+  });
+  document.querySelectorAll("#intervals tbody tr").forEach((row) => {
+    row.setAttribute("aria-selected", String(Number(row.dataset.k) === k));
   });
   const box = $("interval-detail");
   const title = document.createElement("h3");
@@ -300,52 +348,17 @@ function select(k) {
   box.replaceChildren(title, detail({ ...iv, apex_spotted: false }, iv.files, `interval-${k}-`));
 }
 
-// The spotting timeline: the motion curve, the intervals as bands coloured by class, a time axis.
-function timeline(svg, data) {
-  svg.textContent = "";
-  const W = Math.max(svg.clientWidth || 900, 300), H = 190, top = 18, bottom = 30, left = 8, right = 8;
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 0;  // a video's first frame is 0
-  const last = Math.max(data.frames + first - 1, first + 1);
-  const x = (f) => left + (f - first) / (last - first) * (W - left - right);
-  const plotH = H - top - bottom;
-  data.intervals.forEach((iv, k) => {
-    const band = el("rect", { x: x(iv.onset), y: top, width: Math.max(2, x(iv.offset) - x(iv.onset)),
-      height: plotH, fill: colour(iv.label), class: "interval", "data-k": k }, svg);
-    el("title", {}, band).textContent = `${k + 1}: ${iv.type}, ${iv.label || "?"}, frames ${iv.onset}–${iv.offset}`;
-    band.addEventListener("click", () => select(k));
-    el("text", { x: x(iv.onset), y: top - 4 }, svg).textContent = iv.type === "macro" ? "M" : "µ";
-  });
-  if (data.curve) {
-    const values = data.curve.score.filter((v) => v !== null);
-    const max = Math.max(...values, 1e-9);
-    let d = "", pen = false;
-    data.curve.frames.forEach((f, i) => {
-      const v = data.curve.score[i];
-      if (v === null) { pen = false; return; }
-      d += `${pen ? "L" : "M"}${x(f).toFixed(1)},${(top + plotH * (1 - v / max)).toFixed(1)}`;
-      pen = true;
-    });
-    el("path", { d, fill: "none", stroke: "#1d2330", "stroke-width": 1.2 }, svg);
-  } else {
-    el("text", { x: W / 2, y: top + plotH / 2, "text-anchor": "middle" }, svg).textContent = "(no motion curve)";
-  }
-  el("line", { x1: left, x2: W - right, y1: top + plotH, y2: top + plotH, stroke: "#999" }, svg);
-  const seconds = (last - first) / data.fps;
-  const step = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600].find((s) => seconds / s <= 10) || 1200;
-  for (let t = 0; t <= seconds + 1e-9; t += step) {
-    const px = x(first + t * data.fps);
-    el("line", { x1: px, x2: px, y1: top + plotH, y2: top + plotH + 4, stroke: "#999" }, svg);
-    el("text", { x: px, y: H - 8, "text-anchor": "middle" }, svg).textContent = `${+t.toFixed(1)} s`;
-  }
-}
-
 function setup() {
   document.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", setMode));
   setMode();
   const drop = $("drop"), input = $("file");
   input.addEventListener("change", () => { if (input.files.length) analyse(input.files[0]); input.value = ""; });
-  drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") input.click(); });
+  drop.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault();
+    input.click();
+  });
+  $("cancel").addEventListener("click", cancel);
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => {
@@ -353,8 +366,11 @@ function setup() {
     drop.classList.remove("over");
     if (e.dataTransfer.files.length) analyse(e.dataTransfer.files[0]);
   });
-  window.addEventListener("resize", () => { if (current && current.kind === "recording") timeline($("timeline"), current.data); });
-  loadModel();
+  window.addEventListener("resize", () => { if (current && current.kind === "recording") drawTimeline(current.data); });
+  loadModel().then(() => {  // a reload while a recording was analysed: follow its job again
+    const id = sessionStorage.getItem(JOB_KEY);
+    if (id) follow(id, begin());
+  });
 }
 
 setup();

@@ -1,0 +1,78 @@
+// The page's charts, drawn as SVG: class probabilities as bars, a recording's timeline. Loaded before app.js.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                 "#bcbd22", "#7f7f7f"];
+
+// One colour per class of the model, in the order of its classes; grey for none.
+function classColour(classes, label) {
+  const k = classes.indexOf(label);
+  return k < 0 ? "#888" : PALETTE[k % PALETTE.length];
+}
+
+function el(tag, attrs, parent) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function bars(svg, probabilities, label, colour) {
+  svg.textContent = "";
+  const names = Object.keys(probabilities);
+  const row = 22, left = 110, width = 320, barMax = width - left - 50;
+  svg.setAttribute("viewBox", `0 0 ${width} ${names.length * row + 4}`);
+  svg.setAttribute("height", names.length * row + 4);
+  names.forEach((name, i) => {
+    const p = probabilities[name], y = i * row + 2;
+    const text = el("text", { x: left - 6, y: y + 15, "text-anchor": "end" }, svg);
+    text.textContent = name;
+    if (name === label) text.setAttribute("font-weight", "bold");
+    el("rect", { x: left, y: y + 3, width: Math.max(1, p * barMax), height: row - 7, fill: colour(name),
+                 class: "bar", "data-class": name }, svg);
+    el("text", { x: left + p * barMax + 5, y: y + 15 }, svg).textContent = `${(p * 100).toFixed(1)} %`;
+  });
+}
+
+// The spotting timeline: the motion curve, the intervals as bands coloured by class (focusable, each with
+// its interval's number in data-k), a time axis.
+function timeline(svg, data, colour) {
+  svg.textContent = "";
+  const W = Math.max(svg.clientWidth || 900, 300), H = 190, top = 18, bottom = 30, left = 8, right = 8;
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 0;  // a video's first frame is 0
+  const last = Math.max(data.frames + first - 1, first + 1);
+  const x = (f) => left + (f - first) / (last - first) * (W - left - right);
+  const plotH = H - top - bottom;
+  data.intervals.forEach((iv, k) => {
+    const band = el("rect", { x: x(iv.onset), y: top, width: Math.max(2, x(iv.offset) - x(iv.onset)),
+      height: plotH, fill: colour(iv.label), class: "interval", "data-k": k }, svg);
+    const title = `Interval ${k + 1}: ${iv.type}, ${iv.label || "?"}, frames ${iv.onset}–${iv.offset}`;
+    el("title", {}, band).textContent = title;
+    for (const [name, value] of [["tabindex", 0], ["role", "button"], ["aria-label", title]]) band.setAttribute(name, value);
+    el("text", { x: x(iv.onset), y: top - 4 }, svg).textContent = iv.type === "macro" ? "M" : "µ";
+  });
+  if (data.curve) {
+    const values = data.curve.score.filter((v) => v !== null);
+    const max = Math.max(...values, 1e-9);
+    let d = "", pen = false;
+    data.curve.frames.forEach((f, i) => {
+      const v = data.curve.score[i];
+      if (v === null) { pen = false; return; }
+      d += `${pen ? "L" : "M"}${x(f).toFixed(1)},${(top + plotH * (1 - v / max)).toFixed(1)}`;
+      pen = true;
+    });
+    el("path", { d, fill: "none", stroke: "#1d2330", "stroke-width": 1.2 }, svg);
+  } else {
+    el("text", { x: W / 2, y: top + plotH / 2, "text-anchor": "middle" }, svg).textContent = "(no motion curve)";
+  }
+  el("line", { x1: left, x2: W - right, y1: top + plotH, y2: top + plotH, stroke: "#999" }, svg);
+  const seconds = (last - first) / data.fps;
+  const step = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600].find((s) => seconds / s <= 10) || 1200;
+  for (let t = 0; t <= seconds + 1e-9; t += step) {
+    const px = x(first + t * data.fps);
+    el("line", { x1: px, x2: px, y1: top + plotH, y2: top + plotH + 4, stroke: "#999" }, svg);
+    el("text", { x: px, y: H - 8, "text-anchor": "middle" }, svg).textContent = `${+t.toFixed(1)} s`;
+  }
+}
