@@ -256,7 +256,11 @@ def test_upload_size_limit(predictor, clip_mp4):
         r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4 + b"\0" * 2_000_000)})
         assert_person_readable(r, 413, "limit of 0.01 MB", "--max-upload-mb")
         r = c.post("/api/predict", files={"file": ("clip.mp4", b"\0" * 20_000)})  # under the body slack
-        assert_person_readable(r, 413, "limit of 0 MB")
+        assert_person_readable(r, 413, "limit of 0.01 MB", "Send a shorter clip")
+        r = c.post("/api/recordings", files={"file": ("long.mp4", b"\0" * 2_000_000)}, data={"fps": "30"})
+        assert_person_readable(r, 413, "limit of 0.01 MB", "Send a shorter recording")  # the body limit's answer
+        r = c.post("/api/predict", files={"file": ("clip.mp4", b"\0" * 2_000_000)})
+        assert_person_readable(r, 413, "Send a shorter clip")
         assert c.get("/api/health").status_code == 200
         assert leftovers(c) == []
 

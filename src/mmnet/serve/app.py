@@ -46,7 +46,16 @@ from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, P
 from .limits import BodyLimit
 from .messages import for_web
 from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
-from .uploads import UploadError, UploadLimits, attachment, display_name, open_upload, remove_folder, save_upload
+from .uploads import (
+    UploadError,
+    UploadLimits,
+    attachment,
+    display_name,
+    open_upload,
+    remove_folder,
+    save_upload,
+    too_large,
+)
 
 __all__ = ["ServeSettings", "create_app", "STATIC"]
 
@@ -150,8 +159,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     api.install_openapi(app)  # every error documented as {"error", "status"}, as sent
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
-                       message=f"The upload is larger than this server's limit of {settings.max_upload_mb:g} MB. "
-                               "Send a shorter recording, or ask whoever runs the server to raise --max-upload-mb.")
+                       message=lambda path: too_large(settings.max_upload_mb,
+                                                      "clip" if path.startswith("/api/predict") else "recording"))
     # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False)
 
@@ -227,7 +236,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         folder = store.new_folder()
         job = Job(kind, display_name(file.filename, default_name), folder, settings.job_timeout_s)
         try:
-            upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits), limits,
+            upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits, kind), limits,
                                                                     job.name, kind))
         except UploadError:
             remove_folder(folder)

@@ -16,15 +16,15 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413 and ``{"error": message}``."""
+    """Refuse request bodies over ``max_bytes`` with 413 and ``{"error": message(path)}``."""
 
-    def __init__(self, app, max_bytes: int, message: str):
+    def __init__(self, app, max_bytes: int, message):
         self.app = app
         self.max_bytes = max_bytes
         self.message = message
 
-    async def _refuse(self, send) -> None:
-        body = json.dumps({"error": self.message, "status": 413}).encode()
+    async def _refuse(self, scope, send) -> None:
+        body = json.dumps({"error": self.message(scope.get("path", "")), "status": 413}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
@@ -35,7 +35,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._refuse(send)
+            return await self._refuse(scope, send)
         state = {"received": 0, "over": False, "started": False}
 
         async def limited_receive():
@@ -51,7 +51,7 @@ class BodyLimit:
             if state["over"]:  # whatever the app answers to the aborted body (often a 400), the answer is 413
                 if message["type"] == "http.response.start" and not state["started"]:
                     state["started"] = True
-                    await self._refuse(send)
+                    await self._refuse(scope, send)
                 return
             if message["type"] == "http.response.start":
                 state["started"] = True
@@ -64,4 +64,4 @@ class BodyLimit:
                 raise
             if not state["started"]:
                 state["started"] = True
-                await self._refuse(send)
+                await self._refuse(scope, send)

@@ -23,8 +23,8 @@ from urllib.parse import quote
 from ..errors import MMNetError
 from ..media import IMAGE_SUFFIXES, animation_hint
 
-__all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "open_upload", "display_name", "attachment",
-           "remove_folder"]
+__all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", "open_upload", "display_name",
+           "attachment", "remove_folder"]
 
 CHUNK = 1 << 20
 # Files that archivers and desktops add beside the frames; skipped, never treated as frames.
@@ -78,7 +78,7 @@ def attachment(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits) -> Path:
+def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits, kind: str = "clip") -> Path:
     """Copy ``source`` to ``folder/upload.bin`` in chunks; UploadError (413) past ``limits.max_bytes``."""
     dest = folder / "upload.bin"
     size = 0
@@ -86,15 +86,16 @@ def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits) -> Path:
         while chunk := source.read(CHUNK):
             size += len(chunk)
             if size > limits.max_bytes:
-                raise UploadError(_too_large(limits.max_bytes), 413)
+                raise UploadError(too_large(limits.max_bytes / 2**20, kind), 413)
             out.write(chunk)
     if size == 0:
         raise UploadError("The uploaded file is empty. Choose a video or a zip of frames.", 400)
     return dest
 
 
-def _too_large(limit: int) -> str:
-    return (f"The upload is larger than this server's limit of {limit / 2**20:.0f} MB. Send a shorter recording, "
+def too_large(limit_mb: float, kind: str) -> str:
+    """The 413 message for an upload over ``limit_mb`` sent as a ``kind`` ("clip" or "recording")."""
+    return (f"The upload is larger than this server's limit of {limit_mb:.3g} MB. Send a shorter {kind}, "
             "or ask whoever runs the server to raise --max-upload-mb.")
 
 
