@@ -55,6 +55,7 @@ def format_loso(out: dict) -> str:
             c = counts[type_]
             lines.append(f"{type_:8} {name:9} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} {c['precision']:>6.2f} "
                          f"{c['recall']:>6.2f} {c['f1']:>6.2f}")
+    lines.extend(f"note: {video}: {note}" for video, notes in out.get("notes", {}).items() for note in notes)
     return "\n".join(lines)
 
 

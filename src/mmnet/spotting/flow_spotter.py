@@ -46,6 +46,7 @@ class MotionCurves:
         strides: scale -> k in frames at ``fps``.
         gaps: (first, last) frame numbers of the runs of frames without a usable face.
         realignments: frame numbers where the alignment was (re-)estimated.
+        notes: what the curves cannot vouch for, one sentence each (a video that decoded short of its count).
     """
 
     fps: float
@@ -55,6 +56,7 @@ class MotionCurves:
     strides: dict[str, int]
     gaps: list[tuple[int, int]] = field(default_factory=list)
     realignments: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def video_rate(path: str | Path) -> tuple[float | None, int | None]:
@@ -88,11 +90,13 @@ def open_recording(source: str | Path, fps: float | None = None
                    ) -> tuple[Iterator[tuple[int, np.ndarray]], float, int | None]:
     """A video file or a frame folder as ((number, RGB frame) stream, fps, frame count or None).
 
+    A video's count is the one its container declares (``media.declared_frame_count``).
+
     Raises:
         DataError: the source does not exist or is not a video or folder, or a frame folder is
             given without ``fps``.
     """
-    from ..media import conversion_hint, is_video, list_frames, read_rgb, stream_video
+    from ..media import conversion_hint, declared_frame_count, is_video, list_frames, read_rgb, stream_video
 
     path = Path(source)
     if path.is_dir():
@@ -116,6 +120,7 @@ def open_recording(source: str | Path, fps: float | None = None
         finally:
             probe.close()
         raise DataError(f"Video '{path}' does not state its frame rate; pass --fps.")
+    count = count or declared_frame_count(path)  # a header without a count: its duration x frame rate
     return ((f.index, f.image) for f in stream_video(path)), float(rate if fps is None else fps), count
 
 
@@ -203,7 +208,7 @@ class _Face:
 
 def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config: SpotConfig, *,
                    aligner=None, progress: Callable[[int], None] | None = None, source: str = "recording",
-                   on_flow: FlowHook | None = None) -> MotionCurves:
+                   on_flow: FlowHook | None = None, declared: int | None = None) -> MotionCurves:
     """Stream a recording's (number, RGB frame) pairs into ``MotionCurves``.
 
     Args:
@@ -218,6 +223,8 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
             of the pair, ``flow`` (2, H, W) float32 crop pixels with the head's motion (the nose
             ridge's mean flow) removed, ``regions`` the crop's ``Regions``. Pairs that touch a gap
             are reported too; their curve values are NaN afterwards (the learned spotter's features).
+        declared: the frame count the recording's container declares (``open_recording``); when far fewer
+            frames decode (``media.cut_short``), the curves carry a note saying the file may be truncated.
 
     Raises:
         PreprocessError: ``face.mode=align`` and no face in any checked frame.
@@ -225,6 +232,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     """
     import cv2
 
+    from ..media import cut_short
     from ..preprocess.flow import FLOW_SCALE, compute_flow
 
     if not 0 < fps <= MAX_FPS:  # also NaN and infinity, which no window length can be computed from
@@ -290,8 +298,10 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         half = k // 2
         centre[: n - half] = end[half:]
         scores[s] = centre
+    notes = [f"{source}: decoded {n} of {declared} frames: the file may be truncated; re-encode or copy it again"
+             ] if cut_short(n, declared) else []
     return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost, numbers),
-                        face.realignments)
+                        face.realignments, notes)
 
 
 def _runs(mask: np.ndarray, numbers: list[int]) -> list[tuple[int, int]]:

@@ -140,7 +140,7 @@ class LearnedSpotter(_Spotter):
         """
         source, fps, name = _source(video, None)
         _say(progress, f"reading {name} for training")
-        frames, rate, _ = open_recording(source, fps)
+        frames, rate, total = open_recording(source, fps)
         last = video.frames[-1][0] if getattr(video, "frames", ()) else 0
         cums = {s: coverage(video.intervals, s, last) for s in SCALES}
         rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
@@ -155,7 +155,10 @@ class LearnedSpotter(_Spotter):
                 feats.append(self._features(flow, regions))
                 labels.append(label)
 
-        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook)
+        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
+                                declared=total)
+        for note in curves.notes:  # training goes on with the frames that decoded; the user should know
+            print(f"warning: {note}", file=sys.stderr, flush=True)
         out = {}
         size = self.config.learned.size
         for s in SCALES:
@@ -208,7 +211,7 @@ class LearnedSpotter(_Spotter):
                               "(LearnedSpotter.load / mmnet spot --spotter-model).")
         source, fps, name = _source(video, fps)
         _say(progress, f"spotting {name} (learned)")
-        frames, rate, _ = open_recording(source, fps)
+        frames, rate, total = open_recording(source, fps)
         ends: dict[str, tuple[list, list]] = {s: ([], []) for s in SCALES}
         pending: dict[str, tuple[list, list]] = {s: ([], []) for s in SCALES}
 
@@ -227,7 +230,8 @@ class LearnedSpotter(_Spotter):
             if len(pending[scale][0]) >= BATCH:
                 flush(scale)
 
-        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook)
+        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
+                                declared=total)
         n = len(curves.numbers)
         scores = {}
         for s in SCALES:
@@ -240,7 +244,7 @@ class LearnedSpotter(_Spotter):
             centre[np.isnan(curves.scores[s]).all(axis=1)] = np.nan  # gaps, the first k frames
             scores[s] = centre[:, None]
         learned_curves = MotionCurves(rate, curves.numbers, scores, ("learned",), curves.strides, curves.gaps,
-                                      curves.realignments)
+                                      curves.realignments, curves.notes)
         p = self.config.learned.p
         peaks_config = replace(self.config, micro=replace(self.config.micro, p=p),
                                macro=replace(self.config.macro, p=p))
