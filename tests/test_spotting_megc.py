@@ -209,6 +209,21 @@ def test_analysis_leaves_out_classes_without_pairs_and_labels_outside_the_set():
         evaluate_analysis(evaluate_spotting({"v": [me(1, 10)]}, {"v": [me(1, 10, "x")]}).pairs)
 
 
+def test_an_unlabelled_matched_truth_is_left_out_and_counted_when_classes_are_given():
+    # it raised "no emotion label" even with classes given, though the docstring leaves such pairs out
+    truth = {"v": [me(1, 10, "negative"), me(20, 30)]}
+    preds = {"v": [me(1, 10, "negative"), me(20, 30, "positive")]}
+    classes = ("negative", "positive", "surprise")
+    for a in (evaluate_str(truth, preds, classes=classes).analysis,
+              evaluate_analysis(evaluate_spotting(truth, preds, types=("micro",)).pairs, classes)):
+        assert a.unlabelled_truth == 1 and a.n_pairs == 1 and a.accuracy == 1.0
+        assert a.left_out == ("positive", "surprise")
+    with pytest.raises(DataError, match="no emotion label"):
+        evaluate_str(truth, preds)
+    with pytest.raises(DataError, match="no emotion label"):
+        evaluate_str(truth, preds, mode="strs")  # its classes come from the truth, not from the caller
+
+
 def test_megc2020_log_layout_and_round_trip(tmp_path):
     truth = {"019_7": [mae(398, 532), me(975, 1140)], "15_0102": []}
     preds = {"019_7": [mae(277, 347), mae(400, 530), me(1127, 1201)], "15_0102": [me(5, 9)]}

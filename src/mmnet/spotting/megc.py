@@ -304,6 +304,15 @@ class AnalysisResult:
     uar: float
     left_out: tuple[str, ...] = field(default_factory=tuple)
     zeroed: tuple[str, ...] = field(default_factory=tuple)  # mode "strs": collapsed classes counted as 0
+    unlabelled_truth: int = 0  # TPs left out because their ground truth has no emotion label (classes given)
+
+
+def _raise_if_unlabelled(tps: Sequence[Pair]) -> None:
+    missing = [p for p in tps if p.truth.label is None]
+    if missing:
+        raise DataError(f"{len(missing)} matched ground-truth interval(s) have no emotion label (first: video "
+                        f"{missing[0].video!r} {missing[0].truth.onset}..{missing[0].truth.offset}); recognition "
+                        "needs labelled ground truth, or give the evaluated classes (those pairs are then left out).")
 
 
 def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = None, *,
@@ -317,16 +326,15 @@ def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = Non
     table collapses to one cell (no pair has it, or every pair has it as truth and prediction) counts
     in the means with P = R = 0 (listed in ``zeroed``). A TP whose prediction has no label (spotted but not
     classified: its onset is its apex) is a wrong class: a false negative of its truth's class.
+
+    A TP whose truth has no emotion label is left out when ``classes`` is given (counted in
+    ``unlabelled_truth``); without ``classes`` it raises ``DataError``.
     """
     pairs = list(pairs)
     tps = [p for p in pairs if p.outcome == "TP"]
-    missing = [p for p in tps if p.truth.label is None]
-    if missing:
-        raise DataError(f"{len(missing)} matched ground-truth interval(s) have no emotion label (first: video "
-                        f"{missing[0].video!r} {missing[0].truth.onset}..{missing[0].truth.offset}); recognition "
-                        "needs labelled ground truth.")
     verify_choice("evaluation mode", mode, MODES)
     if classes is None:
+        _raise_if_unlabelled(tps)
         labelled = [p for p in pairs if p.truth is not None] if mode == "strs" else tps
         classes = sorted({p.truth.label for p in labelled if p.truth.label is not None})
     classes = tuple(classes)
@@ -352,7 +360,8 @@ def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = Non
         classes=classes, per_class=per_class, n_pairs=len(used),
         accuracy=_ratio(sum(g == q for g, q in used), len(used)),
         precision=precision, recall=recall, f1=_ratio(2 * precision * recall, precision + recall),
-        uf1=mean("f1"), uar=recall, left_out=tuple(left_out), zeroed=tuple(zeroed))
+        uf1=mean("f1"), uar=recall, left_out=tuple(left_out), zeroed=tuple(zeroed),
+        unlabelled_truth=sum(p.truth.label is None for p in tps))
 
 
 @dataclass
@@ -380,10 +389,12 @@ def evaluate_str(
 
     ``classes``: the evaluated emotion classes, e.g. ("negative", "positive", "surprise") as MEAN;
     default: every truth label among the TPs (mode "strs": every micro-expression label of ``truth``).
-    Pairs whose truth label is not a class are left out.
+    Pairs whose truth label is not a class (None included) are left out, counted in
+    ``analysis.unlabelled_truth`` when the label is None; without ``classes`` such a pair raises ``DataError``.
     """
     spotting = evaluate_spotting(truth, predictions, threshold=threshold, mode=mode, types=("micro",),
                                  subject_of=subject_of)
     if classes is None and mode == "strs":  # STRS-Metric: every emotion of its ground truth
+        _raise_if_unlabelled([p for p in spotting.pairs if p.outcome == "TP"])
         classes = sorted({g.label for gt in truth.values() for g in gt if g.type == "micro" and g.label is not None})
     return StrResult(spotting, evaluate_analysis(spotting.pairs, classes, mode=mode))
