@@ -202,3 +202,23 @@ def test_a_held_out_videos_notes_reach_the_loso_table_and_survive_a_resume(tmp_p
     assert f"note: {cut}: {note}" in format_loso(out)
     resumed = loso.loso_spotting(load, spot_config("casme3"), records=FoldRecords(records.folder, {"seed": 0}))
     assert resumed["notes"] == {cut: [note]}
+
+
+def test_train_spotter_takes_the_annotation_its_missing_workbook_message_names(tmp_path, capsys, monkeypatch):
+    # the message for a missing workbook said "(or pass --annotation FILE)", an option train-spotter did not have
+    from types import SimpleNamespace
+
+    from mmnet.spotting import spotters
+
+    from .fakes_long import CASME_SQ_ROWS, write_casme_sq
+
+    root = write_casme_sq(tmp_path / "CASME_sq", CASME_SQ_ROWS[:7], name="codes renamed.xlsx")  # no bad rows
+    seen = []
+    monkeypatch.setattr(spotters, "make_spotter", lambda config, **kw: SimpleNamespace(
+        fit=lambda videos, progress=False: seen.append(len(videos)) or {},
+        save=lambda path: Path(path).write_bytes(b"")))
+    args = ["train-spotter", "casme-sq", "--root", str(root), "--out", str(tmp_path / "spotter.pt"), "--no-progress"]
+    assert main(args) != 0
+    assert "--annotation FILE" in capsys.readouterr().err
+    assert main([*args, "--annotation", str(root / "codes renamed.xlsx")]) == 0
+    assert seen and seen[0] > 0
