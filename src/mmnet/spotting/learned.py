@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +40,7 @@ from .spotter import SpotResult, spot_recording
 if TYPE_CHECKING:
     from ..data.long_video import LongVideo
 
-__all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "FORMAT"]
+__all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "check_learned_folds", "FORMAT"]
 
 FORMAT = "mmnet-spotter"
 VERSION = 1
@@ -54,6 +54,26 @@ def _source(video, fps: float | None) -> tuple[str | Path, float | None, str]:
     if not hasattr(video, "path") or not hasattr(video, "fps"):
         raise ConfigError(f"spot() takes a LongVideo, a video file or a frame folder, got {type(video).__name__}")
     return video.path, fps or video.fps, getattr(video, "video_id", str(video.path))
+
+
+def check_learned_folds(videos: Sequence[LongVideo], fold_of: Mapping[str, str], *, folds: Iterable[str] | None = None,
+                        types: Sequence[str] = SCALES, instead: str = "--set method=flow") -> None:
+    """Raise, from the annotation alone (before any frame is read), when a fold's training videos hold no interval
+    of a type: the learned spotter trains one network per type (micro and macro) and could not train that fold.
+
+    ``fold_of``: video id -> fold (the held-out subject); ``folds``: those to check (default: all);
+    ``types``: the types the dataset annotates; ``instead``: how to choose the flow spotter where it is said.
+    """
+    for fold in sorted(set(fold_of.values()) if folds is None else folds):
+        train = [v for v in videos if fold_of[v.video] != fold]
+        missing = [s for s in SCALES if not any(i.type == s for v in train for i in v.intervals)]
+        if missing:
+            unannotated = [s for s in missing if s not in types]
+            why = (f" (the dataset annotates only {' and '.join(types)}-expressions)" if unannotated else
+                   f" (fold {fold} trains on every other subject's videos)")
+            raise DataError(f"learned spotter, fold {fold}: its training videos hold no {' or '.join(missing)} "
+                            f"interval{why}; the learned spotter trains one network per type, micro and macro, and "
+                            f"cannot be trained for it. Use the training-free flow spotter: {instead}.")
 
 
 def _say(progress: bool, text: str) -> None:
@@ -180,7 +200,8 @@ class LearnedSpotter(_Spotter):
         if missing:
             raise DataError(f"LearnedSpotter.fit: the {len(videos)} training video(s) hold no {' or '.join(missing)} "
                             f"interval to learn from ({counts['micro']} micro, {counts['macro']} macro); train on "
-                            "videos annotated with both types (one network is trained per type).")
+                            "videos annotated with both types (one network is trained per type), or use the "
+                            "training-free flow spotter (--set method=flow).")
         return self.fit_collected([self.collect(v, progress=progress) for v in videos], progress=progress)
 
     def fit_collected(self, parts: Sequence[dict], *, progress: bool = False) -> dict:

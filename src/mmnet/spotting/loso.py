@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..errors import DataError
 from .config import SpotConfig
 from .intervals import TYPES, Interval
-from .learned import LearnedSpotter
+from .learned import LearnedSpotter, check_learned_folds
 from .spotters import make_spotter
 
 if TYPE_CHECKING:
@@ -66,7 +66,9 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
     # the features the folds still to compute train on (none when every fold is reused)
     needed = {v.video for s in subjects if s not in reused for v in videos if v.subject != s}
     collected = {}
-    if learned:
+    if learned:  # a fold that cannot be trained is said before any video is read
+        check_learned_folds(videos, {v.video: v.subject for v in videos},
+                            folds=[s for s in subjects if s not in reused], types=tuple(getattr(load, "types", TYPES)))
         for v in videos:
             if v.intervals and v.video in needed:  # a video without intervals would add only negatives
                 collected[v.video] = first.collect(v, progress=progress)
@@ -88,10 +90,6 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         fit_start = time.perf_counter()
         stats = {}
         if learned:
-            missing = [s for s in TYPES if not any(i.type == s for v in train for i in v.intervals)]
-            if missing:
-                raise DataError(f"LOSO fold {subject}: the other subjects hold no {' or '.join(missing)} interval; "
-                                "the learned spotter cannot be trained for that fold.")
             stats = spotter.fit_collected([collected[v.video] for v in train if v.video in collected])
         spot_start = time.perf_counter()
         held_out = [v for v in videos if v.subject == subject]
