@@ -265,12 +265,13 @@ class LearnedSpotter(_Spotter):
             centre[np.isnan(curves.scores[s]).all(axis=1)] = np.nan  # gaps, the first k frames
             scores[s] = centre[:, None]
         learned_curves = MotionCurves(rate, curves.numbers, scores, ("learned",), curves.strides, curves.gaps,
-                                      curves.realignments, curves.notes)
+                                      curves.realignments, curves.notes, curves.missing)
         p = self.config.learned.p
         peaks_config = replace(self.config, micro=replace(self.config.micro, p=p),
                                macro=replace(self.config.macro, p=p))
         intervals, details = spot_intervals(learned_curves, peaks_config)
-        return SpotResult(str(source), rate, n, intervals, curves.gaps, self.config, learned_curves, details)
+        return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, self.config, learned_curves,
+                          details)
 
     def _payload(self) -> dict:
         import torch

@@ -84,4 +84,4 @@ def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps:
     curves = extract_motion(frames, rate, config, aligner=aligner, progress=progress, source=str(source),
                             declared=total)
     intervals, details = spot_intervals(curves, config)
-    return SpotResult(str(source), rate, len(curves.numbers), intervals, curves.gaps, config, curves, details)
+    return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, config, curves, details)
