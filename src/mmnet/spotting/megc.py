@@ -28,7 +28,9 @@ Compatibility modes reproduce published evaluators (docs/spotting.md):
   disjoint intervals are not 0) and 0 for one-frame intervals; TP = ground truths hit by any
   prediction (one prediction may hit several), FP = predictions - TP pooled over all videos (a
   video where one prediction hits two truths gives back an FP to the pool, as MDMD counts; the
-  pooled FP is at least 0).
+  pooled FP is at least 0). Per video, and in the pairs (the log), a truth is credited to the first
+  prediction, in input order, that hits it, and a prediction credited with none is an FP: two
+  predictions on one truth are a TP and an FP, and the per-video counts are never negative.
 * ``"strs"`` (STRS-Metric, MEGC2024-2025 STR): each prediction, in input order, claims every still
   unclaimed ground truth with IoU >= 0.5 (a truth is claimed once; one prediction may claim several);
   only subjects that have predictions are scored, and in them only the videos that hold a ground
@@ -169,15 +171,8 @@ def match_video(
     score = _mdmd_iou if mode == "megc2020" else iou
     ious = [[score(p, t) for t in truths] for p in predictions]
     pairs: list[Pair] = []
-    if mode == "megc2020":
-        hit = [any(ious[j][i] >= threshold for j in range(len(predictions))) for i in range(len(truths))]
-        for j, p in enumerate(predictions):
-            i = next((i for i in range(len(truths)) if ious[j][i] >= threshold), None)
-            pairs.append(Pair(video, type, truths[i] if i is not None else None, p, ious[j][i] if i is not None else 0))
-        pairs += [Pair(video, type, t, None) for i, t in enumerate(truths) if not hit[i]]
-        tp = sum(hit)  # MDMD's FP = predictions - TP, negative here when one prediction hit two truths: the
-        return pairs, Counts(tp, len(predictions) - tp, len(truths) - tp)  # pool takes it (clamped there)
-    if mode == "strs":
+    if mode in ("megc2020", "strs"):  # megc2020: a truth is credited to the first prediction that hits it (the pool's
+        # FP = predictions - TP is evaluate_spotting's; per video, a prediction credited with no truth is an FP)
         claimed: set[int] = set()
         for j, p in enumerate(predictions):
             hits = [i for i in range(len(truths)) if ious[j][i] >= threshold and i not in claimed]
@@ -249,6 +244,7 @@ def evaluate_spotting(
                         "ids (the ground truth must list every video, those without expressions too).")
     scored_subjects = {subject_of(k) for k, v in predictions.items() if v} if mode == "strs" else None
     totals = {t: Counts() for t in types}
+    predicted = dict.fromkeys(types, 0)  # megc2020's pooled FP = predictions - TP
     pairs: list[Pair] = []
     per_video: dict[Hashable, dict[str, Counts]] = {}
     unscored = sum(q.type in types for k in unknown for q in predictions[k])
@@ -262,15 +258,16 @@ def evaluate_spotting(
             if mode in ("softnet", "strs") and not gt_t:
                 unscored += sum(q.type == t for q in pred)  # SoftNet and STRS score only the videos with this type
                 continue
-            p, c = match_video(gt_t, [q for q in pred if q.type == t], video=key, type=t, threshold=threshold,
-                               mode=mode)
+            pred_t = [q for q in pred if q.type == t]
+            predicted[t] += len(pred_t)
+            p, c = match_video(gt_t, pred_t, video=key, type=t, threshold=threshold, mode=mode)
             pairs += p
             video_counts[t] = c
             totals[t] = totals[t] + c
         if video_counts:
             per_video[key] = video_counts
     if mode == "megc2020":  # MDMD's pooled FP = predictions - TP, never below 0
-        totals = {t: Counts(c.tp, max(0, c.fp), c.fn) for t, c in totals.items()}
+        totals = {t: Counts(c.tp, max(0, predicted[t] - c.tp), c.fn) for t, c in totals.items()}
     counts = dict(totals)
     counts["overall"] = sum(totals.values(), Counts())
     return SpottingResult(counts, pairs, per_video, mode, threshold, len(per_video), unscored)
