@@ -313,3 +313,62 @@ def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, 
     assert "note" not in records[0] and records[1]["note"] == SAME_FRAME
     assert intervals_csv(records, CLASSES).splitlines()[2] == "14,14,19,micro,1.000000,,,,"
     assert f"note: the micro interval 14-19 is not classified: {SAME_FRAME}" in format_text(result)
+
+
+def test_a_truncated_video_is_spotted_with_a_note_naming_both_counts(tmp_path, capsys):
+    # an MJPG avi cut to half its bytes keeps its header (60 frames) while only about 30 decode: it was spotted as
+    # if complete, with no note
+    import cv2
+
+    config = LongConfig(frame_size=(140, 170), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0)
+    rec = plan_recording(0, 1, 1, 60, config)
+    full = tmp_path / "full.avi"
+    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (140, 170))
+    for frame in render_frames(0, 1, 1, rec, config):
+        writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    args = ["spot", "--no-progress", "--no-align"]
+    assert main([*args, str(full), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == []  # a complete file: nothing to say
+    assert main([*args, str(cut), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert 20 <= data["frames"] <= 40
+    (note,) = data["notes"]
+    assert note == (f"{cut}: decoded {data['frames']} of 60 frames: the file may be truncated; re-encode or copy it "
+                    "again")
+    assert main([*args, str(cut)]) == 0
+    assert f"note: {note}\n" in capsys.readouterr().out + "\n"
+
+
+def test_frames_missing_from_a_folder_are_measured_as_gaps_and_noted(tmp_path, capsys):
+    # img30, img31 and img45 missing: the pairs were formed by list position, so a k-frame pair spanned the hole
+    from PIL import Image
+
+    from mmnet.spotting.flow_spotter import open_recording
+
+    config = LongConfig(frame_size=(140, 170), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0)
+    rec = plan_recording(0, 1, 1, 60, config)
+    for n, frame in enumerate(render_frames(0, 1, 1, rec, config), start=1):
+        if n not in (30, 31, 45):
+            Image.fromarray(frame).save(tmp_path / f"img{n}.png")
+    spot = spot_config("casme2", ["face.mode=none"])
+    frames, fps, total = open_recording(tmp_path, 30)
+    curves = extract_motion(frames, fps, spot, source=str(tmp_path))
+    assert total == 60 and list(curves.numbers) == list(range(1, 61)) and curves.frames_read == 57
+    assert curves.missing == [(30, 31), (45, 45)] and curves.gaps == []
+    k = curves.strides["micro"]
+    half = k // 2
+    measured = ~np.isnan(curves.scores["micro"]).all(axis=1)
+    for pos, number in enumerate(curves.numbers):  # a score sits at its pair's middle: the pair ends at number + half
+        first, last = number + half - k, number + half
+        touches = any(first <= m <= last for m in (30, 31, 45))
+        if touches:
+            assert not measured[pos], number
+    assert measured.any()
+    (note,) = curves.notes
+    assert note.startswith(f"{tmp_path}: 3 frame(s) missing from the numbering (frames 30-31, 45)")
+    assert main(["spot", str(tmp_path), "--fps", "30", "--json", "--no-progress", "--no-align"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["frames"] == 57 and data["notes"] == [note]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from types import SimpleNamespace
 
 import pytest
 
@@ -467,3 +468,32 @@ def test_a_spotted_recording_is_reused_only_for_the_same_recording(tmp_path):
     assert _cached_spot(run_dir, spotter, video) == first and spotter.calls == 1
     (folder / "img2.jpg").write_bytes(b"y" * 12)  # another recording of the same name
     assert _cached_spot(run_dir, spotter, video) == first and spotter.calls == 2
+
+
+def test_a_learned_spotter_fold_without_a_type_is_refused_before_any_video_is_read(tmp_path, monkeypatch):
+    # casme3-long annotates micro-expressions only: the learned LOSO read every video and trained a fold first
+    from mmnet.data import load_dataset
+    from mmnet.errors import DataError
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.learned import LearnedSpotter, check_learned_folds
+    from mmnet.spotting.loso import loso_spotting
+
+    from .fakes_long import write_casme3_long
+
+    def no_reading(self, video, progress=False):
+        raise AssertionError(f"{video.video} was read")
+
+    monkeypatch.setattr(LearnedSpotter, "collect", no_reading)
+    load = load_dataset("casme3-long", write_casme3_long(tmp_path / "c3", long=None))
+    first = sorted({v.subject for v in load.videos})[0]
+    with pytest.raises(DataError) as caught:
+        loso_spotting(load, spot_config("casme3", ["method=learned"]))
+    text = str(caught.value)
+    assert f"fold {first}:" in text and "no macro interval" in text and "annotates only micro" in text
+    assert "--set method=flow" in text
+    # a dataset with both types, where one fold's other subjects hold no macro-expression
+    videos = [SimpleNamespace(video="a", intervals=[SimpleNamespace(type="micro")]),
+              SimpleNamespace(video="b", intervals=[SimpleNamespace(type="micro"), SimpleNamespace(type="macro")])]
+    check_learned_folds(videos, {"a": "s1", "b": "s2"}, folds=["s1"])  # s1 trains on b: both types
+    with pytest.raises(DataError, match=r"fold s2: its training videos hold no macro interval \(fold s2 trains"):
+        check_learned_folds(videos, {"a": "s1", "b": "s2"}, instead="x")

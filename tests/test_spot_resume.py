@@ -172,3 +172,53 @@ def test_a_fold_is_timed_once_for_its_record_and_the_totals(tmp_path, monkeypatc
     assert len(folds) == out["subjects"] >= 2
     assert sum(f["fit"] for f in folds) == out["time_s"]["fit"] > 0
     assert sum(f["spot"] for f in folds) == out["time_s"]["spot"] > 0
+
+
+def test_a_held_out_videos_notes_reach_the_loso_table_and_survive_a_resume(tmp_path, monkeypatch):
+    # a truncated video's note ("decoded 225 of 450 frames") was dropped by the LOSO: only the intervals were kept
+    from types import SimpleNamespace
+
+    from mmnet.commands.train_spotter import format_loso
+    from mmnet.data import load_dataset
+    from mmnet.spotting import loso
+
+    from .fakes_long import write_casme3_long
+
+    load = load_dataset("casme3-long", write_casme3_long(tmp_path / "c3", long=None))
+    cut = load.videos[0].video
+    note = f"{cut}.avi: decoded 225 of 450 frames: the file may be truncated; re-encode or copy it again"
+
+    class Stub:
+        _aligner = None
+
+        def spot(self, video, progress=False):
+            return SimpleNamespace(intervals=[Interval(1, 2, 3, "micro", score=1.0)],
+                                   notes=[note] if video.video == cut else [])
+
+    monkeypatch.setattr(loso, "make_spotter", lambda *a, **k: Stub())
+    records = FoldRecords(tmp_path / "spotter.pt.loso", {"seed": 0})
+    out = loso.loso_spotting(load, spot_config("casme3"), records=records)
+    assert out["notes"] == {cut: [note]}
+    assert f"note: {cut}: {note}" in format_loso(out)
+    resumed = loso.loso_spotting(load, spot_config("casme3"), records=FoldRecords(records.folder, {"seed": 0}))
+    assert resumed["notes"] == {cut: [note]}
+
+
+def test_train_spotter_takes_the_annotation_its_missing_workbook_message_names(tmp_path, capsys, monkeypatch):
+    # the message for a missing workbook said "(or pass --annotation FILE)", an option train-spotter did not have
+    from types import SimpleNamespace
+
+    from mmnet.spotting import spotters
+
+    from .fakes_long import CASME_SQ_ROWS, write_casme_sq
+
+    root = write_casme_sq(tmp_path / "CASME_sq", CASME_SQ_ROWS[:7], name="codes renamed.xlsx")  # no bad rows
+    seen = []
+    monkeypatch.setattr(spotters, "make_spotter", lambda config, **kw: SimpleNamespace(
+        fit=lambda videos, progress=False: seen.append(len(videos)) or {},
+        save=lambda path: Path(path).write_bytes(b"")))
+    args = ["train-spotter", "casme-sq", "--root", str(root), "--out", str(tmp_path / "spotter.pt"), "--no-progress"]
+    assert main(args) != 0
+    assert "--annotation FILE" in capsys.readouterr().err
+    assert main([*args, "--annotation", str(root / "codes renamed.xlsx")]) == 0
+    assert seen and seen[0] > 0

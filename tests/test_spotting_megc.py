@@ -122,7 +122,7 @@ def test_megc2020_mode_reproduces_its_quirks():
     assert match_video([me(1, 2)], [me(3, 4)], mode="megc2020")[1] == Counts(0, 1, 1)
     # TP = truths hit by any prediction; one prediction can hit two truths
     truth = [me(1, 10), me(2, 11)]
-    assert match_video(truth, [me(1, 11)], mode="megc2020")[1] == Counts(2, -1, 0)  # the pool takes the -1
+    assert match_video(truth, [me(1, 11)], mode="megc2020")[1] == Counts(2, 0, 0)  # the pool gives the FP back
     assert match_video(truth, [me(1, 11)])[1] == Counts(1, 0, 1)
     # FP = predictions - TP: a second prediction on a found truth is an FP
     assert match_video([me(1, 4)], [me(2, 4), me(1, 4)], mode="megc2020")[1] == Counts(1, 1, 0)
@@ -137,6 +137,19 @@ def test_megc2020_mode_pools_fp_as_mdmd():
     assert counts == Counts(2, 2, 0) and counts.f1 == pytest.approx(2 / 3)
     alone = evaluate_spotting({"v1": truth["v1"]}, {"v1": preds["v1"]}, mode="megc2020")
     assert alone.counts["micro"] == Counts(2, 0, 0)  # the pool is never below 0
+
+
+def test_megc2020_per_video_counts_and_log_agree_with_the_totals():
+    # two predictions on one truth: the pairs (and the log) said TP twice while the totals counted TP 1, FP 1; one
+    # prediction on two truths gave the video FP -1
+    one_truth = evaluate_spotting({"v": [me(1, 4)]}, {"v": [me(2, 4), me(1, 4)]}, mode="megc2020", types=("micro",))
+    assert one_truth.counts["micro"] == one_truth.per_video["v"]["micro"] == Counts(1, 1, 0)
+    assert sorted(p.outcome for p in one_truth.pairs) == ["FP", "TP"]
+    log = format_megc2020_log([(1, one_truth.pairs)])
+    assert sum(line.endswith("TP") for line in log.splitlines()) == 1
+    assert sum(line.endswith("FP") for line in log.splitlines()) == 1
+    two_truths = evaluate_spotting({"v": [me(1, 10), me(2, 11)]}, {"v": [me(1, 11)]}, mode="megc2020")
+    assert two_truths.per_video["v"]["micro"] == two_truths.counts["micro"] == Counts(2, 0, 0)
 
 
 def test_softnet_mode_scores_only_videos_with_the_type_and_adds_a_dummy():
@@ -207,6 +220,21 @@ def test_analysis_leaves_out_classes_without_pairs_and_labels_outside_the_set():
     assert a.n_pairs == 1 and a.left_out == ("positive", "surprise") and a.f1 == 1.0
     with pytest.raises(DataError, match="no emotion label"):
         evaluate_analysis(evaluate_spotting({"v": [me(1, 10)]}, {"v": [me(1, 10, "x")]}).pairs)
+
+
+def test_an_unlabelled_matched_truth_is_left_out_and_counted_when_classes_are_given():
+    # it raised "no emotion label" even with classes given, though the docstring leaves such pairs out
+    truth = {"v": [me(1, 10, "negative"), me(20, 30)]}
+    preds = {"v": [me(1, 10, "negative"), me(20, 30, "positive")]}
+    classes = ("negative", "positive", "surprise")
+    for a in (evaluate_str(truth, preds, classes=classes).analysis,
+              evaluate_analysis(evaluate_spotting(truth, preds, types=("micro",)).pairs, classes)):
+        assert a.unlabelled_truth == 1 and a.n_pairs == 1 and a.accuracy == 1.0
+        assert a.left_out == ("positive", "surprise")
+    with pytest.raises(DataError, match="no emotion label"):
+        evaluate_str(truth, preds)
+    with pytest.raises(DataError, match="no emotion label"):
+        evaluate_str(truth, preds, mode="strs")  # its classes come from the truth, not from the caller
 
 
 def test_megc2020_log_layout_and_round_trip(tmp_path):

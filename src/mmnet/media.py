@@ -47,6 +47,7 @@ __all__ = [
     "resize_rgb",
     "stream_video",
     "declared_frame_count",
+    "cut_short",
     "read_video",
     "iter_video_frames",
     "read_video_frames",
@@ -347,6 +348,15 @@ def declared_frame_count(path: str | Path) -> int | None:
     finally:
         capture.release()
     return int(count) if count > 0 else None
+
+
+SHORT_VIDEO = 0.9  # fewer decoded frames than this share of the declared count: the file is cut short
+
+
+def cut_short(decoded: int, declared: int | None) -> bool:
+    """Whether ``decoded`` frames fall well short of the ``declared`` count (``declared_frame_count``): a
+    decoder ends quietly where a file was cut, so this is how an interrupted copy or download shows."""
+    return bool(declared) and decoded < SHORT_VIDEO * declared
 
 
 def read_video(path: str | Path) -> list[VideoFrame]:

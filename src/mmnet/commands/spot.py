@@ -189,7 +189,8 @@ def format_text(result) -> str:
     for i in result.intervals:
         if i.note:
             lines.append(f"note: the {i.type} interval {i.onset}-{i.offset} is not classified: {i.note}")
-    lines.extend(f"note: {result.source}: {note}" for note in getattr(result, "notes", ()))
+    lines.extend(f"note: {note}" if note.startswith(f"{result.source}: ") else f"note: {result.source}: {note}"
+                 for note in getattr(result, "notes", ()))
     if result.intervals:
         numbering = ("a video's first frame is 0" if Path(result.source).is_file()
                      else "the numbers in the frames' file names")

@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", choices=sorted(LONG_VIDEO_DATASETS), help="long-video dataset")
     p.add_argument("--root", type=str, action="append", required=True, metavar="DIR",
                    help="the dataset's folder, holding its annotation file and frames (docs/spotting.md, Datasets)")
+    p.add_argument("--annotation", type=Path, default=None, metavar="FILE",
+                   help="the annotation file, when not under its usual name in --root")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL", help="where the trained spotter is written")
     p.add_argument("--preset", choices=PRESETS, default=None,
                    help="spotter parameters (default: the dataset's: casme2 for casme-sq and casme2-long, "
@@ -55,6 +57,7 @@ def format_loso(out: dict) -> str:
             c = counts[type_]
             lines.append(f"{type_:8} {name:9} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} {c['precision']:>6.2f} "
                          f"{c['recall']:>6.2f} {c['f1']:>6.2f}")
+    lines.extend(f"note: {video}: {note}" for video, notes in out.get("notes", {}).items() for note in notes)
     return "\n".join(lines)
 
 
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])
     config = spot_config(args.preset or DATASET_PRESETS[args.dataset], overrides)
-    load = load_dataset(args.dataset, args.root[0])
+    load = load_dataset(args.dataset, args.root[0], annotation=args.annotation)
     load.raise_if_errors()
     progress = not args.no_progress
     if args.loso:

@@ -15,7 +15,7 @@ MEAN does (macro intervals stay unlabelled).
 
 Quirks, each reported as an Issue (docs/spotting.md lists them):
 
-* fractional frame numbers (178 rows): rounded to the nearest frame, halves up (``fractional_frame``);
+* fractional frame numbers (177 rows): rounded to the nearest frame, halves up (``fractional_frame``);
 * apex -1 (6 rows): apex unknown, None (``apex_unknown``);
 * onset 0 (10 macro rows): frames are numbered from 1, so the interval starts at the first frame
   on disk (``onset_zero``, then ``beyond_video`` once frames are attached);

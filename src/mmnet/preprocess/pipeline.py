@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
-from ..media import PREPARED_MARKER, declared_frame_count, read_image, read_video_frames, stream_video
+from ..media import PREPARED_MARKER, cut_short, declared_frame_count, read_image, read_video_frames, stream_video
 from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
@@ -48,7 +48,6 @@ __all__ = [
 
 TMP_DIR_NAME = ".mmnet-prepare-tmp"
 SUMMARY_NAME = "prepare-summary.json"
-SHORT_VIDEO = 0.9  # fewer decoded frames than this share of the declared count: the file is cut short
 MAX_LISTED = 10  # unreadable frames named in one message
 
 
@@ -90,7 +89,7 @@ def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, re
         _save_jpeg(alignment.apply(frame.image), tmp / job.video_pattern.format(n=frame.index), quality)
         count += 1
     declared = declared_frame_count(job.video)
-    if declared and count < SHORT_VIDEO * declared:  # the decoder ends quietly at a cut
+    if cut_short(count, declared):
         result.warnings.append(f"short_video: decoded {count} frames of '{job.video}', whose container declares "
                                f"{declared}: the file looks cut short (an interrupted copy or download); copy it "
                                "again and rerun with --force")

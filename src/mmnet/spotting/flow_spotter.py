@@ -30,6 +30,7 @@ from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
 __all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "video_rate"]
 
 SCALES = ("micro", "macro")
+MAX_LISTED = 10  # runs of missing frames named in a note
 #: ``on_flow(scale, pos, (first, last), flow, regions)``: see ``extract_motion``.
 FlowHook = Callable[[str, int, tuple[int, int], np.ndarray, Regions], None]
 
@@ -46,6 +47,10 @@ class MotionCurves:
         strides: scale -> k in frames at ``fps``.
         gaps: (first, last) frame numbers of the runs of frames without a usable face.
         realignments: frame numbers where the alignment was (re-)estimated.
+        notes: what the curves cannot vouch for, one sentence each (a video that decoded short of its count,
+            frames missing from a frame folder).
+        missing: (first, last) frame numbers of the runs of frames missing from the recording (a frame folder's
+            numbers that have no file); like gaps, their motion is not measured.
     """
 
     fps: float
@@ -55,6 +60,13 @@ class MotionCurves:
     strides: dict[str, int]
     gaps: list[tuple[int, int]] = field(default_factory=list)
     realignments: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    missing: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def frames_read(self) -> int:
+        """The frames the recording holds: every number but the missing ones."""
+        return len(self.numbers) - sum(b - a + 1 for a, b in self.missing)
 
 
 def video_rate(path: str | Path) -> tuple[float | None, int | None]:
@@ -88,11 +100,14 @@ def open_recording(source: str | Path, fps: float | None = None
                    ) -> tuple[Iterator[tuple[int, np.ndarray]], float, int | None]:
     """A video file or a frame folder as ((number, RGB frame) stream, fps, frame count or None).
 
+    A video's count is the one its container declares (``media.declared_frame_count``). A frame folder's
+    numbers that have no file are streamed as (number, None): missing frames, measured as gaps are.
+
     Raises:
         DataError: the source does not exist or is not a video or folder, or a frame folder is
             given without ``fps``.
     """
-    from ..media import conversion_hint, is_video, list_frames, read_rgb, stream_video
+    from ..media import conversion_hint, declared_frame_count, is_video, list_frames, read_rgb, stream_video
 
     path = Path(source)
     if path.is_dir():
@@ -102,7 +117,7 @@ def open_recording(source: str | Path, fps: float | None = None
         if fps is None:
             raise DataError(f"Frame folder '{path}' carries no frame rate: pass --fps (CAS(ME)^2 and CAS(ME)^3: 30, "
                             "SAMM-LV: 200).")
-        return ((n, read_rgb(p)) for n, p in frames), float(fps), len(frames)
+        return _with_missing(frames, read_rgb), float(fps), frames[-1][0] - frames[0][0] + 1
     if not path.exists():
         raise DataError(f"'{path}' does not exist; give a video file or a folder of numbered frames.")
     if not is_video(path):
@@ -116,7 +131,17 @@ def open_recording(source: str | Path, fps: float | None = None
         finally:
             probe.close()
         raise DataError(f"Video '{path}' does not state its frame rate; pass --fps.")
+    count = count or declared_frame_count(path)  # a header without a count: its duration x frame rate
     return ((f.index, f.image) for f in stream_video(path)), float(rate if fps is None else fps), count
+
+
+def _with_missing(frames, read) -> Iterator[tuple[int, np.ndarray | None]]:
+    """(number, image) of numbered frame files, with (number, None) for each number between them without a file."""
+    expected = frames[0][0]
+    for number, path in frames:
+        yield from ((m, None) for m in range(expected, number))
+        yield number, read(path)
+        expected = number + 1
 
 
 def _region_score(mag: np.ndarray, idx: np.ndarray, top: float) -> float:
@@ -203,11 +228,12 @@ class _Face:
 
 def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config: SpotConfig, *,
                    aligner=None, progress: Callable[[int], None] | None = None, source: str = "recording",
-                   on_flow: FlowHook | None = None) -> MotionCurves:
+                   on_flow: FlowHook | None = None, declared: int | None = None) -> MotionCurves:
     """Stream a recording's (number, RGB frame) pairs into ``MotionCurves``.
 
     Args:
-        frames: in display order; RGB (H, W, 3) or grey (H, W) uint8, all the same size.
+        frames: in display order; RGB (H, W, 3) or grey (H, W) uint8, all the same size; None for a frame
+            missing from the recording (its pairs are NaN, as a gap's; the curves note the missing runs).
         fps: the recording's frame rate.
         config: the spotter's parameters.
         aligner: a ``preprocess.FaceAligner`` to reuse (``face.mode=align``); made here if None.
@@ -218,6 +244,8 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
             of the pair, ``flow`` (2, H, W) float32 crop pixels with the head's motion (the nose
             ridge's mean flow) removed, ``regions`` the crop's ``Regions``. Pairs that touch a gap
             are reported too; their curve values are NaN afterwards (the learned spotter's features).
+        declared: the frame count the recording's container declares (``open_recording``); when far fewer
+            frames decode (``media.cut_short``), the curves carry a note saying the file may be truncated.
 
     Raises:
         PreprocessError: ``face.mode=align`` and no face in any checked frame.
@@ -225,6 +253,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     """
     import cv2
 
+    from ..media import cut_short
     from ..preprocess.flow import FLOW_SCALE, compute_flow
 
     if not 0 < fps <= MAX_FPS:  # also NaN and infinity, which no window length can be computed from
@@ -237,7 +266,17 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     ends = {s: [] for s in SCALES}  # score of the pair that ends at each frame
     nan = [float("nan")] * len(MEASURED)
     shape = None
+    absent: list[bool] = []
     for pos, (number, image) in enumerate(frames):
+        absent.append(image is None)
+        if image is None:
+            window.append(None)
+            numbers.append(int(number))
+            for s in SCALES:
+                ends[s].append(nan)
+            if progress is not None:
+                progress(1)
+            continue
         if shape is None:
             shape = image.shape
         elif image.shape != shape:
@@ -271,14 +310,15 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         if progress is not None:
             progress(1)
     n = len(numbers)
-    if n < 2:
-        raise DataError(f"{source}: spotting needs at least 2 frames, got {n}.")
+    missing = np.asarray(absent, bool)
+    if n - missing.sum() < 2:
+        raise DataError(f"{source}: spotting needs at least 2 frames, got {n - missing.sum()}.")
     if config.face.mode == "align" and not any(good for _, good in face.checks):
         raise PreprocessError(
             f"{source}: no face found in any of the {len(face.checks)} frames checked (one every "
             f"{config.face.check_every:g} s). If the frames are already face crops, pass --no-align "
             "(face.mode=none).")
-    lost = face.lost(n)
+    lost = face.lost(n) | missing
     lost_before = np.concatenate([[0], np.cumsum(lost)])
     scores = {}
     for s, k in strides.items():
@@ -290,8 +330,17 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         half = k // 2
         centre[: n - half] = end[half:]
         scores[s] = centre
-    return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost, numbers),
-                        face.realignments)
+    notes = [f"{source}: decoded {n} of {declared} frames: the file may be truncated; re-encode or copy it again"
+             ] if cut_short(n, declared) else []
+    missing_runs = _runs(missing, numbers)
+    if missing_runs:
+        listed = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in missing_runs[:MAX_LISTED])
+        more = f" and {len(missing_runs) - MAX_LISTED} more runs" if len(missing_runs) > MAX_LISTED else ""
+        notes.append(f"{source}: {int(missing.sum())} frame(s) missing from the numbering (frames {listed}{more}): "
+                     "their motion is not measured, as in a gap without a face; re-extract the frames if they "
+                     "should be there")
+    return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
+                        face.realignments, notes, missing_runs)
 
 
 def _runs(mask: np.ndarray, numbers: list[int]) -> list[tuple[int, int]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +40,7 @@ from .spotter import SpotResult, spot_recording
 if TYPE_CHECKING:
     from ..data.long_video import LongVideo
 
-__all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "FORMAT"]
+__all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "check_learned_folds", "FORMAT"]
 
 FORMAT = "mmnet-spotter"
 VERSION = 1
@@ -54,6 +54,26 @@ def _source(video, fps: float | None) -> tuple[str | Path, float | None, str]:
     if not hasattr(video, "path") or not hasattr(video, "fps"):
         raise ConfigError(f"spot() takes a LongVideo, a video file or a frame folder, got {type(video).__name__}")
     return video.path, fps or video.fps, getattr(video, "video_id", str(video.path))
+
+
+def check_learned_folds(videos: Sequence[LongVideo], fold_of: Mapping[str, str], *, folds: Iterable[str] | None = None,
+                        types: Sequence[str] = SCALES, instead: str = "--set method=flow") -> None:
+    """Raise, from the annotation alone (before any frame is read), when a fold's training videos hold no interval
+    of a type: the learned spotter trains one network per type (micro and macro) and could not train that fold.
+
+    ``fold_of``: video id -> fold (the held-out subject); ``folds``: those to check (default: all);
+    ``types``: the types the dataset annotates; ``instead``: how to choose the flow spotter where it is said.
+    """
+    for fold in sorted(set(fold_of.values()) if folds is None else folds):
+        train = [v for v in videos if fold_of[v.video] != fold]
+        missing = [s for s in SCALES if not any(i.type == s for v in train for i in v.intervals)]
+        if missing:
+            unannotated = [s for s in missing if s not in types]
+            why = (f" (the dataset annotates only {' and '.join(types)}-expressions)" if unannotated else
+                   f" (fold {fold} trains on every other subject's videos)")
+            raise DataError(f"learned spotter, fold {fold}: its training videos hold no {' or '.join(missing)} "
+                            f"interval{why}; the learned spotter trains one network per type, micro and macro, and "
+                            f"cannot be trained for it. Use the training-free flow spotter: {instead}.")
 
 
 def _say(progress: bool, text: str) -> None:
@@ -140,7 +160,7 @@ class LearnedSpotter(_Spotter):
         """
         source, fps, name = _source(video, None)
         _say(progress, f"reading {name} for training")
-        frames, rate, _ = open_recording(source, fps)
+        frames, rate, total = open_recording(source, fps)
         last = video.frames[-1][0] if getattr(video, "frames", ()) else 0
         cums = {s: coverage(video.intervals, s, last) for s in SCALES}
         rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
@@ -155,7 +175,10 @@ class LearnedSpotter(_Spotter):
                 feats.append(self._features(flow, regions))
                 labels.append(label)
 
-        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook)
+        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
+                                declared=total)
+        for note in curves.notes:  # training goes on with the frames that decoded; the user should know
+            print(f"warning: {note}", file=sys.stderr, flush=True)
         out = {}
         size = self.config.learned.size
         for s in SCALES:
@@ -177,7 +200,8 @@ class LearnedSpotter(_Spotter):
         if missing:
             raise DataError(f"LearnedSpotter.fit: the {len(videos)} training video(s) hold no {' or '.join(missing)} "
                             f"interval to learn from ({counts['micro']} micro, {counts['macro']} macro); train on "
-                            "videos annotated with both types (one network is trained per type).")
+                            "videos annotated with both types (one network is trained per type), or use the "
+                            "training-free flow spotter (--set method=flow).")
         return self.fit_collected([self.collect(v, progress=progress) for v in videos], progress=progress)
 
     def fit_collected(self, parts: Sequence[dict], *, progress: bool = False) -> dict:
@@ -208,7 +232,7 @@ class LearnedSpotter(_Spotter):
                               "(LearnedSpotter.load / mmnet spot --spotter-model).")
         source, fps, name = _source(video, fps)
         _say(progress, f"spotting {name} (learned)")
-        frames, rate, _ = open_recording(source, fps)
+        frames, rate, total = open_recording(source, fps)
         ends: dict[str, tuple[list, list]] = {s: ([], []) for s in SCALES}
         pending: dict[str, tuple[list, list]] = {s: ([], []) for s in SCALES}
 
@@ -227,7 +251,8 @@ class LearnedSpotter(_Spotter):
             if len(pending[scale][0]) >= BATCH:
                 flush(scale)
 
-        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook)
+        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
+                                declared=total)
         n = len(curves.numbers)
         scores = {}
         for s in SCALES:
@@ -240,12 +265,13 @@ class LearnedSpotter(_Spotter):
             centre[np.isnan(curves.scores[s]).all(axis=1)] = np.nan  # gaps, the first k frames
             scores[s] = centre[:, None]
         learned_curves = MotionCurves(rate, curves.numbers, scores, ("learned",), curves.strides, curves.gaps,
-                                      curves.realignments)
+                                      curves.realignments, curves.notes, curves.missing)
         p = self.config.learned.p
         peaks_config = replace(self.config, micro=replace(self.config.micro, p=p),
                                macro=replace(self.config.macro, p=p))
         intervals, details = spot_intervals(learned_curves, peaks_config)
-        return SpotResult(str(source), rate, n, intervals, curves.gaps, self.config, learned_curves, details)
+        return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, self.config, learned_curves,
+                          details)
 
     def _payload(self) -> dict:
         import torch

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..errors import DataError
 from .config import SpotConfig
 from .intervals import TYPES, Interval
-from .learned import LearnedSpotter
+from .learned import LearnedSpotter, check_learned_folds
 from .spotters import make_spotter
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
     Returns:
         {"method", "subjects", "videos", "counts": {micro/macro/overall: tp, fp, fn, precision, recall,
         f1}, "baseline": the same for the evenly-spaced baseline, "folds": [{subject, videos, fit
-        stats}], "predictions": {video id: [Interval]}, "evaluation": the ``SpottingResult``,
+        stats}], "predictions": {video id: [Interval]}, "notes": {video id: [what its spotting could not vouch
+        for, e.g. a video that decoded short of its declared frame count]}, "evaluation": the ``SpottingResult``,
         "time_s": {"features", "fit", "spot", "total"}}.
 
     ``records`` (``loso_records.FoldRecords``): each finished fold is written there, and a fold it
@@ -65,18 +66,22 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
     # the features the folds still to compute train on (none when every fold is reused)
     needed = {v.video for s in subjects if s not in reused for v in videos if v.subject != s}
     collected = {}
-    if learned:
+    if learned:  # a fold that cannot be trained is said before any video is read
+        check_learned_folds(videos, {v.video: v.subject for v in videos},
+                            folds=[s for s in subjects if s not in reused], types=tuple(getattr(load, "types", TYPES)))
         for v in videos:
             if v.intervals and v.video in needed:  # a video without intervals would add only negatives
                 collected[v.video] = first.collect(v, progress=progress)
     features_s = time.perf_counter() - start
     predictions: dict[str, list[Interval]] = {}
+    notes: dict[str, list[str]] = {}
     folds = []
     fit_s = spot_s = 0.0
     for subject in subjects:
         if subject in reused:
             record = reused[subject]
             predictions.update(record["predictions"])
+            notes.update(record.get("notes", {}))
             folds.append({"subject": subject, "videos": record["videos"], "fit": record["fit"]})
             continue
         train = [v for v in videos if v.subject != subject]
@@ -85,15 +90,14 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         fit_start = time.perf_counter()
         stats = {}
         if learned:
-            missing = [s for s in TYPES if not any(i.type == s for v in train for i in v.intervals)]
-            if missing:
-                raise DataError(f"LOSO fold {subject}: the other subjects hold no {' or '.join(missing)} interval; "
-                                "the learned spotter cannot be trained for that fold.")
             stats = spotter.fit_collected([collected[v.video] for v in train if v.video in collected])
         spot_start = time.perf_counter()
         held_out = [v for v in videos if v.subject == subject]
         for v in held_out:
-            predictions[v.video] = spotter.spot(v, progress=progress).intervals
+            result = spotter.spot(v, progress=progress)
+            predictions[v.video] = result.intervals
+            if getattr(result, "notes", None):
+                notes[v.video] = list(result.notes)
         # one measurement of the fold's fit and spot, for the totals and for its record
         fold_fit_s, fold_spot_s = spot_start - fit_start, time.perf_counter() - spot_start
         fit_s += fold_fit_s
@@ -101,7 +105,8 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         folds.append({"subject": subject, "videos": [v.video for v in held_out], "fit": stats})
         if records is not None:
             records.put(folds[-1], {v.video: predictions[v.video] for v in held_out},
-                        {"fit": round(fold_fit_s, 1), "spot": round(fold_spot_s, 1)})
+                        {"fit": round(fold_fit_s, 1), "spot": round(fold_spot_s, 1)},
+                        {v.video: notes[v.video] for v in held_out if v.video in notes})
     truth = load.truth()
     types = tuple(getattr(load, "types", TYPES))  # only the types the annotation covers are scored
     evaluation = evaluate_spotting(truth, predictions, types=types)
@@ -115,7 +120,7 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         "method": config.method, "subjects": len(subjects), "videos": len(videos),
         "types": list(types), "counts": _counts(evaluation),
         "baseline": _counts(evaluate_spotting(truth, baseline, types=types)),
-        "folds": folds, "predictions": predictions, "evaluation": evaluation,
+        "folds": folds, "predictions": predictions, "notes": notes, "evaluation": evaluation,
         "time_s": {"features": round(features_s, 1), "fit": round(fit_s, 1), "spot": round(spot_s, 1),
                    "total": round(time.perf_counter() - start, 1)},
     }

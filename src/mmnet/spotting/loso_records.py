@@ -123,9 +123,11 @@ class FoldRecords:
         predictions = {v: [Interval(**d) for d in ivs] for v, ivs in record["predictions"].items()}
         return {**record, "predictions": predictions}
 
-    def put(self, fold: dict, predictions: dict[str, list[Interval]], seconds: dict) -> None:
-        """Write one finished fold (atomically: an interrupted write leaves no half record)."""
+    def put(self, fold: dict, predictions: dict[str, list[Interval]], seconds: dict,
+            notes: dict[str, list[str]] | None = None) -> None:
+        """Write one finished fold (atomically: an interrupted write leaves no half record); ``notes``: video id ->
+        what its spotting could not vouch for."""
         record = {"settings": self.settings, "subject": fold["subject"], "videos": fold["videos"], "fit": fold["fit"],
                   "predictions": {v: [_interval(i) for i in ivs] for v, ivs in predictions.items()},
-                  "time_s": seconds}
+                  "notes": notes or {}, "time_s": seconds}
         atomic_write_text(self.folder / self.file_name(fold["subject"]), json.dumps(record, indent=1) + "\n")

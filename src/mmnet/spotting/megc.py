@@ -28,7 +28,9 @@ Compatibility modes reproduce published evaluators (docs/spotting.md):
   disjoint intervals are not 0) and 0 for one-frame intervals; TP = ground truths hit by any
   prediction (one prediction may hit several), FP = predictions - TP pooled over all videos (a
   video where one prediction hits two truths gives back an FP to the pool, as MDMD counts; the
-  pooled FP is at least 0).
+  pooled FP is at least 0). Per video, and in the pairs (the log), a truth is credited to the first
+  prediction, in input order, that hits it, and a prediction credited with none is an FP: two
+  predictions on one truth are a TP and an FP, and the per-video counts are never negative.
 * ``"strs"`` (STRS-Metric, MEGC2024-2025 STR): each prediction, in input order, claims every still
   unclaimed ground truth with IoU >= 0.5 (a truth is claimed once; one prediction may claim several);
   only subjects that have predictions are scored, and in them only the videos that hold a ground
@@ -169,15 +171,8 @@ def match_video(
     score = _mdmd_iou if mode == "megc2020" else iou
     ious = [[score(p, t) for t in truths] for p in predictions]
     pairs: list[Pair] = []
-    if mode == "megc2020":
-        hit = [any(ious[j][i] >= threshold for j in range(len(predictions))) for i in range(len(truths))]
-        for j, p in enumerate(predictions):
-            i = next((i for i in range(len(truths)) if ious[j][i] >= threshold), None)
-            pairs.append(Pair(video, type, truths[i] if i is not None else None, p, ious[j][i] if i is not None else 0))
-        pairs += [Pair(video, type, t, None) for i, t in enumerate(truths) if not hit[i]]
-        tp = sum(hit)  # MDMD's FP = predictions - TP, negative here when one prediction hit two truths: the
-        return pairs, Counts(tp, len(predictions) - tp, len(truths) - tp)  # pool takes it (clamped there)
-    if mode == "strs":
+    if mode in ("megc2020", "strs"):  # megc2020: a truth is credited to the first prediction that hits it (the pool's
+        # FP = predictions - TP is evaluate_spotting's; per video, a prediction credited with no truth is an FP)
         claimed: set[int] = set()
         for j, p in enumerate(predictions):
             hits = [i for i in range(len(truths)) if ious[j][i] >= threshold and i not in claimed]
@@ -249,6 +244,7 @@ def evaluate_spotting(
                         "ids (the ground truth must list every video, those without expressions too).")
     scored_subjects = {subject_of(k) for k, v in predictions.items() if v} if mode == "strs" else None
     totals = {t: Counts() for t in types}
+    predicted = dict.fromkeys(types, 0)  # megc2020's pooled FP = predictions - TP
     pairs: list[Pair] = []
     per_video: dict[Hashable, dict[str, Counts]] = {}
     unscored = sum(q.type in types for k in unknown for q in predictions[k])
@@ -262,15 +258,16 @@ def evaluate_spotting(
             if mode in ("softnet", "strs") and not gt_t:
                 unscored += sum(q.type == t for q in pred)  # SoftNet and STRS score only the videos with this type
                 continue
-            p, c = match_video(gt_t, [q for q in pred if q.type == t], video=key, type=t, threshold=threshold,
-                               mode=mode)
+            pred_t = [q for q in pred if q.type == t]
+            predicted[t] += len(pred_t)
+            p, c = match_video(gt_t, pred_t, video=key, type=t, threshold=threshold, mode=mode)
             pairs += p
             video_counts[t] = c
             totals[t] = totals[t] + c
         if video_counts:
             per_video[key] = video_counts
     if mode == "megc2020":  # MDMD's pooled FP = predictions - TP, never below 0
-        totals = {t: Counts(c.tp, max(0, c.fp), c.fn) for t, c in totals.items()}
+        totals = {t: Counts(c.tp, max(0, predicted[t] - c.tp), c.fn) for t, c in totals.items()}
     counts = dict(totals)
     counts["overall"] = sum(totals.values(), Counts())
     return SpottingResult(counts, pairs, per_video, mode, threshold, len(per_video), unscored)
@@ -304,6 +301,15 @@ class AnalysisResult:
     uar: float
     left_out: tuple[str, ...] = field(default_factory=tuple)
     zeroed: tuple[str, ...] = field(default_factory=tuple)  # mode "strs": collapsed classes counted as 0
+    unlabelled_truth: int = 0  # TPs left out because their ground truth has no emotion label (classes given)
+
+
+def _raise_if_unlabelled(tps: Sequence[Pair]) -> None:
+    missing = [p for p in tps if p.truth.label is None]
+    if missing:
+        raise DataError(f"{len(missing)} matched ground-truth interval(s) have no emotion label (first: video "
+                        f"{missing[0].video!r} {missing[0].truth.onset}..{missing[0].truth.offset}); recognition "
+                        "needs labelled ground truth, or give the evaluated classes (those pairs are then left out).")
 
 
 def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = None, *,
@@ -317,16 +323,15 @@ def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = Non
     table collapses to one cell (no pair has it, or every pair has it as truth and prediction) counts
     in the means with P = R = 0 (listed in ``zeroed``). A TP whose prediction has no label (spotted but not
     classified: its onset is its apex) is a wrong class: a false negative of its truth's class.
+
+    A TP whose truth has no emotion label is left out when ``classes`` is given (counted in
+    ``unlabelled_truth``); without ``classes`` it raises ``DataError``.
     """
     pairs = list(pairs)
     tps = [p for p in pairs if p.outcome == "TP"]
-    missing = [p for p in tps if p.truth.label is None]
-    if missing:
-        raise DataError(f"{len(missing)} matched ground-truth interval(s) have no emotion label (first: video "
-                        f"{missing[0].video!r} {missing[0].truth.onset}..{missing[0].truth.offset}); recognition "
-                        "needs labelled ground truth.")
     verify_choice("evaluation mode", mode, MODES)
     if classes is None:
+        _raise_if_unlabelled(tps)
         labelled = [p for p in pairs if p.truth is not None] if mode == "strs" else tps
         classes = sorted({p.truth.label for p in labelled if p.truth.label is not None})
     classes = tuple(classes)
@@ -352,7 +357,8 @@ def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = Non
         classes=classes, per_class=per_class, n_pairs=len(used),
         accuracy=_ratio(sum(g == q for g, q in used), len(used)),
         precision=precision, recall=recall, f1=_ratio(2 * precision * recall, precision + recall),
-        uf1=mean("f1"), uar=recall, left_out=tuple(left_out), zeroed=tuple(zeroed))
+        uf1=mean("f1"), uar=recall, left_out=tuple(left_out), zeroed=tuple(zeroed),
+        unlabelled_truth=sum(p.truth.label is None for p in tps))
 
 
 @dataclass
@@ -380,10 +386,12 @@ def evaluate_str(
 
     ``classes``: the evaluated emotion classes, e.g. ("negative", "positive", "surprise") as MEAN;
     default: every truth label among the TPs (mode "strs": every micro-expression label of ``truth``).
-    Pairs whose truth label is not a class are left out.
+    Pairs whose truth label is not a class (None included) are left out, counted in
+    ``analysis.unlabelled_truth`` when the label is None; without ``classes`` such a pair raises ``DataError``.
     """
     spotting = evaluate_spotting(truth, predictions, threshold=threshold, mode=mode, types=("micro",),
                                  subject_of=subject_of)
     if classes is None and mode == "strs":  # STRS-Metric: every emotion of its ground truth
+        _raise_if_unlabelled([p for p in spotting.pairs if p.outcome == "TP"])
         classes = sorted({g.label for gt in truth.values() for g in gt if g.type == "micro" and g.label is not None})
     return StrResult(spotting, evaluate_analysis(spotting.pairs, classes, mode=mode))

@@ -36,8 +36,9 @@ class SpotResult:
 
     @property
     def notes(self) -> list[str]:
-        """What the result cannot vouch for, one sentence each: a scale that could not be spotted and why."""
-        return [d["note"] for d in self.details.values() if d.get("note")]
+        """What the result cannot vouch for, one sentence each: a recording that decoded short of its declared
+        frame count, a scale that could not be spotted and why."""
+        return [*self.curves.notes, *(d["note"] for d in self.details.values() if d.get("note"))]
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -80,6 +81,7 @@ def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps:
     frames, rate, total = open_recording(source, fps)
     if on_total is not None:
         on_total(total)
-    curves = extract_motion(frames, rate, config, aligner=aligner, progress=progress, source=str(source))
+    curves = extract_motion(frames, rate, config, aligner=aligner, progress=progress, source=str(source),
+                            declared=total)
     intervals, details = spot_intervals(curves, config)
-    return SpotResult(str(source), rate, len(curves.numbers), intervals, curves.gaps, config, curves, details)
+    return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, config, curves, details)

@@ -173,6 +173,11 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
     folds = protocol_folds(samples, d.protocol)
     video_folds = write_long_files(out, long_videos, scheme, folds) if long_videos is not None else {}
+    if spot is not None and spot.method == "learned":  # said now, not after the first fold's training
+        from ..spotting.learned import check_learned_folds
+
+        check_learned_folds(long_videos.videos, video_folds, types=long_videos.types,
+                            instead="drop method=learned from spotting.overrides (the flow spotter is the default)")
     return PreparedRun(
         cfg=cfg, out_dir=out, flows_path=flows_path, sample_ids=[s.sample_id for s in samples],
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
