@@ -32,7 +32,8 @@ def test_a_plain_flag_sets_its_value_exactly(root):
 def test_set_keeps_the_text_of_a_text_key_and_yaml_elsewhere():
     cfg = load_config(None, ["data.root=1_2", "data.annotation=0701", "train.device=0", "data.cache_dir=2024-01-01",
                              "train.epochs=3", "spotting.overrides=[micro.p=0.1]", "data.scheme=null"])
-    assert (cfg.data.root, cfg.data.annotation, cfg.train.device, cfg.data.cache_dir) == ("1_2", "0701", "0", "2024-01-01")
+    texts = (cfg.data.root, cfg.data.annotation, cfg.train.device, cfg.data.cache_dir)
+    assert texts == ("1_2", "0701", "0", "2024-01-01")
     assert (cfg.train.epochs, cfg.spotting.overrides, cfg.data.scheme) == (3, ["micro.p=0.1"], None)
     with pytest.raises(ConfigError, match=r"data.root must be of type str, got \['a'\]"):
         load_config(None, ["data.root=[a]"])
