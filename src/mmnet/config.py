@@ -334,8 +334,8 @@ def expand_seeds(value: int | list[int], base_seed: int, where: str = "seeds") -
 
 def without_derived(values: dict) -> dict:
     """A config file's values without the keys that a resolved config fills in (``--print-config``, a run's
-    config.yaml) where they equal what the file's own settings derive: model.image_size, data.scheme (the
-    dataset's default), data.classes, model.num_classes and seeds ``[train.seed]``. Overriding their sources
+    config.yaml) where they equal what the file's own settings derive: model.image_size, data.classes (and with
+    them a data.scheme that is the dataset's default), model.num_classes and seeds ``[train.seed]``. Overriding their sources
     (data.image_size, --scheme, --dataset, train.seed) then changes them; a value that differs is kept (and refused)."""
     from .data.schemes import DEFAULT_SCHEME, get_scheme
 
@@ -351,10 +351,10 @@ def without_derived(values: dict) -> dict:
         scheme = None
     if scheme is not None and data.get("classes") == list(scheme.classes):
         del data["classes"]
+        if data.get("scheme") == default_scheme:  # a resolved config's (a recipe that names its scheme keeps it)
+            del data["scheme"]
     if scheme is not None and "num_classes" in model and model["num_classes"] == scheme.num_classes:
         del model["num_classes"]
-    if data.get("scheme") is not None and data.get("scheme") == default_scheme:
-        del data["scheme"]
     if values.get("seeds") == [train.get("seed", TrainConfig.seed)]:
         del values["seeds"]
     return values
