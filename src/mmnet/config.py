@@ -335,8 +335,9 @@ def expand_seeds(value: int | list[int], base_seed: int, where: str = "seeds") -
 def without_derived(values: dict) -> dict:
     """A config file's values without the keys that a resolved config fills in (``--print-config``, a run's
     config.yaml) where they equal what the file's own settings derive: model.image_size, data.classes (and with
-    them a data.scheme that is the dataset's default), model.num_classes and seeds ``[train.seed]``. Overriding their sources
-    (data.image_size, --scheme, --dataset, train.seed) then changes them; a value that differs is kept (and refused)."""
+    them a data.scheme that is the dataset's default), model.num_classes and seeds ``[train.seed]``. Overriding
+    their sources (data.image_size, --scheme, --dataset, train.seed) then changes them; a value that differs is
+    kept (and refused)."""
     from .data.schemes import DEFAULT_SCHEME, get_scheme
 
     values = {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}
