@@ -3,10 +3,9 @@ files, and one override path (``section.key=value``, as ``--set`` and sweep sett
 
 Defaults reproduce the authors' 5-class CASME II script (CASME2_5.py); each field's comment gives
 its source where the paper and the code differ. Unknown keys, wrong types and bad values are
-errors that name the key. Seeds are expanded (:func:`expand_seeds`) and the composite dataset
-root is parsed (:func:`parse_root`) here and nowhere else. :class:`ExecutorConfig` says how the
-folds run (locally, on Ray or on SLURM); it is not part of the experiment (two runs that differ only in it
-give the same numbers).
+errors that name the key. Seeds are expanded (:func:`expand_seeds`) here and nowhere else. Re-exported:
+:func:`parse_root` (mmnet.dataset_root) and :class:`ExecutorConfig` (mmnet.executor_config), which says how the
+folds run and is not part of the experiment.
 """
 
 from __future__ import annotations
@@ -20,7 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError, verify_choice
+from .dataset_root import format_root, parse_root
+from .errors import ConfigError, did_you_mean, verify_choice
+from .executor_config import ExecutorConfig
 from .model.mmnet import MMNetConfig
 from .recipes import locate, read_yaml
 from .slurm_time import slurm_minutes
@@ -37,12 +38,16 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "apply_overrides",
+    "override_key",
     "set_value",
     "expand_seeds",
     "parse_root",
     "format_root",
     "slurm_minutes",
 ]
+
+
+FLOW_METHODS = ("tvl1", "dis", "farneback")  # mmnet.preprocess.flow's (a test keeps them equal)
 
 
 @dataclass
@@ -65,6 +70,7 @@ class DataConfig:
     def __post_init__(self) -> None:
         verify_choice("data.protocol", self.protocol, ("loso", "lodo"))
         verify_choice("data.on_bad_sample", self.on_bad_sample, ("error", "skip", "nearest"))
+        verify_choice("data.flow_method", self.flow_method, FLOW_METHODS)
         if self.image_size < 16 or self.image_size % 16:
             raise ConfigError(f"data.image_size must be a positive multiple of 16, got {self.image_size}")
         if not 0.0 <= self.jitter_fraction <= 1.0:
@@ -214,24 +220,33 @@ def _check_type(key: str, value, annotation):
     return value
 
 
-def _build(cls, values: dict, prefix: str):
+def _build(cls, values: dict, prefix: str, others: tuple[str, ...] = ()):
+    """``cls`` from ``values``, each checked against its type; keys are named ``prefix.key`` (``key`` when
+    ``prefix`` is empty). A mistyped key is named as written, with the close ones of its fields and ``others``."""
     if not isinstance(values, dict):
         raise ConfigError(f"{prefix} must be a mapping, got {values!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
+    name = (lambda key: f"{prefix}.{key}") if prefix else str
+    unknown = [name(k) for k in sorted(set(values) - set(fields), key=str)]
     if unknown:
-        raise ConfigError(f"Unknown config key(s) {', '.join(prefix + '.' + k for k in unknown)}. "
-                          f"Valid keys of {prefix}: {', '.join(sorted(fields))}")
+        hints = "".join(did_you_mean(k, [name(f) for f in fields] + list(others)) for k in unknown)
+        raise ConfigError(f"Unknown config key(s) {', '.join(unknown)}.{hints} "
+                          f"Valid keys{' of ' + prefix if prefix else ''}: {', '.join(sorted(fields))}")
     hints = typing.get_type_hints(cls)
-    kwargs = {k: _check_type(f"{prefix}.{k}", v, hints[k]) for k, v in values.items()}
+    kwargs = {k: _check_type(name(k), v, hints[k]) for k, v in values.items()}
     return cls(**kwargs)
+
+
+def _dotted_keys() -> list[str]:
+    return [f"{section}.{f.name}" for section, cls in _SECTIONS.items() for f in dataclasses.fields(cls)] + ["seeds"]
 
 
 def config_from_dict(values: dict) -> ExperimentConfig:
     values = dict(values or {})
     unknown = sorted(set(values) - set(_SECTIONS) - {"seeds"})
     if unknown:
-        raise ConfigError(f"Unknown config section(s) {unknown}. Valid: {sorted(_SECTIONS)} and seeds")
+        hints = "".join(did_you_mean(str(k), list(_SECTIONS) + _dotted_keys()) for k in unknown)
+        raise ConfigError(f"Unknown config section(s) {unknown}.{hints} Valid: {sorted(_SECTIONS)} and seeds")
     model = values.get("model") or {}
     if isinstance(model, dict) and "image_size" not in model:  # the model follows the data's frame size
         data = values.get("data") or {}
@@ -239,7 +254,7 @@ def config_from_dict(values: dict) -> ExperimentConfig:
             values["model"] = {**model, "image_size": data["image_size"]}
     # data before model: model.image_size is copied from data.image_size, and an error must name the key the user set
     order = sorted(_SECTIONS, key=lambda name: name != "data")
-    kwargs = {name: _build(_SECTIONS[name], values.get(name) or {}, name) for name in order}
+    kwargs = {name: _build(_SECTIONS[name], values.get(name) or {}, name, tuple(_dotted_keys())) for name in order}
     # without a seeds list, train.seed is the run's one seed (a set train.seed alone must change the run)
     kwargs["seeds"] = expand_seeds(values.get("seeds", 1), kwargs["train"].seed)
     return ExperimentConfig(**kwargs)
@@ -275,11 +290,31 @@ def parse_override(item: str) -> tuple[str, object]:
     return key.strip(), value
 
 
-def apply_overrides(values: dict, overrides: list[str], where: str = "--set") -> dict:
-    """A copy of ``values`` with ``section.key=value`` strings applied (values parsed as YAML)."""
+def override_key(item: str | tuple[str, object]) -> str:
+    """The dotted key an override sets."""
+    return item[0].strip() if isinstance(item, tuple) else item.split("=", 1)[0].strip()
+
+
+def _text_key(dotted: str) -> bool:
+    """Whether ``section.key`` holds text (a str field, or ``str | None``)."""
+    section, _, name = dotted.strip().partition(".")
+    hint = typing.get_type_hints(_SECTIONS[section]).get(name) if section in _SECTIONS else None
+    return hint is not None and {a for a in typing.get_args(hint) or (hint,) if a is not type(None)} == {str}
+
+
+def apply_overrides(values: dict, overrides: list[str | tuple[str, object]], where: str = "--set") -> dict:
+    """A copy of ``values`` with overrides applied: ``"section.key=value"`` strings (the value read as YAML, but
+    a text key keeps its text: ``data.root=0701`` is ``"0701"``, not 449) or ``(key, value)`` pairs, set as given
+    (a plain flag's value: ``--root "/data/x # copy"`` is that folder)."""
     values = {k: dict(v) if isinstance(v, dict) else v for k, v in (values or {}).items()}
     for item in overrides or []:
-        set_value(values, *parse_override(item), where=where)
+        if isinstance(item, tuple):
+            key, value = item
+        else:
+            key, value = parse_override(item)
+            if _text_key(key) and value is not None and not isinstance(value, (str, list, dict)):
+                value = item.split("=", 1)[1].strip()  # YAML's number, boolean or date of what was typed as text
+        set_value(values, key, value, where=where)
     return values
 
 
@@ -297,95 +332,55 @@ def expand_seeds(value: int | list[int], base_seed: int, where: str = "seeds") -
     return list(value)
 
 
-def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> Path | dict[str, Path]:
-    """The dataset root as a loader takes it: one folder, or for the composite a folder per part.
+def without_derived(values: dict) -> dict:
+    """A config file's values without the keys that a resolved config fills in (``--print-config``, a run's
+    config.yaml) where they equal what the file's own settings derive: model.image_size, data.classes (and with
+    them a data.scheme that is the dataset's default), model.num_classes and seeds ``[train.seed]``. Overriding
+    their sources (data.image_size, --scheme, --dataset, train.seed) then changes them; a value that differs is
+    kept (and refused)."""
+    from .data.schemes import DEFAULT_SCHEME, get_scheme
 
-    Accepted forms: a folder; ``"casme2=DIR,samm=DIR,smic=DIR"``; a list of such items (what a
-    repeated ``--root`` gives: ``["casme2=DIR", "samm=DIR", ...]``); a mapping part -> folder.
-    """
-    if root is None or root == [] or root == "":
-        raise ConfigError(f"No dataset root given: pass --root DIR (or set data.root) for dataset {dataset!r}.")
-    if isinstance(root, dict):
-        items = [f"{k}={v}" for k, v in root.items()]
-    elif isinstance(root, (list, tuple)):
-        items = [str(r) for r in root]
-    else:
-        items = [str(root)]
-    if not any("=" in item for item in items):
-        if len(items) > 1:
-            raise ConfigError(f"--root given {len(items)} times; give one folder (or PART=DIR for the composite).")
-        return Path(items[0]).expanduser()  # a config file's "~/data" is no shell's to expand
-    if dataset != "composite":
-        raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
-    pairs = [piece.split("=", 1) for item in items for piece in item.split(",") if piece.strip()]
-    bad = ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
-    if bad:
-        raise ConfigError(f"--root values {bad} are not PART=DIR (e.g. casme2=/data/CASME2).")
-    parts = {k.strip().lower(): Path(v.strip()).expanduser() for k, v in pairs}
-    if len(parts) != len(pairs):
-        raise ConfigError(f"--root names a part twice: {[k for k, _ in pairs]}")
-    return parts
-
-
-def format_root(root: Path | dict[str, Path]) -> str:
-    """The canonical text of a parsed root, as data.root stores it in config.yaml."""
-    if isinstance(root, dict):
-        return ",".join(f"{k}={v}" for k, v in root.items())
-    return str(root)
+    values = {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}
+    sections = {name: values.get(name) if isinstance(values.get(name), dict) else {} for name in _SECTIONS}
+    data, model, train = sections["data"], sections["model"], sections["train"]
+    if "image_size" in model and model["image_size"] == data.get("image_size", DataConfig.image_size):
+        del model["image_size"]
+    default_scheme = DEFAULT_SCHEME.get(data.get("dataset", DataConfig.dataset))
+    try:
+        scheme = get_scheme(data.get("scheme") or default_scheme)
+    except ConfigError:  # an unknown dataset or scheme: named when the config is built
+        scheme = None
+    if scheme is not None and data.get("classes") == list(scheme.classes):
+        del data["classes"]
+        if data.get("scheme") == default_scheme:  # a resolved config's (a recipe that names its scheme keeps it)
+            del data["scheme"]
+    if scheme is not None and "num_classes" in model and model["num_classes"] == scheme.num_classes:
+        del model["num_classes"]
+    if values.get("seeds") == [train.get("seed", TrainConfig.seed)]:
+        del values["seeds"]
+    return values
 
 
-EXECUTORS = ("local", "ray", "slurm")
-TRANSPORTS = ("object-store", "shared-fs")
-_RAY_ONLY = ("address", "transport")
-_SLURM_ONLY = ("slurm_partition", "slurm_time", "slurm_mem", "slurm_params", "slurm_log_dir",
-               "slurm_array_parallelism", "no_wait")
+def _check_seed_given_once(values: dict, overrides: list) -> None:
+    """A train.seed given on the command line may not be lost under a config file's own seed list."""
+    keys = {override_key(item) for item in overrides}
+    seeds = values.get("seeds")
+    if "train.seed" not in keys or "seeds" in keys or not isinstance(seeds, list) or not seeds:
+        return
+    seed = config_from_dict(apply_overrides(values, overrides)).train.seed
+    if seeds[0] != seed:
+        raise ConfigError(f"train.seed={seed} is given, but the config file lists seeds {seeds}, which decide the "
+                          f"run's seeds (train.seed is then unused). Give the seeds instead (--set 'seeds=[{seed}]'), "
+                          "or remove seeds from the file.")
 
 
-@dataclass(frozen=True)
-class ExecutorConfig:
-    """How the folds of a run (or a sweep) are run. See docs/cluster.md for the Ray and SLURM options."""
-
-    executor: str = "local"  # "local": one after another here; "ray": one Ray task per fold; "slurm": one job per fold
-    address: str | None = None  # Ray cluster address ("auto", "HOST:6379", "ray://HOST:10001"); None: local Ray
-    cpus_per_fold: float | None = None  # CPUs reserved per fold (default 1); also its torch thread count
-    gpus_per_fold: float | None = None  # GPU share per fold (Ray: 0.25 = four folds per GPU; SLURM: whole GPUs)
-    max_retries: int | None = None  # reruns of a fold whose worker, node or job died (default 3)
-    transport: str | None = None  # Ray: "object-store" (default) or "shared-fs": how workers get the frame cache
-    slurm_partition: str | None = None  # SLURM partition; None: the cluster's default
-    slurm_time: str | None = None  # SLURM time limit per fold job (minutes or [D-]H:MM:SS); None: 4:00:00
-    slurm_mem: str | None = None  # SLURM memory per fold job, e.g. "16G"; None: the partition's default
-    slurm_params: tuple[str, ...] | None = None  # more sbatch options, KEY=VALUE (account=..., qos=...)
-    slurm_log_dir: str | None = None  # submitit's job files and logs; None: RUN/slurm-logs
-    slurm_array_parallelism: int | None = None  # at most this many fold jobs of the array run at once
-    no_wait: bool = False  # SLURM: submit and return; rerunning the command (or mmnet report) collects
-
-    def __post_init__(self) -> None:
-        verify_choice("executor", self.executor, EXECUTORS)
-        if self.transport is not None:
-            verify_choice("transport", self.transport, TRANSPORTS)
-        if self.max_retries is not None and self.max_retries < 0:
-            raise ConfigError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.cpus_per_fold is not None and not 0 < self.cpus_per_fold < math.inf:
-            raise ConfigError(f"--cpus-per-fold must be > 0 and finite, got {self.cpus_per_fold}")
-        if self.gpus_per_fold is not None and not 0 <= self.gpus_per_fold < math.inf:
-            raise ConfigError(f"--gpus-per-fold must be >= 0 and finite, got {self.gpus_per_fold}")
-        if self.slurm_time is not None:
-            slurm_minutes(self.slurm_time)
-        if self.slurm_array_parallelism is not None and self.slurm_array_parallelism < 1:
-            raise ConfigError(f"--slurm-array-parallelism must be >= 1, got {self.slurm_array_parallelism}")
-        given = [f.name for f in dataclasses.fields(self)
-                 if f.name != "executor" and getattr(self, f.name) is not None and getattr(self, f.name) is not False]
-        for name in given:
-            only = ("ray" if name in _RAY_ONLY else "slurm" if name in _SLURM_ONLY
-                    else None if self.executor != "local" else "ray or --executor slurm")
-            if only and self.executor != only:
-                raise ConfigError(f"--{name.replace('_', '-')} only applies with --executor {only}")
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
+def load_config(path: str | Path | None = None,
+                overrides: list[str | tuple[str, object]] | None = None) -> ExperimentConfig:
     """Read a YAML experiment file or a shipped recipe by name (or the defaults) and apply ``--set``
-    overrides. ``path`` is a file, else a recipe name (:func:`mmnet.recipes.locate`)."""
+    overrides. ``path`` is a file, else a recipe name (:func:`mmnet.recipes.locate`). The keys that the file's
+    own settings derive are dropped first (:func:`without_derived`), so that overriding their sources works."""
     values: dict = {}
+    overrides = list(overrides or [])
     if path is not None:
         p = locate(path)
         values = read_yaml(p) or {}
@@ -393,4 +388,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"Config file '{p}' must hold a mapping of sections (model, data, augment, train, "
                               f"eval, seeds), not a {type(values).__name__}; the recipes (`mmnet train "
                               "--list-recipes`) are examples.")
-    return config_from_dict(apply_overrides(values, overrides or []))
+        values = without_derived(values)
+        _check_seed_given_once(values, overrides)
+    return config_from_dict(apply_overrides(values, overrides))

@@ -8,6 +8,7 @@ with code 3 (2 is argparse's usage error). The double inheritance keeps ``except
 from __future__ import annotations
 
 __all__ = [
+    "did_you_mean",
     "MMNetError",
     "ConfigError",
     "CheckpointError",
@@ -76,3 +77,21 @@ def verify_choice(name: str, value: object, choices) -> object:
         valid = ", ".join(str(c) for c in choices)
         raise ConfigError(f"Unknown {name} {value!r}. Valid values are {{{valid}}}.")
     return value
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """`` Did you mean X?`` for a mistyped ``name`` (``""`` when nothing is close): a candidate with the same last
+    part (``pp`` -> ``micro.pp``, ``train.image_size`` -> ``data.image_size``), else a close spelling."""
+    import difflib
+
+    candidates = list(dict.fromkeys(str(c) for c in candidates))
+    leaf = name.rsplit(".", 1)[-1]
+    close = [c for c in candidates if c != name and c.rsplit(".", 1)[-1] == leaf]
+    if not close:
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if not close:  # the last parts alone: "micro.pq" -> micro.p, micro.pp
+        by_leaf = {}
+        for c in candidates:
+            by_leaf.setdefault(c.rsplit(".", 1)[-1], []).append(c)
+        close = [c for match in difflib.get_close_matches(leaf, list(by_leaf), n=3, cutoff=0.6) for c in by_leaf[match]]
+    return f" Did you mean {' or '.join(close[:3])}?" if close else ""

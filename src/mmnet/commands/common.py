@@ -15,14 +15,15 @@ def add_root_argument(p: argparse.ArgumentParser, *, required: bool = False) -> 
                    help=ROOT_HELP)
 
 
-def root_override(dataset: str | None, roots: list[str] | None) -> list[str]:
-    """``--root`` values as the ``data.root=...`` override (parsed, so that errors come early)."""
+def root_override(dataset: str | None, roots: list[str] | None) -> list[tuple[str, str]]:
+    """``--root`` values as the ``("data.root", text)`` override: the folder exactly as given, never read as
+    YAML (``#`` or ``: `` in a name, a name of digits); parsed here so that errors come early."""
     if not roots:
         return []
     from ..config import format_root, parse_root
 
     name = dataset or ("composite" if any("=" in r for r in roots) else "")
-    return [f"data.root={format_root(parse_root(name, roots))}"]
+    return [("data.root", format_root(parse_root(name, roots)))]
 
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:

@@ -116,7 +116,8 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips, "
               f"seed {seed})")
     run_name = "run-permuted-labels" if permute else "run"
-    overrides = DEMO_OVERRIDES + [f"data.root={data_root}", f"data.cache_dir={args.out / 'cache'}",
+    # the folders as given (a pair, not "key=value": an --out of "runs/x # 2" is not read as YAML)
+    overrides = DEMO_OVERRIDES + [("data.root", str(data_root)), ("data.cache_dir", str(args.out / "cache")),
                                   f"train.seed={seed}", f"seeds=[{seed}]"]
     if permute:
         overrides.append("data.permute_labels=true")

@@ -72,7 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def experiment_config(args: argparse.Namespace):
     """The ExperimentConfig that the options describe (config file, then flags, then --set)."""
-    from ..config import load_config
+    from ..config import SpottingConfig, load_config
+    from ..data import LONG_VIDEO_DATASETS
+    from ..train.spot_recognise import spot_settings
     from .common import root_override
 
     flags = []
@@ -81,15 +83,18 @@ def experiment_config(args: argparse.Namespace):
                       ("precision", "train.precision")):
         value = getattr(args, name, None)
         if value is not None:
-            flags.append(f"{key}={value}")
+            flags.append((key, value))  # as given: a plain flag's value is not read as YAML
     flags += root_override(args.dataset, args.root)
     if args.seeds is not None:
         flags.append(f"seeds={args.seeds}")  # a count: train.seed + 0..N-1
     if getattr(args, "final_fit", False) or getattr(args, "final_fit_only", False):
-        flags.append(f"train.final_fit={'true' if args.final_fit else 'only'}")
+        flags.append(("train.final_fit", True if args.final_fit else "only"))
     if getattr(args, "tensorboard", False):
-        flags.append("train.tensorboard=true")
-    return load_config(args.config, flags + list(args.overrides))
+        flags.append(("train.tensorboard", True))
+    cfg = load_config(args.config, flags + list(args.overrides))
+    if cfg.data.dataset in LONG_VIDEO_DATASETS or cfg.spotting != SpottingConfig():
+        spot_settings(cfg)  # the spotting section's preset and overrides, before any data is read
+    return cfg
 
 
 def resolved_yaml(cfg) -> str:

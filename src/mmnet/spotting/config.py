@@ -25,6 +25,7 @@ recording with the CAS(ME)^2 preset uses twice the frame counts. Sources (docs/s
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError, verify_choice
@@ -185,4 +186,6 @@ def spot_config_from(values: dict) -> SpotConfig:
     values = dict(values)
     hints = typing.get_type_hints(SpotConfig)
     sections = {name: _build(hints[name], values.pop(name, None) or {}, name) for name in SECTIONS}
-    return _build(SpotConfig, {**values, **sections}, "spot")
+    # top-level keys are named as the user writes them (``--set pp=0.1``), a mistyped one with its section's
+    dotted = tuple(f"{name}.{f.name}" for name in SECTIONS for f in dataclasses.fields(hints[name]))
+    return _build(SpotConfig, {**values, **sections}, "", dotted)

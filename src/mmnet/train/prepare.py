@@ -36,6 +36,7 @@ from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
 from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
+from ..dataset_root import absolute_paths
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..progress import bars_wanted, write_line
@@ -83,12 +84,13 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         require_tensorboard()
     if cfg.train.compile:  # likewise a missing C++ compiler
         check_compile(cfg.train.device)
-    long_videos = spot = None
+    long_videos = None
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes)
+    spot = spot_settings(cfg) if d.dataset in LONG_VIDEO_DATASETS else None  # its values checked before the data
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
     if d.dataset in LONG_VIDEO_DATASETS:  # spot then recognise: MMNet trains on the annotated micro-expressions
-        spot, long_videos = spot_settings(cfg), load
+        long_videos = load
         load = long_video_clips(load, "micro")
 
     # Bad samples: an explicit choice, never a silent drop (the rule is data.usage's, as check-data's).
@@ -131,6 +133,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     resolved["data"]["scheme"] = scheme.name
     resolved["data"]["classes"] = list(scheme.classes)
     resolved["model"]["num_classes"] = scheme.num_classes
+    resolved["data"].update(absolute_paths(d))  # config.yaml rerun from another folder reads the same files
     if long_videos is not None:
         resolved["train"]["save_models"] = True  # the spotted intervals are recognised by each fold's model
     cfg = config_from_dict(resolved)

@@ -30,13 +30,14 @@ from .tasks import fold_seed
 __all__ = ["spot_settings", "assign_folds", "write_long_files", "folds_to_spot", "run_spot_recognise"]
 
 def spot_settings(cfg):
-    """The run's ``SpotConfig``: ``spotting.preset`` (or the dataset's) and ``spotting.overrides``."""
+    """The run's ``SpotConfig``: ``spotting.preset`` (or the dataset's) and ``spotting.overrides``. Checked when
+    the config is (before any data is read); for a dataset of short clips only the section's values are checked."""
     from ..spotting.config import DATASET_PRESETS, spot_config
 
-    if cfg.data.protocol != "loso":
+    if cfg.data.dataset in DATASET_PRESETS and cfg.data.protocol != "loso":
         raise ConfigError(f"data.protocol={cfg.data.protocol!r}: spot then recognise on {cfg.data.dataset} is "
                           "leave-one-subject-out only (data.protocol=loso).")
-    preset = cfg.spotting.preset or DATASET_PRESETS[cfg.data.dataset]
+    preset = cfg.spotting.preset or DATASET_PRESETS.get(cfg.data.dataset, "casme2")
     try:
         return spot_config(preset, list(cfg.spotting.overrides))
     except ConfigError as exc:

@@ -31,7 +31,16 @@ from pathlib import Path
 import yaml
 
 from .. import run_folder as rf
-from ..config import ExecutorConfig, ExperimentConfig, apply_overrides, config_from_dict, expand_seeds, set_value
+from ..config import (
+    ExecutorConfig,
+    ExperimentConfig,
+    apply_overrides,
+    config_from_dict,
+    expand_seeds,
+    override_key,
+    set_value,
+    without_derived,
+)
 from ..errors import ConfigError, MMNetError
 from ..progress import write_line
 from ..recipes import locate, read_yaml
@@ -96,7 +105,7 @@ def _flatten(values: dict, prefix: str = "") -> dict:
 
 def load_sweep(
     path: str | Path,
-    overrides: list[str] | None = None,
+    overrides: list[str | tuple[str, object]] | None = None,
     *,
     seeds: int | None = None,
     only: list[str] | None = None,
@@ -105,8 +114,9 @@ def load_sweep(
 
     Args:
         path: the sweep YAML.
-        overrides: ``section.key=value`` strings applied to every setting after the file's ``set``
-            (a setting's own value for the same key is an error: it would silently lose).
+        overrides: ``section.key=value`` strings (or plain flags' ``(key, value)`` pairs) applied to every
+            setting after the file's ``set`` (a setting's own value for the same key is an error: it would
+            silently lose).
         seeds: run this many seeds instead of the file's ``seeds``.
         only: run just these settings (names from the file), in the file's order.
     """
@@ -129,13 +139,15 @@ def load_sweep(
             raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}' (a relative base is relative to "
                               f"the sweep file): {exc}") from None
         values = read_yaml(base) or {}
+        if isinstance(values, dict):  # a --print-config output as base: its filled-in keys follow their sources
+            values = without_derived(values)
     for dotted, value in _flatten(doc.get("config") or {}).items():
         set_value(values, dotted, value, f"{p}: config")
     common = doc.get("set") or []
     if not isinstance(common, list) or not all(isinstance(x, str) for x in common):
         raise ConfigError(f"Sweep file '{p}': set must be a list of 'section.key=value' strings, got {common!r}")
     values = apply_overrides(values, list(common) + list(overrides or []))
-    cli_keys = {item.split("=", 1)[0].strip() for item in overrides or []}
+    cli_keys = {override_key(item) for item in overrides or []}
 
     settings = doc.get("settings")
     if not isinstance(settings, dict) or not settings:

@@ -1,0 +1,60 @@
+"""The dataset root as ``data.root`` and ``--root`` give it: one folder, or a folder per part of the
+composite dataset; parsed here and nowhere else (re-exported by :mod:`mmnet.config`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["parse_root", "format_root", "absolute_paths"]
+
+
+def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> Path | dict[str, Path]:
+    """The dataset root as a loader takes it: one folder, or for the composite a folder per part.
+
+    Accepted forms: a folder; ``"casme2=DIR,samm=DIR,smic=DIR"``; a list of such items (what a
+    repeated ``--root`` gives: ``["casme2=DIR", "samm=DIR", ...]``); a mapping part -> folder.
+    """
+    if root is None or root == [] or root == "":
+        raise ConfigError(f"No dataset root given: pass --root DIR (or set data.root) for dataset {dataset!r}.")
+    if isinstance(root, dict):
+        items = [f"{k}={v}" for k, v in root.items()]
+    elif isinstance(root, (list, tuple)):
+        items = [str(r) for r in root]
+    else:
+        items = [str(root)]
+    if not any("=" in item for item in items):
+        if len(items) > 1:
+            raise ConfigError(f"--root given {len(items)} times; give one folder (or PART=DIR for the composite).")
+        return Path(items[0]).expanduser()  # a config file's "~/data" is no shell's to expand
+    if dataset != "composite":
+        raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
+    pairs = [piece.split("=", 1) for item in items for piece in item.split(",") if piece.strip()]
+    bad = ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
+    if bad:
+        raise ConfigError(f"--root values {bad} are not PART=DIR (e.g. casme2=/data/CASME2).")
+    parts = {k.strip().lower(): Path(v.strip()).expanduser() for k, v in pairs}
+    if len(parts) != len(pairs):
+        raise ConfigError(f"--root names a part twice: {[k for k, _ in pairs]}")
+    return parts
+
+
+def format_root(root: Path | dict[str, Path]) -> str:
+    """The canonical text of a parsed root, as data.root stores it in config.yaml."""
+    if isinstance(root, dict):
+        return ",".join(f"{k}={v}" for k, v in root.items())
+    return str(root)
+
+
+def absolute_paths(data) -> dict[str, str | None]:
+    """``data.root``, ``data.annotation`` and ``data.cache_dir`` of a DataConfig as absolute paths (relative
+    ones are relative to the working folder), as a run's config.yaml keeps them: rerun from another folder,
+    it reads the same files."""
+    root = parse_root(data.dataset, data.root)
+    absolute = ({part: Path(os.path.abspath(p)) for part, p in root.items()} if isinstance(root, dict)
+                else Path(os.path.abspath(root)))
+    return {"root": format_root(absolute),
+            "annotation": os.path.abspath(data.annotation) if data.annotation else data.annotation,
+            "cache_dir": os.path.abspath(data.cache_dir) if data.cache_dir else data.cache_dir}
