@@ -51,6 +51,9 @@ def test_scheme_and_options(tmp_path, capsys):
     assert "does not apply" in capsys.readouterr().err
     assert main(["check-data", "samm", "--root", str(root), "--scheme", "nope"]) == 3
     assert "Valid values" in capsys.readouterr().err
+    # a scheme of another dataset: SAMM's labels were "unknown to scheme casme2-5class ... check the spelling"
+    assert main(["check-data", "samm", "--root", str(root), "--scheme", "casme2-5class"]) == 3
+    assert "made for casme2, not for dataset 'samm'" in capsys.readouterr().err
 
 
 def test_missing_root_message(tmp_path, capsys):

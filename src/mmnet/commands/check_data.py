@@ -214,14 +214,14 @@ def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from ..config import parse_root
-    from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, get_scheme
+    from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, resolve_scheme
     from ..data.frame_check import check_frame_files
     from ..data.usage import plan_usage
 
     root = parse_root(args.dataset, args.root)
     if args.dataset in LONG_VIDEO_DATASETS:
         return _run_long(args, root)
-    scheme = get_scheme(args.scheme or DEFAULT_SCHEME[args.dataset])
+    scheme = resolve_scheme(args.scheme or DEFAULT_SCHEME[args.dataset], dataset=args.dataset)
     load = _load(args, root)
     check_frame_files(load, scheme, deep=args.deep)
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)

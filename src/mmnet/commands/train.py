@@ -102,7 +102,7 @@ def resolved_yaml(cfg) -> str:
 
     verify_choice("data.dataset", cfg.data.dataset, sorted(DEFAULT_SCHEME))
     values = config_to_dict(cfg)
-    scheme = resolve_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset], cfg.data.classes)
+    scheme = resolve_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset], cfg.data.classes, cfg.data.dataset)
     values["data"]["scheme"], values["data"]["classes"] = scheme.name, list(scheme.classes)
     values["model"]["num_classes"] = scheme.num_classes
     return yaml.safe_dump(values, sort_keys=False)

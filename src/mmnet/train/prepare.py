@@ -85,7 +85,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         check_compile(cfg.train.device)
     long_videos = spot = None
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes)
+    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes, d.dataset)
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
     if d.dataset in LONG_VIDEO_DATASETS:  # spot then recognise: MMNet trains on the annotated micro-expressions
         spot, long_videos = spot_settings(cfg), load
