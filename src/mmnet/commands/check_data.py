@@ -242,8 +242,7 @@ def run(args: argparse.Namespace) -> int:
     counts = dict.fromkeys(scheme.classes, 0)
     for _, k in pairs:
         counts[scheme.classes[k]] += 1
-    print(f"scheme      {scheme.name}: {len(pairs)} of {usage.annotated} annotated samples used for training "
-          f"(data.on_bad_sample={args.on_bad_sample})")
+    print(f"scheme      {scheme.name}: {_used_line(load, scheme, usage, args.on_bad_sample)}")
     for k, (name, n) in enumerate(counts.items()):
         print(f"  {k}  {name:<12} {n}")
     left_out = Counter(scheme.key(s) for s in load.samples + load.excluded
@@ -268,6 +267,21 @@ def run(args: argparse.Namespace) -> int:
                 print(("    " if k == 0 else "      ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
     return _finish(subjects, errors + len(unlisted), args.strict)
+
+
+def _used_line(load, scheme, usage, on_bad_sample: str) -> str:
+    """How many annotated samples training uses; while problems stop training (data.on_bad_sample error or nearest),
+    it says so first: a count alone read as what `mmnet train` would train on."""
+    from ..data.usage import plan_usage
+
+    used = f"{len(usage.used)} of {usage.annotated} annotated samples used for training"
+    if not usage.blocking(on_bad_sample):
+        return f"{used} (data.on_bad_sample={on_bad_sample})"
+    if on_bad_sample == "error":
+        return f"training stops until these are fixed; with data.on_bad_sample=skip: {used}"
+    skipping = plan_usage(load, scheme, "skip")
+    return (f"training stops until these are fixed (data.on_bad_sample={on_bad_sample}); once they are: {used}; "
+            f"with data.on_bad_sample=skip: {len(skipping.used)} of {skipping.annotated}")
 
 
 def _per_subject(counts) -> str:
