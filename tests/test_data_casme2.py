@@ -239,3 +239,15 @@ def test_a_clip_prepare_failed_on_is_named_as_such_not_as_a_subject_cell_problem
     (root / PREPARE_SUMMARY).write_text("{damaged")  # an unreadable summary: the usual hint
     (missing,) = load_dataset("casme2", root).errors
     assert "no subject folder 'sub02'" in missing.message
+
+
+def test_a_partial_copy_names_the_subject_folders_found_not_the_subject_cell(tmp_path):
+    # a copy with some subject folders and the full table said "write 01 for sub01" of a cell that was already 05
+    import shutil
+
+    root = write_casme2(tmp_path / "r", junk=False)
+    shutil.rmtree(root / "Cropped" / "sub05")
+    missing = [i for i in load_dataset("casme2", root).errors if i.sample_id.startswith("casme2/05/")]
+    assert missing and all(i.check == "clip_missing" for i in missing)
+    assert "no subject folder 'sub05'" in missing[0].message and "write 01" not in missing[0].message
+    assert "which holds sub01, sub02, sub04, sub07, sub12, sub16, sub20: a partial copy?" in missing[0].message

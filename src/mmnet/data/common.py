@@ -315,6 +315,18 @@ def find_folder(parent: Path, name: str) -> tuple[Path | None, bool]:
     return None, False
 
 
+def missing_subject(parent: Path, subject: str, width: int) -> str:
+    """Why a subject's folder is absent: a Subject cell written otherwise ('s1') is told the form the folder needs;
+    a well-formed one means a partial copy, so the subject folders present are named."""
+    if not re.fullmatch(rf"\d{{{width},}}", subject):
+        example = parent.name.removesuffix(subject) + "1".zfill(width)
+        return (f"no subject folder '{parent.name}' in {parent.parent}: the Subject cell is the number of the "
+                f"folder, zero-padded: write {'1'.zfill(width)} for {example}")
+    found = sorted((p.name for p in parent.parent.iterdir() if p.is_dir()), key=natural_key)
+    shown = ", ".join(found[:8]) + (f", ... ({len(found)} in all)" if len(found) > 8 else "")
+    return f"no subject folder '{parent.name}' in {parent.parent}, which holds {shown or 'none'}: a partial copy?"
+
+
 def attach_frames(
     samples: list[Sample],
     locate,
