@@ -101,3 +101,15 @@ def test_check_data_long_videos(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "fps         200 (3 videos)" in out and "1 excluded" in out and "fractional_frame" in out
     assert main(["check-data", "samm-long", "--root", str(root), "--variant", "HS"]) == 3  # not an option here
+
+
+def test_check_data_only_options_say_what_training_uses(capsys):
+    # --layout and --no-corrections have no training counterpart (`--set data.layout=raw` is unknown): say so
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["check-data", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert help_text.count("check-data only") == 2
+    assert "what `mmnet train` always uses: the first present" in help_text
+    assert "`mmnet train` always applies them" in help_text

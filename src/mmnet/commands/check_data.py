@@ -35,10 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheme", type=str, default=None, metavar="NAME",
                         help="label scheme for the class summary (default: the dataset's default scheme)")
     parser.add_argument("--strict", action="store_true", help="exit with code 1 when any error is found")
-    parser.add_argument("--layout", type=str, default=None, help="CASME II frames layout (cropped, cropped-updated, "
-                        "raw-selected, raw); default: the first present")
-    parser.add_argument("--variant", type=str, default=None, help="SMIC variant: HS, VIS or NIR (default HS)")
-    parser.add_argument("--no-corrections", action="store_true", help="do not apply the known annotation corrections")
+    parser.add_argument("--layout", type=str, default=None,
+                        help="check-data only, to inspect another copy: CASME II frames layout (cropped, "
+                             "cropped-updated, raw-selected, raw); default and what `mmnet train` always uses: the "
+                             "first present. To train on another layout, give its folder as --root with --annotation")
+    parser.add_argument("--variant", type=str, default=None,
+                        help="SMIC variant: HS, VIS or NIR (default HS; `mmnet train` takes it from the dataset name: "
+                             "smic-hs, smic-vis, smic-nir)")
+    parser.add_argument("--no-corrections", action="store_true",
+                        help="check-data only, to see the table as written: do not apply the known annotation "
+                             "corrections (docs/datasets.md); `mmnet train` always applies them")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="where SMIC apex estimates are cached (default: mmnet's cache folder, $MMNET_CACHE_DIR, "
                              "else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
