@@ -51,7 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="run folder (created; reused to resume); required")
     p.add_argument("--selection", choices=("last", "paper"), default=None,
                    help="'last' (honest, default) or 'paper': also the authors' optimistic per-fold best epoch")
-    p.add_argument("--seeds", type=int, default=None, help="run N seeds (0..N-1 + train.seed); report mean and std")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="N",
+                   help="one value is a count: --seeds 3 runs seeds 0, 1, 2 (+ train.seed); two or more are the seeds "
+                        "themselves: --seeds 0 4 7 (--set 'seeds=[3]' for seed 3 alone; `mmnet demo --seeds 3` runs "
+                        "seed 3). The report gives mean and std over the seeds")
     p.add_argument("--device", type=str, default=None,
                    help="torch device: auto, cpu, cuda or cuda:N (default auto: cuda when available, else cpu; "
                         "or the config's train.device)")
@@ -84,12 +87,17 @@ def experiment_config(args: argparse.Namespace):
             flags.append(f"{key}={value}")
     flags += root_override(args.dataset, args.root)
     if args.seeds is not None:
-        flags.append(f"seeds={args.seeds}")  # a count: train.seed + 0..N-1
+        flags.append(_seeds_override(args.seeds))
     if getattr(args, "final_fit", False) or getattr(args, "final_fit_only", False):
         flags.append(f"train.final_fit={'true' if args.final_fit else 'only'}")
     if getattr(args, "tensorboard", False):
         flags.append("train.tensorboard=true")
     return load_config(args.config, flags + list(args.overrides))
+
+
+def _seeds_override(seeds: list[int]) -> str:
+    """--seeds N is a count (train.seed + 0..N-1, as documented since the start); --seeds A B ... lists the seeds."""
+    return f"seeds={seeds[0]}" if len(seeds) == 1 else f"seeds=[{', '.join(map(str, seeds))}]"
 
 
 def resolved_yaml(cfg) -> str:
