@@ -92,7 +92,11 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         load = long_video_clips(load, "micro")
 
     # Bad samples: an explicit choice, never a silent drop (the rule is data.usage's, as check-data's).
+    loaded_errors = len(load.errors)  # what the loader's summary line counted
     check_frame_files(load, scheme)  # empty, damaged, truncated or odd-sized frames: as check-data reports them
+    if frame_errors := len(load.errors) - loaded_errors:  # the summary alone disagreed with check-data's count
+        log.warning("%d more error(s) in frame files: %d issue(s) (%d errors) in all; run `mmnet check-data` to list "
+                    "them", frame_errors, len(load.issues), len(load.errors))
     usage = plan_usage(load, scheme, d.on_bad_sample)
     blocking = usage.blocking(d.on_bad_sample)
     if blocking:
