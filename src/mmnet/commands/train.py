@@ -5,6 +5,8 @@ shipped recipe by name (--list-recipes lists them) or a YAML file. Rerunning the
 command into the same --out continues an interrupted run: finished folds are kept, an unfinished
 fold resumes from its last finished epoch. Another configuration into the same --out is refused
 (naming the keys that differ) once an epoch has finished; --restart moves that run aside first.
+A sample that cannot be used as annotated stops training (every real CASME II copy has one: sub04/EP12_01f
+without apex); `mmnet check-data` lists them, --set data.on_bad_sample=skip leaves them out.
 
 Examples:
   mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5
