@@ -184,3 +184,17 @@ def test_the_cache_folder_is_described_as_default_cache_dir_finds_it(tmp_path, m
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert main(["info", "--cache"]) == 0
     assert f"{tmp_path / 'mmnet'} ($XDG_CACHE_HOME/mmnet;" in capsys.readouterr().out
+
+
+def test_train_seeds_take_a_list_as_demo_does_and_one_value_stays_a_count(capsys):
+    # `mmnet train --seeds 0 1 2` stopped with the top-level usage, though `mmnet demo --seeds 0 1 2` is documented
+    import yaml
+
+    assert main(["train", "--seeds", "0", "4", "7", "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["seeds"] == [0, 4, 7]
+    assert main(["train", "--seeds", "3", "--print-config"]) == 0  # README and docs/cluster.md: a count
+    assert yaml.safe_load(capsys.readouterr().out)["seeds"] == [0, 1, 2]
+    for command, meaning in (("train", "one value is a count"), ("demo", "always a list")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert meaning in " ".join(capsys.readouterr().out.split())

@@ -77,3 +77,14 @@ def test_header_after_an_index_column_and_unknown_apex_as_minus_one(tmp_path):
     (s,), issues = samples_from_table(table, dataset="x", columns=cols)
     assert (s.subject, s.clip, s.onset, s.apex, s.offset, s.label) == ("S01", "S01-01-001", 1, None, 9, "happiness")
     assert issues == []
+
+
+def test_a_utf16_csv_is_named_so_with_what_to_do(tmp_path):
+    # it was called "binary data", without saying to save it as UTF-8
+    path = tmp_path / "table.csv"
+    path.write_text("Subject,Filename\n01,EP02_01f\n", encoding="utf-16")
+    with pytest.raises(AnnotationError, match="UTF-16 text, not UTF-8.*save it as 'CSV UTF-8'"):
+        read_table(path)
+    path.write_bytes(bytes(range(256)))
+    with pytest.raises(AnnotationError, match="binary data.*save it as 'CSV UTF-8'"):
+        read_table(path)

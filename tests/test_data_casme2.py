@@ -239,3 +239,27 @@ def test_a_clip_prepare_failed_on_is_named_as_such_not_as_a_subject_cell_problem
     (root / PREPARE_SUMMARY).write_text("{damaged")  # an unreadable summary: the usual hint
     (missing,) = load_dataset("casme2", root).errors
     assert "no subject folder 'sub02'" in missing.message
+
+
+def test_a_partial_copy_names_the_subject_folders_found_not_the_subject_cell(tmp_path):
+    # a copy with some subject folders and the full table said "write 01 for sub01" of a cell that was already 05
+    import shutil
+
+    root = write_casme2(tmp_path / "r", junk=False)
+    shutil.rmtree(root / "Cropped" / "sub05")
+    missing = [i for i in load_dataset("casme2", root).errors if i.sample_id.startswith("casme2/05/")]
+    assert missing and all(i.check == "clip_missing" for i in missing)
+    assert "no subject folder 'sub05'" in missing[0].message and "write 01" not in missing[0].message
+    assert "which holds sub01, sub02, sub04, sub07, sub12, sub16, sub20: a partial copy?" in missing[0].message
+
+
+def test_an_unknown_apex_names_its_row_and_value(tmp_path):
+    # an apex of -1 was reported as "apex frame is not given ('/' or blank)", with neither row nor value
+    from .fakes import write_casme2_xlsx
+
+    rows = [r for r in CASME2_ROWS if r[1] in ("EP02_01f", "EP12_01f")]
+    root = write_casme2(tmp_path / "r", rows, junk=False)
+    write_casme2_xlsx(root / "CASME2-coding-20190701.xlsx", [rows[0][:3] + (-1,) + rows[0][4:], rows[1]])
+    messages = {i.sample_id: i.message for i in load_dataset("casme2", root).errors if i.check == "apex_unknown"}
+    assert "row 2, column 'ApexFrame' holds -1: apex frame is not given" in messages[f"casme2/01/{rows[0][1]}"]
+    assert "row 3, column 'ApexFrame' holds '/': apex frame is not given" in messages["casme2/04/EP12_01f"]

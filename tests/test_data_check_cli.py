@@ -13,7 +13,9 @@ def test_table_and_summary(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "casme2/04/EP12_01f" in out and "apex_unknown" in out and "junk_files" in out
     # what training does with data.on_bad_sample=error: the 5 samples with errors stop it
-    assert "casme2-5class: 7 of 14 annotated samples used for training (data.on_bad_sample=error)" in out
+    # (the count alone read as what training would use: it said "(data.on_bad_sample=error)" while training stops)
+    assert ("casme2-5class: training stops until these are fixed; with data.on_bad_sample=skip: 7 of 14 annotated "
+            "samples used for training\n") in out
     assert "  0  happiness    2" in out and "  4  others       1" in out
     assert "not in the scheme (left out on purpose, listed in the run's skipped.csv): fear 1, sadness 1" in out
     assert "5 with problems (above) stop training" in out and "casme2/04/EP12_01f, casme2/07/EP06_01" in out
@@ -22,8 +24,12 @@ def test_table_and_summary(tmp_path, capsys):
     assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "nearest"]) == 0
     out = capsys.readouterr().out
     assert "11 of 14 annotated samples used" in out and "1 with problems (above) stop training" in out
+    assert ("training stops until these are fixed (data.on_bad_sample=nearest); once they are: 11 of 14 annotated "
+            "samples used for training; with data.on_bad_sample=skip: 7 of 14\n") in out
     assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "skip"]) == 0
-    assert "5 with problems (above) are left out" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "5 with problems (above) are left out" in out
+    assert "7 of 14 annotated samples used for training (data.on_bad_sample=skip)" in out
 
 
 def test_the_frames_folder_read_is_named(tmp_path, capsys):
@@ -51,6 +57,9 @@ def test_scheme_and_options(tmp_path, capsys):
     assert "does not apply" in capsys.readouterr().err
     assert main(["check-data", "samm", "--root", str(root), "--scheme", "nope"]) == 3
     assert "Valid values" in capsys.readouterr().err
+    # a scheme of another dataset: SAMM's labels were "unknown to scheme casme2-5class ... check the spelling"
+    assert main(["check-data", "samm", "--root", str(root), "--scheme", "casme2-5class"]) == 3
+    assert "made for casme2, not for dataset 'samm'" in capsys.readouterr().err
 
 
 def test_missing_root_message(tmp_path, capsys):
@@ -92,3 +101,15 @@ def test_check_data_long_videos(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "fps         200 (3 videos)" in out and "1 excluded" in out and "fractional_frame" in out
     assert main(["check-data", "samm-long", "--root", str(root), "--variant", "HS"]) == 3  # not an option here
+
+
+def test_check_data_only_options_say_what_training_uses(capsys):
+    # --layout and --no-corrections have no training counterpart (`--set data.layout=raw` is unknown): say so
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["check-data", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert help_text.count("check-data only") == 2
+    assert "what `mmnet train` always uses: the first present" in help_text
+    assert "`mmnet train` always applies them" in help_text

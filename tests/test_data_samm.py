@@ -81,3 +81,13 @@ def test_missing_files(tmp_path):
     write_xlsx(bad / "SAMM_x.xlsx", {"MICRO_ONLY": [["no header here"]]})
     with pytest.raises(AnnotationError, match="no header row"):
         load_dataset("samm", bad)
+
+
+def test_a_partial_copy_names_the_subject_folders_found(tmp_path):
+    import shutil
+
+    root = write_samm(tmp_path / "s")
+    subjects = sorted(p.name for p in (root / "SAMM").iterdir())
+    shutil.rmtree(root / "SAMM" / subjects[-1])
+    missing = [i for i in load_dataset("samm", root).errors if i.sample_id.startswith(f"samm/{subjects[-1]}/")]
+    assert missing and f"which holds {', '.join(subjects[:-1])}: a partial copy?" in missing[0].message

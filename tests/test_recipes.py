@@ -106,3 +106,26 @@ def test_a_sweep_does_not_final_fit(tmp_path):
     path.write_text("base: casme9\nsettings: {a: {}}\n")
     with pytest.raises(ConfigError, match="not a recipe name"):
         load_sweep(path)
+
+
+def test_a_recipe_scheme_for_another_dataset_is_refused(capsys):
+    # casme2_3class with --dataset samm kept CASME II's scheme: SAMM's 'anger' was "unknown to scheme ..."
+    assert main(["train", "--config", "casme2_3class", "--dataset", "samm", "--print-config"]) == 3
+    err = capsys.readouterr().err
+    assert "'casme2-3class-authors'" in err and "made for casme2, not for dataset 'samm'" in err
+    assert "Schemes for samm: samm-5class, samm-3class-megc" in err and "--scheme" in err
+    assert main(["train", "--config", "casme2_3class", "--dataset", "samm", "--scheme", "samm-3class-megc",
+                 "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["data"]["scheme"] == "samm-3class-megc"
+
+
+def test_training_refuses_a_scheme_of_another_dataset_even_with_skip(tmp_path):
+    from mmnet.train.prepare import prepare_run
+
+    from .fakes import write_samm
+
+    root = write_samm(tmp_path / "SAMM")
+    cfg = load_config("casme2_3class", ["data.dataset=samm", f"data.root={root}", "data.on_bad_sample=skip"])
+    with pytest.raises(ConfigError, match="made for casme2, not for dataset 'samm'"):
+        prepare_run(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

@@ -80,6 +80,25 @@ def test_changed_config_into_same_folder_is_refused(synth_root, tmp_path, capsys
     assert "different configuration" in capsys.readouterr().err
 
 
+def test_scoring_and_the_same_device_resume_a_finished_run(synth_root, tmp_path, capsys):
+    # --selection paper (how the recorded predictions are scored) and --device cpu (what auto picks on this machine)
+    # were refused as another experiment, pointing to --restart (retraining)
+    import torch
+
+    here = "cuda" if torch.cuda.is_available() else "cpu"
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(tmp_path / "r"), "--no-progress",
+            "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set", "train.epochs=1", "--json"]
+    args += [x for s in TINY[1:] for x in ("--set", s)]
+    assert main(args) == 0
+    done = tmp_path / "r" / "seed-0" / "fold-casme2_01" / "done.json"
+    stamp = done.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args + ["--selection", "paper", "--device", here]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["selection"] == "paper" and done.stat().st_mtime_ns == stamp  # re-scored, not retrained
+    assert yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())["eval"]["selection"] == "paper"
+
+
 def test_saved_models_are_named_after_the_report(synth_root, tmp_path, capsys):
     args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--no-progress",
             "--set", f"data.cache_dir={tmp_path / 'cache'}"] + [x for s in TINY for x in ("--set", s)]

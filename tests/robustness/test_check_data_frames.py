@@ -90,3 +90,17 @@ def test_root_that_is_a_file(tmp_path, capsys):
     f.write_bytes(b"x")
     code, _, err = cli(capsys, "check-data", "casme2", "--root", f)
     assert_named_error(code, err, "is a file, not a folder", "--annotation")
+
+
+def test_training_counts_frame_errors_as_check_data_does(tmp_path, capsys, caplog):
+    # train logged "N issue(s) (0 errors)" from the loader while check-data counted the damaged frame's error too
+    import logging
+
+    root = write_casme2(tmp_path / "c2", ROWS, junk=False, on_disk={})
+    _frame(root, "01", "EP01", 3).write_bytes(b"")
+    code, out, _ = cli(capsys, "check-data", "casme2", "--root", root)
+    assert "problems    1 error(s)" in out
+    cfg = load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY])
+    with caplog.at_level(logging.WARNING, logger="mmnet"), pytest.raises(DataError, match="casme2/01/EP01"):
+        run_experiment(cfg, tmp_path / "run", progress=False)
+    assert "1 more error(s) in frame files: 1 issue(s) (1 errors) in all" in caplog.text

@@ -35,10 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheme", type=str, default=None, metavar="NAME",
                         help="label scheme for the class summary (default: the dataset's default scheme)")
     parser.add_argument("--strict", action="store_true", help="exit with code 1 when any error is found")
-    parser.add_argument("--layout", type=str, default=None, help="CASME II frames layout (cropped, cropped-updated, "
-                        "raw-selected, raw); default: the first present")
-    parser.add_argument("--variant", type=str, default=None, help="SMIC variant: HS, VIS or NIR (default HS)")
-    parser.add_argument("--no-corrections", action="store_true", help="do not apply the known annotation corrections")
+    parser.add_argument("--layout", type=str, default=None,
+                        help="check-data only, to inspect another copy: CASME II frames layout (cropped, "
+                             "cropped-updated, raw-selected, raw); default and what `mmnet train` always uses: the "
+                             "first present. To train on another layout, give its folder as --root with --annotation")
+    parser.add_argument("--variant", type=str, default=None,
+                        help="SMIC variant: HS, VIS or NIR (default HS; `mmnet train` takes it from the dataset name: "
+                             "smic-hs, smic-vis, smic-nir)")
+    parser.add_argument("--no-corrections", action="store_true",
+                        help="check-data only, to see the table as written: do not apply the known annotation "
+                             "corrections (docs/datasets.md); `mmnet train` always applies them")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="where SMIC apex estimates are cached (default: mmnet's cache folder, $MMNET_CACHE_DIR, "
                              "else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
@@ -214,14 +220,14 @@ def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from ..config import parse_root
-    from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, get_scheme
+    from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, resolve_scheme
     from ..data.frame_check import check_frame_files
     from ..data.usage import plan_usage
 
     root = parse_root(args.dataset, args.root)
     if args.dataset in LONG_VIDEO_DATASETS:
         return _run_long(args, root)
-    scheme = get_scheme(args.scheme or DEFAULT_SCHEME[args.dataset])
+    scheme = resolve_scheme(args.scheme or DEFAULT_SCHEME[args.dataset], dataset=args.dataset)
     load = _load(args, root)
     check_frame_files(load, scheme, deep=args.deep)
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
@@ -242,8 +248,7 @@ def run(args: argparse.Namespace) -> int:
     counts = dict.fromkeys(scheme.classes, 0)
     for _, k in pairs:
         counts[scheme.classes[k]] += 1
-    print(f"scheme      {scheme.name}: {len(pairs)} of {usage.annotated} annotated samples used for training "
-          f"(data.on_bad_sample={args.on_bad_sample})")
+    print(f"scheme      {scheme.name}: {_used_line(load, scheme, usage, args.on_bad_sample)}")
     for k, (name, n) in enumerate(counts.items()):
         print(f"  {k}  {name:<12} {n}")
     left_out = Counter(scheme.key(s) for s in load.samples + load.excluded
@@ -268,6 +273,21 @@ def run(args: argparse.Namespace) -> int:
                 print(("    " if k == 0 else "      ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
     return _finish(subjects, errors + len(unlisted), args.strict)
+
+
+def _used_line(load, scheme, usage, on_bad_sample: str) -> str:
+    """How many annotated samples training uses; while problems stop training (data.on_bad_sample error or nearest),
+    it says so first: a count alone read as what `mmnet train` would train on."""
+    from ..data.usage import plan_usage
+
+    used = f"{len(usage.used)} of {usage.annotated} annotated samples used for training"
+    if not usage.blocking(on_bad_sample):
+        return f"{used} (data.on_bad_sample={on_bad_sample})"
+    if on_bad_sample == "error":
+        return f"training stops until these are fixed; with data.on_bad_sample=skip: {used}"
+    skipping = plan_usage(load, scheme, "skip")
+    return (f"training stops until these are fixed (data.on_bad_sample={on_bad_sample}); once they are: {used}; "
+            f"with data.on_bad_sample=skip: {len(skipping.used)} of {skipping.annotated}")
 
 
 def _per_subject(counts) -> str:

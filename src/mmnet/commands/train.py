@@ -5,6 +5,8 @@ shipped recipe by name (--list-recipes lists them) or a YAML file. Rerunning the
 command into the same --out continues an interrupted run: finished folds are kept, an unfinished
 fold resumes from its last finished epoch. Another configuration into the same --out is refused
 (naming the keys that differ) once an epoch has finished; --restart moves that run aside first.
+A sample that cannot be used as annotated stops training (every real CASME II copy has one: sub04/EP12_01f
+without apex); `mmnet check-data` lists them, --set data.on_bad_sample=skip leaves them out.
 
 Examples:
   mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5
@@ -51,7 +53,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="run folder (created; reused to resume); required")
     p.add_argument("--selection", choices=("last", "paper"), default=None,
                    help="'last' (honest, default) or 'paper': also the authors' optimistic per-fold best epoch")
-    p.add_argument("--seeds", type=int, default=None, help="run N seeds (0..N-1 + train.seed); report mean and std")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="N",
+                   help="one value is a count: --seeds 3 runs seeds 0, 1, 2 (+ train.seed); two or more are the seeds "
+                        "themselves: --seeds 0 4 7 (--set 'seeds=[3]' for seed 3 alone; `mmnet demo --seeds 3` runs "
+                        "seed 3). The report gives mean and std over the seeds")
     p.add_argument("--device", type=str, default=None,
                    help="torch device: auto, cpu, cuda or cuda:N (default auto: cuda when available, else cpu; "
                         "or the config's train.device)")
@@ -86,7 +91,7 @@ def experiment_config(args: argparse.Namespace):
             flags.append((key, value))  # as given: a plain flag's value is not read as YAML
     flags += root_override(args.dataset, args.root)
     if args.seeds is not None:
-        flags.append(f"seeds={args.seeds}")  # a count: train.seed + 0..N-1
+        flags.append(_seeds_override(args.seeds))
     if getattr(args, "final_fit", False) or getattr(args, "final_fit_only", False):
         flags.append(("train.final_fit", True if args.final_fit else "only"))
     if getattr(args, "tensorboard", False):
@@ -95,6 +100,11 @@ def experiment_config(args: argparse.Namespace):
     if cfg.data.dataset in LONG_VIDEO_DATASETS or cfg.spotting != SpottingConfig():
         spot_settings(cfg)  # the spotting section's preset and overrides, before any data is read
     return cfg
+
+
+def _seeds_override(seeds: list[int]) -> str:
+    """--seeds N is a count (train.seed + 0..N-1, as documented since the start); --seeds A B ... lists the seeds."""
+    return f"seeds={seeds[0]}" if len(seeds) == 1 else f"seeds=[{', '.join(map(str, seeds))}]"
 
 
 def resolved_yaml(cfg) -> str:
@@ -107,7 +117,7 @@ def resolved_yaml(cfg) -> str:
 
     verify_choice("data.dataset", cfg.data.dataset, sorted(DEFAULT_SCHEME))
     values = config_to_dict(cfg)
-    scheme = resolve_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset], cfg.data.classes)
+    scheme = resolve_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset], cfg.data.classes, cfg.data.dataset)
     values["data"]["scheme"], values["data"]["classes"] = scheme.name, list(scheme.classes)
     values["model"]["num_classes"] = scheme.num_classes
     return yaml.safe_dump(values, sort_keys=False)

@@ -128,7 +128,11 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
                               f"'{path.with_suffix('.csv').name}' (or pass it as --annotation with a .csv name).")
     if suffix == ".csv":
         if kind == "binary":
-            raise AnnotationError(f"Annotation file '{path}' is not a text CSV file (it holds binary data).")
+            with open(path, "rb") as f:
+                utf16 = f.read(2) in (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text", or a UTF-16 export
+            what = "UTF-16 text, not UTF-8" if utf16 else "binary data"
+            raise AnnotationError(f"Annotation file '{path}' is not a UTF-8 text CSV file (it holds {what}); save it "
+                                  "as 'CSV UTF-8' (or .xlsx) in the spreadsheet program and retry.")
         # utf-8-sig drops a BOM; CSV cells are all text, which the converters below accept.
         try:
             with open(path, newline="", encoding="utf-8-sig") as f:

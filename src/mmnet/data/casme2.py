@@ -25,6 +25,7 @@ from .common import (
     find_folder,
     finish,
     missing_dataset,
+    missing_subject,
     objective_class,
     samples_from_table,
 )
@@ -139,9 +140,8 @@ def load_casme2(
         if folder is None and why:  # the crops are missing because prepare could not make them
             return folder, exact, (f"{parent / s.clip} (`mmnet prepare` failed on this clip, {why}; "
                                    f"see {root / PREPARE_SUMMARY})")
-        if not parent.is_dir():  # a Subject cell written otherwise ('s1'): say what the table should hold
-            return folder, exact, (f"{parent / s.clip} (no subject folder '{parent.name}' in {frames_root}: the "
-                                   "Subject cell is the number of the folder, write 01 for sub01)")
+        if not parent.is_dir():
+            return folder, exact, f"{parent / s.clip} ({missing_subject(parent, s.subject, 2)})"
         return folder, exact, parent / s.clip
 
     out, used = attach_frames(samples, locate, pattern, issues)

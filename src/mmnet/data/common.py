@@ -107,8 +107,9 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     out: list[Issue] = []
     onset, apex, offset = sample.onset, sample.apex, sample.offset
     if apex is None and apex_required and "apex" not in sample.extra.get("bad_cells", {}):
-        out.append(Issue(sid, "apex_unknown", "apex frame is not given ('/' or blank); fix the annotation, or "
-                         "leave the sample out (data.on_bad_sample=skip)", "error"))
+        out.append(Issue(sid, "apex_unknown", f"{sample.extra.get('unknown_apex', '')}apex frame is not given ('/', "
+                         "blank or negative); fix the annotation, or leave the sample out (data.on_bad_sample=skip)",
+                         "error"))
     if apex is not None and apex < onset:
         out.append(Issue(sid, "onset_after_apex", f"onset {onset} is after apex {apex}: the motion would be "
                          "reversed; fix the annotation (onset and apex swapped?)", "error"))
@@ -280,6 +281,9 @@ def samples_from_table(
         extra = {"row": row_no, "au_text": "" if au_raw is None else str(au_raw), "annotated_clip": annotated_clip}
         if bad_cells:
             extra["bad_cells"] = bad_cells  # reported above: check_sample does not report them again
+        if values["apex"] is None:  # check_sample's apex_unknown names the cell
+            shown = "nothing" if str(raw["apex"] or "").strip() == "" else repr(raw["apex"])
+            extra["unknown_apex"] = f"{where}, column {table.header[idx['apex']]!r} holds {shown}: "
         if idx.get("objective") is not None:
             extra["objective_class"] = objective_class(cell(row, idx["objective"]))
         samples.append(Sample(dataset, subject, clip, values["onset"], values["apex"], values["offset"], label,
@@ -313,6 +317,18 @@ def find_folder(parent: Path, name: str) -> tuple[Path | None, bool]:
     except OSError:  # a name longer than the file system allows, a symbolic link loop: not found
         pass
     return None, False
+
+
+def missing_subject(parent: Path, subject: str, width: int) -> str:
+    """Why a subject's folder is absent: a Subject cell written otherwise ('s1') is told the form the folder needs;
+    a well-formed one means a partial copy, so the subject folders present are named."""
+    if not re.fullmatch(rf"\d{{{width},}}", subject):
+        example = parent.name.removesuffix(subject) + "1".zfill(width)
+        return (f"no subject folder '{parent.name}' in {parent.parent}: the Subject cell is the number of the "
+                f"folder, zero-padded: write {'1'.zfill(width)} for {example}")
+    found = sorted((p.name for p in parent.parent.iterdir() if p.is_dir()), key=natural_key)
+    shown = ", ".join(found[:8]) + (f", ... ({len(found)} in all)" if len(found) > 8 else "")
+    return f"no subject folder '{parent.name}' in {parent.parent}, which holds {shown or 'none'}: a partial copy?"
 
 
 def attach_frames(

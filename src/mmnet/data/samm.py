@@ -15,7 +15,15 @@ import re
 from pathlib import Path
 
 from .annotations import read_table
-from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, samples_from_table
+from .common import (
+    DatasetLoad,
+    attach_frames,
+    find_folder,
+    finish,
+    missing_dataset,
+    missing_subject,
+    samples_from_table,
+)
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
@@ -105,6 +113,8 @@ def load_samm(
     def locate(s: Sample):
         parent = frames_root / s.subject
         folder, exact = find_folder(parent, s.clip)
+        if not parent.is_dir():
+            return folder, exact, f"{parent / s.clip} ({missing_subject(parent, s.subject, 3)})"
         return folder, exact, parent / s.clip
 
     out, used = attach_frames(samples, locate, _FRAME, issues)

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from ..errors import ConfigError, verify_choice
 from .sample import Sample
 
-__all__ = ["LabelScheme", "SCHEMES", "DEFAULT_SCHEME", "get_scheme", "class_counts"]
+__all__ = ["LabelScheme", "SCHEMES", "DEFAULT_SCHEME", "get_scheme", "schemes_for", "class_counts"]
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ _SCHEMES = [
     LabelScheme(
         "smic-3class", ("negative", "positive", "surprise"),
         _identity("negative", "positive", "surprise"),
-        source="SMIC folder labels, in the MEGC order", datasets=("smic",)),
+        source="SMIC folder labels, in the MEGC order", datasets=("smic", "smic-hs", "smic-vis", "smic-nir")),
     LabelScheme(
         "casme3-4class", ("negative", "positive", "surprise", "others"),
         {"disgust": "negative", "fear": "negative", "anger": "negative", "sad": "negative", "happy": "positive",
@@ -141,11 +141,11 @@ _SCHEMES = [
         "casme3-3class", ("negative", "positive", "surprise"),
         {"disgust": "negative", "fear": "negative", "anger": "negative", "sad": "negative", "happy": "positive",
          "surprise": "surprise", "others": None},
-        source="CAS(ME)^3 3-class grouping (others excluded)", datasets=("casme3",)),
+        source="CAS(ME)^3 3-class grouping (others excluded)", datasets=("casme3", "casme3-long")),
     LabelScheme(
         "casme3-7class", ("anger", "disgust", "fear", "happy", "others", "sad", "surprise"),
         _identity("anger", "disgust", "fear", "happy", "others", "sad", "surprise"),
-        source="CAS(ME)^3 emotion labels as annotated ('Others' lower-cased)", datasets=("casme3",)),
+        source="CAS(ME)^3 emotion labels as annotated ('Others' lower-cased)", datasets=("casme3", "casme3-long")),
     LabelScheme(
         "composite-3class", ("negative", "positive", "surprise"),
         _identity("negative", "positive", "surprise"),
@@ -197,13 +197,37 @@ def get_scheme(name: str) -> LabelScheme:
     return SCHEMES[name]
 
 
-def resolve_scheme(name: str, classes: Iterable[str] | None = None) -> LabelScheme:
-    """The scheme called ``name``, refusing a ``data.classes`` other than its classes.
+def schemes_for(dataset: str) -> list[str]:
+    """The names of the schemes made for ``dataset`` (its default first)."""
+    names = [s.name for s in _SCHEMES if dataset in s.datasets]
+    default = DEFAULT_SCHEME.get(dataset)
+    return sorted(names, key=lambda n: n != default)
+
+
+def check_scheme_fits(scheme: LabelScheme, dataset: str) -> None:
+    """ConfigError when ``scheme`` was made for other datasets: its label vocabulary and grouping are another
+    dataset's (SAMM's 'anger' is unknown to a CASME II scheme), so training would drop or misgroup samples."""
+    if dataset in scheme.datasets:
+        return
+    fitting = schemes_for(dataset)
+    raise ConfigError(
+        f"label scheme {scheme.name!r} (data.scheme) is made for {', '.join(scheme.datasets)}, not for dataset "
+        f"{dataset!r} (data.dataset): its labels and grouping are another dataset's. Schemes for {dataset}: "
+        f"{', '.join(fitting) or '(none)'} (the first is its default); choose one with --scheme. A recipe "
+        "(--config) names the scheme of its own dataset: "
+        "with --dataset another dataset, give --scheme too. docs/datasets.md lists each scheme's classes.")
+
+
+def resolve_scheme(name: str, classes: Iterable[str] | None = None, dataset: str | None = None) -> LabelScheme:
+    """The scheme called ``name``, refusing one made for datasets other than ``dataset`` (when given) and a
+    ``data.classes`` other than its classes.
 
     The classes are derived from the scheme (a resolved config.yaml lists them, so the same list is
     accepted): a different list would otherwise be silently replaced.
     """
     scheme = get_scheme(name)
+    if dataset is not None:
+        check_scheme_fits(scheme, dataset)
     if classes is not None and list(classes) != list(scheme.classes):
         alternatives = [s.name for s in SCHEMES.values()
                         if s.name != scheme.name and set(s.datasets) & set(scheme.datasets)]

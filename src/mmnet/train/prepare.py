@@ -86,7 +86,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         check_compile(cfg.train.device)
     long_videos = None
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes)
+    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes, d.dataset)
     spot = spot_settings(cfg) if d.dataset in LONG_VIDEO_DATASETS else None  # its values checked before the data
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
     if d.dataset in LONG_VIDEO_DATASETS:  # spot then recognise: MMNet trains on the annotated micro-expressions
@@ -94,7 +94,11 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         load = long_video_clips(load, "micro")
 
     # Bad samples: an explicit choice, never a silent drop (the rule is data.usage's, as check-data's).
+    loaded_errors = len(load.errors)  # what the loader's summary line counted
     check_frame_files(load, scheme)  # empty, damaged, truncated or odd-sized frames: as check-data reports them
+    if frame_errors := len(load.errors) - loaded_errors:  # the summary alone disagreed with check-data's count
+        log.warning("%d more error(s) in frame files: %d issue(s) (%d errors) in all; run `mmnet check-data` to list "
+                    "them", frame_errors, len(load.issues), len(load.errors))
     usage = plan_usage(load, scheme, d.on_bad_sample)
     blocking = usage.blocking(d.on_bad_sample)
     if blocking:

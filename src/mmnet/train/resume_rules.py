@@ -9,7 +9,9 @@ __all__ = ["config_changes", "resume_changes", "experiment_values"]
 # (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
 # turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones), and so may
 # where the data lie: a moved dataset resumes when its frames and samples are the same (rf.data_changes).
-_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "data.root:", "data.annotation:", "data.cache_dir:")
+# eval.selection only decides how the recorded per-epoch predictions are scored: a resume re-scores the report.
+_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "data.root:", "data.annotation:", "data.cache_dir:",
+                   "eval.selection:")
 
 
 def experiment_values(values: dict) -> dict:
@@ -40,9 +42,28 @@ def resume_changes(saved: dict, new: dict) -> list[str]:
     experiment. Seeds may be added (each seed is its own folder: seeds 0..N-1 trained stay valid when more come),
     not removed (their folds would linger in the report)."""
     changes = [c for c in config_changes(saved, new) if not c.startswith(_NOT_EXPERIMENT)]
+    if _same_device(saved, new):  # "auto" and the device it picks here train alike
+        changes = [c for c in changes if not c.startswith("train.device:")]
     old_seeds, new_seeds = saved.get("seeds"), new.get("seeds")
     if isinstance(old_seeds, list) and isinstance(new_seeds, list) and set(old_seeds) <= set(new_seeds):
         return [c for c in changes if not c.startswith("seeds:")]
     hint = (f"seeds may be added to a run, not removed: to resume it, give its seeds (--set 'seeds={old_seeds}'; "
             "a train.seed set alone is the run's one seed)")
     return [f"{c} ({hint})" if c.startswith("seeds:") else c for c in changes]
+
+
+def _same_device(saved: dict, new: dict) -> bool:
+    """Whether the two configs' train.device resolve to the same device on this machine ("cuda" is "cuda:0")."""
+    from ..runtime import resolve_device
+
+    def device(values: dict):
+        name = (values.get("train") or {}).get("device")
+        if not isinstance(name, str):
+            return name
+        try:
+            dev = resolve_device(name)
+        except RuntimeError:  # not a device name: compared as written
+            return name
+        return dev.type, dev.index or 0
+
+    return device(saved) == device(new)

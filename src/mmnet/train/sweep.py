@@ -280,7 +280,7 @@ def _check_settings(sweep: Sweep, out: Path) -> None:
         d = setting.config.data
         with _about(sweep, setting):
             verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-            resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes)
+            resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes, d.dataset)
             roots = parse_root(d.dataset, d.root)
             folders, files = dataset_paths(roots, d.annotation)
             key = (d.dataset, str(roots), d.annotation)
