@@ -20,7 +20,11 @@ from ..errors import AnnotationError, DataError, DatasetNotFoundError
 from ..media import list_frames
 from .sample import Issue, Sample
 
+#: The file that marks a data root as a synthetic set of `mmnet synth` / `mmnet demo` (holding its settings).
+SYNTH_MARKER = "synth.json"
+
 __all__ = [
+    "SYNTH_MARKER",
     "DatasetLoad",
     "check_sample",
     "missing_dataset",
@@ -150,7 +154,7 @@ def missing_dataset(
     expected layout, and where the dataset comes from."""
     lines = "\n".join(f"  - {m}" for m in missing)
     expected = "\n".join(f"    {line}" for line in layout)
-    if (root / "synth.json").is_file():  # a set of `mmnet synth`, not the owners' copy: no licence to request
+    if (root / SYNTH_MARKER).is_file():  # a set of `mmnet synth`, not the owners' copy: no licence to request
         source = (f"'{root}' is a synthetic set of `mmnet synth`: write it again with `mmnet synth` (long "
                   "recordings: --long --format jpg mp4 writes the frames under rawpic/ beside the videos).")
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["training_record", "training_caption", "label_warning", "newest_model", "UNRECORDED_CAPTION"]
+__all__ = ["is_synthetic", "training_record", "training_caption", "label_warning", "newest_model", "UNRECORDED_CAPTION"]
 
 
 def newest_model(weights: list[Path]) -> Path:
@@ -54,6 +54,21 @@ def _resolve(root: Path, run: Path) -> Path:
     return root
 
 
+def is_synthetic(data: dict, run: Path | None = None) -> bool | None:
+    """Whether a run's ``data`` section (of its config.yaml) trained on mmnet's synthetic faces: True when
+    any of its data folders is a synthetic set (a model trained partly on synthetic data is labelled as
+    such), False when every folder is found and none is, None when a folder is not found (unknown).
+    Relative folders are looked for as training saw them, from ``run`` (the run folder) when given."""
+    from ..data.common import SYNTH_MARKER
+
+    root_paths = [_resolve(r, run) if run is not None else r for r in _roots(data)]
+    if any((r / SYNTH_MARKER).is_file() for r in root_paths):
+        return True
+    if root_paths and all(r.is_dir() for r in root_paths):
+        return False
+    return None
+
+
 def training_record(checkpoint: str | Path) -> dict:
     """What the run folder says about the training data, or {} when the checkpoint is not in one:
     ``dataset``, ``epochs``, ``run`` (the folder's name), ``synthetic`` (True, False, or absent when the
@@ -70,11 +85,9 @@ def training_record(checkpoint: str | Path) -> dict:
     data = config.get("data") or {}
     train = config.get("train") or {}
     out = {"dataset": data.get("dataset"), "epochs": train.get("epochs"), "run": run.name}
-    root_paths = [_resolve(r, run) for r in _roots(data)]
-    if any((r / "synth.json").is_file() for r in root_paths):
-        out["synthetic"] = True
-    elif root_paths and all(r.is_dir() for r in root_paths):
-        out["synthetic"] = False
+    synthetic = is_synthetic(data, run)
+    if synthetic is not None:
+        out["synthetic"] = synthetic
     if config.get("data", {}).get("permute_labels"):
         out["permuted_labels"] = True
     return out

@@ -71,10 +71,11 @@ def baseline_intervals(frames: int, counts: dict[str, int], lengths: dict[str, i
 def _prepare_data(root: Path, *, seed: int, subjects: int, videos: int, minutes: float, config,
                   progress: bool) -> bool:
     """Write the synthetic set, or check that the one already in ``root`` is it; True when reused."""
+    from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
     from ..synth.long_writer import write_long_dataset
 
-    meta_path = root / "synth.json"
+    meta_path = root / SYNTH_MARKER
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         wanted = {"seed": seed, "subjects": subjects, "videos_per_subject": videos,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 
@@ -132,8 +133,8 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
         raise ConfigError(f"long synth formats must be some of {FORMATS}, got {list(formats)}")
     root = Path(out)
     if root.exists() and any(root.iterdir()):
-        if not (overwrite and (root / "synth.json").is_file()):
-            what = "pass --overwrite to replace it" if (root / "synth.json").is_file() else "choose an empty folder"
+        if not (overwrite and (root / SYNTH_MARKER).is_file()):
+            what = "pass --overwrite to replace it" if (root / SYNTH_MARKER).is_file() else "choose an empty folder"
             raise ConfigError(f"Output folder '{root}' is not empty; {what}.")
         for name in ("rawpic", "rawvideo"):
             shutil.rmtree(root / name, ignore_errors=True)
@@ -165,7 +166,7 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
     meta = {"generator": "mmnet synth --long", "mmnet_version": __version__, "subjects": subjects,
             "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),
             "config": asdict(config), "events": events}
-    atomic_write_text(root / "synth.json", json.dumps(meta, indent=1) + "\n")
+    atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=1) + "\n")
     return root
 
 
