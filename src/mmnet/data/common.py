@@ -75,10 +75,6 @@ class DatasetLoad:
     def warnings(self) -> list[Issue]:
         return [i for i in self.issues if i.severity != "error"]
 
-    def issues_for(self, sample: Sample | str) -> list[Issue]:
-        sid = sample if isinstance(sample, str) else sample.sample_id
-        return [i for i in self.issues if i.sample_id == sid]
-
     def raise_if_errors(self) -> None:
         """Strict mode: raise AnnotationError (annotation checks) or DataError naming each failing sample."""
         raise_strict(self.errors, "sample(s) fail the checks",

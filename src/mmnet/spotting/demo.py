@@ -104,14 +104,13 @@ def _counts_dict(result) -> dict[str, dict]:
 
 def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SIZE["subjects"],
                       videos: int = DEMO_SIZE["videos"], minutes: float = DEMO_SIZE["minutes"],
-                      synth_config=None, progress: bool = True) -> dict:
+                      progress: bool = True) -> dict:
     """Spot synthetic long recordings and score the spotter and the baseline; returns the summary.
 
     Args:
         out: output folder; the data go to ``out/data``.
         seed: seed of the synthetic set.
         subjects, videos, minutes: its size (``videos`` recordings per subject, each ``minutes`` long).
-        synth_config: a ``synth.long.LongConfig`` (default: 320 x 240 frames, 140 x 170 px face, 30 fps).
         progress: one line per recording on stderr (and bars at a terminal).
 
     Returns:
@@ -128,7 +127,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
 
     start = time.perf_counter()
     out = Path(out)
-    config = synth_config or _demo_long_config()
+    config = _demo_long_config()
     root = out / "data"
     reused = _prepare_data(root, seed=seed, subjects=subjects, videos=videos, minutes=minutes, config=config,
                            progress=progress)

@@ -42,7 +42,7 @@ def video_name(subject: int, video: int) -> str:
     return f"{SUBJECT_FOLDERS[subject - 1][1:]}_{code}{name}"
 
 
-def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, crf: int = 18) -> int:
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float) -> int:
     """Encode RGB frames to an H.264 .mp4 (yuv420p) with PyAV, streaming; returns the frame count."""
     from fractions import Fraction
 
@@ -62,7 +62,7 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, c
                 stream.pix_fmt = "yuv420p"
                 # mbtree off: with it, this x264 build's output for the same frames changed with the process's
                 # memory state (uninitialised reads), so the same seed gave different videos and spotting results.
-                stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params": "mbtree=0"}
+                stream.options = {"crf": "18", "preset": "veryfast", "x264-params": "mbtree=0"}
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
             count += 1
