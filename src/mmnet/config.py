@@ -214,7 +214,8 @@ def _check_type(key: str, value, annotation):
     return value
 
 
-def _build(cls, values: dict, prefix: str):
+def build_section(cls, values: dict, prefix: str):
+    """The dataclass ``cls`` from a config mapping, checked; ``prefix`` names its keys in errors."""
     if not isinstance(values, dict):
         raise ConfigError(f"{prefix} must be a mapping, got {values!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -239,7 +240,7 @@ def config_from_dict(values: dict) -> ExperimentConfig:
             values["model"] = {**model, "image_size": data["image_size"]}
     # data before model: model.image_size is copied from data.image_size, and an error must name the key the user set
     order = sorted(_SECTIONS, key=lambda name: name != "data")
-    kwargs = {name: _build(_SECTIONS[name], values.get(name) or {}, name) for name in order}
+    kwargs = {name: build_section(_SECTIONS[name], values.get(name) or {}, name) for name in order}
     # without a seeds list, train.seed is the run's one seed (a set train.seed alone must change the run)
     kwargs["seeds"] = expand_seeds(values.get("seeds", 1), kwargs["train"].seed)
     return ExperimentConfig(**kwargs)

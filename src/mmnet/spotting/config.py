@@ -180,9 +180,9 @@ def spot_config_from(values: dict) -> SpotConfig:
     """A ``SpotConfig`` from nested values (``dataclasses.asdict`` of one, as a saved spotter keeps it), checked."""
     import typing
 
-    from ..config import _build
+    from ..config import build_section
 
     values = dict(values)
     hints = typing.get_type_hints(SpotConfig)
-    sections = {name: _build(hints[name], values.pop(name, None) or {}, name) for name in SECTIONS}
-    return _build(SpotConfig, {**values, **sections}, "spot")
+    sections = {name: build_section(hints[name], values.pop(name, None) or {}, name) for name in SECTIONS}
+    return build_section(SpotConfig, {**values, **sections}, "spot")
