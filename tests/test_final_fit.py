@@ -170,7 +170,7 @@ def test_card_of_a_composite_with_a_synthetic_part_says_synthetic_as_serve_and_e
     composite with one synthetic part was real on MODEL_CARD.md and synthetic on `mmnet explain`'s figure);
     relative data folders are found from the run folder, as `mmnet explain` finds them."""
     from mmnet.config import ExperimentConfig, config_to_dict
-    from mmnet.infer.provenance import training_record
+    from mmnet.infer.provenance import training_caption, training_record
     from mmnet.model import MMNet
     from mmnet.model.mmnet import CheckpointInfo
     from mmnet.train.model_card import write_model_card
@@ -192,5 +192,6 @@ def test_card_of_a_composite_with_a_synthetic_part_says_synthetic_as_serve_and_e
     monkeypatch.chdir(run / "final")  # the relative roots are not under the current folder
     card = write_model_card(run, None)
     assert training_record(run / "final" / "model")["synthetic"] is True
+    assert "Model trained on synthetic faces in part (" in training_caption(run / "final" / "model")
     assert card["synthetic_data"] is True
     assert "partly on mmnet's synthetic faces" in card["licence"] and "CASME II" in card["licence"]

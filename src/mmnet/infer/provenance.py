@@ -107,7 +107,7 @@ def training_caption(checkpoint: str | Path) -> str:
     epochs = rec["epochs"]
     where = f"run folder '{rec['run']}', data.dataset={rec['dataset']}, {epochs} epoch{'' if epochs == 1 else 's'}"
     if rec.get("synthetic"):
-        line = (f"Model trained on synthetic faces only ({where}; mmnet synth/demo): "
+        line = (f"Model trained on synthetic faces {_how_much(rec)} ({where}; mmnet synth/demo): "
                 "its attention and prediction mean nothing on real faces.")
     elif rec.get("synthetic") is False:
         line = f"Model trained on {rec['dataset']} ({where})."
@@ -118,13 +118,18 @@ def training_caption(checkpoint: str | Path) -> str:
     return line
 
 
+def _how_much(rec: dict) -> str:
+    """"only", or "in part" for a composite (any synthetic part makes the model synthetic: is_synthetic)."""
+    return "in part" if rec.get("dataset") == "composite" else "only"
+
+
 def label_warning(checkpoint: str | Path) -> str | None:
     """One line for the people who read ``mmnet predict``/``spot``'s classes when they mean nothing on real
     faces (a model of synthetic data or of the permuted-label control); None otherwise."""
     rec = training_record(checkpoint)
     if rec.get("synthetic"):
-        return ("the model was trained on synthetic faces only (mmnet synth/demo): its classes mean nothing on "
-                "real faces; train on a dataset for those (README, 'Using it on real data')")
+        return (f"the model was trained on synthetic faces {_how_much(rec)} (mmnet synth/demo): its classes mean "
+                "nothing on real faces; train on a dataset for those (README, 'Using it on real data')")
     if rec.get("permuted_labels"):
         return "the model was trained with permuted labels (a control): its classes are chance by design"
     return None
