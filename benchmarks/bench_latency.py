@@ -32,9 +32,9 @@ prepare_process()  # as the CLI does: mimalloc (MMNET_ALLOCATOR=system: glibc's)
 import torch
 
 from mmnet import MMNet
+from mmnet.calibration_cache import inference_routes
 from mmnet.infer import Predictor
 from mmnet.model import load_checkpoint
-from mmnet.train.calibrate import inference_routes
 
 
 def _perturb_bn(model: MMNet, seed: int = 0) -> None:

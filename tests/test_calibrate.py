@@ -9,6 +9,7 @@ import logging
 import pytest
 import torch
 
+from mmnet import calibration_cache
 from mmnet.config import TrainConfig
 from mmnet.train import calibrate as cal_mod
 from mmnet.train.calibrate import OPTIONS, Calibration, choose, measure, plan_training
@@ -59,7 +60,7 @@ def fake(ms: tuple[float, float, float, float], **kw) -> tuple[Calibration, Fake
 def _calibration_on(monkeypatch, tmp_path):
     monkeypatch.setenv("MMNET_CALIBRATE", "1")
     monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     monkeypatch.setattr(cal_mod, "_FAILED", {})
 
 
@@ -149,25 +150,25 @@ def test_cache_hit_miss_and_corrupt_file(monkeypatch, caplog):
     first = cal_mod.calibrate(64, announce=False)
     files = list(cal_mod.calibration_folder(None).glob("*.json"))
     assert calls == [64] and len(files) == 1
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     assert cal_mod.calibrate(72, announce=False).options == first.options  # same size bucket: cached
     assert calls == [64]
     cal_mod.calibrate(224, announce=False)  # another bucket: measured
     assert calls == [64, 224]
     files[0].write_text('{"version": 1, "key": ')  # damaged
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     with caplog.at_level(logging.WARNING, "mmnet.train"):
         cal_mod.calibrate(64, announce=False)
     assert calls == [64, 224, 64] and "damaged" in caplog.text
     for garbage in ('[1, 2]', '{"version": 1}', json.dumps({**json.loads(files[0].read_text()), "options": {"x": 1}})):
         files[0].write_text(garbage)
-        monkeypatch.setattr(cal_mod, "_MEMO", {})
+        monkeypatch.setattr(calibration_cache, "MEMO", {})
         cal_mod.calibrate(64, announce=False)
     assert calls == [64, 224, 64, 64, 64, 64]
     data = json.loads(files[0].read_text())  # written again, readable
     data["key"]["torch_threads"] = 999  # measured on another setup: not used
     files[0].write_text(json.dumps(data))
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     cal_mod.calibrate(64, announce=False)
     assert calls == [64, 224, 64, 64, 64, 64, 64]
 
@@ -179,11 +180,11 @@ def test_a_cap_on_onednns_instruction_set_is_another_machine(monkeypatch):
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     cal_mod.calibrate(64, announce=False)
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx512_core_bf16")
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     capped = cal_mod.calibrate(64, announce=False)
     assert calls == [64, 64] and capped.key["onednn_max_cpu_isa"] == "AVX512_CORE_BF16"
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     assert cal_mod.calibrate(64, announce=False).key["onednn_max_cpu_isa"] == ""  # the first one, from its cache
     assert calls == [64, 64]
 

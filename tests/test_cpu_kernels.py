@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from mmnet import MMNet
+from mmnet import MMNet, calibration_cache
 from mmnet.config import TrainConfig
 from mmnet.model import cpu_kernels
 from mmnet.model.cpu_kernels import Conv2d, Linear, set_cpu_routes
@@ -178,7 +178,7 @@ def test_calibration_times_the_routes_and_uses_the_faster():
 def test_plan_and_training_carry_the_routes(monkeypatch, tmp_path):
     monkeypatch.setenv("MMNET_CALIBRATE", "1")
     monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     bench = RouteBench({"onednn_linear": (0.1, 0.05), "pad_weight_grad": (0.1, 0.05)})
     monkeypatch.setattr(cal_mod, "measure", lambda size, *, budget_s: measure(size, budget_s=1.0, bench=bench))
     plan = plan_training(TrainConfig(device="cpu"), 64)
@@ -187,7 +187,7 @@ def test_plan_and_training_carry_the_routes(monkeypatch, tmp_path):
     from mmnet.runtime import describe_machine
 
     assert describe_machine(plan)["cpu_routes"] == ["onednn_linear", "pad_weight_grad"]
-    monkeypatch.setattr(cal_mod, "_MEMO", {})  # from the cache file: the routes come back
+    monkeypatch.setattr(calibration_cache, "MEMO", {})  # from the cache file: the routes come back
     monkeypatch.setattr(cal_mod, "measure", lambda *a, **k: pytest.fail("measured again"))
     assert plan_training(TrainConfig(device="cpu"), 64).cpu_routes == plan.cpu_routes
 
@@ -199,13 +199,13 @@ def test_a_cache_file_with_unknown_routes_is_measured_again(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="kernel routes"):
-        cal_mod._read(path)
+        calibration_cache.read_calibration(path)
     assert set(OPTIONS) == set(cal.options)
 
 
 def test_calibration_says_which_routes_it_found_faster(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     bench = RouteBench({"onednn_linear": (0.1, 0.05), "pad_weight_grad": (0.1, 0.1)})
     monkeypatch.setattr(cal_mod, "measure", lambda size, *, budget_s: measure(size, budget_s=1.0, bench=bench))
     cal_mod.calibrate(64)
@@ -235,7 +235,7 @@ def test_damaged_route_records_are_measured_again(tmp_path, routes):
     path = tmp_path / "x.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="kernel routes"):
-        cal_mod._read(path)
+        calibration_cache.read_calibration(path)
 
 
 def test_a_fold_turns_on_the_planned_routes(monkeypatch, tmp_path):
@@ -267,7 +267,7 @@ def test_inference_takes_the_cached_linear_route_and_never_measures(monkeypatch,
 
     monkeypatch.setenv("MMNET_CALIBRATE", "1")
     monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     checkpoint = MMNet(num_classes=3, image_size=64).save_pretrained(tmp_path / "ckpt")
     measured = []
     monkeypatch.setattr(cal_mod, "measure", lambda *a, **k: measured.append(a) or pytest.fail("measured"))
@@ -278,7 +278,7 @@ def test_inference_takes_the_cached_linear_route_and_never_measures(monkeypatch,
     bench = RouteBench({"onednn_linear": (0.1, 0.05), "pad_weight_grad": (0.1, 0.05)})
     monkeypatch.setattr(cal_mod, "measure", lambda size, *, budget_s: measure(size, budget_s=1.0, bench=bench))
     cal_mod.calibrate(64, announce=False)  # what a training run or `mmnet info --calibrate` caches
-    monkeypatch.setattr(cal_mod, "_MEMO", {})
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
     monkeypatch.setattr(cal_mod, "measure", lambda *a, **k: pytest.fail("measured again"))
     assert inference_routes(64) == {"onednn_linear": True}  # the weight-gradient route has no part in inference
     routed = load_predictor(checkpoint, device="cpu")

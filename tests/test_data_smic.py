@@ -87,4 +87,5 @@ def test_apex_shares_the_predict_spotting_rule_and_bad_clips_are_warned(tmp_path
     root = write_smic(tmp_path / "smic", [(1, "s1_ne_01", "negative", 106324, 106324, 106324)])  # one frame
     (sample,) = load_dataset("smic", root, cache_dir=False).samples
     assert sample.apex is None
-    assert [i.check for i in load_dataset("smic", root, cache_dir=False).issues_for(sample)] == ["apex_not_estimated"]
+    load = load_dataset("smic", root, cache_dir=False)
+    assert [i.check for i in load.issues if i.sample_id == sample.sample_id] == ["apex_not_estimated"]

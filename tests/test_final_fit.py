@@ -163,3 +163,35 @@ def test_card_holds_the_dataset_fingerprint_and_travels_with_the_model_folder(tm
 
     copy = shutil.copytree(run / "final" / "model", tmp_path / "elsewhere")
     assert (copy / "MODEL_CARD.md").is_file() and load_checkpoint(copy)[1].class_names == ["a", "b"]
+
+
+def test_card_of_a_composite_with_a_synthetic_part_says_synthetic_as_serve_and_explain_do(tmp_path, monkeypatch):
+    """One rule for "trained on synthetic data?": any synthetic part (the card asked for all of them, so a
+    composite with one synthetic part was real on MODEL_CARD.md and synthetic on `mmnet explain`'s figure);
+    relative data folders are found from the run folder, as `mmnet explain` finds them."""
+    from mmnet.config import ExperimentConfig, config_to_dict
+    from mmnet.infer.provenance import training_caption, training_record
+    from mmnet.model import MMNet
+    from mmnet.model.mmnet import CheckpointInfo
+    from mmnet.train.model_card import write_model_card
+
+    run = tmp_path / "run"
+    for part in ("casme2", "samm"):
+        (tmp_path / "data" / part).mkdir(parents=True)
+    (tmp_path / "data" / "samm" / "synth.json").write_text("{}")
+    cfg = config_to_dict(ExperimentConfig())
+    cfg["data"].update(classes=["a", "b"], dataset="composite", root="casme2=data/casme2,samm=data/samm")
+    (run / "final").mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (run / "env.json").write_text("{}")
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
+    (run / "samples.csv").write_text("sample_id,dataset,subject,class_index\ncasme2/01/a,casme2,01,0\n"
+                                     "samm/02/b,samm,02,1\n")
+    torch.manual_seed(0)
+    MMNet(2, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(["a", "b"]))
+    monkeypatch.chdir(run / "final")  # the relative roots are not under the current folder
+    card = write_model_card(run, None)
+    assert training_record(run / "final" / "model")["synthetic"] is True
+    assert "Model trained on synthetic faces in part (" in training_caption(run / "final" / "model")
+    assert card["synthetic_data"] is True
+    assert "partly on mmnet's synthetic faces" in card["licence"] and "CASME II" in card["licence"]

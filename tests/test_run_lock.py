@@ -68,3 +68,22 @@ def test_restart_of_a_folder_holding_only_a_lock_file_moves_nothing(tmp_path):
     with driver_lock(out):
         assert set_aside(out) is None  # `train --restart` takes the lock first: it is not an earlier run
     assert not list(tmp_path.glob("fresh.old-*"))
+
+
+def test_without_fcntl_the_lock_still_holds(tmp_path):
+    # where fcntl does not exist (Windows) the driver ran with no lock at all: two commands trained every fold
+    block = "import sys; sys.modules['fcntl'] = None\n"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", block + HOLD, str(out)], stdout=subprocess.PIPE, text=True,
+                              env=env)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second = block + ("import sys; from mmnet.train.run_lock import driver_lock\n"
+                          "with driver_lock(sys.argv[1]):\n    print('second driver')\n")
+        run = subprocess.run([sys.executable, "-c", second, str(out)], capture_output=True, text=True, env=env)
+        assert run.returncode != 0 and "second driver" not in run.stdout
+        assert f"is in use by another mmnet command (pid {holder.pid} " in run.stderr
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()

@@ -220,9 +220,10 @@ def _check_type(key: str, value, annotation):
     return value
 
 
-def _build(cls, values: dict, prefix: str, others: tuple[str, ...] = ()):
-    """``cls`` from ``values``, each checked against its type; keys are named ``prefix.key`` (``key`` when
-    ``prefix`` is empty). A mistyped key is named as written, with the close ones of its fields and ``others``."""
+def build_section(cls, values: dict, prefix: str, others: tuple[str, ...] = ()):
+    """The dataclass ``cls`` from a config mapping, each value checked against its type; keys are named
+    ``prefix.key`` (``key`` when ``prefix`` is empty). A mistyped key is named as written, with the close ones of
+    its fields and ``others``."""
     if not isinstance(values, dict):
         raise ConfigError(f"{prefix} must be a mapping, got {values!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -254,7 +255,8 @@ def config_from_dict(values: dict) -> ExperimentConfig:
             values["model"] = {**model, "image_size": data["image_size"]}
     # data before model: model.image_size is copied from data.image_size, and an error must name the key the user set
     order = sorted(_SECTIONS, key=lambda name: name != "data")
-    kwargs = {name: _build(_SECTIONS[name], values.get(name) or {}, name, tuple(_dotted_keys())) for name in order}
+    kwargs = {name: build_section(_SECTIONS[name], values.get(name) or {}, name, tuple(_dotted_keys()))
+              for name in order}
     # without a seeds list, train.seed is the run's one seed (a set train.seed alone must change the run)
     kwargs["seeds"] = expand_seeds(values.get("seeds", 1), kwargs["train"].seed)
     return ExperimentConfig(**kwargs)

@@ -76,8 +76,8 @@ def executor_config(args: argparse.Namespace):
 def load_predictor(checkpoint, *, device: str, **kwargs):
     """A command's Predictor for ``checkpoint``, on the fp32 kernel routes this CPU's cached calibration
     measured faster (``mmnet info`` lists them; none without one)."""
+    from ..calibration_cache import inference_routes
     from ..infer import Predictor
-    from ..train.calibrate import inference_routes
 
     predictor = Predictor.from_checkpoint(checkpoint, device=device, **kwargs)
     predictor.use_cpu_routes(inference_routes(predictor.preprocessing.image_size))

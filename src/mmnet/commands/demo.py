@@ -98,6 +98,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
 
     from .. import synth
     from ..config import load_config
+    from ..data.common import SYNTH_MARKER
     from ..report import format_results_table
     from ..train import run_experiment
 
@@ -110,7 +111,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         preset["subjects"] = args.subjects
     if args.clips_per_subject is not None:
         preset["clips_per_subject"] = args.clips_per_subject
-    if (data_root / "synth.json").exists():
+    if (data_root / SYNTH_MARKER).exists():
         _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
     else:
         synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG)
@@ -168,6 +169,7 @@ def _try_commands(model: Path, run_dir: Path) -> list[str]:
     import json
     import shlex
 
+    from ..data.common import SYNTH_MARKER
     from ..synth.long_writer import SUBJECT_FOLDERS, video_name
 
     def q(path: Path) -> str:  # a path with a space still pastes as one argument
@@ -188,7 +190,7 @@ def _try_commands(model: Path, run_dir: Path) -> list[str]:
                   f"  mmnet explain --checkpoint {q(model)} {q(clip)} --out {q(base / 'attention.png')}"]
     long_data = base / "long-data"
     recording = long_data / "rawvideo" / SUBJECT_FOLDERS[0] / f"{video_name(1, 1)}.mp4"
-    planted = f"the expressions planted in it are listed in {long_data / 'synth.json'}"
+    planted = f"the expressions planted in it are listed in {long_data / SYNTH_MARKER}"
     if recording.is_file():
         lines.append(f"  # spot expressions in the synthetic long recording written earlier ({planted})")
     else:
@@ -220,9 +222,10 @@ def _check_existing_data(data_root: Path, preset: dict, config) -> None:
     import dataclasses
     import json
 
+    from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
 
-    meta = json.loads((data_root / "synth.json").read_text())
+    meta = json.loads((data_root / SYNTH_MARKER).read_text())
     wanted = {**preset, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
     differ = [f"{k} {meta.get(k)!r} (asked: {v!r})" for k, v in wanted.items() if k != "config" and meta.get(k) != v]
     if meta.get("config") != wanted["config"]:

@@ -70,13 +70,13 @@ def _onednn_cap(key: dict) -> str:
 
 
 def _machine_info(args: argparse.Namespace) -> int:
-    import os
 
     import torch
 
+    from ..calibration_cache import ENV_SWITCH, cached_calibrations, calibration_enabled, calibration_folder
     from ..errors import ConfigError
     from ..runtime import configure_cpu_numerics, machine_fingerprint
-    from ..train.calibrate import ENV_SWITCH, cached_calibrations, calibrate, calibration_folder, choose
+    from ..train.calibrate import calibrate, choose
 
     if args.calibrate:
         if any(s < 16 or s % 16 for s in args.image_size):
@@ -95,7 +95,7 @@ def _machine_info(args: argparse.Namespace) -> int:
           f"torch {current['torch_version']}, {current['torch_threads']} threads"
           + _onednn_cap(current)
           + (f", CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
-    off = os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off")
+    off = not calibration_enabled()
     print(f"calibration: {calibration_folder(None)}" + (f" (off: {ENV_SWITCH}=0)" if off else ""))
     if not cached:
         print("  none yet: the first CPU training with train.precision/memory_format=auto measures it "
@@ -109,16 +109,13 @@ def _machine_info(args: argparse.Namespace) -> int:
 
 
 def _cache_info(as_json: bool) -> int:
-    import os
-
-    from ..data.cache import cache_entries, default_cache_dir
+    from ..data.cache import cache_entries, default_cache_dir, default_cache_dir_source
     from .cache import human_size
 
     folder = default_cache_dir()
     entries = cache_entries(folder)
     size = sum(e.size for e in entries)
-    source = next((f"${name}" + suffix for name, suffix in (("MMNET_CACHE_DIR", ""), ("XDG_CACHE_HOME", "/mmnet"))
-                   if os.environ.get(name)), "default")
+    source = default_cache_dir_source()
     if as_json:
         print(json.dumps({"cache_dir": str(folder), "bytes": size, "entries": len(entries)}, indent=2))
         return 0

@@ -103,6 +103,7 @@ def _run_long(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
     from ..synth.long import MIN_FACE, LongConfig
     from ..synth.long_writer import write_long_dataset
@@ -126,13 +127,15 @@ def _run_long(args: argparse.Namespace) -> int:
                               minutes=args.minutes, seed=args.seed, config=config, formats=tuple(args.format),
                               overwrite=args.overwrite, progress=sys.stderr.isatty())
     print(f"wrote {(args.subjects or 1) * args.videos} recording(s) of {args.minutes:g} min to {root} "
-          f"in {time.perf_counter() - start:.1f} s (events in {root / 'synth.json'})")
+          f"in {time.perf_counter() - start:.1f} s (events in {root / SYNTH_MARKER})")
     print(_next_long(root, args.fps))
     return 0
 
 
 def _next_long(root: Path, fps: float) -> str:
     """Where the recordings are and what to run on them (the planted expressions are the truth to compare with)."""
+    from ..data.common import SYNTH_MARKER
+
     videos = sorted((root / "rawvideo").glob("*/*.mp4"))
     folders = sorted(p for p in (root / "rawpic").glob("*/*") if p.is_dir())
     lines = []
@@ -144,6 +147,6 @@ def _next_long(root: Path, fps: float) -> str:
     else:
         lines.append("(check-data casme-sq, train and train-spotter read the frames under rawpic/: "
                      "write them too with --format jpg mp4)")
-    lines.append(f"the planted expressions are under 'events' in {root / 'synth.json'}, numbered as the frames "
+    lines.append(f"the planted expressions are under 'events' in {root / SYNTH_MARKER}, numbered as the frames "
                  "img1.jpg... (from 1): subtract 1 for a video's frame numbers (from 0, as mmnet spot counts)")
     return "\n".join(lines)

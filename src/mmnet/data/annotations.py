@@ -210,12 +210,14 @@ def _read_xls(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[
         wb.release_resources()
 
 
+HEADER_MARK = "Subject"  # a cell of every dataset's header row
+HEADER_SCAN_ROWS = 50  # the rows searched for it
+
+
 def read_table(
     path: str | Path,
     *,
     sheet: str | Sequence[str] | None = None,
-    first_header: Sequence[str] = ("Subject",),
-    max_scan: int = 50,
 ) -> Table:
     """Read a sheet, find its header row and return the rows below it.
 
@@ -223,16 +225,16 @@ def read_table(
         path: .xlsx, .csv or (with xlrd installed) .xls file.
         sheet: sheet name (must exist), or preferred names in order (else the first sheet), or None
             for the first sheet.
-        first_header: texts that mark the header row (any of its cells, compared after
-            ``normalise_header``). SAMM releases have 0 or 13 preamble rows, so the header is searched.
-        max_scan: how many rows to search for the header.
+
+    The header row is the first of the first ``HEADER_SCAN_ROWS`` rows with a ``HEADER_MARK`` cell (any
+    of its cells, compared after ``normalise_header``): SAMM releases have 0 or 13 preamble rows.
     """
     path = Path(path)
     sheet_name, cells = _read_cells(path, sheet)
-    keys = {normalise_header(h) for h in first_header}
-    for i, row in enumerate(cells[:max_scan]):
+    key = normalise_header(HEADER_MARK)
+    for i, row in enumerate(cells[:HEADER_SCAN_ROWS]):
         # any cell, not only the first: a copy may carry an index column before 'Subject'
-        if any(not _is_blank(c) and normalise_header(c) in keys for c in row):
+        if any(not _is_blank(c) and normalise_header(c) == key for c in row):
             header = ["" if _is_blank(c) else str(c).strip() for c in row]
             rows = [(i + 2 + k, r) for k, r in enumerate(cells[i + 1 :]) if not all(_is_blank(c) for c in r)]
             if not rows:
@@ -240,10 +242,9 @@ def read_table(
                 raise AnnotationError(f"{where} has a header row (row {i + 1}) but no rows below it: no sample is "
                                       "annotated. Is the file complete (a copy saved before the rows were pasted)?")
             return Table(path, sheet_name, header, i + 1, rows)
-    wanted = " or ".join(repr(h) for h in first_header)
     raise AnnotationError(
-        f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}: no header row with a {wanted} cell in the first "
-        f"{max_scan} rows. Is this the dataset's original coding file?"
+        f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}: no header row with a {HEADER_MARK!r} cell in "
+        f"the first {HEADER_SCAN_ROWS} rows. Is this the dataset's original coding file?"
     )
 
 

@@ -48,10 +48,20 @@ def default_cache_dir() -> Path:
     """Where mmnet keeps what it derives from datasets (decoded frames, optical flow, apex estimates),
     never inside the licence-gated dataset root: ``$MMNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmnet``,
     else ``~/.cache/mmnet``. ``data.cache_dir`` in a config overrides it for a run."""
+    return _cache_dir_and_source()[0]
+
+
+def default_cache_dir_source() -> str:
+    """Which setting chose :func:`default_cache_dir`: "$MMNET_CACHE_DIR", "$XDG_CACHE_HOME/mmnet" or "default"."""
+    return _cache_dir_and_source()[1]
+
+
+def _cache_dir_and_source() -> tuple[Path, str]:
     if os.environ.get("MMNET_CACHE_DIR"):
-        return Path(os.environ["MMNET_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mmnet"
+        return Path(os.environ["MMNET_CACHE_DIR"]), "$MMNET_CACHE_DIR"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "mmnet", "$XDG_CACHE_HOME/mmnet"
+    return Path(os.path.expanduser("~")) / ".cache" / "mmnet", "default"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dat
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
-__all__ = ["load_casme3"]
+__all__ = ["load_casme3", "find_frames_root"]
 
 ANNOTATION_GLOB = "*part_A*label*.xlsx"
 FRAME_ROOTS = ("", "part_A", "data/part_A_split/part_A", "part_A/data/part_A_split/part_A")
@@ -53,7 +53,8 @@ def _missing(root: Path, missing: list[str]):
                            "casme3")
 
 
-def _frames_root(root: Path) -> Path | None:
+def find_frames_root(root: Path) -> Path | None:
+    """The folder under a CASME^3 root (one of FRAME_ROOTS) that holds the spNO.* subject folders, or None."""
     for sub in FRAME_ROOTS:
         base = root / sub if sub else root
         if base.is_dir() and any(p.name.lower().startswith("spno.") and p.is_dir() for p in base.iterdir()):
@@ -88,7 +89,7 @@ def load_casme3(
     annotation = Path(annotation)
     if not annotation.is_file():
         raise _missing(root, [f"the annotation file '{annotation}'"])
-    frames_root = _frames_root(root)
+    frames_root = find_frames_root(root)
     if frames_root is None:
         raise _missing(root, ["subject folders spNO.<n>/<task>/color/ (directly in root or under "
                               "part_A/data/part_A_split/part_A/)"])

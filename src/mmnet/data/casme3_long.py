@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ..spotting.intervals import TYPES, Interval, parse_type
 from .annotations import Table, cell, label_text, read_table
-from .casme3 import FRAME_ROOTS, _frames_root
+from .casme3 import FRAME_ROOTS, find_frames_root
 from .common import missing_dataset, natural_key
 from .corrections import CORRECTIONS
 from .long_video import (
@@ -282,7 +282,7 @@ def load_casme3_long(
                               "'cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx' (either; or pass --annotation FILE)"])
     if labels is not None and not labels.is_file():
         raise _missing(root, [f"the label file '{labels}'"])
-    frames_root = _frames_root(root)
+    frames_root = find_frames_root(root)
     if frames_root is None:
         raise _missing(root, ["subject folders spNO.<n>/<task>/color/ (directly in root or under "
                               f"{' or '.join(r for r in FRAME_ROOTS if r)}/)"])

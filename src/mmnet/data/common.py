@@ -20,7 +20,11 @@ from ..errors import AnnotationError, DataError, DatasetNotFoundError
 from ..media import list_frames
 from .sample import Issue, Sample
 
+#: The file that marks a data root as a synthetic set of `mmnet synth` / `mmnet demo` (holding its settings).
+SYNTH_MARKER = "synth.json"
+
 __all__ = [
+    "SYNTH_MARKER",
     "DatasetLoad",
     "check_sample",
     "missing_dataset",
@@ -70,10 +74,6 @@ class DatasetLoad:
     @property
     def warnings(self) -> list[Issue]:
         return [i for i in self.issues if i.severity != "error"]
-
-    def issues_for(self, sample: Sample | str) -> list[Issue]:
-        sid = sample if isinstance(sample, str) else sample.sample_id
-        return [i for i in self.issues if i.sample_id == sid]
 
     def raise_if_errors(self) -> None:
         """Strict mode: raise AnnotationError (annotation checks) or DataError naming each failing sample."""
@@ -151,7 +151,7 @@ def missing_dataset(
     expected layout, and where the dataset comes from."""
     lines = "\n".join(f"  - {m}" for m in missing)
     expected = "\n".join(f"    {line}" for line in layout)
-    if (root / "synth.json").is_file():  # a set of `mmnet synth`, not the owners' copy: no licence to request
+    if (root / SYNTH_MARKER).is_file():  # a set of `mmnet synth`, not the owners' copy: no licence to request
         source = (f"'{root}' is a synthetic set of `mmnet synth`: write it again with `mmnet synth` (long "
                   "recordings: --long --format jpg mp4 writes the frames under rawpic/ beside the videos).")
     else:

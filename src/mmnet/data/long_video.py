@@ -68,11 +68,6 @@ class LongVideo:
     def n_frames(self) -> int:
         return len(self.frames)
 
-    @property
-    def duration_s(self) -> float:
-        """Span of the frames on disk, in seconds (first to last frame, at ``fps``)."""
-        return (self.frames[-1][0] - self.frames[0][0] + 1) / self.fps if self.frames else 0.0
-
     def frame_path(self, number: int) -> Path:
         """Path of frame ``number``; KeyError if that frame is not on disk."""
         i = bisect.bisect_left(self.frames, (number, ""))

@@ -179,7 +179,7 @@ class Predictor:
 
     def use_cpu_routes(self, routes: Mapping[str, bool]) -> None:
         """Turn on the fp32 kernel routes named true (``mmnet.model.cpu_kernels``; on CPU only): e.g. the
-        ones this machine's calibration measured faster (``mmnet.train.calibrate.inference_routes``)."""
+        ones this machine's calibration measured faster (``mmnet.calibration_cache.inference_routes``)."""
         if self.device.type == "cpu":
             set_cpu_routes(self.model, **routes)
         self.cpu_routes = {name: on for name, on in routes.items() if on and self.device.type == "cpu"}

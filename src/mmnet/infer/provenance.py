@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["training_record", "training_caption", "label_warning", "newest_model", "UNRECORDED_CAPTION"]
+__all__ = ["is_synthetic", "training_record", "training_caption", "label_warning", "newest_model", "UNRECORDED_CAPTION"]
 
 
 def newest_model(weights: list[Path]) -> Path:
@@ -54,6 +54,21 @@ def _resolve(root: Path, run: Path) -> Path:
     return root
 
 
+def is_synthetic(data: dict, run: Path | None = None) -> bool | None:
+    """Whether a run's ``data`` section (of its config.yaml) trained on mmnet's synthetic faces: True when
+    any of its data folders is a synthetic set (a model trained partly on synthetic data is labelled as
+    such), False when every folder is found and none is, None when a folder is not found (unknown).
+    Relative folders are looked for as training saw them, from ``run`` (the run folder) when given."""
+    from ..data.common import SYNTH_MARKER
+
+    root_paths = [_resolve(r, run) if run is not None else r for r in _roots(data)]
+    if any((r / SYNTH_MARKER).is_file() for r in root_paths):
+        return True
+    if root_paths and all(r.is_dir() for r in root_paths):
+        return False
+    return None
+
+
 def training_record(checkpoint: str | Path) -> dict:
     """What the run folder says about the training data, or {} when the checkpoint is not in one:
     ``dataset``, ``epochs``, ``run`` (the folder's name), ``synthetic`` (True, False, or absent when the
@@ -70,11 +85,9 @@ def training_record(checkpoint: str | Path) -> dict:
     data = config.get("data") or {}
     train = config.get("train") or {}
     out = {"dataset": data.get("dataset"), "epochs": train.get("epochs"), "run": run.name}
-    root_paths = [_resolve(r, run) for r in _roots(data)]
-    if any((r / "synth.json").is_file() for r in root_paths):
-        out["synthetic"] = True
-    elif root_paths and all(r.is_dir() for r in root_paths):
-        out["synthetic"] = False
+    synthetic = is_synthetic(data, run)
+    if synthetic is not None:
+        out["synthetic"] = synthetic
     if config.get("data", {}).get("permute_labels"):
         out["permuted_labels"] = True
     return out
@@ -94,7 +107,7 @@ def training_caption(checkpoint: str | Path) -> str:
     epochs = rec["epochs"]
     where = f"run folder '{rec['run']}', data.dataset={rec['dataset']}, {epochs} epoch{'' if epochs == 1 else 's'}"
     if rec.get("synthetic"):
-        line = (f"Model trained on synthetic faces only ({where}; mmnet synth/demo): "
+        line = (f"Model trained on synthetic faces {_how_much(rec)} ({where}; mmnet synth/demo): "
                 "its attention and prediction mean nothing on real faces.")
     elif rec.get("synthetic") is False:
         line = f"Model trained on {rec['dataset']} ({where})."
@@ -105,13 +118,18 @@ def training_caption(checkpoint: str | Path) -> str:
     return line
 
 
+def _how_much(rec: dict) -> str:
+    """"only", or "in part" for a composite (any synthetic part makes the model synthetic: is_synthetic)."""
+    return "in part" if rec.get("dataset") == "composite" else "only"
+
+
 def label_warning(checkpoint: str | Path) -> str | None:
     """One line for the people who read ``mmnet predict``/``spot``'s classes when they mean nothing on real
     faces (a model of synthetic data or of the permuted-label control); None otherwise."""
     rec = training_record(checkpoint)
     if rec.get("synthetic"):
-        return ("the model was trained on synthetic faces only (mmnet synth/demo): its classes mean nothing on "
-                "real faces; train on a dataset for those (README, 'Using it on real data')")
+        return (f"the model was trained on synthetic faces {_how_much(rec)} (mmnet synth/demo): its classes mean "
+                "nothing on real faces; train on a dataset for those (README, 'Using it on real data')")
     if rec.get("permuted_labels"):
         return "the model was trained with permuted labels (a control): its classes are chance by design"
     return None

@@ -23,6 +23,9 @@ class MotionStem(nn.Module):
         return self.relu(self.bn(self.conv(motion)))  # (B, 180, H/2, W/2)
 
 
+STEM_CHANNELS = 128  # the stem conv's output channels (paper, and the authors' checkpoint)
+
+
 class MainBranch(nn.Module):
     """Stem conv 180 -> 128 and four CA stages; each stage's attention gates the next.
 
@@ -37,17 +40,16 @@ class MainBranch(nn.Module):
         self,
         *,
         in_channels: int = 180,
-        stem_channels: int = 128,
         widths: tuple[int, ...] = (128, 128, 256, 512),
         strides: tuple[int, ...] = (1, 2, 2, 2),
         use_attention: bool = True,
     ) -> None:
         super().__init__()
         # cpu_kernels.Conv2d: 180 input channels, whose fp32 weight gradient may run faster padded to 192
-        self.conv1 = Conv2d(in_channels, stem_channels, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(stem_channels)
+        self.conv1 = Conv2d(in_channels, STEM_CHANNELS, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(STEM_CHANNELS)
         self.relu = ReLU()
-        channels = stem_channels
+        channels = STEM_CHANNELS
         for i, (width, stride) in enumerate(zip(widths, strides), start=1):
             # One block per stage, named layerN.0 as in torchvision (and the authors' checkpoint).
             stage = nn.Sequential(CABlock(channels, width, stride=stride, use_attention=use_attention))

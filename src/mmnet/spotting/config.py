@@ -181,11 +181,11 @@ def spot_config_from(values: dict) -> SpotConfig:
     """A ``SpotConfig`` from nested values (``dataclasses.asdict`` of one, as a saved spotter keeps it), checked."""
     import typing
 
-    from ..config import _build
+    from ..config import build_section
 
     values = dict(values)
     hints = typing.get_type_hints(SpotConfig)
-    sections = {name: _build(hints[name], values.pop(name, None) or {}, name) for name in SECTIONS}
+    sections = {name: build_section(hints[name], values.pop(name, None) or {}, name) for name in SECTIONS}
     # top-level keys are named as the user writes them (``--set pp=0.1``), a mistyped one with its section's
     dotted = tuple(f"{name}.{f.name}" for name in SECTIONS for f in dataclasses.fields(hints[name]))
-    return _build(SpotConfig, {**values, **sections}, "", dotted)
+    return build_section(SpotConfig, {**values, **sections}, "", dotted)

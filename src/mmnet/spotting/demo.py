@@ -71,10 +71,11 @@ def baseline_intervals(frames: int, counts: dict[str, int], lengths: dict[str, i
 def _prepare_data(root: Path, *, seed: int, subjects: int, videos: int, minutes: float, config,
                   progress: bool) -> bool:
     """Write the synthetic set, or check that the one already in ``root`` is it; True when reused."""
+    from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
     from ..synth.long_writer import write_long_dataset
 
-    meta_path = root / "synth.json"
+    meta_path = root / SYNTH_MARKER
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         wanted = {"seed": seed, "subjects": subjects, "videos_per_subject": videos,
@@ -103,14 +104,13 @@ def _counts_dict(result) -> dict[str, dict]:
 
 def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SIZE["subjects"],
                       videos: int = DEMO_SIZE["videos"], minutes: float = DEMO_SIZE["minutes"],
-                      synth_config=None, progress: bool = True) -> dict:
+                      progress: bool = True) -> dict:
     """Spot synthetic long recordings and score the spotter and the baseline; returns the summary.
 
     Args:
         out: output folder; the data go to ``out/data``.
         seed: seed of the synthetic set.
         subjects, videos, minutes: its size (``videos`` recordings per subject, each ``minutes`` long).
-        synth_config: a ``synth.long.LongConfig`` (default: 320 x 240 frames, 140 x 170 px face, 30 fps).
         progress: one line per recording on stderr (and bars at a terminal).
 
     Returns:
@@ -127,7 +127,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
 
     start = time.perf_counter()
     out = Path(out)
-    config = synth_config or _demo_long_config()
+    config = _demo_long_config()
     root = out / "data"
     reused = _prepare_data(root, seed=seed, subjects=subjects, videos=videos, minutes=minutes, config=config,
                            progress=progress)

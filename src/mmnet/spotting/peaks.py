@@ -34,9 +34,6 @@ from .intervals import Interval
 __all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot_intervals"]
 
 
-# NOTE for the merge: this mirrors ``spotting.intervals.Interval(onset, apex, offset, type, label=None)``
-# (written beside this module at the same time) plus the spotter's score and the classifier's
-# probabilities; switch it to that record (e.g. a subclass or a field holding one) when both are in.
 def frame_score(scores: np.ndarray, combine: str = "max") -> np.ndarray:
     """(N, R) region scores -> (N,) frame score; NaN where every region is NaN."""
     valid = ~np.isnan(scores).all(axis=1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError
 from .face import Face, render_face
 from .motion import Nuisance, displacement_field, parse_aus, render_clip
@@ -221,8 +222,8 @@ def write_dataset(
     config = config or SynthConfig()
     root = Path(out)
     if root.exists() and any(root.iterdir()):
-        if not (overwrite and (root / "synth.json").is_file()):
-            what = "pass --overwrite to replace it" if (root / "synth.json").is_file() else "choose an empty folder"
+        if not (overwrite and (root / SYNTH_MARKER).is_file()):
+            what = "pass --overwrite to replace it" if (root / SYNTH_MARKER).is_file() else "choose an empty folder"
             raise ConfigError(f"Output folder '{root}' is not empty; {what}.")
         shutil.rmtree(root / "Cropped", ignore_errors=True)
         (root / CODING_FILE).unlink(missing_ok=True)
@@ -240,7 +241,7 @@ def write_dataset(
     _write_coding(root / CODING_FILE, rows)
     meta = {"generator": "mmnet synth", "mmnet_version": __version__, "subjects": subjects,
             "clips_per_subject": clips_per_subject, "seed": seed, "config": asdict(config)}  # fmt: skip
-    atomic_write_text(root / "synth.json", json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=2) + "\n")
     return root
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import ConfigError
 from .dataset import CLASS_AUS, CLASS_MIX
 from .face import Face, render_face
-from .motion import Nuisance, _sample, displacement_field, envelope, parse_aus
+from .motion import Nuisance, displacement_field, envelope, parse_aus, sample_displaced
 
 __all__ = ["LongConfig", "Event", "Recording", "plan_recording", "recording_face", "render_frames"]
 
@@ -228,7 +228,7 @@ def render_frames(seed: int, subject: int, video: int, recording: Recording, con
                 s = _strength(e, n, config.fps)
                 if s:
                     disp[j] += s * fields[e]
-        warped = _sample(image, disp).permute(0, 2, 3, 1).numpy()  # (T, h', w', 3)
+        warped = sample_displaced(image, disp).permute(0, 2, 3, 1).numpy()  # (T, h', w', 3)
         frames = base[: len(numbers)].copy()
         frames[:, y0:y1, x0:x1] = warped
         frames *= gains[numbers[0] - 1:numbers[-1], None, None, None].astype(np.float32)

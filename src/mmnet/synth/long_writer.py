@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 
@@ -41,7 +42,7 @@ def video_name(subject: int, video: int) -> str:
     return f"{SUBJECT_FOLDERS[subject - 1][1:]}_{code}{name}"
 
 
-def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, crf: int = 18) -> int:
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float) -> int:
     """Encode RGB frames to an H.264 .mp4 (yuv420p) with PyAV, streaming; returns the frame count."""
     from fractions import Fraction
 
@@ -61,7 +62,7 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, c
                 stream.pix_fmt = "yuv420p"
                 # mbtree off: with it, this x264 build's output for the same frames changed with the process's
                 # memory state (uninitialised reads), so the same seed gave different videos and spotting results.
-                stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params": "mbtree=0"}
+                stream.options = {"crf": "18", "preset": "veryfast", "x264-params": "mbtree=0"}
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
             count += 1
@@ -132,8 +133,8 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
         raise ConfigError(f"long synth formats must be some of {FORMATS}, got {list(formats)}")
     root = Path(out)
     if root.exists() and any(root.iterdir()):
-        if not (overwrite and (root / "synth.json").is_file()):
-            what = "pass --overwrite to replace it" if (root / "synth.json").is_file() else "choose an empty folder"
+        if not (overwrite and (root / SYNTH_MARKER).is_file()):
+            what = "pass --overwrite to replace it" if (root / SYNTH_MARKER).is_file() else "choose an empty folder"
             raise ConfigError(f"Output folder '{root}' is not empty; {what}.")
         for name in ("rawpic", "rawvideo"):
             shutil.rmtree(root / name, ignore_errors=True)
@@ -165,7 +166,7 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
     meta = {"generator": "mmnet synth --long", "mmnet_version": __version__, "subjects": subjects,
             "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),
             "config": asdict(config), "events": events}
-    atomic_write_text(root / "synth.json", json.dumps(meta, indent=1) + "\n")
+    atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=1) + "\n")
     return root
 
 

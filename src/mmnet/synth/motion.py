@@ -17,7 +17,7 @@ import numpy as np
 
 from .face import Face
 
-__all__ = ["ACTION_UNITS", "Nuisance", "parse_aus", "displacement_field", "warp", "render_clip"]
+__all__ = ["ACTION_UNITS", "Nuisance", "parse_aus", "displacement_field", "warp", "render_clip", "sample_displaced"]
 
 # AU -> list of (landmark base name, (dx, dy) direction with the subject's-left side sign for x,
 # radius in eye widths). "+x" points away from the face midline; the sign flips for the right side.
@@ -105,11 +105,11 @@ def warp(image: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
 
     disp = torch.from_numpy(np.stack([np.asarray(dx, np.float32), np.asarray(dy, np.float32)], axis=-1))
     disp = disp.reshape(-1, *image.shape[:2], 2)  # (T, H, W, 2)
-    out = _sample(torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)), disp)
+    out = sample_displaced(torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)), disp)
     return out.permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def _sample(image, disp):
+def sample_displaced(image, disp):
     """torch: image (H, W, C), disp (T, H, W, 2) in px -> (T, C, H, W) bilinear samples at x - disp.
 
     torch's ``grid_sample`` is about 7x faster than numpy fancy indexing here (torch is a dependency).
@@ -163,7 +163,7 @@ def render_clip(
     drift = torch.from_numpy(np.cumsum(steps, axis=0) + np.asarray(offset_px)).float()[:, None, None, :]  # (T,1,1,2)
     gains = torch.from_numpy(gain * (1.0 + rng.normal(0.0, nuisance.flicker, n_frames))).float()
     disp = env * torch.from_numpy(np.ascontiguousarray(field, dtype=np.float32)) + drift  # (T, H, W, 2)
-    frames = _sample(torch.from_numpy(face.image), disp)  # (T, 3, H, W)
+    frames = sample_displaced(torch.from_numpy(face.image), disp)  # (T, 3, H, W)
     frames *= gains[:, None, None, None]
     # Sensor noise from a torch generator seeded by the clip's rng: one vectorised draw per clip.
     noise_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))

@@ -26,20 +26,31 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
-import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..model.cpu_kernels import ROUTES
-from ..runtime import ComputePlan, machine_fingerprint, plan_compute, resolve_device
+from ..calibration_cache import (
+    ENV_SWITCH,
+    INFERENCE_ROUTES,
+    OPTIONS,
+    Calibration,
+    cache_path,
+    cached,
+    cached_calibrations,
+    calibration_enabled,
+    calibration_folder,
+    calibration_key,
+    inference_routes,
+    remember,
+    size_bucket,
+)
+from ..runtime import ComputePlan, plan_compute, resolve_device
 from ..utils import atomic_write_text
-from .calibrate_routes import measure_routes, valid_route
+from .calibrate_routes import measure_routes
 
 if TYPE_CHECKING:
     from ..config import TrainConfig
@@ -50,129 +61,23 @@ __all__ = ["Calibration", "calibration_enabled", "calibrate", "calibrated_routes
 
 log = logging.getLogger("mmnet.train")
 
-ENV_SWITCH = "MMNET_CALIBRATE"  # "0": never measure (the CPU-flag rule decides)
-CACHE_VERSION = 2  # 2: kernel routes measured too
 BUDGET_S = 8.0  # the timed rounds stop once this much has been spent (screen and warm-up included)
 MIN_ROUNDS, MAX_ROUNDS = 2, 8
 HARD_LIMIT = 3  # past this many budgets, one timed round is enough
-INFERENCE_ROUTES = ("onednn_linear",)  # the kernel routes a forward pass meets (the other acts on weight gradients)
 BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
 BUSY_SHARE = 0.6
 BF16_SCREEN_RATIO = 2.0  # a bf16 convolution this much slower than fp32: emulated, not timed further
 LOGIT_TOLERANCE = 0.1  # max |bf16 - fp32| logit, relative to the fp32 logits' largest magnitude (at least 1)
-OPTIONS = ("fp32/contiguous", "fp32/channels_last", "bf16/contiguous", "bf16/channels_last")
-_BUCKETS = (48, 80, 128, 192, 288)  # image-size buckets (upper bounds, px); larger sizes form one more
 
-
-@dataclass
-class Calibration:
-    """What was measured on this machine at one image size, and when."""
-
-    key: dict  # machine_fingerprint() + the image-size bucket
-    image_size: int
-    batch: int
-    measured_at: str
-    seconds: float  # the calibration's own wall time
-    # option -> {"ms_per_step", "img_per_s", "steps", "status"}; status "ok" or why it was not timed/used
-    options: dict[str, dict] = field(default_factory=dict)
-    bf16_check: dict = field(default_factory=dict)  # screen ratio, finite, logit gap, tolerance, ok
-    # this process's CPU time over (wall time x threads) in the timed steps: below BUSY_SHARE the host
-    # was busy with other work, and the figures are CPU time / threads ("cpu") instead of wall time ("wall")
-    cpu_share: float | None = None
-    metric: str = "wall"
-    # kernel route -> {"plain_ms", "route_ms", "use"} or {"status": why not measured} (mmnet.model.cpu_kernels)
-    routes: dict[str, dict] = field(default_factory=dict)
-    version: int = CACHE_VERSION
-
-    def route_choice(self, precision: str = "fp32", layout: str = "channels_last") -> dict[str, bool]:
-        """set_cpu_routes' keyword arguments for a run in this precision and layout: the routes measured
-        faster in that layout (they were timed in one: the faster fp32 one); none outside fp32, where
-        they do not act."""
-        return {name: precision == "fp32" and entry.get("layout") == layout and entry.get("use") is True
-                for name, entry in self.routes.items()}
-
-    def timed(self, option: str) -> float | None:
-        entry = self.options.get(option, {})
-        return entry.get("ms_per_step") if entry.get("status") == "ok" else None
-
-    def summary(self) -> dict:
-        return asdict(self)
-
-
-def calibration_enabled() -> bool:
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
-
-
-def size_bucket(image_size: int) -> str:
-    lo = 1
-    for hi in _BUCKETS:
-        if image_size <= hi:
-            return f"{lo}-{hi}px"
-        lo = hi + 1
-    return f">{_BUCKETS[-1]}px"
-
-
-def calibration_key(image_size: int) -> dict:
-    return {**machine_fingerprint(), "size_bucket": size_bucket(image_size), "version": CACHE_VERSION}
-
-
-def calibration_folder(cache_dir: str | Path | None) -> Path:
-    from ..data.cache import default_cache_dir
-
-    return Path(cache_dir) if cache_dir else default_cache_dir() / "calibration"
-
-
-def _cache_path(key: dict, cache_dir: str | Path | None) -> Path:
-    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return calibration_folder(cache_dir) / f"{digest}.json"
-
-
-def _read(path: Path) -> Calibration:
-    """A cache file back as a Calibration; ValueError/KeyError/TypeError when it is not one."""
-    data = json.loads(path.read_text())
-    if not isinstance(data, dict):
-        raise ValueError("not a calibration record")
-    cal = Calibration(**data)
-    if cal.version != CACHE_VERSION or not all(isinstance(x, dict) for x in (cal.options, cal.key, cal.bf16_check)):
-        raise ValueError("not a calibration of this mmnet version")
-    if set(cal.options) != set(OPTIONS) or not all(isinstance(e, dict) for e in cal.options.values()):
-        raise ValueError("the options measured are not mmnet's")
-    if not isinstance(cal.routes, dict) or set(cal.routes) not in (set(), set(ROUTES)) or not all(
-            valid_route(e) for e in cal.routes.values()):
-        raise ValueError("the kernel routes measured are not mmnet's")
-    for entry in cal.options.values():
-        if entry.get("status") == "ok" and not (isinstance(entry.get("ms_per_step"), (int, float))
-                                                 and math.isfinite(entry["ms_per_step"]) and entry["ms_per_step"] > 0):
-            raise ValueError("an option without a valid step time")
-    return cal
-
-
-_MEMO: dict[str, Calibration] = {}  # per process: a cache folder that cannot be written is not measured twice
 _FAILED: dict[str, str] = {}  # size bucket -> why its calibration failed in this process (not tried again per fold)
-
-
-def _cached(key: dict, path: Path, then: str) -> Calibration | None:
-    """The calibration cached at ``path`` when it is this machine's (``key``), else None (logged with ``then``)."""
-    if str(path) in _MEMO:
-        return _MEMO[str(path)]
-    if path.is_file():
-        try:
-            cal = _read(path)
-            if cal.key == key:
-                _MEMO[str(path)] = cal
-                return cal
-            log.warning("calibration cache '%s' belongs to another machine or torch; %s", path, then)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("calibration cache '%s' is damaged (%s); %s", path, exc, then)
-    return None
 
 
 def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | None = None,
               budget_s: float = BUDGET_S, announce: bool = True) -> Calibration:
     """This machine's calibration at ``image_size``: from the cache, else measured and cached."""
     key = calibration_key(image_size)
-    path = _cache_path(key, cache_dir)
-    if not force and (cal := _cached(key, path, "measuring again")) is not None:
+    path = cache_path(key, cache_dir)
+    if not force and (cal := cached(key, path, "measuring again")) is not None:
         return cal
     if announce:
         from ..progress import write_line
@@ -194,20 +99,8 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
         atomic_write_text(path, json.dumps(cal.summary(), indent=2) + "\n")
     except OSError as exc:
         log.warning("calibration could not be cached in '%s' (%s); it is used for this process only", path, exc)
-    _MEMO[str(path)] = cal
+    remember(path, cal)
     return cal
-
-
-def cached_calibrations(cache_dir: str | Path | None = None) -> list[tuple[Path, Calibration | str]]:
-    """Every cached calibration file with its content (or why it cannot be read), newest first."""
-    folder = calibration_folder(cache_dir)
-    out: list[tuple[Path, Calibration | str]] = []
-    for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []:
-        try:
-            out.append((path, _read(path)))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            out.append((path, f"unreadable ({exc}); it is measured again when needed"))
-    return out
 
 
 # ----------------------------------------------------------------------------- the choice
@@ -281,16 +174,6 @@ def calibrated_routes(image_size: int, precision: str, memory_format) -> dict[st
     except Exception as exc:  # noqa: BLE001 - as plan_training: a failed measurement leaves the routes off
         log.warning("calibration failed (%s: %s); fp32 kernel routes off", type(exc).__name__, exc)
         return {}
-
-
-def inference_routes(image_size: int, cache_dir: str | Path | None = None) -> dict[str, bool]:
-    """The fp32 kernel routes of inference (predict, explain, serve, spot) at this image size: the cached calibration's
-    INFERENCE_ROUTES, whatever the layout. Never measured here (no prediction waits for it): none without a cache."""
-    if not calibration_enabled():
-        return {}
-    key = calibration_key(image_size)
-    cal = _cached(key, _cache_path(key, cache_dir), "fp32 kernel routes off for inference")
-    return {name: cal.routes[name]["use"] for name in INFERENCE_ROUTES if name in cal.routes} if cal else {}
 
 
 # ----------------------------------------------------------------------------- the measurement

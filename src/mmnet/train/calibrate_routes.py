@@ -1,13 +1,12 @@
 """The fp32 kernel routes' part of the calibration (:mod:`mmnet.train.calibrate`): timing each route
-against the plain kernel, and checking a cached record of it. The routes are :mod:`mmnet.model.cpu_kernels`'."""
+against the plain kernel (:func:`mmnet.calibration_cache.valid_route` checks a cached record of it). The routes
+are :mod:`mmnet.model.cpu_kernels`'."""
 
 from __future__ import annotations
 
-import math
-
 from ..model.cpu_kernels import ROUTES
 
-__all__ = ["measure_routes", "valid_route", "ROUTE_MIN_GAIN", "ROUTE_ROUNDS"]
+__all__ = ["measure_routes", "ROUTE_MIN_GAIN", "ROUTE_ROUNDS"]
 
 ROUTE_MIN_GAIN = 0.10  # a kernel route must be this much faster than the plain kernel (a tie is noise)
 ROUTE_ROUNDS = 3
@@ -41,11 +40,3 @@ def measure_routes(bench, layout: str, metric: str) -> dict[str, dict]:
     return out
 
 
-def valid_route(entry) -> bool:
-    """A route's record: timed both ways (finite positive times, a boolean choice) or why it was not."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("use"), bool):
-        return False
-    if "status" in entry:
-        return isinstance(entry["status"], str) and entry["use"] is False
-    times = (entry.get("plain_ms"), entry.get("route_ms"))
-    return all(isinstance(t, (int, float)) and math.isfinite(t) and t > 0 for t in times)

@@ -22,6 +22,7 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import ExperimentConfig, config_to_dict
+from ..infer.provenance import is_synthetic
 from ..model import read_checkpoint
 from ..utils import atomic_write_text
 
@@ -80,6 +81,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         per_dataset[ds] = {"samples": len(rows), "subjects": sorted({s["subject"] for s in rows}),
                            "owner": DATASET_OWNERS.get(ds.split("-")[0], f"{ds}: its owners")}
     counts = Counter(int(s["class_index"]) for s in samples)
+    synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
     card = {
         "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/model.safetensors",
                   "architecture": "MMNet (Li et al., IJCAI 2022)", "network": meta.get("model")},
@@ -99,8 +101,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "not_measured": NOT_MEASURED,
         "intended_use": INTENDED_USE,
         "limits": LIMITS,
-        "synthetic_data": _synthetic(data),
-        "licence": _licence(per_dataset, _synthetic(data)),
+        "synthetic_data": synthetic,
+        "licence": _licence(per_dataset, synthetic, data.get("dataset") == "composite"),
         "software": {"mmnet_version": meta.get("mmnet_version"), "git_revision": env.get("git_revision"),
                      "torch_version": env.get("torch_version"), "python": env.get("python")},
     }
@@ -144,25 +146,17 @@ def _loso(report: dict | None, cfg: dict) -> dict:
     return out
 
 
-def _synthetic(data: dict) -> bool:
-    """Whether the training data is mmnet's synthetic dataset (its root holds synth.json)."""
-    from ..config import parse_root
-    from ..data import dataset_paths
-    from ..errors import ConfigError
-
-    try:
-        root = parse_root(str(data.get("dataset")), data.get("root"))
-    except ConfigError:
-        return False
-    roots = list(dataset_paths(root)[0].values())
-    return bool(roots) and all((r / "synth.json").is_file() for r in roots)
-
-
-def _licence(per_dataset: dict, synthetic: bool = False) -> str:
-    if synthetic:
+def _licence(per_dataset: dict, synthetic: bool = False, composite: bool = False) -> str:
+    """The licence note; a composite with a synthetic part may hold licence-gated parts too."""
+    if synthetic and not composite:
         return ("Trained on mmnet's synthetic faces (`mmnet synth` / `mmnet demo`), not on a dataset: no dataset "
                 "licence applies, and the model's predictions mean nothing on real faces.")
     owners = "; ".join(v["owner"] for v in per_dataset.values())
+    if synthetic:
+        return ("Trained partly on mmnet's synthetic faces (`mmnet synth` / `mmnet demo`): the model's predictions "
+                f"mean nothing on real faces. Its other parts may be licence-gated data ({owners}): check each "
+                "dataset's licence agreement before sharing these weights. mmnet's own licence (MIT) covers the "
+                "code, not the data or this model.")
     return (f"Trained on licence-gated data ({owners}). Each dataset is released by its owners under a licence "
             "agreement, usually for non-commercial research only; a model trained on it may fall under that "
             "agreement. Check it before sharing these weights or using them beyond research. mmnet's own "

@@ -1,11 +1,13 @@
-"""One driver per run folder: an advisory lock on ``RUN/.driver.lock`` while a command prepares the run and
-runs (or follows) its folds.
+"""One driver per run folder: a lock on ``RUN/.driver.lock`` while a command prepares the run and runs (or
+follows) its folds.
 
-Two ``mmnet train`` (or ``sweep``) commands on one folder would both train every fold. The lock is an
-``fcntl.flock`` on the file, taken without waiting: the second command stops with a message naming the first
-(pid, host, start time, written in the file). The kernel releases it when the process ends, killed or not, so a
-stale lock never blocks a rerun. Ray workers and SLURM jobs do not take it, and a ``--no-wait`` command releases
-it when it returns. Where fcntl does not exist (Windows) or the file system has no locks, there is no lock.
+Two ``mmnet train`` (or ``sweep``) commands on one folder would both train every fold. The lock is the
+``filelock`` package's (flock on Unix, the file's first byte locked on Windows), taken without waiting: the second
+command stops with a message naming the first (pid, host, start time, written in the file after the lock is
+taken). The system releases it when the process ends, killed or not, so a stale lock never blocks a rerun. Ray
+workers and SLURM jobs do not take it, and a ``--no-wait`` command releases it when it returns. Without flock
+(no fcntl), filelock falls back to its soft lock (the file's existence); where the file system refuses locks,
+the command runs without one (logged).
 """
 
 from __future__ import annotations
@@ -18,18 +20,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from .. import run_folder as rf
 from ..errors import ExecutorError
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["driver_lock"]
 
 log = logging.getLogger("mmnet.train")
 _HELD: set[str] = set()  # run folders this process holds (a sweep's or a restart's nested use is no second lock)
+
+
+def _holder(path: Path) -> str:
+    """The holder line of the lock file, read before trying the lock (an older filelock empties the file when
+    it opens it), or what stands in for it."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(500).decode("utf-8", "replace").strip()
+    except OSError:  # not there yet, or (Windows) its locked first byte cannot be read
+        return ""
+
+
+def _write_holder(path: Path) -> None:
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    try:
+        with open(path, "r+b") as f:
+            f.truncate(0)
+            f.write(f"pid {os.getpid()} on host {socket.gethostname()}, started {started}\n".encode())
+    except OSError as exc:  # Windows: the lock's own handle alone may write its first byte
+        log.debug("driver lock '%s' holds no holder line (%s)", path, exc)
 
 
 @contextmanager
@@ -38,35 +57,34 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
     lock file is all this command left in it). ExecutorError when another process holds it."""
     out = Path(out_dir)
     key = str(out.absolute())
-    if fcntl is None or key in _HELD:
+    if key in _HELD:
         yield
         return
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     path = out / rf.DRIVER_LOCK
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    holder = _holder(path)
+    lock = FileLock(path, timeout=0)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 500, 0).decode("utf-8", "replace").strip() or "a process that wrote nothing yet"
+            lock.acquire()
+        except Timeout:
             raise ExecutorError(
-                f"'{out}' is in use by another mmnet command ({holder}): two commands on one run folder would both "
-                "train every fold. Wait for it to end, or stop it (a rerun of the same command then continues "
-                "where it stopped), or use another --out.") from None
+                f"'{out}' is in use by another mmnet command ({holder or 'a process that wrote nothing yet'}): two "
+                "commands on one run folder would both train every fold. Wait for it to end, or stop it (a rerun of "
+                "the same command then continues where it stopped), or use another --out.") from None
         except OSError as exc:  # a file system without locks (some network mounts): run without
             log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this run folder", path, exc)
         else:
-            os.ftruncate(fd, 0)
-            started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            os.pwrite(fd, f"pid {os.getpid()} on host {socket.gethostname()}, started {started}\n".encode(), 0)
+            _write_holder(path)
         _HELD.add(key)
         try:
             yield
         finally:
             _HELD.discard(key)
     finally:
-        os.close(fd)  # releases the lock
-        if created and out.is_dir() and [p.name for p in out.iterdir()] == [rf.DRIVER_LOCK]:
+        if lock.is_locked:
+            lock.release()
+        if created and out.is_dir() and [p.name for p in out.iterdir()] in ([], [rf.DRIVER_LOCK]):
             path.unlink(missing_ok=True)  # the command failed before writing anything: leave no folder behind
             out.rmdir()

@@ -1,0 +1,29 @@
+"""Inference reads this machine's calibration without loading the training stack (mmnet.calibration_cache)."""
+
+import json
+import os
+import subprocess
+import sys
+
+LOAD_A_PREDICTOR = """
+import json, sys
+from types import SimpleNamespace
+import mmnet.infer
+from mmnet.commands.common import load_predictor
+
+class Stub:  # a Predictor without a checkpoint: the imports of the load path are what is looked at
+    preprocessing = SimpleNamespace(image_size=64)
+    def use_cpu_routes(self, routes): self.routes = routes
+
+mmnet.infer.Predictor.from_checkpoint = classmethod(lambda cls, *a, **k: Stub())
+load_predictor("model", device="cpu")
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(("mmnet.train", "pandas")))))
+"""
+
+
+def test_loading_a_predictor_imports_neither_the_training_stack_nor_pandas(tmp_path):
+    # load_predictor took its kernel routes from mmnet.train.calibrate, whose package pulled in the
+    # experiment, its executors, every loader and pandas: 0.6 s more for every predict/explain/serve
+    out = subprocess.run([sys.executable, "-c", LOAD_A_PREDICTOR], capture_output=True, text=True, check=True,
+                         env={**os.environ, "MMNET_CACHE_DIR": str(tmp_path), "MMNET_CALIBRATE": "1"}).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []
