@@ -24,7 +24,7 @@ from .. import run_folder as rf
 from ..errors import ConfigError
 from ..progress import format_seconds, write_line
 from ..utils import atomic_write_text
-from .calibrate import inference_routes
+from ..calibration_cache import inference_routes
 from .tasks import fold_seed
 
 __all__ = ["spot_settings", "assign_folds", "write_long_files", "folds_to_spot", "run_spot_recognise"]
