@@ -293,19 +293,6 @@ def task_count(run: PreparedRun) -> int:
     return (0 if final_fit == "only" else len(run.cfg.seeds) * len(run.folds)) + (1 if final_fit else 0)
 
 
-def resume_line(total: int, left: int, unspotted: int = 0, *, what: str = "folds", rebuilt: str = "report"
-                ) -> str | None:
-    """What a rerun says first: how many of ``total`` tasks are finished, the ``left`` ones that run now, and the
-    trained folds whose recordings are still to spot and recognise; None for a fresh start."""
-    if left and left == total:
-        return None
-    spots = f"spotting and recognition of {unspotted} fold(s) left"
-    if not left:
-        return f"{total}/{total} {what} {f'trained; {spots}' if unspotted else f'already finished; {rebuilt} rebuilt'}"
-    done = f"trained ({spots})" if unspotted else "already finished"
-    return f"{total - left}/{total} {what} {done}; running the other {left}"
-
-
 def _finished(task: FoldTask) -> bool:
     """A fold whose done.json is valid, whose tables are there and whose saved model (train.save_models)
     loads; a damaged file of a finished fold is moved aside (NAME.corrupt) and the fold runs again."""
