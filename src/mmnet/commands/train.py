@@ -108,19 +108,14 @@ def _seeds_override(seeds: list[int]) -> str:
 
 
 def resolved_yaml(cfg) -> str:
-    """The configuration as the run will use it: every key, the label scheme's classes filled in."""
+    """The configuration as the run will use it and write to its config.yaml: every key, the label scheme's
+    classes filled in (one rule: prepare.resolve_config)."""
     import yaml
 
     from ..config import config_to_dict
-    from ..data import DEFAULT_SCHEME, resolve_scheme
-    from ..errors import verify_choice
+    from ..train.prepare import resolve_config
 
-    verify_choice("data.dataset", cfg.data.dataset, sorted(DEFAULT_SCHEME))
-    values = config_to_dict(cfg)
-    scheme = resolve_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset], cfg.data.classes, cfg.data.dataset)
-    values["data"]["scheme"], values["data"]["classes"] = scheme.name, list(scheme.classes)
-    values["model"]["num_classes"] = scheme.num_classes
-    return yaml.safe_dump(values, sort_keys=False)
+    return yaml.safe_dump(config_to_dict(resolve_config(cfg)), sort_keys=False)
 
 
 def run(args: argparse.Namespace) -> int:
