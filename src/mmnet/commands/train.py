@@ -28,7 +28,7 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .common import add_executor_arguments, add_root_argument
+    from .common import add_device_argument, add_executor_arguments, add_root_argument
 
     p.add_argument("--config", type=str, default=None,
                    help="a shipped recipe's name (--list-recipes) or an experiment YAML file; default: the paper's "
@@ -57,9 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="one value is a count: --seeds 3 runs seeds 0, 1, 2 (+ train.seed); two or more are the seeds "
                         "themselves: --seeds 0 4 7 (--set 'seeds=[3]' for seed 3 alone; `mmnet demo --seeds 3` runs "
                         "seed 3). The report gives mean and std over the seeds")
-    p.add_argument("--device", type=str, default=None,
-                   help="torch device: auto, cpu, cuda or cuda:N (default auto: cuda when available, else cpu; "
-                        "or the config's train.device)")
+    add_device_argument(p, default=None, note=", or the config's train.device")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="auto: on CPU the faster of fp32/bf16 in a short cached measurement (`mmnet info`; "
                         "MMNET_CALIBRATE=0 skips it), on GPUs bf16 where supported")
@@ -121,7 +119,7 @@ def resolved_yaml(cfg) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..report import format_results_table
     from ..train import run_experiment
-    from .common import executor_config
+    from .common import check_device_argument, executor_config
 
     if args.list_recipes:
         from ..recipes import list_recipes
@@ -131,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         for name, description in recipes.items():
             print(f"{name:<{width}}  {description}")
         return 0
+    # a GPU missing here matters only for a run in this process, not for --print-config or Ray/SLURM workers
+    check_device_argument(args, here=args.executor == "local" and not args.print_config)
     cfg = experiment_config(args)
     if args.print_config:
         print(resolved_yaml(cfg), end="")
