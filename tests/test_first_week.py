@@ -228,10 +228,11 @@ def test_missing_device_is_one_line_before_anything_is_written(synth_root, tmp_p
     del args[i - 1:i + 1]  # "--set", "train.device=cpu": --device decides
     assert main(args + ["--device", "cuda"]) == 3
     err = capsys.readouterr().err
-    assert err.startswith("error: train.device=cuda, but ") and "--device cpu" in err and "Traceback" not in err
+    # named as given (--device), as every command that takes --device names it
+    assert err.startswith("error: --device=cuda, but ") and "--device cpu" in err and "Traceback" not in err
     assert not out.exists() and not (tmp_path / "cache").exists()
     assert main(args + ["--device", "gpu"]) == 3
-    assert "train.device=gpu is not a device" in capsys.readouterr().err
+    assert "--device=gpu is not a device" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -51,10 +51,12 @@ def format_root(root: Path | dict[str, Path]) -> str:
 def absolute_paths(data) -> dict[str, str | None]:
     """``data.root``, ``data.annotation`` and ``data.cache_dir`` of a DataConfig as absolute paths (relative
     ones are relative to the working folder), as a run's config.yaml keeps them: rerun from another folder,
-    it reads the same files."""
-    root = parse_root(data.dataset, data.root)
-    absolute = ({part: Path(os.path.abspath(p)) for part, p in root.items()} if isinstance(root, dict)
-                else Path(os.path.abspath(root)))
-    return {"root": format_root(absolute),
+    it reads the same files. No root stays none (``mmnet train --print-config`` without --root)."""
+    absolute = None
+    if data.root:
+        root = parse_root(data.dataset, data.root)
+        absolute = ({part: Path(os.path.abspath(p)) for part, p in root.items()} if isinstance(root, dict)
+                    else Path(os.path.abspath(root)))
+    return {"root": format_root(absolute) if absolute is not None else data.root,
             "annotation": os.path.abspath(data.annotation) if data.annotation else data.annotation,
             "cache_dir": os.path.abspath(data.cache_dir) if data.cache_dir else data.cache_dir}

@@ -95,8 +95,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def check_device(name: str, where: str = "train.device") -> None:
-    """Raise a one-line ConfigError if ``name`` is not a device of this machine (before any work starts)."""
+def check_device(name: str, where: str = "train.device", *, here: bool = True) -> None:
+    """Raise a one-line ConfigError if ``name`` is not a device of this machine (before any work starts); with
+    ``here=False`` (the device of Ray workers or SLURM jobs) only if it is no device name at all."""
     import torch
 
     from .errors import ConfigError
@@ -107,7 +108,9 @@ def check_device(name: str, where: str = "train.device") -> None:
         device = torch.device(name)
     except (RuntimeError, ValueError):
         raise ConfigError(f"{where}={name} is not a device; use auto, cpu, cuda or cuda:N.") from None
-    if device.type == "cuda":
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"{where}={name}: mmnet runs on cpu or cuda; use auto, cpu, cuda or cuda:N.")
+    if device.type == "cuda" and here:
         if not torch.cuda.is_available():
             why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
             raise ConfigError(f"{where}={name}, but {why} (torch {torch.__version__}). "
@@ -115,8 +118,6 @@ def check_device(name: str, where: str = "train.device") -> None:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ConfigError(f"{where}={name}, but this machine has {torch.cuda.device_count()} CUDA GPU(s) "
                               f"(cuda:0..cuda:{torch.cuda.device_count() - 1}).")
-    elif device.type != "cpu":
-        raise ConfigError(f"{where}={name}: mmnet runs on cpu or cuda; use auto, cpu, cuda or cuda:N.")
 
 
 def check_compile(device_name: str) -> None:

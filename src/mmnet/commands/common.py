@@ -1,10 +1,11 @@
-"""Options shared by several commands: the dataset root, the executor (local, Ray or SLURM), --set."""
+"""Options shared by several commands: the dataset root, the executor (local, Ray or SLURM), --device, --set."""
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_root_argument", "add_executor_arguments", "executor_config", "root_override"]
+__all__ = ["add_root_argument", "add_device_argument", "check_device_argument", "add_executor_arguments",
+           "executor_config", "root_override"]
 
 ROOT_HELP = ("dataset folder; for the composite: PART=DIR per part (casme2=DIR, samm=DIR, smic=DIR), repeated or "
              "comma-separated, or one folder holding casme2/ samm/ smic/")
@@ -13,6 +14,28 @@ ROOT_HELP = ("dataset folder; for the composite: PART=DIR per part (casme2=DIR, 
 def add_root_argument(p: argparse.ArgumentParser, *, required: bool = False) -> None:
     p.add_argument("--root", type=str, action="append", default=None, required=required, metavar="DIR",
                    help=ROOT_HELP)
+
+
+def add_device_argument(p: argparse.ArgumentParser, *, default: str | None, note: str = "") -> None:
+    """--device as every command that runs a model takes it (None: the config's, auto); ``note`` follows the
+    default in the help. Its run calls :func:`check_device_argument` first."""
+    p.add_argument("--device", type=str, default=default, metavar="DEVICE",
+                   help="torch device: auto (a CUDA GPU when there is one, else cpu), cpu, cuda or cuda:N "
+                        f"(default {default or 'auto'}{note})")
+
+
+def check_device_argument(args: argparse.Namespace, *, here: bool = True) -> None:
+    """--device checked before any work, as one line: a name that is no device, or (``here``: the device is this
+    machine's, not a Ray worker's or SLURM job's) a GPU that this machine lacks."""
+    if args.device is not None:
+        from ..runtime import check_device
+
+        check_device(args.device, where="--device", here=here)
+
+
+# Commands that apply a trained model default to cpu: a clip or recording at a time is quick on a CPU (on its
+# measured kernel routes), and a shared machine's GPU is not taken unless asked for.
+INFERENCE_DEVICE = ": a GPU only when asked for"
 
 
 def root_override(dataset: str | None, roots: list[str] | None) -> list[tuple[str, str]]:

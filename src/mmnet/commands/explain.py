@@ -43,9 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..infer import align_clip, explain_clip, load_clip, render_explanation
     from ..infer.provenance import training_caption
-    from .common import load_predictor
+    from .common import check_device_argument, load_predictor
     from .predict import requests_from_args
 
+    check_device_argument(args)
     requests = requests_from_args(args)
     if len(requests) != 1:
         names = ", ".join(str(r.source) for r in requests)

@@ -37,12 +37,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_clip_options(p: argparse.ArgumentParser) -> None:
     """Options shared with `mmnet explain`: checkpoint, onset/apex, device and face alignment."""
+    from .common import INFERENCE_DEVICE, add_device_argument
+
     p.add_argument("--checkpoint", type=Path, required=True,
                    help="a trained model: its folder (RUN/seed-0/fold-NAME/model with train.save_models=true, "
                         "RUN/final/model with --final-fit, or `mmnet convert`'s) or its model.safetensors")
     p.add_argument("--onset", type=int, default=None, help="onset frame number (default: the first frame)")
     p.add_argument("--apex", type=int, default=None, help="apex frame number (default: spotted)")
-    p.add_argument("--device", type=str, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
+    add_device_argument(p, default="cpu", note=INFERENCE_DEVICE)
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice, one per core); 1 is faster on a busy machine")
     p.add_argument("--align", action="store_true",
@@ -111,8 +113,9 @@ def _print_predictions(predictions, class_names, as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError, MMNetError
-    from .common import load_predictor
+    from .common import check_device_argument, load_predictor
 
+    check_device_argument(args)
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
     requests = requests_from_args(args)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .common import INFERENCE_DEVICE, add_device_argument
+
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="mmnet checkpoint folder or its model.safetensors (default: a model of `mmnet demo` "
                         "found under ./demo-run)")
@@ -38,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-results-mb", type=float, default=1024.0,
                    help="MB of pictures those results may hold; beyond it the oldest is removed (default: 1024)")
     p.add_argument("--job-timeout", type=float, default=30.0, help="minutes one analysis may take (default: 30)")
-    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
+    add_device_argument(p, default="cpu", note=INFERENCE_DEVICE)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
                    help="detect, crop and align the face of every uploaded clip first (needs the face extra: "
@@ -84,7 +86,9 @@ def check_port_free(host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError, install_hint
+    from .common import check_device_argument, load_predictor
 
+    check_device_argument(args)
     try:
         import uvicorn
 
@@ -93,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"mmnet serve needs the serve extra ({exc.name} is missing): "
                           f"{install_hint('serve')}") from None
     from ..serve.model_info import describe_checkpoint
-    from .common import load_predictor
 
     for name in ("port", "workers", "max_results"):
         if getattr(args, name) < 1:

@@ -36,6 +36,8 @@ PRESETS = ("casme2", "samm", "casme3")  # kept in step with mmnet.spotting.confi
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .common import INFERENCE_DEVICE, add_device_argument
+
     p.add_argument("source", type=Path, metavar="VIDEO|FRAME_FOLDER", help="a video file or a folder of frames")
     p.add_argument("--fps", type=float, default=None, help="frame rate (required for a frame folder)")
     p.add_argument("--preset", choices=PRESETS, default="casme2",
@@ -52,8 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "`mmnet predict`) from its onset and apex frames")
     p.add_argument("--spotter-model", type=Path, default=None, metavar="MODEL",
                    help="spot with this saved spotter (mmnet train-spotter); it carries its own parameters")
-    p.add_argument("--device", type=str, default="cpu",
-                   help="torch device: cpu, cuda or cuda:N, for --checkpoint and --spotter-model (default cpu)")
+    add_device_argument(p, default="cpu", note=f"{INFERENCE_DEVICE}; for --checkpoint and --spotter-model")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
 
 
@@ -94,11 +95,12 @@ def _earlier_source(path: Path) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime import check_device, resolve_device
+    from ..runtime import resolve_device
     from ..spotting.config import spot_config
     from ..utils import atomic_write_text
+    from .common import check_device_argument
 
-    check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
+    check_device_argument(args)  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
     if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
         args.out.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .common import add_executor_arguments, add_root_argument
+    from .common import add_device_argument, add_executor_arguments, add_root_argument
 
     p.add_argument("--config", type=str, default=None,
                    help="a shipped recipe's name (--list-recipes) or an experiment YAML file; default: the paper's "
@@ -57,9 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="one value is a count: --seeds 3 runs seeds 0, 1, 2 (+ train.seed); two or more are the seeds "
                         "themselves: --seeds 0 4 7 (--set 'seeds=[3]' for seed 3 alone; `mmnet demo --seeds 3` runs "
                         "seed 3). The report gives mean and std over the seeds")
-    p.add_argument("--device", type=str, default=None,
-                   help="torch device: auto, cpu, cuda or cuda:N (default auto: cuda when available, else cpu; "
-                        "or the config's train.device)")
+    add_device_argument(p, default=None, note=", or the config's train.device")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="auto: on CPU the faster of fp32/bf16 in a short cached measurement (`mmnet info`; "
                         "MMNET_CALIBRATE=0 skips it), on GPUs bf16 where supported")
@@ -108,25 +106,20 @@ def _seeds_override(seeds: list[int]) -> str:
 
 
 def resolved_yaml(cfg) -> str:
-    """The configuration as the run will use it: every key, the label scheme's classes filled in."""
+    """The configuration as the run will use it and write to its config.yaml: every key, the label scheme's
+    classes filled in (one rule: prepare.resolve_config)."""
     import yaml
 
     from ..config import config_to_dict
-    from ..data import DEFAULT_SCHEME, resolve_scheme
-    from ..errors import verify_choice
+    from ..train.prepare import resolve_config
 
-    verify_choice("data.dataset", cfg.data.dataset, sorted(DEFAULT_SCHEME))
-    values = config_to_dict(cfg)
-    scheme = resolve_scheme(cfg.data.scheme or DEFAULT_SCHEME[cfg.data.dataset], cfg.data.classes, cfg.data.dataset)
-    values["data"]["scheme"], values["data"]["classes"] = scheme.name, list(scheme.classes)
-    values["model"]["num_classes"] = scheme.num_classes
-    return yaml.safe_dump(values, sort_keys=False)
+    return yaml.safe_dump(config_to_dict(resolve_config(cfg)), sort_keys=False)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..report import format_results_table
     from ..train import run_experiment
-    from .common import executor_config
+    from .common import check_device_argument, executor_config
 
     if args.list_recipes:
         from ..recipes import list_recipes
@@ -136,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         for name, description in recipes.items():
             print(f"{name:<{width}}  {description}")
         return 0
+    # a GPU missing here matters only for a run in this process, not for --print-config or Ray/SLURM workers
+    check_device_argument(args, here=args.executor == "local" and not args.print_config)
     cfg = experiment_config(args)
     if args.print_config:
         print(resolved_yaml(cfg), end="")

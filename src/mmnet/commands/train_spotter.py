@@ -26,6 +26,7 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..data import LONG_VIDEO_DATASETS
+    from .common import add_device_argument
     from .spot import PRESETS
 
     p.add_argument("dataset", choices=sorted(LONG_VIDEO_DATASETS), help="long-video dataset")
@@ -41,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="override a parameter, e.g. learned.epochs=20 or macro.k=20 (repeatable)")
     p.add_argument("--no-align", action="store_true", help="frames are face crops already (face.mode=none)")
     p.add_argument("--seed", type=int, default=0, help="seed of the network's initialisation and sampling")
-    p.add_argument("--device", type=str, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
+    add_device_argument(p, default="cpu", note=", as `mmnet spot`")
     p.add_argument("--loso", action="store_true",
                    help="first score the spotter leave-one-subject-out; each finished fold is kept in MODEL.loso/ "
                         "and a rerun of the same command resumes from them")
@@ -64,12 +65,13 @@ def format_loso(out: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
     from ..errors import ConfigError
-    from ..runtime import check_device, resolve_device
+    from ..runtime import resolve_device
     from ..spotting.config import DATASET_PRESETS, spot_config
     from ..spotting.spotters import make_spotter
     from ..utils import atomic_write_text
+    from .common import check_device_argument
 
-    check_device(args.device, where="--device")  # a typo or a missing GPU: one line before any work
+    check_device_argument(args)  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
     if args.out.is_dir():  # found before training, not when saving after it
         raise ConfigError(f"--out '{args.out}' is a folder; give the file to save the spotter to, "

@@ -7,7 +7,7 @@ executor (local, Ray or SLURM), each task follows the recipe of one fold, and th
     loop.py          one training epoch, one evaluation
     executors.py     run the tasks locally; ray_executor.py: as Ray tasks; slurm_executor.py: as SLURM jobs;
                      faults.py: what both cluster executors share about failed folds
-    experiment.py    run_experiment: prepare -> run tasks -> build the report
+    experiment.py    run_experiment: prepare -> run tasks -> build the report (run_prepared, finish_run: a sweep's too)
     sweep.py         several settings x seeds as one job, with a comparison table
 """
 

@@ -1,5 +1,6 @@
 """One experiment, end to end: prepare the run, run its unfinished folds (and the final fit, when
-asked for), build the report, write the final model's card."""
+asked for), build the report, write the final model's card. :func:`run_prepared` and :func:`finish_run`
+are also a sweep's: one rule for counting, resuming, reporting and failing, whichever command runs."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from ..runtime import check_device
 from .executors import run_tasks_keeping_failure
 from .faults import add_to_message
 from .model_card import write_model_card
-from .prepare import check_out_apart, fold_tasks, prepare_run, resume_line, task_count
+from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
 from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
-__all__ = ["run_experiment"]
+__all__ = ["run_experiment", "run_prepared", "finish_run", "has_results", "resume_line"]
 
 
 def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
@@ -45,32 +46,69 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
 def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | None, progress: bool,
          source: str | None) -> dict | None:
     run = prepare_run(cfg, out_dir, progress=progress)
-    tasks = fold_tasks(run)
-    total = task_count(run)
-    what = "folds" if not run.cfg.train.final_fit else "tasks (folds and the final fit)"
-    # spot then recognise: trained folds may still lack their spots.csv (an interrupted run); say what is left
-    unspotted = len(folds_to_spot(run)) if run.long_videos is not None else 0
-    if (line := resume_line(total, len(tasks), unspotted, what=what)) is not None:
-        write_line(line)
-    # a failure of folds is raised after the report of the folds that finished
-    failure = run_tasks_keeping_failure(tasks, executor, progress=progress, finished=total - len(tasks))
-    if tasks and executor is not None and executor.no_wait:
+    submitted, failure = run_prepared([run], executor, progress=progress)
+    if submitted:
         return None
-    out = Path(out_dir)
-    loso = any(out.glob(f"seed-*/fold-*/{rf.DONE}"))
-    if failure is not None and not loso:
+    report = finish_run(run, failure)
+    out = run.out_dir
+    if report is None:  # no fold finished: no report to point to
         raise failure
-    if run.long_videos is not None:  # spot then recognise: every finished fold's recordings (spots.csv)
-        run_spot_recognise(run)
-    report = build_report(out) if loso or run.cfg.train.final_fit != "only" else {"complete": True}
-    if run.cfg.train.tensorboard:
-        write_summary(out, run.cfg, report)
     if failure is not None:
         raise add_to_message(failure, f"The report of the finished folds (PARTIAL) is in {out / 'report.md'}; "
                                       f"`mmnet report {out}` rebuilds it.")
     if (out / rf.FINAL / rf.DONE).is_file():
-        card = write_model_card(out, report if loso else None, source=source)
+        card = write_model_card(out, report if has_results(out) else None, source=source)
         report = {**report, "final_model": {"path": str(out / rf.FINAL / rf.MODEL),
                                             "card": str(out / rf.FINAL / rf.MODEL_CARD),
                                             "sha256": card["weights"]["sha256"]}}
     return report
+
+
+def run_prepared(runs: list[PreparedRun], executor: ExecutorConfig | None, *, progress: bool,
+                 rebuilt: str = "report") -> tuple[bool, BaseException | None]:
+    """Run the unfinished tasks of prepared runs together, after the line a rerun says first (``rebuilt``: what
+    a rerun with nothing left to train rebuilds). Returns whether they were only submitted (SLURM with
+    ``no_wait``) and the failure of folds, which the caller raises after the reports of what finished
+    (:func:`finish_run`)."""
+    tasks = [task for run in runs for task in fold_tasks(run)]
+    total = sum(task_count(run) for run in runs)
+    what = "tasks (folds and the final fit)" if any(run.cfg.train.final_fit for run in runs) else "folds"
+    # spot then recognise: trained folds may still lack their spots.csv (an interrupted run); say what is left
+    unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
+    if (line := resume_line(total, len(tasks), unspotted, what=what, rebuilt=rebuilt)) is not None:
+        write_line(line)
+    failure = run_tasks_keeping_failure(tasks, executor, progress=progress, finished=total - len(tasks))
+    return bool(tasks) and executor is not None and executor.no_wait, failure
+
+
+def finish_run(run: PreparedRun, failure: BaseException | None) -> dict | None:
+    """After its tasks ran: spot and recognise (long videos), build the report (PARTIAL when folds failed), write
+    the TensorBoard summary. None when folds failed and none of this run finished: nothing to report."""
+    out = run.out_dir
+    results = has_results(out)
+    if failure is not None and not results:
+        return None
+    if run.long_videos is not None:  # spot then recognise: every finished fold's recordings (spots.csv)
+        run_spot_recognise(run)
+    report = build_report(out) if results or run.cfg.train.final_fit != "only" else {"complete": True}
+    if run.cfg.train.tensorboard:
+        write_summary(out, run.cfg, report)
+    return report
+
+
+def has_results(run_dir: str | Path) -> bool:
+    """Whether a run folder holds a finished cross-validation fold, i.e. has results to report."""
+    return any(Path(run_dir).glob(f"seed-*/fold-*/{rf.DONE}"))
+
+
+def resume_line(total: int, left: int, unspotted: int = 0, *, what: str = "folds", rebuilt: str = "report"
+                ) -> str | None:
+    """What a rerun says first: how many of ``total`` tasks are finished, the ``left`` ones that run now, and the
+    trained folds whose recordings are still to spot and recognise; None for a fresh start."""
+    if left and left == total:
+        return None
+    spots = f"spotting and recognition of {unspotted} fold(s) left"
+    if not left:
+        return f"{total}/{total} {what} {f'trained; {spots}' if unspotted else f'already finished; {rebuilt} rebuilt'}"
+    done = f"trained ({spots})" if unspotted else "already finished"
+    return f"{total - left}/{total} {what} {done}; running the other {left}"

@@ -49,7 +49,8 @@ from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 from .tb_log import require_tensorboard
 
-__all__ = ["PreparedRun", "prepare_run", "fold_tasks", "task_count", "environment", "config_changes", "set_aside"]
+__all__ = ["PreparedRun", "prepare_run", "resolve_config", "fold_tasks", "task_count", "environment", "config_changes",
+           "set_aside"]
 
 log = logging.getLogger("mmnet.train")
 
@@ -132,15 +133,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if not kept:
         raise DataError(f"No samples left to train on for dataset {d.dataset!r} with scheme {scheme.name!r}.")
 
-    # The resolved config: the scheme's classes decide the head's size.
-    resolved = config_to_dict(cfg)
-    resolved["data"]["scheme"] = scheme.name
-    resolved["data"]["classes"] = list(scheme.classes)
-    resolved["model"]["num_classes"] = scheme.num_classes
-    resolved["data"].update(absolute_paths(d))  # config.yaml rerun from another folder reads the same files
-    if long_videos is not None:
-        resolved["train"]["save_models"] = True  # the spotted intervals are recognised by each fold's model
-    cfg = config_from_dict(resolved)
+    cfg = resolve_config(cfg)
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
     config_path = out / rf.CONFIG
     _check_saved_config(out, config_path)
@@ -190,6 +183,22 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
         folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot,
     )
+
+
+def resolve_config(cfg: ExperimentConfig) -> ExperimentConfig:
+    """The configuration as a run uses it and writes to its config.yaml (``mmnet train --print-config`` prints
+    it), without reading data: the label scheme's classes (they decide the head's size), absolute data paths,
+    and for long videos saved fold models."""
+    d = cfg.data
+    verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
+    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes, d.dataset)
+    resolved = config_to_dict(cfg)
+    resolved["data"].update(scheme=scheme.name, classes=list(scheme.classes))
+    resolved["model"]["num_classes"] = scheme.num_classes
+    resolved["data"].update(absolute_paths(d))  # config.yaml rerun from another folder reads the same files
+    if d.dataset in LONG_VIDEO_DATASETS:
+        resolved["train"]["save_models"] = True  # the spotted intervals are recognised by each fold's model
+    return config_from_dict(resolved)
 
 
 def _has_trained(out: Path) -> bool:
@@ -291,19 +300,6 @@ def task_count(run: PreparedRun) -> int:
     """How many tasks :func:`fold_tasks` hands out for a fresh run folder (finished ones included)."""
     final_fit = run.cfg.train.final_fit
     return (0 if final_fit == "only" else len(run.cfg.seeds) * len(run.folds)) + (1 if final_fit else 0)
-
-
-def resume_line(total: int, left: int, unspotted: int = 0, *, what: str = "folds", rebuilt: str = "report"
-                ) -> str | None:
-    """What a rerun says first: how many of ``total`` tasks are finished, the ``left`` ones that run now, and the
-    trained folds whose recordings are still to spot and recognise; None for a fresh start."""
-    if left and left == total:
-        return None
-    spots = f"spotting and recognition of {unspotted} fold(s) left"
-    if not left:
-        return f"{total}/{total} {what} {f'trained; {spots}' if unspotted else f'already finished; {rebuilt} rebuilt'}"
-    done = f"trained ({spots})" if unspotted else "already finished"
-    return f"{total - left}/{total} {what} {done}; running the other {left}"
 
 
 def _finished(task: FoldTask) -> bool:

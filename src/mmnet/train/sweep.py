@@ -30,7 +30,6 @@ from pathlib import Path
 
 import yaml
 
-from .. import run_folder as rf
 from ..config import (
     ExecutorConfig,
     ExperimentConfig,
@@ -42,17 +41,14 @@ from ..config import (
     without_derived,
 )
 from ..errors import ConfigError, MMNetError
-from ..progress import write_line
 from ..recipes import locate, read_yaml
-from ..report import build_report, summarize_run
+from ..report import summarize_run
 from ..runtime import check_device
 from ..utils import atomic_write_text
-from .executors import run_tasks_keeping_failure
+from .experiment import finish_run, has_results, run_prepared
 from .faults import add_to_message
-from .prepare import check_out_apart, fold_tasks, prepare_run, resume_line
+from .prepare import check_out_apart, prepare_run
 from .run_lock import driver_lock
-from .spot_recognise import folds_to_spot, run_spot_recognise
-from .tb_log import write_summary
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
 
@@ -226,45 +222,25 @@ def run_sweep(
 
 def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: bool, locks: ExitStack
          ) -> list[dict] | None:
-    tasks, total, runs = [], 0, []
+    runs = []
     for setting in sweep.settings:
         locks.enter_context(driver_lock(out / setting.name))
         # Settings that read the same frames share one cache file (keyed by its content).
         with _about(sweep, setting):
-            run = prepare_run(setting.config, out / setting.name, progress=progress)
-        runs.append(run)
-        tasks += fold_tasks(run)
-        total += len(run.cfg.seeds) * len(run.folds)
+            runs.append(prepare_run(setting.config, out / setting.name, progress=progress))
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
     atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))  # every setting
-    # spot then recognise: trained folds may still lack their spots.csv (an interrupted run)
-    unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
-    if len(tasks) < total:
-        write_line(resume_line(total, len(tasks), unspotted, rebuilt="reports"))
     # a failure of folds is raised after the reports of what finished and the summary
-    failure = run_tasks_keeping_failure(tasks, executor, progress=progress, finished=total - len(tasks))
-    if tasks and executor is not None and executor.no_wait:
+    submitted, failure = run_prepared(runs, executor, progress=progress, rebuilt="reports")
+    if submitted:
         return None
-    reported = []
-    for setting, run in zip(sweep.settings, runs):
-        if failure is not None and not _has_results(out / setting.name):
-            continue
-        if run.long_videos is not None:  # spot then recognise (a long-video dataset)
-            run_spot_recognise(run)
-        report = build_report(out / setting.name)
-        reported.append(setting.name)
-        if run.cfg.train.tensorboard:
-            write_summary(out / setting.name, run.cfg, report)
+    reported = [setting.name for setting, run in zip(sweep.settings, runs) if finish_run(run, failure) is not None]
     rows = summarize_sweep(out, list(sweep.overrides), overrides=sweep.overrides)  # with --only: the others too
     if failure is not None:
         raise add_to_message(failure, f"Reports of the finished folds (PARTIAL where folds failed) were written for: "
                                       f"{', '.join(reported) or 'no setting'} (`mmnet report {out}/SETTING` rebuilds "
                                       f"one); the comparison so far: {out / 'summary.md'}.")
     return rows
-
-
-def _has_results(run_dir: Path) -> bool:
-    return any(run_dir.glob(f"seed-*/fold-*/{rf.DONE}"))
 
 
 def _check_settings(sweep: Sweep, out: Path) -> None:
@@ -319,7 +295,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     rows = []
     for name in names:
         row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items())}
-        if not _has_results(out / name):
+        if not has_results(out / name):
             row.update({"complete": False, "status": NOT_RUN, "n_seeds": 0, "n_samples": 0})
             row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
             rows.append(row)
