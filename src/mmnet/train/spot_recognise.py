@@ -21,10 +21,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .. import run_folder as rf
+from ..calibration_cache import inference_routes
 from ..errors import ConfigError
 from ..progress import format_seconds, write_line
 from ..utils import atomic_write_text
-from ..calibration_cache import inference_routes
 from .tasks import fold_seed
 
 __all__ = ["spot_settings", "assign_folds", "write_long_files", "folds_to_spot", "run_spot_recognise"]
