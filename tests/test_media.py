@@ -266,3 +266,19 @@ def test_a_photo_s_exif_orientation_is_applied(tmp_path):
     sideways.save(tmp_path / "p.png", exif=exif)
     image = read_rgb(tmp_path / "p.png")
     assert image.shape == (40, 60, 3) and image[:5].min() == 255 and image[5:].max() == 0
+
+
+def test_a_header_without_a_frame_count_is_read_from_its_duration(tmp_path):
+    """Matroska (and WebM, a Matroska) declares no frame count (PyAV's stream.frames is 0): the one header
+    reader counts duration x rate, so a long clip is still warned about and a spotted recording's progress has
+    a total."""
+    from mmnet.infer import load_clip
+    from mmnet.infer.recordings import long_clip_warning
+    from mmnet.spotting.flow_spotter import open_recording
+
+    path = write_video(tmp_path / "clip.mkv", ramp_frames(40, size=(16, 16)), rate=10)  # 4 s
+    assert media.video_header(path) == (10.0, 40)
+    assert media.declared_frame_count(path) == 40
+    assert "4.0 s (40 frames at 10 fps)" in long_clip_warning(load_clip(path))
+    _, fps, total = open_recording(path)
+    assert (fps, total) == (10.0, 40)

@@ -46,6 +46,7 @@ __all__ = [
     "read_rgb",
     "resize_rgb",
     "stream_video",
+    "video_header",
     "declared_frame_count",
     "cut_short",
     "read_video",
@@ -321,9 +322,11 @@ def _stream_cv2(cv2, path: Path) -> Iterator[VideoFrame]:
         capture.release()
 
 
-def declared_frame_count(path: str | Path) -> int | None:
-    """The frame count a video's container declares (its header, else duration x frame rate), or None
-    when it declares none. A truncated file keeps its header, so fewer frames decode than declared."""
+def video_header(path: str | Path) -> tuple[float | None, int | None]:
+    """(frames per second, frame count) as a video's container declares them; None where it declares none
+    (or the file cannot be opened: ``stream_video`` then says why). The count is the header's, else its
+    duration x frame rate, as Matroska and WebM headers carry no count. A truncated file keeps its header,
+    so fewer frames decode than declared."""
     try:
         import av
     except ImportError:
@@ -331,23 +334,35 @@ def declared_frame_count(path: str | Path) -> int | None:
     if av is not None:
         try:
             with av.open(str(path)) as container:
+                if not container.streams.video:
+                    return None, None
                 stream = container.streams.video[0]
-                if stream.frames:
-                    return int(stream.frames)
                 rate = stream.average_rate or stream.guessed_rate
+                fps = float(rate) if rate else None
+                if stream.frames:
+                    return fps, int(stream.frames)
                 seconds = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
                            else container.duration / 1e6 if container.duration else None)
-                return round(seconds * float(rate)) if seconds and rate else None
+                return fps, (round(seconds * fps) or None) if seconds and fps else None
         except (av.error.FFmpegError, ValueError, OSError, IndexError):
-            return None
-    import cv2
-
+            return None, None
+    try:
+        import cv2
+    except ImportError:
+        return None, None
     capture = cv2.VideoCapture(str(path))
     try:
-        count = capture.get(cv2.CAP_PROP_FRAME_COUNT) if capture.isOpened() else 0
+        if not capture.isOpened():
+            return None, None
+        fps, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
     finally:
         capture.release()
-    return int(count) if count > 0 else None
+    return (float(fps) if fps > 0 else None), (int(count) if count > 0 else None)
+
+
+def declared_frame_count(path: str | Path) -> int | None:
+    """The frame count a video's container declares (``video_header``), or None when it declares none."""
+    return video_header(path)[1]
 
 
 SHORT_VIDEO = 0.9  # fewer decoded frames than this share of the declared count: the file is cut short

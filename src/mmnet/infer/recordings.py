@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, PreprocessError
-from ..media import is_video, iter_video_frames, list_frames, read_rgb
+from ..media import is_video, iter_video_frames, list_frames, read_rgb, video_header
 from ..spotting.config import SpotConfig, spot_config
-from ..spotting.flow_spotter import video_rate
 from ..spotting.spotter import SpotResult, spot_recording
 
 __all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_micro",
@@ -192,7 +191,7 @@ def long_clip_warning(clip) -> str | None:
             return None
         length = f"{n} frames (over {LONG_CLIP_S:g} s even at 200 fps)"
     elif clip.kind == "video":
-        fps, n = video_rate(clip.source)
+        fps, n = video_header(clip.source)
         if not fps or not n or n / fps <= LONG_CLIP_S:
             return None
         length = f"{n / fps:.1f} s ({n} frames at {fps:g} fps)"
