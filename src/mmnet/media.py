@@ -70,8 +70,13 @@ FRAME_NUMBERING = ("a video's frames are counted from 0 in decode order (as Open
 #: record, ``mmnet.preprocess.marker``): mmnet's own bookkeeping, so never listed as a stray file.
 PREPARED_MARKER = ".mmnet-prepared.json"
 
+# The remedies of the messages below, named so that the server can reword them for an upload (serve.messages).
+EXTRACT_FRAMES = "extract its frames to a folder"
+EXTRACT_THE_FRAMES = "extract the frames to a folder"
+GIVE_VIDEO_OR_FRAMES = "give a video file, or its frames in a folder."
+
 _NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Install PyAV with: "
-               + install_hint("video") + ", or extract the frames to a folder.")
+               + install_hint("video") + f", or {EXTRACT_THE_FRAMES}.")
 
 
 def is_image(path: str | Path) -> bool:
@@ -224,20 +229,18 @@ def _checked(frames: Iterator[VideoFrame], path: Path) -> Iterator[VideoFrame]:
     finally:
         frames.close()  # closes the decoder now, also when the caller stops early
     if count == 0:
-        raise DataError(f"Video '{path}' holds no decodable video frame; check the file or extract its frames "
-                        "to a folder.")
+        raise DataError(f"Video '{path}' holds no decodable video frame; check the file or {EXTRACT_FRAMES}.")
 
 
 def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise DataError(f"Video '{path}' cannot be decoded ({exc}); re-encode it or extract its frames "
-                        "to a folder.") from None
+        raise DataError(f"Video '{path}' cannot be decoded ({exc}); re-encode it or {EXTRACT_FRAMES}.") from None
     with container:
         if not container.streams.video:
             raise DataError(f"Video '{path}' has no video stream (streams: {[s.type for s in container.streams]}); "
-                            "give a video file, or its frames in a folder.")
+                            + GIVE_VIDEO_OR_FRAMES)
         stream = container.streams.video[0]
         rate = float(stream.average_rate or stream.guessed_rate or 0) or None
         start = None
@@ -255,15 +258,14 @@ def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             where = f"after frame {index}" if index >= 0 else "at its first frame"
             raise DataError(f"Video '{path}' cannot be decoded {where} ({exc}); re-encode it or "
-                            "extract its frames to a folder.") from None
+                            f"{EXTRACT_FRAMES}.") from None
 
 
 def _stream_cv2(cv2, path: Path) -> Iterator[VideoFrame]:
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
-            raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or extract its frames "
-                            "to a folder.")
+            raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or {EXTRACT_FRAMES}.")
         rate = capture.get(cv2.CAP_PROP_FPS) or None
         index = -1
         while True:

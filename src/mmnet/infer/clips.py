@@ -36,7 +36,11 @@ from ..media import (
 from ..preprocess.face import FaceAligner
 from ..spotting import spot_apex
 
-__all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list"]
+__all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list", "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
+
+#: The remedies when the onset, or a chosen frame, of an aligned clip shows no face.
+ONSET_FACE = "The onset must show a face: choose --onset at a frame that shows it"
+CHOOSE_FACE_FRAMES = "Choose --onset/--apex among frames that show the face"
 
 
 @dataclass
@@ -145,8 +149,8 @@ class Clip:
                     if score is None:
                         raise PreprocessError(
                             f"Clip '{self.source}': {labels.get(n, 'the').lower()} frame '{self.name(n)}' shows no "
-                            "face (it left the picture, or the frame is blank), so it cannot be aligned. Choose "
-                            "--onset/--apex among frames that show the face, or trim the clip to them.")
+                            "face (it left the picture, or the frame is blank), so it cannot be aligned. "
+                            f"{CHOOSE_FACE_FRAMES}, or trim the clip to them.")
                     self.face_scores[n] = score
         return raw if self.transform is None else {n: self.transform(im) for n, im in raw.items()}
 
@@ -284,8 +288,8 @@ def align_clip(clip: Clip, onset: int | None = None, *, aligner: FaceAligner | N
         alignment = aligner.estimate(image)
     except PreprocessError as exc:
         raise PreprocessError(
-            f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. The onset must show a face: choose "
-            "--onset at a frame that shows it (the input may also be no face at all: noise, a blank screen)."
+            f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. {ONSET_FACE} (the input may also be "
+            "no face at all: noise, a blank screen)."
         ) from None
     face = getattr(alignment, "face", None)
     scores = {n_on: float(face.score)} if face is not None else {}

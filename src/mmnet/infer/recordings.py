@@ -24,16 +24,20 @@ import numpy as np
 from ..errors import DataError, PreprocessError
 from ..media import is_video, iter_video_frames, list_frames, read_rgb, video_header
 from ..spotting.config import SpotConfig, spot_config
+from ..spotting.flow_spotter import NO_ALIGN
 from ..spotting.spotter import SpotResult, spot_recording
 
 __all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_micro",
-           "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME"]
+           "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME",
+           "SPOT_INSTEAD"]
 
 Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
 _BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
 # A clip longer than this looks like a recording: six times the half second a micro-expression lasts at most.
 LONG_CLIP_S = 3.0
 LONG_CLIP_FRAMES = 600  # a frame folder has no rate: 3 s at 200 fps, the fastest camera of the datasets (SAMM)
+#: The remedy of ``long_clip_warning``.
+SPOT_INSTEAD = "use `mmnet spot RECORDING --checkpoint MODEL` (in `mmnet serve`: upload it as a recording)."
 
 
 #: The note on a spotted micro interval whose onset is its apex (``ZERO_MOTION`` of ``mmnet predict``, for an
@@ -118,8 +122,7 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
                 if k not in optional:
                     raise PreprocessError(
                         f"Recording '{source}', onset frame {number}: {exc}; the micro-expression there cannot be "
-                        "cropped to the face and classified. If the frames are face crops already, spot with "
-                        "face.mode=none (`mmnet spot --no-align`).") from None
+                        f"cropped to the face and classified. {NO_ALIGN}") from None
                 alignments[k] = None
             onsets[k] = None if alignments[k] is None else alignments[k].apply(image)
         for k in apexes_at.get(number, ()):
@@ -198,5 +201,5 @@ def long_clip_warning(clip) -> str | None:
     else:
         return None
     return (f"this clip is {length} long: it looks like a recording, not one micro-expression (which lasts under "
-            "half a second), and was classified as a single clip. To find and classify the expressions in it, use "
-            "`mmnet spot RECORDING --checkpoint MODEL` (in `mmnet serve`: upload it as a recording).")
+            "half a second), and was classified as a single clip. To find and classify the expressions in it, "
+            + SPOT_INSTEAD)

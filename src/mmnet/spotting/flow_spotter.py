@@ -27,10 +27,14 @@ from ..errors import ConfigError, DataError, PreprocessError
 from .config import MAX_FPS, SpotConfig
 from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
 
-__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion"]
+__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "NO_ALIGN", "NO_RATE"]
 
 SCALES = ("micro", "macro")
 MAX_LISTED = 10  # runs of missing frames named in a note
+#: The remedy when frames show no face that may be face crops already (here and ``infer.recordings``).
+NO_ALIGN = "If the frames are face crops already, spot with --no-align (face.mode=none)."
+#: A video without a frame rate in its header.
+NO_RATE = "does not state its frame rate; pass --fps."
 #: ``on_flow(scale, pos, (first, last), flow, regions)``: see ``extract_motion``.
 FlowHook = Callable[[str, int, tuple[int, int], np.ndarray, Regions], None]
 
@@ -103,7 +107,7 @@ def open_recording(source: str | Path, fps: float | None = None
             next(probe)  # a file that is no video (or a damaged one) says so, before its missing frame rate
         finally:
             probe.close()
-        raise DataError(f"Video '{path}' does not state its frame rate; pass --fps.")
+        raise DataError(f"Video '{path}' {NO_RATE}")
     return ((f.index, f.image) for f in stream_video(path)), float(rate if fps is None else fps), count
 
 
@@ -288,8 +292,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     if config.face.mode == "align" and not any(good for _, good in face.checks):
         raise PreprocessError(
             f"{source}: no face found in any of the {len(face.checks)} frames checked (one every "
-            f"{config.face.check_every:g} s). If the frames are already face crops, pass --no-align "
-            "(face.mode=none).")
+            f"{config.face.check_every:g} s). {NO_ALIGN}")
     lost = face.lost(n) | missing
     lost_before = np.concatenate([[0], np.cumsum(lost)])
     scores = {}
