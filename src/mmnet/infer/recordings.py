@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,8 @@ from ..spotting.config import SpotConfig, spot_config
 from ..spotting.flow_spotter import NO_ALIGN
 from ..spotting.spotter import SpotResult, spot_recording
 
-__all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_micro",
+__all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_intervals",
+           "classify_micro",
            "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME",
            "SPOT_INSTEAD"]
 
@@ -145,28 +146,39 @@ def classify_pairs(predictor, pairs: Sequence[Pair]) -> list[tuple[str, dict[str
     return out
 
 
+def classify_intervals(intervals: Sequence, pairs: Mapping[int, Pair] | Callable[[int], Pair], predictor) -> list:
+    """The spotted ``intervals`` (``Interval`` records) with their micro ones classified: new records with label
+    and probabilities. ``pairs`` gives the (onset, apex) images of interval k: a mapping, or a function called
+    ``_BATCH`` intervals at a time. A micro interval whose onset is its apex gets no class but the ``SAME_FRAME``
+    note (zero motion has no class); macro-expressions are left as they are (the model learnt micro-expressions).
+    The one rule of ``mmnet spot --checkpoint``, the server and spot then recognise."""
+    pair_of = pairs if callable(pairs) else pairs.__getitem__
+    # Not moved earlier to get a class: the spotter did not measure where this expression starts, and an onset
+    # put there by fiat (or onto a gap frame) would give a class the recording does not support.
+    out = [dataclasses.replace(i, note=SAME_FRAME) if zero_motion(i) else i for i in intervals]
+    micro = [k for k, i in enumerate(out) if i.type == "micro" and not zero_motion(i)]
+    for start in range(0, len(micro), _BATCH):
+        chunk = micro[start: start + _BATCH]
+        for k, (label, probs) in zip(chunk, classify_pairs(predictor, [pair_of(k) for k in chunk])):
+            out[k] = dataclasses.replace(out[k], label=label, probabilities=probs)
+    return out
+
+
 def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[int, Pair | None]:
     """Fill label and probabilities of ``result``'s micro intervals (new ``Interval`` records) from their
     onset and apex frames, cropped by ``aligner`` (the classifier's, see ``recording_aligners``). An interval
     whose onset is its apex is left unclassified, with the ``SAME_FRAME`` note (zero motion has no class).
 
     Returns the pairs read, by interval index: every micro interval's (the images classified) and the
-    first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face).
+    first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face). See
+    ``classify_intervals``.
     """
     intervals = list(result.intervals)
     keep = [k for k, i in enumerate(intervals) if i.type == "micro" or k < draw]
     optional = {j for j, k in enumerate(keep) if intervals[k].type != "micro"}
     pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
                                       aligner, optional=optional)))
-    micro = [k for k in keep if intervals[k].type == "micro" and not zero_motion(intervals[k])]
-    for k, (label, probs) in zip(micro, classify_pairs(predictor, [pairs[k] for k in micro])):
-        intervals[k] = dataclasses.replace(intervals[k], label=label, probabilities=probs)
-    # Not moved earlier to get a class: the spotter did not measure where this expression starts, and an onset
-    # put there by fiat (or onto a gap frame) would give a class the recording does not support.
-    for k, interval in enumerate(intervals):
-        if zero_motion(interval):
-            intervals[k] = dataclasses.replace(interval, note=SAME_FRAME)
-    result.intervals = intervals
+    result.intervals = classify_intervals(intervals, pairs, predictor)
     return pairs
 
 
