@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,28 +32,10 @@ from .errors import DataError, install_hint
 from .images import read_image, read_rgb, resize_rgb
 
 __all__ = [
-    "IMAGE_SUFFIXES",
-    "VIDEO_SUFFIXES",
-    "conversion_hint",
-    "animation_hint",
-    "FRAME_NAME",
-    "FRAME_NUMBERING",
-    "PREPARED_MARKER",
-    "VideoFrame",
-    "is_image",
-    "is_video",
-    "frame_number",
-    "list_frames",
-    "read_image",
-    "read_rgb",
-    "resize_rgb",
-    "stream_video",
-    "video_header",
-    "declared_frame_count",
-    "cut_short",
-    "read_video",
-    "iter_video_frames",
-    "read_video_frames",
+    "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "conversion_hint", "animation_hint", "FRAME_NAME", "FRAME_NUMBERING",
+    "PREPARED_MARKER", "VideoFrame", "is_image", "is_video", "frame_number", "list_frames", "read_image",
+    "read_rgb", "resize_rgb", "stream_video", "video_header", "declared_frame_count", "cut_short", "read_video",
+    "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there"
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -336,23 +318,30 @@ def read_video(path: str | Path) -> list[VideoFrame]:
     return list(stream_video(path))
 
 
-def iter_video_frames(path: str | Path, numbers: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, image) of the given indices (from 0), in frame order, decoded in one streaming pass that
-    keeps none of the others and stops at the last number asked for (numbers beyond the end are skipped)."""
+def iter_video_frames(path: str | Path, numbers: Iterable[int], *, where: str | None = None,
+                      labels: Mapping[int, str] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, image) of the given indices (from 0), in frame order, decoded in one streaming pass that keeps none
+    of the others and stops at the last number asked for. Numbers beyond the end are skipped or, given ``where``
+    (the video's name in a sentence), a DataError (``frame_not_there``, the frame named by ``labels``) at the end."""
     wanted = set(numbers)
     if not wanted:
         return
-    left = len(wanted)
+    left, count = set(wanted), 0
     stream = stream_video(path)
     try:
         for frame in stream:
-            if frame.index in wanted:
+            count = frame.index + 1
+            if frame.index in left:
                 yield frame.index, frame.image
-                left -= 1
+                left.discard(frame.index)
                 if not left:
-                    break
+                    return
     finally:
         stream.close()
+    if where is not None:
+        first = min(left)
+        raise DataError(frame_not_there(f"{(labels or {}).get(first, 'Requested')} frame {first}", where,
+                                        (0, count - 1, count)))
 
 
 def read_video_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.ndarray]:
@@ -362,3 +351,31 @@ def read_video_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.
     the result.
     """
     return dict(iter_video_frames(path, numbers))
+
+
+def iter_frames(source: str | Path, numbers: Iterable[int], where: str,
+                labels: Mapping[int, str] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(number, RGB image) of the given frames of a video (``iter_video_frames``) or a folder of numbered frames,
+    in frame order, in one pass. A number the source does not hold is a DataError (``frame_not_there``) naming
+    the source as ``where`` ("recording 'a.mp4'") and the frame by ``labels`` ("Onset"); a folder's are checked
+    before any frame is read."""
+    path = Path(source)
+    if is_video(path) and not path.is_dir():
+        yield from iter_video_frames(path, numbers, where=where, labels=labels)
+        return
+    paths = dict(list_frames(path, numbered=True)[0])
+    wanted = sorted(set(numbers))
+    for n in wanted:
+        if n not in paths:
+            held = (min(paths), max(paths), len(paths)) if paths else None
+            raise DataError(frame_not_there(f"{(labels or {}).get(n, 'Requested')} frame {n}", where, held))
+    for n in wanted:
+        yield n, read_rgb(paths[n])
+
+
+def frame_not_there(frame: str, where: str, held: tuple[int, int, int] | None = None) -> str:
+    """The one sentence for a frame that a clip or recording does not hold: ``frame`` names it ("Apex frame 16"),
+    ``where`` the source ("clip 'a.mp4'"), ``held`` its (first, last, count) frames when known; the frame-number
+    convention (``FRAME_NUMBERING``) follows, for a number counted the other way."""
+    numbered = "" if held is None else f" (its frames are numbered {held[0]}..{held[1]}, {held[2]} frames)"
+    return f"{frame} is not in {where}{numbered}. Frame numbers: {FRAME_NUMBERING}."

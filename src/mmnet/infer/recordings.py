@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, PreprocessError
-from ..media import is_video, iter_video_frames, list_frames, read_rgb, video_header
+from ..errors import PreprocessError
+from ..media import iter_frames, video_header
 from ..spotting.config import SpotConfig, spot_config
 from ..spotting.flow_spotter import NO_ALIGN
 from ..spotting.spotter import SpotResult, spot_recording
@@ -76,19 +76,6 @@ def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[ob
             classifier_aligner(config) if classify else None)
 
 
-def _frames(source: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """The wanted frames of a video or frame folder, in frame order, in one pass."""
-    if not wanted:
-        return
-    if is_video(source) and not source.is_dir():
-        yield from iter_video_frames(source, wanted)
-    else:
-        paths = dict(list_frames(source, numbered=True)[0])
-        for n in sorted(wanted):
-            if n in paths:
-                yield n, read_rgb(paths[n])
-
-
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
                optional: Iterable[int] = ()) -> list[Pair | None]:
     """The (onset, apex) images of each ``(onset, apex)`` span, read in one streaming pass.
@@ -110,9 +97,8 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
     alignments: dict[int, object] = {}
     onsets: dict[int, np.ndarray | None] = {}
     apexes: dict[int, np.ndarray | None] = {}
-    wanted, seen = set(onsets_at) | set(apexes_at), set()
-    for number, image in _frames(source, wanted):
-        seen.add(number)
+    labels = {**{n: "Onset" for n in onsets_at}, **{n: "Apex" for n in apexes_at}}
+    for number, image in iter_frames(source, labels, f"recording '{source}'", labels):
         for k in onsets_at.get(number, ()):  # before the apex: a span's onset may be its apex
             if aligner is None:
                 onsets[k] = image
@@ -128,9 +114,6 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
             onsets[k] = None if alignments[k] is None else alignments[k].apply(image)
         for k in apexes_at.get(number, ()):
             apexes[k] = image if aligner is None else (None if alignments[k] is None else alignments[k].apply(image))
-    missing = sorted(wanted - seen)
-    if missing:
-        raise DataError(f"Recording '{source}' has no frame(s) {missing[:10]}: the intervals point past its frames.")
     return [None if onsets[k] is None or apexes[k] is None else (onsets[k], apexes[k]) for k in range(len(spans))]
 
 
