@@ -28,9 +28,8 @@ from ..spotting.flow_spotter import NO_ALIGN
 from ..spotting.spotter import SpotResult, spot_recording
 
 __all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_intervals",
-           "classify_micro",
-           "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME",
-           "SPOT_INSTEAD"]
+           "classify_micro", "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES",
+           "SAME_FRAME", "SPOT_INSTEAD"]
 
 Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
 _BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
