@@ -101,11 +101,16 @@ def zip_bytes(frames: np.ndarray, folder: str = "clip/", name: str = "img{}.png"
 
 
 def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frames_seen=None):
-    """A spotter returning the spot JSON's shape for fixed intervals (the real one is tested elsewhere);
+    """A spotter returning the spot JSON's shape for fixed intervals (the real spotting is tested elsewhere),
+    classified and with the images read as the server's spotter does (``classify_micro``, frames not aligned);
     it reads the recording through mmnet.media so a bad recording still fails."""
 
     def spot(path, *, fps=None, predictor=None, progress=None, draw=0):
+        from types import SimpleNamespace
+
         from mmnet.infer import load_clip
+        from mmnet.infer.recordings import classify_micro
+        from mmnet.spotting.intervals import Interval
 
         numbers = [n for n, _ in load_clip(path).stream()]
         if progress is not None:
@@ -115,10 +120,11 @@ def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frame
             frames_seen.append(len(numbers))
         score = [float(abs(np.sin(n / 3.0))) for n in numbers]
         score[0] = float("nan")
-        return {"fps": fps or 30.0, "frames": len(numbers),
-                "intervals": [{"onset": a, "apex": b, "offset": c, "type": t, "score": 0.5, "label": None,
-                               "probabilities": None} for a, b, c, t in intervals if c <= numbers[-1]],
-                "curve": {"frames": numbers, "score": score}}
+        spotted = SimpleNamespace(source=path, intervals=[Interval(a, b, c, t, score=0.5)
+                                                          for a, b, c, t in intervals if c <= numbers[-1]])
+        pairs = classify_micro(spotted, predictor, draw=draw) if predictor is not None else {}
+        return {"fps": fps or 30.0, "frames": len(numbers), "intervals": [i.to_dict() for i in spotted.intervals],
+                "curve": {"frames": numbers, "score": score}, "pairs": pairs}
 
     return spot
 

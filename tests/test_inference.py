@@ -143,8 +143,8 @@ def test_video_frames_count_from_zero_and_spots_apex(tmp_path, predictor):
     pred = predictor.predict_clip(clip, onset=1, apex=15)
     assert (pred.onset, pred.apex, pred.apex_spotted) == (1, 15, False)
     # frame 16 == the frame count: refused, naming the valid range
-    with pytest.raises(DataError, match=r"Apex frame 16 is not in clip .*numbered 0\.\.15, 16 frames: a video's "
-                                        "frames are counted from 0"):
+    with pytest.raises(DataError, match=r"Apex frame 16 is not in clip .*numbered 0\.\.15, 16 frames\)\. Frame "
+                                        "numbers: a video's frames are counted from 0"):
         predictor.predict_clip(clip, apex=16)
     with pytest.raises(DataError, match=r"Onset frame 16 is not in clip .*numbered 0\.\.15, 16 frames"):
         predictor.predict_clip(clip, onset=16)

@@ -266,3 +266,37 @@ def test_a_photo_s_exif_orientation_is_applied(tmp_path):
     sideways.save(tmp_path / "p.png", exif=exif)
     image = read_rgb(tmp_path / "p.png")
     assert image.shape == (40, 60, 3) and image[:5].min() == 255 and image[5:].max() == 0
+
+
+def test_a_header_without_a_frame_count_is_read_from_its_duration(tmp_path):
+    """Matroska (and WebM, a Matroska) declares no frame count (PyAV's stream.frames is 0): the one header
+    reader counts duration x rate, so a long clip is still warned about and a spotted recording's progress has
+    a total."""
+    from mmnet.infer import load_clip
+    from mmnet.infer.recordings import long_clip_warning
+    from mmnet.spotting.flow_spotter import open_recording
+
+    path = write_video(tmp_path / "clip.mkv", ramp_frames(40, size=(16, 16)), rate=10)  # 4 s
+    assert media.video_header(path) == (10.0, 40)
+    assert media.declared_frame_count(path) == 40
+    assert "4.0 s (40 frames at 10 fps)" in long_clip_warning(load_clip(path))
+    _, fps, total = open_recording(path)
+    assert (fps, total) == (10.0, 40)
+
+
+def test_a_frame_not_there_is_named_with_its_source_range_and_numbering(tmp_path):
+    """A spotted interval's frame beyond a recording said only 'has no frame(s) [9]': now, as a clip's, the source,
+    the frames it holds and how they are numbered (a video from 0, a folder by file name)."""
+    from mmnet.infer.recordings import read_pairs
+
+    video = write_video(tmp_path / "rec.mkv", ramp_frames(8, size=(16, 16)))
+    with pytest.raises(DataError) as e:
+        read_pairs(video, [(2, 9)])
+    assert str(e.value) == (f"Apex frame 9 is not in recording '{video}' (its frames are numbered 0..7, 8 frames). "
+                            f"Frame numbers: {media.FRAME_NUMBERING}.")
+    folder = _touch(tmp_path / "frames", "img3.png", "img4.png", "img6.png")
+    with pytest.raises(DataError) as e:
+        read_pairs(folder, [(2, 4)])
+    assert str(e.value).startswith(f"Onset frame 2 is not in recording '{folder}' (its frames are numbered 3..6, "
+                                   "3 frames). Frame numbers: a video's frames are counted from 0")
+    assert [n for n, _ in media.iter_frames(folder, [6, 3], "x")] == [3, 6]

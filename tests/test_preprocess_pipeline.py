@@ -182,7 +182,7 @@ def test_video_is_decoded_and_cropped(tmp_path):
     assert summary.results[0].status == "ok" and summary.results[0].alignment["onset"] == 3  # the last frame
     summary = prepare(path, tmp_path / "at4", onset=4, workers=1, progress=False)  # 4 == the frame count
     assert summary.results[0].reason == "missing_onset" and "counted from 0" in summary.results[0].message
-    assert "declares 4 frames, 0..3" in summary.results[0].message  # the count the user needs
+    assert "numbered 0..3, 4 frames" in summary.results[0].message  # the range the user needs
 
 
 def test_undecodable_video_is_a_clear_cli_error(tmp_path, capsys):

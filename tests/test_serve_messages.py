@@ -4,6 +4,7 @@ attention figure captioned as `mmnet explain`'s, an animated GIF named as such, 
 
 import csv
 import io
+import sys
 import zipfile
 
 import numpy as np
@@ -189,3 +190,79 @@ def test_http_errors_are_sentences(client):
     error = r.json()["error"]
     assert error.startswith("There is nothing at /api/nothing-here.") and "/docs" in error and "at /" in error, error
     assert "There is no job" in client.get("/api/jobs/nope").json()["error"]  # the API's own 404s unchanged
+
+
+def _library_messages(tmp_path, monkeypatch):
+    """(the constant WEB_WORDING rewords, a message the library says with it), each raised as a user meets it."""
+    import av
+
+    from mmnet import media
+    from mmnet.errors import DataError, PreprocessError
+    from mmnet.infer import Clip, align_clip, load_clip
+    from mmnet.infer.recordings import long_clip_warning, read_pairs
+    from mmnet.spotting import peaks
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.flow_spotter import extract_motion, open_recording
+
+    def raised(call, error=DataError):
+        with pytest.raises(error) as e:
+            call()
+        return str(e.value)
+
+    class NoFace:
+        def estimate(self, image):
+            raise PreprocessError("no face found")
+
+        def detect(self, image):
+            return []
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n in range(2):
+        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(frames / f"img{n}.png")
+    blank = np.zeros((8, 8, 3), np.uint8)
+    pair = Clip(source="a + b", kind="pair", _images={0: blank, 1: blank}, _names=("a", "b"),
+                face_check=lambda image: None)
+    sound = tmp_path / "sound.mka"
+    with av.open(str(sound), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(b"not a video at all" * 100)
+    long_clip = tmp_path / "long.mp4"
+    long_clip.write_bytes(mp4_bytes(synth_frames(n=40, apex=20), fps=10))
+    no_rate = tmp_path / "norate.mp4"
+    no_rate.write_bytes(mp4_bytes(synth_frames(n=4, apex=2), fps=10))
+    grey = [(n, np.zeros((32, 32), np.uint8)) for n in range(3)]
+    yield "ONSET_FACE", raised(lambda: align_clip(pair, aligner=NoFace()), PreprocessError)
+    yield "CHOOSE_FACE_FRAMES", raised(lambda: pair.read([0, 1], ("Onset", "Apex")), PreprocessError)
+    yield "NO_ALIGN", raised(lambda: extract_motion(iter(grey), 30.0, spot_config(), aligner=NoFace()),
+                             PreprocessError)
+    yield "NO_ALIGN", raised(lambda: read_pairs(frames, [(0, 1)], NoFace()), PreprocessError)
+    yield "SPOT_INSTEAD", long_clip_warning(load_clip(long_clip))
+    monkeypatch.setattr(media, "video_header", lambda path: (None, None))
+    yield "NO_RATE", raised(lambda: open_recording(no_rate))
+    yield "PREDICT_INSTEAD", peaks._unmeasured("micro", 3, 5, 30.0, measured=False)
+    yield "FACE_VISIBLE", peaks._unmeasured("micro", 30, 5, 30.0, measured=False)
+    yield "EXTRACT_FRAMES", raised(lambda: list(media.stream_video(damaged)))
+    yield "GIVE_VIDEO_OR_FRAMES", raised(lambda: list(media.stream_video(sound)))
+    monkeypatch.setitem(sys.modules, "av", None)
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    yield "EXTRACT_THE_FRAMES", raised(lambda: list(media.stream_video(damaged)))
+
+
+def test_each_reworded_remedy_is_said_by_the_library_as_written(tmp_path, monkeypatch):
+    """WEB_WORDING's left-hand sides are the libraries' own constants, and each occurs in the message raised
+    with it: a rewording in the library carries over instead of silently leaving the CLI's words on the page."""
+    from mmnet.serve import messages
+
+    said = {}
+    for name, message in _library_messages(tmp_path, monkeypatch):
+        remedy = getattr(messages, name)
+        assert remedy in message, (name, message)
+        assert remedy not in for_web(message), (name, message)
+        said[remedy] = name
+    assert {cli for cli, _ in WEB_WORDING} - {messages.NOT_CHECKED} == set(said)

@@ -243,7 +243,7 @@ def test_read_pairs_crops_each_pair_at_its_onset_and_names_a_faceless_onset(tmp_
     assert on[0, 0, 0] == 11 and ap[0, 0, 0] == 14 and on.shape == (2, 2, 3) and faceless is None
     with pytest.raises(PreprocessError, match="onset frame 3: no face found"):
         read_pairs(tmp_path, [(3, 5)], Aligner())
-    with pytest.raises(DataError, match=r"no frame\(s\) \[9\]"):
+    with pytest.raises(DataError, match=r"Apex frame 9 is not in recording .*numbered 1\.\.6, 6 frames"):
         read_pairs(tmp_path, [(2, 9)])
 
 
@@ -313,6 +313,35 @@ def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, 
     assert "note" not in records[0] and records[1]["note"] == SAME_FRAME
     assert intervals_csv(records, CLASSES).splitlines()[2] == "14,14,19,micro,1.000000,,,,"
     assert f"note: the micro interval 14-19 is not classified: {SAME_FRAME}" in format_text(result)
+
+
+def test_spotted_intervals_are_classified_by_one_rule_from_images_or_a_frame_reader():
+    """``mmnet spot --checkpoint`` (the server too) hands classify_intervals the images it read, spot then recognise
+    a reader of a dataset's frames: the same classes, the same zero-motion note, macro-expressions untouched, and the
+    reader called only for the micro intervals it classifies, a batch at a time."""
+    import numpy as np
+
+    from mmnet.infer.recordings import SAME_FRAME, classify_intervals
+    from mmnet.spotting.intervals import Interval
+
+    class Predictor:
+        class_names = ("negative", "positive")
+        batches: list[int] = []
+
+        def predict_frames(self, onsets, apexes):
+            Predictor.batches.append(len(onsets))
+            return np.array([[0.25, 0.75] if a.mean() > o.mean() else [0.6, 0.4] for o, a in zip(onsets, apexes)])
+
+    intervals = [Interval(k, k + 2, k + 4, "micro", score=1.0) for k in range(20)]
+    intervals += [Interval(30, 30, 34, "micro", score=1.0), Interval(40, 45, 50, "macro", score=1.0)]
+    images = {k: (np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), k % 2, np.uint8)) for k in range(20)}
+    read: list[int] = []
+    by_images = classify_intervals(intervals, images, Predictor())
+    by_reader = classify_intervals(intervals, lambda k: read.append(k) or images[k], Predictor())
+    assert by_images == by_reader and sorted(read) == list(range(20)) and Predictor.batches == [16, 4, 16, 4]
+    assert [i.label for i in by_images[:2]] == ["negative", "positive"]
+    assert by_images[1].probabilities == {"negative": 0.25, "positive": 0.75}
+    assert (by_images[20].label, by_images[20].note) == (None, SAME_FRAME) and by_images[21] == intervals[21]
 
 
 def test_a_truncated_video_is_spotted_with_a_note_naming_both_counts(tmp_path, capsys):

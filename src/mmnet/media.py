@@ -4,7 +4,8 @@
   (``IMAGE_SUFFIXES``) whose name fully matches a pattern; group 1 of the match is its frame
   number. The default pattern takes the last run of digits (``reg_img46.jpg`` -> 46); the dataset
   loaders pass their own (``reg_img(\\d+)\\.jpg``). Frames are sorted by number, never by name.
-* **Images** decode with Pillow to uint8 RGB (``read_rgb``) or, keeping greyscale, ``read_image``.
+* **Images** decode with Pillow to uint8 RGB (``read_rgb``) or, keeping greyscale, ``read_image``
+  (``mmnet.images``, imported here).
 * **Videos** are read as a stream (``stream_video``): one decoded frame at a time, with its index
   and its time in seconds, so memory does not grow with the video's length. PyAV (extra
   ``video``) decodes when installed, OpenCV (extra ``face``) otherwise.
@@ -21,36 +22,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError, install_hint
+from .images import read_image, read_rgb, resize_rgb
 
 __all__ = [
-    "IMAGE_SUFFIXES",
-    "VIDEO_SUFFIXES",
-    "conversion_hint",
-    "animation_hint",
-    "FRAME_NAME",
-    "FRAME_NUMBERING",
-    "PREPARED_MARKER",
-    "VideoFrame",
-    "is_image",
-    "is_video",
-    "frame_number",
-    "list_frames",
-    "read_image",
-    "read_rgb",
-    "resize_rgb",
-    "stream_video",
-    "declared_frame_count",
-    "cut_short",
-    "read_video",
-    "iter_video_frames",
-    "read_video_frames",
+    "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "conversion_hint", "animation_hint", "FRAME_NAME", "FRAME_NUMBERING",
+    "PREPARED_MARKER", "VideoFrame", "is_image", "is_video", "frame_number", "list_frames", "read_image",
+    "read_rgb", "resize_rgb", "stream_video", "video_header", "declared_frame_count", "cut_short", "read_video",
+    "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there"
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -67,8 +52,13 @@ FRAME_NUMBERING = ("a video's frames are counted from 0 in decode order (as Open
 #: record, ``mmnet.preprocess.marker``): mmnet's own bookkeeping, so never listed as a stray file.
 PREPARED_MARKER = ".mmnet-prepared.json"
 
+# The remedies of the messages below, named so that the server can reword them for an upload (serve.messages).
+EXTRACT_FRAMES = "extract its frames to a folder"
+EXTRACT_THE_FRAMES = "extract the frames to a folder"
+GIVE_VIDEO_OR_FRAMES = "give a video file, or its frames in a folder."
+
 _NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Install PyAV with: "
-               + install_hint("video") + ", or extract the frames to a folder.")
+               + install_hint("video") + f", or {EXTRACT_THE_FRAMES}.")
 
 
 def is_image(path: str | Path) -> bool:
@@ -172,53 +162,6 @@ def _is_file(entry: os.DirEntry) -> bool:
     return entry.is_file()
 
 
-# -- images --------------------------------------------------------------------------------------
-def read_image(path: str | Path) -> np.ndarray:
-    """Decode an image file to uint8: (H, W) if it is greyscale, else (H, W, 3) RGB.
-
-    Raises:
-        DataError: the file is missing, truncated or not an image.
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.load()  # decode now: a truncated file raises here instead of giving a grey tail
-            ImageOps.exif_transpose(im, in_place=True)  # a phone's portrait photo is stored sideways with a tag
-            wide = im.mode.startswith("I") or im.mode == "F"
-            image = np.asarray(im if wide or im.mode == "L" else im.convert("RGB"))
-            mode = im.mode
-    except FileNotFoundError:
-        raise DataError(f"Frame '{path}' does not exist.") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
-    return _grey_to_uint8(image, mode, path) if wide else image
-
-
-def _grey_to_uint8(values: np.ndarray, mode: str, path: str | Path) -> np.ndarray:
-    """A 16-bit greyscale frame (PNG or TIFF: PIL modes I;16 and I) scaled to 8 bits. PIL's own
-    convert("RGB") clips it at 255, which turns a 16-bit frame into a white one without a word."""
-    if mode == "F" or values.size and (values.min() < 0 or values.max() > 65535):
-        raise DataError(f"Frame '{path}' holds {'floating-point' if mode == 'F' else 'over-16-bit'} grey values "
-                        f"(PIL mode {mode}), which mmnet does not read; save it as an 8- or 16-bit image.")
-    return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
-
-
-def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode an image file to (H, W, 3) uint8 RGB (greyscale frames, as SAMM's, are expanded)."""
-    image = read_image(path)
-    return np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
-
-
-def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize to size x size with Pillow, as the authors' torchvision Resize on PIL images."""
-    from PIL import Image
-
-    if image.shape[:2] == (size, size):
-        return image
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
-
-
 # -- videos --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VideoFrame:
@@ -268,20 +211,18 @@ def _checked(frames: Iterator[VideoFrame], path: Path) -> Iterator[VideoFrame]:
     finally:
         frames.close()  # closes the decoder now, also when the caller stops early
     if count == 0:
-        raise DataError(f"Video '{path}' holds no decodable video frame; check the file or extract its frames "
-                        "to a folder.")
+        raise DataError(f"Video '{path}' holds no decodable video frame; check the file or {EXTRACT_FRAMES}.")
 
 
 def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise DataError(f"Video '{path}' cannot be decoded ({exc}); re-encode it or extract its frames "
-                        "to a folder.") from None
+        raise DataError(f"Video '{path}' cannot be decoded ({exc}); re-encode it or {EXTRACT_FRAMES}.") from None
     with container:
         if not container.streams.video:
             raise DataError(f"Video '{path}' has no video stream (streams: {[s.type for s in container.streams]}); "
-                            "give a video file, or its frames in a folder.")
+                            + GIVE_VIDEO_OR_FRAMES)
         stream = container.streams.video[0]
         rate = float(stream.average_rate or stream.guessed_rate or 0) or None
         start = None
@@ -299,15 +240,14 @@ def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             where = f"after frame {index}" if index >= 0 else "at its first frame"
             raise DataError(f"Video '{path}' cannot be decoded {where} ({exc}); re-encode it or "
-                            "extract its frames to a folder.") from None
+                            f"{EXTRACT_FRAMES}.") from None
 
 
 def _stream_cv2(cv2, path: Path) -> Iterator[VideoFrame]:
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
-            raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or extract its frames "
-                            "to a folder.")
+            raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or {EXTRACT_FRAMES}.")
         rate = capture.get(cv2.CAP_PROP_FPS) or None
         index = -1
         while True:
@@ -321,9 +261,11 @@ def _stream_cv2(cv2, path: Path) -> Iterator[VideoFrame]:
         capture.release()
 
 
-def declared_frame_count(path: str | Path) -> int | None:
-    """The frame count a video's container declares (its header, else duration x frame rate), or None
-    when it declares none. A truncated file keeps its header, so fewer frames decode than declared."""
+def video_header(path: str | Path) -> tuple[float | None, int | None]:
+    """(frames per second, frame count) as a video's container declares them; None where it declares none
+    (or the file cannot be opened: ``stream_video`` then says why). The count is the header's, else its
+    duration x frame rate, as Matroska and WebM headers carry no count. A truncated file keeps its header,
+    so fewer frames decode than declared."""
     try:
         import av
     except ImportError:
@@ -331,23 +273,35 @@ def declared_frame_count(path: str | Path) -> int | None:
     if av is not None:
         try:
             with av.open(str(path)) as container:
+                if not container.streams.video:
+                    return None, None
                 stream = container.streams.video[0]
-                if stream.frames:
-                    return int(stream.frames)
                 rate = stream.average_rate or stream.guessed_rate
+                fps = float(rate) if rate else None
+                if stream.frames:
+                    return fps, int(stream.frames)
                 seconds = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
                            else container.duration / 1e6 if container.duration else None)
-                return round(seconds * float(rate)) if seconds and rate else None
+                return fps, (round(seconds * fps) or None) if seconds and fps else None
         except (av.error.FFmpegError, ValueError, OSError, IndexError):
-            return None
-    import cv2
-
+            return None, None
+    try:
+        import cv2
+    except ImportError:
+        return None, None
     capture = cv2.VideoCapture(str(path))
     try:
-        count = capture.get(cv2.CAP_PROP_FRAME_COUNT) if capture.isOpened() else 0
+        if not capture.isOpened():
+            return None, None
+        fps, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
     finally:
         capture.release()
-    return int(count) if count > 0 else None
+    return (float(fps) if fps > 0 else None), (int(count) if count > 0 else None)
+
+
+def declared_frame_count(path: str | Path) -> int | None:
+    """The frame count a video's container declares (``video_header``), or None when it declares none."""
+    return video_header(path)[1]
 
 
 SHORT_VIDEO = 0.9  # fewer decoded frames than this share of the declared count: the file is cut short
@@ -364,23 +318,30 @@ def read_video(path: str | Path) -> list[VideoFrame]:
     return list(stream_video(path))
 
 
-def iter_video_frames(path: str | Path, numbers: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, image) of the given indices (from 0), in frame order, decoded in one streaming pass that
-    keeps none of the others and stops at the last number asked for (numbers beyond the end are skipped)."""
+def iter_video_frames(path: str | Path, numbers: Iterable[int], *, where: str | None = None,
+                      labels: Mapping[int, str] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, image) of the given indices (from 0), in frame order, decoded in one streaming pass that keeps none
+    of the others and stops at the last number asked for. Numbers beyond the end are skipped or, given ``where``
+    (the video's name in a sentence), a DataError (``frame_not_there``, the frame named by ``labels``) at the end."""
     wanted = set(numbers)
     if not wanted:
         return
-    left = len(wanted)
+    left, count = set(wanted), 0
     stream = stream_video(path)
     try:
         for frame in stream:
-            if frame.index in wanted:
+            count = frame.index + 1
+            if frame.index in left:
                 yield frame.index, frame.image
-                left -= 1
+                left.discard(frame.index)
                 if not left:
-                    break
+                    return
     finally:
         stream.close()
+    if where is not None:
+        first = min(left)
+        raise DataError(frame_not_there(f"{(labels or {}).get(first, 'Requested')} frame {first}", where,
+                                        (0, count - 1, count)))
 
 
 def read_video_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.ndarray]:
@@ -390,3 +351,31 @@ def read_video_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.
     the result.
     """
     return dict(iter_video_frames(path, numbers))
+
+
+def iter_frames(source: str | Path, numbers: Iterable[int], where: str,
+                labels: Mapping[int, str] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(number, RGB image) of the given frames of a video (``iter_video_frames``) or a folder of numbered frames,
+    in frame order, in one pass. A number the source does not hold is a DataError (``frame_not_there``) naming
+    the source as ``where`` ("recording 'a.mp4'") and the frame by ``labels`` ("Onset"); a folder's are checked
+    before any frame is read."""
+    path = Path(source)
+    if is_video(path) and not path.is_dir():
+        yield from iter_video_frames(path, numbers, where=where, labels=labels)
+        return
+    paths = dict(list_frames(path, numbered=True)[0])
+    wanted = sorted(set(numbers))
+    for n in wanted:
+        if n not in paths:
+            held = (min(paths), max(paths), len(paths)) if paths else None
+            raise DataError(frame_not_there(f"{(labels or {}).get(n, 'Requested')} frame {n}", where, held))
+    for n in wanted:
+        yield n, read_rgb(paths[n])
+
+
+def frame_not_there(frame: str, where: str, held: tuple[int, int, int] | None = None) -> str:
+    """The one sentence for a frame that a clip or recording does not hold: ``frame`` names it ("Apex frame 16"),
+    ``where`` the source ("clip 'a.mp4'"), ``held`` its (first, last, count) frames when known; the frame-number
+    convention (``FRAME_NUMBERING``) follows, for a number counted the other way."""
+    numbered = "" if held is None else f" (its frames are numbered {held[0]}..{held[1]}, {held[2]} frames)"
+    return f"{frame} is not in {where}{numbered}. Frame numbers: {FRAME_NUMBERING}."

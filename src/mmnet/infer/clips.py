@@ -27,8 +27,10 @@ from ..media import (
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
     conversion_hint,
+    frame_not_there,
     is_image,
     is_video,
+    iter_video_frames,
     list_frames,
     read_rgb,
     stream_video,
@@ -36,7 +38,11 @@ from ..media import (
 from ..preprocess.face import FaceAligner
 from ..spotting import spot_apex
 
-__all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list"]
+__all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list", "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
+
+#: The remedies when the onset, or a chosen frame, of an aligned clip shows no face.
+ONSET_FACE = "The onset must show a face: choose --onset at a frame that shows it"
+CHOOSE_FACE_FRAMES = "Choose --onset/--apex among frames that show the face"
 
 
 @dataclass
@@ -96,10 +102,8 @@ class Clip:
         """DataError when a folder or pair has no frame ``number`` (videos are checked when read)."""
         numbers = self.numbers
         if numbers is not None and number not in self._paths and number not in self._images:
-            raise DataError(
-                f"{what} frame {number} is not in clip '{self.source}' (its frames are numbered "
-                f"{numbers[0]}..{numbers[-1]}, {len(numbers)} frames)."
-            )
+            raise DataError(frame_not_there(f"{what} frame {number}", f"clip '{self.source}'",
+                                            (numbers[0], numbers[-1], len(numbers))))
 
     def read_raw(self, numbers: Iterable[int], what: Sequence[str] = ()) -> dict[int, np.ndarray]:
         """The decoded frames ``numbers`` (before ``transform``), in one pass over a video.
@@ -115,23 +119,7 @@ class Clip:
             return {n: read_rgb(self._paths[n]) for n in labels}
         if self.kind == "pair":
             return {n: self._images[n] for n in labels}
-        found: dict[int, np.ndarray] = {}
-        count = 0
-        stream = stream_video(self._video)
-        try:  # one pass, stopping at the last frame asked for (as media.read_video_frames), counting frames
-            for frame in stream:
-                count = frame.index + 1
-                if frame.index in labels:
-                    found[frame.index] = frame.image
-                    if len(found) == len(labels):
-                        break
-        finally:
-            stream.close()
-        for n in labels:
-            if n not in found:
-                raise DataError(f"{labels[n]} frame {n} is not in clip '{self.source}' (its frames are numbered "
-                                f"0..{count - 1}, {count} frames: a video's frames are counted from 0).")
-        return found
+        return dict(iter_video_frames(self._video, labels, where=f"clip '{self.source}'", labels=labels))
 
     def read(self, numbers: Iterable[int], what: Sequence[str] = ()) -> dict[int, np.ndarray]:
         """(H, W, 3) uint8 RGB frames ``numbers`` after ``transform``, checked to share one size."""
@@ -145,8 +133,8 @@ class Clip:
                     if score is None:
                         raise PreprocessError(
                             f"Clip '{self.source}': {labels.get(n, 'the').lower()} frame '{self.name(n)}' shows no "
-                            "face (it left the picture, or the frame is blank), so it cannot be aligned. Choose "
-                            "--onset/--apex among frames that show the face, or trim the clip to them.")
+                            "face (it left the picture, or the frame is blank), so it cannot be aligned. "
+                            f"{CHOOSE_FACE_FRAMES}, or trim the clip to them.")
                     self.face_scores[n] = score
         return raw if self.transform is None else {n: self.transform(im) for n, im in raw.items()}
 
@@ -191,9 +179,8 @@ class Clip:
                 raise DataError(f"Clip '{self.source}' has {len(numbers)} frame(s); a clip needs at least 2 "
                                 "(onset and apex).") from None
             if onset > numbers[-1]:
-                video = ": a video's frames are counted from 0" if self.kind == "video" else ""
-                raise DataError(f"Onset frame {onset} is not in clip '{self.source}' (its frames are numbered "
-                                f"{numbers[0]}..{numbers[-1]}, {len(numbers)} frames{video}).") from None
+                raise DataError(frame_not_there(f"Onset frame {onset}", f"clip '{self.source}'",
+                                                (numbers[0], numbers[-1], len(numbers)))) from None
             raise DataError(f"No frame after onset frame {onset} in clip '{self.source}' ({len(numbers)} frames): "
                             "give an earlier onset, or the apex explicitly.") from None
 
@@ -213,8 +200,7 @@ class Clip:
         onset = self.first if onset is None else onset
         self.check(onset, "Onset")
         if self.kind == "video" and onset < 0:
-            raise DataError(f"Onset frame {onset} is not in clip '{self.source}': a video's frames are counted "
-                            "from 0.")
+            raise DataError(frame_not_there(f"Onset frame {onset}", f"clip '{self.source}'"))
         if apex is None:
             return onset, self.spot(onset), True
         self.check(apex, "Apex")
@@ -284,8 +270,8 @@ def align_clip(clip: Clip, onset: int | None = None, *, aligner: FaceAligner | N
         alignment = aligner.estimate(image)
     except PreprocessError as exc:
         raise PreprocessError(
-            f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. The onset must show a face: choose "
-            "--onset at a frame that shows it (the input may also be no face at all: noise, a blank screen)."
+            f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. {ONSET_FACE} (the input may also be "
+            "no face at all: noise, a blank screen)."
         ) from None
     face = getattr(alignment, "face", None)
     scores = {n_on: float(face.score)} if face is not None else {}

@@ -16,25 +16,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, PreprocessError
-from ..media import is_video, iter_video_frames, list_frames, read_rgb
+from ..errors import PreprocessError
+from ..media import iter_frames, video_header
 from ..spotting.config import SpotConfig, spot_config
-from ..spotting.flow_spotter import video_rate
+from ..spotting.flow_spotter import NO_ALIGN
 from ..spotting.spotter import SpotResult, spot_recording
 
-__all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_micro",
-           "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME"]
+__all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_intervals",
+           "classify_micro", "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES",
+           "SAME_FRAME", "SPOT_INSTEAD"]
 
 Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
 _BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
 # A clip longer than this looks like a recording: six times the half second a micro-expression lasts at most.
 LONG_CLIP_S = 3.0
 LONG_CLIP_FRAMES = 600  # a frame folder has no rate: 3 s at 200 fps, the fastest camera of the datasets (SAMM)
+#: The remedy of ``long_clip_warning``.
+SPOT_INSTEAD = "use `mmnet spot RECORDING --checkpoint MODEL` (in `mmnet serve`: upload it as a recording)."
 
 
 #: The note on a spotted micro interval whose onset is its apex (``ZERO_MOTION`` of ``mmnet predict``, for an
@@ -72,19 +75,6 @@ def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[ob
             classifier_aligner(config) if classify else None)
 
 
-def _frames(source: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """The wanted frames of a video or frame folder, in frame order, in one pass."""
-    if not wanted:
-        return
-    if is_video(source) and not source.is_dir():
-        yield from iter_video_frames(source, wanted)
-    else:
-        paths = dict(list_frames(source, numbered=True)[0])
-        for n in sorted(wanted):
-            if n in paths:
-                yield n, read_rgb(paths[n])
-
-
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
                optional: Iterable[int] = ()) -> list[Pair | None]:
     """The (onset, apex) images of each ``(onset, apex)`` span, read in one streaming pass.
@@ -106,9 +96,8 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
     alignments: dict[int, object] = {}
     onsets: dict[int, np.ndarray | None] = {}
     apexes: dict[int, np.ndarray | None] = {}
-    wanted, seen = set(onsets_at) | set(apexes_at), set()
-    for number, image in _frames(source, wanted):
-        seen.add(number)
+    labels = {**{n: "Onset" for n in onsets_at}, **{n: "Apex" for n in apexes_at}}
+    for number, image in iter_frames(source, labels, f"recording '{source}'", labels):
         for k in onsets_at.get(number, ()):  # before the apex: a span's onset may be its apex
             if aligner is None:
                 onsets[k] = image
@@ -119,15 +108,11 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
                 if k not in optional:
                     raise PreprocessError(
                         f"Recording '{source}', onset frame {number}: {exc}; the micro-expression there cannot be "
-                        "cropped to the face and classified. If the frames are face crops already, spot with "
-                        "face.mode=none (`mmnet spot --no-align`).") from None
+                        f"cropped to the face and classified. {NO_ALIGN}") from None
                 alignments[k] = None
             onsets[k] = None if alignments[k] is None else alignments[k].apply(image)
         for k in apexes_at.get(number, ()):
             apexes[k] = image if aligner is None else (None if alignments[k] is None else alignments[k].apply(image))
-    missing = sorted(wanted - seen)
-    if missing:
-        raise DataError(f"Recording '{source}' has no frame(s) {missing[:10]}: the intervals point past its frames.")
     return [None if onsets[k] is None or apexes[k] is None else (onsets[k], apexes[k]) for k in range(len(spans))]
 
 
@@ -143,28 +128,39 @@ def classify_pairs(predictor, pairs: Sequence[Pair]) -> list[tuple[str, dict[str
     return out
 
 
+def classify_intervals(intervals: Sequence, pairs: Mapping[int, Pair] | Callable[[int], Pair], predictor) -> list:
+    """The spotted ``intervals`` (``Interval`` records) with their micro ones classified: new records with label
+    and probabilities. ``pairs`` gives the (onset, apex) images of interval k: a mapping, or a function called
+    ``_BATCH`` intervals at a time. A micro interval whose onset is its apex gets no class but the ``SAME_FRAME``
+    note (zero motion has no class); macro-expressions are left as they are (the model learnt micro-expressions).
+    The one rule of ``mmnet spot --checkpoint``, the server and spot then recognise."""
+    pair_of = pairs if callable(pairs) else pairs.__getitem__
+    # Not moved earlier to get a class: the spotter did not measure where this expression starts, and an onset
+    # put there by fiat (or onto a gap frame) would give a class the recording does not support.
+    out = [dataclasses.replace(i, note=SAME_FRAME) if zero_motion(i) else i for i in intervals]
+    micro = [k for k, i in enumerate(out) if i.type == "micro" and not zero_motion(i)]
+    for start in range(0, len(micro), _BATCH):
+        chunk = micro[start: start + _BATCH]
+        for k, (label, probs) in zip(chunk, classify_pairs(predictor, [pair_of(k) for k in chunk])):
+            out[k] = dataclasses.replace(out[k], label=label, probabilities=probs)
+    return out
+
+
 def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[int, Pair | None]:
     """Fill label and probabilities of ``result``'s micro intervals (new ``Interval`` records) from their
     onset and apex frames, cropped by ``aligner`` (the classifier's, see ``recording_aligners``). An interval
     whose onset is its apex is left unclassified, with the ``SAME_FRAME`` note (zero motion has no class).
 
     Returns the pairs read, by interval index: every micro interval's (the images classified) and the
-    first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face).
+    first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face). See
+    ``classify_intervals``.
     """
     intervals = list(result.intervals)
     keep = [k for k, i in enumerate(intervals) if i.type == "micro" or k < draw]
     optional = {j for j, k in enumerate(keep) if intervals[k].type != "micro"}
     pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
                                       aligner, optional=optional)))
-    micro = [k for k in keep if intervals[k].type == "micro" and not zero_motion(intervals[k])]
-    for k, (label, probs) in zip(micro, classify_pairs(predictor, [pairs[k] for k in micro])):
-        intervals[k] = dataclasses.replace(intervals[k], label=label, probabilities=probs)
-    # Not moved earlier to get a class: the spotter did not measure where this expression starts, and an onset
-    # put there by fiat (or onto a gap frame) would give a class the recording does not support.
-    for k, interval in enumerate(intervals):
-        if zero_motion(interval):
-            intervals[k] = dataclasses.replace(interval, note=SAME_FRAME)
-    result.intervals = intervals
+    result.intervals = classify_intervals(intervals, pairs, predictor)
     return pairs
 
 
@@ -192,12 +188,12 @@ def long_clip_warning(clip) -> str | None:
             return None
         length = f"{n} frames (over {LONG_CLIP_S:g} s even at 200 fps)"
     elif clip.kind == "video":
-        fps, n = video_rate(clip.source)
+        fps, n = video_header(clip.source)
         if not fps or not n or n / fps <= LONG_CLIP_S:
             return None
         length = f"{n / fps:.1f} s ({n} frames at {fps:g} fps)"
     else:
         return None
     return (f"this clip is {length} long: it looks like a recording, not one micro-expression (which lasts under "
-            "half a second), and was classified as a single clip. To find and classify the expressions in it, use "
-            "`mmnet spot RECORDING --checkpoint MODEL` (in `mmnet serve`: upload it as a recording).")
+            "half a second), and was classified as a single clip. To find and classify the expressions in it, "
+            + SPOT_INSTEAD)

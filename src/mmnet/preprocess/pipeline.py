@@ -27,7 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
-from ..media import PREPARED_MARKER, cut_short, declared_frame_count, read_image, read_video_frames, stream_video
+from ..media import (
+    PREPARED_MARKER,
+    cut_short,
+    declared_frame_count,
+    frame_not_there,
+    read_image,
+    read_video_frames,
+    stream_video,
+)
 from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
@@ -78,11 +86,10 @@ def _several_faces_warning(alignment) -> str | None:
 def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, result: ClipResult):
     onset = 0 if job.onset is None else job.onset  # a video's frames are counted from 0 (media.FRAME_NUMBERING)
     onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
-    if onset_image is None:
-        declared = declared_frame_count(job.video)
-        raise _ClipFailure("missing_onset", f"video '{job.video}' has no frame {onset} ("
-                           + (f"its container declares {declared} frames, 0..{declared - 1}; " if declared else "")
-                           + "a video's frames are counted from 0: the first is 0, the last the frame count - 1)")
+    if onset_image is None:  # named with the frames that decode (a header's count may promise more)
+        count = sum(1 for _ in stream_video(job.video))
+        raise _ClipFailure("missing_onset", frame_not_there(f"onset frame {onset}", f"video '{job.video}'",
+                                                            (0, count - 1, count)))
     alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
     count = 0
     for frame in stream_video(job.video):

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..infer.recordings import SAME_FRAME, classify_pairs, read_pairs, zero_motion
 from ..spotting.intervals import spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
@@ -96,15 +95,15 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
 
 def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
                       caption: str = "") -> dict:
-    """Spot the intervals of a recording, classify and draw each; pictures go to ``job.files``.
+    """Spot and classify the intervals of a recording (``spotter``), then draw each; pictures go to ``job.files``.
 
     Returns the spot JSON (``{"fps", "frames", "intervals": [...]}``, see ``mmnet.serve.spotting``)
     with ``source``, the motion ``curve`` when the spotter gives one, ``files`` (``timeline.png``, the
     figure of ``mmnet spot --out``, when the spotter draws one) and per interval ``files``.
-    The server's spotter classifies as ``mmnet spot --checkpoint`` does (one path, the same classes);
-    the pictures are of the images it classified. Intervals a spotter left unclassified are classified
-    here from their frames as they are, except macro-expressions (the model learnt micro-expressions).
-    ``caption`` is that of the attention figures, as for ``analyse_clip``.
+    The spotter classifies as ``mmnet spot --checkpoint`` does (one path, the same classes) and returns
+    under ``pairs`` the (onset, apex) images of every micro interval and of the first ``MAX_EXPLAINED`` (None
+    for an onset without a face); the pictures are of those images. ``caption`` is that of the attention
+    figures, as for ``analyse_clip``.
     """
     job.update(progress=0.0, stage="spotting")
 
@@ -125,18 +124,6 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
         result["curve"] = downsample_curve(result["curve"])
     intervals = result["intervals"]
     explained = intervals[:MAX_EXPLAINED]
-    unread = [k for k, iv in enumerate(intervals) if k not in pairs and (
-        k < MAX_EXPLAINED or (iv["type"] != "macro" and iv.get("probabilities") is None))]
-    if unread:  # a spotter that gave no images: its frames as they are, in one streaming pass
-        job.update(progress=0.8, stage=f"reading the frames of {len(unread)} interval(s)")
-        pairs.update(zip(unread, read_pairs(path, [(intervals[k]["onset"], intervals[k]["apex"]) for k in unread])))
-    for iv in intervals:  # zero motion has no class: listed as spotted, as `mmnet spot --checkpoint` lists it
-        if iv.get("probabilities") is None and zero_motion(iv):
-            iv["label"], iv["note"] = None, iv.get("note") or SAME_FRAME
-    todo = [k for k, iv in enumerate(intervals)
-            if iv.get("probabilities") is None and iv["type"] != "macro" and not zero_motion(iv)]
-    for k, (label, probs) in zip(todo, classify_pairs(predictor, [pairs[k] for k in todo])):
-        intervals[k]["label"], intervals[k]["probabilities"] = label, probs
     for k, iv in enumerate(explained):
         job.update(progress=0.85 + 0.15 * k / len(explained), stage=f"drawing interval {k + 1} of {len(explained)}")
         name = f"interval-{k}-"

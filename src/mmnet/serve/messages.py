@@ -12,7 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..infer.clips import CHOOSE_FACE_FRAMES, ONSET_FACE
 from ..infer.predictor import FACE_NOT_CHECKED, NOT_CHECKED
+from ..infer.recordings import SPOT_INSTEAD
+from ..media import EXTRACT_FRAMES, EXTRACT_THE_FRAMES, GIVE_VIDEO_OR_FRAMES
+from ..spotting.flow_spotter import NO_ALIGN, NO_RATE
+from ..spotting.peaks import FACE_VISIBLE, PREDICT_INSTEAD
 
 __all__ = ["for_web", "WEB_WORDING", "SERVE_NOT_CHECKED"]
 
@@ -24,27 +29,26 @@ _FIELDS = "the page's \"Onset frame\" and \"Apex frame\" fields (the API's form 
 _RECORDING_FACE = ("This server finds and crops the face in every recording: upload a recording in which a face is "
                    "visible, seen from the front.")
 
-#: (the command line's words, the server's), applied in this order.
+#: (the command line's words, the server's), applied in this order; each left-hand side is the constant its
+#: module says it with, so a rewording there carries over here.
 WEB_WORDING: tuple[tuple[str, str], ...] = (
     (NOT_CHECKED, SERVE_NOT_CHECKED),  # predictor: the note on a clip without --align
-    ("The onset must show a face: choose --onset at a frame that shows it",  # clips.align_clip
+    (ONSET_FACE,  # clips.align_clip
      "The onset must show a face: give in the page's \"Onset frame\" field (the API's form field 'onset') a frame "
      "that shows it"),
-    ("Choose --onset/--apex among frames that show the face", f"Choose, in {_FIELDS}, frames that show the face"),
-    ("If the frames are already face crops, pass --no-align (face.mode=none).", _RECORDING_FACE),  # flow_spotter
-    ("If the frames are face crops already, spot with face.mode=none (`mmnet spot --no-align`).",  # recordings
-     _RECORDING_FACE),
-    ("use `mmnet spot RECORDING --checkpoint MODEL` (in `mmnet serve`: upload it as a recording).",  # recordings
+    (CHOOSE_FACE_FRAMES, f"Choose, in {_FIELDS}, frames that show the face"),  # clips.Clip.read
+    (NO_ALIGN, _RECORDING_FACE),  # flow_spotter and recordings: no face
+    (SPOT_INSTEAD,  # recordings: a long clip
      "upload it as a recording: on the page, choose \"A long recording\"; in the API, send it to /api/recordings."),
-    ("does not state its frame rate; pass --fps.",  # flow_spotter: a video without a rate
+    (NO_RATE,  # flow_spotter: a video without a rate
      "does not state its frame rate: give it in the page's frame-rate field (the API's form field 'fps')."),
-    ("use `mmnet predict` (in `mmnet serve`: upload it as a clip)",  # peaks: a clip given as a recording
+    (PREDICT_INSTEAD,  # peaks: a clip given as a recording
      "upload it as a clip: on the page, choose \"A short clip\"; in the API, send it to /api/predict"),
-    ("check that the face is visible (or spot with --no-align if the frames are face crops already)",  # peaks
+    (FACE_VISIBLE,  # peaks: no face long enough
      "upload a recording in which a face is visible, seen from the front"),
-    ("give a video file, or its frames in a folder.", "upload a video file, or a zip of its frames."),  # media
-    ("extract its frames to a folder", "upload a zip of its frames"),  # media
-    ("extract the frames to a folder", "upload a zip of the frames"),  # media: no video decoder installed
+    (GIVE_VIDEO_OR_FRAMES, "upload a video file, or a zip of its frames."),  # media: no video stream
+    (EXTRACT_FRAMES, "upload a zip of its frames"),  # media: an undecodable video
+    (EXTRACT_THE_FRAMES, "upload a zip of the frames"),  # media: no video decoder installed
 )
 
 # A path's last character is none of the punctuation that follows it in a sentence ("'x.mp4': ...", "x.mp4.")

@@ -27,10 +27,14 @@ from ..errors import ConfigError, DataError, PreprocessError
 from .config import MAX_FPS, SpotConfig
 from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
 
-__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "video_rate"]
+__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "NO_ALIGN", "NO_RATE"]
 
 SCALES = ("micro", "macro")
 MAX_LISTED = 10  # runs of missing frames named in a note
+#: The remedy when frames show no face that may be face crops already (here and ``infer.recordings``).
+NO_ALIGN = "If the frames are face crops already, spot with --no-align (face.mode=none)."
+#: A video without a frame rate in its header.
+NO_RATE = "does not state its frame rate; pass --fps."
 #: ``on_flow(scale, pos, (first, last), flow, regions)``: see ``extract_motion``.
 FlowHook = Callable[[str, int, tuple[int, int], np.ndarray, Regions], None]
 
@@ -69,45 +73,18 @@ class MotionCurves:
         return len(self.numbers) - sum(b - a + 1 for a, b in self.missing)
 
 
-def video_rate(path: str | Path) -> tuple[float | None, int | None]:
-    """(frames per second, frame count) from the container header; None where it does not say."""
-    try:
-        import av
-
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                return None, None
-            stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate
-            return (float(rate) if rate else None), (int(stream.frames) or None)
-    except ImportError:
-        pass
-    except Exception:  # noqa: BLE001 - unreadable here: stream_video will raise the clear error
-        return None, None
-    try:
-        import cv2
-    except ImportError:
-        return None, None
-    capture = cv2.VideoCapture(str(path))
-    try:
-        rate, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
-        return (rate or None), (int(count) or None)
-    finally:
-        capture.release()
-
-
 def open_recording(source: str | Path, fps: float | None = None
                    ) -> tuple[Iterator[tuple[int, np.ndarray]], float, int | None]:
     """A video file or a frame folder as ((number, RGB frame) stream, fps, frame count or None).
 
-    A video's count is the one its container declares (``media.declared_frame_count``). A frame folder's
+    A video's rate and count are the ones its container declares (``media.video_header``). A frame folder's
     numbers that have no file are streamed as (number, None): missing frames, measured as gaps are.
 
     Raises:
         DataError: the source does not exist or is not a video or folder, or a frame folder is
             given without ``fps``.
     """
-    from ..media import conversion_hint, declared_frame_count, is_video, list_frames, read_rgb, stream_video
+    from ..media import conversion_hint, is_video, list_frames, read_rgb, stream_video, video_header
 
     path = Path(source)
     if path.is_dir():
@@ -123,15 +100,14 @@ def open_recording(source: str | Path, fps: float | None = None
     if not is_video(path):
         raise DataError(f"'{path}' is neither a folder of frames nor a video file ({', '.join(('.mp4', '.avi'))}, "
                         "...)." + conversion_hint(path))
-    rate, count = video_rate(path)
+    rate, count = video_header(path)
     if fps is None and rate is None:
         probe = stream_video(path)
         try:
             next(probe)  # a file that is no video (or a damaged one) says so, before its missing frame rate
         finally:
             probe.close()
-        raise DataError(f"Video '{path}' does not state its frame rate; pass --fps.")
-    count = count or declared_frame_count(path)  # a header without a count: its duration x frame rate
+        raise DataError(f"Video '{path}' {NO_RATE}")
     return ((f.index, f.image) for f in stream_video(path)), float(rate if fps is None else fps), count
 
 
@@ -316,8 +292,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     if config.face.mode == "align" and not any(good for _, good in face.checks):
         raise PreprocessError(
             f"{source}: no face found in any of the {len(face.checks)} frames checked (one every "
-            f"{config.face.check_every:g} s). If the frames are already face crops, pass --no-align "
-            "(face.mode=none).")
+            f"{config.face.check_every:g} s). {NO_ALIGN}")
     lost = face.lost(n) | missing
     lost_before = np.concatenate([[0], np.cumsum(lost)])
     scores = {}

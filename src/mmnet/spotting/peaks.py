@@ -31,7 +31,12 @@ from .config import SpotConfig
 from .flow_spotter import MotionCurves
 from .intervals import Interval
 
-__all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot_intervals"]
+__all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot_intervals", "PREDICT_INSTEAD",
+           "FACE_VISIBLE"]
+
+#: The remedies of ``_unmeasured``'s sentences: a single clip given as a recording; no face found long enough.
+PREDICT_INSTEAD = "use `mmnet predict` (in `mmnet serve`: upload it as a clip)"
+FACE_VISIBLE = "check that the face is visible (or spot with --no-align if the frames are face crops already)"
 
 
 def frame_score(scores: np.ndarray, combine: str = "max") -> np.ndarray:
@@ -124,14 +129,13 @@ def _unmeasured(scale: str, n: int, k: int, fps: float, *, measured: bool) -> st
     """Why a scale has no threshold: the sentence ``mmnet spot`` and the server show with the result."""
     if n <= k:  # no flow pair of stride k fits: the usual cause, one micro-expression clip given as a recording
         return (f"the recording ({n} frames) is shorter than the {scale}-expression window ({k + 1} frames at "
-                f"{fps:g} fps): no {scale}-expression can be spotted; for a single micro-expression clip use "
-                "`mmnet predict` (in `mmnet serve`: upload it as a clip)")
+                f"{fps:g} fps): no {scale}-expression can be spotted; for a single micro-expression clip "
+                + PREDICT_INSTEAD)
     if measured:  # the micro scale, where every measured frame lies in or next to a macro-expression
         return (f"every frame with a motion score lies in or next to a macro-expression: no {scale}-expression can "
                 "be told apart from it")
     return (f"no {scale}-expression motion could be measured: the face was not found on {k + 1} consecutive "
-            "frames anywhere in the recording; check that the face is visible (or spot with --no-align if the "
-            "frames are face crops already)")
+            "frames anywhere in the recording; " + FACE_VISIBLE)
 
 
 def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Interval], dict[str, dict]]:

@@ -109,24 +109,16 @@ def _frame(video, number: int) -> Path:
     return video.frame_path(near)
 
 
-def _recognise(predictor, video, intervals, batch: int = 16) -> list:
-    """The micro intervals labelled by the fold's MMNet (onset and apex frames), macro ones unchanged. A micro
-    interval whose onset is its apex keeps no label (zero motion has no class), as ``mmnet spot --checkpoint``."""
-    from dataclasses import replace
-
-    from ..infer.recordings import SAME_FRAME, zero_motion
+def _recognise(predictor, video, intervals) -> list:
+    """The micro intervals labelled by the fold's MMNet from their onset and apex frames (the nearest on disk),
+    as ``mmnet spot --checkpoint`` labels them (``infer.recordings.classify_intervals``)."""
+    from ..infer.recordings import classify_intervals
     from ..media import read_rgb
 
-    out = [replace(iv, note=SAME_FRAME) if zero_motion(iv) else iv for iv in intervals]
-    micro = [i for i, iv in enumerate(out) if iv.type == "micro" and not zero_motion(iv)]
-    for start in range(0, len(micro), batch):
-        chunk = micro[start:start + batch]
-        onsets = [read_rgb(_frame(video, out[i].onset)) for i in chunk]
-        apexes = [read_rgb(_frame(video, out[i].apex)) for i in chunk]
-        for i, p in zip(chunk, predictor.predict_frames(onsets, apexes)):
-            probs = {name: float(v) for name, v in zip(predictor.class_names, p)}
-            out[i] = replace(out[i], label=max(probs, key=probs.get), probabilities=probs)
-    return out
+    def pair(k: int):
+        return read_rgb(_frame(video, intervals[k].onset)), read_rgb(_frame(video, intervals[k].apex))
+
+    return classify_intervals(intervals, pair, predictor)
 
 
 def _spots_rows(video, intervals) -> list[list]:

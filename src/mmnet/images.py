@@ -1,0 +1,57 @@
+"""Image files decoded with Pillow to uint8 (``mmnet.media`` imports these, the one place frames are read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["read_image", "read_rgb", "resize_rgb"]
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to uint8: (H, W) if it is greyscale, else (H, W, 3) RGB.
+
+    Raises:
+        DataError: the file is missing, truncated or not an image.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()  # decode now: a truncated file raises here instead of giving a grey tail
+            ImageOps.exif_transpose(im, in_place=True)  # a phone's portrait photo is stored sideways with a tag
+            wide = im.mode.startswith("I") or im.mode == "F"
+            image = np.asarray(im if wide or im.mode == "L" else im.convert("RGB"))
+            mode = im.mode
+    except FileNotFoundError:
+        raise DataError(f"Frame '{path}' does not exist.") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
+    return _grey_to_uint8(image, mode, path) if wide else image
+
+
+def _grey_to_uint8(values: np.ndarray, mode: str, path: str | Path) -> np.ndarray:
+    """A 16-bit greyscale frame (PNG or TIFF: PIL modes I;16 and I) scaled to 8 bits. PIL's own
+    convert("RGB") clips it at 255, which turns a 16-bit frame into a white one without a word."""
+    if mode == "F" or values.size and (values.min() < 0 or values.max() > 65535):
+        raise DataError(f"Frame '{path}' holds {'floating-point' if mode == 'F' else 'over-16-bit'} grey values "
+                        f"(PIL mode {mode}), which mmnet does not read; save it as an 8- or 16-bit image.")
+    return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Decode an image file to (H, W, 3) uint8 RGB (greyscale frames, as SAMM's, are expanded)."""
+    image = read_image(path)
+    return np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
+
+
+def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize to size x size with Pillow, as the authors' torchvision Resize on PIL images."""
+    from PIL import Image
+
+    if image.shape[:2] == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
