@@ -58,3 +58,36 @@ def test_a_saved_checkpoint_follows_the_umask_and_leaves_no_temporary(tmp_path):
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {
         "model.safetensors": 0o644, "config.json": 0o644}
     assert load_checkpoint(out)[0].config.image_size == 32
+
+
+def test_a_folder_with_config_json_alone_names_the_missing_weights(tmp_path):
+    # it said "expected a folder holding model.safetensors and config.json", though config.json was there
+    out = MMNet(num_classes=3).save_pretrained(tmp_path / "ck")
+    (out / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(out)
+    assert f"'{out / 'model.safetensors'}' is missing (config.json alone is not a model)" in str(info.value)
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda meta: meta.update(class_names=list("abcde")), "lists 5 class names"),
+    (lambda meta: meta["preprocessing"].update(image_size=128), "preprocessing.image_size 128 differs"),
+])
+def test_metadata_that_disagrees_with_the_network_names_the_checkpoint(tmp_path, edit, needle):
+    # "Checkpoint lists 5 class names [...] for 3 outputs." named no file: which of several models is broken?
+    from safetensors.torch import save_file
+
+    from mmnet.cli import main
+
+    out = MMNet(num_classes=3, image_size=64).save_pretrained(
+        tmp_path / "ck", CheckpointInfo(class_names=["a", "b", "c"], preprocessing={"image_size": 64}))
+    (out / "model.safetensors").unlink()  # config.json is read for a weights file without a header record
+    meta = json.loads((out / "config.json").read_text())
+    edit(meta)
+    (out / "config.json").write_text(json.dumps(meta))
+    save_file({k: v.contiguous() for k, v in MMNet(num_classes=3, image_size=64).state_dict().items()},
+              str(out / "model.safetensors"))
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(out)
+    assert f"Checkpoint '{out}'" in str(info.value) and needle in str(info.value)
+    assert main(["info", str(out)]) == 3

@@ -137,3 +137,17 @@ def test_a_synthetic_set_without_frames_is_not_sent_to_the_dataset_owners(tmp_pa
 def test_demo_spotting_refuses_the_training_demo_s_restart(tmp_path, capsys):
     assert main(["demo", "--spotting", "--restart", "--out", str(tmp_path)]) == 3
     assert "does not take --restart" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["predict", "spot"])
+def test_predict_and_spot_warn_when_the_models_training_is_not_recorded(tmp_path, capsys, command):
+    # explain and info said "it may be untrained" for a checkpoint outside its run folder; predict and spot were silent
+    clip = write_frames(tmp_path / "clip", synthetic_clip(10, 4))
+    model = tmp_path / "model"
+    make_checkpoint(model)
+    args = {"predict": ["predict", "--checkpoint", str(model), str(clip)],
+            "spot": ["spot", str(clip), "--checkpoint", str(model), "--fps", "30", "--no-progress",
+                     "--no-align"]}[command]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "note: what it was trained on is not recorded" in err and "it may be untrained" in err

@@ -143,3 +143,27 @@ def test_next_lines_name_a_real_clip_and_the_recording_synth_writes(tmp_path, mo
     # once it is there, the synth line is not repeated (its folder is no longer empty)
     again = _next_steps({"classes": list("abcde")}, run)
     assert "mmnet synth" not in again and f"mmnet spot {shlex.quote(str(recording))}" in again
+
+
+def test_next_lines_give_the_verdict_and_warn_of_a_model_that_answers_one_class(tmp_path, monkeypatch):
+    # the demo's closing lines said what chance is, not whether the model beat it, and suggested a model
+    # that gave every test clip of its fold the same class
+    from mmnet.commands.demo import _next_steps
+    from mmnet.commands.demo_summary import write_summary
+
+    monkeypatch.chdir(tmp_path)
+    run, model = _fake_demo_run(tmp_path / "demo")
+    report = {"classes": list("abcde"), "headline": {
+        "n_seeds": 1, "per_seed": {"0": {"uar": 0.61, "uf1": 0.58, "acc": 0.6}},
+        "ci": {"subjects": {"per_seed": {"0": {"uar": [0.52, 0.71], "uf1": [0.5, 0.7], "acc": [0.5, 0.7]}},
+                            "mean": None}}}}
+    verdict = "verdict: above chance: the 95% CI of UAR [0.52, 0.71] (UAR 0.61, UF1 0.58; bootstrap over subjects)"
+    assert verdict + " lies above chance (0.20)" in _next_steps(report, run)
+    rows = "epoch,sample_id,subject,dataset,true,pred\n" + "".join(
+        f"{e},casme2/02/EP{k},02,casme2,{k % 5},{k % 5 if e == 1 else 2}\n" for e in (1, 2) for k in range(4))
+    (model.parent / "predictions.csv").write_text(rows)
+    printed = _next_steps(report, run)
+    assert "warning: the model below (fold casme2_02) predicted 'c' for all 4 test clips of its fold" in printed
+    row = {"seed": 0, "uf1": 0.58, "uar": 0.61, "acc": 0.6, "seconds": 1, "machine": "m",
+           "verdict": "not shown to be above chance: ..."}
+    assert "seed 0: not shown to be above chance" in write_summary([row], tmp_path / "out", with_control=False)

@@ -90,3 +90,36 @@ def test_caption_finds_the_run_folder_of_a_relative_or_symlinked_checkpoint(alon
     link.symlink_to(model, target_is_directory=True)
     assert "synthetic faces only" in training_caption(link)
     assert "check its origin before relying on its output" in training_caption(alone)  # also said by mmnet info
+
+
+def test_panels_mark_a_spotted_apex_and_name_the_images_of_a_pair(alone, tmp_path):
+    # the apex panel said "apex (frame 5)" where predict marks 5*; an image pair's panels said "frame 0"/"frame 1"
+    from PIL import Image
+
+    predictor = Predictor.from_checkpoint(alone)
+    clip = write_frames(tmp_path / "clip", synthetic_clip(8, 5))
+    titles = {}
+    for name, explanation in (("spotted", explain_clip(predictor, load_clip(clip))),
+                              ("given", explain_clip(predictor, load_clip(clip), onset=1, apex=5))):
+        axes = draw_explanation(Figure(), explanation)
+        titles[name] = (axes[0].get_title(), axes[1].get_title())
+    assert titles["spotted"][1].endswith(", spotted)") and titles["spotted"][0] == "onset (frame 1)"
+    assert titles["given"] == ("onset (frame 1)", "apex (frame 5)")
+    frames = sorted(clip.iterdir())
+    onset, apex = tmp_path / "neutral.png", tmp_path / "peak.png"
+    Image.open(frames[0]).save(onset)
+    Image.open(frames[5]).save(apex)
+    axes = draw_explanation(Figure(), explain_clip(predictor, load_clip(onset, apex)))
+    assert (axes[0].get_title(), axes[1].get_title()) == ("onset: neutral.png", "apex: peak.png")
+
+
+def test_zero_motion_is_warned_on_the_figure(alone, tmp_path):
+    # the same image twice was flagged on stderr only: the figure, shared without the console, looked like any other
+    clip = write_frames(tmp_path / "clip", synthetic_clip(8, 5))
+    image = sorted(clip.iterdir())[0]
+    e = explain_clip(Predictor.from_checkpoint(alone), load_clip(image, image))
+    e.caption = training_caption(alone)
+    fig = Figure()
+    draw_explanation(fig, e)
+    caption = fig.get_supxlabel().replace("\n", " ")
+    assert caption.startswith("Warning: the onset and apex frames are identical") and "may be untrained" in caption

@@ -274,3 +274,16 @@ def test_a_finished_fold_that_lost_a_samples_rows_is_called_damaged(tmp_path):
     assert (f"finished fold with a damaged predictions file: seed 0 fold-2 has done.json but '{pred_file}' has no "
             f"rows for 1 sample(s) of its test subjects ({lost}). To redo this fold, delete its done.json") in md
     assert f"DAMAGED: '{pred_file}' of a finished fold has no rows for 1 sample(s)" in format_results_table(r)
+
+
+@pytest.mark.parametrize("predict, verdict", [
+    (lambda seed, epoch, s: s["class_index"], "above chance: the 95% CI of UAR [1.00, 1.00]"),
+    (lambda seed, epoch, s: 0, "not shown to be above chance: the 95% CI of UAR [0.33, 0.33]"),
+])
+def test_the_headline_says_whether_the_model_learned(tmp_path, predict, verdict):
+    # neither report.md nor the demo said whether the scores beat chance: a reader had to work it out from the CI
+    run = write_run(tmp_path / "run", make_samples({str(k): [0, 1, 2] for k in range(1, 7)}), predict)
+    build_report(run)
+    md = (run / "report.md").read_text()
+    headline = md[md.index("## Headline"):md.index("## Seed 0")]
+    assert f"**Verdict: {verdict}" in headline and "chance (0.33)" in headline

@@ -50,7 +50,7 @@ __all__ = [
     "TENSORBOARD", "TENSORBOARD_SUMMARY", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
-    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv",
+    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models_hint",
     "finished_result",
 ]
 
@@ -176,3 +176,28 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
         if ids:
             changes.append(f"{len(ids)} {what} (e.g. {', '.join(ids[:3])})")
     return changes
+
+
+def saved_models_hint(path: Path, weights_name: str) -> str:
+    """For an error about a checkpoint at ``path``: when it is a training run folder (a common slip), where
+    its models (``weights_name`` files) are or why it has none; "" otherwise."""
+    if not path.is_dir():
+        return ""
+    # a run folder (seed-0/fold-x/model), or the folder of `mmnet demo` above one (demo-run/run/seed-0/...)
+    models = [m for pattern in ("model", "*/model", "*/*/model", "*/*/*/model")
+              for m in sorted(path.glob(f"{pattern}/{weights_name}"))]
+    if models:
+        shown = ", ".join(str(m.parent) for m in models[:3]) + (", ..." if len(models) > 3 else "")
+        return f" The models under '{path}' (give one of them): {shown}."
+    if (path / "config.yaml").is_file():
+        return (f" '{path}' is a run folder without saved models: train with --set train.save_models=true "
+                "(one model per fold) or --final-fit (one model on every subject).")
+    # a seed-N or seed-N/fold-NAME folder inside such a run
+    kind = path.name.split("-", 1)[0]
+    run = {"seed": path.parent, "fold": path.parent.parent if path.parent.name.startswith("seed-") else None}.get(kind)
+    if run is not None and (run / "config.yaml").is_file():
+        return (f" '{path}' is a {kind} folder of the run '{run}', which was trained without "
+                f"saved models: rerun it with `mmnet train ... --out {run} --restart --set train.save_models=true` "
+                "(one model per fold; --restart moves the earlier run aside) or --final-fit (one model on every "
+                "subject).")
+    return ""

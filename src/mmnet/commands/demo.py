@@ -76,11 +76,14 @@ def run(args: argparse.Namespace) -> int:
     if args.permute_labels:
         raise ConfigError("--permute-labels runs one control; with --seeds/--with-control use --with-control, "
                           "which runs each seed's control beside it")
+    from ..report.render import chance_verdict
+
     seeds = list(dict.fromkeys(args.seeds if args.seeds is not None else [args.seed]))
     rows = []
     for seed in seeds:
         report, seconds, run_dir = _run_seed(args, seed, permute=False)
-        row = {"seed": seed, **_headline(report, seed), "seconds": round(seconds), "machine": _machine(run_dir)}
+        row = {"seed": seed, **_headline(report, seed), "seconds": round(seconds), "machine": _machine(run_dir),
+               "verdict": chance_verdict(report)}
         if args.with_control:
             control, control_seconds, _ = _run_seed(args, seed, permute=True)
             row["control_uf1"] = _headline(control, seed)["uf1"]
@@ -142,10 +145,15 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
 
 
 def _next_steps(report: dict, run_dir: Path) -> str:
-    """What the scores mean against chance, and what to do next: try the saved models, or how to save them."""
+    """Whether the model learned (against chance), and what to do next: try the saved models, or how to save them."""
+    from ..report.render import chance_verdict
+
     n = len(report.get("classes") or [])
     lines = [f"chance: a UF1 and UAR of about {1 / n:.2f} for {n} classes; the scores are on synthetic faces"
              if n else "the scores are on synthetic faces"]
+    verdict = chance_verdict(report)  # the same line as under the report's headline
+    if verdict:
+        lines.append(f"verdict: {verdict}")
     models = sorted(run_dir.glob("seed-*/fold-*/model/model.safetensors"))
     if not models:
         lines.append("next: to keep the models and try them (mmnet serve, predict, spot), rerun this command "
@@ -157,9 +165,33 @@ def _next_steps(report: dict, run_dir: Path) -> str:
     in_here = Path.cwd() / "demo-run" in [run_dir.resolve(), *run_dir.resolve().parents]
     serve = "mmnet serve" if in_here else f"mmnet serve --checkpoint {model}"
     lines.append(f"models: {run_dir}/seed-*/fold-*/model (trained on synthetic faces: for trying mmnet only)")
+    one_class = _one_class_warning(model, report.get("classes") or [])
+    if one_class:
+        lines.append(one_class)
     lines.append(f"next: {serve}  (a web page), or these commands, to copy as they are:")
     lines += _try_commands(model, run_dir)
     return "\n".join(lines)
+
+
+def _one_class_warning(model: Path, classes: list[str]) -> str | None:
+    """A warning when ``model`` gave one class to every test clip of its fold (its last epoch's predictions):
+    whatever it is shown, it will most likely answer that class."""
+    import pandas as pd
+
+    from ..run_folder import PREDICTIONS
+
+    try:
+        rows = pd.read_csv(model.parent / PREDICTIONS, usecols=["epoch", "pred"])
+    except (OSError, ValueError):
+        return None
+    last = rows[rows["epoch"] == rows["epoch"].max()]["pred"]
+    if len(last) < 2 or last.nunique() != 1:
+        return None
+    k = int(last.iloc[0])
+    name = classes[k] if 0 <= k < len(classes) else f"class {k}"
+    fold = model.parent.name.removeprefix("fold-")
+    return (f"warning: the model below (fold {fold}) predicted '{name}' for all {len(last)} test clips of its "
+            "fold: it has not learned to tell the classes apart, and will most likely answer that for any input")
 
 
 def _try_commands(model: Path, run_dir: Path) -> list[str]:

@@ -44,6 +44,7 @@ def _markdown(rows: list[dict], with_control: bool) -> str:
         if with_control:
             note += f"; permuted-label UF1 max {max(r['control_uf1'] for r in rows):.3f}"
         notes.append(note)
+    notes += [f"seed {r['seed']}: {r['verdict']}" for r in rows if r.get("verdict")]  # did it learn?
     machines = sorted({r["machine"] for r in rows})
     notes.append("machine: " + "; ".join(machines))
     return "\n".join(lines + [""] + notes)

@@ -14,7 +14,9 @@ Each attention map is drawn in viridis over its own range, given in its title an
 narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the four maps on
 one scale. Panels keep the face's aspect ratio. A line under the panels says what the model was
 trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is not
-recorded (a checkpoint outside its run folder, possibly untrained).
+recorded (a checkpoint outside its run folder, possibly untrained); it warns first when the onset and
+apex frames are identical (zero motion). The apex panel says "spotted" when the apex was found
+automatically; the panels of two images are named by their files.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     out = render_explanation(explanation, args.out, dpi=args.dpi, shared_scale=args.shared_scale, cmap=args.cmap)
     p = explanation.probabilities[explanation.label]
     print(f"{clip.source}: {explanation.label} (p = {p:.3f}), onset {explanation.onset_frame}, "
-          f"apex {explanation.apex_frame}; figure written to {out}")
+          f"apex {explanation.apex_frame}{' (spotted)' if explanation.apex_spotted else ''}; figure written to {out}")
     print("attention ranges (min-max): " + ", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
                                                      for k, a in enumerate(explanation.attention, start=1)))
     print(explanation.caption)

@@ -104,15 +104,30 @@ def format_table(predictions: list, class_names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _print_predictions(predictions, class_names, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps([p.to_dict() for p in predictions], indent=2, allow_nan=False))
-    else:
+def _print_predictions(predictions, class_names, as_json: bool, failures=()) -> None:
+    if as_json:  # the clips that failed follow the predictions, as {"source", "error"}
+        print(json.dumps([p.to_dict() for p in [*predictions, *failures]], indent=2, allow_nan=False))
+    elif predictions:
         print(format_table(predictions, class_names))
 
 
+def _print_notes(predictions, checkpoint: Path) -> None:
+    """The advice on the results, to stderr: stdout stays the table or the JSON."""
+    from ..infer.predictor import ZERO_MOTION
+    from ..infer.provenance import label_warning
+
+    for p in predictions:
+        if ZERO_MOTION in p.notes:
+            print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
+        if p.recording_warning:
+            print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)
+    warning = label_warning(checkpoint)
+    if warning:
+        print(f"note: {warning}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError, MMNetError
+    from ..errors import ConfigError
     from .common import check_device_argument, load_predictor
 
     check_device_argument(args)
@@ -134,30 +149,24 @@ def run(args: argparse.Namespace) -> int:
         from ..preprocess import FaceAligner
 
         aligner = FaceAligner()
+    # one clip: its error is the command's; several: a bad clip is listed at the end, the others classified
+    failures = [] if len(requests) > 1 else None
     try:
-        predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner)
-    except (MMNetError, KeyboardInterrupt) as exc:
+        predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner,
+                                              failures=failures)
+    except KeyboardInterrupt as exc:
         done = getattr(exc, "partial", None)
-        if done and len(requests) > 1:  # a bad clip or Ctrl+C late in a long list: what finished is kept
+        if done and len(requests) > 1:  # Ctrl+C late in a long list: what finished is kept
             _print_predictions(done, predictor.class_names, args.json)
-            note = (f"{len(done)} of {len(requests)} clips were classified before this (printed above); the others "
-                    "were not")
-            if isinstance(exc, KeyboardInterrupt):
-                print(f"note: {note}.", file=sys.stderr)
-            else:
-                exc.args = (f"{exc}\n{note}: fix or remove this clip and rerun for them.",)
+            print(f"note: {len(done)} of {len(requests)} clips were classified before this (printed above); the "
+                  "others were not.", file=sys.stderr)
         raise
-    _print_predictions(predictions, predictor.class_names, args.json)
-    from ..infer.predictor import ZERO_MOTION
-
-    for p in predictions:  # stdout stays the table or the JSON; the advice goes to a person
-        if ZERO_MOTION in p.notes:
-            print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
-        if p.recording_warning:
-            print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)
-    from ..infer.provenance import label_warning
-
-    warning = label_warning(args.checkpoint)
-    if warning:
-        print(f"note: {warning}", file=sys.stderr)
-    return 0
+    _print_predictions(predictions, predictor.class_names, args.json, failures or ())
+    _print_notes(predictions, args.checkpoint)
+    if not failures:
+        return 0
+    for failure in failures:
+        print(f"not classified: {failure.source}: {failure.error}", file=sys.stderr)
+    print(f"{len(failures)} of {len(requests)} clips could not be classified (listed above); the "
+          f"{len(predictions)} others were. Fix or remove those clips and rerun for them.", file=sys.stderr)
+    return 1  # finished, but the result is incomplete (docs/cli.md)

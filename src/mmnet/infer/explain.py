@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes
 from .clips import Clip
-from .predictor import Predictor
+from .predictor import ZERO_MOTION, Predictor
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
 
@@ -41,6 +41,8 @@ class Explanation:
         attention: four (S, S) float maps, the raw CA attention of stages 1-4, upsampled.
         label, probabilities: the prediction for this pair.
         source, onset_frame, apex_frame: what the pair was taken from (for the title).
+        apex_spotted: the apex frame was found automatically (largest motion), not given.
+        frame_names: the file names of an image pair's two images (its panels are named by them).
         frame_size: (height, width) of the frames before resizing, for the figure's aspect ratio.
         caption: a line under the panels, e.g. what the model was trained on
             (:func:`mmnet.infer.provenance.training_caption`); empty: none.
@@ -57,6 +59,8 @@ class Explanation:
     source: str = ""
     onset_frame: int | None = None
     apex_frame: int | None = None
+    apex_spotted: bool = False
+    frame_names: tuple[str, str] | None = None
     frame_size: tuple[int, int] | None = None
     caption: str = ""
     still: bool = False
@@ -108,9 +112,12 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
 
 def explain_clip(predictor: Predictor, clip: Clip, *, onset: int | None = None, apex: int | None = None) -> Explanation:
     """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted)."""
-    onset, apex, _ = clip.select(onset, apex)
+    onset, apex, spotted = clip.select(onset, apex)
     result = explain_pair(predictor, *clip.read_pair(onset, apex))
     result.source, result.onset_frame, result.apex_frame = clip.source, onset, apex
+    result.apex_spotted = spotted
+    if clip.pair:  # two image files: their "frame 0" and "frame 1" mean nothing to the reader
+        result.frame_names = (Path(clip.name(onset)).name, Path(clip.name(apex)).name)
     return result
 
 
@@ -130,7 +137,9 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
     e = explanation
     h, w = e.frame_size or e.onset.shape[:2]
     panels = 3 + len(e.attention)
-    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.0 + (0.4 if e.caption else 0.0)), dpi=dpi,
+    caption_lines = len(_caption(e, panels).splitlines())
+    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.0 + (0.1 + 0.15 * caption_lines if caption_lines else 0.0)),
+                 dpi=dpi,
                  layout="constrained")
     FigureCanvasAgg(fig)  # attaches the Agg canvas; no pyplot, no global backend switch
     draw_explanation(fig, e, alpha=alpha, shared_scale=shared_scale, cmap=cmap)
@@ -148,8 +157,7 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: b
     extent = (0, w, h, 0)  # the S x S arrays drawn at the frame's shape
     panels = 3 + len(e.attention)
     axes = list(fig.subplots(1, panels))
-    on_name = "onset" if e.onset_frame is None else f"onset (frame {e.onset_frame})"
-    ap_name = "apex" if e.apex_frame is None else f"apex (frame {e.apex_frame})"
+    on_name, ap_name = _panel_titles(e)
     axes[0].imshow(e.onset, extent=extent)
     axes[0].set_title(on_name, fontsize=9)
     axes[1].imshow(e.apex, extent=extent)
@@ -174,6 +182,24 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: b
     p = e.probabilities[e.label]
     scale = "one scale for all maps" if shared_scale else "each map on its own range"
     fig.suptitle(f"{e.source + ': ' if e.source else ''}{e.label} (p = {p:.2f}); attention: {scale}", fontsize=10)
-    if e.caption:  # on the figure itself, so that it travels with the picture
-        fig.supxlabel(textwrap.fill(e.caption, width=max(60, 22 * panels)), fontsize=8)
+    caption = _caption(e, panels)
+    if caption:  # on the figure itself, so that it travels with the picture
+        fig.supxlabel(caption, fontsize=8)
     return axes
+
+
+def _panel_titles(e: Explanation) -> tuple[str, str]:
+    """The onset and apex panels' titles: the file names of an image pair, else the frame numbers,
+    the apex marked when it was spotted (as `mmnet predict` marks it with *)."""
+    if e.frame_names:
+        return tuple(textwrap.fill(f"{what}: {name}", width=30) for what, name in zip(("onset", "apex"), e.frame_names))
+    onset = "onset" if e.onset_frame is None else f"onset (frame {e.onset_frame})"
+    apex = "apex" if e.apex_frame is None else f"apex (frame {e.apex_frame}{', spotted' if e.apex_spotted else ''})"
+    return onset, apex
+
+
+def _caption(e: Explanation, panels: int) -> str:
+    """The text under the panels, wrapped: a zero-motion warning first (the figure of identical frames
+    looks like any other), then ``e.caption``."""
+    text = " ".join(part for part in (f"Warning: {ZERO_MOTION}." if e.still else "", e.caption) if part)
+    return textwrap.fill(text, width=max(60, 22 * panels))

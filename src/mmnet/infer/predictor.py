@@ -26,7 +26,7 @@ from ..runtime import check_device, nnpack_available, resolve_device
 from .clips import Clip, ClipRequest, align_clip, load_clip
 from .recordings import long_clip_warning
 
-__all__ = ["Preprocessing", "Prediction", "Predictor"]
+__all__ = ["Preprocessing", "Prediction", "Predictor", "ClipFailure"]
 
 
 # -- preprocessing -------------------------------------------------------------------------------
@@ -90,6 +90,30 @@ def _checked_frame(image, what: str) -> np.ndarray:
             "floats in [0, 1] with (x * 255).round().astype(np.uint8), other integers of 0-255 with "
             "np.asarray(x, dtype=np.uint8).")
     return frame
+
+
+def _checked_pair(onset: np.ndarray, apex: np.ndarray, what: str) -> None:
+    if onset.shape != apex.shape:
+        raise DataError(f"{what}: onset frame is {onset.shape[1]}x{onset.shape[0]}, apex frame "
+                        f"{apex.shape[1]}x{apex.shape[0]}; crop and resize both frames of a pair the same way.")
+
+
+def _source_of(item: ClipRequest | tuple[Clip, int | None, int | None]) -> str:
+    """The clip's name as its Prediction would give it: the source, or ``onset + apex`` of an image pair."""
+    if isinstance(item, ClipRequest):
+        return str(item.source) if item.apex_image is None else f"{item.source} + {item.apex_image}"
+    return item[0].source
+
+
+@dataclass(frozen=True)
+class ClipFailure:
+    """A clip of a list that could not be classified, and why (``predict_clips(..., failures=[])``)."""
+
+    source: str
+    error: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 # -- prediction ----------------------------------------------------------------------------------
@@ -216,9 +240,7 @@ class Predictor:
         onsets = [_checked_frame(f, f"onset frame {i}") for i, f in enumerate(onsets)]
         apexes = [_checked_frame(f, f"apex frame {i}") for i, f in enumerate(apexes)]
         for i, (on, ap) in enumerate(zip(onsets, apexes)):
-            if on.shape != ap.shape:
-                raise DataError(f"Pair {i}: onset frame is {on.shape[1]}x{on.shape[0]}, apex frame "
-                                f"{ap.shape[1]}x{ap.shape[0]}; crop and resize both frames of a pair the same way.")
+            _checked_pair(on, ap, f"Pair {i}")
         onset = self.preprocessing.to_tensor(onsets)
         apex = self.preprocessing.to_tensor(apexes)
         return torch.softmax(self.logits(onset, apex), dim=1).cpu().numpy()
@@ -229,7 +251,7 @@ class Predictor:
 
     def predict_clips(
         self, clips: Iterable[ClipRequest | tuple[Clip, int | None, int | None]], *, batch_size: int = 8,
-        aligner: FaceAligner | None = None,
+        aligner: FaceAligner | None = None, failures: list[ClipFailure] | None = None,
     ) -> list[Prediction]:
         """Classify many clips, ``batch_size`` at a time; results keep the input order.
 
@@ -237,9 +259,11 @@ class Predictor:
             clips: ``ClipRequest``s (read here) or ``(Clip, onset, apex)`` tuples.
             batch_size: clips per forward pass.
             aligner: when given, faces are cropped and aligned first (see ``align_clip``).
+            failures: when given, a clip that cannot be classified (an MMNetError of its own) is
+                appended to it as a ``ClipFailure`` and skipped; the others are still classified.
 
-        An error or an interruption mid-way carries the clips classified before it, in input
-        order, as its ``partial`` attribute: a caller can keep what finished.
+        Otherwise an error, and always an interruption, mid-way carries the clips classified before
+        it, in input order, as its ``partial`` attribute: a caller can keep what finished.
         """
         results: list[Prediction] = []
         pending: list[tuple[Clip, int, int, bool, bool]] = []
@@ -250,35 +274,56 @@ class Predictor:
                 return
             probs = self.predict_frames([o for o, _ in pairs], [a for _, a in pairs])
             for (clip, onset, apex, spotted, chosen), p, (o, a) in zip(pending, probs, pairs):
-                results.append(self._prediction(clip, onset, apex, spotted, p, chosen=chosen,
-                                                still=np.array_equal(o, a)))
+                try:
+                    results.append(self._prediction(clip, onset, apex, spotted, p, chosen=chosen,
+                                                    still=np.array_equal(o, a)))
+                except MMNetError as exc:
+                    if failures is None:
+                        raise
+                    failures.append(ClipFailure(clip.source, str(exc)))
             pending.clear()
             pairs.clear()
 
         try:
             for item in clips:
-                if isinstance(item, ClipRequest):
-                    clip = load_clip(item.source, item.apex_image)
-                    onset, apex = item.onset, item.apex
-                else:
-                    clip, onset, apex = item
-                chosen = onset is not None and apex is not None  # the caller picked both frames (a spotted interval)
-                if aligner is not None:
-                    clip = align_clip(clip, onset, aligner=aligner)
-                onset, apex, spotted = clip.select(onset, apex)
-                pending.append((clip, onset, apex, spotted, chosen))
-                pairs.append(clip.read_pair(onset, apex))
+                try:
+                    entry, pair = self._read(item, aligner)
+                except MMNetError as exc:
+                    if failures is None:
+                        raise
+                    failures.append(ClipFailure(_source_of(item), str(exc)))
+                    continue
+                pending.append(entry)
+                pairs.append(pair)
                 if len(pending) >= batch_size:
                     flush()
             flush()
         except (MMNetError, KeyboardInterrupt) as exc:
             if isinstance(exc, MMNetError):  # classify the clips read before the bad one
-                del pending[len(pairs):]  # the bad clip itself, when its frames failed to read
                 with contextlib.suppress(MMNetError):
                     flush()
             exc.partial = results
             raise
         return results
+
+    @staticmethod
+    def _read(item: ClipRequest | tuple[Clip, int | None, int | None], aligner: FaceAligner | None,
+              ) -> tuple[tuple[Clip, int, int, bool, bool], tuple[np.ndarray, np.ndarray]]:
+        """One clip of ``predict_clips``, read: (clip, onset, apex, spotted, chosen) and its checked frame pair."""
+        if isinstance(item, ClipRequest):
+            clip = load_clip(item.source, item.apex_image)
+            onset, apex = item.onset, item.apex
+        else:
+            clip, onset, apex = item
+        chosen = onset is not None and apex is not None  # the caller picked both frames (a spotted interval)
+        if aligner is not None:
+            clip = align_clip(clip, onset, aligner=aligner)
+        onset, apex, spotted = clip.select(onset, apex)
+        on, ap = clip.read_pair(onset, apex)
+        # checked here, not in the batch: a bad pair fails its own clip, not the clips batched with it
+        _checked_pair(_checked_frame(on, f"{clip.source}: onset frame"),
+                      _checked_frame(ap, f"{clip.source}: apex frame"), clip.source)
+        return (clip, onset, apex, spotted, chosen), (on, ap)
 
     def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray, *,
                     chosen: bool = False, still: bool = False) -> Prediction:

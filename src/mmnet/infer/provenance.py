@@ -125,8 +125,11 @@ def _how_much(rec: dict) -> str:
 
 def label_warning(checkpoint: str | Path) -> str | None:
     """One line for the people who read ``mmnet predict``/``spot``'s classes when they mean nothing on real
-    faces (a model of synthetic data or of the permuted-label control); None otherwise."""
+    faces (a model of synthetic data or of the permuted-label control) or may mean nothing (no record of
+    its training: possibly untrained); None otherwise."""
     rec = training_record(checkpoint)
+    if not rec:
+        return UNRECORDED_CAPTION.removeprefix("Model: ")
     if rec.get("synthetic"):
         return (f"the model was trained on synthetic faces {_how_much(rec)} (mmnet synth/demo): its classes mean "
                 "nothing on real faces; train on a dataset for those (README, 'Using it on real data')")

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError, ConfigError, verify_choice
+from ..run_folder import saved_models_hint
 from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
@@ -237,30 +238,6 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     return model.to(map_location), CheckpointInfo.from_metadata(meta)
 
 
-def _run_folder_hint(path: Path) -> str:
-    """When ``path`` is a training run folder (a common slip), where its models are or why it has none."""
-    if not path.is_dir():
-        return ""
-    # a run folder (seed-0/fold-x/model), or the folder of `mmnet demo` above one (demo-run/run/seed-0/...)
-    models = [m for pattern in ("model", "*/model", "*/*/model", "*/*/*/model")
-              for m in sorted(path.glob(f"{pattern}/{WEIGHTS_NAME}"))]
-    if models:
-        shown = ", ".join(str(m.parent) for m in models[:3]) + (", ..." if len(models) > 3 else "")
-        return f" The models under '{path}' (give one of them): {shown}."
-    if (path / "config.yaml").is_file():
-        return (f" '{path}' is a run folder without saved models: train with --set train.save_models=true "
-                "(one model per fold) or --final-fit (one model on every subject).")
-    # a seed-N or seed-N/fold-NAME folder inside such a run
-    kind = path.name.split("-", 1)[0]
-    run = {"seed": path.parent, "fold": path.parent.parent if path.parent.name.startswith("seed-") else None}.get(kind)
-    if run is not None and (run / "config.yaml").is_file():
-        return (f" '{path}' is a {kind} folder of the run '{run}', which was trained without "
-                f"saved models: rerun it with `mmnet train ... --out {run} --restart --set train.save_models=true` "
-                "(one model per fold; --restart moves the earlier run aside) or --final-fit (one model on every "
-                "subject).")
-    return ""
-
-
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
     """Return (state_dict, metadata) of an mmnet checkpoint, or raise CheckpointError."""
     from safetensors.torch import load_file
@@ -268,11 +245,14 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
     p = Path(path)
     if p.is_dir():
         p = p / WEIGHTS_NAME
+    if not p.exists() and (p.parent / CONFIG_NAME).is_file():
+        raise CheckpointError(f"'{p}' is missing ({CONFIG_NAME} alone is not a model): copy the {WEIGHTS_NAME} "
+                              f"written beside it, or give the folder that holds both.")
     if not p.exists():
         raise CheckpointError(
             f"No mmnet checkpoint at '{path}': expected a folder holding {WEIGHTS_NAME} and "
             f"{CONFIG_NAME} (written by `mmnet convert` or training), or the {WEIGHTS_NAME} file itself."
-            + _run_folder_hint(Path(path))
+            + saved_models_hint(Path(path), WEIGHTS_NAME)
         )
     try:
         from safetensors import safe_open
@@ -358,9 +338,23 @@ def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -
         hint = (f" It was written by mmnet {written} and this is mmnet {__version__}: load it with the version "
                 "that wrote it, or upgrade mmnet." if isinstance(written, str) and written != __version__ else "")
         raise CheckpointError(f"'{source}': its model config is invalid: {exc}.{hint}") from None
+    _check_metadata(meta, config, source)
     model = MMNet(config=config)
     _load_strict(model, weights, source=source)
     return model
+
+
+def _check_metadata(meta: dict, config: MMNetConfig, source: str) -> None:
+    """The class names and input size the checkpoint records agree with its network (a hand-edited config)."""
+    names = meta.get("class_names")
+    if names and len(names) != config.num_classes:
+        raise CheckpointError(f"Checkpoint '{source}' lists {len(names)} class names {names} for "
+                              f"{config.num_classes} outputs: fix class_names in its config.")
+    size = (meta.get("preprocessing") or {}).get("image_size", config.image_size)
+    if isinstance(size, int) and size != config.image_size:
+        raise CheckpointError(f"Checkpoint '{source}': preprocessing.image_size {size} differs from its "
+                              f"model.image_size {config.image_size}; the network only accepts the latter. "
+                              "Fix the checkpoint's config.")
 
 
 def _check_finite_weights(weights: dict[str, Tensor], path: Path) -> None:

@@ -10,7 +10,7 @@ from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
 
-__all__ = ["render_markdown", "megc_log", "format_results_table"]
+__all__ = ["render_markdown", "megc_log", "format_results_table", "chance_verdict"]
 
 
 def _fmt(v, pct: bool = False) -> str:
@@ -59,6 +59,27 @@ def _ci_rows(ci: dict) -> list[str]:
             "Subjects are resampled with all their samples (the LOSO unit: samples of one subject are not "
             "independent); resampling single samples, the second line, ignores that and is narrower "
             "when subjects differ." + note, "", *rows]
+
+
+def chance_verdict(report: dict) -> str | None:
+    """One plain line on whether the model learned: the headline's pooled UAR and its bootstrap 95 % CI over
+    subjects against chance, 1 / number of classes (the UAR of a constant or random guess, whatever the
+    class balance). None without an interval (no classes, or several seeds without their mean's)."""
+    h, n = report.get("headline") or {}, len(report.get("classes") or [])
+    subjects = (h.get("ci") or {}).get("subjects") or {}
+    several = h.get("n_seeds", 1) > 1
+    ci = subjects.get("mean") if several else next(iter((subjects.get("per_seed") or {}).values()), None)
+    value = h.get("mean") if several else next(iter((h.get("per_seed") or {}).values()), None)
+    if not n or not ci or not value or value.get("uar") is None:
+        return None
+    chance, (lo, hi) = 1 / n, ci["uar"]
+    uf1 = "n/a" if value.get("uf1") is None else f"{value['uf1']:.2f}"
+    where = (f"the 95% CI of UAR [{lo:.2f}, {hi:.2f}] (UAR {value['uar']:.2f}, UF1 {uf1}; "
+             f"bootstrap over subjects{' of the seed mean' if several else ''})")
+    if lo > chance:
+        return f"above chance: {where} lies above chance ({chance:.2f})"
+    side = "lies below" if hi < chance else "includes"
+    return f"not shown to be above chance: {where} {side} chance ({chance:.2f})"
 
 
 def _class_table(sc: dict, classes: list[str]) -> list[str]:
@@ -111,7 +132,11 @@ def render_markdown(report: dict) -> str:
             L.append(f"- ... {len(st['skipped']) - 50} more in skipped.csv")
         L.append("")
     h = report["headline"]
-    L += [f"## Headline ({h['description']})", "", *_headline_rows(h), ""]
+    L += [f"## Headline ({h['description']})", ""]
+    verdict = chance_verdict(report)
+    if verdict:
+        L += [f"**Verdict: {verdict}.**", ""]
+    L += [*_headline_rows(h), ""]
     if "ci" in h:
         L += [*_ci_rows(h["ci"]), ""]
     paper = report.get(PAPER_KEY)
