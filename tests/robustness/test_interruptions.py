@@ -1,0 +1,101 @@
+"""Ctrl-C at any moment: the one-line message, exit code 130, and nothing finished lost (an earlier report)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from ..fake_runs import make_samples, write_run
+from .helpers import cli
+
+
+def _reported_run(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    from mmnet.report import build_report
+
+    run = write_run(tmp_path / "run", make_samples({"01": [0, 1, 2], "02": [0, 1, 2]}), lambda s, e, x: 0)
+    report = build_report(run)
+    return run, {name: (run / name).read_bytes() for name in report["files"]}
+
+
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+def _value_error_during_interrupt():
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as exc:
+        raise ValueError("a library's error while handling Ctrl-C") from exc
+
+
+def _interrupt_swallowed():
+    """SIGINT arrives, C code swallows the KeyboardInterrupt and fails with an unchained error."""
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        pass
+    raise ValueError("unchained")
+
+
+@pytest.mark.parametrize("fault", [_interrupt, _value_error_during_interrupt, _interrupt_swallowed])
+def test_an_interrupted_report_keeps_the_earlier_one(tmp_path, monkeypatch, capsys, fault):
+    from mmnet.report import build
+
+    run, before = _reported_run(tmp_path)
+    monkeypatch.setattr(build, "render_figures", lambda *a, **k: fault())
+    with pytest.raises((KeyboardInterrupt, ValueError)):
+        build.build_report(run)
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
+def test_ctrl_c_in_mmnet_report_says_interrupted_and_keeps_the_report(tmp_path, monkeypatch, capsys):
+    from mmnet.report import build
+
+    run, before = _reported_run(tmp_path)
+    monkeypatch.setattr(build, "render_figures", lambda *a, **k: _interrupt())
+    code, out, err = cli(capsys, "report", run)
+    assert code == 130 and err.startswith("interrupted"), err
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
+def test_an_interrupt_while_writing_leaves_the_old_report_whole_and_no_temporaries(tmp_path, monkeypatch):
+    from mmnet import utils
+    from mmnet.report import build_report
+
+    run, before = _reported_run(tmp_path)
+    written = []
+    real = utils._write_temporary
+
+    def interrupted_after_three(path, data):
+        if len(written) == 3:
+            raise KeyboardInterrupt
+        written.append(path)
+        return real(path, data)
+
+    monkeypatch.setattr(utils, "_write_temporary", interrupted_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(run, resamples=200)  # other confidence intervals: another report.md and report.json
+    assert {name: (run / name).read_bytes() for name in before} == before
+    assert not list(run.rglob("*.tmp"))
+
+
+def test_a_full_disk_while_writing_the_report_names_the_file_and_keeps_the_old_report(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from mmnet import utils
+
+    run, before = _reported_run(tmp_path)
+    real = utils._write_temporary
+
+    def full(path, data):
+        if path.name == "report.md":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(utils, "_write_temporary", full)
+    code, out, err = cli(capsys, "report", run, "--resamples", "200")
+    assert code == 3 and "report.md" in err and "Traceback" not in err, err
+    assert {name: (run / name).read_bytes() for name in before} == before
+    assert not list(run.rglob("*.tmp"))
