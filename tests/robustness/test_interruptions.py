@@ -99,3 +99,63 @@ def test_a_full_disk_while_writing_the_report_names_the_file_and_keeps_the_old_r
     assert code == 3 and "report.md" in err and "Traceback" not in err, err
     assert {name: (run / name).read_bytes() for name in before} == before
     assert not list(run.rglob("*.tmp"))
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from mmnet import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "build_parser", lambda: _interrupt())
+    code, out, err = cli(capsys, "report", "anything")
+    assert code == 130 and err.strip() == "interrupted: nothing was started", err
+
+
+@pytest.fixture
+def recording(tmp_path):
+    from mmnet.synth.long import LongConfig
+    from mmnet.synth.long_writer import write_long_dataset
+
+    config = LongConfig(frame_size=(96, 112), face_size=(96, 112), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0)
+    root = write_long_dataset(tmp_path / "set", minutes=0.05, seed=2, config=config, formats=("jpg",))
+    return next((root / "rawpic").glob("*/*"))
+
+
+def test_ctrl_c_in_spot_says_nothing_was_written_and_leaves_no_empty_out_folder(recording, tmp_path, monkeypatch,
+                                                                               capsys):
+    from mmnet.infer import recordings
+
+    monkeypatch.setattr(recordings, "spot_and_classify", lambda *a, **k: _interrupt())
+    out = tmp_path / "spots"
+    code, _, err = cli(capsys, "spot", recording, "--fps", "30", "--no-align", "--no-progress", "--out", out)
+    assert code == 130 and "nothing was written" in err and "finished work is kept" not in err, err
+    assert not out.exists()
+
+
+def test_spot_on_a_full_disk_names_the_file(recording, tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    real = os.fsync
+
+    def full(fd):  # the disk fills up as the timeline is written
+        if "timeline.png" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", full)
+    out = tmp_path / "spots"
+    code, _, err = cli(capsys, "spot", recording, "--fps", "30", "--no-align", "--no-progress", "--out", out)
+    assert code == 3 and str(out / "timeline.png") in err and "Traceback" not in err, err
+    assert not out.exists()  # all or nothing: no intervals.csv without its timeline (and no empty folder)
+
+
+def test_a_disk_error_without_a_file_name_is_one_line(monkeypatch, capsys):
+    import errno
+
+    from mmnet.commands import info
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(info, "run", full)
+    code, out, err = cli(capsys, "info")
+    assert code == 3 and err.startswith("error: no space left on the disk") and "another --out" in err, err
