@@ -176,6 +176,9 @@ def _run_command(argv: list[str] | None) -> int:
             parser.print_help()
             return 0
         interrupted = args._interrupted
+        from .commands.common import check_path_encoding
+
+        check_path_encoding(args)
         return int(args._run(args) or 0)
     except MMNetError as exc:
         print(f"error: {exc}", file=sys.stderr)
