@@ -51,12 +51,13 @@ def test_an_interrupted_report_keeps_the_earlier_one(tmp_path, monkeypatch, caps
 
 
 def test_ctrl_c_in_mmnet_report_says_interrupted_and_keeps_the_report(tmp_path, monkeypatch, capsys):
+    from mmnet.commands import report as report_command
     from mmnet.report import build
 
     run, before = _reported_run(tmp_path)
     monkeypatch.setattr(build, "render_figures", lambda *a, **k: _interrupt())
     code, out, err = cli(capsys, "report", run)
-    assert code == 130 and err.startswith("interrupted"), err
+    assert code == 130 and err.strip() == f"interrupted: {report_command.INTERRUPTED}", err
     assert {name: (run / name).read_bytes() for name in before} == before
 
 
