@@ -160,3 +160,11 @@ def test_a_disk_error_without_a_file_name_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(info, "run", full)
     code, out, err = cli(capsys, "info")
     assert code == 3 and err.startswith("error: no space left on the disk") and "another --out" in err, err
+
+
+def test_a_read_only_command_does_not_promise_kept_work(monkeypatch, capsys):
+    from mmnet.commands import check_data
+
+    monkeypatch.setattr(check_data, "run", lambda args: _interrupt())
+    code, out, err = cli(capsys, "check-data", "casme2", "--root", "anywhere")
+    assert code == 130 and err.strip() == "interrupted: nothing was written (check-data only reads)", err
