@@ -168,3 +168,22 @@ def test_a_read_only_command_does_not_promise_kept_work(monkeypatch, capsys):
     monkeypatch.setattr(check_data, "run", lambda args: _interrupt())
     code, out, err = cli(capsys, "check-data", "casme2", "--root", "anywhere")
     assert code == 130 and err.strip() == "interrupted: nothing was written (check-data only reads)", err
+
+
+def test_ctrl_c_at_the_report_step_of_mmnet_train_keeps_the_earlier_report(tmp_path, monkeypatch, capsys):
+    from mmnet import synth
+    from mmnet.report import build
+
+    from .helpers import TINY
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=3, seed=0)
+    argv = ["train", "--dataset", "casme2", "--root", root, "--out", tmp_path / "run", "--no-progress",
+            *[a for item in TINY for a in ("--set", item)], "--set", f"data.cache_dir={tmp_path / 'cache'}"]
+    assert cli(capsys, *argv)[0] == 0
+    run = tmp_path / "run"
+    before = {p: p.read_bytes() for p in run.iterdir() if p.name.startswith(("report", "pooled", "confusion"))}
+    assert len(before) >= 4
+    monkeypatch.setattr(build, "render_figures", lambda *a, **k: _interrupt())
+    code, out, err = cli(capsys, *argv)  # every fold finished: straight to the report
+    assert code == 130 and "finished work is kept" in err, err
+    assert {p: p.read_bytes() for p in before} == before
