@@ -1,7 +1,8 @@
 """The ``mmnet`` command line: argparse subcommands, one module each under ``mmnet.commands``.
 
 This is the only place that turns an ``MMNetError`` into a one-line message and an exit code, and an
-``OSError`` about a named path (a file where a folder goes, no permission, disk full) into one too;
+``OSError`` about a named path (a file where a folder goes, no permission, disk full) or about the disk
+(full or read-only, from a library that names no file) into one too;
 unexpected exceptions keep their traceback (they are bugs, and the traceback helps report them).
 
 Exit codes (docs/cli.md): 0 done; 1 finished, but the result is incomplete or failed a --strict
