@@ -212,6 +212,22 @@ def test_a_crash_mid_clip_leaves_no_half_written_folder(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists() and not (tmp_path / TMP_DIR_NAME).exists()
 
 
+def test_a_full_disk_names_the_clips_output_folder_and_what_to_do(tmp_path, monkeypatch):
+    import errno
+
+    folder = tmp_path / "clip"
+    _clip(folder, range(1, 5))
+
+    def full(image, path, quality):  # as PIL raises it: the temporary file's name, or none
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(pipeline, "_save_jpeg", full)
+    summary = prepare(folder, tmp_path / "out", workers=1, progress=False)
+    message = summary.results[0].message
+    assert message.startswith(f"'{summary.results[0].out_dir}': No space left on device"), message
+    assert "free disk space or choose another --out" in message and "OSError" not in message
+
+
 @pytest.mark.slow
 def test_parallel_workers_and_cli_exit_code(tmp_path, capsys):
     root = _raw_casme2(tmp_path / "CASME2")

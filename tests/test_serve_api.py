@@ -443,7 +443,7 @@ def test_recording_result_files_hold_the_timeline_of_mmnet_spot(predictor, monke
         assert result["files"] == {"timeline.png": f"/api/jobs/{job['id']}/files/timeline.png"}
         r = c.get(result["files"]["timeline.png"])
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-        assert Image.open(io.BytesIO(r.content)).size == (1540, 572)  # timeline_figure: 14 x 5.2 in at 110 dpi
+        assert Image.open(io.BytesIO(r.content)).size == (1540, 572)  # timeline_png: 14 x 5.2 in at 110 dpi
         assert leftovers(c) == []
 
 

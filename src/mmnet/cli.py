@@ -1,7 +1,8 @@
 """The ``mmnet`` command line: argparse subcommands, one module each under ``mmnet.commands``.
 
 This is the only place that turns an ``MMNetError`` into a one-line message and an exit code, and an
-``OSError`` about a named path (a file where a folder goes, no permission, disk full) into one too;
+``OSError`` about a named path (a file where a folder goes, no permission, disk full) or about the disk
+(full or read-only, from a library that names no file) into one too;
 unexpected exceptions keep their traceback (they are bugs, and the traceback helps report them).
 
 Exit codes (docs/cli.md): 0 done; 1 finished, but the result is incomplete or failed a --strict
@@ -16,6 +17,7 @@ cannot be written (a full disk) is a one-line error with 3.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -23,6 +25,13 @@ from .errors import MMNetError
 from .version import __version__
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+# A write that failed for the disk's sake, whatever the file: the user's to fix, not a bug.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+# What "interrupted: ..." adds: before a command starts, and for a command whose module sets no INTERRUPTED.
+INTERRUPTED = "nothing was started"
+RESUMABLE = "finished work is kept; rerun the same command to continue"
 
 # Subcommand name -> module that defines ``add_arguments(parser)`` and ``run(args) -> int``.
 # Modules import their heavy dependencies inside ``run`` so that ``--help`` stays fast.
@@ -83,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=doc[0] if doc else None, description=(module.__doc__ or "").strip(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _interrupted=getattr(module, "INTERRUPTED", RESUMABLE))
     return parser
 
 
@@ -156,21 +165,30 @@ def _discard_stdout() -> None:
 
 
 def _run_command(argv: list[str] | None) -> int:
-    from .runtime import prepare_process
+    interrupted = INTERRUPTED
+    try:  # also around the parser: building it imports torch, seconds in which Ctrl-C is common
+        from .runtime import prepare_process
 
-    # Only a real command line (not a call from Python) may restart the process on mimalloc.
-    prepare_process(restart_on_mimalloc=argv is None)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "_run", None) is None:
-        parser.print_help()
-        return 0
-    try:
+        # Only a real command line (not a call from Python) may restart the process on mimalloc.
+        prepare_process(restart_on_mimalloc=argv is None)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "_run", None) is None:
+            parser.print_help()
+            return 0
+        interrupted = args._interrupted
+        from .commands.common import check_path_encoding
+
+        check_path_encoding(args)
         return int(args._run(args) or 0)
     except MMNetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
+        if exc.filename is None and exc.errno in _DISK_ERRORS:  # a library's write (savefig) that names no file
+            print("error: no space left on the disk (or it is read-only): free space or choose another --out "
+                  f"({exc.strerror or exc})", file=sys.stderr)
+            return EXIT_ERROR
         if exc.filename is None or exc.strerror is None:
             raise  # not about a path the user gave: a bug, keep the traceback
         where = f"'{exc.filename2}' (from '{exc.filename}')" if exc.filename2 else f"'{exc.filename}'"
@@ -178,7 +196,7 @@ def _run_command(argv: list[str] | None) -> int:
               "its permissions and the free disk space.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("interrupted: finished work is kept; rerun the same command to continue", file=sys.stderr)
+        print(f"interrupted: {interrupted}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

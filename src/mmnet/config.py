@@ -288,6 +288,9 @@ def parse_override(item: str) -> tuple[str, object]:
     try:
         value = yaml.safe_load(raw) if raw != "" else None
     except yaml.YAMLError as exc:
+        shown = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # as a terminal shows it
+        if shown != raw:  # bytes of another encoding: YAML's complaint about U+DCxx would mislead
+            raise ConfigError(f"--set {key}: {shown!r} is not valid UTF-8 (another encoding?); rename it") from None
         raise ConfigError(f"--set {key}: cannot parse {raw!r} ({exc})") from None
     return key.strip(), value
 

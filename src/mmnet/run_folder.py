@@ -42,6 +42,7 @@ import json
 import re
 from pathlib import Path
 
+from .errors import ConfigError
 from .utils import atomic_write_text
 
 __all__ = [
@@ -166,7 +167,13 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
                        "frames digest, so its frames are known by path and file time only: a moved copy differs)")
     try:
         with open(run_dir / SAMPLES, newline="") as f:
-            old = {r["sample_id"]: [r.get(c, "") for c in SAMPLES_COLUMNS] for r in csv.DictReader(f)}
+            reader = csv.DictReader(f)
+            if "sample_id" not in (reader.fieldnames or ()):  # 0 bytes, or no table: not a change of the data
+                raise ConfigError(f"'{run_dir / SAMPLES}' is damaged ({(run_dir / SAMPLES).stat().st_size} bytes, "
+                                  "no sample_id column): it lists the samples this run's finished folds were "
+                                  "trained on, so the data cannot be checked against it. Put back a copy of it, or "
+                                  "use --restart to move this run aside and train anew.")
+            old = {r["sample_id"]: [r.get(c, "") for c in SAMPLES_COLUMNS] for r in reader}
     except (OSError, KeyError, csv.Error):
         return changes
     new = {str(r[0]): [str(v) for v in r] for r in sample_rows}

@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_torch_save", "checked_torch_load", "move_aside",
-           "remove_stale_temporaries", "CorruptFile"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
+           "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile"]
 
 _TRAILER = b"MMNETSHA256"  # + 32-byte digest of everything before it
 
@@ -21,6 +24,54 @@ _TRAILER = b"MMNETSHA256"  # + 32-byte digest of everything before it
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename: readers never see half."""
     path = Path(path)
+    tmp = _write_temporary(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _about_target(exc, path) from None
+        raise
+
+
+def replace_files_together(folder: str | Path, files: Mapping[str, bytes], remove: Iterable[str] = ()) -> None:
+    """Write ``files`` (names relative to ``folder``) and delete ``remove``, all or nothing as far as can be:
+    every file goes to a temporary beside its target first (the slow part, where a full disk or Ctrl-C
+    strikes), then all are renamed at once with Ctrl-C held back, so that the old set of files is never
+    left half replaced by the new one."""
+    folder = Path(folder)
+    temporaries: dict[Path, str] = {}
+    try:
+        for name, data in files.items():
+            temporaries[folder / name] = _write_temporary(folder / name, data)
+        with _interrupts_held():
+            for name in remove:
+                (folder / name).unlink(missing_ok=True)
+            for path, tmp in temporaries.items():
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    raise _about_target(exc, path) from None
+    finally:
+        for tmp in temporaries.values():
+            Path(tmp).unlink(missing_ok=True)  # those not renamed: an error came first
+
+
+@contextmanager
+def _interrupts_held():
+    """Hold SIGINT back in this block (POSIX); one that came meanwhile is raised (KeyboardInterrupt) after it."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _write_temporary(path: Path, data: bytes) -> str:
+    """``data`` in a new, fsynced temporary file beside ``path`` (its folder made); returns the temporary's name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = _create_temporary(path)
@@ -31,12 +82,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise _about_target(exc, path) from None
         raise
+    return tmp
 
 
 def _about_target(exc: OSError, path: Path) -> OSError:

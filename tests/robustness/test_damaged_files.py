@@ -154,3 +154,15 @@ def test_a_cache_folder_that_cannot_be_written_is_named_with_the_setting_to_chan
     code, _, err = cli(capsys, "train", "--root", root, "--out", tmp_path / "run", *sets)
     assert_named_error(code, err, "frame cache", f"'{in_the_way}'", "data.cache_dir", "MMNET_CACHE_DIR")
     assert [p.name for p in tmp_path.iterdir()] == ["cache-file"]
+
+
+@pytest.mark.parametrize("content", ["", "\n", "garbage without a header\n"])
+def test_a_damaged_samples_csv_is_named_not_taken_for_other_data(tmp_path, content):
+    from mmnet import run_folder as rf
+    from mmnet.errors import ConfigError
+
+    (tmp_path / rf.SAMPLES).write_text(content)
+    rows = [["casme2/01/EP01", "casme2", "01", "EP01", "happiness", "0"]]
+    with pytest.raises(ConfigError, match=r"samples\.csv' is damaged .* --restart") as info:
+        rf.data_changes(tmp_path, "fingerprint", rows)
+    assert "other data" not in str(info.value) and "added" not in str(info.value)

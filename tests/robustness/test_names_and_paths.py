@@ -69,3 +69,34 @@ def test_invalid_yaml_in_a_run_config_is_named_by_report(tmp_path, capsys):
     (run / "config.yaml").write_text("data: [unclosed\n")
     code, _, err = cli(capsys, "report", run)
     assert_named_error(code, err, "config.yaml", "not valid YAML")
+
+
+@pytest.mark.parametrize("option", ["--out", "--root", "--annotation", "--config"])
+def test_a_path_that_is_not_utf8_is_refused_before_any_work(tmp_path, capsys, option):
+    odd = os.fsdecode(bytes(tmp_path) + b"/out\xff")  # as Python reads b'out\xff' from the command line
+    argv = {"--out": ["--out", odd], "--root": ["--root", odd], "--annotation": ["--annotation", odd],
+            "--config": ["--config", odd]}[option]
+    base = ["train", "--dataset", "casme2", "--root", str(tmp_path), "--out", str(tmp_path / "run")]
+    code, out, err = cli(capsys, *base, *argv)
+    assert_named_error(code, err, option, "out\ufffd", "b'", "not valid UTF-8", "rename it")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_set_value_that_is_not_utf8_says_so(tmp_path, capsys):
+    odd = os.fsdecode(b"d\xffx")
+    code, out, err = cli(capsys, "train", "--dataset", "casme2", "--out", tmp_path / "run", "--set", f"data.root={odd}")
+    assert_named_error(code, err, "data.root", "d\ufffdx", "not valid UTF-8", "rename it")
+    assert "cannot parse" not in err
+
+
+@pytest.mark.parametrize("kind", ["folder", "pipe"])
+def test_a_folder_or_pipe_where_the_apex_frame_should_be_is_not_a_regular_file(tmp_path, kind):
+    rows = list(CASME2_ROWS[:2])
+    root = write_casme2(tmp_path / "c2", rows)
+    subject, clip, _, apex, *_ = rows[0]
+    frame = root / "Cropped" / f"sub{subject}" / clip / f"reg_img{apex}.jpg"
+    frame.unlink()
+    frame.mkdir() if kind == "folder" else os.mkfifo(frame)
+    load = load_dataset("casme2", root)
+    (issue,) = [i for i in load.issues if i.check == "apex_not_on_disk"]
+    assert f"is not a regular file: '{frame.name}'" in issue.message and "not on disk" not in issue.message

@@ -23,6 +23,10 @@ from pathlib import Path
 __all__ = ["add_arguments", "run"]
 
 
+# cli.py's "interrupted: ..." line
+INTERRUPTED = "nothing was written (check-data only reads)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..data import DATASETS, LONG_VIDEO_DATASETS
     from .common import add_root_argument

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 __all__ = ["add_root_argument", "add_device_argument", "check_device_argument", "add_executor_arguments",
-           "executor_config", "root_override"]
+           "executor_config", "root_override", "check_path_encoding"]
 
 ROOT_HELP = ("dataset folder; for the composite: PART=DIR per part (casme2=DIR, samm=DIR, smic=DIR), repeated or "
              "comma-separated, or one folder holding casme2/ samm/ smic/")
@@ -47,6 +47,31 @@ def root_override(dataset: str | None, roots: list[str] | None) -> list[tuple[st
 
     name = dataset or ("composite" if any("=" in r for r in roots) else "")
     return [("data.root", format_root(parse_root(name, roots)))]
+
+
+# Options whose paths mmnet writes into its text files (config.yaml, report.md, JSON): these must be UTF-8.
+_WRITTEN_PATH_OPTIONS = ("out", "root", "annotation", "config")
+
+
+def check_path_encoding(args: argparse.Namespace) -> None:
+    """Refuse, before any work, a path option whose name is not valid UTF-8 (Python holds the odd bytes as
+    surrogates): training would finish every fold and then fail to write the report that names it."""
+    import os
+
+    from ..errors import ConfigError
+
+    for option in _WRITTEN_PATH_OPTIONS:
+        values = getattr(args, option, None)
+        for value in values if isinstance(values, list) else [values]:
+            if value is None:
+                continue
+            try:
+                str(value).encode("utf-8")
+            except UnicodeEncodeError:
+                raw = os.fsencode(str(value))
+                raise ConfigError(f"--{option} '{raw.decode('utf-8', 'replace')}' ({raw!r}): this name is not valid "
+                                  "UTF-8, and mmnet writes the paths it uses into its reports as UTF-8 text; "
+                                  "rename it (or choose another)") from None
 
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:

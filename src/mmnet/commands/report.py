@@ -14,6 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
+# cli.py's "interrupted: ..." line
+INTERRUPTED = "an earlier report is kept as it was; rerun the same command to rebuild it"
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", type=Path, help="run folder written by `mmnet train` (holds samples.csv, seed-*/fold-*/); "

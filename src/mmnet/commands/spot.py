@@ -94,16 +94,34 @@ def _earlier_source(path: Path) -> str | None:
         return None
 
 
+# cli.py's "interrupted: ..." line: spotting keeps nothing of a recording it did not finish
+INTERRUPTED = "nothing was written; a rerun spots the recording from its start"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..runtime import resolve_device
-    from ..spotting.config import spot_config
-    from ..utils import atomic_write_text
     from .common import check_device_argument
 
     check_device_argument(args)  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
+    created = args.out is not None and not args.out.exists()
     if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
         args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _spot(args)
+    except BaseException:
+        if created:  # not left behind empty, as if results were there
+            try:
+                args.out.rmdir()
+            except OSError:  # not empty: another process wrote there meanwhile
+                pass
+        raise
+
+
+def _spot(args: argparse.Namespace) -> int:
+    from ..spotting.config import spot_config
+    from ..utils import replace_files_together
+
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     if args.spotter_model is not None:
         from ..errors import ConfigError
@@ -138,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
     data = result.to_dict()
     if args.out is not None:
-        from ..spotting.timeline import timeline_figure
+        from ..spotting.timeline import timeline_png
 
         args.out.mkdir(parents=True, exist_ok=True)
         earlier = _earlier_source(args.out / "spot.json")
@@ -147,9 +165,10 @@ def run(args: argparse.Namespace) -> int:
                   "--out folder to keep both)", file=sys.stderr)
         # the model's classes name the p_ columns even when no micro interval was found (as the server's CSV)
         classes = None if predictor is None else predictor.class_names
-        atomic_write_text(args.out / "intervals.csv", result.to_csv(classes))
-        atomic_write_text(args.out / "spot.json", json.dumps(data, indent=2) + "\n")
-        timeline_figure(result, args.out / "timeline.png")
+        # together: never one recording's intervals beside another's timeline; a full disk names the file
+        replace_files_together(args.out, {"intervals.csv": result.to_csv(classes).encode("utf-8"),
+                                          "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
+                                          "timeline.png": timeline_png(result)})
     if args.json:
         print(json.dumps(data, indent=2))
     else:

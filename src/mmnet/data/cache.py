@@ -106,7 +106,7 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
         if n not in present:
             if not clamp:
                 raise UnusableSample(
-                    f"{sample.sample_id}: the annotated {name} frame {n} is not on disk (frames present: "
+                    f"{sample.sample_id}: the annotated {name} frame {n} {sample.why_missing(n)} (frames present: "
                     f"{min(present)}..{max(present)}).",
                     "Fix the annotation, or set data.on_bad_sample=nearest (use the nearest frame) or "
                     "data.on_bad_sample=skip (leave the sample out, listed in the report).")

@@ -23,19 +23,8 @@ from .sample import Issue, Sample
 #: The file that marks a data root as a synthetic set of `mmnet synth` / `mmnet demo` (holding its settings).
 SYNTH_MARKER = "synth.json"
 
-__all__ = [
-    "SYNTH_MARKER",
-    "DatasetLoad",
-    "check_sample",
-    "missing_dataset",
-    "natural_key",
-    "samples_from_table",
-    "objective_class",
-    "find_folder",
-    "finish",
-    "with_frames",
-    "ANNOTATION_CHECKS",
-]
+__all__ = ["SYNTH_MARKER", "DatasetLoad", "check_sample", "missing_dataset", "natural_key", "samples_from_table",
+           "objective_class", "find_folder", "finish", "with_frames", "ANNOTATION_CHECKS"]
 
 log = logging.getLogger("mmnet.data")
 
@@ -138,8 +127,8 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
                          f"{shown}", "warning"))
     for name, number, severity in (("onset", onset, "error"), ("apex", apex, "error"), ("offset", offset, "warning")):
         if number is not None and number not in present:
-            near = sample.nearest_frame(number)
-            out.append(Issue(sid, f"{name}_not_on_disk", f"annotated {name} frame {number} is not on disk "
+            near, why = sample.nearest_frame(number), sample.why_missing(number)
+            out.append(Issue(sid, f"{name}_not_on_disk", f"annotated {name} frame {number} {why} "
                              f"({on_disk}); nearest on disk: {near}", severity))
     return out
 
@@ -340,10 +329,8 @@ def attach_frames(
     window: bool = False,
     apex_required: bool = True,
 ) -> tuple[list[Sample], set[Path]]:
-    """List each sample's frames on disk and run ``check_sample``; issues are appended to ``issues``.
-
-    Returns the samples with their frames, and the folders they were found in (``report_unannotated``
-    lists the clip folders that no sample used).
+    """List each sample's frames on disk and run ``check_sample``; issues are appended to ``issues``. Returns the
+    samples with their frames, and the folders they were found in (``report_unannotated`` lists those unused).
 
     Args:
         locate: sample -> (folder or None, exact name match, where it was looked for).
@@ -388,6 +375,8 @@ def attach_frames(
                 issues.append(Issue(s.sample_id, "frame_number_twice", f"two files for frame {int(m.group(1))}: "
                                     f"'{s.frame_path(int(m.group(1))).name}' and '{name}' in {folder}; remove or "
                                     "rename one", "error"))
+            elif m:  # a folder, a pipe or a broken link named as a frame: said where that frame is needed
+                s.extra.setdefault("not_files", {})[int(m.group(1))] = name
         if not frames:
             span = " within the annotated span" if window else ""
             issues.append(Issue(s.sample_id, "no_frames", f"no frames matching {pattern.pattern!r} in {folder}{span}; "

@@ -53,6 +53,11 @@ class Sample:
                 return p
         raise KeyError(f"{self.sample_id}: frame {number} is not on disk")
 
+    def why_missing(self, number: int) -> str:
+        """Why frame ``number``, not among the frames, is missing: the words after "frame N"."""
+        name = self.extra.get("not_files", {}).get(number)  # set by data.common.attach_frames
+        return "is not on disk" if name is None else f"is not a regular file: '{name}' (a folder, a pipe, a dead link?)"
+
     def nearest_frame(self, number: int) -> int:
         """The frame number on disk closest to ``number`` (ties: the earlier one)."""
         nums = self.frame_numbers

@@ -15,6 +15,7 @@ recorded in the summary and the others go on.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import json
 import os
@@ -224,11 +225,24 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings
         result.status, result.reason, result.message = "failed", exc.reason, str(exc)
     except DataError as exc:  # raised while decoding a video (frame files are read by _read)
         result.status, result.reason, result.message = "failed", "video_decode", str(exc)
+    except OSError as exc:  # a full disk, most often: the file it concerns (not a temporary one) and what to do
+        result.status, result.reason, result.message = "failed", "error", _os_error_message(exc, job, tmp)
     except Exception as exc:  # a bug or an I/O error: keep the other clips going, report it in full
         result.status, result.reason, result.message = "failed", "error", f"{type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def _os_error_message(exc: OSError, job: ClipJob, tmp: Path) -> str:
+    path = exc.filename
+    if path is None or Path(path).is_relative_to(tmp):  # PIL names no file; a temporary name means nothing
+        path = job.out_dir
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        advice = "free disk space or choose another --out"
+    else:
+        advice = "check the path and its permissions"
+    return f"'{path}': {exc.strerror or exc}; {advice}"
 
 
 # ----------------------------------------------------------------------------------- running

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..utils import atomic_write_bytes, atomic_write_text
+from ..utils import replace_files_together
 from .bootstrap import RESAMPLES
 from .figures import render_figures
 from .render import megc_log, render_markdown
@@ -63,41 +66,84 @@ def build_report(run_dir: str | Path, selection: str | None = None,
     if resamples < 100:
         raise ConfigError(f"--resamples {resamples}: a 95 % bootstrap interval needs at least 100 resamples "
                           f"(default {RESAMPLES})")
-    # Everything is computed before anything is written; when that fails, the report files of an
-    # earlier build are removed, so that no report.md describes a run folder that has changed since.
-    try:
-        run = load_run(run_dir)
-        report, pooled = score_run(run, selection, resamples)
-        report["files"] = list(report_files(figure_formats, paper=PAPER_KEY in report))
-        images = render_figures(report, figure_formats)
-        log, pooled_csv = megc_log(report, pooled, run)
-        spotting = str_section(run_dir, report)  # long-video datasets: spot then recognise
-        if spotting is not None:
-            report["spot_then_recognise"] = spotting.summary
-        # default=str: YAML may hold dates; allow_nan=False: a NaN here is a bug, not a number.
-        texts = {"report.json": json.dumps(report, indent=2, allow_nan=False, default=str) + "\n",
-                 "report.md": render_markdown(report), "megc_log.txt": log, "pooled_predictions.csv": pooled_csv}
-        if spotting is not None:
-            texts["report.md"] += spotting.markdown
-            texts.update(spotting.texts)
-            images.update(spotting.images)
-    except BaseException:
-        if run_dir.is_dir():
-            for name in ALL_REPORT_FILES:
-                (run_dir / name).unlink(missing_ok=True)
-            if (run_dir / "truth.csv").is_file():  # spot then recognise: its figures and MEGC files too
-                for folder in ("timelines", "megc"):
-                    shutil.rmtree(run_dir / folder, ignore_errors=True)
-        raise
-    for name in set(ALL_REPORT_FILES) - set(report["files"]):
-        (run_dir / name).unlink(missing_ok=True)
-    for name, text in texts.items():
-        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)  # spot then recognise: megc/seed-S/
-        atomic_write_text(run_dir / name, text)
-    for name, data in images.items():
-        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)  # spot then recognise: timelines/
-        atomic_write_bytes(run_dir / name, data)
+    # Everything is computed before anything is written. When that fails, the report files of an earlier
+    # build are removed, so that no report.md describes a run folder that has changed since; not when it was
+    # interrupted (Ctrl-C): the earlier report then stays as it was, and the next build replaces it.
+    with _noticing_interrupts() as interrupts:
+        try:
+            report, texts, images = _compute(run_dir, selection, figure_formats, resamples)
+        except BaseException as exc:
+            if not (interrupts or _caused_by_interrupt(exc)):
+                _remove_report(run_dir)
+            raise
+    files = {name: text.encode("utf-8") for name, text in texts.items()} | images
+    replace_files_together(run_dir, files, remove=set(ALL_REPORT_FILES) - set(report["files"]))
     return report
+
+
+def _compute(run_dir: Path, selection: str | None, figure_formats: Sequence[str],
+             resamples: int) -> tuple[dict, dict[str, str], dict[str, bytes]]:
+    """The report dict, and every report file's contents by name (texts, images); writes nothing."""
+    run = load_run(run_dir)
+    report, pooled = score_run(run, selection, resamples)
+    report["files"] = list(report_files(figure_formats, paper=PAPER_KEY in report))
+    images = render_figures(report, figure_formats)
+    log, pooled_csv = megc_log(report, pooled, run)
+    spotting = str_section(run_dir, report)  # long-video datasets: spot then recognise
+    if spotting is not None:
+        report["spot_then_recognise"] = spotting.summary
+    # default=str: YAML may hold dates; allow_nan=False: a NaN here is a bug, not a number.
+    texts = {"report.json": json.dumps(report, indent=2, allow_nan=False, default=str) + "\n",
+             "report.md": render_markdown(report), "megc_log.txt": log, "pooled_predictions.csv": pooled_csv}
+    if spotting is not None:
+        texts["report.md"] += spotting.markdown
+        texts.update(spotting.texts)
+        images.update(spotting.images)
+    return report, texts, images
+
+
+def _remove_report(run_dir: Path) -> None:
+    if run_dir.is_dir():
+        for name in ALL_REPORT_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+        if (run_dir / "truth.csv").is_file():  # spot then recognise: its figures and MEGC files too
+            for folder in ("timelines", "megc"):
+                shutil.rmtree(run_dir / folder, ignore_errors=True)
+
+
+def _caused_by_interrupt(exc: BaseException | None) -> bool:
+    """A KeyboardInterrupt, or an error raised while handling one (a library may turn it into another)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextmanager
+def _noticing_interrupts():
+    """Yields a list that gets an entry when SIGINT arrives in the block (the handler in place still runs):
+    C code (matplotlib's) may swallow the KeyboardInterrupt and fail with another error, unchained."""
+    seen: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None or threading.current_thread() is not threading.main_thread():
+        yield seen  # a handler not set from Python, or not the main thread: the exception chain must tell
+        return
+
+    def note(signum, frame):
+        seen.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:

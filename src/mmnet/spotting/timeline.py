@@ -11,21 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["timeline_figure", "timeline_png"]
+__all__ = ["timeline_png"]
 
 _COLOURS = {"macro": "#d62728", "micro": "#1f77b4"}
 
 
-def timeline_figure(result, path: str | Path, *, width: float = 14.0) -> Path:
-    """Write the timeline PNG of a ``SpotResult`` and return its path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _figure(result, width).savefig(path, dpi=110)
-    return path
-
-
 def timeline_png(result, *, width: float = 14.0) -> bytes:
-    """The same PNG as ``timeline_figure`` writes, as bytes (for the HTTP API)."""
+    """The timeline PNG of a ``SpotResult`` as bytes (for `mmnet spot --out` and the HTTP API)."""
     import io
 
     buffer = io.BytesIO()
