@@ -300,3 +300,27 @@ def test_a_frame_not_there_is_named_with_its_source_range_and_numbering(tmp_path
     assert str(e.value).startswith(f"Onset frame 2 is not in recording '{folder}' (its frames are numbered 3..6, "
                                    "3 frames). Frame numbers: a video's frames are counted from 0")
     assert [n for n, _ in media.iter_frames(folder, [6, 3], "x")] == [3, 6]
+
+
+def test_a_cut_video_that_fails_to_decode_is_called_truncated(tmp_path):
+    # a copy cut short keeps its header: the error says how many of the declared frames decode
+    import av
+
+    from mmnet.media import stream_video
+
+    if "libx264" not in av.codecs_available:  # mpeg4's decoder ends quietly on a cut file (spotting notes that)
+        pytest.skip("this PyAV has no H.264 encoder")
+    full = tmp_path / "full.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(full), "w", options={"movflags": "faststart"}) as out:  # the index first, as streamed files
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for _ in range(200):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: int(full.stat().st_size * 0.45)])
+    with pytest.raises(DataError, match=r"of the 200 frames its header declares decode: the file may be truncated"):
+        for _ in stream_video(cut):
+            pass

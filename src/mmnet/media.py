@@ -239,7 +239,13 @@ def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
                     yield VideoFrame(index, time, frame.to_ndarray(format="rgb24"))
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             where = f"after frame {index}" if index >= 0 else "at its first frame"
-            raise DataError(f"Video '{path}' cannot be decoded {where} ({exc}); re-encode it or "
+            declared = stream.frames or None
+            if declared is None and stream.duration is not None and stream.time_base is not None and rate:
+                declared = round(float(stream.duration * stream.time_base) * rate)
+            # a cut copy keeps its header: say so, the usual cause (an interrupted copy or download)
+            cut = (f"{index + 1} of the {declared} frames its header declares decode: the file may be truncated; "
+                   "copy it again, ") if declared and declared > index + 1 else ""
+            raise DataError(f"Video '{path}' cannot be decoded {where} ({exc}); {cut}re-encode it or "
                             f"{EXTRACT_FRAMES}.") from None
 
 
