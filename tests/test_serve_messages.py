@@ -266,3 +266,10 @@ def test_each_reworded_remedy_is_said_by_the_library_as_written(tmp_path, monkey
         assert remedy not in for_web(message), (name, message)
         said[remedy] = name
     assert {cli for cli, _ in WEB_WORDING} - {messages.NOT_CHECKED} == set(said)
+
+
+def test_the_upload_limit_is_written_as_the_operator_gave_it():
+    from mmnet.serve.uploads import too_large
+
+    for mb, shown in ((1024, "1024 MB"), (1500, "1500 MB"), (0.01, "0.01 MB"), (int(0.01 * 2**20) / 2**20, "0.01 MB")):
+        assert f"limit of {shown}." in too_large(mb, "clip")

@@ -95,7 +95,7 @@ def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits, kind: str 
 
 def too_large(limit_mb: float, kind: str) -> str:
     """The 413 message for an upload over ``limit_mb`` sent as a ``kind`` ("clip" or "recording")."""
-    return (f"The upload is larger than this server's limit of {limit_mb:.3g} MB. Send a shorter {kind}, "
+    return (f"The upload is larger than this server's limit of {round(limit_mb, 3):g} MB. Send a shorter {kind}, "
             "or ask whoever runs the server to raise --max-upload-mb.")
 
 
