@@ -151,3 +151,10 @@ def test_config_yaml_keeps_absolute_data_paths(tmp_path, monkeypatch):
         str(tmp_path / "data"), str(tmp_path / annotation), str(tmp_path / "cache"))
     monkeypatch.chdir("/")
     assert load_config(tmp_path / "run" / "config.yaml").data.root == str(tmp_path / "data")
+
+
+def test_a_key_without_its_section_is_offered_the_full_key():
+    from mmnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"got 'seed'\. Did you mean train\.seed\?"):
+        load_config(None, ["seed=3"])

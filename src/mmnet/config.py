@@ -273,7 +273,8 @@ def set_value(values: dict, dotted: str, value: object, where: str = "--set") ->
         values["seeds"] = value
         return
     if len(parts) != 2 or not all(parts):
-        raise ConfigError(f"{where}: key must be section.key (e.g. train.epochs), got {dotted!r}")
+        hint = did_you_mean(dotted.strip(), list(_dotted_keys()) + ["seeds"]) if len(parts) == 1 else ""
+        raise ConfigError(f"{where}: key must be section.key (e.g. train.epochs), got {dotted!r}.{hint}")
     section = values.setdefault(parts[0], {})
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: config section {parts[0]!r} is not a mapping")
@@ -329,7 +330,7 @@ def expand_seeds(value: int | list[int], base_seed: int, where: str = "seeds") -
         raise ConfigError(f"{where}: seeds must be a count (e.g. 5) or a list of integers, got {value!r}")
     if isinstance(value, int):
         if value < 1:
-            raise ConfigError(f"{where}: seeds must be >= 1, got {value}")
+            raise ConfigError(f"{where}: a count of seeds must be >= 1, got {value} (seed {value} alone: [{value}])")
         return [base_seed + i for i in range(value)]
     if (not value or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)
             or len(set(value)) != len(value)):

@@ -9,14 +9,15 @@ A sample that cannot be used as annotated stops training (every real CASME II co
 without apex); `mmnet check-data` lists them, --set data.on_bad_sample=skip leaves them out.
 
 Examples:
-  mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5
-  mmnet train --config casme2_3class --root /data/CASME2 --out runs/c3 --seeds 5
-  mmnet train --config casme2_5class --root /data/CASME2 --out runs/c5 --final-fit   # + a model to keep
+  mmnet train --dataset casme2 --root /data/CASME2 --out runs/casme2-5 --set data.on_bad_sample=skip
+  mmnet train --config casme2_3class --root /data/CASME2 --out runs/c3 --seeds 5 --set data.on_bad_sample=skip
+  mmnet train --config casme2_5class --root /data/CASME2 --out runs/c5 --final-fit \\
+      --set data.on_bad_sample=skip                                     # + a model to keep
   mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
       --annotation /d/combined_3class_gt.csv --out runs/cde
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
-  mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --executor slurm \\
-      --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00        # one SLURM array job (docs/cluster.md)
+  mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --set data.on_bad_sample=skip \\
+      --executor slurm --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00   # docs/cluster.md
   mmnet train --dataset casme-sq --root /d/CASME_sq --out runs/str   # long videos: spot then recognise
 """
 
