@@ -187,3 +187,18 @@ def test_ctrl_c_at_the_report_step_of_mmnet_train_keeps_the_earlier_report(tmp_p
     code, out, err = cli(capsys, *argv)  # every fold finished: straight to the report
     assert code == 130 and "finished work is kept" in err, err
     assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.parametrize("command, argv, says", [
+    ("predict", ["predict", "--checkpoint", "m", "clip"], "printed above"),
+    ("explain", ["explain", "--checkpoint", "m", "clip", "--out", "f.png"], "no figure was written"),
+    ("info", ["info"], "nothing was written"),
+    ("synth", ["synth", "out"], "rerun with --overwrite"),
+])
+def test_commands_that_keep_nothing_do_not_promise_a_rerun_continues(command, argv, says, monkeypatch, capsys):
+    import importlib
+
+    module = importlib.import_module(f"mmnet.commands.{command}")
+    monkeypatch.setattr(module, "run", lambda args: _interrupt())
+    code, out, err = cli(capsys, *argv)
+    assert code == 130 and says in err and "continue" not in err, err

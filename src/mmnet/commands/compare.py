@@ -21,6 +21,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="bootstrap resamples (default: 10000, seeded)")
 
 
+# cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
+INTERRUPTED = "nothing was written"
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 

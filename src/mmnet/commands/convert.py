@@ -23,6 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 AUTHORS_5CLASS = ["happiness", "repression", "disgust", "surprise", "others"]
 
 
+# cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
+INTERRUPTED = "rerun the same command to write the checkpoint again"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, load_official_checkpoint

@@ -41,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="perceptual colour map of the attention (default viridis)")
 
 
+# cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
+INTERRUPTED = "no figure was written"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..infer import align_clip, explain_clip, load_clip, render_explanation

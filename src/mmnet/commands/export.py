@@ -25,6 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch comparison")
 
 
+# cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
+INTERRUPTED = "no model file was written (it is written whole or not at all)"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import MMNetError
     from ..infer.export import DEFAULT_OPSET, export_onnx, onnx_parity

@@ -126,6 +126,10 @@ def _cache_info(as_json: bool) -> int:
     return 0
 
 
+# cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
+INTERRUPTED = "nothing was written"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..model import read_checkpoint
 

@@ -126,6 +126,10 @@ def _print_notes(predictions, checkpoint: Path) -> None:
         print(f"note: {warning}", file=sys.stderr)
 
 
+# cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
+INTERRUPTED = "the clips classified before it are printed above; a rerun classifies the list again"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from .common import check_device_argument, load_predictor

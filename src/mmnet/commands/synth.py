@@ -55,6 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="frame size; the face is about 0.44 W x 0.71 H (default 640 480)")
 
 
+# cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
+INTERRUPTED = "OUT holds an incomplete set: rerun with --overwrite to write it again"
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
     import time
