@@ -341,3 +341,16 @@ def xlsx_from_csv(csv_path: Path, xlsx_path: Path, sheet: str, *, text_columns: 
     cols = set(range(max(len(r) for r in rows))) if all_text else text_columns
     return write_xlsx(xlsx_path, {sheet: cells, **{s: [] for s in extra_sheets}}, text_columns={sheet: cols},
                       formulas={sheet: formulas})
+
+
+def write_audio_only(path: Path) -> Path:
+    """A media file holding one short audio stream and no video (PyAV): what a mistaken upload or input is."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return path

@@ -23,6 +23,7 @@ from mmnet.media import (
     read_video_frames,
     stream_video,
 )
+from tests.fakes import write_audio_only
 
 
 def _touch(folder, *names):
@@ -224,19 +225,14 @@ def test_a_0_byte_video_is_called_empty_with_what_to_do(tmp_path, capsys, comman
 
 def test_empty_video_and_no_video_stream(tmp_path):
     cv2 = pytest.importorskip("cv2")
-    av = pytest.importorskip("av")
+    pytest.importorskip("av")
     path = tmp_path / "empty.avi"
     cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (32, 32)).release()  # header, no frame
     with pytest.raises(DataError, match="holds no decodable video frame") as e:
         list(stream_video(path))
     assert str(path) in str(e.value)
     sound = tmp_path / "sound.mka"
-    with av.open(str(sound), "w") as container:
-        stream = container.add_stream("pcm_s16le", rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
-        frame.sample_rate = 8000
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
+    write_audio_only(sound)
     with pytest.raises(DataError, match=r"has no video stream \(streams: \['audio'\]\)"):
         list(stream_video(sound))
 

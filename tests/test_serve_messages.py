@@ -17,6 +17,7 @@ pytest.importorskip("av")
 
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.messages import WEB_WORDING, for_web  # noqa: E402
+from tests.fakes import write_audio_only  # noqa: E402
 from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
 
 CLI_WORDS = ("--no-align", "--onset", "--apex", "--fps", "face.mode", "to a folder", "in a folder", "mmnet spot")
@@ -194,7 +195,6 @@ def test_http_errors_are_sentences(client):
 
 def _library_messages(tmp_path, monkeypatch):
     """(the constant WEB_WORDING rewords, a message the library says with it), each raised as a user meets it."""
-    import av
 
     from mmnet import media
     from mmnet.errors import DataError, PreprocessError
@@ -224,12 +224,7 @@ def _library_messages(tmp_path, monkeypatch):
     pair = Clip(source="a + b", kind="pair", _images={0: blank, 1: blank}, _names=("a", "b"),
                 face_check=lambda image: None)
     sound = tmp_path / "sound.mka"
-    with av.open(str(sound), "w") as container:
-        stream = container.add_stream("pcm_s16le", rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
-        frame.sample_rate = 8000
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
+    write_audio_only(sound)
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(b"not a video at all" * 100)
     long_clip = tmp_path / "long.mp4"
