@@ -295,15 +295,22 @@ def test_resume_state_keeps_the_cuda_random_state_on_cuda(monkeypatch):
     assert len(restored) == 1
 
 
+def _trained_copy(synth_root, tmp_path):
+    """A copy of the synthetic set (to change or move) and a run of one epoch trained on it."""
+    import shutil
+
+    root, run = tmp_path / "data", tmp_path / "run"
+    shutil.copytree(synth_root, root)
+    run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
+    return root, run
+
+
 @pytest.mark.slow
 def test_a_moved_dataset_resumes_without_retraining_finished_folds(synth_root, tmp_path):
     """The same frames in another folder (a cluster's mount, a copy without file times) are the same data."""
     import shutil
 
-    root = tmp_path / "data"
-    shutil.copytree(synth_root, root)
-    run = tmp_path / "run"
-    run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
+    root, run = _trained_copy(synth_root, tmp_path)
     (run / "seed-0" / "fold-casme2_03" / "done.json").unlink()  # as an interrupted run
     finished = run / "seed-0" / "fold-casme2_01" / "done.json"
     stamp = finished.stat().st_mtime_ns
@@ -319,15 +326,11 @@ def test_a_moved_dataset_resumes_without_retraining_finished_folds(synth_root, t
 @pytest.mark.slow
 def test_resuming_on_changed_data_is_refused(synth_root, tmp_path):
     """Folds trained on the old frames or labels must not be pooled with folds trained on new ones."""
-    import shutil
 
     from mmnet import run_folder as rf
     from mmnet.errors import ConfigError
 
-    root = tmp_path / "data"
-    shutil.copytree(synth_root, root)
-    run = tmp_path / "run"
-    run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
+    root, run = _trained_copy(synth_root, tmp_path)
     frames = sorted(root.glob("Cropped/sub01/*/*.jpg"))
     os.utime(frames[0], ns=(frames[0].stat().st_atime_ns, frames[0].stat().st_mtime_ns + 10**9))  # copied anew
     (run / "seed-0" / "fold-casme2_03" / "done.json").unlink()  # as an interrupted run
