@@ -273,7 +273,7 @@ def set_value(values: dict, dotted: str, value: object, where: str = "--set") ->
         values["seeds"] = value
         return
     if len(parts) != 2 or not all(parts):
-        hint = did_you_mean(dotted.strip(), list(_dotted_keys()) + ["seeds"]) if len(parts) == 1 else ""
+        hint = did_you_mean(dotted.strip(), _dotted_keys()) if len(parts) == 1 else ""
         raise ConfigError(f"{where}: key must be section.key (e.g. train.epochs), got {dotted!r}.{hint}")
     section = values.setdefault(parts[0], {})
     if not isinstance(section, dict):
