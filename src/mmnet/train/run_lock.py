@@ -32,8 +32,7 @@ _HELD: set[str] = set()  # run folders this process holds (a sweep's or a restar
 
 
 def _holder(path: Path) -> str:
-    """The holder line of the lock file, read before trying the lock (an older filelock empties the file when
-    it opens it), or what stands in for it."""
+    """The holder line of the lock file, read before trying the lock, or what stands in for it."""
     try:
         with open(path, "rb") as f:
             return f.read(500).decode("utf-8", "replace").strip()
