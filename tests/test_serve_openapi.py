@@ -88,14 +88,19 @@ def test_an_undeclared_answer_is_caught(schema, client):
 
 def test_requests_naming_another_host_are_refused(predictor):
     with TestClient(create_app(predictor), base_url="http://localhost") as c:  # the default: 127.0.0.1
-        assert c.get("/api/health", headers={"Host": "evil.example"}).status_code == 400
+        refused = c.get("/api/health", headers={"Host": "evil.example"})
+        assert refused.status_code == 400 and refused.json()["status"] == 400  # JSON, as every other error
+        assert "'evil.example'" in refused.json()["error"] and "--allowed-host evil.example" in refused.json()["error"]
+        assert "localhost" in refused.json()["error"]  # the names it answers
         assert c.get("/", headers={"Host": "evil.example:8000"}).status_code == 400
+        assert c.get("/", headers={"Host": ""}).json()["status"] == 400
         for host in ("localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000"):
             assert c.get("/api/health", headers={"Host": host}).status_code == 200, host
         assert c.get("/").status_code == 200 and c.get("/api/model").status_code == 200
-    settings = ServeSettings(host="192.168.1.5", allowed_hosts=("mmnet.lab.example",))
+    settings = ServeSettings(host="192.168.1.5", allowed_hosts=("mmnet.lab.example", "Proxy.Lab.Example:8443"))
     with TestClient(create_app(predictor, settings=settings)) as c:
-        for host, status in (("192.168.1.5:8000", 200), ("mmnet.lab.example", 200), ("evil.example", 400)):
+        for host, status in (("192.168.1.5:8000", 200), ("mmnet.lab.example", 200), ("evil.example", 400),
+                             ("proxy.lab.example", 200), ("PROXY.lab.example:80", 200), ("lab.example", 400)):
             assert c.get("/api/health", headers={"Host": host}).status_code == status, host
     assert ServeSettings(host="0.0.0.0").trusted_hosts == ["*"]  # every interface: every name, unless told
     assert "evil.example" not in ServeSettings(host="::", allowed_hosts=("mmnet.lab.example",)).trusted_hosts

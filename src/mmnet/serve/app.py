@@ -32,7 +32,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import MMNetError
 from ..infer.provenance import UNRECORDED_CAPTION
@@ -42,6 +41,7 @@ from ..version import __version__
 from . import schema as api
 from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .docs import add_docs
+from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, Pool
 from .limits import BodyLimit
 from .messages import for_web
@@ -71,7 +71,7 @@ _FIELD_RULES = {("fps",): f"must be a finite number of frames per second, above 
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
                                            "frame-ancestors 'none'",
                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")  # Starlette keeps an IPv6 Host's brackets
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")  # a Host header keeps an IPv6 address's brackets
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                        message=lambda path: too_large(settings.max_upload_mb,
                                                       "clip" if path.startswith("/api/predict") else "recording"))
     # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False)
+    app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
 
     @app.exception_handler(UploadError)
     async def _upload_error(_request, exc: UploadError):
