@@ -123,3 +123,21 @@ def test_zero_motion_is_warned_on_the_figure(alone, tmp_path):
     draw_explanation(fig, e)
     caption = fig.get_supxlabel().replace("\n", " ")
     assert caption.startswith("Warning: the onset and apex frames are identical") and "may be untrained" in caption
+
+
+def test_colour_bars_of_narrow_maps_have_distinct_labels(alone, tmp_path):
+    # a stage-4 map spanning 0.0619-0.0623 printed its tick labels into one another ("0.061950.06200...")
+    import dataclasses
+
+    import numpy as np
+
+    clip = write_frames(tmp_path / "clip", synthetic_clip(8, 5))
+    e = explain_clip(Predictor.from_checkpoint(alone), load_clip(clip))
+    narrow = [np.linspace(0.06195, 0.0623, a.size).reshape(a.shape) for a in e.attention]
+    fig = Figure()
+    draw_explanation(fig, dataclasses.replace(e, attention=narrow))
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == len(narrow)
+    for bar in bars:
+        labels = [t.get_text() for t in bar.get_xticklabels()]
+        assert len(labels) == 3 and len(set(labels)) == 3, labels

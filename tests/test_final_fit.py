@@ -61,7 +61,7 @@ def test_final_fit_only_writes_model_and_card_and_predict_loads_it(synth_root, t
     md = (final / "MODEL_CARD.md").read_text()
     for text in ("NOT measured", card["weights"]["sha256"], "Intended use", "Limits", "Licence",
                  "synthetic faces", "Do not use this model to decide about people", "`train.epochs`: `1`",
-                 "; 1 epoch (the recipe's fixed count)"):
+                 "; 1 epoch (train.epochs: a fixed count, none chosen on a test subject)"):
         assert text in md, text
     assert "1 epochs" not in md
     # the final model is an ordinary checkpoint: predict loads it

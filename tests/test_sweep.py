@@ -234,7 +234,9 @@ def test_only_keeps_the_whole_sweep_in_its_record_and_summary(tmp_path, capsys):
     assert list(rows) == ["paper", "no_pc"]
     assert (rows["paper"]["status"], rows["paper"]["n_seeds"]) == ("not run", "0")
     assert (rows["no_pc"]["status"], rows["no_pc"]["complete"]) == ("complete", "True")
-    assert "| paper (NOT RUN) |" in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "| paper (NOT RUN) | (base) | 0 | 0 | - | - | - |" in summary and "n/a" not in summary  # no numbers
+    assert "±" not in summary.split("| no_pc |")[1].splitlines()[0]  # one seed: no spread to print
 
     assert main(args + ["--only", "paper"]) == 0  # the other setting's results stay in the summary
     with open(out / "summary.csv", newline="") as f:

@@ -447,3 +447,13 @@ def test_a_run_without_a_frames_digest_is_compared_by_paths_and_says_so(tmp_path
     (tmp_path / "env.json").write_text(json.dumps({"dataset_fingerprint": "old-path"}))  # an earlier mmnet's run
     (change,) = rf.data_changes(tmp_path, "new-path", [], "pixels")
     assert "frame files differ" in change and "no frames digest" in change and "a moved copy differs" in change
+
+
+def test_config_changes_write_values_as_the_config_does():
+    # "(train.save_models: False -> True)" where the config and --set say true/false
+    from mmnet.train.resume_rules import config_changes
+
+    changes = config_changes({"train": {"save_models": False, "device": "auto", "lr": 0.001, "x": None}, "seeds": [0]},
+                             {"train": {"save_models": True, "device": "cpu", "lr": 0.0005, "x": 1}, "seeds": [0, 1]})
+    assert changes == ["train.save_models: false -> true", "train.device: auto -> cpu", "train.lr: 0.001 -> 0.0005",
+                       "train.x: null -> 1", "seeds: [0] -> [0, 1]"]

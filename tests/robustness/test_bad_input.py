@@ -432,13 +432,20 @@ def test_a_bad_clip_in_a_list_is_listed_and_the_others_classified_with_their_not
     assert "Traceback" not in err
     assert f"note: {good[0]}: the onset and apex frames are identical" in err
     assert f"not classified: {bad}:" in err and f"not classified: {mixed}:" in err and "differ in size" in err
-    assert "2 of 6 clips could not be classified" in err
+    assert "2 of 6 clips could not be classified (listed above); the 4 others were." in err
     if as_json:
         rows = json.loads(out)
         assert [r["source"] for r in rows] == [*map(str, good), str(bad), str(mixed)]
         assert "label" in rows[3] and set(rows[-1]) == {"source", "error"} and "differ in size" in rows[-1]["error"]
     else:
         assert all(str(g) in out for g in good) and str(bad) not in out
+
+
+def test_one_classified_clip_beside_a_bad_one_is_said_in_the_singular(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, _clip_folders(tmp_path, 1)[0], tmp_path / "broken.mp4")
+    assert code == 1 and "1 of 2 clips could not be classified (listed above); the other one was." in err  # "1 others"
 
 
 def test_a_bad_single_clip_is_still_an_error(tmp_path, capsys):

@@ -171,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for failure in failures:
         print(f"not classified: {failure.source}: {failure.error}", file=sys.stderr)
-    print(f"{len(failures)} of {len(requests)} clips could not be classified (listed above); the "
-          f"{len(predictions)} others were. Fix or remove those clips and rerun for them.", file=sys.stderr)
+    others = "the other one was" if len(predictions) == 1 else f"the {len(predictions)} others were"
+    print(f"{len(failures)} of {len(requests)} clips could not be classified (listed above); {others}. "
+          "Fix or remove those clips and rerun for them.", file=sys.stderr)
     return 1  # finished, but the result is incomplete (docs/cli.md)

@@ -34,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="dataset root, raw frames folder of one clip, or a video file")
     p.add_argument("--out", type=Path, default=None,
                    help="output root (datasets: default the dataset root, so Cropped/ sits beside the annotation; "
-                        "a clip or video: default <input>_aligned)")
+                        "a frame folder: default <folder>_aligned; a video: <video name without extension>_aligned, "
+                        "beside it)")
     p.add_argument("--layout", type=str, default="auto", choices=("auto", "casme2", "samm", "frames", "video"),
                    help="what the input is (default: detected)")
     p.add_argument("--onset", type=int, default=None,

@@ -176,16 +176,30 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: b
         ax.imshow(e.onset, extent=extent)
         im = ax.imshow(attn, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=extent)
         ax.set_title(f"stage {k}: {lo:.3g}-{hi:.3g}", fontsize=9)
-        fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02).ax.tick_params(labelsize=7)
+        bar = fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02)
+        ticks = np.linspace(vmin, vmax, 3)  # three ticks: more run together under a map a quarter wide
+        bar.set_ticks(ticks, labels=_distinct_labels(ticks))
+        bar.ax.tick_params(labelsize=7)
     for ax in axes:
         ax.set_axis_off()
     p = e.probabilities[e.label]
     scale = "one scale for all maps" if shared_scale else "each map on its own range"
-    fig.suptitle(f"{e.source + ': ' if e.source else ''}{e.label} (p = {p:.2f}); attention: {scale}", fontsize=10)
+    fig.suptitle(f"{e.source + ': ' if e.source else ''}{e.label} (probability {p:.2f}); attention: {scale}",
+                 fontsize=10)
     caption = _caption(e, panels)
     if caption:  # on the figure itself, so that it travels with the picture
         fig.supxlabel(caption, fontsize=8)
     return axes
+
+
+def _distinct_labels(values) -> list[str]:
+    """The fewest significant digits (3 at least) that tell the values apart: a narrow map range (0.06195 to
+    0.06230) would otherwise print the same label three times."""
+    for digits in range(3, 10):
+        labels = [f"{v:.{digits}g}" for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 def _panel_titles(e: Explanation) -> tuple[str, str]:

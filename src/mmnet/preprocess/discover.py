@@ -142,7 +142,7 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
     Args:
         source: dataset root (or its raw frames folder), a frames folder, or a video file.
         out: output root; default: the dataset root for datasets (so ``Cropped/`` sits beside the
-            annotation file), ``<source>_aligned`` for a frames folder or a video.
+            annotation file), ``<source>_aligned`` for a frames folder, ``<video stem>_aligned`` for a video.
         layout: one of LAYOUTS; ``auto`` looks for the dataset folder names, then a video file,
             then a folder of images.
         onset: onset frame number for a single frames folder or video (default: the first frame).

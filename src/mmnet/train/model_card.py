@@ -175,7 +175,8 @@ def render_card(card: dict) -> str:
              "## Training data", "",
              f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "
              f"({t['skipped_samples']} left out, listed in skipped.csv); {t['epochs']} "
-             f"epoch{'' if t['epochs'] == 1 else 's'} (the recipe's fixed count), seed {t['seed']}, "
+             f"epoch{'' if t['epochs'] == 1 else 's'} (train.epochs: a fixed count, none chosen on a test subject), "
+             f"seed {t['seed']}, "
              f"{t['device']} {t['precision']}, {t['seconds']} s.",
              "", f"Dataset fingerprint: `{t.get('dataset_fingerprint') or 'not recorded'}` (from the run's env.json: "
              "a hash of the samples, the image size and each frame file's path, size and modification time; "

@@ -3,6 +3,8 @@ have trained is refused: another --out, or --restart)."""
 
 from __future__ import annotations
 
+import yaml
+
 __all__ = ["config_changes", "resume_changes", "experiment_values"]
 
 # Keys that say what to do with the experiment, not what it is: a resume may change them
@@ -33,8 +35,13 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             out += config_changes(a, b, f"{prefix}{key}.")
         elif a != b:
-            out.append(f"{prefix}{key}: {a} -> {b}")
+            out.append(f"{prefix}{key}: {_as_written(a)} -> {_as_written(b)}")
     return out
+
+
+def _as_written(value) -> str:
+    """A config value as config.yaml and --set write it (true, null, [0, 1]), not as Python prints it (True)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
 
 
 def resume_changes(saved: dict, new: dict) -> list[str]:

@@ -277,6 +277,14 @@ def _about(sweep: Sweep, setting: SweepSetting) -> Iterator[None]:
         raise
 
 
+def _mean_std(row: dict, metric: str, sep: str) -> str:
+    """'mean ± std'; the mean alone with one seed (no spread); '-' for a setting without a finished fold."""
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if mean is None:
+        return "-"
+    return _fmt(mean, metric == "acc") + ("" if std is None else sep + _fmt(std, metric == "acc"))
+
+
 def _fmt(v: float | None, pct: bool) -> str:
     if v is None:
         return "n/a"
@@ -325,7 +333,7 @@ def _markdown(rows: list[dict]) -> str:
              "summary.csv holds the interval over subjects of the seed mean (`<metric>_ci_low`, `_ci_high`).", "",
              "| setting | overrides | seeds | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        cells = [f"{_fmt(r[f'{m}_mean'], m == 'acc')} ± {_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS]
+        cells = [_mean_std(r, m, " ± ") for m in METRICS]
         lines.append(f"| {_named(r)} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -340,7 +348,7 @@ def format_summary_table(rows: list[dict]) -> str:
     table = [("setting", "seeds", "Acc %", "UF1", "UAR")]
     for r in rows:
         table.append((_named(r), str(r["n_seeds"]),
-                      *(f"{_fmt(r[f'{m}_mean'], m == 'acc')}±{_fmt(r[f'{m}_std'], m == 'acc')}" for m in METRICS)))
+                      *(_mean_std(r, m, "±") for m in METRICS)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
