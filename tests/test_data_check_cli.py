@@ -151,3 +151,17 @@ def test_check_data_lists_every_recognition_problem(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "more (`mmnet check-data` lists every one)" not in out
     assert all(f"  - samm-long/006/006_1_{k}-{k + 9}: " in out for k in range(10, 40))
+
+
+def test_a_missing_subject_folder_is_one_line(tmp_path, capsys):
+    # a partial copy printed one clip_missing line per clip (226 on real CASME II with 23 subjects missing)
+    import shutil
+
+    root = write_casme2(tmp_path / "c", junk=False)
+    shutil.rmtree(root / "Cropped" / "sub12")
+    assert main(["check-data", "casme2", "--root", str(root), "--max-width", "400"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "clip_missing" in line and not line.startswith("problems")]
+    assert len(lines) == 1 and lines[0].startswith("casme2/12 ")
+    assert "subject folder sub12 missing in" in lines[0] and "its 2 clip(s) cannot be used" in lines[0]
+    assert "clip_missing 2" in out  # every clip still counted

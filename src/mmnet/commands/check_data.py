@@ -118,11 +118,38 @@ def _frames_line(load) -> str:
     return ", ".join(f"{part}={_frames_folder(folders)}" for part, folders in by_part.items())
 
 
+def _by_missing_subject(issues) -> list:
+    """``issues`` with the clips of each subject folder missing in a partial copy as one line per subject (it was
+    one line per clip: hundreds), in the place of the subject's first clip."""
+    import re
+
+    from ..data.sample import Issue
+
+    partial = re.compile(r"\(no subject folder '([^']+)' in (.+), which holds (.+): a partial copy\?\)")
+    groups: dict[tuple[str, str], list] = {}
+    for i in issues:
+        if i.check == "clip_missing" and (m := partial.search(i.message)):
+            groups.setdefault((m[1], m[2]), []).append((i, m[3]))
+    shown, done = [], set()
+    for i in issues:
+        m = partial.search(i.message) if i.check == "clip_missing" else None
+        if m is None:
+            shown.append(i)
+        elif (key := (m[1], m[2])) not in done:
+            done.add(key)
+            clips = groups[key]
+            shown.append(Issue(i.sample_id.rsplit("/", 1)[0], i.check,
+                               f"subject folder {m[1]} missing in {m[2]} (which holds {m[3]}: a partial copy?): its "
+                               f"{len(clips)} clip(s) cannot be used"))
+    return shown
+
+
 def _print_issues(issues, max_width: int) -> int:
-    """The problem table and its summary line; returns the number of errors."""
+    """The problem table and its summary line (counting every issue); returns the number of errors."""
     from collections import Counter
 
     if issues:
+        counted, issues = issues, _by_missing_subject(issues)
         sid_w = min(34, max(len("sample"), *(len(i.sample_id) for i in issues)))
         chk_w = max(len("check"), *(len(i.check) for i in issues))
         head = f"{'sample':<{sid_w}}  {'severity':<8}  {'check':<{chk_w}}  message"
@@ -135,6 +162,7 @@ def _print_issues(issues, max_width: int) -> int:
             for line in lines[1:]:
                 print(" " * indent + line)
         print()
+        issues = counted
     by_check = Counter((i.severity, i.check) for i in issues)
     errors = sum(n for (sev, _), n in by_check.items() if sev == "error")
     print(f"problems    {errors} error(s), {len(issues) - errors} warning(s)"
