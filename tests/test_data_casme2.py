@@ -44,16 +44,20 @@ def test_quirks_reported_not_dropped(tmp_path):
     # frames missing on disk (docs/datasets.md §1.7)
     c = _checks(load, "EP06_01")
     assert {"onset_not_on_disk", "apex_not_on_disk"} <= set(c)
-    w = frame_windows(by_clip["EP06_01"], 0.15, clamp=True)  # data.on_bad_sample=nearest
-    assert (w.onset, w.apex) == (56, 56) and len(w.notes) == 2
+    # data.on_bad_sample=nearest: onset 15 and apex 49 both become frame 56, an empty motion image with a real
+    # label (it was used so, with a note): nearest cannot fix it
+    with pytest.raises(DataError, match="EP06_01.*both become frame 56: no motion.*on_bad_sample=skip"):
+        frame_windows(by_clip["EP06_01"], 0.15, clamp=True)
+    w = frame_windows(by_clip["EP09_06"], 0.15, clamp=True)  # only the apex clamped: 111 -> 106, motion left
+    assert (w.onset, w.apex) == (66, 106) and len(w.notes) == 1
     with pytest.raises(DataError, match="EP06_01.*not on disk"):
         frame_windows(by_clip["EP06_01"], 0.15, clamp=False)
     c = _checks(load, "EP09_06")
     assert c["apex_not_on_disk"].severity == "error" and c["offset_not_on_disk"].severity == "warning"
     assert set(_checks(load, "EP01_08")) == {"offset_not_on_disk"}
     assert {"onset_not_on_disk", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP09_02"))
-    w = frame_windows(by_clip["EP09_02"], 0.15, clamp=True)
-    assert (w.onset, w.apex) == (161, 161)
+    with pytest.raises(DataError, match="EP09_02.*onset 16 and apex 59 both become frame 161"):
+        frame_windows(by_clip["EP09_02"], 0.15, clamp=True)
     assert {"apex_at_edge", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP16_01"))
     # junk files ignored and reported, never taken as frames
     assert "junk_files" in _checks(load, "EP02_01f")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mmnet.cli import main
 
 from .fakes import CASME2_ROWS, write_casme2, write_cde_csv, write_samm, write_smic
+from .fakes_long import write_samm_long
 
 
 def test_table_and_summary(tmp_path, capsys):
@@ -20,12 +21,20 @@ def test_table_and_summary(tmp_path, capsys):
     assert "not in the scheme (left out on purpose, listed in the run's skipped.csv): fear 1, sadness 1" in out
     assert "5 with problems (above) stop training" in out and "casme2/04/EP12_01f, casme2/07/EP06_01" in out
     assert "subjects    3 (LOSO folds): 01 3, 02 3, 05 1" in out
-    # with nearest, frames missing on disk are clamped; the unknown apex still stops training
+    # with nearest, frames missing on disk are clamped; the unknown apex still stops training, and so do the two
+    # clips whose onset and apex both become one frame (they were used as empty motion images)
     assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "nearest"]) == 0
     out = capsys.readouterr().out
-    assert "11 of 14 annotated samples used" in out and "1 with problems (above) stop training" in out
-    assert ("training stops until these are fixed (data.on_bad_sample=nearest); once they are: 11 of 14 annotated "
-            "samples used for training; with data.on_bad_sample=skip: 7 of 14\n") in out
+    assert "9 of 14 annotated samples used" in out
+    assert ("3 with problems (above) stop training: data.on_bad_sample=nearest cannot fix them (it only replaces an "
+            "onset or apex frame missing on disk, and not when onset and apex then fall on one frame); fix them, or "
+            "train with data.on_bad_sample=skip to leave them out:\n"
+            "    casme2/04/EP12_01f, casme2/07/EP06_01, casme2/12/EP09_02\n  why nearest cannot fix them:\n") in out
+    assert ("casme2/07/EP06_01: with the nearest frames on disk, the annotated onset 15 and apex 49 both become frame "
+            "56: no motion is left between them.") in " ".join(out.split())
+    assert ("training stops until these are fixed (data.on_bad_sample=nearest cannot fix them); once they are: 9 of 14 "
+            "annotated samples used for training; with data.on_bad_sample=skip, which leaves out every sample with "
+            "an error: 7 of 14\n") in out
     assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "skip"]) == 0
     out = capsys.readouterr().out
     assert "5 with problems (above) are left out" in out
@@ -113,3 +122,46 @@ def test_check_data_only_options_say_what_training_uses(capsys):
     assert help_text.count("check-data only") == 2
     assert "what `mmnet train` always uses: the first present" in help_text
     assert "`mmnet train` always applies them" in help_text
+
+
+def test_a_missing_source_of_labels_is_one_line(tmp_path, capsys):
+    # a coding file without the Objective Classes column and no CASME2-ObjectiveClasses.xlsx: 14 "no objective
+    # class: fill in the cell" lines and exit 0 with "0 of 14 used"
+    root = write_casme2(tmp_path / "c", columns=9, junk=False)
+    assert main(["check-data", "casme2", "--root", str(root), "--scheme", "casme2-objective"]) == 1
+    out = capsys.readouterr().out
+    assert "fill in the cell" not in out
+    assert ("    casme2: this coding file has no Objective Classes column; add CASME2-ObjectiveClasses.xlsx to the "
+            "root (14 samples)\n") in out
+    assert "error: none of the 14 annotated samples can be used for training" in out
+    # SAMM Long Videos without the micro coding file: one line per micro-expression said "no label"
+    assert main(["check-data", "samm-long", "--root", str(write_samm_long(tmp_path / "s", emotions=False))]) == 0
+    out = capsys.readouterr().out
+    assert "no label" not in out
+    assert out.count("SAMM_Micro_FACS_Codes_v2.xlsx") == 1 and "put SAMM_Micro_FACS_Codes_v2.xlsx in the root" in out
+
+
+def test_check_data_lists_every_recognition_problem(tmp_path, capsys):
+    # check-data cut the list at 20 with "... and N more (`mmnet check-data` lists every one)"
+    from .fakes_long import SAMM_LV_ROWS
+
+    rows = list(SAMM_LV_ROWS) + [("006", f"006_1_{k}", 1, k, -1, k + 9, None, "Micro - 1/2", "4", None)
+                                 for k in range(10, 40)]  # apex -1: not usable for recognition
+    assert main(["check-data", "samm-long", "--root", str(write_samm_long(tmp_path / "s", rows))]) == 0
+    out = capsys.readouterr().out
+    assert "more (`mmnet check-data` lists every one)" not in out
+    assert all(f"  - samm-long/006/006_1_{k}-{k + 9}: " in out for k in range(10, 40))
+
+
+def test_a_missing_subject_folder_is_one_line(tmp_path, capsys):
+    # a partial copy printed one clip_missing line per clip (226 on real CASME II with 23 subjects missing)
+    import shutil
+
+    root = write_casme2(tmp_path / "c", junk=False)
+    shutil.rmtree(root / "Cropped" / "sub12")
+    assert main(["check-data", "casme2", "--root", str(root), "--max-width", "400"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "clip_missing" in line and not line.startswith("problems")]
+    assert len(lines) == 1 and lines[0].startswith("casme2/12 ")
+    assert "subject folder sub12 missing in" in lines[0] and "its 2 clip(s) cannot be used" in lines[0]
+    assert "clip_missing 2" in out  # every clip still counted

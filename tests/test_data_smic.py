@@ -89,3 +89,10 @@ def test_apex_shares_the_predict_spotting_rule_and_bad_clips_are_warned(tmp_path
     assert sample.apex is None
     load = load_dataset("smic", root, cache_dir=False)
     assert [i.check for i in load.issues if i.sample_id == sample.sample_id] == ["apex_not_estimated"]
+
+
+def test_a_missing_variant_names_the_ones_present(tmp_path):
+    # --variant VIS on an HS-only copy said only that 'VIS/' is missing
+    root = write_smic(tmp_path / "smic", clips=SMIC_CLIPS[:1])
+    with pytest.raises(DatasetNotFoundError, match="this copy holds HS: use --variant HS"):
+        load_dataset("smic", root, variant="VIS", cache_dir=False)

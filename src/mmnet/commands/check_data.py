@@ -118,11 +118,38 @@ def _frames_line(load) -> str:
     return ", ".join(f"{part}={_frames_folder(folders)}" for part, folders in by_part.items())
 
 
+def _by_missing_subject(issues) -> list:
+    """``issues`` with the clips of each subject folder missing in a partial copy as one line per subject (it was
+    one line per clip: hundreds), in the place of the subject's first clip."""
+    import re
+
+    from ..data.sample import Issue
+
+    partial = re.compile(r"\(no subject folder '([^']+)' in (.+), which holds (.+): a partial copy\?\)")
+    groups: dict[tuple[str, str], list] = {}
+    for i in issues:
+        if i.check == "clip_missing" and (m := partial.search(i.message)):
+            groups.setdefault((m[1], m[2]), []).append((i, m[3]))
+    shown, done = [], set()
+    for i in issues:
+        m = partial.search(i.message) if i.check == "clip_missing" else None
+        if m is None:
+            shown.append(i)
+        elif (key := (m[1], m[2])) not in done:
+            done.add(key)
+            clips = groups[key]
+            shown.append(Issue(i.sample_id.rsplit("/", 1)[0], i.check,
+                               f"subject folder {m[1]} missing in {m[2]} (which holds {m[3]}: a partial copy?): its "
+                               f"{len(clips)} clip(s) cannot be used"))
+    return shown
+
+
 def _print_issues(issues, max_width: int) -> int:
-    """The problem table and its summary line; returns the number of errors."""
+    """The problem table and its summary line (counting every issue); returns the number of errors."""
     from collections import Counter
 
     if issues:
+        counted, issues = issues, _by_missing_subject(issues)
         sid_w = min(34, max(len("sample"), *(len(i.sample_id) for i in issues)))
         chk_w = max(len("check"), *(len(i.check) for i in issues))
         head = f"{'sample':<{sid_w}}  {'severity':<8}  {'check':<{chk_w}}  message"
@@ -135,6 +162,7 @@ def _print_issues(issues, max_width: int) -> int:
             for line in lines[1:]:
                 print(" " * indent + line)
         print()
+        issues = counted
     by_check = Counter((i.severity, i.check) for i in issues)
     errors = sum(n for (sev, _), n in by_check.items() if sev == "error")
     print(f"problems    {errors} error(s), {len(issues) - errors} warning(s)"
@@ -206,7 +234,7 @@ def _recognition(args: argparse.Namespace, load) -> str:
         stops = ("left out (data.on_bad_sample=skip)" if args.on_bad_sample == "skip"
                  else "`mmnet train` stops on them unless data.on_bad_sample=skip")
         problems = (f"\n            {len(usage.problems)} micro-expression(s) not usable for recognition "
-                    f"({stops}):\n{describe_problems(usage.problems)}")
+                    f"({stops}):\n{describe_problems(usage.problems, limit=None)}")
     labels = Counter(scheme.classes[k] for _, k in used)
     folds = Counter(s.subject for s, _ in used)
     if not used:
@@ -262,21 +290,31 @@ def run(args: argparse.Namespace) -> int:
               + ", ".join(f"{k} {n}" for k, n in sorted(left_out.items())))
     # a label the scheme does not know, or none, is no loader issue: the table above lacks its reason
     unlisted = [(sid, why) for sid, why in usage.problems if sid not in {i.sample_id for i in load.issues}]
+    # under nearest every problem is one it cannot fix, and a clamp leaving no motion is not in the table: all named
+    explained = usage.problems if args.on_bad_sample == "nearest" else unlisted
     if usage.problems:
-        verb = ("are left out, listed in the run's skipped.csv" if args.on_bad_sample == "skip"
-                else "stop training until fixed (or train with data.on_bad_sample=skip to leave them out)")
+        verb = {"skip": "are left out, listed in the run's skipped.csv",
+                "nearest": "stop training: data.on_bad_sample=nearest cannot fix them (it only replaces an onset or "
+                           "apex frame missing on disk, and not when onset and apex then fall on one frame); fix "
+                           "them, or train with data.on_bad_sample=skip to leave them out"}.get(
+            args.on_bad_sample, "stop training until fixed (or train with data.on_bad_sample=skip to leave them out)")
         above = " (above)" if len(unlisted) < len(usage.problems) else ""
         print(f"  {len(usage.problems)} with problems{above} {verb}:")
         for line in _wrap(", ".join(sid for sid, _ in usage.problems), args.max_width - 4):
             print("    " + line)
-    if unlisted:
-        print("  their reasons (not in the table above):" if len(unlisted) == len(usage.problems)
+    if explained:
+        print("  why nearest cannot fix them:" if args.on_bad_sample == "nearest"
+              else "  their reasons (not in the table above):" if len(unlisted) == len(usage.problems)
               else "  problems not in the table above:")
-        for sid, why in unlisted:
+        for sid, why in explained:
             for k, line in enumerate(_wrap(f"{sid}: {why}", args.max_width - 6)):
                 print(("    " if k == 0 else "      ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
-    return _finish(subjects, errors + len(unlisted), args.strict)
+    code = _finish(subjects, errors + len(unlisted), args.strict)
+    if usage.annotated and not usage.used:  # `mmnet train` would have nothing to train on, whatever the option
+        print(f"\nerror: none of the {usage.annotated} annotated samples can be used for training")
+        return 1
+    return code
 
 
 def _used_line(load, scheme, usage, on_bad_sample: str) -> str:
@@ -290,8 +328,9 @@ def _used_line(load, scheme, usage, on_bad_sample: str) -> str:
     if on_bad_sample == "error":
         return f"training stops until these are fixed; with data.on_bad_sample=skip: {used}"
     skipping = plan_usage(load, scheme, "skip")
-    return (f"training stops until these are fixed (data.on_bad_sample={on_bad_sample}); once they are: {used}; "
-            f"with data.on_bad_sample=skip: {len(skipping.used)} of {skipping.annotated}")
+    return (f"training stops until these are fixed (data.on_bad_sample={on_bad_sample} cannot fix them); once they "
+            f"are: {used}; with data.on_bad_sample=skip, which leaves out every sample with an error: "
+            f"{len(skipping.used)} of {skipping.annotated}")
 
 
 def _per_subject(counts) -> str:

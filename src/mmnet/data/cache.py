@@ -87,7 +87,8 @@ class UnusableSample(DataError):
 def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> FrameWindows:
     """Resolve a sample's onset/apex (and jitter windows) against the frames on disk.
 
-    Raises DataError naming the sample when a needed frame is absent and ``clamp`` is False.
+    Raises DataError naming the sample when a needed frame is absent and ``clamp`` is False, or when the
+    nearest frames leave onset and apex on one frame (an empty motion image with a real label).
     """
     present = set(sample.frame_numbers)
     if not present:
@@ -116,6 +117,12 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
                 onset = near
             else:
                 apex = near
+    if notes and apex == onset:  # the motion image would be empty while the label stays: no fix
+        raise UnusableSample(
+            f"{sample.sample_id}: with the nearest frames on disk, the annotated onset {sample.onset} and apex "
+            f"{sample.apex} both become frame {apex}: no motion is left between them.",
+            "data.on_bad_sample=nearest cannot fix this: fix the annotation or the frames, or use "
+            "data.on_bad_sample=skip to leave the sample out.")
     j = int(jitter_fraction * (apex - onset) / 4) if apex > onset else 0
     onset_frames = tuple(n for n in range(onset, onset + j + 1) if n in present)
     apex_frames = tuple(n for n in range(apex - j, apex + 1) if n in present)

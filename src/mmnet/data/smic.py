@@ -87,7 +87,10 @@ def load_smic(
         raise _missing(root, ["the folder itself"])
     vdir = _variant_dir(root, variant)
     if vdir is None:
-        raise _missing(root, [f"a '{variant}/' folder (or SMIC_all_cropped/{variant}/) holding s1/micro/..."])
+        present = [v for v in VARIANTS if v != variant and _variant_dir(root, v) not in (None, root)]
+        others = (f"; this copy holds {', '.join(present)}: use --variant {present[0]} (or dataset smic-"
+                  f"{present[0].lower()} to train)" if present else "")
+        raise _missing(root, [f"a '{variant}/' folder (or SMIC_all_cropped/{variant}/) holding s1/micro/...{others}"])
     if cache_dir is False:
         cache = ApexCache(None)
     else:

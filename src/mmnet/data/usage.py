@@ -4,10 +4,13 @@ One rule for `mmnet check-data` and `mmnet train` (``train/prepare.py``), so tha
 "N of M samples used for training" is what training does:
 
 - a label the scheme leaves out on purpose (e.g. 'fear' in casme2-5class): left out, listed;
-- a blank label, or one the scheme does not know (a typo): a problem;
+- a blank label, or one the scheme does not know (a typo): a problem; when no sample has one, the
+  source is missing (a coding file without the column, a labels file not in the root): one problem
+  saying which file to add, its samples left out with that reason;
 - a sample with any error-severity issue (apex unknown, onset after apex, apex outside
   onset..offset, a duplicate row with another label, no usable frames ...): a problem, except an
-  onset/apex frame missing on disk under ``data.on_bad_sample=nearest`` (the nearest frame is used);
+  onset/apex frame missing on disk under ``data.on_bad_sample=nearest`` (the nearest frame is used),
+  unless onset and apex then fall on one frame (no motion left: a problem nearest cannot fix);
 - a table row that did not become a sample (no subject, no onset, an over-long cell): a problem.
 
 Problems stop training under ``on_bad_sample`` "error" and "nearest", naming every one; with
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .cache import UnusableSample, frame_windows
 from .common import DatasetLoad
 from .sample import Sample
 from .schemes import LabelScheme
@@ -28,6 +32,14 @@ __all__ = ["Usage", "plan_usage", "describe_problems", "NEAREST_FIXES"]
 #: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
 NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
 
+#: Where a scheme's field comes from when a dataset's copy can lack it altogether, by (dataset, scheme field).
+_SOURCES = {
+    ("casme2", "objective_class"): "this coding file has no Objective Classes column; add "
+                                   "CASME2-ObjectiveClasses.xlsx to the root",
+    ("samm-long", "label"): "no micro-expression has a label: put SAMM_Micro_FACS_Codes_v2.xlsx in the root "
+                            "(the labels of micro intervals come from it)",
+}
+
 
 @dataclass
 class Usage:
@@ -36,7 +48,8 @@ class Usage:
     Attributes:
         used: (sample, class index) pairs training will use, in annotation order.
         left_out: (sample id, reason) for every other sample or table row, in annotation order.
-        problems: the subset of ``left_out`` that are problems (stop training unless on_bad_sample=skip).
+        problems: the problems among ``left_out`` (stop training unless on_bad_sample=skip); a missing source of
+            labels is one problem, keyed by the dataset, for all its samples.
     """
 
     annotated: int = 0  # samples and table rows considered
@@ -68,6 +81,13 @@ def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Us
             problem(sid, "; ".join(f"[{i.check}] {i.message}" for i in issues))
     out.annotated = len(samples) + len(out.problems)
     what = "objective class" if scheme.field != "label" else "label"
+    if samples and not any(scheme.key(s) for s in samples):  # a missing column or file, not blank cells
+        dataset = samples[0].dataset
+        reason = _SOURCES.get((dataset, scheme.field),
+                              f"no sample has a {what}: is it the right annotation file for scheme {scheme.name}?")
+        out.left_out += [(s.sample_id, reason) for s in samples]
+        out.problems.append((dataset, f"{reason} ({len(samples)} samples)"))
+        return out
     for s in samples:
         key = scheme.key(s)
         if key not in scheme.mapping:
@@ -87,6 +107,8 @@ def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Us
             bad_text = "no usable frames on disk"
         else:
             bad_text = "; ".join(f"[{i.check}] {i.message}" for i in bad)
+        if not bad_text and on_bad_sample == "nearest":
+            bad_text = _nearest_no_motion(s)
         if bad_text:
             problem(s.sample_id, bad_text)
             continue
@@ -94,9 +116,18 @@ def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Us
     return out
 
 
-def describe_problems(problems: list[tuple[str, str]], limit: int = 20) -> str:
-    """The problems as indented lines, at most ``limit`` of them."""
+def _nearest_no_motion(sample: Sample) -> str:
+    """Why the nearest frames on disk leave ``sample`` without motion (onset and apex on one frame), or ""."""
+    try:
+        frame_windows(sample, 0.0, clamp=True)
+    except UnusableSample as exc:
+        return exc.problem.removeprefix(f"{sample.sample_id}: ")
+    return ""
+
+
+def describe_problems(problems: list[tuple[str, str]], limit: int | None = 20) -> str:
+    """The problems as indented lines, at most ``limit`` of them (None: every one)."""
     lines = [f"  - {sid}: {reason}" for sid, reason in problems[:limit]]
-    if len(problems) > limit:
+    if limit is not None and len(problems) > limit:
         lines.append(f"  ... and {len(problems) - limit} more (`mmnet check-data` lists every one)")
     return "\n".join(lines)

@@ -105,7 +105,10 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if blocking:
         nearest = " (frames not on disk: data.on_bad_sample=nearest uses the nearest one)" if any(
             c in reason for _, reason in blocking for c in NEAREST_FIXES) else ""
-        raise DataError(f"{len(blocking)} sample(s) of {d.dataset} cannot be used as annotated:\n"
+        unfixable = (", and data.on_bad_sample=nearest cannot fix them (it only replaces an onset or apex frame "
+                     "missing on disk, and not when onset and apex then fall on one frame)"
+                     if d.on_bad_sample == "nearest" else "")
+        raise DataError(f"{len(blocking)} sample(s) of {d.dataset} cannot be used as annotated{unfixable}:\n"
                         f"{describe_problems(blocking)}\nFix the annotation or the files, or set "
                         f"data.on_bad_sample=skip to leave them out (listed in skipped.csv){nearest}. "
                         f"`mmnet check-data {d.dataset} --root ...` lists every problem.")
