@@ -39,7 +39,8 @@ SEND_FILE = "Send the clip or recording as the multipart form field 'file' (curl
 FORM_FIELDS = {
     "onset": ("Onset frame", "must be a whole number (0 or more)"),
     "apex": ("Apex frame", "must be a whole number (0 or more)"),
-    "fps": ("Frame rate", f"must be a number of frames per second above 0 and at most {MAX_FPS:g} (e.g. 30)"),
+    "fps": ("Frame rate",
+            f"must be a finite number of frames per second, above 0 and at most {MAX_FPS:g} (e.g. 30)"),
 }
 # Query parameters, for API clients only (pydantic's words would mislead: "less than or equal to 10000" for nan)
 _PARAMETER_RULES = {"format": "must be json or csv"}
