@@ -308,3 +308,52 @@ def test_the_upload_limit_is_written_as_the_operator_gave_it():
 
     for mb, shown in ((1024, "1024 MB"), (1500, "1500 MB"), (0.01, "0.01 MB"), (int(0.01 * 2**20) / 2**20, "0.01 MB")):
         assert f"limit of {shown}." in too_large(mb, "clip")
+
+
+def test_the_model_is_titled_and_captioned_by_its_datasets_name(checkpoint, predictor, tmp_path, client):
+    # the panel's title was the folder "seed-0/fold-casme2_02/model", the caption said "data.dataset=casme2"
+    import shutil
+
+    from mmnet.serve.model_info import describe_checkpoint
+
+    run = tmp_path / "run"
+    model = run / "seed-0" / "fold-sub01" / "model"
+    shutil.copytree(checkpoint, model)
+    (tmp_path / "data").mkdir()
+    (run / "config.yaml").write_text(f"data:\n  dataset: casme2\n  root: {tmp_path / 'data'}\ntrain:\n  epochs: 3\n")
+    (run / "env.json").write_text("{}")
+    info = describe_checkpoint(model, predictor)
+    assert info["title"] == "CASME II model, 3 classes: negative, positive, surprise"
+    assert info["name"] == "seed-0/fold-sub01/model"  # kept for API clients
+    assert info["caption"] == "Model trained on CASME II (run folder 'run', 3 epochs)." and info["summary"] == \
+        "Trained on CASME II."
+    assert client.get("/api/model").json()["title"] == "Model, 3 classes: negative, positive, surprise"
+
+
+def test_progress_is_said_for_people(tmp_path):
+    # was "waiting for a free worker" and "spotting: frame 388"
+    from mmnet.serve.analysis import analyse_recording
+    from mmnet.serve.jobs import Job
+
+    job = Job("recording", "a.mp4", None)
+    assert job.stage == "Waiting: another analysis is running"
+    stages = []
+    job.update = lambda progress=None, stage=None: stages.append(stage)
+
+    def spotter(path, *, progress, **kwargs):
+        progress(388, 1140)
+        progress(5, None)  # a length not known
+        return {"fps": 30.0, "frames": 1140, "intervals": []}
+
+    analyse_recording(job, None, tmp_path / "video.mp4", spotter)
+    assert stages[1:] == ["Looking for expressions: frame 388 of 1140", "Looking for expressions: frame 5"]
+
+
+def test_the_pages_number_fields_take_what_the_api_takes(client):
+    # a browser then refuses 2.5 as a frame, or a rate the server refuses, before anything is sent
+    from mmnet.spotting.config import MAX_FPS
+
+    page = client.get("/").text
+    for frame in ("onset", "apex"):
+        assert f'id="{frame}" min="0" step="1"' in page
+    assert f'id="fps" min="1" max="{MAX_FPS}"' in page
