@@ -103,8 +103,10 @@ def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_pat
         assert got[key] == want[key], key
     assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-6)
     assert set(got["files"]) == {"onset.png", "apex.png", "attention.png"}
-    # no face check without --align: the note names the server's option, not predict's
-    assert "not checked for a face" in got["warning"] and got["warning"].endswith("`mmnet serve --align`")
+    # no face check without --align: the note says what the server's operator can do, not predict's option
+    assert "not checked for a face" in got["warning"] and got["warning"].endswith(
+        "ask whoever runs this server to restart it with face alignment on (the --align option of mmnet serve)")
+    assert "`" not in got["warning"]  # no command shown as code to a page user
     assert got["warnings"] == [got["warning"]]  # the page shows each note on its own line
     figure = Image.open(io.BytesIO(client.get(got["files"]["attention.png"]).content))
     assert figure.width > 3 * figure.height  # one row of panels
@@ -345,7 +347,9 @@ def test_recording_zip_needs_no_fps_from_spotter_shape(client):
 
 def test_recording_zip_without_fps_is_refused_at_upload_with_the_form_field_to_send(client):
     r = client.post("/api/recordings", files={"file": ("frames.zip", zip_bytes(synth_frames(n=12)))})
-    assert_person_readable(r, 422, "frame rate", "form field 'fps'", "-F fps=30")
+    # the page's field and where it is, what a frame rate is; the API's field in short
+    assert_person_readable(r, 422, "no frame rate", '"Frame rate" field under Options', "frames per second the camera",
+                           "API: form field fps", "SAMM: 200")
     assert "--fps" not in r.json()["error"] and leftovers(client) == []  # no job, no folder left
 
 

@@ -184,6 +184,45 @@ def test_a_frame_rate_that_is_no_finite_number_is_told_so(client, fps):
     assert "must be a finite number of frames per second" in error and "less than or equal" not in error, error
 
 
+@pytest.mark.parametrize("field, value, said", [
+    ("onset", "2.5", "Onset frame must be a whole number (0 or more), not 2.5 (under Options; API: form field "
+                     "'onset')."),
+    ("apex", "-1", "Apex frame must be a whole number (0 or more), not -1 (under Options; API: form field 'apex')."),
+    ("fps", "-5", "Frame rate must be a finite number of frames per second, above 0 and at most 10000 (e.g. 30), "
+                  "not -5 (under Options; API: form field 'fps')."),
+])
+def test_a_bad_option_is_told_by_the_pages_field_name_and_its_rule(client, field, value, said):
+    # was "The request is not what this endpoint takes (onset: Input should be a valid integer, unable to ...)"
+    endpoint = "/api/recordings" if field == "fps" else "/api/predict"
+    r = client.post(endpoint, files={"file": ("a.mp4", mp4_bytes(synth_frames()))}, data={field: value})
+    assert r.status_code == 422 and r.json()["error"] == said, r.text
+
+
+def test_a_bad_option_and_a_missing_file_are_both_told(client):
+    error = client.post("/api/predict", data={"onset": "x"}).json()["error"]
+    assert error.startswith("Onset frame must be a whole number (0 or more), not x"), error
+    assert "(file: Field required). Send the clip or recording as the multipart form field 'file'" in error, error
+
+
+@pytest.mark.parametrize("upload, rule, other", [
+    (("frames.zip", "zip"), "in a zip, a frame's number is the number in its image's file name", "video"),
+    (("clip.mp4", "mp4"), "a video's first frame is frame 0", "zip"),
+])
+def test_a_frame_the_clip_does_not_hold_points_to_the_options_in_the_uploads_terms(client, upload, rule, other):
+    from tests.serve_helpers import zip_bytes
+
+    name, kind = upload
+    frames = synth_frames()
+    body = zip_bytes(frames) if kind == "zip" else mp4_bytes(frames)
+    r = client.post("/api/predict", files={"file": (name, body)}, data={"onset": "500"})
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error.startswith(f"Onset frame 500 is not in clip '{name}'"), error
+    assert ('Correct or clear the "Onset frame" and "Apex frame" fields under Options (API: form fields \'onset\' '
+            "and 'apex')") in error and rule in error, error
+    assert "OpenCV" not in error and "decode order" not in error and "folder" not in error and other not in error
+
+
 def test_http_errors_are_sentences(client):
     assert "Method Not Allowed. /api/predict does not take GET" in client.get("/api/predict").json()["error"]
     r = client.get("/api/nothing-here")
@@ -238,6 +277,7 @@ def _library_messages(tmp_path, monkeypatch):
                              PreprocessError)
     yield "NO_ALIGN", raised(lambda: read_pairs(frames, [(0, 1)], NoFace()), PreprocessError)
     yield "SPOT_INSTEAD", long_clip_warning(load_clip(long_clip))
+    yield "_NUMBERING", raised(lambda: load_clip(frames).read([0, 5], ("Onset", "Apex")))
     monkeypatch.setattr(media, "video_header", lambda path: (None, None))
     yield "NO_RATE", raised(lambda: open_recording(no_rate))
     yield "PREDICT_INSTEAD", peaks._unmeasured("micro", 3, 5, 30.0, measured=False)
@@ -268,3 +308,52 @@ def test_the_upload_limit_is_written_as_the_operator_gave_it():
 
     for mb, shown in ((1024, "1024 MB"), (1500, "1500 MB"), (0.01, "0.01 MB"), (int(0.01 * 2**20) / 2**20, "0.01 MB")):
         assert f"limit of {shown}." in too_large(mb, "clip")
+
+
+def test_the_model_is_titled_and_captioned_by_its_datasets_name(checkpoint, predictor, tmp_path, client):
+    # the panel's title was the folder "seed-0/fold-casme2_02/model", the caption said "data.dataset=casme2"
+    import shutil
+
+    from mmnet.serve.model_info import describe_checkpoint
+
+    run = tmp_path / "run"
+    model = run / "seed-0" / "fold-sub01" / "model"
+    shutil.copytree(checkpoint, model)
+    (tmp_path / "data").mkdir()
+    (run / "config.yaml").write_text(f"data:\n  dataset: casme2\n  root: {tmp_path / 'data'}\ntrain:\n  epochs: 3\n")
+    (run / "env.json").write_text("{}")
+    info = describe_checkpoint(model, predictor)
+    assert info["title"] == "CASME II model, 3 classes: negative, positive, surprise"
+    assert info["name"] == "seed-0/fold-sub01/model"  # kept for API clients
+    assert info["caption"] == "Model trained on CASME II (run folder 'run', 3 epochs)." and info["summary"] == \
+        "Trained on CASME II."
+    assert client.get("/api/model").json()["title"] == "Model, 3 classes: negative, positive, surprise"
+
+
+def test_progress_is_said_for_people(tmp_path):
+    # was "waiting for a free worker" and "spotting: frame 388"
+    from mmnet.serve.analysis import analyse_recording
+    from mmnet.serve.jobs import Job
+
+    job = Job("recording", "a.mp4", None)
+    assert job.stage == "Waiting: another analysis is running"
+    stages = []
+    job.update = lambda progress=None, stage=None: stages.append(stage)
+
+    def spotter(path, *, progress, **kwargs):
+        progress(388, 1140)
+        progress(5, None)  # a length not known
+        return {"fps": 30.0, "frames": 1140, "intervals": []}
+
+    analyse_recording(job, None, tmp_path / "video.mp4", spotter)
+    assert stages[1:] == ["Looking for expressions: frame 388 of 1140", "Looking for expressions: frame 5"]
+
+
+def test_the_pages_number_fields_take_what_the_api_takes(client):
+    # a browser then refuses 2.5 as a frame, or a rate the server refuses, before anything is sent
+    from mmnet.spotting.config import MAX_FPS
+
+    page = client.get("/").text
+    for frame in ("onset", "apex"):
+        assert f'id="{frame}" min="0" step="1"' in page
+    assert f'id="fps" min="1" max="{MAX_FPS}"' in page

@@ -45,8 +45,8 @@ def test_a_recording_shorter_than_the_macro_window_gives_a_result_with_a_note(pr
         assert not [i for i in result["intervals"] if i["type"] == "macro"]
         (note,) = result["notes"]
         assert "the recording (14 frames) is shorter than the macro-expression window" in note
-        assert note.endswith('upload it as a clip: on the page, choose "A short clip"; in the API, send it to '
-                             "/api/predict") and "mmnet predict" not in note  # the page's words, not the CLI's
+        assert note.endswith('upload it as a clip: choose "A short clip" and upload it again (API: /api/predict)') \
+            and "mmnet predict" not in note  # the page's words, not the CLI's
         assert c.get(job["urls"]["csv"]).status_code == 200
         # docs/serve.md: the curve is null at the first and last k / 2 frames (micro k = 6 at 30 fps), where no flow
         # pair is centred, as well as where no face was found

@@ -9,9 +9,15 @@ checkpoint outside a run folder has no record: it may be untrained, and nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["is_synthetic", "training_record", "training_caption", "label_warning", "newest_model", "UNRECORDED_CAPTION"]
+__all__ = ["is_synthetic", "training_record", "training_caption", "label_warning", "newest_model", "dataset_name",
+           "UNRECORDED_CAPTION", "DATASET_NAMES"]
+
+#: The datasets' names as their owners write them (``train.model_card.DATASET_OWNERS`` names the owners too).
+DATASET_NAMES = {"casme2": "CASME II", "casme3": "CAS(ME)^3", "samm": "SAMM", "smic": "SMIC", "mmew": "MMEW",
+                 "composite": "CASME II, SAMM and SMIC combined"}
 
 
 def newest_model(weights: list[Path]) -> Path:
@@ -98,21 +104,36 @@ UNRECORDED_CAPTION = ("Model: what it was trained on is not recorded (the checkp
                       "it may be untrained: check its origin before relying on its output.")
 
 
-def training_caption(checkpoint: str | Path) -> str:
+def dataset_name(key: str) -> str:
+    """A dataset as its owners name it, for people ("casme2" -> "CASME II", "smic-hs" -> "SMIC (HS)"); the
+    configuration's key itself when unknown."""
+    if key in DATASET_NAMES:
+        return DATASET_NAMES[key]
+    base, _, variant = key.partition("-")
+    return f"{DATASET_NAMES[base]} ({variant.upper()})" if base in DATASET_NAMES and variant else key
+
+
+def training_caption(checkpoint: str | Path, dataset_name: Callable[[str], str] | None = None) -> str:
     """One line for a figure: what the model was trained on, and a warning when that makes its output
-    meaningless on real faces (synthetic data, permuted labels) or unknown (no record: possibly untrained)."""
+    meaningless on real faces (synthetic data, permuted labels) or unknown (no record: possibly untrained).
+    ``dataset_name`` ("casme2" -> "CASME II") words it for people who do not know the configuration's keys (the
+    page of ``mmnet serve``): the dataset by that name, no ``data.dataset=``."""
     rec = training_record(checkpoint)
     if not rec:
         return UNRECORDED_CAPTION
     epochs = rec["epochs"]
-    where = f"run folder '{rec['run']}', data.dataset={rec['dataset']}, {epochs} epoch{'' if epochs == 1 else 's'}"
+    named = dataset_name is not None and isinstance(rec["dataset"], str)
+    dataset = dataset_name(rec["dataset"]) if named else rec["dataset"]
+    key = "" if named else f"data.dataset={rec['dataset']}, "
+    where = f"run folder '{rec['run']}', {key}{epochs} epoch{'' if epochs == 1 else 's'}"
     if rec.get("synthetic"):
         line = (f"Model trained on synthetic faces {_how_much(rec)} ({where}; mmnet synth/demo): "
                 "its attention and prediction mean nothing on real faces.")
     elif rec.get("synthetic") is False:
-        line = f"Model trained on {rec['dataset']} ({where})."
+        line = f"Model trained on {dataset} ({where})."
     else:
-        line = f"Model trained with {where}; the training data folder was not found: real or synthetic is unknown."
+        line = ((f"Model trained on {dataset} ({where})" if named else f"Model trained with {where}")
+                + "; the training data folder was not found: real or synthetic is unknown.")
     if rec.get("permuted_labels"):
         line += " Trained with permuted labels (a control): its predictions are chance by design."
     return line

@@ -73,17 +73,17 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     the pictures, and ``note`` when the attention figure is missing. Notes and warnings are worded for the
     server (``messages.for_web``); ``caption`` is the attention figure's (``provenance.training_caption``).
     """
-    job.update(progress=0.1, stage="reading the clip")
+    job.update(progress=0.1, stage="Reading the clip")
     clip = load_clip(path)
     if aligner is not None:
-        job.update(progress=0.2, stage="aligning the face")
+        job.update(progress=0.2, stage="Aligning the face")
         clip = align_clip(clip, onset, aligner=aligner)
-    job.update(progress=0.3, stage="finding the apex" if apex is None else "classifying")
+    job.update(progress=0.3, stage="Finding the apex" if apex is None else "Classifying")
     (prediction,) = predictor.predict_clips([(clip, onset, apex)])
     notes = tuple(job.clean_message(note) for note in prediction.notes)
     warning = prediction.recording_warning and job.clean_message(prediction.recording_warning)
     prediction = replace(prediction, source=job.name, notes=notes, recording_warning=warning)
-    job.update(progress=0.7, stage="drawing the attention maps")
+    job.update(progress=0.7, stage="Drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
     job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex),
                               caption)
@@ -105,10 +105,12 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     for an onset without a face); the pictures are of those images. ``caption`` is that of the attention
     figures, as for ``analyse_clip``.
     """
-    job.update(progress=0.0, stage="spotting")
+    job.update(progress=0.0, stage="Looking for expressions")
 
     def progress(done: int, total: int | None) -> None:
-        job.update(progress=0.8 * done / total if total else None, stage=f"spotting: frame {done}")
+        of_total = f" of {total}" if total else ""
+        job.update(progress=0.8 * done / total if total else None,
+                   stage=f"Looking for expressions: frame {done}{of_total}")
 
     raw = spotter(path, fps=fps, predictor=predictor, progress=progress, draw=MAX_EXPLAINED)
     pairs = raw.pop("pairs", None) or {} if isinstance(raw, dict) else {}
@@ -125,7 +127,7 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     intervals = result["intervals"]
     explained = intervals[:MAX_EXPLAINED]
     for k, iv in enumerate(explained):
-        job.update(progress=0.85 + 0.15 * k / len(explained), stage=f"drawing interval {k + 1} of {len(explained)}")
+        job.update(progress=0.85 + 0.15 * k / len(explained), stage=f"Drawing interval {k + 1} of {len(explained)}")
         name = f"interval-{k}-"
         if pairs.get(k) is None:  # only a macro-expression's onset may show no face (a micro one is an error)
             files, note = {}, "No face was found on the onset frame: nothing to draw."

@@ -44,7 +44,8 @@ from .docs import add_docs
 from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, Pool
 from .limits import BodyLimit
-from .messages import for_web
+from .messages import SEND_FILE, ZIP_WITHOUT_RATE, for_web, invalid_request
+from .model_info import model_title
 from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
 from .uploads import (
     UploadError,
@@ -63,10 +64,6 @@ log = logging.getLogger("mmnet.serve")
 STATIC = Path(__file__).parent / "static"
 _ONSET_HELP = ("onset frame number (default: the first frame); a video's frames are counted from 0, a zip's frames "
                "by the number in their file names")
-# What a form field must be, in words, where pydantic's message would mislead ("less than or equal to 10000" for nan)
-_FIELD_RULES = {("fps",): f"must be a finite number of frames per second, above 0 and at most {MAX_FPS:g} (e.g. "
-                          "fps=30)",
-               ("format",): "must be json or csv"}
 # The page loads nothing from elsewhere, and nothing from here may be framed or sniffed as another type.
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
                                            "frame-ancestors 'none'",
@@ -133,8 +130,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     pools = {"clip": Pool("clip", settings.workers, settings.queue, on_end=store.sweep),
              "recording": Pool("recording", settings.workers, settings.queue, on_end=store.sweep)}
     stop = threading.Event()
-    info = {"classes": list(predictor.class_names), "image_size": predictor.preprocessing.image_size,
-            "caption": UNRECORDED_CAPTION, **(model_info or {})}
+    info = {"title": model_title(list(predictor.class_names)), "classes": list(predictor.class_names),
+            "image_size": predictor.preprocessing.image_size, "caption": UNRECORDED_CAPTION, **(model_info or {})}
 
     def sweeper() -> None:
         while not stop.wait(min(30.0, max(settings.result_ttl_s / 4, 0.05))):
@@ -182,11 +179,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: "
-                             f"{_FIELD_RULES.get(tuple(e.get('loc', ()))[-1:], e.get('msg'))}" for e in exc.errors())
-        hint = (" Send the clip or recording as the multipart form field 'file' (curl -F file=@clip.mp4)."
-                if any(tuple(e.get("loc", ()))[-1:] == ("file",) for e in exc.errors()) else "")
-        return _error(f"The request is not what this endpoint takes ({problems}).{hint} See /docs.", 422)
+        return _error(invalid_request(exc.errors()), 422)  # the page's field names, and the API's
 
     @app.exception_handler(HTTPException)
     async def _http(request, exc: HTTPException):
@@ -195,8 +188,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             return _error(f"There is nothing at {path}. The page is at /; the API's endpoints are listed at /docs.",
                           404)
         hint = {405: f" {path} does not take {request.method}: see /docs for what each endpoint takes.",
-                400: " Send the clip or recording as the multipart form field 'file' (curl -F file=@clip.mp4)."
-                if request.method == "POST" else ""}.get(exc.status_code, "")
+                400: f" {SEND_FILE}" if request.method == "POST" else ""}.get(exc.status_code, "")
         detail = str(exc.detail)
         return _error(f"{detail}{'' if not hint or detail.endswith('.') else '.'}{hint}", exc.status_code)
 
@@ -247,6 +239,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         except BaseException:
             remove_folder(folder)
             raise
+        job.media = upload.kind  # its frame-number rule, for messages (video: from 0; zip: the file names)
         return job, upload
 
     @app.get("/", include_in_schema=False)
@@ -271,8 +264,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
               responses={200: {"model": api.Prediction}, **api.errors(400, 413, 415, 422, 503, 504, 507)})
     async def predict(request: Request,
                       file: Annotated[UploadFile, File(description="a video, or a zip of the clip's numbered frames")],
-                      onset: Annotated[int | None, Form(description=_ONSET_HELP)] = None,
-                      apex: Annotated[int | None, Form(description="apex frame number (default: spotted)")] = None):
+                      onset: Annotated[int | None, Form(ge=0, description=_ONSET_HELP)] = None,
+                      apex: Annotated[int | None, Form(ge=0, description="apex frame number (default: spotted)")]
+                      = None):
         """`mmnet predict --json`'s fields for the clip (`source` is the upload's file name), plus `id`
         and `files`: the URLs of the onset and apex crops and of the attention figure (PNG)."""
         with pools["clip"].slot() as slot:
@@ -301,9 +295,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             job, upload = await _receive(request, file, "recording", "recording")
             if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option
                 remove_folder(job.folder)
-                raise UploadError("A zip of frames carries no frame rate: give it in the page's frame-rate field, "
-                                  "or in the API's form field 'fps' (curl -F file=@frames.zip -F fps=30); "
-                                  "CAS(ME)^2 and CAS(ME)^3: 30, SAMM: 200.")
+                raise UploadError(ZIP_WITHOUT_RATE)
             store.add(job)
             slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps,
                                                          caption=info["caption"]))

@@ -27,7 +27,7 @@ from .messages import for_web
 from .uploads import UploadError, remove_folder
 
 __all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "JobStore", "DELETED", "EXPIRED", "EVICTED",
-           "OVER_MEMORY"]
+           "OVER_MEMORY", "WAITING"]
 
 log = logging.getLogger("mmnet.serve")
 
@@ -46,6 +46,8 @@ class JobCancelled(MMNetError, RuntimeError):
 
 # Why the store forgot a job (``JobStore.why_gone``): EVICTED past ``max_kept`` results, OVER_MEMORY past ``max_bytes``.
 DELETED, EXPIRED, EVICTED, OVER_MEMORY = "deleted", "expired", "evicted", "over memory"
+#: The stage of a job that waits for a worker: every worker runs another job.
+WAITING = "Waiting: another analysis is running"
 
 
 @dataclass
@@ -56,7 +58,8 @@ class Job:
         name: the upload's display name (never a path).
         status: "queued", "running", "done" or "failed".
         progress: fraction done in [0, 1], or None while unknown.
-        stage: what it is doing, in words.
+        stage: what it is doing, in words for the page's progress line.
+        media: what was uploaded, once opened: "video" or "frames" (a zip); its frame numbers differ.
         files: PNGs drawn from the result, by file name.
         version: increases at every change (server-sent events send each version once).
     """
@@ -68,7 +71,7 @@ class Job:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = "queued"
     progress: float | None = None
-    stage: str = "waiting for a free worker"
+    stage: str = WAITING
     result: dict | None = None
     error: str | None = None
     error_status: int = 422
@@ -78,6 +81,7 @@ class Job:
     finished: float | None = None
     version: int = 0
     cancelled: bool = False
+    media: str | None = None
 
     def update(self, *, progress: float | None = None, stage: str | None = None) -> None:
         """Report progress (called from the worker, at every frame of a recording); JobCancelled once the
@@ -113,7 +117,7 @@ class Job:
     def clean_message(self, message: str) -> str:
         """``message`` as the server shows it (``messages.for_web``): the job folder's paths replaced by the
         upload's name (no server paths shown), the command line's remedies by the page's and the API's."""
-        return for_web(message, self.folder, self.name)
+        return for_web(message, self.folder, self.name, self.media)
 
 
 class Pool:
@@ -178,7 +182,7 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
     job.status, job.started = "running", time.monotonic()
     status, error, code = "failed", "The analysis was interrupted.", 500
     try:
-        job.update(stage="starting")
+        job.update(stage="Starting")
         job.result = work(job)
         status, error, code = "done", None, 200
     except JobCancelled:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError
-from ..infer.provenance import newest_model, training_caption
+from ..infer.provenance import dataset_name, newest_model, training_caption
 from ..infer.provenance import training_record as _training
 
-__all__ = ["describe_checkpoint", "find_demo_checkpoint", "NO_MODEL_HELP"]
+__all__ = ["describe_checkpoint", "find_demo_checkpoint", "model_title", "NO_MODEL_HELP"]
 
 NO_MODEL_HELP = (
     "No checkpoint given and no model of `mmnet demo` found under {where}. Either pass --checkpoint DIR (a "
@@ -36,9 +36,22 @@ def find_demo_checkpoint(search: Path) -> Path | None:
     return newest_model(found)
 
 
+def model_title(classes: list[str], training: dict | None = None) -> str:
+    """The model in a line for people: what it was trained on (``provenance.training_record``) and its classes."""
+    training = training or {}
+    if training.get("synthetic"):
+        what = "Demo model (synthetic faces)"
+    elif isinstance(training.get("dataset"), str):
+        what = f"{dataset_name(training['dataset'])} model"
+    else:
+        what = "Model"
+    return f"{what}, {len(classes)} classes: {', '.join(classes)}"
+
+
 def describe_checkpoint(path: Path, predictor) -> dict:
-    """The model as the page shows it: classes, input size, version, training data (when known), and the
-    ``caption`` its attention figures carry (``mmnet explain``'s: what the model was trained on)."""
+    """The model as the page shows it: ``title`` (training data and classes, in words), ``name`` (its folder),
+    classes, input size, version, training data (when known), and the ``caption`` its attention figures carry
+    (``mmnet explain``'s, the dataset by its name: what the model was trained on)."""
     from ..model.mmnet import read_checkpoint
 
     try:
@@ -52,14 +65,15 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         summary = ("Trained on synthetic faces (mmnet demo): for trying this page only. Its predictions mean "
                    "nothing on real faces.")
     elif training.get("dataset") and synthetic is False:
-        summary = f"Trained on {training['dataset']}."
+        summary = f"Trained on {dataset_name(training['dataset'])}."
     elif training.get("dataset"):
-        summary = (f"Trained with data.dataset={training['dataset']}; the training data folder was not found, so "
+        summary = (f"Trained on {dataset_name(training['dataset'])}; the training data folder was not found, so "
                    "whether it was real or synthetic is unknown.")
     else:
         summary = ("What this model was trained on is not recorded (the checkpoint is not inside its run folder). "
                    "Check its origin before trusting its predictions.")
     return {
+        "title": model_title(list(predictor.class_names), training),
         "name": Path(path).name if Path(path).name != "model" else "/".join(Path(path).parts[-3:]),
         "classes": list(predictor.class_names),
         "image_size": predictor.preprocessing.image_size,
@@ -69,6 +83,6 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         "training": training,
         "synthetic": bool(synthetic),
         "summary": summary,
-        "caption": training_caption(path),
+        "caption": training_caption(path, dataset_name),
     }
 

@@ -114,6 +114,8 @@ class Health(_Open):
 
 
 class ModelInfo(_Open):
+    title: str = Field(description="the model in words: what it was trained on and its classes")
+    name: str | None = Field(None, description="its folder (e.g. seed-0/fold-sub01/model)")
     classes: list[str]
     image_size: int
     caption: str = Field(description="the caption under every attention figure")
