@@ -77,6 +77,9 @@ def test_composite_roots(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "composite-3class: 3 of 3" in out and "casme2/01 1" in out and "smic/s1 1" in out
+    # each part's classes, as evaluation.md asks to report them
+    assert "  smic       1: negative 1, positive 0, surprise 0\n  casme2     1: negative 0, positive 1, surprise 0\n" \
+           "  samm       1: negative 1, positive 0, surprise 0\n" in out
 
 
 def test_check_data_long_videos(tmp_path, capsys):

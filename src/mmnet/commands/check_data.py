@@ -255,6 +255,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"scheme      {scheme.name}: {_used_line(load, scheme, usage, args.on_bad_sample)}")
     for k, (name, n) in enumerate(counts.items()):
         print(f"  {k}  {name:<12} {n}")
+    if args.dataset == "composite":  # evaluation.md: report the whole and each part
+        from ..data.composite import part_counts
+
+        for part, by_class in part_counts(pairs).items():
+            print(f"  {part:<7} {sum(by_class.values()):>4}: " + ", ".join(f"{c} {n}" for c, n in by_class.items()))
     left_out = Counter(scheme.key(s) for s in load.samples + load.excluded
                        if scheme.key(s) in scheme.mapping and scheme.class_of(s) is None)
     if left_out:

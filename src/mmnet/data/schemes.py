@@ -174,6 +174,12 @@ _SCHEMES = [
 
 SCHEMES: dict[str, LabelScheme] = {s.name: s for s in _SCHEMES}
 
+#: Loader checks that concern the column of one scheme field other than the emotion label: irrelevant to a
+#: scheme that reads another field (the composite's 3 classes).
+FIELD_CHECKS: dict[str, frozenset[str]] = {
+    "objective_class": frozenset({"objective_class_missing", "objective_class_differs"}),
+}
+
 DEFAULT_SCHEME: dict[str, str] = {
     "casme2": "casme2-5class",
     "samm": "samm-5class",
