@@ -116,3 +116,22 @@ def test_check_data_only_options_say_what_training_uses(capsys):
     assert help_text.count("check-data only") == 2
     assert "what `mmnet train` always uses: the first present" in help_text
     assert "`mmnet train` always applies them" in help_text
+
+
+def test_casme2_3class_megc_on_the_2019_labels_names_the_relabelled_samples(tmp_path, capsys):
+    # the 2019 coding file relabels 3 sub24 samples sadness -> surprise: MEGC2019 (2014 labels) left them out, and
+    # casme2-3class-megc counted them as surprise without a word (150 samples, not MEGC's 145)
+    relabelled = [("24", clip, 10, 15, 30, 1, "surprise", 6) for clip in ("EP07_01", "EP07_04f", "EP10_03")]
+    root = write_casme2(tmp_path / "c", [*CASME2_ROWS[:2], *relabelled], junk=False)
+    argv = ["check-data", "casme2", "--root", str(root), "--scheme", "casme2-3class-megc", "--max-width", "1000"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ("scheme_release  scheme casme2-3class-megc follows MEGC2019, which used CASME2-coding-20140508.xlsx; "
+            "this annotation is a later release: casme2/24/EP07_01, casme2/24/EP07_04f, casme2/24/EP10_03 are "
+            "surprise here (counted as surprise), sadness there (not in the scheme)") in out
+    assert main(argv[:4]) == 0  # the default scheme: its protocol used no other release
+    assert "scheme_release" not in capsys.readouterr().out
+    sadness = [(*r[:6], "sadness", r[7]) for r in relabelled]  # the 2014 labels: as MEGC2019
+    root = write_casme2(tmp_path / "c2014", [*CASME2_ROWS[:2], *sadness], junk=False)
+    assert main(["check-data", "casme2", "--root", str(root), "--scheme", "casme2-3class-megc"]) == 0
+    assert "scheme_release" not in capsys.readouterr().out

@@ -226,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
     from ..config import parse_root
     from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, resolve_scheme
     from ..data.frame_check import check_frame_files
+    from ..data.schemes import scheme_warnings
     from ..data.usage import plan_usage
 
     root = parse_root(args.dataset, args.root)
@@ -235,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
     load = _load(args, root)
     check_frame_files(load, scheme, deep=args.deep)
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
+    load.issues.extend(scheme_warnings(scheme, load.samples + load.excluded))  # as `mmnet train` logs them
     if args.json:
         _print_json(args, root, scheme, load, usage)
         return 1 if args.strict and (load.errors or usage.problems) else 0

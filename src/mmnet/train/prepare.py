@@ -35,6 +35,7 @@ from ..data.cache import CachedFrames, UnreadableFrames, UnusableSample, build_f
 from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
+from ..data.schemes import scheme_warnings
 from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
 from ..dataset_root import absolute_paths
 from ..errors import ConfigError, DataError, verify_choice
@@ -100,6 +101,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if frame_errors := len(load.errors) - loaded_errors:  # the summary alone disagreed with check-data's count
         log.warning("%d more error(s) in frame files: %d issue(s) (%d errors) in all; run `mmnet check-data` to list "
                     "them", frame_errors, len(load.issues), len(load.errors))
+    for issue in scheme_warnings(scheme, load.samples + load.excluded):  # a protocol's samples not met: said
+        log.warning("%s: %s", issue.sample_id, issue.message)
     usage = plan_usage(load, scheme, d.on_bad_sample)
     blocking = usage.blocking(d.on_bad_sample)
     if blocking:
