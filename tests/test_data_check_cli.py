@@ -86,6 +86,9 @@ def test_composite_roots(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "composite-3class: 3 of 3" in out and "casme2/01 1" in out and "smic/s1 1" in out
+    # each part's classes, as evaluation.md asks to report them
+    assert "  smic       1: negative 1, positive 0, surprise 0\n  casme2     1: negative 0, positive 1, surprise 0\n" \
+           "  samm       1: negative 1, positive 0, surprise 0\n" in out
 
 
 def test_check_data_long_videos(tmp_path, capsys):
@@ -165,3 +168,22 @@ def test_a_missing_subject_folder_is_one_line(tmp_path, capsys):
     assert len(lines) == 1 and lines[0].startswith("casme2/12 ")
     assert "subject folder sub12 missing in" in lines[0] and "its 2 clip(s) cannot be used" in lines[0]
     assert "clip_missing 2" in out  # every clip still counted
+
+
+def test_casme2_3class_megc_on_the_2019_labels_names_the_relabelled_samples(tmp_path, capsys):
+    # the 2019 coding file relabels 3 sub24 samples sadness -> surprise: MEGC2019 (2014 labels) left them out, and
+    # casme2-3class-megc counted them as surprise without a word (150 samples, not MEGC's 145)
+    relabelled = [("24", clip, 10, 15, 30, 1, "surprise", 6) for clip in ("EP07_01", "EP07_04f", "EP10_03")]
+    root = write_casme2(tmp_path / "c", [*CASME2_ROWS[:2], *relabelled], junk=False)
+    argv = ["check-data", "casme2", "--root", str(root), "--scheme", "casme2-3class-megc", "--max-width", "1000"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ("scheme_release  scheme casme2-3class-megc follows MEGC2019, which used CASME2-coding-20140508.xlsx; "
+            "this annotation is a later release: casme2/24/EP07_01, casme2/24/EP07_04f, casme2/24/EP10_03 are "
+            "surprise here (counted as surprise), sadness there (not in the scheme)") in out
+    assert main(argv[:4]) == 0  # the default scheme: its protocol used no other release
+    assert "scheme_release" not in capsys.readouterr().out
+    sadness = [(*r[:6], "sadness", r[7]) for r in relabelled]  # the 2014 labels: as MEGC2019
+    root = write_casme2(tmp_path / "c2014", [*CASME2_ROWS[:2], *sadness], junk=False)
+    assert main(["check-data", "casme2", "--root", str(root), "--scheme", "casme2-3class-megc"]) == 0
+    assert "scheme_release" not in capsys.readouterr().out

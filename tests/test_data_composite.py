@@ -8,7 +8,7 @@ from mmnet.data import get_scheme, load_dataset, protocol_folds
 from mmnet.data.folds import check_folds
 from mmnet.errors import ConfigError, DatasetNotFoundError
 
-from .fakes import write_casme2, write_cde_csv, write_samm, write_smic
+from .fakes import CASME2_ROWS, write_casme2, write_casme2_objective, write_cde_csv, write_samm, write_smic
 
 CDE_ROWS = [
     ("casme2", "sub01", "EP02_01f", 1),
@@ -43,6 +43,9 @@ def test_official_list_selects_and_labels(composite_root, tmp_path):
     assert [i for _, i in pairs] == [1, 0, 0, 1, 0, 2, 0]
     # issues of parts' samples that are not in the list are left out
     assert all(i.sample_id in set(ids) or "/" not in i.sample_id for i in load.issues)
+    # a list of other than the official 442 rows is said to be one
+    (other,) = [i for i in load.issues if i.check == "not_official_list"]
+    assert other.severity == "warning" and "lists 7 samples, not the 442 of the official" in other.message
 
 
 def test_mapping_root_blank_lines_and_missing_samples(composite_root, tmp_path):
@@ -134,3 +137,25 @@ def test_a_list_re_saved_with_another_separator_is_read_the_same(composite_root,
     load = load_dataset("composite", composite_root, annotation=resaved, cache_dir=False)
     expected = load_dataset("composite", composite_root, cache_dir=False)
     assert [(s.sample_id, s.label) for s in load.samples] == [(s.sample_id, s.label) for s in expected.samples]
+
+
+def test_the_older_441_row_list_is_named(composite_root, tmp_path):
+    # combined_3class_gt-2.csv (2018-11-30) lacks samm,32,032_3_1,0 and was read without a word
+    def not_official(rows):
+        write_cde_csv(composite_root / "combined_3class_gt.csv", rows)
+        load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+        return [i for i in load.issues if i.check == "not_official_list"]
+
+    (issue,) = not_official([("smic", "s01", "s01_ne_01", 0)] * 441)  # repeats are errors of their own
+    assert "lists 441 samples, not the 442" in issue.message
+    assert "it lacks samm,32,032_3_1,0, as the older combined_3class_gt-2.csv" in issue.message
+    assert not_official([("smic", "s01", "s01_ne_01", 0)] * 442) == []
+
+
+def test_objective_class_issues_are_left_out(composite_root, tmp_path):
+    # the 3 classes come from the list: CASME II's objective-class disagreements were forwarded (27-37 warnings)
+    davison = {(subject, clip): 5 for subject, clip, *_ in CASME2_ROWS}
+    write_casme2_objective(composite_root / "CASME2" / "CASME2-ObjectiveClasses.xlsx", davison)
+    assert any(i.check == "objective_class_differs" for i in load_dataset("casme2", composite_root / "CASME2").issues)
+    load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+    assert not [i for i in load.issues if i.check.startswith("objective_class")]

@@ -254,7 +254,8 @@ def run(args: argparse.Namespace) -> int:
     from ..config import parse_root
     from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, resolve_scheme
     from ..data.frame_check import check_frame_files
-    from ..data.usage import plan_usage
+    from ..data.schemes import scheme_warnings
+    from ..data.usage import NEAREST_CANNOT, plan_usage
 
     root = parse_root(args.dataset, args.root)
     if args.dataset in LONG_VIDEO_DATASETS:
@@ -263,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
     load = _load(args, root)
     check_frame_files(load, scheme, deep=args.deep)
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
+    load.issues.extend(scheme_warnings(scheme, load.samples + load.excluded))  # as `mmnet train` logs them
     if args.json:
         _print_json(args, root, scheme, load, usage)
         return 1 if args.strict and (load.errors or usage.problems) else 0
@@ -283,6 +285,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"scheme      {scheme.name}: {_used_line(load, scheme, usage, args.on_bad_sample)}")
     for k, (name, n) in enumerate(counts.items()):
         print(f"  {k}  {name:<12} {n}")
+    if args.dataset == "composite":  # evaluation.md: report the whole and each part
+        from ..data.composite import part_counts
+
+        for part, by_class in part_counts(pairs).items():
+            print(f"  {part:<7} {sum(by_class.values()):>4}: " + ", ".join(f"{c} {n}" for c, n in by_class.items()))
     left_out = Counter(scheme.key(s) for s in load.samples + load.excluded
                        if scheme.key(s) in scheme.mapping and scheme.class_of(s) is None)
     if left_out:
@@ -294,9 +301,8 @@ def run(args: argparse.Namespace) -> int:
     explained = usage.problems if args.on_bad_sample == "nearest" else unlisted
     if usage.problems:
         verb = {"skip": "are left out, listed in the run's skipped.csv",
-                "nearest": "stop training: data.on_bad_sample=nearest cannot fix them (it only replaces an onset or "
-                           "apex frame missing on disk, and not when onset and apex then fall on one frame); fix "
-                           "them, or train with data.on_bad_sample=skip to leave them out"}.get(
+                "nearest": f"stop training: {NEAREST_CANNOT}; fix them, or train with data.on_bad_sample=skip to "
+                           "leave them out"}.get(
             args.on_bad_sample, "stop training until fixed (or train with data.on_bad_sample=skip to leave them out)")
         above = " (above)" if len(unlisted) < len(usage.problems) else ""
         print(f"  {len(usage.problems)} with problems{above} {verb}:")

@@ -11,6 +11,11 @@ repeats: repeated pairs are named ``b``, ``b2``, ``b3`` ... in file order (meb's
 each sample's frames are limited to its onset..offset span. An offset of 0 means "not given"
 (as in CAS(ME)^2): it becomes None with a warning and the span ends at the apex. The upper-case
 Filename 'J' is matched to its folder case-insensitively. Labels are lower-cased ('Others').
+
+The quirks the long-video loader (casme3_long.py) reports are reported here with the same rules and
+wording: an apex of 0 is not annotated (``apex_unknown``, an error: recognition needs the apex), an
+onset of 0 starts at the first frame, 1 (``onset_zero``), and a micro-expression longer than 10 s is
+kept and reported (``long_micro``).
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ from pathlib import Path
 
 from .annotations import read_table
 from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, natural_key, samples_from_table
+from .long_video import apex_zero_message
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
-__all__ = ["load_casme3", "find_frames_root"]
+__all__ = ["load_casme3", "find_frames_root", "FPS", "onset_zero", "long_micro"]
+
+FPS = 30.0
+LONG_MICRO_S = 10.0  # a micro-expression longer than this is reported (CAS(ME)^3's median is 0.73 s)
 
 ANNOTATION_GLOB = "*part_A*label*.xlsx"
 FRAME_ROOTS = ("", "part_A", "data/part_A_split/part_A", "part_A/data/part_A_split/part_A")
@@ -51,6 +60,21 @@ def _missing(root: Path, missing: list[str]):
     return missing_dataset("CAS(ME)^3", root, missing, _LAYOUT_HELP,
                            "its authors at the Institute of Psychology, Chinese Academy of Sciences",
                            "casme3")
+
+
+def onset_zero(sid: str, where: str) -> Issue:
+    """CAS(ME)^3 numbers frames from 1: an onset of 0 is read as the first frame."""
+    return Issue(sid, "onset_zero", f"{where}: onset 0 (frames are numbered from 1): kept, starting at the first "
+                 "frame", "warning")
+
+
+def long_micro(sid: str, where: str, onset: int, offset: int) -> Issue | None:
+    """A warning for a micro-expression longer than LONG_MICRO_S (the 3,456-frame one), else None."""
+    frames = offset - onset + 1
+    if frames <= LONG_MICRO_S * FPS:
+        return None
+    return Issue(sid, "long_micro", f"{where}: a micro-expression {frames} frames long ({frames / FPS:.1f} s at "
+                 f"{FPS:g} fps); kept as annotated", "warning")
 
 
 def find_frames_root(root: Path) -> Path | None:
@@ -99,10 +123,18 @@ def load_casme3(
                                          corrections=corrections)
     fixed: list[Sample] = []
     for s in samples:
+        where = table.where(s.extra["row"])
         if s.offset == 0:
             issues.append(Issue(s.sample_id, "offset_zero", "offset is 0 (not given); the span ends at the apex",
                                 "warning"))
             s = replace(s, offset=None)
+        if s.apex == 0:  # check_sample reports it (apex_unknown), with this reason
+            s = replace(s, apex=None, extra={**s.extra, "unknown_apex": apex_zero_message(where)})
+        if s.onset == 0:
+            issues.append(onset_zero(s.sample_id, where))
+            s = replace(s, onset=1)
+        if s.offset is not None and (too_long := long_micro(s.sample_id, where, s.onset, s.offset)):
+            issues.append(too_long)
         fixed.append(s)
 
     def locate(s: Sample):

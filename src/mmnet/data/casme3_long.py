@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ..spotting.intervals import TYPES, Interval, parse_type
 from .annotations import Table, cell, label_text, read_table
-from .casme3 import FRAME_ROOTS, find_frames_root
+from .casme3 import FPS, FRAME_ROOTS, find_frames_root, long_micro, onset_zero
 from .common import missing_dataset, natural_key
 from .corrections import CORRECTIONS
 from .long_video import (
@@ -51,9 +51,7 @@ from .sample import Issue
 
 __all__ = ["load_casme3_long", "FPS"]
 
-FPS = 30.0
 DATASET = "casme3-long"
-LONG_MICRO_S = 10.0  # a micro-expression longer than this is reported (CAS(ME)^3's median is 0.73 s)
 _FRAME = re.compile(r"(\d+)\.jpe?g", re.IGNORECASE)
 _SUBJECT = re.compile(r"spNO\.\d+", re.IGNORECASE)
 _TASK = re.compile(r"[a-z]+\d*", re.IGNORECASE)
@@ -149,14 +147,12 @@ def _interval(values: dict, type_: str, where: str, sid: str, extra: dict, issue
         return None
     apex, offset = fixed
     if onset == 0:
-        issues.append(Issue(sid, "onset_zero", f"{where}: onset 0 (frames are numbered from 1): kept, starting at "
-                            "the first frame", "warning"))
+        issues.append(onset_zero(sid, where))
     if offset < onset:
         issues.append(refused_row(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}"))
         return None
-    if type_ == "micro" and offset - onset + 1 > LONG_MICRO_S * FPS:
-        issues.append(Issue(sid, "long_micro", f"{where}: a micro-expression {offset - onset + 1} frames long "
-                            f"({(offset - onset + 1) / FPS:.1f} s at {FPS:g} fps); kept as annotated", "warning"))
+    if type_ == "micro" and (too_long := long_micro(sid, where, onset, offset)):
+        issues.append(too_long)
     return Interval(onset, apex, offset, type_, None, None, extra)
 
 

@@ -96,9 +96,9 @@ def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: boo
     out: list[Issue] = []
     onset, apex, offset = sample.onset, sample.apex, sample.offset
     if apex is None and apex_required and "apex" not in sample.extra.get("bad_cells", {}):
-        out.append(Issue(sid, "apex_unknown", f"{sample.extra.get('unknown_apex', '')}apex frame is not given ('/', "
-                         "blank or negative); fix the annotation, or leave the sample out (data.on_bad_sample=skip)",
-                         "error"))
+        why = sample.extra.get("unknown_apex", "apex frame is not given ('/', blank or negative)")
+        out.append(Issue(sid, "apex_unknown", f"{why}; fix the annotation, or leave the sample out "
+                         "(data.on_bad_sample=skip)", "error"))
     if apex is not None and apex < onset:
         out.append(Issue(sid, "onset_after_apex", f"onset {onset} is after apex {apex}: the motion would be "
                          "reversed; fix the annotation (onset and apex swapped?)", "error"))
@@ -272,7 +272,8 @@ def samples_from_table(
             extra["bad_cells"] = bad_cells  # reported above: check_sample does not report them again
         if values["apex"] is None:  # check_sample's apex_unknown names the cell
             shown = "nothing" if str(raw["apex"] or "").strip() == "" else repr(raw["apex"])
-            extra["unknown_apex"] = f"{where}, column {table.header[idx['apex']]!r} holds {shown}: "
+            extra["unknown_apex"] = (f"{where}, column {table.header[idx['apex']]!r} holds {shown}: apex frame is not "
+                                     "given ('/', blank or negative)")
         if idx.get("objective") is not None:
             extra["objective_class"] = objective_class(cell(row, idx["objective"]))
         samples.append(Sample(dataset, subject, clip, values["onset"], values["apex"], values["offset"], label,
@@ -348,8 +349,12 @@ def attach_frames(
             out.append(s)
             continue
         if not exact:
-            issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{s.clip}' found as folder "
-                                f"'{folder.name}'", "warning"))
+            # the frames may lie below the folder matched (CAS(ME)^3's <task>/color): name the matched one
+            annotated = s.extra.get("annotated_clip", s.clip)
+            matched = next((p.name for p in (folder, *folder.parents) if p.name.lower() == annotated.lower()),
+                           folder.name)
+            issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{annotated}' found as folder "
+                                f"'{matched}'", "warning"))
         if folder not in listed:
             # Two files with one number (img070.jpg, img70.jpg): the first by name is the frame, the
             # other is reported with the non-frame files.

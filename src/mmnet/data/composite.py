@@ -24,13 +24,20 @@ from ..errors import AnnotationError, DatasetNotFoundError
 from .annotations import csv_delimiter
 from .common import DatasetLoad, finish
 from .sample import Issue, Sample
-from .schemes import SCHEMES
+from .schemes import FIELD_CHECKS, SCHEMES
 
-__all__ = ["load_composite", "CDE_LABELS", "PARTS", "read_cde_list"]
+__all__ = ["load_composite", "CDE_LABELS", "PARTS", "read_cde_list", "part_counts"]
 
 CDE_LABELS = ("negative", "positive", "surprise")
 PARTS = ("casme2", "samm", "smic")
 ANNOTATION_NAME = "combined_3class_gt.csv"
+OFFICIAL_ROWS = 442
+# the row the older 441-row list (combined_3class_gt-2.csv, 2018-11-30) lacks
+_LATE_ROW = ("samm", "32", "032_3_1")
+# the parts in the order evaluation.md reports them
+_REPORT_ORDER = ("smic", "casme2", "samm")
+# loader checks about a column the composite's classes do not come from (CASME II's objective classes)
+_OTHER_COLUMN_CHECKS = frozenset().union(*(c for f, c in FIELD_CHECKS.items() if f != "label"))
 # per-part mapping used only to cross-check the official label against the source emotion
 _CHECK_SCHEME = {"casme2": "casme2-3class-megc", "samm": "samm-3class-megc", "smic": "smic-3class"}
 
@@ -128,13 +135,13 @@ def load_composite(
             "(github.com/Facial-Micro-ExpressionGC/MEGC2019, images/combined_3class_gt.csv) "
             "and pass it with --annotation FILE.")
     listed = read_cde_list(annotation)
+    issues: list[Issue] = _not_official(listed, annotation)
     loads = {
         "casme2": load_casme2(parts["casme2"]),
         "samm": load_samm(parts["samm"]),
         "smic": load_smic(parts["smic"], variant="HS", cache_dir=cache_dir),
     }
     index = {(p, s.subject, s.clip): s for p, load in loads.items() for s in (*load.samples, *load.excluded)}
-    issues: list[Issue] = []
     samples: list[Sample] = []
     used: set[str] = set()
     for line, dataset, subject, filename, cls in listed:
@@ -156,5 +163,27 @@ def load_composite(
         extra = {**src.extra, "source_label": src.label, "cde_subject": subject, "cde_clip": filename, "cde_line": line}
         samples.append(replace(src, label=cls, extra=extra))
     for load in loads.values():
-        issues += [i for i in load.issues if i.sample_id in used or "/" not in i.sample_id]
+        issues += [i for i in load.issues
+                   if (i.sample_id in used or "/" not in i.sample_id) and i.check not in _OTHER_COLUMN_CHECKS]
     return finish(samples, issues, annotation, strict)
+
+
+def _not_official(listed: list[tuple[int, str, str, str, str]], annotation: Path) -> list[Issue]:
+    """A warning when the list has not the official list's 442 rows (the older 441-row one lacks a SAMM sample)."""
+    if len(listed) == OFFICIAL_ROWS:
+        return []
+    keys = {(dataset, subject.lstrip("0"), filename) for _, dataset, subject, filename, _ in listed}
+    lacks = (f"; it lacks {','.join(_LATE_ROW)},0, as the older combined_3class_gt-2.csv (2018-11-30, 441 rows) "
+             "does" if len(listed) == OFFICIAL_ROWS - 1 and _LATE_ROW not in keys else "")
+    return [Issue("composite", "not_official_list", f"'{annotation.name}' lists {len(listed)} samples, not the "
+                  f"{OFFICIAL_ROWS} of the official {ANNOTATION_NAME} (MEGC2019, 2018-12-07){lacks}; results are not "
+                  "comparable with MEGC2019's", "warning")]
+
+
+def part_counts(pairs: list[tuple[Sample, int]]) -> dict[str, dict[str, int]]:
+    """Samples per class of each part (SMIC, CASME II, SAMM), from ``(sample, class index)`` pairs: evaluation.md
+    asks to report the composite whole and per part."""
+    out = {part: dict.fromkeys(CDE_LABELS, 0) for part in _REPORT_ORDER}
+    for sample, k in pairs:
+        out[sample.dataset][CDE_LABELS[k]] += 1
+    return out

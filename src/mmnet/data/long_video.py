@@ -212,11 +212,16 @@ def not_annotated(video_id: str, issues: list[Issue]) -> Issue:
                  "spotter is scored on it too)", "warning")
 
 
+def apex_zero_message(where: str) -> str:
+    """The reason given for an apex of 0, which CAS(ME)^2 and CAS(ME)^3 write for an apex not annotated."""
+    return f"{where}: apex 0 (not annotated); stored as unknown"
+
+
 def zero_frames(apex: int, offset: int, where: str, sid: str, issues: list[Issue]) -> tuple[int | None, int] | None:
     """The long-video tables' 0 for a frame not annotated: apex 0 -> unknown (None); offset 0 -> the
     apex; both reported. None (with an error) when the offset is 0 and the apex unknown."""
     if apex == 0:
-        issues.append(Issue(sid, "apex_unknown", f"{where}: apex 0 (not annotated); stored as unknown", "warning"))
+        issues.append(Issue(sid, "apex_unknown", apex_zero_message(where), "warning"))
         apex = None
     if offset == 0:
         if apex is None:

@@ -13,9 +13,29 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import ConfigError, verify_choice
-from .sample import Sample
+from .sample import Issue, Sample
 
-__all__ = ["LabelScheme", "SCHEMES", "DEFAULT_SCHEME", "get_scheme", "schemes_for", "class_counts"]
+__all__ = ["LabelScheme", "Relabelled", "SCHEMES", "DEFAULT_SCHEME", "get_scheme", "schemes_for", "class_counts",
+           "scheme_warnings"]
+
+
+@dataclass(frozen=True)
+class Relabelled:
+    """Samples that a later release of the annotation labels otherwise than the release a protocol used.
+
+    Attributes:
+        samples: (subject, clip) as the loader names them.
+        label: their label in the later release (the one that marks it).
+        earlier: their label in the release the protocol used.
+        release: that release's file.
+        protocol: who used it.
+    """
+
+    samples: tuple[tuple[str, str], ...]
+    label: str
+    earlier: str
+    release: str
+    protocol: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,7 @@ class LabelScheme:
     field: str = "label"
     source: str = ""
     datasets: tuple[str, ...] = ()
+    relabelled: Relabelled | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping", MappingProxyType(dict(self.mapping)))
@@ -106,9 +127,12 @@ _SCHEMES = [
         "casme2-3class-megc", ("negative", "positive", "surprise"),
         {**dict.fromkeys(_CASME2_VOCAB), "happiness": "positive", "surprise": "surprise", "repression": "negative",
          "disgust": "negative"},
-        source="MEGC2019 CDE mapping for CASME II (negative = disgust + repression); the official list also drops "
-               "sub04/EP12_01f and sub05/EP09_05f, which the 'composite' loader does",
-        datasets=("casme2",)),
+        source="MEGC2019 CDE mapping for CASME II (negative = disgust + repression) on the 2014 labels; the official "
+               "list also drops sub04/EP12_01f and sub05/EP09_05f, which the 'composite' loader does",
+        datasets=("casme2",),
+        # the 2019 coding file relabels 3 sub24 samples sadness -> surprise (docs/datasets.md, CASME II)
+        relabelled=Relabelled((("24", "EP07_01"), ("24", "EP07_04f"), ("24", "EP10_03")), "surprise", "sadness",
+                              "CASME2-coding-20140508.xlsx", "MEGC2019")),
     LabelScheme(
         "samm-5class", ("anger", "contempt", "happiness", "surprise", "others"),
         {**dict.fromkeys(_SAMM_VOCAB), **_identity("anger", "contempt", "happiness", "surprise"), "other": "others"},
@@ -173,6 +197,12 @@ _SCHEMES = [
 ]
 
 SCHEMES: dict[str, LabelScheme] = {s.name: s for s in _SCHEMES}
+
+#: Loader checks that concern the column of one scheme field other than the emotion label: irrelevant to a
+#: scheme that reads another field (the composite's 3 classes).
+FIELD_CHECKS: dict[str, frozenset[str]] = {
+    "objective_class": frozenset({"objective_class_missing", "objective_class_differs"}),
+}
 
 DEFAULT_SCHEME: dict[str, str] = {
     "casme2": "casme2-5class",
@@ -246,3 +276,21 @@ def class_counts(scheme: LabelScheme, samples: Iterable[Sample]) -> dict[str, in
     for _, i in scheme.select(samples):
         counts[scheme.classes[i]] += 1
     return counts
+
+
+def scheme_warnings(scheme: LabelScheme, samples: Iterable[Sample]) -> list[Issue]:
+    """A warning when the annotation is a later release than the one the scheme's protocol used
+    (``LabelScheme.relabelled``): the relabelled samples are named, and the release to load instead."""
+    r = scheme.relabelled
+    if r is None:
+        return []
+    later = [s for s in samples if (s.subject, s.clip) in r.samples and s.label == r.label]
+    if not later:
+        return []
+    now, then = scheme.class_of(later[0]), scheme.mapping.get(r.earlier)
+    counted = f"counted as {now}" if now is not None else "not in the scheme"
+    before = f"counted as {then}" if then is not None else "not in the scheme"
+    return [Issue(later[0].dataset, "scheme_release", f"scheme {scheme.name} follows {r.protocol}, which used "
+                  f"{r.release}; this annotation is a later release: {', '.join(s.sample_id for s in later)} are "
+                  f"{r.label} here ({counted}), {r.earlier} there ({before}), so the samples differ from "
+                  f"{r.protocol}'s. Load {r.release} (--annotation) to match them.", "warning")]

@@ -31,6 +31,9 @@ __all__ = ["Usage", "plan_usage", "describe_problems", "NEAREST_FIXES"]
 
 #: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
 NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
+#: Why the problems left under ``nearest`` stop training (check-data and training say it alike).
+NEAREST_CANNOT = ("data.on_bad_sample=nearest cannot fix them (it only replaces an onset or apex frame missing on "
+                  "disk, and not when onset and apex then fall on one frame)")
 
 #: Where a scheme's field comes from when a dataset's copy can lack it altogether, by (dataset, scheme field).
 _SOURCES = {

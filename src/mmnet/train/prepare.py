@@ -35,7 +35,8 @@ from ..data.cache import CachedFrames, UnreadableFrames, UnusableSample, build_f
 from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
-from ..data.usage import NEAREST_FIXES, describe_problems, plan_usage
+from ..data.schemes import scheme_warnings
+from ..data.usage import NEAREST_CANNOT, NEAREST_FIXES, describe_problems, plan_usage
 from ..dataset_root import absolute_paths
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
@@ -100,14 +101,14 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if frame_errors := len(load.errors) - loaded_errors:  # the summary alone disagreed with check-data's count
         log.warning("%d more error(s) in frame files: %d issue(s) (%d errors) in all; run `mmnet check-data` to list "
                     "them", frame_errors, len(load.issues), len(load.errors))
+    for issue in scheme_warnings(scheme, load.samples + load.excluded):  # a protocol's samples not met: said
+        log.warning("%s: %s", issue.sample_id, issue.message)
     usage = plan_usage(load, scheme, d.on_bad_sample)
     blocking = usage.blocking(d.on_bad_sample)
     if blocking:
         nearest = " (frames not on disk: data.on_bad_sample=nearest uses the nearest one)" if any(
             c in reason for _, reason in blocking for c in NEAREST_FIXES) else ""
-        unfixable = (", and data.on_bad_sample=nearest cannot fix them (it only replaces an onset or apex frame "
-                     "missing on disk, and not when onset and apex then fall on one frame)"
-                     if d.on_bad_sample == "nearest" else "")
+        unfixable = f", and {NEAREST_CANNOT}" if d.on_bad_sample == "nearest" else ""
         raise DataError(f"{len(blocking)} sample(s) of {d.dataset} cannot be used as annotated{unfixable}:\n"
                         f"{describe_problems(blocking)}\nFix the annotation or the files, or set "
                         f"data.on_bad_sample=skip to leave them out (listed in skipped.csv){nearest}. "
