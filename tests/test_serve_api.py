@@ -3,6 +3,7 @@ JSON sentence (never a traceback) and leave the server serving, jobs are bounded
 
 import io
 import json
+import re
 import stat
 import threading
 import time
@@ -114,6 +115,8 @@ def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_pat
     assert crop.size == (64, 80)  # the frame as decoded (under the thumbnail size)
     csv_text = client.get(f"/api/jobs/{got['id']}/result?format=csv").text.splitlines()
     assert csv_text[0].split(",")[:5] == ["source", "onset", "apex", "apex_spotted", "label"]
+    probabilities = csv_text[1].split(",")[5:]  # 6 decimals, as in a recording's CSV (not 1.2093543773517013e-05)
+    assert len(probabilities) == 3 and all(re.fullmatch(r"[01]\.\d{6}", p) for p in probabilities), csv_text
     assert leftovers(client) == []  # the upload folder is gone once the clip is analysed
 
 

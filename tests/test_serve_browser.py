@@ -46,7 +46,8 @@ def spotter_with_timeline():
                 released.wait(2.0)
             progress(done, total)  # raises once the job is deleted: its worker is free
 
-        return {**inner(path, progress=slowly, **kwargs), "timeline": png(np.full((40, 120, 3), 200, np.uint8))}
+        return {**inner(path, progress=slowly, **kwargs), "thresholds": {"macro": None, "micro": 0.6},
+                "timeline": png(np.full((40, 120, 3), 200, np.uint8))}
 
     return spot
 
@@ -93,6 +94,10 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     label = page.inner_text("#clip-result .label")
     assert label in CLASSES
     assert page.locator("#clip-result svg.bars rect.bar").count() == len(CLASSES)
+    # a probability, in one format everywhere (not "p = 0.90", read as a p-value)
+    assert re.fullmatch(r"\(probability (\d+|< 1) %\)", page.inner_text("#clip-result .verdict .p"))
+    bar_texts = page.locator("#clip-result svg.bars text").all_text_contents()[1::2]
+    assert all(re.fullmatch(r"(\d+|< 1) %", t) for t in bar_texts), bar_texts
     page.wait_for_function("document.querySelector('#clip-result img.attention').naturalWidth > 300",
                            timeout=TIMEOUT_MS)
     for crop in ("onset", "apex"):
@@ -197,6 +202,113 @@ def test_the_page_works_from_the_keyboard(page, tmp_path):
     assert rows.nth(0).get_attribute("aria-selected") == "true"
 
 
+def recording_zip(tmp_path, name, n=30):
+    path = tmp_path / name
+    path.write_bytes(zip_bytes(synth_frames(n=n, apex=min(18, n - 1), size=(96, 112), seed=2)))
+    return path
+
+
+def test_a_recording_table_gives_seconds_score_and_probability(page, tmp_path):
+    page.check("input[name=mode][value=recording]")
+    page.click("#options summary")
+    page.fill("#fps", "29.97002997002997")
+    page.set_input_files("#file", str(recording_zip(tmp_path, "frames.zip")))
+    page.wait_for_selector("#intervals tbody tr", timeout=TIMEOUT_MS)
+    assert page.locator("#intervals thead th").all_inner_texts() == [
+        "#", "onset", "apex", "offset", "seconds", "type", "score", "class", "probability"]
+    rows = [page.locator("#intervals tbody tr").nth(k).locator("td").all_inner_texts() for k in range(2)]
+    fps = 29.97002997002997  # a zip's first frame is img1: seconds count from it, as `mmnet spot` prints them
+    assert rows[0][:7] == ["1", "3", "6", "9", f"{2 / fps:.2f}-{8 / fps:.2f}", "micro", "0.500"]
+    assert rows[0][7] in CLASSES and re.fullmatch(r"(\d+|< 1) %", rows[0][8])
+    assert rows[1][4:] == [f"{14 / fps:.2f}-{25 / fps:.2f}", "macro", "0.500", "", ""]
+    assert "at 29.97 frames per second" in page.inner_text("#recording-summary")
+    legend = page.inner_text("#legend")
+    assert "not classified" in legend and "µ: micro-expression, M: macro-expression" in legend
+    assert "threshold" in legend and page.locator("#timeline line.threshold").count() == 1
+    assert page.locator("#timeline text.axis-label").text_content() == "motion"
+    labels = [page.locator("#timeline rect.interval").nth(k).get_attribute("aria-label") for k in range(2)]
+    assert "?" not in labels[1] and "macro, not classified" in labels[1]
+
+
+def test_a_recording_without_intervals_says_so(page, tmp_path):
+    page.check("input[name=mode][value=recording]")
+    page.click("#options summary")
+    page.fill("#fps", "30")
+    page.set_input_files("#file", str(recording_zip(tmp_path, "short.zip", n=8)))  # the stand-in finds none
+    page.wait_for_selector("#recording-result:not([hidden])", timeout=TIMEOUT_MS)
+    assert page.inner_text("#recording-summary").startswith("No micro- or macro-expression was found in 8 frames")
+    assert page.is_hidden("#interval-hint") and page.is_hidden("#intervals")
+
+
+def test_a_narrow_screen_scrolls_the_table_not_the_page(browser, server, tmp_path):
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.check("input[name=mode][value=recording]")
+    page.click("#options summary")
+    page.fill("#fps", "30")
+    page.set_input_files("#file", str(recording_zip(tmp_path, "narrow.zip")))
+    page.wait_for_selector("#intervals tbody tr", timeout=TIMEOUT_MS)
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth,"
+                           " document.querySelector('.table-scroll').scrollWidth,"
+                           " document.querySelector('.table-scroll').clientWidth]")
+    context.close()
+    page_width, window_width, table_width, box_width = widths
+    assert page_width <= window_width, widths  # the page does not scroll sideways
+    assert table_width > box_width, widths  # the table does, in its box
+
+
+def test_the_drop_note_fits_the_mode(page):
+    assert "face only" in page.inner_text("#drop-note")
+    page.check("input[name=mode][value=recording]")
+    note = page.inner_text("#drop-note")
+    assert "face only" not in note and "finds the face" in note
+    assert re.search(r"Results can be downloaded for 30 minutes", note)
+
+
+def drop(page, names):
+    """Drop files of these names on the page's body (not on the drop zone): whether the page kept the drop."""
+    return page.evaluate("""(names) => {
+      const files = new DataTransfer();
+      for (const name of names) files.items.add(new File(["not a video"], name));
+      const event = new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true });
+      document.querySelector("header").dispatchEvent(event);
+      return event.defaultPrevented;
+    }""", names)
+
+
+def test_a_file_dropped_anywhere_stays_on_the_page(page):
+    assert drop(page, ["a.mp4", "b.mp4"])  # the browser does not open the files in place of the page
+    assert "2 files were dropped: the page analyses one file at a time" in page.inner_text("#note")
+    assert page.is_hidden("#progress") and page.is_hidden("#error")
+    assert drop(page, ["notes.mp4"])  # one file, dropped outside the drop zone: analysed
+    page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+    assert "neither a video" in page.inner_text("#error")
+
+
+def test_the_page_has_its_own_icon(page):
+    # an icon of the page itself (a data: URL, as the Content-Security-Policy allows): no request for
+    # /favicon.ico, which the server does not have (404)
+    icon = page.get_attribute("link[rel=icon]", "href")
+    assert icon.startswith("data:image/svg+xml,")
+
+
+def test_an_expired_result_says_so_when_downloaded(page, server, tmp_path):
+    recording = tmp_path / "gone.mp4"
+    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    page.check("input[name=mode][value=recording]")
+    with page.expect_response("**/api/recordings") as posted:
+        page.set_input_files("#file", str(recording))
+    page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
+    job_id = posted.value.json()["id"]
+    urllib.request.urlopen(urllib.request.Request(f"{server.url}/api/jobs/{job_id}", method="DELETE")).close()
+    page.click("#dl-csv")
+    page.wait_for_selector("#download-error:not([hidden])")
+    text = page.inner_text("#download-error")
+    assert text.startswith("gone.csv could not be downloaded.") and "Analyse the file again" in text
+    assert "keeps results for 30 minutes" in text
+
+
 def running(page):
     """Wait until the page shows a recording's job running."""
     sync_api.expect(page.locator("#progress-text")).to_have_text(re.compile("^spotting"), timeout=TIMEOUT_MS)
@@ -289,3 +401,31 @@ def test_the_api_docs_render_without_another_site(browser, server, path, operati
     assert "Unable to render" not in page.inner_text("body")
     context.close()
     assert elsewhere == []
+
+
+def test_the_analysis_fills_the_second_half_of_the_progress_bar(page, tmp_path):
+    start_slow_recording(page, tmp_path / "slow.mp4")
+    assert page.eval_on_selector("#progress-bar", "bar => bar.value") >= 0.5  # the upload filled the first half
+    page.get_by_role("button", name="Cancel").click()
+
+
+def test_a_server_that_stops_answering_is_said_and_the_controls_come_back(page, server, tmp_path):
+    job_id = start_slow_recording(page, tmp_path / "slow.mp4")
+    page.route("**/api/jobs/**", lambda route: route.abort())  # as if the server had stopped
+    page.goto(server.url + "/")  # the page follows the job again: the mode is a recording's
+    assert page.is_checked("input[name=mode][value=recording]")
+    page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)  # the events fail, then the polling
+    assert page.inner_text("#error").startswith("The server does not answer.")
+    assert page.is_hidden("#progress")
+    assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id  # a reload follows it once it answers
+    page.unroute("**/api/jobs/**")
+    page.reload()
+    running(page)
+    page.route("**/api/jobs/*/result", lambda route: route.abort())  # the server stops as the job ends
+    released.set()
+    try:
+        page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+    finally:
+        released.clear()
+    assert page.inner_text("#error").startswith("The server does not answer.")
+    assert page.is_hidden("#progress") and page.is_hidden("#result")

@@ -153,7 +153,8 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
 
 def prediction_csv(result: dict, class_names: list[str]) -> str:
     """A clip's prediction as CSV, with the columns of ``mmnet predict``'s table; ``apex_spotted`` is
-    true/false as in the JSON, and no text cell is read as a formula by a spreadsheet (``spreadsheet_safe``)."""
+    true/false as in the JSON, probabilities are written with 6 decimals as in a recording's CSV, and no text cell
+    is read as a formula by a spreadsheet (``spreadsheet_safe``)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([spreadsheet_safe(cell) for cell in
@@ -161,5 +162,5 @@ def prediction_csv(result: dict, class_names: list[str]) -> str:
     probs = result["probabilities"]
     writer.writerow([spreadsheet_safe(cell) for cell in
                      [result["source"], result["onset"], result["apex"], "true" if result["apex_spotted"] else "false",
-                      result["label"], *(probs.get(c, "") for c in class_names)]])
+                      result["label"], *(f"{probs[c]:.6f}" if c in probs else "" for c in class_names)]])
     return buf.getvalue()

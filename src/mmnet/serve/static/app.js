@@ -9,6 +9,7 @@ let current = null; // the last result shown: {kind, data, id}
 // still `run`: a newer upload or Cancel replaces it, and whatever of it arrives late is ignored.
 let run = null;
 const JOB_KEY = "mmnet-job"; // the id of the recording's job followed, so that a reload follows it again
+const NO_ANSWER = "The server does not answer. Is `mmnet serve` still running?";
 
 function colour(label) { return classColour(model.classes, label); }
 
@@ -24,7 +25,7 @@ async function loadModel() {
     const r = await fetch("/api/model");
     model = await r.json();
   } catch (e) {
-    $("model-text").textContent = "The server does not answer. Is `mmnet serve` still running?";
+    $("model-text").textContent = NO_ANSWER;
     return;
   }
   const size = model.image_size ? `${model.image_size}×${model.image_size} px faces` : "";
@@ -37,11 +38,18 @@ async function loadModel() {
       "only. Its classes mean nothing on recordings of real people.";
   }
   $("limit").textContent = model.max_upload_mb ? `Files up to ${model.max_upload_mb} MB.` : "";
+  $("kept").textContent = model.result_ttl_s ? `Results can be downloaded for ${keptFor()} after they are ready.` : "";
   if (!model.spotting) {
     $("mode-recording").disabled = true;
     $("spotting-note").hidden = false;
     $("spotting-note").textContent = "Finding expressions in long recordings is not available on this server: it needs mmnet's face extra.";
   }
+}
+
+// How long the server keeps a result, in words ("30 minutes").
+function keptFor() {
+  const minutes = model.result_ttl_s / 60;
+  return minutes >= 1 ? `${short(minutes)} minute${minutes === 1 ? "" : "s"}` : `${short(model.result_ttl_s)} seconds`;
 }
 
 function showError(message) {
@@ -73,8 +81,9 @@ function abandon() {
 // A new analysis: the previous one abandoned, the page cleared for this one.
 function begin() {
   abandon();
+  sessionStorage.removeItem(JOB_KEY);  // that of a job left when the server stopped answering
   run = {};
-  for (const id of ["error", "result", "note"]) $(id).hidden = true;
+  for (const id of ["error", "result", "note", "download-error"]) $(id).hidden = true;
   return run;
 }
 
@@ -100,7 +109,7 @@ function post(url, form, ticket) {
     xhr.responseType = "json";
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable && run === ticket) {
-        progress(e.loaded / e.total * 0.5, `Uploading: ${Math.round(e.loaded / e.total * 100)} %`);
+        progress(e.loaded / e.total * 0.5, `Uploading: ${Math.round(e.loaded / e.total * 100)} % of the file`);
       }
     };
     xhr.upload.onload = () => { if (run === ticket) progress(null, "Analysing…"); };
@@ -145,14 +154,29 @@ function follow(id, ticket) {
   ticket.jobId = id;
   sessionStorage.setItem(JOB_KEY, id);
   const url = `/api/jobs/${encodeURIComponent(id)}`;
-  progress(0, "Waiting for a free worker…");
+  // The upload filled the first half of the bar; the analysis fills the second.
+  progress(0.5, "Waiting for a free worker…");
+  // The server stopped answering: say so and give the controls back. The job's id stays for a reload.
+  const unreachable = () => {
+    if (run !== ticket) return;
+    finished = true;
+    run = null;
+    if (ticket.events) ticket.events.close();
+    clearTimeout(ticket.timer);
+    showError(`${NO_ANSWER} Once it answers again, reload the page to see this recording's result.`);
+  };
   let finished = false;
   const finish = async () => {
     if (finished) return;
     finished = true;
     ticket.events.close();
-    const r = await fetch(`${url}/result`);
-    const body = await r.json();
+    let r, body;
+    try {
+      r = await fetch(`${url}/result`);
+      body = await r.json();
+    } catch (e) {
+      return unreachable();
+    }
     if (run !== ticket) return;
     end(ticket);
     if (r.status !== 200) return showError(errorText(r.status, body));
@@ -161,7 +185,8 @@ function follow(id, ticket) {
   };
   const update = (s) => {
     if (run !== ticket) return;
-    progress(s.progress, `${s.stage}${s.progress !== null ? ` (${Math.round(s.progress * 100)} %)` : ""}`);
+    const done = s.progress !== null ? ` (${Math.round(s.progress * 100)} % of the analysis)` : "";
+    progress(s.progress === null ? null : 0.5 + 0.5 * s.progress, `${s.stage}${done}`);
     if (s.status === "done" || s.status === "failed") finish();
   };
   const events = ticket.events = new EventSource(`${url}/events`);
@@ -170,8 +195,13 @@ function follow(id, ticket) {
     events.close();
     const poll = async () => {
       if (finished || run !== ticket) return;
-      const r = await fetch(url);
-      const body = await r.json();
+      let r, body;
+      try {
+        r = await fetch(url);
+        body = await r.json();
+      } catch (e) {
+        return unreachable();
+      }
       if (run !== ticket) return;
       if (r.status !== 200) {  // e.g. gone while the page was reloaded: the server's sentence says why
         end(ticket);
@@ -194,7 +224,7 @@ function detail(data, files, prefix) {
   const node = $("detail-template").content.firstElementChild.cloneNode(true);
   node.querySelector(".label").textContent = data.label || "not classified";
   node.querySelector(".label").style.color = colour(data.label);
-  if (data.label) node.querySelector(".p").textContent = `(p = ${data.probabilities[data.label].toFixed(2)})`;
+  if (data.label) node.querySelector(".p").textContent = `(probability ${percent(data.probabilities[data.label])})`;
   node.querySelector(".frames").textContent = `onset frame ${data.onset}, apex frame ${data.apex}` +
     (data.apex_spotted ? " (found automatically: the largest motion after the onset)" : "");
   node.querySelector("img.onset").src = files[`${prefix}onset.png`];
@@ -227,6 +257,37 @@ function downloads(data, id, name, figures) {
     a.textContent = text;
     $("dl-png").append(" · ", a);
   }
+  $("download-error").hidden = true;
+}
+
+// A download from the server (CSV, PNG) fetched first: once the result has expired, the browser would save
+// the server's error as the file, or nothing; the page says instead why, and what to do.
+async function serverDownload(event) {
+  const a = event.target.closest("a");
+  if (!a || !a.href.includes("/api/jobs/")) return;
+  event.preventDefault();
+  const failed = (why) => {
+    $("download-error").hidden = false;
+    $("download-error").textContent = `${a.download} could not be downloaded. ${why}`;
+  };
+  let r;
+  try {
+    r = await fetch(a.href);
+  } catch (e) {
+    return failed(NO_ANSWER);
+  }
+  if (!r.ok) {
+    const body = await r.json().catch(() => ({}));
+    const kept = model.result_ttl_s ? ` The server keeps results for ${keptFor()}.` : "";
+    return failed(`${body.error || "This result has expired on the server."}${kept} Analyse the file again to ` +
+      "download its result.");
+  }
+  $("download-error").hidden = true;
+  const save = document.createElement("a");
+  save.href = URL.createObjectURL(await r.blob());
+  save.download = a.download;
+  save.click();
+  setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
 }
 
 function baseName(source) { return source.replace(/\.[^.]*$/, ""); }
@@ -278,26 +339,46 @@ function showRecording(data, id) {
   $("clip-result").hidden = true;
   $("recording-result").hidden = false;
   const n = data.intervals.length;
-  $("recording-summary").textContent = `${n} interval${n === 1 ? "" : "s"} found in ${data.frames} frames ` +
-    `(${(data.frames / data.fps).toFixed(1)} s at ${data.fps} frames per second).` + (data.note ? ` ${data.note}` : "") +
+  const found = n ? `${n} interval${n === 1 ? "" : "s"} found` : "No micro- or macro-expression was found";
+  $("recording-summary").textContent = `${found} in ${data.frames} frames ` +
+    `(${(data.frames / data.fps).toFixed(1)} s at ${short(data.fps)} frames per second).` + (data.note ? ` ${data.note}` : "") +
     (data.notes || []).map((note) => ` ${sentence(note)}`).join("");  // e.g. a recording too short for a scale
   drawTimeline(data);
+  for (const id of ["interval-hint", "legend", "intervals-key"]) $(id).hidden = !n;
+  $("intervals").closest(".table-scroll").hidden = !n;
   const legend = $("legend");
   legend.textContent = "";
-  for (const c of model.classes) {
+  const entry = (text, swatch) => {
     const span = document.createElement("span");
-    const box = document.createElement("i");
-    box.style.background = colour(c);
-    span.append(box, c);
+    if (swatch) span.append(swatch);
+    span.append(text);
     legend.append(span);
+  };
+  const box = (background) => {
+    const swatch = document.createElement("i");
+    swatch.style.background = background;
+    return swatch;
+  };
+  for (const c of model.classes) entry(c, box(colour(c)));
+  entry("not classified (a macro-expression)", box(colour(null)));
+  entry("µ: micro-expression, M: macro-expression");
+  if (data.curve && typeof (data.thresholds || {}).micro === "number") {
+    const dash = document.createElement("i");
+    dash.className = "dash";
+    entry("threshold of a micro-expression's motion", dash);
   }
+  const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 0;  // as the timeline and the CLI
+  const seconds = (f) => ((f - first) / data.fps).toFixed(2);
   const body = $("intervals").querySelector("tbody");
   body.textContent = "";
   data.intervals.forEach((iv, k) => {
     const tr = document.createElement("tr");
     tr.dataset.k = k;
-    const p = iv.probabilities && iv.label ? iv.probabilities[iv.label].toFixed(2) : "";
-    for (const v of [k + 1, iv.onset, iv.apex, iv.offset, iv.type, iv.label || "", p]) {
+    const p = iv.probabilities && iv.label ? percent(iv.probabilities[iv.label]) : "";
+    const score = typeof iv.score === "number" ? iv.score.toFixed(3) : "";
+    const cells = [k + 1, iv.onset, iv.apex, iv.offset, `${seconds(iv.onset)}-${seconds(iv.offset)}`, iv.type, score,
+      iv.label || "", p];
+    for (const v of cells) {
       const td = document.createElement("td");
       td.textContent = v;
       tr.append(td);
@@ -359,17 +440,27 @@ function setup() {
     input.click();
   });
   $("cancel").addEventListener("click", cancel);
-  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => {
+  $("result").querySelector(".downloads").addEventListener("click", serverDownload);
+  // A file dropped anywhere on the page is analysed: the browser would otherwise open it in place of the page.
+  window.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  window.addEventListener("dragleave", (e) => { if (!e.relatedTarget) drop.classList.remove("over"); });
+  window.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    if (e.dataTransfer.files.length) analyse(e.dataTransfer.files[0]);
+    const files = e.dataTransfer ? e.dataTransfer.files : [];
+    if (files.length > 1) {
+      $("note").hidden = false;
+      $("note").textContent = `${files.length} files were dropped: the page analyses one file at a time. ` +
+        "Drop them one by one.";
+    } else if (files.length) analyse(files[0]);
   });
   window.addEventListener("resize", () => { if (current && current.kind === "recording") drawTimeline(current.data); });
   loadModel().then(() => {  // a reload while a recording was analysed: follow its job again
     const id = sessionStorage.getItem(JOB_KEY);
-    if (id) follow(id, begin());
+    if (!id) return;
+    $("mode-recording").checked = true;  // only a recording's analysis is a job followed
+    setMode();
+    follow(id, begin());
   });
 }
 

@@ -11,6 +11,14 @@ function classColour(classes, label) {
   return k < 0 ? "#888" : PALETTE[k % PALETTE.length];
 }
 
+// A probability as the page writes it everywhere (verdict, table, bars): a whole percentage.
+function percent(p) {
+  return p > 0 && p < 0.005 ? "< 1 %" : `${Math.round(p * 100)} %`;
+}
+
+// A number as the CLI writes it: at most 2 decimals, trailing zeros dropped (29.97002997 -> 29.97, 30.0 -> 30).
+function short(v) { return String(+Number(v).toFixed(2)); }
+
 function el(tag, attrs, parent) {
   const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -31,12 +39,12 @@ function bars(svg, probabilities, label, colour) {
     if (name === label) text.setAttribute("font-weight", "bold");
     el("rect", { x: left, y: y + 3, width: Math.max(1, p * barMax), height: row - 7, fill: colour(name),
                  class: "bar", "data-class": name }, svg);
-    el("text", { x: left + p * barMax + 5, y: y + 15 }, svg).textContent = `${(p * 100).toFixed(1)} %`;
+    el("text", { x: left + p * barMax + 5, y: y + 15 }, svg).textContent = percent(p);
   });
 }
 
-// The spotting timeline: the motion curve, the intervals as bands coloured by class (focusable, each with
-// its interval's number in data-k), a time axis.
+// The spotting timeline: the motion curve (the micro scale's, with its threshold when the result has one), the
+// intervals as bands coloured by class (focusable, each with its interval's number in data-k), a time axis.
 function timeline(svg, data, colour) {
   svg.textContent = "";
   const W = Math.max(svg.clientWidth || 900, 300), H = 190, top = 18, bottom = 30, left = 8, right = 8;
@@ -48,14 +56,15 @@ function timeline(svg, data, colour) {
   data.intervals.forEach((iv, k) => {
     const band = el("rect", { x: x(iv.onset), y: top, width: Math.max(2, x(iv.offset) - x(iv.onset)),
       height: plotH, fill: colour(iv.label), class: "interval", "data-k": k }, svg);
-    const title = `Interval ${k + 1}: ${iv.type}, ${iv.label || "?"}, frames ${iv.onset}–${iv.offset}`;
+    const title = `Interval ${k + 1}: ${iv.type}, ${iv.label || "not classified"}, frames ${iv.onset}–${iv.offset}`;
     el("title", {}, band).textContent = title;
     for (const [name, value] of [["tabindex", 0], ["role", "button"], ["aria-label", title]]) band.setAttribute(name, value);
     el("text", { x: x(iv.onset), y: top - 4 }, svg).textContent = iv.type === "macro" ? "M" : "µ";
   });
   if (data.curve) {
     const values = data.curve.score.filter((v) => v !== null);
-    const max = Math.max(...values, 1e-9);
+    const threshold = (data.thresholds || {}).micro;  // the curve is the micro scale's (serve/spotting.py)
+    const max = Math.max(...values, typeof threshold === "number" ? threshold : 0, 1e-9);
     let d = "", pen = false;
     data.curve.frames.forEach((f, i) => {
       const v = data.curve.score[i];
@@ -64,6 +73,12 @@ function timeline(svg, data, colour) {
       pen = true;
     });
     el("path", { d, fill: "none", stroke: "#1d2330", "stroke-width": 1.2 }, svg);
+    if (typeof threshold === "number") {
+      const y = (top + plotH * (1 - threshold / max)).toFixed(1);
+      el("line", { x1: left, x2: W - right, y1: y, y2: y, stroke: "#b3261e", "stroke-dasharray": "5 4",
+                   class: "threshold" }, svg);
+    }
+    el("text", { x: left + 2, y: top + 11, class: "axis-label" }, svg).textContent = "motion";
   } else {
     el("text", { x: W / 2, y: top + plotH / 2, "text-anchor": "middle" }, svg).textContent = "(no motion curve)";
   }
