@@ -85,6 +85,14 @@ def page(browser, server):
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
+def test_the_model_panel_leads_with_the_title_in_words(page, server):
+    # it was titled with a folder path ("seed-0/fold-casme2_02/model")
+    with urllib.request.urlopen(server.url + "/api/model") as answer:
+        model = json.load(answer)
+    text = page.inner_text("#model-text")
+    assert model["title"] and text.startswith(f"{model['title']} (folder {model['name']})"), text
+
+
 def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     clip = tmp_path / "synthetic clip.mp4"
     clip.write_bytes(mp4_bytes(synth_frames(n=14, apex=7, size=(96, 112))))
@@ -311,7 +319,7 @@ def test_an_expired_result_says_so_when_downloaded(page, server, tmp_path):
 
 def running(page):
     """Wait until the page shows a recording's job running."""
-    sync_api.expect(page.locator("#progress-text")).to_have_text(re.compile("^spotting"), timeout=TIMEOUT_MS)
+    sync_api.expect(page.locator("#progress-text")).to_have_text(re.compile("^Looking for expressions"), timeout=TIMEOUT_MS)
 
 
 def start_slow_recording(page, path):

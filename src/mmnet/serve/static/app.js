@@ -29,7 +29,10 @@ async function loadModel() {
     return;
   }
   const size = model.image_size ? `${model.image_size}×${model.image_size} px faces` : "";
-  $("model-text").textContent = `${model.name || "Model"}: classes ${model.classes.join(", ")}` +
+  // the title says what it was trained on and its classes in words; the folder is the secondary detail
+  const title = model.title ? `${model.title}${model.name ? ` (folder ${model.name})` : ""}`
+    : `${model.name || "Model"}: classes ${model.classes.join(", ")}`;
+  $("model-text").textContent = title +
     (size ? `; reads ${size}` : "") + (model.mmnet_version ? `; saved by mmnet ${model.mmnet_version}` : "") +
     `. ${model.summary || ""}`;
   if (model.synthetic) {
@@ -155,7 +158,7 @@ function follow(id, ticket) {
   sessionStorage.setItem(JOB_KEY, id);
   const url = `/api/jobs/${encodeURIComponent(id)}`;
   // The upload filled the first half of the bar; the analysis fills the second.
-  progress(0.5, "Waiting for a free worker…");
+  progress(0.5, "Uploaded; waiting for the analysis to start…");
   // The server stopped answering: say so and give the controls back. The job's id stays for a reload.
   const unreachable = () => {
     if (run !== ticket) return;
