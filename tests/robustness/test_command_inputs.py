@@ -29,3 +29,39 @@ def test_explain_refuses_a_resolution_outside_its_range_before_any_work(tmp_path
     if dpi != "ten":
         assert "between 30 and 600" in err
     assert not (tmp_path / "f.png").exists()
+
+
+def test_a_frame_too_large_to_decode_is_named_with_its_size(tmp_path, capsys, monkeypatch):
+    # a 15000x15000 PNG was a DecompressionBombError traceback in every command that reads frames
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # refused over 2000 pixels: a 50x50 frame stands in
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    onset, apex = _pair(tmp_path, size=(50, 50))
+    code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, onset, apex)
+    assert_named_error(code, err, "a.png", "2,500 pixels", "2,000", "Crop it to the face or resize it")
+
+
+def test_a_clip_list_row_is_named_by_its_line_after_blank_lines(tmp_path, capsys):
+    # a blank line before ",," made it "row 3", while it is on line 4 of the file
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "list.csv").write_text("source,onset,apex\nok,1,5\n\n,,\n")
+    code, _, err = cli(capsys, "predict", "--checkpoint", tmp_path / "ckpt", "--list", tmp_path / "list.csv")
+    assert_named_error(code, err, "row 4: 'source' is empty")
+
+
+@pytest.mark.parametrize("command", ["predict", "explain"])
+@pytest.mark.parametrize("size", [(1, 1), (15, 40)])
+def test_a_frame_too_small_to_show_a_face_is_refused(tmp_path, capsys, command, size):
+    # a 1x1 image pair was classified (and drawn) without a word
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    extra = ["--out", tmp_path / "f.png"] if command == "explain" else []
+    code, _, err = cli(capsys, command, "--checkpoint", ckpt, *_pair(tmp_path, size=size), *extra)
+    assert_named_error(code, err, "a.png", f"is {size[1]}x{size[0]} pixels", "at least 16 on each side")
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_a_frame_of_sixteen_pixels_a_side_is_classified(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *_pair(tmp_path, size=(16, 16)))
+    assert code == 0, err
