@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_clip_options(p)
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
     p.add_argument("--dpi", type=_dpi, default=100,
-                   help=f"figure resolution in dots per inch, {DPI_RANGE[0]}-{DPI_RANGE[1]} (default 100; 300 for print)")
+                   help=f"figure resolution in dots per inch, {DPI_RANGE[0]}-{DPI_RANGE[1]} (default 100, print 300)")
     p.add_argument("--shared-scale", action="store_true",
                    help="one colour scale for the four attention maps (default: each map on its own range, "
                         "given in its title; a narrow range means a nearly flat map)")
