@@ -65,3 +65,23 @@ def test_a_frame_of_sixteen_pixels_a_side_is_classified(tmp_path, capsys):
     ckpt = small_checkpoint(tmp_path / "ckpt")
     code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *_pair(tmp_path, size=(16, 16)))
     assert code == 0, err
+
+
+@pytest.mark.parametrize("name, needles", [("anim.gif", ["neither a video", "ffmpeg -i"]),
+                                           ("one.png", ["is a single image", "onset and the apex"]),
+                                           ("notes.txt", ["neither a video", "folder of frames"])])
+def test_prepare_refuses_a_file_that_is_not_a_video(tmp_path, capsys, name, needles):
+    # an animated GIF was "1 clip(s) prepared" (predict and spot refuse it), a PNG a one-frame "clip"
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((40, 40, 3), k * 40, np.uint8)) for k in range(4)]
+    source = tmp_path / name
+    if name.endswith(".gif"):
+        frames[0].save(source, save_all=True, append_images=frames[1:], duration=33)
+    elif name.endswith(".png"):
+        frames[0].save(source)
+    else:
+        source.write_text("not a clip")
+    code, _, err = cli(capsys, "prepare", source, "--out", tmp_path / "prepared")
+    assert_named_error(code, err, name, *needles)
+    assert not (tmp_path / "prepared").exists()
