@@ -85,3 +85,49 @@ def test_prepare_refuses_a_file_that_is_not_a_video(tmp_path, capsys, name, need
     code, _, err = cli(capsys, "prepare", source, "--out", tmp_path / "prepared")
     assert_named_error(code, err, name, *needles)
     assert not (tmp_path / "prepared").exists()
+
+
+@pytest.mark.parametrize("name", ["on.png", "model.txt", "model"])
+def test_export_writes_only_a_file_named_onnx(tmp_path, capsys, name):
+    # `--onnx img/on.png` replaced a PNG with 35 MB of ONNX (exit 0); x.txt was accepted
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    target = tmp_path / name
+    if name == "on.png":
+        target.write_bytes(b"a picture")
+    code, _, err = cli(capsys, "export", "--checkpoint", ckpt, "--onnx", target)
+    assert_named_error(code, err, name, "must name a .onnx file")
+    assert (target.read_bytes() == b"a picture") if name == "on.png" else not target.exists()
+
+
+def _authors_checkpoint(tmp_path):
+    import torch
+
+    from tests.test_convert import _fake_official_state_dict
+
+    torch.save(_fake_official_state_dict(), tmp_path / "authors.pth")
+    return tmp_path / "authors.pth"
+
+
+def test_convert_never_writes_into_a_folder_holding_other_files(tmp_path, capsys):
+    # a frame folder received model.safetensors + config.json
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "img1.png").write_bytes(b"a frame")
+    code, _, err = cli(capsys, "convert", _authors_checkpoint(tmp_path), frames, "--force")
+    assert_named_error(code, err, "frames", "img1.png", "not an mmnet checkpoint")
+    assert sorted(p.name for p in frames.iterdir()) == ["img1.png"]
+    (tmp_path / "file").write_text("x")
+    code, _, err = cli(capsys, "convert", tmp_path / "authors.pth", tmp_path / "file")
+    assert_named_error(code, err, "is a file")
+
+
+def test_convert_replaces_its_own_checkpoint_only_with_force(tmp_path, capsys):
+    # rerunning over an existing checkpoint replaced it silently
+    pth = _authors_checkpoint(tmp_path)
+    assert cli(capsys, "convert", pth, tmp_path / "ours")[0] == 0
+    before = (tmp_path / "ours" / "model.safetensors").stat().st_mtime_ns
+    code, _, err = cli(capsys, "convert", pth, tmp_path / "ours")
+    assert_named_error(code, err, "holds an mmnet checkpoint already", "--force")
+    assert (tmp_path / "ours" / "model.safetensors").stat().st_mtime_ns == before
+    code, out, _ = cli(capsys, "convert", pth, tmp_path / "ours", "--force")
+    assert code == 0 and "replaced the checkpoint in" in out
