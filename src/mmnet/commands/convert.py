@@ -77,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
     info = CheckpointInfo(class_names=names, preprocessing={"image_size": model.config.image_size,
                                                             "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)})
     out = model.save_pretrained(args.out, info)
-    print(f"{'replaced the checkpoint in' if replacing else 'wrote'} {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
+    done = "replaced the checkpoint in" if replacing else "wrote"
+    print(f"{done} {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
     return 0

@@ -22,7 +22,8 @@ PARITY_TOLERANCE = 1e-4
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
-    p.add_argument("--onnx", type=Path, required=True, metavar="OUT", help="ONNX file to write (.onnx; an existing one is replaced)")
+    p.add_argument("--onnx", type=Path, required=True, metavar="OUT",
+                   help="ONNX file to write (.onnx; an existing one is replaced)")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset, 11 up to what torch supports (default: 17)")
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch comparison")
 
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     model.eval()
     out = export_onnx(model, args.onnx, info, opset=DEFAULT_OPSET if args.opset is None else args.opset)
     size_mb = out.stat().st_size / 1e6
-    print(f"{'replaced' if replacing else 'wrote'} {out} ({size_mb:.1f} MB), inputs onset/apex (B, 3, {model.config.image_size}, "
+    done = "replaced" if replacing else "wrote"
+    print(f"{done} {out} ({size_mb:.1f} MB), inputs onset/apex (B, 3, {model.config.image_size}, "
           f"{model.config.image_size}) float32, output logits (B, {model.config.num_classes})")
     if not args.no_check:
         diff = onnx_parity(model, out)
