@@ -131,3 +131,18 @@ def test_convert_replaces_its_own_checkpoint_only_with_force(tmp_path, capsys):
     assert (tmp_path / "ours" / "model.safetensors").stat().st_mtime_ns == before
     code, out, _ = cli(capsys, "convert", pth, tmp_path / "ours", "--force")
     assert code == 0 and "replaced the checkpoint in" in out
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["--image-size", "32"], ["--image-size", "add --calibrate"]),
+    (["CKPT", "--cache"], ["with --cache", "a checkpoint"]),
+    (["CKPT", "--calibrate"], ["with a checkpoint", "--calibrate"]),
+    (["CKPT", "--image-size", "32"], ["with a checkpoint", "--image-size"]),
+    (["--cache", "--calibrate"], ["with --cache", "--calibrate"]),
+])
+def test_info_refuses_options_it_would_ignore(tmp_path, capsys, argv, needles):
+    # `info --image-size 32` ignored the size, `info CKPT --cache` the checkpoint, both without a word
+    ckpt = str(small_checkpoint(tmp_path / "ckpt"))
+    code, out, err = cli(capsys, "info", *(ckpt if a == "CKPT" else a for a in argv))
+    assert_named_error(code, err, *needles)
+    assert out == ""
