@@ -146,3 +146,22 @@ def test_info_refuses_options_it_would_ignore(tmp_path, capsys, argv, needles):
     code, out, err = cli(capsys, "info", *(ckpt if a == "CKPT" else a for a in argv))
     assert_named_error(code, err, *needles)
     assert out == ""
+
+
+@pytest.mark.parametrize("edit, needles", [
+    ({"format_version": "2"}, ["format_version must be a whole number", "'2'"]),
+    ({"format_version": 0}, ["format_version must be a whole number"]),
+    ({"preprocessing": {"image_size": 32, "colour": "BGR"}}, ["['colour']", "does not apply"]),
+])
+def test_a_checkpoint_config_mmnet_would_misread_is_refused(tmp_path, capsys, edit, needles):
+    # format_version "2" (text) and an unknown preprocessing key were accepted without a word
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    meta = {**json.loads((ckpt / "config.json").read_text()), **edit}
+    (ckpt / "config.json").write_text(json.dumps(meta))
+    save_file(load_file(ckpt / "model.safetensors"), ckpt / "model.safetensors", metadata={"mmnet": json.dumps(meta)})
+    code, _, err = cli(capsys, "info", ckpt)
+    assert_named_error(code, err, *needles)
