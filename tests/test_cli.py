@@ -89,7 +89,7 @@ def test_predict_warns_when_a_clip_looks_like_a_recording(tmp_path, capsys):
     # a frame folder carries no rate: more than 600 frames (3 s even at 200 fps) is a recording
     folder = tmp_path / "frames"
     folder.mkdir()
-    tiny = Image.fromarray(np.zeros((8, 8, 3), np.uint8))
+    tiny = Image.fromarray(np.zeros((16, 16, 3), np.uint8))
     for i in range(1, 602):
         tiny.save(folder / f"img{i}.png")
     assert main(["predict", "--checkpoint", checkpoint, str(folder), "--apex", "2"]) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ def read_image(path: str | Path) -> np.ndarray:
     """Decode an image file to uint8: (H, W) if it is greyscale, else (H, W, 3) RGB.
 
     Raises:
-        DataError: the file is missing, truncated or not an image.
+        DataError: the file is missing, truncated, not an image, or too large for Pillow to decode.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -28,9 +29,21 @@ def read_image(path: str | Path) -> np.ndarray:
             mode = im.mode
     except FileNotFoundError:
         raise DataError(f"Frame '{path}' does not exist.") from None
+    except Image.DecompressionBombError as exc:
+        raise DataError(_too_large(path, exc, Image.MAX_IMAGE_PIXELS)) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
     return _grey_to_uint8(image, mode, path) if wide else image
+
+
+def _too_large(path: str | Path, exc: Exception, limit: int) -> str:
+    """Pillow refuses to decode over twice its MAX_IMAGE_PIXELS (a guard against decompression bombs); say so
+    with the frame's size, which Pillow gives only in its message."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+    return (f"Frame '{path}' has {size}, more than Pillow decodes ({2 * limit:,}, a guard "
+            "against decompression bombs). Crop it to the face or resize it (the model sees a few hundred "
+            "pixels a side), then rerun.")
 
 
 def _grey_to_uint8(values: np.ndarray, mode: str, path: str | Path) -> np.ndarray:

@@ -1,6 +1,9 @@
 """Convert a checkpoint of the authors' code (.pth) to mmnet's format (safetensors + JSON).
 
 Example: mmnet convert CASME2_5class_fold1.pth converted/ --class-names happiness,repression,disgust,surprise,others
+
+The output folder must be new, empty, or hold an mmnet checkpoint (model.safetensors + config.json and nothing
+else), which is replaced only with --force; a folder holding anything else is never written into.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from pathlib import Path
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, help="the authors' .pth file (state_dict, bare or wrapped)")
     p.add_argument("out", type=Path, help="output folder (model.safetensors + config.json)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the mmnet checkpoint already in OUT (never a folder holding anything else)")
     p.add_argument("--pc-antialias", action="store_true",
                    help="use torchvision>=0.17's antialiased PC resize (default: the paper-era resize; no ONNX export)")
     p.add_argument("--class-names", type=str, default=None,
@@ -27,6 +32,28 @@ AUTHORS_5CLASS = ["happiness", "repression", "disgust", "surprise", "others"]
 INTERRUPTED = "rerun the same command to write the checkpoint again"
 
 
+def _check_out(out: Path, force: bool) -> bool:
+    """Whether ``out`` holds a checkpoint to replace; ConfigError unless it is new, empty, or (with ``force``)
+    holds only an mmnet checkpoint."""
+    from ..errors import ConfigError
+    from ..model.mmnet import CONFIG_NAME, WEIGHTS_NAME
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"'{out}' is a file; convert writes a folder ({WEIGHTS_NAME} + {CONFIG_NAME}): give a new "
+                          "folder's name.")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if not held:
+        return False
+    if set(held) <= {WEIGHTS_NAME, CONFIG_NAME} and WEIGHTS_NAME in held:
+        if force:
+            return True
+        raise ConfigError(f"'{out}' holds an mmnet checkpoint already; rerun with --force to replace it, or give "
+                          "another folder.")
+    shown = ", ".join(held[:3]) + (" ..." if len(held) > 3 else "")
+    raise ConfigError(f"'{out}' holds files that are not an mmnet checkpoint ({shown}); convert writes only into a "
+                      "new or empty folder, or over a checkpoint it wrote (with --force). Give another folder.")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, load_official_checkpoint
@@ -35,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if src.suffix == ".safetensors" or (src.is_dir() and (src / "model.safetensors").is_file()):
         raise ConfigError(f"'{src}' is in mmnet's format already (safetensors): give it to --checkpoint of predict, "
                           "explain, export or serve as it is. convert reads the authors' .pth files.")
+    replacing = _check_out(args.out, args.force)
     model = load_official_checkpoint(args.checkpoint, pc_antialias=args.pc_antialias)
     n = model.config.num_classes
     names = None
@@ -49,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
     info = CheckpointInfo(class_names=names, preprocessing={"image_size": model.config.image_size,
                                                             "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)})
     out = model.save_pretrained(args.out, info)
-    print(f"wrote {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
+    done = "replaced the checkpoint in" if replacing else "wrote"
+    print(f"{done} {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
     return 0

@@ -27,13 +27,29 @@ from pathlib import Path
 
 from .predict import add_clip_options
 
+# The figure is about 15 inches wide: 30 dpi is a thumbnail whose titles are still drawn (FreeType fails near
+# 1 dpi), 600 dpi is print quality at some 9000 px wide; far beyond it the canvas outgrows memory (100000 dpi: 23 GB).
+DPI_RANGE = (30, 600)
+
+
+def _dpi(text: str) -> int:
+    try:
+        dpi = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of dots per inch, got {text!r}") from None
+    low, high = DPI_RANGE
+    if not low <= dpi <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low} and {high} (screen 100, print 300), got {dpi}")
+    return dpi
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", type=Path, nargs="+", metavar="INPUT",
                    help="a frame folder or video file, or two images: ONSET APEX")
     add_clip_options(p)
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    p.add_argument("--dpi", type=int, default=100, help="figure resolution in dots per inch (default 100)")
+    p.add_argument("--dpi", type=_dpi, default=100,
+                   help=f"figure resolution in dots per inch, {DPI_RANGE[0]}-{DPI_RANGE[1]} (default 100, print 300)")
     p.add_argument("--shared-scale", action="store_true",
                    help="one colour scale for the four attention maps (default: each map on its own range, "
                         "given in its title; a narrow range means a nearly flat map)")

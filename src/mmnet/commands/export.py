@@ -3,6 +3,8 @@
 Example:
   mmnet export --checkpoint ckpt/ --onnx mmnet.onnx
 
+OUT must end in .onnx; an existing .onnx file there (an earlier export) is replaced, whole or not at all.
+
 The graph takes normalised onset and apex tensors (B, 3, S, S) float32, batch size free, and
 returns logits; class names and preprocessing are stored in its metadata. After writing, the
 export is run in onnxruntime and compared with PyTorch (skip with --no-check).
@@ -20,7 +22,8 @@ PARITY_TOLERANCE = 1e-4
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
-    p.add_argument("--onnx", type=Path, required=True, metavar="OUT", help="ONNX file to write")
+    p.add_argument("--onnx", type=Path, required=True, metavar="OUT",
+                   help="ONNX file to write (.onnx; an existing one is replaced)")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset, 11 up to what torch supports (default: 17)")
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch comparison")
 
@@ -30,15 +33,21 @@ INTERRUPTED = "no model file was written (it is written whole or not at all)"
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import MMNetError
+    from ..errors import ConfigError, MMNetError
     from ..infer.export import DEFAULT_OPSET, export_onnx, onnx_parity
     from ..model import load_checkpoint
 
+    # the file is replaced whole: only an ONNX file, which an earlier export wrote, may stand in the way
+    if args.onnx.suffix.lower() != ".onnx":
+        raise ConfigError(f"--onnx '{args.onnx}' must name a .onnx file (export writes ONNX and replaces the file it "
+                          f"names), e.g. {args.onnx.with_suffix('.onnx').name}.")
+    replacing = args.onnx.is_file()
     model, info = load_checkpoint(args.checkpoint)
     model.eval()
     out = export_onnx(model, args.onnx, info, opset=DEFAULT_OPSET if args.opset is None else args.opset)
     size_mb = out.stat().st_size / 1e6
-    print(f"wrote {out} ({size_mb:.1f} MB), inputs onset/apex (B, 3, {model.config.image_size}, "
+    done = "replaced" if replacing else "wrote"
+    print(f"{done} {out} ({size_mb:.1f} MB), inputs onset/apex (B, 3, {model.config.image_size}, "
           f"{model.config.image_size}) float32, output logits (B, {model.config.num_classes})")
     if not args.no_check:
         diff = onnx_parity(model, out)

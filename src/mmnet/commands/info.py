@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calibrate", action="store_true",
                    help="measure fp32/bf16 and NCHW/channels_last training steps on this CPU now (again) "
                         "and cache the choice that train.precision/memory_format=auto use")
-    p.add_argument("--image-size", type=int, nargs="+", default=[224], metavar="PX",
+    p.add_argument("--image-size", type=int, nargs="+", default=None, metavar="PX",
                    help="image sizes to calibrate with --calibrate (default: 224)")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
 
@@ -79,10 +79,11 @@ def _machine_info(args: argparse.Namespace) -> int:
     from ..train.calibrate import calibrate, choose
 
     if args.calibrate:
-        if any(s < 16 or s % 16 for s in args.image_size):
-            raise ConfigError(f"--image-size takes multiples of 16 (as data.image_size), got {args.image_size}")
+        sizes = args.image_size or [224]
+        if any(s < 16 or s % 16 for s in sizes):
+            raise ConfigError(f"--image-size takes multiples of 16 (as data.image_size), got {sizes}")
         configure_cpu_numerics()  # as training does
-        for size in args.image_size:
+        for size in sizes:
             calibrate(size, force=True)
     current = machine_fingerprint()
     cached = cached_calibrations()
@@ -130,9 +131,27 @@ def _cache_info(as_json: bool) -> int:
 INTERRUPTED = "nothing was written"
 
 
+def _refuse_ignored_options(args: argparse.Namespace) -> None:
+    """ConfigError for options the chosen view would ignore: info shows a checkpoint, the cache or this machine."""
+    from ..errors import ConfigError
+
+    view = "--cache" if args.cache else "a checkpoint" if args.checkpoint is not None else None
+    ignored = [name for name, given in (("a checkpoint", args.checkpoint is not None and args.cache),
+                                        ("--calibrate", args.calibrate), ("--image-size", args.image_size))
+               if given and view is not None]
+    if ignored:
+        raise ConfigError(f"mmnet info with {view} does not use {' or '.join(ignored)}: run "
+                          "`mmnet info CHECKPOINT`, `mmnet info --cache` or `mmnet info [--calibrate --image-size PX]` "
+                          "separately.")
+    if args.image_size and not args.calibrate:
+        raise ConfigError("--image-size chooses the sizes that --calibrate measures; add --calibrate "
+                          f"(`mmnet info --calibrate --image-size {' '.join(map(str, args.image_size))}`).")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..model import read_checkpoint
 
+    _refuse_ignored_options(args)
     if args.cache:
         return _cache_info(args.json)
     if args.checkpoint is None or args.calibrate:

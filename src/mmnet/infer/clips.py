@@ -43,6 +43,8 @@ __all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list", "
 #: The remedies when the onset, or a chosen frame, of an aligned clip shows no face.
 ONSET_FACE = "The onset must show a face: choose --onset at a frame that shows it"
 CHOOSE_FACE_FRAMES = "Choose --onset/--apex among frames that show the face"
+#: Fewer pixels a side than this hold no face's motion: the model would only enlarge a blur to its input size.
+MIN_FRAME_SIDE = 16
 
 
 @dataclass
@@ -144,11 +146,19 @@ class Clip:
         return frames[onset], frames[apex]
 
     def _check_sizes(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``frames``, raising DataError at the first whose decoded size differs from the first's."""
+        """Yield ``frames``, raising DataError at the first whose decoded size differs from the first's, or at
+        the first when it is smaller than ``MIN_FRAME_SIDE`` on a side."""
         first = None
         for n, image in frames:
             if first is None:
                 first = (n, image.shape)
+                if min(image.shape[:2]) < MIN_FRAME_SIDE:
+                    h, w = image.shape[:2]
+                    raise DataError(
+                        f"Frame '{self.name(n)}' of clip '{self.source}' is {w}x{h} pixels; a frame needs at least "
+                        f"{MIN_FRAME_SIDE} on each side to show a face's motion (the model only enlarges it to its "
+                        "input size). Give face crops of the original footage."
+                    )
             elif image.shape != first[1]:
                 (n0, s0), s = first, image.shape
                 raise DataError(
@@ -322,7 +332,8 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
                     f"Clip list '{p}' has columns {columns}; expected 'source' and optionally "
                     f"{list(_LIST_COLUMNS[1:])} (unknown: {unknown})."
                 )
-            requests = [_clip_request(p, row_no, row) for row_no, row in enumerate(reader, start=2)]
+            # line_num after reading a row is its last line in the file: blank lines are counted, as an editor does
+            requests = [_clip_request(p, reader.line_num, row) for row in reader]
     except UnicodeDecodeError as exc:
         raise DataError(f"Clip list '{p}' is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'.") from None
     if not requests:
@@ -331,7 +342,7 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
 
 
 def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
-    """One CSV row -> ClipRequest (row_no counts the header as row 1, as spreadsheets do)."""
+    """One CSV row -> ClipRequest (row_no is its line in the file, the header's being 1, as in a spreadsheet)."""
 
     def path(value: str | None) -> Path | None:
         if value is None or not value.strip():

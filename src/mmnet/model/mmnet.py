@@ -39,6 +39,8 @@ MAIN_INPUTS = ("difference", "apex", "flow")
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
+#: The preprocessing settings a checkpoint may record, all applied by mmnet.infer.Preprocessing.
+PREPROCESSING_KEYS = ("image_size", "mean", "std")
 FORMAT_TAG = "mmnet-checkpoint"
 
 #: The normalisation the network's inputs expect (the authors train from ImageNet statistics).
@@ -279,7 +281,10 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
             f"'{p}' is a safetensors file but not an mmnet checkpoint (no mmnet config in its "
             "header or beside it). Convert authors' checkpoints with: mmnet convert AUTHORS.pth OUT"
         )
-    if isinstance(meta.get("format_version"), int) and meta["format_version"] > 1:
+    version = meta.get("format_version", 1)
+    if type(version) is not int or version < 1:  # "2" as text would pass unread: the version decides the reading
+        raise CheckpointError(f"{source}: format_version must be a whole number (1), got {version!r}.")
+    if version > 1:
         raise CheckpointError(f"{source}: format_version {meta['format_version']} is newer than this mmnet reads (1); "
                               "upgrade mmnet to load this checkpoint.")
     names = meta.get("class_names")
@@ -288,6 +293,10 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
         raise CheckpointError(f"{source}: class_names must be a list of distinct, non-empty texts, got {names!r}.")
     if not isinstance(meta.get("preprocessing") or {}, dict) or not isinstance(meta["model"], dict):
         raise CheckpointError(f"{source}: 'model' and 'preprocessing' must be JSON objects.")
+    unknown = sorted(set(meta.get("preprocessing") or {}) - set(PREPROCESSING_KEYS))
+    if unknown:  # a setting mmnet does not apply (a colour order, a crop) would change every input unseen
+        raise CheckpointError(f"{source}: preprocessing holds {unknown}, which this mmnet does not apply (it applies "
+                              f"{list(PREPROCESSING_KEYS)}); remove them if the model was trained without them.")
     _check_finite_weights(weights, p)
     return weights, meta
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError, PreprocessError, verify_choice
-from ..media import FRAME_NAME, IMAGE_SUFFIXES, is_image, is_video, list_frames
+from ..media import FRAME_NAME, IMAGE_SUFFIXES, VIDEO_SUFFIXES, conversion_hint, is_image, is_video, list_frames
 from .marker import is_prepared
 
 __all__ = ["LAYOUTS", "CASME2_RAW_DIRS", "CASME2_OUT_DIR", "SAMM_RAW_DIR", "SAMM_OUT_DIR", "ClipJob", "discover"]
@@ -197,6 +197,12 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
     elif layout == "video":
         if not source.is_file():
             raise PreprocessError(f"--layout video needs a video file, got the folder '{given}'")
+        if is_image(source):  # one frame is no clip: predict and spot refuse it too
+            raise PreprocessError(f"'{given}' is a single image; give a video file or a folder of numbered frames "
+                                  "(a clip needs at least the onset and the apex)")
+        if not is_video(source):  # as predict and spot: a GIF or zip gets its conversion hint
+            raise PreprocessError(f"'{given}' is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a folder of "
+                                  "frames." + conversion_hint(given))
         default = source.with_name(source.stem + "_aligned")
         out_dir = Path(out) if out is not None else default
         _refuse_overlap(given, source, out_dir, default)

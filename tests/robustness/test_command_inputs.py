@@ -1,0 +1,167 @@
+"""Command-line inputs that reached a traceback, a wrong answer or an overwritten file: each is now refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .helpers import assert_named_error, cli, small_checkpoint
+
+
+def _pair(tmp_path, size=(40, 40)):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png"):
+        Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(tmp_path / name)
+    return tmp_path / "a.png", tmp_path / "b.png"
+
+
+@pytest.mark.parametrize("dpi", ["0", "-5", "1", "100000", "ten"])
+def test_explain_refuses_a_resolution_outside_its_range_before_any_work(tmp_path, capsys, dpi):
+    # --dpi 0 and -5 were a ValueError traceback, 1 one from FreeType, 100000 was killed for memory
+    with pytest.raises(SystemExit) as exit_info:
+        cli(capsys, "explain", "--checkpoint", tmp_path / "none", *_pair(tmp_path), "--out", tmp_path / "f.png",
+            "--dpi", dpi)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "--dpi" in err and "Traceback" not in err
+    if dpi != "ten":
+        assert "between 30 and 600" in err
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_a_frame_too_large_to_decode_is_named_with_its_size(tmp_path, capsys, monkeypatch):
+    # a 15000x15000 PNG was a DecompressionBombError traceback in every command that reads frames
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # refused over 2000 pixels: a 50x50 frame stands in
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    onset, apex = _pair(tmp_path, size=(50, 50))
+    code, _, err = cli(capsys, "predict", "--checkpoint", ckpt, onset, apex)
+    assert_named_error(code, err, "a.png", "2,500 pixels", "2,000", "Crop it to the face or resize it")
+
+
+def test_a_clip_list_row_is_named_by_its_line_after_blank_lines(tmp_path, capsys):
+    # a blank line before ",," made it "row 3", while it is on line 4 of the file
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "list.csv").write_text("source,onset,apex\nok,1,5\n\n,,\n")
+    code, _, err = cli(capsys, "predict", "--checkpoint", tmp_path / "ckpt", "--list", tmp_path / "list.csv")
+    assert_named_error(code, err, "row 4: 'source' is empty")
+
+
+@pytest.mark.parametrize("command", ["predict", "explain"])
+@pytest.mark.parametrize("size", [(1, 1), (15, 40)])
+def test_a_frame_too_small_to_show_a_face_is_refused(tmp_path, capsys, command, size):
+    # a 1x1 image pair was classified (and drawn) without a word
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    extra = ["--out", tmp_path / "f.png"] if command == "explain" else []
+    code, _, err = cli(capsys, command, "--checkpoint", ckpt, *_pair(tmp_path, size=size), *extra)
+    assert_named_error(code, err, "a.png", f"is {size[1]}x{size[0]} pixels", "at least 16 on each side")
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_a_frame_of_sixteen_pixels_a_side_is_classified(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, *_pair(tmp_path, size=(16, 16)))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("name, needles", [("anim.gif", ["neither a video", "ffmpeg -i"]),
+                                           ("one.png", ["is a single image", "onset and the apex"]),
+                                           ("notes.txt", ["neither a video", "folder of frames"])])
+def test_prepare_refuses_a_file_that_is_not_a_video(tmp_path, capsys, name, needles):
+    # an animated GIF was "1 clip(s) prepared" (predict and spot refuse it), a PNG a one-frame "clip"
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((40, 40, 3), k * 40, np.uint8)) for k in range(4)]
+    source = tmp_path / name
+    if name.endswith(".gif"):
+        frames[0].save(source, save_all=True, append_images=frames[1:], duration=33)
+    elif name.endswith(".png"):
+        frames[0].save(source)
+    else:
+        source.write_text("not a clip")
+    code, _, err = cli(capsys, "prepare", source, "--out", tmp_path / "prepared")
+    assert_named_error(code, err, name, *needles)
+    assert not (tmp_path / "prepared").exists()
+
+
+@pytest.mark.parametrize("name", ["on.png", "model.txt", "model"])
+def test_export_writes_only_a_file_named_onnx(tmp_path, capsys, name):
+    # `--onnx img/on.png` replaced a PNG with 35 MB of ONNX (exit 0); x.txt was accepted
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    target = tmp_path / name
+    if name == "on.png":
+        target.write_bytes(b"a picture")
+    code, _, err = cli(capsys, "export", "--checkpoint", ckpt, "--onnx", target)
+    assert_named_error(code, err, name, "must name a .onnx file")
+    assert (target.read_bytes() == b"a picture") if name == "on.png" else not target.exists()
+
+
+def _authors_checkpoint(tmp_path):
+    import torch
+
+    from tests.test_convert import _fake_official_state_dict
+
+    torch.save(_fake_official_state_dict(), tmp_path / "authors.pth")
+    return tmp_path / "authors.pth"
+
+
+def test_convert_never_writes_into_a_folder_holding_other_files(tmp_path, capsys):
+    # a frame folder received model.safetensors + config.json
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "img1.png").write_bytes(b"a frame")
+    code, _, err = cli(capsys, "convert", _authors_checkpoint(tmp_path), frames, "--force")
+    assert_named_error(code, err, "frames", "img1.png", "not an mmnet checkpoint")
+    assert sorted(p.name for p in frames.iterdir()) == ["img1.png"]
+    (tmp_path / "file").write_text("x")
+    code, _, err = cli(capsys, "convert", tmp_path / "authors.pth", tmp_path / "file")
+    assert_named_error(code, err, "is a file")
+
+
+def test_convert_replaces_its_own_checkpoint_only_with_force(tmp_path, capsys):
+    # rerunning over an existing checkpoint replaced it silently
+    pth = _authors_checkpoint(tmp_path)
+    assert cli(capsys, "convert", pth, tmp_path / "ours")[0] == 0
+    before = (tmp_path / "ours" / "model.safetensors").stat().st_mtime_ns
+    code, _, err = cli(capsys, "convert", pth, tmp_path / "ours")
+    assert_named_error(code, err, "holds an mmnet checkpoint already", "--force")
+    assert (tmp_path / "ours" / "model.safetensors").stat().st_mtime_ns == before
+    code, out, _ = cli(capsys, "convert", pth, tmp_path / "ours", "--force")
+    assert code == 0 and "replaced the checkpoint in" in out
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["--image-size", "32"], ["--image-size", "add --calibrate"]),
+    (["CKPT", "--cache"], ["with --cache", "a checkpoint"]),
+    (["CKPT", "--calibrate"], ["with a checkpoint", "--calibrate"]),
+    (["CKPT", "--image-size", "32"], ["with a checkpoint", "--image-size"]),
+    (["--cache", "--calibrate"], ["with --cache", "--calibrate"]),
+])
+def test_info_refuses_options_it_would_ignore(tmp_path, capsys, argv, needles):
+    # `info --image-size 32` ignored the size, `info CKPT --cache` the checkpoint, both without a word
+    ckpt = str(small_checkpoint(tmp_path / "ckpt"))
+    code, out, err = cli(capsys, "info", *(ckpt if a == "CKPT" else a for a in argv))
+    assert_named_error(code, err, *needles)
+    assert out == ""
+
+
+@pytest.mark.parametrize("edit, needles", [
+    ({"format_version": "2"}, ["format_version must be a whole number", "'2'"]),
+    ({"format_version": 0}, ["format_version must be a whole number"]),
+    ({"preprocessing": {"image_size": 32, "colour": "BGR"}}, ["['colour']", "does not apply"]),
+])
+def test_a_checkpoint_config_mmnet_would_misread_is_refused(tmp_path, capsys, edit, needles):
+    # format_version "2" (text) and an unknown preprocessing key were accepted without a word
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    ckpt = small_checkpoint(tmp_path / "ckpt")
+    meta = {**json.loads((ckpt / "config.json").read_text()), **edit}
+    (ckpt / "config.json").write_text(json.dumps(meta))
+    save_file(load_file(ckpt / "model.safetensors"), ckpt / "model.safetensors", metadata={"mmnet": json.dumps(meta)})
+    code, _, err = cli(capsys, "info", ckpt)
+    assert_named_error(code, err, *needles)
