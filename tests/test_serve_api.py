@@ -474,3 +474,11 @@ def test_a_frame_rate_the_spotter_refuses_is_refused_with_the_request(client, cl
     r = client.post("/api/recordings", files={"file": ("a.mp4", clip_mp4)}, data={"fps": fps})
     assert_person_readable(r, 422, "fps")
     assert leftovers(client) == []
+
+
+def test_a_frame_too_large_for_pillow_is_refused_with_its_size(client, frames, monkeypatch):
+    # Image.open raised DecompressionBombError, which nothing caught: a 500 with "Internal error"
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # refused over 2000 pixels: the test frames stand in
+    r = client.post("/api/predict", files={"file": ("x.zip", zip_bytes(frames), "application/zip")})
+    assert r.status_code == 413, r.text
+    assert "more than Pillow decodes (2,000" in r.json()["error"] and "Send smaller frames" in r.json()["error"]

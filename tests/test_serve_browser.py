@@ -319,7 +319,8 @@ def test_an_expired_result_says_so_when_downloaded(page, server, tmp_path):
 
 def running(page):
     """Wait until the page shows a recording's job running."""
-    sync_api.expect(page.locator("#progress-text")).to_have_text(re.compile("^Looking for expressions"), timeout=TIMEOUT_MS)
+    sync_api.expect(page.locator("#progress-text")).to_have_text(re.compile("^Looking for expressions"),
+                                                                 timeout=TIMEOUT_MS)
 
 
 def start_slow_recording(page, path):

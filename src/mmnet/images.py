@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["read_image", "read_rgb", "resize_rgb"]
+__all__ = ["read_image", "read_rgb", "resize_rgb", "pixels_refused"]
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -30,19 +30,25 @@ def read_image(path: str | Path) -> np.ndarray:
     except FileNotFoundError:
         raise DataError(f"Frame '{path}' does not exist.") from None
     except Image.DecompressionBombError as exc:
-        raise DataError(_too_large(path, exc, Image.MAX_IMAGE_PIXELS)) from None
+        raise DataError(_too_large(path, exc)) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
     return _grey_to_uint8(image, mode, path) if wide else image
 
 
-def _too_large(path: str | Path, exc: Exception, limit: int) -> str:
-    """Pillow refuses to decode over twice its MAX_IMAGE_PIXELS (a guard against decompression bombs); say so
-    with the frame's size, which Pillow gives only in its message."""
+def pixels_refused(exc: Exception) -> str:
+    """What Pillow's DecompressionBombError refused, in words: "has 225,000,000 pixels, more than Pillow decodes
+    (178,956,970, a guard against decompression bombs)". Pillow refuses over twice its MAX_IMAGE_PIXELS and
+    gives the image's size only in its message."""
+    from PIL import Image
+
     found = re.search(r"\((\d+) pixels\)", str(exc))
     size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
-    return (f"Frame '{path}' has {size}, more than Pillow decodes ({2 * limit:,}, a guard "
-            "against decompression bombs). Crop it to the face or resize it (the model sees a few hundred "
+    return f"has {size}, more than Pillow decodes ({2 * Image.MAX_IMAGE_PIXELS:,}, a guard against decompression bombs)"
+
+
+def _too_large(path: str | Path, exc: Exception) -> str:
+    return (f"Frame '{path}' {pixels_refused(exc)}. Crop it to the face or resize it (the model sees a few hundred "
             "pixels a side), then rerun.")
 
 

@@ -165,3 +165,15 @@ def test_a_checkpoint_config_mmnet_would_misread_is_refused(tmp_path, capsys, ed
     save_file(load_file(ckpt / "model.safetensors"), ckpt / "model.safetensors", metadata={"mmnet": json.dumps(meta)})
     code, _, err = cli(capsys, "info", ckpt)
     assert_named_error(code, err, *needles)
+
+
+def test_check_data_names_a_frame_too_large_for_pillow(tmp_path, capsys, monkeypatch):
+    # frame_check's Image.open raised DecompressionBombError: a traceback from check-data
+    from PIL import Image
+
+    from tests.fakes import write_casme2
+
+    root = write_casme2(tmp_path / "c", junk=False)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)
+    code, out, err = cli(capsys, "check-data", "casme2", "--root", root, "--max-width", "400")
+    assert "Traceback" not in err and "more than Pillow decodes (20," in out, out[-2000:]

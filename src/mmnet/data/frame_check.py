@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from ..images import pixels_refused
 from .sample import Issue, Sample
 
 __all__ = ["probe_frame", "frame_issues", "check_frame_files"]
@@ -42,6 +43,8 @@ def probe_frame(path: Path, *, deep: bool = False) -> tuple[tuple[int, int] | No
         return dims, None
     except UnidentifiedImageError:
         return None, "is not an image (text or damaged data under an image name)"
+    except Image.DecompressionBombError as exc:
+        return None, f"{pixels_refused(exc)}: crop it to the face or resize it"
     except (OSError, ValueError, SyntaxError) as exc:
         return None, f"cannot be decoded ({exc})"
 

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 from ..errors import MMNetError
+from ..images import pixels_refused
 from ..media import IMAGE_SUFFIXES, animation_hint
 
 __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", "open_upload", "display_name",
@@ -125,6 +126,9 @@ def _image_size(path: Path) -> tuple[int, int] | None:
     try:
         with Image.open(path) as im:
             return im.size
+    except Image.DecompressionBombError as exc:  # a huge image: refused like other oversized frames
+        raise UploadError(f"An image of the upload {pixels_refused(exc)}. Send smaller frames (face crops).",
+                          413) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None
 
@@ -137,6 +141,9 @@ def _image_frames(path: Path) -> tuple[int, str | None]:
     try:
         with Image.open(path) as im:
             return getattr(im, "n_frames", 1), im.format
+    except Image.DecompressionBombError as exc:  # a huge image: refused like other oversized frames
+        raise UploadError(f"An image of the upload {pixels_refused(exc)}. Send smaller frames (face crops).",
+                          413) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return 0, None
 
