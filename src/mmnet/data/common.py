@@ -195,7 +195,8 @@ def samples_from_table(
     required = ("subject", "clip", "onset", "apex", "offset", "label")
     idx = {f: table.column(*names, required=f in required) for f, names in columns.items()}
     samples: list[Sample] = []
-    issues: list[Issue] = []
+    issues = [Issue(f"{dataset}/?/row{row_no}", "merged_cells", f"{table.where(row_no)}: {note}", "warning")
+              for row_no, note in table.notes]  # what reading the sheet filled in (annotations.Table.notes)
     seen: dict[tuple[str, str], int] = {}
     firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
     earlier: dict[tuple[str, str], list[tuple[int, list]]] = {}  # (subject, clip) -> (row, cells) of each row kept
