@@ -139,3 +139,17 @@ def test_a_formula_saved_without_its_value_says_so(tmp_path):
     [issue] = [i for i in load.issues if "row 2" in i.message and i.severity == "error"]
     assert "'=D2+13' (a formula with no saved value: open and save the file in Excel or LibreOffice)" in issue.message
     assert "holds nothing" not in issue.message
+
+
+def test_a_root_one_level_off_its_annotation_file_is_named(tmp_path):
+    from mmnet.errors import DatasetNotFoundError
+
+    root = write_casme2(tmp_path / "data" / "casme2", CASME2_ROWS[:3])
+    for given in (tmp_path / "data", root / "Cropped"):  # one level too high; pointing into the frames
+        with pytest.raises(DatasetNotFoundError) as err:
+            load_dataset("casme2", given)
+        assert f"Did you mean --root {root}? It holds the annotation file." in str(err.value)
+        assert "licence-gated" not in str(err.value)
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("casme2", tmp_path / "data" / "casme2" / "Cropped" / "sub01")  # two levels: no guess
+    assert "Did you mean" not in str(err.value) and "licence-gated" in str(err.value)

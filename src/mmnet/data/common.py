@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import AnnotationError, DataError, DatasetNotFoundError
 from ..media import list_frames
+from .root_hint import root_hint
 from .sample import Issue, Sample
 
 #: The file that marks a data root as a synthetic set of `mmnet synth` / `mmnet demo` (holding its settings).
@@ -146,6 +147,7 @@ def missing_dataset(
     else:
         source = (f"{title} is licence-gated and cannot be downloaded by mmnet; request it from {owner}, then run: "
                   f"mmnet check-data {name} --root {root}")
+    source = root_hint(root, layout) or source  # the dataset is there, one level off: nothing to request
     return DatasetNotFoundError(f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n{source}")
 
 
