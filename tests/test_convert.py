@@ -143,3 +143,61 @@ def test_reference_file_loads_through_the_pth_path(tmp_path):
     with torch.no_grad():
         logits = model(inputs["onset"], inputs["apex"])
     torch.testing.assert_close(logits, expected["logits_antialias_false"], atol=1e-4, rtol=0)
+
+
+# -- malformed and damaged .pth files: named, never a traceback --------------------------------------
+
+def _head_and_block(**tensors) -> dict[str, torch.Tensor]:
+    """The two tensors the model's sizes are read from, enough to get past that step."""
+    return {"main_branch.fc.weight": torch.zeros(5, 8), "vit_pos.blocks.0.mlp.fc1.weight": torch.zeros(16, 4),
+            **tensors}
+
+
+@pytest.mark.parametrize("content, needle", [
+    (_head_and_block(**{"main_branch.fc.weight": torch.tensor(1.0)}), "main_branch.fc.weight has shape ()"),
+    (_head_and_block(**{"vit_pos.blocks.0.mlp.fc1.weight": torch.zeros(4, 0)}),
+     "vit_pos.blocks.0.mlp.fc1.weight has shape (4, 0)"),
+    (_head_and_block(**{"main_branch.fc.weight": torch.zeros(1, 8)}), "num_classes"),
+    ({1: 2, "a": 3}, "holds no tensors (top-level keys: [1, 'a'])"),
+    ({1: torch.zeros(2), "a": torch.zeros(2)}, "keyed by [1]"),
+])
+def test_a_malformed_checkpoint_is_named_not_a_traceback(tmp_path, content, needle):
+    path = tmp_path / "odd.pth"
+    torch.save(content, path)
+    with pytest.raises(CheckpointError) as err:
+        load_official_checkpoint(path)
+    assert "odd.pth" in str(err.value) and "does not look like an MMNet checkpoint" in str(err.value)
+    assert needle in str(err.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e300])  # 1e300: float64, infinite as fp32
+def test_non_finite_weights_are_refused_before_a_checkpoint_is_written(tmp_path, value):
+    weight = torch.zeros(5, 8, dtype=torch.float64)
+    weight[0, 0] = value
+    path = tmp_path / "nan.pth"
+    torch.save(_head_and_block(**{"main_branch.fc.weight": weight}), path)
+    # the loader's wording, so that convert refuses what every other command would refuse
+    with pytest.raises(CheckpointError, match=r"'.*nan\.pth' holds NaN or infinite weights in 1 tensor\(s\) "
+                                              r"\(main_branch\.fc\.weight\)"):
+        load_official_checkpoint(path)
+
+
+def test_a_nan_in_a_tensor_the_forward_pass_never_reads_does_not_matter(tmp_path):
+    sd = _fake_official_state_dict()
+    sd["vit_pos.head.weight"] = torch.full_like(sd["vit_pos.head.weight"], float("nan"))
+    torch.save(sd, tmp_path / "authors.pth")
+    load_official_checkpoint(tmp_path / "authors.pth")
+
+
+@pytest.mark.parametrize("legacy, size", [(False, 300), (False, 2000), (True, 100), (True, 600)])
+def test_a_checkpoint_cut_short_asks_for_a_fresh_copy(tmp_path, legacy, size):
+    whole = tmp_path / "whole.pth"
+    torch.save(_head_and_block(), whole, _use_new_zipfile_serialization=not legacy)
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(whole.read_bytes()[:size])  # the zip format: starts with PK, its index (at the end) lost
+    with pytest.raises(CheckpointError, match=rf"'.*cut\.pth' is a PyTorch checkpoint cut short \({size} bytes; .*"
+                                              r"copy or save it again"):
+        load_official_checkpoint(cut)
+    cut.write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"cut\.pth' is empty"):
+        load_official_checkpoint(cut)

@@ -106,3 +106,50 @@ def test_a_bad_frame_number_cell_is_one_error_naming_row_column_and_value(tmp_pa
         assert "left out" in issue.message and sid not in {s.sample_id for s in load.samples}
     else:
         assert {s.sample_id: s.apex for s in load.samples}[sid] is None
+
+
+def _edit_casme2_sheet(root, edit) -> None:
+    from openpyxl import load_workbook
+
+    path = root / "CASME2-coding-20190701.xlsx"
+    wb = load_workbook(path)
+    edit(wb["Sheet1"])
+    wb.save(path)
+
+
+def test_merged_subject_cells_are_read_for_every_row_they_cover_with_a_note(tmp_path):
+    # read-only openpyxl sees only the first cell of a merged range: rows 3-4 had "no subject or clip name"
+    rows = [r for r in CASME2_ROWS if r[0] in ("01", "02")]
+    root = write_casme2(tmp_path / "casme2", rows)
+    subject_01 = [r[1] for r in rows if r[0] == "01"]
+    assert len(subject_01) == 3
+    _edit_casme2_sheet(root, lambda ws: (ws.merge_cells("A2:A4"), ws.merge_cells("H5:J5")))
+    load = load_dataset("casme2", root)
+    assert sorted(s.clip for s in load.samples if s.subject == "01") == sorted(subject_01)
+    assert not [i for i in load.issues if i.check == "bad_row"]
+    notes = [i for i in load.issues if i.check == "merged_cells"]
+    assert len(notes) == 1 and notes[0].severity == "warning"  # H5:J5, within one row, is left as it is
+    assert "row 2" in notes[0].message and "A2:A4 are merged" in notes[0].message and "'01'" in notes[0].message
+
+
+def test_a_formula_saved_without_its_value_says_so(tmp_path):
+    root = write_casme2(tmp_path / "casme2", [r for r in CASME2_ROWS if r[0] == "01"])
+    _edit_casme2_sheet(root, lambda ws: ws.__setitem__("E2", "=D2+13"))  # openpyxl saves no computed value
+    load = load_dataset("casme2", root)
+    [issue] = [i for i in load.issues if "row 2" in i.message and i.severity == "error"]
+    assert "'=D2+13' (a formula with no saved value: open and save the file in Excel or LibreOffice)" in issue.message
+    assert "holds nothing" not in issue.message
+
+
+def test_a_root_one_level_off_its_annotation_file_is_named(tmp_path):
+    from mmnet.errors import DatasetNotFoundError
+
+    root = write_casme2(tmp_path / "data" / "casme2", CASME2_ROWS[:3])
+    for given in (tmp_path / "data", root / "Cropped"):  # one level too high; pointing into the frames
+        with pytest.raises(DatasetNotFoundError) as err:
+            load_dataset("casme2", given)
+        assert f"Did you mean --root {root}? It holds the annotation file." in str(err.value)
+        assert "licence-gated" not in str(err.value)
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("casme2", tmp_path / "data" / "casme2" / "Cropped" / "sub01")  # two levels: no guess
+    assert "Did you mean" not in str(err.value) and "licence-gated" in str(err.value)

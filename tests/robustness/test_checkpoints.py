@@ -120,3 +120,14 @@ def test_config_json_given_as_the_checkpoint_points_to_its_folder(tmp_path, caps
     ckpt = small_checkpoint(tmp_path / "ckpt")
     code, _, err = cli(capsys, "info", ckpt / "config.json")
     assert_named_error(code, err, "config.json", f"give the folder '{ckpt}'")
+
+
+def test_convert_writes_no_checkpoint_that_the_other_commands_would_refuse(tmp_path, capsys):
+    from ..test_convert import _fake_official_state_dict  # skips without the authors' key table
+
+    sd = _fake_official_state_dict()
+    sd["main_branch.fc.weight"][0, 0] = float("nan")
+    torch.save(sd, tmp_path / "nan.pth")
+    code, _, err = cli(capsys, "convert", tmp_path / "nan.pth", tmp_path / "out")  # wrote it, rc 0
+    assert_named_error(code, err, "nan.pth", "holds NaN or infinite weights", "main_branch.fc.weight")
+    assert not (tmp_path / "out").exists()

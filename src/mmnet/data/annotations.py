@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AnnotationError, install_hint
+from .workbook import resolve_merged_and_formulas
 
 __all__ = [
     "Table",
@@ -42,6 +43,7 @@ class Table:
         header: header cells as written (blank columns kept as '').
         header_row: 1-based row number of the header in the file.
         rows: (1-based file row number, cells) for every non-blank row below the header.
+        notes: (1-based row, text) for what reading changed: merged cells filled into each row.
     """
 
     path: Path
@@ -49,6 +51,7 @@ class Table:
     header: list[str]
     header_row: int
     rows: list[tuple[int, list[object]]]
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
     def column(self, *names: str, required: bool = True) -> int | None:
         """Index of the first column whose normalised header equals one of ``names``; two such
@@ -113,13 +116,14 @@ def csv_delimiter(text: str) -> str:
     return max((",", ";", "\t"), key=text.count)
 
 
-def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[list[object]]]:
+def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[list[object]], list]:
+    """(sheet name, rows, notes): notes as ``Table.notes``."""
     suffix = path.suffix.lower()
     kind = _content_kind(path)
     if kind == "empty":
         raise AnnotationError(f"Annotation file '{path}' is empty (0 bytes); copy it again from the dataset.")
     if kind == "xls":
-        return _read_xls(path, sheet)
+        return *_read_xls(path, sheet), []
     if suffix == ".csv" and kind == "xlsx":
         raise AnnotationError(f"Annotation file '{path}' is an Excel workbook named .csv; rename it to "
                               f"'{path.with_suffix('.xlsx').name}'.")
@@ -139,7 +143,7 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
                 # the first lines, not the header alone: preamble rows may stand above the header
                 separator = csv_delimiter("".join(f.readline() for _ in range(50)))
                 f.seek(0)
-                return "", [list(r) for r in csv.reader(f, delimiter=separator)]
+                return "", [list(r) for r in csv.reader(f, delimiter=separator)], []
         except UnicodeDecodeError as exc:
             raise AnnotationError(f"Annotation file '{path}' is not UTF-8 text (byte {exc.start}); save it as "
                                   "'CSV UTF-8' in the spreadsheet program and retry.") from None
@@ -163,7 +167,8 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
             ws = next((wb[s] for s in (sheet or ()) if s in wb.sheetnames), wb.worksheets[0])
         # Files written by tools other than Excel can carry a wrong <dimension>; read-only mode trusts it.
         ws.reset_dimensions()
-        return ws.title, [list(r) for r in ws.iter_rows(values_only=True)]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        return ws.title, rows, resolve_merged_and_formulas(path, ws, rows)
     finally:
         wb.close()
 
@@ -230,7 +235,7 @@ def read_table(
     of its cells, compared after ``normalise_header``): SAMM releases have 0 or 13 preamble rows.
     """
     path = Path(path)
-    sheet_name, cells = _read_cells(path, sheet)
+    sheet_name, cells, notes = _read_cells(path, sheet)
     key = normalise_header(HEADER_MARK)
     for i, row in enumerate(cells[:HEADER_SCAN_ROWS]):
         # any cell, not only the first: a copy may carry an index column before 'Subject'
@@ -241,7 +246,7 @@ def read_table(
                 where = f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}"
                 raise AnnotationError(f"{where} has a header row (row {i + 1}) but no rows below it: no sample is "
                                       "annotated. Is the file complete (a copy saved before the rows were pasted)?")
-            return Table(path, sheet_name, header, i + 1, rows)
+            return Table(path, sheet_name, header, i + 1, rows, notes)
     raise AnnotationError(
         f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}: no header row with a {HEADER_MARK!r} cell in "
         f"the first {HEADER_SCAN_ROWS} rows. Is this the dataset's original coding file?"
@@ -369,4 +374,5 @@ def read_rows(path: str | Path, sheet: str | Sequence[str] | None = None) -> tup
 
     For header-less sheets (CAS(ME)^2's ``CASFEcode_final`` and its naming tables). ``sheet`` as in ``read_table``.
     """
-    return _read_cells(Path(path), sheet)
+    sheet_name, cells, _ = _read_cells(Path(path), sheet)
+    return sheet_name, cells

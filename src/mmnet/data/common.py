@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import AnnotationError, DataError, DatasetNotFoundError
 from ..media import list_frames
+from .root_hint import root_hint
 from .sample import Issue, Sample
 
 #: The file that marks a data root as a synthetic set of `mmnet synth` / `mmnet demo` (holding its settings).
@@ -146,6 +147,7 @@ def missing_dataset(
     else:
         source = (f"{title} is licence-gated and cannot be downloaded by mmnet; request it from {owner}, then run: "
                   f"mmnet check-data {name} --root {root}")
+    source = root_hint(root, layout) or source  # the dataset is there, one level off: nothing to request
     return DatasetNotFoundError(f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n{source}")
 
 
@@ -195,7 +197,8 @@ def samples_from_table(
     required = ("subject", "clip", "onset", "apex", "offset", "label")
     idx = {f: table.column(*names, required=f in required) for f, names in columns.items()}
     samples: list[Sample] = []
-    issues: list[Issue] = []
+    issues = [Issue(f"{dataset}/?/row{row_no}", "merged_cells", f"{table.where(row_no)}: {note}", "warning")
+              for row_no, note in table.notes]  # what reading the sheet filled in (annotations.Table.notes)
     seen: dict[tuple[str, str], int] = {}
     firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
     earlier: dict[tuple[str, str], list[tuple[int, list]]] = {}  # (subject, clip) -> (row, cells) of each row kept

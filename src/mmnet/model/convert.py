@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ..errors import CheckpointError
-from .mmnet import MMNet, MMNetConfig
+from ..errors import CheckpointError, ConfigError
+from .mmnet import MMNet, MMNetConfig, _check_finite_weights
 
 __all__ = [
     "OFFICIAL_UNUSED_KEYS",
@@ -59,6 +59,8 @@ _COMPILED = tuple((re.compile(p), r) for p, r in _KEY_MAP)
 
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
 
+_NOT_MMNET = "This does not look like an MMNet checkpoint of the authors' code: "
+
 
 def _unwrap(checkpoint: dict) -> dict[str, Tensor]:
     """Find the state_dict in a checkpoint saved bare, inside a dict, or from DataParallel."""
@@ -73,9 +75,12 @@ def _unwrap(checkpoint: dict) -> dict[str, Tensor]:
     tensors = {k: v for k, v in sd.items() if isinstance(v, Tensor)}
     if not tensors:
         raise CheckpointError(
-            f"No tensors found in the checkpoint (top-level keys: {sorted(checkpoint)[:10]}). "
+            f"{_NOT_MMNET}it holds no tensors (top-level keys: {sorted(checkpoint, key=str)[:10]}). "
             "Expected the authors' MMNet state_dict, bare or under 'state_dict'/'model'."
         )
+    unnamed = [k for k in tensors if not isinstance(k, str)]
+    if unnamed:
+        raise CheckpointError(f"{_NOT_MMNET}its tensors are keyed by {unnamed[:5]!r}, not by parameter names.")
     if all(k.startswith("module.") for k in tensors):
         tensors = {k[len("module."):]: v for k, v in tensors.items()}
     return tensors
@@ -85,15 +90,22 @@ def infer_official_config(state_dict: dict[str, Tensor], **overrides) -> MMNetCo
     """Read the number of classes, PC depth and MLP ratio off the authors' tensors."""
     sd = _unwrap(state_dict)
     try:
-        num_classes = sd["main_branch.fc.weight"].shape[0]
-        depth = 1 + max(int(m.group(1)) for k in sd if (m := re.match(r"^vit_pos\.blocks\.(\d+)\.", k)))
-        mlp_ratio = sd["vit_pos.blocks.0.mlp.fc1.weight"].shape[0] / sd["vit_pos.blocks.0.mlp.fc1.weight"].shape[1]
-    except (KeyError, ValueError) as exc:
+        head, fc1 = sd["main_branch.fc.weight"], sd["vit_pos.blocks.0.mlp.fc1.weight"]
+    except KeyError as exc:
         raise CheckpointError(
-            f"This does not look like an MMNet checkpoint of the authors' code: cannot find {exc}. "
+            f"{_NOT_MMNET}cannot find {exc}. "
             "Expected keys such as main_branch.fc.weight and vit_pos.blocks.0.mlp.fc1.weight."
         ) from None
-    values = {"num_classes": int(num_classes), "pc_depth": depth, "pc_mlp_ratio": mlp_ratio}
+    for key, weight in (("main_branch.fc.weight", head), ("vit_pos.blocks.0.mlp.fc1.weight", fc1)):
+        if weight.dim() != 2 or 0 in weight.shape:  # the sizes below are read off a non-empty matrix
+            raise CheckpointError(f"{_NOT_MMNET}{key} has shape {tuple(weight.shape)}, where a linear layer's "
+                                  "(outputs, inputs) matrix belongs.")
+    depth = 1 + max(int(m.group(1)) for k in sd if (m := re.match(r"^vit_pos\.blocks\.(\d+)\.", k)))
+    values = {"num_classes": head.shape[0], "pc_depth": depth, "pc_mlp_ratio": fc1.shape[0] / fc1.shape[1]}
+    try:
+        MMNetConfig(**values)
+    except ConfigError as exc:  # e.g. a one-output head: no classifier
+        raise CheckpointError(f"{_NOT_MMNET}the sizes read off its tensors describe no MMNet ({exc}).") from None
     values.update(overrides)
     return MMNetConfig(**values)
 
@@ -161,12 +173,19 @@ def _unreadable(path: str | Path, exc: Exception) -> str:
     try:
         with open(path, "rb") as f:
             head = f.read(2)
+        size = Path(path).stat().st_size
     except OSError as err:
         return f"'{path}' cannot be read: {err.strerror or err}."
+    again = "copy or save it again (an interrupted copy, download or save?)."
+    if size == 0:
+        return f"'{path}' is empty: {again}"
+    # torch.save's zip format starts with PK and ends with the zip index; the legacy pickle ends early
+    if (head == b"PK" and not zipfile.is_zipfile(path)) or isinstance(exc, EOFError) or "unexpected EOF" in str(exc):
+        return f"'{path}' is a PyTorch checkpoint cut short ({size} bytes; its end is missing): {again}"
     if not zipfile.is_zipfile(path) and not head.startswith(b"\x80"):
         return (f"'{path}' is not a PyTorch checkpoint (neither torch.save's zip format nor a pickle). "
                 "Give the .pth file that the authors' training script saved.")
-    found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+    found = re.search(r"GLOBAL (\w+(?:\.\w+)+)", str(exc))  # a module.name, not a fragment of a cut file
     if found:
         return (f"'{path}' holds Python objects besides tensors ({found.group(1)}). mmnet reads only tensors "
                 "(a state_dict, possibly inside a dict) and does not unpickle other objects, since that can run "
@@ -186,11 +205,15 @@ def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
         raise CheckpointError(_unreadable(path, exc)) from None
     if not isinstance(raw, dict):
         raise CheckpointError(f"'{path}' holds a {type(raw).__name__}, not a state_dict.")
-    sd = _unwrap(raw)
     try:
+        sd = _unwrap(raw)
         config = infer_official_config(sd, **overrides)
     except CheckpointError as exc:
         raise CheckpointError(f"'{path}': {exc}") from None
+    # The loader's rule, applied before a checkpoint is written that no command would read; as fp32,
+    # since a float64 value beyond fp32's range turns infinite in the conversion.
+    _check_finite_weights({k: v.float() for k, v in sd.items()
+                           if k not in OFFICIAL_UNUSED_KEYS and v.is_floating_point()}, path)
     model = MMNet(config=config)
     model.load_state_dict(convert_official_state_dict(sd, config=config), strict=True)
     return model

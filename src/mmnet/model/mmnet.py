@@ -366,7 +366,7 @@ def _check_metadata(meta: dict, config: MMNetConfig, source: str) -> None:
                               "Fix the checkpoint's config.")
 
 
-def _check_finite_weights(weights: dict[str, Tensor], path: Path) -> None:
+def _check_finite_weights(weights: dict[str, Tensor], path: str | Path) -> None:
     """Refuse weights holding NaN or infinity: every prediction from them would be NaN or meaningless."""
     bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
