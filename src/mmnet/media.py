@@ -237,7 +237,8 @@ def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
                         time = frame.time - start
                     else:
                         time = index / rate if rate else float("nan")
-                    yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), frame.rotation))
+                    turn = getattr(frame, "rotation", 0)  # older PyAV releases have no frame.rotation
+                    yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             where = f"after frame {index}" if index >= 0 else "at its first frame"
             declared = stream.frames or None
