@@ -320,3 +320,41 @@ def test_a_cut_video_that_fails_to_decode_is_called_truncated(tmp_path):
     with pytest.raises(DataError, match=r"of the 200 frames its header declares decode: the file may be truncated"):
         for _ in stream_video(cut):
             pass
+
+
+def write_phone_video(path, upright: np.ndarray, frames: int = 3):
+    """A lossless .mov whose pixels are stored sideways (turned counter-clockwise) with the display matrix a phone
+    writes (rotation -90, a quarter turn clockwise to show it upright), as in a phone recording."""
+    import struct
+
+    av = pytest.importorskip("av")
+    sideways = np.ascontiguousarray(np.rot90(upright))
+    with av.open(str(path), "w", format="mov") as container:
+        stream = container.add_stream("png", rate=10)
+        stream.height, stream.width = sideways.shape[:2]
+        stream.pix_fmt = "rgb24"
+        for _ in range(frames):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(sideways, format="rgb24")))
+        container.mux(stream.encode(None))
+    data = bytearray(path.read_bytes())
+    matrix = data.find(b"tkhd") + 4 + 4 + 20 + 8 + 8  # version/flags, times and ids, reserved, layer ... volume
+    data[matrix:matrix + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("decoder", ["av", "cv2"])
+def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path, monkeypatch, decoder):
+    """PyAV handed a phone recording's pixels over sideways (its rotation ignored), so the spotter found no face
+    and a clip was classified sideways; OpenCV turns them itself. Both decoders now give the upright picture."""
+    upright = np.zeros((16, 32, 3), np.uint8)
+    upright[:, :16] = 255  # the left half white: a sideways or upside-down frame shows otherwise
+    path = write_phone_video(tmp_path / "phone.mov", upright)
+    pytest.importorskip(decoder)
+    if decoder == "cv2":
+        monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    frames = read_video(path)
+    assert len(frames) == 3
+    for frame in frames:
+        np.testing.assert_array_equal(frame.image, upright)
+        assert frame.image.flags.c_contiguous

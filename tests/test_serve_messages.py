@@ -241,7 +241,7 @@ def _library_messages(tmp_path, monkeypatch):
     from mmnet.infer.recordings import long_clip_warning, read_pairs
     from mmnet.spotting import peaks
     from mmnet.spotting.config import spot_config
-    from mmnet.spotting.flow_spotter import extract_motion, open_recording
+    from mmnet.spotting.flow_spotter import MotionCurves, extract_motion, open_recording
 
     def raised(call, error=DataError):
         with pytest.raises(error) as e:
@@ -280,8 +280,11 @@ def _library_messages(tmp_path, monkeypatch):
     yield "_NUMBERING", raised(lambda: load_clip(frames).read([0, 5], ("Onset", "Apex")))
     monkeypatch.setattr(media, "video_header", lambda path: (None, None))
     yield "NO_RATE", raised(lambda: open_recording(no_rate))
-    yield "PREDICT_INSTEAD", peaks._unmeasured("micro", 3, 5, 30.0, measured=False)
-    yield "FACE_VISIBLE", peaks._unmeasured("micro", 30, 5, 30.0, measured=False)
+    def curves(n):
+        return MotionCurves(30.0, np.arange(n), {}, (), {})
+
+    yield "PREDICT_INSTEAD", peaks._unmeasured("micro", curves(3), 5, measured=False, aligned=True)
+    yield "FACE_VISIBLE", peaks._unmeasured("micro", curves(30), 5, measured=False, aligned=True)
     yield "EXTRACT_FRAMES", raised(lambda: list(media.stream_video(damaged)))
     yield "GIVE_VIDEO_OR_FRAMES", raised(lambda: list(media.stream_video(sound)))
     monkeypatch.setitem(sys.modules, "av", None)

@@ -8,7 +8,8 @@
   (``mmnet.images``, imported here).
 * **Videos** are read as a stream (``stream_video``): one decoded frame at a time, with its index
   and its time in seconds, so memory does not grow with the video's length. PyAV (extra
-  ``video``) decodes when installed, OpenCV (extra ``face``) otherwise.
+  ``video``) decodes when installed, OpenCV (extra ``face``) otherwise. Frames are turned upright
+  as players show them (the rotation a phone records, ``upright``).
 
 **Frame numbers** (``FRAME_NUMBERING``, the one convention of every command): a video's frame is
 its decode index counted from 0, as OpenCV, FFmpeg and PyAV count; a folder's frame is the number
@@ -35,7 +36,7 @@ __all__ = [
     "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "conversion_hint", "animation_hint", "FRAME_NAME", "FRAME_NUMBERING",
     "PREPARED_MARKER", "VideoFrame", "is_image", "is_video", "frame_number", "list_frames", "read_image",
     "read_rgb", "resize_rgb", "stream_video", "video_header", "declared_frame_count", "cut_short", "read_video",
-    "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there"
+    "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there", "upright"
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -236,7 +237,8 @@ def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
                         time = frame.time - start
                     else:
                         time = index / rate if rate else float("nan")
-                    yield VideoFrame(index, time, frame.to_ndarray(format="rgb24"))
+                    turn = getattr(frame, "rotation", 0)  # older PyAV releases have no frame.rotation
+                    yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             where = f"after frame {index}" if index >= 0 else "at its first frame"
             declared = stream.frames or None
@@ -247,6 +249,14 @@ def _stream_pyav(av, path: Path) -> Iterator[VideoFrame]:
                    "copy it again, ") if declared and declared > index + 1 else ""
             raise DataError(f"Video '{path}' cannot be decoded {where} ({exc}); {cut}re-encode it or "
                             f"{EXTRACT_FRAMES}.") from None
+
+
+def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
+    """A frame turned as players show it: ``rotation`` is the display matrix's counter-clockwise angle in degrees
+    (PyAV's ``frame.rotation``; a phone held upright stores its pixels sideways, -90). OpenCV turns frames so
+    itself (``CAP_PROP_ORIENTATION_AUTO``), so both decoders give the same picture."""
+    turns = round((rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
 def _stream_cv2(cv2, path: Path) -> Iterator[VideoFrame]:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
 from .config import MAX_FPS, SpotConfig
+from .recording import TimedFrames, check_numbering, with_missing
 from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
 
 __all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "NO_ALIGN", "NO_RATE"]
@@ -77,12 +78,13 @@ def open_recording(source: str | Path, fps: float | None = None
                    ) -> tuple[Iterator[tuple[int, np.ndarray]], float, int | None]:
     """A video file or a frame folder as ((number, RGB frame) stream, fps, frame count or None).
 
-    A video's rate and count are the ones its container declares (``media.video_header``). A frame folder's
+    A video's rate and count are the ones its container declares (``media.video_header``); its stream is a
+    ``recording.TimedFrames``, whose note ``extract_motion`` adds when the frame rate varies. A frame folder's
     numbers that have no file are streamed as (number, None): missing frames, measured as gaps are.
 
     Raises:
-        DataError: the source does not exist or is not a video or folder, or a frame folder is
-            given without ``fps``.
+        DataError: the source does not exist or is not a video or folder, a frame folder is given without
+            ``fps``, or its numbers are mostly missing (``recording.check_numbering``).
     """
     from ..media import conversion_hint, is_video, list_frames, read_rgb, stream_video, video_header
 
@@ -94,7 +96,8 @@ def open_recording(source: str | Path, fps: float | None = None
         if fps is None:
             raise DataError(f"Frame folder '{path}' carries no frame rate: pass --fps (CAS(ME)^2 and CAS(ME)^3: 30, "
                             "SAMM-LV: 200).")
-        return _with_missing(frames, read_rgb), float(fps), frames[-1][0] - frames[0][0] + 1
+        check_numbering(path, frames)
+        return with_missing(frames, read_rgb), float(fps), frames[-1][0] - frames[0][0] + 1
     if not path.exists():
         raise DataError(f"'{path}' does not exist; give a video file or a folder of numbered frames.")
     if not is_video(path):
@@ -108,16 +111,9 @@ def open_recording(source: str | Path, fps: float | None = None
         finally:
             probe.close()
         raise DataError(f"Video '{path}' {NO_RATE}")
-    return ((f.index, f.image) for f in stream_video(path)), float(rate if fps is None else fps), count
-
-
-def _with_missing(frames, read) -> Iterator[tuple[int, np.ndarray | None]]:
-    """(number, image) of numbered frame files, with (number, None) for each number between them without a file."""
-    expected = frames[0][0]
-    for number, path in frames:
-        yield from ((m, None) for m in range(expected, number))
-        yield number, read(path)
-        expected = number + 1
+    used = float(rate if fps is None else fps)
+    # the frame times are checked against the video's own rate: a --fps that differs is the user's choice
+    return TimedFrames(stream_video(path), rate or used), used, count
 
 
 def _region_score(mag: np.ndarray, idx: np.ndarray, top: float) -> float:
@@ -209,7 +205,8 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
 
     Args:
         frames: in display order; RGB (H, W, 3) or grey (H, W) uint8, all the same size; None for a frame
-            missing from the recording (its pairs are NaN, as a gap's; the curves note the missing runs).
+            missing from the recording (its pairs are NaN, as a gap's; the curves note the missing runs). A
+            ``recording.TimedFrames`` (``open_recording``'s video) adds its note of a varying frame rate.
         fps: the recording's frame rate.
         config: the spotter's parameters.
         aligner: a ``preprocess.FaceAligner`` to reuse (``face.mode=align``); made here if None.
@@ -307,6 +304,8 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         scores[s] = centre
     notes = [f"{source}: decoded {n} of {declared} frames: the file may be truncated; re-encode or copy it again"
              ] if cut_short(n, declared) else []
+    varying = frames.note(source) if isinstance(frames, TimedFrames) else None
+    notes += [varying] if varying else []
     missing_runs = _runs(missing, numbers)
     if missing_runs:
         listed = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in missing_runs[:MAX_LISTED])

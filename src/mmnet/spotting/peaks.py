@@ -19,8 +19,8 @@ Per scale (macro first, then micro), on the frame score (the regions' scores com
    interval overlapping a macro one.
 
 No interval may contain a gap frame (no face): an interval that would is cut at the gap. A scale with
-no finite score (a recording of at most k frames, or no face on k + 1 frames in a row) has no
-threshold (None) and no interval, and a note saying why.
+no finite score (a recording of at most k frames, frame numbers missing so that no k + 1 are in a row,
+or no face on k + 1 frames in a row) has no threshold (None) and no interval, and a note saying why.
 """
 
 from __future__ import annotations
@@ -125,8 +125,9 @@ def _candidates(xs: np.ndarray, k: int, t: float, distance: int, kind: str) -> l
     return merged
 
 
-def _unmeasured(scale: str, n: int, k: int, fps: float, *, measured: bool) -> str:
+def _unmeasured(scale: str, curves: MotionCurves, k: int, *, measured: bool, aligned: bool) -> str:
     """Why a scale has no threshold: the sentence ``mmnet spot`` and the server show with the result."""
+    n, fps = len(curves.numbers), curves.fps
     if n <= k:  # no flow pair of stride k fits: the usual cause, one micro-expression clip given as a recording
         return (f"the recording ({n} frames) is shorter than the {scale}-expression window ({k + 1} frames at "
                 f"{fps:g} fps): no {scale}-expression can be spotted; for a single micro-expression clip "
@@ -134,8 +135,35 @@ def _unmeasured(scale: str, n: int, k: int, fps: float, *, measured: bool) -> st
     if measured:  # the micro scale, where every measured frame lies in or next to a macro-expression
         return (f"every frame with a motion score lies in or next to a macro-expression: no {scale}-expression can "
                 "be told apart from it")
+    if _longest_present(curves) <= k:  # a pair needs k + 1 frame numbers in a row that all have a file
+        return (f"no {scale}-expression motion could be measured: {_missing_numbers(curves)}, so no {k + 1} "
+                f"consecutive frames are there; re-extract the frames so that none is missing, or, if the "
+                f"numbers skip on purpose, number the frames consecutively and give their real frame rate")
     return (f"no {scale}-expression motion could be measured: the face was not found on {k + 1} consecutive "
-            "frames anywhere in the recording; " + FACE_VISIBLE)
+            "frames anywhere in the recording; " + (FACE_VISIBLE if aligned else "check the frames"))
+
+
+def _longest_present(curves: MotionCurves) -> int:
+    """The most consecutive frame numbers that all have a frame (none missing from the recording)."""
+    present = np.ones(len(curves.numbers), bool)
+    first = int(curves.numbers[0]) if len(curves.numbers) else 0
+    for a, b in curves.missing:
+        present[a - first:b - first + 1] = False
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
+    return int((edges[1::2] - edges[::2]).max(initial=0))
+
+
+def _missing_numbers(curves: MotionCurves) -> str:
+    """How a recording's frame numbers are missing, for ``_unmeasured``: how many, and the pattern if regular."""
+    numbers = curves.numbers
+    total = len(numbers)
+    missing = sum(b - a + 1 for a, b in curves.missing)
+    said = f"{missing} of the {total} frame numbers {numbers[0]}..{numbers[-1]} have no frame"
+    runs = {b - a + 1 for a, b in curves.missing}
+    if len(runs) == 1 and len(curves.missing) > 1:  # one number per run: every other one; more: a fixed pattern
+        run = runs.pop()
+        said += " (every other number is missing)" if run == 1 else f" ({run} of every {run + 1} numbers)"
+    return said
 
 
 def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Interval], dict[str, dict]]:
@@ -169,7 +197,8 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Inter
             found = [c for c in found if lo_len <= c[2] - c[0] + 1 and (hi_len is None or c[2] - c[0] + 1 <= hi_len)
                      and not macro_mask[c[0]:c[2] + 1].any()]
         chosen[scale] = found
-        note = None if t is not None else _unmeasured(scale, n, k, fps, measured=np.isfinite(xs).any())
+        note = None if t is not None else _unmeasured(scale, curves, k, measured=bool(np.isfinite(xs).any()),
+                                                      aligned=config.face.mode == "align")
         details[scale] = {"smoothed": xs, "threshold": t, "k": k, "note": note}
     numbers = curves.numbers
     out = [Interval(int(numbers[lo]), int(numbers[peak]), int(numbers[hi]), scale, score=float(score))

@@ -1,0 +1,86 @@
+"""What a recording's frames must satisfy for the spotter's clock: frame numbers and frame times.
+
+The spotter places frame n at n / fps seconds and sizes its windows in frames, so a recording's frames must
+be evenly spaced in time. A frame folder's numbers must be frame indices (a missing number is a dropped
+frame, ``with_missing``; ``check_numbering`` refuses numbers that count something else), and a video's frame
+times must follow one constant rate (``TimedFrames`` notes a variable-frame-rate video).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..media import VideoFrame
+
+__all__ = ["check_numbering", "with_missing", "TimedFrames", "RATE_DRIFT_FRAMES"]
+
+#: Frame times further than this many frame durations from a constant rate: a variable frame rate. One
+#: frame covers a timestamp's rounding and a single dropped frame; the note is for timings that are wrong.
+RATE_DRIFT_FRAMES = 2
+
+
+def check_numbering(folder: Path, frames: Sequence[tuple[int, Path]]) -> None:
+    """DataError, before any frame is read, when a frame folder's numbers are mostly missing.
+
+    Each missing number becomes a placeholder frame and a row of every curve, so the numbers between the
+    first and the last frame bound the work and the memory. More missing numbers than files is no
+    recording with dropped frames but numbers that count something else (a timestamp in ms, a counter
+    shared by several recordings): refusing there keeps the cost under twice the files'.
+    """
+    first, last = frames[0][0], frames[-1][0]
+    missing = last - first + 1 - len(frames)
+    if missing <= len(frames):
+        return
+    shown = [n for n, _ in frames[:3]]
+    found = ", ".join(map(str, shown)) + (f", ..., {last}" if len(frames) > 3 else "")
+    raise DataError(
+        f"Frame folder '{folder}': its {len(frames)} frames are numbered {found}, so {missing} numbers between "
+        f"{first} and {last} have no file, more than there are frames. The numbers in the file names must be "
+        "frame indices (frame n is shown at n / fps seconds; a missing number is a dropped frame), not "
+        "timestamps or other counts: rename the files in frame order with consecutive numbers (img1.jpg, "
+        "img2.jpg, ...), or spot the video they were extracted from.")
+
+
+def with_missing(frames: Sequence[tuple[int, Path]], read: Callable[[Path], np.ndarray]
+                 ) -> Iterator[tuple[int, np.ndarray | None]]:
+    """(number, image) of numbered frame files, with (number, None) for each number between them without a file
+    (``check_numbering`` bounds how many)."""
+    expected = frames[0][0]
+    for number, path in frames:
+        yield from ((m, None) for m in range(expected, number))
+        yield number, read(path)
+        expected = number + 1
+
+
+class TimedFrames:
+    """A video's (index, image) stream that watches its frame times against a constant ``rate``.
+
+    The spotter assumes frame i is at i / rate seconds; a variable-frame-rate video (a phone that changes
+    rate with the light) breaks that silently. Once streamed, ``note`` says so when a frame's time is more
+    than ``RATE_DRIFT_FRAMES`` frames away from i / rate.
+    """
+
+    def __init__(self, frames: Iterator[VideoFrame], rate: float):
+        self.frames, self.rate = frames, rate
+        self.worst: tuple[float, int, float] = (0.0, 0, 0.0)  # (drift in s, index, time) of the frames streamed
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        for frame in self.frames:
+            drift = abs(frame.time - frame.index / self.rate)
+            if drift > self.worst[0]:  # NaN (a frame without a time) is never larger
+                self.worst = (drift, frame.index, frame.time)
+            yield frame.index, frame.image
+
+    def note(self, source: str) -> str | None:
+        """The sentence for ``source`` (the recording's name) when its frame rate varies, else None."""
+        drift, index, time = self.worst
+        if drift <= RATE_DRIFT_FRAMES / self.rate:
+            return None
+        return (f"{source}: the video's frame rate varies (frame {index} is shown at {time:.2f} s, "
+                f"not at {index / self.rate:.2f} s as at a constant {self.rate:.4g} fps): the times and the expression "
+                "windows assume a constant rate, so they are off; re-encode the video at a constant frame rate "
+                "(e.g. ffmpeg -i in.mp4 -vf fps=30 out.mp4) and spot that")

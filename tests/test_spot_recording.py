@@ -1,0 +1,105 @@
+"""A recording's clock (mmnet.spotting.recording): frame numbers that are no frame indices, frames missing from
+the numbering, and videos whose frame rate varies."""
+
+from __future__ import annotations
+
+import fractions
+import json
+import re
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmnet.cli import main
+from mmnet.errors import DataError
+from mmnet.spotting.flow_spotter import open_recording
+
+
+def _frames(n: int, size=(48, 64)) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 255, (*size, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def _folder(path, numbers, name="img{}.png"):
+    path.mkdir()
+    for number, image in zip(numbers, _frames(len(numbers), (8, 8))):
+        Image.fromarray(image).save(path / name.format(number))
+    return path
+
+
+@pytest.mark.parametrize(("numbers", "name", "shown"), [
+    ([1, 2, 99999999999999999999], "img{}.png", "1, 2, 99999999999999999999"),  # hung, then ran out of memory
+    ([1, 2, 1000000], "img{}.png", "1, 2, 1000000"),  # 6.8 s and 483 MB for three frames
+    ([1700000000000 + 33 * i for i in range(12)], "frame_{}.png",  # named by a timestamp in ms
+     "1700000000000, 1700000000033, 1700000000066, ..., 1700000000363"),
+])
+def test_a_folder_whose_numbers_are_no_frame_indices_is_refused_before_any_frame_is_made(tmp_path, numbers, name,
+                                                                                         shown):
+    """Each number between two files became a missing frame, without bound: a huge jump in the numbers hung
+    `mmnet spot`. More missing numbers than files is refused at once, naming the folder and its numbers."""
+    folder = _folder(tmp_path / "frames", numbers, name)
+    started = time.monotonic()
+    with pytest.raises(DataError) as e:
+        open_recording(folder, 30)
+    assert time.monotonic() - started < 5
+    message = str(e.value)
+    assert f"Frame folder '{folder}'" in message and f"numbered {shown}," in message
+    assert "must be frame indices" in message and "rename the files" in message
+
+
+def test_a_folder_with_some_numbers_missing_is_still_read_and_predict_reads_any_numbers(tmp_path):
+    """Dropped frames (fewer missing numbers than files) are spotted as before, as gaps; `mmnet predict` reads a
+    clip's frames in the order of their numbers, whatever they count, so it takes timestamp names as they are."""
+    from mmnet.infer import load_clip
+
+    frames, fps, total = open_recording(_folder(tmp_path / "gap", [1, 2, 3, 5, 6, 9]), 30)
+    assert total == 9 and [n for n, image in frames if image is None] == [4, 7, 8]
+    stamps = [1700000000000 + 33 * i for i in range(4)]
+    assert load_clip(_folder(tmp_path / "ts", stamps, "frame_{}.png")).numbers == stamps
+
+
+def test_every_other_number_missing_is_said_so_not_blamed_on_the_face(tmp_path, capsys):
+    """img2, img4, ..., img40 with --no-align: the note said the face was not found on 19 consecutive frames and
+    suggested --no-align, which was given and ran no face detection. It now names the missing numbers."""
+    folder = _folder(tmp_path / "gap2", list(range(2, 41, 2)))
+    assert main(["spot", str(folder), "--fps", "30", "--no-align", "--no-progress", "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    unmeasured = [n for n in notes if "motion could be measured" in n]
+    assert len(unmeasured) == 2, notes  # macro and micro
+    for note in unmeasured:
+        assert "19 of the 39 frame numbers 2..40 have no frame (every other number is missing)" in note
+        assert "face" not in note and "--no-align" not in note
+
+
+def _vfr_video(path, times_ms):
+    av = pytest.importorskip("av")
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
+        stream.codec_context.time_base = fractions.Fraction(1, 1000)
+        for ms, image in zip(times_ms, _frames(len(times_ms))):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = ms, fractions.Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_a_variable_frame_rate_video_is_noted_and_a_constant_one_is_not(tmp_path, capsys):
+    """60 fps for 40 frames, then 15 fps: every time and window used the average rate, silently. The spot's notes
+    now say that the rate varies and to re-encode at a constant rate; a constant rate (ms timestamps rounding
+    1/30 s to 33 or 34 ms) says nothing."""
+    fast = [round(i * 1000 / 60) for i in range(40)]
+    varying = _vfr_video(tmp_path / "vfr.mkv", fast + [fast[-1] + round((i + 1) * 1000 / 15) for i in range(40)])
+    steady = _vfr_video(tmp_path / "cfr.mkv", [round(i * 1000 / 30) for i in range(80)])
+    args = ["spot", "--no-align", "--no-progress", "--json"]
+    assert main([*args, str(varying)]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    (note,) = [n for n in notes if "frame rate varies" in n]
+    assert re.match(rf"{re.escape(str(varying))}: the video's frame rate varies \(frame \d+ is shown at [\d.]+ s, "
+                    r"not at [\d.]+ s as at a constant 30 fps\)", note), note
+    assert "re-encode the video at a constant frame rate" in note
+    assert main([*args, str(steady)]) == 0
+    assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "frame rate" in n]
