@@ -153,3 +153,16 @@ def test_a_root_one_level_off_its_annotation_file_is_named(tmp_path):
     with pytest.raises(DatasetNotFoundError) as err:
         load_dataset("casme2", tmp_path / "data" / "casme2" / "Cropped" / "sub01")  # two levels: no guess
     assert "Did you mean" not in str(err.value) and "licence-gated" in str(err.value)
+
+
+def test_an_openpyxl_without_its_sheet_reader_reads_the_sheet_unchecked():
+    # the merged-cell and formula checks use openpyxl's private ReadOnlyWorksheet._get_source: a release
+    # without it must not stop every annotation from loading
+    from mmnet.data.workbook import resolve_merged_and_formulas
+
+    class SheetWithoutReader:
+        title = "Sheet1"
+
+    rows = [["Subject", "Filename"], ["01", None]]
+    assert resolve_merged_and_formulas("coding.xlsx", SheetWithoutReader(), rows) == []
+    assert rows == [["Subject", "Filename"], ["01", None]]

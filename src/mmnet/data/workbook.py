@@ -34,8 +34,11 @@ def resolve_merged_and_formulas(path, ws, rows: list[list[object]]) -> list[tupl
     Filling is what the person who merged meant (Excel keeps the value in the first cell only, so the other
     rows would read as having no subject); a range within one row (a title across columns) is left as is.
     """
-    with ws._get_source() as source:  # the sheet's XML part (openpyxl exposes no public reader for it)
-        xml = source.read()
+    try:
+        with ws._get_source() as source:  # the sheet's XML part (openpyxl exposes no public reader for it)
+            xml = source.read()
+    except AttributeError:  # an openpyxl release without that reader: the sheet is read as before, unchecked
+        return []
     if _FORMULA_WITHOUT_VALUE.search(xml):
         _mark_unsaved_formulas(path, ws.title, rows)
     from openpyxl.utils import range_boundaries
