@@ -259,7 +259,7 @@ def _library_messages(tmp_path, monkeypatch):
     frames.mkdir()
     for n in range(2):
         Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(frames / f"img{n}.png")
-    blank = np.zeros((8, 8, 3), np.uint8)
+    blank = np.zeros((16, 16, 3), np.uint8)  # the smallest frame clips take
     pair = Clip(source="a + b", kind="pair", _images={0: blank, 1: blank}, _names=("a", "b"),
                 face_check=lambda image: None)
     sound = tmp_path / "sound.mka"
