@@ -121,11 +121,9 @@ def _frames_line(load) -> str:
 def _by_missing_subject(issues) -> list:
     """``issues`` with the clips of each subject folder missing in a partial copy as one line per subject (it was
     one line per clip: hundreds), in the place of the subject's first clip."""
-    import re
-
+    from ..data.common import PARTIAL_COPY as partial
     from ..data.sample import Issue
 
-    partial = re.compile(r"\(no subject folder '([^']+)' in (.+), which holds (.+): a partial copy\?\)")
     groups: dict[tuple[str, str], list] = {}
     for i in issues:
         if i.check == "clip_missing" and (m := partial.search(i.message)):

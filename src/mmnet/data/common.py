@@ -24,8 +24,8 @@ from .sample import Issue, Sample
 #: The file that marks a data root as a synthetic set of `mmnet synth` / `mmnet demo` (holding its settings).
 SYNTH_MARKER = "synth.json"
 
-__all__ = ["SYNTH_MARKER", "DatasetLoad", "check_sample", "missing_dataset", "natural_key", "samples_from_table",
-           "objective_class", "find_folder", "finish", "with_frames", "ANNOTATION_CHECKS"]
+__all__ = ["SYNTH_MARKER", "PARTIAL_COPY", "DatasetLoad", "check_sample", "missing_dataset", "natural_key",
+           "samples_from_table", "objective_class", "find_folder", "finish", "with_frames", "ANNOTATION_CHECKS"]
 
 log = logging.getLogger("mmnet.data")
 
@@ -322,6 +322,10 @@ def missing_subject(parent: Path, subject: str, width: int) -> str:
     found = sorted((p.name for p in parent.parent.iterdir() if p.is_dir()), key=natural_key)
     shown = ", ".join(found[:8]) + (f", ... ({len(found)} in all)" if len(found) > 8 else "")
     return f"no subject folder '{parent.name}' in {parent.parent}, which holds {shown or 'none'}: a partial copy?"
+
+
+#: The partial-copy sentence above, read back (folder, parent, held): check-data shows one line per missing folder.
+PARTIAL_COPY = re.compile(r"no subject folder '([^']+)' in (.+), which holds (.+): a partial copy\?")
 
 
 def attach_frames(

@@ -9,13 +9,12 @@ checkpoint outside a run folder has no record: it may be untrained, and nothing 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["is_synthetic", "training_record", "training_caption", "label_warning", "newest_model", "dataset_name",
            "UNRECORDED_CAPTION", "DATASET_NAMES"]
 
-#: The datasets' names as their owners write them (``train.model_card.DATASET_OWNERS`` names the owners too).
+#: The datasets' names as their owners write them (``train.model_card.DATASET_OWNERS`` adds the owners).
 DATASET_NAMES = {"casme2": "CASME II", "casme3": "CAS(ME)^3", "samm": "SAMM", "smic": "SMIC", "mmew": "MMEW",
                  "composite": "CASME II, SAMM and SMIC combined"}
 
@@ -113,16 +112,16 @@ def dataset_name(key: str) -> str:
     return f"{DATASET_NAMES[base]} ({variant.upper()})" if base in DATASET_NAMES and variant else key
 
 
-def training_caption(checkpoint: str | Path, dataset_name: Callable[[str], str] | None = None) -> str:
+def training_caption(checkpoint: str | Path, *, by_name: bool = False) -> str:
     """One line for a figure: what the model was trained on, and a warning when that makes its output
     meaningless on real faces (synthetic data, permuted labels) or unknown (no record: possibly untrained).
-    ``dataset_name`` ("casme2" -> "CASME II") words it for people who do not know the configuration's keys (the
-    page of ``mmnet serve``): the dataset by that name, no ``data.dataset=``."""
+    ``by_name`` words it for people who do not know the configuration's keys (the page of ``mmnet serve``): the
+    dataset by its name (``dataset_name``: "casme2" -> "CASME II"), no ``data.dataset=``."""
     rec = training_record(checkpoint)
     if not rec:
         return UNRECORDED_CAPTION
     epochs = rec["epochs"]
-    named = dataset_name is not None and isinstance(rec["dataset"], str)
+    named = by_name and isinstance(rec["dataset"], str)
     dataset = dataset_name(rec["dataset"]) if named else rec["dataset"]
     key = "" if named else f"data.dataset={rec['dataset']}, "
     where = f"run folder '{rec['run']}', {key}{epochs} epoch{'' if epochs == 1 else 's'}"

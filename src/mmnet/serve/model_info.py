@@ -83,6 +83,6 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         "training": training,
         "synthetic": bool(synthetic),
         "summary": summary,
-        "caption": training_caption(path, dataset_name),
+        "caption": training_caption(path, by_name=True),
     }
 

@@ -22,20 +22,20 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import ExperimentConfig, config_to_dict
-from ..infer.provenance import is_synthetic
+from ..infer.provenance import DATASET_NAMES, is_synthetic
 from ..model import read_checkpoint
 from ..utils import atomic_write_text
 
 __all__ = ["write_model_card", "DATASET_OWNERS"]
 
 #: Who releases each dataset (docs/datasets.md); the card's licence note names them.
-DATASET_OWNERS = {
-    "casme2": "CASME II, Institute of Psychology, Chinese Academy of Sciences",
-    "casme3": "CAS(ME)^3, Institute of Psychology, Chinese Academy of Sciences",
-    "samm": "SAMM, Manchester Metropolitan University",
-    "smic": "SMIC, University of Oulu",
-    "mmew": "MMEW, its authors",
-}
+DATASET_OWNERS = {key: f"{DATASET_NAMES[key]}, {owner}" for key, owner in {
+    "casme2": "Institute of Psychology, Chinese Academy of Sciences",
+    "casme3": "Institute of Psychology, Chinese Academy of Sciences",
+    "samm": "Manchester Metropolitan University",
+    "smic": "University of Oulu",
+    "mmew": "its authors",
+}.items()}
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
 _NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard")
 # Filled from the label scheme (listed under "classes") or following data.image_size.
