@@ -151,3 +151,11 @@ def test_predict_and_spot_warn_when_the_models_training_is_not_recorded(tmp_path
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "note: what it was trained on is not recorded" in err and "it may be untrained" in err
+
+
+def test_spot_header_gives_a_frame_folder_with_gaps_in_its_numbering_the_length_of_its_numbering():
+    result = SimpleNamespace(source="clip", fps=30.0, frames=60, gaps=[], intervals=[],
+                             curves=SimpleNamespace(numbers=np.arange(2, 121, 2)))  # img2, img4, ..., img120
+    assert format_text(result).splitlines()[0] == (
+        "clip: 60 frames numbered 2-120 at 30 fps (4.0 s; 59 numbers missing); 0 macro, 0 micro interval(s); "
+        "0 gap(s) without a face")

@@ -10,7 +10,8 @@ check (a partial report, clips that failed to prepare, data errors under check-d
 the output was cut off (its reader closed the pipe, as `| head` does);
 2 the command line cannot be parsed (argparse: unknown option, missing argument); 3 an error
 mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
-130 interrupted. A closed standard output (``mmnet info | head -1``) ends the command quietly with 1; one that
+130 interrupted (Ctrl-C); 143 stopped by SIGTERM (``kill``, a scheduler), which is handled as Ctrl-C is.
+A closed standard output (``mmnet info | head -1``) ends the command quietly with 1; one that
 cannot be written (a full disk) is a one-line error with 3.
 """
 
@@ -19,12 +20,15 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 from .errors import MMNetError
 from .version import __version__
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
 
 # A write that failed for the disk's sake, whatever the file: the user's to fix, not a bug.
 _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
@@ -164,7 +168,33 @@ def _discard_stdout() -> None:
         pass
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an interrupt, so that a ``kill`` or a scheduler's stop unwinds as Ctrl-C does:
+    the same cleanup (cluster jobs cancelled, temporaries removed) and the same "finished work is kept" line."""
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    if threading.current_thread() is not threading.main_thread():  # signal handlers belong to the main thread
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:  # a handler set outside Python reads as None and cannot be set back by signal.signal
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _run_command(argv: list[str] | None) -> int:
+    with _sigterm_as_interrupt():
+        return _run_command_unguarded(argv)
+
+
+def _run_command_unguarded(argv: list[str] | None) -> int:
     interrupted = INTERRUPTED
     try:  # also around the parser: building it imports torch, seconds in which Ctrl-C is common
         from .runtime import prepare_process
@@ -195,6 +225,9 @@ def _run_command(argv: list[str] | None) -> int:
         print(f"error: {where}: {exc.strerror}. Check the path (a file where a folder is needed, or the reverse), "
               "its permissions and the free disk space.", file=sys.stderr)
         return EXIT_ERROR
+    except Terminated:
+        print(f"stopped (SIGTERM): {interrupted}", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"interrupted: {interrupted}", file=sys.stderr)
         return EXIT_INTERRUPTED

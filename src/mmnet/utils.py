@@ -59,11 +59,11 @@ def replace_files_together(folder: str | Path, files: Mapping[str, bytes], remov
 
 @contextmanager
 def _interrupts_held():
-    """Hold SIGINT back in this block (POSIX); one that came meanwhile is raised (KeyboardInterrupt) after it."""
+    """Hold SIGINT and SIGTERM back in this block (POSIX); one that came meanwhile is raised after it."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         yield
     finally:

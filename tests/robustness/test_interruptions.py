@@ -202,3 +202,39 @@ def test_commands_that_keep_nothing_do_not_promise_a_rerun_continues(command, ar
     monkeypatch.setattr(module, "run", lambda args: _interrupt())
     code, out, err = cli(capsys, *argv)
     assert code == 130 and says in err and "continue" not in err, err
+
+
+def _terminate():
+    """What ``kill PID`` (SIGTERM) does to the process, in the middle of the step."""
+    signal.raise_signal(signal.SIGTERM)
+
+
+def test_sigterm_in_mmnet_train_is_handled_as_ctrl_c_with_its_own_exit_code(tmp_path, monkeypatch, capsys):
+    from mmnet import synth
+    from mmnet.report import build
+
+    from .helpers import TINY
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=3, seed=0)
+    argv = ["train", "--dataset", "casme2", "--root", root, "--out", tmp_path / "run", "--no-progress",
+            *[a for item in TINY for a in ("--set", item)], "--set", f"data.cache_dir={tmp_path / 'cache'}"]
+    monkeypatch.setattr(build, "render_figures", lambda *a, **k: _terminate())
+    code, out, err = cli(capsys, *argv)
+    assert code == 143 and err.strip().endswith("stopped (SIGTERM): finished work is kept; rerun the same command "
+                                                "to continue"), err
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handler is mmnet's only while a command runs
+    monkeypatch.undo()
+    code, out, err = cli(capsys, *argv)
+    assert code == 0 and "2/2 folds already finished" in out + err, out + err
+
+
+def test_sigterm_is_held_back_while_files_are_renamed_into_place():
+    from mmnet import cli as cli_module
+    from mmnet import utils
+
+    reached = []
+    with pytest.raises(cli_module.Terminated), cli_module._sigterm_as_interrupt():
+        with utils._interrupts_held():
+            _terminate()
+            reached.append("the renames finish first")
+    assert reached == ["the renames finish first"]

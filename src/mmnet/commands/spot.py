@@ -190,10 +190,16 @@ def _spot(args: argparse.Namespace) -> int:
 def format_text(result) -> str:
     """The intervals as a table a person reads: frames, the same in seconds, score, class and its probability."""
     counts = {t: sum(i.type == t for i in result.intervals) for t in ("macro", "micro")}
-    lines = [f"{result.source}: {result.frames} frames at {result.fps:g} fps ({result.frames / result.fps:.1f} s); "
-             f"{counts['macro']} macro, {counts['micro']} micro interval(s); {len(result.gaps)} gap(s) without a face"]
     numbers = getattr(getattr(result, "curves", None), "numbers", None)
     first = int(numbers[0]) if numbers is not None and len(numbers) else 0  # seconds as the timeline figure counts
+    # A frame folder with numbers missing lasts as long as its numbering, not as its count of files.
+    span = int(numbers[-1]) - first + 1 if numbers is not None and len(numbers) else result.frames
+    length = f"{result.frames} frames at {result.fps:g} fps ({result.frames / result.fps:.1f} s)"
+    if span != result.frames:
+        length = (f"{result.frames} frames numbered {first}-{first + span - 1} at {result.fps:g} fps "
+                  f"({span / result.fps:.1f} s; {span - result.frames} numbers missing)")
+    lines = [f"{result.source}: {length}; "
+             f"{counts['macro']} macro, {counts['micro']} micro interval(s); {len(result.gaps)} gap(s) without a face"]
     if result.intervals:
         labelled = any(i.label for i in result.intervals)
         lines.append(f"  {'type':5}  {'onset':>6}  {'apex':>6}  {'offset':>6}  {'seconds':>15}  score"
