@@ -34,9 +34,8 @@ Compatibility modes reproduce published evaluators (docs/spotting.md):
 * ``"strs"`` (STRS-Metric, MEGC2024-2025 STR): each prediction, in input order, claims every still
   unclaimed ground truth with IoU >= 0.5 (a truth is claimed once; one prediction may claim several);
   only subjects with predictions of the scored types (micro-expressions, for STR) are scored, and in
-  them only the videos that hold a ground
-  truth of the type: predictions elsewhere, in videos missing from the truth included, are not
-  scored (``SpottingResult.unscored`` counts them). Its analysis counts a class whose one-vs-rest
+  them only the videos that hold a ground truth of the type: predictions elsewhere, in videos
+  missing from the truth included, are not scored (``SpottingResult.unscored`` counts them). Its analysis counts a class whose one-vs-rest
   table collapses (no pair has it, or every pair is it on both sides) as P = R = 0, and its default
   classes are every emotion of the ground truth (``evaluate_analysis``).
 """
