@@ -35,9 +35,10 @@ Compatibility modes reproduce published evaluators (docs/spotting.md):
   unclaimed ground truth with IoU >= 0.5 (a truth is claimed once; one prediction may claim several);
   only subjects with predictions of the scored types (micro-expressions, for STR) are scored, and in
   them only the videos that hold a ground truth of the type: predictions elsewhere, in videos
-  missing from the truth included, are not scored (``SpottingResult.unscored`` counts them). Its analysis counts a class whose one-vs-rest
-  table collapses (no pair has it, or every pair is it on both sides) as P = R = 0, and its default
-  classes are every emotion of the ground truth (``evaluate_analysis``).
+  missing from the truth included, are not scored (``SpottingResult.unscored`` counts them). Its
+  analysis counts a class whose one-vs-rest table collapses (no pair has it, or every pair is it on
+  both sides) as P = R = 0, and its default classes are every emotion of the ground truth
+  (``evaluate_analysis``).
 """
 
 from __future__ import annotations
@@ -243,9 +244,8 @@ def evaluate_spotting(
         shown = ", ".join(map(repr, unknown[:8])) + (" ..." if len(unknown) > 8 else "")
         raise DataError(f"Predictions for {len(unknown)} video(s) not in the ground truth: {shown}. Check the video "
                         "ids (the ground truth must list every video, those without expressions too).")
-    # STRS-Metric takes its subjects from the prediction CSV, which holds only the scored types (MEs)
     scored_subjects = ({subject_of(k) for k, v in predictions.items() if any(q.type in types for q in v)}
-                       if mode == "strs" else None)
+                       if mode == "strs" else None)  # STRS-Metric's subjects: those of its prediction CSV (MEs)
     totals = {t: Counts() for t in types}
     predicted = dict.fromkeys(types, 0)  # megc2020's pooled FP = predictions - TP
     pairs: list[Pair] = []
