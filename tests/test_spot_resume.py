@@ -222,3 +222,37 @@ def test_train_spotter_takes_the_annotation_its_missing_workbook_message_names(t
     assert "--annotation FILE" in capsys.readouterr().err
     assert main([*args, "--annotation", str(root / "codes renamed.xlsx")]) == 0
     assert seen and seen[0] > 0
+
+
+def test_train_spotter_loso_writes_the_megc_files_beside_its_json(tmp_path, capsys, monkeypatch):
+    # --loso wrote only MODEL.loso.json, while the demo and `mmnet train` also write the MEGC2020 log and CSV
+    from types import SimpleNamespace
+
+    from mmnet.spotting import loso, spotters
+    from mmnet.spotting.megc_files import read_megc2020_log, read_spotting_csv
+
+    from .fakes_long import write_casme3_long
+
+    root = write_casme3_long(tmp_path / "c3", long=None)  # label file alone: micro-expressions only
+
+    class Stub:
+        _aligner = None
+
+        def spot(self, video, progress=False):
+            return SimpleNamespace(intervals=[Interval(1, 2, 3, "micro", score=1.0),
+                                              Interval(5, 9, 20, "macro", score=1.0)])
+
+    monkeypatch.setattr(loso, "make_spotter", lambda *a, **k: Stub())
+    monkeypatch.setattr(spotters, "make_spotter", lambda config, **kw: SimpleNamespace(
+        fit=lambda videos, progress=False: {}, save=lambda path: Path(path).write_bytes(b"")))
+    model = tmp_path / "spotter.pt"
+    assert main(["train-spotter", "casme3-long", "--root", str(root), "--out", str(model), "--loso",
+                 "--set", "method=flow", "--no-progress"]) == 0
+    saved = json.loads(model.with_name("spotter.pt.loso.json").read_text())
+    log = read_megc2020_log(model.with_name("spotter.pt.loso.megc2020_log.txt"))
+    assert {line.dataset for line in log} == {3} and log
+    assert sum(line.outcome == "FP" for line in log) == saved["counts"]["micro"]["fp"] > 0
+    spots = read_spotting_csv(model.with_name("spotter.pt.loso.spotting.csv"))
+    assert set(spots) == set(saved["predictions"])
+    assert {i.type for v in spots.values() for i in v} == {"micro"}  # macro is not annotated, so not scored
+    assert "spotter.pt.loso.megc2020_log.txt" in capsys.readouterr().out

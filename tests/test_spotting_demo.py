@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from mmnet.commands.demo_spotting import format_spotting_table, run_spotting, spotting_folder
 from mmnet.errors import ConfigError
 from mmnet.spotting.demo import baseline_intervals, run_spotting_demo
+from mmnet.spotting.intervals import Interval
 from mmnet.spotting.megc_files import read_megc2020_log, read_spotting_csv
 
 pytest.importorskip("cv2")
@@ -21,14 +23,42 @@ COUNTS = ("tp", "fp", "fn", "precision", "recall", "f1")
 
 
 def test_baseline_is_evenly_spaced_with_the_given_counts_and_lengths():
-    got = baseline_intervals(100, {"micro": 4, "macro": 1}, {"micro": 10, "macro": 200})
+    got = baseline_intervals(1, 100, {"micro": 4, "macro": 1}, {"micro": 10, "macro": 200})
     micro = [i for i in got if i.type == "micro"]
     # starts 12.5, 37.5 ... frames in, less half the length
     assert [(i.onset, i.offset) for i in micro] == [(8, 17), (33, 42), (58, 67), (83, 92)]
     (macro,) = [i for i in got if i.type == "macro"]
     assert (macro.onset, macro.offset) == (1, 100)  # longer than the recording: clipped to it
     assert all(i.score is None for i in got)
-    assert baseline_intervals(50, {"micro": 0, "macro": 0}, {"micro": 10, "macro": 30}) == []
+    assert baseline_intervals(1, 50, {"micro": 0, "macro": 0}, {"micro": 10, "macro": 30}) == []
+
+
+def test_baseline_is_in_the_recordings_own_frame_numbers():
+    # a recording numbered 1001..1100 (CAS(ME)^3's may start above 1): the same intervals, 1000 frames on
+    shifted = baseline_intervals(1001, 1100, {"micro": 4, "macro": 1}, {"micro": 10, "macro": 200})
+    plain = baseline_intervals(1, 100, {"micro": 4, "macro": 1}, {"micro": 10, "macro": 200})
+    assert [(i.onset, i.offset) for i in shifted] == [(i.onset + 1000, i.offset + 1000) for i in plain]
+
+
+def test_loso_baseline_spans_the_frames_on_disk(monkeypatch):
+    from mmnet.data.long_video import LongVideo, LongVideoLoad
+    from mmnet.spotting import loso
+    from mmnet.spotting.config import spot_config
+
+    class FixedSpotter:  # one micro-expression far from the truth, in every video
+        _aligner = None
+
+        def spot(self, video, progress=False):
+            return SimpleNamespace(intervals=[Interval(video.frames[0][0], None, video.frames[0][0] + 9, "micro")])
+
+    # frames 501..600 with 10 dropped: the middle of the recording is frame ~550, not 45
+    frames = tuple((n, f"{n}.jpg") for n in range(501, 601) if not 520 <= n < 530)
+    videos = [LongVideo("casme3-long", s, f"{s}_1", 30.0, Path("."), frames, (Interval(546, None, 555, "micro"),))
+              for s in ("001", "002")]
+    monkeypatch.setattr(loso, "make_spotter", lambda config, seed=0, device="cpu": FixedSpotter())
+    out = loso.loso_spotting(LongVideoLoad(videos, []), spot_config("casme3"))
+    assert out["counts"]["micro"]["tp"] == 0
+    assert out["baseline"]["micro"]["tp"] == 2 and out["baseline"]["micro"]["fp"] == 0
 
 
 @face_extra

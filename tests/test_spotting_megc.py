@@ -173,6 +173,15 @@ def test_strs_mode_scores_only_subjects_with_predictions_and_videos_with_truth()
         evaluate_spotting({"006_1": [me(1, 10)]}, {"006_9": [me(5, 20)]})
 
 
+def test_strs_mode_takes_subjects_from_predictions_of_the_scored_types_only():
+    # STRS-Metric's prediction CSV holds micro-expressions only: a subject with just a macro prediction is not scored
+    truth = {"006_1": [me(100, 170, "negative")], "007_1": [me(100, 170, "positive")]}
+    preds = {"006_1": [me(100, 170, "negative")], "007_1": [mae(5000, 5500)]}
+    r = evaluate_spotting(truth, preds, mode="strs", types=("micro",))
+    assert r.counts["micro"] == Counts(1, 0, 0) and r.counts["micro"].f1 == 1.0
+    assert evaluate_str(truth, preds, mode="strs").spotting.counts["micro"] == Counts(1, 0, 0)
+
+
 def test_strs_mode_claims_a_truth_once():
     # STRS-Metric: a second prediction on a claimed truth is an FP (one prediction may still claim two truths)
     truth = {("s1", "v1"): [me(100, 120, "negative")]}

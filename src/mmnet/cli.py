@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "predict": "mmnet.commands.predict",
     "spot": "mmnet.commands.spot",
     "train-spotter": "mmnet.commands.train_spotter",
+    "score-spots": "mmnet.commands.score_spots",
     "explain": "mmnet.commands.explain",
     "export": "mmnet.commands.export",
     "convert": "mmnet.commands.convert",

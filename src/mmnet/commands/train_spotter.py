@@ -4,7 +4,9 @@ The learned spotter (docs/spotting.md) is a SoftNet-like network per expression 
 spotter's optical flow, trained on every annotated video of the dataset; `mmnet spot
 --spotter-model MODEL` then uses it on new recordings. With --loso it is first evaluated
 leave-one-subject-out (fit on the other subjects, spot the held-out one, MEGC metrics pooled),
-beside the evenly-spaced baseline; the table is printed and written to MODEL.loso.json. Each
+beside the evenly-spaced baseline; the table is printed and written to MODEL.loso.json, with the
+spotter's MEGC files beside it: MODEL.loso.megc2020_log.txt (the MEGC2020 log) and
+MODEL.loso.spotting.csv (vid,onset,offset,type; MEGC2023's layout), of the scored types. Each
 finished fold is kept in the folder MODEL.loso/ (one JSON per held-out subject, with the settings
 that produced it): rerunning the same command after an interruption (Ctrl-C, kill, a crash) reuses
 them and computes only the rest, with the same table; folds made with other settings or data are
@@ -62,6 +64,17 @@ def format_loso(out: dict) -> str:
     return "\n".join(lines)
 
 
+def _write_megc_files(model: Path, dataset: str, out: dict) -> tuple[Path, Path]:
+    """The LOSO's MEGC2020 log and ``vid,onset,offset,type`` CSV beside MODEL.loso.json, of the scored types."""
+    from ..spotting.megc_files import DATASET_NUMBERS, write_megc2020_log, write_spotting_csv
+
+    types = out.get("types", ("micro", "macro"))
+    scored = {v: [i for i in items if i.type in types] for v, items in out["predictions"].items()}
+    log = write_megc2020_log(model.with_name(model.name + ".loso.megc2020_log.txt"),
+                             [(DATASET_NUMBERS[dataset], out["evaluation"].pairs)])
+    return log, write_spotting_csv(model.with_name(model.name + ".loso.spotting.csv"), scored)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
     from ..errors import ConfigError
@@ -98,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         path = args.out.with_name(args.out.name + ".loso.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(keep, indent=1) + "\n")
-        print(f"wrote {path} ({out['time_s']['total']:.0f} s)")
+        log, spots = _write_megc_files(args.out, args.dataset, out)
+        print(f"wrote {path}, {log.name} and {spots.name} ({out['time_s']['total']:.0f} s)")
     spotter = make_spotter(config, seed=args.seed, device=args.device)
     stats = spotter.fit(load.videos, progress=progress)
     spotter.save(args.out)

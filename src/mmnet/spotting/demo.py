@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .intervals import TYPES, Interval
 
-__all__ = ["DEMO_SIZE", "DEMO_FRAME", "baseline_intervals", "run_spotting_demo", "summary_markdown"]
+__all__ = ["DEMO_SIZE", "DEMO_FRAME", "baseline_intervals", "frame_span", "run_spotting_demo", "summary_markdown"]
 
 #: The demo's default size: 3 subjects x 1 recording x 1 minute at 30 fps, about 2 minutes on a 2-core CPU.
 DEMO_SIZE = {"subjects": 3, "videos": 1, "minutes": 1.0}
@@ -49,23 +49,31 @@ def _demo_long_config():
     return LongConfig(**DEMO_FRAME)
 
 
-def baseline_intervals(frames: int, counts: dict[str, int], lengths: dict[str, int]) -> list[Interval]:
-    """``counts[type]`` intervals of ``lengths[type]`` frames, centred at evenly spaced points of frames 1..frames.
+def baseline_intervals(first: int, last: int, counts: dict[str, int], lengths: dict[str, int]) -> list[Interval]:
+    """``counts[type]`` intervals of ``lengths[type]`` frames, centred at evenly spaced points of frames first..last.
 
+    ``first`` and ``last`` are the recording's own first and last frame numbers (``frame_span``): a
+    CAS(ME)^3 recording may start above 1 or miss frames, and the intervals are in its numbering.
     The j-th of n starts (j + 1/2) * frames / n - length / 2 frames (rounded down) after the first
-    frame, so that the n intervals split the recording evenly; clipped to the recording; no score
-    (the MEGC matcher then takes them by onset).
+    frame, frames = last - first + 1, so that the n intervals split the recording evenly; clipped
+    to the recording; no score (the MEGC matcher then takes them by onset).
     """
     import math
 
+    frames = last - first + 1
     out = []
     for type_ in TYPES:
         n, length = counts.get(type_, 0), max(1, min(lengths[type_], frames))
         for j in range(n):
-            onset = 1 + math.floor((j + 0.5) * frames / n - length / 2)
-            onset = min(max(onset, 1), frames - length + 1)
+            onset = first + math.floor((j + 0.5) * frames / n - length / 2)
+            onset = min(max(onset, first), last - length + 1)
             out.append(Interval(onset, onset + length // 2, onset + length - 1, type_))
     return sorted(out, key=lambda i: (i.onset, i.type))
+
+
+def frame_span(video) -> tuple[int, int]:
+    """A ``LongVideo``'s first and last frame numbers on disk; 1..n_frames when it lists no frames."""
+    return (video.frames[0][0], video.frames[-1][0]) if video.frames else (1, video.n_frames)
 
 
 def _prepare_data(root: Path, *, seed: int, subjects: int, videos: int, minutes: float, config,
@@ -159,7 +167,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
         annotated = [i.length for v in load.videos for i in v.of_type(t)]
         # Without any of the type annotated, the preset's typical length (SoftNet's k is half of it).
         lengths[t] = round(sum(annotated) / len(annotated)) if annotated else 2 * getattr(spot, t).k
-    baseline = {v.video: baseline_intervals(v.n_frames, {t: sum(i.type == t for i in spotted[v.video])
+    baseline = {v.video: baseline_intervals(*frame_span(v), {t: sum(i.type == t for i in spotted[v.video])
                                                          for t in TYPES}, lengths) for v in load.videos}
     scores = {name: evaluate_spotting(truth, preds) for name, preds in (("spotter", spotted), ("baseline", baseline))}
     megc = out / "megc"

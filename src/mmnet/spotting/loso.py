@@ -51,7 +51,7 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         DataError: fewer than two subjects, or (learned) a fold whose training subjects hold no
             interval of a type.
     """
-    from .demo import baseline_intervals
+    from .demo import baseline_intervals, frame_span
     from .megc import evaluate_spotting
 
     start = time.perf_counter()
@@ -114,7 +114,7 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
     for t in TYPES:
         annotated = [i.length for v in videos for i in v.of_type(t)]
         lengths[t] = round(sum(annotated) / len(annotated)) if annotated else 2 * getattr(config, t).k
-    baseline = {v.video: baseline_intervals(v.n_frames, {t: sum(i.type == t for i in predictions[v.video])
+    baseline = {v.video: baseline_intervals(*frame_span(v), {t: sum(i.type == t for i in predictions[v.video])
                                                          for t in TYPES}, lengths) for v in videos}
     return {
         "method": config.method, "subjects": len(subjects), "videos": len(videos),

@@ -33,11 +33,12 @@ Compatibility modes reproduce published evaluators (docs/spotting.md):
   predictions on one truth are a TP and an FP, and the per-video counts are never negative.
 * ``"strs"`` (STRS-Metric, MEGC2024-2025 STR): each prediction, in input order, claims every still
   unclaimed ground truth with IoU >= 0.5 (a truth is claimed once; one prediction may claim several);
-  only subjects that have predictions are scored, and in them only the videos that hold a ground
-  truth of the type: predictions elsewhere, in videos missing from the truth included, are not
-  scored (``SpottingResult.unscored`` counts them). Its analysis counts a class whose one-vs-rest
-  table collapses (no pair has it, or every pair is it on both sides) as P = R = 0, and its default
-  classes are every emotion of the ground truth (``evaluate_analysis``).
+  only subjects with predictions of the scored types (micro-expressions, for STR) are scored, and in
+  them only the videos that hold a ground truth of the type: predictions elsewhere, in videos
+  missing from the truth included, are not scored (``SpottingResult.unscored`` counts them). Its
+  analysis counts a class whose one-vs-rest table collapses (no pair has it, or every pair is it on
+  both sides) as P = R = 0, and its default classes are every emotion of the ground truth
+  (``evaluate_analysis``).
 """
 
 from __future__ import annotations
@@ -226,7 +227,8 @@ def evaluate_spotting(
         threshold: the IoU a TP needs (MEGC: 0.5).
         mode: "megc" (default), or "softnet" / "megc2020" / "strs" to reproduce those evaluators.
         types: the types scored ("micro", "macro"); "overall" sums them.
-        subject_of: video key -> subject, used only by mode "strs" (which scores subjects with predictions).
+        subject_of: video key -> subject, used only by mode "strs" (which scores the subjects with predictions
+            of the scored ``types``).
 
     Raises:
         DataError: predictions for a video that is not in ``truth``.
@@ -242,7 +244,8 @@ def evaluate_spotting(
         shown = ", ".join(map(repr, unknown[:8])) + (" ..." if len(unknown) > 8 else "")
         raise DataError(f"Predictions for {len(unknown)} video(s) not in the ground truth: {shown}. Check the video "
                         "ids (the ground truth must list every video, those without expressions too).")
-    scored_subjects = {subject_of(k) for k, v in predictions.items() if v} if mode == "strs" else None
+    scored_subjects = ({subject_of(k) for k, v in predictions.items() if any(q.type in types for q in v)}
+                       if mode == "strs" else None)  # STRS-Metric's subjects: those of its prediction CSV (MEs)
     totals = {t: Counts() for t in types}
     predicted = dict.fromkeys(types, 0)  # megc2020's pooled FP = predictions - TP
     pairs: list[Pair] = []

@@ -1,0 +1,127 @@
+"""Score a file of spotted intervals against the ground truth with the MEGC rule or a published evaluator.
+
+PREDICTIONS is a spotting CSV, vid,onset,offset,type (type me/mae or micro/macro; an optional score
+column orders the matching), as `train-spotter --loso`, `demo --spotting` and `mmnet train` write
+it, or an STR CSV, subject,video,onset,offset,emotion (micro-expressions; MEGC2024-2025). The
+ground truth is TRUTH, a file of either layout, or the dataset's own annotation with --dataset and
+--root, which also lists the videos without expressions and the types the annotation covers. A
+truth CSV lists only videos with an expression: a prediction in a video it lacks is an error (in
+--mode strs it is left unscored, as STRS-Metric does); take the truth from --dataset then.
+
+--mode chooses the matching (docs/spotting.md, "Other evaluators"): megc (default; IoU >= 0.5,
+one-to-one, counts pooled), softnet (SoftNet, MEAN, Boost), megc2020 (the MEGC2020 baseline MDMD),
+strs (STRS-Metric, MEGC2024-2025: micro-expressions only). Prints a table per type (TP, FP, FN,
+precision, recall, F1), or JSON with --json; writes nothing.
+
+Examples:
+  mmnet score-spots truth.csv spots.csv
+  mmnet score-spots truth.csv spots.csv --mode softnet --json
+  mmnet score-spots --dataset casme-sq --root /data/CASME_sq spotter.pt.loso.spotting.csv
+  mmnet score-spots str_truth.csv str_predictions.csv --mode strs
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+INTERRUPTED = "nothing was written"
+STR_HEADER = ("subject", "video", "onset", "offset", "emotion")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..data import LONG_VIDEO_DATASETS
+    from ..spotting.megc import MODES
+
+    p.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                   help="TRUTH PREDICTIONS, or PREDICTIONS alone with --dataset and --root")
+    p.add_argument("--dataset", choices=sorted(LONG_VIDEO_DATASETS), default=None,
+                   help="take the ground truth from this dataset's annotation (with --root) instead of TRUTH")
+    p.add_argument("--root", type=Path, default=None, metavar="DIR", help="the dataset's folder (with --dataset)")
+    p.add_argument("--annotation", type=Path, default=None, metavar="FILE",
+                   help="the annotation file, when not under its usual name in --root")
+    p.add_argument("--mode", choices=MODES, default="megc", help="the evaluator to reproduce (default: megc)")
+    p.add_argument("--iou", type=float, default=0.5, help="the IoU a true positive needs (default 0.5, MEGC's)")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
+
+
+def _is_str_csv(path: Path) -> bool:
+    """True for a subject,video,onset,offset,emotion file (the STR layout), False for any other."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    return set(STR_HEADER) <= {h.strip().lower() for h in header}
+
+
+def read_intervals(path: Path) -> tuple[dict, dict[str, str]]:
+    """video id -> intervals of either CSV layout, and video id -> subject where the file names it."""
+    from ..errors import DataError
+    from ..spotting.megc_files import read_spotting_csv, read_str_csv
+
+    if not path.is_file():
+        raise DataError(f"'{path}' is not a file.")
+    if not _is_str_csv(path):
+        return read_spotting_csv(path), {}
+    rows = read_str_csv(path)
+    return {video: items for (_, video), items in rows.items()}, {video: s for s, video in rows}
+
+
+def _first_row(path: Path, video: str) -> int:
+    """The row (header = row 1) of ``path`` where ``video`` first appears."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for n, row in enumerate(csv.DictReader(f), start=2):
+            if (row.get("vid") or row.get("video") or "").strip() == video:
+                return n
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..errors import ConfigError, DataError
+    from ..spotting.intervals import TYPES
+    from ..spotting.megc import evaluate_spotting, subject_of_key
+
+    from_dataset = args.dataset is not None or args.root is not None
+    if from_dataset and (args.dataset is None or args.root is None):
+        raise ConfigError("--dataset and --root go together: the dataset's annotation is the ground truth.")
+    if len(args.files) != (1 if from_dataset else 2):
+        raise ConfigError("give TRUTH PREDICTIONS, or PREDICTIONS alone with --dataset and --root.")
+    if args.annotation is not None and not from_dataset:
+        raise ConfigError("--annotation goes with --dataset and --root.")
+    predictions_path = args.files[-1]
+    predictions, subjects = read_intervals(predictions_path)
+    if from_dataset:
+        from ..data import load_dataset
+
+        load = load_dataset(args.dataset, str(args.root), annotation=args.annotation)
+        load.raise_if_errors()
+        truth, types = load.truth(), tuple(load.types)
+        subjects.update({v.video: v.subject for v in load.videos})
+    else:
+        truth, truth_subjects = read_intervals(args.files[0])
+        types = ("micro",) if truth_subjects else TYPES  # an STR file holds micro-expressions only
+        subjects.update(truth_subjects)
+    if args.mode == "strs":
+        types = ("micro",)  # STRS-Metric scores micro-expressions only
+    unknown = [v for v in predictions if v not in truth]
+    if unknown and args.mode != "strs":
+        where = "the dataset's annotation" if from_dataset else f"'{args.files[0]}'"
+        hint = "" if from_dataset else (" A truth CSV lists only videos with an expression: take the ground truth "
+                                        "from the dataset (--dataset, --root) to score videos without one.")
+        raise DataError(f"'{predictions_path}' row {_first_row(predictions_path, unknown[0])}: video {unknown[0]!r} "
+                        f"is not in {where} ({len(unknown)} such video(s)).{hint}")
+    result = evaluate_spotting(truth, predictions, threshold=args.iou, mode=args.mode, types=types,
+                               subject_of=lambda v: subjects.get(v) or subject_of_key(v))
+    rows = result.table()
+    if args.json:
+        print(json.dumps({"mode": result.mode, "iou": result.threshold, "videos_scored": result.videos_scored,
+                          "unscored": result.unscored, "counts": rows}, indent=2))
+        return 0
+    print(f"mode {result.mode}, IoU >= {result.threshold:g}: {result.videos_scored} video(s) scored"
+          + (f", {result.unscored} prediction(s) not scored by this mode" if result.unscored else ""))
+    print(f"{'type':8} {'TP':>5} {'FP':>5} {'FN':>5} {'P':>6} {'R':>6} {'F1':>6}")
+    for r in rows:
+        print(f"{r['type']:8} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5} {r['precision']:>6.3f} {r['recall']:>6.3f} "
+              f"{r['f1']:>6.3f}")
+    return 0

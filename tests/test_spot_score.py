@@ -1,0 +1,78 @@
+"""`mmnet score-spots`: a predictions file scored against a truth file or a dataset's annotation, in every mode."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmnet.cli import main
+from mmnet.spotting.intervals import Interval
+from mmnet.spotting.megc_files import write_spotting_csv, write_str_csv
+
+
+def _scores(capsys, *argv) -> dict:
+    assert main(["score-spots", *map(str, argv), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    return {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in out["counts"]} | {"videos": out["videos_scored"]}
+
+
+@pytest.fixture
+def files(tmp_path):
+    truth = write_spotting_csv(tmp_path / "truth.csv", {"006_1": [Interval(100, None, 170, "micro")],
+                                                        "007_1": [Interval(100, None, 170, "micro")]})
+    spots = write_spotting_csv(tmp_path / "spots.csv", {"006_1": [Interval(100, None, 170, "micro")],
+                                                        "007_1": [Interval(5000, None, 5500, "macro")]})
+    return truth, spots
+
+
+def test_each_mode_is_reachable_from_the_command_line(files, capsys):
+    truth, spots = files
+    assert _scores(capsys, truth, spots)["micro"] == (1, 0, 1)
+    assert _scores(capsys, truth, spots, "--mode", "megc")["macro"] == (0, 1, 0)
+    assert _scores(capsys, truth, spots, "--mode", "softnet")["micro"] == (1, 1, 1)  # 007_1: its dummy FP
+    assert _scores(capsys, truth, spots, "--mode", "megc2020")["micro"] == (1, 0, 1)
+    # STRS-Metric scores only the subjects with micro-expression predictions: 006
+    assert _scores(capsys, truth, spots, "--mode", "strs") == {"micro": (1, 0, 0), "overall": (1, 0, 0), "videos": 1}
+    assert main(["score-spots", str(truth), str(spots)]) == 0
+    table = capsys.readouterr().out
+    assert "mode megc" in table and "micro" in table and "0.667" in table
+
+
+def test_str_csvs_are_read_with_their_subjects(tmp_path, capsys):
+    truth = write_str_csv(tmp_path / "truth.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")],
+                                                   ("s2", "b"): [Interval(10, None, 20, "micro", "positive")]})
+    spots = write_str_csv(tmp_path / "spots.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")]})
+    assert _scores(capsys, truth, spots, "--mode", "strs")["micro"] == (1, 0, 0)  # s2 has no prediction
+    assert _scores(capsys, truth, spots)["micro"] == (1, 0, 1)
+
+
+def test_errors_name_the_file_and_the_row(files, tmp_path, capsys):
+    truth, _ = files
+    other = tmp_path / "other.csv"
+    other.write_text("vid,onset,offset,type\n006_1,100,170,me\n008_1,5,9,me\n")
+    assert main(["score-spots", str(truth), str(other)]) == 3
+    err = capsys.readouterr().err
+    assert f"'{other}' row 3: video '008_1' is not in '{truth}'" in err and "--dataset" in err
+    other.write_text("vid,onset,offset,type\n006_1,1x0,170,me\n")
+    assert main(["score-spots", str(truth), str(other)]) == 3
+    assert f"'{other}' row 2: onset '1x0'" in capsys.readouterr().err
+    assert main(["score-spots", str(truth)]) == 3  # no predictions file
+    assert "TRUTH PREDICTIONS" in capsys.readouterr().err
+
+
+def test_the_dataset_annotation_is_a_truth_with_every_video(tmp_path, capsys):
+    from mmnet.data import load_dataset
+
+    from .fakes_long import write_casme3_long
+
+    root = write_casme3_long(tmp_path / "c3", long=None)
+    load = load_dataset("casme3-long", root)
+    quiet = next(v for v in load.videos if not v.intervals)  # in the annotation, no row in a truth CSV
+    first = next(v for v in load.videos if v.intervals)
+    path = write_spotting_csv(tmp_path / "spots.csv", {first.video: [first.intervals[0]],
+                                                       quiet.video: [Interval(1, None, 9, "micro")]})
+    got = _scores(capsys, path, "--dataset", "casme3-long", "--root", root)
+    truths = sum(len(v.of_type("micro")) for v in load.videos)
+    assert got["micro"] == (1, 1, truths - 1) and "macro" not in got  # the label file: micro only
+    assert got["videos"] == len(load.videos)
