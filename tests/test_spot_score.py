@@ -76,3 +76,12 @@ def test_the_dataset_annotation_is_a_truth_with_every_video(tmp_path, capsys):
     truths = sum(len(v.of_type("micro")) for v in load.videos)
     assert got["micro"] == (1, 1, truths - 1) and "macro" not in got  # the label file: micro only
     assert got["videos"] == len(load.videos)
+
+
+def test_a_type_neither_file_holds_reads_dash_not_zero(tmp_path, capsys):
+    truth = write_spotting_csv(tmp_path / "truth.csv", {"v1": [Interval(10, None, 20, "micro")]})
+    spots = write_spotting_csv(tmp_path / "spots.csv", {"v1": [Interval(11, None, 20, "micro")]})
+    assert main(["score-spots", str(truth), str(spots)]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[2:]}
+    assert rows["micro"] == ["1", "0", "0", "1.000", "1.000", "1.000"]
+    assert rows["macro"] == ["0", "0", "0", "-", "-", "-"]

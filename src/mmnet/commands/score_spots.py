@@ -122,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
           + (f", {result.unscored} prediction(s) not scored by this mode" if result.unscored else ""))
     print(f"{'type':8} {'TP':>5} {'FP':>5} {'FN':>5} {'P':>6} {'R':>6} {'F1':>6}")
     for r in rows:
-        print(f"{r['type']:8} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5} {r['precision']:>6.3f} {r['recall']:>6.3f} "
-              f"{r['f1']:>6.3f}")
+        # A type neither file holds has nothing to score: "-", not a precision of 0 that reads as a failure.
+        scored = r["tp"] + r["fp"] + r["fn"] > 0
+        p, rec, f1 = (f"{r[k]:>6.3f}" if scored else f"{'-':>6}" for k in ("precision", "recall", "f1"))
+        print(f"{r['type']:8} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5} {p} {rec} {f1}")
     return 0
