@@ -64,3 +64,39 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
     assert rows[0] == HEADER + "".join(f",p_{c}" for c in CLASSES)
     assert len(rows) >= 2 and all(r.split(",")[3] == "micro" and r.split(",")[5] in CLASSES for r in rows[1:])
     assert served == cli
+
+
+def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_path, monkeypatch, capsys):
+    import json
+    from types import SimpleNamespace
+
+    import mmnet.infer.recordings as recordings
+    import mmnet.spotting.timeline as timeline
+    from mmnet.cli import main
+    from mmnet.spotting.megc_files import write_spotting_csv
+
+    def spotted(source, predictor, config, fps=None, progress=None, on_total=None):  # the spotter's work, faked
+        curves = SimpleNamespace(notes=[], numbers=None, strides={})
+        return SpotResult(str(source), 30.0, 100, [Interval(10, 14, 20, "micro", score=0.3)], [], config=config,
+                          curves=curves), None
+
+    monkeypatch.setattr(recordings, "spot_and_classify", spotted)
+    monkeypatch.setattr(timeline, "timeline_png", lambda result: b"png")
+    for name in ("15_0101", "15_0102"):
+        (tmp_path / f"{name}.mp4").write_bytes(b"a recording")
+        out = tmp_path / "spots" / name
+        assert main(["spot", str(tmp_path / f"{name}.mp4"), "--no-progress", "--out", str(out)]) == 0
+    assert "spotting.csv (MEGC layout, video 15_0102)" in capsys.readouterr().out
+    assert (tmp_path / "spots" / "15_0101" / "spotting.csv").read_text().splitlines() == [
+        "vid,onset,offset,type,score", "15_0101,10,20,me,0.3"]
+    truth = write_spotting_csv(tmp_path / "truth.csv", {"15_0101": [Interval(10, None, 20, "micro")],
+                                                        "15_0102": [Interval(50, None, 60, "micro")]})
+    files = [str(p) for p in sorted((tmp_path / "spots").glob("*/spotting.csv"))]
+    assert main(["score-spots", str(truth), *files, "--json"]) == 0
+    micro = next(r for r in json.loads(capsys.readouterr().out)["counts"] if r["type"] == "micro")
+    assert (micro["tp"], micro["fp"], micro["fn"]) == (1, 1, 1)
+    assert main(["score-spots", str(truth), files[0], files[0]]) == 3  # one video given twice: refused, named
+    assert "'15_0101' is in both" in capsys.readouterr().err
+    assert main(["spot", str(tmp_path / "15_0101.mp4"), "--no-progress", "--out", str(tmp_path / "x"),
+                 "--video-id", "a,b"]) == 3
+    assert "--video-id cannot name the video" in capsys.readouterr().err

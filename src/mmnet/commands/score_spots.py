@@ -2,7 +2,8 @@
 
 PREDICTIONS is a spotting CSV, vid,onset,offset,type (type me/mae or micro/macro; an optional score
 column orders the matching), as `train-spotter --loso`, `demo --spotting` and `mmnet train` write
-it, or an STR CSV, subject,video,onset,offset,emotion (micro-expressions; MEGC2024-2025). The
+it (`mmnet spot --out` writes one per recording, spotting.csv: several files are pooled), or an
+STR CSV, subject,video,onset,offset,emotion (micro-expressions; MEGC2024-2025). The
 ground truth is TRUTH, a file of either layout, or the dataset's own annotation with --dataset and
 --root, which also lists the videos without expressions and the types the annotation covers. A
 truth CSV lists only videos with an expression: a prediction in a video it lacks is an error (in
@@ -18,6 +19,7 @@ Examples:
   mmnet score-spots truth.csv spots.csv --mode softnet --json
   mmnet score-spots --dataset casme-sq --root /data/CASME_sq spotter.pt.loso.spotting.csv
   mmnet score-spots str_truth.csv str_predictions.csv --mode strs
+  mmnet score-spots truth.csv spots/*/spotting.csv          (one `mmnet spot --out spots/NAME` per recording)
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..spotting.megc import MODES
 
     p.add_argument("files", type=Path, nargs="+", metavar="FILE",
-                   help="TRUTH PREDICTIONS, or PREDICTIONS alone with --dataset and --root")
+                   help="TRUTH PREDICTIONS..., or PREDICTIONS... alone with --dataset and --root (several "
+                        "prediction files are pooled: one spotting.csv per recording from `mmnet spot --out`)")
     p.add_argument("--dataset", choices=sorted(LONG_VIDEO_DATASETS), default=None,
                    help="take the ground truth from this dataset's annotation (with --root) instead of TRUTH")
     p.add_argument("--root", type=Path, default=None, metavar="DIR", help="the dataset's folder (with --dataset)")
@@ -85,12 +88,21 @@ def run(args: argparse.Namespace) -> int:
     from_dataset = args.dataset is not None or args.root is not None
     if from_dataset and (args.dataset is None or args.root is None):
         raise ConfigError("--dataset and --root go together: the dataset's annotation is the ground truth.")
-    if len(args.files) != (1 if from_dataset else 2):
-        raise ConfigError("give TRUTH PREDICTIONS, or PREDICTIONS alone with --dataset and --root.")
+    if len(args.files) < (1 if from_dataset else 2):
+        raise ConfigError("give TRUTH PREDICTIONS..., or PREDICTIONS... alone with --dataset and --root.")
     if args.annotation is not None and not from_dataset:
         raise ConfigError("--annotation goes with --dataset and --root.")
-    predictions_path = args.files[-1]
-    predictions, subjects = read_intervals(predictions_path)
+    prediction_files = args.files if from_dataset else args.files[1:]
+    predictions, subjects, file_of = {}, {}, {}
+    for path in prediction_files:  # several: `mmnet spot --out` writes one spotting.csv per recording
+        intervals, named = read_intervals(path)
+        for video in intervals:
+            if video in file_of:
+                raise DataError(f"video {video!r} is in both '{file_of[video]}' and '{path}': give each video's "
+                                "predictions once (`mmnet spot --video-id` names a recording).")
+            file_of[video] = path
+        predictions.update(intervals)
+        subjects.update(named)
     if from_dataset:
         from ..data import load_dataset
 
@@ -109,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         where = "the dataset's annotation" if from_dataset else f"'{args.files[0]}'"
         hint = "" if from_dataset else (" A truth CSV lists only videos with an expression: take the ground truth "
                                         "from the dataset (--dataset, --root) to score videos without one.")
-        raise DataError(f"'{predictions_path}' row {_first_row(predictions_path, unknown[0])}: video {unknown[0]!r} "
+        path = file_of[unknown[0]]
+        raise DataError(f"'{path}' row {_first_row(path, unknown[0])}: video {unknown[0]!r} "
                         f"is not in {where} ({len(unknown)} such video(s)).{hint}")
     result = evaluate_spotting(truth, predictions, threshold=args.iou, mode=args.mode, types=types,
                                subject_of=lambda v: subjects.get(v) or subject_of_key(v))

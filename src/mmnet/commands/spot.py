@@ -19,7 +19,9 @@ the class of a micro-expression and its probability (macro-expressions are not c
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
 one folder per recording, as another recording's results replace them. intervals.csv has the columns
 onset, apex, offset, type, score, label and, with --checkpoint, one p_<class> column per class (the
-layout of `mmnet serve`'s CSV download).
+layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
+vid,onset,offset,type,score, the video named by --video-id (default: the recording's name), for
+`mmnet score-spots TRUTH spots/*/spotting.csv`.
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
 planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
@@ -49,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write intervals.csv, spot.json and timeline.png here")
+    p.add_argument("--video-id", default=None, metavar="ID",
+                   help="the video's name in --out's spotting.csv (MEGC layout; default: the recording's name, "
+                        "e.g. 15_0101 for 15_0101.mp4 or a folder 15_0101)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="classify each micro-expression with this trained model (a model folder, as for "
                         "`mmnet predict`) from its onset and apex frames")
@@ -123,6 +128,7 @@ def _spot(args: argparse.Namespace) -> int:
     from ..utils import replace_files_together
 
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
+    video_id = _video_id(args) if args.out is not None else None  # refused before the recording is read
     if args.spotter_model is not None:
         from ..errors import ConfigError
         from ..spotting.learned import load_spotter
@@ -166,7 +172,11 @@ def _spot(args: argparse.Namespace) -> int:
         # the model's classes name the p_ columns even when no micro interval was found (as the server's CSV)
         classes = None if predictor is None else predictor.class_names
         # together: never one recording's intervals beside another's timeline; a full disk names the file
+        from ..spotting.megc_files import format_spotting_csv
+
+        megc = format_spotting_csv({video_id: result.intervals}, scores=True)
         replace_files_together(args.out, {"intervals.csv": result.to_csv(classes).encode("utf-8"),
+                                          "spotting.csv": megc.encode("utf-8"),
                                           "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
                                           "timeline.png": timeline_png(result)})
     if args.json:
@@ -174,7 +184,8 @@ def _spot(args: argparse.Namespace) -> int:
     else:
         print(format_text(result))
         if args.out is not None:
-            print(f"wrote {args.out / 'intervals.csv'}, {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
+            print(f"wrote {args.out / 'intervals.csv'}, {args.out / 'spotting.csv'} (MEGC layout, video "
+                  f"{video_id}), {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
         else:
             more = "" if args.checkpoint is not None else "; --checkpoint MODEL also classifies each micro-expression"
             print(f"(--out DIR saves them as CSV and JSON with a timeline figure{more})")
@@ -185,6 +196,19 @@ def _spot(args: argparse.Namespace) -> int:
         if warning:
             print(f"note: {warning}", file=sys.stderr)
     return 0
+
+
+def _video_id(args: argparse.Namespace) -> str:
+    """The name spotting.csv gives the recording: --video-id, else the file's stem or the folder's name."""
+    from ..errors import ConfigError
+
+    source = args.source.resolve() if args.source.name in ("", ".", "..") else args.source
+    video_id = args.video_id if args.video_id is not None else (source.stem if source.is_file() else source.name)
+    if not video_id.strip() or any(c in video_id for c in ',"\r\n'):
+        given = "--video-id" if args.video_id is not None else f"the recording's name ({video_id!r})"
+        raise ConfigError(f"{given} cannot name the video in spotting.csv: it is empty or holds a comma, a quote or "
+                          "a line break; give another with --video-id.")
+    return video_id
 
 
 def format_text(result) -> str:
