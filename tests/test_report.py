@@ -282,8 +282,21 @@ def test_a_finished_fold_that_lost_a_samples_rows_is_called_damaged(tmp_path):
 ])
 def test_the_headline_says_whether_the_model_learned(tmp_path, predict, verdict):
     # neither report.md nor the demo said whether the scores beat chance: a reader had to work it out from the CI
-    run = write_run(tmp_path / "run", make_samples({str(k): [0, 1, 2] for k in range(1, 7)}), predict)
+    run = write_run(tmp_path / "run", make_samples({str(k): [0, 1, 2] for k in range(1, 11)}), predict)
     build_report(run)
     md = (run / "report.md").read_text()
     headline = md[md.index("## Headline"):md.index("## Seed 0")]
     assert f"**Verdict: {verdict}" in headline and "chance (0.33)" in headline
+
+
+def test_no_verdict_from_a_bootstrap_over_too_few_subjects(tmp_path):
+    # 2 subjects, 4 of 6 right (exact binomial p ~ 0.10): the subject bootstrap gave [0.67, 0.67] and the
+    # report called it "above chance" in bold
+    samples = make_samples({"1": [0, 1, 2], "2": [0, 1, 2]})
+    run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: 0 if s["subject"] == "1" else s["class_index"])
+    build_report(run)
+    md = (run / "report.md").read_text()
+    verdict = next(line for line in md.splitlines() if line.startswith("**Verdict"))
+    assert verdict.startswith("**Verdict: too few subjects (2) to judge: the 95% CI of UAR [")
+    assert "bootstrap over 2 subjects" in verdict and "above chance:" not in verdict
+    assert "fewer than 10 subjects" in verdict

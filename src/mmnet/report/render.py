@@ -61,10 +61,16 @@ def _ci_rows(ci: dict) -> list[str]:
             "when subjects differ." + note, "", *rows]
 
 
+#: Fewer subjects than this and the bootstrap over subjects takes too few distinct values to carry a verdict
+#: (2 subjects: 3 distinct resamples; 5: 126); the verdict line then says so before the interval.
+VERDICT_MIN_SUBJECTS = 10
+
+
 def chance_verdict(report: dict) -> str | None:
     """One plain line on whether the model learned: the headline's pooled UAR and its bootstrap 95 % CI over
     subjects against chance, 1 / number of classes (the UAR of a constant or random guess, whatever the
-    class balance). None without an interval (no classes, or several seeds without their mean's)."""
+    class balance). With fewer than :data:`VERDICT_MIN_SUBJECTS` subjects it gives no verdict, only the
+    interval and why. None without an interval (no classes, or several seeds without their mean's)."""
     h, n = report.get("headline") or {}, len(report.get("classes") or [])
     subjects = (h.get("ci") or {}).get("subjects") or {}
     several = h.get("n_seeds", 1) > 1
@@ -73,12 +79,17 @@ def chance_verdict(report: dict) -> str | None:
     if not n or not ci or not value or value.get("uar") is None:
         return None
     chance, (lo, hi) = 1 / n, ci["uar"]
+    units = min((subjects.get("n_units") or {}).values(), default=None)
     uf1 = "n/a" if value.get("uf1") is None else f"{value['uf1']:.2f}"
+    over = f"{units} subjects" if units is not None else "subjects"
     where = (f"the 95% CI of UAR [{lo:.2f}, {hi:.2f}] (UAR {value['uar']:.2f}, UF1 {uf1}; "
-             f"bootstrap over subjects{' of the seed mean' if several else ''})")
+             f"bootstrap over {over}{' of the seed mean' if several else ''})")
+    side = "lies above" if lo > chance else "lies below" if hi < chance else "includes"
+    if units is not None and units < VERDICT_MIN_SUBJECTS:
+        return (f"too few subjects ({units}) to judge: {where} {side} chance ({chance:.2f}), but a bootstrap "
+                f"over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few distinct values to rely on")
     if lo > chance:
         return f"above chance: {where} lies above chance ({chance:.2f})"
-    side = "lies below" if hi < chance else "includes"
     return f"not shown to be above chance: {where} {side} chance ({chance:.2f})"
 
 
