@@ -146,6 +146,21 @@ def test_composite_reports_each_dataset(tmp_path):
     assert "## Per dataset" in (run / "report.md").read_text()
 
 
+def test_a_part_without_some_class_is_named_beside_its_scores(tmp_path):
+    # smic had no surprise sample: its UF1 and UAR counted surprise as 0 (at most 0.67) and nothing said so
+    samples = (make_samples({"1": [0, 1, 2], "2": [2, 1]}, "casme2")
+               + make_samples({"s1": [0, 1], "s2": [1, 0]}, "smic"))
+    run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: s["class_index"])
+    r = build_report(run)
+    assert r["absent_classes_per_dataset"] == {"smic": ["surprise"]}
+    assert r["headline"]["per_dataset"]["smic"]["mean"]["uf1"] == pytest.approx(2 / 3)  # the 0 is kept
+    assert any(i.startswith("smic has no samples of class(es) ['surprise']") and "as 0" in i for i in r["issues"])
+    md = (run / "report.md").read_text()
+    per_dataset = md[md.index("## Per dataset"):md.index("## Seed 0")]
+    assert "smic has no samples of surprise: its UF1 and UAR above count their F1 and recall as 0" in per_dataset
+    assert "casme2 has no samples" not in md
+
+
 def test_summarize_run_writes_nothing(tmp_path):
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0, 1), selection="paper")
     before = sorted(p.name for p in run.iterdir())

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..data.common import natural_key
 from .run_reader import FOLD_REMEDY, Run
-from .scores import HEADLINE, LAST_NOTE, config_defaults
+from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
 
 __all__ = ["render_markdown", "megc_log", "format_results_table", "chance_verdict"]
@@ -166,6 +166,11 @@ def render_markdown(report: dict) -> str:
                     cells = " | ".join(_pm(r["mean"][k], r["std"][k], k == "acc") for k in HEADLINE)
                     L.append(f"| {d} | {name} | {n} | {cells} |")
         L.append("")
+        L += [f"{d} has no samples of {', '.join(names)}: its UF1 and UAR above count their F1 and recall as 0, "
+              f"averaged over all {len(classes)} classes ({ZERO_RULE}), not over the classes it has as "
+              "some papers do." for d, names in report.get("absent_classes_per_dataset", {}).items()]
+        if report.get("absent_classes_per_dataset"):
+            L.append("")
     for seed, entry in report["seeds"].items():
         for k, title in (("last", "honest, last epoch"), (PAPER_KEY, f"paper, {PAPER_F1_EPOCHS}; {OPTIMISTIC_LABEL}")):
             if k not in entry:

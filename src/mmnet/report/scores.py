@@ -206,6 +206,21 @@ def _untested_classes(classes: list[str], pooled: dict[str, dict[str, pd.DataFra
     return out
 
 
+#: Why a class without samples counts 0 instead of being left out: the MEGC rule, as for the pooled scores.
+ZERO_RULE = "the MEGC definition averages over every class and skips none, docs/evaluation.md"
+
+
+def _absent_per_part(run: Run, datasets: list[str], absent_everywhere: list[str]) -> dict[str, list[str]]:
+    """Per dataset of a composite, the classes with samples elsewhere but none in that dataset."""
+    out = {}
+    for d in datasets:
+        present = set(run.samples.loc[run.samples["dataset"] == d, "class_index"])
+        names = [name for c, name in enumerate(run.classes) if c not in present and name not in absent_everywhere]
+        if names:
+            out[d] = names
+    return out
+
+
 def compute_report(run_dir: str | Path, selection: str | None = None, resamples: int = RESAMPLES) -> dict:
     """Score a run folder without writing anything; see :func:`build_report` for the arguments."""
     return score_run(load_run(run_dir), selection, resamples)[0]
@@ -290,6 +305,11 @@ def score_run(run: Run, selection: str | None,
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]
     if absent:
         report["issues"].append(f"class(es) {absent} have no samples: their F1 and recall count as 0 in UF1/UAR.")
+    if len(datasets) > 1:
+        report["absent_classes_per_dataset"] = _absent_per_part(run, datasets, absent)
+        for d, names in report["absent_classes_per_dataset"].items():
+            report["issues"].append(f"{d} has no samples of class(es) {names}: its per-dataset UF1 and UAR count "
+                                    f"their F1 and recall as 0, averaged over all {n_classes} classes ({ZERO_RULE}).")
     untested = _untested_classes(run.classes, pooled, seeds, absent)
     if untested:
         report["untested_classes"] = untested
