@@ -3,6 +3,7 @@ import shutil
 
 import numpy as np
 import pytest
+import yaml
 
 from mmnet.cli import main
 from mmnet.report import REPORT_FILES, RunFolderError, build_report, compute_report, format_results_table, summarize_run
@@ -315,3 +316,24 @@ def test_no_verdict_from_a_bootstrap_over_too_few_subjects(tmp_path):
     assert verdict.startswith("**Verdict: too few subjects (2) to judge: the 95% CI of UAR [")
     assert "bootstrap over 2 subjects" in verdict and "above chance:" not in verdict
     assert "fewer than 10 subjects" in verdict
+
+
+def test_report_says_how_to_reproduce_the_run_with_its_realised_numerics(tmp_path):
+    # report.md had no command to train the run again, and "auto" precision and layout in config.yaml
+    # would resolve afresh on another machine; its data line led with the paths-and-mtimes fingerprint
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["train"].update(precision="auto", memory_format="auto", device="cpu")
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    env = json.loads((run / "env.json").read_text())
+    env.update(precision="bf16", memory_format="channels_last", torch_threads=2, frames_digest="pixels123")
+    (run / "env.json").write_text(json.dumps(env))
+    r = build_report(run)
+    command = "mmnet train --config run/config.yaml --out run-again --set train.precision=bf16 " \
+              "--set train.memory_format=channels_last"
+    assert r["reproduce"]["command"] == command  # device is set in config: not repeated
+    assert "OMP_NUM_THREADS=2" in r["reproduce"]["note"]
+    md = (run / "report.md").read_text()
+    assert f"Reproduce: `{command}` (" in md
+    digest, fingerprint = md.index("Frames digest: pixels123 ("), md.index("Dataset fingerprint: sha1:feed (")
+    assert digest < fingerprint and "identifies this copy on this machine" in md[fingerprint:]

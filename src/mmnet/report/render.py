@@ -113,6 +113,15 @@ def _some(sample_ids: list[str], shown: int = 5) -> str:
     return f"{len(sample_ids)} sample(s) of its test subjects ({', '.join(sample_ids[:shown])}{more})"
 
 
+def _data_identity(report: dict) -> list[str]:
+    """The frames' content hash first (the same frames anywhere), then the fingerprint of this copy's files."""
+    digest = report.get("frames_digest") or "n/a (not recorded by the mmnet that trained this run)"
+    return [f"Frames digest: {digest} (a hash of the decoded frames and sample windows the run trained on: the same "
+            "digest means the same input data, wherever the files lie)",
+            f"Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'} (a hash of the frame files' paths, sizes "
+            "and modification times: it identifies this copy on this machine, not the data)"]
+
+
 def render_markdown(report: dict) -> str:
     """report.md text for a report dict from :func:`compute_report`."""
     classes, st = report["classes"], report["status"]
@@ -205,7 +214,10 @@ def render_markdown(report: dict) -> str:
             for k, v in report["config_summary"].items()],
           "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
     L += [f"- {k}: {v}" for k, v in sorted(report["environment"].items())] or ["- (env.json missing)"]
-    L += ["", f"Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'}", ""]
+    L += ["", *_data_identity(report), ""]
+    reproduce = report.get("reproduce")
+    if reproduce:
+        L += [f"Reproduce: `{reproduce['command']}` ({reproduce['note']})", ""]
     if report["issues"]:
         L += ["## Issues", "", *[f"- {i}" for i in report["issues"]], ""]
     figures = sorted({f.rsplit(".", 1)[0] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})
