@@ -115,11 +115,12 @@ def _some(sample_ids: list[str], shown: int = 5) -> str:
 
 def _data_identity(report: dict) -> list[str]:
     """The frames' content hash first (the same frames anywhere), then the fingerprint of this copy's files."""
-    digest = report.get("frames_digest") or "n/a (not recorded by the mmnet that trained this run)"
-    return [f"Frames digest: {digest} (a hash of the decoded frames and sample windows the run trained on: the same "
-            "digest means the same input data, wherever the files lie)",
-            f"Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'} (a hash of the frame files' paths, sizes "
-            "and modification times: it identifies this copy on this machine, not the data)"]
+    digest = report.get("frames_digest")
+    return [f"- Frames digest: {digest} (a hash of the decoded frames and sample windows the run trained on: the "
+            "same digest means the same input data, wherever the files lie)" if digest else
+            "- Frames digest: not recorded (an older mmnet trained this run)",
+            f"- Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'} (a hash of the frame files' paths, "
+            "sizes and modification times: it identifies this copy on this machine, not the data)"]
 
 
 def render_markdown(report: dict) -> str:
@@ -214,7 +215,7 @@ def render_markdown(report: dict) -> str:
             for k, v in report["config_summary"].items()],
           "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
     L += [f"- {k}: {v}" for k, v in sorted(report["environment"].items())] or ["- (env.json missing)"]
-    L += ["", *_data_identity(report), ""]
+    L += ["", "## Data and reproduction", "", *_data_identity(report), ""]
     reproduce = report.get("reproduce")
     if reproduce:
         L += [f"Reproduce: `{reproduce['command']}` ({reproduce['note']})", ""]

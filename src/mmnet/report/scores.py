@@ -226,8 +226,8 @@ def _reproduce(run: Run) -> dict:
         elif values:
             mixed.append(f"train.{key}: the folds ran with {sorted(values)}")
     threads = run.env.get("torch_threads")
-    note = ("run from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH "
-            "(frames_digest tells whether they are the same frames). On CPU, bit-identical numbers also need "
+    note = ("run from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH and "
+            "check that the new run's frames digest is this one's. On CPU, bit-identical numbers also need "
             "the same torch version and thread count"
             + (f" ({threads} here: OMP_NUM_THREADS={threads} for a local run, --cpus-per-fold {threads} under "
                "Ray or SLURM)" if threads else "") + ".")
