@@ -334,6 +334,6 @@ def test_report_says_how_to_reproduce_the_run_with_its_realised_numerics(tmp_pat
     assert r["reproduce"]["command"] == command  # device is set in config: not repeated
     assert "OMP_NUM_THREADS=2" in r["reproduce"]["note"]
     md = (run / "report.md").read_text()
-    assert f"Reproduce: `{command}` (" in md
+    assert f"Reproduce: `{command}`. Run it from the folder above this run's" in md
     digest, fingerprint = md.index("- Frames digest: pixels123 ("), md.index("- Dataset fingerprint: sha1:feed (")
     assert digest < fingerprint and "identifies this copy on this machine" in md[fingerprint:]

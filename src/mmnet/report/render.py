@@ -218,7 +218,7 @@ def render_markdown(report: dict) -> str:
     L += ["", "## Data and reproduction", "", *_data_identity(report), ""]
     reproduce = report.get("reproduce")
     if reproduce:
-        L += [f"Reproduce: `{reproduce['command']}` ({reproduce['note']})", ""]
+        L += [f"Reproduce: `{reproduce['command']}`. {reproduce['note']}", ""]
     if report["issues"]:
         L += ["## Issues", "", *[f"- {i}" for i in report["issues"]], ""]
     figures = sorted({f.rsplit(".", 1)[0] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})

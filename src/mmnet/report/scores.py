@@ -226,7 +226,7 @@ def _reproduce(run: Run) -> dict:
         elif values:
             mixed.append(f"train.{key}: the folds ran with {sorted(values)}")
     threads = run.env.get("torch_threads")
-    note = ("run from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH and "
+    note = ("Run it from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH and "
             "check that the new run's frames digest is this one's. On CPU, bit-identical numbers also need "
             "the same torch version and thread count"
             + (f" ({threads} here: OMP_NUM_THREADS={threads} for a local run, --cpus-per-fold {threads} under "
