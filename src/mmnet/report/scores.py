@@ -240,7 +240,7 @@ def _reproduce(run: Run) -> dict:
 
 
 #: Why a class without samples counts 0 instead of being left out: the MEGC rule, as for the pooled scores.
-ZERO_RULE = "the MEGC definition averages over every class and skips none, docs/evaluation.md"
+ZERO_RULE = "the MEGC definition averages over every class and skips none, as docs/reports.md says"
 
 
 def _absent_per_part(run: Run, datasets: list[str], absent_everywhere: list[str]) -> dict[str, list[str]]:
