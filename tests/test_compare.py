@@ -58,6 +58,22 @@ def test_table_and_paired_tests(two_runs):
     assert "| UF1 |" in md and "McNemar" in md and "(reference)" in md and "1000 resamples" in md
 
 
+def test_says_what_the_tests_compare_and_names_unpaired_seeds(two_runs):
+    # one seed each: the tests compare two trained instances, not recipes; McNemar's zip of seeds silently
+    # dropped b's seed 1, and its p-value treats the samples of one subject as independent
+    a, b, _ = two_runs
+    r = compare_runs([a, b], resamples=200)
+    c = r["comparisons"][0]
+    assert c["mcnemar_unpaired_seeds"] == {"reference": [], "run": ["1"]}
+    md = render_compare_markdown(r)
+    assert f"Not in McNemar (no seed of the other run to pair with): {b} seed(s) 1." in md
+    assert "not whether their recipes do" in md
+    assert "McNemar is sample-level" in md and "anti-conservative" in md
+    assert (f"- {a}, {b} have fewer than 3 seeds, and the tests compare these trained instances on these "
+            "subjects, not their recipes") in md
+    assert "anti-conservative" in r["method"]["mcnemar"]
+
+
 def test_a_run_against_itself_shows_no_difference(two_runs):
     a, _, _ = two_runs
     other = a.parent / "a_again"

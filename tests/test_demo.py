@@ -156,9 +156,11 @@ def test_next_lines_give_the_verdict_and_warn_of_a_model_that_answers_one_class(
     report = {"classes": list("abcde"), "headline": {
         "n_seeds": 1, "per_seed": {"0": {"uar": 0.61, "uf1": 0.58, "acc": 0.6}},
         "ci": {"subjects": {"per_seed": {"0": {"uar": [0.52, 0.71], "uf1": [0.5, 0.7], "acc": [0.5, 0.7]}},
-                            "mean": None}}}}
-    verdict = "verdict: above chance: the 95% CI of UAR [0.52, 0.71] (UAR 0.61, UF1 0.58; bootstrap over subjects)"
-    assert verdict + " lies above chance (0.20)" in _next_steps(report, run)
+                            "mean": None, "n_units": {"0": 5}}}}}
+    # the demo's 5 subjects are too few for a verdict from the bootstrap over subjects: the line says so
+    verdict = ("verdict: too few subjects (5) to judge: the 95% CI of UAR [0.52, 0.71] (UAR 0.61, UF1 0.58; "
+               "bootstrap over 5 subjects) lies above chance (0.20), but a bootstrap over fewer than 10 subjects")
+    assert verdict in _next_steps(report, run)
     rows = "epoch,sample_id,subject,dataset,true,pred\n" + "".join(
         f"{e},casme2/02/EP{k},02,casme2,{k % 5},{k % 5 if e == 1 else 2}\n" for e in (1, 2) for k in range(4))
     (model.parent / "predictions.csv").write_text(rows)

@@ -3,6 +3,7 @@ import shutil
 
 import numpy as np
 import pytest
+import yaml
 
 from mmnet.cli import main
 from mmnet.report import REPORT_FILES, RunFolderError, build_report, compute_report, format_results_table, summarize_run
@@ -146,6 +147,21 @@ def test_composite_reports_each_dataset(tmp_path):
     assert "## Per dataset" in (run / "report.md").read_text()
 
 
+def test_a_part_without_some_class_is_named_beside_its_scores(tmp_path):
+    # smic had no surprise sample: its UF1 and UAR counted surprise as 0 (at most 0.67) and nothing said so
+    samples = (make_samples({"1": [0, 1, 2], "2": [2, 1]}, "casme2")
+               + make_samples({"s1": [0, 1], "s2": [1, 0]}, "smic"))
+    run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: s["class_index"])
+    r = build_report(run)
+    assert r["absent_classes_per_dataset"] == {"smic": ["surprise"]}
+    assert r["headline"]["per_dataset"]["smic"]["mean"]["uf1"] == pytest.approx(2 / 3)  # the 0 is kept
+    assert any(i.startswith("smic has no samples of class(es) ['surprise']") and "as 0" in i for i in r["issues"])
+    md = (run / "report.md").read_text()
+    per_dataset = md[md.index("## Per dataset"):md.index("## Seed 0")]
+    assert "smic has no samples of surprise: its UF1 and UAR above count their F1 and recall as 0" in per_dataset
+    assert "casme2 has no samples" not in md
+
+
 def test_summarize_run_writes_nothing(tmp_path):
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0, 1), selection="paper")
     before = sorted(p.name for p in run.iterdir())
@@ -282,8 +298,42 @@ def test_a_finished_fold_that_lost_a_samples_rows_is_called_damaged(tmp_path):
 ])
 def test_the_headline_says_whether_the_model_learned(tmp_path, predict, verdict):
     # neither report.md nor the demo said whether the scores beat chance: a reader had to work it out from the CI
-    run = write_run(tmp_path / "run", make_samples({str(k): [0, 1, 2] for k in range(1, 7)}), predict)
+    run = write_run(tmp_path / "run", make_samples({str(k): [0, 1, 2] for k in range(1, 11)}), predict)
     build_report(run)
     md = (run / "report.md").read_text()
     headline = md[md.index("## Headline"):md.index("## Seed 0")]
     assert f"**Verdict: {verdict}" in headline and "chance (0.33)" in headline
+
+
+def test_no_verdict_from_a_bootstrap_over_too_few_subjects(tmp_path):
+    # 2 subjects, 4 of 6 right (exact binomial p ~ 0.10): the subject bootstrap gave [0.67, 0.67] and the
+    # report called it "above chance" in bold
+    samples = make_samples({"1": [0, 1, 2], "2": [0, 1, 2]})
+    run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: 0 if s["subject"] == "1" else s["class_index"])
+    build_report(run)
+    md = (run / "report.md").read_text()
+    verdict = next(line for line in md.splitlines() if line.startswith("**Verdict"))
+    assert verdict.startswith("**Verdict: too few subjects (2) to judge: the 95% CI of UAR [")
+    assert "bootstrap over 2 subjects" in verdict and "above chance:" not in verdict
+    assert "fewer than 10 subjects" in verdict
+
+
+def test_report_says_how_to_reproduce_the_run_with_its_realised_numerics(tmp_path):
+    # report.md had no command to train the run again, and "auto" precision and layout in config.yaml
+    # would resolve afresh on another machine; its data line led with the paths-and-mtimes fingerprint
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["train"].update(precision="auto", memory_format="auto", device="cpu")
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    env = json.loads((run / "env.json").read_text())
+    env.update(precision="bf16", memory_format="channels_last", torch_threads=2, frames_digest="pixels123")
+    (run / "env.json").write_text(json.dumps(env))
+    r = build_report(run)
+    command = "mmnet train --config run/config.yaml --out run-again --set train.precision=bf16 " \
+              "--set train.memory_format=channels_last"
+    assert r["reproduce"]["command"] == command  # device is set in config: not repeated
+    assert "OMP_NUM_THREADS=2" in r["reproduce"]["note"]
+    md = (run / "report.md").read_text()
+    assert f"Reproduce: `{command}`. Run it from the folder above this run's" in md
+    digest, fingerprint = md.index("- Frames digest: pixels123 ("), md.index("- Dataset fingerprint: sha1:feed (")
+    assert digest < fingerprint and "identifies this copy on this machine" in md[fingerprint:]

@@ -211,6 +211,25 @@ def test_figure_titles_carry_the_honest_scores(paper_run):
     assert f"UF1 {m['uf1']:.2f}" in svg  # the saved file carries it too
 
 
+def test_notes_over_the_confusion_matrices_stay_inside_the_figure(paper_run):
+    # the paper figure's note ("...; counts summed over 2 seeds") ran off the PNG's right edge
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mmnet.report.figures import _BUILDERS, _RC
+
+    _, report = paper_run
+    for name in ("confusion_matrix", "confusion_matrix_paper_optimistic"):
+        with matplotlib.rc_context(_RC):
+            fig = _BUILDERS[name](report)
+            fig.set_dpi(300)  # as saved
+            renderer = FigureCanvasAgg(fig).get_renderer()
+            fig.draw(renderer)
+            box = fig.axes[0].title.get_window_extent(renderer)
+        # a margin: the saved PNG's last glyphs ran past an edge this measure put 2 px inside it
+        assert box.x0 >= 0.02 * fig.bbox.x1 and box.x1 <= 0.98 * fig.bbox.x1, (name, box, fig.bbox)
+
+
 def test_score_title_with_one_seed():
     from mmnet.report.figures import score_title
 

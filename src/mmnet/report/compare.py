@@ -11,6 +11,11 @@ For each run against the reference:
 - a paired bootstrap over subjects (the LOSO unit) of the difference of Acc, UF1 and UAR (run
   minus reference, each the mean over its seeds), both runs scored on the same resampled subjects;
 - McNemar's exact test on per-sample correctness, for each pair of seeds matched in sorted order.
+
+Both hold the trained models fixed: they ask whether these trained instances differ on these
+subjects, not whether the recipes do (the spread over seeds is not in them), so a run with fewer
+than :data:`MIN_SEEDS` seeds is warned of. McNemar treats samples as independent, which they are
+not under LOSO (the samples of one subject share a face and a fold): its p-values are too small.
 """
 
 from __future__ import annotations
@@ -30,6 +35,14 @@ __all__ = ["CompareError", "compare_runs", "render_compare_markdown"]
 
 _SAME_CONFIG = ("data.dataset", "data.scheme", "data.protocol")
 _NAMES = {"acc": "Acc %", "uf1": "UF1", "uar": "UAR"}
+#: Seeds per run below which compare warns: with 2 the spread over seeds rests on one degree of freedom,
+#: too little to tell a recipe's difference from the luck of its seeds.
+MIN_SEEDS = 3
+INSTANCES_NOTE = ("the tests compare these trained instances on these subjects, not their recipes: they resample "
+                  "subjects or samples, never seeds")
+MCNEMAR_NOTE = ("McNemar is sample-level: it treats the samples as independent, which under LOSO they are not "
+                "(the samples of one subject share a face and a fold), so its p-values are anti-conservative "
+                "(too small); the paired bootstrap over subjects is the test to read")
 
 
 class CompareError(MMNetError, ValueError):
@@ -134,6 +147,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
         boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
                                 resamples=resamples)
         mcnemar = []
+        ref_seeds, run_seeds = sorted(ref_frames), sorted(frames)
+        unpaired = {"reference": ref_seeds[len(run_seeds):], "run": run_seeds[len(ref_seeds):]}
         for (sa, fa), (sb, fb) in zip(sorted(ref_frames.items()), sorted(frames.items())):
             both = fa.merge(fb, on="sample_id", suffixes=("", "_b"))
             t = mcnemar_exact(both["true_b"] == both["pred_b"], both["true"] == both["pred"])  # (run, reference)
@@ -141,7 +156,7 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                             "reference_only_correct": t["b_only_correct"], "both_correct": t["both_correct"],
                             "both_wrong": t["both_wrong"], "p_value": t["p_value"]})
         comparisons.append({"run": name, "reference": names[0], "config_differences": changed,
-                            "paired_bootstrap": boot, "mcnemar": mcnemar})
+                            "paired_bootstrap": boot, "mcnemar": mcnemar, "mcnemar_unpaired_seeds": unpaired})
     digests = [r["frames_digest"] for r in rows]
     notes = []
     if all(digests) and len(set(digests)) > 1:
@@ -152,6 +167,11 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                      "files elsewhere): same samples and labels, different input data")
     if not all(r["complete"] for r in rows):
         notes.append("some runs are PARTIAL: the comparison covers the folds finished in every run")
+    few = [r["run"] for r in rows if r["n_seeds"] < MIN_SEEDS]
+    if few:
+        notes.append(f"{', '.join(few)} {'has' if len(few) == 1 else 'have'} fewer than {MIN_SEEDS} seeds, and "
+                     f"{INSTANCES_NOTE}; to compare recipes, train at least {MIN_SEEDS} seeds of each and weigh "
+                     "the gap between their means against the spread over seeds (± std)")
     if len(comparisons) > 1:
         notes.append(f"{len(comparisons)} runs are each tested against the reference; p-values are not corrected "
                      "for multiple comparisons")
@@ -161,7 +181,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                        "resamples": resamples, "seed": SEED,
                        "paired": "paired bootstrap over subjects of run minus reference; two-sided p-value "
                                  "2 * min(share <= 0, share >= 0)",
-                       "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness"}}
+                       "scope": INSTANCES_NOTE,
+                       "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
 
 
 def _fmt(v, pct: bool) -> str:
@@ -197,18 +218,25 @@ def render_compare_markdown(result: dict) -> str:
         b = c["paired_bootstrap"]
         lines += ["", f"## {c['run']} vs {c['reference']}", "",
                   f"Paired bootstrap over {b['n_units']} subjects ({b['resamples']} resamples, seed {b['seed']}): "
-                  f"difference = {c['run']} minus {c['reference']}.", "",
+                  f"difference = {c['run']} minus {c['reference']}. It tests whether these trained instances "
+                  "differ on these subjects, not whether their recipes do (seeds are not resampled).", "",
                   "| metric | difference | 95 % CI | p (two-sided) |", "|---|---|---|---|"]
         for k in METRICS:
             d, pct = b[k], k == "acc"
             lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
                          f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}] | "
                          f"{_p(d['p_value'], 2 / (b['resamples'] + 1))} |")
-        lines += ["", "McNemar's exact test on per-sample correctness (seeds paired in sorted order):", "",
+        lines += ["", "McNemar's exact test on per-sample correctness (seeds paired in sorted order). "
+                  f"{MCNEMAR_NOTE[0].upper()}{MCNEMAR_NOTE[1:]}.", "",
                   "| seeds (reference, run) | n | only reference right | only run right | p (two-sided) |",
                   "|---|---|---|---|---|"]
         lines += [f"| {t['reference_seed']}, {t['seed']} | {t['n']} | {t['reference_only_correct']} | "
                   f"{t['run_only_correct']} | {_p(t['p_value'])} |" for t in c["mcnemar"]]
+        unpaired = c.get("mcnemar_unpaired_seeds") or {}
+        left = [f"{who} seed(s) {', '.join(unpaired[key])}" for key, who in (("reference", c["reference"]),
+                                                                           ("run", c["run"])) if unpaired.get(key)]
+        if left:
+            lines += ["", f"Not in McNemar (no seed of the other run to pair with): {'; '.join(left)}."]
         diff = c["config_differences"]
         lines += ["", "Configuration differences (reference → run): "
                   + ("; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in list(diff.items())[:30]) or "none")

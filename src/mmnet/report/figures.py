@@ -10,6 +10,7 @@ Rebuilds are byte-identical: no dates or version strings in the files, fixed SVG
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = ["WIDTH_IN", "CMAP", "FORMATS", "render_figures", "row_percentages", "
 
 WIDTH_IN = 3.3  # one column of a two-column paper
 CMAP = "cividis"
+_NOTE_WIDTH = 48  # characters of 6 pt text that fit over the matrix of a one-column figure
 FORMATS = ("png", "pdf", "svg")
 _RC = {"font.size": 7, "axes.titlesize": 7, "axes.labelsize": 7, "xtick.labelsize": 6, "ytick.labelsize": 6,
        "legend.fontsize": 5.5, "axes.linewidth": 0.6, "lines.linewidth": 1.0, "xtick.major.width": 0.6,
@@ -127,7 +129,8 @@ def _confusion(report: dict, key: str, title: str, note: str):
     n_seeds = len(report["seeds"])
     _suptitle(fig, title)
     notes = [note] + ([f"counts summed over {n_seeds} seeds"] if n_seeds > 1 else [])
-    ax.set_title("; ".join(n for n in notes if n), fontsize=6)
+    # wrapped: centred over the matrix, one line of a long note runs off the figure's right edge
+    ax.set_title(textwrap.fill("; ".join(n for n in notes if n), width=_NOTE_WIDTH), fontsize=6)
     cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
     cb.set_label("% of the true class (row)")
     cb.outline.set_linewidth(0.5)
@@ -145,8 +148,7 @@ def _paper_confusion(report: dict):
                             (np.array(e[PAPER_KEY]["confusion"]) for e in report["seeds"].values())])
     title = score_title(report, PAPER_KEY, f"paper selection, {PAPER_F1_EPOCHS}", acc=float(diagonal_acc))
     paper_acc = 100 * report[PAPER_KEY]["mean"]["acc"]
-    note = (OPTIMISTIC_LABEL.replace(" (", "\n(")
-            + f"; the paper's Acc, from the epochs\nwith most correct predictions: {paper_acc:.1f} %")
+    note = f"{OPTIMISTIC_LABEL}; the paper's Acc, from the epochs with most correct predictions: {paper_acc:.1f} %"
     return _confusion(report, PAPER_KEY, title, note)
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..data.common import natural_key
 from .run_reader import FOLD_REMEDY, Run
-from .scores import HEADLINE, LAST_NOTE, config_defaults
+from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
 
 __all__ = ["render_markdown", "megc_log", "format_results_table", "chance_verdict"]
@@ -61,10 +61,16 @@ def _ci_rows(ci: dict) -> list[str]:
             "when subjects differ." + note, "", *rows]
 
 
+#: Fewer subjects than this and the bootstrap over subjects takes too few distinct values to carry a verdict
+#: (2 subjects: 3 distinct resamples; 5: 126); the verdict line then says so before the interval.
+VERDICT_MIN_SUBJECTS = 10
+
+
 def chance_verdict(report: dict) -> str | None:
     """One plain line on whether the model learned: the headline's pooled UAR and its bootstrap 95 % CI over
     subjects against chance, 1 / number of classes (the UAR of a constant or random guess, whatever the
-    class balance). None without an interval (no classes, or several seeds without their mean's)."""
+    class balance). With fewer than :data:`VERDICT_MIN_SUBJECTS` subjects it gives no verdict, only the
+    interval and why. None without an interval (no classes, or several seeds without their mean's)."""
     h, n = report.get("headline") or {}, len(report.get("classes") or [])
     subjects = (h.get("ci") or {}).get("subjects") or {}
     several = h.get("n_seeds", 1) > 1
@@ -73,12 +79,17 @@ def chance_verdict(report: dict) -> str | None:
     if not n or not ci or not value or value.get("uar") is None:
         return None
     chance, (lo, hi) = 1 / n, ci["uar"]
+    units = min((subjects.get("n_units") or {}).values(), default=None)
     uf1 = "n/a" if value.get("uf1") is None else f"{value['uf1']:.2f}"
+    over = f"{units} subjects" if units is not None else "subjects"
     where = (f"the 95% CI of UAR [{lo:.2f}, {hi:.2f}] (UAR {value['uar']:.2f}, UF1 {uf1}; "
-             f"bootstrap over subjects{' of the seed mean' if several else ''})")
+             f"bootstrap over {over}{' of the seed mean' if several else ''})")
+    side = "lies above" if lo > chance else "lies below" if hi < chance else "includes"
+    if units is not None and units < VERDICT_MIN_SUBJECTS:
+        return (f"too few subjects ({units}) to judge: {where} {side} chance ({chance:.2f}), but a bootstrap "
+                f"over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few distinct values to rely on")
     if lo > chance:
         return f"above chance: {where} lies above chance ({chance:.2f})"
-    side = "lies below" if hi < chance else "includes"
     return f"not shown to be above chance: {where} {side} chance ({chance:.2f})"
 
 
@@ -100,6 +111,16 @@ def _confusion_table(cm: list[list[int]], classes: list[str]) -> list[str]:
 def _some(sample_ids: list[str], shown: int = 5) -> str:
     more = f" and {len(sample_ids) - shown} more" if len(sample_ids) > shown else ""
     return f"{len(sample_ids)} sample(s) of its test subjects ({', '.join(sample_ids[:shown])}{more})"
+
+
+def _data_identity(report: dict) -> list[str]:
+    """The frames' content hash first (the same frames anywhere), then the fingerprint of this copy's files."""
+    digest = report.get("frames_digest")
+    return [f"- Frames digest: {digest} (a hash of the decoded frames and sample windows the run trained on: the "
+            "same digest means the same input data, wherever the files lie)" if digest else
+            "- Frames digest: not recorded (an older mmnet trained this run)",
+            f"- Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'} (a hash of the frame files' paths, "
+            "sizes and modification times: it identifies this copy on this machine, not the data)"]
 
 
 def render_markdown(report: dict) -> str:
@@ -155,6 +176,11 @@ def render_markdown(report: dict) -> str:
                     cells = " | ".join(_pm(r["mean"][k], r["std"][k], k == "acc") for k in HEADLINE)
                     L.append(f"| {d} | {name} | {n} | {cells} |")
         L.append("")
+        L += [f"{d} has no samples of {', '.join(names)}: its UF1 and UAR above count their F1 and recall as 0, "
+              f"averaged over all {len(classes)} classes ({ZERO_RULE}), not over the classes it has as "
+              "some papers do." for d, names in report.get("absent_classes_per_dataset", {}).items()]
+        if report.get("absent_classes_per_dataset"):
+            L.append("")
     for seed, entry in report["seeds"].items():
         for k, title in (("last", "honest, last epoch"), (PAPER_KEY, f"paper, {PAPER_F1_EPOCHS}; {OPTIMISTIC_LABEL}")):
             if k not in entry:
@@ -189,7 +215,10 @@ def render_markdown(report: dict) -> str:
             for k, v in report["config_summary"].items()],
           "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
     L += [f"- {k}: {v}" for k, v in sorted(report["environment"].items())] or ["- (env.json missing)"]
-    L += ["", f"Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'}", ""]
+    L += ["", "## Data and reproduction", "", *_data_identity(report), ""]
+    reproduce = report.get("reproduce")
+    if reproduce:
+        L += [f"Reproduce: `{reproduce['command']}`. {reproduce['note']}", ""]
     if report["issues"]:
         L += ["## Issues", "", *[f"- {i}" for i in report["issues"]], ""]
     figures = sorted({f.rsplit(".", 1)[0] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})

@@ -11,6 +11,7 @@ deviation (ddof=1) over seeds.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +207,53 @@ def _untested_classes(classes: list[str], pooled: dict[str, dict[str, pd.DataFra
     return out
 
 
+_REALISED = ("device", "precision", "memory_format")  # train.* keys that "auto" resolves per machine
+
+
+def _reproduce(run: Run) -> dict:
+    """The command that trains this run again from its folder, with the numerics this machine chose where the
+    config says "auto" (the realised values: each finished fold's done.json, else env.json)."""
+    name = run.path.resolve().name
+    command = ["mmnet", "train", "--config", f"{name}/config.yaml", "--out", f"{name}-again"]
+    mixed = []
+    for key in _REALISED:
+        if (config_value(run.config, f"train.{key}") or "auto") != "auto":
+            continue
+        values = {f.done.get(key) for folds in run.folds.values() for f in folds if f.finished} - {None}
+        values = values or ({run.env[key]} if run.env.get(key) else set())
+        if len(values) == 1:
+            command += ["--set", f"train.{key}={values.pop()}"]
+        elif values:
+            mixed.append(f"train.{key}: the folds ran with {sorted(values)}")
+    threads = run.env.get("torch_threads")
+    note = ("Run it from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH and "
+            "check that the new run's frames digest is this one's. On CPU, bit-identical numbers also need "
+            "the same torch version and thread count"
+            + (f" ({threads} here: OMP_NUM_THREADS={threads} for a local run, --cpus-per-fold {threads} under "
+               "Ray or SLURM)" if threads else "") + ".")
+    if run.env.get("cpu_routes"):
+        note += (f" The fp32 kernel routes {run.env['cpu_routes']} were chosen by this machine's calibration "
+                 "and are not a setting.")
+    if mixed:
+        note += " No single setting reproduces " + "; ".join(mixed) + "."
+    return {"command": shlex.join(command), "note": note}
+
+
+#: Why a class without samples counts 0 instead of being left out: the MEGC rule, as for the pooled scores.
+ZERO_RULE = "the MEGC definition averages over every class and skips none, as docs/reports.md says"
+
+
+def _absent_per_part(run: Run, datasets: list[str], absent_everywhere: list[str]) -> dict[str, list[str]]:
+    """Per dataset of a composite, the classes with samples elsewhere but none in that dataset."""
+    out = {}
+    for d in datasets:
+        present = set(run.samples.loc[run.samples["dataset"] == d, "class_index"])
+        names = [name for c, name in enumerate(run.classes) if c not in present and name not in absent_everywhere]
+        if names:
+            out[d] = names
+    return out
+
+
 def compute_report(run_dir: str | Path, selection: str | None = None, resamples: int = RESAMPLES) -> dict:
     """Score a run folder without writing anything; see :func:`build_report` for the arguments."""
     return score_run(load_run(run_dir), selection, resamples)[0]
@@ -284,12 +332,18 @@ def score_run(run: Run, selection: str | None,
     report["config_summary"] = _config_summary(run.config, run.classes)
     report["config"] = run.config
     report["environment"] = run.env
+    report["reproduce"] = _reproduce(run)
     report["dataset_fingerprint"] = run.env.get("dataset_fingerprint")
     report["frames_digest"] = run.env.get("frames_digest")  # the pixels, wherever the files were
     report["issues"] = list(run.issues)
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]
     if absent:
         report["issues"].append(f"class(es) {absent} have no samples: their F1 and recall count as 0 in UF1/UAR.")
+    if len(datasets) > 1:
+        report["absent_classes_per_dataset"] = _absent_per_part(run, datasets, absent)
+        for d, names in report["absent_classes_per_dataset"].items():
+            report["issues"].append(f"{d} has no samples of class(es) {names}: its per-dataset UF1 and UAR count "
+                                    f"their F1 and recall as 0, averaged over all {n_classes} classes ({ZERO_RULE}).")
     untested = _untested_classes(run.classes, pooled, seeds, absent)
     if untested:
         report["untested_classes"] = untested
