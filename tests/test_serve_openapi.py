@@ -88,7 +88,7 @@ def test_an_undeclared_answer_is_caught(schema, client):
 
 def test_requests_naming_another_host_are_refused(predictor):
     with TestClient(create_app(predictor), base_url="http://localhost") as c:  # the default: 127.0.0.1
-        refused = c.get("/api/health", headers={"Host": "evil.example"})
+        refused = c.get("/api/model", headers={"Host": "evil.example"})
         assert refused.status_code == 400 and refused.json()["status"] == 400  # JSON, as every other error
         assert "'evil.example'" in refused.json()["error"] and "--allowed-host evil.example" in refused.json()["error"]
         assert "localhost" in refused.json()["error"]  # the names it answers
@@ -101,9 +101,20 @@ def test_requests_naming_another_host_are_refused(predictor):
     with TestClient(create_app(predictor, settings=settings)) as c:
         for host, status in (("192.168.1.5:8000", 200), ("mmnet.lab.example", 200), ("evil.example", 400),
                              ("proxy.lab.example", 200), ("PROXY.lab.example:80", 200), ("lab.example", 400)):
-            assert c.get("/api/health", headers={"Host": host}).status_code == status, host
+            assert c.get("/api/model", headers={"Host": host}).status_code == status, host
     assert ServeSettings(host="0.0.0.0").trusted_hosts == ["*"]  # every interface: every name, unless told
     assert "evil.example" not in ServeSettings(host="::", allowed_hosts=("mmnet.lab.example",)).trusted_hosts
+
+
+def test_health_probes_are_answered_whatever_the_host(predictor):
+    """kubelet and Docker probe /api/health by the pod's or container's address, which --allowed-host cannot list."""
+    settings = ServeSettings(host="0.0.0.0", allowed_hosts=("proxy.example",))
+    with TestClient(create_app(predictor, settings=settings)) as c:
+        probe = c.get("/api/health", headers={"Host": "192.0.2.2:8732"})
+        assert probe.status_code == 200 and probe.json()["status"] == "ok"
+        for method, path in (("GET", "/api/model"), ("GET", "/api/health/"), ("POST", "/api/health"),
+                             ("GET", "/api/jobs/x"), ("GET", "/")):
+            assert c.request(method, path, headers={"Host": "192.0.2.2:8732"}).status_code == 400, (method, path)
 
 
 def test_serve_passes_host_and_allowed_hosts_to_the_app(checkpoint, monkeypatch):
@@ -118,4 +129,4 @@ def test_serve_passes_host_and_allowed_hosts_to_the_app(checkpoint, monkeypatch)
     assert main(["serve", "--checkpoint", str(checkpoint), "--allowed-host", "mmnet.lab.example"]) == 0
     with TestClient(served[0]) as c:
         for host, status in (("mmnet.lab.example", 200), ("127.0.0.1:8000", 200), ("evil.example", 400)):
-            assert c.get("/api/health", headers={"Host": host}).status_code == status, host
+            assert c.get("/api/model", headers={"Host": host}).status_code == status, host
