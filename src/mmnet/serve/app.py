@@ -42,7 +42,7 @@ from . import schema as api
 from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .docs import add_docs
 from .host_check import HostCheck
-from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, Pool
+from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, RETRY_AFTER_S, Busy, Job, JobStore, Pool
 from .limits import BodyLimit
 from .messages import SEND_FILE, ZIP_WITHOUT_RATE, for_web, invalid_request
 from .model_info import model_title
@@ -167,7 +167,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.exception_handler(Busy)
     async def _busy(_request, exc: Busy):
-        return _error(str(exc), 503)
+        answer = _error(str(exc), 503)  # "Try again in a minute", said to clients that retry by themselves too
+        answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return answer
 
     @app.exception_handler(SpottingUnavailable)
     async def _unavailable(_request, exc: SpottingUnavailable):

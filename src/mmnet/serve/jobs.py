@@ -27,13 +27,17 @@ from .messages import for_web
 from .uploads import UploadError, remove_folder
 
 __all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "JobStore", "DELETED", "EXPIRED", "EVICTED",
-           "OVER_MEMORY", "WAITING"]
+           "OVER_MEMORY", "RETRY_AFTER_S", "WAITING"]
 
 log = logging.getLogger("mmnet.serve")
 
 
 class Busy(MMNetError, RuntimeError):
     """Every worker and queue place is taken."""
+
+
+#: Seconds a client told "busy" (503) should wait before trying again: its ``Retry-After`` header.
+RETRY_AFTER_S = 60
 
 
 class JobTimeout(MMNetError, RuntimeError):

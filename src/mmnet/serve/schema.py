@@ -134,9 +134,13 @@ class PNG(Response):
 
 def errors(*codes: int) -> dict:
     """The ``responses`` entries of these error statuses, and 500 (a bug can happen anywhere), as ErrorBody."""
-    return {code: {"description": _MEANING[code],
-                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-            for code in sorted({*codes, 500})}
+    answers = {code: {"description": _MEANING[code],
+                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+               for code in sorted({*codes, 500})}
+    if 503 in answers:
+        answers[503]["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
+                                                   "schema": {"type": "integer"}}}
+    return answers
 
 
 JOB_EVENTS = {200: {"description": "one event per change of the job, until it ends: `data: <the job's state as "
