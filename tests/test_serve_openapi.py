@@ -130,3 +130,31 @@ def test_serve_passes_host_and_allowed_hosts_to_the_app(checkpoint, monkeypatch)
     with TestClient(served[0]) as c:
         for host, status in (("mmnet.lab.example", 200), ("127.0.0.1:8000", 200), ("evil.example", 400)):
             assert c.get("/api/model", headers={"Host": host}).status_code == status, host
+
+
+def test_every_field_sent_is_declared(predictor, checkpoint):
+    """The keys of a prediction, the model's description and a recording's result (an interval's too) are all
+    in their /openapi.json models, so that the schema cannot fall behind what is sent."""
+    from mmnet.serve.model_info import describe_checkpoint
+    from tests.serve_helpers import recording_done
+
+    app = create_app(predictor, spotter=fake_spotter(), model_info=describe_checkpoint(checkpoint, predictor))
+    with local_client(app) as c:
+        models = c.get("/openapi.json").json()["components"]["schemas"]
+
+        def undeclared(answer: dict, model: str) -> set:
+            return set(answer) - set(models[model]["properties"])
+
+        video = mp4_bytes(synth_frames())
+        clip = c.post("/api/predict", files={"file": ("c.mp4", video)}).json()
+        assert undeclared(clip, "Prediction") == set()
+        assert undeclared(c.get(f"/api/jobs/{clip['id']}/result").json(), "Prediction") == set()
+        assert undeclared(c.get("/api/model").json(), "ModelInfo") == set()
+        assert undeclared(c.get("/api/health").json(), "Health") == set()
+        job = recording_done(c, video)
+        result = c.get(job["urls"]["result"]).json()
+        assert undeclared(result, "RecordingResult") == set()
+        assert result["intervals"] and all(undeclared(iv, "Interval") == set() for iv in result["intervals"])
+        assert undeclared(result["curve"], "Curve") == set()
+        assert undeclared(job, "JobState") == set() and undeclared(c.get(job["urls"]["state"]).json(), "JobState") \
+            == set()
