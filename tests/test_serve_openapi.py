@@ -42,7 +42,7 @@ def test_every_error_is_documented_as_the_error_body_the_server_sends(schema):
     ("post", "/api/predict", {"200", "400", "413", "415", "422", "500", "503", "504", "507"}),
     ("post", "/api/recordings", {"202", "400", "413", "415", "422", "500", "501", "503"}),
     ("get", "/api/jobs/{job_id}", {"200", "404", "500"}),
-    ("get", "/api/jobs/{job_id}/result", {"200", "404", "409", "422", "500", "504", "507"}),
+    ("get", "/api/jobs/{job_id}/result", {"200", "404", "409", "422", "500", "503", "504", "507"}),
     ("delete", "/api/jobs/{job_id}", {"204", "404", "500"}),
 ])
 def test_each_endpoint_declares_the_statuses_it_answers(schema, method, path, codes):
@@ -118,14 +118,13 @@ def test_health_probes_are_answered_whatever_the_host(predictor):
 
 
 def test_serve_passes_host_and_allowed_hosts_to_the_app(checkpoint, monkeypatch):
-    import uvicorn
-
     from mmnet.cli import main
     from mmnet.commands import serve
+    from mmnet.serve import server
 
     served = []
     monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
+    monkeypatch.setattr(server, "serve", lambda app, **kwargs: served.append(app) or True)
     assert main(["serve", "--checkpoint", str(checkpoint), "--allowed-host", "mmnet.lab.example"]) == 0
     with TestClient(served[0]) as c:
         for host, status in (("mmnet.lab.example", 200), ("127.0.0.1:8000", 200), ("evil.example", 400)):

@@ -28,7 +28,7 @@ _MEANING = {
     422: "a clip or recording that cannot be analysed, or a request with a field that is not what it takes",
     500: "a bug in the server (the details are in its log)",
     501: "this server cannot spot expressions in long recordings",
-    503: "every worker and queue place is taken: try again later",
+    503: "every worker and queue place is taken (try again later), or the server is stopping (the job was stopped)",
     504: "the analysis took longer than the server's --job-timeout",
     507: "the analysis ran out of memory",
 }
