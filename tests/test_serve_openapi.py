@@ -157,3 +157,27 @@ def test_every_field_sent_is_declared(predictor, checkpoint):
         assert undeclared(result["curve"], "Curve") == set()
         assert undeclared(job, "JobState") == set() and undeclared(c.get(job["urls"]["state"]).json(), "JobState") \
             == set()
+
+
+def test_the_page_works_under_a_proxys_sub_path(predictor):
+    """A reverse proxy may serve the page under a prefix (/mmnet/ -> /): its assets and the API are asked for
+    relative to the page, never by absolute paths that would miss the prefix."""
+    import re
+    from urllib.parse import urljoin
+
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from mmnet.serve.app import STATIC
+
+    proxied = Starlette(routes=[Mount("/mmnet", create_app(predictor))])
+    with TestClient(proxied, base_url="http://localhost") as c:
+        page = c.get("/mmnet/")
+        assert page.status_code == 200
+        links = [u for u in re.findall(r'(?:src|href)="([^"]+)"', page.text) if not u.startswith("data:")]
+        assert {"static/app.js", "static/style.css", "docs"} <= set(links), links
+        for link in links:
+            assert c.get(urljoin("http://localhost/mmnet/", link)).status_code == 200, link
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    assert re.findall(r"""[("'`]/(?:api|static|docs)\b""", script) == []  # fetch("/api/...") would miss it
+    assert re.search(r"""fetch\("api/model"\)""", script)
