@@ -18,6 +18,7 @@ import httpx  # noqa: E402
 
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.jobs import SERVER_STOPPING  # noqa: E402
+from mmnet.serve.server import CUT_OFF  # noqa: E402
 from tests.serve_helpers import mp4_bytes, synth_frames  # noqa: E402
 
 
@@ -104,6 +105,8 @@ def test_an_open_request_is_cut_off_after_the_shutdown_timeout(predictor):
         served.stop()
         served.thread.join(timeout=20)
         assert not served.thread.is_alive() and time.monotonic() - t0 < 5
+        answer = slow.recv(65536).decode()
+    assert answer.startswith("HTTP/1.1 503") and CUT_OFF in answer, answer
 
 
 def test_access_log_prints_a_line_per_request(predictor, capfd):
