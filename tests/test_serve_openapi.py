@@ -112,6 +112,7 @@ def test_health_probes_are_answered_whatever_the_host(predictor):
     with TestClient(create_app(predictor, settings=settings)) as c:
         probe = c.get("/api/health", headers={"Host": "192.0.2.2:8732"})
         assert probe.status_code == 200 and probe.json()["status"] == "ok"
+        assert c.head("/api/health", headers={"Host": "192.0.2.2"}).status_code == 200
         for method, path in (("GET", "/api/model"), ("GET", "/api/health/"), ("POST", "/api/health"),
                              ("GET", "/api/jobs/x"), ("GET", "/")):
             assert c.request(method, path, headers={"Host": "192.0.2.2:8732"}).status_code == 400, (method, path)

@@ -259,6 +259,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/api/health", summary="Liveness and load", responses={200: {"model": api.Health}, **api.errors()})
+    @app.head("/api/health", include_in_schema=False)  # some health probes ask by HEAD
     async def health():
         return {"status": "ok", "version": __version__, "model": info.get("name"), "spotting": can_spot,
                 "jobs": store.counts(),
