@@ -106,11 +106,14 @@ def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frame
     it reads the recording through mmnet.media so a bad recording still fails."""
 
     def spot(path, *, fps=None, predictor=None, progress=None, draw=0):
+        from dataclasses import asdict
         from types import SimpleNamespace
 
         from mmnet.infer import load_clip
         from mmnet.infer.recordings import classify_micro
+        from mmnet.spotting.config import SpotConfig
         from mmnet.spotting.intervals import Interval
+        from mmnet.spotting.spotter import FRAME_NUMBERING
 
         numbers = [n for n, _ in load_clip(path).stream()]
         if progress is not None:
@@ -123,8 +126,9 @@ def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frame
         spotted = SimpleNamespace(source=path, intervals=[Interval(a, b, c, t, score=0.5)
                                                           for a, b, c, t in intervals if c <= numbers[-1]])
         pairs = classify_micro(spotted, predictor, draw=draw) if predictor is not None else {}
-        return {"fps": fps or 30.0, "frames": len(numbers), "intervals": [i.to_dict() for i in spotted.intervals],
-                "curve": {"frames": numbers, "score": score}, "pairs": pairs}
+        return {"fps": fps or 30.0, "frames": len(numbers), "frame_numbering": FRAME_NUMBERING,
+                "intervals": [i.to_dict() for i in spotted.intervals], "gaps": [], "strides": {"micro": 1, "macro": 2},
+                "config": asdict(SpotConfig()), "curve": {"frames": numbers, "score": score}, "pairs": pairs}
 
     return spot
 

@@ -369,6 +369,7 @@ def test_busy_past_the_queue_then_serving_again(predictor, clip_mp4):
         ids = [c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"] for _ in range(2)]
         r = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)})
         assert_person_readable(r, 503, "busy")
+        assert r.headers["Retry-After"] == "60" and "Try again in a minute" in r.json()["error"]  # both say it
         assert c.get(f"/api/jobs/{ids[0]}/result").status_code == 409  # not finished yet
         release.set()
         assert [wait_for(c, i)["status"] for i in ids] == ["done", "done"]

@@ -438,3 +438,24 @@ def test_a_server_that_stops_answering_is_said_and_the_controls_come_back(page, 
         released.clear()
     assert page.inner_text("#error").startswith("The server does not answer.")
     assert page.is_hidden("#progress") and page.is_hidden("#result")
+
+
+def test_a_server_that_stops_says_the_analysis_is_lost(page, server, tmp_path):
+    from mmnet.serve.jobs import SERVER_STOPPING
+
+    job_id = start_slow_recording(page, tmp_path / "slow.mp4")
+    # what a stopping server sends as a job's last event (tests/test_serve_shutdown.py), then it is gone
+    last = {"id": job_id, "kind": "recording", "name": "slow.mp4", "status": "failed", "progress": None,
+            "stage": "Stopped", "error": SERVER_STOPPING}
+    page.route("**/api/jobs/*/events", lambda route: route.fulfill(
+        status=200, headers={"Content-Type": "text/event-stream"}, body=f"data: {json.dumps(last)}\n\n"))
+    page.route("**/api/jobs/**", lambda route: route.abort() if "/events" not in route.request.url
+               else route.fallback())
+    try:
+        page.reload()  # the page follows the job again, by its events
+        page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+        assert page.inner_text("#error") == SERVER_STOPPING  # not "The server does not answer"
+        assert page.is_hidden("#progress") and page.evaluate("sessionStorage.getItem('mmnet-job')") is None
+    finally:
+        page.unroute("**/api/jobs/**")
+        urllib.request.urlopen(urllib.request.Request(f"{server.url}/api/jobs/{job_id}", method="DELETE")).close()

@@ -42,7 +42,7 @@ def test_every_error_is_documented_as_the_error_body_the_server_sends(schema):
     ("post", "/api/predict", {"200", "400", "413", "415", "422", "500", "503", "504", "507"}),
     ("post", "/api/recordings", {"202", "400", "413", "415", "422", "500", "501", "503"}),
     ("get", "/api/jobs/{job_id}", {"200", "404", "500"}),
-    ("get", "/api/jobs/{job_id}/result", {"200", "404", "409", "422", "500", "504", "507"}),
+    ("get", "/api/jobs/{job_id}/result", {"200", "404", "409", "422", "500", "503", "504", "507"}),
     ("delete", "/api/jobs/{job_id}", {"204", "404", "500"}),
 ])
 def test_each_endpoint_declares_the_statuses_it_answers(schema, method, path, codes):
@@ -88,7 +88,7 @@ def test_an_undeclared_answer_is_caught(schema, client):
 
 def test_requests_naming_another_host_are_refused(predictor):
     with TestClient(create_app(predictor), base_url="http://localhost") as c:  # the default: 127.0.0.1
-        refused = c.get("/api/health", headers={"Host": "evil.example"})
+        refused = c.get("/api/model", headers={"Host": "evil.example"})
         assert refused.status_code == 400 and refused.json()["status"] == 400  # JSON, as every other error
         assert "'evil.example'" in refused.json()["error"] and "--allowed-host evil.example" in refused.json()["error"]
         assert "localhost" in refused.json()["error"]  # the names it answers
@@ -101,21 +101,84 @@ def test_requests_naming_another_host_are_refused(predictor):
     with TestClient(create_app(predictor, settings=settings)) as c:
         for host, status in (("192.168.1.5:8000", 200), ("mmnet.lab.example", 200), ("evil.example", 400),
                              ("proxy.lab.example", 200), ("PROXY.lab.example:80", 200), ("lab.example", 400)):
-            assert c.get("/api/health", headers={"Host": host}).status_code == status, host
+            assert c.get("/api/model", headers={"Host": host}).status_code == status, host
     assert ServeSettings(host="0.0.0.0").trusted_hosts == ["*"]  # every interface: every name, unless told
     assert "evil.example" not in ServeSettings(host="::", allowed_hosts=("mmnet.lab.example",)).trusted_hosts
 
 
-def test_serve_passes_host_and_allowed_hosts_to_the_app(checkpoint, monkeypatch):
-    import uvicorn
+def test_health_probes_are_answered_whatever_the_host(predictor):
+    """kubelet and Docker probe /api/health by the pod's or container's address, which --allowed-host cannot list."""
+    settings = ServeSettings(host="0.0.0.0", allowed_hosts=("proxy.example",))
+    with TestClient(create_app(predictor, settings=settings)) as c:
+        probe = c.get("/api/health", headers={"Host": "192.0.2.2:8732"})
+        assert probe.status_code == 200 and probe.json()["status"] == "ok"
+        assert c.head("/api/health", headers={"Host": "192.0.2.2"}).status_code == 200
+        for method, path in (("GET", "/api/model"), ("GET", "/api/health/"), ("POST", "/api/health"),
+                             ("GET", "/api/jobs/x"), ("GET", "/")):
+            assert c.request(method, path, headers={"Host": "192.0.2.2:8732"}).status_code == 400, (method, path)
 
+
+def test_serve_passes_host_and_allowed_hosts_to_the_app(checkpoint, monkeypatch):
     from mmnet.cli import main
     from mmnet.commands import serve
+    from mmnet.serve import server
 
     served = []
     monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
+    monkeypatch.setattr(server, "serve", lambda app, **kwargs: served.append(app) or True)
     assert main(["serve", "--checkpoint", str(checkpoint), "--allowed-host", "mmnet.lab.example"]) == 0
     with TestClient(served[0]) as c:
         for host, status in (("mmnet.lab.example", 200), ("127.0.0.1:8000", 200), ("evil.example", 400)):
-            assert c.get("/api/health", headers={"Host": host}).status_code == status, host
+            assert c.get("/api/model", headers={"Host": host}).status_code == status, host
+
+
+def test_every_field_sent_is_declared(predictor, checkpoint):
+    """The keys of a prediction, the model's description and a recording's result (an interval's too) are all
+    in their /openapi.json models, so that the schema cannot fall behind what is sent."""
+    from mmnet.serve.model_info import describe_checkpoint
+    from tests.serve_helpers import recording_done
+
+    app = create_app(predictor, spotter=fake_spotter(), model_info=describe_checkpoint(checkpoint, predictor))
+    with local_client(app) as c:
+        models = c.get("/openapi.json").json()["components"]["schemas"]
+
+        def undeclared(answer: dict, model: str) -> set:
+            return set(answer) - set(models[model]["properties"])
+
+        video = mp4_bytes(synth_frames())
+        clip = c.post("/api/predict", files={"file": ("c.mp4", video)}).json()
+        assert undeclared(clip, "Prediction") == set()
+        assert undeclared(c.get(f"/api/jobs/{clip['id']}/result").json(), "Prediction") == set()
+        assert undeclared(c.get("/api/model").json(), "ModelInfo") == set()
+        assert undeclared(c.get("/api/health").json(), "Health") == set()
+        job = recording_done(c, video)
+        result = c.get(job["urls"]["result"]).json()
+        assert undeclared(result, "RecordingResult") == set()
+        assert result["intervals"] and all(undeclared(iv, "Interval") == set() for iv in result["intervals"])
+        assert undeclared(result["curve"], "Curve") == set()
+        assert undeclared(job, "JobState") == set() and undeclared(c.get(job["urls"]["state"]).json(), "JobState") \
+            == set()
+
+
+def test_the_page_works_under_a_proxys_sub_path(predictor):
+    """A reverse proxy may serve the page under a prefix (/mmnet/ -> /): its assets and the API are asked for
+    relative to the page, never by absolute paths that would miss the prefix."""
+    import re
+    from urllib.parse import urljoin
+
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from mmnet.serve.app import STATIC
+
+    proxied = Starlette(routes=[Mount("/mmnet", create_app(predictor))])
+    with TestClient(proxied, base_url="http://localhost") as c:
+        page = c.get("/mmnet/")
+        assert page.status_code == 200
+        links = [u for u in re.findall(r'(?:src|href)="([^"]+)"', page.text) if not u.startswith("data:")]
+        assert {"static/app.js", "static/style.css", "docs"} <= set(links), links
+        for link in links:
+            assert c.get(urljoin("http://localhost/mmnet/", link)).status_code == 200, link
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    assert re.findall(r"""[("'`]/(?:api|static|docs)\b""", script) == []  # fetch("/api/...") would miss it
+    assert re.search(r"""fetch\("api/model"\)""", script)

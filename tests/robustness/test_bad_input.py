@@ -283,7 +283,8 @@ def test_trained_folds_without_config_yaml_are_not_reused_under_another_config(t
                                           (["--max-upload-mb", "nan"], "finite and > 0"),
                                           (["--result-ttl", "inf"], "finite and > 0"),
                                           (["--max-results", "0"], "--max-results must be >= 1"),
-                                          (["--max-results-mb", "nan"], "--max-results-mb")])
+                                          (["--max-results-mb", "nan"], "--max-results-mb"),
+                                          (["--shutdown-timeout", "-1"], "--shutdown-timeout must be >= 0")])
 def test_serve_options_out_of_range_are_named(tmp_path, capsys, argv, needle):
     pytest.importorskip("uvicorn")
     ckpt = small_checkpoint(tmp_path / "ckpt")

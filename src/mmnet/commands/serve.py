@@ -40,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-results-mb", type=float, default=1024.0,
                    help="MB of pictures those results may hold; beyond it the oldest is removed (default: 1024)")
     p.add_argument("--job-timeout", type=float, default=30.0, help="minutes one analysis may take (default: 30)")
+    p.add_argument("--shutdown-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="on Ctrl+C or SIGTERM, seconds open requests (uploads, clients following a job) may take "
+                        "to finish before they are cut off; analyses still running are stopped at once, their "
+                        "results lost (default: 10)")
+    p.add_argument("--access-log", action="store_true",
+                   help="print a line for each request on standard output (client, request, status)")
     add_device_argument(p, default="cpu", note=INFERENCE_DEVICE)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
@@ -90,9 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_device_argument(args)
     try:
-        import uvicorn
-
         from ..serve import ServeSettings, create_app
+        from ..serve.server import serve
     except ImportError as exc:
         raise ConfigError(f"mmnet serve needs the serve extra ({exc.name} is missing): "
                           f"{install_hint('serve')}") from None
@@ -105,9 +110,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--port must be at most 65535, got {args.port}")
     if (args.queue < 0 or not 0 < args.max_upload_mb < float("inf") or not 0 < args.result_ttl < float("inf")
             or not 0 < args.job_timeout < float("inf")
-            or not 0 < args.max_results_mb < float("inf")):  # NaN fails every comparison
-        raise ConfigError("--queue must be >= 0 and --max-upload-mb, --result-ttl, --job-timeout, --max-results-mb "
-                          "finite and > 0.")
+            or not 0 < args.max_results_mb < float("inf")
+            or not 0 <= args.shutdown_timeout < float("inf")):  # NaN fails every comparison
+        raise ConfigError("--queue and --shutdown-timeout must be >= 0 and --max-upload-mb, --result-ttl, "
+                          "--job-timeout, --max-results-mb finite and > 0.")
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
@@ -132,5 +138,7 @@ def run(args: argparse.Namespace) -> int:
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
     print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
     print(f"open http://{shown}:{args.port}/ in a browser (API docs: /docs); Ctrl+C stops the server", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    if not serve(app, host=args.host, port=args.port, shutdown_timeout_s=args.shutdown_timeout,
+                 access_log=args.access_log):
+        raise ConfigError(f"the server could not start on {args.host}:{args.port} (its log above says why).")
     return 0

@@ -42,7 +42,7 @@ from . import schema as api
 from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .docs import add_docs
 from .host_check import HostCheck
-from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, Busy, Job, JobStore, Pool
+from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, RETRY_AFTER_S, SERVER_STOPPING, Busy, Job, JobStore, Pool
 from .limits import BodyLimit
 from .messages import SEND_FILE, ZIP_WITHOUT_RATE, for_web, invalid_request
 from .model_info import model_title
@@ -137,6 +137,13 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         while not stop.wait(min(30.0, max(settings.result_ttl_s / 4, 0.05))):
             store.sweep()
 
+    def stop_jobs() -> None:
+        """End every waiting and running job (failed, saying the server stops), so that event streams end and
+        workers stop now rather than at the jobs' time limit: results live in memory and would be lost anyway.
+        Called as the server begins to stop (``serve.server``), before it waits for open connections."""
+        if stopped := store.stop_all(SERVER_STOPPING):
+            log.warning("stopping: %d analysis job(s) stopped, their results lost", stopped)
+
     @asynccontextmanager
     async def lifespan(_app):
         thread = threading.Thread(target=sweeper, name="mmnet-serve-sweeper", daemon=True)
@@ -144,6 +151,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         try:
             yield
         finally:
+            stop_jobs()  # those that began while the connections closed: their workers would outlive the server
             stop.set()
             for pool in pools.values():
                 pool.shutdown()
@@ -152,7 +160,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
                               "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
-    app.state.store, app.state.pools, app.state.root = store, pools, root
+    app.state.store, app.state.pools, app.state.root, app.state.stop_jobs = store, pools, root, stop_jobs
     api.install_openapi(app)  # every error documented as {"error", "status"}, as sent
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
@@ -167,7 +175,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.exception_handler(Busy)
     async def _busy(_request, exc: Busy):
-        return _error(str(exc), 503)
+        answer = _error(str(exc), 503)  # "Try again in a minute", said to clients that retry by themselves too
+        answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return answer
 
     @app.exception_handler(SpottingUnavailable)
     async def _unavailable(_request, exc: SpottingUnavailable):
@@ -249,6 +259,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/api/health", summary="Liveness and load", responses={200: {"model": api.Health}, **api.errors()})
+    @app.head("/api/health", include_in_schema=False)  # some health probes ask by HEAD
     async def health():
         return {"status": "ok", "version": __version__, "model": info.get("name"), "spotting": can_spot,
                 "jobs": store.counts(),
@@ -331,7 +342,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         return api.EventStream(stream(), headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv",
-             responses={**api.RESULT, **api.errors(404, 409, 422, 504, 507)})  # a failed job's own status, or these
+             responses={**api.RESULT, **api.errors(404, 409, 422, 503, 504, 507)})  # a failed job's own status
     async def job_result(job_id: str, format: Literal["json", "csv"] = "json"):
         job = _job(job_id)
         if job.status == "failed":

@@ -1,6 +1,6 @@
 """The Host header check, as ASGI middleware: a request whose ``Host`` names another site is answered 400
 before anything else runs, so that a page of another site whose name is made to resolve to this computer
-(DNS rebinding) reads nothing.
+(DNS rebinding) reads nothing. ``GET /api/health`` alone is answered whatever the Host (health probes).
 
 Starlette's TrustedHostMiddleware makes the same check but answers in plain text; this one answers as every
 other error of the server does, ``{"error", "status"}``, saying which names are served and how to add one.
@@ -23,6 +23,13 @@ def host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+def _is_health_probe(scope) -> bool:
+    """``GET``/``HEAD /api/health``, answered whatever the Host: container and cluster probes (Docker, kubelet)
+    name the server by its container's or pod's address, which no --allowed-host can list in advance. It reveals
+    nothing a rebinding page could use (liveness, version, load); the check guards the endpoints that do work."""
+    return scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and scope.get("path") == "/api/health"
+
+
 class HostCheck:
     """Refuse requests whose Host header is not one of ``allowed_hosts`` (names, any port; ``*`` lets any in)."""
 
@@ -39,7 +46,7 @@ class HostCheck:
                 f"--allowed-host {name or 'NAME'}.")
 
     async def __call__(self, scope, receive, send):
-        if self.allow_any or scope["type"] not in ("http", "websocket"):
+        if self.allow_any or scope["type"] not in ("http", "websocket") or _is_health_probe(scope):
             return await self.app(scope, receive, send)
         header = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
         name = host_name(header)

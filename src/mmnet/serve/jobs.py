@@ -6,7 +6,9 @@ hands it to a ``Job``. A job's upload folder is removed as soon as the job ends,
 outcome; its result (JSON and the small PNGs drawn from it) stays in memory until it is deleted,
 ``ttl_s`` after it ended, or, oldest first, when more than ``max_kept`` finished jobs or more than
 ``max_bytes`` of their pictures are held (memory is the only thing a kept result holds).
-Deleting a job that runs cancels it: its next progress report raises ``JobCancelled``.
+Deleting a job that runs cancels it: its next progress report raises ``JobCancelled``. When the server stops,
+``JobStore.stop_all`` ends every job still waiting or running at once (failed, 503, saying so), so that its
+event stream ends and its worker stops instead of holding the process until the job's time limit.
 The store remembers why the latest jobs it forgot went (deleted, expired, removed to make room).
 """
 
@@ -27,13 +29,17 @@ from .messages import for_web
 from .uploads import UploadError, remove_folder
 
 __all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "JobStore", "DELETED", "EXPIRED", "EVICTED",
-           "OVER_MEMORY", "WAITING"]
+           "OVER_MEMORY", "RETRY_AFTER_S", "SERVER_STOPPING", "WAITING"]
 
 log = logging.getLogger("mmnet.serve")
 
 
 class Busy(MMNetError, RuntimeError):
     """Every worker and queue place is taken."""
+
+
+#: Seconds a client told "busy" (503) should wait before trying again: its ``Retry-After`` header.
+RETRY_AFTER_S = 60
 
 
 class JobTimeout(MMNetError, RuntimeError):
@@ -46,6 +52,9 @@ class JobCancelled(MMNetError, RuntimeError):
 
 # Why the store forgot a job (``JobStore.why_gone``): EVICTED past ``max_kept`` results, OVER_MEMORY past ``max_bytes``.
 DELETED, EXPIRED, EVICTED, OVER_MEMORY = "deleted", "expired", "evicted", "over memory"
+#: Why a job ends when the server stops: its last event, and its request's answer (503).
+SERVER_STOPPING = ("The server is stopping, so this analysis was stopped and its result is lost (results are kept "
+                   "in memory only). Send the file again once the server is back.")
 #: The stage of a job that waits for a worker: every worker runs another job.
 WAITING = "Waiting: another analysis is running"
 
@@ -81,13 +90,14 @@ class Job:
     finished: float | None = None
     version: int = 0
     cancelled: bool = False
+    stop_reason: str | None = None  # why it was stopped when the server stopped (not deleted)
     media: str | None = None
 
     def update(self, *, progress: float | None = None, stage: str | None = None) -> None:
         """Report progress (called from the worker, at every frame of a recording); JobCancelled once the
         job is deleted, JobTimeout past its time limit: either stops the work where it stands."""
         if self.cancelled:
-            raise JobCancelled(f"Job {self.id} was deleted.")
+            raise JobCancelled(self.stop_reason or f"Job {self.id} was deleted.")
         if self.started is not None and time.monotonic() - self.started > self.max_seconds:
             raise JobTimeout(f"The analysis took longer than this server allows ({self.max_seconds / 60:g} minutes). "
                              f"Send a shorter {self.kind}, or ask whoever runs the server to raise --job-timeout.")
@@ -96,6 +106,15 @@ class Job:
         if stage is not None:
             self.stage = stage
         self.version += 1
+
+    def stop(self, reason: str) -> None:
+        """End the job now, because the server stops: it reads as failed with ``reason`` (503) at once, and its
+        work, if it runs, stops at its next progress report."""
+        self.stop_reason, self.cancelled = reason, True
+        if not self.ended:
+            self.error, self.error_status, self.stage = reason, 503, "Stopped"
+            self.status = "failed"
+            self.version += 1
 
     @property
     def ended(self) -> bool:
@@ -185,9 +204,9 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
         job.update(stage="Starting")
         job.result = work(job)
         status, error, code = "done", None, 200
-    except JobCancelled:
-        job.files, job.result = {}, None  # nobody can fetch them: the job is no longer in the store
-        status, error, code = "failed", f"Job {job.id} was deleted.", 410
+    except JobCancelled as exc:
+        job.files, job.result = {}, None  # nobody can fetch them: the job is deleted, or the server stops
+        status, error, code = "failed", str(exc), 503 if job.stop_reason else 410
     except JobTimeout as exc:  # the server's limit, not a fault of the upload: 504, as a proxy's time-out
         status, error, code = "failed", str(exc), 504
     except MMNetError as exc:
@@ -227,6 +246,7 @@ class JobStore:
         self._jobs: dict[str, Job] = {}
         self._gone: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+        self.stopping: str | None = None  # the reason, once the server stops
 
     def new_folder(self) -> Path:
         """A fresh, private folder for one upload."""
@@ -237,8 +257,19 @@ class JobStore:
     def add(self, job: Job) -> Job:
         with self._lock:
             self._jobs[job.id] = job
+        if self.stopping:  # an upload that arrived while the server stops: no worker will finish it
+            job.stop(self.stopping)
         self.sweep()
         return job
+
+    def stop_all(self, reason: str) -> int:
+        """End every job still waiting or running, and any added from now on (``Job.stop``); how many ended."""
+        with self._lock:
+            self.stopping = reason
+            running = [job for job in self._jobs.values() if not job.ended]
+        for job in running:
+            job.stop(reason)
+        return len(running)
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

@@ -28,7 +28,7 @@ _MEANING = {
     422: "a clip or recording that cannot be analysed, or a request with a field that is not what it takes",
     500: "a bug in the server (the details are in its log)",
     501: "this server cannot spot expressions in long recordings",
-    503: "every worker and queue place is taken: try again later",
+    503: "every worker and queue place is taken (try again later), or the server is stopping (the job was stopped)",
     504: "the analysis took longer than the server's --job-timeout",
     507: "the analysis ran out of memory",
 }
@@ -54,6 +54,9 @@ class Prediction(_Open):
     apex_spotted: bool
     label: str
     probabilities: dict[str, float] = Field(description="by class")
+    aligned: bool = Field(False, description="the faces were detected, cropped and aligned (`mmnet serve --align`)")
+    face_score: float | None = Field(None, description="the lower face detector score of the onset and apex frames "
+                                                       "(aligned clips only)")
     warning: str | None = Field(None, description="the notes of `warnings`, joined by '; '")
     warnings: list[str] = []
     recording_warning: str | None = Field(None, description="the clip looks like a long recording")
@@ -91,6 +94,12 @@ class Curve(BaseModel):
     score: list[float | None] = Field(description="null where no motion was measured")
 
 
+class Gap(BaseModel):
+    first: int
+    last: int
+    reason: str = Field(description="why nothing was spotted there, e.g. 'no face'")
+
+
 class RecordingResult(_Open):
     """A recording's intervals: the fields of `mmnet spot --json`, plus its curve and pictures."""
 
@@ -100,6 +109,12 @@ class RecordingResult(_Open):
     intervals: list[Interval]
     thresholds: dict[str, float | None]
     notes: list[str] = []
+    frame_numbering: str = Field(description="how the frame numbers count: a video's from 0, a zip's by its file "
+                                             "names; onset, apex and offset are inclusive")
+    gaps: list[Gap] = Field([], description="frame ranges without a detected face, where nothing was spotted")
+    strides: dict[str, int] = Field(description="micro and macro: the frames between the two compared by the "
+                                                "motion measure")
+    config: dict = Field(description="the spotter's settings (`mmnet spot`'s SpotConfig)")
     curve: Curve | None = Field(None, description="the motion curve, at most 2,000 points")
     files: dict[str, str] = Field({}, description="timeline.png -> its URL")
 
@@ -118,6 +133,13 @@ class ModelInfo(_Open):
     name: str | None = Field(None, description="its folder (e.g. seed-0/fold-sub01/model)")
     classes: list[str]
     image_size: int
+    main_input: str | None = Field(None, description="the motion input the model was trained on, when recorded")
+    attention: bool = Field(True, description="the model has the attention block the attention figure shows")
+    mmnet_version: str | None = Field(None, description="the mmnet version that saved the checkpoint, when recorded")
+    training: dict = Field({}, description="what it was trained on, as recorded in its run (dataset, synthetic, ...)")
+    synthetic: bool = Field(False, description="trained on synthetic faces (mmnet demo): its predictions mean "
+                                               "nothing on real faces")
+    summary: str | None = Field(None, description="what it was trained on, in a sentence for the page")
     caption: str = Field(description="the caption under every attention figure")
     spotting: bool
     max_upload_mb: float
@@ -134,9 +156,13 @@ class PNG(Response):
 
 def errors(*codes: int) -> dict:
     """The ``responses`` entries of these error statuses, and 500 (a bug can happen anywhere), as ErrorBody."""
-    return {code: {"description": _MEANING[code],
-                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-            for code in sorted({*codes, 500})}
+    answers = {code: {"description": _MEANING[code],
+                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+               for code in sorted({*codes, 500})}
+    if 503 in answers:
+        answers[503]["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
+                                                   "schema": {"type": "integer"}}}
+    return answers
 
 
 JOB_EVENTS = {200: {"description": "one event per change of the job, until it ends: `data: <the job's state as "

@@ -1,5 +1,6 @@
 // The page of `mmnet serve`: plain JavaScript, no library, nothing loaded from the network.
-// It talks to the API of the same server (docs/serve.md) and draws the charts as SVG itself.
+// It talks to the API of the same server (docs/serve.md) and draws the charts as SVG itself. It asks by URLs
+// relative to itself ("api/model"), so that it works under a reverse proxy's sub-path too (/mmnet/ -> /).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -10,6 +11,9 @@ let current = null; // the last result shown: {kind, data, id}
 let run = null;
 const JOB_KEY = "mmnet-job"; // the id of the recording's job followed, so that a reload follows it again
 const NO_ANSWER = "The server does not answer. Is `mmnet serve` still running?";
+
+// The URLs the API gives, as /api/jobs/ID/files/x.png, relative to the page, as the page's own requests.
+function here(url) { return url ? url.replace(/^\//, "") : url; }
 
 function colour(label) { return classColour(model.classes, label); }
 
@@ -22,7 +26,7 @@ function setMode() {
 
 async function loadModel() {
   try {
-    const r = await fetch("/api/model");
+    const r = await fetch("api/model");
     model = await r.json();
   } catch (e) {
     $("model-text").textContent = NO_ANSWER;
@@ -78,7 +82,7 @@ function abandon() {
   if (old.xhr) old.xhr.abort();
   if (old.events) old.events.close();
   clearTimeout(old.timer);
-  if (old.jobId) fetch(`/api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
+  if (old.jobId) fetch(`api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
 }
 
 // A new analysis: the previous one abandoned, the page cleared for this one.
@@ -134,7 +138,7 @@ async function analyse(file) {
   form.append("file", file, file.name);
   if (mode() === "clip") {
     for (const name of ["onset", "apex"]) if ($(name).value !== "") form.append(name, $(name).value);
-    const { status, body } = await post("/api/predict", form, ticket);
+    const { status, body } = await post("api/predict", form, ticket);
     if (run !== ticket) return; // cancelled, or another upload began
     end(ticket);
     if (status !== 200) return showError(errorText(status, body));
@@ -142,7 +146,7 @@ async function analyse(file) {
     showClip(body);
   } else {
     if ($("fps").value !== "") form.append("fps", $("fps").value);
-    const { status, body } = await post("/api/recordings", form, ticket);
+    const { status, body } = await post("api/recordings", form, ticket);
     if (run !== ticket) return;
     if (status !== 202) {
       end(ticket);
@@ -156,7 +160,7 @@ async function analyse(file) {
 function follow(id, ticket) {
   ticket.jobId = id;
   sessionStorage.setItem(JOB_KEY, id);
-  const url = `/api/jobs/${encodeURIComponent(id)}`;
+  const url = `api/jobs/${encodeURIComponent(id)}`;
   // The upload filled the first half of the bar; the analysis fills the second.
   progress(0.5, "Uploaded; waiting for the analysis to start…");
   // The server stopped answering: say so and give the controls back. The job's id stays for a reload.
@@ -190,6 +194,13 @@ function follow(id, ticket) {
     if (run !== ticket) return;
     const done = s.progress !== null ? ` (${Math.round(s.progress * 100)} % of the analysis)` : "";
     progress(s.progress === null ? null : 0.5 + 0.5 * s.progress, `${s.stage}${done}`);
+    if (s.status === "failed" && s.error) {  // said by the event itself: a server that stops keeps no result
+      finished = true;
+      if (ticket.events) ticket.events.close();
+      clearTimeout(ticket.timer);
+      end(ticket);
+      return showError(s.error);
+    }
     if (s.status === "done" || s.status === "failed") finish();
   };
   const events = ticket.events = new EventSource(`${url}/events`);
@@ -230,12 +241,12 @@ function detail(data, files, prefix) {
   if (data.label) node.querySelector(".p").textContent = `(probability ${percent(data.probabilities[data.label])})`;
   node.querySelector(".frames").textContent = `onset frame ${data.onset}, apex frame ${data.apex}` +
     (data.apex_spotted ? " (found automatically: the largest motion after the onset)" : "");
-  node.querySelector("img.onset").src = files[`${prefix}onset.png`];
-  node.querySelector("img.apex").src = files[`${prefix}apex.png`];
+  node.querySelector("img.onset").src = here(files[`${prefix}onset.png`]);
+  node.querySelector("img.apex").src = here(files[`${prefix}apex.png`]);
   if (data.probabilities) bars(node.querySelector("svg.bars"), data.probabilities, data.label, colour);
   else node.querySelector("figure.chart").hidden = true;
   const attention = files[`${prefix}attention.png`];
-  if (attention) node.querySelector("img.attention").src = attention;
+  if (attention) node.querySelector("img.attention").src = here(attention);
   else {
     node.querySelector(".attention-figure").hidden = true;
     node.querySelector(".attention-note").hidden = false;
@@ -249,13 +260,13 @@ function downloads(data, id, name, figures) {
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
   $("dl-json").href = URL.createObjectURL(blob);
   $("dl-json").download = `${name}.json`;
-  $("dl-csv").href = `/api/jobs/${id}/result?format=csv`;
+  $("dl-csv").href = `api/jobs/${id}/result?format=csv`;
   $("dl-csv").download = `${name}.csv`;
   $("dl-png").replaceChildren();
   for (const [text, url, file] of figures) {
     if (!url) continue;
     const a = document.createElement("a");
-    a.href = url;
+    a.href = here(url);
     a.download = file;
     a.textContent = text;
     $("dl-png").append(" · ", a);
@@ -267,7 +278,7 @@ function downloads(data, id, name, figures) {
 // the server's error as the file, or nothing; the page says instead why, and what to do.
 async function serverDownload(event) {
   const a = event.target.closest("a");
-  if (!a || !a.href.includes("/api/jobs/")) return;
+  if (!a || !a.href.includes("api/jobs/")) return;
   event.preventDefault();
   const failed = (why) => {
     $("download-error").hidden = false;

@@ -1,0 +1,83 @@
+"""Run the application with uvicorn, with a bounded stop.
+
+On Ctrl+C or SIGTERM uvicorn stops accepting connections, then waits for the open ones to finish; a client
+following a job's events, or a slow upload, would keep the process alive for as long as it lasts (a job: up to
+--job-timeout). Here the jobs are stopped first (``create_app``'s ``stop_jobs``: their event streams end with a
+last event saying the server stops), and what is still open after ``shutdown_timeout_s`` is cut off (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import uvicorn
+
+__all__ = ["StoppingServer", "serve", "CUT_OFF"]
+
+#: The answer of a request still open when the server stopped waiting for it (--shutdown-timeout).
+CUT_OFF = "The server is stopping and could not finish this request. Send it again once the server is back."
+
+
+class _AnswerWhenCutOff:
+    """A request cancelled by uvicorn past the shutdown timeout answers 503 with a sentence, if it has not begun
+    to answer, instead of uvicorn's plain-text 500 and a traceback in the log."""
+
+    def __init__(self, app):
+        self.app = app
+        self.stopping = False
+
+    async def __call__(self, scope, receive, send):
+        started = False
+
+        async def tracked_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except asyncio.CancelledError:
+            if not self.stopping or scope["type"] != "http":
+                raise
+            if not started:  # the request ends here: uvicorn stops waiting for it anyway
+                body = json.dumps({"error": CUT_OFF, "status": 503}).encode()
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": body})
+
+
+class StoppingServer(uvicorn.Server):
+    """uvicorn's server, calling ``on_stop`` as it begins to stop, before it waits for open connections."""
+
+    def __init__(self, config: uvicorn.Config, on_stop):
+        super().__init__(config)
+        self.on_stop = on_stop
+
+    async def shutdown(self, sockets=None) -> None:
+        self.on_stop()
+        await super().shutdown(sockets)
+
+
+def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: bool = False) -> bool:
+    """Serve ``app`` (``create_app``'s) until Ctrl+C or SIGTERM; False when it could not start.
+
+    ``access_log``: one line per request on standard output (uvicorn's: client, request line, status)."""
+    guarded = _AnswerWhenCutOff(app)
+    config = uvicorn.Config(guarded, host=host, port=port, log_level="warning", access_log=access_log,
+                            timeout_graceful_shutdown=shutdown_timeout_s)
+    if access_log:  # uvicorn gives its access log the level of the rest (warning): it logs at info
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+
+    def stop() -> None:
+        guarded.stopping = True
+        app.state.stop_jobs()
+
+    server = StoppingServer(config, on_stop=stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # a second Ctrl+C, or the signal uvicorn raises again once it stopped (as uvicorn.run)
+        pass
+    return server.started
