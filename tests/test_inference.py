@@ -94,6 +94,20 @@ def test_pair_matches_independent_preprocessing(tmp_path, checkpoint, predictor)
     assert abs(sum(pred.probabilities.values()) - 1.0) < 1e-5
 
 
+def test_the_documented_torch_resize_reproduces_pillows():
+    from mmnet.media import resize_rgb
+
+    image = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    for size in (224, 64, 400):  # shrinking (where antialiasing matters) and enlarging
+        pillow = resize_rgb(image, size).astype(np.float64)
+        tensor = torch.from_numpy(image.copy()).permute(2, 0, 1)[None].double()
+        torch_aa = torch.nn.functional.interpolate(tensor, (size, size), mode="bilinear", antialias=True)
+        rounded = np.clip(np.round(torch_aa[0].permute(1, 2, 0).numpy()), 0, 255)
+        assert np.abs(rounded - pillow).max() <= 1  # docs/inference.md: within one grey level
+    plain = torch.nn.functional.interpolate(tensor, (64, 64), mode="bilinear", antialias=False)
+    assert np.abs(plain[0].permute(1, 2, 0).numpy() - resize_rgb(image, 64)).max() > 10  # not a substitute
+
+
 def test_folder_frames_sorted_by_number_not_name(tmp_path, checkpoint, predictor):
     frames = synthetic_clip(12, 8)
     names = [f"reg_img{n}.jpg" if n % 2 else f"frame_{n:03d}.png" for n in range(1, 13)]
