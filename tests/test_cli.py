@@ -51,6 +51,23 @@ def test_convert_then_info(tmp_path, capsys):
     assert MMNet.from_pretrained(tmp_path / "ours").config == model.config
 
 
+def test_info_shows_the_preprocessing_a_plain_checkpoint_gets(tmp_path, capsys):
+    from mmnet.model import CheckpointInfo
+
+    MMNet(num_classes=3, image_size=64).save_pretrained(tmp_path / "plain")  # preprocessing: {}
+    own = CheckpointInfo(preprocessing={"std": [1, 1, 1]})
+    MMNet(num_classes=3, image_size=64).save_pretrained(tmp_path / "own", own)
+    assert main(["info", str(tmp_path / "plain")]) == 0
+    out = capsys.readouterr().out
+    default = "(default: not stored in the checkpoint)"
+    assert f"preprocessing.image_size = 64 {default}" in out  # nothing was printed: the defaults apply
+    assert f"preprocessing.mean = [0.485, 0.456, 0.406] {default}" in out
+    assert f"preprocessing.std = [0.229, 0.224, 0.225] {default}" in out
+    assert main(["info", str(tmp_path / "own")]) == 0
+    out = capsys.readouterr().out
+    assert "preprocessing.std = [1, 1, 1]\n" in out and f"preprocessing.mean = [0.485, 0.456, 0.406] {default}" in out
+
+
 def test_convert_garbage_exits_3(tmp_path, capsys):
     (tmp_path / "x.pth").write_bytes(b"garbage")
     assert main(["convert", str(tmp_path / "x.pth"), str(tmp_path / "out")]) == 3

@@ -95,8 +95,8 @@ def test_an_xls_without_xlrd_says_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(AnnotationError, match=r"old Excel \.xls.*(re-download|save it as \.xlsx)"):
         load_dataset("casme3-long", root)  # not a readable workbook
     monkeypatch.setitem(sys.modules, "xlrd", None)  # as if not installed
-    with pytest.raises(AnnotationError, match=r"needs the xlrd package \(pip install -e \"\.\[xls\]\" in the mmnet "
-                                              r"checkout.*\.xlsx"):
+    with pytest.raises(AnnotationError, match=r"needs the xlrd package \(pip install \"xlrd>=2\.0\" \(from a source "
+                                              r"checkout: pip install -e \"\.\[xls\]\"\).*\.xlsx"):
         load_dataset("casme3-long", root)
 
 

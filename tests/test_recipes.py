@@ -47,8 +47,8 @@ def test_paper_recipe_is_the_defaults():
 
 def test_recipes_ship_in_the_wheel_and_configs_holds_no_copy():
     pyproject = (REPO / "pyproject.toml").read_text()
-    assert '"mmnet.recipes" = ["*.yaml"]' in pyproject
-    assert not list((REPO / "configs").glob("*.yaml"))  # one source: the package's recipes
+    assert '"mmnet.recipes" = ["*.yaml", "sweeps/*.yaml"]' in pyproject  # the recipes and the sweep files
+    assert not list((REPO / "configs").rglob("*.yaml"))  # one source: the package's recipes and sweeps
 
 
 def test_name_path_and_errors(tmp_path, monkeypatch):

@@ -9,10 +9,11 @@ import yaml
 
 from mmnet.cli import main
 from mmnet.errors import ConfigError
+from mmnet.recipes import SWEEP_DIR as SWEEPS
 from mmnet.report import summarize_run
 from mmnet.train.sweep import load_sweep
 
-SWEEPS = Path(__file__).resolve().parents[1] / "configs" / "sweeps"
+REPO = Path(__file__).resolve().parents[1]
 TINY = ["train.epochs=1", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
         "train.precision=fp32", "train.device=cpu"]
 
@@ -87,6 +88,21 @@ def test_shipped_sweeps_load(path):
     sweep = load_sweep(path, ["data.root=/data"])
     assert sweep.settings and sweep.seeds
     assert len({yaml.safe_dump(s.overrides) for s in sweep.settings}) == len(sweep.settings)  # settings differ
+
+
+def test_a_shipped_sweep_is_run_by_its_name_from_anywhere(tmp_path, monkeypatch, capsys):
+    # a wheel holds no configs/sweeps/: the sweeps ship in the package, named as the recipes are
+    monkeypatch.chdir(tmp_path)
+    assert sorted(p.name for p in SWEEPS.glob("*.yaml")) == ["casme2_5class_ablations.yaml"]
+    for ref in ("casme2_5class_ablations", "casme2_5class_ablations.yaml",
+                "configs/sweeps/casme2_5class_ablations.yaml"):  # the checkout's old path, as the docs said
+        assert [s.name for s in load_sweep(ref, ["data.root=/data"]).settings][:2] == ["paper", "no_ca"]
+    with pytest.raises(ConfigError, match=r"'nope' is not the name of a shipped sweep.*casme2_5class_ablations"):
+        load_sweep("nope")
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "configs/sweeps" not in help_text and "shipped with mmnet: casme2_5class_ablations" in help_text
 
 
 def test_example_sweep_is_the_paper_and_its_ablations():
@@ -209,8 +225,8 @@ def test_a_recipe_named_as_a_path_in_a_sweep_file_is_advised_as_base(tmp_path):
 def test_the_cluster_docs_sweep_example_is_the_shipped_file_and_loads(tmp_path):
     import re
 
-    text = (SWEEPS.parents[1] / "docs" / "cluster.md").read_text()
-    block = re.search(r"```yaml\n# configs/sweeps/(\S+)\n(.*?)```", text, re.S)
+    text = (REPO / "docs" / "cluster.md").read_text()
+    block = re.search(r"```yaml\n# src/mmnet/recipes/sweeps/(\S+) .*?\n(.*?)```", text, re.S)
     doc = yaml.safe_load(block.group(2))
     assert doc == yaml.safe_load((SWEEPS / block.group(1)).read_text())
     sweep = load_sweep(_write(tmp_path / block.group(1), block.group(2)), [])  # its base found from anywhere

@@ -65,10 +65,34 @@ class PredictionError(MMNetError, ValueError):
 
 
 def install_hint(extra: str) -> str:
-    """How to install an optional extra. mmnet is installed from its checkout (it is not on PyPI under
-    this name), so asking the package index for "mmnet" with an extra would fetch nothing, or another package."""
-    return (f'pip install -e ".[{extra}]" in the mmnet checkout '
-            f"(or there: MMNET_EXTRAS={extra} bash scripts/bootstrap.sh)")
+    """How to install an optional extra, e.g. ``pip install "onnx>=1.15" "onnxruntime>=1.17" (from a source
+    checkout: pip install -e ".[onnx]")``. The packages come from the installed distribution's metadata, so the
+    command works after a wheel install too (mmnet is not on the package index: asking it for mmnet with an extra
+    would fetch nothing, or another package)."""
+    packages = [_shell_word(p) for p in _extra_requirements(extra)]
+    checkout = f'pip install -e ".[{extra}]"'
+    if not packages:  # no metadata (run from a bare source tree): only the checkout command is known
+        return f"{checkout} in the mmnet checkout"
+    return f"pip install {' '.join(packages)} (from a source checkout: {checkout})"
+
+
+def _extra_requirements(extra: str) -> list[str]:
+    """The requirements that extra ``extra`` adds, from the Requires-Dist lines of the installed mmnet."""
+    import re
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("mmnet") or []
+    except metadata.PackageNotFoundError:
+        return []
+    this_extra = re.compile(rf"""\bextra\s*==\s*["']{re.escape(extra)}["']""")
+    return [req.split(";", 1)[0].strip() for req in requires
+            if ";" in req and this_extra.search(req.split(";", 1)[1])]
+
+
+def _shell_word(requirement: str) -> str:
+    """``requirement`` quoted when the shell would read its ``<``, ``>`` or brackets."""
+    return requirement if all(c.isalnum() or c in "._-=" for c in requirement) else f'"{requirement}"'
 
 
 def verify_choice(name: str, value: object, choices) -> object:

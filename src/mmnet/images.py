@@ -9,7 +9,11 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["read_image", "read_rgb", "resize_rgb", "pixels_refused"]
+__all__ = ["read_image", "read_rgb", "resize_rgb", "RESIZE_METHOD", "pixels_refused"]
+
+# What resize_rgb does, in words another library can reproduce (the ONNX metadata carries it): Pillow's
+# bilinear filter widens with the scale when shrinking; OpenCV INTER_LINEAR and torch without antialias do not.
+RESIZE_METHOD = "Pillow BILINEAR (antialiased when downscaling)"
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -68,7 +72,8 @@ def read_rgb(path: str | Path) -> np.ndarray:
 
 
 def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize to size x size with Pillow, as the authors' torchvision Resize on PIL images."""
+    """Bilinear resize to size x size with Pillow (antialiased when shrinking), as the authors' torchvision Resize
+    on PIL images; torch's ``interpolate(mode="bilinear", antialias=True)`` is within one grey level of it."""
     from PIL import Image
 
     if image.shape[:2] == (size, size):

@@ -76,8 +76,8 @@ def check_path_encoding(args: argparse.Namespace) -> None:
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=("local", "ray", "slurm"), default="local",
-                   help="run folds in this process (default), as Ray tasks (extra ray: pip install -e '.[ray]' "
-                        "in the checkout) or as SLURM jobs (extra slurm; docs/cluster.md)")
+                   help="run folds in this process (default), as Ray tasks (extra ray: pip install 'ray[default]', or "
+                        "pip install -e '.[ray]' in a source checkout) or as SLURM jobs (extra slurm; docs/cluster.md)")
     p.add_argument("--address", type=str, default=None,
                    help="Ray cluster address, e.g. auto or HEAD:6379 (default: a private local Ray)")
     p.add_argument("--gpus-per-fold", type=float, default=None,

@@ -1,4 +1,4 @@
-"""Export a checkpoint to ONNX for onnxruntime (needs the extra onnx: pip install -e ".[onnx]" in the checkout).
+"""Export a checkpoint to ONNX for onnxruntime (needs the onnx extra: pip install onnx onnxruntime).
 
 Example:
   mmnet export --checkpoint ckpt/ --onnx mmnet.onnx

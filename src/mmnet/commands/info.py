@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model.mmnet import model_from_weights
 
     weights, meta = read_checkpoint(args.checkpoint)
-    model_from_weights(weights, meta, source=str(args.checkpoint))  # the MMNet layout, as predict checks it
+    model = model_from_weights(weights, meta, source=str(args.checkpoint))  # the MMNet layout, as predict checks it
     n_params = sum(v.numel() for k, v in weights.items()
                    if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
     if args.json:
@@ -174,6 +174,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"training:      {training_caption(args.checkpoint)}")
     for key, value in meta["model"].items():
         print(f"  model.{key} = {value}")
-    for key, value in (meta.get("preprocessing") or {}).items():
-        print(f"  preprocessing.{key} = {value}")
+    from ..infer.predictor import Preprocessing
+    from ..model import CheckpointInfo
+
+    # what predict applies: a plain save_pretrained stores no preprocessing, and the defaults then hold
+    stored = meta.get("preprocessing") or {}
+    applied = Preprocessing.from_checkpoint(model, CheckpointInfo.from_metadata(meta)).to_dict()
+    for key, value in applied.items():
+        print(f"  preprocessing.{key} = {stored[key]}" if key in stored else
+              f"  preprocessing.{key} = {value} (default: not stored in the checkpoint)")
     return 0

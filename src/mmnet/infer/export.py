@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from .. import __version__
 from ..errors import ConfigError, MMNetError, install_hint
+from ..images import RESIZE_METHOD
 from ..model import CheckpointInfo, MMNet
 from ..utils import atomic_write_bytes
 from .predictor import Preprocessing
@@ -125,7 +126,7 @@ def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None) -> dict[str,
     n = model.config.num_classes
     names = list(info.class_names) if info.class_names else [f"class_{i}" for i in range(n)]
     prep = Preprocessing.from_checkpoint(model, info).to_dict()
-    prep.update({"resize": "bilinear", "scale": "1/255", "channels": "RGB", "layout": "NCHW"})
+    prep.update({"resize": RESIZE_METHOD, "scale": "1/255", "channels": "RGB", "layout": "NCHW"})
     return {
         "mmnet_version": __version__,
         "class_names": json.dumps(names),

@@ -23,7 +23,7 @@ from ..model.cpu_inference import fast_cpu_copy
 from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
-from .clips import Clip, ClipRequest, align_clip, load_clip
+from .clips import MIN_FRAME_SIDE, Clip, ClipRequest, align_clip, load_clip
 from .recordings import long_clip_warning
 
 __all__ = ["Preprocessing", "Prediction", "Predictor", "ClipFailure"]
@@ -96,6 +96,10 @@ def _checked_pair(onset: np.ndarray, apex: np.ndarray, what: str) -> None:
     if onset.shape != apex.shape:
         raise DataError(f"{what}: onset frame is {onset.shape[1]}x{onset.shape[0]}, apex frame "
                         f"{apex.shape[1]}x{apex.shape[0]}; crop and resize both frames of a pair the same way.")
+    if min(onset.shape[:2]) < MIN_FRAME_SIDE:  # as a clip's frames are refused (Clip.read): arrays too
+        raise DataError(f"{what}: the frames are {onset.shape[1]}x{onset.shape[0]} pixels; a frame needs at least "
+                        f"{MIN_FRAME_SIDE} on each side to show a face's motion (the model only enlarges it to its "
+                        "input size). Give face crops of the original footage.")
 
 
 def _source_of(item: ClipRequest | tuple[Clip, int | None, int | None]) -> str:
@@ -143,11 +147,13 @@ class Prediction:
                 for name, value in asdict(self).items()}
 
 
-#: The note on every prediction made without --align: nothing checked that the frames show a face.
+#: The note on every prediction made without --align (or an aligner): nothing checked that the frames show a face;
+#: read by people at the command line and by programs using the library, so it names both remedies.
 #: Its first part, for callers whose remedy is not the command line's --align (the server's).
 FACE_NOT_CHECKED = ("input not checked for a face: the frames are assumed to be face crops (noise or a blank "
                     "frame also gets a label)")
-NOT_CHECKED = FACE_NOT_CHECKED + "; use --align to detect and check the face"
+NOT_CHECKED = (FACE_NOT_CHECKED + "; to detect and check the face, use --align on the command line, "
+               "predict_clips(..., aligner=FaceAligner()) in Python")
 #: The note on a prediction whose onset and apex frames hold the same pixels (one image given twice,
 #: --onset equal to --apex, or a spotted apex at the onset): the network sees no motion at all.
 ZERO_MOTION = ("the onset and apex frames are identical: the motion between them is zero by construction, so the "

@@ -7,6 +7,7 @@ dataclasses (:mod:`mmnet.config`); a test loads and validates every one.
 
 :func:`locate` is the one rule that turns ``--config VALUE`` into a file: an existing file wins,
 else a recipe name (with or without ``.yaml``), else an error that lists the recipes.
+:func:`locate_sweep` is the same rule for ``mmnet sweep VALUE`` and the sweep files in ``sweeps/``.
 """
 
 from __future__ import annotations
@@ -17,15 +18,40 @@ import yaml
 
 from ..errors import ConfigError
 
-__all__ = ["RECIPE_DIR", "recipe_names", "list_recipes", "recipe_path", "locate", "describe", "read_yaml"]
+__all__ = ["RECIPE_DIR", "SWEEP_DIR", "recipe_names", "sweep_names", "list_recipes", "recipe_path", "locate",
+           "locate_sweep", "describe", "read_yaml"]
 
 #: The folder holding the recipes (a plain folder of the installed package).
 RECIPE_DIR = Path(__file__).resolve().parent
+#: The shipped sweep files (``mmnet sweep NAME``), installed with the wheel as the recipes are.
+SWEEP_DIR = RECIPE_DIR / "sweeps"
 
 
 def recipe_names() -> list[str]:
     """The shipped recipes' names, sorted."""
     return sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
+
+
+def sweep_names() -> list[str]:
+    """The shipped sweeps' names, sorted."""
+    return sorted(p.stem for p in SWEEP_DIR.glob("*.yaml"))
+
+
+def locate_sweep(ref: str | Path) -> Path:
+    """The sweep file that ``ref`` names: an existing file, else a shipped sweep's name (with or without
+    ``.yaml``, or the repository's old ``configs/sweeps/NAME.yaml``).
+
+    Raises:
+        ConfigError: neither; the message lists the shipped sweeps.
+    """
+    path = Path(ref)
+    if path.is_file():
+        return path
+    stem = path.name.removesuffix(".yaml")
+    if stem in sweep_names():
+        return SWEEP_DIR / f"{stem}.yaml"
+    raise ConfigError(f"Sweep file '{path}' does not exist, and {str(ref)!r} is not the name of a shipped sweep. "
+                      f"Shipped sweeps (mmnet sweep NAME): {', '.join(sweep_names())}.")
 
 
 def list_recipes() -> dict[str, str]:

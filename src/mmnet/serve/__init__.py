@@ -1,5 +1,6 @@
 """A local web page and an HTTP API around one trained model (optional extra ``serve``:
-``pip install -e ".[serve]"`` in the mmnet checkout).
+``pip install fastapi uvicorn python-multipart av fastapi-offline``;
+from a source checkout ``pip install -e ".[serve]"``).
 
     app.py         the FastAPI application: the page, the API, errors as JSON
     schema.py      what /openapi.json says it answers: error bodies, answer models, media types

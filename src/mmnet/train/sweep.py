@@ -41,7 +41,7 @@ from ..config import (
     without_derived,
 )
 from ..errors import ConfigError, MMNetError
-from ..recipes import locate, read_yaml
+from ..recipes import locate, locate_sweep, read_yaml
 from ..report import summarize_run
 from ..runtime import check_device
 from ..utils import atomic_write_text
@@ -116,10 +116,7 @@ def load_sweep(
         seeds: run this many seeds instead of the file's ``seeds``.
         only: run just these settings (names from the file), in the file's order.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"Sweep file '{p}' does not exist. "
-                          "An example is configs/sweeps/casme2_5class_ablations.yaml.")
+    p = locate_sweep(path)
     doc = read_yaml(p, "Sweep file")
     if not isinstance(doc, dict):
         raise ConfigError(f"Sweep file '{p}' must be a mapping with keys {', '.join(_KEYS)}")
