@@ -7,7 +7,6 @@ import json
 import logging
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest

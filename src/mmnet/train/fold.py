@@ -67,8 +67,11 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     cfg = task.config
     tc = cfg.train
     fold_dir = task.fold_dir
-    if (recorded := rf.finished_result(fold_dir)) is not None:
-        return recorded  # finished already (a job submitted twice, a retry after the fold's end): never retrained
+    if (recorded := rf.finished_result(fold_dir)) is not None:  # finished already (a job submitted twice, a retry
+        # after the fold's end): never retrained; a kill between done.json and the end left the resume state
+        (fold_dir / rf.STATE).unlink(missing_ok=True)
+        remove_stale_temporaries(fold_dir, time.time())
+        return recorded
     fold_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(fold_dir, time.time())  # half-written files of an earlier, killed attempt
     plan = plan_training(tc, cfg.data.image_size, device)
@@ -184,8 +187,8 @@ def _check_finite(task: FoldTask, epoch: int, step: int | None, value: float, wh
     raise TrainingError(
         f"seed {task.seed} fold {task.fold}: the {what} became {value if not math.isfinite(value) else 'NaN/inf'} "
         f"at {at}. Training stopped; finished folds are kept and {kept} when the same command is rerun. "
-        "Try a lower train.lr, train.precision=fp32, or check the data (`mmnet check-data`); "
-        "a changed setting needs a new --out."
+        "Try a lower train.lr, train.precision=fp32, or check the data (`mmnet check-data`); a changed setting "
+        "needs --restart (moves this run aside and trains every fold again) or a new --out."
     )
 
 
