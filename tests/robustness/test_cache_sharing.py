@@ -125,3 +125,24 @@ def test_a_killed_builds_temporary_is_removed_by_the_next_build_and_shown_meanwh
     _build(root, cache_dir)
     assert not killed.exists() and other.exists()
     assert data.exists()
+
+
+def test_a_damaged_flow_cache_another_process_removed_meanwhile_is_rebuilt(root, tmp_path, monkeypatch):
+    # it was deleted with unlink() between the check and the rebuild: FileNotFoundError when another process had
+    # replaced or removed it in that time
+    from mmnet.train import prepare
+
+    cache = _build(root, tmp_path / "cache")
+    samples = load_dataset("casme2", root).samples
+    flows = cache.path.with_name(cache.path.stem.replace("frames-", "flows-") + "-farneback.npy")
+    flows.write_bytes(b"damaged")
+    real = prepare.npy_intact
+
+    def checked_then_removed_by_another(path, shape):
+        intact = real(path, shape)
+        path.unlink()
+        return intact
+
+    monkeypatch.setattr(prepare, "npy_intact", checked_then_removed_by_another)
+    assert prepare._build_flows(cache, samples, "farneback", progress=False) == flows
+    assert np.load(flows).shape == (len(samples), 32, 32, 3)
