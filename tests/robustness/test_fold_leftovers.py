@@ -46,3 +46,25 @@ def test_a_job_run_again_on_a_finished_fold_removes_its_leftovers(root, tmp_path
     state, temporary = _leftovers(task.fold_dir)
     assert run_fold(task, progress=False) == record
     assert not state.exists() and not temporary.exists()
+
+
+def test_a_flipped_byte_in_a_fold_model_is_named_and_the_fold_trained_again(root, tmp_path, caplog):
+    # a bit flipped inside the weights kept the file loadable: predict, the model card and a resumed run used it
+    from mmnet.errors import CheckpointError
+    from mmnet.model import load_checkpoint
+
+    cfg = load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY,
+                             "train.save_models=true"])
+    out = tmp_path / "run"
+    run_experiment(cfg, out, progress=False)
+    model = next(out.glob("seed-0/fold-*/model"))
+    weights = model / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 0x01  # inside the last tensor's values: still a valid safetensors file
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="is damaged: its sha256") as info:
+        load_checkpoint(model)
+    assert f"'{weights}'" in str(info.value)
+    run_experiment(cfg, out, progress=False)
+    assert "damaged" in caplog.text and (model.parent / "model.corrupt").exists()
+    load_checkpoint(model)  # trained again

@@ -25,6 +25,7 @@ from ..data.cache import CachedFrames
 from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..model.cpu_kernels import set_cpu_routes
+from ..model.mmnet import WEIGHTS_NAME
 from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics
 from ..utils import (
@@ -150,6 +151,8 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
               "seed": task.seed, "fold_seed": seed, "seconds": round(sum(h["seconds"] for h in done.history), 3),
               "device": str(plan.device), "precision": plan.precision,
               "test_acc": done.history[-1]["test_acc"] if done.history else None}
+    if tc.save_models or task.final:  # checked where the model is loaded (a flipped bit loads without an error)
+        record["model_sha256"] = rf.file_sha256(fold_dir / rf.MODEL / WEIGHTS_NAME)
     if task.final:
         record["train_samples"] = len(task.train_idx)
         record["train_subjects"] = sorted({task.subjects[i] for i in task.train_idx})
