@@ -37,6 +37,7 @@ Both sides import the names and columns from here, so they cannot drift apart.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -183,6 +184,31 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
         if ids:
             changes.append(f"{len(ids)} {what} (e.g. {', '.join(ids[:3])})")
     return changes
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_digest_problem(weights: Path) -> str | None:
+    """For a fold's saved model (``FOLD/model/<weights>``): a line naming it when its sha256 is not the one the
+    fold's done.json recorded (its bytes changed after training, which loading it would not notice); None when
+    they agree, or for any other file."""
+    done = weights.parent.parent / DONE
+    if weights.parent.name != MODEL or not done.is_file():
+        return None
+    try:
+        recorded = json.loads(done.read_text(encoding="utf-8")).get("model_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None  # a damaged done.json is named where the run is resumed
+    if not isinstance(recorded, str) or (actual := file_sha256(weights)) == recorded:
+        return None
+    return (f"'{weights}' is damaged: its sha256 ({actual[:16]}...) is not the one '{done}' recorded when the fold "
+            f"saved it ({recorded[:16]}...). Rerun the run's command to train the fold again, or restore the file.")
 
 
 def saved_models_hint(path: Path, weights_name: str) -> str:

@@ -110,19 +110,25 @@ def _machine_info(args: argparse.Namespace) -> int:
 
 
 def _cache_info(as_json: bool) -> int:
-    from ..data.cache import cache_entries, default_cache_dir, default_cache_dir_source
+    from ..data.cache_folder import build_temporaries, cache_entries, default_cache_dir, default_cache_dir_source
     from .cache import human_size
 
     folder = default_cache_dir()
     entries = cache_entries(folder)
     size = sum(e.size for e in entries)
     source = default_cache_dir_source()
+    temporaries = build_temporaries(folder)
+    temporary_bytes = sum(p.stat().st_size for p in temporaries)
     if as_json:
-        print(json.dumps({"cache_dir": str(folder), "bytes": size, "entries": len(entries)}, indent=2))
+        print(json.dumps({"cache_dir": str(folder), "bytes": size, "entries": len(entries),
+                          "temporary_files": len(temporaries), "temporary_bytes": temporary_bytes}, indent=2))
         return 0
     print(f"cache:   {folder} ({source}; data.cache_dir overrides it per run)")
     print(f"size:    {human_size(size)} in {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
           + ("" if folder.is_dir() else " (the folder does not exist yet)"))
+    if temporaries:  # builds in progress, or killed ones: the entry's next build (or a prune a day on) removes them
+        print(f"partial: {human_size(temporary_bytes)} in {len(temporaries)} temporary file(s) of builds in progress "
+              "or killed (removed by the next build of their entry, or by prune once a day old)")
     print("prune:   mmnet cache prune --older-than DAYS | --max-size GB [--dry-run]")
     return 0
 

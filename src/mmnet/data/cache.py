@@ -4,7 +4,9 @@ For every sample the cache holds the frames that training can draw (onset .. ons
 apex-j .. apex, j = int(jitter_fraction * (apex - onset) / 4), the authors' jitter) as one
 uint8 array. The cache file's name is a fingerprint of the frame files (path, size, mtime), the
 image size and the cache version, so changed inputs or settings give a new cache; an existing
-one is reused. Files are written atomically: an interrupted build leaves no partial cache.
+one is reused. Files are written atomically: an interrupted build leaves no partial cache. One process
+builds an entry while others wait for it (``cache_folder.entry_lock``), and a run checks the data against
+the frames digest recorded at their build once per process: data changed on disk are rebuilt.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .cache_folder import (
+    CacheEntry,
+    cache_entries,
+    default_cache_dir,
+    entry_lock,
+    prune_cache,
+    remove_build_temporaries,
+)
 from .image import load_frame
 from .sample import Sample
 
@@ -42,26 +52,6 @@ __all__ = [
 CACHE_VERSION = 2
 
 log = logging.getLogger("mmnet.data")
-
-
-def default_cache_dir() -> Path:
-    """Where mmnet keeps what it derives from datasets (decoded frames, optical flow, apex estimates),
-    never inside the licence-gated dataset root: ``$MMNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmnet``,
-    else ``~/.cache/mmnet``. ``data.cache_dir`` in a config overrides it for a run."""
-    return _cache_dir_and_source()[0]
-
-
-def default_cache_dir_source() -> str:
-    """Which setting chose :func:`default_cache_dir`: "$MMNET_CACHE_DIR", "$XDG_CACHE_HOME/mmnet" or "default"."""
-    return _cache_dir_and_source()[1]
-
-
-def _cache_dir_and_source() -> tuple[Path, str]:
-    if os.environ.get("MMNET_CACHE_DIR"):
-        return Path(os.environ["MMNET_CACHE_DIR"]), "$MMNET_CACHE_DIR"
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "mmnet", "$XDG_CACHE_HOME/mmnet"
-    return Path(os.path.expanduser("~")) / ".cache" / "mmnet", "default"
 
 
 @dataclass(frozen=True)
@@ -204,18 +194,37 @@ def frames_digest(frames: np.ndarray, sample_ids: list[str], rows: list[np.ndarr
     return h.hexdigest()[:20]
 
 
-def _recorded_digest(index_path: Path, compute) -> str:
-    """The index's recorded frames digest, computed and recorded once (not at all in a read-only cache)."""
+_VERIFIED: dict[tuple, str] = {}  # the entries whose digest this process checked: (path, inode, size, mtime) -> it
+
+
+def _identity(data_path: Path) -> tuple:
+    st = data_path.stat()
+    return str(data_path.absolute()), st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _verified_digest(data_path: Path, index_path: Path, frames: np.ndarray, digest) -> str | None:
+    """The entry's frames digest computed from its data, once per process and entry, and compared with the one its
+    index records (recorded there when absent; not at all in a read-only cache). None when they differ: the data
+    changed on disk after the build (a flipped bit, an edit), which the size check cannot see."""
     from ..utils import atomic_write_text
 
+    ident = _identity(data_path)
+    if ident in _VERIFIED:
+        return _VERIFIED[ident]
     index = json.loads(index_path.read_text())
-    if not isinstance(index.get("content"), str):
-        index["content"] = compute()
+    actual = digest(frames)
+    if isinstance(index.get("content"), str) and index["content"] != actual:
+        log.warning("frame cache '%s' does not match the digest recorded when it was built (its data changed on "
+                    "disk); rebuilding it", data_path)
+        return None
+    if index.get("content") != actual:
+        index["content"] = actual
         try:
             atomic_write_text(index_path, json.dumps(index))
         except OSError:
             pass  # a read-only cache folder: computed again next time
-    return index["content"]
+    _VERIFIED[ident] = actual
+    return actual
 
 
 def reserve_disk_space(path: str | Path) -> None:
@@ -246,7 +255,8 @@ def build_frame_cache(
     num_workers: int | None = None,
     progress: bool = False,
 ) -> CachedFrames:
-    """Return the cache for these samples, building it (once) when absent."""
+    """Return the cache for these samples, building it (once) when absent, damaged or changed on disk since its
+    build (its frames digest is checked once per process)."""
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     key = _fingerprint(samples, windows, image_size)
     data_path = cache_dir / f"frames-{key}.npy"
@@ -265,129 +275,102 @@ def build_frame_cache(
         apex_exact.append(start + w.apex_frames.index(w.apex))
 
     shape = (len(jobs), image_size, image_size, 3)
-    if (data_path.exists() or index_path.exists()) and not _cache_intact(data_path, index_path, shape):
-        # a damaged entry (truncated copy, full disk, hand edit) is derived data: rebuilt
-        log.warning("frame cache '%s' is damaged (size or index does not match); rebuilding it", data_path)
-        data_path.unlink(missing_ok=True)
-        index_path.unlink(missing_ok=True)
-    if not (data_path.exists() and index_path.exists()):
-        tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)  # header + a sparse file
-            reserve_disk_space(tmp)  # a full disk: OSError(ENOSPC) now, not SIGBUS on a write through the map
-            out = np.lib.format.open_memmap(tmp, mode="r+")
-        except OSError as exc:  # the CLI's generic OSError message would not say which folder this is
-            if tmp.is_file():  # not unlink(missing_ok=True): with a file as the cache folder it raises NotADirectory
-                tmp.unlink()
-            raise DataError(f"The frame cache ({np.prod(shape) / 1e6:,.1f} MB) cannot be written in '{cache_dir}' "
-                            f"({exc.strerror or exc}): set data.cache_dir (or $MMNET_CACHE_DIR) to a writable "
-                            "folder with room for it.") from None
-
-        failures: dict[str, str] = {}
-
-        def _load(i: int) -> None:
-            sample_id, path = jobs[i]
-            try:
-                out[i] = load_frame(path, image_size)
-            except DataError as exc:
-                failures.setdefault(sample_id, str(exc))
-
-        workers = num_workers or min(8, os.cpu_count() or 1)
-        try:
-            with ThreadPoolExecutor(workers) as pool:  # PIL releases the GIL while decoding
-                iterator = pool.map(_load, range(len(jobs)))
-                from ..progress import bars_wanted
-
-                if bars_wanted(progress):  # a bar at a terminal only: on a log file tqdm writes one endless line
-                    from tqdm import tqdm
-
-                    iterator = tqdm(iterator, total=len(jobs), desc="caching frames", unit="frame", leave=False)
-                for _ in iterator:
-                    pass
-            if failures:
-                raise UnreadableFrames(failures)
-            out.flush()
-            del out
-            os.replace(tmp, data_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        from ..utils import atomic_write_text
-
-        atomic_write_text(index_path, json.dumps({"version": CACHE_VERSION, "image_size": image_size,
-                                                  "samples": [s.sample_id for s in samples], "frames": len(jobs)}))
-    try:  # mark the entry as used, for `mmnet cache prune` (read-only cache folders are fine)
-        os.utime(index_path)
-    except OSError:
-        pass
-    frames = np.load(data_path, mmap_mode="r", allow_pickle=False)
-    if frames.shape != (len(jobs), image_size, image_size, 3):
-        raise DataError(f"Frame cache '{data_path}' has shape {frames.shape}, expected "
-                        f"{(len(jobs), image_size, image_size, 3)}; delete it and rerun.")
     rows = [np.asarray(onset_rows, dtype=np.int64).reshape(-1, 2), np.asarray(apex_rows, dtype=np.int64).reshape(-1, 2),
             np.asarray(onset_exact, dtype=np.int64), np.asarray(apex_exact, dtype=np.int64)]
-    content = _recorded_digest(index_path, lambda: frames_digest(frames, [s.sample_id for s in samples], rows))
-    return CachedFrames(frames, *rows, path=data_path, content=content)
+    sample_ids = [s.sample_id for s in samples]
+
+    def digest(frames: np.ndarray) -> str:
+        return frames_digest(frames, sample_ids, rows)
+
+    index = {"version": CACHE_VERSION, "image_size": image_size, "samples": sample_ids, "frames": len(jobs)}
+    for _ in range(2):  # a cache whose data fail the digest check is rebuilt once
+        if not _cache_intact(data_path, index_path, shape):  # an intact entry is used without taking the lock
+            with entry_lock(data_path) as locked:
+                if locked:
+                    remove_build_temporaries(data_path)
+                if (data_path.exists() or index_path.exists()) and not _cache_intact(data_path, index_path, shape):
+                    # a damaged entry (truncated copy, full disk, hand edit) is derived data: rebuilt
+                    log.warning("frame cache '%s' is damaged (size or index does not match); rebuilding it", data_path)
+                    data_path.unlink(missing_ok=True)
+                    index_path.unlink(missing_ok=True)
+                if not (data_path.exists() and index_path.exists()):
+                    _build(data_path, index_path, index, jobs, shape, digest, num_workers=num_workers,
+                           progress=progress)
+        try:  # mark the entry as used, for `mmnet cache prune` (read-only cache folders are fine)
+            os.utime(index_path)
+        except OSError:
+            pass
+        frames = np.load(data_path, mmap_mode="r", allow_pickle=False)
+        if frames.shape != shape:
+            raise DataError(f"Frame cache '{data_path}' has shape {frames.shape}, expected {shape}; delete it and "
+                            "rerun.")
+        checked = _identity(data_path)
+        content = _verified_digest(data_path, index_path, frames, digest)
+        if content is not None:
+            return CachedFrames(frames, *rows, path=data_path, content=content)
+        del frames  # unmapped before the file is deleted (Windows refuses to delete a mapped file)
+        with entry_lock(data_path):
+            try:
+                if data_path.exists() and _identity(data_path) == checked:  # not rebuilt meanwhile by another process
+                    data_path.unlink()
+                    index_path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise DataError(f"Frame cache '{data_path}' does not match its digest and cannot be rebuilt there "
+                                f"({exc.strerror or exc}): delete it, or set data.cache_dir (or $MMNET_CACHE_DIR) to "
+                                "a writable folder.") from None
+    raise DataError(f"Frame cache '{data_path}' was rebuilt, and its data still do not match their digest: the disk "
+                    "may be failing. Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder on another disk.")
 
 
-# -- the cache folder as a whole (`mmnet info --cache`, `mmnet cache prune`) ----------------------------
-@dataclass
-class CacheEntry:
-    """Files that belong together in the cache (a frame cache with its index and optical flow)."""
+def _build(data_path: Path, index_path: Path, index: dict, jobs: list, shape: tuple[int, ...], digest, *,
+           num_workers: int | None, progress: bool) -> None:
+    """Decode the frames into a temporary file, write the index with their digest, then rename the data into
+    place (under the entry's lock: another process finds the index and data together)."""
+    from ..utils import atomic_write_text
 
-    name: str
-    paths: list[Path]
-    size: int  # bytes
-    last_used: float  # newest modification time of its files (reusing a frame cache touches its index)
+    cache_dir, image_size = data_path.parent, shape[1]
+    tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)  # header + a sparse file
+        reserve_disk_space(tmp)  # a full disk: OSError(ENOSPC) now, not SIGBUS on a write through the map
+        out = np.lib.format.open_memmap(tmp, mode="r+")
+    except OSError as exc:  # the CLI's generic OSError message would not say which folder this is
+        if tmp.is_file():  # not unlink(missing_ok=True): with a file as the cache folder it raises NotADirectory
+            tmp.unlink()
+        raise DataError(f"The frame cache ({np.prod(shape) / 1e6:,.1f} MB) cannot be written in '{cache_dir}' "
+                        f"({exc.strerror or exc}): set data.cache_dir (or $MMNET_CACHE_DIR) to a writable "
+                        "folder with room for it.") from None
 
+    failures: dict[str, str] = {}
 
-def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
-    """Every entry of the cache folder, least recently used first."""
-    import re
-    import time
+    def _load(i: int, out: np.ndarray = out) -> None:
+        sample_id, path = jobs[i]
+        try:
+            out[i] = load_frame(path, image_size)
+        except DataError as exc:
+            failures.setdefault(sample_id, str(exc))
 
-    root = Path(cache_dir) if cache_dir else default_cache_dir()
-    if not root.is_dir():
-        return []
-    groups: dict[str, list[Path]] = {}
-    for path in root.rglob("*"):
-        if not path.is_file() or path.is_symlink():
-            continue
-        # a temporary file of a build in progress is left alone for a day
-        if path.name.startswith(".") and time.time() - path.stat().st_mtime < 86400:
-            continue
-        m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json)", path.name)
-        key = f"frames-{m.group(1)}" if m and path.parent == root else str(path.relative_to(root))
-        groups.setdefault(key, []).append(path)
-    out = []
-    for key, paths in groups.items():
-        stats = [p.stat() for p in paths]
-        out.append(CacheEntry(key, sorted(paths), sum(st.st_size for st in stats), max(st.st_mtime for st in stats)))
-    return sorted(out, key=lambda e: (e.last_used, e.name))
+    workers = num_workers or min(8, os.cpu_count() or 1)
+    try:
+        with ThreadPoolExecutor(workers) as pool:  # PIL releases the GIL while decoding
+            iterator = pool.map(_load, range(len(jobs)))
+            from ..progress import bars_wanted
 
+            if bars_wanted(progress):  # a bar at a terminal only: on a log file tqdm writes one endless line
+                from tqdm import tqdm
 
-def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
-                max_bytes: int | None = None, dry_run: bool = False) -> list[CacheEntry]:
-    """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
-    the cache holds at most ``max_bytes``; returns what was (or, with ``dry_run``, would be) removed."""
-    import time
-
-    entries = cache_entries(cache_dir)
-    doomed: list[CacheEntry] = []
-    if older_than_days is not None:
-        cutoff = time.time() - older_than_days * 86400
-        doomed = [e for e in entries if e.last_used < cutoff]
-    if max_bytes is not None:
-        left = sum(e.size for e in entries if e not in doomed)
-        for e in entries:
-            if left <= max_bytes:
-                break
-            if e not in doomed:
-                doomed.append(e)
-                left -= e.size
-    if not dry_run:
-        for e in doomed:
-            for p in e.paths:
-                p.unlink(missing_ok=True)
-    return doomed
+                iterator = tqdm(iterator, total=len(jobs), desc="caching frames", unit="frame", leave=False)
+            for _ in iterator:
+                pass
+        if failures:
+            raise UnreadableFrames(failures)
+        out.flush()
+        content = digest(out)
+        del out, _load  # the map closed: Windows renames no mapped file
+        atomic_write_text(index_path, json.dumps({**index, "content": content}))
+        os.replace(tmp, data_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _VERIFIED[_identity(data_path)] = content  # computed from these very bytes

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError, ConfigError, verify_choice
-from ..run_folder import saved_models_hint
+from ..run_folder import model_digest_problem, saved_models_hint
 from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
@@ -242,6 +242,7 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
     """Return (state_dict, metadata) of an mmnet checkpoint, or raise CheckpointError."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     p = Path(path)
@@ -256,9 +257,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
             f"{CONFIG_NAME} (written by `mmnet convert` or training), or the {WEIGHTS_NAME} file itself."
             + saved_models_hint(Path(path), WEIGHTS_NAME)
         )
+    if problem := model_digest_problem(p):  # a run's fold model whose bytes changed after training
+        raise CheckpointError(problem)
     try:
-        from safetensors import safe_open
-
         with safe_open(str(p), framework="pt") as f:
             header = f.metadata() or {}
         weights = load_file(str(p))

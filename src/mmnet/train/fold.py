@@ -25,6 +25,7 @@ from ..data.cache import CachedFrames
 from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..model.cpu_kernels import set_cpu_routes
+from ..model.mmnet import WEIGHTS_NAME
 from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics
 from ..utils import (
@@ -67,8 +68,11 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     cfg = task.config
     tc = cfg.train
     fold_dir = task.fold_dir
-    if (recorded := rf.finished_result(fold_dir)) is not None:
-        return recorded  # finished already (a job submitted twice, a retry after the fold's end): never retrained
+    if (recorded := rf.finished_result(fold_dir)) is not None:  # finished already (a job submitted twice, a retry
+        # after the fold's end): never retrained; a kill between done.json and the end left the resume state
+        (fold_dir / rf.STATE).unlink(missing_ok=True)
+        remove_stale_temporaries(fold_dir, time.time())
+        return recorded
     fold_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(fold_dir, time.time())  # half-written files of an earlier, killed attempt
     plan = plan_training(tc, cfg.data.image_size, device)
@@ -147,6 +151,8 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
               "seed": task.seed, "fold_seed": seed, "seconds": round(sum(h["seconds"] for h in done.history), 3),
               "device": str(plan.device), "precision": plan.precision,
               "test_acc": done.history[-1]["test_acc"] if done.history else None}
+    if tc.save_models or task.final:  # checked where the model is loaded (a flipped bit loads without an error)
+        record["model_sha256"] = rf.file_sha256(fold_dir / rf.MODEL / WEIGHTS_NAME)
     if task.final:
         record["train_samples"] = len(task.train_idx)
         record["train_subjects"] = sorted({task.subjects[i] for i in task.train_idx})
@@ -184,8 +190,8 @@ def _check_finite(task: FoldTask, epoch: int, step: int | None, value: float, wh
     raise TrainingError(
         f"seed {task.seed} fold {task.fold}: the {what} became {value if not math.isfinite(value) else 'NaN/inf'} "
         f"at {at}. Training stopped; finished folds are kept and {kept} when the same command is rerun. "
-        "Try a lower train.lr, train.precision=fp32, or check the data (`mmnet check-data`); "
-        "a changed setting needs a new --out."
+        "Try a lower train.lr, train.precision=fp32, or check the data (`mmnet check-data`); a changed setting "
+        "needs --restart (moves this run aside and trains every fold again) or a new --out."
     )
 
 

@@ -13,7 +13,6 @@ own accuracy is not measured.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -85,7 +84,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     card = {
         "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/model.safetensors",
                   "architecture": "MMNet (Li et al., IJCAI 2022)", "network": meta.get("model")},
-        "weights": {"file": "model.safetensors", "sha256": _sha256(weights), "bytes": weights.stat().st_size},
+        "weights": {"file": "model.safetensors", "sha256": rf.file_sha256(weights), "bytes": weights.stat().st_size},
         "source": source or "not recorded (the Python API was called without source=)",
         "training": {"dataset": data.get("dataset"), "datasets": per_dataset, "samples": len(samples),
                      "subjects": len({(s["dataset"], s["subject"]) for s in samples}),
@@ -226,14 +225,6 @@ def _flat(values: dict, prefix: str = "") -> dict:
         else:
             out[f"{prefix}{k}"] = v
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _read_json(path: Path) -> dict:

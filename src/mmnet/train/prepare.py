@@ -270,7 +270,7 @@ def _check_saved_config(out: Path, config_path: Path) -> None:
     if started:
         raise ConfigError(f"'{config_path}' is damaged ({why}), and {len(started)} fold file(s) were written under "
                           "it, so this command's settings cannot be compared with theirs. Restore the file from a "
-                          "backup, or start over in a new --out folder.")
+                          "backup, or start over: --restart moves this run aside, or use a new --out folder.")
     aside = move_aside(config_path)
     log.warning("'%s' was damaged (%s) and no fold has started; moved to '%s' and written again",
                 config_path, why, aside.name)
@@ -329,6 +329,7 @@ def _finished(task: FoldTask) -> bool:
         except MMNetError as exc:
             damaged = (task.fold_dir / rf.MODEL, str(exc).splitlines()[0])
     if damaged is None:
+        (task.fold_dir / rf.STATE).unlink(missing_ok=True)  # a kill between done.json and its removal left it
         return True
     path, why = damaged
     aside = move_aside(path)
@@ -350,8 +351,8 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
     if path.exists():
         if npy_intact(path, (n, size, size, 3)):
             return path
+        # not deleted: another process may have put an intact one in place meanwhile; the atomic write replaces it
         log.warning("optical-flow cache '%s' is damaged; rebuilding it", path)
-        path.unlink()
     flows = np.empty((n, size, size, 3), np.float32)
     items = range(n)
     if bars_wanted(progress):
