@@ -129,7 +129,8 @@ def choose(cal: Calibration, precision: str = "auto", memory_format: str = "auto
 
 def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -> ComputePlan:
     """The ComputePlan of a training run: measured on CPU when precision or memory format is "auto"
-    (see the module's text), else (or when measuring is off or fails) ``runtime.plan_compute``."""
+    (see the module's text), else (or when measuring is off or fails) ``runtime.plan_compute``. On CUDA it
+    also turns cuDNN's autotuning on (``runtime.configure_cuda_numerics``)."""
     import torch
 
     name = device or tc.device
