@@ -40,15 +40,17 @@ def _data(r: dict) -> str:
 def _throughput(r: dict) -> str:
     if "best_train_img_s" not in r:
         return "no row finished"
-    mem = f"; peak GPU memory {r['peak_gpu_gib']} GiB" if "peak_gpu_gib" in r else ""
+    mem = (f"; peak GPU memory {r['peak_gpu_gib']} GiB allocated, {r.get('peak_reserved_gib')} GiB reserved (the "
+           "largest row's)" if "peak_gpu_gib" in r else "")
     return (f"{r['image']} px {r['precision']} {r['memory_format']}: training {r['best_train_img_s']:,.0f} img/s "
             f"(batch {r['best_batch']}), evaluation up to {r['best_eval_img_s']:,.0f} img/s{mem}")
 
 
 def _loso(r: dict) -> str:
-    return (f"{r.get('folds')} folds x {r.get('epochs_run')} epochs ({r.get('clips')} clips, {r.get('image')} px): "
-            f"{_g(r.get('folds_s'), '.1f')} s (+ cache {_g(r.get('prepare_s'), '.1f')} s); at 74 epochs: "
-            f"**{_g(r.get('extrapolated_74_epochs_s'), '.0f')} s** (extrapolated)")
+    return (f"{r.get('folds_run')} of {r.get('folds')} folds x {r.get('epochs_run')} epochs ({r.get('clips')} clips, "
+            f"{r.get('image')} px): {_g(r.get('folds_s'), '.1f')} s (+ cache {_g(r.get('prepare_s'), '.1f')} s); at "
+            f"74 epochs: **{_g(r.get('extrapolated_74_epochs_s'), '.0f')} s** (extrapolated; at most "
+            f"{_g(r.get('extrapolated_74_epochs_upper_s'), '.0f')} s if the fold's set-up recurred every epoch)")
 
 
 def _ray(r: dict) -> str:
@@ -73,6 +75,13 @@ def _goal(name: str, report: dict) -> str:
             "loso": f"<= {goals.get('loso_74_epochs_s', 0) / 60:.0f} min (H100/H200-class)"}.get(name, "")
 
 
+def _precision(row: dict) -> str:
+    """A throughput row's precision as it ran: PyTorch runs "fp32" convolutions in TF32 on CUDA by default."""
+    if row.get("precision") == "fp32" and row.get("tf32_convolutions"):
+        return "fp32 (TF32 convolutions)"
+    return str(row.get("precision"))
+
+
 def render_markdown(report: dict) -> str:
     lines = [f"# mmnet GPU check: {report.get('device')}, {report.get('mode')} mode", "",
              f"{report.get('created')}; {report.get('total_s', 0)} s of a {report.get('budget_s')} s budget.", "",
@@ -87,9 +96,10 @@ def render_markdown(report: dict) -> str:
         lines.append(f"| {name} | {cell} | {result.replace('|', '/')} | {_goal(name, report)} |")
     rows = report.get("sections", {}).get("throughput", {}).get("rows", [])
     if rows:
-        lines += ["", "| batch | precision | training img/s | evaluation img/s | peak GPU GiB |",
-                  "|---|---|---|---|---|"]
+        lines += ["", "| batch | precision | training img/s | evaluation img/s | peak GPU GiB | peak reserved GiB |",
+                  "|---|---|---|---|---|---|"]
         for r in rows:
-            lines.append(f"| {r.get('batch')} | {r.get('precision')} | {r.get('train_img_s', r.get('error', ''))} "
-                         f"| {r.get('eval_img_s', '')} | {r.get('peak_gpu_gib', '')} |")
+            lines.append(f"| {r.get('batch')} | {_precision(r)} | {r.get('train_img_s', r.get('error', ''))} "
+                         f"| {r.get('eval_img_s', '')} | {r.get('peak_gpu_gib', '')} "
+                         f"| {r.get('peak_reserved_gib', '')} |")
     return "\n".join(lines) + "\n"

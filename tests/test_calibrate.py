@@ -252,3 +252,13 @@ def test_real_calibration_runs_at_a_small_size(monkeypatch):
     assert set(cal.routes) == {"onednn_linear", "pad_weight_grad"}  # the fp32 kernel routes, timed both ways
     assert all(e["plain_ms"] > 0 and e["route_ms"] > 0 and isinstance(e["use"], bool) for e in cal.routes.values())
     assert torch.equal(torch.get_rng_state(), rng)  # the run's random stream is untouched
+
+
+def test_a_cuda_training_plan_turns_cudnn_autotuning_on_and_a_cpu_one_leaves_it(monkeypatch):
+    # a run's convolution shapes are fixed: cuDNN times its algorithms once per shape and keeps the fastest
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    monkeypatch.setattr(cal_mod, "plan_compute", lambda name, precision, memory_format, **kw: name)
+    assert plan_training(TrainConfig(device="cpu", precision="fp32", memory_format="contiguous"), 64) == "cpu"
+    assert torch.backends.cudnn.benchmark is False
+    assert plan_training(TrainConfig(device="cuda"), 64) == "cuda"
+    assert torch.backends.cudnn.benchmark is True

@@ -43,6 +43,7 @@ __all__ = [
     "cpu_prefers_nchw_for_fp32",
     "nnpack_available",
     "configure_cpu_numerics",
+    "configure_cuda_numerics",
     "keep_freed_memory",
     "enable_huge_pages",
     "prepare_process",
@@ -228,6 +229,14 @@ def configure_cpu_numerics() -> None:
 
     torch.set_flush_denormal(True)
     keep_freed_memory()
+
+
+def configure_cuda_numerics() -> None:
+    """Let cuDNN time its convolution algorithms for each new input shape and keep the fastest: a run's shapes
+    are fixed (one image size, one batch size, a smaller last batch), so it times each once."""
+    import torch
+
+    torch.backends.cudnn.benchmark = True
 
 
 _GLIBC_M_TRIM_THRESHOLD, _GLIBC_M_MMAP_THRESHOLD = -1, -3

@@ -48,7 +48,7 @@ from ..calibration_cache import (
     remember,
     size_bucket,
 )
-from ..runtime import ComputePlan, plan_compute, resolve_device
+from ..runtime import ComputePlan, configure_cuda_numerics, plan_compute, resolve_device
 from ..utils import atomic_write_text
 from .calibrate_routes import measure_routes
 
@@ -129,11 +129,14 @@ def choose(cal: Calibration, precision: str = "auto", memory_format: str = "auto
 
 def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -> ComputePlan:
     """The ComputePlan of a training run: measured on CPU when precision or memory format is "auto"
-    (see the module's text), else (or when measuring is off or fails) ``runtime.plan_compute``."""
+    (see the module's text), else (or when measuring is off or fails) ``runtime.plan_compute``. On CUDA it
+    also turns cuDNN's autotuning on (``runtime.configure_cuda_numerics``)."""
     import torch
 
     name = device or tc.device
     dev = resolve_device(name)
+    if dev.type == "cuda":
+        configure_cuda_numerics()
     if dev.type != "cpu" or "auto" not in (tc.precision, tc.memory_format):
         return plan_compute(name, tc.precision, tc.memory_format)
     if not calibration_enabled():
