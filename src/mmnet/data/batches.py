@@ -48,6 +48,14 @@ def _normalise_constants(device: torch.device) -> tuple[torch.Tensor, torch.Tens
     return scale, shift
 
 
+@functools.cache
+def _scale_per_word(device: torch.device, size: int) -> torch.Tensor:
+    """``normalise_hwc``'s scale repeated over one (size, size, 4) RGBX image, with 1 for the flag lane."""
+    with torch.inference_mode(False):
+        scale, _ = _normalise_constants(device)
+        return torch.cat([scale.view(3), torch.ones(1, device=device)]).repeat(size * size)
+
+
 def _to_float(x: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
     """float32 copy of an NHWC-strided (B, C, H, W) view, in one pass, in ``memory_format``."""
     if memory_format == torch.channels_last:
@@ -178,15 +186,20 @@ class DeviceFrames:
         flat = src.unsqueeze(0) + rows.view(-1, src.shape[0], 1) * P2  # (N/B, B, S*S) word index
         words = self._train_pixels.index_select(0, flat.view(-1))  # int32 words
         rgbx = words.view(torch.uint8).view(-1, S, S, 4)
+        scale, shift = _normalise_constants(self.device)
         if memory_format == torch.channels_last:
-            both = rgbx.float().permute(0, 3, 1, 2)  # contiguous conversion (fast path), then a view
+            both = rgbx.float()  # contiguous conversion (fast path)
+            # x * scale as one contiguous pass (per-channel scale along the innermost dimension of 4 is
+            # 1.3x slower); the flag's lane is multiplied by 1
+            both.view(len(both), -1).mul_(_scale_per_word(self.device, S))
+            both = both.permute(0, 3, 1, 2)
             x, inside = both[:, :3], both[:, 3:]
         else:
             x, inside = _to_float(rgbx.permute(0, 3, 1, 2)[:, :3], memory_format), rgbx[..., 3].unsqueeze(1)
-        scale, shift = _normalise_constants(self.device)
+            x.mul_(scale)
         # normalise_hwc's x * scale + shift; inside is 1 or 0, so inside * shift is exact and the border
         # (x = 0) gets +0.0
-        return x.mul_(scale).addcmul_(inside, shift)
+        return x.addcmul_(inside, shift)
 
     def _train_batch_flow(self, idx, aug, gen, memory_format):
         S = self.frames.shape[1]
