@@ -1,17 +1,16 @@
 """Onset/apex batches assembled on the compute device, with the authors' augmentation.
 
-For training, the cached frames live on the device already normalised, as float16 RGB plus a
-padding channel (one 8-byte word per pixel) and a one-pixel border of zeros. Nearest-neighbour
-augmentation (flip, rotation, padded crop) is then a gather: each output pixel copies one source
-pixel, and every source outside the image is clamped into the zero border, which is the authors'
-"fill 0 after normalisation". So a batch is one index computation per sample, one 1-D gather of
-both frames with the same indices, and one conversion to float32 in the channels_last layout the
-network uses. (float16 keeps each of the 256 grey levels within 0.002 of its float32 value, a
-tenth of one level's step.) Evaluation reads the exact uint8 frames. This replaces the authors'
-per-sample PIL pipeline in worker processes with a few batched tensor operations, which cost a
-small fraction of it per sample (per-machine figures: ``docs/performance.md``).
+For training, the cached frames live on the device as uint8 RGB plus an in-image flag (one 4-byte
+word per pixel) with a one-pixel border of zero words. Nearest-neighbour augmentation (flip,
+rotation, padded crop) is then a gather: each output pixel copies one source pixel, and every
+source outside the image is clamped into the border. So a batch is one index computation per
+sample, one 1-D gather of both frames with the same indices, and one normalisation in the layout
+the network uses: the same float32 arithmetic as evaluation's, bit for bit (a micro-expression is a
+motion of a few grey levels, and the network's first operation is apex - onset), with the border at
+0, the authors' "fill 0 after normalisation". This replaces the authors' per-sample PIL pipeline in
+worker processes with a few batched tensor operations, which cost a small fraction of it per sample
+(per-machine figures: ``docs/performance.md``).
 """
-
 from __future__ import annotations
 
 import functools
@@ -47,6 +46,14 @@ def _normalise_constants(device: torch.device) -> tuple[torch.Tensor, torch.Tens
         scale = torch.tensor([1.0 / (255.0 * s) for s in IMAGENET_STD], device=device).view(1, 3, 1, 1)
         shift = torch.tensor([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)], device=device).view(1, 3, 1, 1)
     return scale, shift
+
+
+@functools.cache
+def _scale_per_word(device: torch.device, size: int) -> torch.Tensor:
+    """``normalise_hwc``'s scale repeated over one (size, size, 4) RGBX image, with 1 for the flag lane."""
+    with torch.inference_mode(False):
+        scale, _ = _normalise_constants(device)
+        return torch.cat([scale.view(3), torch.ones(1, device=device)]).repeat(size * size)
 
 
 def _to_float(x: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
@@ -94,7 +101,7 @@ class DeviceFrames:
         frames = (np.asarray(cache.frames[np.asarray(rows, dtype=np.int64)]) if rows
                   else np.zeros((0, 1, 1, 3), np.uint8))
         self.frames = torch.from_numpy(frames).to(self.device)  # (F, S, S, 3) uint8, exact (evaluation)
-        self._train_pixels = _padded_normalised(frames, self.device)  # (F * (S+2)^2,) float64 words
+        self._train_pixels = _padded_rgbx(frames, self.device)  # (F * (S+2)^2,) int32 words
         # int32 word indices where they fit: index_select with int32 indices is faster than
         # take/index_select with int64 (half the index memory traffic; docs/performance.md).
         self._index_dtype = torch.int32 if len(self._train_pixels) < 2**31 else torch.int64
@@ -170,17 +177,29 @@ class DeviceFrames:
         """Normalised float32 (N, 3, S, S) of frames ``rows`` at source pixels ``src`` (B, S*S),
         N a multiple of B: the k-th block of B rows uses the same B source maps (onset, apex).
 
+        Inside the image the values are ``normalise_hwc``'s, bit for bit; the border reads 0.
         channels_last: a view into an (N, S, S, 4) buffer (the network's first operation,
         apex - onset, makes the dense tensor). NCHW: converted and transposed in one copy.
         """
         P2 = (S + 2) * (S + 2)
         rows = rows.to(self._index_dtype)
         flat = src.unsqueeze(0) + rows.view(-1, src.shape[0], 1) * P2  # (N/B, B, S*S) word index
-        words = self._train_pixels.index_select(0, flat.view(-1))  # float64 words
-        half = words.view(torch.float16).view(-1, S, S, 4)
+        words = self._train_pixels.index_select(0, flat.view(-1))  # int32 words
+        rgbx = words.view(torch.uint8).view(-1, S, S, 4)
+        scale, shift = _normalise_constants(self.device)
         if memory_format == torch.channels_last:
-            return half.float().permute(0, 3, 1, 2)[:, :3]  # contiguous conversion (fast path), then a view
-        return _to_float(half.permute(0, 3, 1, 2)[:, :3], memory_format)
+            both = rgbx.float()  # contiguous conversion (fast path)
+            # x * scale as one contiguous pass (per-channel scale along the innermost dimension of 4 is
+            # 1.3x slower); the flag's lane is multiplied by 1
+            both.view(len(both), -1).mul_(_scale_per_word(self.device, S))
+            both = both.permute(0, 3, 1, 2)
+            x, inside = both[:, :3], both[:, 3:]
+        else:
+            x, inside = _to_float(rgbx.permute(0, 3, 1, 2)[:, :3], memory_format), rgbx[..., 3].unsqueeze(1)
+            x.mul_(scale)
+        # normalise_hwc's x * scale + shift; inside is 1 or 0, so inside * shift is exact and the border
+        # (x = 0) gets +0.0
+        return x.addcmul_(inside, shift)
 
     def _train_batch_flow(self, idx, aug, gen, memory_format):
         S = self.frames.shape[1]
@@ -234,16 +253,13 @@ class DeviceFrames:
         return src.view(B, S * S), flip.view(B), cos.view(B), sin.view(B)
 
 
-def _padded_normalised(frames, device: torch.device, chunk: int = 256) -> torch.Tensor:
-    """uint8 (F, S, S, 3) -> ImageNet-normalised float16 RGBX with a one-pixel zero border,
-    viewed as one float64 word per pixel: (F * (S+2)^2,). Built in chunks to bound memory."""
+def _padded_rgbx(frames, device: torch.device) -> torch.Tensor:
+    """uint8 (F, S, S, 3) -> uint8 RGB plus an in-image flag (1; 0 in the one-pixel zero border),
+    viewed as one int32 word per pixel: (F * (S+2)^2,)."""
     import numpy as np
 
     F_, S = frames.shape[0], frames.shape[1]
-    out = np.zeros((F_, S + 2, S + 2, 4), np.float16)
-    mean = np.asarray(IMAGENET_MEAN, np.float32) * 255.0
-    std = np.asarray(IMAGENET_STD, np.float32) * 255.0
-    for start in range(0, F_, chunk):
-        block = frames[start:start + chunk].astype(np.float32)
-        out[start:start + chunk, 1:-1, 1:-1, :3] = (block - mean) / std
-    return torch.from_numpy(out).to(device).view(torch.float64).view(-1)
+    out = np.zeros((F_, S + 2, S + 2, 4), np.uint8)
+    out[:, 1:-1, 1:-1, :3] = frames
+    out[:, 1:-1, 1:-1, 3] = 1
+    return torch.from_numpy(out).to(device).view(torch.int32).view(-1)
