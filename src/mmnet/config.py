@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from .choices import BAD_SAMPLE_POLICIES, PRECISIONS, PROTOCOLS, SELECTIONS
 from .dataset_root import format_root, parse_root
 from .errors import ConfigError, did_you_mean, verify_choice
 from .executor_config import ExecutorConfig
@@ -68,8 +69,8 @@ class DataConfig:
     permute_labels: bool = False  # control experiment: labels shuffled across samples (expect chance)
 
     def __post_init__(self) -> None:
-        verify_choice("data.protocol", self.protocol, ("loso", "lodo"))
-        verify_choice("data.on_bad_sample", self.on_bad_sample, ("error", "skip", "nearest"))
+        verify_choice("data.protocol", self.protocol, PROTOCOLS)
+        verify_choice("data.on_bad_sample", self.on_bad_sample, BAD_SAMPLE_POLICIES)
         verify_choice("data.flow_method", self.flow_method, FLOW_METHODS)
         if self.image_size < 16 or self.image_size % 16:
             raise ConfigError(f"data.image_size must be a positive multiple of 16, got {self.image_size}")
@@ -120,7 +121,7 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        verify_choice("train.precision", self.precision, ("auto", "fp32", "bf16"))
+        verify_choice("train.precision", self.precision, PRECISIONS)
         verify_choice("train.memory_format", self.memory_format, ("auto", "channels_last", "contiguous"))
         if self.final_fit not in (True, False, "only") or not isinstance(self.final_fit, (bool, str)):
             raise ConfigError(f"train.final_fit must be true, false or only, got {self.final_fit!r}")
@@ -143,7 +144,7 @@ class EvalConfig:
     selection: str = "last"
 
     def __post_init__(self) -> None:
-        verify_choice("eval.selection", self.selection, ("last", "paper"))
+        verify_choice("eval.selection", self.selection, SELECTIONS)
 
 
 @dataclass

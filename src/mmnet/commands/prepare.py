@@ -22,6 +22,8 @@ import argparse
 import re
 from pathlib import Path
 
+from ..choices import PREPARE_LAYOUTS
+
 
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
@@ -36,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="output root (datasets: default the dataset root, so Cropped/ sits beside the annotation; "
                         "a frame folder: default <folder>_aligned; a video: <video name without extension>_aligned, "
                         "beside it)")
-    p.add_argument("--layout", type=str, default="auto", choices=("auto", "casme2", "samm", "frames", "video"),
+    p.add_argument("--layout", type=str, default="auto", choices=PREPARE_LAYOUTS,
                    help="what the input is (default: detected)")
     p.add_argument("--onset", type=int, default=None,
                    help="frame number of the onset, for a single clip or video (default: its first frame)")
