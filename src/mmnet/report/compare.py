@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config import flatten_config
 from ..errors import MMNetError
 from .bootstrap import LEVEL, METRICS, RESAMPLES, SEED, mcnemar_exact, paired_bootstrap
 from .run_reader import Run, config_value, load_run
@@ -47,16 +48,6 @@ MCNEMAR_NOTE = ("McNemar is sample-level: it treats the samples as independent, 
 
 class CompareError(MMNetError, ValueError):
     """Runs that cannot be compared (different samples, dataset, classes or protocol), or too few of them."""
-
-
-def _flat(cfg: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in (cfg or {}).items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _plain(value):
@@ -138,10 +129,10 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                      "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
                      "dataset_fingerprint": report["dataset_fingerprint"],
                      "frames_digest": report.get("frames_digest")})
-    ref_flat = _flat(ref_run.config)
+    ref_flat = flatten_config(ref_run.config)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
-        flat = _flat(run.config)
+        flat = flatten_config(run.config)
         changed = {k: [ref_flat.get(k), flat.get(k)] for k in sorted(set(ref_flat) | set(flat))
                    if ref_flat.get(k) != flat.get(k)}
         boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),

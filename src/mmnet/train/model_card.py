@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from .. import run_folder as rf
-from ..config import ExperimentConfig, config_to_dict
+from ..config import non_default_values
 from ..infer.provenance import DATASET_NAMES, is_synthetic
 from ..model import read_checkpoint
 from ..utils import atomic_write_text
@@ -38,8 +38,8 @@ DATASET_OWNERS = {key: f"{DATASET_NAMES[key]}, {owner}" for key, owner in {
 }.items()}
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
 _NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard")
-# Filled from the label scheme (listed under "classes") or following data.image_size.
-_DERIVED = ("data.classes", "data.scheme", "model.num_classes", "model.image_size")
+# Shown in the card's own sections: the scheme under "classes", the input size under "preprocessing".
+_SHOWN_ELSEWHERE = ("data.scheme", "model.image_size")
 
 NOT_MEASURED = ("The final model is trained on every subject, so no held-out subject is left to test it: its own "
                 "accuracy is NOT measured. The LOSO scores above estimate how this recipe does on subjects it "
@@ -125,9 +125,7 @@ def _frames_note(cfg: dict) -> str:
 
 def _non_default(cfg: dict) -> dict:
     """Every recipe value that differs from the built-in defaults (the paper's 5-class CASME II recipe)."""
-    defaults = _flat(config_to_dict(ExperimentConfig()))
-    return {k: v for k, v in _flat(cfg).items()
-            if k not in _NOT_RECIPE and k not in _DERIVED and defaults.get(k, object()) != v}
+    return {k: v for k, v in non_default_values(cfg).items() if k not in _NOT_RECIPE and k not in _SHOWN_ELSEWHERE}
 
 
 def _loso(report: dict | None, cfg: dict) -> dict:
@@ -216,16 +214,6 @@ def render_card(card: dict) -> str:
     lines += [f"mmnet {sw['mmnet_version']}, git revision {sw['git_revision'] or 'unknown'}, torch "
               f"{sw['torch_version']}, Python {sw['python']}.", ""]
     return "\n".join(lines)
-
-
-def _flat(values: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in values.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def _sha256(path: Path) -> str:
