@@ -29,6 +29,7 @@ import pandas as pd
 from ..config import flatten_config
 from ..errors import MMNetError
 from .bootstrap import LEVEL, METRICS, RESAMPLES, SEED, mcnemar_exact, paired_bootstrap
+from .render import format_metric
 from .run_reader import Run, config_value, load_run
 from .scores import score_run
 
@@ -176,10 +177,6 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
 
 
-def _fmt(v, pct: bool) -> str:
-    return "n/a" if v is None else (f"{100 * v:.2f}" if pct else f"{v:.4f}")
-
-
 def _signed(v: float, pct: bool) -> str:
     return f"{100 * v:+.2f}" if pct else f"{v:+.4f}"
 
@@ -200,8 +197,9 @@ def render_compare_markdown(result: dict) -> str:
     for r in result["runs"]:
         cells = []
         for k in METRICS:
-            ci = f" [{_fmt(r['ci'][k][0], k == 'acc')}, {_fmt(r['ci'][k][1], k == 'acc')}]" if r["ci"] else ""
-            cells.append(_fmt(r["mean"][k], k == "acc") + ci)
+            pct = k == "acc"
+            ci = f" [{format_metric(r['ci'][k][0], pct)}, {format_metric(r['ci'][k][1], pct)}]" if r["ci"] else ""
+            cells.append(format_metric(r["mean"][k], pct) + ci)
         flag = "" if r["complete"] else " (PARTIAL)"
         ref = " (reference)" if r["run"] == result["reference"] else ""
         lines.append(f"| {r['run']}{ref}{flag} | {r['n_seeds']} | {r['n']} | " + " | ".join(cells) + " |")
