@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import PreprocessError
     from ..preprocess.face import CropGeometry
     from ..preprocess.pipeline import prepare
+    from ..preprocess.summary import default_summary_path
 
     if args.workers is not None and args.workers < 1:
         raise PreprocessError(f"--workers must be >= 1, got {args.workers}")
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 "frame that shows it" if r.reason == "no_face" else "")
         raise PreprocessError(f"{r.clip_id} [{r.reason}]: {r.message}{hint}")
     print(summary.format())
-    if args.summary or summary.layout in ("casme2", "samm"):
-        print(f"summary: {args.summary or Path(summary.out_root) / 'prepare-summary.json'}")
+    written = args.summary or default_summary_path(summary.layout, summary.out_root)
+    if written:
+        print(f"summary: {written}")
     return 1 if summary.failed or summary.by_status("other_settings") else 0  # not every clip is as asked
