@@ -120,7 +120,9 @@ def resolved_yaml(cfg) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..model.mmnet import WEIGHTS_NAME
     from ..report import format_results_table
+    from ..run_folder import saved_models
     from ..train import run_experiment
     from .common import check_device_argument, executor_config
 
@@ -170,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     if "headline" in report:
         print(format_results_table(report))
         print(f"report: {args.out / 'report.md'}")
-        models = sorted(args.out.glob("seed-*/fold-*/model/model.safetensors"))
+        models = saved_models(args.out, WEIGHTS_NAME)
         if models:  # train.save_models=true: say where they are and how to use one
             print(f"models: {args.out}/seed-*/fold-*/model (one per fold, each trained without its test subject); "
                   f"e.g. mmnet predict --checkpoint {models[0].parent} CLIP")

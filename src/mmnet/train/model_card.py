@@ -24,6 +24,7 @@ from .. import run_folder as rf
 from ..config import non_default_values
 from ..infer.provenance import DATASET_NAMES, is_synthetic
 from ..model import read_checkpoint
+from ..model.mmnet import WEIGHTS_NAME
 from ..utils import atomic_write_text
 
 __all__ = ["write_model_card", "DATASET_OWNERS"]
@@ -71,7 +72,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     done = _read_json(final / rf.DONE)
     samples = _read_csv(run / rf.SAMPLES)
     skipped = _read_csv(run / rf.SKIPPED) if (run / rf.SKIPPED).is_file() else []
-    weights = final / rf.MODEL / "model.safetensors"
+    weights = final / rf.MODEL / WEIGHTS_NAME
     _, meta = read_checkpoint(weights)  # also proves the weights load
     data = cfg.get("data") or {}
     classes = list(data.get("classes") or [])
@@ -83,9 +84,9 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     counts = Counter(int(s["class_index"]) for s in samples)
     synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
     card = {
-        "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/model.safetensors",
+        "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/{WEIGHTS_NAME}",
                   "architecture": "MMNet (Li et al., IJCAI 2022)", "network": meta.get("model")},
-        "weights": {"file": "model.safetensors", "sha256": _sha256(weights), "bytes": weights.stat().st_size},
+        "weights": {"file": WEIGHTS_NAME, "sha256": _sha256(weights), "bytes": weights.stat().st_size},
         "source": source or "not recorded (the Python API was called without source=)",
         "training": {"dataset": data.get("dataset"), "datasets": per_dataset, "samples": len(samples),
                      "subjects": len({(s["dataset"], s["subject"]) for s in samples}),
