@@ -39,8 +39,6 @@ DEMO_SIZE = {"subjects": 3, "videos": 1, "minutes": 1.0}
 DEMO_FRAME = {"frame_size": (320, 240), "face_size": (140, 170)}
 BASELINE = ("evenly spaced intervals, per video and type as many as the spotter gave, each of the mean "
             "annotated length of its type; no video is read")
-RULE = "MEGC: IoU >= 0.5 with a ground truth of the same video and type, one-to-one; counts pooled over videos"
-MEGC_DATASET_CASME_SQ = 2  # the MEGC2020 log's dataset number of CAS(ME)^2
 
 
 def _demo_long_config():
@@ -129,8 +127,8 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     from ..data import load_dataset
     from ..utils import atomic_write_text
     from .config import spot_config
-    from .megc import evaluate_spotting
-    from .megc_files import write_megc2020_log, write_spotting_csv
+    from .megc import RULE, evaluate_spotting
+    from .megc_files import DATASET_NUMBERS, write_megc2020_log, write_spotting_csv
     from .spotter import spot_recording
 
     start = time.perf_counter()
@@ -174,8 +172,8 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     megc.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, result in scores.items():
-        files[f"{name}_log"] = str(write_megc2020_log(megc / f"{name}-log.txt", [(MEGC_DATASET_CASME_SQ,
-                                                                                   result.pairs)]))
+        log = [(DATASET_NUMBERS["casme-sq"], result.pairs)]  # the synthetic recordings have CAS(ME)^2's layout
+        files[f"{name}_log"] = str(write_megc2020_log(megc / f"{name}-log.txt", log))
         preds = spotted if name == "spotter" else baseline
         files[f"{name}_csv"] = str(write_spotting_csv(megc / f"{name}-spots.csv", preds))
     summary = {
