@@ -23,11 +23,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
+from ..progress import bars_wanted, write_line
 from .intervals import TYPES, Interval
 
 __all__ = ["DEMO_SIZE", "DEMO_FRAME", "baseline_intervals", "frame_span", "run_spotting_demo", "summary_markdown"]
@@ -96,10 +96,10 @@ def _prepare_data(root: Path, *, seed: int, subjects: int, videos: int, minutes:
                               "folder, or delete that one to regenerate it.")
         return True
     if progress:
-        print(f"writing synthetic recordings to {root} ({subjects} subject(s) x {videos} x {minutes:g} min, "
-              f"seed {seed})", file=sys.stderr, flush=True)
+        write_line(f"writing synthetic recordings to {root} ({subjects} subject(s) x {videos} x {minutes:g} min, "
+                   f"seed {seed})")
     write_long_dataset(root, subjects=subjects, videos_per_subject=videos, minutes=minutes, seed=seed,
-                       config=config, formats=("jpg",), progress=progress and sys.stderr.isatty())
+                       config=config, formats=("jpg",), progress=bars_wanted(progress))
     return False
 
 
@@ -152,8 +152,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     t_spot = time.perf_counter()
     for n, video in enumerate(load.videos, 1):
         if progress:
-            print(f"spotting {video.video} ({n}/{len(load.videos)}, {video.n_frames} frames)", file=sys.stderr,
-                  flush=True)
+            write_line(f"spotting {video.video} ({n}/{len(load.videos)}, {video.n_frames} frames)")
         result = spot_recording(video.path, spot, fps=video.fps, aligner=aligner)
         spotted[video.video] = result.intervals
         per_video.append({"video": video.video, "frames": result.frames, "gaps": len(result.gaps),
