@@ -12,7 +12,6 @@ own accuracy is not measured.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from collections import Counter
@@ -25,6 +24,7 @@ from ..config import non_default_values
 from ..infer.provenance import DATASET_NAMES, is_synthetic
 from ..model import read_checkpoint
 from ..model.mmnet import WEIGHTS_NAME
+from ..report.run_reader import RUN_TABLE_REMEDY, read_csv, read_json
 from ..utils import atomic_write_text
 
 __all__ = ["write_model_card", "DATASET_OWNERS"]
@@ -68,10 +68,10 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     run = Path(run_dir)
     final = run / rf.FINAL
     cfg = yaml.safe_load((run / rf.CONFIG).read_text(encoding="utf-8")) or {}
-    env = _read_json(run / rf.ENV)
-    done = _read_json(final / rf.DONE)
-    samples = _read_csv(run / rf.SAMPLES)
-    skipped = _read_csv(run / rf.SKIPPED) if (run / rf.SKIPPED).is_file() else []
+    env = read_json(run / rf.ENV) if (run / rf.ENV).is_file() else {}  # optional, as for the report: "unknown"
+    done = read_json(final / rf.DONE)
+    samples = read_csv(run / rf.SAMPLES, ("dataset", "subject", "class_index"), RUN_TABLE_REMEDY).to_dict("records")
+    skipped = read_csv(run / rf.SKIPPED, (), RUN_TABLE_REMEDY) if (run / rf.SKIPPED).is_file() else []
     weights = final / rf.MODEL / WEIGHTS_NAME
     _, meta = read_checkpoint(weights)  # also proves the weights load
     data = cfg.get("data") or {}
@@ -224,11 +224,3 @@ def _sha256(path: Path) -> str:
             h.update(block)
     return h.hexdigest()
 
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
