@@ -29,7 +29,7 @@ from ..spotting.intervals import TYPES, Interval
 from ..spotting.megc import RULE as MEGC_RULE
 from ..spotting.megc import evaluate_spotting, evaluate_str
 from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log, format_spotting_csv, format_str_csv
-from .str_figures import timeline_png
+from .str_figures import scored_timeline_png
 
 __all__ = ["StrSection", "str_section"]
 
@@ -150,7 +150,7 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
                 by_video.setdefault(p.video, []).append(p)
             for v in videos:
                 if v["video"] in truth:
-                    images[f"timelines/{v['video']}.png"] = timeline_png(
+                    images[f"timelines/{v['video']}.png"] = scored_timeline_png(
                         v["video"], int(v["first_frame"]), int(v["last_frame"]), float(v["fps"]),
                         by_video.get(v["video"], []))
     summary = {"rule": RULE, "types": list(types), "classes": list(classes), "spotter": dict(cfg.get("spotting") or {}),
