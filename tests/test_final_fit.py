@@ -165,6 +165,36 @@ def test_card_holds_the_dataset_fingerprint_and_travels_with_the_model_folder(tm
     assert (copy / "MODEL_CARD.md").is_file() and load_checkpoint(copy)[1].class_names == ["a", "b"]
 
 
+def test_card_names_a_damaged_run_file_and_tolerates_a_missing_env_json(tmp_path):
+    """The card reads the run's files as the report does: a damaged one is an error naming it (env.json holding
+    a list used to fail with an AttributeError), a missing env.json leaves its values unknown."""
+    from mmnet.config import ExperimentConfig, config_to_dict
+    from mmnet.model import MMNet
+    from mmnet.model.mmnet import CheckpointInfo
+    from mmnet.report.run_reader import RunFolderError
+    from mmnet.train.model_card import write_model_card
+
+    run = tmp_path / "run"
+    cfg = config_to_dict(ExperimentConfig())
+    cfg["data"]["classes"] = ["a", "b"]
+    (run / "final").mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
+    (run / "samples.csv").write_text("sample_id,dataset,subject,class_index\ncasme2/01/a,casme2,01,0\n")
+    torch.manual_seed(0)
+    MMNet(2, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(["a", "b"]))
+    card = write_model_card(run, None)
+    assert card["training"]["dataset_fingerprint"] is None
+    assert card["training"]["datasets"]["casme2"]["subjects"] == ["01"]  # read as text, as the report reads it
+    (run / "env.json").write_text("[]")
+    with pytest.raises(RunFolderError, match=r"env\.json' must hold a JSON object"):
+        write_model_card(run, None)
+    (run / "env.json").write_text("{}")
+    (run / "samples.csv").write_text("sample_id,dataset\ncasme2/01/a,casme2\n")
+    with pytest.raises(RunFolderError, match=r"samples\.csv' lacks column\(s\) \['subject', 'class_index'\]"):
+        write_model_card(run, None)
+
+
 def test_card_of_a_composite_with_a_synthetic_part_says_synthetic_as_serve_and_explain_do(tmp_path, monkeypatch):
     """One rule for "trained on synthetic data?": any synthetic part (the card asked for all of them, so a
     composite with one synthetic part was real on MODEL_CARD.md and synthetic on `mmnet explain`'s figure);

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from .errors import MMNetError
 from .version import __version__
 
+# The exit codes of the docstring's table (EXIT_USAGE is argparse's own, see _Parser).
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
 
 # A write that failed for the disk's sake, whatever the file: the user's to fix, not a bug.
@@ -206,7 +207,7 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
         args = parser.parse_args(argv)
         if getattr(args, "_run", None) is None:
             parser.print_help()
-            return 0
+            return EXIT_OK
         interrupted = args._interrupted
         from .commands.common import check_path_encoding
 

@@ -1,11 +1,10 @@
-"""Configuration, one mechanism: typed dataclasses with the paper's values as defaults, YAML
-files, and one override path (``section.key=value``, as ``--set`` and sweep settings write it).
+"""Configuration, one mechanism: typed dataclasses with the paper's values as defaults, YAML files, and one
+override path (``section.key=value``, as ``--set`` and sweep settings write it).
 
-Defaults reproduce the authors' 5-class CASME II script (CASME2_5.py); each field's comment gives
-its source where the paper and the code differ. Unknown keys, wrong types and bad values are
-errors that name the key. Seeds are expanded (:func:`expand_seeds`) here and nowhere else. Re-exported:
-:func:`parse_root` (mmnet.dataset_root) and :class:`ExecutorConfig` (mmnet.executor_config), which says how the
-folds run and is not part of the experiment.
+Defaults reproduce the authors' 5-class CASME II script (CASME2_5.py); each field's comment gives its source where
+the paper and the code differ. Unknown keys, wrong types and bad values are errors that name the key. Seeds are
+expanded (:func:`expand_seeds`) here and nowhere else. Re-exported: :func:`parse_root` (mmnet.dataset_root) and
+:class:`ExecutorConfig` (mmnet.executor_config), which says how the folds run and is not part of the experiment.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from .choices import BAD_SAMPLE_POLICIES, PRECISIONS, PROTOCOLS, SELECTIONS
 from .dataset_root import format_root, parse_root
 from .errors import ConfigError, did_you_mean, verify_choice
 from .executor_config import ExecutorConfig
@@ -26,25 +26,10 @@ from .model.mmnet import MMNetConfig
 from .recipes import locate, read_yaml
 from .slurm_time import slurm_minutes
 
-__all__ = [
-    "DataConfig",
-    "AugmentConfig",
-    "TrainConfig",
-    "EvalConfig",
-    "SpottingConfig",
-    "ExperimentConfig",
-    "ExecutorConfig",
-    "load_config",
-    "config_from_dict",
-    "config_to_dict",
-    "apply_overrides",
-    "override_key",
-    "set_value",
-    "expand_seeds",
-    "parse_root",
-    "format_root",
-    "slurm_minutes",
-]
+__all__ = ["DataConfig", "AugmentConfig", "TrainConfig", "EvalConfig", "SpottingConfig", "ExperimentConfig",
+           "ExecutorConfig", "load_config", "config_from_dict", "config_to_dict", "apply_overrides", "override_key",
+           "set_value", "expand_seeds", "parse_root", "format_root", "slurm_minutes", "DERIVED_KEYS", "flatten_config",
+           "non_default_values"]
 
 
 FLOW_METHODS = ("tvl1", "dis", "farneback")  # mmnet.preprocess.flow's (a test keeps them equal)
@@ -68,8 +53,8 @@ class DataConfig:
     permute_labels: bool = False  # control experiment: labels shuffled across samples (expect chance)
 
     def __post_init__(self) -> None:
-        verify_choice("data.protocol", self.protocol, ("loso", "lodo"))
-        verify_choice("data.on_bad_sample", self.on_bad_sample, ("error", "skip", "nearest"))
+        verify_choice("data.protocol", self.protocol, PROTOCOLS)
+        verify_choice("data.on_bad_sample", self.on_bad_sample, BAD_SAMPLE_POLICIES)
         verify_choice("data.flow_method", self.flow_method, FLOW_METHODS)
         if self.image_size < 16 or self.image_size % 16:
             raise ConfigError(f"data.image_size must be a positive multiple of 16, got {self.image_size}")
@@ -120,7 +105,7 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        verify_choice("train.precision", self.precision, ("auto", "fp32", "bf16"))
+        verify_choice("train.precision", self.precision, PRECISIONS)
         verify_choice("train.memory_format", self.memory_format, ("auto", "channels_last", "contiguous"))
         if self.final_fit not in (True, False, "only") or not isinstance(self.final_fit, (bool, str)):
             raise ConfigError(f"train.final_fit must be true, false or only, got {self.final_fit!r}")
@@ -143,7 +128,7 @@ class EvalConfig:
     selection: str = "last"
 
     def __post_init__(self) -> None:
-        verify_choice("eval.selection", self.selection, ("last", "paper"))
+        verify_choice("eval.selection", self.selection, SELECTIONS)
 
 
 @dataclass
@@ -159,8 +144,7 @@ class SpottingConfig:
 
 @dataclass
 class ExperimentConfig:
-    # model.num_classes always follows the label scheme's class list (set when the run starts);
-    # model.image_size follows data.image_size unless set explicitly (then they must be equal).
+    # model.num_classes follows the label scheme (DERIVED_KEYS); model.image_size data.image_size (or must equal it)
     model: MMNetConfig = field(default_factory=MMNetConfig)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -336,6 +320,23 @@ def expand_seeds(value: int | list[int], base_seed: int, where: str = "seeds") -
             or len(set(value)) != len(value)):
         raise ConfigError(f"{where}: seeds must be a non-empty list of distinct integers, got {value!r}")
     return list(value)
+
+
+#: Keys always filled from the label scheme; summaries list the classes instead (model.image_size can be set: kept).
+DERIVED_KEYS = ("data.classes", "model.num_classes")
+
+
+def flatten_config(values: dict | None, prefix: str = "") -> dict:
+    """A config mapping by dotted key, at every depth: ``{"train": {"lr": 0.1}}`` -> ``{"train.lr": 0.1}``."""
+    return {dotted: v for key, value in (values or {}).items()
+            for dotted, v in (flatten_config(value, f"{prefix}{key}.") if isinstance(value, dict)
+                              else {f"{prefix}{key}": value}).items()}
+
+
+def non_default_values(values: dict) -> dict:
+    """The values of a config mapping (dotted keys) that differ from the built-in defaults, derived keys left out."""
+    defaults, missing = flatten_config(config_to_dict(ExperimentConfig())), object()
+    return {k: v for k, v in flatten_config(values).items() if k not in DERIVED_KEYS and defaults.get(k, missing) != v}
 
 
 def without_derived(values: dict) -> dict:

@@ -7,14 +7,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from .choices import EXECUTORS, TRANSPORTS
 from .errors import ConfigError, verify_choice
 from .slurm_time import slurm_minutes
 
 __all__ = ["ExecutorConfig", "EXECUTORS", "TRANSPORTS"]
 
 
-EXECUTORS = ("local", "ray", "slurm")
-TRANSPORTS = ("object-store", "shared-fs")
 _RAY_ONLY = ("address", "transport")
 _SLURM_ONLY = ("slurm_partition", "slurm_time", "slurm_mem", "slurm_params", "slurm_log_dir",
                "slurm_array_parallelism", "no_wait")

@@ -34,9 +34,9 @@ from .images import read_image, read_rgb, resize_rgb
 
 __all__ = [
     "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "conversion_hint", "animation_hint", "FRAME_NAME", "FRAME_NUMBERING",
-    "PREPARED_MARKER", "VideoFrame", "is_image", "is_video", "frame_number", "list_frames", "read_image",
-    "read_rgb", "resize_rgb", "stream_video", "video_header", "declared_frame_count", "cut_short", "read_video",
-    "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there", "upright"
+    "PREPARED_MARKER", "PREPARE_SUMMARY", "VideoFrame", "is_image", "is_video", "frame_number", "list_frames",
+    "read_image", "read_rgb", "resize_rgb", "stream_video", "video_header", "declared_frame_count", "cut_short",
+    "read_video", "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there", "upright"
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -52,6 +52,8 @@ FRAME_NUMBERING = ("a video's frames are counted from 0 in decode order (as Open
 #: The file ``mmnet prepare`` writes into each clip folder it finished (its settings and the clip's
 #: record, ``mmnet.preprocess.marker``): mmnet's own bookkeeping, so never listed as a stray file.
 PREPARED_MARKER = ".mmnet-prepared.json"
+#: The JSON summary ``mmnet prepare`` writes into a dataset's root (``mmnet.preprocess.summary``).
+PREPARE_SUMMARY = "prepare-summary.json"
 
 # The remedies of the messages below, named so that the server can reword them for an upload (serve.messages).
 EXTRACT_FRAMES = "extract its frames to a folder"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["bars_wanted", "write_line", "format_seconds", "FoldProgress", "EpochProgress"]
+__all__ = ["bars_wanted", "write_line", "format_seconds", "FoldProgress", "EpochProgress", "FrameProgress"]
 
 EPOCH_LINE_EVERY_S = 60.0  # plain epoch lines (no terminal): at most one per this many seconds
 
@@ -105,6 +105,35 @@ class EpochProgress:
             self.last = time.perf_counter()
             write_line(f"  {self.label}: epoch {epoch}/{self.epochs}, loss {loss:.3f}, acc {acc:.2f}"
                        + ("" if test_acc is None else f", test acc {test_acc:.2f}"))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class FrameProgress:
+    """The frames of one recording being spotted: a bar at a terminal; else, with progress on, a plain line every
+    10 % (every 1000 frames when the length is unknown). ``start(total)``, then call it with each batch's count."""
+
+    def __init__(self, name: str, *, progress: bool = True):
+        self.name, self.progress, self.bar, self.total, self.done, self.next = name, progress, None, None, 0, 0
+
+    def start(self, total: int | None) -> None:
+        self.total = total
+        if bars_wanted(self.progress):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=f"spotting {self.name}", unit="frame", leave=False, file=sys.stderr)
+        self.next = max(1, total // 10) if total else 1000
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.progress and self.done >= self.next:
+            of = f"/{self.total}" if self.total else ""
+            write_line(f"spotting {self.name}: {self.done}{of} frames")
+            self.next += max(1, self.total // 10) if self.total else 1000
 
     def close(self) -> None:
         if self.bar is not None:

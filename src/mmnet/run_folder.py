@@ -52,8 +52,8 @@ __all__ = [
     "TENSORBOARD", "TENSORBOARD_SUMMARY", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
-    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models_hint",
-    "finished_result",
+    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models",
+    "saved_models_hint", "finished_result",
 ]
 
 # Files of the run folder.
@@ -209,6 +209,12 @@ def model_digest_problem(weights: Path) -> str | None:
         return None
     return (f"'{weights}' is damaged: its sha256 ({actual[:16]}...) is not the one '{done}' recorded when the fold "
             f"saved it ({recorded[:16]}...). Rerun the run's command to train the fold again, or restore the file.")
+
+
+def saved_models(run_dir: str | Path, weights_name: str) -> list[Path]:
+    """The weights files of the folds' saved models (train.save_models) in a run folder, sorted. ``weights_name``
+    is mmnet.model.mmnet.WEIGHTS_NAME, passed in because the model module imports this one."""
+    return sorted(Path(run_dir).glob(f"seed-*/fold-*/{MODEL}/{weights_name}"))
 
 
 def saved_models_hint(path: Path, weights_name: str) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..choices import BAD_SAMPLE_POLICIES
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -52,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="where SMIC apex estimates are cached (default: mmnet's cache folder, $MMNET_CACHE_DIR, "
                              "else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
-    parser.add_argument("--on-bad-sample", choices=("error", "skip", "nearest"), default="error",
+    parser.add_argument("--on-bad-sample", choices=BAD_SAMPLE_POLICIES, default="error",
                         help="count samples as training would with this data.on_bad_sample (default: error)")
     parser.add_argument("--deep", action="store_true",
                         help="decode every frame fully (default: header, size and end marker of each frame)")

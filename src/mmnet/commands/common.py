@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..choices import EXECUTORS, TRANSPORTS
+
 __all__ = ["add_root_argument", "add_device_argument", "check_device_argument", "add_executor_arguments",
            "executor_config", "root_override", "check_path_encoding"]
 
@@ -75,7 +77,7 @@ def check_path_encoding(args: argparse.Namespace) -> None:
 
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", choices=("local", "ray", "slurm"), default="local",
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="run folds in this process (default), as Ray tasks (extra ray: pip install 'ray[default]', or "
                         "pip install -e '.[ray]' in a source checkout) or as SLURM jobs (extra slurm; docs/cluster.md)")
     p.add_argument("--address", type=str, default=None,
@@ -85,7 +87,7 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
                         "SLURM: whole GPUs per fold job (default: 1 with train.device=cuda, else 0)")
     p.add_argument("--cpus-per-fold", type=float, default=None,
                    help="Ray or SLURM: CPUs per fold, also its torch thread count (default 1)")
-    p.add_argument("--transport", choices=("object-store", "shared-fs"), default=None,
+    p.add_argument("--transport", choices=TRANSPORTS, default=None,
                    help="Ray: ship the frame cache through the object store (default) or read it from shared storage")
     p.add_argument("--max-retries", type=int, default=None,
                    help="Ray or SLURM: reruns of a fold whose worker, node or job died (default 3)")

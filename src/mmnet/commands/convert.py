@@ -57,9 +57,10 @@ def _check_out(out: Path, force: bool) -> bool:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, load_official_checkpoint
+    from ..model.mmnet import WEIGHTS_NAME
 
     src = args.checkpoint
-    if src.suffix == ".safetensors" or (src.is_dir() and (src / "model.safetensors").is_file()):
+    if src.suffix == ".safetensors" or (src.is_dir() and (src / WEIGHTS_NAME).is_file()):
         raise ConfigError(f"'{src}' is in mmnet's format already (safetensors): give it to --checkpoint of predict, "
                           "explain, export or serve as it is. convert reads the authors' .pth files.")
     replacing = _check_out(args.out, args.force)

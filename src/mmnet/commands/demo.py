@@ -146,7 +146,9 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
 
 def _next_steps(report: dict, run_dir: Path) -> str:
     """Whether the model learned (against chance), and what to do next: try the saved models, or how to save them."""
+    from ..model.mmnet import WEIGHTS_NAME
     from ..report.render import chance_verdict
+    from ..run_folder import saved_models
 
     n = len(report.get("classes") or [])
     lines = [f"chance: a UF1 and UAR of about {1 / n:.2f} for {n} classes; the scores are on synthetic faces"
@@ -154,7 +156,7 @@ def _next_steps(report: dict, run_dir: Path) -> str:
     verdict = chance_verdict(report)  # the same line as under the report's headline
     if verdict:
         lines.append(f"verdict: {verdict}")
-    models = sorted(run_dir.glob("seed-*/fold-*/model/model.safetensors"))
+    models = saved_models(run_dir, WEIGHTS_NAME)
     if not models:
         lines.append("next: to keep the models and try them (mmnet serve, predict, spot), rerun this command "
                      "with --restart --set train.save_models=true")

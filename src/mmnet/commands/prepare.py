@@ -22,6 +22,8 @@ import argparse
 import re
 from pathlib import Path
 
+from ..choices import PREPARE_LAYOUTS
+
 
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
@@ -36,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="output root (datasets: default the dataset root, so Cropped/ sits beside the annotation; "
                         "a frame folder: default <folder>_aligned; a video: <video name without extension>_aligned, "
                         "beside it)")
-    p.add_argument("--layout", type=str, default="auto", choices=("auto", "casme2", "samm", "frames", "video"),
+    p.add_argument("--layout", type=str, default="auto", choices=PREPARE_LAYOUTS,
                    help="what the input is (default: detected)")
     p.add_argument("--onset", type=int, default=None,
                    help="frame number of the onset, for a single clip or video (default: its first frame)")
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import PreprocessError
     from ..preprocess.face import CropGeometry
     from ..preprocess.pipeline import prepare
+    from ..preprocess.summary import default_summary_path
 
     if args.workers is not None and args.workers < 1:
         raise PreprocessError(f"--workers must be >= 1, got {args.workers}")
@@ -73,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 "frame that shows it" if r.reason == "no_face" else "")
         raise PreprocessError(f"{r.clip_id} [{r.reason}]: {r.message}{hint}")
     print(summary.format())
-    if args.summary or summary.layout in ("casme2", "samm"):
-        print(f"summary: {args.summary or Path(summary.out_root) / 'prepare-summary.json'}")
+    written = args.summary or default_summary_path(summary.layout, summary.out_root)
+    if written:
+        print(f"summary: {written}")
     return 1 if summary.failed or summary.by_status("other_settings") else 0  # not every clip is as asked

@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..choices import SELECTIONS
+
 # cli.py's "interrupted: ..." line
 INTERRUPTED = "an earlier report is kept as it was; rerun the same command to rebuild it"
 
@@ -21,7 +23,7 @@ INTERRUPTED = "an earlier report is kept as it was; rerun the same command to re
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", type=Path, help="run folder written by `mmnet train` (holds samples.csv, seed-*/fold-*/); "
                    "a sweep folder (holds sweep.yaml) gets its summary rebuilt")
-    p.add_argument("--selection", type=str, choices=("last", "paper"), default=None,
+    p.add_argument("--selection", type=str, choices=SELECTIONS, default=None,
                    help="epoch selection; default: eval.selection of the run's config.yaml, else 'last'. "
                         "'paper' adds the authors' optimistic test-set selection beside the honest numbers")
     p.add_argument("--json", action="store_true", help="print report.json instead of the results table")

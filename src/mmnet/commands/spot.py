@@ -63,34 +63,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
 
 
-class _Progress:
-    """tqdm on a terminal; otherwise a plain line every 10 % (or every 1000 frames when the length is unknown)."""
-
-    def __init__(self, name: str, enabled: bool):
-        self.name, self.enabled, self.bar, self.total, self.done, self.next = name, enabled, None, None, 0, 0
-
-    def start(self, total: int | None) -> None:
-        self.total = total
-        if self.enabled and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=f"spotting {self.name}", unit="frame", leave=False, file=sys.stderr)
-        self.next = max(1, total // 10) if total else 1000
-
-    def __call__(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif self.enabled and self.done >= self.next:
-            of = f"/{self.total}" if self.total else ""
-            print(f"spotting {self.name}: {self.done}{of} frames", file=sys.stderr, flush=True)
-            self.next += max(1, self.total // 10) if self.total else 1000
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _earlier_source(path: Path) -> str | None:
     """The recording an earlier spot.json in the --out folder was written for, or None (none, or unreadable)."""
     try:
@@ -153,8 +125,9 @@ def _spot(args: argparse.Namespace) -> int:
             classify_micro(result, predictor, classifier_aligner(config))
     else:
         from ..infer.recordings import spot_and_classify
+        from ..progress import FrameProgress
 
-        progress = _Progress(args.source.name, not args.no_progress)
+        progress = FrameProgress(args.source.name, progress=not args.no_progress)
         try:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
             result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
                                           on_total=progress.start)

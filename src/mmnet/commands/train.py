@@ -27,6 +27,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..choices import PRECISIONS, PROTOCOLS, SELECTIONS
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .common import add_device_argument, add_executor_arguments, add_root_argument
@@ -47,19 +49,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
     p.add_argument("--scheme", type=str, default=None, help="label scheme (default: the dataset's)")
-    p.add_argument("--protocol", choices=("loso", "lodo"), default=None,
+    p.add_argument("--protocol", choices=PROTOCOLS, default=None,
                    help="leave one subject out (default) or leave one dataset out")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=10 (repeatable)")
     p.add_argument("--out", type=Path, default=None, help="run folder (created; reused to resume); required")
-    p.add_argument("--selection", choices=("last", "paper"), default=None,
+    p.add_argument("--selection", choices=SELECTIONS, default=None,
                    help="'last' (honest, default) or 'paper': also the authors' optimistic per-fold best epoch")
     p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="N",
                    help="one value is a count: --seeds 3 runs seeds 0, 1, 2 (+ train.seed); two or more are the seeds "
                         "themselves: --seeds 0 4 7 (--set 'seeds=[3]' for seed 3 alone; `mmnet demo --seeds 3` runs "
                         "seed 3). The report gives mean and std over the seeds")
     add_device_argument(p, default=None, note=", or the config's train.device")
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="auto: on CPU the faster of fp32/bf16 in a short cached measurement (`mmnet info`; "
                         "MMNET_CALIBRATE=0 skips it), on GPUs bf16 where supported")
     add_executor_arguments(p)
@@ -118,7 +120,9 @@ def resolved_yaml(cfg) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..model.mmnet import WEIGHTS_NAME
     from ..report import format_results_table
+    from ..run_folder import saved_models
     from ..train import run_experiment
     from .common import check_device_argument, executor_config
 
@@ -168,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     if "headline" in report:
         print(format_results_table(report))
         print(f"report: {args.out / 'report.md'}")
-        models = sorted(args.out.glob("seed-*/fold-*/model/model.safetensors"))
+        models = saved_models(args.out, WEIGHTS_NAME)
         if models:  # train.save_models=true: say where they are and how to use one
             print(f"models: {args.out}/seed-*/fold-*/model (one per fold, each trained without its test subject); "
                   f"e.g. mmnet predict --checkpoint {models[0].parent} CLIP")

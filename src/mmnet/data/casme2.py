@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..media import PREPARE_SUMMARY
 from .annotations import read_table
 from .common import (
     DatasetLoad,
@@ -44,7 +45,6 @@ LAYOUTS: dict[str, tuple[str, re.Pattern]] = {
 # Newest first: when a root holds both, the 2019 coding (the current official download) is used.
 ANNOTATION_NAMES = ("CASME2-coding-20190701.xlsx", "CASME2-coding-20140508.xlsx")
 OBJECTIVE_NAME = "CASME2-ObjectiveClasses.xlsx"
-PREPARE_SUMMARY = "prepare-summary.json"  # what `mmnet prepare` writes in ROOT (mmnet.preprocess.pipeline.SUMMARY_NAME)
 _ANY_FRAME = re.compile(r"(?:reg_)?img(\d+)\.jpg", re.IGNORECASE)
 
 COLUMNS = {

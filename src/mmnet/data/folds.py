@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..choices import PROTOCOLS
 from ..errors import ConfigError, verify_choice
 from .common import natural_key
 from .sample import Sample
 
 __all__ = ["PROTOCOLS", "protocol_folds", "check_folds"]
-
-PROTOCOLS = ("loso", "lodo")
 
 
 def _sample(item) -> Sample:

@@ -26,13 +26,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..choices import PREPARE_LAYOUTS as LAYOUTS
 from ..errors import DataError, PreprocessError, verify_choice
 from ..media import FRAME_NAME, IMAGE_SUFFIXES, VIDEO_SUFFIXES, conversion_hint, is_image, is_video, list_frames
 from .marker import is_prepared
 
 __all__ = ["LAYOUTS", "CASME2_RAW_DIRS", "CASME2_OUT_DIR", "SAMM_RAW_DIR", "SAMM_OUT_DIR", "ClipJob", "discover"]
 
-LAYOUTS = ("auto", "casme2", "samm", "frames", "video")
 CASME2_RAW_DIRS = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW")
 CASME2_OUT_DIR = "Cropped"
 SAMM_RAW_DIR = "SAMM"

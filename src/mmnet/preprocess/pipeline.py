@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
+from ..media import PREPARE_SUMMARY as SUMMARY_NAME  # re-exported: its old home
 from ..media import (
     PREPARED_MARKER,
     cut_short,
@@ -41,10 +42,11 @@ from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
 from .marker import FolderState, folder_state, is_prepared, read_record, settings_change, write_marker
-from .summary import ClipResult, PrepareSummary
+from .summary import ClipResult, PrepareSummary, default_summary_path
 
 __all__ = [
     "LAYOUTS",
+    "SUMMARY_NAME",
     "TMP_DIR_NAME",
     "ClipJob",
     "ClipResult",
@@ -56,7 +58,6 @@ __all__ = [
 ]
 
 TMP_DIR_NAME = ".mmnet-prepare-tmp"
-SUMMARY_NAME = "prepare-summary.json"
 MAX_LISTED = 10  # unreadable frames named in one message
 
 
@@ -335,8 +336,8 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     if onsets:
         jobs = [dataclasses.replace(j, onset=onsets.get(j.clip_id, j.onset)) for j in jobs]
     settings = [clip_settings(j, geometry, quality) for j in jobs]
-    if summary_path is None and layout in ("casme2", "samm"):
-        summary_path = out_root / SUMMARY_NAME
+    if summary_path is None:
+        summary_path = default_summary_path(layout, out_root)
     earlier = _earlier_records(summary_path)  # clips an mmnet without markers prepared: its summary lists them
     states = [folder_state(j.out_dir, s, listed=j.clip_id in earlier) for j, s in zip(jobs, settings)]
     foreign = [j.out_dir for j, state in zip(jobs, states) if state is FolderState.FOREIGN]

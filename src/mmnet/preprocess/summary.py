@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-__all__ = ["STATUSES", "ClipResult", "PrepareSummary"]
+from ..media import PREPARE_SUMMARY
+
+__all__ = ["STATUSES", "ClipResult", "PrepareSummary", "default_summary_path"]
 
 #: ok: prepared now; skipped: prepared before with the same settings; other_settings: prepared
 #: before with other settings, left as it is (--force redoes it); failed: not written.
@@ -79,3 +82,8 @@ class PrepareSummary:
             for w in r.warnings:
                 lines.append(f"  warning {r.clip_id}: {w}")
         return "\n".join(lines)
+
+
+def default_summary_path(layout: str, out_root: str | Path) -> Path | None:
+    """Where ``prepare`` writes its JSON summary unless told: a dataset's output root; none for one clip or video."""
+    return Path(out_root) / PREPARE_SUMMARY if layout in ("casme2", "samm") else None

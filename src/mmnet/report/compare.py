@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config import flatten_config
 from ..errors import MMNetError
 from .bootstrap import LEVEL, METRICS, RESAMPLES, SEED, mcnemar_exact, paired_bootstrap
+from .render import format_metric
 from .run_reader import Run, config_value, load_run
 from .scores import score_run
 
@@ -47,16 +49,6 @@ MCNEMAR_NOTE = ("McNemar is sample-level: it treats the samples as independent, 
 
 class CompareError(MMNetError, ValueError):
     """Runs that cannot be compared (different samples, dataset, classes or protocol), or too few of them."""
-
-
-def _flat(cfg: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in (cfg or {}).items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _plain(value):
@@ -138,10 +130,10 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                      "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
                      "dataset_fingerprint": report["dataset_fingerprint"],
                      "frames_digest": report.get("frames_digest")})
-    ref_flat = _flat(ref_run.config)
+    ref_flat = flatten_config(ref_run.config)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
-        flat = _flat(run.config)
+        flat = flatten_config(run.config)
         changed = {k: [ref_flat.get(k), flat.get(k)] for k in sorted(set(ref_flat) | set(flat))
                    if ref_flat.get(k) != flat.get(k)}
         boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
@@ -185,10 +177,6 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
 
 
-def _fmt(v, pct: bool) -> str:
-    return "n/a" if v is None else (f"{100 * v:.2f}" if pct else f"{v:.4f}")
-
-
 def _signed(v: float, pct: bool) -> str:
     return f"{100 * v:+.2f}" if pct else f"{v:+.4f}"
 
@@ -209,8 +197,9 @@ def render_compare_markdown(result: dict) -> str:
     for r in result["runs"]:
         cells = []
         for k in METRICS:
-            ci = f" [{_fmt(r['ci'][k][0], k == 'acc')}, {_fmt(r['ci'][k][1], k == 'acc')}]" if r["ci"] else ""
-            cells.append(_fmt(r["mean"][k], k == "acc") + ci)
+            pct = k == "acc"
+            ci = f" [{format_metric(r['ci'][k][0], pct)}, {format_metric(r['ci'][k][1], pct)}]" if r["ci"] else ""
+            cells.append(format_metric(r["mean"][k], pct) + ci)
         flag = "" if r["complete"] else " (PARTIAL)"
         ref = " (reference)" if r["run"] == result["reference"] else ""
         lines.append(f"| {r['run']}{ref}{flag} | {r['n_seeds']} | {r['n']} | " + " | ".join(cells) + " |")

@@ -10,31 +10,34 @@ from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
 
-__all__ = ["render_markdown", "megc_log", "format_results_table", "chance_verdict"]
+__all__ = ["render_markdown", "megc_log", "format_results_table", "chance_verdict", "format_metric",
+           "format_mean_std"]
 
 
-def _fmt(v, pct: bool = False) -> str:
+def format_metric(v: float | None, pct: bool = False) -> str:
+    """A metric as every report writes it: a percent with 2 decimals (``pct``: Acc), else 4 decimals; 'n/a'."""
     if v is None:
         return "n/a"
     return f"{100 * v:.2f}" if pct else f"{v:.4f}"
 
 
-def _pm(mean: float, std: float | None, pct: bool = False) -> str:
-    """'mean ± std' with several seeds, 'mean' with one."""
-    return _fmt(mean, pct) if std is None else f"{_fmt(mean, pct)} ± {_fmt(std, pct)}"
+def format_mean_std(mean: float | None, std: float | None, pct: bool = False, sep: str = " ± ") -> str:
+    """'mean ± std' with several seeds, 'mean' with one (no spread)."""
+    return format_metric(mean, pct) + ("" if std is None else sep + format_metric(std, pct))
 
 
 def _headline_rows(block: dict) -> list[str]:
-    rows = [f"| {s} | {r['n']} | {r['correct']} | {_fmt(r['acc'], True)} | {_fmt(r['uf1'])} | {_fmt(r['uar'])} |"
+    rows = [f"| {s} | {r['n']} | {r['correct']} | {format_metric(r['acc'], True)} | {format_metric(r['uf1'])} | "
+            f"{format_metric(r['uar'])} |"
             for s, r in block["per_seed"].items()]
     if block["n_seeds"] > 1:
-        cells = " | ".join(_pm(block["mean"][k], block["std"][k], k == "acc") for k in HEADLINE)
+        cells = " | ".join(format_mean_std(block["mean"][k], block["std"][k], k == "acc") for k in HEADLINE)
         rows.append(f"| mean ± std (ddof=1, {block['n_seeds']} seeds) | | | {cells} |")
     return ["| seed | n | correct | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|", *rows]
 
 
 def _interval(ci: list[float], pct: bool) -> str:
-    return f"{_fmt(ci[0], pct)} – {_fmt(ci[1], pct)}"
+    return f"{format_metric(ci[0], pct)} – {format_metric(ci[1], pct)}"
 
 
 def _ci_rows(ci: dict) -> list[str]:
@@ -98,7 +101,7 @@ def _class_table(sc: dict, classes: list[str]) -> list[str]:
     cm = np.array(sc["confusion"])
     for i, c in enumerate(classes):
         rows.append(f"| {i} {c} | {int(cm[i].sum())} | {int(cm[:, i].sum())} | "
-                    f"{_fmt(sc['f1'][i])} | {_fmt(sc['recall'][i])} |")
+                    f"{format_metric(sc['f1'][i])} | {format_metric(sc['recall'][i])} |")
     return rows
 
 
@@ -173,7 +176,7 @@ def render_markdown(report: dict) -> str:
             if block:
                 for d, r in block["per_dataset"].items():
                     n = next(iter(r["per_seed"].values()))["n"]
-                    cells = " | ".join(_pm(r["mean"][k], r["std"][k], k == "acc") for k in HEADLINE)
+                    cells = " | ".join(format_mean_std(r["mean"][k], r["std"][k], k == "acc") for k in HEADLINE)
                     L.append(f"| {d} | {name} | {n} | {cells} |")
         L.append("")
         L += [f"{d} has no samples of {', '.join(names)}: its UF1 and UAR above count their F1 and recall as 0, "
@@ -193,7 +196,7 @@ def render_markdown(report: dict) -> str:
               "| subject | fold | n | correct | acc % |", "|---|---|---|---|---|"]
         many = len(report["datasets"]) > 1
         L += [f"| {r['dataset'] + '/' if many else ''}{r['subject']} | {r['fold']} | {r['n']} | "
-              f"{r['correct']} | {_fmt(r['acc'], True)} |"
+              f"{r['correct']} | {format_metric(r['acc'], True)} |"
               for r in last["per_subject"]]
         L += ["", f"## Seed {seed}: folds", ""]
         if PAPER_KEY in entry:
@@ -272,11 +275,13 @@ def format_results_table(report: dict) -> str:
     blocks = [("last", report["headline"])] + ([("paper*", report[PAPER_KEY])] if PAPER_KEY in report else [])
     for name, b in blocks:
         for s, r in b["per_seed"].items():
-            rows.append((name, s, str(r["n"]), _fmt(r["acc"], True), _fmt(r["uf1"]), _fmt(r["uar"])))
+            rows.append((name, s, str(r["n"]), format_metric(r["acc"], True), format_metric(r["uf1"]),
+                         format_metric(r["uar"])))
         if b["n_seeds"] > 1:
             m, sd = b["mean"], b["std"]
-            rows.append((name, "mean±std", "", f"{_fmt(m['acc'], True)}±{_fmt(sd['acc'], True)}",
-                         f"{_fmt(m['uf1'])}±{_fmt(sd['uf1'])}", f"{_fmt(m['uar'])}±{_fmt(sd['uar'])}"))
+            rows.append((name, "mean±std", "",
+                         *(f"{format_metric(m[k], k == 'acc')}±{format_metric(sd[k], k == 'acc')}"
+                           for k in ("acc", "uf1", "uar"))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -311,6 +316,6 @@ def _str_notes(summary: dict | None) -> list[str]:
              "(report.md, 'Spot then recognise'; MEGC, IoU >= 0.5):"]
     for r in summary.get("per_seed") or []:
         spot, strr = r.get("spotting") or {}, r.get("str") or {}
-        f1 = ", ".join(f"{t} {_fmt(spot[t]['f1'])}" for t in ("micro", "macro", "overall") if t in spot)
-        lines.append(f"  seed {r['seed']}: spotting F1 {f1}; STRS {_fmt(strr.get('strs'))}")
+        f1 = ", ".join(f"{t} {format_metric(spot[t]['f1'])}" for t in ("micro", "macro", "overall") if t in spot)
+        lines.append(f"  seed {r['seed']}: spotting F1 {f1}; STRS {format_metric(strr.get('strs'))}")
     return lines

@@ -19,7 +19,7 @@ from .. import run_folder as rf
 from ..data.common import natural_key
 from ..errors import MMNetError
 
-__all__ = ["RunFolderError", "Fold", "Run", "load_run", "config_value"]
+__all__ = ["RunFolderError", "Fold", "Run", "load_run", "config_value", "read_csv", "read_json", "RUN_TABLE_REMEDY"]
 
 _TEXT_COLUMNS = {"sample_id": str, "subject": str, "dataset": str, "clip": str, "label": str, "reason": str}
 
@@ -61,7 +61,7 @@ class Run:
     issues: list[str] = field(default_factory=list)
 
 
-def _read_csv(path: Path, required: tuple[str, ...], remedy: str = "") -> pd.DataFrame:
+def read_csv(path: Path, required: tuple[str, ...], remedy: str = "") -> pd.DataFrame:
     """The table, or an error naming the file; ``remedy`` (what to do) is the caller's: a fold's file and the
     run's own tables are mended differently (a fold's errors get theirs from ``_read_fold_or_say_how``)."""
     try:
@@ -90,7 +90,8 @@ def _int_column(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
     return values.astype("int64")
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A run folder's JSON object, or an error naming the file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -148,10 +149,10 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
     done_path = path / rf.DONE
     if not done_path.is_file():
         return fold
-    fold.done = _read_json(done_path)
+    fold.done = read_json(done_path)
     hist_path = path / rf.HISTORY
     if hist_path.is_file():
-        fold.history = _read_csv(hist_path, ("epoch",))
+        fold.history = read_csv(hist_path, ("epoch",))
         fold.history["epoch"] = _int_column(fold.history, "epoch", hist_path)
     else:
         run.issues.append(f"seed {seed} {path.name}: history.csv is missing; learning curves leave this fold out.")
@@ -159,7 +160,7 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
     pred_path = path / rf.PREDICTIONS
     if not pred_path.is_file():
         raise RunFolderError(f"'{path}' has done.json but no predictions.csv.")
-    pred = _read_csv(pred_path, ("epoch", "sample_id", "true", "pred"))
+    pred = read_csv(pred_path, ("epoch", "sample_id", "true", "pred"))
     for col in ("epoch", "true", "pred"):
         pred[col] = _int_column(pred, col, pred_path)
     n_classes = len(run.classes)
@@ -249,19 +250,19 @@ def load_run(run_dir: str | Path) -> Run:
                                  f"not a {type(config).__name__}; restore it by rerunning the same `mmnet train`.")
     else:
         issues.append("config.yaml is missing: the configuration cannot be audited.")
-    env = _read_json(root / rf.ENV) if (root / rf.ENV).is_file() else {}
+    env = read_json(root / rf.ENV) if (root / rf.ENV).is_file() else {}
     if not env:
         issues.append("env.json is missing: the environment cannot be audited.")
     if not (root / rf.SAMPLES).is_file():
         raise RunFolderError(f"'{root}' has no samples.csv: is it a run folder written by `mmnet train`?")
-    samples = _read_csv(root / rf.SAMPLES, ("sample_id", "dataset", "subject", "label", "class_index"),
+    samples = read_csv(root / rf.SAMPLES, ("sample_id", "dataset", "subject", "label", "class_index"),
                         RUN_TABLE_REMEDY)
     samples["class_index"] = _int_column(samples, "class_index", root / rf.SAMPLES)
     if samples["sample_id"].duplicated().any():
         dup = samples["sample_id"][samples["sample_id"].duplicated()].iloc[0]
         raise RunFolderError(f"'{root / rf.SAMPLES}' lists sample {dup!r} twice.")
     skipped = (
-        _read_csv(root / rf.SKIPPED, rf.SKIPPED_COLUMNS, RUN_TABLE_REMEDY)
+        read_csv(root / rf.SKIPPED, rf.SKIPPED_COLUMNS, RUN_TABLE_REMEDY)
         if (root / rf.SKIPPED).is_file()
         else pd.DataFrame({"sample_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_config, non_default_values
 from ..data.common import natural_key
 from ..run_folder import PREDICTIONS
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci
@@ -153,37 +154,14 @@ def _config_summary(cfg: dict, classes: list[str]) -> dict:
     out = {k: config_value(cfg, k) for k in keys if config_value(cfg, k) is not None}
     out["classes"] = classes
     out["seeds"] = cfg.get("seeds")
-    defaults = _flat(_default_config())
-    for key, value in _flat(cfg).items():
-        if key not in out and key not in _DERIVED and key != "seeds" and value != defaults.get(key, _MISSING):
-            out[key] = value
-    return out
-
-
-_DERIVED = ("data.classes", "model.num_classes")  # set from the label scheme: listed as classes
-_MISSING = object()
-
-
-def _default_config() -> dict:
-    from ..config import ExperimentConfig, config_to_dict
-
-    return config_to_dict(ExperimentConfig())
-
-
-def _flat(cfg: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in (cfg or {}).items():
-        if isinstance(value, dict) and not prefix:
-            out.update(_flat(value, f"{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
+    out.update({k: v for k, v in non_default_values(cfg).items() if k not in out and k != "seeds"})
     return out
 
 
 def config_defaults(summary: dict) -> dict:
     """The built-in default of each key of a config summary whose value differs from it."""
-    defaults = _flat(_default_config())
-    return {k: defaults[k] for k, v in summary.items() if k in defaults and defaults[k] != v and k not in _DERIVED}
+    defaults = flatten_config(config_to_dict(ExperimentConfig()))
+    return {k: defaults[k] for k, v in summary.items() if k in defaults and defaults[k] != v and k not in DERIVED_KEYS}
 
 
 def _intervals(frames: dict[str, pd.DataFrame], n_classes: int, resamples: int) -> dict:

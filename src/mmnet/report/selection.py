@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..choices import SELECTIONS
 from ..errors import verify_choice
 from .metrics import confusion_matrix
 
@@ -44,7 +45,6 @@ __all__ = [
     "choose_epochs",
 ]
 
-SELECTIONS = ("last", "paper")
 OPTIMISTIC_LABEL = "optimistic: epoch chosen on the test subject (authors' protocol)"
 # Key under which paper-selection numbers appear in report.json / summaries: the name says it all.
 PAPER_KEY = "paper_selection_optimistic"

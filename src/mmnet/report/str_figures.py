@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import io
 
-__all__ = ["timeline_png", "OUTCOME_COLOURS"]
+__all__ = ["scored_timeline_png", "OUTCOME_COLOURS"]
 
 OUTCOME_COLOURS = {"TP": "#2ca02c", "FP": "#d62728", "FN": "#ff7f0e"}
 _LANES = (("macro", "truth"), ("macro", "spotted"), ("micro", "truth"), ("micro", "spotted"))
 
 
-def timeline_png(video: str, first: int, last: int, fps: float, pairs) -> bytes:
+def scored_timeline_png(video: str, first: int, last: int, fps: float, pairs) -> bytes:
     """PNG bytes of the recording's timeline from its MEGC ``Pair``s (``spotting.megc``)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch

@@ -26,17 +26,14 @@ from pathlib import Path
 from .. import run_folder as rf
 from ..errors import DataError
 from ..spotting.intervals import TYPES, Interval
+from ..spotting.megc import RULE as MEGC_RULE
 from ..spotting.megc import evaluate_spotting, evaluate_str
 from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log, format_spotting_csv, format_str_csv
-from .str_figures import timeline_png
+from .str_figures import scored_timeline_png
 
-__all__ = ["StrSection", "str_section", "MEGC_DATASET_NUMBER"]
+__all__ = ["StrSection", "str_section"]
 
-#: The MEGC2020 log's dataset numbers (``spotting.megc_files.DATASET_NUMBERS``: 1 = SAMM Long Videos,
-#: 2 = CAS(ME)^2, 3 = CAS(ME)^3, the last mmnet's own).
-MEGC_DATASET_NUMBER = DATASET_NUMBERS
-RULE = ("MEGC: IoU >= 0.5 with a ground truth of the same recording and type, one-to-one (by descending score); "
-        "counts pooled over the recordings of every finished fold")
+RULE = MEGC_RULE + " of every finished fold"
 
 
 @dataclass
@@ -143,7 +140,7 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
                     "unclassified_tp": sum(p.outcome == "TP" for p in unlabelled)},
         })
         megc = f"megc/seed-{seed}"
-        number = MEGC_DATASET_NUMBER.get(cfg["data"]["dataset"], 0)
+        number = DATASET_NUMBERS.get(cfg["data"]["dataset"], 0)
         texts[f"{megc}/megc2020_log.txt"] = format_megc2020_log([(number, spotting.pairs)])
         texts[f"{megc}/spotting.csv"] = format_spotting_csv(preds)  # the MEGC layout (scores are in spots.csv)
         texts[f"{megc}/str.csv"] = format_str_csv(preds, subject_of=subject.__getitem__)
@@ -153,7 +150,7 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
                 by_video.setdefault(p.video, []).append(p)
             for v in videos:
                 if v["video"] in truth:
-                    images[f"timelines/{v['video']}.png"] = timeline_png(
+                    images[f"timelines/{v['video']}.png"] = scored_timeline_png(
                         v["video"], int(v["first_frame"]), int(v["last_frame"]), float(v["fps"]),
                         by_video.get(v["video"], []))
     summary = {"rule": RULE, "types": list(types), "classes": list(classes), "spotter": dict(cfg.get("spotting") or {}),

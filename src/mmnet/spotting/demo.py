@@ -23,11 +23,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
+from ..progress import bars_wanted, write_line
 from .intervals import TYPES, Interval
 
 __all__ = ["DEMO_SIZE", "DEMO_FRAME", "baseline_intervals", "frame_span", "run_spotting_demo", "summary_markdown"]
@@ -39,8 +39,6 @@ DEMO_SIZE = {"subjects": 3, "videos": 1, "minutes": 1.0}
 DEMO_FRAME = {"frame_size": (320, 240), "face_size": (140, 170)}
 BASELINE = ("evenly spaced intervals, per video and type as many as the spotter gave, each of the mean "
             "annotated length of its type; no video is read")
-RULE = "MEGC: IoU >= 0.5 with a ground truth of the same video and type, one-to-one; counts pooled over videos"
-MEGC_DATASET_CASME_SQ = 2  # the MEGC2020 log's dataset number of CAS(ME)^2
 
 
 def _demo_long_config():
@@ -98,10 +96,10 @@ def _prepare_data(root: Path, *, seed: int, subjects: int, videos: int, minutes:
                               "folder, or delete that one to regenerate it.")
         return True
     if progress:
-        print(f"writing synthetic recordings to {root} ({subjects} subject(s) x {videos} x {minutes:g} min, "
-              f"seed {seed})", file=sys.stderr, flush=True)
+        write_line(f"writing synthetic recordings to {root} ({subjects} subject(s) x {videos} x {minutes:g} min, "
+                   f"seed {seed})")
     write_long_dataset(root, subjects=subjects, videos_per_subject=videos, minutes=minutes, seed=seed,
-                       config=config, formats=("jpg",), progress=progress and sys.stderr.isatty())
+                       config=config, formats=("jpg",), progress=bars_wanted(progress))
     return False
 
 
@@ -129,8 +127,8 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     from ..data import load_dataset
     from ..utils import atomic_write_text
     from .config import spot_config
-    from .megc import evaluate_spotting
-    from .megc_files import write_megc2020_log, write_spotting_csv
+    from .megc import RULE, evaluate_spotting
+    from .megc_files import DATASET_NUMBERS, write_megc2020_log, write_spotting_csv
     from .spotter import spot_recording
 
     start = time.perf_counter()
@@ -154,8 +152,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     t_spot = time.perf_counter()
     for n, video in enumerate(load.videos, 1):
         if progress:
-            print(f"spotting {video.video} ({n}/{len(load.videos)}, {video.n_frames} frames)", file=sys.stderr,
-                  flush=True)
+            write_line(f"spotting {video.video} ({n}/{len(load.videos)}, {video.n_frames} frames)")
         result = spot_recording(video.path, spot, fps=video.fps, aligner=aligner)
         spotted[video.video] = result.intervals
         per_video.append({"video": video.video, "frames": result.frames, "gaps": len(result.gaps),
@@ -174,8 +171,8 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     megc.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, result in scores.items():
-        files[f"{name}_log"] = str(write_megc2020_log(megc / f"{name}-log.txt", [(MEGC_DATASET_CASME_SQ,
-                                                                                   result.pairs)]))
+        log = [(DATASET_NUMBERS["casme-sq"], result.pairs)]  # the synthetic recordings have CAS(ME)^2's layout
+        files[f"{name}_log"] = str(write_megc2020_log(megc / f"{name}-log.txt", log))
         preds = spotted if name == "spotter" else baseline
         files[f"{name}_csv"] = str(write_spotting_csv(megc / f"{name}-spots.csv", preds))
     summary = {

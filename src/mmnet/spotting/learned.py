@@ -21,7 +21,6 @@ without an expression dropped, about 11 MiB per minute of training video for bot
 
 from __future__ import annotations
 
-import sys
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import CheckpointError, ConfigError, DataError
+from ..progress import write_line
 from .config import SpotConfig, spot_config_from
 from .flow_spotter import SCALES, MotionCurves, extract_motion, open_recording
 from .learned_net import FeatureMaker, coverage, make_net, pair_label, predict, train_net
@@ -78,7 +78,7 @@ def check_learned_folds(videos: Sequence[LongVideo], fold_of: Mapping[str, str],
 
 def _say(progress: bool, text: str) -> None:
     if progress:
-        print(text, file=sys.stderr, flush=True)
+        write_line(text)
 
 
 class _Spotter:
@@ -178,7 +178,7 @@ class LearnedSpotter(_Spotter):
         curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
                                 declared=total)
         for note in curves.notes:  # training goes on with the frames that decoded; the user should know
-            print(f"warning: {note}", file=sys.stderr, flush=True)
+            write_line(f"warning: {note}")
         out = {}
         size = self.config.learned.size
         for s in SCALES:

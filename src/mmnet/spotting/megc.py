@@ -49,22 +49,14 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError, DataError, verify_choice
 from .intervals import TYPES, Interval, iou
 
-__all__ = [
-    "MODES",
-    "Pair",
-    "Counts",
-    "SpottingResult",
-    "ClassScores",
-    "AnalysisResult",
-    "StrResult",
-    "match_video",
-    "evaluate_spotting",
-    "evaluate_analysis",
-    "evaluate_str",
-    "subject_of_key",
-]
+__all__ = ["MODES", "IOU_THRESHOLD", "RULE", "Pair", "Counts", "SpottingResult", "ClassScores", "AnalysisResult",
+           "StrResult", "match_video", "evaluate_spotting", "evaluate_analysis", "evaluate_str", "subject_of_key"]
 
 MODES = ("megc", "softnet", "megc2020", "strs")
+IOU_THRESHOLD = 0.5  # the IoU a true positive needs (MEGC2019-2025's k)
+#: The default rule in a sentence, for the reports.
+RULE = (f"MEGC: IoU >= {IOU_THRESHOLD} with a ground truth of the same recording and type, one-to-one (by descending "
+        "score); counts pooled over the recordings")
 Videos = Mapping[Hashable, Sequence[Interval]]
 
 
@@ -130,7 +122,7 @@ class SpottingResult:
     pairs: list[Pair]
     per_video: dict[Hashable, dict[str, Counts]]
     mode: str = "megc"
-    threshold: float = 0.5
+    threshold: float = IOU_THRESHOLD
     videos_scored: int = 0
     unscored: int = 0  # predictions the mode does not score ("softnet", "strs": outside its videos)
 
@@ -161,7 +153,7 @@ def match_video(
     *,
     video: Hashable = "",
     type: str = "micro",
-    threshold: float = 0.5,
+    threshold: float = IOU_THRESHOLD,
     mode: str = "megc",
 ) -> tuple[list[Pair], Counts]:
     """Match one video's predictions to its ground truth of one type; returns (pairs, counts).
@@ -214,7 +206,7 @@ def evaluate_spotting(
     truth: Videos,
     predictions: Videos,
     *,
-    threshold: float = 0.5,
+    threshold: float = IOU_THRESHOLD,
     mode: str = "megc",
     types: Sequence[str] = TYPES,
     subject_of: Callable[[Hashable], str] = subject_of_key,
@@ -381,7 +373,7 @@ def evaluate_str(
     predictions: Videos,
     *,
     classes: Sequence[str] | None = None,
-    threshold: float = 0.5,
+    threshold: float = IOU_THRESHOLD,
     mode: str = "megc",
     subject_of: Callable[[Hashable], str] = subject_of_key,
 ) -> StrResult:

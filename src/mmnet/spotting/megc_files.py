@@ -26,7 +26,7 @@ from .megc import Pair, subject_of_key
 __all__ = [
     "LogLine",
     "DATASET_NUMBERS",
-    "DATASET_NAMES",
+    "MEGC_DATASET_NAMES",
     "format_megc2020_log",
     "write_megc2020_log",
     "read_megc2020_log",
@@ -42,7 +42,7 @@ __all__ = [
 #: CAS(ME)^3 (its log predates the dataset; MEGC2022-2025 scored CAS(ME)^3 from CSV submissions), so mmnet
 #: writes 3, the next free number, for it.
 DATASET_NUMBERS = {"samm-long": 1, "casme-sq": 2, "casme2-long": 2, "casme3-long": 3}
-DATASET_NAMES = {1: "SAMM Long Videos", 2: "CAS(ME)^2", 3: "CAS(ME)^3 (mmnet's number)"}
+MEGC_DATASET_NAMES = {1: "SAMM Long Videos", 2: "CAS(ME)^2", 3: "CAS(ME)^3 (mmnet's number)"}
 _COLUMNS = (18, 26, 34, 42)
 
 
@@ -116,7 +116,7 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
             raise AnnotationError(f"{where}: expected 'video gt_onset gt_offset pred_onset pred_offset TP|FP|FN', "
                                   f"got {raw!r}.")
         if dataset is None:
-            numbers = ", ".join(f"{k} = {v}" for k, v in DATASET_NAMES.items())
+            numbers = ", ".join(f"{k} = {v}" for k, v in MEGC_DATASET_NAMES.items())
             raise AnnotationError(f"{where}: no dataset number line ({numbers}) before it.")
         values = [_frame_or_dash(c, where) for c in cells[1:5]]
         out.append(LogLine(dataset, cells[0], *values, cells[5]))

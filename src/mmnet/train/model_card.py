@@ -12,7 +12,6 @@ own accuracy is not measured.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from pathlib import Path
@@ -20,9 +19,11 @@ from pathlib import Path
 import yaml
 
 from .. import run_folder as rf
-from ..config import ExperimentConfig, config_to_dict
+from ..config import non_default_values
 from ..infer.provenance import DATASET_NAMES, is_synthetic
 from ..model import read_checkpoint
+from ..model.mmnet import WEIGHTS_NAME
+from ..report.run_reader import RUN_TABLE_REMEDY, read_csv, read_json
 from ..utils import atomic_write_text
 
 __all__ = ["write_model_card", "DATASET_OWNERS"]
@@ -37,8 +38,8 @@ DATASET_OWNERS = {key: f"{DATASET_NAMES[key]}, {owner}" for key, owner in {
 }.items()}
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
 _NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard")
-# Filled from the label scheme (listed under "classes") or following data.image_size.
-_DERIVED = ("data.classes", "data.scheme", "model.num_classes", "model.image_size")
+# Shown in the card's own sections: the scheme under "classes", the input size under "preprocessing".
+_SHOWN_ELSEWHERE = ("data.scheme", "model.image_size")
 
 NOT_MEASURED = ("The final model is trained on every subject, so no held-out subject is left to test it: its own "
                 "accuracy is NOT measured. The LOSO scores above estimate how this recipe does on subjects it "
@@ -66,11 +67,11 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     run = Path(run_dir)
     final = run / rf.FINAL
     cfg = yaml.safe_load((run / rf.CONFIG).read_text(encoding="utf-8")) or {}
-    env = _read_json(run / rf.ENV)
-    done = _read_json(final / rf.DONE)
-    samples = _read_csv(run / rf.SAMPLES)
-    skipped = _read_csv(run / rf.SKIPPED) if (run / rf.SKIPPED).is_file() else []
-    weights = final / rf.MODEL / "model.safetensors"
+    env = read_json(run / rf.ENV) if (run / rf.ENV).is_file() else {}  # optional, as for the report: "unknown"
+    done = read_json(final / rf.DONE)
+    samples = read_csv(run / rf.SAMPLES, ("dataset", "subject", "class_index"), RUN_TABLE_REMEDY).to_dict("records")
+    skipped = read_csv(run / rf.SKIPPED, (), RUN_TABLE_REMEDY) if (run / rf.SKIPPED).is_file() else []
+    weights = final / rf.MODEL / WEIGHTS_NAME
     _, meta = read_checkpoint(weights)  # also proves the weights load
     data = cfg.get("data") or {}
     classes = list(data.get("classes") or [])
@@ -82,9 +83,9 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     counts = Counter(int(s["class_index"]) for s in samples)
     synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
     card = {
-        "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/model.safetensors",
+        "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/{WEIGHTS_NAME}",
                   "architecture": "MMNet (Li et al., IJCAI 2022)", "network": meta.get("model")},
-        "weights": {"file": "model.safetensors", "sha256": rf.file_sha256(weights), "bytes": weights.stat().st_size},
+        "weights": {"file": WEIGHTS_NAME, "sha256": rf.file_sha256(weights), "bytes": weights.stat().st_size},
         "source": source or "not recorded (the Python API was called without source=)",
         "training": {"dataset": data.get("dataset"), "datasets": per_dataset, "samples": len(samples),
                      "subjects": len({(s["dataset"], s["subject"]) for s in samples}),
@@ -124,9 +125,7 @@ def _frames_note(cfg: dict) -> str:
 
 def _non_default(cfg: dict) -> dict:
     """Every recipe value that differs from the built-in defaults (the paper's 5-class CASME II recipe)."""
-    defaults = _flat(config_to_dict(ExperimentConfig()))
-    return {k: v for k, v in _flat(cfg).items()
-            if k not in _NOT_RECIPE and k not in _DERIVED and defaults.get(k, object()) != v}
+    return {k: v for k, v in non_default_values(cfg).items() if k not in _NOT_RECIPE and k not in _SHOWN_ELSEWHERE}
 
 
 def _loso(report: dict | None, cfg: dict) -> dict:
@@ -217,20 +216,3 @@ def render_card(card: dict) -> str:
     return "\n".join(lines)
 
 
-def _flat(values: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in values.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))

@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
@@ -131,8 +130,8 @@ class FoldJob:
 
         self.requeues += 1
         if self.requeues > self.max_requeues:
-            print(f"{task.label}: stopped {self.requeues} times (time limit or preemption); not requeued again "
-                  f"(max_retries={self.max_requeues})", file=sys.stderr, flush=True)
+            write_line(f"{task.label}: stopped {self.requeues} times (time limit or preemption); not requeued again "
+                       f"(max_retries={self.max_requeues})")
             return None
         return DelayedSubmission(self, task, device)
 

@@ -43,6 +43,7 @@ from ..config import (
 from ..errors import ConfigError, MMNetError
 from ..recipes import locate, locate_sweep, read_yaml
 from ..report import summarize_run
+from ..report.render import format_mean_std
 from ..runtime import check_device
 from ..utils import atomic_write_text
 from .experiment import finish_run, has_results, run_prepared
@@ -279,13 +280,7 @@ def _mean_std(row: dict, metric: str, sep: str) -> str:
     mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
     if mean is None:
         return "-"
-    return _fmt(mean, metric == "acc") + ("" if std is None else sep + _fmt(std, metric == "acc"))
-
-
-def _fmt(v: float | None, pct: bool) -> str:
-    if v is None:
-        return "n/a"
-    return f"{100 * v:.2f}" if pct else f"{v:.4f}"
+    return format_mean_std(mean, std, metric == "acc", sep)
 
 
 def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | None = None) -> list[dict]:
