@@ -26,25 +26,9 @@ from .model.mmnet import MMNetConfig
 from .recipes import locate, read_yaml
 from .slurm_time import slurm_minutes
 
-__all__ = [
-    "DataConfig",
-    "AugmentConfig",
-    "TrainConfig",
-    "EvalConfig",
-    "SpottingConfig",
-    "ExperimentConfig",
-    "ExecutorConfig",
-    "load_config",
-    "config_from_dict",
-    "config_to_dict",
-    "apply_overrides",
-    "override_key",
-    "set_value",
-    "expand_seeds",
-    "parse_root",
-    "format_root",
-    "slurm_minutes",
-]
+__all__ = ["DataConfig", "AugmentConfig", "TrainConfig", "EvalConfig", "SpottingConfig", "ExperimentConfig",
+    "ExecutorConfig", "load_config", "config_from_dict", "config_to_dict", "apply_overrides", "override_key",
+    "set_value", "expand_seeds", "parse_root", "format_root", "slurm_minutes"]
 
 
 FLOW_METHODS = ("tvl1", "dis", "farneback")  # mmnet.preprocess.flow's (a test keeps them equal)
@@ -118,8 +102,13 @@ class TrainConfig:
     # torch.compile the network: compilation (~1 min per fold the first time, a C++ compiler on CPU),
     # then compiled steps: faster or not depending on the CPU and torch (docs/performance.md, "torch.compile on CPU")
     compile: bool = False
+    # seconds between two writes of a fold's resume state (0: after every epoch); an interruption repeats at
+    # most this much of a fold's training. Not part of the experiment (the results are the same).
+    state_every_s: float = 60.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.state_every_s < math.inf:  # NaN fails it too
+            raise ConfigError(f"train.state_every_s must be a number of seconds >= 0, got {self.state_every_s!r}")
         verify_choice("train.precision", self.precision, ("auto", "fp32", "bf16"))
         verify_choice("train.memory_format", self.memory_format, ("auto", "channels_last", "contiguous"))
         if self.final_fit not in (True, False, "only") or not isinstance(self.final_fit, (bool, str)):

@@ -36,7 +36,7 @@ DATASET_OWNERS = {key: f"{DATASET_NAMES[key]}, {owner}" for key, owner in {
     "mmew": "its authors",
 }.items()}
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
-_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard")
+_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard", "train.state_every_s")
 # Filled from the label scheme (listed under "classes") or following data.image_size.
 _DERIVED = ("data.classes", "data.scheme", "model.num_classes", "model.image_size")
 
