@@ -11,7 +11,8 @@ import yaml
 
 from mmnet.cli import main
 
-TINY = ["data.image_size=32", "train.batch_size=4", "train.device=cpu", "train.precision=fp32"]
+TINY = ["data.image_size=32", "train.batch_size=4", "train.device=cpu", "train.precision=fp32",
+        "train.state_every_s=0"]  # a resume state after every epoch: a test interrupts one
 
 
 @pytest.fixture(scope="module")

@@ -87,10 +87,8 @@ class TrainConfig:
     lr_gamma: float = 0.987  # ExponentialLR
     lr_decay_epochs: int = 50  # the scheduler steps after epochs 1..50, then the rate is held
     precision: str = "auto"  # "auto" | "fp32" | "bf16"
-    # "auto" on CPU: measured once per machine and image size (mmnet.train.calibrate, cached; `mmnet info`
-    # shows it; MMNET_CALIBRATE=0 turns it off). Without a measurement: bf16 on CUDA GPUs with bf16 and
-    # CPUs with native bf16; channels_last on CUDA, with bf16 and for fp32 on AVX-512 CPUs, NCHW
-    # ("contiguous") for fp32 on AVX2-only CPUs (docs/performance.md).
+    # "auto" on CPU: measured once per machine and image size (mmnet.train.calibrate, cached, shown by `mmnet
+    # info`); without a measurement, by the device's kind (runtime.plan_compute; docs/performance.md).
     memory_format: str = "auto"  # "auto" | "channels_last" | "contiguous"
     device: str = "auto"  # "auto" (cuda if available) | "cpu" | "cuda" | "cuda:N"
     seed: int = 0  # the run's seed when `seeds` is not given; the first of a seed count (--seeds N)
@@ -103,8 +101,11 @@ class TrainConfig:
     # torch.compile the network: compilation (~1 min per fold the first time, a C++ compiler on CPU),
     # then compiled steps: faster or not depending on the CPU and torch (docs/performance.md, "torch.compile on CPU")
     compile: bool = False
+    state_every_s: float = 60.0  # seconds between resume-state writes (0: every epoch); not part of the experiment
 
     def __post_init__(self) -> None:
+        if not 0 <= self.state_every_s < math.inf:  # NaN fails it too
+            raise ConfigError(f"train.state_every_s must be a number of seconds >= 0, got {self.state_every_s!r}")
         verify_choice("train.precision", self.precision, PRECISIONS)
         verify_choice("train.memory_format", self.memory_format, ("auto", "channels_last", "contiguous"))
         if self.final_fit not in (True, False, "only") or not isinstance(self.final_fit, (bool, str)):
@@ -340,11 +341,10 @@ def non_default_values(values: dict) -> dict:
 
 
 def without_derived(values: dict) -> dict:
-    """A config file's values without the keys that a resolved config fills in (``--print-config``, a run's
-    config.yaml) where they equal what the file's own settings derive: model.image_size, data.classes (and with
-    them a data.scheme that is the dataset's default), model.num_classes and seeds ``[train.seed]``. Overriding
-    their sources (data.image_size, --scheme, --dataset, train.seed) then changes them; a value that differs is
-    kept (and refused)."""
+    """A config file's values without the keys a resolved config fills in (``--print-config``, a run's config.yaml)
+    where they equal what the file's own settings derive: model.image_size, data.classes (and a data.scheme that is
+    the dataset's default), model.num_classes, seeds ``[train.seed]``. Overriding their sources (data.image_size,
+    --scheme, --dataset, train.seed) then changes them; a value that differs is kept (and refused)."""
     from .data.schemes import DEFAULT_SCHEME, get_scheme
 
     values = {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}

@@ -10,7 +10,8 @@ import pytest
 from mmnet.cli import main
 from mmnet.errors import MMNetError
 
-TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4"]
+# state_every_s=0: a resume state after every epoch, which these tests interrupt and damage
+TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4", "train.state_every_s=0"]
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:

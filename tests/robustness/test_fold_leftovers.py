@@ -68,3 +68,28 @@ def test_a_flipped_byte_in_a_fold_model_is_named_and_the_fold_trained_again(root
     run_experiment(cfg, out, progress=False)
     assert "damaged" in caplog.text and (model.parent / "model.corrupt").exists()
     load_checkpoint(model)  # trained again
+
+
+@pytest.mark.parametrize("every, writes", [(0, 2 * 2), (3600, 0)])  # 2 folds x the 2 epochs before the last
+def test_the_resume_state_is_written_at_most_every_state_every_s(root, tmp_path, monkeypatch, every, writes):
+    from mmnet.train import fold
+
+    saved = []
+    real = fold.atomic_torch_save
+    monkeypatch.setattr(fold, "atomic_torch_save",
+                        lambda state, path: saved.append(state["epoch"]) or real(state, path))
+    cfg = load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY, "train.epochs=3",
+                             f"train.state_every_s={every}"])
+    run_experiment(cfg, tmp_path / "run", progress=False)
+    assert len(saved) == writes and all(e < 3 for e in saved)
+
+
+def test_state_every_s_is_not_part_of_the_experiment(root, tmp_path):
+    out = tmp_path / "run"
+    cfg = load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY])
+    run_experiment(cfg, out, progress=False)
+    resumed = load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY,
+                                 "train.state_every_s=120"])
+    run_experiment(resumed, out, progress=False)  # a resume may change it: not refused
+    with pytest.raises(Exception, match="state_every_s"):
+        load_config(None, ["train.state_every_s=-1"])

@@ -63,7 +63,7 @@ def test_a_loss_that_becomes_nan_stops_the_fold_with_a_named_error(tmp_path, mon
 
     monkeypatch.setattr(loop.F, "cross_entropy", poisoned)
     with pytest.raises(TrainingError, match=r"fold casme2/02: the training loss became nan at epoch 2, step 1"
-                       r".*after epoch 1 is kept.*train\.lr.*--restart \(moves this run aside"):
+                       r".*continues from its state after epoch 1.*train\.lr.*--restart \(moves this run aside"):
         run_experiment(cfg, tmp_path / "run", progress=False)
     monkeypatch.setattr(loop.F, "cross_entropy", real)
     run_dir = tmp_path / "run"

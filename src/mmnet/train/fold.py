@@ -112,31 +112,36 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     tb = FoldLog(task.out_dir, fold_dir, cfg.model.num_classes, done.history, done.predictions) if tc.tensorboard \
         else None
     bar = EpochProgress(f"seed {task.seed} fold {task.fold}", tc.epochs, done.epoch, progress=progress)
+    # The resume state (~110 MB: the model and AdamW's two moments) is written at most every
+    # train.state_every_s: after every epoch it cost more than the epochs of a small model or a GPU.
+    saved_epoch, saved_at = done.epoch, time.monotonic()
     for epoch in range(done.epoch + 1, tc.epochs + 1):
         t0 = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         stats = train_one_epoch(net, data, train_idx, optimizer, batch_size=tc.batch_size, augment=cfg.augment,
                                 generator=generator, precision=plan.precision, memory_format=plan.memory_format)
-        _check_finite(task, epoch, stats.first_bad_step, stats.loss, "training loss")
+        _check_finite(task, epoch, stats.first_bad_step, stats.loss, "training loss", saved_epoch)
         if epoch <= tc.lr_decay_epochs:  # the authors step the schedule after epochs 1..50, then hold
             scheduler.step()
         test_loss = test_acc = None  # the final fit has no test subject: nothing is measured
         if task.test_idx:
             probs, test_loss = evaluate(net, data, test_idx, precision=plan.precision,
                                         memory_format=plan.memory_format)
-            _check_finite(task, epoch, None, test_loss, "test loss")
+            _check_finite(task, epoch, None, test_loss, "test loss", saved_epoch)
             test_acc = _record_epoch(task, done, epoch, probs)
         done.history.append({"epoch": epoch, "train_loss": round(stats.loss, 6),
                              "train_acc": round(stats.accuracy, 6), "lr": lr, "test_loss": _round(test_loss),
                              "test_acc": _round(test_acc), "seconds": round(time.perf_counter() - t0, 3)})
         done.epoch = epoch
-        if epoch < tc.epochs:  # the last epoch is recorded by done.json instead
+        # the last epoch is recorded by done.json instead
+        if epoch < tc.epochs and time.monotonic() - saved_at >= tc.state_every_s:
             atomic_torch_save({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
                 **_global_rng(plan.device), "history": done.history, "predictions": done.predictions,
                 "epoch": epoch,
             }, state_path)
+            saved_epoch, saved_at = epoch, time.monotonic()
         _write_fold_tables(fold_dir, cfg, done)
         if tb is not None:
             tb.epoch(done.history[-1], done.predictions)
@@ -180,12 +185,12 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def _check_finite(task: FoldTask, epoch: int, step: int | None, value: float, what: str) -> None:
-    """Stop the fold when a loss became NaN/inf; the resume state of the previous epoch is kept."""
+def _check_finite(task: FoldTask, epoch: int, step: int | None, value: float, what: str, saved_epoch: int) -> None:
+    """Stop the fold when a loss became NaN/inf; the last resume state written (after ``saved_epoch``) is kept."""
     if step is None and math.isfinite(value):
         return
     at = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
-    kept = (f"this fold's state after epoch {epoch - 1} is kept" if epoch > 1
+    kept = (f"this fold continues from its state after epoch {saved_epoch}" if saved_epoch > 0
             else "this fold restarts from epoch 1")
     raise TrainingError(
         f"seed {task.seed} fold {task.fold}: the {what} became {value if not math.isfinite(value) else 'NaN/inf'} "

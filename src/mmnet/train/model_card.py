@@ -37,7 +37,7 @@ DATASET_OWNERS = {key: f"{DATASET_NAMES[key]}, {owner}" for key, owner in {
     "mmew": "its authors",
 }.items()}
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
-_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard")
+_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard", "train.state_every_s")
 # Shown in the card's own sections: the scheme under "classes", the input size under "preprocessing".
 _SHOWN_ELSEWHERE = ("data.scheme", "model.image_size")
 
