@@ -169,3 +169,26 @@ def test_next_lines_give_the_verdict_and_warn_of_a_model_that_answers_one_class(
     row = {"seed": 0, "uf1": 0.58, "uar": 0.61, "acc": 0.6, "seconds": 1, "machine": "m",
            "verdict": "not shown to be above chance: ..."}
     assert "seed 0: not shown to be above chance" in write_summary([row], tmp_path / "out", with_control=False)
+
+
+def test_an_interrupted_summary_keeps_the_earlier_one_whole(tmp_path, monkeypatch):
+    from mmnet import utils
+    from mmnet.commands.demo_summary import write_summary
+
+    row = {"seed": 0, "uf1": 0.58, "uar": 0.61, "acc": 0.6, "seconds": 1, "machine": "m", "verdict": "v"}
+    write_summary([row], tmp_path, with_control=False)
+    before = {n: (tmp_path / n).read_bytes() for n in ("summary.csv", "summary.md")}
+    assert before["summary.csv"].startswith(b"seed,uf1,uar,acc,seconds,machine\r\n0,0.5800,")
+    real, written = utils._write_temporary, []
+
+    def interrupted_after_one(path, data):
+        if written:
+            raise KeyboardInterrupt
+        written.append(path)
+        return real(path, data)
+
+    monkeypatch.setattr(utils, "_write_temporary", interrupted_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        write_summary([row, {**row, "seed": 1}], tmp_path, with_control=False)
+    assert {n: (tmp_path / n).read_bytes() for n in before} == before
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import statistics
 from pathlib import Path
+
+from ..utils import replace_files_together
 
 #: Columns of OUT/summary.csv, in order (control_* only with --with-control). UF1/UAR are fractions,
 #: acc a fraction; seconds include the data generation of that seed.
@@ -14,14 +17,15 @@ SUMMARY_COLUMNS = ("seed", "uf1", "uar", "acc", "control_uf1", "seconds", "contr
 def write_summary(rows: list[dict], out: Path, *, with_control: bool) -> str:
     """Write OUT/summary.csv and OUT/summary.md from the per-seed rows; return the markdown table."""
     columns = [c for c in SUMMARY_COLUMNS if with_control or not c.startswith("control_")]
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "summary.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})
     text = _markdown(rows, with_control)
-    (out / "summary.md").write_text(text + "\n")
+    # together and whole: an interruption leaves the earlier summary, never a cut one
+    replace_files_together(out, {"summary.csv": table.getvalue().encode("utf-8"),
+                                 "summary.md": (text + "\n").encode("utf-8")})
     return text + f"\nsummary: {out / 'summary.md'} and {out / 'summary.csv'}"
 
 
