@@ -17,8 +17,9 @@ from mmnet.train.ray_executor import CRASH_ENV
 RAY = ExecutorConfig(executor="ray")
 
 # CPU, fp32, one torch thread on both sides: the Ray run must equal the local one bit for bit.
+# state_every_s=0: a resume state after every epoch, which the tests wait for before they kill or preempt a fold
 TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
-        "train.precision=fp32", "train.device=cpu"]
+        "train.precision=fp32", "train.device=cpu", "train.state_every_s=0"]
 
 
 @pytest.fixture(scope="module")

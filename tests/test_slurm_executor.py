@@ -21,8 +21,9 @@ from mmnet.train.slurm_executor import CLUSTER_ENV, PREEMPT_ENV, slurm_parameter
 
 SLURM = ExecutorConfig(executor="slurm")
 # CPU, fp32, one torch thread on both sides (a fold job uses --cpus-per-fold threads, default 1).
+# state_every_s=0: a resume state after every epoch, which the tests wait for before they kill or preempt a fold
 TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4",
-        "train.precision=fp32", "train.device=cpu"]
+        "train.precision=fp32", "train.device=cpu", "train.state_every_s=0"]
 
 
 @pytest.fixture(scope="module")
