@@ -29,7 +29,6 @@ import csv
 from pathlib import Path
 
 INTERRUPTED = "nothing was written"
-STR_HEADER = ("subject", "video", "onset", "offset", "emotion")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,9 +50,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _is_str_csv(path: Path) -> bool:
     """True for a subject,video,onset,offset,emotion file (the STR layout), False for any other."""
+    from ..spotting.megc_files import STR_COLUMNS
+
     with open(path, newline="", encoding="utf-8-sig") as f:
         header = next(csv.reader(f), [])
-    return set(STR_HEADER) <= {h.strip().lower() for h in header}
+    return set(STR_COLUMNS) <= {h.strip().lower() for h in header}
 
 
 def read_intervals(path: Path) -> tuple[dict, dict[str, str]]:

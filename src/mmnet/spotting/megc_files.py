@@ -184,6 +184,10 @@ def read_spotting_csv(path: str | Path) -> dict[str, list[Interval]]:
     return out
 
 
+#: The STR CSV's columns (STRS-Metric's layout), written and read in this order.
+STR_COLUMNS = ("subject", "video", "onset", "offset", "emotion")
+
+
 def format_str_csv(intervals: Mapping[Hashable, Sequence[Interval]], *, subject_of=subject_of_key) -> str:
     """``subject,video,onset,offset,emotion`` for the micro-expressions (STR scores MEs only), in onset order.
 
@@ -191,7 +195,7 @@ def format_str_csv(intervals: Mapping[Hashable, Sequence[Interval]], *, subject_
     interval without a label (spotted, not classified: its onset is its apex) has an empty emotion,
     which ``read_str_csv`` reads back as None and STR scoring counts as a wrong class.
     """
-    lines = ["subject,video,onset,offset,emotion"]
+    lines = [",".join(STR_COLUMNS)]
     for key, items in intervals.items():
         video = key[1] if isinstance(key, tuple) else key
         for i in sorted((i for i in items if i.type == "micro"), key=lambda i: (i.onset, i.offset)):
@@ -210,7 +214,7 @@ def read_str_csv(path: str | Path) -> dict[tuple[str, str], list[Interval]]:
     """Read ``subject,video,onset,offset,emotion`` into (subject, video) -> micro intervals."""
     path = Path(path)
     out: dict[tuple[str, str], list[Interval]] = {}
-    for n, row in _rows(path, ("subject", "video", "onset", "offset", "emotion")):
+    for n, row in _rows(path, STR_COLUMNS):
         where = f"'{path}' row {n}"
         label = row["emotion"].lower() or None
         out.setdefault((row["subject"], row["video"]), []).append(_interval(row, where, "micro", label))
