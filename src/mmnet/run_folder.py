@@ -41,10 +41,11 @@ import hashlib
 import io
 import json
 import re
+import time
 from pathlib import Path
 
 from .errors import ConfigError
-from .utils import atomic_write_text
+from .utils import atomic_write_text, remove_stale_temporaries
 
 __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
@@ -184,6 +185,13 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
         if ids:
             changes.append(f"{len(ids)} {what} (e.g. {', '.join(ids[:3])})")
     return changes
+
+
+def remove_finished_leftovers(fold_dir: Path) -> None:
+    """What a kill between a fold's done.json and its end left beside it: the resume state (~110 MB) and
+    half-written temporaries. Called wherever a finished fold is recognised, so they are not kept forever."""
+    (fold_dir / STATE).unlink(missing_ok=True)
+    remove_stale_temporaries(fold_dir, time.time())
 
 
 def file_sha256(path: Path) -> str:

@@ -68,10 +68,9 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     cfg = task.config
     tc = cfg.train
     fold_dir = task.fold_dir
-    if (recorded := rf.finished_result(fold_dir)) is not None:  # finished already (a job submitted twice, a retry
-        # after the fold's end): never retrained; a kill between done.json and the end left the resume state
-        (fold_dir / rf.STATE).unlink(missing_ok=True)
-        remove_stale_temporaries(fold_dir, time.time())
+    # finished already (a job submitted twice, a retry after the fold's end): never retrained
+    if (recorded := rf.finished_result(fold_dir)) is not None:
+        rf.remove_finished_leftovers(fold_dir)
         return recorded
     fold_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(fold_dir, time.time())  # half-written files of an earlier, killed attempt

@@ -329,7 +329,7 @@ def _finished(task: FoldTask) -> bool:
         except MMNetError as exc:
             damaged = (task.fold_dir / rf.MODEL, str(exc).splitlines()[0])
     if damaged is None:
-        (task.fold_dir / rf.STATE).unlink(missing_ok=True)  # a kill between done.json and its removal left it
+        rf.remove_finished_leftovers(task.fold_dir)
         return True
     path, why = damaged
     aside = move_aside(path)
