@@ -305,17 +305,61 @@ def test_the_headline_says_whether_the_model_learned(tmp_path, predict, verdict)
     assert f"**Verdict: {verdict}" in headline and "chance (0.33)" in headline
 
 
-def test_no_verdict_from_a_bootstrap_over_too_few_subjects(tmp_path):
-    # 2 subjects, 4 of 6 right (exact binomial p ~ 0.10): the subject bootstrap gave [0.67, 0.67] and the
-    # report called it "above chance" in bold
+def test_few_subjects_are_judged_by_the_permutation_test_not_the_bootstrap(tmp_path):
+    # 2 subjects, 4 of 6 right (exact binomial p ~ 0.10): the bootstrap over 2 subjects (3 distinct resamples)
+    # cannot judge; shuffling the labels within each subject scores as high with probability 1/6 (subject 2's
+    # identity order; subject 1's constant predictions score the same whatever the order)
     samples = make_samples({"1": [0, 1, 2], "2": [0, 1, 2]})
     run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: 0 if s["subject"] == "1" else s["class_index"])
+    report = build_report(run)
+    test = report["headline"]["chance_test"]
+    assert test["n_subjects"] == 2 and abs(test["p_value"] - 1 / 6) < 0.015
+    md = (run / "report.md").read_text()
+    verdict = next(line for line in md.splitlines() if line.startswith("**Verdict"))
+    assert verdict.startswith("**Verdict: not shown to be above chance by a permutation test: UAR 0.67 (UF1 0.67) "
+                              "against chance (0.33), p = 0.16 with the labels shuffled within each of the 2 subjects")
+    assert "too few subjects (2) for the bootstrap: its 95% CI of UAR [0.33, 1.00] is rough" in verdict
+
+
+def test_few_subjects_that_are_recognised_get_a_verdict(tmp_path):
+    # the demo (5 subjects) gave no verdict at all: the bootstrap over 5 subjects has 126 distinct resamples
+    samples = make_samples({str(k): [0, 1, 2, 0, 1, 2] for k in range(1, 6)})
+    run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: s["class_index"])
     build_report(run)
     md = (run / "report.md").read_text()
     verdict = next(line for line in md.splitlines() if line.startswith("**Verdict"))
-    assert verdict.startswith("**Verdict: too few subjects (2) to judge: the 95% CI of UAR [")
-    assert "bootstrap over 2 subjects" in verdict and "above chance:" not in verdict
-    assert "fewer than 10 subjects" in verdict
+    assert verdict.startswith("**Verdict: above chance by a permutation test: UAR 1.00 (UF1 1.00) against chance "
+                              "(0.33), p = 0.0001 with the labels shuffled within each of the 5 subjects "
+                              "(10,000 shuffles, none as high: UAR 0.")
+
+
+def test_a_report_without_the_permutation_test_gives_no_verdict_from_few_subjects():
+    # report.json of an older mmnet: no chance_test; the bootstrap alone must not give a verdict
+    from mmnet.report.render import chance_verdict
+    ci = {"subjects": {"per_seed": {"0": {"uar": [0.52, 0.71]}}, "mean": None, "n_units": {"0": 5}}}
+    report = {"classes": list("abcde"), "headline": {"n_seeds": 1, "ci": ci,
+                                                     "per_seed": {"0": {"uar": 0.61, "uf1": 0.58}}}}
+    assert chance_verdict(report).startswith("too few subjects (5) to judge: the 95% CI of UAR [0.52, 0.71]")
+
+
+def test_permutation_test_is_calibrated_and_needs_the_same_samples_in_every_seed():
+    import pandas as pd
+
+    from mmnet.report.bootstrap import permutation_test
+    rng = np.random.default_rng(3)
+    p_values = []
+    for k in range(100):  # predictions unrelated to the labels: p-values spread over (0, 1]
+        true, pred = rng.integers(0, 4, 60), rng.integers(0, 4, 60)
+        frame = pd.DataFrame({"sample_id": [f"s{i}" for i in range(60)], "subject": np.repeat([1, 2, 3], 20),
+                              "dataset": "d", "true": true, "pred": pred})
+        p_values.append(permutation_test({"0": frame}, 4, permutations=200, seed=k)["p_value"])
+    assert 0.0 <= np.mean(np.array(p_values) < 0.05) <= 0.12 and 0.35 < np.median(p_values) < 0.65
+    other = frame.iloc[:-1]
+    assert permutation_test({"0": frame, "1": other}, 4) is None
+    assert permutation_test({"0": frame, "1": frame.assign(true=(frame["true"] + 1) % 4)}, 4) is None
+    # several seeds: their mean UAR, the same shuffles applied to each; the order of the rows does not matter
+    shuffled_rows = frame.sample(frac=1, random_state=0)
+    assert permutation_test({"0": frame, "1": shuffled_rows}, 4) == permutation_test({"0": frame, "1": frame}, 4)
 
 
 def test_report_says_how_to_reproduce_the_run_with_its_realised_numerics(tmp_path):

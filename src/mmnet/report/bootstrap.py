@@ -1,4 +1,5 @@
-"""Uncertainty of the pooled scores: bootstrap confidence intervals, a paired bootstrap, McNemar's test.
+"""Uncertainty of the pooled scores: bootstrap confidence intervals, a paired bootstrap, McNemar's test, and a
+label-permutation test against chance.
 
 Everything works on confusion matrices: a unit (a subject, or a sample) is its own small
 confusion matrix, a bootstrap resample draws units with replacement (multinomial counts) and
@@ -15,6 +16,8 @@ products instead of 10,000 passes over the predictions.
   class without samples in the whole pool counts as 0, as in the point estimate (metrics.py).
 - McNemar's exact test is written out with :func:`math.comb` (an exact two-sided binomial tail):
   scipy is not a dependency of mmnet, and this is six lines of integer arithmetic.
+- The permutation test shuffles the true labels within each subject (:func:`permutation_test`): unlike the
+  bootstrap over subjects, its number of distinct outcomes does not depend on how many subjects there are.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RESAMPLES", "SEED", "LEVEL", "METRICS", "unit_tables", "resampled_scores", "batch_scores",
-           "bootstrap_ci", "paired_bootstrap", "mcnemar_exact", "percentile_interval"]
+           "bootstrap_ci", "paired_bootstrap", "mcnemar_exact", "percentile_interval", "permutation_test"]
 
 RESAMPLES = 10_000
 SEED = 0
@@ -185,3 +188,53 @@ def mcnemar_exact(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> dict:
     p = min(1.0, 2 * tail / 2**n) if n else 1.0  # Python ints: exact, no overflow for any n
     return {"a_only_correct": b, "b_only_correct": c, "both_correct": int((a & b_).sum()),
             "both_wrong": int((~a & ~b_).sum()), "p_value": float(p)}
+
+
+def permutation_test(frames: dict[str, pd.DataFrame], n_classes: int, *, permutations: int = RESAMPLES,
+                     seed: int = SEED) -> dict | None:
+    """Whether the predictions carry information about the labels: a permutation test of the pooled UAR (of the
+    mean over seeds), the true labels shuffled within each subject, the predictions kept.
+
+    Under the null hypothesis (predictions independent of the labels, given the subject) every shuffle within a
+    subject is as likely as the real labels, so p = (1 + shuffles scoring >= the real UAR) / (1 + shuffles).
+    Shuffling within subjects keeps each subject's classes: a model that only guessed a subject's most frequent
+    class gains nothing from it. It speaks of these subjects' samples (the bootstrap over subjects speaks of
+    other subjects) and, like any score, cannot tell learning from a leak (the permuted-label control can).
+    None when the seeds did not test the same samples with the same labels.
+    """
+    tables = [f.assign(sample_id=f["sample_id"].astype(str)).set_index("sample_id") for f in frames.values()]
+    ids = tables[0].index
+    if not ids.is_unique or any(len(t) != len(ids) or not t.index.is_unique or set(t.index) != set(ids)
+                                for t in tables[1:]):
+        return None
+    tables = [t.loc[ids] for t in tables]
+    truth = tables[0]["true"].to_numpy(np.int64)
+    if any((t["true"].to_numpy(np.int64) != truth).any() for t in tables[1:]):
+        return None
+    preds = [t["pred"].to_numpy(np.int64) for t in tables]
+    counted = np.bincount(truth, minlength=n_classes) == 0  # absent from the pool: counted as 0, as in metrics.py
+    cells = n_classes * n_classes
+
+    def mean_uar(labels: np.ndarray) -> np.ndarray:  # (shuffles, samples) -> (shuffles,)
+        offset = np.arange(len(labels))[:, None] * cells
+        total = np.zeros(len(labels))
+        for pred in preds:
+            counts = np.bincount((offset + labels * n_classes + pred).ravel(), minlength=len(labels) * cells)
+            total += batch_scores(counts.reshape(len(labels), n_classes, n_classes), counted)["uar"]
+        return total / len(preds)
+
+    subjects = unit_key(tables[0].reset_index(), "subject").to_numpy()
+    where = [np.flatnonzero(subjects == s) for s in np.unique(subjects)]
+    observed = float(mean_uar(truth[None, :])[0])
+    rng, null = np.random.default_rng(seed), []
+    for start in range(0, permutations, _CHUNK):
+        shuffled = np.repeat(truth[None, :], min(_CHUNK, permutations - start), axis=0)
+        for idx in where:
+            shuffled[:, idx] = rng.permuted(shuffled[:, idx], axis=1)
+        null.append(mean_uar(shuffled))
+    scores = np.concatenate(null)
+    at_least = int((scores >= observed - 1e-12).sum())  # the same confusion matrix gives the same float
+    return {"statistic": "uar", "shuffled": "true labels within each subject", "observed": observed,
+            "p_value": (1 + at_least) / (1 + permutations), "permutations": permutations, "seed": seed,
+            "n_subjects": len(where), "n_seeds": len(preds), "shuffled_mean": float(scores.mean()),
+            "shuffled_95th_percentile": float(np.quantile(scores, 0.95))}

@@ -65,15 +65,28 @@ def _ci_rows(ci: dict) -> list[str]:
 
 
 #: Fewer subjects than this and the bootstrap over subjects takes too few distinct values to carry a verdict
-#: (2 subjects: 3 distinct resamples; 5: 126); the verdict line then says so before the interval.
+#: (2 subjects: 3 distinct resamples; 5: 126); the permutation test within subjects gives it then.
 VERDICT_MIN_SUBJECTS = 10
+#: The permutation test's level for "above chance" when it carries the verdict.
+PERMUTATION_ALPHA = 0.05
+
+
+def _permutation_words(test: dict) -> str:
+    p, n = test["p_value"], test["permutations"]
+    p_text = f"p = {p:.4f}" if p < 0.01 else f"p = {p:.2f}"
+    none = ", none as high" if p <= 1 / (n + 1) + 1e-15 else ""
+    return (f"{p_text} with the labels shuffled within each of the {test['n_subjects']} subjects "
+            f"({n:,} shuffles{none}: UAR {test['shuffled_mean']:.2f} on average)")
 
 
 def chance_verdict(report: dict) -> str | None:
     """One plain line on whether the model learned: the headline's pooled UAR and its bootstrap 95 % CI over
     subjects against chance, 1 / number of classes (the UAR of a constant or random guess, whatever the
-    class balance). With fewer than :data:`VERDICT_MIN_SUBJECTS` subjects it gives no verdict, only the
-    interval and why. None without an interval (no classes, or several seeds without their mean's)."""
+    class balance), and the permutation test's p-value. With fewer than :data:`VERDICT_MIN_SUBJECTS` subjects
+    the bootstrap has too few distinct values: the permutation test within subjects decides (p <
+    :data:`PERMUTATION_ALPHA`), and the line says the interval is rough; without that test (reports of older
+    versions, or seeds that tested different samples) there is no verdict. None without an interval (no
+    classes, or several seeds without their mean's)."""
     h, n = report.get("headline") or {}, len(report.get("classes") or [])
     subjects = (h.get("ci") or {}).get("subjects") or {}
     several = h.get("n_seeds", 1) > 1
@@ -81,7 +94,7 @@ def chance_verdict(report: dict) -> str | None:
     value = h.get("mean") if several else next(iter((h.get("per_seed") or {}).values()), None)
     if not n or not ci or not value or value.get("uar") is None:
         return None
-    chance, (lo, hi) = 1 / n, ci["uar"]
+    chance, (lo, hi), test = 1 / n, ci["uar"], h.get("chance_test")
     units = min((subjects.get("n_units") or {}).values(), default=None)
     uf1 = "n/a" if value.get("uf1") is None else f"{value['uf1']:.2f}"
     over = f"{units} subjects" if units is not None else "subjects"
@@ -89,11 +102,18 @@ def chance_verdict(report: dict) -> str | None:
              f"bootstrap over {over}{' of the seed mean' if several else ''})")
     side = "lies above" if lo > chance else "lies below" if hi < chance else "includes"
     if units is not None and units < VERDICT_MIN_SUBJECTS:
+        if test:
+            seed_mean = " (seed mean)" if several else ""
+            judged = "above chance" if test["p_value"] < PERMUTATION_ALPHA else "not shown to be above chance"
+            return (f"{judged} by a permutation test: UAR{seed_mean} {value['uar']:.2f} (UF1 {uf1}) against chance "
+                    f"({chance:.2f}), {_permutation_words(test)}; too few subjects ({units}) for the bootstrap: "
+                    f"its 95% CI of UAR [{lo:.2f}, {hi:.2f}] is rough")
         return (f"too few subjects ({units}) to judge: {where} {side} chance ({chance:.2f}), but a bootstrap "
                 f"over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few distinct values to rely on")
+    also = f"; permutation test: {_permutation_words(test)}" if test else ""
     if lo > chance:
-        return f"above chance: {where} lies above chance ({chance:.2f})"
-    return f"not shown to be above chance: {where} {side} chance ({chance:.2f})"
+        return f"above chance: {where} lies above chance ({chance:.2f}){also}"
+    return f"not shown to be above chance: {where} {side} chance ({chance:.2f}){also}"
 
 
 def _class_table(sc: dict, classes: list[str]) -> list[str]:

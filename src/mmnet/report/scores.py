@@ -20,7 +20,7 @@ import pandas as pd
 from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_config, non_default_values
 from ..data.common import natural_key
 from ..run_folder import PREDICTIONS
-from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci
+from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .metrics import confusion_matrix, scores_from_confusion
 from .run_reader import Run, RunFolderError, config_value, load_run
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epochs
@@ -285,6 +285,7 @@ def score_run(run: Run, selection: str | None,
         return out
 
     status = _status(run)
+    headline_frames = {str(s): pooled[str(s)]["acc"] for s in seeds}
     report = {
         "schema": 1,
         "run": run.path.resolve().name,
@@ -297,7 +298,8 @@ def score_run(run: Run, selection: str | None,
         "n_samples": len(run.samples),
         "n_folds": {str(s): sum(f.finished for f in run.folds[s]) for s in seeds},
         "headline": {"selection": "last", "description": LAST_NOTE, **summary("last"),
-                     "ci": _intervals({str(s): pooled[str(s)]["acc"] for s in seeds}, n_classes, resamples)},
+                     "ci": _intervals(headline_frames, n_classes, resamples),
+                     "chance_test": permutation_test(headline_frames, n_classes, permutations=resamples)},
     }
     if mode == "paper":
         report[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, "description":
