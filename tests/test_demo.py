@@ -67,6 +67,27 @@ def test_demo_seeds_with_control_write_a_summary(tmp_path, capsys):
     assert md.count("\n| ") == 3 and "median" in md and "machine:" in md
 
 
+@pytest.mark.slow  # a tiny LOSO run, then two summaries of it
+def test_a_reused_run_shows_its_training_time_in_the_summary(tmp_path, capsys):
+    # a seed whose run an earlier command trained showed the seconds its report took to rebuild (about 2 s)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), *TINY]) == 0
+    dones = sorted((out / "run" / "seed-0").glob("fold-*/done.json"))
+    trained = [json.loads(p.read_text())["seconds"] for p in dones]
+    assert len(trained) == 2 and sum(trained) > 0
+    capsys.readouterr()
+    assert main(["demo", "--out", str(out), "--seeds", "0", *TINY]) == 0
+    with open(out / "summary.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert int(row["seconds"]) == round(sum(trained))
+    assert f"| {round(sum(trained))} (earlier run, reused) |" in (out / "summary.md").read_text()
+    # resumed: one fold trains again, the other's recorded seconds are added to this command's
+    dones[0].unlink()
+    assert main(["demo", "--out", str(out), "--seeds", "0", *TINY]) == 0
+    md = (out / "summary.md").read_text()
+    assert f"({trained[1]:.0f} s of it by an earlier run) |" in md and "reused" not in md, md
+
+
 def test_demo_permute_labels_and_with_control_conflict(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--seeds", "0", "--with-control", "--permute-labels"]) != 0
     assert "--with-control" in capsys.readouterr().err

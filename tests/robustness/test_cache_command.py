@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -56,3 +58,33 @@ def test_prune_needs_a_rule_and_sane_numbers(tmp_path, monkeypatch, capsys):
     assert_named_error(code, err, "--max-size")
     code, out, _ = cli(capsys, "info")  # no checkpoint: this machine and its calibration, not an error
     assert code == 0 and "machine:" in out and "calibration:" in out
+
+
+def test_prune_keeps_an_entry_another_process_holds(tmp_path, monkeypatch, capsys):
+    """An entry whose lock another process holds (building or checking it) is kept, and prune says so; the
+    next least recently used goes in its place. Once the lock is free the entry is removed, its lock file too."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(folder))
+    _entry(folder, "aaaa", 2, 40)
+    _entry(folder, "bbbb", 1, 20)
+    _entry(folder, "cccc", 1, 0)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); "
+         "lock.acquire(); print('held', flush=True); sys.stdin.read()", str(folder / "frames-aaaa.lock")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        t = time.time() - 40 * 86400  # a lock file left by the entry's build 40 days ago, taken again now
+        os.utime(folder / "frames-aaaa.lock", (t, t))
+        code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30", "--dry-run")
+        assert code == 0 and "in use, kept  frames-aaaa" in out and "would remove  frames" not in out
+        code, out, _ = cli(capsys, "cache", "prune", "--max-size", "0.0031")  # 3.1 of 4 MB: aaaa is held
+        assert code == 0 and "in use, kept  frames-aaaa" in out and "removed  frames-bbbb" in out
+        assert (folder / "frames-aaaa.npy").exists() and (folder / "frames-aaaa.lock").exists()
+        assert not (folder / "frames-bbbb.npy").exists() and (folder / "frames-cccc.npy").exists()
+    finally:
+        holder.communicate("")  # closing stdin ends the holder, which releases the lock
+    code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30")
+    assert code == 0 and "removed  frames-aaaa" in out and "in use" not in out
+    assert not list(folder.glob("*aaaa*"))

@@ -50,12 +50,15 @@ def run(args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"cache folder '{folder}' is a file, not a folder.")
     before = sum(e.size for e in cache_entries(folder))
-    removed = prune_cache(folder, older_than_days=args.older_than,
-                          max_bytes=None if args.max_size is None else int(args.max_size * 1e9), dry_run=args.dry_run)
+    pruned = prune_cache(folder, older_than_days=args.older_than,
+                         max_bytes=None if args.max_size is None else int(args.max_size * 1e9), dry_run=args.dry_run)
+    removed = pruned.removed
     verb = "would remove" if args.dry_run else "removed"
     for e in removed:
         age = (time.time() - e.last_used) / 86400
         print(f"{verb}  {e.name}  {human_size(e.size)}  last used {age:.1f} days ago")
+    for e in pruned.in_use:  # another mmnet process builds or checks it now
+        print(f"in use, kept  {e.name}  {human_size(e.size)}")
     freed = sum(e.size for e in removed)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
           f"{human_size(freed)}; {human_size(before - freed)} left")

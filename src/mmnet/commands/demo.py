@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_spotting(args)
     if args.seeds is None and not args.with_control:
-        report, _, run_dir = _run_seed(args, args.seed, permute=args.permute_labels)
+        report, _, run_dir, _ = _run_seed(args, args.seed, permute=args.permute_labels)
         print(_next_steps(report, run_dir))
         return 0
     if args.permute_labels:
@@ -81,13 +81,14 @@ def run(args: argparse.Namespace) -> int:
     seeds = list(dict.fromkeys(args.seeds if args.seeds is not None else [args.seed]))
     rows = []
     for seed in seeds:
-        report, seconds, run_dir = _run_seed(args, seed, permute=False)
-        row = {"seed": seed, **_headline(report, seed), "seconds": round(seconds), "machine": _machine(run_dir),
-               "verdict": chance_verdict(report)}
+        report, seconds, run_dir, reused = _run_seed(args, seed, permute=False)
+        row = {"seed": seed, **_headline(report, seed), "seconds": round(seconds), "seconds_note": reused,
+               "machine": _machine(run_dir), "verdict": chance_verdict(report)}
         if args.with_control:
-            control, control_seconds, _ = _run_seed(args, seed, permute=True)
+            control, control_seconds, _, control_reused = _run_seed(args, seed, permute=True)
             row["control_uf1"] = _headline(control, seed)["uf1"]
             row["control_seconds"] = round(control_seconds)
+            row["control_seconds_note"] = control_reused
         rows.append(row)
     from .demo_summary import write_summary
 
@@ -95,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[dict, float, Path]:
-    """Generate (or reuse) one seed's data, run its LOSO, print the table; the report, seconds and run folder."""
+def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[dict, float, Path, str]:
+    """Generate (or reuse) one seed's data, run its LOSO, print the table; the report, the seconds the run took,
+    its folder, and a note when its folds were trained by an earlier command (see :func:`_run_seconds`)."""
     import time
 
     from .. import synth
@@ -137,11 +139,36 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
             moved = set_aside(base / run_name)
         if moved is not None:
             print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
+    finished_before = _finished_folds(base / run_name)
     report = run_experiment(cfg, base / run_name, progress=not args.no_progress)
     print(format_results_table(report))
     seconds = time.perf_counter() - t0
     print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")
-    return report, seconds, base / run_name
+    seconds, note = _run_seconds(seconds, finished_before, _finished_folds(base / run_name))
+    return report, seconds, base / run_name, note
+
+
+def _finished_folds(run_dir: Path) -> dict[Path, tuple[int, float]]:
+    """Each finished fold (and final fit) of a run: its done.json's modification time and the seconds it trained."""
+    from .. import run_folder as rf
+
+    folds = {}
+    for done in [*run_dir.glob(f"seed-*/fold-*/{rf.DONE}"), run_dir / rf.FINAL / rf.DONE]:
+        if (record := rf.finished_result(done.parent)) is not None:
+            folds[done] = (done.stat().st_mtime_ns, float(record.get("seconds") or 0))
+    return folds
+
+
+def _run_seconds(seconds: float, before: dict, after: dict) -> tuple[float, str]:
+    """A run's seconds for the summary, and a note when folds of it were trained by an earlier command. A run
+    reused whole took ``seconds`` to rebuild its report, not to train: its folds' recorded training time instead;
+    a resumed one adds its earlier folds' to this command's."""
+    earlier = [trained for done, (mtime, trained) in after.items() if before.get(done) == (mtime, trained)]
+    if after and len(earlier) == len(after):
+        return sum(earlier), "earlier run, reused"
+    if earlier:
+        return seconds + sum(earlier), f"{sum(earlier):.0f} s of it by an earlier run"
+    return seconds, ""
 
 
 def _next_steps(report: dict, run_dir: Path) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 from ..utils import replace_files_together
 
 #: Columns of OUT/summary.csv, in order (control_* only with --with-control). UF1/UAR are fractions,
-#: acc a fraction; seconds include the data generation of that seed.
+#: acc a fraction; seconds include the data generation of that seed, and for a run an earlier command trained
+#: (reused, or resumed) its folds' recorded training time: summary.md says which.
 SUMMARY_COLUMNS = ("seed", "uf1", "uar", "acc", "control_uf1", "seconds", "control_seconds", "machine")
 
 
@@ -37,9 +38,9 @@ def _markdown(rows: list[dict], with_control: bool) -> str:
         cells = [str(r["seed"]), f"{r['uf1']:.3f}", f"{r['uar']:.3f}", f"{100 * r['acc']:.1f}"]
         if with_control:
             cells.append(f"{r['control_uf1']:.3f}")
-            cells.append(f"{r['seconds']} + {r['control_seconds']}")
+            cells.append(f"{_seconds(r, 'seconds')} + {_seconds(r, 'control_seconds')}")
         else:
-            cells.append(str(r["seconds"]))
+            cells.append(_seconds(r, "seconds"))
         lines.append("| " + " | ".join(cells) + " |")
     notes = []
     if len(rows) > 1:
@@ -52,3 +53,9 @@ def _markdown(rows: list[dict], with_control: bool) -> str:
     machines = sorted({r["machine"] for r in rows})
     notes.append("machine: " + "; ".join(machines))
     return "\n".join(lines + [""] + notes)
+
+
+def _seconds(row: dict, key: str) -> str:
+    """A run's seconds, with the note of a run (partly) trained by an earlier command: "412 (earlier run, reused)"."""
+    note = row.get(f"{key}_note")
+    return f"{row[key]} ({note})" if note else str(row[key])

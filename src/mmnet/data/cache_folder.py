@@ -1,5 +1,5 @@
 """The cache folder as a whole: where it is, its entries (`mmnet info --cache`, `mmnet cache prune`), and the
-lock that lets one process at a time check, delete (when damaged) or build a frame-cache entry.
+lock that lets one process at a time check, delete (when damaged or pruned) or build a frame-cache entry.
 
 Two commands that need the same frames (a sweep's settings, two runs started together) would otherwise race: the
 second could find the first's data file before its index, take the entry for damaged and delete it under the
@@ -23,7 +23,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 __all__ = ["default_cache_dir", "default_cache_dir_source", "entry_lock", "remove_build_temporaries",
-           "build_temporaries", "CacheEntry", "cache_entries", "prune_cache"]
+           "build_temporaries", "CacheEntry", "cache_entries", "PruneResult", "prune_cache"]
 
 log = logging.getLogger("mmnet.data")
 
@@ -131,26 +131,62 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
     return sorted(out, key=lambda e: (e.last_used, e.name))
 
 
-def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
-                max_bytes: int | None = None, dry_run: bool = False) -> list[CacheEntry]:
-    """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
-    the cache holds at most ``max_bytes``; returns what was (or, with ``dry_run``, would be) removed."""
+@dataclass
+class PruneResult:
+    """What :func:`prune_cache` removed (with ``dry_run``: would remove), and the entries it chose but kept
+    because another process holds their lock (builds or checks them) right now."""
 
-    entries = cache_entries(cache_dir)
-    doomed: list[CacheEntry] = []
-    if older_than_days is not None:
-        cutoff = time.time() - older_than_days * 86400
-        doomed = [e for e in entries if e.last_used < cutoff]
-    if max_bytes is not None:
-        left = sum(e.size for e in entries if e not in doomed)
-        for e in entries:
-            if left <= max_bytes:
-                break
-            if e not in doomed:
-                doomed.append(e)
-                left -= e.size
-    if not dry_run:
-        for e in doomed:
-            for p in e.paths:
-                p.unlink(missing_ok=True)
-    return doomed
+    removed: list[CacheEntry]
+    in_use: list[CacheEntry]
+
+
+def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
+                max_bytes: int | None = None, dry_run: bool = False) -> PruneResult:
+    """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
+    the cache holds at most ``max_bytes``. An entry whose lock another process holds is kept (the next least
+    recently used goes in its place); the others are deleted holding their lock, so no build starts meanwhile."""
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+    result = PruneResult([], [])
+    entries = cache_entries(root)
+    left = sum(e.size for e in entries)
+    for e in entries:  # least recently used first
+        too_old = cutoff is not None and e.last_used < cutoff
+        too_big = max_bytes is not None and left > max_bytes
+        if not (too_old or too_big):
+            continue
+        lock_path = root / f"{e.name}.lock" if re.fullmatch(r"frames-[0-9a-f]+", e.name) else None
+        with _unless_in_use(lock_path, create=not dry_run) as free:
+            if not free:
+                result.in_use.append(e)
+                continue
+            if not dry_run:
+                for p in [*e.paths, *([lock_path] if lock_path else [])]:
+                    p.unlink(missing_ok=True)
+        result.removed.append(e)
+        left -= e.size
+    return result
+
+
+@contextmanager
+def _unless_in_use(lock_path: Path | None, *, create: bool) -> Iterator[bool]:
+    """Hold an entry's lock if no other process does, without waiting; yields False where another does.
+    Without ``create`` (a dry run) a missing lock file is not created: nobody holds it, and a new file would
+    count as a use of its entry. Deleting the lock file while holding it is safe: filelock (>= 4.3) takes a
+    lock whose file was unlinked for not held, and locks the new file."""
+    if lock_path is None or not (create or lock_path.exists()):
+        yield True
+        return
+    lock = FileLock(lock_path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        yield False
+        return
+    except OSError as exc:  # a read-only folder: deleting the entry names the error, as without a lock
+        log.debug("no lock for cache entry '%s' (%s)", lock_path, exc)
+    try:
+        yield True
+    finally:
+        if lock.is_locked:
+            lock.release()

@@ -6,6 +6,10 @@ from the ``fastapi-offline`` package (in the serve extra; it ships Swagger UI 5,
 OpenAPI 3.1 schema FastAPI writes, and ReDoc) under ``/docs-assets``. Without that package both
 pages say how to install it. ReDoc's script is served with its one image from another site (the
 Redocly logo in its menu, from cdn.redoc.ly) taken out: the browser requests nothing there.
+
+The pages name the schema and these files relative to their own address (``openapi.json``,
+``docs-assets/...``), so they also work behind a reverse proxy that serves the app under a sub-path
+(``https://host/mmnet/docs``). Swagger UI gets no OAuth2 redirect page: the API has no login to redirect to.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from ..errors import install_hint
 __all__ = ["ASSETS_URL", "docs_assets", "add_docs"]
 
 ASSETS_URL = "/docs-assets"
+# /docs and /redoc are at the root: relative to them, these name the root's files under a proxy's sub-path too
+_PAGE_ASSETS = ASSETS_URL.removeprefix("/")
 _FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")
 # ReDoc's menu shows this logo from Redocly's CDN; an empty data URL fails to decode, and ReDoc then drops the image.
 _REDOC_LOGO = ('src:"https://cdn.redoc.ly/redoc/logo-mini.svg"', 'src:"data:,"')
@@ -48,7 +54,7 @@ def _missing_page(title: str) -> HTMLResponse:
             f"<h1>{title}</h1><p>This server has no copy of the documentation pages' scripts (the package "
             f"<code>fastapi-offline</code> is missing), and it never loads them from another site. "
             f"Install the serve extra again and restart <code>mmnet serve</code>: <code>{hint}</code>.</p>"
-            "<p>The API's schema is at <a href='/openapi.json'>/openapi.json</a>; the endpoints are described "
+            "<p>The API's schema is at <a href='openapi.json'>/openapi.json</a>; the endpoints are described "
             "in mmnet's docs/serve.md.</p></body></html>")
     return HTMLResponse(body, status_code=501, headers=DOCS_HEADERS)
 
@@ -56,12 +62,13 @@ def _missing_page(title: str) -> HTMLResponse:
 def add_docs(app: FastAPI) -> None:
     """Add ``/docs`` and ``/redoc`` to ``app`` (created with ``docs_url=None, redoc_url=None``)."""
     assets = docs_assets()
-    redoc_js = f"{ASSETS_URL}/redoc.local.js"
+    redoc_js = "redoc.local.js"
     title = f"{app.title} API"
+    openapi_url = app.openapi_url.removeprefix("/")
     if assets is not None:
         redoc_script: list[bytes] = []  # read once, at the first request
 
-        @app.get(redoc_js, include_in_schema=False)
+        @app.get(f"{ASSETS_URL}/{redoc_js}", include_in_schema=False)
         async def redoc_without_remote_logo():
             if not redoc_script:
                 redoc_script.append((assets / "redoc.standalone.js").read_text(encoding="utf-8")
@@ -82,12 +89,12 @@ def add_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui():
         return page(lambda: get_swagger_ui_html(
-            openapi_url=app.openapi_url, title=title, swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css", swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+            openapi_url=openapi_url, title=title, swagger_js_url=f"{_PAGE_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{_PAGE_ASSETS}/swagger-ui.css", swagger_favicon_url=f"{_PAGE_ASSETS}/favicon.png",
             swagger_ui_parameters={"validatorUrl": None}))  # no badge from validator.swagger.io
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc():
         return page(lambda: get_redoc_html(
-            openapi_url=app.openapi_url, title=title, redoc_js_url=redoc_js,
-            redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False))
+            openapi_url=openapi_url, title=title, redoc_js_url=f"{_PAGE_ASSETS}/{redoc_js}",
+            redoc_favicon_url=f"{_PAGE_ASSETS}/favicon.png", with_google_fonts=False))
