@@ -103,6 +103,62 @@ def test_video_without_a_face_is_an_error_naming_it(tmp_path):
         LearnedSpotter(spot_config("casme2")).fit([video])
 
 
+def test_a_learned_spotter_is_trained_for_the_types_it_is_given_and_no_other_is_guessed(tmp_path):
+    spotter = LearnedSpotter(spot_config("casme2", ["face.mode=none"]))
+    only_micro = _video(tmp_path, [Interval(5, 8, 12, "micro")])
+    # a dataset that annotates macro-expressions too: training videos without one are a mistake, said
+    with pytest.raises(DataError, match=r"no macro interval to learn from.*types=\('micro',\) for micro"):
+        spotter.fit([only_micro])
+    with pytest.raises(DataError, match="no micro interval to learn from"):
+        spotter.fit([_video(tmp_path, [Interval(5, 8, 20, "macro")])], types=("micro",))
+    for bad in ((), ("micro", "blink")):
+        with pytest.raises(ConfigError, match="types are some of micro, macro"):
+            spotter.fit([only_micro], types=bad)
+
+
+def _random_frames(folder: Path, n: int = 50) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (96, 80, 3), np.uint8)).save(folder / f"img{i}.png")
+    return folder
+
+
+def test_a_micro_only_learned_spotter_spots_saves_and_loads_micro_only(tmp_path, capsys):
+    # a spotter trained on a dataset of micro-expressions alone (CAS(ME)^3's label file) has no macro network
+    import torch
+
+    from mmnet.commands.spot import format_text
+    from mmnet.spotting.learned_net import make_net
+    from mmnet.spotting.timeline import timeline_png
+
+    frames = _random_frames(tmp_path / "frames")
+    spotter = LearnedSpotter(spot_config("casme2", ["method=learned", "face.mode=none", "learned.p=0.05"]))
+    torch.manual_seed(0)
+    spotter.nets = {"micro": (make_net(32).eval(), np.ones(3, np.float32))}
+    assert spotter.types == ("micro",)
+    result = spotter.spot(frames, fps=30.0)
+    assert set(result.details) == {"micro"} and result.intervals and {i.type for i in result.intervals} == {"micro"}
+    assert list(result.to_dict()["thresholds"]) == ["micro"] and timeline_png(result)[:4] == b"\x89PNG"
+    assert "interval(s) (this spotter spots micro-expressions only)" in format_text(result).splitlines()[0]
+    spotter.save(tmp_path / "micro.pt")
+    saved = torch.load(tmp_path / "micro.pt", weights_only=True)
+    assert saved["types"] == ["micro"] and set(saved["nets"]) == {"micro"} and saved["version"] == 2
+    again = load_spotter(tmp_path / "micro.pt")
+    assert again.types == ("micro",) and again.spot(frames, fps=30.0).intervals == result.intervals
+    assert main(["spot", str(frames), "--fps", "30", "--spotter-model", str(tmp_path / "micro.pt"), "--json",
+                 "--no-progress"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data["thresholds"]) == ["micro"] and {i["type"] for i in data["intervals"]} == {"micro"}
+    # a spotter of both types is still written as version 1 (an older mmnet reads it) and loads both
+    spotter.nets["macro"] = (make_net(32).eval(), np.ones(3, np.float32))
+    spotter.save(tmp_path / "both.pt")
+    assert torch.load(tmp_path / "both.pt", weights_only=True)["version"] == 1
+    assert load_spotter(tmp_path / "both.pt").types == ("micro", "macro")
+
+
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory):
     return tiny_recordings(tmp_path_factory.mktemp("learned") / "set", subjects=3, minutes=0.5, seed=5)
@@ -149,6 +205,36 @@ def test_cli_train_spotter_then_spot_with_it(tiny_set, tmp_path, capsys):
     assert "carries its own parameters" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_a_dataset_of_micro_expressions_alone_trains_and_loso_scores_a_micro_only_learned_spotter(
+        tiny_set, tmp_path, monkeypatch, capsys):
+    # such a dataset (CAS(ME)^3 from its label file) was refused: the learned spotter wanted a macro network too
+    from dataclasses import replace
+
+    import mmnet.data
+
+    root, load = tiny_set
+    micro = replace(load, types=("micro",), videos=[replace(v, intervals=tuple(v.of_type("micro")))
+                                                   for v in load.videos])
+    assert all(v.of_type("micro") for v in micro.videos) and not any(v.of_type("macro") for v in micro.videos)
+    monkeypatch.setattr(mmnet.data, "load_dataset", lambda name, root, annotation=None: micro)
+    model = tmp_path / "spotter.pt"
+    sets = [a for o in TINY_SPOT[1:] if not o.startswith("learned.epochs") for a in ("--set", o)]
+    assert main(["train-spotter", "casme-sq", "--root", str(root), "--out", str(model), "--set", "learned.epochs=2",
+                 *sets, "--loso", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "micro    spotter" in printed and "macro    spotter" not in printed
+    out = json.loads(model.with_name("spotter.pt.loso.json").read_text())
+    assert out["types"] == ["micro"] and set(out["counts"]) == {"micro", "overall"}
+    assert all(set(f["fit"]) == {"videos", "micro"} for f in out["folds"]) and len(out["folds"]) == 3
+    assert {i["type"] for ivs in out["predictions"].values() for i in ivs} == {"micro"}
+    rows = model.with_name("spotter.pt.loso.spotting.csv").read_text().splitlines()[1:]
+    assert rows and {r.split(",")[3] for r in rows} == {"me"}  # MEGC's name of a micro-expression
+    spotter = load_spotter(model)
+    assert spotter.types == ("micro",) and set(spotter.stats) == {"videos", "micro"}
+    assert {i.type for i in spotter.spot(load.videos[0]).intervals} <= {"micro"}
+
+
 def test_learned_threshold_p_is_a_config_value(tmp_path, monkeypatch):
     from PIL import Image
 
@@ -167,9 +253,9 @@ def test_learned_threshold_p_is_a_config_value(tmp_path, monkeypatch):
         Image.fromarray(rng.integers(0, 255, (96, 80, 3), np.uint8)).save(tmp_path / f"img{n}.png")
     seen, real = [], learned_module.spot_intervals
 
-    def capture(curves, config):
+    def capture(curves, config, *types):
         seen.append((config.micro.p, config.macro.p))
-        return real(curves, config)
+        return real(curves, config, *types)
 
     monkeypatch.setattr(learned_module, "spot_intervals", capture)
     for p in (0.55, 0.2):

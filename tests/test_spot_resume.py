@@ -215,7 +215,7 @@ def test_train_spotter_takes_the_annotation_its_missing_workbook_message_names(t
     root = write_casme_sq(tmp_path / "CASME_sq", CASME_SQ_ROWS[:7], name="codes renamed.xlsx")  # no bad rows
     seen = []
     monkeypatch.setattr(spotters, "make_spotter", lambda config, **kw: SimpleNamespace(
-        fit=lambda videos, progress=False: seen.append(len(videos)) or {},
+        fit=lambda videos, types=("micro", "macro"), progress=False: seen.append(len(videos)) or {},
         save=lambda path: Path(path).write_bytes(b"")))
     args = ["train-spotter", "casme-sq", "--root", str(root), "--out", str(tmp_path / "spotter.pt"), "--no-progress"]
     assert main(args) != 0
@@ -244,7 +244,7 @@ def test_train_spotter_loso_writes_the_megc_files_beside_its_json(tmp_path, caps
 
     monkeypatch.setattr(loso, "make_spotter", lambda *a, **k: Stub())
     monkeypatch.setattr(spotters, "make_spotter", lambda config, **kw: SimpleNamespace(
-        fit=lambda videos, progress=False: {}, save=lambda path: Path(path).write_bytes(b"")))
+        fit=lambda videos, types=("micro", "macro"), progress=False: {}, save=lambda path: Path(path).write_bytes(b"")))
     model = tmp_path / "spotter.pt"
     assert main(["train-spotter", "casme3-long", "--root", str(root), "--out", str(model), "--loso",
                  "--set", "method=flow", "--no-progress"]) == 0

@@ -186,7 +186,10 @@ def _video_id(args: argparse.Namespace) -> str:
 
 def format_text(result) -> str:
     """The intervals as a table a person reads: frames, the same in seconds, score, class and its probability."""
-    counts = {t: sum(i.type == t for i in result.intervals) for t in ("macro", "micro")}
+    # the types spotted: a learned spotter trained on micro-expressions alone spots no macro
+    spotted = [t for t in ("macro", "micro") if t in (getattr(result, "details", None) or {})] or ["macro", "micro"]
+    counts = {t: sum(i.type == t for i in result.intervals) for t in spotted}
+    only = f" (this spotter spots {spotted[0]}-expressions only)" if len(spotted) == 1 else ""
     numbers = getattr(getattr(result, "curves", None), "numbers", None)
     first = int(numbers[0]) if numbers is not None and len(numbers) else 0  # seconds as the timeline figure counts
     # A frame folder with numbers missing lasts as long as its numbering, not as its count of files.
@@ -196,7 +199,8 @@ def format_text(result) -> str:
         length = (f"{result.frames} frames numbered {first}-{first + span - 1} at {result.fps:g} fps "
                   f"({span / result.fps:.1f} s; {span - result.frames} numbers missing)")
     lines = [f"{result.source}: {length}; "
-             f"{counts['macro']} macro, {counts['micro']} micro interval(s); {len(result.gaps)} gap(s) without a face"]
+             f"{', '.join(f'{n} {t}' for t, n in counts.items())} interval(s){only}; {len(result.gaps)} gap(s) "
+             "without a face"]
     if result.intervals:
         labelled = any(i.label for i in result.intervals)
         lines.append(f"  {'type':5}  {'onset':>6}  {'apex':>6}  {'offset':>6}  {'seconds':>15}  score"

@@ -1,8 +1,10 @@
 """Train the learned spotter on a long-video dataset (optionally scored leave-one-subject-out first).
 
 The learned spotter (docs/spotting.md) is a SoftNet-like network per expression type on the flow
-spotter's optical flow, trained on every annotated video of the dataset; `mmnet spot
---spotter-model MODEL` then uses it on new recordings. With --loso it is first evaluated
+spotter's optical flow, trained on every annotated video of the dataset, for the types the dataset
+annotates (CAS(ME)^3 read from its label file alone: micro-expressions only, and only they are
+spotted and scored); `mmnet spot --spotter-model MODEL` then uses it on new recordings. With
+--loso it is first evaluated
 leave-one-subject-out (fit on the other subjects, spot the held-out one, MEGC metrics pooled),
 beside the evenly-spaced baseline; the table is printed and written to MODEL.loso.json, with the
 spotter's MEGC files beside it: MODEL.loso.megc2020_log.txt (the MEGC2020 log) and
@@ -114,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         log, spots = _write_megc_files(args.out, args.dataset, out)
         print(f"wrote {path}, {log.name} and {spots.name} ({out['time_s']['total']:.0f} s)")
     spotter = make_spotter(config, seed=args.seed, device=args.device)
-    stats = spotter.fit(load.videos, progress=progress)
+    stats = spotter.fit(load.videos, types=load.types, progress=progress)  # the learned spotter: those types alone
     spotter.save(args.out)
     pairs = ", ".join(f"{s} {stats[s]['pairs']} pairs ({stats[s]['positives']} with an expression)"
                       for s in ("micro", "macro") if s in stats)

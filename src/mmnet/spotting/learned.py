@@ -11,12 +11,14 @@
 The learned spotter (SoftNet, docs/spotting.md) reuses the flow spotter's reading, face alignment,
 flow and head-motion removal (``flow_spotter.extract_motion`` with its ``on_flow`` hook), turns
 every flow pair into a small feature map (``learned_net``), trains one SoftNet-like network per
-expression type on pseudo-labels, and at spotting time feeds the network the pairs in batches as
-they are computed; its score curve goes through the flow spotter's smoothing, threshold, peaks
-and length gates (``peaks.spot_intervals``) with ``learned.p`` as the threshold. Memory while
-spotting does not grow with the recording (a few numbers per frame); while fitting, the kept
-training pairs are held: 6 KiB each at ``learned.size=32``, so at 30 fps with half the pairs
-without an expression dropped, about 11 MiB per minute of training video for both types.
+expression type on pseudo-labels (the types ``fit`` is given: a dataset that annotates micro-
+expressions alone trains and spots micro only), and at spotting time feeds the networks the
+pairs in batches as they are computed; its score curve goes through the flow spotter's
+smoothing, threshold, peaks and length gates (``peaks.spot_intervals``) with ``learned.p`` as
+the threshold. Memory while spotting does not grow with the recording (a few numbers per
+frame); while fitting, the kept training pairs are held: 6 KiB each at ``learned.size=32``, so
+at 30 fps with half the pairs without an expression dropped, about 11 MiB per minute of
+training video for both types.
 """
 
 from __future__ import annotations
@@ -40,10 +42,13 @@ from .spotter import SpotResult, spot_recording
 if TYPE_CHECKING:
     from ..data.long_video import LongVideo
 
-__all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "check_learned_folds", "FORMAT"]
+__all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "check_learned_folds", "learned_types", "FORMAT"]
 
 FORMAT = "mmnet-spotter"
-VERSION = 1
+# A spotter is written with the oldest format version that reads it: 1, except a learned spotter without a network
+# for every type (version 2: a version-1 reader loads both types' networks and would fail on it).
+VERSION = 2
+READABLE = (1, 2)
 BATCH = 256  # pairs fed to the network at once while spotting
 
 
@@ -56,24 +61,33 @@ def _source(video, fps: float | None) -> tuple[str | Path, float | None, str]:
     return video.path, fps or video.fps, getattr(video, "video_id", str(video.path))
 
 
+def learned_types(types: Iterable[str]) -> tuple[str, ...]:
+    """``types`` checked and in the spotter's order (micro, macro): the types a learned spotter trains and spots."""
+    types = tuple(types)
+    unknown = [t for t in types if t not in SCALES]
+    if unknown or not types:
+        raise ConfigError(f"the learned spotter's types are some of {', '.join(SCALES)}, got {list(types)}")
+    return tuple(s for s in SCALES if s in types)
+
+
 def check_learned_folds(videos: Sequence[LongVideo], fold_of: Mapping[str, str], *, folds: Iterable[str] | None = None,
                         types: Sequence[str] = SCALES, instead: str = "--set method=flow") -> None:
     """Raise, from the annotation alone (before any frame is read), when a fold's training videos hold no interval
-    of a type: the learned spotter trains one network per type (micro and macro) and could not train that fold.
+    of a type the dataset annotates: the learned spotter trains one network per such type and could not train that
+    fold. A type the dataset does not annotate (CAS(ME)^3's macro from its label file alone) is not trained.
 
     ``fold_of``: video id -> fold (the held-out subject); ``folds``: those to check (default: all);
     ``types``: the types the dataset annotates; ``instead``: how to choose the flow spotter where it is said.
     """
+    types = learned_types(types)
     for fold in sorted(set(fold_of.values()) if folds is None else folds):
         train = [v for v in videos if fold_of[v.video] != fold]
-        missing = [s for s in SCALES if not any(i.type == s for v in train for i in v.intervals)]
+        missing = [s for s in types if not any(i.type == s for v in train for i in v.intervals)]
         if missing:
-            unannotated = [s for s in missing if s not in types]
-            why = (f" (the dataset annotates only {' and '.join(types)}-expressions)" if unannotated else
-                   f" (fold {fold} trains on every other subject's videos)")
             raise DataError(f"learned spotter, fold {fold}: its training videos hold no {' or '.join(missing)} "
-                            f"interval{why}; the learned spotter trains one network per type, micro and macro, and "
-                            f"cannot be trained for it. Use the training-free flow spotter: {instead}.")
+                            f"interval (fold {fold} trains on every other subject's videos); the learned spotter "
+                            f"trains one network per type the dataset annotates ({' and '.join(types)}) and cannot "
+                            f"be trained for it. Use the training-free flow spotter: {instead}.")
 
 
 def _say(progress: bool, text: str) -> None:
@@ -101,7 +115,7 @@ class _Spotter:
         return self._aligner
 
     def _payload(self) -> dict:
-        return {"format": FORMAT, "version": VERSION, "method": self.method, "config": asdict(self.config),
+        return {"format": FORMAT, "version": 1, "method": self.method, "config": asdict(self.config),
                 "seed": self.seed}
 
     def save(self, path) -> None:
@@ -131,8 +145,8 @@ class FlowSpotter(_Spotter):
     method = "flow"
     fold_independent = True  # nothing is learned: one result per recording serves every fold
 
-    def fit(self, videos: Sequence[LongVideo], *, progress: bool = False) -> dict:
-        """Nothing to learn; returns {}."""
+    def fit(self, videos: Sequence[LongVideo], *, types: Sequence[str] = SCALES, progress: bool = False) -> dict:
+        """Nothing to learn; returns {}. The flow spotter spots both types whatever ``types`` says."""
         return {}
 
     def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False) -> SpotResult:
@@ -148,12 +162,18 @@ class LearnedSpotter(_Spotter):
 
     def __init__(self, config: SpotConfig, *, seed: int = 0, device: str = "cpu"):
         super().__init__(config, seed=seed, device=device)
-        self.nets: dict[str, tuple[object, np.ndarray]] = {}
+        self.nets: dict[str, tuple[object, np.ndarray]] = {}  # type -> (network, feature scale), the trained types
         self.stats: dict = {}
         self._features = FeatureMaker(self.config.learned.size)
 
-    def collect(self, video: LongVideo, *, progress: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """One video's training pairs: scale -> (features (N, 3, size, size) float16, pseudo-labels (N,)).
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The types this spotter has a network for and spots (none before ``fit``)."""
+        return tuple(s for s in SCALES if s in self.nets)
+
+    def collect(self, video: LongVideo, *, types: Sequence[str] = SCALES,
+                progress: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """One video's training pairs of ``types``: type -> (features (N, 3, size, size) float16, pseudo-labels (N,)).
 
         Every pair with an expression is kept, and a ``learned.negatives`` fraction of the others
         (drawn from the seed and the video's id); pairs that touch a frame without a face are dropped.
@@ -162,12 +182,15 @@ class LearnedSpotter(_Spotter):
         _say(progress, f"reading {name} for training")
         frames, rate, total = open_recording(source, fps)
         last = video.frames[-1][0] if getattr(video, "frames", ()) else 0
-        cums = {s: coverage(video.intervals, s, last) for s in SCALES}
+        types = learned_types(types)
+        cums = {s: coverage(video.intervals, s, last) for s in types}
         rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
         keep_negative = self.config.learned.negatives
-        kept: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in SCALES}
+        kept: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in types}
 
         def hook(scale, pos, pair, flow, regions):
+            if scale not in kept:
+                return
             label = pair_label(cums[scale], *pair)
             if label > 0 or rng.random() < keep_negative:
                 positions, feats, labels = kept[scale]
@@ -181,7 +204,7 @@ class LearnedSpotter(_Spotter):
             write_line(f"warning: {note}")
         out = {}
         size = self.config.learned.size
-        for s in SCALES:
+        for s in types:
             positions, feats, labels = kept[s]
             half = curves.strides[s] // 2
             valid = ~np.isnan(curves.scores[s]).all(axis=1)  # the curve's frame i is the pair ending at i + half
@@ -190,25 +213,36 @@ class LearnedSpotter(_Spotter):
             out[s] = (x[ok] if len(ok) else x, np.asarray(labels, np.float32)[ok] if len(ok) else np.zeros(0))
         return out
 
-    def fit(self, videos: Sequence[LongVideo], *, progress: bool = False) -> dict:
-        """Train both networks on ``videos`` (their ground-truth intervals); returns training statistics."""
+    def fit(self, videos: Sequence[LongVideo], *, types: Sequence[str] = SCALES, progress: bool = False) -> dict:
+        """Train one network per type of ``types`` on ``videos`` (their ground-truth intervals); returns training
+        statistics. ``types`` are the types the videos' dataset annotates (``LongVideoLoad.types``): pass
+        ``types=("micro",)`` for a dataset without macro-expressions. It is asked for, not guessed from the
+        videos: a training set without macro intervals from a dataset that annotates them (too few videos, one
+        fold) is a mistake to say, not a reason to quietly train a spotter that never spots a macro-expression.
+        """
+        types = learned_types(types)
         videos = list(videos)
         if not videos:
             raise DataError("LearnedSpotter.fit: no training videos given.")
         counts = {s: sum(i.type == s for v in videos for i in v.intervals) for s in SCALES}
-        missing = [s for s, n in counts.items() if n == 0]
+        missing = [s for s in types if counts[s] == 0]
         if missing:
             raise DataError(f"LearnedSpotter.fit: the {len(videos)} training video(s) hold no {' or '.join(missing)} "
-                            f"interval to learn from ({counts['micro']} micro, {counts['macro']} macro); train on "
-                            "videos annotated with both types (one network is trained per type), or use the "
-                            "training-free flow spotter (--set method=flow).")
-        return self.fit_collected([self.collect(v, progress=progress) for v in videos], progress=progress)
+                            f"interval to learn from ({counts['micro']} micro, {counts['macro']} macro), and one "
+                            f"network is trained per type of types={types}. Train on videos annotated with every "
+                            "type given, pass the types the dataset annotates (LongVideoLoad.types; "
+                            "types=('micro',) for micro-expressions alone), or use the training-free flow spotter "
+                            "(--set method=flow).")
+        parts = [self.collect(v, types=types, progress=progress) for v in videos]
+        return self.fit_collected(parts, types=types, progress=progress)
 
-    def fit_collected(self, parts: Sequence[dict], *, progress: bool = False) -> dict:
+    def fit_collected(self, parts: Sequence[dict], *, types: Sequence[str] = SCALES, progress: bool = False) -> dict:
         """Train on the output of ``collect`` for several videos (LOSO reads each video once, then reuses it)."""
+        types = learned_types(types)
         learned = self.config.learned
         stats: dict = {"videos": len(parts)}
-        for n, s in enumerate(SCALES):
+        nets = {}
+        for s in types:
             x = np.concatenate([p[s][0] for p in parts]) if parts else np.zeros((0, 3, learned.size, learned.size))
             y = np.concatenate([p[s][1] for p in parts]) if parts else np.zeros(0, np.float32)
             if not (y > 0).any():
@@ -218,23 +252,25 @@ class LearnedSpotter(_Spotter):
             def report(epoch, loss, s=s):
                 _say(progress, f"{s}: epoch {epoch}/{learned.epochs}, loss {loss:.5f}")
 
+            # a type's seed does not depend on the other types: the micro network is the same with or without macro
             net, scale, st = train_net(x, y, size=learned.size, epochs=learned.epochs, batch=learned.batch,
-                                       lr=learned.lr, seed=self.seed + 1000 * n, device=self.device, progress=report,
-                                       flip=learned.flip)
-            self.nets[s] = (net, scale)
+                                       lr=learned.lr, seed=self.seed + 1000 * SCALES.index(s), device=self.device,
+                                       progress=report, flip=learned.flip)
+            nets[s] = (net, scale)
             stats[s] = {**st, "feature_mib": round(x.nbytes / 2**20, 2)}
-        self.stats = stats
+        self.nets, self.stats = nets, stats
         return stats
 
     def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False) -> SpotResult:
-        if set(self.nets) != set(SCALES):
+        if not self.nets:
             raise ConfigError("LearnedSpotter.spot: the spotter is not trained; call fit() or load a saved one "
                               "(LearnedSpotter.load / mmnet spot --spotter-model).")
         source, fps, name = _source(video, fps)
         _say(progress, f"spotting {name} (learned)")
         frames, rate, total = open_recording(source, fps)
-        ends: dict[str, tuple[list, list]] = {s: ([], []) for s in SCALES}
-        pending: dict[str, tuple[list, list]] = {s: ([], []) for s in SCALES}
+        types = self.types
+        ends: dict[str, tuple[list, list]] = {s: ([], []) for s in types}
+        pending: dict[str, tuple[list, list]] = {s: ([], []) for s in types}
 
         def flush(s):
             positions, feats = pending[s]
@@ -246,6 +282,8 @@ class LearnedSpotter(_Spotter):
                 feats.clear()
 
         def hook(scale, pos, pair, flow, regions):
+            if scale not in pending:
+                return
             pending[scale][0].append(pos)
             pending[scale][1].append(self._features(flow, regions))
             if len(pending[scale][0]) >= BATCH:
@@ -255,7 +293,7 @@ class LearnedSpotter(_Spotter):
                                 declared=total)
         n = len(curves.numbers)
         scores = {}
-        for s in SCALES:
+        for s in types:
             flush(s)
             end = np.full(n, np.nan)
             end[np.asarray(ends[s][0], int)] = ends[s][1]
@@ -269,18 +307,20 @@ class LearnedSpotter(_Spotter):
         p = self.config.learned.p
         peaks_config = replace(self.config, micro=replace(self.config.micro, p=p),
                                macro=replace(self.config.macro, p=p))
-        intervals, details = spot_intervals(learned_curves, peaks_config)
+        intervals, details = spot_intervals(learned_curves, peaks_config, types)
         return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, self.config, learned_curves,
                           details)
 
     def _payload(self) -> dict:
         import torch
 
-        if set(self.nets) != set(SCALES):
+        if not self.nets:
             raise ConfigError("LearnedSpotter.save: the spotter is not trained; call fit() first.")
         nets = {s: {"state": net.state_dict(), "scale": torch.from_numpy(scale)}
                 for s, (net, scale) in self.nets.items()}
-        return {**super()._payload(), "nets": nets, "stats": self.stats}
+        version = 1 if self.types == SCALES else VERSION
+        return {**super()._payload(), "version": version, "types": list(self.types), "nets": nets,
+                "stats": self.stats}
 
 
 def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
@@ -305,14 +345,14 @@ def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"'{path}' is not a spotter saved by mmnet (no '{FORMAT}' marker); an MMNet "
                               "checkpoint goes to --checkpoint instead.")
-    if data.get("version") != VERSION:
+    if data.get("version") not in READABLE:
         raise CheckpointError(f"'{path}' is a spotter of format version {data.get('version')}; this mmnet reads "
-                              f"version {VERSION}.")
+                              f"versions {' and '.join(map(str, READABLE))}.")
     config = spot_config_from(data["config"])
     kind = {"flow": FlowSpotter, "learned": LearnedSpotter}[config.method]
     spotter = kind(config, seed=int(data.get("seed", 0)), device=device)
     if isinstance(spotter, LearnedSpotter):
-        for s in SCALES:
+        for s in learned_types(data.get("types", SCALES)):  # a version-1 file holds both types' networks
             net = make_net(config.learned.size)
             net.load_state_dict(data["nets"][s]["state"])
             spotter.nets[s] = (net.to(device).eval(), data["nets"][s]["scale"].numpy())

@@ -49,7 +49,8 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
 
     Raises:
         DataError: fewer than two subjects, or (learned) a fold whose training subjects hold no
-            interval of a type.
+            interval of a type the dataset annotates (``load.types``: the learned spotter is trained for those
+            alone, so a dataset of micro-expressions trains and scores a micro-only spotter).
     """
     from .demo import baseline_intervals, frame_span
     from .megc import evaluate_spotting
@@ -62,16 +63,17 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
                         f"({', '.join(subjects) or 'none'}).")
     first = make_spotter(config, seed=seed, device=device)
     learned = isinstance(first, LearnedSpotter)
+    types = tuple(getattr(load, "types", TYPES))  # only the types the annotation covers are trained and scored
     reused = {s: r for s in subjects if records is not None and (r := records.get(s)) is not None}
     # the features the folds still to compute train on (none when every fold is reused)
     needed = {v.video for s in subjects if s not in reused for v in videos if v.subject != s}
     collected = {}
     if learned:  # a fold that cannot be trained is said before any video is read
         check_learned_folds(videos, {v.video: v.subject for v in videos},
-                            folds=[s for s in subjects if s not in reused], types=tuple(getattr(load, "types", TYPES)))
+                            folds=[s for s in subjects if s not in reused], types=types)
         for v in videos:
             if v.intervals and v.video in needed:  # a video without intervals would add only negatives
-                collected[v.video] = first.collect(v, progress=progress)
+                collected[v.video] = first.collect(v, types=types, progress=progress)
     features_s = time.perf_counter() - start
     predictions: dict[str, list[Interval]] = {}
     notes: dict[str, list[str]] = {}
@@ -90,7 +92,7 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         fit_start = time.perf_counter()
         stats = {}
         if learned:
-            stats = spotter.fit_collected([collected[v.video] for v in train if v.video in collected])
+            stats = spotter.fit_collected([collected[v.video] for v in train if v.video in collected], types=types)
         spot_start = time.perf_counter()
         held_out = [v for v in videos if v.subject == subject]
         for v in held_out:
@@ -108,7 +110,6 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
                         {"fit": round(fold_fit_s, 1), "spot": round(fold_spot_s, 1)},
                         {v.video: notes[v.video] for v in held_out if v.video in notes})
     truth = load.truth()
-    types = tuple(getattr(load, "types", TYPES))  # only the types the annotation covers are scored
     evaluation = evaluate_spotting(truth, predictions, types=types)
     lengths = {}
     for t in TYPES:

@@ -25,6 +25,8 @@ or no face on k + 1 frames in a row) has no threshold (None) and no interval, an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .config import SpotConfig
@@ -166,8 +168,12 @@ def _missing_numbers(curves: MotionCurves) -> str:
     return said
 
 
-def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Interval], dict[str, dict]]:
+def spot_intervals(curves: MotionCurves, config: SpotConfig,
+                   types: Sequence[str] = ("micro", "macro")) -> tuple[list[Interval], dict[str, dict]]:
     """Intervals of one recording, sorted by onset, and per scale the curve and threshold (for figures).
+
+    ``types``: the scales spotted (a learned spotter trained on micro-expressions alone has no macro curve);
+    without macro, no micro candidate is dropped for lying in a macro-expression.
 
     Returns:
         (intervals, {scale: {"smoothed": (N,) array, "threshold": T, "k": k, "note": text or None}}):
@@ -178,7 +184,7 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig) -> tuple[list[Inter
     details: dict[str, dict] = {}
     chosen: dict[str, list[tuple[int, int, int, float]]] = {}
     macro_mask = np.zeros(n, bool)
-    for scale in ("macro", "micro"):
+    for scale in [s for s in ("macro", "micro") if s in types]:
         sc = getattr(config, scale)
         k = curves.strides[scale]
         xs = smooth(frame_score(curves.scores[scale], config.combine), config.frames_at(sc.smooth, fps))

@@ -30,9 +30,10 @@ def _figure(result, width: float):
 
     numbers = result.curves.numbers
     t = (numbers - numbers[0]) / result.fps
-    fig = Figure(figsize=(width, 5.2), layout="constrained")
-    axes = fig.subplots(2, 1, sharex=True)
-    for ax, scale in zip(axes, ("macro", "micro")):
+    scales = [s for s in ("macro", "micro") if s in result.details]  # a micro-only learned spotter has no macro
+    fig = Figure(figsize=(width, 1.0 + 2.1 * len(scales)), layout="constrained")
+    axes = fig.subplots(len(scales), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, scale in zip(axes, scales):
         detail = result.details[scale]
         ax.plot(t, detail["smoothed"], color="0.2", lw=0.8, label="motion (smoothed)")
         if detail["threshold"] is not None:  # None: the scale's motion was not measured (the result's notes)

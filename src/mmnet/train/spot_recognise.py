@@ -158,7 +158,7 @@ def run_spot_recognise(run) -> int:
         mine = [v for v in videos if run.video_folds[v.video] == name]
         spotter = shared or make_spotter(run.spot, seed=fold_seed(seed, name), device=str(device))
         if spotter is not shared:  # the training subjects' recordings
-            spotter.fit([v for v in videos if run.video_folds[v.video] != name])
+            spotter.fit([v for v in videos if run.video_folds[v.video] != name], types=run.long_videos.types)
         once = getattr(spotter, "fold_independent", False)  # a spotter that learns is fitted and run per fold
         shared = spotter if once else None
         predictor = Predictor.from_checkpoint(fold_dir / rf.MODEL, device=device)
