@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 
 from ..errors import CheckpointError, ConfigError
-from .mmnet import MMNet, MMNetConfig, _check_finite_weights
+from .checkpoint import _check_finite_weights
+from .mmnet import MMNet, MMNetConfig
 
 __all__ = [
     "OFFICIAL_UNUSED_KEYS",
