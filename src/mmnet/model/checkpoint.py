@@ -70,7 +70,10 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
             f"{CONFIG_NAME} (written by `mmnet convert` or training), or the {WEIGHTS_NAME} file itself."
             + saved_models_hint(Path(path), WEIGHTS_NAME)
         )
-    if problem := model_digest_problem(p):  # a run's fold model whose bytes changed after training
+    if p.suffix.lower() == ".json" and (p.parent / WEIGHTS_NAME).is_file():  # config.json, model_card.json
+        raise CheckpointError(f"'{p}' is a JSON record beside the model, not the model: give the folder "
+                              f"'{p.parent}' or its {WEIGHTS_NAME}.")
+    if problem := model_digest_problem(p, WEIGHTS_NAME):  # a run's fold model whose bytes changed after training
         raise CheckpointError(problem)
     try:
         with safe_open(str(p), framework="pt") as f:
@@ -119,8 +122,6 @@ def _unreadable_hint(p: Path) -> str:
     """What to do with a weights file safetensors refuses: an empty or damaged (truncated)
     safetensors file needs a fresh copy; anything else may be the authors' .pth (`mmnet convert`)."""
     again = "copy or save it again (an interrupted copy, download or save?)."
-    if p.suffix == ".json" and (p.parent / WEIGHTS_NAME).is_file():
-        return f"It is the JSON record beside the weights: give the folder '{p.parent}' (or its {WEIGHTS_NAME})."
     try:
         size = p.stat().st_size
         with open(p, "rb") as f:

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError, ConfigError, verify_choice
+from ..runtime import check_device, resolve_device
 from .checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -48,6 +49,17 @@ MAIN_INPUTS = ("difference", "apex", "flow")
 #: The normalisation the network's inputs expect (the authors train from ImageNet statistics).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _layout_hint(x: Tensor) -> str:
+    """The likely slip behind a frame tensor of the wrong layout, for its error."""
+    if x.dtype == torch.uint8 or (x.ndim and x.shape[-1] in (1, 3)):
+        return " (did you pass HWC or uint8? Permute to (B, 3, H, W), scale to [0, 1] and normalise)"
+    if x.ndim == 3:
+        return " (one frame? Add the batch axis: x.unsqueeze(0))"
+    if x.ndim == 4 and x.shape[1] == 1:
+        return " (grey frames? The network takes RGB: x.expand(-1, 3, -1, -1))"
+    return ""
 
 
 @dataclass
@@ -154,13 +166,29 @@ class MMNet(nn.Module):
             raise ValueError(f"this model was built with main_input={mode!r}: pass the apex frame")
         return apex - onset if mode == "difference" else apex
 
+    def check_inputs(self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None) -> None:
+        """Raise ValueError unless the frames the network reads are (B, 3, S, S) floating tensors of one shape
+        (a mismatched batch would broadcast silently). Shapes and dtypes only: no value is read (no GPU sync),
+        and tracing and torch.compile see plain conditions on the input's shape."""
+        size = self.config.image_size
+        second = ("flow", flow) if self.config.main_input == "flow" else ("apex", apex)
+        frames = [(name, x) for name, x in (("onset", onset), second) if x is not None]  # main_input names a gap
+        expected = f"NCHW float, ImageNet-normalised, shape (B, 3, S, S) with S = {size} ({size}x{size} frames)"
+        for name, x in frames:
+            if not isinstance(x, Tensor):
+                raise ValueError(f"{name} must be a torch.Tensor, {expected}; got {type(x).__name__}")
+            if x.ndim != 4 or x.shape[1] != 3 or x.shape[2:] != (size, size) or not x.is_floating_point():
+                raise ValueError(f"{name} must be {expected}; got {tuple(x.shape)} {x.dtype}{_layout_hint(x)}")
+        if len(frames) == 2 and onset.shape != frames[1][1].shape:
+            raise ValueError(f"onset and {second[0]} must have the same shape, one pair per row ({expected}); got "
+                             f"onset {tuple(onset.shape)} and {second[0]} {tuple(frames[1][1].shape)}")
+
     def forward_features(
         self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None
     ) -> tuple[Tensor, list[Tensor | None]]:
-        """Fused (B, 512, 14, 14) features and the four CA attention maps (None without CA)."""
-        size = self.config.image_size
-        if onset.shape[-2:] != (size, size):
-            raise ValueError(f"expected {size}x{size} frames, got {tuple(onset.shape[-2:])}")
+        """Fused (B, 512, S/16, S/16) features and the four CA attention maps (None without CA); the
+        inputs as for :meth:`forward`."""
+        self.check_inputs(onset, apex, flow=flow)
         motion = self.main_input(onset, apex, flow)  # (B, 3, H, W)
         x, maps = self.main_branch(self.motion_stem(motion))  # (B, 512, 14, 14)
         if self.pc_module is not None:
@@ -168,9 +196,29 @@ class MMNet(nn.Module):
         return x, maps
 
     def forward_head(self, features: Tensor) -> Tensor:
+        """Logits (B, num_classes) of :meth:`forward_features`' fused (B, 512, S/16, S/16) features: the
+        linear classifier on the flattened map (``forward`` is ``forward_head(forward_features(...)[0])``)."""
         return self.head(features.flatten(1))  # (B, C*H*W) -> (B, num_classes)
 
     def forward(self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None) -> Tensor:
+        """Logits (B, num_classes) of B onset/apex pairs.
+
+        Args:
+            onset: (B, 3, S, S) floating tensor, S = ``config.image_size``: RGB face crops (NCHW) scaled to
+                [0, 1] and normalised with IMAGENET_MEAN and IMAGENET_STD (``mmnet.infer.Preprocessing``
+                makes them from (H, W, 3) uint8 frames).
+            apex: the apex frames, in the same shape as ``onset``: row i is the pair of onset row i.
+            flow: with ``main_input='flow'`` instead of ``apex``: (B, 3, S, S) optical flow (u, v, magnitude).
+
+        Returns:
+            Unnormalised class scores, in the order of the checkpoint's class names (``softmax(dim=1)``:
+            probabilities). Call ``model.eval()`` first to predict: in training mode BatchNorm normalises
+            by the batch (each row's logits depend on the others) and updates its running statistics.
+
+        Raises:
+            ValueError: a frame tensor is not (B, 3, S, S) floating point, the two differ in shape, or the
+                one ``main_input`` needs is missing.
+        """
         features, _ = self.forward_features(onset, apex, flow=flow)
         return self.forward_head(features)
 
@@ -204,17 +252,40 @@ class MMNet(nn.Module):
         return out
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, *, map_location: str | torch.device = "cpu") -> MMNet:
-        """Load the network of a checkpoint written by ``save_pretrained`` (a folder or its
-        .safetensors file). Its class names and preprocessing: :func:`load_checkpoint`."""
-        return load_checkpoint(path, map_location=map_location)[0]
+    def from_pretrained(cls, path: str | Path, *, device: str | torch.device | None = None,
+                        map_location: str | torch.device | None = None) -> MMNet:
+        """The network of a checkpoint written by ``save_pretrained`` (a folder or its .safetensors file),
+        in eval mode, on ``device``, as :func:`load_checkpoint` returns it with its class names and preprocessing."""
+        return load_checkpoint(path, device=device, map_location=map_location)[0]
 
 
-def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> tuple[MMNet, CheckpointInfo]:
-    """The network of an mmnet checkpoint (strictly loaded) and what it carries besides."""
+def load_checkpoint(path: str | Path, *, device: str | torch.device | None = None,
+                    map_location: str | torch.device | None = None) -> tuple[MMNet, CheckpointInfo]:
+    """The network of an mmnet checkpoint (strictly loaded) and what it carries besides.
+
+    The network is in eval mode, ready to predict (as Hugging Face's ``from_pretrained`` returns it):
+    BatchNorm uses its stored statistics and drop-path is off. Call ``model.train()`` to train it further.
+
+    Args:
+        path: the checkpoint folder (model.safetensors and config.json) or its model.safetensors.
+        device: where the network goes: "cpu" (the default), "cuda", "cuda:N" or "auto" (a GPU when there
+            is one). A device this machine lacks is a ConfigError before anything is read.
+        map_location: the same as ``device`` (``torch.load``'s name for it).
+    """
+    target = _device(device, map_location)
     weights, meta = read_checkpoint(path)
     model = model_from_weights(weights, meta, source=str(path))
-    return model.to(map_location), CheckpointInfo.from_metadata(meta)
+    return model.eval().to(target), CheckpointInfo.from_metadata(meta)
+
+
+def _device(device: str | torch.device | None, map_location: str | torch.device | None) -> torch.device:
+    """The checked device of ``load_checkpoint``'s two names for it."""
+    if device is not None and map_location is not None and str(device) != str(map_location):
+        raise ConfigError(f"device={device!s} and map_location={map_location!s} disagree: map_location is another "
+                          "name for device; give one of them.")
+    where, name = ("map_location", map_location) if map_location is not None else ("device", device or "cpu")
+    check_device(str(name), where=where)  # the one-line error Predictor gives, not torch's assertion
+    return resolve_device(str(name))
 
 
 def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -> MMNet:
