@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -91,3 +92,59 @@ def test_metadata_that_disagrees_with_the_network_names_the_checkpoint(tmp_path,
         load_checkpoint(out)
     assert f"Checkpoint '{out}'" in str(info.value) and needle in str(info.value)
     assert main(["info", str(out)]) == 3
+
+
+def test_a_loaded_network_is_in_eval_mode_and_predicting_leaves_it_unchanged(tmp_path):
+    # it came back in training mode: logits depended on the batch and every forward pass, even under
+    # no_grad, moved the BatchNorm running statistics
+    out = MMNet(num_classes=3, image_size=32).train().save_pretrained(tmp_path / "ck")
+    for model in (MMNet.from_pretrained(out), load_checkpoint(out)[0], load_checkpoint(out, device="cpu")[0]):
+        assert not model.training and not any(m.training for m in model.modules())
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        batch = torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)
+        with torch.no_grad():
+            torch.testing.assert_close(model(*batch)[:1], model(batch[0][:1], batch[1][:1]))
+        assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"map_location": "gpu"}, "map_location=gpu is not a device; use auto, cpu, cuda or cuda:N"),
+    ({"device": "gpu"}, "device=gpu is not a device"),
+    ({"device": "cpu", "map_location": "cuda"}, "device=cpu and map_location=cuda disagree"),
+    ({"device": "cuda:99"}, "device=cuda:99, but"),
+])
+def test_a_device_this_machine_lacks_is_a_config_error(tmp_path, kwargs, needle):
+    # map_location="gpu" gave a raw RuntimeError, "cuda" on a CPU-only torch an AssertionError
+    from mmnet.errors import ConfigError
+
+    out = MMNet(num_classes=3, image_size=32).save_pretrained(tmp_path / "ck")
+    for load in (load_checkpoint, MMNet.from_pretrained):
+        with pytest.raises(ConfigError, match=re.escape(needle)):
+            load(out, **kwargs)
+
+
+def test_map_location_is_another_name_for_device(tmp_path):
+    out = MMNet(num_classes=3, image_size=32).save_pretrained(tmp_path / "ck")
+    assert next(MMNet.from_pretrained(out, map_location="cpu").parameters()).device.type == "cpu"
+    assert next(load_checkpoint(out, device="auto", map_location=None)[0].parameters()).device.type == (
+        "cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.parametrize("record", ["config.json", "model_card.json"])
+def test_a_json_record_of_a_run_model_is_named_not_called_damaged(tmp_path, record):
+    # naming FOLD/model/config.json said the checkpoint "is damaged: its sha256 ... is not the one done.json
+    # recorded ... Rerun the run's command to train the fold again"
+    from mmnet.infer import Predictor
+    from mmnet.run_folder import file_sha256
+
+    model_dir = MMNet(num_classes=3, image_size=32).save_pretrained(tmp_path / "final" / "model")
+    (model_dir / "model_card.json").write_text("{}")
+    digest = file_sha256(model_dir / "model.safetensors")
+    (tmp_path / "final" / "done.json").write_text(json.dumps({"model_sha256": digest}))
+    for load in (load_checkpoint, Predictor.from_checkpoint):
+        with pytest.raises(CheckpointError) as info:
+            load(model_dir / record)
+        message = str(info.value)
+        assert "damaged" not in message and "train the fold again" not in message
+        assert f"give the folder '{model_dir}' or its model.safetensors" in message
+    load_checkpoint(model_dir)  # the model itself agrees with done.json

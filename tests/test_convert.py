@@ -201,3 +201,9 @@ def test_a_checkpoint_cut_short_asks_for_a_fresh_copy(tmp_path, legacy, size):
     cut.write_bytes(b"")
     with pytest.raises(CheckpointError, match=r"cut\.pth' is empty"):
         load_official_checkpoint(cut)
+
+
+def test_an_authors_checkpoint_loads_in_eval_mode(tmp_path):
+    # it came back in training mode: its logits depended on the batch and each forward pass moved BatchNorm
+    torch.save(_fake_official_state_dict(), tmp_path / "authors.pth")
+    assert not load_official_checkpoint(tmp_path / "authors.pth").training

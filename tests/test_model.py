@@ -118,3 +118,54 @@ def test_config_validation(bad):
 def test_unknown_config_key():
     with pytest.raises(ConfigError, match="Unknown model config key"):
         MMNet(pc_dpeth=3)
+
+
+LAYOUT = r"NCHW float, ImageNet-normalised, shape \(B, 3, S, S\) with S = 32"
+
+
+@pytest.mark.parametrize("onset, apex, needles", [
+    # onset batch 4, apex batch 1: broadcast silently to (4, 5) logits
+    ((4, 3, 32, 32), (1, 3, 32, 32), ["onset and apex must have the same shape", "(4, 3, 32, 32)", "(1, 3, 32, 32)"]),
+    # NHWC said "expected 32x32 frames, got (32, 3)"
+    ((1, 32, 32, 3), (1, 32, 32, 3), ["onset must be", "got (1, 32, 32, 3) torch.float32", "HWC or uint8"]),
+    # uint8 gave "expected scalar type Byte but found Float"
+    ((1, 3, 32, 32, torch.uint8), (1, 3, 32, 32, torch.uint8), ["got (1, 3, 32, 32) torch.uint8", "HWC or uint8"]),
+    # grey gave a convolution weight error
+    ((1, 1, 32, 32), (1, 1, 32, 32), ["got (1, 1, 32, 32)", "grey frames"]),
+    # a 16 px apex beside a 32 px onset gave a size mismatch
+    ((1, 3, 32, 32), (1, 3, 16, 16), ["apex must be", "got (1, 3, 16, 16)"]),
+    ((3, 32, 32), (3, 32, 32), ["got (3, 32, 32)", "unsqueeze(0)"]),
+])
+def test_frames_of_another_layout_are_a_value_error_naming_the_expected_one(onset, apex, needles):
+    def frames(shape):
+        dtype = shape[-1] if isinstance(shape[-1], torch.dtype) else torch.float32
+        dims = shape[:-1] if isinstance(shape[-1], torch.dtype) else shape
+        return torch.zeros(dims, dtype=dtype)
+
+    model = MMNet(image_size=32).eval()
+    for call in (model, model.forward_features, model.attention_maps):
+        with pytest.raises(ValueError, match=LAYOUT) as info:
+            call(frames(onset), frames(apex))
+        assert all(n in str(info.value) for n in needles), str(info.value)
+
+
+def test_a_flow_model_checks_its_flow_like_an_apex():
+    model = MMNet(image_size=32, main_input="flow").eval()
+    with pytest.raises(ValueError, match="onset and flow must have the same shape"):
+        model(torch.zeros(2, 3, 32, 32), flow=torch.zeros(1, 3, 32, 32))
+    with pytest.raises(ValueError, match="flow must be"):
+        model(torch.zeros(1, 3, 32, 32), flow=torch.zeros(1, 2, 32, 32))
+
+
+def test_the_input_check_reads_no_values():
+    # shapes and dtypes only: a meta tensor (no data) passes it, so a CUDA input never waits on the GPU
+    model = MMNet(image_size=32)
+    frames = torch.empty(2, 3, 32, 32, device="meta")
+    model.check_inputs(frames, frames)
+    with pytest.raises(ValueError, match="same shape"):
+        model.check_inputs(frames, torch.empty(1, 3, 32, 32, device="meta"))
+
+
+def test_forward_and_forward_head_say_what_they_take_and_return():
+    assert all(word in MMNet.forward.__doc__ for word in ("(B, 3, S, S)", "IMAGENET_MEAN", "Returns", "eval()"))
+    assert "forward_features" in MMNet.forward_head.__doc__

@@ -1,8 +1,8 @@
 """mmnet: micro-expression recognition with MMNet (Li et al., IJCAI 2022).
 
     from mmnet import MMNet
-    model = MMNet(num_classes=5)
-    logits = model(onset, apex)
+    model = MMNet(num_classes=5).eval()  # or MMNet.from_pretrained(folder), already in eval mode
+    logits = model(onset, apex)  # (B, 3, 224, 224) float frames, ImageNet-normalised -> (B, 5)
 """
 
 from typing import TYPE_CHECKING

@@ -202,12 +202,13 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def model_digest_problem(weights: Path) -> str | None:
-    """For a fold's saved model (``FOLD/model/<weights>``): a line naming it when its sha256 is not the one the
-    fold's done.json recorded (its bytes changed after training, which loading it would not notice); None when
-    they agree, or for any other file."""
+def model_digest_problem(weights: Path, weights_name: str) -> str | None:
+    """For a fold's saved model (``FOLD/model/<weights_name>``): a line naming it when its sha256 is not the one
+    the fold's done.json recorded (its bytes changed after training, which loading it would not notice); None
+    when they agree, or for any other file (config.json beside it has no recorded digest). ``weights_name``:
+    as for :func:`saved_models`."""
     done = weights.parent.parent / DONE
-    if weights.parent.name != MODEL or not done.is_file():
+    if weights.name != weights_name or weights.parent.name != MODEL or not done.is_file():
         return None
     try:
         recorded = json.loads(done.read_text(encoding="utf-8")).get("model_sha256")

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 
 from ..errors import CheckpointError, ConfigError
-from .mmnet import MMNet, MMNetConfig, _check_finite_weights
+from .checkpoint import _check_finite_weights
+from .mmnet import MMNet, MMNetConfig
 
 __all__ = [
     "OFFICIAL_UNUSED_KEYS",
@@ -196,7 +197,8 @@ def _unreadable(path: str | Path, exc: Exception) -> str:
 
 
 def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
-    """Read an authors' ``.pth`` file (tensors only, nothing else unpickled) into an MMNet."""
+    """Read an authors' ``.pth`` file (tensors only, nothing else unpickled) into an MMNet, in eval mode
+    (as :func:`mmnet.model.load_checkpoint` returns a network; ``model.train()`` to train it further)."""
     try:
         raw = torch.load(str(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -216,4 +218,4 @@ def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
                            if k not in OFFICIAL_UNUSED_KEYS and v.is_floating_point()}, path)
     model = MMNet(config=config)
     model.load_state_dict(convert_official_state_dict(sd, config=config), strict=True)
-    return model
+    return model.eval()

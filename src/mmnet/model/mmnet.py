@@ -18,34 +18,48 @@ import dataclasses
 import json
 import math
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError, ConfigError, verify_choice
-from ..run_folder import model_digest_problem, saved_models_hint
+from ..runtime import check_device, resolve_device
+from .checkpoint import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    CheckpointInfo,
+    _check_metadata,
+    _load_strict,
+    read_checkpoint,
+)
 from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
+# The checkpoint format's names stay importable from here, where the network's loaders are.
 __all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS", "CheckpointInfo", "load_checkpoint", "read_checkpoint",
-           "model_from_weights",
+           "model_from_weights", "WEIGHTS_NAME", "CONFIG_NAME",
            "IMAGENET_MEAN", "IMAGENET_STD"]
 
 #: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
 #: alone (ablation), or a precomputed optical-flow field given as 3 channels (u, v, magnitude).
 MAIN_INPUTS = ("difference", "apex", "flow")
 
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
-#: The preprocessing settings a checkpoint may record, all applied by mmnet.infer.Preprocessing.
-PREPROCESSING_KEYS = ("image_size", "mean", "std")
-FORMAT_TAG = "mmnet-checkpoint"
-
 #: The normalisation the network's inputs expect (the authors train from ImageNet statistics).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _layout_hint(x: Tensor) -> str:
+    """The likely slip behind a frame tensor of the wrong layout, for its error."""
+    if x.dtype == torch.uint8 or (x.ndim and x.shape[-1] in (1, 3)):
+        return " (did you pass HWC or uint8? Permute to (B, 3, H, W), scale to [0, 1] and normalise)"
+    if x.ndim == 3:
+        return " (one frame? Add the batch axis: x.unsqueeze(0))"
+    if x.ndim == 4 and x.shape[1] == 1:
+        return " (grey frames? The network takes RGB: x.expand(-1, 3, -1, -1))"
+    return ""
 
 
 @dataclass
@@ -152,13 +166,29 @@ class MMNet(nn.Module):
             raise ValueError(f"this model was built with main_input={mode!r}: pass the apex frame")
         return apex - onset if mode == "difference" else apex
 
+    def check_inputs(self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None) -> None:
+        """Raise ValueError unless the frames the network reads are (B, 3, S, S) floating tensors of one shape
+        (a mismatched batch would broadcast silently). Shapes and dtypes only: no value is read (no GPU sync),
+        and tracing and torch.compile see plain conditions on the input's shape."""
+        size = self.config.image_size
+        second = ("flow", flow) if self.config.main_input == "flow" else ("apex", apex)
+        frames = [(name, x) for name, x in (("onset", onset), second) if x is not None]  # main_input names a gap
+        expected = f"NCHW float, ImageNet-normalised, shape (B, 3, S, S) with S = {size} ({size}x{size} frames)"
+        for name, x in frames:
+            if not isinstance(x, Tensor):
+                raise ValueError(f"{name} must be a torch.Tensor, {expected}; got {type(x).__name__}")
+            if x.ndim != 4 or x.shape[1] != 3 or x.shape[2:] != (size, size) or not x.is_floating_point():
+                raise ValueError(f"{name} must be {expected}; got {tuple(x.shape)} {x.dtype}{_layout_hint(x)}")
+        if len(frames) == 2 and onset.shape != frames[1][1].shape:
+            raise ValueError(f"onset and {second[0]} must have the same shape, one pair per row ({expected}); got "
+                             f"onset {tuple(onset.shape)} and {second[0]} {tuple(frames[1][1].shape)}")
+
     def forward_features(
         self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None
     ) -> tuple[Tensor, list[Tensor | None]]:
-        """Fused (B, 512, 14, 14) features and the four CA attention maps (None without CA)."""
-        size = self.config.image_size
-        if onset.shape[-2:] != (size, size):
-            raise ValueError(f"expected {size}x{size} frames, got {tuple(onset.shape[-2:])}")
+        """Fused (B, 512, S/16, S/16) features and the four CA attention maps (None without CA); the
+        inputs as for :meth:`forward`."""
+        self.check_inputs(onset, apex, flow=flow)
         motion = self.main_input(onset, apex, flow)  # (B, 3, H, W)
         x, maps = self.main_branch(self.motion_stem(motion))  # (B, 512, 14, 14)
         if self.pc_module is not None:
@@ -166,9 +196,29 @@ class MMNet(nn.Module):
         return x, maps
 
     def forward_head(self, features: Tensor) -> Tensor:
+        """Logits (B, num_classes) of :meth:`forward_features`' fused (B, 512, S/16, S/16) features: the
+        linear classifier on the flattened map (``forward`` is ``forward_head(forward_features(...)[0])``)."""
         return self.head(features.flatten(1))  # (B, C*H*W) -> (B, num_classes)
 
     def forward(self, onset: Tensor, apex: Tensor | None = None, *, flow: Tensor | None = None) -> Tensor:
+        """Logits (B, num_classes) of B onset/apex pairs.
+
+        Args:
+            onset: (B, 3, S, S) floating tensor, S = ``config.image_size``: RGB face crops (NCHW) scaled to
+                [0, 1] and normalised with IMAGENET_MEAN and IMAGENET_STD (``mmnet.infer.Preprocessing``
+                makes them from (H, W, 3) uint8 frames).
+            apex: the apex frames, in the same shape as ``onset``: row i is the pair of onset row i.
+            flow: with ``main_input='flow'`` instead of ``apex``: (B, 3, S, S) optical flow (u, v, magnitude).
+
+        Returns:
+            Unnormalised class scores, in the order of the checkpoint's class names (``softmax(dim=1)``:
+            probabilities). Call ``model.eval()`` first to predict: in training mode BatchNorm normalises
+            by the batch (each row's logits depend on the others) and updates its running statistics.
+
+        Raises:
+            ValueError: a frame tensor is not (B, 3, S, S) floating point, the two differ in shape, or the
+                one ``main_input`` needs is missing.
+        """
         features, _ = self.forward_features(onset, apex, flow=flow)
         return self.forward_head(features)
 
@@ -202,138 +252,40 @@ class MMNet(nn.Module):
         return out
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, *, map_location: str | torch.device = "cpu") -> MMNet:
-        """Load the network of a checkpoint written by ``save_pretrained`` (a folder or its
-        .safetensors file). Its class names and preprocessing: :func:`load_checkpoint`."""
-        return load_checkpoint(path, map_location=map_location)[0]
+    def from_pretrained(cls, path: str | Path, *, device: str | torch.device | None = None,
+                        map_location: str | torch.device | None = None) -> MMNet:
+        """The network of a checkpoint written by ``save_pretrained`` (a folder or its .safetensors file),
+        in eval mode, on ``device``, as :func:`load_checkpoint` returns it with its class names and preprocessing."""
+        return load_checkpoint(path, device=device, map_location=map_location)[0]
 
 
-@dataclass(frozen=True)
-class CheckpointInfo:
-    """What a checkpoint carries besides the weights and the network's config."""
+def load_checkpoint(path: str | Path, *, device: str | torch.device | None = None,
+                    map_location: str | torch.device | None = None) -> tuple[MMNet, CheckpointInfo]:
+    """The network of an mmnet checkpoint (strictly loaded) and what it carries besides.
 
-    class_names: list[str] | None = None  # in logit order; None: unnamed
-    preprocessing: dict = field(default_factory=dict)  # image_size, mean, std of the inputs
+    The network is in eval mode, ready to predict (as Hugging Face's ``from_pretrained`` returns it):
+    BatchNorm uses its stored statistics and drop-path is off. Call ``model.train()`` to train it further.
 
-    def metadata(self, config: MMNetConfig) -> dict:
-        """The JSON record stored with the weights."""
-        from ..version import __version__
-
-        return {
-            "format": FORMAT_TAG,
-            "format_version": 1,
-            "mmnet_version": __version__,
-            "model": dataclasses.asdict(config),
-            "class_names": list(self.class_names) if self.class_names is not None else None,
-            "preprocessing": dict(self.preprocessing),
-        }
-
-    @classmethod
-    def from_metadata(cls, meta: dict) -> CheckpointInfo:
-        return cls(class_names=meta.get("class_names"), preprocessing=meta.get("preprocessing") or {})
-
-
-def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> tuple[MMNet, CheckpointInfo]:
-    """The network of an mmnet checkpoint (strictly loaded) and what it carries besides."""
+    Args:
+        path: the checkpoint folder (model.safetensors and config.json) or its model.safetensors.
+        device: where the network goes: "cpu" (the default), "cuda", "cuda:N" or "auto" (a GPU when there
+            is one). A device this machine lacks is a ConfigError before anything is read.
+        map_location: the same as ``device`` (``torch.load``'s name for it).
+    """
+    target = _device(device, map_location)
     weights, meta = read_checkpoint(path)
     model = model_from_weights(weights, meta, source=str(path))
-    return model.to(map_location), CheckpointInfo.from_metadata(meta)
+    return model.eval().to(target), CheckpointInfo.from_metadata(meta)
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
-    """Return (state_dict, metadata) of an mmnet checkpoint, or raise CheckpointError."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / WEIGHTS_NAME
-    if not p.exists() and (p.parent / CONFIG_NAME).is_file():
-        raise CheckpointError(f"'{p}' is missing ({CONFIG_NAME} alone is not a model): copy the {WEIGHTS_NAME} "
-                              f"written beside it, or give the folder that holds both.")
-    if not p.exists():
-        raise CheckpointError(
-            f"No mmnet checkpoint at '{path}': expected a folder holding {WEIGHTS_NAME} and "
-            f"{CONFIG_NAME} (written by `mmnet convert` or training), or the {WEIGHTS_NAME} file itself."
-            + saved_models_hint(Path(path), WEIGHTS_NAME)
-        )
-    if problem := model_digest_problem(p):  # a run's fold model whose bytes changed after training
-        raise CheckpointError(problem)
-    try:
-        with safe_open(str(p), framework="pt") as f:
-            header = f.metadata() or {}
-        weights = load_file(str(p))
-    except Exception as exc:  # safetensors raises its own error type, which moved between versions
-        raise CheckpointError(f"'{p}' is not a readable safetensors file ({exc}). {_unreadable_hint(p)}") from exc
-    # The header is the one source of truth: config.json (written beside it for people to read) is
-    # read only for a weights file whose header carries no mmnet record (docs/inference.md).
-    meta, source = None, f"the header of '{p}'"
-    if "mmnet" in header:
-        meta = _parse_json(header["mmnet"], source)
-    elif (p.parent / CONFIG_NAME).is_file():
-        source = f"'{p.parent / CONFIG_NAME}'"
-        try:
-            text = (p.parent / CONFIG_NAME).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{source} cannot be read ({exc}).") from None
-        meta = _parse_json(text, source)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_TAG or "model" not in meta:
-        raise CheckpointError(
-            f"'{p}' is a safetensors file but not an mmnet checkpoint (no mmnet config in its "
-            "header or beside it). Convert authors' checkpoints with: mmnet convert AUTHORS.pth OUT"
-        )
-    version = meta.get("format_version", 1)
-    if type(version) is not int or version < 1:  # "2" as text would pass unread: the version decides the reading
-        raise CheckpointError(f"{source}: format_version must be a whole number (1), got {version!r}.")
-    if version > 1:
-        raise CheckpointError(f"{source}: format_version {meta['format_version']} is newer than this mmnet reads (1); "
-                              "upgrade mmnet to load this checkpoint.")
-    names = meta.get("class_names")
-    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)
-                              or len(set(names)) != len(names)):  # a repeated name would hide a class's probability
-        raise CheckpointError(f"{source}: class_names must be a list of distinct, non-empty texts, got {names!r}.")
-    if not isinstance(meta.get("preprocessing") or {}, dict) or not isinstance(meta["model"], dict):
-        raise CheckpointError(f"{source}: 'model' and 'preprocessing' must be JSON objects.")
-    unknown = sorted(set(meta.get("preprocessing") or {}) - set(PREPROCESSING_KEYS))
-    if unknown:  # a setting mmnet does not apply (a colour order, a crop) would change every input unseen
-        raise CheckpointError(f"{source}: preprocessing holds {unknown}, which this mmnet does not apply (it applies "
-                              f"{list(PREPROCESSING_KEYS)}); remove them if the model was trained without them.")
-    _check_finite_weights(weights, p)
-    return weights, meta
-
-
-def _unreadable_hint(p: Path) -> str:
-    """What to do with a weights file safetensors refuses: an empty or damaged (truncated)
-    safetensors file needs a fresh copy; anything else may be the authors' .pth (`mmnet convert`)."""
-    again = "copy or save it again (an interrupted copy, download or save?)."
-    if p.suffix == ".json" and (p.parent / WEIGHTS_NAME).is_file():
-        return f"It is the JSON record beside the weights: give the folder '{p.parent}' (or its {WEIGHTS_NAME})."
-    try:
-        size = p.stat().st_size
-        with open(p, "rb") as f:
-            n, start = int.from_bytes(f.read(8), "little"), f.read(1)
-            if size == 0:
-                return f"The file is empty: {again}"
-            if start != b"{" or not 2 <= n <= 100_000_000:
-                raise ValueError("not a safetensors header")
-            if 8 + n > size:
-                return f"It is a safetensors file cut short inside its header ({size} bytes): {again}"
-            header = json.loads(start + f.read(n - 1))
-        expected = 8 + n + max((v["data_offsets"][1] for v in header.values()
-                                if isinstance(v, dict) and "data_offsets" in v), default=0)
-        if expected != size:
-            return f"It is a safetensors file of {size} bytes whose header describes {expected}: it is damaged; {again}"
-    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
-        pass
-    return "If it is a checkpoint of the authors' code (.pth), convert it first: mmnet convert AUTHORS.pth OUT"
-
-
-def _parse_json(text: str, source: str) -> object:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"The mmnet record in {source} is not valid JSON ({exc}); the checkpoint is damaged. "
-                              "Save or convert it again.") from None
+def _device(device: str | torch.device | None, map_location: str | torch.device | None) -> torch.device:
+    """The checked device of ``load_checkpoint``'s two names for it."""
+    if device is not None and map_location is not None and str(device) != str(map_location):
+        raise ConfigError(f"device={device!s} and map_location={map_location!s} disagree: map_location is another "
+                          "name for device; give one of them.")
+    where, name = ("map_location", map_location) if map_location is not None else ("device", device or "cpu")
+    check_device(str(name), where=where)  # the one-line error Predictor gives, not torch's assertion
+    return resolve_device(str(name))
 
 
 def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -> MMNet:
@@ -352,49 +304,3 @@ def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -
     model = MMNet(config=config)
     _load_strict(model, weights, source=source)
     return model
-
-
-def _check_metadata(meta: dict, config: MMNetConfig, source: str) -> None:
-    """The class names and input size the checkpoint records agree with its network (a hand-edited config)."""
-    names = meta.get("class_names")
-    if names and len(names) != config.num_classes:
-        raise CheckpointError(f"Checkpoint '{source}' lists {len(names)} class names {names} for "
-                              f"{config.num_classes} outputs: fix class_names in its config.")
-    size = (meta.get("preprocessing") or {}).get("image_size", config.image_size)
-    if isinstance(size, int) and size != config.image_size:
-        raise CheckpointError(f"Checkpoint '{source}': preprocessing.image_size {size} differs from its "
-                              f"model.image_size {config.image_size}; the network only accepts the latter. "
-                              "Fix the checkpoint's config.")
-
-
-def _check_finite_weights(weights: dict[str, Tensor], path: str | Path) -> None:
-    """Refuse weights holding NaN or infinity: every prediction from them would be NaN or meaningless."""
-    bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-    if bad:
-        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
-        raise CheckpointError(
-            f"'{path}' holds NaN or infinite weights in {len(bad)} tensor(s) ({shown}); it cannot give meaningful "
-            "predictions. Use a checkpoint from a training run that finished with finite losses."
-        )
-
-
-def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str) -> None:
-    """Load with every key accounted for; a mismatch lists the keys (timm's load_pretrained)."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(own))
-    wrong = sorted(k for k in set(own) & set(state_dict) if own[k].shape != state_dict[k].shape)
-    if missing or unexpected or wrong:
-        lines = [f"Weights in '{source}' do not match the model built from its config:"]
-        if missing:
-            lines.append(f"  missing keys ({len(missing)}): "
-                         f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
-        if unexpected:
-            lines.append(f"  unexpected keys ({len(unexpected)}): "
-                         f"{', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
-        for k in wrong[:10]:
-            lines.append(f"  shape of {k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(own[k].shape)}")
-        raise CheckpointError("\n".join(lines))
-    model.load_state_dict(state_dict, strict=True)
-
-
