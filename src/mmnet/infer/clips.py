@@ -15,6 +15,7 @@ for a video stops at the apex.
 from __future__ import annotations
 
 import csv
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -201,6 +202,8 @@ class Clip:
             onset: onset frame number; the first frame when None.
             apex: apex frame number; spotted (largest motion after the onset) when None.
         """
+        onset = None if onset is None else frame_number(onset, "onset")
+        apex = None if apex is None else frame_number(apex, "apex")
         numbers = self.numbers
         if numbers is not None and len(numbers) < 2:
             raise DataError(f"Clip '{self.source}' has {len(numbers)} frame(s); a clip needs at least 2 "
@@ -217,6 +220,17 @@ class Clip:
         if apex <= onset:
             raise DataError(f"Apex frame {apex} must come after onset frame {onset} in clip '{self.source}'.")
         return onset, apex, False
+
+
+def frame_number(value: object, what: str) -> int:
+    """``value`` as an int frame number: numpy integers pass; floats, text and booleans are refused (a float's
+    or a string's frame would be looked up, and echoed back, as something no frame is numbered)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise DataError(f"{what} must be an int frame number, got {value!r} ({type(value).__name__}).") from None
 
 
 def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes
 from .clips import Clip
-from .predictor import ZERO_MOTION, Predictor
+from .predictor import ZERO_MOTION, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
 
@@ -67,16 +67,19 @@ class Explanation:
 
 
 def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> Explanation:
-    """Prediction and upsampled attention maps for (H, W, 3) uint8 onset and apex frames.
+    """Prediction and upsampled attention maps for (H, W, 3) uint8 onset and apex frames (arrays, PIL images or
+    tensors, converted as ``Predictor.predict_frames`` converts them).
 
     Raises:
         ConfigError: the checkpoint was built without CA blocks (``use_ca=False``).
+        DataError: a frame is not (H, W, 3) uint8, or the two differ in size.
     """
     model = predictor.model
     if not model.config.use_ca:
         raise ConfigError(
             "This checkpoint was trained without CA blocks (model.use_ca=False): it has no attention maps to draw."
         )
+    onset, apex = checked_frame_pair(onset, apex, "explain_pair")
     prep = predictor.preprocessing
     size = prep.image_size
     x_on = prep.to_tensor([onset]).to(predictor.device)  # (1, 3, S, S)
