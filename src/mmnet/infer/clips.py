@@ -42,8 +42,8 @@ from ..spotting import spot_apex
 __all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list", "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
 
 #: The remedies when the onset, or a chosen frame, of an aligned clip shows no face.
-ONSET_FACE = "The onset must show a face: choose --onset at a frame that shows it"
-CHOOSE_FACE_FRAMES = "Choose --onset/--apex among frames that show the face"
+ONSET_FACE = "The onset must show a face: choose --onset (onset=) at a frame that shows it"
+CHOOSE_FACE_FRAMES = "Choose --onset/--apex (onset=/apex=) among frames that show the face"
 #: Fewer pixels a side than this hold no face's motion: the model would only enlarge a blur to its input size.
 MIN_FRAME_SIDE = 16
 
@@ -251,7 +251,8 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
         if not frames:  # "0 frames" alone does not say that a folder of clips was given, or a wrong folder
             folders = sorted(p.name for p in src.iterdir() if p.is_dir() and not p.name.startswith("."))
             what = (f"holds {len(folders)} folder(s) ({', '.join(folders[:3])}{' ...' if len(folders) > 3 else ''}) "
-                    "but no frames: give one clip folder per clip, or list them in a CSV for --list" if folders
+                    "but no frames: give one clip folder per clip, or list them in a CSV for --list "
+                    "(read_clip_list)" if folders
                     else f"holds no numbered frame image (e.g. img1.jpg; {', '.join(IMAGE_SUFFIXES)})")
             raise DataError(f"Clip folder '{src}' {what}.")
         return Clip(source=str(src), kind="folder", _paths=dict(frames))

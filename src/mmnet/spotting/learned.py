@@ -45,6 +45,8 @@ __all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "check_learned_folds
 FORMAT = "mmnet-spotter"
 VERSION = 1
 BATCH = 256  # pairs fed to the network at once while spotting
+#: How to choose the training-free flow spotter instead, on the command line and in Python.
+FLOW_INSTEAD = "--set method=flow; in Python the override method=flow, e.g. spot_config('casme2', 'method=flow')"
 
 
 def _source(video, fps: float | None) -> tuple[str | Path, float | None, str]:
@@ -57,7 +59,7 @@ def _source(video, fps: float | None) -> tuple[str | Path, float | None, str]:
 
 
 def check_learned_folds(videos: Sequence[LongVideo], fold_of: Mapping[str, str], *, folds: Iterable[str] | None = None,
-                        types: Sequence[str] = SCALES, instead: str = "--set method=flow") -> None:
+                        types: Sequence[str] = SCALES, instead: str = FLOW_INSTEAD) -> None:
     """Raise, from the annotation alone (before any frame is read), when a fold's training videos hold no interval
     of a type: the learned spotter trains one network per type (micro and macro) and could not train that fold.
 
@@ -201,7 +203,7 @@ class LearnedSpotter(_Spotter):
             raise DataError(f"LearnedSpotter.fit: the {len(videos)} training video(s) hold no {' or '.join(missing)} "
                             f"interval to learn from ({counts['micro']} micro, {counts['macro']} macro); train on "
                             "videos annotated with both types (one network is trained per type), or use the "
-                            "training-free flow spotter (--set method=flow).")
+                            f"training-free flow spotter ({FLOW_INSTEAD}).")
         return self.fit_collected([self.collect(v, progress=progress) for v in videos], progress=progress)
 
     def fit_collected(self, parts: Sequence[dict], *, progress: bool = False) -> dict:
@@ -290,7 +292,7 @@ def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"Spotter model '{path}' is a folder; give the file `mmnet train-spotter` wrote "
-                              "(its --out, e.g. spotter.pt).")
+                              "(its --out, e.g. spotter.pt) or LearnedSpotter.save wrote.")
     if not path.is_file():
         raise CheckpointError(f"Spotter model '{path}' does not exist; train one with `mmnet train-spotter`.")
     try:
@@ -304,7 +306,7 @@ def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
         raise CheckpointError(f"'{path}' {what} ({type(exc).__name__}: {exc}){again}.") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"'{path}' is not a spotter saved by mmnet (no '{FORMAT}' marker); an MMNet "
-                              "checkpoint goes to --checkpoint instead.")
+                              "checkpoint goes to --checkpoint (Predictor.from_checkpoint) instead.")
     if data.get("version") != VERSION:
         raise CheckpointError(f"'{path}' is a spotter of format version {data.get('version')}; this mmnet reads "
                               f"version {VERSION}.")
