@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from mmnet.errors import ConfigError, DataError
-from mmnet.infer import Predictor, explain_pair, load_clip
+from mmnet.infer import Predictor, explain_clip, explain_pair, load_clip
 from tests.test_inference import make_checkpoint, write_frames
 from tests.test_spotting import synthetic_clip
 
@@ -34,6 +34,13 @@ def test_a_clip_path_is_read_as_mmnet_predict_reads_it(predictor, clip_folder):
     (listed,) = predictor.predict_clips([str(clip_folder)])
     (tupled,) = predictor.predict_clips([(str(clip_folder), 104, 108)])
     assert listed.source == str(clip_folder) and tupled.probabilities == expected.probabilities
+
+
+def test_explain_clip_opens_a_clip_path(predictor, clip_folder):
+    e = explain_clip(predictor, str(clip_folder), onset=104, apex=108)
+    assert e.source == str(clip_folder) and (e.onset_frame, e.apex_frame) == (104, 108)
+    with pytest.raises(TypeError, match=r"Expected a Clip .*; got a list"):
+        explain_clip(predictor, [clip_folder])
 
 
 def test_a_missing_clip_path_is_a_failure_of_its_own(predictor, clip_folder, tmp_path):

@@ -233,6 +233,16 @@ def frame_number(value: object, what: str) -> int:
         raise DataError(f"{what} must be an int frame number, got {value!r} ({type(value).__name__}).") from None
 
 
+def as_clip(clip: Clip | str | Path, apex_image: str | Path | None = None) -> Clip:
+    """A Clip as given, or opened from its path (``load_clip``, as ``mmnet predict`` opens one)."""
+    if isinstance(clip, (str, Path)):
+        return load_clip(clip, apex_image)
+    if not isinstance(clip, Clip):
+        raise TypeError(f"Expected a Clip (mmnet.infer.load_clip) or a clip's path (a folder of frames or a video), "
+                        f"or in a list a ClipRequest or (clip, onset, apex) tuple; got a {type(clip).__name__}.")
+    return clip
+
+
 def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
     """Open a clip: a folder of frames, a video file, or (with ``apex_image``) an onset image.
 

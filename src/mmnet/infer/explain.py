@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes
-from .clips import Clip
+from .clips import Clip, as_clip
 from .predictor import ZERO_MOTION, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
@@ -113,8 +113,11 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
     return (image.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
 
 
-def explain_clip(predictor: Predictor, clip: Clip, *, onset: int | None = None, apex: int | None = None) -> Explanation:
-    """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted)."""
+def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: int | None = None,
+                 apex: int | None = None) -> Explanation:
+    """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted); ``clip``
+    is a Clip or its path."""
+    clip = as_clip(clip)
     onset, apex, spotted = clip.select(onset, apex)
     result = explain_pair(predictor, *clip.read_pair(onset, apex))
     result.source, result.onset_frame, result.apex_frame = clip.source, onset, apex

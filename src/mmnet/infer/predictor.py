@@ -23,7 +23,7 @@ from ..model.cpu_inference import fast_cpu_copy
 from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
-from .clips import MIN_FRAME_SIDE, Clip, ClipRequest, align_clip, load_clip
+from .clips import MIN_FRAME_SIDE, Clip, ClipRequest, align_clip, as_clip
 from .recordings import long_clip_warning
 
 __all__ = ["Preprocessing", "Prediction", "Predictor", "ClipFailure"]
@@ -105,11 +105,6 @@ def _checked_pair(onset: np.ndarray, apex: np.ndarray, what: str) -> None:
                         "input size). Give face crops of the original footage.")
 
 
-#: What ``predict_clips`` takes, for the TypeError of anything else.
-CLIP_ITEMS = ("a Clip (mmnet.infer.load_clip), a clip's path (a folder of frames or a video), a ClipRequest, "
-              "or a (clip or path, onset, apex) tuple")
-
-
 def checked_frame_pair(onset, apex, what: str) -> tuple[np.ndarray, np.ndarray]:
     """One onset/apex pair (arrays, PIL images or tensors) as checked (H, W, 3) uint8 arrays of one size."""
     onset, apex = _checked_frame(onset, f"{what}: onset frame"), _checked_frame(apex, f"{what}: apex frame")
@@ -123,15 +118,6 @@ def _source_of(item: ClipInput | tuple[ClipInput, int | None, int | None]) -> st
         return str(item.source) if item.apex_image is None else f"{item.source} + {item.apex_image}"
     clip = item[0] if isinstance(item, tuple) else item
     return clip.source if isinstance(clip, Clip) else str(clip)
-
-
-def _clip_of(clip: ClipInput) -> Clip:
-    """A Clip as given, or opened from its path (as ``mmnet predict`` opens one)."""
-    if isinstance(clip, Clip):
-        return clip
-    if isinstance(clip, (str, Path)):
-        return load_clip(clip)
-    raise TypeError(f"Expected {CLIP_ITEMS}; got a {type(clip).__name__}.")
 
 
 @dataclass(frozen=True)
@@ -349,15 +335,15 @@ class Predictor:
               ) -> tuple[tuple[Clip, int, int, bool, bool], tuple[np.ndarray, np.ndarray]]:
         """One clip of ``predict_clips``, read: (clip, onset, apex, spotted, chosen) and its checked frame pair."""
         if isinstance(item, ClipRequest):
-            clip = load_clip(item.source, item.apex_image)
+            clip = as_clip(item.source, item.apex_image)
             onset, apex = item.onset, item.apex
         elif isinstance(item, tuple) and len(item) == 3:
-            clip, onset, apex = _clip_of(item[0]), item[1], item[2]
+            clip, onset, apex = as_clip(item[0]), item[1], item[2]
         elif isinstance(item, tuple):
             raise TypeError(f"A clip tuple is (clip or path, onset, apex); got {len(item)} item(s): {item!r}. "
                             "Give None for a frame to choose automatically.")
         else:
-            clip, onset, apex = _clip_of(item), None, None
+            clip, onset, apex = as_clip(item), None, None
         chosen = onset is not None and apex is not None  # the caller picked both frames (a spotted interval)
         if aligner is not None:
             clip = align_clip(clip, onset, aligner=aligner)
