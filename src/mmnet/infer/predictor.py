@@ -23,7 +23,7 @@ from ..model.cpu_inference import fast_cpu_copy
 from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
-from .clips import MIN_FRAME_SIDE, Clip, ClipRequest, align_clip, as_clip
+from .clips import MIN_FRAME_SIDE, Clip, ClipRequest, align_clip, as_clip, load_clip
 from .recordings import long_clip_warning
 
 __all__ = ["Preprocessing", "Prediction", "Predictor", "ClipFailure"]
@@ -335,7 +335,7 @@ class Predictor:
               ) -> tuple[tuple[Clip, int, int, bool, bool], tuple[np.ndarray, np.ndarray]]:
         """One clip of ``predict_clips``, read: (clip, onset, apex, spotted, chosen) and its checked frame pair."""
         if isinstance(item, ClipRequest):
-            clip = as_clip(item.source, item.apex_image)
+            clip = load_clip(item.source, item.apex_image)
             onset, apex = item.onset, item.apex
         elif isinstance(item, tuple) and len(item) == 3:
             clip, onset, apex = as_clip(item[0]), item[1], item[2]
