@@ -16,20 +16,19 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .choices import BAD_SAMPLE_POLICIES, PRECISIONS, PROTOCOLS, SELECTIONS
 from .dataset_root import format_root, parse_root
 from .errors import ConfigError, did_you_mean, verify_choice
 from .executor_config import ExecutorConfig
 from .model.mmnet import MMNetConfig
+from .overrides import override_key, override_list, parse_override
 from .recipes import locate, read_yaml
 from .slurm_time import slurm_minutes
 
 __all__ = ["DataConfig", "AugmentConfig", "TrainConfig", "EvalConfig", "SpottingConfig", "ExperimentConfig",
            "ExecutorConfig", "load_config", "config_from_dict", "config_to_dict", "apply_overrides", "override_key",
-           "set_value", "expand_seeds", "parse_root", "format_root", "slurm_minutes", "DERIVED_KEYS", "flatten_config",
-           "non_default_values"]
+           "set_value", "parse_override", "override_list", "expand_seeds", "parse_root", "format_root", "slurm_minutes",
+           "DERIVED_KEYS", "flatten_config", "non_default_values"]
 
 
 FLOW_METHODS = ("tvl1", "dis", "farneback")  # mmnet.preprocess.flow's (a test keeps them equal)
@@ -266,26 +265,6 @@ def set_value(values: dict, dotted: str, value: object, where: str = "--set") ->
     section[parts[1]] = value
 
 
-def parse_override(item: str) -> tuple[str, object]:
-    """``"section.key=value"`` -> (``"section.key"``, value parsed as YAML; empty -> None)."""
-    if "=" not in item:
-        raise ConfigError(f"--set expects section.key=value, got {item!r}")
-    key, raw = item.split("=", 1)
-    try:
-        value = yaml.safe_load(raw) if raw != "" else None
-    except yaml.YAMLError as exc:
-        shown = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # as a terminal shows it
-        if shown != raw:  # bytes of another encoding: YAML's complaint about U+DCxx would mislead
-            raise ConfigError(f"--set {key}: {shown!r} is not valid UTF-8 (another encoding?); rename it") from None
-        raise ConfigError(f"--set {key}: cannot parse {raw!r} ({exc})") from None
-    return key.strip(), value
-
-
-def override_key(item: str | tuple[str, object]) -> str:
-    """The dotted key an override sets."""
-    return item[0].strip() if isinstance(item, tuple) else item.split("=", 1)[0].strip()
-
-
 def _text_key(dotted: str) -> bool:
     """Whether ``section.key`` holds text (a str field, or ``str | None``)."""
     section, _, name = dotted.strip().partition(".")
@@ -293,12 +272,13 @@ def _text_key(dotted: str) -> bool:
     return hint is not None and {a for a in typing.get_args(hint) or (hint,) if a is not type(None)} == {str}
 
 
-def apply_overrides(values: dict, overrides: list[str | tuple[str, object]], where: str = "--set") -> dict:
+def apply_overrides(values: dict, overrides: list[str | tuple[str, object]] | dict | str,
+                    where: str = "--set") -> dict:
     """A copy of ``values`` with overrides applied: ``"section.key=value"`` strings (the value read as YAML, but
-    a text key keeps its text: ``data.root=0701`` is ``"0701"``, not 449) or ``(key, value)`` pairs, set as given
-    (a plain flag's value: ``--root "/data/x # copy"`` is that folder)."""
+    a text key keeps its text: ``data.root=0701`` is ``"0701"``, not 449) or ``(key, value)`` pairs (a dict's items),
+    set as given (a plain flag's value: ``--root "/data/x # copy"`` is that folder); see ``override_list``."""
     values = {k: dict(v) if isinstance(v, dict) else v for k, v in (values or {}).items()}
-    for item in overrides or []:
+    for item in override_list(overrides):
         if isinstance(item, tuple):
             key, value = item
         else:
@@ -382,12 +362,13 @@ def _check_seed_given_once(values: dict, overrides: list) -> None:
 
 
 def load_config(path: str | Path | None = None,
-                overrides: list[str | tuple[str, object]] | None = None) -> ExperimentConfig:
+                overrides: list[str | tuple[str, object]] | dict | str | None = None) -> ExperimentConfig:
     """Read a YAML experiment file or a shipped recipe by name (or the defaults) and apply ``--set``
-    overrides. ``path`` is a file, else a recipe name (:func:`mmnet.recipes.locate`). The keys that the file's
-    own settings derive are dropped first (:func:`without_derived`), so that overriding their sources works."""
+    overrides (``"section.key=value"`` strings, (key, value) pairs or a dict: ``override_list``). ``path`` is a
+    file, else a recipe name (:func:`mmnet.recipes.locate`). The keys that the file's own settings derive are
+    dropped first (:func:`without_derived`), so that overriding their sources works."""
     values: dict = {}
-    overrides = list(overrides or [])
+    overrides = override_list(overrides)
     if path is not None:
         p = locate(path)
         values = read_yaml(p) or {}

@@ -161,7 +161,7 @@ def finish(samples: list[Sample], issues: list[Issue], annotation: Path | None, 
     excluded = [s for s in samples if not s.frames]
     load = DatasetLoad(kept, issues, excluded, annotation)
     if issues:
-        log.warning("%d issue(s) (%d errors) while loading %d samples; run `mmnet check-data` to list them",
+        log.warning("%d issue(s) (%d errors) while loading %d samples; `mmnet check-data` lists them (load.issues)",
                     len(issues), len(load.errors), len(samples))
     if strict:
         load.raise_if_errors()

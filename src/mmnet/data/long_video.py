@@ -188,7 +188,8 @@ def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path |
     load = LongVideoLoad([v for v in videos if v.frames], issues, [v for v in videos if not v.frames], annotation,
                          types)
     if issues:
-        log.warning("%d issue(s) (%d errors) while loading %d long videos; run `mmnet check-data` to list them",
+        log.warning("%d issue(s) (%d errors) while loading %d long videos; `mmnet check-data` lists them "
+                    "(load.issues)",
                     len(issues), len(load.errors), len(videos))
     if strict:
         load.raise_if_errors()

@@ -15,6 +15,7 @@ for a video stops at the apex.
 from __future__ import annotations
 
 import csv
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,8 +42,8 @@ from ..spotting import spot_apex
 __all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list", "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
 
 #: The remedies when the onset, or a chosen frame, of an aligned clip shows no face.
-ONSET_FACE = "The onset must show a face: choose --onset at a frame that shows it"
-CHOOSE_FACE_FRAMES = "Choose --onset/--apex among frames that show the face"
+ONSET_FACE = "The onset must show a face: choose --onset (onset=) at a frame that shows it"
+CHOOSE_FACE_FRAMES = "Choose --onset/--apex (onset=/apex=) among frames that show the face"
 #: Fewer pixels a side than this hold no face's motion: the model would only enlarge a blur to its input size.
 MIN_FRAME_SIDE = 16
 
@@ -201,6 +202,8 @@ class Clip:
             onset: onset frame number; the first frame when None.
             apex: apex frame number; spotted (largest motion after the onset) when None.
         """
+        onset = None if onset is None else frame_number(onset, "onset")
+        apex = None if apex is None else frame_number(apex, "apex")
         numbers = self.numbers
         if numbers is not None and len(numbers) < 2:
             raise DataError(f"Clip '{self.source}' has {len(numbers)} frame(s); a clip needs at least 2 "
@@ -217,6 +220,27 @@ class Clip:
         if apex <= onset:
             raise DataError(f"Apex frame {apex} must come after onset frame {onset} in clip '{self.source}'.")
         return onset, apex, False
+
+
+def frame_number(value: object, what: str) -> int:
+    """``value`` as an int frame number: numpy integers pass; floats, text and booleans are refused (a float's
+    or a string's frame would be looked up, and echoed back, as something no frame is numbered)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise DataError(f"{what} must be an int frame number, got {value!r} ({type(value).__name__}).") from None
+
+
+def as_clip(clip: Clip | str | Path, apex_image: str | Path | None = None) -> Clip:
+    """A Clip as given, or opened from its path (``load_clip``, as ``mmnet predict`` opens one)."""
+    if isinstance(clip, (str, Path)):
+        return load_clip(clip, apex_image)
+    if not isinstance(clip, Clip):
+        raise TypeError(f"Expected a Clip (mmnet.infer.load_clip) or a clip's path (a folder of frames or a video), "
+                        f"or in a list a ClipRequest or (clip, onset, apex) tuple; got a {type(clip).__name__}.")
+    return clip
 
 
 def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
@@ -237,7 +261,8 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
         if not frames:  # "0 frames" alone does not say that a folder of clips was given, or a wrong folder
             folders = sorted(p.name for p in src.iterdir() if p.is_dir() and not p.name.startswith("."))
             what = (f"holds {len(folders)} folder(s) ({', '.join(folders[:3])}{' ...' if len(folders) > 3 else ''}) "
-                    "but no frames: give one clip folder per clip, or list them in a CSV for --list" if folders
+                    "but no frames: give one clip folder per clip, or list them in a CSV for --list "
+                    "(read_clip_list)" if folders
                     else f"holds no numbered frame image (e.g. img1.jpg; {', '.join(IMAGE_SUFFIXES)})")
             raise DataError(f"Clip folder '{src}' {what}.")
         return Clip(source=str(src), kind="folder", _paths=dict(frames))

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes
-from .clips import Clip
-from .predictor import ZERO_MOTION, Predictor
+from .clips import Clip, as_clip
+from .predictor import ZERO_MOTION, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
 
@@ -67,16 +67,19 @@ class Explanation:
 
 
 def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> Explanation:
-    """Prediction and upsampled attention maps for (H, W, 3) uint8 onset and apex frames.
+    """Prediction and upsampled attention maps for (H, W, 3) uint8 onset and apex frames (arrays, PIL images or
+    tensors, converted as ``Predictor.predict_frames`` converts them).
 
     Raises:
         ConfigError: the checkpoint was built without CA blocks (``use_ca=False``).
+        DataError: a frame is not (H, W, 3) uint8, or the two differ in size.
     """
     model = predictor.model
     if not model.config.use_ca:
         raise ConfigError(
             "This checkpoint was trained without CA blocks (model.use_ca=False): it has no attention maps to draw."
         )
+    onset, apex = checked_frame_pair(onset, apex, "explain_pair")
     prep = predictor.preprocessing
     size = prep.image_size
     x_on = prep.to_tensor([onset]).to(predictor.device)  # (1, 3, S, S)
@@ -110,8 +113,11 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
     return (image.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
 
 
-def explain_clip(predictor: Predictor, clip: Clip, *, onset: int | None = None, apex: int | None = None) -> Explanation:
-    """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted)."""
+def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: int | None = None,
+                 apex: int | None = None) -> Explanation:
+    """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted); ``clip``
+    is a Clip or its path."""
+    clip = as_clip(clip)
     onset, apex, spotted = clip.select(onset, apex)
     result = explain_pair(predictor, *clip.read_pair(onset, apex))
     result.source, result.onset_frame, result.apex_frame = clip.source, onset, apex

@@ -16,17 +16,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import CheckpointError, DataError, MMNetError, PredictionError
+from ..errors import CheckpointError, ConfigError, DataError, MMNetError, PredictionError
 from ..media import resize_rgb
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint
 from ..model.cpu_inference import fast_cpu_copy
 from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
-from .clips import MIN_FRAME_SIDE, Clip, ClipRequest, align_clip, load_clip
+from .clips import MIN_FRAME_SIDE, Clip, ClipRequest, align_clip, as_clip, load_clip
 from .recordings import long_clip_warning
 
 __all__ = ["Preprocessing", "Prediction", "Predictor", "ClipFailure"]
+
+#: A clip, or the path of one (a folder of frames or a video file).
+ClipInput = Clip | str | Path
 
 
 # -- preprocessing -------------------------------------------------------------------------------
@@ -102,11 +105,19 @@ def _checked_pair(onset: np.ndarray, apex: np.ndarray, what: str) -> None:
                         "input size). Give face crops of the original footage.")
 
 
-def _source_of(item: ClipRequest | tuple[Clip, int | None, int | None]) -> str:
+def checked_frame_pair(onset, apex, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """One onset/apex pair (arrays, PIL images or tensors) as checked (H, W, 3) uint8 arrays of one size."""
+    onset, apex = _checked_frame(onset, f"{what}: onset frame"), _checked_frame(apex, f"{what}: apex frame")
+    _checked_pair(onset, apex, what)
+    return onset, apex
+
+
+def _source_of(item: ClipInput | tuple[ClipInput, int | None, int | None]) -> str:
     """The clip's name as its Prediction would give it: the source, or ``onset + apex`` of an image pair."""
     if isinstance(item, ClipRequest):
         return str(item.source) if item.apex_image is None else f"{item.source} + {item.apex_image}"
-    return item[0].source
+    clip = item[0] if isinstance(item, tuple) else item
+    return clip.source if isinstance(clip, Clip) else str(clip)
 
 
 @dataclass(frozen=True)
@@ -251,19 +262,21 @@ class Predictor:
         apex = self.preprocessing.to_tensor(apexes)
         return torch.softmax(self.logits(onset, apex), dim=1).cpu().numpy()
 
-    def predict_clip(self, clip: Clip, *, onset: int | None = None, apex: int | None = None) -> Prediction:
-        """Classify one clip; onset/apex are frame numbers (see ``Clip.select``)."""
+    def predict_clip(self, clip: ClipInput, *, onset: int | None = None, apex: int | None = None) -> Prediction:
+        """Classify one clip, or the clip at a path (``load_clip``); onset/apex are frame numbers (see
+        ``Clip.select``)."""
         return self.predict_clips([(clip, onset, apex)])[0]
 
     def predict_clips(
-        self, clips: Iterable[ClipRequest | tuple[Clip, int | None, int | None]], *, batch_size: int = 8,
+        self, clips: Iterable[ClipInput | ClipRequest | tuple[ClipInput, int | None, int | None]], *,
+        batch_size: int = 8,
         aligner: FaceAligner | None = None, failures: list[ClipFailure] | None = None,
     ) -> list[Prediction]:
         """Classify many clips, ``batch_size`` at a time; results keep the input order.
 
         Args:
-            clips: ``ClipRequest``s (read here) or ``(Clip, onset, apex)`` tuples.
-            batch_size: clips per forward pass.
+            clips: ``Clip``s, their paths or ``ClipRequest``s (read here), or ``(clip, onset, apex)`` tuples.
+            batch_size: clips per forward pass, an int >= 1.
             aligner: when given, faces are cropped and aligned first (see ``align_clip``).
             failures: when given, a clip that cannot be classified (an MMNetError of its own) is
                 appended to it as a ``ClipFailure`` and skipped; the others are still classified.
@@ -271,6 +284,11 @@ class Predictor:
         Otherwise an error, and always an interruption, mid-way carries the clips classified before
         it, in input order, as its ``partial`` attribute: a caller can keep what finished.
         """
+        if isinstance(clips, (str, Path, Clip, ClipRequest)):
+            raise TypeError(f"predict_clips takes a list of clips, got one {type(clips).__name__}: pass [clip], "
+                            "or call predict_clip.")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size must be an int >= 1 (clips per forward pass), got {batch_size!r}.")
         results: list[Prediction] = []
         pending: list[tuple[Clip, int, int, bool, bool]] = []
         pairs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -313,22 +331,26 @@ class Predictor:
         return results
 
     @staticmethod
-    def _read(item: ClipRequest | tuple[Clip, int | None, int | None], aligner: FaceAligner | None,
+    def _read(item: ClipInput | ClipRequest | tuple[ClipInput, int | None, int | None], aligner: FaceAligner | None,
               ) -> tuple[tuple[Clip, int, int, bool, bool], tuple[np.ndarray, np.ndarray]]:
         """One clip of ``predict_clips``, read: (clip, onset, apex, spotted, chosen) and its checked frame pair."""
         if isinstance(item, ClipRequest):
             clip = load_clip(item.source, item.apex_image)
             onset, apex = item.onset, item.apex
+        elif isinstance(item, tuple) and len(item) == 3:
+            clip, onset, apex = as_clip(item[0]), item[1], item[2]
+        elif isinstance(item, tuple):
+            raise TypeError(f"A clip tuple is (clip or path, onset, apex); got {len(item)} item(s): {item!r}. "
+                            "Give None for a frame to choose automatically.")
         else:
-            clip, onset, apex = item
+            clip, onset, apex = as_clip(item), None, None
         chosen = onset is not None and apex is not None  # the caller picked both frames (a spotted interval)
         if aligner is not None:
             clip = align_clip(clip, onset, aligner=aligner)
         onset, apex, spotted = clip.select(onset, apex)
         on, ap = clip.read_pair(onset, apex)
         # checked here, not in the batch: a bad pair fails its own clip, not the clips batched with it
-        _checked_pair(_checked_frame(on, f"{clip.source}: onset frame"),
-                      _checked_frame(ap, f"{clip.source}: apex frame"), clip.source)
+        on, ap = checked_frame_pair(on, ap, clip.source)
         return (clip, onset, apex, spotted, chosen), (on, ap)
 
     def _prediction(self, clip: Clip, onset: int, apex: int, spotted: bool, probs: np.ndarray, *,

@@ -44,25 +44,28 @@ __all__ = ["build_report", "summarize_run", "REPORT_FILES"]
 
 
 def build_report(run_dir: str | Path, selection: str | None = None,
-                 figure_formats: Sequence[str] = DEFAULT_FIGURE_FORMATS, resamples: int = RESAMPLES) -> dict:
+                 figure_formats: Sequence[str] | str = DEFAULT_FIGURE_FORMATS, resamples: int = RESAMPLES) -> dict:
     """Score a run folder and write the report files into it.
 
     Args:
         run_dir: the run folder written by ``mmnet train``.
         selection: ``"last"`` or ``"paper"``; None takes ``eval.selection`` from config.yaml
             (default ``"last"``). ``"paper"`` adds the optimistic numbers beside the honest ones.
-        figure_formats: any of ``"png"``, ``"pdf"``, ``"svg"``; figures of other formats left by an
-            earlier build are removed, so that none describes an older state of the folder.
+        figure_formats: any of ``"png"``, ``"pdf"``, ``"svg"`` (a list, or one alone); figures of other formats
+            left by an earlier build are removed, so that none describes an older state of the folder.
         resamples: bootstrap resamples of the confidence intervals.
 
     Returns:
         The report dict, as written to ``report.json``.
     """
     run_dir = Path(run_dir)
+    if isinstance(figure_formats, str):  # one format, not one per letter
+        figure_formats = [figure_formats]
     bad = [f for f in figure_formats if f not in FIGURE_FORMATS]
     if bad or not figure_formats:
         raise ConfigError(f"figure format(s) {bad or '(none)'} are not supported; choose from "
-                          f"{', '.join(FIGURE_FORMATS)}, e.g. --figures-format png,pdf,svg")
+                          f"{', '.join(FIGURE_FORMATS)}, e.g. figure_formats=['png', 'pdf'] / "
+                          "--figures-format png,pdf,svg")
     if resamples < 100:
         raise ConfigError(f"--resamples {resamples}: a 95 % bootstrap interval needs at least 100 resamples "
                           f"(default {RESAMPLES})")

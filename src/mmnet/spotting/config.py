@@ -158,14 +158,20 @@ PRESETS: dict[str, dict[str, object]] = {
 DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3"}
 
 
-def spot_config(preset: str = "casme2", overrides: list[str] | None = None) -> SpotConfig:
-    """The preset's values, then ``key=value`` / ``section.key=value`` overrides; every value is type-checked."""
-    # mmnet.config's override parsing and typed section builder: one mechanism for every config.
-    from ..config import parse_override, set_value
+def spot_config(preset: str = "casme2", overrides: list[str] | dict | str | None = None) -> SpotConfig:
+    """The preset's values, then ``key=value`` / ``section.key=value`` overrides (strings, one string alone, or a
+    dict ``{key: value}``); every value is type-checked."""
+    # mmnet's override parsing and typed section builder: one mechanism for every config.
+    from ..config import set_value
+    from ..overrides import override_list, parse_override
 
+    if not isinstance(preset, str):
+        raise TypeError(f"spot_config's preset is a preset name ({', '.join(PRESETS)}), got a "
+                          f"{type(preset).__name__}; give overrides as its second argument.")
     verify_choice("spotting preset", preset, tuple(PRESETS))
     values: dict = {"preset": preset}
-    items = list(PRESETS[preset].items()) + [parse_override(o) for o in overrides or []]
+    items = list(PRESETS[preset].items()) + [item if isinstance(item, tuple) else parse_override(item)
+                                              for item in override_list(overrides)]
     for key, value in items:
         if "." in key:
             set_value(values, key, value, where="spotting override")

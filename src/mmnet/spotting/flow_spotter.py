@@ -33,9 +33,10 @@ __all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "NO_A
 SCALES = ("micro", "macro")
 MAX_LISTED = 10  # runs of missing frames named in a note
 #: The remedy when frames show no face that may be face crops already (here and ``infer.recordings``).
-NO_ALIGN = "If the frames are face crops already, spot with --no-align (face.mode=none)."
+NO_ALIGN = ("If the frames are face crops already, spot with --no-align (in Python: the override face.mode=none, "
+            "e.g. spot_config('casme2', 'face.mode=none')).")
 #: A video without a frame rate in its header.
-NO_RATE = "does not state its frame rate; pass --fps."
+NO_RATE = "does not state its frame rate; pass fps=... / --fps."
 #: ``on_flow(scale, pos, (first, last), flow, regions)``: see ``extract_motion``.
 FlowHook = Callable[[str, int, tuple[int, int], np.ndarray, Regions], None]
 
@@ -94,8 +95,8 @@ def open_recording(source: str | Path, fps: float | None = None
         if not frames:
             raise DataError(f"Frame folder '{path}' holds no numbered image (e.g. img1.jpg).")
         if fps is None:
-            raise DataError(f"Frame folder '{path}' carries no frame rate: pass --fps (CAS(ME)^2 and CAS(ME)^3: 30, "
-                            "SAMM-LV: 200).")
+            raise DataError(f"Frame folder '{path}' carries no frame rate: pass fps=... / --fps (CAS(ME)^2 and "
+                            "CAS(ME)^3: 30, SAMM-LV: 200).")
         check_numbering(path, frames)
         return with_missing(frames, read_rgb), float(fps), frames[-1][0] - frames[0][0] + 1
     if not path.exists():

@@ -50,6 +50,8 @@ FORMAT = "mmnet-spotter"
 VERSION = 2
 READABLE = (1, 2)
 BATCH = 256  # pairs fed to the network at once while spotting
+#: How to choose the training-free flow spotter instead, on the command line and in Python.
+FLOW_INSTEAD = "--set method=flow; in Python the override method=flow, e.g. spot_config('casme2', 'method=flow')"
 
 
 def _source(video, fps: float | None) -> tuple[str | Path, float | None, str]:
@@ -71,7 +73,7 @@ def learned_types(types: Iterable[str]) -> tuple[str, ...]:
 
 
 def check_learned_folds(videos: Sequence[LongVideo], fold_of: Mapping[str, str], *, folds: Iterable[str] | None = None,
-                        types: Sequence[str] = SCALES, instead: str = "--set method=flow") -> None:
+                        types: Sequence[str] = SCALES, instead: str = FLOW_INSTEAD) -> None:
     """Raise, from the annotation alone (before any frame is read), when a fold's training videos hold no interval
     of a type the dataset annotates: the learned spotter trains one network per such type and could not train that
     fold. A type the dataset does not annotate (CAS(ME)^3's macro from its label file alone) is not trained.
@@ -232,7 +234,7 @@ class LearnedSpotter(_Spotter):
                             f"network is trained per type of types={types}. Train on videos annotated with every "
                             "type given, pass the types the dataset annotates (LongVideoLoad.types; "
                             "types=('micro',) for micro-expressions alone), or use the training-free flow spotter "
-                            "(--set method=flow).")
+                            f"({FLOW_INSTEAD}).")
         parts = [self.collect(v, types=types, progress=progress) for v in videos]
         return self.fit_collected(parts, types=types, progress=progress)
 
@@ -330,7 +332,7 @@ def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"Spotter model '{path}' is a folder; give the file `mmnet train-spotter` wrote "
-                              "(its --out, e.g. spotter.pt).")
+                              "(its --out, e.g. spotter.pt) or LearnedSpotter.save wrote.")
     if not path.is_file():
         raise CheckpointError(f"Spotter model '{path}' does not exist; train one with `mmnet train-spotter`.")
     try:
@@ -344,7 +346,7 @@ def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
         raise CheckpointError(f"'{path}' {what} ({type(exc).__name__}: {exc}){again}.") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"'{path}' is not a spotter saved by mmnet (no '{FORMAT}' marker); an MMNet "
-                              "checkpoint goes to --checkpoint instead.")
+                              "checkpoint goes to --checkpoint (Predictor.from_checkpoint) instead.")
     if data.get("version") not in READABLE:
         raise CheckpointError(f"'{path}' is a spotter of format version {data.get('version')}; this mmnet reads "
                               f"versions {' and '.join(map(str, READABLE))}.")

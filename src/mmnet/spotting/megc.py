@@ -208,7 +208,7 @@ def evaluate_spotting(
     *,
     threshold: float = IOU_THRESHOLD,
     mode: str = "megc",
-    types: Sequence[str] = TYPES,
+    types: Sequence[str] | str = TYPES,
     subject_of: Callable[[Hashable], str] = subject_of_key,
 ) -> SpottingResult:
     """Score spotted intervals against the ground truth, pooled over videos (see the module docstring).
@@ -218,14 +218,20 @@ def evaluate_spotting(
         predictions: video key -> spotted intervals (a video may be absent: no predictions).
         threshold: the IoU a TP needs (MEGC: 0.5).
         mode: "megc" (default), or "softnet" / "megc2020" / "strs" to reproduce those evaluators.
-        types: the types scored ("micro", "macro"); "overall" sums them.
+        types: the types scored ("micro", "macro", or one alone); "overall" sums them.
         subject_of: video key -> subject, used only by mode "strs" (which scores the subjects with predictions
             of the scored ``types``).
 
     Raises:
         DataError: predictions for a video that is not in ``truth``.
         ConfigError: an unknown mode or type, or a threshold outside (0, 1].
+        TypeError: truth or predictions is not a mapping.
     """
+    for name, videos in (("truth", truth), ("predictions", predictions)):
+        if not isinstance(videos, Mapping):  # a list's items would be taken for video keys
+            raise TypeError(f"evaluate_spotting's {name} is a mapping video -> list of Intervals, e.g. "
+                            f"{{'s15_0101': [Interval(...)]}}; got a {type(videos).__name__}.")
+    types = (types,) if isinstance(types, str) else types
     verify_choice("evaluation mode", mode, MODES)
     for t in types:
         verify_choice("interval type", t, TYPES)

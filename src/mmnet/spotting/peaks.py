@@ -37,8 +37,9 @@ __all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot
            "FACE_VISIBLE"]
 
 #: The remedies of ``_unmeasured``'s sentences: a single clip given as a recording; no face found long enough.
-PREDICT_INSTEAD = "use `mmnet predict` (in `mmnet serve`: upload it as a clip)"
-FACE_VISIBLE = "check that the face is visible (or spot with --no-align if the frames are face crops already)"
+PREDICT_INSTEAD = "use `mmnet predict` / Predictor.predict_clip (in `mmnet serve`: upload it as a clip)"
+FACE_VISIBLE = ("check that the face is visible (or spot with --no-align / face.mode=none if the frames are face "
+                "crops already)")
 
 
 def frame_score(scores: np.ndarray, combine: str = "max") -> np.ndarray:

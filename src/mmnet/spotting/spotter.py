@@ -71,12 +71,15 @@ def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps:
 
     Args:
         source: a video file or a folder of numbered frames.
-        config: the spotter's parameters (default: the CAS(ME)^2 preset).
+        config: the spotter's parameters, a ``SpotConfig`` (``spot_config``; default: the CAS(ME)^2 preset).
         fps: the frame rate; required for a frame folder, overrides a video's own.
         aligner: a ``preprocess.FaceAligner`` to reuse across recordings.
         progress: called with 1 after every frame.
         on_total: called once with the frame count (None when the container does not say).
     """
+    if config is not None and not isinstance(config, SpotConfig):
+        raise TypeError(f"spot_recording's config is a SpotConfig, got a {type(config).__name__} ({config!r}): "
+                        "pass spot_config(preset, overrides), e.g. spot_config('casme2'), or leave it out.")
     config = config or spot_config()
     frames, rate, total = open_recording(source, fps)
     if on_total is not None:
