@@ -110,10 +110,32 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     assert page.evaluate("document.activeElement.id") == "result-heading"
     bar_texts = page.locator("#clip-result svg.bars text").all_text_contents()[1::2]
     assert all(re.fullmatch(r"(\d+|< 1) %", t) for t in bar_texts), bar_texts
+    # the chart's words for screen readers: each class and its percentage, not only "class probabilities"
+    bar_names = page.locator("#clip-result svg.bars text").all_text_contents()[0::2]
+    assert page.get_attribute("#clip-result svg.bars", "aria-label") == "Class probabilities: " + ", ".join(
+        f"{name} {p}" for name, p in zip(bar_names, bar_texts))
     page.wait_for_function("document.querySelector('#clip-result img.attention').naturalWidth > 300",
                            timeout=TIMEOUT_MS)
     for crop in ("onset", "apex"):
         page.wait_for_function(f"document.querySelector('#clip-result img.{crop}').naturalWidth > 0")
+    # the figure's words as text: what the image shows for this clip, the model's caveat, a link to full size
+    figure = page.locator("#clip-result .attention-figure")
+    assert figure.locator("img").get_attribute("alt") == (
+        f"Attention maps for synthetic clip.mp4, class {label}: onset, apex, motion and four stages")
+    assert figure.locator("a").get_attribute("href") == figure.locator("img").get_attribute("src")
+    with urllib.request.urlopen(page.url + "api/model") as answer:
+        caption = json.load(answer)["caption"]
+    assert caption and caption in figure.locator("figcaption").inner_text()
+    # the class colour in a swatch beside the name, the name in the text colour (orange on white is unreadable)
+    colours = page.evaluate("""() => {
+      const css = (selector, property) => getComputedStyle(document.querySelector(selector))[property];
+      return [css('#clip-result .label', 'color'), css('body', 'color'),
+              css('#clip-result .swatch', 'backgroundColor'),
+              document.querySelector(`#clip-result svg.bars rect.bar[data-class="${CSS.escape(
+                document.querySelector('#clip-result .label').textContent)}"]`).getAttribute('fill')]}""")
+    label_colour, text_colour, swatch, class_colour = colours
+    assert label_colour == text_colour
+    assert swatch == "rgb({}, {}, {})".format(*(int(class_colour[i:i + 2], 16) for i in (1, 3, 5)))
     assert "synthetic clip.mp4" in page.inner_text("#result-name")
     notes = page.locator("#clip-result ul.clip-warnings li")  # what the result cannot vouch for
     assert notes.count() == 1 and notes.inner_text().startswith("Input not checked for a face")
@@ -281,6 +303,12 @@ def test_a_resized_page_keeps_the_interval_shown_and_the_focus(page, tmp_path):
     assert page.evaluate("[...document.querySelectorAll('#timeline rect.interval')].map((band) =>"
                          " band.classList.contains('selected'))") == [False, True]
     assert page.evaluate("document.activeElement.textContent") == "Interval 2"
+    # the bands outlined (pale on the plot without), the one shown thicker; its row marked by more than a tint
+    assert page.evaluate("[...document.querySelectorAll('#timeline rect.interval')].map((band) =>"
+                         " getComputedStyle(band).strokeWidth)") == ["1.5px", "3px"]
+    assert page.eval_on_selector("#intervals tbody tr.selected", "row => getComputedStyle(row).fontWeight") == "600"
+    assert "inset" in page.eval_on_selector("#intervals tbody tr.selected td",
+                                            "cell => getComputedStyle(cell).boxShadow")
 
 
 def test_the_model_panel_is_quiet_and_a_silent_server_is_said(browser, server):

@@ -287,11 +287,13 @@ function sentence(note) {
   return note.charAt(0).toUpperCase() + note.slice(1) + (note.endsWith(".") ? "" : ".");
 }
 
-// One prediction: verdict, onset and apex crops, probability bars, attention figure.
-function detail(data, files, prefix) {
+// One prediction: verdict, onset and apex crops, probability bars, attention figure. `what` names it in the
+// attention figure's text alternative ("clip.mp4", "session.mp4, interval 2").
+function detail(data, files, prefix, what) {
   const node = $("detail-template").content.firstElementChild.cloneNode(true);
-  node.querySelector(".label").textContent = data.label || "not classified";
-  node.querySelector(".label").style.color = colour(data.label);
+  const label = data.label || "not classified";
+  node.querySelector(".label").textContent = label;
+  node.querySelector(".swatch").style.background = colour(data.label);
   if (data.label) node.querySelector(".p").textContent = `(probability ${percent(data.probabilities[data.label])})`;
   node.querySelector(".frames").textContent = `onset frame ${data.onset}, apex frame ${data.apex}` +
     (data.apex_spotted ? " (found automatically: the largest motion after the onset)" : "");
@@ -300,8 +302,12 @@ function detail(data, files, prefix) {
   if (data.probabilities) bars(node.querySelector("svg.bars"), data.probabilities, data.label, colour);
   else node.querySelector("figure.chart").hidden = true;
   const attention = files[`${prefix}attention.png`];
-  if (attention) node.querySelector("img.attention").src = here(attention);
-  else {
+  if (attention) {
+    const image = node.querySelector("img.attention");
+    image.src = node.querySelector("a.attention-link").href = here(attention);
+    image.alt = `Attention maps for ${what}, class ${label}: onset, apex, motion and four stages`;
+    node.querySelector(".model-caption").textContent = model.caption || "";  // written on the figure as pixels
+  } else {
     node.querySelector(".attention-figure").hidden = true;
     node.querySelector(".attention-note").hidden = false;
     node.querySelector(".attention-note").textContent = data.note ? sentence(data.note) : "No attention figure for this model.";
@@ -384,7 +390,7 @@ function showClip(data) {
   $("recording-result").hidden = true;
   const box = $("clip-result");
   box.hidden = false;
-  box.replaceChildren(detail(data, data.files, ""));
+  box.replaceChildren(detail(data, data.files, "", data.source));
   const notes = data.warnings || (data.warning ? [data.warning] : []);
   if (notes.length) {  // what the result cannot vouch for (no face check, no motion): one line per note
     const list = document.createElement("ul");
@@ -509,7 +515,8 @@ function select(k, say) {
     note.textContent = iv.note || data.note || "No pictures for this interval.";
     box.replaceChildren(title, note);
   } else {
-    box.replaceChildren(title, detail({ ...iv, apex_spotted: false }, iv.files, `interval-${k}-`));
+    box.replaceChildren(title, detail({ ...iv, apex_spotted: false }, iv.files, `interval-${k}-`,
+      `${data.source}, interval ${k + 1}`));
   }
   if (!say) return;
   announce(`Interval ${k + 1} shown below the table: ${iv.type}, ${iv.label || "not classified"}`);

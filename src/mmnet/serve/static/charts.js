@@ -32,6 +32,9 @@ function bars(svg, probabilities, label, colour) {
   const row = 22, left = 110, width = 320, barMax = width - left - 50;
   svg.setAttribute("viewBox", `0 0 ${width} ${names.length * row + 4}`);
   svg.setAttribute("height", names.length * row + 4);
+  // its words for screen readers, which do not read the bars' texts in a role=img
+  const said = names.map((name) => `${name} ${percent(probabilities[name])}`);
+  svg.setAttribute("aria-label", `Class probabilities: ${said.join(", ")}`);
   names.forEach((name, i) => {
     const p = probabilities[name], y = i * row + 2;
     const text = el("text", { x: left - 6, y: y + 15, "text-anchor": "end" }, svg);
