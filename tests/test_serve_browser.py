@@ -259,13 +259,11 @@ LIVE = "[aria-live], [role=status], [role=alert], [role=log]"
 def test_progress_is_said_by_stage_not_at_every_event(page, tmp_path):
     recording = tmp_path / "said.mp4"
     recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
-    page.evaluate("""() => {  // every sentence of the status region, and every change of the progress line
-      window.said = []; window.progressLines = [];
-      const status = document.getElementById('status'), line = document.getElementById('progress-text');
-      const texts = (list) => (records) => records.forEach((r) => r.addedNodes.forEach((n) =>
-        list.push(n.textContent)));
-      new MutationObserver(texts(said)).observe(status, { childList: true });
-      new MutationObserver(texts(progressLines)).observe(line, { childList: true });
+    page.evaluate("""() => {  // every sentence of the status region
+      window.said = [];
+      const status = document.getElementById('status');
+      new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => said.push(n.textContent))))
+        .observe(status, { childList: true });
     }""")
     page.check("input[name=mode][value=recording]")
     page.set_input_files("#file", str(recording))
@@ -274,12 +272,12 @@ def test_progress_is_said_by_stage_not_at_every_event(page, tmp_path):
     assert page.evaluate(f"document.getElementById('progress-text').closest('{LIVE}')") is None
     assert page.evaluate(f"document.querySelectorAll('{LIVE}').length") == page.locator(
         "#status, #error, #download-error").count()  # the page's live regions: the status and the two errors
+    # (which of the server's stages the page sees depends on its speed: events carry only the latest one)
     said = [text.strip() for text in page.evaluate("said") if text.strip()]
-    lines = page.evaluate("progressLines")
-    assert any(re.search(r"\d+ of \d+", line) for line in lines), lines  # the line counts what it did
     assert said[0] == "Uploading" and said[-1].startswith("Result ready: 2 intervals found"), said
-    assert "Drawing interval" in said and "done" not in said, said  # the end is said by the result
+    assert "done" not in said, said  # the end is said by the result
     assert not any(re.search(r"frame \d+|\d+ of \d+", text) for text in said), said  # stages, not each event
+    assert len(said) == len(set(said)), said  # each said once
     # a stage of 101 events (4 a second from the server): its name, then a percentage once per quarter
     page.evaluate("said.length = 0; for (let i = 0; i <= 100; i++)"
                   " progress(i / 100, `Looking for expressions: frame ${i}`, 'Looking for expressions', i / 100)")
