@@ -104,12 +104,38 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     assert page.locator("#clip-result svg.bars rect.bar").count() == len(CLASSES)
     # a probability, in one format everywhere (not "p = 0.90", read as a p-value)
     assert re.fullmatch(r"\(probability (\d+|< 1) %\)", page.inner_text("#clip-result .verdict .p"))
+    # the result is said, and focus goes to it
+    probability = page.inner_text("#clip-result .verdict .p")[len("(probability "):-1]
+    sync_api.expect(page.locator("#status")).to_have_text(f"Result ready: {label}, probability {probability}")
+    assert page.evaluate("document.activeElement.id") == "result-heading"
     bar_texts = page.locator("#clip-result svg.bars text").all_text_contents()[1::2]
     assert all(re.fullmatch(r"(\d+|< 1) %", t) for t in bar_texts), bar_texts
+    # the chart's words for screen readers: each class and its percentage, not only "class probabilities"
+    bar_names = page.locator("#clip-result svg.bars text").all_text_contents()[0::2]
+    assert page.get_attribute("#clip-result svg.bars", "aria-label") == "Class probabilities: " + ", ".join(
+        f"{name} {p}" for name, p in zip(bar_names, bar_texts))
     page.wait_for_function("document.querySelector('#clip-result img.attention').naturalWidth > 300",
                            timeout=TIMEOUT_MS)
     for crop in ("onset", "apex"):
         page.wait_for_function(f"document.querySelector('#clip-result img.{crop}').naturalWidth > 0")
+    # the figure's words as text: what the image shows for this clip, the model's caveat, a link to full size
+    figure = page.locator("#clip-result .attention-figure")
+    assert figure.locator("img").get_attribute("alt") == (
+        f"Attention maps for synthetic clip.mp4, class {label}: onset, apex, motion and four stages")
+    assert figure.locator("a").get_attribute("href") == figure.locator("img").get_attribute("src")
+    with urllib.request.urlopen(page.url + "api/model") as answer:
+        caption = json.load(answer)["caption"]
+    assert caption and caption in figure.locator("figcaption").inner_text()
+    # the class colour in a swatch beside the name, the name in the text colour (orange on white is unreadable)
+    colours = page.evaluate("""() => {
+      const css = (selector, property) => getComputedStyle(document.querySelector(selector))[property];
+      return [css('#clip-result .label', 'color'), css('body', 'color'),
+              css('#clip-result .swatch', 'backgroundColor'),
+              document.querySelector(`#clip-result svg.bars rect.bar[data-class="${CSS.escape(
+                document.querySelector('#clip-result .label').textContent)}"]`).getAttribute('fill')]}""")
+    label_colour, text_colour, swatch, class_colour = colours
+    assert label_colour == text_colour
+    assert swatch == "rgb({}, {}, {})".format(*(int(class_colour[i:i + 2], 16) for i in (1, 3, 5)))
     assert "synthetic clip.mp4" in page.inner_text("#result-name")
     notes = page.locator("#clip-result ul.clip-warnings li")  # what the result cannot vouch for
     assert notes.count() == 1 and notes.inner_text().startswith("Input not checked for a face")
@@ -184,12 +210,19 @@ def test_the_page_works_from_the_keyboard(page, tmp_path):
     recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
     assert page.locator("#mode legend").count() == 1
     assert page.get_by_role("progressbar", name="Progress of the analysis", include_hidden=True).count() == 1
-    assert page.eval_on_selector("#file", "input => input.tabIndex") == -1  # the drop zone is the control
+    # the native file input is the control (no focusable drop zone around it): Tab reaches it, Enter opens it
+    assert page.eval_on_selector("#file", "input => input.tabIndex") == 0
+    assert page.evaluate("['role', 'tabindex', 'aria-label'].filter((a) => document.getElementById('drop')"
+                         ".hasAttribute(a))") == []
+    assert page.evaluate("document.getElementById('file').labels[0].textContent") == "choose a file"  # as shown
     page.check("input[name=mode][value=recording]")
     page.focus("input[name=mode][value=recording]")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "drop"
-    # Enter opens the file dialogue (counted here rather than opened: Playwright's file chooser event is flaky)
+    assert page.evaluate("document.activeElement.id") == "file"
+    outline = "getComputedStyle(document.querySelector('label[for=file]')).outlineStyle"
+    assert page.evaluate(outline) == "solid"  # its focus is shown on the visible button, its label
+    # Enter and Space open the file dialogue (counted here rather than opened: Playwright's file chooser event
+    # misses about one keyboard press in two in headless chromium)
     page.evaluate("document.getElementById('file').addEventListener('click', (e) => {"
                   " e.preventDefault(); window.fileDialogues = (window.fileDialogues || 0) + 1; })")
     page.keyboard.press("Enter")
@@ -197,17 +230,105 @@ def test_the_page_works_from_the_keyboard(page, tmp_path):
     assert page.evaluate("window.fileDialogues") == 2
     page.set_input_files("#file", str(recording))
     page.wait_for_selector("#intervals tbody tr", timeout=TIMEOUT_MS)
-    rows = page.locator("#intervals tbody tr")
-    assert rows.nth(0).get_attribute("aria-selected") == "true"
-    rows.nth(0).focus()
-    page.keyboard.press("Tab")  # to the second row
+    buttons = page.locator("#intervals tbody tr button")
+    assert buttons.all_inner_texts() == ["Interval 1", "Interval 2"]
+    assert [buttons.nth(k).get_attribute("aria-pressed") for k in range(2)] == ["true", "false"]
+    # one tab stop per interval: the rows and the timeline's bands are not reached by Tab
+    assert page.locator("#intervals tbody tr[tabindex], #intervals tbody tr[aria-selected]").count() == 0
+    assert page.evaluate("[...document.querySelectorAll('#timeline rect.interval')].map((band) =>"
+                         " [band.tabIndex, band.getAttribute('aria-hidden')])") == [[-1, "true"], [-1, "true"]]
+    assert page.get_attribute("#timeline", "role") == "img"
+    assert page.get_attribute("#timeline", "aria-label") == "Motion over time; 2 intervals, listed in the table below"
+    buttons.nth(0).focus()
+    page.keyboard.press("Tab")  # to the second interval's button
+    assert page.evaluate("document.activeElement.textContent") == "Interval 2"
     page.keyboard.press("Enter")
     sync_api.expect(page.locator("#interval-detail h3")).to_have_text(re.compile("^Interval 2"))
-    assert [rows.nth(k).get_attribute("aria-selected") for k in range(2)] == ["false", "true"]
-    page.locator("#timeline rect.interval").nth(0).focus()  # a band of the timeline, by Space
+    assert [buttons.nth(k).get_attribute("aria-pressed") for k in range(2)] == ["false", "true"]
+    sync_api.expect(page.locator("#status")).to_have_text("Interval 2 shown below the table: macro, not classified")
+    page.keyboard.press("Shift+Tab")  # back to the first, by Space
     page.keyboard.press(" ")
     sync_api.expect(page.locator("#interval-detail h3")).to_have_text(re.compile("^Interval 1"))
-    assert rows.nth(0).get_attribute("aria-selected") == "true"
+    assert buttons.nth(0).get_attribute("aria-pressed") == "true"
+    assert page.locator("#intervals tbody tr.selected").count() == 1
+
+
+LIVE = "[aria-live], [role=status], [role=alert], [role=log]"
+
+
+def test_progress_is_said_by_stage_not_at_every_event(page, tmp_path):
+    recording = tmp_path / "said.mp4"
+    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    page.evaluate("""() => {  // every sentence of the status region
+      window.said = [];
+      const status = document.getElementById('status');
+      new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => said.push(n.textContent))))
+        .observe(status, { childList: true });
+    }""")
+    page.check("input[name=mode][value=recording]")
+    page.set_input_files("#file", str(recording))
+    page.wait_for_selector("#intervals tbody tr", timeout=TIMEOUT_MS)
+    # the progress line changes at every event, but is in no live region: it is not read out at each change
+    assert page.evaluate(f"document.getElementById('progress-text').closest('{LIVE}')") is None
+    assert page.evaluate(f"document.querySelectorAll('{LIVE}').length") == page.locator(
+        "#status, #error, #download-error").count()  # the page's live regions: the status and the two errors
+    # (which of the server's stages the page sees depends on its speed: events carry only the latest one)
+    said = [text.strip() for text in page.evaluate("said") if text.strip()]
+    assert said[0] == "Uploading" and said[-1].startswith("Result ready: 2 intervals found"), said
+    assert "done" not in said, said  # the end is said by the result
+    assert not any(re.search(r"frame \d+|\d+ of \d+", text) for text in said), said  # stages, not each event
+    assert len(said) == len(set(said)), said  # each said once
+    # a stage of 101 events (4 a second from the server): its name, then a percentage once per quarter
+    page.evaluate("said.length = 0; for (let i = 0; i <= 100; i++)"
+                  " progress(i / 100, `Looking for expressions: frame ${i}`, 'Looking for expressions', i / 100)")
+    assert [text.strip() for text in page.evaluate("said")] == ["Looking for expressions"] + [
+        f"Looking for expressions: {p} % done" for p in (25, 50, 75, 100)]
+
+
+def test_a_resized_page_keeps_the_interval_shown_and_the_focus(page, tmp_path):
+    recording = tmp_path / "resized.mp4"
+    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    page.check("input[name=mode][value=recording]")
+    page.set_input_files("#file", str(recording))
+    page.wait_for_selector("#intervals tbody tr button", timeout=TIMEOUT_MS)
+    second = page.locator("#intervals tbody tr button").nth(1)
+    second.focus()
+    page.keyboard.press("Enter")
+    sync_api.expect(page.locator("#interval-detail h3")).to_have_text(re.compile("^Interval 2"))
+    drawn = page.get_attribute("#timeline", "viewBox")
+    page.set_viewport_size({"width": 800, "height": 1200})  # the timeline is drawn again, to the new width
+    sync_api.expect(page.locator("#timeline")).not_to_have_attribute("viewBox", drawn)  # a locator: CSP forbids eval
+    assert page.evaluate("[...document.querySelectorAll('#timeline rect.interval')].map((band) =>"
+                         " band.classList.contains('selected'))") == [False, True]
+    assert page.evaluate("document.activeElement.textContent") == "Interval 2"
+    # the bands outlined (pale on the plot without), the one shown thicker; its row marked by more than a tint
+    assert page.evaluate("[...document.querySelectorAll('#timeline rect.interval')].map((band) =>"
+                         " getComputedStyle(band).strokeWidth)") == ["1.5px", "3px"]
+    assert page.eval_on_selector("#intervals tbody tr.selected", "row => getComputedStyle(row).fontWeight") == "600"
+    assert "inset" in page.eval_on_selector("#intervals tbody tr.selected td",
+                                            "cell => getComputedStyle(cell).boxShadow")
+
+
+def test_the_model_panel_is_quiet_and_a_silent_server_is_said(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    page.route("**/api/model", lambda route: route.abort())
+    page.goto(server.url + "/")
+    sync_api.expect(page.locator("#status")).to_have_text(re.compile("^The server does not answer"))
+    assert page.get_attribute("#model", "aria-live") is None  # read once, by whoever goes there, not over the page
+    context.close()
+
+
+def test_an_unavailable_mode_says_why(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    page.route("**/api/model", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({"classes": CLASSES, "spotting": False})))
+    page.goto(server.url + "/")
+    sync_api.expect(page.locator("#mode-recording")).to_be_disabled()
+    sync_api.expect(page.locator("#mode-recording")).to_have_accessible_description(
+        re.compile("not available on this server"))
+    context.close()
 
 
 def recording_zip(tmp_path, name, n=30):
@@ -222,11 +343,12 @@ def test_a_recording_table_gives_seconds_score_and_probability(page, tmp_path):
     page.fill("#fps", "29.97002997002997")
     page.set_input_files("#file", str(recording_zip(tmp_path, "frames.zip")))
     page.wait_for_selector("#intervals tbody tr", timeout=TIMEOUT_MS)
-    assert page.locator("#intervals thead th").all_inner_texts() == [
-        "#", "onset", "apex", "offset", "seconds", "type", "score", "class", "probability"]
+    assert page.locator("#intervals caption").inner_text() == "Intervals found"
+    assert page.locator("#intervals thead th").all_text_contents() == [  # as read: "#" is "# interval"
+        "# interval", "onset", "apex", "offset", "seconds", "type", "score", "class", "probability"]
     rows = [page.locator("#intervals tbody tr").nth(k).locator("td").all_inner_texts() for k in range(2)]
     fps = 29.97002997002997  # a zip's first frame is img1: seconds count from it, as `mmnet spot` prints them
-    assert rows[0][:7] == ["1", "3", "6", "9", f"{2 / fps:.2f}-{8 / fps:.2f}", "micro", "0.500"]
+    assert rows[0][:7] == ["Interval 1", "3", "6", "9", f"{2 / fps:.2f}-{8 / fps:.2f}", "micro", "0.500"]
     assert rows[0][7] in CLASSES and re.fullmatch(r"(\d+|< 1) %", rows[0][8])
     assert rows[1][4:] == [f"{14 / fps:.2f}-{25 / fps:.2f}", "macro", "0.500", "", ""]
     assert "at 29.97 frames per second" in page.inner_text("#recording-summary")
@@ -234,7 +356,7 @@ def test_a_recording_table_gives_seconds_score_and_probability(page, tmp_path):
     assert "not classified" in legend and "µ: micro-expression, M: macro-expression" in legend
     assert "threshold" in legend and page.locator("#timeline line.threshold").count() == 1
     assert page.locator("#timeline text.axis-label").text_content() == "motion"
-    labels = [page.locator("#timeline rect.interval").nth(k).get_attribute("aria-label") for k in range(2)]
+    labels = page.locator("#timeline rect.interval title").all_text_contents()  # the bands' tooltips
     assert "?" not in labels[1] and "macro, not classified" in labels[1]
 
 
@@ -288,6 +410,7 @@ def drop(page, names):
 def test_a_file_dropped_anywhere_stays_on_the_page(page):
     assert drop(page, ["a.mp4", "b.mp4"])  # the browser does not open the files in place of the page
     assert "2 files were dropped: the page analyses one file at a time" in page.inner_text("#note")
+    assert page.inner_text("#status").startswith("2 files were dropped")  # said, not only shown
     assert page.is_hidden("#progress") and page.is_hidden("#error")
     assert drop(page, ["notes.mp4"])  # one file, dropped outside the drop zone: analysed
     page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
@@ -362,9 +485,12 @@ def test_cancel_and_reload_a_running_recording(page, server, tmp_path):
     page.reload()  # the page follows the job again
     running(page)
     assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel").focus()
+    page.keyboard.press("Enter")
     page.wait_for_selector("#note:not([hidden])")
     assert page.inner_text("#note").startswith("Cancelled")
+    assert page.inner_text("#status").startswith("Cancelled")  # said, as the note appears where nothing was
+    assert page.evaluate("document.activeElement.id") == "file"  # not dropped to the page's body
     assert page.is_hidden("#progress") and page.is_hidden("#error") and page.is_hidden("#result")
     assert page.evaluate("sessionStorage.getItem('mmnet-job')") is None
     assert job_status(server, job_id) == f"Job {job_id} was deleted."
@@ -431,12 +557,14 @@ def test_a_server_that_stops_answering_is_said_and_the_controls_come_back(page, 
     page.reload()
     running(page)
     page.route("**/api/jobs/*/result", lambda route: route.abort())  # the server stops as the job ends
+    page.get_by_role("button", name="Cancel").focus()
     released.set()
     try:
         page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
     finally:
         released.clear()
     assert page.inner_text("#error").startswith("The server does not answer.")
+    assert page.evaluate("document.activeElement.id") == "file"  # not lost with the hidden Cancel button
     assert page.is_hidden("#progress") and page.is_hidden("#result")
 
 

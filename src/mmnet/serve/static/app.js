@@ -5,17 +5,29 @@
 
 const $ = (id) => document.getElementById(id);
 let model = { classes: [] };
-let current = null; // the last result shown: {kind, data, id}
+let current = null; // the last result shown: {kind, data, id, shown: the interval shown}
 // The analysis in progress: {xhr, events, timer, jobId}, a new object for each. Its callbacks act only while it is
 // still `run`: a newer upload or Cancel replaces it, and whatever of it arrives late is ignored.
 let run = null;
 const JOB_KEY = "mmnet-job"; // the id of the recording's job followed, so that a reload follows it again
 const NO_ANSWER = "The server does not answer. Is `mmnet serve` still running?";
+// What the status region last said of the analysis in progress: it speaks at each new stage, then at most once per
+// quarter of the stage or per 30 s, not at each of the server's events (4 a second).
+let spoken = {};
+const SPEAK_EVERY_MS = 30_000;
+const WAITING_TO_START = "Uploaded; waiting for the analysis to start";
 
 // The URLs the API gives, as /api/jobs/ID/files/x.png, relative to the page, as the page's own requests.
 function here(url) { return url ? url.replace(/^\//, "") : url; }
 
 function colour(label) { return classColour(model.classes, label); }
+
+// Say a sentence through the page's one status region (screen readers read it; nothing is shown). The same
+// sentence twice in a row is changed by a no-break space, or it would not be read again.
+function announce(text) {
+  const status = $("status");
+  status.textContent = status.textContent === text ? `${text}\u00a0` : text;
+}
 
 function mode() { return document.querySelector("input[name=mode]:checked").value; }
 
@@ -30,6 +42,7 @@ async function loadModel() {
     model = await r.json();
   } catch (e) {
     $("model-text").textContent = NO_ANSWER;
+    announce(NO_ANSWER);
     return;
   }
   const size = model.image_size ? `${model.image_size}×${model.image_size} px faces` : "";
@@ -48,6 +61,7 @@ async function loadModel() {
   $("kept").textContent = model.result_ttl_s ? `Results can be downloaded for ${keptFor()} after they are ready.` : "";
   if (!model.spotting) {
     $("mode-recording").disabled = true;
+    $("mode-recording").setAttribute("aria-describedby", "spotting-note");  // why it cannot be chosen
     $("spotting-note").hidden = false;
     $("spotting-note").textContent = "Finding expressions in long recordings is not available on this server: it needs mmnet's face extra.";
   }
@@ -59,17 +73,44 @@ function keptFor() {
   return minutes >= 1 ? `${short(minutes)} minute${minutes === 1 ? "" : "s"}` : `${short(model.result_ttl_s)} seconds`;
 }
 
-function showError(message) {
+// Hide the progress; focus, if on its Cancel button, goes to the file control rather than to the page's body.
+function hideProgress() {
+  const focused = $("progress").contains(document.activeElement);
   $("progress").hidden = true;
+  if (focused) $("file").focus();
+}
+
+function showError(message) {
+  hideProgress();
   $("error").hidden = false;
   $("error").textContent = message;
 }
 
-function progress(fraction, text) {
+// The progress bar at `fraction` (null: unknown) with its line of text; `stage` (e.g. "Uploading") and `done` (the
+// fraction of the upload or of the analysis done; null: unknown) are what the status region may say of it.
+function progress(fraction, text, stage, done = null) {
   $("progress").hidden = false;
   const bar = $("progress-bar");
   if (fraction === null || fraction === undefined) bar.removeAttribute("value"); else bar.value = fraction;
   $("progress-text").textContent = text;
+  const now = Date.now();
+  const quarter = done === null ? -1 : Math.floor(done * 4);
+  if (stage !== spoken.stage) {
+    spoken = { stage, quarter, at: now, percent: null };
+    return announce(stage);
+  }
+  const percent = done === null ? null : Math.round(done * 100);
+  const soon = quarter <= spoken.quarter && now - spoken.at < SPEAK_EVERY_MS;
+  if (percent === null || percent === spoken.percent || soon) return;
+  spoken = { stage, quarter, at: now, percent };
+  announce(`${stage}: ${percent} % done`);
+}
+
+// A stage of the server's job as the status region says it: its counts dropped, which change at every event
+// ("Looking for expressions: frame 3 of 20" -> "Looking for expressions",
+// "Drawing interval 1 of 2" -> "Drawing interval").
+function stageName(stage) {
+  return stage.replace(/:[^:]*\d[^:]*$/, "").replace(/ \d+ of \d+$/, "");
 }
 
 // Stop the analysis in progress, if any: its upload aborted, its events closed, and its job deleted on the
@@ -90,6 +131,7 @@ function begin() {
   abandon();
   sessionStorage.removeItem(JOB_KEY);  // that of a job left when the server stopped answering
   run = {};
+  spoken = {};
   for (const id of ["error", "result", "note", "download-error"]) $(id).hidden = true;
   return run;
 }
@@ -100,15 +142,22 @@ function end(ticket) {
   sessionStorage.removeItem(JOB_KEY);
 }
 
+// A note under the file control, also said through the status region (the note alone, shown late, is not read).
+function showNote(text) {
+  $("note").hidden = false;
+  $("note").textContent = text;
+  announce(text);
+}
+
 function cancel() {
   abandon();
-  $("progress").hidden = true;
-  $("note").hidden = false;
-  $("note").textContent = "Cancelled. Choose or drop a file to analyse.";
+  hideProgress();
+  showNote("Cancelled. Choose or drop a file to analyse.");
 }
 
 // POST a form with upload progress (fetch cannot report it); resolves to {status, body} (status -1: aborted).
-function post(url, form, ticket) {
+// `next` is the stage once the file is uploaded.
+function post(url, form, ticket, next) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     ticket.xhr = xhr;
@@ -116,10 +165,11 @@ function post(url, form, ticket) {
     xhr.responseType = "json";
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable && run === ticket) {
-        progress(e.loaded / e.total * 0.5, `Uploading: ${Math.round(e.loaded / e.total * 100)} % of the file`);
+        const done = e.loaded / e.total;
+        progress(done * 0.5, `Uploading: ${Math.round(done * 100)} % of the file`, "Uploading", done);
       }
     };
-    xhr.upload.onload = () => { if (run === ticket) progress(null, "Analysing…"); };
+    xhr.upload.onload = () => { if (run === ticket) progress(null, `${next}…`, next); };
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.response || {} });
     xhr.onerror = () => resolve({ status: 0, body: { error: "The upload did not reach the server. Is it still running?" } });
     xhr.onabort = () => resolve({ status: -1, body: {} });
@@ -133,12 +183,12 @@ function errorText(status, body) {
 
 async function analyse(file) {
   const ticket = begin();
-  progress(0, `Uploading ${file.name}…`);
+  progress(0, `Uploading ${file.name}…`, "Uploading");
   const form = new FormData();
   form.append("file", file, file.name);
   if (mode() === "clip") {
     for (const name of ["onset", "apex"]) if ($(name).value !== "") form.append(name, $(name).value);
-    const { status, body } = await post("api/predict", form, ticket);
+    const { status, body } = await post("api/predict", form, ticket, "Analysing");
     if (run !== ticket) return; // cancelled, or another upload began
     end(ticket);
     if (status !== 200) return showError(errorText(status, body));
@@ -146,7 +196,7 @@ async function analyse(file) {
     showClip(body);
   } else {
     if ($("fps").value !== "") form.append("fps", $("fps").value);
-    const { status, body } = await post("api/recordings", form, ticket);
+    const { status, body } = await post("api/recordings", form, ticket, WAITING_TO_START);
     if (run !== ticket) return;
     if (status !== 202) {
       end(ticket);
@@ -162,7 +212,7 @@ function follow(id, ticket) {
   sessionStorage.setItem(JOB_KEY, id);
   const url = `api/jobs/${encodeURIComponent(id)}`;
   // The upload filled the first half of the bar; the analysis fills the second.
-  progress(0.5, "Uploaded; waiting for the analysis to start…");
+  progress(0.5, `${WAITING_TO_START}…`, WAITING_TO_START);
   // The server stopped answering: say so and give the controls back. The job's id stays for a reload.
   const unreachable = () => {
     if (run !== ticket) return;
@@ -192,8 +242,12 @@ function follow(id, ticket) {
   };
   const update = (s) => {
     if (run !== ticket) return;
+    const running = s.status !== "done" && s.status !== "failed";  // its end is said by the result or the error
     const done = s.progress !== null ? ` (${Math.round(s.progress * 100)} % of the analysis)` : "";
-    progress(s.progress === null ? null : 0.5 + 0.5 * s.progress, `${s.stage}${done}`);
+    if (running) {
+      const bar = s.progress === null ? null : 0.5 + 0.5 * s.progress;
+      progress(bar, `${s.stage}${done}`, stageName(s.stage), s.progress);
+    }
     if (s.status === "failed" && s.error) {  // said by the event itself: a server that stops keeps no result
       finished = true;
       if (ticket.events) ticket.events.close();
@@ -233,11 +287,13 @@ function sentence(note) {
   return note.charAt(0).toUpperCase() + note.slice(1) + (note.endsWith(".") ? "" : ".");
 }
 
-// One prediction: verdict, onset and apex crops, probability bars, attention figure.
-function detail(data, files, prefix) {
+// One prediction: verdict, onset and apex crops, probability bars, attention figure. `what` names it in the
+// attention figure's text alternative ("clip.mp4", "session.mp4, interval 2").
+function detail(data, files, prefix, what) {
   const node = $("detail-template").content.firstElementChild.cloneNode(true);
-  node.querySelector(".label").textContent = data.label || "not classified";
-  node.querySelector(".label").style.color = colour(data.label);
+  const label = data.label || "not classified";
+  node.querySelector(".label").textContent = label;
+  node.querySelector(".swatch").style.background = colour(data.label);
   if (data.label) node.querySelector(".p").textContent = `(probability ${percent(data.probabilities[data.label])})`;
   node.querySelector(".frames").textContent = `onset frame ${data.onset}, apex frame ${data.apex}` +
     (data.apex_spotted ? " (found automatically: the largest motion after the onset)" : "");
@@ -246,8 +302,12 @@ function detail(data, files, prefix) {
   if (data.probabilities) bars(node.querySelector("svg.bars"), data.probabilities, data.label, colour);
   else node.querySelector("figure.chart").hidden = true;
   const attention = files[`${prefix}attention.png`];
-  if (attention) node.querySelector("img.attention").src = here(attention);
-  else {
+  if (attention) {
+    const image = node.querySelector("img.attention");
+    image.src = node.querySelector("a.attention-link").href = here(attention);
+    image.alt = `Attention maps for ${what}, class ${label}: onset, apex, motion and four stages`;
+    node.querySelector(".model-caption").textContent = model.caption || "";  // written on the figure as pixels
+  } else {
     node.querySelector(".attention-figure").hidden = true;
     node.querySelector(".attention-note").hidden = false;
     node.querySelector(".attention-note").textContent = data.note ? sentence(data.note) : "No attention figure for this model.";
@@ -317,6 +377,12 @@ function recordingFigures(data, k) {
   return figures;
 }
 
+// The result shown: said through the status region, its heading focused (it appears after the progress).
+function resultReady(what) {
+  announce(`Result ready: ${what}`);
+  $("result-heading").focus();
+}
+
 function showClip(data) {
   current = { kind: "clip", data };
   $("result").hidden = false;
@@ -324,7 +390,7 @@ function showClip(data) {
   $("recording-result").hidden = true;
   const box = $("clip-result");
   box.hidden = false;
-  box.replaceChildren(detail(data, data.files, ""));
+  box.replaceChildren(detail(data, data.files, "", data.source));
   const notes = data.warnings || (data.warning ? [data.warning] : []);
   if (notes.length) {  // what the result cannot vouch for (no face check, no motion): one line per note
     const list = document.createElement("ul");
@@ -344,6 +410,7 @@ function showClip(data) {
   }
   const name = baseName(data.source);
   downloads(data, data.id, name, [["PNG (attention figure)", data.files["attention.png"], `${name}-attention.png`]]);
+  resultReady(data.label ? `${data.label}, probability ${percent(data.probabilities[data.label])}` : "not classified");
 }
 
 function showRecording(data, id) {
@@ -397,38 +464,46 @@ function showRecording(data, id) {
       td.textContent = v;
       tr.append(td);
     }
-    tr.tabIndex = 0;
-    choosable(tr, k);
+    // the interval's one tab stop: a button in its "#" cell (a click anywhere on the row does the same)
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = `Interval ${k + 1}`;
+    button.setAttribute("aria-pressed", "false");
+    tr.firstElementChild.replaceChildren(button);
+    tr.addEventListener("click", () => select(k, true));
     body.append(tr);
   });
   $("interval-detail").textContent = "";
   downloads(data, id, baseName(data.source), recordingFigures(data));
-  if (n) select(0);
+  if (n) select(0, false);
+  resultReady($("recording-summary").textContent);
 }
 
+// The timeline, drawn to the width of the page (again when it is resized: the interval shown stays marked). Its
+// bands are for the mouse; the table's buttons are their keyboard's and screen readers' way.
 function drawTimeline(data) {
-  timeline($("timeline"), data, colour);
-  $("timeline").querySelectorAll(".interval").forEach((band) => choosable(band, Number(band.dataset.k)));
-}
-
-// An interval's row or band: a click, Enter or Space shows interval k.
-function choosable(node, k) {
-  node.addEventListener("click", () => select(k));
-  node.addEventListener("keydown", (e) => {
-    if (e.key !== "Enter" && e.key !== " ") return;
-    e.preventDefault(); // Space would scroll the page
-    select(k);
+  const svg = $("timeline");
+  timeline(svg, data, colour);
+  const n = data.intervals.length;
+  svg.setAttribute("aria-label", n ? `Motion over time; ${n} interval${n === 1 ? "" : "s"}, listed in the table below`
+    : "Motion over time; no interval found");
+  svg.querySelectorAll(".interval").forEach((band) => {
+    const k = Number(band.dataset.k);
+    band.classList.toggle("selected", k === current.shown);
+    band.addEventListener("click", () => select(k, true));
   });
 }
 
-function select(k) {
+// Show interval k below the table; `say`: tell the status region so and bring the interval into view.
+function select(k, say) {
   const { data, id } = current;
   const iv = data.intervals[k];
+  current.shown = k;
   document.querySelectorAll("#timeline .interval, #intervals tbody tr").forEach((node) => {
     node.classList.toggle("selected", Number(node.dataset.k) === k);
   });
   document.querySelectorAll("#intervals tbody tr").forEach((row) => {
-    row.setAttribute("aria-selected", String(Number(row.dataset.k) === k));
+    row.querySelector("button").setAttribute("aria-pressed", String(Number(row.dataset.k) === k));
   });
   const box = $("interval-detail");
   const title = document.createElement("h3");
@@ -438,9 +513,14 @@ function select(k) {
     const note = document.createElement("p");
     note.className = "note";
     note.textContent = iv.note || data.note || "No pictures for this interval.";
-    return box.replaceChildren(title, note);
+    box.replaceChildren(title, note);
+  } else {
+    box.replaceChildren(title, detail({ ...iv, apex_spotted: false }, iv.files, `interval-${k}-`,
+      `${data.source}, interval ${k + 1}`));
   }
-  box.replaceChildren(title, detail({ ...iv, apex_spotted: false }, iv.files, `interval-${k}-`));
+  if (!say) return;
+  announce(`Interval ${k + 1} shown below the table: ${iv.type}, ${iv.label || "not classified"}`);
+  box.scrollIntoView({ block: "nearest" });
 }
 
 function setup() {
@@ -448,11 +528,6 @@ function setup() {
   setMode();
   const drop = $("drop"), input = $("file");
   input.addEventListener("change", () => { if (input.files.length) analyse(input.files[0]); input.value = ""; });
-  drop.addEventListener("keydown", (e) => {
-    if (e.key !== "Enter" && e.key !== " ") return;
-    e.preventDefault();
-    input.click();
-  });
   $("cancel").addEventListener("click", cancel);
   $("result").querySelector(".downloads").addEventListener("click", serverDownload);
   // A file dropped anywhere on the page is analysed: the browser would otherwise open it in place of the page.
@@ -463,9 +538,7 @@ function setup() {
     drop.classList.remove("over");
     const files = e.dataTransfer ? e.dataTransfer.files : [];
     if (files.length > 1) {
-      $("note").hidden = false;
-      $("note").textContent = `${files.length} files were dropped: the page analyses one file at a time. ` +
-        "Drop them one by one.";
+      showNote(`${files.length} files were dropped: the page analyses one file at a time. Drop them one by one.`);
     } else if (files.length) analyse(files[0]);
   });
   window.addEventListener("resize", () => { if (current && current.kind === "recording") drawTimeline(current.data); });

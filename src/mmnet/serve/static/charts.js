@@ -32,6 +32,9 @@ function bars(svg, probabilities, label, colour) {
   const row = 22, left = 110, width = 320, barMax = width - left - 50;
   svg.setAttribute("viewBox", `0 0 ${width} ${names.length * row + 4}`);
   svg.setAttribute("height", names.length * row + 4);
+  // its words for screen readers, which do not read the bars' texts in a role=img
+  const said = names.map((name) => `${name} ${percent(probabilities[name])}`);
+  svg.setAttribute("aria-label", `Class probabilities: ${said.join(", ")}`);
   names.forEach((name, i) => {
     const p = probabilities[name], y = i * row + 2;
     const text = el("text", { x: left - 6, y: y + 15, "text-anchor": "end" }, svg);
@@ -44,7 +47,8 @@ function bars(svg, probabilities, label, colour) {
 }
 
 // The spotting timeline: the motion curve (the micro scale's, with its threshold when the result has one), the
-// intervals as bands coloured by class (focusable, each with its interval's number in data-k), a time axis.
+// intervals as bands coloured by class (for the mouse: each with its interval's number in data-k, hidden from screen
+// readers, which reach the intervals by the table's buttons), a time axis.
 function timeline(svg, data, colour) {
   svg.textContent = "";
   const W = Math.max(svg.clientWidth || 900, 300), H = 190, top = 18, bottom = 30, left = 8, right = 8;
@@ -58,7 +62,7 @@ function timeline(svg, data, colour) {
       height: plotH, fill: colour(iv.label), class: "interval", "data-k": k }, svg);
     const title = `Interval ${k + 1}: ${iv.type}, ${iv.label || "not classified"}, frames ${iv.onset}–${iv.offset}`;
     el("title", {}, band).textContent = title;
-    for (const [name, value] of [["tabindex", 0], ["role", "button"], ["aria-label", title]]) band.setAttribute(name, value);
+    band.setAttribute("aria-hidden", "true");
     el("text", { x: x(iv.onset), y: top - 4 }, svg).textContent = iv.type === "macro" ? "M" : "µ";
   });
   if (data.curve) {
