@@ -232,6 +232,42 @@ def test_http_errors_are_sentences(client):
     assert "There is no job" in client.get("/api/jobs/nope").json()["error"]  # the API's own 404s unchanged
 
 
+def _audio_only_mp4() -> bytes:
+    """An mp4 holding one short compressed audio stream and no video (PyAV), as a phone's voice memo."""
+    import av
+
+    for codec in ("aac", "libmp3lame", "mp3"):
+        buf = io.BytesIO()
+        try:
+            with av.open(buf, "w", format="mp4") as container:
+                stream = container.add_stream(codec, rate=8000)
+                stream.layout = "mono"
+                frame = av.AudioFrame.from_ndarray(np.zeros((1, 1152), np.float32), format="fltp", layout="mono")
+                frame.sample_rate = 8000
+                for packet in [*stream.encode(frame), *stream.encode(None)]:
+                    container.mux(packet)
+        except (av.error.FFmpegError, ValueError):  # an encoder this PyAV build lacks
+            continue
+        return buf.getvalue()
+    pytest.skip("this PyAV encodes neither aac nor mp3")
+
+
+def test_a_video_that_does_not_decode_is_told_why_as_the_command_line_tells_it(client):
+    # the server answered both "neither a video that can be decoded nor a zip of frames", dropping the reason
+    cut = mp4_bytes(synth_frames(n=14, apex=7))
+    uploads = {"sound.mp4": (_audio_only_mp4(), "has no video stream (streams: ['audio'])"),
+               "cut.mp4": (cut[: len(cut) * 7 // 10], "cannot be decoded (")}  # cut before its index
+    for endpoint, kind in (("/api/predict", "clip"), ("/api/recordings", "recording")):
+        for name, (data, reason) in uploads.items():
+            r = client.post(endpoint, files={"file": (name, data)})
+            assert r.status_code == 415, r.text
+            error = r.json()["error"]
+            assert error.startswith(f"The file is neither a video that can be decoded nor a zip of the {kind}'s "
+                                    f"frames. Video '{name}' {reason}"), error
+            assert "a zip of its frames" in error, error  # the command line's "in a folder", in the page's words
+            assert_web_wording(error)
+
+
 def _library_messages(tmp_path, monkeypatch):
     """(the constant WEB_WORDING rewords, a message the library says with it), each raised as a user meets it."""
 

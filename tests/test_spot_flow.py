@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from mmnet.cli import main
-from mmnet.errors import ConfigError, PreprocessError
+from mmnet.errors import ConfigError, DataError, PreprocessError
 from mmnet.spotting.config import PRESETS, spot_config
-from mmnet.spotting.flow_spotter import extract_motion
+from mmnet.spotting.flow_spotter import centre_pairs, extract_motion
 from mmnet.spotting.peaks import find_peaks, smooth, spot_intervals
 from mmnet.synth.long import LongConfig, plan_recording, recording_face, render_frames
 from mmnet.synth.long_writer import write_long_dataset
@@ -401,3 +401,48 @@ def test_frames_missing_from_a_folder_are_measured_as_gaps_and_noted(tmp_path, c
     assert main(["spot", str(tmp_path), "--fps", "30", "--json", "--no-progress", "--no-align"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["frames"] == 57 and data["notes"] == [note]
+
+
+def test_a_score_is_moved_to_its_pairs_middle_for_every_recording_length():
+    # a recording shorter than half a stride sliced [: n - half] from the end: 2 and 5-8 frames at 30 fps crashed
+    for half in range(6):
+        for n in range(2 * half + 3):
+            end = np.arange(2.0 * n).reshape(n, 2)
+            centre = centre_pairs(end, half)
+            assert centre.shape == end.shape
+            if n > half:
+                np.testing.assert_array_equal(centre[: n - half], end[half:])
+            assert np.isnan(centre[max(n - half, 0):]).all()
+
+
+@pytest.mark.parametrize("fps", [12.0, 30.0, 50.0])
+def test_every_short_recording_is_spotted_or_says_why_not(fps):
+    cfg = spot_config("casme2", ["face.mode=none"])
+    longest = cfg.frames_at(cfg.macro.k, fps)
+    frames = np.random.default_rng(0).integers(0, 256, (2 * (longest // 2) + 2, 34, 28), dtype=np.uint8)
+    with pytest.raises(DataError, match="at least 2 frames"):
+        extract_motion(enumerate(frames[:1]), fps, cfg)
+    for n in range(2, len(frames) + 1):
+        curves = extract_motion(enumerate(frames[:n]), fps, cfg)
+        _, details = spot_intervals(curves, cfg)
+        for scale, k in curves.strides.items():
+            assert curves.scores[scale].shape[0] == n
+            note = details[scale]["note"]
+            if n <= k:
+                assert note.startswith(f"the recording ({n} frames) is shorter than the {scale}-expression"), (n, note)
+            else:
+                assert not np.isnan(curves.scores[scale]).all(), (n, scale)
+
+
+def test_a_folder_of_two_frames_is_spotted_with_a_note(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for number in (1, 2):
+        Image.fromarray(rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)).save(tmp_path / f"img{number}.png")
+    assert main(["spot", str(tmp_path), "--fps", "30", "--json", "--no-progress", "--no-align"]) == 0
+    data = _strict_json(capsys.readouterr().out)
+    assert data["frames"] == 2 and data["intervals"] == []
+    assert [note.split(":")[0] for note in data["notes"]] == [
+        "the recording (2 frames) is shorter than the macro-expression window (19 frames at 30 fps)",
+        "the recording (2 frames) is shorter than the micro-expression window (7 frames at 30 fps)"]

@@ -159,6 +159,22 @@ def test_a_micro_only_learned_spotter_spots_saves_and_loads_micro_only(tmp_path,
     assert load_spotter(tmp_path / "both.pt").types == ("micro", "macro")
 
 
+@pytest.mark.parametrize("n", [2, 6])
+def test_a_learned_spotter_says_why_a_recording_shorter_than_its_windows_has_no_intervals(tmp_path, n):
+    # 2 and 5-8 frames at 30 fps crashed placing the scores at their pairs' middles
+    import torch
+
+    from mmnet.spotting.learned_net import make_net
+
+    spotter = LearnedSpotter(spot_config("casme2", ["method=learned", "face.mode=none"]))
+    torch.manual_seed(0)
+    spotter.nets = {s: (make_net(32).eval(), np.ones(3, np.float32)) for s in ("micro", "macro")}
+    result = spotter.spot(_random_frames(tmp_path / "frames", n), fps=30.0)
+    assert result.intervals == []
+    for scale in ("micro", "macro"):
+        assert result.details[scale]["note"].startswith(f"the recording ({n} frames) is shorter than the {scale}")
+
+
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory):
     return tiny_recordings(tmp_path_factory.mktemp("learned") / "set", subjects=3, minutes=0.5, seed=5)

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from ..errors import MMNetError
 from ..images import pixels_refused
 from ..media import IMAGE_SUFFIXES, animation_hint
+from .messages import for_web
 
 __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", "open_upload", "display_name",
            "attachment", "remove_folder"]
@@ -103,7 +104,8 @@ def too_large(limit_mb: float, kind: str) -> str:
 def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: str = "clip") -> Upload:
     """Recognise an upload saved by ``save_upload`` by decoding it; UploadError when it is neither a video
     nor a zip of frames.
-    ``name`` is the upload's display name, for the conversion the refusal of an animation suggests;
+    ``name`` is the upload's display name, for the conversion the refusal of an animation suggests and in the
+    decoder's reason for refusing a video (in place of the server's path);
     ``kind`` ("clip" or "recording") what the client meant to send, as the refusals call it."""
     if zipfile.is_zipfile(path):
         return _open_zip(path, path.parent / "frames", limits, kind)
@@ -116,7 +118,7 @@ def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: st
         needs = "at least the onset and the apex, " if kind == "clip" else ""
         raise UploadError(f"This is a single image, not a {kind}. Upload a video, or a zip of the {kind}'s frames "
                           f"({needs}numbered in their names, e.g. img1.png, img2.png).", 415)
-    return _open_video(path, limits, kind)
+    return _open_video(path, limits, name, kind)
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
@@ -154,7 +156,7 @@ def _check_pixels(width: int, height: int, what: str, limits: UploadLimits) -> N
                           f"({limits.max_pixels / 1e6:.0f} megapixels). Send smaller frames (face crops).", 413)
 
 
-def _open_video(path: Path, limits: UploadLimits, kind: str) -> Upload:
+def _open_video(path: Path, limits: UploadLimits, name: str, kind: str) -> Upload:
     from ..media import stream_video
 
     video = path.with_name("video" + _video_suffix(path))
@@ -162,9 +164,10 @@ def _open_video(path: Path, limits: UploadLimits, kind: str) -> Upload:
     frames = stream_video(video)
     try:
         first = next(frames)
-    except MMNetError:
-        raise UploadError("The file is neither a video that can be decoded nor a zip of frames. Upload a video "
-                          f"(mp4, avi, mov, mkv, ...) or a zip of the {kind}'s frames.", 415) from None
+    except MMNetError as exc:  # the decoder's reason (no video stream, a file cut short, ...) in the page's words
+        reason = for_web(str(exc), path.parent, name, "video")
+        raise UploadError(f"The file is neither a video that can be decoded nor a zip of the {kind}'s frames. "
+                          f"{reason}", 415) from None
     finally:
         frames.close()
     height, width = first.image.shape[:2]

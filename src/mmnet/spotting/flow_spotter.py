@@ -28,7 +28,7 @@ from .config import MAX_FPS, SpotConfig
 from .recording import TimedFrames, check_numbering, with_missing
 from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
 
-__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "NO_ALIGN", "NO_RATE"]
+__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "centre_pairs", "NO_ALIGN", "NO_RATE"]
 
 SCALES = ("micro", "macro")
 MAX_LISTED = 10  # runs of missing frames named in a note
@@ -299,10 +299,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         idx = np.arange(n)
         bad = (idx < k) | (lost_before[idx + 1] - lost_before[np.maximum(idx - k, 0)] > 0)
         end[bad] = np.nan
-        centre = np.full_like(end, np.nan)
-        half = k // 2
-        centre[: n - half] = end[half:]
-        scores[s] = centre
+        scores[s] = centre_pairs(end, k // 2)
     notes = [f"{source}: decoded {n} of {declared} frames: the file may be truncated; re-encode or copy it again"
              ] if cut_short(n, declared) else []
     varying = frames.note(source) if isinstance(frames, TimedFrames) else None
@@ -316,6 +313,16 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
                      "should be there")
     return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
                         face.realignments, notes, missing_runs)
+
+
+def centre_pairs(end: np.ndarray, half: int) -> np.ndarray:
+    """Move the score of the pair ending at each frame to the pair's middle, ``half`` frames earlier.
+
+    The last ``half`` frames are NaN (no pair is centred there), and so is all of a recording shorter than ``half``.
+    """
+    centre = np.full_like(end, np.nan)
+    centre[: max(len(end) - half, 0)] = end[half:]  # a negative bound would count from the end
+    return centre
 
 
 def _runs(mask: np.ndarray, numbers: list[int]) -> list[tuple[int, int]]:

@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import CheckpointError, ConfigError, DataError
 from ..progress import write_line
 from .config import SpotConfig, spot_config_from
-from .flow_spotter import SCALES, MotionCurves, extract_motion, open_recording
+from .flow_spotter import SCALES, MotionCurves, centre_pairs, extract_motion, open_recording
 from .learned_net import FeatureMaker, coverage, make_net, pair_label, predict, train_net
 from .peaks import spot_intervals
 from .spotter import SpotResult, spot_recording
@@ -299,9 +299,7 @@ class LearnedSpotter(_Spotter):
             flush(s)
             end = np.full(n, np.nan)
             end[np.asarray(ends[s][0], int)] = ends[s][1]
-            half = curves.strides[s] // 2
-            centre = np.full(n, np.nan)
-            centre[: n - half] = end[half:]  # placed at the pair's middle, as the flow spotter places its scores
+            centre = centre_pairs(end, curves.strides[s] // 2)  # at the pair's middle, as the flow spotter's
             centre[np.isnan(curves.scores[s]).all(axis=1)] = np.nan  # gaps, the first k frames
             scores[s] = centre[:, None]
         learned_curves = MotionCurves(rate, curves.numbers, scores, ("learned",), curves.strides, curves.gaps,
