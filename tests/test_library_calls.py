@@ -99,3 +99,24 @@ def test_restart_from_python_moves_the_earlier_run_aside(synth_root, tmp_path):
 def test_the_model_follows_the_data_image_size_in_a_config_built_in_python():
     cfg = ExperimentConfig(data=DataConfig(image_size=32))
     assert cfg.model.image_size == 32
+
+
+def test_a_dataset_load_and_its_samples_show_briefly(synth_root):
+    from mmnet.data import load_dataset
+
+    load = load_dataset("casme2", synth_root)
+    assert repr(load) == "DatasetLoad(casme2, 12 samples, 3 subjects, 0 issues)"
+    sample = load.samples[0]
+    assert "frames" not in repr(sample) and str(sample.frames[0][1]) not in repr(sample)
+    assert repr(sample).startswith(f"Sample(dataset='casme2', subject='{sample.subject}', clip='{sample.clip}'")
+
+
+def test_an_explanation_shows_its_prediction_not_its_pixels():
+    import numpy as np
+
+    from mmnet.infer.explain import Explanation
+
+    face = np.zeros((64, 64, 3), np.uint8)
+    shown = repr(Explanation(face, face, np.zeros((64, 64)), [np.zeros((64, 64))] * 4, "happiness",
+                             {"happiness": 0.9, "other": 0.1}, source="clip"))
+    assert "array" not in shown and "label='happiness'" in shown and len(shown) < 300
