@@ -3,6 +3,8 @@ remedies a caller can use, and a config built from the dataclasses as the user w
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 
@@ -120,3 +122,23 @@ def test_an_explanation_shows_its_prediction_not_its_pixels():
     shown = repr(Explanation(face, face, np.zeros((64, 64)), [np.zeros((64, 64))] * 4, "happiness",
                              {"happiness": 0.9, "other": 0.1}, source="clip"))
     assert "array" not in shown and "label='happiness'" in shown and len(shown) < 300
+
+
+def test_a_learned_spotter_warns_through_the_mmnet_logger(tmp_path, capfd, caplog):
+    from PIL import Image
+
+    from mmnet.data.long_video import LongVideo
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.learned import LearnedSpotter
+    from mmnet.synth.long import LongConfig, plan_recording, render_frames
+
+    config = LongConfig(frame_size=(140, 170), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0)
+    for n, frame in enumerate(render_frames(0, 1, 1, plan_recording(0, 1, 1, 60, config), config), start=1):
+        if n not in (30, 31, 45):  # frames missing from the numbering: a note while collecting
+            Image.fromarray(frame).save(tmp_path / f"img{n}.png")
+    video = LongVideo("casme-sq", "s15", "15_0101", 30.0, tmp_path, (), ())
+    with caplog.at_level(logging.WARNING, logger="mmnet"):
+        LearnedSpotter(spot_config("casme2", ["face.mode=none", "learned.size=12"])).collect(video)
+    assert capfd.readouterr().err == ""
+    [record] = [r for r in caplog.records if r.name.startswith("mmnet.")]
+    assert "3 frame(s) missing from the numbering" in record.getMessage()
