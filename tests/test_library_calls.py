@@ -142,3 +142,17 @@ def test_a_learned_spotter_warns_through_the_mmnet_logger(tmp_path, capfd, caplo
     assert capfd.readouterr().err == ""
     [record] = [r for r in caplog.records if r.name.startswith("mmnet.")]
     assert "3 frame(s) missing from the numbering" in record.getMessage()
+
+
+def test_read_predictions_keeps_subjects_as_text_to_join_with_the_samples(synth_root, tmp_path):
+    from mmnet.data import load_dataset
+    from mmnet.report import RunFolderError, read_predictions
+
+    with pytest.raises(RunFolderError, match="build the run's report first"):
+        read_predictions(tmp_path / "run")
+    run_experiment(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False)
+    predictions = read_predictions(tmp_path / "run")
+    subjects = {s.sample_id: s.subject for s in load_dataset("casme2", synth_root).samples}
+    assert set(predictions["subject"]) == {"01", "02", "03"}
+    assert [subjects[i] for i in predictions["sample_id"]] == list(predictions["subject"])
+    assert predictions["true"].dtype.kind == "i" and predictions["prob_0"].dtype.kind == "f"
