@@ -31,10 +31,11 @@ if TYPE_CHECKING:  # torch is imported by the functions that need it: `mmnet --h
     import torch
 
 __all__ = ["ComputePlan", "plan_compute", "resolve_device", "check_device", "resolve_precision",
-    "resolve_memory_format", "cpu_has_fast_bf16", "cpu_flags", "machine_fingerprint", "cpu_prefers_nchw_for_fp32",
-    "nnpack_available", "configure_cpu_numerics", "configure_cuda_numerics", "keep_freed_memory",
-    "cpu_numerics_state", "restore_cpu_numerics", "enable_huge_pages", "prepare_process", "mimalloc_library",
-    "mimalloc_environment", "reexec_with_mimalloc", "active_allocator", "describe_machine", "cpu_model_name"]
+           "resolve_memory_format", "cpu_has_fast_bf16", "cpu_flags", "machine_fingerprint",
+           "cpu_prefers_nchw_for_fp32", "nnpack_available", "configure_cpu_numerics", "configure_cuda_numerics",
+           "keep_freed_memory", "cpu_numerics_state", "restore_cpu_numerics", "enable_huge_pages", "prepare_process",
+           "mimalloc_library", "mimalloc_environment", "reexec_with_mimalloc", "active_allocator", "describe_machine",
+           "cpu_model_name"]
 
 
 # ----------------------------------------------------------------------------- decisions
@@ -222,7 +223,7 @@ def configure_cuda_numerics() -> None:
 
 _GLIBC_M_TRIM_THRESHOLD, _GLIBC_M_MMAP_THRESHOLD = -1, -3
 _GLIBC_MMAP_THRESHOLD_MAX = 32 << 20  # the largest value glibc accepts on 64-bit systems
-_GLIBC_DEFAULT_THRESHOLD = 128 << 10  # both thresholds' default
+_GLIBC_DEFAULT_THRESHOLD = 128 << 10  # both thresholds' default: what restore_cpu_numerics sets back
 _freed_memory_kept = False  # keep_freed_memory's settings are in force
 
 
@@ -256,8 +257,8 @@ def cpu_numerics_state() -> tuple[bool, bool]:
 
 def restore_cpu_numerics(state: tuple[bool, bool]) -> None:
     """Undo ``configure_cpu_numerics`` (a run called from Python) back to ``cpu_numerics_state()``. The malloc
-    settings go back to glibc's defaults (128 KiB; glibc cannot report a program's earlier values) and the freed
-    memory is returned to the system at once, so a notebook does not keep a run's memory."""
+    settings go back to glibc's defaults (128 KiB; glibc cannot report a program's earlier values, and its sliding
+    mmap threshold stays off) and the freed memory is returned at once, so a notebook does not keep a run's memory."""
     global _freed_memory_kept
     import torch
 

@@ -33,10 +33,9 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
 
     Rerunning into the same folder resumes (the config must be the same); ``restart=True`` (the command's
     ``--restart``) first moves an earlier run in ``out_dir`` aside to ``<out_dir>.old-<time>`` (not deleted).
-    Returns the report dict
-    (with ``final_model`` when a final model exists; None when the folds were only submitted: SLURM
-    with ``no_wait``); without any finished fold (``final_fit:
-    only``) the report is ``{"complete": True, "final_model": ...}`` and no report files are written.
+    Returns the report dict (with ``final_model`` when a final model exists; None when the folds were only
+    submitted: SLURM with ``no_wait``); without any finished fold (``final_fit: only``) the report is
+    ``{"complete": True, "final_model": ...}`` and no report files are written.
     When folds fail, the report of those that finished is written before the error is raised.
 
     ``progress=False`` writes nothing on stderr: no bars and none of the lines the command writes also with
