@@ -51,7 +51,7 @@ def test_the_demo_out_folder_is_not_read_as_yaml(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(mmnet.synth, "write_dataset", lambda *a, **k: None)
-    monkeypatch.setattr(mmnet.train, "run_experiment", fake_run)
+    monkeypatch.setattr(mmnet.train, "train_experiment", fake_run)
     parser = argparse.ArgumentParser()
     demo.add_arguments(parser)
     out = tmp_path / "runs # 2"

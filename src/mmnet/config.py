@@ -157,12 +157,12 @@ class ExperimentConfig:
         if not self.seeds or min(self.seeds) < 0:  # a run folder names each seed-N; the report reads N back
             raise ConfigError(f"seeds must list at least one seed, each >= 0, got {self.seeds} (a count N means "
                               "train.seed + 0..N-1)")
+        if self.model.image_size == MMNetConfig.image_size != self.data.image_size:  # at its default: follows data
+            self.model = dataclasses.replace(self.model, image_size=self.data.image_size)
         if self.model.image_size != self.data.image_size:
-            raise ConfigError(
-                f"model.image_size ({self.model.image_size}) differs from data.image_size ({self.data.image_size}): "
-                "the network takes the frames at the data's size. Set data.image_size only (model.image_size "
-                "follows it), or set both to the same value."
-            )
+            raise ConfigError(f"model.image_size ({self.model.image_size}) differs from data.image_size "
+                              f"({self.data.image_size}): the network takes the frames at the data's size. Set "
+                              "data.image_size only (model.image_size follows it), or set both to the same value.")
 
 
 _SECTIONS = {"model": MMNetConfig, "data": DataConfig, "augment": AugmentConfig, "train": TrainConfig,

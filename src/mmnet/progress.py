@@ -7,16 +7,21 @@
   ``[fold 3/26] seed 0 fold casme2_03: 74 epochs in 12m05s on cpu, test acc 0.714; ETA 4h10m``.
 - Without a terminal (and with progress on), a fold also writes a plain line per epoch, at most
   one a minute, so a log shows that a long fold is alive.
+- Inside ``lines_silenced`` (``run_experiment(progress=False)`` called from Python) nothing at all.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["bars_wanted", "write_line", "format_seconds", "FoldProgress", "EpochProgress", "FrameProgress"]
+__all__ = ["bars_wanted", "write_line", "lines_silenced", "format_seconds",
+           "FoldProgress", "EpochProgress", "FrameProgress"]
 
 EPOCH_LINE_EVERY_S = 60.0  # plain epoch lines (no terminal): at most one per this many seconds
+_silenced = False  # inside lines_silenced: write_line writes nothing
 
 
 def bars_wanted(progress: bool) -> bool:
@@ -25,11 +30,26 @@ def bars_wanted(progress: bool) -> bool:
 
 
 def write_line(line: str, bar=None) -> None:
-    """One lasting line on stderr (above the bars, when there are any)."""
+    """One lasting line on stderr (above the bars, when there are any); none inside ``lines_silenced``."""
+    if _silenced:
+        return
     if bar is not None:
         bar.write(line, file=sys.stderr)
     else:
         print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def lines_silenced(silent: bool = True) -> Iterator[None]:
+    """While ``silent``, ``write_line`` writes nothing: a library caller who asked for no progress gets no lines
+    (the commands' ``--no-progress`` keeps them)."""
+    global _silenced
+    before = _silenced
+    _silenced = before or silent
+    try:
+        yield
+    finally:
+        _silenced = before
 
 
 def format_seconds(seconds: float) -> str:

@@ -30,30 +30,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # torch is imported by the functions that need it: `mmnet --help` stays fast
     import torch
 
-__all__ = [
-    "ComputePlan",
-    "plan_compute",
-    "resolve_device",
-    "check_device",
-    "resolve_precision",
-    "resolve_memory_format",
-    "cpu_has_fast_bf16",
-    "cpu_flags",
-    "machine_fingerprint",
-    "cpu_prefers_nchw_for_fp32",
-    "nnpack_available",
-    "configure_cpu_numerics",
-    "configure_cuda_numerics",
-    "keep_freed_memory",
-    "enable_huge_pages",
-    "prepare_process",
-    "mimalloc_library",
-    "mimalloc_environment",
-    "reexec_with_mimalloc",
-    "active_allocator",
-    "describe_machine",
-    "cpu_model_name",
-]
+__all__ = ["ComputePlan", "plan_compute", "resolve_device", "check_device", "resolve_precision",
+           "resolve_memory_format", "cpu_has_fast_bf16", "cpu_flags", "machine_fingerprint",
+           "cpu_prefers_nchw_for_fp32", "nnpack_available", "configure_cpu_numerics", "configure_cuda_numerics",
+           "keep_freed_memory", "cpu_numerics_state", "restore_cpu_numerics", "enable_huge_pages", "prepare_process",
+           "mimalloc_library", "mimalloc_environment", "reexec_with_mimalloc", "active_allocator", "describe_machine",
+           "cpu_model_name"]
 
 
 # ----------------------------------------------------------------------------- decisions
@@ -241,6 +223,8 @@ def configure_cuda_numerics() -> None:
 
 _GLIBC_M_TRIM_THRESHOLD, _GLIBC_M_MMAP_THRESHOLD = -1, -3
 _GLIBC_MMAP_THRESHOLD_MAX = 32 << 20  # the largest value glibc accepts on 64-bit systems
+_GLIBC_DEFAULT_THRESHOLD = 128 << 10  # both thresholds' default: what restore_cpu_numerics sets back
+_freed_memory_kept = False  # keep_freed_memory's settings are in force
 
 
 def keep_freed_memory() -> bool:
@@ -253,19 +237,52 @@ def keep_freed_memory() -> bool:
     effect (returns False) outside glibc, e.g. when mimalloc is preloaded it still applies to
     the few allocations glibc keeps serving.
     """
+    global _freed_memory_kept
+    libc = _glibc()
+    if libc is None:
+        return False
+    ok = libc.mallopt(_GLIBC_M_MMAP_THRESHOLD, _GLIBC_MMAP_THRESHOLD_MAX)
+    ok &= libc.mallopt(_GLIBC_M_TRIM_THRESHOLD, 2**31 - 1)
+    _freed_memory_kept = bool(ok)
+    return _freed_memory_kept
+
+
+def cpu_numerics_state() -> tuple[bool, bool]:
+    """(denormals flushed, ``keep_freed_memory`` in force): what ``restore_cpu_numerics`` sets back (torch can set
+    the denormal mode, not read it)."""
+    import torch
+
+    return torch.tensor([1e-40]).mul(1.0).item() == 0.0, _freed_memory_kept
+
+
+def restore_cpu_numerics(state: tuple[bool, bool]) -> None:
+    """Undo ``configure_cpu_numerics`` (a run called from Python) back to ``cpu_numerics_state()``. The malloc
+    settings go back to glibc's defaults (128 KiB; glibc cannot report a program's earlier values, and its sliding
+    mmap threshold stays off) and the freed memory is returned at once, so a notebook does not keep a run's memory."""
+    global _freed_memory_kept
+    import torch
+
+    flushed, memory_kept = state
+    torch.set_flush_denormal(flushed)
+    if _freed_memory_kept and not memory_kept and (libc := _glibc()) is not None:
+        libc.mallopt(_GLIBC_M_MMAP_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+        libc.mallopt(_GLIBC_M_TRIM_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+        libc.malloc_trim(0)
+        _freed_memory_kept = False
+
+
+def _glibc():
+    """The C library where it is glibc (whose malloc settings these are), else None."""
     import ctypes
     import ctypes.util
     import platform
 
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
-        return False
-    ok = libc.mallopt(_GLIBC_M_MMAP_THRESHOLD, _GLIBC_MMAP_THRESHOLD_MAX)
-    ok &= libc.mallopt(_GLIBC_M_TRIM_THRESHOLD, 2**31 - 1)
-    return bool(ok)
+        return None
 
 
 def enable_huge_pages() -> None:

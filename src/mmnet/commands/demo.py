@@ -105,7 +105,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     from ..config import load_config
     from ..data.common import SYNTH_MARKER
     from ..report import format_results_table
-    from ..train import run_experiment
+    from ..train import train_experiment
 
     t0 = time.perf_counter()
     # Each seed has its own data and runs: OUT/data, OUT/run for seed 0, OUT/seed-N/... for the others.
@@ -140,7 +140,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         if moved is not None:
             print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
     finished_before = _finished_folds(base / run_name)
-    report = run_experiment(cfg, base / run_name, progress=not args.no_progress)
+    report = train_experiment(cfg, base / run_name, progress=not args.no_progress)
     print(format_results_table(report))
     seconds = time.perf_counter() - t0
     print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")

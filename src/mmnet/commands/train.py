@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model.mmnet import WEIGHTS_NAME
     from ..report import format_results_table
     from ..run_folder import saved_models
-    from ..train import run_experiment
+    from ..train import train_experiment
     from .common import check_device_argument, executor_config
 
     if args.list_recipes:
@@ -143,23 +143,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         print("mmnet train: error: the following arguments are required: --out", file=sys.stderr)
         return 2  # a usage error, as argparse reports it
-    if args.restart:
-        from ..train.prepare import check_out_apart, set_aside
-        from ..train.run_lock import driver_lock
-
-        check_out_apart(args.out, cfg)
-        if args.executor == "local":  # a start that would fail at once must not move the old run first
-            from ..runtime import check_device
-
-            check_device(cfg.train.device)
-        with driver_lock(args.out):  # not while another command drives this run
-            moved = set_aside(args.out)  # its SLURM jobs still queued or running are cancelled first
-        if moved is not None:
-            print(f"restart: the earlier run in {args.out} was moved to {moved}", file=sys.stderr)
     from ..recipes import describe
 
-    report = run_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress,
-                            source=describe(args.config))
+    report = train_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress,
+                              source=describe(args.config), restart=args.restart)
     if report is None:
         return 0  # --no-wait: the folds were submitted (the executor said where and what next)
     # 1: a partial report (docs/cli.md); with --final-fit-only the job is the final model alone

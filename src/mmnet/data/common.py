@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from ..errors import AnnotationError, DataError, DatasetNotFoundError
+from ..errors import DataError, DatasetNotFoundError
 from ..media import list_frames
+from .dataset_load import ANNOTATION_CHECKS, DatasetLoad
 from .root_hint import root_hint
 from .sample import Issue, Sample
 
@@ -31,57 +32,6 @@ log = logging.getLogger("mmnet.data")
 
 # Longest subject or clip name: both are folder names, and file systems allow 255 bytes per name.
 MAX_NAME = 255
-
-# Checks about the annotation itself (strict mode raises AnnotationError); the rest are about the
-# frames on disk (DataError).
-ANNOTATION_CHECKS = frozenset(
-    {"apex_unknown", "apex_outside", "offset_before_onset", "onset_after_apex", "bad_row", "bad_value",
-     "label_missing", "duplicate"}
-)
-
-
-@dataclass
-class DatasetLoad:
-    """Result of ``load_dataset``.
-
-    Attributes:
-        samples: every annotated sample with at least one frame on disk (possibly with error
-            issues: training clamps to the nearest frame on disk).
-        issues: every problem found, in file order.
-        excluded: annotated samples that have no usable frame on disk (each has an error issue).
-        annotation: the annotation file read (None for SMIC, whose labels are folder names).
-    """
-
-    samples: list[Sample]
-    issues: list[Issue]
-    excluded: list[Sample] = field(default_factory=list)
-    annotation: Path | None = None
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity != "error"]
-
-    def raise_if_errors(self) -> None:
-        """Strict mode: raise AnnotationError (annotation checks) or DataError naming each failing sample."""
-        raise_strict(self.errors, "sample(s) fail the checks",
-                     "Fix the files, or load without strict to use clamped frames; "
-                     "`mmnet check-data` lists every problem.")
-
-
-def raise_strict(errors: list[Issue], what: str, advice: str) -> None:
-    """Strict mode's error: AnnotationError when an annotation check failed, else DataError; the
-    first 20 problems named. Nothing when ``errors`` is empty."""
-    if not errors:
-        return
-    shown = "\n".join(f"  - {i.sample_id}: [{i.check}] {i.message}" for i in errors[:20])
-    more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-    kind = AnnotationError if any(i.check in ANNOTATION_CHECKS for i in errors) else DataError
-    raise kind(f"{len(errors)} {what} (strict mode):\n{shown}{more}\n{advice}")
-
 
 def natural_key(text: str) -> tuple:
     """Sort key that orders 'sub2' before 'sub10' and 's2' before 's10'."""

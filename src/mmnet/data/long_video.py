@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..media import list_frames
 from ..spotting.intervals import TYPES, Interval
-from .common import raise_strict
+from .dataset_load import raise_strict
 from .sample import Issue
 
 __all__ = [

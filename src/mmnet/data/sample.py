@@ -35,7 +35,7 @@ class Sample:
     offset: int | None
     label: str
     aus: tuple[str, ...] = ()
-    frames: tuple[tuple[int, Path], ...] = ()
+    frames: tuple[tuple[int, Path], ...] = field(default=(), repr=False)  # a clip has hundreds
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -15,7 +15,7 @@ shape). Rendering uses matplotlib's Agg canvas, no display needed.
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +50,10 @@ class Explanation:
             (``mmnet.infer.predictor.ZERO_MOTION``).
     """
 
-    onset: np.ndarray
-    apex: np.ndarray
-    motion: np.ndarray
-    attention: list[np.ndarray]
+    onset: np.ndarray = field(repr=False)  # pixel arrays: a notebook shows the prediction, not thousands of numbers
+    apex: np.ndarray = field(repr=False)
+    motion: np.ndarray = field(repr=False)
+    attention: list[np.ndarray] = field(repr=False)
     label: str
     probabilities: dict[str, float]
     source: str = ""

@@ -19,9 +19,11 @@ from .. import run_folder as rf
 from ..data.common import natural_key
 from ..errors import MMNetError
 
-__all__ = ["RunFolderError", "Fold", "Run", "load_run", "config_value", "read_csv", "read_json", "RUN_TABLE_REMEDY"]
+__all__ = ["RunFolderError", "Fold", "Run", "load_run", "read_predictions", "config_value", "read_csv", "read_json",
+           "RUN_TABLE_REMEDY"]
 
 _TEXT_COLUMNS = {"sample_id": str, "subject": str, "dataset": str, "clip": str, "label": str, "reason": str}
+POOLED_PREDICTIONS = "pooled_predictions.csv"  # the report's table of the scored predictions
 
 
 class RunFolderError(MMNetError, ValueError):
@@ -61,12 +63,13 @@ class Run:
     issues: list[str] = field(default_factory=list)
 
 
-def read_csv(path: Path, required: tuple[str, ...], remedy: str = "") -> pd.DataFrame:
+def read_csv(path: Path, required: tuple[str, ...], remedy: str = "", *, text: tuple[str, ...] = ()) -> pd.DataFrame:
     """The table, or an error naming the file; ``remedy`` (what to do) is the caller's: a fold's file and the
-    run's own tables are mended differently (a fold's errors get theirs from ``_read_fold_or_say_how``)."""
+    run's own tables are mended differently (a fold's errors get theirs from ``_read_fold_or_say_how``).
+    ``text``: columns read as text besides the usual ones (sample_id, subject, dataset, clip, label, reason)."""
     try:
         # keep_default_na=False: a subject called "NA" stays a string, an empty cell stays "".
-        df = pd.read_csv(path, dtype=_TEXT_COLUMNS, keep_default_na=False)
+        df = pd.read_csv(path, dtype={**_TEXT_COLUMNS, **dict.fromkeys(text, str)}, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise RunFolderError(
             f"'{path}' is not a readable CSV table ({exc}). {remedy}".rstrip()
@@ -229,6 +232,18 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
     fold.missing = sorted(lost, key=natural_key)
     fold.predictions = pred.sort_values(["epoch", "sample_id"], kind="stable").reset_index(drop=True)
     return fold
+
+
+def read_predictions(run_dir: str | Path) -> pd.DataFrame:
+    """A run's scored predictions (``RUN/pooled_predictions.csv``, written with its report) as a DataFrame, one
+    row per (seed, selection, sample). Subject, sample and label columns stay text: subject ``"01"`` is not read
+    as the number 1, so the table joins with ``Sample.subject`` and ``sample_id`` of ``load_dataset``."""
+    path = Path(run_dir) / POOLED_PREDICTIONS
+    if not path.is_file():
+        raise RunFolderError(f"'{path}' does not exist: build the run's report first (`mmnet report {run_dir}`, or "
+                             "mmnet.report.build_report).")
+    return read_csv(path, ("seed", "selection", "fold", "epoch", "sample_id", "subject", "true", "pred"),
+                    f"Rebuild it: `mmnet report {run_dir}`.", text=("selection", "fold", "true_label", "pred_label"))
 
 
 def load_run(run_dir: str | Path) -> Run:

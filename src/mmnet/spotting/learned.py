@@ -23,6 +23,7 @@ training video for both types.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from ..data.long_video import LongVideo
 
 __all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "check_learned_folds", "learned_types", "FORMAT"]
+
+log = logging.getLogger("mmnet.spotting")
 
 FORMAT = "mmnet-spotter"
 # A spotter is written with the oldest format version that reads it: 1, except a learned spotter without a network
@@ -203,7 +206,7 @@ class LearnedSpotter(_Spotter):
         curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
                                 declared=total)
         for note in curves.notes:  # training goes on with the frames that decoded; the user should know
-            write_line(f"warning: {note}")
+            log.warning("warning: %s", note)  # the command shows it as before; a library caller can filter it
         out = {}
         size = self.config.learned.size
         for s in types:

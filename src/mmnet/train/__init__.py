@@ -4,9 +4,10 @@ executor (local, Ray or SLURM), each task follows the recipe of one fold, and th
 What each module holds: docs/architecture.md, "Package map"."""
 
 from .executors import run_tasks
-from .experiment import run_experiment
+from .experiment import run_experiment, train_experiment
 from .fold import run_fold
 from .prepare import PreparedRun, fold_tasks, prepare_run
 from .tasks import FoldTask
 
-__all__ = ["run_experiment", "prepare_run", "fold_tasks", "run_tasks", "run_fold", "PreparedRun", "FoldTask"]
+__all__ = ["run_experiment", "train_experiment", "prepare_run", "fold_tasks",
+           "run_tasks", "run_fold", "PreparedRun", "FoldTask"]

@@ -8,37 +8,62 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig
-from ..progress import write_line
+from ..progress import lines_silenced, write_line
 from ..report import build_report
 from ..runtime import check_device
 from .executors import run_tasks_keeping_failure
 from .faults import add_to_message
 from .model_card import write_model_card
-from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
+from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, set_aside, task_count
+from .process_state import restored_process_state
 from .run_lock import driver_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
-__all__ = ["run_experiment", "run_prepared", "finish_run", "has_results", "resume_line"]
+__all__ = ["run_experiment", "train_experiment", "run_prepared", "finish_run", "has_results", "resume_line"]
 
 
 def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
-                   progress: bool = True, source: str | None = None) -> dict | None:
+                   progress: bool = True, source: str | None = None, restart: bool = False) -> dict | None:
     """Train every unfinished (seed, fold) of ``cfg`` into ``out_dir`` and write the report.
 
     With ``train.final_fit`` the final model (every subject, ``train.epochs``, no test subject) is
     trained after the folds into ``out_dir/final``, with its model card; ``final_fit: only`` trains
     it without the folds. ``source`` names the configuration for the card (a recipe or a file).
 
-    Rerunning into the same folder resumes (the config must be the same). Returns the report dict
-    (with ``final_model`` when a final model exists; None when the folds were only submitted: SLURM
-    with ``no_wait``); without any finished fold (``final_fit:
-    only``) the report is ``{"complete": True, "final_model": ...}`` and no report files are written.
+    Rerunning into the same folder resumes (the config must be the same); ``restart=True`` (the command's
+    ``--restart``) first moves an earlier run in ``out_dir`` aside to ``<out_dir>.old-<time>`` (not deleted).
+    Returns the report dict (with ``final_model`` when a final model exists; None when the folds were only
+    submitted: SLURM with ``no_wait``); without any finished fold (``final_fit: only``) the report is
+    ``{"complete": True, "final_model": ...}`` and no report files are written.
     When folds fail, the report of those that finished is written before the error is raised.
+
+    ``progress=False`` writes nothing on stderr: no bars and none of the lines the command writes also with
+    ``--no-progress`` (one per finished fold, the resume line). Warnings go to the ``logging`` logger ``mmnet``
+    (``mmnet.train``, ``mmnet.data``, ``mmnet.spotting``), where a caller can filter them.
+
+    While it runs, training flushes denormal floats to zero and keeps freed memory in the process (CPU), turns
+    cuDNN's autotuning on (CUDA) and seeds torch's global random generators per fold, exactly as ``mmnet
+    train`` does. When it returns or raises, these are set back: the denormal mode, ``cudnn.benchmark`` and
+    torch's global random state as they were, glibc's malloc thresholds to their defaults (glibc cannot report
+    earlier values) with the freed memory returned. numpy's and Python's global generators are not used.
     """
+    with restored_process_state(), lines_silenced(not progress):
+        return train_experiment(cfg, out_dir, executor=executor, progress=progress, source=source, restart=restart)
+
+
+def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
+                     progress: bool = True, source: str | None = None, restart: bool = False) -> dict | None:
+    """:func:`run_experiment` as the ``mmnet`` commands run it: the process settings stay for the whole process
+    (it ends after the run), and the lasting lines (one per fold) are written also without ``progress``."""
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
+    if restart:
+        with driver_lock(out_dir):  # not while another command drives this run
+            moved = set_aside(out_dir)  # its SLURM jobs still queued or running are cancelled first
+        if moved is not None:
+            write_line(f"restart: the earlier run in {out_dir} was moved to {moved}")
     with driver_lock(out_dir):  # a second command on the folder would train every fold again
         return _run(cfg, out_dir, executor, progress, source)
 

@@ -147,7 +147,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
         if changes and _has_trained(out):  # before an epoch finished: nothing to lose, the new config holds
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
-                              "Use another --out folder, or --restart to move this run aside and start over.")
+                              "Use another out folder, or restart=True (--restart) to set this run aside.")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config_path, text)
     fingerprint = cache.path.stem.removeprefix("frames-")
@@ -159,9 +159,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     rows = [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept]
     if _has_trained(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content)):
         raise ConfigError(f"'{out}' holds a run whose finished folds were trained on other data: {'; '.join(changed)}. "
-                          "Resuming would mix folds trained on the old and the new data. Use --restart to move this "
-                          "run aside and train every fold on the current data, or another --out folder (or put the "
-                          "old data back).")
+                          "Resuming would mix folds trained on the old and the new data. Use restart=True (--restart) "
+                          "to move this run aside and train every fold on the current data, or another out folder "
+                          "(or put the old data back).")
     if not _has_trained(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
         atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content), indent=2) + "\n")
     rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS, rows)
@@ -256,8 +256,8 @@ def _check_saved_config(out: Path, config_path: Path) -> None:
     if not config_path.exists():
         if _has_trained(out):  # else the folds trained under unknown settings would be reused under these
             raise ConfigError(f"'{out}' holds trained folds but no {rf.CONFIG}, so this command's settings cannot be "
-                              "compared with theirs. Restore the file from a backup, or use another --out folder "
-                              "(or --restart to move this run aside).")
+                              "compared with theirs. Restore the file from a backup, or use another out folder "
+                              "(or restart=True / --restart to move this run aside).")
         return
     try:
         saved = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -269,8 +269,8 @@ def _check_saved_config(out: Path, config_path: Path) -> None:
     started = [p for p in out.glob("seed-*/fold-*/*") if p.name in (rf.DONE, rf.STATE)]
     if started:
         raise ConfigError(f"'{config_path}' is damaged ({why}), and {len(started)} fold file(s) were written under "
-                          "it, so this command's settings cannot be compared with theirs. Restore the file from a "
-                          "backup, or start over: --restart moves this run aside, or use a new --out folder.")
+                          "it, so these settings cannot be compared with theirs. Restore the file from a backup, "
+                          "or start over: restart=True (--restart) moves this run aside, or use another out folder.")
     aside = move_aside(config_path)
     log.warning("'%s' was damaged (%s) and no fold has started; moved to '%s' and written again",
                 config_path, why, aside.name)

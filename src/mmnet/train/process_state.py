@@ -1,0 +1,40 @@
+"""What a training run sets for the whole process, set back when :func:`~mmnet.train.run_experiment` returns.
+
+A run flushes denormal floats to zero and keeps freed memory in the process on the CPU
+(``runtime.configure_cpu_numerics``), turns cuDNN's autotuning on (``runtime.configure_cuda_numerics``) and
+seeds torch's global random generators per fold. The ``mmnet`` commands keep these for the whole process,
+which ends after the run; a call from Python (a notebook) gets its own settings and random state back,
+whether the run returned or raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..runtime import cpu_numerics_state, restore_cpu_numerics
+
+__all__ = ["restored_process_state"]
+
+
+@contextmanager
+def restored_process_state() -> Iterator[None]:
+    """Inside: the settings a run makes, as the commands have them. After: the denormal mode, the malloc settings
+    (``runtime.restore_cpu_numerics``), ``cudnn.benchmark`` and torch's global random state (CPU and CUDA) as
+    they were before."""
+    import torch
+
+    numerics = cpu_numerics_state()
+    cpu_rng = torch.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    benchmark = torch.backends.cudnn.benchmark
+    try:
+        yield
+    finally:
+        restore_cpu_numerics(numerics)
+        torch.backends.cudnn.benchmark = benchmark
+        torch.set_rng_state(cpu_rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
+        elif torch.cuda.is_initialized():  # CUDA started in the run: seeded as the caller's torch.manual_seed left it
+            torch.cuda.manual_seed_all(torch.initial_seed())
