@@ -20,11 +20,10 @@ _SKIN_TONES = np.array(
     dtype=np.float32,
 )
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-# Skin darker than this luminance (the tones past the middle of _SKIN_TONES) gets its texture and markings
-# scaled to the skin's brightness, and hair and brows kept darker than the skin. Drawn like lighter skin, with
-# pores of a fixed 5 grey levels, creases darkening by the same fraction and hair as light as the skin, the
-# darkest tones were found by dlib's face detector 1 time in 4. Lighter faces are
-# drawn as before, so the sets of earlier versions keep their pixels.
+# Skin darker than this luminance (tones past the middle of _SKIN_TONES) gets its pores, creases and eyes scaled
+# to the skin's brightness, and hair and brows darker than the skin. Drawn as lighter skin is (pores of a fixed
+# 5 grey levels, creases darkening by a fixed fraction, white eyes, hair as light as the skin), the darkest tones
+# were found by dlib's face detector 1 time in 4. Lighter faces keep their pixels of earlier versions.
 DARK_SKIN = 124.0
 
 
