@@ -130,9 +130,11 @@ def test_training_flags_are_refused_not_ignored(tmp_path, flags, capsys):
 @face_extra
 @pytest.mark.slow
 def test_spotter_finds_what_was_planted_far_above_the_baseline(tmp_path):
-    # 2 subjects x 24 s (seed 1): 2 micro- and 3 macro-expressions planted. On this set the spotter
-    # found every macro-expression (overall F1 0.40) and the baseline none (F1 0.00).
-    summary = run_spotting_demo(tmp_path, seed=1, subjects=2, minutes=0.4, progress=False)
+    # The demo's own set (seed 0: 3 subjects x 1 minute, 10 micro- and 10 macro-expressions), whose figures the
+    # README shows. This test ran 2 subjects x 24 s of seed 1 (5 expressions) until the synthetic dark-skinned faces
+    # were made detectable: its second face was then found throughout, and the spotter's F1 there fell from 0.40 to
+    # 0.24 (seeds 0-5 at that size: 0.18-0.46, the baseline 0.00-0.10): too few expressions to hold a bound.
+    summary = run_spotting_demo(tmp_path, progress=False)
     spotter, baseline = summary["spotter"]["overall"], summary["baseline"]["overall"]
     assert summary["data"]["truth"]["macro"] >= 3
     assert summary["spotter"]["macro"]["recall"] >= 0.6, summary["spotter"]
