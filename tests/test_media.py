@@ -157,8 +157,8 @@ def test_fetching_frames_stops_after_the_last_one_asked(tmp_path, monkeypatch):
     decoded = []
     real = media_video._stream_pyav
 
-    def counting(av, p):
-        for frame in real(av, p):
+    def counting(av, p, notes):
+        for frame in real(av, p, notes):
             decoded.append(frame.index)
             yield frame
 
