@@ -188,6 +188,11 @@ def test_an_mp4_cut_before_its_index_is_called_unfinished(tmp_path):
     assert "Invalid data" not in str(e.value)
 
 
+@pytest.mark.parametrize("suffix", [".mts", ".m2ts", ".ts", ".3gp", ".3g2", ".mxf", ".flv", ".ogv", ".f4v", ".MTS"])
+def test_camcorder_and_phone_suffixes_are_videos(suffix):
+    assert is_video(f"clip{suffix}")
+
+
 def test_non_square_pixels_are_noted(tmp_path):
     def anamorphic(stream):
         stream.codec_context.sample_aspect_ratio = fractions.Fraction(4, 3)

@@ -51,7 +51,8 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv",
+                  ".mts", ".m2ts", ".ts", ".3gp", ".3g2", ".mxf", ".flv", ".ogv", ".f4v")  # camcorders, old phones
 
 #: Default frame-name pattern: group 1 is the last run of digits of the name.
 FRAME_NAME = re.compile(r".*?(\d+)\D*")
