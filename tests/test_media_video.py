@@ -66,6 +66,26 @@ def test_damaged_data_in_the_middle_loses_those_frames_only_and_keeps_later_numb
     assert all(drawn == index for index, _, drawn in frames if index > gap + 1)  # the frame is the one named
     (note,) = [n for n in notes if "could not be decoded" in n]
     assert note.startswith(f"frames {gap + 1}-")
+    assert _read(path) == (frames, notes)  # read again (libav says a repeated line once only): the same frames
+
+
+def test_a_frame_that_fails_to_decode_is_skipped_not_the_end_of_the_video(tmp_path):
+    """One packet that the decoder refuses (InvalidDataError): the whole video failed ('cannot be decoded after
+    frame 30 ...; the file may be truncated'). Now that frame is missing and the others are read."""
+    path = _encode(tmp_path / "clip.mkv", 60, options={"g": "10", "crf": "18"})
+    raw = path.read_bytes()
+    with av.open(str(path)) as container:
+        payload = [bytes(p) for p in container.demux(video=0) if p.size][33]
+    at = raw.find(payload)
+    damaged = bytearray(raw)
+    damaged[at:at + 8] = b"\xff" * 8  # the length of its first NAL unit: the decoder raises
+    path.write_bytes(bytes(damaged))
+    frames, notes = _read(path)
+    indices = [i for i, _, _ in frames]
+    assert len(frames) == 59 and indices[-1] == 59
+    (missing,) = set(range(60)) - set(indices)
+    assert all(drawn == index for index, _, drawn in frames if index > missing)
+    assert f"frame {missing} could not be decoded" in " ".join(notes), notes
 
 
 def test_lost_frames_are_missing_frames_for_the_spotter(tmp_path):

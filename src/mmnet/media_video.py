@@ -115,20 +115,22 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
         packets = container.demux(stream)  # packet by packet: at most a codec's delay is buffered
         start, expected, failed, damaged, lost, error = None, 0, 0, False, [], None
         while True:
+            # the demuxer logs the data it skips (it raises nothing): caught here as damage
             with av.logging.Capture() as logs, _libav_level(av, av.logging.ERROR):
                 try:
                     packet = next(packets, None)
                 except _decode_errors(av) as exc:  # the container itself: nothing after this can be read
                     raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
-                if packet is None:
-                    break
-                try:
+            if packet is None:
+                break
+            try:
+                with _libav_level(av, av.logging.PANIC):  # decoder threads log too late to be captured
                     decoded = packet.decode()
-                    failed = failed if packet.size == 0 else 0  # the last, empty packet only flushes the decoder
-                except _decode_errors(av) as exc:
-                    decoded, failed, error = [], failed + 1, exc
-                    if failed >= MAX_BAD_PACKETS:
-                        raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
+                failed = failed if packet.size == 0 else 0  # the last, empty packet only flushes the decoder
+            except _decode_errors(av) as exc:
+                decoded, failed, error = [], failed + 1, exc
+                if failed >= MAX_BAD_PACKETS:
+                    raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
             damaged = damaged or bool(logs) or failed > 0
             for frame in decoded:
                 index = expected
@@ -150,8 +152,10 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
             raise DataError(_undecodable(path, expected - 1, error, video_header(path)[1]))
         if lost:
             runs = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in lost[:10])
-            notes.append(f"frames {runs}{' and more' if len(lost) > 10 else ''} could not be decoded (the file is "
-                         "damaged there): they are missing frames, and the frames after them keep their numbers")
+            what = "frame" if lost == [(lost[0][0],) * 2] else "frames"
+            more = " and more" if len(lost) > 10 else ""
+            notes.append(f"{what} {runs}{more} could not be decoded (the file is damaged there): they are missing "
+                         "frames, and the frames after them keep their numbers")
 
 
 def _decode_errors(av) -> tuple[type[Exception], ...]:
@@ -160,13 +164,16 @@ def _decode_errors(av) -> tuple[type[Exception], ...]:
 
 @contextmanager
 def _libav_level(av, level: int):
-    """libav's log level for a while: its own lines on stderr repeat what mmnet's message says."""
-    before = av.logging.get_level()
+    """libav's log level for a while: its own lines on stderr repeat what mmnet's message says. A line said
+    before (the same file read twice) is said again, so that a capture sees it."""
+    before, skipping = av.logging.get_level(), av.logging.get_skip_repeated()
     av.logging.set_level(level)
+    av.logging.set_skip_repeated(False)
     try:
         yield
     finally:
         av.logging.set_level(before)
+        av.logging.set_skip_repeated(skipping)
 
 
 def _undecodable(path: Path, last: int, exc: Exception, declared: int | None) -> str:
