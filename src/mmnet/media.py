@@ -12,7 +12,8 @@
   as players show them (the rotation a phone records, ``upright``).
 
 **Frame numbers** (``FRAME_NUMBERING``, the one convention of every command): a video's frame is
-its decode index counted from 0, as OpenCV, FFmpeg and PyAV count; a folder's frame is the number
+its decode index counted from 0, as OpenCV, FFmpeg and PyAV count (frames lost to damaged data leave
+their numbers out: ``media_video``); a folder's frame is the number
 in its file name, as the datasets' annotations count. ``mmnet prepare`` writes a video's frame i
 as ``reg_img{i}.jpg``, so a prepared folder's numbers equal the video's.
 
