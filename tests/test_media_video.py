@@ -134,6 +134,20 @@ def test_an_avi_with_b_frames_is_read_at_its_real_rate(tmp_path):
     assert any(n.startswith("30 fps is used, the spacing of the first frames' times") for n in notes), notes
 
 
+def test_an_avi_with_b_frames_is_read_at_its_real_rate_by_opencv_too(tmp_path, monkeypatch):
+    pytest.importorskip("cv2")
+    if not hasattr(av, "BitStreamFilterContext"):
+        pytest.skip("this PyAV has no bitstream filters")
+    avi = _avi_with_b_frames(tmp_path)
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    assert video_header(avi) == (30.0, 40)
+    stream = stream_video(avi)
+    times = [f.time for f in stream]
+    np.testing.assert_allclose(times, np.arange(40) / 30, atol=1e-6)
+    assert stream.notes == ["30 fps is used, the spacing of the first frames' times: the container declares 600 fps; "
+                            "frame i is taken to be at i / rate seconds"]
+
+
 def _late_start(path, n=45, start_ms=10_000):
     with av.open(str(path), "w") as container:
         stream = container.add_stream("ffv1", rate=30)

@@ -35,10 +35,7 @@ from .media_video import (  # noqa: F401 (re-exported: the remedies' names, for 
     EXTRACT_FRAMES,
     EXTRACT_THE_FRAMES,
     GIVE_VIDEO_OR_FRAMES,
-    SHORT_VIDEO,
     VideoFrame,
-    cut_short,
-    declared_frame_count,
     stream_video,
     upright,
     video_header,
@@ -171,6 +168,20 @@ def _is_file(entry: os.DirEntry) -> bool:
 
 
 # -- videos (decoded in media_video) ------------------------------------------------------------
+def declared_frame_count(path: str | Path) -> int | None:
+    """The frame count a video's container declares (``video_header``), or None when it declares none."""
+    return video_header(path)[1]
+
+
+SHORT_VIDEO = 0.9  # fewer decoded frames than this share of the declared count: the file is cut short
+
+
+def cut_short(decoded: int, declared: int | None) -> bool:
+    """Whether ``decoded`` frames fall well short of the ``declared`` count (``declared_frame_count``): a
+    decoder ends quietly where a file was cut, so this is how an interrupted copy or download shows."""
+    return bool(declared) and decoded < SHORT_VIDEO * declared
+
+
 def read_video(path: str | Path) -> list[VideoFrame]:
     """Every frame of a video in memory: for clip-sized videos only (use ``stream_video`` otherwise)."""
     return list(stream_video(path))

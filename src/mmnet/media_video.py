@@ -17,7 +17,7 @@ import numpy as np
 from .errors import DataError, install_hint
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
-           "upright", "video_header", "declared_frame_count", "SHORT_VIDEO", "cut_short", "MAX_BAD_PACKETS"]
+           "upright", "video_header", "MAX_BAD_PACKETS"]
 
 # The remedies of the messages below, named so that the server can reword them for an upload (serve.messages).
 EXTRACT_FRAMES = "extract its frames to a folder"
@@ -242,10 +242,34 @@ def frame_rate(av, path: Path, stream) -> tuple[float | None, str]:
         if measured:
             close = [float(r) for r in (average, guessed) if abs(float(r) / measured - 1) < 0.02]
             measured = close[0] if close else measured  # the declared value, not its rounding from times
-            return measured, (f"{measured:.4g} fps is used, the spacing of the first frames' times: the container "
-                              f"declares both {float(average):.4g} fps (its average) and {float(guessed):.4g} fps; "
-                              "frame i is taken to be at i / rate seconds")
+            return measured, _measured_note(measured, f"both {float(average):.4g} fps (its average) and "
+                                                      f"{float(guessed):.4g} fps")
     return rate, ""
+
+
+def _measured_note(measured: float, declared: str) -> str:
+    return (f"{measured:.4g} fps is used, the spacing of the first frames' times: the container declares {declared}; "
+            "frame i is taken to be at i / rate seconds")
+
+
+def _cv2_rate(cv2, path: Path, declared: float) -> tuple[float | None, str]:
+    """OpenCV's rate, or in an AVI (``frame_rate``: one with B-frames) the first frames' spacing where that rate is a
+    whole multiple of it; elsewhere a spacing that differs is a variable rate, which ``TimedFrames`` notes."""
+    if not declared or path.suffix.lower() != ".avi":
+        return declared or None, ""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        times = [capture.get(cv2.CAP_PROP_POS_MSEC) for _ in range(30) if capture.grab()]
+    finally:
+        capture.release()
+    steps = np.diff(sorted(times))
+    steps = steps[steps > 0]
+    measured = 1000 / float(np.median(steps)) if steps.size else None
+    if not measured or not _whole_factor(declared, measured):
+        return declared, ""
+    factor = round(max(declared, measured) / min(declared, measured))
+    measured = declared / factor if declared > measured else declared * factor  # exact, not the times' rounding
+    return measured, _measured_note(measured, f"{declared:.4g} fps")
 
 
 def _whole_factor(a: float, b: float) -> bool:
@@ -295,10 +319,10 @@ def _stream_cv2(cv2, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
     try:
         if not capture.isOpened():
             raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or {EXTRACT_FRAMES}.")
-        rate = capture.get(cv2.CAP_PROP_FPS) or None
+        rate, why = _cv2_rate(cv2, path, capture.get(cv2.CAP_PROP_FPS))
         sar = (capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN))
         size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        notes += [n for n in [pixel_note(sar[0] / sar[1] if sar[1] > 0 else None, *size)] if n]
+        notes += [n for n in [why, pixel_note(sar[0] / sar[1] if sar[1] > 0 else None, *size)] if n]
         index, first = -1, None
         while True:
             ok, bgr = capture.read()
@@ -307,7 +331,7 @@ def _stream_cv2(cv2, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
             index += 1
             shown = capture.get(cv2.CAP_PROP_POS_MSEC)  # the frame's own time, so a varying rate shows
             first = shown if first is None else first
-            if shown > first or not rate:
+            if (shown > first and not why) or not rate:
                 time = (shown - first) / 1000.0
             else:  # a backend that gives no times
                 time = index / rate
@@ -356,23 +380,8 @@ def video_header(path: str | Path) -> tuple[float | None, int | None]:
     try:
         if not capture.isOpened():
             return None, None
-        fps, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        declared, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
     finally:
         capture.release()
-    return (float(fps) if fps > 0 else None), (int(count) if count > 0 else None)
-
-
-def declared_frame_count(path: str | Path) -> int | None:
-    """The frame count a video's container declares (``video_header``), or None when it declares none."""
-    return video_header(path)[1]
-
-
-SHORT_VIDEO = 0.9  # fewer decoded frames than this share of the declared count: the file is cut short
-
-
-def cut_short(decoded: int, declared: int | None) -> bool:
-    """Whether ``decoded`` frames fall well short of the ``declared`` count (``declared_frame_count``): a
-    decoder ends quietly where a file was cut, so this is how an interrupted copy or download shows."""
-    return bool(declared) and decoded < SHORT_VIDEO * declared
-
-
+    fps = _cv2_rate(cv2, Path(path), declared)[0] if declared > 0 else None
+    return fps, (round(count * fps / declared) if count > 0 and fps else None)
