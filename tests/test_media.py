@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmnet import media
+from mmnet import media, media_video
 from mmnet.errors import DataError
 from mmnet.media import (
     IMAGE_SUFFIXES,
@@ -155,14 +155,14 @@ def test_fetching_frames_stops_after_the_last_one_asked(tmp_path, monkeypatch):
     frames = ramp_frames(10)
     path = write_video(tmp_path / "clip.mkv", frames)
     decoded = []
-    real = media._stream_pyav
+    real = media_video._stream_pyav
 
-    def counting(av, p):
-        for frame in real(av, p):
+    def counting(av, p, notes):
+        for frame in real(av, p, notes):
             decoded.append(frame.index)
             yield frame
 
-    monkeypatch.setattr(media, "_stream_pyav", counting)
+    monkeypatch.setattr(media_video, "_stream_pyav", counting)
     got = read_video_frames(path, [4, 2, 10])
     assert sorted(got) == [2, 4] and decoded == list(range(10))  # 10 (== the frame count) is beyond the end
     decoded.clear()

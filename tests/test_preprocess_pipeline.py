@@ -327,6 +327,33 @@ def test_a_truncated_video_is_a_warning_with_both_counts(tmp_path, capsys):
     assert f"warning cut.avi: short_video: decoded {decoded} frames of '{path}', whose container declares 12" in out
 
 
+def test_a_frame_lost_in_a_damaged_video_keeps_the_later_numbers_and_is_a_warning(tmp_path, capsys):
+    """One packet the decoder refuses: the clip failed ('cannot be decoded after frame ...'). Now the frame is
+    left out, the later frames keep their numbers (reg_img{i}.jpg is still the video's frame i) and the lost
+    one is named."""
+    av = pytest.importorskip("av")
+    if "libx264" not in av.codecs_available:
+        pytest.skip("this PyAV has no H.264 encoder")
+    path = tmp_path / "damaged.mkv"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25, options={"g": "5", "crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for k in range(20):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(face_frame(dx=k % 3), format="rgb24")))
+        out.mux(stream.encode())
+    raw = path.read_bytes()
+    with av.open(str(path)) as container:
+        payload = [bytes(p) for p in container.demux(video=0) if p.size][12]
+    damaged, at = bytearray(raw), raw.find(payload)
+    damaged[at:at + 8] = b"\xff" * 8  # the length of its first NAL unit: the decoder raises
+    path.write_bytes(bytes(damaged))
+    assert main(["prepare", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    numbers = sorted(int(p.stem.removeprefix("reg_img")) for p in (tmp_path / "damaged_aligned").glob("*.jpg"))
+    assert len(numbers) == 19 and numbers[-1] == 19
+    assert "could not be decoded" in out and "short_video" not in out, out
+
+
 def test_an_interrupted_run_keeps_the_records_of_finished_clips(tmp_path, monkeypatch):
     root = tmp_path / "CASME2"
     for clip in ("EP01", "EP02"):

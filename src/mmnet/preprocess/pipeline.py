@@ -93,12 +93,14 @@ def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, re
         raise _ClipFailure("missing_onset", frame_not_there(f"onset frame {onset}", f"video '{job.video}'",
                                                             (0, count - 1, count)))
     alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
-    count = 0
-    for frame in stream_video(job.video):
+    count, covered = 0, 0
+    frames = stream_video(job.video)
+    for frame in frames:
         _save_jpeg(alignment.apply(frame.image), tmp / job.video_pattern.format(n=frame.index), quality)
-        count += 1
+        count, covered = count + 1, frame.index + 1  # frames lost to damaged data leave their numbers out
+    result.warnings += [f"video: '{job.video}': {note}" for note in frames.notes]
     declared = declared_frame_count(job.video)
-    if cut_short(count, declared):
+    if cut_short(covered, declared):
         result.warnings.append(f"short_video: decoded {count} frames of '{job.video}', whose container declares "
                                f"{declared}: the file looks cut short (an interrupted copy or download); copy it "
                                "again and rerun with --force")

@@ -61,26 +61,39 @@ class TimedFrames:
 
     The spotter assumes frame i is at i / rate seconds; a variable-frame-rate video (a phone that changes
     rate with the light) breaks that silently. Once streamed, ``note`` says so when a frame's time is more
-    than ``RATE_DRIFT_FRAMES`` frames away from i / rate.
+    than ``RATE_DRIFT_FRAMES`` frames away from i / rate. Numbers the decoder skipped (frames that could not be
+    decoded) are streamed as (number, None): missing frames, as a frame folder's missing numbers.
     """
 
     def __init__(self, frames: Iterator[VideoFrame], rate: float):
         self.frames, self.rate = frames, rate
         self.worst: tuple[float, int, float] = (0.0, 0, 0.0)  # (drift in s, index, time) of the frames streamed
 
-    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        expected = 0
         for frame in self.frames:
+            # numbers skipped by the decoder (frames that could not be decoded) are missing frames, as in a folder
+            yield from ((m, None) for m in range(expected, frame.index))
+            expected = frame.index + 1
             drift = abs(frame.time - frame.index / self.rate)
             if drift > self.worst[0]:  # NaN (a frame without a time) is never larger
                 self.worst = (drift, frame.index, frame.time)
             yield frame.index, frame.image
 
     def note(self, source: str) -> str | None:
-        """The sentence for ``source`` (the recording's name) when its frame rate varies, else None."""
+        """The sentence for ``source`` (the recording's name): the decoder's notes (``media.VideoStream.notes``:
+        the stream and rate chosen, frames that could not be decoded, ...) and whether its frame rate varies;
+        None when there is nothing to say."""
+        said = [*getattr(self.frames, "notes", ())]
+        varying = self._varying()
+        said += [varying] if varying else []
+        return f"{source}: " + "; ".join(said) if said else None
+
+    def _varying(self) -> str | None:
         drift, index, time = self.worst
         if drift <= RATE_DRIFT_FRAMES / self.rate:
             return None
-        return (f"{source}: the video's frame rate varies (frame {index} is shown at {time:.2f} s, "
+        return (f"the video's frame rate varies (frame {index} is shown at {time:.2f} s, "
                 f"not at {index / self.rate:.2f} s as at a constant {self.rate:.4g} fps): the times and the expression "
                 "windows assume a constant rate, so they are off; re-encode the video at a constant frame rate "
                 "(e.g. ffmpeg -i in.mp4 -vf fps=30 out.mp4) and spot that")

@@ -1,0 +1,387 @@
+"""Videos decoded as a stream: one frame at a time, with its index and its time in seconds.
+
+PyAV (extra ``video``) decodes when installed, OpenCV (extra ``face``) otherwise. Frames are turned upright as
+players show them (``upright``). A video's frame is its decode index counted from 0 (``media.FRAME_NUMBERING``).
+``mmnet.media`` re-exports every public name here: import them from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, install_hint
+
+__all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
+           "upright", "video_header", "MAX_BAD_PACKETS"]
+
+# The remedies of the messages below, named so that the server can reword them for an upload (serve.messages).
+EXTRACT_FRAMES = "extract its frames to a folder"
+EXTRACT_THE_FRAMES = "extract the frames to a folder"
+GIVE_VIDEO_OR_FRAMES = "give a video file, or its frames in a folder."
+
+_NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Install PyAV with: "
+               + install_hint("video") + f", or {EXTRACT_THE_FRAMES}.")
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One decoded video frame: its index (from 0, in decode order), time in seconds, RGB image."""
+
+    index: int
+    time: float
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+
+
+class VideoStream(Iterator[VideoFrame]):
+    """What ``stream_video`` returns: the frames one at a time, and ``notes``, what a user should know about how
+    they were read (the stream and frame rate chosen, frames that could not be decoded, interlaced or non-square
+    pixels), complete once the iteration has ended."""
+
+    def __init__(self, decode, path: Path):
+        self.notes: list[str] = []
+        self._frames = _checked(decode(path, self.notes), path)
+
+    def __next__(self) -> VideoFrame:
+        return next(self._frames)
+
+    def close(self) -> None:
+        """Close the decoder now (also done when the iteration ends or the stream is garbage-collected)."""
+        self._frames.close()
+
+
+def stream_video(path: str | Path) -> VideoStream:
+    """Decode a video one frame at a time; nothing is kept once a frame has been yielded.
+
+    The file and the decoder are checked here; decoding errors are raised while iterating. The
+    decoder is closed when the iteration ends or the iterator is closed (or garbage-collected).
+    Frames that cannot be decoded are skipped (``MAX_BAD_PACKETS`` in a row end the video with an
+    error): the frames after them keep the numbers their times give, and ``notes`` names the lost ones.
+
+    Raises:
+        DataError: the file is missing, empty (0 bytes), cannot be decoded or holds no video frame;
+            or no decoder is installed.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"Video '{p}' does not exist.")
+    if p.stat().st_size == 0:  # the decoder's own words for it ("Invalid data found") blame the format
+        raise DataError(f"Video '{p}' is empty (0 bytes): nothing was written into it, as after an interrupted "
+                        "copy or download; copy it again, or give another video.")
+    try:
+        import av
+    except ImportError:
+        av = None
+    if av is not None:
+        return VideoStream(lambda path, notes: _stream_pyav(av, path, notes), p)
+    try:
+        import cv2
+    except ImportError:
+        raise DataError(_NO_DECODER.format(path=p)) from None
+    return VideoStream(lambda path, notes: _stream_cv2(cv2, path, notes), p)
+
+
+def _checked(frames: Iterator[VideoFrame], path: Path) -> Iterator[VideoFrame]:
+    """Pass frames through; a video that ends before its first frame is an error."""
+    count = 0
+    try:
+        for frame in frames:
+            count += 1
+            yield frame
+    finally:
+        frames.close()  # closes the decoder now, also when the caller stops early
+    if count == 0:
+        raise DataError(f"Video '{path}' holds no decodable video frame; check the file or {EXTRACT_FRAMES}.")
+
+
+#: Packets in a row that fail to decode: past this many the rest of the file is taken as unreadable.
+MAX_BAD_PACKETS = 50
+
+
+def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
+    container = open_pyav(av, path)
+    with container:
+        stream, which = pick_stream(container)
+        if stream is None:
+            raise DataError(f"Video '{path}' has no video stream (streams: {[s.type for s in container.streams]}); "
+                            + GIVE_VIDEO_OR_FRAMES)
+        rate, why = frame_rate(av, path, stream)
+        timed = not why  # rates that disagree come with frame times out of order (AVI with B-frames)
+        notes += [n for n in (which, why, pixel_note(stream.sample_aspect_ratio, stream.width, stream.height)) if n]
+        packets = container.demux(stream)  # packet by packet: at most a codec's delay is buffered
+        start, expected, failed, damaged, lost, error = None, 0, 0, False, [], None
+        while True:
+            # the demuxer logs the data it skips (it raises nothing): caught here as damage
+            with av.logging.Capture() as logs, _libav_level(av, av.logging.ERROR):
+                try:
+                    packet = next(packets, None)
+                except _decode_errors(av) as exc:  # the container itself: nothing after this can be read
+                    raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
+            if packet is None:
+                break
+            try:
+                with _libav_level(av, av.logging.PANIC):  # decoder threads log too late to be captured
+                    decoded = packet.decode()
+                failed = failed if packet.size == 0 else 0  # the last, empty packet only flushes the decoder
+            except _decode_errors(av) as exc:
+                decoded, failed, error = [], failed + 1, exc
+                if failed >= MAX_BAD_PACKETS:
+                    raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
+            damaged = damaged or bool(logs) or failed > 0
+            for frame in decoded:
+                index = expected
+                if frame.time is not None and timed:
+                    start = frame.time if start is None else start
+                    time = frame.time - start
+                    if damaged and rate:  # frames were lost: their times keep the later frames' numbers right
+                        index = max(expected, round(time * rate))
+                else:
+                    time = index / rate if rate else float("nan")
+                if index > expected:
+                    lost.append((expected, index - 1))
+                if index == 0 and frame.interlaced_frame:
+                    notes.append(INTERLACED)
+                expected = index + 1
+                turn = getattr(frame, "rotation", 0)  # older PyAV releases have no frame.rotation
+                yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
+        if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does
+            raise DataError(_undecodable(path, expected - 1, error, video_header(path)[1]))
+        if lost:
+            runs = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in lost[:10])
+            what = "frame" if lost == [(lost[0][0],) * 2] else "frames"
+            more = " and more" if len(lost) > 10 else ""
+            notes.append(f"{what} {runs}{more} could not be decoded (the file is damaged there): they are missing "
+                         "frames, and the frames after them keep their numbers")
+
+
+def _decode_errors(av) -> tuple[type[Exception], ...]:
+    return av.error.FFmpegError, ValueError, OSError
+
+
+@contextmanager
+def _libav_level(av, level: int):
+    """libav's log level for a while: its own lines on stderr repeat what mmnet's message says. A line said
+    before (the same file read twice) is said again, so that a capture sees it."""
+    before, skipping = av.logging.get_level(), av.logging.get_skip_repeated()
+    av.logging.set_level(level)
+    av.logging.set_skip_repeated(False)
+    try:
+        yield
+    finally:
+        av.logging.set_level(before)
+        av.logging.set_skip_repeated(skipping)
+
+
+def _undecodable(path: Path, last: int, exc: Exception, declared: int | None) -> str:
+    where = f"after frame {last}" if last >= 0 else "at its first frame"
+    # a cut copy keeps its header: say so, the usual cause (an interrupted copy or download)
+    cut = (f"{last + 1} of the {declared} frames its header declares decode: the file may be truncated; "
+           "copy it again, ") if declared and declared > last + 1 else ""
+    return f"Video '{path}' cannot be decoded {where} ({exc}); {cut}re-encode it or {EXTRACT_FRAMES}."
+
+
+def open_pyav(av, path: Path):
+    """The container of ``path`` opened with PyAV, or a DataError that says why not."""
+    with av.logging.Capture() as logs, _libav_level(av, av.logging.ERROR):
+        try:
+            return av.open(str(path))
+        except _decode_errors(av) as exc:
+            said = " ".join([str(exc), *(line for _, _, line in logs)])
+    if "moov atom not found" in said and _unfinished_mp4(path):
+        raise DataError(f"Video '{path}' is incomplete: its index (the MP4 'moov' atom, written when a recording "
+                        "ends) is missing, so the recording was not finished or the copy was cut short; copy the "
+                        "file again in full, or give another video.")
+    raise DataError(f"Video '{path}' cannot be decoded ({said.strip()}); re-encode it or {EXTRACT_FRAMES}.")
+
+
+def _unfinished_mp4(path: Path) -> bool:
+    """An MP4 (or MOV) whose boxes start as a recorder writes them, its 'ftyp' then the frames ('mdat', perhaps
+    after 'free' or 'wide'): one without its index ('moov', written last) is an unfinished recording or a cut
+    copy, not a damaged file."""
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    if head[4:8] != b"ftyp":
+        return False
+    at = int.from_bytes(head[:4], "big")
+    while at + 8 <= len(head) and head[at + 4:at + 8] in (b"free", b"wide", b"skip"):
+        at += max(8, int.from_bytes(head[at:at + 4], "big"))
+    return head[at + 4:at + 8] == b"mdat"
+
+
+_DEFAULT, _ATTACHED_PIC = 0x1, 0x400  # libav's AV_DISPOSITION_DEFAULT and AV_DISPOSITION_ATTACHED_PIC (cover art)
+
+
+def pick_stream(container):
+    """(the video stream to read, a note naming it when the file holds several; "" otherwise): cover art is no
+    video, then as ffmpeg picks: the default stream, else the largest."""
+    def flags(stream) -> int:
+        return int(getattr(stream.disposition, "value", stream.disposition) or 0)
+
+    streams = [s for s in container.streams.video if not flags(s) & _ATTACHED_PIC]
+    if not streams:
+        return None, ""
+    chosen = max(streams, key=lambda s: (bool(flags(s) & _DEFAULT), s.width * s.height))
+    if len(streams) == 1:
+        return chosen, ""
+    return chosen, (f"the file holds {len(streams)} video streams; stream {chosen.index} ({chosen.width}x"
+                    f"{chosen.height}{', the default' if flags(chosen) & _DEFAULT else ', the largest'}) is read")
+
+
+def frame_rate(av, path: Path, stream) -> tuple[float | None, str]:
+    """(frames per second, a note when the container's rates disagree). An AVI holding H.264 with B-frames
+    declares an average rate twice the real one (it counts packets, not frames): when the two rates the
+    container gives differ by a whole factor, the spacing of the first frames' times decides."""
+    average, guessed = stream.average_rate, stream.guessed_rate
+    rate = float(average or guessed or 0) or None
+    if average and guessed and _whole_factor(float(average), float(guessed)):
+        measured = _measured_rate(av, path, stream.index)
+        if measured:
+            close = [float(r) for r in (average, guessed) if abs(float(r) / measured - 1) < 0.02]
+            measured = close[0] if close else measured  # the declared value, not its rounding from times
+            return measured, _measured_note(measured, f"both {float(average):.4g} fps (its average) and "
+                                                      f"{float(guessed):.4g} fps")
+    return rate, ""
+
+
+def _measured_note(measured: float, declared: str) -> str:
+    return (f"{measured:.4g} fps is used, the spacing of the first frames' times: the container declares {declared}; "
+            "frame i is taken to be at i / rate seconds")
+
+
+def _cv2_rate(cv2, path: Path, declared: float) -> tuple[float | None, str]:
+    """OpenCV's rate, or in an AVI (``frame_rate``: one with B-frames) the first frames' spacing where that rate is a
+    whole multiple of it; elsewhere a spacing that differs is a variable rate, which ``TimedFrames`` notes."""
+    if not declared or path.suffix.lower() != ".avi":
+        return declared or None, ""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        times = [capture.get(cv2.CAP_PROP_POS_MSEC) for _ in range(30) if capture.grab()]
+    finally:
+        capture.release()
+    steps = np.diff(sorted(times))
+    steps = steps[steps > 0]
+    measured = 1000 / float(np.median(steps)) if steps.size else None
+    if not measured or not _whole_factor(declared, measured):
+        return declared, ""
+    factor = round(max(declared, measured) / min(declared, measured))
+    measured = declared / factor if declared > measured else declared * factor  # exact, not the times' rounding
+    return measured, _measured_note(measured, f"{declared:.4g} fps")
+
+
+def _whole_factor(a: float, b: float) -> bool:
+    ratio = max(a, b) / min(a, b)
+    return ratio > 1.5 and abs(ratio - round(ratio)) < 0.05
+
+
+def _measured_rate(av, path: Path, index: int, frames: int = 30) -> float | None:
+    """1 / the median spacing of the first ``frames`` frames' times (sorted: some files give them out of order)."""
+    try:
+        with _libav_level(av, av.logging.PANIC), av.open(str(path)) as container:
+            times = [f.time for f, _ in zip(container.decode(container.streams[index]), range(frames))]
+    except _decode_errors(av):
+        return None
+    steps = np.diff(sorted(t for t in times if t is not None))
+    steps = steps[steps > 0]
+    return 1.0 / float(np.median(steps)) if steps.size else None
+
+
+INTERLACED = ("the video is interlaced (each frame holds two fields recorded 1/50 or 1/60 s apart): moving edges "
+              "are combed, which disturbs the measured motion and the face's outline; deinterlace it first for "
+              "better results (e.g. ffmpeg -i in.mts -vf yadif out.mp4)")
+
+
+def pixel_note(aspect, width: int, height: int) -> str:
+    """A note when the pixels are not square (``aspect``, the sample aspect ratio, not 1): frames are read as
+    stored, so faces look stretched and motion is measured in stored pixels; "" for square pixels."""
+    if not aspect or float(aspect) <= 0 or abs(float(aspect) - 1) < 1e-3:
+        return ""
+    shown = round(width * float(aspect))
+    return (f"its pixels are not square (sample aspect ratio {float(aspect):.4g}): the {width}x{height} frames are "
+            f"read as stored, not as shown ({shown}x{height}), so faces look stretched and motion is measured in "
+            "stored pixels; scale it to square pixels first for face geometry as shown "
+            "(e.g. ffmpeg -i in.mp4 -vf scale=iw*sar:ih,setsar=1 out.mp4)")
+
+
+def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
+    """A frame turned as players show it: ``rotation`` is the display matrix's counter-clockwise angle in degrees
+    (PyAV's ``frame.rotation``; a phone held upright stores its pixels sideways, -90). OpenCV turns frames so
+    itself (``CAP_PROP_ORIENTATION_AUTO``), so both decoders give the same picture."""
+    turns = round((rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def _stream_cv2(cv2, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or {EXTRACT_FRAMES}.")
+        rate, why = _cv2_rate(cv2, path, capture.get(cv2.CAP_PROP_FPS))
+        sar = (capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN))
+        size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        notes += [n for n in [why, pixel_note(sar[0] / sar[1] if sar[1] > 0 else None, *size)] if n]
+        index, first = -1, None
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            index += 1
+            shown = capture.get(cv2.CAP_PROP_POS_MSEC)  # the frame's own time, so a varying rate shows
+            first = shown if first is None else first
+            if (shown > first and not why) or not rate:
+                time = (shown - first) / 1000.0
+            else:  # a backend that gives no times
+                time = index / rate
+            yield VideoFrame(index, time, np.ascontiguousarray(bgr[:, :, ::-1]))  # OpenCV decodes to BGR
+    finally:
+        capture.release()
+
+
+def video_header(path: str | Path) -> tuple[float | None, int | None]:
+    """(frames per second, frame count) of the video stream ``stream_video`` reads; None where the container
+    declares none (or the file cannot be opened: ``stream_video`` then says why). The rate is ``frame_rate``'s;
+    the count is the header's, else (Matroska and WebM declare none; an MP4's counts the packets outside its edit
+    list too) the stream's duration, less a start offset, x that rate. A truncated file keeps its header, so fewer
+    frames decode than declared."""
+    try:
+        import av
+    except ImportError:
+        av = None
+    if av is not None:
+        try:
+            with open_pyav(av, Path(path)) as container:
+                stream, _ = pick_stream(container)
+                if stream is None:
+                    return None, None
+                fps, why = frame_rate(av, Path(path), stream)
+                # the header's count is of packets: an MP4's include those its edit list hides, and an AVI with
+                # B-frames holds more packets than frames; otherwise it survives a cut, unlike a duration
+                if stream.frames and not why and "mp4" not in container.format.name:
+                    return fps, int(stream.frames)
+                if stream.duration and stream.time_base:
+                    seconds = float(stream.duration * stream.time_base)
+                elif container.duration:  # Matroska, WebM: no count, the container's duration from its start
+                    seconds = (container.duration - (container.start_time or 0)) / 1e6
+                else:
+                    seconds = None
+                if seconds and fps:
+                    return fps, round(seconds * fps) or None
+                return fps, int(stream.frames) or None
+        except (DataError, av.error.FFmpegError, ValueError, OSError, IndexError):
+            return None, None
+    try:
+        import cv2
+    except ImportError:
+        return None, None
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            return None, None
+        declared, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
+    finally:
+        capture.release()
+    fps = _cv2_rate(cv2, Path(path), declared)[0] if declared > 0 else None
+    return fps, (round(count * fps / declared) if count > 0 and fps else None)
