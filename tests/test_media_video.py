@@ -100,6 +100,14 @@ def test_lost_frames_are_missing_frames_for_the_spotter(tmp_path):
     assert [n for n, _ in got] == list(range(60))
     assert any(image is None for _, image in got)
     assert "could not be decoded" in timed.note("clip.mkv") and "frame rate varies" not in timed.note("clip.mkv")
+    # the spotter says it once, in the decoder's words (not "re-extract the frames", which fits a frame folder)
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.flow_spotter import extract_motion
+
+    curves = extract_motion(TimedFrames(stream_video(path), 30.0), 30.0, spot_config("casme2", ["face.mode=none"]),
+                            source="clip.mkv")
+    said = [n for n in curves.notes if "decoded" in n or "missing" in n]
+    assert len(said) == 1 and "could not be decoded" in said[0] and "re-extract" not in said[0], curves.notes
 
 
 def _avi_with_b_frames(tmp_path):

@@ -146,7 +146,7 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                 if index == 0 and frame.interlaced_frame:
                     notes.append(INTERLACED)
                 expected = index + 1
-                turn = getattr(frame, "rotation", 0)  # older PyAV releases have no frame.rotation
+                turn = frame.rotation  # PyAV >= 14.1 (the video extra's floor)
                 yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
         if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does
             raise DataError(_undecodable(path, expected - 1, error, video_header(path)[1]))

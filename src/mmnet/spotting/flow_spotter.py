@@ -305,7 +305,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     varying = frames.note(source) if isinstance(frames, TimedFrames) else None
     notes += [varying] if varying else []
     missing_runs = _runs(missing, numbers)
-    if missing_runs:
+    if missing_runs and not isinstance(frames, TimedFrames):  # a video's decoder names its lost frames itself
         listed = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in missing_runs[:MAX_LISTED])
         more = f" and {len(missing_runs) - MAX_LISTED} more runs" if len(missing_runs) > MAX_LISTED else ""
         notes.append(f"{source}: {int(missing.sum())} frame(s) missing from the numbering (frames {listed}{more}): "
