@@ -381,3 +381,16 @@ def test_report_says_how_to_reproduce_the_run_with_its_realised_numerics(tmp_pat
     assert f"Reproduce: `{command}`. Run it from the folder above this run's" in md
     digest, fingerprint = md.index("- Frames digest: pixels123 ("), md.index("- Dataset fingerprint: sha1:feed (")
     assert digest < fingerprint and "identifies this copy on this machine" in md[fingerprint:]
+
+
+@pytest.mark.parametrize("p, printed, verdict", [(0.0496, "p = 0.0496", "above chance"),
+                                                 (0.0504, "p = 0.05", "not shown to be above chance"),
+                                                 (0.2, "p = 0.20", "not shown to be above chance")])
+def test_the_printed_p_value_never_contradicts_the_verdict(p, printed, verdict):
+    # p = 0.0496 was printed "p = 0.05" beside "above chance", whose rule is p < 0.05
+    from mmnet.report.render import chance_verdict
+    ci = {"subjects": {"per_seed": {"0": {"uar": [0.3, 0.5]}}, "mean": None, "n_units": {"0": 5}}}
+    test = {"p_value": p, "permutations": 10_000, "n_subjects": 5, "shuffled_mean": 0.2}
+    line = chance_verdict({"classes": list("abcde"), "headline": {
+        "n_seeds": 1, "ci": ci, "chance_test": test, "per_seed": {"0": {"uar": 0.4, "uf1": 0.38}}}})
+    assert line.startswith(f"{verdict} by a permutation test") and f"{printed} with the labels" in line

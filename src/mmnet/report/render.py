@@ -73,7 +73,10 @@ PERMUTATION_ALPHA = 0.05
 
 def _permutation_words(test: dict) -> str:
     p, n = test["p_value"], test["permutations"]
-    p_text = f"p = {p:.4f}" if p < 0.01 else f"p = {p:.2f}"
+    digits = 4 if p < 0.01 else 2
+    while digits < 8 and (round(p, digits) < PERMUTATION_ALPHA) != (p < PERMUTATION_ALPHA):
+        digits += 1  # the printed p on the verdict's side of the level: 0.0496 is not "0.05"
+    p_text = f"p = {p:.{digits}f}"
     none = ", none as high" if p <= 1 / (n + 1) + 1e-15 else ""
     return (f"{p_text} with the labels shuffled within each of the {test['n_subjects']} subjects "
             f"({n:,} shuffles{none}: UAR {test['shuffled_mean']:.2f} on average)")
