@@ -254,3 +254,38 @@ def test_interlaced_frames_are_noted(tmp_path):
             pytest.skip("this x264 wrote no interlaced frames")
     _, notes = _read(path)
     assert any(n.startswith("the video is interlaced") for n in notes), notes
+
+
+def test_videos_decoded_at_once_do_not_hide_each_others_damage(tmp_path, capfd):
+    """The server decodes several videos at once. Each packet switched libav's process-wide log level (ERROR to
+    read it, PANIC to decode it): while one thread decoded, another's damaged data went unseen, so its later frames
+    were numbered by count; and the level could be left changed for good."""
+    import threading
+
+    damaged = _encode(tmp_path / "damaged.mkv", 60, options={"g": "10", "bf": "0", "crf": "18"})
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 1500] = bytes(1500)
+    damaged.write_bytes(bytes(data))
+    clean = _encode(tmp_path / "clean.mkv", 300, options={"g": "1"})
+    alone = _read(damaged)
+    level, skipping = av.logging.get_level(), av.logging.get_skip_repeated()
+    done, seen = threading.Event(), []
+
+    def decode_clean():
+        while not done.is_set():
+            for _ in stream_video(clean):
+                pass
+
+    others = [threading.Thread(target=decode_clean) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    try:
+        seen = [_read(damaged) for _ in range(40)]
+    finally:
+        done.set()
+        for thread in others:
+            thread.join()
+    assert all(got == alone for got in seen)
+    assert any("could not be decoded" in note for note in alone[1])
+    assert (av.logging.get_level(), av.logging.get_skip_repeated()) == (level, skipping)
+    assert "error while decoding" not in capfd.readouterr().err  # libav's own lines stay off the terminal

@@ -8,13 +8,13 @@ players show them (``upright``). A video's frame is its decode index counted fro
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError, install_hint
+from .media_libav import forget_uncaptured, libav_lines
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
            "upright", "video_header", "MAX_BAD_PACKETS"]
@@ -103,8 +103,7 @@ MAX_BAD_PACKETS = 50
 
 
 def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
-    container = open_pyav(av, path)
-    with container:
+    with libav_lines(av), open_pyav(av, path) as container:  # libav's threshold held until the last frame
         stream, which = pick_stream(container)
         if stream is None:
             raise DataError(f"Video '{path}' has no video stream (streams: {[s.type for s in container.streams]}); "
@@ -116,16 +115,16 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
         start, expected, failed, damaged, lost, error = None, 0, 0, False, [], None
         while True:
             # the demuxer logs the data it skips (it raises nothing): caught here as damage
-            with av.logging.Capture() as logs, _libav_level(av, av.logging.ERROR):
+            with av.logging.Capture() as logs:
                 try:
                     packet = next(packets, None)
                 except _decode_errors(av) as exc:  # the container itself: nothing after this can be read
                     raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
             if packet is None:
                 break
-            try:
-                with _libav_level(av, av.logging.PANIC):  # decoder threads log too late to be captured
-                    decoded = packet.decode()
+            forget_uncaptured()
+            try:  # the decoder's lines (from its threads too) are not captured here: its errors raise
+                decoded = packet.decode()
                 failed = failed if packet.size == 0 else 0  # the last, empty packet only flushes the decoder
             except _decode_errors(av) as exc:
                 decoded, failed, error = [], failed + 1, exc
@@ -162,20 +161,6 @@ def _decode_errors(av) -> tuple[type[Exception], ...]:
     return av.error.FFmpegError, ValueError, OSError
 
 
-@contextmanager
-def _libav_level(av, level: int):
-    """libav's log level for a while: its own lines on stderr repeat what mmnet's message says. A line said
-    before (the same file read twice) is said again, so that a capture sees it."""
-    before, skipping = av.logging.get_level(), av.logging.get_skip_repeated()
-    av.logging.set_level(level)
-    av.logging.set_skip_repeated(False)
-    try:
-        yield
-    finally:
-        av.logging.set_level(before)
-        av.logging.set_skip_repeated(skipping)
-
-
 def _undecodable(path: Path, last: int, exc: Exception, declared: int | None) -> str:
     where = f"after frame {last}" if last >= 0 else "at its first frame"
     # a cut copy keeps its header: say so, the usual cause (an interrupted copy or download)
@@ -186,7 +171,7 @@ def _undecodable(path: Path, last: int, exc: Exception, declared: int | None) ->
 
 def open_pyav(av, path: Path):
     """The container of ``path`` opened with PyAV, or a DataError that says why not."""
-    with av.logging.Capture() as logs, _libav_level(av, av.logging.ERROR):
+    with av.logging.Capture() as logs, libav_lines(av):
         try:
             return av.open(str(path))
         except _decode_errors(av) as exc:
@@ -280,7 +265,7 @@ def _whole_factor(a: float, b: float) -> bool:
 def _measured_rate(av, path: Path, index: int, frames: int = 30) -> float | None:
     """1 / the median spacing of the first ``frames`` frames' times (sorted: some files give them out of order)."""
     try:
-        with _libav_level(av, av.logging.PANIC), av.open(str(path)) as container:
+        with libav_lines(av), av.open(str(path)) as container:
             times = [f.time for f, _ in zip(container.decode(container.streams[index]), range(frames))]
     except _decode_errors(av):
         return None
