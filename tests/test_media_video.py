@@ -289,3 +289,30 @@ def test_videos_decoded_at_once_do_not_hide_each_others_damage(tmp_path, capfd):
     assert any("could not be decoded" in note for note in alone[1])
     assert (av.logging.get_level(), av.logging.get_skip_repeated()) == (level, skipping)
     assert "error while decoding" not in capfd.readouterr().err  # libav's own lines stay off the terminal
+
+
+def test_a_clock_jump_in_a_damaged_video_is_no_run_of_lost_frames(tmp_path):
+    """Joined camcorder files: the frame times jump 100 s ahead. In a video with one damaged frame before the jump,
+    the frames were numbered by their times: the jump became 3000 lost frames. Frames are now counted on from the
+    jump, and a note names it."""
+    path = tmp_path / "joined.mkv"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"g": "10", "bf": "0", "crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for i, image in enumerate(_numbered(60)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i if i < 30 else i + 3000
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    raw = path.read_bytes()
+    with av.open(str(path)) as container:
+        payload = [bytes(p) for p in container.demux(video=0) if p.size][13]
+    at = raw.find(payload)
+    path.write_bytes(raw[:at] + b"\xff" * 8 + raw[at + 8:])  # frame 13 fails to decode
+    frames, notes = _read(path)
+    assert [i for i, _, _ in frames] == [i for i in range(60) if i != 13]
+    assert all(drawn == index for index, _, drawn in frames)
+    assert [f"{time:.3f}" for index, time, _ in frames if index >= 30] == [f"{i / 30:.3f}" for i in range(30, 60)]
+    (jump,) = [n for n in notes if "jump" in n]
+    assert "100.0 s ahead at frame 30" in jump, notes
+    assert "frame 13 could not be decoded" in " ".join(notes), notes

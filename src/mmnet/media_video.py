@@ -100,6 +100,9 @@ def _checked(frames: Iterator[VideoFrame], path: Path) -> Iterator[VideoFrame]:
 
 #: Packets in a row that fail to decode: past this many the rest of the file is taken as unreadable.
 MAX_BAD_PACKETS = 50
+#: In a damaged video, the most seconds of frames taken as lost at once (beyond its failed packets): a longer
+#: jump of the frame times is a jump of the clock (joined camcorder files), not lost frames.
+MAX_LOST_SECONDS = 3.0
 
 
 def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
@@ -113,6 +116,7 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
         notes += [n for n in (which, why, pixel_note(stream.sample_aspect_ratio, stream.width, stream.height)) if n]
         packets = container.demux(stream)  # packet by packet: at most a codec's delay is buffered
         start, expected, failed, damaged, lost, error = None, 0, 0, False, [], None
+        failed_since_frame = 0  # packets that failed since the last frame: the frames they could have held
         while True:
             # the demuxer logs the data it skips (it raises nothing): caught here as damage
             with av.logging.Capture() as logs:
@@ -128,6 +132,7 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                 failed = failed if packet.size == 0 else 0  # the last, empty packet only flushes the decoder
             except _decode_errors(av) as exc:
                 decoded, failed, error = [], failed + 1, exc
+                failed_since_frame += 1
                 if failed >= MAX_BAD_PACKETS:
                     raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
             damaged = damaged or bool(logs) or failed > 0
@@ -138,13 +143,17 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                     time = frame.time - start
                     if damaged and rate:  # frames were lost: their times keep the later frames' numbers right
                         index = max(expected, round(time * rate))
+                        if index - expected > max(failed_since_frame, MAX_LOST_SECONDS * rate):
+                            # more than the damage could have lost: the clock jumped (joined recordings)
+                            notes.append(_jump_note(expected, time - expected / rate))
+                            start, time, index = frame.time - expected / rate, expected / rate, expected
                 else:
                     time = index / rate if rate else float("nan")
                 if index > expected:
                     lost.append((expected, index - 1))
                 if index == 0 and frame.interlaced_frame:
                     notes.append(INTERLACED)
-                expected = index + 1
+                expected, failed_since_frame = index + 1, 0
                 turn = frame.rotation  # PyAV >= 14.1 (the video extra's floor)
                 yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
         if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does
@@ -155,6 +164,11 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
             more = " and more" if len(lost) > 10 else ""
             notes.append(f"{what} {runs}{more} could not be decoded (the file is damaged there): they are missing "
                          "frames, and the frames after them keep their numbers")
+
+
+def _jump_note(index: int, jump: float) -> str:
+    return (f"the frame times jump {jump:.1f} s ahead at frame {index} (as where recordings were joined), more "
+            "than the damage before it could have lost: frames are counted on from there, not numbered by time")
 
 
 def _decode_errors(av) -> tuple[type[Exception], ...]:
