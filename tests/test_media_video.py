@@ -316,3 +316,10 @@ def test_a_clock_jump_in_a_damaged_video_is_no_run_of_lost_frames(tmp_path):
     (jump,) = [n for n in notes if "jump" in n]
     assert "100.0 s ahead at frame 30" in jump, notes
     assert "frame 13 could not be decoded" in " ".join(notes), notes
+
+
+def test_mmnet_media_gives_every_name_of_media_video():
+    import mmnet.media
+    import mmnet.media_video
+
+    assert [n for n in mmnet.media_video.__all__ if getattr(mmnet.media, n, None) is None] == []

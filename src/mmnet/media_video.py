@@ -2,7 +2,7 @@
 
 PyAV (extra ``video``) decodes when installed, OpenCV (extra ``face``) otherwise. Frames are turned upright as
 players show them (``upright``). A video's frame is its decode index counted from 0 (``media.FRAME_NUMBERING``).
-``mmnet.media`` re-exports every public name here: import them from there.
+``mmnet.media`` re-exports the names in ``__all__``: import them from there.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .errors import DataError, install_hint
 from .media_libav import forget_uncaptured, libav_lines
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
-           "upright", "video_header", "MAX_BAD_PACKETS"]
+           "upright", "video_header", "MAX_BAD_PACKETS", "MAX_LOST_SECONDS"]
 
 # The remedies of the messages below, named so that the server can reword them for an upload (serve.messages).
 EXTRACT_FRAMES = "extract its frames to a folder"
@@ -60,7 +60,8 @@ def stream_video(path: str | Path) -> VideoStream:
     The file and the decoder are checked here; decoding errors are raised while iterating. The
     decoder is closed when the iteration ends or the iterator is closed (or garbage-collected).
     Frames that cannot be decoded are skipped (``MAX_BAD_PACKETS`` in a row end the video with an
-    error): the frames after them keep the numbers their times give, and ``notes`` names the lost ones.
+    error): the frames after them keep the numbers their times give, and ``notes`` names the lost ones; a jump of
+    the times longer than ``MAX_LOST_SECONDS`` is the clock's, counted on from and noted.
 
     Raises:
         DataError: the file is missing, empty (0 bytes), cannot be decoded or holds no video frame;
