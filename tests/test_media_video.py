@@ -10,6 +10,8 @@ import pytest
 from mmnet.errors import DataError
 from mmnet.media import is_video, stream_video, video_header
 
+from .video_helpers import vfr_video
+
 av = pytest.importorskip("av")
 
 
@@ -202,17 +204,8 @@ def test_of_several_video_streams_the_default_then_largest_is_read_and_named(tmp
 def test_opencv_gives_the_frames_own_times(tmp_path, monkeypatch):
     """Without PyAV, frame i was put at i / rate: a variable frame rate was never noticed."""
     pytest.importorskip("cv2")
-    path = tmp_path / "vfr.mkv"
     times = [0, 33, 67, 100, 300, 500, 700, 900]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv444p"
-        stream.codec_context.time_base = fractions.Fraction(1, 1000)
-        for ms, image in zip(times, _numbered(len(times))):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts, frame.time_base = ms, fractions.Fraction(1, 1000)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    path = vfr_video(tmp_path / "vfr.mkv", times, list(_numbered(len(times))))
     monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
     got = [f.time for f in stream_video(path)]
     np.testing.assert_allclose(got, np.array(times) / 1000, atol=2e-3)
