@@ -39,8 +39,8 @@ class VideoFrame:
 
 class VideoStream(Iterator[VideoFrame]):
     """What ``stream_video`` returns: the frames one at a time, and ``notes``, what a user should know about how
-    they were read (the stream and frame rate chosen, frames that could not be decoded, interlaced or non-square
-    pixels), complete once the iteration has ended."""
+    they were read (the stream and frame rate chosen, frames that could not be decoded, a jump of their times,
+    interlaced or non-square pixels), complete once the iteration has ended."""
 
     def __init__(self, decode, path: Path):
         self.notes: list[str] = []
