@@ -10,6 +10,8 @@ import pytest
 from mmnet.errors import DataError
 from mmnet.media import is_video, stream_video, video_header
 
+from .video_helpers import vfr_video
+
 av = pytest.importorskip("av")
 
 
@@ -202,17 +204,8 @@ def test_of_several_video_streams_the_default_then_largest_is_read_and_named(tmp
 def test_opencv_gives_the_frames_own_times(tmp_path, monkeypatch):
     """Without PyAV, frame i was put at i / rate: a variable frame rate was never noticed."""
     pytest.importorskip("cv2")
-    path = tmp_path / "vfr.mkv"
     times = [0, 33, 67, 100, 300, 500, 700, 900]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv444p"
-        stream.codec_context.time_base = fractions.Fraction(1, 1000)
-        for ms, image in zip(times, _numbered(len(times))):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts, frame.time_base = ms, fractions.Fraction(1, 1000)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    path = vfr_video(tmp_path / "vfr.mkv", times, list(_numbered(len(times))))
     monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
     got = [f.time for f in stream_video(path)]
     np.testing.assert_allclose(got, np.array(times) / 1000, atol=2e-3)
@@ -254,3 +247,72 @@ def test_interlaced_frames_are_noted(tmp_path):
             pytest.skip("this x264 wrote no interlaced frames")
     _, notes = _read(path)
     assert any(n.startswith("the video is interlaced") for n in notes), notes
+
+
+def test_videos_decoded_at_once_do_not_hide_each_others_damage(tmp_path, capfd):
+    """The server decodes several videos at once. Each packet switched libav's process-wide log level (ERROR to
+    read it, PANIC to decode it): while one thread decoded, another's damaged data went unseen, so its later frames
+    were numbered by count; and the level could be left changed for good."""
+    import threading
+
+    damaged = _encode(tmp_path / "damaged.mkv", 60, options={"g": "10", "bf": "0", "crf": "18"})
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 1500] = bytes(1500)
+    damaged.write_bytes(bytes(data))
+    clean = _encode(tmp_path / "clean.mkv", 300, options={"g": "1"})
+    alone = _read(damaged)
+    level, skipping = av.logging.get_level(), av.logging.get_skip_repeated()
+    done, seen = threading.Event(), []
+
+    def decode_clean():
+        while not done.is_set():
+            for _ in stream_video(clean):
+                pass
+
+    others = [threading.Thread(target=decode_clean) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    try:
+        seen = [_read(damaged) for _ in range(40)]
+    finally:
+        done.set()
+        for thread in others:
+            thread.join()
+    assert all(got == alone for got in seen)
+    assert any("could not be decoded" in note for note in alone[1])
+    assert (av.logging.get_level(), av.logging.get_skip_repeated()) == (level, skipping)
+    assert "error while decoding" not in capfd.readouterr().err  # libav's own lines stay off the terminal
+
+
+def test_a_clock_jump_in_a_damaged_video_is_no_run_of_lost_frames(tmp_path):
+    """Joined camcorder files: the frame times jump 100 s ahead. In a video with one damaged frame before the jump,
+    the frames were numbered by their times: the jump became 3000 lost frames. Frames are now counted on from the
+    jump, and a note names it."""
+    path = tmp_path / "joined.mkv"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"g": "10", "bf": "0", "crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for i, image in enumerate(_numbered(60)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i if i < 30 else i + 3000
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    raw = path.read_bytes()
+    with av.open(str(path)) as container:
+        payload = [bytes(p) for p in container.demux(video=0) if p.size][13]
+    at = raw.find(payload)
+    path.write_bytes(raw[:at] + b"\xff" * 8 + raw[at + 8:])  # frame 13 fails to decode
+    frames, notes = _read(path)
+    assert [i for i, _, _ in frames] == [i for i in range(60) if i != 13]
+    assert all(drawn == index for index, _, drawn in frames)
+    assert [f"{time:.3f}" for index, time, _ in frames if index >= 30] == [f"{i / 30:.3f}" for i in range(30, 60)]
+    (jump,) = [n for n in notes if "jump" in n]
+    assert "100.0 s ahead at frame 30" in jump, notes
+    assert "frame 13 could not be decoded" in " ".join(notes), notes
+
+
+def test_mmnet_media_gives_every_name_of_media_video():
+    import mmnet.media
+    import mmnet.media_video
+
+    assert [n for n in mmnet.media_video.__all__ if getattr(mmnet.media, n, None) is None] == []

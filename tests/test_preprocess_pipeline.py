@@ -327,10 +327,8 @@ def test_a_truncated_video_is_a_warning_with_both_counts(tmp_path, capsys):
     assert f"warning cut.avi: short_video: decoded {decoded} frames of '{path}', whose container declares 12" in out
 
 
-def test_a_frame_lost_in_a_damaged_video_keeps_the_later_numbers_and_is_a_warning(tmp_path, capsys):
-    """One packet the decoder refuses: the clip failed ('cannot be decoded after frame ...'). Now the frame is
-    left out, the later frames keep their numbers (reg_img{i}.jpg is still the video's frame i) and the lost
-    one is named."""
+def _damaged_video(tmp_path):
+    """20 frames of a face, frame 12 refused by the decoder."""
     av = pytest.importorskip("av")
     if "libx264" not in av.codecs_available:
         pytest.skip("this PyAV has no H.264 encoder")
@@ -347,11 +345,27 @@ def test_a_frame_lost_in_a_damaged_video_keeps_the_later_numbers_and_is_a_warnin
     damaged, at = bytearray(raw), raw.find(payload)
     damaged[at:at + 8] = b"\xff" * 8  # the length of its first NAL unit: the decoder raises
     path.write_bytes(bytes(damaged))
+    return path
+
+
+def test_a_frame_lost_in_a_damaged_video_keeps_the_later_numbers_and_is_a_warning(tmp_path, capsys):
+    """One packet the decoder refuses: the clip failed ('cannot be decoded after frame ...'). Now the frame is
+    left out, the later frames keep their numbers (reg_img{i}.jpg is still the video's frame i) and the lost
+    one is named."""
+    path = _damaged_video(tmp_path)
     assert main(["prepare", str(path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     numbers = sorted(int(p.stem.removeprefix("reg_img")) for p in (tmp_path / "damaged_aligned").glob("*.jpg"))
     assert len(numbers) == 19 and numbers[-1] == 19
     assert "could not be decoded" in out and "short_video" not in out, out
+
+
+def test_an_onset_past_a_damaged_videos_end_names_its_last_frame_number(tmp_path):
+    """The frames that decode were counted: with one lost, the message said 'numbered 0..18' of a video whose last
+    frame is 19."""
+    summary = prepare(_damaged_video(tmp_path), tmp_path / "out", onset=25, workers=1, progress=False)
+    assert summary.results[0].reason == "missing_onset"
+    assert "numbered 0..19, 19 frames" in summary.results[0].message, summary.results[0].message
 
 
 def test_an_interrupted_run_keeps_the_records_of_finished_clips(tmp_path, monkeypatch):

@@ -3,7 +3,6 @@ the numbering, and videos whose frame rate varies."""
 
 from __future__ import annotations
 
-import fractions
 import json
 import re
 import time
@@ -15,6 +14,8 @@ from PIL import Image
 from mmnet.cli import main
 from mmnet.errors import DataError
 from mmnet.spotting.flow_spotter import open_recording
+
+from .video_helpers import vfr_video
 
 
 def _frames(n: int, size=(48, 64)) -> list[np.ndarray]:
@@ -74,17 +75,7 @@ def test_every_other_number_missing_is_said_so_not_blamed_on_the_face(tmp_path, 
 
 
 def _vfr_video(path, times_ms):
-    av = pytest.importorskip("av")
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
-        stream.codec_context.time_base = fractions.Fraction(1, 1000)
-        for ms, image in zip(times_ms, _frames(len(times_ms))):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts, frame.time_base = ms, fractions.Fraction(1, 1000)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
+    return vfr_video(path, times_ms, _frames(len(times_ms)))
 
 
 def test_a_variable_frame_rate_video_is_noted_and_a_constant_one_is_not(tmp_path, capsys):

@@ -31,11 +31,14 @@ import numpy as np
 
 from .errors import DataError
 from .images import read_image, read_rgb, resize_rgb
-from .media_video import (  # noqa: F401 (re-exported: the remedies' names, for serve.messages)
+from .media_video import (  # noqa: F401 (re-exported: its __all__, the remedies named for serve.messages)
     EXTRACT_FRAMES,
     EXTRACT_THE_FRAMES,
     GIVE_VIDEO_OR_FRAMES,
+    MAX_BAD_PACKETS,
+    MAX_LOST_SECONDS,
     VideoFrame,
+    VideoStream,
     stream_video,
     upright,
     video_header,
@@ -45,7 +48,8 @@ __all__ = [
     "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "conversion_hint", "animation_hint", "FRAME_NAME", "FRAME_NUMBERING",
     "PREPARED_MARKER", "PREPARE_SUMMARY", "VideoFrame", "is_image", "is_video", "frame_number", "list_frames",
     "read_image", "read_rgb", "resize_rgb", "stream_video", "video_header", "declared_frame_count", "cut_short",
-    "read_video", "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there", "upright"
+    "read_video", "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there", "upright",
+    "VideoStream", "MAX_BAD_PACKETS", "MAX_LOST_SECONDS",
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")

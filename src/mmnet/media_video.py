@@ -2,22 +2,22 @@
 
 PyAV (extra ``video``) decodes when installed, OpenCV (extra ``face``) otherwise. Frames are turned upright as
 players show them (``upright``). A video's frame is its decode index counted from 0 (``media.FRAME_NUMBERING``).
-``mmnet.media`` re-exports every public name here: import them from there.
+``mmnet.media`` re-exports the names in ``__all__``: import them from there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError, install_hint
+from .media_libav import forget_uncaptured, libav_lines
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
-           "upright", "video_header", "MAX_BAD_PACKETS"]
+           "upright", "video_header", "MAX_BAD_PACKETS", "MAX_LOST_SECONDS"]
 
 # The remedies of the messages below, named so that the server can reword them for an upload (serve.messages).
 EXTRACT_FRAMES = "extract its frames to a folder"
@@ -39,8 +39,8 @@ class VideoFrame:
 
 class VideoStream(Iterator[VideoFrame]):
     """What ``stream_video`` returns: the frames one at a time, and ``notes``, what a user should know about how
-    they were read (the stream and frame rate chosen, frames that could not be decoded, interlaced or non-square
-    pixels), complete once the iteration has ended."""
+    they were read (the stream and frame rate chosen, frames that could not be decoded, a jump of their times,
+    interlaced or non-square pixels), complete once the iteration has ended."""
 
     def __init__(self, decode, path: Path):
         self.notes: list[str] = []
@@ -60,7 +60,8 @@ def stream_video(path: str | Path) -> VideoStream:
     The file and the decoder are checked here; decoding errors are raised while iterating. The
     decoder is closed when the iteration ends or the iterator is closed (or garbage-collected).
     Frames that cannot be decoded are skipped (``MAX_BAD_PACKETS`` in a row end the video with an
-    error): the frames after them keep the numbers their times give, and ``notes`` names the lost ones.
+    error): the frames after them keep the numbers their times give, and ``notes`` names the lost ones; a jump of
+    the times longer than ``MAX_LOST_SECONDS`` is the clock's, counted on from and noted.
 
     Raises:
         DataError: the file is missing, empty (0 bytes), cannot be decoded or holds no video frame;
@@ -100,11 +101,13 @@ def _checked(frames: Iterator[VideoFrame], path: Path) -> Iterator[VideoFrame]:
 
 #: Packets in a row that fail to decode: past this many the rest of the file is taken as unreadable.
 MAX_BAD_PACKETS = 50
+#: In a damaged video, the most seconds of frames taken as lost at once (beyond its failed packets): a longer
+#: jump of the frame times is a jump of the clock (joined camcorder files), not lost frames.
+MAX_LOST_SECONDS = 3.0
 
 
 def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
-    container = open_pyav(av, path)
-    with container:
+    with libav_lines(av), open_pyav(av, path) as container:  # libav's threshold held until the last frame
         stream, which = pick_stream(container)
         if stream is None:
             raise DataError(f"Video '{path}' has no video stream (streams: {[s.type for s in container.streams]}); "
@@ -114,21 +117,23 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
         notes += [n for n in (which, why, pixel_note(stream.sample_aspect_ratio, stream.width, stream.height)) if n]
         packets = container.demux(stream)  # packet by packet: at most a codec's delay is buffered
         start, expected, failed, damaged, lost, error = None, 0, 0, False, [], None
+        failed_since_frame = 0  # packets that failed since the last frame: the frames they could have held
         while True:
             # the demuxer logs the data it skips (it raises nothing): caught here as damage
-            with av.logging.Capture() as logs, _libav_level(av, av.logging.ERROR):
+            with av.logging.Capture() as logs:
                 try:
                     packet = next(packets, None)
                 except _decode_errors(av) as exc:  # the container itself: nothing after this can be read
                     raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
             if packet is None:
                 break
-            try:
-                with _libav_level(av, av.logging.PANIC):  # decoder threads log too late to be captured
-                    decoded = packet.decode()
+            forget_uncaptured()
+            try:  # the decoder's lines (from its threads too) are not captured here: its errors raise
+                decoded = packet.decode()
                 failed = failed if packet.size == 0 else 0  # the last, empty packet only flushes the decoder
             except _decode_errors(av) as exc:
                 decoded, failed, error = [], failed + 1, exc
+                failed_since_frame += 1
                 if failed >= MAX_BAD_PACKETS:
                     raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
             damaged = damaged or bool(logs) or failed > 0
@@ -139,13 +144,17 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                     time = frame.time - start
                     if damaged and rate:  # frames were lost: their times keep the later frames' numbers right
                         index = max(expected, round(time * rate))
+                        if index - expected > max(failed_since_frame, MAX_LOST_SECONDS * rate):
+                            # more than the damage could have lost: the clock jumped (joined recordings)
+                            notes.append(_jump_note(expected, time - expected / rate))
+                            start, time, index = frame.time - expected / rate, expected / rate, expected
                 else:
                     time = index / rate if rate else float("nan")
                 if index > expected:
                     lost.append((expected, index - 1))
                 if index == 0 and frame.interlaced_frame:
                     notes.append(INTERLACED)
-                expected = index + 1
+                expected, failed_since_frame = index + 1, 0
                 turn = frame.rotation  # PyAV >= 14.1 (the video extra's floor)
                 yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
         if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does
@@ -158,22 +167,13 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                          "frames, and the frames after them keep their numbers")
 
 
+def _jump_note(index: int, jump: float) -> str:
+    return (f"the frame times jump {jump:.1f} s ahead at frame {index} (as where recordings were joined), more "
+            "than the damage before it could have lost: frames are counted on from there, not numbered by time")
+
+
 def _decode_errors(av) -> tuple[type[Exception], ...]:
     return av.error.FFmpegError, ValueError, OSError
-
-
-@contextmanager
-def _libav_level(av, level: int):
-    """libav's log level for a while: its own lines on stderr repeat what mmnet's message says. A line said
-    before (the same file read twice) is said again, so that a capture sees it."""
-    before, skipping = av.logging.get_level(), av.logging.get_skip_repeated()
-    av.logging.set_level(level)
-    av.logging.set_skip_repeated(False)
-    try:
-        yield
-    finally:
-        av.logging.set_level(before)
-        av.logging.set_skip_repeated(skipping)
 
 
 def _undecodable(path: Path, last: int, exc: Exception, declared: int | None) -> str:
@@ -186,7 +186,7 @@ def _undecodable(path: Path, last: int, exc: Exception, declared: int | None) ->
 
 def open_pyav(av, path: Path):
     """The container of ``path`` opened with PyAV, or a DataError that says why not."""
-    with av.logging.Capture() as logs, _libav_level(av, av.logging.ERROR):
+    with av.logging.Capture() as logs, libav_lines(av):
         try:
             return av.open(str(path))
         except _decode_errors(av) as exc:
@@ -280,7 +280,7 @@ def _whole_factor(a: float, b: float) -> bool:
 def _measured_rate(av, path: Path, index: int, frames: int = 30) -> float | None:
     """1 / the median spacing of the first ``frames`` frames' times (sorted: some files give them out of order)."""
     try:
-        with _libav_level(av, av.logging.PANIC), av.open(str(path)) as container:
+        with libav_lines(av), av.open(str(path)) as container:
             times = [f.time for f, _ in zip(container.decode(container.streams[index]), range(frames))]
     except _decode_errors(av):
         return None

@@ -89,9 +89,9 @@ def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, re
     onset = 0 if job.onset is None else job.onset  # a video's frames are counted from 0 (media.FRAME_NUMBERING)
     onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
     if onset_image is None:  # named with the frames that decode (a header's count may promise more)
-        count = sum(1 for _ in stream_video(job.video))
+        numbers = [frame.index for frame in stream_video(job.video)]  # lost frames leave their numbers out
         raise _ClipFailure("missing_onset", frame_not_there(f"onset frame {onset}", f"video '{job.video}'",
-                                                            (0, count - 1, count)))
+                                                            (0, numbers[-1], len(numbers))))
     alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
     count, covered = 0, 0
     frames = stream_video(job.video)
