@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[dict, float, Path, str]:
     """Generate (or reuse) one seed's data, run its LOSO, print the table; the report, the seconds the run took,
     its folder, and a note when its folds were trained by an earlier command (see :func:`_run_seconds`)."""
+    import json
     import time
 
     from .. import synth
@@ -116,10 +117,15 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         preset["subjects"] = args.subjects
     if args.clips_per_subject is not None:
         preset["clips_per_subject"] = args.clips_per_subject
-    if (data_root / SYNTH_MARKER).exists():
+    marker = data_root / SYNTH_MARKER
+    # the demo's own folder: a set drawn by another generator is drawn again, not reused as if it were this one's
+    older = synth.older_generator(json.loads(marker.read_text())) if marker.exists() else None
+    if marker.exists() and older is None:
         _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
     else:
-        synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG)
+        if older:
+            print(f"synthetic data: {data_root} was {older}; drawing it again")
+        synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG, overwrite=older is not None)
         print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips, "
               f"seed {seed})")
     run_name = "run-permuted-labels" if permute else "run"
