@@ -166,6 +166,22 @@ def test_a_learned_spotter_warns_through_the_mmnet_logger(tmp_path, capfd, caplo
     assert capfd.readouterr().err == ""
     [record] = [r for r in caplog.records if r.name.startswith("mmnet.")]
     assert "3 frame(s) missing from the numbering" in record.getMessage()
+    assert not record.getMessage().lower().startswith("warning")  # the level is the record's, not in its message
+
+
+def test_a_command_shows_an_mmnet_warning_with_its_level(monkeypatch, capsys):
+    import mmnet.cli as cli_module
+
+    def command(argv):
+        logging.getLogger("mmnet.spotting").warning("%s", "clip: 3 frame(s) missing from the numbering")
+        return 0
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # no logging set up, as in the command's own process
+    monkeypatch.setattr(cli_module, "_run_command", command)
+    assert main(["spot"]) == 0
+    assert capsys.readouterr().err == "warning: clip: 3 frame(s) missing from the numbering\n"
+    logging.getLogger("mmnet.spotting").warning("after the command")  # Python's own last resort again
+    assert capsys.readouterr().err == "after the command\n"
 
 
 def test_read_predictions_keeps_subjects_as_text_to_join_with_the_samples(synth_root, tmp_path):
