@@ -241,3 +241,31 @@ def test_data_of_an_older_generator_is_drawn_again_not_reused(tmp_path, monkeypa
     assert json.loads(marker.read_text())["generator_version"] == synth.GENERATOR_VERSION
     assert stale_frame.read_bytes() != b"drawn by the old generator"
     assert f"{out / 'data'} was drawn by synthetic generator version 1" in capsys.readouterr().out
+
+
+def test_restart_holds_the_run_folder_from_the_move_to_the_new_run(tmp_path, monkeypatch):
+    from filelock import FileLock, Timeout
+
+    from mmnet import train as train_module
+
+    out = tmp_path / "demo"
+    (out / "run").mkdir(parents=True)
+    (out / "run" / "config.yaml").write_text("seeds: [0]\n")  # an earlier run
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def new_run(cfg, run_dir, **kwargs):
+        try:
+            FileLock(run_dir / ".driver.lock", timeout=0).acquire()
+            seen.append("another command took the folder")
+        except Timeout:
+            seen.append("held")
+        seen.append([p.name for p in next(tmp_path.glob("demo/run.old-*")).iterdir()])
+        raise Stop
+
+    monkeypatch.setattr(train_module, "train_experiment", new_run)
+    with pytest.raises(Stop):
+        main(["demo", "--out", str(out), "--subjects", "2", "--clips-per-subject", "3", "--no-progress", "--restart"])
+    assert seen == ["held", ["config.yaml"]]  # the moved run keeps no lock file

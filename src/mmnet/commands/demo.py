@@ -101,6 +101,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     its folder, and a note when its folds were trained by an earlier command (see :func:`_run_seconds`)."""
     import json
     import time
+    from contextlib import ExitStack
 
     from .. import synth
     from ..config import load_config
@@ -137,16 +138,15 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     if args.tensorboard:
         overrides.append("train.tensorboard=true")
     cfg = load_config(None, overrides + list(args.overrides))
-    if args.restart:
-        from ..train.prepare import set_aside
-        from ..train.run_lock import driver_lock
+    with ExitStack() as lock:
+        if args.restart:  # held until the new run ends: no other command takes the folder after the move
+            from ..train.prepare import set_aside
+            from ..train.run_lock import restart_lock
 
-        with driver_lock(base / run_name):  # not while another command drives this run
-            moved = set_aside(base / run_name)
-        if moved is not None:
-            print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
-    finished_before = _finished_folds(base / run_name)
-    report = train_experiment(cfg, base / run_name, progress=not args.no_progress)
+            if (moved := lock.enter_context(restart_lock(base / run_name, set_aside))) is not None:
+                print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
+        finished_before = _finished_folds(base / run_name)
+        report = train_experiment(cfg, base / run_name, progress=not args.no_progress)
     print(format_results_table(report))
     seconds = time.perf_counter() - t0
     print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")
