@@ -44,7 +44,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[], help="spotter overrides for the learned run")
     args = ap.parse_args()
-    if not (args.data / "synth.json").is_file():
+    if (args.data / "synth.json").is_file():
+        from mmnet.synth import older_generator
+
+        if older := older_generator(json.loads((args.data / "synth.json").read_text())):
+            sys.exit(f"{args.data} holds recordings {older}: delete it, or give another --data")
+    else:
         from mmnet.spotting.demo import DEMO_FRAME
         from mmnet.synth.long import LongConfig
         from mmnet.synth.long_writer import write_long_dataset

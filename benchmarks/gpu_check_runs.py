@@ -110,8 +110,9 @@ def _synthetic_root(out: Path, sizes: Sizes) -> tuple[Path, float]:
     meta = root / "synth.json"
     if meta.exists():
         old = json.loads(meta.read_text())
-        if all(old.get(k) == v for k, v in want.items()) and old.get("config", {}).get("image_size") == list(
-                sizes.synth_size) and old["config"].get("frames") == list(sizes.synth_frames):
+        same_pixels = old.get("config", {}).get("image_size") == list(sizes.synth_size) and old["config"].get(
+            "frames") == list(sizes.synth_frames) and synth.older_generator(old) is None
+        if same_pixels and all(old.get(k) == v for k, v in want.items()):
             return root, 0.0
     t0 = time.perf_counter()
     synth.write_dataset(root, **want, config=config, overwrite=True)

@@ -32,6 +32,15 @@ def test_overrides_are_typed():
     assert cfg.train.epochs == 3 and cfg.model.use_ca is False and cfg.train.lr == 1e-3 and cfg.seeds == [1, 2]
 
 
+def test_one_key_value_pair_alone_is_one_override():
+    from mmnet.config import override_list
+
+    assert load_config(None, ("data.root", "/x # copy")).data.root == "/x # copy"
+    assert load_config(None, ("train.epochs", 3)).train.epochs == 3
+    assert override_list(("train.epochs=3", "train.lr=1e-3")) == ["train.epochs=3", "train.lr=1e-3"]  # two strings
+    assert override_list(("train.epochs", "train.lr=1e-3")) == ["train.epochs", "train.lr=1e-3"]  # named as bad
+
+
 @pytest.mark.parametrize(
     "override, message",
     [

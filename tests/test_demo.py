@@ -213,3 +213,59 @@ def test_an_interrupted_summary_keeps_the_earlier_one_whole(tmp_path, monkeypatc
         write_summary([row, {**row, "seed": 1}], tmp_path, with_control=False)
     assert {n: (tmp_path / n).read_bytes() for n in before} == before
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_data_of_an_older_generator_is_drawn_again_not_reused(tmp_path, monkeypatch, capsys):
+    from mmnet import synth
+    from mmnet import train as train_module
+
+    out = tmp_path / "demo"
+    preset = {**synth.DEMO_PRESET, "subjects": 2, "clips_per_subject": 3}
+    synth.write_dataset(out / "data", **preset, config=synth.DEMO_CONFIG)
+    marker = out / "data" / "synth.json"
+    meta = json.loads(marker.read_text())
+    del meta["generator_version"]  # as written before the number was
+    marker.write_text(json.dumps(meta))
+    stale_frame = next((out / "data" / "Cropped").rglob("*.jpg"))
+    stale_frame.write_bytes(b"drawn by the old generator")
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(train_module, "train_experiment", stop)
+    with pytest.raises(Stop):
+        main(["demo", "--out", str(out), "--subjects", "2", "--clips-per-subject", "3", "--no-progress"])
+    assert json.loads(marker.read_text())["generator_version"] == synth.GENERATOR_VERSION
+    assert stale_frame.read_bytes() != b"drawn by the old generator"
+    assert f"{out / 'data'} was drawn by synthetic generator version 1" in capsys.readouterr().out
+
+
+def test_restart_holds_the_run_folder_from_the_move_to_the_new_run(tmp_path, monkeypatch):
+    from filelock import FileLock, Timeout
+
+    from mmnet import train as train_module
+
+    out = tmp_path / "demo"
+    (out / "run").mkdir(parents=True)
+    (out / "run" / "config.yaml").write_text("seeds: [0]\n")  # an earlier run
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def new_run(cfg, run_dir, **kwargs):
+        try:
+            FileLock(run_dir / ".driver.lock", timeout=0).acquire()
+            seen.append("another command took the folder")
+        except Timeout:
+            seen.append("held")
+        seen.append([p.name for p in next(tmp_path.glob("demo/run.old-*")).iterdir()])
+        raise Stop
+
+    monkeypatch.setattr(train_module, "train_experiment", new_run)
+    with pytest.raises(Stop):
+        main(["demo", "--out", str(out), "--subjects", "2", "--clips-per-subject", "3", "--no-progress", "--restart"])
+    assert seen == ["held", ["config.yaml"]]  # the moved run keeps no lock file

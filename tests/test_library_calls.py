@@ -53,8 +53,27 @@ def training_numerics(monkeypatch):
     return seen
 
 
+class _FakeGlibc:
+    """Records the malloc calls made on it (the process's own malloc is left alone)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def mallopt(self, param, value):
+        self.calls.append(("mallopt", param, value))
+        return 1
+
+    def malloc_trim(self, pad):
+        self.calls.append(("malloc_trim", pad))
+        return 1
+
+
 @pytest.mark.parametrize("fails", [False, True])
-def test_a_run_sets_back_what_it_changed_in_the_process(synth_root, tmp_path, training_numerics, capfd, fails):
+def test_a_run_sets_back_what_it_changed_in_the_process(synth_root, tmp_path, training_numerics, capfd, fails,
+                                                        monkeypatch):
+    libc = _FakeGlibc()
+    monkeypatch.setattr(runtime, "_freed_memory_kept", False)  # as in a fresh process, whatever ran before
+    monkeypatch.setattr(runtime, "_glibc", lambda: libc)
     torch.set_flush_denormal(False)
     torch.manual_seed(1234)
     rng, benchmark, numerics = torch.get_rng_state(), torch.backends.cudnn.benchmark, runtime.cpu_numerics_state()
@@ -69,6 +88,11 @@ def test_a_run_sets_back_what_it_changed_in_the_process(synth_root, tmp_path, tr
     assert torch.equal(torch.get_rng_state(), rng)
     assert torch.backends.cudnn.benchmark == benchmark
     assert runtime.cpu_numerics_state() == numerics  # the malloc settings too
+    kept, default = runtime._GLIBC_MMAP_THRESHOLD_MAX, runtime._GLIBC_DEFAULT_THRESHOLD
+    mmap, trim = runtime._GLIBC_M_MMAP_THRESHOLD, runtime._GLIBC_M_TRIM_THRESHOLD
+    run_calls, restore_calls = libc.calls[:-3], libc.calls[-3:]  # the run sets them (once a fold), then undoes
+    assert run_calls and set(run_calls) == {("mallopt", mmap, kept), ("mallopt", trim, 2**31 - 1)}
+    assert restore_calls == [("mallopt", mmap, default), ("mallopt", trim, default), ("malloc_trim", 0)]
     torch.set_flush_denormal(False)
 
 
@@ -142,6 +166,22 @@ def test_a_learned_spotter_warns_through_the_mmnet_logger(tmp_path, capfd, caplo
     assert capfd.readouterr().err == ""
     [record] = [r for r in caplog.records if r.name.startswith("mmnet.")]
     assert "3 frame(s) missing from the numbering" in record.getMessage()
+    assert not record.getMessage().lower().startswith("warning")  # the level is the record's, not in its message
+
+
+def test_a_command_shows_an_mmnet_warning_with_its_level(monkeypatch, capsys):
+    import mmnet.cli as cli_module
+
+    def command(argv):
+        logging.getLogger("mmnet.spotting").warning("%s", "clip: 3 frame(s) missing from the numbering")
+        return 0
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # no logging set up, as in the command's own process
+    monkeypatch.setattr(cli_module, "_run_command", command)
+    assert main(["spot"]) == 0
+    assert capsys.readouterr().err == "warning: clip: 3 frame(s) missing from the numbering\n"
+    logging.getLogger("mmnet.spotting").warning("after the command")  # Python's own last resort again
+    assert capsys.readouterr().err == "after the command\n"
 
 
 def test_read_predictions_keeps_subjects_as_text_to_join_with_the_samples(synth_root, tmp_path):

@@ -87,3 +87,35 @@ def test_without_fcntl_the_lock_still_holds(tmp_path):
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
+
+
+def test_a_restart_holds_a_lock_from_the_move_to_the_new_run(tmp_path, monkeypatch):
+    """restart released the earlier run's lock before taking the new folder's: another command could take the
+    folder in between, and the moved run kept a lock file of its own."""
+    from filelock import FileLock
+
+    from mmnet.train import experiment, run_lock
+
+    events = []
+
+    class Recorded(FileLock):
+        def acquire(self, *args, **kwargs):
+            taken = super().acquire(*args, **kwargs)
+            events.append("lock")
+            return taken
+
+        def release(self, *args, **kwargs):
+            was = self.is_locked
+            super().release(*args, **kwargs)
+            if was and not self.is_locked:
+                events.append("unlock")
+
+    monkeypatch.setattr(run_lock, "FileLock", Recorded)
+    monkeypatch.setattr(experiment, "_run", lambda *args: events.append("run") or {})
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / rf.CONFIG).write_text("seeds: [0]\n")  # an earlier run
+    experiment.train_experiment(load_config(None, ["train.device=cpu"]), out, progress=False, restart=True)
+    assert events == ["lock", "lock", "run", "unlock", "unlock"]  # never no lock between the move and the run
+    (moved,) = tmp_path.glob("run.old-*")
+    assert [p.name for p in moved.iterdir()] == [rf.CONFIG]  # no lock file of its own: nobody drives it

@@ -140,3 +140,16 @@ def test_spotter_finds_what_was_planted_far_above_the_baseline(tmp_path):
     assert summary["spotter"]["macro"]["recall"] >= 0.6, summary["spotter"]
     assert spotter["f1"] >= 0.3, summary["spotter"]
     assert spotter["f1"] >= baseline["f1"] + 0.25, (summary["spotter"], summary["baseline"])
+
+
+def test_recordings_of_an_older_generator_are_drawn_again(tmp_path, monkeypatch):
+    from mmnet.spotting import demo as spotting_demo
+    from mmnet.synth import GENERATOR_VERSION, long_writer
+
+    written = []
+    monkeypatch.setattr(long_writer, "write_long_dataset", lambda root, **kw: written.append(kw["overwrite"]))
+    (tmp_path / "synth.json").write_text(json.dumps({"generator": "mmnet synth --long", "seed": 0}))
+    args = {"seed": 0, "subjects": 1, "videos": 1, "minutes": 0.1, "config": None, "progress": False}
+    assert spotting_demo._prepare_data(tmp_path, **args) is False and written == [True]
+    (tmp_path / "synth.json").write_text(json.dumps({"generator_version": GENERATOR_VERSION + 1, "seed": 1}))
+    assert spotting_demo._prepare_data(tmp_path, **args) is False and written == [True, True]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -31,6 +32,12 @@ def _cells(root: Path) -> list[tuple]:
     from openpyxl import load_workbook
 
     return [tuple(r) for r in load_workbook(root / synth.CODING_FILE)["Sheet1"].iter_rows(values_only=True)]
+
+
+def test_the_set_records_the_generator_that_drew_it(tiny_root):
+    meta = json.loads((tiny_root / "synth.json").read_text())
+    assert meta["generator_version"] == synth.GENERATOR_VERSION and synth.older_generator(meta) is None
+    assert "version 1 " in synth.older_generator({k: v for k, v in meta.items() if k != "generator_version"})
 
 
 def test_same_seed_same_files_other_seed_other_files(tiny_root, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 
 from mmnet.cli import main
 from mmnet.errors import ConfigError
+from mmnet.synth.face import GENERATOR_VERSION
 from mmnet.synth.long import LongConfig, plan_recording, render_frames
 from mmnet.synth.long_writer import CASME_SQ_CODING_FILE, write_long_dataset
 
@@ -41,6 +42,7 @@ def test_layout_and_workbook_follow_casme_sq(small_root):
     rule1 = [list(r) for r in wb["naming rule1"].iter_rows(values_only=True)]
     assert len(rule1) == len(rows) and rule1[0] == [15, "s15", 1]
     meta = json.loads((small_root / "synth.json").read_text())
+    assert meta["generator_version"] == GENERATOR_VERSION  # a set drawn by another generator is not reused as this
     planted = [e for e in meta["events"]["15_0101disgust1"] if e["kind"] in ("micro", "macro")]
     assert [(e["onset"], e["apex"], e["offset"]) for e in planted] == [
         (r[2], r[3], r[4]) for r in rows if r[0] == 1 and r[1].startswith("disgust1_")]

@@ -140,12 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     (https://docs.python.org/3/library/signal.html#note-on-sigpipe), instead of a BrokenPipeError traceback.
     A standard output that cannot be written (``> /dev/full``, a full disk) is a one-line error, exit code 3.
     """
+    from .progress import command_log
+
     stream = sys.stdout
     if stream is not None:
         sys.stdout = _GuardedStdout(stream)
     try:
         try:
-            return _run_command(argv)
+            with command_log():
+                return _run_command(argv)
         finally:  # also on SystemExit (--help, --version): a closed pipe shows here, not at interpreter exit
             sys.stdout.flush()
     except BrokenPipeError:

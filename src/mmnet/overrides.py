@@ -38,14 +38,26 @@ def override_key(item: str | tuple[str, object]) -> str:
 
 def override_list(overrides: str | Mapping[str, object] | list | tuple | None) -> list[str | tuple[str, object]]:
     """The overrides as a list of strings and (key, value) pairs: a string alone is one override (not one per
-    character), a dict gives one pair per key; None is none."""
+    character), and so is one (key, value) pair alone (``("data.root", "/x")``); a dict gives one pair per key;
+    None is none."""
     if overrides is None:
         return []
     if isinstance(overrides, str):
         return [overrides]
     if isinstance(overrides, Mapping):
         return [(str(key), value) for key, value in overrides.items()]
+    if _one_pair(overrides):
+        return [overrides]
     if isinstance(overrides, (list, tuple)):
         return list(overrides)
     raise TypeError(f"Overrides must be 'section.key=value' strings (a list, or one alone) or a dict "
                       f"{{'section.key': value}}, got a {type(overrides).__name__}: {overrides!r}")
+
+
+def _one_pair(overrides: object) -> bool:
+    """A (key, value) tuple given alone: a key without "=", and a value that is not a "section.key=value" string
+    (``("a.b=1", "c.d=2")`` is two overrides)."""
+    if not (isinstance(overrides, tuple) and len(overrides) == 2):
+        return False
+    key, value = overrides
+    return isinstance(key, str) and "=" not in key and not (isinstance(value, str) and "=" in value)

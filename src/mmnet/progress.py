@@ -8,16 +8,18 @@
 - Without a terminal (and with progress on), a fold also writes a plain line per epoch, at most
   one a minute, so a log shows that a long fold is alive.
 - Inside ``lines_silenced`` (``run_experiment(progress=False)`` called from Python) nothing at all.
+- mmnet's log records (``mmnet.*``, WARNING and above) in a command: ``warning: <message>`` (``command_log``).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["bars_wanted", "write_line", "lines_silenced", "format_seconds",
+__all__ = ["bars_wanted", "write_line", "lines_silenced", "command_log", "format_seconds",
            "FoldProgress", "EpochProgress", "FrameProgress"]
 
 EPOCH_LINE_EVERY_S = 60.0  # plain epoch lines (no terminal): at most one per this many seconds
@@ -50,6 +52,32 @@ def lines_silenced(silent: bool = True) -> Iterator[None]:
         yield
     finally:
         _silenced = before
+
+
+class _CommandLastResort(logging.Handler):
+    """Python's last-resort handler (WARNING and above, on the current stderr) with the level said as the
+    command's own lines say it: ``warning: <message>``, as ``error: ...``."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(f"{record.levelname.lower()}: {self.format(record)}", file=sys.stderr, flush=True)
+        except Exception:  # as logging's own handlers: a failed log line does not stop the command
+            self.handleError(record)
+
+
+@contextmanager
+def command_log() -> Iterator[None]:
+    """While a command runs, log records that no handler takes (a library caller's logging setup takes them
+    first) are shown ``warning: <message>``; records keep their message alone, without the level in it."""
+    before = logging.lastResort
+    logging.lastResort = _CommandLastResort()
+    try:
+        yield
+    finally:
+        logging.lastResort = before
 
 
 def format_seconds(seconds: float) -> str:

@@ -88,3 +88,25 @@ def test_prune_keeps_an_entry_another_process_holds(tmp_path, monkeypatch, capsy
     code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30")
     assert code == 0 and "removed  frames-aaaa" in out and "in use" not in out
     assert not list(folder.glob("*aaaa*"))
+
+
+def test_prune_keeps_an_entry_a_run_used_after_the_listing(tmp_path, monkeypatch):
+    """A run can lock, check, touch an entry's index and unlock between prune's listing and prune's lock: prune
+    then sees the entry as used now, and keeps it."""
+    from filelock import FileLock
+
+    from mmnet.data import cache_folder
+
+    _entry(tmp_path, "aaaa", 1, 40)
+    _entry(tmp_path, "bbbb", 1, 35)
+
+    class UsedMeanwhile(FileLock):
+        def acquire(self, *args, **kwargs):
+            if self.lock_file.endswith("frames-aaaa.lock"):
+                os.utime(tmp_path / "frames-aaaa.json")  # a run reused the entry just before prune's lock
+            return super().acquire(*args, **kwargs)
+
+    monkeypatch.setattr(cache_folder, "FileLock", UsedMeanwhile)
+    pruned = cache_folder.prune_cache(tmp_path, older_than_days=30)
+    assert [e.name for e in pruned.removed] == ["frames-bbbb"] and [e.name for e in pruned.in_use] == ["frames-aaaa"]
+    assert (tmp_path / "frames-aaaa.npy").exists() and not (tmp_path / "frames-bbbb.npy").exists()

@@ -99,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
 def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[dict, float, Path, str]:
     """Generate (or reuse) one seed's data, run its LOSO, print the table; the report, the seconds the run took,
     its folder, and a note when its folds were trained by an earlier command (see :func:`_run_seconds`)."""
+    import json
     import time
+    from contextlib import ExitStack
 
     from .. import synth
     from ..config import load_config
@@ -116,10 +118,15 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         preset["subjects"] = args.subjects
     if args.clips_per_subject is not None:
         preset["clips_per_subject"] = args.clips_per_subject
-    if (data_root / SYNTH_MARKER).exists():
+    marker = data_root / SYNTH_MARKER
+    # the demo's own folder: a set drawn by another generator is drawn again, not reused as if it were this one's
+    older = synth.older_generator(json.loads(marker.read_text())) if marker.exists() else None
+    if marker.exists() and older is None:
         _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
     else:
-        synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG)
+        if older:
+            print(f"synthetic data: {data_root} was {older}; drawing it again")
+        synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG, overwrite=older is not None)
         print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips, "
               f"seed {seed})")
     run_name = "run-permuted-labels" if permute else "run"
@@ -131,16 +138,15 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     if args.tensorboard:
         overrides.append("train.tensorboard=true")
     cfg = load_config(None, overrides + list(args.overrides))
-    if args.restart:
-        from ..train.prepare import set_aside
-        from ..train.run_lock import driver_lock
+    with ExitStack() as lock:
+        if args.restart:  # held until the new run ends: no other command takes the folder after the move
+            from ..train.prepare import set_aside
+            from ..train.run_lock import restart_lock
 
-        with driver_lock(base / run_name):  # not while another command drives this run
-            moved = set_aside(base / run_name)
-        if moved is not None:
-            print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
-    finished_before = _finished_folds(base / run_name)
-    report = train_experiment(cfg, base / run_name, progress=not args.no_progress)
+            if (moved := lock.enter_context(restart_lock(base / run_name, set_aside))) is not None:
+                print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
+        finished_before = _finished_folds(base / run_name)
+        report = train_experiment(cfg, base / run_name, progress=not args.no_progress)
     print(format_results_table(report))
     seconds = time.perf_counter() - t0
     print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")

@@ -134,7 +134,8 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
 @dataclass
 class PruneResult:
     """What :func:`prune_cache` removed (with ``dry_run``: would remove), and the entries it chose but kept
-    because another process holds their lock (builds or checks them) right now."""
+    because another process holds their lock (builds or checks them) right now, or used them since prune listed
+    them."""
 
     removed: list[CacheEntry]
     in_use: list[CacheEntry]
@@ -144,7 +145,8 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
                 max_bytes: int | None = None, dry_run: bool = False) -> PruneResult:
     """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
     the cache holds at most ``max_bytes``. An entry whose lock another process holds is kept (the next least
-    recently used goes in its place); the others are deleted holding their lock, so no build starts meanwhile."""
+    recently used goes in its place), and so is one used between the listing and prune taking its lock; the others
+    are deleted holding their lock, so no build starts meanwhile."""
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     result = PruneResult([], [])
@@ -157,7 +159,7 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
             continue
         lock_path = root / f"{e.name}.lock" if re.fullmatch(r"frames-[0-9a-f]+", e.name) else None
         with _unless_in_use(lock_path, create=not dry_run) as free:
-            if not free:
+            if not free or _used_since_listed(e):
                 result.in_use.append(e)
                 continue
             if not dry_run:
@@ -166,6 +168,18 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
         result.removed.append(e)
         left -= e.size
     return result
+
+
+def _used_since_listed(entry: CacheEntry) -> bool:
+    """Whether a run used the entry (touched its index) between prune's listing and prune taking its lock. Its lock
+    file aside: taking the lock truncates it, which counts as a write."""
+    for path in entry.paths:
+        try:
+            if path.suffix != ".lock" and path.stat().st_mtime > entry.last_used:
+                return True
+        except FileNotFoundError:
+            continue
+    return False
 
 
 @contextmanager

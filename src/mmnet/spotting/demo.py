@@ -79,11 +79,13 @@ def _prepare_data(root: Path, *, seed: int, subjects: int, videos: int, minutes:
     """Write the synthetic set, or check that the one already in ``root`` is it; True when reused."""
     from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
+    from ..synth.face import older_generator
     from ..synth.long_writer import write_long_dataset
 
     meta_path = root / SYNTH_MARKER
-    if meta_path.is_file():
-        meta = json.loads(meta_path.read_text())
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
+    older = older_generator(meta) if meta is not None else None
+    if meta is not None and older is None:
         wanted = {"seed": seed, "subjects": subjects, "videos_per_subject": videos,
                   "frames": max(2, int(round(minutes * 60 * config.fps)))}
         differ = [f"{k} {meta.get(k)!r} (asked: {v!r})" for k, v in wanted.items() if meta.get(k) != v]
@@ -95,11 +97,13 @@ def _prepare_data(root: Path, *, seed: int, subjects: int, videos: int, minutes:
             raise ConfigError(f"'{root}' holds another synthetic set: {', '.join(differ)}. Give another output "
                               "folder, or delete that one to regenerate it.")
         return True
+    if older and progress:  # the demo's own folder: drawn again, not reused as if this generator drew it
+        write_line(f"the synthetic recordings in {root} were {older}")
     if progress:
         write_line(f"writing synthetic recordings to {root} ({subjects} subject(s) x {videos} x {minutes:g} min, "
                    f"seed {seed})")
     write_long_dataset(root, subjects=subjects, videos_per_subject=videos, minutes=minutes, seed=seed,
-                       config=config, formats=("jpg",), progress=bars_wanted(progress))
+                       config=config, formats=("jpg",), progress=bars_wanted(progress), overwrite=older is not None)
     return False
 
 

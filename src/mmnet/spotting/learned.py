@@ -206,7 +206,7 @@ class LearnedSpotter(_Spotter):
         curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
                                 declared=total)
         for note in curves.notes:  # training goes on with the frames that decoded; the user should know
-            log.warning("warning: %s", note)  # the command shows it as before; a library caller can filter it
+            log.warning("%s", note)  # a command shows "warning: <note>" (progress.command_log); a caller filters it
         out = {}
         size = self.config.learned.size
         for s in types:

@@ -24,13 +24,14 @@ from .dataset import (
     subject_face,
     write_dataset,
 )
-from .face import Face, render_face
+from .face import GENERATOR_VERSION, Face, older_generator, render_face
 from .motion import ACTION_UNITS, Nuisance
 from .sheet import contact_sheet, read_annotations
 
 __all__ = [
     "DEMO_PRESET",
     "DEMO_CONFIG",
+    "GENERATOR_VERSION",
     "ACTION_UNITS",
     "CLASS_AUS",
     "CLASS_MIX",
@@ -41,6 +42,7 @@ __all__ = [
     "Nuisance",
     "SynthConfig",
     "contact_sheet",
+    "older_generator",
     "read_annotations",
     "render_face",
     "sample_annotations",

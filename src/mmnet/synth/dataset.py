@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError
-from .face import Face, render_face
+from .face import GENERATOR_VERSION, Face, render_face
 from .motion import Nuisance, displacement_field, parse_aus, render_clip
 
 __all__ = [
@@ -239,8 +239,9 @@ def write_dataset(
                 folder / f"reg_img{row.onset + k}.jpg", quality=config.jpeg_quality, subsampling=0
             )
     _write_coding(root / CODING_FILE, rows)
-    meta = {"generator": "mmnet synth", "mmnet_version": __version__, "subjects": subjects,
-            "clips_per_subject": clips_per_subject, "seed": seed, "config": asdict(config)}  # fmt: skip
+    meta = {"generator": "mmnet synth", "generator_version": GENERATOR_VERSION, "mmnet_version": __version__,
+            "subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed,
+            "config": asdict(config)}  # fmt: skip
     atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=2) + "\n")
     return root
 

@@ -25,6 +25,17 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # 5 grey levels, creases darkening by a fixed fraction, white eyes, hair as light as the skin), the darkest tones
 # were found by dlib's face detector 1 time in 4. Lighter faces keep their pixels of earlier versions.
 DARK_SKIN = 124.0
+# The version of the drawing, written to every synthetic set's synth.json: raise it when the same settings draw
+# other pixels, so that a set drawn before is not reused as if it were this one. 2: dark skin drawn as above.
+GENERATOR_VERSION = 2
+
+
+def older_generator(meta: dict) -> str | None:
+    """Why a synthetic set's synth.json (``meta``) was drawn by another generator than this one; None if it was not."""
+    version = meta.get("generator_version", 1)  # sets of before the number was written: version 1
+    if version == GENERATOR_VERSION:
+        return None
+    return f"drawn by synthetic generator version {version} (this mmnet draws version {GENERATOR_VERSION})"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
+from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 
 __all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "video_name"]
@@ -163,7 +164,8 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
                 for _ in frames:
                     pass
     _write_workbook(root / CASME_SQ_CODING_FILE, rows, subjects)
-    meta = {"generator": "mmnet synth --long", "mmnet_version": __version__, "subjects": subjects,
+    meta = {"generator": "mmnet synth --long", "generator_version": GENERATOR_VERSION, "mmnet_version": __version__,
+            "subjects": subjects,
             "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),
             "config": asdict(config), "events": events}
     atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=1) + "\n")

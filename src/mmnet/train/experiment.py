@@ -16,7 +16,7 @@ from .faults import add_to_message
 from .model_card import write_model_card
 from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, set_aside, task_count
 from .process_state import restored_process_state
-from .run_lock import driver_lock
+from .run_lock import driver_lock, restart_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
@@ -59,11 +59,11 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
-    if restart:
-        with driver_lock(out_dir):  # not while another command drives this run
-            moved = set_aside(out_dir)  # its SLURM jobs still queued or running are cancelled first
-        if moved is not None:
-            write_line(f"restart: the earlier run in {out_dir} was moved to {moved}")
+    if restart:  # not while another command drives this run, nor taken by one between the move and the new run
+        with restart_lock(out_dir, set_aside) as moved:  # its SLURM jobs still queued or running are cancelled first
+            if moved is not None:
+                write_line(f"restart: the earlier run in {out_dir} was moved to {moved}")
+            return _run(cfg, out_dir, executor, progress, source)
     with driver_lock(out_dir):  # a second command on the folder would train every fold again
         return _run(cfg, out_dir, executor, progress, source)
 

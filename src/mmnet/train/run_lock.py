@@ -16,8 +16,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -25,7 +25,7 @@ from filelock import FileLock, Timeout
 from .. import run_folder as rf
 from ..errors import ExecutorError
 
-__all__ = ["driver_lock"]
+__all__ = ["driver_lock", "restart_lock"]
 
 log = logging.getLogger("mmnet.train")
 _HELD: set[str] = set()  # run folders this process holds (a sweep's or a restart's nested use is no second lock)
@@ -87,3 +87,22 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
         if created and out.is_dir() and [p.name for p in out.iterdir()] in ([], [rf.DRIVER_LOCK]):
             path.unlink(missing_ok=True)  # the command failed before writing anything: leave no folder behind
             out.rmdir()
+
+
+@contextmanager
+def restart_lock(out_dir: str | Path, set_aside: Callable[[Path], Path | None]) -> Iterator[Path | None]:
+    """The driver lock of a run started again: the earlier run is moved by ``set_aside`` holding its lock, and the
+    new folder's lock is taken before that one is released, so no other command takes the folder in between.
+    The moved folder's lock file goes (nobody drives that run). Yields where the earlier run went (None: nowhere)."""
+    out = Path(out_dir)
+    key = str(out.absolute())
+    nested = key in _HELD  # a caller holding this folder already keeps its own lock
+    with ExitStack() as locks:
+        locks.enter_context(driver_lock(out))
+        moved = set_aside(out)
+        if moved is not None and not nested:
+            with suppress(OSError):  # (Windows: a held file cannot be deleted; it stays, unlocked, when released)
+                (moved / rf.DRIVER_LOCK).unlink()
+            _HELD.discard(key)  # the folder at this path is a new one: its own lock
+            locks.enter_context(driver_lock(out))
+        yield moved
