@@ -71,6 +71,37 @@ def test_damaged_data_in_the_middle_loses_those_frames_only_and_keeps_later_numb
     assert _read(path) == (frames, notes)  # read again (libav says a repeated line once only): the same frames
 
 
+def _remuxed_to_mpegts(source, path):
+    """``source`` in an MPEG-TS file (as camcorders write .mts), its packets copied as they are."""
+    if "mpegts" not in av.formats_available:
+        pytest.skip("this PyAV has no MPEG-TS muxer")
+    with av.open(str(source)) as inp, av.open(str(path), "w", format="mpegts") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    return path
+
+
+def test_damaged_data_in_an_mpeg_ts_file_loses_those_frames_only_and_keeps_later_numbers(tmp_path):
+    """The MPEG-TS demuxer says of the data it skips only 'Packet corrupt', a warning, and the decoder hides the
+    rest: the damage went unseen, so every later frame was numbered too early and no note named the lost ones."""
+    source = _encode(tmp_path / "clip.mp4", 90, options={"g": "10", "bf": "0", "crf": "18"})
+    path = _remuxed_to_mpegts(source, tmp_path / "clip.ts")
+    data = bytearray(path.read_bytes())
+    third = len(data) // 3
+    data[third:third + len(data) // 10] = bytes(len(data) // 10)
+    path.write_bytes(bytes(data))
+    frames, notes = _read(path)
+    indices = [i for i, _, _ in frames]
+    assert len(frames) < 90 and indices == sorted(set(indices)) and indices[-1] == 89
+    gap = next(i for i, j in zip(indices, indices[1:]) if j > i + 1)
+    assert all(drawn == index for index, _, drawn in frames if index <= gap or index > gap + 30)  # 30: past the damage
+    (note,) = [n for n in notes if "could not be decoded" in n]
+    assert note.startswith(f"frames {gap + 1}-"), notes
+
+
 def test_a_frame_that_fails_to_decode_is_skipped_not_the_end_of_the_video(tmp_path):
     """One packet that the decoder refuses (InvalidDataError): the whole video failed ('cannot be decoded after
     frame 30 ...; the file may be truncated'). Now that frame is missing and the others are read."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, install_hint
-from .media_libav import forget_uncaptured, libav_lines
+from .media_libav import forget_uncaptured, libav_lines, says_damage
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
            "upright", "video_header", "MAX_BAD_PACKETS", "MAX_LOST_SECONDS"]
@@ -136,7 +136,7 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                 failed_since_frame += 1
                 if failed >= MAX_BAD_PACKETS:
                     raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
-            damaged = damaged or bool(logs) or failed > 0
+            damaged = damaged or says_damage(logs) or failed > 0
             for frame in decoded:
                 index = expected
                 if frame.time is not None and timed:
