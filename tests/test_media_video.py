@@ -102,6 +102,25 @@ def test_damaged_data_in_an_mpeg_ts_file_loses_those_frames_only_and_keeps_later
     assert note.startswith(f"frames {gap + 1}-"), notes
 
 
+@pytest.mark.parametrize("size, where", [(10, 2), (25, 3)])  # a tenth of the file at its half, a 25th at a third
+def test_a_frame_the_damage_leaves_out_of_order_takes_no_later_frames_number(tmp_path, size, where):
+    """Zeroed bytes in an MP4 with B-frames: after them the decoder gave one earlier frame late (5.07 s among frames
+    at 6 s). It took the number of the next frame, every later frame was numbered one late, and a note said the
+    frame rate varies. Now it is dropped, and said so."""
+    source = _encode(tmp_path / "clip.mp4", 90, options={"g": "10", "crf": "18"})
+    data = bytearray(source.read_bytes())
+    at, length = len(data) // where, len(data) // size
+    data[at:at + length] = bytes(length)
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    frames, notes = _read(path)
+    indices, times = [i for i, _, _ in frames], [t for _, t, _ in frames]
+    assert len(frames) < 90 and indices[-1] == 89
+    assert all(a < b for a, b in zip(indices, indices[1:])) and all(a < b for a, b in zip(times, times[1:]))
+    assert [round(time * 30) for time in times] == indices  # each frame keeps the number its time gives
+    assert len([n for n in notes if "could not be decoded" in n]) == 1, notes
+
+
 def test_a_frame_that_fails_to_decode_is_skipped_not_the_end_of_the_video(tmp_path):
     """One packet that the decoder refuses (InvalidDataError): the whole video failed ('cannot be decoded after
     frame 30 ...; the file may be truncated'). Now that frame is missing and the others are read."""
