@@ -273,6 +273,16 @@ def test_an_mp4_cut_before_its_index_is_called_unfinished(tmp_path):
     assert "Invalid data" not in str(e.value)
 
 
+def test_the_error_says_libavs_line_once(tmp_path):
+    """PyAV ends its message with libav's last error line, and that line was said again after it ('... moov atom
+    not found moov atom not found')."""
+    path = tmp_path / "noise.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 255, 20_000, dtype=np.uint8).tobytes())
+    with pytest.raises(DataError, match="cannot be decoded") as e:
+        list(stream_video(path))
+    assert str(e.value).count("moov atom not found") == 1, str(e.value)
+
+
 @pytest.mark.parametrize("suffix", [".mts", ".m2ts", ".ts", ".3gp", ".3g2", ".mxf", ".flv", ".ogv", ".f4v", ".MTS"])
 def test_camcorder_and_phone_suffixes_are_videos(suffix):
     assert is_video(f"clip{suffix}")

@@ -61,3 +61,8 @@ def says_damage(lines) -> bool:
     is corrupt (all the MPEG-TS demuxer says of the data it skips; other warnings are no damage)."""
     return any(level <= _ERROR or "corrupt" in message.lower() for level, _, message in lines)
 
+
+def errors_said(lines, exc: Exception) -> list[str]:
+    """The error lines among captured ``lines`` that the message of ``exc`` does not already hold (PyAV ends it
+    with libav's last error line)."""
+    return [message.strip() for level, _, message in lines if level <= _ERROR and message.strip() not in str(exc)]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, install_hint
-from .media_libav import forget_uncaptured, libav_lines, says_damage
+from .media_libav import errors_said, forget_uncaptured, libav_lines, says_damage
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
            "upright", "video_header", "MAX_BAD_PACKETS", "MAX_LOST_SECONDS"]
@@ -198,7 +198,7 @@ def open_pyav(av, path: Path):
         try:
             return av.open(str(path))
         except _decode_errors(av) as exc:
-            said = " ".join([str(exc), *(line for _, _, line in logs)])
+            said = " ".join([str(exc), *errors_said(logs, exc)])  # PyAV's message may end with the same line
     if "moov atom not found" in said and _unfinished_mp4(path):
         raise DataError(f"Video '{path}' is incomplete: its index (the MP4 'moov' atom, written when a recording "
                         "ends) is missing, so the recording was not finished or the copy was cut short; copy the "
