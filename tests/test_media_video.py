@@ -71,6 +71,56 @@ def test_damaged_data_in_the_middle_loses_those_frames_only_and_keeps_later_numb
     assert _read(path) == (frames, notes)  # read again (libav says a repeated line once only): the same frames
 
 
+def _remuxed_to_mpegts(source, path):
+    """``source`` in an MPEG-TS file (as camcorders write .mts), its packets copied as they are."""
+    if "mpegts" not in av.formats_available:
+        pytest.skip("this PyAV has no MPEG-TS muxer")
+    with av.open(str(source)) as inp, av.open(str(path), "w", format="mpegts") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    return path
+
+
+def test_damaged_data_in_an_mpeg_ts_file_loses_those_frames_only_and_keeps_later_numbers(tmp_path):
+    """The MPEG-TS demuxer says of the data it skips only 'Packet corrupt', a warning, and the decoder hides the
+    rest: the damage went unseen, so every later frame was numbered too early and no note named the lost ones."""
+    source = _encode(tmp_path / "clip.mp4", 90, options={"g": "10", "bf": "0", "crf": "18"})
+    path = _remuxed_to_mpegts(source, tmp_path / "clip.ts")
+    data = bytearray(path.read_bytes())
+    third = len(data) // 3
+    data[third:third + len(data) // 10] = bytes(len(data) // 10)
+    path.write_bytes(bytes(data))
+    frames, notes = _read(path)
+    indices = [i for i, _, _ in frames]
+    assert len(frames) < 90 and indices == sorted(set(indices)) and indices[-1] == 89
+    gap = next(i for i, j in zip(indices, indices[1:]) if j > i + 1)
+    assert all(drawn == index for index, _, drawn in frames if index <= gap or index > gap + 30)  # 30: past the damage
+    (note,) = [n for n in notes if "could not be decoded" in n]
+    assert note.startswith(f"frames {gap + 1}-"), notes
+
+
+@pytest.mark.parametrize("size, where", [(10, 2), (25, 3)])  # a tenth of the file at its half, a 25th at a third
+def test_a_frame_the_damage_leaves_out_of_order_takes_no_later_frames_number(tmp_path, size, where):
+    """Zeroed bytes in an MP4 with B-frames: after them the decoder gave one earlier frame late (5.07 s among frames
+    at 6 s). It took the number of the next frame, every later frame was numbered one late, and a note said the
+    frame rate varies. Now it is dropped, and said so."""
+    source = _encode(tmp_path / "clip.mp4", 90, options={"g": "10", "crf": "18"})
+    data = bytearray(source.read_bytes())
+    at, length = len(data) // where, len(data) // size
+    data[at:at + length] = bytes(length)
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    frames, notes = _read(path)
+    indices, times = [i for i, _, _ in frames], [t for _, t, _ in frames]
+    assert len(frames) < 90 and indices[-1] == 89
+    assert all(a < b for a, b in zip(indices, indices[1:])) and all(a < b for a, b in zip(times, times[1:]))
+    assert [round(time * 30) for time in times] == indices  # each frame keeps the number its time gives
+    assert len([n for n in notes if "could not be decoded" in n]) == 1, notes
+
+
 def test_a_frame_that_fails_to_decode_is_skipped_not_the_end_of_the_video(tmp_path):
     """One packet that the decoder refuses (InvalidDataError): the whole video failed ('cannot be decoded after
     frame 30 ...; the file may be truncated'). Now that frame is missing and the others are read."""
@@ -221,6 +271,16 @@ def test_an_mp4_cut_before_its_index_is_called_unfinished(tmp_path):
                                         r"again in full") as e:
         list(stream_video(cut))
     assert "Invalid data" not in str(e.value)
+
+
+def test_the_error_says_libavs_line_once(tmp_path):
+    """PyAV ends its message with libav's last error line, and that line was said again after it ('... moov atom
+    not found moov atom not found')."""
+    path = tmp_path / "noise.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 255, 20_000, dtype=np.uint8).tobytes())
+    with pytest.raises(DataError, match="cannot be decoded") as e:
+        list(stream_video(path))
+    assert str(e.value).count("moov atom not found") == 1, str(e.value)
 
 
 @pytest.mark.parametrize("suffix", [".mts", ".m2ts", ".ts", ".3gp", ".3g2", ".mxf", ".flv", ".ogv", ".f4v", ".MTS"])

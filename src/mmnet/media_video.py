@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, install_hint
-from .media_libav import forget_uncaptured, libav_lines
+from .media_libav import errors_said, forget_uncaptured, libav_lines, says_damage
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
            "upright", "video_header", "MAX_BAD_PACKETS", "MAX_LOST_SECONDS"]
@@ -118,6 +118,7 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
         packets = container.demux(stream)  # packet by packet: at most a codec's delay is buffered
         start, expected, failed, damaged, lost, error = None, 0, 0, False, [], None
         failed_since_frame = 0  # packets that failed since the last frame: the frames they could have held
+        shown, dropped = float("-inf"), 0  # the last frame's time; frames the damage left out of order
         while True:
             # the demuxer logs the data it skips (it raises nothing): caught here as damage
             with av.logging.Capture() as logs:
@@ -136,13 +137,16 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                 failed_since_frame += 1
                 if failed >= MAX_BAD_PACKETS:
                     raise DataError(_undecodable(path, expected - 1, exc, video_header(path)[1])) from None
-            damaged = damaged or bool(logs) or failed > 0
+            damaged = damaged or says_damage(logs) or failed > 0
             for frame in decoded:
                 index = expected
                 if frame.time is not None and timed:
                     start = frame.time if start is None else start
                     time = frame.time - start
                     if damaged and rate:  # frames were lost: their times keep the later frames' numbers right
+                        if shown - MAX_LOST_SECONDS < time < shown:  # a leftover of the damage: not a later frame
+                            dropped += 1
+                            continue
                         index = max(expected, round(time * rate))
                         if index - expected > max(failed_since_frame, MAX_LOST_SECONDS * rate):
                             # more than the damage could have lost: the clock jumped (joined recordings)
@@ -154,17 +158,21 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                     lost.append((expected, index - 1))
                 if index == 0 and frame.interlaced_frame:
                     notes.append(INTERLACED)
-                expected, failed_since_frame = index + 1, 0
+                expected, failed_since_frame, shown = index + 1, 0, time
                 turn = frame.rotation  # PyAV >= 14.1 (the video extra's floor)
                 yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
         if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does
             raise DataError(_undecodable(path, expected - 1, error, video_header(path)[1]))
+        left = (f"{dropped} frame{'s' * (dropped > 1)} that the damage left out of order (decoded after later "
+                f"frames) {'were' if dropped > 1 else 'was'} dropped") if dropped else ""
         if lost:
             runs = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in lost[:10])
             what = "frame" if lost == [(lost[0][0],) * 2] else "frames"
             more = " and more" if len(lost) > 10 else ""
             notes.append(f"{what} {runs}{more} could not be decoded (the file is damaged there): they are missing "
-                         "frames, and the frames after them keep their numbers")
+                         "frames, and the frames after them keep their numbers" + (f"; {left}" if left else ""))
+        elif left:
+            notes.append(f"{left} (the file is damaged there)")
 
 
 def _jump_note(index: int, jump: float) -> str:
@@ -190,7 +198,7 @@ def open_pyav(av, path: Path):
         try:
             return av.open(str(path))
         except _decode_errors(av) as exc:
-            said = " ".join([str(exc), *(line for _, _, line in logs)])
+            said = " ".join([str(exc), *errors_said(logs, exc)])  # PyAV's message may end with the same line
     if "moov atom not found" in said and _unfinished_mp4(path):
         raise DataError(f"Video '{path}' is incomplete: its index (the MP4 'moov' atom, written when a recording "
                         "ends) is missing, so the recording was not finished or the copy was cut short; copy the "
