@@ -255,16 +255,18 @@ def _audio_only_mp4() -> bytes:
 def test_a_video_that_does_not_decode_is_told_why_as_the_command_line_tells_it(client):
     # the server answered both "neither a video that can be decoded nor a zip of frames", dropping the reason
     cut = mp4_bytes(synth_frames(n=14, apex=7))
-    uploads = {"sound.mp4": (_audio_only_mp4(), "has no video stream (streams: ['audio'])"),
-               "cut.mp4": (cut[: len(cut) * 7 // 10], "cannot be decoded (")}  # cut before its index
+    uploads = {"sound.mp4": (_audio_only_mp4(), "has no video stream (streams: ['audio'])",
+                             "a zip of its frames"),  # the command line's "in a folder", in the page's words
+               "cut.mp4": (cut[: len(cut) * 7 // 10], "is incomplete: its index (the MP4 'moov' atom",  # cut before it
+                           "copy the file again in full")}
     for endpoint, kind in (("/api/predict", "clip"), ("/api/recordings", "recording")):
-        for name, (data, reason) in uploads.items():
+        for name, (data, reason, remedy) in uploads.items():
             r = client.post(endpoint, files={"file": (name, data)})
             assert r.status_code == 415, r.text
             error = r.json()["error"]
             assert error.startswith(f"The file is neither a video that can be decoded nor a zip of the {kind}'s "
                                     f"frames. Video '{name}' {reason}"), error
-            assert "a zip of its frames" in error, error  # the command line's "in a folder", in the page's words
+            assert remedy in error, error
             assert_web_wording(error)
 
 
