@@ -171,11 +171,20 @@ def test_a_bad_upload_shows_an_error(page, tmp_path):
     assert page.is_hidden("#result")
 
 
-def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
-    recording = tmp_path / "session.mp4"
+def _recording(tmp_path, name: str):
+    """A short synthetic recording in which the test spotter finds two intervals, and the page set to take one."""
+    recording = tmp_path / name
     recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    return recording
+
+
+def _upload_recording(page, tmp_path, name: str) -> None:
     page.check("input[name=mode][value=recording]")
-    page.set_input_files("#file", str(recording))
+    page.set_input_files("#file", str(_recording(tmp_path, name)))
+
+
+def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
+    _upload_recording(page, tmp_path, "session.mp4")
     page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
     assert page.locator("#timeline rect.interval").count() == 2
     assert page.locator("#timeline path").count() == 1  # the motion curve
@@ -206,8 +215,7 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
 
 
 def test_the_page_works_from_the_keyboard(page, tmp_path):
-    recording = tmp_path / "keys.mp4"
-    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    recording = _recording(tmp_path, "keys.mp4")
     assert page.locator("#mode legend").count() == 1
     assert page.get_by_role("progressbar", name="Progress of the analysis", include_hidden=True).count() == 1
     # the native file input is the control (no focusable drop zone around it): Tab reaches it, Enter opens it
@@ -257,8 +265,7 @@ LIVE = "[aria-live], [role=status], [role=alert], [role=log]"
 
 
 def test_progress_is_said_by_stage_not_at_every_event(page, tmp_path):
-    recording = tmp_path / "said.mp4"
-    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    recording = _recording(tmp_path, "said.mp4")
     page.evaluate("""() => {  // every sentence of the status region
       window.said = [];
       const status = document.getElementById('status');
@@ -286,10 +293,7 @@ def test_progress_is_said_by_stage_not_at_every_event(page, tmp_path):
 
 
 def test_a_resized_page_keeps_the_interval_shown_and_the_focus(page, tmp_path):
-    recording = tmp_path / "resized.mp4"
-    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
-    page.check("input[name=mode][value=recording]")
-    page.set_input_files("#file", str(recording))
+    _upload_recording(page, tmp_path, "resized.mp4")
     page.wait_for_selector("#intervals tbody tr button", timeout=TIMEOUT_MS)
     second = page.locator("#intervals tbody tr button").nth(1)
     second.focus()
@@ -425,8 +429,7 @@ def test_the_page_has_its_own_icon(page):
 
 
 def test_an_expired_result_says_so_when_downloaded(page, server, tmp_path):
-    recording = tmp_path / "gone.mp4"
-    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    recording = _recording(tmp_path, "gone.mp4")
     page.check("input[name=mode][value=recording]")
     with page.expect_response("**/api/recordings") as posted:
         page.set_input_files("#file", str(recording))
@@ -467,8 +470,7 @@ def job_status(server, job_id):
 
 def test_a_new_upload_stops_following_the_previous_job(page, server, tmp_path):
     old = start_slow_recording(page, tmp_path / "slow.mp4")
-    recording = tmp_path / "next.mp4"
-    recording.write_bytes(mp4_bytes(synth_frames(n=30, apex=18, size=(96, 112), seed=2)))
+    recording = _recording(tmp_path, "next.mp4")
     page.set_input_files("#file", str(recording))
     # one worker for recordings: the new job runs only once the old one is deleted, not 40 s later
     page.wait_for_selector("#timeline rect.interval", timeout=20_000)
