@@ -196,3 +196,22 @@ def test_read_predictions_keeps_subjects_as_text_to_join_with_the_samples(synth_
     assert set(predictions["subject"]) == {"01", "02", "03"}
     assert [subjects[i] for i in predictions["sample_id"]] == list(predictions["subject"])
     assert predictions["true"].dtype.kind == "i" and predictions["prob_0"].dtype.kind == "f"
+
+
+def test_a_sweep_from_python_is_silent_and_sets_the_process_back(synth_root, tmp_path, capfd, training_numerics):
+    # run_sweep kept the process settings of training (denormals flushed) and wrote a line per fold with
+    # progress=False, as run_experiment did before it set them back
+    import yaml
+
+    from mmnet.train.sweep import load_sweep, run_sweep
+
+    sweep_file = tmp_path / "s.yaml"
+    sweep_file.write_text(yaml.safe_dump({"seeds": 1, "settings": {"a": {}, "b": {"train.lr": 0.001}}}))
+    sweep = load_sweep(sweep_file, [f"data.root={synth_root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY])
+    torch.set_flush_denormal(False)
+    rows = run_sweep(sweep, tmp_path / "sweep", progress=False)
+    assert [r["setting"] for r in rows] == ["a", "b"]
+    assert training_numerics and all(training_numerics)  # training flushed them, as the command does
+    assert not _flushes_denormals()
+    assert capfd.readouterr().err == ""
+    torch.set_flush_denormal(False)

@@ -36,13 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.sweep import format_summary_table, load_sweep, run_sweep
+    from ..train.sweep import format_summary_table, load_sweep, train_sweep
     from .common import executor_config, root_override
 
     executor = executor_config(args)
     sweep = load_sweep(args.sweep, root_override(None, args.root) + list(args.overrides), seeds=args.seeds,
                        only=args.only)
-    rows = run_sweep(sweep, args.out, executor=executor, progress=not args.no_progress)
+    rows = train_sweep(sweep, args.out, executor=executor, progress=not args.no_progress)
     if rows is None:
         return 0  # --no-wait: the folds were submitted (the executor said where and what next)
     ran = {s.name for s in sweep.settings}  # the summary also lists the settings --only left out

@@ -41,6 +41,7 @@ from ..config import (
     without_derived,
 )
 from ..errors import ConfigError, MMNetError
+from ..progress import lines_silenced
 from ..recipes import locate, locate_sweep, read_yaml
 from ..report import summarize_run
 from ..report.render import format_mean_std
@@ -49,6 +50,7 @@ from ..utils import atomic_write_text
 from .experiment import finish_run, has_results, run_prepared
 from .faults import add_to_message
 from .prepare import check_out_apart, prepare_run
+from .process_state import restored_process_state
 from .run_lock import driver_lock
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
@@ -207,8 +209,16 @@ def run_sweep(
     """Run every setting's folds (all together on Ray or SLURM), report each run, write the comparison.
 
     Returns the summary rows (see :func:`summarize_sweep`), or None when the folds were only
-    submitted (SLURM with ``no_wait``).
+    submitted (SLURM with ``no_wait``). As :func:`~mmnet.train.run_experiment`: ``progress=False`` writes
+    nothing on stderr, and the process settings training makes are set back when it returns or raises.
     """
+    with restored_process_state(), lines_silenced(not progress):
+        return train_sweep(sweep, out_dir, executor=executor, progress=progress)
+
+
+def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
+                progress: bool = True) -> list[dict] | None:
+    """:func:`run_sweep` as ``mmnet sweep`` runs it: the process settings stay (the process ends after it)."""
     out = Path(out_dir)
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:
