@@ -8,14 +8,14 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig
-from ..progress import lines_silenced, write_line
+from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
 from .executors import run_tasks_keeping_failure
 from .faults import add_to_message
 from .model_card import write_model_card
 from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, set_aside, task_count
-from .process_state import restored_process_state
+from .process_state import called_from_python
 from .run_lock import driver_lock, restart_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
@@ -48,7 +48,7 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     torch's global random state as they were, glibc's malloc thresholds to their defaults (glibc cannot report
     earlier values) with the freed memory returned. numpy's and Python's global generators are not used.
     """
-    with restored_process_state(), lines_silenced(not progress):
+    with called_from_python(progress):
         return train_experiment(cfg, out_dir, executor=executor, progress=progress, source=source, restart=restart)
 
 

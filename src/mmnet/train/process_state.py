@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..progress import lines_silenced
 from ..runtime import cpu_numerics_state, restore_cpu_numerics
 
-__all__ = ["restored_process_state"]
+__all__ = ["restored_process_state", "called_from_python"]
 
 
 @contextmanager
@@ -38,3 +39,11 @@ def restored_process_state() -> Iterator[None]:
             torch.cuda.set_rng_state_all(cuda_rng)
         elif torch.cuda.is_initialized():  # CUDA started in the run: seeded as the caller's torch.manual_seed left it
             torch.cuda.manual_seed_all(torch.initial_seed())
+
+
+@contextmanager
+def called_from_python(progress: bool) -> Iterator[None]:
+    """A run or sweep called from Python: the process settings set back afterwards, and nothing on stderr
+    without ``progress`` (the commands call the ``train_*`` functions directly and keep both)."""
+    with restored_process_state(), lines_silenced(not progress):
+        yield

@@ -37,11 +37,11 @@ from ..config import (
     config_from_dict,
     expand_seeds,
     override_key,
+    override_list,
     set_value,
     without_derived,
 )
 from ..errors import ConfigError, MMNetError
-from ..progress import lines_silenced
 from ..recipes import locate, locate_sweep, read_yaml
 from ..report import summarize_run
 from ..report.render import format_mean_std
@@ -50,7 +50,7 @@ from ..utils import atomic_write_text
 from .experiment import finish_run, has_results, run_prepared
 from .faults import add_to_message
 from .prepare import check_out_apart, prepare_run
-from .process_state import restored_process_state
+from .process_state import called_from_python
 from .run_lock import driver_lock
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
@@ -142,8 +142,9 @@ def load_sweep(
     common = doc.get("set") or []
     if not isinstance(common, list) or not all(isinstance(x, str) for x in common):
         raise ConfigError(f"Sweep file '{p}': set must be a list of 'section.key=value' strings, got {common!r}")
-    values = apply_overrides(values, list(common) + list(overrides or []))
-    cli_keys = {override_key(item) for item in overrides or []}
+    overrides = override_list(overrides)  # one string or a {key: value} dict, as load_config takes them
+    values = apply_overrides(values, list(common) + overrides)
+    cli_keys = {override_key(item) for item in overrides}
 
     settings = doc.get("settings")
     if not isinstance(settings, dict) or not settings:
@@ -212,7 +213,7 @@ def run_sweep(
     submitted (SLURM with ``no_wait``). As :func:`~mmnet.train.run_experiment`: ``progress=False`` writes
     nothing on stderr, and the process settings training makes are set back when it returns or raises.
     """
-    with restored_process_state(), lines_silenced(not progress):
+    with called_from_python(progress):
         return train_sweep(sweep, out_dir, executor=executor, progress=progress)
 
 
