@@ -7,7 +7,9 @@
   ``[fold 3/26] seed 0 fold casme2_03: 74 epochs in 12m05s on cpu, test acc 0.714; ETA 4h10m``.
 - Without a terminal (and with progress on), a fold also writes a plain line per epoch, at most
   one a minute, so a log shows that a long fold is alive.
-- Inside ``lines_silenced`` (``run_experiment(progress=False)`` called from Python) nothing at all.
+- Inside ``lines_silenced`` (``run_experiment(progress=False)`` called from Python) nothing on stderr: the
+  lasting lines (folds, SLURM job ids and what to do next) go to the ``mmnet.progress`` logger at INFO instead,
+  for a caller who wants them (``logging.basicConfig(level=logging.INFO)``).
 - mmnet's log records (``mmnet.*``, WARNING and above) in a command: ``warning: <message>`` (``command_log``).
 """
 
@@ -23,7 +25,8 @@ __all__ = ["bars_wanted", "write_line", "lines_silenced", "command_log", "format
            "FoldProgress", "EpochProgress", "FrameProgress"]
 
 EPOCH_LINE_EVERY_S = 60.0  # plain epoch lines (no terminal): at most one per this many seconds
-_silenced = False  # inside lines_silenced: write_line writes nothing
+_silenced = False  # inside lines_silenced: write_line logs at INFO instead of writing
+_progress_log = logging.getLogger("mmnet.progress")
 
 
 def bars_wanted(progress: bool) -> bool:
@@ -32,8 +35,10 @@ def bars_wanted(progress: bool) -> bool:
 
 
 def write_line(line: str, bar=None) -> None:
-    """One lasting line on stderr (above the bars, when there are any); none inside ``lines_silenced``."""
+    """One lasting line on stderr (above the bars, when there are any); inside ``lines_silenced`` an INFO record of
+    the ``mmnet.progress`` logger instead (silent unless the caller's logging shows INFO)."""
     if _silenced:
+        _progress_log.info(line)
         return
     if bar is not None:
         bar.write(line, file=sys.stderr)
@@ -43,8 +48,8 @@ def write_line(line: str, bar=None) -> None:
 
 @contextmanager
 def lines_silenced(silent: bool = True) -> Iterator[None]:
-    """While ``silent``, ``write_line`` writes nothing: a library caller who asked for no progress gets no lines
-    (the commands' ``--no-progress`` keeps them)."""
+    """While ``silent``, ``write_line`` writes nothing on stderr: a library caller who asked for no progress gets no
+    lines there, only INFO records (the commands' ``--no-progress`` keeps the lines)."""
     global _silenced
     before = _silenced
     _silenced = before or silent
