@@ -157,7 +157,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 pool.shutdown()
             remove_folder(root)
 
+    # servers ".": the API is where /openapi.json is (OpenAPI resolves a relative server against the document), so
+    # /docs' "Try it out" stays under a reverse proxy's sub-path; without it Swagger UI calls the host's root
     app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  servers=[{"url": ".", "description": "this server, also behind a proxy's sub-path"}],
                   description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
                               "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
     app.state.store, app.state.pools, app.state.root, app.state.stop_jobs = store, pools, root, stop_jobs
