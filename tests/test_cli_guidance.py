@@ -4,6 +4,7 @@ where to go next after `mmnet synth --long`."""
 
 from __future__ import annotations
 
+import shlex
 from types import SimpleNamespace
 
 import numpy as np
@@ -159,3 +160,34 @@ def test_spot_header_gives_a_frame_folder_with_gaps_in_its_numbering_the_length_
     assert format_text(result).splitlines()[0] == (
         "clip: 60 frames numbered 2-120 at 30 fps (4.0 s; 59 numbers missing); 0 macro, 0 micro interval(s); "
         "0 gap(s) without a face")
+
+
+def _command_after(marker: str, text: str, end: str) -> list[str]:
+    """The argv of the command printed after ``marker`` up to ``end`` in ``text``, as a POSIX shell reads it."""
+    start = text.index(marker) + len(marker)
+    return shlex.split(text[start:text.index(end, start)])
+
+
+def test_paths_in_printed_commands_paste_as_one_argument(tmp_path, capsys):
+    # `next: mmnet spot /x/long é/...` split a folder with a space into two arguments
+    from mmnet.commands.synth import _next_long
+    from mmnet.shell_words import shell_quote
+
+    root = tmp_path / "mes données" / "long é"
+    video = root / "rawvideo" / "s15" / "15_0101 it's.mp4"
+    folder = root / "rawpic" / "s15" / "15_0101 it's"
+    folder.mkdir(parents=True)
+    video.parent.mkdir(parents=True)
+    video.write_bytes(b"")
+    printed = _next_long(root, 30.0)
+    assert _command_after("/*/; next: mmnet spot ", printed, ",") == [str(folder), "--fps", "30"]
+    assert _command_after("next: mmnet spot ", printed, "\n") == [str(video)]
+    assert _command_after("the whole set: ", printed, "\n") == ["mmnet", "check-data", "casme-sq", "--root", str(root)]
+    clips = tmp_path / "mes données" / "clips Søren"
+    assert main(["synth", str(clips), "--subjects", "2", "--clips-per-subject", "2"]) == 0
+    out = capsys.readouterr().out
+    assert _command_after("next: ", out, " (what") == ["mmnet", "check-data", "casme2", "--root", str(clips)]
+    assert _command_after("; ", out, " --out RUN") == ["mmnet", "train", "--root", str(clips)]
+    # Windows: cmd.exe and PowerShell read double quotes, not a POSIX shell's single quotes
+    assert shell_quote(r"C:\mes données\run", windows=True) == r'"C:\mes données\run"'
+    assert shell_quote(r"C:\runs\a", windows=True) == r"C:\runs\a" and shell_quote("/runs/a") == "/runs/a"

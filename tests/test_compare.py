@@ -155,3 +155,30 @@ def test_one_run_given_twice_by_different_paths_is_refused(two_runs, monkeypatch
     monkeypatch.chdir(a.parent)
     with pytest.raises(CompareError, match=r"a run folder is given twice: \['a', '.*/a/'\] are the same folder"):
         compare_runs(["a", str(a) + "/"], resamples=100)
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_a_console_encoding_without_the_arrow_or_the_path_prints_escapes(tmp_path, encoding):
+    # Windows encodes a redirected stdout as cp1252, strictly: "→" and a path with "Ł" ended in a traceback
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import mmnet
+
+    samples = make_samples(SUBJECTS)
+    a = write_run(tmp_path / "Łódź a", samples, _good)
+    b = write_run(tmp_path / "Łódź b", samples, _worse, seeds=(0, 1))
+    env = {**os.environ, "PYTHONPATH": str(Path(mmnet.__file__).parents[1]), "PYTHONIOENCODING": encoding}
+    env.pop("PYTHONUTF8", None)
+    p = subprocess.run([sys.executable, "-m", "mmnet", "compare", str(a), str(b), "--resamples", "100"],
+                       capture_output=True, env=env, timeout=300)
+    err = p.stderr.decode(encoding)
+    assert p.returncode == 0 and "Traceback" not in err, err
+    out = p.stdout.decode(encoding)  # the console's own encoding, whatever it lacks escaped
+    assert "(reference \\u2192 run)" in out and "\\u0141" in out and "d\\u017a a" in out
+    p = subprocess.run([sys.executable, "-m", "mmnet", "compare", str(a), str(tmp_path / "Łódź missing")],
+                       capture_output=True, env=env, timeout=300)
+    err = p.stderr.decode(encoding)  # stderr too: the one-line error names the path
+    assert p.returncode == 3 and err.startswith("error: ") and "Traceback" not in err, err

@@ -166,6 +166,17 @@ def test_next_lines_name_a_real_clip_and_the_recording_synth_writes(tmp_path, mo
     assert "mmnet synth" not in again and f"mmnet spot {shlex.quote(str(recording))}" in again
 
 
+def test_the_serve_line_pastes_a_model_path_with_a_space(tmp_path, monkeypatch):
+    # outside the folder that `mmnet serve` searches, the printed serve command names the model: one argument
+    from mmnet.commands.demo import _next_steps
+
+    monkeypatch.chdir(tmp_path)
+    run, model = _fake_demo_run(tmp_path / "mes démos" / "a b")
+    printed = _next_steps({"classes": list("abcde")}, run)
+    serve = printed[printed.index("next: ") + len("next: "):printed.index("  (a web page)")]
+    assert shlex.split(serve) == ["mmnet", "serve", "--checkpoint", str(model)]
+
+
 def test_next_lines_give_the_verdict_and_warn_of_a_model_that_answers_one_class(tmp_path, monkeypatch):
     # the demo's closing lines said what chance is, not whether the model beat it, and suggested a model
     # that gave every test clip of its fold the same class

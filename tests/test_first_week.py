@@ -508,3 +508,17 @@ def test_readme_real_casme2_commands_say_what_to_do_about_its_unknown_apex():
     assert "training stops until these are fixed; with data.on_bad_sample=skip" in readme
     assert "`nearest`" in readme and "EP12_01f" in readme
     assert "data.on_bad_sample=skip" in (repo / "src/mmnet/recipes/casme2_5class.yaml").read_text()
+
+
+def test_the_systems_claimed_are_the_tested_one_and_the_others_are_described():
+    # pyproject said "OS Independent" while the README said Linux and nothing about macOS or Windows
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    systems = re.findall(r'"(Operating System :: [^"]*)"', (repo / "pyproject.toml").read_text(encoding="utf-8"))
+    assert systems == ["Operating System :: POSIX :: Linux"]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert "**macOS and Windows** are untested" in readme and "`py -m venv .venv`" in readme
+    # the driver lock holds on Windows too (filelock); only the holder line is missing there
+    assert "On Windows there is no lock" not in (repo / "docs" / "cluster.md").read_text(encoding="utf-8")

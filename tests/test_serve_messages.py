@@ -6,6 +6,7 @@ import csv
 import io
 import sys
 import zipfile
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -398,3 +399,25 @@ def test_the_pages_number_fields_take_what_the_api_takes(client):
     for frame in ("onset", "apex"):
         assert f'id="{frame}" min="0" step="1"' in page
     assert f'id="fps" min="1" max="{MAX_FPS}"' in page
+
+
+@pytest.mark.parametrize("names, status, said", [
+    # a case-insensitive file system (macOS, Windows) wrote both frames to one file: one frame was lost
+    (["clip/img1.png", "clip/IMG1.png"], 415, "two frames with the same name ('clip/img1.png' and 'clip/IMG1.png'; "
+                                              "upper and lower case count as the same)"),
+    (["clip/img1.png", "clip/img1.png"], 415, "two frames with the same name ('clip/img1.png' and 'clip/img1.png'"),
+    # ':' writes an NTFS alternate data stream; Windows refuses the others
+    (["clip/img1.png", "clip/img2.png:x.png"], 400, "The zip entry 'clip/img2.png:x.png' has ':' in its name"),
+    (["clip/img1.png", 'clip/img"2?.png'], 400, "The zip entry 'clip/img\"2?.png' has '\"', '?' in its name"),
+])
+def test_frame_names_one_file_system_would_merge_or_refuse_are_told_by_entry(client, names, status, said):
+    png = io.BytesIO()
+    Image.fromarray(synth_frames(n=1, apex=0)[0]).save(png, format="PNG")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z, pytest.warns(UserWarning, match="Duplicate name") if len(
+            set(names)) < len(names) else nullcontext():
+        for name in names:
+            z.writestr(name, png.getvalue())
+    r = client.post("/api/predict", files={"file": ("frames.zip", archive.getvalue())})
+    assert r.status_code == status and said in r.json()["error"], r.text
+    assert "upload the archive again" in r.json()["error"], r.text

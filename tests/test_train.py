@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -102,12 +103,14 @@ def test_scoring_and_the_same_device_resume_a_finished_run(synth_root, tmp_path,
 def test_saved_models_are_named_after_the_report(synth_root, tmp_path, capsys):
     args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--no-progress",
             "--set", f"data.cache_dir={tmp_path / 'cache'}"] + [x for s in TINY for x in ("--set", s)]
-    out = tmp_path / "s"
+    out = tmp_path / "mes données" / "run Søren"  # the printed command still pastes as one path
     assert main(args + ["--out", str(out), "--set", "train.epochs=1", "--set", "train.save_models=true"]) == 0
     printed = capsys.readouterr().out
     first = out / "seed-0" / "fold-casme2_01" / "model"
     assert (first / "model.safetensors").is_file()
-    assert f"models: {out}/seed-*/fold-*/model" in printed and f"mmnet predict --checkpoint {first} CLIP" in printed
+    assert f"models: {out}/seed-*/fold-*/model" in printed
+    example = printed[printed.index("e.g. mmnet predict"):].splitlines()[0]
+    assert shlex.split(example) == ["e.g.", "mmnet", "predict", "--checkpoint", str(first), "CLIP"]
 
 
 @pytest.mark.slow

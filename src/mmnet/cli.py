@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     from .progress import command_log
 
+    _never_fail_to_encode()
     stream = sys.stdout
     if stream is not None:
         sys.stdout = _GuardedStdout(stream)
@@ -161,6 +162,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         sys.stdout = stream
+
+
+def _never_fail_to_encode() -> None:
+    """Print what the console's encoding lacks as ``\\u2192`` escapes instead of failing on it.
+
+    Windows encodes a redirected stdout (``> log.txt``, a pipe) in its code page (cp1252) with strict
+    errors: an arrow in a line, or a user's path with characters outside that code page, would end a finished
+    training with a UnicodeEncodeError at its last line. The encoding is kept (the reader expects it).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if encoding in ("utf-8", "utf8") or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):  # a closed or detached stream: nothing will be printed there
+            pass
 
 
 def _discard_stdout() -> None:

@@ -361,15 +361,15 @@ def active_allocator() -> str:
 
 
 def cpu_model_name() -> str:
-    """The CPU's model name from /proc/cpuinfo (e.g. "Intel(R) Xeon(R) Platinum 8480+"), "" where unknown."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    for line in text.splitlines():
-        if line.startswith("model name") and ":" in line:
-            return " ".join(line.split(":", 1)[1].split())
-    return ""
+    """The CPU's model name (e.g. "Intel(R) Xeon(R) Platinum 8480+"): /proc/cpuinfo's, else (macOS, Windows, Linux
+    on ARM) what the system says (mmnet.cpu_model); "" only where nothing does."""
+    from .cpu_model import cpu_model_without_proc
+
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name") and ":" in line:
+                return " ".join(line.split(":", 1)[1].split())
+    return cpu_model_without_proc()
 
 
 def describe_machine(plan: ComputePlan) -> dict:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..shell_words import shell_quote
+
 # The demo's training settings (the data size is synth.DEMO_PRESET: 5 subjects x 20 clips). The
 # paper's recipe is kept (optimiser, augmentation kinds, network) except what a 2-core CPU needs to
 # finish a LOSO in minutes: 64 px frames (the network is the same, its grid 4x4 instead of 14x14), a
@@ -198,7 +200,7 @@ def _next_steps(report: dict, run_dir: Path) -> str:
 
     model = newest_model(models)  # the one `mmnet serve` loads: the commands below all use one model
     in_here = Path.cwd() / "demo-run" in [run_dir.resolve(), *run_dir.resolve().parents]
-    serve = "mmnet serve" if in_here else f"mmnet serve --checkpoint {model}"
+    serve = "mmnet serve" if in_here else f"mmnet serve --checkpoint {shell_quote(model)}"
     lines.append(f"models: {run_dir}/seed-*/fold-*/model (trained on synthetic faces: for trying mmnet only)")
     one_class = _one_class_warning(model, report.get("classes") or [])
     if one_class:
@@ -234,14 +236,11 @@ def _try_commands(model: Path, run_dir: Path) -> list[str]:
     subject), then spot: the one command that writes a synthetic recording, and spot on the file it writes."""
     import csv
     import json
-    import shlex
 
     from ..data.common import SYNTH_MARKER
     from ..synth.long_writer import SUBJECT_FOLDERS, video_name
 
-    def q(path: Path) -> str:  # a path with a space still pastes as one argument
-        return shlex.quote(str(path))
-
+    q = shell_quote  # a path with a space still pastes as one argument
     base, lines = run_dir.parent, []
     tested = set(json.loads((model.parent / "done.json").read_text()).get("test_subjects") or [])
     with open(run_dir / "samples.csv", newline="") as f:

@@ -16,6 +16,8 @@ import argparse
 import math
 from pathlib import Path
 
+from ..shell_words import shell_quote
+
 # Largest |logit difference| accepted between onnxruntime and PyTorch.
 PARITY_TOLERANCE = 1e-4
 
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         diff = onnx_parity(model, out)
         if not math.isfinite(diff):
             raise MMNetError(f"onnxruntime or PyTorch gave non-finite logits (max |difference| {diff}); "
-                             f"'{out}' should not be used. Check the checkpoint with: mmnet info {args.checkpoint}")
+                             f"'{out}' should not be used. Check the checkpoint with: "
+                             f"mmnet info {shell_quote(args.checkpoint)}")
         if diff > PARITY_TOLERANCE:
             raise MMNetError(f"onnxruntime logits differ from PyTorch by {diff:.2e} (> {PARITY_TOLERANCE:g}); "
                              f"'{out}' should not be used. Please report this with the checkpoint's config.")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from ..choices import SELECTIONS
+from ..shell_words import shell_quote
 
 # cli.py's "interrupted: ..." line
 INTERRUPTED = "an earlier report is kept as it was; rerun the same command to rebuild it"
@@ -73,5 +74,5 @@ def _sweep_summary(args: argparse.Namespace) -> int:
     print(json.dumps(rows, indent=2, default=str) if args.json else format_summary_table(rows))
     if not args.json:
         print(f"'{args.run}' is a sweep folder: summary written to {args.run / 'summary.md'}; each setting's report "
-              f"is rebuilt with `mmnet report {args.run}/SETTING`")
+              f"is rebuilt with `mmnet report {shell_quote(args.run)}/SETTING`")
     return 1 if args.strict and not all(r["complete"] for r in rows) else 0

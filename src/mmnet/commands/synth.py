@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..shell_words import shell_quote
+
 # Kept in step with mmnet.synth.DEMO_PRESET (a test checks); not imported so that --help stays fast.
 _DEMO = {"subjects": 5, "clips_per_subject": 20, "seed": 0}
 # the options of --long with their defaults (as in add_arguments): given without --long they would be ignored
@@ -98,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.contact_sheet is not None:
         print(f"contact sheet: {contact_sheet(root, args.contact_sheet)}")
-    print(f"next: mmnet check-data casme2 --root {root} (what training would use); mmnet train --root {root} "
+    print(f"next: mmnet check-data casme2 --root {shell_quote(root)} (what training would use); mmnet train --root "
+          f"{shell_quote(root)} "
           "--out RUN trains the paper's recipe on it (224 px: hours on a CPU; `mmnet demo` is the 64 px version)")
     return 0
 
@@ -144,10 +147,10 @@ def _next_long(root: Path, fps: float) -> str:
     folders = sorted(p for p in (root / "rawpic").glob("*/*") if p.is_dir())
     lines = []
     if videos:
-        lines.append(f"videos: {root / 'rawvideo'}/sNN/*.mp4; next: mmnet spot {videos[0]}")
+        lines.append(f"videos: {root / 'rawvideo'}/sNN/*.mp4; next: mmnet spot {shell_quote(videos[0])}")
     if folders:
-        lines.append(f"frames: {root / 'rawpic'}/sNN/*/; next: mmnet spot {folders[0]} --fps {fps:g}, "
-                     f"or the whole set: mmnet check-data casme-sq --root {root}")
+        lines.append(f"frames: {root / 'rawpic'}/sNN/*/; next: mmnet spot {shell_quote(folders[0])} --fps {fps:g}, "
+                     f"or the whole set: mmnet check-data casme-sq --root {shell_quote(root)}")
     else:
         lines.append("(check-data casme-sq, train and train-spotter read the frames under rawpic/: "
                      "write them too with --format jpg mp4)")

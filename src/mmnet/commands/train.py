@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 from ..choices import PRECISIONS, PROTOCOLS, SELECTIONS
+from ..shell_words import shell_quote
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -162,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         models = saved_models(args.out, WEIGHTS_NAME)
         if models:  # train.save_models=true: say where they are and how to use one
             print(f"models: {args.out}/seed-*/fold-*/model (one per fold, each trained without its test subject); "
-                  f"e.g. mmnet predict --checkpoint {models[0].parent} CLIP")
+                  f"e.g. mmnet predict --checkpoint {shell_quote(models[0].parent)} CLIP")
     if "final_model" in report:
         print(f"final model: {report['final_model']['path']} (card: {report['final_model']['card']})")
     return 0 if done else 1

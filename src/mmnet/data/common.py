@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import DataError, DatasetNotFoundError
 from ..media import list_frames
+from ..shell_words import shell_quote
 from .dataset_load import ANNOTATION_CHECKS, DatasetLoad
 from .root_hint import root_hint
 from .sample import Issue, Sample
@@ -96,7 +97,7 @@ def missing_dataset(
                   "recordings: --long --format jpg mp4 writes the frames under rawpic/ beside the videos).")
     else:
         source = (f"{title} is licence-gated and cannot be downloaded by mmnet; request it from {owner}, then run: "
-                  f"mmnet check-data {name} --root {root}")
+                  f"mmnet check-data {name} --root {shell_quote(root)}")
     source = root_hint(root, layout) or source  # the dataset is there, one level off: nothing to request
     return DatasetNotFoundError(f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n{source}")
 

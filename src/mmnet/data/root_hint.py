@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..shell_words import shell_quote
+
 __all__ = ["root_hint"]
 
 
@@ -27,4 +29,4 @@ def root_hint(root: Path, layout: list[str]) -> str:
     except OSError:
         folders = []
     found = next((d for d in [*folders, root.parent] if _holds(d, names)), None)
-    return f"Did you mean --root {found}? It holds the annotation file." if found else ""
+    return f"Did you mean --root {shell_quote(found)}? It holds the annotation file." if found else ""

@@ -29,6 +29,7 @@ from pathlib import Path
 from ..choices import PREPARE_LAYOUTS as LAYOUTS
 from ..errors import DataError, PreprocessError, verify_choice
 from ..media import FRAME_NAME, IMAGE_SUFFIXES, VIDEO_SUFFIXES, conversion_hint, is_image, is_video, list_frames
+from ..shell_words import shell_quote
 from .marker import is_prepared
 
 __all__ = ["LAYOUTS", "CASME2_RAW_DIRS", "CASME2_OUT_DIR", "SAMM_RAW_DIR", "SAMM_OUT_DIR", "ClipJob", "discover"]
@@ -163,10 +164,11 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
             layout = "frames"
         elif videos := sorted(p.name for p in source.iterdir() if is_video(p)):
             example = source / videos[0]
+            aligned = example.with_name(f"{example.stem}_aligned")
             raise PreprocessError(
                 f"'{given}' is a folder of videos ({', '.join(videos[:3])}{' ...' if len(videos) > 3 else ''}): "
-                f"prepare takes one video at a time; run it on each, e.g. mmnet prepare '{example}' "
-                f"--out '{example.with_suffix('')}_aligned'")
+                f"prepare takes one video at a time; run it on each, e.g. mmnet prepare {shell_quote(example)} "
+                f"--out {shell_quote(aligned)}")
         else:
             raise PreprocessError(
                 f"cannot tell what '{given}' holds: expected a video file, a folder of numbered frames, a CASME II "

@@ -18,6 +18,7 @@ import yaml
 from .. import run_folder as rf
 from ..data.common import natural_key
 from ..errors import MMNetError
+from ..shell_words import shell_quote
 
 __all__ = ["RunFolderError", "Fold", "Run", "load_run", "read_predictions", "config_value", "read_csv", "read_json",
            "RUN_TABLE_REMEDY"]
@@ -240,10 +241,11 @@ def read_predictions(run_dir: str | Path) -> pd.DataFrame:
     as the number 1, so the table joins with ``Sample.subject`` and ``sample_id`` of ``load_dataset``."""
     path = Path(run_dir) / POOLED_PREDICTIONS
     if not path.is_file():
-        raise RunFolderError(f"'{path}' does not exist: build the run's report first (`mmnet report {run_dir}`, or "
-                             "mmnet.report.build_report).")
+        raise RunFolderError(f"'{path}' does not exist: build the run's report first "
+                             f"(`mmnet report {shell_quote(run_dir)}`, or mmnet.report.build_report).")
     return read_csv(path, ("seed", "selection", "fold", "epoch", "sample_id", "subject", "true", "pred"),
-                    f"Rebuild it: `mmnet report {run_dir}`.", text=("selection", "fold", "true_label", "pred_label"))
+                    f"Rebuild it: `mmnet report {shell_quote(run_dir)}`.",
+                    text=("selection", "fold", "true_label", "pred_label"))
 
 
 def load_run(run_dir: str | Path) -> Run:

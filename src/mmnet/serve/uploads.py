@@ -31,6 +31,8 @@ __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", 
 CHUNK = 1 << 20
 # Files that archivers and desktops add beside the frames; skipped, never treated as frames.
 _JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+# Characters a Windows file name cannot hold (besides the path separators and control characters).
+_WINDOWS_FORBIDDEN = set('<>:"|?*')
 # What browsers percent-encode in a multipart file name (the HTML form encoding): '"', CR and LF, nothing else.
 _BROWSER_ESCAPES = re.compile("%(22|0D|0A)", re.IGNORECASE)
 
@@ -262,10 +264,19 @@ def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
             raise UploadError(f"The zip entry '{info.filename}' expands {ratio:.0f} times; this server refuses "
                               f"more than {limits.max_zip_ratio:.0f} (zip bombs).", 413)
         (images if pure.suffix.lower() in IMAGE_SUFFIXES else others).append(info)
-    names = [PurePosixPath(i.filename.replace("\\", "/")).name for i in images]
-    if len(set(names)) != len(names):
-        raise UploadError(f"The zip archive holds two frames with the same name; one {kind}'s frames need "
-                          "distinct names.", 415)
+    seen: dict[str, zipfile.ZipInfo] = {}
+    for info in images:
+        name = PurePosixPath(info.filename.replace("\\", "/")).name
+        unsafe = [c for c in dict.fromkeys(name) if c in _WINDOWS_FORBIDDEN or ord(c) < 32]
+        if unsafe:  # ':' would write an NTFS alternate data stream; Windows refuses the others
+            raise UploadError(f"The zip entry '{info.filename}' has {', '.join(map(repr, unsafe))} in its name, "
+                              "which a Windows file name cannot hold. Rename the frame (e.g. img1.png) and upload "
+                              "the archive again.", 400)
+        other = seen.setdefault(name.casefold(), info)  # macOS and Windows would write both to one file
+        if other is not info:
+            raise UploadError(f"The zip archive holds two frames with the same name ('{other.filename}' and "
+                              f"'{info.filename}'; upper and lower case count as the same): one {kind}'s frames "
+                              "need distinct names. Rename one and upload the archive again.", 415)
     return images, [i.filename for i in others]
 
 

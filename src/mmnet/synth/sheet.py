@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetNotFoundError
+from ..shell_words import shell_quote
 from .dataset import CLASS_MIX, CODING_FILE, ClipAnnotation
 
 __all__ = ["read_annotations", "contact_sheet"]
@@ -18,7 +19,8 @@ def read_annotations(root: str | Path) -> list[ClipAnnotation]:
 
     path = Path(root) / CODING_FILE
     if not path.is_file():
-        raise DatasetNotFoundError(f"'{path}' does not exist; write a synthetic set first: mmnet synth {root}")
+        raise DatasetNotFoundError(f"'{path}' does not exist; write a synthetic set first: "
+                                   f"mmnet synth {shell_quote(root)}")
     ws = load_workbook(path, read_only=True)["Sheet1"]
     rows = []
     for values in ws.iter_rows(min_row=2, values_only=True):

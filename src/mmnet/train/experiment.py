@@ -11,6 +11,7 @@ from ..config import ExecutorConfig, ExperimentConfig
 from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
+from ..shell_words import shell_quote
 from .executors import run_tasks_keeping_failure
 from .faults import add_to_message
 from .model_card import write_model_card
@@ -80,7 +81,7 @@ def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | 
         raise failure
     if failure is not None:
         raise add_to_message(failure, f"The report of the finished folds (PARTIAL) is in {out / 'report.md'}; "
-                                      f"`mmnet report {out}` rebuilds it.")
+                                      f"`mmnet report {shell_quote(out)}` rebuilds it.")
     if (out / rf.FINAL / rf.DONE).is_file():
         card = write_model_card(out, report if has_results(out) else None, source=source)
         report = {**report, "final_model": {"path": str(out / rf.FINAL / rf.MODEL),

@@ -24,6 +24,7 @@ from ..infer.provenance import DATASET_NAMES, is_synthetic
 from ..model import read_checkpoint
 from ..model.mmnet import WEIGHTS_NAME
 from ..report.run_reader import RUN_TABLE_REMEDY, read_csv, read_json
+from ..shell_words import shell_quote
 from ..utils import atomic_write_text
 
 __all__ = ["write_model_card", "DATASET_OWNERS"]
@@ -168,7 +169,7 @@ def render_card(card: dict) -> str:
              f"Weights: `{card['weights']['file']}` in the model folder `{card['model']['path']}` of the run "
              f"(SHA-256 `{card['weights']['sha256']}`, {card['weights']['bytes']} bytes); this card is in "
              f"`{rf.FINAL}/` and, the same, in the model folder. Load it with "
-             f"`mmnet predict --checkpoint {card['model']['path']}` (a path in the run folder) or "
+             f"`mmnet predict --checkpoint {shell_quote(card['model']['path'])}` (a path in the run folder) or "
              "`mmnet.model.load_checkpoint`.", "",
              "## Training data", "",
              f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "

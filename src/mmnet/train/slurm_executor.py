@@ -36,6 +36,7 @@ from .. import run_folder as rf
 from ..config import ExecutorConfig, slurm_minutes
 from ..errors import ConfigError, ExecutorError, install_hint, verify_choice
 from ..progress import FoldProgress, write_line
+from ..shell_words import shell_quote
 from ..version import __version__
 from .faults import CRASH_ENV, after_first_checkpoint, failed_folds_error, kill_this_process
 from .fold import run_fold
@@ -228,9 +229,10 @@ def run_slurm(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool 
                + f"; logs in {log_dir}")
     if options.no_wait:
         outs = sorted({t.out_dir for t in tasks})
+        run = shell_quote(outs[0]) if len(outs) == 1 else "RUN"
         write_line("Not waiting (--no-wait): `squeue --me` shows the jobs. When they have ended, rerun the same "
                    "command (it submits only the folds that are neither finished nor queued, then writes the "
-                   f"report), or build the report with `mmnet report {outs[0] if len(outs) == 1 else 'RUN'}`.")
+                   f"report), or build the report with `mmnet report {run}`.")
         return []
     return _collect(tasks, jobs, submit, max_retries, progress, finished, poll=1.0 if cluster == "local" else 5.0)
 

@@ -46,6 +46,7 @@ from ..recipes import locate, locate_sweep, read_yaml
 from ..report import summarize_run
 from ..report.render import format_mean_std
 from ..runtime import check_device
+from ..shell_words import shell_quote
 from ..utils import atomic_write_text
 from .experiment import finish_run, has_results, run_prepared
 from .faults import add_to_message
@@ -247,8 +248,9 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
     rows = summarize_sweep(out, list(sweep.overrides), overrides=sweep.overrides)  # with --only: the others too
     if failure is not None:
         raise add_to_message(failure, f"Reports of the finished folds (PARTIAL where folds failed) were written for: "
-                                      f"{', '.join(reported) or 'no setting'} (`mmnet report {out}/SETTING` rebuilds "
-                                      f"one); the comparison so far: {out / 'summary.md'}.")
+                                      f"{', '.join(reported) or 'no setting'} "
+                                      f"(`mmnet report {shell_quote(out)}/SETTING` rebuilds one); "
+                                      f"the comparison so far: {out / 'summary.md'}.")
     return rows
 
 
