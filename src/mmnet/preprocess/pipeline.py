@@ -178,7 +178,7 @@ def _ignored_warning(job: ClipJob) -> list[str]:
 def _earlier_records(summary_path: str | Path | None) -> dict[str, dict]:
     """Clip id -> record of the clips an earlier summary lists as prepared ({} without one)."""
     try:
-        clips = json.loads(Path(summary_path).read_text())["clips"]
+        clips = json.loads(Path(summary_path).read_text(encoding="utf-8"))["clips"]
         return {c["clip_id"]: c for c in clips if c.get("status") in ("ok", "skipped", "other_settings")}
     except (TypeError, OSError, ValueError, KeyError, AttributeError):
         return {}

@@ -142,7 +142,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     config_path = out / rf.CONFIG
     _check_saved_config(out, config_path)
     if config_path.exists():
-        saved = yaml.safe_load(config_path.read_text()) or {}
+        saved = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
         saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
         changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
         if changes and _has_trained(out):  # before an epoch finished: nothing to lose, the new config holds
