@@ -140,10 +140,9 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     cfg = load_config(None, overrides + list(args.overrides))
     with ExitStack() as lock:
         if args.restart:  # held until the new run ends: no other command takes the folder after the move
-            from ..train.prepare import set_aside
             from ..train.run_lock import restart_lock
 
-            if (moved := lock.enter_context(restart_lock(base / run_name, set_aside))) is not None:
+            if (moved := lock.enter_context(restart_lock(base / run_name))) is not None:
                 print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
         finished_before = _finished_folds(base / run_name)
         report = train_experiment(cfg, base / run_name, progress=not args.no_progress)
