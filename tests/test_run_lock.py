@@ -59,7 +59,7 @@ def test_a_lock_alone_leaves_no_folder(tmp_path):
 
 
 def test_restart_of_a_folder_holding_only_a_lock_file_moves_nothing(tmp_path):
-    from mmnet.train.prepare import set_aside
+    from mmnet.train.run_lock import set_aside
 
     out = tmp_path / "fresh"
     out.mkdir()
@@ -119,3 +119,47 @@ def test_a_restart_holds_a_lock_from_the_move_to_the_new_run(tmp_path, monkeypat
     assert events == ["lock", "lock", "run", "unlock", "unlock"]  # never no lock between the move and the run
     (moved,) = tmp_path.glob("run.old-*")
     assert [p.name for p in moved.iterdir()] == [rf.CONFIG]  # no lock file of its own: nobody drives it
+
+
+def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_move(tmp_path, monkeypatch):
+    """Windows refuses to rename a folder while a file in it is open, as the lock file is: --restart always failed."""
+    from filelock import FileLock
+
+    from mmnet.train import experiment, run_lock
+
+    events, held = [], set()
+
+    class Recorded(FileLock):
+        def acquire(self, *args, **kwargs):
+            taken = super().acquire(*args, **kwargs)
+            held.add(Path(self.lock_file).parent)
+            events.append("lock")
+            return taken
+
+        def release(self, *args, **kwargs):
+            was = self.is_locked
+            super().release(*args, **kwargs)
+            if was and not self.is_locked:
+                held.discard(Path(self.lock_file).parent)
+                events.append("unlock")
+
+    real_rename = Path.rename
+
+    def windows_rename(self, target):
+        if self in held:
+            raise PermissionError(13, "The process cannot access the file because it is being used by another process",
+                                  str(self), None, str(target))
+        events.append("move")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(Path, "rename", windows_rename)
+    monkeypatch.setattr(run_lock, "FileLock", Recorded)
+    monkeypatch.setattr(experiment, "_run", lambda *args: events.append("run") or {})
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / rf.CONFIG).write_text("seeds: [0]\n")  # an earlier run
+    experiment.train_experiment(load_config(None, ["train.device=cpu"]), out, progress=False, restart=True)
+    assert events == ["lock", "unlock", "move", "lock", "run", "unlock"]
+    (moved,) = tmp_path.glob("run.old-*")
+    assert [p.name for p in moved.iterdir()] == [rf.CONFIG]

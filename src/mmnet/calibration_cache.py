@@ -108,7 +108,7 @@ def valid_route(entry) -> bool:
 
 def read_calibration(path: Path) -> Calibration:
     """A cache file back as a Calibration; ValueError/KeyError/TypeError when it is not one."""
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError("not a calibration record")
     cal = Calibration(**data)

@@ -154,7 +154,7 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
     run_dir = Path(run_dir)
     changes = []
     try:
-        env = json.loads((run_dir / ENV).read_text())
+        env = json.loads((run_dir / ENV).read_text(encoding="utf-8"))
         saved_digest, saved = env.get("frames_digest"), env.get("dataset_fingerprint")
     except (OSError, ValueError, AttributeError):
         saved_digest = saved = None
@@ -168,7 +168,7 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
                        "removed or copied anew, or another mmnet frame-cache format; this run's env.json has no "
                        "frames digest, so its frames are known by path and file time only: a moved copy differs)")
     try:
-        with open(run_dir / SAMPLES, newline="") as f:
+        with open(run_dir / SAMPLES, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             if "sample_id" not in (reader.fieldnames or ()):  # 0 bytes, or no table: not a change of the data
                 raise ConfigError(f"'{run_dir / SAMPLES}' is damaged ({(run_dir / SAMPLES).stat().st_size} bytes, "

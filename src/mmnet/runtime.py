@@ -132,7 +132,7 @@ def check_compile(device_name: str) -> None:
 def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags from /proc/cpuinfo (empty where unknown)."""
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
         return frozenset()
     for line in text.splitlines():
@@ -354,7 +354,7 @@ def reexec_with_mimalloc() -> None:
 def active_allocator() -> str:
     """"mimalloc" when it is loaded in this process, else "system" (for the run's environment record)."""
     try:
-        maps = Path("/proc/self/maps").read_text()
+        maps = Path("/proc/self/maps").read_text(encoding="utf-8")
     except OSError:
         return "system"
     return "mimalloc" if "libmimalloc" in maps else "system"

@@ -11,8 +11,9 @@ import os
 import re
 import secrets
 import signal
+import stat
 from collections.abc import Iterable, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
@@ -30,31 +31,81 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise _about_target(exc, path) from None
+            raise _about_replaced_target(exc, path) from None
         raise
 
 
 def replace_files_together(folder: str | Path, files: Mapping[str, bytes], remove: Iterable[str] = ()) -> None:
-    """Write ``files`` (names relative to ``folder``) and delete ``remove``, all or nothing as far as can be:
-    every file goes to a temporary beside its target first (the slow part, where a full disk or Ctrl-C
-    strikes), then all are renamed at once with Ctrl-C held back, so that the old set of files is never
-    left half replaced by the new one."""
+    """Write ``files`` (names relative to ``folder``) and delete ``remove``, all or nothing: every file goes to a
+    temporary beside its target first (the slow part, where a full disk or Ctrl-C strikes); then, with Ctrl-C
+    held back, the new files are renamed in, each old one kept aside until all are. When a rename fails (on
+    Windows, a report open in Excel or a PDF viewer cannot be replaced) the old files are put back, so that
+    the old set of files is never left half replaced by the new one."""
     folder = Path(folder)
     temporaries: dict[Path, str] = {}
     try:
         for name, data in files.items():
             temporaries[folder / name] = _write_temporary(folder / name, data)
         with _interrupts_held():
-            for name in remove:
-                (folder / name).unlink(missing_ok=True)
-            for path, tmp in temporaries.items():
-                try:
-                    os.replace(tmp, path)
-                except OSError as exc:
-                    raise _about_target(exc, path) from None
+            _swap_in(temporaries, [folder / name for name in remove if folder / name not in temporaries])
     finally:
         for tmp in temporaries.values():
             Path(tmp).unlink(missing_ok=True)  # those not renamed: an error came first
+
+
+def _swap_in(temporaries: Mapping[Path, str], removed: Iterable[Path]) -> None:
+    """Rename each temporary onto its target and delete ``removed``; after an error, every target as it was."""
+    backups: dict[Path, str] = {}  # target -> its old file under a temporary name
+    renamed_in: list[Path] = []
+    path = None
+    try:
+        for path in removed:
+            if (backup := _back_up(path, link=False)) is not None:
+                backups[path] = backup
+            elif os.path.lexists(path):
+                path.unlink()  # a folder where a removed file was: fails here, before anything changed
+        for path, tmp in temporaries.items():
+            if (backup := _back_up(path, link=True)) is not None:
+                backups[path] = backup
+            os.replace(tmp, path)
+            renamed_in.append(path)
+    except OSError as exc:
+        _put_back(backups, [new for new in renamed_in if new not in backups])
+        raise _about_replaced_target(exc, path) from None
+    for backup in backups.values():
+        with suppress(OSError):  # the new files are in place; a leftover is swept as a stale temporary
+            os.unlink(backup)
+
+
+def _back_up(path: Path, link: bool) -> str | None:
+    """The file at ``path`` under a temporary name beside it, None when there is none (or a folder is there).
+    With ``link``, a hard link where the file system has them, so that ``path`` stays whole until replaced."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(mode):
+        return None
+    backup = _temporary_name(path)
+    if link and stat.S_ISREG(mode):
+        with suppress(OSError):  # no hard links here (FAT, some network shares): moved aside instead
+            os.link(path, backup)
+            return backup
+    os.replace(path, backup)
+    return backup
+
+
+def _put_back(backups: Mapping[Path, str], created: Iterable[Path]) -> None:
+    """Undo a part-done :func:`_swap_in`: the old files back in place, the files it created removed."""
+    for path in created:
+        with suppress(OSError):
+            path.unlink()
+    for path, backup in backups.items():
+        with suppress(OSError):
+            if os.path.lexists(path) and os.path.samefile(path, backup):
+                os.unlink(backup)  # a hard link to the old file, which was never replaced
+            else:
+                os.replace(backup, path)
 
 
 @contextmanager
@@ -97,19 +148,32 @@ def _about_target(exc: OSError, path: Path) -> OSError:
     return OSError(exc.errno, exc.strerror, str(path))
 
 
+def _about_replaced_target(exc: OSError, path: Path) -> OSError:
+    """As :func:`_about_target`; a file that may not be renamed is, on Windows, most often open in a program."""
+    if isinstance(exc, PermissionError) and exc.strerror is not None:
+        return PermissionError(exc.errno, f"{exc.strerror}; it may be open in another program (Excel, a PDF "
+                               "viewer): close it and rerun", str(path))
+    return _about_target(exc, path)
+
+
 _TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")  # what _create_temporary names them
 
 
 def _create_temporary(path: Path) -> tuple[int, str]:
     """A new, exclusive temporary file beside ``path``, mode 0666 & ~umask (the kernel applies the umask)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    # O_BINARY: without it Windows opens the file in text mode and writes every b"\n" as b"\r\n"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        tmp = _temporary_name(path)
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"could not create a temporary file beside {path}")
+
+
+def _temporary_name(path: Path) -> str:
+    return str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
 
 
 def remove_stale_temporaries(folder: str | Path, before: float) -> list[Path]:

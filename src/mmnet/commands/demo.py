@@ -122,7 +122,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         preset["clips_per_subject"] = args.clips_per_subject
     marker = data_root / SYNTH_MARKER
     # the demo's own folder: a set drawn by another generator is drawn again, not reused as if it were this one's
-    older = synth.older_generator(json.loads(marker.read_text())) if marker.exists() else None
+    older = synth.older_generator(json.loads(marker.read_text(encoding="utf-8"))) if marker.exists() else None
     if marker.exists() and older is None:
         _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
     else:
@@ -142,10 +142,9 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     cfg = load_config(None, overrides + list(args.overrides))
     with ExitStack() as lock:
         if args.restart:  # held until the new run ends: no other command takes the folder after the move
-            from ..train.prepare import set_aside
             from ..train.run_lock import restart_lock
 
-            if (moved := lock.enter_context(restart_lock(base / run_name, set_aside))) is not None:
+            if (moved := lock.enter_context(restart_lock(base / run_name))) is not None:
                 print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
         finished_before = _finished_folds(base / run_name)
         report = train_experiment(cfg, base / run_name, progress=not args.no_progress)
@@ -242,8 +241,8 @@ def _try_commands(model: Path, run_dir: Path) -> list[str]:
 
     q = shell_quote  # a path with a space still pastes as one argument
     base, lines = run_dir.parent, []
-    tested = set(json.loads((model.parent / "done.json").read_text()).get("test_subjects") or [])
-    with open(run_dir / "samples.csv", newline="") as f:
+    tested = set(json.loads((model.parent / "done.json").read_text(encoding="utf-8")).get("test_subjects") or [])
+    with open(run_dir / "samples.csv", newline="", encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r["subject"] in tested]
     clips = [(r, base / "data" / "Cropped" / f"sub{r['subject']}" / r["clip"]) for r in rows]
     clips = [(r, c) for r, c in clips if c.is_dir()]
@@ -275,7 +274,7 @@ def _machine(run_dir: Path) -> str:
     """The CPU kind and arithmetic a run used, from its env.json (the machine is probed only by mmnet.runtime)."""
     import json
 
-    env = json.loads((run_dir / "env.json").read_text())
+    env = json.loads((run_dir / "env.json").read_text(encoding="utf-8"))
     where = env.get("cpu_model") or env.get("processor", "")
     if not str(env.get("device", "cpu")).startswith("cpu"):
         where = env["device"]
@@ -291,7 +290,7 @@ def _check_existing_data(data_root: Path, preset: dict, config) -> None:
     from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
 
-    meta = json.loads((data_root / SYNTH_MARKER).read_text())
+    meta = json.loads((data_root / SYNTH_MARKER).read_text(encoding="utf-8"))
     wanted = {**preset, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
     differ = [f"{k} {meta.get(k)!r} (asked: {v!r})" for k, v in wanted.items() if k != "config" and meta.get(k) != v]
     if meta.get("config") != wanted["config"]:

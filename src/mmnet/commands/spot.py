@@ -66,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _earlier_source(path: Path) -> str | None:
     """The recording an earlier spot.json in the --out folder was written for, or None (none, or unreadable)."""
     try:
-        return str(json.loads(path.read_text())["source"])
+        return str(json.loads(path.read_text(encoding="utf-8"))["source"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

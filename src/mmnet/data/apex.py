@@ -61,7 +61,7 @@ class ApexCache:
         self.dirty = False
         if path is not None and path.is_file():
             try:
-                self.entries = json.loads(path.read_text())
+                self.entries = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 self.entries = {}  # a damaged cache is rebuilt, never trusted
             if not isinstance(self.entries, dict) or not all(isinstance(v, dict) for v in self.entries.values()):

@@ -130,7 +130,7 @@ def npy_intact(path: Path, shape: tuple[int, ...]) -> bool:
 
 def _cache_intact(data_path: Path, index_path: Path, shape: tuple[int, ...]) -> bool:
     try:
-        index = json.loads(index_path.read_text())
+        index = json.loads(index_path.read_text(encoding="utf-8"))
         if not isinstance(index, dict) or index.get("frames") != shape[0]:
             return False
     except (OSError, ValueError):
@@ -211,7 +211,7 @@ def _verified_digest(data_path: Path, index_path: Path, frames: np.ndarray, dige
     ident = _identity(data_path)
     if ident in _VERIFIED:
         return _VERIFIED[ident]
-    index = json.loads(index_path.read_text())
+    index = json.loads(index_path.read_text(encoding="utf-8"))
     actual = digest(frames)
     if isinstance(index.get("content"), str) and index["content"] != actual:
         log.warning("frame cache '%s' does not match the digest recorded when it was built (its data changed on "

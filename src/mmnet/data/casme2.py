@@ -159,7 +159,7 @@ def _prepare_failures(root: Path) -> dict[str, str]:
     import json
 
     try:
-        summary = json.loads((root / PREPARE_SUMMARY).read_text())
+        summary = json.loads((root / PREPARE_SUMMARY).read_text(encoding="utf-8"))
         if summary.get("layout") != "casme2":
             return {}
         return {c["clip_id"]: f"[{c.get('reason')}] {c.get('message', '')}".strip()

@@ -84,7 +84,7 @@ def training_record(checkpoint: str | Path) -> dict:
     if run is None:
         return {}
     try:
-        config = yaml.safe_load((run / "config.yaml").read_text()) or {}
+        config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return {}
     data = config.get("data") or {}

@@ -41,7 +41,7 @@ def is_prepared(folder: Path) -> bool:
 
 def _read(folder: Path) -> dict | None:
     try:
-        data = json.loads((folder / PREPARED_MARKER).read_text())
+        data = json.loads((folder / PREPARED_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

@@ -38,6 +38,7 @@ from ..media import (
     read_video_frames,
     stream_video,
 )
+from ..processes import process_alive
 from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
@@ -178,7 +179,7 @@ def _ignored_warning(job: ClipJob) -> list[str]:
 def _earlier_records(summary_path: str | Path | None) -> dict[str, dict]:
     """Clip id -> record of the clips an earlier summary lists as prepared ({} without one)."""
     try:
-        clips = json.loads(Path(summary_path).read_text())["clips"]
+        clips = json.loads(Path(summary_path).read_text(encoding="utf-8"))["clips"]
         return {c["clip_id"]: c for c in clips if c.get("status") in ("ok", "skipped", "other_settings")}
     except (TypeError, OSError, ValueError, KeyError, AttributeError):
         return {}
@@ -273,23 +274,13 @@ def _worker(job: ClipJob, tmp_root: Path, settings: dict, quality: int) -> ClipR
     return process_clip(job, _WORKER_ALIGNER, tmp_root=tmp_root, settings=settings, quality=quality)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _run_tmp_dir(out_root: Path) -> Path:
     """A private temporary folder for this run under ``out_root``; removes those of dead runs."""
     base = out_root / TMP_DIR_NAME
     if base.is_dir():
         for d in base.iterdir():
             m = re.fullmatch(r"run-(\d+)-\w+", d.name)
-            if m and not _pid_alive(int(m.group(1))):
+            if m and not process_alive(int(m.group(1))):
                 shutil.rmtree(d, ignore_errors=True)
     tmp = base / f"run-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)

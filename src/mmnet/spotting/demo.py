@@ -83,7 +83,7 @@ def _prepare_data(root: Path, *, seed: int, subjects: int, videos: int, minutes:
     from ..synth.long_writer import write_long_dataset
 
     meta_path = root / SYNTH_MARKER
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
     older = older_generator(meta) if meta is not None else None
     if meta is not None and older is None:
         wanted = {"seed": seed, "subjects": subjects, "videos_per_subject": videos,

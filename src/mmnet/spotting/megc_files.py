@@ -104,7 +104,7 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
     path = Path(path)
     out: list[LogLine] = []
     dataset = None
-    for n, raw in enumerate(path.read_text().splitlines(), start=1):
+    for n, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         cells = raw.split()
         where = f"'{path}' line {n}"
         if not cells:

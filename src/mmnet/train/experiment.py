@@ -15,7 +15,7 @@ from ..shell_words import shell_quote
 from .executors import run_tasks_keeping_failure
 from .faults import add_to_message
 from .model_card import write_model_card
-from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, set_aside, task_count
+from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
 from .process_state import called_from_python
 from .run_lock import driver_lock, restart_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
@@ -61,7 +61,7 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
     if restart:  # not while another command drives this run, nor taken by one between the move and the new run
-        with restart_lock(out_dir, set_aside) as moved:  # its SLURM jobs still queued or running are cancelled first
+        with restart_lock(out_dir) as moved:  # its SLURM jobs still queued or running are cancelled first
             if moved is not None:
                 write_line(f"restart: the earlier run in {out_dir} was moved to {moved}")
             return _run(cfg, out_dir, executor, progress, source)

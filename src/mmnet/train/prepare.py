@@ -40,7 +40,7 @@ from ..data.usage import NEAREST_CANNOT, NEAREST_FIXES, describe_problems, plan_
 from ..dataset_root import absolute_paths
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
-from ..progress import bars_wanted, write_line
+from ..progress import bars_wanted
 from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
@@ -50,8 +50,7 @@ from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 from .tb_log import require_tensorboard
 
-__all__ = ["PreparedRun", "prepare_run", "resolve_config", "fold_tasks", "task_count", "environment", "config_changes",
-           "set_aside"]
+__all__ = ["PreparedRun", "prepare_run", "resolve_config", "fold_tasks", "task_count", "environment", "config_changes"]
 
 log = logging.getLogger("mmnet.train")
 
@@ -142,7 +141,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     config_path = out / rf.CONFIG
     _check_saved_config(out, config_path)
     if config_path.exists():
-        saved = yaml.safe_load(config_path.read_text()) or {}
+        saved = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
         saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
         changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
         if changes and _has_trained(out):  # before an epoch finished: nothing to lose, the new config holds
@@ -226,28 +225,6 @@ def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
             moved = "the dataset" if kind == "dataset root" else "the annotation file"
             raise ConfigError(f"--out '{out}' {what}: a run folder must be apart from the data (--restart would move "
                               f"{moved} aside with the run). Choose another --out, e.g. runs/{cfg.data.dataset}.")
-
-
-def set_aside(out: str | Path) -> Path | None:
-    """Move a run folder to ``<out>.old-<time>`` (nothing is deleted) and return where; None if absent. Its SLURM
-    jobs still queued or running are cancelled first (they would write into a new run at the same path)."""
-    out = Path(out)
-    if not out.exists() or not any(p.name != rf.DRIVER_LOCK for p in out.iterdir()):  # the lock alone: no run
-        return None
-    if (out / rf.SLURM_JOBS).exists():
-        from .slurm_jobs import cancel_recorded
-
-        if cancelled := cancel_recorded(out):  # ExecutorError, nothing moved, when they cannot be cancelled
-            write_line(f"cancelled {len(cancelled)} SLURM job(s) of the run in {out} still queued or running "
-                       f"({', '.join(cancelled)})")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = out.with_name(f"{out.name}.old-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = out.with_name(f"{out.name}.old-{stamp}-{n}")
-    out.rename(target)
-    return target
 
 
 def _check_saved_config(out: Path, config_path: Path) -> None:

@@ -125,7 +125,7 @@ def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, floa
         folder = p if p.is_dir() else p.parent
         token_file = folder / f".mmnet-ray-check-{uuid.uuid4().hex}"
         token = uuid.uuid4().hex
-        token_file.write_text(token)
+        token_file.write_text(token, encoding="utf-8")
         tokens[kind] = (str(p), str(token_file), token)
 
     @ray.remote(num_cpus=0, max_retries=0)
@@ -137,7 +137,7 @@ def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, floa
         problems = {}
         for kind, (path, token_file, token) in tokens.items():
             try:
-                seen = Path(token_file).read_text() if Path(path).exists() else None
+                seen = Path(token_file).read_text(encoding="utf-8") if Path(path).exists() else None
             except OSError:
                 seen = None
             if seen != token:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -24,8 +25,9 @@ from filelock import FileLock, Timeout
 
 from .. import run_folder as rf
 from ..errors import ExecutorError
+from ..progress import write_line
 
-__all__ = ["driver_lock", "restart_lock"]
+__all__ = ["driver_lock", "restart_lock", "set_aside"]
 
 log = logging.getLogger("mmnet.train")
 _HELD: set[str] = set()  # run folders this process holds (a sweep's or a restart's nested use is no second lock)
@@ -90,19 +92,49 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
 
 
 @contextmanager
-def restart_lock(out_dir: str | Path, set_aside: Callable[[Path], Path | None]) -> Iterator[Path | None]:
-    """The driver lock of a run started again: the earlier run is moved by ``set_aside`` holding its lock, and the
-    new folder's lock is taken before that one is released, so no other command takes the folder in between.
-    The moved folder's lock file goes (nobody drives that run). Yields where the earlier run went (None: nowhere)."""
+def restart_lock(out_dir: str | Path) -> Iterator[Path | None]:
+    """The driver lock of a run started again: the earlier run is moved by :func:`set_aside` holding its lock, and
+    the new folder's lock is taken before that one is released, so no other command takes the folder in between.
+    The moved folder's lock file goes (nobody drives that run). Yields where the earlier run went (None: nowhere).
+
+    On Windows a folder cannot be renamed while a file in it is open, so there the earlier run's lock is
+    released just before the move: another command starting at that very moment either keeps the earlier run
+    in place (the move fails) or takes the new folder (this one stops, naming it)."""
     out = Path(out_dir)
     key = str(out.absolute())
     nested = key in _HELD  # a caller holding this folder already keeps its own lock
     with ExitStack() as locks:
-        locks.enter_context(driver_lock(out))
-        moved = set_aside(out)
+        earlier = locks.enter_context(ExitStack())
+        earlier.enter_context(driver_lock(out))
+        moved = set_aside(out, before_move=earlier.close if sys.platform == "win32" and not nested else None)
         if moved is not None and not nested:
             with suppress(OSError):  # (Windows: a held file cannot be deleted; it stays, unlocked, when released)
                 (moved / rf.DRIVER_LOCK).unlink()
             _HELD.discard(key)  # the folder at this path is a new one: its own lock
             locks.enter_context(driver_lock(out))
         yield moved
+
+
+def set_aside(out: str | Path, before_move: Callable[[], object] | None = None) -> Path | None:
+    """Move a run folder to ``<out>.old-<time>`` (nothing is deleted) and return where; None if absent. Its SLURM
+    jobs still queued or running are cancelled first (they would write into a new run at the same path).
+    ``before_move`` is called just before the folder is renamed."""
+    out = Path(out)
+    if not out.exists() or not any(p.name != rf.DRIVER_LOCK for p in out.iterdir()):  # the lock alone: no run
+        return None
+    if (out / rf.SLURM_JOBS).exists():
+        from .slurm_jobs import cancel_recorded
+
+        if cancelled := cancel_recorded(out):  # ExecutorError, nothing moved, when they cannot be cancelled
+            write_line(f"cancelled {len(cancelled)} SLURM job(s) of the run in {out} still queued or running "
+                       f"({', '.join(cancelled)})")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = out.with_name(f"{out.name}.old-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = out.with_name(f"{out.name}.old-{stamp}-{n}")
+    if before_move is not None:
+        before_move()
+    out.rename(target)
+    return target
