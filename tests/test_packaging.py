@@ -1,0 +1,55 @@
+"""What a pip user of the wheel or the sdist gets: the torch floor, a fast ``--help``, a complete sdist."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+TOP = Path(__file__).resolve().parents[1]
+SRC = TOP / "src"
+
+
+def test_torch_floor_has_the_apis_mmnet_calls():
+    # torch.onnx.export(dynamo=False) (mmnet export) is 2.5's; torch.is_autocast_enabled("cpu") 2.4's.
+    text = (TOP / "pyproject.toml").read_text()
+    [pin] = [Requirement(quoted) for quoted in re.findall(r'"(torch\b[^"]*)"', text)]
+    assert pin.specifier.contains("2.13.0")  # the version the bootstrap installs
+    assert not any(pin.specifier.contains(old) for old in ("2.1.0", "2.3.1", "2.4.1")), pin
+
+
+def test_dataset_choices_are_the_loader_registries():
+    from mmnet.choices import DATASETS, LONG_VIDEO_DATASETS, SPOT_SCORE_MODES
+    from mmnet.data import DATASETS as loaders
+    from mmnet.data import LONG_VIDEO_DATASETS as long_loaders
+    from mmnet.spotting.megc import MODES
+
+    assert DATASETS == tuple(sorted(loaders)) and LONG_VIDEO_DATASETS == tuple(sorted(long_loaders))
+    assert SPOT_SCORE_MODES == MODES
+
+
+HEAVY = ("torch", "numpy", "pandas", "mmnet.data", "mmnet.spotting")
+
+
+def _heavy_modules_after(code: str) -> str:
+    probe = f"import sys\n{code}\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(SRC)}).stdout.strip()
+
+
+def test_building_the_parser_imports_no_heavy_module():
+    # every command's add_arguments runs for any `mmnet ...`: a choice list from mmnet.data there cost
+    # `mmnet --help` the torch import (seconds)
+    assert _heavy_modules_after("from mmnet.cli import build_parser\nbuild_parser()") == "[]"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["check-data", "--help"]])
+def test_python_dash_m_help_imports_no_heavy_module(argv):
+    run = (f"import runpy\nsys.argv = ['mmnet', *{argv!r}]\n"
+           "try:\n    runpy.run_module('mmnet', run_name='__main__')\nexcept SystemExit:\n    pass")
+    assert _heavy_modules_after(run).splitlines()[-1] == "[]"
