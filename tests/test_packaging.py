@@ -53,3 +53,44 @@ def test_python_dash_m_help_imports_no_heavy_module(argv):
     run = (f"import runpy\nsys.argv = ['mmnet', *{argv!r}]\n"
            "try:\n    runpy.run_module('mmnet', run_name='__main__')\nexcept SystemExit:\n    pass")
     assert _heavy_modules_after(run).splitlines()[-1] == "[]"
+
+
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _committed_repo(folder: Path, pyproject_name: str, package: str) -> str:
+    (folder / package).mkdir(parents=True)
+    (folder / package / "__init__.py").write_text("")
+    (folder / "pyproject.toml").write_text(f'[project]\nname = "{pyproject_name}"\n')
+    _git(folder, "init", "-q")
+    _git(folder, "add", "-A")
+    _git(folder, "commit", "-q", "-m", "first")
+    return _git(folder, "rev-parse", "HEAD")
+
+
+def test_git_revision_is_the_mmnet_checkouts_commit(tmp_path):
+    from mmnet.version import git_revision
+
+    head = _committed_repo(tmp_path, "mmnet", "src/mmnet")
+    assert git_revision(tmp_path / "src" / "mmnet") == head
+    (tmp_path / "src" / "mmnet" / "__init__.py").write_text("# edited\n")
+    assert git_revision(tmp_path / "src" / "mmnet") == head + "-dirty"
+
+
+def test_git_revision_is_none_for_a_package_inside_the_users_repository(tmp_path):
+    from mmnet.version import git_revision
+
+    # a virtual environment inside the user's own project: its commit is not mmnet's
+    _committed_repo(tmp_path, "my-experiments", ".venv/lib/python3.12/site-packages/mmnet")
+    assert git_revision(tmp_path / ".venv" / "lib" / "python3.12" / "site-packages" / "mmnet") is None
+    # the user's repository laid out as src/mmnet (a vendored copy) under another project's name
+    other = tmp_path / "other"
+    _committed_repo(other, "my-experiments", "src/mmnet")
+    assert git_revision(other / "src" / "mmnet") is None
+    # an mmnet checkout's layout inside a larger repository: the toplevel is not the checkout
+    outer = tmp_path / "outer"
+    _committed_repo(outer, "outer", "vendor/mmnet/src/mmnet")
+    (outer / "vendor" / "mmnet" / "pyproject.toml").write_text('[project]\nname = "mmnet"\n')
+    assert git_revision(outer / "vendor" / "mmnet" / "src" / "mmnet") is None
