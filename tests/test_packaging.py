@@ -94,3 +94,31 @@ def test_git_revision_is_none_for_a_package_inside_the_users_repository(tmp_path
     _committed_repo(outer, "outer", "vendor/mmnet/src/mmnet")
     (outer / "vendor" / "mmnet" / "pyproject.toml").write_text('[project]\nname = "mmnet"\n')
     assert git_revision(outer / "vendor" / "mmnet" / "src" / "mmnet") is None
+
+
+def test_manifest_puts_the_test_suite_and_docs_in_the_sdist():
+    lines = {line.strip() for line in (TOP / "MANIFEST.in").read_text().splitlines()}
+    assert {"graft tests", "graft docs", "graft benchmarks", "graft scripts"} <= lines
+
+
+@pytest.mark.slow
+def test_the_sdist_holds_the_test_suites_helpers(tmp_path):
+    import shutil
+    import tarfile
+
+    # built from a copy: the build writes mmnet.egg-info beside the sources
+    tree = tmp_path / "tree"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
+    for name in ("src", "tests", "docs", "benchmarks", "scripts"):
+        shutil.copytree(TOP / name, tree / name, ignore=ignore)
+    for name in ("pyproject.toml", "MANIFEST.in", "README.md", "LICENSE"):
+        shutil.copy2(TOP / name, tree / name)
+    build = "import sys; from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", build, str(tmp_path / "dist")], cwd=tree, check=True, capture_output=True)
+    [sdist] = (tmp_path / "dist").glob("mmnet-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"tests/conftest.py", "tests/__init__.py", "tests/fakes.py", "tests/robustness/__init__.py",
+            "tests/robustness/helpers.py", "docs/cli.md", "benchmarks/bench_train.py", "scripts/bootstrap.sh",
+            "README.md", "LICENSE"} <= names
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
