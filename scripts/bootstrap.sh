@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create ./.venv (once) and install mmnet into it, with the extras in MMNET_EXTRAS.
 # torch is pinned to 2.13, the CPU build first: asking PyPI for plain "torch" on a Linux machine
-# without it would pull a multi-GB CUDA build; the package itself only needs torch>=2.1.
+# without it would pull a multi-GB CUDA build; the package itself only needs torch>=2.5.
 #
 #   bash scripts/bootstrap.sh                        everything: the test suite needs every extra
 #   MMNET_EXTRAS=core bash scripts/bootstrap.sh      the core only (train, demo, report, predict on frames)

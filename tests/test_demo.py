@@ -280,3 +280,29 @@ def test_restart_holds_the_run_folder_from_the_move_to_the_new_run(tmp_path, mon
     with pytest.raises(Stop):
         main(["demo", "--out", str(out), "--subjects", "2", "--clips-per-subject", "3", "--no-progress", "--restart"])
     assert seen == ["held", ["config.yaml"]]  # the moved run keeps no lock file
+
+
+def test_next_lines_say_which_extra_a_core_install_lacks(tmp_path, monkeypatch):
+    # on a core-only install, three of the suggested commands stopped with a missing-extra error
+    from mmnet.commands.demo import _next_steps
+    from mmnet.errors import install_hint
+
+    monkeypatch.chdir(tmp_path)
+    run, _ = _fake_demo_run(tmp_path / "demo")
+    find_spec = importlib.util.find_spec
+
+    def next_lines(installed: bool) -> list[str]:
+        with monkeypatch.context() as m:
+            m.setattr(importlib.util, "find_spec", lambda name, *a: (installed or None) if name in (
+                "fastapi", "av", "cv2") else find_spec(name, *a))
+            return _next_steps({"classes": list("abcde")}, run).splitlines()
+
+    lines = next_lines(installed=False)
+    nxt = next(line for line in lines if line.startswith("next: mmnet serve"))
+    assert f"(a web page; needs the serve extra, not installed: {install_hint('serve')})" in nxt
+    for command, extra in (("synth", "video"), ("spot", "face")):
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"  mmnet {command} "))
+        assert lines[at - 1] == f"  # needs the {extra} extra, not installed: {install_hint(extra)}"
+    assert not any("needs the" in line for line in lines if line.startswith("  mmnet "))  # notes are comments
+    installed = "\n".join(next_lines(installed=True))
+    assert "needs the" not in installed and "  (a web page), or these commands" in installed

@@ -221,3 +221,12 @@ def test_relative_out_and_cache_reach_workers_as_absolute_paths(synth_root, tmp_
     assert all(Path(t.frames_path).is_absolute() and Path(t.frames_path).parent == tmp_path / "cache" for t in tasks)
     monkeypatch.chdir("/")
     assert all(t.fold_dir.parent.parent == tmp_path / "run" and Path(t.frames_path).is_file() for t in tasks)
+
+
+def test_a_missing_ray_is_said_before_the_run_folder_is_written(synth_root, tmp_path, monkeypatch):
+    from mmnet.train import train_experiment
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    with pytest.raises(ExecutorError, match=r'needs Ray, an optional extra: pip install .*-e "\.\[ray\]"'):
+        train_experiment(_cfg(synth_root, tmp_path), tmp_path / "run", executor=RAY, progress=False)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()  # nothing prepared nor measured

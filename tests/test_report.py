@@ -394,3 +394,23 @@ def test_the_printed_p_value_never_contradicts_the_verdict(p, printed, verdict):
     line = chance_verdict({"classes": list("abcde"), "headline": {
         "n_seeds": 1, "ci": ci, "chance_test": test, "per_seed": {"0": {"uar": 0.4, "uf1": 0.38}}}})
     assert line.startswith(f"{verdict} by a permutation test") and f"{printed} with the labels" in line
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+def test_pooled_predictions_sort_text_naturally_whatever_its_dtype(dtype):
+    import pandas as pd
+
+    from mmnet.report.render import natural_order
+
+    frame = pd.DataFrame({"fold": ["s10", "s2", "s1", "s11"], "epoch": [3, 1, 2, 4]}).astype({"fold": dtype})
+    assert list(frame.sort_values("fold", key=natural_order)["fold"]) == ["s1", "s2", "s10", "s11"]
+    assert list(frame.sort_values("epoch", key=natural_order)["epoch"]) == [1, 2, 3, 4]
+
+
+def test_pooled_predictions_csv_lists_the_folds_in_natural_order(tmp_path):
+    import pandas as pd
+
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=2)
+    build_report(run)
+    folds = pd.read_csv(run / "pooled_predictions.csv", dtype=str)["fold"].drop_duplicates().tolist()
+    assert folds == ["fold-1", "fold-2", "fold-10"]

@@ -330,3 +330,12 @@ def test_a_job_lost_after_its_fold_finished_is_not_submitted_again(synth_root, t
     resubmitted = []
     assert _collect([task], {0: Lost()}, resubmitted.append, 3, False, 0, poll=0) == [done]
     assert resubmitted == []
+
+
+def test_a_missing_submitit_is_said_before_the_run_folder_is_written(synth_root, tmp_path, monkeypatch):
+    from mmnet.train import train_experiment
+
+    monkeypatch.setitem(sys.modules, "submitit", None)  # as if the extra were not installed
+    with pytest.raises(ExecutorError, match=r'needs submitit, an optional extra: pip install .*-e "\.\[slurm\]"'):
+        train_experiment(_cfg(synth_root, tmp_path), tmp_path / "run", executor=SLURM, progress=False)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()  # nothing prepared nor measured

@@ -306,3 +306,19 @@ def test_a_bad_setting_is_named_before_any_setting_is_prepared(tmp_path, capsys)
     err = capsys.readouterr().err
     assert f"Sweep file '{sweep_file}', setting 'bad': " in err and "Unknown label scheme 'bogus'" in err
     assert not out.exists() and not (tmp_path / "cache").exists()  # setting 'a' was not prepared meanwhile
+
+
+@pytest.mark.parametrize("engine, executor", [("ray", "ray"), ("submitit", "slurm")])
+def test_a_missing_executor_extra_is_said_before_any_run_folder_is_written(tmp_path, monkeypatch, engine, executor):
+    import sys
+
+    from mmnet.config import ExecutorConfig
+    from mmnet.errors import ExecutorError
+    from mmnet.train.sweep import train_sweep
+
+    monkeypatch.setitem(sys.modules, engine, None)  # as if the extra were not installed
+    sweep = load_sweep(_write(tmp_path / "s.yaml", {"settings": {"a": {}, "b": {"train.lr": 0.001}}}),
+                       [f"data.root={tmp_path / 'data'}"])
+    with pytest.raises(ExecutorError, match=r"an optional extra: pip install"):
+        train_sweep(sweep, tmp_path / "out", executor=ExecutorConfig(executor=executor), progress=False)
+    assert not (tmp_path / "out").exists()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..choices import BAD_SAMPLE_POLICIES
+from ..choices import BAD_SAMPLE_POLICIES, DATASETS, LONG_VIDEO_DATASETS
 
 __all__ = ["add_arguments", "run"]
 
@@ -30,10 +30,9 @@ INTERRUPTED = "nothing was written (check-data only reads)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..data import DATASETS, LONG_VIDEO_DATASETS
     from .common import add_root_argument
 
-    parser.add_argument("dataset", type=str, choices=sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS),
+    parser.add_argument("dataset", type=str, choices=DATASETS + LONG_VIDEO_DATASETS,
                         help="dataset name (casme-sq, casme2-long, samm-long, casme3-long: long videos for spotting)")
     add_root_argument(parser, required=True)
     parser.add_argument("--annotation", type=Path, default=None, metavar="FILE",

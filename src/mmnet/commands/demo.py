@@ -204,7 +204,8 @@ def _next_steps(report: dict, run_dir: Path) -> str:
     one_class = _one_class_warning(model, report.get("classes") or [])
     if one_class:
         lines.append(one_class)
-    lines.append(f"next: {serve}  (a web page), or these commands, to copy as they are:")
+    serve_note = "".join(f"; {note}" for note in _missing_extra("serve"))
+    lines.append(f"next: {serve}  (a web page{serve_note}), or these commands, to copy as they are:")
     lines += _try_commands(model, run_dir)
     return "\n".join(lines)
 
@@ -260,9 +261,28 @@ def _try_commands(model: Path, run_dir: Path) -> list[str]:
         lines.append(f"  # spot expressions in the synthetic long recording written earlier ({planted})")
     else:
         lines += [f"  # spot expressions in a long recording: a synthetic one first (1 minute; {planted})",
+                  *(f"  # {note}" for note in _missing_extra("video")),
                   f"  mmnet synth {q(long_data)} --long --minutes 1 --format mp4"]
+    lines += [f"  # {note}" for note in _missing_extra("face")]
     lines.append(f"  mmnet spot {q(recording)} --checkpoint {q(model)} --out {q(base / 'spots')}")
     return lines
+
+
+# The optional extra a suggested command needs -> the package that tells whether it is installed: mmnet serve,
+# synth --format mp4 (PyAV writes it), spot (OpenCV's optical flow).
+NEXT_EXTRAS = {"serve": "fastapi", "video": "av", "face": "cv2"}
+
+
+def _missing_extra(extra: str) -> list[str]:
+    """On an install without ``extra``: what the suggested command needs, in the words of its missing-extra
+    error (a core install has none of them); an empty list when the extra's package is installed."""
+    import importlib.util
+
+    from ..errors import install_hint
+
+    if importlib.util.find_spec(NEXT_EXTRAS[extra]) is not None:
+        return []
+    return [f"needs the {extra} extra, not installed: {install_hint(extra)}"]
 
 
 def _headline(report: dict, seed: int) -> dict:

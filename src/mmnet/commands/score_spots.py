@@ -28,22 +28,22 @@ import argparse
 import csv
 from pathlib import Path
 
+from ..choices import LONG_VIDEO_DATASETS, SPOT_SCORE_MODES
+
 INTERRUPTED = "nothing was written"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..data import LONG_VIDEO_DATASETS
-    from ..spotting.megc import MODES
-
     p.add_argument("files", type=Path, nargs="+", metavar="FILE",
                    help="TRUTH PREDICTIONS..., or PREDICTIONS... alone with --dataset and --root (several "
                         "prediction files are pooled: one spotting.csv per recording from `mmnet spot --out`)")
-    p.add_argument("--dataset", choices=sorted(LONG_VIDEO_DATASETS), default=None,
+    p.add_argument("--dataset", choices=LONG_VIDEO_DATASETS, default=None,
                    help="take the ground truth from this dataset's annotation (with --root) instead of TRUTH")
     p.add_argument("--root", type=Path, default=None, metavar="DIR", help="the dataset's folder (with --dataset)")
     p.add_argument("--annotation", type=Path, default=None, metavar="FILE",
                    help="the annotation file, when not under its usual name in --root")
-    p.add_argument("--mode", choices=MODES, default="megc", help="the evaluator to reproduce (default: megc)")
+    p.add_argument("--mode", choices=SPOT_SCORE_MODES, default="megc",
+                   help="the evaluator to reproduce (default: megc)")
     p.add_argument("--iou", type=float, default=0.5, help="the IoU a true positive needs (default 0.5, MEGC's)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
 

@@ -27,13 +27,14 @@ import argparse
 import json
 from pathlib import Path
 
+from ..choices import LONG_VIDEO_DATASETS
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..data import LONG_VIDEO_DATASETS
     from .common import add_device_argument
     from .spot import PRESETS
 
-    p.add_argument("dataset", choices=sorted(LONG_VIDEO_DATASETS), help="long-video dataset")
+    p.add_argument("dataset", choices=LONG_VIDEO_DATASETS, help="long-video dataset")
     p.add_argument("--root", type=str, action="append", required=True, metavar="DIR",
                    help="the dataset's folder, holding its annotation file and frames (docs/spotting.md, Datasets)")
     p.add_argument("--annotation", type=Path, default=None, metavar="FILE",

@@ -10,7 +10,7 @@ from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
 
-__all__ = ["render_markdown", "megc_log", "format_results_table", "chance_verdict", "format_metric",
+__all__ = ["render_markdown", "megc_log", "natural_order", "format_results_table", "chance_verdict", "format_metric",
            "format_mean_std"]
 
 
@@ -254,6 +254,14 @@ def render_markdown(report: dict) -> str:
     return "\n".join(L)
 
 
+def natural_order(column: pd.Series) -> pd.Series:
+    """``sort_values``' key: text columns in natural order (s2 before s10), whichever dtype pandas gives text
+    (object, "string", pandas 3's "str"); other columns as they are."""
+    if pd.api.types.is_string_dtype(column) or column.dtype == object:
+        return column.map(natural_key)
+    return column
+
+
 def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], run: Run) -> tuple[str, str]:
     """MEGC-style log (per fold: subject, sample, true, predicted) and the pooled predictions CSV."""
     classes, many = report["classes"], len(report["datasets"]) > 1
@@ -287,8 +295,7 @@ def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], ru
     cols = ["seed", "selection", "fold", "epoch", "sample_id", "dataset", "subject", "true", "pred",
             "true_label", "pred_label"]
     cols += [c for c in pooled.columns if c.startswith("prob_")]
-    pooled = pooled.sort_values(["seed", "selection", "fold", "sample_id"],
-                                key=lambda s: s.map(natural_key) if s.dtype == object else s)
+    pooled = pooled.sort_values(["seed", "selection", "fold", "sample_id"], key=natural_order)
     return "\n".join(lines) + "\n", pooled[cols].to_csv(index=False, lineterminator="\n")
 
 

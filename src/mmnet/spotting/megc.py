@@ -46,13 +46,13 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..choices import SPOT_SCORE_MODES as MODES
 from ..errors import ConfigError, DataError, verify_choice
 from .intervals import TYPES, Interval, iou
 
 __all__ = ["MODES", "IOU_THRESHOLD", "RULE", "Pair", "Counts", "SpottingResult", "ClassScores", "AnalysisResult",
            "StrResult", "match_video", "evaluate_spotting", "evaluate_analysis", "evaluate_str", "subject_of_key"]
 
-MODES = ("megc", "softnet", "megc2020", "strs")
 IOU_THRESHOLD = 0.5  # the IoU a true positive needs (MEGC2019-2025's k)
 #: The default rule in a sentence, for the reports.
 RULE = (f"MEGC: IoU >= {IOU_THRESHOLD} with a ground truth of the same recording and type, one-to-one (by descending "

@@ -20,7 +20,7 @@ from .faults import folds_failed, local_fold_error
 from .fold import run_fold
 from .tasks import FoldTask
 
-__all__ = ["run_tasks", "run_tasks_keeping_failure", "run_local"]
+__all__ = ["run_tasks", "run_tasks_keeping_failure", "run_local", "check_engine"]
 
 
 def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, *, progress: bool = True,
@@ -47,6 +47,18 @@ def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, 
     from .ray_executor import run_ray
 
     return run_ray(tasks, options, progress=progress, finished=finished)
+
+
+def check_engine(options: ExecutorConfig | None) -> None:
+    """Raise the one-line ``ExecutorError`` of a missing Ray or submitit (optional extras) now, before a run folder
+    is written and the CPU measured for it."""
+    if options is None or options.executor == "local":
+        return
+    if options.executor == "slurm":
+        from .slurm_executor import import_submitit as import_engine
+    else:
+        from .ray_executor import import_ray as import_engine
+    import_engine()
 
 
 def run_tasks_keeping_failure(tasks: Sequence[FoldTask], options: ExecutorConfig | None, *, progress: bool,

@@ -12,7 +12,7 @@ from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
 from ..shell_words import shell_quote
-from .executors import run_tasks_keeping_failure
+from .executors import check_engine, run_tasks_keeping_failure
 from .faults import add_to_message
 from .model_card import write_model_card
 from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
@@ -57,6 +57,7 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
                      progress: bool = True, source: str | None = None, restart: bool = False) -> dict | None:
     """:func:`run_experiment` as the ``mmnet`` commands run it: the process settings stay for the whole process
     (it ends after the run), and the lasting lines (one per fold) are written also without ``progress``."""
+    check_engine(executor)  # a missing extra is said before the run folder is written
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it

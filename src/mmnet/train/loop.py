@@ -33,7 +33,7 @@ def adamw(params, *, lr: float, weight_decay: float) -> torch.optim.AdamW:
     params = list(params)
     try:
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # an older torch, or a device without the fused kernel
+    except (RuntimeError, TypeError, ValueError):  # a device without the fused kernel
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -346,22 +345,9 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
     return path
 
 
-def _git_revision() -> str | None:
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        if out.returncode == 0:
-            dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
-            return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return None
-
-
 def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = "") -> dict:
     """The run's env.json: versions, machine and process settings, the frame cache's fingerprint, frames digest."""
-    from ..version import __version__
+    from ..version import __version__, git_revision
 
     plan = plan_training(cfg.train, cfg.data.image_size)  # measured on CPU once per machine (calibrate.py)
     return {
@@ -370,7 +356,7 @@ def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = ""
         "numpy_version": np.__version__,
         "python": sys.version.split()[0],
         **describe_machine(plan),
-        "git_revision": _git_revision(),
+        "git_revision": git_revision(),
         "dataset_fingerprint": fingerprint,
         "frames_digest": frames_digest,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

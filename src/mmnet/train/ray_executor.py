@@ -34,12 +34,12 @@ from .faults import CRASH_ENV, after_first_checkpoint, failed_folds_error, kill_
 from .fold import run_fold
 from .tasks import FoldTask
 
-__all__ = ["run_ray", "CRASH_ENV"]
+__all__ = ["run_ray", "import_ray", "CRASH_ENV"]
 
 _RAY_MISSING = f"The Ray executor needs Ray, an optional extra: {install_hint('ray')}"
 
 
-def _import_ray():
+def import_ray():
     try:
         import ray
     except ImportError:
@@ -175,7 +175,7 @@ def run_ray(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool = 
 
     address, transport = options.address, options.transport or "object-store"
     max_retries = 3 if options.max_retries is None else options.max_retries
-    ray = _import_ray()
+    ray = import_ray()
     if not tasks:
         return []
     started_here = False

@@ -43,7 +43,7 @@ from .fold import run_fold
 from .slurm_jobs import LIVE, follow_queued, record_jobs
 from .tasks import FoldTask
 
-__all__ = ["run_slurm", "slurm_parameters", "FoldJob", "CLUSTER_ENV", "PREEMPT_ENV", "DEFAULT_TIME"]
+__all__ = ["run_slurm", "import_submitit", "slurm_parameters", "FoldJob", "CLUSTER_ENV", "PREEMPT_ENV", "DEFAULT_TIME"]
 
 # "local" runs each job as a process on this machine through submitit's LocalExecutor (the tests;
 # no queue, no array limit, and a later command cannot follow its jobs). Default: "slurm".
@@ -59,7 +59,7 @@ _OWN = {"partition": "--slurm-partition", "time": "--slurm-time", "mem": "--slur
         "open-mode": "nothing (logs of requeued jobs are appended)", "job-name": "nothing"}
 
 
-def _import_submitit():
+def import_submitit():
     try:
         import submitit
     except ImportError:
@@ -174,7 +174,7 @@ def run_slurm(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool 
         ExecutorError: submitit or SLURM missing, sbatch refused the jobs, or some folds failed
             (finished folds are kept; rerunning the same command continues).
     """
-    submitit = _import_submitit()
+    submitit = import_submitit()
     if not tasks:
         return []
     cluster = str(verify_choice(CLUSTER_ENV, os.environ.get(CLUSTER_ENV) or "slurm", ("slurm", "local")))

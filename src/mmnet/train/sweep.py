@@ -48,6 +48,7 @@ from ..report.render import format_mean_std
 from ..runtime import check_device
 from ..shell_words import shell_quote
 from ..utils import atomic_write_text
+from .executors import check_engine
 from .experiment import finish_run, has_results, run_prepared
 from .faults import add_to_message
 from .prepare import check_out_apart, prepare_run
@@ -221,6 +222,7 @@ def run_sweep(
 def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
                 progress: bool = True) -> list[dict] | None:
     """:func:`run_sweep` as ``mmnet sweep`` runs it: the process settings stay (the process ends after it)."""
+    check_engine(executor)  # a missing extra is said before any run folder is written
     out = Path(out_dir)
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:

@@ -1,0 +1,124 @@
+"""What a pip user of the wheel or the sdist gets: the torch floor, a fast ``--help``, a complete sdist."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+TOP = Path(__file__).resolve().parents[1]
+SRC = TOP / "src"
+
+
+def test_torch_floor_has_the_apis_mmnet_calls():
+    # torch.onnx.export(dynamo=False) (mmnet export) is 2.5's; torch.is_autocast_enabled("cpu") 2.4's.
+    text = (TOP / "pyproject.toml").read_text()
+    [pin] = [Requirement(quoted) for quoted in re.findall(r'"(torch\b[^"]*)"', text)]
+    assert pin.specifier.contains("2.13.0")  # the version the bootstrap installs
+    assert not any(pin.specifier.contains(old) for old in ("2.1.0", "2.3.1", "2.4.1")), pin
+
+
+def test_dataset_choices_are_the_loader_registries():
+    from mmnet.choices import DATASETS, LONG_VIDEO_DATASETS, SPOT_SCORE_MODES
+    from mmnet.data import DATASETS as loaders
+    from mmnet.data import LONG_VIDEO_DATASETS as long_loaders
+    from mmnet.spotting.megc import MODES
+
+    assert DATASETS == tuple(sorted(loaders)) and LONG_VIDEO_DATASETS == tuple(sorted(long_loaders))
+    assert SPOT_SCORE_MODES == MODES
+
+
+HEAVY = ("torch", "numpy", "pandas", "mmnet.data", "mmnet.spotting")
+
+
+def _heavy_modules_after(code: str) -> str:
+    probe = f"import sys\n{code}\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(SRC)}).stdout.strip()
+
+
+def test_building_the_parser_imports_no_heavy_module():
+    # every command's add_arguments runs for any `mmnet ...`: a choice list from mmnet.data there cost
+    # `mmnet --help` the torch import (seconds)
+    assert _heavy_modules_after("from mmnet.cli import build_parser\nbuild_parser()") == "[]"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["check-data", "--help"]])
+def test_python_dash_m_help_imports_no_heavy_module(argv):
+    run = (f"import runpy\nsys.argv = ['mmnet', *{argv!r}]\n"
+           "try:\n    runpy.run_module('mmnet', run_name='__main__')\nexcept SystemExit:\n    pass")
+    assert _heavy_modules_after(run).splitlines()[-1] == "[]"
+
+
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _committed_repo(folder: Path, pyproject_name: str, package: str) -> str:
+    (folder / package).mkdir(parents=True)
+    (folder / package / "__init__.py").write_text("")
+    (folder / "pyproject.toml").write_text(f'[project]\nname = "{pyproject_name}"\n')
+    _git(folder, "init", "-q")
+    _git(folder, "add", "-A")
+    _git(folder, "commit", "-q", "-m", "first")
+    return _git(folder, "rev-parse", "HEAD")
+
+
+def test_git_revision_is_the_mmnet_checkouts_commit(tmp_path):
+    from mmnet.version import git_revision
+
+    head = _committed_repo(tmp_path, "mmnet", "src/mmnet")
+    assert git_revision(tmp_path / "src" / "mmnet") == head
+    (tmp_path / "src" / "mmnet" / "__init__.py").write_text("# edited\n")
+    assert git_revision(tmp_path / "src" / "mmnet") == head + "-dirty"
+
+
+def test_git_revision_is_none_for_a_package_inside_the_users_repository(tmp_path):
+    from mmnet.version import git_revision
+
+    # a virtual environment inside the user's own project: its commit is not mmnet's
+    _committed_repo(tmp_path, "my-experiments", ".venv/lib/python3.12/site-packages/mmnet")
+    assert git_revision(tmp_path / ".venv" / "lib" / "python3.12" / "site-packages" / "mmnet") is None
+    # the user's repository laid out as src/mmnet (a vendored copy) under another project's name
+    other = tmp_path / "other"
+    _committed_repo(other, "my-experiments", "src/mmnet")
+    assert git_revision(other / "src" / "mmnet") is None
+    # an mmnet checkout's layout inside a larger repository: the toplevel is not the checkout
+    outer = tmp_path / "outer"
+    _committed_repo(outer, "outer", "vendor/mmnet/src/mmnet")
+    (outer / "vendor" / "mmnet" / "pyproject.toml").write_text('[project]\nname = "mmnet"\n')
+    assert git_revision(outer / "vendor" / "mmnet" / "src" / "mmnet") is None
+
+
+def test_manifest_puts_the_test_suite_and_docs_in_the_sdist():
+    lines = {line.strip() for line in (TOP / "MANIFEST.in").read_text().splitlines()}
+    assert {"graft tests", "graft docs", "graft benchmarks", "graft scripts"} <= lines
+
+
+@pytest.mark.slow
+def test_the_sdist_holds_the_test_suites_helpers(tmp_path):
+    import shutil
+    import tarfile
+
+    # built from a copy: the build writes mmnet.egg-info beside the sources
+    tree = tmp_path / "tree"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
+    for name in ("src", "tests", "docs", "benchmarks", "scripts"):
+        shutil.copytree(TOP / name, tree / name, ignore=ignore)
+    for name in ("pyproject.toml", "MANIFEST.in", "README.md", "LICENSE"):
+        shutil.copy2(TOP / name, tree / name)
+    build = "import sys; from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", build, str(tmp_path / "dist")], cwd=tree, check=True, capture_output=True)
+    [sdist] = (tmp_path / "dist").glob("mmnet-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"tests/conftest.py", "tests/__init__.py", "tests/fakes.py", "tests/robustness/__init__.py",
+            "tests/robustness/helpers.py", "docs/cli.md", "benchmarks/bench_train.py", "scripts/bootstrap.sh",
+            "README.md", "LICENSE"} <= names
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
