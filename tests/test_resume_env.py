@@ -14,7 +14,6 @@ from mmnet.train.resume_env import numerics_changes
 
 TINY = ["train.epochs=1", "data.image_size=32", "model.image_size=32", "train.batch_size=4"]
 ENV = {"device": "cpu", "precision": "fp32", "memory_format": "contiguous", "torch_threads": 2}
-HERE = {"device": "cpu", "precision": "fp32", "memory_format": "contiguous", "torch_threads": 2}
 
 
 def _fold(run, name, done=None, *, seed=0):
@@ -30,10 +29,10 @@ def test_a_resume_names_what_differs_from_the_finished_folds_or_env_json(tmp_pat
     run = tmp_path / "run"
     run.mkdir()
     (run / rf.ENV).write_text(json.dumps({**ENV, "device": "cpu (x86_64)"}))
-    assert numerics_changes(run, {**HERE, "torch_threads": 1}) == []  # nothing trained: a fresh start
+    assert numerics_changes(run, {**ENV, "torch_threads": 1}) == []  # nothing trained: a fresh start
     _fold(run, "a")  # an epoch trained, no fold finished: env.json is the record
-    assert numerics_changes(run, HERE) == []
-    (line,) = numerics_changes(run, {**HERE, "torch_threads": 1})
+    assert numerics_changes(run, ENV) == []
+    (line,) = numerics_changes(run, {**ENV, "torch_threads": 1})
     assert line.startswith("resuming with torch threads 1, but the run's start (env.json) trained with 2: the folds "
                            "trained now will not be bit-identical to an uninterrupted run's. To match, stop and resume "
                            "with OMP_NUM_THREADS=2")
