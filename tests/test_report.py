@@ -383,6 +383,42 @@ def test_report_says_how_to_reproduce_the_run_with_its_realised_numerics(tmp_pat
     assert digest < fingerprint and "identifies this copy on this machine" in md[fingerprint:]
 
 
+def test_the_reproduce_line_names_the_folds_resumed_with_another_thread_count_or_layout(tmp_path):
+    # a resume under 1 thread (env.json, written at the start, said 2) gave "OMP_NUM_THREADS=2" for every fold,
+    # and done.json did not record the layout: the report fell back to env.json's
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0, 1))
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["train"].update(precision="auto", memory_format="auto", device="auto")
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    env = json.loads((run / "env.json").read_text())
+    env.update(device="cpu", memory_format="contiguous", torch_threads=2)
+    (run / "env.json").write_text(json.dumps(env))
+    folds = [run / "seed-1" / name for name in ("fold-1", "fold-2", "fold-10")]  # as the report orders them
+    for i, fold in enumerate(folds):  # seed 1 resumed with 1 thread; seed 0's done.json from before the record
+        done = json.loads((fold / "done.json").read_text())
+        done.update(device="cpu", precision="fp32", memory_format="channels_last" if i == 0 else "contiguous",
+                    torch_threads=1)
+        (fold / "done.json").write_text(json.dumps(done))
+    r = build_report(run)
+    note = r["reproduce"]["note"]
+    assert "OMP_NUM_THREADS=2" not in note and "2 here" not in note
+    assert "the torch thread count: the folds ran with 1 (seed 1: all finished folds), 2 (seed 0: all finished " \
+           "folds)" in note
+    others = ", ".join(f.name for f in folds[1:])
+    assert f"train.memory_format: the folds ran with channels_last (seed 1: {folds[0].name}), contiguous (seed 0: " \
+           f"all finished folds; seed 1: {others})" in note
+    assert r["reproduce"]["command"] == "mmnet train --config run/config.yaml --out run-again " \
+                                        "--set train.device=cpu --set train.precision=fp32"
+    assert r["reproduce"]["env_differs"] == ["memory_format", "torch_threads"]
+    md = (run / "report.md").read_text()
+    assert "folds resumed later trained with another memory_format, torch_threads" in md
+    # every fold under one thread count: that one, though env.json says another
+    for fold in run.glob("seed-0/fold-*"):
+        done = json.loads((fold / "done.json").read_text())
+        (fold / "done.json").write_text(json.dumps({**done, "torch_threads": 1}))
+    assert "(1 here: OMP_NUM_THREADS=1 for a local run" in build_report(run)["reproduce"]["note"]
+
+
 @pytest.mark.parametrize("p, printed, verdict", [(0.0496, "p = 0.0496", "above chance"),
                                                  (0.0504, "p = 0.05", "not shown to be above chance"),
                                                  (0.2, "p = 0.20", "not shown to be above chance")])

@@ -11,7 +11,7 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/predictions.csv   prediction_columns(num_classes)
     RUN/seed-<S>/fold-<NAME>/state.pt          resume state of an unfinished fold (removed when done)
     RUN/seed-<S>/fold-<NAME>/model/            the fold's final model (train.save_models)
-    RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold
+    RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold; records its FOLD_NUMERICS
     RUN/.driver.lock         lock of the command driving the run (pid, host, start time): a second is refused
     RUN/slurm-jobs.json      SLURM executor: the job that last ran each fold (a rerun follows a queued job)
     RUN/slurm-logs/          SLURM executor: submitit's job files and each job's stdout/stderr (default place)
@@ -54,7 +54,7 @@ __all__ = [
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models",
-    "saved_models_hint", "finished_result",
+    "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics",
 ]
 
 # Files of the run folder.
@@ -131,6 +131,20 @@ def finished_result(fold_dir: str | Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) and (fold_dir / PREDICTIONS).is_file() else None
+
+
+#: What a fold's numbers depend on beyond its config: where "auto" resolved (device, precision, memory format) and
+#: the torch thread count. Each done.json records the values its fold trained with; env.json those of the run's start.
+FOLD_NUMERICS = ("device", "precision", "memory_format", "torch_threads")
+
+
+def fold_numerics(done: dict, env: dict) -> dict:
+    """A finished fold's FOLD_NUMERICS: its done.json's, and where an older done.json lacks one, env.json's (None
+    when neither has it). env.json's device also names the card ("cuda:0 (NVIDIA ...)"): the device alone."""
+    started = {k: env.get(k) for k in FOLD_NUMERICS}
+    if isinstance(started["device"], str):
+        started["device"] = started["device"].split(" (")[0]
+    return {k: done[k] if done.get(k) is not None else started[k] for k in FOLD_NUMERICS}
 
 
 def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:

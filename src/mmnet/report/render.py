@@ -241,6 +241,9 @@ def render_markdown(report: dict) -> str:
             for k, v in report["config_summary"].items()],
           "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
     L += [f"- {k}: {v}" for k, v in sorted(report["environment"].items())] or ["- (env.json missing)"]
+    if differs := (report.get("reproduce") or {}).get("env_differs"):
+        L.append(f"- (env.json records the run's start; folds resumed later trained with another {', '.join(differs)}: "
+                 "the Reproduce line below names them)")
     L += ["", "## Data and reproduction", "", *_data_identity(report), ""]
     reproduce = report.get("reproduce")
     if reproduce:

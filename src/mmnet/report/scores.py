@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_config, non_default_values
 from ..data.common import natural_key
-from ..run_folder import PREDICTIONS
+from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .metrics import confusion_matrix, scores_from_confusion
 from .run_reader import Run, RunFolderError, config_value, load_run
@@ -190,31 +190,61 @@ _REALISED = ("device", "precision", "memory_format")  # train.* keys that "auto"
 
 def _reproduce(run: Run) -> dict:
     """The command that trains this run again from its folder, with the numerics this machine chose where the
-    config says "auto" (the realised values: each finished fold's done.json, else env.json)."""
+    config says "auto" (the realised values: each finished fold's done.json, else env.json). Folds that trained
+    with different values (a resume on another machine, or with another thread count) are named per value."""
     name = run.path.resolve().name
     command = ["mmnet", "train", "--config", f"{name}/config.yaml", "--out", f"{name}-again"]
+    finished = [f for seed in sorted(run.folds) for f in run.folds[seed] if f.finished]
+    numerics = [(f, fold_numerics(f.done, run.env)) for f in finished]
     mixed = []
     for key in _REALISED:
         if (config_value(run.config, f"train.{key}") or "auto") != "auto":
             continue
-        values = {f.done.get(key) for folds in run.folds.values() for f in folds if f.finished} - {None}
-        values = values or ({run.env[key]} if run.env.get(key) else set())
-        if len(values) == 1:
-            command += ["--set", f"train.{key}={values.pop()}"]
-        elif values:
-            mixed.append(f"train.{key}: the folds ran with {sorted(values)}")
-    threads = run.env.get("torch_threads")
+        used = _folds_per_value(numerics, key)
+        if len(used) == 1:
+            command += ["--set", f"train.{key}={next(iter(used))}"]
+        elif used:
+            mixed.append(f"train.{key}: the folds ran with {_which_folds(run, used)}")
+    threads = _folds_per_value(numerics, "torch_threads")
+    (one,) = threads if len(threads) == 1 else (None,)
     note = ("Run it from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH and "
             "check that the new run's frames digest is this one's. On CPU, bit-identical numbers also need "
             "the same torch version and thread count"
-            + (f" ({threads} here: OMP_NUM_THREADS={threads} for a local run, --cpus-per-fold {threads} under "
-               "Ray or SLURM)" if threads else "") + ".")
+            + (f" ({one} here: OMP_NUM_THREADS={one} for a local run, --cpus-per-fold {one} under "
+               "Ray or SLURM)" if one else "") + ".")
+    if len(threads) > 1:
+        mixed.append(f"the torch thread count: the folds ran with {_which_folds(run, threads)}")
     if run.env.get("cpu_routes"):
         note += (f" The fp32 kernel routes {run.env['cpu_routes']} were chosen by this machine's calibration "
                  "and are not a setting.")
     if mixed:
         note += " No single setting reproduces " + "; ".join(mixed) + "."
-    return {"command": shlex.join(command), "note": note}
+    start = fold_numerics({}, run.env)  # env.json: written once, at the run's start
+    differ = [k for k in FOLD_NUMERICS if start[k] is not None and any(v[k] != start[k] for _, v in numerics)]
+    return {"command": shlex.join(command), "note": note, **({"env_differs": differ} if differ else {})}
+
+
+def _folds_per_value(numerics: list, key: str) -> dict:
+    """The finished folds per value of one of FOLD_NUMERICS (folds with none recorded left out)."""
+    used: dict = {}
+    for fold, values in numerics:
+        if values[key] is not None:
+            used.setdefault(values[key], []).append(fold)
+    return used
+
+
+def _which_folds(run: Run, used: dict) -> str:
+    """``1 (seed 0: all folds), 2 (seed 1: fold-sub01, fold-sub02)``: each value and the finished folds that ran
+    with it, per seed."""
+    parts = []
+    for value, folds in sorted(used.items(), key=lambda item: str(item[0])):
+        seeds = []
+        for seed in sorted({f.seed for f in folds}):
+            names = [f.name for f in folds if f.seed == seed]
+            every = len(names) == sum(f.finished for f in run.folds[seed])
+            seeds.append(f"seed {seed}: {'all finished folds' if every else ', '.join(names)}")
+        parts.append(f"{value} ({'; '.join(seeds)})")
+    return ", ".join(parts)
 
 
 #: Why a class without samples counts 0 instead of being left out: the MEGC rule, as for the pooled scores.

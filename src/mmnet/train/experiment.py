@@ -17,6 +17,7 @@ from .faults import add_to_message
 from .model_card import write_model_card
 from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
 from .process_state import called_from_python
+from .resume_env import warn_changed_numerics
 from .run_lock import driver_lock, restart_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
@@ -104,6 +105,9 @@ def run_prepared(runs: list[PreparedRun], executor: ExecutorConfig | None, *, pr
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     if (line := resume_line(total, len(tasks), unspotted, what=what, rebuilt=rebuilt)) is not None:
         write_line(line)
+    for run in runs:
+        if any(Path(task.out_dir) == run.out_dir.absolute() for task in tasks):  # folds left to train here
+            warn_changed_numerics(run.out_dir, run.cfg, executor)
     failure = run_tasks_keeping_failure(tasks, executor, progress=progress, finished=total - len(tasks))
     return bool(tasks) and executor is not None and executor.no_wait, failure
 
