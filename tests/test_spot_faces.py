@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mmnet.errors import PreprocessError
 from mmnet.preprocess.face import FaceDetection, same_face
 from mmnet.spotting.config import spot_config
 from mmnet.spotting.flow_spotter import extract_motion
@@ -67,6 +68,7 @@ def test_two_faces_in_view_the_first_is_followed_and_nothing_is_spotted(two_face
     assert note.startswith("two.mp4: 2 faces in view from frame 0; the spotter followed one, the one at [")
     followed = [int(v) for v in note.split("[")[1].split("]")[0].split(",")]
     assert followed[2] < 320  # the left face: the best-scoring on the first check
+    assert [n for n, _ in curves.faces] == [0, 30, 60] and all(box[2] < 320 for _, box in curves.faces)
 
 
 @face_extra
@@ -77,7 +79,33 @@ def test_the_followed_face_gone_and_another_in_view_is_a_gap_not_a_realignment(t
     curves = extract_motion(enumerate(frames), 30.0, cfg, aligner=_flipping_aligner(cfg), source="two.mp4")
     assert curves.gaps == [(31, 59)]  # between the last check that saw the left face and the one that did not
     assert 60 in curves.realignments  # the right face, from there on
+    assert curves.face_at(59)[2] < 320 < curves.face_at(60)[0]  # a spotted interval is classified on its face
     for scale in ("micro", "macro"):  # no pair compares the left face's crops with the right one's
         assert np.nanmax(curves.scores[scale]) < 2.0, scale
     assert any("the followed face was not found again at frame(s) 60, where another face was" in n
                for n in curves.notes), curves.notes
+
+
+def test_the_classifier_crops_the_face_the_spotter_followed_not_the_best_scoring(tmp_path):
+    from PIL import Image
+
+    from mmnet.infer.recordings import read_pairs
+    from mmnet.preprocess.face import CropGeometry, FaceAligner
+
+    frame = np.zeros((240, 640, 3), np.uint8)
+    frame[:, 320:] = 200  # the left person in the dark, the right one in the light
+    for n in (1, 2):
+        Image.fromarray(frame).save(tmp_path / f"img{n}.png")
+    left, right = FaceDetection((100, 60, 220, 180), 0.5), FaceDetection((420, 60, 540, 180), 1.5)
+    eyes = np.zeros((68, 2))
+    eyes[36:42], eyes[42:48] = (35, 45), (85, 45)  # in the box; the other points do not matter to the alignment
+    aligner = FaceAligner.__new__(FaceAligner)  # dlib's detector and landmarks stood in for
+    aligner.geometry = CropGeometry(64, 64)
+    aligner.detect = lambda image: [right, left]
+    aligner.landmarks = lambda image, face: eyes + face.box[:2]
+    ((onset, _),) = read_pairs(tmp_path, [(1, 2)], aligner)
+    assert onset.mean() > 150  # alone, the best-scoring face is taken
+    ((onset, apex),) = read_pairs(tmp_path, [(1, 2)], aligner, near=lambda number: (110, 70, 230, 190))
+    assert onset.max() == apex.max() == 0  # the followed face's crop
+    with pytest.raises(PreprocessError, match="no face found near the one followed at \\[300, 60, 420, 180\\]"):
+        read_pairs(tmp_path, [(1, 2)], aligner, near=lambda number: (300, 60, 420, 180))

@@ -283,18 +283,23 @@ class FaceAligner:
         shape = self._predictor(grey, self._dlib.rectangle(*face.box))
         return np.array([(shape.part(k).x, shape.part(k).y) for k in range(68)], dtype=np.float64)
 
-    def estimate(self, image: np.ndarray) -> Alignment:
-        """Detect, pick the highest-scoring face, fit landmarks and return the alignment.
+    def estimate(self, image: np.ndarray, near: tuple[int, int, int, int] | None = None) -> Alignment:
+        """Detect, pick the highest-scoring face (with ``near``, the box of a face followed through a recording:
+        that face, ``same_face``), fit landmarks and return the alignment.
 
         Raises:
-            PreprocessError: no face was found.
+            PreprocessError: no face was found (with ``near``: none that can be the face there).
         """
         grey = _to_grey(image)
         faces = self.detect(grey)
         if not faces:
             raise PreprocessError("no face found")
-        pts = self.landmarks(grey, faces[0])
-        return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, faces[0], tuple(faces[1:]))
+        face = faces[0] if near is None else same_face(faces, near)
+        if face is None:
+            raise PreprocessError(f"no face found near the one followed at {list(near)} (left, top, right, bottom)")
+        pts = self.landmarks(grey, face)
+        return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, face,
+                         tuple(f for f in faces if f is not face))
 
 
 def calibrate_geometry(images, aligner: FaceAligner | None = None) -> CropGeometry:

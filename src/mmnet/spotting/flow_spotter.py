@@ -60,6 +60,8 @@ class MotionCurves:
             frames missing from a frame folder, several faces in view and which one was followed).
         missing: (first, last) frame numbers of the runs of frames missing from the recording (a frame folder's
             numbers that have no file); like gaps, their motion is not measured.
+        faces: (frame number, box) of the followed face at each check that saw it; the box is (left, top,
+            right, bottom) in frame pixels.
     """
 
     fps: float
@@ -71,6 +73,13 @@ class MotionCurves:
     realignments: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     missing: list[tuple[int, int]] = field(default_factory=list)
+    faces: list[tuple[int, tuple[int, int, int, int]]] = field(default_factory=list)
+
+    def face_at(self, number: int) -> tuple[int, int, int, int] | None:
+        """The followed face's box at the last check up to frame ``number`` (the first check's before it), so
+        that a frame is cropped to the face the spotter measured there; None when no face was followed."""
+        before = [box for seen, box in self.faces if seen <= number]
+        return before[-1] if before else (self.faces[0][1] if self.faces else None)
 
     @property
     def frames_read(self) -> int:
@@ -148,6 +157,7 @@ class _Face:
         self.followed = None  # the followed face's box at the last check that saw it
         self.switches: list[tuple[int | None, int, int]] = []  # (previous check, check, frame number)
         self.crowd = None  # (frame number, faces, followed box) of the first check that saw several faces
+        self.seen: list[tuple[int, tuple[int, int, int, int]]] = []  # (frame number, followed box) per check
         if config.face.mode == "none":
             self.regions = template_regions(self.shape, config.face.eye_margin)
         elif aligner is None:
@@ -185,6 +195,7 @@ class _Face:
         if len(faces) > 1 and self.crowd is None:
             self.crowd = (number, len(faces), face.box)
         self.followed = face.box
+        self.seen.append((number, face.box))
         box = face.box
         if self.box is not None and not switched:
             width = max(self.box[2] - self.box[0], 1)
@@ -352,7 +363,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
                      "their motion is not measured, as in a gap without a face; re-extract the frames if they "
                      "should be there")
     return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
-                        face.realignments, notes, missing_runs)
+                        face.realignments, notes, missing_runs, face.seen)
 
 
 def centre_pairs(end: np.ndarray, half: int) -> np.ndarray:
