@@ -94,3 +94,17 @@ def test_a_variable_frame_rate_video_is_noted_and_a_constant_one_is_not(tmp_path
     assert "re-encode the video at a constant frame rate" in note
     assert main([*args, str(steady)]) == 0
     assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "frame rate" in n]
+
+
+def test_a_cut_whose_final_frame_alone_is_late_is_not_said_to_vary_but_two_late_frames_are(tmp_path):
+    """`ffmpeg -i one.mp4 -t 20 -c copy` ends on one frame stamped 20.13 s instead of 20.03 s, every other frame on
+    time: the note said the frame rate varies and the times are off. One frame's time moves no window."""
+    on_time = [round(i * 1000 / 30) for i in range(40)]
+
+    def note(times):
+        frames, _, _ = open_recording(_vfr_video(tmp_path / f"cut{len(list(tmp_path.iterdir()))}.mkv", times))
+        list(frames)
+        return frames.note("cut.mkv") or ""
+
+    assert "frame rate varies" not in note(on_time[:-1] + [on_time[-1] + 100])
+    assert "frame 38 is shown at 1.37 s, not at 1.27 s" in note(on_time[:-2] + [t + 100 for t in on_time[-2:]])

@@ -76,11 +76,13 @@ def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[ob
 
 
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
-               optional: Iterable[int] = ()) -> list[Pair | None]:
+               optional: Iterable[int] = (), near: Callable[[int], tuple | None] | None = None) -> list[Pair | None]:
     """The (onset, apex) images of each ``(onset, apex)`` span, read in one streaming pass.
 
     With an ``aligner`` each pair is cropped with one alignment estimated on its onset (as ``mmnet
-    prepare`` crops a clip), and only the crops are kept while the recording streams by.
+    prepare`` crops a clip), and only the crops are kept while the recording streams by. ``near`` gives,
+    for an onset frame number, the box of the face to crop there (the one the spotter followed,
+    ``MotionCurves.face_at``): with several people in view, the best-scoring face may be another.
 
     Raises:
         DataError: a frame is not in the recording.
@@ -103,7 +105,7 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
                 onsets[k] = image
                 continue
             try:
-                alignments[k] = aligner.estimate(image)
+                alignments[k] = aligner.estimate(image) if near is None else aligner.estimate(image, near=near(number))
             except PreprocessError as exc:
                 if k not in optional:
                     raise PreprocessError(
@@ -158,8 +160,9 @@ def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[in
     intervals = list(result.intervals)
     keep = [k for k, i in enumerate(intervals) if i.type == "micro" or k < draw]
     optional = {j for j, k in enumerate(keep) if intervals[k].type != "micro"}
+    near = None if aligner is None else result.curves.face_at  # crop the face the spotter measured
     pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
-                                      aligner, optional=optional)))
+                                      aligner, optional=optional, near=near)))
     result.intervals = classify_intervals(intervals, pairs, predictor)
     return pairs
 

@@ -28,6 +28,7 @@ __all__ = [
     "FACE_EXTRA_HINT",
     "CropGeometry",
     "FaceDetection",
+    "same_face",
     "Alignment",
     "FaceAligner",
     "require_face_extra",
@@ -111,6 +112,33 @@ class FaceDetection:
 
     box: tuple[int, int, int, int]
     score: float
+
+
+#: How far a face may move between two looks at a recording (in widths of its box, centre to centre) and by
+#: what factor its box's width may change, and still be taken for the same face.
+SAME_FACE_SHIFT = 0.5
+SAME_FACE_SCALE = 1.5
+
+
+def same_face(faces: list[FaceDetection], box: tuple[int, int, int, int]) -> FaceDetection | None:
+    """Of ``faces``, the one nearest ``box`` (centre to centre) if it can be the face seen there before, else None.
+
+    With two people in view the detector's best-scoring face flips between them from frame to frame; a
+    recording follows one face by taking, at every look, the detection nearest where it was. One that moved
+    more than ``SAME_FACE_SHIFT`` box widths or changed size by more than ``SAME_FACE_SCALE`` is another face.
+    """
+    width = max(box[2] - box[0], 1)
+    centre = np.array([box[0] + box[2], box[1] + box[3]]) / 2
+
+    def shift(face: FaceDetection) -> float:
+        b = face.box
+        return float(np.hypot(*(np.array([b[0] + b[2], b[1] + b[3]]) / 2 - centre))) / width
+
+    nearest = min(faces, key=shift, default=None)
+    if nearest is None or shift(nearest) > SAME_FACE_SHIFT:
+        return None
+    ratio = max(nearest.box[2] - nearest.box[0], 1) / width
+    return nearest if 1 / SAME_FACE_SCALE <= ratio <= SAME_FACE_SCALE else None
 
 
 @dataclass(frozen=True)
@@ -255,18 +283,23 @@ class FaceAligner:
         shape = self._predictor(grey, self._dlib.rectangle(*face.box))
         return np.array([(shape.part(k).x, shape.part(k).y) for k in range(68)], dtype=np.float64)
 
-    def estimate(self, image: np.ndarray) -> Alignment:
-        """Detect, pick the highest-scoring face, fit landmarks and return the alignment.
+    def estimate(self, image: np.ndarray, near: tuple[int, int, int, int] | None = None) -> Alignment:
+        """Detect, pick the highest-scoring face (with ``near``, the box of a face followed through a recording:
+        that face, ``same_face``), fit landmarks and return the alignment.
 
         Raises:
-            PreprocessError: no face was found.
+            PreprocessError: no face was found (with ``near``: none that can be the face there).
         """
         grey = _to_grey(image)
         faces = self.detect(grey)
         if not faces:
             raise PreprocessError("no face found")
-        pts = self.landmarks(grey, faces[0])
-        return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, faces[0], tuple(faces[1:]))
+        face = faces[0] if near is None else same_face(faces, near)
+        if face is None:
+            raise PreprocessError(f"no face found near the one followed at {list(near)} (left, top, right, bottom)")
+        pts = self.landmarks(grey, face)
+        return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, face,
+                         tuple(f for f in faces if f is not face))
 
 
 def calibrate_geometry(images, aligner: FaceAligner | None = None) -> CropGeometry:

@@ -11,6 +11,9 @@ Memory does not grow with the recording: frames are read one at a time, only the
 crops are kept, and per frame a few numbers. The face is detected and aligned once, then looked
 for again every ``face.check_every`` seconds: it is re-aligned only when it has moved, and the
 frames around a check that found no face become a gap (their scores are NaN, never interpolated).
+With several people in view, each check takes the face followed so far (``preprocess.face.same_face``),
+not the best-scoring one; when that face is gone and another is there, the spotter follows the other,
+and the frames since the check before become a gap: no flow compares two faces.
 ``peaks.spot_intervals`` turns the curves into intervals.
 """
 
@@ -54,9 +57,11 @@ class MotionCurves:
         gaps: (first, last) frame numbers of the runs of frames without a usable face.
         realignments: frame numbers where the alignment was (re-)estimated.
         notes: what the curves cannot vouch for, one sentence each (a video that decoded short of its count,
-            frames missing from a frame folder).
+            frames missing from a frame folder, several faces in view and which one was followed).
         missing: (first, last) frame numbers of the runs of frames missing from the recording (a frame folder's
             numbers that have no file); like gaps, their motion is not measured.
+        faces: (frame number, box) of the followed face at each check that saw it; the box is (left, top,
+            right, bottom) in frame pixels.
     """
 
     fps: float
@@ -68,6 +73,13 @@ class MotionCurves:
     realignments: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     missing: list[tuple[int, int]] = field(default_factory=list)
+    faces: list[tuple[int, tuple[int, int, int, int]]] = field(default_factory=list)
+
+    def face_at(self, number: int) -> tuple[int, int, int, int] | None:
+        """The followed face's box at the last check up to frame ``number`` (the first check's before it), so
+        that a frame is cropped to the face the spotter measured there; None when no face was followed."""
+        before = [box for seen, box in self.faces if seen <= number]
+        return before[-1] if before else (self.faces[0][1] if self.faces else None)
 
     @property
     def frames_read(self) -> int:
@@ -141,6 +153,11 @@ class _Face:
         self.checks: list[tuple[int, bool]] = []
         self.realignments: list[int] = []
         self.moved = None  # crop-to-crop transform of the last re-alignment, until the window follows it
+        self.restart = False  # another face is followed from this frame on, until the window is emptied
+        self.followed = None  # the followed face's box at the last check that saw it
+        self.switches: list[tuple[int | None, int, int]] = []  # (previous check, check, frame number)
+        self.crowd = None  # (frame number, faces, followed box) of the first check that saw several faces
+        self.seen: list[tuple[int, tuple[int, int, int, int]]] = []  # (frame number, followed box) per check
         if config.face.mode == "none":
             self.regions = template_regions(self.shape, config.face.eye_margin)
         elif aligner is None:
@@ -161,23 +178,36 @@ class _Face:
                               borderMode=cv2.BORDER_REPLICATE)
 
     def _check(self, pos: int, number: int, grey: np.ndarray) -> None:
-        from ..preprocess.face import alignment_matrix
+        from ..preprocess.face import alignment_matrix, same_face
 
         faces = self.aligner.detect(grey)
         self.last_check = pos
+        previous = self.checks[-1][0] if self.checks else None
         self.checks.append((pos, bool(faces)))
         if not faces:
             return
-        box = faces[0].box
-        if self.box is not None:
+        # the face followed so far, not the best-scoring one: with two people in view that flips between them
+        face = faces[0] if self.followed is None else same_face(faces, self.followed)
+        switched = face is None  # the followed face is gone and another is in view: a new segment, as after a loss
+        if switched:
+            face = faces[0]
+            self.switches.append((previous, pos, number))
+        if len(faces) > 1 and self.crowd is None:
+            self.crowd = (number, len(faces), face.box)
+        self.followed = face.box
+        self.seen.append((number, face.box))
+        box = face.box
+        if self.box is not None and not switched:
             width = max(self.box[2] - self.box[0], 1)
             moved = np.hypot(box[0] + box[2] - self.box[0] - self.box[2], box[1] + box[3] - self.box[1] - self.box[3])
             moved /= 2 * width  # the box centre's shift in box widths (the sides jitter by a HOG cell)
             if moved < self.config.face.realign:
                 return
-        points = self.aligner.landmarks(grey, faces[0])
+        points = self.aligner.landmarks(grey, face)
         matrix = alignment_matrix(points, self.geometry)
-        if self.matrix is not None:  # the crops still in the window move to the new alignment
+        if switched:  # the kept crops show the other face: no pair may compare the two
+            self.restart = True
+        elif self.matrix is not None:  # the crops still in the window move to the new alignment
             self.moved = np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(np.vstack([self.matrix, [0, 0, 1]]))
         self.matrix = matrix
         self.box = box
@@ -196,6 +226,23 @@ class _Face:
         for (a, good_a), (b, good_b) in zip(ok, ok[1:] + [(n, ok[-1][1] if ok else False)]):
             if not (good_a and good_b) and a >= first:
                 out[a if not good_a else a + 1:b] = True
+        for previous, pos, _ in self.switches:  # the followed face left somewhere between the two checks
+            out[previous + 1:pos] = True
+        return out
+
+    def notes(self, source: str) -> list[str]:
+        """Sentences on the faces in view: several of them, and where the followed one was not found again."""
+        out = []
+        if self.crowd is not None:
+            number, count, box = self.crowd
+            out.append(f"{source}: {count} faces in view from frame {number}; the spotter followed one, the one at "
+                       f"{list(box)} (left, top, right, bottom in pixels) on that frame, and ignored the others")
+        if self.switches:
+            listed = ", ".join(str(number) for _, _, number in self.switches[:MAX_LISTED])
+            more = f" and {len(self.switches) - MAX_LISTED} more" if len(self.switches) > MAX_LISTED else ""
+            out.append(f"{source}: the followed face was not found again at frame(s) {listed}{more}, where another "
+                       "face was; the spotter followed that one from there on, and the frames since the check before "
+                       "are a gap (no motion is compared across two faces)")
         return out
 
 
@@ -258,6 +305,9 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
                             "a recording's frames must share one size.")
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else np.ascontiguousarray(image)
         crop = face.crop(pos, number, grey)
+        if face.restart:  # another face from here on: the kept crops are of the one before
+            window.clear()
+            face.restart = False
         if face.moved is not None:  # re-aligned: warp the kept crops too, so pairs across it compare alike
             size = (config.face.width, config.face.height)
             kept = [c if c is None else cv2.warpAffine(c, face.moved[:2], size, flags=cv2.INTER_LINEAR,
@@ -304,6 +354,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
              ] if cut_short(n, declared) else []
     varying = frames.note(source) if isinstance(frames, TimedFrames) else None
     notes += [varying] if varying else []
+    notes += face.notes(source)
     missing_runs = _runs(missing, numbers)
     if missing_runs and not isinstance(frames, TimedFrames):  # a video's decoder names its lost frames itself
         listed = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in missing_runs[:MAX_LISTED])
@@ -312,7 +363,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
                      "their motion is not measured, as in a gap without a face; re-extract the frames if they "
                      "should be there")
     return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
-                        face.realignments, notes, missing_runs)
+                        face.realignments, notes, missing_runs, face.seen)
 
 
 def centre_pairs(end: np.ndarray, half: int) -> np.ndarray:

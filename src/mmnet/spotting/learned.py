@@ -306,7 +306,7 @@ class LearnedSpotter(_Spotter):
             centre[np.isnan(curves.scores[s]).all(axis=1)] = np.nan  # gaps, the first k frames
             scores[s] = centre[:, None]
         learned_curves = MotionCurves(rate, curves.numbers, scores, ("learned",), curves.strides, curves.gaps,
-                                      curves.realignments, curves.notes, curves.missing)
+                                      curves.realignments, curves.notes, curves.missing, curves.faces)
         p = self.config.learned.p
         peaks_config = replace(self.config, micro=replace(self.config.micro, p=p),
                                macro=replace(self.config.macro, p=p))

@@ -60,9 +60,10 @@ class TimedFrames:
     """A video's (index, image) stream that watches its frame times against a constant ``rate``.
 
     The spotter assumes frame i is at i / rate seconds; a variable-frame-rate video (a phone that changes
-    rate with the light) breaks that silently. Once streamed, ``note`` says so when a frame's time is more
-    than ``RATE_DRIFT_FRAMES`` frames away from i / rate. Numbers the decoder skipped (frames that could not be
-    decoded) are streamed as (number, None): missing frames, as a frame folder's missing numbers.
+    rate with the light) breaks that silently. Once streamed, ``note`` says so when a frame's time (the final
+    frame's is not counted) is more than ``RATE_DRIFT_FRAMES`` frames away from i / rate. Numbers the decoder
+    skipped (frames that could not be decoded) are streamed as (number, None): missing frames, as a frame
+    folder's missing numbers.
     """
 
     def __init__(self, frames: Iterator[VideoFrame], rate: float):
@@ -71,13 +72,16 @@ class TimedFrames:
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray | None]]:
         expected = 0
+        # The final frame's time is left out: a video cut by stream copy (ffmpeg -t 20 -c copy) ends on one frame
+        # stamped late (20.13 s for 20.03 s) though every other is on time, and one frame's time moves no window.
+        previous = None
         for frame in self.frames:
             # numbers skipped by the decoder (frames that could not be decoded) are missing frames, as in a folder
             yield from ((m, None) for m in range(expected, frame.index))
             expected = frame.index + 1
-            drift = abs(frame.time - frame.index / self.rate)
-            if drift > self.worst[0]:  # NaN (a frame without a time) is never larger
-                self.worst = (drift, frame.index, frame.time)
+            if previous is not None and previous[0] > self.worst[0]:  # NaN (a frame without a time) is never larger
+                self.worst = previous
+            previous = (abs(frame.time - frame.index / self.rate), frame.index, frame.time)
             yield frame.index, frame.image
 
     def note(self, source: str) -> str | None:
