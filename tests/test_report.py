@@ -394,3 +394,22 @@ def test_the_printed_p_value_never_contradicts_the_verdict(p, printed, verdict):
     line = chance_verdict({"classes": list("abcde"), "headline": {
         "n_seeds": 1, "ci": ci, "chance_test": test, "per_seed": {"0": {"uar": 0.4, "uf1": 0.38}}}})
     assert line.startswith(f"{verdict} by a permutation test") and f"{printed} with the labels" in line
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"]])
+def test_a_partial_run_is_a_warning_on_stderr_in_every_format(tmp_path, capsys, fmt):
+    # `report --json` of a partial run exited 0 with nothing on stderr: only "complete": false inside the JSON
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3, unfinished=("10",))
+    assert main(["report", str(run), *fmt]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: the run is partial: 2 of 3 folds finished") and len(err.splitlines()) == 1
+    assert main(["report", str(run), *fmt, "--strict"]) == 1
+    assert "(--strict: exit code 1)" in capsys.readouterr().err
+    complete = write_run(tmp_path / "complete", make_samples(SUBJECTS), _predict, epochs=3)
+    assert main(["report", str(complete), *fmt]) == 0 and capsys.readouterr().err == ""
+
+
+def test_a_seed_not_started_counts_its_folds_in_the_warning(tmp_path, capsys):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0,), config_seeds=(0, 1))
+    assert main(["report", str(run), "--json"]) == 0
+    assert "3 of 6 folds finished; seed(s) 1 not started" in capsys.readouterr().err
