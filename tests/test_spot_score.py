@@ -100,7 +100,8 @@ def test_a_recording_named_by_its_casme_sq_file_is_matched_to_its_id(casme_sq, t
     # `mmnet spot rawvideo/s16/16_0101disgustingteeth.mp4` names the video by its file; the annotation's id is
     # 16_0101, and score-spots --dataset refused every such prediction
     spots = {"16_0101": [Interval(10, None, 25, "macro")], "15_0401": [Interval(30, None, 38, "micro")]}
-    by_id = _scores(capsys, write_spotting_csv(tmp_path / "ids.csv", spots), "--dataset", "casme-sq", "--root", casme_sq)
+    ids = write_spotting_csv(tmp_path / "ids.csv", spots)
+    by_id = _scores(capsys, ids, "--dataset", "casme-sq", "--root", casme_sq)
     named = write_spotting_csv(tmp_path / "named.csv", {"16_0101disgustingteeth": spots["16_0101"],
                                                         "15_0401angerfilm": spots["15_0401"]})
     assert main(["score-spots", str(named), "--dataset", "casme-sq", "--root", str(casme_sq), "--json"]) == 0
