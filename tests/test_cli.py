@@ -215,3 +215,51 @@ def test_train_seeds_take_a_list_as_demo_does_and_one_value_stays_a_count(capsys
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert meaning in " ".join(capsys.readouterr().out.split())
+
+
+def test_no_command_is_a_usage_error_with_the_help_on_stderr(capsys):
+    # `mmnet` alone exited 0 with the help on stdout, so a script that lost its command "succeeded"
+    assert main([]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and "Start here:" in printed.err and printed.err.startswith("usage: mmnet ")
+
+
+@pytest.mark.parametrize(("argv", "usage", "error"), [
+    (["synth", "data", "--bogus"], "usage: mmnet synth ", "mmnet synth: error: unrecognized arguments: --bogus"),
+    (["sweep", "s.yaml", "--out", "o", "--seeds", "0", "4", "7"], "usage: mmnet sweep ",
+     "mmnet sweep: error: unrecognized arguments: 4 7"),
+    (["--bogus"], "usage: mmnet [-h]", "mmnet: error: unrecognized arguments: --bogus"),
+])
+def test_an_unknown_argument_is_refused_with_its_commands_usage(capsys, argv, usage, error):
+    # they were refused with the top level's usage, `usage: mmnet [-h] [--version] COMMAND ...`, which lists no options
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith(usage) and err.rstrip().endswith(error)
+
+
+def test_synth_convert_and_export_take_out_as_the_other_commands_do(tmp_path, capsys):
+    from .test_convert import _fake_official_state_dict
+
+    assert main(["synth", "--out", str(tmp_path / "set"), "--subjects", "1", "--clips-per-subject", "1"]) == 0
+    assert (tmp_path / "set" / "synth.json").is_file()
+    torch.save(_fake_official_state_dict(), tmp_path / "authors.pth")
+    assert main(["convert", str(tmp_path / "authors.pth"), "--out", str(tmp_path / "ours")]) == 0
+    assert (tmp_path / "ours" / "config.json").is_file()
+    capsys.readouterr()
+    # export's --out reaches the check of --onnx's value: a name that is no .onnx file
+    assert main(["export", "--checkpoint", str(tmp_path / "ours"), "--out", str(tmp_path / "m.txt")]) == 3
+    assert f"'{tmp_path / 'm.txt'}' must name a .onnx file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["synth", "a", "--out", "b"], "mmnet synth: error: give OUT or --out, not both"),
+    (["convert", "x.pth"], "mmnet convert: error: the following arguments are required: OUT (or --out)"),
+    (["export", "--checkpoint", "c", "--onnx", "a.onnx", "--out", "b.onnx"],
+     "mmnet export: error: give --onnx or --out, not both"),
+    (["export", "--checkpoint", "c"], "mmnet export: error: the following arguments are required: --onnx (or --out)"),
+])
+def test_the_output_is_given_once_as_out_or_in_the_old_form(capsys, argv, error):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and error in capsys.readouterr().err

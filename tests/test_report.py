@@ -450,3 +450,22 @@ def test_pooled_predictions_csv_lists_the_folds_in_natural_order(tmp_path):
     build_report(run)
     folds = pd.read_csv(run / "pooled_predictions.csv", dtype=str)["fold"].drop_duplicates().tolist()
     assert folds == ["fold-1", "fold-2", "fold-10"]
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"]])
+def test_a_partial_run_is_a_warning_on_stderr_in_every_format(tmp_path, capsys, fmt):
+    # `report --json` of a partial run exited 0 with nothing on stderr: only "complete": false inside the JSON
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3, unfinished=("10",))
+    assert main(["report", str(run), *fmt]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: the run is partial: 2 of 3 folds finished") and len(err.splitlines()) == 1
+    assert main(["report", str(run), *fmt, "--strict"]) == 1
+    assert "(--strict: exit code 1)" in capsys.readouterr().err
+    complete = write_run(tmp_path / "complete", make_samples(SUBJECTS), _predict, epochs=3)
+    assert main(["report", str(complete), *fmt]) == 0 and capsys.readouterr().err == ""
+
+
+def test_a_seed_not_started_counts_its_folds_in_the_warning(tmp_path, capsys):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0,), config_seeds=(0, 1))
+    assert main(["report", str(run), "--json"]) == 0
+    assert "3 of 6 folds finished; seed(s) 1 not started" in capsys.readouterr().err

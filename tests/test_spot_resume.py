@@ -79,8 +79,7 @@ def test_interrupted_loso_resumes_with_the_same_result_and_reuses_finished_folds
     monkeypatch.setattr(LearnedSpotter, "fit_collected", counting_fit)
     capsys.readouterr()
     assert _train(root, model) == 0
-    out = capsys.readouterr().out
-    assert "1 of 2 folds reused" in out
+    assert "1 of 2 folds reused" in capsys.readouterr().err
     assert spotted == ["s16"]  # s15's fold is not computed again
     assert fits == [1, 2]  # the s16 fold (trained on s15), then the final fit on both videos
     assert _without_timings(model.with_name("spotter.pt.loso.json")) == reference
@@ -91,8 +90,8 @@ def test_interrupted_loso_resumes_with_the_same_result_and_reuses_finished_folds
     monkeypatch.setattr(LearnedSpotter, "spot", crash_in_second_fold)
     with pytest.raises(RuntimeError, match="simulated crash"):
         _train(root, model, "--seed", "1")
-    out = capsys.readouterr().out
-    assert "2 fold record(s)" in out and "seed differ" in out and "not reused" in out
+    err = capsys.readouterr().err
+    assert "2 fold record(s)" in err and "seed differ" in err and "not reused" in err
     assert spotted == ["s15", "s16"]  # the first fold was computed again, with the new seed
     assert json.loads((records / "s15.json").read_text())["settings"]["seed"] == 1
 
@@ -255,4 +254,7 @@ def test_train_spotter_loso_writes_the_megc_files_beside_its_json(tmp_path, caps
     spots = read_spotting_csv(model.with_name("spotter.pt.loso.spotting.csv"))
     assert set(spots) == set(saved["predictions"])
     assert {i.type for v in spots.values() for i in v} == {"micro"}  # macro is not annotated, so not scored
-    assert "spotter.pt.loso.megc2020_log.txt" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "spotter.pt.loso.megc2020_log.txt" in printed.out
+    # the fold count is progress, on stderr: stdout holds the results a script reads
+    assert "folds to compute" in printed.err and "folds to compute" not in printed.out

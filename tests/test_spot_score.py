@@ -85,3 +85,43 @@ def test_a_type_neither_file_holds_reads_dash_not_zero(tmp_path, capsys):
     rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[2:]}
     assert rows["micro"] == ["1", "0", "0", "1.000", "1.000", "1.000"]
     assert rows["macro"] == ["0", "0", "0", "-", "-", "-"]
+
+
+@pytest.fixture
+def casme_sq(tmp_path):
+    from .fakes_long import CASME_SQ_ROWS, write_casme_sq
+
+    # the rows whose subject and stimulus the naming sheets know: videos 15_0101, 15_0401, 16_0101, 16_0502
+    rows = [r for r in CASME_SQ_ROWS if r[0] in (1, 2) and not r[1].startswith("sad")]
+    return write_casme_sq(tmp_path / "casme_sq", rows=rows)
+
+
+def test_a_recording_named_by_its_casme_sq_file_is_matched_to_its_id(casme_sq, tmp_path, capsys):
+    # `mmnet spot rawvideo/s16/16_0101disgustingteeth.mp4` names the video by its file; the annotation's id is
+    # 16_0101, and score-spots --dataset refused every such prediction
+    spots = {"16_0101": [Interval(10, None, 25, "macro")], "15_0401": [Interval(30, None, 38, "micro")]}
+    ids = write_spotting_csv(tmp_path / "ids.csv", spots)
+    by_id = _scores(capsys, ids, "--dataset", "casme-sq", "--root", casme_sq)
+    named = write_spotting_csv(tmp_path / "named.csv", {"16_0101disgustingteeth": spots["16_0101"],
+                                                        "15_0401angerfilm": spots["15_0401"]})
+    assert main(["score-spots", str(named), "--dataset", "casme-sq", "--root", str(casme_sq), "--json"]) == 0
+    printed = capsys.readouterr()
+    out = json.loads(printed.out)
+    assert {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in out["counts"]} | {"videos": out["videos_scored"]} == by_id
+    assert by_id["micro"][0] == 1 and by_id["macro"][0] == 1
+    assert "'16_0101disgustingteeth' as '16_0101'" in printed.err and "--video-id" in printed.err
+
+
+def test_a_name_that_is_no_dataset_id_lists_some_ids_and_the_video_id_option(casme_sq, tmp_path, capsys):
+    # a digit after the id: another video, not 16_0101's file (the id it begins with is the one suggested)
+    for video, ids in (("16_01019", "16_0101"), ("recording", "15_0101, 15_0401, 16_0101, 16_0502")):
+        path = write_spotting_csv(tmp_path / "spots.csv", {video: [Interval(10, None, 25, "macro")]})
+        assert main(["score-spots", str(path), "--dataset", "casme-sq", "--root", str(casme_sq)]) == 3
+        err = capsys.readouterr().err
+        assert f"video '{video}' is not in the dataset's annotation (1 such video(s))" in err
+        assert f"The dataset's ids are like {ids} (4 in all)" in err
+        assert f"`mmnet spot RECORDING --video-id {ids[:7]}`" in err
+    both = write_spotting_csv(tmp_path / "both.csv", {"16_0101": [Interval(10, None, 25, "macro")],
+                                                      "16_0101disgustingteeth": [Interval(30, None, 40, "macro")]})
+    assert main(["score-spots", str(both), "--dataset", "casme-sq", "--root", str(casme_sq)]) == 3
+    assert "give each video's predictions once" in capsys.readouterr().err

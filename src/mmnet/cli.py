@@ -8,7 +8,7 @@ unexpected exceptions keep their traceback (they are bugs, and the traceback hel
 Exit codes (docs/cli.md): 0 done; 1 finished, but the result is incomplete or failed a --strict
 check (a partial report, clips that failed to prepare, data errors under check-data --strict), or
 the output was cut off (its reader closed the pipe, as `| head` does);
-2 the command line cannot be parsed (argparse: unknown option, missing argument); 3 an error
+2 the command line cannot be parsed (argparse: unknown option, missing argument; no command); 3 an error
 mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
 130 interrupted (Ctrl-C); 143 stopped by SIGTERM (``kill``, a scheduler), which is handled as Ctrl-C is.
 A closed standard output (``mmnet info | head -1``) ends the command quietly with 1; one that
@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(p)
         p.set_defaults(_run=module.run, _interrupted=getattr(module, "INTERRUPTED", RESUMABLE))
     return parser
+
+
+def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (it names the command in its usage and errors: ``mmnet synth: error``)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
 
 
 class _StdoutWriteError(Exception):
@@ -225,13 +231,19 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
         # Only a real command line (not a call from Python) may restart the process on mimalloc.
         prepare_process(restart_on_mimalloc=argv is None)
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unrecognized = parser.parse_known_args(argv)
         if getattr(args, "_run", None) is None:
-            parser.print_help()
-            return EXIT_OK
+            if unrecognized:
+                parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
+            parser.print_help(sys.stderr)  # a script that forgot the command gets a failure, not a help text
+            return EXIT_USAGE
+        command_parser = _command_parser(parser, args.command)
+        if unrecognized:  # the command's usage, which lists its options, not the top level's
+            command_parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
         interrupted = args._interrupted
-        from .commands.common import check_path_encoding
+        from .commands.common import check_path_encoding, resolve_out_alias
 
+        resolve_out_alias(args, command_parser)
         check_path_encoding(args)
         return int(args._run(args) or 0)
     except MMNetError as exc:

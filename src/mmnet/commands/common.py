@@ -7,7 +7,7 @@ import argparse
 from ..choices import EXECUTORS, TRANSPORTS
 
 __all__ = ["add_root_argument", "add_device_argument", "check_device_argument", "add_executor_arguments",
-           "executor_config", "root_override", "check_path_encoding"]
+           "executor_config", "root_override", "check_path_encoding", "add_out_alias", "resolve_out_alias"]
 
 ROOT_HELP = ("dataset folder; for the composite: PART=DIR per part (casme2=DIR, samm=DIR, smic=DIR), repeated or "
              "comma-separated, or one folder holding casme2/ samm/ smic/")
@@ -49,6 +49,34 @@ def root_override(dataset: str | None, roots: list[str] | None) -> list[tuple[st
 
     name = dataset or ("composite" if any("=" in r for r in roots) else "")
     return [("data.root", format_root(parse_root(name, roots)))]
+
+
+# Where `--out` is another name of a command's output argument, the value it was given.
+_OUT_ALIAS = "out_alias_value"
+
+
+def add_out_alias(p: argparse.ArgumentParser, target: str, shown: str) -> None:
+    """``--out``, as most commands name their output, for a command whose output argument is ``target`` (a
+    positional argument or another option, ``shown`` so in messages); either is taken, never both
+    (:func:`resolve_out_alias`). ``target`` must default to None and not be required."""
+    from pathlib import Path
+
+    p.add_argument("--out", dest=_OUT_ALIAS, type=Path, default=None, metavar="OUT", help=f"the same as {shown}")
+    p.set_defaults(_out_alias=(target, shown))
+
+
+def resolve_out_alias(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Put ``--out`` into the output argument it names (:func:`add_out_alias`); a usage error (exit code 2)
+    when both or neither are given."""
+    if getattr(args, "_out_alias", None) is None:
+        return
+    target, shown = args._out_alias
+    alias, given = getattr(args, _OUT_ALIAS), getattr(args, target)
+    if alias is not None and given is not None:
+        parser.error(f"give {shown} or --out, not both (they name the same output)")
+    if alias is None and given is None:
+        parser.error(f"the following arguments are required: {shown} (or --out)")
+    setattr(args, target, given if alias is None else alias)
 
 
 # Options whose paths mmnet writes into its text files (config.yaml, report.md, JSON): these must be UTF-8.

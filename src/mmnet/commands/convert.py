@@ -14,7 +14,10 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, help="the authors' .pth file (state_dict, bare or wrapped)")
-    p.add_argument("out", type=Path, help="output folder (model.safetensors + config.json)")
+    from .common import add_out_alias
+
+    p.add_argument("out", type=Path, nargs="?", metavar="OUT", help="output folder (model.safetensors + config.json)")
+    add_out_alias(p, "out", "OUT")
     p.add_argument("--force", action="store_true",
                    help="replace the mmnet checkpoint already in OUT (never a folder holding anything else)")
     p.add_argument("--pc-antialias", action="store_true",

@@ -24,8 +24,11 @@ PARITY_TOLERANCE = 1e-4
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="mmnet checkpoint folder or its model.safetensors")
-    p.add_argument("--onnx", type=Path, required=True, metavar="OUT",
-                   help="ONNX file to write (.onnx; an existing one is replaced)")
+    from .common import add_out_alias
+
+    p.add_argument("--onnx", type=Path, default=None, metavar="OUT",
+                   help="ONNX file to write (.onnx; an existing one is replaced); required, as --onnx or --out")
+    add_out_alias(p, "onnx", "--onnx")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset, 11 up to what torch supports (default: 17)")
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch comparison")
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     # the file is replaced whole: only an ONNX file, which an earlier export wrote, may stand in the way
     if args.onnx.suffix.lower() != ".onnx":
-        raise ConfigError(f"--onnx '{args.onnx}' must name a .onnx file (export writes ONNX and replaces the file it "
+        raise ConfigError(f"OUT '{args.onnx}' must name a .onnx file (export writes ONNX and replaces the file it "
                           f"names), e.g. {args.onnx.with_suffix('.onnx').name}.")
     replacing = args.onnx.is_file()
     model, info = load_checkpoint(args.checkpoint)

@@ -53,12 +53,31 @@ def run(args: argparse.Namespace) -> int:
     failed = 1 if args.strict and not report["complete"] else 0  # cli.EXIT_INCOMPLETE
     if args.json:
         print(json.dumps(report, indent=2, default=str))
-        return failed
-    print(format_results_table(report))
-    print(f"report written to {args.run / 'report.md'}")
-    if failed:
-        print("strict: the run is partial (see the report's status)", file=sys.stderr)
+    else:
+        print(format_results_table(report))
+        print(f"report written to {args.run / 'report.md'}")
+    if not report["complete"]:  # exit code 0 without --strict: a script that reads only stdout is told here
+        print(_partial_warning(report, args.run / "report.md", args.strict), file=sys.stderr)
     return failed
+
+
+def _partial_warning(report: dict, markdown: Path, strict: bool) -> str:
+    """One line: how many folds finished of how many, and what else is missing."""
+    status = report["status"]
+    folds = dict(report["n_folds"])  # finished folds per seed, then the unfinished ones added
+    for fold in status["unfinished_folds"]:
+        folds[str(fold["seed"])] = folds.get(str(fold["seed"]), 0) + 1
+    # a seed not started has as many folds as the others
+    expected = sum(folds.values()) + len(status["missing_seeds"]) * max(folds.values(), default=0)
+    missing = [f"seed(s) {', '.join(map(str, status['missing_seeds']))} not started"] if status["missing_seeds"] else []
+    if status.get("damaged_folds"):
+        missing.append(f"{len(status['damaged_folds'])} finished fold(s) with a damaged predictions file")
+    untested = sum(u["samples"] for u in status["untested"].values())
+    if untested:
+        missing.append(f"{untested} sample(s) not tested")
+    return (f"warning: the run is partial: {sum(report['n_folds'].values())} of {expected} folds finished"
+            f"{''.join('; ' + m for m in missing)}. The scores cover the finished folds only; '{markdown}' lists "
+            f"what is missing{' (--strict: exit code 1)' if strict else ''}.")
 
 
 def _sweep_summary(args: argparse.Namespace) -> int:

@@ -79,6 +79,44 @@ def _first_row(path: Path, video: str) -> int:
     return 0
 
 
+def _annotated_id(video: str, annotated) -> str | None:
+    """The one annotated id that ``video`` begins with, followed by a non-digit: `mmnet spot` names a recording by its
+    file, and CAS(ME)^2 names its files by the id and the stimulus (15_0101disgustingteeth is video 15_0101)."""
+    found = [a for a in annotated if video.startswith(a) and len(video) > len(a) and not video[len(a)].isdigit()]
+    return found[0] if len(found) == 1 else None
+
+
+def _match_file_names(predictions: dict, file_of: dict, truth: dict) -> None:
+    """Rename in place the predicted videos named after an annotated id (:func:`_annotated_id`), with a note."""
+    import sys
+
+    from ..errors import DataError
+
+    matched = {v: a for v in predictions if v not in truth and (a := _annotated_id(v, truth)) is not None}
+    for video, annotated in matched.items():
+        if annotated in predictions or list(matched.values()).count(annotated) > 1:
+            raise DataError(f"'{file_of[video]}': video {video!r} is the dataset's {annotated!r} (its name begins with "
+                            f"that id), which other predictions name too: give each video's predictions once.")
+    for video, annotated in matched.items():
+        predictions[annotated] = predictions.pop(video)
+        file_of[annotated] = file_of.pop(video)
+    if matched:
+        shown = ", ".join(f"{v!r} as {a!r}" for v, a in list(matched.items())[:3])
+        shown += ", ..." if len(matched) > 3 else ""
+        print(f"note: {len(matched)} video(s) matched to the dataset's ids that their names begin with: {shown} "
+              "(`mmnet spot --video-id ID` names a recording by its id)", file=sys.stderr)
+
+
+def _dataset_ids_hint(video: str, truth: dict) -> str:
+    """Some of the dataset's ids, and how `mmnet spot` gives a recording one of them."""
+    from ..data.common import natural_key
+
+    ids = sorted(truth, key=natural_key)
+    near = [a for a in ids if video.startswith(a)] or ids  # several ids that the name begins with: those
+    return (f" The dataset's ids are like {', '.join(near[:4])}{', ...' if len(near) > 4 else ''} ({len(ids)} in all): "
+            f"name each recording by its id, e.g. `mmnet spot RECORDING --video-id {near[0]}`." if ids else "")
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
@@ -111,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         load.raise_if_errors()
         truth, types = load.truth(), tuple(load.types)
         subjects.update({v.video: v.subject for v in load.videos})
+        _match_file_names(predictions, file_of, truth)
     else:
         truth, truth_subjects = read_intervals(args.files[0])
         types = ("micro",) if truth_subjects else TYPES  # an STR file holds micro-expressions only
@@ -120,8 +159,9 @@ def run(args: argparse.Namespace) -> int:
     unknown = [v for v in predictions if v not in truth]
     if unknown and args.mode != "strs":
         where = "the dataset's annotation" if from_dataset else f"'{args.files[0]}'"
-        hint = "" if from_dataset else (" A truth CSV lists only videos with an expression: take the ground truth "
-                                        "from the dataset (--dataset, --root) to score videos without one.")
+        hint = _dataset_ids_hint(unknown[0], truth) if from_dataset else (
+            " A truth CSV lists only videos with an expression: take the ground truth from the dataset (--dataset, "
+            "--root) to score videos without one.")
         path = file_of[unknown[0]]
         raise DataError(f"'{path}' row {_first_row(path, unknown[0])}: video {unknown[0]!r} "
                         f"is not in {where} ({len(unknown)} such video(s)).{hint}")

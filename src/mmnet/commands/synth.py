@@ -32,7 +32,10 @@ _LONG_DEFAULTS = {"minutes": 1.0, "videos": 1, "format": ["jpg"], "fps": 30.0, "
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("out", type=Path, help="output folder (absent or empty)")
+    from .common import add_out_alias
+
+    p.add_argument("out", type=Path, nargs="?", metavar="OUT", help="output folder (absent or empty)")
+    add_out_alias(p, "out", "OUT")
     p.add_argument("--subjects", type=int, default=None,
                    help=f"number of subjects (default {_DEMO['subjects']}; with --long 1)")
     p.add_argument("--clips-per-subject", type=int, default=_DEMO["clips_per_subject"],

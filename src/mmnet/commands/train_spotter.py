@@ -101,12 +101,13 @@ def run(args: argparse.Namespace) -> int:
     load.raise_if_errors()
     progress = not args.no_progress
     if args.loso:
+        from ..progress import write_line
         from ..spotting.loso import loso_spotting
         from ..spotting.loso_records import FoldRecords, loso_settings
 
         records = FoldRecords(args.out.with_name(args.out.name + ".loso"),
                               loso_settings(args.dataset, load, config, seed=args.seed, device=args.device))
-        print(records.summary(sorted({v.subject for v in load.videos})), flush=True)
+        write_line(records.summary(sorted({v.subject for v in load.videos})))  # progress: stdout holds the results
         out = loso_spotting(load, config, seed=args.seed, device=args.device, progress=progress, records=records)
         print(format_loso(out))
         keep = {k: v for k, v in out.items() if k not in ("evaluation", "predictions")}
