@@ -25,15 +25,18 @@ def _train_config(*argv):
 def test_a_plain_flag_sets_its_value_exactly(root):
     # --root went through YAML: a comment cut the folder, 0701 became 449, "#x" null, "a: b" a mapping
     assert _train_config("--root", root).data.root == root
-    cfg = _train_config("--root", "/d", "--annotation", "[x].csv", "--device", "0", "--scheme", "casme2-3class-megc")
-    assert (cfg.data.annotation, cfg.train.device, cfg.data.scheme) == ("[x].csv", "0", "casme2-3class-megc")
+    cfg = _train_config("--root", "/d", "--annotation", "[x].csv", "--device", "cuda:0",
+                        "--scheme", "casme2-3class-megc")
+    assert (cfg.data.annotation, cfg.train.device, cfg.data.scheme) == ("[x].csv", "cuda:0", "casme2-3class-megc")
+    with pytest.raises(ConfigError, match="train.device=0 is not a device"):  # kept as text, then refused
+        _train_config("--device", "0")
 
 
 def test_set_keeps_the_text_of_a_text_key_and_yaml_elsewhere():
-    cfg = load_config(None, ["data.root=1_2", "data.annotation=0701", "train.device=0", "data.cache_dir=2024-01-01",
+    cfg = load_config(None, ["data.root=1_2", "data.annotation=0701", "data.cache_dir=2024-01-01",
                              "train.epochs=3", "spotting.overrides=[micro.p=0.1]", "data.scheme=null"])
-    texts = (cfg.data.root, cfg.data.annotation, cfg.train.device, cfg.data.cache_dir)
-    assert texts == ("1_2", "0701", "0", "2024-01-01")
+    texts = (cfg.data.root, cfg.data.annotation, cfg.data.cache_dir)
+    assert texts == ("1_2", "0701", "2024-01-01")
     assert (cfg.train.epochs, cfg.spotting.overrides, cfg.data.scheme) == (3, ["micro.p=0.1"], None)
     with pytest.raises(ConfigError, match=r"data.root must be of type str, got \['a'\]"):
         load_config(None, ["data.root=[a]"])

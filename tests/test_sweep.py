@@ -188,7 +188,7 @@ def test_a_missing_dataset_is_named_before_anything_is_written(tmp_path, capsys)
     from mmnet import synth
 
     root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
-    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "settings": {"a": {}, "b": {}}})
+    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "settings": {"a": {}, "b": {"model.use_ca": False}}})
     out = tmp_path / "X"
     assert main(["sweep", str(sweep_file), "--out", str(out), "--root", str(tmp_path / "nowhere")]) == 3
     assert "nowhere' is missing" in capsys.readouterr().err and not out.exists()

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .choices import BAD_SAMPLE_POLICIES, PRECISIONS, PROTOCOLS, SELECTIONS
+from .config_types import check_device_name, check_fields, check_type
 from .dataset_root import format_root, parse_root
 from .errors import ConfigError, did_you_mean, verify_choice
 from .executor_config import ExecutorConfig
@@ -52,6 +52,7 @@ class DataConfig:
     permute_labels: bool = False  # control experiment: labels shuffled across samples (expect chance)
 
     def __post_init__(self) -> None:
+        check_fields(self, "data")
         verify_choice("data.protocol", self.protocol, PROTOCOLS)
         verify_choice("data.on_bad_sample", self.on_bad_sample, BAD_SAMPLE_POLICIES)
         verify_choice("data.flow_method", self.flow_method, FLOW_METHODS)
@@ -70,6 +71,7 @@ class AugmentConfig:
     crop_padding: int = 15  # random crop of the zero-padded image; 3-class script: 4
 
     def __post_init__(self) -> None:
+        check_fields(self, "augment")
         if not 0.0 <= self.hflip <= 1.0:
             raise ConfigError(f"augment.hflip must be a probability in [0, 1], got {self.hflip}")
         if not (math.isfinite(self.rotate_degrees) and self.rotate_degrees >= 0) or self.crop_padding < 0:
@@ -103,16 +105,17 @@ class TrainConfig:
     state_every_s: float = 60.0  # seconds between resume-state writes (0: every epoch); not part of the experiment
 
     def __post_init__(self) -> None:
+        check_fields(self, "train")
         if not 0 <= self.state_every_s < math.inf:  # NaN fails it too
             raise ConfigError(f"train.state_every_s must be a number of seconds >= 0, got {self.state_every_s!r}")
         verify_choice("train.precision", self.precision, PRECISIONS)
         verify_choice("train.memory_format", self.memory_format, ("auto", "channels_last", "contiguous"))
         if self.final_fit not in (True, False, "only") or not isinstance(self.final_fit, (bool, str)):
             raise ConfigError(f"train.final_fit must be true, false or only, got {self.final_fit!r}")
-        for name in ("epochs", "batch_size", "lr_decay_epochs"):
-            value = getattr(self, name)
-            if value < (0 if name == "lr_decay_epochs" else 1):
-                raise ConfigError(f"train.{name} must be >= 1, got {value}")
+        check_device_name(self.device)
+        for name, least in (("epochs", 1), ("batch_size", 1), ("lr_decay_epochs", 0)):
+            if getattr(self, name) < least:  # lr_decay_epochs 0: the rate is never decayed
+                raise ConfigError(f"train.{name} must be >= {least}, got {getattr(self, name)}")
         # written so that NaN fails them; infinities are refused by name
         finite = all(math.isfinite(v) for v in (self.lr, self.weight_decay, self.lr_gamma))
         if not finite or not self.lr > 0 or not self.weight_decay >= 0 or not 0 < self.lr_gamma <= 1:
@@ -128,6 +131,7 @@ class EvalConfig:
     selection: str = "last"
 
     def __post_init__(self) -> None:
+        check_fields(self, "eval")
         verify_choice("eval.selection", self.selection, SELECTIONS)
 
 
@@ -141,6 +145,9 @@ class SpottingConfig:
     preset: str | None = None  # None: the dataset's (casme-sq -> casme2, samm-long -> samm, casme3-long -> casme3)
     overrides: list[str] = field(default_factory=list)  # SpotConfig values, "key=value" / "section.key=value"
 
+    def __post_init__(self) -> None:
+        check_fields(self, "spotting")
+
 
 @dataclass
 class ExperimentConfig:
@@ -151,12 +158,20 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     spotting: SpottingConfig = field(default_factory=SpottingConfig)  # long-video datasets: spot then recognise
-    seeds: list[int] = field(default_factory=lambda: [0])  # one LOSO per seed; report mean and std
+    # one LOSO per seed; report mean and std. None: [train.seed]; a count N: train.seed + 0..N-1
+    seeds: list[int] | int | None = None
 
     def __post_init__(self) -> None:
-        if not self.seeds or min(self.seeds) < 0:  # a run folder names each seed-N; the report reads N back
-            raise ConfigError(f"seeds must list at least one seed, each >= 0, got {self.seeds} (a count N means "
-                              "train.seed + 0..N-1)")
+        for name, cls in _SECTIONS.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"{name} must be a {cls.__name__}, got {getattr(self, name)!r}")
+        from_train_seed = not isinstance(self.seeds, list)  # none given, or a count from train.seed
+        self.seeds = expand_seeds(1 if self.seeds is None else self.seeds, self.train.seed)
+        if min(self.seeds) < 0 and from_train_seed:  # a run folder names each seed-N; the report reads N back
+            raise ConfigError(f"train.seed must be >= 0, got {self.train.seed} (the run's seeds {self.seeds} "
+                              "start at train.seed)")
+        if min(self.seeds) < 0:
+            raise ConfigError(f"seeds must be integers, each >= 0, got {self.seeds}")
         if self.model.image_size == MMNetConfig.image_size != self.data.image_size:  # at its default: follows data
             self.model = dataclasses.replace(self.model, image_size=self.data.image_size)
         if self.model.image_size != self.data.image_size:
@@ -167,41 +182,6 @@ class ExperimentConfig:
 
 _SECTIONS = {"model": MMNetConfig, "data": DataConfig, "augment": AugmentConfig, "train": TrainConfig,
              "eval": EvalConfig, "spotting": SpottingConfig}
-
-
-def _check_type(key: str, value, annotation):
-    """Coerce/validate one value against its (resolved) dataclass annotation."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for opt in options:
-            if opt is type(None):
-                continue
-            try:
-                return _check_type(key, value, opt)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0])
-    if origin is list:
-        (item,) = typing.get_args(annotation)
-        if not isinstance(value, list):
-            value = [value]
-        return [_check_type(key, v, item) for v in value]
-    if annotation is float and isinstance(value, (int, str)) and not isinstance(value, bool):
-        try:  # ints, and strings: YAML 1.1 reads "1e-3" as a string
-            value = float(value)
-        except ValueError:
-            pass
-    if annotation is float and isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{key} must be a finite number, got {value!r}")
-    if annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
-        raise ConfigError(f"{key} must be of type {annotation.__name__}, got {value!r} ({type(value).__name__})")
-    return value
 
 
 def build_section(cls, values: dict, prefix: str, others: tuple[str, ...] = ()):
@@ -218,7 +198,7 @@ def build_section(cls, values: dict, prefix: str, others: tuple[str, ...] = ()):
         raise ConfigError(f"Unknown config key(s) {', '.join(unknown)}.{hints} "
                           f"Valid keys{' of ' + prefix if prefix else ''}: {', '.join(sorted(fields))}")
     hints = typing.get_type_hints(cls)
-    kwargs = {k: _check_type(name(k), v, hints[k]) for k, v in values.items()}
+    kwargs = {k: check_type(name(k), v, hints[k]) for k, v in values.items()}
     return cls(**kwargs)
 
 
@@ -242,8 +222,7 @@ def config_from_dict(values: dict) -> ExperimentConfig:
     kwargs = {name: build_section(_SECTIONS[name], values.get(name) or {}, name, tuple(_dotted_keys()))
               for name in order}
     # without a seeds list, train.seed is the run's one seed (a set train.seed alone must change the run)
-    kwargs["seeds"] = expand_seeds(values.get("seeds", 1), kwargs["train"].seed)
-    return ExperimentConfig(**kwargs)
+    return ExperimentConfig(**kwargs, seeds=values.get("seeds"))
 
 
 def config_to_dict(cfg: ExperimentConfig) -> dict:

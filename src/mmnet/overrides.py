@@ -9,12 +9,14 @@ from collections.abc import Mapping
 import yaml
 
 from .errors import ConfigError
+from .plain_numbers import load_plain
 
 __all__ = ["parse_override", "override_key", "override_list"]
 
 
 def parse_override(item: str) -> tuple[str, object]:
-    """``"section.key=value"`` -> (``"section.key"``, value parsed as YAML; empty -> None)."""
+    """``"section.key=value"`` -> (``"section.key"``, value parsed as YAML with plain-decimal numbers: ``010`` stays
+    the text "010", for the config's type check to refuse by key; empty -> None)."""
     if not isinstance(item, str):
         raise ConfigError(f"--set expects section.key=value, got {item!r} ({type(item).__name__}); in Python "
                           "give such strings, (key, value) pairs or a dict {key: value}.")
@@ -22,7 +24,7 @@ def parse_override(item: str) -> tuple[str, object]:
         raise ConfigError(f"--set expects section.key=value, got {item!r}")
     key, raw = item.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw != "" else None
+        value = load_plain(raw) if raw != "" else None
     except yaml.YAMLError as exc:
         shown = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # as a terminal shows it
         if shown != raw:  # bytes of another encoding: YAML's complaint about U+DCxx would mislead

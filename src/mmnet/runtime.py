@@ -83,16 +83,13 @@ def check_device(name: str, where: str = "train.device", *, here: bool = True) -
     ``here=False`` (the device of Ray workers or SLURM jobs) only if it is no device name at all."""
     import torch
 
+    from .config_types import check_device_name
     from .errors import ConfigError
 
+    check_device_name(name, where)  # the syntax, as the config checks train.device
     if name == "auto":
         return
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise ConfigError(f"{where}={name} is not a device; use auto, cpu, cuda or cuda:N.") from None
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"{where}={name}: mmnet runs on cpu or cuda; use auto, cpu, cuda or cuda:N.")
+    device = torch.device(name)
     if device.type == "cuda" and here:
         if not torch.cuda.is_available():
             why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"

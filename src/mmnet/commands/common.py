@@ -7,7 +7,8 @@ import argparse
 from ..choices import EXECUTORS, TRANSPORTS
 
 __all__ = ["add_root_argument", "add_device_argument", "check_device_argument", "add_executor_arguments",
-           "executor_config", "root_override", "check_path_encoding", "add_out_alias", "resolve_out_alias"]
+           "executor_config", "root_override", "check_path_encoding", "add_out_alias", "resolve_out_alias",
+           "refuse_flag_clashes"]
 
 ROOT_HELP = ("dataset folder; for the composite: PART=DIR per part (casme2=DIR, samm=DIR, smic=DIR), repeated or "
              "comma-separated, or one folder holding casme2/ samm/ smic/")
@@ -77,6 +78,28 @@ def resolve_out_alias(args: argparse.Namespace, parser: argparse.ArgumentParser)
     if alias is None and given is None:
         parser.error(f"the following arguments are required: {shown} (or --out)")
     setattr(args, target, given if alias is None else alias)
+
+
+def refuse_flag_clashes(flags: list[tuple[str, tuple[str, object] | str]], overrides: list[str]) -> None:
+    """Refuse a ``--set`` of a key that a plain flag gives another value (``--device cpu --set train.device=cuda:0``):
+    neither may win without a word; the same value twice is fine. ``flags``: (the flag as typed, the override it
+    makes); each value is compared as the config reads it (``--seeds 2`` and ``--set seeds=2`` agree)."""
+    from ..config import override_key
+    from ..errors import ConfigError
+
+    given = {override_key(item): (flag, item) for flag, item in flags}
+    for setting in overrides:
+        key = override_key(setting)
+        if key in given and _config_value(given[key][1], key) != _config_value(setting, key):
+            raise ConfigError(f"{given[key][0]} and --set {setting} give {key} different values; give it once "
+                              "(the flag or --set).")
+
+
+def _config_value(item: tuple[str, object] | str, key: str) -> object:
+    """The value of ``key`` in the defaults with one override applied."""
+    from ..config import apply_overrides, config_from_dict, config_to_dict, flatten_config
+
+    return flatten_config(config_to_dict(config_from_dict(apply_overrides({}, [item])))).get(key)
 
 
 # Options whose paths mmnet writes into its text files (config.yaml, report.md, JSON): these must be UTF-8.

@@ -110,11 +110,18 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     from ..data.common import SYNTH_MARKER
     from ..report import format_results_table
     from ..train import train_experiment
+    from .common import refuse_flag_clashes
 
     t0 = time.perf_counter()
     # Each seed has its own data and runs: OUT/data, OUT/run for seed 0, OUT/seed-N/... for the others.
     base = args.out if seed == 0 else args.out / f"seed-{seed}"
     data_root = base / "data"
+    seed_flag = f"--seeds {' '.join(map(str, args.seeds))}" if args.seeds else f"--seed {seed}"
+    flags = [(seed_flag, f"train.seed={seed}"), (seed_flag, f"seeds=[{seed}]"),
+             (f"--out {args.out}", ("data.root", str(data_root)))]
+    flags += [("--permute-labels/--with-control", "data.permute_labels=true")] if permute else []
+    flags += [("--tensorboard", "train.tensorboard=true")] if args.tensorboard else []
+    refuse_flag_clashes(flags, list(args.overrides))  # before any work: neither may win silently
     preset = {**synth.DEMO_PRESET, "seed": seed}
     if args.subjects is not None:
         preset["subjects"] = args.subjects

@@ -37,9 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..train.sweep import format_summary_table, load_sweep, train_sweep
-    from .common import executor_config, root_override
+    from .common import executor_config, refuse_flag_clashes, root_override
 
     executor = executor_config(args)
+    flags = [(" ".join(f"--root {r}" for r in args.root), item) for item in root_override(None, args.root)]
+    if args.seeds is not None:
+        flags.append((f"--seeds {args.seeds}", f"seeds={args.seeds}"))
+    refuse_flag_clashes(flags, list(args.overrides))  # a flag and --set disagreeing: neither wins silently
     sweep = load_sweep(args.sweep, root_override(None, args.root) + list(args.overrides), seeds=args.seeds,
                        only=args.only)
     rows = train_sweep(sweep, args.out, executor=executor, progress=not args.no_progress)

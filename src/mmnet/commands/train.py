@@ -82,23 +82,25 @@ def experiment_config(args: argparse.Namespace):
     from ..config import SpottingConfig, load_config
     from ..data import LONG_VIDEO_DATASETS
     from ..train.spot_recognise import spot_settings
-    from .common import root_override
+    from .common import refuse_flag_clashes, root_override
 
-    flags = []
+    flags = []  # (the flag as typed, its override)
     for name, key in (("dataset", "data.dataset"), ("annotation", "data.annotation"), ("scheme", "data.scheme"),
                       ("protocol", "data.protocol"), ("selection", "eval.selection"), ("device", "train.device"),
                       ("precision", "train.precision")):
         value = getattr(args, name, None)
         if value is not None:
-            flags.append((key, value))  # as given: a plain flag's value is not read as YAML
-    flags += root_override(args.dataset, args.root)
+            flags.append((f"--{name} {value}", (key, value)))  # as given: a plain flag's value is not read as YAML
+    flags += [(" ".join(f"--root {r}" for r in args.root), item) for item in root_override(args.dataset, args.root)]
     if args.seeds is not None:
-        flags.append(_seeds_override(args.seeds))
+        flags.append((f"--seeds {' '.join(map(str, args.seeds))}", _seeds_override(args.seeds)))
     if getattr(args, "final_fit", False) or getattr(args, "final_fit_only", False):
-        flags.append(("train.final_fit", True if args.final_fit else "only"))
+        flags.append(("--final-fit" if args.final_fit else "--final-fit-only",
+                      ("train.final_fit", True if args.final_fit else "only")))
     if getattr(args, "tensorboard", False):
-        flags.append(("train.tensorboard", True))
-    cfg = load_config(args.config, flags + list(args.overrides))
+        flags.append(("--tensorboard", ("train.tensorboard", True)))
+    cfg = load_config(args.config, [item for _, item in flags] + list(args.overrides))
+    refuse_flag_clashes(flags, list(args.overrides))  # a flag and --set disagreeing: neither wins silently
     if cfg.data.dataset in LONG_VIDEO_DATASETS or cfg.spotting != SpottingConfig():
         spot_settings(cfg)  # the spotting section's preset and overrides, before any data is read
     return cfg

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ConfigError
+from ..plain_numbers import PlainNumberLoader
 
 __all__ = ["RECIPE_DIR", "SWEEP_DIR", "recipe_names", "sweep_names", "list_recipes", "recipe_path", "locate",
            "locate_sweep", "describe", "read_yaml"]
@@ -95,9 +96,10 @@ def locate(ref: str | Path, *, base_dir: Path | None = None, option: str = "--co
     raise ConfigError(f"Config file '{path}' does not exist, and {text!r} is not a recipe name. {_listing()}")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(PlainNumberLoader):
     """PyYAML keeps the last of two equal keys and drops the first without a word (the YAML spec
-    forbids them); a config with ``epochs`` twice is a mistake to name, so this loader refuses them."""
+    forbids them); a config with ``epochs`` twice is a mistake to name, so this loader refuses them. Numbers are
+    plain decimals (``epochs: 010`` is text, refused by key, not the octal 8)."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()

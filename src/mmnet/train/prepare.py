@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from .. import run_folder as rf
-from ..config import ExperimentConfig, config_from_dict, config_to_dict, parse_root
+from ..config import ExperimentConfig, config_to_dict, parse_root
 from ..data import (
     DATASETS,
     DEFAULT_SCHEME,
@@ -36,7 +36,6 @@ from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
 from ..data.schemes import scheme_warnings
 from ..data.usage import NEAREST_CANNOT, NEAREST_FIXES, describe_problems, plan_usage
-from ..dataset_root import absolute_paths
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..progress import bars_wanted
@@ -44,6 +43,7 @@ from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
+from .resolve import resolve_config
 from .resume_rules import config_changes, resume_changes
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
@@ -185,22 +185,6 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
         folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot,
     )
-
-
-def resolve_config(cfg: ExperimentConfig) -> ExperimentConfig:
-    """The configuration as a run uses it and writes to its config.yaml (``mmnet train --print-config`` prints
-    it), without reading data: the label scheme's classes (they decide the head's size), absolute data paths,
-    and for long videos saved fold models."""
-    d = cfg.data
-    verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes, d.dataset)
-    resolved = config_to_dict(cfg)
-    resolved["data"].update(scheme=scheme.name, classes=list(scheme.classes))
-    resolved["model"]["num_classes"] = scheme.num_classes
-    resolved["data"].update(absolute_paths(d))  # config.yaml rerun from another folder reads the same files
-    if d.dataset in LONG_VIDEO_DATASETS:
-        resolved["train"]["save_models"] = True  # the spotted intervals are recognised by each fold's model
-    return config_from_dict(resolved)
 
 
 def _has_trained(out: Path) -> bool:

@@ -35,6 +35,7 @@ from ..config import (
     ExperimentConfig,
     apply_overrides,
     config_from_dict,
+    config_to_dict,
     expand_seeds,
     override_key,
     override_list,
@@ -53,6 +54,7 @@ from .experiment import finish_run, has_results, run_prepared
 from .faults import add_to_message
 from .prepare import check_out_apart, prepare_run
 from .process_state import called_from_python
+from .resume_rules import config_changes, experiment_values
 from .run_lock import driver_lock
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
@@ -167,7 +169,12 @@ def load_sweep(
             raise ConfigError(f"Unknown setting(s) {missing} in --only. Settings of '{p}': {', '.join(settings)}")
 
     base_seed = config_from_dict(values).train.seed
-    seed_list = expand_seeds(seeds if seeds is not None else doc.get("seeds", 1), base_seed, str(p))
+    if seeds is not None:  # an error names where the seeds came from
+        seed_list = expand_seeds(seeds, base_seed, "--seeds")
+    elif "seeds" in cli_keys:
+        seed_list = expand_seeds(values["seeds"], base_seed, "--set seeds")
+    else:
+        seed_list = expand_seeds(doc.get("seeds", 1), base_seed, str(p))
     sweep = Sweep(source=str(p), seeds=seed_list)
     for name, body in settings.items():
         name = str(name)
@@ -199,7 +206,29 @@ def load_sweep(
             raise ConfigError(f"Sweep file '{p}', setting {name!r}: train.final_fit is for one chosen setting; "
                               "train it with `mmnet train ... --final-fit` once the sweep has compared them.")
         sweep.settings.append(SweepSetting(name=name, overrides=flat, config=cfg))
+    _refuse_same_experiment(p, sweep.settings)
     return sweep
+
+
+def _refuse_same_experiment(path: Path, settings: list[SweepSetting]) -> None:
+    """Two settings that train the same experiment (``{model: {use_ca: false}}`` and ``{model.use_ca: false}``, or
+    ones that differ only in what a resume may change) would train it twice and compare it with itself. Their data
+    may differ: a resume takes moved data when its samples are the same, but two settings' roots or annotation
+    files are two data sets."""
+    seen: dict[str, SweepSetting] = {}
+    for setting in settings:
+        values = config_to_dict(setting.config)
+        data = [values["data"]["root"], values["data"]["annotation"]]
+        key = yaml.safe_dump([experiment_values(values), data], sort_keys=True)
+        if (first := seen.setdefault(key, setting)) is setting:
+            continue
+        changes = [c.split(":")[0] for c in config_changes(config_to_dict(first.config), values)]
+        why = (f"differ only in {', '.join(changes)}, which do not change what is trained" if changes
+               else "give the same configuration")
+        hint = ("; to score one run both ways: `mmnet report RUN --selection paper`" if "eval.selection" in changes
+                else "")
+        raise ConfigError(f"Sweep file '{path}': settings {first.name!r} and {setting.name!r} {why}: they would "
+                          f"train the same folds twice. Keep one{hint}.")
 
 
 def run_sweep(
