@@ -12,7 +12,7 @@ pytest.importorskip("av")
 
 import mmnet.serve.app as serve_app  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from tests.serve_helpers import CLASSES, local_client, mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import CLASSES, fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_an_expired_a_deleted_and_an_unknown_job_are_told_apart(predictor, clip_
 def looping_spotter(started: threading.Event, stopped: list, limit_s: float = 30.0):
     """A spotter reporting progress frame after frame for up to ``limit_s``; ``stopped`` gets what ended it."""
 
-    def spot(path, *, fps=None, predictor=None, progress=None, draw=0):
+    def spot(path, *, fps=None, predictor=None, progress=None, classify_progress=None, draw=0):
         started.set()
         t0, done = time.monotonic(), 0
         try:
@@ -115,3 +115,36 @@ def test_deleting_a_running_recording_stops_it_and_frees_its_worker(predictor, c
         assert not started.is_set()  # the deleted waiting job never started
         assert error_of(c.get(f"/api/jobs/{running}")) == f"Job {running} was deleted."
         assert list(c.app.state.root.iterdir()) == []  # its upload folder removed
+
+
+def test_deleting_a_recording_while_its_expressions_are_classified_stops_that_pass(predictor, clip_mp4):
+    # the intervals' frames are decoded a second time to classify them: that pass reported nothing, so a deleted
+    # job (or one past its time limit) ran on to its end, its worker held
+    started, stopped = threading.Event(), []
+    inner = fake_spotter(intervals=((3, 6, 7, "micro"),))
+
+    def spot(path, *, classify_progress=None, **kwargs):
+        def slowly(read, to_read):
+            started.set()
+            time.sleep(0.5)
+            classify_progress(read, to_read)
+
+        try:
+            return inner(path, classify_progress=slowly, **kwargs)
+        except BaseException as exc:
+            stopped.append(type(exc).__name__)
+            raise
+
+    with client_for(predictor, ServeSettings(workers=1, queue=0), spotter=spot) as c:
+        job_id = c.post("/api/recordings", files={"file": ("long.mp4", clip_mp4)}).json()["id"]
+        assert started.wait(20)
+        time.sleep(0.6)
+        state = c.get(f"/api/jobs/{job_id}").json()
+        assert state["stage"].startswith("Classifying the expressions: frame ") and 0.8 <= state["progress"] <= 0.9
+        assert state["stage"].endswith(" of 7")  # frames 0..6 decoded, up to the apex
+        assert c.delete(f"/api/jobs/{job_id}").status_code == 204
+        t0 = time.monotonic()
+        while c.get("/api/health").json()["load"]["recording"]["active"] and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        assert time.monotonic() - t0 < 1.5  # within a frame of the pass, not at its end (7 frames, 3.5 s)
+        assert stopped == ["JobCancelled"]

@@ -216,11 +216,16 @@ def test_checkpoint_labels_micro_intervals_only(tmp_path):
     for source in (root / "rawvideo" / "s15" / "15_0101disgust1.mp4", root / "rawpic" / "s15" / "15_0101disgust1"):
         result = SimpleNamespace(source=str(source), intervals=[Interval(3, 8, 12, "micro", score=1.0),
                                                                 Interval(14, 20, 30, "macro", score=1.0)])
-        pairs = classify_micro(result, predictor, None, draw=2)
+        calls = []
+        pairs = classify_micro(result, predictor, None, draw=2, progress=lambda *read, calls=calls: calls.append(read))
         micro, macro = result.intervals  # recognised intervals are new records (Interval is immutable)
         assert micro.label in CLASSES and abs(sum(micro.probabilities.values()) - 1) < 1e-4
         assert macro.label is None and macro.probabilities is None
         assert sorted(pairs) == [0, 1] and pairs[0][0].shape == (96, 96, 3)  # the images classified, then drawn
+        # the second pass is reported frame by frame: a video decodes every frame up to the last apex (20), a
+        # folder reads the four frames needed (it was minutes of silence on a long recording)
+        read = [(k, 21) for k in range(1, 22)] if source.suffix == ".mp4" else [(k, 4) for k in range(1, 5)]
+        assert calls == read
 
 
 def test_read_pairs_crops_each_pair_at_its_onset_and_names_a_faceless_onset(tmp_path):

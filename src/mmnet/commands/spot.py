@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 PRESETS = ("casme2", "samm", "casme3")  # kept in step with mmnet.spotting.config.PRESETS (a test checks)
@@ -122,15 +123,17 @@ def _spot(args: argparse.Namespace) -> int:
         if predictor is not None:
             from ..infer.recordings import classifier_aligner, classify_micro
 
-            classify_micro(result, predictor, classifier_aligner(config))
+            with _classifying(args) as reading:
+                classify_micro(result, predictor, classifier_aligner(config), progress=reading.reached)
     else:
         from ..infer.recordings import spot_and_classify
         from ..progress import FrameProgress
 
         progress = FrameProgress(args.source.name, progress=not args.no_progress)
         try:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
-            result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
-                                          on_total=progress.start)
+            with _classifying(args) as reading:
+                result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
+                                              on_total=progress.start, classify_progress=reading.reached)
         finally:
             progress.close()
     data = result.to_dict()
@@ -169,6 +172,18 @@ def _spot(args: argparse.Namespace) -> int:
         if warning:
             print(f"note: {warning}", file=sys.stderr)
     return 0
+
+
+@contextmanager
+def _classifying(args: argparse.Namespace):
+    """The progress of the second pass of --checkpoint: the intervals' frames decoded again, up to the last apex."""
+    from ..progress import FrameProgress
+
+    reading = FrameProgress(args.source.name, progress=not args.no_progress, doing="classifying")
+    try:
+        yield reading
+    finally:
+        reading.close()
 
 
 def _video_id(args: argparse.Namespace) -> str:
