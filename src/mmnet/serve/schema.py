@@ -72,6 +72,8 @@ class JobState(_Open):
     name: str = Field(description="the uploaded file's name")
     status: Literal["queued", "running", "done", "failed"]
     progress: float | None = Field(description="0-1, or null when unknown")
+    eta_s: float | None = Field(None, description="seconds left, estimated from the progress so far; null until "
+                                                  "known (after some seconds of work) and once the job ended")
     stage: str
     error: str | None = Field(None, description="why the job failed")
     urls: dict[str, str] = Field({}, description="state, events, result, csv")
