@@ -18,8 +18,9 @@ same in seconds from the first frame, the height of its motion peak (score) and,
 the class of a micro-expression and its probability (macro-expressions are not classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
 one folder per recording, as another recording's results replace them. intervals.csv has the columns
-onset, apex, offset, type, score, label and, with --checkpoint, one p_<class> column per class (the
-layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
+onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame, as in the
+table and spot.json) and, with --checkpoint, one p_<class> column per class (the layout of `mmnet serve`'s
+CSV download). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name), for
 `mmnet score-spots TRUTH spots/*/spotting.csv`.
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions

@@ -83,6 +83,9 @@ class Interval(_Open):
     onset: int
     apex: int
     offset: int
+    onset_s: float = Field(description="the onset in seconds from the recording's first frame (as `mmnet spot`)")
+    apex_s: float | None = Field(description="the apex in seconds from the first frame")
+    offset_s: float = Field(description="the offset in seconds from the first frame")
     type: Literal["micro", "macro"]
     score: float | None
     label: str | None = Field(description="null for a macro-expression or an interval without motion")

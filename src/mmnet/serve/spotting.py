@@ -33,6 +33,7 @@ from pathlib import Path
 from ..errors import MMNetError, PreprocessError
 from ..infer.recordings import spot_and_classify
 from ..preprocess.face import require_face_extra
+from ..spotting.intervals import with_seconds
 
 __all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "check_spot_result",
            "downsample_curve", "MAX_CURVE_POINTS"]
@@ -131,7 +132,6 @@ def check_spot_result(result: dict) -> dict:
         intervals.append({**iv, "onset": onset, "apex": apex, "offset": offset, "type": str(iv.get("type", "")),
                           "score": None if iv.get("score") is None else _number(iv["score"], f"interval {k} score"),
                           "label": iv.get("label"), "probabilities": probs})
-    out["intervals"] = intervals
     notes = result.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise MMNetError(f"The spotter returned notes = {notes!r}; expected a list of sentences.")
@@ -140,6 +140,11 @@ def check_spot_result(result: dict) -> dict:
         frames, score = curve.get("frames"), curve.get("score")
         if not isinstance(frames, list) or not isinstance(score, list) or len(frames) != len(score):
             raise MMNetError("The spotter returned a 'curve' without equal-length 'frames' and 'score' lists.")
+    if out["fps"] <= 0:
+        raise MMNetError(f"The spotter returned fps = {out['fps']!r}; expected a positive frame rate.")
+    # seconds from the first frame, as `mmnet spot` counts them, where the spotter did not give them
+    first = _number(curve["frames"][0], "the curve's first frame", integer=True) if curve and curve["frames"] else 0
+    out["intervals"] = [iv if "onset_s" in iv else with_seconds(iv, out["fps"], first) for iv in intervals]
     return _finite(out)
 
 
