@@ -550,7 +550,8 @@ def test_a_server_that_stops_answering_is_said_and_the_controls_come_back(page, 
     job_id = start_slow_recording(page, tmp_path / "slow.mp4")
     page.route("**/api/jobs/**", lambda route: route.abort())  # as if the server had stopped
     page.goto(server.url + "/")  # the page follows the job again: the mode is a recording's
-    assert page.is_checked("input[name=mode][value=recording]")
+    # set once the model is described (/api/model), which can answer after the page's load event: waited for
+    sync_api.expect(page.locator("input[name=mode][value=recording]")).to_be_checked()
     page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)  # the events fail, then the polling
     assert page.inner_text("#error").startswith("The server does not answer.")
     assert page.is_hidden("#progress")
