@@ -26,8 +26,9 @@ __all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
-SPOTTED, CLASSIFIED = 0.85, 0.95  # a recording job's progress after spotting, then after classifying (then drawing):
-# spotting takes most of the time, so that the time left estimated from the progress (`Job.eta_s`) is not too long
+# A recording job's progress after spotting, then after classifying (drawing follows): spotting takes most of the
+# time, and a share that matches it keeps the time left estimated from the progress (`Job.eta_s`) from running long.
+SPOTTED, CLASSIFIED = 0.85, 0.95
 
 
 def png(image: np.ndarray) -> bytes:
