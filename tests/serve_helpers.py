@@ -105,7 +105,7 @@ def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frame
     classified and with the images read as the server's spotter does (``classify_micro``, frames not aligned);
     it reads the recording through mmnet.media so a bad recording still fails."""
 
-    def spot(path, *, fps=None, predictor=None, progress=None, draw=0):
+    def spot(path, *, fps=None, predictor=None, progress=None, classify_progress=None, draw=0):
         from dataclasses import asdict
         from types import SimpleNamespace
 
@@ -125,7 +125,8 @@ def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frame
         score[0] = float("nan")
         spotted = SimpleNamespace(source=path, intervals=[Interval(a, b, c, t, score=0.5)
                                                           for a, b, c, t in intervals if c <= numbers[-1]])
-        pairs = classify_micro(spotted, predictor, draw=draw) if predictor is not None else {}
+        pairs = ({} if predictor is None else
+                 classify_micro(spotted, predictor, draw=draw, progress=classify_progress))
         return {"fps": fps or 30.0, "frames": len(numbers), "frame_numbering": FRAME_NUMBERING,
                 "intervals": [i.to_dict() for i in spotted.intervals], "gaps": [], "strides": {"micro": 1, "macro": 2},
                 "config": asdict(SpotConfig()), "curve": {"frames": numbers, "score": score}, "pairs": pairs}

@@ -550,7 +550,8 @@ def test_a_server_that_stops_answering_is_said_and_the_controls_come_back(page, 
     job_id = start_slow_recording(page, tmp_path / "slow.mp4")
     page.route("**/api/jobs/**", lambda route: route.abort())  # as if the server had stopped
     page.goto(server.url + "/")  # the page follows the job again: the mode is a recording's
-    assert page.is_checked("input[name=mode][value=recording]")
+    # set once the model is described (/api/model), which can answer after the page's load event: waited for
+    sync_api.expect(page.locator("input[name=mode][value=recording]")).to_be_checked()
     page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)  # the events fail, then the polling
     assert page.inner_text("#error").startswith("The server does not answer.")
     assert page.is_hidden("#progress")
@@ -588,4 +589,32 @@ def test_a_server_that_stops_says_the_analysis_is_lost(page, server, tmp_path):
         assert page.is_hidden("#progress") and page.evaluate("sessionStorage.getItem('mmnet-job')") is None
     finally:
         page.unroute("**/api/jobs/**")
+        urllib.request.urlopen(urllib.request.Request(f"{server.url}/api/jobs/{job_id}", method="DELETE")).close()
+
+
+def test_the_time_left_is_shown_but_not_read_out(page, server, tmp_path):
+    # a 20-minute recording gave a percentage and no idea of when it would end
+    job_id = start_slow_recording(page, tmp_path / "slow.mp4")
+    states = [{"id": job_id, "kind": "recording", "name": "slow.mp4", "status": "running", "progress": p,
+               "eta_s": eta, "stage": f"Looking for expressions: frame {k} of {SLOW_FRAMES}"}
+              for k, (p, eta) in enumerate([(0.3, None), (0.4, 185.0), (0.45, 30.0)], start=6)]
+    sent = states[:2]  # as events, then the last as the state polled once they end
+    page.route("**/api/jobs/*/events", lambda route: route.fulfill(
+        status=200, headers={"Content-Type": "text/event-stream"},
+        body="".join(f"data: {json.dumps(state)}\n\n" for state in sent)))
+    page.route(f"**/api/jobs/{job_id}", lambda route: route.fulfill(status=200, json=sent[-1]))
+    try:
+        page.reload()  # the page follows the job again, by these events
+        sync_api.expect(page.locator("#progress-text")).to_have_text(
+            "Looking for expressions: frame 7 of 20 (40 % of the analysis, about 3 min left)", timeout=TIMEOUT_MS)
+        said = page.inner_text("#status")
+        assert "left" not in said and "min" not in said, said  # the status region says stages and quarters only
+        sent = states[2:]
+        page.reload()
+        sync_api.expect(page.locator("#progress-text")).to_have_text(
+            "Looking for expressions: frame 8 of 20 (45 % of the analysis, less than a minute left)",
+            timeout=TIMEOUT_MS)
+    finally:
+        page.unroute("**/api/jobs/*/events")
+        page.unroute(f"**/api/jobs/{job_id}")
         urllib.request.urlopen(urllib.request.Request(f"{server.url}/api/jobs/{job_id}", method="DELETE")).close()

@@ -1,5 +1,6 @@
 """How long `mmnet serve` keeps results and what it says once one is gone; DELETE cancels a running job."""
 
+import re
 import threading
 import time
 
@@ -12,7 +13,7 @@ pytest.importorskip("av")
 
 import mmnet.serve.app as serve_app  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from tests.serve_helpers import CLASSES, local_client, mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import CLASSES, fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_an_expired_a_deleted_and_an_unknown_job_are_told_apart(predictor, clip_
 def looping_spotter(started: threading.Event, stopped: list, limit_s: float = 30.0):
     """A spotter reporting progress frame after frame for up to ``limit_s``; ``stopped`` gets what ended it."""
 
-    def spot(path, *, fps=None, predictor=None, progress=None, draw=0):
+    def spot(path, *, fps=None, predictor=None, progress=None, classify_progress=None, draw=0):
         started.set()
         t0, done = time.monotonic(), 0
         try:
@@ -115,3 +116,89 @@ def test_deleting_a_running_recording_stops_it_and_frees_its_worker(predictor, c
         assert not started.is_set()  # the deleted waiting job never started
         assert error_of(c.get(f"/api/jobs/{running}")) == f"Job {running} was deleted."
         assert list(c.app.state.root.iterdir()) == []  # its upload folder removed
+
+
+def test_deleting_a_recording_while_its_expressions_are_classified_stops_that_pass(predictor, clip_mp4):
+    # the intervals' frames are decoded a second time to classify them: that pass reported nothing, so a deleted
+    # job (or one past its time limit) ran on to its end, its worker held
+    started, stopped = threading.Event(), []
+    inner = fake_spotter(intervals=((3, 6, 7, "micro"),))
+
+    def spot(path, *, classify_progress=None, **kwargs):
+        def slowly(read, to_read):
+            started.set()
+            time.sleep(0.5)
+            classify_progress(read, to_read)
+
+        try:
+            return inner(path, classify_progress=slowly, **kwargs)
+        except BaseException as exc:
+            stopped.append(type(exc).__name__)
+            raise
+
+    with client_for(predictor, ServeSettings(workers=1, queue=0), spotter=spot) as c:
+        job_id = c.post("/api/recordings", files={"file": ("long.mp4", clip_mp4)}).json()["id"]
+        assert started.wait(20)
+        time.sleep(0.6)
+        state = c.get(f"/api/jobs/{job_id}").json()
+        assert state["stage"].startswith("Classifying the expressions: frame ") and 0.85 <= state["progress"] <= 0.95
+        assert state["stage"].endswith(" of 7")  # frames 0..6 decoded, up to the apex
+        assert c.delete(f"/api/jobs/{job_id}").status_code == 204
+        t0 = time.monotonic()
+        while c.get("/api/health").json()["load"]["recording"]["active"] and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        assert time.monotonic() - t0 < 1.5  # within a frame of the pass, not at its end (7 frames, 3.5 s)
+        assert stopped == ["JobCancelled"]
+
+
+def test_a_job_estimates_its_time_left_and_stops_once_it_clearly_cannot_end_in_time():
+    from mmnet.serve.jobs import Job, JobTimeout
+
+    job = Job("recording", "long.mp4", None, max_seconds=60.0)
+    job.started = time.monotonic() - 5
+    job.update(progress=0.05)
+    assert job.eta_s is None and job.public()["eta_s"] is None  # too early to tell
+    job.started = time.monotonic() - 20
+    job.update(progress=0.1)  # 180 s left: past the limit, but measured for 20 s only
+    assert job.eta_s == pytest.approx(180, abs=1) and job.public()["eta_s"] == job.eta_s
+    job.started = time.monotonic() - 40
+    job.update(progress=0.6)  # 27 s left: 67 s in all, within the limit and its margin (72 s)
+    assert job.eta_s == pytest.approx(26.7, abs=1)
+    with pytest.raises(JobTimeout) as stopped:  # 40 s left: 80 s in all
+        job.update(progress=0.5)
+    assert str(stopped.value).startswith("This analysis would take about 1m20s (estimated from its first 40 s, 50% "
+                                         "done), longer than this server allows (1 minutes)")
+    assert "raise --job-timeout (minutes; this one needs about 2)" in str(stopped.value)
+
+
+def test_a_recording_that_would_outlast_the_time_limit_fails_early_with_the_estimate(predictor, clip_mp4,
+                                                                                      monkeypatch):
+    # the limit (30 min by default) was only reached after the work was done: an interview at 640x480 takes ~18 min
+    # on a small CPU, longer ones were refused at 30 min, their work lost
+    import mmnet.serve.jobs as jobs
+
+    monkeypatch.setattr(jobs, "ETA_AFTER_S", 0.1)
+    monkeypatch.setattr(jobs, "ESTIMATE_AFTER_S", 0.5)
+    stopped = []
+
+    def slow(path, *, progress=None, **kwargs):  # 50 frames a second of 1000: 20 s, past a 3 s limit
+        try:
+            for done in range(1, 1001):
+                progress(done, 1000)
+                time.sleep(0.02)
+        except BaseException as exc:
+            stopped.append(type(exc).__name__)
+            raise
+        return {"fps": 30.0, "frames": 1000, "intervals": []}
+
+    with client_for(predictor, ServeSettings(job_timeout_s=3.0), spotter=slow) as c:
+        t0 = time.monotonic()
+        job_id = c.post("/api/recordings", files={"file": ("long.mp4", clip_mp4)}).json()["id"]
+        while c.get(f"/api/jobs/{job_id}").json()["status"] != "failed" and time.monotonic() - t0 < 20:
+            time.sleep(0.05)
+        assert time.monotonic() - t0 < 2.5  # at the estimate, before the limit
+        assert stopped == ["JobTimeout"]
+        result = c.get(f"/api/jobs/{job_id}/result")
+        assert result.status_code == 504 and re.match(r"This analysis would take about \d+ s \(estimated from its "
+                                                      r"first \d\.\d s, \d+% done\)", result.json()["error"])
+        assert "--job-timeout" in result.json()["error"]

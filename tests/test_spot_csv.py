@@ -8,7 +8,7 @@ import pytest
 from mmnet.spotting.intervals import CSV_COLUMNS, Interval
 from mmnet.spotting.spotter import SpotResult
 
-HEADER = "onset,apex,offset,type,score,label"
+HEADER = "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s"
 
 
 def _result(intervals) -> SpotResult:
@@ -23,15 +23,26 @@ def test_header_has_one_p_column_per_class_and_none_without_a_model():
     classified = _result([macro, micro])
     assert classified.to_csv(["surprise", "negative", "positive"]).splitlines() == [
         HEADER + ",p_surprise,p_negative,p_positive",
-        "15,,26,macro,0.500000,,,,",  # not classified: empty label and p_ cells
-        "3,6,9,micro,0.123457,negative,0.250000,0.500000,0.250000"]
+        "15,,26,macro,0.500000,,0.500,,0.867,,,",  # not classified: empty label and p_ cells
+        "3,6,9,micro,0.123457,negative,0.100,0.200,0.300,0.250000,0.500000,0.250000"]
     # without the class names: the first classified interval's classes, in their order
     assert classified.to_csv() == classified.to_csv(["surprise", "negative", "positive"])
     # no model classified them: no p_ columns
-    assert _result([macro]).to_csv().splitlines() == [HEADER, "15,,26,macro,0.500000,"]
+    assert _result([macro]).to_csv().splitlines() == [HEADER, "15,,26,macro,0.500000,,0.500,,0.867"]
     assert _result([]).to_csv() == HEADER + "\n" and ",".join(CSV_COLUMNS) == HEADER
     # a model that found no micro interval still names its columns (as the server's CSV does)
     assert _result([macro]).to_csv(["negative", "positive"]).splitlines()[0] == HEADER + ",p_negative,p_positive"
+
+
+def test_seconds_count_from_the_first_frame_at_the_real_rate():
+    # intervals.csv and spot.json gave frame numbers only: the seconds were in the printed table alone
+    from types import SimpleNamespace
+
+    folder = SpotResult("frames/", 30000 / 1001, 400, [Interval(5, 35, 305, "macro", score=0.5)], [], config=None,
+                        curves=SimpleNamespace(numbers=[5, 6, 7]))  # a folder numbered from 5, at NTSC's 29.97 fps
+    record, = folder.interval_records()
+    assert (record["onset_s"], record["apex_s"], record["offset_s"]) == (0.0, 1.001, 10.01)
+    assert folder.to_csv().splitlines()[1] == "5,35,305,macro,0.500000,,0.000,1.001,10.010"
 
 
 @pytest.mark.slow
@@ -75,7 +86,8 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     from mmnet.cli import main
     from mmnet.spotting.megc_files import write_spotting_csv
 
-    def spotted(source, predictor, config, fps=None, progress=None, on_total=None):  # the spotter's work, faked
+    def spotted(source, predictor, config, fps=None, progress=None, on_total=None,
+                classify_progress=None):  # the spotter's work, faked
         curves = SimpleNamespace(notes=[], numbers=None, strides={})
         return SpotResult(str(source), 30.0, 100, [Interval(10, 14, 20, "micro", score=0.3)], [], config=config,
                           curves=curves), None

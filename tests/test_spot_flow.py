@@ -178,10 +178,13 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     assert data["fps"] == 30.0 and data["frames"] == 180 and "counted from 0" in data["frame_numbering"]
     assert data["gaps"] == [] and set(data["thresholds"]) == {"micro", "macro"}
     for i in data["intervals"]:
-        assert set(i) == {"onset", "apex", "offset", "type", "score", "label", "probabilities"}
+        assert set(i) == {"onset", "apex", "offset", "type", "score", "label", "probabilities", "onset_s", "apex_s",
+                          "offset_s"}
         assert 0 <= i["onset"] <= i["apex"] <= i["offset"] <= 179 and i["type"] in ("micro", "macro")
+        assert i["onset_s"] == round(i["onset"] / 30, 3) and i["offset_s"] == round(i["offset"] / 30, 3)
     # no --checkpoint: no model classified the intervals, so no p_<class> columns
-    assert (tmp_path / "out" / "intervals.csv").read_text().splitlines()[0] == "onset,apex,offset,type,score,label"
+    assert (tmp_path / "out" / "intervals.csv").read_text().splitlines()[0] == \
+        "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s"
     assert (tmp_path / "out" / "timeline.png").stat().st_size > 10_000
     folder = root / "rawpic" / "s15" / "15_0101disgust1"
     assert main(["spot", str(folder), "--no-progress"]) == 3
@@ -190,6 +193,8 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     out, err = capsys.readouterr()
     from_folder = json.loads(out)
     assert from_folder["frames"] == 180
+    # seconds from the folder's first frame, img1.jpg, as the table counts them
+    assert all(i["apex_s"] == round((i["apex"] - 1) / 30, 3) for i in from_folder["intervals"])
     # another recording into the same --out replaces the first one's results: said, not silent
     assert f"held the results of {video}; they are replaced" in err
     assert json.loads((tmp_path / "out" / "spot.json").read_text())["source"] == str(folder)
@@ -216,11 +221,16 @@ def test_checkpoint_labels_micro_intervals_only(tmp_path):
     for source in (root / "rawvideo" / "s15" / "15_0101disgust1.mp4", root / "rawpic" / "s15" / "15_0101disgust1"):
         result = SimpleNamespace(source=str(source), intervals=[Interval(3, 8, 12, "micro", score=1.0),
                                                                 Interval(14, 20, 30, "macro", score=1.0)])
-        pairs = classify_micro(result, predictor, None, draw=2)
+        calls = []
+        pairs = classify_micro(result, predictor, None, draw=2, progress=lambda *read, calls=calls: calls.append(read))
         micro, macro = result.intervals  # recognised intervals are new records (Interval is immutable)
         assert micro.label in CLASSES and abs(sum(micro.probabilities.values()) - 1) < 1e-4
         assert macro.label is None and macro.probabilities is None
         assert sorted(pairs) == [0, 1] and pairs[0][0].shape == (96, 96, 3)  # the images classified, then drawn
+        # the second pass is reported frame by frame: a video decodes every frame up to the last apex (20), a
+        # folder reads the four frames needed (it was minutes of silence on a long recording)
+        read = [(k, 21) for k in range(1, 22)] if source.suffix == ".mp4" else [(k, 4) for k in range(1, 5)]
+        assert calls == read
 
 
 def test_read_pairs_crops_each_pair_at_its_onset_and_names_a_faceless_onset(tmp_path):
@@ -296,7 +306,7 @@ def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, 
     from mmnet.commands.spot import format_text
     from mmnet.infer import Predictor
     from mmnet.infer.recordings import SAME_FRAME, classify_micro
-    from mmnet.spotting.intervals import Interval, intervals_csv
+    from mmnet.spotting.intervals import Interval, intervals_csv, with_seconds
     from tests.serve_helpers import CLASSES, make_checkpoint, synth_frames
 
     for n, image in enumerate(synth_frames(n=20, apex=10), start=1):
@@ -309,9 +319,9 @@ def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, 
     assert moving.label in CLASSES and moving.note is None
     assert still.label is None and still.probabilities is None and still.note == SAME_FRAME
     assert "same frame" in SAME_FRAME and "zero" in SAME_FRAME and "not classified" in SAME_FRAME
-    records = [i.to_dict() for i in result.intervals]
+    records = [with_seconds(i.to_dict(), 30.0, 1) for i in result.intervals]  # the folder's first frame: img1
     assert "note" not in records[0] and records[1]["note"] == SAME_FRAME
-    assert intervals_csv(records, CLASSES).splitlines()[2] == "14,14,19,micro,1.000000,,,,"
+    assert intervals_csv(records, CLASSES).splitlines()[2] == "14,14,19,micro,1.000000,,0.433,0.433,0.600,,,"
     assert f"note: the micro interval 14-19 is not classified: {SAME_FRAME}" in format_text(result)
 
 

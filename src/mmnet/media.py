@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -192,18 +192,23 @@ def read_video(path: str | Path) -> list[VideoFrame]:
 
 
 def iter_video_frames(path: str | Path, numbers: Iterable[int], *, where: str | None = None,
-                      labels: Mapping[int, str] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                      labels: Mapping[int, str] | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """(index, image) of the given indices (from 0), in frame order, decoded in one streaming pass that keeps none
     of the others and stops at the last number asked for. Numbers beyond the end are skipped or, given ``where``
-    (the video's name in a sentence), a DataError (``frame_not_there``, the frame named by ``labels``) at the end."""
+    (the video's name in a sentence), a DataError (``frame_not_there``, the frame named by ``labels``) at the end.
+    ``progress(decoded, to_decode)`` is called after every frame decoded (the pass decodes every frame up to the
+    last asked for: on a long recording, minutes without a frame yielded)."""
     wanted = set(numbers)
     if not wanted:
         return
-    left, count = set(wanted), 0
+    left, count, to_decode = set(wanted), 0, max(wanted) + 1
     stream = stream_video(path)
     try:
         for frame in stream:
             count = frame.index + 1
+            if progress is not None:
+                progress(count, to_decode)
             if frame.index in left:
                 yield frame.index, frame.image
                 left.discard(frame.index)
@@ -227,14 +232,16 @@ def read_video_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.
 
 
 def iter_frames(source: str | Path, numbers: Iterable[int], where: str,
-                labels: Mapping[int, str] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                labels: Mapping[int, str] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """(number, RGB image) of the given frames of a video (``iter_video_frames``) or a folder of numbered frames,
     in frame order, in one pass. A number the source does not hold is a DataError (``frame_not_there``) naming
     the source as ``where`` ("recording 'a.mp4'") and the frame by ``labels`` ("Onset"); a folder's are checked
-    before any frame is read."""
+    before any frame is read. ``progress(read, to_read)`` after each frame read: a video decodes every frame up
+    to the last asked for, a folder reads only those asked for."""
     path = Path(source)
     if is_video(path) and not path.is_dir():
-        yield from iter_video_frames(path, numbers, where=where, labels=labels)
+        yield from iter_video_frames(path, numbers, where=where, labels=labels, progress=progress)
         return
     paths = dict(list_frames(path, numbered=True)[0])
     wanted = sorted(set(numbers))
@@ -242,8 +249,11 @@ def iter_frames(source: str | Path, numbers: Iterable[int], where: str,
         if n not in paths:
             held = (min(paths), max(paths), len(paths)) if paths else None
             raise DataError(frame_not_there(f"{(labels or {}).get(n, 'Requested')} frame {n}", where, held))
-    for n in wanted:
-        yield n, read_rgb(paths[n])
+    for k, n in enumerate(wanted, start=1):
+        image = read_rgb(paths[n])
+        if progress is not None:
+            progress(k, len(wanted))
+        yield n, image
 
 
 def frame_not_there(frame: str, where: str, held: tuple[int, int, int] | None = None) -> str:

@@ -165,18 +165,21 @@ class EpochProgress:
 
 
 class FrameProgress:
-    """The frames of one recording being spotted: a bar at a terminal; else, with progress on, a plain line every
-    10 % (every 1000 frames when the length is unknown). ``start(total)``, then call it with each batch's count."""
+    """The frames of one recording being spotted (or, ``doing="classifying"``, read again to classify its
+    expressions): a bar at a terminal; else, with progress on, a plain line every 10 % (every 1000 frames when the
+    length is unknown) with the time spent and, once the length is known, the time left.
+    ``start(total)``, then call it with each batch's count; or call ``reached(done, total)``."""
 
-    def __init__(self, name: str, *, progress: bool = True):
-        self.name, self.progress, self.bar, self.total, self.done, self.next = name, progress, None, None, 0, 0
+    def __init__(self, name: str, *, progress: bool = True, doing: str = "spotting"):
+        self.name, self.progress, self.doing = name, progress, doing
+        self.bar, self.total, self.done, self.next, self.started = None, None, 0, 0, None
 
     def start(self, total: int | None) -> None:
-        self.total = total
+        self.total, self.started = total, time.perf_counter()
         if bars_wanted(self.progress):
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=f"spotting {self.name}", unit="frame", leave=False, file=sys.stderr)
+            self.bar = tqdm(total=total, desc=f"{self.doing} {self.name}", unit="frame", leave=False, file=sys.stderr)
         self.next = max(1, total // 10) if total else 1000
 
     def __call__(self, n: int) -> None:
@@ -185,8 +188,17 @@ class FrameProgress:
             self.bar.update(n)
         elif self.progress and self.done >= self.next:
             of = f"/{self.total}" if self.total else ""
-            write_line(f"spotting {self.name}: {self.done}{of} frames")
+            elapsed = time.perf_counter() - self.started
+            left = (f", about {format_seconds(elapsed / self.done * (self.total - self.done))} left"
+                    if self.total and self.done < self.total else "")
+            write_line(f"{self.doing} {self.name}: {self.done}{of} frames, {format_seconds(elapsed)} so far{left}")
             self.next += max(1, self.total // 10) if self.total else 1000
+
+    def reached(self, done: int, total: int) -> None:
+        """``done`` frames of ``total`` (a callback that counts from the start rather than by batch)."""
+        if self.started is None:
+            self.start(total)
+        self(done - self.done)
 
     def close(self) -> None:
         if self.bar is not None:

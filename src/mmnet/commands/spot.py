@@ -18,8 +18,9 @@ same in seconds from the first frame, the height of its motion peak (score) and,
 the class of a micro-expression and its probability (macro-expressions are not classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
 one folder per recording, as another recording's results replace them. intervals.csv has the columns
-onset, apex, offset, type, score, label and, with --checkpoint, one p_<class> column per class (the
-layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
+onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame, as in the
+table and spot.json) and, with --checkpoint, one p_<class> column per class (the layout of `mmnet serve`'s
+CSV download). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name), for
 `mmnet score-spots TRUTH spots/*/spotting.csv`.
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 PRESETS = ("casme2", "samm", "casme3")  # kept in step with mmnet.spotting.config.PRESETS (a test checks)
@@ -122,15 +124,17 @@ def _spot(args: argparse.Namespace) -> int:
         if predictor is not None:
             from ..infer.recordings import classifier_aligner, classify_micro
 
-            classify_micro(result, predictor, classifier_aligner(config))
+            with _classifying(args) as reading:
+                classify_micro(result, predictor, classifier_aligner(config), progress=reading.reached)
     else:
         from ..infer.recordings import spot_and_classify
         from ..progress import FrameProgress
 
         progress = FrameProgress(args.source.name, progress=not args.no_progress)
         try:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
-            result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
-                                          on_total=progress.start)
+            with _classifying(args) as reading:
+                result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
+                                              on_total=progress.start, classify_progress=reading.reached)
         finally:
             progress.close()
     data = result.to_dict()
@@ -169,6 +173,18 @@ def _spot(args: argparse.Namespace) -> int:
         if warning:
             print(f"note: {warning}", file=sys.stderr)
     return 0
+
+
+@contextmanager
+def _classifying(args: argparse.Namespace):
+    """The progress of the second pass of --checkpoint: the intervals' frames decoded again, up to the last apex."""
+    from ..progress import FrameProgress
+
+    reading = FrameProgress(args.source.name, progress=not args.no_progress, doing="classifying")
+    try:
+        yield reading
+    finally:
+        reading.close()
 
 
 def _video_id(args: argparse.Namespace) -> str:

@@ -76,13 +76,16 @@ def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[ob
 
 
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
-               optional: Iterable[int] = (), near: Callable[[int], tuple | None] | None = None) -> list[Pair | None]:
+               optional: Iterable[int] = (), near: Callable[[int], tuple | None] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> list[Pair | None]:
     """The (onset, apex) images of each ``(onset, apex)`` span, read in one streaming pass.
 
     With an ``aligner`` each pair is cropped with one alignment estimated on its onset (as ``mmnet
     prepare`` crops a clip), and only the crops are kept while the recording streams by. ``near`` gives,
     for an onset frame number, the box of the face to crop there (the one the spotter followed,
     ``MotionCurves.face_at``): with several people in view, the best-scoring face may be another.
+    ``progress(read, to_read)`` is called after every frame read (``mmnet.media.iter_frames``): a video is decoded
+    again up to the last apex, minutes on a long recording.
 
     Raises:
         DataError: a frame is not in the recording.
@@ -99,7 +102,7 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
     onsets: dict[int, np.ndarray | None] = {}
     apexes: dict[int, np.ndarray | None] = {}
     labels = {**{n: "Onset" for n in onsets_at}, **{n: "Apex" for n in apexes_at}}
-    for number, image in iter_frames(source, labels, f"recording '{source}'", labels):
+    for number, image in iter_frames(source, labels, f"recording '{source}'", labels, progress):
         for k in onsets_at.get(number, ()):  # before the apex: a span's onset may be its apex
             if aligner is None:
                 onsets[k] = image
@@ -148,10 +151,12 @@ def classify_intervals(intervals: Sequence, pairs: Mapping[int, Pair] | Callable
     return out
 
 
-def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[int, Pair | None]:
+def classify_micro(result, predictor, aligner=None, *, draw: int = 0,
+                   progress: Callable[[int, int], None] | None = None) -> dict[int, Pair | None]:
     """Fill label and probabilities of ``result``'s micro intervals (new ``Interval`` records) from their
     onset and apex frames, cropped by ``aligner`` (the classifier's, see ``recording_aligners``). An interval
     whose onset is its apex is left unclassified, with the ``SAME_FRAME`` note (zero motion has no class).
+    ``progress`` follows the reading of those frames (``read_pairs``).
 
     Returns the pairs read, by interval index: every micro interval's (the images classified) and the
     first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face). See
@@ -162,7 +167,7 @@ def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[in
     optional = {j for j, k in enumerate(keep) if intervals[k].type != "micro"}
     near = None if aligner is None else result.curves.face_at  # crop the face the spotter measured
     pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
-                                      aligner, optional=optional, near=near)))
+                                      aligner, optional=optional, near=near, progress=progress)))
     result.intervals = classify_intervals(intervals, pairs, predictor)
     return pairs
 
@@ -170,15 +175,17 @@ def classify_micro(result, predictor, aligner=None, *, draw: int = 0) -> dict[in
 def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | None = None, *,
                       fps: float | None = None, progress: Callable[[int], None] | None = None,
                       on_total: Callable[[int | None], None] | None = None,
-                      draw: int = 0) -> tuple[SpotResult, dict[int, Pair | None]]:
+                      draw: int = 0, classify_progress: Callable[[int, int], None] | None = None,
+                      ) -> tuple[SpotResult, dict[int, Pair | None]]:
     """Spot ``source`` with ``config`` (default: the CAS(ME)^2 preset, as ``mmnet spot``), then, with a
-    ``predictor``, classify its micro intervals (``classify_micro``). Returns the result and the pairs read."""
+    ``predictor``, classify its micro intervals (``classify_micro``, which reads their frames again and reports
+    it to ``classify_progress``). Returns the result and the pairs read."""
     config = config or spot_config()
     spot_aligner, classifier_aligner = recording_aligners(config, classify=predictor is not None)
     result = spot_recording(source, config, fps=fps, aligner=spot_aligner, progress=progress, on_total=on_total)
     if predictor is None:
         return result, {}
-    return result, classify_micro(result, predictor, classifier_aligner, draw=draw)
+    return result, classify_micro(result, predictor, classifier_aligner, draw=draw, progress=classify_progress)
 
 
 def long_clip_warning(clip) -> str | None:

@@ -26,6 +26,9 @@ __all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
+# A recording job's progress after spotting, then after classifying (drawing follows): spotting takes most of the
+# time, and a share that matches it keeps the time left estimated from the progress (`Job.eta_s`) from running long.
+SPOTTED, CLASSIFIED = 0.85, 0.95
 
 
 def png(image: np.ndarray) -> bytes:
@@ -109,10 +112,15 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
 
     def progress(done: int, total: int | None) -> None:
         of_total = f" of {total}" if total else ""
-        job.update(progress=0.8 * done / total if total else None,
+        job.update(progress=SPOTTED * done / total if total else None,
                    stage=f"Looking for expressions: frame {done}{of_total}")
 
-    raw = spotter(path, fps=fps, predictor=predictor, progress=progress, draw=MAX_EXPLAINED)
+    def classify_progress(read: int, to_read: int) -> None:  # a second pass over the recording: it can be cancelled
+        job.update(progress=SPOTTED + (CLASSIFIED - SPOTTED) * read / max(to_read, 1),
+                   stage=f"Classifying the expressions: frame {read} of {to_read}")
+
+    raw = spotter(path, fps=fps, predictor=predictor, progress=progress, classify_progress=classify_progress,
+                  draw=MAX_EXPLAINED)
     pairs = raw.pop("pairs", None) or {} if isinstance(raw, dict) else {}
     timeline = raw.pop("timeline", None) if isinstance(raw, dict) else None
     result = check_spot_result(raw)
@@ -127,7 +135,8 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     intervals = result["intervals"]
     explained = intervals[:MAX_EXPLAINED]
     for k, iv in enumerate(explained):
-        job.update(progress=0.85 + 0.15 * k / len(explained), stage=f"Drawing interval {k + 1} of {len(explained)}")
+        job.update(progress=CLASSIFIED + (1 - CLASSIFIED) * k / len(explained),
+                   stage=f"Drawing interval {k + 1} of {len(explained)}")
         name = f"interval-{k}-"
         if pairs.get(k) is None:  # only a macro-expression's onset may show no face (a micro one is an error)
             files, note = {}, "No face was found on the onset frame: nothing to draw."

@@ -15,6 +15,7 @@ The store remembers why the latest jobs it forgot went (deleted, expired, remove
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MMNetError
+from ..progress import format_seconds
 from .messages import for_web
 from .uploads import UploadError, remove_folder
 
@@ -57,6 +59,9 @@ SERVER_STOPPING = ("The server is stopping, so this analysis was stopped and its
                    "in memory only). Send the file again once the server is back.")
 #: The stage of a job that waits for a worker: every worker runs another job.
 WAITING = "Waiting: another analysis is running"
+#: Seconds of work measured before a job's time left is estimated (``Job.eta_s``), and before that estimate may stop
+#: it early: a job whose time spent and left exceeds its limit by ``OVER_LIMIT`` fails then, not at the limit.
+ETA_AFTER_S, ESTIMATE_AFTER_S, OVER_LIMIT = 10.0, 30.0, 1.2
 
 
 @dataclass
@@ -67,6 +72,7 @@ class Job:
         name: the upload's display name (never a path).
         status: "queued", "running", "done" or "failed".
         progress: fraction done in [0, 1], or None while unknown.
+        eta_s: seconds left, estimated from the progress made so far (None until ``ETA_AFTER_S`` of work).
         stage: what it is doing, in words for the page's progress line.
         media: what was uploaded, once opened: "video" or "frames" (a zip); its frame numbers differ.
         files: PNGs drawn from the result, by file name.
@@ -80,6 +86,7 @@ class Job:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = "queued"
     progress: float | None = None
+    eta_s: float | None = None
     stage: str = WAITING
     result: dict | None = None
     error: str | None = None
@@ -95,17 +102,32 @@ class Job:
 
     def update(self, *, progress: float | None = None, stage: str | None = None) -> None:
         """Report progress (called from the worker, at every frame of a recording); JobCancelled once the
-        job is deleted, JobTimeout past its time limit: either stops the work where it stands."""
+        job is deleted, JobTimeout past its time limit, or once its estimated end is clearly past it (``OVER_LIMIT``,
+        after ``ESTIMATE_AFTER_S`` of work): either stops the work where it stands."""
         if self.cancelled:
             raise JobCancelled(self.stop_reason or f"Job {self.id} was deleted.")
-        if self.started is not None and time.monotonic() - self.started > self.max_seconds:
+        elapsed = 0.0 if self.started is None else time.monotonic() - self.started
+        if elapsed > self.max_seconds:
             raise JobTimeout(f"The analysis took longer than this server allows ({self.max_seconds / 60:g} minutes). "
                              f"Send a shorter {self.kind}, or ask whoever runs the server to raise --job-timeout.")
         if progress is not None:
             self.progress = min(max(float(progress), 0.0), 1.0)
+            self.eta_s = (round(elapsed * (1 - self.progress) / self.progress, 1)
+                          if elapsed >= ETA_AFTER_S and self.progress > 0 else None)
+            if (self.eta_s is not None and elapsed >= ESTIMATE_AFTER_S
+                    and elapsed + self.eta_s > self.max_seconds * OVER_LIMIT):
+                raise JobTimeout(self._over_limit(elapsed))
         if stage is not None:
             self.stage = stage
         self.version += 1
+
+    def _over_limit(self, elapsed: float) -> str:
+        needed = elapsed + self.eta_s
+        return (f"This analysis would take about {format_seconds(needed)} (estimated from its first "
+                f"{format_seconds(elapsed)}, {self.progress:.0%} done), longer than this server allows "
+                f"({self.max_seconds / 60:g} minutes): it was stopped now rather than at the limit. Send a shorter "
+                f"{self.kind}, or ask whoever runs the server to raise --job-timeout (minutes; this one needs about "
+                f"{math.ceil(needed / 60)}).")
 
     def stop(self, reason: str) -> None:
         """End the job now, because the server stops: it reads as failed with ``reason`` (503) at once, and its
@@ -128,7 +150,7 @@ class Job:
     def public(self) -> dict:
         """The job's state as the API shows it."""
         out = {"id": self.id, "kind": self.kind, "name": self.name, "status": self.status,
-               "progress": self.progress, "stage": self.stage}
+               "progress": self.progress, "eta_s": None if self.ended else self.eta_s, "stage": self.stage}
         if self.error is not None:
             out["error"] = self.error
         return out

@@ -72,6 +72,8 @@ class JobState(_Open):
     name: str = Field(description="the uploaded file's name")
     status: Literal["queued", "running", "done", "failed"]
     progress: float | None = Field(description="0-1, or null when unknown")
+    eta_s: float | None = Field(None, description="seconds left, estimated from the progress so far; null until "
+                                                  "known (after some seconds of work) and once the job ended")
     stage: str
     error: str | None = Field(None, description="why the job failed")
     urls: dict[str, str] = Field({}, description="state, events, result, csv")
@@ -81,6 +83,9 @@ class Interval(_Open):
     onset: int
     apex: int
     offset: int
+    onset_s: float = Field(description="the onset in seconds from the recording's first frame (as `mmnet spot`)")
+    apex_s: float | None = Field(description="the apex in seconds from the first frame")
+    offset_s: float = Field(description="the offset in seconds from the first frame")
     type: Literal["micro", "macro"]
     score: float | None
     label: str | None = Field(description="null for a macro-expression or an interval without motion")

@@ -1,6 +1,6 @@
 """The one place where the server meets long-video spotting: ``spot_recording`` and the result's shape.
 
-A spotter is a callable ``spotter(path, *, fps, predictor, progress, draw) -> dict`` returning
+A spotter is a callable ``spotter(path, *, fps, predictor, progress, classify_progress, draw) -> dict`` returning
 the JSON of ``mmnet spot --json``::
 
     {"fps": 30.0, "frames": 9000,
@@ -12,7 +12,9 @@ the JSON of ``mmnet spot --json``::
      "pairs": {0: (onset, apex), ...},                   (optional: the images classified, by interval)
      "timeline": b"\x89PNG..."}                           (optional: the timeline figure of `mmnet spot --out`)
 
-``progress(done, total)`` is called as frames are read (``total`` None when unknown). Frame
+``progress(done, total)`` is called as frames are spotted (``total`` None when unknown), then
+``classify_progress(read, to_read)`` as the intervals' frames are read again to classify them (a second pass
+over the recording, up to the last apex); the server's callbacks stop the work when the job is deleted. Frame
 numbers are those of ``mmnet.media.FRAME_NUMBERING`` (videos from 0; frame folders: the number in the name).
 ``pairs`` holds the (onset, apex) images each classified interval was classified from, and those of
 the first ``draw`` intervals: the server draws these, so that the pictures are of the frames classified.
@@ -31,6 +33,7 @@ from pathlib import Path
 from ..errors import MMNetError, PreprocessError
 from ..infer.recordings import spot_and_classify
 from ..preprocess.face import require_face_extra
+from ..spotting.intervals import with_seconds
 
 __all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "check_spot_result",
            "downsample_curve", "MAX_CURVE_POINTS"]
@@ -64,7 +67,8 @@ def require_spotting() -> None:
                                   "Upload a short clip (a video or a zip of its frames) to classify it instead.")
 
 
-def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, draw: int = 0) -> dict:
+def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
+                   draw: int = 0) -> dict:
     """Spot and classify a long recording exactly as ``mmnet spot RECORDING --checkpoint MODEL`` does
     (``mmnet.infer.recordings.spot_and_classify``: the CAS(ME)^2 preset, faces aligned; see the module
     docstring). The curve is the micro scale's smoothed motion score; the timeline is drawn once per recording.
@@ -79,7 +83,8 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
             progress(done[0], total[0])
 
     result, pairs = spot_and_classify(path, predictor, fps=fps, progress=step,
-                                      on_total=lambda n: total.__setitem__(0, n), draw=draw)
+                                      on_total=lambda n: total.__setitem__(0, n), draw=draw,
+                                      classify_progress=classify_progress)
     out = result.to_dict()
     scale = "micro" if "micro" in result.details else next(iter(result.details), None)
     if scale is not None:
@@ -127,7 +132,6 @@ def check_spot_result(result: dict) -> dict:
         intervals.append({**iv, "onset": onset, "apex": apex, "offset": offset, "type": str(iv.get("type", "")),
                           "score": None if iv.get("score") is None else _number(iv["score"], f"interval {k} score"),
                           "label": iv.get("label"), "probabilities": probs})
-    out["intervals"] = intervals
     notes = result.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise MMNetError(f"The spotter returned notes = {notes!r}; expected a list of sentences.")
@@ -136,6 +140,11 @@ def check_spot_result(result: dict) -> dict:
         frames, score = curve.get("frames"), curve.get("score")
         if not isinstance(frames, list) or not isinstance(score, list) or len(frames) != len(score):
             raise MMNetError("The spotter returned a 'curve' without equal-length 'frames' and 'score' lists.")
+    if out["fps"] <= 0:
+        raise MMNetError(f"The spotter returned fps = {out['fps']!r}; expected a positive frame rate.")
+    # seconds from the first frame, as `mmnet spot` counts them, where the spotter did not give them
+    first = _number(curve["frames"][0], "the curve's first frame", integer=True) if curve and curve["frames"] else 0
+    out["intervals"] = [iv if "onset_s" in iv else with_seconds(iv, out["fps"], first) for iv in intervals]
     return _finite(out)
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from ..errors import DataError
 
-__all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "CSV_COLUMNS", "spreadsheet_safe"]
+__all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "with_seconds", "CSV_COLUMNS",
+           "spreadsheet_safe"]
 
 TYPES = ("micro", "macro")
 
@@ -91,12 +92,25 @@ def iou(a: Interval, b: Interval) -> float:
 
 
 # The columns of intervals.csv (``mmnet spot --out``) and of a recording's CSV download (``mmnet serve``);
-# one ``p_<class>`` column per class of the model follows them, as in the clip prediction's CSV.
-CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label")
+# one ``p_<class>`` column per class of the model follows them, as in the clip prediction's CSV. The seconds come
+# after the columns of earlier versions, which keep their places.
+CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "onset_s", "apex_s", "offset_s")
+SECONDS = {"onset": "onset_s", "apex": "apex_s", "offset": "offset_s"}
+
+
+def with_seconds(record: dict, fps: float, first: int) -> dict:
+    """An ``Interval.to_dict()`` record with ``onset_s``, ``apex_s`` and ``offset_s``: seconds from the recording's
+    ``first`` frame at its rate, to the millisecond, as ``mmnet spot``'s table counts them (None for no apex)."""
+    return {**record, **{name: None if record.get(frame) is None else round((record[frame] - first) / fps, 3)
+                         for frame, name in SECONDS.items()}}
 
 
 def _decimals(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -115,11 +129,11 @@ def spreadsheet_safe(cell):
 def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = None) -> str:
     """Intervals as CSV, one row each: ``CSV_COLUMNS``, then ``p_<class>`` per class of ``class_names``.
 
-    ``records`` are ``Interval.to_dict()`` records (the intervals of ``mmnet spot --json``); other keys
-    are ignored. An interval that was not classified (a macro-expression) has empty label and ``p_``
-    cells. Without ``class_names`` the classes are those of the first classified interval, in its order
+    ``records`` are ``Interval.to_dict()`` records with their seconds (``with_seconds``: the intervals of ``mmnet
+    spot --json``); other keys are ignored. An interval that was not classified (a macro-expression) has empty
+    label and ``p_`` cells. Without ``class_names`` the classes are those of the first classified interval, in its order
     (the model's: probabilities are filled in the predictor's class order); no ``p_`` columns when none is.
-    Score and probabilities are written with 6 decimals; text cells are ``spreadsheet_safe``.
+    Score and probabilities are written with 6 decimals, seconds with 3; text cells are ``spreadsheet_safe``.
     """
     records = list(records)
     if class_names is None:
@@ -132,5 +146,6 @@ def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = N
         probs = r.get("probabilities") or {}
         writer.writerow([spreadsheet_safe(cell) for cell in
                          [r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
-                          r.get("label") or "", *(_decimals(probs.get(c)) for c in class_names)]])
+                          r.get("label") or "", *(_seconds(r.get(name)) for name in SECONDS.values()),
+                          *(_decimals(probs.get(c)) for c in class_names)]])
     return buf.getvalue()

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..media import FRAME_NUMBERING as _MEDIA_NUMBERING
 from .config import SpotConfig, spot_config
 from .flow_spotter import MotionCurves, extract_motion, open_recording
-from .intervals import Interval, intervals_csv
+from .intervals import Interval, intervals_csv, with_seconds
 from .peaks import spot_intervals
 
 __all__ = ["FRAME_NUMBERING", "SpotResult", "spot_recording"]
@@ -40,6 +40,16 @@ class SpotResult:
         frame count, a scale that could not be spotted and why."""
         return [*self.curves.notes, *(d["note"] for d in self.details.values() if d.get("note"))]
 
+    @property
+    def first_frame(self) -> int:
+        """The number of the recording's first frame read (0 for a video), from which seconds are counted."""
+        numbers = getattr(self.curves, "numbers", None)
+        return int(numbers[0]) if numbers is not None and len(numbers) else 0
+
+    def interval_records(self) -> list[dict]:
+        """The intervals as ``mmnet spot --json`` gives them: ``Interval.to_dict()`` with their seconds."""
+        return [with_seconds(i.to_dict(), self.fps, self.first_frame) for i in self.intervals]
+
     def to_dict(self) -> dict:
         from dataclasses import asdict
 
@@ -48,7 +58,7 @@ class SpotResult:
             "fps": self.fps,
             "frames": self.frames,
             "frame_numbering": FRAME_NUMBERING,
-            "intervals": [i.to_dict() for i in self.intervals],
+            "intervals": self.interval_records(),
             "gaps": [{"first": a, "last": b, "reason": "no face"} for a, b in self.gaps],
             # None (JSON null) where a scale has no threshold: its motion could not be measured (see notes)
             "thresholds": {s: None if d["threshold"] is None else round(float(d["threshold"]), 6)
@@ -61,7 +71,7 @@ class SpotResult:
     def to_csv(self, class_names: Sequence[str] | None = None) -> str:
         """intervals.csv: the layout of ``intervals.intervals_csv`` (that of the server's CSV download too);
         ``class_names``: the classifying model's classes (default: those of the first classified interval)."""
-        return intervals_csv((i.to_dict() for i in self.intervals), class_names)
+        return intervals_csv(self.interval_records(), class_names)
 
 
 def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps: float | None = None,

@@ -106,6 +106,12 @@ function progress(fraction, text, stage, done = null) {
   announce(`${stage}: ${percent} % done`);
 }
 
+// The server's estimate of the time left, for the progress line only (the status region does not read it out).
+function timeLeft(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  return seconds < 60 ? ", less than a minute left" : `, about ${Math.round(seconds / 60)} min left`;
+}
+
 // A stage of the server's job as the status region says it: its counts dropped, which change at every event
 // ("Looking for expressions: frame 3 of 20" -> "Looking for expressions",
 // "Drawing interval 1 of 2" -> "Drawing interval").
@@ -243,7 +249,7 @@ function follow(id, ticket) {
   const update = (s) => {
     if (run !== ticket) return;
     const running = s.status !== "done" && s.status !== "failed";  // its end is said by the result or the error
-    const done = s.progress !== null ? ` (${Math.round(s.progress * 100)} % of the analysis)` : "";
+    const done = s.progress !== null ? ` (${Math.round(s.progress * 100)} % of the analysis${timeLeft(s.eta_s)})` : "";
     if (running) {
       const bar = s.progress === null ? null : 0.5 + 0.5 * s.progress;
       progress(bar, `${s.stage}${done}`, stageName(s.stage), s.progress);
