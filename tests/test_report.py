@@ -383,6 +383,21 @@ def test_report_says_how_to_reproduce_the_run_with_its_realised_numerics(tmp_pat
     assert digest < fingerprint and "identifies this copy on this machine" in md[fingerprint:]
 
 
+def test_the_reproduce_command_quotes_a_run_folder_with_a_space_for_the_users_shell(tmp_path, monkeypatch):
+    import functools
+
+    from mmnet.report import scores
+    from mmnet.shell_words import shell_quote
+
+    run = write_run(tmp_path / "my run", make_samples(SUBJECTS), _predict)
+    assert build_report(run)["reproduce"]["command"].startswith(
+        "mmnet train --config 'my run/config.yaml' --out 'my run-again'")
+    # cmd.exe and PowerShell do not read single quotes: there, the double quotes of the other printed commands
+    monkeypatch.setattr(scores, "shell_quote", functools.partial(shell_quote, windows=True))
+    assert build_report(run)["reproduce"]["command"].startswith(
+        'mmnet train --config "my run/config.yaml" --out "my run-again"')
+
+
 def test_the_reproduce_line_names_the_folds_resumed_with_another_thread_count_or_layout(tmp_path):
     # a resume under 1 thread (env.json, written at the start, said 2) gave "OMP_NUM_THREADS=2" for every fold,
     # and done.json did not record the layout: the report fell back to env.json's

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from mmnet.errors import PreprocessError
-from mmnet.preprocess.face import FaceDetection, same_face
+from mmnet.preprocess.face import FaceDetection, followed_face, same_face
 from mmnet.spotting.config import spot_config
-from mmnet.spotting.flow_spotter import extract_motion
+from mmnet.spotting.flow_spotter import NO_ALIGN, extract_motion
 from mmnet.synth.long import LongConfig, plan_recording, recording_face, render_frames
 
 pytest.importorskip("cv2")
@@ -26,6 +26,72 @@ def test_the_face_nearest_the_followed_one_is_taken_if_it_can_be_the_same_face()
     assert same_face([there], (110, 70, 230, 190)) is None  # moved by over 2 box widths: another face
     assert same_face([FaceDetection((90, 50, 290, 250), 1.0)], (110, 70, 230, 190)) is None  # 5/3 the size
     assert same_face([], (110, 70, 230, 190)) is None
+
+
+def test_the_only_face_in_view_is_the_followed_one_however_far_it_moved():
+    moved, other = FaceDetection((184, 60, 304, 180), 1.0), FaceDetection((420, 60, 540, 180), 1.5)
+    followed = (100, 60, 220, 180)
+    assert followed_face([moved], followed) is moved  # 0.7 box widths: a head moving, not another person
+    assert followed_face([moved, other], followed) is None  # with another face in view, it may be that one's
+    # alone now, but where the other person's face was at the last look: the followed one left
+    assert followed_face([moved], followed, others=((190, 60, 310, 180),)) is None
+    assert followed_face([], followed) is None
+
+
+def _face_points(box):
+    """(68, 2) landmarks of a face in ``box``: eyes, brows, nose ridge and mouth where a face has them."""
+    left, top = box[:2]
+    width = box[2] - box[0]
+    points = np.zeros((68, 2))
+    points[17:22] = [(x, 0.3) for x in np.linspace(0.15, 0.4, 5)]
+    points[22:27] = [(x, 0.3) for x in np.linspace(0.6, 0.85, 5)]
+    points[27:31] = [(0.5, y) for y in np.linspace(0.4, 0.6, 4)]
+    points[31:36] = [(x, 0.65) for x in np.linspace(0.4, 0.6, 5)]
+    ring = np.linspace(0, 2 * np.pi, 6, endpoint=False)
+    points[36:42] = np.c_[0.3 + 0.07 * np.cos(ring), 0.4 + 0.03 * np.sin(ring)]
+    points[42:48] = np.c_[0.7 + 0.07 * np.cos(ring), 0.4 + 0.03 * np.sin(ring)]
+    ring = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    points[48:68] = np.c_[0.5 + 0.15 * np.cos(ring), 0.8 + 0.05 * np.sin(ring)]
+    return points * width + (left, top)
+
+
+def _stub_aligner(cfg, looks):
+    """An aligner whose detector finds ``looks[k]`` (a list of boxes) at its k-th check (the last one after)."""
+    from mmnet.preprocess.face import CropGeometry, FaceAligner
+
+    aligner = FaceAligner.__new__(FaceAligner)  # dlib's detector and landmarks stood in for
+    aligner.geometry = CropGeometry(cfg.face.width, cfg.face.height)
+    checks = iter(looks)
+    last = []
+
+    def detect(image):
+        last[:] = next(checks, last)
+        return [FaceDetection(box, 1.0) for box in last]
+
+    aligner.detect = detect
+    aligner.landmarks = lambda image, face: _face_points(face.box)
+    return aligner
+
+
+def _stub_curves(looks):
+    cfg = spot_config("casme2")
+    frames = ((n, np.zeros((240, 640), np.uint8)) for n in range(FRAMES))
+    return extract_motion(frames, 30.0, cfg, aligner=_stub_aligner(cfg, looks), source="one.mp4")
+
+
+def test_one_face_that_moved_far_between_checks_is_realigned_not_taken_for_another():
+    curves = _stub_curves([[(100, 60, 220, 180)], [(184, 60, 304, 180)]])  # 0.7 box widths a second later
+    assert not curves.gaps
+    assert curves.realignments[:2] == [0, 30]
+    assert curves.face_at(30) == (184, 60, 304, 180)
+    assert not any("another face" in n for n in curves.notes), curves.notes
+
+
+def test_two_other_faces_where_the_followed_one_was_is_a_gap():
+    curves = _stub_curves([[(100, 60, 220, 180)], [(300, 60, 420, 180), (460, 60, 580, 180)]])
+    assert curves.gaps == [(1, 29)]
+    assert any("the followed face was not found again at frame(s) 30, where another face was" in n
+               for n in curves.notes), curves.notes
 
 
 @pytest.fixture(scope="module")
@@ -107,5 +173,10 @@ def test_the_classifier_crops_the_face_the_spotter_followed_not_the_best_scoring
     assert onset.mean() > 150  # alone, the best-scoring face is taken
     ((onset, apex),) = read_pairs(tmp_path, [(1, 2)], aligner, near=lambda number: (110, 70, 230, 190))
     assert onset.max() == apex.max() == 0  # the followed face's crop
-    with pytest.raises(PreprocessError, match="no face found near the one followed at \\[300, 60, 420, 180\\]"):
+    gone = "no face found near the one followed at \\[300, 60, 420, 180\\]"
+    with pytest.raises(PreprocessError, match=gone) as raised:
         read_pairs(tmp_path, [(1, 2)], aligner, near=lambda number: (300, 60, 420, 180))
+    assert NO_ALIGN not in str(raised.value)  # faces are in view: the frames are not face crops
+    aligner.detect = lambda image: [left]  # the one face in view, 0.7 box widths from where it was followed
+    ((onset, apex),) = read_pairs(tmp_path, [(1, 2)], aligner, near=lambda number: (184, 60, 304, 180))
+    assert onset.max() == apex.max() == 0

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import PreprocessError
 from ..media import iter_frames, video_header
+from ..preprocess.face import FollowedFaceGone
 from ..spotting.config import SpotConfig, spot_config
 from ..spotting.flow_spotter import NO_ALIGN
 from ..spotting.spotter import SpotResult, spot_recording
@@ -89,8 +90,8 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
 
     Raises:
         DataError: a frame is not in the recording.
-        PreprocessError: no face on the onset of a span; spans whose index is in ``optional`` get
-            None instead.
+        PreprocessError: no face on the onset of a span, or (with ``near``) several and not the followed one;
+            spans whose index is in ``optional`` get None instead.
     """
     source, optional = Path(source), set(optional)
     onsets_at: dict[int, list[int]] = defaultdict(list)
@@ -111,9 +112,11 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
                 alignments[k] = aligner.estimate(image) if near is None else aligner.estimate(image, near=near(number))
             except PreprocessError as exc:
                 if k not in optional:
+                    # faces are in view, not the followed one: not a recording of face crops
+                    remedy = "" if isinstance(exc, FollowedFaceGone) else f" {NO_ALIGN}"
                     raise PreprocessError(
                         f"Recording '{source}', onset frame {number}: {exc}; the micro-expression there cannot be "
-                        f"cropped to the face and classified. {NO_ALIGN}") from None
+                        f"cropped to the face and classified.{remedy}") from None
                 alignments[k] = None
             onsets[k] = None if alignments[k] is None else alignments[k].apply(image)
         for k in apexes_at.get(number, ()):

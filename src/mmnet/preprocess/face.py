@@ -29,6 +29,8 @@ __all__ = [
     "CropGeometry",
     "FaceDetection",
     "same_face",
+    "followed_face",
+    "FollowedFaceGone",
     "Alignment",
     "FaceAligner",
     "require_face_extra",
@@ -139,6 +141,21 @@ def same_face(faces: list[FaceDetection], box: tuple[int, int, int, int]) -> Fac
         return None
     ratio = max(nearest.box[2] - nearest.box[0], 1) / width
     return nearest if 1 / SAME_FACE_SCALE <= ratio <= SAME_FACE_SCALE else None
+
+
+def followed_face(faces: list[FaceDetection], box: tuple[int, int, int, int],
+                  others: tuple[tuple[int, int, int, int], ...] = ()) -> FaceDetection | None:
+    """The face followed through a recording, last seen at ``box``: ``same_face``, or else the only face detected
+    unless it can be one of ``others`` (the other faces seen at that look): a head turns or moves fast between two
+    looks, and only another person's face is another face. None when there is none that can be the followed one."""
+    face = same_face(faces, box)
+    if face is None and len(faces) == 1 and not any(same_face(faces, other) for other in others):
+        face = faces[0]
+    return face
+
+
+class FollowedFaceGone(PreprocessError):
+    """Several faces are in view and none can be the followed one (``followed_face``)."""
 
 
 @dataclass(frozen=True)
@@ -285,18 +302,20 @@ class FaceAligner:
 
     def estimate(self, image: np.ndarray, near: tuple[int, int, int, int] | None = None) -> Alignment:
         """Detect, pick the highest-scoring face (with ``near``, the box of a face followed through a recording:
-        that face, ``same_face``), fit landmarks and return the alignment.
+        that face, ``followed_face``), fit landmarks and return the alignment.
 
         Raises:
-            PreprocessError: no face was found (with ``near``: none that can be the face there).
+            PreprocessError: no face was found.
+            FollowedFaceGone: with ``near``, several faces were found and none can be the face there.
         """
         grey = _to_grey(image)
         faces = self.detect(grey)
         if not faces:
             raise PreprocessError("no face found")
-        face = faces[0] if near is None else same_face(faces, near)
+        face = faces[0] if near is None else followed_face(faces, near)
         if face is None:
-            raise PreprocessError(f"no face found near the one followed at {list(near)} (left, top, right, bottom)")
+            raise FollowedFaceGone(f"no face found near the one followed at {list(near)} (left, top, right, bottom), "
+                                   f"{len(faces)} other faces in view")
         pts = self.landmarks(grey, face)
         return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, face,
                          tuple(f for f in faces if f is not face))

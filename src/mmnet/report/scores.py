@@ -11,7 +11,6 @@ deviation (ddof=1) over seeds.
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import pandas as pd
 from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_config, non_default_values
 from ..data.common import natural_key
 from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics
+from ..shell_words import shell_quote
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .metrics import confusion_matrix, scores_from_confusion
 from .run_reader import Run, RunFolderError, config_value, load_run
@@ -221,7 +221,8 @@ def _reproduce(run: Run) -> dict:
         note += " No single setting reproduces " + "; ".join(mixed) + "."
     start = fold_numerics({}, run.env)  # env.json: written once, at the run's start
     differ = [k for k in FOLD_NUMERICS if start[k] is not None and any(v[k] != start[k] for _, v in numerics)]
-    return {"command": shlex.join(command), "note": note, **({"env_differs": differ} if differ else {})}
+    command_line = " ".join(map(shell_quote, command))  # on Windows in double quotes, as the other pasted commands
+    return {"command": command_line, "note": note, **({"env_differs": differ} if differ else {})}
 
 
 def _folds_per_value(numerics: list, key: str) -> dict:

@@ -11,7 +11,7 @@ Memory does not grow with the recording: frames are read one at a time, only the
 crops are kept, and per frame a few numbers. The face is detected and aligned once, then looked
 for again every ``face.check_every`` seconds: it is re-aligned only when it has moved, and the
 frames around a check that found no face become a gap (their scores are NaN, never interpolated).
-With several people in view, each check takes the face followed so far (``preprocess.face.same_face``),
+With several people in view, each check takes the face followed so far (``preprocess.face.followed_face``),
 not the best-scoring one; when that face is gone and another is there, the spotter follows the other,
 and the frames since the check before become a gap: no flow compares two faces.
 ``peaks.spot_intervals`` turns the curves into intervals.
@@ -155,6 +155,7 @@ class _Face:
         self.moved = None  # crop-to-crop transform of the last re-alignment, until the window follows it
         self.restart = False  # another face is followed from this frame on, until the window is emptied
         self.followed = None  # the followed face's box at the last check that saw it
+        self.others: tuple[tuple[int, int, int, int], ...] = ()  # the other faces' boxes at that check
         self.switches: list[tuple[int | None, int, int]] = []  # (previous check, check, frame number)
         self.crowd = None  # (frame number, faces, followed box) of the first check that saw several faces
         self.seen: list[tuple[int, tuple[int, int, int, int]]] = []  # (frame number, followed box) per check
@@ -178,7 +179,7 @@ class _Face:
                               borderMode=cv2.BORDER_REPLICATE)
 
     def _check(self, pos: int, number: int, grey: np.ndarray) -> None:
-        from ..preprocess.face import alignment_matrix, same_face
+        from ..preprocess.face import alignment_matrix, followed_face
 
         faces = self.aligner.detect(grey)
         self.last_check = pos
@@ -187,7 +188,7 @@ class _Face:
         if not faces:
             return
         # the face followed so far, not the best-scoring one: with two people in view that flips between them
-        face = faces[0] if self.followed is None else same_face(faces, self.followed)
+        face = faces[0] if self.followed is None else followed_face(faces, self.followed, self.others)
         switched = face is None  # the followed face is gone and another is in view: a new segment, as after a loss
         if switched:
             face = faces[0]
@@ -195,6 +196,7 @@ class _Face:
         if len(faces) > 1 and self.crowd is None:
             self.crowd = (number, len(faces), face.box)
         self.followed = face.box
+        self.others = tuple(f.box for f in faces if f is not face)
         self.seen.append((number, face.box))
         box = face.box
         if self.box is not None and not switched:
