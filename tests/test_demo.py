@@ -284,17 +284,24 @@ def test_restart_holds_the_run_folder_from_the_move_to_the_new_run(tmp_path, mon
 
 def test_next_lines_say_which_extra_a_core_install_lacks(tmp_path, monkeypatch):
     # on a core-only install, three of the suggested commands stopped with a missing-extra error
+    from mmnet.commands import serve
     from mmnet.commands.demo import _next_steps
-    from mmnet.errors import install_hint
+    from mmnet.errors import ConfigError, install_hint
+    from mmnet.preprocess import face
+    from mmnet.synth import long_writer
 
     monkeypatch.chdir(tmp_path)
     run, _ = _fake_demo_run(tmp_path / "demo")
-    find_spec = importlib.util.find_spec
 
     def next_lines(installed: bool) -> list[str]:
+        def check():
+            if not installed:
+                raise ConfigError("missing")
+
         with monkeypatch.context() as m:
-            m.setattr(importlib.util, "find_spec", lambda name, *a: (installed or None) if name in (
-                "fastapi", "av", "cv2") else find_spec(name, *a))
+            for module, name in ((serve, "require_serve_extra"), (long_writer, "require_pyav"),
+                                 (face, "require_face_extra")):
+                m.setattr(module, name, check)
             return _next_steps({"classes": list("abcde")}, run).splitlines()
 
     lines = next_lines(installed=False)
@@ -306,6 +313,23 @@ def test_next_lines_say_which_extra_a_core_install_lacks(tmp_path, monkeypatch):
     assert not any("needs the" in line for line in lines if line.startswith("  mmnet "))  # notes are comments
     installed = "\n".join(next_lines(installed=True))
     assert "needs the" not in installed and "  (a web page), or these commands" in installed
+
+
+def test_an_extra_installed_in_part_gets_its_note(tmp_path, monkeypatch):
+    # the notes looked for one package per extra: OpenCV without dlib (or fastapi without uvicorn) got none,
+    # and the suggested command then stopped with a missing-extra error
+    import sys
+
+    from mmnet.commands.demo import _missing_extra
+
+    pytest.importorskip("fastapi")
+    pytest.importorskip("cv2")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "dlib" else find_spec(name, *a))
+    assert _missing_extra("face") and "face extra" in _missing_extra("face")[0]
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn raises ImportError
+    monkeypatch.delitem(sys.modules, "mmnet.serve.server", raising=False)
+    assert _missing_extra("serve") and "serve extra" in _missing_extra("serve")[0]
 
 
 @pytest.mark.parametrize("argv, said", [

@@ -307,21 +307,27 @@ def _try_commands(model: Path, run_dir: Path) -> list[str]:
     return lines
 
 
-# The optional extra a suggested command needs -> the package that tells whether it is installed: mmnet serve,
-# synth --format mp4 (PyAV writes it), spot (OpenCV's optical flow).
-NEXT_EXTRAS = {"serve": "fastapi", "video": "av", "face": "cv2"}
+def _extra_checks() -> dict:
+    """The optional extra a suggested command needs -> the check that command makes (raising MMNetError when
+    something of it is missing): mmnet serve; synth --format mp4 (PyAV writes it); spot (OpenCV, dlib and the
+    landmark model, which align the faces)."""
+    from ..preprocess.face import require_face_extra
+    from ..synth.long_writer import require_pyav
+    from .serve import require_serve_extra
+
+    return {"serve": require_serve_extra, "video": require_pyav, "face": require_face_extra}
 
 
 def _missing_extra(extra: str) -> list[str]:
-    """On an install without ``extra``: what the suggested command needs, in the words of its missing-extra
-    error (a core install has none of them); an empty list when the extra's package is installed."""
-    import importlib.util
+    """On an install without all of ``extra`` (a core install has none of them): a note naming the extra and its
+    install command; an empty list when the suggested command's own check finds nothing missing."""
+    from ..errors import MMNetError, install_hint
 
-    from ..errors import install_hint
-
-    if importlib.util.find_spec(NEXT_EXTRAS[extra]) is not None:
-        return []
-    return [f"needs the {extra} extra, not installed: {install_hint(extra)}"]
+    try:
+        _extra_checks()[extra]()
+    except MMNetError:
+        return [f"needs the {extra} extra, not installed: {install_hint(extra)}"]
+    return []
 
 
 def _headline(report: dict, seed: int) -> dict:
