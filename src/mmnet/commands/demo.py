@@ -199,7 +199,7 @@ def _finished_folds(run_dir: Path) -> dict[Path, tuple[int, float]]:
     from .. import run_folder as rf
 
     folds = {}
-    for done in [*run_dir.glob(f"seed-*/fold-*/{rf.DONE}"), run_dir / rf.FINAL / rf.DONE]:
+    for done in [fold / rf.DONE for fold in rf.fold_folders(run_dir)]:
         if (record := rf.finished_result(done.parent)) is not None:
             folds[done] = (done.stat().st_mtime_ns, float(record.get("seconds") or 0))
     return folds
