@@ -50,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="subjects of the synthetic set (default: the demo preset)")
     p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a training setting, e.g. --set train.epochs=4")
+                   help="override a training setting, e.g. --set train.epochs=4 (not those the options above "
+                        "decide: seeds and train.seed, data.root, data.permute_labels)")
     p.add_argument("--restart", action="store_true",
                    help="start over: an earlier run in OUT (another configuration, e.g. without "
                         "train.save_models=true) is moved aside to OUT/run.old-<time> (not deleted); the data is kept")
@@ -134,7 +135,7 @@ def _refuse_settings_the_demo_decides(args: argparse.Namespace, seeds: list[int]
         if (setting := clashing_setting(("data.root", str(data_root)), overrides)) is not None:
             raise ConfigError(f"the demo's data folder is {data_root} (from --out {args.out}), where it draws its "
                               f"synthetic set: choose it with --out instead of --set {setting}")
-        refuse_flag_clashes([("--tensorboard", "train.tensorboard=true")] if args.tensorboard else [], overrides)
+    refuse_flag_clashes([("--tensorboard", "train.tensorboard=true")] if args.tensorboard else [], overrides)
 
 
 def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[dict, float, Path, str]:
@@ -151,7 +152,6 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     from ..train import train_experiment
 
     t0 = time.perf_counter()
-    # Each seed has its own data and runs: OUT/data, OUT/run for seed 0, OUT/seed-N/... for the others.
     base = _seed_folder(args.out, seed)
     data_root = base / "data"
     preset = {**synth.DEMO_PRESET, "seed": seed}
