@@ -48,6 +48,21 @@ def test_a_flag_and_the_same_set_value_agree():
     assert (cfg.train.device, cfg.seeds, cfg.train.final_fit, cfg.data.root) == ("cpu", [0, 1], True, "/d")
 
 
+def test_two_spellings_of_one_folder_agree(tmp_path, monkeypatch):
+    # --root data --set data.root=./data was refused as two values
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for root, setting in (("data", "./data"), ("data", str(tmp_path / "data")), ("~/x", str(tmp_path / "x") + "/"),
+                          ("casme2=/a,samm=/b", "samm=/b/,casme2=/a")):
+        assert _train_config("--root", root, "--set", f"data.root={setting}").data.root == setting
+    for flag, setting in ((["--root", "data"], "data.root=./other"),
+                          (["--annotation", "a.xlsx"], "data.annotation=b.xlsx"),
+                          (["--root", "casme2=/a,samm=/b"], "data.root=casme2=/a,samm=/c")):
+        with pytest.raises(ConfigError, match="different values"):
+            _train_config(*flag, "--set", setting)
+    assert _train_config("--annotation", "a.xlsx", "--set", f"data.annotation={tmp_path / 'a.xlsx'}")
+
+
 def _sweep(tmp_path: Path, settings: dict, **doc) -> Path:
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump({**doc, "settings": settings}))

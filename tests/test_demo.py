@@ -284,17 +284,24 @@ def test_restart_holds_the_run_folder_from_the_move_to_the_new_run(tmp_path, mon
 
 def test_next_lines_say_which_extra_a_core_install_lacks(tmp_path, monkeypatch):
     # on a core-only install, three of the suggested commands stopped with a missing-extra error
+    from mmnet.commands import serve
     from mmnet.commands.demo import _next_steps
-    from mmnet.errors import install_hint
+    from mmnet.errors import ConfigError, install_hint
+    from mmnet.preprocess import face
+    from mmnet.synth import long_writer
 
     monkeypatch.chdir(tmp_path)
     run, _ = _fake_demo_run(tmp_path / "demo")
-    find_spec = importlib.util.find_spec
 
     def next_lines(installed: bool) -> list[str]:
+        def check():
+            if not installed:
+                raise ConfigError("missing")
+
         with monkeypatch.context() as m:
-            m.setattr(importlib.util, "find_spec", lambda name, *a: (installed or None) if name in (
-                "fastapi", "av", "cv2") else find_spec(name, *a))
+            for module, name in ((serve, "require_serve_extra"), (long_writer, "require_pyav"),
+                                 (face, "require_face_extra")):
+                m.setattr(module, name, check)
             return _next_steps({"classes": list("abcde")}, run).splitlines()
 
     lines = next_lines(installed=False)
@@ -306,3 +313,70 @@ def test_next_lines_say_which_extra_a_core_install_lacks(tmp_path, monkeypatch):
     assert not any("needs the" in line for line in lines if line.startswith("  mmnet "))  # notes are comments
     installed = "\n".join(next_lines(installed=True))
     assert "needs the" not in installed and "  (a web page), or these commands" in installed
+
+
+def test_an_extra_installed_in_part_gets_its_note(tmp_path, monkeypatch):
+    # the notes looked for one package per extra: OpenCV without dlib (or fastapi without uvicorn) got none,
+    # and the suggested command then stopped with a missing-extra error
+    import sys
+
+    from mmnet.commands.demo import _missing_extra
+
+    pytest.importorskip("fastapi")
+    pytest.importorskip("cv2")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "dlib" else find_spec(name, *a))
+    assert _missing_extra("face") and "face extra" in _missing_extra("face")[0]
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn raises ImportError
+    monkeypatch.delitem(sys.modules, "mmnet.serve.server", raising=False)
+    assert _missing_extra("serve") and "serve extra" in _missing_extra("serve")[0]
+
+
+@pytest.mark.parametrize("argv, said", [
+    # the control's flag alone decides it: --set data.permute_labels=true made the honest run permuted too
+    (["--with-control", "--set", "data.permute_labels=true"], "the demo sets data.permute_labels itself: use "
+     "--permute-labels (one control run) or --with-control (each seed's control beside it) instead of --set "
+     "data.permute_labels=true"),
+    (["--set", "data.permute_labels=false"], "instead of --set data.permute_labels=false"),
+    # seed 1's clash was found after seed 0 had trained
+    (["--seeds", "0", "1", "--set", "train.seed=0"], "--seeds 0 1 and --set train.seed=0 give train.seed different"),
+    # named a --seed 0 that nobody typed, and an --out as if it were another spelling of data.root
+    (["--set", "seeds=2"], "the demo sets seeds from --seed/--seeds: use --seeds 0 1 instead of --set seeds=2"),
+    (["--set", "train.seed=4"], "the demo sets train.seed from --seed/--seeds: use --seed 4 instead of --set "
+     "train.seed=4"),
+    (["--set", "data.root=elsewhere"], "the demo's data folder is {out}/data (from --out {out}), where it draws its "
+     "synthetic set: choose it with --out instead of --set data.root=elsewhere"),
+    (["--seeds", "0", "3", "--set", "data.root={out}/data"], "the demo's data folder is {out}/seed-3/data"),
+])
+def test_a_set_the_demo_decides_is_refused_before_any_run(tmp_path, monkeypatch, capsys, argv, said):
+    from mmnet import train as train_module
+
+    def trained(*args, **kwargs):
+        raise AssertionError("a run started before the refusal")
+
+    monkeypatch.setattr(train_module, "train_experiment", trained)
+    out = tmp_path / "demo"
+    argv = [a.format(out=out) for a in argv]
+    assert main(["demo", "--out", str(out), "--subjects", "2", "--clips-per-subject", "3", *argv]) == 3
+    assert said.format(out=out) in capsys.readouterr().err
+    assert not out.exists()  # no data drawn
+
+
+def test_the_demo_takes_a_set_that_agrees_with_its_options(tmp_path, monkeypatch):
+    from mmnet import train as train_module
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def first_run(cfg, run_dir, **kwargs):
+        seen.append((cfg.seeds, cfg.train.seed, Path(cfg.data.root)))
+        raise Stop
+
+    monkeypatch.setattr(train_module, "train_experiment", first_run)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Stop):
+        main(["demo", "--out", "demo", "--subjects", "2", "--clips-per-subject", "3", "--no-progress",
+              "--set", "train.seed=0", "--set", f"data.root={tmp_path / 'demo' / 'data'}"])
+    assert seen == [([0], 0, tmp_path / "demo" / "data")]

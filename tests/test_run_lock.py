@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from mmnet import run_folder as rf
 from mmnet.cli import main
@@ -17,6 +18,27 @@ from mmnet.train import run_experiment
 from mmnet.train.run_lock import driver_lock
 
 pytest.importorskip("fcntl")
+
+
+def _recorded_lock(events: list, held: set) -> type[FileLock]:
+    """A FileLock class that notes each acquire ("lock") and each last release ("unlock") in ``events``, and
+    keeps the folders whose lock it holds in ``held``."""
+
+    class Recorded(FileLock):
+        def acquire(self, *args, **kwargs):
+            taken = super().acquire(*args, **kwargs)
+            held.add(Path(self.lock_file).parent)
+            events.append("lock")
+            return taken
+
+        def release(self, *args, **kwargs):
+            was = self.is_locked
+            super().release(*args, **kwargs)
+            if was and not self.is_locked:
+                held.discard(Path(self.lock_file).parent)
+                events.append("unlock")
+
+    return Recorded
 
 HOLD = "import sys, time; from mmnet.train.run_lock import driver_lock\n" \
        "with driver_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
@@ -92,25 +114,10 @@ def test_without_fcntl_the_lock_still_holds(tmp_path):
 def test_a_restart_holds_a_lock_from_the_move_to_the_new_run(tmp_path, monkeypatch):
     """restart released the earlier run's lock before taking the new folder's: another command could take the
     folder in between, and the moved run kept a lock file of its own."""
-    from filelock import FileLock
-
     from mmnet.train import experiment, run_lock
 
     events = []
-
-    class Recorded(FileLock):
-        def acquire(self, *args, **kwargs):
-            taken = super().acquire(*args, **kwargs)
-            events.append("lock")
-            return taken
-
-        def release(self, *args, **kwargs):
-            was = self.is_locked
-            super().release(*args, **kwargs)
-            if was and not self.is_locked:
-                events.append("unlock")
-
-    monkeypatch.setattr(run_lock, "FileLock", Recorded)
+    monkeypatch.setattr(run_lock, "FileLock", _recorded_lock(events, set()))
     monkeypatch.setattr(experiment, "_run", lambda *args: events.append("run") or {})
     out = tmp_path / "run"
     out.mkdir()
@@ -123,25 +130,9 @@ def test_a_restart_holds_a_lock_from_the_move_to_the_new_run(tmp_path, monkeypat
 
 def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_move(tmp_path, monkeypatch):
     """Windows refuses to rename a folder while a file in it is open, as the lock file is: --restart always failed."""
-    from filelock import FileLock
-
     from mmnet.train import experiment, run_lock
 
     events, held = [], set()
-
-    class Recorded(FileLock):
-        def acquire(self, *args, **kwargs):
-            taken = super().acquire(*args, **kwargs)
-            held.add(Path(self.lock_file).parent)
-            events.append("lock")
-            return taken
-
-        def release(self, *args, **kwargs):
-            was = self.is_locked
-            super().release(*args, **kwargs)
-            if was and not self.is_locked:
-                held.discard(Path(self.lock_file).parent)
-                events.append("unlock")
 
     real_rename = Path.rename
 
@@ -154,7 +145,7 @@ def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_mov
 
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(Path, "rename", windows_rename)
-    monkeypatch.setattr(run_lock, "FileLock", Recorded)
+    monkeypatch.setattr(run_lock, "FileLock", _recorded_lock(events, held))
     monkeypatch.setattr(experiment, "_run", lambda *args: events.append("run") or {})
     out = tmp_path / "run"
     out.mkdir()

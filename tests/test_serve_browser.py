@@ -14,14 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.browser_helpers import launch_chromium, playwright_or_skip
+
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("av")
-sync_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = os.environ.get("MMNET_CHROMIUM", "/usr/bin/chromium")
-if not Path(CHROMIUM).is_file():
-    pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+sync_api = playwright_or_skip()
 
 from mmnet.infer import Predictor  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
@@ -66,8 +64,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"])
+        b = launch_chromium(p)
         yield b
         b.close()
 

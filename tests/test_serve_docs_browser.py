@@ -1,19 +1,14 @@
 """/docs' "Try it out" in a real headless browser calls the API where the page is, also behind a reverse proxy
 that serves mmnet under a sub-path (https://lab.example/mmnet/ passed on as /). Skips without chromium/Playwright."""
 
-import os
-from pathlib import Path
-
 import pytest
+
+from tests.browser_helpers import launch_chromium, playwright_or_skip
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("fastapi_offline")
-sync_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = os.environ.get("MMNET_CHROMIUM", "/usr/bin/chromium")
-if not Path(CHROMIUM).is_file():
-    pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+sync_api = playwright_or_skip()
 
 from mmnet.serve import create_app  # noqa: E402
 from tests.serve_helpers import LiveServer  # noqa: E402
@@ -24,8 +19,7 @@ PROXIED = "http://lab.example/mmnet/"  # the proxy's address for the app; nothin
 @pytest.mark.parametrize("behind_proxy", [False, True], ids=["direct", "proxy-sub-path"])
 def test_try_it_out_calls_the_api_under_the_pages_path(predictor, behind_proxy):
     with LiveServer(create_app(predictor)) as live, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"])
+        browser = launch_chromium(p)
         page = browser.new_page()
         base = f"{live.url}/"
         if behind_proxy:

@@ -54,7 +54,7 @@ __all__ = [
     "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models",
-    "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics",
+    "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics", "fold_folders", "trained_folds",
 ]
 
 # Files of the run folder.
@@ -121,6 +121,16 @@ def fold_folder(name: str) -> str:
 
 def fold_path(run_dir: str | Path, seed: int, fold: str) -> Path:
     return Path(run_dir) / seed_folder(seed) / fold_folder(fold)
+
+
+def fold_folders(run_dir: str | Path) -> list[Path]:
+    """The run's fold folders and its final fit's (which may not exist yet)."""
+    return [*Path(run_dir).glob("seed-*/fold-*"), Path(run_dir) / FINAL]
+
+
+def trained_folds(run_dir: str | Path) -> list[Path]:
+    """The fold folders (the final fit's too) where an epoch has finished: then the run's config may not change."""
+    return [fold for fold in fold_folders(run_dir) if any((fold / name).exists() for name in (HISTORY, STATE, DONE))]
 
 
 def finished_result(fold_dir: str | Path) -> dict | None:

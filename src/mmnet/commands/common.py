@@ -8,7 +8,7 @@ from ..choices import EXECUTORS, TRANSPORTS
 
 __all__ = ["add_root_argument", "add_device_argument", "check_device_argument", "add_executor_arguments",
            "executor_config", "root_override", "check_path_encoding", "add_out_alias", "resolve_out_alias",
-           "refuse_flag_clashes"]
+           "refuse_flag_clashes", "clashing_setting", "setting_value"]
 
 ROOT_HELP = ("dataset folder; for the composite: PART=DIR per part (casme2=DIR, samm=DIR, smic=DIR), repeated or "
              "comma-separated, or one folder holding casme2/ samm/ smic/")
@@ -87,19 +87,52 @@ def refuse_flag_clashes(flags: list[tuple[str, tuple[str, object] | str]], overr
     from ..config import override_key
     from ..errors import ConfigError
 
-    given = {override_key(item): (flag, item) for flag, item in flags}
-    for setting in overrides:
-        key = override_key(setting)
-        if key in given and _config_value(given[key][1], key) != _config_value(setting, key):
-            raise ConfigError(f"{given[key][0]} and --set {setting} give {key} different values; give it once "
+    for flag, item in flags:
+        setting = clashing_setting(item, overrides)
+        if setting is not None:
+            raise ConfigError(f"{flag} and --set {setting} give {override_key(item)} different values; give it once "
                               "(the flag or --set).")
 
 
-def _config_value(item: tuple[str, object] | str, key: str) -> object:
-    """The value of ``key`` in the defaults with one override applied."""
+def clashing_setting(item: tuple[str, object] | str, overrides: list[str]) -> str | None:
+    """The first of ``overrides`` that gives the key of ``item`` another value, as the config reads it (a folder
+    compared as the folder it names: ``data`` and ``./data`` agree), or None."""
+    from ..config import override_key
+
+    key = override_key(item)
+    for setting in overrides:
+        if override_key(setting) == key and setting_value(item, key) != setting_value(setting, key):
+            return setting
+    return None
+
+
+# Keys that name a file or folder: two spellings of one place are one value.
+_PATH_KEYS = ("data.root", "data.annotation", "data.cache_dir")
+
+
+def setting_value(item: tuple[str, object] | str, key: str) -> object:
+    """The value of ``key`` in the defaults with one override applied (a path key's as the place it names)."""
     from ..config import apply_overrides, config_from_dict, config_to_dict, flatten_config
 
-    return flatten_config(config_to_dict(config_from_dict(apply_overrides({}, [item])))).get(key)
+    value = flatten_config(config_to_dict(config_from_dict(apply_overrides({}, [item])))).get(key)
+    return _place(value, key) if key in _PATH_KEYS and isinstance(value, str) and value else value
+
+
+def _place(value: str, key: str) -> object:
+    """The absolute, resolved path that a path key's ``value`` names; for a root of the composite's PART=DIR
+    items, each part's; a text that does not parse stays as it is (its own error comes later)."""
+    from pathlib import Path
+
+    from ..config import parse_root
+    from ..errors import ConfigError
+
+    if key != "data.root":
+        return Path(value).expanduser().resolve()
+    try:
+        root = parse_root("composite" if "=" in value else "", value)
+    except ConfigError:
+        return value
+    return {part: p.resolve() for part, p in root.items()} if isinstance(root, dict) else root.resolve()
 
 
 # Options whose paths mmnet writes into its text files (config.yaml, report.md, JSON): these must be UTF-8.

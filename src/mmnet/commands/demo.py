@@ -38,8 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for the data and the run (default: demo-run): OUT/data and OUT/run for seed 0, "
                         "OUT/seed-N/data and OUT/seed-N/run for --seed N")
     p.add_argument("--permute-labels", action="store_true", help="control: shuffle labels (expect chance level)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the data and of training; each seed has its own folders (see --out)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the data and of training (default 0); each seed has its own folders (see --out)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="N",
                    help="run these seeds one after another and write OUT/summary.md and OUT/summary.csv "
                         "(seed, UF1, UAR, Acc, seconds, machine), e.g. --seeds 0 1 2; always a list: --seeds 3 is "
@@ -50,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="subjects of the synthetic set (default: the demo preset)")
     p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a training setting, e.g. --set train.epochs=4")
+                   help="override a training setting, e.g. --set train.epochs=4 (not those the options above "
+                        "decide: seeds and train.seed, data.root, data.permute_labels)")
     p.add_argument("--restart", action="store_true",
                    help="start over: an earlier run in OUT (another configuration, e.g. without "
                         "train.save_models=true) is moved aside to OUT/run.old-<time> (not deleted); the data is kept")
@@ -65,22 +66,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
 
+    typed_seed = args.seed is not None or args.seeds is not None
+    if args.seed is None:
+        args.seed = 0
     if min(args.seeds or [args.seed]) < 0:
         raise ConfigError(f"seeds must be >= 0, got {args.seeds or [args.seed]}")
     if args.spotting:
         from .demo_spotting import run_spotting
 
         return run_spotting(args)
-    if args.seeds is None and not args.with_control:
+    one_run = args.seeds is None and not args.with_control
+    if args.permute_labels and not one_run:
+        raise ConfigError("--permute-labels runs one control; with --seeds/--with-control use --with-control, "
+                          "which runs each seed's control beside it")
+    seeds = list(dict.fromkeys(args.seeds if args.seeds is not None else [args.seed]))
+    _refuse_settings_the_demo_decides(args, seeds, typed_seed)  # every run's, before any data is drawn
+    if one_run:
         report, _, run_dir, _ = _run_seed(args, args.seed, permute=args.permute_labels)
         print(_next_steps(report, run_dir))
         return 0
-    if args.permute_labels:
-        raise ConfigError("--permute-labels runs one control; with --seeds/--with-control use --with-control, "
-                          "which runs each seed's control beside it")
     from ..report.render import chance_verdict
 
-    seeds = list(dict.fromkeys(args.seeds if args.seeds is not None else [args.seed]))
     rows = []
     for seed in seeds:
         report, seconds, run_dir, reused = _run_seed(args, seed, permute=False)
@@ -98,6 +104,40 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_folder(out: Path, seed: int) -> Path:
+    """Each seed has its own data and runs: OUT/data, OUT/run for seed 0, OUT/seed-N/... for the others."""
+    return out if seed == 0 else out / f"seed-{seed}"
+
+
+def _refuse_settings_the_demo_decides(args: argparse.Namespace, seeds: list[int], typed_seed: bool) -> None:
+    """Refuse a ``--set`` of a key that the demo sets from its own options, for every seed's run and control
+    before any of them starts (a refusal after seed 0 trained would waste its run); the same value is fine."""
+    from ..config import override_key
+    from ..errors import ConfigError
+    from .common import clashing_setting, refuse_flag_clashes, setting_value
+
+    overrides = list(args.overrides)
+    for setting in overrides:
+        if override_key(setting) == "data.permute_labels":  # the control beside an honest run is the point
+            raise ConfigError(f"the demo sets data.permute_labels itself: use --permute-labels (one control run) or "
+                              f"--with-control (each seed's control beside it) instead of --set {setting}")
+    for seed in seeds:
+        seed_items = [f"train.seed={seed}", f"seeds=[{seed}]"]
+        if typed_seed:
+            seed_flag = f"--seeds {' '.join(map(str, args.seeds))}" if args.seeds else f"--seed {seed}"
+            refuse_flag_clashes([(seed_flag, item) for item in seed_items], overrides)
+        elif (setting := next(filter(None, (clashing_setting(item, overrides) for item in seed_items)), None)):
+            key = override_key(setting)  # the default seed 0, which the user did not type: name the option to use
+            wanted = setting_value(setting, key)
+            use = f"--seeds {' '.join(map(str, wanted))}" if key == "seeds" else f"--seed {wanted}"
+            raise ConfigError(f"the demo sets {key} from --seed/--seeds: use {use} instead of --set {setting}")
+        data_root = _seed_folder(args.out, seed) / "data"
+        if (setting := clashing_setting(("data.root", str(data_root)), overrides)) is not None:
+            raise ConfigError(f"the demo's data folder is {data_root} (from --out {args.out}), where it draws its "
+                              f"synthetic set: choose it with --out instead of --set {setting}")
+    refuse_flag_clashes([("--tensorboard", "train.tensorboard=true")] if args.tensorboard else [], overrides)
+
+
 def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[dict, float, Path, str]:
     """Generate (or reuse) one seed's data, run its LOSO, print the table; the report, the seconds the run took,
     its folder, and a note when its folds were trained by an earlier command (see :func:`_run_seconds`)."""
@@ -110,18 +150,10 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     from ..data.common import SYNTH_MARKER
     from ..report import format_results_table
     from ..train import train_experiment
-    from .common import refuse_flag_clashes
 
     t0 = time.perf_counter()
-    # Each seed has its own data and runs: OUT/data, OUT/run for seed 0, OUT/seed-N/... for the others.
-    base = args.out if seed == 0 else args.out / f"seed-{seed}"
+    base = _seed_folder(args.out, seed)
     data_root = base / "data"
-    seed_flag = f"--seeds {' '.join(map(str, args.seeds))}" if args.seeds else f"--seed {seed}"
-    flags = [(seed_flag, f"train.seed={seed}"), (seed_flag, f"seeds=[{seed}]"),
-             (f"--out {args.out}", ("data.root", str(data_root)))]
-    flags += [("--permute-labels/--with-control", "data.permute_labels=true")] if permute else []
-    flags += [("--tensorboard", "train.tensorboard=true")] if args.tensorboard else []
-    refuse_flag_clashes(flags, list(args.overrides))  # before any work: neither may win silently
     preset = {**synth.DEMO_PRESET, "seed": seed}
     if args.subjects is not None:
         preset["subjects"] = args.subjects
@@ -167,7 +199,7 @@ def _finished_folds(run_dir: Path) -> dict[Path, tuple[int, float]]:
     from .. import run_folder as rf
 
     folds = {}
-    for done in [*run_dir.glob(f"seed-*/fold-*/{rf.DONE}"), run_dir / rf.FINAL / rf.DONE]:
+    for done in [fold / rf.DONE for fold in rf.fold_folders(run_dir)]:
         if (record := rf.finished_result(done.parent)) is not None:
             folds[done] = (done.stat().st_mtime_ns, float(record.get("seconds") or 0))
     return folds
@@ -275,21 +307,27 @@ def _try_commands(model: Path, run_dir: Path) -> list[str]:
     return lines
 
 
-# The optional extra a suggested command needs -> the package that tells whether it is installed: mmnet serve,
-# synth --format mp4 (PyAV writes it), spot (OpenCV's optical flow).
-NEXT_EXTRAS = {"serve": "fastapi", "video": "av", "face": "cv2"}
+def _extra_checks() -> dict:
+    """The optional extra a suggested command needs -> the check that command makes (raising MMNetError when
+    something of it is missing): mmnet serve; synth --format mp4 (PyAV writes it); spot (OpenCV, dlib and the
+    landmark model, which align the faces)."""
+    from ..preprocess.face import require_face_extra
+    from ..synth.long_writer import require_pyav
+    from .serve import require_serve_extra
+
+    return {"serve": require_serve_extra, "video": require_pyav, "face": require_face_extra}
 
 
 def _missing_extra(extra: str) -> list[str]:
-    """On an install without ``extra``: what the suggested command needs, in the words of its missing-extra
-    error (a core install has none of them); an empty list when the extra's package is installed."""
-    import importlib.util
+    """On an install without all of ``extra`` (a core install has none of them): a note naming the extra and its
+    install command; an empty list when the suggested command's own check finds nothing missing."""
+    from ..errors import MMNetError, install_hint
 
-    from ..errors import install_hint
-
-    if importlib.util.find_spec(NEXT_EXTRAS[extra]) is not None:
-        return []
-    return [f"needs the {extra} extra, not installed: {install_hint(extra)}"]
+    try:
+        _extra_checks()[extra]()
+    except MMNetError:
+        return [f"needs the {extra} extra, not installed: {install_hint(extra)}"]
+    return []
 
 
 def _headline(report: dict, seed: int) -> dict:

@@ -91,18 +91,28 @@ def check_port_free(host: str, port: int) -> None:
             raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): {why}.") from None
 
 
-def run(args: argparse.Namespace) -> int:
+def require_serve_extra() -> None:
+    """ConfigError naming the serve extra and its install command when a package that the server imports
+    (fastapi, uvicorn, ...) is missing: the command's first check, which the demo's closing lines reuse."""
     from ..errors import ConfigError, install_hint
-    from .common import check_device_argument, load_predictor
 
-    check_device_argument(args)
     try:
-        from ..serve import ServeSettings, create_app
-        from ..serve.server import serve
+        from ..serve import create_app  # noqa: F401
+        from ..serve.server import serve  # noqa: F401
     except ImportError as exc:
         raise ConfigError(f"mmnet serve needs the serve extra ({exc.name} is missing): "
                           f"{install_hint('serve')}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from .common import check_device_argument, load_predictor
+
+    check_device_argument(args)
+    require_serve_extra()
+    from ..serve import ServeSettings, create_app
     from ..serve.model_info import describe_checkpoint
+    from ..serve.server import serve
 
     for name in ("port", "workers", "max_results"):
         if getattr(args, name) < 1:

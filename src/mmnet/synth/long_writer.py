@@ -26,7 +26,8 @@ from ..errors import ConfigError, DataError, install_hint
 from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 
-__all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "video_name"]
+__all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
+           "video_name"]
 
 CASME_SQ_CODING_FILE = "CAS(ME)^2code_final.xlsx"
 #: CAS(ME)^2's subject index 1..22 -> folder (sheet ``naming rule1``).
@@ -43,14 +44,21 @@ def video_name(subject: int, video: int) -> str:
     return f"{SUBJECT_FOLDERS[subject - 1][1:]}_{code}{name}"
 
 
+def require_pyav() -> None:
+    """DataError naming the video extra when PyAV, which writes .mp4 (``mmnet synth --format mp4``), is missing."""
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        raise DataError(f"Writing .mp4 needs PyAV: {install_hint('video')} (or write JPEG frames).") from None
+
+
 def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float) -> int:
     """Encode RGB frames to an H.264 .mp4 (yuv420p) with PyAV, streaming; returns the frame count."""
     from fractions import Fraction
 
-    try:
-        import av
-    except ImportError:
-        raise DataError(f"Writing .mp4 needs PyAV: {install_hint('video')} (or write JPEG frames).") from None
+    require_pyav()
+    import av
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0

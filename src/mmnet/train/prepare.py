@@ -143,7 +143,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         saved = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
         saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
         changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
-        if changes and _has_trained(out):  # before an epoch finished: nothing to lose, the new config holds
+        if changes and rf.trained_folds(out):  # before an epoch finished: nothing to lose, the new config holds
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
                               "Use another out folder, or restart=True (--restart) to set this run aside.")
     out.mkdir(parents=True, exist_ok=True)
@@ -155,12 +155,12 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
         kept = list(zip(samples, labels))
     rows = [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept]
-    if _has_trained(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content)):
+    if rf.trained_folds(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content)):
         raise ConfigError(f"'{out}' holds a run whose finished folds were trained on other data: {'; '.join(changed)}. "
                           "Resuming would mix folds trained on the old and the new data. Use restart=True (--restart) "
                           "to move this run aside and train every fold on the current data, or another out folder "
                           "(or put the old data back).")
-    if not _has_trained(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
+    if not rf.trained_folds(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
         atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content), indent=2) + "\n")
     rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS, rows)
     if skipped:
@@ -187,12 +187,6 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     )
 
 
-def _has_trained(out: Path) -> bool:
-    """Whether any fold (or the final fit) of the run folder finished an epoch (then its config may not change)."""
-    folds = [*out.glob("seed-*/fold-*"), out / rf.FINAL]
-    return any((fold / name).exists() for fold in folds for name in (rf.HISTORY, rf.STATE, rf.DONE))
-
-
 def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
     """Refuse a run folder that is or holds a dataset root or an annotation file given apart from it: the
     run's files would land among the data, and `train --restart` (which moves the run folder aside) would
@@ -214,7 +208,7 @@ def _check_saved_config(out: Path, config_path: Path) -> None:
     """A config.yaml that cannot be read: moved aside when no fold has started (it is written again),
     else a named error (the folds' settings cannot be compared with this command's)."""
     if not config_path.exists():
-        if _has_trained(out):  # else the folds trained under unknown settings would be reused under these
+        if rf.trained_folds(out):  # else the folds trained under unknown settings would be reused under these
             raise ConfigError(f"'{out}' holds trained folds but no {rf.CONFIG}, so this command's settings cannot be "
                               "compared with theirs. Restore the file from a backup, or use another out folder "
                               "(or restart=True / --restart to move this run aside).")

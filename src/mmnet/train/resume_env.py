@@ -44,7 +44,7 @@ def trained_numerics(plan: ComputePlan) -> dict:
 def warn_changed_numerics(out_dir: str | Path, cfg: ExperimentConfig, executor: ExecutorConfig | None) -> None:
     """Before a resume trains its folds: one warning per value that differs from what the run recorded."""
     out = Path(out_dir)
-    if not _fold_folders(out, trained=True):  # a fresh run: env.json was just written from this machine
+    if not rf.trained_folds(out):  # a fresh run: env.json was just written from this machine
         return
     if executor is None or executor.executor == "local":
         current = trained_numerics(plan_training(cfg.train, cfg.data.image_size))
@@ -58,8 +58,8 @@ def numerics_changes(out: Path, current: dict) -> list[str]:
     """What differs between the ``current`` FOLD_NUMERICS and those the run in ``out`` trained with: its finished
     folds' (missing in an older done.json: env.json's), or before any fold finished, env.json's. A run with no
     trained epoch has nothing to differ from."""
-    folds = _fold_folders(out, trained=False)
-    if not _fold_folders(out, trained=True):
+    folds = rf.fold_folders(out)
+    if not rf.trained_folds(out):
         return []
     try:
         env = json.loads((out / rf.ENV).read_text(encoding="utf-8"))
@@ -82,14 +82,6 @@ def numerics_changes(out: Path, current: dict) -> list[str]:
                      f"{' and '.join(before)}: the folds trained now will not be bit-identical to an uninterrupted "
                      f"run's. To match, stop and {' or '.join(_how_to_match(key, v) for v in before)}.")
     return lines
-
-
-def _fold_folders(out: Path, *, trained: bool) -> list[Path]:
-    """The run's fold folders (the final fit's too); with ``trained``, those where an epoch has finished."""
-    folds = [*out.glob("seed-*/fold-*"), out / rf.FINAL]
-    if not trained:
-        return folds
-    return [fold for fold in folds if any((fold / name).exists() for name in (rf.HISTORY, rf.STATE, rf.DONE))]
 
 
 def _device_type(device: str) -> str:
