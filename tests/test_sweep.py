@@ -291,8 +291,12 @@ def test_a_failed_fold_still_reports_the_finished_settings_and_the_summary(tmp_p
                                                                             ("broken", "not run")]
     (out / "summary.md").unlink()
     assert main(["report", str(out)]) == 0  # a sweep folder: its summary, not "has no samples.csv"
-    printed = capsys.readouterr().out
-    assert "broken (NOT RUN)" in printed and "sweep folder" in printed and (out / "summary.md").exists()
+    printed = capsys.readouterr()
+    assert "broken (NOT RUN)" in printed.out and "sweep folder" in printed.out and (out / "summary.md").exists()
+    # a script that reads only the JSON is told on stderr, as for a partial run
+    assert printed.err.startswith("warning: the sweep is partial: 1 of 2 settings finished; not finished: broken")
+    assert main(["report", str(out), "--json", "--strict"]) == 1
+    assert "(--strict: exit code 1)" in capsys.readouterr().err
 
 
 def test_a_bad_setting_is_named_before_any_setting_is_prepared(tmp_path, capsys):

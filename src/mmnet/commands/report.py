@@ -94,4 +94,9 @@ def _sweep_summary(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"'{args.run}' is a sweep folder: summary written to {args.run / 'summary.md'}; each setting's report "
               f"is rebuilt with `mmnet report {shell_quote(args.run)}/SETTING`")
-    return 1 if args.strict and not all(r["complete"] for r in rows) else 0
+    unfinished = [f"{r['setting']} ({r['status']})" for r in rows if not r["complete"]]
+    if unfinished:  # as a run's partial warning: on stderr in every format, exit code 1 only with --strict
+        print(f"warning: the sweep is partial: {len(rows) - len(unfinished)} of {len(rows)} settings finished; not "
+              f"finished: {', '.join(unfinished)}. Rerun the same `mmnet sweep` command to continue"
+              f"{' (--strict: exit code 1)' if args.strict else ''}.", file=sys.stderr)
+    return 1 if args.strict and unfinished else 0
