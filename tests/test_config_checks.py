@@ -96,3 +96,18 @@ def test_the_range_messages_say_what_is_checked():
     assert load_config(None, ["train.lr_decay_epochs=0"]).train.lr_decay_epochs == 0  # the rate is never decayed
     with pytest.raises(ConfigError, match=r"train.seed must be >= 0, got -5"):
         load_config(None, ["train.seed=-5"])
+
+
+def test_a_bad_value_in_a_config_file_names_the_file(tmp_path):
+    # the key and value were named, not the file they came from
+    for text, said in [("train:\n  epochs: 010\n", "write 10, not 010"), ("train:\n  epochs: ten\n", "type int")]:
+        path = tmp_path / "exp.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"Config file '.*exp\.yaml': train\.epochs") as err:
+            load_config(path)
+        assert said in str(err.value)
+        assert load_config(path, overrides=["train.epochs=3"]).train.epochs == 3  # an override replaces it
+    path.write_text("train:\n  epochs: 10\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:  # a bad override is the override's, not the file's
+        load_config(path, overrides=["train.lr=abc"])
+    assert "Config file" not in str(err.value) and "train.lr" in str(err.value)

@@ -357,4 +357,18 @@ def load_config(path: str | Path | None = None,
                               "--list-recipes`) are examples.")
         values = without_derived(values)
         _check_seed_given_once(values, overrides)
-    return config_from_dict(apply_overrides(values, overrides))
+    try:
+        return config_from_dict(apply_overrides(values, overrides))
+    except ConfigError as exc:
+        if path is not None and _fails_alike(values, exc):  # the file's own value: name the file to edit
+            raise ConfigError(f"Config file '{p}': {exc}") from None
+        raise
+
+
+def _fails_alike(values: dict, error: ConfigError) -> bool:
+    """Whether ``values`` alone (no overrides) fail with the same message as ``error``."""
+    try:
+        config_from_dict(values)
+    except ConfigError as own:
+        return str(own) == str(error)
+    return False
