@@ -154,7 +154,6 @@ class _Face:
         self.realignments: list[int] = []
         self.moved = None  # crop-to-crop transform of the last re-alignment, until the window follows it
         self.restart = False  # another face is followed from this frame on, until the window is emptied
-        self.followed = None  # the followed face's box at the last check that saw it
         self.others: tuple[tuple[int, int, int, int], ...] = ()  # the other faces' boxes at that check
         self.switches: list[tuple[int | None, int, int]] = []  # (previous check, check, frame number)
         self.crowd = None  # (frame number, faces, followed box) of the first check that saw several faces
@@ -188,14 +187,14 @@ class _Face:
         if not faces:
             return
         # the face followed so far, not the best-scoring one: with two people in view that flips between them
-        face = faces[0] if self.followed is None else followed_face(faces, self.followed, self.others)
+        followed = self.seen[-1][1] if self.seen else None  # its box at the last check that saw a face
+        face = faces[0] if followed is None else followed_face(faces, followed, self.others)
         switched = face is None  # the followed face is gone and another is in view: a new segment, as after a loss
         if switched:
             face = faces[0]
             self.switches.append((previous, pos, number))
         if len(faces) > 1 and self.crowd is None:
             self.crowd = (number, len(faces), face.box)
-        self.followed = face.box
         self.others = tuple(f.box for f in faces if f is not face)
         self.seen.append((number, face.box))
         box = face.box
