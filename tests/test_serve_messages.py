@@ -391,6 +391,23 @@ def test_progress_is_said_for_people(tmp_path):
     assert stages[1:] == ["Looking for expressions: frame 388 of 1140", "Looking for expressions: frame 5"]
 
 
+
+def test_a_micro_interval_left_unclassified_says_why_on_the_page(tmp_path):
+    # its onset showed other faces but not the one followed: the page said "No face was found on the onset frame"
+    from mmnet.serve.analysis import analyse_recording
+    from mmnet.serve.jobs import Job
+
+    job = Job("recording", "a.mp4", None)
+    job.update = lambda progress=None, stage=None: None
+    why = "at its onset (frame 5) no face found near the one followed, so a crop would show another person"
+
+    def spotter(path, **kwargs):
+        return {"fps": 30.0, "frames": 60, "pairs": {0: None},
+                "intervals": [{"onset": 5, "apex": 6, "offset": 7, "type": "micro", "score": 1.0, "note": why}]}
+
+    (interval,) = analyse_recording(job, None, tmp_path / "video.mp4", spotter)["intervals"]
+    assert interval["note"] == f"A{why[1:]}: not classified, nothing to draw." and interval["files"] == []
+
 def test_the_pages_number_fields_take_what_the_api_takes(client):
     # a browser then refuses 2.5 as a frame, or a rate the server refuses, before anything is sent
     from mmnet.spotting.config import MAX_FPS

@@ -180,3 +180,44 @@ def test_the_classifier_crops_the_face_the_spotter_followed_not_the_best_scoring
     aligner.detect = lambda image: [left]  # the one face in view, 0.7 box widths from where it was followed
     ((onset, apex),) = read_pairs(tmp_path, [(1, 2)], aligner, near=lambda number: (184, 60, 304, 180))
     assert onset.max() == apex.max() == 0
+
+
+def test_a_micro_interval_where_the_followed_face_is_gone_is_listed_unclassified_not_an_error(tmp_path):
+    # two people in view and neither near the followed face at one interval's onset: the whole recording failed
+    # (spot --checkpoint and the server), losing every other interval's class
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from mmnet.commands.spot import format_text
+    from mmnet.infer.recordings import classify_micro
+    from mmnet.preprocess.face import CropGeometry, FaceAligner
+    from mmnet.spotting.intervals import Interval
+
+    for n in range(1, 9):
+        Image.fromarray(np.full((240, 640, 3), 20 * n, np.uint8)).save(tmp_path / f"img{n}.png")
+    left, right = FaceDetection((100, 60, 220, 180), 0.5), FaceDetection((420, 60, 540, 180), 1.5)
+    eyes = np.zeros((68, 2))
+    eyes[36:42], eyes[42:48] = (35, 45), (85, 45)
+    aligner = FaceAligner.__new__(FaceAligner)  # dlib's detector and landmarks stood in for
+    aligner.geometry = CropGeometry(64, 64)
+    aligner.detect = lambda image: [right, left]
+    aligner.landmarks = lambda image, face: eyes + face.box[:2]
+
+    class Predictor:
+        class_names = ("negative", "positive")
+
+        def predict_frames(self, onsets, apexes):
+            return np.array([[0.25, 0.75]] * len(onsets))
+
+    # followed on the left until frame 4, then somewhere neither face is
+    curves = SimpleNamespace(face_at=lambda number: (110, 70, 230, 190) if number < 5 else (300, 0, 400, 100))
+    result = SimpleNamespace(source=str(tmp_path), fps=30.0, frames=8, gaps=[], curves=curves,
+                             intervals=[Interval(1, 2, 3, "micro", score=1.0), Interval(5, 6, 7, "micro", score=1.0)])
+    pairs = classify_micro(result, Predictor(), aligner)
+    kept, gone = result.intervals
+    assert kept.label == "positive" and kept.note is None and pairs[0] is not None
+    assert gone.label is None and gone.probabilities is None and pairs[1] is None
+    assert gone.note.startswith("at its onset (frame 5) no face found near the one followed at [300, 0, 400, 100]")
+    assert "another person" in gone.note
+    assert "note: the micro interval 5-7 is not classified: at its onset (frame 5)" in format_text(result)

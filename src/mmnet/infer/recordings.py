@@ -78,7 +78,8 @@ def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[ob
 
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
                optional: Iterable[int] = (), near: Callable[[int], tuple | None] | None = None,
-               progress: Callable[[int, int], None] | None = None) -> list[Pair | None]:
+               progress: Callable[[int, int], None] | None = None,
+               gone: dict[int, str] | None = None) -> list[Pair | None]:
     """The (onset, apex) images of each ``(onset, apex)`` span, read in one streaming pass.
 
     With an ``aligner`` each pair is cropped with one alignment estimated on its onset (as ``mmnet
@@ -88,10 +89,13 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
     ``progress(read, to_read)`` is called after every frame read (``mmnet.media.iter_frames``): a video is decoded
     again up to the last apex, minutes on a long recording.
 
+    With a ``gone`` dict, a span whose onset shows faces but not the followed one gets None, and ``gone[k]``
+    says why, instead of an error: one interval where the person looked away need not fail the recording.
+
     Raises:
         DataError: a frame is not in the recording.
-        PreprocessError: no face on the onset of a span, or (with ``near``) several and not the followed one;
-            spans whose index is in ``optional`` get None instead.
+        PreprocessError: no face on the onset of a span, or (with ``near``, without ``gone``) several and not the
+            followed one; spans whose index is in ``optional`` get None instead.
     """
     source, optional = Path(source), set(optional)
     onsets_at: dict[int, list[int]] = defaultdict(list)
@@ -111,7 +115,9 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
             try:
                 alignments[k] = aligner.estimate(image) if near is None else aligner.estimate(image, near=near(number))
             except PreprocessError as exc:
-                if k not in optional:
+                if gone is not None and isinstance(exc, FollowedFaceGone) and k not in optional:
+                    gone[k] = f"at its onset (frame {number}) {exc}, so a crop would show another person"
+                elif k not in optional:
                     # faces are in view, not the followed one: not a recording of face crops
                     remedy = "" if isinstance(exc, FollowedFaceGone) else f" {NO_ALIGN}"
                     raise PreprocessError(
@@ -136,17 +142,21 @@ def classify_pairs(predictor, pairs: Sequence[Pair]) -> list[tuple[str, dict[str
     return out
 
 
-def classify_intervals(intervals: Sequence, pairs: Mapping[int, Pair] | Callable[[int], Pair], predictor) -> list:
+def classify_intervals(intervals: Sequence, pairs: Mapping[int, Pair] | Callable[[int], Pair], predictor,
+                       unclassified: Mapping[int, str] | None = None) -> list:
     """The spotted ``intervals`` (``Interval`` records) with their micro ones classified: new records with label
     and probabilities. ``pairs`` gives the (onset, apex) images of interval k: a mapping, or a function called
     ``_BATCH`` intervals at a time. A micro interval whose onset is its apex gets no class but the ``SAME_FRAME``
-    note (zero motion has no class); macro-expressions are left as they are (the model learnt micro-expressions).
+    note (zero motion has no class), one in ``unclassified`` (interval index -> why) that note;
+    macro-expressions are left as they are (the model learnt micro-expressions).
     The one rule of ``mmnet spot --checkpoint``, the server and spot then recognise."""
     pair_of = pairs if callable(pairs) else pairs.__getitem__
+    unclassified = unclassified or {}
     # Not moved earlier to get a class: the spotter did not measure where this expression starts, and an onset
     # put there by fiat (or onto a gap frame) would give a class the recording does not support.
-    out = [dataclasses.replace(i, note=SAME_FRAME) if zero_motion(i) else i for i in intervals]
-    micro = [k for k, i in enumerate(out) if i.type == "micro" and not zero_motion(i)]
+    out = [dataclasses.replace(i, note=SAME_FRAME) if zero_motion(i) else
+           dataclasses.replace(i, note=unclassified[k]) if k in unclassified else i for k, i in enumerate(intervals)]
+    micro = [k for k, i in enumerate(out) if i.type == "micro" and i.note is None]
     for start in range(0, len(micro), _BATCH):
         chunk = micro[start: start + _BATCH]
         for k, (label, probs) in zip(chunk, classify_pairs(predictor, [pair_of(k) for k in chunk])):
@@ -162,16 +172,18 @@ def classify_micro(result, predictor, aligner=None, *, draw: int = 0,
     ``progress`` follows the reading of those frames (``read_pairs``).
 
     Returns the pairs read, by interval index: every micro interval's (the images classified) and the
-    first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face). See
-    ``classify_intervals``.
+    first ``draw`` intervals' of any type (None for a macro interval whose onset shows no face, and for a micro
+    one whose onset shows other faces but not the one followed: that one is left unclassified, with a note).
+    See ``classify_intervals``.
     """
     intervals = list(result.intervals)
     keep = [k for k, i in enumerate(intervals) if i.type == "micro" or k < draw]
     optional = {j for j, k in enumerate(keep) if intervals[k].type != "micro"}
     near = None if aligner is None else result.curves.face_at  # crop the face the spotter measured
+    gone: dict[int, str] = {}
     pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
-                                      aligner, optional=optional, near=near, progress=progress)))
-    result.intervals = classify_intervals(intervals, pairs, predictor)
+                                      aligner, optional=optional, near=near, progress=progress, gone=gone)))
+    result.intervals = classify_intervals(intervals, pairs, predictor, {keep[j]: why for j, why in gone.items()})
     return pairs
 
 

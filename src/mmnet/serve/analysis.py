@@ -138,8 +138,10 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
         job.update(progress=CLASSIFIED + (1 - CLASSIFIED) * k / len(explained),
                    stage=f"Drawing interval {k + 1} of {len(explained)}")
         name = f"interval-{k}-"
-        if pairs.get(k) is None:  # only a macro-expression's onset may show no face (a micro one is an error)
-            files, note = {}, "No face was found on the onset frame: nothing to draw."
+        if pairs.get(k) is None:  # a macro-expression's onset without a face, or a micro one without the followed face
+            files = {}
+            note = (f"{iv['note'][0].upper()}{iv['note'][1:]}: not classified, nothing to draw." if iv.get("note")
+                    else "No face was found on the onset frame: nothing to draw.")
         elif iv.get("probabilities") is None:
             # As `mmnet spot --checkpoint`: the model learnt micro-expressions; a macro one is shown, not classified
             # (as is a micro one whose onset is its apex: its own note says why)
