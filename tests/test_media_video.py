@@ -376,3 +376,20 @@ def test_mmnet_media_gives_every_name_of_media_video():
     import mmnet.media_video
 
     assert [n for n in mmnet.media_video.__all__ if getattr(mmnet.media, n, None) is None] == []
+
+
+@pytest.mark.parametrize("platform, said", [
+    ("win32", "its path is not all ASCII, which OpenCV cannot open on Windows: install PyAV"),
+    ("linux", "re-encode it or extract its frames to a folder"),
+])
+def test_a_video_opencv_cannot_open_under_a_non_ascii_path_on_windows_says_why(tmp_path, monkeypatch, platform, said):
+    # OpenCV on Windows fails on such a path as on a broken file, and the message blamed the file
+    pytest.importorskip("cv2")
+    video = tmp_path / "Søren" / "interview.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"not a video" * 100)  # OpenCV cannot open it on any platform
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    monkeypatch.setattr(sys, "platform", platform)
+    with pytest.raises(DataError, match="cannot be opened by OpenCV") as raised:
+        list(stream_video(video))
+    assert said in str(raised.value)

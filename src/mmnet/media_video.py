@@ -7,6 +7,7 @@ players show them (``upright``). A video's frame is its decode index counted fro
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,7 +327,11 @@ def _stream_cv2(cv2, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
-            raise DataError(f"Video '{path}' cannot be opened by OpenCV; re-encode it or {EXTRACT_FRAMES}.")
+            # OpenCV on Windows opens a file by its name in the ANSI code page: others fail like a broken file
+            remedy = (f"its path is not all ASCII, which OpenCV cannot open on Windows: install PyAV with "
+                      f"{install_hint('video')}, or move it to a path of ASCII characters only."
+                      if sys.platform == "win32" and not str(path).isascii() else f"re-encode it or {EXTRACT_FRAMES}.")
+            raise DataError(f"Video '{path}' cannot be opened by OpenCV; {remedy}")
         rate, why = _cv2_rate(cv2, path, capture.get(cv2.CAP_PROP_FPS))
         sar = (capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN))
         size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
