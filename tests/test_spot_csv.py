@@ -98,9 +98,17 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
         (tmp_path / f"{name}.mp4").write_bytes(b"a recording")
         out = tmp_path / "spots" / name
         assert main(["spot", str(tmp_path / f"{name}.mp4"), "--no-progress", "--out", str(out)]) == 0
-    assert "spotting.csv (MEGC layout, video 15_0102)" in capsys.readouterr().out
+    assert "spotting.csv (MEGC layout, video 15_0102, frames counted from 1" in capsys.readouterr().out
+    # MEGC numbers a video's frames as the datasets' frame files, from 1: the video's frames 10-20 (from 0) were
+    # written as they were and scored one frame early against the annotations
     assert (tmp_path / "spots" / "15_0101" / "spotting.csv").read_text().splitlines() == [
-        "vid,onset,offset,type,score", "15_0101,10,20,me,0.3"]
+        "vid,onset,offset,type,score", "15_0101,11,21,me,0.3"]
+    assert "\n10,14,20,micro," in (tmp_path / "spots" / "15_0101" / "intervals.csv").read_text()
+    frames = tmp_path / "15_0103"
+    frames.mkdir()  # a frame folder: the numbers of its file names, as they are
+    assert main(["spot", str(frames), "--fps", "30", "--no-progress", "--out", str(tmp_path / "folder")]) == 0
+    assert "counted from 1" not in capsys.readouterr().out
+    assert (tmp_path / "folder" / "spotting.csv").read_text().splitlines()[1] == "15_0103,10,20,me,0.3"
     truth = write_spotting_csv(tmp_path / "truth.csv", {"15_0101": [Interval(10, None, 20, "micro")],
                                                         "15_0102": [Interval(50, None, 60, "micro")]})
     files = [str(p) for p in sorted((tmp_path / "spots").glob("*/spotting.csv"))]

@@ -22,7 +22,8 @@ onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from
 table and spot.json) and, with --checkpoint, one p_<class> column per class (the layout of `mmnet serve`'s
 CSV download). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name), for
-`mmnet score-spots TRUTH spots/*/spotting.csv`.
+`mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's, counted from 1 as the
+datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is i + 1 there.
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
 planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
@@ -31,6 +32,7 @@ Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from contextlib import contextmanager
@@ -151,7 +153,11 @@ def _spot(args: argparse.Namespace) -> int:
         # together: never one recording's intervals beside another's timeline; a full disk names the file
         from ..spotting.megc_files import format_spotting_csv
 
-        megc = format_spotting_csv({video_id: result.intervals}, scores=True)
+        from_video = Path(result.source).is_file()
+        # MEGC's numbers are the datasets' frame-file numbers, counted from 1: a video's frame i (from 0) is i + 1
+        megc = format_spotting_csv({video_id: [dataclasses.replace(i, onset=i.onset + 1, apex=i.apex + 1,
+                                                                   offset=i.offset + 1) if from_video else i
+                                               for i in result.intervals]}, scores=True)
         replace_files_together(args.out, {"intervals.csv": result.to_csv(classes).encode("utf-8"),
                                           "spotting.csv": megc.encode("utf-8"),
                                           "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
@@ -161,8 +167,9 @@ def _spot(args: argparse.Namespace) -> int:
     else:
         print(format_text(result))
         if args.out is not None:
+            numbering = ", frames counted from 1 as a dataset's frame files" if Path(result.source).is_file() else ""
             print(f"wrote {args.out / 'intervals.csv'}, {args.out / 'spotting.csv'} (MEGC layout, video "
-                  f"{video_id}), {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
+                  f"{video_id}{numbering}), {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
         else:
             more = "" if args.checkpoint is not None else "; --checkpoint MODEL also classifies each micro-expression"
             print(f"(--out DIR saves them as CSV and JSON with a timeline figure{more})")
