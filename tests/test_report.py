@@ -308,16 +308,19 @@ def test_the_headline_says_whether_the_model_learned(tmp_path, predict, verdict)
 def test_few_subjects_are_judged_by_the_permutation_test_not_the_bootstrap(tmp_path):
     # 2 subjects, 4 of 6 right (exact binomial p ~ 0.10): the bootstrap over 2 subjects (3 distinct resamples)
     # cannot judge; shuffling the labels within each subject scores as high with probability 1/6 (subject 2's
-    # identity order; subject 1's constant predictions score the same whatever the order)
+    # identity order; subject 1's constant predictions score the same whatever the order). 6 x 6 = 36 distinct
+    # arrangements, fewer than the 10,000 shuffles: all are scored, and p is exact
     samples = make_samples({"1": [0, 1, 2], "2": [0, 1, 2]})
     run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: 0 if s["subject"] == "1" else s["class_index"])
     report = build_report(run)
     test = report["headline"]["chance_test"]
-    assert test["n_subjects"] == 2 and abs(test["p_value"] - 1 / 6) < 0.015
+    assert test["n_subjects"] == 2 and test["p_value"] == pytest.approx(1 / 6)
+    assert test["exact"] and test["distinct_arrangements"] == test["permutations"] == 36 and test["can_decide"]
     md = (run / "report.md").read_text()
     verdict = next(line for line in md.splitlines() if line.startswith("**Verdict"))
     assert verdict.startswith("**Verdict: not shown to be above chance by a permutation test: UAR 0.67 (UF1 0.67) "
-                              "against chance (0.33), p = 0.16 with the labels shuffled within each of the 2 subjects")
+                              "against chance (0.33), p = 0.17 with the labels shuffled within each of the 2 subjects "
+                              "(exact: 6 of all 36 distinct arrangements, the real one included, score as high: UAR")
     assert "too few subjects (2) for the bootstrap: its 95% CI of UAR [0.33, 1.00] is rough" in verdict
 
 
@@ -340,6 +343,87 @@ def test_a_report_without_the_permutation_test_gives_no_verdict_from_few_subject
     report = {"classes": list("abcde"), "headline": {"n_seeds": 1, "ci": ci,
                                                      "per_seed": {"0": {"uar": 0.61, "uf1": 0.58}}}}
     assert chance_verdict(report).startswith("too few subjects (5) to judge: the 95% CI of UAR [0.52, 0.71]")
+
+
+def _verdict(run):
+    md = (run / "report.md").read_text()
+    return next(line for line in md.splitlines() if line.startswith("**Verdict"))
+
+
+def test_the_permutation_test_cannot_decide_when_every_subject_holds_one_class(tmp_path):
+    # each subject's clips of one class: no shuffle within subjects changes anything, every shuffle scored the real
+    # UAR and p = 1.00 gave "not shown to be above chance" to perfect predictions
+    samples = make_samples({f"s{k:02d}": [k % 3] * 2 for k in range(1, 7)})
+    run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: s["class_index"], epochs=1)
+    test = build_report(run)["headline"]["chance_test"]
+    assert (test["distinct_arrangements"], test["one_class_subjects"], test["p_floor"]) == (1, 6, 1.0)
+    assert not test["can_decide"] and test["exact"]
+    verdict = _verdict(run)
+    assert verdict.startswith("**Verdict: too few subjects (6) to judge: the permutation test cannot decide (all 6 "
+                              "subjects' clips hold one class each, so shuffling the labels within subjects changes "
+                              "nothing: its p-value cannot fall below 1.00, which is not below 0.05), and the 95% CI "
+                              "of UAR [1.00, 1.00]")
+    assert "above chance by" not in verdict and "p = " not in verdict
+    # from 10 subjects the interval decides, and the line says the test could not
+    samples = make_samples({f"s{k:02d}": [k % 3] * 2 for k in range(1, 13)})
+    run = write_run(tmp_path / "run12", samples, lambda seed, epoch, s: s["class_index"], epochs=1)
+    build_report(run)
+    verdict = _verdict(run)
+    assert verdict.startswith("**Verdict: above chance: the 95% CI of UAR [1.00, 1.00]")
+    assert verdict.endswith("; the permutation test cannot decide (all 12 subjects' clips hold one class each, so "
+                            "shuffling the labels within subjects changes nothing: its p-value cannot fall below "
+                            "1.00, which is not below 0.05), so the interval alone decides.**")
+    assert "p = " not in verdict
+
+
+def test_the_permutation_test_counts_the_arrangements_of_subjects_with_several_classes(tmp_path):
+    # 5 one-class subjects and 2 with two classes: 2 x 2 = 4 arrangements, so p >= 1/4 whatever the predictions
+    subjects = {**{f"s{k:02d}": [k % 3] * 2 for k in range(1, 6)}, "s06": [0, 1], "s07": [1, 2]}
+    run = write_run(tmp_path / "run", make_samples(subjects), lambda seed, epoch, s: s["class_index"], epochs=1)
+    test = build_report(run)["headline"]["chance_test"]
+    assert (test["distinct_arrangements"], test["one_class_subjects"], test["p_value"]) == (4, 5, 0.25)
+    assert "the permutation test cannot decide (5 of the 7 subjects' clips hold one class each, so shuffling the " \
+           "labels within subjects gives only 4 distinct arrangements of the labels: its p-value cannot fall below " \
+           "0.25, which is not below 0.05)" in _verdict(run)
+
+
+def test_few_distinct_arrangements_are_all_scored_for_an_exact_p_value():
+    import itertools
+
+    import pandas as pd
+
+    from mmnet.report.bootstrap import permutation_test
+    rng = np.random.default_rng(5)
+    subject = np.repeat([1, 2, 3], 4)
+    for _ in range(5):
+        true = rng.integers(0, 3, 12)
+        pred = np.where(rng.random(12) < 0.6, true, rng.integers(0, 3, 12))
+        frame = pd.DataFrame({"sample_id": [f"s{i}" for i in range(12)], "subject": subject, "dataset": "d",
+                              "true": true, "pred": pred})
+        # by brute force: every distinct order of each subject's labels, all combinations
+        orders = [sorted(set(itertools.permutations(true[subject == k]))) for k in (1, 2, 3)]
+        scores = [uar(np.concatenate(a), pred, 3) for a in itertools.product(*orders)]
+        as_high = sum(s >= uar(true, pred, 3) - 1e-12 for s in scores)
+        test = permutation_test({"0": frame}, 3)
+        assert test["exact"] and test["distinct_arrangements"] == test["permutations"] == len(scores) <= 10_000
+        assert test["p_value"] == pytest.approx(as_high / len(scores)) and test["as_high"] == as_high
+        assert test["p_floor"] == pytest.approx(1 / len(scores))
+    # more arrangements than shuffles: random shuffles, the Monte-Carlo p-value, its floor 1 / (1 + shuffles)
+    test = permutation_test({"0": frame}, 3, permutations=len(scores) - 1)
+    assert not test["exact"] and test["p_floor"] == pytest.approx(1 / len(scores))
+    assert test["p_value"] == pytest.approx((1 + test["as_high"]) / len(scores))
+
+
+def test_the_arrangements_of_many_subjects_are_counted_without_overflow():
+    import pandas as pd
+
+    from mmnet.report.bootstrap import permutation_test
+    n = 60 * 40  # 60 subjects of 40 clips: about 10^1000 arrangements, past any float
+    frame = pd.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "subject": np.repeat(np.arange(60), 40),
+                          "dataset": "d", "true": np.arange(n) % 4, "pred": np.arange(n) % 4})
+    test = permutation_test({"0": frame}, 4, permutations=200)
+    assert test["distinct_arrangements"] is None and not test["exact"] and test["can_decide"]
+    assert test["p_floor"] == pytest.approx(1 / 201) and test["p_value"] == pytest.approx(1 / 201)
 
 
 def test_permutation_test_is_calibrated_and_needs_the_same_samples_in_every_seed():

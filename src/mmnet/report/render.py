@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.common import natural_key
+from .bootstrap import PERMUTATION_ALPHA
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
@@ -67,8 +68,6 @@ def _ci_rows(ci: dict) -> list[str]:
 #: Fewer subjects than this and the bootstrap over subjects takes too few distinct values to carry a verdict
 #: (2 subjects: 3 distinct resamples; 5: 126); the permutation test within subjects gives it then.
 VERDICT_MIN_SUBJECTS = 10
-#: The permutation test's level for "above chance" when it carries the verdict.
-PERMUTATION_ALPHA = 0.05
 
 
 def _permutation_words(test: dict) -> str:
@@ -77,9 +76,25 @@ def _permutation_words(test: dict) -> str:
     while digits < 8 and (round(p, digits) < PERMUTATION_ALPHA) != (p < PERMUTATION_ALPHA):
         digits += 1  # the printed p on the verdict's side of the level: 0.0496 is not "0.05"
     p_text = f"p = {p:.{digits}f}"
-    none = ", none as high" if p <= 1 / (n + 1) + 1e-15 else ""
+    if test.get("exact"):
+        scored = (f"exact: {test['as_high']:,} of all {n:,} distinct arrangements, the real one included, "
+                  "score as high")
+    else:
+        scored = f"{n:,} shuffles" + (", none as high" if p <= 1 / (n + 1) + 1e-15 else "")
     return (f"{p_text} with the labels shuffled within each of the {test['n_subjects']} subjects "
-            f"({n:,} shuffles{none}: UAR {test['shuffled_mean']:.2f} on average)")
+            f"({scored}: UAR {test['shuffled_mean']:.2f} on average)")
+
+
+def _cannot_decide(test: dict) -> str:
+    """Why the permutation test cannot reach p < alpha, whatever the predictions: too few distinct arrangements of
+    the labels within subjects (a subject whose clips hold one class has a single one). Reports score at least
+    100 shuffles, so the shuffle count alone never keeps the p-value from going below 0.05."""
+    count, subjects, one = test["distinct_arrangements"], test["n_subjects"], test["one_class_subjects"]
+    held = (f"{'all ' if one == subjects else ''}{one}{'' if one == subjects else f' of the {subjects}'} "
+            "subjects' clips hold one class each, so " if one else "")
+    changes = "changes nothing" if count == 1 else f"gives only {count:,} distinct arrangements of the labels"
+    return (f"the permutation test cannot decide ({held}shuffling the labels within subjects {changes}: its p-value "
+            f"cannot fall below {test['p_floor']:.2f}, which is not below {PERMUTATION_ALPHA})")
 
 
 def chance_verdict(report: dict) -> str | None:
@@ -88,8 +103,10 @@ def chance_verdict(report: dict) -> str | None:
     class balance), and the permutation test's p-value. With fewer than :data:`VERDICT_MIN_SUBJECTS` subjects
     the bootstrap has too few distinct values: the permutation test within subjects decides (p <
     :data:`PERMUTATION_ALPHA`), and the line says the interval is rough; without that test (reports of older
-    versions, or seeds that tested different samples) there is no verdict. None without an interval (no
-    classes, or several seeds without their mean's)."""
+    versions, or seeds that tested different samples), or when it cannot decide (its smallest possible p-value
+    is not below the level, e.g. every subject's clips hold one class), there is no verdict and the line says
+    why. From :data:`VERDICT_MIN_SUBJECTS` subjects the interval decides, and a test that cannot decide is named
+    as such. None without an interval (no classes, or several seeds without their mean's)."""
     h, n = report.get("headline") or {}, len(report.get("classes") or [])
     subjects = (h.get("ci") or {}).get("subjects") or {}
     several = h.get("n_seeds", 1) > 1
@@ -104,7 +121,12 @@ def chance_verdict(report: dict) -> str | None:
     where = (f"the 95% CI of UAR [{lo:.2f}, {hi:.2f}] (UAR {value['uar']:.2f}, UF1 {uf1}; "
              f"bootstrap over {over}{' of the seed mean' if several else ''})")
     side = "lies above" if lo > chance else "lies below" if hi < chance else "includes"
+    undecided = bool(test) and not test.get("can_decide", True)  # reports of older versions lack it
     if units is not None and units < VERDICT_MIN_SUBJECTS:
+        if undecided:
+            return (f"too few subjects ({units}) to judge: {_cannot_decide(test)}, and {where} {side} chance "
+                    f"({chance:.2f}), but a bootstrap over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few "
+                    "distinct values to rely on")
         if test:
             seed_mean = " (seed mean)" if several else ""
             judged = "above chance" if test["p_value"] < PERMUTATION_ALPHA else "not shown to be above chance"
@@ -113,7 +135,8 @@ def chance_verdict(report: dict) -> str | None:
                     f"its 95% CI of UAR [{lo:.2f}, {hi:.2f}] is rough")
         return (f"too few subjects ({units}) to judge: {where} {side} chance ({chance:.2f}), but a bootstrap "
                 f"over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few distinct values to rely on")
-    also = f"; permutation test: {_permutation_words(test)}" if test else ""
+    also = (f"; {_cannot_decide(test)}, so the interval alone decides" if undecided
+            else f"; permutation test: {_permutation_words(test)}" if test else "")
     if lo > chance:
         return f"above chance: {where} lies above chance ({chance:.2f}){also}"
     return f"not shown to be above chance: {where} {side} chance ({chance:.2f}){also}"
