@@ -244,12 +244,13 @@ def run(args: argparse.Namespace) -> int:
     _note_unpredicted(truth, predictions)
     scoring = dict(threshold=args.iou, mode=args.mode, subject_of=lambda v: subjects.get(v) or subject_of_key(v))
     str_result = evaluate_str(truth, predictions, **scoring) if by_subject and _labelled(args.files[0], truth) else None
-    result = str_result.spotting if str_result else evaluate_spotting(truth, predictions, types=types, **scoring)
+    result = str_result.spotting if str_result is not None else evaluate_spotting(truth, predictions, types=types,
+                                                                                  **scoring)
     rows = result.table()
     if args.json:
         print(json.dumps({"mode": result.mode, "iou": result.threshold, "videos_scored": result.videos_scored,
                           "unscored": result.unscored, "counts": rows}
-                         | ({"analysis": _analysis(str_result)} if str_result else {}), indent=2))
+                         | ({"analysis": _analysis(str_result)} if str_result is not None else {}), indent=2))
         return 0
     print(f"mode {result.mode}, IoU >= {result.threshold:g}: {result.videos_scored} video(s) scored"
           + (f", {result.unscored} prediction(s) not scored by this mode" if result.unscored else ""))
@@ -259,6 +260,6 @@ def run(args: argparse.Namespace) -> int:
         scored = r["tp"] + r["fp"] + r["fn"] > 0
         p, rec, f1 = (f"{r[k]:>6.3f}" if scored else f"{'-':>6}" for k in ("precision", "recall", "f1"))
         print(f"{r['type']:8} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5} {p} {rec} {f1}")
-    if str_result:
+    if str_result is not None:
         _print_analysis(str_result)
     return 0
