@@ -47,6 +47,62 @@ def test_str_csvs_are_read_with_their_subjects(tmp_path, capsys):
     assert _scores(capsys, truth, spots)["micro"] == (1, 0, 1)
 
 
+def test_str_csvs_keep_apart_the_subjects_that_share_a_video_name(tmp_path, capsys):
+    # CAS(ME)^3 names videos by task letter, the same for every subject: keyed by video alone, subject 01's miss and
+    # false positive vanished behind subject 02's match (TP 1, FP 0, FN 0)
+    truth = write_str_csv(tmp_path / "truth.csv", {("01", "EP02_01f"): [Interval(10, None, 20, "micro", "happiness")],
+                                                   ("02", "EP02_01f"): [Interval(100, None, 110, "micro", "disgust")]})
+    spots = write_str_csv(tmp_path / "spots.csv", {("01", "EP02_01f"): [Interval(500, None, 520, "micro", "happiness")],
+                                                   ("02", "EP02_01f"): [Interval(100, None, 110, "micro", "disgust")]})
+    for mode in ("megc", "strs"):
+        assert _scores(capsys, truth, spots, "--mode", mode) == {"micro": (1, 1, 1), "overall": (1, 1, 1), "videos": 2}
+    plain = write_spotting_csv(tmp_path / "plain.csv", {"EP02_01f": [Interval(100, None, 110, "micro")]})
+    for argv in ((truth, plain), (plain, spots)):  # a file naming videos alone cannot tell the subjects apart
+        assert main(["score-spots", *map(str, argv)]) == 3
+        assert "names video 'EP02_01f' for subjects '01' and '02'" in capsys.readouterr().err
+    other = write_str_csv(tmp_path / "other.csv", {("03", "EP02_01f"): [Interval(1, None, 9, "micro", "fear")]})
+    assert main(["score-spots", str(truth), str(other), "--mode", "megc"]) == 3
+    assert f"'{other}' row 2: video '03/EP02_01f' is not in '{truth}'" in capsys.readouterr().err
+
+
+def test_two_str_csvs_add_the_str_analysis_and_strs(tmp_path, capsys):
+    from mmnet.spotting.megc import evaluate_str
+    from mmnet.spotting.megc_files import read_str_csv
+
+    truth = write_str_csv(tmp_path / "truth.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")],
+                                                   ("s1", "b"): [Interval(10, None, 20, "micro", "positive")],
+                                                   ("s2", "a"): [Interval(10, None, 20, "micro", "surprise")]})
+    spots = write_str_csv(tmp_path / "spots.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")],
+                                                   ("s1", "b"): [Interval(10, None, 20, "micro", "negative")],
+                                                   ("s2", "a"): [Interval(30, None, 50, "micro", "surprise")]})
+    for mode in ("megc", "strs"):
+        assert main(["score-spots", str(truth), str(spots), "--mode", mode, "--json"]) == 0
+        got = json.loads(capsys.readouterr().out)["analysis"]
+        want = evaluate_str(read_str_csv(truth), read_str_csv(spots), mode=mode)
+        assert got["strs"] == pytest.approx(want.strs) and got["f1"] == pytest.approx(want.analysis.f1)
+        assert (got["classes"], got["pairs"], got["zeroed"]) == (list(want.analysis.classes), 2,
+                                                                 list(want.analysis.zeroed))
+        assert got["uar"] == pytest.approx(0.5) and got["accuracy"] == 0.5
+    assert got["classes"] == ["negative", "positive", "surprise"] and got["zeroed"] == ["surprise"]
+    assert main(["score-spots", str(truth), str(spots), "--mode", "strs"]) == 0
+    out = capsys.readouterr().out
+    assert "STR analysis: 2 true positive(s) with truth in negative, positive, surprise" in out
+    assert f"= {want.strs:.3f}" in out and "STRS = micro spotting F1 0.667" in out
+    # a spotting CSV has no emotion column: no analysis
+    plain = write_spotting_csv(tmp_path / "plain.csv", {"a": [Interval(10, None, 20, "micro")]})
+    one_subject = write_str_csv(tmp_path / "one.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")]})
+    assert main(["score-spots", str(one_subject), str(plain), "--json"]) == 0
+    assert "analysis" not in json.loads(capsys.readouterr().out)
+
+
+def test_annotated_videos_without_prediction_rows_are_named(files, tmp_path, capsys):
+    truth, _ = files
+    partial = write_spotting_csv(tmp_path / "partial.csv", {"006_1": [Interval(100, None, 170, "micro")]})
+    assert main(["score-spots", str(truth), str(partial)]) == 0
+    assert "note: 1 of 2 annotated videos have no prediction rows (nothing spotted, or not run): 007_1" in (
+        capsys.readouterr().err)
+
+
 def test_errors_name_the_file_and_the_row(files, tmp_path, capsys):
     truth, _ = files
     other = tmp_path / "other.csv"
@@ -72,6 +128,11 @@ def test_the_dataset_annotation_is_a_truth_with_every_video(tmp_path, capsys):
     first = next(v for v in load.videos if v.intervals)
     path = write_spotting_csv(tmp_path / "spots.csv", {first.video: [first.intervals[0]],
                                                        quiet.video: [Interval(1, None, 9, "micro")]})
+    assert main(["score-spots", str(path), "--dataset", "casme3-long", "--root", str(root)]) == 0
+    # a partial run lowers the recall: the videos it did not spot are named
+    unpredicted = [v.video for v in load.videos if v.video not in (first.video, quiet.video)]
+    assert (f"note: {len(unpredicted)} of {len(load.videos)} annotated videos have no prediction rows (nothing "
+            f"spotted, or not run): {unpredicted[0]}") in capsys.readouterr().err
     got = _scores(capsys, path, "--dataset", "casme3-long", "--root", root)
     truths = sum(len(v.of_type("micro")) for v in load.videos)
     assert got["micro"] == (1, 1, truths - 1) and "macro" not in got  # the label file: micro only

@@ -222,6 +222,16 @@ def test_analysis_f1_is_from_mean_precision_and_recall_not_uf1():
     assert r.spotting.counts["micro"].f1 == pytest.approx(8 / 9)
 
 
+def test_uar_averages_recall_over_the_classes_with_a_truth_pair():
+    # surprise is only predicted: it has no recall, and counting it as 0 gave UAR 1/3 (balanced accuracy: 1/2)
+    truth = {"v": [me(1, 10, "negative"), me(20, 30, "positive")]}
+    preds = {"v": [me(1, 10, "negative"), me(20, 30, "surprise")]}
+    for mode in ("megc", "strs"):
+        a = evaluate_str(truth, preds, classes=("negative", "positive", "surprise"), mode=mode).analysis
+        assert a.uar == pytest.approx(0.5) and a.accuracy == 0.5
+    assert evaluate_str(truth, preds, classes=("negative", "positive", "surprise")).analysis.uf1 == pytest.approx(1 / 3)
+
+
 def test_analysis_leaves_out_classes_without_pairs_and_labels_outside_the_set():
     truth = {"v": [me(1, 10, "negative"), me(20, 30, "others")]}
     preds = {"v": [me(1, 10, "negative"), me(20, 30, "others")]}

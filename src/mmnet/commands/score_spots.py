@@ -9,10 +9,16 @@ ground truth is TRUTH, a file of either layout, or the dataset's own annotation 
 truth CSV lists only videos with an expression: a prediction in a video it lacks is an error (in
 --mode strs it is left unscored, as STRS-Metric does); take the truth from --dataset then.
 
+An STR CSV names a video by subject and video (CAS(ME)^3's task letters repeat across subjects): with
+STR CSVs on both sides a video is subject/video; against a file that names videos alone, an STR CSV
+whose video names repeat across subjects is refused.
+
 --mode chooses the matching (docs/spotting.md, "Other evaluators"): megc (default; IoU >= 0.5,
 one-to-one, counts pooled), softnet (SoftNet, MEAN, Boost), megc2020 (the MEGC2020 baseline MDMD),
 strs (STRS-Metric, MEGC2024-2025: micro-expressions only). Prints a table per type (TP, FP, FN,
-precision, recall, F1), or JSON with --json; writes nothing.
+precision, recall, F1), or JSON with --json; writes nothing. With STR CSVs as truth and predictions it
+adds the STR analysis (recognition on the true positives: accuracy, UF1, UAR, analysis F1) and STRS =
+micro spotting F1 x analysis F1. A note lists the truth's videos without any prediction row.
 
 Examples:
   mmnet score-spots truth.csv spots.csv
@@ -57,24 +63,43 @@ def _is_str_csv(path: Path) -> bool:
     return set(STR_COLUMNS) <= {h.strip().lower() for h in header}
 
 
-def read_intervals(path: Path) -> tuple[dict, dict[str, str]]:
-    """video id -> intervals of either CSV layout, and video id -> subject where the file names it."""
+def read_intervals(path: Path) -> tuple[dict, bool]:
+    """The intervals of either CSV layout, and whether it is an STR CSV: keyed (subject, video) if so, else video id."""
     from ..errors import DataError
     from ..spotting.megc_files import read_spotting_csv, read_str_csv
 
     if not path.is_file():
         raise DataError(f"'{path}' is not a file.")
     if not _is_str_csv(path):
-        return read_spotting_csv(path), {}
-    rows = read_str_csv(path)
-    return {video: items for (_, video), items in rows.items()}, {video: s for s, video in rows}
+        return read_spotting_csv(path), False
+    return read_str_csv(path), True
 
 
-def _first_row(path: Path, video: str) -> int:
-    """The row (header = row 1) of ``path`` where ``video`` first appears."""
+def _by_video(path: Path, rows: dict, other: str) -> tuple[dict, dict[str, str]]:
+    """An STR CSV's (subject, video) keys as video ids, to score against ``other``, which names videos alone;
+    and video id -> subject. Refused when two subjects share a video name: their intervals would be pooled."""
+    from ..errors import DataError
+
+    subject_of: dict[str, str] = {}
+    for subject, video in rows:
+        if subject_of.setdefault(video, subject) != subject:
+            raise DataError(f"'{path}' names video {video!r} for subjects {subject_of[video]!r} and {subject!r}, and "
+                            f"{other} names videos without subjects, so they cannot be told apart: give the truth and "
+                            "the predictions as STR CSVs (subject,video,onset,offset,emotion), or unique video ids.")
+    return {video: items for (_, video), items in rows.items()}, subject_of
+
+
+def _shown(key) -> str:
+    """A video key as users read it: subject/video for an STR CSV's (subject, video)."""
+    return "/".join(key) if isinstance(key, tuple) else key
+
+
+def _first_row(path: Path, key) -> int:
+    """The row (header = row 1) of ``path`` where the video ``key`` (an id, or (subject, video)) first appears."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         for n, row in enumerate(csv.DictReader(f), start=2):
-            if (row.get("vid") or row.get("video") or "").strip() == video:
+            video = (row.get("vid") or row.get("video") or "").strip()
+            if (((row.get("subject") or "").strip(), video) if isinstance(key, tuple) else video) == key:
                 return n
     return 0
 
@@ -117,12 +142,55 @@ def _dataset_ids_hint(video: str, truth: dict) -> str:
             f"name each recording by its id, e.g. `mmnet spot RECORDING --video-id {near[0]}`." if ids else "")
 
 
+def _labelled(path: Path, truth: dict) -> bool:
+    """Whether every ground-truth interval has an emotion (the STR analysis needs it), with a note if not."""
+    import sys
+
+    unlabelled = sum(i.label is None for items in truth.values() for i in items)
+    if unlabelled:
+        print(f"note: {unlabelled} ground-truth interval(s) in '{path}' have no emotion: no STR analysis",
+              file=sys.stderr)
+    return not unlabelled
+
+
+def _note_unpredicted(truth: dict, predictions: dict) -> None:
+    """Name the annotated videos without a prediction row: a partial run lowers the recall without a word."""
+    import sys
+
+    missing = [_shown(k) for k in truth if k not in predictions]
+    if missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        print(f"note: {len(missing)} of {len(truth)} annotated videos have no prediction rows (nothing spotted, or "
+              f"not run): {shown}", file=sys.stderr)
+
+
+def _analysis(result) -> dict:
+    """The STR analysis of an ``evaluate_str`` result, and STRS, for --json."""
+    a = result.analysis
+    return {"classes": list(a.classes), "pairs": a.n_pairs, "accuracy": a.accuracy, "precision": a.precision,
+            "recall": a.recall, "f1": a.f1, "uf1": a.uf1, "uar": a.uar, "left_out": list(a.left_out),
+            "zeroed": list(a.zeroed), "strs": result.strs}
+
+
+def _print_analysis(result) -> None:
+    a = result.analysis
+    print(f"STR analysis: {a.n_pairs} true positive(s) with truth in {', '.join(a.classes) or '-'}; accuracy "
+          f"{a.accuracy:.3f}, UF1 {a.uf1:.3f}, UAR {a.uar:.3f}, P {a.precision:.3f}, R {a.recall:.3f} (class means), "
+          f"analysis F1 {a.f1:.3f} (2PR/(P+R))")
+    if a.zeroed:
+        print(f"  counted as P = R = 0 (one-vs-rest table collapsed, as STRS-Metric): {', '.join(a.zeroed)}")
+    if a.left_out:
+        print(f"  left out (no pair): {', '.join(a.left_out)}")
+    print(f"STRS = micro spotting F1 {result.spotting.counts['micro'].f1:.3f} x analysis F1 {a.f1:.3f} "
+          f"= {result.strs:.3f}")
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
     from ..errors import ConfigError, DataError
     from ..spotting.intervals import TYPES
-    from ..spotting.megc import evaluate_spotting, subject_of_key
+    from ..spotting.megc import evaluate_spotting, evaluate_str, subject_of_key
 
     from_dataset = args.dataset is not None or args.root is not None
     if from_dataset and (args.dataset is None or args.root is None):
@@ -132,16 +200,23 @@ def run(args: argparse.Namespace) -> int:
     if args.annotation is not None and not from_dataset:
         raise ConfigError("--annotation goes with --dataset and --root.")
     prediction_files = args.files if from_dataset else args.files[1:]
+    read = [(path, *read_intervals(path)) for path in prediction_files]
+    truth, truth_is_str = ({}, False) if from_dataset else read_intervals(args.files[0])
+    # STR CSVs on both sides keep (subject, video) as the key: CAS(ME)^3 names videos "a", "b" for every subject
+    by_subject = truth_is_str and all(is_str for _, _, is_str in read)
+    plain = ["the dataset's annotation"] if from_dataset else [
+        f"'{path}'" for path, is_str in [(args.files[0], truth_is_str)] + [(p, s) for p, _, s in read] if not is_str]
     predictions, subjects, file_of = {}, {}, {}
-    for path in prediction_files:  # several: `mmnet spot --out` writes one spotting.csv per recording
-        intervals, named = read_intervals(path)
-        for video in intervals:
-            if video in file_of:
-                raise DataError(f"video {video!r} is in both '{file_of[video]}' and '{path}': give each video's "
+    for path, intervals, is_str in read:  # several: `mmnet spot --out` writes one spotting.csv per recording
+        if is_str and not by_subject:
+            intervals, named = _by_video(path, intervals, plain[0])
+            subjects.update(named)
+        for key in intervals:
+            if key in file_of:
+                raise DataError(f"video {_shown(key)!r} is in both '{file_of[key]}' and '{path}': give each video's "
                                 "predictions once (`mmnet spot --video-id` names a recording).")
-            file_of[video] = path
+            file_of[key] = path
         predictions.update(intervals)
-        subjects.update(named)
     if from_dataset:
         from ..data import load_dataset
 
@@ -151,9 +226,10 @@ def run(args: argparse.Namespace) -> int:
         subjects.update({v.video: v.subject for v in load.videos})
         _match_file_names(predictions, file_of, truth)
     else:
-        truth, truth_subjects = read_intervals(args.files[0])
-        types = ("micro",) if truth_subjects else TYPES  # an STR file holds micro-expressions only
-        subjects.update(truth_subjects)
+        if truth_is_str and not by_subject:
+            truth, named = _by_video(args.files[0], truth, plain[0])
+            subjects.update(named)
+        types = ("micro",) if truth_is_str else TYPES  # an STR file holds micro-expressions only
     if args.mode == "strs":
         types = ("micro",)  # STRS-Metric scores micro-expressions only
     unknown = [v for v in predictions if v not in truth]
@@ -163,14 +239,18 @@ def run(args: argparse.Namespace) -> int:
             " A truth CSV lists only videos with an expression: take the ground truth from the dataset (--dataset, "
             "--root) to score videos without one.")
         path = file_of[unknown[0]]
-        raise DataError(f"'{path}' row {_first_row(path, unknown[0])}: video {unknown[0]!r} "
+        raise DataError(f"'{path}' row {_first_row(path, unknown[0])}: video {_shown(unknown[0])!r} "
                         f"is not in {where} ({len(unknown)} such video(s)).{hint}")
-    result = evaluate_spotting(truth, predictions, threshold=args.iou, mode=args.mode, types=types,
-                               subject_of=lambda v: subjects.get(v) or subject_of_key(v))
+    _note_unpredicted(truth, predictions)
+    scoring = dict(threshold=args.iou, mode=args.mode, subject_of=lambda v: subjects.get(v) or subject_of_key(v))
+    str_result = evaluate_str(truth, predictions, **scoring) if by_subject and _labelled(args.files[0], truth) else None
+    result = str_result.spotting if str_result is not None else evaluate_spotting(truth, predictions, types=types,
+                                                                                  **scoring)
     rows = result.table()
     if args.json:
         print(json.dumps({"mode": result.mode, "iou": result.threshold, "videos_scored": result.videos_scored,
-                          "unscored": result.unscored, "counts": rows}, indent=2))
+                          "unscored": result.unscored, "counts": rows}
+                         | ({"analysis": _analysis(str_result)} if str_result is not None else {}), indent=2))
         return 0
     print(f"mode {result.mode}, IoU >= {result.threshold:g}: {result.videos_scored} video(s) scored"
           + (f", {result.unscored} prediction(s) not scored by this mode" if result.unscored else ""))
@@ -180,4 +260,6 @@ def run(args: argparse.Namespace) -> int:
         scored = r["tp"] + r["fp"] + r["fn"] > 0
         p, rec, f1 = (f"{r[k]:>6.3f}" if scored else f"{'-':>6}" for k in ("precision", "recall", "f1"))
         print(f"{r['type']:8} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5} {p} {rec} {f1}")
+    if str_result is not None:
+        _print_analysis(str_result)
     return 0

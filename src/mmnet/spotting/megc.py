@@ -288,7 +288,8 @@ class AnalysisResult:
     """Recognition on the true positives (MEGC STR "analysis").
 
     ``f1`` is MEGC's analysis F1 = 2·P̄·R̄/(P̄+R̄) over the class means of precision and recall (not
-    UF1, the mean of per-class F1, which is given beside it with UAR = the mean recall).
+    UF1, the mean of per-class F1, which is given beside it with UAR = the balanced accuracy: the mean
+    recall over the classes that some pair has as truth, in every mode).
     """
 
     classes: tuple[str, ...]
@@ -354,12 +355,13 @@ def evaluate_analysis(pairs: Iterable[Pair], classes: Sequence[str] | None = Non
         return _ratio(sum(0.0 if c in zeroed else getattr(s, ratio) for c, s in per_class.items()), len(per_class))
 
     precision, recall = mean("precision"), mean("recall")
+    in_truth = [s for s in per_class.values() if s.tp + s.fn]  # UAR: a class only predicted has no recall
     return AnalysisResult(
         classes=classes, per_class=per_class, n_pairs=len(used),
         accuracy=_ratio(sum(g == q for g, q in used), len(used)),
         precision=precision, recall=recall, f1=_ratio(2 * precision * recall, precision + recall),
-        uf1=mean("f1"), uar=recall, left_out=tuple(left_out), zeroed=tuple(zeroed),
-        unlabelled_truth=sum(p.truth.label is None for p in tps))
+        uf1=mean("f1"), uar=_ratio(sum(s.recall for s in in_truth), len(in_truth)),
+        left_out=tuple(left_out), zeroed=tuple(zeroed), unlabelled_truth=sum(p.truth.label is None for p in tps))
 
 
 @dataclass
