@@ -120,3 +120,43 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     assert main(["spot", str(tmp_path / "15_0101.mp4"), "--no-progress", "--out", str(tmp_path / "x"),
                  "--video-id", "a,b"]) == 3
     assert "--video-id cannot name the video" in capsys.readouterr().err
+
+
+def test_spot_json_says_which_recording_and_software_gave_its_intervals(tmp_path, monkeypatch, capsys):
+    # spot.json held the source's path and the spotter's settings only: nothing tied the intervals to the
+    # recording's bytes or to the versions of mmnet and OpenCV (whose optical flow they depend on)
+    import hashlib
+    import json
+    from types import SimpleNamespace
+
+    import mmnet
+    import mmnet.infer.recordings as recordings
+    import mmnet.spotting.timeline as timeline
+    from mmnet.cli import main
+
+    def spotted(source, predictor, config, **kwargs):  # the spotter's work, faked
+        curves = SimpleNamespace(notes=[], numbers=None, strides={})
+        return SpotResult(str(source), 30.0, 100, [Interval(10, 14, 20, "micro", score=0.3)], [], config=config,
+                          curves=curves), None
+
+    monkeypatch.setattr(recordings, "spot_and_classify", spotted)
+    monkeypatch.setattr(timeline, "timeline_png", lambda result: b"png")
+    video = tmp_path / "15_0101.mp4"
+    video.write_bytes(b"a recording")
+    assert main(["spot", str(video), "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    record = json.loads((tmp_path / "out" / "spot.json").read_text())["provenance"]
+    assert record["mmnet_version"] == mmnet.__version__ and record["libraries"]["opencv"]
+    assert record["recording"] == {"kind": "video file", "bytes": 11,
+                                   "sha256": hashlib.sha256(b"a recording").hexdigest()}
+    assert "models" not in record
+    folder = tmp_path / "15_0102"
+    folder.mkdir()
+    (folder / "img1.jpg").write_bytes(b"one")
+    (folder / "notes.txt").write_text("not a frame")
+    assert main(["spot", str(folder), "--fps", "30", "--no-progress", "--json"]) == 0
+    frames = json.loads(capsys.readouterr().out)["provenance"]["recording"]
+    assert frames["kind"] == "frame folder" and (frames["image_files"], frames["bytes"]) == (1, 3)
+    (folder / "img1.jpg").write_bytes(b"two")  # the same size, other bytes
+    assert main(["spot", str(folder), "--fps", "30", "--no-progress", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["provenance"]["recording"]["sha256"] != frames["sha256"]

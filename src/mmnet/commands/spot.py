@@ -140,6 +140,12 @@ def _spot(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     data = result.to_dict()
+    if args.out is not None or args.json:  # a result kept or handed on says what it was made from
+        from ..spotting.provenance import spot_provenance
+
+        models = {role: path for role, path in (("classifier", args.checkpoint), ("spotter", args.spotter_model))
+                  if path is not None}
+        data["provenance"] = spot_provenance(args.source, models=models)
     if args.out is not None:
         from ..spotting.timeline import timeline_png
 
