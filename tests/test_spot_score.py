@@ -117,6 +117,24 @@ def test_errors_name_the_file_and_the_row(files, tmp_path, capsys):
     assert "TRUTH PREDICTIONS" in capsys.readouterr().err
 
 
+
+@pytest.mark.parametrize("name, text", [
+    ("spot.json", '{\n  "source": "15_0101.mp4"\n}\n'),
+    ("intervals.csv", "onset,apex,offset,type,score,label\n10,14,20,micro,0.3,\n"),
+])
+def test_another_spot_output_given_for_predictions_names_the_file_to_give(files, tmp_path, capsys, name, text):
+    # an older `mmnet spot --out` folder has no spotting.csv: "its header is ['{']" said nothing of what to give
+    truth, _ = files
+    given = tmp_path / name
+    given.write_text(text)
+    assert main(["score-spots", str(truth), str(given)]) == 3
+    err = capsys.readouterr().err
+    assert f"'{name}' is an output of `mmnet spot --out`: give the spotting.csv beside it" in err
+    other = tmp_path / "mine.csv"
+    other.write_text("video,start,end\n")
+    assert main(["score-spots", str(truth), str(other)]) == 3
+    assert "mmnet spot" not in capsys.readouterr().err  # not a spot output: the expected columns only
+
 def test_the_dataset_annotation_is_a_truth_with_every_video(tmp_path, capsys):
     from mmnet.data import load_dataset
 

@@ -130,9 +130,18 @@ def _rows(path: Path, header: Sequence[str]) -> Iterable[tuple[int, dict[str, st
         missing = [h for h in header if h not in fields]
         if missing:
             raise AnnotationError(f"'{path}': no column(s) {missing}; its header is {reader.fieldnames}. Expected "
-                                  f"{','.join(header)}.")
+                                  f"{','.join(header)}.{_spot_output_hint(path, fields)}")
         for n, row in enumerate(reader, start=2):
             yield n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
+    """For another file of ``mmnet spot --out`` given instead of its spotting.csv: which file to give."""
+    if path.suffix.lower() == ".json" or (fields[:4] == ["onset", "apex", "offset", "type"]):
+        return (f" '{path.name}' is an output of `mmnet spot --out`: give the spotting.csv beside it (MEGC layout), "
+                "or spot the recording again with `mmnet spot RECORDING --out DIR` if there is none (earlier "
+                "versions of mmnet did not write it).")
+    return ""
 
 
 def _int(text: str, where: str, name: str) -> int:
