@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
+from pathlib import Path
 
 import pytest
 import torch
 
-from mmnet import calibration_cache
+from mmnet import calibration_cache, progress
 from mmnet.config import TrainConfig
 from mmnet.train import calibrate as cal_mod
 from mmnet.train.calibrate import OPTIONS, Calibration, choose, measure, plan_training
@@ -171,6 +174,85 @@ def test_cache_hit_miss_and_corrupt_file(monkeypatch, caplog):
     monkeypatch.setattr(calibration_cache, "MEMO", {})
     cal_mod.calibrate(64, announce=False)
     assert calls == [64, 224, 64, 64, 64, 64, 64]
+
+
+def test_runs_started_together_measure_once_the_others_wait_for_its_record(monkeypatch):
+    # two first runs on a shared host: measuring at once on the same cores took 140 s each and chose differently
+    measuring, release, waiting = threading.Event(), threading.Event(), threading.Event()
+    calls, lines = [], []
+
+    def slow_measure(image_size, *, budget_s):
+        calls.append(image_size)
+        measuring.set()
+        assert release.wait(10)
+        return fake((100, 90, 60, 40))[0]
+
+    def write_line(line, bar=None):
+        lines.append(line)
+        if line.startswith("waiting for another mmnet process measuring this machine"):
+            waiting.set()
+
+    monkeypatch.setattr(cal_mod, "measure", slow_measure)
+    monkeypatch.setattr(progress, "write_line", write_line)
+    monkeypatch.setattr(cal_mod, "remember", lambda path, cal: None)  # the second reads the file, as a process would
+    results = {}
+    first = threading.Thread(target=lambda: results.update(first=cal_mod.calibrate(64)))
+    second = threading.Thread(target=lambda: results.update(second=cal_mod.calibrate(64)))
+    try:
+        first.start()
+        assert measuring.wait(10)
+        second.start()
+        assert waiting.wait(10), lines
+    finally:
+        release.set()
+        first.join(10)
+        second.join(10)
+    assert calls == [64] and results["second"].summary() == results["first"].summary()
+    # the estimate says what a busy host does to it (HARD_LIMIT bounds the timed rounds, not the steps)
+    assert any("~8 s on a quiet machine, minutes on a busy one" in line for line in lines)
+
+
+def test_a_cache_of_another_user_is_named_unreadable_and_one_that_cannot_be_written_is_not_measured(
+        monkeypatch, caplog):
+    calls = _count_measures(monkeypatch)
+    cal_mod.calibrate(64, announce=False)
+    [path] = cal_mod.calibration_folder(None).glob("*.json")
+    read_text = Path.read_text
+
+    def permission_denied(self, *args, **kwargs):  # the tests run as root: chmod 000 would not stop them
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", permission_denied)
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
+    with caplog.at_level(logging.WARNING, "mmnet.train"):
+        cal_mod.calibrate(64, announce=False)  # the folder is writable: measured again, and cached for the next run
+    assert calls == [64, 64] and "damaged" not in caplog.text
+    assert f"calibration cache '{path}' is unreadable (permission denied" in caplog.text
+    assert "MMNET_CACHE_DIR set to a writable folder of your own" in caplog.text
+    folder, os_open = str(path.parent), os.open
+
+    def read_only_folder(file, flags, *args, **kwargs):  # the lock, the probe and the cache file alike
+        if str(file).startswith(folder) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(13, "Permission denied", str(file))
+        return os_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_folder)
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "mmnet.train"):
+        plan = plan_training(TrainConfig(device="cpu"), 64)  # no lock either: neither blocked nor crashed
+    assert calls == [64, 64] and plan.basis.startswith("CPU flags (calibration skipped: its cache folder")
+    assert f"'{folder}' is not writable" in caplog.text and "damaged" not in caplog.text
+    assert "MMNET_CACHE_DIR set to a writable folder" in caplog.text and "MMNET_CALIBRATE=0" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "mmnet.train"):
+        assert plan_training(TrainConfig(device="cpu"), 64).basis == plan.basis  # the next fold: said once
+    assert caplog.text == "" and calls == [64, 64]
+    with caplog.at_level(logging.WARNING, "mmnet.train"):
+        cal_mod.calibrate(64, force=True, announce=False)  # `mmnet info --calibrate` asks for it: measured
+    assert calls == [64, 64, 64] and "used for this process only" in caplog.text
 
 
 def test_a_cap_on_onednns_instruction_set_is_another_machine(monkeypatch):

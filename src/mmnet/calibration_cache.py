@@ -22,7 +22,7 @@ from .runtime import machine_fingerprint
 __all__ = ["Calibration", "calibration_enabled", "calibration_key", "calibration_folder", "cache_path",
            "read_calibration", "cached", "remember", "cached_calibrations", "inference_routes", "size_bucket",
            "valid_route",
-           "ENV_SWITCH", "CACHE_VERSION", "OPTIONS", "INFERENCE_ROUTES"]
+           "OWN_FOLDER_ADVICE", "ENV_SWITCH", "CACHE_VERSION", "OPTIONS", "INFERENCE_ROUTES"]
 
 log = logging.getLogger("mmnet.train")
 
@@ -126,6 +126,8 @@ def read_calibration(path: Path) -> Calibration:
     return cal
 
 
+OWN_FOLDER_ADVICE = ("MMNET_CACHE_DIR set to a writable folder of your own keeps this machine's calibration there "
+                     "(and mmnet's other caches)")
 MEMO: dict[str, Calibration] = {}  # per process, by cache file: a folder that cannot be written is not measured twice
 
 
@@ -133,15 +135,21 @@ def cached(key: dict, path: Path, then: str) -> Calibration | None:
     """The calibration cached at ``path`` when it is this machine's (``key``), else None (logged with ``then``)."""
     if str(path) in MEMO:
         return MEMO[str(path)]
-    if path.is_file():
-        try:
-            cal = read_calibration(path)
-            if cal.key == key:
-                MEMO[str(path)] = cal
-                return cal
-            log.warning("calibration cache '%s' belongs to another machine or torch; %s", path, then)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("calibration cache '%s' is damaged (%s); %s", path, exc, then)
+    try:
+        if not path.is_file():
+            return None
+        cal = read_calibration(path)
+    except PermissionError as exc:  # another user's file or folder (a shared cache): not damaged, not ours
+        log.warning("calibration cache '%s' is unreadable (permission denied: %s); %s. %s",
+                    path, exc.strerror or exc, then, OWN_FOLDER_ADVICE)
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("calibration cache '%s' is damaged (%s); %s", path, exc, then)
+        return None
+    if cal.key == key:
+        MEMO[str(path)] = cal
+        return cal
+    log.warning("calibration cache '%s' belongs to another machine or torch; %s", path, then)
     return None
 
 

@@ -50,6 +50,22 @@ def test_info_cache_and_prune(tmp_path, monkeypatch, capsys):
     assert "frames-bbbb" in out and (folder / "frames-cccc.npy").exists() and not (folder / "frames-bbbb.npy").exists()
 
 
+def test_a_calibration_and_its_lock_are_one_entry_pruned_together(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "c"
+    calibration = folder / "calibration"
+    calibration.mkdir(parents=True)
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(folder))
+    (calibration / "0123abcd.json").write_text("{}")
+    (calibration / "0123abcd.lock").touch()  # left by the run that measured it (mmnet.train.calibrate)
+    t = time.time() - 40 * 86400
+    for p in calibration.iterdir():
+        os.utime(p, (t, t))
+    [entry] = cache_entries()
+    assert entry.name == os.path.join("calibration", "0123abcd.json") and len(entry.paths) == 2
+    code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30")
+    assert code == 0 and list(calibration.iterdir()) == []
+
+
 def test_prune_needs_a_rule_and_sane_numbers(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path))
     code, _, err = cli(capsys, "cache", "prune")

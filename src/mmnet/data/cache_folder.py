@@ -1,5 +1,6 @@
 """The cache folder as a whole: where it is, its entries (`mmnet info --cache`, `mmnet cache prune`), and the
-lock that lets one process at a time check, delete (when damaged or pruned) or build a frame-cache entry.
+lock that lets one process at a time check, delete (when damaged or pruned) or build a frame-cache entry (and
+measure a calibration: ``mmnet.train.calibrate``).
 
 Two commands that need the same frames (a sweep's settings, two runs started together) would otherwise race: the
 second could find the first's data file before its index, take the entry for damaged and delete it under the
@@ -49,9 +50,10 @@ def _cache_dir_and_source() -> tuple[Path, str]:
 
 
 @contextmanager
-def entry_lock(data_path: Path) -> Iterator[bool]:
+def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
     """Hold the lock of the cache entry whose data file is ``data_path`` (its folder is created) for the ``with``
-    block, waiting for another process that holds it. Yields whether the lock is held."""
+    block, waiting for another process that holds it (saying so on stderr: ``waiting``, by default a frame cache's
+    line). Yields whether the lock is held: not where the folder cannot hold a lock file."""
     from ..progress import write_line
 
     lock = FileLock(data_path.with_suffix(".lock"), timeout=0)
@@ -60,10 +62,10 @@ def entry_lock(data_path: Path) -> Iterator[bool]:
         try:
             lock.acquire()
         except Timeout:
-            write_line(f"waiting for another mmnet process building the frame cache {data_path}")
+            write_line(waiting or f"waiting for another mmnet process building the frame cache {data_path}")
             lock.acquire(timeout=-1)
     except OSError as exc:  # a read-only folder, or a file in its place: the build's own error names it
-        log.debug("no lock for frame cache '%s' (%s)", data_path, exc)
+        log.debug("no lock for cache entry '%s' (%s)", data_path, exc)
     try:
         yield lock.is_locked
     finally:
@@ -122,7 +124,10 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
         if _young_temporary(path):  # a build in progress may be writing it: left alone for a day
             continue
         m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json|lock)", path.name)
-        key = f"frames-{m.group(1)}" if m and path.parent == root else str(path.relative_to(root))
+        if path.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.lock", path.name):
+            key = str(path.with_suffix(".json").relative_to(root))  # a calibration's lock goes with its record
+        else:
+            key = f"frames-{m.group(1)}" if m and path.parent == root else str(path.relative_to(root))
         groups.setdefault(key, []).append(path)
     out = []
     for key, paths in groups.items():
@@ -157,7 +162,7 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
         too_big = max_bytes is not None and left > max_bytes
         if not (too_old or too_big):
             continue
-        lock_path = root / f"{e.name}.lock" if re.fullmatch(r"frames-[0-9a-f]+", e.name) else None
+        lock_path = _entry_lock_path(root, e.name)
         with _unless_in_use(lock_path, create=not dry_run) as free:
             if not free or _used_since_listed(e):
                 result.in_use.append(e)
@@ -168,6 +173,16 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
         result.removed.append(e)
         left -= e.size
     return result
+
+
+def _entry_lock_path(root: Path, name: str) -> Path | None:
+    """The lock file of an entry that has one: a frame cache's, a calibration's (mmnet.train.calibrate)."""
+    if re.fullmatch(r"frames-[0-9a-f]+", name):
+        return root / f"{name}.lock"
+    calibration = root / name
+    if calibration.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.json", calibration.name):
+        return calibration.with_suffix(".lock")
+    return None
 
 
 def _used_since_listed(entry: CacheEntry) -> bool:

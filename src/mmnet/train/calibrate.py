@@ -17,7 +17,9 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
   fp32 option by ``BF16_MIN_GAIN`` (a tie is not worth bf16's rounding).
 - Robust: an unreadable or foreign cache file is measured again; a calibration that fails leaves
   the choice to the CPU-flag rule of :func:`mmnet.runtime.plan_compute`, with the reason logged
-  and recorded.
+  and recorded, and so does a cache folder that cannot be written (not measured: every run would
+  measure again). Runs started together on a shared host take turns (the cache file's lock): one
+  measures, the others wait and use its result, instead of all measuring at once on the same cores.
 - Kernel routes (:mod:`mmnet.model.cpu_kernels`): two fp32 operations' second way to run on CPU, each
   timed both ways (:mod:`mmnet.train.calibrate_routes`) and used by fp32 training, and by inference
   from the cache, when faster.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +40,7 @@ from ..calibration_cache import (
     ENV_SWITCH,
     INFERENCE_ROUTES,
     OPTIONS,
+    OWN_FOLDER_ADVICE,
     Calibration,
     cache_path,
     cached,
@@ -48,6 +52,7 @@ from ..calibration_cache import (
     remember,
     size_bucket,
 )
+from ..data.cache_folder import entry_lock
 from ..runtime import ComputePlan, configure_cuda_numerics, plan_compute, resolve_device
 from ..utils import atomic_write_text
 from .calibrate_routes import measure_routes
@@ -55,9 +60,9 @@ from .calibrate_routes import measure_routes
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-__all__ = ["Calibration", "calibration_enabled", "calibrate", "calibrated_routes", "inference_routes", "choose",
-           "measure", "plan_training", "cached_calibrations", "calibration_folder", "size_bucket", "OPTIONS",
-           "INFERENCE_ROUTES"]
+__all__ = ["Calibration", "CalibrationNotKept", "calibration_enabled", "calibrate", "calibrated_routes",
+           "inference_routes", "choose", "measure", "plan_training", "cached_calibrations", "calibration_folder",
+           "size_bucket", "OPTIONS", "INFERENCE_ROUTES"]
 
 log = logging.getLogger("mmnet.train")
 
@@ -72,35 +77,64 @@ LOGIT_TOLERANCE = 0.1  # max |bf16 - fp32| logit, relative to the fp32 logits' l
 _FAILED: dict[str, str] = {}  # size bucket -> why its calibration failed in this process (not tried again per fold)
 
 
+class CalibrationNotKept(RuntimeError):
+    """The calibration's result could not be cached, so it was not measured (see :func:`calibrate`)."""
+
+
 def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | None = None,
               budget_s: float = BUDGET_S, announce: bool = True) -> Calibration:
-    """This machine's calibration at ``image_size``: from the cache, else measured and cached."""
+    """This machine's calibration at ``image_size``: from the cache, else measured and cached. One process at a
+    time measures a machine and size (the cache file's lock): the others wait and read its result. Where the result
+    cannot be cached (a folder that is not writable) it is not measured, unless ``force``: every run would spend the
+    measurement again (seconds, minutes on a busy host) for what the CPU-flag rule decides at once; CalibrationNotKept.
+    """
     key = calibration_key(image_size)
     path = cache_path(key, cache_dir)
-    if not force and (cal := cached(key, path, "measuring again")) is not None:
-        return cal
-    if announce:
-        from ..progress import write_line
+    waiting = (f"waiting for another mmnet process measuring this machine's training steps at {size_bucket(image_size)}"
+               f" (calibration '{path}')")
+    with entry_lock(path, waiting):
+        unwritable = _not_writable(path.parent)
+        then = "measuring again" if force or unwritable is None else "not measured, since it could not be cached"
+        if not force and (cal := cached(key, path, then)) is not None:
+            return cal
+        if unwritable is not None and not force:
+            raise CalibrationNotKept(
+                f"its cache folder '{path.parent}' is not writable ({unwritable.strerror or unwritable}), and "
+                f"measuring on every run costs more than it gains; {OWN_FOLDER_ADVICE}, or train.precision / "
+                f"train.memory_format (or {ENV_SWITCH}=0) choose without measuring")
+        if announce:
+            from ..progress import write_line
 
-        write_line(f"Measuring fp32/bf16 and NCHW/channels_last training steps at {image_size} px "
-                   f"(~{budget_s:.0f} s, once per machine and size; {ENV_SWITCH}=0 skips it)")
-    cal = measure(image_size, budget_s=budget_s)
-    cal.key = key
-    if announce:
-        choice = choose(cal)
-        figures = ", ".join(f"{o} {e['ms_per_step']:.0f} ms" if e.get("status") == "ok" else f"{o} {e.get('status')}"
-                            for o, e in cal.options.items())
-        routes = [name for name, on in cal.route_choice().items() if on]
-        write_line(f"Measured in {cal.seconds:.1f} s (batch {cal.batch}, fastest step): {figures} -> "
-                   + ("/".join(choice) if choice else "none usable, the CPU-flag rule decides")
-                   + (f"; fp32 kernel routes faster here: {', '.join(routes)}" if routes else ""))
+            write_line(f"Measuring fp32/bf16 and NCHW/channels_last training steps at {image_size} px "
+                       f"(~{budget_s:.0f} s on a quiet machine, minutes on a busy one; once per machine and size; "
+                       f"{ENV_SWITCH}=0 skips it)")
+        cal = measure(image_size, budget_s=budget_s)
+        cal.key = key
+        if announce:
+            choice = choose(cal)
+            figures = ", ".join(f"{o} {e['ms_per_step']:.0f} ms" if e.get("status") == "ok"
+                                else f"{o} {e.get('status')}" for o, e in cal.options.items())
+            routes = [name for name, on in cal.route_choice().items() if on]
+            write_line(f"Measured in {cal.seconds:.1f} s (batch {cal.batch}, fastest step): {figures} -> "
+                       + ("/".join(choice) if choice else "none usable, the CPU-flag rule decides")
+                       + (f"; fp32 kernel routes faster here: {', '.join(routes)}" if routes else ""))
+        try:
+            atomic_write_text(path, json.dumps(cal.summary(), indent=2) + "\n")
+        except OSError as exc:
+            log.warning("calibration could not be cached in '%s' (%s); it is used for this process only. %s",
+                        path, exc, OWN_FOLDER_ADVICE)
+        remember(path, cal)
+        return cal
+
+
+def _not_writable(folder: Path) -> OSError | None:
+    """Why no file can be written in ``folder`` (created if missing), or None when one can."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(cal.summary(), indent=2) + "\n")
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return None
     except OSError as exc:
-        log.warning("calibration could not be cached in '%s' (%s); it is used for this process only", path, exc)
-    remember(path, cal)
-    return cal
+        return exc
 
 
 # ----------------------------------------------------------------------------- the choice
@@ -152,7 +186,8 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
                 f"{o}: {e.get('status')}" for o, e in cal.options.items())
             raise RuntimeError(why)
     except Exception as exc:  # noqa: BLE001 - any failure of the measurement leaves the choice to the flag rule
-        reason = f"calibration failed: {type(exc).__name__}: {exc}"
+        reason = (f"calibration skipped: {exc}" if isinstance(exc, CalibrationNotKept)
+                  else f"calibration failed: {type(exc).__name__}: {exc}")
         log.warning("%s; precision and memory format chosen from the CPU flags instead", reason)
         _FAILED[bucket] = reason[:300]
         return plan_compute(name, tc.precision, tc.memory_format, why=reason[:300])
