@@ -255,3 +255,35 @@ def test_sign_flip_is_every_swap_of_the_runs_on_sets_of_subjects(tmp_path):
     assert not test["exact"] and test["flips"] == 500 and test["p_floor"] == 1 / 501
     assert test["acc"]["p_value"] == pytest.approx(1 / 501)  # b worse on every subject: no flip as far
 
+
+def _record(run, env=None, **done_values):
+    """Add values to a fake run's env.json and to every fold's done.json."""
+    path = run / "env.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **(env or {})}))
+    for done in run.glob("seed-*/fold-*/done.json"):
+        done.write_text(json.dumps({**json.loads(done.read_text()), **done_values}))
+
+
+def test_differences_are_in_the_settings_the_runs_used(two_runs):
+    # config.yaml alone listed train.device 'auto' -> 'cpu' (and precision, memory format) for runs that trained
+    # alike, and missed the torch threads, torch version and CPU capability the runs did differ in
+    a, b, _ = two_runs
+    used = {"device": "cpu", "precision": "bf16", "memory_format": "channels_last"}
+    for run, train in ((a, dict.fromkeys(used, "auto")), (b, used)):  # b sets explicitly what a's "auto" chose
+        cfg = yaml.safe_load((run / "config.yaml").read_text())
+        cfg["train"].update(train)
+        (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    _record(a, {**used, "torch_threads": 1, "cpu_capability": "AVX512", "frames_digest": "pixels",
+                "labels_digest": "labels-1"}, **used, torch_threads=1)
+    _record(b, {**used, "torch_threads": 2, "torch_version": "2.y", "cpu_capability": "AVX2",
+                "labels_digest": "labels-2"}, **used, torch_threads=2)
+    c = compare_runs([a, b], resamples=100)["comparisons"][0]
+    # b records no frames digest (an older run): unknown is not a difference
+    assert c["config_differences"] == {"seeds": [[0], [0, 1]], "torch_threads": [1, 2],
+                                       "torch_version": ["2.x", "2.y"], "cpu_capability": ["AVX512", "AVX2"],
+                                       "labels_digest": ["labels-1", "labels-2"]}
+    one_fold = next(b.glob("seed-1/fold-*/done.json"))
+    one_fold.write_text(json.dumps({**json.loads(one_fold.read_text()), "torch_threads": 1}))
+    r = compare_runs([a, b], resamples=100)
+    assert r["comparisons"][0]["config_differences"]["torch_threads"] == [1, [1, 2]]  # the folds differ
+    assert "torch_threads: 1 → [1, 2]" in render_compare_markdown(r)

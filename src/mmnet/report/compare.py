@@ -15,7 +15,9 @@ For each run against the reference:
 - a paired sign-flip test over subjects (the runs' predictions swapped on every set of subjects, exactly
   up to 16 subjects), whose smallest p-value says how few subjects there are (0.25 for 3);
 - McNemar's exact test on per-sample correctness, for each pair of seeds matched in sorted order;
-- what differs in the configuration.
+- what differs in the settings the runs used: config.yaml with "auto" as each run's finished folds
+  resolved it, the torch thread count, and env.json's torch version, CPU capability, frames and
+  labels digests.
 
 The tests hold the trained models fixed: they ask whether these trained instances differ on these
 subjects, not whether the recipes do (the spread over seeds is not in them), so a run with fewer
@@ -34,6 +36,7 @@ import pandas as pd
 
 from ..config import flatten_config
 from ..errors import MMNetError
+from ..run_folder import FOLD_NUMERICS, fold_numerics
 from .bootstrap import (
     LEVEL,
     METRICS,
@@ -60,6 +63,10 @@ INSTANCES_NOTE = ("the tests compare these trained instances on these subjects, 
 MCNEMAR_NOTE = ("McNemar is sample-level: it treats the samples as independent, which under LOSO they are not "
                 "(the samples of one subject share a face and a fold), so its p-values are anti-conservative "
                 "(too small); the tests over subjects are the ones to read")
+USED_NOTE = ("The settings are those the runs trained with: config.yaml, with auto as the folds resolved it, the "
+             "torch threads and version, the CPU capability and the frames and labels digests where recorded")
+#: What env.json records of a run's machine and data beyond its config; compared where both runs record it.
+_RECORDED = ("torch_version", "cpu_capability", "frames_digest", "labels_digest")
 
 
 class CompareError(MMNetError, ValueError):
@@ -106,6 +113,33 @@ def _differences(name_a: str, a: Run, fa: dict, name_b: str, b: Run, fb: dict) -
                                f"({len(bad)} such sample(s)): different annotations or label scheme")
                     return out
     return out
+
+
+def _settings_used(run: Run) -> dict:
+    """What the run trained with, flattened: config.yaml, with train.device, precision and memory_format as the
+    finished folds' done.json recorded them (else env.json: "auto" as it resolved), the torch thread count, and
+    env.json's _RECORDED values. A value the folds differ in is the sorted list of their values. Where nothing is
+    recorded (an older run) config.yaml's value stands, and the thread count and env.json's values are left out."""
+    used = flatten_config(run.config)
+    finished = [f.done for folds in run.folds.values() for f in folds if f.finished]
+    per_fold = [fold_numerics(done, run.env) for done in finished] or [fold_numerics({}, run.env)]
+    for key in FOLD_NUMERICS:
+        values = sorted({v[key] for v in per_fold if v[key] is not None}, key=str)
+        if values:
+            used["torch_threads" if key == "torch_threads" else f"train.{key}"] = (
+                values[0] if len(values) == 1 else values)
+    used.update({key: run.env[key] for key in _RECORDED if run.env.get(key)})
+    return used
+
+
+def _machine_only(key: str) -> bool:
+    """A compared value that only the run's records hold (no config key): absent in one run is not a difference."""
+    return key == "torch_threads" or key in _RECORDED
+
+
+def _setting_differences(ref: dict, run: dict) -> dict:
+    return {k: [ref.get(k), run.get(k)] for k in sorted(set(ref) | set(run))
+            if ref.get(k) != run.get(k) and not (_machine_only(k) and (k not in ref or k not in run))}
 
 
 def _few_subjects(n_units: int) -> str | None:
@@ -156,12 +190,10 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                      "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
                      "dataset_fingerprint": report["dataset_fingerprint"],
                      "frames_digest": report.get("frames_digest")})
-    ref_flat = flatten_config(ref_run.config)
+    ref_used = _settings_used(ref_run)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
-        flat = flatten_config(run.config)
-        changed = {k: [ref_flat.get(k), flat.get(k)] for k in sorted(set(ref_flat) | set(flat))
-                   if ref_flat.get(k) != flat.get(k)}
+        changed = _setting_differences(ref_used, _settings_used(run))
         boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
                                 resamples=resamples)
         boot["p_value_withheld"] = _few_subjects(boot["n_units"])
@@ -211,6 +243,7 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                                     "set of subjects (2**n arrangements, all of them up to "
                                     f"{SIGN_FLIP_EXACT_MAX} subjects, else "
                                     f"{resamples} random ones); two-sided, p >= 2 / 2**n",
+                       "differences": USED_NOTE,
                        "scope": INSTANCES_NOTE,
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
 
@@ -273,9 +306,9 @@ def render_compare_markdown(result: dict) -> str:
         if left:
             lines += ["", f"Not in McNemar (no seed of the other run to pair with): {'; '.join(left)}."]
         diff = c["config_differences"]
-        lines += ["", "Configuration differences (reference → run): "
+        lines += ["", "Differences in the settings used (reference → run): "
                   + ("; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in list(diff.items())[:30]) or "none")
-                  + (f"; ... {len(diff) - 30} more" if len(diff) > 30 else "") + "."]
+                  + (f"; ... {len(diff) - 30} more" if len(diff) > 30 else "") + ". " + USED_NOTE + "."]
     if result["notes"]:
         lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
     return "\n".join(lines) + "\n"
