@@ -7,6 +7,7 @@ import yaml
 
 from mmnet.cli import main
 from mmnet.report import compute_report
+from mmnet.report.bootstrap import METRICS, paired_sign_flip
 from mmnet.report.compare import CompareError, compare_runs, render_compare_markdown
 
 from .fake_runs import make_samples, write_run
@@ -54,6 +55,12 @@ def test_table_and_paired_tests(two_runs):
     assert (t["reference_only_correct"], t["run_only_correct"], t["n"]) == (only_a, 0, len(samples))
     assert t["p_value"] == pytest.approx(2 / 2**only_a)
     assert c["config_differences"] == {"seeds": [[0], [0, 1]]}
+    # 10 subjects: the bootstrap's p-value stands; the sign-flip test scores all 2**10 arrangements, and only the
+    # real one and its mirror are as far from 0 in accuracy (b is worse on every subject)
+    assert boot["p_value_withheld"] is None
+    flip = c["sign_flip"]
+    assert flip["exact"] and flip["arrangements"] == 1024 and flip["acc"]["p_value"] == pytest.approx(2 / 1024)
+    assert flip["acc"]["difference"] == pytest.approx(boot["acc"]["difference"])
     md = render_compare_markdown(r)
     assert "| UF1 |" in md and "McNemar" in md and "(reference)" in md and "1000 resamples" in md
 
@@ -83,6 +90,7 @@ def test_a_run_against_itself_shows_no_difference(two_runs):
         assert c["paired_bootstrap"][m]["difference"] == 0 and c["paired_bootstrap"][m]["ci"] == [0, 0]
         assert c["paired_bootstrap"][m]["p_value"] == 1.0
     assert c["mcnemar"][0]["p_value"] == 1.0 and c["config_differences"] == {}
+    assert all(c["sign_flip"][m]["p_value"] == 1.0 and c["sign_flip"][m]["difference"] == 0 for m in METRICS)
 
 
 def test_refuses_different_samples_and_names_them(tmp_path, two_runs):
@@ -182,3 +190,100 @@ def test_a_console_encoding_without_the_arrow_or_the_path_prints_escapes(tmp_pat
                        capture_output=True, env=env, timeout=300)
     err = p.stderr.decode(encoding)  # stderr too: the one-line error names the path
     assert p.returncode == 3 and err.startswith("error: ") and "Traceback" not in err, err
+
+
+def test_few_subjects_withhold_the_bootstrap_p_value_and_the_sign_flip_test_says_how_few(tmp_path, capsys):
+    # 3 subjects: the bootstrap gave p <= 0.0002 from 10 distinct resamples; swapping the runs' predictions on
+    # sets of 3 subjects gives 8 arrangements, so no p-value below 2/8
+    samples = make_samples({k: SUBJECTS[k] for k in ("1", "2", "3")})
+    a = write_run(tmp_path / "a", samples, _good)
+    b = write_run(tmp_path / "b", samples, _worse)
+    r = compare_runs([a, b], resamples=1000)
+    c = r["comparisons"][0]
+    boot, flip = c["paired_bootstrap"], c["sign_flip"]
+    assert all(boot[m]["p_value"] is None for m in METRICS) and boot["uf1"]["ci"][1] < 0
+    assert "3 subjects (fewer than 10)" in boot["p_value_withheld"]
+    assert "only 10 distinct resamples" in boot["p_value_withheld"]
+    assert flip["exact"] and flip["arrangements"] == 8 and flip["p_floor"] == 0.25
+    assert flip["acc"]["p_value"] == 0.25 and all(flip[m]["p_value"] >= 0.25 for m in METRICS)
+    md = render_compare_markdown(r)
+    assert "| metric | difference | 95 % CI (bootstrap) | p, bootstrap | p, sign-flip |" in md
+    acc_row = next(line for line in md.splitlines() if line.startswith("| Acc % |"))
+    assert acc_row.endswith("(rough) | withheld | 0.2500 |") and "≤" not in acc_row
+    assert "With 3 subjects (fewer than 10) the paired bootstrap over subjects takes only 10 distinct" in md
+    assert "cannot give a p-value below 0.25" in md
+    assert main(["compare", str(a), str(b), "--json", "--resamples", "300"]) == 0
+    out = json.loads(capsys.readouterr().out)["comparisons"][0]
+    assert out["paired_bootstrap"]["uf1"]["p_value"] is None and out["paired_bootstrap"]["p_value_withheld"]
+    assert out["sign_flip"]["uf1"]["p_value"] >= 0.25
+
+
+def test_sign_flip_is_every_swap_of_the_runs_on_sets_of_subjects(tmp_path):
+    """Exact: the p-value is the share of the 2**n swaps, counted by brute force; above 16 subjects, random flips."""
+    import itertools
+
+    import pandas as pd
+
+    from mmnet.report.metrics import accuracy
+
+    def pooled(run):  # seed 0's predictions after the last epoch (3)
+        tables = [pd.read_csv(f, dtype={"subject": str}) for f in sorted(run.glob("seed-0/*/predictions.csv"))]
+        return pd.concat(tables).query("epoch == 3").reset_index(drop=True)
+
+    subjects = {k: SUBJECTS[k] for k in ("1", "2", "3", "4")}
+    samples = make_samples(subjects)
+    mixed = write_run(tmp_path / "mixed", samples, lambda seed, e, s: _good(seed, e, s) if s["subject"] in ("1", "2")
+                      else _worse(seed, e, s))
+    worse = write_run(tmp_path / "worse", samples, lambda seed, e, s: _worse(seed, e, s) if s["subject"] in ("1", "2")
+                      else _good(seed, e, s))
+    fa, fb = pooled(mixed), pooled(worse)
+    test = paired_sign_flip([fa], [fb], 3)
+    observed = accuracy(fa["true"], fa["pred"]) - accuracy(fb["true"], fb["pred"])
+    as_far = 0
+    for swapped in itertools.product([False, True], repeat=len(subjects)):
+        on = fa["subject"].isin([s for s, flip in zip(subjects, swapped) if flip]).to_numpy()
+        pa = fa["pred"].where(~on, fb["pred"])
+        pb = fb["pred"].where(~on, fa["pred"])
+        d = accuracy(fa["true"], pa) - accuracy(fb["true"], pb)
+        as_far += abs(d) >= abs(observed) - 1e-12
+    assert test["acc"]["difference"] == pytest.approx(observed)
+    assert test["acc"]["p_value"] == as_far / 16 and test["arrangements"] == 16
+    many = make_samples({str(i): [(i + k) % 3 for k in range(6)] for i in range(1, 21)})
+    a = pooled(write_run(tmp_path / "a20", many, _good))
+    b = pooled(write_run(tmp_path / "b20", many, _worse))
+    test = paired_sign_flip([b], [a], 3, flips=500)
+    assert not test["exact"] and test["flips"] == 500 and test["p_floor"] == 1 / 501
+    assert test["acc"]["p_value"] == pytest.approx(1 / 501)  # b worse on every subject: no flip as far
+
+
+def _record(run, env=None, **done_values):
+    """Add values to a fake run's env.json and to every fold's done.json."""
+    path = run / "env.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **(env or {})}))
+    for done in run.glob("seed-*/fold-*/done.json"):
+        done.write_text(json.dumps({**json.loads(done.read_text()), **done_values}))
+
+
+def test_differences_are_in_the_settings_the_runs_used(two_runs):
+    # config.yaml alone listed train.device 'auto' -> 'cpu' (and precision, memory format) for runs that trained
+    # alike, and missed the torch threads, torch version and CPU capability the runs did differ in
+    a, b, _ = two_runs
+    used = {"device": "cpu", "precision": "bf16", "memory_format": "channels_last"}
+    for run, train in ((a, dict.fromkeys(used, "auto")), (b, used)):  # b sets explicitly what a's "auto" chose
+        cfg = yaml.safe_load((run / "config.yaml").read_text())
+        cfg["train"].update(train)
+        (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    _record(a, {**used, "torch_threads": 1, "cpu_capability": "AVX512", "frames_digest": "pixels",
+                "labels_digest": "labels-1"}, **used, torch_threads=1)
+    _record(b, {**used, "torch_threads": 2, "torch_version": "2.y", "cpu_capability": "AVX2",
+                "labels_digest": "labels-2"}, **used, torch_threads=2)
+    c = compare_runs([a, b], resamples=100)["comparisons"][0]
+    # b records no frames digest (an older run): unknown is not a difference
+    assert c["config_differences"] == {"seeds": [[0], [0, 1]], "torch_threads": [1, 2],
+                                       "torch_version": ["2.x", "2.y"], "cpu_capability": ["AVX512", "AVX2"],
+                                       "labels_digest": ["labels-1", "labels-2"]}
+    one_fold = next(b.glob("seed-1/fold-*/done.json"))
+    one_fold.write_text(json.dumps({**json.loads(one_fold.read_text()), "torch_threads": 1}))
+    r = compare_runs([a, b], resamples=100)
+    assert r["comparisons"][0]["config_differences"]["torch_threads"] == [1, [1, 2]]  # the folds differ
+    assert "torch_threads: 1 → [1, 2]" in render_compare_markdown(r)

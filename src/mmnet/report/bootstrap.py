@@ -14,6 +14,9 @@ products instead of 10,000 passes over the predictions.
 - A resample that happens to hold no sample of a class averages UF1 and UAR over the classes it
   does hold (a class without samples has no recall; it is not a class the model got wrong). A
   class without samples in the whole pool counts as 0, as in the point estimate (metrics.py).
+- The paired sign-flip test (:func:`paired_sign_flip`) swaps two runs' predictions on sets of subjects: with n
+  subjects there are 2**n arrangements, all scored up to :data:`SIGN_FLIP_EXACT_MAX` subjects, so its smallest
+  p-value says how many subjects there are (2 / 2**n: 0.25 for 3), where a bootstrap's says how many resamples.
 - McNemar's exact test is written out with :func:`math.comb` (an exact two-sided binomial tail):
   scipy is not a dependency of mmnet, and this is six lines of integer arithmetic.
 - The permutation test shuffles the true labels within each subject (:func:`permutation_test`): its number
@@ -32,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RESAMPLES", "SEED", "LEVEL", "METRICS", "unit_tables", "resampled_scores", "batch_scores",
-           "bootstrap_ci", "paired_bootstrap", "mcnemar_exact", "percentile_interval", "permutation_test",
-           "PERMUTATION_ALPHA"]
+           "bootstrap_ci", "paired_bootstrap", "paired_sign_flip", "SIGN_FLIP_EXACT_MAX", "mcnemar_exact",
+           "percentile_interval", "permutation_test", "PERMUTATION_ALPHA"]
 
 RESAMPLES = 10_000
 SEED = 0
@@ -42,6 +45,8 @@ METRICS = ("acc", "uf1", "uar")
 _CHUNK = 2_000  # resamples per matrix product: bounds memory on large composites
 #: The permutation test's level for "above chance" when it carries the verdict (p < this).
 PERMUTATION_ALPHA = 0.05
+#: Subjects up to which the paired sign-flip test scores all 2**n arrangements (65,536); random flips above.
+SIGN_FLIP_EXACT_MAX = 16
 #: report.json gives the count of distinct label arrangements up to this (null above: more than enough).
 _COUNT_SHOWN = 10**15
 
@@ -176,6 +181,53 @@ def paired_bootstrap(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.Dat
         p = min(1.0, 2 * (min(below, above) + 1) / (resamples + 1))
         out[m] = {"difference": float(point[m][:na].mean() - point[m][na:].mean()),
                   "ci": percentile_interval(diff, level), "p_value": p}
+    return out
+
+
+def paired_sign_flip(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.DataFrame], n_classes: int, *,
+                     unit: str = "subject", flips: int = RESAMPLES, seed: int = SEED) -> dict:
+    """Paired sign-flip (permutation) test of A - B over units: the runs' predictions swapped on sets of subjects.
+
+    Under the null hypothesis (within each subject, A's and B's predictions are exchangeable) the real assignment
+    is as likely as any swap. The statistic is the difference of each metric on the seed-averaged confusion
+    matrices pooled over the units (with one seed per run, the difference of the pooled scores). Two-sided:
+    p = share of arrangements whose |difference| is at least the observed one. With n <= SIGN_FLIP_EXACT_MAX
+    units every one of the 2**n arrangements is scored once (exact; the real one and its mirror, all swapped,
+    are among them, so p >= 2 / 2**n), else ``flips`` random ones, p = (1 + as extreme) / (1 + flips).
+    The frames of A and B must hold the same samples with the same labels (compare checks it).
+    """
+    units = sorted(set().union(*[set(unit_key(f, unit)) for f in (*frames_a, *frames_b)]))
+    a = unit_tables(frames_a, unit, n_classes, units)[1].mean(axis=0)  # (units, C*C), averaged over seeds
+    b = unit_tables(frames_b, unit, n_classes, units)[1].mean(axis=0)
+    n = len(units)
+    counted = a.sum(axis=0).reshape(n_classes, n_classes).sum(axis=-1) == 0  # absent from the pool: counted as 0
+
+    def differences(swapped: np.ndarray) -> dict[str, np.ndarray]:  # (arrangements, units) of 0/1 -> metric: (arr.,)
+        kept = 1.0 - swapped
+        sa = batch_scores((kept @ a + swapped @ b).reshape(-1, n_classes, n_classes), counted)
+        sb = batch_scores((swapped @ a + kept @ b).reshape(-1, n_classes, n_classes), counted)
+        return {m: sa[m] - sb[m] for m in METRICS}
+
+    exact = n <= SIGN_FLIP_EXACT_MAX
+    total = 2**n if exact else flips
+    rng = np.random.default_rng(seed)
+    observed = {m: float(v[0]) for m, v in differences(np.zeros((1, n))).items()}
+    extreme = dict.fromkeys(METRICS, 0)
+    for start in range(0, total, _CHUNK):
+        if exact:  # arrangement k swaps the units whose bit is set in k
+            k = np.arange(start, min(total, start + _CHUNK))
+            swapped = ((k[:, None] >> np.arange(n)) & 1).astype(np.float64)
+        else:
+            swapped = rng.integers(0, 2, size=(min(_CHUNK, total - start), n)).astype(np.float64)
+        for m, d in differences(swapped).items():
+            extreme[m] += int((np.abs(d) >= abs(observed[m]) - 1e-12).sum())  # the same matrices, the same float
+    out = {"unit": unit, "n_units": n, "exact": exact, "arrangements": total if exact else None,
+           "flips": total, "seed": None if exact else seed,
+           "p_floor": min(1.0, 2 / total) if exact else 1 / (1 + total),
+           "statistic": "difference of each metric on the seed-averaged confusion matrices pooled over subjects"}
+    for m in METRICS:
+        p = extreme[m] / total if exact else (1 + extreme[m]) / (1 + total)
+        out[m] = {"difference": observed[m], "p_value": float(min(1.0, p))}
     return out
 
 

@@ -10,9 +10,16 @@ For each run against the reference:
 
 - a paired bootstrap over subjects (the LOSO unit) of the difference of Acc, UF1 and UAR (run
   minus reference, each the mean over its seeds), both runs scored on the same resampled subjects;
-- McNemar's exact test on per-sample correctness, for each pair of seeds matched in sorted order.
+  with fewer than :data:`VERDICT_MIN_SUBJECTS` subjects it takes few distinct resamples (10 for 3
+  subjects), so its interval is rough and its p-value is withheld, not offered as evidence;
+- a paired sign-flip test over subjects (the runs' predictions swapped on every set of subjects, exactly
+  up to 16 subjects), whose smallest p-value says how few subjects there are (0.25 for 3);
+- McNemar's exact test on per-sample correctness, for each pair of seeds matched in sorted order;
+- what differs in the settings the runs used: config.yaml with "auto" as each run's finished folds
+  resolved it, the torch thread count, and env.json's torch version, CPU capability, frames and
+  labels digests.
 
-Both hold the trained models fixed: they ask whether these trained instances differ on these
+The tests hold the trained models fixed: they ask whether these trained instances differ on these
 subjects, not whether the recipes do (the spread over seeds is not in them), so a run with fewer
 than :data:`MIN_SEEDS` seeds is warned of. McNemar treats samples as independent, which they are
 not under LOSO (the samples of one subject share a face and a fold): its p-values are too small.
@@ -20,6 +27,7 @@ not under LOSO (the samples of one subject share a face and a fold): its p-value
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,8 +36,18 @@ import pandas as pd
 
 from ..config import flatten_config
 from ..errors import MMNetError
-from .bootstrap import LEVEL, METRICS, RESAMPLES, SEED, mcnemar_exact, paired_bootstrap
-from .render import format_metric
+from ..run_folder import FOLD_NUMERICS, fold_numerics
+from .bootstrap import (
+    LEVEL,
+    METRICS,
+    RESAMPLES,
+    SEED,
+    SIGN_FLIP_EXACT_MAX,
+    mcnemar_exact,
+    paired_bootstrap,
+    paired_sign_flip,
+)
+from .render import VERDICT_MIN_SUBJECTS, format_metric
 from .run_reader import Run, config_value, load_run
 from .scores import score_run
 
@@ -41,10 +59,14 @@ _NAMES = {"acc": "Acc %", "uf1": "UF1", "uar": "UAR"}
 #: too little to tell a recipe's difference from the luck of its seeds.
 MIN_SEEDS = 3
 INSTANCES_NOTE = ("the tests compare these trained instances on these subjects, not their recipes: they resample "
-                  "subjects or samples, never seeds")
+                  "or swap subjects, or look at samples, never at seeds")
 MCNEMAR_NOTE = ("McNemar is sample-level: it treats the samples as independent, which under LOSO they are not "
                 "(the samples of one subject share a face and a fold), so its p-values are anti-conservative "
-                "(too small); the paired bootstrap over subjects is the test to read")
+                "(too small); the tests over subjects are the ones to read")
+USED_NOTE = ("The settings are those the runs trained with: config.yaml, with auto as the folds resolved it, the "
+             "torch threads and version, the CPU capability and the frames and labels digests where recorded")
+#: What env.json records of a run's machine and data beyond its config; compared where both runs record it.
+_RECORDED = ("torch_version", "cpu_capability", "frames_digest", "labels_digest")
 
 
 class CompareError(MMNetError, ValueError):
@@ -93,6 +115,44 @@ def _differences(name_a: str, a: Run, fa: dict, name_b: str, b: Run, fb: dict) -
     return out
 
 
+def _settings_used(run: Run) -> dict:
+    """What the run trained with, flattened: config.yaml, with train.device, precision and memory_format as the
+    finished folds' done.json recorded them (else env.json: "auto" as it resolved), the torch thread count, and
+    env.json's _RECORDED values. A value the folds differ in is the sorted list of their values. Where nothing is
+    recorded (an older run) config.yaml's value stands, and the thread count and env.json's values are left out."""
+    used = flatten_config(run.config)
+    finished = [f.done for folds in run.folds.values() for f in folds if f.finished]
+    per_fold = [fold_numerics(done, run.env) for done in finished] or [fold_numerics({}, run.env)]
+    for key in FOLD_NUMERICS:
+        values = sorted({v[key] for v in per_fold if v[key] is not None}, key=str)
+        if values:
+            used["torch_threads" if key == "torch_threads" else f"train.{key}"] = (
+                values[0] if len(values) == 1 else values)
+    used.update({key: run.env[key] for key in _RECORDED if run.env.get(key)})
+    return used
+
+
+def _machine_only(key: str) -> bool:
+    """A compared value that only the run's records hold (no config key): absent in one run is not a difference."""
+    return key == "torch_threads" or key in _RECORDED
+
+
+def _setting_differences(ref: dict, run: dict) -> dict:
+    return {k: [ref.get(k), run.get(k)] for k in sorted(set(ref) | set(run))
+            if ref.get(k) != run.get(k) and not (_machine_only(k) and (k not in ref or k not in run))}
+
+
+def _few_subjects(n_units: int) -> str | None:
+    """Why the paired bootstrap's p-value is withheld with this many subjects; None from VERDICT_MIN_SUBJECTS."""
+    if n_units >= VERDICT_MIN_SUBJECTS:
+        return None
+    distinct = math.comb(2 * n_units - 1, n_units)  # multisets of n subjects drawn from n
+    return (f"with {n_units} subjects (fewer than {VERDICT_MIN_SUBJECTS}) the paired bootstrap over subjects takes "
+            f"only {distinct:,} distinct resamples: its p-value is withheld, as it would reflect the number of "
+            f"resamples drawn, not of subjects, and its interval is rough; the sign-flip test over the {n_units} "
+            f"subjects cannot give a p-value below {2 / 2**n_units:.4g}")
+
+
 def _headline_ci(report: dict, level: str = "subjects") -> dict | None:
     """The interval of the seed mean, or of the one seed (None: seeds tested different subjects)."""
     block = report["headline"]["ci"][level]
@@ -130,14 +190,18 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                      "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
                      "dataset_fingerprint": report["dataset_fingerprint"],
                      "frames_digest": report.get("frames_digest")})
-    ref_flat = flatten_config(ref_run.config)
+    ref_used = _settings_used(ref_run)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
-        flat = flatten_config(run.config)
-        changed = {k: [ref_flat.get(k), flat.get(k)] for k in sorted(set(ref_flat) | set(flat))
-                   if ref_flat.get(k) != flat.get(k)}
+        changed = _setting_differences(ref_used, _settings_used(run))
         boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
                                 resamples=resamples)
+        boot["p_value_withheld"] = _few_subjects(boot["n_units"])
+        if boot["p_value_withheld"]:
+            for m in METRICS:
+                boot[m]["p_value"] = None
+        sign_flip = paired_sign_flip(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
+                                     flips=resamples)
         mcnemar = []
         ref_seeds, run_seeds = sorted(ref_frames), sorted(frames)
         unpaired = {"reference": ref_seeds[len(run_seeds):], "run": run_seeds[len(ref_seeds):]}
@@ -148,7 +212,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                             "reference_only_correct": t["b_only_correct"], "both_correct": t["both_correct"],
                             "both_wrong": t["both_wrong"], "p_value": t["p_value"]})
         comparisons.append({"run": name, "reference": names[0], "config_differences": changed,
-                            "paired_bootstrap": boot, "mcnemar": mcnemar, "mcnemar_unpaired_seeds": unpaired})
+                            "paired_bootstrap": boot, "sign_flip": sign_flip, "mcnemar": mcnemar,
+                            "mcnemar_unpaired_seeds": unpaired})
     digests = [r["frames_digest"] for r in rows]
     notes = []
     if all(digests) and len(set(digests)) > 1:
@@ -172,7 +237,13 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
             "method": {"ci": "percentile bootstrap over subjects of the seed mean", "level": LEVEL,
                        "resamples": resamples, "seed": SEED,
                        "paired": "paired bootstrap over subjects of run minus reference; two-sided p-value "
-                                 "2 * min(share <= 0, share >= 0)",
+                                 "2 * min(share <= 0, share >= 0), withheld (null) with fewer than "
+                                 f"{VERDICT_MIN_SUBJECTS} subjects",
+                       "sign_flip": "paired sign-flip test over subjects: the runs' predictions swapped on every "
+                                    "set of subjects (2**n arrangements, all of them up to "
+                                    f"{SIGN_FLIP_EXACT_MAX} subjects, else "
+                                    f"{resamples} random ones); two-sided, p >= 2 / 2**n",
+                       "differences": USED_NOTE,
                        "scope": INSTANCES_NOTE,
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
 
@@ -204,17 +275,25 @@ def render_compare_markdown(result: dict) -> str:
         ref = " (reference)" if r["run"] == result["reference"] else ""
         lines.append(f"| {r['run']}{ref}{flag} | {r['n_seeds']} | {r['n']} | " + " | ".join(cells) + " |")
     for c in result["comparisons"]:
-        b = c["paired_bootstrap"]
+        b, flip = c["paired_bootstrap"], c["sign_flip"]
+        withheld = b.get("p_value_withheld")
+        flips = (f"all {flip['arrangements']:,} arrangements, exact" if flip["exact"]
+                 else f"{flip['flips']:,} random ones, seed {flip['seed']}")
         lines += ["", f"## {c['run']} vs {c['reference']}", "",
                   f"Paired bootstrap over {b['n_units']} subjects ({b['resamples']} resamples, seed {b['seed']}): "
-                  f"difference = {c['run']} minus {c['reference']}. It tests whether these trained instances "
+                  f"difference = {c['run']} minus {c['reference']}. Sign-flip test: the runs' predictions swapped "
+                  f"on every set of subjects ({flips}), two-sided. Both test whether these trained instances "
                   "differ on these subjects, not whether their recipes do (seeds are not resampled).", "",
-                  "| metric | difference | 95 % CI | p (two-sided) |", "|---|---|---|---|"]
+                  *([f"{withheld[0].upper()}{withheld[1:]}.", ""] if withheld else []),
+                  "| metric | difference | 95 % CI (bootstrap) | p, bootstrap | p, sign-flip |",
+                  "|---|---|---|---|---|"]
         for k in METRICS:
             d, pct = b[k], k == "acc"
+            boot_p = "withheld" if d["p_value"] is None else _p(d["p_value"], 2 / (b["resamples"] + 1))
+            flip_p = _p(flip[k]["p_value"], 0.0 if flip["exact"] else flip["p_floor"])
             lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
-                         f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}] | "
-                         f"{_p(d['p_value'], 2 / (b['resamples'] + 1))} |")
+                         f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}]{' (rough)' if withheld else ''} "
+                         f"| {boot_p} | {flip_p} |")
         lines += ["", "McNemar's exact test on per-sample correctness (seeds paired in sorted order). "
                   f"{MCNEMAR_NOTE[0].upper()}{MCNEMAR_NOTE[1:]}.", "",
                   "| seeds (reference, run) | n | only reference right | only run right | p (two-sided) |",
@@ -227,9 +306,9 @@ def render_compare_markdown(result: dict) -> str:
         if left:
             lines += ["", f"Not in McNemar (no seed of the other run to pair with): {'; '.join(left)}."]
         diff = c["config_differences"]
-        lines += ["", "Configuration differences (reference → run): "
+        lines += ["", "Differences in the settings used (reference → run): "
                   + ("; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in list(diff.items())[:30]) or "none")
-                  + (f"; ... {len(diff) - 30} more" if len(diff) > 30 else "") + "."]
+                  + (f"; ... {len(diff) - 30} more" if len(diff) > 30 else "") + ". " + USED_NOTE + "."]
     if result["notes"]:
         lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
     return "\n".join(lines) + "\n"
