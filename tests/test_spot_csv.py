@@ -154,9 +154,36 @@ def test_spot_json_says_which_recording_and_software_gave_its_intervals(tmp_path
     folder.mkdir()
     (folder / "img1.jpg").write_bytes(b"one")
     (folder / "notes.txt").write_text("not a frame")
+    (folder / "._img1.jpg").write_bytes(b"macOS metadata")  # hidden: not a frame, as the spotter reads them
     assert main(["spot", str(folder), "--fps", "30", "--no-progress", "--json"]) == 0
     frames = json.loads(capsys.readouterr().out)["provenance"]["recording"]
-    assert frames["kind"] == "frame folder" and (frames["image_files"], frames["bytes"]) == (1, 3)
+    assert frames["kind"] == "frame folder" and (frames["frames"], frames["bytes"]) == (1, 3)
     (folder / "img1.jpg").write_bytes(b"two")  # the same size, other bytes
     assert main(["spot", str(folder), "--fps", "30", "--no-progress", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["provenance"]["recording"]["sha256"] != frames["sha256"]
+
+
+
+def test_spot_provenance_is_best_effort_and_hashes_the_weights_a_model_loads(tmp_path):
+    import hashlib
+    import os
+    from pathlib import Path
+
+    from mmnet.spotting.provenance import spot_provenance
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    (folder / "img1.jpg").write_bytes(b"one")
+    frames = 2
+    try:  # a name that is no UTF-8 (Latin-1 bytes on Linux): encoding it crashed the end of a finished spot
+        (Path(os.fsdecode(os.fsencode(folder) + b"/caf\xe9_2.jpg"))).write_bytes(b"two")
+    except (OSError, UnicodeError):
+        frames = 1  # a file system that refuses such names
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights")
+    (model / "a_extra.safetensors").write_bytes(b"something else")
+    record = spot_provenance(folder, models={"classifier": model, "spotter": tmp_path / "gone.pt"})
+    assert record["recording"]["frames"] == frames and "sha256" in record["recording"]
+    assert record["models"]["classifier"]["sha256"] == hashlib.sha256(b"weights").hexdigest()
+    assert record["models"]["spotter"]["error"].startswith("FileNotFoundError")  # said, not raised

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 from pathlib import Path
 
-from ..media import IMAGE_SUFFIXES
+from ..errors import DataError
+from ..media import list_frames
 from ..run_folder import file_sha256
 
 __all__ = ["spot_provenance"]
@@ -27,34 +29,46 @@ def _version(module: str) -> str | None:
 
 
 def _recording(source: Path) -> dict:
-    """A video file's size and sha256; for a frame folder, its image files' count, total size and one sha256
-    over their names and bytes in name order (a renamed, added or changed frame changes it)."""
+    """A video file's size and sha256; for a frame folder, its frames' count (those the spotter reads:
+    ``media.list_frames``), total size and one sha256 over their names and bytes in number order (a renamed,
+    added or changed frame changes it)."""
     if source.is_file():
         return {"kind": "video file", "bytes": source.stat().st_size, "sha256": file_sha256(source)}
-    digest, count, size = hashlib.sha256(), 0, 0
-    for path in sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-        digest.update(path.name.encode("utf-8") + b"\0" + file_sha256(path).encode("ascii"))
-        count, size = count + 1, size + path.stat().st_size
-    return {"kind": "frame folder", "image_files": count, "bytes": size, "sha256": digest.hexdigest()}
+    frames, _ = list_frames(source)
+    digest = hashlib.sha256()
+    for _, path in frames:
+        digest.update(os.fsencode(path.name) + b"\0" + file_sha256(path).encode("ascii"))
+    return {"kind": "frame folder", "frames": len(frames), "bytes": sum(path.stat().st_size for _, path in frames),
+            "sha256": digest.hexdigest()}
+
+
+def _weights(path: Path) -> dict:
+    """The weights file a model argument loads (a folder's model.safetensors, or the file given) and its sha256."""
+    from ..model.checkpoint import WEIGHTS_NAME
+
+    weights = path / WEIGHTS_NAME if path.is_dir() else path
+    return {"path": str(path), "file": weights.name, "sha256": file_sha256(weights)}
 
 
 def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None) -> dict:
     """``spot.json``'s provenance: mmnet's version and git revision, the versions of the libraries the intervals
     depend on, the recording's size and sha256 and, for each of ``models`` (role -> checkpoint folder or file),
-    its weights' sha256 and PyTorch's version."""
+    its weights' sha256 and PyTorch's version. Best effort: what cannot be read is an ``error`` entry, never an
+    exception (the spotting it describes is done and must be written)."""
     from ..version import __version__, git_revision
+
+    def attempt(read, *args) -> dict:
+        try:
+            return read(*args)
+        except (OSError, UnicodeError, DataError) as exc:  # moved, unreadable, a frame gone since
+            return {"error": f"{type(exc).__name__}: {exc}"}
 
     record = {"mmnet_version": __version__, "mmnet_git_revision": git_revision(),
               "libraries": {key: _version(module) for key, module in _MODULES.items()},
-              "recording": _recording(Path(source))}
+              "recording": attempt(_recording, Path(source))}
     if models:
         import torch
 
         record["libraries"]["torch"] = torch.__version__
-        record["models"] = {}
-        for role, path in models.items():
-            path = Path(path)
-            weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.pt")) if path.is_dir() else [path]
-            record["models"][role] = {"path": str(path), **({"sha256": file_sha256(weights[0]),
-                                                            "file": weights[0].name} if weights else {})}
+        record["models"] = {role: attempt(_weights, Path(path)) for role, path in models.items()}
     return record
