@@ -41,7 +41,7 @@ _WINDOWS_FORBIDDEN = set('<>:"|?*')
 # What browsers percent-encode in a multipart file name (the HTML form encoding): '"', CR and LF, nothing else.
 _BROWSER_ESCAPES = re.compile("%(22|0D|0A)", re.IGNORECASE)
 # A full disk, or the quota of the user running the server used up
-_NO_ROOM_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_NO_ROOM_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 class UploadError(MMNetError, ValueError):
@@ -90,7 +90,8 @@ def attachment(filename: str) -> str:
 
 
 def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits, kind: str = "clip") -> Path:
-    """Copy ``source`` to ``folder/upload.bin`` in chunks; UploadError (413) past ``limits.max_bytes``."""
+    """Copy ``source`` to ``folder/upload.bin`` in chunks; UploadError (413) past ``limits.max_bytes``, (507)
+    when the disk holding ``folder`` is full."""
     dest = folder / "upload.bin"
     size = 0
     try:
