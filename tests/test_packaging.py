@@ -79,6 +79,29 @@ def test_git_revision_is_the_mmnet_checkouts_commit(tmp_path):
     assert git_revision(tmp_path / "src" / "mmnet") == head + "-dirty"
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the checkout away")
+def test_git_revision_of_a_shared_checkout_owned_by_another_user(tmp_path, monkeypatch):
+    from mmnet.version import git_revision
+
+    head = _committed_repo(tmp_path, "mmnet", "src/mmnet")
+    for path in [tmp_path, *tmp_path.rglob("*")]:  # a course's shared checkout: another user's files
+        os.chown(path, 12345, 12345, follow_symlinks=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)  # no safe.directory of this machine's own
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    assert git_revision(tmp_path / "src" / "mmnet") == head
+
+
+def test_git_revision_names_only_the_mmnet_checkout_safe(tmp_path, monkeypatch):
+    import mmnet.version as version
+
+    _committed_repo(tmp_path, "mmnet", "src/mmnet")
+    calls = []
+    real_run = subprocess.run
+    monkeypatch.setattr(version.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or real_run(cmd, **kw))
+    version.git_revision(tmp_path / "src" / "mmnet")
+    assert calls and all(cmd[1:3] == ["-c", f"safe.directory={tmp_path.resolve()}"] for cmd in calls)
+
+
 def test_git_revision_is_none_for_a_package_inside_the_users_repository(tmp_path):
     from mmnet.version import git_revision
 

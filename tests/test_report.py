@@ -1,3 +1,4 @@
+import errno
 import json
 import shutil
 
@@ -568,3 +569,54 @@ def test_a_seed_not_started_counts_its_folds_in_the_warning(tmp_path, capsys):
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0,), config_seeds=(0, 1))
     assert main(["report", str(run), "--json"]) == 0
     assert "3 of 6 folds finished; seed(s) 1 not started" in capsys.readouterr().err
+
+
+def _unwritable(run):
+    """``replace_files_together`` as in a run folder of another user (read-only to this one)."""
+    def refuse(folder, files, remove=()):
+        raise PermissionError(errno.EACCES, "Permission denied", str(folder / next(iter(files))))
+    return refuse
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"]])
+def test_a_run_folder_that_cannot_be_written_gets_its_report_printed(tmp_path, capsys, monkeypatch, fmt):
+    # a teaching assistant scoring a student's read-only run got "error: ...: Permission denied", exit code 3
+    import mmnet.report.build as build
+
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3)
+    monkeypatch.setattr(build, "replace_files_together", _unwritable(run))
+    assert main(["report", str(run), *fmt]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [f"warning: the report files were not written: '{run}' cannot be written (Permission "
+                                "denied); the report is printed only. To keep its files, copy the run folder to one "
+                                "of yours and run `mmnet report` on the copy."]
+    if fmt:
+        assert json.loads(out)["complete"] is True
+    else:
+        assert "UF1" in out and "report written" not in out
+    assert not [name for name in REPORT_FILES if (run / name).exists()]
+
+
+def test_a_partial_run_that_cannot_be_written_points_at_the_printed_status(tmp_path, capsys, monkeypatch):
+    import mmnet.report.build as build
+
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3, unfinished=("10",))
+    monkeypatch.setattr(build, "replace_files_together", _unwritable(run))
+    assert main(["report", str(run), "--json"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "the report's status (--json) lists what is missing" in err[1]
+
+
+def test_a_failed_report_in_a_folder_that_cannot_be_written_says_why_it_failed(tmp_path, monkeypatch):
+    import pathlib
+
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3)
+    build_report(run)
+    (run / "samples.csv").unlink()
+
+    def refuse(path, missing_ok=False):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(pathlib.Path, "unlink", refuse)  # the old report cannot be removed: not the news
+    with pytest.raises(RunFolderError):
+        build_report(run)

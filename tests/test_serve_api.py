@@ -1,8 +1,10 @@
 """The HTTP API of `mmnet serve`, in-process: predictions equal `mmnet predict`'s, bad uploads get a
 JSON sentence (never a traceback) and leave the server serving, jobs are bounded, folders removed."""
 
+import errno
 import io
 import json
+import os
 import re
 import stat
 import threading
@@ -487,3 +489,61 @@ def test_a_frame_too_large_for_pillow_is_refused_with_its_size(client, frames, m
     r = client.post("/api/predict", files={"file": ("x.zip", zip_bytes(frames), "application/zip")})
     assert r.status_code == 413, r.text
     assert "more than Pillow decodes (2,000" in r.json()["error"] and "Send smaller frames" in r.json()["error"]
+
+
+def _failing_write(error_number):
+    def write(*_args, **_kwargs):
+        raise OSError(error_number, os.strerror(error_number))
+    return write
+
+
+@pytest.mark.parametrize("error_number", [errno.ENOSPC, errno.EDQUOT])
+def test_an_upload_without_room_to_store_it_is_507_and_the_log_names_the_folder(predictor, clip_mp4, frames,
+                                                                                monkeypatch, caplog, error_number):
+    import pathlib
+
+    real_open = pathlib.Path.open
+    full = []  # the folder whose files do not fit: a job's (the upload's copy) or its frames/ (the zip's frames)
+
+    def open_on_a_full_disk(path, mode="r", *args, **kwargs):
+        file = real_open(path, mode, *args, **kwargs)
+        if "w" in mode and path.parent.name.startswith(full[-1]):
+            file.write = _failing_write(error_number)
+        return file
+
+    with client_for(predictor) as c:
+        monkeypatch.setattr(pathlib.Path, "open", open_on_a_full_disk)
+        with caplog.at_level("ERROR", logger="mmnet.serve"):
+            for folder, name, upload in (("job-", "clip.mp4", clip_mp4), ("frames", "clip.zip", zip_bytes(frames))):
+                full.append(folder)
+                r = c.post("/api/predict", files={"file": (name, upload)})
+                assert_person_readable(r, 507, "no room to store the upload")
+        logged = [rec.getMessage() for rec in caplog.records if "no room" in rec.getMessage()]
+        assert len(logged) == 2 and all(str(c.app.state.root) in line and "TMPDIR" in line for line in logged)
+        monkeypatch.undo()
+        assert leftovers(c) == [] and c.get("/api/health").status_code == 200
+
+
+def test_an_upload_without_room_to_spool_it_is_507(predictor, clip_mp4, monkeypatch, caplog):
+    import tempfile
+
+    from starlette.datastructures import UploadFile
+
+    monkeypatch.setattr(UploadFile, "write", _failing_write(errno.ENOSPC))  # the form parser's spooled copy
+    with client_for(predictor) as c, caplog.at_level("ERROR", logger="mmnet.serve"):
+        r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4 + b"\0" * 2_000_000)})
+        assert_person_readable(r, 507, "no room to store the upload")
+    assert any(tempfile.gettempdir() in rec.getMessage() for rec in caplog.records)
+
+
+def test_the_spooled_upload_is_closed_before_the_clip_is_analysed(client, clip_mp4, monkeypatch):
+    import mmnet.serve.app as app_module
+
+    spooled, closed_during_analysis = [], []
+    real_save, real_analyse = app_module.save_upload, app_module.analyse_clip
+    monkeypatch.setattr(app_module, "save_upload", lambda source, *a, **k: spooled.append(source) or
+                        real_save(source, *a, **k))
+    monkeypatch.setattr(app_module, "analyse_clip", lambda *a, **k: closed_during_analysis.append(spooled[0].closed)
+                        or real_analyse(*a, **k))
+    assert client.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)}).status_code == 200
+    assert closed_during_analysis == [True]  # its disk space is free while the job's copy is analysed

@@ -40,7 +40,7 @@ def test_every_error_is_documented_as_the_error_body_the_server_sends(schema):
 
 @pytest.mark.parametrize("method, path, codes", [
     ("post", "/api/predict", {"200", "400", "413", "415", "422", "500", "503", "504", "507"}),
-    ("post", "/api/recordings", {"202", "400", "413", "415", "422", "500", "501", "503"}),
+    ("post", "/api/recordings", {"202", "400", "413", "415", "422", "500", "501", "503", "507"}),
     ("get", "/api/jobs/{job_id}", {"200", "404", "500"}),
     ("get", "/api/jobs/{job_id}/result", {"200", "404", "409", "422", "500", "503", "504", "507"}),
     ("delete", "/api/jobs/{job_id}", {"204", "404", "500"}),

@@ -227,9 +227,11 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
     interrupted = INTERRUPTED
     try:  # also around the parser: building it imports torch, seconds in which Ctrl-C is common
         from .runtime import prepare_process
+        from .user_folders import use_writable_matplotlib_folder
 
         # Only a real command line (not a call from Python) may restart the process on mimalloc.
         prepare_process(restart_on_mimalloc=argv is None)
+        use_writable_matplotlib_folder()  # before any command imports matplotlib
         parser = build_parser()
         args, unrecognized = parser.parse_known_args(argv)
         if getattr(args, "_run", None) is None:

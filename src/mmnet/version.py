@@ -23,8 +23,13 @@ def git_revision(package_dir: Path = PACKAGE_DIR) -> str | None:
     if not re.search(r'^name\s*=\s*"mmnet"\s*$', pyproject, re.MULTILINE):
         return None
 
+    # A shared checkout owned by another user: git refuses to read it ("dubious ownership") unless it is named
+    # safe; these calls only read, and only this checkout is named.
+    safe = f"safe.directory={checkout.resolve()}"
+
     def git(*args: str) -> str | None:
-        out = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "-c", safe, "-C", str(checkout), *args], capture_output=True, text=True,
+                             timeout=5)
         return out.stdout.strip() if out.returncode == 0 else None
 
     try:

@@ -45,23 +45,31 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..report import build_report, format_results_table
+    from ..report.build import ReportNotWritten
 
     if not (args.run / "samples.csv").is_file() and (args.run / "sweep.yaml").is_file():
         return _sweep_summary(args)
-    report = build_report(args.run, selection=args.selection, figure_formats=args.figures_format,
-                          resamples=args.resamples)
+    markdown: Path | None = args.run / "report.md"
+    try:
+        report = build_report(args.run, selection=args.selection, figure_formats=args.figures_format,
+                              resamples=args.resamples)
+    except ReportNotWritten as exc:  # someone else's run (a student's, for a teaching assistant): scores printed
+        report, markdown = exc.report, None
+        print(f"warning: {exc}; the report is printed only. To keep its files, copy the run folder to one of "
+              f"yours and run `mmnet report` on the copy.", file=sys.stderr)
     failed = 1 if args.strict and not report["complete"] else 0  # cli.EXIT_INCOMPLETE
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(format_results_table(report))
-        print(f"report written to {args.run / 'report.md'}")
+        if markdown is not None:
+            print(f"report written to {markdown}")
     if not report["complete"]:  # exit code 0 without --strict: a script that reads only stdout is told here
-        print(_partial_warning(report, args.run / "report.md", args.strict), file=sys.stderr)
+        print(_partial_warning(report, markdown, args.strict), file=sys.stderr)
     return failed
 
 
-def _partial_warning(report: dict, markdown: Path, strict: bool) -> str:
+def _partial_warning(report: dict, markdown: Path | None, strict: bool) -> str:
     """One line: how many folds finished of how many, and what else is missing."""
     status = report["status"]
     folds = dict(report["n_folds"])  # finished folds per seed, then the unfinished ones added
@@ -72,12 +80,13 @@ def _partial_warning(report: dict, markdown: Path, strict: bool) -> str:
     missing = [f"seed(s) {', '.join(map(str, status['missing_seeds']))} not started"] if status["missing_seeds"] else []
     if status.get("damaged_folds"):
         missing.append(f"{len(status['damaged_folds'])} finished fold(s) with a damaged predictions file")
+    where = "the report's status (--json)" if markdown is None else f"'{markdown}'"  # not written: as printed
     untested = sum(u["samples"] for u in status["untested"].values())
     if untested:
         missing.append(f"{untested} sample(s) not tested")
     return (f"warning: the run is partial: {sum(report['n_folds'].values())} of {expected} folds finished"
-            f"{''.join('; ' + m for m in missing)}. The scores cover the finished folds only; '{markdown}' lists "
-            f"what is missing{' (--strict: exit code 1)' if strict else ''}.")
+            f"{''.join('; ' + m for m in missing)}. The scores cover the finished folds only; {where} lists what is "
+            f"missing{' (--strict: exit code 1)' if strict else ''}.")
 
 
 def _sweep_summary(args: argparse.Namespace) -> int:

@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
     print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
+    print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")
     print(f"open http://{shown}:{args.port}/ in a browser (API docs: /docs); Ctrl+C stops the server", flush=True)
     if not serve(app, host=args.host, port=args.port, shutdown_timeout_s=args.shutdown_timeout,
                  access_log=args.access_log):

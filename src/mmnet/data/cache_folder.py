@@ -13,7 +13,6 @@ cannot hold a lock file (read-only, a file system without locks) the entry is us
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+
+from ..user_folders import cache_dir_and_source
 
 __all__ = ["default_cache_dir", "default_cache_dir_source", "entry_lock", "remove_build_temporaries",
            "build_temporaries", "CacheEntry", "cache_entries", "PruneResult", "prune_cache"]
@@ -33,20 +34,12 @@ def default_cache_dir() -> Path:
     """Where mmnet keeps what it derives from datasets (decoded frames, optical flow, apex estimates),
     never inside the licence-gated dataset root: ``$MMNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmnet``,
     else ``~/.cache/mmnet``. ``data.cache_dir`` in a config overrides it for a run."""
-    return _cache_dir_and_source()[0]
+    return cache_dir_and_source()[0]
 
 
 def default_cache_dir_source() -> str:
     """Which setting chose :func:`default_cache_dir`: "$MMNET_CACHE_DIR", "$XDG_CACHE_HOME/mmnet" or "default"."""
-    return _cache_dir_and_source()[1]
-
-
-def _cache_dir_and_source() -> tuple[Path, str]:
-    if os.environ.get("MMNET_CACHE_DIR"):
-        return Path(os.environ["MMNET_CACHE_DIR"]), "$MMNET_CACHE_DIR"
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "mmnet", "$XDG_CACHE_HOME/mmnet"
-    return Path(os.path.expanduser("~")) / ".cache" / "mmnet", "default"
+    return cache_dir_and_source()[1]
 
 
 @contextmanager

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import signal
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MMNetError
 from ..utils import replace_files_together
 from .bootstrap import RESAMPLES
 from .figures import render_figures
@@ -40,7 +41,18 @@ from .scores import (
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY
 from .str_report import str_section
 
-__all__ = ["build_report", "summarize_run", "REPORT_FILES"]
+__all__ = ["build_report", "summarize_run", "REPORT_FILES", "ReportNotWritten"]
+
+# A run folder the user may read but not write: a teaching assistant scoring students' runs, a read-only mount
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+class ReportNotWritten(MMNetError):
+    """The report was computed, but the run folder cannot be written: ``report`` holds it, ``reason`` says why."""
+
+    def __init__(self, run_dir: Path, reason: str, report: dict):
+        super().__init__(f"the report files were not written: '{run_dir}' cannot be written ({reason})")
+        self.run_dir, self.reason, self.report = run_dir, reason, report
 
 
 def build_report(run_dir: str | Path, selection: str | None = None,
@@ -57,6 +69,10 @@ def build_report(run_dir: str | Path, selection: str | None = None,
 
     Returns:
         The report dict, as written to ``report.json``.
+
+    Raises:
+        ReportNotWritten: the run folder cannot be written (permissions, a read-only disk); the report it holds
+            is complete, and the folder as it was.
     """
     run_dir = Path(run_dir)
     if isinstance(figure_formats, str):  # one format, not one per letter
@@ -80,7 +96,12 @@ def build_report(run_dir: str | Path, selection: str | None = None,
                 _remove_report(run_dir)
             raise
     files = {name: text.encode("utf-8") for name, text in texts.items()} | images
-    replace_files_together(run_dir, files, remove=set(ALL_REPORT_FILES) - set(report["files"]))
+    try:
+        replace_files_together(run_dir, files, remove=set(ALL_REPORT_FILES) - set(report["files"]))
+    except OSError as exc:
+        if exc.errno not in _NOT_WRITABLE:
+            raise
+        raise ReportNotWritten(run_dir, exc.strerror or str(exc), report) from exc
     return report
 
 
@@ -108,7 +129,10 @@ def _compute(run_dir: Path, selection: str | None, figure_formats: Sequence[str]
 def _remove_report(run_dir: Path) -> None:
     if run_dir.is_dir():
         for name in ALL_REPORT_FILES:
-            (run_dir / name).unlink(missing_ok=True)
+            try:
+                (run_dir / name).unlink(missing_ok=True)
+            except OSError:  # a folder the user cannot write: the error that stopped the report is the news
+                break
         if (run_dir / "truth.csv").is_file():  # spot then recognise: its figures and MEGC files too
             for folder in ("timelines", "megc"):
                 shutil.rmtree(run_dir / folder, ignore_errors=True)

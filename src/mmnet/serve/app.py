@@ -52,6 +52,8 @@ from .uploads import (
     UploadLimits,
     attachment,
     display_name,
+    is_no_room,
+    no_room,
     open_upload,
     remove_folder,
     save_upload,
@@ -196,6 +198,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.exception_handler(HTTPException)
     async def _http(request, exc: HTTPException):
+        if is_no_room(exc.__cause__):  # the form's file did not fit where it is spooled (FastAPI says 400)
+            return await _upload_error(request, no_room(Path(tempfile.gettempdir())))
         path = request.url.path[:100]
         if exc.status_code == 404 and exc.detail == "Not Found":  # no route (the API's own 404s say more)
             return _error(f"There is nothing at {path}. The page is at /; the API's endpoints are listed at /docs.",
@@ -252,6 +256,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         except BaseException:
             remove_folder(folder)
             raise
+        finally:  # the job has its copy: the spooled form file need not hold the disk while the clip is analysed
+            await file.close()
         job.media = upload.kind  # its frame-number rule, for messages (video: from 0; zip: the file names)
         return job, upload
 
@@ -295,7 +301,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         return {**job.result, "id": job.id, "files": _urls(job, job.result["files"])}
 
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording",
-              responses={202: {"model": api.JobState}, **api.errors(400, 413, 415, 422, 501, 503)})
+              responses={202: {"model": api.JobState}, **api.errors(400, 413, 415, 422, 501, 503, 507)})
     async def recordings(request: Request,
                          file: Annotated[UploadFile, File(description="a video, or a zip of numbered frames")],
                          fps: Annotated[float | None, Form(gt=0, le=MAX_FPS,  # as the spotter: no window else

@@ -30,7 +30,7 @@ _MEANING = {
     501: "this server cannot spot expressions in long recordings",
     503: "every worker and queue place is taken (try again later), or the server is stopping (the job was stopped)",
     504: "the analysis took longer than the server's --job-timeout",
-    507: "the analysis ran out of memory",
+    507: "the analysis ran out of memory, or the server has no room to store the upload",
 }
 
 

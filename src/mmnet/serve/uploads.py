@@ -11,6 +11,9 @@ image is opened with Pillow and its pixel count checked. Anything else must deco
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import re
 import shutil
 import stat
@@ -26,7 +29,9 @@ from ..media import IMAGE_SUFFIXES, animation_hint
 from .messages import for_web
 
 __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", "open_upload", "display_name",
-           "attachment", "remove_folder"]
+           "attachment", "remove_folder", "is_no_room", "no_room"]
+
+log = logging.getLogger("mmnet.serve")
 
 CHUNK = 1 << 20
 # Files that archivers and desktops add beside the frames; skipped, never treated as frames.
@@ -35,6 +40,8 @@ _JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 _WINDOWS_FORBIDDEN = set('<>:"|?*')
 # What browsers percent-encode in a multipart file name (the HTML form encoding): '"', CR and LF, nothing else.
 _BROWSER_ESCAPES = re.compile("%(22|0D|0A)", re.IGNORECASE)
+# A full disk, or the quota of the user running the server used up
+_NO_ROOM_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 class UploadError(MMNetError, ValueError):
@@ -83,18 +90,37 @@ def attachment(filename: str) -> str:
 
 
 def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits, kind: str = "clip") -> Path:
-    """Copy ``source`` to ``folder/upload.bin`` in chunks; UploadError (413) past ``limits.max_bytes``."""
+    """Copy ``source`` to ``folder/upload.bin`` in chunks; UploadError (413) past ``limits.max_bytes``, (507)
+    when the disk holding ``folder`` is full."""
     dest = folder / "upload.bin"
     size = 0
-    with dest.open("wb") as out:
-        while chunk := source.read(CHUNK):
-            size += len(chunk)
-            if size > limits.max_bytes:
-                raise UploadError(too_large(limits.max_bytes / 2**20, kind), 413)
-            out.write(chunk)
+    try:
+        with dest.open("wb") as out:
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > limits.max_bytes:
+                    raise UploadError(too_large(limits.max_bytes / 2**20, kind), 413)
+                out.write(chunk)
+    except OSError as exc:
+        if is_no_room(exc):
+            raise no_room(folder.parent) from None
+        raise
     if size == 0:
         raise UploadError("The uploaded file is empty. Choose a video or a zip of frames.", 400)
     return dest
+
+
+def is_no_room(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says that the disk is full (or the quota of the user running the server is used up)."""
+    return isinstance(exc, OSError) and exc.errno in _NO_ROOM_ERRNOS
+
+
+def no_room(folder: Path) -> UploadError:
+    """The 507 answer to an upload that did not fit in ``folder``; says where, once, in the server's log."""
+    log.error("no room to store an upload in %s (the temporary folder: TMPDIR=%s): free space there, or restart "
+              "the server with TMPDIR set to a folder on a larger disk", folder, os.environ.get("TMPDIR", "unset"))
+    return UploadError("The server has no room to store the upload; try again later, or tell whoever runs the "
+                       "server that its disk for uploads is full.", 507)
 
 
 def too_large(limit_mb: float, kind: str) -> str:
@@ -293,6 +319,8 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, remain
                                       "the archive is refused.", 400)
                 out.write(chunk)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:  # CRC, encrypted
+        if is_no_room(exc):
+            raise no_room(dest.parent.parent.parent) from None
         raise UploadError(f"The zip entry '{info.filename}' cannot be extracted ({exc}). Create the archive "
                           "again.", 400) from None
     return remaining - written
