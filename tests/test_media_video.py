@@ -379,7 +379,7 @@ def test_mmnet_media_gives_every_name_of_media_video():
 
 
 @pytest.mark.parametrize("platform, said", [
-    ("win32", "its path is not all ASCII, which OpenCV cannot open on Windows: install PyAV"),
+    ("win32", "its path is not all ASCII, which OpenCV may fail to open on Windows: install PyAV"),
     ("linux", "re-encode it or extract its frames to a folder"),
 ])
 def test_a_video_opencv_cannot_open_under_a_non_ascii_path_on_windows_says_why(tmp_path, monkeypatch, platform, said):

@@ -213,9 +213,11 @@ def test_a_micro_interval_where_the_followed_face_is_gone_is_listed_unclassified
     # followed on the left until frame 4, then somewhere neither face is
     curves = SimpleNamespace(face_at=lambda number: (110, 70, 230, 190) if number < 5 else (300, 0, 400, 100))
     result = SimpleNamespace(source=str(tmp_path), fps=30.0, frames=8, gaps=[], curves=curves,
-                             intervals=[Interval(1, 2, 3, "micro", score=1.0), Interval(5, 6, 7, "micro", score=1.0)])
-    pairs = classify_micro(result, Predictor(), aligner)
-    kept, gone = result.intervals
+                             intervals=[Interval(1, 2, 3, "micro", score=1.0), Interval(5, 6, 7, "micro", score=1.0),
+                                        Interval(5, 6, 8, "macro", score=1.0)])
+    pairs = classify_micro(result, Predictor(), aligner, draw=3)  # the server draws macro intervals too
+    kept, gone, macro = result.intervals
+    assert pairs[2] is None and macro.note.startswith("at its onset (frame 5) no face found near")  # not "no face"
     assert kept.label == "positive" and kept.note is None and pairs[0] is not None
     assert gone.label is None and gone.probabilities is None and pairs[1] is None
     assert gone.note.startswith("at its onset (frame 5) no face found near the one followed at [300, 0, 400, 100]")

@@ -129,7 +129,7 @@ def test_another_spot_output_given_for_predictions_names_the_file_to_give(files,
     given.write_text(text)
     assert main(["score-spots", str(truth), str(given)]) == 3
     err = capsys.readouterr().err
-    assert f"'{name}' is an output of `mmnet spot --out`: give the spotting.csv beside it" in err
+    assert f"'{name}' is an output of `mmnet spot --out`: the spotting.csv beside it" in err
     other = tmp_path / "mine.csv"
     other.write_text("video,start,end\n")
     assert main(["score-spots", str(truth), str(other)]) == 3
@@ -204,3 +204,26 @@ def test_a_name_that_is_no_dataset_id_lists_some_ids_and_the_video_id_option(cas
                                                       "16_0101disgustingteeth": [Interval(30, None, 40, "macro")]})
     assert main(["score-spots", str(both), "--dataset", "casme-sq", "--root", str(casme_sq)]) == 3
     assert "give each video's predictions once" in capsys.readouterr().err
+
+
+def test_str_subjects_empty_or_named_otherwise_are_handled_as_for_a_plain_csv(tmp_path, capsys):
+    # an empty subject cell grouped every such video under one subject "" (shown '/17_0101') against STR predictions,
+    # but under the id's prefix against a plain CSV; subjects spelled otherwise were "not in the truth" with advice to
+    # take the truth from the dataset; a capitalised header gave "row 0"
+    truth = tmp_path / "t.csv"
+    truth.write_text("subject,video,onset,offset,emotion\n,15_0101,10,20,negative\n,17_0101,10,20,positive\n")
+    (tmp_path / "p.csv").write_text("subject,video,onset,offset,emotion\n,15_0101,10,20,negative\n")
+    (tmp_path / "plain.csv").write_text("vid,onset,offset,type\n15_0101,10,20,me\n")
+    by_str = _scores(capsys, truth, tmp_path / "p.csv", "--mode", "strs")
+    assert by_str == _scores(capsys, truth, tmp_path / "plain.csv", "--mode", "strs")
+    assert main(["score-spots", str(truth), str(tmp_path / "p.csv")]) == 0
+    assert "/17_0101" not in capsys.readouterr().err
+    spelled = tmp_path / "s.csv"
+    spelled.write_text("Subject,Video,Onset,Offset,Emotion\ns1,a,10,20,negative\n")
+    truth.write_text("subject,video,onset,offset,emotion\nspNO.1,a,10,20,negative\n")
+    assert main(["score-spots", str(truth), str(spelled)]) == 3
+    err = capsys.readouterr().err
+    assert f"'{spelled}' row 2: video 's1/a'" in err
+    assert "Subject(s) 's1' of the predictions are not in the truth at all (its subjects: 'spNO.1')" in err
+    assert main(["score-spots", str(truth), str(spelled), "--mode", "strs"]) == 0
+    assert "Subject(s) 's1' of the predictions are not in the truth" in capsys.readouterr().err

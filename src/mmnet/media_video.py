@@ -328,10 +328,10 @@ def _stream_cv2(cv2, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
     try:
         if not capture.isOpened():
             # OpenCV on Windows opens a file by its name in the ANSI code page: others fail like a broken file
-            remedy = (f"its path is not all ASCII, which OpenCV cannot open on Windows: install PyAV with "
-                      f"{install_hint('video')}, or move it to a path of ASCII characters only."
-                      if sys.platform == "win32" and not str(path).isascii() else f"re-encode it or {EXTRACT_FRAMES}.")
-            raise DataError(f"Video '{path}' cannot be opened by OpenCV; {remedy}")
+            windows = (f"its path is not all ASCII, which OpenCV may fail to open on Windows: install PyAV with "
+                       f"{install_hint('video')}, or move it to a path of ASCII characters only; else "
+                       if sys.platform == "win32" and not str(path).isascii() else "")
+            raise DataError(f"Video '{path}' cannot be opened by OpenCV; {windows}re-encode it or {EXTRACT_FRAMES}.")
         rate, why = _cv2_rate(cv2, path, capture.get(cv2.CAP_PROP_FPS))
         sar = (capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN))
         size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))

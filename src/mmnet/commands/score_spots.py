@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 from ..choices import LONG_VIDEO_DATASETS, SPOT_SCORE_MODES
@@ -91,13 +92,25 @@ def _by_video(path: Path, rows: dict, other: str) -> tuple[dict, dict[str, str]]
 
 def _shown(key) -> str:
     """A video key as users read it: subject/video for an STR CSV's (subject, video)."""
-    return "/".join(key) if isinstance(key, tuple) else key
+    return ("/".join(key) if key[0] else key[1]) if isinstance(key, tuple) else key
+
+
+def _other_subjects_hint(unknown, truth) -> str:
+    """For STR predictions whose subjects the truth does not hold at all: a sentence saying so, else ""."""
+    known = {key[0] for key in truth if isinstance(key, tuple)}
+    strangers = sorted({key[0] for key in unknown if isinstance(key, tuple) and key[0] not in known})
+    if not strangers or not known:
+        return ""
+    return (f" Subject(s) {', '.join(map(repr, strangers[:5]))} of the predictions are not in the truth at all (its "
+            f"subjects: {', '.join(map(repr, sorted(known)[:5]))}{', ...' if len(known) > 5 else ''}): the two files "
+            "may name the subjects differently (e.g. 's1' and 'spNO.1'); write them alike.")
 
 
 def _first_row(path: Path, key) -> int:
     """The row (header = row 1) of ``path`` where the video ``key`` (an id, or (subject, video)) first appears."""
     with open(path, newline="", encoding="utf-8-sig") as f:
-        for n, row in enumerate(csv.DictReader(f), start=2):
+        for n, raw in enumerate(csv.DictReader(f), start=2):
+            row = {name.strip().lower(): value for name, value in raw.items() if name is not None}  # as read
             video = (row.get("vid") or row.get("video") or "").strip()
             if (((row.get("subject") or "").strip(), video) if isinstance(key, tuple) else video) == key:
                 return n
@@ -113,8 +126,6 @@ def _annotated_id(video: str, annotated) -> str | None:
 
 def _match_file_names(predictions: dict, file_of: dict, truth: dict) -> None:
     """Rename in place the predicted videos named after an annotated id (:func:`_annotated_id`), with a note."""
-    import sys
-
     from ..errors import DataError
 
     matched = {v: a for v in predictions if v not in truth and (a := _annotated_id(v, truth)) is not None}
@@ -144,8 +155,6 @@ def _dataset_ids_hint(video: str, truth: dict) -> str:
 
 def _labelled(path: Path, truth: dict) -> bool:
     """Whether every ground-truth interval has an emotion (the STR analysis needs it), with a note if not."""
-    import sys
-
     unlabelled = sum(i.label is None for items in truth.values() for i in items)
     if unlabelled:
         print(f"note: {unlabelled} ground-truth interval(s) in '{path}' have no emotion: no STR analysis",
@@ -155,8 +164,6 @@ def _labelled(path: Path, truth: dict) -> bool:
 
 def _note_unpredicted(truth: dict, predictions: dict) -> None:
     """Name the annotated videos without a prediction row: a partial run lowers the recall without a word."""
-    import sys
-
     missing = [_shown(k) for k in truth if k not in predictions]
     if missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
@@ -235,12 +242,14 @@ def run(args: argparse.Namespace) -> int:
     unknown = [v for v in predictions if v not in truth]
     if unknown and args.mode != "strs":
         where = "the dataset's annotation" if from_dataset else f"'{args.files[0]}'"
-        hint = _dataset_ids_hint(unknown[0], truth) if from_dataset else (
+        hint = _dataset_ids_hint(unknown[0], truth) if from_dataset else (_other_subjects_hint(unknown, truth) or (
             " A truth CSV lists only videos with an expression: take the ground truth from the dataset (--dataset, "
-            "--root) to score videos without one.")
+            "--root) to score videos without one."))
         path = file_of[unknown[0]]
         raise DataError(f"'{path}' row {_first_row(path, unknown[0])}: video {_shown(unknown[0])!r} "
                         f"is not in {where} ({len(unknown)} such video(s)).{hint}")
+    if unknown and (said := _other_subjects_hint(unknown, truth)):  # strs mode: scored, but likely a misnaming
+        print(f"note:{said}", file=sys.stderr)
     _note_unpredicted(truth, predictions)
     scoring = dict(threshold=args.iou, mode=args.mode, subject_of=lambda v: subjects.get(v) or subject_of_key(v))
     str_result = evaluate_str(truth, predictions, **scoring) if by_subject and _labelled(args.files[0], truth) else None

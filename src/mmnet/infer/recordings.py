@@ -90,7 +90,8 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
     again up to the last apex, minutes on a long recording.
 
     With a ``gone`` dict, a span whose onset shows faces but not the followed one gets None, and ``gone[k]``
-    says why, instead of an error: one interval where the person looked away need not fail the recording.
+    says why (an optional span's too), instead of an error: one interval where the person looked away need not
+    fail the recording.
 
     Raises:
         DataError: a frame is not in the recording.
@@ -115,7 +116,7 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
             try:
                 alignments[k] = aligner.estimate(image) if near is None else aligner.estimate(image, near=near(number))
             except PreprocessError as exc:
-                if gone is not None and isinstance(exc, FollowedFaceGone) and k not in optional:
+                if gone is not None and isinstance(exc, FollowedFaceGone):
                     gone[k] = f"at its onset (frame {number}) {exc}, so a crop would show another person"
                 elif k not in optional:
                     # faces are in view, not the followed one: not a recording of face crops

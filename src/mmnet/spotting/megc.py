@@ -197,8 +197,8 @@ def _count(pairs: Iterable[Pair]) -> Counts:
 
 def subject_of_key(key: Hashable) -> str:
     """Subject of a video key: ``(subject, video)`` -> subject; ``"006_1"``, ``"15_0101"`` -> the text before "_"."""
-    if isinstance(key, tuple):
-        return str(key[0])
+    if isinstance(key, tuple):  # an STR CSV's empty subject cell: the video id's, as for a plain CSV
+        return str(key[0]) if key[0] else subject_of_key(key[1])
     return str(key).split("_")[0]
 
 

@@ -136,11 +136,14 @@ def _rows(path: Path, header: Sequence[str]) -> Iterable[tuple[int, dict[str, st
 
 
 def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
-    """For another file of ``mmnet spot --out`` given instead of its spotting.csv: which file to give."""
-    if path.suffix.lower() == ".json" or (fields[:4] == ["onset", "apex", "offset", "type"]):
-        return (f" '{path.name}' is an output of `mmnet spot --out`: give the spotting.csv beside it (MEGC layout), "
-                "or spot the recording again with `mmnet spot RECORDING --out DIR` if there is none (earlier "
-                "versions of mmnet did not write it).")
+    """For a file of ``mmnet spot --out`` or ``mmnet synth --long`` given instead of a MEGC CSV: what to give."""
+    if path.name == "synth.json":
+        return (" 'synth.json' lists what `mmnet synth --long` planted: score against it with `--dataset casme-sq "
+                f"--root {path.parent}` (then give the predictions only).")
+    if path.name == "spot.json" or fields[:4] == ["onset", "apex", "offset", "type"]:
+        return (f" '{path.name}' is an output of `mmnet spot --out`: the spotting.csv beside it holds the same "
+                "intervals in the MEGC layout; spot the recording again with `mmnet spot RECORDING --out DIR` if "
+                "there is none (earlier versions of mmnet did not write it).")
     return ""
 
 
