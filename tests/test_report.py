@@ -565,6 +565,18 @@ def test_a_partial_run_is_a_warning_on_stderr_in_every_format(tmp_path, capsys, 
     assert main(["report", str(complete), *fmt]) == 0 and capsys.readouterr().err == ""
 
 
+def test_folds_never_started_count_in_the_warning(tmp_path, capsys):
+    # "1 of 2 folds finished" with 3 subjects: a fold that never started has no folder, and was not counted
+    import shutil
+
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3, unfinished=("10",))
+    never = [f for f in (run / "seed-0").iterdir() if f.is_dir() and not (f / "done.json").exists()]
+    finished = [f for f in (run / "seed-0").iterdir() if f.is_dir() and (f / "done.json").exists()]
+    shutil.rmtree(finished[0])  # one finished, one interrupted, one never started
+    assert main(["report", str(run), "--json"]) == 0
+    assert capsys.readouterr().err.startswith("warning: the run is partial: 1 of 3 folds finished") and never
+
+
 def test_a_seed_not_started_counts_its_folds_in_the_warning(tmp_path, capsys):
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0,), config_seeds=(0, 1))
     assert main(["report", str(run), "--json"]) == 0

@@ -75,8 +75,10 @@ def _partial_warning(report: dict, markdown: Path | None, strict: bool) -> str:
     folds = dict(report["n_folds"])  # finished folds per seed, then the unfinished ones added
     for fold in status["unfinished_folds"]:
         folds[str(fold["seed"])] = folds.get(str(fold["seed"]), 0) + 1
-    # a seed not started has as many folds as the others
-    expected = sum(folds.values()) + len(status["missing_seeds"]) * max(folds.values(), default=0)
+    seeds = len(folds) + len(status["missing_seeds"])
+    # the protocol's count (a report.json of an earlier version has none: a seed not started as the others)
+    expected = (status["folds_per_seed"] * seeds if status.get("folds_per_seed")
+                else sum(folds.values()) + len(status["missing_seeds"]) * max(folds.values(), default=0))
     missing = [f"seed(s) {', '.join(map(str, status['missing_seeds']))} not started"] if status["missing_seeds"] else []
     if status.get("damaged_folds"):
         missing.append(f"{len(status['damaged_folds'])} finished fold(s) with a damaged predictions file")

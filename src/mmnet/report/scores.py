@@ -110,7 +110,12 @@ def _status(run: Run) -> dict:
             subj = sorted({f"{d}/{s}" for d, s in zip(left["dataset"], left["subject"])}, key=natural_key)
             untested[str(seed)] = {"samples": len(left), "subjects": subj}
     complete = not (unfinished or missing_seeds or untested or damaged)
-    return {"complete": complete, "unfinished_folds": unfinished, "missing_seeds": missing_seeds,
+    # the protocol's folds per seed (data.folds.protocol_folds): folds never started have no folder to count
+    kept = run.samples[~run.samples["sample_id"].isin(skipped)]
+    lodo = (run.config.get("data") or {}).get("protocol") == "lodo"
+    per_seed = kept["dataset"].nunique() if lodo else len(set(zip(kept["dataset"], kept["subject"])))
+    return {"complete": complete, "folds_per_seed": per_seed, "unfinished_folds": unfinished,
+            "missing_seeds": missing_seeds,
             "damaged_folds": damaged,
             "untested": untested, "skipped_samples": len(skipped),
             "skipped": [{"sample_id": str(i), "reason": str(r)} for i, r in zip(run.skipped["sample_id"],
