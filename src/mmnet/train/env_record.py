@@ -52,8 +52,9 @@ def synthetic_record(roots: list[Path]) -> dict:
         with contextlib.suppress(OSError, ValueError):
             meta = json.loads((Path(root) / SYNTH_MARKER).read_text(encoding="utf-8"))
             if isinstance(meta, dict):
-                command = _synth_command(meta)
-                return {"synthetic_data": meta, **({"synthetic_command": command} if command else {})}
+                settings = {k: v for k, v in meta.items() if k != "events"}  # long recordings' events: from the seed
+                command = _synth_command(settings)
+                return {"synthetic_data": settings, **({"synthetic_command": command} if command else {})}
     return {}
 
 
