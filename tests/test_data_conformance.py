@@ -213,6 +213,9 @@ def test_composite_official_list(casme2_root, samm_root, smic_root, tmp_path):
     roots["casme2"] = c14
     load = load_dataset("composite", {**roots, "annotation": CDE_CSV}, cache_dir=tmp_path / "cache")
     assert len(load.samples) == 442
+    # the parts' annotation files gave the onsets and apexes: the run's env.json records their sha256 too
+    assert load.annotation == CDE_CSV
+    assert [p.name for p in load.also_read] == ["CASME2-coding-20140508.xlsx", "SAMM_Micro_FACS_Codes_v2.xlsx"]
     assert not [i for i in load.issues if i.check in ("not_in_source", "duplicate", "label_differs")]
     assert Counter(s.label for s in load.samples) == {"negative": 250, "positive": 109, "surprise": 83}
     per = Counter(s.dataset for s in load.samples)

@@ -632,3 +632,57 @@ def test_a_failed_report_in_a_folder_that_cannot_be_written_says_why_it_failed(t
     monkeypatch.setattr(pathlib.Path, "unlink", refuse)  # the old report cannot be removed: not the news
     with pytest.raises(RunFolderError):
         build_report(run)
+
+
+def test_report_names_the_labels_digest_and_annotation_files_and_says_not_recorded_for_older_runs(tmp_path):
+    # "the same digest means the same input data" was said of a digest that does not cover the labels
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    env = json.loads((run / "env.json").read_text())
+    (run / "env.json").write_text(json.dumps({**env, "frames_digest": "pixels123"}))  # an older mmnet's record
+    r = build_report(run)
+    assert r["labels_digest"] is None and r["annotation_sha256"] is None
+    md = (run / "report.md").read_text()
+    assert "same input data" not in md and "it does not cover the labels" in md
+    assert "- Labels digest: not recorded (an older mmnet trained this run)" in md
+    assert "- Annotation files (sha256): not recorded (an older mmnet trained this run)" in md
+    assert "check that the new run's frames digest and labels digest are this one's" in r["reproduce"]["note"]
+    env.update(frames_digest="pixels123", labels_digest="labels456", annotation_sha256={"coding.xlsx": "ab12"})
+    (run / "env.json").write_text(json.dumps(env))
+    r = build_report(run)
+    assert (r["labels_digest"], r["annotation_sha256"]) == ("labels456", {"coding.xlsx": "ab12"})
+    md = (run / "report.md").read_text()
+    assert "- Labels digest: labels456 (a hash of every sample's id, label and class index" in md
+    assert "- Annotation files (sha256): coding.xlsx ab12" in md
+    (run / "env.json").write_text(json.dumps({**env, "annotation_sha256": {}}))  # SMIC: labels are folder names
+    build_report(run)
+    assert "- Annotation files (sha256): none (labels from folder names)" in (run / "report.md").read_text()
+
+
+def test_the_reproduce_note_names_the_instruction_set_cuda_and_the_cache_folder(tmp_path):
+    # the note named only torch and threads, though AVX2 and AVX-512 (native bf16) give other numbers; it said
+    # nothing of CUDA's autotuning, nor of a config's cache_dir (a folder of this machine)
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
+    env = json.loads((run / "env.json").read_text())
+    env.update(cpu_capability="AVX512", cpu_bf16_flags=["amx_bf16", "avx512_bf16"], torch_threads=2)
+    (run / "env.json").write_text(json.dumps(env))
+    note = build_report(run)["reproduce"]["note"]
+    assert "same torch version, thread count (2 here: OMP_NUM_THREADS=2" in note
+    assert "and instruction set (AVX512, with native bf16: amx_bf16, avx512_bf16 here)." in note
+    assert "CUDA" not in note and "data.cache_dir" not in note
+    env.update(cpu_capability="AVX2", cpu_bf16_flags=[], isa_caps={"ONEDNN_MAX_CPU_ISA": "AVX2"})
+    (run / "env.json").write_text(json.dumps(env))
+    assert "instruction set (AVX2, without native bf16, capped by ONEDNN_MAX_CPU_ISA=AVX2 here)" in \
+        build_report(run)["reproduce"]["note"]
+    env.update(device="cuda:0 (NVIDIA H100)", cuda_version="12.4", cudnn_version=90100, cuda_driver="550.54")
+    (run / "env.json").write_text(json.dumps(env))
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["data"]["cache_dir"] = "/scratch/me/cache"
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    note = build_report(run)["reproduce"]["note"]
+    assert "On CUDA the numbers are not expected to be bit-identical: cuDNN's autotuning" in note
+    assert "(cuda_version 12.4, cudnn_version 90100, cuda_driver 550.54)" in note
+    assert "add --set data.root=PATH and --set data.cache_dir=PATH (this run's frame cache, /scratch/me/cache," in note
+    env = {k: v for k, v in env.items() if k not in ("cpu_capability", "cpu_bf16_flags", "isa_caps")}
+    (run / "env.json").write_text(json.dumps(env))  # an older run: the condition without the values
+    assert "thread count (2 here: OMP_NUM_THREADS=2 for a local run, --cpus-per-fold 2 under Ray or SLURM) and " \
+           "instruction set." in build_report(run)["reproduce"]["note"]

@@ -462,3 +462,40 @@ def test_config_changes_write_values_as_the_config_does():
                              {"train": {"save_models": True, "device": "cpu", "lr": 0.0005, "x": 1}, "seeds": [0, 1]})
     assert changes == ["train.save_models: false -> true", "train.device: auto -> cpu", "train.lr: 0.001 -> 0.0005",
                        "train.x: null -> 1", "seeds: [0] -> [0, 1]"]
+
+
+@pytest.mark.slow
+def test_relabelled_data_keep_the_frames_digest_and_change_the_labels_digest(synth_root, tmp_path):
+    """The frames digest hashes pixels and windows only: a run on the same frames with one label changed had the
+    same digest, and nothing in env.json or report.md told the two annotations apart."""
+    import shutil
+
+    from openpyxl import load_workbook
+
+    root, run = _trained_copy(synth_root, tmp_path)
+    relabelled, other_run = tmp_path / "data2", tmp_path / "run2"
+    shutil.copytree(root, relabelled)
+    (coding,) = relabelled.glob("CASME2-coding-*.xlsx")
+    book = load_workbook(coding)
+    sheet = book.active
+    emotion = [c.value for c in sheet[1]].index("Estimated Emotion") + 1
+    sheet.cell(row=2, column=emotion).value = "others" if sheet.cell(row=2, column=emotion).value != "others" \
+        else "happiness"
+    book.save(coding)
+    run_experiment(_cfg(relabelled, tmp_path, "train.epochs=1"), other_run, progress=False)
+    first, second = (json.loads((r / "env.json").read_text()) for r in (run, other_run))
+    assert first["frames_digest"] == second["frames_digest"]
+    assert first["labels_digest"] != second["labels_digest"] and len(first["labels_digest"]) == 20
+    assert list(first["annotation_sha256"]) == [coding.name]
+    assert first["annotation_sha256"][coding.name] != second["annotation_sha256"][coding.name]
+    md = (run / "report.md").read_text()
+    assert f"- Labels digest: {first['labels_digest']} (" in md
+    assert f"- Annotation files (sha256): {coding.name} {first['annotation_sha256'][coding.name]}" in md
+    assert "frames digest and labels digest are this one's" in md
+    # the set is mmnet's synthetic one: its settings travel with the run, and the command that writes it again
+    assert first["synthetic_data"] == json.loads((synth_root / "synth.json").read_text())
+    assert first["synthetic_command"] == "mmnet synth DATA --subjects 3 --clips-per-subject 4 --seed 0 " \
+                                         "--amplitude 0.5 3"
+    assert f"`{first['synthetic_command']}` writes it again" in md
+    # the config's frame cache is a folder of this machine: the Reproduce line says to set it elsewhere
+    assert f"--set data.cache_dir=PATH (this run's frame cache, {tmp_path / 'cache'}, is a folder" in md

@@ -3,7 +3,7 @@
 Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes each file)::
 
     RUN/config.yaml          resolved config (data.classes, eval.selection, train.epochs, seeds)
-    RUN/env.json             versions, device, git revision, dataset fingerprint
+    RUN/env.json             versions, device, git revision, dataset fingerprint, frames and labels digests
     RUN/samples.csv          SAMPLES_COLUMNS: every sample used
     RUN/skipped.csv          SKIPPED_COLUMNS: optional, every sample left out and why
     RUN/frame_notes.csv      FRAME_NOTES_COLUMNS: optional, frames clamped to what is on disk

@@ -165,7 +165,9 @@ def load_composite(
     for load in loads.values():
         issues += [i for i in load.issues
                    if (i.sample_id in used or "/" not in i.sample_id) and i.check not in _OTHER_COLUMN_CHECKS]
-    return finish(samples, issues, annotation, strict)
+    load = finish(samples, issues, annotation, strict)
+    load.also_read = [part.annotation for part in loads.values() if part.annotation is not None]
+    return load
 
 
 def _not_official(listed: list[tuple[int, str, str, str, str]], annotation: Path) -> list[Issue]:

@@ -28,12 +28,14 @@ class DatasetLoad:
         issues: every problem found, in file order.
         excluded: annotated samples that have no usable frame on disk (each has an error issue).
         annotation: the annotation file read (None for SMIC, whose labels are folder names).
+        also_read: other annotation files whose rows were used (the composite's parts: onsets and apexes).
     """
 
     samples: list[Sample]
     issues: list[Issue]
     excluded: list[Sample] = field(default_factory=list)
     annotation: Path | None = None
+    also_read: list[Path] = field(default_factory=list)
 
     def __repr__(self) -> str:  # a notebook shows this, not every sample's frame paths
         datasets = "+".join(sorted({s.dataset for s in self.samples})) or "no dataset"

@@ -163,11 +163,18 @@ def _some(sample_ids: list[str], shown: int = 5) -> str:
 
 
 def _data_identity(report: dict) -> list[str]:
-    """The frames' content hash first (the same frames anywhere), then the fingerprint of this copy's files."""
-    digest = report.get("frames_digest")
+    """The frames' content hash first (the same frames anywhere), the labels' hash and the annotation files', then
+    the fingerprint of this copy's files. Runs of an older mmnet lack some: "not recorded"."""
+    digest, labels, files = report.get("frames_digest"), report.get("labels_digest"), report.get("annotation_sha256")
+    older = "not recorded (an older mmnet trained this run)"
     return [f"- Frames digest: {digest} (a hash of the decoded frames and sample windows the run trained on: the "
-            "same digest means the same input data, wherever the files lie)" if digest else
-            "- Frames digest: not recorded (an older mmnet trained this run)",
+            "same digest means the same pixels and onset/apex windows, wherever the files lie; it does not cover "
+            "the labels)" if digest else f"- Frames digest: {older}",
+            f"- Labels digest: {labels} (a hash of every sample's id, label and class index, as samples.csv lists "
+            "them: the same digest means the same labels)" if labels else f"- Labels digest: {older}",
+            "- Annotation files (sha256): " + (", ".join(f"{name} {sha}" for name, sha in sorted(files.items()))
+                                               or "none (labels from folder names)")
+            if files is not None else f"- Annotation files (sha256): {older}",
             f"- Dataset fingerprint: {report['dataset_fingerprint'] or 'n/a'} (a hash of the frame files' paths, "
             "sizes and modification times: it identifies this copy on this machine, not the data)"]
 

@@ -22,6 +22,7 @@ from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics
 from ..shell_words import shell_quote
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .metrics import confusion_matrix, scores_from_confusion
+from .reproduce_terms import bits_terms, data_terms, synthetic_terms
 from .run_reader import Run, RunFolderError, config_value, load_run
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epochs
 
@@ -212,11 +213,8 @@ def _reproduce(run: Run) -> dict:
             mixed.append(f"train.{key}: the folds ran with {_which_folds(run, used)}")
     threads = _folds_per_value(numerics, "torch_threads")
     (one,) = threads if len(threads) == 1 else (None,)
-    note = ("Run it from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH and "
-            "check that the new run's frames digest is this one's. On CPU, bit-identical numbers also need "
-            "the same torch version and thread count"
-            + (f" ({one} here: OMP_NUM_THREADS={one} for a local run, --cpus-per-fold {one} under "
-               "Ray or SLURM)" if one else "") + ".")
+    devices = set(_folds_per_value(numerics, "device"))
+    note = f"{data_terms(run.config)} {bits_terms(run.env, devices, one)}{synthetic_terms(run.env)}"
     if len(threads) > 1:
         mixed.append(f"the torch thread count: the folds ran with {_which_folds(run, threads)}")
     if run.env.get("cpu_routes"):
@@ -351,6 +349,8 @@ def score_run(run: Run, selection: str | None,
     report["reproduce"] = _reproduce(run)
     report["dataset_fingerprint"] = run.env.get("dataset_fingerprint")
     report["frames_digest"] = run.env.get("frames_digest")  # the pixels, wherever the files were
+    report["labels_digest"] = run.env.get("labels_digest")  # the labels: the frames digest does not cover them
+    report["annotation_sha256"] = run.env.get("annotation_sha256")
     report["issues"] = list(run.issues)
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]
     if absent:

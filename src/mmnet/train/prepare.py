@@ -43,6 +43,7 @@ from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
+from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
 from .resolve import resolve_config
 from .resume_rules import config_changes, resume_changes
 from .spot_recognise import spot_settings, write_long_files
@@ -161,7 +162,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
                           "to move this run aside and train every fold on the current data, or another out folder "
                           "(or put the old data back).")
     if not rf.trained_folds(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
-        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content), indent=2) + "\n")
+        data = {"labels_digest": labels_digest(rows), "annotation_sha256": annotation_digests(load),
+                **synthetic_record(list(dataset_paths(parse_root(d.dataset, d.root))[0].values()))}
+        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content, data), indent=2) + "\n")
     rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS, rows)
     if skipped:
         rf.write_csv(out / rf.SKIPPED, rf.SKIPPED_COLUMNS, [list(r) for r in skipped])
@@ -323,8 +326,9 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
     return path
 
 
-def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = "") -> dict:
-    """The run's env.json: versions, machine and process settings, the frame cache's fingerprint, frames digest."""
+def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = "", data: dict | None = None) -> dict:
+    """The run's env.json: versions, machine and process settings, the frame cache's fingerprint, frames digest,
+    and ``data``: what else identifies the data (labels digest, annotation files' sha256: ``env_record``)."""
     from ..version import __version__, git_revision
 
     plan = plan_training(cfg.train, cfg.data.image_size)  # measured on CPU once per machine (calibrate.py)
@@ -334,8 +338,10 @@ def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = ""
         "numpy_version": np.__version__,
         "python": sys.version.split()[0],
         **describe_machine(plan),
+        **numerics_record(plan.device.type),
         "git_revision": git_revision(),
         "dataset_fingerprint": fingerprint,
         "frames_digest": frames_digest,
+        **(data or {}),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

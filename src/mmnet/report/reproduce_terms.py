@@ -1,0 +1,62 @@
+"""The conditions the Reproduce line of a report names, read from the run's env.json and config.yaml: where the
+data and the frame cache lie on another machine, which digests must match, what decides whether the numbers are
+bit-identical (torch, threads, instruction set; never on CUDA), and how to write synthetic data again.
+
+Runs of older mmnet versions lack some of env.json's fields: their conditions are named without the values.
+"""
+
+from __future__ import annotations
+
+from .run_reader import config_value
+
+__all__ = ["data_terms", "bits_terms", "synthetic_terms"]
+
+
+def data_terms(config: dict) -> str:
+    """Where the data and the frame cache lie elsewhere, and the digests that say the new run read the same."""
+    cache_dir = config_value(config, "data.cache_dir")
+    cache = (f" and --set data.cache_dir=PATH (this run's frame cache, {cache_dir}, is a folder of this machine),"
+             if cache_dir else "")
+    return (f"Run it from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH{cache} "
+            "and check that the new run's frames digest and labels digest are this one's (the same frames and "
+            "sample windows, and the same labels).")
+
+
+def bits_terms(env: dict, devices: set, threads: int | None) -> str:
+    """What bit-identical numbers need: on CPU the torch version, the thread count and the instruction set; on
+    CUDA they are not to be expected (cuDNN times its algorithms in each run and may pick others)."""
+    on_cuda = any(str(d).startswith("cuda") for d in devices | {env.get("device", "")})
+    where = (f" ({threads} here: OMP_NUM_THREADS={threads} for a local run, --cpus-per-fold {threads} under "
+             "Ray or SLURM)" if threads else "")
+    text = (f"On CPU, bit-identical numbers also need the same torch version, thread count{where} and instruction "
+            f"set{_instruction_set(env)}.")
+    if on_cuda:
+        versions = ", ".join(f"{key} {env[key]}" for key in ("cuda_version", "cudnn_version", "cuda_driver")
+                             if env.get(key) is not None)
+        text += (" On CUDA the numbers are not expected to be bit-identical: cuDNN's autotuning times its "
+                 "convolution algorithms in each run and may pick others; the same GPU, "
+                 f"CUDA and cuDNN ({versions or 'not recorded'}) give the closest.")
+    return text
+
+
+def _instruction_set(env: dict) -> str:
+    """`` (AVX512, with native bf16: avx512_bf16, here)``: what env.json recorded of the CPU's arithmetic."""
+    parts = [env["cpu_capability"]] if env.get("cpu_capability") else []
+    flags = env.get("cpu_bf16_flags")
+    if flags is not None:  # a list, maybe empty; older runs lack it
+        parts.append(f"with native bf16: {', '.join(flags)}" if flags else "without native bf16")
+    if caps := env.get("isa_caps"):
+        parts.append("capped by " + ", ".join(f"{k}={v}" for k, v in sorted(caps.items())))
+    return f" ({', '.join(parts)} here)" if parts else ""
+
+
+def synthetic_terms(env: dict) -> str:
+    """How to write the synthetic data a run trained on again; "" for real data (or a run that did not record)."""
+    if "synthetic_data" not in env:
+        return ""
+    command = env.get("synthetic_command")
+    if command:
+        return (f" The data are mmnet's synthetic set: `{command}` writes it again (then --set data.root=DATA); "
+                "env.json's synthetic_data holds synth.json's settings.")
+    return (" The data are mmnet's synthetic set: env.json's synthetic_data holds the settings of synth.json that "
+            "wrote it (`mmnet synth --help`).")

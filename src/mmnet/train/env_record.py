@@ -1,0 +1,101 @@
+"""What env.json records besides the versions and the compute plan: the labels and annotation files the run
+trained on, synthetic data's settings, and the numerics facts that decide whether a rerun gives the same bits
+(the CPU's native bf16, a cap on its instruction set; CUDA, cuDNN and the driver on a GPU).
+
+The frames digest (``data.cache.frames_digest``) covers the decoded pixels and the sample windows, not the
+labels: the labels digest and the annotation files' sha256 say whether two runs were taught the same classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from ..data.common import SYNTH_MARKER
+from ..data.dataset_load import DatasetLoad
+from ..runtime import cpu_flags
+
+__all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "NATIVE_BF16_FLAGS"]
+
+#: CPU flags with which PyTorch computes bf16 natively (without them it emulates it, with other roundings)
+NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+#: environment variables that cap the instruction set PyTorch and oneDNN use, so the arithmetic
+_ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+
+
+def labels_digest(rows) -> str:
+    """sha256 (20 hex digits) of every sample's id, label and class index (samples.csv's rows: sample_id, dataset,
+    subject, clip, label, class_index), in sample-id order: the same for the same labelling of the same samples."""
+    labelled = sorted([str(r[0]), str(r[4]), int(r[5])] for r in rows)
+    return hashlib.sha256(json.dumps(labelled).encode()).hexdigest()[:20]
+
+
+def annotation_digests(load: DatasetLoad) -> dict[str, str]:
+    """File name -> sha256 of each annotation file the loader read ({} for SMIC, whose labels are folder names)."""
+    out = {}
+    for path in (load.annotation, *load.also_read):
+        if path is not None:
+            with contextlib.suppress(OSError):
+                out[Path(path).name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return out
+
+
+def synthetic_record(roots: list[Path]) -> dict:
+    """``synthetic_data``: the settings of ``mmnet synth`` in a data root's synth.json, and ``synthetic_command``:
+    the command that writes the same set again, where its options cover every setting; {} for real data."""
+    for root in roots:
+        with contextlib.suppress(OSError, ValueError):
+            meta = json.loads((Path(root) / SYNTH_MARKER).read_text(encoding="utf-8"))
+            if isinstance(meta, dict):
+                settings = {k: v for k, v in meta.items() if k != "events"}  # long recordings' events: from the seed
+                command = _synth_command(settings)
+                return {"synthetic_data": settings, **({"synthetic_command": command} if command else {})}
+    return {}
+
+
+def _synth_command(meta: dict) -> str:
+    """``mmnet synth DATA --subjects ...`` for a clip set whose pixel settings are the defaults but for the
+    amplitude (what the command's options set); "" otherwise (long recordings, or settings set from Python)."""
+    from ..synth.dataset import SynthConfig
+
+    settings = meta.get("config")
+    if meta.get("generator") != "mmnet synth" or not isinstance(settings, dict):
+        return ""
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        low, high = settings["amplitude_px"]
+        default = json.loads(json.dumps(asdict(replace(SynthConfig(), amplitude_px=(float(low), float(high))))))
+        if settings == default:
+            return (f"mmnet synth DATA --subjects {int(meta['subjects'])} --clips-per-subject "
+                    f"{int(meta['clips_per_subject'])} --seed {int(meta['seed'])} --amplitude {low:g} {high:g}")
+    return ""
+
+
+def numerics_record(device_type: str) -> dict:
+    """The facts beyond the torch version and thread count that decide a run's bits: the CPU's native bf16 flags
+    and any instruction-set cap; on CUDA the CUDA and cuDNN versions, whether cuDNN autotunes, the driver."""
+    import torch
+
+    record: dict = {"cpu_bf16_flags": sorted(set(NATIVE_BF16_FLAGS) & cpu_flags())}
+    if caps := {name: os.environ[name] for name in _ISA_CAPS if os.environ.get(name)}:
+        record["isa_caps"] = caps
+    if device_type != "cuda":
+        return record
+    record.update(cuda_version=torch.version.cuda, cudnn_version=torch.backends.cudnn.version(),
+                  cudnn_benchmark=bool(torch.backends.cudnn.benchmark))
+    if driver := _nvidia_driver():
+        record["cuda_driver"] = driver
+    return record
+
+
+def _nvidia_driver() -> str:
+    """The NVIDIA driver's version from nvidia-smi; "" where it is not installed or does not answer."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=10, check=True)
+        return done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
+    return ""

@@ -1,0 +1,87 @@
+"""env.json's record of the labels, the annotation files, synthetic data and the facts that decide a run's bits."""
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from mmnet.data.dataset_load import DatasetLoad
+from mmnet.train import env_record
+from mmnet.train.env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
+
+
+def test_the_labels_digest_covers_each_samples_label_and_class_not_the_order():
+    rows = [["casme2/01/EP01", "casme2", "01", "EP01", "happiness", 0],
+            ["casme2/01/EP02", "casme2", "01", "EP02", "others", "4"]]
+    digest = labels_digest(rows)
+    assert digest == labels_digest(rows[::-1]) and len(digest) == 20
+    assert labels_digest([rows[0], rows[1][:4] + ["happiness", 0]]) != digest  # one label changed
+    assert labels_digest([rows[0], rows[1][:5] + [3]]) != digest  # the same label, another class (a scheme)
+
+
+def test_annotation_digests_hash_every_file_the_loader_read(tmp_path):
+    main, part = tmp_path / "list.csv", tmp_path / "coding.xlsx"
+    main.write_text("a,b\n")
+    part.write_bytes(b"xlsx")
+    load = DatasetLoad([], [], annotation=main, also_read=[part])
+    assert annotation_digests(load) == {"list.csv": hashlib.sha256(b"a,b\n").hexdigest(),
+                                        "coding.xlsx": hashlib.sha256(b"xlsx").hexdigest()}
+    assert annotation_digests(DatasetLoad([], [])) == {}  # SMIC: the labels are folder names
+
+
+def test_synthetic_settings_are_recorded_with_a_command_only_where_its_options_cover_them(tmp_path):
+    from mmnet import synth
+
+    assert synthetic_record([tmp_path]) == {}  # real data
+    meta = {"generator": "mmnet synth", "subjects": 3, "clips_per_subject": 10, "seed": 2,
+            "config": json.loads(json.dumps(asdict(synth.DEMO_CONFIG)))}
+    (tmp_path / "synth.json").write_text(json.dumps(meta))
+    record = synthetic_record([Path("absent"), tmp_path])
+    assert record == {"synthetic_data": meta, "synthetic_command": "mmnet synth DATA --subjects 3 "
+                                                                   "--clips-per-subject 10 --seed 2 --amplitude 8 12"}
+    meta["config"]["texture"] = 2.0  # set from Python: no option writes it
+    (tmp_path / "synth.json").write_text(json.dumps(meta))
+    assert synthetic_record([tmp_path]) == {"synthetic_data": meta}
+    long = {"generator": "mmnet synth --long", "seed": 0, "events": [{"type": "blink"}] * 1000}
+    (tmp_path / "synth.json").write_text(json.dumps(long))
+    # no command for long recordings; their events (drawn from the seed) stay in synth.json, not in env.json
+    assert synthetic_record([tmp_path]) == {"synthetic_data": {"generator": "mmnet synth --long", "seed": 0}}
+
+
+def test_numerics_record_names_the_cpus_native_bf16_and_caps(monkeypatch):
+    monkeypatch.setattr(env_record, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert numerics_record("cpu") == {"cpu_bf16_flags": ["avx512_bf16"], "isa_caps": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setattr(env_record, "cpu_flags", frozenset)
+    assert numerics_record("cpu") == {"cpu_bf16_flags": []}  # nothing of CUDA asked on a CPU run
+
+
+def test_numerics_record_on_cuda_has_the_cuda_cudnn_and_driver_versions(monkeypatch):
+    import subprocess
+
+    monkeypatch.setattr(env_record, "cpu_flags", frozenset)
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
+    calls = []
+
+    def nvidia_smi(command, **kwargs):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0, stdout="550.54.15\n550.54.15\n", stderr="")
+
+    monkeypatch.setattr(env_record.subprocess, "run", nvidia_smi)
+    record = numerics_record("cuda")
+    assert record == {"cpu_bf16_flags": [], "cuda_version": "12.4", "cudnn_version": 90100, "cudnn_benchmark": True,
+                      "cuda_driver": "550.54.15"}
+    assert calls[0][0] == "nvidia-smi"
+
+    def missing(command, **kwargs):
+        raise FileNotFoundError(command[0])
+
+    monkeypatch.setattr(env_record.subprocess, "run", missing)
+    assert "cuda_driver" not in numerics_record("cuda")  # no nvidia-smi: the driver is left out, nothing fails
