@@ -78,6 +78,16 @@ def test_the_process_that_built_an_entry_holds_it(root, tmp_path):
     assert [e.name for e in pruned.in_use] == [built.path.stem] and built.path.exists()
 
 
+def test_a_ray_worker_gives_up_its_entries_when_its_fold_ends(tmp_path, monkeypatch):
+    # a Ray worker process outlives the run: holding the entry until it exits would keep it from prune for good
+    from mmnet.train import ray_executor
+
+    _entry(tmp_path, "aaaa", 1, 40)
+    monkeypatch.setattr(ray_executor, "run_fold", lambda *a, **k: cache_folder.load_entry(tmp_path / "frames-aaaa.npy"))
+    ray_executor._fold_on_worker(None, None, None, 1, None)
+    assert [e.name for e in cache_folder.prune_cache(tmp_path, older_than_days=30).removed] == ["frames-aaaa"]
+
+
 def test_a_worker_whose_entry_is_gone_says_to_rerun(tmp_path):
     with pytest.raises(DataError, match="was removed.*Rerun the same command"):
         cache_folder.load_entry(tmp_path / "frames-aaaa.npy")

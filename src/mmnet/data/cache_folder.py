@@ -40,7 +40,7 @@ except ImportError:  # Windows: a mapped file cannot be deleted there, so prune 
 
 __all__ = ["default_cache_dir", "default_cache_dir_source", "entry_lock", "remove_build_temporaries",
            "build_temporaries", "CacheEntry", "cache_entries", "PruneResult", "prune_cache", "use_entry", "load_entry",
-           "unreadable_entry"]
+           "release_entries", "unreadable_entry"]
 
 log = logging.getLogger("mmnet.data")
 
@@ -116,6 +116,12 @@ def use_entry(data_path: Path) -> None:
         raise
 
 
+def release_entries() -> None:
+    """Give up this process's holds (:func:`use_entry`): for a Ray worker, which outlives the fold it ran."""
+    while _IN_USE:
+        os.close(_IN_USE.popitem()[1])
+
+
 def load_entry(path: str | Path) -> np.ndarray:
     """A cache data file memory-mapped for a run, held for use (:func:`use_entry`) until this process exits."""
     try:
@@ -146,7 +152,7 @@ def unreadable_entry(path: Path, exc: OSError, problem: str = "cannot be read") 
     return DataError(f"The cache file '{path}' {problem} ({exc.strerror or exc}; {whose}); it is left as it is. "
                      "Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder of your own, or, to share one cache folder, "
                      "have every user work with umask 002 in a group folder with the setgid bit (chmod g+ws) and "
-                     "make the existing files group-readable (chmod -R g+rw).")
+                     "have its owner make the existing files group-readable (chmod -R g+rw).")
 
 
 def remove_build_temporaries(data_path: Path) -> list[Path]:
