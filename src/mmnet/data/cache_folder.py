@@ -254,6 +254,7 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
         if not (too_old or too_big):
             continue
         lock_path = root / f"{e.name}.lock" if re.fullmatch(r"frames-[0-9a-f]+", e.name) else None
+        lock_existed = lock_path is not None and lock_path.exists()
         try:
             with _unless_in_use(lock_path, create=not dry_run) as free, _unless_mapped(e) as unmapped:
                 if not (free and unmapped) or _used_since_listed(e):
@@ -264,6 +265,8 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
                         p.unlink(missing_ok=True)
         except PermissionError as exc:  # another user's entry, in a sticky or read-only folder, or unreadable
             log.debug("cache entry '%s' not removed (%s)", e.name, exc)
+            if lock_path and not lock_existed:  # prune's own lock file, not left in another user's entry
+                lock_path.unlink(missing_ok=True)
             result.refused.append(e)
             continue
         result.removed.append(e)
