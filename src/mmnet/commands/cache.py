@@ -2,7 +2,11 @@
 
 The cache lives in one folder: $MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet
 (data.cache_dir in a config overrides it for a run). Everything in it is rebuilt when needed, so
-pruning never loses results; `mmnet info --cache` shows its size.
+pruning never loses results, and an entry that a run uses (a training or its workers, until they end) is
+kept: prune says "in use, kept" (this relies on file locks, which hold across machines only where the
+shared file system shares them; a worker whose entry was pruned stops, and rerunning the command builds
+it again). An entry prune may not delete (another user's, in a shared folder) is listed as "not removed
+(permission denied)", and the exit code is 1. `mmnet info --cache` shows its size.
 
 Examples:
   mmnet cache prune --older-than 30            (entries not used for 30 days)
@@ -36,6 +40,7 @@ def human_size(n: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     import math
+    import sys
     import time
 
     from ..data.cache import cache_entries, default_cache_dir, prune_cache
@@ -57,9 +62,16 @@ def run(args: argparse.Namespace) -> int:
     for e in removed:
         age = (time.time() - e.last_used) / 86400
         print(f"{verb}  {e.name}  {human_size(e.size)}  last used {age:.1f} days ago")
-    for e in pruned.in_use:  # another mmnet process builds or checks it now
+    for e in pruned.in_use:  # another mmnet process uses, builds or checks it now
         print(f"in use, kept  {e.name}  {human_size(e.size)}")
+    for e in pruned.refused:
+        print(f"not removed (permission denied)  {e.name}  {human_size(e.size)}")
     freed = sum(e.size for e in removed)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
           f"{human_size(freed)}; {human_size(before - freed)} left")
+    if pruned.refused:
+        print(f"{len(pruned.refused)} entr{'y' if len(pruned.refused) == 1 else 'ies'} could not be removed "
+              "(permission denied): most likely another user's, in a folder with the sticky bit or one you may not "
+              "write; their owner can prune them", file=sys.stderr)
+        return 1
     return 0

@@ -30,6 +30,8 @@ from .cache_folder import (
     entry_lock,
     prune_cache,
     remove_build_temporaries,
+    unreadable_entry,
+    use_entry,
 )
 from .image import load_frame
 from .sample import Sample
@@ -120,22 +122,28 @@ def frame_windows(sample: Sample, jitter_fraction: float, *, clamp: bool) -> Fra
 
 
 def npy_intact(path: Path, shape: tuple[int, ...]) -> bool:
-    """An .npy file of this shape whose size is exactly its header plus its data (not truncated)."""
+    """An .npy file of this shape whose size is exactly its header plus its data (not truncated). A file this user
+    may not read raises PermissionError: it is not damaged, and not to be deleted."""
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
         return arr.shape == shape and path.stat().st_size == arr.offset + arr.nbytes
+    except PermissionError:
+        raise
     except (OSError, ValueError, EOFError):
         return False
 
 
 def _cache_intact(data_path: Path, index_path: Path, shape: tuple[int, ...]) -> bool:
+    """Whether the entry is complete; a DataError names a file this user may not read (another user's)."""
     try:
         index = json.loads(index_path.read_text(encoding="utf-8"))
         if not isinstance(index, dict) or index.get("frames") != shape[0]:
             return False
+        return npy_intact(data_path, shape)
+    except PermissionError as exc:
+        raise unreadable_entry(index_path, exc) from None
     except (OSError, ValueError):
         return False
-    return npy_intact(data_path, shape)
 
 
 class UnreadableFrames(DataError):
@@ -283,7 +291,8 @@ def build_frame_cache(
         return frames_digest(frames, sample_ids, rows)
 
     index = {"version": CACHE_VERSION, "image_size": image_size, "samples": sample_ids, "frames": len(jobs)}
-    for _ in range(2):  # a cache whose data fail the digest check is rebuilt once
+    digest_failed = False
+    while True:
         if not _cache_intact(data_path, index_path, shape):  # an intact entry is used without taking the lock
             with entry_lock(data_path) as locked:
                 if locked:
@@ -291,11 +300,18 @@ def build_frame_cache(
                 if (data_path.exists() or index_path.exists()) and not _cache_intact(data_path, index_path, shape):
                     # a damaged entry (truncated copy, full disk, hand edit) is derived data: rebuilt
                     log.warning("frame cache '%s' is damaged (size or index does not match); rebuilding it", data_path)
-                    data_path.unlink(missing_ok=True)
-                    index_path.unlink(missing_ok=True)
+                    try:
+                        data_path.unlink(missing_ok=True)
+                        index_path.unlink(missing_ok=True)
+                    except PermissionError as exc:  # another user's, in a folder that protects it
+                        raise unreadable_entry(data_path, exc, "is damaged and cannot be replaced") from None
                 if not (data_path.exists() and index_path.exists()):
                     _build(data_path, index_path, index, jobs, shape, digest, num_workers=num_workers,
                            progress=progress)
+        try:  # held until this process ends, so that `mmnet cache prune` keeps the entry
+            use_entry(data_path)
+        except FileNotFoundError:  # pruned since the check: built again
+            continue
         try:  # mark the entry as used, for `mmnet cache prune` (read-only cache folders are fine)
             os.utime(index_path)
         except OSError:
@@ -308,6 +324,11 @@ def build_frame_cache(
         content = _verified_digest(data_path, index_path, frames, digest)
         if content is not None:
             return CachedFrames(frames, *rows, path=data_path, content=content)
+        if digest_failed:
+            raise DataError(f"Frame cache '{data_path}' was rebuilt, and its data still do not match their digest: "
+                            "the disk may be failing. Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder on another "
+                            "disk.")
+        digest_failed = True  # rebuilt once
         del frames  # unmapped before the file is deleted (Windows refuses to delete a mapped file)
         with entry_lock(data_path):
             try:
@@ -318,8 +339,6 @@ def build_frame_cache(
                 raise DataError(f"Frame cache '{data_path}' does not match its digest and cannot be rebuilt there "
                                 f"({exc.strerror or exc}): delete it, or set data.cache_dir (or $MMNET_CACHE_DIR) to "
                                 "a writable folder.") from None
-    raise DataError(f"Frame cache '{data_path}' was rebuilt, and its data still do not match their digest: the disk "
-                    "may be failing. Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder on another disk.")
 
 
 def _build(data_path: Path, index_path: Path, index: dict, jobs: list, shape: tuple[int, ...], digest, *,

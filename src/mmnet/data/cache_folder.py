@@ -1,6 +1,7 @@
-"""The cache folder as a whole: where it is, its entries (`mmnet info --cache`, `mmnet cache prune`), and the
+"""The cache folder as a whole: where it is, its entries (`mmnet info --cache`, `mmnet cache prune`), the
 lock that lets one process at a time check, delete (when damaged or pruned) or build a frame-cache entry (and
-measure a calibration: ``mmnet.train.calibrate``).
+measure a calibration: ``mmnet.train.calibrate``), and the shared locks that keep an entry from being pruned while
+runs use it.
 
 Two commands that need the same frames (a sweep's settings, two runs started together) would otherwise race: the
 second could find the first's data file before its index, take the entry for damaged and delete it under the
@@ -8,24 +9,40 @@ first. With the lock (``CACHE/frames-<key>.lock``) the second waits (a line on s
 finished entry. It is the ``filelock`` package's (flock on Unix), released by the system when its holder dies, so a
 killed build never blocks the next; the lock file stays and belongs to its entry (pruned with it). Where the folder
 cannot hold a lock file (read-only, a file system without locks) the entry is used without one.
+
+A run maps an entry's data files (frames, flows) long after it checked the entry, in its own process or in workers
+(Ray, SLURM) hours later. Each process that maps one holds a shared lock (flock) on that data file until it exits
+(:func:`use_entry`); prune deletes an entry only if it can lock each of its data files exclusively, without waiting.
+Locks that the file system does not share between machines (an NFS mount without locking) cannot protect a run on
+another machine: a worker that finds its entry gone says so (:func:`load_entry`), and the rerun builds it again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from filelock import FileLock, Timeout
 
+from ..errors import DataError
 from ..user_folders import cache_dir_and_source
 
+try:
+    import fcntl
+except ImportError:  # Windows: a mapped file cannot be deleted there, so prune cannot remove an entry in use
+    fcntl = None
+
 __all__ = ["default_cache_dir", "default_cache_dir_source", "entry_lock", "remove_build_temporaries",
-           "build_temporaries", "CacheEntry", "cache_entries", "PruneResult", "prune_cache"]
+           "build_temporaries", "CacheEntry", "cache_entries", "PruneResult", "prune_cache", "use_entry", "load_entry",
+           "release_entries", "unreadable_entry"]
 
 log = logging.getLogger("mmnet.data")
 
@@ -66,6 +83,73 @@ def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
             lock.release()
 
 
+_IN_USE: dict[tuple[int, int], int] = {}  # (device, inode) of each data file this process maps -> the locked fd
+
+
+def use_entry(data_path: Path) -> None:
+    """Hold a shared lock on a cache data file until this process exits, so that `mmnet cache prune` keeps its
+    entry. Raises FileNotFoundError when the file is gone, also when prune deleted it while this waited for it."""
+    if fcntl is None:
+        return
+    fd = os.open(data_path, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) in _IN_USE:
+            os.close(fd)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a prune holds it, deciding on or deleting the entry
+        except OSError as exc:  # a file system without locks: used unprotected, as the entry lock is
+            log.debug("no shared lock on frame cache '%s' (%s)", data_path, exc)
+            os.close(fd)
+            return
+        if os.stat(data_path).st_ino != st.st_ino:
+            raise FileNotFoundError(2, "removed while waiting for its lock", str(data_path))
+        _IN_USE[(st.st_dev, st.st_ino)] = fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def release_entries() -> None:
+    """Give up this process's holds (:func:`use_entry`): for a Ray worker, which outlives the fold it ran."""
+    while _IN_USE:
+        os.close(_IN_USE.popitem()[1])
+
+
+def load_entry(path: str | Path) -> np.ndarray:
+    """A cache data file memory-mapped for a run, held for use (:func:`use_entry`) until this process exits."""
+    try:
+        use_entry(Path(path))
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"The cache file '{path}' this run uses was removed (by `mmnet cache prune` on a machine whose "
+                        "file locks this one does not see, or by hand). Rerun the same command: finished folds are "
+                        "kept, and it builds the cache again.") from None
+
+
+def unreadable_entry(path: Path, exc: OSError, problem: str = "cannot be read") -> DataError:
+    """The error for a cache file this user may not read (another user's, written with umask 077) or delete: it is
+    never deleted for that, since its owner may be using it."""
+    path = Path(exc.filename or path)
+    try:
+        st = path.stat()
+        owner = f"user {st.st_uid}"
+        try:
+            import pwd
+
+            owner = f"{pwd.getpwuid(st.st_uid).pw_name} ({owner})"
+        except (ImportError, KeyError):
+            pass
+        whose = f"it belongs to {owner}, mode {stat.filemode(st.st_mode)}"
+    except OSError:
+        whose = "its folder cannot be searched"
+    return DataError(f"The cache file '{path}' {problem} ({exc.strerror or exc}; {whose}); it is left as it is. "
+                     "Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder of your own, or, to share one cache folder, "
+                     "have every user work with umask 002 in a group folder with the setgid bit (chmod g+ws) and "
+                     "have its owner make the existing files group-readable (chmod -R g+rw).")
+
+
 def remove_build_temporaries(data_path: Path) -> list[Path]:
     """Delete what killed builds of this entry left (``.<data file>.<pid>.tmp``, each allocated at full size).
     Only while holding the entry's lock: then no other process is writing one."""
@@ -86,12 +170,22 @@ def build_temporaries(cache_dir: Path) -> list[Path]:
     day old, when they count as entries)."""
     if not cache_dir.is_dir():
         return []
-    return sorted(p for p in cache_dir.rglob(".*") if p.is_file() and not p.is_symlink() and _young_temporary(p))
+    return sorted(p for p in cache_dir.rglob(".*") if (st := _file_stat(p)) and _young_temporary(p, st))
 
 
-def _young_temporary(path: Path) -> bool:
+def _file_stat(path: Path) -> os.stat_result | None:
+    """The stat of a plain file (not a link); None for anything else, and for a file deleted since it was listed
+    (a prune or a build running meanwhile)."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _young_temporary(path: Path, st: os.stat_result) -> bool:
     """A dot-file written in the last day: a build in progress may still be writing it."""
-    return path.name.startswith(".") and time.time() - path.stat().st_mtime < 86400
+    return path.name.startswith(".") and time.time() - st.st_mtime < 86400
 
 
 # -- the cache folder as a whole (`mmnet info --cache`, `mmnet cache prune`) ----------------------------
@@ -110,41 +204,43 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     if not root.is_dir():
         return []
-    groups: dict[str, list[Path]] = {}
+    groups: dict[str, list[tuple[Path, os.stat_result]]] = {}
     for path in root.rglob("*"):
-        if not path.is_file() or path.is_symlink():
-            continue
-        if _young_temporary(path):  # a build in progress may be writing it: left alone for a day
+        st = _file_stat(path)
+        if st is None or _young_temporary(path, st):  # a build in progress may be writing it: left alone for a day
             continue
         m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json|lock)", path.name)
         if path.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.lock", path.name):
             key = str(path.with_suffix(".json").relative_to(root))  # a calibration's lock goes with its record
         else:
             key = f"frames-{m.group(1)}" if m and path.parent == root else str(path.relative_to(root))
-        groups.setdefault(key, []).append(path)
+        groups.setdefault(key, []).append((path, st))
     out = []
-    for key, paths in groups.items():
-        stats = [p.stat() for p in paths]
-        out.append(CacheEntry(key, sorted(paths), sum(st.st_size for st in stats), max(st.st_mtime for st in stats)))
+    for key, files in groups.items():
+        out.append(CacheEntry(key, sorted(p for p, _ in files), sum(st.st_size for _, st in files),
+                              max(st.st_mtime for _, st in files)))
     return sorted(out, key=lambda e: (e.last_used, e.name))
 
 
 @dataclass
 class PruneResult:
-    """What :func:`prune_cache` removed (with ``dry_run``: would remove), and the entries it chose but kept
-    because another process holds their lock (builds or checks them) right now, or used them since prune listed
-    them."""
+    """What :func:`prune_cache` removed (with ``dry_run``: would remove), the entries it chose but kept because
+    another process uses them (maps their data, or builds or checks them) right now, or used them since prune listed
+    them, and those it could not remove (permission denied: another user's, in a folder that protects them)."""
 
     removed: list[CacheEntry]
     in_use: list[CacheEntry]
+    refused: list[CacheEntry] = field(default_factory=list)
 
 
 def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
                 max_bytes: int | None = None, dry_run: bool = False) -> PruneResult:
     """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
     the cache holds at most ``max_bytes``. An entry whose lock another process holds is kept (the next least
-    recently used goes in its place), and so is one used between the listing and prune taking its lock; the others
-    are deleted holding their lock, so no build starts meanwhile."""
+    recently used goes in its place), and so is one whose data files a run maps (:func:`use_entry`) or one used
+    between the listing and prune taking its lock; the others are deleted holding their locks, so that no build
+    starts and no run maps them meanwhile. An entry that cannot be deleted (permission denied) is counted in
+    ``refused``, and the next one goes in its place."""
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     result = PruneResult([], [])
@@ -156,13 +252,21 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
         if not (too_old or too_big):
             continue
         lock_path = _entry_lock_path(root, e.name)
-        with _unless_in_use(lock_path, create=not dry_run) as free:
-            if not free or _used_since_listed(e):
-                result.in_use.append(e)
-                continue
-            if not dry_run:
-                for p in [*e.paths, *([lock_path] if lock_path else [])]:
-                    p.unlink(missing_ok=True)
+        lock_existed = lock_path is not None and lock_path.exists()
+        try:
+            with _unless_in_use(lock_path, create=not dry_run) as free, _unless_mapped(e) as unmapped:
+                if not (free and unmapped) or _used_since_listed(e):
+                    result.in_use.append(e)
+                    continue
+                if not dry_run:
+                    for p in [*e.paths, *([lock_path] if lock_path else [])]:
+                        p.unlink(missing_ok=True)
+        except PermissionError as exc:  # another user's entry, in a sticky or read-only folder, or unreadable
+            log.debug("cache entry '%s' not removed (%s)", e.name, exc)
+            if lock_path and not lock_existed:  # prune's own lock file, not left in another user's entry
+                lock_path.unlink(missing_ok=True)
+            result.refused.append(e)
+            continue
         result.removed.append(e)
         left -= e.size
     return result
@@ -176,6 +280,33 @@ def _entry_lock_path(root: Path, name: str) -> Path | None:
     if calibration.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.json", calibration.name):
         return calibration.with_suffix(".lock")
     return None
+
+
+@contextmanager
+def _unless_mapped(entry: CacheEntry) -> Iterator[bool]:
+    """Lock each data file of the entry exclusively if no run maps it (holds it shared, :func:`use_entry`), without
+    waiting; yields False where one does. Opened for writing where allowed: NFS grants an exclusive lock on a file
+    opened for writing only."""
+    fds = []
+    try:
+        for path in [p for p in entry.paths if p.suffix == ".npy"] if fcntl else []:
+            try:
+                fds.append(os.open(path, os.O_RDWR))
+            except PermissionError:
+                fds.append(os.open(path, os.O_RDONLY))
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fds[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            except OSError as exc:  # a file system without locks: deleted unprotected, as without the entry lock
+                log.debug("no lock on cache file '%s' (%s)", path, exc)
+        yield True
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _used_since_listed(entry: CacheEntry) -> bool:

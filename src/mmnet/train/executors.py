@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..config import ExecutorConfig
+from ..data.cache_folder import load_entry
 from ..errors import MMNetError
 from ..progress import FoldProgress
 from .faults import folds_failed, local_fold_error
@@ -83,7 +84,7 @@ def run_local(tasks: list[FoldTask], *, progress: bool = True, finished: int = 0
     try:
         for task in tasks:
             if task.frames_path not in frames:
-                frames[task.frames_path] = np.load(task.frames_path, mmap_mode="r")
+                frames[task.frames_path] = load_entry(task.frames_path)
             try:
                 results.append(run_fold(task, progress=progress, frames=frames[task.frames_path]))
             except MMNetError as exc:  # stop here, naming the fold (Ray and SLURM run the others, then raise)

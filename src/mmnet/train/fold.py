@@ -22,6 +22,7 @@ from .. import run_folder as rf
 from ..config import ExperimentConfig
 from ..data.batches import DeviceFrames
 from ..data.cache import CachedFrames
+from ..data.cache_folder import load_entry
 from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..model.cpu_kernels import set_cpu_routes
@@ -203,11 +204,11 @@ def _check_finite(task: FoldTask, epoch: int, step: int | None, value: float, wh
 def _fold_data(task: FoldTask, device: torch.device, frames) -> tuple[DeviceFrames, torch.Tensor, torch.Tensor]:
     """This fold's samples on the device, and its train/test indices into them."""
     if frames is None:
-        frames = np.load(task.frames_path, mmap_mode="r")
+        frames = load_entry(task.frames_path)
     cache = CachedFrames(frames, task.onset_rows, task.apex_rows, task.onset_exact, task.apex_exact,
                          Path(task.frames_path))
     used = sorted(set(task.train_idx) | set(task.test_idx))  # only this fold's samples go to the device
-    flows = np.load(task.flows_path, mmap_mode="r") if task.flows_path else None
+    flows = load_entry(task.flows_path) if task.flows_path else None
     data = DeviceFrames(cache, task.labels, device, subset=used, flows=flows)
     local = {g: i for i, g in enumerate(used)}
     train_idx = torch.tensor([local[i] for i in task.train_idx], device=device)

@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 from ..config import ExecutorConfig
+from ..data.cache_folder import release_entries
 from ..errors import ConfigError, ExecutorError, install_hint
 from ..progress import FoldProgress
 from .faults import CRASH_ENV, after_first_checkpoint, failed_folds_error, kill_this_process
@@ -96,6 +97,7 @@ def _fold_on_worker(task: FoldTask, frames, device: str | None, threads: int, cr
         return run_fold(task, progress=False, device=device, frames=frames)
     finally:
         stop.set()
+        release_entries()  # this worker process outlives the run: its cache entries may be pruned once it ends
 
 
 def _check_workers_see(ray, paths: dict[str, str], needs: list[tuple[float, float]]) -> None:
