@@ -42,6 +42,7 @@ import io
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ConfigError
@@ -166,13 +167,16 @@ def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_digest: str | None = None) -> list[str]:
+def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_digest: str | None = None,
+                 version1_fingerprint: Callable[[], str] | None = None) -> list[str]:
     """How the data a run is resumed on differs from what its first start recorded (env.json's frames digest,
     samples.csv's samples and labels), one phrase each; [] when it is the same or unrecorded.
 
     The digest is of the decoded frames, not of where their files lie: the same dataset moved or copied
     elsewhere resumes. Runs started before it was recorded compare the cache's fingerprint (paths, sizes
-    and file times) instead."""
+    and file times) instead; one that is ``version1_fingerprint()`` (the same files under frame cache version 1,
+    which decoded some images differently) raises a ConfigError: that run cannot be resumed on this version's
+    frames, whatever the data."""
     import json
 
     run_dir = Path(run_dir)
@@ -188,6 +192,10 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
                            "frame modified, added or removed, an onset or apex moved, or another mmnet frame "
                            "decoding)")
     elif saved and saved != fingerprint:
+        if version1_fingerprint is not None and saved == version1_fingerprint():
+            raise ConfigError(f"'{run_dir}' holds a run started by an earlier mmnet (frame cache version 1, which "
+                              "decoded some images differently): it cannot be resumed with this version's frames. "
+                              "Start it again with --restart (moves it aside), or use another --out.")
         changes.append(f"the frame files differ (fingerprint {saved} -> {fingerprint}: a frame modified, added, "
                        "removed or copied anew, or another mmnet frame-cache format; this run's env.json has no "
                        "frames digest, so its frames are known by path and file time only: a moved copy differs)")

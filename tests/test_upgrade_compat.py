@@ -1,0 +1,97 @@
+"""Run folders written by an earlier mmnet, met by this one: what resumes, and what is refused with a remedy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from mmnet import synth
+from mmnet.config import load_config
+from mmnet.errors import ConfigError
+from mmnet.train.prepare import prepare_run
+
+
+def _base(tmp_path):
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    return [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32", "model.image_size=32"]
+
+
+def _started(out):
+    (out / "seed-0" / "fold-x").mkdir(parents=True)
+    (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
+
+
+def test_a_run_written_before_the_newest_config_keys_resumes_with_them_read_as_before(tmp_path):
+    # train.compile (and each key added since the run) was read as null: "train.compile: null -> false" refused it
+    base = _base(tmp_path)
+    out = tmp_path / "run"
+    prepare_run(load_config(None, base), out, progress=False)
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    for section, key in [("train", "compile"), ("train", "final_fit"), ("train", "tensorboard"),
+                         ("train", "state_every_s"), ("data", "permute_labels")]:
+        del saved[section][key]
+    del saved["spotting"]
+    (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    _started(out)
+    prepare_run(load_config(None, base), out, progress=False)  # the same run: resumes
+    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["compile"] is False
+
+    (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"train.epochs: 74 -> 3\)\. It was written by an earlier mmnet "
+                                          r"\(keys added since, read as that mmnet behaved: .*train.compile"):
+        prepare_run(load_config(None, [*base, "train.epochs=3"]), out, progress=False)
+
+
+def test_train_channels_last_of_the_first_runs_reads_as_its_memory_format(tmp_path):
+    from mmnet.train.config_history import fill_earlier_keys
+
+    saved = {"train": {"channels_last": False}}
+    assert "train.memory_format (was train.channels_last)" in fill_earlier_keys(saved)
+    assert saved["train"]["memory_format"] == "contiguous" and "channels_last" not in saved["train"]
+    assert fill_earlier_keys(saved) == []  # filled: nothing more
+
+
+def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path, monkeypatch):
+    # it was refused as "trained on other data ... (or put the old data back)" with the data unchanged
+    base = _base(tmp_path)
+    out = tmp_path / "run"
+    prepare_run(load_config(None, base), out, progress=False)
+    env = json.loads((out / "env.json").read_text())
+    del env["frames_digest"]  # as runs started before it was recorded
+    env["dataset_fingerprint"] = "fingerprint-v1"
+    (out / "env.json").write_text(json.dumps(env))
+    _started(out)
+    monkeypatch.setattr("mmnet.train.prepare.version1_fingerprint", lambda *a: "fingerprint-v1")
+    with pytest.raises(ConfigError) as caught:
+        prepare_run(load_config(None, base), out, progress=False)
+    message = str(caught.value)
+    assert "started by an earlier mmnet (frame cache version 1" in message and "--restart" in message
+    assert "old data back" not in message
+
+    env["dataset_fingerprint"] = "other-files"  # not these files under version 1: the data changed
+    (out / "env.json").write_text(json.dumps(env))
+    with pytest.raises(ConfigError, match="the frame files differ"):
+        prepare_run(load_config(None, base), out, progress=False)
+
+
+
+def test_a_sweep_refused_for_its_setting_s_earlier_run_restarts_it_with_restart(tmp_path, capsys):
+    # the refusal named --restart, which `mmnet sweep` did not have (unrecognized arguments)
+    from mmnet.cli import main
+
+    base = _base(tmp_path)
+    tiny = ["train.epochs=1", "train.batch_size=4", "train.precision=fp32", "train.device=cpu"]
+    sweep_file = tmp_path / "s.yaml"
+    sweep_file.write_text(yaml.safe_dump({"set": base[1:] + tiny, "seeds": [0], "settings": {"a": {}}}))
+    out = tmp_path / "sweep"
+    prepare_run(load_config(None, [*base, *tiny, "train.lr=0.1"]), out / "a", progress=False)  # another experiment
+    _started(out / "a")
+    args = ["sweep", str(sweep_file), "--root", str(tmp_path / "data"), "--out", str(out), "--no-progress"]
+    assert main(args) != 0
+    assert "--restart" in capsys.readouterr().err
+    assert main([*args, "--restart"]) == 0
+    assert "restart: the earlier run in" in capsys.readouterr().err
+    (aside,) = out.glob("a.old-*")
+    assert (aside / "seed-0" / "fold-x").is_dir() and (out / "a" / "report.md").is_file()
