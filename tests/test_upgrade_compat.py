@@ -95,3 +95,26 @@ def test_a_sweep_refused_for_its_setting_s_earlier_run_restarts_it_with_restart(
     assert "restart: the earlier run in" in capsys.readouterr().err
     (aside,) = out.glob("a.old-*")
     assert (aside / "seed-0" / "fold-x").is_dir() and (out / "a" / "report.md").is_file()
+
+
+def test_a_demo_run_on_an_older_generator_s_data_is_refused_before_the_data_is_drawn_again(tmp_path, monkeypatch,
+                                                                                            capsys):
+    # the data was drawn again first, then the run refused "... (or put the old data back)": no longer possible
+    from mmnet import train as train_module
+    from mmnet.cli import main
+
+    out = tmp_path / "demo"
+    preset = {**synth.DEMO_PRESET, "subjects": 2, "clips_per_subject": 3}
+    synth.write_dataset(out / "data", **preset, config=synth.DEMO_CONFIG)
+    marker = out / "data" / "synth.json"
+    meta = json.loads(marker.read_text())
+    del meta["generator_version"]  # as written by generator version 1
+    marker.write_text(json.dumps(meta))
+    _started(out / "run")
+    started = []
+    monkeypatch.setattr(train_module, "train_experiment", lambda *a, **k: started.append(a) or {})
+    argv = ["demo", "--out", str(out), "--subjects", "2", "--clips-per-subject", "3", "--no-progress"]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "drawn by synthetic generator version 1" in err and "--restart" in err and "old data back" not in err
+    assert json.loads(marker.read_text()) == meta and not started  # neither drawn again nor trained
