@@ -118,3 +118,39 @@ def test_a_demo_run_on_an_older_generator_s_data_is_refused_before_the_data_is_d
     err = capsys.readouterr().err
     assert "drawn by synthetic generator version 1" in err and "--restart" in err and "old data back" not in err
     assert json.loads(marker.read_text()) == meta and not started  # neither drawn again nor trained
+
+
+def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_warned_and_named(tmp_path, monkeypatch,
+                                                                                              caplog):
+    # env.json, written once at the start, gave the report and the model card the first mmnet's revision for folds
+    # and a final model that a newer mmnet trained on resume
+    import logging
+
+    from mmnet.train import run_experiment
+    from mmnet.version import __version__, git_revision
+
+    root = synth.write_dataset(tmp_path / "data", subjects=3, clips_per_subject=4, seed=0)
+    out = tmp_path / "run"
+    tiny = ["train.epochs=1", "data.image_size=32", "model.image_size=32", "train.batch_size=4"]
+
+    def cfg(*more):
+        return load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *tiny, *more])
+
+    run_experiment(cfg("seeds=1"), out, progress=False)
+    newer = {"mmnet_version": "9.0.0", "git_revision": "feedbeef"}
+    monkeypatch.setattr("mmnet.train.fold.trained_software", lambda: newer)
+    monkeypatch.setattr("mmnet.train.resume_env.trained_software", lambda: newer)
+    with caplog.at_level(logging.WARNING, logger="mmnet.train"):
+        report = run_experiment(cfg("seeds=2", "train.final_fit=true"), out, progress=False)
+
+    started = f"mmnet {__version__}" + (f" (git revision {git_revision()})" if git_revision() else "")
+    assert {json.loads(p.read_text())["git_revision"] for p in out.glob("seed-0/fold-*/done.json")} == {git_revision()}
+    assert {json.loads(p.read_text())["mmnet_version"] for p in out.glob("seed-1/fold-*/done.json")} == {"9.0.0"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w for w in warnings if w.startswith(f"resuming with mmnet 9.0.0 (git revision feedbeef), but the run's "
+                                                f"finished folds were trained by {started}")]
+    assert (f"the mmnet that trained them: {started} (seed 0: all finished folds), mmnet 9.0.0 (git revision "
+            "feedbeef) (seed 1: all finished folds)") in report["reproduce"]["note"]
+    assert "mmnet" in report["reproduce"]["env_differs"]
+    card = json.loads((out / "final" / "model_card.json").read_text())
+    assert card["software"]["git_revision"] == "feedbeef"  # the final fit's mmnet, not the run's start

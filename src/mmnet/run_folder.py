@@ -11,7 +11,7 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/predictions.csv   prediction_columns(num_classes)
     RUN/seed-<S>/fold-<NAME>/state.pt          resume state of an unfinished fold (removed when done)
     RUN/seed-<S>/fold-<NAME>/model/            the fold's final model (train.save_models)
-    RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold; records its FOLD_NUMERICS
+    RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold; records its FOLD_NUMERICS and FOLD_SOFTWARE
     RUN/.driver.lock         lock of the command driving the run (pid, host, start time): a second is refused
     RUN/slurm-jobs.json      SLURM executor: the job that last ran each fold (a rerun follows a queued job)
     RUN/slurm-logs/          SLURM executor: submitit's job files and each job's stdout/stderr (default place)
@@ -56,6 +56,7 @@ __all__ = [
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models",
     "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics", "fold_folders", "trained_folds",
+    "FOLD_SOFTWARE", "fold_software", "software_name",
 ]
 
 # Files of the run folder.
@@ -156,6 +157,24 @@ def fold_numerics(done: dict, env: dict) -> dict:
     if isinstance(started["device"], str):
         started["device"] = started["device"].split(" (")[0]
     return {k: done[k] if done.get(k) is not None else started[k] for k in FOLD_NUMERICS}
+
+
+#: The mmnet that trained a fold (a resume after an upgrade trains the rest with another): each done.json records it.
+FOLD_SOFTWARE = ("mmnet_version", "git_revision")
+
+
+def fold_software(done: dict, env: dict) -> dict:
+    """A finished fold's FOLD_SOFTWARE: its done.json's; a done.json of before they were recorded, env.json's (the
+    mmnet that started the run)."""
+    recorded = "mmnet_version" in done
+    return {k: done.get(k) if recorded else env.get(k) for k in FOLD_SOFTWARE}
+
+
+def software_name(software: dict) -> str:
+    """``mmnet 0.1.0 (git revision 1ac4fea...)``: how the report, the model card and a resume warning name it."""
+    name = f"mmnet {software.get('mmnet_version') or 'unknown'}"
+    revision = software.get("git_revision")
+    return f"{name} (git revision {revision})" if revision else name
 
 
 def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
