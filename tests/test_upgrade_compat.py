@@ -154,3 +154,22 @@ def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_war
     assert "mmnet" in report["reproduce"]["env_differs"]
     card = json.loads((out / "final" / "model_card.json").read_text())
     assert card["software"]["git_revision"] == "feedbeef"  # the final fit's mmnet, not the run's start
+
+
+def test_each_config_key_is_of_the_first_config_or_in_the_table_of_keys_added_since():
+    # a key added without its earlier value would make every run of before it "another experiment" again
+    from mmnet.config import ExperimentConfig, config_to_dict
+    from mmnet.train.config_history import _ADDED
+
+    first = {f"model.{k}" for k in ("num_classes", "image_size", "pc_depth", "pc_mlp_ratio", "pc_drop_path",
+                                    "pc_num_heads", "pc_antialias", "use_ca", "use_pc", "main_input")}
+    first |= {f"data.{k}" for k in ("dataset", "root", "annotation", "scheme", "classes", "protocol", "image_size",
+                                    "jitter_fraction", "on_bad_sample", "cache_dir", "flow_method")}
+    first |= {"augment.hflip", "augment.rotate_degrees", "augment.crop_padding", "eval.selection", "seeds"}
+    first |= {f"train.{k}" for k in ("epochs", "batch_size", "lr", "weight_decay", "lr_gamma", "lr_decay_epochs",
+                                     "precision", "device", "seed", "save_models")}
+    renamed = {"train.memory_format"}  # train.channels_last of the first config
+    keys = set()
+    for section, values in config_to_dict(ExperimentConfig()).items():
+        keys |= {f"{section}.{key}" for key in values} if isinstance(values, dict) else {section}
+    assert keys - first - renamed == {f"{s}.{k}" for s, k in _ADDED}, "add a new key to config_history._ADDED"
