@@ -63,7 +63,7 @@ def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path
     env["dataset_fingerprint"] = "fingerprint-v1"
     (out / "env.json").write_text(json.dumps(env))
     _started(out)
-    monkeypatch.setattr("mmnet.train.prepare.version1_fingerprint", lambda *a: "fingerprint-v1")
+    monkeypatch.setattr("mmnet.train.prepare.version1_fingerprint", lambda *a: "fingerprint-v1", raising=False)
     with pytest.raises(ConfigError) as caught:
         prepare_run(load_config(None, base), out, progress=False)
     message = str(caught.value)
@@ -138,8 +138,8 @@ def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_war
 
     run_experiment(cfg("seeds=1"), out, progress=False)
     newer = {"mmnet_version": "9.0.0", "git_revision": "feedbeef"}
-    monkeypatch.setattr("mmnet.train.fold.trained_software", lambda: newer)
-    monkeypatch.setattr("mmnet.train.resume_env.trained_software", lambda: newer)
+    monkeypatch.setattr("mmnet.train.fold.trained_software", lambda: newer, raising=False)
+    monkeypatch.setattr("mmnet.train.resume_env.trained_software", lambda: newer, raising=False)
     with caplog.at_level(logging.WARNING, logger="mmnet.train"):
         report = run_experiment(cfg("seeds=2", "train.final_fit=true"), out, progress=False)
 

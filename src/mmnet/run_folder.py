@@ -214,7 +214,8 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
         if version1_fingerprint is not None and saved == version1_fingerprint():
             raise ConfigError(f"'{run_dir}' holds a run started by an earlier mmnet (frame cache version 1, which "
                               "decoded some images differently): it cannot be resumed with this version's frames. "
-                              "Start it again with --restart (moves it aside), or use another --out.")
+                              "Start it again with restart=True (--restart), which moves it aside, or use another "
+                              "out folder.")
         changes.append(f"the frame files differ (fingerprint {saved} -> {fingerprint}: a frame modified, added, "
                        "removed or copied anew, or another mmnet frame-cache format; this run's env.json has no "
                        "frames digest, so its frames are known by path and file time only: a moved copy differs)")

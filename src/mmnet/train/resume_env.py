@@ -1,7 +1,8 @@
 """The numerics a fold trains with beyond its config (``run_folder.FOLD_NUMERICS``: where "auto" resolved, and the
 torch thread count), recorded in its done.json; and the warning when a resume trains under other values than the
 run recorded (another machine, another OMP_NUM_THREADS): its new folds will not be bit-identical to an
-uninterrupted run's. Resuming is not refused: a user may mean to finish a run on another machine."""
+uninterrupted run's. Resuming is not refused: a user may mean to finish a run on another machine. Likewise the
+mmnet version and git revision that trained each fold (``run_folder.FOLD_SOFTWARE``): a resume after an upgrade."""
 
 from __future__ import annotations
 
@@ -100,9 +101,10 @@ def software_changes(out: Path, current: dict) -> list[str]:
     before = sorted({rf.software_name(r) for r in recorded if r["mmnet_version"]} - {rf.software_name(current)})
     if not before:
         return []
-    where = "the run's finished folds were" if finished else "the run was started"
-    return [f"resuming with {rf.software_name(current)}, but {where} trained by {' and '.join(before)}: the folds "
-            "trained now may not give the numbers that mmnet would (the report names the mmnet of each fold). "
+    where = "the run's finished folds were trained" if finished else "the run was started"
+    return [f"resuming with {rf.software_name(current)}, but {where} by {' and '.join(before)}: the folds "
+            "trained now may differ from what the earlier one would train (the report's Reproduce line names the mmnet "
+            "of each fold). "
             "To keep one mmnet for the whole run, resume with that one, or train every fold again with --restart."]
 
 
