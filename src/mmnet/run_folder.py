@@ -11,7 +11,7 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/predictions.csv   prediction_columns(num_classes)
     RUN/seed-<S>/fold-<NAME>/state.pt          resume state of an unfinished fold (removed when done)
     RUN/seed-<S>/fold-<NAME>/model/            the fold's final model (train.save_models)
-    RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold; records its FOLD_NUMERICS
+    RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold; records its FOLD_NUMERICS and FOLD_SOFTWARE
     RUN/.driver.lock         lock of the command driving the run (pid, host, start time): a second is refused
     RUN/slurm-jobs.json      SLURM executor: the job that last ran each fold (a rerun follows a queued job)
     RUN/slurm-logs/          SLURM executor: submitit's job files and each job's stdout/stderr (default place)
@@ -42,6 +42,7 @@ import io
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ConfigError
@@ -55,6 +56,7 @@ __all__ = [
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models",
     "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics", "fold_folders", "trained_folds",
+    "FOLD_SOFTWARE", "fold_software", "software_name",
 ]
 
 # Files of the run folder.
@@ -157,6 +159,24 @@ def fold_numerics(done: dict, env: dict) -> dict:
     return {k: done[k] if done.get(k) is not None else started[k] for k in FOLD_NUMERICS}
 
 
+#: The mmnet that trained a fold (a resume after an upgrade trains the rest with another): each done.json records it.
+FOLD_SOFTWARE = ("mmnet_version", "git_revision")
+
+
+def fold_software(done: dict, env: dict) -> dict:
+    """A finished fold's FOLD_SOFTWARE: its done.json's; a done.json of before they were recorded, env.json's (the
+    mmnet that started the run)."""
+    recorded = "mmnet_version" in done
+    return {k: done.get(k) if recorded else env.get(k) for k in FOLD_SOFTWARE}
+
+
+def software_name(software: dict) -> str:
+    """``mmnet 0.1.0 (git revision 1ac4fea...)``: how the report, the model card and a resume warning name it."""
+    name = f"mmnet {software.get('mmnet_version') or 'unknown'}"
+    revision = software.get("git_revision")
+    return f"{name} (git revision {revision})" if revision else name
+
+
 def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
     """Write a CSV of the run folder atomically (readers never see half a file)."""
     buf = io.StringIO()
@@ -166,13 +186,16 @@ def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_digest: str | None = None) -> list[str]:
+def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_digest: str | None = None,
+                 version1_fingerprint: Callable[[], str] | None = None) -> list[str]:
     """How the data a run is resumed on differs from what its first start recorded (env.json's frames digest,
     samples.csv's samples and labels), one phrase each; [] when it is the same or unrecorded.
 
     The digest is of the decoded frames, not of where their files lie: the same dataset moved or copied
     elsewhere resumes. Runs started before it was recorded compare the cache's fingerprint (paths, sizes
-    and file times) instead."""
+    and file times) instead; one that is ``version1_fingerprint()`` (the same files under frame cache version 1,
+    which decoded some images differently) raises a ConfigError: that run cannot be resumed on this version's
+    frames, whatever the data."""
     import json
 
     run_dir = Path(run_dir)
@@ -188,6 +211,11 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
                            "frame modified, added or removed, an onset or apex moved, or another mmnet frame "
                            "decoding)")
     elif saved and saved != fingerprint:
+        if version1_fingerprint is not None and saved == version1_fingerprint():
+            raise ConfigError(f"'{run_dir}' holds a run started by an earlier mmnet (frame cache version 1, which "
+                              "decoded some images differently): it cannot be resumed with this version's frames. "
+                              "Start it again with restart=True (--restart), which moves it aside, or use another "
+                              "out folder.")
         changes.append(f"the frame files differ (fingerprint {saved} -> {fingerprint}: a frame modified, added, "
                        "removed or copied anew, or another mmnet frame-cache format; this run's env.json has no "
                        "frames digest, so its frames are known by path and file time only: a moved copy differs)")

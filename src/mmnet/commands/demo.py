@@ -166,6 +166,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
     else:
         if older:
+            _refuse_runs_on_older_data(base, data_root, older, restart=args.restart)
             print(f"synthetic data: {data_root} was {older}; drawing it again")
         synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG, overwrite=older is not None)
         print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips, "
@@ -192,6 +193,19 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")
     seconds, note = _run_seconds(seconds, finished_before, _finished_folds(base / run_name))
     return report, seconds, base / run_name, note
+
+
+def _refuse_runs_on_older_data(base: Path, data_root: Path, older: str, *, restart: bool) -> None:
+    """A demo run trained on a set another generator drew cannot go on once it is drawn again: said before it is
+    (without --restart), with the one remedy that works (the old set is not this mmnet's to draw back)."""
+    from .. import run_folder as rf
+    from ..errors import ConfigError
+
+    trained = [run for run in ("run", "run-permuted-labels") if rf.trained_folds(base / run)]
+    if trained and not restart:
+        raise ConfigError(f"'{base / trained[0]}' holds a run trained on {data_root}, which was {older}: this mmnet "
+                          "cannot resume it. Run the demo again with --restart (moves the run aside and draws the "
+                          "data again).")
 
 
 def _finished_folds(run_dir: Path) -> dict[Path, tuple[int, float]]:

@@ -3,7 +3,7 @@
 Each setting gets its own run folder OUT/<setting>/ (the same layout as `mmnet train`); the
 comparison (mean and std over seeds of Acc, UF1, UAR) goes to OUT/summary.md and OUT/summary.csv.
 With --executor ray or slurm the folds of all settings go to the cluster together (docs/cluster.md).
-Rerunning the same command continues an interrupted sweep.
+Rerunning the same command continues an interrupted sweep; --restart moves each setting's earlier run aside.
 
 Examples:
   mmnet sweep casme2_5class_ablations --root /data/CASME2 --out runs/ablations   (a sweep shipped with mmnet)
@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", action="append", default=None, metavar="SETTING",
                    help="run only this setting (repeatable)")
     add_executor_arguments(p)
+    p.add_argument("--restart", action="store_true",
+                   help="move each setting's earlier run (OUT/SETTING) aside to OUT/SETTING.old-<time> and train it "
+                        "anew, as `mmnet train --restart`")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the summary rows as JSON instead of the table")
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_flag_clashes(flags, list(args.overrides))  # a flag and --set disagreeing: neither wins silently
     sweep = load_sweep(args.sweep, root_override(None, args.root) + list(args.overrides), seeds=args.seeds,
                        only=args.only)
-    rows = train_sweep(sweep, args.out, executor=executor, progress=not args.no_progress)
+    rows = train_sweep(sweep, args.out, executor=executor, progress=not args.no_progress, restart=args.restart)
     if rows is None:
         return 0  # --no-wait: the folds were submitted (the executor said where and what next)
     ran = {s.name for s in sweep.settings}  # the summary also lists the settings --only left out

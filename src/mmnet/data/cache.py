@@ -179,8 +179,9 @@ class CachedFrames:
     content: str = ""  # frames_digest: the same for the same frames wherever their files lie
 
 
-def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size: int) -> str:
-    h = hashlib.sha256(f"v{CACHE_VERSION}|{image_size}".encode())
+def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size: int,
+                 version: int = CACHE_VERSION) -> str:
+    h = hashlib.sha256(f"v{version}|{image_size}".encode())
     for s, w in zip(samples, windows):
         h.update(s.sample_id.encode())
         for n in sorted(set(w.onset_frames + w.apex_frames)):
@@ -188,6 +189,12 @@ def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size:
             st = p.stat()
             h.update(f"|{n}:{p}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:20]
+
+
+def version1_fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size: int) -> str:
+    """The fingerprint frame cache version 1 gave these frame files: the one a run started by an earlier mmnet
+    recorded in its env.json (it had no frames digest yet)."""
+    return _fingerprint(samples, windows, image_size, version=1)
 
 
 def frames_digest(frames: np.ndarray, sample_ids: list[str], rows: list[np.ndarray]) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_config, non_default_values
 from ..data.common import natural_key
-from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics
+from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics, fold_software, software_name
 from ..shell_words import shell_quote
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .metrics import confusion_matrix, scores_from_confusion
@@ -217,6 +217,10 @@ def _reproduce(run: Run) -> dict:
     note = f"{data_terms(run.config)} {bits_terms(run.env, devices, one)}{synthetic_terms(run.env)}"
     if len(threads) > 1:
         mixed.append(f"the torch thread count: the folds ran with {_which_folds(run, threads)}")
+    trained_by = _folds_per_value([(f, {"mmnet": software_name(fold_software(f.done, run.env))}) for f in finished],
+                                  "mmnet")  # a resume after an upgrade
+    if len(trained_by) > 1:
+        mixed.append(f"the mmnet that trained them: {_which_folds(run, trained_by)}")
     if run.env.get("cpu_routes"):
         note += (f" The fp32 kernel routes {run.env['cpu_routes']} were chosen by this machine's calibration "
                  "and are not a setting.")
@@ -224,6 +228,8 @@ def _reproduce(run: Run) -> dict:
         note += " No single setting reproduces " + "; ".join(mixed) + "."
     start = fold_numerics({}, run.env)  # env.json: written once, at the run's start
     differ = [k for k in FOLD_NUMERICS if start[k] is not None and any(v[k] != start[k] for _, v in numerics)]
+    if run.env.get("mmnet_version") and set(trained_by) - {software_name(fold_software({}, run.env))}:
+        differ.append("mmnet")  # a fold resumed by another mmnet than the one that started the run
     command_line = " ".join(map(shell_quote, command))  # on Windows in double quotes, as the other pasted commands
     return {"command": command_line, "note": note, **({"env_differs": differ} if differ else {})}
 

@@ -39,7 +39,7 @@ from ..utils import (
 )
 from .calibrate import plan_training
 from .loop import adamw, evaluate, train_one_epoch
-from .resume_env import trained_numerics
+from .resume_env import trained_numerics, trained_software
 from .tasks import FoldTask, fold_seed
 from .tb_log import FoldLog
 
@@ -156,6 +156,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
               "test_datasets": sorted({task.datasets[i] for i in task.test_idx}), "epochs": tc.epochs,
               "seed": task.seed, "fold_seed": seed, "seconds": round(sum(h["seconds"] for h in done.history), 3),
               **trained_numerics(plan),  # where "auto" resolved and the thread count: a resume may differ
+              **trained_software(),  # the mmnet that trained it: a resume after an upgrade differs
               "test_acc": done.history[-1]["test_acc"] if done.history else None}
     if tc.save_models or task.final:  # checked where the model is loaded (a flipped bit loads without an error)
         record["model_sha256"] = rf.file_sha256(fold_dir / rf.MODEL / WEIGHTS_NAME)

@@ -104,7 +104,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "limits": LIMITS,
         "synthetic_data": synthetic,
         "licence": _licence(per_dataset, synthetic, data.get("dataset") == "composite"),
-        "software": {"mmnet_version": meta.get("mmnet_version"), "git_revision": env.get("git_revision"),
+        "software": {"mmnet_version": meta.get("mmnet_version"),
+                     "git_revision": rf.fold_software(done, env)["git_revision"],  # the final fit's, not the run's
                      "torch_version": env.get("torch_version"), "python": env.get("python")},
     }
     text_json, text_md = json.dumps(card, indent=2, default=str) + "\n", render_card(card)

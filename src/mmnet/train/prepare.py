@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,15 @@ from ..data import (
     protocol_folds,
     resolve_scheme,
 )
-from ..data.cache import CachedFrames, UnreadableFrames, UnusableSample, build_frame_cache, frame_windows, npy_intact
+from ..data.cache import (
+    CachedFrames,
+    UnreadableFrames,
+    UnusableSample,
+    build_frame_cache,
+    frame_windows,
+    npy_intact,
+    version1_fingerprint,
+)
 from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
@@ -43,6 +52,7 @@ from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
+from .config_history import fill_earlier_keys
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
 from .resolve import resolve_config
 from .resume_rules import config_changes, resume_changes
@@ -142,10 +152,12 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     _check_saved_config(out, config_path)
     if config_path.exists():
         saved = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-        saved.setdefault("spotting", config_to_dict(ExperimentConfig())["spotting"])  # runs from before the section
+        filled = fill_earlier_keys(saved)  # a run of an earlier mmnet: its missing keys as that mmnet behaved
         changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
         if changes and rf.trained_folds(out):  # before an epoch finished: nothing to lose, the new config holds
-            raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}). "
+            earlier = (f" It was written by an earlier mmnet (keys added since, read as that mmnet behaved: "
+                       f"{', '.join(filled)})." if filled else "")
+            raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}).{earlier} "
                               "Use another out folder, or restart=True (--restart) to set this run aside.")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config_path, text)
@@ -156,7 +168,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
         kept = list(zip(samples, labels))
     rows = [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept]
-    if rf.trained_folds(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content)):
+    version1 = partial(version1_fingerprint, samples, windows, d.image_size)  # computed only when needed
+    if rf.trained_folds(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content, version1)):
         raise ConfigError(f"'{out}' holds a run whose finished folds were trained on other data: {'; '.join(changed)}. "
                           "Resuming would mix folds trained on the old and the new data. Use restart=True (--restart) "
                           "to move this run aside and train every fold on the current data, or another out folder "

@@ -1,10 +1,12 @@
 """The numerics a fold trains with beyond its config (``run_folder.FOLD_NUMERICS``: where "auto" resolved, and the
 torch thread count), recorded in its done.json; and the warning when a resume trains under other values than the
 run recorded (another machine, another OMP_NUM_THREADS): its new folds will not be bit-identical to an
-uninterrupted run's. Resuming is not refused: a user may mean to finish a run on another machine."""
+uninterrupted run's. Resuming is not refused: a user may mean to finish a run on another machine. Likewise the
+mmnet version and git revision that trained each fold (``run_folder.FOLD_SOFTWARE``): a resume after an upgrade."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -17,7 +19,7 @@ from ..config import ExecutorConfig, ExperimentConfig
 from ..runtime import ComputePlan
 from .calibrate import plan_training
 
-__all__ = ["trained_numerics", "warn_changed_numerics", "numerics_changes"]
+__all__ = ["trained_numerics", "trained_software", "warn_changed_numerics", "numerics_changes", "software_changes"]
 
 log = logging.getLogger("mmnet.train")
 
@@ -41,6 +43,14 @@ def trained_numerics(plan: ComputePlan) -> dict:
             "torch_threads": torch.get_num_threads()}
 
 
+@functools.cache
+def trained_software() -> dict:
+    """The FOLD_SOFTWARE of this process (git asked once), as done.json records them."""
+    from ..version import __version__, git_revision
+
+    return {"mmnet_version": __version__, "git_revision": git_revision()}
+
+
 def warn_changed_numerics(out_dir: str | Path, cfg: ExperimentConfig, executor: ExecutorConfig | None) -> None:
     """Before a resume trains its folds: one warning per value that differs from what the run recorded."""
     out = Path(out_dir)
@@ -50,7 +60,7 @@ def warn_changed_numerics(out_dir: str | Path, cfg: ExperimentConfig, executor: 
         current = trained_numerics(plan_training(cfg.train, cfg.data.image_size))
     else:  # Ray workers and SLURM jobs resolve their own device; their thread count is the CPUs each fold has
         current = {"torch_threads": max(1, math.floor(executor.cpus_per_fold or 1))}
-    for line in numerics_changes(out, current):
+    for line in numerics_changes(out, current) + software_changes(out, trained_software()):
         log.warning("%s", line)
 
 
@@ -61,11 +71,7 @@ def numerics_changes(out: Path, current: dict) -> list[str]:
     folds = rf.fold_folders(out)
     if not rf.trained_folds(out):
         return []
-    try:
-        env = json.loads((out / rf.ENV).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        env = {}
-    env = env if isinstance(env, dict) else {}
+    env = _read_env(out)
     finished = [done for fold in folds if (done := rf.finished_result(fold)) is not None]
     recorded = [rf.fold_numerics(done, env) for done in finished] or [rf.fold_numerics({}, env)]
     where = "the run's finished folds" if finished else "the run's start (env.json)"
@@ -82,6 +88,32 @@ def numerics_changes(out: Path, current: dict) -> list[str]:
                      f"{' and '.join(before)}: the folds trained now will not be bit-identical to an uninterrupted "
                      f"run's. To match, stop and {' or '.join(_how_to_match(key, v) for v in before)}.")
     return lines
+
+
+def software_changes(out: Path, current: dict) -> list[str]:
+    """A line when the run's finished folds (before any finished, its start) were trained by another mmnet than
+    ``current`` (FOLD_SOFTWARE): the resume goes on, the report and the model card name which trained what."""
+    if not rf.trained_folds(out):
+        return []
+    env = _read_env(out)
+    finished = [done for fold in rf.fold_folders(out) if (done := rf.finished_result(fold)) is not None]
+    recorded = [rf.fold_software(done, env) for done in finished] or [rf.fold_software({}, env)]
+    before = sorted({rf.software_name(r) for r in recorded if r["mmnet_version"]} - {rf.software_name(current)})
+    if not before:
+        return []
+    where = "the run's finished folds were trained" if finished else "the run was started"
+    return [f"resuming with {rf.software_name(current)}, but {where} by {' and '.join(before)}: the folds "
+            "trained now may differ from what the earlier one would train (the report's Reproduce line names the mmnet "
+            "of each fold). "
+            "To keep one mmnet for the whole run, resume with that one, or train every fold again with --restart."]
+
+
+def _read_env(out: Path) -> dict:
+    try:
+        env = json.loads((out / rf.ENV).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        env = {}
+    return env if isinstance(env, dict) else {}
 
 
 def _device_type(device: str) -> str:

@@ -43,6 +43,7 @@ from ..config import (
     without_derived,
 )
 from ..errors import ConfigError, MMNetError
+from ..progress import write_line
 from ..recipes import locate, locate_sweep, read_yaml
 from ..report import summarize_run
 from ..report.render import format_mean_std
@@ -55,7 +56,7 @@ from .faults import add_to_message
 from .prepare import check_out_apart, prepare_run
 from .process_state import called_from_python
 from .resume_rules import config_changes, experiment_values
-from .run_lock import driver_lock
+from .run_lock import driver_lock, restart_lock
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
 
@@ -237,19 +238,21 @@ def run_sweep(
     *,
     executor: ExecutorConfig | None = None,
     progress: bool = True,
+    restart: bool = False,
 ) -> list[dict] | None:
     """Run every setting's folds (all together on Ray or SLURM), report each run, write the comparison.
 
     Returns the summary rows (see :func:`summarize_sweep`), or None when the folds were only
     submitted (SLURM with ``no_wait``). As :func:`~mmnet.train.run_experiment`: ``progress=False`` writes
     nothing on stderr, and the process settings training makes are set back when it returns or raises.
+    ``restart=True`` (``--restart``) first moves each setting's earlier run aside, as ``mmnet train --restart``.
     """
     with called_from_python(progress):
-        return train_sweep(sweep, out_dir, executor=executor, progress=progress)
+        return train_sweep(sweep, out_dir, executor=executor, progress=progress, restart=restart)
 
 
 def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
-                progress: bool = True) -> list[dict] | None:
+                progress: bool = True, restart: bool = False) -> list[dict] | None:
     """:func:`run_sweep` as ``mmnet sweep`` runs it: the process settings stay (the process ends after it)."""
     check_engine(executor)  # a missing extra is said before any run folder is written
     out = Path(out_dir)
@@ -258,14 +261,17 @@ def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig |
             check_device(setting.config.train.device)
     _check_settings(sweep, out)  # nothing is written (OUT itself included) before every setting's data is found
     with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
-        return _run(sweep, out, executor, progress, locks)
+        return _run(sweep, out, executor, progress, locks, restart)
 
 
-def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: bool, locks: ExitStack
-         ) -> list[dict] | None:
+def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: bool, locks: ExitStack,
+         restart: bool) -> list[dict] | None:
     runs = []
     for setting in sweep.settings:
-        locks.enter_context(driver_lock(out / setting.name))
+        if not restart:
+            locks.enter_context(driver_lock(out / setting.name))
+        elif (moved := locks.enter_context(restart_lock(out / setting.name))) is not None:  # as train --restart
+            write_line(f"restart: the earlier run in {out / setting.name} was moved to {moved}")
         # Settings that read the same frames share one cache file (keyed by its content).
         with _about(sweep, setting):
             runs.append(prepare_run(setting.config, out / setting.name, progress=progress))

@@ -1,0 +1,175 @@
+"""Run folders written by an earlier mmnet, met by this one: what resumes, and what is refused with a remedy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from mmnet import synth
+from mmnet.config import load_config
+from mmnet.errors import ConfigError
+from mmnet.train.prepare import prepare_run
+
+
+def _base(tmp_path):
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    return [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32", "model.image_size=32"]
+
+
+def _started(out):
+    (out / "seed-0" / "fold-x").mkdir(parents=True)
+    (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
+
+
+def test_a_run_written_before_the_newest_config_keys_resumes_with_them_read_as_before(tmp_path):
+    # train.compile (and each key added since the run) was read as null: "train.compile: null -> false" refused it
+    base = _base(tmp_path)
+    out = tmp_path / "run"
+    prepare_run(load_config(None, base), out, progress=False)
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    for section, key in [("train", "compile"), ("train", "final_fit"), ("train", "tensorboard"),
+                         ("train", "state_every_s"), ("data", "permute_labels")]:
+        del saved[section][key]
+    del saved["spotting"]
+    (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    _started(out)
+    prepare_run(load_config(None, base), out, progress=False)  # the same run: resumes
+    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["compile"] is False
+
+    (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"train.epochs: 74 -> 3\)\. It was written by an earlier mmnet "
+                                          r"\(keys added since, read as that mmnet behaved: .*train.compile"):
+        prepare_run(load_config(None, [*base, "train.epochs=3"]), out, progress=False)
+
+
+def test_train_channels_last_of_the_first_runs_reads_as_its_memory_format(tmp_path):
+    from mmnet.train.config_history import fill_earlier_keys
+
+    saved = {"train": {"channels_last": False}}
+    assert "train.memory_format (was train.channels_last)" in fill_earlier_keys(saved)
+    assert saved["train"]["memory_format"] == "contiguous" and "channels_last" not in saved["train"]
+    assert fill_earlier_keys(saved) == []  # filled: nothing more
+
+
+def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path, monkeypatch):
+    # it was refused as "trained on other data ... (or put the old data back)" with the data unchanged
+    base = _base(tmp_path)
+    out = tmp_path / "run"
+    prepare_run(load_config(None, base), out, progress=False)
+    env = json.loads((out / "env.json").read_text())
+    del env["frames_digest"]  # as runs started before it was recorded
+    env["dataset_fingerprint"] = "fingerprint-v1"
+    (out / "env.json").write_text(json.dumps(env))
+    _started(out)
+    monkeypatch.setattr("mmnet.train.prepare.version1_fingerprint", lambda *a: "fingerprint-v1", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        prepare_run(load_config(None, base), out, progress=False)
+    message = str(caught.value)
+    assert "started by an earlier mmnet (frame cache version 1" in message and "--restart" in message
+    assert "old data back" not in message
+
+    env["dataset_fingerprint"] = "other-files"  # not these files under version 1: the data changed
+    (out / "env.json").write_text(json.dumps(env))
+    with pytest.raises(ConfigError, match="the frame files differ"):
+        prepare_run(load_config(None, base), out, progress=False)
+
+
+
+def test_a_sweep_refused_for_its_setting_s_earlier_run_restarts_it_with_restart(tmp_path, capsys):
+    # the refusal named --restart, which `mmnet sweep` did not have (unrecognized arguments)
+    from mmnet.cli import main
+
+    base = _base(tmp_path)
+    tiny = ["train.epochs=1", "train.batch_size=4", "train.precision=fp32", "train.device=cpu"]
+    sweep_file = tmp_path / "s.yaml"
+    sweep_file.write_text(yaml.safe_dump({"set": base[1:] + tiny, "seeds": [0], "settings": {"a": {}}}))
+    out = tmp_path / "sweep"
+    prepare_run(load_config(None, [*base, *tiny, "train.lr=0.1"]), out / "a", progress=False)  # another experiment
+    _started(out / "a")
+    args = ["sweep", str(sweep_file), "--root", str(tmp_path / "data"), "--out", str(out), "--no-progress"]
+    assert main(args) != 0
+    assert "--restart" in capsys.readouterr().err
+    assert main([*args, "--restart"]) == 0
+    assert "restart: the earlier run in" in capsys.readouterr().err
+    (aside,) = out.glob("a.old-*")
+    assert (aside / "seed-0" / "fold-x").is_dir() and (out / "a" / "report.md").is_file()
+
+
+def test_a_demo_run_on_an_older_generator_s_data_is_refused_before_the_data_is_drawn_again(tmp_path, monkeypatch,
+                                                                                            capsys):
+    # the data was drawn again first, then the run refused "... (or put the old data back)": no longer possible
+    from mmnet import train as train_module
+    from mmnet.cli import main
+
+    out = tmp_path / "demo"
+    preset = {**synth.DEMO_PRESET, "subjects": 2, "clips_per_subject": 3}
+    synth.write_dataset(out / "data", **preset, config=synth.DEMO_CONFIG)
+    marker = out / "data" / "synth.json"
+    meta = json.loads(marker.read_text())
+    del meta["generator_version"]  # as written by generator version 1
+    marker.write_text(json.dumps(meta))
+    _started(out / "run")
+    started = []
+    monkeypatch.setattr(train_module, "train_experiment", lambda *a, **k: started.append(a) or {})
+    argv = ["demo", "--out", str(out), "--subjects", "2", "--clips-per-subject", "3", "--no-progress"]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "drawn by synthetic generator version 1" in err and "--restart" in err and "old data back" not in err
+    assert json.loads(marker.read_text()) == meta and not started  # neither drawn again nor trained
+
+
+def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_warned_and_named(tmp_path, monkeypatch,
+                                                                                              caplog):
+    # env.json, written once at the start, gave the report and the model card the first mmnet's revision for folds
+    # and a final model that a newer mmnet trained on resume
+    import logging
+
+    from mmnet.train import run_experiment
+    from mmnet.version import __version__, git_revision
+
+    root = synth.write_dataset(tmp_path / "data", subjects=3, clips_per_subject=4, seed=0)
+    out = tmp_path / "run"
+    tiny = ["train.epochs=1", "data.image_size=32", "model.image_size=32", "train.batch_size=4"]
+
+    def cfg(*more):
+        return load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *tiny, *more])
+
+    run_experiment(cfg("seeds=1"), out, progress=False)
+    newer = {"mmnet_version": "9.0.0", "git_revision": "feedbeef"}
+    monkeypatch.setattr("mmnet.train.fold.trained_software", lambda: newer, raising=False)
+    monkeypatch.setattr("mmnet.train.resume_env.trained_software", lambda: newer, raising=False)
+    with caplog.at_level(logging.WARNING, logger="mmnet.train"):
+        report = run_experiment(cfg("seeds=2", "train.final_fit=true"), out, progress=False)
+
+    started = f"mmnet {__version__}" + (f" (git revision {git_revision()})" if git_revision() else "")
+    assert {json.loads(p.read_text())["git_revision"] for p in out.glob("seed-0/fold-*/done.json")} == {git_revision()}
+    assert {json.loads(p.read_text())["mmnet_version"] for p in out.glob("seed-1/fold-*/done.json")} == {"9.0.0"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w for w in warnings if w.startswith(f"resuming with mmnet 9.0.0 (git revision feedbeef), but the run's "
+                                                f"finished folds were trained by {started}")]
+    assert (f"the mmnet that trained them: {started} (seed 0: all finished folds), mmnet 9.0.0 (git revision "
+            "feedbeef) (seed 1: all finished folds)") in report["reproduce"]["note"]
+    assert "mmnet" in report["reproduce"]["env_differs"]
+    card = json.loads((out / "final" / "model_card.json").read_text())
+    assert card["software"]["git_revision"] == "feedbeef"  # the final fit's mmnet, not the run's start
+
+
+def test_each_config_key_is_of_the_first_config_or_in_the_table_of_keys_added_since():
+    # a key added without its earlier value would make every run of before it "another experiment" again
+    from mmnet.config import ExperimentConfig, config_to_dict
+    from mmnet.train.config_history import _ADDED
+
+    first = {f"model.{k}" for k in ("num_classes", "image_size", "pc_depth", "pc_mlp_ratio", "pc_drop_path",
+                                    "pc_num_heads", "pc_antialias", "use_ca", "use_pc", "main_input")}
+    first |= {f"data.{k}" for k in ("dataset", "root", "annotation", "scheme", "classes", "protocol", "image_size",
+                                    "jitter_fraction", "on_bad_sample", "cache_dir", "flow_method")}
+    first |= {"augment.hflip", "augment.rotate_degrees", "augment.crop_padding", "eval.selection", "seeds"}
+    first |= {f"train.{k}" for k in ("epochs", "batch_size", "lr", "weight_decay", "lr_gamma", "lr_decay_epochs",
+                                     "precision", "device", "seed", "save_models")}
+    renamed = {"train.memory_format"}  # train.channels_last of the first config
+    keys = set()
+    for section, values in config_to_dict(ExperimentConfig()).items():
+        keys |= {f"{section}.{key}" for key in values} if isinstance(values, dict) else {section}
+    assert keys - first - renamed == {f"{s}.{k}" for s, k in _ADDED}, "add a new key to config_history._ADDED"
