@@ -63,7 +63,7 @@ def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path
     env["dataset_fingerprint"] = "fingerprint-v1"
     (out / "env.json").write_text(json.dumps(env))
     _started(out)
-    monkeypatch.setattr("mmnet.train.prepare.version1_fingerprint", lambda *a: "fingerprint-v1", raising=False)
+    monkeypatch.setattr("mmnet.train.prepare.cache_fingerprint", lambda *a, version: "fingerprint-v1")
     with pytest.raises(ConfigError) as caught:
         prepare_run(load_config(None, base), out, progress=False)
     message = str(caught.value)

@@ -179,8 +179,10 @@ class CachedFrames:
     content: str = ""  # frames_digest: the same for the same frames wherever their files lie
 
 
-def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size: int,
-                 version: int = CACHE_VERSION) -> str:
+def cache_fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size: int,
+                      version: int = CACHE_VERSION) -> str:
+    """The cache entry's name for these frame files (paths, sizes, times); ``version=1``: the one frame cache
+    version 1 gave them, which a run started by an earlier mmnet recorded in its env.json (no frames digest yet)."""
     h = hashlib.sha256(f"v{version}|{image_size}".encode())
     for s, w in zip(samples, windows):
         h.update(s.sample_id.encode())
@@ -189,12 +191,6 @@ def _fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size:
             st = p.stat()
             h.update(f"|{n}:{p}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:20]
-
-
-def version1_fingerprint(samples: list[Sample], windows: list[FrameWindows], image_size: int) -> str:
-    """The fingerprint frame cache version 1 gave these frame files: the one a run started by an earlier mmnet
-    recorded in its env.json (it had no frames digest yet)."""
-    return _fingerprint(samples, windows, image_size, version=1)
 
 
 def frames_digest(frames: np.ndarray, sample_ids: list[str], rows: list[np.ndarray]) -> str:
@@ -273,7 +269,7 @@ def build_frame_cache(
     """Return the cache for these samples, building it (once) when absent, damaged or changed on disk since its
     build (its frames digest is checked once per process)."""
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    key = _fingerprint(samples, windows, image_size)
+    key = cache_fingerprint(samples, windows, image_size)
     data_path = cache_dir / f"frames-{key}.npy"
     index_path = cache_dir / f"frames-{key}.json"
 

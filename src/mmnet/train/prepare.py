@@ -36,9 +36,9 @@ from ..data.cache import (
     UnreadableFrames,
     UnusableSample,
     build_frame_cache,
+    cache_fingerprint,
     frame_windows,
     npy_intact,
-    version1_fingerprint,
 )
 from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
@@ -168,7 +168,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
         kept = list(zip(samples, labels))
     rows = [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept]
-    version1 = partial(version1_fingerprint, samples, windows, d.image_size)  # computed only when needed
+    version1 = partial(cache_fingerprint, samples, windows, d.image_size, version=1)  # computed only when needed
     if rf.trained_folds(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content, version1)):
         raise ConfigError(f"'{out}' holds a run whose finished folds were trained on other data: {'; '.join(changed)}. "
                           "Resuming would mix folds trained on the old and the new data. Use restart=True (--restart) "
