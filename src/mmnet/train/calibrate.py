@@ -17,9 +17,10 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
   fp32 option by ``BF16_MIN_GAIN`` (a tie is not worth bf16's rounding).
 - Robust: an unreadable or foreign cache file is measured again; a calibration that fails leaves
   the choice to the CPU-flag rule of :func:`mmnet.runtime.plan_compute`, with the reason logged
-  and recorded, and so does a cache folder that cannot be written (not measured: every run would
-  measure again). Runs started together on a shared host take turns (the cache file's lock): one
-  measures, the others wait and use its result, instead of all measuring at once on the same cores.
+  and recorded, and so does a cache folder that cannot be written, or another user's record that may
+  not be replaced there (not measured: every run would measure again). Runs started together on a
+  shared host take turns (the cache file's lock): one measures, the others wait and use its result,
+  instead of all measuring at once on the same cores (a cached result is read without the lock).
 - Kernel routes (:mod:`mmnet.model.cpu_kernels`): two fp32 operations' second way to run on CPU, each
   timed both ways (:mod:`mmnet.train.calibrate_routes`) and used by fp32 training, and by inference
   from the cache, when faster.
