@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mmnet import utils
 from mmnet.cli import main
 from mmnet.utils import atomic_write_bytes, replace_files_together
 
@@ -36,6 +37,7 @@ def test_temporary_files_are_opened_in_binary_mode(tmp_path, monkeypatch):
 def _locked(monkeypatch, *locked: Path) -> None:
     """Simulate Windows, where a file open in another program (Excel, a PDF viewer) cannot be renamed or replaced."""
     real_replace = os.replace
+    monkeypatch.setattr(utils, "_WINDOWS", True)
 
     def replace(src, dst, **kwargs):
         if {Path(src), Path(dst)} & set(locked):
@@ -112,3 +114,12 @@ def test_a_single_file_that_cannot_be_replaced_is_named_with_the_likely_cause(tm
         atomic_write_bytes(tmp_path / "summary.csv", b"x")
     assert err.value.filename == str(tmp_path / "summary.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refused_rename_on_posix_is_named_without_the_windows_guess(tmp_path, monkeypatch):
+    # a sticky shared folder refuses to replace another user's file: no program holds it open there
+    _locked(monkeypatch, tmp_path / "record.json")
+    monkeypatch.setattr(utils, "_WINDOWS", False)
+    with pytest.raises(PermissionError) as err:
+        atomic_write_bytes(tmp_path / "record.json", b"x")
+    assert err.value.strerror == "Permission denied" and err.value.filename == str(tmp_path / "record.json")

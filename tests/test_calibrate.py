@@ -243,7 +243,8 @@ def test_a_cache_of_another_user_is_named_unreadable_and_one_that_cannot_be_writ
     caplog.clear()
     with caplog.at_level(logging.WARNING, "mmnet.train"):
         plan = plan_training(TrainConfig(device="cpu"), 64)  # no lock either: neither blocked nor crashed
-    assert calls == [64, 64] and plan.basis.startswith("CPU flags (calibration skipped: its cache folder")
+    assert calls == [64, 64] and plan.basis == f"CPU flags (calibration skipped: its cache folder '{folder}' is not " \
+                                               "writable (Permission denied))"  # env.json: the reason, whole
     assert f"'{folder}' is not writable" in caplog.text and "damaged" not in caplog.text
     assert "MMNET_CACHE_DIR set to a writable folder" in caplog.text and "MMNET_CALIBRATE=0" in caplog.text
     caplog.clear()
@@ -253,6 +254,57 @@ def test_a_cache_of_another_user_is_named_unreadable_and_one_that_cannot_be_writ
     with caplog.at_level(logging.WARNING, "mmnet.train"):
         cal_mod.calibrate(64, force=True, announce=False)  # `mmnet info --calibrate` asks for it: measured
     assert calls == [64, 64, 64] and "used for this process only" in caplog.text
+
+
+def test_another_users_record_in_a_sticky_folder_is_not_measured_on_every_run(monkeypatch, caplog):
+    # a shared 1777 cache holding another user's record (mode 600): it can be neither read nor replaced, so every run
+    # measured (26-38 s), then failed to cache the result
+    calls = _count_measures(monkeypatch)
+    folder = cal_mod.calibration_folder(None)
+    cal_mod.calibrate(64, announce=False)
+    [path] = folder.glob("*.json")
+    folder.chmod(0o1777)
+    theirs = path.stat().st_uid + 1
+    real_stat, read_text = Path.stat, Path.read_text
+
+    def owned_by_another_user(self, *args, **kwargs):
+        st = real_stat(self, *args, **kwargs)
+        return os.stat_result((st[0], st[1], st[2], st[3], theirs, *st[5:])) if self in (path, folder) else st
+
+    def permission_denied(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", owned_by_another_user)
+    monkeypatch.setattr(Path, "read_text", permission_denied)
+    monkeypatch.setattr(cal_mod, "_overrides_sticky_bit", lambda: False)  # root without CAP_FOWNER, or any user
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
+    with caplog.at_level(logging.WARNING, "mmnet.train"):
+        plan = plan_training(TrainConfig(device="cpu"), 64)
+    assert calls == [64] and "used for this process only" not in caplog.text
+    assert "is unreadable (permission denied" in caplog.text and "not measured" in caplog.text
+    assert plan.basis == f"CPU flags (calibration skipped: its cache file '{path}' is another user's, in a shared " \
+                         "folder (sticky bit): not replaceable)"
+    monkeypatch.setattr(cal_mod, "_overrides_sticky_bit", lambda: True)  # root may replace it: measured and cached
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
+    cal_mod.calibrate(64, announce=False)
+    assert calls == [64, 64]
+
+
+def test_a_cached_calibration_is_read_without_waiting_for_the_lock(monkeypatch):
+    # 3 processes x 300 folds each printed "waiting for another mmnet process measuring..." for a cached result
+    from filelock import FileLock
+
+    calls = _count_measures(monkeypatch)
+    cal_mod.calibrate(64, announce=False)
+    [path] = cal_mod.calibration_folder(None).glob("*.json")
+    monkeypatch.setattr(progress, "write_line", lambda line, bar=None: pytest.fail(f"waited: {line}"))
+    with FileLock(path.with_suffix(".lock"), timeout=0):  # another process measures another size, say
+        monkeypatch.setattr(calibration_cache, "MEMO", {})
+        assert cal_mod.calibrate(64).key["size_bucket"] == cal_mod.size_bucket(64)  # from the file
+        assert cal_mod.calibrate(64).key["size_bucket"] == cal_mod.size_bucket(64)  # from memory
+    assert calls == [64]
 
 
 def test_a_cap_on_onednns_instruction_set_is_another_machine(monkeypatch):

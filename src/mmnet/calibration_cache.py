@@ -131,25 +131,29 @@ OWN_FOLDER_ADVICE = ("MMNET_CACHE_DIR set to a writable folder of your own keeps
 MEMO: dict[str, Calibration] = {}  # per process, by cache file: a folder that cannot be written is not measured twice
 
 
-def cached(key: dict, path: Path, then: str) -> Calibration | None:
-    """The calibration cached at ``path`` when it is this machine's (``key``), else None (logged with ``then``)."""
+def cached(key: dict, path: Path, then: str | None) -> Calibration | None:
+    """The calibration cached at ``path`` when it is this machine's (``key``), else None (logged with ``then``; not
+    logged without it: a first look, which the caller repeats)."""
     if str(path) in MEMO:
         return MEMO[str(path)]
     try:
         if not path.is_file():
             return None
         cal = read_calibration(path)
-    except PermissionError as exc:  # another user's file or folder (a shared cache): not damaged, not ours
-        log.warning("calibration cache '%s' is unreadable (permission denied: %s); %s. %s",
-                    path, exc.strerror or exc, then, OWN_FOLDER_ADVICE)
-        return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("calibration cache '%s' is damaged (%s); %s", path, exc, then)
+        if then is None:
+            pass
+        elif isinstance(exc, PermissionError):  # another user's file or folder (a shared cache): not damaged, not ours
+            log.warning("calibration cache '%s' is unreadable (permission denied: %s); %s. %s",
+                        path, exc.strerror or exc, then, OWN_FOLDER_ADVICE)
+        else:
+            log.warning("calibration cache '%s' is damaged (%s); %s", path, exc, then)
         return None
     if cal.key == key:
         MEMO[str(path)] = cal
         return cal
-    log.warning("calibration cache '%s' belongs to another machine or torch; %s", path, then)
+    if then is not None:
+        log.warning("calibration cache '%s' belongs to another machine or torch; %s", path, then)
     return None
 
 

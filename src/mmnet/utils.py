@@ -148,9 +148,13 @@ def _about_target(exc: OSError, path: Path) -> OSError:
     return OSError(exc.errno, exc.strerror, str(path))
 
 
+_WINDOWS = os.name == "nt"
+
+
 def _about_replaced_target(exc: OSError, path: Path) -> OSError:
-    """As :func:`_about_target`; a file that may not be renamed is, on Windows, most often open in a program."""
-    if isinstance(exc, PermissionError) and exc.strerror is not None:
+    """As :func:`_about_target`; a file that may not be renamed is, on Windows, most often open in a program (on
+    POSIX, a rename is refused for the folder's permissions, never for a reader)."""
+    if _WINDOWS and isinstance(exc, PermissionError) and exc.strerror is not None:
         return PermissionError(exc.errno, f"{exc.strerror}; it may be open in another program (Excel, a PDF "
                                "viewer): close it and rerun", str(path))
     return _about_target(exc, path)

@@ -4,6 +4,7 @@ and lists a folder whose files vanish meanwhile; another user's unreadable entry
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import subprocess
 import sys
@@ -166,3 +167,69 @@ def test_build_temporaries_skip_one_finished_meanwhile(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "is_symlink", renamed_meanwhile(Path.is_symlink))
     monkeypatch.setattr(Path, "lstat", renamed_meanwhile(Path.lstat))
     assert cache_folder.build_temporaries(tmp_path) == [tmp_path / ".frames-bbbb.npy.2.tmp"]
+
+
+def test_prune_on_a_read_only_file_system_lists_its_entries_and_counts_them_refused(tmp_path, monkeypatch, capsys):
+    # the reviewer's read-only mount: the dry run failed on opening a data file for writing ("Read-only file system",
+    # exit 3), and a prune stopped at the first entry
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path))
+    _entry(tmp_path, "aaaa", 1, 40)
+    _entry(tmp_path, "bbbb", 1, 35)
+    os_open, unlink = os.open, Path.unlink
+
+    def read_only(file, flags, *args, **kwargs):
+        if str(file).startswith(str(tmp_path)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, "Read-only file system", str(file))
+        return os_open(file, flags, *args, **kwargs)
+
+    def read_only_unlink(self, *args, **kwargs):
+        if str(self).startswith(str(tmp_path)):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    monkeypatch.setattr(Path, "unlink", read_only_unlink)
+    code, out, _ = cli(capsys, "cache", "prune", "--older-than", "0", "--dry-run")
+    assert code == 0 and "would remove  frames-aaaa" in out and "would remove  frames-bbbb" in out
+    code, out, err = cli(capsys, "cache", "prune", "--older-than", "0")
+    assert code == 1 and "not removed (permission denied)  frames-aaaa" in out and "frames-bbbb" in out
+    assert "2 entries could not be removed" in err and "read-only file system" in err
+    assert (tmp_path / "frames-aaaa.npy").exists() and (tmp_path / "frames-bbbb.json").exists()
+
+
+def test_on_windows_an_entry_a_run_maps_is_in_use_and_kept_whole(tmp_path, monkeypatch):
+    # Windows has no flock, and a mapped file cannot be deleted there: the index went first, the data file stayed
+    # ("another user's"), and the run was left with a damaged entry
+    monkeypatch.setattr(cache_folder, "fcntl", None)
+    _entry(tmp_path, "aaaa", 1, 40)
+    unlink = Path.unlink
+
+    def mapped(self, *args, **kwargs):
+        if self.name == "frames-aaaa.npy":
+            raise PermissionError(errno.EACCES, "The process cannot access the file", str(self))
+        return unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", mapped)
+    pruned = cache_folder.prune_cache(tmp_path, older_than_days=30)
+    assert [e.name for e in pruned.in_use] == ["frames-aaaa"] and not pruned.refused and not pruned.removed
+    assert (tmp_path / "frames-aaaa.json").exists() and (tmp_path / "frames-aaaa.npy").exists()
+
+
+def test_matplotlibs_font_cache_is_not_an_entry(tmp_path):
+    # with a read-only HOME, matplotlib keeps its font list in mmnet's cache folder: prune listed it as mmnet's
+    (tmp_path / "matplotlib").mkdir()
+    (tmp_path / "matplotlib" / "fontlist-v390.json").write_text("{}")
+    _entry(tmp_path, "aaaa", 1, 40)
+    assert [e.name for e in cache_folder.cache_entries(tmp_path)] == ["frames-aaaa"]
+    assert cache_folder.prune_cache(tmp_path, max_bytes=0).removed[0].name == "frames-aaaa"
+    assert (tmp_path / "matplotlib" / "fontlist-v390.json").exists()
+
+
+def test_a_damaged_entry_rebuilt_gives_up_its_old_files_hold(root, tmp_path, monkeypatch):
+    # the hold on the deleted data file kept its blocks allocated until the process exited
+    built = _build(root, tmp_path)
+    built.path.with_suffix(".json").write_text("{}")  # damaged: deleted and rebuilt
+    monkeypatch.setattr(cache_module, "_VERIFIED", {})
+    rebuilt = _build(root, tmp_path)
+    new = os.stat(rebuilt.path)
+    assert list(cache_folder._IN_USE) == [(new.st_dev, new.st_ino)]

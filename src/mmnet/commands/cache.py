@@ -72,6 +72,6 @@ def run(args: argparse.Namespace) -> int:
     if pruned.refused:
         print(f"{len(pruned.refused)} entr{'y' if len(pruned.refused) == 1 else 'ies'} could not be removed "
               "(permission denied): most likely another user's, in a folder with the sticky bit or one you may not "
-              "write; their owner can prune them", file=sys.stderr)
+              "write (their owner can prune them), or on a read-only file system", file=sys.stderr)
         return 1
     return 0

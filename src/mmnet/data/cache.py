@@ -27,6 +27,7 @@ from .cache_folder import (
     CacheEntry,
     cache_entries,
     default_cache_dir,
+    delete_entry,
     entry_lock,
     prune_cache,
     remove_build_temporaries,
@@ -304,8 +305,7 @@ def build_frame_cache(
                     # a damaged entry (truncated copy, full disk, hand edit) is derived data: rebuilt
                     log.warning("frame cache '%s' is damaged (size or index does not match); rebuilding it", data_path)
                     try:
-                        data_path.unlink(missing_ok=True)
-                        index_path.unlink(missing_ok=True)
+                        delete_entry(data_path, index_path)
                     except PermissionError as exc:  # another user's, in a folder that protects it
                         raise unreadable_entry(data_path, exc, "is damaged and cannot be replaced") from None
                 if not (data_path.exists() and index_path.exists()):
@@ -336,8 +336,7 @@ def build_frame_cache(
         with entry_lock(data_path):
             try:
                 if data_path.exists() and _identity(data_path) == checked:  # not rebuilt meanwhile by another process
-                    data_path.unlink()
-                    index_path.unlink(missing_ok=True)
+                    delete_entry(data_path, index_path)
             except OSError as exc:
                 raise DataError(f"Frame cache '{data_path}' does not match its digest and cannot be rebuilt there "
                                 f"({exc.strerror or exc}): delete it, or set data.cache_dir (or $MMNET_CACHE_DIR) to "

@@ -19,6 +19,7 @@ another machine: a worker that finds its entry gone says so (:func:`load_entry`)
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -42,7 +43,7 @@ except ImportError:  # Windows: a mapped file cannot be deleted there, so prune 
 
 __all__ = ["default_cache_dir", "default_cache_dir_source", "entry_lock", "remove_build_temporaries",
            "build_temporaries", "CacheEntry", "cache_entries", "PruneResult", "prune_cache", "use_entry", "load_entry",
-           "release_entries", "unreadable_entry"]
+           "release_entries", "unreadable_entry", "delete_entry"]
 
 log = logging.getLogger("mmnet.data")
 
@@ -115,6 +116,20 @@ def release_entries() -> None:
     """Give up this process's holds (:func:`use_entry`): for a Ray worker, which outlives the fold it ran."""
     while _IN_USE:
         os.close(_IN_USE.popitem()[1])
+
+
+def delete_entry(data_path: Path, index_path: Path) -> None:
+    """Delete a frame-cache entry's data file and index (a damaged entry, to be rebuilt), first giving up this
+    process's hold on the data file (:func:`use_entry`): its descriptor would keep the deleted file's blocks allocated
+    until the process exits."""
+    try:
+        st = os.stat(data_path)
+        if (fd := _IN_USE.pop((st.st_dev, st.st_ino), None)) is not None:
+            os.close(fd)
+    except FileNotFoundError:
+        pass
+    data_path.unlink(missing_ok=True)
+    index_path.unlink(missing_ok=True)
 
 
 def load_entry(path: str | Path) -> np.ndarray:
@@ -206,6 +221,8 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
         return []
     groups: dict[str, list[tuple[Path, os.stat_result]]] = {}
     for path in root.rglob("*"):
+        if path.relative_to(root).parts[0] == MATPLOTLIB_FOLDER:  # matplotlib's own cache (user_folders), not mmnet's
+            continue
         st = _file_stat(path)
         if st is None or _young_temporary(path, st):  # a build in progress may be writing it: left alone for a day
             continue
@@ -222,11 +239,16 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
     return sorted(out, key=lambda e: (e.last_used, e.name))
 
 
+MATPLOTLIB_FOLDER = "matplotlib"
+_REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS}  # deleting: not this user's to delete, or a read-only file system
+
+
 @dataclass
 class PruneResult:
     """What :func:`prune_cache` removed (with ``dry_run``: would remove), the entries it chose but kept because
     another process uses them (maps their data, or builds or checks them) right now, or used them since prune listed
-    them, and those it could not remove (permission denied: another user's, in a folder that protects them)."""
+    them, and those it could not remove (permission denied: another user's, in a folder that protects them; a
+    read-only file system)."""
 
     removed: list[CacheEntry]
     in_use: list[CacheEntry]
@@ -239,8 +261,9 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
     the cache holds at most ``max_bytes``. An entry whose lock another process holds is kept (the next least
     recently used goes in its place), and so is one whose data files a run maps (:func:`use_entry`) or one used
     between the listing and prune taking its lock; the others are deleted holding their locks, so that no build
-    starts and no run maps them meanwhile. An entry that cannot be deleted (permission denied) is counted in
-    ``refused``, and the next one goes in its place."""
+    starts and no run maps them meanwhile. An entry that cannot be deleted (permission denied, a read-only file
+    system) is counted in ``refused``, and the next one goes in its place. Its data files go first: where one cannot
+    be deleted nothing else of the entry is (on Windows, a data file a run maps cannot be: that entry is in use)."""
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     result = PruneResult([], [])
@@ -259,13 +282,16 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
                     result.in_use.append(e)
                     continue
                 if not dry_run:
-                    for p in [*e.paths, *([lock_path] if lock_path else [])]:
+                    for p in [*sorted(e.paths, key=lambda p: p.suffix != ".npy"), *([lock_path] if lock_path else [])]:
                         p.unlink(missing_ok=True)
-        except PermissionError as exc:  # another user's entry, in a sticky or read-only folder, or unreadable
+        except OSError as exc:  # another user's entry, in a sticky or read-only folder, or unreadable
+            if exc.errno not in _REFUSED:
+                raise
             log.debug("cache entry '%s' not removed (%s)", e.name, exc)
-            if lock_path and not lock_existed:  # prune's own lock file, not left in another user's entry
-                lock_path.unlink(missing_ok=True)
-            result.refused.append(e)
+            if lock_path and not lock_existed and lock_path.exists():  # prune's own lock, not left in another's entry
+                lock_path.unlink()
+            mapped = fcntl is None and isinstance(exc, PermissionError) and str(exc.filename).endswith(".npy")
+            (result.in_use if mapped else result.refused).append(e)
             continue
         result.removed.append(e)
         left -= e.size
@@ -292,10 +318,10 @@ def _unless_mapped(entry: CacheEntry) -> Iterator[bool]:
         for path in [p for p in entry.paths if p.suffix == ".npy"] if fcntl else []:
             try:
                 fds.append(os.open(path, os.O_RDWR))
-            except PermissionError:
-                fds.append(os.open(path, os.O_RDONLY))
             except FileNotFoundError:
                 continue
+            except OSError:  # not ours to write, or a read-only file system: a shared lock's holder still shows
+                fds.append(os.open(path, os.O_RDONLY))
             try:
                 fcntl.flock(fds[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -17,9 +17,10 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
   fp32 option by ``BF16_MIN_GAIN`` (a tie is not worth bf16's rounding).
 - Robust: an unreadable or foreign cache file is measured again; a calibration that fails leaves
   the choice to the CPU-flag rule of :func:`mmnet.runtime.plan_compute`, with the reason logged
-  and recorded, and so does a cache folder that cannot be written (not measured: every run would
-  measure again). Runs started together on a shared host take turns (the cache file's lock): one
-  measures, the others wait and use its result, instead of all measuring at once on the same cores.
+  and recorded, and so does a cache folder that cannot be written, or another user's record that may
+  not be replaced there (not measured: every run would measure again). Runs started together on a
+  shared host take turns (the cache file's lock): one measures, the others wait and use its result,
+  instead of all measuring at once on the same cores (a cached result is read without the lock).
 - Kernel routes (:mod:`mmnet.model.cpu_kernels`): two fp32 operations' second way to run on CPU, each
   timed both ways (:mod:`mmnet.train.calibrate_routes`) and used by fp32 training, and by inference
   from the cache, when faster.
@@ -31,6 +32,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import re
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -78,30 +82,37 @@ _FAILED: dict[str, str] = {}  # size bucket -> why its calibration failed in thi
 
 
 class CalibrationNotKept(RuntimeError):
-    """The calibration's result could not be cached, so it was not measured (see :func:`calibrate`)."""
+    """The calibration's result could not be cached, so it was not measured (see :func:`calibrate`). Its text is the
+    short reason (recorded in env.json), ``advice`` what the user can do (logged)."""
+
+    def __init__(self, reason: str, advice: str):
+        super().__init__(reason)
+        self.advice = advice
 
 
 def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | None = None,
               budget_s: float = BUDGET_S, announce: bool = True) -> Calibration:
     """This machine's calibration at ``image_size``: from the cache, else measured and cached. One process at a
     time measures a machine and size (the cache file's lock): the others wait and read its result. Where the result
-    cannot be cached (a folder that is not writable) it is not measured, unless ``force``: every run would spend the
-    measurement again (seconds, minutes on a busy host) for what the CPU-flag rule decides at once; CalibrationNotKept.
+    cannot be cached (a folder that is not writable, another user's record that may not be replaced) it is not
+    measured, unless ``force``: every run would spend the measurement again (seconds, minutes on a busy host) for what
+    the CPU-flag rule decides at once; CalibrationNotKept.
     """
     key = calibration_key(image_size)
     path = cache_path(key, cache_dir)
+    if not force and (cal := cached(key, path, None)) is not None:  # cached: no turn to wait for, nothing to write
+        return cal
     waiting = (f"waiting for another mmnet process measuring this machine's training steps at {size_bucket(image_size)}"
                f" (calibration '{path}')")
     with entry_lock(path, waiting):
-        unwritable = _not_writable(path.parent)
-        then = "measuring again" if force or unwritable is None else "not measured, since it could not be cached"
-        if not force and (cal := cached(key, path, then)) is not None:
+        not_kept = _not_keepable(path)
+        then = "measuring again" if force or not_kept is None else "not measured, since it could not be cached"
+        if not force and (cal := cached(key, path, then)) is not None:  # measured by the process we waited for
             return cal
-        if unwritable is not None and not force:
-            raise CalibrationNotKept(
-                f"its cache folder '{path.parent}' is not writable ({unwritable.strerror or unwritable}), and "
-                f"measuring on every run costs more than it gains; {OWN_FOLDER_ADVICE}, or train.precision / "
-                f"train.memory_format (or {ENV_SWITCH}=0) choose without measuring")
+        if not_kept is not None and not force:
+            raise CalibrationNotKept(not_kept, f"Measuring on every run costs more than it gains; {OWN_FOLDER_ADVICE}, "
+                                               f"or train.precision / train.memory_format (or {ENV_SWITCH}=0) choose "
+                                               "without measuring")
         if announce:
             from ..progress import write_line
 
@@ -127,14 +138,39 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
         return cal
 
 
-def _not_writable(folder: Path) -> OSError | None:
-    """Why no file can be written in ``folder`` (created if missing), or None when one can."""
+def _not_keepable(path: Path) -> str | None:
+    """Why a calibration measured now could not be cached at ``path`` (its folder created if missing), or None."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
     except OSError as exc:
-        return exc
+        return f"its cache folder '{path.parent}' is not writable ({exc.strerror or exc})"
+    if not _may_replace(path):
+        return f"its cache file '{path}' is another user's, in a shared folder (sticky bit): not replaceable"
+    return None
+
+
+def _may_replace(path: Path) -> bool:
+    """Whether a file written beside ``path`` may be renamed over it. In a sticky folder (a shared one, mode 1777)
+    only the owner of the file or of the folder may, or a process allowed to override it (root)."""
+    if os.name == "nt":
+        return True
+    try:
+        record, folder = path.stat(), path.parent.stat()
+    except OSError:  # no record to replace
+        return True
+    return (not folder.st_mode & stat.S_ISVTX or os.geteuid() in (record.st_uid, folder.st_uid)
+            or _overrides_sticky_bit())
+
+
+def _overrides_sticky_bit() -> bool:
+    """Whether this process holds CAP_FOWNER (Linux; elsewhere: runs as root)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return bool(int(re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M).group(1), 16) & 1 << 3)
+    except (OSError, AttributeError):
+        return os.geteuid() == 0
 
 
 # ----------------------------------------------------------------------------- the choice
@@ -186,9 +222,10 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
                 f"{o}: {e.get('status')}" for o, e in cal.options.items())
             raise RuntimeError(why)
     except Exception as exc:  # noqa: BLE001 - any failure of the measurement leaves the choice to the flag rule
-        reason = (f"calibration skipped: {exc}" if isinstance(exc, CalibrationNotKept)
-                  else f"calibration failed: {type(exc).__name__}: {exc}")
-        log.warning("%s; precision and memory format chosen from the CPU flags instead", reason)
+        not_kept = isinstance(exc, CalibrationNotKept)
+        reason = f"calibration skipped: {exc}" if not_kept else f"calibration failed: {type(exc).__name__}: {exc}"
+        log.warning("%s; precision and memory format chosen from the CPU flags instead%s", reason,
+                    f". {exc.advice}" if not_kept else "")
         _FAILED[bucket] = reason[:300]
         return plan_compute(name, tc.precision, tc.memory_format, why=reason[:300])
     prec, fmt = choice
