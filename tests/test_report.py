@@ -581,6 +581,10 @@ def test_a_seed_not_started_counts_its_folds_in_the_warning(tmp_path, capsys):
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0,), config_seeds=(0, 1))
     assert main(["report", str(run), "--json"]) == 0
     assert "3 of 6 folds finished; seed(s) 1 not started" in capsys.readouterr().err
+    (run / "seed-1").mkdir()  # an empty seed folder: "3 of 3 folds finished; 12 sample(s) not tested"
+    assert main(["report", str(run), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "3 of 6 folds finished; seed(s) 1 not started." in err and "not tested" not in err
 
 
 def _unwritable(run):
