@@ -287,3 +287,20 @@ def test_differences_are_in_the_settings_the_runs_used(two_runs):
     r = compare_runs([a, b], resamples=100)
     assert r["comparisons"][0]["config_differences"]["torch_threads"] == [1, [1, 2]]  # the folds differ
     assert "torch_threads: 1 → [1, 2]" in render_compare_markdown(r)
+
+
+def test_the_sign_flip_cell_shows_the_difference_it_tests_where_it_is_not_the_one_shown(two_runs):
+    # b's 2 seeds predict differently: the table's difference is the mean over seeds of each seed's score, the
+    # sign-flip test's the score of the seed-averaged confusion matrices; a p-value beside the other misleads
+    a, _, samples = two_runs
+    b = write_run(a.parent / "seeds_differ", samples,
+                  lambda seed, epoch, s: (_good if seed else _worse)(seed, epoch, s), seeds=(0, 1))
+    r = compare_runs([a, b], resamples=200)
+    c = r["comparisons"][0]
+    boot, flip = c["paired_bootstrap"], c["sign_flip"]
+    assert f"{flip['uf1']['difference']:+.4f}" != f"{boot['uf1']['difference']:+.4f}"
+    row = next(line for line in render_compare_markdown(r).splitlines() if line.startswith("| UF1 |"))
+    assert row.endswith(f" (Δ {flip['uf1']['difference']:+.4f}) |")
+    acc_row = next(line for line in render_compare_markdown(r).splitlines() if line.startswith("| Acc % |"))
+    assert "Δ" not in acc_row  # the same samples in every seed: the accuracies agree
+    assert "sign_flip.<metric>.difference" in r["method"]["sign_flip"]

@@ -35,8 +35,8 @@ def test_synthetic_settings_are_recorded_with_a_command_only_where_its_options_c
     from mmnet import synth
 
     assert synthetic_record([tmp_path]) == {}  # real data
-    meta = {"generator": "mmnet synth", "subjects": 3, "clips_per_subject": 10, "seed": 2,
-            "config": json.loads(json.dumps(asdict(synth.DEMO_CONFIG)))}
+    meta = {"generator": "mmnet synth", "generator_version": synth.GENERATOR_VERSION, "subjects": 3,
+            "clips_per_subject": 10, "seed": 2, "config": json.loads(json.dumps(asdict(synth.DEMO_CONFIG)))}
     (tmp_path / "synth.json").write_text(json.dumps(meta))
     record = synthetic_record([Path("absent"), tmp_path])
     assert record == {"synthetic_data": meta, "synthetic_command": "mmnet synth DATA --subjects 3 "
@@ -44,10 +44,31 @@ def test_synthetic_settings_are_recorded_with_a_command_only_where_its_options_c
     meta["config"]["texture"] = 2.0  # set from Python: no option writes it
     (tmp_path / "synth.json").write_text(json.dumps(meta))
     assert synthetic_record([tmp_path]) == {"synthetic_data": meta}
-    long = {"generator": "mmnet synth --long", "seed": 0, "events": [{"type": "blink"}] * 1000}
+    long = {"generator": "mmnet synth --long", "generator_version": synth.GENERATOR_VERSION, "seed": 0,
+            "events": [{"type": "blink"}] * 1000}
     (tmp_path / "synth.json").write_text(json.dumps(long))
     # no command for long recordings; their events (drawn from the seed) stay in synth.json, not in env.json
-    assert synthetic_record([tmp_path]) == {"synthetic_data": {"generator": "mmnet synth --long", "seed": 0}}
+    assert synthetic_record([tmp_path]) == {"synthetic_data": {"generator": "mmnet synth --long",
+                                                               "generator_version": synth.GENERATOR_VERSION,
+                                                               "seed": 0}}
+
+
+def test_a_set_of_an_older_generator_gets_no_command_but_the_version_that_drew_it(tmp_path):
+    # the command recorded would draw other frames with this mmnet's generator
+    from mmnet import synth
+    from mmnet.report.reproduce_terms import synthetic_terms
+
+    meta = {"generator": "mmnet synth", "generator_version": synth.GENERATOR_VERSION - 1, "subjects": 3,
+            "clips_per_subject": 10, "seed": 2, "config": json.loads(json.dumps(asdict(synth.DEMO_CONFIG)))}
+    (tmp_path / "synth.json").write_text(json.dumps(meta))
+    older = (f"drawn by synthetic generator version {synth.GENERATOR_VERSION - 1} (this mmnet draws version "
+             f"{synth.GENERATOR_VERSION})")
+    record = synthetic_record([tmp_path])
+    assert record == {"synthetic_data": meta, "synthetic_generator": older}
+    assert f"synthetic set, {older}: this mmnet's `mmnet synth` would draw other frames" in synthetic_terms(record)
+    del meta["generator_version"]  # written before the version was: version 1
+    (tmp_path / "synth.json").write_text(json.dumps(meta))
+    assert "synthetic_command" not in synthetic_record([tmp_path])
 
 
 def test_numerics_record_names_the_cpus_native_bf16_and_caps(monkeypatch):

@@ -83,7 +83,8 @@ def test_last_selection_matches_metrics_on_pooled_last_epoch(tmp_path):
         assert (run / name).is_file(), name
     for name in ("confusion_matrix.png", "learning_curves.png"):
         assert (run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert json.loads((run / "report.json").read_text())["headline"]["per_seed"]["0"]["uf1"] == pytest.approx(h["uf1"])
+    written = json.loads((run / "report.json").read_text())
+    assert written["headline"]["per_seed"]["0"]["uf1"] == pytest.approx(h["uf1"]) and written["written"] is True
 
 
 def test_partial_run_is_flagged_and_scores_finished_folds_only(tmp_path):
@@ -581,6 +582,10 @@ def test_a_seed_not_started_counts_its_folds_in_the_warning(tmp_path, capsys):
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, seeds=(0,), config_seeds=(0, 1))
     assert main(["report", str(run), "--json"]) == 0
     assert "3 of 6 folds finished; seed(s) 1 not started" in capsys.readouterr().err
+    (run / "seed-1").mkdir()  # an empty seed folder: "3 of 3 folds finished; 12 sample(s) not tested"
+    assert main(["report", str(run), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "3 of 6 folds finished; seed(s) 1 not started." in err and "not tested" not in err
 
 
 def _unwritable(run):
@@ -602,8 +607,9 @@ def test_a_run_folder_that_cannot_be_written_gets_its_report_printed(tmp_path, c
     assert err.splitlines() == [f"warning: the report files were not written: '{run}' cannot be written (Permission "
                                 "denied); the report is printed only. To keep its files, copy the run folder to one "
                                 "of yours and run `mmnet report` on the copy."]
-    if fmt:
-        assert json.loads(out)["complete"] is True
+    if fmt:  # it listed report.json, report.md, ... as its files
+        printed = json.loads(out)
+        assert printed["complete"] is True and printed["files"] == [] and printed["written"] is False
     else:
         assert "UF1" in out and "report written" not in out
     assert not [name for name in REPORT_FILES if (run / name).exists()]

@@ -77,6 +77,58 @@ def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path
 
 
 
+def _of_frame_cache_version_1(out, channels_last=None):
+    """Make the run at ``out`` look started by an mmnet of frame cache version 1 (fingerprint "fingerprint-v1")."""
+    env = json.loads((out / "env.json").read_text())
+    del env["frames_digest"]
+    env["dataset_fingerprint"] = "fingerprint-v1"
+    (out / "env.json").write_text(json.dumps(env))
+    if channels_last is not None:  # of before train.memory_format: read as channels_last
+        saved = yaml.safe_load((out / "config.yaml").read_text())
+        del saved["train"]["memory_format"]
+        saved["train"]["channels_last"] = channels_last
+        (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    _started(out)
+
+
+def test_a_run_of_frame_cache_version_1_is_refused_before_the_dataset_is_decoded(tmp_path, monkeypatch):
+    # the refusal came after build_frame_cache had decoded the whole dataset into a new cache entry
+    base = _base(tmp_path)
+    out = tmp_path / "run"
+    prepare_run(load_config(None, base), out, progress=False)
+    _of_frame_cache_version_1(out)
+    monkeypatch.setattr("mmnet.train.prepare.cache_fingerprint", lambda *a, version: "fingerprint-v1")
+
+    def decode(*args, **kwargs):
+        raise AssertionError("the dataset was decoded")
+
+    monkeypatch.setattr("mmnet.train.prepare.build_frame_cache", decode)
+    with pytest.raises(ConfigError, match=r"started by an earlier mmnet \(frame cache version 1"):
+        prepare_run(load_config(None, base), out, progress=False)
+
+
+@pytest.mark.parametrize("checked_before_the_build", [True, False])
+def test_a_version_1_run_of_before_memory_format_is_refused_as_version_1(tmp_path, monkeypatch,
+                                                                         checked_before_the_build):
+    # it was refused as "a different configuration (train.memory_format: channels_last -> auto)"; after the
+    # build the samples may be fewer (data.on_bad_sample=skip drops unreadable frames), the fingerprint then too
+    base = _base(tmp_path)
+    out = tmp_path / "run"
+    prepare_run(load_config(None, base), out, progress=False)
+    _of_frame_cache_version_1(out, channels_last=True)
+    calls = []
+
+    def version1(*args, version):
+        calls.append(version)
+        return "fingerprint-v1" if checked_before_the_build or len(calls) > 1 else "before-the-skips"
+
+    monkeypatch.setattr("mmnet.train.prepare.cache_fingerprint", version1)
+    with pytest.raises(ConfigError) as caught:
+        prepare_run(load_config(None, base), out, progress=False)
+    assert "started by an earlier mmnet (frame cache version 1" in str(caught.value)
+    assert "different configuration" not in str(caught.value) and calls[-1] == 1
+
+
 def test_a_sweep_refused_for_its_setting_s_earlier_run_restarts_it_with_restart(tmp_path, capsys):
     # the refusal named --restart, which `mmnet sweep` did not have (unrecognized arguments)
     from mmnet.cli import main

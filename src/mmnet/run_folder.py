@@ -186,6 +186,22 @@ def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+def refuse_frame_cache_version1(run_dir: str | Path, version1_fingerprint: Callable[[], str]) -> None:
+    """Raise a ConfigError when the run was started on these files under frame cache version 1 (which decoded
+    some images differently): env.json has no frames digest, and its fingerprint is ``version1_fingerprint()``.
+    Cheap (file paths, sizes and times): ``prepare_run`` asks before decoding the dataset into a cache."""
+    try:
+        env = json.loads((Path(run_dir) / ENV).read_text(encoding="utf-8"))
+        recorded = None if env.get("frames_digest") else env.get("dataset_fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return
+    if recorded and recorded == version1_fingerprint():
+        raise ConfigError(f"'{run_dir}' holds a run started by an earlier mmnet (frame cache version 1, which "
+                          "decoded some images differently): it cannot be resumed with this version's frames. "
+                          "Start it again with restart=True (--restart), which moves it aside, or use another "
+                          "out folder.")
+
+
 def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_digest: str | None = None,
                  version1_fingerprint: Callable[[], str] | None = None) -> list[str]:
     """How the data a run is resumed on differs from what its first start recorded (env.json's frames digest,
@@ -211,11 +227,8 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
                            "frame modified, added or removed, an onset or apex moved, or another mmnet frame "
                            "decoding)")
     elif saved and saved != fingerprint:
-        if version1_fingerprint is not None and saved == version1_fingerprint():
-            raise ConfigError(f"'{run_dir}' holds a run started by an earlier mmnet (frame cache version 1, which "
-                              "decoded some images differently): it cannot be resumed with this version's frames. "
-                              "Start it again with restart=True (--restart), which moves it aside, or use another "
-                              "out folder.")
+        if version1_fingerprint is not None:
+            refuse_frame_cache_version1(run_dir, version1_fingerprint)
         changes.append(f"the frame files differ (fingerprint {saved} -> {fingerprint}: a frame modified, added, "
                        "removed or copied anew, or another mmnet frame-cache format; this run's env.json has no "
                        "frames digest, so its frames are known by path and file time only: a moved copy differs)")

@@ -75,7 +75,8 @@ def _partial_warning(report: dict, markdown: Path | None, strict: bool) -> str:
     folds = dict(report["n_folds"])  # finished folds per seed, then the unfinished ones added
     for fold in status["unfinished_folds"]:
         folds[str(fold["seed"])] = folds.get(str(fold["seed"]), 0) + 1
-    seeds = len(folds) + len(status["missing_seeds"])
+    # the config's seeds and every seed folder (a report.json of an earlier version lists none: those found)
+    seeds = len(status["expected_seeds"]) if "expected_seeds" in status else len(folds) + len(status["missing_seeds"])
     # the protocol's count (a report.json of an earlier version has none: a seed not started as the others)
     expected = (status["folds_per_seed"] * seeds if status.get("folds_per_seed")
                 else sum(folds.values()) + len(status["missing_seeds"]) * max(folds.values(), default=0))

@@ -101,6 +101,9 @@ def build_report(run_dir: str | Path, selection: str | None = None,
     except OSError as exc:
         if exc.errno not in _NOT_WRITABLE:
             raise
+        report.update(files=[], written=False)  # as printed: it must not list files that are not there
+        if "spot_then_recognise" in report:
+            report["spot_then_recognise"]["files"] = []
         raise ReportNotWritten(run_dir, exc.strerror or str(exc), report) from exc
     return report
 
@@ -111,6 +114,7 @@ def _compute(run_dir: Path, selection: str | None, figure_formats: Sequence[str]
     run = load_run(run_dir)
     report, pooled = score_run(run, selection, resamples)
     report["files"] = list(report_files(figure_formats, paper=PAPER_KEY in report))
+    report["written"] = True  # false in the report printed when the run folder cannot be written
     images = render_figures(report, figure_formats)
     log, pooled_csv = megc_log(report, pooled, run)
     spotting = str_section(run_dir, report)  # long-video datasets: spot then recognise

@@ -242,7 +242,10 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                        "sign_flip": "paired sign-flip test over subjects: the runs' predictions swapped on every "
                                     "set of subjects (2**n arrangements, all of them up to "
                                     f"{SIGN_FLIP_EXACT_MAX} subjects, else "
-                                    f"{resamples} random ones); two-sided, p >= 2 / 2**n",
+                                    f"{resamples} random ones); two-sided, p >= 2 / 2**n; it tests the difference "
+                                    "on the seed-averaged confusion matrices (sign_flip.<metric>.difference), "
+                                    "with several seeds not always the paired bootstrap's difference (the mean "
+                                    "over seeds of each seed's score)",
                        "differences": USED_NOTE,
                        "scope": INSTANCES_NOTE,
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
@@ -282,8 +285,10 @@ def render_compare_markdown(result: dict) -> str:
         lines += ["", f"## {c['run']} vs {c['reference']}", "",
                   f"Paired bootstrap over {b['n_units']} subjects ({b['resamples']} resamples, seed {b['seed']}): "
                   f"difference = {c['run']} minus {c['reference']}. Sign-flip test: the runs' predictions swapped "
-                  f"on every set of subjects ({flips}), two-sided. Both test whether these trained instances "
-                  "differ on these subjects, not whether their recipes do (seeds are not resampled).", "",
+                  f"on every set of subjects ({flips}), two-sided, on the difference of the seed-averaged "
+                  "confusion matrices (Δ where it differs from the mean over seeds shown). Both test whether "
+                  "these trained instances differ on these subjects, not whether their recipes do (seeds are "
+                  "not resampled).", "",
                   *([f"{withheld[0].upper()}{withheld[1:]}.", ""] if withheld else []),
                   "| metric | difference | 95 % CI (bootstrap) | p, bootstrap | p, sign-flip |",
                   "|---|---|---|---|---|"]
@@ -291,6 +296,9 @@ def render_compare_markdown(result: dict) -> str:
             d, pct = b[k], k == "acc"
             boot_p = "withheld" if d["p_value"] is None else _p(d["p_value"], 2 / (b["resamples"] + 1))
             flip_p = _p(flip[k]["p_value"], 0.0 if flip["exact"] else flip["p_floor"])
+            tested = _signed(flip[k]["difference"], pct)
+            if tested != _signed(d["difference"], pct):  # several seeds: it tests the seed-averaged matrices
+                flip_p += f" (Δ {tested})"
             lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
                          f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}]{' (rough)' if withheld else ''} "
                          f"| {boot_p} | {flip_p} |")

@@ -55,6 +55,9 @@ def synthetic_terms(env: dict) -> str:
     if "synthetic_data" not in env:
         return ""
     command = env.get("synthetic_command")
+    if older := env.get("synthetic_generator"):
+        return (f" The data are mmnet's synthetic set, {older}: this mmnet's `mmnet synth` would draw other frames; "
+                "env.json's synthetic_data holds the settings of synth.json that wrote it.")
     if command:
         return (f" The data are mmnet's synthetic set: `{command}` writes it again (then --set data.root=DATA); "
                 "env.json's synthetic_data holds synth.json's settings.")

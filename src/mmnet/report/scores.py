@@ -99,12 +99,15 @@ def _per_subject(acc_pred: pd.DataFrame) -> list[dict]:
 
 def _status(run: Run) -> dict:
     unfinished = [{"seed": s, "fold": f.name} for s in sorted(run.folds) for f in run.folds[s] if not f.finished]
-    missing_seeds = sorted(set(run.expected_seeds) - set(run.folds))
+    expected_seeds = sorted(set(run.expected_seeds) | set(run.folds))
+    missing_seeds = [s for s in expected_seeds if not run.folds.get(s)]  # an empty seed folder: not started either
     skipped = set(run.skipped["sample_id"])
     untested: dict[str, dict] = {}
     damaged = [{"seed": s, "fold": f.name, "file": str(f.path / PREDICTIONS), "samples": f.missing}
                for s in sorted(run.folds) for f in run.folds[s] if f.finished and f.missing]
     for seed, folds in sorted(run.folds.items()):
+        if not folds:  # not started: said as such, its samples not counted again as untested
+            continue
         tested = set().union(*[set(f.predictions["sample_id"]) | set(f.missing) for f in folds if f.finished])
         left = run.samples[~run.samples["sample_id"].isin(tested | skipped)]
         if len(left):
@@ -116,7 +119,7 @@ def _status(run: Run) -> dict:
     lodo = (run.config.get("data") or {}).get("protocol") == "lodo"
     per_seed = kept["dataset"].nunique() if lodo else len(set(zip(kept["dataset"], kept["subject"])))
     return {"complete": complete, "folds_per_seed": per_seed, "unfinished_folds": unfinished,
-            "missing_seeds": missing_seeds,
+            "expected_seeds": expected_seeds, "missing_seeds": missing_seeds,
             "damaged_folds": damaged,
             "untested": untested, "skipped_samples": len(skipped),
             "skipped": [{"sample_id": str(i), "reason": str(r)} for i, r in zip(run.skipped["sample_id"],

@@ -47,12 +47,18 @@ def annotation_digests(load: DatasetLoad) -> dict[str, str]:
 
 def synthetic_record(roots: list[Path]) -> dict:
     """``synthetic_data``: the settings of ``mmnet synth`` in a data root's synth.json, and ``synthetic_command``:
-    the command that writes the same set again, where its options cover every setting; {} for real data."""
+    the command that writes the same set again, where its options cover every setting; {} for real data.
+    A set drawn by another generator version than this mmnet's gets ``synthetic_generator`` (which version drew
+    it) instead of a command: this mmnet's ``mmnet synth`` would draw other frames."""
+    from ..synth.face import older_generator
+
     for root in roots:
         with contextlib.suppress(OSError, ValueError):
             meta = json.loads((Path(root) / SYNTH_MARKER).read_text(encoding="utf-8"))
             if isinstance(meta, dict):
                 settings = {k: v for k, v in meta.items() if k != "events"}  # long recordings' events: from the seed
+                if older := older_generator(settings):
+                    return {"synthetic_data": settings, "synthetic_generator": older}
                 command = _synth_command(settings)
                 return {"synthetic_data": settings, **({"synthetic_command": command} if command else {})}
     return {}

@@ -132,6 +132,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             if d.on_bad_sample != "skip":
                 raise
             skipped.append((sample.sample_id, exc.problem))  # skip was chosen: the reason, not the advice
+    if rf.trained_folds(out):  # refused before the whole dataset is decoded into a cache entry of this version
+        rf.refuse_frame_cache_version1(out, partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size,
+                                                    version=1))
     while True:
         try:
             cache = build_frame_cache([s for s, _ in kept], windows, image_size=d.image_size,
@@ -146,6 +149,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if not kept:
         raise DataError(f"No samples left to train on for dataset {d.dataset!r} with scheme {scheme.name!r}.")
 
+    version1 = partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size, version=1)  # when needed
     cfg = resolve_config(cfg)
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
     config_path = out / rf.CONFIG
@@ -155,6 +159,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         filled = fill_earlier_keys(saved)  # a run of an earlier mmnet: its missing keys as that mmnet behaved
         changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
         if changes and rf.trained_folds(out):  # before an epoch finished: nothing to lose, the new config holds
+            rf.refuse_frame_cache_version1(out, version1)  # the reason to say first (its keys filled differ too)
             earlier = (f" It was written by an earlier mmnet (keys added since, read as that mmnet behaved: "
                        f"{', '.join(filled)})." if filled else "")
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}).{earlier} "
@@ -168,7 +173,6 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
         kept = list(zip(samples, labels))
     rows = [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept]
-    version1 = partial(cache_fingerprint, samples, windows, d.image_size, version=1)  # computed only when needed
     if rf.trained_folds(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content, version1)):
         raise ConfigError(f"'{out}' holds a run whose finished folds were trained on other data: {'; '.join(changed)}. "
                           "Resuming would mix folds trained on the old and the new data. Use restart=True (--restart) "
