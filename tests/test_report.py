@@ -602,7 +602,7 @@ def test_a_run_folder_that_cannot_be_written_gets_its_report_printed(tmp_path, c
 
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3)
     monkeypatch.setattr(build, "replace_files_together", _unwritable(run))
-    assert main(["report", str(run), *fmt]) == 0
+    assert main(["report", str(run), *fmt]) == 1  # printed, but its files are not there: not done
     out, err = capsys.readouterr()
     assert err.splitlines() == [f"warning: the report files were not written: '{run}' cannot be written (Permission "
                                 "denied); the report is printed only. To keep its files, copy the run folder to one "
@@ -620,7 +620,7 @@ def test_a_partial_run_that_cannot_be_written_points_at_the_printed_status(tmp_p
 
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=3, unfinished=("10",))
     monkeypatch.setattr(build, "replace_files_together", _unwritable(run))
-    assert main(["report", str(run), "--json"]) == 0
+    assert main(["report", str(run), "--json"]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "the report's status (--json) lists what is missing" in err[1]
 

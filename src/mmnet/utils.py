@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
-           "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile"]
+           "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE"]
 
 _TRAILER = b"MMNETSHA256"  # + 32-byte digest of everything before it
 
@@ -149,13 +149,15 @@ def _about_target(exc: OSError, path: Path) -> OSError:
 
 
 _WINDOWS = os.name == "nt"
+#: What a refused replacement on Windows adds to its error (``mmnet report`` tells that case apart).
+OPEN_ELSEWHERE = "it may be open in another program"
 
 
 def _about_replaced_target(exc: OSError, path: Path) -> OSError:
     """As :func:`_about_target`; a file that may not be renamed is, on Windows, most often open in a program (on
     POSIX, a rename is refused for the folder's permissions, never for a reader)."""
     if _WINDOWS and isinstance(exc, PermissionError) and exc.strerror is not None:
-        return PermissionError(exc.errno, f"{exc.strerror}; it may be open in another program (Excel, a PDF "
+        return PermissionError(exc.errno, f"{exc.strerror}; {OPEN_ELSEWHERE} (Excel, a PDF "
                                "viewer): close it and rerun", str(path))
     return _about_target(exc, path)
 

@@ -55,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
                               resamples=args.resamples)
     except ReportNotWritten as exc:  # someone else's run (a student's, for a teaching assistant): scores printed
         report, markdown = exc.report, None
-        print(f"warning: {exc}; the report is printed only. To keep its files, copy the run folder to one of "
-              f"yours and run `mmnet report` on the copy.", file=sys.stderr)
-    failed = 1 if args.strict and not report["complete"] else 0  # cli.EXIT_INCOMPLETE
+        print(f"warning: {exc}; the report is printed only.{exc.remedy}", file=sys.stderr)
+    # cli.EXIT_INCOMPLETE: finished, but its files were not written (a script must not read a stale report.md)
+    failed = 1 if markdown is None or (args.strict and not report["complete"]) else 0
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:

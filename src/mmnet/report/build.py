@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError, MMNetError
-from ..utils import replace_files_together
+from ..utils import OPEN_ELSEWHERE, replace_files_together
 from .bootstrap import RESAMPLES
 from .figures import render_figures
 from .render import megc_log, render_markdown
@@ -50,9 +50,13 @@ _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 class ReportNotWritten(MMNetError):
     """The report was computed, but the run folder cannot be written: ``report`` holds it, ``reason`` says why."""
 
-    def __init__(self, run_dir: Path, reason: str, report: dict):
-        super().__init__(f"the report files were not written: '{run_dir}' cannot be written ({reason})")
+    def __init__(self, run_dir: Path, reason: str, report: dict, file: str | None = None):
+        where = f"'{file}': {reason}" if OPEN_ELSEWHERE in reason else f"'{run_dir}' cannot be written ({reason})"
+        super().__init__(f"the report files were not written: {where}")
         self.run_dir, self.reason, self.report = run_dir, reason, report
+        # a file held open by another program (Windows) is closed, not a folder copied
+        self.remedy = "" if OPEN_ELSEWHERE in reason else (
+            " To keep its files, copy the run folder to one of yours and run `mmnet report` on the copy.")
 
 
 def build_report(run_dir: str | Path, selection: str | None = None,
@@ -104,7 +108,7 @@ def build_report(run_dir: str | Path, selection: str | None = None,
         report.update(files=[], written=False)  # as printed: it must not list files that are not there
         if "spot_then_recognise" in report:
             report["spot_then_recognise"]["files"] = []
-        raise ReportNotWritten(run_dir, exc.strerror or str(exc), report) from exc
+        raise ReportNotWritten(run_dir, exc.strerror or str(exc), report, exc.filename) from exc
     return report
 
 
