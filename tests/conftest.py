@@ -43,3 +43,11 @@ def predictor(checkpoint):
     from mmnet.infer import Predictor
 
     return Predictor.from_checkpoint(checkpoint)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # submitit's LocalJob.__del__ needs its module's globals: jobs left for the interpreter's shutdown printed
+    # "Exception ignored in LocalJob.__del__ ... 'NoneType' object is not callable"; collected here, they are not
+    import gc
+
+    gc.collect()
