@@ -359,6 +359,17 @@ def test_switched_off_or_failing_calibration_falls_back_to_the_flag_rule(monkeyp
     assert "oneDNN says no" in plan_training(TrainConfig(device="cpu"), 64).basis  # the next fold: no second try
 
 
+def test_info_says_when_trainings_will_not_measure_for_want_of_a_writable_cache(monkeypatch, capsys):
+    # it said "the first CPU training ... measures it", which a cache folder that cannot be written rules out
+    from mmnet.cli import main
+
+    monkeypatch.setattr(cal_mod, "not_keepable", lambda path: f"its cache folder '{path.parent}' is not writable")
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "is not writable, so trainings choose from the CPU flags without measuring; set MMNET_CACHE_DIR" in out
+    assert "measures it" not in out
+
+
 def test_info_shows_and_reruns_the_calibration(monkeypatch, capsys):
     from mmnet.cli import main
 

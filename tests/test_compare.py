@@ -304,3 +304,16 @@ def test_the_sign_flip_cell_shows_the_difference_it_tests_where_it_is_not_the_on
     acc_row = next(line for line in render_compare_markdown(r).splitlines() if line.startswith("| Acc % |"))
     assert "Δ" not in acc_row  # the same samples in every seed: the accuracies agree
     assert "sign_flip.<metric>.difference" in r["method"]["sign_flip"]
+
+
+def test_an_older_runs_config_is_read_as_that_mmnet_behaved_not_as_differences(two_runs):
+    # a config.yaml written before train.compile (and other keys) existed listed "train.compile: False -> None",
+    # ... as differences between runs that trained alike
+    a, b, _ = two_runs
+    cfg = yaml.safe_load((b.joinpath("config.yaml")).read_text())
+    cfg["train"].update(compile=False, final_fit=False, tensorboard=True, state_every_s=60.0)
+    cfg.setdefault("data", {})["permute_labels"] = False
+    cfg["spotting"] = {"preset": None, "overrides": []}
+    (b / "config.yaml").write_text(yaml.safe_dump(cfg))
+    differences = compare_runs([a, b], resamples=100)["comparisons"][0]["config_differences"]
+    assert differences == {"seeds": [[0], [0, 1]]}, differences

@@ -651,12 +651,18 @@ def test_report_names_the_labels_digest_and_annotation_files_and_says_not_record
     assert "same input data" not in md and "it does not cover the labels" in md
     assert "- Labels digest: not recorded (an older mmnet trained this run)" in md
     assert "- Annotation files (sha256): not recorded (an older mmnet trained this run)" in md
-    assert "check that the new run's frames digest and labels digest are this one's" in r["reproduce"]["note"]
+    # only the frames digest recorded: the note asked to check a labels digest the report says is not there
+    assert "check that the new run's frames digest is this one's, and compare the two runs' samples.csv" in \
+        r["reproduce"]["note"]
+    (run / "env.json").write_text(json.dumps(env))  # neither recorded
+    assert "compare the two runs' samples.csv (this run, of an earlier mmnet, recorded no frames or labels digest)" \
+        in build_report(run)["reproduce"]["note"]
     env.update(frames_digest="pixels123", labels_digest="labels456", annotation_sha256={"coding.xlsx": "ab12"})
     (run / "env.json").write_text(json.dumps(env))
     r = build_report(run)
     assert (r["labels_digest"], r["annotation_sha256"]) == ("labels456", {"coding.xlsx": "ab12"})
     md = (run / "report.md").read_text()
+    assert "check that the new run's frames digest and labels digest are this one's" in r["reproduce"]["note"]
     assert "- Labels digest: labels456 (a hash of every sample's id, label and class index" in md
     assert "- Annotation files (sha256): coding.xlsx ab12" in md
     (run / "env.json").write_text(json.dumps({**env, "annotation_sha256": {}}))  # SMIC: labels are folder names

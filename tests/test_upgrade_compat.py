@@ -45,7 +45,7 @@ def test_a_run_written_before_the_newest_config_keys_resumes_with_them_read_as_b
 
 
 def test_train_channels_last_of_the_first_runs_reads_as_its_memory_format(tmp_path):
-    from mmnet.train.config_history import fill_earlier_keys
+    from mmnet.config_history import fill_earlier_keys
 
     saved = {"train": {"channels_last": False}}
     assert "train.memory_format (was train.channels_last)" in fill_earlier_keys(saved)
@@ -211,7 +211,7 @@ def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_war
 def test_each_config_key_is_of_the_first_config_or_in_the_table_of_keys_added_since():
     # a key added without its earlier value would make every run of before it "another experiment" again
     from mmnet.config import ExperimentConfig, config_to_dict
-    from mmnet.train.config_history import _ADDED
+    from mmnet.config_history import _ADDED
 
     first = {f"model.{k}" for k in ("num_classes", "image_size", "pc_depth", "pc_mlp_ratio", "pc_drop_path",
                                     "pc_num_heads", "pc_antialias", "use_ca", "use_pc", "main_input")}
@@ -225,3 +225,15 @@ def test_each_config_key_is_of_the_first_config_or_in_the_table_of_keys_added_si
     for section, values in config_to_dict(ExperimentConfig()).items():
         keys |= {f"{section}.{key}" for key in values} if isinstance(values, dict) else {section}
     assert keys - first - renamed == {f"{s}.{k}" for s, k in _ADDED}, "add a new key to config_history._ADDED"
+
+
+def test_an_earlier_runs_config_yaml_loads_for_its_reproduce_line(tmp_path):
+    # `mmnet train --config RUN/config.yaml` (the report's Reproduce line) of a run from before train.memory_format
+    # failed: "Unknown config key(s) train.channels_last"
+    from mmnet.config import load_config
+
+    old = tmp_path / "config.yaml"
+    old.write_text("data:\n  dataset: casme2\ntrain:\n  channels_last: true\n  epochs: 2\n")
+    cfg = load_config(old)
+    assert cfg.train.memory_format == "channels_last" and cfg.train.epochs == 2
+    assert cfg.train.state_every_s == load_config(None).train.state_every_s  # a missing key: today's default

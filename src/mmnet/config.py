@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .choices import BAD_SAMPLE_POLICIES, PRECISIONS, PROTOCOLS, SELECTIONS
+from .config_history import rename_earlier_keys
 from .config_types import check_device_name, check_fields, check_type
 from .dataset_root import format_root, parse_root
 from .errors import ConfigError, did_you_mean, verify_choice
@@ -355,6 +356,7 @@ def load_config(path: str | Path | None = None,
             raise ConfigError(f"Config file '{p}' must hold a mapping of sections (model, data, augment, train, "
                               f"eval, seeds), not a {type(values).__name__}; the recipes (`mmnet train "
                               "--list-recipes`) are examples.")
+        rename_earlier_keys(values)  # an earlier mmnet's run: its Reproduce line gives its config.yaml
         values = without_derived(values)
         _check_seed_given_once(values, overrides)
     try:

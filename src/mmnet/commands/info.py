@@ -99,7 +99,12 @@ def _machine_info(args: argparse.Namespace) -> int:
     off = not calibration_enabled()
     print(f"calibration: {calibration_folder(None)}" + (f" (off: {ENV_SWITCH}=0)" if off else ""))
     if not cached:
-        print("  none yet: the first CPU training with train.precision/memory_format=auto measures it "
+        from ..train.calibrate import not_keepable
+
+        unkept = None if off else not_keepable(calibration_folder(None) / "probe.json")
+        print(f"  none yet: {unkept}, so trainings choose from the CPU flags without measuring; set "
+              "MMNET_CACHE_DIR to a writable folder of your own to have it measured once" if unkept else
+              "  none yet: the first CPU training with train.precision/memory_format=auto measures it "
               "(or: mmnet info --calibrate --image-size PX)")
     for path, cal in cached:
         if isinstance(cal, str):

@@ -27,6 +27,7 @@ not under LOSO (the samples of one subject share a face and a fold): its p-value
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import flatten_config
+from ..config_history import fill_earlier_keys
 from ..errors import MMNetError
 from ..run_folder import FOLD_NUMERICS, fold_numerics
 from .bootstrap import (
@@ -120,7 +122,10 @@ def _settings_used(run: Run) -> dict:
     finished folds' done.json recorded them (else env.json: "auto" as it resolved), the torch thread count, and
     env.json's _RECORDED values. A value the folds differ in is the sorted list of their values. Where nothing is
     recorded (an older run) config.yaml's value stands, and the thread count and env.json's values are left out."""
-    used = flatten_config(run.config)
+    config = copy.deepcopy(run.config)
+    fill_earlier_keys(config)  # an older run's config.yaml: the keys added since, as it behaved (not differences)
+    # how often the resume state is written, and a TensorBoard log: not how the run trained
+    used = {k: v for k, v in flatten_config(config).items() if k not in ("train.state_every_s", "train.tensorboard")}
     finished = [f.done for folds in run.folds.values() for f in folds if f.finished]
     per_fold = [fold_numerics(done, run.env) for done in finished] or [fold_numerics({}, run.env)]
     for key in FOLD_NUMERICS:

@@ -12,14 +12,22 @@ from .run_reader import config_value
 __all__ = ["data_terms", "bits_terms", "synthetic_terms"]
 
 
-def data_terms(config: dict) -> str:
-    """Where the data and the frame cache lie elsewhere, and the digests that say the new run read the same."""
+def data_terms(config: dict, env: dict | None = None) -> str:
+    """Where the data and the frame cache lie elsewhere, and the digests that say the new run read the same (for a
+    run of an earlier mmnet that recorded none: its samples.csv, the one record of its labels there)."""
     cache_dir = config_value(config, "data.cache_dir")
     cache = (f" and --set data.cache_dir=PATH (this run's frame cache, {cache_dir}, is a folder of this machine),"
              if cache_dir else "")
-    return (f"Run it from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH{cache} "
-            "and check that the new run's frames digest and labels digest are this one's (the same frames and "
-            "sample windows, and the same labels).")
+    env = env or {}
+    digests = [name for key, name in (("frames_digest", "frames digest"), ("labels_digest", "labels digest"))
+               if env.get(key)]
+    check = (f"check that the new run's {' and '.join(digests)} {'are' if len(digests) > 1 else 'is'} this one's "
+             "(the same frames and sample windows, and the same labels)" if len(digests) == 2 else
+             f"check that the new run's {digests[0]} is this one's, and compare the two runs' samples.csv (this "
+             "run recorded no labels digest)" if digests else
+             "compare the two runs' samples.csv (this run, of an earlier mmnet, recorded no frames or labels digest)")
+    return f"Run it from the folder above this run's; where the data lie elsewhere, add --set data.root=PATH{cache} " \
+           f"and {check}."
 
 
 def bits_terms(env: dict, devices: set, threads: int | None) -> str:

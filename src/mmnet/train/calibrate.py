@@ -64,7 +64,7 @@ from .calibrate_routes import measure_routes
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-__all__ = ["Calibration", "CalibrationNotKept", "calibration_enabled", "calibrate", "calibrated_routes",
+__all__ = ["Calibration", "CalibrationNotKept", "not_keepable", "calibration_enabled", "calibrate", "calibrated_routes",
            "inference_routes", "choose", "measure", "plan_training", "cached_calibrations", "calibration_folder",
            "size_bucket", "OPTIONS", "INFERENCE_ROUTES"]
 
@@ -105,7 +105,7 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
     waiting = (f"waiting for another mmnet process measuring this machine's training steps at {size_bucket(image_size)}"
                f" (calibration '{path}')")
     with entry_lock(path, waiting):
-        not_kept = _not_keepable(path)
+        not_kept = not_keepable(path)
         then = "measuring again" if force or not_kept is None else "not measured, since it could not be cached"
         if not force and (cal := cached(key, path, then)) is not None:  # measured by the process we waited for
             return cal
@@ -138,7 +138,7 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
         return cal
 
 
-def _not_keepable(path: Path) -> str | None:
+def not_keepable(path: Path) -> str | None:
     """Why a calibration measured now could not be cached at ``path`` (its folder created if missing), or None."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

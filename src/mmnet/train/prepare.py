@@ -22,6 +22,7 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import ExperimentConfig, config_to_dict, parse_root
+from ..config_history import fill_earlier_keys
 from ..data import (
     DATASETS,
     DEFAULT_SCHEME,
@@ -52,7 +53,6 @@ from ..runtime import check_compile, describe_machine
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
-from .config_history import fill_earlier_keys
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
 from .resolve import resolve_config
 from .resume_rules import config_changes, resume_changes

@@ -4,7 +4,7 @@ which would make every old run "another experiment")."""
 
 from __future__ import annotations
 
-__all__ = ["fill_earlier_keys"]
+__all__ = ["fill_earlier_keys", "rename_earlier_keys"]
 
 # (section, key): the value that behaves as mmnet did before the key existed (the commit that added it)
 _ADDED = {
@@ -20,14 +20,23 @@ _ADDED = {
 _MEMORY_FORMAT = {True: "channels_last", False: "contiguous"}
 
 
-def fill_earlier_keys(saved: dict) -> list[str]:
-    """Fill, in place, the keys a config.yaml written by an earlier mmnet lacks with their earlier behaviour;
-    return the keys filled (``["train.compile", ...]``), [] for a config.yaml of this mmnet."""
-    filled = []
+def rename_earlier_keys(saved: dict) -> list[str]:
+    """Read, in place, the keys an earlier mmnet named otherwise under today's names (any config file: a run's
+    config.yaml given to --config, as its Reproduce line does); return them (``["train.memory_format (was
+    train.channels_last)"]``), [] when there are none."""
     train = saved.get("train")
     if isinstance(train, dict) and "channels_last" in train and "memory_format" not in train:
         train["memory_format"] = _MEMORY_FORMAT.get(train.pop("channels_last"), "auto")
-        filled.append("train.memory_format (was train.channels_last)")
+        return ["train.memory_format (was train.channels_last)"]
+    return []
+
+
+def fill_earlier_keys(saved: dict) -> list[str]:
+    """Fill, in place, the keys a config.yaml written by an earlier mmnet lacks with their earlier behaviour (and
+    rename the renamed ones); return the keys filled (``["train.compile", ...]``), [] for a config.yaml of this
+    mmnet. For a run's own config.yaml (a resume, a comparison), not for a config file a user wrote: there a
+    missing key means today's default."""
+    filled = rename_earlier_keys(saved)
     for (section, key), value in _ADDED.items():
         values = saved.setdefault(section, {})
         if isinstance(values, dict) and key not in values:
