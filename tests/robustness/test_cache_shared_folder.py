@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from mmnet.data import cache as cache_module
-from mmnet.data import cache_folder, load_dataset
-from mmnet.data.cache import build_frame_cache, frame_windows
+from mmnet.data import cache_folder
 from mmnet.errors import DataError
 
 from .helpers import cli
 from .test_cache_command import _entry
+from .test_cache_sharing import _build
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +34,6 @@ def new_process(monkeypatch):
     """Each test starts like a new process: no entry checked or held yet."""
     monkeypatch.setattr(cache_module, "_VERIFIED", {})
     monkeypatch.setattr(cache_folder, "_IN_USE", {})
-
-
-def _build(root, cache_dir):
-    samples = load_dataset("casme2", root).samples
-    windows = [frame_windows(s, 0.15, clamp=False) for s in samples]
-    return build_frame_cache(samples, windows, image_size=32, cache_dir=cache_dir, num_workers=1)
 
 
 _WORKER = """
