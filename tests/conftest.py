@@ -46,8 +46,16 @@ def predictor(checkpoint):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    # submitit's LocalJob.__del__ needs its module's globals: jobs left for the interpreter's shutdown printed
-    # "Exception ignored in LocalJob.__del__ ... 'NoneType' object is not callable"; collected here, they are not
+    # submitit's LocalJob.__del__ needs its module's globals: jobs still referenced at the interpreter's shutdown
+    # printed "Exception ignored in LocalJob.__del__ ... 'NoneType' object is not callable". Their clean-up (cancel
+    # a job still running, forget its process) is done here, while the modules are there, and not again.
     import gc
+    import sys
 
+    local = sys.modules.get("submitit.local.local")
+    if local is None:
+        return
     gc.collect()
+    for job in [o for o in gc.get_objects() if issubclass(type(o), local.LocalJob)]:  # type(): no proxies asked
+        job.__del__()
+    local.LocalJob.__del__ = lambda self: None

@@ -167,10 +167,10 @@ def _may_replace(path: Path) -> bool:
 def _overrides_sticky_bit() -> bool:
     """Whether this process holds CAP_FOWNER (Linux; elsewhere: runs as root)."""
     try:
-        status = Path("/proc/self/status").read_text()
+        status = Path("/proc/self/status").read_text(encoding="ascii", errors="replace")
         return bool(int(re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M).group(1), 16) & 1 << 3)
     except (OSError, AttributeError):
-        return os.geteuid() == 0
+        return getattr(os, "geteuid", lambda: -1)() == 0  # Windows has no user ids (and no sticky bit)
 
 
 # ----------------------------------------------------------------------------- the choice
