@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..data.common import SYNTH_MARKER
 from ..data.dataset_load import DatasetLoad
+from ..run_folder import file_sha256
 from ..runtime import cpu_flags
 
 __all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "NATIVE_BF16_FLAGS"]
@@ -41,7 +42,7 @@ def annotation_digests(load: DatasetLoad) -> dict[str, str]:
     for path in (load.annotation, *load.also_read):
         if path is not None:
             with contextlib.suppress(OSError):
-                out[Path(path).name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+                out[Path(path).name] = file_sha256(Path(path))  # in blocks: a workbook may be large
     return out
 
 
