@@ -224,7 +224,7 @@ def _run_command(argv: list[str] | None) -> int:
 
 
 def _run_command_unguarded(argv: list[str] | None) -> int:
-    interrupted = INTERRUPTED
+    args = None  # a command may reword its "interrupted: ..." line while it runs (args._interrupted)
     try:  # also around the parser: building it imports torch, seconds in which Ctrl-C is common
         from .runtime import prepare_process
         from .user_folders import use_writable_matplotlib_folder
@@ -242,7 +242,6 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
         command_parser = _command_parser(parser, args.command)
         if unrecognized:  # the command's usage, which lists its options, not the top level's
             command_parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
-        interrupted = args._interrupted
         from .commands.common import check_path_encoding, resolve_out_alias
 
         resolve_out_alias(args, command_parser)
@@ -263,10 +262,10 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
               "its permissions and the free disk space.", file=sys.stderr)
         return EXIT_ERROR
     except Terminated:
-        print(f"stopped (SIGTERM): {interrupted}", file=sys.stderr)
+        print(f"stopped (SIGTERM): {getattr(args, '_interrupted', INTERRUPTED)}", file=sys.stderr)
         return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print(f"interrupted: {interrupted}", file=sys.stderr)
+        print(f"interrupted: {getattr(args, '_interrupted', INTERRUPTED)}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

@@ -17,10 +17,11 @@ The table printed gives each interval's type (micro or macro), onset, apex and o
 same in seconds from the first frame, the height of its motion peak (score) and, with --checkpoint,
 the class of a micro-expression and its probability (macro-expressions are not classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
-one folder per recording, as another recording's results replace them. intervals.csv has the columns
-onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame, as in the
-table and spot.json) and, with --checkpoint, one p_<class> column per class (the layout of `mmnet serve`'s
-CSV download). spotting.csv holds the same intervals in the MEGC layout,
+one folder per recording, as another recording's results replace them. An interrupted run keeps its
+spotting there (.mmnet-spot-partial.npz): the same command resumes from it (docs/spotting.md).
+intervals.csv has the columns onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds
+from the first frame, as in the table and spot.json) and, with --checkpoint, one p_<class> column per
+class (the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name), for
 `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's, counted from 1 as the
 datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is i + 1 there.
@@ -75,8 +76,12 @@ def _earlier_source(path: Path) -> str | None:
         return None
 
 
-# cli.py's "interrupted: ..." line: spotting keeps nothing of a recording it did not finish
-INTERRUPTED = "nothing was written; a rerun spots the recording from its start"
+# cli.py's "interrupted: ..." line; with --out, run() says what was kept (spotting.partial_state)
+INTERRUPTED = "nothing was written or kept (give --out DIR to keep partial progress); a rerun spots the recording " \
+    "from its start"
+#: ... with --spotter-model, whose spotting keeps no progress
+LEARNED_INTERRUPTED = ("nothing was written or kept (the learned spotter, --spotter-model, keeps no partial progress); "
+                       "a rerun spots the recording from its start")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,8 +106,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _spot(args: argparse.Namespace) -> int:
     from ..spotting.config import spot_config
+    from ..spotting.partial_state import PARTIAL_NAME, PartialSpot
     from ..utils import replace_files_together
 
+    if args.out is not None:  # until the spotting starts
+        args._interrupted = f"nothing was written; a rerun resumes from the progress kept in {args.out}, if any"
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     video_id = _video_id(args) if args.out is not None else None  # refused before the recording is read
     if args.spotter_model is not None:
@@ -122,6 +130,7 @@ def _spot(args: argparse.Namespace) -> int:
 
         predictor = load_predictor(args.checkpoint, device=args.device)
     if args.spotter_model is not None:
+        args._interrupted = LEARNED_INTERRUPTED
         result = spotter.spot(args.source, fps=args.fps, progress=not args.no_progress)
         if predictor is not None:
             from ..infer.recordings import classifier_aligner, classify_micro
@@ -133,12 +142,17 @@ def _spot(args: argparse.Namespace) -> int:
         from ..progress import FrameProgress
 
         progress = FrameProgress(args.source.name, progress=not args.no_progress)
+        # with --out, the spotting's progress is kept there as it goes, and a rerun continues from it
+        partial = None if args.out is None else PartialSpot(args.out)
         try:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
             with _classifying(args) as reading:
                 result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
-                                              on_total=progress.start, classify_progress=reading.reached)
-        finally:
+                                              on_total=progress.start, classify_progress=reading.reached,
+                                              partial=partial)
+        finally:  # also on Ctrl-C and SIGTERM (cli.Terminated): the interrupted line says what was kept
             progress.close()
+            if partial is not None:
+                args._interrupted = partial.interrupted()
     data = result.to_dict()
     if args.out is not None or args.json:  # a result kept or handed on says what it was made from
         from ..spotting.provenance import spot_provenance
@@ -167,7 +181,8 @@ def _spot(args: argparse.Namespace) -> int:
         replace_files_together(args.out, {"intervals.csv": result.to_csv(classes).encode("utf-8"),
                                           "spotting.csv": megc.encode("utf-8"),
                                           "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
-                                          "timeline.png": timeline_png(result)})
+                                          "timeline.png": timeline_png(result)},
+                               remove=[PARTIAL_NAME])  # the progress kept, gone with the results written
     if args.json:
         print(json.dumps(data, indent=2))
     else:

@@ -192,13 +192,15 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
                       fps: float | None = None, progress: Callable[[int], None] | None = None,
                       on_total: Callable[[int | None], None] | None = None,
                       draw: int = 0, classify_progress: Callable[[int, int], None] | None = None,
-                      ) -> tuple[SpotResult, dict[int, Pair | None]]:
+                      partial=None) -> tuple[SpotResult, dict[int, Pair | None]]:
     """Spot ``source`` with ``config`` (default: the CAS(ME)^2 preset, as ``mmnet spot``), then, with a
     ``predictor``, classify its micro intervals (``classify_micro``, which reads their frames again and reports
-    it to ``classify_progress``). Returns the result and the pairs read."""
+    it to ``classify_progress``). Returns the result and the pairs read. ``partial``: the spotting's kept progress
+    (``spotting.partial_state.PartialSpot``, ``spot_recording``); the classifying starts again on a rerun."""
     config = config or spot_config()
     spot_aligner, classifier_aligner = recording_aligners(config, classify=predictor is not None)
-    result = spot_recording(source, config, fps=fps, aligner=spot_aligner, progress=progress, on_total=on_total)
+    result = spot_recording(source, config, fps=fps, aligner=spot_aligner, progress=progress, on_total=on_total,
+                            partial=partial)
     if predictor is None:
         return result, {}
     return result, classify_micro(result, predictor, classifier_aligner, draw=draw, progress=classify_progress)

@@ -12,15 +12,16 @@ crops are kept, and per frame a few numbers. The face is detected and aligned on
 for again every ``face.check_every`` seconds: it is re-aligned only when it has moved, and the
 frames around a check that found no face become a gap (their scores are NaN, never interpolated).
 With several people in view, each check takes the face followed so far (``preprocess.face.followed_face``),
-not the best-scoring one; when that face is gone and another is there, the spotter follows the other,
-and the frames since the check before become a gap: no flow compares two faces.
-``peaks.spot_intervals`` turns the curves into intervals.
+not the best-scoring one (``face_track``); when that face is gone and another is there, the spotter follows the
+other, and the frames since the check before become a gap: no flow compares two faces.
+``peaks.spot_intervals`` turns the curves into intervals. All it holds between two frames (``motion_state``) can be
+saved and continued from (``partial_state``: ``mmnet spot --out`` resumes an interrupted run).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,13 +29,14 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
 from .config import MAX_FPS, SpotConfig
-from .recording import TimedFrames, check_numbering, with_missing
-from .regions import MEASURED, Regions, regions_from_landmarks, template_regions
+from .face_track import MAX_LISTED, FaceTrack
+from .motion_state import SCALES, MotionState, StaleProgress
+from .recording import FrameFiles, TimedFrames, check_numbering
+from .regions import MEASURED, Regions
 
-__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "centre_pairs", "NO_ALIGN", "NO_RATE"]
+__all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "check_rate", "centre_pairs", "NO_ALIGN",
+           "NO_RATE"]
 
-SCALES = ("micro", "macro")
-MAX_LISTED = 10  # runs of missing frames named in a note
 #: The remedy when frames show no face that may be face crops already (here and ``infer.recordings``).
 NO_ALIGN = ("If the frames are face crops already, spot with --no-align (in Python: the override face.mode=none, "
             "e.g. spot_config('casme2', 'face.mode=none')).")
@@ -42,6 +44,7 @@ NO_ALIGN = ("If the frames are face crops already, spot with --no-align (in Pyth
 NO_RATE = "does not state its frame rate; pass fps=... / --fps."
 #: ``on_flow(scale, pos, (first, last), flow, regions)``: see ``extract_motion``.
 FlowHook = Callable[[str, int, tuple[int, int], np.ndarray, Regions], None]
+_NAN = [float("nan")] * len(MEASURED)  # the scores of a pair that cannot be measured
 
 
 @dataclass
@@ -110,7 +113,7 @@ def open_recording(source: str | Path, fps: float | None = None
             raise DataError(f"Frame folder '{path}' carries no frame rate: pass fps=... / --fps (CAS(ME)^2 and "
                             "CAS(ME)^3: 30, SAMM-LV: 200).")
         check_numbering(path, frames)
-        return with_missing(frames, read_rgb), float(fps), frames[-1][0] - frames[0][0] + 1
+        return FrameFiles(frames, read_rgb), float(fps), frames[-1][0] - frames[0][0] + 1
     if not path.exists():
         raise DataError(f"'{path}' does not exist; give a video file or a folder of numbered frames.")
     if not is_video(path):
@@ -129,6 +132,13 @@ def open_recording(source: str | Path, fps: float | None = None
     return TimedFrames(stream_video(path), rate or used), used, count
 
 
+def check_rate(fps: float) -> None:
+    """ConfigError unless ``fps`` is a frame rate the spotter's windows can be sized at."""
+    if not 0 < fps <= MAX_FPS:  # also NaN and infinity, which no window length can be computed from
+        raise ConfigError(f"fps must be a frame rate in (0, {MAX_FPS}] frames per second, got {fps}; "
+                          "give the recording's real frame rate.")
+
+
 def _region_score(mag: np.ndarray, idx: np.ndarray, top: float) -> float:
     """Mean of the largest ``top`` fraction of the magnitudes at ``idx``."""
     vals = mag[idx]
@@ -136,120 +146,9 @@ def _region_score(mag: np.ndarray, idx: np.ndarray, top: float) -> float:
     return float(np.partition(vals, vals.size - n)[vals.size - n:].mean())
 
 
-class _Face:
-    """The current alignment of a recording, re-checked every ``every`` frames."""
-
-    def __init__(self, config: SpotConfig, every: int, aligner):
-        from ..preprocess.face import CropGeometry
-
-        self.config, self.every = config, every
-        self.geometry = CropGeometry(config.face.width, config.face.height)
-        self.shape = (config.face.height, config.face.width)
-        self.aligner = aligner
-        self.matrix = None
-        self.box = None
-        self.regions: Regions | None = None
-        self.last_check = -(10**9)
-        self.checks: list[tuple[int, bool]] = []
-        self.realignments: list[int] = []
-        self.moved = None  # crop-to-crop transform of the last re-alignment, until the window follows it
-        self.restart = False  # another face is followed from this frame on, until the window is emptied
-        self.others: tuple[tuple[int, int, int, int], ...] = ()  # the other faces' boxes at that check
-        self.switches: list[tuple[int | None, int, int]] = []  # (previous check, check, frame number)
-        self.crowd = None  # (frame number, faces, followed box) of the first check that saw several faces
-        self.seen: list[tuple[int, tuple[int, int, int, int]]] = []  # (frame number, followed box) per check
-        if config.face.mode == "none":
-            self.regions = template_regions(self.shape, config.face.eye_margin)
-        elif aligner is None:
-            from ..preprocess.face import FaceAligner
-
-            self.aligner = FaceAligner(self.geometry)
-
-    def crop(self, pos: int, number: int, grey: np.ndarray) -> np.ndarray | None:
-        import cv2
-
-        if self.config.face.mode == "none":
-            return cv2.resize(grey, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_AREA)
-        if pos - self.last_check >= self.every:  # also before the first face: a faceless video stays cheap
-            self._check(pos, number, grey)
-        if self.matrix is None:
-            return None
-        return cv2.warpAffine(grey, self.matrix, (self.shape[1], self.shape[0]), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
-
-    def _check(self, pos: int, number: int, grey: np.ndarray) -> None:
-        from ..preprocess.face import alignment_matrix, followed_face
-
-        faces = self.aligner.detect(grey)
-        self.last_check = pos
-        previous = self.checks[-1][0] if self.checks else None
-        self.checks.append((pos, bool(faces)))
-        if not faces:
-            return
-        # the face followed so far, not the best-scoring one: with two people in view that flips between them
-        followed = self.seen[-1][1] if self.seen else None  # its box at the last check that saw a face
-        face = faces[0] if followed is None else followed_face(faces, followed, self.others)
-        switched = face is None  # the followed face is gone and another is in view: a new segment, as after a loss
-        if switched:
-            face = faces[0]
-            self.switches.append((previous, pos, number))
-        if len(faces) > 1 and self.crowd is None:
-            self.crowd = (number, len(faces), face.box)
-        self.others = tuple(f.box for f in faces if f is not face)
-        self.seen.append((number, face.box))
-        box = face.box
-        if self.box is not None and not switched:
-            width = max(self.box[2] - self.box[0], 1)
-            moved = np.hypot(box[0] + box[2] - self.box[0] - self.box[2], box[1] + box[3] - self.box[1] - self.box[3])
-            moved /= 2 * width  # the box centre's shift in box widths (the sides jitter by a HOG cell)
-            if moved < self.config.face.realign:
-                return
-        points = self.aligner.landmarks(grey, face)
-        matrix = alignment_matrix(points, self.geometry)
-        if switched:  # the kept crops show the other face: no pair may compare the two
-            self.restart = True
-        elif self.matrix is not None:  # the crops still in the window move to the new alignment
-            self.moved = np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(np.vstack([self.matrix, [0, 0, 1]]))
-        self.matrix = matrix
-        self.box = box
-        mapped = points @ self.matrix[:, :2].T + self.matrix[:, 2]
-        self.regions = regions_from_landmarks(mapped, self.shape, self.config.face.eye_margin)
-        self.realignments.append(number)
-
-    def lost(self, n: int) -> np.ndarray:
-        """(n,) True for frames without a usable face: before the first face, and around failed checks."""
-        out = np.zeros(n, bool)
-        if self.config.face.mode == "none":
-            return out
-        ok = [(p, good) for p, good in self.checks]
-        first = next((p for p, good in ok if good), n)
-        out[:first] = True
-        for (a, good_a), (b, good_b) in zip(ok, ok[1:] + [(n, ok[-1][1] if ok else False)]):
-            if not (good_a and good_b) and a >= first:
-                out[a if not good_a else a + 1:b] = True
-        for previous, pos, _ in self.switches:  # the followed face left somewhere between the two checks
-            out[previous + 1:pos] = True
-        return out
-
-    def notes(self, source: str) -> list[str]:
-        """Sentences on the faces in view: several of them, and where the followed one was not found again."""
-        out = []
-        if self.crowd is not None:
-            number, count, box = self.crowd
-            out.append(f"{source}: {count} faces in view from frame {number}; the spotter followed one, the one at "
-                       f"{list(box)} (left, top, right, bottom in pixels) on that frame, and ignored the others")
-        if self.switches:
-            listed = ", ".join(str(number) for _, _, number in self.switches[:MAX_LISTED])
-            more = f" and {len(self.switches) - MAX_LISTED} more" if len(self.switches) > MAX_LISTED else ""
-            out.append(f"{source}: the followed face was not found again at frame(s) {listed}{more}, where another "
-                       "face was; the spotter followed that one from there on, and the frames since the check before "
-                       "are a gap (no motion is compared across two faces)")
-        return out
-
-
 def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config: SpotConfig, *,
                    aligner=None, progress: Callable[[int], None] | None = None, source: str = "recording",
-                   on_flow: FlowHook | None = None, declared: int | None = None) -> MotionCurves:
+                   on_flow: FlowHook | None = None, declared: int | None = None, keep=None) -> MotionCurves:
     """Stream a recording's (number, RGB frame) pairs into ``MotionCurves``.
 
     Args:
@@ -268,74 +167,49 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
             are reported too; their curve values are NaN afterwards (the learned spotter's features).
         declared: the frame count the recording's container declares (``open_recording``); when far fewer
             frames decode (``media.cut_short``), the curves carry a note saying the file may be truncated.
+        keep: a ``partial_state.PartialSpot`` (``mmnet spot --out``): the run continues from its ``resume`` (the
+            frames measured before are streamed by, a ``FrameFiles`` folder's unread), and ``keep.save_motion``
+            gets what was measured every ``keep.every_s`` seconds (``keep.tick``), on Ctrl-C and SIGTERM (held
+            until the frame being measured is done, ``keep.watching``) and on an error between two frames.
 
     Raises:
         PreprocessError: ``face.mode=align`` and no face in any checked frame.
         DataError: frames change size, or fewer than 2 frames.
+        StaleProgress: the recording streams other frame numbers than ``keep.resume`` measured.
     """
-    import cv2
-
     from ..media import cut_short
-    from ..preprocess.flow import FLOW_SCALE, compute_flow
 
-    if not 0 < fps <= MAX_FPS:  # also NaN and infinity, which no window length can be computed from
-        raise ConfigError(f"fps must be a frame rate in (0, {MAX_FPS}] frames per second, got {fps}; "
-                          "give the recording's real frame rate.")
+    check_rate(fps)
     strides = {s: config.frames_at(getattr(config, s).k, fps) for s in SCALES}
-    face = _Face(config, max(1, int(round(config.face.check_every * fps))), aligner)
-    window: deque[np.ndarray | None] = deque(maxlen=max(strides.values()) + 1)
-    numbers: list[int] = []
-    ends = {s: [] for s in SCALES}  # score of the pair that ends at each frame
-    nan = [float("nan")] * len(MEASURED)
-    shape = None
-    absent: list[bool] = []
-    for pos, (number, image) in enumerate(frames):
-        absent.append(image is None)
-        if image is None:
-            window.append(None)
-            numbers.append(int(number))
-            for s in SCALES:
-                ends[s].append(nan)
-            if progress is not None:
-                progress(1)
-            continue
-        if shape is None:
-            shape = image.shape
-        elif image.shape != shape:
-            raise DataError(f"{source}: frame {number} is {image.shape[:2]}, the first frame {shape[:2]}; "
-                            "a recording's frames must share one size.")
-        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else np.ascontiguousarray(image)
-        crop = face.crop(pos, number, grey)
-        if face.restart:  # another face from here on: the kept crops are of the one before
-            window.clear()
-            face.restart = False
-        if face.moved is not None:  # re-aligned: warp the kept crops too, so pairs across it compare alike
-            size = (config.face.width, config.face.height)
-            kept = [c if c is None else cv2.warpAffine(c, face.moved[:2], size, flags=cv2.INTER_LINEAR,
-                                                       borderMode=cv2.BORDER_REPLICATE) for c in window]
-            window.clear()
-            window.extend(kept)
-            face.moved = None
-        window.append(crop)
-        numbers.append(int(number))
-        for s, k in strides.items():
-            start = window[-1 - k] if len(window) > k else None
-            if crop is None or start is None:
-                ends[s].append(nan)
-                continue
-            flow = compute_flow(start, crop, config.flow)[:2] * np.float32(FLOW_SCALE)  # (2, H, W) crop pixels
-            u, v = flow[0].ravel(), flow[1].ravel()
-            ref = face.regions.reference
-            du, dv = u - u[ref].mean(), v - v[ref].mean()
-            mag = np.hypot(du, dv)
-            if on_flow is not None:
-                on_flow(s, pos, (numbers[-1 - k], int(number)), np.stack([du, dv]).reshape(flow.shape),
-                        face.regions)
-            ends[s].append([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
-        if progress is not None:
-            progress(1)
+    face = FaceTrack(config, max(1, int(round(config.face.check_every * fps))), aligner)
+    state = MotionState.start(face, max(strides.values()) + 1, None if keep is None else keep.resume)
+    start = state.done  # the frames a resumed run measured before: streamed by, not measured again
+    if start and isinstance(frames, FrameFiles):
+        frames.skip = start  # not even read
+    between, streamed = True, 0  # between: no frame half measured, so what is held can be saved
+    try:
+        with nullcontext() if keep is None else keep.watching():
+            for pos, (number, image) in enumerate(frames):
+                streamed = pos + 1
+                if pos >= start:
+                    between = False
+                    _measure(state, pos, int(number), image, strides, config, source, on_flow)
+                    between = True
+                elif int(number) != state.numbers[pos]:
+                    raise StaleProgress(f"frame {pos} is numbered {number}, not {state.numbers[pos]} as before")
+                if progress is not None:
+                    progress(1)
+                if keep is not None:
+                    keep.tick(state)
+    except BaseException:
+        if keep is not None and between:  # Ctrl-C, SIGTERM or an error between two frames: keep what finished
+            keep.save_motion(state)
+        raise
+    if streamed < start:
+        raise StaleProgress(f"it ends after {streamed} frames, before the {start} measured")
+    numbers, face = state.numbers, state.face
     n = len(numbers)
-    missing = np.asarray(absent, bool)
+    missing = np.asarray(state.absent, bool)
     if n - missing.sum() < 2:
         raise DataError(f"{source}: spotting needs at least 2 frames, got {n - missing.sum()}.")
     if config.face.mode == "align" and not any(good for _, good in face.checks):
@@ -346,7 +220,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     lost_before = np.concatenate([[0], np.cumsum(lost)])
     scores = {}
     for s, k in strides.items():
-        end = np.asarray(ends[s], dtype=np.float64)  # (n, R)
+        end = np.asarray(state.ends[s], dtype=np.float64)  # (n, R)
         idx = np.arange(n)
         bad = (idx < k) | (lost_before[idx + 1] - lost_before[np.maximum(idx - k, 0)] > 0)
         end[bad] = np.nan
@@ -365,6 +239,55 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
                      "should be there")
     return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
                         face.realignments, notes, missing_runs, face.seen)
+
+
+def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None, strides: dict[str, int],
+             config: SpotConfig, source: str, on_flow: FlowHook | None) -> None:
+    """Measure one frame: its crop joins the window, and each scale's pair that ends there gets its scores."""
+    import cv2
+
+    from ..preprocess.flow import FLOW_SCALE, compute_flow
+
+    state.absent.append(image is None)
+    window, face, numbers = state.window, state.face, state.numbers
+    if image is None:
+        window.append(None)
+        numbers.append(number)
+        for s in SCALES:
+            state.ends[s].append(_NAN)
+        return
+    if state.shape is None:
+        state.shape = image.shape
+    elif image.shape != state.shape:
+        raise DataError(f"{source}: frame {number} is {image.shape[:2]}, the first frame {state.shape[:2]}; "
+                        "a recording's frames must share one size.")
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else np.ascontiguousarray(image)
+    crop = face.crop(pos, number, grey)
+    if face.restart:  # another face from here on: the kept crops are of the one before
+        window.clear()
+        face.restart = False
+    if face.moved is not None:  # re-aligned: warp the kept crops too, so pairs across it compare alike
+        size = (config.face.width, config.face.height)
+        kept = [c if c is None else cv2.warpAffine(c, face.moved[:2], size, flags=cv2.INTER_LINEAR,
+                                                   borderMode=cv2.BORDER_REPLICATE) for c in window]
+        window.clear()
+        window.extend(kept)
+        face.moved = None
+    window.append(crop)
+    numbers.append(number)
+    for s, k in strides.items():
+        start = window[-1 - k] if len(window) > k else None
+        if crop is None or start is None:
+            state.ends[s].append(_NAN)
+            continue
+        flow = compute_flow(start, crop, config.flow)[:2] * np.float32(FLOW_SCALE)  # (2, H, W) crop pixels
+        u, v = flow[0].ravel(), flow[1].ravel()
+        ref = face.regions.reference
+        du, dv = u - u[ref].mean(), v - v[ref].mean()
+        mag = np.hypot(du, dv)
+        if on_flow is not None:
+            on_flow(s, pos, (numbers[-1 - k], number), np.stack([du, dv]).reshape(flow.shape), face.regions)
+        state.ends[s].append([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
 
 
 def centre_pairs(end: np.ndarray, half: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import DataError
 from ..media import VideoFrame
 
-__all__ = ["check_numbering", "with_missing", "TimedFrames", "RATE_DRIFT_FRAMES"]
+__all__ = ["check_numbering", "with_missing", "FrameFiles", "TimedFrames", "RATE_DRIFT_FRAMES"]
 
 #: Frame times further than this many frame durations from a constant rate: a variable frame rate. One
 #: frame covers a timestamp's rounding and a single dropped frame; the note is for timings that are wrong.
@@ -45,15 +45,26 @@ def check_numbering(folder: Path, frames: Sequence[tuple[int, Path]]) -> None:
         "img2.jpg, ...), or spot the video they were extracted from.")
 
 
-def with_missing(frames: Sequence[tuple[int, Path]], read: Callable[[Path], np.ndarray]
+def with_missing(frames: Sequence[tuple[int, Path]], read: Callable[[Path], np.ndarray], skip: int = 0
                  ) -> Iterator[tuple[int, np.ndarray | None]]:
     """(number, image) of numbered frame files, with (number, None) for each number between them without a file
-    (``check_numbering`` bounds how many)."""
-    expected = frames[0][0]
+    (``check_numbering`` bounds how many); the first ``skip`` numbers come as (number, None) too, unread."""
+    expected = first = frames[0][0]
     for number, path in frames:
         yield from ((m, None) for m in range(expected, number))
-        yield number, read(path)
+        yield number, read(path) if number - first >= skip else None
         expected = number + 1
+
+
+class FrameFiles:
+    """A frame folder's (number, image) stream (``with_missing``), which a resumed spotter enters at a frame: it
+    sets ``skip`` to the frames it measured before, and those are streamed as (number, None) without being read."""
+
+    def __init__(self, frames: Sequence[tuple[int, Path]], read: Callable[[Path], np.ndarray]):
+        self.frames, self.read, self.skip = frames, read, 0
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        return with_missing(self.frames, self.read, self.skip)
 
 
 class TimedFrames:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from ..media import FRAME_NUMBERING as _MEDIA_NUMBERING
 from .config import SpotConfig, spot_config
-from .flow_spotter import MotionCurves, extract_motion, open_recording
+from .flow_spotter import MotionCurves, check_rate, extract_motion, open_recording
 from .intervals import Interval, intervals_csv, with_seconds
+from .motion_state import StaleProgress
 from .peaks import spot_intervals
 
 __all__ = ["FRAME_NUMBERING", "SpotResult", "spot_recording"]
@@ -76,7 +77,7 @@ class SpotResult:
 
 def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps: float | None = None,
                    aligner=None, progress: Callable[[int], None] | None = None,
-                   on_total: Callable[[int | None], None] | None = None) -> SpotResult:
+                   on_total: Callable[[int | None], None] | None = None, partial=None) -> SpotResult:
     """Spot the micro- and macro-expressions of one video file or frame folder.
 
     Args:
@@ -86,15 +87,31 @@ def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps:
         aligner: a ``preprocess.FaceAligner`` to reuse across recordings.
         progress: called with 1 after every frame.
         on_total: called once with the frame count (None when the container does not say).
+        partial: a ``partial_state.PartialSpot`` (``mmnet spot --out``): the progress an earlier run kept is
+            continued, and this run's is kept as it goes.
     """
     if config is not None and not isinstance(config, SpotConfig):
         raise TypeError(f"spot_recording's config is a SpotConfig, got a {type(config).__name__} ({config!r}): "
                         "pass spot_config(preset, overrides), e.g. spot_config('casme2'), or leave it out.")
     config = config or spot_config()
     frames, rate, total = open_recording(source, fps)
+    if partial is not None:
+        check_rate(rate)  # before the progress kept is compared with a rate that is none
+        partial.begin(source, rate, config, total)
     if on_total is not None:
         on_total(total)
-    curves = extract_motion(frames, rate, config, aligner=aligner, progress=progress, source=str(source),
-                            declared=total)
+    if partial is not None and partial.curves is not None:
+        curves = MotionCurves(**partial.curves)
+    else:
+        try:
+            curves = extract_motion(frames, rate, config, aligner=aligner, progress=progress, source=str(source),
+                                    declared=total, keep=partial)
+        except StaleProgress as exc:  # the recording is not what the saved progress measured after all
+            partial.forget(f"{source} streams other frames than it did ({exc})")
+            frames, rate, total = open_recording(source, fps)
+            curves = extract_motion(frames, rate, config, aligner=aligner, progress=progress, source=str(source),
+                                    declared=total, keep=partial)
+        if partial is not None:
+            partial.save_curves(curves)
     intervals, details = spot_intervals(curves, config)
     return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, config, curves, details)

@@ -1,0 +1,342 @@
+"""``mmnet spot --out DIR`` keeps its progress on a long recording: an interrupted run loses nothing that finished.
+
+While the optical-flow spotter measures a recording, ``PartialSpot`` saves what it holds (``motion_state``: the
+frames measured, their scores, gaps, the face followed and its alignment, the last k + 1 face crops) into
+``DIR/.mmnet-spot-partial.npz`` every ``SAVE_EVERY_S`` seconds, on Ctrl-C and SIGTERM (after the frame being
+measured) and on an error between two frames; once the whole recording is measured, its motion curves. The file
+is one NumPy archive of arrays and a JSON document, read without pickle (a pickle runs code, and the folder may
+be another user's), written whole or not at all (a temporary file renamed over it).
+
+A rerun of the same command continues from it when it is for the same recording, configuration, frame rate and
+versions (``recording_key``); else it says why and spots the recording from its start. ``mmnet spot`` removes
+the file together with writing its results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .config import SpotConfig
+from .motion_state import SCALES, MotionState, parse
+
+__all__ = ["PartialSpot", "PARTIAL_NAME", "SAVE_EVERY_S", "STATE_FORMAT", "recording_key"]
+
+PARTIAL_NAME = ".mmnet-spot-partial.npz"
+SAVE_EVERY_S = 45.0  # seconds of spotting between two saves: at most this much is measured again after a kill -9
+STATE_FORMAT = 1  # the layout of the file; another one is not read
+ENDS_BYTES = 1 << 20  # a video is recognised by its size, time and the SHA-256 of its first and last MiB
+
+
+def recording_key(source: str | Path, fps: float, config: SpotConfig) -> dict:
+    """What a saved progress must have been made from to be continued: the recording (a video's size, modification
+    time and the SHA-256 of its first and last MiB, which hold its header and index: hashing a whole recording of
+    hours, several GB, takes tens of seconds at every start; a frame folder's file names, sizes and times), the
+    frame rate used, every spotter parameter and the versions that measure (mmnet, this file's format, the flow,
+    OpenCV, the decoder, dlib)."""
+    path = Path(source)
+    versions = {"state": STATE_FORMAT, "mmnet": _version("mmnet"), "opencv": _opencv(), "flow": _flow_version()}
+    if path.is_dir():
+        from ..media import list_frames
+
+        digest = hashlib.sha256()
+        frames, _ = list_frames(path, numbered=True)
+        for _, frame in frames:
+            st = frame.stat()
+            digest.update(f"{frame.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        recording = {"frames": len(frames), "listing_sha256": digest.hexdigest()}
+    else:
+        st = path.stat()
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            digest.update(f.read(ENDS_BYTES))
+            f.seek(max(st.st_size - ENDS_BYTES, 0))
+            digest.update(f.read(ENDS_BYTES))
+        recording = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ends_sha256": digest.hexdigest()}
+        versions["decoder"] = f"pyav {_version('av')}" if _version("av") else "opencv"
+    if config.face.mode == "align":
+        versions["dlib"] = _version("dlib")
+    key = {"source": str(source), "recording": recording, "fps": float(fps), "config": asdict(config),
+           "versions": versions}
+    return json.loads(json.dumps(key))  # as it reads back: tuples are lists
+
+
+def _version(distribution: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def _opencv() -> str | None:
+    try:
+        import cv2
+    except ImportError:
+        return None
+    return cv2.__version__
+
+
+def _flow_version() -> int:
+    from ..preprocess.flow import FLOW_VERSION
+
+    return FLOW_VERSION
+
+
+def _differs(saved: dict, key: dict) -> str | None:
+    """Why a progress saved under ``saved`` does not continue this run (``key``), or None when it does."""
+    if saved.get("source") != key["source"]:
+        return f"it holds the progress on {saved.get('source')}, not on {key['source']}"
+    if saved.get("recording") != key["recording"]:
+        return f"{key['source']} changed since (its size, modification time or content differ)"
+    if saved.get("fps") != key["fps"]:
+        return f"it was measured at {saved.get('fps')} fps, this run at {key['fps']:g} fps"
+    if saved.get("config") != key["config"]:
+        then, now = _flat(saved.get("config") or {}), _flat(key["config"])
+        changed = [f"{k} {then.get(k)} then, {now.get(k)} now" for k in sorted(set(then) | set(now))
+                   if then.get(k) != now.get(k)]
+        more = "; ..." if len(changed) > 4 else ""
+        return "the spotter's parameters differ (" + "; ".join(changed[:4]) + more + ")"
+    if saved.get("versions") != key["versions"]:
+        then, now = saved.get("versions") or {}, key["versions"]
+        changed = [f"{k} {then.get(k)} then, {now.get(k)} now" for k in sorted(set(then) | set(now))
+                   if then.get(k) != now.get(k)]
+        return "it was measured by other versions (" + "; ".join(changed) + ")"
+    return None
+
+
+def _flat(config: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in config.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+class PartialSpot:
+    """The progress of one ``mmnet spot`` run, kept in ``folder`` (its --out).
+
+    ``begin`` reads what an earlier run kept: ``resume`` (for ``extract_motion``) or ``curves`` (the fields of
+    ``MotionCurves``, the whole recording measured). ``extract_motion`` calls ``tick`` between frames and
+    ``save_motion`` when it stops; ``save_curves`` keeps the finished curves; ``interrupted`` says what is kept.
+    """
+
+    def __init__(self, folder: str | Path, *, every_s: float | None = None, say=None):
+        self.path = Path(folder) / PARTIAL_NAME
+        self.every_s = SAVE_EVERY_S if every_s is None else every_s
+        self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.key: dict | None = None
+        self.source, self.total = "", None
+        self.resume: dict | None = None  # motion_state.parse's, when a run continues
+        self.curves: dict | None = None  # MotionCurves' fields, when the whole recording was measured before
+        self.saved: int | None = None  # frames measured in the file (None: no file of this run's)
+        self.finished = False  # the file holds the whole recording's curves
+        self._last = time.monotonic()
+        self._stop: int | None = None  # a signal that came while a frame was measured
+        self._previous: dict[int, object] = {}
+        self._broken = False
+
+    # -- reading ---------------------------------------------------------------------------------
+    def begin(self, source: str | Path, fps: float, config: SpotConfig, total: int | None) -> None:
+        """Key this run; take over the progress in the folder when it continues this run, else say why not and
+        remove it. Prints one line either way (none when there is no file)."""
+        self.source, self.total = str(source), total
+        self.key = recording_key(source, fps, config)
+        self._last = time.monotonic()
+        for stale in self.path.parent.glob(f".{PARTIAL_NAME}.*.tmp"):  # left by a kill -9 mid-write
+            stale.unlink(missing_ok=True)
+        read = self._read()
+        if read is None:
+            return
+        meta, arrays = read
+        try:
+            why = _differs(meta["key"], self.key)
+            if why is None and meta["kind"] == "curves":
+                self.curves = _parse_curves(meta["curves"], arrays)
+            elif why is None:
+                self.resume = parse(meta["motion"], arrays, (config.face.height, config.face.width))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:  # not what _write writes
+            why = f"it cannot be read ({type(exc).__name__}: {str(exc)[:200]}): it is damaged"
+        if why is not None:
+            self.forget(why)
+            return
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(meta["saved"])))
+        if self.curves is not None:
+            self.saved, self.finished = len(self.curves["numbers"]), True
+            self.say(f"resuming {source}: its motion was measured to the end (saved {when}); spotting from there")
+            return
+        self.saved = len(self.resume["numbers"])
+        how = ("the frames before it are not read again" if Path(source).is_dir() else
+               "the video is decoded again up to there (it cannot be entered at an exact frame), not measured")
+        self.say(f"resuming {source} from frame {self.saved} of {total if total else '?'} (saved {when}); {how}")
+
+    def forget(self, why: str) -> None:
+        """Drop the progress taken over (``why`` it does not fit after all, said): the run starts again."""
+        self.say(f"note: {self.path}: {why}; it is removed, and {self.source} is spotted from its start")
+        self.path.unlink(missing_ok=True)
+        self.resume = self.curves = self.saved = None
+        self.finished = False
+
+    def _read(self) -> tuple[dict, dict[str, np.ndarray]] | None:
+        """(JSON document, arrays) of the file; None when there is none, or (said) it cannot be read."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self.say(f"note: {self.path} cannot be read ({exc.strerror or exc}); {self.source} is spotted from its "
+                     "start")
+            return None
+        try:  # no pickle: object arrays are refused
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+            if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+                raise ValueError(f"not a progress file of format {STATE_FORMAT}")
+            if not isinstance(meta.get("key"), dict) or meta.get("kind") not in ("motion", "curves"):
+                raise ValueError("no key or kind")
+            float(meta["saved"])
+        except Exception as exc:  # a damaged archive fails in zipfile, zlib, NumPy or JSON: each its own error
+            self.say(f"note: {self.path} cannot be read ({type(exc).__name__}: {str(exc)[:200]}): it is damaged; "
+                     f"it is removed, and {self.source} is spotted from its start")
+            self.path.unlink(missing_ok=True)
+            return None
+        return meta, arrays
+
+    # -- saving ----------------------------------------------------------------------------------
+    def tick(self, state: MotionState) -> None:
+        """Between two frames: save when ``every_s`` has passed; after a Ctrl-C or SIGTERM held back, save and
+        let it stop the run (``watching``)."""
+        if self._stop is None and time.monotonic() - self._last < self.every_s:
+            return
+        self.save_motion(state)
+        if self._stop is not None:
+            self._raise_stop()
+
+    def save_motion(self, state: MotionState) -> None:
+        """Keep what ``state`` holds (nothing when the file holds it already)."""
+        if state.done in (0, self.saved) or self._broken:
+            return
+        meta, arrays = state.snapshot()
+        self._write("motion", {"motion": meta}, arrays, state.done)
+
+    def save_curves(self, curves) -> None:
+        """Keep the whole recording's ``MotionCurves``: a rerun after an interrupted classification need not
+        measure it again."""
+        if self.finished:
+            return
+        meta = {"fps": float(curves.fps), "regions": list(curves.regions),
+                "strides": {s: int(k) for s, k in curves.strides.items()},
+                "gaps": [[int(a), int(b)] for a, b in curves.gaps],
+                "realignments": [int(n) for n in curves.realignments],
+                "notes": list(curves.notes), "missing": [[int(a), int(b)] for a, b in curves.missing],
+                "faces": [[int(n), [int(v) for v in box]] for n, box in curves.faces]}
+        arrays = {"numbers": np.asarray(curves.numbers, np.int64),
+                  **{f"scores_{s}": np.asarray(curves.scores[s], np.float64) for s in SCALES}}
+        self._write("curves", {"curves": meta}, arrays, len(curves.numbers))
+        self.finished = not self._broken
+
+    def _write(self, kind: str, meta: dict, arrays: dict[str, np.ndarray], frames: int) -> None:
+        from ..utils import atomic_write_bytes
+
+        document = {"format": STATE_FORMAT, "kind": kind, "key": self.key, "saved": time.time(), "frames": frames,
+                    "total": self.total, **meta}
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.frombuffer(json.dumps(document).encode("utf-8"), np.uint8), **arrays)
+        try:
+            atomic_write_bytes(self.path, buffer.getvalue())
+        except OSError as exc:  # a full disk stops the saving, not the spotting
+            self._broken = True
+            self.say(f"note: the progress cannot be saved in {self.path} ({exc.strerror or exc}); spotting goes on, "
+                     "but an interruption will lose it")
+            return
+        self.saved, self._last = frames, time.monotonic()
+
+    # -- stopping --------------------------------------------------------------------------------
+    @contextmanager
+    def watching(self):
+        """Hold Ctrl-C and SIGTERM back until the frame being measured is done (``tick`` then saves and stops the
+        run as they would have); a second one stops it at once. Only in the main thread, where signals arrive."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def held(signum, frame):
+            if self._stop is not None:  # asked twice: at once, with the last save kept
+                self._stop = None
+                self._call_previous(signum)
+                return
+            self._stop = signum
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(signum)
+            if previous is not signal.SIG_IGN:
+                self._previous[signum] = previous
+                signal.signal(signum, held)
+        try:
+            yield
+        finally:
+            for signum, previous in self._previous.items():  # None: set outside Python, not to be set back
+                signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+            try:
+                if self._stop is not None:  # it came during the last frame: the run stops all the same
+                    self._raise_stop()
+            finally:
+                self._previous.clear()
+
+    def _raise_stop(self) -> None:
+        signum, self._stop = self._stop, None
+        self._call_previous(signum)
+
+    def _call_previous(self, signum: int) -> None:
+        """What the signal would have done: Python's KeyboardInterrupt, mmnet's ``cli.Terminated`` for SIGTERM, or
+        the default action (the process ends as the signal ends it)."""
+        previous = self._previous.get(signum)
+        if callable(previous):
+            previous(signum, None)
+            return
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    def interrupted(self) -> str:
+        """What an interrupted run kept, for the "interrupted: ..." line."""
+        if self.key is None:  # stopped before the recording was opened: the folder is as it was
+            return f"nothing was written; a rerun resumes from the progress kept in {self.path.parent}, if any"
+        if self.finished:
+            return (f"the motion of the whole recording is kept in {self.path}; rerun the same command to spot "
+                    "from it (classifying with --checkpoint starts again)")
+        if self.saved:
+            of = f" of {self.total}" if self.total else ""
+            return (f"nothing was written, but the spotting up to frame {self.saved}{of} is kept in {self.path}; "
+                    "rerun the same command to resume from there")
+        why = "it could not be saved, see above" if self._broken else f"the progress is kept every {self.every_s:g} s"
+        return f"nothing was written or kept yet ({why}); a rerun spots the recording from its start"
+
+
+def _parse_curves(meta: dict, arrays: dict[str, np.ndarray]) -> dict:
+    """The fields of ``flow_spotter.MotionCurves`` from what ``save_curves`` wrote (ValueError, KeyError or
+    TypeError when it is something else)."""
+    numbers = arrays["numbers"]
+    if numbers.ndim != 1 or numbers.dtype.kind != "i":
+        raise ValueError(f"numbers are {numbers.shape} {numbers.dtype}")
+    scores = {s: arrays[f"scores_{s}"] for s in SCALES}
+    regions = tuple(str(r) for r in meta["regions"])
+    if any(v.shape != (len(numbers), len(regions)) or v.dtype != np.float64 for v in scores.values()):
+        raise ValueError(f"scores are not ({len(numbers)}, {len(regions)}) float64")
+    return {"fps": float(meta["fps"]), "numbers": numbers, "scores": scores, "regions": regions,
+            "strides": {str(s): int(k) for s, k in meta["strides"].items()},
+            "gaps": [(int(a), int(b)) for a, b in meta["gaps"]],
+            "realignments": [int(n) for n in meta["realignments"]], "notes": [str(n) for n in meta["notes"]],
+            "missing": [(int(a), int(b)) for a, b in meta["missing"]],
+            "faces": [(int(n), tuple(int(v) for v in box)) for n, box in meta["faces"]]}

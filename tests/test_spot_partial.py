@@ -1,0 +1,389 @@
+"""`mmnet spot --out DIR` keeps its progress on a recording: an interrupted run (Ctrl-C, SIGTERM, a kill between two
+saves) is resumed by the same command, and the result equals an uninterrupted run's exactly."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmnet.cli import main
+from mmnet.preprocess.face import FaceDetection
+from mmnet.spotting import flow_spotter, partial_state
+from mmnet.spotting.config import spot_config
+from mmnet.spotting.flow_spotter import extract_motion
+from mmnet.spotting.partial_state import PARTIAL_NAME, PartialSpot
+from mmnet.synth.long import LongConfig
+from mmnet.synth.long_writer import write_long_dataset
+
+pytest.importorskip("cv2")
+pytest.importorskip("av")
+face_extra = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("dlib") is None, reason="needs the face extra (dlib)")
+
+SMALL = LongConfig(frame_size=(320, 240), face_size=(140, 170))  # a face dlib finds, small frames
+RESULTS = ("spot.json", "intervals.csv", "spotting.csv")
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    """A 6 s synthetic video (180 frames, expressions planted) and its frames as a folder in which the face is gone
+    for a second (a gap) and two numbers have no file (missing frames)."""
+    base = tmp_path_factory.mktemp("partial")
+    root = write_long_dataset(base / "set", minutes=0.1, seed=2, config=SMALL, formats=("jpg", "mp4"))
+    video = root / "rawvideo" / "s15" / "15_0101disgust1.mp4"
+    folder = base / "frames"
+    shutil.copytree(root / "rawpic" / "s15" / "15_0101disgust1", folder)
+    blank = Image.new("RGB", SMALL.frame_size, (128, 128, 128))  # no face there
+    for n in range(141, 156):
+        blank.save(folder / f"img{n}.jpg")
+    for n in (170, 171):
+        (folder / f"img{n}.jpg").unlink()
+    return {"video": video, "folder": folder}
+
+
+def _spot(source, out, *extra) -> int:
+    fps = ["--fps", "30"] if source.is_dir() else []
+    return main(["spot", str(source), "--out", str(out), "--no-progress", *fps, *extra])
+
+
+@pytest.fixture(scope="module")
+def reference(recordings, tmp_path_factory):
+    """Each recording's results, spotted without interruption."""
+    out = {}
+    for kind, source in recordings.items():
+        folder = tmp_path_factory.mktemp(f"reference-{kind}")
+        assert _spot(source, folder) == 0
+        assert not (folder / PARTIAL_NAME).exists()  # a finished run leaves no progress behind
+        out[kind] = _results(folder)
+    spotted = {kind: json.loads(results["spot.json"]) for kind, results in out.items()}
+    assert spotted["video"]["intervals"] and spotted["folder"]["intervals"]  # what the tests compare
+    assert spotted["folder"]["gaps"] and any("2 frame(s) missing" in n for n in spotted["folder"]["notes"])
+    return out
+
+
+def _results(out) -> dict[str, str]:
+    return {name: (out / name).read_text() for name in RESULTS}
+
+
+def _saved_frames(out) -> int:
+    with np.load(out / PARTIAL_NAME, allow_pickle=False) as archive:
+        return json.loads(archive["meta"].tobytes())["frames"]
+
+
+def _stop_after(monkeypatch, frames: int, exc=KeyboardInterrupt) -> None:
+    """Raise ``exc`` once ``frames`` frames are measured, between two frames (from the progress callback)."""
+    from mmnet.progress import FrameProgress
+
+    count = FrameProgress.__call__
+
+    def call(self, n):
+        count(self, n)
+        if self.doing == "spotting" and self.done == frames:
+            raise exc
+
+    monkeypatch.setattr(FrameProgress, "__call__", call)
+
+
+@face_extra
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "at"), [("video", 75), ("folder", 100), ("folder", 172)])
+def test_an_interrupted_spot_resumes_to_an_uninterrupted_runs_result(recordings, reference, kind, at, tmp_path,
+                                                                      monkeypatch, capsys):
+    """Ctrl-C at frame 75 of 180 kept nothing: the rerun spotted from frame 0. The progress is kept in --out, the
+    rerun says where it resumes, reads a folder's frames from there only, and writes what one run would have."""
+    source, out = recordings[kind], tmp_path / "out"
+    with monkeypatch.context() as patch:
+        _stop_after(patch, at)
+        assert _spot(source, out) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted: nothing was written, but the spotting up to frame {at} of 180 is kept in " \
+           f"{out / PARTIAL_NAME}; rerun the same command to resume from there" in err
+    assert _saved_frames(out) == at and not (out / "spot.json").exists()
+    read = []
+    if kind == "folder":
+        from mmnet import media
+
+        read_rgb = media.read_rgb
+        monkeypatch.setattr(media, "read_rgb", lambda path: read.append(path) or read_rgb(path))
+    assert _spot(source, out) == 0
+    err = capsys.readouterr().err
+    assert f"resuming {source} from frame {at} of 180 (saved " in err
+    assert ("the frames before it are not read again" if kind == "folder" else "the video is decoded again") in err
+    if kind == "folder":  # img1 is frame position 0: only the files from position `at` on are read
+        assert sorted(int(p.stem[3:]) for p in read) == [n for n in range(at + 1, 181) if n not in (170, 171)]
+    assert _results(out) == reference[kind]
+    assert not (out / PARTIAL_NAME).exists()
+
+
+@face_extra
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_finish_the_frame_save_it_and_stop(recordings, reference, signum, tmp_path, monkeypatch,
+                                                               capsys):
+    """A signal while a frame is measured is held until that frame is done; then the progress is saved and the run
+    stops as the signal would have (130 for Ctrl-C, 143 for SIGTERM), and the rerun resumes after that frame."""
+    out = tmp_path / "out"
+    measure = flow_spotter._measure
+
+    def measure_and_signal(state, pos, *args):
+        if pos == 60:
+            os.kill(os.getpid(), signum)  # arrives in the middle of frame 60
+        measure(state, pos, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(flow_spotter, "_measure", measure_and_signal)
+        code = _spot(recordings["video"], out)
+    err = capsys.readouterr().err
+    assert code == (130 if signum == signal.SIGINT else 143)
+    said = "interrupted" if signum == signal.SIGINT else "stopped (SIGTERM)"
+    assert f"{said}: nothing was written, but the spotting up to frame 61 of 180 is kept in" in err
+    assert _saved_frames(out) == 61
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # set back
+    assert _spot(recordings["video"], out) == 0
+    assert "resuming" in capsys.readouterr().err and _results(out) == reference["video"]
+
+
+@face_extra
+@pytest.mark.slow
+def test_a_kill_in_the_middle_of_a_frame_loses_only_what_came_after_the_last_save(recordings, reference, tmp_path,
+                                                                                  monkeypatch, capsys):
+    """A stop that cannot wait for the frame (kill -9, a second Ctrl-C) saves nothing then: the rerun continues from
+    the last periodic save (here after every frame), and still gives the uninterrupted result."""
+    out = tmp_path / "out"
+    monkeypatch.setattr(partial_state, "SAVE_EVERY_S", 0.0)
+    measure = flow_spotter._measure
+
+    def killed_at_100(state, pos, *args):
+        if pos == 100:
+            raise KeyboardInterrupt  # in the middle of frame 100: what it held is half changed
+        measure(state, pos, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(flow_spotter, "_measure", killed_at_100)
+        assert _spot(recordings["video"], out) == 130
+    assert _saved_frames(out) == 100
+    capsys.readouterr()
+    assert _spot(recordings["video"], out) == 0
+    assert "resuming" in capsys.readouterr().err and _results(out) == reference["video"]
+
+
+@face_extra
+@pytest.mark.slow
+def test_another_configuration_or_a_changed_recording_starts_from_the_beginning_and_says_why(recordings, tmp_path,
+                                                                                            monkeypatch, capsys):
+    video, out = recordings["video"], tmp_path / "out"
+    state = out / PARTIAL_NAME
+    with monkeypatch.context() as patch:
+        _stop_after(patch, 40)
+        assert _spot(video, out) == 130
+    saved = state.read_bytes()
+    assert _spot(video, out, "--set", "micro.p=0.1") == 0
+    err = capsys.readouterr().err
+    assert f"note: {state}: the spotter's parameters differ (micro.p 0.05 then, 0.1 now); it is removed, and " \
+           f"{video} is spotted from its start" in err
+    assert "resuming" not in err and not state.exists()
+    copy = tmp_path / "copy.mp4"  # the same pixels under another name: not taken for the video's progress
+    shutil.copy2(video, copy)
+    state.write_bytes(saved)
+    with monkeypatch.context() as patch:
+        _stop_after(patch, 40)
+        assert _spot(copy, out) == 130
+    assert f"it holds the progress on {video}, not on {copy}" in capsys.readouterr().err
+    stat = copy.stat()  # then the copy changes: its modification time moves
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert _spot(copy, out) == 0
+    assert f"{copy} changed since (its size, modification time or content differ); it is removed" in \
+        capsys.readouterr().err
+
+
+@face_extra
+@pytest.mark.slow
+def test_a_damaged_progress_file_is_named_and_ignored(recordings, reference, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    with monkeypatch.context() as patch:
+        _stop_after(patch, 50)
+        assert _spot(recordings["video"], out) == 130
+    state = out / PARTIAL_NAME
+    state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])  # cut, as a disk that filled up
+    capsys.readouterr()
+    assert _spot(recordings["video"], out) == 0
+    err = capsys.readouterr().err
+    assert f"note: {state} cannot be read (" in err and "it is damaged; it is removed, and" in err
+    assert _results(out) == reference["video"] and not state.exists()
+
+
+def test_without_out_nothing_is_kept_and_the_line_says_how_to_keep_it(recordings, tmp_path, monkeypatch, capsys):
+    _stop_after(monkeypatch, 20)
+    assert main(["spot", str(recordings["video"]), "--no-progress", "--no-align"]) == 130
+    assert "interrupted: nothing was written or kept (give --out DIR to keep partial progress); a rerun spots the " \
+           "recording from its start" in capsys.readouterr().err
+
+
+# -- extract_motion itself, with a face that moves, is lost, and gives way to others -------------------------------
+# The faces found at each check (frames 0, 30, 60, ...): one that moves far (a realignment), none (a gap), two
+# others (the one followed since), then only the one not followed (another switch: it is one of the others).
+LOOKS = [[(100, 60, 220, 180)], [(184, 60, 304, 180)], [], [(300, 60, 420, 180), (460, 60, 580, 180)],
+         [(300, 60, 420, 180), (460, 60, 580, 180)], [(460, 60, 580, 180)]]
+FRAMES = 175
+
+
+def _face_points(box):
+    from .test_spot_faces import _face_points as points
+
+    return points(box)
+
+
+def _aligner(cfg):
+    """dlib stood in for by a detector that reads which faces to find from the frame itself (its first pixel), so
+    that a resumed run finds what an uninterrupted one would."""
+    from mmnet.preprocess.face import CropGeometry, FaceAligner
+
+    aligner = FaceAligner.__new__(FaceAligner)
+    aligner.geometry = CropGeometry(cfg.face.width, cfg.face.height)
+    aligner.detect = lambda image: [FaceDetection(box, 1.0) for box in LOOKS[int(image[0, 0])]]
+    aligner.landmarks = lambda image, face: _face_points(face.box)
+    return aligner
+
+
+def _frames():
+    for n in range(FRAMES):
+        image = np.random.default_rng(n // 7).integers(0, 255, (240, 640), dtype=np.uint8)
+        image[0, 0] = n // 30
+        yield n, image
+
+
+def _curves(keep=None, stop_at=None):
+    cfg = spot_config("casme2")
+
+    def progress(_):
+        progress.done += 1
+        if progress.done == stop_at:
+            raise KeyboardInterrupt
+
+    progress.done = 0
+    return extract_motion(_frames(), 30.0, cfg, aligner=_aligner(cfg), source="rec.mp4", keep=keep,
+                          progress=progress)
+
+
+def _keep(tmp_path, say=None):
+    source = tmp_path / "rec.mp4"
+    if not source.exists():
+        source.write_bytes(b"a recording" * 100)
+    keep = PartialSpot(tmp_path / "out", say=say or (lambda line: None))
+    keep.begin(source, 30.0, spot_config("casme2"), FRAMES)
+    return keep
+
+
+@pytest.fixture(scope="module")
+def whole():
+    return _curves()
+
+
+@pytest.mark.parametrize("at", [1, 31, 45, 95, 121, 175])
+def test_resumed_motion_equals_an_uninterrupted_runs_wherever_it_stopped(tmp_path, whole, at):
+    """Around a realignment (the kept crops warped), a lost face (a gap), another face taken on (the window
+    emptied, a note) and at the very end: the curves, gaps, realignments, notes and faces are the same."""
+    (tmp_path / "out").mkdir()
+    assert whole.gaps and whole.realignments == [0, 30, 90, 150] and len(whole.notes) == 2  # what it is about
+    assert "not found again at frame(s) 90, 150" in whole.notes[1]
+    with pytest.raises(KeyboardInterrupt):
+        _curves(_keep(tmp_path), stop_at=at)
+    said = []
+    keep = _keep(tmp_path, said.append)
+    assert keep.saved == at and said[0].startswith(f"resuming {tmp_path / 'rec.mp4'} from frame {at} of {FRAMES}")
+    resumed = _curves(keep)
+    for field in ("fps", "regions", "strides", "gaps", "realignments", "notes", "missing", "faces"):
+        assert getattr(resumed, field) == getattr(whole, field), field
+    np.testing.assert_array_equal(resumed.numbers, whole.numbers)
+    for scale in ("micro", "macro"):
+        np.testing.assert_array_equal(resumed.scores[scale], whole.scores[scale])
+
+
+def test_the_finished_curves_are_kept_until_the_results_are_written(tmp_path, monkeypatch):
+    """Once the whole recording is measured, its curves are kept: a run stopped while classifying (the second pass
+    of --checkpoint) is spotted again from them, without measuring any frame."""
+    from mmnet.spotting.spotter import spot_recording
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n, image in _frames():
+        if n < 60:
+            Image.fromarray(image).save(frames / f"img{n + 1}.png")
+    cfg = spot_config("casme2", ["face.mode=none", "face.width=64", "face.height=64"])
+    (tmp_path / "out").mkdir()
+    first = spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=lambda line: None))
+    said = []
+    monkeypatch.setattr(flow_spotter, "_measure", None)  # measuring a frame would fail
+    again = spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=said.append))
+    assert len(said) == 1 and said[0].startswith(f"resuming {frames}: its motion was measured to the end (saved ")
+    assert again.to_dict() == first.to_dict()
+
+
+def test_a_progress_file_holds_no_pickle(tmp_path):
+    """The file is read with allow_pickle=False: one whose arrays hold objects is damaged, not run."""
+    (tmp_path / "out").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        _curves(_keep(tmp_path), stop_at=40)
+    state = tmp_path / "out" / PARTIAL_NAME
+    with np.load(state, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays, trap=np.array([object()], dtype=object))
+    state.write_bytes(buffer.getvalue())
+    said = []
+    keep = _keep(tmp_path, said.append)
+    assert keep.resume is None and "cannot be read (ValueError: Object arrays cannot be loaded" in said[0]
+
+
+def test_frames_that_are_not_those_measured_before_are_not_continued(tmp_path):
+    """The key vouches for the recording; should its frames still differ from the progress (another numbering), the
+    run is not continued on them: ``spot_recording`` starts it again from the first frame."""
+    from mmnet.spotting.motion_state import StaleProgress
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        _curves(_keep(tmp_path), stop_at=40)
+    cfg = spot_config("casme2")
+    renumbered = ((n + 1, image) for n, image in _frames())
+    with pytest.raises(StaleProgress, match="frame 0 is numbered 1, not 0 as before"):
+        extract_motion(renumbered, 30.0, cfg, aligner=_aligner(cfg), keep=_keep(tmp_path))
+    short = ((n, image) for n, image in _frames() if n < 30)
+    with pytest.raises(StaleProgress, match="it ends after 30 frames, before the 40 measured"):
+        extract_motion(short, 30.0, cfg, aligner=_aligner(cfg), keep=_keep(tmp_path))
+
+
+def test_spot_recording_starts_again_when_the_frames_are_not_those_measured(tmp_path, monkeypatch):
+    from mmnet.spotting.spotter import spot_recording
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n, image in _frames():
+        if n < 60:
+            Image.fromarray(image).save(frames / f"img{n + 1}.png")
+    cfg = spot_config("casme2", ["face.mode=none", "face.width=64", "face.height=64"])
+    same = {"source": "rec", "recording": {}, "fps": 30.0, "config": {}, "versions": {}}
+    monkeypatch.setattr(partial_state, "recording_key", lambda *args: same)  # blind to a renumbering
+
+    def stop_at_30(_):
+        stop_at_30.done += 1
+        if stop_at_30.done == 30:
+            raise KeyboardInterrupt
+
+    stop_at_30.done = 0
+    with pytest.raises(KeyboardInterrupt):
+        spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=print), progress=stop_at_30)
+    for path in sorted(frames.iterdir(), key=lambda p: -int(p.stem[3:])):
+        path.rename(frames / f"img{int(path.stem[3:]) + 100}.png")
+    said = []
+    again = spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=said.append))
+    assert said[0].startswith(f"resuming {frames} from frame 30 of 60")
+    assert said[1] == (f"note: {tmp_path / 'out' / PARTIAL_NAME}: {frames} streams other frames than it did (frame 0 "
+                       f"is numbered 101, not 1 as before); it is removed, and {frames} is spotted from its start")
+    assert again.to_dict() == spot_recording(frames, cfg, fps=30).to_dict()
