@@ -95,7 +95,8 @@ def test_train_spotter_and_train_give_a_dataset_the_same_preset(dataset, tmp_pat
 
 def test_make_spotter_gives_the_flow_spotter():
     from mmnet.spotting.config import spot_config
-    from mmnet.spotting.spotters import FlowSpotter, make_spotter
+    from mmnet.spotting.learned import FlowSpotter
+    from mmnet.spotting.spotters import make_spotter
 
     spotter = make_spotter(spot_config("casme2"), seed=3, device="cpu")
     assert isinstance(spotter, FlowSpotter) and spotter.fold_independent and spotter.fit([]) == {}
