@@ -1,4 +1,5 @@
-"""Writers of fake dataset trees that reproduce the real layouts and quirks (docs/datasets.md §9).
+"""Writers of fake dataset trees that reproduce the real layouts and quirks (docs/datasets.md, Layouts accepted
+and Quirks handled).
 
 Frames are tiny (8x8) images; a bright patch grows from onset to ``apex`` and fades to offset, so
 apex estimation has something to find. Spreadsheets are written cell by cell with openpyxl in
@@ -111,7 +112,7 @@ CASME2_ROWS: list[tuple] = [
     ("12", "EP09_02", 16, 59, 101, "R2", "others", 7),            # frames on disk 161..206: nothing matches
     ("20", "EP16_01", 71, 111, 111, 12, "happiness", 1),          # frames on disk 71..106
 ]
-# frames actually on disk where they differ from onset..offset (docs/datasets.md §1.7)
+# frames actually on disk where they differ from onset..offset (docs/datasets.md, Quirks handled)
 CASME2_ON_DISK = {("07", "EP06_01"): (56, 91), ("12", "EP09_06"): (66, 106), ("16", "EP01_08"): (73, 96),
                   ("12", "EP09_02"): (161, 206), ("20", "EP16_01"): (71, 106)}
 

@@ -1,4 +1,5 @@
-"""Fake spotting datasets in the owners' on-disk layouts (docs/spotting.md §1, §5.8), with their quirks.
+"""Fake spotting datasets in the owners' on-disk layouts (docs/spotting.md, Long videos: Datasets
+and Quirks handled), with their quirks.
 
 CAS(ME)^2: header-less ``CASFEcode_final`` plus ``naming rule1`` / ``naming rule2``, an offset 0, an
 apex 0, an apex after the offset, ``rawpic/s15/15_0401.../img1.jpg`` (and ``img001.jpg`` padding).

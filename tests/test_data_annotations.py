@@ -88,3 +88,14 @@ def test_a_utf16_csv_is_named_so_with_what_to_do(tmp_path):
     path.write_bytes(bytes(range(256)))
     with pytest.raises(AnnotationError, match="binary data.*save it as 'CSV UTF-8'"):
         read_table(path)
+
+
+def test_a_table_whose_header_names_the_subject_otherwise_is_read_with_its_own_mark(tmp_path):
+    # a new dataset's table says 'sub_ID': read_table looked for a 'Subject' cell alone
+    path = write_xlsx(tmp_path / "new.xlsx", {"S": [["notes"], ["sub_ID", "clip", "onset"], ["1", "c1", 5]]})
+    table = read_table(path, header="sub_ID")
+    assert table.header_row == 2 and table.header == ["sub_ID", "clip", "onset"] and len(table.rows) == 1
+    with pytest.raises(AnnotationError, match="no header row with a 'Subject' cell"):
+        read_table(path)  # the default is unchanged
+    with pytest.raises(AnnotationError, match="no header row with a 'sub' cell"):
+        read_table(path, header="sub")  # the message names the cell looked for

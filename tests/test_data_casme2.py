@@ -41,7 +41,7 @@ def test_quirks_reported_not_dropped(tmp_path):
     assert _checks(load, "EP12_01f")["apex_unknown"].severity == "error"
     with pytest.raises(DataError, match="EP12_01f.*no apex"):
         frame_windows(by_clip["EP12_01f"], 0.15, clamp=True)
-    # frames missing on disk (docs/datasets.md §1.7)
+    # frames missing on disk (docs/datasets.md, Quirks handled: annotated frames missing on disk)
     c = _checks(load, "EP06_01")
     assert {"onset_not_on_disk", "apex_not_on_disk"} <= set(c)
     # data.on_bad_sample=nearest: onset 15 and apex 49 both become frame 56, an empty motion image with a real

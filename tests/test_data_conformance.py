@@ -100,7 +100,7 @@ def test_casme2_counts_2014_and_2019(casme2_root):
         assert len(get_scheme("casme2-3class-authors").select(load.samples)) == 156
         edge = {i.sample_id for i in load.issues if i.check == "apex_at_edge"}
         assert edge == {"casme2/05/EP09_05f", "casme2/05/EP16_04f", "casme2/12/EP09_06", "casme2/20/EP16_01",
-                        "casme2/25/EP18_04f"}  # docs/datasets.md §1.5 item 2
+                        "casme2/25/EP18_04f"}  # docs/datasets.md, Quirks handled: apex at the edge
         # only the known quirks are errors: the '/' apex
         assert {(i.sample_id, i.check) for i in load.errors} == {("casme2/04/EP12_01f", "apex_unknown")}
         # 5-class LOSO: 26 folds, every sample tested once

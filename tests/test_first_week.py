@@ -481,13 +481,17 @@ def test_docs_point_only_to_material_in_the_repository():
     from pathlib import Path
 
     top = Path(__file__).resolve().parents[1]
-    files = [*sorted((top / "docs").glob("*.md")), top / "pyproject.toml",
+    files = [*sorted((top / "docs").glob("*.md")), top / "pyproject.toml", top / "README.md",
              *sorted((top / "src").rglob("*.py"))]
     # numbered sections (§) and notes that exist only outside the repository; a development machine
     unseen = re.compile(r"§|\.\./shared|synthetic-data-notes|shared measurement|project's shared")
     found = [f"{p.relative_to(top)}:{n}: {line.strip()}" for p in files
              for n, line in enumerate(p.read_text().splitlines(), 1) if unseen.search(line)]
     assert found == []
+    # the tests' pointers into the docs name sections by title: the docs have no numbered sections
+    tests = [p for p in sorted((top / "tests").rglob("*.py")) if p.name != "test_first_week.py"]  # (it names one)
+    assert [f"{p.relative_to(top)}:{n}" for p in tests for n, line in enumerate(p.read_text().splitlines(), 1)
+            if "§" in line] == []
     # every relative link between the docs names a file that exists
     links = [(p, m) for p in sorted((top / "docs").glob("*.md"))
              for m in re.findall(r"\]\(([\w./-]+\.md)(?:#[\w-]*)?\)", p.read_text())]

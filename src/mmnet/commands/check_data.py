@@ -221,11 +221,11 @@ def _recognition(args: argparse.Namespace, load) -> str:
     dataset's STR scheme, and their subjects, the only ones with a recognition fold (the rule of train.prepare)."""
     from collections import Counter
 
-    from ..data import DEFAULT_SCHEME, get_scheme
+    from ..data import default_scheme, get_scheme
     from ..data.long_clips import long_video_clips
     from ..data.usage import describe_problems, plan_usage
 
-    scheme = get_scheme(getattr(args, "scheme", None) or DEFAULT_SCHEME[args.dataset])
+    scheme = get_scheme(getattr(args, "scheme", None) or default_scheme(args.dataset))
     usage = plan_usage(long_video_clips(load, "micro"), scheme, args.on_bad_sample)
     used = usage.used
     problems = ""
@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from ..config import parse_root
-    from ..data import DEFAULT_SCHEME, LONG_VIDEO_DATASETS, resolve_scheme
+    from ..data import LONG_VIDEO_DATASETS, default_scheme, resolve_scheme
     from ..data.frame_check import check_frame_files
     from ..data.schemes import scheme_warnings
     from ..data.usage import NEAREST_CANNOT, plan_usage
@@ -259,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
     root = parse_root(args.dataset, args.root)
     if args.dataset in LONG_VIDEO_DATASETS:
         return _run_long(args, root)
-    scheme = resolve_scheme(args.scheme or DEFAULT_SCHEME[args.dataset], dataset=args.dataset)
+    scheme = resolve_scheme(args.scheme or default_scheme(args.dataset), dataset=args.dataset)
     load = _load(args, root)
     check_frame_files(load, scheme, deep=args.deep)
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)

@@ -4,6 +4,7 @@ Examples:
   mmnet serve --checkpoint runs/c5/seed-0/fold-casme2_01/model
   mmnet serve                      (a model saved by `mmnet demo --set train.save_models=true`)
   mmnet serve --host 0.0.0.0 --port 8000 --max-upload-mb 500
+  mmnet serve --checkpoint MODEL --spotter-model spotter.pt   (recordings spotted by a trained spotter)
 
 The page and the API (OpenAPI at /docs) are served by one process with the model loaded once.
 It listens on 127.0.0.1 (this computer only) unless --host says otherwise. Needs the serve extra:
@@ -22,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="mmnet checkpoint folder or its model.safetensors (default: a model of `mmnet demo` "
                         "found under ./demo-run)")
+    p.add_argument("--spotter-model", type=Path, default=None, metavar="MODEL",
+                   help="spot uploaded recordings with this spotter, written by `mmnet train-spotter` (default: "
+                        "the training-free flow spotter, as `mmnet spot`); needs the face extra")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer)")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                    help="a name (or address) clients may reach the server by, besides localhost, 127.0.0.1, ::1 "
@@ -135,6 +139,14 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = resolve_checkpoint(args.checkpoint, Path.cwd())
     predictor = load_predictor(checkpoint, device=args.device)
     info = describe_checkpoint(checkpoint, predictor)
+    spotter = None
+    if args.spotter_model is not None:  # a bad file or a missing face extra is said before the server starts
+        from ..serve.spotting import model_spotter, require_spotting
+        from ..spotting.learned import load_spotter
+
+        require_spotting()
+        loaded = load_spotter(args.spotter_model, device=args.device)
+        spotter = model_spotter(loaded)
     aligner = None
     if args.align:
         from ..preprocess import FaceAligner
@@ -144,10 +156,12 @@ def run(args: argparse.Namespace) -> int:
                              result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
                              max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,
                              allowed_hosts=tuple(args.allowed_host))
-    app = create_app(predictor, model_info=info, settings=settings, aligner=aligner)
+    app = create_app(predictor, model_info=info, settings=settings, aligner=aligner, spotter=spotter)
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
     print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
+    if spotter is not None:
+        print(f"spotter: {args.spotter_model} ({loaded.method} spotter)")
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")
     print(f"open http://{shown}:{args.port}/ in a browser (API docs: /docs); Ctrl+C stops the server", flush=True)
     if not serve(app, host=args.host, port=args.port, shutdown_timeout_s=args.shutdown_timeout,

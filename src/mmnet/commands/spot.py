@@ -124,6 +124,12 @@ def _spot(args: argparse.Namespace) -> int:
         config = spotter.config
     else:
         config = spot_config(args.preset, overrides)
+        if config.method != "flow":  # only the flow spotter works untrained: another would be run as flow, unsaid
+            from ..errors import ConfigError
+
+            raise ConfigError(f"--set method={config.method}: a {config.method} spotter must be trained first: "
+                              f"train one with `mmnet train-spotter DATASET --root DIR --out spotter.pt --set "
+                              f"method={config.method}` and pass --spotter-model spotter.pt (without --set method).")
     predictor = None
     if args.checkpoint is not None:  # a bad model is said before the recording is read
         from .common import load_predictor

@@ -69,12 +69,13 @@ def format_loso(out: dict) -> str:
 
 def _write_megc_files(model: Path, dataset: str, out: dict) -> tuple[Path, Path]:
     """The LOSO's MEGC2020 log and ``vid,onset,offset,type`` CSV beside MODEL.loso.json, of the scored types."""
-    from ..spotting.megc_files import DATASET_NUMBERS, write_megc2020_log, write_spotting_csv
+    from ..spotting.dataset_settings import dataset_number
+    from ..spotting.megc_files import write_megc2020_log, write_spotting_csv
 
     types = out.get("types", ("micro", "macro"))
     scored = {v: [i for i in items if i.type in types] for v, items in out["predictions"].items()}
     log = write_megc2020_log(model.with_name(model.name + ".loso.megc2020_log.txt"),
-                             [(DATASET_NUMBERS[dataset], out["evaluation"].pairs)])
+                             [(dataset_number(dataset), out["evaluation"].pairs)])
     return log, write_spotting_csv(model.with_name(model.name + ".loso.spotting.csv"), scored)
 
 
@@ -82,12 +83,14 @@ def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
     from ..errors import ConfigError
     from ..runtime import resolve_device
-    from ..spotting.config import DATASET_PRESETS, spot_config
+    from ..spotting.config import spot_config
+    from ..spotting.dataset_settings import check_long_video_dataset, dataset_preset
     from ..spotting.spotters import make_spotter
     from ..utils import atomic_write_text
     from .common import check_device_argument
 
     check_device_argument(args)  # a typo or a missing GPU: one line before any work
+    check_long_video_dataset(args.dataset)  # its preset and MEGC number: not found only after the LOSO
     args.device = str(resolve_device(args.device))
     if args.out.is_dir():  # found before training, not when saving after it
         raise ConfigError(f"--out '{args.out}' is a folder; give the file to save the spotter to, "
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if len(args.root) != 1:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])
-    config = spot_config(args.preset or DATASET_PRESETS[args.dataset], overrides)
+    config = spot_config(args.preset or dataset_preset(args.dataset), overrides)
     load = load_dataset(args.dataset, args.root[0], annotation=args.annotation)
     load.raise_if_errors()
     progress = not args.no_progress

@@ -25,7 +25,7 @@ from .mmew import load_mmew
 from .samm import load_samm
 from .samm_long import load_samm_long
 from .sample import Issue, Sample
-from .schemes import DEFAULT_SCHEME, SCHEMES, LabelScheme, class_counts, get_scheme, resolve_scheme
+from .schemes import DEFAULT_SCHEME, SCHEMES, LabelScheme, class_counts, default_scheme, get_scheme, resolve_scheme
 from .smic import load_smic
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "LabelScheme",
     "SCHEMES",
     "DEFAULT_SCHEME",
+    "default_scheme",
     "get_scheme",
     "resolve_scheme",
     "class_counts",

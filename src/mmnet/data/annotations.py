@@ -223,6 +223,7 @@ def read_table(
     path: str | Path,
     *,
     sheet: str | Sequence[str] | None = None,
+    header: str = HEADER_MARK,
 ) -> Table:
     """Read a sheet, find its header row and return the rows below it.
 
@@ -230,25 +231,27 @@ def read_table(
         path: .xlsx, .csv or (with xlrd installed) .xls file.
         sheet: sheet name (must exist), or preferred names in order (else the first sheet), or None
             for the first sheet.
+        header: the text of a cell of the header row ("Subject" in every table mmnet reads; another
+            dataset's may say e.g. "sub_ID").
 
-    The header row is the first of the first ``HEADER_SCAN_ROWS`` rows with a ``HEADER_MARK`` cell (any
-    of its cells, compared after ``normalise_header``): SAMM releases have 0 or 13 preamble rows.
+    The header row is the first of the first ``HEADER_SCAN_ROWS`` rows with a ``header`` cell (any of
+    its cells, compared after ``normalise_header``): SAMM releases have 0 or 13 preamble rows.
     """
     path = Path(path)
     sheet_name, cells, notes = _read_cells(path, sheet)
-    key = normalise_header(HEADER_MARK)
+    key = normalise_header(header)
     for i, row in enumerate(cells[:HEADER_SCAN_ROWS]):
-        # any cell, not only the first: a copy may carry an index column before 'Subject'
+        # any cell, not only the first: a copy may carry an index column before the subject column
         if any(not _is_blank(c) and normalise_header(c) == key for c in row):
-            header = ["" if _is_blank(c) else str(c).strip() for c in row]
+            names = ["" if _is_blank(c) else str(c).strip() for c in row]
             rows = [(i + 2 + k, r) for k, r in enumerate(cells[i + 1 :]) if not all(_is_blank(c) for c in r)]
             if not rows:
                 where = f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}"
                 raise AnnotationError(f"{where} has a header row (row {i + 1}) but no rows below it: no sample is "
                                       "annotated. Is the file complete (a copy saved before the rows were pasted)?")
-            return Table(path, sheet_name, header, i + 1, rows, notes)
+            return Table(path, sheet_name, names, i + 1, rows, notes)
     raise AnnotationError(
-        f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}: no header row with a {HEADER_MARK!r} cell in "
+        f"'{path}'{f' sheet {sheet_name!r}' if sheet_name else ''}: no header row with a {header!r} cell in "
         f"the first {HEADER_SCAN_ROWS} rows. Is this the dataset's original coding file?"
     )
 

@@ -15,8 +15,8 @@ from types import MappingProxyType
 from ..errors import ConfigError, verify_choice
 from .sample import Issue, Sample
 
-__all__ = ["LabelScheme", "Relabelled", "SCHEMES", "DEFAULT_SCHEME", "get_scheme", "schemes_for", "class_counts",
-           "scheme_warnings"]
+__all__ = ["LabelScheme", "Relabelled", "SCHEMES", "DEFAULT_SCHEME", "default_scheme", "get_scheme", "schemes_for",
+           "class_counts", "scheme_warnings"]
 
 
 @dataclass(frozen=True)
@@ -219,6 +219,15 @@ DEFAULT_SCHEME: dict[str, str] = {
     "samm-long": "samm-long-str",
     "casme3-long": "casme3-4class",
 }
+
+
+def default_scheme(dataset: str) -> str:
+    """The name of ``dataset``'s default scheme; a ConfigError, not a KeyError, for a dataset registered without
+    one (every loader in ``mmnet.data.DATASETS`` and ``LONG_VIDEO_DATASETS`` needs an entry)."""
+    if dataset not in DEFAULT_SCHEME:
+        raise ConfigError(f"dataset {dataset!r} has no default label scheme: add it to DEFAULT_SCHEME in "
+                          "src/mmnet/data/schemes.py (or choose one with data.scheme / --scheme).")
+    return DEFAULT_SCHEME[dataset]
 
 
 def get_scheme(name: str) -> LabelScheme:

@@ -25,10 +25,11 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..errors import DataError
+from ..spotting.dataset_settings import dataset_number
 from ..spotting.intervals import TYPES, Interval
 from ..spotting.megc import RULE as MEGC_RULE
 from ..spotting.megc import evaluate_spotting, evaluate_str
-from ..spotting.megc_files import DATASET_NUMBERS, format_megc2020_log, format_spotting_csv, format_str_csv
+from ..spotting.megc_files import format_megc2020_log, format_spotting_csv, format_str_csv
 from .str_figures import scored_timeline_png
 
 __all__ = ["StrSection", "str_section"]
@@ -140,7 +141,7 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
                     "unclassified_tp": sum(p.outcome == "TP" for p in unlabelled)},
         })
         megc = f"megc/seed-{seed}"
-        number = DATASET_NUMBERS.get(cfg["data"]["dataset"], 0)
+        number = dataset_number(cfg["data"]["dataset"])
         texts[f"{megc}/megc2020_log.txt"] = format_megc2020_log([(number, spotting.pairs)])
         texts[f"{megc}/spotting.csv"] = format_spotting_csv(preds)  # the MEGC layout (scores are in spots.csv)
         texts[f"{megc}/str.csv"] = format_str_csv(preds, subject_of=subject.__getitem__)

@@ -20,23 +20,25 @@ numbers are those of ``mmnet.media.FRAME_NUMBERING`` (videos from 0; frame folde
 the first ``draw`` intervals: the server draws these, so that the pictures are of the frames classified.
 ``timeline`` is the PNG that ``mmnet spot --out`` writes as timeline.png (both scales' motion curves,
 thresholds and intervals); the server serves it as the job's ``timeline.png``.
-The server's own spotter is ``mmnet spot --checkpoint``'s path (``mmnet.infer.recordings``); a
-spotter that leaves ``label``/``probabilities`` None or gives no ``pairs`` has the frames read as
-they are (uncropped) and its micro intervals classified from them.
+The server's own spotter is ``mmnet spot --checkpoint``'s path (``mmnet.infer.recordings``);
+``model_spotter`` wraps a trained one (``mmnet serve --spotter-model``) as ``mmnet spot --spotter-model
+--checkpoint`` runs it. A spotter that leaves ``label``/``probabilities`` None or gives no ``pairs`` has the
+frames read as they are (uncropped) and its micro intervals classified from them.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 from ..errors import MMNetError, PreprocessError
-from ..infer.recordings import spot_and_classify
+from ..infer.recordings import classifier_aligner, classify_micro, spot_and_classify
 from ..preprocess.face import require_face_extra
 from ..spotting.intervals import with_seconds
 
-__all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "check_spot_result",
-           "downsample_curve", "MAX_CURVE_POINTS"]
+__all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "model_spotter",
+           "check_spot_result", "downsample_curve", "MAX_CURVE_POINTS"]
 
 MAX_CURVE_POINTS = 2000
 
@@ -85,6 +87,33 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
     result, pairs = spot_and_classify(path, predictor, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
                                       classify_progress=classify_progress)
+    return _result_json(result, pairs)
+
+
+def model_spotter(spotter):
+    """The server's spotter for a spotter object (``mmnet.spotting.learned.load_spotter``, as ``mmnet serve
+    --spotter-model`` loads): its ``spot``, then the micro intervals classified as ``mmnet spot --spotter-model
+    MODEL --checkpoint`` does. Such a spotter reports no frame progress while it spots (the job says it is running)
+    and one recording is spotted at a time (the spotter and its face aligner are shared by the workers)."""
+    lock = threading.Lock()
+
+    def spot(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
+             draw: int = 0) -> dict:
+        require_spotting()
+        with lock:
+            result = spotter.spot(path, fps=fps)
+        pairs = {}
+        if predictor is not None:
+            pairs = classify_micro(result, predictor, classifier_aligner(spotter.config), draw=draw,
+                                   progress=classify_progress)
+        return _result_json(result, pairs)
+
+    return spot
+
+
+def _result_json(result, pairs: dict) -> dict:
+    """``mmnet spot --json``'s dict of a ``SpotResult``, with the micro scale's curve, the pairs read and the
+    timeline figure."""
     out = result.to_dict()
     scale = "micro" if "micro" in result.details else next(iter(result.details), None)
     if scale is not None:

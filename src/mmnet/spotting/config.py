@@ -126,7 +126,9 @@ class SpotConfig:
     learned: LearnedConfig = field(default_factory=LearnedConfig)
 
     def __post_init__(self) -> None:
-        verify_choice("method", self.method, ("flow", "learned"))
+        from .spotters import SPOTTERS  # the registered spotters (that module imports no spotting module)
+
+        verify_choice("method", self.method, tuple(SPOTTERS))
         verify_choice("flow", self.flow, ("dis", "farneback", "tvl1"))
         verify_choice("combine", self.combine, ("max", "mean"))
         if not 0 < self.top <= 1:

@@ -101,6 +101,10 @@ def _say(progress: bool, text: str) -> None:
 
 
 class _Spotter:
+    """The spotters' base: config, seed, device, one face aligner, ``save``/``load``. The interface a spotter
+    implements (``method``, ``fit``, ``spot``, ``_payload``/``_restore``, ``fold_independent``) and how one is
+    registered: ``spotting/spotters.py``."""
+
     method = ""
 
     def __init__(self, config: SpotConfig, *, seed: int = 0, device: str = "cpu"):
@@ -122,6 +126,9 @@ class _Spotter:
     def _payload(self) -> dict:
         return {"format": FORMAT, "version": 1, "method": self.method, "config": asdict(self.config),
                 "seed": self.seed}
+
+    def _restore(self, data: dict) -> None:
+        """Read back what the subclass's ``_payload`` added (``data`` is the whole payload); nothing here."""
 
     def save(self, path) -> None:
         """Write the spotter (parameters and, when learned, the networks) to ``path`` (torch.save, weights only)."""
@@ -325,6 +332,13 @@ class LearnedSpotter(_Spotter):
         return {**super()._payload(), "version": version, "types": list(self.types), "nets": nets,
                 "stats": self.stats}
 
+    def _restore(self, data: dict) -> None:
+        for s in learned_types(data.get("types", SCALES)):  # a version-1 file holds both types' networks
+            net = make_net(self.config.learned.size)
+            net.load_state_dict(data["nets"][s]["state"])
+            self.nets[s] = (net.to(self.device).eval(), data["nets"][s]["scale"].numpy())
+        self.stats = data.get("stats", {})
+
 
 def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
     """A spotter written by ``save``."""
@@ -351,13 +365,9 @@ def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
     if data.get("version") not in READABLE:
         raise CheckpointError(f"'{path}' is a spotter of format version {data.get('version')}; this mmnet reads "
                               f"versions {' and '.join(map(str, READABLE))}.")
-    config = spot_config_from(data["config"])
-    kind = {"flow": FlowSpotter, "learned": LearnedSpotter}[config.method]
-    spotter = kind(config, seed=int(data.get("seed", 0)), device=device)
-    if isinstance(spotter, LearnedSpotter):
-        for s in learned_types(data.get("types", SCALES)):  # a version-1 file holds both types' networks
-            net = make_net(config.learned.size)
-            net.load_state_dict(data["nets"][s]["state"])
-            spotter.nets[s] = (net.to(device).eval(), data["nets"][s]["scale"].numpy())
-        spotter.stats = data.get("stats", {})
+    from .spotters import spotter_class
+
+    config = spot_config_from(data["config"])  # its method is one of SPOTTERS (checked there)
+    spotter = spotter_class(config.method)(config, seed=int(data.get("seed", 0)), device=device)
+    spotter._restore(data)
     return spotter

@@ -25,9 +25,9 @@ from ..config import ExperimentConfig, config_to_dict, parse_root
 from ..config_history import fill_earlier_keys
 from ..data import (
     DATASETS,
-    DEFAULT_SCHEME,
     LONG_VIDEO_DATASETS,
     dataset_paths,
+    default_scheme,
     load_dataset,
     protocol_folds,
     resolve_scheme,
@@ -97,7 +97,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         check_compile(cfg.train.device)
     long_videos = None
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes, d.dataset)
+    scheme = resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
     spot = spot_settings(cfg) if d.dataset in LONG_VIDEO_DATASETS else None  # its values checked before the data
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
     if d.dataset in LONG_VIDEO_DATASETS:  # spot then recognise: MMNet trains on the annotated micro-expressions

@@ -4,7 +4,7 @@ what the data settings derive filled in, without reading data."""
 from __future__ import annotations
 
 from ..config import ExperimentConfig, config_from_dict, config_to_dict
-from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, resolve_scheme
+from ..data import DATASETS, LONG_VIDEO_DATASETS, default_scheme, resolve_scheme
 from ..dataset_root import absolute_paths
 from ..errors import ConfigError, verify_choice
 from ..model.mmnet import MMNetConfig
@@ -18,7 +18,7 @@ def resolve_config(cfg: ExperimentConfig) -> ExperimentConfig:
     and for long videos saved fold models."""
     d = cfg.data
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-    scheme = resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes, d.dataset)
+    scheme = resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
     # at its default, model.num_classes follows the scheme (as data.classes); another count is refused
     if cfg.model.num_classes not in (MMNetConfig.num_classes, scheme.num_classes):
         raise ConfigError(

@@ -32,12 +32,18 @@ __all__ = ["spot_settings", "assign_folds", "write_long_files", "folds_to_spot",
 def spot_settings(cfg):
     """The run's ``SpotConfig``: ``spotting.preset`` (or the dataset's) and ``spotting.overrides``. Checked when
     the config is (before any data is read); for a dataset of short clips only the section's values are checked."""
-    from ..spotting.config import DATASET_PRESETS, spot_config
+    from ..choices import LONG_VIDEO_DATASETS
+    from ..spotting.config import spot_config
+    from ..spotting.dataset_settings import check_long_video_dataset, dataset_preset
 
-    if cfg.data.dataset in DATASET_PRESETS and cfg.data.protocol != "loso":
-        raise ConfigError(f"data.protocol={cfg.data.protocol!r}: spot then recognise on {cfg.data.dataset} is "
-                          "leave-one-subject-out only (data.protocol=loso).")
-    preset = cfg.spotting.preset or DATASET_PRESETS.get(cfg.data.dataset, "casme2")
+    if cfg.data.dataset in LONG_VIDEO_DATASETS:
+        if cfg.data.protocol != "loso":
+            raise ConfigError(f"data.protocol={cfg.data.protocol!r}: spot then recognise on {cfg.data.dataset} is "
+                              "leave-one-subject-out only (data.protocol=loso).")
+        check_long_video_dataset(cfg.data.dataset)  # its preset and MEGC number, before any data is read
+        preset = cfg.spotting.preset or dataset_preset(cfg.data.dataset)
+    else:  # a clip dataset: nothing is spotted, the section's values are only checked (against casme2's preset)
+        preset = cfg.spotting.preset or "casme2"
     try:
         return spot_config(preset, list(cfg.spotting.overrides))
     except ConfigError as exc:

@@ -296,7 +296,7 @@ def _check_settings(sweep: Sweep, out: Path) -> None:
     them, else the error that prepare_run would raise (naming the setting): a later setting's mistake must not stop
     the sweep after the earlier settings were prepared (nor a lock file land among the data)."""
     from ..config import parse_root
-    from ..data import DATASETS, DEFAULT_SCHEME, LONG_VIDEO_DATASETS, dataset_paths, load_dataset, resolve_scheme
+    from ..data import DATASETS, LONG_VIDEO_DATASETS, dataset_paths, default_scheme, load_dataset, resolve_scheme
     from ..errors import verify_choice
 
     seen = set()
@@ -304,7 +304,7 @@ def _check_settings(sweep: Sweep, out: Path) -> None:
         d = setting.config.data
         with _about(sweep, setting):
             verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-            resolve_scheme(d.scheme or DEFAULT_SCHEME[d.dataset], d.classes, d.dataset)
+            resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
             roots = parse_root(d.dataset, d.root)
             folders, files = dataset_paths(roots, d.annotation)
             key = (d.dataset, str(roots), d.annotation)

@@ -1,0 +1,31 @@
+"""docs/contributing.md stays true: its fixture example runs, and every registry its checklists name is where it
+says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[1]
+TEXT = (TOP / "docs" / "contributing.md").read_text()
+
+
+def test_the_fixture_example_runs(tmp_path):
+    match = re.search(r"<!-- snippet: fixture -->\s*```python\n(.*?)```", TEXT, re.S)
+    assert match, "docs/contributing.md lost its fixture snippet"
+    names = {"__name__": "contributing_snippet", "__package__": __package__}  # its `from .fakes import` resolves
+    exec(compile(match.group(1), "docs/contributing.md", "exec"), names)
+    names["test_toy_table_and_frames"](tmp_path)
+
+
+def test_every_registry_in_the_checklists_is_in_the_module_named():
+    named = re.findall(r"`(\w+)` in\s+`(src/mmnet/[\w/]+\.py)`", TEXT)
+    assert len(named) >= 11
+    missing = [f"{name} in {path}" for name, path in named
+               if not re.search(rf"^{name}\b.*=", (TOP / path).read_text(), re.M)]
+    assert missing == []
+
+
+def test_every_file_it_names_exists():
+    paths = set(re.findall(r"`((?:src|tests|scripts|docs)/[\w./]+\.(?:py|sh|md))`", TEXT)) | {".ci/run"}
+    assert [p for p in sorted(paths) if "NAME" not in p and not (TOP / p).is_file()] == []  # NAME: the new one
