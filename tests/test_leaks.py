@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 
 def test_a_fold_trains_only_on_its_training_subjects(monkeypatch, tmp_path):
     from mmnet import synth
