@@ -698,3 +698,13 @@ def test_the_reproduce_note_names_the_instruction_set_cuda_and_the_cache_folder(
     (run / "env.json").write_text(json.dumps(env))  # an older run: the condition without the values
     assert "thread count (2 here: OMP_NUM_THREADS=2 for a local run, --cpus-per-fold 2 under Ray or SLURM) and " \
            "instruction set." in build_report(run)["reproduce"]["note"]
+
+
+def test_per_subject_keeps_one_subject_name_of_two_datasets_apart(tmp_path):
+    # subject "01" of casme2 (all right) and "01" of samm (all wrong) are two subjects, two folds, two rows
+    samples = make_samples({"01": [0, 1, 2]}, "casme2") + make_samples({"01": [0, 0]}, "samm")
+    run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: s["class_index"] if s["dataset"] == "casme2"
+                    else 1, epochs=1)
+    rows = compute_report(run)["seeds"]["0"]["last"]["per_subject"]
+    assert [(r["dataset"], r["subject"], r["fold"], r["n"], r["correct"], r["acc"]) for r in rows] == [
+        ("casme2", "01", "fold-casme2_01", 3, 3, 1.0), ("samm", "01", "fold-samm_01", 2, 0, 0.0)]

@@ -284,3 +284,57 @@ def test_spotting_and_str_csv_round_trip(tmp_path):
     (tmp_path / "bad.csv").write_text("vid,onset,offset,type\nv,3,x,me\n")
     with pytest.raises(Exception, match="row 2"):
         read_spotting_csv(tmp_path / "bad.csv")
+
+
+def test_an_unclassified_true_positive_is_a_false_negative_of_its_truth_class():
+    # a spotted interval with no label (its onset is its apex) matched to a negative truth: negative has TP 0,
+    # FN 1 (P 0, R 0); positive TP 1 (P 1, R 1). Means P = R = 0.5, analysis F1 = 0.5.
+    truth = {"v": [me(1, 10, "negative"), me(20, 30, "positive")]}
+    preds = {"v": [me(1, 10, None, 0.9), me(20, 30, "positive", 0.8)]}
+    r = evaluate_str(truth, preds, classes=("negative", "positive"))
+    assert r.spotting.counts["micro"] == Counts(2, 0, 0)
+    a = r.analysis
+    assert (a.per_class["negative"].tp, a.per_class["negative"].fp, a.per_class["negative"].fn) == (0, 0, 1)
+    assert (a.per_class["positive"].tp, a.per_class["positive"].fp, a.per_class["positive"].fn) == (1, 0, 0)
+    assert (a.precision, a.recall, a.f1, a.accuracy) == (0.5, 0.5, 0.5, 0.5)
+    assert r.strs == 0.5
+
+
+def test_megc2020_iou_counts_one_shared_frame_for_disjoint_intervals():
+    # MDMD: intersection = max(0, min end - max start) + 1, so 1..2 and 10..11 "share" 1 frame of 2 + 2 - 1:
+    # IoU 1/3, a TP at threshold 0.3 (an honest IoU of 0 would not be)
+    assert match_video([me(1, 2)], [me(10, 11)], mode="megc2020", threshold=0.3)[1] == Counts(1, 0, 0)
+    assert match_video([me(1, 2)], [me(10, 11)], threshold=0.3)[1] == Counts(0, 1, 1)
+
+
+def test_scored_predictions_are_matched_before_unscored_ones():
+    # the unscored prediction fits the truth best and comes first by onset, but a scored one (even at 0) goes first
+    truth = {"v": [me(1, 10)]}
+    pairs = evaluate_spotting(truth, {"v": [me(1, 10), me(2, 10, score=0.0)]}, types=("micro",)).pairs
+    assert [(p.outcome, p.prediction.onset) for p in pairs] == [("FP", 1), ("TP", 2)]
+
+
+def test_threshold_one_is_accepted_and_needs_an_exact_match():
+    truth = {"v": [me(1, 10), me(20, 30)]}
+    r = evaluate_spotting(truth, {"v": [me(1, 10), me(20, 29)]}, threshold=1, types=("micro",))
+    assert r.counts["micro"] == Counts(1, 1, 1)
+    with pytest.raises(ConfigError, match=r"\(0, 1\]"):
+        evaluate_spotting(truth, {}, threshold=1.01)
+
+
+def test_megc2020_log_lines_of_a_video_are_ordered_by_predicted_onset():
+    # TP truth 100..150 found by 125..150 (IoU 26/51); FP at 120; FN truth 122..123; a macro FP at 121: by predicted
+    # onset (the truth onset for an FN) the order is 120, 121, 122, 125, whatever the truth onsets or the types
+    truth = {"v": [me(100, 150), me(122, 123), mae(300, 400)]}
+    preds = {"v": [me(125, 150, score=0.9), me(120, 121, score=0.1), mae(121, 126)]}
+    r = evaluate_spotting(truth, preds)
+    lines = format_megc2020_log([(1, r.pairs)]).splitlines()[1:]
+    assert [line.split()[1:] for line in lines] == [
+        ["-", "-", "120", "121", "FP"], ["-", "-", "121", "126", "FP"], ["122", "123", "-", "-", "FN"],
+        ["100", "150", "125", "150", "TP"], ["300", "400", "-", "-", "FN"]]
+
+
+def test_str_csv_emotions_are_read_in_lower_case(tmp_path):
+    (tmp_path / "str.csv").write_text("subject,video,onset,offset,emotion\n006,006_1,30,100,Negative\n"
+                                      "006,006_1,200,240,\n")
+    assert read_str_csv(tmp_path / "str.csv") == {("006", "006_1"): [me(30, 100, "negative"), me(200, 240)]}

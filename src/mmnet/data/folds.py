@@ -65,8 +65,11 @@ def check_folds(samples: Sequence[Sample], folds: list[tuple[str, list[int], lis
             raise AssertionError(f"fold {name}: train and test overlap or miss samples")
         if protocol == "loso":
             side = {(samples[i].dataset, samples[i].subject) for i in test}
-            if side & {(samples[i].dataset, samples[i].subject) for i in train}:
-                raise AssertionError(f"fold {name}: a subject is in both train and test")
+            both = sorted(side & {(samples[i].dataset, samples[i].subject) for i in train})
+            if both:
+                raise AssertionError(f"fold {name}: subject(s) {', '.join(f'{d}/{s}' for d, s in both)} in both "
+                                     "train and test")
         else:
-            if {samples[i].dataset for i in test} & {samples[i].dataset for i in train}:
-                raise AssertionError(f"fold {name}: a dataset is in both train and test")
+            both = sorted({samples[i].dataset for i in test} & {samples[i].dataset for i in train})
+            if both:
+                raise AssertionError(f"fold {name}: dataset(s) {', '.join(both)} in both train and test")
