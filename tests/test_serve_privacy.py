@@ -122,12 +122,14 @@ def test_a_token_is_needed_for_everything_but_the_health_check(predictor):
 def test_the_printed_address_sets_a_cookie_and_leaves_the_address_bar(predictor):
     with local_client(create_app(predictor, settings=ServeSettings(token=TOKEN)), follow_redirects=False) as c:
         first = c.get(f"/?token={TOKEN}")
-        assert first.status_code == 303 and first.headers["location"] == "/"
+        assert first.status_code == 303 and first.headers["location"] == "./"  # relative: a proxy's sub-path stays
         cookie = first.headers["set-cookie"]
         assert cookie.startswith(f"{cookie_name(TOKEN)}={TOKEN};") and "HttpOnly" in cookie
         assert "SameSite=Strict" in cookie
         for path in ("/", "/static/app.js", "/api/model", "/docs"):  # the page's own requests bring the cookie
             assert c.get(path).status_code == 200, path
+        docs = c.get(f"/docs?token={TOKEN}&x=1")
+        assert docs.status_code == 303 and docs.headers["location"] == "docs?x=1"
 
 
 def test_without_a_token_every_request_is_answered(predictor):

@@ -104,8 +104,13 @@ class TokenCheck:
         return given is not None and hmac.compare_digest(given.encode(), self.token)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] not in ("http", "websocket") or _is_health(scope):
+        if scope["type"] == "lifespan" or _is_health(scope):
             return await self.app(scope, receive, send)
+        if scope["type"] != "http":  # the server has no websocket; refused as any request without the token
+            return await send({"type": "websocket.close", "code": 1008})
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if scope.get("method") == "GET" and self._matches(dict(query).get("token")):  # also with the cookie set
+            return await self._set_cookie(scope, query, send)  # the token leaves the address bar either way
         headers = dict(scope.get("headers") or [])
         auth = headers.get(b"authorization", b"").decode("latin-1")
         if auth[:7].lower() == "bearer " and self._matches(auth[7:].strip()):
@@ -114,17 +119,14 @@ class TokenCheck:
                        if "=" in part)
         if self._matches(cookies.get(self.cookie)):
             return await self.app(scope, receive, send)
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        given = dict(query).get("token")
-        if scope.get("method") == "GET" and self._matches(given):
-            return await self._set_cookie(scope, query, send)
         await self._answer(send, 401, {"error": NEEDS_TOKEN, "status": 401},
                            [(b"www-authenticate", b'Bearer realm="mmnet"')])
 
     async def _set_cookie(self, scope, query, send):
-        """303 to the same address without the token, setting the cookie (HttpOnly: no script reads it)."""
+        """303 to the same address without the token, setting the cookie (HttpOnly: no script reads it). The address
+        is relative (``/mmnet/?token=`` -> ``./``), so that it stays under a reverse proxy's sub-path."""
         rest = urlencode([(k, v) for k, v in query if k != "token"])
-        location = scope.get("root_path", "") + scope["path"] + (f"?{rest}" if rest else "")
+        location = (scope["path"].rsplit("/", 1)[-1] or "./") + (f"?{rest}" if rest else "")
         cookie = f"{self.cookie}={self.token.decode()}; HttpOnly; SameSite=Strict; Path=/"
         await self._answer(send, 303, None, [(b"location", location.encode("latin-1")),
                                              (b"set-cookie", cookie.encode("latin-1")),
