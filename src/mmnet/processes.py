@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -60,10 +61,12 @@ def remove_folders_of_stopped(base: Path, prefix: str) -> list[Path]:
     pattern = re.compile(re.escape(prefix) + r"(\d+)-[^/\\]+")
     for folder in entries:
         match = pattern.fullmatch(folder.name)
-        if not match or not folder.is_dir() or folder.is_symlink():
+        try:
+            st = folder.lstat()
+        except OSError:  # removed meanwhile
             continue
-        if hasattr(os, "getuid") and folder.stat().st_uid != os.getuid():
-            continue
+        if not match or not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            continue  # not a folder (a link to one is not followed), or another user's
         if not process_alive(int(match.group(1))):
             shutil.rmtree(folder, ignore_errors=True)
             if not folder.exists():
