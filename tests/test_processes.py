@@ -83,3 +83,23 @@ def test_posix_tells_a_running_process_from_an_ended_one():
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()  # reaped: its pid is free
     assert process_alive(os.getpid()) and not process_alive(ended.pid)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX owners")
+def test_only_this_users_folders_of_ended_processes_are_removed(tmp_path, monkeypatch):
+    from mmnet.processes import remove_folders_of_stopped
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    dead, alive = tmp_path / f"x-{ended.pid}-a", tmp_path / f"x-{os.getpid()}-a"
+    for folder in (dead, alive):
+        (folder / "job").mkdir(parents=True)
+    (tmp_path / f"x-{ended.pid}-file").write_text("not a folder")
+    (tmp_path / f"x-{ended.pid}-link").symlink_to(alive)
+    real_uid = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: real_uid + 1)  # as another user: none of these is theirs
+    assert remove_folders_of_stopped(tmp_path, "x-") == [] and dead.is_dir()
+    monkeypatch.setattr(os, "getuid", lambda: real_uid)
+    assert remove_folders_of_stopped(tmp_path, "x-") == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, f"x-{ended.pid}-file",
+                                                                 f"x-{ended.pid}-link"])

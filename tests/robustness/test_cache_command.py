@@ -63,7 +63,25 @@ def test_a_calibration_and_its_lock_are_one_entry_pruned_together(tmp_path, monk
     [entry] = cache_entries()
     assert entry.name == os.path.join("calibration", "0123abcd.json") and len(entry.paths) == 2
     code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30")
-    assert code == 0 and list(calibration.iterdir()) == []
+    assert code == 0 and not calibration.exists()  # its folder too, once empty
+    assert folder.is_dir()
+
+
+def test_prune_all_leaves_no_entry_and_no_empty_folder(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(folder))
+    _entry(folder, "aaaa", 1, 0)
+    for sub_folder, name in (("calibration", "0123abcd.json"), ("flow-v1-tvl1", "sub01_EP02-0123456789.npy"),
+                             ("apex", "smic-hs.json")):
+        (folder / sub_folder).mkdir()
+        (folder / sub_folder / name).write_text("{}")
+    (folder / "matplotlib").mkdir()  # matplotlib's own folder, not mmnet's cache: left alone
+    code, out, _ = cli(capsys, "cache", "prune", "--all")
+    assert code == 0 and "removed 4 entries" in out
+    assert sorted(p.name for p in folder.iterdir()) == ["matplotlib"]
+    code, _, err = cli(capsys, "cache", "prune", "--all", "--older-than", "3")
+    assert_named_error(code, err, "--all")
 
 
 def test_prune_needs_a_rule_and_sane_numbers(tmp_path, monkeypatch, capsys):

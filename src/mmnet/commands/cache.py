@@ -11,6 +11,7 @@ it again). An entry prune may not delete (another user's, in a shared folder) is
 Examples:
   mmnet cache prune --older-than 30            (entries not used for 30 days)
   mmnet cache prune --max-size 20 --dry-run    (least recently used first, down to 20 GB; only list)
+  mmnet cache prune --all                      (everything, e.g. to erase what was derived from faces)
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="remove entries last used more than DAYS days ago")
     prune.add_argument("--max-size", type=float, default=None, metavar="GB",
                        help="then remove the least recently used entries until the cache holds at most GB gigabytes")
+    prune.add_argument("--all", action="store_true",
+                       help="remove every entry (those another process uses now are kept, and listed)")
     prune.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     prune.add_argument("--dir", type=Path, default=None, help="cache folder (default: see above)")
 
@@ -46,8 +49,12 @@ def run(args: argparse.Namespace) -> int:
     from ..data.cache import cache_entries, default_cache_dir, prune_cache
     from ..errors import ConfigError
 
+    if args.all and (args.older_than is not None or args.max_size is not None):
+        raise ConfigError("mmnet cache prune --all removes every entry: give it without --older-than and --max-size.")
+    if args.all:
+        args.older_than = 0.0  # every entry was last used before now
     if args.older_than is None and args.max_size is None:
-        raise ConfigError("mmnet cache prune needs --older-than DAYS and/or --max-size GB.")
+        raise ConfigError("mmnet cache prune needs --older-than DAYS and/or --max-size GB, or --all.")
     for name, value in (("--older-than", args.older_than), ("--max-size", args.max_size)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise ConfigError(f"{name} must be a number >= 0, got {value}")

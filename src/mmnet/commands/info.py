@@ -134,7 +134,7 @@ def _cache_info(as_json: bool) -> int:
     if temporaries:  # builds in progress, or killed ones: the entry's next build (or a prune a day on) removes them
         print(f"partial: {human_size(temporary_bytes)} in {len(temporaries)} temporary file(s) of builds in progress "
               "or killed (removed by the next build of their entry, or by prune once a day old)")
-    print("prune:   mmnet cache prune --older-than DAYS | --max-size GB [--dry-run]")
+    print("prune:   mmnet cache prune --older-than DAYS | --max-size GB | --all [--dry-run]")
     return 0
 
 

@@ -3,17 +3,23 @@
 Examples:
   mmnet serve --checkpoint runs/c5/seed-0/fold-casme2_01/model
   mmnet serve                      (a model saved by `mmnet demo --set train.save_models=true`)
-  mmnet serve --host 0.0.0.0 --port 8000 --max-upload-mb 500
   mmnet serve --checkpoint MODEL --spotter-model spotter.pt   (recordings spotted by a trained spotter)
+  mmnet serve --token auto         (a login: for a computer others have accounts on)
+  mmnet serve --host 0.0.0.0 --token auto --max-upload-mb 500
+                                   (reachable from the network, unencrypted: only behind a TLS reverse
+                                    proxy, docs/serve.md "Shared servers")
 
 The page and the API (OpenAPI at /docs) are served by one process with the model loaded once.
-It listens on 127.0.0.1 (this computer only) unless --host says otherwise. Needs the serve extra:
+It listens on 127.0.0.1 (this computer only, but every account on it) unless --host says otherwise.
+Needs the serve extra:
 pip install fastapi uvicorn python-multipart av fastapi-offline (source checkout: pip install -e ".[serve]").
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 
@@ -32,6 +38,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "and --host, e.g. a reverse proxy's; repeat for more. Requests naming another host "
                         "are refused (400). With --host 0.0.0.0 or :: every name is accepted unless this is given")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--token", default=None, metavar="auto|TOKEN",
+                   help="require an access token of every request but /api/health: 'auto' makes a random one, "
+                        "printed in the address to open; scripts send 'Authorization: Bearer TOKEN'. A TOKEN "
+                        "given here shows in `ps`: set MMNET_SERVE_TOKEN instead, which turns it on too "
+                        "(default: no token; anyone who can reach the address can use the server)")
     p.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload accepted, MB (default: 200)")
     p.add_argument("--workers", type=int, default=1,
                    help="clips, and recordings, analysed at the same time (default: 1 each)")
@@ -115,8 +126,10 @@ def run(args: argparse.Namespace) -> int:
     check_device_argument(args)
     require_serve_extra()
     from ..serve import ServeSettings, create_app
+    from ..serve.access import exposure_note, resolve_token
     from ..serve.model_info import describe_checkpoint
     from ..serve.server import serve
+    from ..serve.upload_root import removed_message
 
     for name in ("port", "workers", "max_results"):
         if getattr(args, name) < 1:
@@ -135,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    token = resolve_token(args.token, os.environ)
     check_port_free(args.host, args.port)  # before the model loads and before the URL is printed
     checkpoint = resolve_checkpoint(args.checkpoint, Path.cwd())
     predictor = load_predictor(checkpoint, device=args.device)
@@ -155,15 +169,21 @@ def run(args: argparse.Namespace) -> int:
     settings = ServeSettings(max_upload_mb=args.max_upload_mb, workers=args.workers, queue=args.queue,
                              result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
                              max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,
-                             allowed_hosts=tuple(args.allowed_host))
+                             allowed_hosts=tuple(args.allowed_host), token=token)
     app = create_app(predictor, model_info=info, settings=settings, aligner=aligner, spotter=spotter)
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
     print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
     if spotter is not None:
         print(f"spotter: {args.spotter_model} ({loaded.method} spotter)")
+    if removed := removed_message(app.state.stale_removed):
+        print(removed)
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")
-    print(f"open http://{shown}:{args.port}/ in a browser (API docs: /docs); Ctrl+C stops the server", flush=True)
+    query = f"?token={token}" if token else ""  # the page then keeps it in a cookie
+    print(f"open http://{shown}:{args.port}/{query} in a browser (API docs: /docs); Ctrl+C stops the server")
+    if note := exposure_note(args.host, token):
+        print(note)
+    sys.stdout.flush()
     if not serve(app, host=args.host, port=args.port, shutdown_timeout_s=args.shutdown_timeout,
                  access_log=args.access_log):
         raise ConfigError(f"the server could not start on {args.host}:{args.port} (its log above says why).")

@@ -295,7 +295,20 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
             continue
         result.removed.append(e)
         left -= e.size
+    if not dry_run:  # the folders those entries were in (calibration/, flow-v*/, apex/), once nothing is left in them
+        _remove_empty_folders(root, {p.parent for e in result.removed for p in e.paths})
     return result
+
+
+def _remove_empty_folders(root: Path, folders: set[Path]) -> None:
+    """Remove each of ``folders`` (inside ``root``) that is empty, then its parents up to ``root``, if empty too."""
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        while folder != root and root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (a build writes into it again), or not this user's
+                break
+            folder = folder.parent
 
 
 def _entry_lock_path(root: Path, name: str) -> Path | None:

@@ -19,7 +19,6 @@ import errno
 import functools
 import json
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -38,7 +37,7 @@ from ..media import (
     read_video_frames,
     stream_video,
 )
-from ..processes import process_alive
+from ..processes import remove_folders_of_stopped
 from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
@@ -277,11 +276,7 @@ def _worker(job: ClipJob, tmp_root: Path, settings: dict, quality: int) -> ClipR
 def _run_tmp_dir(out_root: Path) -> Path:
     """A private temporary folder for this run under ``out_root``; removes those of dead runs."""
     base = out_root / TMP_DIR_NAME
-    if base.is_dir():
-        for d in base.iterdir():
-            m = re.fullmatch(r"run-(\d+)-\w+", d.name)
-            if m and not process_alive(int(m.group(1))):
-                shutil.rmtree(d, ignore_errors=True)
+    remove_folders_of_stopped(base, "run-")
     tmp = base / f"run-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     return tmp

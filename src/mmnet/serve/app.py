@@ -22,7 +22,6 @@ import re
 import tempfile
 import threading
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -39,6 +38,7 @@ from ..spotting.config import MAX_FPS
 from ..spotting.intervals import intervals_csv
 from ..version import __version__
 from . import schema as api
+from .access import TokenCheck
 from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .docs import add_docs
 from .host_check import HostCheck
@@ -46,10 +46,11 @@ from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, RETRY_AFTER_S, SERVER_
 from .limits import BodyLimit
 from .messages import SEND_FILE, ZIP_WITHOUT_RATE, for_web, invalid_request
 from .model_info import model_title
+from .settings import ServeSettings
 from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
+from .upload_root import make_upload_root
 from .uploads import (
     UploadError,
-    UploadLimits,
     attachment,
     display_name,
     is_no_room,
@@ -70,39 +71,8 @@ _ONSET_HELP = ("onset frame number (default: the first frame); a video's frames 
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
                                            "frame-ancestors 'none'",
                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")  # a Host header keeps an IPv6 address's brackets
-
-
-@dataclass(frozen=True)
-class ServeSettings:
-    """The server's limits. ``workers``/``queue`` apply to clips and to recordings separately."""
-
-    max_upload_mb: float = 200.0
-    workers: int = 1
-    queue: int = 4
-    result_ttl_s: float = 1800.0
-    job_timeout_s: float = 1800.0
-    max_kept: int = 500  # finished results held (in memory), oldest removed first
-    max_kept_mb: float = 1024.0  # their pictures at most: a clip's ~0.1-0.2 MB, a recording's up to ~30
-    host: str = "127.0.0.1"  # the address listened on
-    allowed_hosts: tuple[str, ...] = ()  # more names the Host header may give (a reverse proxy's)
-
-    @property
-    def trusted_hosts(self) -> list[str]:
-        """The Host headers answered: this computer's names, the address listened on and ``allowed_hosts``;
-        any on every interface (0.0.0.0, ::) unless ``allowed_hosts`` names some. Others are refused (400),
-        so that a page of another site whose name resolves to this computer (DNS rebinding) reads nothing."""
-        every_interface = self.host in ("0.0.0.0", "::", "")
-        if every_interface and not self.allowed_hosts:
-            return ["*"]
-        names = {*LOOPBACK_NAMES, *self.allowed_hosts}
-        if not every_interface:
-            names |= {self.host, f"[{self.host}]"} if ":" in self.host else {self.host}
-        return sorted(names)
-
-    @property
-    def limits(self) -> UploadLimits:
-        return UploadLimits(max_bytes=int(self.max_upload_mb * 2**20))
+# Results describe faces (pictures of them included): no browser or proxy may keep a copy on its disk
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _error(message: str, status: int) -> JSONResponse:
@@ -126,7 +96,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     limits = settings.limits
     can_spot = spotter is not None or spotting_available()
     spotter = spotter or spot_recording
-    root = Path(tempfile.mkdtemp(prefix="mmnet-serve-"))
+    root, stale_removed = make_upload_root()  # and those of servers killed before they could remove theirs
     store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept,
                      max_bytes=int(settings.max_kept_mb * 2**20))
     pools = {"clip": Pool("clip", settings.workers, settings.queue, on_end=store.sweep),
@@ -166,11 +136,14 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                   description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
                               "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
     app.state.store, app.state.pools, app.state.root, app.state.stop_jobs = store, pools, root, stop_jobs
-    api.install_openapi(app)  # every error documented as {"error", "status"}, as sent
+    app.state.stale_removed = stale_removed
+    api.install_openapi(app, login=settings.token is not None)  # every error documented as {"error", "status"}
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
                        message=lambda path: too_large(settings.max_upload_mb,
                                                       "clip" if path.startswith("/api/predict") else "recording"))
+    if settings.token is not None:
+        app.add_middleware(TokenCheck, token=settings.token)
     # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
 
@@ -270,7 +243,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     @app.get("/api/health", summary="Liveness and load", responses={200: {"model": api.Health}, **api.errors()})
     @app.head("/api/health", include_in_schema=False)  # some health probes ask by HEAD
     async def health():
-        return {"status": "ok", "version": __version__, "model": info.get("name"), "spotting": can_spot,
+        # with a token, those without it learn nothing of this computer's folders from the model's name
+        return {"status": "ok", "version": __version__, "spotting": can_spot,
+                "model": info.get("name") if settings.token is None else None,
                 "jobs": store.counts(),
                 "load": {k: {"active": p.active, "capacity": p.capacity} for k, p in pools.items()}}
 
@@ -282,7 +257,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)",
               responses={200: {"model": api.Prediction}, **api.errors(400, 413, 415, 422, 503, 504, 507)})
-    async def predict(request: Request,
+    async def predict(request: Request, response: Response,
                       file: Annotated[UploadFile, File(description="a video, or a zip of the clip's numbered frames")],
                       onset: Annotated[int | None, Form(ge=0, description=_ONSET_HELP)] = None,
                       apex: Annotated[int | None, Form(ge=0, description="apex frame number (default: spotted)")]
@@ -298,6 +273,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         if job.status != "done":
             store.remove(job.id)
             return _error(job.error or "The clip could not be analysed.", job.error_status)
+        response.headers.update(NO_STORE)
         return {**job.result, "id": job.id, "files": _urls(job, job.result["files"])}
 
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording",
@@ -352,7 +328,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv",
              responses={**api.RESULT, **api.errors(404, 409, 422, 503, 504, 507)})  # a failed job's own status
-    async def job_result(job_id: str, format: Literal["json", "csv"] = "json"):
+    async def job_result(job_id: str, response: Response, format: Literal["json", "csv"] = "json"):
         job = _job(job_id)
         if job.status == "failed":
             return _error(job.error or "The job failed.", job.error_status)
@@ -364,10 +340,12 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer
                 text = intervals_csv(job.result["intervals"], info["classes"])
             base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
-            return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv")})
+            return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv"),
+                                                                  **NO_STORE})
         result = {**job.result, "files": _urls(job, job.result.get("files", []))}
         if job.kind == "recording":
             result["intervals"] = [{**iv, "files": _urls(job, iv.get("files", []))} for iv in result["intervals"]]
+        response.headers.update(NO_STORE)
         return result
 
     @app.get("/api/jobs/{job_id}/files/{name}", summary="A picture of a job (PNG)", response_class=api.PNG,
@@ -377,7 +355,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         data = job.files.get(name)  # a name from the job's own list: never a path on disk
         if data is None:
             return _error(f"Job {job.id} has no file {name[:80]!r}.", 404)
-        return api.PNG(data, headers={"Cache-Control": "private, max-age=3600"})
+        return api.PNG(data, headers=NO_STORE)
 
     @app.delete("/api/jobs/{job_id}", status_code=204,
                 summary="Forget a job and its result; a job still waiting or running is cancelled",

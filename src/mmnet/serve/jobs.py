@@ -237,7 +237,7 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
         status, error, code = "failed", "The server ran out of memory on this upload. Send a shorter or smaller " \
                                         "recording.", 507
     except Exception:  # noqa: BLE001 - a bug: the client gets a sentence, the log the traceback
-        log.exception("job %s (%s) failed", job.id, job.name)
+        log.exception("a %s job (id %s..., %s) failed", job.kind, job.id[:6], job.name)  # not the id: it gives access
         status, error, code = "failed", ("The server failed on this upload because of an internal error; the "
                                          "details are in the server's log."), 500
     finally:

@@ -21,6 +21,7 @@ __all__ = ["ErrorBody", "Prediction", "JobState", "RecordingResult", "Health", "
 
 _MEANING = {
     400: "a malformed request or an unsafe zip archive",
+    401: "this server needs its access token (mmnet serve --token), which the request did not bring",
     404: "no such job: unknown, deleted, expired or removed to make room (the sentence says which)",
     409: "the job has not finished yet",
     413: "an upload over a limit of this server (size, entries, pixels)",
@@ -180,8 +181,9 @@ RESULT = {200: {"description": "a clip's prediction or a recording's intervals (
                 "content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Make ``app.openapi()`` document ErrorBody, never FastAPI's validation error (which this server never sends)."""
+def install_openapi(app: FastAPI, *, login: bool = False) -> None:
+    """Make ``app.openapi()`` document ErrorBody, never FastAPI's validation error (which this server never sends);
+    with ``login`` (an access token), 401 on every operation but the health check."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -191,11 +193,13 @@ def install_openapi(app: FastAPI) -> None:
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)
             schemas["ErrorBody"] = ErrorBody.model_json_schema()
-            for operations in schema["paths"].values():
+            for path, operations in schema["paths"].items():
                 for operation in operations.values():
                     responses = operation.get("responses", {})
                     for code in [c for c, r in responses.items() if "HTTPValidationError" in str(r)]:
                         del responses[code]  # added by FastAPI where an endpoint takes no field that can fail
+                    if login and path != "/api/health":
+                        responses["401"] = errors(401)[401]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -14,6 +14,8 @@ import logging
 
 import uvicorn
 
+from .access import HideSecrets
+
 __all__ = ["StoppingServer", "serve", "CUT_OFF"]
 
 #: The answer of a request still open when the server stopped waiting for it (--shutdown-timeout).
@@ -64,12 +66,16 @@ class StoppingServer(uvicorn.Server):
 def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: bool = False) -> bool:
     """Serve ``app`` (``create_app``'s) until Ctrl+C or SIGTERM; False when it could not start.
 
-    ``access_log``: one line per request on standard output (uvicorn's: client, request line, status)."""
+    ``access_log``: one line per request on standard output (uvicorn's: client, request line, status), job ids
+    and tokens replaced by placeholders."""
     guarded = _AnswerWhenCutOff(app)
     config = uvicorn.Config(guarded, host=host, port=port, log_level="warning", access_log=access_log,
                             timeout_graceful_shutdown=shutdown_timeout_s)
     if access_log:  # uvicorn gives its access log the level of the rest (warning): it logs at info
-        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+        logger = logging.getLogger("uvicorn.access")
+        logger.setLevel(logging.INFO)
+        if not any(isinstance(f, HideSecrets) for f in logger.filters):  # job ids give access to a result
+            logger.addFilter(HideSecrets())
 
     def stop() -> None:
         guarded.stopping = True

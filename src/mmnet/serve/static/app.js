@@ -529,12 +529,35 @@ function select(k, say) {
   box.scrollIntoView({ block: "nearest" });
 }
 
+// Delete the result shown from the server (DELETE /api/jobs/ID): its result and pictures are forgotten now rather
+// than when they expire. The result leaves the page too; focus goes to the file control, the status region says so.
+async function deleteResult() {
+  if (!current) return;
+  const id = current.id || current.data.id, name = current.data.source;
+  let r;
+  try {
+    r = await fetch(`api/jobs/${id}`, { method: "DELETE" });
+  } catch (e) {
+    return showError(NO_ANSWER);
+  }
+  if (r.status !== 204 && r.status !== 404) {  // 404: gone already (expired, or removed to make room)
+    const body = await r.json().catch(() => ({}));
+    return showError(`The result could not be deleted. ${errorText(r.status, body)}`);
+  }
+  URL.revokeObjectURL($("dl-json").href);
+  current = null;
+  $("result").hidden = true;
+  $("file").focus();
+  showNote(`The result of ${name} was deleted from the server. Choose or drop a file to analyse.`);
+}
+
 function setup() {
   document.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", setMode));
   setMode();
   const drop = $("drop"), input = $("file");
   input.addEventListener("change", () => { if (input.files.length) analyse(input.files[0]); input.value = ""; });
   $("cancel").addEventListener("click", cancel);
+  $("delete-result").addEventListener("click", deleteResult);
   $("result").querySelector(".downloads").addEventListener("click", serverDownload);
   // A file dropped anywhere on the page is analysed: the browser would otherwise open it in place of the page.
   window.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });

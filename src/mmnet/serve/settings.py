@@ -1,0 +1,56 @@
+"""The server's settings: its limits, the address it listens on, the names it answers, its access token."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from .uploads import UploadLimits
+
+__all__ = ["ServeSettings", "LOOPBACK_NAMES", "is_loopback"]
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")  # a Host header keeps an IPv6 address's brackets
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """The server's limits. ``workers``/``queue`` apply to clips and to recordings separately."""
+
+    max_upload_mb: float = 200.0
+    workers: int = 1
+    queue: int = 4
+    result_ttl_s: float = 1800.0
+    job_timeout_s: float = 1800.0
+    max_kept: int = 500  # finished results held (in memory), oldest removed first
+    max_kept_mb: float = 1024.0  # their pictures at most: a clip's ~0.1-0.2 MB, a recording's up to ~30
+    host: str = "127.0.0.1"  # the address listened on
+    allowed_hosts: tuple[str, ...] = ()  # more names the Host header may give (a reverse proxy's)
+    # every request but /api/health must bring it (serve.access); None: no login. Not in repr: never logged
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The Host headers answered: this computer's names, the address listened on and ``allowed_hosts``;
+        any on every interface (0.0.0.0, ::) unless ``allowed_hosts`` names some. Others are refused (400),
+        so that a page of another site whose name resolves to this computer (DNS rebinding) reads nothing."""
+        every_interface = self.host in ("0.0.0.0", "::", "")
+        if every_interface and not self.allowed_hosts:
+            return ["*"]
+        names = {*LOOPBACK_NAMES, *self.allowed_hosts}
+        if not every_interface:
+            names |= {self.host, f"[{self.host}]"} if ":" in self.host else {self.host}
+        return sorted(names)
+
+    @property
+    def limits(self) -> UploadLimits:
+        return UploadLimits(max_bytes=int(self.max_upload_mb * 2**20))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address, or localhost) is reachable from this computer only."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface

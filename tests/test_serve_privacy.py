@@ -1,0 +1,171 @@
+"""What the server leaves behind and who can reach it: the upload folders of a killed server are removed at the
+next start; no browser cache keeps a result; the access log and the server's log name no job id; an optional
+access token; the start-up lines say who can reach the server."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("av")
+
+from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from mmnet.serve.access import cookie_name  # noqa: E402
+from tests.serve_helpers import local_client, mp4_bytes, synth_frames  # noqa: E402
+
+TOKEN = "s3cret-token-for-tests_0123456789"
+
+
+def _ended_pid() -> int:
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # reaped: its pid is free, as that of a server killed by kill -9 or the OOM killer
+    return ended.pid
+
+
+def _serve(argv, monkeypatch, capsys, *, environ=None):
+    """`mmnet serve ARGS` up to where it would listen: the app it made and what it printed."""
+    from mmnet.cli import main
+    from mmnet.commands import serve
+    from mmnet.serve import server
+
+    served = []
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(server, "serve", lambda app, **kwargs: served.append(app) or True)
+    monkeypatch.delenv("MMNET_SERVE_TOKEN", raising=False)
+    for name, value in (environ or {}).items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", *argv]) == 0
+    return served[0], capsys.readouterr().out
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX user ids")
+def test_the_upload_folders_of_a_killed_server_are_removed_at_start(checkpoint, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # TMPDIR
+    uid = os.getuid()
+    killed = tmp_path / f"mmnet-serve-{uid}-{_ended_pid()}-abcd1234"
+    (killed / "job-x").mkdir(parents=True)
+    (killed / "job-x" / "video.mp4").write_bytes(b"a participant's face")
+    running = tmp_path / f"mmnet-serve-{uid}-{os.getppid()}-abcd1234"  # a server still running
+    other_user = tmp_path / f"mmnet-serve-{uid + 1}-{_ended_pid()}-abcd1234"  # named for another user
+    unrelated = tmp_path / "mmnet-serve-notes"
+    for folder in (running, other_user, unrelated):
+        folder.mkdir()
+    app, out = _serve(["--checkpoint", str(checkpoint)], monkeypatch, capsys)
+    assert not killed.exists() and running.is_dir() and other_user.is_dir() and unrelated.is_dir()
+    assert (f"removed 1 upload folder left by a server that stopped without cleaning up: {killed}") in out
+    assert app.state.root.name.startswith(f"mmnet-serve-{uid}-{os.getpid()}-")  # so that the next start knows it
+    _, out = _serve(["--checkpoint", str(checkpoint)], monkeypatch, capsys)
+    assert "removed" not in out  # nothing left to remove: the line is not printed
+
+
+def test_results_and_pictures_are_not_kept_by_browsers(predictor):
+    with local_client(create_app(predictor)) as c:
+        clip = c.post("/api/predict", files={"file": ("p01.mp4", mp4_bytes(synth_frames()))})
+        assert clip.status_code == 200 and clip.headers["cache-control"] == "no-store"
+        answers = [c.get(f"/api/jobs/{clip.json()['id']}/result"),
+                   c.get(f"/api/jobs/{clip.json()['id']}/result?format=csv"),
+                   *(c.get(url) for url in clip.json()["files"].values())]
+        assert [(a.status_code, a.headers.get("cache-control")) for a in answers] == [(200, "no-store")] * len(answers)
+
+
+def test_the_access_log_and_the_log_name_no_job_id(predictor, capfd, caplog):
+    import httpx
+
+    from tests.test_serve_shutdown import _Served
+
+    with _Served(create_app(predictor), shutdown_timeout_s=1, access_log=True) as served:
+        clip = httpx.post(f"{served.url}/api/predict", headers={"Host": "localhost"},
+                          files={"file": ("p01.mp4", mp4_bytes(synth_frames()))}).json()
+        assert httpx.get(f"{served.url}/api/jobs/{clip['id']}/result", headers={"Host": "localhost"}).status_code \
+            == 200
+    out, err = capfd.readouterr()
+    assert '"GET /api/jobs/<job>/result HTTP/1.1" 200' in out + err
+    assert clip["id"] not in out + err
+
+    def failing(path, **kwargs):
+        raise RuntimeError("a bug")
+
+    with local_client(create_app(predictor, spotter=failing)) as c:
+        job = c.post("/api/recordings", files={"file": ("p01.mp4", mp4_bytes(synth_frames()))}).json()
+        t0 = time.monotonic()
+        while c.get(job["urls"]["state"]).json()["status"] != "failed":
+            assert time.monotonic() - t0 < 60
+            time.sleep(0.05)
+    assert "failed" in caplog.text and job["id"] not in caplog.text
+
+
+def test_a_token_is_needed_for_everything_but_the_health_check(predictor):
+    app = create_app(predictor, model_info={"name": "seed-0/fold-01/model"}, settings=ServeSettings(token=TOKEN))
+    with local_client(app, follow_redirects=False) as c:
+        for method, path in (("GET", "/"), ("GET", "/api/model"), ("GET", "/static/app.js"), ("GET", "/docs"),
+                             ("GET", "/api/jobs/x"), ("DELETE", "/api/jobs/x"), ("POST", "/api/predict")):
+            answer = c.request(method, path)
+            assert answer.status_code == 401, (method, path)
+            assert "access token" in answer.json()["error"] and answer.headers["www-authenticate"].startswith("Bearer")
+        assert c.get("/api/model", headers={"Authorization": "Bearer wrong-token-0123456789"}).status_code == 401
+        assert c.get("/api/model?token=wrong-token-0123456789").status_code == 401
+        health = c.get("/api/health")
+        assert health.status_code == 200 and health.json()["model"] is None  # no folder names to those without it
+        assert c.get("/api/model", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        clip = c.post("/api/predict", headers={"Authorization": f"Bearer {TOKEN}"},
+                      files={"file": ("p01.mp4", mp4_bytes(synth_frames()))})
+        assert clip.status_code == 200
+        assert "401" in app.openapi()["paths"]["/api/predict"]["post"]["responses"]
+        assert "401" not in app.openapi()["paths"]["/api/health"]["get"]["responses"]
+
+
+def test_the_printed_address_sets_a_cookie_and_leaves_the_address_bar(predictor):
+    with local_client(create_app(predictor, settings=ServeSettings(token=TOKEN)), follow_redirects=False) as c:
+        first = c.get(f"/?token={TOKEN}")
+        assert first.status_code == 303 and first.headers["location"] == "./"  # relative: a proxy's sub-path stays
+        cookie = first.headers["set-cookie"]
+        assert cookie.startswith(f"{cookie_name(TOKEN)}={TOKEN};") and "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
+        for path in ("/", "/static/app.js", "/api/model", "/docs"):  # the page's own requests bring the cookie
+            assert c.get(path).status_code == 200, path
+        docs = c.get(f"/docs?token={TOKEN}&x=1")
+        assert docs.status_code == 303 and docs.headers["location"] == "docs?x=1"
+
+
+def test_without_a_token_every_request_is_answered(predictor):
+    app = create_app(predictor, model_info={"name": "seed-0/fold-01/model"})
+    with local_client(app) as c:
+        assert c.get("/api/model").status_code == 200 and c.get("/").status_code == 200
+        assert c.get("/api/health").json()["model"] == "seed-0/fold-01/model"
+    assert "401" not in app.openapi()["paths"]["/api/predict"]["post"]["responses"]
+
+
+def test_the_start_up_lines_say_who_can_reach_the_server(checkpoint, monkeypatch, capsys):
+    from fastapi.testclient import TestClient
+
+    ckpt = ["--checkpoint", str(checkpoint)]
+    _, out = _serve(ckpt, monkeypatch, capsys)
+    assert "anyone with an account on this computer can open it; --token keeps them out" in out
+    assert "reachable from the network" not in out
+    _, out = _serve([*ckpt, "--host", "0.0.0.0"], monkeypatch, capsys)
+    assert "reachable from the network, unencrypted and without login unless --token" in out
+    assert "TLS reverse proxy" in out
+    app, out = _serve([*ckpt, "--token", "auto"], monkeypatch, capsys)
+    token = out.split("?token=")[1].split()[0]
+    assert len(token) >= 40 and "anyone with an account" not in out
+    with TestClient(app, base_url="http://localhost") as c:
+        assert c.get("/api/model").status_code == 401
+        assert c.get("/api/model", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    app, out = _serve(ckpt, monkeypatch, capsys, environ={"MMNET_SERVE_TOKEN": TOKEN})
+    assert f"?token={TOKEN}" in out
+    with TestClient(app, base_url="http://localhost") as c:
+        assert c.get("/api/model", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_a_short_token_is_refused(checkpoint, monkeypatch, capsys):
+    from mmnet.cli import main
+    from mmnet.commands import serve
+
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    assert main(["serve", "--checkpoint", str(checkpoint), "--token", "abc"]) != 0
+    assert "--token must be at least 16 characters" in capsys.readouterr().err
