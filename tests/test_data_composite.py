@@ -146,7 +146,7 @@ def test_the_older_441_row_list_is_named(composite_root, tmp_path):
         load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
         return [i for i in load.issues if i.check == "not_official_list"]
 
-    (issue,) = not_official([("smic", "s01", "s01_ne_01", 0)] * 441)  # repeats are errors of their own
+    (issue,) = not_official([("smic", "s01", "s01_ne_01", 0)] * 441)  # repeats are warnings of their own
     assert "lists 441 samples, not the 442" in issue.message
     assert "it lacks samm,32,032_3_1,0, as the older combined_3class_gt-2.csv" in issue.message
     assert not_official([("smic", "s01", "s01_ne_01", 0)] * 442) == []
@@ -159,3 +159,38 @@ def test_objective_class_issues_are_left_out(composite_root, tmp_path):
     assert any(i.check == "objective_class_differs" for i in load_dataset("casme2", composite_root / "CASME2").issues)
     load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
     assert not [i for i in load.issues if i.check.startswith("objective_class")]
+
+
+def test_a_repeated_list_row_keeps_its_sample_and_a_contradicting_one_names_its_line(composite_root, tmp_path):
+    # an exact repeat was an error on the sample itself: training (plan_usage) dropped a valid sample
+    from mmnet.data.usage import plan_usage
+
+    scheme = get_scheme("composite-3class")
+    write_cde_csv(composite_root / "combined_3class_gt.csv", [*CDE_ROWS, CDE_ROWS[3]])
+    load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+    (repeat,) = [i for i in load.issues if i.check.startswith("duplicate")]
+    assert (repeat.sample_id, repeat.check, repeat.severity) == ("samm/007/007_3_1", "duplicate_row", "warning")
+    assert "combined_3class_gt.csv line 8 repeats line 4" in repeat.message
+    usage = plan_usage(load, scheme, "nearest")
+    assert "samm/007/007_3_1" in {s.sample_id for s, _ in usage.used} and not usage.problems
+
+    write_cde_csv(composite_root / "combined_3class_gt.csv", [*CDE_ROWS, ("samm", "7", "007_3_1", 2)])
+    load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+    (clash,) = [i for i in load.issues if i.check.startswith("duplicate")]
+    assert (clash.sample_id, clash.severity) == ("composite/?/line8", "error")
+    assert "line 8 lists samm/007/007_3_1 (samm,7,007_3_1) as 'surprise', line 4 as 'positive'" in clash.message
+    usage = plan_usage(load, scheme, "nearest")
+    assert ("samm/007/007_3_1", 1) in {(s.sample_id, k) for s, k in usage.used}  # line 4's class
+    assert [sid for sid, _ in usage.problems] == ["composite/?/line8"]  # the line stops training, named
+
+
+def test_part_samples_not_on_the_list_are_left_out_with_that_reason(composite_root, tmp_path):
+    from mmnet.data.usage import plan_usage
+
+    load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+    assert load.listed_rows == len(CDE_ROWS)
+    unlisted = dict(load.unlisted)
+    assert unlisted["casme2/01/EP03_02"] == "not in combined_3class_gt.csv"
+    assert not set(unlisted) & {s.sample_id for s in load.samples}
+    usage = plan_usage(load, get_scheme("composite-3class"), "nearest")
+    assert set(unlisted.items()) <= set(usage.left_out) and not set(unlisted) & {sid for sid, _ in usage.problems}
