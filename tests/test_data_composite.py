@@ -126,6 +126,23 @@ def test_train_on_the_composite(composite_root, tmp_path, protocol, folds):
     assert report["classes"] == ["negative", "positive", "surprise"]
     assert sorted(report["datasets"]) == ["casme2", "samm", "smic"]
     assert len(list((tmp_path / "run" / "seed-0").iterdir())) == folds
+    # what chose the samples is in the run folder and the report, not in the log only
+    run = tmp_path / "run"
+    issues = (run / "issues.csv").read_text()
+    assert 'composite,not_official_list,warning,"\'combined_3class_gt.csv\' lists 7 samples' in issues
+    md = (run / "report.md").read_text()
+    assert "- composite [not_official_list]: 'combined_3class_gt.csv' lists 7 samples" in md
+    assert md.startswith(f"# MMNet {protocol.upper()} report: run\n")
+    assert "Protocol: MEGC2019 composite (NOT the official list: combined_3class_gt.csv has 7 rows" in md
+    # samples.csv names each sample as the list does too; the parts' unlisted samples are in skipped.csv
+    samples = (run / "samples.csv").read_text().splitlines()
+    assert samples[0] == "sample_id,dataset,subject,clip,label,class_index,cde_subject,cde_clip,cde_line"
+    assert "samm/006/006_1_2,samm,006,006_1_2,negative,0,6,006_1_2,3" in samples
+    assert "smic/s1/s1_ne_01,smic,s1,s1_ne_01,negative,0,s01,s01_ne_01,5" in samples
+    assert "casme2/01/EP03_02,not in combined_3class_gt.csv" in (run / "skipped.csv").read_text().splitlines()
+    log = (run / "megc_log.txt").read_text().splitlines()
+    assert "subject,sample,true,pred,cde_subject,cde_clip" in log
+    assert any(line.startswith("smic/s1,s1_ne_01,negative,") and line.endswith(",s01,s01_ne_01") for line in log)
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])
