@@ -126,6 +126,23 @@ def test_train_on_the_composite(composite_root, tmp_path, protocol, folds):
     assert report["classes"] == ["negative", "positive", "surprise"]
     assert sorted(report["datasets"]) == ["casme2", "samm", "smic"]
     assert len(list((tmp_path / "run" / "seed-0").iterdir())) == folds
+    # what chose the samples is in the run folder and the report, not in the log only
+    run = tmp_path / "run"
+    issues = (run / "issues.csv").read_text()
+    assert 'composite,not_official_list,warning,"\'combined_3class_gt.csv\' lists 7 samples' in issues
+    md = (run / "report.md").read_text()
+    assert "- composite [not_official_list]: 'combined_3class_gt.csv' lists 7 samples" in md
+    assert md.startswith(f"# MMNet {protocol.upper()} report: run\n")
+    assert "Protocol: MEGC2019 composite (NOT the official list: combined_3class_gt.csv has 7 rows" in md
+    # samples.csv names each sample as the list does too; the parts' unlisted samples are in skipped.csv
+    samples = (run / "samples.csv").read_text().splitlines()
+    assert samples[0] == "sample_id,dataset,subject,clip,label,class_index,cde_subject,cde_clip,cde_line"
+    assert "samm/006/006_1_2,samm,006,006_1_2,negative,0,6,006_1_2,3" in samples
+    assert "smic/s1/s1_ne_01,smic,s1,s1_ne_01,negative,0,s01,s01_ne_01,5" in samples
+    assert "casme2/01/EP03_02,not in combined_3class_gt.csv" in (run / "skipped.csv").read_text().splitlines()
+    log = (run / "megc_log.txt").read_text().splitlines()
+    assert "subject,sample,true,pred,cde_subject,cde_clip" in log
+    assert any(line.startswith("smic/s1,s1_ne_01,negative,") and line.endswith(",s01,s01_ne_01") for line in log)
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])
@@ -146,7 +163,7 @@ def test_the_older_441_row_list_is_named(composite_root, tmp_path):
         load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
         return [i for i in load.issues if i.check == "not_official_list"]
 
-    (issue,) = not_official([("smic", "s01", "s01_ne_01", 0)] * 441)  # repeats are errors of their own
+    (issue,) = not_official([("smic", "s01", "s01_ne_01", 0)] * 441)  # repeats are warnings of their own
     assert "lists 441 samples, not the 442" in issue.message
     assert "it lacks samm,32,032_3_1,0, as the older combined_3class_gt-2.csv" in issue.message
     assert not_official([("smic", "s01", "s01_ne_01", 0)] * 442) == []
@@ -159,3 +176,38 @@ def test_objective_class_issues_are_left_out(composite_root, tmp_path):
     assert any(i.check == "objective_class_differs" for i in load_dataset("casme2", composite_root / "CASME2").issues)
     load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
     assert not [i for i in load.issues if i.check.startswith("objective_class")]
+
+
+def test_a_repeated_list_row_keeps_its_sample_and_a_contradicting_one_names_its_line(composite_root, tmp_path):
+    # an exact repeat was an error on the sample itself: training (plan_usage) dropped a valid sample
+    from mmnet.data.usage import plan_usage
+
+    scheme = get_scheme("composite-3class")
+    write_cde_csv(composite_root / "combined_3class_gt.csv", [*CDE_ROWS, CDE_ROWS[3]])
+    load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+    (repeat,) = [i for i in load.issues if i.check.startswith("duplicate")]
+    assert (repeat.sample_id, repeat.check, repeat.severity) == ("samm/007/007_3_1", "duplicate_row", "warning")
+    assert "combined_3class_gt.csv line 8 repeats line 4" in repeat.message
+    usage = plan_usage(load, scheme, "nearest")
+    assert "samm/007/007_3_1" in {s.sample_id for s, _ in usage.used} and not usage.problems
+
+    write_cde_csv(composite_root / "combined_3class_gt.csv", [*CDE_ROWS, ("samm", "7", "007_3_1", 2)])
+    load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+    (clash,) = [i for i in load.issues if i.check.startswith("duplicate")]
+    assert (clash.sample_id, clash.severity) == ("composite/?/line8", "error")
+    assert "line 8 lists samm/007/007_3_1 (samm,7,007_3_1) as 'surprise', line 4 as 'positive'" in clash.message
+    usage = plan_usage(load, scheme, "nearest")
+    assert ("samm/007/007_3_1", 1) in {(s.sample_id, k) for s, k in usage.used}  # line 4's class
+    assert [sid for sid, _ in usage.problems] == ["composite/?/line8"]  # the line stops training, named
+
+
+def test_part_samples_not_on_the_list_are_left_out_with_that_reason(composite_root, tmp_path):
+    from mmnet.data.usage import plan_usage
+
+    load = load_dataset("composite", composite_root, cache_dir=tmp_path / "cache")
+    assert load.listed_rows == len(CDE_ROWS)
+    unlisted = dict(load.unlisted)
+    assert unlisted["casme2/01/EP03_02"] == "not in combined_3class_gt.csv"
+    assert not set(unlisted) & {s.sample_id for s in load.samples}
+    usage = plan_usage(load, get_scheme("composite-3class"), "nearest")
+    assert set(unlisted.items()) <= set(usage.left_out) and not set(unlisted) & {sid for sid, _ in usage.problems}

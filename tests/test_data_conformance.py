@@ -216,7 +216,10 @@ def test_composite_official_list(casme2_root, samm_root, smic_root, tmp_path):
     # the parts' annotation files gave the onsets and apexes: the run's env.json records their sha256 too
     assert load.annotation == CDE_CSV
     assert [p.name for p in load.also_read] == ["CASME2-coding-20140508.xlsx", "SAMM_Micro_FACS_Codes_v2.xlsx"]
-    assert not [i for i in load.issues if i.check in ("not_in_source", "duplicate", "label_differs")]
+    assert not [i for i in load.issues if i.check in ("not_in_source", "duplicate", "duplicate_row", "label_differs")]
+    assert load.listed_rows == 442 and not [i for i in load.issues if i.check == "not_official_list"]
+    # the parts' samples the list leaves out: a run lists them in skipped.csv (SAMM's 26 are its "Other")
+    assert Counter(sid.split("/")[0] for sid, _ in load.unlisted) == {"casme2": 110, "samm": 26}
     assert Counter(s.label for s in load.samples) == {"negative": 250, "positive": 109, "surprise": 83}
     per = Counter(s.dataset for s in load.samples)
     assert per == {"smic": 164, "casme2": 145, "samm": 133}

@@ -4,8 +4,10 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
 
     RUN/config.yaml          resolved config (data.classes, eval.selection, train.epochs, seeds)
     RUN/env.json             versions, device, git revision, dataset fingerprint, frames and labels digests
-    RUN/samples.csv          SAMPLES_COLUMNS: every sample used
+    RUN/samples.csv          SAMPLES_COLUMNS: every sample used (the composite adds CDE_COLUMNS)
     RUN/skipped.csv          SKIPPED_COLUMNS: optional, every sample left out and why
+    RUN/issues.csv           ISSUES_COLUMNS: optional, the data's warnings about the samples used or the whole
+                             protocol (a list other than the official one, a later annotation release ...)
     RUN/frame_notes.csv      FRAME_NOTES_COLUMNS: optional, frames clamped to what is on disk
     RUN/seed-<S>/fold-<NAME>/history.csv       HISTORY_COLUMNS
     RUN/seed-<S>/fold-<NAME>/predictions.csv   prediction_columns(num_classes)
@@ -49,10 +51,11 @@ from .errors import ConfigError
 from .utils import atomic_write_text, remove_stale_temporaries
 
 __all__ = [
-    "CONFIG", "ENV", "SAMPLES", "SKIPPED", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
+    "CONFIG", "ENV", "SAMPLES", "SKIPPED", "ISSUES", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
     "SLURM_JOBS", "SLURM_LOGS", "DRIVER_LOCK",
     "TENSORBOARD", "TENSORBOARD_SUMMARY", "FINAL", "MODEL_CARD", "MODEL_CARD_JSON",
-    "SAMPLES_COLUMNS", "SKIPPED_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS", "PREDICTION_ID_COLUMNS",
+    "SAMPLES_COLUMNS", "CDE_COLUMNS", "SKIPPED_COLUMNS", "ISSUES_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS",
+    "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models",
     "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics", "fold_folders", "trained_folds",
@@ -64,6 +67,7 @@ CONFIG = "config.yaml"
 ENV = "env.json"
 SAMPLES = "samples.csv"
 SKIPPED = "skipped.csv"
+ISSUES = "issues.csv"
 FRAME_NOTES = "frame_notes.csv"
 # Files of a fold folder.
 HISTORY = "history.csv"
@@ -93,7 +97,11 @@ SPOT_CACHE = "spotting"
 SPOTS = "spots.csv"
 
 SAMPLES_COLUMNS = ("sample_id", "dataset", "subject", "clip", "label", "class_index")
+# the MEGC2019 list's names of a composite sample (its subject, its clip) and its line there
+CDE_COLUMNS = ("cde_subject", "cde_clip", "cde_line")
 SKIPPED_COLUMNS = ("sample_id", "reason")
+# sample_id: a sample used, or what else the issue is about (a dataset, a list line)
+ISSUES_COLUMNS = ("sample_id", "check", "severity", "message")
 FRAME_NOTES_COLUMNS = ("sample_id", "note")
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "lr", "test_loss", "test_acc", "seconds")
 # label: as annotated; class: the label scheme's class ("" when the scheme does not score it)

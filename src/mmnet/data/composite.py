@@ -143,7 +143,7 @@ def load_composite(
     }
     index = {(p, s.subject, s.clip): s for p, load in loads.items() for s in (*load.samples, *load.excluded)}
     samples: list[Sample] = []
-    used: set[str] = set()
+    used: dict[str, tuple[int, str]] = {}  # sample id -> (line, class) of the row that listed it first
     for line, dataset, subject, filename, cls in listed:
         subj, clip = _source_key(dataset, subject, filename)
         src = index.get((dataset, subj, clip))
@@ -152,10 +152,10 @@ def load_composite(
                                 f"({dataset},{subject},{filename}) has no sample in the {dataset} data", "error"))
             continue
         if src.sample_id in used:
-            issues.append(Issue(src.sample_id, "duplicate", f"{annotation.name} line {line} lists it again; "
-                                "ignored", "error"))
+            issues.append(_repeat(annotation.name, line, (dataset, subject, filename, cls), src.sample_id,
+                                  used[src.sample_id]))
             continue
-        used.add(src.sample_id)
+        used[src.sample_id] = (line, cls)
         expected = SCHEMES[_CHECK_SCHEME[dataset]].class_of(src)
         if expected != cls:
             issues.append(Issue(src.sample_id, "label_differs", f"official class {cls!r}, but the {dataset} label "
@@ -167,7 +167,24 @@ def load_composite(
                    if (i.sample_id in used or "/" not in i.sample_id) and i.check not in _OTHER_COLUMN_CHECKS]
     load = finish(samples, issues, annotation, strict)
     load.also_read = [part.annotation for part in loads.values() if part.annotation is not None]
+    load.listed_rows = len(listed)
+    # the parts' other samples: the protocol leaves them out, and a run's skipped.csv says so
+    load.unlisted = [(s.sample_id, f"not in {annotation.name}") for part in loads.values()
+                     for s in (*part.samples, *part.excluded) if s.sample_id not in used]
     return load
+
+
+def _repeat(name: str, line: int, row: tuple[str, str, str, str], sample_id: str, first: tuple[int, str]) -> Issue:
+    """A list row naming a sample an earlier row listed: an exact repeat changes nothing (a warning, the sample
+    is used); one with another class contradicts the list (an error on that line, not on the sample)."""
+    first_line, first_cls = first
+    dataset, subject, filename, cls = row
+    if cls == first_cls:
+        return Issue(sample_id, "duplicate_row", f"{name} line {line} repeats line {first_line} ({dataset},"
+                     f"{subject},{filename}, {cls}); this copy is ignored", "warning")
+    return Issue(f"composite/?/line{line}", "duplicate", f"{name} line {line} lists {sample_id} ({dataset},{subject},"
+                 f"{filename}) as {cls!r}, line {first_line} as {first_cls!r}; line {first_line}'s class is used. "
+                 "Remove the wrong line (the official list names each sample once)", "error")
 
 
 def _not_official(listed: list[tuple[int, str, str, str, str]], annotation: Path) -> list[Issue]:

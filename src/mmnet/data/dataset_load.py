@@ -29,6 +29,8 @@ class DatasetLoad:
         excluded: annotated samples that have no usable frame on disk (each has an error issue).
         annotation: the annotation file read (None for SMIC, whose labels are folder names).
         also_read: other annotation files whose rows were used (the composite's parts: onsets and apexes).
+        listed_rows: the rows of the protocol's list of samples (the composite's combined_3class_gt.csv), else None.
+        unlisted: (sample id, reason) of the samples the loader read but the protocol's list leaves out.
     """
 
     samples: list[Sample]
@@ -36,6 +38,8 @@ class DatasetLoad:
     excluded: list[Sample] = field(default_factory=list)
     annotation: Path | None = None
     also_read: list[Path] = field(default_factory=list)
+    listed_rows: int | None = None
+    unlisted: list[tuple[str, str]] = field(default_factory=list)
 
     def __repr__(self) -> str:  # a notebook shows this, not every sample's frame paths
         datasets = "+".join(sorted({s.dataset for s in self.samples})) or "no dataset"

@@ -11,7 +11,9 @@ One rule for `mmnet check-data` and `mmnet train` (``train/prepare.py``), so tha
   onset..offset, a duplicate row with another label, no usable frames ...): a problem, except an
   onset/apex frame missing on disk under ``data.on_bad_sample=nearest`` (the nearest frame is used),
   unless onset and apex then fall on one frame (no motion left: a problem nearest cannot fix);
-- a table row that did not become a sample (no subject, no onset, an over-long cell): a problem.
+- a table row that did not become a sample (no subject, no onset, an over-long cell): a problem;
+- a sample the protocol's list does not name (the composite's part samples not in combined_3class_gt.csv): left
+  out, listed.
 
 Problems stop training under ``on_bad_sample`` "error" and "nearest", naming every one; with
 "skip" they are left out. Everything left out goes to the run's skipped.csv with its reason.
@@ -90,6 +92,7 @@ def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Us
                               f"no sample has a {what}: is it the right annotation file for scheme {scheme.name}?")
         out.left_out += [(s.sample_id, reason) for s in samples]
         out.problems.append((dataset, f"{reason} ({len(samples)} samples)"))
+        out.left_out += load.unlisted
         return out
     for s in samples:
         key = scheme.key(s)
@@ -116,6 +119,7 @@ def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Us
             problem(s.sample_id, bad_text)
             continue
         out.used.append((s, index[cls]))
+    out.left_out += load.unlisted
     return out
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..data.common import natural_key
 from .bootstrap import PERMUTATION_ALPHA
+from .protocol_text import per_dataset_heading, protocol_line, report_title
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
@@ -182,7 +183,7 @@ def _data_identity(report: dict) -> list[str]:
 def render_markdown(report: dict) -> str:
     """report.md text for a report dict from :func:`compute_report`."""
     classes, st = report["classes"], report["status"]
-    L = [f"# MMNet LOSO report: {report['run']}", ""]
+    L = [f"# {report_title(report)}", ""]
     if report["complete"]:
         L.append("**Status: complete** "
                  "(every sample tested by a finished fold, every configured seed present).")
@@ -195,11 +196,9 @@ def render_markdown(report: dict) -> str:
               for d in st.get("damaged_folds", [])]
         L += [f"- seed {s}: {u['samples']} sample(s) not tested yet, subjects {', '.join(u['subjects'])}"
               for s, u in st["untested"].items()]
-    protocol = {"loso": "leave-one-subject-out", "lodo": "leave-one-dataset-out"}.get(
-        report["config_summary"].get("data.protocol", "loso"), report["config_summary"].get("data.protocol"))
     skipped = (f"{st['skipped_samples']} more skipped, listed in skipped.csv"
                if st["skipped_samples"] else "none skipped")
-    L += ["", f"Protocol: {protocol}; {report['pooling']}.",
+    L += ["", f"Protocol: {protocol_line(report)}; {report['pooling']}.",
           f"Samples: {report['n_samples']} in samples.csv ({skipped}); "
           f"finished folds per seed: {', '.join(f'{s}: {n}' for s, n in report['n_folds'].items())}; "
           f"classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.", ""]
@@ -223,14 +222,14 @@ def render_markdown(report: dict) -> str:
               "it selects on the test subject and is not a valid estimate.",
               "", *_headline_rows(paper), ""]
     if "per_dataset" in h:
-        L += ["## Per dataset (composite protocol: the whole above, each part here)", "",
-              "| dataset | selection | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|"]
+        heading, row_names = per_dataset_heading(report)
+        L += [heading, "", "| dataset | selection | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|"]
         for name, block in (("last", h), (f"paper ({OPTIMISTIC_LABEL})", paper)):
             if block:
                 for d, r in block["per_dataset"].items():
                     n = next(iter(r["per_seed"].values()))["n"]
                     cells = " | ".join(format_mean_std(r["mean"][k], r["std"][k], k == "acc") for k in HEADLINE)
-                    L.append(f"| {d} | {name} | {n} | {cells} |")
+                    L.append(f"| {row_names.get(d, d)} | {name} | {n} | {cells} |")
         L.append("")
         L += [f"{d} has no samples of {', '.join(names)}: its UF1 and UAR above count their F1 and recall as 0, "
               f"averaged over all {len(classes)} classes ({ZERO_RULE}), not over the classes it has as "
@@ -299,6 +298,8 @@ def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], ru
     """MEGC-style log (per fold: subject, sample, true, predicted) and the pooled predictions CSV."""
     classes, many = report["classes"], len(report["datasets"]) > 1
     clip = run.samples.set_index("sample_id")["clip"] if "clip" in run.samples.columns else None
+    # a composite run's samples as the MEGC2019 list names them too (casme2/02 is its sub02, smic/s1 its s01)
+    cde = run.samples.set_index("sample_id")[["cde_subject", "cde_clip"]] if "cde_clip" in run.samples.columns else None
     lines = [f"# MEGC-style prediction log of run {report['run']}; {LAST_NOTE}.",
              "# classes: " + ", ".join(f"{i}={c}" for i, c in enumerate(classes))]
     frames = []
@@ -317,11 +318,12 @@ def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], ru
             who = (x["dataset"] + "/" + x["subject"]) if many else x["subject"]
             subj = ", ".join(sorted(set(who), key=natural_key))
             lines += [f"Fold {i}: {fold} (test subject {subj}, epoch {int(x['epoch'].iloc[0])})",
-                      "subject,sample,true,pred"]
+                      "subject,sample,true,pred" + (",cde_subject,cde_clip" if cde is not None else "")]
             for r in x.sort_values("sample_id", key=lambda c: c.map(natural_key)).itertuples():
                 sample = clip[r.sample_id] if clip is not None else r.sample_id
                 who = f"{r.dataset}/{r.subject}" if many else r.subject
-                lines.append(f"{who},{sample},{classes[r.true]},{classes[r.pred]}")
+                named = "," + ",".join(cde.loc[r.sample_id]) if cde is not None else ""
+                lines.append(f"{who},{sample},{classes[r.true]},{classes[r.pred]}{named}")
     pooled = pd.concat(frames, ignore_index=True)
     pooled["true_label"] = [classes[i] for i in pooled["true"]]
     pooled["pred_label"] = [classes[i] for i in pooled["pred"]]

@@ -23,7 +23,8 @@ from ..shell_words import shell_quote
 __all__ = ["RunFolderError", "Fold", "Run", "load_run", "read_predictions", "config_value", "read_csv", "read_json",
            "RUN_TABLE_REMEDY"]
 
-_TEXT_COLUMNS = {"sample_id": str, "subject": str, "dataset": str, "clip": str, "label": str, "reason": str}
+_TEXT_COLUMNS = {"sample_id": str, "subject": str, "dataset": str, "clip": str, "label": str, "reason": str,
+                 "check": str, "severity": str, "message": str, "cde_subject": str, "cde_clip": str}
 POOLED_PREDICTIONS = "pooled_predictions.csv"  # the report's table of the scored predictions
 
 
@@ -62,6 +63,8 @@ class Run:
     expected_seeds: list[int]
     folds: dict[int, list[Fold]] = field(default_factory=dict)
     issues: list[str] = field(default_factory=list)
+    # issues.csv: the data's warnings about the samples used or the protocol (none in runs written before it)
+    data_issues: list[dict] = field(default_factory=list)
 
 
 def read_csv(path: Path, required: tuple[str, ...], remedy: str = "", *, text: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -286,6 +289,8 @@ def load_run(run_dir: str | Path) -> Run:
     classes = _classes(config, samples, root)
     expected = [int(s) for s in (config.get("seeds") or [])]
     run = Run(root, config, env, classes, samples, skipped, expected, issues=issues)
+    if (root / rf.ISSUES).is_file():
+        run.data_issues = read_csv(root / rf.ISSUES, rf.ISSUES_COLUMNS, RUN_TABLE_REMEDY).to_dict("records")
 
     index = samples.set_index("sample_id")
     seed_dirs = {}

@@ -22,6 +22,7 @@ from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics, fold_softwar
 from ..shell_words import shell_quote
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .metrics import confusion_matrix, scores_from_confusion
+from .protocol_text import data_issue_lines, protocol_summary
 from .reproduce_terms import bits_terms, data_terms, synthetic_terms
 from .run_reader import Run, RunFolderError, config_value, load_run
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epochs
@@ -360,7 +361,9 @@ def score_run(run: Run, selection: str | None,
     report["frames_digest"] = run.env.get("frames_digest")  # the pixels, wherever the files were
     report["labels_digest"] = run.env.get("labels_digest")  # the labels: the frames digest does not cover them
     report["annotation_sha256"] = run.env.get("annotation_sha256")
-    report["issues"] = list(run.issues)
+    report["protocol"] = protocol_summary(run, status["folds_per_seed"])
+    report["data_issues"] = run.data_issues  # issues.csv: the data's warnings (the protocol ones in "issues")
+    report["issues"] = data_issue_lines(run.data_issues) + list(run.issues)
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]
     if absent:
         report["issues"].append(f"class(es) {absent} have no samples: their F1 and recall count as 0 in UF1/UAR.")

@@ -54,6 +54,7 @@ from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
+from .protocol_record import listed_rows, protocol_issues, write_protocol_files
 from .resolve import resolve_config
 from .resume_rules import config_changes, resume_changes
 from .spot_recognise import spot_settings, write_long_files
@@ -110,7 +111,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if frame_errors := len(load.errors) - loaded_errors:  # the summary alone disagreed with check-data's count
         log.warning("%d more error(s) in frame files: %d issue(s) (%d errors) in all; run `mmnet check-data` to list "
                     "them", frame_errors, len(load.issues), len(load.errors))
-    for issue in scheme_warnings(scheme, load.samples + load.excluded):  # a protocol's samples not met: said
+    scheme_notes = scheme_warnings(scheme, load.samples + load.excluded)  # a protocol's samples not met: said
+    for issue in scheme_notes:  # (and written to the run's issues.csv below)
         log.warning("%s: %s", issue.sample_id, issue.message)
     usage = plan_usage(load, scheme, d.on_bad_sample)
     blocking = usage.blocking(d.on_bad_sample)
@@ -180,9 +182,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
                           "(or put the old data back).")
     if not rf.trained_folds(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
         data = {"labels_digest": labels_digest(rows), "annotation_sha256": annotation_digests(load),
-                **synthetic_record(list(dataset_paths(parse_root(d.dataset, d.root))[0].values()))}
+                **synthetic_record(list(dataset_paths(parse_root(d.dataset, d.root))[0].values())), **listed_rows(load)}
         atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content, data), indent=2) + "\n")
-    rf.write_csv(out / rf.SAMPLES, rf.SAMPLES_COLUMNS, rows)
+    write_protocol_files(out, rows, samples, protocol_issues(load, scheme_notes, samples))
     if skipped:
         rf.write_csv(out / rf.SKIPPED, rf.SKIPPED_COLUMNS, [list(r) for r in skipped])
     else:
