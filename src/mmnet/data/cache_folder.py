@@ -35,6 +35,7 @@ from filelock import FileLock, Timeout
 
 from ..errors import DataError
 from ..user_folders import cache_dir_and_source
+from ..utils import in_made_folder
 from .cache_names import is_mmnet_folder, scan_cache_folder
 
 try:
@@ -69,13 +70,16 @@ def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
     from ..progress import write_line
 
     lock = FileLock(data_path.with_suffix(".lock"), timeout=0)
-    try:
-        data_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def acquire() -> None:
         try:
             lock.acquire()
         except Timeout:
             write_line(waiting or f"waiting for another mmnet process building the frame cache {data_path}")
             lock.acquire(timeout=-1)
+
+    try:
+        in_made_folder(data_path, acquire)  # made again if a prune removed it, emptied, before the lock file was made
     except OSError as exc:  # a read-only folder, or a file in its place: the build's own error names it
         log.debug("no lock for cache entry '%s' (%s)", data_path, exc)
     try:
