@@ -14,6 +14,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("av")
 
+from mmnet import held_folders  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
 from mmnet.serve.access import cookie_name  # noqa: E402
 from tests.serve_helpers import local_client, mp4_bytes, synth_frames  # noqa: E402
@@ -43,24 +44,31 @@ def _serve(argv, monkeypatch, capsys, *, environ=None):
     return served[0], capsys.readouterr().out
 
 
-@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX user ids")
+@pytest.mark.skipif(not hasattr(os, "getuid") or held_folders.fcntl is None, reason="POSIX user ids, flock")
 def test_the_upload_folders_of_a_killed_server_are_removed_at_start(checkpoint, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # TMPDIR
-    uid = os.getuid()
-    killed = tmp_path / f"mmnet-serve-{uid}-{_ended_pid()}-abcd1234"
+    uid, host = os.getuid(), held_folders.host_name()
+    killed = tmp_path / f"mmnet-serve-{uid}-{host}-{_ended_pid()}-abcd1234"
     (killed / "job-x").mkdir(parents=True)
     (killed / "job-x" / "video.mp4").write_bytes(b"a participant's face")
-    running = tmp_path / f"mmnet-serve-{uid}-{os.getppid()}-abcd1234"  # a server still running
-    other_user = tmp_path / f"mmnet-serve-{uid + 1}-{_ended_pid()}-abcd1234"  # named for another user
+    (killed / held_folders.LOCK_NAME).touch()  # nobody holds it any more
+    # a server still running, whatever its pid looks like from here (another PID namespace: a container)
+    running = held_folders.hold_new_folder(tmp_path, f"mmnet-serve-{uid}-")
+    monkeypatch.setattr(held_folders, "process_alive", lambda pid: False)
+    other_user = tmp_path / f"mmnet-serve-{uid + 1}-{host}-{_ended_pid()}-abcd1234"  # named for another user
+    other_host = tmp_path / f"mmnet-serve-{uid}-elsewhere-{_ended_pid()}-abcd1234"  # TMPDIR on a shared disk
     unrelated = tmp_path / "mmnet-serve-notes"
-    for folder in (running, other_user, unrelated):
+    for folder in (other_user, other_host, unrelated):
         folder.mkdir()
+        (folder / held_folders.LOCK_NAME).touch()
     app, out = _serve(["--checkpoint", str(checkpoint)], monkeypatch, capsys)
-    assert not killed.exists() and running.is_dir() and other_user.is_dir() and unrelated.is_dir()
+    assert not killed.exists() and running.path.is_dir()
+    assert other_user.is_dir() and other_host.is_dir() and unrelated.is_dir()
     assert (f"removed 1 upload folder left by a server that stopped without cleaning up: {killed}") in out
-    assert app.state.root.name.startswith(f"mmnet-serve-{uid}-{os.getpid()}-")  # so that the next start knows it
+    assert app.state.root.name.startswith(f"mmnet-serve-{uid}-{host}-{os.getpid()}-")  # so that the next start knows it
     _, out = _serve(["--checkpoint", str(checkpoint)], monkeypatch, capsys)
-    assert "removed" not in out  # nothing left to remove: the line is not printed
+    assert "removed" not in out  # nothing left to remove (the first app still holds its folder): no line printed
+    running.release()
 
 
 def test_results_and_pictures_are_not_kept_by_browsers(predictor):

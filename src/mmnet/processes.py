@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import stat
 import sys
-from pathlib import Path
 
-__all__ = ["process_alive", "remove_folders_of_stopped"]
+__all__ = ["process_alive"]
 
 _PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 _STILL_ACTIVE = 259  # GetExitCodeProcess' code of a process that has not exited
@@ -48,27 +44,3 @@ def _windows_process_alive(pid: int) -> bool:
     finally:
         kernel32.CloseHandle(handle)
 
-
-def remove_folders_of_stopped(base: Path, prefix: str) -> list[Path]:
-    """Remove the folders ``<prefix><pid>-*`` in ``base`` whose process ``pid`` no longer runs: the temporary
-    folders of a process killed before it could remove its own (kill -9, the OOM killer, a reboot). Only this
-    user's (POSIX: by owner); a pid now reused by another process keeps its folder. Returns those removed."""
-    removed = []
-    try:
-        entries = list(Path(base).iterdir())
-    except OSError:
-        return removed
-    pattern = re.compile(re.escape(prefix) + r"(\d+)-[^/\\]+")
-    for folder in entries:
-        match = pattern.fullmatch(folder.name)
-        try:
-            st = folder.lstat()
-        except OSError:  # removed meanwhile
-            continue
-        if not match or not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
-            continue  # not a folder (a link to one is not followed), or another user's
-        if not process_alive(int(match.group(1))):
-            shutil.rmtree(folder, ignore_errors=True)
-            if not folder.exists():
-                removed.append(folder)
-    return removed

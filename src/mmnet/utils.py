@@ -12,12 +12,16 @@ import re
 import secrets
 import signal
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
-           "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE"]
+           "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE",
+           "in_made_folder"]
+
+T = TypeVar("T")
 
 _TRAILER = b"MMNETSHA256"  # + 32-byte digest of everything before it
 
@@ -121,11 +125,24 @@ def _interrupts_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _write_temporary(path: Path, data: bytes) -> str:
-    """``data`` in a new, fsynced temporary file beside ``path`` (its folder made); returns the temporary's name."""
+def in_made_folder(path: Path, create: Callable[[], T]) -> T:
+    """``create()``, which makes a file in ``path``'s folder, after making that folder; the folder is made again and
+    ``create()`` tried once more where the folder was removed in between (`mmnet cache prune` removes a cache folder
+    it emptied, which another process may have made a moment before to write into)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd, tmp = _create_temporary(path)
+        return create()
+    except FileNotFoundError:
+        if path.parent.is_dir():  # something else is missing
+            raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return create()
+
+
+def _write_temporary(path: Path, data: bytes) -> str:
+    """``data`` in a new, fsynced temporary file beside ``path`` (its folder made); returns the temporary's name."""
+    try:
+        fd, tmp = in_made_folder(path, lambda: _create_temporary(path))
     except OSError as exc:
         raise _about_target(exc, path) from None
     try:

@@ -84,6 +84,40 @@ def test_prune_all_leaves_no_entry_and_no_empty_folder(tmp_path, monkeypatch, ca
     assert_named_error(code, err, "--all")
 
 
+def test_prune_removes_only_mmnets_entries_from_a_mistaken_folder(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"  # --dir (or $MMNET_CACHE_DIR) set to a home folder by mistake
+    home.mkdir()
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "elsewhere"))
+    _entry(home, "aaaa", 1, 0)
+    (home / "thesis.tex").write_text("chapter 1")
+    (home / ".bashrc").write_text("alias ll='ls -l'")
+    (home / "frames-notes.txt").write_text("not an entry, though named like one")
+    dataset = home / "CASME2" / "sub01" / "EP02_01f"
+    dataset.mkdir(parents=True)
+    (dataset / "img46.jpg").write_bytes(b"a face")
+    (home / "calibration").mkdir()  # a folder mmnet makes: its entries go, the rest stays
+    (home / "calibration" / "0123abcd.json").write_text("{}")
+    (home / "calibration" / "notes.txt").write_text("mine")
+    (home / "apex").mkdir()
+    (home / "apex" / "smic-hs.json").write_text("{}")  # the folder goes once empty
+    flow = home / "flow" / "flow-v1-tvl1"
+    flow.mkdir(parents=True)
+    (flow / "sub01_EP02-0123456789.npy").write_bytes(b"flow")
+    old = time.time() - 3 * 86400
+    (home / ".frames-bbbb.npy.123.tmp").write_bytes(b"a killed build's")  # a day old: an entry
+    os.utime(home / ".frames-bbbb.npy.123.tmp", (old, old))
+    for argv in (["--all"], ["--older-than", "0"]):
+        code, out, _ = cli(capsys, "cache", "prune", *argv, "--dir", str(home), "--dry-run")
+        assert code == 0 and "would remove 5 entries" in out
+        assert "not mmnet's, kept  5 files or folders" in out and "thesis.tex" in out
+    code, out, _ = cli(capsys, "cache", "prune", "--all", "--dir", str(home))
+    assert code == 0 and "removed 5 entries" in out
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == [
+        ".bashrc", "CASME2", "CASME2/sub01", "CASME2/sub01/EP02_01f", "CASME2/sub01/EP02_01f/img46.jpg",
+        "calibration", "calibration/notes.txt", "frames-notes.txt", "thesis.tex"]
+    assert [e.name for e in cache_entries(home)] == []
+
+
 def test_prune_needs_a_rule_and_sane_numbers(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path))
     code, _, err = cli(capsys, "cache", "prune")

@@ -5,8 +5,10 @@ The cache lives in one folder: $MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, els
 pruning never loses results, and an entry that a run uses (a training or its workers, until they end) is
 kept: prune says "in use, kept" (this relies on file locks, which hold across machines only where the
 shared file system shares them; a worker whose entry was pruned stops, and rerunning the command builds
-it again). An entry prune may not delete (another user's, in a shared folder) is listed as "not removed
-(permission denied)", and the exit code is 1. `mmnet info --cache` shows its size.
+it again). Only files named as mmnet names its entries are counted and removed: anything else in the
+folder (one set by mistake to your home or a dataset) is listed as "not mmnet's, kept". An entry prune may
+not delete (another user's, in a shared folder) is listed as "not removed (permission denied)", and the
+exit code is 1. `mmnet info --cache` shows its size.
 
 Examples:
   mmnet cache prune --older-than 30            (entries not used for 30 days)
@@ -73,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"in use, kept  {e.name}  {human_size(e.size)}")
     for e in pruned.refused:
         print(f"not removed (permission denied)  {e.name}  {human_size(e.size)}")
+    if pruned.foreign:  # a cache folder set by mistake ($HOME, a dataset) loses nothing but mmnet's entries
+        n, shown = len(pruned.foreign), ", ".join(p.relative_to(folder).as_posix() for p in pruned.foreign[:5])
+        print(f"not mmnet's, kept  {n} file{'s' if n > 1 else ''} or folder{'s' if n > 1 else ''} in {folder}: {shown}"
+              + (f" and {n - 5} more" if n > 5 else "") + " (is this the cache folder you meant?)")
     freed = sum(e.size for e in removed)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
           f"{human_size(freed)}; {human_size(before - freed)} left")

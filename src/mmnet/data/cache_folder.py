@@ -35,6 +35,8 @@ from filelock import FileLock, Timeout
 
 from ..errors import DataError
 from ..user_folders import cache_dir_and_source
+from ..utils import in_made_folder
+from .cache_names import is_mmnet_folder, scan_cache_folder
 
 try:
     import fcntl
@@ -68,13 +70,16 @@ def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
     from ..progress import write_line
 
     lock = FileLock(data_path.with_suffix(".lock"), timeout=0)
-    try:
-        data_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def acquire() -> None:
         try:
             lock.acquire()
         except Timeout:
             write_line(waiting or f"waiting for another mmnet process building the frame cache {data_path}")
             lock.acquire(timeout=-1)
+
+    try:
+        in_made_folder(data_path, acquire)  # made again if a prune removed it, emptied, before the lock file was made
     except OSError as exc:  # a read-only folder, or a file in its place: the build's own error names it
         log.debug("no lock for cache entry '%s' (%s)", data_path, exc)
     try:
@@ -185,17 +190,7 @@ def build_temporaries(cache_dir: Path) -> list[Path]:
     day old, when they count as entries)."""
     if not cache_dir.is_dir():
         return []
-    return sorted(p for p in cache_dir.rglob(".*") if (st := _file_stat(p)) and _young_temporary(p, st))
-
-
-def _file_stat(path: Path) -> os.stat_result | None:
-    """The stat of a plain file (not a link); None for anything else, and for a file deleted since it was listed
-    (a prune or a build running meanwhile)."""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return None
-    return st if stat.S_ISREG(st.st_mode) else None
+    return sorted(p for p, st in scan_cache_folder(cache_dir)[0] if _young_temporary(p, st))
 
 
 def _young_temporary(path: Path, st: os.stat_result) -> bool:
@@ -215,16 +210,19 @@ class CacheEntry:
 
 
 def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
-    """Every entry of the cache folder, least recently used first."""
-    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    """Every entry of the cache folder, least recently used first: only files named as mmnet names them
+    (``cache_names``), never anything else a mistaken cache folder ($HOME, a dataset) holds."""
+    return _entries_and_foreign(Path(cache_dir) if cache_dir else default_cache_dir())[0]
+
+
+def _entries_and_foreign(root: Path) -> tuple[list[CacheEntry], list[Path]]:
+    """The entries of the cache folder ``root``, least recently used first, and what in it is not mmnet's."""
     if not root.is_dir():
-        return []
+        return [], []
+    files, foreign = scan_cache_folder(root)
     groups: dict[str, list[tuple[Path, os.stat_result]]] = {}
-    for path in root.rglob("*"):
-        if path.relative_to(root).parts[0] == MATPLOTLIB_FOLDER:  # matplotlib's own cache (user_folders), not mmnet's
-            continue
-        st = _file_stat(path)
-        if st is None or _young_temporary(path, st):  # a build in progress may be writing it: left alone for a day
+    for path, st in files:
+        if _young_temporary(path, st):  # a build in progress may be writing it: left alone for a day
             continue
         m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json|lock)", path.name)
         if path.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.lock", path.name):
@@ -236,10 +234,9 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
     for key, files in groups.items():
         out.append(CacheEntry(key, sorted(p for p, _ in files), sum(st.st_size for _, st in files),
                               max(st.st_mtime for _, st in files)))
-    return sorted(out, key=lambda e: (e.last_used, e.name))
+    return sorted(out, key=lambda e: (e.last_used, e.name)), foreign
 
 
-MATPLOTLIB_FOLDER = "matplotlib"
 _REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS}  # deleting: not this user's to delete, or a read-only file system
 
 
@@ -248,11 +245,13 @@ class PruneResult:
     """What :func:`prune_cache` removed (with ``dry_run``: would remove), the entries it chose but kept because
     another process uses them (maps their data, or builds or checks them) right now, or used them since prune listed
     them, and those it could not remove (permission denied: another user's, in a folder that protects them; a
-    read-only file system)."""
+    read-only file system). ``foreign``: what the folder holds that is not mmnet's (``cache_names``), never removed.
+    """
 
     removed: list[CacheEntry]
     in_use: list[CacheEntry]
     refused: list[CacheEntry] = field(default_factory=list)
+    foreign: list[Path] = field(default_factory=list)
 
 
 def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
@@ -266,8 +265,8 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
     be deleted nothing else of the entry is (on Windows, a data file a run maps cannot be: that entry is in use)."""
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
-    result = PruneResult([], [])
-    entries = cache_entries(root)
+    entries, foreign = _entries_and_foreign(root)
+    result = PruneResult([], [], foreign=foreign)
     left = sum(e.size for e in entries)
     for e in entries:  # least recently used first
         too_old = cutoff is not None and e.last_used < cutoff
@@ -301,9 +300,10 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
 
 
 def _remove_empty_folders(root: Path, folders: set[Path]) -> None:
-    """Remove each of ``folders`` (inside ``root``) that is empty, then its parents up to ``root``, if empty too."""
+    """Remove each of ``folders`` (inside ``root``) that is empty, then its parents up to ``root``, if empty too:
+    only folders that mmnet makes (``cache_names``)."""
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-        while folder != root and root in folder.parents:
+        while folder != root and root in folder.parents and is_mmnet_folder(folder.relative_to(root).as_posix()):
             try:
                 folder.rmdir()
             except OSError:  # not empty (a build writes into it again), or not this user's

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
+from ..held_folders import HeldFolder, hold_new_folder, remove_unheld
 from ..media import PREPARE_SUMMARY as SUMMARY_NAME  # re-exported: its old home
 from ..media import (
     PREPARED_MARKER,
@@ -37,7 +38,6 @@ from ..media import (
     read_video_frames,
     stream_video,
 )
-from ..processes import remove_folders_of_stopped
 from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
@@ -273,13 +273,11 @@ def _worker(job: ClipJob, tmp_root: Path, settings: dict, quality: int) -> ClipR
     return process_clip(job, _WORKER_ALIGNER, tmp_root=tmp_root, settings=settings, quality=quality)
 
 
-def _run_tmp_dir(out_root: Path) -> Path:
-    """A private temporary folder for this run under ``out_root``; removes those of dead runs."""
+def _run_tmp_dir(out_root: Path) -> HeldFolder:
+    """A private temporary folder for this run under ``out_root``, held while it runs; removes those of killed runs."""
     base = out_root / TMP_DIR_NAME
-    remove_folders_of_stopped(base, "run-")
-    tmp = base / f"run-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    return tmp
+    remove_unheld(base, "run-")
+    return hold_new_folder(base, "run-")
 
 
 def default_workers() -> int:
@@ -338,7 +336,8 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     # an earlier mmnet's folders (listed in its summary) may be redone with --force like the marked ones
     jobs = [dataclasses.replace(j, replace_unmarked=True) if j.clip_id in earlier else j for j in jobs]
     workers = min(workers or default_workers(), len(jobs))
-    tmp_root = _run_tmp_dir(out_root)
+    held_tmp = _run_tmp_dir(out_root)
+    tmp_root = held_tmp.path
     results: dict[int, ClipResult] = {}
     try:
         from tqdm.auto import tqdm
@@ -372,7 +371,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
                     bar.update()
         bar.close()
     finally:
-        shutil.rmtree(tmp_root, ignore_errors=True)
+        held_tmp.release()
         try:
             tmp_root.parent.rmdir()  # only if no other run is using it
         except OSError:

@@ -96,7 +96,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     limits = settings.limits
     can_spot = spotter is not None or spotting_available()
     spotter = spotter or spot_recording
-    root, stale_removed = make_upload_root()  # and those of servers killed before they could remove theirs
+    held_root, stale_removed = make_upload_root()  # and those of servers killed before they could remove theirs
+    root = held_root.path
     store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept,
                      max_bytes=int(settings.max_kept_mb * 2**20))
     pools = {"clip": Pool("clip", settings.workers, settings.queue, on_end=store.sweep),
@@ -127,7 +128,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             stop.set()
             for pool in pools.values():
                 pool.shutdown()
-            remove_folder(root)
+            held_root.release()
 
     # servers ".": the API is where /openapi.json is (OpenAPI resolves a relative server against the document), so
     # /docs' "Try it out" stays under a reverse proxy's sub-path; without it Swagger UI calls the host's root

@@ -1,6 +1,7 @@
-"""The server's upload folder, ``TMPDIR/mmnet-serve-<user>-<pid>-XXXX``: removed when the server stops normally;
-those of a server that was killed (kill -9, the OOM killer, a power cut) are removed when the next one starts,
-since they may hold a participant's whole uploaded video (docs/data-protection.md)."""
+"""The server's upload folder, ``TMPDIR/mmnet-serve-<user>-<host>-<pid>-XXXX``, held by the server while it runs
+(``mmnet.held_folders``): removed when the server stops normally; those of a server that was killed (kill -9, the
+OOM killer, a power cut) are removed when the next one of this user on this host starts, since they may hold a
+participant's whole uploaded video (docs/data-protection.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..processes import remove_folders_of_stopped
+from ..held_folders import HeldFolder, hold_new_folder, remove_unheld
 
 __all__ = ["make_upload_root", "PREFIX", "removed_message"]
 
@@ -24,11 +25,13 @@ def _user() -> str:
     return "".join(c for c in getpass.getuser() if c.isalnum()) or "user"
 
 
-def make_upload_root() -> tuple[Path, list[Path]]:
-    """A fresh private folder for this server's uploads, and the folders of stopped servers removed first."""
+def make_upload_root() -> tuple[HeldFolder, list[Path]]:
+    """A fresh private folder for this server's uploads, held until its ``release()``, and the folders of stopped
+    servers removed first."""
     prefix = f"{PREFIX}{_user()}-"
-    removed = remove_folders_of_stopped(Path(tempfile.gettempdir()), prefix)
-    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")), removed
+    base = Path(tempfile.gettempdir())
+    removed = remove_unheld(base, prefix)
+    return hold_new_folder(base, prefix), removed
 
 
 def removed_message(removed: list[Path]) -> str | None:

@@ -58,7 +58,7 @@ from ..calibration_cache import (
 )
 from ..data.cache_folder import entry_lock
 from ..runtime import ComputePlan, configure_cuda_numerics, plan_compute, resolve_device
-from ..utils import atomic_write_text
+from ..utils import atomic_write_text, in_made_folder
 from .calibrate_routes import measure_routes
 
 if TYPE_CHECKING:
@@ -141,9 +141,7 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
 def not_keepable(path: Path) -> str | None:
     """Why a calibration measured now could not be cached at ``path`` (its folder created if missing), or None."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
+        in_made_folder(path, lambda: tempfile.TemporaryFile(dir=path.parent).close())
     except OSError as exc:
         return f"its cache folder '{path.parent}' is not writable ({exc.strerror or exc})"
     if not _may_replace(path):
