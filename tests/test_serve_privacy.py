@@ -128,13 +128,26 @@ def test_a_token_is_needed_for_the_api_but_not_for_the_page(predictor):
         assert schema["paths"]["/api/predict"]["post"]["security"] == [{"token": []}]
 
 
+def test_under_a_proxys_sub_path_the_page_is_open_and_the_api_needs_the_token(predictor):
+    from fastapi.testclient import TestClient
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    proxied = Starlette(routes=[Mount("/mmnet", create_app(predictor, settings=ServeSettings(token=TOKEN)))])
+    with TestClient(proxied, base_url="http://localhost") as c:
+        assert [c.get(f"/mmnet/{path}").status_code for path in ("", "static/app.js", "docs")] == [200] * 3
+        assert c.get("/mmnet/api/model").status_code == 401
+        assert c.get("/mmnet/api/model", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
 def test_no_cookie_and_no_token_in_the_query_is_accepted(predictor):
     """Browsers send a cookie of 127.0.0.1 to every port of it; a token in the query reaches the logs and the
     history. Only the header lets a request in; a token in the query is refused, saying where it goes."""
     with local_client(create_app(predictor, settings=ServeSettings(token=TOKEN)), follow_redirects=False) as c:
         for name in ("mmnet-token", "mmnet-token-" + "0" * 12, "token"):
             assert c.get("/api/model", headers={"Cookie": f"{name}={TOKEN}"}).status_code == 401
-        for address in (f"/?token={TOKEN}", f"/?%74oken={TOKEN}", f"/api/model?token={TOKEN}", f"/docs?x=1&token={TOKEN}",
+        for address in (f"/?token={TOKEN}", f"/?%74oken={TOKEN}", f"/api/model?token={TOKEN}",
+                        f"/docs?x=1&token={TOKEN}",
                         "/%5C%5Cevil.example?token=x", "/%E2%82%AC?token=x"):
             answer = c.get(address)
             assert answer.status_code == 401, address

@@ -2,7 +2,6 @@
 `mmnet serve --token` prints (the token in its fragment), it sends the token as a header, shows its pictures and
 deletes its result; without the token it says how to give it, and a pasted token works."""
 
-import json
 import urllib.error
 import urllib.request
 
@@ -98,7 +97,7 @@ def test_without_the_token_the_page_says_how_to_give_it(browser, server):
     page.get_by_label("Access token", exact=True).fill("wrong-token-0123456789")
     page.get_by_role("button", name="Use this token").click()
     sync_api.expect(page.locator("#login-text")).to_contain_text("The server refused the access token")
-    page.get_by_label("Access token", exact=True).fill(f"{server.url}/#token={TOKEN}")  # the whole printed address does too
+    page.get_by_label("Access token", exact=True).fill(f"{server.url}/#token={TOKEN}")  # the whole address works
     page.get_by_role("button", name="Use this token").click()
     sync_api.expect(page.locator("#model-text")).to_contain_text("classes")
     assert page.is_hidden("#login")

@@ -38,6 +38,7 @@ _TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]{16,}")  # what an address and a head
 # The page, its scripts and the API's documentation: no data, and the page must load to ask for the token.
 _OPEN_PATHS = re.compile(r"/|/(static|docs-assets)/[^?]*|/docs|/redoc|/openapi\.json|/api/health")
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_CHALLENGE = [(b"www-authenticate", b'Bearer realm="mmnet"')]
 
 
 def new_token() -> str:
@@ -137,14 +138,16 @@ class TokenCheck:
         if scope["type"] != "http":  # the server has no websocket; refused as any request without the token
             return await send({"type": "websocket.close", "code": 1008})
         if _query_names_token(scope):
-            return await _answer(send, 401, {"error": TOKEN_IN_QUERY, "status": 401},
-                                 [(b"www-authenticate", b'Bearer realm="mmnet"')])
-        if scope.get("method") in ("GET", "HEAD") and _OPEN_PATHS.fullmatch(scope.get("path", "")):
+            return await _answer(send, 401, {"error": TOKEN_IN_QUERY, "status": 401}, _CHALLENGE)
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):  # mounted under a prefix: the path the app routes
+            path = path[len(root):]
+        if scope.get("method") in ("GET", "HEAD") and _OPEN_PATHS.fullmatch(path):
             return await self.app(scope, receive, send)
         auth = _header(scope, b"authorization") or ""
         if auth[:7].lower() == "bearer " and self._matches(auth[7:].strip()):
             return await self.app(scope, receive, send)
-        await _answer(send, 401, {"error": NEEDS_TOKEN, "status": 401}, [(b"www-authenticate", b'Bearer realm="mmnet"')])
+        await _answer(send, 401, {"error": NEEDS_TOKEN, "status": 401}, _CHALLENGE)
 
 
 def _origin_host(origin: str) -> str | None:
@@ -184,7 +187,8 @@ class OriginCheck:
         origin = _header(scope, b"origin")
         # a proxy that passes on its own address as Host names the public one in X-Forwarded-Host (a header no
         # other site's page can add without the browser asking this server first, which it never allows)
-        served = {_host_header(_header(scope, name) or "").split(",")[0].strip() for name in (b"host", b"x-forwarded-host")}
+        served = {_host_header((_header(scope, name) or "").split(",")[0])
+                  for name in (b"host", b"x-forwarded-host")}
         if origin is None or _origin_host(origin) in served - {""}:
             return await self.app(scope, receive, send)
         shown = origin[:100].encode("ascii", "replace").decode()

@@ -25,7 +25,8 @@ function authorization() {
 // What to do once a token is pasted (app.js: describe the model again).
 let onToken = () => {};
 
-// The server answered 401: the token is missing or wrong. Say so, with a field to paste it; focus goes there.
+// The server answered 401: the token is missing or wrong. Say so, with a field to paste it; focus goes there (the
+// field is described by the message: a screen reader reads both, without one more live region on the page).
 function askForToken() {
   const given = sessionStorage.getItem(TOKEN_KEY) !== null;
   sessionStorage.removeItem(TOKEN_KEY);
