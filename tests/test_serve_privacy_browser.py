@@ -66,6 +66,11 @@ def test_the_printed_address_opens_the_page_then_a_result_is_deleted(browser, se
     assert page.get_attribute("#clip-result img.onset", "src").startswith("blob:")
     job_id = posted.value.json()["id"]
     assert _status(server, f"/api/jobs/{job_id}") == 200
+    # a job's progress events, which an EventSource could not ask for with the token: read by fetch
+    statuses = page.evaluate("""async (id) => { const got = [];
+      await readEvents(`api/jobs/${id}/events`, {}, (data) => got.push(JSON.parse(data).status)); return got; }""",
+                             job_id)
+    assert statuses == ["done"]
     with page.expect_download() as csv_download:  # a download too
         page.click("#dl-csv")
     assert csv_download.value.suggested_filename == "p01.csv" and page.is_hidden("#download-error")
