@@ -8,8 +8,9 @@
 const $ = (id) => document.getElementById(id);
 let model = { classes: [] };
 let current = null; // the last result shown: {kind, data, id, shown: the interval shown}
-// The analysis in progress: {xhr, events (its close() stops them), timer, jobId}, a new object for each. Its callbacks act only while it is
-// still `run`: a newer upload or Cancel replaces it, and whatever of it arrives late is ignored.
+// The analysis in progress: {xhr, events (its close() stops them), timer, jobId}, a new object for each. Its
+// callbacks act only while it is still `run`: a newer upload or Cancel replaces it, and whatever of it arrives late
+// is ignored.
 let run = null;
 const JOB_KEY = "mmnet-job"; // the id of the recording's job followed, so that a reload follows it again
 const NO_ANSWER = "The server does not answer. Is `mmnet serve` still running?";
@@ -327,14 +328,16 @@ const pictures = [];
 
 // Show the picture at the API's `url` in `img` (and as `link`'s target): fetched with the token, as a blob.
 async function picture(img, url, link) {
-  let r;
+  if (!url) return;
+  let blob;
   try {
-    r = await api(here(url));
+    const r = await api(here(url));
+    if (!r.ok) return;
+    blob = await r.blob();
   } catch (e) {
     return;  // the text alternative stays
   }
-  if (!r.ok) return;
-  const src = URL.createObjectURL(await r.blob());
+  const src = URL.createObjectURL(blob);
   pictures.push(src);
   img.src = src;
   if (link) link.href = src;
