@@ -39,11 +39,11 @@ def test_every_error_is_documented_as_the_error_body_the_server_sends(schema):
 
 
 @pytest.mark.parametrize("method, path, codes", [
-    ("post", "/api/predict", {"200", "400", "413", "415", "422", "500", "503", "504", "507"}),
-    ("post", "/api/recordings", {"202", "400", "413", "415", "422", "500", "501", "503", "507"}),
+    ("post", "/api/predict", {"200", "400", "403", "413", "415", "422", "500", "503", "504", "507"}),
+    ("post", "/api/recordings", {"202", "400", "403", "413", "415", "422", "500", "501", "503", "507"}),
     ("get", "/api/jobs/{job_id}", {"200", "404", "500"}),
     ("get", "/api/jobs/{job_id}/result", {"200", "404", "409", "422", "500", "503", "504", "507"}),
-    ("delete", "/api/jobs/{job_id}", {"204", "404", "500"}),
+    ("delete", "/api/jobs/{job_id}", {"204", "403", "404", "500"}),  # 403: from another site's page
 ])
 def test_each_endpoint_declares_the_statuses_it_answers(schema, method, path, codes):
     assert set(schema["paths"][path][method]["responses"]) == codes
@@ -176,9 +176,9 @@ def test_the_page_works_under_a_proxys_sub_path(predictor):
         page = c.get("/mmnet/")
         assert page.status_code == 200
         links = [u for u in re.findall(r'(?:src|href)="([^"]+)"', page.text) if not u.startswith("data:")]
-        assert {"static/app.js", "static/style.css", "docs"} <= set(links), links
+        assert {"static/app.js", "static/access.js", "static/style.css", "docs"} <= set(links), links
         for link in links:
             assert c.get(urljoin("http://localhost/mmnet/", link)).status_code == 200, link
-    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    script = (STATIC / "app.js").read_text(encoding="utf-8") + (STATIC / "access.js").read_text(encoding="utf-8")
     assert re.findall(r"""[("'`]/(?:api|static|docs)\b""", script) == []  # fetch("/api/...") would miss it
-    assert re.search(r"""fetch\("api/model"\)""", script)
+    assert re.search(r"""api\("api/model"\)""", script)

@@ -16,7 +16,7 @@ pytest.importorskip("av")
 
 from mmnet import held_folders  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from mmnet.serve.access import cookie_name  # noqa: E402
+from mmnet.serve.access import hide_secrets  # noqa: E402
 from tests.serve_helpers import local_client, mp4_bytes, synth_frames  # noqa: E402
 
 TOKEN = "s3cret-token-for-tests_0123456789"
@@ -91,8 +91,10 @@ def test_the_access_log_and_the_log_name_no_job_id(predictor, capfd, caplog):
                           files={"file": ("p01.mp4", mp4_bytes(synth_frames()))}).json()
         assert httpx.get(f"{served.url}/api/jobs/{clip['id']}/result", headers={"Host": "localhost"}).status_code \
             == 200
+        encoded = httpx.get(f"{served.url}/api/jobs%2F{clip['id']}/result", headers={"Host": "localhost"})
+        assert encoded.status_code == 200  # routed as /api/jobs/ID/result: it must be logged as such
     out, err = capfd.readouterr()
-    assert '"GET /api/jobs/<job>/result HTTP/1.1" 200' in out + err
+    assert (out + err).count('"GET /api/jobs/<job>/result HTTP/1.1" 200') == 2
     assert clip["id"] not in out + err
 
     def failing(path, **kwargs):
@@ -107,37 +109,81 @@ def test_the_access_log_and_the_log_name_no_job_id(predictor, capfd, caplog):
     assert "failed" in caplog.text and job["id"] not in caplog.text
 
 
-def test_a_token_is_needed_for_everything_but_the_health_check(predictor):
+def test_a_token_is_needed_for_the_api_but_not_for_the_page(predictor):
     app = create_app(predictor, model_info={"name": "seed-0/fold-01/model"}, settings=ServeSettings(token=TOKEN))
     with local_client(app, follow_redirects=False) as c:
-        for method, path in (("GET", "/"), ("GET", "/api/model"), ("GET", "/static/app.js"), ("GET", "/docs"),
-                             ("GET", "/api/jobs/x"), ("DELETE", "/api/jobs/x"), ("POST", "/api/predict")):
+        for method, path in (("GET", "/api/model"), ("GET", "/api/jobs/x"), ("DELETE", "/api/jobs/x"),
+                             ("POST", "/api/predict"), ("GET", "/api/jobs/x/events"), ("POST", "/"),
+                             ("GET", "/api//model")):
             answer = c.request(method, path)
             assert answer.status_code == 401, (method, path)
             assert "access token" in answer.json()["error"] and answer.headers["www-authenticate"].startswith("Bearer")
+        # the page, its files and the API's documentation hold no data: they load, and the page asks for the token
+        for path in ("/", "/static/app.js", "/static/access.js", "/docs", "/openapi.json"):
+            assert c.get(path).status_code == 200, path
         assert c.get("/api/model", headers={"Authorization": "Bearer wrong-token-0123456789"}).status_code == 401
-        assert c.get("/api/model?token=wrong-token-0123456789").status_code == 401
         health = c.get("/api/health")
         assert health.status_code == 200 and health.json()["model"] is None  # no folder names to those without it
+        assert "jobs" not in health.json() and "load" not in health.json()  # nor what the server is doing
         assert c.get("/api/model", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         clip = c.post("/api/predict", headers={"Authorization": f"Bearer {TOKEN}"},
                       files={"file": ("p01.mp4", mp4_bytes(synth_frames()))})
         assert clip.status_code == 200
-        assert "401" in app.openapi()["paths"]["/api/predict"]["post"]["responses"]
-        assert "401" not in app.openapi()["paths"]["/api/health"]["get"]["responses"]
+        schema = app.openapi()
+        assert "401" in schema["paths"]["/api/predict"]["post"]["responses"]
+        assert "401" not in schema["paths"]["/api/health"]["get"]["responses"]
+        assert schema["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+        assert schema["paths"]["/api/predict"]["post"]["security"] == [{"token": []}]
 
 
-def test_the_printed_address_sets_a_cookie_and_leaves_the_address_bar(predictor):
+def test_under_a_proxys_sub_path_the_page_is_open_and_the_api_needs_the_token(predictor):
+    from fastapi.testclient import TestClient
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    proxied = Starlette(routes=[Mount("/mmnet", create_app(predictor, settings=ServeSettings(token=TOKEN)))])
+    with TestClient(proxied, base_url="http://localhost") as c:
+        assert [c.get(f"/mmnet/{path}").status_code for path in ("", "static/app.js", "docs")] == [200] * 3
+        assert c.get("/mmnet/api/model").status_code == 401
+        assert c.get("/mmnet/api/model", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_no_cookie_and_no_token_in_the_query_is_accepted(predictor):
+    """Browsers send a cookie of 127.0.0.1 to every port of it; a token in the query reaches the logs and the
+    history. Only the header lets a request in; a token in the query is refused, saying where it goes."""
     with local_client(create_app(predictor, settings=ServeSettings(token=TOKEN)), follow_redirects=False) as c:
-        first = c.get(f"/?token={TOKEN}")
-        assert first.status_code == 303 and first.headers["location"] == "./"  # relative: a proxy's sub-path stays
-        cookie = first.headers["set-cookie"]
-        assert cookie.startswith(f"{cookie_name(TOKEN)}={TOKEN};") and "HttpOnly" in cookie
-        assert "SameSite=Strict" in cookie
-        for path in ("/", "/static/app.js", "/api/model", "/docs"):  # the page's own requests bring the cookie
-            assert c.get(path).status_code == 200, path
-        docs = c.get(f"/docs?token={TOKEN}&x=1")
-        assert docs.status_code == 303 and docs.headers["location"] == "docs?x=1"
+        for name in ("mmnet-token", "mmnet-token-" + "0" * 12, "token"):
+            assert c.get("/api/model", headers={"Cookie": f"{name}={TOKEN}"}).status_code == 401
+        for address in (f"/?token={TOKEN}", f"/?%74oken={TOKEN}", f"/api/model?token={TOKEN}",
+                        f"/docs?x=1&token={TOKEN}",
+                        "/%5C%5Cevil.example?token=x", "/%E2%82%AC?token=x"):
+            answer = c.get(address)
+            assert answer.status_code == 401, address
+            assert "#token=" in answer.json()["error"] and "set-cookie" not in answer.headers, address
+
+
+def test_uploads_and_deletes_from_another_origin_are_refused(predictor):
+    """A page on another port of this computer is "same-site": its forms would reach the server (CSRF)."""
+    clip = {"file": ("p01.mp4", mp4_bytes(synth_frames()))}
+    with local_client(create_app(predictor)) as c:
+        for origin in ("http://127.0.0.1:9999", "http://localhost:9999", "https://evil.example", "null"):
+            answer = c.post("/api/predict", files=clip, headers={"Origin": origin})
+            assert answer.status_code == 403 and "another site or port" in answer.json()["error"], origin
+            assert c.delete("/api/jobs/x", headers={"Origin": origin}).status_code == 403, origin
+        assert c.post("/api/predict", files=clip, headers={"Origin": "http://localhost"}).status_code == 200
+        assert c.post("/api/predict", files=clip).status_code == 200  # scripts send no Origin
+        assert c.get("/api/model", headers={"Origin": "http://127.0.0.1:9999"}).status_code == 200  # reads: CORS
+        behind_proxy = {"Origin": "https://lab.example", "X-Forwarded-Host": "lab.example"}
+        assert c.delete("/api/jobs/x", headers=behind_proxy).status_code == 404
+
+
+def test_the_log_shows_no_job_id_or_token_however_the_path_is_written():
+    assert hide_secrets("/api/jobs%2Fabc123def/state") == "/api/jobs/<job>/state"
+    assert hide_secrets("/api/jobs/abc123def%2Fstate") == "/api/jobs/<job>/state"
+    assert hide_secrets("/api%2Fjobs%2Fabc123def") == "/api/jobs/<job>"
+    assert hide_secrets(f"/?%74oken={TOKEN}&x=1") == "/?%74oken=<hidden>&x=1"
+    assert hide_secrets(f"/?x=1&TOKEN={TOKEN}") == "/?x=1&TOKEN=<hidden>"
+    assert hide_secrets("/a%0Ab") == "/a%0Ab"  # no line break in the log
 
 
 def test_without_a_token_every_request_is_answered(predictor):
@@ -159,13 +205,13 @@ def test_the_start_up_lines_say_who_can_reach_the_server(checkpoint, monkeypatch
     assert "reachable from the network, unencrypted and without login unless --token" in out
     assert "TLS reverse proxy" in out
     app, out = _serve([*ckpt, "--token", "auto"], monkeypatch, capsys)
-    token = out.split("?token=")[1].split()[0]
+    token = out.split("/#token=")[1].split()[0]
     assert len(token) >= 40 and "anyone with an account" not in out
     with TestClient(app, base_url="http://localhost") as c:
         assert c.get("/api/model").status_code == 401
         assert c.get("/api/model", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     app, out = _serve(ckpt, monkeypatch, capsys, environ={"MMNET_SERVE_TOKEN": TOKEN})
-    assert f"?token={TOKEN}" in out
+    assert f"/#token={TOKEN} in a browser" in out
     with TestClient(app, base_url="http://localhost") as c:
         assert c.get("/api/model", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 

@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "are refused (400). With --host 0.0.0.0 or :: every name is accepted unless this is given")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--token", default=None, metavar="auto|TOKEN",
-                   help="require an access token of every request but /api/health: 'auto' makes a random one, "
+                   help="require an access token of every API request but /api/health: 'auto' makes a random one, "
                         "printed in the address to open; scripts send 'Authorization: Bearer TOKEN'. A TOKEN "
                         "given here shows in `ps`: set MMNET_SERVE_TOKEN instead, which turns it on too "
                         "(default: no token; anyone who can reach the address can use the server)")
@@ -179,8 +179,9 @@ def run(args: argparse.Namespace) -> int:
     if removed := removed_message(app.state.stale_removed):
         print(removed)
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")
-    query = f"?token={token}" if token else ""  # the page then keeps it in a cookie
-    print(f"open http://{shown}:{args.port}/{query} in a browser (API docs: /docs); Ctrl+C stops the server")
+    # in the fragment, which the browser keeps to itself: the page reads it and sends it as a header
+    fragment = f"#token={token}" if token else ""
+    print(f"open http://{shown}:{args.port}/{fragment} in a browser (API docs: /docs); Ctrl+C stops the server")
     if note := exposure_note(args.host, token):
         print(note)
     sys.stdout.flush()

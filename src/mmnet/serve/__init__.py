@@ -4,7 +4,8 @@ from a source checkout ``pip install -e ".[serve]"``).
 
     app.py         the FastAPI application: the page, the API, errors as JSON
     settings.py    the server's settings: limits, address, names answered, access token
-    access.py      the optional access token (middleware); job ids and tokens kept out of the access log
+    access.py      the optional access token and the Origin check (middleware); job ids and tokens kept out of
+                   the access log
     upload_root.py the upload folder; those of killed servers removed at start
     schema.py      what /openapi.json says it answers: error bodies, answer models, media types
     docs.py        /docs and /redoc from files on this computer

@@ -1,34 +1,44 @@
-"""Who may use the server: an optional access token (``mmnet serve --token``), as ASGI middleware, and what the
-access log may show (job ids and tokens are left out of it).
+"""Who may use the server: an optional access token (``mmnet serve --token``) and a check of the ``Origin`` of
+requests that change something, as ASGI middleware; and what the access log may show (job ids and tokens are left
+out of it).
 
-On a shared computer, "this computer only" (127.0.0.1) means every account on it. With a token, every request but
-``/api/health`` must bring it: as ``Authorization: Bearer TOKEN`` (scripts), or as the cookie the page gets when it
-is first opened by the printed address ``/?token=TOKEN`` (the address is then redirected to one without it, so
-the token stays out of the browser's history and of what is shared from the address bar).
+On a shared computer, "this computer only" (127.0.0.1) means every account on it. With a token, every request to
+``/api/`` but ``GET /api/health`` must bring it as ``Authorization: Bearer TOKEN``. The page gets it from the
+address ``mmnet serve`` prints, in its fragment (``/#token=TOKEN``), which the browser never sends to a server: the
+page keeps it for its tab and sends the header itself. There is no cookie: browsers send a cookie of 127.0.0.1 to
+every port of it, so to any other account's server there, and with every form another port's page posts here.
+The page itself, its scripts and the API's documentation hold no data and are served to anyone.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
 import re
 import secrets
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-__all__ = ["TokenCheck", "new_token", "resolve_token", "exposure_note", "cookie_name", "hide_secrets",
-           "JOB_PLACEHOLDER", "HideSecrets", "NEEDS_TOKEN", "TOKEN_ENV"]
+__all__ = ["TokenCheck", "OriginCheck", "new_token", "resolve_token", "exposure_note", "hide_secrets",
+           "JOB_PLACEHOLDER", "HideSecrets", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV", "OTHER_ORIGIN"]
 
 JOB_PLACEHOLDER = "<job>"
-NEEDS_TOKEN = ("This server needs its access token: open the address `mmnet serve` printed (it ends in ?token=...), "
+NEEDS_TOKEN = ("This server needs its access token: open the address `mmnet serve` printed (it ends in #token=...), "
                "or send the header 'Authorization: Bearer TOKEN'. Ask whoever runs the server for it.")
+TOKEN_IN_QUERY = ("The access token goes after '#' in the address (/#token=...), where the browser keeps it to itself, "
+                  "never after '?', which sends it to the server and its logs; programs send the header "
+                  "'Authorization: Bearer TOKEN'. Open the address `mmnet serve` printed.")
+OTHER_ORIGIN = ("This request came from a page of another site or port ({origin}), which may not upload to or delete "
+                "from this server. Use the server's own page.")
 _JOB_PATH = re.compile(r"(/api/jobs/)[^/?\s]+")
-_TOKEN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
-
+_SHOWN = "/:@!$&'()*+,;=-._~<>"  # what the log shows of a path as it is; the rest percent-encoded (no line breaks)
 
 TOKEN_ENV = "MMNET_SERVE_TOKEN"  # a token given here does not show in `ps`, as a command-line argument does
-_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]{16,}")  # what a URL and a cookie carry as they are
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]{16,}")  # what an address and a header carry as they are
+# The page, its scripts and the API's documentation: no data, and the page must load to ask for the token.
+_OPEN_PATHS = re.compile(r"/|/(static|docs-assets)/[^?]*|/docs|/redoc|/openapi\.json|/api/health")
+_CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_CHALLENGE = [(b"www-authenticate", b'Bearer realm="mmnet"')]
 
 
 def new_token() -> str:
@@ -48,7 +58,7 @@ def resolve_token(option: str | None, environ) -> str | None:
     if not _TOKEN_CHARS.fullmatch(given):
         where = "--token" if option is not None else f"${TOKEN_ENV}"
         raise ConfigError(f"{where} must be at least 16 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-' "
-                          f"(it goes into an address and a cookie as it is), got {len(given)} characters; "
+                          f"(it goes into an address and a header as it is), got {len(given)} characters; "
                           "or --token auto for a random one.")
     return given
 
@@ -67,15 +77,20 @@ def exposure_note(host: str, token: str | None) -> str | None:
     return None
 
 
-def cookie_name(token: str) -> str:
-    """The cookie holding ``token``: named after it, so that two servers on one computer (other ports: cookies do
-    not tell ports apart) do not overwrite each other's."""
-    return "mmnet-token-" + hashlib.sha256(token.encode()).hexdigest()[:12]
+def _hide_query(query: str) -> str:
+    parts = []
+    for part in query.split("&"):
+        key = part.split("=", 1)[0]
+        parts.append(f"{key}=<hidden>" if unquote_plus(key).strip().lower() == "token" else part)
+    return "&".join(parts)
 
 
 def hide_secrets(path: str) -> str:
-    """A request path as the access log may show it: job ids (which give access to a result) and a token left out."""
-    return _TOKEN_QUERY.sub(r"\1<hidden>", _JOB_PATH.sub(r"\1" + JOB_PLACEHOLDER, path))
+    """A request path as the access log may show it: job ids (which give access to a result) and a token left out.
+    The path is percent-decoded first, as the server routes it (``/api/jobs%2FID`` is ``/api/jobs/ID``)."""
+    path, _, query = path.partition("?")
+    shown = quote(_JOB_PATH.sub(r"\1" + JOB_PLACEHOLDER, unquote(path)), safe=_SHOWN)
+    return shown + (f"?{_hide_query(query)}" if query else "")
 
 
 class HideSecrets(logging.Filter):
@@ -88,54 +103,93 @@ class HideSecrets(logging.Filter):
         return True
 
 
-def _is_health(scope) -> bool:
-    return scope.get("method") in ("GET", "HEAD") and scope.get("path") == "/api/health"
+async def _answer(send, status: int, body: dict, headers: tuple = ()) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            (b"cache-control", b"no-store"), *headers]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def _header(scope, name: bytes) -> str | None:
+    value = dict(scope.get("headers") or []).get(name)
+    return None if value is None else value.decode("latin-1")
+
+
+def _query_names_token(scope) -> bool:
+    query = scope.get("query_string", b"").decode("latin-1")
+    return any(unquote_plus(part.split("=", 1)[0]).strip().lower() == "token" for part in query.split("&"))
 
 
 class TokenCheck:
-    """Answer 401 to requests without ``token`` (header, cookie, or ``?token=`` which sets the cookie)."""
+    """Answer 401 to requests that need ``token`` (all but the page, its files and the health check) and bring
+    no ``Authorization: Bearer`` header with it; and to any that puts a token in the query (it would be logged)."""
 
     def __init__(self, app, token: str):
         self.app = app
         self.token = token.encode()
-        self.cookie = cookie_name(token)
 
-    def _matches(self, given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(given.encode(), self.token)
+    def _matches(self, given: str) -> bool:
+        return hmac.compare_digest(given.encode("latin-1"), self.token)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan" or _is_health(scope):
+        if scope["type"] == "lifespan":
             return await self.app(scope, receive, send)
         if scope["type"] != "http":  # the server has no websocket; refused as any request without the token
             return await send({"type": "websocket.close", "code": 1008})
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        if scope.get("method") == "GET" and self._matches(dict(query).get("token")):  # also with the cookie set
-            return await self._set_cookie(scope, query, send)  # the token leaves the address bar either way
-        headers = dict(scope.get("headers") or [])
-        auth = headers.get(b"authorization", b"").decode("latin-1")
+        if _query_names_token(scope):
+            return await _answer(send, 401, {"error": TOKEN_IN_QUERY, "status": 401}, _CHALLENGE)
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):  # mounted under a prefix: the path the app routes
+            path = path[len(root):]
+        if scope.get("method") in ("GET", "HEAD") and _OPEN_PATHS.fullmatch(path):
+            return await self.app(scope, receive, send)
+        auth = _header(scope, b"authorization") or ""
         if auth[:7].lower() == "bearer " and self._matches(auth[7:].strip()):
             return await self.app(scope, receive, send)
-        cookies = dict(part.strip().split("=", 1) for part in headers.get(b"cookie", b"").decode("latin-1").split(";")
-                       if "=" in part)
-        if self._matches(cookies.get(self.cookie)):
+        await _answer(send, 401, {"error": NEEDS_TOKEN, "status": 401}, _CHALLENGE)
+
+
+def _origin_host(origin: str) -> str | None:
+    """``scheme://host[:port]`` -> ``host[:port]`` as a Host header names it (the scheme's default port left out)."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname or parts.scheme not in ("http", "https"):
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return host if port in (None, default) else f"{host}:{port}"
+
+
+def _host_header(header: str) -> str:
+    """A Host header without a default port (``example.org:443`` behind TLS, ``:80`` in clear)."""
+    header = header.strip().lower()
+    for default in (":80", ":443"):
+        if header.endswith(default):
+            return header.removesuffix(default)
+    return header
+
+
+class OriginCheck:
+    """Answer 403 to POST, PUT, PATCH and DELETE whose ``Origin`` header names another site or port than the
+    ``Host`` asked: a page on another port of 127.0.0.1 is "same-site" to the browser, and a form it posts here
+    would be sent. Requests without ``Origin`` (curl, scripts) pass: no browser sends such a request from a page."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") not in _CHANGES:
             return await self.app(scope, receive, send)
-        await self._answer(send, 401, {"error": NEEDS_TOKEN, "status": 401},
-                           [(b"www-authenticate", b'Bearer realm="mmnet"')])
-
-    async def _set_cookie(self, scope, query, send):
-        """303 to the same address without the token, setting the cookie (HttpOnly: no script reads it). The address
-        is relative (``/mmnet/?token=`` -> ``./``), so that it stays under a reverse proxy's sub-path."""
-        rest = urlencode([(k, v) for k, v in query if k != "token"])
-        location = (scope["path"].rsplit("/", 1)[-1] or "./") + (f"?{rest}" if rest else "")
-        cookie = f"{self.cookie}={self.token.decode()}; HttpOnly; SameSite=Strict; Path=/"
-        await self._answer(send, 303, None, [(b"location", location.encode("latin-1")),
-                                             (b"set-cookie", cookie.encode("latin-1")),
-                                             (b"cache-control", b"no-store")])
-
-    @staticmethod
-    async def _answer(send, status: int, body: dict | None, headers: list) -> None:
-        data = json.dumps(body).encode() if body is not None else b""
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                                *headers]})
-        await send({"type": "http.response.body", "body": data})
+        origin = _header(scope, b"origin")
+        # a proxy that passes on its own address as Host names the public one in X-Forwarded-Host (a header no
+        # other site's page can add without the browser asking this server first, which it never allows)
+        served = {_host_header((_header(scope, name) or "").split(",")[0])
+                  for name in (b"host", b"x-forwarded-host")}
+        if origin is None or _origin_host(origin) in served - {""}:
+            return await self.app(scope, receive, send)
+        shown = origin[:100].encode("ascii", "replace").decode()
+        await _answer(send, 403, {"error": OTHER_ORIGIN.format(origin=shown), "status": 403})

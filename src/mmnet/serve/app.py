@@ -38,7 +38,7 @@ from ..spotting.config import MAX_FPS
 from ..spotting.intervals import intervals_csv
 from ..version import __version__
 from . import schema as api
-from .access import TokenCheck
+from .access import OriginCheck, TokenCheck
 from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .docs import add_docs
 from .host_check import HostCheck
@@ -145,6 +145,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                                                       "clip" if path.startswith("/api/predict") else "recording"))
     if settings.token is not None:
         app.add_middleware(TokenCheck, token=settings.token)
+    app.add_middleware(OriginCheck)  # no upload or delete from a page of another port (no CSRF), token or not
     # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
 
@@ -244,11 +245,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     @app.get("/api/health", summary="Liveness and load", responses={200: {"model": api.Health}, **api.errors()})
     @app.head("/api/health", include_in_schema=False)  # some health probes ask by HEAD
     async def health():
-        # with a token, those without it learn nothing of this computer's folders from the model's name
-        return {"status": "ok", "version": __version__, "spotting": can_spot,
-                "model": info.get("name") if settings.token is None else None,
-                "jobs": store.counts(),
-                "load": {k: {"active": p.active, "capacity": p.capacity} for k, p in pools.items()}}
+        answer = {"status": "ok", "version": __version__, "spotting": can_spot, "model": None}
+        if settings.token is None:  # with a token, those without it learn nothing of its folders, jobs and load
+            answer.update(model=info.get("name"), jobs=store.counts(),
+                          load={k: {"active": p.active, "capacity": p.capacity} for k, p in pools.items()})
+        return answer
 
     @app.get("/api/model", summary="The loaded model and the server's limits",
              responses={200: {"model": api.ModelInfo}, **api.errors()})

@@ -21,7 +21,9 @@ __all__ = ["ErrorBody", "Prediction", "JobState", "RecordingResult", "Health", "
 
 _MEANING = {
     400: "a malformed request or an unsafe zip archive",
-    401: "this server needs its access token (mmnet serve --token), which the request did not bring",
+    401: "this server needs its access token (mmnet serve --token) as 'Authorization: Bearer TOKEN', which the "
+         "request did not bring (or it put a token in the query, where it would be logged)",
+    403: "an upload or delete sent by a page of another site or port (its Origin header)",
     404: "no such job: unknown, deleted, expired or removed to make room (the sentence says which)",
     409: "the job has not finished yet",
     413: "an upload over a limit of this server (size, entries, pixels)",
@@ -130,8 +132,9 @@ class Health(_Open):
     version: str
     model: str | None
     spotting: bool
-    jobs: dict[str, int]
-    load: dict[str, dict[str, int]] = Field(description="clip and recording: active, capacity")
+    jobs: dict[str, int] | None = Field(None, description="jobs by status; absent on a server with a token")
+    load: dict[str, dict[str, int]] | None = Field(None, description="clip and recording: active, capacity; absent "
+                                                                     "on a server with a token")
 
 
 class ModelInfo(_Open):
@@ -183,7 +186,8 @@ RESULT = {200: {"description": "a clip's prediction or a recording's intervals (
 
 def install_openapi(app: FastAPI, *, login: bool = False) -> None:
     """Make ``app.openapi()`` document ErrorBody, never FastAPI's validation error (which this server never sends);
-    with ``login`` (an access token), 401 on every operation but the health check."""
+    with ``login`` (an access token), 401 on every operation but the health check, which need the bearer token
+    (Swagger UI's "Authorize" then sends it); 403 on those that change something (``OriginCheck``)."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -194,12 +198,19 @@ def install_openapi(app: FastAPI, *, login: bool = False) -> None:
                 schemas.pop(name, None)
             schemas["ErrorBody"] = ErrorBody.model_json_schema()
             for path, operations in schema["paths"].items():
-                for operation in operations.values():
+                for method, operation in operations.items():
                     responses = operation.get("responses", {})
                     for code in [c for c, r in responses.items() if "HTTPValidationError" in str(r)]:
                         del responses[code]  # added by FastAPI where an endpoint takes no field that can fail
                     if login and path != "/api/health":
                         responses["401"] = errors(401)[401]
+                        operation["security"] = [{"token": []}]
+                    if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+                        responses["403"] = errors(403)[403]
+            if login:
+                schema["components"]["securitySchemes"] = {"token": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "the access token `mmnet serve --token` printed (after #token= in its address)"}}
             app.openapi_schema = schema
         return app.openapi_schema
 

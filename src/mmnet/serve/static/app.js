@@ -1,13 +1,16 @@
 // The page of `mmnet serve`: plain JavaScript, no library, nothing loaded from the network.
 // It talks to the API of the same server (docs/serve.md) and draws the charts as SVG itself. It asks by URLs
-// relative to itself ("api/model"), so that it works under a reverse proxy's sub-path too (/mmnet/ -> /).
+// relative to itself ("api/model"), so that it works under a reverse proxy's sub-path too (/mmnet/ -> /), and
+// through access.js's api(), which adds the server's access token if it has one: pictures, downloads and the
+// progress's events are fetched too, never loaded by the browser from an API address (which sends no token).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let model = { classes: [] };
 let current = null; // the last result shown: {kind, data, id, shown: the interval shown}
-// The analysis in progress: {xhr, events, timer, jobId}, a new object for each. Its callbacks act only while it is
-// still `run`: a newer upload or Cancel replaces it, and whatever of it arrives late is ignored.
+// The analysis in progress: {xhr, events (its close() stops them), timer, jobId}, a new object for each. Its
+// callbacks act only while it is still `run`: a newer upload or Cancel replaces it, and whatever of it arrives late
+// is ignored.
 let run = null;
 const JOB_KEY = "mmnet-job"; // the id of the recording's job followed, so that a reload follows it again
 const NO_ANSWER = "The server does not answer. Is `mmnet serve` still running?";
@@ -36,15 +39,22 @@ function setMode() {
   document.body.classList.toggle("mode-recording", mode() === "recording");
 }
 
+// Describe the model; false when the server wants its access token (access.js then asks for it).
 async function loadModel() {
+  let r, body;
   try {
-    const r = await fetch("api/model");
-    model = await r.json();
+    r = await api("api/model");
+    body = await r.json();
   } catch (e) {
     $("model-text").textContent = NO_ANSWER;
     announce(NO_ANSWER);
-    return;
+    return true;
   }
+  if (!r.ok) {
+    $("model-text").textContent = errorText(r.status, body);
+    return r.status !== 401;
+  }
+  model = body;
   const size = model.image_size ? `${model.image_size}×${model.image_size} px faces` : "";
   // the title says what it was trained on and its classes in words; the folder is the secondary detail
   const title = model.title ? `${model.title}${model.name ? ` (folder ${model.name})` : ""}`
@@ -65,6 +75,7 @@ async function loadModel() {
     $("spotting-note").hidden = false;
     $("spotting-note").textContent = "Finding expressions in long recordings is not available on this server: it needs mmnet's face extra.";
   }
+  return true;
 }
 
 // How long the server keeps a result, in words ("30 minutes").
@@ -129,7 +140,7 @@ function abandon() {
   if (old.xhr) old.xhr.abort();
   if (old.events) old.events.close();
   clearTimeout(old.timer);
-  if (old.jobId) fetch(`api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
+  if (old.jobId) api(`api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
 }
 
 // A new analysis: the previous one abandoned, the page cleared for this one.
@@ -138,6 +149,7 @@ function begin() {
   sessionStorage.removeItem(JOB_KEY);  // that of a job left when the server stopped answering
   run = {};
   spoken = {};
+  forgetPictures();
   for (const id of ["error", "result", "note", "download-error"]) $(id).hidden = true;
   return run;
 }
@@ -168,6 +180,7 @@ function post(url, form, ticket, next) {
     const xhr = new XMLHttpRequest();
     ticket.xhr = xhr;
     xhr.open("POST", url);
+    for (const [name, value] of Object.entries(authorization())) xhr.setRequestHeader(name, value);
     xhr.responseType = "json";
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable && run === ticket) {
@@ -176,7 +189,10 @@ function post(url, form, ticket, next) {
       }
     };
     xhr.upload.onload = () => { if (run === ticket) progress(null, `${next}…`, next); };
-    xhr.onload = () => resolve({ status: xhr.status, body: xhr.response || {} });
+    xhr.onload = () => {
+      if (xhr.status === 401) askForToken();
+      resolve({ status: xhr.status, body: xhr.response || {} });
+    };
     xhr.onerror = () => resolve({ status: 0, body: { error: "The upload did not reach the server. Is it still running?" } });
     xhr.onabort = () => resolve({ status: -1, body: {} });
     xhr.send(form);
@@ -197,6 +213,7 @@ async function analyse(file) {
     const { status, body } = await post("api/predict", form, ticket, "Analysing");
     if (run !== ticket) return; // cancelled, or another upload began
     end(ticket);
+    if (status === 401) return hideProgress();  // access.js asks for the token
     if (status !== 200) return showError(errorText(status, body));
     $("progress").hidden = true;
     showClip(body);
@@ -206,13 +223,35 @@ async function analyse(file) {
     if (run !== ticket) return;
     if (status !== 202) {
       end(ticket);
-      return showError(errorText(status, body));
+      return status === 401 ? hideProgress() : showError(errorText(status, body));
     }
     follow(body.id, ticket);
   }
 }
 
-// Follow a recording's job by server-sent events (polling if they fail), then show its result.
+// A job's server-sent events, read by fetch (an EventSource cannot send the token): `onData` gets the data of each.
+// Resolves when the server ends them, rejects when they cannot be read; ticket.events.close() stops them.
+async function readEvents(url, ticket, onData) {
+  const stop = new AbortController();
+  ticket.events = { close: () => stop.abort() };
+  const r = await api(url, { signal: stop.signal, headers: { Accept: "text/event-stream" } });
+  if (!r.ok || !r.body) throw new Error(`The server answered with status ${r.status}.`);
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    const events = (buffer + value).split(/\r?\n\r?\n/);
+    buffer = events.pop();  // the start of an event still coming
+    for (const event of events) {
+      const data = event.split(/\r?\n/).filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).replace(/^ /, "")).join("\n");
+      if (data) onData(data);
+    }
+  }
+}
+
+// Follow a recording's job by server-sent events (polling once they end or fail), then show its result.
 function follow(id, ticket) {
   ticket.jobId = id;
   sessionStorage.setItem(JOB_KEY, id);
@@ -235,7 +274,7 @@ function follow(id, ticket) {
     ticket.events.close();
     let r, body;
     try {
-      r = await fetch(`${url}/result`);
+      r = await api(`${url}/result`);
       body = await r.json();
     } catch (e) {
       return unreachable();
@@ -263,29 +302,49 @@ function follow(id, ticket) {
     }
     if (s.status === "done" || s.status === "failed") finish();
   };
-  const events = ticket.events = new EventSource(`${url}/events`);
-  events.onmessage = (e) => update(JSON.parse(e.data));
-  events.onerror = () => {
-    events.close();
-    const poll = async () => {
-      if (finished || run !== ticket) return;
-      let r, body;
-      try {
-        r = await fetch(url);
-        body = await r.json();
-      } catch (e) {
-        return unreachable();
-      }
-      if (run !== ticket) return;
-      if (r.status !== 200) {  // e.g. gone while the page was reloaded: the server's sentence says why
-        end(ticket);
-        return showError(errorText(r.status, body));
-      }
-      update(body);
-      ticket.timer = setTimeout(poll, 1000);
-    };
-    poll();
+  const poll = async () => {
+    if (finished || run !== ticket) return;
+    let r, body;
+    try {
+      r = await api(url);
+      body = await r.json();
+    } catch (e) {
+      return unreachable();
+    }
+    if (run !== ticket) return;
+    if (r.status !== 200) {  // e.g. gone while the page was reloaded: the server's sentence says why
+      end(ticket);
+      return r.status === 401 ? hideProgress() : showError(errorText(r.status, body));
+    }
+    update(body);
+    ticket.timer = setTimeout(poll, 1000);
   };
+  // events ended without the job's end (or could not be read): the state, polled, says what became of it
+  readEvents(`${url}/events`, ticket, (data) => update(JSON.parse(data))).catch(() => {}).then(poll);
+}
+
+// The object URLs of the pictures shown, revoked once their result leaves the page.
+const pictures = [];
+
+// Show the picture at the API's `url` in `img` (and as `link`'s target): fetched with the token, as a blob.
+async function picture(img, url, link) {
+  if (!url) return;
+  let blob;
+  try {
+    const r = await api(here(url));
+    if (!r.ok) return;
+    blob = await r.blob();
+  } catch (e) {
+    return;  // the text alternative stays
+  }
+  const src = URL.createObjectURL(blob);
+  pictures.push(src);
+  img.src = src;
+  if (link) link.href = src;
+}
+
+function forgetPictures() {
+  for (const src of pictures.splice(0)) URL.revokeObjectURL(src);
 }
 
 // A note of the result as a sentence: capitalised, with its full stop.
@@ -303,14 +362,14 @@ function detail(data, files, prefix, what) {
   if (data.label) node.querySelector(".p").textContent = `(probability ${percent(data.probabilities[data.label])})`;
   node.querySelector(".frames").textContent = `onset frame ${data.onset}, apex frame ${data.apex}` +
     (data.apex_spotted ? " (found automatically: the largest motion after the onset)" : "");
-  node.querySelector("img.onset").src = here(files[`${prefix}onset.png`]);
-  node.querySelector("img.apex").src = here(files[`${prefix}apex.png`]);
+  picture(node.querySelector("img.onset"), files[`${prefix}onset.png`]);
+  picture(node.querySelector("img.apex"), files[`${prefix}apex.png`]);
   if (data.probabilities) bars(node.querySelector("svg.bars"), data.probabilities, data.label, colour);
   else node.querySelector("figure.chart").hidden = true;
   const attention = files[`${prefix}attention.png`];
   if (attention) {
     const image = node.querySelector("img.attention");
-    image.src = node.querySelector("a.attention-link").href = here(attention);
+    picture(image, attention, node.querySelector("a.attention-link"));
     image.alt = `Attention maps for ${what}, class ${label}: onset, apex, motion and four stages`;
     node.querySelector(".model-caption").textContent = model.caption || "";  // written on the figure as pixels
   } else {
@@ -352,10 +411,11 @@ async function serverDownload(event) {
   };
   let r;
   try {
-    r = await fetch(a.href);
+    r = await api(a.href);
   } catch (e) {
     return failed(NO_ANSWER);
   }
+  if (r.status === 401) return failed("");  // access.js asks for the token
   if (!r.ok) {
     const body = await r.json().catch(() => ({}));
     const kept = model.result_ttl_s ? ` The server keeps results for ${keptFor()}.` : "";
@@ -536,7 +596,7 @@ async function deleteResult() {
   const id = current.id || current.data.id, name = current.data.source;
   let r;
   try {
-    r = await fetch(`api/jobs/${id}`, { method: "DELETE" });
+    r = await api(`api/jobs/${id}`, { method: "DELETE" });
   } catch (e) {
     return showError(NO_ANSWER);
   }
@@ -545,6 +605,7 @@ async function deleteResult() {
     return showError(`The result could not be deleted. ${errorText(r.status, body)}`);
   }
   URL.revokeObjectURL($("dl-json").href);
+  forgetPictures();
   current = null;
   $("result").hidden = true;
   $("file").focus();
@@ -571,13 +632,15 @@ function setup() {
     } else if (files.length) analyse(files[0]);
   });
   window.addEventListener("resize", () => { if (current && current.kind === "recording") drawTimeline(current.data); });
-  loadModel().then(() => {  // a reload while a recording was analysed: follow its job again
+  const start = () => loadModel().then((allowed) => {  // a reload while a recording was analysed: follow it again
     const id = sessionStorage.getItem(JOB_KEY);
-    if (!id) return;
+    if (!allowed || !id) return;
     $("mode-recording").checked = true;  // only a recording's analysis is a job followed
     setMode();
     follow(id, begin());
   });
+  onToken = start;  // a token pasted after a 401: describe the model (and follow the job) now
+  start();
 }
 
 setup();
