@@ -143,7 +143,7 @@ def test_ctrl_c_and_sigterm_finish_the_frame_save_it_and_stop(recordings, refere
     err = capsys.readouterr().err
     assert code == (130 if signum == signal.SIGINT else 143)
     said = "interrupted" if signum == signal.SIGINT else "stopped (SIGTERM)"
-    assert f"{said}: nothing was written, but the spotting up to frame 61 of 180 is kept in" in err
+    assert f"{said}: nothing was written, but the spotting (61 of 180 frames measured) is kept in" in err
     assert _saved_frames(out) == 61
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # set back
     assert _spot(recordings["video"], out) == 0
@@ -502,3 +502,28 @@ def test_odd_progress_files_are_damaged_not_a_crash(tmp_path, damage):
     assert "cannot be read (" in said[0] and "it is damaged; it is kept until this run saves its own progress" \
         in said[0], said
     assert state.exists()
+
+
+def test_a_saved_flow_spotter_keeps_its_progress_as_the_preset_does(tmp_path, monkeypatch, capsys):
+    """`--spotter-model flow.pt` (a flow spotter saved with its parameters) is the flow path: --out keeps progress."""
+    from mmnet.spotting.spotters import make_spotter
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n, image in _frames():
+        if n < 60:
+            Image.fromarray(image).save(frames / f"img{n + 1}.png")
+    model, out = tmp_path / "flow.pt", tmp_path / "out"
+    config = spot_config("casme2", ["method=flow", "face.mode=none", "face.width=64", "face.height=64"])
+    make_spotter(config).save(model)
+    whole = tmp_path / "whole"
+    assert _spot(frames, whole, "--spotter-model", str(model)) == 0
+    with monkeypatch.context() as patch:
+        _stop_after(patch, 20)
+        assert _spot(frames, out, "--spotter-model", str(model)) == 130
+    assert "nothing was written, but the spotting (20 of 60 frames measured) is kept in" in capsys.readouterr().err
+    assert _saved_frames(out) == 20
+    assert _spot(frames, out, "--spotter-model", str(model)) == 0
+    assert f"resuming {frames}: 20 of 60 frames measured" in capsys.readouterr().err
+    same = {name: text for name, text in _results(out).items() if name != "spot.json"}
+    assert same == {name: text for name, text in _results(whole).items() if name != "spot.json"}
