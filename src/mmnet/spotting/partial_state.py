@@ -161,8 +161,25 @@ class PartialSpot:
         self._last = time.monotonic()
         for stale in self.path.parent.glob(f".{PARTIAL_NAME}.*.tmp"):  # left by a kill -9 mid-write
             stale.unlink(missing_ok=True)
-        archive = self._open()
-        if archive is None:
+        try:
+            file = open(self.path, "rb")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.say(f"note: {self.path} cannot be read ({exc.strerror or exc}); {self.source} is spotted from its "
+                     "start")
+            return
+        with file:
+            self._take_over(file, fps, config, total)
+
+    def _take_over(self, file, fps: float, config: SpotConfig, total: int | None) -> None:
+        """``begin``'s, with the file open."""
+        source = self.source
+        try:
+            archive = ProgressArchive(file, STATE_FORMAT)
+        except Damaged as exc:
+            self.say(f"note: {self.path} cannot be read ({exc}): it is damaged; it is kept until this run saves "
+                     f"its own progress, and {self.source} is spotted from its start")
             return
         meta = archive.meta
         try:
@@ -199,23 +216,6 @@ class PartialSpot:
                  "is spotted from its start")
         self.resume = self.curves = self.saved = None
         self.finished = False
-
-    def _open(self) -> ProgressArchive | None:
-        """The file opened, its document read; None when there is none, or (said) it cannot be read."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self.say(f"note: {self.path} cannot be read ({exc.strerror or exc}); {self.source} is spotted from its "
-                     "start")
-            return None
-        try:
-            return ProgressArchive(data, STATE_FORMAT)
-        except Damaged as exc:
-            self.say(f"note: {self.path} cannot be read ({exc}): it is damaged; it is kept until this run saves "
-                     f"its own progress, and {self.source} is spotted from its start")
-            return None
 
     # -- saving ----------------------------------------------------------------------------------
     def tick(self, state: MotionState) -> None:

@@ -15,6 +15,7 @@ import json
 import math
 import time
 import zipfile
+from typing import BinaryIO
 
 import numpy as np
 
@@ -31,12 +32,13 @@ class Damaged(ValueError):
 
 
 class ProgressArchive:
-    """One progress file opened: ``meta`` (its JSON document, checked to be a dict of ``format``), ``saved_at``
-    (its time, as text), then ``arrays(bound)``."""
+    """One progress file opened (``file``, read from as needed: a file of any size is not read whole): ``meta``
+    (its JSON document, checked to be a dict of ``format``), ``saved_at`` (its time, as text), then
+    ``arrays(bound)``. Closed with the file."""
 
-    def __init__(self, data: bytes, state_format: int):
+    def __init__(self, file: BinaryIO, state_format: int):
         try:
-            self._zip = zipfile.ZipFile(io.BytesIO(data))
+            self._zip = zipfile.ZipFile(file)
             members = self._zip.infolist()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise Damaged(f"not a ZIP archive ({type(exc).__name__}: {exc})") from None
