@@ -441,7 +441,8 @@ def _rewrite(state, meta=None, **arrays):
 
 
 @pytest.mark.parametrize("damage", [
-    "saved", "last_check", "landmarks", "nan_landmarks", "bomb", "lying_header", "other_compression", "frames"])
+    "saved", "last_check", "landmarks", "nan_landmarks", "bomb", "lying_header", "other_compression", "frames",
+    "large"])
 def test_odd_progress_files_are_damaged_not_a_crash(tmp_path, damage):
     """Each is named as damaged, ignored (the run starts from its first frame) and left to be replaced: none
     raises, so that no rerun crashes on it; a small file that unpacks to a large array is not unpacked."""
@@ -454,6 +455,11 @@ def test_odd_progress_files_are_damaged_not_a_crash(tmp_path, damage):
     state = tmp_path / "out" / PARTIAL_NAME
     if damage == "saved":
         _rewrite(state, lambda d: d.update(saved=1e300))
+    elif damage == "large":  # 100 MB on disk, stored: not read whole into memory either
+        with zipfile.ZipFile(state, "a", zipfile.ZIP_STORED) as z, z.open("big.npy", "w") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": (100 << 20,)})
+            for _ in range(100):
+                f.write(bytes(1 << 20))
     elif damage == "frames":  # far more than the recording has: it would let its arrays be that large
         _rewrite(state, lambda d: d.update(frames=10**7))
     elif damage == "last_check":
