@@ -147,11 +147,20 @@ def test_a_micro_only_learned_spotter_spots_saves_and_loads_micro_only(tmp_path,
     saved = torch.load(tmp_path / "micro.pt", weights_only=True)
     assert saved["types"] == ["micro"] and set(saved["nets"]) == {"micro"} and saved["version"] == 2
     again = load_spotter(tmp_path / "micro.pt")
-    assert again.types == ("micro",) and again.spot(frames, fps=30.0).intervals == result.intervals
+    seen = []  # a caller (the server) follows every frame
+    assert again.types == ("micro",) and again.spot(frames, fps=30.0, on_frame=lambda *a: seen.append(a)).intervals \
+        == result.intervals
+    assert seen == [(n, len(seen)) for n in range(1, len(seen) + 1)] and len(seen) == len(result.curves.numbers)
     assert main(["spot", str(frames), "--fps", "30", "--spotter-model", str(tmp_path / "micro.pt"), "--json",
                  "--no-progress"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data["thresholds"]) == ["micro"] and {i["type"] for i in data["intervals"]} == {"micro"}
+    with pytest.MonkeyPatch.context() as patch:  # interrupted: nothing kept, and the line says which spotter
+        patch.setattr(LearnedSpotter, "spot", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        assert main(["spot", str(frames), "--fps", "30", "--spotter-model", str(tmp_path / "micro.pt"),
+                     "--no-progress", "--out", str(tmp_path / "out")]) == 130
+    assert "nothing was written or kept (the learned spotter of --spotter-model keeps no partial progress)" in \
+        capsys.readouterr().err
     # a spotter of both types is still written as version 1 (an older mmnet reads it) and loads both
     spotter.nets["macro"] = (make_net(32).eval(), np.ones(3, np.float32))
     spotter.save(tmp_path / "both.pt")

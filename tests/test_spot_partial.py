@@ -103,7 +103,7 @@ def test_an_interrupted_spot_resumes_to_an_uninterrupted_runs_result(recordings,
         _stop_after(patch, at)
         assert _spot(source, out) == 130
     err = capsys.readouterr().err
-    assert f"interrupted: nothing was written, but the spotting up to frame {at} of 180 is kept in " \
+    assert f"interrupted: nothing was written, but the spotting ({at} of 180 frames measured) is kept in " \
            f"{out / PARTIAL_NAME}; rerun the same command to resume from there" in err
     assert _saved_frames(out) == at and not (out / "spot.json").exists()
     read = []
@@ -114,7 +114,7 @@ def test_an_interrupted_spot_resumes_to_an_uninterrupted_runs_result(recordings,
         monkeypatch.setattr(media, "read_rgb", lambda path: read.append(path) or read_rgb(path))
     assert _spot(source, out) == 0
     err = capsys.readouterr().err
-    assert f"resuming {source} from frame {at} of 180 (saved " in err
+    assert f"resuming {source}: {at} of 180 frames measured (saved " in err
     assert ("the frames before it are not read again" if kind == "folder" else "the video is decoded again") in err
     if kind == "folder":  # img1 is frame position 0: only the files from position `at` on are read
         assert sorted(int(p.stem[3:]) for p in read) == [n for n in range(at + 1, 181) if n not in (170, 171)]
@@ -143,7 +143,7 @@ def test_ctrl_c_and_sigterm_finish_the_frame_save_it_and_stop(recordings, refere
     err = capsys.readouterr().err
     assert code == (130 if signum == signal.SIGINT else 143)
     said = "interrupted" if signum == signal.SIGINT else "stopped (SIGTERM)"
-    assert f"{said}: nothing was written, but the spotting up to frame 61 of 180 is kept in" in err
+    assert f"{said}: nothing was written, but the spotting (61 of 180 frames measured) is kept in" in err
     assert _saved_frames(out) == 61
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # set back
     assert _spot(recordings["video"], out) == 0
@@ -186,9 +186,9 @@ def test_another_configuration_or_a_changed_recording_starts_from_the_beginning_
     saved = state.read_bytes()
     assert _spot(video, out, "--set", "micro.p=0.1") == 0
     err = capsys.readouterr().err
-    assert f"note: {state}: the spotter's parameters differ (micro.p 0.05 then, 0.1 now); it is removed, and " \
-           f"{video} is spotted from its start" in err
-    assert "resuming" not in err and not state.exists()
+    assert f"note: {state}: the spotter's parameters differ (micro.p 0.05 then, 0.1 now); it is kept until this " \
+           f"run saves its own progress, and {video} is spotted from its start" in err
+    assert "resuming" not in err and not state.exists()  # replaced by this run's, then removed with its results
     copy = tmp_path / "copy.mp4"  # the same pixels under another name: not taken for the video's progress
     shutil.copy2(video, copy)
     state.write_bytes(saved)
@@ -199,7 +199,7 @@ def test_another_configuration_or_a_changed_recording_starts_from_the_beginning_
     stat = copy.stat()  # then the copy changes: its modification time moves
     os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert _spot(copy, out) == 0
-    assert f"{copy} changed since (its size, modification time or content differ); it is removed" in \
+    assert f"{copy} changed since (its size, modification time or content differ); it is kept until" in \
         capsys.readouterr().err
 
 
@@ -215,7 +215,8 @@ def test_a_damaged_progress_file_is_named_and_ignored(recordings, reference, tmp
     capsys.readouterr()
     assert _spot(recordings["video"], out) == 0
     err = capsys.readouterr().err
-    assert f"note: {state} cannot be read (" in err and "it is damaged; it is removed, and" in err
+    assert f"note: {state} cannot be read (" in err and "it is damaged; it is kept until this run saves its own " \
+        "progress, and" in err
     assert _results(out) == reference["video"] and not state.exists()
 
 
@@ -297,7 +298,7 @@ def test_resumed_motion_equals_an_uninterrupted_runs_wherever_it_stopped(tmp_pat
         _curves(_keep(tmp_path), stop_at=at)
     said = []
     keep = _keep(tmp_path, said.append)
-    assert keep.saved == at and said[0].startswith(f"resuming {tmp_path / 'rec.mp4'} from frame {at} of {FRAMES}")
+    assert keep.saved == at and said[0].startswith(f"resuming {tmp_path / 'rec.mp4'}: {at} of {FRAMES} frames measured")
     resumed = _curves(keep)
     for field in ("fps", "regions", "strides", "gaps", "realignments", "notes", "missing", "faces"):
         assert getattr(resumed, field) == getattr(whole, field), field
@@ -339,7 +340,7 @@ def test_a_progress_file_holds_no_pickle(tmp_path):
     state.write_bytes(buffer.getvalue())
     said = []
     keep = _keep(tmp_path, said.append)
-    assert keep.resume is None and "cannot be read (ValueError: Object arrays cannot be loaded" in said[0]
+    assert keep.resume is None and "cannot be read (Damaged: its 'trap' holds objects" in said[0]
 
 
 def test_frames_that_are_not_those_measured_before_are_not_continued(tmp_path):
@@ -383,7 +384,154 @@ def test_spot_recording_starts_again_when_the_frames_are_not_those_measured(tmp_
         path.rename(frames / f"img{int(path.stem[3:]) + 100}.png")
     said = []
     again = spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=said.append))
-    assert said[0].startswith(f"resuming {frames} from frame 30 of 60")
+    assert said[0].startswith(f"resuming {frames}: 30 of 60 frames measured")
     assert said[1] == (f"note: {tmp_path / 'out' / PARTIAL_NAME}: {frames} streams other frames than it did (frame 0 "
-                       f"is numbered 101, not 1 as before); it is removed, and {frames} is spotted from its start")
+                       f"is numbered 101, not 1 as before); it is kept until this run saves its own progress, and "
+                       f"{frames} is spotted from its start")
     assert again.to_dict() == spot_recording(frames, cfg, fps=30).to_dict()
+
+
+# -- the recording by another path, a mismatch, and files that are damaged in odd ways ----------------------------
+def test_the_same_recording_by_another_path_resumes(tmp_path, monkeypatch):
+    """Relative from another folder, or through a link: the recording is the same, so is its progress."""
+    (tmp_path / "out").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        _curves(_keep(tmp_path), stop_at=40)
+    link = tmp_path / "link.mp4"
+    link.symlink_to(tmp_path / "rec.mp4")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    for given in ("../rec.mp4", str(link)):
+        said = []
+        keep = PartialSpot(tmp_path / "out", say=said.append)
+        keep.begin(given, 30.0, spot_config("casme2"), FRAMES)
+        assert keep.saved == 40 and said[0].startswith(f"resuming {given}: 40 of {FRAMES} frames measured"), said
+
+
+def test_progress_that_does_not_fit_is_kept_until_this_run_saves_its_own(tmp_path):
+    """A typo in --set or another recording sent to the same --out says why it starts again, but removes nothing:
+    the file is replaced whole by this run's first save."""
+    (tmp_path / "out").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        _curves(_keep(tmp_path), stop_at=40)
+    state = tmp_path / "out" / PARTIAL_NAME
+    saved = state.read_bytes()
+    said = []
+    keep = PartialSpot(tmp_path / "out", say=said.append)
+    keep.begin(tmp_path / "rec.mp4", 30.0, spot_config("casme2", ["micro.p=0.1"]), FRAMES)
+    assert keep.resume is None and state.read_bytes() == saved
+    assert said == [f"note: {state}: the spotter's parameters differ (micro.p 0.05 then, 0.1 now); it is kept until "
+                    f"this run saves its own progress, and {tmp_path / 'rec.mp4'} is spotted from its start"]
+    with pytest.raises(KeyboardInterrupt):  # this run's own progress replaces it
+        _curves(keep, stop_at=20)
+    assert _saved_frames(tmp_path / "out") == 20
+    assert _keep(tmp_path).resume is None  # of the other configuration: not continued by the first one either
+
+
+def _rewrite(state, meta=None, **arrays):
+    """The progress file with its document changed by ``meta`` and arrays replaced by ``arrays``."""
+    with np.load(state, allow_pickle=False) as archive:
+        old = {name: archive[name] for name in archive.files}
+    document = json.loads(old.pop("meta").tobytes())
+    (meta or (lambda d: None))(document)
+    old.update(arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.frombuffer(json.dumps(document).encode(), np.uint8), **old)
+    state.write_bytes(buffer.getvalue())
+
+
+@pytest.mark.parametrize("damage", [
+    "saved", "last_check", "landmarks", "nan_landmarks", "bomb", "lying_header", "other_compression", "frames",
+    "large"])
+def test_odd_progress_files_are_damaged_not_a_crash(tmp_path, damage):
+    """Each is named as damaged, ignored (the run starts from its first frame) and left to be replaced: none
+    raises, so that no rerun crashes on it; a small file that unpacks to a large array is not unpacked."""
+    import tracemalloc
+    import zipfile
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        _curves(_keep(tmp_path), stop_at=40)
+    state = tmp_path / "out" / PARTIAL_NAME
+    if damage == "saved":
+        _rewrite(state, lambda d: d.update(saved=1e300))
+    elif damage == "large":  # 100 MB on disk, stored: not read whole into memory either
+        with zipfile.ZipFile(state, "a", zipfile.ZIP_STORED) as z, z.open("big.npy", "w") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": (100 << 20,)})
+            for _ in range(100):
+                f.write(bytes(1 << 20))
+    elif damage == "frames":  # far more than the recording has: it would let its arrays be that large
+        _rewrite(state, lambda d: d.update(frames=10**7))
+    elif damage == "last_check":
+        _rewrite(state, lambda d: d["motion"]["face"].update(last_check=float("inf")))
+    elif damage in ("landmarks", "nan_landmarks"):
+        points = np.zeros((5, 2)) if damage == "landmarks" else np.full((68, 2), np.nan)
+        _rewrite(state, face_points=points)
+    elif damage == "bomb":  # 1 GiB of zeros, compressed to about 1 MB
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z, zipfile.ZipFile(state) as old:
+            for item in old.infolist():
+                z.writestr(item.filename, old.read(item))
+            with z.open("big.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
+                                                         "shape": (1 << 30,)})
+                chunk = bytes(1 << 24)
+                for _ in range(64):
+                    f.write(chunk)
+        state.write_bytes(buffer.getvalue())
+        assert state.stat().st_size < 4 << 20
+    elif damage == "lying_header":  # a header that claims far more than the entry holds
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as z, zipfile.ZipFile(state) as old:
+            for item in old.infolist():
+                data = old.read(item)
+                if item.filename == "numbers.npy":
+                    header = io.BytesIO()
+                    np.lib.format.write_array_header_1_0(header, {"descr": "<i8", "fortran_order": False,
+                                                                  "shape": (10**10,)})
+                    data = header.getvalue() + data[-40 * 8:]
+                z.writestr(item.filename, data)
+        state.write_bytes(buffer.getvalue())
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2) as z, zipfile.ZipFile(state) as old:
+            for item in old.infolist():
+                z.writestr(item.filename, old.read(item))
+        state.write_bytes(buffer.getvalue())
+    said = []
+    tracemalloc.start()
+    try:
+        keep = _keep(tmp_path, said.append)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, peak
+    assert keep.resume is None and keep.saved is None and len(said) == 1, said
+    assert "cannot be read (" in said[0] and "it is damaged; it is kept until this run saves its own progress" \
+        in said[0], said
+    assert state.exists()
+
+
+def test_a_saved_flow_spotter_keeps_its_progress_as_the_preset_does(tmp_path, monkeypatch, capsys):
+    """`--spotter-model flow.pt` (a flow spotter saved with its parameters) is the flow path: --out keeps progress."""
+    from mmnet.spotting.spotters import make_spotter
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n, image in _frames():
+        if n < 60:
+            Image.fromarray(image).save(frames / f"img{n + 1}.png")
+    model, out = tmp_path / "flow.pt", tmp_path / "out"
+    config = spot_config("casme2", ["method=flow", "face.mode=none", "face.width=64", "face.height=64"])
+    make_spotter(config).save(model)
+    whole = tmp_path / "whole"
+    assert _spot(frames, whole, "--spotter-model", str(model)) == 0
+    with monkeypatch.context() as patch:
+        _stop_after(patch, 20)
+        assert _spot(frames, out, "--spotter-model", str(model)) == 130
+    assert "nothing was written, but the spotting (20 of 60 frames measured) is kept in" in capsys.readouterr().err
+    assert _saved_frames(out) == 20
+    assert _spot(frames, out, "--spotter-model", str(model)) == 0
+    assert f"resuming {frames}: 20 of 60 frames measured" in capsys.readouterr().err
+    same = {name: text for name, text in _results(out).items() if name != "spot.json"}
+    assert same == {name: text for name, text in _results(whole).items() if name != "spot.json"}

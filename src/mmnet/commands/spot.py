@@ -79,9 +79,9 @@ def _earlier_source(path: Path) -> str | None:
 # cli.py's "interrupted: ..." line; with --out, run() says what was kept (spotting.partial_state)
 INTERRUPTED = "nothing was written or kept (give --out DIR to keep partial progress); a rerun spots the recording " \
     "from its start"
-#: ... with --spotter-model, whose spotting keeps no progress
-LEARNED_INTERRUPTED = ("nothing was written or kept (the learned spotter, --spotter-model, keeps no partial progress); "
-                       "a rerun spots the recording from its start")
+#: ... with a --spotter-model of a trained method (not flow), whose spotting keeps no progress
+TRAINED_INTERRUPTED = ("nothing was written or kept (the {method} spotter of --spotter-model keeps no partial "
+                       "progress); a rerun spots the recording from its start")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,8 +135,9 @@ def _spot(args: argparse.Namespace) -> int:
         from .common import load_predictor
 
         predictor = load_predictor(args.checkpoint, device=args.device)
-    if args.spotter_model is not None:
-        args._interrupted = LEARNED_INTERRUPTED
+    # a saved flow spotter is the flow path with its own parameters: its progress is kept as --preset's
+    if args.spotter_model is not None and spotter.method != "flow":
+        args._interrupted = TRAINED_INTERRUPTED.format(method=spotter.method)
         result = spotter.spot(args.source, fps=args.fps, progress=not args.no_progress)
         if predictor is not None:
             from ..infer.recordings import classifier_aligner, classify_micro

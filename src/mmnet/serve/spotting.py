@@ -41,6 +41,7 @@ __all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spo
            "check_spot_result", "downsample_curve", "MAX_CURVE_POINTS"]
 
 MAX_CURVE_POINTS = 2000
+WAIT_S = 0.5  # how often a job waiting for a spotter model's turn looks whether it was cancelled
 
 
 class SpottingUnavailable(MMNetError, RuntimeError):
@@ -93,15 +94,21 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
 def model_spotter(spotter):
     """The server's spotter for a spotter object (``mmnet.spotting.learned.load_spotter``, as ``mmnet serve
     --spotter-model`` loads): its ``spot``, then the micro intervals classified as ``mmnet spot --spotter-model
-    MODEL --checkpoint`` does. Such a spotter reports no frame progress while it spots (the job says it is running)
-    and one recording is spotted at a time (the spotter and its face aligner are shared by the workers)."""
+    MODEL --checkpoint`` does. One recording is spotted at a time (the spotter and its face aligner are shared by
+    the workers); ``progress`` is called after every frame, and every half second while a job waits for its turn,
+    so that a job deleted, timed out or stopped with the server ends there too."""
     lock = threading.Lock()
 
     def spot(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
              draw: int = 0) -> dict:
         require_spotting()
-        with lock:
-            result = spotter.spot(path, fps=fps)
+        while not lock.acquire(timeout=WAIT_S):
+            if progress is not None:
+                progress(0, None)  # raises when the job was cancelled meanwhile
+        try:
+            result = spotter.spot(path, fps=fps, on_frame=progress)
+        finally:
+            lock.release()
         pairs = {}
         if predictor is not None:
             pairs = classify_micro(result, predictor, classifier_aligner(spotter.config), draw=draw,

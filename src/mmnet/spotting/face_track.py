@@ -171,8 +171,9 @@ class FaceTrack:
                "seen": [(int(n), box(b)) for n, b in meta["seen"]], "matrix": None, "points": None}
         if "face_matrix" in arrays:
             matrix, points = arrays["face_matrix"], arrays["face_points"]
-            if matrix.shape != (2, 3) or points.ndim != 2 or points.shape[1] != 2 or \
-                    matrix.dtype.kind != "f" or points.dtype.kind != "f":
+            # the 68 landmarks the regions are made from (restore), finite: checked here, where a file is damaged
+            if matrix.shape != (2, 3) or points.shape != (68, 2) or matrix.dtype.kind != "f" or \
+                    points.dtype.kind != "f" or not (np.isfinite(matrix).all() and np.isfinite(points).all()):
                 raise ValueError(f"an alignment {matrix.shape} {matrix.dtype} from landmarks {points.shape}")
             out["matrix"], out["points"] = matrix, points
         return out

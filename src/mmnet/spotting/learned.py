@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,6 +95,22 @@ def check_learned_folds(videos: Sequence[LongVideo], fold_of: Mapping[str, str],
                             f"be trained for it. Use the training-free flow spotter: {instead}.")
 
 
+FrameCallback = Callable[[int, "int | None"], None]
+
+
+def _counting(on_frame: FrameCallback | None, total: list) -> Callable[[int], None] | None:
+    """``extract_motion``'s per-frame progress (called with 1) as ``on_frame(done, total[0])``."""
+    if on_frame is None:
+        return None
+    done = [0]
+
+    def step(frames: int) -> None:
+        done[0] += frames
+        on_frame(done[0], total[0])
+
+    return step
+
+
 def _say(progress: bool, text: str) -> None:
     if progress:
         write_line(text)
@@ -161,10 +177,15 @@ class FlowSpotter(_Spotter):
         """Nothing to learn; returns {}. The flow spotter spots both types whatever ``types`` says."""
         return {}
 
-    def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False) -> SpotResult:
+    def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False,
+             on_frame: FrameCallback | None = None) -> SpotResult:
+        """``on_frame(done, total)`` after every frame (``total`` the count the recording declares, or None): a
+        caller follows the spotting, and stops it by raising there (the server's cancelled job)."""
         source, fps, name = _source(video, fps)
         _say(progress, f"spotting {name} (flow)")
-        return spot_recording(source, self.config, fps=fps, aligner=self.aligner())
+        total: list[int | None] = [None]
+        return spot_recording(source, self.config, fps=fps, aligner=self.aligner(),
+                              progress=_counting(on_frame, total), on_total=lambda n: total.__setitem__(0, n))
 
 
 class LearnedSpotter(_Spotter):
@@ -273,7 +294,9 @@ class LearnedSpotter(_Spotter):
         self.nets, self.stats = nets, stats
         return stats
 
-    def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False) -> SpotResult:
+    def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False,
+             on_frame: FrameCallback | None = None) -> SpotResult:
+        """As ``FlowSpotter.spot``: ``on_frame(done, total)`` after every frame."""
         if not self.nets:
             raise ConfigError("LearnedSpotter.spot: the spotter is not trained; call fit() or load a saved one "
                               "(LearnedSpotter.load / mmnet spot --spotter-model).")
@@ -302,7 +325,7 @@ class LearnedSpotter(_Spotter):
                 flush(scale)
 
         curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
-                                declared=total)
+                                declared=total, progress=_counting(on_frame, [total]))
         n = len(curves.numbers)
         scores = {}
         for s in types:

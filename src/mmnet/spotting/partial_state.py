@@ -8,8 +8,9 @@ is one NumPy archive of arrays and a JSON document, read without pickle (a pickl
 be another user's), written whole or not at all (a temporary file renamed over it).
 
 A rerun of the same command continues from it when it is for the same recording, configuration, frame rate and
-versions (``recording_key``); else it says why and spots the recording from its start. ``mmnet spot`` removes
-the file together with writing its results.
+versions (``recording_key``); else it says why and spots the recording from its start, leaving the file until its
+own first save replaces it. ``mmnet spot`` removes the file together with writing its results. ``progress_file``
+reads it without trusting it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 
 from .config import SpotConfig
 from .motion_state import SCALES, MotionState, parse
+from .progress_file import FRAME_BYTES, SLACK_BYTES, Damaged, ProgressArchive
 
 __all__ = ["PartialSpot", "PARTIAL_NAME", "SAVE_EVERY_S", "STATE_FORMAT", "recording_key"]
 
@@ -67,7 +69,8 @@ def recording_key(source: str | Path, fps: float, config: SpotConfig) -> dict:
         versions["decoder"] = f"pyav {_version('av')}" if _version("av") else "opencv"
     if config.face.mode == "align":
         versions["dlib"] = _version("dlib")
-    key = {"source": str(source), "recording": recording, "fps": float(fps), "config": asdict(config),
+    # the recording itself, whatever path names it (relative, from another folder, through a link)
+    key = {"source": os.path.realpath(source), "recording": recording, "fps": float(fps), "config": asdict(config),
            "versions": versions}
     return json.loads(json.dumps(key))  # as it reads back: tuples are lists
 
@@ -149,29 +152,54 @@ class PartialSpot:
 
     # -- reading ---------------------------------------------------------------------------------
     def begin(self, source: str | Path, fps: float, config: SpotConfig, total: int | None) -> None:
-        """Key this run; take over the progress in the folder when it continues this run, else say why not and
-        remove it. Prints one line either way (none when there is no file)."""
+        """Key this run; take over the progress in the folder when it continues this run, else say why not. A file
+        that does not fit is not removed here: it stays until this run's first save replaces it (another
+        recording sent to the same --out, or a typo in --set, costs nothing until this run has progress of its
+        own). Prints one line either way (none when there is no file)."""
         self.source, self.total = str(source), total
         self.key = recording_key(source, fps, config)
         self._last = time.monotonic()
         for stale in self.path.parent.glob(f".{PARTIAL_NAME}.*.tmp"):  # left by a kill -9 mid-write
             stale.unlink(missing_ok=True)
-        read = self._read()
-        if read is None:
+        try:
+            file = open(self.path, "rb")
+        except FileNotFoundError:
             return
-        meta, arrays = read
+        except OSError as exc:
+            self.say(f"note: {self.path} cannot be read ({exc.strerror or exc}); {self.source} is spotted from its "
+                     "start")
+            return
+        with file:
+            self._take_over(file, fps, config, total)
+
+    def _take_over(self, file, fps: float, config: SpotConfig, total: int | None) -> None:
+        """``begin``'s, with the file open."""
+        source = self.source
+        try:
+            archive = ProgressArchive(file, STATE_FORMAT)
+        except Damaged as exc:
+            self.say(f"note: {self.path} cannot be read ({exc}): it is damaged; it is kept until this run saves "
+                     f"its own progress, and {self.source} is spotted from its start")
+            return
+        meta = archive.meta
         try:
             why = _differs(meta["key"], self.key)
-            if why is None and meta["kind"] == "curves":
-                self.curves = _parse_curves(meta["curves"], arrays)
-            elif why is None:
-                self.resume = parse(meta["motion"], arrays, (config.face.height, config.face.width))
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:  # not what _write writes
-            why = f"it cannot be read ({type(exc).__name__}: {str(exc)[:200]}): it is damaged"
+            if why is None:  # only now are the arrays read, within what this recording's frames can need
+                if total and archive.frames > 2 * total + 1000:  # a container's count can be off, not by that
+                    raise Damaged(f"it holds {archive.frames} frames of a recording of {total}")
+                crop = (config.face.height, config.face.width)
+                window = max(config.frames_at(getattr(config, s).k, fps) for s in SCALES) + 1
+                arrays = archive.arrays(archive.frames * FRAME_BYTES + window * crop[0] * crop[1] + SLACK_BYTES)
+                if meta["kind"] == "curves":
+                    self.curves = _parse_curves(meta["curves"], arrays)
+                else:
+                    self.resume = parse(meta["motion"], arrays, crop)
+        except (Damaged, KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+            why = f"it cannot be read ({type(exc).__name__}: {str(exc)[:200]}): it is damaged"  # not _write's
         if why is not None:
             self.forget(why)
             return
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(meta["saved"])))
+        when = archive.saved_at
         if self.curves is not None:
             self.saved, self.finished = len(self.curves["numbers"]), True
             self.say(f"resuming {source}: its motion was measured to the end (saved {when}); spotting from there")
@@ -179,40 +207,15 @@ class PartialSpot:
         self.saved = len(self.resume["numbers"])
         how = ("the frames before it are not read again" if Path(source).is_dir() else
                "the video is decoded again up to there (it cannot be entered at an exact frame), not measured")
-        self.say(f"resuming {source} from frame {self.saved} of {total if total else '?'} (saved {when}); {how}")
+        self.say(f"resuming {source}: {_measured(self.saved, total)} (saved {when}); {how}")
 
     def forget(self, why: str) -> None:
-        """Drop the progress taken over (``why`` it does not fit after all, said): the run starts again."""
-        self.say(f"note: {self.path}: {why}; it is removed, and {self.source} is spotted from its start")
-        self.path.unlink(missing_ok=True)
+        """Drop the progress taken over (``why`` it does not fit, said): the run starts again. The file stays
+        until this run saves its own progress, which replaces it whole."""
+        self.say(f"note: {self.path}: {why}; it is kept until this run saves its own progress, and {self.source} "
+                 "is spotted from its start")
         self.resume = self.curves = self.saved = None
         self.finished = False
-
-    def _read(self) -> tuple[dict, dict[str, np.ndarray]] | None:
-        """(JSON document, arrays) of the file; None when there is none, or (said) it cannot be read."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self.say(f"note: {self.path} cannot be read ({exc.strerror or exc}); {self.source} is spotted from its "
-                     "start")
-            return None
-        try:  # no pickle: object arrays are refused
-            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in archive.files}
-            meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-            if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
-                raise ValueError(f"not a progress file of format {STATE_FORMAT}")
-            if not isinstance(meta.get("key"), dict) or meta.get("kind") not in ("motion", "curves"):
-                raise ValueError("no key or kind")
-            float(meta["saved"])
-        except Exception as exc:  # a damaged archive fails in zipfile, zlib, NumPy or JSON: each its own error
-            self.say(f"note: {self.path} cannot be read ({type(exc).__name__}: {str(exc)[:200]}): it is damaged; "
-                     f"it is removed, and {self.source} is spotted from its start")
-            self.path.unlink(missing_ok=True)
-            return None
-        return meta, arrays
 
     # -- saving ----------------------------------------------------------------------------------
     def tick(self, state: MotionState) -> None:
@@ -317,11 +320,15 @@ class PartialSpot:
             return (f"the motion of the whole recording is kept in {self.path}; rerun the same command to spot "
                     "from it (classifying with --checkpoint starts again)")
         if self.saved:
-            of = f" of {self.total}" if self.total else ""
-            return (f"nothing was written, but the spotting up to frame {self.saved}{of} is kept in {self.path}; "
-                    "rerun the same command to resume from there")
+            return (f"nothing was written, but the spotting ({_measured(self.saved, self.total)}) is kept in "
+                    f"{self.path}; rerun the same command to resume from there")
         why = "it could not be saved, see above" if self._broken else f"the progress is kept every {self.every_s:g} s"
         return f"nothing was written or kept yet ({why}); a rerun spots the recording from its start"
+
+
+def _measured(done: int, total: int | None) -> str:
+    """How far the spotting went, as a count (frame folders are numbered from 1 or 1000, videos from 0)."""
+    return f"{done} of {total} frames measured" if total else f"{done} frames measured"
 
 
 def _parse_curves(meta: dict, arrays: dict[str, np.ndarray]) -> dict:
