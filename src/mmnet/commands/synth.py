@@ -62,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 # cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
-INTERRUPTED = "OUT holds an incomplete set: rerun with --overwrite to write it again"
+INTERRUPTED = "the incomplete set was removed from OUT; rerun the same command to write it"
 
 
 def run(args: argparse.Namespace) -> int:
