@@ -203,3 +203,26 @@ def test_a_recording_that_would_outlast_the_time_limit_fails_early_with_the_esti
         assert result.status_code == 504 and re.match(r"This analysis would take about (\d+ s|\d+m\d+s) \(estimated "
                                                       r"from its first \d\.\d s, \d+% done\)", result.json()["error"])
         assert "--job-timeout" in result.json()["error"]
+
+
+@pytest.mark.parametrize("failure", [MemoryError(), RuntimeError(
+    "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+    "3221225472 bytes. Error code 12 (Cannot allocate memory)")])
+def test_a_model_that_runs_out_of_memory_is_507_not_an_internal_error(predictor, clip_mp4, monkeypatch, caplog,
+                                                                      failure):
+    def forward(*_args, **_kwargs):
+        raise failure
+
+    monkeypatch.setattr(predictor.model, "forward", forward)  # torch's CPU allocator fails as the model runs
+    with client_for(predictor) as c, caplog.at_level("WARNING", logger="mmnet.serve"):
+        r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)})
+        job_id = r.json()["id"] if r.status_code == 202 else None
+        if job_id is not None:
+            for _ in range(200):
+                r = c.get(f"/api/jobs/{job_id}/result")
+                if r.status_code != 409:
+                    break
+                time.sleep(0.05)
+        assert r.status_code == 507, r.text
+        assert "ran out of memory" in r.json()["error"] and "internal error" not in r.json()["error"]
+    assert not any(rec.levelname == "ERROR" for rec in caplog.records)  # no traceback in the log: not a bug

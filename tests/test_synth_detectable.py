@@ -60,3 +60,15 @@ def test_the_checked_faces_span_dark_skin():
     """The seeds above draw dark faces too, so the tests check the faces the fix is about."""
     darkest = min(_skin_luminance(subject_face(seed, s)) for seed in range(8) for s in range(1, 6))
     assert darkest < 0.6 * DARK_SKIN
+
+
+def test_the_face_of_a_16_9_recording_is_found(aligner):
+    """`mmnet synth --long --size 1920 1080` drew an 840 x 764 face (0.44 W x 0.71 H) that dlib did not find, and
+    `mmnet spot` then advised --no-align."""
+    from mmnet.synth.long import face_size_for
+
+    size = (1920, 1080)
+    face, _ = recording_face(0, 1, LongConfig(frame_size=size, face_size=face_size_for(size)))  # the defaults' face
+    (found, *_) = aligner.detect(_uint8(face.image))
+    x0, y0, x1, y1 = found.box
+    assert x0 < face.landmarks["eye_l"][0] < x1 and y0 < face.landmarks["mouth"][1] < y1

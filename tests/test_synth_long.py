@@ -106,3 +106,39 @@ def test_cli_long_and_errors(tmp_path, capsys):
     assert main(["synth", str(out), "--long", "--minutes", "0.02"]) == 3  # not empty, no --overwrite
     with pytest.raises(ConfigError, match="videos"):
         write_long_dataset(tmp_path / "x", videos_per_subject=10)
+
+
+def _before(w: int, h: int) -> tuple[int, int]:
+    """The face size every frame size got before wide frames kept the face's shape (0.44 W x 0.71 H)."""
+    return int(round(w * 0.4375)) // 2 * 2, int(round(h * 0.7083)) // 2 * 2
+
+
+@pytest.mark.parametrize("size", [(640, 480), (320, 240), (160, 120), (1024, 768), (1440, 1080), (200, 150)])
+def test_a_4_3_frame_gets_the_same_face_as_before(size):
+    from mmnet.synth.long import face_size_for
+
+    assert face_size_for(size) == _before(*size)  # the default's frames (and the figures drawn from them) unchanged
+    assert face_size_for((640, 480)) == LongConfig().face_size == (280, 340)
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720), (854, 480), (480, 640), (1080, 1920)])
+def test_a_wide_or_tall_frame_keeps_the_faces_shape(size):
+    from mmnet.synth.long import face_size_for
+
+    (w, h), (w0, h0) = face_size_for(size), face_size_for((640, 480))
+    assert w / h == pytest.approx(w0 / h0, rel=0.02)  # 16:9 gave 0.44 W x 0.71 H: 840 x 764, too wide to be a face
+    assert w <= size[0] and h <= size[1]
+
+
+def test_the_long_cli_draws_the_face_of_its_frame_size(tmp_path, monkeypatch):
+    import mmnet.synth.long_writer as long_writer
+
+    seen = []
+
+    def write(out, *, config, **kwargs):
+        seen.append(config)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(long_writer, "write_long_dataset", write)
+    assert main(["synth", str(tmp_path / "hd"), "--long", "--size", "1920", "1080"]) == 3
+    assert seen[0].frame_size == (1920, 1080) and seen[0].face_size == (630, 764)

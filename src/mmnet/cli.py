@@ -2,7 +2,8 @@
 
 This is the only place that turns an ``MMNetError`` into a one-line message and an exit code, and an
 ``OSError`` about a named path (a file where a folder goes, no permission, disk full) or about the disk
-(full or read-only, from a library that names no file) into one too;
+(full or read-only, from a library that names no file), or memory that ran out (MemoryError, torch's failed
+allocation) into one too;
 unexpected exceptions keep their traceback (they are bugs, and the traceback helps report them).
 
 Exit codes (docs/cli.md): 0 done; 1 finished, but the result is incomplete or failed a --strict
@@ -20,12 +21,13 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import re
 import signal
 import sys
 import threading
 from contextlib import contextmanager
 
-from .errors import MMNetError
+from .errors import MMNetError, is_out_of_memory
 from .version import __version__
 
 # The exit codes of the docstring's table (EXIT_USAGE is argparse's own, see _Parser).
@@ -261,12 +263,42 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
         print(f"error: {where}: {exc.strerror}. Check the path (a file where a folder is needed, or the reverse), "
               "its permissions and the free disk space.", file=sys.stderr)
         return EXIT_ERROR
+    except (MemoryError, RuntimeError) as exc:
+        if not is_out_of_memory(exc):
+            raise  # a bug: keep the traceback
+        print(f"error: {_out_of_memory_line(exc, args)}", file=sys.stderr)
+        return EXIT_ERROR
     except Terminated:
         print(f"stopped (SIGTERM): {getattr(args, '_interrupted', INTERRUPTED)}", file=sys.stderr)
         return EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"interrupted: {getattr(args, '_interrupted', INTERRUPTED)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+# Commands that train, and what makes their memory smaller; the others read one clip or recording at a time.
+_TRAINING = ("train", "sweep", "demo", "train-spotter")
+_LESS_MEMORY = {"predict": "a smaller --batch-size"}
+
+
+def _out_of_memory_line(exc: BaseException, args) -> str:
+    """The one line for memory that ran out: where, how much was asked for if torch said, and what to do."""
+    text = str(exc)
+    where = "the GPU" if ("CUDA" in text or "MPS" in text) else "this computer"
+    asked = re.search(r"tried to allocate (\d+) bytes", text, re.IGNORECASE)
+    asked_gib = re.search(r"tried to allocate ([\d.]+ [KMGT]iB)", text, re.IGNORECASE)
+    size = (f" allocating {int(asked.group(1)) / 2**30:.2f} GiB" if asked
+            else f" allocating {asked_gib.group(1)}" if asked_gib else "")
+    command = getattr(args, "command", None)
+    if command in _TRAINING:
+        remedy = ("use less: a smaller --set train.batch_size=N (halve it) or --set data.image_size=N, and close "
+                  "other programs")
+    elif command in _LESS_MEMORY:
+        remedy = f"use less: {_LESS_MEMORY[command]}, and close other programs"
+    else:
+        remedy = "close other programs, or give it a shorter or smaller input"
+    kept = getattr(args, "_interrupted", INTERRUPTED).rstrip(".")
+    return f"{where} ran out of memory{size}: {remedy}. {kept[:1].upper()}{kept[1:]}."
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ __all__ = [
     "PredictionError",
     "verify_choice",
     "install_hint",
+    "is_out_of_memory",
 ]
 
 
@@ -62,6 +63,19 @@ class TrainingError(MMNetError, RuntimeError):
 
 class PredictionError(MMNetError, ValueError):
     """A clip that cannot be classified as asked (no face where one is needed, non-finite network output)."""
+
+
+# How torch words an allocation that failed: the CPU allocator ("DefaultCPUAllocator: can't allocate memory"),
+# CUDA ("CUDA out of memory", torch.OutOfMemoryError, itself a RuntimeError), MPS ("MPS backend out of memory").
+_OUT_OF_MEMORY = ("can't allocate memory", "out of memory")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says that memory ran out: a MemoryError, or torch's RuntimeError for a failed allocation."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(words in text for words in _OUT_OF_MEMORY)
 
 
 def install_hint(extra: str) -> str:

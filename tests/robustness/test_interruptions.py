@@ -194,7 +194,7 @@ def test_ctrl_c_at_the_report_step_of_mmnet_train_keeps_the_earlier_report(tmp_p
     ("predict", ["predict", "--checkpoint", "m", "clip"], "printed above"),
     ("explain", ["explain", "--checkpoint", "m", "clip", "--out", "f.png"], "no figure was written"),
     ("info", ["info"], "nothing was written"),
-    ("synth", ["synth", "out"], "rerun with --overwrite"),
+    ("synth", ["synth", "out"], "the incomplete set was removed"),
 ])
 def test_commands_that_keep_nothing_do_not_promise_a_rerun_continues(command, argv, says, monkeypatch, capsys):
     import importlib

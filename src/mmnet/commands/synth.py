@@ -57,11 +57,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="JPEG frames under rawpic/ and/or H.264 .mp4 under rawvideo/ (default jpg)")
     g.add_argument("--fps", type=float, default=30.0, help="frame rate (default %(default)s, as CAS(ME)^2)")
     g.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=(640, 480),
-                   help="frame size; the face is about 0.44 W x 0.71 H (default 640 480)")
+                   help="frame size; the face is 280 x 340 at 640 480, in proportion to the largest 4:3 area of "
+                        "the frame (it keeps its shape in a 16:9 frame) (default 640 480)")
 
 
 # cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
-INTERRUPTED = "OUT holds an incomplete set: rerun with --overwrite to write it again"
+INTERRUPTED = "the incomplete set was removed from OUT; rerun the same command to write it"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,7 +116,7 @@ def _run_long(args: argparse.Namespace) -> int:
 
     from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
-    from ..synth.long import MIN_FACE, LongConfig
+    from ..synth.long import MIN_FACE, LongConfig, face_size_for
     from ..synth.long_writer import write_long_dataset
 
     if args.contact_sheet is not None or args.amplitude is not None or args.clips_per_subject != _DEMO[
@@ -123,14 +124,11 @@ def _run_long(args: argparse.Namespace) -> int:
         raise ConfigError("--contact-sheet, --amplitude and --clips-per-subject are for clip sets, not --long.")
     w, h = args.size
 
-    def face_of(w: int, h: int) -> tuple[int, int]:
-        return int(round(w * 0.4375)) // 2 * 2, int(round(h * 0.7083)) // 2 * 2  # 280 x 340 in 640 x 480
-
-    face = face_of(w, h)
+    face = face_size_for((w, h))
     if min(face) < MIN_FACE:  # LongConfig would name face_size, which no option sets
-        least = [next(x for x in range(1, 1000) if face_of(x, x)[k] >= MIN_FACE) for k in (0, 1)]
+        least = next(x for x in range(4, 4000, 4) if min(face_size_for((x, x * 3 // 4))) >= MIN_FACE)
         raise ConfigError(f"--size {w} {h} is too small for the synthetic face; give at least "
-                          f"--size {least[0]} {least[1]} (default 640 480).")
+                          f"--size {least} {least * 3 // 4} (default 640 480).")
     config = LongConfig(fps=args.fps, frame_size=(w, h), face_size=face)
     start = time.perf_counter()
     root = write_long_dataset(args.out, subjects=args.subjects or 1, videos_per_subject=args.videos,

@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import MMNetError
+from ..errors import MMNetError, is_out_of_memory
 from ..progress import format_seconds
 from .messages import for_web
 from .uploads import UploadError, remove_folder
@@ -233,13 +233,15 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
         status, error, code = "failed", str(exc), 504
     except MMNetError as exc:
         status, error, code = "failed", job.clean_message(str(exc)), exc.status if isinstance(exc, UploadError) else 422
-    except MemoryError:
-        status, error, code = "failed", "The server ran out of memory on this upload. Send a shorter or smaller " \
-                                        "recording.", 507
-    except Exception:  # noqa: BLE001 - a bug: the client gets a sentence, the log the traceback
-        log.exception("a %s job (id %s..., %s) failed", job.kind, job.id[:6], job.name)  # not the id: it gives access
-        status, error, code = "failed", ("The server failed on this upload because of an internal error; the "
-                                         "details are in the server's log."), 500
+    except Exception as exc:  # noqa: BLE001 - the client gets a sentence, the log the rest
+        if is_out_of_memory(exc):  # MemoryError, or torch's RuntimeError for an allocation that failed: not a bug
+            log.warning("a %s job (id %s...) ran out of memory: %s", job.kind, job.id[:6], exc)
+            status, error, code = "failed", ("The server ran out of memory on this upload. Send a shorter or "
+                                             "smaller recording."), 507
+        else:  # a bug: the traceback goes to the log (not the whole id: it gives access)
+            log.exception("a %s job (id %s..., %s) failed", job.kind, job.id[:6], job.name)
+            status, error, code = "failed", ("The server failed on this upload because of an internal error; the "
+                                             "details are in the server's log."), 500
     finally:
         if job.folder is not None:
             remove_folder(job.folder)

@@ -19,6 +19,7 @@ from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError
 from .face import GENERATOR_VERSION, Face, render_face
 from .motion import Nuisance, displacement_field, parse_aus, render_clip
+from .output_folder import JPEG_BYTES_PER_PIXEL, check_room, removed_on_failure
 
 __all__ = [
     "CLASS_MIX",
@@ -214,20 +215,30 @@ def write_dataset(
     """
     import shutil
 
-    from PIL import Image
-
-    from ..utils import atomic_write_text
-    from ..version import __version__
-
     config = config or SynthConfig()
     root = Path(out)
     if root.exists() and any(root.iterdir()):
         if not (overwrite and (root / SYNTH_MARKER).is_file()):
             what = "pass --overwrite to replace it" if (root / SYNTH_MARKER).is_file() else "choose an empty folder"
             raise ConfigError(f"Output folder '{root}' is not empty; {what}.")
-        shutil.rmtree(root / "Cropped", ignore_errors=True)
-        (root / CODING_FILE).unlink(missing_ok=True)
     rows = sample_annotations(subjects=subjects, clips_per_subject=clips_per_subject, seed=seed, config=config)
+    frames_total = sum(row.offset - row.onset + 1 for row in rows)
+    check_room(root, frames_total * config.image_size[0] * config.image_size[1] * JPEG_BYTES_PER_PIXEL["clips"],
+               [root / "Cropped", root / CODING_FILE], smaller="--subjects, --clips-per-subject")
+    shutil.rmtree(root / "Cropped", ignore_errors=True)  # an earlier synthetic set's (overwrite)
+    (root / CODING_FILE).unlink(missing_ok=True)
+    with removed_on_failure(root):
+        _write_clips(root, rows, subjects, clips_per_subject, seed, config)
+    return root
+
+
+def _write_clips(root: Path, rows: list[ClipAnnotation], subjects: int, clips_per_subject: int, seed: int,
+                 config: SynthConfig) -> None:
+    from PIL import Image
+
+    from ..utils import atomic_write_text
+    from ..version import __version__
+
     faces = {f"{s + 1:02d}": subject_face(seed, s + 1, config) for s in range(subjects)}
     subject_gain = {k: _rng(seed, 3, int(k)).uniform(*config.subject_gain) for k in faces}
     for i, row in enumerate(rows):
@@ -243,7 +254,6 @@ def write_dataset(
             "subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed,
             "config": asdict(config)}  # fmt: skip
     atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=2) + "\n")
-    return root
 
 
 def render_row(row: ClipAnnotation, face, gain: float, rng: np.random.Generator, config: SynthConfig) -> np.ndarray:

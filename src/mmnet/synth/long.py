@@ -30,7 +30,7 @@ from .dataset import CLASS_AUS, CLASS_MIX
 from .face import Face, render_face
 from .motion import Nuisance, displacement_field, envelope, parse_aus, sample_displaced
 
-__all__ = ["LongConfig", "Event", "Recording", "plan_recording", "recording_face", "render_frames"]
+__all__ = ["LongConfig", "Event", "Recording", "face_size_for", "plan_recording", "recording_face", "render_frames"]
 
 # Emotion class (column 7 of CAS(ME)^2's sheet) of each synthetic class.
 EMOTION_CLASS = {"happiness": "positive", "disgust": "negative", "repression": "negative",
@@ -38,6 +38,15 @@ EMOTION_CLASS = {"happiness": "positive", "disgust": "negative", "repression": "
 
 
 MIN_FACE = 64  # px: the face renderer's smallest face (either side)
+
+
+def face_size_for(frame_size: tuple[int, int]) -> tuple[int, int]:
+    """The face (width, height, even) for a frame: 280 x 340 in CAS(ME)^2's 640 x 480, in proportion in the
+    largest 4:3 area of the frame, so that a wide (16:9) or tall frame keeps the face's shape (a face stretched
+    to 0.44 of a 16:9 width was too wide for the face detector)."""
+    w, h = frame_size
+    w43, h43 = min(w, h * 4 / 3), min(h, w * 3 / 4)  # exactly (w, h) for a 4:3 frame
+    return int(round(w43 * 0.4375)) // 2 * 2, int(round(h43 * 0.7083)) // 2 * 2
 
 
 @dataclass(frozen=True)

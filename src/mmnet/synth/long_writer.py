@@ -25,6 +25,7 @@ from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
 from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
+from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_room, removed_on_failure
 
 __all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
            "video_name"]
@@ -125,11 +126,6 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
     """
     import shutil
 
-    from PIL import Image
-
-    from ..utils import atomic_write_text
-    from ..version import __version__
-
     config = config or LongConfig()
     if not 1 <= subjects <= len(SUBJECT_FOLDERS):
         raise ConfigError(f"--subjects must be in 1..{len(SUBJECT_FOLDERS)} for the CAS(ME)^2 layout, got {subjects}")
@@ -145,10 +141,25 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
         if not (overwrite and (root / SYNTH_MARKER).is_file()):
             what = "pass --overwrite to replace it" if (root / SYNTH_MARKER).is_file() else "choose an empty folder"
             raise ConfigError(f"Output folder '{root}' is not empty; {what}.")
-        for name in ("rawpic", "rawvideo"):
-            shutil.rmtree(root / name, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
     n_frames = max(2, int(round(minutes * 60 * config.fps)))
+    per_pixel = JPEG_BYTES_PER_PIXEL["long"] * ("jpg" in formats) + MP4_BYTES_PER_PIXEL * ("mp4" in formats)
+    check_room(root, subjects * videos_per_subject * n_frames * config.frame_size[0] * config.frame_size[1] * per_pixel,
+               [root / "rawpic", root / "rawvideo"], smaller="--minutes, --size, --subjects, --videos, --format")
+    for name in ("rawpic", "rawvideo"):  # an earlier synthetic set's (--overwrite)
+        shutil.rmtree(root / name, ignore_errors=True)
+    with removed_on_failure(root):
+        _write_recordings(root, subjects, videos_per_subject, n_frames, seed, config, formats, progress)
+    return root
+
+
+def _write_recordings(root: Path, subjects: int, videos_per_subject: int, n_frames: int, seed: int,
+                      config: LongConfig, formats: tuple[str, ...], progress: bool) -> None:
+    from PIL import Image
+
+    from ..utils import atomic_write_text
+    from ..version import __version__
+
+    root.mkdir(parents=True, exist_ok=True)
     rows: list[list] = []
     events: dict[str, list] = {}
     for s in range(1, subjects + 1):
@@ -177,7 +188,6 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
             "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),
             "config": asdict(config), "events": events}
     atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=1) + "\n")
-    return root
 
 
 def _tee_jpeg(frames: Iterable[np.ndarray], folder: Path, quality: int, image_module):

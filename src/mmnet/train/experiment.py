@@ -14,11 +14,12 @@ from ..runtime import check_device
 from ..shell_words import shell_quote
 from .executors import check_engine, run_tasks_keeping_failure
 from .faults import add_to_message
+from .memory_fit import warn_if_short
 from .model_card import write_model_card
 from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
 from .process_state import called_from_python
 from .resume_env import warn_changed_numerics
-from .run_lock import driver_lock, restart_lock
+from .run_lock import ABRUPT_END, driver_lock, ended_abruptly, restart_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
@@ -103,11 +104,15 @@ def run_prepared(runs: list[PreparedRun], executor: ExecutorConfig | None, *, pr
     what = "tasks (folds and the final fit)" if any(run.cfg.train.final_fit for run in runs) else "folds"
     # spot then recognise: trained folds may still lack their spots.csv (an interrupted run); say what is left
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
-    if (line := resume_line(total, len(tasks), unspotted, what=what, rebuilt=rebuilt)) is not None:
+    line = resume_line(total, len(tasks), unspotted, what=what, rebuilt=rebuilt)
+    if any(ended_abruptly(run.out_dir) for run in runs):
+        line = f"{line}; {ABRUPT_END}" if line else ABRUPT_END
+    if line is not None:
         write_line(line)
     for run in runs:
         if any(Path(task.out_dir) == run.out_dir.absolute() for task in tasks):  # folds left to train here
             warn_changed_numerics(run.out_dir, run.cfg, executor)
+    warn_if_short(tasks, executor)  # before the first fold's frames and batches take the memory
     failure = run_tasks_keeping_failure(tasks, executor, progress=progress, finished=total - len(tasks))
     return bool(tasks) and executor is not None and executor.no_wait, failure
 

@@ -7,7 +7,9 @@ command stops with a message naming the first (pid, host, start time, written in
 taken). The system releases it when the process ends, killed or not, so a stale lock never blocks a rerun. Ray
 workers and SLURM jobs do not take it, and a ``--no-wait`` command releases it when it returns. Without flock
 (no fcntl), filelock falls back to its soft lock (the file's existence); where the file system refuses locks,
-the command runs without one (logged).
+the command runs without one (logged). The holder line is emptied when the command ends (an error or an
+interrupt included), so a rerun that finds it still there knows the previous command was killed (SIGKILL, the
+out-of-memory killer) and says so in its first line.
 """
 
 from __future__ import annotations
@@ -27,10 +29,15 @@ from .. import run_folder as rf
 from ..errors import ExecutorError
 from ..progress import write_line
 
-__all__ = ["driver_lock", "restart_lock", "set_aside"]
+__all__ = ["driver_lock", "restart_lock", "set_aside", "ended_abruptly", "ABRUPT_END"]
 
 log = logging.getLogger("mmnet.train")
 _HELD: set[str] = set()  # run folders this process holds (a sweep's or a restart's nested use is no second lock)
+_ABRUPT: set[str] = set()  # held run folders whose previous driver ended without clearing its holder line
+
+# What a rerun adds to its first line when the previous command on the folder ended abruptly.
+ABRUPT_END = ("the previous run stopped abruptly (killed, or out of memory: see `dmesg`; a smaller train.batch_size "
+              "uses less memory)")
 
 
 def _holder(path: Path) -> str:
@@ -40,6 +47,19 @@ def _holder(path: Path) -> str:
             return f.read(500).decode("utf-8", "replace").strip()
     except OSError:  # not there yet, or (Windows) its locked first byte cannot be read
         return ""
+
+
+def ended_abruptly(out_dir: str | Path) -> bool:
+    """Whether the command before this one on a run folder (whose lock this process holds) ended without its
+    clean-up: SIGKILL, the kernel's out-of-memory killer, a power cut. Its holder line was still in the lock file."""
+    return str(Path(out_dir).absolute()) in _ABRUPT
+
+
+def _clear_holder(path: Path) -> None:
+    """Empty the holder line on the way out (an error or an interrupt included): only an abrupt end leaves it."""
+    with suppress(OSError):
+        with open(path, "r+b") as f:
+            f.truncate(0)
 
 
 def _write_holder(path: Path) -> None:
@@ -77,14 +97,18 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
         except OSError as exc:  # a file system without locks (some network mounts): run without
             log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this run folder", path, exc)
         else:
+            if _holder(path):  # read again now it is ours: the previous driver did not clear it
+                _ABRUPT.add(key)
             _write_holder(path)
         _HELD.add(key)
         try:
             yield
         finally:
             _HELD.discard(key)
+            _ABRUPT.discard(key)
     finally:
         if lock.is_locked:
+            _clear_holder(path)
             lock.release()
         if created and out.is_dir() and [p.name for p in out.iterdir()] in ([], [rf.DRIVER_LOCK]):
             path.unlink(missing_ok=True)  # the command failed before writing anything: leave no folder behind
@@ -111,6 +135,7 @@ def restart_lock(out_dir: str | Path) -> Iterator[Path | None]:
             with suppress(OSError):  # (Windows: a held file cannot be deleted; it stays, unlocked, when released)
                 (moved / rf.DRIVER_LOCK).unlink()
             _HELD.discard(key)  # the folder at this path is a new one: its own lock
+            _ABRUPT.discard(key)  # and no previous run
             locks.enter_context(driver_lock(out))
         yield moved
 
