@@ -145,6 +145,31 @@ def test_train_on_the_composite(composite_root, tmp_path, protocol, folds):
     assert any(line.startswith("smic/s1,s1_ne_01,negative,") and line.endswith(",s01,s01_ne_01") for line in log)
 
 
+
+def test_skipped_csv_lists_the_data_problems_before_the_samples_the_list_leaves_out(composite_root, tmp_path,
+                                                                                    monkeypatch):
+    """A sample whose frames cannot be used (frame_windows, decoding) used to come after every part sample the list
+    leaves out: past the rows a report shows."""
+    from mmnet.config import load_config
+    from mmnet.data.cache import UnusableSample
+    from mmnet.train import prepare
+
+    windows = prepare.frame_windows
+
+    def refuse_one(sample, *args, **kwargs):
+        if sample.sample_id == "smic/s2/s2_sur_05":
+            raise UnusableSample("its frames end before the apex")
+        return windows(sample, *args, **kwargs)
+
+    monkeypatch.setattr(prepare, "frame_windows", refuse_one)
+    cfg = load_config(None, ["data.dataset=composite", f"data.root={composite_root}", "data.on_bad_sample=skip",
+                             f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32", "model.image_size=32"])
+    prepare.prepare_run(cfg, tmp_path / "run", progress=False)
+    rows = (tmp_path / "run" / "skipped.csv").read_text().splitlines()[1:]
+    assert rows[0] == "smic/s2/s2_sur_05,its frames end before the apex"
+    assert len(rows) > 1 and all(row.endswith(",not in combined_3class_gt.csv") for row in rows[1:])
+
+
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_a_list_re_saved_with_another_separator_is_read_the_same(composite_root, tmp_path, separator):
     # Excel in many locales saves "CSV" with ';' (or tabs): the same rule as every other table of mmnet

@@ -196,6 +196,30 @@ def test_card_names_a_damaged_run_file_and_tolerates_a_missing_env_json(tmp_path
         write_model_card(run, None)
 
 
+
+def test_card_counts_the_samples_the_list_leaves_out_apart_from_those_skipped(tmp_path):
+    from mmnet.config import ExperimentConfig, config_to_dict
+    from mmnet.model import MMNet
+    from mmnet.model.mmnet import CheckpointInfo
+    from mmnet.train.model_card import write_model_card
+
+    run = tmp_path / "run"
+    cfg = config_to_dict(ExperimentConfig())
+    cfg["data"]["classes"] = ["a", "b"]
+    (run / "final").mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
+    (run / "samples.csv").write_text("sample_id,dataset,subject,class_index\ncasme2/01/a,casme2,01,0\n")
+    (run / "skipped.csv").write_text("sample_id,reason\ncasme2/01/b,not in combined_3class_gt.csv\n"
+                                     "casme2/01/c,not in combined_3class_gt.csv\ncasme2/02/d,frame 3 cannot be read\n")
+    MMNet(2, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(["a", "b"]))
+    card = write_model_card(run, None)
+    assert card["training"]["skipped_samples"] == 1
+    assert card["training"]["not_listed"] == {"combined_3class_gt.csv": 2}
+    assert ("(1 left out, listed in skipped.csv; 2 not in combined_3class_gt.csv, left out by the protocol's list)"
+            in (run / "final" / "MODEL_CARD.md").read_text())
+
+
 def test_card_of_a_composite_with_a_synthetic_part_says_synthetic_as_serve_and_explain_do(tmp_path, monkeypatch):
     """One rule for "trained on synthetic data?": any synthetic part (the card asked for all of them, so a
     composite with one synthetic part was real on MODEL_CARD.md and synthetic on `mmnet explain`'s figure);

@@ -80,6 +80,29 @@ def test_other_hosts_users_and_things_are_kept(tmp_path, monkeypatch):
         [other_host.name, no_lock.name, old_format.name, f"x-{host}-1-file", f"x-{host}-3-link"])
 
 
+def test_folders_of_the_previous_name_are_removed_once_their_process_is_gone(tmp_path, monkeypatch):
+    """``<prefix><pid>-XXXX`` (serve: mmnet-serve-<uid>-<pid>-XXXX; prepare: run-<pid>-<hex>), made before the lock:
+    the pid decides, as it did then. A folder of the current name whose host is all digits is not taken for one."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    stopped = tmp_path / f"x-{ended.pid}-abc_d123"
+    prepare = tmp_path / f"run-{ended.pid}-0a1b2c3d"
+    running = tmp_path / f"x-{os.getpid()}-abc_d124"  # a server of the previous version still running
+    numeric_host = tmp_path / f"x-12345-{ended.pid}-abc_d125"  # current name, host "12345": another host's
+    for folder in (stopped, prepare, running, numeric_host):
+        (folder / "job").mkdir(parents=True)
+        (folder / "job" / "video.mp4").write_bytes(b"a participant's face")
+    (numeric_host / LOCK_NAME).touch()
+    (tmp_path / f"x-{ended.pid}-link").symlink_to(running)
+    real_uid = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: real_uid + 1)  # another user's: kept
+    assert remove_unheld(tmp_path, "x-") == [] and stopped.is_dir()
+    monkeypatch.setattr(os, "getuid", lambda: real_uid)
+    assert remove_unheld(tmp_path, "x-") == [stopped] and not stopped.exists()
+    assert remove_unheld(tmp_path, "run-") == [prepare] and not prepare.exists()
+    assert running.is_dir() and numeric_host.is_dir() and (tmp_path / f"x-{ended.pid}-link").is_symlink()
+
+
 def test_a_host_name_with_dashes_is_not_taken_for_another(tmp_path, monkeypatch):
     monkeypatch.setattr(held_folders.socket, "gethostname", lambda: "node-1")
     other = tmp_path / "x-node_1_b-7-abcd_123"  # host "node-1-b"

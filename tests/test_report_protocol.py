@@ -106,6 +106,25 @@ def test_a_scheme_release_warning_is_written_to_issues_csv_and_only_until_mended
     assert "scheme_release" not in {r["check"] for r in _issues(tmp_path / "run")}  # no stale warning left
 
 
+
+def test_samples_the_list_leaves_out_are_counted_apart_from_data_problems(tmp_path):
+    # 136 part samples "not in" the list used to fill the 50 rows shown and the headline's count, hiding the two
+    # samples skipped for a problem of the data; an older run folder wrote the unlisted first, as here
+    run = _composite_run(tmp_path / "run")
+    unlisted = [[f"casme2/9/EP{i:03d}", "not in combined_3class_gt.csv"] for i in range(60)]
+    problems = [["samm/007/007_1_1", "[apex_not_on_disk] annotated apex frame 59 is not on disk"],
+                ["smic/s2/s2_po_01", "frame 3 'img3.jpg' cannot be read"]]
+    rf.write_csv(run / rf.SKIPPED, rf.SKIPPED_COLUMNS, unlisted + problems)
+    report = build_report(run)
+    status = report["status"]
+    assert status["skipped_samples"] == 2 and status["not_listed"] == {"combined_3class_gt.csv": 60}
+    md = (run / "report.md").read_text()
+    assert "(2 more skipped, listed in skipped.csv; 60 not in combined_3class_gt.csv, left out by the " in md
+    section = md[md.index("Not used for training:"):md.index("## Headline")]
+    assert "- samm/007/007_1_1: [apex_not_on_disk]" in section and "- smic/s2/s2_po_01: frame 3" in section
+    assert "not in combined_3class_gt.csv" not in section and "more in skipped.csv" not in section
+
+
 def _issues(run) -> list[dict]:
     if not (run / rf.ISSUES).exists():
         return []

@@ -177,6 +177,21 @@ def test_uploads_and_deletes_from_another_origin_are_refused(predictor):
         assert c.delete("/api/jobs/x", headers=behind_proxy).status_code == 404
 
 
+
+def test_uploads_through_a_proxy_that_replaces_host_are_accepted_from_the_allowed_host(predictor):
+    """nginx's plain proxy_pass sends its own address as Host and no X-Forwarded-Host: the page's Origin names the
+    public name the operator gave with --allowed-host, which passes; another site and this computer's other ports
+    are still refused, even when the operator lists a loopback name too."""
+    settings = ServeSettings(allowed_hosts=("lab.example", "localhost", "[::1]"))
+    with local_client(create_app(predictor, settings=settings)) as c:
+        for origin in ("https://lab.example", "http://lab.example:8443", "https://LAB.example/"):
+            assert c.delete("/api/jobs/abcdefabcdef", headers={"Origin": origin}).status_code == 404, origin
+        for origin in ("https://evil.example", "https://lab.example.evil.example", "http://localhost:9999",
+                       "http://[::1]:9999", "null"):
+            answer = c.delete("/api/jobs/abcdefabcdef", headers={"Origin": origin})
+            assert answer.status_code == 403 and "X-Forwarded-Host" in answer.json()["error"], origin
+
+
 def test_the_log_shows_no_job_id_or_token_however_the_path_is_written():
     assert hide_secrets("/api/jobs%2Fabc123def/state") == "/api/jobs/<job>/state"
     assert hide_secrets("/api/jobs/abc123def%2Fstate") == "/api/jobs/<job>/state"

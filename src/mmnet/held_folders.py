@@ -7,7 +7,7 @@ process removes a folder only if it can take that lock without waiting. The lock
 server in another PID namespace (a container sharing /tmp) keeps its folder, and a pid reused by an unrelated
 process keeps none. Folders named for another host are never removed: a lock may not reach across machines on a
 shared file system (NFS, cluster scratch). Without fcntl (Windows) the pid decides, as ``processes.process_alive``
-answers it.
+answers it; so it does for folders of the previous name, ``<prefix><pid>-XXXX``, which had no lock.
 """
 
 from __future__ import annotations
@@ -91,17 +91,20 @@ def hold_new_folder(base: Path, prefix: str) -> HeldFolder:
 
 def remove_unheld(base: Path, prefix: str) -> list[Path]:
     """Remove the folders ``<prefix><this host>-<pid>-*`` in ``base`` that no process holds: those of processes
-    killed before they could remove their own. Only this user's (POSIX: by owner); a link is not followed. Returns
-    those removed."""
+    killed before they could remove their own. Also those of the previous name, ``<prefix><pid>-XXXX`` (no host, no
+    lock; made by versions before the lock), whose process no longer runs, as those versions removed them. Only
+    this user's (POSIX: by owner); a link is not followed. Returns those removed."""
     removed = []
     try:
         entries = list(Path(base).iterdir())
     except OSError:
         return removed
     pattern = re.compile(re.escape(prefix) + r"([A-Za-z0-9._]+)-(\d+)-[^/\\-]+")
+    # mkdtemp's and prepare's suffixes hold no "-": one "-" after the pid is the previous name, two the current
+    previous = re.compile(re.escape(prefix) + r"(\d+)-[^/\\-]+")
     for folder in entries:
-        match = pattern.fullmatch(folder.name)
-        if not match or match.group(1) != host_name():  # not such a folder, or another host's
+        match, old = pattern.fullmatch(folder.name), previous.fullmatch(folder.name)
+        if not old and (not match or match.group(1) != host_name()):  # not such a folder, or another host's
             continue
         try:
             st = folder.lstat()
@@ -109,7 +112,10 @@ def remove_unheld(base: Path, prefix: str) -> list[Path]:
             continue
         if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
             continue  # not a folder (a link to one is not followed), or another user's
-        gone = _remove_if_unlocked(folder) if fcntl else _remove_if_stopped(folder, int(match.group(2)))
+        if old:  # no lock to ask: the pid decides, as it did when the folder was made
+            gone = _remove_if_stopped(folder, int(old.group(1)))
+        else:
+            gone = _remove_if_unlocked(folder) if fcntl else _remove_if_stopped(folder, int(match.group(2)))
         if gone:
             removed.append(folder)
     return removed

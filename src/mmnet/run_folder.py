@@ -59,7 +59,7 @@ __all__ = [
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models",
     "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics", "fold_folders", "trained_folds",
-    "FOLD_SOFTWARE", "fold_software", "software_name",
+    "FOLD_SOFTWARE", "fold_software", "software_name", "not_listed", "split_skipped",
 ]
 
 # Files of the run folder.
@@ -100,6 +100,9 @@ SAMPLES_COLUMNS = ("sample_id", "dataset", "subject", "clip", "label", "class_in
 # the MEGC2019 list's names of a composite sample (its subject, its clip) and its line there
 CDE_COLUMNS = ("cde_subject", "cde_clip", "cde_line")
 SKIPPED_COLUMNS = ("sample_id", "reason")
+# skipped.csv's reason for a part's sample that a composite's list leaves out (data.composite): the protocol's
+# choice, not a problem of the data, so it is counted apart and written last
+NOT_LISTED = "not in "
 # sample_id: a sample used, or what else the issue is about (a dataset, a list line)
 ISSUES_COLUMNS = ("sample_id", "check", "severity", "message")
 FRAME_NOTES_COLUMNS = ("sample_id", "note")
@@ -118,6 +121,24 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def prediction_columns(num_classes: int) -> tuple[str, ...]:
     """predictions.csv: one row per (epoch, test sample), then the class probabilities."""
     return PREDICTION_ID_COLUMNS + tuple(f"prob_{c}" for c in range(num_classes))
+
+
+def not_listed(reason: str) -> bool:
+    """Whether a skipped.csv reason is a composite's list leaving the sample out (not a data problem)."""
+    return str(reason).startswith(NOT_LISTED)
+
+
+def split_skipped(rows) -> tuple[list, dict[str, int]]:
+    """skipped.csv's (sample id, reason) rows: those skipped for a problem, in order, and the count of those a
+    composite's list leaves out, by the list's file name."""
+    problems, unlisted = [], {}
+    for sample_id, reason in rows:
+        if not_listed(reason):
+            name = str(reason)[len(NOT_LISTED):]
+            unlisted[name] = unlisted.get(name, 0) + 1
+        else:
+            problems.append((sample_id, reason))
+    return problems, unlisted
 
 
 def seed_folder(seed: int) -> str:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.common import natural_key
+from ..run_folder import split_skipped
 from .bootstrap import PERMUTATION_ALPHA
 from .protocol_text import per_dataset_heading, protocol_line, report_title
 from .run_reader import FOLD_REMEDY, Run
@@ -196,16 +197,19 @@ def render_markdown(report: dict) -> str:
               for d in st.get("damaged_folds", [])]
         L += [f"- seed {s}: {u['samples']} sample(s) not tested yet, subjects {', '.join(u['subjects'])}"
               for s, u in st["untested"].items()]
-    skipped = (f"{st['skipped_samples']} more skipped, listed in skipped.csv"
-               if st["skipped_samples"] else "none skipped")
+    # split here too, so that a report.json of an earlier mmnet (its count held the list's exclusions) reads the same
+    problems, unlisted = split_skipped((r["sample_id"], r["reason"]) for r in st.get("skipped") or [])
+    n_skipped = len(problems) if "skipped" in st else st["skipped_samples"]
+    skipped = f"{n_skipped} more skipped, listed in skipped.csv" if n_skipped else "none skipped"
+    skipped += "".join(f"; {n} not in {name}, left out by the protocol's list" for name, n in unlisted.items())
     L += ["", f"Protocol: {protocol_line(report)}; {report['pooling']}.",
           f"Samples: {report['n_samples']} in samples.csv ({skipped}); "
           f"finished folds per seed: {', '.join(f'{s}: {n}' for s, n in report['n_folds'].items())}; "
           f"classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.", ""]
-    if st.get("skipped"):  # every annotated sample training did not use, with its reason (skipped.csv)
-        L += ["Not used for training:", ""] + [f"- {r['sample_id']}: {r['reason']}" for r in st["skipped"][:50]]
-        if len(st["skipped"]) > 50:
-            L.append(f"- ... {len(st['skipped']) - 50} more in skipped.csv")
+    if problems:  # every annotated sample training did not use for a problem, with its reason (skipped.csv)
+        L += ["Not used for training:", ""] + [f"- {sid}: {reason}" for sid, reason in problems[:50]]
+        if len(problems) > 50:
+            L.append(f"- ... {len(problems) - 50} more in skipped.csv")
         L.append("")
     h = report["headline"]
     L += [f"## Headline ({h['description']})", ""]

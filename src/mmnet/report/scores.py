@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_config, non_default_values
 from ..data.common import natural_key
-from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics, fold_software, software_name
+from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics, fold_software, software_name, split_skipped
 from ..shell_words import shell_quote
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .metrics import confusion_matrix, scores_from_confusion
@@ -103,6 +103,9 @@ def _status(run: Run) -> dict:
     expected_seeds = sorted(set(run.expected_seeds) | set(run.folds))
     missing_seeds = [s for s in expected_seeds if not run.folds.get(s)]  # an empty seed folder: not started either
     skipped = set(run.skipped["sample_id"])
+    left_out = list(zip(run.skipped["sample_id"], run.skipped["reason"]))
+    # skipped_samples: for a problem of the data; a composite's list leaving a part's sample out is counted apart
+    problems, unlisted = split_skipped(left_out)
     untested: dict[str, dict] = {}
     damaged = [{"seed": s, "fold": f.name, "file": str(f.path / PREDICTIONS), "samples": f.missing}
                for s in sorted(run.folds) for f in run.folds[s] if f.finished and f.missing]
@@ -122,9 +125,8 @@ def _status(run: Run) -> dict:
     return {"complete": complete, "folds_per_seed": per_seed, "unfinished_folds": unfinished,
             "expected_seeds": expected_seeds, "missing_seeds": missing_seeds,
             "damaged_folds": damaged,
-            "untested": untested, "skipped_samples": len(skipped),
-            "skipped": [{"sample_id": str(i), "reason": str(r)} for i, r in zip(run.skipped["sample_id"],
-                                                                                run.skipped["reason"])]}
+            "untested": untested, "skipped_samples": len(problems), "not_listed": unlisted,
+            "skipped": [{"sample_id": str(i), "reason": str(r)} for i, r in left_out]}
 
 
 def _learning_curves(run: Run) -> dict:

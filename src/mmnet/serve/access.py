@@ -29,7 +29,9 @@ TOKEN_IN_QUERY = ("The access token goes after '#' in the address (/#token=...),
                   "never after '?', which sends it to the server and its logs; programs send the header "
                   "'Authorization: Bearer TOKEN'. Open the address `mmnet serve` printed.")
 OTHER_ORIGIN = ("This request came from a page of another site or port ({origin}), which may not upload to or delete "
-                "from this server. Use the server's own page.")
+                "from this server. Use the server's own page. Behind a reverse proxy, the server must know its "
+                "public name: have the proxy pass it (nginx: 'proxy_set_header X-Forwarded-Host $http_host;') "
+                "or restart `mmnet serve` with --allowed-host NAME.")
 _JOB_PATH = re.compile(r"(/api/jobs/)[^/?\s]+")
 _SHOWN = "/:@!$&'()*+,;=-._~<>"  # what the log shows of a path as it is; the rest percent-encoded (no line breaks)
 
@@ -173,13 +175,36 @@ def _host_header(header: str) -> str:
     return header
 
 
+def _public_names(allowed_hosts) -> frozenset[str]:
+    """The names an operator gave with --allowed-host, as ``host_name`` writes them, but this computer's own: a
+    page on any port of 127.0.0.1 or localhost may be another account's (the very case the check is for)."""
+    from .host_check import host_name
+    from .settings import is_loopback
+
+    names = set()
+    for given in allowed_hosts:
+        name = host_name(given)
+        name = f"[{name}]" if ":" in name and not name.startswith("[") else name  # a bare IPv6 address
+        if name and name != "*" and not is_loopback(name):
+            names.add(name)
+    return frozenset(names)
+
+
 class OriginCheck:
     """Answer 403 to POST, PUT, PATCH and DELETE whose ``Origin`` header names another site or port than the
     ``Host`` asked: a page on another port of 127.0.0.1 is "same-site" to the browser, and a form it posts here
-    would be sent. Requests without ``Origin`` (curl, scripts) pass: no browser sends such a request from a page."""
+    would be sent. Requests without ``Origin`` (curl, scripts) pass: no browser sends such a request from a page.
+    An Origin naming one of ``allowed_hosts`` (--allowed-host, a reverse proxy's public name; any scheme or port)
+    passes too: a proxy may pass on its own address as Host (nginx's default) and no X-Forwarded-Host."""
 
-    def __init__(self, app):
+    def __init__(self, app, allowed_hosts=()):
         self.app = app
+        self.public = _public_names(allowed_hosts)
+
+    def _from_public_name(self, origin_host: str | None) -> bool:
+        from .host_check import host_name
+
+        return origin_host is not None and host_name(origin_host) in self.public
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("method") not in _CHANGES:
@@ -189,7 +214,9 @@ class OriginCheck:
         # other site's page can add without the browser asking this server first, which it never allows)
         served = {_host_header((_header(scope, name) or "").split(",")[0])
                   for name in (b"host", b"x-forwarded-host")}
-        if origin is None or _origin_host(origin) in served - {""}:
+        # "Origin: null" (a sandboxed frame, a file:// page) names no site: refused on purpose, as any page may be
+        asked = None if origin is None else _origin_host(origin)
+        if origin is None or asked in served - {""} or self._from_public_name(asked):
             return await self.app(scope, receive, send)
         shown = origin[:100].encode("ascii", "replace").decode()
         await _answer(send, 403, {"error": OTHER_ORIGIN.format(origin=shown), "status": 403})

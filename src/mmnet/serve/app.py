@@ -145,7 +145,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                                                       "clip" if path.startswith("/api/predict") else "recording"))
     if settings.token is not None:
         app.add_middleware(TokenCheck, token=settings.token)
-    app.add_middleware(OriginCheck)  # no upload or delete from a page of another port (no CSRF), token or not
+    # no upload or delete from a page of another port (no CSRF), token or not; a proxy's public name passes
+    app.add_middleware(OriginCheck, allowed_hosts=settings.allowed_hosts)
     # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
 

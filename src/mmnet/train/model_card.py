@@ -71,7 +71,9 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     env = read_json(run / rf.ENV) if (run / rf.ENV).is_file() else {}  # optional, as for the report: "unknown"
     done = read_json(final / rf.DONE)
     samples = read_csv(run / rf.SAMPLES, ("dataset", "subject", "class_index"), RUN_TABLE_REMEDY).to_dict("records")
-    skipped = read_csv(run / rf.SKIPPED, (), RUN_TABLE_REMEDY) if (run / rf.SKIPPED).is_file() else []
+    skipped = read_csv(run / rf.SKIPPED, rf.SKIPPED_COLUMNS, RUN_TABLE_REMEDY) if (run / rf.SKIPPED).is_file() else None
+    # a composite's list leaving a part's sample out is the protocol's choice, counted apart from data problems
+    problems, unlisted = rf.split_skipped([] if skipped is None else zip(skipped["sample_id"], skipped["reason"]))
     weights = final / rf.MODEL / WEIGHTS_NAME
     _, meta = read_checkpoint(weights)  # also proves the weights load
     data = cfg.get("data") or {}
@@ -90,7 +92,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "source": source or "not recorded (the Python API was called without source=)",
         "training": {"dataset": data.get("dataset"), "datasets": per_dataset, "samples": len(samples),
                      "subjects": len({(s["dataset"], s["subject"]) for s in samples}),
-                     "skipped_samples": len(skipped), "epochs": done.get("epochs"), "seed": done.get("seed"),
+                     "skipped_samples": len(problems), "not_listed": unlisted,
+                     "epochs": done.get("epochs"), "seed": done.get("seed"),
                      "seconds": done.get("seconds"), "device": done.get("device"),
                      "precision": done.get("precision"), "selection": "none: the model after the last epoch",
                      "dataset_fingerprint": env.get("dataset_fingerprint")},
@@ -174,7 +177,10 @@ def render_card(card: dict) -> str:
              "`mmnet.model.load_checkpoint`.", "",
              "## Training data", "",
              f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "
-             f"({t['skipped_samples']} left out, listed in skipped.csv); {t['epochs']} "
+             f"({t['skipped_samples']} left out, listed in skipped.csv"
+             + "".join(f"; {n} not in {name}, left out by the protocol's list"
+                       for name, n in (t.get("not_listed") or {}).items())
+             + f"); {t['epochs']} "
              f"epoch{'' if t['epochs'] == 1 else 's'} (train.epochs: a fixed count, none chosen on a test subject), "
              f"seed {t['seed']}, "
              f"{t['device']} {t['precision']}, {t['seconds']} s.",

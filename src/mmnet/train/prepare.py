@@ -185,7 +185,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
                 **synthetic_record(list(dataset_paths(parse_root(d.dataset, d.root))[0].values())), **listed_rows(load)}
         atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content, data), indent=2) + "\n")
     write_protocol_files(out, rows, samples, protocol_issues(load, scheme_notes, samples))
-    if skipped:
+    if skipped:  # a composite's unlisted part samples last: the data's problems come first, where they are seen
+        skipped = sorted(skipped, key=lambda row: rf.not_listed(row[1]))
         rf.write_csv(out / rf.SKIPPED, rf.SKIPPED_COLUMNS, [list(r) for r in skipped])
     else:
         (out / rf.SKIPPED).unlink(missing_ok=True)
