@@ -126,11 +126,15 @@ def test_an_interrupted_spot_resumes_to_an_uninterrupted_runs_result(recordings,
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_and_sigterm_finish_the_frame_save_it_and_stop(recordings, reference, signum, tmp_path, monkeypatch,
-                                                               capsys):
+                                                               capsys, request):
     """A signal while a frame is measured is held until that frame is done; then the progress is saved and the run
     stops as the signal would have (130 for Ctrl-C, 143 for SIGTERM), and the rerun resumes after that frame."""
     out = tmp_path / "out"
     measure = flow_spotter._measure
+    # A shell's background job (`cmd &`, nohup) starts with Ctrl-C ignored, and mmnet rightly keeps it ignored:
+    # the test sets Python's own handler, as an interactive terminal gives, and puts back what it found.
+    found = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, found))
 
     def measure_and_signal(state, pos, *args):
         if pos == 60:
