@@ -22,3 +22,11 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                       args=["--no-sandbox", "--disable-background-networking",
                                             "--disable-dev-shm-usage"])
+
+
+def chromium_session(sync_api):
+    """The body of a test module's module-scoped ``browser`` fixture: one headless chromium for its tests."""
+    with sync_api.sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()

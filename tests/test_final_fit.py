@@ -133,24 +133,31 @@ def test_the_licence_note_names_the_dataset_owners():
     assert "no dataset licence applies" in _licence(parts, synthetic=True)
 
 
-def test_card_holds_the_dataset_fingerprint_and_travels_with_the_model_folder(tmp_path):
-    """A hand-made run folder with a tiny network: the card is written to final/ and to final/model/."""
+def _card_run(tmp_path, samples: str = "casme2/01/a,casme2,01,0\n"):
+    """A hand-made run folder for the model card: config (classes a, b), final/done.json, samples.csv, and a
+    tiny network saved in final/model."""
     from mmnet.config import ExperimentConfig, config_to_dict
     from mmnet.model import MMNet
     from mmnet.model.mmnet import CheckpointInfo
-    from mmnet.train.model_card import write_model_card
 
     run = tmp_path / "run"
     cfg = config_to_dict(ExperimentConfig())
     cfg["data"]["classes"] = ["a", "b"]
     (run / "final").mkdir(parents=True)
     (run / "config.yaml").write_text(yaml.safe_dump(cfg))
-    (run / "env.json").write_text(json.dumps({"dataset_fingerprint": "0123456789abcdef0123", "python": "3"}))
     (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
-    (run / "samples.csv").write_text("sample_id,dataset,subject,class_index\ncasme2/01/a,casme2,01,0\n"
-                                     "casme2/02/b,casme2,02,1\n")
+    (run / "samples.csv").write_text("sample_id,dataset,subject,class_index\n" + samples)
     torch.manual_seed(0)
     MMNet(2, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(["a", "b"]))
+    return run
+
+
+def test_card_holds_the_dataset_fingerprint_and_travels_with_the_model_folder(tmp_path):
+    """A hand-made run folder with a tiny network: the card is written to final/ and to final/model/."""
+    from mmnet.train.model_card import write_model_card
+
+    run = _card_run(tmp_path, "casme2/01/a,casme2,01,0\ncasme2/02/b,casme2,02,1\n")
+    (run / "env.json").write_text(json.dumps({"dataset_fingerprint": "0123456789abcdef0123", "python": "3"}))
     card = write_model_card(run, None)
     assert card["training"]["dataset_fingerprint"] == "0123456789abcdef0123"
     for folder in (run / "final", run / "final" / "model"):
@@ -169,21 +176,10 @@ def test_card_holds_the_dataset_fingerprint_and_travels_with_the_model_folder(tm
 def test_card_names_a_damaged_run_file_and_tolerates_a_missing_env_json(tmp_path):
     """The card reads the run's files as the report does: a damaged one is an error naming it (env.json holding
     a list used to fail with an AttributeError), a missing env.json leaves its values unknown."""
-    from mmnet.config import ExperimentConfig, config_to_dict
-    from mmnet.model import MMNet
-    from mmnet.model.mmnet import CheckpointInfo
     from mmnet.report.run_reader import RunFolderError
     from mmnet.train.model_card import write_model_card
 
-    run = tmp_path / "run"
-    cfg = config_to_dict(ExperimentConfig())
-    cfg["data"]["classes"] = ["a", "b"]
-    (run / "final").mkdir(parents=True)
-    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
-    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
-    (run / "samples.csv").write_text("sample_id,dataset,subject,class_index\ncasme2/01/a,casme2,01,0\n")
-    torch.manual_seed(0)
-    MMNet(2, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(["a", "b"]))
+    run = _card_run(tmp_path)
     card = write_model_card(run, None)
     assert card["training"]["dataset_fingerprint"] is None
     assert card["training"]["datasets"]["casme2"]["subjects"] == ["01"]  # read as text, as the report reads it
@@ -196,23 +192,12 @@ def test_card_names_a_damaged_run_file_and_tolerates_a_missing_env_json(tmp_path
         write_model_card(run, None)
 
 
-
 def test_card_counts_the_samples_the_list_leaves_out_apart_from_those_skipped(tmp_path):
-    from mmnet.config import ExperimentConfig, config_to_dict
-    from mmnet.model import MMNet
-    from mmnet.model.mmnet import CheckpointInfo
     from mmnet.train.model_card import write_model_card
 
-    run = tmp_path / "run"
-    cfg = config_to_dict(ExperimentConfig())
-    cfg["data"]["classes"] = ["a", "b"]
-    (run / "final").mkdir(parents=True)
-    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
-    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
-    (run / "samples.csv").write_text("sample_id,dataset,subject,class_index\ncasme2/01/a,casme2,01,0\n")
+    run = _card_run(tmp_path)
     (run / "skipped.csv").write_text("sample_id,reason\ncasme2/01/b,not in combined_3class_gt.csv\n"
                                      "casme2/01/c,not in combined_3class_gt.csv\ncasme2/02/d,frame 3 cannot be read\n")
-    MMNet(2, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(["a", "b"]))
     card = write_model_card(run, None)
     assert card["training"]["skipped_samples"] == 1
     assert card["training"]["not_listed"] == {"combined_3class_gt.csv": 2}

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser_helpers import launch_chromium, playwright_or_skip
+from tests.browser_helpers import chromium_session, playwright_or_skip
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -63,10 +63,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
+    yield from chromium_session(sync_api)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.browser_helpers import launch_chromium, playwright_or_skip
+from tests.browser_helpers import chromium_session, playwright_or_skip
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -29,10 +29,7 @@ def server(predictor):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
+    yield from chromium_session(sync_api)
 
 
 def _status(server, path: str) -> int:

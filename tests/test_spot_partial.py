@@ -48,6 +48,15 @@ def recordings(tmp_path_factory):
     return {"video": video, "folder": folder}
 
 
+
+def _first_frames(folder, count: int):
+    """A frame folder of the recording's first ``count`` frames, numbered from 1 as a dataset's files."""
+    folder.mkdir()
+    for n, image in _frames():
+        if n < count:
+            Image.fromarray(image).save(folder / f"img{n + 1}.png")
+    return folder
+
 def _spot(source, out, *extra) -> int:
     fps = ["--fps", "30"] if source.is_dir() else []
     return main(["spot", str(source), "--out", str(out), "--no-progress", *fps, *extra])
@@ -316,11 +325,7 @@ def test_the_finished_curves_are_kept_until_the_results_are_written(tmp_path, mo
     of --checkpoint) is spotted again from them, without measuring any frame."""
     from mmnet.spotting.spotter import spot_recording
 
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    for n, image in _frames():
-        if n < 60:
-            Image.fromarray(image).save(frames / f"img{n + 1}.png")
+    frames = _first_frames(tmp_path / "frames", 60)
     cfg = spot_config("casme2", ["face.mode=none", "face.width=64", "face.height=64"])
     (tmp_path / "out").mkdir()
     first = spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=lambda line: None))
@@ -367,11 +372,7 @@ def test_frames_that_are_not_those_measured_before_are_not_continued(tmp_path):
 def test_spot_recording_starts_again_when_the_frames_are_not_those_measured(tmp_path, monkeypatch):
     from mmnet.spotting.spotter import spot_recording
 
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    for n, image in _frames():
-        if n < 60:
-            Image.fromarray(image).save(frames / f"img{n + 1}.png")
+    frames = _first_frames(tmp_path / "frames", 60)
     cfg = spot_config("casme2", ["face.mode=none", "face.width=64", "face.height=64"])
     same = {"source": "rec", "recording": {}, "fps": 30.0, "config": {}, "versions": {}}
     monkeypatch.setattr(partial_state, "recording_key", lambda *args: same)  # blind to a renumbering
