@@ -34,7 +34,7 @@ def estimate_peak_bytes(batch_size: int, image_size: int, frame_bytes: int) -> f
 def available_bytes(meminfo: str | Path = "/proc/meminfo") -> int | None:
     """MemAvailable (what can be used without swapping), or None where it cannot be read."""
     try:
-        for line in Path(meminfo).read_text().splitlines():
+        for line in Path(meminfo).read_text(encoding="ascii", errors="replace").splitlines():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024  # kB
     except (OSError, ValueError, IndexError):
