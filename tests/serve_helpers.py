@@ -177,3 +177,11 @@ def recording_done(client, video: bytes, name: str = "rec.mp4", limit_s: float =
         time.sleep(0.05)
     assert state["status"] == "done", state
     return job
+
+
+def uploads_left(root) -> list[str]:
+    """What a server's upload folder holds beside the lock that marks it as a running server's
+    (``mmnet.held_folders.LOCK_NAME``): each job's folder, until the job is removed."""
+    from mmnet.held_folders import LOCK_NAME
+
+    return sorted(p.name for p in root.iterdir() if p.name != LOCK_NAME)

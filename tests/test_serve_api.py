@@ -29,6 +29,7 @@ from tests.serve_helpers import (  # noqa: E402
     mp4_bytes,
     recording_done,
     synth_frames,
+    uploads_left,
     zip_bytes,
 )
 
@@ -55,7 +56,7 @@ def client(predictor):
 
 
 def leftovers(client):
-    return sorted(p.name for p in client.app.state.root.iterdir())
+    return uploads_left(client.app.state.root)
 
 
 def wait_for(client, job_id, timeout=30.0):

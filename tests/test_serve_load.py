@@ -17,7 +17,14 @@ pytest.importorskip("av")
 
 from mmnet.infer import Predictor  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
-from tests.serve_helpers import LiveServer, make_checkpoint, mp4_bytes, synth_frames, zip_bytes  # noqa: E402
+from tests.serve_helpers import (  # noqa: E402
+    LiveServer,
+    make_checkpoint,
+    mp4_bytes,
+    synth_frames,
+    uploads_left,
+    zip_bytes,
+)
 
 REQUESTS = 200
 CONCURRENT = 4
@@ -65,7 +72,7 @@ def test_server_stays_up_and_flat_under_load(tmp_path):
         after = rss_mb()
         assert [got for got, _ in answers] == [want for _, want in answers]
         assert client.get("/api/health").json()["status"] == "ok"
-        assert list(app.state.root.iterdir()) == []
+        assert uploads_left(app.state.root) == []
         assert sum(app.state.store.counts().values()) <= settings.max_kept
         assert after - before < RSS_GROWTH_MB, f"RSS grew from {before:.0f} MB to {after:.0f} MB"
         print(f"\n{REQUESTS} requests, {CONCURRENT} at a time: {seconds:.1f} s, RSS {before:.0f} -> {after:.0f} MB")
