@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import AnnotationError, DatasetNotFoundError
+from ..run_folder import NOT_LISTED  # the reason's head that the report counts apart
 from .annotations import csv_delimiter
 from .common import DatasetLoad, finish
 from .sample import Issue, Sample
@@ -169,7 +170,7 @@ def load_composite(
     load.also_read = [part.annotation for part in loads.values() if part.annotation is not None]
     load.listed_rows = len(listed)
     # the parts' other samples: the protocol leaves them out, and a run's skipped.csv says so
-    load.unlisted = [(s.sample_id, f"not in {annotation.name}") for part in loads.values()
+    load.unlisted = [(s.sample_id, f"{NOT_LISTED}{annotation.name}") for part in loads.values()
                      for s in (*part.samples, *part.excluded) if s.sample_id not in used]
     return load
 
