@@ -1,6 +1,7 @@
 """Chromium driven by Playwright, for the tests that load mmnet's pages in a real headless browser."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,18 @@ def chromium_session(sync_api):
         b = launch_chromium(p)
         yield b
         b.close()
+
+
+def wait_until(page, expression, timeout_ms=30_000, interval_s=0.1):
+    """Waits until the JavaScript ``expression`` is truthy in ``page``.
+
+    Not ``page.wait_for_function``: its later polls eval the expression inside the page, which mmnet's
+    Content-Security-Policy (no 'unsafe-eval') refuses with an EvalError; only a first check that is already true
+    passes, so the test depended on timing. Each ``page.evaluate`` here is a fresh DevTools evaluation, which CSP
+    allows, and the page's own scripts stay under the real policy."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    check = f"() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }}"  # not there yet: false
+    while not page.evaluate(check):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_ms / 1000:.0f} s: {expression}")
+        time.sleep(interval_s)

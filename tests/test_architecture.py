@@ -117,3 +117,13 @@ def test_machine_probing_lives_in_runtime():
             continue
         text = path.read_text()
         assert not [p for p in probes if p in text], f"{name} probes the machine; move it to mmnet.runtime"
+
+
+def test_browser_tests_do_not_poll_with_wait_for_function():
+    """Playwright's wait_for_function evals its expression inside the page on every poll after the first, which
+    mmnet's Content-Security-Policy refuses: such a browser test passes or fails with timing.
+    tests/browser_helpers.wait_until is the way (its docstring says why)."""
+    tests = Path(__file__).parent
+    users = [p.name for p in sorted(tests.glob("test_*.py")) if p.name != Path(__file__).name
+             and "wait_for_function(" in p.read_text(encoding="utf-8")]
+    assert users == []

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser_helpers import chromium_session, playwright_or_skip
+from tests.browser_helpers import chromium_session, playwright_or_skip, wait_until
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -108,10 +108,10 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     bar_names = page.locator("#clip-result svg.bars text").all_text_contents()[0::2]
     assert page.get_attribute("#clip-result svg.bars", "aria-label") == "Class probabilities: " + ", ".join(
         f"{name} {p}" for name, p in zip(bar_names, bar_texts))
-    page.wait_for_function("document.querySelector('#clip-result img.attention').naturalWidth > 300",
-                           timeout=TIMEOUT_MS)
+    wait_until(page, "document.querySelector('#clip-result img.attention').naturalWidth > 300",
+               timeout_ms=TIMEOUT_MS)
     for crop in ("onset", "apex"):
-        page.wait_for_function(f"document.querySelector('#clip-result img.{crop}').naturalWidth > 0")
+        wait_until(page, f"document.querySelector('#clip-result img.{crop}').naturalWidth > 0")
     # the figure's words as text: what the image shows for this clip, the model's caveat, a link to full size
     figure = page.locator("#clip-result .attention-figure")
     assert figure.locator("img").get_attribute("alt") == (
@@ -183,7 +183,7 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
     assert page.locator("#timeline rect.interval").count() == 2
     assert page.locator("#timeline path").count() == 1  # the motion curve
     page.locator("#timeline rect.interval").nth(1).click(force=True)  # a macro-expression: shown, not classified
-    page.wait_for_function("document.querySelector('#interval-detail h3').textContent.startsWith('Interval 2')")
+    wait_until(page, "document.querySelector('#interval-detail h3').textContent.startsWith('Interval 2')")
     assert page.inner_text("#interval-detail .label") == "not classified"
     assert "trained on micro-expressions" in page.inner_text("#interval-detail .attention-note")
     # the JSON and CSV are the whole recording's, named after it, whichever interval is shown
@@ -198,10 +198,10 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
                             ".then(r => r.status + ' ' + r.headers.get('content-type'))")
     assert fetched == "200 image/png"
     page.locator("#intervals tbody tr").nth(0).click()  # the micro-expression, from the table
-    page.wait_for_function("document.querySelector('#interval-detail h3').textContent.startsWith('Interval 1')")
+    wait_until(page, "document.querySelector('#interval-detail h3').textContent.startsWith('Interval 1')")
     assert page.inner_text("#interval-detail .label") in CLASSES
-    page.wait_for_function("document.querySelector('#interval-detail img.attention').naturalWidth > 300",
-                           timeout=TIMEOUT_MS)
+    wait_until(page, "document.querySelector('#interval-detail img.attention').naturalWidth > 300",
+               timeout_ms=TIMEOUT_MS)
     assert page.get_attribute("#dl-json", "download") == "session.json"
     names = [a.get_attribute("download") for a in page.locator("#dl-png a").all()]
     assert names == ["session-timeline.png", "session-interval-1-attention.png"]

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.browser_helpers import chromium_session, playwright_or_skip
+from tests.browser_helpers import chromium_session, playwright_or_skip, wait_until
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -58,8 +58,8 @@ def test_the_printed_address_opens_the_page_then_a_result_is_deleted(browser, se
         page.set_input_files("#file", str(clip))
     page.wait_for_selector("#clip-result .label", timeout=TIMEOUT_MS)
     # the pictures come from the API, which wants the token: fetched with it, shown from blobs
-    page.wait_for_function("document.querySelector('#clip-result img.attention').naturalWidth > 300",
-                           timeout=TIMEOUT_MS)
+    wait_until(page, "document.querySelector('#clip-result img.attention').naturalWidth > 300",
+               timeout_ms=TIMEOUT_MS)
     assert page.get_attribute("#clip-result img.onset", "src").startswith("blob:")
     job_id = posted.value.json()["id"]
     assert _status(server, f"/api/jobs/{job_id}") == 200
