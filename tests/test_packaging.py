@@ -124,24 +124,49 @@ def test_manifest_puts_the_test_suite_and_docs_in_the_sdist():
     assert {"graft tests", "graft docs", "graft benchmarks", "graft scripts"} <= lines
 
 
+NOTICES = "THIRD-PARTY-NOTICES.md"  # the terms of the models and bundled libraries the extras install
+
+
+def _build(tmp_path, kind: str) -> Path:
+    """The sdist or the wheel built from a copy of the checkout (the build writes mmnet.egg-info beside the sources)."""
+    import shutil
+
+    tree = tmp_path / "tree"
+    if not tree.is_dir():
+        ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
+        for name in ("src", "tests", "docs", "benchmarks", "scripts"):
+            shutil.copytree(TOP / name, tree / name, ignore=ignore)
+        for name in ("pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", NOTICES):
+            shutil.copy2(TOP / name, tree / name)
+    build = f"import sys; from setuptools import build_meta; print(build_meta.build_{kind}(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", build, str(tmp_path / kind)], cwd=tree, check=True, capture_output=True)
+    [built] = (tmp_path / kind).glob("mmnet-*")
+    return built
+
+
 @pytest.mark.slow
 def test_the_sdist_holds_the_test_suites_helpers(tmp_path):
-    import shutil
     import tarfile
 
-    # built from a copy: the build writes mmnet.egg-info beside the sources
-    tree = tmp_path / "tree"
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
-    for name in ("src", "tests", "docs", "benchmarks", "scripts"):
-        shutil.copytree(TOP / name, tree / name, ignore=ignore)
-    for name in ("pyproject.toml", "MANIFEST.in", "README.md", "LICENSE"):
-        shutil.copy2(TOP / name, tree / name)
-    build = "import sys; from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
-    subprocess.run([sys.executable, "-c", build, str(tmp_path / "dist")], cwd=tree, check=True, capture_output=True)
-    [sdist] = (tmp_path / "dist").glob("mmnet-*.tar.gz")
-    with tarfile.open(sdist) as archive:
+    with tarfile.open(_build(tmp_path, "sdist")) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+        [pkg_info] = [name for name in archive.getnames() if name.count("/") == 1 and name.endswith("/PKG-INFO")]
+        metadata = archive.extractfile(pkg_info).read().decode()
     assert {"tests/conftest.py", "tests/__init__.py", "tests/fakes.py", "tests/robustness/__init__.py",
             "tests/robustness/helpers.py", "docs/cli.md", "benchmarks/bench_train.py", "scripts/bootstrap.sh",
-            "README.md", "LICENSE"} <= names
+            "README.md", "LICENSE", NOTICES} <= names
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    assert f"License-File: {NOTICES}" in metadata.splitlines()
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_third_party_notices(tmp_path):
+    import zipfile
+
+    # the wheel has no docs: the models' and bundled libraries' terms travel in its dist-info
+    with zipfile.ZipFile(_build(tmp_path, "wheel")) as wheel:
+        names = wheel.namelist()
+        [metadata] = [name for name in names if name.endswith(".dist-info/METADATA")]
+        assert f"License-File: {NOTICES}" in wheel.read(metadata).decode().splitlines()
+        [notices] = [name for name in names if name.endswith(f".dist-info/licenses/{NOTICES}")]
+        assert wheel.read(notices).decode() == (TOP / NOTICES).read_text(encoding="utf-8")

@@ -11,7 +11,8 @@ release. It is estimated **once per clip, on the onset frame**, and applied to e
 re-detecting per frame jitters by 0.5-1 px, as much as the micro-expression itself, and MMNet
 looks at the apex-onset difference.
 
-Licence note: the 68-point model is trained on iBUG 300-W, whose licence excludes commercial use.
+Licence note: the 68-point model is trained on iBUG 300-W, whose licence excludes commercial use, though its
+package declares MIT (THIRD-PARTY-NOTICES.md at the repository root, and in the wheel's dist-info/licenses/).
 """
 
 from __future__ import annotations

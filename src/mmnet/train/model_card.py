@@ -29,14 +29,23 @@ from ..utils import atomic_write_text
 
 __all__ = ["write_model_card", "DATASET_OWNERS"]
 
-#: Who releases each dataset (docs/datasets.md); the card's licence note names them.
-DATASET_OWNERS = {key: f"{DATASET_NAMES[key]}, {owner}" for key, owner in {
-    "casme2": "Institute of Psychology, Chinese Academy of Sciences",
-    "casme3": "Institute of Psychology, Chinese Academy of Sciences",
-    "samm": "Manchester Metropolitan University",
-    "smic": "University of Oulu",
-    "mmew": "its authors",
-}.items()}
+_CAS = "the Institute of Psychology, Chinese Academy of Sciences"
+_MMU = "Manchester Metropolitan University"
+#: Each dataset a run's samples.csv can name (a long-video dataset's micro-expressions keep its key): its release
+#: as the owner names it, who releases it (docs/datasets.md) and the owner's page that gives its licence agreement.
+#: The card's licence note names the agreement; its terms are the owner's, so the card points to them.
+DATASET_RELEASES = {
+    "casme2": (DATASET_NAMES["casme2"], _CAS, "http://fu.psych.ac.cn/CASME/casme2-en.php"),
+    "casme3": (DATASET_NAMES["casme3"], _CAS, "http://casme.psych.ac.cn/casme/e4"),
+    "casme3-long": ("CAS(ME)^3 (Part A's long videos)", _CAS, "http://casme.psych.ac.cn/casme/e4"),
+    "casme-sq": ("CAS(ME)^2", _CAS, "http://casme.psych.ac.cn/casme/e3"),
+    "samm": (DATASET_NAMES["samm"], _MMU, None),
+    "samm-long": ("SAMM Long Videos", _MMU, None),  # a release of its own, apart from SAMM's
+    "smic": (DATASET_NAMES["smic"], "the University of Oulu (CMVS)", "https://www.oulu.fi/cmvs/node/41319"),
+    "mmew": (DATASET_NAMES["mmew"], "its authors, Xianye Ben et al.", "http://www.dpailab.com/database.html"),
+}
+#: "<release>, <owner>" per dataset: the card's ``training.datasets.<key>.owner``.
+DATASET_OWNERS = {key: f"{name}, {owner}" for key, (name, owner, _) in DATASET_RELEASES.items()}
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
 _NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard", "train.state_every_s")
 # Shown in the card's own sections: the scheme under "classes", the input size under "preprocessing".
@@ -82,7 +91,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     for ds in sorted({s["dataset"] for s in samples}):
         rows = [s for s in samples if s["dataset"] == ds]
         per_dataset[ds] = {"samples": len(rows), "subjects": sorted({s["subject"] for s in rows}),
-                           "owner": DATASET_OWNERS.get(ds.split("-")[0], f"{ds}: its owners")}
+                           "owner": DATASET_OWNERS.get(ds, f"{ds}: its owners")}
     counts = Counter(int(s["class_index"]) for s in samples)
     synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
     card = {
@@ -149,21 +158,29 @@ def _loso(report: dict | None, cfg: dict) -> dict:
     return out
 
 
+def _agreement(dataset: str) -> str:
+    """The licence agreement a dataset is used under, named as its owner releases it."""
+    if dataset not in DATASET_RELEASES:
+        return f"{dataset}: see the release agreement of its owners"
+    name, owner, page = DATASET_RELEASES[dataset]
+    return f"{name}: see the licence agreement of {owner}" + (f" ({page})" if page else "")
+
+
 def _licence(per_dataset: dict, synthetic: bool = False, composite: bool = False) -> str:
     """The licence note; a composite with a synthetic part may hold licence-gated parts too."""
     if synthetic and not composite:
         return ("Trained on mmnet's synthetic faces (`mmnet synth` / `mmnet demo`), not on a dataset: no dataset "
                 "licence applies, and the model's predictions mean nothing on real faces.")
-    owners = "; ".join(v["owner"] for v in per_dataset.values())
+    agreements = "; ".join(_agreement(ds) for ds in per_dataset)
+    own = "mmnet's own licence (MIT) covers the code, not the data or this model."
     if synthetic:
         return ("Trained partly on mmnet's synthetic faces (`mmnet synth` / `mmnet demo`): the model's predictions "
-                f"mean nothing on real faces. Its other parts may be licence-gated data ({owners}): check each "
-                "dataset's licence agreement before sharing these weights. mmnet's own licence (MIT) covers the "
-                "code, not the data or this model.")
-    return (f"Trained on licence-gated data ({owners}). Each dataset is released by its owners under a licence "
-            "agreement, usually for non-commercial research only; a model trained on it may fall under that "
-            "agreement. Check it before sharing these weights or using them beyond research. mmnet's own "
-            "licence (MIT) covers the code, not the data or this model.")
+                f"mean nothing on real faces. Its other parts are licence-gated data, each used under its owner's "
+                f"agreement: {agreements}. Read each before sharing these weights. {own}")
+    return (f"Trained on licence-gated data, each dataset used under the licence agreement its owner asks users to "
+            f"sign: "
+            f"{agreements}. Whether these weights may be shared or used commercially is for those agreements to "
+            f"say: read each before doing either. {own}")
 
 
 def render_card(card: dict) -> str:
