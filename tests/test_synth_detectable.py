@@ -9,7 +9,7 @@ pytest.importorskip("cv2")
 pytest.importorskip("dlib")
 
 from mmnet.preprocess.face import FaceAligner, landmark_model_path  # noqa: E402
-from mmnet.synth import subject_face  # noqa: E402
+from mmnet.synth import SynthConfig, subject_face  # noqa: E402
 from mmnet.synth.face import DARK_SKIN  # noqa: E402
 from mmnet.synth.long import LongConfig, plan_recording, recording_face, render_frames  # noqa: E402
 
@@ -72,3 +72,24 @@ def test_the_face_of_a_16_9_recording_is_found(aligner):
     (found, *_) = aligner.detect(_uint8(face.image))
     x0, y0, x1, y1 = found.box
     assert x0 < face.landmarks["eye_l"][0] < x1 and y0 < face.landmarks["mouth"][1] < y1
+
+
+@pytest.mark.slow  # 3-7 s a seed: 1920 x 1080 frames
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_subject_of_a_1920_x_1080_recording_is_found(aligner, seed):
+    """Drawn with the strokes (1-2 px) of a 280 x 340 face, the 630 x 764 faces of 1920 x 1080 frames lost their
+    features when the detector shrank the frame: 6 (seed 0) and 4 (seed 1) of 8 subjects were found."""
+    from mmnet.synth.long import face_size_for
+
+    size = (1920, 1080)
+    config = LongConfig(frame_size=size, face_size=face_size_for(size))
+    missed = [s for s in range(1, 9) if not aligner.detect(_uint8(recording_face(seed, s, config)[1]))]
+    assert not missed, f"seed {seed}: no face found at {size[0]} x {size[1]} for subject(s) {missed}"
+
+
+@pytest.mark.slow  # about 10 s on a busy 2-core machine
+def test_every_subject_of_a_clip_set_1080_px_high_is_found(aligner):
+    """Clips of 880 x 1080 (the face ~1000 px high): 1 of 5 subjects was found with a 280 x 340 face's strokes."""
+    config = SynthConfig(image_size=(880, 1080))
+    missed = [s for s in range(1, 6) if not aligner.detect(_uint8(subject_face(0, s, config).image))]
+    assert not missed, f"seed 0: no face found in 880 x 1080 clips for subject(s) {missed}"

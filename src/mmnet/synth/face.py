@@ -27,13 +27,37 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 DARK_SKIN = 124.0
 # The version of the drawing, written to every synthetic set's synth.json: raise it when the same settings draw
 # other pixels, so that a set drawn before is not reused as if it were this one. 2: dark skin drawn as above.
-GENERATOR_VERSION = 2
+# 3: faces larger than REFERENCE_FACE drawn with their strokes, edges and textures scaled to the face.
+GENERATOR_VERSION = 3
+# The face size (width, height) whose strokes, offsets, soft edges and texture cells are the pixel lengths written
+# in render_face: CASME II's crops. A larger face has them scaled with it (feature_scale).
+REFERENCE_FACE = (280, 340)
+
+
+def feature_scale(size: tuple[int, int]) -> float:
+    """How much render_face scales its pixel lengths for a face of ``size`` (width, height): 1.0 up to REFERENCE_FACE
+    (so such faces keep the exact pixels of earlier versions), then in proportion to the face.
+
+    With lines 1-2 px wide on a 630 x 764 face (a 1920 x 1080 recording), the features vanished when the face
+    detector shrank the frame, and dlib found 17 of the 32 faces of seeds 0-3 (subjects 1-8)."""
+    return max(1.0, min(size[0] / REFERENCE_FACE[0], size[1] / REFERENCE_FACE[1]))
+
+
+def _face_size(meta: dict) -> tuple[int, int] | None:
+    """The face size of a synthetic set's synth.json: ``face_size`` of long recordings, ``image_size`` of clips."""
+    config = meta.get("config")
+    size = (config.get("face_size") or config.get("image_size")) if isinstance(config, dict) else None
+    ok = isinstance(size, list | tuple) and len(size) == 2 and all(isinstance(v, int | float) for v in size)
+    return (size[0], size[1]) if ok else None
 
 
 def older_generator(meta: dict) -> str | None:
     """Why a synthetic set's synth.json (``meta``) was drawn by another generator than this one; None if it was not."""
     version = meta.get("generator_version", 1)  # sets of before the number was written: version 1
     if version == GENERATOR_VERSION:
+        return None
+    size = _face_size(meta)
+    if version == 2 and size is not None and feature_scale(size) == 1.0:  # version 3 drew these faces unchanged
         return None
     return f"drawn by synthetic generator version {version} (this mmnet draws version {GENERATOR_VERSION})"
 
@@ -118,12 +142,20 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
 
     Args:
         rng: the subject's own generator; everything about the face comes from it.
-        size: (width, height) in pixels; CASME II crops are about 280 x 340.
+        size: (width, height) in pixels; CASME II crops are about 280 x 340. A larger face gets its strokes,
+            soft edges and texture scaled with it (``feature_scale``).
         texture: multiplier of the skin-texture contrast (pores, blotches, hair strands).
     """
     w, h = size
     shape = (h, w)
     u = rng.uniform
+    k = feature_scale(size)
+    # Curve points per stroke width as at REFERENCE_FACE: a larger face's strokes from 48 points were rows of beads.
+    points = 48 if k == 1.0 else int(np.ceil(48 * k))
+
+    def curve(p0, p1, p2) -> np.ndarray:
+        return _bezier(p0, p1, p2, points)
+
     # Proportions relative to the frame, so other sizes give the same face layout.
     cx, cy = w * (0.5 + u(-0.02, 0.02)), h * (0.53 + u(-0.02, 0.02))
     rx, ry = w * u(0.40, 0.49), h * u(0.42, 0.50)
@@ -133,14 +165,14 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
     eye_h = eye_w * u(0.32, 0.48)
     brow_y = eye_y - eye_h - ry * u(0.07, 0.12)
     brow_len = eye_w * u(1.9, 2.4)
-    brow_thick = u(2.5, 5.5)
-    brow_arch = u(2.0, 8.0)
+    brow_thick = k * u(2.5, 5.5)
+    brow_arch = k * u(2.0, 8.0)
     nose_y = cy + ry * u(0.08, 0.17)
     nose_w = rx * u(0.15, 0.23)
     mouth_y = nose_y + ry * u(0.22, 0.30)
     mouth_w = rx * u(0.26, 0.36)
-    lip_h = u(4.0, 8.0)
-    chin_y = min(mouth_y + ry * u(0.22, 0.30), h - 8.0)
+    lip_h = k * u(4.0, 8.0)
+    chin_y = min(mouth_y + ry * u(0.22, 0.30), h - 8.0 * k)
 
     t = u(0, len(_SKIN_TONES) - 1)
     i = min(int(t), len(_SKIN_TONES) - 2)
@@ -156,7 +188,7 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
 
     img = np.empty((h, w, 3), dtype=np.float32)
     img[:] = background
-    img += 6.0 * texture * _noise(rng, shape, 40)[..., None]
+    img += 6.0 * texture * _noise(rng, shape, 40 * k)[..., None]
 
     # Face with Lambertian-like shading from a per-subject light direction.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -166,33 +198,35 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
     light /= np.linalg.norm(light)
     shade = 0.55 + 0.45 * np.clip(nx * light[0] + ny * light[1] + nz * light[2], 0, 1)
     skin_img = skin * shade[..., None]
-    skin_img = skin_img * (1 + 0.04 * texture * _noise(rng, shape, 25)[..., None])  # blotches
-    pores = 0.5 * _noise(rng, shape, 2.0) + 0.5 * _noise(rng, shape, 4.0)
+    skin_img = skin_img * (1 + 0.04 * texture * _noise(rng, shape, 25 * k)[..., None])  # blotches
+    pores = 0.5 * _noise(rng, shape, 2.0 * k) + 0.5 * _noise(rng, shape, 4.0 * k)
     skin_img += 5.0 * texture * relative**2 * pores[..., None]
-    face_mask = _ellipse(shape, (cx, cy), rx, ry, soft=2.0)
+    face_mask = _ellipse(shape, (cx, cy), rx, ry, soft=2.0 * k)
     _paint(img, face_mask, 0)  # composite: img = bg*(1-m); then add skin*m
     img += face_mask[..., None] * skin_img
 
     # Hair above a per-subject hairline, with strands.
     hairline = brow_y - ry * u(0.22, 0.40)
-    wave = 5 * np.sin(xx / w * np.pi * u(1, 3) + u(0, 6))
-    hair_shape = _ellipse(shape, (cx, cy - ry * u(0.02, 0.08)), rx * u(1.02, 1.1), ry * u(1.03, 1.1), soft=3.0)
-    hair_mask = np.clip((hairline + wave - yy) / 3.0, 0, 1) * hair_shape
-    strands = hair[None, None, :] * (1 + 0.25 * texture * _noise(rng, shape, 3)[..., None])
+    wave = 5 * k * np.sin(xx / w * np.pi * u(1, 3) + u(0, 6))
+    hair_shape = _ellipse(shape, (cx, cy - ry * u(0.02, 0.08)), rx * u(1.02, 1.1), ry * u(1.03, 1.1), soft=3.0 * k)
+    hair_mask = np.clip((hairline + wave - yy) / (3.0 * k), 0, 1) * hair_shape
+    strands = hair[None, None, :] * (1 + 0.25 * texture * _noise(rng, shape, 3 * k)[..., None])
     if dark:
         strands = np.minimum(strands, 0.5 * luminance)
     img = img * (1 - hair_mask[..., None]) + hair_mask[..., None] * strands
 
     # Forehead lines (AU1/AU2 move them) and glabella lines (AU4).
     ink = np.zeros(shape, dtype=np.float32)
-    for k in range(rng.integers(2, 4)):
-        y = brow_y - ry * (0.08 + 0.06 * k) + u(-2, 2)
+    for line in range(rng.integers(2, 4)):
+        y = brow_y - ry * (0.08 + 0.06 * line) + k * u(-2, 2)
         half = rx * u(0.3, 0.5)
-        ink += u(0.25, 0.45) * _stroke(shape, _bezier((cx - half, y + 3), (cx, y - u(1, 5)), (cx + half, y + 3)), 1.4)
+        ink += u(0.25, 0.45) * _stroke(
+            shape, curve((cx - half, y + 3 * k), (cx, y - k * u(1, 5)), (cx + half, y + 3 * k)), 1.4 * k
+        )
     for s in (-1, 1):
-        gx = cx + s * u(4, 9)
+        gx = cx + s * k * u(4, 9)
         ink += u(0.2, 0.35) * _stroke(
-            shape, _bezier((gx, brow_y - 12), (gx, brow_y - 4), (gx - s * 1.5, brow_y + 4)), 1.2
+            shape, curve((gx, brow_y - 12 * k), (gx, brow_y - 4 * k), (gx - s * 1.5 * k, brow_y + 4 * k)), 1.2 * k
         )
 
     # eyes in the shade of their sockets, not bright blobs on dark skin
@@ -202,66 +236,74 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
     for s, side in ((-1, "r"), (1, "l")):
         ex = cx + s * eye_dx
         # eye: sclera, iris, lids
-        _paint(img, 0.9 * _ellipse(shape, (ex, eye_y), eye_w, eye_h), sclera)
-        _paint(img, _ellipse(shape, (ex + s * u(-1, 1), eye_y), eye_h * 0.75, eye_h * 0.75), iris)
-        _paint(img, _ellipse(shape, (ex, eye_y), eye_h * 0.3, eye_h * 0.3), (10, 8, 8))
+        _paint(img, 0.9 * _ellipse(shape, (ex, eye_y), eye_w, eye_h, 1.5 * k), sclera)
+        _paint(img, _ellipse(shape, (ex + s * k * u(-1, 1), eye_y), eye_h * 0.75, eye_h * 0.75, 1.5 * k), iris)
+        _paint(img, _ellipse(shape, (ex, eye_y), eye_h * 0.3, eye_h * 0.3, 1.5 * k), (10, 8, 8))
         ink += 0.9 * _stroke(
-            shape, _bezier((ex - eye_w, eye_y), (ex, eye_y - 2.1 * eye_h), (ex + eye_w, eye_y)), 1.6, taper=False
+            shape, curve((ex - eye_w, eye_y), (ex, eye_y - 2.1 * eye_h), (ex + eye_w, eye_y)), 1.6 * k, taper=False
         )
-        ink += 0.35 * _stroke(shape, _bezier((ex - eye_w, eye_y), (ex, eye_y + 1.9 * eye_h), (ex + eye_w, eye_y)), 1.2)
+        ink += 0.35 * _stroke(
+            shape, curve((ex - eye_w, eye_y), (ex, eye_y + 1.9 * eye_h), (ex + eye_w, eye_y)), 1.2 * k
+        )
         ink += 0.3 * _stroke(
             shape,
-            _bezier(
+            curve(
                 (ex - eye_w * 0.9, eye_y - eye_h * 1.4),
                 (ex, eye_y - 2.6 * eye_h),
                 (ex + eye_w * 0.9, eye_y - eye_h * 1.4),
             ),
-            1.2,
+            1.2 * k,
         )
         ink += 0.25 * _stroke(
             shape,
-            _bezier(
+            curve(
                 (ex - eye_w * 0.7, eye_y + eye_h * 1.8),
                 (ex, eye_y + 2.6 * eye_h),
                 (ex + eye_w * 0.8, eye_y + eye_h * 1.6),
             ),
-            1.5,
+            1.5 * k,
         )
         # brow: inner end near the nose, outer end above the eye's outer corner
-        inner = (cx + s * eye_dx * u(0.35, 0.45), brow_y + u(0, 3))
-        outer = (inner[0] + s * brow_len, brow_y + u(1, 5))
+        inner = (cx + s * eye_dx * u(0.35, 0.45), brow_y + k * u(0, 3))
+        outer = (inner[0] + s * brow_len, brow_y + k * u(1, 5))
         mid = ((inner[0] + outer[0]) / 2, brow_y - brow_arch)
-        brow = _stroke(shape, _bezier(inner, mid, outer), brow_thick)
-        brow *= np.clip(0.85 + 0.4 * texture * _noise(rng, shape, 2.0), 0, 1)
+        brow = _stroke(shape, curve(inner, mid, outer), brow_thick)
+        brow *= np.clip(0.85 + 0.4 * texture * _noise(rng, shape, 2.0 * k), 0, 1)
         _paint(img, np.clip(brow, 0, 1), brow_colour)
         # nose wing, nostril and nasolabial fold
         wing = (cx + s * nose_w, nose_y)
         ink += 0.6 * _stroke(
             shape,
-            _bezier(
-                (cx + s * nose_w * 0.5, nose_y - 14),
-                (wing[0] + s * 6, nose_y - 6),
-                (cx + s * nose_w * 0.55, nose_y + 5),
+            curve(
+                (cx + s * nose_w * 0.5, nose_y - 14 * k),
+                (wing[0] + s * 6 * k, nose_y - 6 * k),
+                (cx + s * nose_w * 0.55, nose_y + 5 * k),
             ),
-            1.8,
+            1.8 * k,
         )
         _paint(
-            img, 0.75 * _ellipse(shape, (cx + s * nose_w * 0.45, nose_y + 3), nose_w * 0.28, nose_w * 0.16), skin * 0.35
+            img,
+            0.75 * _ellipse(shape, (cx + s * nose_w * 0.45, nose_y + 3 * k), nose_w * 0.28, nose_w * 0.16, 1.5 * k),
+            skin * 0.35,
         )
         corner = (cx + s * mouth_w, mouth_y)
         ink += u(0.3, 0.55) * _stroke(
             shape,
-            _bezier(
-                (wing[0] + s * 4, nose_y - 4),
-                (corner[0] + s * 10, (nose_y + mouth_y) / 2),
-                (corner[0] + s * 6, mouth_y + 10),
+            curve(
+                (wing[0] + s * 4 * k, nose_y - 4 * k),
+                (corner[0] + s * 10 * k, (nose_y + mouth_y) / 2),
+                (corner[0] + s * 6 * k, mouth_y + 10 * k),
             ),
-            2.2,
+            2.2 * k,
         )
         ink += 0.45 * _stroke(
             shape,
-            _bezier((corner[0] - s * 2, mouth_y - 2), (corner[0] + s * 3, mouth_y), (corner[0] + s * 3, mouth_y + 4)),
-            1.5,
+            curve(
+                (corner[0] - s * 2 * k, mouth_y - 2 * k),
+                (corner[0] + s * 3 * k, mouth_y),
+                (corner[0] + s * 3 * k, mouth_y + 4 * k),
+            ),
+            1.5 * k,
         )
         lm |= {
             f"brow_inner_{side}": inner,
@@ -270,24 +312,28 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
             f"eye_{side}": (ex, eye_y),
             f"upper_lid_{side}": (ex, eye_y - eye_h),
             f"lower_lid_{side}": (ex, eye_y + eye_h),
-            f"cheek_{side}": (ex + s * 4, eye_y + ry * 0.25),
+            f"cheek_{side}": (ex + s * 4 * k, eye_y + ry * 0.25),
             f"nose_wing_{side}": wing,
             f"lip_corner_{side}": corner,
             f"upper_lip_{side}": (cx + s * mouth_w * 0.45, mouth_y - lip_h),
             f"lower_lip_{side}": (cx + s * mouth_w * 0.45, mouth_y + lip_h),
-            f"nasolabial_{side}": (corner[0] + s * 8, (nose_y + mouth_y) / 2),
+            f"nasolabial_{side}": (corner[0] + s * 8 * k, (nose_y + mouth_y) / 2),
         }
     # nose bridge sides (soft shadow) and lips
     for s in (-1, 1):
         ink += 0.2 * _stroke(
             shape,
-            _bezier((cx + s * 7, eye_y), (cx + s * 9, (eye_y + nose_y) / 2), (cx + s * nose_w * 0.7, nose_y - 12)),
-            2.5,
+            curve(
+                (cx + s * 7 * k, eye_y),
+                (cx + s * 9 * k, (eye_y + nose_y) / 2),
+                (cx + s * nose_w * 0.7, nose_y - 12 * k),
+            ),
+            2.5 * k,
         )
     upper = np.clip(
         _stroke(
             shape,
-            _bezier((cx - mouth_w, mouth_y), (cx, mouth_y - 2.2 * lip_h), (cx + mouth_w, mouth_y)),
+            curve((cx - mouth_w, mouth_y), (cx, mouth_y - 2.2 * lip_h), (cx + mouth_w, mouth_y)),
             lip_h * 0.6,
             taper=True,
         ),
@@ -297,7 +343,7 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
     lower = np.clip(
         _stroke(
             shape,
-            _bezier((cx - mouth_w * 0.9, mouth_y + 1), (cx, mouth_y + 2.6 * lip_h), (cx + mouth_w * 0.9, mouth_y + 1)),
+            curve((cx - mouth_w * 0.9, mouth_y + k), (cx, mouth_y + 2.6 * lip_h), (cx + mouth_w * 0.9, mouth_y + k)),
             lip_h * 0.7,
             taper=True,
         ),
@@ -306,18 +352,20 @@ def render_face(rng: np.random.Generator, size: tuple[int, int] = (280, 340), *,
     )
     _paint(img, 0.8 * np.maximum(upper, lower), lip_colour)
     ink += 0.9 * _stroke(
-        shape, _bezier((cx - mouth_w, mouth_y), (cx, mouth_y + u(-2, 3)), (cx + mouth_w, mouth_y)), 1.5
+        shape, curve((cx - mouth_w, mouth_y), (cx, mouth_y + k * u(-2, 3)), (cx + mouth_w, mouth_y)), 1.5 * k
     )
     ink += 0.35 * _stroke(
         shape,
-        _bezier(
+        curve(
             (cx - mouth_w * 0.45, chin_y - ry * 0.12),
             (cx, chin_y - ry * 0.09),
             (cx + mouth_w * 0.45, chin_y - ry * 0.12),
         ),
-        2.0,
+        2.0 * k,
     )
-    ink += 0.25 * _stroke(shape, _bezier((cx - 4, chin_y - 10), (cx, chin_y - 6), (cx + 4, chin_y - 10)), 2.0)
+    ink += 0.25 * _stroke(
+        shape, curve((cx - 4 * k, chin_y - 10 * k), (cx, chin_y - 6 * k), (cx + 4 * k, chin_y - 10 * k)), 2.0 * k
+    )
     ink *= face_mask
     img *= 1.0 - (0.55 + 0.45 * (1.0 - relative)) * np.clip(ink, 0, 1)[..., None]
 

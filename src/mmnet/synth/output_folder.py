@@ -13,9 +13,10 @@ from ..errors import ConfigError
 __all__ = ["JPEG_BYTES_PER_PIXEL", "MP4_BYTES_PER_PIXEL", "check_room", "removed_on_failure"]
 
 # Bytes per pixel of a frame, on the low side of what the synthetic faces take (measured: long recordings' JPEGs at
-# quality 90 0.076-0.097, clip sets' 0.31 at full chroma, H.264 0.023-0.026 for a few seconds), so that a set is
-# refused only when it surely does not fit.
-JPEG_BYTES_PER_PIXEL = {"long": 0.07, "clips": 0.25}
+# quality 90 0.076-0.097 up to 640 x 480, 0.066 at 1920 x 1080 and 0.060 at 3840 x 2160, whose large faces are drawn
+# with features scaled to them, smoother per pixel; clip sets' 0.31 at full chroma, H.264 0.023-0.026 for a few
+# seconds), so that a set is refused only when it surely does not fit.
+JPEG_BYTES_PER_PIXEL = {"long": 0.055, "clips": 0.25}
 MP4_BYTES_PER_PIXEL = 0.01
 
 
