@@ -146,7 +146,7 @@ class PartialSpot:
         self.resume: dict | None = None  # motion_state.parse's, when a run continues
         self.curves: dict | None = None  # MotionCurves' fields, when the whole recording was measured before
         self.classified: dict | None = None  # with the curves: the classification kept (as written, not checked)
-        self.classified_count: tuple[int, int] | None = None  # (classified, micro intervals) in the file
+        self.classified_count: tuple[int, int] | None = None  # (micro intervals done, of all) in the file
         self._curves_doc: tuple[dict, dict] | None = None  # the curves as written, for the classification's saves
         self.saved: int | None = None  # frames measured in the file (None: no file of this run's)
         self.finished = False  # the file holds the whole recording's curves
