@@ -67,3 +67,41 @@ def test_spot_checkpoint_reports_the_classifying_pass(tmp_path, capsys):
     assert main(["spot", str(video), "--checkpoint", str(checkpoint), "--no-align"]) == 0
     err = capsys.readouterr().err
     assert "spotting rec.mp4: 120/120 frames" in err and "classifying rec.mp4: " in err, err
+
+
+def _resumed(monkeypatch, *, bars: bool):
+    """A spotting resumed after 50 of 100 frames: the 50 are passed in 5 s (decoded, not measured), then this run
+    measures a frame a second, up to frame 60."""
+    import tqdm.std
+
+    import mmnet.progress as progress
+    from mmnet.progress import FrameProgress
+
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(tqdm.std, "time", lambda: now[0])
+    monkeypatch.setattr(progress, "bars_wanted", lambda wanted: bars and wanted)
+    frames = FrameProgress("a.mp4")
+    frames.start(100, before=50)
+    for _ in range(50):
+        now[0] += 0.1
+        frames(1)
+    for _ in range(10):
+        now[0] += 1.0
+        frames(1)
+    return frames
+
+
+def test_a_resumed_spotting_tells_the_time_left_from_this_runs_pace(capsys, monkeypatch):
+    # the frames measured before were counted as done at this run's pace: 60 frames in 15 s promised 25 s left
+    _resumed(monkeypatch, bars=False)
+    assert capsys.readouterr().err.splitlines() == ["spotting a.mp4: 60/100 frames, 15 s so far, about 40 s left"]
+
+
+def test_a_resumed_spotting_bar_starts_at_the_frames_measured_before_with_this_runs_rate(capsys, monkeypatch):
+    frames = _resumed(monkeypatch, bars=True)
+    bar = frames.bar
+    assert (bar.n, bar.initial, bar.total) == (60, 50, 100) and bar.desc == "spotting a.mp4"
+    assert bar.format_dict["rate"] == pytest.approx(1.0) and "<00:40" in str(bar)
+    frames.close()
+    assert "resuming a.mp4: passing the frames measured before" in capsys.readouterr().err

@@ -159,8 +159,17 @@ def test_a_micro_only_learned_spotter_spots_saves_and_loads_micro_only(tmp_path,
         patch.setattr(LearnedSpotter, "spot", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
         assert main(["spot", str(frames), "--fps", "30", "--spotter-model", str(tmp_path / "micro.pt"),
                      "--no-progress", "--out", str(tmp_path / "out")]) == 130
-    assert "nothing was written or kept (the learned spotter of --spotter-model keeps no partial progress)" in \
-        capsys.readouterr().err
+    assert "nothing was written or kept (the learned spotter of --spotter-model keeps no partial progress); a " \
+        "rerun spots the recording from its start\n" in capsys.readouterr().err
+    from .serve_helpers import make_checkpoint  # with --checkpoint: its classifying is not kept either
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LearnedSpotter, "spot", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        assert main(["spot", str(frames), "--fps", "30", "--spotter-model", str(tmp_path / "micro.pt"),
+                     "--checkpoint", str(make_checkpoint(tmp_path / "model")), "--no-progress", "--out",
+                     str(tmp_path / "out")]) == 130
+    assert "keeps no partial progress); a rerun spots the recording from its start and classifies its " \
+        "micro-expressions again\n" in capsys.readouterr().err
     # a spotter of both types is still written as version 1 (an older mmnet reads it) and loads both
     spotter.nets["macro"] = (make_net(32).eval(), np.ones(3, np.float32))
     spotter.save(tmp_path / "both.pt")

@@ -387,8 +387,10 @@ def test_spot_recording_starts_again_when_the_frames_are_not_those_measured(tmp_
         spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=print), progress=stop_at_30)
     for path in sorted(frames.iterdir(), key=lambda p: -int(p.stem[3:])):
         path.rename(frames / f"img{int(path.stem[3:]) + 100}.png")
-    said = []
-    again = spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=said.append))
+    said, totals = [], []
+    again = spot_recording(frames, cfg, fps=30, partial=PartialSpot(tmp_path / "out", say=said.append),
+                           on_total=totals.append)
+    assert totals == [60, 60]  # the progress counted again from the first frame, as the spotting is
     assert said[0].startswith(f"resuming {frames}: 30 of 60 frames measured")
     assert said[1] == (f"note: {tmp_path / 'out' / PARTIAL_NAME}: {frames} streams other frames than it did (frame 0 "
                        f"is numbered 101, not 1 as before); it is kept until this run saves its own progress, and "
@@ -540,3 +542,21 @@ def test_a_saved_flow_spotter_keeps_its_progress_as_the_preset_does(tmp_path, mo
     assert f"resuming {frames}: 20 of 60 frames measured" in capsys.readouterr().err
     same = {name: text for name, text in _results(out).items() if name != "spot.json"}
     assert same == {name: text for name, text in _results(whole).items() if name != "spot.json"}
+
+
+def test_a_resumed_run_paces_its_progress_on_its_own_frames(tmp_path, monkeypatch, capsys):
+    """The frames measured before are streamed by first: the progress is told how many, so that its time left is
+    that of this run's frames (``FrameProgress.start``'s ``before``)."""
+    from mmnet.progress import FrameProgress
+
+    frames, out = _first_frames(tmp_path / "frames", 60), tmp_path / "out"
+    small = ("--no-align", "--set", "face.width=64", "--set", "face.height=64")
+    with monkeypatch.context() as patch:
+        _stop_after(patch, 20)
+        assert _spot(frames, out, *small) == 130
+    starts, start = [], FrameProgress.start
+    monkeypatch.setattr(FrameProgress, "start", lambda self, total, **kw: starts.append((self.doing, total, kw))
+                        or start(self, total, **kw))
+    assert _spot(frames, out, *small) == 0
+    assert starts == [("spotting", 60, {"before": 20})]
+    capsys.readouterr()

@@ -168,30 +168,54 @@ class FrameProgress:
     """The frames of one recording being spotted (or, ``doing="classifying"``, read again to classify its
     expressions): a bar at a terminal; else, with progress on, a plain line every 10 % (every 1000 frames when the
     length is unknown) with the time spent and, once the length is known, the time left.
-    ``start(total)``, then call it with each batch's count; or call ``reached(done, total)``."""
+    ``start(total)``, then call it with each batch's count; or call ``reached(done, total)``.
+
+    A resumed run (``start(total, before=n)``) first streams by the n frames an earlier run measured: they count
+    in the frames done, not in the pace, which is that of this run's own frames since the first of them (the
+    frames passed cost a decode at most, not a measure, so counting them would promise an end far too soon).
+    """
 
     def __init__(self, name: str, *, progress: bool = True, doing: str = "spotting"):
         self.name, self.progress, self.doing = name, progress, doing
         self.bar, self.total, self.done, self.next, self.started = None, None, 0, 0, None
+        self.before, self.working = 0, None  # frames measured before; when this run's first frame came
 
-    def start(self, total: int | None) -> None:
-        self.total, self.started = total, time.perf_counter()
+    def start(self, total: int | None, *, before: int = 0) -> None:
+        """Begin (or begin again, from 0: the progress kept turned out not to be this recording's)."""
+        self.close()
+        self.total, self.before, self.done, self.started = total, before, 0, time.perf_counter()
+        self.working = self.started if not before else None
+        step = max(1, total // 10) if total else 1000
+        self.next = (before // step + 1) * step  # no line while the frames measured before are passed
+        self._bar(before, f"resuming {self.name}: passing the frames measured before" if before else None)
+
+    def _bar(self, total: int | None, desc: str | None, initial: int = 0) -> None:
         if bars_wanted(self.progress):
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=f"{self.doing} {self.name}", unit="frame", leave=False, file=sys.stderr)
-        self.next = max(1, total // 10) if total else 1000
+            self.bar = tqdm(total=total or self.total, initial=initial, desc=desc or f"{self.doing} {self.name}",
+                            unit="frame", leave=False, file=sys.stderr)
 
     def __call__(self, n: int) -> None:
         self.done += n
+        if self.working is None:  # passing the frames measured before
+            if self.done >= self.before:  # this run's work starts: its bar, its clock
+                self.working = time.perf_counter()
+                self.close()
+                self._bar(None, None, initial=self.done)
+            elif self.bar is not None:
+                self.bar.update(n)
+            return
         if self.bar is not None:
             self.bar.update(n)
         elif self.progress and self.done >= self.next:
             of = f"/{self.total}" if self.total else ""
-            elapsed = time.perf_counter() - self.started
-            left = (f", about {format_seconds(elapsed / self.done * (self.total - self.done))} left"
-                    if self.total and self.done < self.total else "")
-            write_line(f"{self.doing} {self.name}: {self.done}{of} frames, {format_seconds(elapsed)} so far{left}")
+            now = time.perf_counter()
+            measured, spent = self.done - self.before, now - self.working
+            left = (f", about {format_seconds(spent / measured * (self.total - self.done))} left"
+                    if self.total and self.done < self.total and measured > 0 else "")
+            write_line(f"{self.doing} {self.name}: {self.done}{of} frames, {format_seconds(now - self.started)} so "
+                       f"far{left}")
             self.next += max(1, self.total // 10) if self.total else 1000
 
     def reached(self, done: int, total: int) -> None:
@@ -203,3 +227,4 @@ class FrameProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None

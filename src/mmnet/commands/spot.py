@@ -18,7 +18,8 @@ same in seconds from the first frame, the height of its motion peak (score) and,
 the class of a micro-expression and its probability (macro-expressions are not classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
 one folder per recording, as another recording's results replace them. An interrupted run keeps its
-spotting there (.mmnet-spot-partial.npz): the same command resumes from it (docs/spotting.md).
+spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz): the same command
+resumes from it (docs/spotting.md).
 intervals.csv has the columns onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds
 from the first frame, as in the table and spot.json) and, with --checkpoint, one p_<class> column per
 class (the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
@@ -79,9 +80,10 @@ def _earlier_source(path: Path) -> str | None:
 # cli.py's "interrupted: ..." line; with --out, run() says what was kept (spotting.partial_state)
 INTERRUPTED = "nothing was written or kept (give --out DIR to keep partial progress); a rerun spots the recording " \
     "from its start"
-#: ... with a --spotter-model of a trained method (not flow), whose spotting keeps no progress
+#: ... with a --spotter-model of a trained method (not flow), whose spotting keeps no progress (nor, then, the
+#: classifying of --checkpoint that follows it)
 TRAINED_INTERRUPTED = ("nothing was written or kept (the {method} spotter of --spotter-model keeps no partial "
-                       "progress); a rerun spots the recording from its start")
+                       "progress); a rerun spots the recording from its start{classifies}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,7 +139,8 @@ def _spot(args: argparse.Namespace) -> int:
         predictor = load_predictor(args.checkpoint, device=args.device)
     # a saved flow spotter is the flow path with its own parameters: its progress is kept as --preset's
     if args.spotter_model is not None and spotter.method != "flow":
-        args._interrupted = TRAINED_INTERRUPTED.format(method=spotter.method)
+        args._interrupted = TRAINED_INTERRUPTED.format(
+            method=spotter.method, classifies=" and classifies its micro-expressions again" if predictor else "")
         result = spotter.spot(args.source, fps=args.fps, progress=not args.no_progress)
         if predictor is not None:
             from ..infer.recordings import classifier_aligner, classify_micro
@@ -149,13 +152,25 @@ def _spot(args: argparse.Namespace) -> int:
         from ..progress import FrameProgress
 
         progress = FrameProgress(args.source.name, progress=not args.no_progress)
-        # with --out, the spotting's progress is kept there as it goes, and a rerun continues from it
+        # with --out, the spotting's progress (and the classifying's) is kept there as it goes, and a rerun
+        # continues from it
         partial = None if args.out is None else PartialSpot(args.out)
+
+        def on_total(total):  # the frames measured before are streamed by first: not this run's pace
+            progress.start(total, before=partial.saved if partial is not None and partial.resume else 0)
+
         try:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
             with _classifying(args) as reading:
-                result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
-                                              on_total=progress.start, classify_progress=reading.reached,
-                                              partial=partial)
+                if partial is not None and predictor is not None:  # the classifying is kept too
+                    from ..infer.kept_classification import classifier_identity, spot_and_classify_kept
+
+                    result, _ = spot_and_classify_kept(
+                        args.source, predictor, config, partial, classifier_identity(args.checkpoint, predictor),
+                        fps=args.fps, progress=progress, on_total=on_total, classify_progress=reading.reached)
+                else:
+                    result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
+                                                  on_total=on_total, classify_progress=reading.reached,
+                                                  partial=partial)
         finally:  # also on Ctrl-C and SIGTERM (cli.Terminated): the interrupted line says what was kept
             progress.close()
             if partial is not None:

@@ -79,7 +79,8 @@ def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[ob
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
                optional: Iterable[int] = (), near: Callable[[int], tuple | None] | None = None,
                progress: Callable[[int, int], None] | None = None,
-               gone: dict[int, str] | None = None) -> list[Pair | None]:
+               gone: dict[int, str] | None = None,
+               on_pair: Callable[[int, Pair | None], None] | None = None) -> list[Pair | None]:
     """The (onset, apex) images of each ``(onset, apex)`` span, read in one streaming pass.
 
     With an ``aligner`` each pair is cropped with one alignment estimated on its onset (as ``mmnet
@@ -91,7 +92,8 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
 
     With a ``gone`` dict, a span whose onset shows faces but not the followed one gets None, and ``gone[k]``
     says why (an optional span's too), instead of an error: one interval where the person looked away need not
-    fail the recording.
+    fail the recording. ``on_pair(k, pair)`` is called as soon as span k's frames are read (its pair, or None as
+    in the list returned): a caller can classify while the recording streams by (``kept_classification``).
 
     Raises:
         DataError: a frame is not in the recording.
@@ -128,6 +130,10 @@ def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=Non
             onsets[k] = None if alignments[k] is None else alignments[k].apply(image)
         for k in apexes_at.get(number, ()):
             apexes[k] = image if aligner is None else (None if alignments[k] is None else alignments[k].apply(image))
+        if on_pair is not None:
+            for k in dict.fromkeys([*onsets_at.get(number, ()), *apexes_at.get(number, ())]):
+                if k in onsets and k in apexes:
+                    on_pair(k, None if onsets[k] is None or apexes[k] is None else (onsets[k], apexes[k]))
     return [None if onsets[k] is None or apexes[k] is None else (onsets[k], apexes[k]) for k in range(len(spans))]
 
 
@@ -196,7 +202,8 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
     """Spot ``source`` with ``config`` (default: the CAS(ME)^2 preset, as ``mmnet spot``), then, with a
     ``predictor``, classify its micro intervals (``classify_micro``, which reads their frames again and reports
     it to ``classify_progress``). Returns the result and the pairs read. ``partial``: the spotting's kept progress
-    (``spotting.partial_state.PartialSpot``, ``spot_recording``); the classifying starts again on a rerun."""
+    (``spotting.partial_state.PartialSpot``, ``spot_recording``); ``kept_classification.spot_and_classify_kept``
+    keeps the classifying too."""
     config = config or spot_config()
     spot_aligner, classifier_aligner = recording_aligners(config, classify=predictor is not None)
     result = spot_recording(source, config, fps=fps, aligner=spot_aligner, progress=progress, on_total=on_total,

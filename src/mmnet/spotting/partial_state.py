@@ -5,7 +5,9 @@ frames measured, their scores, gaps, the face followed and its alignment, the la
 ``DIR/.mmnet-spot-partial.npz`` every ``SAVE_EVERY_S`` seconds, on Ctrl-C and SIGTERM (after the frame being
 measured) and on an error between two frames; once the whole recording is measured, its motion curves. The file
 is one NumPy archive of arrays and a JSON document, read without pickle (a pickle runs code, and the folder may
-be another user's), written whole or not at all (a temporary file renamed over it).
+be another user's), written whole or not at all (a temporary file renamed over it). With ``--checkpoint`` the
+curves are joined by the intervals classified so far (``infer.kept_classification``, which checks them), so that
+a rerun classifies only the rest.
 
 A rerun of the same command continues from it when it is for the same recording, configuration, frame rate and
 versions (``recording_key``); else it says why and spots the recording from its start, leaving the file until its
@@ -143,6 +145,9 @@ class PartialSpot:
         self.source, self.total = "", None
         self.resume: dict | None = None  # motion_state.parse's, when a run continues
         self.curves: dict | None = None  # MotionCurves' fields, when the whole recording was measured before
+        self.classified: dict | None = None  # with the curves: the classification kept (as written, not checked)
+        self.classified_count: tuple[int, int] | None = None  # (micro intervals done, of all) in the file
+        self._curves_doc: tuple[dict, dict] | None = None  # the curves as written, for the classification's saves
         self.saved: int | None = None  # frames measured in the file (None: no file of this run's)
         self.finished = False  # the file holds the whole recording's curves
         self._last = time.monotonic()
@@ -192,6 +197,7 @@ class PartialSpot:
                 arrays = archive.arrays(archive.frames * FRAME_BYTES + window * crop[0] * crop[1] + SLACK_BYTES)
                 if meta["kind"] == "curves":
                     self.curves = _parse_curves(meta["curves"], arrays)
+                    self.classified = meta.get("classified")
                 else:
                     self.resume = parse(meta["motion"], arrays, crop)
         except (Damaged, KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
@@ -214,16 +220,16 @@ class PartialSpot:
         until this run saves its own progress, which replaces it whole."""
         self.say(f"note: {self.path}: {why}; it is kept until this run saves its own progress, and {self.source} "
                  "is spotted from its start")
-        self.resume = self.curves = self.saved = None
+        self.resume = self.curves = self.saved = self.classified = None
         self.finished = False
 
     # -- saving ----------------------------------------------------------------------------------
-    def tick(self, state: MotionState) -> None:
+    def tick(self, state: MotionState | None, save=None) -> None:
         """Between two frames: save when ``every_s`` has passed; after a Ctrl-C or SIGTERM held back, save and
-        let it stop the run (``watching``)."""
+        let it stop the run (``watching``). ``save(state)``: how (default ``save_motion``)."""
         if self._stop is None and time.monotonic() - self._last < self.every_s:
             return
-        self.save_motion(state)
+        (save or self.save_motion)(state)
         if self._stop is not None:
             self._raise_stop()
 
@@ -236,9 +242,7 @@ class PartialSpot:
 
     def save_curves(self, curves) -> None:
         """Keep the whole recording's ``MotionCurves``: a rerun after an interrupted classification need not
-        measure it again."""
-        if self.finished:
-            return
+        measure it again (curves taken over are not written again, but kept for ``save_classified``)."""
         meta = {"fps": float(curves.fps), "regions": list(curves.regions),
                 "strides": {s: int(k) for s, k in curves.strides.items()},
                 "gaps": [[int(a), int(b)] for a, b in curves.gaps],
@@ -247,8 +251,21 @@ class PartialSpot:
                 "faces": [[int(n), [int(v) for v in box]] for n, box in curves.faces]}
         arrays = {"numbers": np.asarray(curves.numbers, np.int64),
                   **{f"scores_{s}": np.asarray(curves.scores[s], np.float64) for s in SCALES}}
+        self._curves_doc = (meta, arrays)
+        if self.finished:
+            return
         self._write("curves", {"curves": meta}, arrays, len(curves.numbers))
         self.finished = not self._broken
+
+    def save_classified(self, classified: dict, done: int, of: int) -> None:
+        """Keep ``classified`` (``kept_classification``'s document: ``done`` of the ``of`` micro intervals)
+        beside the curves ``save_curves`` kept."""
+        if self._curves_doc is None or not self.finished or self._broken:
+            return
+        meta, arrays = self._curves_doc
+        self._write("curves", {"curves": meta, "classified": classified}, arrays, len(arrays["numbers"]))
+        if not self._broken:
+            self.classified_count = (done, of)
 
     def _write(self, kind: str, meta: dict, arrays: dict[str, np.ndarray], frames: int) -> None:
         from ..utils import atomic_write_bytes
@@ -317,8 +334,10 @@ class PartialSpot:
         if self.key is None:  # stopped before the recording was opened: the folder is as it was
             return f"nothing was written; a rerun resumes from the progress kept in {self.path.parent}, if any"
         if self.finished:
-            return (f"the motion of the whole recording is kept in {self.path}; rerun the same command to spot "
-                    "from it (classifying with --checkpoint starts again)")
+            done, of = self.classified_count or (0, 0)
+            classes = f" and the classification of {done} of its {of} micro-expressions" if done else ""
+            return (f"the motion of the whole recording{classes} is kept in {self.path}; rerun the same command to "
+                    "continue from there" + (" (it classifies the rest)" if 0 < done < of else ""))
         if self.saved:
             return (f"nothing was written, but the spotting ({_measured(self.saved, self.total)}) is kept in "
                     f"{self.path}; rerun the same command to resume from there")

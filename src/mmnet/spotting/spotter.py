@@ -109,9 +109,11 @@ def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps:
         except StaleProgress as exc:  # the recording is not what the saved progress measured after all
             partial.forget(f"{source} streams other frames than it did ({exc})")
             frames, rate, total = open_recording(source, fps)
+            if on_total is not None:  # counted again from the first frame
+                on_total(total)
             curves = extract_motion(frames, rate, config, aligner=aligner, progress=progress, source=str(source),
                                     declared=total, keep=partial)
-        if partial is not None:
-            partial.save_curves(curves)
+    if partial is not None:  # written once; kept in hand for the classification's saves (--checkpoint)
+        partial.save_curves(curves)
     intervals, details = spot_intervals(curves, config)
     return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, config, curves, details)
