@@ -133,6 +133,35 @@ def test_a_folder_removed_before_its_lock_was_taken_is_made_again(tmp_path, monk
     assert not held.path.exists()
 
 
+_FORGETFUL = """
+import os, sys
+from pathlib import Path
+from mmnet.held_folders import hold_new_folder
+held = hold_new_folder(Path(sys.argv[1]), "x-")
+child = os.fork()
+if child == 0:
+    sys.exit(0)  # a forked child ending normally runs the exit handlers it inherited
+os.waitpid(child, 0)
+print(held.path.is_dir(), held.path, flush=True)
+"""  # and ends without releasing it
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_folder_never_released_is_removed_when_its_process_exits_not_when_a_forked_child_does(tmp_path):
+    done = subprocess.run([sys.executable, "-c", _FORGETFUL, str(tmp_path)], capture_output=True, text=True,
+                          check=True)
+    kept_by_child, path = done.stdout.split()
+    assert kept_by_child == "True", done.stderr
+    assert not held_folders.Path(path).exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_nothing_refers_to_is_removed(tmp_path):
+    held = hold_new_folder(tmp_path, "x-")
+    path = held.path
+    del held
+    assert not path.exists()
+
+
 def test_release_removes_the_folder(tmp_path):
     held = hold_new_folder(tmp_path / "base", "x-")
     (held.path / "f").write_text("x")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,7 +16,7 @@ pytest.importorskip("httpx")
 pytest.importorskip("av")
 
 from mmnet import held_folders  # noqa: E402
-from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from mmnet.serve import ServeSettings, create_app, upload_root  # noqa: E402
 from mmnet.serve.access import hide_secrets  # noqa: E402
 from tests.serve_helpers import local_client, mp4_bytes, synth_frames  # noqa: E402
 
@@ -61,14 +62,71 @@ def test_the_upload_folders_of_a_killed_server_are_removed_at_start(checkpoint, 
     for folder in (other_user, other_host, unrelated):
         folder.mkdir()
         (folder / held_folders.LOCK_NAME).touch()
+    first_version = tmp_path / "mmnet-serve-k1lled_0"  # the first versions' name: no lock, no pid
+    (first_version / "job-abcd_123").mkdir(parents=True)
+    (first_version / "job-abcd_123" / "upload.bin").write_bytes(b"a participant's face")
+    a_day_later = time.time() + upload_root.OLDEST_STALE_AFTER_S + 60
+    monkeypatch.setattr(upload_root, "time", SimpleNamespace(time=lambda: a_day_later))
     app, out = _serve(["--checkpoint", str(checkpoint)], monkeypatch, capsys)
     assert not killed.exists() and running.path.is_dir()
     assert other_user.is_dir() and other_host.is_dir() and unrelated.is_dir()
-    assert (f"removed 1 upload folder left by a server that stopped without cleaning up: {killed}") in out
+    assert list(first_version.iterdir()) == []  # its upload removed; the folder kept (its server may still run)
+    assert ("removed 2 upload folders left by a server that stopped without cleaning up: "
+            f"{killed}, {first_version / 'job-abcd_123'}") in out
     assert app.state.root.name.startswith(f"mmnet-serve-{uid}-{host}-{os.getpid()}-")  # so that the next start knows it
     _, out = _serve(["--checkpoint", str(checkpoint)], monkeypatch, capsys)
     assert "removed" not in out  # nothing left to remove (the first app still holds its folder): no line printed
     running.release()
+
+
+def test_the_upload_folder_of_an_app_never_served_is_removed_when_its_process_exits(checkpoint, tmp_path):
+    """An application mounted in another (whose lifespan it never gets), or a `mmnet serve` stopped before its server
+    ran (Ctrl+C, a closed standard output): no lifespan removes its folder, so the process's exit does."""
+    script = ("import sys; from mmnet.infer import Predictor; from mmnet.serve import create_app; "
+              "app = create_app(Predictor.from_checkpoint(sys.argv[1])); print(app.state.root)")
+    done = subprocess.run([sys.executable, "-c", script, str(checkpoint)], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(tmp_path / "mmnet-serve-")) and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX user ids")
+def test_uploads_left_by_a_first_version_server_are_removed_after_a_day(tmp_path, monkeypatch):
+    """``mmnet-serve-XXXXXXXX`` (no lock, no pid): its upload folders once nothing in them changed for a day (their
+    server removed each when its analysis ended); never the folder itself, which a server of that version still
+    running goes on using; nothing of a folder holding anything else, of a link, or of another user."""
+    killed = tmp_path / "mmnet-serve-abcd_123"
+    clip, frames = killed / "job-clip_123", killed / "job-zip_1234" / "frames"
+    clip.mkdir(parents=True)
+    (clip / "upload.bin").write_bytes(b"a participant's face")
+    frames.mkdir(parents=True)
+    (frames / "img1.png").write_bytes(b"a participant's face")
+    idle = tmp_path / "mmnet-serve-idle_123"  # a server of that version with nothing to analyse, maybe running
+    idle.mkdir()
+    notes = tmp_path / "mmnet-serve-notes_12"  # something the server never writes beside a job folder: not its
+    (notes / "job-abcd_123").mkdir(parents=True)
+    (notes / "notes.txt").write_text("mine")
+    elsewhere = tmp_path / "elsewhere" / "job-else_123"  # links lead here: never followed
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "upload.bin").write_bytes(b"someone's face")
+    (tmp_path / "mmnet-serve-link_123").symlink_to(elsewhere.parent)
+    linked = tmp_path / "mmnet-serve-linked_1"  # a job folder that is a link: not the server's
+    linked.mkdir()
+    (linked / "job-link_123").symlink_to(elsewhere)
+    kept = sorted(p for p in tmp_path.rglob("*"))
+
+    made = time.time()
+    assert upload_root.remove_oldest_uploads(tmp_path) == []  # just changed: maybe an analysis running now
+    assert upload_root.remove_oldest_uploads(tmp_path, now=made + upload_root.OLDEST_STALE_AFTER_S - 60) == []
+    real_uid = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: real_uid + 1)  # another user's: kept, however old
+    a_day_later = made + upload_root.OLDEST_STALE_AFTER_S + 60
+    assert upload_root.remove_oldest_uploads(tmp_path, now=a_day_later) == []
+    assert sorted(p for p in tmp_path.rglob("*")) == kept
+    monkeypatch.setattr(os, "getuid", lambda: real_uid)
+    assert upload_root.remove_oldest_uploads(tmp_path, now=a_day_later) == [clip, frames.parent]
+    assert killed.is_dir() and list(killed.iterdir()) == [] and idle.is_dir()
+    assert sorted(p for p in tmp_path.rglob("*")) == [p for p in kept if killed not in p.parents]
 
 
 def test_results_and_pictures_are_not_kept_by_browsers(predictor):

@@ -18,6 +18,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import weakref
 from pathlib import Path
 
 from .processes import process_alive
@@ -39,26 +40,35 @@ def host_name() -> str:
 
 
 class HeldFolder:
-    """A folder this process holds (its lock file locked) until :meth:`release`."""
+    """A folder this process holds (its lock file locked) until :meth:`release`. One never released (a server's
+    application never served, or stopped by an error before its server ran) is released when nothing refers to it
+    any more or when this process exits normally; one whose process is killed is left to :func:`remove_unheld`."""
 
     def __init__(self, path: Path, fd: int | None) -> None:
         self.path = path
         self._fd = fd
+        self._end = weakref.finalize(self, _release, path, fd, os.getpid())
 
     def release(self) -> None:
         """Remove the folder and everything in it, then give up the hold (removed first: no other process may
         take it for a leftover while it is being emptied)."""
-        shutil.rmtree(self.path, ignore_errors=True)
-        self.close()
+        self._end()
+        self._fd = None
 
     def close(self) -> None:
         """Give up the hold and leave the folder: the next :func:`remove_unheld` removes it."""
-        if self._fd is not None:
+        if self._end.detach() is not None and self._fd is not None:
             os.close(self._fd)
-            self._fd = None
+        self._fd = None
 
-    def __del__(self) -> None:
-        self.close()
+
+def _release(path: Path, fd: int | None, pid: int) -> None:
+    """:meth:`HeldFolder.release`, also run at exit: by the holder only, not by a child it forked, whose exit
+    leaves the folder of its still running parent."""
+    if os.getpid() == pid:
+        shutil.rmtree(path, ignore_errors=True)
+    if fd is not None:
+        os.close(fd)
 
 
 def hold_new_folder(base: Path, prefix: str) -> HeldFolder:

@@ -6,7 +6,7 @@ from a source checkout ``pip install -e ".[serve]"``).
     settings.py    the server's settings: limits, address, names answered, access token
     access.py      the optional access token and the Origin check (middleware); job ids and tokens kept out of
                    the access log
-    upload_root.py the upload folder; those of killed servers removed at start
+    upload_root.py the upload folder; those of killed servers (and old stale uploads) removed at start
     schema.py      what /openapi.json says it answers: error bodies, answer models, media types
     docs.py        /docs and /redoc from files on this computer
     uploads.py     uploads: size limit, recognised by decoding, zip checks, per-job folders
