@@ -121,6 +121,22 @@ def test_all_correct_run_has_interval_1_1(tmp_path):
     assert ci["subjects"]["resamples_missing_a_class"] > 0
 
 
+def test_resamples_lacking_a_class_are_drawn_again_not_scored_over_fewer_classes():
+    # class 2 lives in subject 1 only, and is always missed: UAR (1 + 1 + 0) / 3. A resample without subject 1
+    # averaged over classes 0 and 1 only (UAR 1.0), so the interval reached far above its own point estimate
+    rows = [{"sample_id": f"d/{s}/{k}", "dataset": "d", "subject": str(s), "true": t, "pred": t if t < 2 else 0}
+            for s in range(1, 7) for k, t in enumerate([0, 1, 2] if s == 1 else [0, 1])]
+    f = pd.DataFrame(rows)
+    point = scores_from_confusion(confusion_matrix(f["true"], f["pred"], 3))
+    ci = bootstrap_ci({"0": f}, 3, "subject", resamples=2000)
+    assert point["uar"] == pytest.approx(2 / 3)
+    assert ci["per_seed"]["0"]["uar"] == pytest.approx([2 / 3, 2 / 3])  # every resample holds class 2, always missed
+    lo, hi = ci["per_seed"]["0"]["uf1"]
+    assert lo <= point["uf1"] <= hi < 0.9
+    assert ci["resamples_missing_a_class"] > 0  # (5/6)**6 of the draws lack subject 1: drawn again
+    assert bootstrap_ci({"0": f}, 3, "subject", resamples=2000) == ci  # seeded, redraws included
+
+
 def _frame(subject_correct: list[list[bool]]) -> pd.DataFrame:
     """Two classes; each subject's samples alternate true 0/1; correct -> pred = true, else the other."""
     rows = []
@@ -252,6 +268,10 @@ def test_the_paper_figure_and_tables_say_which_epochs_they_show(paper_run):
     assert f"Acc {100 * diagonal:.1f} %" in title
     note = fig.axes[0].get_title().replace("\n", " ")
     assert f"the paper's Acc, from the epochs with most correct predictions: {100 * paper['mean']['acc']:.1f} %" in note
+    # the optimistic figure shown on its own (a slide) carried only the optimistic label: the honest scores too
+    honest = report["headline"]["mean"]
+    assert f"honest (last epoch): UF1 {honest['uf1']:.2f}, UAR {honest['uar']:.2f}" in note
+    assert (honest["uf1"], honest["uar"]) != (paper["mean"]["uf1"], paper["mean"]["uar"])  # told apart
     md = (run / "report.md").read_text()
     assert "## Seed 0: per class and confusion matrix (paper, epochs of highest fold F1; optimistic" in md
 

@@ -326,3 +326,23 @@ def test_a_missing_executor_extra_is_said_before_any_run_folder_is_written(tmp_p
     with pytest.raises(ExecutorError, match=r"an optional extra: pip install"):
         train_sweep(sweep, tmp_path / "out", executor=ExecutorConfig(executor=executor), progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_summary_says_picking_the_best_setting_selects_on_the_test_subjects(tmp_path):
+    # summary.md ranked settings by their LOSO test scores with no word that the best of them is chosen on the
+    # test subjects (optimistic, as the paper's epoch choice is)
+    from mmnet.train.sweep import format_summary_table, summarize_sweep
+
+    from .fake_runs import make_samples, write_run
+
+    samples = make_samples({str(k): [0, 1, 2] for k in range(1, 4)})
+    for name, shift in (("a", 0), ("b", 1)):
+        write_run(tmp_path / name, samples, lambda seed, epoch, s, shift=shift: (s["class_index"] + shift) % 3)
+    rows = summarize_sweep(tmp_path, ["a", "b"])
+    md = (tmp_path / "summary.md").read_text()
+    assert "Picking the best setting by these LOSO scores selects on the test subjects" in md
+    assert "optimistic, as the paper selection's are" in md
+    assert "selects on the test subjects: optimistic" in format_summary_table(rows)
+    one = summarize_sweep(tmp_path, ["a"])  # nothing to pick from
+    assert "Picking the best" not in (tmp_path / "summary.md").read_text()
+    assert "selects on the test subjects" not in format_summary_table(one)

@@ -2,9 +2,10 @@
 
 Each run is scored with the honest selection (model after the last epoch). The runs must be
 comparable with the first one, the reference: same classes, dataset, label scheme, protocol and
-scored samples (an error names the difference). For each run against the reference: a paired
-bootstrap over subjects of the Acc/UF1/UAR difference, and McNemar's exact test on per-sample
-correctness. Prints markdown (or JSON with --json); writes nothing (docs/reports.md).
+scored samples (an error names the difference). For each run against the reference: the Acc/UF1/UAR
+difference with a paired bootstrap interval over subjects, a paired sign-flip test over subjects (the
+p-value; UAR's is the primary one), and McNemar's exact test on per-sample correctness. Prints markdown
+(or JSON with --json); writes nothing (docs/reports.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run folders written by `mmnet train`; the first is the reference")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON instead of markdown")
     p.add_argument("--resamples", type=int, default=10_000, metavar="N",
-                   help="bootstrap resamples (default: 10000, seeded)")
+                   help="bootstrap resamples, and sign flips above 16 subjects (default: 10000, seeded)")
 
 
 # cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)

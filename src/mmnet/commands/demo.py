@@ -238,8 +238,10 @@ def _next_steps(report: dict, run_dir: Path) -> str:
     from ..run_folder import saved_models
 
     n = len(report.get("classes") or [])
-    lines = [f"chance: a UF1 and UAR of about {1 / n:.2f} for {n} classes; the scores are on synthetic faces"
-             if n else "the scores are on synthetic faces"]
+    # only UAR's chance level is 1/n whatever the class mix; UF1's depends on how guesses spread over the classes
+    lines = [f"chance: a UAR of {1 / n:.2f} for {n} classes (UF1's chance level depends on how the predictions "
+             "spread over the classes: the permuted-label control's UF1 shows it, --with-control); the scores are "
+             "on synthetic faces" if n else "the scores are on synthetic faces"]
     verdict = chance_verdict(report)  # the same line as under the report's headline
     if verdict:
         lines.append(f"verdict: {verdict}")

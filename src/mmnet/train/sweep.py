@@ -20,8 +20,6 @@ same sweep into the same folder continues it (each run resumes as ``mmnet train`
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -45,26 +43,23 @@ from ..config import (
 from ..errors import ConfigError, MMNetError
 from ..progress import write_line
 from ..recipes import locate, locate_sweep, read_yaml
-from ..report import summarize_run
-from ..report.render import format_mean_std
 from ..runtime import check_device
 from ..shell_words import shell_quote
 from ..utils import atomic_write_text
 from .executors import check_engine
-from .experiment import finish_run, has_results, run_prepared
+from .experiment import finish_run, run_prepared
 from .faults import add_to_message
 from .prepare import check_out_apart, prepare_run
 from .process_state import called_from_python
 from .resume_rules import config_changes, experiment_values
 from .run_lock import driver_lock, restart_lock
+from .sweep_summary import format_summary_table, summarize_sweep
 
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
 
 _KEYS = ("base", "config", "set", "seeds", "settings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-METRICS = ("acc", "uf1", "uar")
 _RESERVED = ("summary.md", "summary.csv", "sweep.yaml")  # files of the sweep folder
-NOT_RUN = "not run"  # a summary row's status: the setting has no finished fold (or no run folder) yet
 
 
 @dataclass
@@ -323,75 +318,3 @@ def _about(sweep: Sweep, setting: SweepSetting) -> Iterator[None]:
     except MMNetError as exc:
         exc.args = (f"Sweep file '{sweep.source}', setting {setting.name!r}: {exc}",)
         raise
-
-
-def _mean_std(row: dict, metric: str, sep: str) -> str:
-    """'mean ± std'; the mean alone with one seed (no spread); '-' for a setting without a finished fold."""
-    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
-    if mean is None:
-        return "-"
-    return format_mean_std(mean, std, metric == "acc", sep)
-
-
-def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | None = None) -> list[dict]:
-    """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR; a setting
-    without a finished fold (``--only`` ran others) is a row with ``status`` "not run" and no numbers.
-
-    Writes ``summary.csv`` (one row per setting, fractions, with the bootstrap 95 % interval over
-    subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
-    (percent for Acc) into ``out_dir`` and returns the rows.
-    """
-    out = Path(out_dir)
-    rows = []
-    for name in names:
-        row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items())}
-        if not has_results(out / name):
-            row.update({"complete": False, "status": NOT_RUN, "n_seeds": 0, "n_samples": 0})
-            row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
-            rows.append(row)
-            continue
-        s = summarize_run(out / name)
-        row.update({"complete": s["complete"], "status": "complete" if s["complete"] else "partial",
-                    "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]})
-        for m in METRICS:
-            row[f"{m}_mean"] = s["mean"][m]
-            row[f"{m}_std"] = s["std"][m]
-        for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
-            row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
-        rows.append(row)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(out / "summary.csv", buf.getvalue())
-    atomic_write_text(out / "summary.md", _markdown(rows))
-    return rows
-
-
-def _markdown(rows: list[dict]) -> str:
-    lines = ["# Sweep summary", "",
-             "Pooled over the folds of each seed (model after the last epoch); mean ± standard deviation over "
-             "seeds (ddof=1). Each setting's full report is `<setting>/report.md`, with bootstrap 95 % intervals; "
-             "summary.csv holds the interval over subjects of the seed mean (`<metric>_ci_low`, `_ci_high`).", "",
-             "| setting | overrides | seeds | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        cells = [_mean_std(r, m, " ± ") for m in METRICS]
-        lines.append(f"| {_named(r)} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
-                     + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _named(row: dict) -> str:
-    return row["setting"] + {"complete": "", "partial": " (PARTIAL)", NOT_RUN: " (NOT RUN)"}[row["status"]]
-
-
-def format_summary_table(rows: list[dict]) -> str:
-    """The comparison as a plain terminal table."""
-    table = [("setting", "seeds", "Acc %", "UF1", "UAR")]
-    for r in rows:
-        table.append((_named(r), str(r["n_seeds"]),
-                      *(_mean_std(r, m, "±") for m in METRICS)))
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines + ["mean±std over seeds (ddof=1); pooled over folds"])

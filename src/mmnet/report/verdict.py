@@ -1,0 +1,115 @@
+"""The verdict line under a report's headline: whether the model's UAR lies above chance, 1 / number of classes."""
+
+from __future__ import annotations
+
+from .bootstrap import PERMUTATION_ALPHA
+
+__all__ = ["chance_verdict", "VERDICT_MIN_SUBJECTS", "format_p"]
+
+#: Fewer subjects than this and the bootstrap over subjects takes too few distinct values to carry a verdict
+#: (2 subjects: 3 distinct resamples; 5: 126); the permutation test within subjects gives it then.
+VERDICT_MIN_SUBJECTS = 10
+
+
+def format_p(p: float) -> str:
+    """'p = ...': 2 decimals from 0.01, else 4, more where rounding would carry it across the level (0.0496 is
+    not "0.05"), and 2 significant figures where 4 decimals would print 0 (1 / 100,001 shuffles: 1.0e-05)."""
+    digits = 4 if p < 0.01 else 2
+    while digits < 8 and (round(p, digits) < PERMUTATION_ALPHA) != (p < PERMUTATION_ALPHA):
+        digits += 1  # the printed p on the verdict's side of the level
+    if round(p, digits) == 0:  # never "p = 0.0000": a permutation p-value is at least 1 / (shuffles + 1)
+        return f"p = {p:.1e}"
+    return f"p = {p:.{digits}f}"
+
+
+def _permutation_words(test: dict) -> str:
+    p, n = test["p_value"], test["permutations"]
+    if test.get("exact"):
+        scored = (f"exact: {test['as_high']:,} of all {n:,} distinct arrangements, the real one included, "
+                  "score as high")
+    else:
+        scored = f"{n:,} shuffles" + (", none as high" if p <= 1 / (n + 1) + 1e-15 else "")
+    return (f"{format_p(p)} with the labels shuffled within each of the {test['n_subjects']} subjects "
+            f"({scored}: UAR {test['shuffled_mean']:.2f} on average)")
+
+
+def _cannot_decide(test: dict) -> str:
+    """Why the permutation test cannot reach p < alpha, whatever the predictions: too few distinct arrangements of
+    the labels within subjects (a subject whose clips hold one class has a single one). Reports score at least
+    100 shuffles, so the shuffle count alone never keeps the p-value from going below 0.05."""
+    count, subjects, one = test["distinct_arrangements"], test["n_subjects"], test["one_class_subjects"]
+    held = (f"{'all ' if one == subjects else ''}{one}{'' if one == subjects else f' of the {subjects}'} "
+            "subjects' clips hold one class each, so " if one else "")
+    changes = "changes nothing" if count == 1 else f"gives only {count:,} distinct arrangements of the labels"
+    return (f"the permutation test cannot decide ({held}shuffling the labels within subjects {changes}: its p-value "
+            f"cannot fall below {test['p_floor']:.2f}, which is not below {PERMUTATION_ALPHA})")
+
+
+ASSOCIATED = "the predictions are associated with the labels within subjects"
+
+
+def _above(uar: float, chance: float) -> bool:
+    return uar > chance + 1e-12  # 1/3 computed as a mean of recalls is not "above" 1/3
+
+
+def _reading(test: dict, uar: float, chance: float) -> str:
+    """What the permutation test's p-value says. Its null (predictions independent of the labels within each
+    subject) does not have a UAR of 1 / classes on average: predictions that follow each subject's labels in a
+    wrong way (one class always taken for another) reject it with a UAR below chance. So p < alpha says the
+    predictions are associated with the labels, and only with a UAR above chance that they beat chance."""
+    if test["p_value"] >= PERMUTATION_ALPHA:
+        return "no association of the predictions with the labels within subjects shown"
+    return ASSOCIATED if _above(uar, chance) else f"{ASSOCIATED}, but UAR is not above chance"
+
+
+def chance_verdict(report: dict) -> str | None:
+    """One plain line on whether the model learned: the headline's pooled UAR and its bootstrap 95 % CI over
+    subjects against chance, 1 / number of classes (the UAR of a constant or random guess, whatever the
+    class balance), and the permutation test's p-value. With fewer than :data:`VERDICT_MIN_SUBJECTS` subjects
+    the bootstrap has too few distinct values: the permutation test within subjects decides, "above chance"
+    needing both p < :data:`PERMUTATION_ALPHA` and a UAR above chance (the test alone says the predictions are
+    associated with the labels, which they can be in a wrong way), and the line says the interval is rough;
+    without that test (reports of older versions, or seeds that tested different samples), or when it cannot
+    decide (its smallest possible p-value is not below the level, e.g. every subject's clips hold one class),
+    there is no verdict and the line says why. From :data:`VERDICT_MIN_SUBJECTS` subjects the interval decides,
+    the test's p-value is added with its reading, and a test that cannot decide is named as such. None without an
+    interval (no classes, or several seeds without their mean's)."""
+    h, n = report.get("headline") or {}, len(report.get("classes") or [])
+    subjects = (h.get("ci") or {}).get("subjects") or {}
+    several = h.get("n_seeds", 1) > 1
+    ci = subjects.get("mean") if several else next(iter((subjects.get("per_seed") or {}).values()), None)
+    value = h.get("mean") if several else next(iter((h.get("per_seed") or {}).values()), None)
+    if not n or not ci or not value or value.get("uar") is None:
+        return None
+    chance, (lo, hi), test = 1 / n, ci["uar"], h.get("chance_test")
+    units = min((subjects.get("n_units") or {}).values(), default=None)
+    uf1 = "n/a" if value.get("uf1") is None else f"{value['uf1']:.2f}"
+    over = f"{units} subjects" if units is not None else "subjects"
+    where = (f"the 95% CI of UAR [{lo:.2f}, {hi:.2f}] (UAR {value['uar']:.2f}, UF1 {uf1}; "
+             f"bootstrap over {over}{' of the seed mean' if several else ''})")
+    side = "lies above" if lo > chance else "lies below" if hi < chance else "includes"
+    undecided = bool(test) and not test.get("can_decide", True)  # reports of older versions lack it
+    if units is not None and units < VERDICT_MIN_SUBJECTS:
+        if undecided:
+            return (f"too few subjects ({units}) to judge: {_cannot_decide(test)}, and {where} {side} chance "
+                    f"({chance:.2f}), but a bootstrap over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few "
+                    "distinct values to rely on")
+        if test:
+            score = f"UAR{' (seed mean)' if several else ''} {value['uar']:.2f} (UF1 {uf1})"
+            rough = f"too few subjects ({units}) for the bootstrap: its 95% CI of UAR [{lo:.2f}, {hi:.2f}] is rough"
+            if test["p_value"] < PERMUTATION_ALPHA and _above(value["uar"], chance):
+                return (f"above chance by a permutation test: {score} against chance ({chance:.2f}), "
+                        f"{_permutation_words(test)}; {rough}")
+            if test["p_value"] < PERMUTATION_ALPHA:  # associated with the labels, but in a way no better than chance
+                return (f"not shown to be above chance: {score} is not above chance ({chance:.2f}), though a "
+                        f"permutation test finds that {ASSOCIATED}: {_permutation_words(test)}; {rough}")
+            return (f"not shown to be above chance by a permutation test: {score} against chance ({chance:.2f}), "
+                    f"{_permutation_words(test)}; {rough}")
+        return (f"too few subjects ({units}) to judge: {where} {side} chance ({chance:.2f}), but a bootstrap "
+                f"over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few distinct values to rely on")
+    also = (f"; {_cannot_decide(test)}, so the interval alone decides" if undecided
+            else f"; permutation test: {_permutation_words(test)}: {_reading(test, value['uar'], chance)}" if test
+            else "")
+    if lo > chance:
+        return f"above chance: {where} lies above chance ({chance:.2f}){also}"
+    return f"not shown to be above chance: {where} {side} chance ({chance:.2f}){also}"
