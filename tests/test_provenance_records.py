@@ -72,6 +72,15 @@ def test_a_copied_fold_model_says_what_it_was_trained_on_and_its_licence(tmp_pat
     assert main(["info", str(tmp_path / "shipped")]) == 0
     out = capsys.readouterr().out
     assert "not recorded" not in out and "licence:       Trained on licence-gated data (CASME II, " in out
+    # mmnet explain prints the same licence note under its caption
+    from .test_inference import synthetic_clip, write_frames
+
+    clip = write_frames(tmp_path / "clip", synthetic_clip(8, 5))
+    assert main(["explain", "--checkpoint", str(tmp_path / "shipped"), str(clip), "--out", str(tmp_path / "f.png"),
+                 "--dpi", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "Model trained on composite (recorded in the checkpoint" in out
+    assert "licence: Trained on licence-gated data (CASME II, " in out
 
 
 def test_a_copied_final_model_folder_is_read_through_its_model_card(tmp_path, capsys):
