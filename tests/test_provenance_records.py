@@ -44,15 +44,15 @@ def _task(tmp_path, *, final: bool = False):
 def test_every_saved_model_records_its_training_data_subjects_and_licence(tmp_path):
     # a fold model (train.save_models) held config.json and weights only: no data, no subjects, no licence
     from mmnet.train.fold import _checkpoint_info
-    from mmnet.train.model_card import DATASET_OWNERS, _licence
+    from mmnet.train.model_card import _licence
 
     info = _checkpoint_info(_task(tmp_path))
     training = info.training
     assert training["dataset"] == "composite" and training["synthetic"] is False
-    assert training["datasets"]["casme2"] == {"samples": 3, "subjects": ["01", "02"], "owner": DATASET_OWNERS["casme2"]}
+    assert training["datasets"]["casme2"] == {"samples": 3, "subjects": ["01", "02"]}
     assert training["datasets"]["samm"]["subjects"] == ["01"] and training["held_out"] == {"samm": ["07"]}
-    parts = {d: {"owner": DATASET_OWNERS[d]} for d in ("casme2", "samm")}
-    assert training["licence"] == _licence(parts, False, True)  # the card's note, word for word
+    assert training["licence"] == _licence(training["datasets"], False, True)  # the card's note, word for word
+    assert "CASME II" in training["licence"] and "SAMM" in training["licence"]
     MMNet(2, image_size=32).save_pretrained(tmp_path / "fold-model", info)
     _, meta = read_checkpoint(tmp_path / "fold-model")
     assert meta["training"] == training  # in the header: the weights file alone keeps it
@@ -64,14 +64,15 @@ def test_a_copied_fold_model_says_what_it_was_trained_on_and_its_licence(tmp_pat
     from mmnet.train.fold import _checkpoint_info
 
     torch.manual_seed(0)
-    MMNet(2, image_size=32).save_pretrained(tmp_path / "shipped", _checkpoint_info(_task(tmp_path)))
+    info = _checkpoint_info(_task(tmp_path))
+    MMNet(2, image_size=32).save_pretrained(tmp_path / "shipped", info)
     record = training_record(tmp_path / "shipped")
     assert record["recorded_in"] == "checkpoint" and record["dataset"] == "composite"
     assert training_caption(tmp_path / "shipped") == ("Model trained on composite (recorded in the checkpoint, "
                                                       "data.dataset=composite, 74 epochs).")
     assert main(["info", str(tmp_path / "shipped")]) == 0
     out = capsys.readouterr().out
-    assert "not recorded" not in out and "licence:       Trained on licence-gated data (CASME II, " in out
+    assert "not recorded" not in out and f"licence:       {info.training['licence']}\n" in out
     # mmnet explain prints the same licence note under its caption
     from .test_inference import synthetic_clip, write_frames
 
@@ -80,7 +81,7 @@ def test_a_copied_fold_model_says_what_it_was_trained_on_and_its_licence(tmp_pat
                  "--dpi", "30"]) == 0
     out = capsys.readouterr().out
     assert "Model trained on composite (recorded in the checkpoint" in out
-    assert "licence: Trained on licence-gated data (CASME II, " in out
+    assert f"licence: {info.training['licence']}\n" in out
 
 
 def test_a_copied_final_model_folder_is_read_through_its_model_card(tmp_path, capsys):
@@ -200,6 +201,15 @@ def test_an_onnx_export_without_a_card_carries_the_header_or_says_not_recorded(t
     meta = onnx_module.read_onnx_metadata(path)
     assert meta["training_data"] == onnx_module.TRAINING_NOT_RECORDED and meta["licence"] == LICENCE_NOT_RECORDED
     assert "Training data not recorded" in onnx.load(str(path)).doc_string
+    # the same checkpoint of an earlier mmnet inside its run folder: the run folder names its data, not its licence
+    model_dir = tmp_path / "run" / "seed-0" / "fold-x" / "model"
+    shutil.copytree(tmp_path / "old", model_dir)
+    (tmp_path / "run" / "config.yaml").write_text("data:\n  dataset: casme2\ntrain:\n  epochs: 3\n")
+    (tmp_path / "run" / "env.json").write_text("{}")
+    meta = onnx_module.read_onnx_metadata(onnx_module.export_onnx(model, tmp_path / "r.onnx", info,
+                                                                  checkpoint=model_dir))
+    assert meta["training_data"] == {"dataset": "casme2", "epochs": 3, "recorded_in": "run folder", "run": "run"}
+    assert meta["licence"] == LICENCE_NOT_RECORDED
 
 
 def test_mmnet_export_passes_the_checkpoint_for_its_card(tmp_path, onnx_module, capsys):

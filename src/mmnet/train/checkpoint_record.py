@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import config_to_dict
 from ..infer.provenance import is_synthetic
-from .model_card import DATASET_OWNERS, _licence
+from .model_card import _licence
 from .tasks import FoldTask
 
 __all__ = ["training_header"]
@@ -26,10 +26,8 @@ def training_header(task: FoldTask) -> dict:
     samples: dict[str, int] = defaultdict(int)
     for i in task.train_idx:
         samples[task.datasets[i]] += 1
-    per_dataset = {ds: {"samples": samples[ds], "subjects": subjects[ds],
-                        # the card's rule (model_card.write_model_card) for a dataset's owners
-                        "owner": DATASET_OWNERS.get(ds.split("-")[0], f"{ds}: its owners")}
-                   for ds in subjects}
+    # the licence note names each dataset's owner and agreement (model_card._licence, the card's own note)
+    per_dataset = {ds: {"samples": samples[ds], "subjects": subjects[ds]} for ds in subjects}
     synthetic = is_synthetic(data, Path(task.out_dir))
     record = {
         "dataset": cfg.data.dataset, "scheme": cfg.data.scheme, "datasets": per_dataset,
