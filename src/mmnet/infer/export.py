@@ -35,7 +35,7 @@ from ..model import CheckpointInfo, MMNet
 from ..model.mmnet import WEIGHTS_NAME
 from ..utils import atomic_write_bytes
 from .predictor import Preprocessing
-from .provenance import LICENCE_NOT_RECORDED, dataset_name, model_card_beside
+from .provenance import LICENCE_NOT_RECORDED, dataset_name, model_card_beside, training_record
 
 __all__ = ["DEFAULT_OPSET", "supported_opsets", "onnx_metadata", "provenance_metadata", "export_onnx",
            "read_onnx_metadata", "onnx_parity", "TRAINING_NOT_RECORDED"]
@@ -158,6 +158,10 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
         data = {k: training[k] for k in _HEADER_KEYS if k in training}
         out = {"training_data": json.dumps({**data, "recorded_in": "checkpoint"}),
                "licence": str(training.get("licence") or LICENCE_NOT_RECORDED)}
+    elif given is not None and (run := training_record(given)):  # an earlier mmnet's model in its run folder
+        data = {k: run[k] for k in ("dataset", "epochs", "synthetic", "permuted_labels", "recorded_in", "run")
+                if k in run}
+        out["training_data"] = json.dumps(data)
     if weights_file is not None and weights_file.is_file():  # the weights exported, for whoever traces them
         out["weights_sha256"] = file_sha256(weights_file)
     return out
