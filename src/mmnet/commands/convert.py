@@ -29,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 # The authors' CASME2_5.py label ids.
 AUTHORS_5CLASS = ["happiness", "repression", "disgust", "surprise", "others"]
+#: Where converted weights come from, as their checkpoint records it (`mmnet info` shows it).
+AUTHORS_ORIGIN = "the MMNet authors' released code (muse1998/MMNet; no licence stated in that repository)"
 
 
 # cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
@@ -79,8 +81,30 @@ def run(args: argparse.Namespace) -> int:
     elif n == 5:
         names = AUTHORS_5CLASS
     info = CheckpointInfo(class_names=names, preprocessing={"image_size": model.config.image_size,
-                                                            "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)})
+                                                            "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
+                          training=authors_training(src, n))
     out = model.save_pretrained(args.out, info)
     done = "replaced the checkpoint in" if replacing else "wrote"
     print(f"{done} {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
     return 0
+
+
+def authors_training(src: Path, n_classes: int) -> dict:
+    """The ``training`` record of weights converted from the authors' ``src``: the file (name and SHA-256), its
+    origin, and what the authors' code trains on (CASME II; its 5-class scheme, CASME2_5.py), with a licence note:
+    the authors state no licence, and CASME II is licence-gated."""
+    from ..run_folder import file_sha256
+    from ..train.model_card import _licence
+
+    gated = _licence({"casme2": {}})  # the model card's note for CASME II: its owner's agreement
+    return {
+        "dataset": "casme2",
+        # the authors' released script is CASME2_5.py; another class count is a scheme the file does not name
+        "scheme": "casme2-5class" if n_classes == 5 else None,
+        "classes": n_classes, "epochs": None, "synthetic": False,
+        "source": {"file": src.name, "sha256": file_sha256(src), "origin": AUTHORS_ORIGIN,
+                   "converted_by": "mmnet convert"},
+        "licence": ("Converted from a checkpoint of the MMNet authors' released code, whose repository "
+                    "(muse1998/MMNet) states no licence: the authors' weights come with none, and redistributing "
+                    f"them needs their permission. {gated}"),
+    }

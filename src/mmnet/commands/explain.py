@@ -64,7 +64,7 @@ INTERRUPTED = "no figure was written"
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..infer import align_clip, explain_clip, load_clip, render_explanation
-    from ..infer.provenance import training_caption
+    from ..infer.provenance import licence_note, record_caption, training_record
     from .common import check_device_argument, load_predictor
     from .predict import requests_from_args
 
@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if args.align:
         clip = align_clip(clip, request.onset)
     explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
-    explanation.caption = training_caption(args.checkpoint)
+    record = training_record(args.checkpoint)
+    explanation.caption = record_caption(record)
     out = render_explanation(explanation, args.out, dpi=args.dpi, shared_scale=args.shared_scale, cmap=args.cmap)
     p = explanation.probabilities[explanation.label]
     print(f"{clip.source}: {explanation.label} (p = {p:.3f}), onset {explanation.onset_frame}, "
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     print("attention ranges (min-max): " + ", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
                                                      for k, a in enumerate(explanation.attention, start=1)))
     print(explanation.caption)
+    print(f"licence: {licence_note(record)}")  # printed, not drawn: the figure keeps one line
     if explanation.still:  # as mmnet predict says it: the same frame twice shows no motion at all
         from ..infer.predictor import ZERO_MOTION
 

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     replacing = args.onnx.is_file()
     model, info = load_checkpoint(args.checkpoint)
     model.eval()
-    out = export_onnx(model, args.onnx, info, opset=DEFAULT_OPSET if args.opset is None else args.opset)
+    out = export_onnx(model, args.onnx, info, opset=DEFAULT_OPSET if args.opset is None else args.opset,
+                      checkpoint=args.checkpoint)  # its model card, when beside the weights, goes into the file
     size_mb = out.stat().st_size / 1e6
     done = "replaced" if replacing else "wrote"
     print(f"{done} {out} ({size_mb:.1f} MB), inputs onset/apex (B, 3, {model.config.image_size}, "

@@ -180,9 +180,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"mmnet version: {meta.get('mmnet_version')}")
     print(f"parameters:    {n_params:,}")
     print(f"classes:       {meta.get('class_names') or '(unnamed)'}")
-    from ..infer.provenance import training_caption
+    from ..infer.provenance import licence_note, record_caption, training_record
 
-    print(f"training:      {training_caption(args.checkpoint)}")
+    record = training_record(args.checkpoint)
+    print(f"training:      {record_caption(record)}")
+    if source := record.get("source"):  # weights converted by `mmnet convert`: the file they came from
+        print(f"source:        {source.get('file')} (SHA-256 {source.get('sha256')}), {source.get('origin')}")
+    print(f"licence:       {licence_note(record)}")
     for key, value in meta["model"].items():
         print(f"  model.{key} = {value}")
     from ..infer.predictor import Preprocessing

@@ -4,7 +4,9 @@ The ONNX graph takes ``onset`` and ``apex`` (B, 3, S, S) float32 tensors, alread
 normalised (the same preprocessing as ``mmnet.infer.Predictor``), with a dynamic batch axis, and
 returns ``logits`` (B, num_classes). Class names and preprocessing travel in the model's
 ``metadata_props`` (JSON strings), so a program needs only onnxruntime, numpy and an image
-reader to use it (docs/inference.md shows one).
+reader to use it (docs/inference.md shows one). So does the model's provenance: what it was trained
+on and the licence note (from the model card beside the weights, else the checkpoint's own record),
+or that neither is recorded.
 
 torch 2.13's ``torch.onnx.export`` defaults to the torch.export-based ("dynamo") exporter, which
 needs the ``onnxscript`` package; this module uses the TorchScript-based exporter
@@ -30,10 +32,13 @@ from .. import __version__
 from ..errors import ConfigError, MMNetError, install_hint
 from ..images import RESIZE_METHOD
 from ..model import CheckpointInfo, MMNet
+from ..model.mmnet import WEIGHTS_NAME
 from ..utils import atomic_write_bytes
 from .predictor import Preprocessing
+from .provenance import LICENCE_NOT_RECORDED, dataset_name, model_card_beside, training_record
 
-__all__ = ["DEFAULT_OPSET", "supported_opsets", "onnx_metadata", "export_onnx", "read_onnx_metadata", "onnx_parity"]
+__all__ = ["DEFAULT_OPSET", "supported_opsets", "onnx_metadata", "provenance_metadata", "export_onnx",
+           "read_onnx_metadata", "onnx_parity", "TRAINING_NOT_RECORDED"]
 
 DEFAULT_OPSET = 17  # LayerNormalization is a native op from opset 17
 # The motion stem's bilinear resize (upsample_bilinear2d) exports only from opset 11; tried down to 7.
@@ -120,8 +125,64 @@ def _input_names(model: MMNet) -> list[str]:
     return ["onset", "flow" if model.config.main_input == "flow" else "apex"]
 
 
-def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None) -> dict[str, str]:
-    """The ``metadata_props`` written into the ONNX file (every value a string)."""
+#: ``training_data`` of an export whose checkpoint records nothing of its training.
+TRAINING_NOT_RECORDED = ("not recorded: the checkpoint holds no record of its training data and no model card was "
+                         "beside it (it may be untrained); check its origin and its training data's licence before "
+                         "using or sharing this model.")
+# What of a checkpoint's own training record an export carries (the subjects held out of a fold are left out).
+_HEADER_KEYS = ("dataset", "scheme", "classes", "datasets", "samples", "epochs", "synthetic", "permuted_labels",
+                "source")
+
+
+def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | None = None) -> dict[str, str]:
+    """What the model was trained on and its licence note, for ``metadata_props``: copied from the model card
+    beside ``checkpoint``'s weights when it describes them (``model_card_beside``), else from the checkpoint's own
+    record (``info.training``); without either, ``training_data`` says it is not recorded."""
+    from ..run_folder import MODEL_CARD_JSON, file_sha256
+
+    given = None if checkpoint is None else Path(checkpoint)
+    weights_file = None if given is None else given / WEIGHTS_NAME if given.is_dir() else given
+    card = model_card_beside(given) if given is not None else None
+    if card is not None:
+        t = card.get("training") or {}
+        data = {"dataset": t.get("dataset"), "datasets": t.get("datasets"), "samples": t.get("samples"),
+                "subjects": t.get("subjects"), "epochs": t.get("epochs"), "synthetic": card.get("synthetic_data"),
+                "scheme": (card.get("classes") or {}).get("scheme"), "recorded_in": "model card"}
+        return {"training_data": json.dumps(data), "licence": str(card.get("licence") or LICENCE_NOT_RECORDED),
+                "weights_sha256": str((card.get("weights") or {}).get("sha256")),
+                "model_card_sha256": file_sha256(weights_file.parent / MODEL_CARD_JSON),
+                "intended_use": str(card.get("intended_use")), "limits": str(card.get("limits"))}
+    training = (info.training if info is not None else None) or {}
+    out = {"training_data": TRAINING_NOT_RECORDED, "licence": LICENCE_NOT_RECORDED}
+    if training:
+        data = {k: training[k] for k in _HEADER_KEYS if k in training}
+        out = {"training_data": json.dumps({**data, "recorded_in": "checkpoint"}),
+               "licence": str(training.get("licence") or LICENCE_NOT_RECORDED)}
+    elif given is not None and (run := training_record(given)):  # an earlier mmnet's model in its run folder
+        data = {k: run[k] for k in ("dataset", "epochs", "synthetic", "permuted_labels", "recorded_in", "run")
+                if k in run}
+        out["training_data"] = json.dumps(data)
+    if weights_file is not None and weights_file.is_file():  # the weights exported, for whoever traces them
+        out["weights_sha256"] = file_sha256(weights_file)
+    return out
+
+
+def _doc_string(provenance: dict[str, str]) -> str:
+    """The file's description: the paper, and a line of what it was trained on (details in the metadata)."""
+    head = "MMNet micro-expression classifier (Li et al., IJCAI 2022); inputs normalised, see metadata"
+    if provenance["training_data"] == TRAINING_NOT_RECORDED:
+        return f"{head}. Training data not recorded: see metadata 'training_data'."
+    data = json.loads(provenance["training_data"])
+    dataset = data.get("dataset")
+    named = dataset_name(dataset) if isinstance(dataset, str) else "data not stated"
+    synthetic = " (mmnet's synthetic faces: meaningless on real faces)" if data.get("synthetic") else ""
+    return f"{head}. Trained on {named}{synthetic}; licence note in metadata 'licence'."
+
+
+def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None,
+                  checkpoint: str | Path | None = None) -> dict[str, str]:
+    """The ``metadata_props`` written into the ONNX file (every value a string); ``checkpoint``, the folder or
+    file the model was loaded from, is where its model card is looked for (``provenance_metadata``)."""
     info = info or CheckpointInfo()
     n = model.config.num_classes
     names = list(info.class_names) if info.class_names else [f"class_{i}" for i in range(n)]
@@ -133,12 +194,14 @@ def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None) -> dict[str,
         "preprocessing": json.dumps(prep),
         "model_config": json.dumps(dataclasses.asdict(model.config)),
         "inputs": json.dumps(_input_names(model)),
+        **provenance_metadata(checkpoint, info),
     }
 
 
 def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = None, *,
-                opset: int = DEFAULT_OPSET) -> Path:
-    """Write ``model`` as an ONNX file with a dynamic batch axis and mmnet metadata.
+                opset: int = DEFAULT_OPSET, checkpoint: str | Path | None = None) -> Path:
+    """Write ``model`` as an ONNX file with a dynamic batch axis and mmnet metadata (``onnx_metadata``:
+    give ``checkpoint``, where the model was loaded from, for its model card's provenance).
 
     Raises:
         ConfigError: ``opset`` is outside :func:`supported_opsets`, or the model has an operator that
@@ -183,10 +246,11 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
                 raise MMNetError(f"torch.onnx could not export this model at opset {opset} ({first_line}); "
                                  f"{advice}.") from err
         proto = onnx.load_model_from_string(exported.getvalue())
-        for key, value in onnx_metadata(model, info).items():
+        meta = onnx_metadata(model, info, checkpoint)
+        for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
-        proto.doc_string = "MMNet micro-expression classifier (Li et al., IJCAI 2022); inputs normalised, see metadata"
+        proto.doc_string = _doc_string(meta)
         onnx.checker.check_model(proto)
     finally:
         model.train(was_training)

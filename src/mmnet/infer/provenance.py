@@ -1,18 +1,28 @@
-"""What a checkpoint was trained on, read from the run folder it was saved in, for the people who look at
-its output (the caption of ``mmnet explain``'s figure, the model line of ``mmnet serve``'s page).
+"""What a checkpoint was trained on, for the people who look at its output (the caption of ``mmnet explain``'s
+figure, the model line of ``mmnet serve``'s page, ``mmnet info``) and for its ONNX export.
 
-A checkpoint carries its class names and preprocessing, not its training data; while it sits in its run
-folder (``RUN/seed-S/fold-F/model``, ``RUN/final/model``), ``RUN/config.yaml`` names the dataset and its
-root. A data root holding ``synth.json`` is the synthetic set of ``mmnet synth`` / ``mmnet demo``. A
-checkpoint outside a run folder has no record: it may be untrained, and nothing here can tell.
+Three records, read in this order:
+
+1. ``model_card.json`` beside the weights (the final model's card, which travels with its folder), when the
+   weights' SHA-256 is the one the card names: a card of other weights describes nothing here.
+2. The run folder the checkpoint sits in (``RUN/seed-S/fold-F/model``, ``RUN/final/model``): ``RUN/config.yaml``
+   names the dataset and its root. A data root holding ``synth.json`` is the synthetic set of ``mmnet synth`` /
+   ``mmnet demo``.
+3. The ``training`` record in the checkpoint's header, which training writes into every model it saves (fold
+   models included) and ``mmnet convert`` into the authors' converted weights (with their source).
+
+A checkpoint with none of them (one of an earlier mmnet, outside its run folder) has no record: it may be
+untrained, and nothing here can tell.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-__all__ = ["is_synthetic", "training_record", "training_caption", "label_warning", "newest_model", "dataset_name",
-           "UNRECORDED_CAPTION", "DATASET_NAMES"]
+__all__ = ["is_synthetic", "training_record", "training_caption", "record_caption", "licence_note", "label_warning",
+           "model_card_beside", "header_training", "newest_model", "dataset_name", "UNRECORDED_CAPTION",
+           "LICENCE_NOT_RECORDED", "DATASET_NAMES"]
 
 #: The datasets' names as their owners write them (``train.model_card.DATASET_OWNERS`` adds the owners).
 DATASET_NAMES = {"casme2": "CASME II", "casme3": "CAS(ME)^3", "samm": "SAMM", "smic": "SMIC", "mmew": "MMEW",
@@ -74,33 +84,115 @@ def is_synthetic(data: dict, run: Path | None = None) -> bool | None:
     return None
 
 
-def training_record(checkpoint: str | Path) -> dict:
-    """What the run folder says about the training data, or {} when the checkpoint is not in one:
-    ``dataset``, ``epochs``, ``run`` (the folder's name), ``synthetic`` (True, False, or absent when the
-    data folder is not found), ``permuted_labels`` (only when true)."""
+def _weights_file(checkpoint: Path) -> Path:
+    return checkpoint / "model.safetensors" if checkpoint.is_dir() else checkpoint
+
+
+def model_card_beside(checkpoint: str | Path) -> dict | None:
+    """The ``model_card.json`` in the checkpoint's folder when it describes these weights (its
+    ``weights.sha256`` is theirs); None when there is none, it is unreadable, or it names other weights."""
+    from ..run_folder import MODEL_CARD_JSON, file_sha256
+
+    weights = _weights_file(Path(checkpoint))
+    card_path = weights.parent / MODEL_CARD_JSON
+    if not card_path.is_file() or not weights.is_file():
+        return None
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    sha = (card.get("weights") or {}).get("sha256") if isinstance(card, dict) else None
+    if not isinstance(sha, str) or sha != file_sha256(weights):
+        return None
+    return card
+
+
+def header_training(checkpoint: str | Path) -> dict:
+    """The ``training`` record in the checkpoint's safetensors header; {} when it has none (an earlier mmnet's
+    checkpoint) or the file is no readable checkpoint (its loader says why)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(_weights_file(Path(checkpoint))), framework="pt") as f:
+            meta = json.loads((f.metadata() or {}).get("mmnet", "{}"))
+    except Exception:  # safetensors raises its own types; a damaged file has no record to show (its loader says why)
+        return {}
+    training = meta.get("training") if isinstance(meta, dict) else None
+    return dict(training) if isinstance(training, dict) else {}
+
+
+def _card_record(card: dict) -> dict:
+    t = card.get("training") or {}
+    out = {"dataset": t.get("dataset"), "epochs": t.get("epochs"), "recorded_in": "model card",
+           "synthetic": bool(card.get("synthetic_data"))}
+    if (card.get("recipe_values") or {}).get("data.permute_labels"):
+        out["permuted_labels"] = True
+    if isinstance(card.get("licence"), str):
+        out["licence"] = card["licence"]
+    return out
+
+
+def _run_record(run: Path) -> dict:
     import yaml
 
-    run = _run_folder(Path(checkpoint))
-    if run is None:
-        return {}
     try:
         config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return {}
     data = config.get("data") or {}
     train = config.get("train") or {}
-    out = {"dataset": data.get("dataset"), "epochs": train.get("epochs"), "run": run.name}
+    out = {"dataset": data.get("dataset"), "epochs": train.get("epochs"), "recorded_in": "run folder"}
     synthetic = is_synthetic(data, run)
     if synthetic is not None:
         out["synthetic"] = synthetic
-    if config.get("data", {}).get("permute_labels"):
+    if data.get("permute_labels"):
         out["permuted_labels"] = True
     return out
 
 
+def _header_record(training: dict) -> dict:
+    out = {"dataset": training.get("dataset"), "epochs": training.get("epochs"), "recorded_in": "checkpoint"}
+    if isinstance(training.get("synthetic"), bool):
+        out["synthetic"] = training["synthetic"]
+    if training.get("permuted_labels"):
+        out["permuted_labels"] = True
+    if isinstance(training.get("source"), dict):  # weights converted by `mmnet convert`
+        out["source"] = training["source"]
+        out["scheme"] = training.get("scheme")
+    return out
+
+
+def training_record(checkpoint: str | Path) -> dict:
+    """What is recorded about the training data (the module's docstring says where, in which order), or {}:
+    ``dataset``, ``epochs``, ``recorded_in`` ("model card", "run folder", "checkpoint"), ``run`` (the run
+    folder's name, when the checkpoint is in one), ``synthetic`` (True, False, or absent when the data folder
+    is not found), ``permuted_labels`` (only when true), ``licence`` (the licence note, when recorded),
+    ``source`` and ``scheme`` (converted weights: the file they came from)."""
+    path = Path(checkpoint)
+    run = _run_folder(path)
+    header = header_training(path)
+    card = model_card_beside(path)
+    out = _card_record(card) if card is not None else (_run_record(run) if run is not None else {})
+    if not out and header:
+        out = _header_record(header)
+    if not out:
+        return {}
+    if run is not None:
+        out["run"] = run.name
+    if "licence" not in out and isinstance(header.get("licence"), str):
+        out["licence"] = header["licence"]
+    return out
+
+
 #: ``training_caption`` of a model whose training is not recorded (also: a model known by no checkpoint path).
-UNRECORDED_CAPTION = ("Model: what it was trained on is not recorded (the checkpoint is not inside its run folder); "
-                      "it may be untrained: check its origin before relying on its output.")
+UNRECORDED_CAPTION = ("Model: what it was trained on is not recorded (no record in the checkpoint or beside it, and "
+                      "the checkpoint is not inside its run folder); it may be untrained: check its origin before "
+                      "relying on its output.")
+#: ``licence_note`` of a model whose training data, and so its licence, is not recorded.
+LICENCE_NOT_RECORDED = ("not recorded: check the licence of the data the model was trained on (and of the weights, "
+                        "when they come from elsewhere) before sharing it or using it beyond research.")
+#: How a caption says where the record was read (a run folder is named instead).
+_RECORDED_IN = {"model card": "model card beside the weights", "checkpoint": "recorded in the checkpoint"}
 
 
 def dataset_name(key: str) -> str:
@@ -117,14 +209,21 @@ def training_caption(checkpoint: str | Path, *, by_name: bool = False) -> str:
     meaningless on real faces (synthetic data, permuted labels) or unknown (no record: possibly untrained).
     ``by_name`` words it for people who do not know the configuration's keys (the page of ``mmnet serve``): the
     dataset by its name (``dataset_name``: "casme2" -> "CASME II"), no ``data.dataset=``."""
-    rec = training_record(checkpoint)
+    return record_caption(training_record(checkpoint), by_name=by_name)
+
+
+def record_caption(rec: dict, *, by_name: bool = False) -> str:
+    """``training_caption`` of a ``training_record`` already read (a caller that shows more of it)."""
     if not rec:
         return UNRECORDED_CAPTION
+    if rec.get("source"):
+        return _converted_caption(rec)
     epochs = rec["epochs"]
     named = by_name and isinstance(rec["dataset"], str)
     dataset = dataset_name(rec["dataset"]) if named else rec["dataset"]
     key = "" if named else f"data.dataset={rec['dataset']}, "
-    where = f"run folder '{rec['run']}', {key}{epochs} epoch{'' if epochs == 1 else 's'}"
+    place = f"run folder '{rec['run']}'" if rec.get("run") else _RECORDED_IN.get(rec.get("recorded_in"), "recorded")
+    where = f"{place}, {key}{epochs} epoch{'' if epochs == 1 else 's'}"
     if rec.get("synthetic"):
         line = (f"Model trained on synthetic faces {_how_much(rec)} ({where}; mmnet synth/demo): "
                 "its attention and prediction mean nothing on real faces.")
@@ -136,6 +235,20 @@ def training_caption(checkpoint: str | Path, *, by_name: bool = False) -> str:
     if rec.get("permuted_labels"):
         line += " Trained with permuted labels (a control): its predictions are chance by design."
     return line
+
+
+def _converted_caption(rec: dict) -> str:
+    """Weights converted by ``mmnet convert``: the file they came from, who trained them on what."""
+    source = rec["source"]
+    dataset = dataset_name(rec["dataset"]) if isinstance(rec.get("dataset"), str) else "data not stated"
+    scheme = f", scheme {rec['scheme']}" if rec.get("scheme") else ""
+    return (f"Model converted from '{source.get('file')}' ({source.get('origin')}), trained there on "
+            f"{dataset}{scheme}.")
+
+
+def licence_note(rec: dict) -> str:
+    """The licence note of a ``training_record`` (the model card's wording), or that it is not recorded."""
+    return rec.get("licence") or LICENCE_NOT_RECORDED
 
 
 def _how_much(rec: dict) -> str:

@@ -34,6 +34,9 @@ class CheckpointInfo:
 
     class_names: list[str] | None = None  # in logit order; None: unnamed
     preprocessing: dict = field(default_factory=dict)  # image_size, mean, std of the inputs
+    # what the weights were trained on and under which licence (mmnet.infer.provenance reads it); None:
+    # not recorded, as in checkpoints of earlier mmnet versions, whose readers ignore the key
+    training: dict | None = None
 
     def metadata(self, config: MMNetConfig) -> dict:
         """The JSON record stored with the weights."""
@@ -46,11 +49,14 @@ class CheckpointInfo:
             "model": dataclasses.asdict(config),
             "class_names": list(self.class_names) if self.class_names is not None else None,
             "preprocessing": dict(self.preprocessing),
+            **({"training": dict(self.training)} if self.training is not None else {}),
         }
 
     @classmethod
     def from_metadata(cls, meta: dict) -> CheckpointInfo:
-        return cls(class_names=meta.get("class_names"), preprocessing=meta.get("preprocessing") or {})
+        training = meta.get("training")
+        return cls(class_names=meta.get("class_names"), preprocessing=meta.get("preprocessing") or {},
+                   training=training if isinstance(training, dict) else None)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:

@@ -38,6 +38,7 @@ from ..utils import (
     remove_stale_temporaries,
 )
 from .calibrate import plan_training
+from .checkpoint_record import training_header
 from .loop import adamw, evaluate, train_one_epoch
 from .resume_env import trained_numerics, trained_software
 from .tasks import FoldTask, fold_seed
@@ -151,7 +152,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
     if tb is not None:
         tb.close()
     if tc.save_models or task.final:
-        model.to(memory_format=torch.contiguous_format).save_pretrained(fold_dir / rf.MODEL, _checkpoint_info(cfg))
+        model.to(memory_format=torch.contiguous_format).save_pretrained(fold_dir / rf.MODEL, _checkpoint_info(task))
     record = {"fold": task.fold, "test_subjects": sorted({task.subjects[i] for i in task.test_idx}),
               "test_datasets": sorted({task.datasets[i] for i in task.test_idx}), "epochs": tc.epochs,
               "seed": task.seed, "fold_seed": seed, "seconds": round(sum(h["seconds"] for h in done.history), 3),
@@ -232,8 +233,11 @@ def _write_fold_tables(fold_dir: Path, cfg: ExperimentConfig, done: _Progress) -
     rf.write_csv(fold_dir / rf.PREDICTIONS, rf.prediction_columns(cfg.model.num_classes), done.predictions)
 
 
-def _checkpoint_info(cfg: ExperimentConfig) -> CheckpointInfo:
-    """What a saved fold model carries: the class names and the preprocessing it was trained with."""
+def _checkpoint_info(task: FoldTask) -> CheckpointInfo:
+    """What a saved model carries: the class names and the preprocessing it was trained with, and what it was
+    trained on (with the licence note), so that a copy of its folder keeps them."""
+    cfg = task.config
     return CheckpointInfo(class_names=list(cfg.data.classes or []),
                           preprocessing={"image_size": cfg.data.image_size, "mean": list(IMAGENET_MEAN),
-                                         "std": list(IMAGENET_STD)})
+                                         "std": list(IMAGENET_STD)},
+                          training=training_header(task))
