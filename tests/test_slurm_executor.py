@@ -116,14 +116,23 @@ def test_failing_fold_is_reported_not_retried_and_others_finish(local_cluster, s
 
 @pytest.fixture
 def fake_slurm(tmp_path, monkeypatch):
-    """sbatch, sacct, srun and scancel stand-ins: sbatch keeps each script and answers with a new job id."""
+    """sbatch, sacct, squeue, srun and scancel stand-ins: sbatch keeps each script and answers with a new job id."""
     submitit = pytest.importorskip("submitit")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     scripts = {
         "sbatch": 'n=$(cat "$D/next" 2>/dev/null || echo 7000); echo $((n + 1)) > "$D/next"\n'
                   'cp "$1" "$D/sbatch-$n.sh"; echo "Submitted batch job $n"',
-        "sacct": 'cat "$D/sacct.txt" 2>/dev/null || echo "JobID|State|NodeList"',
+        # sacct-N.txt answers the N-th call where it exists (a job's states over time), else sacct.txt
+        "sacct": 'n=$(( $(cat "$D/sacct-n" 2>/dev/null || echo 0) + 1 )); echo $n > "$D/sacct-n"\n'
+                 'f="$D/sacct-$n.txt"; [ -f "$f" ] || f="$D/sacct.txt"\n'
+                 'cat "$f" 2>/dev/null || echo "JobID|State|NodeList"',
+        # squeue.txt: "JOBID STATE" lines of the jobs the controller knows; squeue-down: the controller is unreachable
+        "squeue": '[ -f "$D/squeue-down" ] && { echo "squeue: error: Unable to contact slurm controller" >&2; exit 1; }\n'
+                  'id=$(echo "$@" | sed -n "s/.*-j \\([^ ]*\\).*/\\1/p")\n'
+                  'line=$(grep "^$id " "$D/squeue.txt" 2>/dev/null) || '
+                  '{ echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1; }\n'
+                  'echo "${line#* }"',
         "srun": "exit 1", "scancel": 'echo "$@" >> "$D/cancelled"',
     }
     for name, body in scripts.items():
@@ -313,7 +322,7 @@ def test_a_job_lost_after_its_fold_finished_is_not_submitted_again(synth_root, t
     from submitit.core.utils import UncompletedJobError
 
     from mmnet.train.fold import run_fold
-    from mmnet.train.slurm_executor import _collect
+    from mmnet.train.slurm_collect import collect
 
     task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False))[0]
     done = run_fold(task, progress=False)
@@ -328,7 +337,7 @@ def test_a_job_lost_after_its_fold_finished_is_not_submitted_again(synth_root, t
             return UncompletedJobError("no result")
 
     resubmitted = []
-    assert _collect([task], {0: Lost()}, resubmitted.append, 3, False, 0, poll=0) == [done]
+    assert collect([task], {0: Lost()}, resubmitted.append, 3, False, 0, poll=0, cluster="local") == [done]
     assert resubmitted == []
 
 
@@ -339,3 +348,46 @@ def test_a_missing_submitit_is_said_before_the_run_folder_is_written(synth_root,
     with pytest.raises(ExecutorError, match=r'needs submitit, an optional extra: pip install .*-e "\.\[slurm\]"'):
         train_experiment(_cfg(synth_root, tmp_path), tmp_path / "run", executor=SLURM, progress=False)
     assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()  # nothing prepared nor measured
+
+
+def test_a_rerun_never_submits_a_fold_whose_job_sacct_does_not_know_yet(fake_slurm, synth_root, tmp_path, capsys):
+    from mmnet.cli import main
+
+    out, args = _submitted_without_waiting(synth_root, tmp_path)
+    (tmp_path / "sacct.txt").unlink()  # no accounting (or slurmdbd behind): sacct knows neither job
+    (tmp_path / "squeue.txt").write_text("7000_0 RUNNING\n")  # the controller still runs 7000_0; 7000_1 is gone
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "1 fold job(s) submitted (7001), 1 still queued or running" in capsys.readouterr().err
+    assert sorted(j["job_id"] for j in json.loads((out / rf.SLURM_JOBS).read_text()).values()) == ["7000_0", "7001"]
+    (tmp_path / "squeue-down").touch()  # nobody can tell: both count as alive
+    assert main(args) == 0
+    assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
+    assert not (tmp_path / "sbatch-7002.sh").exists()
+
+
+def test_waiting_follows_suspended_jobs_and_never_resubmits_cancelled_or_out_of_memory_ones(fake_slurm, synth_root,
+                                                                                           tmp_path, capsys):
+    import submitit
+
+    from mmnet.train.slurm_collect import collect
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    logs = tmp_path / "logs"
+    jobs = {i: submitit.SlurmJob(folder=logs, job_id=f"7000_{i}") for i in range(3)}
+    # sacct over time: first all three held or suspended (alive: waited for), then each ends without a result
+    (tmp_path / "sacct-1.txt").write_text("JobID|State|NodeList\n7000_0|SUSPENDED|n1\n7000_1|REQUEUE_HOLD|\n"
+                                          "7000_2|CONFIGURING|n2\n")
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|CANCELLED by 1234|n1\n"
+                                        "7000_1|OUT_OF_MEMORY|n3\n7000_2|NODE_FAIL|n2\n")
+    submitted = []
+    with pytest.raises(ExecutorError, match=r"3 of 3 fold\(s\) failed on SLURM") as info:
+        collect([task] * 3, jobs, lambda ids: submitted.extend(ids) or {}, 0, False, 0, poll=0.2)
+    message = str(info.value)
+    assert submitted == []  # none while alive; cancelled and out of memory never; node failure: max_retries=0
+    assert "SLURM job 7000_0 ended without a result (state CANCELLED)" in message and "not submitted again" in message
+    err = capsys.readouterr().err
+    assert f"{task.label}: SLURM job 7000_0 was cancelled (CANCELLED); not submitted again" in err
+    assert f"{task.label}: SLURM job 7000_1 ran out of memory; not submitted again" in err and "--slurm-mem" in err
+    assert f"FAILED {task.label}: job lost" in err
+    assert int((tmp_path / "sacct-n").read_text()) >= 2  # the held states were read, then the ends

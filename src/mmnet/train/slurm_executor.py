@@ -29,17 +29,17 @@ import os
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
 
 from .. import run_folder as rf
 from ..config import ExecutorConfig, slurm_minutes
 from ..errors import ConfigError, ExecutorError, install_hint, verify_choice
-from ..progress import FoldProgress, write_line
+from ..progress import write_line
 from ..shell_words import shell_quote
 from ..version import __version__
-from .faults import CRASH_ENV, after_first_checkpoint, failed_folds_error, kill_this_process
+from .faults import CRASH_ENV, after_first_checkpoint, kill_this_process
 from .fold import run_fold
+from .slurm_collect import collect
 from .slurm_jobs import LIVE, follow_queued, record_jobs
 from .tasks import FoldTask
 
@@ -234,69 +234,5 @@ def run_slurm(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool 
                    "command (it submits only the folds that are neither finished nor queued, then writes the "
                    f"report), or build the report with `mmnet report {run}`.")
         return []
-    return _collect(tasks, jobs, submit, max_retries, progress, finished, poll=1.0 if cluster == "local" else 5.0)
-
-
-def _collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progress: bool, finished: int,
-             poll: float) -> list[dict]:
-    """Wait for the jobs (any order); one line per fold; resubmit lost jobs; raise once at the end on failures."""
-    from submitit.core.utils import FailedJobError
-
-    results: list[dict | None] = [None] * len(tasks)
-    failures: list[tuple[int, str]] = []
-    retries = dict.fromkeys(jobs, 0)
-    folds = FoldProgress(len(tasks), progress=progress, finished=finished)
-    try:
-        while jobs:
-            lost = []
-            for i, job in list(jobs.items()):
-                if not job.done():
-                    continue
-                del jobs[i]
-                error = job.exception()
-                if error is None:
-                    results[i] = job.result()
-                    folds.done(tasks[i].label, results[i])
-                elif isinstance(error, FailedJobError):  # a Python error in the fold: it would repeat
-                    text, kind = _python_error(str(error), job, max_retries)
-                    failures.append((i, text))
-                    folds.failed(tasks[i].label, kind)
-                elif (recorded := rf.finished_result(tasks[i].fold_dir)) is not None:  # died after its done.json
-                    results[i] = recorded
-                    folds.done(tasks[i].label, recorded)
-                elif retries[i] < max_retries:  # ended without a result: node failure, killed, out of memory
-                    retries[i] += 1
-                    write_line(f"  {tasks[i].label}: SLURM job {job.job_id} ended without a result "
-                               f"({job.state}); submitted again ({retries[i]}/{max_retries})")
-                    lost.append(i)
-                else:
-                    failures.append((i, f"SLURM job {job.job_id} ended without a result {max_retries + 1} times "
-                                        f"(last state {job.state}); its log: {job.paths.stderr}\n{error}"))
-                    folds.failed(tasks[i].label, "job lost")
-            if lost:
-                jobs.update(submit(lost))
-            if jobs:
-                time.sleep(poll)
-    except KeyboardInterrupt:
-        for job in jobs.values():  # stop the cluster's work too; finished folds and checkpoints are kept
-            job.cancel(check=False)
-        raise
-    finally:
-        folds.close()
-    if failures:
-        raise failed_folds_error([(tasks[i].label, text) for i, text in failures], len(tasks), "SLURM")
-    return results  # type: ignore[return-value]
-
-
-def _python_error(message: str, job, max_retries: int) -> tuple[str, str]:
-    """submitit's FailedJobError text -> (the job's traceback and its log, the exception's name)."""
-    parts = message.split("-" * 22 + "\n")
-    trace = parts[1].strip() if len(parts) >= 3 else message.strip()
-    last = trace.splitlines()[-1] if trace else ""
-    kind = last.split(":", 1)[0].rsplit(".", 1)[-1] or "error"
-    if "Job not requeued because" in last:
-        trace = (f"the job was stopped (time limit or preemption) more than max_retries={max_retries} times "
-                 f"({last.split('because:', 1)[-1].strip()}). Give each fold more time (--slurm-time) or allow more "
-                 "requeues (--max-retries); the fold continues from its last epoch when the same command is rerun.")
-        kind = "requeued too often"
-    return f"{trace}\n(log: {job.paths.stderr})", kind
+    return collect(tasks, jobs, submit, max_retries, progress, finished, poll=1.0 if cluster == "local" else 5.0,
+                   cluster=cluster)

@@ -22,12 +22,11 @@ from ..errors import ExecutorError, install_hint
 from ..progress import write_line
 from ..utils import atomic_write_text
 from .resume_rules import experiment_values
+from .slurm_state import is_active
 from .tasks import FoldTask
 
 __all__ = ["LIVE", "config_digest", "read_records", "fold_key", "record_jobs", "follow_queued", "cancel_recorded"]
 
-ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING", "REQUEUE_HOLD",
-          "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "READY"}
 LIVE: dict[str, object] = {}  # job id -> the submitit Job this process submitted (a local job is followed by it)
 
 
@@ -76,12 +75,9 @@ def _handle(submitit, rec: object, cluster: str):
 
 
 def _active(job, cluster: str) -> bool:
-    if job.paths.result_pickle.exists():
-        return False
-    if cluster == "slurm":
-        state = job.get_info(mode="cache").get("State", "")
-        return bool(state) and state.split()[0] in ACTIVE
-    return not job.done()
+    if cluster == "slurm":  # a job sacct has no record of is asked of the controller (squeue), else counts as alive
+        return is_active(job)
+    return not job.paths.result_pickle.exists() and not job.done()
 
 
 def _active_jobs(submitit, handles: dict, cluster: str) -> dict:
