@@ -27,7 +27,7 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from .errors import MMNetError, is_out_of_memory
+from .errors import MMNetError, Terminated, is_out_of_memory
 from .version import __version__
 
 # The exit codes of the docstring's table (EXIT_USAGE is argparse's own, see _Parser).
@@ -197,11 +197,6 @@ def _discard_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # stdout is no file (replaced by a caller)
         pass
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM turned into an interrupt, so that a ``kill`` or a scheduler's stop unwinds as Ctrl-C does:
-    the same cleanup (cluster jobs cancelled, temporaries removed) and the same "finished work is kept" line."""
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from .. import run_folder as rf
+from ..errors import Terminated
 from ..progress import FoldProgress, write_line
 from .faults import failed_folds_error
 from .slurm_state import slurm_state
@@ -87,8 +88,8 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
                 jobs.update(submit(lost))
             if jobs:
                 time.sleep(poll)
-    except KeyboardInterrupt:
-        _interrupted(jobs)
+    except KeyboardInterrupt as exc:
+        _interrupted(jobs, isinstance(exc, Terminated))
         raise
     finally:
         folds.close()
@@ -97,9 +98,17 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
     return results  # type: ignore[return-value]
 
 
-def _interrupted(jobs: dict) -> None:
-    for job in jobs.values():  # stop the cluster's work too; finished folds and checkpoints are kept
+def _interrupted(jobs: dict, terminated: bool) -> None:
+    """Ctrl-C stops the cluster's work too (finished folds and checkpoints are kept); SIGTERM (``kill``, the
+    driver's own time limit) leaves the jobs running for a rerun to follow."""
+    ids = ", ".join(sorted(str(job.job_id) for job in jobs.values()))
+    if terminated:
+        write_line(f"SLURM: {len(jobs)} fold job(s) left running ({ids}); rerun the same command to follow them "
+                   "(`scancel` them to stop them)")
+        return
+    for job in jobs.values():
         job.cancel(check=False)
+    write_line(f"SLURM: cancelled {len(jobs)} fold job(s) ({ids}); finished folds and saved epochs are kept")
 
 
 def _python_error(message: str, job, max_retries: int) -> tuple[str, str]:
@@ -108,9 +117,10 @@ def _python_error(message: str, job, max_retries: int) -> tuple[str, str]:
     trace = parts[1].strip() if len(parts) >= 3 else message.strip()
     last = trace.splitlines()[-1] if trace else ""
     kind = last.split(":", 1)[0].rsplit(".", 1)[-1] or "error"
-    if "Job not requeued because" in last:
-        trace = (f"the job was stopped (time limit or preemption) more than max_retries={max_retries} times "
-                 f"({last.split('because:', 1)[-1].strip()}). Give each fold more time (--slurm-time) or allow more "
-                 "requeues (--max-retries); the fold continues from its last epoch when the same command is rerun.")
-        kind = "requeued too often"
+    if "Job not requeued because" in last:  # FoldJob.checkpoint gave up: time-limit stops without a new epoch
+        trace = (f"the job reached its time limit more than max_retries={max_retries} times in a row without saving "
+                 "a new epoch (preemptions are not counted): an epoch takes longer than --slurm-time allows. Give "
+                 "each fold more time (--slurm-time); the fold continues from its last saved epoch when the same "
+                 "command is rerun.")
+        kind = "time limit too short"
     return f"{trace}\n(log: {job.paths.stderr})", kind

@@ -59,8 +59,12 @@ def record_jobs(tasks: list[FoldTask], jobs: dict[int, object], cluster: str, lo
     for out_dir, indices in by_run.items():
         records = read_records(out_dir)
         for i in indices:
+            before = records.get(fold_key(tasks[i]))
+            # the fold's earlier jobs, oldest first: where to look for the logs of its earlier attempts
+            previous = [*before.get("previous", []), before.get("job_id")] if isinstance(before, dict) else []
             records[fold_key(tasks[i])] = {"job_id": jobs[i].job_id, "cluster": cluster, "log_dir": str(log_dir),
-                                           "submitted": stamp, "config": config_digest(tasks[i])}
+                                           "submitted": stamp, "config": config_digest(tasks[i]),
+                                           "previous": [str(p) for p in previous if p]}
         atomic_write_text(Path(out_dir) / rf.SLURM_JOBS, json.dumps(records, indent=2) + "\n")
 
 
