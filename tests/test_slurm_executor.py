@@ -128,13 +128,15 @@ def fake_slurm(tmp_path, monkeypatch):
         "sacct": 'n=$(( $(cat "$D/sacct-n" 2>/dev/null || echo 0) + 1 )); echo $n > "$D/sacct-n"\n'
                  'f="$D/sacct-$n.txt"; [ -f "$f" ] || f="$D/sacct.txt"\n'
                  'cat "$f" 2>/dev/null || echo "JobID|State|NodeList"',
-        # squeue.txt: "JOBID STATE" lines of the jobs the controller knows; squeue-down: the controller is unreachable
-        "squeue": '[ -f "$D/squeue-down" ] && '
+        # squeue.txt (squeue-N.txt for the N-th call): "JOBID STATE" lines of the jobs the controller knows;
+        # squeue-down: the controller is unreachable
+        "squeue": 'echo "$@" >> "$D/squeue-calls"; [ -f "$D/squeue-down" ] && '
                   '{ echo "squeue: error: Unable to contact slurm controller" >&2; exit 1; }\n'
-                  'id=$(echo "$@" | sed -n "s/.*-j \\([^ ]*\\).*/\\1/p")\n'
-                  'line=$(grep "^$id " "$D/squeue.txt" 2>/dev/null) || '
-                  '{ echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1; }\n'
-                  'echo "${line#* }"',
+                  'ids=$(echo "$@" | sed -n "s/.*-j \\([^ ]*\\).*/\\1/p" | tr , " ")\n'
+                  'f="$D/squeue-$(wc -l < "$D/squeue-calls").txt"; [ -f "$f" ] || f="$D/squeue.txt"\n'
+                  'out=$(for id in $ids; do grep "^${id}[_ ]" "$f" 2>/dev/null; done)\n'
+                  '[ -n "$out" ] || { echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1; }\n'
+                  'echo "$out"',
         "srun": "exit 1", "scancel": 'echo "$@" >> "$D/cancelled"',
     }
     for name, body in scripts.items():
@@ -416,6 +418,7 @@ def test_a_rerun_never_submits_a_fold_whose_job_sacct_does_not_know_yet(fake_slu
     capsys.readouterr()
     assert main(args) == 0
     assert "1 fold job(s) submitted (7001), 1 still queued or running" in capsys.readouterr().err
+    assert (tmp_path / "squeue-calls").read_text().splitlines() == ["-h -r -o %i %T -j 7000"]  # one call for both
     assert sorted(j["job_id"] for j in json.loads((out / rf.SLURM_JOBS).read_text()).values()) == ["7000_0", "7001"]
     (tmp_path / "squeue-down").touch()  # nobody can tell: both count as alive
     assert main(args) == 0
@@ -591,3 +594,23 @@ def test_epochs_longer_than_a_jobs_time_are_said_before_submitting(synth_root, t
     line = epoch_warning(tasks[1:], 5)  # 5 minutes: 210 s before the stop signal
     assert line is not None and str(done) in line and "took 300 s" in line and "has 210 s" in line
     assert epoch_warning(tasks[1:], 10) is None
+
+
+def test_waiting_without_accounting_asks_the_controller(fake_slurm, synth_root, tmp_path, monkeypatch, capsys):
+    import submitit
+
+    from mmnet.train import slurm_state
+    from mmnet.train.slurm_collect import collect
+
+    monkeypatch.setattr(slurm_state, "_SQUEUE_EVERY_S", 0.0)  # every poll asks (once a minute on a cluster)
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    job = submitit.SlurmJob(folder=tmp_path / "logs", job_id="7000_0")
+    # sacct knows nothing; the controller runs the job, suspends it, then no longer lists it (it died)
+    (tmp_path / "squeue-1.txt").write_text("7000_0 RUNNING\n")
+    (tmp_path / "squeue-2.txt").write_text("7000_0 SUSPENDED\n7000_1 RUNNING\n")
+    submitted = []
+    assert collect([task], {0: job}, lambda ids: submitted.extend(ids) or {}, 1, False, 0, poll=0.05) == [None]
+    assert submitted == [0] and len((tmp_path / "squeue-calls").read_text().splitlines()) >= 3
+    err = capsys.readouterr().err
+    assert f"{task.label}: SLURM job 7000_0 ended without a result (gone: neither sacct nor squeue lists it); " \
+           "submitted again (1/1)" in err

@@ -17,7 +17,7 @@ from .. import run_folder as rf
 from ..errors import Terminated
 from ..progress import FoldProgress, write_line
 from .faults import failed_folds_error
-from .slurm_state import slurm_state
+from .slurm_state import GONE, refresh_controller, slurm_state
 from .tasks import FoldTask
 
 __all__ = ["collect"]
@@ -44,6 +44,8 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
     try:
         while jobs:
             lost = []
+            if cluster == "slurm":
+                refresh_controller(jobs.values())  # one squeue call a minute at most, for all jobs sacct misses
             for i, job in list(jobs.items()):
                 if cluster == "slurm" and not job.paths.result_pickle.exists():
                     state, alive = slurm_state(job)
@@ -61,6 +63,8 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
                         continue
                 del jobs[i]
                 label = tasks[i].label
+                if state == GONE:
+                    state = "gone: neither sacct nor squeue lists it"
                 if isinstance(error, FailedJobError):  # a Python error in the fold: it would repeat
                     fail(i, *_python_error(str(error), job, max_retries))
                 elif (recorded := rf.finished_result(tasks[i].fold_dir)) is not None:  # died after its done.json

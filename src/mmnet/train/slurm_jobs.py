@@ -22,7 +22,7 @@ from ..errors import ExecutorError, install_hint
 from ..progress import write_line
 from ..utils import atomic_write_text
 from .resume_rules import experiment_values
-from .slurm_state import is_active
+from .slurm_state import is_active, refresh_controller
 from .tasks import FoldTask
 
 __all__ = ["LIVE", "config_digest", "read_records", "fold_key", "record_jobs", "follow_queued", "cancel_recorded"]
@@ -87,6 +87,7 @@ def _active(job, cluster: str) -> bool:
 def _active_jobs(submitit, handles: dict, cluster: str) -> dict:
     if cluster == "slurm" and handles:
         submitit.SlurmJob.watcher.update()  # one sacct call for all of them
+        refresh_controller(handles.values(), force=True)  # one squeue call for those sacct has no word on
     return {k: job for k, job in handles.items() if _active(job, cluster)}
 
 
