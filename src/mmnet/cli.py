@@ -11,7 +11,8 @@ check (a partial report, clips that failed to prepare, data errors under check-d
 the output was cut off (its reader closed the pipe, as `| head` does);
 2 the command line cannot be parsed (argparse: unknown option, missing argument; no command); 3 an error
 mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
-130 interrupted (Ctrl-C); 143 stopped by SIGTERM (``kill``, a scheduler), which is handled as Ctrl-C is.
+130 interrupted (Ctrl-C); 143 stopped by SIGTERM (``kill``, a scheduler), which is handled as Ctrl-C is
+(except that SLURM fold jobs are left running).
 A closed standard output (``mmnet info | head -1``) ends the command quietly with 1; one that
 cannot be written (a full disk) is a one-line error with 3.
 """
