@@ -614,3 +614,13 @@ def test_waiting_without_accounting_asks_the_controller(fake_slurm, synth_root, 
     err = capsys.readouterr().err
     assert f"{task.label}: SLURM job 7000_0 ended without a result (gone: neither sacct nor squeue lists it); " \
            "submitted again (1/1)" in err
+
+
+def test_a_fold_job_pickled_by_an_earlier_mmnet_can_still_be_requeued(synth_root, tmp_path):
+    pytest.importorskip("submitit")
+    from mmnet.train.slurm_fold_job import FoldJob
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    job = object.__new__(FoldJob)  # a job queued before this mmnet: only the attributes it had then
+    job.__dict__.update(threads=1, max_requeues=3, requeues=0, crash_marker=None, preempt_marker=None, version="x")
+    assert job.checkpoint(task, "cpu") is not None

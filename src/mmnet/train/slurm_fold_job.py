@@ -48,6 +48,9 @@ class FoldJob:
     is saved between them (state.pt unchanged): after ``max_requeues`` of those in a row the fold stops, since an
     epoch takes longer than its job's time limit."""
 
+    # what an instance pickled by an earlier mmnet (a job still queued) lacks
+    minutes, stops, state_stamp, started = 240, 0, None, 0.0
+
     def __init__(self, threads: int, max_requeues: int, crash_marker: str | None = None,
                  preempt_marker: str | None = None, minutes: int = 240):
         self.threads, self.max_requeues, self.minutes = threads, max_requeues, minutes
