@@ -6,6 +6,7 @@ runs against stand-ins for sbatch/sacct/srun on PATH."""
 
 import copy
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -116,14 +117,26 @@ def test_failing_fold_is_reported_not_retried_and_others_finish(local_cluster, s
 
 @pytest.fixture
 def fake_slurm(tmp_path, monkeypatch):
-    """sbatch, sacct, srun and scancel stand-ins: sbatch keeps each script and answers with a new job id."""
+    """sbatch, sacct, squeue, srun and scancel stand-ins: sbatch keeps each script and answers with a new job id."""
     submitit = pytest.importorskip("submitit")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     scripts = {
         "sbatch": 'n=$(cat "$D/next" 2>/dev/null || echo 7000); echo $((n + 1)) > "$D/next"\n'
                   'cp "$1" "$D/sbatch-$n.sh"; echo "Submitted batch job $n"',
-        "sacct": 'cat "$D/sacct.txt" 2>/dev/null || echo "JobID|State|NodeList"',
+        # sacct-N.txt answers the N-th call where it exists (a job's states over time), else sacct.txt
+        "sacct": 'n=$(( $(cat "$D/sacct-n" 2>/dev/null || echo 0) + 1 )); echo $n > "$D/sacct-n"\n'
+                 'f="$D/sacct-$n.txt"; [ -f "$f" ] || f="$D/sacct.txt"\n'
+                 'cat "$f" 2>/dev/null || echo "JobID|State|NodeList"',
+        # squeue.txt (squeue-N.txt for the N-th call): "JOBID STATE" lines of the jobs the controller knows;
+        # squeue-down: the controller is unreachable
+        "squeue": 'echo "$@" >> "$D/squeue-calls"; [ -f "$D/squeue-down" ] && '
+                  '{ echo "squeue: error: Unable to contact slurm controller" >&2; exit 1; }\n'
+                  'ids=$(echo "$@" | sed -n "s/.*-j \\([^ ]*\\).*/\\1/p" | tr , " ")\n'
+                  'f="$D/squeue-$(wc -l < "$D/squeue-calls").txt"; [ -f "$f" ] || f="$D/squeue.txt"\n'
+                  'out=$(for id in $ids; do grep "^${id}[_ ]" "$f" 2>/dev/null; done)\n'
+                  '[ -n "$out" ] || { echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1; }\n'
+                  'echo "$out"',
         "srun": "exit 1", "scancel": 'echo "$@" >> "$D/cancelled"',
     }
     for name, body in scripts.items():
@@ -152,6 +165,9 @@ def test_array_job_options_no_wait_and_a_rerun_follows_queued_jobs(fake_slurm, s
                  "--array=0-1%1", "--job-name=mmnet-run", "--signal=USR2@90", f"--output={out}/slurm-logs/%A_%a_0"):
         assert f"#SBATCH {line}" in script, line
     assert "gpus-per-node" not in script  # CPU folds ask for no GPU
+    # the thread pools follow --cpus-per-fold, not the login shell's OMP_NUM_THREADS; srun gets the CPUs too
+    assert "export OMP_NUM_THREADS=4 MKL_NUM_THREADS=4 OPENBLAS_NUM_THREADS=4\n" in script
+    assert "srun --unbuffered" in script and "--cpus-per-task 4 " in script.split("srun --unbuffered")[1]
     assert len(list((out / rf.SLURM_LOGS).glob("7000_*_submitted.pkl"))) == 2  # the folds' pickles, for the jobs
     jobs = json.loads((out / rf.SLURM_JOBS).read_text())
     assert sorted(j["job_id"] for j in jobs.values()) == ["7000_0", "7000_1"]
@@ -168,7 +184,8 @@ def test_array_job_options_no_wait_and_a_rerun_follows_queued_jobs(fake_slurm, s
     assert main(args) == 0
     assert "1 fold job(s) submitted (7001), 1 still queued or running" in capsys.readouterr().err
     assert "--array" not in (tmp_path / "sbatch-7001.sh").read_text()
-    assert sorted(j["job_id"] for j in json.loads((out / rf.SLURM_JOBS).read_text()).values()) == ["7000_1", "7001"]
+    records = json.loads((out / rf.SLURM_JOBS).read_text())
+    assert sorted((j["job_id"], j["previous"]) for j in records.values()) == [("7000_1", []), ("7001", ["7000_0"])]
 
 
 def test_a_sweep_is_one_array_job(fake_slurm, synth_root, tmp_path, capsys):
@@ -226,22 +243,73 @@ def test_options_are_checked_before_anything_is_submitted(synth_root, tmp_path):
 
 
 def test_resource_rules_under_slurm(synth_root, tmp_path):
-    from mmnet.train.slurm_executor import _gpus_and_device, _whole
+    from mmnet.train.slurm_options import gpus_and_device, whole
 
     task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
     task.config = copy.deepcopy(task.config)
-    assert _gpus_and_device(task, None) == (0, "cpu")
+    assert gpus_and_device(task, None) == (0, "cpu")
     task.config.train.device = "cuda"
-    assert _gpus_and_device(task, None) == (1, None)  # the GPU SLURM made visible
+    assert gpus_and_device(task, None) == (1, "cuda")  # the GPU SLURM made visible
     with pytest.raises(ConfigError, match="no GPU requested"):
-        _gpus_and_device(task, 0)
+        gpus_and_device(task, 0)
     with pytest.raises(ConfigError, match="whole GPUs"):
-        _gpus_and_device(task, 0.5)
+        gpus_and_device(task, 0.5)
     task.config.train.device = "cuda:1"
     with pytest.raises(ConfigError, match="SLURM assigns each fold its GPU"):
-        _gpus_and_device(task, 1)
+        gpus_and_device(task, 1)
     with pytest.raises(ConfigError, match="whole number"):
-        _whole("--cpus-per-fold", 1.5, 1, "SLURM gives whole CPUs")
+        whole("--cpus-per-fold", 1.5, 1, "SLURM gives whole CPUs")
+
+
+def test_a_fold_gets_one_gpu_and_knows_it(synth_root, tmp_path):
+    from mmnet.train.slurm_options import gpu_request, gpus_and_device
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    task.config = copy.deepcopy(task.config)
+    task.config.train.device = "auto"
+    # a GPU asked for: the fold trains on "cuda", never on the CPU by auto's choice where no GPU is visible
+    assert gpus_and_device(task, 1) == (1, "cuda")
+    assert gpus_and_device(task, None, "a100") == (1, "cuda")
+    with pytest.raises(ConfigError, match="a fold trains on one GPU"):
+        gpus_and_device(task, 2)
+    task.config.train.device = "cpu"
+    with pytest.raises(ConfigError, match="held idle"):
+        gpus_and_device(task, 1)
+    assert gpu_request(1, "a100") == (None, {"gres": "gpu:a100:1"}) and gpu_request(1, None) == (1, {})
+    with pytest.raises(ConfigError, match="not a GPU type"):
+        gpu_request(1, "a100;rm")
+    # sbatch options that would give a job GPUs its fold does not use
+    for key in ("gres=gpu:1", "gpus=1", "gpus-per-task=1", "gpus_per_node=1", "cpus-per-gpu=4", "mem-per-gpu=8G"):
+        with pytest.raises(ConfigError, match="set by mmnet; use --"):
+            slurm_parameters([key])
+    with pytest.raises(ConfigError, match="--gpus-per-fold"):
+        slurm_parameters(["gres=gpu:a100:1"])
+
+
+def test_a_gpu_fold_on_a_node_without_a_visible_gpu_stops_instead_of_training_on_the_cpu(synth_root, tmp_path,
+                                                                                         monkeypatch):
+    pytest.importorskip("submitit")
+    from mmnet.train import slurm_fold_job
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(slurm_fold_job, "run_fold", lambda *a, **kw: pytest.fail("trained without its GPU"))
+    with pytest.raises(ExecutorError, match=f"{task.label}: its job on node .* asked for a GPU"):
+        slurm_fold_job.FoldJob(1, 0)(task, "cuda")
+
+
+def test_memory_below_the_estimate_is_said_before_submitting(synth_root, tmp_path):
+    from mmnet.train.slurm_options import memory_bytes, memory_warning
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    assert memory_bytes("16G") == 16 * 2 ** 30 and memory_bytes("16000") == 16000 * 2 ** 20
+    assert memory_bytes("512MB") == 512 * 2 ** 20 and memory_bytes("lots") is None
+    line = memory_warning([task], ["cpu"], "1G")
+    assert line is not None and "--slurm-mem 1G is less than" in line and task.label in line
+    assert "OUT_OF_MEMORY" in line and "--slurm-mem 2G or more" in line
+    assert memory_warning([task], ["cpu"], "64G") is None
+    assert memory_warning([task], ["cuda"], "1G") is None  # the estimate is for folds on the CPU
+    assert memory_warning([task], ["cpu"], None) is None
 
 
 def _submitted_without_waiting(synth_root, tmp_path):
@@ -313,7 +381,7 @@ def test_a_job_lost_after_its_fold_finished_is_not_submitted_again(synth_root, t
     from submitit.core.utils import UncompletedJobError
 
     from mmnet.train.fold import run_fold
-    from mmnet.train.slurm_executor import _collect
+    from mmnet.train.slurm_collect import collect
 
     task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path, "train.epochs=1"), tmp_path / "run", progress=False))[0]
     done = run_fold(task, progress=False)
@@ -328,7 +396,7 @@ def test_a_job_lost_after_its_fold_finished_is_not_submitted_again(synth_root, t
             return UncompletedJobError("no result")
 
     resubmitted = []
-    assert _collect([task], {0: Lost()}, resubmitted.append, 3, False, 0, poll=0) == [done]
+    assert collect([task], {0: Lost()}, resubmitted.append, 3, False, 0, poll=0, cluster="local") == [done]
     assert resubmitted == []
 
 
@@ -339,3 +407,220 @@ def test_a_missing_submitit_is_said_before_the_run_folder_is_written(synth_root,
     with pytest.raises(ExecutorError, match=r'needs submitit, an optional extra: pip install .*-e "\.\[slurm\]"'):
         train_experiment(_cfg(synth_root, tmp_path), tmp_path / "run", executor=SLURM, progress=False)
     assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()  # nothing prepared nor measured
+
+
+def test_a_rerun_never_submits_a_fold_whose_job_sacct_does_not_know_yet(fake_slurm, synth_root, tmp_path, capsys):
+    from mmnet.cli import main
+
+    out, args = _submitted_without_waiting(synth_root, tmp_path)
+    (tmp_path / "sacct.txt").unlink()  # no accounting (or slurmdbd behind): sacct knows neither job
+    (tmp_path / "squeue.txt").write_text("7000_0 RUNNING\n")  # the controller still runs 7000_0; 7000_1 is gone
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "1 fold job(s) submitted (7001), 1 still queued or running" in capsys.readouterr().err
+    assert (tmp_path / "squeue-calls").read_text().splitlines() == ["-h -r -o %i %T -j 7000"]  # one call for both
+    assert sorted(j["job_id"] for j in json.loads((out / rf.SLURM_JOBS).read_text()).values()) == ["7000_0", "7001"]
+    (tmp_path / "squeue-down").touch()  # nobody can tell: both count as alive
+    assert main(args) == 0
+    assert "0 fold job(s) submitted, 2 still queued or running" in capsys.readouterr().err
+    assert not (tmp_path / "sbatch-7002.sh").exists()
+
+
+def test_waiting_follows_suspended_jobs_and_never_resubmits_cancelled_or_out_of_memory_ones(fake_slurm, synth_root,
+                                                                                           tmp_path, capsys):
+    import submitit
+
+    from mmnet.train.slurm_collect import collect
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    logs = tmp_path / "logs"
+    jobs = {i: submitit.SlurmJob(folder=logs, job_id=f"7000_{i}") for i in range(3)}
+    # sacct over time: first all three held or suspended (alive: waited for), then each ends without a result
+    (tmp_path / "sacct-1.txt").write_text("JobID|State|NodeList\n7000_0|SUSPENDED|n1\n7000_1|REQUEUE_HOLD|\n"
+                                          "7000_2|CONFIGURING|n2\n")
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|CANCELLED by 1234|n1\n"
+                                        "7000_1|OUT_OF_MEMORY|n3\n7000_2|NODE_FAIL|n2\n")
+    submitted = []
+    with pytest.raises(ExecutorError, match=r"3 of 3 fold\(s\) failed on SLURM") as info:
+        collect([task] * 3, jobs, lambda ids: submitted.extend(ids) or {}, 0, False, 0, poll=0.2)
+    message = str(info.value)
+    assert submitted == []  # none while alive; cancelled and out of memory never; node failure: max_retries=0
+    assert "SLURM job 7000_0 ended without a result (state CANCELLED)" in message and "not submitted again" in message
+    err = capsys.readouterr().err
+    assert f"{task.label}: SLURM job 7000_0 was cancelled (CANCELLED); not submitted again" in err
+    assert f"{task.label}: SLURM job 7000_1 ran out of memory; not submitted again" in err and "--slurm-mem" in err
+    assert f"FAILED {task.label}: job lost" in err
+    assert int((tmp_path / "sacct-n").read_text()) >= 2  # the held states were read, then the ends
+
+
+def test_a_stopped_driver_leaves_the_jobs_running_and_ctrl_c_cancels_them(synth_root, tmp_path, capsys):
+    pytest.importorskip("submitit")
+    from mmnet.errors import Terminated
+    from mmnet.train.slurm_collect import collect
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+
+    class Running:  # a job still running when the driver is stopped
+        job_id, cancelled = "7000_0", False
+        paths = type("Paths", (), {"result_pickle": tmp_path / "no-result.pkl"})
+
+        def __init__(self, stop):
+            self.stop = stop
+
+        def get_info(self, mode="standard"):
+            raise self.stop  # the signal arrives while the driver waits
+
+        def cancel(self, check=True):
+            self.cancelled = True
+
+    job = Running(Terminated())  # SIGTERM: a kill, or the driver's own batch job at its time limit
+    with pytest.raises(Terminated):
+        collect([task], {0: job}, None, 3, False, 0, poll=0)
+    assert not job.cancelled
+    err = capsys.readouterr().err
+    assert "SLURM: 1 fold job(s) left running (7000_0); rerun the same command to follow them" in err
+    job = Running(KeyboardInterrupt())  # Ctrl-C
+    with pytest.raises(KeyboardInterrupt):
+        collect([task], {0: job}, None, 3, False, 0, poll=0)
+    assert job.cancelled and "SLURM: cancelled 1 fold job(s) (7000_0)" in capsys.readouterr().err
+
+
+def test_a_fold_job_uses_no_more_threads_than_its_cpu_mask(synth_root, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("submitit")
+    from mmnet.train import slurm_fold_job
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    seen = {}
+
+    def fake_run_fold(task, **kw):
+        seen.update(threads=torch.get_num_threads(), omp=slurm_fold_job.os.environ["OMP_NUM_THREADS"], **kw)
+        return {}
+
+    monkeypatch.setattr(slurm_fold_job, "run_fold", fake_run_fold)
+    monkeypatch.setattr(slurm_fold_job.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    env = {"OMP_NUM_THREADS": "64", "MKL_NUM_THREADS": "64", "OPENBLAS_NUM_THREADS": "64",  # the login shell's
+           "SLURM_ARRAY_JOB_ID": "7000", "SLURM_ARRAY_TASK_ID": "3", "SLURM_JOB_ID": "7004"}
+    for name, value in env.items():  # set here so that they are restored after the test
+        monkeypatch.setenv(name, value)
+    threads = torch.get_num_threads()
+    try:
+        slurm_fold_job.FoldJob(8, 0)(task, "cpu")  # --cpus-per-fold 8, but the job may run on 2 CPUs
+    finally:
+        torch.set_num_threads(threads)
+    assert seen["threads"] == 2 and seen["omp"] == "2"
+    assert seen["record_extra"]["slurm_job"] == "7000_3 (id 7004)" and seen["record_extra"]["host"]
+    assert f"{task.label}: on {seen['record_extra']['host']}, SLURM job 7000_3 (id 7004), 2 torch thread(s)" \
+        in capsys.readouterr().err
+
+
+def test_preemptions_are_always_requeued_and_only_time_limits_without_progress_count(synth_root, tmp_path):
+    pytest.importorskip("submitit")
+    import time
+
+    from mmnet.train.slurm_fold_job import FoldJob
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    job = FoldJob(1, max_requeues=1, minutes=60)
+    job.started = time.time()  # signalled soon after the start: a preemption
+    assert all(job.checkpoint(task, "cpu") is not None for _ in range(5))
+    state = task.fold_dir / rf.STATE
+    state.parent.mkdir(parents=True, exist_ok=True)
+    job.started = time.time() - 59 * 60  # signalled near the time limit
+    for stamp in (1, 2, 3):  # each piece saved a new epoch: requeued however often
+        state.write_bytes(b"x")
+        os.utime(state, ns=(stamp * 10 ** 9, stamp * 10 ** 9))
+        assert job.checkpoint(task, "cpu") is not None
+    assert job.checkpoint(task, "cpu") is None  # a second time limit in a row without a new epoch: stopped
+
+
+def test_folds_beyond_the_clusters_max_array_size_go_in_several_arrays(fake_slurm, synth_root, tmp_path, capsys):
+    from mmnet.cli import main
+
+    scontrol = tmp_path / "bin" / "scontrol"
+    scontrol.write_text("#!/bin/bash\necho 'MaxArraySize            = 3'\necho 'MaxJobCount             = 10000'\n")
+    scontrol.chmod(0o755)
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(out), "--no-progress",
+            "--executor", "slurm", "--no-wait", "--seeds", "2"]
+    args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY] for x in ("--set", s)]
+    assert main(args) == 0
+    assert "4 fold job(s) submitted (7000, 7001)" in capsys.readouterr().err
+    for job in ("7000", "7001"):  # indices 0..2 at most; no hidden limit of 256 (or any) at once
+        assert "#SBATCH --array=0-1%2\n" in (tmp_path / f"sbatch-{job}.sh").read_text()
+    jobs = json.loads((out / rf.SLURM_JOBS).read_text())
+    assert sorted(j["job_id"] for j in jobs.values()) == ["7000_0", "7000_1", "7001_0", "7001_1"]
+
+
+def test_gpu_model_and_setup_lines_reach_the_job_script(fake_slurm, synth_root, tmp_path, capsys):
+    from mmnet.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(out), "--no-progress",
+            "--executor", "slurm", "--no-wait", "--gpus-per-fold", "1", "--slurm-gpu-type", "a100",
+            "--slurm-setup", "module load cuda/12.1"]
+    args += [x for s in [f"data.cache_dir={tmp_path / 'cache'}", *TINY, "train.device=auto"] for x in ("--set", s)]
+    assert main(args) == 0
+    script = (tmp_path / "sbatch-7000.sh").read_text()
+    assert "#SBATCH --gres=gpu:a100:1\n" in script and "gpus-per-node" not in script
+    assert script.index("module load cuda/12.1\n") < script.index("export OMP_NUM_THREADS=1") < script.index("srun ")
+    capsys.readouterr()
+    assert main(args + ["--gpus-per-fold", "2"]) == 3
+    assert "a fold trains on one GPU" in capsys.readouterr().err
+    assert main(args + ["--slurm-param", "gres=gpu:2"]) == 3
+    assert "--slurm-param gres is set by mmnet; use --gpus-per-fold" in capsys.readouterr().err
+
+
+def test_the_login_node_does_not_measure_what_the_jobs_measure(fake_slurm, synth_root, tmp_path, monkeypatch):
+    from mmnet.train import train_experiment
+
+    def measured(*args, **kwargs):
+        raise AssertionError("calibrated on the submitting machine")
+
+    monkeypatch.setattr("mmnet.train.prepare.plan_training", measured)
+    assert train_experiment(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False,
+                            executor=ExecutorConfig(executor="slurm", no_wait=True)) is None
+    assert json.loads((tmp_path / "run" / rf.ENV).read_text())["mmnet_version"]  # env.json written all the same
+
+
+def test_epochs_longer_than_a_jobs_time_are_said_before_submitting(synth_root, tmp_path):
+    from mmnet.train.slurm_options import epoch_warning
+
+    tasks = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))
+    assert epoch_warning(tasks, 5) is None  # nothing finished: nothing known
+    done = tasks[0].fold_dir
+    done.mkdir(parents=True)
+    (done / rf.PREDICTIONS).write_text("")
+    (done / rf.DONE).write_text(json.dumps({"epochs": 2, "seconds": 600.0}))  # 300 s per epoch
+    line = epoch_warning(tasks[1:], 5)  # 5 minutes: 210 s before the stop signal
+    assert line is not None and str(done) in line and "took 300 s" in line and "has 210 s" in line
+    assert epoch_warning(tasks[1:], 10) is None
+
+
+def test_waiting_without_accounting_asks_the_controller(fake_slurm, synth_root, tmp_path, monkeypatch, capsys):
+    import submitit
+
+    from mmnet.train import slurm_state
+    from mmnet.train.slurm_collect import collect
+
+    monkeypatch.setattr(slurm_state, "_SQUEUE_EVERY_S", 0.0)  # every poll asks (once a minute on a cluster)
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    job = submitit.SlurmJob(folder=tmp_path / "logs", job_id="7000_0")
+    # sacct knows nothing; the controller runs the job, suspends it, then no longer lists it (it died)
+    (tmp_path / "squeue-1.txt").write_text("7000_0 RUNNING\n")
+    (tmp_path / "squeue-2.txt").write_text("7000_0 SUSPENDED\n7000_1 RUNNING\n")
+    submitted = []
+    assert collect([task], {0: job}, lambda ids: submitted.extend(ids) or {}, 1, False, 0, poll=0.05) == [None]
+    assert submitted == [0] and len((tmp_path / "squeue-calls").read_text().splitlines()) >= 3
+    err = capsys.readouterr().err
+    assert f"{task.label}: SLURM job 7000_0 ended without a result (gone: neither sacct nor squeue lists it); " \
+           "submitted again (1/1)" in err
+
+
+def test_a_fold_job_pickled_by_an_earlier_mmnet_can_still_be_requeued(synth_root, tmp_path):
+    pytest.importorskip("submitit")
+    from mmnet.train.slurm_fold_job import FoldJob
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    job = object.__new__(FoldJob)  # a job queued before this mmnet: only the attributes it had then
+    job.__dict__.update(threads=1, max_requeues=3, requeues=0, crash_marker=None, preempt_marker=None, version="x")
+    assert job.checkpoint(task, "cpu") is not None

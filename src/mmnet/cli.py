@@ -11,7 +11,8 @@ check (a partial report, clips that failed to prepare, data errors under check-d
 the output was cut off (its reader closed the pipe, as `| head` does);
 2 the command line cannot be parsed (argparse: unknown option, missing argument; no command); 3 an error
 mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
-130 interrupted (Ctrl-C); 143 stopped by SIGTERM (``kill``, a scheduler), which is handled as Ctrl-C is.
+130 interrupted (Ctrl-C); 143 stopped by SIGTERM (``kill``, a scheduler), which is handled as Ctrl-C is
+(except that SLURM fold jobs are left running).
 A closed standard output (``mmnet info | head -1``) ends the command quietly with 1; one that
 cannot be written (a full disk) is a one-line error with 3.
 """
@@ -27,7 +28,7 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from .errors import MMNetError, is_out_of_memory
+from .errors import MMNetError, Terminated, is_out_of_memory
 from .version import __version__
 
 # The exit codes of the docstring's table (EXIT_USAGE is argparse's own, see _Parser).
@@ -197,11 +198,6 @@ def _discard_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # stdout is no file (replaced by a caller)
         pass
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM turned into an interrupt, so that a ``kill`` or a scheduler's stop unwinds as Ctrl-C does:
-    the same cleanup (cluster jobs cancelled, temporaries removed) and the same "finished work is kept" line."""
 
 
 @contextmanager

@@ -22,7 +22,14 @@ __all__ = [
     "verify_choice",
     "install_hint",
     "is_out_of_memory",
+    "Terminated",
 ]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an interrupt (by ``mmnet.cli``), so that a ``kill`` or a scheduler's stop unwinds as
+    Ctrl-C does: temporaries removed, the same "finished work is kept" line. Unlike Ctrl-C it leaves cluster jobs
+    running: a driver that is itself a batch job gets SIGTERM at its time limit, and a rerun follows the jobs."""
 
 
 class MMNetError(Exception):

@@ -16,7 +16,7 @@ __all__ = ["ExecutorConfig", "EXECUTORS", "TRANSPORTS"]
 
 _RAY_ONLY = ("address", "transport")
 _SLURM_ONLY = ("slurm_partition", "slurm_time", "slurm_mem", "slurm_params", "slurm_log_dir",
-               "slurm_array_parallelism", "no_wait")
+               "slurm_array_parallelism", "slurm_gpu_type", "slurm_setup", "no_wait")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class ExecutorConfig:
     slurm_params: tuple[str, ...] | None = None  # more sbatch options, KEY=VALUE (account=..., qos=...)
     slurm_log_dir: str | None = None  # submitit's job files and logs; None: RUN/slurm-logs
     slurm_array_parallelism: int | None = None  # at most this many fold jobs of the array run at once
+    slurm_gpu_type: str | None = None  # SLURM: the GPU model of a fold's GPU (--gres=gpu:TYPE:1), e.g. "a100"
+    slurm_setup: tuple[str, ...] | None = None  # SLURM: shell lines each job runs first (module load ...)
     no_wait: bool = False  # SLURM: submit and return; rerunning the command (or mmnet report) collects
 
     def __post_init__(self) -> None:

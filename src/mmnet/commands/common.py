@@ -168,7 +168,7 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
                    help="Ray cluster address, e.g. auto or HEAD:6379 (default: a private local Ray)")
     p.add_argument("--gpus-per-fold", type=float, default=None,
                    help="Ray: GPU share per fold, e.g. 0.25 (default: 1 if the cluster has GPUs, else 0); "
-                        "SLURM: whole GPUs per fold job (default: 1 with train.device=cuda, else 0)")
+                        "SLURM: 0 or 1 GPU per fold job (default: 1 with train.device=cuda, else 0)")
     p.add_argument("--cpus-per-fold", type=float, default=None,
                    help="Ray or SLURM: CPUs per fold, also its torch thread count (default 1)")
     p.add_argument("--transport", choices=TRANSPORTS, default=None,
@@ -187,7 +187,12 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--slurm-log-dir", type=str, default=None,
                    help="job files and logs (default: RUN/slurm-logs, for a sweep OUT/slurm-logs)")
     g.add_argument("--slurm-array-parallelism", type=int, default=None,
-                   help="at most this many fold jobs of the array run at once (default: no limit of mmnet's)")
+                   help="at most this many fold jobs of each array run at once (default: all of them; the cluster's "
+                        "limits apply)")
+    g.add_argument("--slurm-gpu-type", type=str, default=None, metavar="TYPE",
+                   help="GPU model of each fold's GPU, e.g. a100: asks for --gres=gpu:TYPE:1 (default: any GPU)")
+    g.add_argument("--slurm-setup", dest="slurm_setup", action="append", default=None, metavar="LINE",
+                   help="a shell line each fold job runs before mmnet, e.g. 'module load cuda/12.1' (repeatable)")
     g.add_argument("--no-wait", action="store_true",
                    help="submit the jobs and exit; rerun the same command (or mmnet report RUN) later")
 
@@ -204,7 +209,8 @@ def executor_config(args: argparse.Namespace):
                           slurm_partition=args.slurm_partition, slurm_time=args.slurm_time, slurm_mem=args.slurm_mem,
                           slurm_params=tuple(args.slurm_params) if args.slurm_params else None,
                           slurm_log_dir=args.slurm_log_dir, slurm_array_parallelism=args.slurm_array_parallelism,
-                          no_wait=args.no_wait)
+                          slurm_gpu_type=args.slurm_gpu_type,
+                          slurm_setup=tuple(args.slurm_setup) if args.slurm_setup else None, no_wait=args.no_wait)
 
 
 def load_predictor(checkpoint, *, device: str, **kwargs):

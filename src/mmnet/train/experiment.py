@@ -74,7 +74,7 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
 
 def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | None, progress: bool,
          source: str | None) -> dict | None:
-    run = prepare_run(cfg, out_dir, progress=progress)
+    run = prepare_run(cfg, out_dir, progress=progress, measure=executor is None or executor.executor == "local")
     submitted, failure = run_prepared([run], executor, progress=progress)
     if submitted:
         return None

@@ -59,7 +59,7 @@ class _Progress:
 
 
 def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None,
-             frames: np.ndarray | None = None) -> dict:
+             frames: np.ndarray | None = None, record_extra: dict | None = None) -> dict:
     """Train one fold (resuming from its checkpoint if present); write its files; return done.json.
 
     Args:
@@ -67,6 +67,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         progress: a progress bar over epochs (plain lines, at most one a minute, without a terminal).
         device: overrides ``train.device`` (the Ray executor passes the device it reserved).
         frames: the frame cache array, when the caller has it mapped already.
+        record_extra: more fields for done.json (a SLURM job records its host and job id).
     """
     cfg = task.config
     tc = cfg.train
@@ -105,7 +106,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
             aside = move_aside(state_path)
             log.warning("seed %s fold %s: resume state '%s' is damaged (%s); moved to '%s', the fold starts again "
                         "from epoch 1", task.seed, task.fold, state_path, exc, aside.name)
-            return run_fold(task, progress=progress, device=device, frames=frames)
+            return run_fold(task, progress=progress, device=device, frames=frames, record_extra=record_extra)
 
     # train.compile: the compiled module shares the model's parameters; the model itself is what is
     # saved (its state_dict keys stay MMNet's)
@@ -161,6 +162,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
               "test_acc": done.history[-1]["test_acc"] if done.history else None}
     if tc.save_models or task.final:  # checked where the model is loaded (a flipped bit loads without an error)
         record["model_sha256"] = rf.file_sha256(fold_dir / rf.MODEL / WEIGHTS_NAME)
+    record.update(record_extra or {})
     if task.final:
         record["train_samples"] = len(task.train_idx)
         record["train_subjects"] = sorted({task.subjects[i] for i in task.train_idx})

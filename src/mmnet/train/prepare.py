@@ -49,7 +49,7 @@ from ..data.usage import NEAREST_CANNOT, NEAREST_FIXES, describe_problems, plan_
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..progress import bars_wanted
-from ..runtime import check_compile, describe_machine
+from ..runtime import check_compile, describe_machine, plan_compute
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .calibrate import plan_training
@@ -84,10 +84,14 @@ class PreparedRun:
     spot: SpotConfig | None = None  # spot then recognise: the spotter's settings
 
 
-def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = True) -> PreparedRun:
+def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = True,
+                measure: bool = True) -> PreparedRun:
     """Load and check the data, build (or reuse) the frame cache, write the run's shared files.
 
-    Re-running into an existing folder is a resume: the resolved config must be the same.
+    Re-running into an existing folder is a resume: the resolved config must be the same. ``measure=False``: the
+    folds run elsewhere (Ray workers, SLURM jobs), which measure the CPU's precision and memory format themselves,
+    so env.json's compute plan is not measured here (a login node's seconds of calibration would be spent for
+    nothing).
     """
     out = Path(out_dir)
     d = cfg.data
@@ -183,7 +187,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if not rf.trained_folds(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
         data = {"labels_digest": labels_digest(rows), "annotation_sha256": annotation_digests(load),
                 **synthetic_record(list(dataset_paths(parse_root(d.dataset, d.root))[0].values())), **listed_rows(load)}
-        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content, data), indent=2) + "\n")
+        atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content, data, measure=measure),
+                                                     indent=2) + "\n")
     write_protocol_files(out, rows, samples, protocol_issues(load, scheme_notes, samples))
     if skipped:  # a composite's unlisted part samples last: the data's problems come first, where they are seen
         skipped = sorted(skipped, key=lambda row: rf.not_listed(row[1]))
@@ -346,12 +351,16 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
     return path
 
 
-def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = "", data: dict | None = None) -> dict:
+def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = "", data: dict | None = None, *,
+                measure: bool = True) -> dict:
     """The run's env.json: versions, machine and process settings, the frame cache's fingerprint, frames digest,
     and ``data``: what else identifies the data (labels digest, annotation files' sha256: ``env_record``)."""
     from ..version import __version__, git_revision
 
-    plan = plan_training(cfg.train, cfg.data.image_size)  # measured on CPU once per machine (calibrate.py)
+    tc = cfg.train
+    # measured on CPU once per machine (calibrate.py); not where the folds run on other machines
+    plan = plan_training(tc, cfg.data.image_size) if measure else \
+        plan_compute(tc.device, tc.precision, tc.memory_format, why="the folds measure where they run")
     return {
         "mmnet_version": __version__,
         "torch_version": torch.__version__,

@@ -22,12 +22,11 @@ from ..errors import ExecutorError, install_hint
 from ..progress import write_line
 from ..utils import atomic_write_text
 from .resume_rules import experiment_values
+from .slurm_state import is_active, refresh_controller
 from .tasks import FoldTask
 
 __all__ = ["LIVE", "config_digest", "read_records", "fold_key", "record_jobs", "follow_queued", "cancel_recorded"]
 
-ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING", "REQUEUE_HOLD",
-          "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "READY"}
 LIVE: dict[str, object] = {}  # job id -> the submitit Job this process submitted (a local job is followed by it)
 
 
@@ -60,8 +59,12 @@ def record_jobs(tasks: list[FoldTask], jobs: dict[int, object], cluster: str, lo
     for out_dir, indices in by_run.items():
         records = read_records(out_dir)
         for i in indices:
+            before = records.get(fold_key(tasks[i]))
+            # the fold's earlier jobs, oldest first: where to look for the logs of its earlier attempts
+            previous = [*before.get("previous", []), before.get("job_id")] if isinstance(before, dict) else []
             records[fold_key(tasks[i])] = {"job_id": jobs[i].job_id, "cluster": cluster, "log_dir": str(log_dir),
-                                           "submitted": stamp, "config": config_digest(tasks[i])}
+                                           "submitted": stamp, "config": config_digest(tasks[i]),
+                                           "previous": [str(p) for p in previous if p]}
         atomic_write_text(Path(out_dir) / rf.SLURM_JOBS, json.dumps(records, indent=2) + "\n")
 
 
@@ -76,17 +79,15 @@ def _handle(submitit, rec: object, cluster: str):
 
 
 def _active(job, cluster: str) -> bool:
-    if job.paths.result_pickle.exists():
-        return False
-    if cluster == "slurm":
-        state = job.get_info(mode="cache").get("State", "")
-        return bool(state) and state.split()[0] in ACTIVE
-    return not job.done()
+    if cluster == "slurm":  # a job sacct has no record of is asked of the controller (squeue), else counts as alive
+        return is_active(job)
+    return not job.paths.result_pickle.exists() and not job.done()
 
 
 def _active_jobs(submitit, handles: dict, cluster: str) -> dict:
     if cluster == "slurm" and handles:
         submitit.SlurmJob.watcher.update()  # one sacct call for all of them
+        refresh_controller(handles.values(), force=True)  # one squeue call for those sacct has no word on
     return {k: job for k, job in handles.items() if _active(job, cluster)}
 
 
