@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
-from filelock import FileLock, Timeout
+from filelock import FileLock, SoftFileLock, Timeout, UnixFileLock
 
 from .. import run_folder as rf
 from ..errors import ExecutorError
 from ..progress import write_line
+from ..utils import in_made_folder
 
 __all__ = ["driver_lock", "restart_lock", "set_aside", "ended_abruptly", "ABRUPT_END"]
 
@@ -82,19 +83,21 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
         yield
         return
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
     path = out / rf.DRIVER_LOCK
     holder = _holder(path)
     lock = FileLock(path, timeout=0)
     try:
         try:
-            lock.acquire()
+            # the folder is made again where the command before removed it (all it held was its lock) meanwhile
+            in_made_folder(path, lock.acquire)
         except Timeout:
             raise ExecutorError(
                 f"'{out}' is in use by another mmnet command ({holder or 'a process that wrote nothing yet'}): two "
                 "commands on one run folder would both train every fold. Wait for it to end, or stop it (a rerun of "
                 "the same command then continues where it stopped), or use another --out.") from None
         except OSError as exc:  # a file system without locks (some network mounts): run without
+            if not out.is_dir():  # no folder for the run either: the error says why
+                raise
             log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this run folder", path, exc)
         else:
             if _holder(path):  # read again now it is ours: the previous driver did not clear it
@@ -107,12 +110,35 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
             _HELD.discard(key)
             _ABRUPT.discard(key)
     finally:
+        # the command failed before writing anything: leave no folder behind
+        unused = created and out.is_dir() and [p.name for p in out.iterdir()] in ([], [rf.DRIVER_LOCK])
+        kind = _kind(lock)
         if lock.is_locked:
             _clear_holder(path)
+            if unused and kind == "flock":
+                _remove(path, out)  # before the release: a command waiting for it then locks a new file
+                unused = False
             lock.release()
-        if created and out.is_dir() and [p.name for p in out.iterdir()] in ([], [rf.DRIVER_LOCK]):
-            path.unlink(missing_ok=True)  # the command failed before writing anything: leave no folder behind
-            out.rmdir()
+        if unused:  # a soft lock's release deleted its file (a new one is another command's lock)
+            _remove(None if kind == "soft" else path, out)
+
+
+def _kind(lock: FileLock) -> str:
+    """"flock": a file that may be deleted while held (filelock takes a lock on an unlinked file for not held and
+    locks the new file); "soft": filelock's soft lock, the file's existence, which its release deletes; "other": a
+    Windows lock (a locked file cannot be deleted) or one filelock does not say."""
+    fallback = getattr(getattr(lock, "_context", None), "soft_fallback", None)  # set by the Unix lock's acquire
+    if isinstance(lock, SoftFileLock) or fallback is True:
+        return "soft"
+    return "flock" if isinstance(lock, UnixFileLock) and fallback is False else "other"
+
+
+def _remove(path: Path | None, out: Path) -> None:
+    """Delete the lock file and its folder; either may be another command's by now (it stays then)."""
+    with suppress(OSError):
+        if path is not None:
+            path.unlink(missing_ok=True)
+        out.rmdir()
 
 
 @contextmanager
