@@ -115,10 +115,11 @@ def test_without_fcntl_the_lock_still_holds(tmp_path):
 def test_a_restart_holds_a_lock_from_the_move_to_the_new_run(tmp_path, monkeypatch):
     """restart released the earlier run's lock before taking the new folder's: another command could take the
     folder in between, and the moved run kept a lock file of its own."""
-    from mmnet.train import experiment, run_lock
+    from mmnet import folder_lock
+    from mmnet.train import experiment
 
     events = []
-    monkeypatch.setattr(run_lock, "FileLock", _recorded_lock(events, set()))
+    monkeypatch.setattr(folder_lock, "FileLock", _recorded_lock(events, set()))
     monkeypatch.setattr(experiment, "_run", lambda *args: events.append("run") or {})
     out = tmp_path / "run"
     out.mkdir()
@@ -131,7 +132,8 @@ def test_a_restart_holds_a_lock_from_the_move_to_the_new_run(tmp_path, monkeypat
 
 def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_move(tmp_path, monkeypatch):
     """Windows refuses to rename a folder while a file in it is open, as the lock file is: --restart always failed."""
-    from mmnet.train import experiment, run_lock
+    from mmnet import folder_lock
+    from mmnet.train import experiment
 
     events, held = [], set()
 
@@ -146,7 +148,7 @@ def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_mov
 
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(Path, "rename", windows_rename)
-    monkeypatch.setattr(run_lock, "FileLock", _recorded_lock(events, held))
+    monkeypatch.setattr(folder_lock, "FileLock", _recorded_lock(events, held))
     monkeypatch.setattr(experiment, "_run", lambda *args: events.append("run") or {})
     out = tmp_path / "run"
     out.mkdir()
@@ -160,7 +162,7 @@ def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_mov
 def test_a_command_ending_removes_its_lock_file_before_releasing_it(tmp_path, monkeypatch):
     """driver_lock released the lock, then deleted the file and the folder: a command waiting for it could lock the
     deleted file (and run beside a third) or find no folder and run without a lock."""
-    from mmnet.train import run_lock
+    from mmnet import folder_lock
 
     at_release = []
 
@@ -170,7 +172,7 @@ def test_a_command_ending_removes_its_lock_file_before_releasing_it(tmp_path, mo
                 at_release.append((Path(self.lock_file).exists(), Path(self.lock_file).parent.exists()))
             return super().release(*args, **kwargs)
 
-    monkeypatch.setattr(run_lock, "FileLock", Noting)
+    monkeypatch.setattr(folder_lock, "FileLock", Noting)
     with driver_lock(tmp_path / "new"):
         pass
     assert at_release == [(False, False)] and not (tmp_path / "new").exists()
