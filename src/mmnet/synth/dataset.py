@@ -204,7 +204,8 @@ def write_dataset(
     """Write a synthetic micro-expression dataset in the CASME II layout and return its root.
 
     Writes ``out/CASME2-coding-20190701.xlsx``, ``out/Cropped/subNN/CLIP/reg_imgN.jpg`` for the
-    frames onset..offset of every clip, and ``out/synth.json`` (the settings that made it).
+    frames onset..offset of every clip, and ``out/synth.json`` (the settings that made it), into a new folder
+    beside ``out`` that is moved into place once whole (``synth.json`` last: its presence marks a whole set).
 
     Args:
         out: dataset root; must be empty or absent unless ``overwrite``.

@@ -115,7 +115,8 @@ def _rows(subject: int, video: int, recording: Recording) -> list[list]:
 def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject: int = 1, minutes: float = 1.0,
                        seed: int = 0, config: LongConfig | None = None, formats: tuple[str, ...] = ("jpg",),
                        overwrite: bool = False, progress: bool = False) -> Path:
-    """Write synthetic long recordings in the CAS(ME)^2 layout and return the root.
+    """Write synthetic long recordings in the CAS(ME)^2 layout and return the root (written beside it and moved
+    into place once whole, ``synth.json`` last).
 
     Args:
         out: root folder; empty or absent unless ``overwrite`` (an earlier synthetic set only).
