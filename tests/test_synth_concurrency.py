@@ -118,3 +118,19 @@ def test_overwrite_replaces_the_earlier_set_marker_last(tmp_path, capsys):
     assert '"subjects": 2' in (out / "synth.json").read_text() and len(list(out.glob("Cropped/*/*"))) == 4
     assert (out / "notes.txt").read_text() == "mine\n"
     assert not [p for p in tmp_path.iterdir() if p != out]
+
+
+def test_a_folder_whose_parent_is_not_writable_gets_its_set_too(tmp_path, monkeypatch):
+    out = tmp_path / "set"
+    out.mkdir()  # the user's, in a folder only root may write in (simulated: running as root, chmod would not stop it)
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self.parent == tmp_path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    write_dataset(out, subjects=1, clips_per_subject=2, seed=0)
+    assert sorted(p.name for p in out.iterdir()) == sorted(["Cropped", CODING_FILE, "synth.json"])
+    assert [p.name for p in tmp_path.iterdir()] == ["set"]

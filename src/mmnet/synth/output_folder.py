@@ -60,8 +60,15 @@ def written_beside(root: Path) -> Iterator[Path]:
     """A new folder beside ``root`` for the ``with`` block to write a set into, moved into place when the block
     ends: renamed to ``root`` where that is absent, else moved into it entry by entry, ``synth.json`` last. A
     failure or an interruption removes the new folder and leaves ``root`` as it was."""
-    stage = root.with_name(f".{root.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
-    stage.mkdir(parents=True)  # as the set's folder would be (mkdtemp's would be private to the user)
+    name = f".{root.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    stage = root.with_name(name)
+    try:
+        stage.mkdir(parents=True)  # as the set's folder would be (mkdtemp's would be private to the user)
+    except PermissionError:  # a folder of one's own in a parent one may not write in: the new folder goes inside
+        if not root.is_dir():
+            raise
+        stage = root / name
+        stage.mkdir()
     try:
         yield stage
         _move_in(stage, root)
