@@ -27,3 +27,29 @@ def test_loading_a_predictor_imports_neither_the_training_stack_nor_pandas(tmp_p
     out = subprocess.run([sys.executable, "-c", LOAD_A_PREDICTOR], capture_output=True, text=True, check=True,
                          env={**os.environ, "MMNET_CACHE_DIR": str(tmp_path), "MMNET_CALIBRATE": "1"}).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []
+
+
+def test_the_listing_skips_files_a_prune_removes_meanwhile(tmp_path, monkeypatch):
+    # `mmnet info` listed the calibrations while `mmnet cache prune` removed some: a file gone between its listing and
+    # its stat raised FileNotFoundError, one gone before it was read was listed as unreadable
+    from pathlib import Path
+
+    from mmnet import calibration_cache
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.json").write_text("{}")  # not a calibration: listed as unreadable, as a kept one is
+    real_glob, real_read = Path.glob, calibration_cache.read_calibration
+
+    def glob_then_prune(self, pattern):
+        found = list(real_glob(self, pattern))
+        (tmp_path / "a.json").unlink()
+        return iter(found)
+
+    def read_after_prune(path):
+        (tmp_path / "c.json").unlink(missing_ok=True)
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "glob", glob_then_prune)
+    monkeypatch.setattr(calibration_cache, "read_calibration", read_after_prune)
+    listed = calibration_cache.cached_calibrations(tmp_path)
+    assert [(path.name, "unreadable" in why) for path, why in listed] == [("b.json", True)]

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,10 +115,11 @@ def test_without_fcntl_the_lock_still_holds(tmp_path):
 def test_a_restart_holds_a_lock_from_the_move_to_the_new_run(tmp_path, monkeypatch):
     """restart released the earlier run's lock before taking the new folder's: another command could take the
     folder in between, and the moved run kept a lock file of its own."""
-    from mmnet.train import experiment, run_lock
+    from mmnet import folder_lock
+    from mmnet.train import experiment
 
     events = []
-    monkeypatch.setattr(run_lock, "FileLock", _recorded_lock(events, set()))
+    monkeypatch.setattr(folder_lock, "FileLock", _recorded_lock(events, set()))
     monkeypatch.setattr(experiment, "_run", lambda *args: events.append("run") or {})
     out = tmp_path / "run"
     out.mkdir()
@@ -130,7 +132,8 @@ def test_a_restart_holds_a_lock_from_the_move_to_the_new_run(tmp_path, monkeypat
 
 def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_move(tmp_path, monkeypatch):
     """Windows refuses to rename a folder while a file in it is open, as the lock file is: --restart always failed."""
-    from mmnet.train import experiment, run_lock
+    from mmnet import folder_lock
+    from mmnet.train import experiment
 
     events, held = [], set()
 
@@ -145,7 +148,7 @@ def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_mov
 
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(Path, "rename", windows_rename)
-    monkeypatch.setattr(run_lock, "FileLock", _recorded_lock(events, held))
+    monkeypatch.setattr(folder_lock, "FileLock", _recorded_lock(events, held))
     monkeypatch.setattr(experiment, "_run", lambda *args: events.append("run") or {})
     out = tmp_path / "run"
     out.mkdir()
@@ -154,3 +157,61 @@ def test_a_restart_on_windows_releases_the_earlier_runs_lock_just_before_the_mov
     assert events == ["lock", "unlock", "move", "lock", "run", "unlock"]
     (moved,) = tmp_path.glob("run.old-*")
     assert [p.name for p in moved.iterdir()] == [rf.CONFIG]
+
+
+def test_a_command_ending_removes_its_lock_file_before_releasing_it(tmp_path, monkeypatch):
+    """driver_lock released the lock, then deleted the file and the folder: a command waiting for it could lock the
+    deleted file (and run beside a third) or find no folder and run without a lock."""
+    from mmnet import folder_lock
+
+    at_release = []
+
+    class Noting(FileLock):
+        def release(self, *args, **kwargs):
+            if self.is_locked:
+                at_release.append((Path(self.lock_file).exists(), Path(self.lock_file).parent.exists()))
+            return super().release(*args, **kwargs)
+
+    monkeypatch.setattr(folder_lock, "FileLock", Noting)
+    with driver_lock(tmp_path / "new"):
+        pass
+    assert at_release == [(False, False)] and not (tmp_path / "new").exists()
+
+
+FOLLOW = ("import sys, time; from mmnet.train.run_lock import driver_lock\n"
+          "for line in sys.stdin:\n    with driver_lock(line.strip()):\n"
+          "        print('held', flush=True)\n        time.sleep(0.02)\n")
+
+
+def test_a_command_waiting_for_an_ending_one_holds_a_lock_on_the_folders_file(tmp_path, caplog):
+    """Two processes: the first takes a new folder's lock and ends having written nothing (the folder goes); the
+    second, trying meanwhile, must end up holding the lock of the file that is there, in a folder that is there."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    first = subprocess.Popen([sys.executable, "-c", FOLLOW], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=env)
+    wrong = []
+    try:
+        for trial in range(40):
+            out = tmp_path / f"run{trial}"
+            first.stdin.write(f"{out}\n")
+            first.stdin.flush()
+            assert first.stdout.readline().strip() == "held"
+            while True:
+                try:
+                    with driver_lock(out):
+                        lock_file = out / rf.DRIVER_LOCK
+                        there = lock_file.is_file()
+                        time.sleep(0.002)  # long enough for the first to delete it, were it still doing so
+                        if not (there and lock_file.is_file()):
+                            wrong.append(f"trial {trial}: the lock file was deleted")
+                    break
+                except ExecutorError:
+                    continue
+                except OSError as exc:
+                    wrong.append(f"trial {trial}: {exc!r}")
+                    break
+    finally:
+        first.stdin.close()
+        first.wait()
+    wrong += [r.getMessage() for r in caplog.records if "no lock on" in r.getMessage()]
+    assert wrong == []

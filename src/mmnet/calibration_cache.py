@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -165,10 +166,16 @@ def remember(path: Path, cal: Calibration) -> None:
 def cached_calibrations(cache_dir: str | Path | None = None) -> list[tuple[Path, Calibration | str]]:
     """Every cached calibration file with its content (or why it cannot be read), newest first."""
     folder = calibration_folder(cache_dir)
+    dated: list[tuple[float, Path]] = []
+    for path in folder.glob("*.json") if folder.is_dir() else []:
+        with suppress(FileNotFoundError):  # removed since it was listed (`mmnet cache prune` in another process)
+            dated.append((path.stat().st_mtime, path))
     out: list[tuple[Path, Calibration | str]] = []
-    for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []:
+    for _, path in sorted(dated, key=lambda entry: entry[0], reverse=True):
         try:
             out.append((path, read_calibration(path)))
+        except FileNotFoundError:  # removed meanwhile, as above: no longer cached
+            continue
         except (OSError, ValueError, KeyError, TypeError) as exc:
             out.append((path, f"unreadable ({exc}); it is measured again when needed"))
     return out

@@ -128,15 +128,18 @@ def _interrupts_held():
 def in_made_folder(path: Path, create: Callable[[], T]) -> T:
     """``create()``, which makes a file in ``path``'s folder, after making that folder; the folder is made again and
     ``create()`` tried once more where the folder was removed in between (`mmnet cache prune` removes a cache folder
-    it emptied, which another process may have made a moment before to write into)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return create()
-    except FileNotFoundError:
-        if path.parent.is_dir():  # something else is missing
-            raise
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return create()
+    it emptied, which another process may have made a moment before to write into; a command that wrote nothing
+    in a run folder it made removes it)."""
+    tries = 3
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return create()
+        # mkdir's "exists" where the folder was there and is no longer a folder: removed as it was made
+        except (FileNotFoundError, FileExistsError):
+            tries -= 1
+            if not tries or path.parent.is_dir():  # something else is missing, or exists
+                raise
 
 
 def _write_temporary(path: Path, data: bytes) -> str:

@@ -149,6 +149,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     from ..config import load_config
     from ..data.common import SYNTH_MARKER
     from ..report import format_results_table
+    from ..synth.output_folder import data_lock
     from ..train import train_experiment
 
     t0 = time.perf_counter()
@@ -160,17 +161,18 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     if args.clips_per_subject is not None:
         preset["clips_per_subject"] = args.clips_per_subject
     marker = data_root / SYNTH_MARKER
-    # the demo's own folder: a set drawn by another generator is drawn again, not reused as if it were this one's
-    older = synth.older_generator(json.loads(marker.read_text(encoding="utf-8"))) if marker.exists() else None
-    if marker.exists() and older is None:
-        _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
-    else:
-        if older:
-            _refuse_runs_on_older_data(base, data_root, older, restart=args.restart)
-            print(f"synthetic data: {data_root} was {older}; drawing it again")
-        synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG, overwrite=older is not None)
-        print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} clips, "
-              f"seed {seed})")
+    with data_lock(data_root):  # a demo started meanwhile on this --out waits, then uses the set this one writes
+        # the demo's own folder: a set drawn by another generator is drawn again, not reused as if it were this one's
+        older = synth.older_generator(json.loads(marker.read_text(encoding="utf-8"))) if marker.exists() else None
+        if marker.exists() and older is None:
+            _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
+        else:
+            if older:
+                _refuse_runs_on_older_data(base, data_root, older, restart=args.restart)
+                print(f"synthetic data: {data_root} was {older}; drawing it again")
+            synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG, overwrite=older is not None)
+            print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} "
+                  f"clips, seed {seed})")
     run_name = "run-permuted-labels" if permute else "run"
     # the folders as given (a pair, not "key=value": an --out of "runs/x # 2" is not read as YAML)
     overrides = DEMO_OVERRIDES + [("data.root", str(data_root)), ("data.cache_dir", str(args.out / "cache")),

@@ -87,23 +87,30 @@ TRAINED_INTERRUPTED = ("nothing was written or kept (the {method} spotter of --s
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..folder_lock import folder_lock
     from ..runtime import resolve_device
     from .common import check_device_argument
 
     check_device_argument(args)  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
-    created = args.out is not None and not args.out.exists()
-    if args.out is not None:  # a file in the way or no permission: say so before spotting, not after
-        args.out.mkdir(parents=True, exist_ok=True)
-    try:
+    if args.out is None:
         return _spot(args)
-    except BaseException:
-        if created:  # not left behind empty, as if results were there
-            try:
-                args.out.rmdir()
-            except OSError:  # not empty: another process wrote there meanwhile
-                pass
-        raise
+    # one spot at a time on a --out folder: two would replace each other's results and sweep each other's progress
+    # (the folder is made: a file in the way or no permission is said before spotting; one that ends with nothing
+    # written in it is removed, not left behind empty as if results were there)
+    with folder_lock(args.out, SPOT_LOCK, _refused(args.out), what="--out folder", remove=True):
+        return _spot(args)
+
+
+SPOT_LOCK = ".spot.lock"
+
+
+def _refused(out: Path):
+    from ..errors import ConfigError
+
+    return lambda holder: ConfigError(
+        f"'{out}' is in use by another mmnet spot ({holder}): two runs into one --out folder would replace each "
+        "other's results and progress. Wait for it to end, or give this recording another --out folder.")
 
 
 def _spot(args: argparse.Namespace) -> int:

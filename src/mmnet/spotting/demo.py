@@ -129,6 +129,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
         ``per_video``, ``time_s`` and ``files``.
     """
     from ..data import load_dataset
+    from ..synth.output_folder import data_lock
     from ..utils import atomic_write_text
     from .config import spot_config
     from .megc import RULE, evaluate_spotting
@@ -139,8 +140,9 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     out = Path(out)
     config = _demo_long_config()
     root = out / "data"
-    reused = _prepare_data(root, seed=seed, subjects=subjects, videos=videos, minutes=minutes, config=config,
-                           progress=progress)
+    with data_lock(root):  # a spotting demo started meanwhile on this --out waits, then uses the set this one writes
+        reused = _prepare_data(root, seed=seed, subjects=subjects, videos=videos, minutes=minutes, config=config,
+                               progress=progress)
     data_s = time.perf_counter() - start
     load = load_dataset("casme-sq", root)
     load.raise_if_errors()

@@ -19,7 +19,7 @@ from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError
 from .face import GENERATOR_VERSION, Face, render_face
 from .motion import Nuisance, displacement_field, parse_aus, render_clip
-from .output_folder import JPEG_BYTES_PER_PIXEL, check_room, removed_on_failure
+from .output_folder import JPEG_BYTES_PER_PIXEL, check_room, written_beside
 
 __all__ = [
     "CLASS_MIX",
@@ -204,7 +204,8 @@ def write_dataset(
     """Write a synthetic micro-expression dataset in the CASME II layout and return its root.
 
     Writes ``out/CASME2-coding-20190701.xlsx``, ``out/Cropped/subNN/CLIP/reg_imgN.jpg`` for the
-    frames onset..offset of every clip, and ``out/synth.json`` (the settings that made it).
+    frames onset..offset of every clip, and ``out/synth.json`` (the settings that made it), into a new folder
+    beside ``out`` that is moved into place once whole (``synth.json`` last: its presence marks a whole set).
 
     Args:
         out: dataset root; must be empty or absent unless ``overwrite``.
@@ -227,8 +228,8 @@ def write_dataset(
                [root / "Cropped", root / CODING_FILE], smaller="--subjects, --clips-per-subject")
     shutil.rmtree(root / "Cropped", ignore_errors=True)  # an earlier synthetic set's (overwrite)
     (root / CODING_FILE).unlink(missing_ok=True)
-    with removed_on_failure(root):
-        _write_clips(root, rows, subjects, clips_per_subject, seed, config)
+    with written_beside(root) as stage:
+        _write_clips(stage, rows, subjects, clips_per_subject, seed, config)
     return root
 
 

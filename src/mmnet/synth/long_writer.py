@@ -25,7 +25,7 @@ from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
 from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
-from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_room, removed_on_failure
+from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_room, written_beside
 
 __all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
            "video_name"]
@@ -115,7 +115,8 @@ def _rows(subject: int, video: int, recording: Recording) -> list[list]:
 def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject: int = 1, minutes: float = 1.0,
                        seed: int = 0, config: LongConfig | None = None, formats: tuple[str, ...] = ("jpg",),
                        overwrite: bool = False, progress: bool = False) -> Path:
-    """Write synthetic long recordings in the CAS(ME)^2 layout and return the root.
+    """Write synthetic long recordings in the CAS(ME)^2 layout and return the root (written beside it and moved
+    into place once whole, ``synth.json`` last).
 
     Args:
         out: root folder; empty or absent unless ``overwrite`` (an earlier synthetic set only).
@@ -147,8 +148,8 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
                [root / "rawpic", root / "rawvideo"], smaller="--minutes, --size, --subjects, --videos, --format")
     for name in ("rawpic", "rawvideo"):  # an earlier synthetic set's (--overwrite)
         shutil.rmtree(root / name, ignore_errors=True)
-    with removed_on_failure(root):
-        _write_recordings(root, subjects, videos_per_subject, n_frames, seed, config, formats, progress)
+    with written_beside(root) as stage:
+        _write_recordings(stage, subjects, videos_per_subject, n_frames, seed, config, formats, progress)
     return root
 
 

@@ -1,16 +1,25 @@
-"""The output folder of ``mmnet synth``: room for the set is checked before anything is written, and a write that
-fails (a full disk) or an interruption leaves no partial set behind, which would block the rerun ("not empty")."""
+"""The output folder of ``mmnet synth`` and of the demos' data: room for the set is checked before anything is
+written; the set is written into a new folder beside it and moved into place when complete (``synth.json`` last: a
+set with it is whole), so that a write that fails (a full disk) or an interruption leaves no partial set behind,
+which would block the rerun ("not empty"), and a process reading the folder meanwhile never sees half a set. A demo
+holds :func:`data_lock` while it checks and writes its data: a second demo started at once waits, then uses it."""
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError
 
-__all__ = ["JPEG_BYTES_PER_PIXEL", "MP4_BYTES_PER_PIXEL", "check_room", "removed_on_failure"]
+__all__ = ["JPEG_BYTES_PER_PIXEL", "MP4_BYTES_PER_PIXEL", "check_room", "data_lock", "written_beside"]
+
+log = logging.getLogger("mmnet.synth")
 
 # Bytes per pixel of a frame, on the low side of what the synthetic faces take (measured: long recordings' JPEGs at
 # quality 90 0.076-0.097 up to 640 x 480, 0.066 at 1920 x 1080 and 0.060 at 3840 x 2160, whose large faces are drawn
@@ -47,20 +56,70 @@ def check_room(root: Path, need: float, replaced: Iterable[Path] = (), *, smalle
 
 
 @contextmanager
-def removed_on_failure(root: Path) -> Iterator[None]:
-    """Remove what the ``with`` block wrote into ``root`` when it raises (the folder too when the block made it):
-    a partial set is never kept, so the same command can run again."""
-    existed = root.exists()
-    before = set(root.iterdir()) if existed else set()
+def written_beside(root: Path) -> Iterator[Path]:
+    """A new folder beside ``root`` for the ``with`` block to write a set into, moved into place when the block
+    ends: renamed to ``root`` where that is absent, else moved into it entry by entry, ``synth.json`` last. A
+    failure or an interruption removes the new folder and leaves ``root`` as it was."""
+    name = f".{root.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    stage = root.with_name(name)
+    try:
+        stage.mkdir(parents=True)  # as the set's folder would be (mkdtemp's would be private to the user)
+    except PermissionError:  # a folder of one's own in a parent one may not write in: the new folder goes inside
+        if not root.is_dir():
+            raise
+        stage = root / name
+        stage.mkdir()
+    try:
+        yield stage
+        _move_in(stage, root)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _move_in(stage: Path, root: Path) -> None:
+    if not root.exists():
+        try:
+            stage.rename(root)
+            return
+        except OSError:  # made meanwhile: moved into as an existing folder is
+            if not root.is_dir():
+                raise
+    entries = sorted(stage.iterdir(), key=lambda p: p.name == SYNTH_MARKER)  # the marker last: the set is whole
+    if clash := [p.name for p in entries if p.is_dir() and (root / p.name).exists()]:
+        raise ConfigError(f"Output folder '{root}' is not empty: another command wrote {clash[0]} into it while "
+                          "this one wrote its set. Choose an empty folder.")
+    for entry in entries:
+        shutil.move(entry, root / entry.name)  # replaces a file (an earlier set's marker on --overwrite)
+    stage.rmdir()
+
+
+@contextmanager
+def data_lock(root: Path) -> Iterator[None]:
+    """Hold the lock of a demo's data folder ``root`` (a file beside it) for the ``with`` block, waiting (said on
+    stderr) for another command that holds it: one command at a time checks and writes the set, and one that
+    waited finds the set the other wrote."""
+    from filelock import FileLock, Timeout
+
+    from ..progress import write_line
+    from ..utils import in_made_folder
+
+    path = root.with_name(f".{root.name}.lock")
+    lock = FileLock(path, timeout=0)
+
+    def acquire() -> None:
+        try:
+            lock.acquire()
+        except Timeout:
+            write_line(f"waiting for another mmnet command writing the synthetic data in {root}")
+            lock.acquire(timeout=-1)
+
+    try:
+        in_made_folder(path, acquire)
+    except OSError as exc:  # a folder that holds no lock file: writing the set names the error
+        log.debug("no lock for the synthetic data in '%s' (%s)", root, exc)
     try:
         yield
-    except BaseException:
-        if not existed:
-            shutil.rmtree(root, ignore_errors=True)
-        elif root.is_dir():
-            for path in set(root.iterdir()) - before:
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
-        raise
+    finally:
+        if lock.is_locked:
+            lock.release()

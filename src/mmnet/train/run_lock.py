@@ -14,24 +14,19 @@ out-of-memory killer) and says so in its first line.
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .. import run_folder as rf
 from ..errors import ExecutorError
+from ..folder_lock import folder_lock
 from ..progress import write_line
 
 __all__ = ["driver_lock", "restart_lock", "set_aside", "ended_abruptly", "ABRUPT_END"]
 
-log = logging.getLogger("mmnet.train")
 _HELD: set[str] = set()  # run folders this process holds (a sweep's or a restart's nested use is no second lock)
 _ABRUPT: set[str] = set()  # held run folders whose previous driver ended without clearing its holder line
 
@@ -40,36 +35,17 @@ ABRUPT_END = ("the previous run stopped abruptly (killed, or out of memory: see 
               "uses less memory)")
 
 
-def _holder(path: Path) -> str:
-    """The holder line of the lock file, read before trying the lock, or what stands in for it."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(500).decode("utf-8", "replace").strip()
-    except OSError:  # not there yet, or (Windows) its locked first byte cannot be read
-        return ""
-
-
 def ended_abruptly(out_dir: str | Path) -> bool:
     """Whether the command before this one on a run folder (whose lock this process holds) ended without its
     clean-up: SIGKILL, the kernel's out-of-memory killer, a power cut. Its holder line was still in the lock file."""
     return str(Path(out_dir).absolute()) in _ABRUPT
 
 
-def _clear_holder(path: Path) -> None:
-    """Empty the holder line on the way out (an error or an interrupt included): only an abrupt end leaves it."""
-    with suppress(OSError):
-        with open(path, "r+b") as f:
-            f.truncate(0)
-
-
-def _write_holder(path: Path) -> None:
-    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    try:
-        with open(path, "r+b") as f:
-            f.truncate(0)
-            f.write(f"pid {os.getpid()} on host {socket.gethostname()}, started {started}\n".encode())
-    except OSError as exc:  # Windows: the lock's own handle alone may write its first byte
-        log.debug("driver lock '%s' holds no holder line (%s)", path, exc)
+def _refused(out: Path) -> Callable[[str], Exception]:
+    return lambda holder: ExecutorError(
+        f"'{out}' is in use by another mmnet command ({holder}): two commands on one run folder would both train "
+        "every fold. Wait for it to end, or stop it (a rerun of the same command then continues where it stopped), "
+        "or use another --out.")
 
 
 @contextmanager
@@ -81,38 +57,15 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
     if key in _HELD:
         yield
         return
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / rf.DRIVER_LOCK
-    holder = _holder(path)
-    lock = FileLock(path, timeout=0)
-    try:
-        try:
-            lock.acquire()
-        except Timeout:
-            raise ExecutorError(
-                f"'{out}' is in use by another mmnet command ({holder or 'a process that wrote nothing yet'}): two "
-                "commands on one run folder would both train every fold. Wait for it to end, or stop it (a rerun of "
-                "the same command then continues where it stopped), or use another --out.") from None
-        except OSError as exc:  # a file system without locks (some network mounts): run without
-            log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this run folder", path, exc)
-        else:
-            if _holder(path):  # read again now it is ours: the previous driver did not clear it
-                _ABRUPT.add(key)
-            _write_holder(path)
+    with folder_lock(out, rf.DRIVER_LOCK, _refused(out), what="run folder") as left:
+        if left:
+            _ABRUPT.add(key)
         _HELD.add(key)
         try:
             yield
         finally:
             _HELD.discard(key)
             _ABRUPT.discard(key)
-    finally:
-        if lock.is_locked:
-            _clear_holder(path)
-            lock.release()
-        if created and out.is_dir() and [p.name for p in out.iterdir()] in ([], [rf.DRIVER_LOCK]):
-            path.unlink(missing_ok=True)  # the command failed before writing anything: leave no folder behind
-            out.rmdir()
 
 
 @contextmanager

@@ -1,0 +1,113 @@
+"""One mmnet command at a time on a folder: a lock on a file in it, taken without waiting, whose holder line
+(pid, host, start time, written once the lock is taken) names the command a second one is refused for.
+
+The lock is the ``filelock`` package's (flock on Unix, the file's first byte locked on Windows). The system releases
+it when the process ends, killed or not, so a stale lock never blocks a rerun. Without flock (no fcntl), filelock
+falls back to its soft lock (the file's existence); where the file system refuses locks, the command runs without
+one (logged). The holder line is emptied when the command ends (an error or an interrupt included): one still
+there when the next command takes the lock tells that the previous one was killed. A folder the command made and
+left with nothing but the lock file is removed, while the lock is still held where that is safe (flock), so that a
+command waiting for it never takes the lock of a deleted file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from filelock import FileLock, SoftFileLock, Timeout, UnixFileLock
+
+from .utils import in_made_folder
+
+__all__ = ["folder_lock", "read_holder"]
+
+log = logging.getLogger("mmnet")
+
+
+def read_holder(path: Path) -> str:
+    """The holder line of a lock file, or "" (none, or (Windows) its locked first byte cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(500).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _clear_holder(path: Path) -> None:
+    with suppress(OSError):
+        with open(path, "r+b") as f:
+            f.truncate(0)
+
+
+def _write_holder(path: Path) -> None:
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    try:
+        with open(path, "r+b") as f:
+            f.truncate(0)
+            f.write(f"pid {os.getpid()} on host {socket.gethostname()}, started {started}\n".encode())
+    except OSError as exc:  # Windows: the lock's own handle alone may write its first byte
+        log.debug("lock '%s' holds no holder line (%s)", path, exc)
+
+
+@contextmanager
+def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, what: str = "folder",
+                remove: bool = False) -> Iterator[str]:
+    """Hold the lock on ``out/name`` for the ``with`` block (``out`` is made). ``refused(holder)`` is raised when
+    another process holds it, ``holder`` naming it. Yields the holder line found in the file once the lock was
+    taken: not empty when the previous holder ended abruptly. ``remove``: delete the lock file at the end also when
+    the folder holds more (with flock only: a soft lock's file is its release's to delete)."""
+    created = not out.exists()
+    path = out / name
+    holder = read_holder(path)
+    lock = FileLock(path, timeout=0)
+    left = ""
+    try:
+        try:
+            # the folder is made again where the command before removed it (all it held was its lock) meanwhile
+            in_made_folder(path, lock.acquire)
+        except Timeout:
+            raise refused(holder or "a process that wrote nothing yet") from None
+        except OSError as exc:  # a file system without locks (some network mounts): run without
+            if not out.is_dir():  # no folder either: the error says why
+                raise
+            log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this %s", path, exc, what)
+        else:
+            left = read_holder(path)  # read again now it is ours: the previous holder did not clear it
+            _write_holder(path)
+        yield left
+    finally:
+        # the command failed before writing anything: leave no folder behind
+        unused = created and out.is_dir() and [p.name for p in out.iterdir()] in ([], [name])
+        kind = _kind(lock)
+        if lock.is_locked:
+            _clear_holder(path)
+            if (unused or remove) and kind == "flock":
+                _remove(path, out if unused else None)  # before the release: a command waiting then locks a new file
+                unused = False
+            lock.release()
+        if unused:  # a soft lock's release deleted its file (a new one is another command's lock)
+            _remove(None if kind == "soft" else path, out)
+
+
+def _kind(lock: FileLock) -> str:
+    """"flock": a file that may be deleted while held (filelock takes a lock on an unlinked file for not held and
+    locks the new file); "soft": filelock's soft lock, the file's existence, which its release deletes; "other": a
+    Windows lock (a locked file cannot be deleted) or one filelock does not say."""
+    fallback = getattr(getattr(lock, "_context", None), "soft_fallback", None)  # set by the Unix lock's acquire
+    if isinstance(lock, SoftFileLock) or fallback is True:
+        return "soft"
+    return "flock" if isinstance(lock, UnixFileLock) and fallback is False else "other"
+
+
+def _remove(path: Path | None, out: Path | None) -> None:
+    """Delete the lock file and its folder; either may be another command's by now (it stays then)."""
+    with suppress(OSError):
+        if path is not None:
+            path.unlink(missing_ok=True)
+        if out is not None:
+            out.rmdir()
