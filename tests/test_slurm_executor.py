@@ -530,7 +530,26 @@ def test_preemptions_are_always_requeued_and_only_time_limits_without_progress_c
         state.write_bytes(b"x")
         os.utime(state, ns=(stamp * 10 ** 9, stamp * 10 ** 9))
         assert job.checkpoint(task, "cpu") is not None
+    assert job.checkpoint(task, "cpu") is not None  # a first time limit without a new epoch: max_requeues=1
     assert job.checkpoint(task, "cpu") is None  # a second time limit in a row without a new epoch: stopped
+
+
+def test_with_no_retries_a_fold_that_saves_epochs_still_goes_past_its_time_limits(synth_root, tmp_path):
+    pytest.importorskip("submitit")
+    import time
+
+    from mmnet.train.slurm_fold_job import FoldJob
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    job = FoldJob(1, max_requeues=0, minutes=60)
+    state = task.fold_dir / rf.STATE
+    state.parent.mkdir(parents=True, exist_ok=True)
+    job.started = time.time() - 59 * 60  # signalled near the time limit
+    for stamp in (1, 2, 3):  # each piece saved a new epoch: requeued, --max-retries 0 notwithstanding
+        state.write_bytes(b"x")
+        os.utime(state, ns=(stamp * 10 ** 9, stamp * 10 ** 9))
+        assert job.checkpoint(task, "cpu") is not None
+    assert job.checkpoint(task, "cpu") is None  # a time limit without a new epoch: stopped at once
 
 
 def test_folds_beyond_the_clusters_max_array_size_go_in_several_arrays(fake_slurm, synth_root, tmp_path, capsys):
