@@ -7,6 +7,9 @@ A fold's job is waited for while SLURM calls it alive (queued, running, suspende
 - cancelled (``scancel`` by its owner or an admin): not submitted again, the fold is listed as failed;
 - out of memory: not submitted again (it would run out again), with the ``--slurm-mem`` to ask for;
 - otherwise (node failure, killed, forgotten by SLURM): submitted again, up to ``max_retries`` times.
+
+A job that ended without a result in sight is first given submitit's time for its result to show (on NFS, sacct
+may say COMPLETED before result.pkl and done.json are visible on the login node): only then is it lost.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from .. import run_folder as rf
 from ..errors import Terminated
 from ..progress import FoldProgress, write_line
 from .faults import failed_folds_error
-from .slurm_state import GONE, refresh_controller, slurm_state
+from .slurm_state import GONE, refresh_controller, result_visible, result_wait_s, slurm_state
 from .tasks import FoldTask
 
 __all__ = ["collect"]
@@ -35,6 +38,7 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
     results: list[dict | None] = [None] * len(tasks)
     failures: list[tuple[int, str]] = []
     retries = dict.fromkeys(jobs, 0)
+    ended: dict[int, float] = {}  # fold -> when its job was first seen ended without a result in sight
     folds = FoldProgress(len(tasks), progress=progress, finished=finished)
 
     def fail(i: int, text: str, kind: str) -> None:
@@ -47,9 +51,13 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
             if cluster == "slurm":
                 refresh_controller(jobs.values())  # one squeue call a minute at most, for all jobs sacct misses
             for i, job in list(jobs.items()):
-                if cluster == "slurm" and not job.paths.result_pickle.exists():
+                if cluster == "slurm" and not result_visible(job):
                     state, alive = slurm_state(job)
                     if alive:
+                        ended.pop(i, None)
+                        continue
+                    # its result may still be on its way to this node's view of the folder: wait for it, bounded
+                    if time.monotonic() - ended.setdefault(i, time.monotonic()) < result_wait_s(job):
                         continue
                     error = None
                 elif not job.done():  # submitit's local executor, or a slurm job with its result written
@@ -62,6 +70,7 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
                         folds.done(tasks[i].label, results[i])
                         continue
                 del jobs[i]
+                ended.pop(i, None)
                 label = tasks[i].label
                 if state == GONE:
                     state = "gone: neither sacct nor squeue lists it"
