@@ -676,3 +676,43 @@ def test_a_completed_job_whose_result_shows_late_is_collected_and_only_then_coun
     with pytest.raises(ExecutorError, match=r"ended without a result 1 times \(last state COMPLETED\)"):
         collect([task], {0: job}, lambda ids: submitted.extend(ids) or {}, 0, False, 0, poll=0.05)
     assert time.monotonic() - start >= 2 and submitted == []
+
+
+def test_preemptions_that_cancel_the_job_are_submitted_again_uncounted_while_the_fold_saves_epochs(
+        fake_slurm, synth_root, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from mmnet.train.slurm_collect import collect
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    state = task.fold_dir / rf.STATE
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_bytes(b"x")
+    (tmp_path / "logs").mkdir()
+    saved = iter(range(1, 10 ** 6))
+
+    class Preempted:  # PreemptMode=CANCEL: sacct says PREEMPTED, squeue no longer lists the job
+        _results_timeout_s = 0
+
+        def __init__(self, n: int, saves: bool):
+            self.job_id, self.saves = f"{7000 + n}_0", saves
+            self.paths = SimpleNamespace(result_pickle=tmp_path / "logs" / f"{n}_result.pkl", stderr=f"{n}.err")
+
+        def get_info(self, mode="standard"):
+            if self.saves:  # the job saved an epoch before it was preempted
+                stamp = next(saved) * 10 ** 9
+                os.utime(state, ns=(stamp, stamp))
+            return {"State": "PREEMPTED"}
+
+    submitted = []
+
+    def submit(ids):  # four more attempts that save epochs, then two that do not
+        submitted.extend(ids)
+        return {0: Preempted(len(submitted), saves=len(submitted) < 4)}
+
+    with pytest.raises(ExecutorError, match=r"ended without a result 2 times \(last state PREEMPTED\)"):
+        collect([task], {0: Preempted(0, saves=True)}, submit, 1, False, 0, poll=0)
+    assert len(submitted) == 5  # 4 preemptions after saved epochs (uncounted), then 1 retry of max_retries=1
+    err = capsys.readouterr().err
+    assert err.count("was preempted after saving an epoch; submitted again (not counted as a retry)") == 4
+    assert "SLURM job 7004_0 ended without a result (PREEMPTED); submitted again (1/1)" in err
