@@ -144,6 +144,33 @@ def test_converted_authors_weights_record_their_source_and_licence(tmp_path, cap
     assert main(["convert", str(tmp_path / "CASME2_5class_fold1.pth"), str(tmp_path / "out"), "--force"]) == 0
 
 
+def test_converted_weights_name_casme2_only_for_the_authors_layout_else_what_is_given(tmp_path, capsys):
+    # every authors'-format .pth was recorded as trained on CASME II, 3-class and renamed classes too
+    from .test_convert import _fake_official_state_dict
+
+    sd = _fake_official_state_dict()
+    torch.save(sd, tmp_path / "five.pth")
+    sd["main_branch.fc.weight"], sd["main_branch.fc.bias"] = torch.zeros(3, 100352), torch.zeros(3)
+    torch.save(sd, tmp_path / "three.pth")
+    for pth, extra in (("three.pth", []), ("five.pth", ["--class-names", "a,b,c,d,e"])):
+        out = tmp_path / f"{pth}-{len(extra)}"
+        assert main(["convert", str(tmp_path / pth), str(out), *extra]) == 0
+        record = training_record(out)
+        assert record["dataset"] is None and record["scheme"] is None and "synthetic" not in record
+        assert main(["info", str(out)]) == 0
+        info = capsys.readouterr().out
+        assert "trained there on data not stated." in info and "CASME II" not in info
+        assert "not stated: check it, and its licence" in info
+    assert main(["convert", str(tmp_path / "three.pth"), str(tmp_path / "samm"), "--trained-on", "samm"]) == 0
+    assert training_record(tmp_path / "samm")["dataset"] == "samm"
+    assert main(["info", str(tmp_path / "samm")]) == 0
+    info = capsys.readouterr().out
+    assert "trained there on SAMM." in info and "SAMM: see the licence agreement" in info and "CASME II" not in info
+    assert main(["convert", str(tmp_path / "five.pth"), str(tmp_path / "authors"),
+                 "--class-names", "happiness,repression,disgust,surprise,others"]) == 0
+    assert training_record(tmp_path / "authors")["scheme"] == "casme2-5class"  # the authors' names: their layout
+
+
 def test_the_docs_say_the_authors_weights_carry_no_licence():
     text = (Path(__file__).resolve().parents[1] / "docs" / "inference.md").read_text()
     section = text[text.index("`mmnet convert AUTHORS.pth OUT/`"):]
