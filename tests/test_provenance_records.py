@@ -4,6 +4,7 @@ source, and an ONNX export carries it. Checkpoints of earlier versions still loa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from mmnet.cli import main
 from mmnet.infer.provenance import LICENCE_NOT_RECORDED, training_caption, training_record
@@ -120,8 +122,6 @@ def test_a_checkpoint_of_an_earlier_version_loads_and_is_not_recorded(tmp_path, 
 
 
 def test_converted_authors_weights_record_their_source_and_licence(tmp_path, capsys):
-    import hashlib
-
     from .test_convert import _fake_official_state_dict
 
     torch.save(_fake_official_state_dict(), tmp_path / "CASME2_5class_fold1.pth")
@@ -144,6 +144,33 @@ def test_converted_authors_weights_record_their_source_and_licence(tmp_path, cap
     assert main(["convert", str(tmp_path / "CASME2_5class_fold1.pth"), str(tmp_path / "out"), "--force"]) == 0
 
 
+def test_converted_weights_name_casme2_only_for_the_authors_layout_else_what_is_given(tmp_path, capsys):
+    # every authors'-format .pth was recorded as trained on CASME II, 3-class and renamed classes too
+    from .test_convert import _fake_official_state_dict
+
+    sd = _fake_official_state_dict()
+    torch.save(sd, tmp_path / "five.pth")
+    sd["main_branch.fc.weight"], sd["main_branch.fc.bias"] = torch.zeros(3, 100352), torch.zeros(3)
+    torch.save(sd, tmp_path / "three.pth")
+    for pth, extra in (("three.pth", []), ("five.pth", ["--class-names", "a,b,c,d,e"])):
+        out = tmp_path / f"{pth}-{len(extra)}"
+        assert main(["convert", str(tmp_path / pth), str(out), *extra]) == 0
+        record = training_record(out)
+        assert record["dataset"] is None and record["scheme"] is None and "synthetic" not in record
+        assert main(["info", str(out)]) == 0
+        info = capsys.readouterr().out
+        assert "trained there on data not stated." in info and "CASME II" not in info
+        assert "not stated: check it, and its licence" in info
+    assert main(["convert", str(tmp_path / "three.pth"), str(tmp_path / "samm"), "--trained-on", "samm"]) == 0
+    assert training_record(tmp_path / "samm")["dataset"] == "samm"
+    assert main(["info", str(tmp_path / "samm")]) == 0
+    info = capsys.readouterr().out
+    assert "trained there on SAMM." in info and "SAMM: see the licence agreement" in info and "CASME II" not in info
+    assert main(["convert", str(tmp_path / "five.pth"), str(tmp_path / "authors"),
+                 "--class-names", "happiness,repression,disgust,surprise,others"]) == 0
+    assert training_record(tmp_path / "authors")["scheme"] == "casme2-5class"  # the authors' names: their layout
+
+
 def test_the_docs_say_the_authors_weights_carry_no_licence():
     text = (Path(__file__).resolve().parents[1] / "docs" / "inference.md").read_text()
     section = text[text.index("`mmnet convert AUTHORS.pth OUT/`"):]
@@ -161,8 +188,6 @@ def onnx_module():
 
 def test_an_onnx_export_carries_the_model_cards_provenance(tmp_path, onnx_module):
     # the export held mmnet_version, classes, preprocessing and config: no dataset, licence or card hash
-    import hashlib
-
     import onnx
 
     from mmnet.train.model_card import write_model_card
@@ -220,3 +245,62 @@ def test_mmnet_export_passes_the_checkpoint_for_its_card(tmp_path, onnx_module, 
     card = write_model_card(run, None)
     assert main(["export", "--checkpoint", str(run / "final" / "model"), "--onnx", str(tmp_path / "c.onnx")]) == 0
     assert json.loads(json.dumps(onnx_module.read_onnx_metadata(tmp_path / "c.onnx")))["licence"] == card["licence"]
+
+
+def test_a_malformed_model_card_beside_the_weights_counts_as_none_and_info_names_it(tmp_path, capsys):
+    # a card with non-object fields raised AttributeError in info, explain, serve and export
+    from mmnet.infer.export import provenance_metadata
+    from mmnet.infer.provenance import card_problem, model_card_beside
+    from mmnet.train.fold import _checkpoint_info
+
+    torch.manual_seed(0)
+    info = _checkpoint_info(_task(tmp_path))
+    shipped = tmp_path / "shipped"
+    MMNet(2, image_size=32).save_pretrained(shipped, info)
+    sha = hashlib.sha256((shipped / "model.safetensors").read_bytes()).hexdigest()
+    card = shipped / "model_card.json"
+    for bad, why in (({"weights": "model.safetensors"}, "its 'weights' is not an object"),
+                     ({"weights": {"sha256": sha}, "training": "casme2"}, "its 'training' is not an object"),
+                     ({"weights": {"sha256": sha}, "classes": ["a", "b"]}, "its 'classes' is not an object"),
+                     ({"weights": {"sha256": sha}, "recipe_values": 3}, "its 'recipe_values' is not an object"),
+                     (["a card?"], "holds a JSON list, not a model card")):
+        card.write_text(json.dumps(bad))
+        assert model_card_beside(shipped) is None and why in card_problem(shipped)
+        record = training_record(shipped)  # read from the checkpoint's header instead
+        assert record["recorded_in"] == "checkpoint" and record["dataset"] == "composite"
+        assert json.loads(provenance_metadata(shipped, info)["training_data"])["recorded_in"] == "checkpoint"
+        assert main(["info", str(shipped)]) == 0
+        out = capsys.readouterr().out
+        assert f"note:          '{card}' " in out and why in out and "it is ignored" in out
+    card.unlink()
+    assert card_problem(shipped) is None
+
+
+def test_every_reader_finds_a_checkpoints_weights_by_the_one_rule(tmp_path, monkeypatch):
+    # the rule "a folder -> its model.safetensors" had a copy in each reader; they now ask model.checkpoint
+    from mmnet.infer.export import provenance_metadata
+    from mmnet.infer.kept_classification import classifier_identity
+    from mmnet.infer.provenance import header_training, model_card_beside
+    from mmnet.model import checkpoint
+    from mmnet.spotting.provenance import spot_provenance
+
+    torch.manual_seed(0)
+    MMNet(2, image_size=32).save_pretrained(tmp_path / "m", CheckpointInfo(["a", "b"]))
+    (tmp_path / "m" / "model.safetensors").rename(tmp_path / "m" / "renamed.safetensors")
+    monkeypatch.setattr(checkpoint, "WEIGHTS_NAME", "renamed.safetensors")  # the rule changed in its one place
+    sha = hashlib.sha256((tmp_path / "m" / "renamed.safetensors").read_bytes()).hexdigest()
+    (tmp_path / "m" / "model_card.json").write_text(json.dumps({"weights": {"sha256": sha}}))
+    assert read_checkpoint(tmp_path / "m")[1]["class_names"] == ["a", "b"]
+    assert model_card_beside(tmp_path / "m") is not None and header_training(tmp_path / "m") == {}
+    assert provenance_metadata(tmp_path / "m")["weights_sha256"] == sha
+
+    class Predictor:
+        preprocessing = type("P", (), {"image_size": 32, "mean": [0.5], "std": [0.5]})()
+        class_names, device, cpu_routes = ["a", "b"], "cpu", {}
+
+    assert classifier_identity(tmp_path / "m", Predictor())["weights_sha256"] == sha
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    Image.new("RGB", (8, 8)).save(clip / "img001.jpg")
+    models = spot_provenance(clip, models={"classifier": tmp_path / "m"})["models"]
+    assert models["classifier"]["sha256"] == sha

@@ -285,3 +285,21 @@ def test_the_terminal_ci_line_says_it_is_of_the_honest_rows(paper_run):
     assert "paper*" in table
     assert re.search(r"^95% CI of the honest \(last\) rows only, not of paper\*, bootstrap over subjects: Acc % ",
                      table, re.M)
+
+
+def test_an_interval_that_cannot_be_drawn_is_left_out_with_a_note_and_the_report_is_written(tmp_path):
+    # 12 subjects, each holding one of 12 classes: a resample holds every class about once in 18,000 draws
+    rows = [{"sample_id": f"d/{s}/0", "dataset": "d", "subject": str(s), "true": s, "pred": s} for s in range(12)]
+    ci = bootstrap_ci({"0": pd.DataFrame(rows)}, 12, "subject", resamples=100)
+    assert ci["per_seed"] == {} and ci["mean"] is None and "lacked a class" in ci["omitted"]["0"]
+    classes = [f"c{c}" for c in range(10)]  # the same with 10: all 10 classes in about one draw of 2,800
+    samples = [{**s, "label": classes[int(s["subject"])], "class_index": int(s["subject"])}
+               for s in make_samples({str(c): [0] for c in range(10)})]
+    run = write_run(tmp_path / "run", samples, lambda seed, e, s: s["class_index"], classes=classes)
+    report = build_report(run, figure_formats=("png",), resamples=100)
+    subjects = report["headline"]["ci"]["subjects"]
+    assert subjects["per_seed"] == {} and "0" in subjects["omitted"]
+    assert report["headline"]["per_seed"]["0"]["acc"] == 1.0  # the rest of the report is there
+    md = (run / "report.md").read_text()
+    assert "| 0 | subjects (10) | not computed |" in md and "No interval over subjects for seed(s) 0: bootstrap:" in md
+    assert json.loads((run / "report.json").read_text())["headline"]["ci"]["subjects"]["omitted"]["0"]

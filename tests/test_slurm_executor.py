@@ -8,6 +8,7 @@ import copy
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -427,11 +428,13 @@ def test_a_rerun_never_submits_a_fold_whose_job_sacct_does_not_know_yet(fake_slu
 
 
 def test_waiting_follows_suspended_jobs_and_never_resubmits_cancelled_or_out_of_memory_ones(fake_slurm, synth_root,
-                                                                                           tmp_path, capsys):
+                                                                                           tmp_path, monkeypatch,
+                                                                                           capsys):
     import submitit
 
     from mmnet.train.slurm_collect import collect
 
+    monkeypatch.setattr(submitit.SlurmJob, "_results_timeout_s", 0)  # no result comes: no wait for one
     task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
     logs = tmp_path / "logs"
     jobs = {i: submitit.SlurmJob(folder=logs, job_id=f"7000_{i}") for i in range(3)}
@@ -515,8 +518,6 @@ def test_a_fold_job_uses_no_more_threads_than_its_cpu_mask(synth_root, tmp_path,
 
 def test_preemptions_are_always_requeued_and_only_time_limits_without_progress_count(synth_root, tmp_path):
     pytest.importorskip("submitit")
-    import time
-
     from mmnet.train.slurm_fold_job import FoldJob
 
     task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
@@ -530,7 +531,24 @@ def test_preemptions_are_always_requeued_and_only_time_limits_without_progress_c
         state.write_bytes(b"x")
         os.utime(state, ns=(stamp * 10 ** 9, stamp * 10 ** 9))
         assert job.checkpoint(task, "cpu") is not None
+    assert job.checkpoint(task, "cpu") is not None  # a first time limit without a new epoch: max_requeues=1
     assert job.checkpoint(task, "cpu") is None  # a second time limit in a row without a new epoch: stopped
+
+
+def test_with_no_retries_a_fold_that_saves_epochs_still_goes_past_its_time_limits(synth_root, tmp_path):
+    pytest.importorskip("submitit")
+    from mmnet.train.slurm_fold_job import FoldJob
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    job = FoldJob(1, max_requeues=0, minutes=60)
+    state = task.fold_dir / rf.STATE
+    state.parent.mkdir(parents=True, exist_ok=True)
+    job.started = time.time() - 59 * 60  # signalled near the time limit
+    for stamp in (1, 2, 3):  # each piece saved a new epoch: requeued, --max-retries 0 notwithstanding
+        state.write_bytes(b"x")
+        os.utime(state, ns=(stamp * 10 ** 9, stamp * 10 ** 9))
+        assert job.checkpoint(task, "cpu") is not None
+    assert job.checkpoint(task, "cpu") is None  # a time limit without a new epoch: stopped at once
 
 
 def test_folds_beyond_the_clusters_max_array_size_go_in_several_arrays(fake_slurm, synth_root, tmp_path, capsys):
@@ -603,6 +621,7 @@ def test_waiting_without_accounting_asks_the_controller(fake_slurm, synth_root, 
     from mmnet.train.slurm_collect import collect
 
     monkeypatch.setattr(slurm_state, "_SQUEUE_EVERY_S", 0.0)  # every poll asks (once a minute on a cluster)
+    monkeypatch.setattr(submitit.SlurmJob, "_results_timeout_s", 0)  # no result comes: no wait for one
     task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
     job = submitit.SlurmJob(folder=tmp_path / "logs", job_id="7000_0")
     # sacct knows nothing; the controller runs the job, suspends it, then no longer lists it (it died)
@@ -624,3 +643,76 @@ def test_a_fold_job_pickled_by_an_earlier_mmnet_can_still_be_requeued(synth_root
     job = object.__new__(FoldJob)  # a job queued before this mmnet: only the attributes it had then
     job.__dict__.update(threads=1, max_requeues=3, requeues=0, crash_marker=None, preempt_marker=None, version="x")
     assert job.checkpoint(task, "cpu") is not None
+
+
+def test_a_completed_job_whose_result_shows_late_is_collected_and_only_then_counted_lost(fake_slurm, synth_root,
+                                                                                          tmp_path, monkeypatch):
+    import threading
+
+    import submitit
+    from submitit.core.utils import cloudpickle_dump
+
+    from mmnet.train.slurm_collect import collect
+
+    monkeypatch.setattr(submitit.SlurmJob, "_results_timeout_s", 2)  # submitit's wait for a result (15 s)
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    job = submitit.SlurmJob(folder=tmp_path / "logs", job_id="7000_0")
+    job.paths.folder.mkdir(parents=True, exist_ok=True)
+    # sacct says COMPLETED before the node's result.pkl is visible here (NFS): the result shows a moment later
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_0|COMPLETED|n1\n")
+    record = {"epochs": 2, "test_acc": 0.5}
+    late = threading.Timer(0.3, cloudpickle_dump, (("success", record), job.paths.result_pickle))
+    late.start()
+    submitted = []
+    try:
+        assert collect([task], {0: job}, lambda ids: submitted.extend(ids) or {}, 0, False, 0, poll=0.05) == [record]
+    finally:
+        late.cancel()
+    assert submitted == []  # not submitted again, not failed as lost with --max-retries 0
+    # a result that never shows: lost, but only after that wait
+    job = submitit.SlurmJob(folder=tmp_path / "logs", job_id="7000_1")
+    (tmp_path / "sacct.txt").write_text("JobID|State|NodeList\n7000_1|COMPLETED|n1\n")
+    start = time.monotonic()
+    with pytest.raises(ExecutorError, match=r"ended without a result 1 times \(last state COMPLETED\)"):
+        collect([task], {0: job}, lambda ids: submitted.extend(ids) or {}, 0, False, 0, poll=0.05)
+    assert time.monotonic() - start >= 2 and submitted == []
+
+
+def test_preemptions_that_cancel_the_job_are_submitted_again_uncounted_while_the_fold_saves_epochs(
+        fake_slurm, synth_root, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from mmnet.train.slurm_collect import collect
+
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    state = task.fold_dir / rf.STATE
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_bytes(b"x")
+    (tmp_path / "logs").mkdir()
+    saved = iter(range(1, 10 ** 6))
+
+    class Preempted:  # PreemptMode=CANCEL: sacct says PREEMPTED, squeue no longer lists the job
+        _results_timeout_s = 0
+
+        def __init__(self, n: int, saves: bool):
+            self.job_id, self.saves = f"{7000 + n}_0", saves
+            self.paths = SimpleNamespace(result_pickle=tmp_path / "logs" / f"{n}_result.pkl", stderr=f"{n}.err")
+
+        def get_info(self, mode="standard"):
+            if self.saves:  # the job saved an epoch before it was preempted
+                stamp = next(saved) * 10 ** 9
+                os.utime(state, ns=(stamp, stamp))
+            return {"State": "PREEMPTED"}
+
+    submitted = []
+
+    def submit(ids):  # four more attempts that save epochs, then two that do not
+        submitted.extend(ids)
+        return {0: Preempted(len(submitted), saves=len(submitted) < 4)}
+
+    with pytest.raises(ExecutorError, match=r"ended without a result 2 times \(last state PREEMPTED\)"):
+        collect([task], {0: Preempted(0, saves=True)}, submit, 1, False, 0, poll=0)
+    assert len(submitted) == 5  # 4 preemptions after saved epochs (uncounted), then 1 retry of max_retries=1
+    err = capsys.readouterr().err
+    assert err.count("was preempted after saving an epoch; submitted again (not counted as a retry)") == 4
+    assert "SLURM job 7004_0 ended without a result (PREEMPTED); submitted again (1/1)" in err

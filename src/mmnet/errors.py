@@ -19,6 +19,7 @@ __all__ = [
     "ExecutorError",
     "TrainingError",
     "PredictionError",
+    "BootstrapError",
     "verify_choice",
     "install_hint",
     "is_out_of_memory",
@@ -66,6 +67,10 @@ class ExecutorError(MMNetError, RuntimeError):
 
 class TrainingError(MMNetError, RuntimeError):
     """Training that cannot go on as configured (a loss that became NaN or infinite)."""
+
+
+class BootstrapError(MMNetError, ValueError):
+    """A bootstrap interval that cannot be drawn: nearly every resample lacks a class (classes in single subjects)."""
 
 
 class PredictionError(MMNetError, ValueError):

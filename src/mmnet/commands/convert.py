@@ -25,6 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--class-names", type=str, default=None,
                    help="comma-separated class names in logit order (default for 5 classes: the "
                         "authors' CASME II ids happiness,repression,disgust,surprise,others)")
+    from ..choices import DATASETS
+
+    p.add_argument("--trained-on", choices=DATASETS, default=None, metavar="DATASET",
+                   help="the dataset the weights were trained on, recorded in the checkpoint (default: casme2 for "
+                        "the authors' 5-class layout with their class names, else not stated)")
 
 
 # The authors' CASME2_5.py label ids.
@@ -82,29 +87,35 @@ def run(args: argparse.Namespace) -> int:
         names = AUTHORS_5CLASS
     info = CheckpointInfo(class_names=names, preprocessing={"image_size": model.config.image_size,
                                                             "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-                          training=authors_training(src, n))
+                          training=authors_training(src, n, names, args.trained_on))
     out = model.save_pretrained(args.out, info)
     done = "replaced the checkpoint in" if replacing else "wrote"
     print(f"{done} {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
     return 0
 
 
-def authors_training(src: Path, n_classes: int) -> dict:
+def authors_training(src: Path, n_classes: int, names: list[str] | None = None,
+                     trained_on: str | None = None) -> dict:
     """The ``training`` record of weights converted from the authors' ``src``: the file (name and SHA-256), its
-    origin, and what the authors' code trains on (CASME II; its 5-class scheme, CASME2_5.py), with a licence note:
-    the authors state no licence, and CASME II is licence-gated."""
+    origin, and the data they were trained on: ``trained_on`` when given, else CASME II only for the authors'
+    5-class layout with their class names (their CASME2_5.py), else not stated (None); with a licence note: the
+    authors state no licence, and the dataset's owners have their own agreement."""
     from ..run_folder import file_sha256
     from ..train.model_card import _licence
 
-    gated = _licence({"casme2": {}})  # the model card's note for CASME II: its owner's agreement
+    authors_layout = n_classes == 5 and (names is None or list(names) == AUTHORS_5CLASS)
+    dataset = trained_on or ("casme2" if authors_layout else None)
+    data = (_licence({dataset: {}}) if dataset else  # the model card's note: the dataset owners' agreements
+            "The data these weights were trained on is not stated: check it, and its licence, before using or "
+            "sharing them.")
     return {
-        "dataset": "casme2",
+        "dataset": dataset,
         # the authors' released script is CASME2_5.py; another class count is a scheme the file does not name
-        "scheme": "casme2-5class" if n_classes == 5 else None,
-        "classes": n_classes, "epochs": None, "synthetic": False,
+        "scheme": "casme2-5class" if dataset == "casme2" and authors_layout else None,
+        "classes": n_classes, "epochs": None, **({"synthetic": False} if dataset else {}),
         "source": {"file": src.name, "sha256": file_sha256(src), "origin": AUTHORS_ORIGIN,
                    "converted_by": "mmnet convert"},
         "licence": ("Converted from a checkpoint of the MMNet authors' released code, whose repository "
                     "(muse1998/MMNet) states no licence: the authors' weights come with none, and redistributing "
-                    f"them needs their permission. {gated}"),
+                    f"them needs their permission. {data}"),
     }

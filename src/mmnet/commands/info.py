@@ -180,9 +180,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"mmnet version: {meta.get('mmnet_version')}")
     print(f"parameters:    {n_params:,}")
     print(f"classes:       {meta.get('class_names') or '(unnamed)'}")
-    from ..infer.provenance import licence_note, record_caption, training_record
+    from ..infer.provenance import card_problem, licence_note, record_caption, training_record
 
     record = training_record(args.checkpoint)
+    if problem := card_problem(args.checkpoint):
+        print(f"note:          {problem}")
     print(f"training:      {record_caption(record)}")
     if source := record.get("source"):  # weights converted by `mmnet convert`: the file they came from
         print(f"source:        {source.get('file')} (SHA-256 {source.get('sha256')}), {source.get('origin')}")

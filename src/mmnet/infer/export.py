@@ -32,7 +32,7 @@ from .. import __version__
 from ..errors import ConfigError, MMNetError, install_hint
 from ..images import RESIZE_METHOD
 from ..model import CheckpointInfo, MMNet
-from ..model.mmnet import WEIGHTS_NAME
+from ..model.checkpoint import weights_file
 from ..utils import atomic_write_bytes
 from .predictor import Preprocessing
 from .provenance import LICENCE_NOT_RECORDED, dataset_name, model_card_beside, training_record
@@ -141,7 +141,7 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
     from ..run_folder import MODEL_CARD_JSON, file_sha256
 
     given = None if checkpoint is None else Path(checkpoint)
-    weights_file = None if given is None else given / WEIGHTS_NAME if given.is_dir() else given
+    weights = None if given is None else weights_file(given)
     card = model_card_beside(given) if given is not None else None
     if card is not None:
         t = card.get("training") or {}
@@ -150,7 +150,7 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
                 "scheme": (card.get("classes") or {}).get("scheme"), "recorded_in": "model card"}
         return {"training_data": json.dumps(data), "licence": str(card.get("licence") or LICENCE_NOT_RECORDED),
                 "weights_sha256": str((card.get("weights") or {}).get("sha256")),
-                "model_card_sha256": file_sha256(weights_file.parent / MODEL_CARD_JSON),
+                "model_card_sha256": file_sha256(weights.parent / MODEL_CARD_JSON),
                 "intended_use": str(card.get("intended_use")), "limits": str(card.get("limits"))}
     training = (info.training if info is not None else None) or {}
     out = {"training_data": TRAINING_NOT_RECORDED, "licence": LICENCE_NOT_RECORDED}
@@ -162,8 +162,8 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
         data = {k: run[k] for k in ("dataset", "epochs", "synthetic", "permuted_labels", "recorded_in", "run")
                 if k in run}
         out["training_data"] = json.dumps(data)
-    if weights_file is not None and weights_file.is_file():  # the weights exported, for whoever traces them
-        out["weights_sha256"] = file_sha256(weights_file)
+    if weights is not None and weights.is_file():  # the weights exported, for whoever traces them
+        out["weights_sha256"] = file_sha256(weights)
     return out
 
 

@@ -35,11 +35,10 @@ def classifier_identity(checkpoint: str | Path, predictor) -> dict:
     beyond them (classes, preprocessing, device, PyTorch's version, the CPU kernel routes, channels-last)."""
     import torch
 
-    from ..model.checkpoint import CONFIG_NAME, WEIGHTS_NAME
+    from ..model.checkpoint import CONFIG_NAME, weights_file
     from ..run_folder import file_sha256
 
-    path = Path(checkpoint)
-    weights = path / WEIGHTS_NAME if path.is_dir() else path
+    weights = weights_file(checkpoint)
     beside = weights.parent / CONFIG_NAME
     pre = predictor.preprocessing
     identity = {"format": CLASSIFIED_FORMAT, "weights_sha256": file_sha256(weights),

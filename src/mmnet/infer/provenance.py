@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 __all__ = ["is_synthetic", "training_record", "training_caption", "record_caption", "licence_note", "label_warning",
-           "model_card_beside", "header_training", "newest_model", "dataset_name", "UNRECORDED_CAPTION",
+           "model_card_beside", "card_problem", "header_training", "newest_model", "dataset_name", "UNRECORDED_CAPTION",
            "LICENCE_NOT_RECORDED", "DATASET_NAMES"]
 
 #: The datasets' names as their owners write them (``train.model_card.DATASET_OWNERS`` adds the owners).
@@ -84,24 +84,51 @@ def is_synthetic(data: dict, run: Path | None = None) -> bool | None:
     return None
 
 
-def _weights_file(checkpoint: Path) -> Path:
-    return checkpoint / "model.safetensors" if checkpoint.is_dir() else checkpoint
+#: The model card's fields read here that must be JSON objects where present (a card written by mmnet has them so).
+_CARD_OBJECTS = ("weights", "training", "recipe_values", "classes")
+
+
+def _card_beside(checkpoint: str | Path) -> tuple[Path, dict | None, str | None]:
+    """(the weights file, the model_card.json beside it as read or None, why it is no card mmnet can read)."""
+    from ..model.checkpoint import weights_file
+    from ..run_folder import MODEL_CARD_JSON
+
+    weights = weights_file(checkpoint)
+    card_path = weights.parent / MODEL_CARD_JSON
+    if not card_path.is_file() or not weights.is_file():
+        return weights, None, None
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return weights, None, f"'{card_path}' cannot be read as JSON ({exc})"
+    if not isinstance(card, dict):
+        return weights, None, f"'{card_path}' holds a JSON {type(card).__name__}, not a model card (an object)"
+    wrong = [k for k in _CARD_OBJECTS if card.get(k) is not None and not isinstance(card[k], dict)]
+    if wrong or not isinstance(card.get("weights"), dict):
+        field = (wrong or ["weights"])[0]
+        return weights, None, (f"'{card_path}' is not a model card mmnet wrote: its '{field}' is "
+                               f"{'missing' if card.get(field) is None else 'not an object'}")
+    return weights, card, None
+
+
+def card_problem(checkpoint: str | Path) -> str | None:
+    """Why the ``model_card.json`` beside the checkpoint's weights is ignored as malformed (a sentence for
+    ``mmnet info``), or None (no card, or a readable one)."""
+    why = _card_beside(checkpoint)[2]
+    return None if why is None else (f"{why}; it is ignored, and what the model was trained on is read from the "
+                                     "checkpoint (or its run folder) instead")
 
 
 def model_card_beside(checkpoint: str | Path) -> dict | None:
     """The ``model_card.json`` in the checkpoint's folder when it describes these weights (its
-    ``weights.sha256`` is theirs); None when there is none, it is unreadable, or it names other weights."""
-    from ..run_folder import MODEL_CARD_JSON, file_sha256
+    ``weights.sha256`` is theirs); None when there is none, it is unreadable or malformed (:func:`card_problem`
+    says why), or it names other weights."""
+    from ..run_folder import file_sha256
 
-    weights = _weights_file(Path(checkpoint))
-    card_path = weights.parent / MODEL_CARD_JSON
-    if not card_path.is_file() or not weights.is_file():
+    weights, card, _ = _card_beside(checkpoint)
+    if card is None:
         return None
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    sha = (card.get("weights") or {}).get("sha256") if isinstance(card, dict) else None
+    sha = card["weights"].get("sha256")
     if not isinstance(sha, str) or sha != file_sha256(weights):
         return None
     return card
@@ -112,8 +139,10 @@ def header_training(checkpoint: str | Path) -> dict:
     checkpoint) or the file is no readable checkpoint (its loader says why)."""
     from safetensors import safe_open
 
+    from ..model.checkpoint import weights_file
+
     try:
-        with safe_open(str(_weights_file(Path(checkpoint))), framework="pt") as f:
+        with safe_open(str(weights_file(checkpoint)), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get("mmnet", "{}"))
     except Exception:  # safetensors raises its own types; a damaged file has no record to show (its loader says why)
         return {}

@@ -59,14 +59,19 @@ class CheckpointInfo:
                    training=training if isinstance(training, dict) else None)
 
 
+def weights_file(checkpoint: str | Path) -> Path:
+    """The weights file a checkpoint argument names: a folder's model.safetensors, or the file given (the one rule
+    of every reader: loading, provenance, export, the identity of kept classes)."""
+    path = Path(checkpoint)
+    return path / WEIGHTS_NAME if path.is_dir() else path
+
+
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
     """Return (state_dict, metadata) of an mmnet checkpoint, or raise CheckpointError."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    p = Path(path)
-    if p.is_dir():
-        p = p / WEIGHTS_NAME
+    p = weights_file(path)
     if not p.exists() and (p.parent / CONFIG_NAME).is_file():
         raise CheckpointError(f"'{p}' is missing ({CONFIG_NAME} alone is not a model): copy the {WEIGHTS_NAME} "
                               f"written beside it, or give the folder that holds both.")

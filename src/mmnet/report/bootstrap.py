@@ -36,6 +36,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import BootstrapError
+
 __all__ = ["RESAMPLES", "SEED", "LEVEL", "METRICS", "unit_tables", "resampled_scores", "batch_scores",
            "bootstrap_ci", "paired_bootstrap", "paired_sign_flip", "SIGN_FLIP_EXACT_MAX", "mcnemar_exact",
            "percentile_interval", "permutation_test", "PERMUTATION_ALPHA"]
@@ -149,7 +151,7 @@ def resampled_scores(tables: np.ndarray, resamples: int,
     p = np.full(u, 1.0 / u)
     while kept < resamples:
         if kept + redrawn >= _MAX_DRAWS_PER_RESAMPLE * resamples:
-            raise ValueError(f"bootstrap: {redrawn:,} of {kept + redrawn:,} draws of the {u} subjects or samples "
+            raise BootstrapError(f"bootstrap: {redrawn:,} of {kept + redrawn:,} draws of the {u} subjects or samples "
                              "lacked a class that the pool holds: several classes have samples in a single one, too "
                              "few for a bootstrap over them; merge rare classes (data.scheme) or test more subjects")
         score(rng.multinomial(u, p, size=_CHUNK).astype(np.float64))
@@ -168,23 +170,28 @@ def bootstrap_ci(frames: dict[str, pd.DataFrame], n_classes: int, unit: str, *, 
 
     ``frames``: seed -> pooled prediction table (``true``, ``pred``, ``sample_id``, ``subject``,
     ``dataset``). When every seed tested the same units they are resampled together, and the
-    interval of the mean over seeds is given too (``mean``; None otherwise).
+    interval of the mean over seeds is given too (``mean``; None otherwise). Seeds whose resamples nearly
+    never hold every class get no interval: ``omitted`` maps them to why.
     """
     rng = np.random.default_rng(seed)
     keys = {s: set(unit_key(f, unit)) for s, f in frames.items()}
     shared = len({frozenset(k) for k in keys.values()}) == 1
     groups = [list(frames)] if shared else [[s] for s in frames]
-    per_seed, mean, missing = {}, None, 0
+    per_seed, mean, missing, omitted = {}, None, 0, {}
     for group in groups:
         units, tables = unit_tables([frames[s] for s in group], unit, n_classes)
-        scores, miss = resampled_scores(tables, resamples, rng)
+        try:
+            scores, miss = resampled_scores(tables, resamples, rng)
+        except BootstrapError as exc:  # no interval for these seeds (``omitted``: why); the report goes on
+            omitted.update(dict.fromkeys(group, str(exc)))
+            continue
         missing += miss
         for i, s in enumerate(group):
             per_seed[s] = {m: percentile_interval(scores[m][:, i], level) for m in METRICS}
         if shared and len(group) > 1:
             mean = {m: percentile_interval(scores[m].mean(axis=1), level) for m in METRICS}
     return {"unit": unit, "n_units": {s: len(k) for s, k in keys.items()}, "per_seed": per_seed, "mean": mean,
-            "resamples_missing_a_class": missing}
+            "resamples_missing_a_class": missing, "omitted": omitted}
 
 
 def paired_bootstrap(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.DataFrame], n_classes: int, *,

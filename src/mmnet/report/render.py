@@ -56,12 +56,19 @@ def _ci_rows(ci: dict) -> list[str]:
         for s, r in block["per_seed"].items():
             rows.append(f"| {s} | {what} ({block['n_units'][s]}) | "
                         + " | ".join(_interval(r[k], k == "acc") for k in HEADLINE) + " |")
+        for s in block.get("omitted") or {}:  # reports of older versions lack it
+            rows.append(f"| {s} | {what} ({block['n_units'][s]}) | not computed | not computed | not computed |")
         if block["mean"]:
             rows.append(f"| mean over seeds | {what} | "
                         + " | ".join(_interval(block["mean"][k], k == "acc") for k in HEADLINE) + " |")
     missing = ci["subjects"]["resamples_missing_a_class"]
     note = (f" {missing} draws of subjects held no sample of some class and were drawn again, so that every "
             "resample's UF1 and UAR average over the same classes as the headline." if missing else "")
+    for level in ("subjects", "samples"):
+        omitted = ci[level].get("omitted") or {}
+        for why in dict.fromkeys(omitted.values()):  # one note per reason, naming its seeds
+            seeds = ", ".join(s for s, w in omitted.items() if w == why)
+            note += f" No interval over {level} for seed(s) {seeds}: {why}."
     few = min(ci["subjects"]["n_units"].values())
     if few < FEW_FOR_PERCENTILE:  # simulated: a 95 % interval covers 88-91 % with 10 subjects
         note += (f" The percentile bootstrap over {few} subjects is approximate: below about {FEW_FOR_PERCENTILE} "

@@ -44,9 +44,9 @@ def _recording(source: Path) -> dict:
 
 def _weights(path: Path) -> dict:
     """The weights file a model argument loads (a folder's model.safetensors, or the file given) and its sha256."""
-    from ..model.checkpoint import WEIGHTS_NAME
+    from ..model.checkpoint import weights_file
 
-    weights = path / WEIGHTS_NAME if path.is_dir() else path
+    weights = weights_file(path)
     return {"path": str(path), "file": weights.name, "sha256": file_sha256(weights)}
 
 

@@ -6,21 +6,35 @@ A fold's job is waited for while SLURM calls it alive (queued, running, suspende
 - with a result: the fold's record, or its Python error (not retried: it would repeat);
 - cancelled (``scancel`` by its owner or an admin): not submitted again, the fold is listed as failed;
 - out of memory: not submitted again (it would run out again), with the ``--slurm-mem`` to ask for;
+- preempted and cancelled by SLURM (``PreemptMode=CANCEL``) after saving a new epoch: submitted again, not
+  counted (no fault of the fold; a preemption without a new epoch counts, which bounds an endless loop);
 - otherwise (node failure, killed, forgotten by SLURM): submitted again, up to ``max_retries`` times.
+
+A job that ended without a result in sight is first given submitit's time for its result to show (on NFS, sacct
+may say COMPLETED before result.pkl and done.json are visible on the login node): only then is it lost.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from .. import run_folder as rf
 from ..errors import Terminated
 from ..progress import FoldProgress, write_line
 from .faults import failed_folds_error
-from .slurm_state import GONE, refresh_controller, slurm_state
+from .slurm_state import GONE, refresh_controller, result_visible, result_wait_s, slurm_state
 from .tasks import FoldTask
 
 __all__ = ["collect"]
+
+
+def _state_stamp(task: FoldTask) -> int | None:
+    """state.pt's mtime: whether a fold saved an epoch between two moments."""
+    try:
+        return (Path(task.fold_dir) / rf.STATE).stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _lost_text(job, state: str) -> str:
@@ -35,6 +49,8 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
     results: list[dict | None] = [None] * len(tasks)
     failures: list[tuple[int, str]] = []
     retries = dict.fromkeys(jobs, 0)
+    ended: dict[int, float] = {}  # fold -> when its job was first seen ended without a result in sight
+    stamps = {i: _state_stamp(tasks[i]) for i in jobs}  # state.pt when each job was submitted (or first followed)
     folds = FoldProgress(len(tasks), progress=progress, finished=finished)
 
     def fail(i: int, text: str, kind: str) -> None:
@@ -47,9 +63,13 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
             if cluster == "slurm":
                 refresh_controller(jobs.values())  # one squeue call a minute at most, for all jobs sacct misses
             for i, job in list(jobs.items()):
-                if cluster == "slurm" and not job.paths.result_pickle.exists():
+                if cluster == "slurm" and not result_visible(job):
                     state, alive = slurm_state(job)
                     if alive:
+                        ended.pop(i, None)
+                        continue
+                    # its result may still be on its way to this node's view of the folder: wait for it, bounded
+                    if time.monotonic() - ended.setdefault(i, time.monotonic()) < result_wait_s(job):
                         continue
                     error = None
                 elif not job.done():  # submitit's local executor, or a slurm job with its result written
@@ -62,6 +82,7 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
                         folds.done(tasks[i].label, results[i])
                         continue
                 del jobs[i]
+                ended.pop(i, None)
                 label = tasks[i].label
                 if state == GONE:
                     state = "gone: neither sacct nor squeue lists it"
@@ -70,6 +91,10 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
                 elif (recorded := rf.finished_result(tasks[i].fold_dir)) is not None:  # died after its done.json
                     results[i] = recorded
                     folds.done(label, recorded)
+                elif state.startswith("PREEMPTED") and _state_stamp(tasks[i]) != stamps[i]:
+                    write_line(f"  {label}: SLURM job {job.job_id} was preempted after saving an epoch; submitted "
+                               "again (not counted as a retry)")
+                    lost.append(i)
                 elif state.startswith("CANCELLED"):  # someone's scancel: submitting it again would undo their decision
                     write_line(f"  {label}: SLURM job {job.job_id} was cancelled ({state}); not submitted again "
                                "(rerun the same command to submit this fold again)")
@@ -89,6 +114,7 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
                     fail(i, f"SLURM job {job.job_id} ended without a result {max_retries + 1} times (last state "
                             f"{state}); its log: {job.paths.stderr}" + (f"\n{error}" if error else ""), "job lost")
             if lost:
+                stamps.update({i: _state_stamp(tasks[i]) for i in lost})
                 jobs.update(submit(lost))
             if jobs:
                 time.sleep(poll)

@@ -44,9 +44,9 @@ def timed_out(started: float, minutes: int, now: float) -> bool:
 class FoldJob:
     """What each job runs: one fold. :meth:`checkpoint` is submitit's requeue hook (time limit, preemption).
 
-    Preemptions are always requeued (they are no fault of the fold). Time-limit stops are counted while no epoch
-    is saved between them (state.pt unchanged): after ``max_requeues`` of those in a row the fold stops, since an
-    epoch takes longer than its job's time limit."""
+    Preemptions are always requeued (they are no fault of the fold). A time-limit stop after a new epoch was saved
+    (state.pt changed) is requeued and resets the count; stops without one are counted: after more than
+    ``max_requeues`` of those in a row the fold stops, since an epoch takes longer than its job's time limit."""
 
     # what an instance pickled by an earlier mmnet (a job still queued) lacks
     minutes, stops, state_stamp, started = 240, 0, None, 0.0
@@ -54,7 +54,7 @@ class FoldJob:
     def __init__(self, threads: int, max_requeues: int, crash_marker: str | None = None,
                  preempt_marker: str | None = None, minutes: int = 240):
         self.threads, self.max_requeues, self.minutes = threads, max_requeues, minutes
-        self.stops = 0  # time-limit stops in a row without a new state.pt
+        self.stops = 0  # time-limit stops in a row without a new state.pt (a new one resets it)
         self.state_stamp: int | None = None  # state.pt's mtime at the last time-limit stop
         self.started = time.time()
         self.crash_marker, self.preempt_marker = crash_marker, preempt_marker
@@ -99,7 +99,8 @@ class FoldJob:
             return DelayedSubmission(self, task, device)
         state = Path(task.fold_dir) / rf.STATE
         stamp = state.stat().st_mtime_ns if state.exists() else None
-        self.stops = 1 if stamp is not None and stamp != self.state_stamp else self.stops + 1
+        # a piece that saved an epoch made progress: only stops in a row without one count
+        self.stops = 0 if stamp is not None and stamp != self.state_stamp else self.stops + 1
         self.state_stamp = stamp
         if self.stops > self.max_requeues:
             write_line(f"{task.label}: reached the time limit {self.stops} times in a row without saving an epoch; "

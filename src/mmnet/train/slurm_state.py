@@ -10,7 +10,8 @@ from __future__ import annotations
 import subprocess
 import time
 
-__all__ = ["ACTIVE", "GONE", "UNKNOWN", "state_word", "ask_squeue", "refresh_controller", "slurm_state", "is_active"]
+__all__ = ["ACTIVE", "GONE", "UNKNOWN", "state_word", "ask_squeue", "refresh_controller", "slurm_state", "is_active",
+           "result_visible", "result_wait_s"]
 
 # SLURM states of a job that is neither finished nor given up: its fold must not be submitted again
 ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING", "REQUEUE_HOLD",
@@ -19,6 +20,31 @@ GONE = "GONE"  # squeue answered and does not list the job: it ended (and accoun
 UNKNOWN = "UNKNOWN"  # neither sacct nor squeue could tell
 _SQUEUE_EVERY_S = 60.0  # the controller is asked at most this often per job while waiting
 _said: dict[str, tuple[float, str]] = {}  # job id -> (when squeue was asked, its answer)
+
+
+def result_visible(job) -> bool:
+    """Whether the job's result.pkl is there, after refreshing the log folder's listing as submitit does (on NFS a
+    file written on a node may not show on the login node until the folder's cached attributes are renewed)."""
+    folder = job.paths.result_pickle.parent
+    try:
+        folder.chmod(folder.stat().st_mode)
+    except OSError:
+        pass
+    return job.paths.result_pickle.exists()
+
+
+def result_wait_s(job) -> float:
+    """How long a job that ended may take to show its result here before it counts as lost: submitit's own wait
+    for a result (15 s), twice that where the folder's listing cannot be refreshed (not its owner)."""
+    wait = float(getattr(job, "_results_timeout_s", 15))
+    folder = job.paths.result_pickle.parent
+    try:
+        folder.chmod(folder.stat().st_mode)
+    except PermissionError:
+        wait *= 2
+    except OSError:
+        pass
+    return wait
 
 
 def state_word(state: str | None) -> str:
@@ -59,7 +85,7 @@ def _asks_controller(job) -> bool:
 def refresh_controller(jobs, force: bool = False) -> None:
     """One squeue call for the jobs without a result that sacct cannot tell about, at most once a minute
     (unless ``force``): what :func:`slurm_state` then reads."""
-    jobs = [job for job in jobs if not job.paths.result_pickle.exists() and _asks_controller(job)]
+    jobs = [job for job in jobs if not result_visible(job) and _asks_controller(job)]
     now = time.monotonic()
     if jobs and (force or any(now - _said.get(str(j.job_id), (-_SQUEUE_EVERY_S, ""))[0] >= _SQUEUE_EVERY_S
                               for j in jobs)):
@@ -87,4 +113,4 @@ def slurm_state(job, mode: str = "standard") -> tuple[str, bool]:
 def is_active(job) -> bool:
     """Whether a SLURM job may still run its fold: no result yet and a live state, or a state nobody could tell.
     sacct's and squeue's answers are those asked last (one ``update`` and one :func:`refresh_controller` first)."""
-    return not job.paths.result_pickle.exists() and slurm_state(job, "cache")[1]
+    return not result_visible(job) and slurm_state(job, "cache")[1]
