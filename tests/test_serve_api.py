@@ -21,6 +21,7 @@ pytest.importorskip("av")
 
 from mmnet.infer import ClipRequest, Predictor  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from mmnet.serve.codes import CODES  # noqa: E402
 from tests.serve_helpers import (  # noqa: E402
     CLASSES,
     fake_spotter,
@@ -69,10 +70,12 @@ def wait_for(client, job_id, timeout=30.0):
     raise AssertionError(f"job {job_id} did not finish: {state}")
 
 
-def assert_person_readable(response, status, *words):
+def assert_person_readable(response, status, *words, code=None):
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error", "status"} and body["status"] == status
+    assert {"error", "status", "code"} <= set(body) <= {"error", "status", "code", "field", "failed_status",
+                                                       "failed_code"} and body["status"] == status
+    assert body["code"] in CODES and body["code"] == (code or body["code"]), body
     for word in words:
         assert word.lower() in body["error"].lower(), body["error"]
     assert "Traceback" not in body["error"] and "mmnet-serve-" not in body["error"] and "/tmp" not in body["error"]
@@ -384,17 +387,22 @@ def test_busy_past_the_queue_then_serving_again(predictor, clip_mp4):
         assert c.app.state.pools["recording"].active <= 1
 
 
-@pytest.mark.parametrize("spotter,status,words", [
+@pytest.mark.parametrize("spotter,status,code,words", [
     (lambda path, **kw: {"fps": 30, "frames": 10, "intervals": [{"onset": 5, "apex": 3, "offset": 8}]}, 422,
-     ["onset <= apex <= offset"]),
-    (lambda path, **kw: 1 / 0, 500, ["internal error"]),
+     "not_analysable", ["onset <= apex <= offset"]),
+    (lambda path, **kw: 1 / 0, 500, "internal", ["internal error"]),
 ])
-def test_failing_spotters_fail_the_job_not_the_server(predictor, clip_mp4, spotter, status, words):
+def test_failing_spotters_fail_the_job_not_the_server(predictor, clip_mp4, spotter, status, code, words):
+    """The result of a failed job is one status that no retry layer retries (409, code job_failed) whatever the
+    failure; the failure's own status and code are in the body and in the job's state."""
     with client_for(predictor, spotter=spotter) as c:
         job_id = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"]
         state = wait_for(c, job_id)
         assert state["status"] == "failed"
-        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), status, *words)
+        assert (state["error_status"], state["error_code"]) == (status, code)
+        answer = c.get(f"/api/jobs/{job_id}/result")
+        assert_person_readable(answer, 409, *words, code="job_failed")
+        assert (answer.json()["failed_status"], answer.json()["failed_code"]) == (status, code)
         assert leftovers(c) == []
         assert c.get("/api/health").status_code == 200
 
@@ -404,8 +412,10 @@ def test_job_time_limit_and_result_expiry(predictor, clip_mp4):
     with client_for(predictor, spotter=fake_spotter(), settings=settings) as c:
         job_id = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"]
         assert wait_for(c, job_id)["status"] == "failed"
-        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), 504, "longer than this server allows",
-                               "Send a shorter recording", "raise --job-timeout")
+        answer = c.get(f"/api/jobs/{job_id}/result")
+        assert_person_readable(answer, 409, "longer than this server allows", "Send a shorter recording",
+                               "raise --job-timeout", code="job_failed")
+        assert (answer.json()["failed_status"], answer.json()["failed_code"]) == (504, "job_timeout")
         store = c.app.state.store
         assert store.sweep(time.monotonic() + 61.0) == 1
         assert c.get(f"/api/jobs/{job_id}").status_code == 404

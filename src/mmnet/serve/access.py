@@ -140,7 +140,8 @@ class TokenCheck:
         if scope["type"] != "http":  # the server has no websocket; refused as any request without the token
             return await send({"type": "websocket.close", "code": 1008})
         if _query_names_token(scope):
-            return await _answer(send, 401, {"error": TOKEN_IN_QUERY, "status": 401}, _CHALLENGE)
+            return await _answer(send, 401, {"error": TOKEN_IN_QUERY, "status": 401, "code": "unauthorized"},
+                                 _CHALLENGE)
         path, root = scope.get("path", ""), scope.get("root_path", "")
         if root and path.startswith(root):  # mounted under a prefix: the path the app routes
             path = path[len(root):]
@@ -149,7 +150,7 @@ class TokenCheck:
         auth = _header(scope, b"authorization") or ""
         if auth[:7].lower() == "bearer " and self._matches(auth[7:].strip()):
             return await self.app(scope, receive, send)
-        await _answer(send, 401, {"error": NEEDS_TOKEN, "status": 401}, _CHALLENGE)
+        await _answer(send, 401, {"error": NEEDS_TOKEN, "status": 401, "code": "unauthorized"}, _CHALLENGE)
 
 
 def _origin_host(origin: str) -> str | None:
@@ -219,4 +220,5 @@ class OriginCheck:
         if origin is None or asked in served - {""} or self._from_public_name(asked):
             return await self.app(scope, receive, send)
         shown = origin[:100].encode("ascii", "replace").decode()
-        await _answer(send, 403, {"error": OTHER_ORIGIN.format(origin=shown), "status": 403})
+        await _answer(send, 403, {"error": OTHER_ORIGIN.format(origin=shown), "status": 403,
+                                 "code": "forbidden_origin"})

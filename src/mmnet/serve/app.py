@@ -19,7 +19,6 @@ import asyncio
 import json
 import logging
 import re
-import tempfile
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,10 +26,8 @@ from typing import Annotated, Literal
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 
 from ..errors import MMNetError
 from ..infer.provenance import UNRECORDED_CAPTION
@@ -40,21 +37,20 @@ from ..version import __version__
 from . import schema as api
 from .access import OriginCheck, TokenCheck
 from .analysis import analyse_clip, analyse_recording, prediction_csv
+from .answers import ApiError, error_response, install_error_handlers
 from .docs import add_docs
 from .host_check import HostCheck
-from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, RETRY_AFTER_S, SERVER_STOPPING, Busy, Job, JobStore, Pool
+from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
 from .limits import BodyLimit
-from .messages import SEND_FILE, ZIP_WITHOUT_RATE, for_web, invalid_request
+from .messages import ZIP_WITHOUT_RATE
 from .model_info import model_title
 from .settings import ServeSettings
-from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
+from .spotting import require_spotting, spot_recording, spotting_available
 from .upload_root import make_upload_root
 from .uploads import (
     UploadError,
     attachment,
     display_name,
-    is_no_room,
-    no_room,
     open_upload,
     remove_folder,
     save_upload,
@@ -73,10 +69,6 @@ PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' b
                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 # Results describe faces (pictures of them included): no browser or proxy may keep a copy on its disk
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
 def create_app(predictor, *, model_info: dict | None = None, settings: ServeSettings | None = None,
@@ -150,50 +142,14 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
 
-    @app.exception_handler(UploadError)
-    async def _upload_error(_request, exc: UploadError):
-        return _error(str(exc), exc.status)
-
-    @app.exception_handler(Busy)
-    async def _busy(_request, exc: Busy):
-        answer = _error(str(exc), 503)  # "Try again in a minute", said to clients that retry by themselves too
-        answer.headers["Retry-After"] = str(RETRY_AFTER_S)
-        return answer
-
-    @app.exception_handler(SpottingUnavailable)
-    async def _unavailable(_request, exc: SpottingUnavailable):
-        return _error(str(exc), 501)
-
-    @app.exception_handler(MMNetError)
-    async def _mmnet_error(_request, exc: MMNetError):
-        return _error(for_web(str(exc)), 422)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request, exc: RequestValidationError):
-        return _error(invalid_request(exc.errors()), 422)  # the page's field names, and the API's
-
-    @app.exception_handler(HTTPException)
-    async def _http(request, exc: HTTPException):
-        if is_no_room(exc.__cause__):  # the form's file did not fit where it is spooled (FastAPI says 400)
-            return await _upload_error(request, no_room(Path(tempfile.gettempdir())))
-        path = request.url.path[:100]
-        if exc.status_code == 404 and exc.detail == "Not Found":  # no route (the API's own 404s say more)
-            return _error(f"There is nothing at {path}. The page is at /; the API's endpoints are listed at /docs.",
-                          404)
-        hint = {405: f" {path} does not take {request.method}: see /docs for what each endpoint takes.",
-                400: f" {SEND_FILE}" if request.method == "POST" else ""}.get(exc.status_code, "")
-        detail = str(exc.detail)
-        return _error(f"{detail}{'' if not hint or detail.endswith('.') else '.'}{hint}", exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def _internal(_request, exc: Exception):
-        log.error("internal error", exc_info=exc)
-        return _error("The server failed because of an internal error; the details are in the server's log.", 500)
+    install_error_handlers(app)  # every error as {"error", "status", "code"}
 
     def _job(job_id: str) -> Job:
         job = store.get(job_id)
         if job is None:
-            raise HTTPException(404, _gone_message(job_id[:40], store.why_gone(job_id)))
+            why = store.why_gone(job_id)
+            code = {DELETED: "job_deleted", EXPIRED: "job_expired"}.get(why, "job_evicted" if why else "job_unknown")
+            raise ApiError(_gone_message(job_id[:40], why), 404, code)
         return job
 
     def _gone_message(job_id: str, why: str | None) -> str:
@@ -275,7 +231,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         await asyncio.wrap_future(future)
         if job.status != "done":
             store.remove(job.id)
-            return _error(job.error or "The clip could not be analysed.", job.error_status)
+            return error_response(job.error or "The clip could not be analysed.", job.error_status, job.error_code,
+                                  job.error_field)
         response.headers.update(NO_STORE)
         return {**job.result, "id": job.id, "files": _urls(job, job.result["files"])}
 
@@ -294,11 +251,12 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             job, upload = await _receive(request, file, "recording", "recording")
             if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option
                 remove_folder(job.folder)
-                raise UploadError(ZIP_WITHOUT_RATE)
+                raise UploadError(ZIP_WITHOUT_RATE, code="fps_required", field="fps")
             store.add(job)
             slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps,
                                                          caption=info["caption"]))
-        return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202)
+        return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202,
+                            headers={"Location": _job_urls(job)["state"]})
 
     def _job_urls(job: Job) -> dict[str, str]:
         base = f"/api/jobs/{job.id}"
@@ -330,13 +288,16 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         return api.EventStream(stream(), headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv",
-             responses={**api.RESULT, **api.errors(404, 409, 422, 503, 504, 507)})  # a failed job's own status
+             responses={**api.RESULT, **api.errors(404, 409, 422)})  # 422: a format it does not write
     async def job_result(job_id: str, response: Response, format: Literal["json", "csv"] = "json"):
         job = _job(job_id)
-        if job.status == "failed":
-            return _error(job.error or "The job failed.", job.error_status)
+        if job.status == "failed":  # 409, not the failure's own status: a 503 or 504 here would be retried forever
+            return error_response(job.error or "The job failed.", 409, "job_failed", failed_status=job.error_status,
+                                  failed_code=job.error_code)
         if not job.ended:
-            return _error(f"Job {job.id} is not finished yet ({job.stage}); wait for it at /api/jobs/{job.id}.", 409)
+            return error_response(f"Job {job.id} is not finished yet ({job.stage}); wait for it at "
+                                  f"/api/jobs/{job.id}.", 409, "job_not_finished",
+                                  headers={"Retry-After": str(POLL_S)})
         if format == "csv":
             if job.kind == "clip":
                 text = prediction_csv(job.result, info["classes"])
@@ -357,7 +318,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         job = _job(job_id)
         data = job.files.get(name)  # a name from the job's own list: never a path on disk
         if data is None:
-            return _error(f"Job {job.id} has no file {name[:80]!r}.", 404)
+            return error_response(f"Job {job.id} has no file {name[:80]!r}.", 404, "not_found")
         return api.PNG(data, headers=NO_STORE)
 
     @app.delete("/api/jobs/{job_id}", status_code=204,

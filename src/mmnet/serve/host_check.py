@@ -52,7 +52,7 @@ class HostCheck:
         name = host_name(header)
         if name in self.allowed:
             return await self.app(scope, receive, send)
-        body = json.dumps({"error": self.message(name), "status": 400}).encode()
+        body = json.dumps({"error": self.message(name), "status": 400, "code": "bad_host"}).encode()
         await send({"type": "http.response.start", "status": 400,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

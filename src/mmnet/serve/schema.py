@@ -16,16 +16,21 @@ from fastapi import FastAPI
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .codes import CODE_MEANINGS, ErrorCode
+
 __all__ = ["ErrorBody", "Prediction", "JobState", "RecordingResult", "Health", "ModelInfo", "EventStream", "PNG",
            "errors", "install_openapi", "JOB_EVENTS", "PICTURE", "RESULT"]
 
 _MEANING = {
-    400: "a malformed request or an unsafe zip archive",
+    400: "a malformed request or an unsafe zip archive (code bad_request), or a Host header naming a site this "
+         "server does not answer (code bad_host)",
     401: "this server needs its access token (mmnet serve --token) as 'Authorization: Bearer TOKEN', which the "
          "request did not bring (or it put a token in the query, where it would be logged)",
     403: "an upload or delete sent by a page of another site or port (its Origin header)",
     404: "no such job: unknown, deleted, expired or removed to make room (the sentence says which)",
-    409: "the job has not finished yet",
+    409: "GET .../result of a job not finished yet (code job_not_finished; poll again after Retry-After seconds) "
+         "or of a job that failed (code job_failed: it will never have a result; failed_status and failed_code "
+         "say why)",
     413: "an upload over a limit of this server (size, entries, pixels)",
     415: "a file that is neither a video nor a zip of frames",
     422: "a clip or recording that cannot be analysed, or a request with a field that is not what it takes",
@@ -42,10 +47,17 @@ class _Open(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every error: a sentence for a person (never a traceback) and the HTTP status."""
+    """Every error: a sentence for a person (never a traceback), the HTTP status, and a code for programs."""
 
-    error: str = Field(description="what went wrong and what to do")
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="what went wrong and what to do, for a person: its wording may change in any "
+                                   "release; programs read `code`")
     status: int = Field(description="the HTTP status of the answer")
+    code: ErrorCode = Field(description="what went wrong, for programs: stable within an api_version (codes are "
+                                        "only added). " + "; ".join(f"`{c}`: {m}" for c, m in CODE_MEANINGS.items()))
+    field: str | None = Field(None, description="the form field or query parameter at fault (field_invalid)")
+    failed_status: int | None = Field(None, description="job_failed only: the status the job failed with")
+    failed_code: ErrorCode | None = Field(None, description="job_failed only: the code the job failed with")
 
 
 class Prediction(_Open):
@@ -79,6 +91,9 @@ class JobState(_Open):
                                                   "known (after some seconds of work) and once the job ended")
     stage: str
     error: str | None = Field(None, description="why the job failed")
+    error_status: int | None = Field(None, description="the HTTP status of the failure (failed jobs only)")
+    error_code: ErrorCode | None = Field(None, description="the code of the failure, as ErrorBody's (failed jobs "
+                                                           "only)")
     urls: dict[str, str] = Field({}, description="state, events, result, csv")
 
 
@@ -168,9 +183,10 @@ def errors(*codes: int) -> dict:
     answers = {code: {"description": _MEANING[code],
                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
                for code in sorted({*codes, 500})}
-    if 503 in answers:
-        answers[503]["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
-                                                   "schema": {"type": "integer"}}}
+    for status in (409, 503):
+        if status in answers:
+            answers[status]["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
+                                                          "schema": {"type": "integer"}}}
     return answers
 
 
@@ -202,6 +218,8 @@ def install_openapi(app: FastAPI, *, login: bool = False) -> None:
                     responses = operation.get("responses", {})
                     for code in [c for c, r in responses.items() if "HTTPValidationError" in str(r)]:
                         del responses[code]  # added by FastAPI where an endpoint takes no field that can fail
+                    if path != "/api/health":  # HostCheck answers every other request (health probes pass)
+                        responses.setdefault("400", errors(400)[400])
                     if login and path != "/api/health":
                         responses["401"] = errors(401)[401]
                         operation["security"] = [{"token": []}]
