@@ -19,6 +19,8 @@ import re
 import secrets
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
+from .cors import normalise_origin
+
 __all__ = ["TokenCheck", "OriginCheck", "new_token", "resolve_token", "exposure_note", "hide_secrets",
            "JOB_PLACEHOLDER", "HideSecrets", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV", "OTHER_ORIGIN"]
 
@@ -31,7 +33,8 @@ TOKEN_IN_QUERY = ("The access token goes after '#' in the address (/#token=...),
 OTHER_ORIGIN = ("This request came from a page of another site or port ({origin}), which may not upload to or delete "
                 "from this server. Use the server's own page. Behind a reverse proxy, the server must know its "
                 "public name: have the proxy pass it (nginx: 'proxy_set_header X-Forwarded-Host $http_host;') "
-                "or restart `mmnet serve` with --allowed-host NAME.")
+                "or restart `mmnet serve` with --allowed-host NAME. A page of another origin that should call the "
+                "API (a client under development) needs its origin listed: --allow-origin {origin}.")
 _JOB_PATH = re.compile(r"(/api/jobs/)[^/?\s]+")
 _SHOWN = "/:@!$&'()*+,;=-._~<>"  # what the log shows of a path as it is; the rest percent-encoded (no line breaks)
 
@@ -196,11 +199,13 @@ class OriginCheck:
     ``Host`` asked: a page on another port of 127.0.0.1 is "same-site" to the browser, and a form it posts here
     would be sent. Requests without ``Origin`` (curl, scripts) pass: no browser sends such a request from a page.
     An Origin naming one of ``allowed_hosts`` (--allowed-host, a reverse proxy's public name; any scheme or port)
-    passes too: a proxy may pass on its own address as Host (nginx's default) and no X-Forwarded-Host."""
+    passes too: a proxy may pass on its own address as Host (nginx's default) and no X-Forwarded-Host. So does an
+    Origin listed in ``allowed_origins`` (--allow-origin, exact scheme, host and port: ``serve.cors``)."""
 
-    def __init__(self, app, allowed_hosts=()):
+    def __init__(self, app, allowed_hosts=(), allowed_origins=()):
         self.app = app
         self.public = _public_names(allowed_hosts)
+        self.origins = frozenset(allowed_origins)
 
     def _from_public_name(self, origin_host: str | None) -> bool:
         from .host_check import host_name
@@ -217,7 +222,8 @@ class OriginCheck:
                   for name in (b"host", b"x-forwarded-host")}
         # "Origin: null" (a sandboxed frame, a file:// page) names no site: refused on purpose, as any page may be
         asked = None if origin is None else _origin_host(origin)
-        if origin is None or asked in served - {""} or self._from_public_name(asked):
+        if origin is None or asked in served - {""} or self._from_public_name(asked) \
+                or normalise_origin(origin) in self.origins:
             return await self.app(scope, receive, send)
         shown = origin[:100].encode("ascii", "replace").decode()
         await _answer(send, 403, {"error": OTHER_ORIGIN.format(origin=shown), "status": 403,

@@ -38,6 +38,7 @@ from . import schema as api
 from .access import OriginCheck, TokenCheck
 from .analysis import analyse_clip, analyse_recording, prediction_csv
 from .answers import ApiError, error_response, install_error_handlers
+from .cors import Cors
 from .docs import add_docs
 from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
@@ -138,7 +139,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     if settings.token is not None:
         app.add_middleware(TokenCheck, token=settings.token)
     # no upload or delete from a page of another port (no CSRF), token or not; a proxy's public name passes
-    app.add_middleware(OriginCheck, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(OriginCheck, allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allow_origins)
+    # outside the token and Origin checks: a preflight brings no token, and their refusals carry the CORS headers
+    app.add_middleware(Cors, origins=settings.allow_origins)
     # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
 

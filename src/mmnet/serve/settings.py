@@ -25,6 +25,7 @@ class ServeSettings:
     max_kept_mb: float = 1024.0  # their pictures at most: a clip's ~0.1-0.2 MB, a recording's up to ~30
     host: str = "127.0.0.1"  # the address listened on
     allowed_hosts: tuple[str, ...] = ()  # more names the Host header may give (a reverse proxy's)
+    allow_origins: tuple[str, ...] = ()  # origins of other pages that may call the API (serve.cors), normalised
     # every request but /api/health must bring it (serve.access); None: no login. Not in repr: never logged
     token: str | None = field(default=None, repr=False)
 
