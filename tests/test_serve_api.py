@@ -339,9 +339,11 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
     assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
     rows = client.get(job["urls"]["csv"]).text.splitlines()
     assert len(rows) == 3
-    assert rows[0] == "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,p_negative,p_positive,p_surprise"
-    assert rows[1].startswith(f"3,6,9,micro,0.500000,{micro['label']},0.100,0.200,0.300,")
-    assert rows[2] == "15,20,26,macro,0.500000,,0.500,0.667,0.867,,,"  # not classified: empty label and p_ cells
+    assert rows[0] == ("source,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,p_negative,p_positive,"
+                       "p_surprise")
+    source = f"{result['source']},"
+    assert rows[1].startswith(f"{source}3,6,9,micro,0.500000,{micro['label']},0.100,0.200,0.300,")
+    assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,,,"  # not classified: empty label, p_
     assert leftovers(client) == []
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert client.get(job["urls"]["state"]).status_code == 404

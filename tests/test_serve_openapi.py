@@ -188,3 +188,13 @@ def test_the_page_works_under_a_proxys_sub_path(predictor):
     script = (STATIC / "app.js").read_text(encoding="utf-8") + (STATIC / "access.js").read_text(encoding="utf-8")
     assert re.findall(r"""[("'`]/(?:api|static|docs)\b""", script) == []  # fetch("/api/...") would miss it
     assert re.search(r"""api\("api/model"\)""", script)
+
+
+def test_fields_sent_only_at_times_are_declared_too(schema):
+    """A clip's `note` (no attention figure), a recording's `note` (pictures of the first 200 intervals only), a
+    failed job's `error_status` and `error_code`, every result's `model`: sent only in some cases, declared always."""
+    models = schema["components"]["schemas"]
+    assert {"note", "model"} <= set(models["Prediction"]["properties"])
+    assert {"note", "model"} <= set(models["RecordingResult"]["properties"])
+    assert {"error_status", "error_code"} <= set(models["JobState"]["properties"])
+    assert {"sha256", "model"} <= set(models["ModelInfo"]["properties"])

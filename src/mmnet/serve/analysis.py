@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..spotting.intervals import spreadsheet_safe
+from ..spotting.intervals import intervals_csv, spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
 
-__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_csv", "MAX_EXPLAINED"]
+__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_csv", "recording_csv", "MAX_EXPLAINED"]
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
@@ -174,4 +174,15 @@ def prediction_csv(result: dict, class_names: list[str]) -> str:
     writer.writerow([spreadsheet_safe(cell) for cell in
                      [result["source"], result["onset"], result["apex"], "true" if result["apex_spotted"] else "false",
                       result["label"], *(f"{probs[c]:.6f}" if c in probs else "" for c in class_names)]])
+    return buf.getvalue()
+
+
+def recording_csv(result: dict, class_names: list[str]) -> str:
+    """A recording's intervals as CSV: a ``source`` column (the upload's name, as a clip's CSV has), then the
+    columns of ``mmnet spot --out``'s intervals.csv, written by the same code."""
+    rows = list(csv.reader(io.StringIO(intervals_csv(result["intervals"], class_names))))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    source = spreadsheet_safe(result.get("source", ""))
+    writer.writerows([["source", *rows[0]], *([source, *row] for row in rows[1:])])
     return buf.getvalue()

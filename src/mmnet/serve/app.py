@@ -32,11 +32,10 @@ from fastapi.staticfiles import StaticFiles
 from ..errors import MMNetError
 from ..infer.provenance import UNRECORDED_CAPTION
 from ..spotting.config import MAX_FPS
-from ..spotting.intervals import intervals_csv
 from ..version import __version__
 from . import schema as api
 from .access import OriginCheck, TokenCheck
-from .analysis import analyse_clip, analyse_recording, prediction_csv
+from .analysis import analyse_clip, analyse_recording, prediction_csv, recording_csv
 from .answers import ApiError, error_response, install_error_handlers
 from .cors import Cors
 from .docs import add_docs
@@ -44,7 +43,7 @@ from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE
-from .model_info import model_title
+from .model_info import model_title, provenance
 from .settings import ServeSettings
 from .spotting import require_spotting, spot_recording, spotting_available
 from .upload_root import make_upload_root
@@ -98,6 +97,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     stop = threading.Event()
     info = {"title": model_title(list(predictor.class_names)), "classes": list(predictor.class_names),
             "image_size": predictor.preprocessing.image_size, "caption": UNRECORDED_CAPTION, **(model_info or {})}
+
+    made_by = provenance(info)  # on every result: which model gave it
 
     def sweeper() -> None:
         while not stop.wait(min(30.0, max(settings.result_ttl_s / 4, 0.05))):
@@ -214,7 +215,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     @app.get("/api/model", summary="The loaded model and the server's limits",
              responses={200: {"model": api.ModelInfo}, **api.errors()})
     async def model():
-        return {**info, "spotting": can_spot, "max_upload_mb": settings.max_upload_mb,
+        return {**info, "model": made_by, "spotting": can_spot, "max_upload_mb": settings.max_upload_mb,
                 "result_ttl_s": settings.result_ttl_s}
 
     @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)",
@@ -237,7 +238,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             return error_response(job.error or "The clip could not be analysed.", job.error_status, job.error_code,
                                   job.error_field)
         response.headers.update(NO_STORE)
-        return {**job.result, "id": job.id, "files": _urls(job, job.result["files"])}
+        return {**job.result, "id": job.id, "files": _urls(job, job.result["files"]), "model": made_by}
 
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording",
               responses={202: {"model": api.JobState}, **api.errors(400, 413, 415, 422, 501, 503, 507)})
@@ -304,12 +305,12 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         if format == "csv":
             if job.kind == "clip":
                 text = prediction_csv(job.result, info["classes"])
-            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer
-                text = intervals_csv(job.result["intervals"], info["classes"])
+            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer, after a source column
+                text = recording_csv(job.result, info["classes"])
             base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
             return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv"),
                                                                   **NO_STORE})
-        result = {**job.result, "files": _urls(job, job.result.get("files", []))}
+        result = {**job.result, "files": _urls(job, job.result.get("files", [])), "model": made_by}
         if job.kind == "recording":
             result["intervals"] = [{**iv, "files": _urls(job, iv.get("files", []))} for iv in result["intervals"]]
         response.headers.update(NO_STORE)

@@ -60,6 +60,18 @@ class ErrorBody(BaseModel):
     failed_code: ErrorCode | None = Field(None, description="job_failed only: the code the job failed with")
 
 
+class ModelRef(_Open):
+    """Which model gave a result (the same object in /api/model), to compare results of different servers."""
+
+    title: str | None = Field(description="the model in words")
+    name: str | None = Field(description="its checkpoint folder (its last parts, never a path on the server)")
+    sha256: str | None = Field(description="the sha256 of its weights file (model.safetensors); null when unknown")
+    classes: list[str]
+    synthetic: bool = Field(description="trained on synthetic faces: its results mean nothing on real faces")
+    mmnet_version: str | None = Field(description="the mmnet version that saved the checkpoint, when recorded")
+    served_by: str = Field(description="the mmnet version of the server that computed the result")
+
+
 class Prediction(_Open):
     """A clip's class: the fields of `mmnet predict --json`, plus where its pictures are."""
 
@@ -77,6 +89,9 @@ class Prediction(_Open):
     recording_warning: str | None = Field(None, description="the clip looks like a long recording")
     id: str | None = Field(None, description="the job's id (POST /api/predict only)")
     files: dict[str, str] = Field(description="picture name -> its URL (onset.png, apex.png, attention.png)")
+    note: str | None = Field(None, description="why a picture is missing (a model without attention blocks has "
+                                               "no attention figure)")
+    model: ModelRef
 
 
 class JobState(_Open):
@@ -140,6 +155,8 @@ class RecordingResult(_Open):
     config: dict = Field(description="the spotter's settings (`mmnet spot`'s SpotConfig)")
     curve: Curve | None = Field(None, description="the motion curve, at most 2,000 points")
     files: dict[str, str] = Field({}, description="timeline.png -> its URL")
+    note: str | None = Field(None, description="set when only the first intervals' pictures are drawn (200)")
+    model: ModelRef
 
 
 class Health(_Open):
@@ -155,6 +172,8 @@ class Health(_Open):
 class ModelInfo(_Open):
     title: str = Field(description="the model in words: what it was trained on and its classes")
     name: str | None = Field(None, description="its folder (e.g. seed-0/fold-sub01/model)")
+    sha256: str | None = Field(None, description="the sha256 of its weights file (model.safetensors)")
+    model: ModelRef = Field(description="the object every result carries as its `model`")
     classes: list[str]
     image_size: int
     main_input: str | None = Field(None, description="the motion input the model was trained on, when recorded")
