@@ -22,7 +22,8 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 from .cors import normalise_origin
 
 __all__ = ["TokenCheck", "OriginCheck", "new_token", "resolve_token", "exposure_note", "hide_secrets",
-           "JOB_PLACEHOLDER", "HideSecrets", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV", "OTHER_ORIGIN"]
+           "JOB_PLACEHOLDER", "HideSecrets", "bearer_matches", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV",
+           "OTHER_ORIGIN"]
 
 JOB_PLACEHOLDER = "<job>"
 NEEDS_TOKEN = ("This server needs its access token: open the address `mmnet serve` printed (it ends in #token=...), "
@@ -121,6 +122,13 @@ def _header(scope, name: bytes) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
+def bearer_matches(header: str | None, token: str) -> bool:
+    """Whether an ``Authorization`` header brings ``token`` as ``Bearer TOKEN`` (compared in constant time)."""
+    header = header or ""
+    return header[:7].lower() == "bearer " and hmac.compare_digest(header[7:].strip().encode("latin-1"),
+                                                                   token.encode())
+
+
 def _query_names_token(scope) -> bool:
     query = scope.get("query_string", b"").decode("latin-1")
     return any(unquote_plus(part.split("=", 1)[0]).strip().lower() == "token" for part in query.split("&"))
@@ -133,9 +141,6 @@ class TokenCheck:
     def __init__(self, app, token: str):
         self.app = app
         self.token = token.encode()
-
-    def _matches(self, given: str) -> bool:
-        return hmac.compare_digest(given.encode("latin-1"), self.token)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -150,8 +155,7 @@ class TokenCheck:
             path = path[len(root):]
         if scope.get("method") in ("GET", "HEAD") and _OPEN_PATHS.fullmatch(path):
             return await self.app(scope, receive, send)
-        auth = _header(scope, b"authorization") or ""
-        if auth[:7].lower() == "bearer " and self._matches(auth[7:].strip()):
+        if bearer_matches(_header(scope, b"authorization"), self.token.decode()):
             return await self.app(scope, receive, send)
         await _answer(send, 401, {"error": NEEDS_TOKEN, "status": 401, "code": "unauthorized"}, _CHALLENGE)
 

@@ -125,6 +125,8 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     timeline = raw.pop("timeline", None) if isinstance(raw, dict) else None
     result = check_spot_result(raw)
     result["notes"] = [job.clean_message(note) for note in result.get("notes", [])]  # worded for the page
+    if fps is not None and (note := _rate_replaced(path, fps)):
+        result["notes"].append(note)
     result["source"] = job.name
     result["files"] = []
     if timeline is not None:
@@ -160,6 +162,20 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
         result["note"] = (f"{len(intervals)} intervals were found; the pictures of the first {MAX_EXPLAINED} "
                           "are drawn, the others are listed only.")
     return result
+
+
+def _rate_replaced(path: Path, fps: float) -> str | None:
+    """The note for a video whose own frame rate the request's ``fps`` replaced (None: a zip, or the same rate)."""
+    if not path.is_file():
+        return None
+    from ..media_video import video_header
+
+    declared, _ = video_header(path)
+    if declared is None or abs(declared - fps) <= 1e-3 * max(declared, fps):
+        return None
+    return (f"The frame rate given ({fps:g} frames per second) replaced the video's own ({declared:g}): the "
+            "seconds of the intervals and the spotter's windows follow the rate given. Leave the frame rate out to "
+            "use the video's.")
 
 
 def prediction_csv(result: dict, class_names: list[str]) -> str:

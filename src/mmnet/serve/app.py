@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
@@ -34,7 +35,7 @@ from ..infer.provenance import UNRECORDED_CAPTION
 from ..spotting.config import MAX_FPS
 from ..version import __version__
 from . import schema as api
-from .access import OriginCheck, TokenCheck
+from .access import OriginCheck, TokenCheck, bearer_matches
 from .analysis import analyse_clip, analyse_recording, prediction_csv, recording_csv
 from .answers import ApiError, error_response, install_error_handlers
 from .cors import Cors
@@ -44,7 +45,7 @@ from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPIN
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE
 from .model_info import model_title, provenance
-from .settings import ServeSettings
+from .settings import API_VERSION, ServeSettings, server_limits
 from .spotting import require_spotting, spot_recording, spotting_available
 from .upload_root import make_upload_root
 from .uploads import (
@@ -67,6 +68,8 @@ _ONSET_HELP = ("onset frame number (default: the first frame); a video's frames 
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
                                            "frame-ancestors 'none'",
                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+#: Seconds of silence after which an event stream sends a comment (proxies close connections left idle).
+KEEPALIVE_S = 15.0
 # Results describe faces (pictures of them included): no browser or proxy may keep a copy on its disk
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -205,9 +208,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.get("/api/health", summary="Liveness and load", responses={200: {"model": api.Health}, **api.errors()})
     @app.head("/api/health", include_in_schema=False)  # some health probes ask by HEAD
-    async def health():
+    async def health(request: Request):
         answer = {"status": "ok", "version": __version__, "spotting": can_spot, "model": None}
-        if settings.token is None:  # with a token, those without it learn nothing of its folders, jobs and load
+        # with a token, those without it learn nothing of its folders, jobs and load; those with it do
+        if settings.token is None or bearer_matches(request.headers.get("authorization"), settings.token):
             answer.update(model=info.get("name"), jobs=store.counts(),
                           load={k: {"active": p.active, "capacity": p.capacity} for k, p in pools.items()})
         return answer
@@ -215,8 +219,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     @app.get("/api/model", summary="The loaded model and the server's limits",
              responses={200: {"model": api.ModelInfo}, **api.errors()})
     async def model():
-        return {**info, "model": made_by, "spotting": can_spot, "max_upload_mb": settings.max_upload_mb,
-                "result_ttl_s": settings.result_ttl_s}
+        return {**info, "model": made_by, "api_version": API_VERSION, "spotting": can_spot,
+                "max_upload_mb": settings.max_upload_mb, "result_ttl_s": settings.result_ttl_s,
+                "limits": server_limits(settings)}
 
     @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)",
               responses={200: {"model": api.Prediction}, **api.errors(400, 413, 415, 422, 503, 504, 507)})
@@ -279,17 +284,21 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         job = _job(job_id)
 
         async def stream():
-            seen = -1
+            seen, sent = -1, time.monotonic()
             while not await request.is_disconnected():
                 ended, version = job.ended, job.version
                 if version != seen:
-                    seen = version
-                    yield f"data: {json.dumps(job.public())}\n\n"
+                    seen, sent = version, time.monotonic()
+                    yield f"data: {json.dumps({**job.public(), 'urls': _job_urls(job)})}\n\n"
+                elif time.monotonic() - sent >= KEEPALIVE_S:  # a comment: proxies close connections left silent
+                    sent = time.monotonic()
+                    yield ": keep-alive\n\n"
                 if ended:
                     break
                 await asyncio.sleep(0.25)
 
-        return api.EventStream(stream(), headers={"Cache-Control": "no-cache"})
+        # X-Accel-Buffering: nginx would otherwise hold the events back until its buffer fills
+        return api.EventStream(stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv",
              responses={**api.RESULT, **api.errors(404, 409, 422)})  # 422: a format it does not write

@@ -164,9 +164,28 @@ class Health(_Open):
     version: str
     model: str | None
     spotting: bool
-    jobs: dict[str, int] | None = Field(None, description="jobs by status; absent on a server with a token")
-    load: dict[str, dict[str, int]] | None = Field(None, description="clip and recording: active, capacity; absent "
-                                                                     "on a server with a token")
+    jobs: dict[str, int] | None = Field(None, description="jobs by status; on a server with a token, absent for a "
+                                                          "caller that does not send it")
+    load: dict[str, dict[str, int]] | None = Field(None, description="clip and recording: active, capacity; on a "
+                                                                     "server with a token, absent for a caller that "
+                                                                     "does not send it")
+
+
+class Limits(_Open):
+    """What the server accepts and keeps (`mmnet serve` options), for clients to plan with."""
+
+    max_upload_mb: float = Field(description="largest upload (413 upload_too_large beyond)")
+    max_zip_entries: int = Field(description="entries of a zip of frames (413 too_many_entries beyond)")
+    max_unzipped_mb: float = Field(description="a zip's size once expanded")
+    max_megapixels: float = Field(description="pixels of one frame, in millions (413 too_many_pixels beyond)")
+    job_timeout_s: float = Field(description="seconds one analysis may take (job_timeout beyond)")
+    result_ttl_s: float = Field(description="seconds a result is kept after it is ready (then job_expired)")
+    max_results: int = Field(description="finished results kept; beyond, the oldest goes (job_evicted)")
+    max_results_mb: float = Field(description="MB of pictures those results may hold (job_evicted beyond)")
+    workers: int = Field(description="clips, and recordings, analysed at the same time (each)")
+    queue: int = Field(description="uploads waiting beyond those (each); more are answered 503 busy")
+    poll_interval_s: float = Field(description="seconds between two polls of a job's state that clients should "
+                                               "keep to")
 
 
 class ModelInfo(_Open):
@@ -185,8 +204,11 @@ class ModelInfo(_Open):
     summary: str | None = Field(None, description="what it was trained on, in a sentence for the page")
     caption: str = Field(description="the caption under every attention figure")
     spotting: bool
+    api_version: str = Field(description="the API's version: within it fields and error codes are only added "
+                                         "(docs/serve.md, Compatibility)")
     max_upload_mb: float
     result_ttl_s: float
+    limits: Limits
 
 
 class EventStream(StreamingResponse):
@@ -209,8 +231,9 @@ def errors(*codes: int) -> dict:
     return answers
 
 
-JOB_EVENTS = {200: {"description": "one event per change of the job, until it ends: `data: <the job's state as "
-                                   "JSON>` (as GET /api/jobs/{id})",
+JOB_EVENTS = {200: {"description": "one event per change of the job, until it ends (status done or failed): "
+                                   "`data: <the job's state as JSON>`, as GET /api/jobs/{id} answers it, `urls` "
+                                   "included; a comment line (`: keep-alive`) after 15 s without a change",
                     "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 PICTURE = {200: {"description": "the picture", "content": {"image/png": {"schema": {"type": "string",
                                                                                    "format": "binary"}}}}}
