@@ -9,8 +9,8 @@ Endpoints (OpenAPI at ``/docs``, ``/redoc`` (``mmnet.serve.docs``) and ``/openap
   ``/events`` (server-sent events), ``/result`` (the spot JSON, or CSV), ``/files/{name}`` (PNGs),
   ``DELETE /api/jobs/{id}``.
 
-Every error is ``{"error": message, "status": code}``: a sentence for a person, never a traceback
-(those go to the server's log).
+Every error is ``{"error": message, "status": status, "code": code}`` (``serve.codes``): a sentence for a
+person, never a traceback (those go to the server's log), and a stable code for programs.
 """
 
 from __future__ import annotations
@@ -132,10 +132,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   servers=[{"url": ".", "description": "this server, also behind a proxy's sub-path"}],
                   description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
-                              "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
+                              "expressions of a long recording. Errors are `{\"error\": message, \"status\": "
+                              "status, \"code\": code}`: programs read `code` (stable), people `error`.")
     app.state.store, app.state.pools, app.state.root, app.state.stop_jobs = store, pools, root, stop_jobs
     app.state.stale_removed = stale_removed
-    api.install_openapi(app, login=settings.token is not None)  # every error documented as {"error", "status"}
+    api.install_openapi(app, login=settings.token is not None)  # every error documented as ErrorBody
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
                        message=lambda path: too_large(settings.max_upload_mb,

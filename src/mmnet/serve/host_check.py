@@ -3,7 +3,8 @@ before anything else runs, so that a page of another site whose name is made to 
 (DNS rebinding) reads nothing. ``GET /api/health`` alone is answered whatever the Host (health probes).
 
 Starlette's TrustedHostMiddleware makes the same check but answers in plain text; this one answers as every
-other error of the server does, ``{"error", "status"}``, saying which names are served and how to add one.
+other error of the server does, ``{"error", "status", "code"}`` (code ``bad_host``), saying which names are served
+and how to add one.
 """
 
 from __future__ import annotations

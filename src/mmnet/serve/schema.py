@@ -2,7 +2,7 @@
 error status each endpoint can give.
 
 FastAPI would document a 422 of its own shape (``HTTPValidationError``, ``{"detail": [...]}``) on every
-endpoint with a parameter; this server answers every error as ``ErrorBody`` (``{"error", "status"}``).
+endpoint with a parameter; this server answers every error as ``ErrorBody`` (``{"error", "status", "code"}``).
 ``errors(...)`` declares an endpoint's error statuses with that body; ``install_openapi`` takes
 FastAPI's validation schemas out of the document. The answer models list the main fields only
 (``extra="allow"``): they document, they are not used to filter what is sent.
