@@ -114,3 +114,15 @@ def test_the_codes_are_documented():
     text = DOCS.read_text(encoding="utf-8")
     assert set(CODE_MEANINGS) == set(CODES)
     assert [c for c in CODES if f"`{c}`" not in text] == []
+
+
+def test_an_upload_refused_as_it_is_opened_keeps_the_code_of_its_reason(predictor, video, monkeypatch):
+    from mmnet.errors import DataError
+    from mmnet.serve import app as serve_app
+
+    def refuse(*_args, **_kwargs):
+        raise DataError(f"'upload.bin' {NO_RATE}")
+
+    monkeypatch.setattr(serve_app, "open_upload", refuse)
+    with local_client(create_app(predictor, spotter=fake_spotter())) as c:
+        assert code(c.post("/api/recordings", files={"file": ("r.mp4", video)}), 422) == "fps_required"

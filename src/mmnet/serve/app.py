@@ -38,6 +38,7 @@ from . import schema as api
 from .access import OriginCheck, TokenCheck, bearer_matches
 from .analysis import analyse_clip, analyse_recording, prediction_csv, recording_csv
 from .answers import ApiError, error_response, install_error_handlers
+from .codes import code_of
 from .cors import Cors
 from .docs import add_docs
 from .host_check import HostCheck
@@ -192,7 +193,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             raise
         except MMNetError as exc:
             remove_folder(folder)
-            raise UploadError(job.clean_message(str(exc))) from None
+            raise UploadError(job.clean_message(str(exc)), code=code_of(str(exc))) from None
         except BaseException:
             remove_folder(folder)
             raise
