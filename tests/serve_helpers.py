@@ -49,6 +49,10 @@ def assert_documented(schema: dict, response) -> None:
     assert (media in content) if media else not content, f"{where} as {media!r}; declared: {sorted(content)}"
     if response.status_code >= 400:
         assert content[media]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, where
+        from mmnet.serve.codes import CODES
+
+        response.read()  # an error is never streamed
+        assert response.json().get("code") in CODES, f"{where} without a known code: {response.text[:300]}"
 
 
 def make_checkpoint(path, seed: int = 0):

@@ -21,6 +21,7 @@ pytest.importorskip("av")
 
 from mmnet.infer import ClipRequest, Predictor  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from mmnet.serve.codes import CODES  # noqa: E402
 from tests.serve_helpers import (  # noqa: E402
     CLASSES,
     fake_spotter,
@@ -69,10 +70,12 @@ def wait_for(client, job_id, timeout=30.0):
     raise AssertionError(f"job {job_id} did not finish: {state}")
 
 
-def assert_person_readable(response, status, *words):
+def assert_person_readable(response, status, *words, code=None):
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error", "status"} and body["status"] == status
+    assert {"error", "status", "code"} <= set(body) <= {"error", "status", "code", "field", "failed_status",
+                                                       "failed_code"} and body["status"] == status
+    assert body["code"] in CODES and body["code"] == (code or body["code"]), body
     for word in words:
         assert word.lower() in body["error"].lower(), body["error"]
     assert "Traceback" not in body["error"] and "mmnet-serve-" not in body["error"] and "/tmp" not in body["error"]
@@ -336,9 +339,11 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
     assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
     rows = client.get(job["urls"]["csv"]).text.splitlines()
     assert len(rows) == 3
-    assert rows[0] == "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,p_negative,p_positive,p_surprise"
-    assert rows[1].startswith(f"3,6,9,micro,0.500000,{micro['label']},0.100,0.200,0.300,")
-    assert rows[2] == "15,20,26,macro,0.500000,,0.500,0.667,0.867,,,"  # not classified: empty label and p_ cells
+    assert rows[0] == ("source,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,p_negative,p_positive,"
+                       "p_surprise")
+    source = f"{result['source']},"
+    assert rows[1].startswith(f"{source}3,6,9,micro,0.500000,{micro['label']},0.100,0.200,0.300,")
+    assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,,,"  # not classified: empty label, p_
     assert leftovers(client) == []
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert client.get(job["urls"]["state"]).status_code == 404
@@ -384,17 +389,22 @@ def test_busy_past_the_queue_then_serving_again(predictor, clip_mp4):
         assert c.app.state.pools["recording"].active <= 1
 
 
-@pytest.mark.parametrize("spotter,status,words", [
+@pytest.mark.parametrize("spotter,status,code,words", [
     (lambda path, **kw: {"fps": 30, "frames": 10, "intervals": [{"onset": 5, "apex": 3, "offset": 8}]}, 422,
-     ["onset <= apex <= offset"]),
-    (lambda path, **kw: 1 / 0, 500, ["internal error"]),
+     "not_analysable", ["onset <= apex <= offset"]),
+    (lambda path, **kw: 1 / 0, 500, "internal", ["internal error"]),
 ])
-def test_failing_spotters_fail_the_job_not_the_server(predictor, clip_mp4, spotter, status, words):
+def test_failing_spotters_fail_the_job_not_the_server(predictor, clip_mp4, spotter, status, code, words):
+    """The result of a failed job is one status that no retry layer retries (409, code job_failed) whatever the
+    failure; the failure's own status and code are in the body and in the job's state."""
     with client_for(predictor, spotter=spotter) as c:
         job_id = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"]
         state = wait_for(c, job_id)
         assert state["status"] == "failed"
-        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), status, *words)
+        assert (state["error_status"], state["error_code"]) == (status, code)
+        answer = c.get(f"/api/jobs/{job_id}/result")
+        assert_person_readable(answer, 409, *words, code="job_failed")
+        assert (answer.json()["failed_status"], answer.json()["failed_code"]) == (status, code)
         assert leftovers(c) == []
         assert c.get("/api/health").status_code == 200
 
@@ -404,8 +414,10 @@ def test_job_time_limit_and_result_expiry(predictor, clip_mp4):
     with client_for(predictor, spotter=fake_spotter(), settings=settings) as c:
         job_id = c.post("/api/recordings", files={"file": ("r.mp4", clip_mp4)}).json()["id"]
         assert wait_for(c, job_id)["status"] == "failed"
-        assert_person_readable(c.get(f"/api/jobs/{job_id}/result"), 504, "longer than this server allows",
-                               "Send a shorter recording", "raise --job-timeout")
+        answer = c.get(f"/api/jobs/{job_id}/result")
+        assert_person_readable(answer, 409, "longer than this server allows", "Send a shorter recording",
+                               "raise --job-timeout", code="job_failed")
+        assert (answer.json()["failed_status"], answer.json()["failed_code"]) == (504, "job_timeout")
         store = c.app.state.store
         assert store.sweep(time.monotonic() + 61.0) == 1
         assert c.get(f"/api/jobs/{job_id}").status_code == 404

@@ -28,7 +28,7 @@ def schema(client):
 
 
 def test_every_error_is_documented_as_the_error_body_the_server_sends(schema):
-    assert schema["components"]["schemas"]["ErrorBody"]["required"] == ["error", "status"]
+    assert schema["components"]["schemas"]["ErrorBody"]["required"] == ["error", "status", "code"]
     assert "HTTPValidationError" not in str(schema) and "ValidationError" not in schema["components"]["schemas"]
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
@@ -41,12 +41,18 @@ def test_every_error_is_documented_as_the_error_body_the_server_sends(schema):
 @pytest.mark.parametrize("method, path, codes", [
     ("post", "/api/predict", {"200", "400", "403", "413", "415", "422", "500", "503", "504", "507"}),
     ("post", "/api/recordings", {"202", "400", "403", "413", "415", "422", "500", "501", "503", "507"}),
-    ("get", "/api/jobs/{job_id}", {"200", "404", "500"}),
-    ("get", "/api/jobs/{job_id}/result", {"200", "404", "409", "422", "500", "503", "504", "507"}),
-    ("delete", "/api/jobs/{job_id}", {"204", "403", "404", "500"}),  # 403: from another site's page
+    ("get", "/api/jobs/{job_id}", {"200", "400", "404", "500"}),  # 400: the Host check
+    ("get", "/api/jobs/{job_id}/result", {"200", "400", "404", "409", "422", "500"}),  # a failed job: 409 job_failed
+    ("delete", "/api/jobs/{job_id}", {"204", "400", "403", "404", "500"}),  # 403: from another site's page
 ])
 def test_each_endpoint_declares_the_statuses_it_answers(schema, method, path, codes):
     assert set(schema["paths"][path][method]["responses"]) == codes
+
+
+def test_every_operation_but_the_health_check_declares_the_host_checks_400(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert ("400" in operation["responses"]) is (path != "/api/health"), (method, path)
 
 
 def test_media_types_and_bodies_are_those_sent(schema, client):
@@ -182,3 +188,13 @@ def test_the_page_works_under_a_proxys_sub_path(predictor):
     script = (STATIC / "app.js").read_text(encoding="utf-8") + (STATIC / "access.js").read_text(encoding="utf-8")
     assert re.findall(r"""[("'`]/(?:api|static|docs)\b""", script) == []  # fetch("/api/...") would miss it
     assert re.search(r"""api\("api/model"\)""", script)
+
+
+def test_fields_sent_only_at_times_are_declared_too(schema):
+    """A clip's `note` (no attention figure), a recording's `note` (pictures of the first 200 intervals only), a
+    failed job's `error_status` and `error_code`, every result's `model`: sent only in some cases, declared always."""
+    models = schema["components"]["schemas"]
+    assert {"note", "model"} <= set(models["Prediction"]["properties"])
+    assert {"note", "model"} <= set(models["RecordingResult"]["properties"])
+    assert {"error_status", "error_code"} <= set(models["JobState"]["properties"])
+    assert {"sha256", "model"} <= set(models["ModelInfo"]["properties"])

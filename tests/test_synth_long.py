@@ -142,3 +142,18 @@ def test_the_long_cli_draws_the_face_of_its_frame_size(tmp_path, monkeypatch):
     monkeypatch.setattr(long_writer, "write_long_dataset", write)
     assert main(["synth", str(tmp_path / "hd"), "--long", "--size", "1920", "1080"]) == 3
     assert seen[0].frame_size == (1920, 1080) and seen[0].face_size == (630, 764)
+
+
+def test_a_size_too_small_suggests_an_even_one_that_an_mp4_takes(tmp_path, capsys):
+    """`--size 128 96` suggested 148 111, and an .mp4 of 111 rows crashed in the encoder (H.264 4:2:0 needs even
+    sides): the suggestion is even, and an odd size is refused for .mp4 with the size to give instead."""
+    import re
+
+    assert main(["synth", str(tmp_path / "small"), "--long", "--size", "128", "96", "--format", "mp4"]) == 3
+    w, h = map(int, re.search(r"at least --size (\d+) (\d+)", capsys.readouterr().err).groups())
+    assert w % 2 == 0 and h % 2 == 0
+    assert main(["synth", str(tmp_path / "odd"), "--long", "--size", str(w + 1), str(h + 1), "--format", "mp4",
+                 "--minutes", "0.01"]) == 3
+    err = capsys.readouterr().err
+    assert "even width and height" in err and f"--size {w + 2} {h + 2}" in err and "Traceback" not in err
+    assert not (tmp_path / "odd" / "rawvideo").exists()

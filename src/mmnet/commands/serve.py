@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a name (or address) clients may reach the server by, besides localhost, 127.0.0.1, ::1 "
                         "and --host, e.g. a reverse proxy's; repeat for more. Requests naming another host "
                         "are refused (400). With --host 0.0.0.0 or :: every name is accepted unless this is given")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="let pages of this origin (scheme://host:port, e.g. http://localhost:5173) call the API "
+                        "from a browser (CORS); repeat for more. Other origins stay refused; '*' is not accepted")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--token", default=None, metavar="auto|TOKEN",
                    help="require an access token of every API request but /api/health: 'auto' makes a random one, "
@@ -127,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     require_serve_extra()
     from ..serve import ServeSettings, create_app
     from ..serve.access import exposure_note, resolve_token
+    from ..serve.cors import parse_allowed_origins
     from ..serve.model_info import describe_checkpoint
     from ..serve.server import serve
     from ..serve.upload_root import removed_message
@@ -149,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     token = resolve_token(args.token, os.environ)
+    allow_origins = parse_allowed_origins(args.allow_origin)  # a mistyped origin is said before the model loads
     check_port_free(args.host, args.port)  # before the model loads and before the URL is printed
     checkpoint = resolve_checkpoint(args.checkpoint, Path.cwd())
     predictor = load_predictor(checkpoint, device=args.device)
@@ -169,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
     settings = ServeSettings(max_upload_mb=args.max_upload_mb, workers=args.workers, queue=args.queue,
                              result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
                              max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,
-                             allowed_hosts=tuple(args.allowed_host), token=token)
+                             allowed_hosts=tuple(args.allowed_host), token=token,
+                             allow_origins=allow_origins)
     app = create_app(predictor, model_info=info, settings=settings, aligner=aligner, spotter=spotter)
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host

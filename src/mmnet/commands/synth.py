@@ -126,7 +126,8 @@ def _run_long(args: argparse.Namespace) -> int:
 
     face = face_size_for((w, h))
     if min(face) < MIN_FACE:  # LongConfig would name face_size, which no option sets
-        least = next(x for x in range(4, 4000, 4) if min(face_size_for((x, x * 3 // 4))) >= MIN_FACE)
+        # a multiple of 8 keeps both sides even (x * 3/4), as an .mp4 (H.264, 4:2:0) needs
+        least = next(x for x in range(8, 4000, 8) if min(face_size_for((x, x * 3 // 4))) >= MIN_FACE)
         raise ConfigError(f"--size {w} {h} is too small for the synthetic face; give at least "
                           f"--size {least} {least * 3 // 4} (default 640 480).")
     config = LongConfig(fps=args.fps, frame_size=(w, h), face_size=face)

@@ -19,8 +19,11 @@ import re
 import secrets
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
+from .cors import normalise_origin
+
 __all__ = ["TokenCheck", "OriginCheck", "new_token", "resolve_token", "exposure_note", "hide_secrets",
-           "JOB_PLACEHOLDER", "HideSecrets", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV", "OTHER_ORIGIN"]
+           "JOB_PLACEHOLDER", "HideSecrets", "bearer_matches", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV",
+           "OTHER_ORIGIN"]
 
 JOB_PLACEHOLDER = "<job>"
 NEEDS_TOKEN = ("This server needs its access token: open the address `mmnet serve` printed (it ends in #token=...), "
@@ -31,7 +34,8 @@ TOKEN_IN_QUERY = ("The access token goes after '#' in the address (/#token=...),
 OTHER_ORIGIN = ("This request came from a page of another site or port ({origin}), which may not upload to or delete "
                 "from this server. Use the server's own page. Behind a reverse proxy, the server must know its "
                 "public name: have the proxy pass it (nginx: 'proxy_set_header X-Forwarded-Host $http_host;') "
-                "or restart `mmnet serve` with --allowed-host NAME.")
+                "or restart `mmnet serve` with --allowed-host NAME. A page of another origin that should call the "
+                "API (a client under development) needs its origin listed: --allow-origin {origin}.")
 _JOB_PATH = re.compile(r"(/api/jobs/)[^/?\s]+")
 _SHOWN = "/:@!$&'()*+,;=-._~<>"  # what the log shows of a path as it is; the rest percent-encoded (no line breaks)
 
@@ -118,6 +122,13 @@ def _header(scope, name: bytes) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
+def bearer_matches(header: str | None, token: str) -> bool:
+    """Whether an ``Authorization`` header brings ``token`` as ``Bearer TOKEN`` (compared in constant time)."""
+    header = header or ""
+    return header[:7].lower() == "bearer " and hmac.compare_digest(header[7:].strip().encode("latin-1"),
+                                                                   token.encode())
+
+
 def _query_names_token(scope) -> bool:
     query = scope.get("query_string", b"").decode("latin-1")
     return any(unquote_plus(part.split("=", 1)[0]).strip().lower() == "token" for part in query.split("&"))
@@ -131,25 +142,22 @@ class TokenCheck:
         self.app = app
         self.token = token.encode()
 
-    def _matches(self, given: str) -> bool:
-        return hmac.compare_digest(given.encode("latin-1"), self.token)
-
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
             return await self.app(scope, receive, send)
         if scope["type"] != "http":  # the server has no websocket; refused as any request without the token
             return await send({"type": "websocket.close", "code": 1008})
         if _query_names_token(scope):
-            return await _answer(send, 401, {"error": TOKEN_IN_QUERY, "status": 401}, _CHALLENGE)
+            return await _answer(send, 401, {"error": TOKEN_IN_QUERY, "status": 401, "code": "unauthorized"},
+                                 _CHALLENGE)
         path, root = scope.get("path", ""), scope.get("root_path", "")
         if root and path.startswith(root):  # mounted under a prefix: the path the app routes
             path = path[len(root):]
         if scope.get("method") in ("GET", "HEAD") and _OPEN_PATHS.fullmatch(path):
             return await self.app(scope, receive, send)
-        auth = _header(scope, b"authorization") or ""
-        if auth[:7].lower() == "bearer " and self._matches(auth[7:].strip()):
+        if bearer_matches(_header(scope, b"authorization"), self.token.decode()):
             return await self.app(scope, receive, send)
-        await _answer(send, 401, {"error": NEEDS_TOKEN, "status": 401}, _CHALLENGE)
+        await _answer(send, 401, {"error": NEEDS_TOKEN, "status": 401, "code": "unauthorized"}, _CHALLENGE)
 
 
 def _origin_host(origin: str) -> str | None:
@@ -195,11 +203,13 @@ class OriginCheck:
     ``Host`` asked: a page on another port of 127.0.0.1 is "same-site" to the browser, and a form it posts here
     would be sent. Requests without ``Origin`` (curl, scripts) pass: no browser sends such a request from a page.
     An Origin naming one of ``allowed_hosts`` (--allowed-host, a reverse proxy's public name; any scheme or port)
-    passes too: a proxy may pass on its own address as Host (nginx's default) and no X-Forwarded-Host."""
+    passes too: a proxy may pass on its own address as Host (nginx's default) and no X-Forwarded-Host. So does an
+    Origin listed in ``allowed_origins`` (--allow-origin, exact scheme, host and port: ``serve.cors``)."""
 
-    def __init__(self, app, allowed_hosts=()):
+    def __init__(self, app, allowed_hosts=(), allowed_origins=()):
         self.app = app
         self.public = _public_names(allowed_hosts)
+        self.origins = frozenset(allowed_origins)
 
     def _from_public_name(self, origin_host: str | None) -> bool:
         from .host_check import host_name
@@ -216,7 +226,9 @@ class OriginCheck:
                   for name in (b"host", b"x-forwarded-host")}
         # "Origin: null" (a sandboxed frame, a file:// page) names no site: refused on purpose, as any page may be
         asked = None if origin is None else _origin_host(origin)
-        if origin is None or asked in served - {""} or self._from_public_name(asked):
+        if origin is None or asked in served - {""} or self._from_public_name(asked) \
+                or normalise_origin(origin) in self.origins:
             return await self.app(scope, receive, send)
         shown = origin[:100].encode("ascii", "replace").decode()
-        await _answer(send, 403, {"error": OTHER_ORIGIN.format(origin=shown), "status": 403})
+        await _answer(send, 403, {"error": OTHER_ORIGIN.format(origin=shown), "status": 403,
+                                 "code": "forbidden_origin"})

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
-from ..spotting.intervals import spreadsheet_safe
+from ..spotting.intervals import intervals_csv, spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
 
-__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_csv", "MAX_EXPLAINED"]
+__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_csv", "recording_csv", "MAX_EXPLAINED"]
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
@@ -125,6 +125,8 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     timeline = raw.pop("timeline", None) if isinstance(raw, dict) else None
     result = check_spot_result(raw)
     result["notes"] = [job.clean_message(note) for note in result.get("notes", [])]  # worded for the page
+    if fps is not None and (note := _rate_replaced(path, fps)):
+        result["notes"].append(note)
     result["source"] = job.name
     result["files"] = []
     if timeline is not None:
@@ -162,6 +164,20 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     return result
 
 
+def _rate_replaced(path: Path, fps: float) -> str | None:
+    """The note for a video whose own frame rate the request's ``fps`` replaced (None: a zip, or the same rate)."""
+    if not path.is_file():
+        return None
+    from ..media_video import video_header
+
+    declared, _ = video_header(path)
+    if declared is None or abs(declared - fps) <= 1e-3 * max(declared, fps):
+        return None
+    return (f"The frame rate given ({fps:g} frames per second) replaced the video's own ({declared:g}): the "
+            "seconds of the intervals and the spotter's windows follow the rate given. Leave the frame rate out to "
+            "use the video's.")
+
+
 def prediction_csv(result: dict, class_names: list[str]) -> str:
     """A clip's prediction as CSV, with the columns of ``mmnet predict``'s table; ``apex_spotted`` is
     true/false as in the JSON, probabilities are written with 6 decimals as in a recording's CSV, and no text cell
@@ -174,4 +190,15 @@ def prediction_csv(result: dict, class_names: list[str]) -> str:
     writer.writerow([spreadsheet_safe(cell) for cell in
                      [result["source"], result["onset"], result["apex"], "true" if result["apex_spotted"] else "false",
                       result["label"], *(f"{probs[c]:.6f}" if c in probs else "" for c in class_names)]])
+    return buf.getvalue()
+
+
+def recording_csv(result: dict, class_names: list[str]) -> str:
+    """A recording's intervals as CSV: a ``source`` column (the upload's name, as a clip's CSV has), then the
+    columns of ``mmnet spot --out``'s intervals.csv, written by the same code."""
+    rows = list(csv.reader(io.StringIO(intervals_csv(result["intervals"], class_names))))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    source = spreadsheet_safe(result.get("source", ""))
+    writer.writerows([["source", *rows[0]], *([source, *row] for row in rows[1:])])
     return buf.getvalue()

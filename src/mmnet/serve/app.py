@@ -9,8 +9,8 @@ Endpoints (OpenAPI at ``/docs``, ``/redoc`` (``mmnet.serve.docs``) and ``/openap
   ``/events`` (server-sent events), ``/result`` (the spot JSON, or CSV), ``/files/{name}`` (PNGs),
   ``DELETE /api/jobs/{id}``.
 
-Every error is ``{"error": message, "status": code}``: a sentence for a person, never a traceback
-(those go to the server's log).
+Every error is ``{"error": message, "status": status, "code": code}`` (``serve.codes``): a sentence for a
+person, never a traceback (those go to the server's log), and a stable code for programs.
 """
 
 from __future__ import annotations
@@ -19,42 +19,40 @@ import asyncio
 import json
 import logging
 import re
-import tempfile
 import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 
 from ..errors import MMNetError
 from ..infer.provenance import UNRECORDED_CAPTION
 from ..spotting.config import MAX_FPS
-from ..spotting.intervals import intervals_csv
 from ..version import __version__
 from . import schema as api
-from .access import OriginCheck, TokenCheck
-from .analysis import analyse_clip, analyse_recording, prediction_csv
+from .access import OriginCheck, TokenCheck, bearer_matches
+from .analysis import analyse_clip, analyse_recording, prediction_csv, recording_csv
+from .answers import ApiError, error_response, install_error_handlers
+from .codes import code_of
+from .cors import Cors
 from .docs import add_docs
 from .host_check import HostCheck
-from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, RETRY_AFTER_S, SERVER_STOPPING, Busy, Job, JobStore, Pool
+from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
 from .limits import BodyLimit
-from .messages import SEND_FILE, ZIP_WITHOUT_RATE, for_web, invalid_request
-from .model_info import model_title
-from .settings import ServeSettings
-from .spotting import SpottingUnavailable, require_spotting, spot_recording, spotting_available
+from .messages import ZIP_WITHOUT_RATE
+from .model_info import model_title, provenance
+from .settings import API_VERSION, ServeSettings, server_limits
+from .spotting import require_spotting, spot_recording, spotting_available
 from .upload_root import make_upload_root
 from .uploads import (
     UploadError,
     attachment,
     display_name,
-    is_no_room,
-    no_room,
     open_upload,
     remove_folder,
     save_upload,
@@ -71,12 +69,10 @@ _ONSET_HELP = ("onset frame number (default: the first frame); a video's frames 
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
                                            "frame-ancestors 'none'",
                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+#: Seconds of silence after which an event stream sends a comment (proxies close connections left idle).
+KEEPALIVE_S = 15.0
 # Results describe faces (pictures of them included): no browser or proxy may keep a copy on its disk
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
 def create_app(predictor, *, model_info: dict | None = None, settings: ServeSettings | None = None,
@@ -105,6 +101,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     stop = threading.Event()
     info = {"title": model_title(list(predictor.class_names)), "classes": list(predictor.class_names),
             "image_size": predictor.preprocessing.image_size, "caption": UNRECORDED_CAPTION, **(model_info or {})}
+
+    made_by = provenance(info)  # on every result: which model gave it
 
     def sweeper() -> None:
         while not stop.wait(min(30.0, max(settings.result_ttl_s / 4, 0.05))):
@@ -135,10 +133,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     app = FastAPI(title="mmnet", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   servers=[{"url": ".", "description": "this server, also behind a proxy's sub-path"}],
                   description="Micro-expression recognition with MMNet: classify a clip, spot and classify the "
-                              "expressions of a long recording. Errors are `{\"error\": message, \"status\": code}`.")
+                              "expressions of a long recording. Errors are `{\"error\": message, \"status\": "
+                              "status, \"code\": code}`: programs read `code` (stable), people `error`.")
     app.state.store, app.state.pools, app.state.root, app.state.stop_jobs = store, pools, root, stop_jobs
     app.state.stale_removed = stale_removed
-    api.install_openapi(app, login=settings.token is not None)  # every error documented as {"error", "status"}
+    api.install_openapi(app, login=settings.token is not None)  # every error documented as ErrorBody
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
                        message=lambda path: too_large(settings.max_upload_mb,
@@ -146,54 +145,20 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     if settings.token is not None:
         app.add_middleware(TokenCheck, token=settings.token)
     # no upload or delete from a page of another port (no CSRF), token or not; a proxy's public name passes
-    app.add_middleware(OriginCheck, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(OriginCheck, allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allow_origins)
+    # outside the token and Origin checks: a preflight brings no token, and their refusals carry the CORS headers
+    app.add_middleware(Cors, origins=settings.allow_origins)
     # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
 
-    @app.exception_handler(UploadError)
-    async def _upload_error(_request, exc: UploadError):
-        return _error(str(exc), exc.status)
-
-    @app.exception_handler(Busy)
-    async def _busy(_request, exc: Busy):
-        answer = _error(str(exc), 503)  # "Try again in a minute", said to clients that retry by themselves too
-        answer.headers["Retry-After"] = str(RETRY_AFTER_S)
-        return answer
-
-    @app.exception_handler(SpottingUnavailable)
-    async def _unavailable(_request, exc: SpottingUnavailable):
-        return _error(str(exc), 501)
-
-    @app.exception_handler(MMNetError)
-    async def _mmnet_error(_request, exc: MMNetError):
-        return _error(for_web(str(exc)), 422)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request, exc: RequestValidationError):
-        return _error(invalid_request(exc.errors()), 422)  # the page's field names, and the API's
-
-    @app.exception_handler(HTTPException)
-    async def _http(request, exc: HTTPException):
-        if is_no_room(exc.__cause__):  # the form's file did not fit where it is spooled (FastAPI says 400)
-            return await _upload_error(request, no_room(Path(tempfile.gettempdir())))
-        path = request.url.path[:100]
-        if exc.status_code == 404 and exc.detail == "Not Found":  # no route (the API's own 404s say more)
-            return _error(f"There is nothing at {path}. The page is at /; the API's endpoints are listed at /docs.",
-                          404)
-        hint = {405: f" {path} does not take {request.method}: see /docs for what each endpoint takes.",
-                400: f" {SEND_FILE}" if request.method == "POST" else ""}.get(exc.status_code, "")
-        detail = str(exc.detail)
-        return _error(f"{detail}{'' if not hint or detail.endswith('.') else '.'}{hint}", exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def _internal(_request, exc: Exception):
-        log.error("internal error", exc_info=exc)
-        return _error("The server failed because of an internal error; the details are in the server's log.", 500)
+    install_error_handlers(app)  # every error as {"error", "status", "code"}
 
     def _job(job_id: str) -> Job:
         job = store.get(job_id)
         if job is None:
-            raise HTTPException(404, _gone_message(job_id[:40], store.why_gone(job_id)))
+            why = store.why_gone(job_id)
+            code = {DELETED: "job_deleted", EXPIRED: "job_expired"}.get(why, "job_evicted" if why else "job_unknown")
+            raise ApiError(_gone_message(job_id[:40], why), 404, code)
         return job
 
     def _gone_message(job_id: str, why: str | None) -> str:
@@ -228,7 +193,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             raise
         except MMNetError as exc:
             remove_folder(folder)
-            raise UploadError(job.clean_message(str(exc))) from None
+            raise UploadError(job.clean_message(str(exc)), code=code_of(str(exc))) from None
         except BaseException:
             remove_folder(folder)
             raise
@@ -245,9 +210,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.get("/api/health", summary="Liveness and load", responses={200: {"model": api.Health}, **api.errors()})
     @app.head("/api/health", include_in_schema=False)  # some health probes ask by HEAD
-    async def health():
+    async def health(request: Request):
         answer = {"status": "ok", "version": __version__, "spotting": can_spot, "model": None}
-        if settings.token is None:  # with a token, those without it learn nothing of its folders, jobs and load
+        # with a token, those without it learn nothing of its folders, jobs and load; those with it do
+        if settings.token is None or bearer_matches(request.headers.get("authorization"), settings.token):
             answer.update(model=info.get("name"), jobs=store.counts(),
                           load={k: {"active": p.active, "capacity": p.capacity} for k, p in pools.items()})
         return answer
@@ -255,8 +221,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     @app.get("/api/model", summary="The loaded model and the server's limits",
              responses={200: {"model": api.ModelInfo}, **api.errors()})
     async def model():
-        return {**info, "spotting": can_spot, "max_upload_mb": settings.max_upload_mb,
-                "result_ttl_s": settings.result_ttl_s}
+        return {**info, "model": made_by, "api_version": API_VERSION, "spotting": can_spot,
+                "max_upload_mb": settings.max_upload_mb, "result_ttl_s": settings.result_ttl_s,
+                "limits": server_limits(settings)}
 
     @app.post("/api/predict", summary="Classify one clip (a video, or a zip of its frames)",
               responses={200: {"model": api.Prediction}, **api.errors(400, 413, 415, 422, 503, 504, 507)})
@@ -275,9 +242,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         await asyncio.wrap_future(future)
         if job.status != "done":
             store.remove(job.id)
-            return _error(job.error or "The clip could not be analysed.", job.error_status)
+            return error_response(job.error or "The clip could not be analysed.", job.error_status, job.error_code,
+                                  job.error_field)
         response.headers.update(NO_STORE)
-        return {**job.result, "id": job.id, "files": _urls(job, job.result["files"])}
+        return {**job.result, "id": job.id, "files": _urls(job, job.result["files"]), "model": made_by}
 
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording",
               responses={202: {"model": api.JobState}, **api.errors(400, 413, 415, 422, 501, 503, 507)})
@@ -294,11 +262,12 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             job, upload = await _receive(request, file, "recording", "recording")
             if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option
                 remove_folder(job.folder)
-                raise UploadError(ZIP_WITHOUT_RATE)
+                raise UploadError(ZIP_WITHOUT_RATE, code="fps_required", field="fps")
             store.add(job)
             slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps,
                                                          caption=info["caption"]))
-        return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202)
+        return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202,
+                            headers={"Location": _job_urls(job)["state"]})
 
     def _job_urls(job: Job) -> dict[str, str]:
         base = f"/api/jobs/{job.id}"
@@ -317,35 +286,42 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         job = _job(job_id)
 
         async def stream():
-            seen = -1
+            seen, sent = -1, time.monotonic()
             while not await request.is_disconnected():
                 ended, version = job.ended, job.version
                 if version != seen:
-                    seen = version
-                    yield f"data: {json.dumps(job.public())}\n\n"
+                    seen, sent = version, time.monotonic()
+                    yield f"data: {json.dumps({**job.public(), 'urls': _job_urls(job)})}\n\n"
+                elif time.monotonic() - sent >= KEEPALIVE_S:  # a comment: proxies close connections left silent
+                    sent = time.monotonic()
+                    yield ": keep-alive\n\n"
                 if ended:
                     break
                 await asyncio.sleep(0.25)
 
-        return api.EventStream(stream(), headers={"Cache-Control": "no-cache"})
+        # X-Accel-Buffering: nginx would otherwise hold the events back until its buffer fills
+        return api.EventStream(stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv",
-             responses={**api.RESULT, **api.errors(404, 409, 422, 503, 504, 507)})  # a failed job's own status
+             responses={**api.RESULT, **api.errors(404, 409, 422)})  # 422: a format it does not write
     async def job_result(job_id: str, response: Response, format: Literal["json", "csv"] = "json"):
         job = _job(job_id)
-        if job.status == "failed":
-            return _error(job.error or "The job failed.", job.error_status)
+        if job.status == "failed":  # 409, not the failure's own status: a 503 or 504 here would be retried forever
+            return error_response(job.error or "The job failed.", 409, "job_failed", failed_status=job.error_status,
+                                  failed_code=job.error_code)
         if not job.ended:
-            return _error(f"Job {job.id} is not finished yet ({job.stage}); wait for it at /api/jobs/{job.id}.", 409)
+            return error_response(f"Job {job.id} is not finished yet ({job.stage}); wait for it at "
+                                  f"/api/jobs/{job.id}.", 409, "job_not_finished",
+                                  headers={"Retry-After": str(POLL_S)})
         if format == "csv":
             if job.kind == "clip":
                 text = prediction_csv(job.result, info["classes"])
-            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer
-                text = intervals_csv(job.result["intervals"], info["classes"])
+            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer, after a source column
+                text = recording_csv(job.result, info["classes"])
             base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
             return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv"),
                                                                   **NO_STORE})
-        result = {**job.result, "files": _urls(job, job.result.get("files", []))}
+        result = {**job.result, "files": _urls(job, job.result.get("files", [])), "model": made_by}
         if job.kind == "recording":
             result["intervals"] = [{**iv, "files": _urls(job, iv.get("files", []))} for iv in result["intervals"]]
         response.headers.update(NO_STORE)
@@ -357,7 +333,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         job = _job(job_id)
         data = job.files.get(name)  # a name from the job's own list: never a path on disk
         if data is None:
-            return _error(f"Job {job.id} has no file {name[:80]!r}.", 404)
+            return error_response(f"Job {job.id} has no file {name[:80]!r}.", 404, "not_found")
         return api.PNG(data, headers=NO_STORE)
 
     @app.delete("/api/jobs/{job_id}", status_code=204,

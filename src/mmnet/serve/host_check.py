@@ -3,7 +3,8 @@ before anything else runs, so that a page of another site whose name is made to 
 (DNS rebinding) reads nothing. ``GET /api/health`` alone is answered whatever the Host (health probes).
 
 Starlette's TrustedHostMiddleware makes the same check but answers in plain text; this one answers as every
-other error of the server does, ``{"error", "status"}``, saying which names are served and how to add one.
+other error of the server does, ``{"error", "status", "code"}`` (code ``bad_host``), saying which names are served
+and how to add one.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class HostCheck:
         name = host_name(header)
         if name in self.allowed:
             return await self.app(scope, receive, send)
-        body = json.dumps({"error": self.message(name), "status": 400}).encode()
+        body = json.dumps({"error": self.message(name), "status": 400, "code": "bad_host"}).encode()
         await send({"type": "http.response.start", "status": 400,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -27,11 +27,12 @@ from pathlib import Path
 
 from ..errors import MMNetError, is_out_of_memory
 from ..progress import format_seconds
+from .codes import code_of, field_of
 from .messages import for_web
 from .uploads import UploadError, remove_folder
 
 __all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "JobStore", "DELETED", "EXPIRED", "EVICTED",
-           "OVER_MEMORY", "RETRY_AFTER_S", "SERVER_STOPPING", "WAITING"]
+           "OVER_MEMORY", "POLL_S", "RETRY_AFTER_S", "SERVER_STOPPING", "WAITING", "QUEUED"]
 
 log = logging.getLogger("mmnet.serve")
 
@@ -42,6 +43,8 @@ class Busy(MMNetError, RuntimeError):
 
 #: Seconds a client told "busy" (503) should wait before trying again: its ``Retry-After`` header.
 RETRY_AFTER_S = 60
+#: Seconds between two polls of a job's state that a client is advised (docs, and 409's ``Retry-After``).
+POLL_S = 2
 
 
 class JobTimeout(MMNetError, RuntimeError):
@@ -59,6 +62,8 @@ SERVER_STOPPING = ("The server is stopping, so this analysis was stopped and its
                    "in memory only). Send the file again once the server is back.")
 #: The stage of a job that waits for a worker: every worker runs another job.
 WAITING = "Waiting: another analysis is running"
+#: The stage of a job handed to a free worker, before it starts.
+QUEUED = "Queued"
 #: Seconds of work measured before a job's time left is estimated (``Job.eta_s``), and before that estimate may stop
 #: it early: a job whose time spent and left exceeds its limit by ``OVER_LIMIT`` fails then, not at the limit.
 ETA_AFTER_S, ESTIMATE_AFTER_S, OVER_LIMIT = 10.0, 30.0, 1.2
@@ -87,10 +92,12 @@ class Job:
     status: str = "queued"
     progress: float | None = None
     eta_s: float | None = None
-    stage: str = WAITING
+    stage: str = QUEUED
     result: dict | None = None
     error: str | None = None
     error_status: int = 422
+    error_code: str | None = None  # serve.codes, once failed
+    error_field: str | None = None  # the form field at fault (field_invalid)
     files: dict[str, bytes] = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
     started: float | None = None
@@ -134,7 +141,7 @@ class Job:
         work, if it runs, stops at its next progress report."""
         self.stop_reason, self.cancelled = reason, True
         if not self.ended:
-            self.error, self.error_status, self.stage = reason, 503, "Stopped"
+            self.error, self.error_status, self.error_code, self.stage = reason, 503, "server_stopping", "Stopped"
             self.status = "failed"
             self.version += 1
 
@@ -152,7 +159,7 @@ class Job:
         out = {"id": self.id, "kind": self.kind, "name": self.name, "status": self.status,
                "progress": self.progress, "eta_s": None if self.ended else self.eta_s, "stage": self.stage}
         if self.error is not None:
-            out["error"] = self.error
+            out.update(error=self.error, error_status=self.error_status, error_code=self.error_code)
         return out
 
     def clean_message(self, message: str) -> str:
@@ -172,7 +179,9 @@ class Pool:
         self.capacity = workers + queue
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"mmnet-{name}")
         self._lock = threading.Lock()
+        self.workers = workers
         self.active = 0
+        self.submitted = 0  # jobs handed to a worker and not yet ended (running, or waiting for a worker)
 
     def slot(self) -> _Slot:
         """Take a place (``with pool.slot() as slot: ... slot.submit(job, fn)``); Busy when none is free."""
@@ -188,6 +197,8 @@ class Pool:
             self.active -= 1
 
     def _ended(self) -> None:
+        with self._lock:
+            self.submitted -= 1
         self._release()
         if self.on_end is not None:
             self.on_end()
@@ -211,44 +222,54 @@ class _Slot:
     def submit(self, job: Job, work: Callable[[Job], dict]) -> Future:
         """Run ``work(job)`` on the pool; its return value becomes ``job.result``."""
         self.used = True
+        pool = self.pool
+        with pool._lock:  # "Waiting" only when every worker has a job: else it starts at once
+            job.stage = WAITING if pool.submitted >= pool.workers else QUEUED
+            pool.submitted += 1
         try:
-            return self.pool._executor.submit(_run, job, work, self.pool._ended)
+            return pool._executor.submit(_run, job, work, pool._ended)
         except RuntimeError:  # the pool is shut down
-            self.pool._release()
+            with pool._lock:
+                pool.submitted -= 1
+            pool._release()
             raise Busy("The server is shutting down.") from None
 
 
 def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> None:
     """Run one job; its folder is removed before it is seen to end (status is set last)."""
     job.status, job.started = "running", time.monotonic()
-    status, error, code = "failed", "The analysis was interrupted.", 500
+    status, error, code, name = "failed", "The analysis was interrupted.", 500, "internal"
     try:
         job.update(stage="Starting")
         job.result = work(job)
-        status, error, code = "done", None, 200
+        status, error, code, name = "done", None, 200, None
     except JobCancelled as exc:
         job.files, job.result = {}, None  # nobody can fetch them: the job is deleted, or the server stops
-        status, error, code = "failed", str(exc), 503 if job.stop_reason else 410
-    except JobTimeout as exc:  # the server's limit, not a fault of the upload: 504, as a proxy's time-out
-        status, error, code = "failed", str(exc), 504
+        status, error = "failed", str(exc)
+        code, name = (503, "server_stopping") if job.stop_reason else (410, "job_deleted")
+    except JobTimeout as exc:  # the server's limit, not a fault of the upload
+        status, error, code, name = "failed", str(exc), 504, "job_timeout"
+    except UploadError as exc:
+        status, error, code, name = "failed", job.clean_message(str(exc)), exc.status, exc.code
     except MMNetError as exc:
-        status, error, code = "failed", job.clean_message(str(exc)), exc.status if isinstance(exc, UploadError) else 422
+        status, error, code, name = "failed", job.clean_message(str(exc)), 422, code_of(str(exc))
+        job.error_field = field_of(str(exc)) if name == "field_invalid" else None
     except Exception as exc:  # noqa: BLE001 - the client gets a sentence, the log the rest
         if is_out_of_memory(exc):  # MemoryError, or torch's RuntimeError for an allocation that failed: not a bug
             log.warning("a %s job (id %s...) ran out of memory: %s", job.kind, job.id[:6], exc)
-            status, error, code = "failed", ("The server ran out of memory on this upload. Send a shorter or "
-                                             "smaller recording."), 507
+            status, error, code, name = "failed", ("The server ran out of memory on this upload. Send a shorter or "
+                                                   "smaller recording."), 507, "out_of_memory"
         else:  # a bug: the traceback goes to the log (not the whole id: it gives access)
             log.exception("a %s job (id %s..., %s) failed", job.kind, job.id[:6], job.name)
-            status, error, code = "failed", ("The server failed on this upload because of an internal error; the "
-                                             "details are in the server's log."), 500
+            status, error, code, name = "failed", ("The server failed on this upload because of an internal error; "
+                                                   "the details are in the server's log."), 500, "internal"
     finally:
         if job.folder is not None:
             remove_folder(job.folder)
         job.finished = time.monotonic()
         if status == "done":
             job.progress = 1.0
-        job.error, job.error_status, job.stage = error, code, status
+        job.error, job.error_status, job.error_code, job.stage = error, code, name, status
         job.status = status
         job.version += 1
         release()

@@ -24,7 +24,8 @@ class BodyLimit:
         self.message = message
 
     async def _refuse(self, scope, send) -> None:
-        body = json.dumps({"error": self.message(scope.get("path", "")), "status": 413}).encode()
+        body = json.dumps({"error": self.message(scope.get("path", "")), "status": 413,
+                           "code": "upload_too_large"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

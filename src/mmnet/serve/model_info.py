@@ -14,7 +14,7 @@ from ..errors import CheckpointError
 from ..infer.provenance import dataset_name, newest_model, training_caption
 from ..infer.provenance import training_record as _training
 
-__all__ = ["describe_checkpoint", "find_demo_checkpoint", "model_title", "NO_MODEL_HELP"]
+__all__ = ["describe_checkpoint", "find_demo_checkpoint", "model_title", "provenance", "NO_MODEL_HELP"]
 
 NO_MODEL_HELP = (
     "No checkpoint given and no model of `mmnet demo` found under {where}. Either pass --checkpoint DIR (a "
@@ -53,7 +53,9 @@ def describe_checkpoint(path: Path, predictor) -> dict:
     classes, input size, version, training data (when known), and the ``caption`` its attention figures carry
     (``mmnet explain``'s, the dataset by its name: what the model was trained on)."""
     from ..model.mmnet import read_checkpoint
+    from ..run_folder import file_sha256
 
+    weights = Path(path) / "model.safetensors" if Path(path).is_dir() else Path(path)
     try:
         _, meta = read_checkpoint(path)
     except CheckpointError:
@@ -75,6 +77,7 @@ def describe_checkpoint(path: Path, predictor) -> dict:
     return {
         "title": model_title(list(predictor.class_names), training),
         "name": Path(path).name if Path(path).name != "model" else "/".join(Path(path).parts[-3:]),
+        "sha256": file_sha256(weights) if weights.is_file() else None,
         "classes": list(predictor.class_names),
         "image_size": predictor.preprocessing.image_size,
         "main_input": model.get("main_input"),
@@ -86,3 +89,14 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         "caption": training_caption(path, by_name=True),
     }
 
+
+
+def provenance(info: dict) -> dict:
+    """Which model gave a result, as every result carries it (``model``): its title, folder name (never a path on
+    the server), the sha256 of its weights, classes, whether it learnt synthetic faces, the mmnet version that
+    saved it, and ``served_by``, the mmnet version that computed the result."""
+    from ..version import __version__
+
+    return {"title": info.get("title"), "name": info.get("name"), "sha256": info.get("sha256"),
+            "classes": list(info.get("classes") or []), "synthetic": bool(info.get("synthetic")),
+            "mmnet_version": info.get("mmnet_version"), "served_by": __version__}

@@ -2,7 +2,7 @@
 error status each endpoint can give.
 
 FastAPI would document a 422 of its own shape (``HTTPValidationError``, ``{"detail": [...]}``) on every
-endpoint with a parameter; this server answers every error as ``ErrorBody`` (``{"error", "status"}``).
+endpoint with a parameter; this server answers every error as ``ErrorBody`` (``{"error", "status", "code"}``).
 ``errors(...)`` declares an endpoint's error statuses with that body; ``install_openapi`` takes
 FastAPI's validation schemas out of the document. The answer models list the main fields only
 (``extra="allow"``): they document, they are not used to filter what is sent.
@@ -16,16 +16,21 @@ from fastapi import FastAPI
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .codes import CODE_MEANINGS, ErrorCode
+
 __all__ = ["ErrorBody", "Prediction", "JobState", "RecordingResult", "Health", "ModelInfo", "EventStream", "PNG",
            "errors", "install_openapi", "JOB_EVENTS", "PICTURE", "RESULT"]
 
 _MEANING = {
-    400: "a malformed request or an unsafe zip archive",
+    400: "a malformed request or an unsafe zip archive (code bad_request), or a Host header naming a site this "
+         "server does not answer (code bad_host)",
     401: "this server needs its access token (mmnet serve --token) as 'Authorization: Bearer TOKEN', which the "
          "request did not bring (or it put a token in the query, where it would be logged)",
     403: "an upload or delete sent by a page of another site or port (its Origin header)",
     404: "no such job: unknown, deleted, expired or removed to make room (the sentence says which)",
-    409: "the job has not finished yet",
+    409: "GET .../result of a job not finished yet (code job_not_finished; poll again after Retry-After seconds) "
+         "or of a job that failed (code job_failed: it will never have a result; failed_status and failed_code "
+         "say why)",
     413: "an upload over a limit of this server (size, entries, pixels)",
     415: "a file that is neither a video nor a zip of frames",
     422: "a clip or recording that cannot be analysed, or a request with a field that is not what it takes",
@@ -42,10 +47,29 @@ class _Open(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every error: a sentence for a person (never a traceback) and the HTTP status."""
+    """Every error: a sentence for a person (never a traceback), the HTTP status, and a code for programs."""
 
-    error: str = Field(description="what went wrong and what to do")
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="what went wrong and what to do, for a person: its wording may change in any "
+                                   "release; programs read `code`")
     status: int = Field(description="the HTTP status of the answer")
+    code: ErrorCode = Field(description="what went wrong, for programs: stable within an api_version (codes are "
+                                        "only added). " + "; ".join(f"`{c}`: {m}" for c, m in CODE_MEANINGS.items()))
+    field: str | None = Field(None, description="the form field or query parameter at fault (field_invalid)")
+    failed_status: int | None = Field(None, description="job_failed only: the status the job failed with")
+    failed_code: ErrorCode | None = Field(None, description="job_failed only: the code the job failed with")
+
+
+class ModelRef(_Open):
+    """Which model gave a result (the same object in /api/model), to compare results of different servers."""
+
+    title: str | None = Field(description="the model in words")
+    name: str | None = Field(description="its checkpoint folder (its last parts, never a path on the server)")
+    sha256: str | None = Field(description="the sha256 of its weights file (model.safetensors); null when unknown")
+    classes: list[str]
+    synthetic: bool = Field(description="trained on synthetic faces: its results mean nothing on real faces")
+    mmnet_version: str | None = Field(description="the mmnet version that saved the checkpoint, when recorded")
+    served_by: str = Field(description="the mmnet version of the server that computed the result")
 
 
 class Prediction(_Open):
@@ -65,6 +89,9 @@ class Prediction(_Open):
     recording_warning: str | None = Field(None, description="the clip looks like a long recording")
     id: str | None = Field(None, description="the job's id (POST /api/predict only)")
     files: dict[str, str] = Field(description="picture name -> its URL (onset.png, apex.png, attention.png)")
+    note: str | None = Field(None, description="why a picture is missing (a model without attention blocks has "
+                                               "no attention figure)")
+    model: ModelRef
 
 
 class JobState(_Open):
@@ -79,6 +106,9 @@ class JobState(_Open):
                                                   "known (after some seconds of work) and once the job ended")
     stage: str
     error: str | None = Field(None, description="why the job failed")
+    error_status: int | None = Field(None, description="the HTTP status of the failure (failed jobs only)")
+    error_code: ErrorCode | None = Field(None, description="the code of the failure, as ErrorBody's (failed jobs "
+                                                           "only)")
     urls: dict[str, str] = Field({}, description="state, events, result, csv")
 
 
@@ -125,6 +155,8 @@ class RecordingResult(_Open):
     config: dict = Field(description="the spotter's settings (`mmnet spot`'s SpotConfig)")
     curve: Curve | None = Field(None, description="the motion curve, at most 2,000 points")
     files: dict[str, str] = Field({}, description="timeline.png -> its URL")
+    note: str | None = Field(None, description="set when only the first intervals' pictures are drawn (200)")
+    model: ModelRef
 
 
 class Health(_Open):
@@ -132,14 +164,35 @@ class Health(_Open):
     version: str
     model: str | None
     spotting: bool
-    jobs: dict[str, int] | None = Field(None, description="jobs by status; absent on a server with a token")
-    load: dict[str, dict[str, int]] | None = Field(None, description="clip and recording: active, capacity; absent "
-                                                                     "on a server with a token")
+    jobs: dict[str, int] | None = Field(None, description="jobs by status; on a server with a token, absent for a "
+                                                          "caller that does not send it")
+    load: dict[str, dict[str, int]] | None = Field(None, description="clip and recording: active, capacity; on a "
+                                                                     "server with a token, absent for a caller that "
+                                                                     "does not send it")
+
+
+class Limits(_Open):
+    """What the server accepts and keeps (`mmnet serve` options), for clients to plan with."""
+
+    max_upload_mb: float = Field(description="largest upload (413 upload_too_large beyond)")
+    max_zip_entries: int = Field(description="entries of a zip of frames (413 too_many_entries beyond)")
+    max_unzipped_mb: float = Field(description="a zip's size once expanded")
+    max_megapixels: float = Field(description="pixels of one frame, in millions (413 too_many_pixels beyond)")
+    job_timeout_s: float = Field(description="seconds one analysis may take (job_timeout beyond)")
+    result_ttl_s: float = Field(description="seconds a result is kept after it is ready (then job_expired)")
+    max_results: int = Field(description="finished results kept; beyond, the oldest goes (job_evicted)")
+    max_results_mb: float = Field(description="MB of pictures those results may hold (job_evicted beyond)")
+    workers: int = Field(description="clips, and recordings, analysed at the same time (each)")
+    queue: int = Field(description="uploads waiting beyond those (each); more are answered 503 busy")
+    poll_interval_s: float = Field(description="seconds between two polls of a job's state that clients should "
+                                               "keep to")
 
 
 class ModelInfo(_Open):
     title: str = Field(description="the model in words: what it was trained on and its classes")
     name: str | None = Field(None, description="its folder (e.g. seed-0/fold-sub01/model)")
+    sha256: str | None = Field(None, description="the sha256 of its weights file (model.safetensors)")
+    model: ModelRef = Field(description="the object every result carries as its `model`")
     classes: list[str]
     image_size: int
     main_input: str | None = Field(None, description="the motion input the model was trained on, when recorded")
@@ -151,8 +204,11 @@ class ModelInfo(_Open):
     summary: str | None = Field(None, description="what it was trained on, in a sentence for the page")
     caption: str = Field(description="the caption under every attention figure")
     spotting: bool
+    api_version: str = Field(description="the API's version: within it fields and error codes are only added "
+                                         "(docs/serve.md, Compatibility)")
     max_upload_mb: float
     result_ttl_s: float
+    limits: Limits
 
 
 class EventStream(StreamingResponse):
@@ -168,14 +224,16 @@ def errors(*codes: int) -> dict:
     answers = {code: {"description": _MEANING[code],
                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
                for code in sorted({*codes, 500})}
-    if 503 in answers:
-        answers[503]["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
-                                                   "schema": {"type": "integer"}}}
+    for status in (409, 503):
+        if status in answers:
+            answers[status]["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
+                                                          "schema": {"type": "integer"}}}
     return answers
 
 
-JOB_EVENTS = {200: {"description": "one event per change of the job, until it ends: `data: <the job's state as "
-                                   "JSON>` (as GET /api/jobs/{id})",
+JOB_EVENTS = {200: {"description": "one event per change of the job, until it ends (status done or failed): "
+                                   "`data: <the job's state as JSON>`, as GET /api/jobs/{id} answers it, `urls` "
+                                   "included; a comment line (`: keep-alive`) after 15 s without a change",
                     "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 PICTURE = {200: {"description": "the picture", "content": {"image/png": {"schema": {"type": "string",
                                                                                    "format": "binary"}}}}}
@@ -202,6 +260,8 @@ def install_openapi(app: FastAPI, *, login: bool = False) -> None:
                     responses = operation.get("responses", {})
                     for code in [c for c, r in responses.items() if "HTTPValidationError" in str(r)]:
                         del responses[code]  # added by FastAPI where an endpoint takes no field that can fail
+                    if path != "/api/health":  # HostCheck answers every other request (health probes pass)
+                        responses.setdefault("400", errors(400)[400])
                     if login and path != "/api/health":
                         responses["401"] = errors(401)[401]
                         operation["security"] = [{"token": []}]

@@ -44,7 +44,7 @@ class _AnswerWhenCutOff:
             if not self.stopping or scope["type"] != "http":
                 raise
             if not started:  # the request ends here: uvicorn stops waiting for it anyway
-                body = json.dumps({"error": CUT_OFF, "status": 503}).encode()
+                body = json.dumps({"error": CUT_OFF, "status": 503, "code": "server_stopping"}).encode()
                 await send({"type": "http.response.start", "status": 503,
                             "headers": [(b"content-type", b"application/json"),
                                         (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})

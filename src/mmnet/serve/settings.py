@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 
 from .uploads import UploadLimits
 
-__all__ = ["ServeSettings", "LOOPBACK_NAMES", "is_loopback"]
+__all__ = ["ServeSettings", "LOOPBACK_NAMES", "is_loopback", "server_limits", "API_VERSION"]
+
+#: The API's version (/api/model's ``api_version``): within it, fields and error codes are only added (docs/serve.md,
+#: Compatibility); a change that removes or renames one, or changes its meaning, makes it "2".
+API_VERSION = "1"
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")  # a Host header keeps an IPv6 address's brackets
 
@@ -25,6 +29,7 @@ class ServeSettings:
     max_kept_mb: float = 1024.0  # their pictures at most: a clip's ~0.1-0.2 MB, a recording's up to ~30
     host: str = "127.0.0.1"  # the address listened on
     allowed_hosts: tuple[str, ...] = ()  # more names the Host header may give (a reverse proxy's)
+    allow_origins: tuple[str, ...] = ()  # origins of other pages that may call the API (serve.cors), normalised
     # every request but /api/health must bring it (serve.access); None: no login. Not in repr: never logged
     token: str | None = field(default=None, repr=False)
 
@@ -54,3 +59,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a name: it may resolve to any interface
+
+
+def server_limits(settings: ServeSettings) -> dict:
+    """The limits an API client can plan with (/api/model's ``limits``)."""
+    from .jobs import POLL_S
+
+    limits = settings.limits
+    return {"max_upload_mb": settings.max_upload_mb, "max_zip_entries": limits.max_zip_entries,
+            "max_unzipped_mb": limits.max_unzipped_bytes / 2**20, "max_megapixels": limits.max_pixels / 1e6,
+            "job_timeout_s": settings.job_timeout_s, "result_ttl_s": settings.result_ttl_s,
+            "max_results": settings.max_kept, "max_results_mb": settings.max_kept_mb, "workers": settings.workers,
+            "queue": settings.queue, "poll_interval_s": POLL_S}

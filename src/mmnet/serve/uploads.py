@@ -47,9 +47,13 @@ _NO_ROOM_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 class UploadError(MMNetError, ValueError):
     """An upload the server refuses; ``status`` is the HTTP status to answer with."""
 
-    def __init__(self, message: str, status: int = 422):
+    def __init__(self, message: str, status: int = 422, code: str | None = None, field: str | None = None):
+        from .codes import by_status
+
         super().__init__(message)
         self.status = status
+        self.code = code or by_status(status)  # the machine-readable code (serve.codes)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def no_room(folder: Path) -> UploadError:
     log.error("no room to store an upload in %s (the temporary folder: TMPDIR=%s): free space there, or restart "
               "the server with TMPDIR set to a folder on a larger disk", folder, os.environ.get("TMPDIR", "unset"))
     return UploadError("The server has no room to store the upload; try again later, or tell whoever runs the "
-                       "server that its disk for uploads is full.", 507)
+                       "server that its disk for uploads is full.", 507, "no_room")
 
 
 def too_large(limit_mb: float, kind: str) -> str:
@@ -158,7 +162,7 @@ def _image_size(path: Path) -> tuple[int, int] | None:
             return im.size
     except Image.DecompressionBombError as exc:  # a huge image: refused like other oversized frames
         raise UploadError(f"An image of the upload {pixels_refused(exc)}. Send smaller frames (face crops).",
-                          413) from None
+                          413, "too_many_pixels") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None
 
@@ -173,7 +177,7 @@ def _image_frames(path: Path) -> tuple[int, str | None]:
             return getattr(im, "n_frames", 1), im.format
     except Image.DecompressionBombError as exc:  # a huge image: refused like other oversized frames
         raise UploadError(f"An image of the upload {pixels_refused(exc)}. Send smaller frames (face crops).",
-                          413) from None
+                          413, "too_many_pixels") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return 0, None
 
@@ -181,7 +185,8 @@ def _image_frames(path: Path) -> tuple[int, str | None]:
 def _check_pixels(width: int, height: int, what: str, limits: UploadLimits) -> None:
     if width * height > limits.max_pixels:
         raise UploadError(f"{what} is {width}x{height} pixels, more than this server accepts "
-                          f"({limits.max_pixels / 1e6:.0f} megapixels). Send smaller frames (face crops).", 413)
+                          f"({limits.max_pixels / 1e6:.0f} megapixels). Send smaller frames (face crops).", 413,
+                          "too_many_pixels")
 
 
 def _open_video(path: Path, limits: UploadLimits, name: str, kind: str) -> Upload:
@@ -239,7 +244,7 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
         entries = archive.infolist()
         if len(entries) > limits.max_zip_entries:
             raise UploadError(f"The zip archive holds {len(entries)} entries; this server accepts at most "
-                              f"{limits.max_zip_entries}. Send a shorter {kind}.", 413)
+                              f"{limits.max_zip_entries}. Send a shorter {kind}.", 413, "too_many_entries")
         images, others = _zip_images(entries, limits, kind)
         if others:
             shown = ", ".join(f"'{n}'" for n in others[:3]) + (" ..." if len(others) > 3 else "")
@@ -262,7 +267,7 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
         dims = _image_size(frame)
         if dims is None:
             raise UploadError(f"Frame '{frame.name}' in the zip archive is not an image that can be decoded. "
-                              "Replace it and upload the archive again.", 422)
+                              "Replace it and upload the archive again.", 422, "undecodable")
         _check_pixels(*dims, f"Frame '{frame.name}'", limits)
         size = size or dims
     return Upload("frames", out, len(images), *size)

@@ -137,6 +137,10 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
     bad = sorted(set(formats) - set(FORMATS))
     if bad or not formats:
         raise ConfigError(f"long synth formats must be some of {FORMATS}, got {list(formats)}")
+    w, h = config.frame_size
+    if "mp4" in formats and (w % 2 or h % 2):  # H.264 in 4:2:0 (yuv420p) halves both sides for colour
+        raise ConfigError(f"--size {w} {h}: an .mp4 needs an even width and height (H.264 stores colour at half "
+                          f"size); give --size {w + w % 2} {h + h % 2}, or write JPEG frames only (--format jpg).")
     root = Path(out)
     if root.exists() and any(root.iterdir()):
         if not (overwrite and (root / SYNTH_MARKER).is_file()):

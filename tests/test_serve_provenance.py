@@ -1,0 +1,47 @@
+"""Every result names the model that gave it (``model``: title, folder name, sha256 of the weights, classes,
+synthetic, versions), as /api/model does; a recording's CSV names its source."""
+
+import csv
+import hashlib
+import io
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("av")
+
+from mmnet.serve import create_app  # noqa: E402
+from mmnet.serve.model_info import describe_checkpoint  # noqa: E402
+from mmnet.version import __version__  # noqa: E402
+from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, recording_done, synth_frames  # noqa: E402
+
+
+def test_results_carry_the_model_that_gave_them(predictor, checkpoint):
+    sha = hashlib.sha256((checkpoint / "model.safetensors").read_bytes()).hexdigest()
+    app = create_app(predictor, spotter=fake_spotter(), model_info=describe_checkpoint(checkpoint, predictor))
+    video = mp4_bytes(synth_frames())
+    with local_client(app) as c:
+        model = c.get("/api/model").json()
+        assert model["sha256"] == sha and model["model"]["sha256"] == sha
+        ref = model["model"]
+        assert ref["classes"] == model["classes"] and ref["title"] == model["title"] and ref["synthetic"] is False
+        assert ref["served_by"] == __version__ and ref["name"] == model["name"]
+        assert str(checkpoint.parent) not in ref["name"] and not ref["name"].startswith("/")  # no server path
+        clip = c.post("/api/predict", files={"file": ("c.mp4", video)}).json()
+        assert clip["model"] == ref
+        assert c.get(f"/api/jobs/{clip['id']}/result").json()["model"] == ref
+        job = recording_done(c, video, name="long=1.mp4")
+        assert c.get(job["urls"]["result"]).json()["model"] == ref
+        rows = list(csv.reader(io.StringIO(c.get(job["urls"]["csv"]).text)))
+        assert rows[0][:4] == ["source", "onset", "apex", "offset"] and len(rows) > 1
+        assert {row[0] for row in rows[1:]} == {"long=1.mp4"}
+
+
+def test_a_csv_source_that_reads_as_a_formula_is_quoted(predictor):
+    from mmnet.serve.analysis import recording_csv
+
+    text = recording_csv({"source": "=1+2.mp4", "intervals": [
+        {"onset": 1, "apex": 2, "offset": 3, "type": "macro", "score": None, "label": None, "probabilities": None}]},
+        ["a"])
+    assert text.splitlines()[1].startswith("'=1+2.mp4,1,2,3,macro")
