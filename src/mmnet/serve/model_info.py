@@ -72,8 +72,8 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         summary = (f"Trained on {dataset_name(training['dataset'])}; the training data folder was not found, so "
                    "whether it was real or synthetic is unknown.")
     else:
-        summary = ("What this model was trained on is not recorded (the checkpoint is not inside its run folder). "
-                   "Check its origin before trusting its predictions.")
+        summary = ("What this model was trained on is not recorded (no record in the checkpoint or beside it, and the "
+                   "checkpoint is not inside its run folder). Check its origin before trusting its predictions.")
     return {
         "title": model_title(list(predictor.class_names), training),
         "name": Path(path).name if Path(path).name != "model" else "/".join(Path(path).parts[-3:]),
