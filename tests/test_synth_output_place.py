@@ -113,3 +113,10 @@ def test_the_stage_pattern_reads_the_names_it_makes(tmp_path):
     match = output_folder._STAGE.fullmatch(name)
     assert match and match["name"] == "my.set-2" and int(match["pid"]) == os.getpid()
     assert match["host"] == socket.gethostname()
+
+
+def test_a_folder_another_command_is_writing_into_is_named_so(tmp_path):
+    out = tmp_path / "set"
+    (out / f".set.partial-{os.getpid()}@{socket.gethostname()}-0123abcd" / "Cropped").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"is not empty: another mmnet command is writing a set into it \(\.set"):
+        write_dataset(out, subjects=1, clips_per_subject=1, seed=0)

@@ -71,6 +71,10 @@ def check_empty(root: Path, overwrite: bool, parts: Iterable[str]) -> None:
             raise ConfigError(f"Output folder '{root}' is not empty; pass --overwrite to replace it.")
         return
     held = sorted(p.name for p in root.iterdir())
+    if all(_STAGE.fullmatch(name) for name in held):
+        raise ConfigError(f"Output folder '{root}' is not empty: another mmnet command is writing a set into it "
+                          f"({held[0]}). Wait for it to end, or choose another folder (a folder left by a command "
+                          "killed on another machine can be deleted).")
     if set(held) <= set(parts):
         raise ConfigError(f"Output folder '{root}' is not empty: it holds {', '.join(held)} but no {SYNTH_MARKER}, "
                           "which --overwrite needs (it replaces synthetic sets only). If it is a synthetic set whose "
