@@ -215,3 +215,19 @@ def test_a_command_waiting_for_an_ending_one_holds_a_lock_on_the_folders_file(tm
         first.wait()
     wrong += [r.getMessage() for r in caplog.records if "no lock on" in r.getMessage()]
     assert wrong == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="flock on Linux")
+def test_filelock_still_says_its_lock_on_linux_is_flock(tmp_path):
+    # folder_lock._kind reads filelock's private `_context.soft_fallback`: a filelock that no longer sets it shows
+    # up here (a lock taken as "other" keeps its file, and a soft lock's release deletes it) instead of in the field
+    from filelock import SoftFileLock
+
+    from mmnet.folder_lock import _kind
+
+    lock = FileLock(tmp_path / "x.lock", timeout=0)
+    with lock:
+        assert _kind(lock) == "flock"
+    soft = SoftFileLock(tmp_path / "y.lock", timeout=0)
+    with soft:
+        assert _kind(soft) == "soft"

@@ -452,7 +452,7 @@ def test_serve_finds_the_demo_model_or_says_how_to_get_one(tmp_path, capsys, mon
     assert info["synthetic"] is True and "trying this page only" in info["summary"]
     assert info["training"]["dataset"] == "casme2" and info["classes"] == CLASSES
     alone = describe_checkpoint(make_checkpoint(tmp_path / "alone"), Predictor.from_checkpoint(model))
-    assert alone["synthetic"] is False and "not recorded" in alone["summary"]
+    assert alone["synthetic"] is None and "not recorded" in alone["summary"]  # unknown, not real
 
 
 def test_recording_result_files_hold_the_timeline_of_mmnet_spot(predictor, monkeypatch):

@@ -25,7 +25,7 @@ def test_results_carry_the_model_that_gave_them(predictor, checkpoint):
         model = c.get("/api/model").json()
         assert model["sha256"] == sha and model["model"]["sha256"] == sha
         ref = model["model"]
-        assert ref["classes"] == model["classes"] and ref["title"] == model["title"] and ref["synthetic"] is False
+        assert ref["classes"] == model["classes"] and ref["title"] == model["title"] and ref["synthetic"] is None
         assert ref["served_by"] == __version__ and ref["name"] == model["name"]
         assert str(checkpoint.parent) not in ref["name"] and not ref["name"].startswith("/")  # no server path
         clip = c.post("/api/predict", files={"file": ("c.mp4", video)}).json()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError
-from ..infer.provenance import dataset_name, newest_model, training_caption
+from ..infer.provenance import dataset_name, newest_model, record_caption, training_caption
 from ..infer.provenance import training_record as _training
 
 __all__ = ["describe_checkpoint", "find_demo_checkpoint", "model_title", "provenance", "NO_MODEL_HELP"]
@@ -66,6 +66,10 @@ def describe_checkpoint(path: Path, predictor) -> dict:
     if synthetic:
         summary = ("Trained on synthetic faces (mmnet demo): for trying this page only. Its predictions mean "
                    "nothing on real faces.")
+    elif training.get("source"):  # converted weights: the caption's words ("... trained there on data not stated")
+        summary = record_caption(training, by_name=True).replace("Model converted", "Converted", 1)
+        if not isinstance(training.get("dataset"), str):
+            summary += " Check what they were trained on before trusting its predictions."
     elif training.get("dataset") and synthetic is False:
         summary = f"Trained on {dataset_name(training['dataset'])}."
     elif training.get("dataset"):
@@ -84,7 +88,7 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         "attention": bool(model.get("use_ca", True)),
         "mmnet_version": meta.get("mmnet_version"),
         "training": training,
-        "synthetic": bool(synthetic),
+        "synthetic": synthetic if isinstance(synthetic, bool) else None,  # None: unknown
         "summary": summary,
         "caption": training_caption(path, by_name=True),
     }
@@ -93,10 +97,10 @@ def describe_checkpoint(path: Path, predictor) -> dict:
 
 def provenance(info: dict) -> dict:
     """Which model gave a result, as every result carries it (``model``): its title, folder name (never a path on
-    the server), the sha256 of its weights, classes, whether it learnt synthetic faces, the mmnet version that
-    saved it, and ``served_by``, the mmnet version that computed the result."""
+    the server), the sha256 of its weights, classes, whether it learnt synthetic faces (None: not known), the
+    mmnet version that saved it, and ``served_by``, the mmnet version that computed the result."""
     from ..version import __version__
 
     return {"title": info.get("title"), "name": info.get("name"), "sha256": info.get("sha256"),
-            "classes": list(info.get("classes") or []), "synthetic": bool(info.get("synthetic")),
+            "classes": list(info.get("classes") or []), "synthetic": info.get("synthetic"),
             "mmnet_version": info.get("mmnet_version"), "served_by": __version__}

@@ -67,7 +67,8 @@ class ModelRef(_Open):
     name: str | None = Field(description="its checkpoint folder (its last parts, never a path on the server)")
     sha256: str | None = Field(description="the sha256 of its weights file (model.safetensors); null when unknown")
     classes: list[str]
-    synthetic: bool = Field(description="trained on synthetic faces: its results mean nothing on real faces")
+    synthetic: bool | None = Field(description="trained on synthetic faces: its results mean nothing on real faces; "
+                                               "null when its training data is not recorded (unknown)")
     mmnet_version: str | None = Field(description="the mmnet version that saved the checkpoint, when recorded")
     served_by: str = Field(description="the mmnet version of the server that computed the result")
 
@@ -199,8 +200,9 @@ class ModelInfo(_Open):
     attention: bool = Field(True, description="the model has the attention block the attention figure shows")
     mmnet_version: str | None = Field(None, description="the mmnet version that saved the checkpoint, when recorded")
     training: dict = Field({}, description="what it was trained on, as recorded in its run (dataset, synthetic, ...)")
-    synthetic: bool = Field(False, description="trained on synthetic faces (mmnet demo): its predictions mean "
-                                               "nothing on real faces")
+    synthetic: bool | None = Field(None, description="trained on synthetic faces (mmnet demo): its predictions "
+                                                     "mean nothing on real faces; null when its training data is "
+                                                     "not recorded (unknown)")
     summary: str | None = Field(None, description="what it was trained on, in a sentence for the page")
     caption: str = Field(description="the caption under every attention figure")
     spotting: bool

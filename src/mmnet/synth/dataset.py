@@ -19,7 +19,7 @@ from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError
 from .face import GENERATOR_VERSION, Face, render_face
 from .motion import Nuisance, displacement_field, parse_aus, render_clip
-from .output_folder import JPEG_BYTES_PER_PIXEL, check_room, written_beside
+from .output_folder import JPEG_BYTES_PER_PIXEL, check_empty, check_room, written_beside
 
 __all__ = [
     "CLASS_MIX",
@@ -218,10 +218,7 @@ def write_dataset(
 
     config = config or SynthConfig()
     root = Path(out)
-    if root.exists() and any(root.iterdir()):
-        if not (overwrite and (root / SYNTH_MARKER).is_file()):
-            what = "pass --overwrite to replace it" if (root / SYNTH_MARKER).is_file() else "choose an empty folder"
-            raise ConfigError(f"Output folder '{root}' is not empty; {what}.")
+    check_empty(root, overwrite, ["Cropped", CODING_FILE])
     rows = sample_annotations(subjects=subjects, clips_per_subject=clips_per_subject, seed=seed, config=config)
     frames_total = sum(row.offset - row.onset + 1 for row in rows)
     check_room(root, frames_total * config.image_size[0] * config.image_size[1] * JPEG_BYTES_PER_PIXEL["clips"],

@@ -25,7 +25,7 @@ from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
 from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
-from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_room, written_beside
+from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_empty, check_room, written_beside
 
 __all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
            "video_name"]
@@ -142,10 +142,7 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
         raise ConfigError(f"--size {w} {h}: an .mp4 needs an even width and height (H.264 stores colour at half "
                           f"size); give --size {w + w % 2} {h + h % 2}, or write JPEG frames only (--format jpg).")
     root = Path(out)
-    if root.exists() and any(root.iterdir()):
-        if not (overwrite and (root / SYNTH_MARKER).is_file()):
-            what = "pass --overwrite to replace it" if (root / SYNTH_MARKER).is_file() else "choose an empty folder"
-            raise ConfigError(f"Output folder '{root}' is not empty; {what}.")
+    check_empty(root, overwrite, ["rawpic", "rawvideo", CASME_SQ_CODING_FILE])
     n_frames = max(2, int(round(minutes * 60 * config.fps)))
     per_pixel = JPEG_BYTES_PER_PIXEL["long"] * ("jpg" in formats) + MP4_BYTES_PER_PIXEL * ("mp4" in formats)
     check_room(root, subjects * videos_per_subject * n_frames * config.frame_size[0] * config.frame_size[1] * per_pixel,
