@@ -1,0 +1,50 @@
+"""Fold folders and LOSO fold records of subjects whose names differ only in non-ASCII letters stay apart."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from mmnet import run_folder as rf
+from mmnet.errors import ConfigError
+from mmnet.spotting.loso_records import FoldRecords
+
+
+@pytest.mark.parametrize("a, b", [("casme2_张三", "casme2_李四"), ("casme2_Jürgen", "casme2_Jörgen")])
+def test_names_differing_only_in_non_ascii_letters_get_their_own_fold_folders(a, b):
+    assert rf.fold_folder(a) != rf.fold_folder(b)
+    assert rf.fold_folder(a).isascii() and rf.fold_folder(a).startswith("fold-casme2_")
+    rf.check_fold_folders([a, b])  # no error
+
+
+def test_names_that_need_no_replacement_keep_their_folder_names():
+    # runs started before keep resuming in the same folders
+    assert rf.fold_folder("casme2_sub01") == "fold-casme2_sub01"
+    assert rf.fold_folder("samm_006.a-b") == "fold-samm_006.a-b"
+
+
+def test_a_name_with_replaced_characters_keeps_a_readable_part_and_a_stable_hash():
+    assert rf.fold_folder("s 01") == rf.fold_folder("s 01")
+    assert rf.fold_folder("s 01").startswith("fold-s_01-")
+    assert rf.fold_folder("s 01") != rf.fold_folder("s/01")
+
+
+def test_two_folds_sharing_a_folder_are_refused_before_training_naming_both():
+    # an ASCII name equal to another's replaced name and hash: the only way left for two names to share a folder
+    other = "_-" + hashlib.sha1("张三".encode()).hexdigest()[:8]
+    assert rf.fold_folder("张三") == rf.fold_folder(other)
+    with pytest.raises(ConfigError) as err:
+        rf.check_fold_folders(["s01", "张三", other])
+    assert "'张三'" in str(err.value) and repr(other) in str(err.value) and "rename" in str(err.value)
+
+
+def test_loso_records_of_non_ascii_subjects_do_not_overwrite_each_other(tmp_path):
+    settings = {"format": 1}
+    records = FoldRecords(tmp_path, settings)
+    for subject in ("张三", "李四", "s15"):
+        records.put({"subject": subject, "videos": [subject + "_v"], "fit": {}}, {}, {"total": 1.0})
+    assert (tmp_path / "s15.json").is_file()  # unchanged name: records of earlier runs are reused
+    again = FoldRecords(tmp_path, settings)
+    assert sorted(again.reusable) == sorted(["张三", "李四", "s15"]) and not again.stale
+    assert again.get("李四")["videos"] == ["李四_v"]
