@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,12 +277,12 @@ def subject_text(value: object, width: int = 0, prefix: str = "") -> str | None:
     if isinstance(value, int):
         return str(value).zfill(width)
     text = str(value).strip()
-    if prefix and text.lower().startswith(prefix) and text[len(prefix):].strip().isdigit():
+    if prefix and text.lower().startswith(prefix) and text[len(prefix):].strip().isdecimal():
         text = text[len(prefix):].strip()
     if re.fullmatch(r"\d+\.0+", text):  # a CSV written from a float column (pandas): 1.0, as the sheet's 1.0 above
         text = text.split(".")[0]
-    if text.isdigit():
-        return text.zfill(width)
+    if text.isdecimal():  # full-width '１', as an East Asian input method types it, is the folder's '01'
+        return "".join(str(unicodedata.decimal(c)) for c in text).zfill(width)
     return text
 
 

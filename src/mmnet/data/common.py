@@ -36,7 +36,9 @@ MAX_NAME = 255
 
 def natural_key(text: str) -> tuple:
     """Sort key that orders 'sub2' before 'sub10' and 's2' before 's10'."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+    # the split's odd parts are what ``\d+`` matched (decimal digits of any script, which int() reads), nothing
+    # else: str.isdigit() is also true for '①' and '²', which int() refuses
+    return tuple(int(t) if i % 2 else t for i, t in enumerate(re.split(r"(\d+)", text)))
 
 
 def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: bool = True) -> list[Issue]:

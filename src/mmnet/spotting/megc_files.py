@@ -109,7 +109,7 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
         where = f"'{path}' line {n}"
         if not cells:
             continue
-        if len(cells) == 1 and cells[0].isdigit():
+        if len(cells) == 1 and cells[0].isdecimal():
             dataset = int(cells[0])
             continue
         if len(cells) != 6 or cells[5] not in ("TP", "FP", "FN"):
