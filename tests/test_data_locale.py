@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmnet.data.annotations import subject_text
+from mmnet.data.annotations import frame_number, subject_text
 from mmnet.data.common import natural_key
 from mmnet.data.composite import _source_key
 from mmnet.errors import AnnotationError
@@ -39,3 +39,8 @@ def test_a_megc_log_line_of_a_superscript_is_a_named_error_not_a_crash(tmp_path)
     path.write_text("²\n", encoding="utf-8")
     with pytest.raises(AnnotationError, match="line 1"):
         read_megc2020_log(path)
+
+
+def test_a_decimal_comma_frame_number_is_the_frame_as_a_decimal_point_one_is():
+    assert [frame_number(v) for v in ("46,0", "46,", " 46,00 ", "46.0", "+46,0")] == [46, 46, 46, 46, 46]
+    assert [frame_number(v) for v in ("46,5", "4,600", "46,0,0", ",0")] == [None, None, None, None]

@@ -298,8 +298,8 @@ def frame_number(value: object) -> int | None:
     # at most 9 digits: a longer "frame number" is not one (and int() refuses over 4300 digits)
     if re.fullmatch(r"[+-]?\d{1,9}", text):
         return int(text)
-    if re.fullmatch(r"[+-]?\d{1,9}\.0*", text):
-        return int(float(text))
+    if re.fullmatch(r"[+-]?\d{1,9}[.,]0*", text):  # 46.0, or 46,0 as a decimal-comma locale writes it
+        return int(re.split(r"[.,]", text)[0])
     return None
 
 
