@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mmnet.data.annotations import frame_number, subject_text
-from mmnet.data.common import natural_key
+from mmnet.data.annotations import frame_number, label_text, read_table, subject_text
+from mmnet.data.common import find_folder, natural_key
 from mmnet.data.composite import _source_key
 from mmnet.errors import AnnotationError
 from mmnet.spotting.megc_files import read_megc2020_log
@@ -44,3 +44,21 @@ def test_a_megc_log_line_of_a_superscript_is_a_named_error_not_a_crash(tmp_path)
 def test_a_decimal_comma_frame_number_is_the_frame_as_a_decimal_point_one_is():
     assert [frame_number(v) for v in ("46,0", "46,", " 46,00 ", "46.0", "+46,0")] == [46, 46, 46, 46, 46]
     assert [frame_number(v) for v in ("46,5", "4,600", "46,0,0", ",0")] == [None, None, None, None]
+
+
+def test_headers_and_labels_upper_cased_by_a_turkish_excel_are_recognised(tmp_path):
+    path = tmp_path / "coding.csv"
+    path.write_text("SUBJECT,FİLENAME,ONSETFRAME,EMOTİON\n01,EP01,5,SURPRİSE\n02,EP02,6,dısgust\n", encoding="utf-8")
+    table = read_table(path, header="Filename")
+    assert table.column("Filename") == 1 and table.column("Emotion") == 3
+    assert [label_text(row[3]) for _, row in table.rows] == ["surprise", "disgust"]
+    # other letters with a dot above are letters of their own, not the Turkish capital's dot
+    assert label_text("ŻAL") == "żal" and label_text("Happiness ") == "happiness"
+
+
+def test_a_clip_folder_is_found_whatever_case_a_turkish_excel_wrote_its_name_in(tmp_path):
+    (tmp_path / "EP02_01f").mkdir()
+    assert find_folder(tmp_path, "EP02_01F") == (tmp_path / "EP02_01f", False)
+    (tmp_path / "disgust_clip").mkdir()
+    assert find_folder(tmp_path, "DİSGUST_CLİP") == (tmp_path / "disgust_clip", False)
+    assert find_folder(tmp_path, "EP02_02f") == (None, False)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AnnotationError, install_hint
+from .case_keys import fold_case
 from .workbook import resolve_merged_and_formulas
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 
 def normalise_header(name: object) -> str:
     """'Onset Frame' / 'OnsetFrame' / ' onset_frame ' -> 'onsetframe' (column lookup key)."""
-    return re.sub(r"[\s_\-]+", "", str(name or "")).lower()
+    return fold_case(re.sub(r"[\s_\-]+", "", str(name or "")))
 
 
 @dataclass
@@ -369,7 +370,7 @@ def label_text(value: object) -> str | None:
     """Emotion label as lower-case text ('Happiness ' -> 'happiness'), None when blank."""
     if _is_blank(value):
         return None
-    return str(value).strip().lower()
+    return fold_case(str(value).strip())
 
 
 
