@@ -48,3 +48,28 @@ def test_loso_records_of_non_ascii_subjects_do_not_overwrite_each_other(tmp_path
     again = FoldRecords(tmp_path, settings)
     assert sorted(again.reusable) == sorted(["张三", "李四", "s15"]) and not again.stale
     assert again.get("李四")["videos"] == ["李四_v"]
+
+
+@pytest.mark.slow
+def test_a_loso_over_two_subjects_named_in_chinese_runs_both_folds(tmp_path):
+    pytest.importorskip("torch")
+    openpyxl = pytest.importorskip("openpyxl")
+    from mmnet import synth
+    from mmnet.config import load_config
+    from mmnet.train import run_experiment
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=3, seed=1)
+    names = {1: "张三", 2: "李四"}
+    xlsx = next(root.glob("*.xlsx"))
+    book = openpyxl.load_workbook(xlsx)
+    for row in book.worksheets[0].iter_rows(min_row=2):
+        row[0].value = names[int(row[0].value)]
+    book.save(xlsx)
+    for number, name in names.items():
+        (root / "Cropped" / f"sub{number:02d}").rename(root / "Cropped" / f"sub{name}")
+    cfg = load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "train.epochs=1",
+                             "data.image_size=32", "model.image_size=32", "train.batch_size=4"])
+    run_experiment(cfg, tmp_path / "run", progress=False)
+    assert sorted(p.name for p in (tmp_path / "run" / "seed-0").iterdir()) == sorted(
+        rf.fold_folder(f"casme2/{name}") for name in names.values())
+    assert "**Status: complete**" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
