@@ -11,7 +11,7 @@ from mmnet.errors import ConfigError
 from mmnet.spotting.loso_records import FoldRecords
 
 
-@pytest.mark.parametrize("a, b", [("casme2_张三", "casme2_李四"), ("casme2_Jürgen", "casme2_Jörgen")])
+@pytest.mark.parametrize("a, b", [("casme2/张三", "casme2/李四"), ("casme2/Jürgen", "casme2/Jörgen")])
 def test_names_differing_only_in_non_ascii_letters_get_their_own_fold_folders(a, b):
     assert rf.fold_folder(a) != rf.fold_folder(b)
     assert rf.fold_folder(a).isascii() and rf.fold_folder(a).startswith("fold-casme2_")
@@ -20,6 +20,7 @@ def test_names_differing_only_in_non_ascii_letters_get_their_own_fold_folders(a,
 
 def test_names_that_need_no_replacement_keep_their_folder_names():
     # runs started before keep resuming in the same folders
+    assert rf.fold_folder("casme2/01") == "fold-casme2_01" and rf.fold_folder("samm/006") == "fold-samm_006"
     assert rf.fold_folder("casme2_sub01") == "fold-casme2_sub01"
     assert rf.fold_folder("samm_006.a-b") == "fold-samm_006.a-b"
 
@@ -28,6 +29,11 @@ def test_a_name_with_replaced_characters_keeps_a_readable_part_and_a_stable_hash
     assert rf.fold_folder("s 01") == rf.fold_folder("s 01")
     assert rf.fold_folder("s 01").startswith("fold-s_01-")
     assert rf.fold_folder("s 01") != rf.fold_folder("s/01")
+
+
+def test_a_slash_and_an_underscore_would_share_a_folder_and_are_refused():
+    with pytest.raises(ConfigError, match="'casme2/01' and 'casme2_01' would share the folder 'fold-casme2_01'"):
+        rf.check_fold_folders(["casme2/01", "casme2_01"])
 
 
 def test_two_folds_sharing_a_folder_are_refused_before_training_naming_both():

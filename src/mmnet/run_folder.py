@@ -146,19 +146,20 @@ def seed_folder(seed: int) -> str:
     return f"seed-{seed}"
 
 
-def safe_name(name: str, unsafe: re.Pattern = _UNSAFE) -> str:
-    """``name`` with anything but ASCII letters, digits, ``._-`` replaced by ``_``; when anything was replaced, a
-    short hash of the original follows, so that names differing only there (``张三``, ``李四``) stay apart. A name
-    that needs no replacement is kept as it is (the folders of earlier runs keep their names)."""
+def safe_name(name: str, unsafe: re.Pattern = _UNSAFE, plain: str = "") -> str:
+    """``name`` with anything but ASCII letters, digits, ``._-`` replaced by ``_``. When anything but a character of
+    ``plain`` was replaced, a short hash of the original follows, so that names differing only there (``张三``,
+    ``李四``) stay apart; other names keep the form earlier runs gave their folders and files."""
     safe = unsafe.sub("_", name)
-    if safe == name:
-        return name
+    if not unsafe.search(name.translate({ord(c): "_" for c in plain})):
+        return safe
     return f"{safe}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
 
 
 def fold_folder(name: str) -> str:
-    """A fold's folder name: ``fold-`` and its ``safe_name``."""
-    return "fold-" + safe_name(name)
+    """A fold's folder name: ``fold-`` and its ``safe_name``; the '/' of a LOSO fold's 'dataset/subject' is a plain
+    '_' (``check_fold_folders`` refuses the names that would then meet)."""
+    return "fold-" + safe_name(name, plain="/")
 
 
 def check_fold_folders(folds) -> None:
