@@ -57,8 +57,9 @@ __all__ = [
     "SAMPLES_COLUMNS", "CDE_COLUMNS", "SKIPPED_COLUMNS", "ISSUES_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS",
     "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
-    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "fold_path", "write_csv", "saved_models",
-    "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics", "fold_folders", "trained_folds",
+    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "safe_name", "check_fold_folders", "fold_path",
+    "write_csv", "saved_models", "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics",
+    "fold_folders", "trained_folds",
     "FOLD_SOFTWARE", "fold_software", "software_name", "not_listed", "split_skipped",
 ]
 
@@ -145,9 +146,30 @@ def seed_folder(seed: int) -> str:
     return f"seed-{seed}"
 
 
+def safe_name(name: str, unsafe: re.Pattern = _UNSAFE, plain: str = "") -> str:
+    """``name`` with anything but ASCII letters, digits, ``._-`` replaced by ``_``. When anything but a character of
+    ``plain`` was replaced, a short hash of the original follows, so that names differing only there (``张三``,
+    ``李四``) stay apart; other names keep the form earlier runs gave their folders and files."""
+    safe = unsafe.sub("_", name)
+    if not unsafe.search(name.translate({ord(c): "_" for c in plain})):
+        return safe
+    return f"{safe}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
+
+
 def fold_folder(name: str) -> str:
-    """A fold's folder name: ``fold-`` and its name with anything but letters, digits, ``._-`` replaced."""
-    return "fold-" + _UNSAFE.sub("_", name)
+    """A fold's folder name: ``fold-`` and its ``safe_name``; the '/' of a LOSO fold's 'dataset/subject' is a plain
+    '_' (``check_fold_folders`` refuses the names that would then meet)."""
+    return "fold-" + safe_name(name, plain="/")
+
+
+def check_fold_folders(folds) -> None:
+    """Raise a ConfigError when two fold names would share a folder (one fold would never run)."""
+    seen: dict[str, str] = {}
+    for name in folds:
+        other = seen.setdefault(fold_folder(name), name)
+        if other != name:
+            raise ConfigError(f"folds {other!r} and {name!r} would share the folder {fold_folder(name)!r}, so one "
+                              "of them would never run; rename one of the two subjects in the annotations")
 
 
 def fold_path(run_dir: str | Path, seed: int, fold: str) -> Path:

@@ -31,7 +31,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -57,11 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _is_str_csv(path: Path) -> bool:
     """True for a subject,video,onset,offset,emotion file (the STR layout), False for any other."""
-    from ..spotting.megc_files import STR_COLUMNS
+    from ..spotting.megc_files import STR_COLUMNS, csv_reader
 
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f), [])
-    return set(STR_COLUMNS) <= {h.strip().lower() for h in header}
+    return set(STR_COLUMNS) <= {h.strip().lower() for h in csv_reader(path).fieldnames or []}
 
 
 def read_intervals(path: Path) -> tuple[dict, bool]:
@@ -108,12 +105,13 @@ def _other_subjects_hint(unknown, truth) -> str:
 
 def _first_row(path: Path, key) -> int:
     """The row (header = row 1) of ``path`` where the video ``key`` (an id, or (subject, video)) first appears."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for n, raw in enumerate(csv.DictReader(f), start=2):
-            row = {name.strip().lower(): value for name, value in raw.items() if name is not None}  # as read
-            video = (row.get("vid") or row.get("video") or "").strip()
-            if (((row.get("subject") or "").strip(), video) if isinstance(key, tuple) else video) == key:
-                return n
+    from ..spotting.megc_files import csv_reader
+
+    for n, raw in enumerate(csv_reader(path), start=2):
+        row = {name.strip().lower(): value for name, value in raw.items() if name is not None}  # as read
+        video = (row.get("vid") or row.get("video") or "").strip()
+        if (((row.get("subject") or "").strip(), video) if isinstance(key, tuple) else video) == key:
+            return n
     return 0
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AnnotationError, install_hint
+from .case_keys import fold_case
 from .workbook import resolve_merged_and_formulas
 
 __all__ = [
@@ -30,7 +32,7 @@ __all__ = [
 
 def normalise_header(name: object) -> str:
     """'Onset Frame' / 'OnsetFrame' / ' onset_frame ' -> 'onsetframe' (column lookup key)."""
-    return re.sub(r"[\s_\-]+", "", str(name or "")).lower()
+    return fold_case(re.sub(r"[\s_\-]+", "", str(name or "")))
 
 
 @dataclass
@@ -276,12 +278,12 @@ def subject_text(value: object, width: int = 0, prefix: str = "") -> str | None:
     if isinstance(value, int):
         return str(value).zfill(width)
     text = str(value).strip()
-    if prefix and text.lower().startswith(prefix) and text[len(prefix):].strip().isdigit():
+    if prefix and text.lower().startswith(prefix) and text[len(prefix):].strip().isdecimal():
         text = text[len(prefix):].strip()
     if re.fullmatch(r"\d+\.0+", text):  # a CSV written from a float column (pandas): 1.0, as the sheet's 1.0 above
         text = text.split(".")[0]
-    if text.isdigit():
-        return text.zfill(width)
+    if text.isdecimal():  # full-width '１', as an East Asian input method types it, is the folder's '01'
+        return "".join(str(unicodedata.decimal(c)) for c in text).zfill(width)
     return text
 
 
@@ -297,8 +299,8 @@ def frame_number(value: object) -> int | None:
     # at most 9 digits: a longer "frame number" is not one (and int() refuses over 4300 digits)
     if re.fullmatch(r"[+-]?\d{1,9}", text):
         return int(text)
-    if re.fullmatch(r"[+-]?\d{1,9}\.0*", text):
-        return int(float(text))
+    if re.fullmatch(r"[+-]?\d{1,9}[.,]0*", text):  # 46.0, or 46,0 as a decimal-comma locale writes it
+        return int(re.split(r"[.,]", text)[0])
     return None
 
 
@@ -368,7 +370,7 @@ def label_text(value: object) -> str | None:
     """Emotion label as lower-case text ('Happiness ' -> 'happiness'), None when blank."""
     if _is_blank(value):
         return None
-    return str(value).strip().lower()
+    return fold_case(str(value).strip())
 
 
 

@@ -75,7 +75,7 @@ def _naming(path: Path, issues: list[Issue]) -> tuple[dict[int, tuple[str, str]]
         if not any(cells):
             continue
         number, folder, index = cells
-        if not index.isdigit() or not number.isdigit():
+        if not index.isdecimal() or not number.isdecimal():
             raise AnnotationError(f"'{path}' sheet '{sheet}' row {n}: expected subject number, folder, index; got "
                                   f"{cells}.")
         known = subjects.setdefault(int(index), (number, folder))
@@ -88,7 +88,7 @@ def _naming(path: Path, issues: list[Issue]) -> tuple[dict[int, tuple[str, str]]
         code, name = (_text(c) for c in (list(row[:2]) + [None, None])[:2])
         if not code and not name:
             continue
-        if not code.isdigit() or not name:
+        if not code.isdecimal() or not name:
             raise AnnotationError(f"'{path}' sheet '{sheet}' row {n}: expected a stimulus code and name; got "
                                   f"{[code, name]}.")
         stimuli[name.lower()] = code.zfill(4)  # a re-saved sheet turns '0101' into 101
@@ -165,13 +165,13 @@ def load_casme_sq(
             continue
         where = f"'{annotation.name}' sheet '{sheet}' row {n}"
         index, expression = _text(row[0]), _text(row[1] if len(row) > 1 else None)
-        if n == 1 and not index.isdigit() and "subject" in index.lower():
+        if n == 1 and not index.isdecimal() and "subject" in index.lower():
             issues.append(Issue(DATASET, "header_row", f"{where}: a header row (the release has none); skipped",
                                 "warning"))
             continue
         stimulus = expression.rsplit("_", 1)[0].lower()
-        if not index.isdigit() or int(index) not in subjects or stimulus not in stimuli:
-            what = (f"subject index {index!r} is not in sheet '{SHEETS[1]}'" if not index.isdigit()
+        if not index.isdecimal() or int(index) not in subjects or stimulus not in stimuli:
+            what = (f"subject index {index!r} is not in sheet '{SHEETS[1]}'" if not index.isdecimal()
                     or int(index) not in subjects else f"stimulus {stimulus!r} is not in sheet '{SHEETS[2]}'")
             issues.append(refused_row(f"{DATASET}/?/row{n}", "bad_row", f"{where}: {what}"))
             continue

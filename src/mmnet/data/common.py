@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import DataError, DatasetNotFoundError
 from ..media import list_frames
 from ..shell_words import shell_quote
+from .case_keys import fold_case
 from .dataset_load import ANNOTATION_CHECKS, DatasetLoad
 from .root_hint import root_hint
 from .sample import Issue, Sample
@@ -36,7 +37,9 @@ MAX_NAME = 255
 
 def natural_key(text: str) -> tuple:
     """Sort key that orders 'sub2' before 'sub10' and 's2' before 's10'."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+    # the split's odd parts are what ``\d+`` matched (decimal digits of any script, which int() reads), nothing
+    # else: str.isdigit() is also true for '①' and '²', which int() refuses
+    return tuple(int(t) if i % 2 else t for i, t in enumerate(re.split(r"(\d+)", text)))
 
 
 def check_sample(sample: Sample, junk: Iterable[str] = (), *, apex_required: bool = True) -> list[Issue]:
@@ -256,7 +259,7 @@ def find_folder(parent: Path, name: str) -> tuple[Path | None, bool]:
             return exact, True
         if parent.is_dir():
             for entry in parent.iterdir():
-                if entry.name.lower() == name.lower() and entry.is_dir():
+                if fold_case(entry.name) == fold_case(name) and entry.is_dir():
                     return entry, False
     except OSError:  # a name longer than the file system allows, a symbolic link loop: not found
         pass
@@ -309,7 +312,7 @@ def attach_frames(
         if not exact:
             # the frames may lie below the folder matched (CAS(ME)^3's <task>/color): name the matched one
             annotated = s.extra.get("annotated_clip", s.clip)
-            matched = next((p.name for p in (folder, *folder.parents) if p.name.lower() == annotated.lower()),
+            matched = next((p.name for p in (folder, *folder.parents) if fold_case(p.name) == fold_case(annotated)),
                            folder.name)
             issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{annotated}' found as folder "
                                 f"'{matched}'", "warning"))

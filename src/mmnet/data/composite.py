@@ -79,7 +79,7 @@ def _source_key(dataset: str, subject: str, filename: str) -> tuple[str, str]:
     if dataset == "samm":
         return subject.zfill(3), filename
     # smic: 's01' / 's01_ne_01' -> 's1' / 's1_ne_01'
-    return f"s{int(subject[1:])}" if subject[1:].isdigit() else subject, re.sub(r"^s0?(\d+)_", r"s\1_", filename)
+    return f"s{int(subject[1:])}" if subject[1:].isdecimal() else subject, re.sub(r"^s0?(\d+)_", r"s\1_", filename)
 
 
 def _parts(root) -> tuple[dict[str, Path], Path | None]:

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..run_folder import safe_name
 from ..utils import atomic_write_text
 from .config import SpotConfig
 from .intervals import Interval
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["FoldRecords", "loso_settings"]
 
 FORMAT = 1
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")  # one '_' per character, as the records' names always had
 
 
 def _size(path: Path) -> int | None:
@@ -101,7 +103,7 @@ class FoldRecords:
 
     @staticmethod
     def file_name(subject: str) -> str:
-        return re.sub(r"[^A-Za-z0-9_.-]", "_", str(subject)) + ".json"
+        return safe_name(str(subject), _UNSAFE) + ".json"
 
     def summary(self, subjects: list[str]) -> str:
         """One line: how many folds are reused, and whether older records were set aside."""

@@ -14,10 +14,13 @@
 from __future__ import annotations
 
 import csv
+import io
+import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.annotations import csv_delimiter
 from ..errors import AnnotationError
 from ..utils import atomic_write_text
 from .intervals import Interval, parse_type
@@ -36,6 +39,7 @@ __all__ = [
     "format_str_csv",
     "write_str_csv",
     "read_str_csv",
+    "csv_reader",
 ]
 
 #: Long-video dataset -> the MEGC2020 log's dataset number. 1 and 2 are MEGC2020's; MEGC defines none for
@@ -104,12 +108,12 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
     path = Path(path)
     out: list[LogLine] = []
     dataset = None
-    for n, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for n, raw in enumerate(_utf8_text(path).splitlines(), start=1):
         cells = raw.split()
         where = f"'{path}' line {n}"
         if not cells:
             continue
-        if len(cells) == 1 and cells[0].isdigit():
+        if len(cells) == 1 and cells[0].isdecimal():
             dataset = int(cells[0])
             continue
         if len(cells) != 6 or cells[5] not in ("TP", "FP", "FN"):
@@ -123,16 +127,31 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
     return out
 
 
+def _utf8_text(path: Path) -> str:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return f.read()
+    except UnicodeDecodeError as exc:  # GBK, Shift-JIS, a legacy Windows code page: Excel's plain "CSV" outside UTF-8
+        raise AnnotationError(f"'{path}' is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8' (or UTF-8 "
+                              "text) in the spreadsheet program or editor and retry.") from None
+
+
+def csv_reader(path: Path) -> csv.DictReader:
+    """A DictReader over a UTF-8 CSV file (BOM or not), separated by what its header line uses most (Excel in many
+    locales saves "CSV" with ';'); a file in another encoding is a named error saying how to save it."""
+    text = _utf8_text(path)
+    return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0]))
+
+
 def _rows(path: Path, header: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        fields = [h.strip().lower() for h in (reader.fieldnames or [])]
-        missing = [h for h in header if h not in fields]
-        if missing:
-            raise AnnotationError(f"'{path}': no column(s) {missing}; its header is {reader.fieldnames}. Expected "
-                                  f"{','.join(header)}.{_spot_output_hint(path, fields)}")
-        for n, row in enumerate(reader, start=2):
-            yield n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+    reader = csv_reader(path)
+    fields = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [h for h in header if h not in fields]
+    if missing:
+        raise AnnotationError(f"'{path}': no column(s) {missing}; its header is {reader.fieldnames}. Expected "
+                              f"{','.join(header)}.{_spot_output_hint(path, fields)}")
+    for n, row in enumerate(reader, start=2):
+        yield n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
 
 
 def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
@@ -147,11 +166,16 @@ def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
     return ""
 
 
-def _int(text: str, where: str, name: str) -> int:
+def _float(text: str, where: str, name: str, what: str) -> float:
+    # a decimal comma ('0,87', '46,0'): what a ';'-separated CSV of a localized Excel holds
     try:
-        value = float(text)
+        return float(text.replace(",", ".", 1) if re.fullmatch(r"[+-]?\d*,\d+|[+-]?\d+,\d*", text) else text)
     except ValueError:
-        raise AnnotationError(f"{where}: {name} {text!r} is not a frame number.") from None
+        raise AnnotationError(f"{where}: {name} {text!r} is not {what}.") from None
+
+
+def _int(text: str, where: str, name: str) -> int:
+    value = _float(text, where, name, "a frame number")
     if not value.is_integer():
         raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number.")
     return int(value)
@@ -162,7 +186,8 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
     if offset < onset:
         raise AnnotationError(f"{where}: offset {offset} is before onset {onset}.")
     score = row.get("score") or None
-    return Interval(onset, None, offset, type_, label, None if score is None else float(score))
+    return Interval(onset, None, offset, type_, label, None if score is None else _float(score, where, "score",
+                                                                                         "a number"))
 
 
 def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, scores: bool = False) -> str:

@@ -202,6 +202,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if cfg.model.main_input == "flow":
         flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
     folds = protocol_folds(samples, d.protocol)
+    rf.check_fold_folders(name for name, _, _ in folds)
     video_folds = write_long_files(out, long_videos, scheme, folds) if long_videos is not None else {}
     if spot is not None and spot.method == "learned":  # said now, not after the first fold's training
         from ..spotting.learned import check_learned_folds

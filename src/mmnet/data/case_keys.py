@@ -1,0 +1,14 @@
+"""Case-insensitive keys for names written by people in any locale: headers, labels, folder names."""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["fold_case"]
+
+
+def fold_case(text: object) -> str:
+    """``text`` for comparing without case: casefolded, with the dotted and dotless i of Turkish and Azerbaijani as
+    'i' (their Excel's UPPER() writes 'FİLENAME', which lower-cases to 'i' + a combining dot above)."""
+    folded = unicodedata.normalize("NFKD", str(text).casefold()).replace("i\u0307", "i").replace("ı", "i")
+    return unicodedata.normalize("NFC", folded)

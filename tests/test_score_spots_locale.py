@@ -1,0 +1,63 @@
+"""`mmnet score-spots` on CSVs as a localized Excel saves them: another encoding, ';' separators, decimal commas."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmnet.cli import main
+from mmnet.errors import AnnotationError
+from mmnet.spotting.intervals import Interval
+from mmnet.spotting.megc_files import read_megc2020_log, write_str_csv
+
+
+def _str_truth(tmp_path):
+    return write_str_csv(tmp_path / "truth.csv", {("张三", "a"): [Interval(10, None, 20, "micro", "negative")],
+                                                  ("李四", "b"): [Interval(10, None, 20, "micro", "positive")]})
+
+
+@pytest.mark.parametrize("encoding, subject", [("gbk", "张三"), ("shift_jis", "被験者")])
+def test_a_csv_in_a_legacy_encoding_is_named_with_how_to_save_it(tmp_path, capsys, encoding, subject):
+    truth = _str_truth(tmp_path)
+    spots = tmp_path / "spots.csv"
+    spots.write_bytes(f"subject,video,onset,offset,emotion\n{subject},a,10,20,negative\n".encode(encoding))
+    for argv in ((truth, spots), (spots, truth)):
+        assert main(["score-spots", *map(str, argv)]) == 3
+        err = capsys.readouterr().err
+        assert f"'{spots}' is not UTF-8 text" in err and "'CSV UTF-8'" in err and "Traceback" not in err
+
+
+def test_a_semicolon_separated_csv_with_decimal_commas_is_read(tmp_path, capsys):
+    truth = _str_truth(tmp_path)
+    spots = tmp_path / "spots.csv"
+    spots.write_text("\ufeffsubject;video;onset;offset;emotion\n张三;a;10,0;20;negative\n", encoding="utf-8")
+    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
+    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
+    assert counts["micro"] == (1, 0, 1)
+
+
+def test_a_semicolon_spotting_csv_with_decimal_comma_scores_is_read(tmp_path, capsys):
+    truth = tmp_path / "truth.csv"
+    truth.write_text("vid;onset;offset;type\n006_1;100;170;me\n", encoding="utf-8")
+    spots = tmp_path / "spots.csv"
+    spots.write_text("vid;onset;offset;type;score\n006_1;100;170;me;0,87\n006_1;900;950;me;0,1\n", encoding="utf-8")
+    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
+    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
+    assert counts["micro"] == (1, 1, 0)
+
+
+def test_an_unknown_video_of_a_semicolon_csv_is_named_by_its_row(tmp_path, capsys):
+    # a video the truth lacks: the error's row number is looked up in the file as it is separated
+    truth = _str_truth(tmp_path)
+    spots = tmp_path / "spots.csv"
+    spots.write_text("subject;video;onset;offset;emotion\n张三;a;10;20;negative\n王五;c;1;9;fear\n", encoding="utf-8")
+    assert main(["score-spots", str(truth), str(spots), "--mode", "megc"]) == 3
+    assert f"'{spots}' row 3: video '王五/c' is not in '{truth}'" in capsys.readouterr().err
+
+
+def test_a_megc2020_log_in_a_legacy_encoding_is_a_named_error(tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_bytes("1\n张三_1  10  20  10  20  TP\n".encode("gbk"))
+    with pytest.raises(AnnotationError, match="not UTF-8 text.*'CSV UTF-8'"):
+        read_megc2020_log(log)
