@@ -248,7 +248,7 @@ def test_a_long_video_interval_written_twice_counts_once(tmp_path):
     (["--contact-sheet", "sheet"], ["--contact-sheet", "image file name"]),
     (["--long", "--fps", "inf"], ["fps must be in (0, 10000]"]),
     (["--long", "--minutes", "inf"], ["--minutes must be > 0 and at most 1440"]),
-    (["--long", "--size", "64", "80"], ["--size 64 80 is too small", "at least --size 148 111"]),  # named face_size
+    (["--long", "--size", "64", "80"], ["--size 64 80 is too small", "at least --size 152 114"]),  # named face_size
 ])
 def test_synth_options_that_would_be_ignored_or_crash_are_named_before_writing(tmp_path, capsys, argv, needles):
     code, _, err = cli(capsys, "synth", tmp_path / "out", *argv)
