@@ -28,13 +28,18 @@ def test_a_csv_in_a_legacy_encoding_is_named_with_how_to_save_it(tmp_path, capsy
         assert f"'{spots}' is not UTF-8 text" in err and "'CSV UTF-8'" in err and "Traceback" not in err
 
 
+def _micro_counts(capsys) -> tuple[int, int, int]:
+    """(TP, FP, FN) of micro-expressions in the `score-spots --json` output just printed."""
+    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
+    return counts["micro"]
+
+
 def test_a_semicolon_separated_csv_with_decimal_commas_is_read(tmp_path, capsys):
     truth = _str_truth(tmp_path)
     spots = tmp_path / "spots.csv"
     spots.write_text("\ufeffsubject;video;onset;offset;emotion\n张三;a;10,0;20;negative\n", encoding="utf-8")
     assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
-    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
-    assert counts["micro"] == (1, 0, 1)
+    assert _micro_counts(capsys) == (1, 0, 1)
 
 
 def test_a_semicolon_spotting_csv_with_decimal_comma_scores_is_read(tmp_path, capsys):
@@ -43,8 +48,7 @@ def test_a_semicolon_spotting_csv_with_decimal_comma_scores_is_read(tmp_path, ca
     spots = tmp_path / "spots.csv"
     spots.write_text("vid;onset;offset;type;score\n006_1;100;170;me;0,87\n006_1;900;950;me;0,1\n", encoding="utf-8")
     assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
-    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
-    assert counts["micro"] == (1, 1, 0)
+    assert _micro_counts(capsys) == (1, 1, 0)
 
 
 def test_an_unknown_video_of_a_semicolon_csv_is_named_by_its_row(tmp_path, capsys):
