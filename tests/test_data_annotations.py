@@ -99,3 +99,23 @@ def test_a_table_whose_header_names_the_subject_otherwise_is_read_with_its_own_m
         read_table(path)  # the default is unchanged
     with pytest.raises(AnnotationError, match="no header row with a 'sub' cell"):
         read_table(path, header="sub")  # the message names the cell looked for
+
+
+def test_a_repeated_clip_is_not_renamed_onto_a_clip_the_table_names(tmp_path):
+    # CAS(ME)^3 names repeats a2, a3...: a real clip 'a2' in the same table got the same id, without a word
+    from mmnet.data import casme3
+    from mmnet.data.common import samples_from_table
+
+    path = write_xlsx(tmp_path / "c3.xlsx", {"Sheet1": [
+        ["Subject", "Filename", "Onset", "Apex", "Offset", "emotion", "AU"],
+        ["spNO.1", "a", 1, 5, 9, "happy", ""], ["spNO.1", "a", 11, 15, 19, "happy", ""],
+        ["spNO.1", "a2", 21, 25, 29, "sad", ""], ["spNO.1", "a", 31, 35, 39, "sad", ""]]})
+    samples, _ = samples_from_table(read_table(path), dataset="casme3", columns=casme3.COLUMNS, duplicates="suffix")
+    assert [(s.clip, s.onset) for s in samples] == [("a", 1), ("a3", 11), ("a2", 21), ("a4", 31)]
+
+
+def test_a_frame_number_too_long_for_a_float_is_not_a_number():
+    from mmnet.data.long_video import frame_value
+
+    assert frame_value("9" * 400) is None  # float() made it inf, and round(inf) crashed the SAMM long reader
+    assert frame_value("566.4") == 566.4

@@ -79,3 +79,8 @@ def test_a_loso_over_two_subjects_named_in_chinese_runs_both_folds(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run" / "seed-0").iterdir()) == sorted(
         rf.fold_folder(f"casme2/{name}") for name in names.values())
     assert "**Status: complete**" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+
+
+def test_folds_differing_only_in_case_are_refused_as_one_folder_on_macos_and_windows():
+    with pytest.raises(ConfigError, match="'Q' and 'q' would share"):
+        rf.check_fold_folders(["Q", "q"])

@@ -338,3 +338,20 @@ def test_str_csv_emotions_are_read_in_lower_case(tmp_path):
     (tmp_path / "str.csv").write_text("subject,video,onset,offset,emotion\n006,006_1,30,100,Negative\n"
                                       "006,006_1,200,240,\n")
     assert read_str_csv(tmp_path / "str.csv") == {("006", "006_1"): [me(30, 100, "negative"), me(200, 240)]}
+
+
+def test_nan_scores_rank_like_missing_ones_so_the_row_order_does_not_decide():
+    # NaN compares with nothing: sorted by -nan, the onset tie-break was never reached and the input order decided
+    truth = {"v": [me(0, 0), me(0, 2)]}
+    preds = [me(0, 1, score=float("nan")), me(1, 2, score=float("nan"))]
+    forward = evaluate_spotting(truth, {"v": preds}).counts["micro"]
+    backward = evaluate_spotting(truth, {"v": preds[::-1]}).counts["micro"]
+    unscored = evaluate_spotting(truth, {"v": [me(0, 1), me(1, 2)]}).counts["micro"]
+    assert forward == backward == unscored
+
+
+def test_a_type_named_twice_is_counted_once():
+    truth = {"v": [me(1, 5)]}
+    preds = {"v": [me(1, 5), me(20, 25)]}
+    assert evaluate_spotting(truth, preds, types=["micro", "micro"]).counts == evaluate_spotting(
+        truth, preds, types=["micro"]).counts

@@ -163,10 +163,11 @@ def fold_folder(name: str) -> str:
 
 
 def check_fold_folders(folds) -> None:
-    """Raise a ConfigError when two fold names would share a folder (one fold would never run)."""
+    """Raise a ConfigError when two fold names would share a folder (one fold would never run), also on a file
+    system that ignores case (macOS, Windows: 'Q' and 'q')."""
     seen: dict[str, str] = {}
     for name in folds:
-        other = seen.setdefault(fold_folder(name), name)
+        other = seen.setdefault(fold_folder(name).casefold(), name)
         if other != name:
             raise ConfigError(f"folds {other!r} and {name!r} would share the folder {fold_folder(name)!r}, so one "
                               "of them would never run; rename one of the two subjects in the annotations")

@@ -156,6 +156,9 @@ def samples_from_table(
     seen: dict[tuple[str, str], int] = {}
     firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
     earlier: dict[tuple[str, str], list[tuple[int, list]]] = {}  # (subject, clip) -> (row, cells) of each row kept
+    # a repeat's suffixed name must not be a clip the table names itself ('a' twice + a real 'a2')
+    taken = {(subject_text(cell(r, idx["subject"]), subject_width, subject_prefix), str(cell(r, idx["clip"])).strip())
+             for _, r in table.rows} if duplicates == "suffix" else set()
     for row_no, row in table.rows:
         subject = subject_text(cell(row, idx["subject"]), subject_width, subject_prefix)
         clip_cell = cell(row, idx["clip"])
@@ -184,7 +187,12 @@ def samples_from_table(
                                     "(same onset, apex, offset and label); this copy is ignored", "warning"))
                 continue
             if duplicates == "suffix":
-                clip = f"{clip}{seen[key]}"
+                n = seen[key]
+                while (subject, f"{clip}{n}") in taken:
+                    n += 1
+                seen[key] = n
+                clip = f"{clip}{n}"
+                taken.add((subject, clip))
             else:
                 first_row, first_cells = firsts[key]
                 same = cells == first_cells

@@ -241,7 +241,8 @@ def frame_value(value: object) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     text = str(value).strip()  # a pattern, not float(): float() accepts '1_0', 'nan', 'inf'
-    return float(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", text) else None
+    number = float(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", text) else None
+    return number if number is not None and math.isfinite(number) else None  # 400 digits read as inf
 
 
 def cell_text(value: object) -> str:

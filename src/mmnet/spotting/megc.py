@@ -43,6 +43,7 @@ Compatibility modes reproduce published evaluators (docs/spotting.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -133,9 +134,12 @@ class SpottingResult:
 
 
 def _order(predictions: Sequence[Interval]) -> list[int]:
-    """Indices by descending score (None last), then onset, then input order."""
+    """Indices by descending score (None and NaN last), then onset, then input order."""
+    def unscored(score):  # NaN compares with nothing, so it would leave the order to the input's
+        return score is None or math.isnan(score)
     return sorted(range(len(predictions)), key=lambda i: (
-        predictions[i].score is None, -(predictions[i].score or 0.0), predictions[i].onset, i))
+        unscored(predictions[i].score), 0.0 if unscored(predictions[i].score) else -predictions[i].score,
+        predictions[i].onset, i))
 
 
 def _mdmd_iou(a: Interval, b: Interval) -> float:
@@ -231,7 +235,7 @@ def evaluate_spotting(
         if not isinstance(videos, Mapping):  # a list's items would be taken for video keys
             raise TypeError(f"evaluate_spotting's {name} is a mapping video -> list of Intervals, e.g. "
                             f"{{'s15_0101': [Interval(...)]}}; got a {type(videos).__name__}.")
-    types = (types,) if isinstance(types, str) else types
+    types = (types,) if isinstance(types, str) else tuple(dict.fromkeys(types))  # a type twice counted twice
     verify_choice("evaluation mode", mode, MODES)
     for t in types:
         verify_choice("interval type", t, TYPES)
