@@ -218,16 +218,55 @@ def test_a_command_waiting_for_an_ending_one_holds_a_lock_on_the_folders_file(tm
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="flock on Linux")
-def test_filelock_still_says_its_lock_on_linux_is_flock(tmp_path):
-    # folder_lock._kind reads filelock's private `_context.soft_fallback`: a filelock that no longer sets it shows
-    # up here (a lock taken as "other" keeps its file, and a soft lock's release deletes it) instead of in the field
-    from filelock import SoftFileLock
+def test_the_lock_kind_is_decided_before_the_lock_is_taken(tmp_path, monkeypatch):
+    # folder_lock read filelock's private `_context.soft_fallback` to know which lock it had: it decides it itself now
+    import errno
+    import fcntl
 
-    from mmnet.folder_lock import _kind
+    from mmnet import folder_lock
 
-    lock = FileLock(tmp_path / "x.lock", timeout=0)
+    lock_file = tmp_path / "new" / "x.lock"
+    assert folder_lock._lock_kind(lock_file) == "flock" and (tmp_path / "new").is_dir()
+    lock = folder_lock._new_lock(lock_file, "flock")
+    assert lock.fallback_to_soft is False  # filelock may not switch to a soft lock behind this decision
     with lock:
-        assert _kind(lock) == "flock"
-    soft = SoftFileLock(tmp_path / "y.lock", timeout=0)
-    with soft:
-        assert _kind(soft) == "soft"
+        assert lock_file.read_bytes() == b""  # a flock: a soft lock's file would hold its holder's record
+
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)  # a file system without flock (some FUSE and network mounts)
+    elsewhere = tmp_path / "no-flock" / "x.lock"
+    assert folder_lock._lock_kind(elsewhere) == "soft"
+    assert list(elsewhere.parent.iterdir()) == []  # the probe left nothing, no lock file above all
+
+
+NO_FLOCK = {"no fcntl": "import sys; sys.modules['fcntl'] = None\n",
+            "ENOSYS": "import errno, fcntl\n"
+                      "def no_flock(fd, op): raise OSError(errno.ENOSYS, 'Function not implemented')\n"
+                      "fcntl.flock = no_flock\n"}
+
+
+@pytest.mark.parametrize("without", list(NO_FLOCK))
+def test_a_killed_commands_soft_lock_does_not_block_a_rerun(tmp_path, without):
+    """Without flock the lock is the file's existence, which a killed command leaves: its holder line overwrote
+    filelock's record of the holder, by which filelock breaks the lock of a process that no longer runs, so every
+    rerun was refused until the file was deleted by hand."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", NO_FLOCK[without] + HOLD, str(out)], stdout=subprocess.PIPE,
+                              text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second = NO_FLOCK[without] + ("import sys; from mmnet.train.run_lock import driver_lock, ended_abruptly\n"
+                                      "with driver_lock(sys.argv[1]):\n"
+                                      "    print('second driver', ended_abruptly(sys.argv[1]))\n")
+        run = subprocess.run([sys.executable, "-c", second, str(out)], capture_output=True, text=True, env=env)
+        assert run.returncode != 0 and f"another mmnet command (pid {holder.pid} on host " in run.stderr
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    rerun = subprocess.run([sys.executable, "-c", second, str(out)], capture_output=True, text=True, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.strip() == "second driver True"  # and it says the previous one ended abruptly
+    assert list(out.iterdir()) == []  # the soft lock's file went with its release

@@ -74,3 +74,37 @@ def test_serve_passes_allow_origin_to_the_app(checkpoint, monkeypatch):
     with local_client(served[0]) as c:
         answer = c.post("/api/predict", files={"file": ("c.mp4", mp4_bytes(synth_frames()))}, headers={"Origin": DEV})
         assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == DEV
+
+
+def test_a_listed_origin_reads_the_host_checks_400_and_others_do_not(client):
+    for host in ("evil.example", "localhost"):  # a name the server does not answer; the right one for the preflight
+        preflight = client.options("/api/model", headers={"Origin": DEV, "Access-Control-Request-Method": "GET",
+                                                          "Host": host})
+        assert preflight.status_code == 204, host  # else the browser never sends the request, and shows no answer
+    refused = client.get("/api/model", headers={"Origin": DEV, "Authorization": f"Bearer {TOKEN}",
+                                                "Host": "evil.example"})
+    assert refused.status_code == 400 and refused.json()["code"] == "bad_host"
+    assert refused.headers["Access-Control-Allow-Origin"] == DEV and "Origin" in refused.headers["Vary"]
+    rebound = client.get("/api/model", headers={"Origin": "http://evil.example", "Host": "evil.example"})
+    assert rebound.status_code == 400 and rebound.json()["code"] == "bad_host"
+    assert "Access-Control-Allow-Origin" not in rebound.headers and rebound.headers["Vary"] == "Origin"
+
+
+def test_a_bug_is_a_json_500_that_a_listed_origin_reads(predictor, monkeypatch, caplog):
+    from mmnet.serve import app as app_module
+
+    def broken(settings):
+        raise RuntimeError("bug in /home/someone/secret.py")
+
+    monkeypatch.setattr(app_module, "server_limits", broken)  # GET /api/model fails
+    settings = ServeSettings(allow_origins=(DEV,))
+    with local_client(create_app(predictor, settings=settings), raise_server_exceptions=False) as c:
+        for origin in (DEV, "https://evil.example", None):
+            answer = c.get("/api/model", headers={"Origin": origin} if origin else {})
+            assert answer.status_code == 500, origin
+            body = answer.json()
+            assert (body["status"], body["code"]) == (500, "internal") and "server's log" in body["error"]
+            assert "secret" not in answer.text and "Traceback" not in answer.text
+            assert answer.headers.get("Access-Control-Allow-Origin") == (DEV if origin == DEV else None), origin
+            assert answer.headers["Vary"] == "Origin"
+    assert "secret.py" in caplog.text and "RuntimeError" in caplog.text  # the traceback is in the log

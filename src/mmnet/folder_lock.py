@@ -2,19 +2,24 @@
 (pid, host, start time, written once the lock is taken) names the command a second one is refused for.
 
 The lock is the ``filelock`` package's (flock on Unix, the file's first byte locked on Windows). The system releases
-it when the process ends, killed or not, so a stale lock never blocks a rerun. Without flock (no fcntl), filelock
-falls back to its soft lock (the file's existence); where the file system refuses locks, the command runs without
-one (logged). The holder line is emptied when the command ends (an error or an interrupt included): one still
-there when the next command takes the lock tells that the previous one was killed. A folder the command made and
-left with nothing but the lock file is removed, while the lock is still held where that is safe (flock), so that a
-command waiting for it never takes the lock of a deleted file.
+it when the process ends, killed or not, so a stale lock never blocks a rerun. Without flock (no fcntl, or a file
+system that answers ENOSYS), the lock is filelock's soft lock: the file's existence, holding filelock's own record of
+its holder (pid, host), by which filelock breaks the lock of a holder that was killed. Which of the two is used is
+decided here, before the lock is taken (filelock does not say which it took); where the file system refuses locks
+otherwise, the command runs without one (logged). The holder line (flock) is emptied when the command ends (an
+error or an interrupt included): one still there when the next command takes the lock tells that the previous one
+was killed. A folder the command made and left with nothing but the lock file is removed, while the lock is still
+held where that is safe (flock), so that a command waiting for it never takes the lock of a deleted file.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import re
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -63,29 +68,34 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
     the folder holds more (with flock only: a soft lock's file is its release's to delete)."""
     created = not out.exists()
     path = out / name
+    kind = _lock_kind(path)  # makes the folder
     holder = read_holder(path)
-    lock = FileLock(path, timeout=0)
+    lock = _new_lock(path, kind)
     left = ""
     try:
         try:
             # the folder is made again where the command before removed it (all it held was its lock) meanwhile
             in_made_folder(path, lock.acquire)
         except Timeout:
-            raise refused(holder or "a process that wrote nothing yet") from None
+            raise refused((_soft_holder(holder) if kind == "soft" else holder)
+                          or "a process that wrote nothing yet") from None
         except OSError as exc:  # a file system without locks (some network mounts): run without
             if not out.is_dir():  # no folder either: the error says why
                 raise
             log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this %s", path, exc, what)
         else:
-            left = read_holder(path)  # read again now it is ours: the previous holder did not clear it
-            _write_holder(path)
+            if kind == "soft":  # the file is filelock's record, which it reads to break a killed holder's lock
+                left = _soft_holder(holder)  # there before, and the lock ours: filelock broke it (or it just ended)
+            else:
+                left = read_holder(path)  # read again now it is ours: the previous holder did not clear it
+                _write_holder(path)
         yield left
     finally:
         # the command failed before writing anything: leave no folder behind
         unused = created and out.is_dir() and [p.name for p in out.iterdir()] in ([], [name])
-        kind = _kind(lock)
         if lock.is_locked:
-            _clear_holder(path)
+            if kind != "soft":
+                _clear_holder(path)
             if (unused or remove) and kind == "flock":
                 _remove(path, out if unused else None)  # before the release: a command waiting then locks a new file
                 unused = False
@@ -94,14 +104,47 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
             _remove(None if kind == "soft" else path, out)
 
 
-def _kind(lock: FileLock) -> str:
-    """"flock": a file that may be deleted while held (filelock takes a lock on an unlinked file for not held and
-    locks the new file); "soft": filelock's soft lock, the file's existence, which its release deletes; "other": a
-    Windows lock (a locked file cannot be deleted) or one filelock does not say."""
-    fallback = getattr(getattr(lock, "_context", None), "soft_fallback", None)  # set by the Unix lock's acquire
-    if isinstance(lock, SoftFileLock) or fallback is True:
+def _lock_kind(path: Path) -> str:
+    """How the lock on ``path`` is taken: "flock", on a file that may be deleted while held (filelock takes a lock on
+    an unlinked file for not held and locks the new file); "soft", filelock's soft lock, the file's existence, which
+    its release deletes (no fcntl, or flock answers ENOSYS in ``path``'s folder, which is made); "other", a Windows
+    lock (a locked file cannot be deleted)."""
+    if issubclass(FileLock, SoftFileLock):  # filelock found no fcntl
         return "soft"
-    return "flock" if isinstance(lock, UnixFileLock) and fallback is False else "other"
+    if not issubclass(FileLock, UnixFileLock):
+        return "other"
+    try:
+        return "flock" if in_made_folder(path, lambda: _flock_works(path.parent)) else "soft"
+    except OSError:  # no file can be made there: the lock's own acquire says why
+        return "flock"
+
+
+def _flock_works(folder: Path) -> bool:
+    """Whether the file system of ``folder`` takes flock: False where it answers ENOSYS (some FUSE and network file
+    systems). Tried on a file of its own (unnamed where the system allows), never on the lock file, whose mere
+    existence would be a soft lock."""
+    import fcntl
+
+    with tempfile.TemporaryFile(dir=folder) as probe:
+        try:
+            fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            return exc.errno != errno.ENOSYS  # another refusal: the lock's own acquire meets it and says so
+    return True
+
+
+def _new_lock(path: Path, kind: str) -> FileLock:
+    if kind == "flock":  # never filelock's own fallback to a soft lock: this function decides the kind
+        return FileLock(path, timeout=0, fallback_to_soft=False)
+    if kind == "soft":
+        return FileLock(path, timeout=0) if issubclass(FileLock, SoftFileLock) else SoftFileLock(path, timeout=0)
+    return FileLock(path, timeout=0)
+
+
+def _soft_holder(record: str) -> str:
+    """The holder a soft lock's file names (filelock writes its pid and host on the first two lines), or ""."""
+    found = re.match(r"(\d+)\n([^\n]*)", record)
+    return f"pid {found.group(1)} on host {found.group(2)}" if found else record
 
 
 def _remove(path: Path | None, out: Path | None) -> None:

@@ -42,7 +42,7 @@ _SHOWN = "/:@!$&'()*+,;=-._~<>"  # what the log shows of a path as it is; the re
 TOKEN_ENV = "MMNET_SERVE_TOKEN"  # a token given here does not show in `ps`, as a command-line argument does
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]{16,}")  # what an address and a header carry as they are
 # The page, its scripts and the API's documentation: no data, and the page must load to ask for the token.
-_OPEN_PATHS = re.compile(r"/|/(static|docs-assets)/[^?]*|/docs|/redoc|/openapi\.json|/api/health")
+_OPEN_PATHS = re.compile(r"/|/(static|docs-assets)/[^?]*|/docs(/licences)?|/redoc|/openapi\.json|/api/health")
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CHALLENGE = [(b"www-authenticate", b'Bearer realm="mmnet"')]
 

@@ -1,6 +1,10 @@
 """How the application answers errors: every one as ``{"error", "status", "code"[, "field"]}`` (``serve.codes``),
 never a traceback (that goes to the server's log), with the headers HTTP asks for (``Allow`` on a 405,
-``Retry-After`` on a 503)."""
+``Retry-After`` on a 503).
+
+A bug (an exception no handler takes) is answered 500 ``internal`` by ``InternalErrors``, a middleware inside the
+CORS one: Starlette calls a handler of ``Exception`` from its outermost layer, outside every middleware, so that
+answer would reach a page of an ``--allow-origin`` without the CORS headers, and the browser would hide it."""
 
 from __future__ import annotations
 
@@ -20,9 +24,10 @@ from .messages import SEND_FILE, for_web, invalid_request
 from .spotting import SpottingUnavailable
 from .uploads import UploadError, is_no_room, no_room
 
-__all__ = ["ApiError", "error_response", "install_error_handlers"]
+__all__ = ["ApiError", "InternalErrors", "INTERNAL_ERROR", "error_response", "install_error_handlers"]
 
 log = logging.getLogger("mmnet.serve")
+INTERNAL_ERROR = "The server failed because of an internal error; the details are in the server's log."
 
 
 class ApiError(Exception):
@@ -90,8 +95,35 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(f"{detail}{'' if not hint or detail.endswith('.') else '.'}{hint}", exc.status_code,
                               headers=exc.headers)
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # a bug in the outermost middleware (InternalErrors answers the others')
     async def _internal(_request, exc: Exception):
         log.error("internal error", exc_info=exc)
-        return error_response("The server failed because of an internal error; the details are in the server's "
-                              "log.", 500, "internal")
+        return error_response(INTERNAL_ERROR, 500, "internal")
+
+
+class InternalErrors:
+    """ASGI middleware: an exception escaping what it wraps is logged with its traceback and answered 500
+    ``internal`` (no traceback, no path: a path may hold a job id, the key to a result). When the answer had
+    already begun (a stream), nothing else can be sent: the exception goes on, and the server closes the
+    connection."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def watched(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise
+            log.error("internal error", exc_info=exc)
+            await error_response(INTERNAL_ERROR, 500, "internal")(scope, receive, send)

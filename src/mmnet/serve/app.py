@@ -37,7 +37,7 @@ from ..version import __version__
 from . import schema as api
 from .access import OriginCheck, TokenCheck, bearer_matches
 from .analysis import analyse_clip, analyse_recording, prediction_csv, recording_csv
-from .answers import ApiError, error_response, install_error_handlers
+from .answers import ApiError, InternalErrors, error_response, install_error_handlers
 from .codes import code_of
 from .cors import Cors
 from .docs import add_docs
@@ -146,10 +146,13 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         app.add_middleware(TokenCheck, token=settings.token)
     # no upload or delete from a page of another port (no CSRF), token or not; a proxy's public name passes
     app.add_middleware(OriginCheck, allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allow_origins)
-    # outside the token and Origin checks: a preflight brings no token, and their refusals carry the CORS headers
-    app.add_middleware(Cors, origins=settings.allow_origins)
-    # Outermost, so first: a request naming another site (DNS rebinding) gets 400 before anything else
+    # Before everything but CORS: a request naming another site (DNS rebinding) gets 400. A page of another site
+    # gets no CORS header on it (only listed origins do), so it reads nothing; a listed origin's page reads why.
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(InternalErrors)  # a bug's 500 as JSON, inside CORS (Starlette's own is outside it)
+    # Outermost: a preflight brings no token, and every refusal (Host, token, Origin, a bug's 500) carries the CORS
+    # headers for a listed origin, whose page would otherwise see a network error instead of the answer
+    app.add_middleware(Cors, origins=settings.allow_origins)
 
     install_error_handlers(app)  # every error as {"error", "status", "code"}
 

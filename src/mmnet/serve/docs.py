@@ -10,10 +10,16 @@ Redocly logo in its menu, from cdn.redoc.ly) taken out: the browser requests not
 The pages name the schema and these files relative to their own address (``openapi.json``,
 ``docs-assets/...``), so they also work behind a reverse proxy that serves the app under a sub-path
 (``https://host/mmnet/docs``). Swagger UI gets no OAuth2 redirect page: the API has no login to redirect to.
+
+``/docs/licences``, linked from both pages, says under which licences those scripts are (Swagger UI: Apache-2.0,
+ReDoc: MIT) and where their texts are published: fastapi-offline ships no licence file of theirs, so the page shows
+the section of mmnet's THIRD-PARTY-NOTICES.md about them, read from the installed distribution's metadata.
 """
 
 from __future__ import annotations
 
+import html
+import importlib.metadata
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -23,9 +29,16 @@ from fastapi.staticfiles import StaticFiles
 
 from ..errors import install_hint
 
-__all__ = ["ASSETS_URL", "docs_assets", "add_docs"]
+__all__ = ["ASSETS_URL", "LICENCES_URL", "docs_assets", "add_docs", "scripts_notice"]
 
 ASSETS_URL = "/docs-assets"
+LICENCES_URL = "/docs/licences"
+NOTICES = "THIRD-PARTY-NOTICES.md"
+_NOTICES_SECTION = "## Scripts the web page serves"
+# what the page says when the notices cannot be read (an installation without its metadata)
+_NOTICES_MISSING = ("Swagger UI (/docs) is under the Apache-2.0 licence (https://github.com/swagger-api/swagger-ui) "
+                    "and ReDoc (/redoc) under the MIT licence (https://github.com/Redocly/redoc), each with the "
+                    f"libraries bundled into it; mmnet's {NOTICES} says more.")
 # /docs and /redoc are at the root: relative to them, these name the root's files under a proxy's sub-path too
 _PAGE_ASSETS = ASSETS_URL.removeprefix("/")
 _FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")
@@ -46,6 +59,46 @@ def docs_assets() -> Path | None:
         return None
     folder = Path(fastapi_offline.__file__).parent / "static"
     return folder if all((folder / name).is_file() for name in _FILES) else None
+
+
+def _notices_text() -> str | None:
+    """mmnet's THIRD-PARTY-NOTICES.md: in the installed distribution's metadata (``license-files``), else in the
+    source checkout this module is run from (an editable install made before the file was listed there)."""
+    try:
+        text = importlib.metadata.distribution("mmnet").read_text(f"licenses/{NOTICES}")
+    except importlib.metadata.PackageNotFoundError:
+        text = None
+    checkout = Path(__file__).resolve().parents[3] / NOTICES
+    if text is None and checkout.is_file():
+        text = checkout.read_text(encoding="utf-8")
+    return text
+
+
+def scripts_notice() -> str:
+    """The notices' section about the documentation pages' scripts (``_NOTICES_MISSING`` when it is not found)."""
+    text = _notices_text() or ""
+    start = text.find(_NOTICES_SECTION)
+    if start < 0:
+        return _NOTICES_MISSING
+    end = text.find("\n## ", start + len(_NOTICES_SECTION))
+    return text[start:end if end >= 0 else None].strip()
+
+
+def _licences_page(title: str) -> HTMLResponse:
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>Licences: {title}</title></head><body>"
+            f"<h1>Licences of the documentation pages' scripts</h1><p>From mmnet's {NOTICES}:</p>"
+            f"<pre style='white-space:pre-wrap'>{html.escape(scripts_notice())}</pre>"
+            "<p><a href='../docs'>Back to /docs</a>, <a href='../redoc'>/redoc</a>.</p></body></html>")
+    return HTMLResponse(body, headers=DOCS_HEADERS)
+
+
+def _with_licences_link(response: HTMLResponse) -> HTMLResponse:
+    """The page with a link to its scripts' licences at its end (relative: it stays under a proxy's sub-path)."""
+    # at the right: ReDoc's menu covers the foot's left part
+    link = ("<p style='font:12px sans-serif;margin:1em;text-align:right'>"
+            f"<a href='{LICENCES_URL.removeprefix('/')}'>Licences of this page's scripts</a></p>")
+    page = response.body.decode("utf-8").replace("</body>", f"{link}</body>", 1)
+    return HTMLResponse(page, status_code=response.status_code, headers=DOCS_HEADERS)
 
 
 def _missing_page(title: str) -> HTMLResponse:
@@ -82,9 +135,11 @@ def add_docs(app: FastAPI) -> None:
         """The page ``build`` makes from the local assets, or the page saying they are missing."""
         if assets is None:
             return _missing_page(title)
-        response = build()
-        response.headers.update(DOCS_HEADERS)
-        return response
+        return _with_licences_link(build())
+
+    @app.get(LICENCES_URL, include_in_schema=False)
+    async def licences():
+        return _licences_page(title)
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui():

@@ -1,6 +1,8 @@
 """The Host header check, as ASGI middleware: a request whose ``Host`` names another site is answered 400
-before anything else runs, so that a page of another site whose name is made to resolve to this computer
-(DNS rebinding) reads nothing. ``GET /api/health`` alone is answered whatever the Host (health probes).
+before any endpoint or other check runs, so that a page of another site whose name is made to resolve to this
+computer (DNS rebinding) reads nothing. ``GET /api/health`` alone is answered whatever the Host (health probes).
+Only the CORS middleware (``serve.cors``) sits outside it: it adds its headers to the 400 for an origin listed with
+``--allow-origin`` alone (that page then reads why, not a network error), and answers such an origin's preflight.
 
 Starlette's TrustedHostMiddleware makes the same check but answers in plain text; this one answers as every
 other error of the server does, ``{"error", "status", "code"}`` (code ``bad_host``), saying which names are served
