@@ -226,6 +226,7 @@ def render_markdown(report: dict) -> str:
     kinds = sorted({f.rsplit(".", 1)[1] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})
     L += ["## Files", "", f"Figures ({', '.join(kinds)}): {', '.join(figures)}; megc_log.txt (MEGC prediction log), "
           "pooled_predictions.csv (the scored predictions), report.json (every number above).", ""]
+    L += [*(f"Note: {n}" for n in report.get("figure_notes", [])), ""] if report.get("figure_notes") else []
     return "\n".join(L)
 
 
@@ -312,6 +313,7 @@ def format_results_table(report: dict) -> str:
                   "those samples are left out" for d in report["status"].get("damaged_folds", [])]
         notes.append("PARTIAL run: finished folds only (see report.md)")
     notes += _str_notes(report.get("spot_then_recognise"))
+    notes += report.get("figure_notes", [])
     return "\n".join(lines + notes)
 
 
