@@ -79,7 +79,9 @@ def _western(raw: bytes) -> bool:
 
 
 def _likely_encodings(raw: bytes) -> list[str]:
-    names = ["Windows-1252/Latin-1 (Western European Windows)"] if _western(raw) else []
+    if _western(raw):  # lone bytes over 127: never GBK's Chinese (two such bytes each), seldom Shift-JIS's
+        return ["Windows-1252/Latin-1 (Western European Windows)"]
+    names = []
     for codec, name, script in _LEGACY:
         try:
             if _plausible(raw.decode(codec), script):
