@@ -41,3 +41,14 @@ def test_the_check_data_table_keeps_its_columns_in_line_for_cjk_samples(capsys):
     _print_issues(issues, 120)
     lines = [line for line in capsys.readouterr().out.splitlines() if "missing_frames  frames" in line]
     assert len(lines) == 2 and len(_column_starts(lines, "warning")) == 1
+
+
+def test_the_sweep_summary_keeps_its_columns_in_line_for_settings_named_in_cjk():
+    from mmnet.train.sweep_summary import METRICS, format_summary_table
+
+    def row(setting):
+        return {"setting": setting, "status": "complete", "n_seeds": 3,
+                **{f"{m}_{k}": None for m in METRICS for k in ("mean", "std")}}
+
+    lines = format_summary_table([row("学习率_0.01"), row("lr_0.001")]).splitlines()
+    assert len(_column_starts(lines[2:4], "3  ")) == 1  # the seeds column, after the setting's
