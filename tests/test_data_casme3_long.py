@@ -175,3 +175,18 @@ def test_real_casme3_label_table_micro_only(tmp_path):
     assert not load.errors
     v = next(v for v in load.videos if v.video == "spNO.216_d")
     assert Interval(2647, 2668, 2694, "micro", "others") in v.intervals
+
+
+def test_a_task_written_by_a_turkish_excel_upper_matches_its_folder(tmp_path, monkeypatch):
+    # Turkish Excel's UPPER('i') is 'İ', whose lower() is 'i' + a combining dot: no folder 'i' matched it
+    from . import fakes_long
+
+    def turkish(rows):
+        return [tuple("İ" if c == "J" else c for c in r) for r in rows]
+
+    monkeypatch.setattr(fakes_long, "CASME3_LONG_ROWS", turkish(fakes_long.CASME3_LONG_ROWS))
+    monkeypatch.setattr(fakes_long, "CASME3_LABEL_ROWS", turkish(fakes_long.CASME3_LABEL_ROWS))
+    monkeypatch.setattr(fakes_long, "CASME3_FRAMES", {("spNO.1/i" if k == "spNO.1/j" else k): v
+                                                      for k, v in fakes_long.CASME3_FRAMES.items()})
+    videos = {v.video: v for v in load_dataset("casme3-long", write_casme3_long(tmp_path)).videos}
+    assert videos["spNO.1_i"].intervals == (Interval(3, 6, 12, "micro", "others"),)

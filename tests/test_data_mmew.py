@@ -34,3 +34,17 @@ def test_missing(tmp_path):
     (root / "MMEW_Micro_Exp.xlsx").unlink()
     with pytest.raises(DatasetNotFoundError, match="MMEW_Micro_Exp.xlsx"):
         load_dataset("mmew", root)
+
+
+@pytest.mark.parametrize("folder", ["S01-É-001", "s01-é-001", "S01-E\u0301-001"])
+def test_a_clip_folder_is_found_whatever_its_case_and_unicode_form(tmp_path, folder):
+    # lower() matched 's01-é-001' but not the decomposed 'E' + accent of a folder copied from macOS (or unpacked
+    # from a zip made there): the row's clip was reported missing
+    rows = [("S01", "S01-é-001", 1, 8, 15, "12", "happiness", None), *MMEW_ROWS[1:]]
+    root = write_mmew(tmp_path / "m", rows)
+    clip = root / "Micro_Expression" / "happiness" / "S01-é-001"
+    clip.rename(clip.with_name(folder))
+    load = load_dataset("mmew", root)
+    assert load.errors == []
+    sample = {s.clip: s for s in load.samples}["S01-é-001"]
+    assert sample.frames[0][1].parent.name == folder

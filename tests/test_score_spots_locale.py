@@ -65,3 +65,50 @@ def test_a_megc2020_log_in_a_legacy_encoding_is_a_named_error(tmp_path):
     log.write_bytes("1\n张三_1  10  20  10  20  TP\n".encode("gbk"))
     with pytest.raises(AnnotationError, match="not UTF-8 text.*'CSV UTF-8'"):
         read_megc2020_log(log)
+
+
+def test_a_semicolon_annotation_whose_notes_hold_many_commas_is_read(tmp_path, capsys):
+    # the separator was the character written most often in the first lines: the commas of free-text notes
+    # outnumbered the ';' and the file was read as one column, "no header row with a 'Subject' cell"
+    from .fakes_long import SAMM_LV_HEADER, write_samm_long
+
+    root = write_samm_long(tmp_path / "samm")
+    rows = [["SAMM Long Videos Dataset - FACS Codes"], ["Symbol Key: L = left, R = right, A = asymmetric, B, C, D, E"],
+            SAMM_LV_HEADER,
+            ["006", "006_1_2", "1", "40", "45", "50", "11", "Micro - 1/2", "4+7",
+             "blinks, head turn, eyes closed, talks, looks down, smiles, frowns, yawns, laughs, nods, sighs, coughs"],
+            ["007", "007_2_2", "2", "50", "60", "90", "41", "Macro", "6+12",
+             "coughs, sneezes, nods, shrugs, sighs, blinks, talks, smiles, laughs, frowns, yawns, looks away"]]
+    annotation = tmp_path / "samm.csv"
+    annotation.write_text("\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    spots = tmp_path / "spots.csv"
+    spots.write_text("vid,onset,offset,type\n006_1,40,50,me\n007_2,50,90,mae\n", encoding="utf-8")
+    assert main(["score-spots", str(spots), "--dataset", "samm-long", "--root", str(root),
+                 "--annotation", str(annotation), "--json"]) == 0
+    assert _micro_counts(capsys) == (1, 0, 0)
+
+
+def test_a_semicolon_str_csv_whose_header_names_hold_commas_is_read(tmp_path, capsys):
+    # the header line alone decided, by count: a notes column titled with commas made it ','-separated
+    truth = _str_truth(tmp_path)
+    spots = tmp_path / "spots.csv"
+    spots.write_text("subject;video;onset;offset;emotion;notes (e.g. blink, head turn, talks, yawns, laughs, nods)\n"
+                     "张三;a;10;20;negative;blink, head turn\n", encoding="utf-8")
+    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
+    assert _micro_counts(capsys) == (1, 0, 1)
+
+
+@pytest.mark.parametrize("text, encoding, guess", [
+    ("subject,video,onset,offset,emotion\n张三,a,10,20,negative\n", "gbk", "possibly GB18030/GBK"),
+    ("subject,video,onset,offset,emotion\nすずき,a,10,20,negative\n", "cp932", "Shift-JIS"),
+    ("subject,video,onset,offset,emotion\nMüller,a,10,20,négative\n", "cp1252", "possibly Windows-1252"),
+])
+def test_a_csv_in_a_legacy_encoding_is_named_with_its_line_and_a_likely_encoding(tmp_path, capsys, text, encoding,
+                                                                                 guess):
+    truth = _str_truth(tmp_path)
+    spots = tmp_path / "spots.csv"
+    spots.write_bytes(text.encode(encoding))
+    assert main(["score-spots", str(truth), str(spots)]) == 3
+    err = capsys.readouterr().err
+    byte = text.index(next(c for c in text if not c.isascii()))  # all ASCII before it: one byte a character
+    assert f"'{spots}' is not UTF-8 text (line 2, byte {byte}; " in err and guess in err and "'CSV UTF-8" in err

@@ -147,17 +147,20 @@ def _print_issues(issues, max_width: int) -> int:
     """The problem table and its summary line (counting every issue); returns the number of errors."""
     from collections import Counter
 
+    from ..display_width import display_width, pad
+
     if issues:
         counted, issues = issues, _by_missing_subject(issues)
-        sid_w = min(34, max(len("sample"), *(len(i.sample_id) for i in issues)))
-        chk_w = max(len("check"), *(len(i.check) for i in issues))
+        # widths as shown, not len(): a CJK subject's characters take two columns each
+        sid_w = min(34, max(len("sample"), *(display_width(i.sample_id) for i in issues)))
+        chk_w = max(len("check"), *(display_width(i.check) for i in issues))
         head = f"{'sample':<{sid_w}}  {'severity':<8}  {'check':<{chk_w}}  message"
         print(head)
         print("-" * min(max_width, max(len(head), 60)))
         indent = sid_w + 8 + chk_w + 6
         for i in issues:
             lines = _wrap(i.message, max_width - indent)
-            print(f"{i.sample_id:<{sid_w}}  {i.severity:<8}  {i.check:<{chk_w}}  {lines[0]}")
+            print(f"{pad(i.sample_id, sid_w)}  {i.severity:<8}  {pad(i.check, chk_w)}  {lines[0]}")
             for line in lines[1:]:
                 print(" " * indent + line)
         print()

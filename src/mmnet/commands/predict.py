@@ -90,8 +90,11 @@ def format_table(predictions: list, class_names: list[str]) -> str:
          *(f"{p.probabilities[c]:.3f}" for c in class_names)]
         for p in predictions
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i < 4 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+    from ..display_width import display_width, pad
+
+    # by the columns shown, not len(): a CJK path's characters take two each
+    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(pad(cell, w, "<" if i < 4 else ">") for i, (cell, w) in enumerate(zip(r, widths)))
              for r in [header, *rows]]
     if any(p.apex_spotted for p in predictions):
         lines.append("* apex spotted automatically (largest motion relative to the onset)")

@@ -9,6 +9,7 @@ free-text action units. Everything here reads cells as openpyxl gives them (text
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from ..errors import AnnotationError, install_hint
 from .case_keys import fold_case
+from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, normalise_header, read_utf8
 from .workbook import resolve_merged_and_formulas
 
 __all__ = [
@@ -28,11 +30,6 @@ __all__ = [
     "frame_number",
     "parse_aus",
 ]
-
-
-def normalise_header(name: object) -> str:
-    """'Onset Frame' / 'OnsetFrame' / ' onset_frame ' -> 'onsetframe' (column lookup key)."""
-    return fold_case(re.sub(r"[\s_\-]+", "", str(name or "")))
 
 
 @dataclass
@@ -111,15 +108,10 @@ def _content_kind(path: Path) -> str:
     return "binary" if b"\x00" in head else "text"
 
 
-def csv_delimiter(text: str) -> str:
-    """The separator of a CSV file, from its first lines: of ',', ';' and tab, the one written most often
-    (',' on a tie, and when none is). Excel in many locales saves "CSV" with ';' (or tabs) and writes
-    decimal commas in the cells, so a comma somewhere does not make a file comma-separated."""
-    return max((",", ";", "\t"), key=text.count)
-
-
-def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, list[list[object]], list]:
-    """(sheet name, rows, notes): notes as ``Table.notes``."""
+def _read_cells(path: Path, sheet: str | Sequence[str] | None,
+                header: str | None = None) -> tuple[str, list[list[object]], list]:
+    """(sheet name, rows, notes): notes as ``Table.notes``. ``header``: a cell of the header row, which tells a
+    CSV's separator (see ``csv_delimiter``)."""
     suffix = path.suffix.lower()
     kind = _content_kind(path)
     if kind == "empty":
@@ -139,16 +131,18 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None) -> tuple[str, lis
             what = "UTF-16 text, not UTF-8" if utf16 else "binary data"
             raise AnnotationError(f"Annotation file '{path}' is not a UTF-8 text CSV file (it holds {what}); save it "
                                   "as 'CSV UTF-8' (or .xlsx) in the spreadsheet program and retry.")
-        # utf-8-sig drops a BOM; CSV cells are all text, which the converters below accept.
+        # CSV cells are all text, which the converters below accept.
         try:
-            with open(path, newline="", encoding="utf-8-sig") as f:
-                # the first lines, not the header alone: preamble rows may stand above the header
-                separator = csv_delimiter("".join(f.readline() for _ in range(50)))
-                f.seek(0)
-                return "", [list(r) for r in csv.reader(f, delimiter=separator)], []
-        except UnicodeDecodeError as exc:
-            raise AnnotationError(f"Annotation file '{path}' is not UTF-8 text (byte {exc.start}); save it as "
-                                  "'CSV UTF-8' in the spreadsheet program and retry.") from None
+            text = read_utf8(path)
+            # the first lines, not the header alone: preamble rows may stand above the header
+            separator = csv_delimiter("".join(text.splitlines(keepends=True)[:HEADER_SCAN_ROWS]),
+                                      (header,) if header else ())
+            return "", [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator)], []
+        except OSError as exc:
+            raise AnnotationError(f"Cannot read annotation file '{path}': {exc.strerror or exc}.") from None
+        except NotUtf8Error as exc:
+            raise AnnotationError(f"Annotation file '{path}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8} "
+                                  "and retry.") from None
         except csv.Error as exc:
             raise AnnotationError(f"Annotation file '{path}' is not a readable CSV file ({exc}).") from None
     if suffix not in (".xlsx", ".xlsm"):
@@ -240,7 +234,7 @@ def read_table(
     its cells, compared after ``normalise_header``): SAMM releases have 0 or 13 preamble rows.
     """
     path = Path(path)
-    sheet_name, cells, notes = _read_cells(path, sheet)
+    sheet_name, cells, notes = _read_cells(path, sheet, header)
     key = normalise_header(header)
     for i, row in enumerate(cells[:HEADER_SCAN_ROWS]):
         # any cell, not only the first: a copy may carry an index column before the subject column

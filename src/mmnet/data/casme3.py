@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .annotations import read_table
+from .case_keys import fold_case
 from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, natural_key, samples_from_table
 from .long_video import apex_zero_message
 from .sample import Issue, Sample
@@ -153,6 +154,6 @@ def load_casme3(
              for task in sorted(p for p in sub.iterdir() if (p / "color").is_dir())]
     report_unannotated(clips, used, _FRAME, issues, why=f"no row in '{annotation.name}'",
                        advice="add its rows to the table if it holds micro-expressions to train on",
-                       key=lambda sid: re.sub(r"\d+$", "", sid.lower()))  # rows b2, b3 ... are folder b's
+                       key=lambda sid: re.sub(r"\d+$", "", fold_case(sid)))  # rows b2, b3 ... are folder b's
     return finish(out, issues, annotation, strict)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..spotting.intervals import TYPES, Interval, parse_type
 from .annotations import Table, cell, label_text, read_table
+from .case_keys import fold_case
 from .casme3 import FPS, FRAME_ROOTS, find_frames_root, long_micro, onset_zero
 from .common import missing_dataset, natural_key
 from .corrections import CORRECTIONS
@@ -121,13 +122,13 @@ class _Rows:
                 continue
             values = {k: int(v) for k, v in values.items()}
             if self.corrections is not None:
-                self._correct(subject, name.lower(), values, where, sid)
+                self._correct(subject, fold_case(name), values, where, sid)
             yield where, row_no, row, subject, name, sid, values
 
     def _correct(self, subject: str, task: str, values: dict, where: str, sid: str) -> None:
         """corrections.py's CAS(ME)^3 entries, applied to the row that still holds the old value."""
         for c in CORRECTIONS:
-            if (c.dataset, c.subject.lower(), c.clip.lower()) != ("casme3", subject.lower(), task) or \
+            if (c.dataset, fold_case(c.subject), fold_case(c.clip)) != ("casme3", fold_case(subject), task) or \
                     values.get(c.field) != c.old:
                 continue
             if self.corrections:
@@ -162,7 +163,7 @@ def _labels(path: Path, issues: list[Issue], corrections: bool) -> list[dict]:
     emotion = rows.table.column("emotion", "Estimated Emotion")
     obj, aus = rows.table.column("Objective class", required=False), rows.table.column("AU", required=False)
     return [{"where": where, "row": row_no, "sid": sid, "subject": subject, "name": name, "values": values,
-             "key": (subject.lower(), name.lower(), *(values[k] for k in _FRAMES)), "used": False,
+             "key": (fold_case(subject), fold_case(name), *(values[k] for k in _FRAMES)), "used": False,
              "emotion": label_text(cell(row, emotion)), "objective": _text(cell(row, obj)), "au": _text(cell(row, aus))}
             for where, row_no, row, subject, name, sid, values in rows]
 
@@ -205,17 +206,19 @@ def _blinks(table: Table, issues: list[Issue], videos: dict) -> None:
             issues.append(Issue(sid, "offset_before_onset", f"{where}: blink offset {values['offset']} is before "
                                 f"onset {values['onset']}; blink left out", "error"))
             continue
-        v = videos.setdefault((subject.lower(), name.lower()), {"subject": subject, "name": name, "intervals": []})
+        v = videos.setdefault((fold_case(subject), fold_case(name)),
+                              {"subject": subject, "name": name, "intervals": []})
         v.setdefault("blinks", []).append((values["onset"], values["offset"]))
 
 
 def _on_disk(frames_root: Path) -> dict[tuple[str, str], tuple[str, Path, Path | None]]:
-    """(subject, task) lower-case -> (subject folder name, task folder, its color/ folder or None)."""
+    """(subject, task) as ``fold_case`` keys -> (subject folder name, task folder, its color/ folder or None): a
+    Turkish Excel's UPPER() writes 'İ' for 'i', which lower() does not match to the folder 'i'."""
     out = {}
     for s in sorted(p for p in frames_root.iterdir() if p.is_dir() and _SUBJECT.fullmatch(p.name)):
         for t in sorted(p for p in s.iterdir() if p.is_dir()):
             color = t / "color"
-            out[(s.name.lower(), t.name.lower())] = (s.name, t, color if color.is_dir() else None)
+            out[(fold_case(s.name), fold_case(t.name))] = (s.name, t, color if color.is_dir() else None)
     return out
 
 
@@ -302,10 +305,11 @@ def load_casme3_long(
             iv = _interval(values, type_, where, sid, extra, issues)
             if iv is None:
                 continue
-            v = videos.setdefault((subject.lower(), name.lower()), {"subject": subject, "name": name, "intervals": []})
+            key = (fold_case(subject), fold_case(name))
+            v = videos.setdefault(key, {"subject": subject, "name": name, "intervals": []})
             v["intervals"].append(iv)
             if type_ == "micro":
-                micro.append(((subject.lower(), name.lower(), *(values[k] for k in _FRAMES)), values, iv, where, sid))
+                micro.append(((*key, *(values[k] for k in _FRAMES)), values, iv, where, sid))
         if label_rows is None:
             issues.append(Issue(DATASET, "labels_missing", "no micro-expression label file (cas(me)3_part_A_ME_label_"
                                 "JpgIndex_v2.xlsx) in root: the micro-expressions have no emotion", "warning"))

@@ -15,6 +15,7 @@ datasets); ``label`` becomes the CDE class name and ``extra["source_label"]`` ke
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -22,8 +23,8 @@ from pathlib import Path
 
 from ..errors import AnnotationError, DatasetNotFoundError
 from ..run_folder import NOT_LISTED  # the reason's head that the report counts apart
-from .annotations import csv_delimiter
 from .common import DatasetLoad, finish
+from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, read_utf8
 from .sample import Issue, Sample
 from .schemes import FIELD_CHECKS, SCHEMES
 
@@ -47,13 +48,15 @@ def read_cde_list(path: Path) -> list[tuple[int, str, str, str, str]]:
     """(line, dataset, subject, filename, class name) per row; blank ',,,' lines (2018-11-30 file) skipped."""
     rows = []
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            # a copy re-saved by Excel in many locales is ';'- or tab-separated: the same rule as every table
-            separator = csv_delimiter("".join(f.readline() for _ in range(50)))
-            f.seek(0)
-            lines = list(enumerate(csv.reader(f, delimiter=separator), start=1))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise AnnotationError(f"'{path}' is not a readable UTF-8 CSV file ({exc}). "
+        text = read_utf8(path)
+        # a copy re-saved by Excel in many locales is ';'- or tab-separated: the same rule as every table
+        separator = csv_delimiter("".join(text.splitlines(keepends=True)[:50]))
+        lines = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=separator), start=1))
+    except NotUtf8Error as exc:
+        raise AnnotationError(f"'{path}' is not UTF-8 text ({exc.detail}); use the official combined_3class_gt.csv, "
+                              f"or {SAVE_AS_CSV_UTF8}.") from None
+    except csv.Error as exc:
+        raise AnnotationError(f"'{path}' is not a readable CSV file ({exc}). "
                               "Use the official combined_3class_gt.csv.") from None
     for line, r in lines:
         cells = [c.strip() for c in r]

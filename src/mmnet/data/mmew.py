@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from .annotations import read_table
+from .case_keys import fold_case
 from .common import DatasetLoad, attach_frames, finish, missing_dataset, samples_from_table
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
@@ -104,14 +105,17 @@ def load_mmew(
     table = read_table(annotation, sheet=None)
     samples, row_issues = samples_from_table(table, dataset="mmew", columns=COLUMNS, corrections=corrections)
     issues += row_issues
-    lower = {k.lower(): v for k, v in index.items()}
+    # fold_case, not lower(): also a folder copied from macOS (decomposed accents) or a Turkish 'İ' matches its row
+    folded: dict[str, list[Path]] = {}
+    for name, folders in index.items():
+        folded.setdefault(fold_case(name), []).extend(folders)
 
     def locate(s: Sample):
         candidates = index.get(s.clip)
         exact = candidates is not None
-        candidates = candidates or lower.get(s.clip.lower(), [])
+        candidates = candidates or folded.get(fold_case(s.clip), [])
         if len(candidates) > 1:  # same name under two emotions/subjects: prefer the annotated emotion
-            preferred = [c for c in candidates if c.parent.name.lower() == s.label] or candidates
+            preferred = [c for c in candidates if fold_case(c.parent.name) == s.label] or candidates
             issues.append(Issue(s.sample_id, "clip_ambiguous", f"{len(candidates)} folders named '{s.clip}': "
                                 f"{[str(c) for c in candidates]}; using '{preferred[0]}'", "warning"))
             candidates = preferred
@@ -123,7 +127,7 @@ def load_mmew(
                         for p in sorted(p for found in index.values() for p in found)],
                        used, _FRAME, issues, why=f"no row in '{annotation.name}'",
                        advice="add its row to the table if it is a clip to train on",
-                       key=lambda sid: sid.rsplit("/", 1)[-1].lower())  # folders are found by clip name alone
+                       key=lambda sid: fold_case(sid.rsplit("/", 1)[-1]))  # folders are found by clip name alone
     return finish(out, issues, annotation, strict)
 
 

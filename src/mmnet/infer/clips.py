@@ -15,6 +15,7 @@ for a video stops at the apex.
 from __future__ import annotations
 
 import csv
+import io
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.annotations import csv_delimiter
+from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, read_utf8
 from ..errors import DataError, PreprocessError
 from ..media import (
     IMAGE_SUFFIXES,
@@ -342,25 +343,24 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
     if not p.is_file():
         raise DataError(f"Clip list '{p}' does not exist.")
     try:
-        with p.open(newline="", encoding="utf-8-sig") as f:
-            # the header alone: column names hold no separator, paths in the rows below may
-            separator = csv_delimiter(f.readline())
-            f.seek(0)
-            reader = csv.DictReader(f, delimiter=separator)
-            columns = reader.fieldnames or []
-            if not columns:
-                raise DataError(f"Clip list '{p}' is empty; it needs a header row with the column 'source' and "
-                                f"optionally {list(_LIST_COLUMNS[1:])}, then one row per clip.")
-            unknown = [c for c in columns if c not in _LIST_COLUMNS]
-            if "source" not in columns or unknown:
-                raise DataError(
-                    f"Clip list '{p}' has columns {columns}; expected 'source' and optionally "
-                    f"{list(_LIST_COLUMNS[1:])} (unknown: {unknown})."
-                )
-            # line_num after reading a row is its last line in the file: blank lines are counted, as an editor does
-            requests = [_clip_request(p, reader.line_num, row) for row in reader]
-    except UnicodeDecodeError as exc:
-        raise DataError(f"Clip list '{p}' is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'.") from None
+        text = read_utf8(p)
+        # the header alone, split into the list's column names: paths in the rows below may hold any separator
+        separator = csv_delimiter(text.partition("\n")[0], _LIST_COLUMNS)
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
+        columns = reader.fieldnames or []
+        if not columns:
+            raise DataError(f"Clip list '{p}' is empty; it needs a header row with the column 'source' and "
+                            f"optionally {list(_LIST_COLUMNS[1:])}, then one row per clip.")
+        unknown = [c for c in columns if c not in _LIST_COLUMNS]
+        if "source" not in columns or unknown:
+            raise DataError(
+                f"Clip list '{p}' has columns {columns}; expected 'source' and optionally "
+                f"{list(_LIST_COLUMNS[1:])} (unknown: {unknown})."
+            )
+        # line_num after reading a row is its last line in the file: blank lines are counted, as an editor does
+        requests = [_clip_request(p, reader.line_num, row) for row in reader]
+    except NotUtf8Error as exc:
+        raise DataError(f"Clip list '{p}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8}.") from None
     if not requests:
         raise DataError(f"Clip list '{p}' has no rows.")
     return requests

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..errors import ConfigError, MMNetError
 from ..utils import OPEN_ELSEWHERE, replace_files_together
 from .bootstrap import RESAMPLES
+from .figure_fonts import figure_fonts, figure_texts, missing_glyphs_note
 from .figures import render_figures
 from .render import megc_log, render_markdown
 from .run_reader import load_run
@@ -120,6 +121,9 @@ def _compute(run_dir: Path, selection: str | None, figure_formats: Sequence[str]
     report["files"] = list(report_files(figure_formats, paper=PAPER_KEY in report))
     report["written"] = True  # false in the report printed when the run folder cannot be written
     images = render_figures(report, figure_formats)
+    # names no installed font can draw are boxes in the figures: the report says so and how to fix it
+    if note := missing_glyphs_note(figure_fonts(figure_texts(report))[1]):
+        report["figure_notes"] = [note]
     log, pooled_csv = megc_log(report, pooled, run)
     spotting = str_section(run_dir, report)  # long-video datasets: spot then recognise
     if spotting is not None:

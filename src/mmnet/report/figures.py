@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import io
 import textwrap
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..data.common import natural_key
+from .figure_fonts import figure_fonts, figure_texts
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
 
 __all__ = ["WIDTH_IN", "CMAP", "FORMATS", "render_figures", "row_percentages", "figure_names", "score_title"]
@@ -49,7 +51,13 @@ def render_figures(report: dict, formats: Sequence[str] = ("png", "pdf")) -> dic
     if bad or not formats:
         raise ValueError(f"figure format(s) {bad or '(none)'} are not supported; choose from {', '.join(FORMATS)}")
     out = {}
-    with matplotlib.rc_context(_RC):
+    # DejaVu Sans, then an installed font for the characters it lacks (a subject named in Chinese or Japanese)
+    # (set only when one is needed: figures of Latin names stay byte for byte as they were)
+    family, undrawable = figure_fonts(figure_texts(report))
+    with matplotlib.rc_context({**_RC, "font.family": family} if len(family) > 1 else _RC), \
+            warnings.catch_warnings():
+        if undrawable:  # the report's note says it once (figure_fonts.missing_glyphs_note), not once a glyph
+            warnings.filterwarnings("ignore", r"Glyph \d+ .*missing from font", UserWarning)
         for name in figure_names(report):
             fig = _BUILDERS[name](report)
             for fmt in formats:

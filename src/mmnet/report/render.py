@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.common import natural_key
+from ..display_width import display_width, pad
 from ..run_folder import split_skipped
 from .protocol_text import per_dataset_heading, protocol_line, report_title
 from .run_reader import FOLD_REMEDY, Run
@@ -225,6 +226,7 @@ def render_markdown(report: dict) -> str:
     kinds = sorted({f.rsplit(".", 1)[1] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})
     L += ["## Files", "", f"Figures ({', '.join(kinds)}): {', '.join(figures)}; megc_log.txt (MEGC prediction log), "
           "pooled_predictions.csv (the scored predictions), report.json (every number above).", ""]
+    L += [*(f"Note: {n}" for n in report.get("figure_notes", [])), ""] if report.get("figure_notes") else []
     return "\n".join(L)
 
 
@@ -289,8 +291,8 @@ def format_results_table(report: dict) -> str:
             rows.append((name, "mean±std", "",
                          *(f"{format_metric(m[k], k == 'acc')}±{format_metric(sd[k], k == 'acc')}"
                            for k in ("acc", "uf1", "uar"))))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     notes = ["pooled over folds; std over seeds with ddof=1" if report["headline"]["n_seeds"] > 1
              else "pooled over folds"]
@@ -311,6 +313,7 @@ def format_results_table(report: dict) -> str:
                   "those samples are left out" for d in report["status"].get("damaged_folds", [])]
         notes.append("PARTIAL run: finished folds only (see report.md)")
     notes += _str_notes(report.get("spot_then_recognise"))
+    notes += report.get("figure_notes", [])
     return "\n".join(lines + notes)
 
 

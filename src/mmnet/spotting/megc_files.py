@@ -20,7 +20,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.annotations import csv_delimiter
+from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, read_utf8
 from ..errors import AnnotationError
 from ..utils import atomic_write_text
 from .intervals import Interval, parse_type
@@ -129,18 +129,22 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
 
 def _utf8_text(path: Path) -> str:
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            return f.read()
-    except UnicodeDecodeError as exc:  # GBK, Shift-JIS, a legacy Windows code page: Excel's plain "CSV" outside UTF-8
-        raise AnnotationError(f"'{path}' is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8' (or UTF-8 "
-                              "text) in the spreadsheet program or editor and retry.") from None
+        return read_utf8(path)
+    except NotUtf8Error as exc:  # GBK, Shift-JIS, a legacy Windows code page: Excel's plain "CSV" outside UTF-8
+        raise AnnotationError(f"'{path}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8}, or as UTF-8 text "
+                              "in an editor, and retry.") from None
+
+
+# every column of the spotting and STR layouts: the header line, split by its separator, holds some of them
+_COLUMNS = ("vid", "video", "subject", "onset", "offset", "type", "emotion", "score")
 
 
 def csv_reader(path: Path) -> csv.DictReader:
-    """A DictReader over a UTF-8 CSV file (BOM or not), separated by what its header line uses most (Excel in many
-    locales saves "CSV" with ';'); a file in another encoding is a named error saying how to save it."""
+    """A DictReader over a UTF-8 CSV file (BOM or not), separated by what splits its header line into the layouts'
+    column names (Excel in many locales saves "CSV" with ';'); a file in another encoding is a named error saying how
+    to save it."""
     text = _utf8_text(path)
-    return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0]))
+    return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0], _COLUMNS))
 
 
 def _rows(path: Path, header: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:

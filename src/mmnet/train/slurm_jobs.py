@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import run_folder as rf
@@ -55,7 +55,9 @@ def record_jobs(tasks: list[FoldTask], jobs: dict[int, object], cluster: str, lo
     by_run: dict[str, list[int]] = {}
     for i in jobs:
         by_run.setdefault(tasks[i].out_dir, []).append(i)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    # ISO 8601 in UTC with its offset: the local time alone is ambiguous to whoever reads it from another time zone
+    # (or across a daylight-saving change); nothing parses the stamp, so records without an offset read as before
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for out_dir, indices in by_run.items():
         records = read_records(out_dir)
         for i in indices:

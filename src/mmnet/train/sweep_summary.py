@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+from ..display_width import display_width, pad
 from ..report import summarize_run
 from ..report.render import format_mean_std
 from ..utils import atomic_write_text
@@ -93,8 +94,9 @@ def format_summary_table(rows: list[dict]) -> str:
     for r in rows:
         table.append((_named(r), str(r["n_seeds"]),
                       *(_mean_std(r, m, "±") for m in METRICS)))
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+    # by the columns shown, not len(): a setting named in Chinese or Japanese takes two a character
+    widths = [max(display_width(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(pad(c, w) for c, w in zip(row, widths)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     notes = ["mean±std over seeds (ddof=1); pooled over folds"]
     if len(rows) > 1:

@@ -1,0 +1,119 @@
+"""CSV text as spreadsheet programs in any locale save it: its separator, and what to say when it is not UTF-8.
+
+Excel saves "CSV" with ';' (or tabs) where the decimal separator is a comma (German, French, ...), and in the
+Windows code page of the locale (cp1252, GBK, Shift-JIS) unless "CSV UTF-8" is chosen.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .case_keys import fold_case
+
+__all__ = ["SEPARATORS", "SAVE_AS_CSV_UTF8", "NotUtf8Error", "csv_delimiter", "normalise_header", "not_utf8_detail",
+           "read_utf8"]
+
+SEPARATORS = (",", ";", "\t")
+
+#: How to fix a CSV in another encoding, for the end of an error message.
+SAVE_AS_CSV_UTF8 = "save it as 'CSV UTF-8' (Excel: File > Save As > 'CSV UTF-8 (Comma delimited)')"
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def normalise_header(name: object) -> str:
+    """'Onset Frame' / 'OnsetFrame' / ' onset_frame ' -> 'onsetframe' (column lookup key)."""
+    return fold_case(re.sub(r"[\s_\-]+", "", str(name or "")))
+
+
+def _header_cells_found(lines: list[str], separator: str, keys: set[str]) -> int:
+    """The most of ``keys`` that one line of ``lines``, split by ``separator``, holds as cells."""
+    try:
+        return max((len(keys & {normalise_header(c) for c in row}) for row in csv.reader(lines, delimiter=separator)),
+                   default=0)
+    except csv.Error:  # a field over csv's size limit: not this separator's table
+        return 0
+
+
+def csv_delimiter(text: str, header: Iterable[str] = ()) -> str:
+    """The separator of a CSV file, from its first lines: ',', ';' or tab.
+
+    With ``header`` (column names the table is read by, compared as ``normalise_header``): the separator that splits
+    some line into the most of those names (a title row may stand above the header). Counting alone fails a ';' file
+    whose free-text cells hold more commas than the lines hold separators. Without ``header``, or when no separator
+    finds one of them: the separator written most often (',' on a tie, and when none is)."""
+    keys = {normalise_header(h) for h in header}
+    candidates = SEPARATORS
+    if keys:
+        lines = text.splitlines()
+        found = {s: _header_cells_found(lines, s, keys) for s in SEPARATORS}
+        best = max(found.values())
+        candidates = tuple(s for s in SEPARATORS if found[s] == best) if best else SEPARATORS
+    return max(candidates, key=text.count)
+
+
+# Encodings Excel writes a plain "CSV" in, per locale, and the characters text in each is mostly made of
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff5e"
+_LEGACY = (
+    ("gb18030", "GB18030/GBK (Chinese Windows)", re.compile(f"[{_CJK}]")),
+    ("cp932", "Shift-JIS (Japanese Windows)", re.compile(f"[{_CJK}\u3040-\u30ff]")),
+)
+
+
+def _plausible(text: str, script: re.Pattern) -> bool:
+    others = re.findall(r"[^\x00-\x7f]", text)
+    return bool(others) and sum(bool(script.match(c)) for c in others) >= 0.8 * len(others)
+
+
+def _western(raw: bytes) -> bool:
+    """cp1252 decodes nearly any bytes; Western European text has its accented letters mostly alone between ASCII
+    ones ('Müller'), where a double-byte encoding's text decodes to runs ('ÕÅÈý' for GBK's 张三)."""
+    try:
+        runs = [len(r) for r in re.findall(r"[^\x00-\x7f]+", raw.decode("cp1252"))]
+    except UnicodeDecodeError:
+        return False
+    return bool(runs) and runs.count(1) >= 0.8 * len(runs)
+
+
+def _likely_encodings(raw: bytes) -> list[str]:
+    if _western(raw):  # lone bytes over 127: never GBK's Chinese (two such bytes each), seldom Shift-JIS's
+        return ["Windows-1252/Latin-1 (Western European Windows)"]
+    names = []
+    for codec, name, script in _LEGACY:
+        try:
+            if _plausible(raw.decode(codec), script):
+                names.append(name)
+        except UnicodeDecodeError:
+            pass
+    return names
+
+
+def not_utf8_detail(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """'line 3, byte 57; possibly Shift-JIS (Japanese Windows)': where the first byte that is not UTF-8 is in ``raw``
+    (the file's bytes, a UTF-8 BOM included, ``exc`` from decoding them after it), and a guess at the encoding."""
+    start = exc.start + (len(_BOM) if raw.startswith(_BOM) else 0)
+    line = raw[:start].count(b"\n") + 1
+    names = _likely_encodings(raw)
+    guess = f"possibly {' or '.join(names)}" if names else "an encoding other than UTF-8"
+    return f"line {line}, byte {start}; {guess}"
+
+
+class NotUtf8Error(ValueError):
+    """A file that is not UTF-8 text; ``detail`` as ``not_utf8_detail`` gives it, for the caller's message."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+def read_utf8(path: Path) -> str:
+    """The text of a UTF-8 file, with or without a BOM (newlines as written); NotUtf8Error for another encoding,
+    OSError as reading raises it."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.removeprefix(_BOM).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotUtf8Error(not_utf8_detail(raw, exc)) from None

@@ -1,0 +1,76 @@
+"""Fonts for the report's figures: DejaVu Sans (matplotlib's own), then an installed font with the glyphs it lacks.
+
+DejaVu Sans has no Chinese, Japanese or Korean characters: a subject named 张三 was drawn as empty boxes. matplotlib
+(3.6 and later) draws each character in the first font of ``font.family`` that has it, so an installed CJK font is
+listed after DejaVu Sans; where none has them, the report says so (its tables carry the names in full).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+__all__ = ["BASE_FAMILY", "FALLBACK_FAMILIES", "figure_fonts", "figure_texts", "missing_glyphs_note"]
+
+BASE_FAMILY = "DejaVu Sans"
+# fonts with CJK glyphs, in the order tried: Linux packages first (fonts-noto-cjk, fonts-wqy-*, fonts-droid-fallback),
+# then those of macOS and Windows
+FALLBACK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR",
+                     "Source Han Sans SC", "Source Han Sans", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                     "Droid Sans Fallback", "Noto Sans SC", "Noto Sans JP", "Noto Sans KR", "PingFang SC",
+                     "Hiragino Sans", "Apple SD Gothic Neo", "Microsoft YaHei", "SimHei", "Yu Gothic", "Meiryo",
+                     "MS Gothic", "Malgun Gothic", "Arial Unicode MS")
+
+
+def _installed() -> dict[str, str]:
+    """Family name -> the file of one of its fonts, for every font matplotlib knows."""
+    from matplotlib import font_manager
+
+    return {f.name: f.fname for f in font_manager.fontManager.ttflist}
+
+
+@lru_cache(maxsize=64)
+def _characters(path: str) -> frozenset[int]:
+    """The code points a font file has glyphs for (none when it cannot be read)."""
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        return frozenset(FT2Font(path).get_charmap())
+    except (OSError, RuntimeError, ValueError):
+        return frozenset()
+
+
+def figure_texts(report: dict) -> list[str]:
+    """The names the figures draw: subjects (with their dataset) and classes."""
+    rows = [r for entry in report["seeds"].values() for r in entry["last"]["per_subject"]]
+    return list(dict.fromkeys([*report["classes"], *report["datasets"], *(str(r["subject"]) for r in rows)]))
+
+
+def figure_fonts(texts: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(``font.family`` for the figures, the texts with a character that no font in it draws).
+
+    The family is DejaVu Sans, then each installed fallback font that draws a character of ``texts`` that those
+    before it do not; only fonts that are needed are added, so that figures of Latin names stay as they were."""
+    texts = list(texts)
+    installed = _installed()
+    left = {ord(c) for t in texts for c in t if not c.isascii() and not c.isspace()}
+    if left and BASE_FAMILY in installed:
+        left -= _characters(installed[BASE_FAMILY])
+    family = [BASE_FAMILY]
+    for name in FALLBACK_FAMILIES:
+        if left and name in installed and (drawn := left & _characters(installed[name])):
+            family.append(name)
+            left -= drawn
+    return family, [t for t in texts if any(ord(c) in left for c in t)]
+
+
+def missing_glyphs_note(undrawable: list[str]) -> str | None:
+    """The report's note on names the installed fonts cannot draw, or None when every name can be."""
+    if not undrawable:
+        return None
+    shown = ", ".join(undrawable[:5]) + (", ..." if len(undrawable) > 5 else "")
+    return (f"The figures draw some characters of {len(undrawable)} name(s) ({shown}) as empty boxes: no installed "
+            "font has their glyphs. The tables above carry the names in full. To draw them, install a font with "
+            "these characters (e.g. `sudo apt install fonts-noto-cjk`, or Noto Sans CJK from "
+            "https://fonts.google.com/noto), remove matplotlib's font cache (~/.cache/matplotlib by default, where "
+            "it has not seen the new font yet) and run `mmnet report` again.")
