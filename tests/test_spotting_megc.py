@@ -2,7 +2,7 @@
 
 import pytest
 
-from mmnet.errors import ConfigError, DataError
+from mmnet.errors import AnnotationError, ConfigError, DataError
 from mmnet.spotting.intervals import Interval, iou, parse_type
 from mmnet.spotting.megc import Counts, evaluate_analysis, evaluate_spotting, evaluate_str, match_video
 from mmnet.spotting.megc_files import (
@@ -355,3 +355,15 @@ def test_a_type_named_twice_is_counted_once():
     preds = {"v": [me(1, 5), me(20, 25)]}
     assert evaluate_spotting(truth, preds, types=["micro", "micro"]).counts == evaluate_spotting(
         truth, preds, types=["micro"]).counts
+
+
+def test_a_csv_naming_a_column_twice_or_holding_a_nan_score_is_refused_naming_it(tmp_path):
+    twice = tmp_path / "twice.csv"
+    twice.write_text("vid,onset,offset,type,Onset\nv,10,14,me,1\n", encoding="utf-8")
+    with pytest.raises(AnnotationError, match=r"\['onset'\] twice"):
+        read_spotting_csv(twice)  # the last 'Onset' won: the prediction became 1..14
+    nan = tmp_path / "nan.csv"
+    nan.write_text("vid,onset,offset,type,score\nv,10,11,me,0.5\nv,11,12,me,nan\n", encoding="utf-8")
+    with pytest.raises(AnnotationError, match=r"nan.csv. row 3") as err:
+        read_spotting_csv(nan)
+    assert "'nan' is not a finite number" in str(err.value)

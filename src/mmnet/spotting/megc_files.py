@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -136,7 +137,7 @@ def _utf8_text(path: Path) -> str:
 
 
 # every column of the spotting and STR layouts: the header line, split by its separator, holds some of them
-_COLUMNS = ("vid", "video", "subject", "onset", "offset", "type", "emotion", "score")
+_CSV_COLUMNS = ("vid", "video", "subject", "onset", "offset", "type", "emotion", "score")
 
 
 def csv_reader(path: Path) -> csv.DictReader:
@@ -144,12 +145,16 @@ def csv_reader(path: Path) -> csv.DictReader:
     column names (Excel in many locales saves "CSV" with ';'); a file in another encoding is a named error saying how
     to save it."""
     text = _utf8_text(path)
-    return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0], _COLUMNS))
+    return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0], _CSV_COLUMNS))
 
 
 def _rows(path: Path, header: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
     reader = csv_reader(path)
     fields = [h.strip().lower() for h in (reader.fieldnames or [])]
+    twice = sorted({h for h in fields if h and fields.count(h) > 1})
+    if twice:  # the row dict would keep the last copy without a word
+        raise AnnotationError(f"'{path}': the header names column(s) {twice} twice (letter case aside); its header is "
+                              f"{reader.fieldnames}. Remove or rename the extra column.")
     missing = [h for h in header if h not in fields]
     if missing:
         raise AnnotationError(f"'{path}': no column(s) {missing}; its header is {reader.fieldnames}. Expected "
@@ -190,8 +195,11 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
     if offset < onset:
         raise AnnotationError(f"{where}: offset {offset} is before onset {onset}.")
     score = row.get("score") or None
-    return Interval(onset, None, offset, type_, label, None if score is None else _float(score, where, "score",
-                                                                                         "a number"))
+    value = None if score is None else _float(score, where, "score", "a number")
+    if value is not None and not math.isfinite(value):  # NaN would rank unpredictably in the one-to-one matching
+        raise AnnotationError(f"{where}: score {score!r} is not a finite number; leave the cell empty for a "
+                              "prediction without a score.")
+    return Interval(onset, None, offset, type_, label, value)
 
 
 def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, scores: bool = False) -> str:
