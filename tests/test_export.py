@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from mmnet import MMNet
 from mmnet.cli import main
@@ -138,18 +139,43 @@ def _docs_snippet() -> str:
     return match.group(1)
 
 
-def test_docs_snippet_runs_without_mmnet(tmp_path, small):
+def _write_pair(folder: Path, frames, kind: str) -> list[str]:
+    """onset and apex files as ``kind``: plain PNGs; JPEGs stored sideways with EXIF orientation 6 (a phone's
+    portrait photo); 16-bit greyscale PNGs (PIL mode I;16)."""
+    names = [f"onset.{'jpg' if kind == 'exif' else 'png'}", f"apex.{'jpg' if kind == 'exif' else 'png'}"]
+    for name, frame in zip(names, frames):
+        if kind == "exif":
+            exif = Image.Exif()
+            exif[0x0112] = 6  # the stored image is rotated: viewers (and mmnet) turn it 90 degrees clockwise
+            Image.fromarray(np.ascontiguousarray(np.rot90(frame))).save(folder / name, exif=exif, quality=95)
+        elif kind == "16bit":
+            grey = frame.astype(np.float64).mean(axis=2) * 257 + np.arange(frame.shape[1]) % 200  # low byte varies
+            image = Image.fromarray(np.clip(grey, 0, 65535).astype(np.uint16))
+            assert image.mode == "I;16"
+            image.save(folder / name)
+        else:
+            Image.fromarray(frame).save(folder / name)
+    return names
+
+
+@pytest.mark.parametrize("kind", ["png", "exif", "16bit"])
+def test_docs_snippet_runs_without_mmnet(tmp_path, small, kind):
+    # the snippet read images with convert("RGB") alone: a sideways phone photo and a 16-bit PNG (clipped
+    # white) gave other classes than mmnet predict
     root, model, info, path = small
     frames = synthetic_clip(8, 5)
-    write_frames(tmp_path, [frames[0], frames[5]], ["onset.png", "apex.png"])
+    onset, apex = _write_pair(tmp_path, [frames[0], frames[5]], kind)
     (tmp_path / "mmnet.onnx").symlink_to(path)
-    (tmp_path / "snippet.py").write_text(_docs_snippet())
+    snippet = _docs_snippet()
+    assert '"onset.png"' in snippet and '"apex.png"' in snippet
+    snippet = snippet.replace('"onset.png"', f'"{onset}"').replace('"apex.png"', f'"{apex}"')
+    (tmp_path / "snippet.py").write_text(snippet)
     # mmnet made unimportable: the snippet must not need it.
     driver = "import sys; sys.modules['mmnet'] = None; exec(open('snippet.py').read())"
     result = subprocess.run([sys.executable, "-c", driver], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     printed = dict(line.split(": ") for line in result.stdout.strip().splitlines())
-    (pred,) = Predictor(model, info).predict_clips([ClipRequest(tmp_path / "onset.png", tmp_path / "apex.png")])
+    (pred,) = Predictor(model, info).predict_clips([ClipRequest(tmp_path / onset, tmp_path / apex)])
     assert list(printed) == CLASSES
     for name in CLASSES:
         assert abs(float(printed[name]) - pred.probabilities[name]) < 2e-4
@@ -199,7 +225,7 @@ def test_a_failed_export_prints_no_graph_and_no_useless_opset_advice(tmp_path, m
     model = MMNet(num_classes=2, image_size=32, pc_antialias=True)
     print("before")
     with pytest.raises(MMNetError, match=r"at opset 17 \(Exporting the operator 'aten::_upsample_bilinear2d") as err:
-        export_onnx(model, tmp_path / "m.onnx", opset=17)
+        export_onnx(model, tmp_path / "m.onnx", opset=17, quiet=True)
     print("after")
     assert "try the default opset" not in str(err.value)
     assert capfd.readouterr().out == "before\nafter\n"

@@ -26,11 +26,16 @@ T = TypeVar("T")
 _TRAILER = b"MMNETSHA256"  # + 32-byte digest of everything before it
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename: readers never see half."""
+def atomic_write_bytes(path: str | Path, data: bytes, check: Callable[[Path], None] | None = None) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename: readers never see half.
+
+    ``check(temporary)``, when given, vets the written file before the rename: when it raises, the temporary is
+    removed and the file at ``path``, if any, stays as it was."""
     path = Path(path)
     tmp = _write_temporary(path, data)
     try:
+        if check is not None:
+            check(Path(tmp))
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -5,14 +5,16 @@ Example:
 
 OUT must end in .onnx; an existing .onnx file there (an earlier export) is replaced, whole or not at all.
 
-The graph takes normalised onset and apex tensors (B, 3, S, S) float32, batch size free, and
-returns logits; class names and preprocessing are stored in its metadata. After writing, the
-export is run in onnxruntime and compared with PyTorch (skip with --no-check).
+The graph takes normalised onset and apex (or, for a flow model, flow) tensors (B, 3, S, S) float32, batch
+size free (equal for both), and returns logits; class names and preprocessing are stored in its metadata.
+Before the file replaces OUT, it is run in onnxruntime and compared with PyTorch (skip with --no-check):
+a file that fails the check is not kept, and an earlier export at OUT stays as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 from pathlib import Path
 
@@ -38,31 +40,44 @@ INTERRUPTED = "no model file was written (it is written whole or not at all)"
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError, MMNetError
+    from ..errors import ConfigError, MMNetError, install_hint
     from ..infer.export import DEFAULT_OPSET, export_onnx, onnx_parity
+    from ..infer.onnx_metadata import input_names
     from ..model import load_checkpoint
 
     # the file is replaced whole: only an ONNX file, which an earlier export wrote, may stand in the way
     if args.onnx.suffix.lower() != ".onnx":
         raise ConfigError(f"OUT '{args.onnx}' must name a .onnx file (export writes ONNX and replaces the file it "
                           f"names), e.g. {args.onnx.with_suffix('.onnx').name}.")
+    if not args.no_check and importlib.util.find_spec("onnxruntime") is None:  # found before the export
+        raise MMNetError(f"Checking the ONNX export needs onnxruntime: {install_hint('onnx')}; or export without "
+                         "the check: mmnet export ... --no-check")
     replacing = args.onnx.is_file()
     model, info = load_checkpoint(args.checkpoint)
     model.eval()
-    out = export_onnx(model, args.onnx, info, opset=DEFAULT_OPSET if args.opset is None else args.opset,
-                      checkpoint=args.checkpoint)  # its model card, when beside the weights, goes into the file
-    size_mb = out.stat().st_size / 1e6
-    done = "replaced" if replacing else "wrote"
-    print(f"{done} {out} ({size_mb:.1f} MB), inputs onset/apex (B, 3, {model.config.image_size}, "
-          f"{model.config.image_size}) float32, output logits (B, {model.config.num_classes})")
-    if not args.no_check:
-        diff = onnx_parity(model, out)
+    kept = "nothing was written" if not replacing else f"'{args.onnx}' was left as it was"
+    diffs = []
+
+    def check(written: Path) -> None:  # the temporary file, before it replaces OUT
+        diff = onnx_parity(model, written)
         if not math.isfinite(diff):
-            raise MMNetError(f"onnxruntime or PyTorch gave non-finite logits (max |difference| {diff}); "
-                             f"'{out}' should not be used. Check the checkpoint with: "
+            raise MMNetError(f"onnxruntime or PyTorch gave non-finite logits (max |difference| {diff}); the export "
+                             f"was not kept ({kept}). Check the checkpoint with: "
                              f"mmnet info {shell_quote(args.checkpoint)}")
         if diff > PARITY_TOLERANCE:
-            raise MMNetError(f"onnxruntime logits differ from PyTorch by {diff:.2e} (> {PARITY_TOLERANCE:g}); "
-                             f"'{out}' should not be used. Please report this with the checkpoint's config.")
+            raise MMNetError(f"onnxruntime logits differ from PyTorch by {diff:.2e} (> {PARITY_TOLERANCE:g}); the "
+                             f"export was not kept ({kept}). Please report this with the checkpoint's config.")
+        diffs.append(diff)
+
+    # quiet: torch.onnx's graph dump on a failed export goes to devnull (this process prints nothing else meanwhile)
+    out = export_onnx(model, args.onnx, info, opset=DEFAULT_OPSET if args.opset is None else args.opset,
+                      checkpoint=args.checkpoint,  # its model card, when beside the weights, goes into the file
+                      quiet=True, check=None if args.no_check else check)
+    size_mb = out.stat().st_size / 1e6
+    done = "replaced" if replacing else "wrote"
+    size = model.config.image_size
+    print(f"{done} {out} ({size_mb:.1f} MB), inputs {'/'.join(input_names(model))} (B, 3, {size}, {size}) float32, "
+          f"output logits (B, {model.config.num_classes})")
+    for diff in diffs:
         print(f"onnxruntime vs PyTorch: max |logit difference| {diff:.2e} (tolerance {PARITY_TOLERANCE:g})")
     return 0

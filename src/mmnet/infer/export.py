@@ -1,12 +1,12 @@
 """Export a trained MMNet to ONNX (optional extra ``onnx``: onnx, onnxruntime).
 
-The ONNX graph takes ``onset`` and ``apex`` (B, 3, S, S) float32 tensors, already resized and
+The ONNX graph takes ``onset`` and ``apex`` (or ``flow``) (B, 3, S, S) float32 tensors, already resized and
 normalised (the same preprocessing as ``mmnet.infer.Predictor``), with a dynamic batch axis, and
 returns ``logits`` (B, num_classes). Class names and preprocessing travel in the model's
-``metadata_props`` (JSON strings), so a program needs only onnxruntime, numpy and an image
-reader to use it (docs/inference.md shows one). So does the model's provenance: what it was trained
-on and the licence note (from the model card beside the weights, else the checkpoint's own record),
-or that neither is recorded.
+``metadata_props`` (JSON strings, ``mmnet.infer.onnx_metadata``), so a program needs only onnxruntime,
+numpy and an image reader to use it (docs/inference.md shows one). So does the model's provenance: what
+it was trained on and the licence note (from the model card beside the weights, else the checkpoint's own
+record), or that neither is recorded.
 
 torch 2.13's ``torch.onnx.export`` defaults to the torch.export-based ("dynamo") exporter, which
 needs the ``onnxscript`` package; this module uses the TorchScript-based exporter
@@ -16,26 +16,28 @@ needs the ``onnxscript`` package; this module uses the TorchScript-based exporte
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
-import json
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import __version__
 from ..errors import ConfigError, MMNetError, install_hint
-from ..images import RESIZE_METHOD
 from ..model import CheckpointInfo, MMNet
-from ..model.checkpoint import weights_file
 from ..utils import atomic_write_bytes
-from .predictor import Preprocessing
-from .provenance import LICENCE_NOT_RECORDED, dataset_name, model_card_beside, training_record
+from .onnx_metadata import (
+    TRAINING_NOT_RECORDED,
+    doc_string,
+    input_names,
+    onnx_metadata,
+    provenance_metadata,
+    read_onnx_metadata,
+)
 
 __all__ = ["DEFAULT_OPSET", "supported_opsets", "onnx_metadata", "provenance_metadata", "export_onnx",
            "read_onnx_metadata", "onnx_parity", "TRAINING_NOT_RECORDED"]
@@ -76,7 +78,8 @@ def _stdout_discarded():
 
     When an operator cannot be exported, torch.onnx's TorchScript exporter writes its whole graph
     (hundreds of lines) to C++ std::cout; the error raised says what failed in one line. The redirection
-    is process-wide: other threads' output to stdout is dropped too while an export runs (seconds).
+    is process-wide: other threads' output to stdout is dropped too while an export runs (seconds), so
+    only ``export_onnx(quiet=True)`` (``mmnet export``, a process of its own) asks for it.
     """
     if sys.stdout is not None:  # None under pythonw or a service without a console
         sys.stdout.flush()
@@ -108,100 +111,51 @@ def _flush_c_stdout() -> None:
 
 
 class _OnsetApex(nn.Module):
-    """Positional (onset, second) -> logits: torch.onnx needs a plain positional forward."""
+    """Positional (onset, second) -> logits: torch.onnx needs a plain positional forward.
 
-    def __init__(self, model: MMNet) -> None:
+    ``guard`` (the export): the two inputs go through one Concat, which onnxruntime refuses unless their batch
+    sizes are equal. The model's own check is a Python condition the tracer turns into a constant, and the
+    graph would broadcast a batch of 1 against a batch of 3 (PyTorch refuses it). A copy of the inputs: cheap.
+    """
+
+    def __init__(self, model: MMNet, guard: bool = False) -> None:
         super().__init__()
         self.model = model
         self.flow = model.config.main_input == "flow"
+        self.guard = guard
 
     def forward(self, onset: Tensor, second: Tensor) -> Tensor:
+        if self.guard:
+            onset, second = torch.cat([onset, second], dim=1).split(onset.shape[1], dim=1)
         if self.flow:
             return self.model(onset, flow=second)
         return self.model(onset, second)
 
 
-def _input_names(model: MMNet) -> list[str]:
-    return ["onset", "flow" if model.config.main_input == "flow" else "apex"]
-
-
-#: ``training_data`` of an export whose checkpoint records nothing of its training.
-TRAINING_NOT_RECORDED = ("not recorded: the checkpoint holds no record of its training data and no model card was "
-                         "beside it (it may be untrained); check its origin and its training data's licence before "
-                         "using or sharing this model.")
-# What of a checkpoint's own training record an export carries (the subjects held out of a fold are left out).
-_HEADER_KEYS = ("dataset", "scheme", "classes", "datasets", "samples", "epochs", "synthetic", "permuted_labels",
-                "source")
-
-
-def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | None = None) -> dict[str, str]:
-    """What the model was trained on and its licence note, for ``metadata_props``: copied from the model card
-    beside ``checkpoint``'s weights when it describes them (``model_card_beside``), else from the checkpoint's own
-    record (``info.training``); without either, ``training_data`` says it is not recorded."""
-    from ..run_folder import MODEL_CARD_JSON, file_sha256
-
-    given = None if checkpoint is None else Path(checkpoint)
-    weights = None if given is None else weights_file(given)
-    card = model_card_beside(given) if given is not None else None
-    if card is not None:
-        t = card.get("training") or {}
-        data = {"dataset": t.get("dataset"), "datasets": t.get("datasets"), "samples": t.get("samples"),
-                "subjects": t.get("subjects"), "epochs": t.get("epochs"), "synthetic": card.get("synthetic_data"),
-                "scheme": (card.get("classes") or {}).get("scheme"), "recorded_in": "model card"}
-        return {"training_data": json.dumps(data), "licence": str(card.get("licence") or LICENCE_NOT_RECORDED),
-                "weights_sha256": str((card.get("weights") or {}).get("sha256")),
-                "model_card_sha256": file_sha256(weights.parent / MODEL_CARD_JSON),
-                "intended_use": str(card.get("intended_use")), "limits": str(card.get("limits"))}
-    training = (info.training if info is not None else None) or {}
-    out = {"training_data": TRAINING_NOT_RECORDED, "licence": LICENCE_NOT_RECORDED}
-    if training:
-        data = {k: training[k] for k in _HEADER_KEYS if k in training}
-        out = {"training_data": json.dumps({**data, "recorded_in": "checkpoint"}),
-               "licence": str(training.get("licence") or LICENCE_NOT_RECORDED)}
-    elif given is not None and (run := training_record(given)):  # an earlier mmnet's model in its run folder
-        data = {k: run[k] for k in ("dataset", "epochs", "synthetic", "permuted_labels", "recorded_in", "run")
-                if k in run}
-        out["training_data"] = json.dumps(data)
-    if weights is not None and weights.is_file():  # the weights exported, for whoever traces them
-        out["weights_sha256"] = file_sha256(weights)
-    return out
-
-
-def _doc_string(provenance: dict[str, str]) -> str:
-    """The file's description: the paper, and a line of what it was trained on (details in the metadata)."""
-    head = "MMNet micro-expression classifier (Li et al., IJCAI 2022); inputs normalised, see metadata"
-    if provenance["training_data"] == TRAINING_NOT_RECORDED:
-        return f"{head}. Training data not recorded: see metadata 'training_data'."
-    data = json.loads(provenance["training_data"])
-    dataset = data.get("dataset")
-    named = dataset_name(dataset) if isinstance(dataset, str) else "data not stated"
-    synthetic = " (mmnet's synthetic faces: meaningless on real faces)" if data.get("synthetic") else ""
-    return f"{head}. Trained on {named}{synthetic}; licence note in metadata 'licence'."
-
-
-def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None,
-                  checkpoint: str | Path | None = None) -> dict[str, str]:
-    """The ``metadata_props`` written into the ONNX file (every value a string); ``checkpoint``, the folder or
-    file the model was loaded from, is where its model card is looked for (``provenance_metadata``)."""
-    info = info or CheckpointInfo()
-    n = model.config.num_classes
-    names = list(info.class_names) if info.class_names else [f"class_{i}" for i in range(n)]
-    prep = Preprocessing.from_checkpoint(model, info).to_dict()
-    prep.update({"resize": RESIZE_METHOD, "scale": "1/255", "channels": "RGB", "layout": "NCHW"})
-    return {
-        "mmnet_version": __version__,
-        "class_names": json.dumps(names),
-        "preprocessing": json.dumps(prep),
-        "model_config": json.dumps(dataclasses.asdict(model.config)),
-        "inputs": json.dumps(_input_names(model)),
-        **provenance_metadata(checkpoint, info),
-    }
+def _float32_cpu(model: MMNet) -> MMNet:
+    """``model`` itself when its weights are float32 on the CPU, else a float32 CPU copy (the caller's model is
+    left as it is): the export traces with float32 CPU inputs, and ONNX files of mmnet are float32."""
+    tensors = [*model.parameters(), *model.buffers()]
+    if all(t.device.type == "cpu" and (t.dtype == torch.float32 or not t.is_floating_point()) for t in tensors):
+        return model
+    copy = MMNet(config=model.config)
+    copy.load_state_dict({k: v.detach().to("cpu", torch.float32) if v.is_floating_point() else v.detach().cpu()
+                          for k, v in model.state_dict().items()})
+    return copy.eval()
 
 
 def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = None, *,
-                opset: int = DEFAULT_OPSET, checkpoint: str | Path | None = None) -> Path:
+                opset: int = DEFAULT_OPSET, checkpoint: str | Path | None = None, quiet: bool = False,
+                check: Callable[[Path], None] | None = None) -> Path:
     """Write ``model`` as an ONNX file with a dynamic batch axis and mmnet metadata (``onnx_metadata``:
     give ``checkpoint``, where the model was loaded from, for its model card's provenance).
+
+    A model in bfloat16, float16 or float64, or on a GPU, is exported from a float32 CPU copy (``model`` is not
+    changed). ``check(temporary)``, when given, runs on the written file before it replaces ``path``: when it
+    raises, the temporary is removed and a file already at ``path`` stays as it was. ``quiet=True`` drops what
+    torch.onnx prints on standard output (its graph, when an operator cannot be exported) by redirecting file
+    descriptor 1 for the whole process while the export runs: other threads' output is lost meanwhile, so a
+    program that prints from other threads should leave it False.
 
     Raises:
         ConfigError: ``opset`` is outside :func:`supported_opsets`, or the model has an operator that
@@ -217,11 +171,12 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     out = Path(path)
     if out.is_dir():  # found before the export, not at its last step
         raise MMNetError(f"'{out}' is a folder; give the ONNX file's name, e.g. '{out / 'model.onnx'}'.")
-    was_training = model.training
-    wrapper = _OnsetApex(model).eval()  # eval() on the wrapper: export restores *its* mode afterwards
+    net = _float32_cpu(model)
+    was_training = net.training
+    wrapper = _OnsetApex(net, guard=True).eval()  # eval() on the wrapper: export restores *its* mode afterwards
     size = model.config.image_size
     example = (torch.zeros(1, 3, size, size), torch.zeros(1, 3, size, size))
-    names = _input_names(model)
+    names = input_names(model)
     exported = io.BytesIO()  # a small model: built in memory, written (with its folder) only once complete
     try:
         with warnings.catch_warnings():
@@ -233,7 +188,7 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
             # file is checked by onnx and, in `mmnet export`, against PyTorch's logits).
             warnings.filterwarnings("ignore", message="Exporting to ONNX opset version", category=UserWarning)
             try:
-                with _stdout_discarded():
+                with _stdout_discarded() if quiet else contextlib.nullcontext():
                     torch.onnx.export(
                         wrapper, example, exported, dynamo=False, opset_version=opset,
                         input_names=names, output_names=["logits"],
@@ -250,48 +205,41 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
         for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
-        proto.doc_string = _doc_string(meta)
+        proto.doc_string = doc_string(meta)
         onnx.checker.check_model(proto)
     finally:
-        model.train(was_training)
-    atomic_write_bytes(out, proto.SerializeToString())
+        net.train(was_training)
+    atomic_write_bytes(out, proto.SerializeToString(), check)
     return out
 
 
-def read_onnx_metadata(path: str | Path) -> dict:
-    """``metadata_props`` of an exported file, JSON values decoded."""
-    import onnx
-
-    proto = onnx.load(str(path), load_external_data=False)
-    meta = {}
-    for entry in proto.metadata_props:
-        try:
-            meta[entry.key] = json.loads(entry.value)
-        except json.JSONDecodeError:
-            meta[entry.key] = entry.value
-    return meta
-
-
 def onnx_parity(model: MMNet, path: str | Path, *, batch_size: int = 2, seed: int = 0) -> float:
-    """Largest |logit difference| between onnxruntime and PyTorch on random normalised inputs.
+    """Largest |logit difference| between onnxruntime and PyTorch on random normalised inputs. A model that is
+    not float32 on the CPU is compared through its float32 CPU copy, the one ``export_onnx`` exports.
 
     Raises:
         MMNetError: onnxruntime is missing.
     """
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise MMNetError(f"Checking the ONNX export needs onnxruntime: {install_hint('onnx')}") from None
+    ort = _onnxruntime()
     size = model.config.image_size
     g = torch.Generator().manual_seed(seed)
     onset = torch.randn(batch_size, 3, size, size, generator=g)
     second = onset + 0.3 * torch.randn(batch_size, 3, size, size, generator=g)  # motion of a plausible scale
-    was_training = model.training
-    wrapper = _OnsetApex(model).eval()
+    net = _float32_cpu(model)
+    was_training = net.training
+    wrapper = _OnsetApex(net).eval()
     with torch.inference_mode():
         expected = wrapper(onset, second).numpy()
-    model.train(was_training)
+    net.train(was_training)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     got = session.run(["logits"], dict(zip(names, [onset.numpy(), second.numpy()])))[0]
     return float(np.abs(got - expected).max())
+
+
+def _onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise MMNetError(f"Checking the ONNX export needs onnxruntime: {install_hint('onnx')}") from None
+    return onnxruntime
