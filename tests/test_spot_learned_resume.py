@@ -207,3 +207,33 @@ def test_mmnet_spot_with_a_learned_spotter_resumes_its_classifying(recording, tm
     assert "its motion was measured to the end" in err and "resuming the classification: 1 of" in err
     assert fed == []
     assert _results(tmp_path / "out") == _results(tmp_path / "whole")
+
+
+@pytest.mark.parametrize("damage", ["dtype", "order", "missing"])
+def test_damaged_kept_outputs_are_named_and_the_recording_is_scored_from_its_start(recording, tmp_path, damage):
+    """Outputs that are not what a run keeps (another type, positions out of order, an array gone) are called
+    damaged; the run starts from the first frame and its result is an uninterrupted run's."""
+    import io
+    import zipfile
+
+    spotter, source, out = _spotter(), recording["frames"], tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        spot_learned(spotter, source, fps=30.0, progress=_stopping_at(30), keep=PartialSpot(out, say=print))
+    state = out / PARTIAL_NAME
+    with np.load(state, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    if damage == "dtype":
+        arrays["learned_micro_scores"] = arrays["learned_micro_scores"].astype(np.float32)
+    elif damage == "order":
+        arrays["learned_micro_positions"] = arrays["learned_micro_positions"][::-1].copy()
+    else:
+        del arrays["learned_macro_features"]
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    state.write_bytes(buffer.getvalue())
+    assert zipfile.is_zipfile(state)
+    said = []
+    resumed = spot_learned(spotter, source, fps=30.0, keep=PartialSpot(out, say=said.append))
+    assert len(said) == 1 and "cannot be read (" in said[0] and "it is damaged" in said[0], said
+    assert resumed.to_dict() == spot_learned(spotter, source, fps=30.0).to_dict()
