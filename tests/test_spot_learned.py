@@ -155,21 +155,12 @@ def test_a_micro_only_learned_spotter_spots_saves_and_loads_micro_only(tmp_path,
                  "--no-progress"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data["thresholds"]) == ["micro"] and {i["type"] for i in data["intervals"]} == {"micro"}
-    with pytest.MonkeyPatch.context() as patch:  # interrupted: nothing kept, and the line says which spotter
-        patch.setattr(LearnedSpotter, "spot", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.MonkeyPatch.context() as patch:  # interrupted without --out: nothing kept, as the flow spotter
+        patch.setattr(LearnedSpotter, "spot_kept", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
         assert main(["spot", str(frames), "--fps", "30", "--spotter-model", str(tmp_path / "micro.pt"),
-                     "--no-progress", "--out", str(tmp_path / "out")]) == 130
-    assert "nothing was written or kept (the learned spotter of --spotter-model keeps no partial progress); a " \
-        "rerun spots the recording from its start\n" in capsys.readouterr().err
-    from .serve_helpers import make_checkpoint  # with --checkpoint: its classifying is not kept either
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(LearnedSpotter, "spot", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
-        assert main(["spot", str(frames), "--fps", "30", "--spotter-model", str(tmp_path / "micro.pt"),
-                     "--checkpoint", str(make_checkpoint(tmp_path / "model")), "--no-progress", "--out",
-                     str(tmp_path / "out")]) == 130
-    assert "keeps no partial progress); a rerun spots the recording from its start and classifies its " \
-        "micro-expressions again\n" in capsys.readouterr().err
+                     "--no-progress"]) == 130
+    assert "interrupted: nothing was written or kept (give --out DIR to keep partial progress); a rerun spots the " \
+        "recording from its start\n" in capsys.readouterr().err  # with --out: tests/test_spot_learned_resume.py
     # a spotter of both types is still written as version 1 (an older mmnet reads it) and loads both
     spotter.nets["macro"] = (make_net(32).eval(), np.ones(3, np.float32))
     spotter.save(tmp_path / "both.pt")
@@ -273,7 +264,7 @@ def test_learned_threshold_p_is_a_config_value(tmp_path, monkeypatch):
     from PIL import Image
 
     from mmnet.config import load_config
-    from mmnet.spotting import learned as learned_module
+    from mmnet.spotting import learned_spotting as learned_module
     from mmnet.spotting.learned_net import make_net
     from mmnet.train.spot_recognise import spot_settings
 

@@ -18,8 +18,8 @@ same in seconds from the first frame, the height of its motion peak (score) and,
 the class of a micro-expression and its probability (macro-expressions are not classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
 one folder per recording, as another recording's results replace them. An interrupted run keeps its
-spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz): the same command
-resumes from it (docs/spotting.md).
+spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with the flow
+spotter and with a learned one (--spotter-model) alike: the same command resumes from it (docs/spotting.md).
 intervals.csv has the columns onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds
 from the first frame, as in the table and spot.json) and, with --checkpoint, one p_<class> column per
 class (the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
@@ -77,13 +77,10 @@ def _earlier_source(path: Path) -> str | None:
         return None
 
 
-# cli.py's "interrupted: ..." line; with --out, run() says what was kept (spotting.partial_state)
+# cli.py's "interrupted: ..." line; with --out, run() says what was kept (spotting.partial_state), for the flow
+# spotter and the learned one (--spotter-model) alike
 INTERRUPTED = "nothing was written or kept (give --out DIR to keep partial progress); a rerun spots the recording " \
     "from its start"
-#: ... with a --spotter-model of a trained method (not flow), whose spotting keeps no progress (nor, then, the
-#: classifying of --checkpoint that follows it)
-TRAINED_INTERRUPTED = ("nothing was written or kept (the {method} spotter of --spotter-model keeps no partial "
-                       "progress); a rerun spots the recording from its start{classifies}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -144,44 +141,34 @@ def _spot(args: argparse.Namespace) -> int:
         from .common import load_predictor
 
         predictor = load_predictor(args.checkpoint, device=args.device)
-    # a saved flow spotter is the flow path with its own parameters: its progress is kept as --preset's
-    if args.spotter_model is not None and spotter.method != "flow":
-        args._interrupted = TRAINED_INTERRUPTED.format(
-            method=spotter.method, classifies=" and classifies its micro-expressions again" if predictor else "")
-        result = spotter.spot(args.source, fps=args.fps, progress=not args.no_progress)
-        if predictor is not None:
-            from ..infer.recordings import classifier_aligner, classify_micro
+    from ..infer.recordings import spot_and_classify
+    from ..progress import FrameProgress
 
-            with _classifying(args) as reading:
-                classify_micro(result, predictor, classifier_aligner(config), progress=reading.reached)
-    else:
-        from ..infer.recordings import spot_and_classify
-        from ..progress import FrameProgress
+    progress = FrameProgress(args.source.name, progress=not args.no_progress)
+    # with --out, the spotting's progress (and the classifying's) is kept there as it goes, and a rerun continues
+    # from it: the flow spotter's (a saved flow spotter is the flow path with its own parameters) and the learned's
+    partial = None if args.out is None else PartialSpot(args.out)
 
-        progress = FrameProgress(args.source.name, progress=not args.no_progress)
-        # with --out, the spotting's progress (and the classifying's) is kept there as it goes, and a rerun
-        # continues from it
-        partial = None if args.out is None else PartialSpot(args.out)
+    def on_total(total):  # the frames measured before are streamed by first: not this run's pace
+        progress.start(total, before=partial.saved if partial is not None and partial.resume else 0)
 
-        def on_total(total):  # the frames measured before are streamed by first: not this run's pace
-            progress.start(total, before=partial.saved if partial is not None and partial.resume else 0)
+    try:
+        with _classifying(args) as reading:
+            if args.spotter_model is not None and spotter.method != "flow":
+                result = _spot_trained(args, spotter, predictor, partial, progress, on_total, reading)
+            elif partial is not None and predictor is not None:  # the classifying is kept too
+                from ..infer.kept_classification import classifier_identity, spot_and_classify_kept
 
-        try:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
-            with _classifying(args) as reading:
-                if partial is not None and predictor is not None:  # the classifying is kept too
-                    from ..infer.kept_classification import classifier_identity, spot_and_classify_kept
-
-                    result, _ = spot_and_classify_kept(
-                        args.source, predictor, config, partial, classifier_identity(args.checkpoint, predictor),
-                        fps=args.fps, progress=progress, on_total=on_total, classify_progress=reading.reached)
-                else:
-                    result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
-                                                  on_total=on_total, classify_progress=reading.reached,
-                                                  partial=partial)
-        finally:  # also on Ctrl-C and SIGTERM (cli.Terminated): the interrupted line says what was kept
-            progress.close()
-            if partial is not None:
-                args._interrupted = partial.interrupted()
+                result, _ = spot_and_classify_kept(
+                    args.source, predictor, config, partial, classifier_identity(args.checkpoint, predictor),
+                    fps=args.fps, progress=progress, on_total=on_total, classify_progress=reading.reached)
+            else:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
+                result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
+                                              on_total=on_total, classify_progress=reading.reached, partial=partial)
+    finally:  # also on Ctrl-C and SIGTERM (cli.Terminated): the interrupted line says what was kept
+        progress.close()
+        if partial is not None:
+            args._interrupted = partial.interrupted()
     data = result.to_dict()
     if args.out is not None or args.json:  # a result kept or handed on says what it was made from
         from ..spotting.provenance import spot_provenance
@@ -230,6 +217,22 @@ def _spot(args: argparse.Namespace) -> int:
         if warning:
             print(f"note: {warning}", file=sys.stderr)
     return 0
+
+
+def _spot_trained(args: argparse.Namespace, spotter, predictor, partial, progress, on_total, reading):
+    """The result of a trained spotter (``spotter.spot_kept``) and, with ``predictor``, its micro intervals
+    classified; with ``partial`` (--out) both are kept and continued as the flow path's are."""
+    from ..infer.recordings import classifier_aligner, classify_micro
+
+    result = spotter.spot_kept(args.source, fps=args.fps, progress=progress, on_total=on_total, keep=partial)
+    if predictor is not None and partial is not None:
+        from ..infer.kept_classification import classifier_identity, classify_kept
+
+        classify_kept(result, predictor, classifier_aligner(spotter.config), partial,
+                      classifier_identity(args.checkpoint, predictor), progress=reading.reached)
+    elif predictor is not None:
+        classify_micro(result, predictor, classifier_aligner(spotter.config), progress=reading.reached)
+    return result
 
 
 @contextmanager

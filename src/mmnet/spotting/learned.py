@@ -13,7 +13,8 @@ flow and head-motion removal (``flow_spotter.extract_motion`` with its ``on_flow
 every flow pair into a small feature map (``learned_net``), trains one SoftNet-like network per
 expression type on pseudo-labels (the types ``fit`` is given: a dataset that annotates micro-
 expressions alone trains and spots micro only), and at spotting time feeds the networks the
-pairs in batches as they are computed; its score curve goes through the flow spotter's
+pairs in batches as they are computed (``learned_spotting``, ``learned_outputs``: ``mmnet spot --out``
+resumes it as it resumes the flow spotter); its score curve goes through the flow spotter's
 smoothing, threshold, peaks and length gates (``peaks.spot_intervals``) with ``learned.p`` as
 the threshold. Memory while spotting does not grow with the recording (a few numbers per
 frame); while fitting, the kept training pairs are held: 6 KiB each at ``learned.size=32``, so
@@ -35,9 +36,9 @@ import numpy as np
 from ..errors import CheckpointError, ConfigError, DataError
 from ..progress import write_line
 from .config import SpotConfig, spot_config_from
-from .flow_spotter import SCALES, MotionCurves, centre_pairs, extract_motion, open_recording
-from .learned_net import FeatureMaker, coverage, make_net, pair_label, predict, train_net
-from .peaks import spot_intervals
+from .flow_spotter import SCALES, extract_motion, open_recording
+from .learned_net import FeatureMaker, coverage, make_net, pair_label, train_net
+from .learned_spotting import spot_learned
 from .spotter import SpotResult, spot_recording
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ FORMAT = "mmnet-spotter"
 # for every type (version 2: a version-1 reader loads both types' networks and would fail on it).
 VERSION = 2
 READABLE = (1, 2)
-BATCH = 256  # pairs fed to the network at once while spotting
 #: How to choose the training-free flow spotter instead, on the command line and in Python.
 FLOW_INSTEAD = "--set method=flow; in Python the override method=flow, e.g. spot_config('casme2', 'method=flow')"
 
@@ -296,53 +296,27 @@ class LearnedSpotter(_Spotter):
 
     def spot(self, video: LongVideo | str | Path, *, fps: float | None = None, progress: bool = False,
              on_frame: FrameCallback | None = None) -> SpotResult:
-        """As ``FlowSpotter.spot``: ``on_frame(done, total)`` after every frame."""
+        """As ``FlowSpotter.spot``: ``on_frame(done, total)`` after every frame (``learned_spotting.spot_learned``
+        also keeps and continues ``mmnet spot --out``'s progress)."""
+        self._check_trained()
+        source, fps, name = _source(video, fps)
+        _say(progress, f"spotting {name} (learned)")
+        total: list[int | None] = [None]
+        return spot_learned(self, source, fps=fps, name=name, progress=_counting(on_frame, total),
+                            on_total=lambda n: total.__setitem__(0, n))
+
+    def spot_kept(self, source: str | Path, *, fps: float | None = None, progress: Callable[[int], None] | None = None,
+                  on_total: Callable[[int | None], None] | None = None, keep=None) -> SpotResult:
+        """``mmnet spot --spotter-model``'s ``spot`` of a video file or frame folder: ``progress(1)`` after every
+        frame, ``on_total(count)``, and with ``keep`` (a ``partial_state.PartialSpot``, its --out) the progress
+        kept as it goes and continued from what an interrupted run kept."""
+        self._check_trained()
+        return spot_learned(self, source, fps=fps, progress=progress, on_total=on_total, keep=keep)
+
+    def _check_trained(self) -> None:
         if not self.nets:
             raise ConfigError("LearnedSpotter.spot: the spotter is not trained; call fit() or load a saved one "
                               "(LearnedSpotter.load / mmnet spot --spotter-model).")
-        source, fps, name = _source(video, fps)
-        _say(progress, f"spotting {name} (learned)")
-        frames, rate, total = open_recording(source, fps)
-        types = self.types
-        ends: dict[str, tuple[list, list]] = {s: ([], []) for s in types}
-        pending: dict[str, tuple[list, list]] = {s: ([], []) for s in types}
-
-        def flush(s):
-            positions, feats = pending[s]
-            if positions:
-                net, scale = self.nets[s]
-                ends[s][0].extend(positions)
-                ends[s][1].extend(predict(net, scale, np.stack(feats), self.device))
-                positions.clear()
-                feats.clear()
-
-        def hook(scale, pos, pair, flow, regions):
-            if scale not in pending:
-                return
-            pending[scale][0].append(pos)
-            pending[scale][1].append(self._features(flow, regions))
-            if len(pending[scale][0]) >= BATCH:
-                flush(scale)
-
-        curves = extract_motion(frames, rate, self.config, aligner=self.aligner(), source=name, on_flow=hook,
-                                declared=total, progress=_counting(on_frame, [total]))
-        n = len(curves.numbers)
-        scores = {}
-        for s in types:
-            flush(s)
-            end = np.full(n, np.nan)
-            end[np.asarray(ends[s][0], int)] = ends[s][1]
-            centre = centre_pairs(end, curves.strides[s] // 2)  # at the pair's middle, as the flow spotter's
-            centre[np.isnan(curves.scores[s]).all(axis=1)] = np.nan  # gaps, the first k frames
-            scores[s] = centre[:, None]
-        learned_curves = MotionCurves(rate, curves.numbers, scores, ("learned",), curves.strides, curves.gaps,
-                                      curves.realignments, curves.notes, curves.missing, curves.faces)
-        p = self.config.learned.p
-        peaks_config = replace(self.config, micro=replace(self.config.micro, p=p),
-                               macro=replace(self.config.macro, p=p))
-        intervals, details = spot_intervals(learned_curves, peaks_config, types)
-        return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, self.config, learned_curves,
-                          details)
 
     def _payload(self) -> dict:
         import torch

@@ -28,7 +28,7 @@ import numpy as np
 
 from .regions import Regions
 
-__all__ = ["FeatureMaker", "coverage", "pair_label", "make_net", "train_net", "mirror_half", "predict"]
+__all__ = ["FeatureMaker", "as_made", "coverage", "pair_label", "make_net", "train_net", "mirror_half", "predict"]
 
 
 class FeatureMaker:
@@ -65,6 +65,13 @@ class FeatureMaker:
         parts = [cv2.resize(np.ascontiguousarray(maps[r, c]), (self.size, half), interpolation=cv2.INTER_AREA)
                  for r, c in self._boxes]
         return np.concatenate(parts, axis=0).transpose(2, 0, 1).astype(np.float16)  # (3, size, size)
+
+
+def as_made(features: np.ndarray) -> np.ndarray:
+    """``features`` (N, 3, size, size) in the memory layout ``FeatureMaker`` makes them in (channels last, as they are
+    computed): a network's outputs on a batch depend on its layout in their last digits, so features read back from
+    a file are fed in the layout they had when they were made."""
+    return np.ascontiguousarray(features.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
 def coverage(intervals, type_: str, last_number: int) -> np.ndarray:

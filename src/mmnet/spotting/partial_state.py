@@ -7,12 +7,13 @@ measured) and on an error between two frames; once the whole recording is measur
 is one NumPy archive of arrays and a JSON document, read without pickle (a pickle runs code, and the folder may
 be another user's), written whole or not at all (a temporary file renamed over it). With ``--checkpoint`` the
 curves are joined by the intervals classified so far (``infer.kept_classification``, which checks them), so that
-a rerun classifies only the rest.
+a rerun classifies only the rest. The learned spotter keeps its networks' outputs beside the motion state
+(``learned_outputs``), and once the recording is measured, its own score curves in place of the motion curves.
 
 A rerun of the same command continues from it when it is for the same recording, configuration, frame rate and
-versions (``recording_key``); else it says why and spots the recording from its start, leaving the file until its
-own first save replaces it. ``mmnet spot`` removes the file together with writing its results. ``progress_file``
-reads it without trusting it.
+versions (``recording_key``), and for the learned spotter the same networks (``NetOutputs.key``); else it says
+why and spots the recording from its start, leaving the file until its own first save replaces it. ``mmnet spot``
+removes the file together with writing its results. ``progress_file`` reads it without trusting it.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def _differs(saved: dict, key: dict) -> str | None:
         changed = [f"{k} {then.get(k)} then, {now.get(k)} now" for k in sorted(set(then) | set(now))
                    if then.get(k) != now.get(k)]
         return "it was measured by other versions (" + "; ".join(changed) + ")"
+    if saved.get("outputs") != key.get("outputs"):
+        then, now = saved.get("outputs") or {}, key.get("outputs") or {}
+        changed = sorted(k for k in set(then) | set(now) if then.get(k) != now.get(k))
+        return "it was made by another spotter's networks or setup (" + ", ".join(changed) + " differ)"
     return None
 
 
@@ -135,6 +140,8 @@ class PartialSpot:
     ``begin`` reads what an earlier run kept: ``resume`` (for ``extract_motion``) or ``curves`` (the fields of
     ``MotionCurves``, the whole recording measured). ``extract_motion`` calls ``tick`` between frames and
     ``save_motion`` when it stops; ``save_curves`` keeps the finished curves; ``interrupted`` says what is kept.
+    With ``begin``'s ``outputs`` (the learned spotter's ``NetOutputs``), they are saved with the motion and
+    ``resume["outputs"]`` holds those taken over.
     """
 
     def __init__(self, folder: str | Path, *, every_s: float | None = None, say=None):
@@ -142,6 +149,7 @@ class PartialSpot:
         self.every_s = SAVE_EVERY_S if every_s is None else every_s
         self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
         self.key: dict | None = None
+        self.outputs = None  # the learned spotter's NetOutputs, saved with the motion
         self.source, self.total = "", None
         self.resume: dict | None = None  # motion_state.parse's, when a run continues
         self.curves: dict | None = None  # MotionCurves' fields, when the whole recording was measured before
@@ -156,13 +164,17 @@ class PartialSpot:
         self._broken = False
 
     # -- reading ---------------------------------------------------------------------------------
-    def begin(self, source: str | Path, fps: float, config: SpotConfig, total: int | None) -> None:
+    def begin(self, source: str | Path, fps: float, config: SpotConfig, total: int | None, *,
+              outputs=None) -> None:
         """Key this run; take over the progress in the folder when it continues this run, else say why not. A file
         that does not fit is not removed here: it stays until this run's first save replaces it (another
         recording sent to the same --out, or a typo in --set, costs nothing until this run has progress of its
-        own). Prints one line either way (none when there is no file)."""
-        self.source, self.total = str(source), total
+        own). Prints one line either way (none when there is no file). ``outputs``: the learned spotter's
+        ``NetOutputs``, whose networks are part of the key."""
+        self.source, self.total, self.outputs = str(source), total, outputs
         self.key = recording_key(source, fps, config)
+        if outputs is not None:
+            self.key = {**self.key, "outputs": outputs.key}
         self._last = time.monotonic()
         for stale in self.path.parent.glob(f".{PARTIAL_NAME}.*.tmp"):  # left by a kill -9 mid-write
             stale.unlink(missing_ok=True)
@@ -194,12 +206,16 @@ class PartialSpot:
                     raise Damaged(f"it holds {archive.frames} frames of a recording of {total}")
                 crop = (config.face.height, config.face.width)
                 window = max(config.frames_at(getattr(config, s).k, fps) for s in SCALES) + 1
-                arrays = archive.arrays(archive.frames * FRAME_BYTES + window * crop[0] * crop[1] + SLACK_BYTES)
+                outputs = 0 if self.outputs is None else self.outputs.bound(archive.frames)
+                arrays = archive.arrays(archive.frames * FRAME_BYTES + window * crop[0] * crop[1] + outputs
+                                        + SLACK_BYTES)
                 if meta["kind"] == "curves":
                     self.curves = _parse_curves(meta["curves"], arrays)
                     self.classified = meta.get("classified")
                 else:
                     self.resume = parse(meta["motion"], arrays, crop)
+                    if self.outputs is not None:
+                        self.resume["outputs"] = self.outputs.parse(arrays, archive.frames)
         except (Damaged, KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             why = f"it cannot be read ({type(exc).__name__}: {str(exc)[:200]}): it is damaged"  # not _write's
         if why is not None:
@@ -238,19 +254,22 @@ class PartialSpot:
         if state.done in (0, self.saved) or self._broken:
             return
         meta, arrays = state.snapshot()
+        if self.outputs is not None:  # the networks' outputs up to the same frame, in the same file
+            arrays.update(self.outputs.snapshot())
         self._write("motion", {"motion": meta}, arrays, state.done)
 
     def save_curves(self, curves) -> None:
         """Keep the whole recording's ``MotionCurves``: a rerun after an interrupted classification need not
-        measure it again (curves taken over are not written again, but kept for ``save_classified``)."""
-        meta = {"fps": float(curves.fps), "regions": list(curves.regions),
+        measure it again (curves taken over are not written again, but kept for ``save_classified``). The learned
+        spotter's curves hold the types it spots only."""
+        meta = {"fps": float(curves.fps), "regions": list(curves.regions), "scales": list(curves.scores),
                 "strides": {s: int(k) for s, k in curves.strides.items()},
                 "gaps": [[int(a), int(b)] for a, b in curves.gaps],
                 "realignments": [int(n) for n in curves.realignments],
                 "notes": list(curves.notes), "missing": [[int(a), int(b)] for a, b in curves.missing],
                 "faces": [[int(n), [int(v) for v in box]] for n, box in curves.faces]}
         arrays = {"numbers": np.asarray(curves.numbers, np.int64),
-                  **{f"scores_{s}": np.asarray(curves.scores[s], np.float64) for s in SCALES}}
+                  **{f"scores_{s}": np.asarray(curves.scores[s], np.float64) for s in curves.scores}}
         self._curves_doc = (meta, arrays)
         if self.finished:
             return
@@ -356,7 +375,10 @@ def _parse_curves(meta: dict, arrays: dict[str, np.ndarray]) -> dict:
     numbers = arrays["numbers"]
     if numbers.ndim != 1 or numbers.dtype.kind != "i":
         raise ValueError(f"numbers are {numbers.shape} {numbers.dtype}")
-    scores = {s: arrays[f"scores_{s}"] for s in SCALES}
+    scales = meta.get("scales", SCALES)  # both, unless a learned spotter's of one type
+    if not scales or any(s not in SCALES for s in scales) or len(set(scales)) != len(scales):
+        raise ValueError(f"its scales are {scales!r}")
+    scores = {str(s): arrays[f"scores_{s}"] for s in scales}
     regions = tuple(str(r) for r in meta["regions"])
     if any(v.shape != (len(numbers), len(regions)) or v.dtype != np.float64 for v in scores.values()):
         raise ValueError(f"scores are not ({len(numbers)}, {len(regions)}) float64")

@@ -13,6 +13,9 @@ The spotter interface (the base class is ``learned._Spotter``; ``FlowSpotter`` a
 * ``fit(videos, *, types, progress=False) -> dict``: learn from ``LongVideo``s with their ground truth, for
   the expression types ``types``; returns statistics (``{}`` when nothing is learned);
 * ``spot(video, *, fps=None, progress=False) -> SpotResult``: a ``LongVideo``, a video file or a frame folder;
+* ``spot_kept(source, *, fps=None, progress=None, on_total=None, keep=None) -> SpotResult`` (a trained spotter,
+  which ``mmnet spot --spotter-model`` runs): ``spot`` with ``progress(1)`` after every frame, ``on_total(count)``
+  and ``keep`` (``partial_state.PartialSpot``, ``--out``), whose progress it keeps and continues;
 * ``save(path)`` writes ``_payload()`` (plain values and tensors: it is read with ``weights_only=True``);
   ``_restore(data)`` reads back what the class's ``_payload`` added to the base one;
 * ``fold_independent`` (optional, default False): True when ``spot`` does not depend on ``fit``; spot then
