@@ -65,6 +65,8 @@ class FaceConfig:
     face is looked for again every ``check_every`` seconds, and frames where it is missing are gaps.
     ``"none"`` takes the whole frame as the face crop (frames already cropped and aligned, as
     CASME II's ``Cropped``), with the facial regions at their usual place in such a crop.
+    ``landmarks``: the landmark model of ``align``, 68 (dlib's iBUG 300-W model: non-commercial use only) or 5
+    (dlib's 5-point model: eye corners and nose; the regions are then the template's, at the measured eyes).
     """
 
     mode: str = "align"
@@ -73,9 +75,13 @@ class FaceConfig:
     width: int = 140  # crop the flow runs on (half of CASME II's 280 x 340 crops)
     height: int = 170
     eye_margin: float = 0.25  # eye masks are pushed out by this fraction of the inter-ocular distance
+    landmarks: int = 68  # landmark model: 68 or 5 points
 
     def __post_init__(self) -> None:
+        from ..preprocess.landmarks import landmark_count
+
         verify_choice("face.mode", self.mode, ("align", "none"))
+        landmark_count(self.landmarks, "face.landmarks")
         if self.check_every <= 0 or self.realign <= 0 or self.width < 32 or self.height < 32 or self.eye_margin < 0:
             raise ConfigError("face.check_every and face.realign must be > 0, face.width/height >= 32, "
                               "face.eye_margin >= 0")

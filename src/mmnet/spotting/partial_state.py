@@ -199,7 +199,7 @@ class PartialSpot:
                     self.curves = _parse_curves(meta["curves"], arrays)
                     self.classified = meta.get("classified")
                 else:
-                    self.resume = parse(meta["motion"], arrays, crop)
+                    self.resume = parse(meta["motion"], arrays, crop, config.face.landmarks)
         except (Damaged, KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             why = f"it cannot be read ({type(exc).__name__}: {str(exc)[:200]}): it is damaged"  # not _write's
         if why is not None:
