@@ -139,3 +139,19 @@ def test_the_spotter_follows_a_face_with_five_points_and_keeps_them_to_resume():
         assert np.array_equal(again.regions.measured[name], track.regions.measured[name])
     with pytest.raises(ValueError, match="5-point landmark model, the config face.landmarks=68"):
         FaceTrack(spot_config("casme2"), 30, track.aligner)  # an aligner of the other model: said, not used
+
+
+def test_saved_spotting_work_keyed_before_the_option_still_matches_and_not_across_models(tmp_path):
+    """Progress files and LOSO fold records are reused only for the same config: one made before face.landmarks
+    existed was made with the 68 points, and stays reusable by the default; a 5-point run never reuses it."""
+    import dataclasses
+
+    from mmnet.spotting.partial_state import recording_key
+
+    video = tmp_path / "rec.mp4"
+    video.write_bytes(b"\0" * 64)
+    default = spot_config("casme2")
+    earlier = json.loads(json.dumps(dataclasses.asdict(default)))
+    del earlier["face"]["landmarks"]  # the config of a key written before the option
+    assert recording_key(video, 30.0, default)["config"] == earlier
+    assert recording_key(video, 30.0, spot_config("casme2", ["face.landmarks=5"]))["config"]["face"]["landmarks"] == 5

@@ -33,7 +33,7 @@ from ..errors import ConfigError, verify_choice
 MAX_FPS = 10_000  # the highest frame rate a recording may declare (no window length can be computed past it)
 
 __all__ = ["MAX_FPS", "PRESETS", "DATASET_PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig",
-           "spot_config", "spot_config_from"]
+           "spot_config", "spot_config_from", "config_key"]
 
 
 @dataclass
@@ -203,3 +203,20 @@ def spot_config_from(values: dict) -> SpotConfig:
     # top-level keys are named as the user writes them (``--set pp=0.1``), a mistyped one with its section's
     dotted = tuple(f"{name}.{f.name}" for name in SECTIONS for f in dataclasses.fields(hints[name]))
     return build_section(SpotConfig, {**values, **sections}, "", dotted)
+
+
+#: Keys added after saved progress and fold records were first keyed by the config, with the value all of those
+#: were made with: left out of a key while they hold it, so what was saved before still matches.
+LATER_KEYS = {("face", "landmarks"): 68}
+
+
+def config_key(config: SpotConfig) -> dict:
+    """``config`` as JSON values, for keys that decide whether saved work is reused (``LATER_KEYS`` at their
+    earlier value left out)."""
+    import json
+
+    values = json.loads(json.dumps(dataclasses.asdict(config)))
+    for (section, key), value in LATER_KEYS.items():
+        if values[section].get(key) == value:
+            del values[section][key]
+    return values
