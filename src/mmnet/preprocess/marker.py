@@ -26,6 +26,10 @@ class FolderState(Enum):
     FOREIGN = "foreign"  # holds files but no marker: not mmnet's, never touched
 
 
+#: Settings added after markers were first written, with the value every earlier marker's clip was prepared with.
+_EARLIER_DEFAULTS = {"landmarks": 68}
+
+
 def _normalised(settings: dict) -> dict:
     return json.loads(json.dumps(settings))  # tuples -> lists, as read back
 
@@ -60,7 +64,7 @@ def settings_change(folder: Path, settings: dict) -> str:
     data = _read(folder)
     if data is None or not isinstance(data.get("settings"), dict):
         return f"its {PREPARED_MARKER} cannot be read"
-    old, new = data["settings"], _normalised(settings)
+    old, new = {**_EARLIER_DEFAULTS, **data["settings"]}, _normalised(settings)
     return ", ".join(f"{k} {old.get(k)} (now {v})" for k, v in new.items() if old.get(k) != v)
 
 

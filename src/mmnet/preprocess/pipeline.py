@@ -41,6 +41,7 @@ from ..media import (
 from ..utils import atomic_write_text
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
+from .landmarks import DEFAULT_LANDMARKS, landmark_count
 from .marker import FolderState, folder_state, is_prepared, read_record, settings_change, write_marker
 from .summary import ClipResult, PrepareSummary, default_summary_path
 
@@ -64,11 +65,11 @@ MAX_LISTED = 10  # unreadable frames named in one message
 # ----------------------------------------------------------------------------------- one clip
 
 
-def clip_settings(job: ClipJob, geometry: CropGeometry, quality: int) -> dict:
+def clip_settings(job: ClipJob, geometry: CropGeometry, quality: int, landmarks: int = DEFAULT_LANDMARKS) -> dict:
     """The settings that shape a clip's crops, recorded with it: a rerun with others does not skip it silently."""
     onset = job.onset if job.onset is not None else job.frames[0][0] if job.frames else 0
     return {"size": [geometry.width, geometry.height], "eye_y": geometry.eye_y, "iod": geometry.iod,
-            "onset": onset, "quality": quality}
+            "onset": onset, "quality": quality, "landmarks": landmarks}
 
 
 def _save_jpeg(image: np.ndarray, path: Path, quality: int) -> None:
@@ -255,17 +256,17 @@ _WORKER_ALIGNER: FaceAligner | None = None
 
 
 @functools.lru_cache(maxsize=1)
-def _shared_aligner(geometry: CropGeometry) -> FaceAligner:
+def _shared_aligner(geometry: CropGeometry, landmarks: int = DEFAULT_LANDMARKS) -> FaceAligner:
     """In-process aligner, kept between calls: loading the 100 MB landmark model takes ~0.7 s."""
-    return FaceAligner(geometry)
+    return FaceAligner(geometry, landmarks=landmarks)
 
 
-def _init_worker(geometry: CropGeometry) -> None:
+def _init_worker(geometry: CropGeometry, landmarks: int = DEFAULT_LANDMARKS) -> None:
     import cv2
 
     global _WORKER_ALIGNER
     cv2.setNumThreads(1)  # parallelism is over clips; threads inside each worker would oversubscribe
-    _WORKER_ALIGNER = FaceAligner(geometry)
+    _WORKER_ALIGNER = FaceAligner(geometry, landmarks=landmarks)
 
 
 def _worker(job: ClipJob, tmp_root: Path, settings: dict, quality: int) -> ClipResult:
@@ -290,7 +291,7 @@ def default_workers() -> int:
 def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = "auto", onset: int | None = None,
             geometry: CropGeometry | None = None, workers: int | None = None, force: bool = False,
             quality: int = 95, progress: bool = True, summary_path: str | Path | None = None,
-            onsets: Mapping[str, int] | None = None) -> PrepareSummary:
+            onsets: Mapping[str, int] | None = None, landmarks: int = DEFAULT_LANDMARKS) -> PrepareSummary:
     """Align and crop every clip of ``source``; see the module docstring for layouts.
 
     Args:
@@ -303,6 +304,9 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
         summary_path: where to write the JSON summary; default ``<out>/prepare-summary.json`` for a
             dataset, none for a single clip. Written also when the run is interrupted.
         onsets: clip id -> onset frame number, overriding the first frame (e.g. from annotations).
+        landmarks: the landmark model, 68 (dlib's iBUG 300-W model, non-commercial use only) or 5 points
+            (``mmnet.preprocess.landmarks``); recorded with each clip, so a rerun with the other redoes nothing
+            silently.
 
     Returns:
         the summary; failed clips are listed in it, never raised.
@@ -312,7 +316,8 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
             inside it, or holds it), or an output folder exists that mmnet did not write (never
             replaced, even with ``force``: it may be the dataset's own crops).
     """
-    require_face_extra()
+    landmarks = landmark_count(landmarks)
+    require_face_extra(landmarks)
     geometry = geometry or CropGeometry()
     layout, out_root, jobs = discover(source, out, layout, onset)
     in_the_way = [j.out_dir for j in jobs if j.out_dir.exists() and not j.out_dir.is_dir()]
@@ -321,7 +326,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
                           "a folder path (or move the file away).")
     if onsets:
         jobs = [dataclasses.replace(j, onset=onsets.get(j.clip_id, j.onset)) for j in jobs]
-    settings = [clip_settings(j, geometry, quality) for j in jobs]
+    settings = [clip_settings(j, geometry, quality, landmarks) for j in jobs]
     if summary_path is None:
         summary_path = default_summary_path(layout, out_root)
     earlier = _earlier_records(summary_path)  # clips an mmnet without markers prepared: its summary lists them
@@ -353,7 +358,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
                 results[i] = _settled(job, state, settings[i], earlier.get(job.clip_id, {}))
                 bar.update()
         if workers <= 1 or len(todo) <= 1:
-            aligner = _shared_aligner(geometry) if todo else None
+            aligner = _shared_aligner(geometry, landmarks) if todo else None
             for i in todo:
                 results[i] = process_clip(jobs[i], aligner, tmp_root=tmp_root, settings=settings[i], quality=quality)
                 bar.update()
@@ -363,7 +368,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
 
             # Not fork: a child forked while OpenCV's (or torch's) thread pool holds a lock deadlocks.
             method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(geometry,),
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(geometry, landmarks),
                                      mp_context=multiprocessing.get_context(method)) as pool:
                 futures = {pool.submit(_worker, jobs[i], tmp_root, settings[i], quality): i for i in todo}
                 for fut in as_completed(futures):

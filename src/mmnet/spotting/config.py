@@ -33,7 +33,7 @@ from ..errors import ConfigError, verify_choice
 MAX_FPS = 10_000  # the highest frame rate a recording may declare (no window length can be computed past it)
 
 __all__ = ["MAX_FPS", "PRESETS", "DATASET_PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig",
-           "spot_config", "spot_config_from"]
+           "spot_config", "spot_config_from", "config_key"]
 
 
 @dataclass
@@ -65,6 +65,8 @@ class FaceConfig:
     face is looked for again every ``check_every`` seconds, and frames where it is missing are gaps.
     ``"none"`` takes the whole frame as the face crop (frames already cropped and aligned, as
     CASME II's ``Cropped``), with the facial regions at their usual place in such a crop.
+    ``landmarks``: the landmark model of ``align``, 68 (dlib's iBUG 300-W model: non-commercial use only) or 5
+    (dlib's 5-point model: eye corners and nose; the regions are then the template's, at the measured eyes).
     """
 
     mode: str = "align"
@@ -73,9 +75,13 @@ class FaceConfig:
     width: int = 140  # crop the flow runs on (half of CASME II's 280 x 340 crops)
     height: int = 170
     eye_margin: float = 0.25  # eye masks are pushed out by this fraction of the inter-ocular distance
+    landmarks: int = 68  # landmark model: 68 or 5 points
 
     def __post_init__(self) -> None:
+        from ..preprocess.landmarks import landmark_count
+
         verify_choice("face.mode", self.mode, ("align", "none"))
+        landmark_count(self.landmarks, "face.landmarks")
         if self.check_every <= 0 or self.realign <= 0 or self.width < 32 or self.height < 32 or self.eye_margin < 0:
             raise ConfigError("face.check_every and face.realign must be > 0, face.width/height >= 32, "
                               "face.eye_margin >= 0")
@@ -197,3 +203,20 @@ def spot_config_from(values: dict) -> SpotConfig:
     # top-level keys are named as the user writes them (``--set pp=0.1``), a mistyped one with its section's
     dotted = tuple(f"{name}.{f.name}" for name in SECTIONS for f in dataclasses.fields(hints[name]))
     return build_section(SpotConfig, {**values, **sections}, "", dotted)
+
+
+#: Keys added after saved progress and fold records were first keyed by the config, with the value all of those
+#: were made with: left out of a key while they hold it, so what was saved before still matches.
+LATER_KEYS = {("face", "landmarks"): 68}
+
+
+def config_key(config: SpotConfig) -> dict:
+    """``config`` as JSON values, for keys that decide whether saved work is reused (``LATER_KEYS`` at their
+    earlier value left out)."""
+    import json
+
+    values = json.loads(json.dumps(dataclasses.asdict(config)))
+    for (section, key), value in LATER_KEYS.items():
+        if values[section].get(key) == value:
+            del values[section][key]
+    return values

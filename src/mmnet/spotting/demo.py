@@ -152,7 +152,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     if spot.face.mode == "align":  # one aligner (and landmark model) for every recording
         from ..preprocess import CropGeometry, FaceAligner
 
-        aligner = FaceAligner(CropGeometry(spot.face.width, spot.face.height))
+        aligner = FaceAligner(CropGeometry(spot.face.width, spot.face.height), landmarks=spot.face.landmarks)
     spotted: dict[str, list[Interval]] = {}
     per_video = []
     t_spot = time.perf_counter()

@@ -48,7 +48,10 @@ class FaceTrack:
         elif aligner is None:
             from ..preprocess.face import FaceAligner
 
-            self.aligner = FaceAligner(self.geometry)
+            self.aligner = FaceAligner(self.geometry, landmarks=config.face.landmarks)
+        elif getattr(aligner, "points", 68) != config.face.landmarks:  # a caller's bug: say it, not misplace regions
+            raise ValueError(f"the aligner uses the {aligner.points}-point landmark model, the config "
+                             f"face.landmarks={config.face.landmarks}")
 
     def crop(self, pos: int, number: int, grey: np.ndarray) -> np.ndarray | None:
         import cv2
@@ -148,8 +151,9 @@ class FaceTrack:
         return meta, arrays
 
     @staticmethod
-    def parse_state(meta: dict, arrays: dict[str, np.ndarray]) -> dict:
-        """What ``state`` gave, read back and checked: the attributes ``restore`` sets.
+    def parse_state(meta: dict, arrays: dict[str, np.ndarray], landmarks: int = 68) -> dict:
+        """What ``state`` gave, read back and checked: the attributes ``restore`` sets (``landmarks``: the number
+        of points of the config's model, ``face.landmarks``).
 
         Raises:
             KeyError, TypeError, ValueError: ``meta`` or ``arrays`` are not what ``state`` writes.
@@ -171,8 +175,8 @@ class FaceTrack:
                "seen": [(int(n), box(b)) for n, b in meta["seen"]], "matrix": None, "points": None}
         if "face_matrix" in arrays:
             matrix, points = arrays["face_matrix"], arrays["face_points"]
-            # the 68 landmarks the regions are made from (restore), finite: checked here, where a file is damaged
-            if matrix.shape != (2, 3) or points.shape != (68, 2) or matrix.dtype.kind != "f" or \
+            # the 68 or 5 landmarks the regions are made from (restore), finite: checked here, where a file is damaged
+            if matrix.shape != (2, 3) or points.shape != (landmarks, 2) or matrix.dtype.kind != "f" or \
                     points.dtype.kind != "f" or not (np.isfinite(matrix).all() and np.isfinite(points).all()):
                 raise ValueError(f"an alignment {matrix.shape} {matrix.dtype} from landmarks {points.shape}")
             out["matrix"], out["points"] = matrix, points

@@ -136,7 +136,8 @@ class _Spotter:
         if self._aligner is None and self.config.face.mode == "align":
             from ..preprocess import CropGeometry, FaceAligner
 
-            self._aligner = FaceAligner(CropGeometry(self.config.face.width, self.config.face.height))
+            self._aligner = FaceAligner(CropGeometry(self.config.face.width, self.config.face.height),
+                                        landmarks=self.config.face.landmarks)
         return self._aligner
 
     def _payload(self) -> dict:

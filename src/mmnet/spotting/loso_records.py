@@ -11,7 +11,6 @@ replaced when its fold finishes again).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..run_folder import safe_name
 from ..utils import atomic_write_text
-from .config import SpotConfig
+from .config import SpotConfig, config_key
 from .intervals import Interval
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ def loso_settings(dataset: str, load: LongVideoLoad, config: SpotConfig, *, seed
     from ..version import __version__
 
     return {"format": FORMAT, "dataset": dataset, "videos": len(load.videos), "data": data_fingerprint(load),
-            "config": json.loads(json.dumps(dataclasses.asdict(config))), "seed": seed,
+            "config": config_key(config), "seed": seed,
             "device": str(device).split(":")[0], "mmnet": __version__}
 
 

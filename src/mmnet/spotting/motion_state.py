@@ -63,11 +63,12 @@ class MotionState:
                 "face": meta}, arrays
 
 
-def parse(meta: dict, arrays: dict[str, np.ndarray], crop: tuple[int, int]) -> dict:
+def parse(meta: dict, arrays: dict[str, np.ndarray], crop: tuple[int, int], landmarks: int = 68) -> dict:
     """A snapshot read back, checked and in the types the spotter keeps (``MotionState.start``'s ``saved``).
 
     Raises:
-        ValueError, KeyError, TypeError: it is not what ``snapshot`` writes for a crop of ``crop`` (height, width).
+        ValueError, KeyError, TypeError: it is not what ``snapshot`` writes for a crop of ``crop`` (height, width)
+            and the ``landmarks``-point model (``face.landmarks``).
     """
     numbers = arrays["numbers"]
     n = int(meta["frames"])
@@ -87,4 +88,4 @@ def parse(meta: dict, arrays: dict[str, np.ndarray], crop: tuple[int, int]) -> d
     shape = meta["shape"]
     return {"numbers": numbers.tolist(), "absent": arrays["absent"].astype(bool).tolist(), "ends": ends,
             "window": window, "shape": None if shape is None else tuple(int(v) for v in shape),
-            "face": FaceTrack.parse_state(meta["face"], arrays)}
+            "face": FaceTrack.parse_state(meta["face"], arrays, landmarks)}

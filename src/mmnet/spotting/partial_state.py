@@ -27,12 +27,11 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from .config import SpotConfig
+from .config import SpotConfig, config_key
 from .motion_state import SCALES, MotionState, parse
 from .progress_file import FRAME_BYTES, SLACK_BYTES, Damaged, ProgressArchive
 
@@ -73,7 +72,7 @@ def recording_key(source: str | Path, fps: float, config: SpotConfig) -> dict:
     if config.face.mode == "align":
         versions["dlib"] = _version("dlib")
     # the recording itself, whatever path names it (relative, from another folder, through a link)
-    key = {"source": os.path.realpath(source), "recording": recording, "fps": float(fps), "config": asdict(config),
+    key = {"source": os.path.realpath(source), "recording": recording, "fps": float(fps), "config": config_key(config),
            "versions": versions}
     return json.loads(json.dumps(key))  # as it reads back: tuples are lists
 
@@ -213,7 +212,7 @@ class PartialSpot:
                     self.curves = _parse_curves(meta["curves"], arrays)
                     self.classified = meta.get("classified")
                 else:
-                    self.resume = parse(meta["motion"], arrays, crop)
+                    self.resume = parse(meta["motion"], arrays, crop, config.face.landmarks)
                     if self.outputs is not None:
                         self.resume["outputs"] = self.outputs.parse(arrays, archive.frames)
         except (Damaged, KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:

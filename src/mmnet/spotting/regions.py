@@ -7,7 +7,9 @@ head's motion, and the eyes (points 36-41, 42-47) masked, pushed out by ``eye_ma
 inter-ocular distance, so that blinks do not count. Without landmarks (``face.mode=none``) the same
 regions sit where they are in an aligned face crop: eye centres at ``EYE_Y`` of the height and
 ``IOD`` of the width apart (mmnet.preprocess.face.CropGeometry's defaults), the rest placed in
-inter-ocular distances from the eyes.
+inter-ocular distances from the eyes. With dlib's 5-point model (``face.landmarks=5``: eye corners and the
+base of the nose, no brow or mouth points) the regions are those same template regions, placed at the eye
+centres the 5 points give (the means of each eye's corners) and scaled by their distance.
 """
 
 from __future__ import annotations
@@ -55,8 +57,11 @@ def _finish(shape, boxes: dict[str, np.ndarray], eyes: np.ndarray, reference: np
 
 
 def regions_from_landmarks(points: np.ndarray, shape: tuple[int, int], eye_margin: float) -> Regions:
-    """Regions from (68, 2) landmarks in crop pixels; ``shape`` = (height, width) of the crop."""
+    """Regions from (68, 2) or (5, 2) landmarks in crop pixels; ``shape`` = (height, width) of the crop."""
     p = np.asarray(points, dtype=np.float64)
+    if p.shape == (5, 2):  # no brow or mouth points: the template's regions, at the measured eyes
+        (xr, yr), (xl, yl) = p[2:4].mean(0), p[0:2].mean(0)
+        return _template(shape, xr, xl, (yr + yl) / 2, float(np.hypot(xl - xr, yl - yr)), eye_margin)
     eye_r, eye_l = p[36:42], p[42:48]
     iod = float(np.hypot(*(eye_l.mean(0) - eye_r.mean(0))))
     pad = 0.12 * iod
@@ -82,14 +87,18 @@ def template_regions(shape: tuple[int, int], eye_margin: float) -> Regions:
     """Regions of an aligned face crop without landmarks (``face.mode=none``)."""
     h, w = shape
     iod = IOD * w
-    ey = EYE_Y * h
-    xr, xl = w / 2 - iod / 2, w / 2 + iod / 2
+    return _template(shape, w / 2 - iod / 2, w / 2 + iod / 2, EYE_Y * h, iod, eye_margin)
+
+
+def _template(shape, xr: float, xl: float, ey: float, iod: float, eye_margin: float) -> Regions:
+    """The template's regions for eye centres at (``xr``, ``ey``) and (``xl``, ``ey``), ``iod`` apart."""
+    cx = (xr + xl) / 2  # the face's centre line
     eyes = _ellipse(shape, xr, ey, (0.28 + eye_margin) * iod, (0.1 + eye_margin) * iod)
     eyes |= _ellipse(shape, xl, ey, (0.28 + eye_margin) * iod, (0.1 + eye_margin) * iod)
     boxes = {
         "brow_right": _box(shape, xr - 0.45 * iod, ey - 0.7 * iod, xr + 0.35 * iod, ey + 0.1 * iod),
         "brow_left": _box(shape, xl - 0.35 * iod, ey - 0.7 * iod, xl + 0.45 * iod, ey + 0.1 * iod),
-        "mouth": _box(shape, w / 2 - 0.7 * iod, ey + 0.8 * iod, w / 2 + 0.7 * iod, ey + 1.5 * iod),
+        "mouth": _box(shape, cx - 0.7 * iod, ey + 0.8 * iod, cx + 0.7 * iod, ey + 1.5 * iod),
     }
-    reference = _box(shape, w / 2 - 0.08 * iod, ey + 0.1 * iod, w / 2 + 0.08 * iod, ey + 0.5 * iod)
+    reference = _box(shape, cx - 0.08 * iod, ey + 0.1 * iod, cx + 0.08 * iod, ey + 0.5 * iod)
     return _finish(shape, boxes, eyes, reference)
