@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 import mmnet
+from mmnet.errors import ConfigError
 from mmnet.infer import ClipRequest, Predictor, align_clip, explain_clip, explain_pair, load_clip
 from tests.test_inference import make_checkpoint, write_frames
 from tests.test_spotting import synthetic_clip
@@ -85,3 +86,23 @@ def test_the_lazy_names_are_typed_and_a_typo_is_not():
     assert mmnet.MMNet.__name__ == "MMNet"  # still imported lazily at run time
     with pytest.raises(AttributeError, match="no attribute 'MMNt'"):
         mmnet.MMNt  # noqa: B018
+
+
+def test_a_missing_gpu_given_as_a_torch_device_is_the_documented_config_error(checkpoint, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("cuda", torch.device("cuda"), torch.device("cuda", 0)):
+        with pytest.raises(ConfigError, match=r"device=cuda(:0)?, but .*Use --device cpu"):
+            Predictor.from_checkpoint(checkpoint, device=device)
+    assert Predictor.from_checkpoint(checkpoint, device=torch.device("cpu")).device == torch.device("cpu")
+
+
+def test_the_predictor_takes_over_the_model_it_is_given(checkpoint):
+    """Documented (docs/inference.md): no copy is made; the caller's object is the predictor's model."""
+    from mmnet.model import load_checkpoint
+
+    model, info = load_checkpoint(checkpoint)
+    model.train()
+    predictor = Predictor(model, info, channels_last=True)
+    assert predictor.model is model and not model.training
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)

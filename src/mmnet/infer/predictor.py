@@ -183,8 +183,12 @@ ZERO_MOTION = ("the onset and apex frames are identical: the motion between them
 class Predictor:
     """A loaded MMNet with its preprocessing, ready to classify clips.
 
+    The predictor takes over ``model``: the object given is put in eval mode, moved to ``device`` and, with
+    ``channels_last``, converted to that memory format, in place (as ``nn.Module.to`` does; no copy, so no second
+    set of weights). To keep training or changing the model, give a copy (``copy.deepcopy(model)``).
+
     Args:
-        model: a trained MMNet (put in eval mode here).
+        model: a trained MMNet (see above).
         info: the class names and preprocessing its checkpoint carries (default: unnamed
             classes, ImageNet statistics at the model's image size).
         device: where to run it.
@@ -209,8 +213,9 @@ class Predictor:
                 "This checkpoint's network reads optical flow (model.main_input='flow'); prediction from "
                 "frames supports main_input 'difference' and 'apex'."
             )
-        if isinstance(device, str):  # a typo or a GPU this machine lacks: one line, before any work
-            check_device(device, where="device")
+        # a typo or a GPU this machine lacks: one line, before any work (a torch.device names one as a string does)
+        check_device(device if isinstance(device, str) else str(device), where="device")
+        if isinstance(device, str):
             device = resolve_device(device)
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
