@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 
 import mmnet
-from mmnet.errors import ConfigError
+from mmnet.cli import main
+from mmnet.errors import CheckpointError, ConfigError
 from mmnet.infer import ClipRequest, Predictor, align_clip, explain_clip, explain_pair, load_clip
 from tests.test_inference import make_checkpoint, write_frames
 from tests.test_spotting import synthetic_clip
@@ -106,3 +107,35 @@ def test_the_predictor_takes_over_the_model_it_is_given(checkpoint):
     assert predictor.model is model and not model.training
     conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def onnx_bytes() -> bytes:
+    onnx = pytest.importorskip("onnx")
+    graph = onnx.helper.make_graph([], "mmnet", [], [])
+    return onnx.helper.make_model(graph, producer_name="pytorch").SerializeToString()
+
+
+@pytest.mark.parametrize("name", ["conv.onnx", "model.safetensors"])
+def test_an_onnx_model_given_as_the_checkpoint_is_named_as_one(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(onnx_bytes())
+    with pytest.raises(CheckpointError, match=r"is an exported ONNX model, not an mmnet checkpoint: run it with "
+                                              r"onnxruntime \(docs/inference.md, \"Running it without mmnet\"\)"):
+        Predictor.from_checkpoint(path)
+
+
+def test_predict_and_info_name_an_onnx_model(tmp_path, capsys):
+    (tmp_path / "conv.onnx").write_bytes(b"not even protobuf")  # the name alone says what it is
+    (tmp_path / "clip").mkdir()
+    assert main(["predict", "--checkpoint", str(tmp_path / "conv.onnx"), str(tmp_path / "clip")]) == 3
+    err = capsys.readouterr().err
+    assert "exported ONNX model" in err and "checkpoint folder" in err and ".pth" not in err
+    assert main(["info", str(tmp_path / "conv.onnx")]) == 3
+    assert "exported ONNX model" in capsys.readouterr().err
+
+
+def test_a_safetensors_file_refused_for_other_reasons_is_not_called_onnx(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"\x00\x01garbage" * 100)
+    with pytest.raises(CheckpointError, match="not a readable safetensors file") as e:
+        Predictor.from_checkpoint(tmp_path)
+    assert "ONNX" not in str(e.value)
