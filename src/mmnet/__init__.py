@@ -21,14 +21,16 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # The public names live in mmnet.model, which imports torch (~2 s). Importing them lazily keeps
-    # `mmnet --help` and the pure-Python parts (datasets, reports) fast.
-    if name in __all__[1:]:
-        from . import model
+if not TYPE_CHECKING:  # hidden from type checkers: a module __getattr__ would make them accept any name (mmnet.MMNt)
 
-        return getattr(model, name)
-    raise AttributeError(f"module 'mmnet' has no attribute {name!r}")
+    def __getattr__(name: str) -> object:
+        # The public names live in mmnet.model, which imports torch (~2 s). Importing them lazily keeps
+        # `mmnet --help` and the pure-Python parts (datasets, reports) fast.
+        if name in __all__[1:]:
+            from . import model
+
+            return getattr(model, name)
+        raise AttributeError(f"module 'mmnet' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

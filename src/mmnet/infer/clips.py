@@ -14,16 +14,14 @@ for a video stops at the apex.
 
 from __future__ import annotations
 
-import csv
-import io
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 
-from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, read_utf8
 from ..errors import DataError, PreprocessError
 from ..media import (
     IMAGE_SUFFIXES,
@@ -40,13 +38,15 @@ from ..media import (
 from ..preprocess.face import FaceAligner
 from ..spotting import spot_apex
 
-__all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list", "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
+__all__ = ["Clip", "load_clip", "align_clip", "frame_number", "FrameNumber", "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
 
 #: The remedies when the onset, or a chosen frame, of an aligned clip shows no face.
 ONSET_FACE = "The onset must show a face: choose --onset (onset=) at a frame that shows it"
 CHOOSE_FACE_FRAMES = "Choose --onset/--apex (onset=/apex=) among frames that show the face"
 #: Fewer pixels a side than this hold no face's motion: the model would only enlarge a blur to its input size.
 MIN_FRAME_SIDE = 16
+#: A frame number as callers give it: an int, or a numpy integer (an index taken from an array); see frame_number.
+FrameNumber: TypeAlias = "int | np.integer"
 
 
 @dataclass
@@ -196,7 +196,7 @@ class Clip:
             raise DataError(f"No frame after onset frame {onset} in clip '{self.source}' ({len(numbers)} frames): "
                             "give an earlier onset, or the apex explicitly.") from None
 
-    def select(self, onset: int | None = None, apex: int | None = None) -> tuple[int, int, bool]:
+    def select(self, onset: FrameNumber | None = None, apex: FrameNumber | None = None) -> tuple[int, int, bool]:
         """Numbers of the onset and apex frames, and whether the apex was spotted.
 
         Args:
@@ -284,7 +284,7 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
     )
 
 
-def align_clip(clip: Clip, onset: int | None = None, *, aligner: FaceAligner | None = None) -> Clip:
+def align_clip(clip: Clip, onset: FrameNumber | None = None, *, aligner: FaceAligner | None = None) -> Clip:
     """The clip with every frame cropped and aligned to the face, as ``mmnet prepare`` does.
 
     The alignment (``mmnet.preprocess.FaceAligner``, needs the extra ``face``) is estimated once on
@@ -300,7 +300,7 @@ def align_clip(clip: Clip, onset: int | None = None, *, aligner: FaceAligner | N
         PreprocessError: the face extra is missing, or no face is found on the onset frame.
     """
     aligner = aligner if aligner is not None else FaceAligner()
-    n_on = clip.first if onset is None or clip.pair else onset
+    n_on = clip.first if onset is None or clip.pair else frame_number(onset, "onset")
     image = clip.read_raw([n_on], ("Onset",))[n_on]
     try:
         alignment = aligner.estimate(image)
@@ -319,81 +319,3 @@ def align_clip(clip: Clip, onset: int | None = None, *, aligner: FaceAligner | N
 
     return replace(clip, transform=alignment.apply, face_check=face_check if detect is not None else None,
                    face_scores=scores)
-
-
-@dataclass(frozen=True)
-class ClipRequest:
-    """One clip to classify: what to read and, optionally, which frames are onset and apex."""
-
-    source: Path
-    apex_image: Path | None = None
-    onset: int | None = None
-    apex: int | None = None
-
-
-_LIST_COLUMNS = ("source", "apex_image", "onset", "apex")
-
-
-def read_clip_list(path: str | Path) -> list[ClipRequest]:
-    """Read a CSV of clips: column ``source`` (folder, video, or onset image), optional
-    ``apex_image`` (then ``source`` is the onset image), ``onset`` and ``apex`` (frame numbers;
-    blank = first frame / spotted). Relative paths are relative to the CSV's folder.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"Clip list '{p}' does not exist.")
-    try:
-        text = read_utf8(p)
-        # the header alone, split into the list's column names: paths in the rows below may hold any separator
-        separator = csv_delimiter(text.partition("\n")[0], _LIST_COLUMNS)
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
-        columns = reader.fieldnames or []
-        if not columns:
-            raise DataError(f"Clip list '{p}' is empty; it needs a header row with the column 'source' and "
-                            f"optionally {list(_LIST_COLUMNS[1:])}, then one row per clip.")
-        unknown = [c for c in columns if c not in _LIST_COLUMNS]
-        if "source" not in columns or unknown:
-            raise DataError(
-                f"Clip list '{p}' has columns {columns}; expected 'source' and optionally "
-                f"{list(_LIST_COLUMNS[1:])} (unknown: {unknown})."
-            )
-        # line_num after reading a row is its last line in the file: blank lines are counted, as an editor does
-        requests = [_clip_request(p, reader.line_num, row) for row in reader]
-    except NotUtf8Error as exc:
-        raise DataError(f"Clip list '{p}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8}.") from None
-    if not requests:
-        raise DataError(f"Clip list '{p}' has no rows.")
-    return requests
-
-
-def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
-    """One CSV row -> ClipRequest (row_no is its line in the file, the header's being 1, as in a spreadsheet)."""
-
-    def path(value: str | None) -> Path | None:
-        if value is None or not value.strip():
-            return None
-        q = Path(value.strip())
-        return q if q.is_absolute() else csv_path.parent / q
-
-    def number(name: str) -> int | None:
-        value = (row.get(name) or "").strip()
-        if not value:
-            return None
-        try:
-            return int(value)
-        except ValueError:
-            raise DataError(
-                f"Clip list '{csv_path}' row {row_no}: {name} must be a frame number, got {value!r}."
-            ) from None
-
-    if None in row:  # csv.DictReader files cells beyond the header under None: they would be ignored
-        raise DataError(f"Clip list '{csv_path}' row {row_no} has more cells than the header; a path with a comma "
-                        "must be in double quotes.")
-    source = path(row.get("source"))
-    if source is None:
-        raise DataError(f"Clip list '{csv_path}' row {row_no}: 'source' is empty.")
-    for q in (source, path(row.get("apex_image"))):  # every row checked before the first clip is classified
-        if q is not None and not q.exists():
-            raise DataError(f"Clip list '{csv_path}' row {row_no}: '{q}' does not exist (a relative path is "
-                            "relative to the list's folder).")
-    return ClipRequest(source, path(row.get("apex_image")), number("onset"), number("apex"))

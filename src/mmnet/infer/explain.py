@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes
-from .clips import Clip, as_clip
-from .predictor import ZERO_MOTION, Predictor, checked_frame_pair
+from .clips import Clip, FrameNumber, as_clip
+from .predictor import ZERO_MOTION, FrameLike, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
 
@@ -66,7 +66,7 @@ class Explanation:
     still: bool = False
 
 
-def explain_pair(predictor: Predictor, onset: np.ndarray, apex: np.ndarray) -> Explanation:
+def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike) -> Explanation:
     """Prediction and upsampled attention maps for (H, W, 3) uint8 onset and apex frames (arrays, PIL images or
     tensors, converted as ``Predictor.predict_frames`` converts them).
 
@@ -113,8 +113,8 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
     return (image.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
 
 
-def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: int | None = None,
-                 apex: int | None = None) -> Explanation:
+def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: FrameNumber | None = None,
+                 apex: FrameNumber | None = None) -> Explanation:
     """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted); ``clip``
     is a Clip or its path."""
     clip = as_clip(clip)

@@ -3,7 +3,8 @@
 Preprocessing follows the checkpoint's ``preprocessing`` settings (image size, mean, std): each
 frame is resized bilinearly to ``image_size`` squared, scaled to [0, 1] and normalised. Inputs
 are expected to be face crops, as the training data were. Clips are read and their apex spotted
-by ``mmnet.infer.clips``; a batch holds only the onset and apex frames of its clips.
+by ``mmnet.infer.clips`` (requests: ``mmnet.infer.clip_list``); a batch holds only the onset and apex
+frames of its clips.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import torch
@@ -23,13 +25,20 @@ from ..model.cpu_inference import fast_cpu_copy
 from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
-from .clips import MIN_FRAME_SIDE, Clip, ClipRequest, align_clip, as_clip, load_clip
+from .clip_list import ClipRequest
+from .clips import MIN_FRAME_SIDE, Clip, FrameNumber, align_clip, as_clip, load_clip
 from .recordings import long_clip_warning
 
-__all__ = ["Preprocessing", "Prediction", "Predictor", "ClipFailure"]
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["Preprocessing", "Prediction", "Predictor", "ClipFailure", "FrameLike"]
 
 #: A clip, or the path of one (a folder of frames or a video file).
 ClipInput = Clip | str | Path
+#: One frame as ``predict_frames`` and ``explain_pair`` take it: an (H, W, 3) uint8 RGB array, a PIL image or a
+#: tensor (converted with ``np.asarray``). A string: PIL is imported only where an image is decoded.
+FrameLike: TypeAlias = "np.ndarray | Image.Image | torch.Tensor"
 
 
 # -- preprocessing -------------------------------------------------------------------------------
@@ -64,16 +73,16 @@ class Preprocessing:
                                   f"got {mean} / {std}.")
         return cls(image_size=size, mean=mean, std=std)
 
-    def to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
-        """(H, W, 3) uint8 RGB images -> (N, 3, S, S) float32 normalised tensor.
+    def to_tensor(self, images: Sequence[FrameLike] | np.ndarray) -> torch.Tensor:
+        """(H, W, 3) uint8 RGB images (or one (N, H, W, 3) array) -> (N, 3, S, S) float32 normalised tensor.
 
         Raises:
             DataError: no images, or one that is not an (H, W, 3) uint8 array.
         """
-        images = [_checked_frame(im, f"image {i}") for i, im in enumerate(images)]
-        if not images:
+        frames = [_checked_frame(im, f"image {i}") for i, im in enumerate(images)]
+        if not frames:
             raise DataError("No images to preprocess: give at least one (H, W, 3) uint8 RGB frame.")
-        batch = np.stack([resize_rgb(im, self.image_size) for im in images])  # (N, S, S, 3)
+        batch = np.stack([resize_rgb(im, self.image_size) for im in frames])  # (N, S, S, 3)
         x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)  # (N, 3, S, S)
         mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.std).view(1, 3, 1, 1)
@@ -83,7 +92,7 @@ class Preprocessing:
         return {"image_size": self.image_size, "mean": list(self.mean), "std": list(self.std)}
 
 
-def _checked_frame(image, what: str) -> np.ndarray:
+def _checked_frame(image: FrameLike, what: str) -> np.ndarray:
     """``image`` as a contiguous (H, W, 3) uint8 array, or a DataError saying what it is and what to do."""
     frame = np.ascontiguousarray(image)
     if frame.ndim != 3 or frame.shape[2] != 3 or 0 in frame.shape or frame.dtype != np.uint8:
@@ -105,14 +114,14 @@ def _checked_pair(onset: np.ndarray, apex: np.ndarray, what: str) -> None:
                         "input size). Give face crops of the original footage.")
 
 
-def checked_frame_pair(onset, apex, what: str) -> tuple[np.ndarray, np.ndarray]:
+def checked_frame_pair(onset: FrameLike, apex: FrameLike, what: str) -> tuple[np.ndarray, np.ndarray]:
     """One onset/apex pair (arrays, PIL images or tensors) as checked (H, W, 3) uint8 arrays of one size."""
     onset, apex = _checked_frame(onset, f"{what}: onset frame"), _checked_frame(apex, f"{what}: apex frame")
     _checked_pair(onset, apex, what)
     return onset, apex
 
 
-def _source_of(item: ClipInput | tuple[ClipInput, int | None, int | None]) -> str:
+def _source_of(item: ClipInput | ClipRequest | tuple[ClipInput, FrameNumber | None, FrameNumber | None]) -> str:
     """The clip's name as its Prediction would give it: the source, or ``onset + apex`` of an image pair."""
     if isinstance(item, ClipRequest):
         return str(item.source) if item.apex_image is None else f"{item.source} + {item.apex_image}"
@@ -174,8 +183,12 @@ ZERO_MOTION = ("the onset and apex frames are identical: the motion between them
 class Predictor:
     """A loaded MMNet with its preprocessing, ready to classify clips.
 
+    The predictor takes over ``model``: the object given is put in eval mode, moved to ``device`` and, with
+    ``channels_last``, converted to that memory format, in place (as ``nn.Module.to`` does; no copy, so no second
+    set of weights). To keep training or changing the model, give a copy (``copy.deepcopy(model)``).
+
     Args:
-        model: a trained MMNet (put in eval mode here).
+        model: a trained MMNet (see above).
         info: the class names and preprocessing its checkpoint carries (default: unnamed
             classes, ImageNet statistics at the model's image size).
         device: where to run it.
@@ -200,8 +213,9 @@ class Predictor:
                 "This checkpoint's network reads optical flow (model.main_input='flow'); prediction from "
                 "frames supports main_input 'difference' and 'apex'."
             )
-        if isinstance(device, str):  # a typo or a GPU this machine lacks: one line, before any work
-            check_device(device, where="device")
+        # a typo or a GPU this machine lacks: one line, before any work (a torch.device names one as a string does)
+        check_device(device if isinstance(device, str) else str(device), where="device")
+        if isinstance(device, str):
             device = resolve_device(device)
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
@@ -240,8 +254,10 @@ class Predictor:
         with torch.inference_mode():
             return self.model(onset, apex).float()
 
-    def predict_frames(self, onsets: Sequence[np.ndarray], apexes: Sequence[np.ndarray]) -> np.ndarray:
-        """Class probabilities (N, num_classes) of N onset/apex pairs of (H, W, 3) uint8 frames.
+    def predict_frames(self, onsets: Sequence[FrameLike] | np.ndarray, apexes: Sequence[FrameLike] | np.ndarray,
+                       ) -> np.ndarray:
+        """Class probabilities (N, num_classes) of N onset/apex pairs of (H, W, 3) uint8 frames (lists of arrays,
+        PIL images or tensors, or two (N, H, W, 3) arrays).
 
         Raises:
             DataError: the lists differ in length or are empty, a frame is not (H, W, 3) uint8, or
@@ -250,25 +266,26 @@ class Predictor:
         if any(isinstance(f, np.ndarray) and f.ndim == 3 for f in (onsets, apexes)):
             raise DataError("predict_frames takes lists of frames (or (N, H, W, 3) arrays), not one frame: pass "
                             "[onset] and [apex] for one pair.")
-        onsets, apexes = list(onsets), list(apexes)
-        if len(onsets) != len(apexes) or not onsets:
+        on_list, ap_list = list(onsets), list(apexes)  # an iterator too, as before
+        if len(on_list) != len(ap_list) or not on_list:
             raise DataError(f"predict_frames needs as many apex frames as onset frames, at least one of each; "
-                            f"got {len(onsets)} onset(s) and {len(apexes)} apex(es).")
-        onsets = [_checked_frame(f, f"onset frame {i}") for i, f in enumerate(onsets)]
-        apexes = [_checked_frame(f, f"apex frame {i}") for i, f in enumerate(apexes)]
-        for i, (on, ap) in enumerate(zip(onsets, apexes)):
+                            f"got {len(on_list)} onset(s) and {len(ap_list)} apex(es).")
+        on_frames = [_checked_frame(f, f"onset frame {i}") for i, f in enumerate(on_list)]
+        ap_frames = [_checked_frame(f, f"apex frame {i}") for i, f in enumerate(ap_list)]
+        for i, (on, ap) in enumerate(zip(on_frames, ap_frames)):
             _checked_pair(on, ap, f"Pair {i}")
-        onset = self.preprocessing.to_tensor(onsets)
-        apex = self.preprocessing.to_tensor(apexes)
+        onset = self.preprocessing.to_tensor(on_frames)
+        apex = self.preprocessing.to_tensor(ap_frames)
         return torch.softmax(self.logits(onset, apex), dim=1).cpu().numpy()
 
-    def predict_clip(self, clip: ClipInput, *, onset: int | None = None, apex: int | None = None) -> Prediction:
+    def predict_clip(self, clip: ClipInput, *, onset: FrameNumber | None = None,
+                     apex: FrameNumber | None = None) -> Prediction:
         """Classify one clip, or the clip at a path (``load_clip``); onset/apex are frame numbers (see
         ``Clip.select``)."""
         return self.predict_clips([(clip, onset, apex)])[0]
 
     def predict_clips(
-        self, clips: Iterable[ClipInput | ClipRequest | tuple[ClipInput, int | None, int | None]], *,
+        self, clips: Iterable[ClipInput | ClipRequest | tuple[ClipInput, FrameNumber | None, FrameNumber | None]], *,
         batch_size: int = 8,
         aligner: FaceAligner | None = None, failures: list[ClipFailure] | None = None,
     ) -> list[Prediction]:
@@ -331,8 +348,8 @@ class Predictor:
         return results
 
     @staticmethod
-    def _read(item: ClipInput | ClipRequest | tuple[ClipInput, int | None, int | None], aligner: FaceAligner | None,
-              ) -> tuple[tuple[Clip, int, int, bool, bool], tuple[np.ndarray, np.ndarray]]:
+    def _read(item: ClipInput | ClipRequest | tuple[ClipInput, FrameNumber | None, FrameNumber | None],
+              aligner: FaceAligner | None) -> tuple[tuple[Clip, int, int, bool, bool], tuple[np.ndarray, np.ndarray]]:
         """One clip of ``predict_clips``, read: (clip, onset, apex, spotted, chosen) and its checked frame pair."""
         if isinstance(item, ClipRequest):
             clip = load_clip(item.source, item.apex_image)

@@ -91,6 +91,12 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
             header = f.metadata() or {}
         weights = load_file(str(p))
     except Exception as exc:  # safetensors raises its own error type, which moved between versions
+        if _looks_like_onnx(p):  # `mmnet export --onnx` output given where the checkpoint belongs
+            raise CheckpointError(
+                f"'{p}' is an exported ONNX model, not an mmnet checkpoint: run it with onnxruntime "
+                "(docs/inference.md, \"Running it without mmnet\"). mmnet's commands and Predictor take the "
+                f"checkpoint folder it was exported from ({WEIGHTS_NAME} and {CONFIG_NAME})."
+            ) from None
         raise CheckpointError(f"'{p}' is not a readable safetensors file ({exc}). {_unreadable_hint(p)}") from exc
     # The header is the one source of truth: config.json (written beside it for people to read) is
     # read only for a weights file whose header carries no mmnet record (docs/inference.md).
@@ -127,6 +133,20 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
                               f"{list(PREPROCESSING_KEYS)}); remove them if the model was trained without them.")
     _check_finite_weights(weights, p)
     return weights, meta
+
+
+def _looks_like_onnx(p: Path) -> bool:
+    """An ONNX file by its name, or by its start: the protobuf of an ONNX model opens with its ir_version (field 1,
+    a small varint) followed by another of its fields 2-8 (producer name, ..., graph, opset). Asked only of a file
+    safetensors refused, so a safetensors header length that happens to start alike does not matter."""
+    if p.suffix.lower() == ".onnx":
+        return True
+    try:
+        with open(p, "rb") as f:
+            start = f.read(3)
+    except OSError:
+        return False
+    return len(start) == 3 and start[0] == 0x08 and start[1] < 0x80 and 2 <= start[2] >> 3 <= 8
 
 
 def _unreadable_hint(p: Path) -> str:

@@ -1,0 +1,106 @@
+"""Requests to classify clips: one clip with its chosen frames (``ClipRequest``), or a CSV list of them
+(``read_clip_list``, ``mmnet predict --list``). The clips themselves are read by ``mmnet.infer.clips``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, read_utf8
+from ..errors import DataError
+from .clips import FrameNumber
+
+__all__ = ["ClipRequest", "read_clip_list"]
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    """One clip to classify: what to read and, optionally, which frames are onset and apex.
+
+    ``source`` and ``apex_image`` may be given as text; they are kept as ``Path``s.
+    """
+
+    source: Path
+    apex_image: Path | None = None
+    onset: FrameNumber | None = None
+    apex: FrameNumber | None = None
+
+    if TYPE_CHECKING:  # what the constructor takes (the generated one's types would be the fields')
+        def __init__(self, source: str | Path, apex_image: str | Path | None = None,
+                     onset: FrameNumber | None = None, apex: FrameNumber | None = None) -> None: ...
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", Path(self.source))  # frozen: the one place the fields are set
+        if self.apex_image is not None:
+            object.__setattr__(self, "apex_image", Path(self.apex_image))
+
+
+_LIST_COLUMNS = ("source", "apex_image", "onset", "apex")
+
+
+def read_clip_list(path: str | Path) -> list[ClipRequest]:
+    """Read a CSV of clips: column ``source`` (folder, video, or onset image), optional
+    ``apex_image`` (then ``source`` is the onset image), ``onset`` and ``apex`` (frame numbers;
+    blank = first frame / spotted). Relative paths are relative to the CSV's folder.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"Clip list '{p}' does not exist.")
+    try:
+        text = read_utf8(p)
+        # the header alone, split into the list's column names: paths in the rows below may hold any separator
+        separator = csv_delimiter(text.partition("\n")[0], _LIST_COLUMNS)
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
+        columns = reader.fieldnames or []
+        if not columns:
+            raise DataError(f"Clip list '{p}' is empty; it needs a header row with the column 'source' and "
+                            f"optionally {list(_LIST_COLUMNS[1:])}, then one row per clip.")
+        unknown = [c for c in columns if c not in _LIST_COLUMNS]
+        if "source" not in columns or unknown:
+            raise DataError(
+                f"Clip list '{p}' has columns {columns}; expected 'source' and optionally "
+                f"{list(_LIST_COLUMNS[1:])} (unknown: {unknown})."
+            )
+        # line_num after reading a row is its last line in the file: blank lines are counted, as an editor does
+        requests = [_clip_request(p, reader.line_num, row) for row in reader]
+    except NotUtf8Error as exc:
+        raise DataError(f"Clip list '{p}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8}.") from None
+    if not requests:
+        raise DataError(f"Clip list '{p}' has no rows.")
+    return requests
+
+
+def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
+    """One CSV row -> ClipRequest (row_no is its line in the file, the header's being 1, as in a spreadsheet)."""
+
+    def path(value: str | None) -> Path | None:
+        if value is None or not value.strip():
+            return None
+        q = Path(value.strip())
+        return q if q.is_absolute() else csv_path.parent / q
+
+    def number(name: str) -> int | None:
+        value = (row.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise DataError(
+                f"Clip list '{csv_path}' row {row_no}: {name} must be a frame number, got {value!r}."
+            ) from None
+
+    if None in row:  # csv.DictReader files cells beyond the header under None: they would be ignored
+        raise DataError(f"Clip list '{csv_path}' row {row_no} has more cells than the header; a path with a comma "
+                        "must be in double quotes.")
+    source = path(row.get("source"))
+    if source is None:
+        raise DataError(f"Clip list '{csv_path}' row {row_no}: 'source' is empty.")
+    for q in (source, path(row.get("apex_image"))):  # every row checked before the first clip is classified
+        if q is not None and not q.exists():
+            raise DataError(f"Clip list '{csv_path}' row {row_no}: '{q}' does not exist (a relative path is "
+                            "relative to the list's folder).")
+    return ClipRequest(source, path(row.get("apex_image")), number("onset"), number("apex"))
