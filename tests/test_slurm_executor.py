@@ -145,7 +145,9 @@ def fake_slurm(tmp_path, monkeypatch):
         (bin_dir / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.delenv(CLUSTER_ENV, raising=False)
-    submitit.SlurmJob.watcher.clear()
+    # a watcher of this test's own: the shared one still lists earlier tests' jobs, and sacct is then asked about
+    # their array, whose answer refreshes this test's jobs too (hiding a job submitit stops asking about)
+    monkeypatch.setattr(submitit.SlurmJob, "watcher", type(submitit.SlurmJob.watcher)())
     return tmp_path
 
 

@@ -23,7 +23,7 @@ from .. import run_folder as rf
 from ..errors import Terminated
 from ..progress import FoldProgress, write_line
 from .faults import failed_folds_error
-from .slurm_state import GONE, refresh_controller, result_visible, result_wait_s, slurm_state
+from .slurm_state import GONE, recheck_held, refresh_controller, result_visible, result_wait_s, slurm_state
 from .tasks import FoldTask
 
 __all__ = ["collect"]
@@ -62,6 +62,7 @@ def collect(tasks: list[FoldTask], jobs: dict, submit, max_retries: int, progres
             lost = []
             if cluster == "slurm":
                 refresh_controller(jobs.values())  # one squeue call a minute at most, for all jobs sacct misses
+                recheck_held(jobs.values())  # held or suspended jobs: submitit would not ask sacct about them again
             for i, job in list(jobs.items()):
                 if cluster == "slurm" and not result_visible(job):
                     state, alive = slurm_state(job)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import subprocess
 import time
 
-__all__ = ["ACTIVE", "GONE", "UNKNOWN", "state_word", "ask_squeue", "refresh_controller", "slurm_state", "is_active",
-           "result_visible", "result_wait_s"]
+__all__ = ["ACTIVE", "GONE", "UNKNOWN", "state_word", "ask_squeue", "refresh_controller", "recheck_held",
+           "slurm_state", "is_active", "result_visible", "result_wait_s"]
 
 # SLURM states of a job that is neither finished nor given up: its fold must not be submitted again
 ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING", "REQUEUE_HOLD",
@@ -20,6 +20,8 @@ GONE = "GONE"  # squeue answered and does not list the job: it ended (and accoun
 UNKNOWN = "UNKNOWN"  # neither sacct nor squeue could tell
 _SQUEUE_EVERY_S = 60.0  # the controller is asked at most this often per job while waiting
 _said: dict[str, tuple[float, str]] = {}  # job id -> (when squeue was asked, its answer)
+_RECHECK_EVERY_S = 60.0  # sacct is asked again about held or suspended jobs at most this often
+_rechecked = [float("-inf")]  # when recheck_held last made submitit forget its cache
 
 
 def result_visible(job) -> bool:
@@ -90,6 +92,22 @@ def refresh_controller(jobs, force: bool = False) -> None:
     if jobs and (force or any(now - _said.get(str(j.job_id), (-_SQUEUE_EVERY_S, ""))[0] >= _SQUEUE_EVERY_S
                               for j in jobs)):
         ask_squeue(job.job_id for job in jobs)
+
+
+def recheck_held(jobs) -> None:
+    """Make submitit ask sacct again about jobs alive to SLURM that it takes for finished.
+
+    submitit's watcher stops asking about a job once sacct gives a state outside its own short list of live ones
+    (PENDING, RUNNING, ...): a job first seen SUSPENDED, REQUEUE_HOLD or CONFIGURING would keep that state for
+    ever, and the wait for it would never end. Its public ``clear`` forgets every cached state, so the next read
+    asks sacct about all jobs again (at most once a minute)."""
+    held = [job for job in jobs if getattr(job, "watcher", None) is not None and not result_visible(job)
+            and job.watcher.is_done(str(job.job_id), mode="cache")
+            and state_word(job.get_info(mode="cache").get("State")) in ACTIVE]
+    now = time.monotonic()
+    if held and now - _rechecked[0] >= _RECHECK_EVERY_S:
+        held[0].watcher.clear()
+        _rechecked[0] = now
 
 
 def slurm_state(job, mode: str = "standard") -> tuple[str, bool]:
