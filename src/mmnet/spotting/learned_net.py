@@ -133,8 +133,12 @@ def train_net(x: np.ndarray, y: np.ndarray, *, size: int, epochs: int, batch: in
 
     ``flip``: mirror a random half of every batch left-right (see the module docstring).
     Returns (network in eval mode, per-channel input scale (3,), stats: pairs, positives, final loss).
+    The network is seeded through torch's global generator (its layers initialise from it); the caller's random
+    state is set back afterwards.
     """
-    with _one_thread():
+    from ..random_state import kept_torch_random_state
+
+    with _one_thread(), kept_torch_random_state():
         return _train(x, y, size=size, epochs=epochs, batch=batch, lr=lr, seed=seed, device=device, progress=progress,
                       flip=flip)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..progress import lines_silenced
+from ..random_state import kept_torch_random_state
 from ..runtime import cpu_numerics_state, restore_cpu_numerics
 
 __all__ = ["restored_process_state", "called_from_python"]
@@ -26,19 +27,13 @@ def restored_process_state() -> Iterator[None]:
     import torch
 
     numerics = cpu_numerics_state()
-    cpu_rng = torch.get_rng_state()
-    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     benchmark = torch.backends.cudnn.benchmark
     try:
-        yield
+        with kept_torch_random_state():
+            yield
     finally:
         restore_cpu_numerics(numerics)
         torch.backends.cudnn.benchmark = benchmark
-        torch.set_rng_state(cpu_rng)
-        if cuda_rng is not None:
-            torch.cuda.set_rng_state_all(cuda_rng)
-        elif torch.cuda.is_initialized():  # CUDA started in the run: seeded as the caller's torch.manual_seed left it
-            torch.cuda.manual_seed_all(torch.initial_seed())
 
 
 @contextmanager
