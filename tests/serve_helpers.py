@@ -22,7 +22,10 @@ def local_client(app, **kwargs):
     in /openapi.json is checked against it (``assert_documented``): each test's scenarios check the schema."""
     from fastapi.testclient import TestClient
 
+    follow = kwargs.pop("follow_redirects", None)  # no TestClient argument in starlette 0.27 (fastapi 0.105)
     client = TestClient(app, base_url="http://localhost", **kwargs)
+    if follow is not None:
+        client.follow_redirects = follow
     client.event_hooks = {"response": [lambda response: assert_documented(app.openapi(), response)]}
     return client
 

@@ -195,6 +195,49 @@ def test_cli_export_refuses_an_opset_out_of_range(tmp_path, small, capsys, opset
     assert not out.exists()
 
 
+def test_an_opset_newer_than_the_onnx_package_is_refused_naming_the_onnx_to_install(tmp_path, small, capsys,
+                                                                                     monkeypatch):
+    # onnx 1.15 (the floor) knows opsets up to 20: --opset 21 exported, then its checker raised a ValidationError
+    # ("ir_version 10 is higher than the checker's (9)") as a traceback
+    import onnx.defs
+
+    import mmnet.infer.export as export_module
+
+    if export_module._torch_max_opset() < 21:
+        pytest.skip("this torch exports up to opset 20")
+    monkeypatch.setattr(onnx.defs, "onnx_opset_version", lambda: 20)  # onnx 1.15's
+    assert supported_opsets() == (11, 20)
+    root, _, _, _ = small
+    out = tmp_path / "o.onnx"
+    assert main(["export", "--checkpoint", str(root / "ckpt"), "--onnx", str(out), "--opset", "21"]) == 3
+    err = capsys.readouterr().err
+    assert "--opset 21 is not supported" in err and "opset 11 to 20" in err and f"onnx {onnx.__version__}" in err
+    assert "Opset 21 needs a newer onnx: pip install 'onnx>=1.16'" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("opset, advice", [(17, r"pip install -U onnx\)\.$"),
+                                           (21, r"pip install 'onnx>=1\.16'\) or export at the default --opset 17\.$")])
+def test_a_file_the_onnx_checker_refuses_names_the_opset_and_the_onnx_to_install(tmp_path, monkeypatch, opset, advice):
+    import onnx.checker
+
+    import mmnet.infer.export as export_module
+
+    if opset > export_module._torch_max_opset():
+        pytest.skip(f"this torch exports up to opset {export_module._torch_max_opset()}")
+    monkeypatch.setattr(export_module, "supported_opsets", lambda: (11, 23))  # as an onnx that knows opset 21 says
+
+    def refuse(proto):
+        raise onnx.checker.ValidationError("Your model ir_version 10 is higher than the checker's (9).\nmore")
+
+    monkeypatch.setattr(onnx.checker, "check_model", refuse)
+    with pytest.raises(MMNetError, match=rf"onnx {re.escape(onnx.__version__)} cannot check the model exported at "
+                                         rf"opset {opset} \(Your model ir_version 10 is higher than the checker's "
+                                         rf"\(9\)\.\); install a newer onnx \({advice}"):
+        export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx", opset=opset)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_torch_onnx_failure_names_the_opset(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("Exporting the operator 'aten::foo' to ONNX opset version 12 is not supported.\nmore")
@@ -236,7 +279,7 @@ def test_opsets_above_the_torchscript_exporters_are_quiet_and_verified(tmp_path,
     root, _, _, _ = small
     highest = supported_opsets()[1]
     if highest <= 20:
-        pytest.skip(f"this torch exports up to opset {highest}")
+        pytest.skip(f"this torch and onnx export up to opset {highest}")
     out = tmp_path / "high.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("error")

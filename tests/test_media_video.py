@@ -169,10 +169,13 @@ def _avi_with_b_frames(tmp_path):
     with av.open(str(mp4)) as source, av.open(str(avi), "w") as out:
         video = source.streams.video[0]
         copy = out.add_stream_from_template(video)
+        copy.time_base = video.time_base  # PyAV >= 15's template copies it; 14.1's left none (AVI chose 1/30)
         annexb = av.BitStreamFilterContext("h264_mp4toannexb", video)
         for packet in source.demux(video):
             for filtered in annexb.filter(packet):
                 if filtered.dts is not None:
+                    if filtered.time_base is None:  # PyAV 14.1's filter drops it: times were muxed as frame counts
+                        filtered.time_base = video.time_base
                     filtered.stream = copy
                     out.mux(filtered)
     return avi
@@ -238,7 +241,7 @@ def test_of_several_video_streams_the_default_then_largest_is_read_and_named(tmp
         for stream, size in ((small, 32), (large, 64)):
             stream.width = stream.height = size
             stream.pix_fmt = "yuv444p"
-            stream.disposition = av.stream.Disposition.default
+            stream.disposition = av.stream.Disposition.default.value  # PyAV 14.1's setter takes only an int
         for image in _numbered(10):
             out.mux(small.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image[::2, ::2]), format="rgb24")))
             out.mux(large.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))

@@ -134,7 +134,7 @@ def _build(tmp_path, kind: str) -> Path:
     tree = tmp_path / "tree"
     if not tree.is_dir():
         ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
-        for name in ("src", "tests", "docs", "benchmarks", "scripts"):
+        for name in ("src", "tests", "docs", "benchmarks", "scripts", ".ci"):
             shutil.copytree(TOP / name, tree / name, ignore=ignore)
         for name in ("pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", NOTICES):
             shutil.copy2(TOP / name, tree / name)
@@ -154,7 +154,7 @@ def test_the_sdist_holds_the_test_suites_helpers(tmp_path):
         metadata = archive.extractfile(pkg_info).read().decode()
     assert {"tests/conftest.py", "tests/__init__.py", "tests/fakes.py", "tests/robustness/__init__.py",
             "tests/robustness/helpers.py", "docs/cli.md", "benchmarks/bench_train.py", "scripts/bootstrap.sh",
-            "README.md", "LICENSE", NOTICES} <= names
+            "README.md", "LICENSE", NOTICES, ".ci/run"} <= names  # .ci/run: the unpacked sdist's tests look for it
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
     assert f"License-File: {NOTICES}" in metadata.splitlines()
 

@@ -31,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--onnx", type=Path, default=None, metavar="OUT",
                    help="ONNX file to write (.onnx; an existing one is replaced); required, as --onnx or --out")
     add_out_alias(p, "onnx", "--onnx")
-    p.add_argument("--opset", type=int, default=None, help="ONNX opset, 11 up to what torch supports (default: 17)")
+    p.add_argument("--opset", type=int, default=None,
+                   help="ONNX opset, 11 up to what torch and onnx support (default: 17)")
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch comparison")
 
 

@@ -47,20 +47,51 @@ DEFAULT_OPSET = 17  # LayerNormalization is a native op from opset 17
 MIN_OPSET = 11
 
 
-def supported_opsets() -> tuple[int, int]:
-    """(lowest, highest) ONNX opset this model exports at with the installed torch."""
+# The first onnx release whose checker (and onnx.defs) knows each opset above 20 (onnx 1.15, the floor, stops at 20).
+_ONNX_FOR_OPSET = {21: "1.16", 22: "1.17", 23: "1.18"}
+
+
+def _torch_max_opset() -> int:
     try:
         from torch.onnx._constants import ONNX_MAX_OPSET as highest
     except ImportError:  # a private module: a torch that moved it still exports the default
         highest = DEFAULT_OPSET
-    return MIN_OPSET, max(int(highest), DEFAULT_OPSET)
+    return max(int(highest), DEFAULT_OPSET)
+
+
+def supported_opsets() -> tuple[int, int]:
+    """(lowest, highest) ONNX opset this model exports at with the installed torch and onnx (the file is checked by
+    onnx's checker, which refuses an opset newer than its own)."""
+    highest = _torch_max_opset()
+    with contextlib.suppress(ImportError):  # without onnx, export_onnx says to install it
+        import onnx.defs
+
+        highest = min(highest, max(int(onnx.defs.onnx_opset_version()), DEFAULT_OPSET))
+    return MIN_OPSET, highest
+
+
+def _onnx_version() -> str:
+    try:
+        import onnx
+    except ImportError:
+        return "not installed"
+    return onnx.__version__
+
+
+def _newer_onnx(opset: int) -> str:
+    """What to install for onnx to check ``opset``."""
+    version = _ONNX_FOR_OPSET.get(opset)
+    return f"pip install 'onnx>={version}'" if version else "pip install -U onnx"
 
 
 def _check_opset(opset: int) -> None:
     lowest, highest = supported_opsets()
     if not lowest <= opset <= highest:
+        newer = highest < opset <= _torch_max_opset()  # torch writes it, this onnx cannot check it
+        hint = f" Opset {opset} needs a newer onnx: {_newer_onnx(opset)}." if newer else ""
         raise ConfigError(f"--opset {opset} is not supported: this model exports at ONNX opset {lowest} to "
-                          f"{highest} with torch {torch.__version__} (default {DEFAULT_OPSET}).")
+                          f"{highest} with torch {torch.__version__} and onnx {_onnx_version()} (default "
+                          f"{DEFAULT_OPSET}).{hint}")
 
 
 def _check_exportable(model: MMNet) -> None:
@@ -160,7 +191,8 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     Raises:
         ConfigError: ``opset`` is outside :func:`supported_opsets`, or the model has an operator that
             ONNX cannot express (``pc_antialias=True``).
-        MMNetError: the ``onnx`` package is missing, or torch.onnx could not export at ``opset``.
+        MMNetError: the ``onnx`` package is missing, torch.onnx could not export at ``opset``, or onnx's checker
+            refused the file.
     """
     _check_opset(opset)
     _check_exportable(model)
@@ -206,7 +238,13 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         proto.doc_string = doc_string(meta)
-        onnx.checker.check_model(proto)
+        try:
+            onnx.checker.check_model(proto)
+        except onnx.checker.ValidationError as err:  # e.g. an IR version newer than this onnx's checker
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            other = f" or export at the default --opset {DEFAULT_OPSET}" if opset != DEFAULT_OPSET else ""
+            raise MMNetError(f"onnx {onnx.__version__} cannot check the model exported at opset {opset} "
+                             f"({first_line}); install a newer onnx ({_newer_onnx(opset)}){other}.") from err
     finally:
         net.train(was_training)
     atomic_write_bytes(out, proto.SerializeToString(), check)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -44,7 +45,7 @@ from .docs import add_docs
 from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
 from .limits import BodyLimit
-from .messages import ZIP_WITHOUT_RATE
+from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance
 from .settings import API_VERSION, ServeSettings, server_limits
 from .spotting import require_spotting, spot_recording, spotting_available
@@ -259,6 +260,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                          = None):
         """Answers 202 with the job's id at once; follow it at `/api/jobs/{id}` or `/api/jobs/{id}/events`,
         then fetch `/api/jobs/{id}/result`. 503 when every worker and queue place is taken."""
+        if fps is not None and not math.isfinite(fps):  # pydantic < 2.5 lets nan through gt/le
+            raise UploadError(invalid_request([{"loc": ("body", "fps"), "input": fps}]), code="field_invalid",
+                              field="fps")
         if not can_spot:
             require_spotting()  # 501 naming the face extra to install
         with pools["recording"].slot() as slot:
