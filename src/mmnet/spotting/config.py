@@ -33,7 +33,7 @@ from ..errors import ConfigError, verify_choice
 MAX_FPS = 10_000  # the highest frame rate a recording may declare (no window length can be computed past it)
 
 __all__ = ["MAX_FPS", "PRESETS", "DATASET_PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig",
-           "spot_config", "spot_config_from", "config_key"]
+           "spot_config", "spot_config_from", "config_key", "values_key"]
 
 
 @dataclass
@@ -215,8 +215,14 @@ def config_key(config: SpotConfig) -> dict:
     earlier value left out)."""
     import json
 
-    values = json.loads(json.dumps(dataclasses.asdict(config)))
+    return values_key(json.loads(json.dumps(dataclasses.asdict(config))))
+
+
+def values_key(values: dict) -> dict:
+    """A config saved as JSON values (``asdict`` of one, as a spotting record keeps it) keyed as ``config_key``
+    keys a config: one saved before a ``LATER_KEYS`` key existed matches one made with its earlier value."""
+    values = {name: dict(value) if isinstance(value, dict) else value for name, value in values.items()}
     for (section, key), value in LATER_KEYS.items():
-        if values[section].get(key) == value:
+        if isinstance(values.get(section), dict) and values[section].get(key) == value:
             del values[section][key]
     return values
