@@ -85,8 +85,8 @@ def write_long_files(out: Path, load, scheme, folds) -> dict[str, str]:
 def _cached_spot(run_dir: Path, spotter, video) -> list:
     """The recording's spotted intervals, from ``RUN/spotting/<video>.json`` when spotted with these settings
     from the same recording (a resume may point data.root at another copy, or at other recordings)."""
-    from ..spotting.intervals import Interval
     from ..spotting.config import config_key, values_key
+    from ..spotting.intervals import Interval
     from ..spotting.loso_records import recording_fingerprint
 
     path = run_dir / rf.SPOT_CACHE / f"{video.video}.json"
