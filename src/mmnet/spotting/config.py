@@ -81,7 +81,7 @@ class FaceConfig:
         from ..preprocess.landmarks import landmark_count
 
         verify_choice("face.mode", self.mode, ("align", "none"))
-        landmark_count(self.landmarks, "face.landmarks")
+        self.landmarks = landmark_count(self.landmarks, "face.landmarks")  # "5" from the Python API kept as 5
         if self.check_every <= 0 or self.realign <= 0 or self.width < 32 or self.height < 32 or self.eye_margin < 0:
             raise ConfigError("face.check_every and face.realign must be > 0, face.width/height >= 32, "
                               "face.eye_margin >= 0")
