@@ -137,8 +137,12 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None,
             # the first lines, not the header alone: preamble rows may stand above the header
             separator = csv_delimiter("".join(text.splitlines(keepends=True)[:HEADER_SCAN_ROWS]),
                                       (header,) if header else ())
+            rows, read = [], 0  # read: the last line of the last row read whole, for a csv.Error
             reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-            return "", [list(r) for r in reader], []
+            for row in reader:
+                rows.append(list(row))
+                read = reader.line_num
+            return "", rows, []
         except OSError as exc:
             raise AnnotationError(f"Cannot read annotation file '{path}': {exc.strerror or exc}.") from None
         except NotUtf8Error as exc:
@@ -146,7 +150,7 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None,
                                   "and retry.") from None
         except csv.Error as exc:
             raise AnnotationError(f"Annotation file '{path}' is not a readable CSV file "
-                                  f"({csv_error_detail(exc, reader.line_num)}).") from None
+                                  f"({csv_error_detail(exc, read)}).") from None
     if suffix not in (".xlsx", ".xlsm"):
         raise AnnotationError(f"Annotation file '{path}' is neither .xlsx nor .csv; save it as .xlsx and retry.")
     import openpyxl

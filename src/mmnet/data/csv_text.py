@@ -119,11 +119,12 @@ def read_utf8(path: Path) -> str:
         raise NotUtf8Error(not_utf8_detail(raw, exc)) from None
 
 
-def csv_error_detail(exc: csv.Error, line: int) -> str:
-    """What the csv module's error ``exc`` means, at ``line`` of the file (the reader's ``line_num``), for the
-    caller's message: a cell past csv's size limit is, in a table of short cells, a quote never closed."""
+def csv_error_detail(exc: csv.Error, after: int) -> str:
+    """What the csv module's error ``exc`` means, for the caller's message; ``after``: the last line of the last row
+    read whole (a ``DictReader``'s ``line_num``; 0 before any). A cell past csv's size limit is, in a table of short
+    cells, a quote never closed: the reader ran on to the end of the file or the limit."""
     if "field larger than field limit" in str(exc):
-        return (f"line {line}: a cell runs past {csv.field_size_limit()} characters ({exc}): most likely a quote (\") "
-                "opened on or before that line is never closed, which makes the rest of the file one cell; close the "
-                "quote or remove it")
-    return f"line {line}: {exc}"
+        return (f"a cell runs past {csv.field_size_limit()} characters ({exc}): most likely a quote (\") in the rows "
+                f"after line {after} is never closed, which makes the rest of the file one cell; close the quote or "
+                "remove it")
+    return f"after line {after}: {exc}"
