@@ -139,3 +139,17 @@ def test_a_safetensors_file_refused_for_other_reasons_is_not_called_onnx(tmp_pat
     with pytest.raises(CheckpointError, match="not a readable safetensors file") as e:
         Predictor.from_checkpoint(tmp_path)
     assert "ONNX" not in str(e.value)
+
+
+def test_a_torch_device_that_is_no_cuda_device_is_taken_as_it_is(checkpoint):
+    # a torch.device was checked as its text: cpu:0 was "not a device", and mps or meta were refused
+    assert Predictor.from_checkpoint(checkpoint, device=torch.device("cpu", 0)).device == torch.device("cpu", 0)
+    predictor = Predictor.from_checkpoint(checkpoint, device=torch.device("meta"))  # any other type torch has
+    assert predictor.device.type == "meta" and next(predictor.model.parameters()).is_meta
+
+
+def test_a_cuda_torch_device_past_the_gpus_here_is_the_documented_config_error(checkpoint, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigError, match=r"device=cuda:1, but this machine has 1 CUDA GPU"):
+        Predictor.from_checkpoint(checkpoint, device=torch.device("cuda", 1))

@@ -270,3 +270,32 @@ def test_a_killed_commands_soft_lock_does_not_block_a_rerun(tmp_path, without):
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stdout.strip() == "second driver True"  # and it says the previous one ended abruptly
     assert list(out.iterdir()) == []  # the soft lock's file went with its release
+
+
+def test_a_soft_lock_holder_that_ended_cleanly_meanwhile_is_no_abrupt_end(tmp_path, monkeypatch):
+    # the soft lock's record is read before the lock is taken: a holder that released it in between was reported
+    # as having ended abruptly. The race is simulated: the record read names a holder, the lock file is gone.
+    import socket
+
+    from mmnet import folder_lock
+    from mmnet.train.run_lock import ABRUPT_END, ABRUPT_MAYBE, abrupt_end_note
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid of this host that no longer runs
+    here = socket.gethostname()
+    monkeypatch.setattr(folder_lock, "_lock_kind", lambda path: "soft")
+
+    def rerun(record: str) -> tuple[str, str | None]:
+        monkeypatch.setattr(folder_lock, "read_holder", lambda path: record)
+        out = tmp_path / "run"
+        with folder_lock.folder_lock(out, rf.DRIVER_LOCK, ExecutorError) as left:
+            pass
+        with driver_lock(out):
+            note = abrupt_end_note([out])
+        return left, note
+
+    assert rerun(f"{os.getpid()}\n{here}\n") == ("", None)  # running: it released the lock itself
+    assert rerun(f"{gone.pid}\n{here}\n") == (f"pid {gone.pid} on host {here}", ABRUPT_END)
+    left, note = rerun(f"{gone.pid}\nelsewhere-{here}\n")
+    assert left.startswith(f"pid {gone.pid} on host elsewhere-{here}, ") and note == ABRUPT_MAYBE
+    assert rerun("") == ("", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmnet.errors import PreprocessError
+from mmnet.errors import ConfigError, PreprocessError
 from mmnet.preprocess.face import FaceDetection, followed_face, same_face
 from mmnet.spotting.config import spot_config
 from mmnet.spotting.flow_spotter import NO_ALIGN, extract_motion
@@ -223,3 +223,15 @@ def test_a_micro_interval_where_the_followed_face_is_gone_is_listed_unclassified
     assert gone.note.startswith("at its onset (frame 5) no face found near the one followed at [300, 0, 400, 100]")
     assert "another person" in gone.note
     assert "note: the micro interval 5-7 is not classified: at its onset (frame 5)" in format_text(result)
+
+
+def test_a_landmark_count_given_as_text_is_kept_as_the_number():
+    # FaceConfig(landmarks="5") was checked but kept as text: the 5-point aligner (5 != "5") was refused and
+    # config_key kept "68", so saved work never matched
+    from mmnet.spotting.config import FaceConfig, SpotConfig, config_key
+
+    assert FaceConfig(landmarks="5").landmarks == 5
+    assert FaceConfig(landmarks=" 68").landmarks == 68
+    assert "landmarks" not in config_key(SpotConfig(face=FaceConfig(landmarks="68")))["face"]
+    with pytest.raises(ConfigError, match="face.landmarks '6' is not a landmark model"):
+        FaceConfig(landmarks="6")

@@ -508,3 +508,52 @@ def test_a_learned_spotter_fold_without_an_annotated_type_is_refused_before_any_
     check_learned_folds(videos, {"a": "s1", "b": "s2"}, folds=["s1"])  # s1 trains on b: both types
     with pytest.raises(DataError, match=r"fold s2: its training videos hold no macro interval \(fold s2 trains"):
         check_learned_folds(videos, {"a": "s1", "b": "s2"}, instead="x")
+
+
+def test_a_recording_spotted_before_the_landmark_setting_existed_is_reused_by_a_default_run(tmp_path):
+    # the cache key held every setting: a file written before face.landmarks existed never matched again
+    import dataclasses
+    import json
+    from types import SimpleNamespace
+
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.loso_records import recording_fingerprint
+    from mmnet.train.spot_recognise import _cached_spot
+
+    class CountingSpotter:
+        def __init__(self, config):
+            self.config, self.calls = config, 0
+
+        def spot(self, video):
+            self.calls += 1
+            interval = {"onset": 4, "apex": 5, "offset": 6, "type": "micro", "score": 0.5}
+            return SimpleNamespace(to_dict=lambda: {"config": {}, "intervals": [interval]})
+
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for n in (1, 2, 3):
+        (folder / f"img{n}.jpg").write_bytes(b"x" * 10)
+    video = SimpleNamespace(video="15_0101", fps=30.0, path=str(folder),
+                            frames=[(n, f"img{n}.jpg") for n in (1, 2, 3)])
+    run_dir = tmp_path / "run"
+    cache = run_dir / "spotting" / "15_0101.json"
+    cache.parent.mkdir(parents=True)
+    saved = json.loads(json.dumps(dataclasses.asdict(spot_config("casme2"))))
+    assert saved["face"]["landmarks"] == 68
+
+    def write(config):
+        interval = {"onset": 1, "apex": 2, "offset": 3, "type": "micro", "score": 0.9}
+        cache.write_text(json.dumps({"config": config, "intervals": [interval],
+                                     "recording": recording_fingerprint(video)}), encoding="utf-8")
+
+    write(saved)  # written by this version (68 saved)
+    spotter = CountingSpotter(spot_config("casme2"))
+    assert [i.onset for i in _cached_spot(run_dir, spotter, video)] == [1] and spotter.calls == 0
+    del saved["face"]["landmarks"]  # written by the version before the setting
+    write(saved)
+    assert [i.onset for i in _cached_spot(run_dir, spotter, video)] == [1] and spotter.calls == 0
+    five = spot_config("casme2", ["face.landmarks=5"])  # a 5-point run does not take the 68-point spots
+    assert [i.onset for i in _cached_spot(run_dir, CountingSpotter(five), video)] == [4]
+    write({**saved, "face": {**saved["face"], "landmarks": 5}})  # and a default run does not take 5-point ones
+    spotter = CountingSpotter(spot_config("casme2"))
+    assert [i.onset for i in _cached_spot(run_dir, spotter, video)] == [4] and spotter.calls == 1

@@ -29,7 +29,10 @@ from filelock import FileLock, SoftFileLock, Timeout, UnixFileLock
 
 from .utils import in_made_folder
 
-__all__ = ["folder_lock", "read_holder"]
+__all__ = ["folder_lock", "read_holder", "UNSURE"]
+
+# What the holder a soft lock's rerun found says when that holder ran on another host.
+UNSURE = "another host's process, which may have ended abruptly"
 
 log = logging.getLogger("mmnet")
 
@@ -64,8 +67,9 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
                 remove: bool = False) -> Iterator[str]:
     """Hold the lock on ``out/name`` for the ``with`` block (``out`` is made). ``refused(holder)`` is raised when
     another process holds it, ``holder`` naming it. Yields the holder line found in the file once the lock was
-    taken: not empty when the previous holder ended abruptly. ``remove``: delete the lock file at the end also when
-    the folder holds more (with flock only: a soft lock's file is its release's to delete)."""
+    taken: not empty when the previous holder ended abruptly (or, on another host, may have: ``UNSURE``).
+    ``remove``: delete the lock file at the end also when the folder holds more (with flock only: a soft lock's file
+    is its release's to delete)."""
     created = not out.exists()
     path = out / name
     kind = _lock_kind(path)  # makes the folder
@@ -85,7 +89,8 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
             log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this %s", path, exc, what)
         else:
             if kind == "soft":  # the file is filelock's record, which it reads to break a killed holder's lock
-                left = _soft_holder(holder)  # there before, and the lock ours: filelock broke it (or it just ended)
+                # there before, and the lock ours: filelock broke it, or its holder released it meanwhile
+                left = _ended_holder(holder)
             else:
                 left = read_holder(path)  # read again now it is ours: the previous holder did not clear it
                 _write_holder(path)
@@ -145,6 +150,26 @@ def _soft_holder(record: str) -> str:
     """The holder a soft lock's file names (filelock writes its pid and host on the first two lines), or ""."""
     found = re.match(r"(\d+)\n([^\n]*)", record)
     return f"pid {found.group(1)} on host {found.group(2)}" if found else record
+
+
+def _ended_holder(record: str) -> str:
+    """The holder a soft lock's record names, read before the lock was taken, when it did not release the lock
+    itself: a process of this host that no longer runs, or one of another host (whose processes cannot be looked at,
+    so it may have: the text then holds ``UNSURE``). "" for one still running, which ended cleanly between the
+    reading of its record and the taking of the lock, or for no record."""
+    found = re.match(r"(\d+)\n([^\n]*)", record)
+    if not found:
+        return ""
+    pid, host = int(found.group(1)), found.group(2)
+    if host != socket.gethostname():
+        return f"pid {pid} on host {host}, {UNSURE}"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return f"pid {pid} on host {host}"
+    except OSError:  # another user's process: still running
+        return ""
+    return ""
 
 
 def _remove(path: Path | None, out: Path | None) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import AnnotationError, install_hint
 from .case_keys import fold_case
-from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, normalise_header, read_utf8
+from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, normalise_header, read_utf8
 from .workbook import resolve_merged_and_formulas
 
 __all__ = [
@@ -137,14 +137,20 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None,
             # the first lines, not the header alone: preamble rows may stand above the header
             separator = csv_delimiter("".join(text.splitlines(keepends=True)[:HEADER_SCAN_ROWS]),
                                       (header,) if header else ())
-            return "", [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator)], []
+            rows, read = [], 0  # read: the last line of the last row read whole, for a csv.Error
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+            for row in reader:
+                rows.append(list(row))
+                read = reader.line_num
+            return "", rows, []
         except OSError as exc:
             raise AnnotationError(f"Cannot read annotation file '{path}': {exc.strerror or exc}.") from None
         except NotUtf8Error as exc:
             raise AnnotationError(f"Annotation file '{path}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8} "
                                   "and retry.") from None
         except csv.Error as exc:
-            raise AnnotationError(f"Annotation file '{path}' is not a readable CSV file ({exc}).") from None
+            raise AnnotationError(f"Annotation file '{path}' is not a readable CSV file "
+                                  f"({csv_error_detail(exc, read)}).") from None
     if suffix not in (".xlsx", ".xlsm"):
         raise AnnotationError(f"Annotation file '{path}' is neither .xlsx nor .csv; save it as .xlsx and retry.")
     import openpyxl

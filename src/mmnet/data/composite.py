@@ -24,7 +24,7 @@ from pathlib import Path
 from ..errors import AnnotationError, DatasetNotFoundError
 from ..run_folder import NOT_LISTED  # the reason's head that the report counts apart
 from .common import DatasetLoad, finish
-from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, read_utf8
+from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
 from .sample import Issue, Sample
 from .schemes import FIELD_CHECKS, SCHEMES
 
@@ -51,12 +51,16 @@ def read_cde_list(path: Path) -> list[tuple[int, str, str, str, str]]:
         text = read_utf8(path)
         # a copy re-saved by Excel in many locales is ';'- or tab-separated: the same rule as every table
         separator = csv_delimiter("".join(text.splitlines(keepends=True)[:50]))
-        lines = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=separator), start=1))
+        lines, read = [], 0  # read: the last line of the last row read whole, for a csv.Error
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+        for row in reader:
+            lines.append((len(lines) + 1, row))
+            read = reader.line_num
     except NotUtf8Error as exc:
         raise AnnotationError(f"'{path}' is not UTF-8 text ({exc.detail}); use the official combined_3class_gt.csv, "
                               f"or {SAVE_AS_CSV_UTF8}.") from None
     except csv.Error as exc:
-        raise AnnotationError(f"'{path}' is not a readable CSV file ({exc}). "
+        raise AnnotationError(f"'{path}' is not a readable CSV file ({csv_error_detail(exc, read)}). "
                               "Use the official combined_3class_gt.csv.") from None
     for line, r in lines:
         cells = [c.strip() for c in r]

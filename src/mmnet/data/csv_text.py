@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .case_keys import fold_case
 
-__all__ = ["SEPARATORS", "SAVE_AS_CSV_UTF8", "NotUtf8Error", "csv_delimiter", "normalise_header", "not_utf8_detail",
-           "read_utf8"]
+__all__ = ["SEPARATORS", "SAVE_AS_CSV_UTF8", "NotUtf8Error", "csv_delimiter", "csv_error_detail", "normalise_header",
+           "not_utf8_detail", "read_utf8"]
 
 SEPARATORS = (",", ";", "\t")
 
@@ -117,3 +117,14 @@ def read_utf8(path: Path) -> str:
         return raw.removeprefix(_BOM).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NotUtf8Error(not_utf8_detail(raw, exc)) from None
+
+
+def csv_error_detail(exc: csv.Error, after: int) -> str:
+    """What the csv module's error ``exc`` means, for the caller's message; ``after``: the last line of the last row
+    read whole (a ``DictReader``'s ``line_num``; 0 before any). A cell past csv's size limit is, in a table of short
+    cells, a quote never closed: the reader ran on to the end of the file or the limit."""
+    if "field larger than field limit" in str(exc):
+        return (f"a cell runs past {csv.field_size_limit()} characters ({exc}): most likely a quote (\") in the rows "
+                f"after line {after} is never closed, which makes the rest of the file one cell; close the quote or "
+                "remove it")
+    return f"after line {after}: {exc}"

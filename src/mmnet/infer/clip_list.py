@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, read_utf8
+from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
 from ..errors import DataError
 from .clips import FrameNumber
 
@@ -68,6 +68,9 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
         requests = [_clip_request(p, reader.line_num, row) for row in reader]
     except NotUtf8Error as exc:
         raise DataError(f"Clip list '{p}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8}.") from None
+    except csv.Error as exc:
+        detail = csv_error_detail(exc, reader.line_num)
+        raise DataError(f"Clip list '{p}' is not a readable CSV file ({detail}).") from None
     if not requests:
         raise DataError(f"Clip list '{p}' has no rows.")
     return requests

@@ -23,8 +23,10 @@ ORIENTATION_RULE = ("apply the file's EXIF orientation tag first (Pillow ImageOp
                     "portrait photo sideways with a tag")
 BIT_DEPTH_RULE = ("16-bit greyscale (PNG/TIFF, Pillow modes I;16 and I) is scaled to 8 bits as (v + 128) // 257 "
                   "(Pillow's convert('RGB') would clip it white); greyscale is repeated to 3 channels")
+# The landmark model the training data was aligned with is recorded in neither the checkpoint nor its model card.
 FACE_CROP_RULE = ("the frames are face crops aligned like the training data: mmnet prepare and mmnet predict --align "
-                  "find the face and its 68 landmarks (dlib) on the onset frame, level the eye line and put the eye "
+                  "find the face and its landmarks (dlib: the 68-point model unless prepared with --landmarks 5, "
+                  "which is not recorded with the model) on the onset frame, level the eye line and put the eye "
                   "centres at a fixed place in a 280 x 340 crop (a similarity transform), and apply that same "
                   "transform to every frame of the clip; a model converted from the authors' weights expects crops "
                   "like CASME II's 'Cropped' frames. Uncropped frames give meaningless classes")

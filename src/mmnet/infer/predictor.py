@@ -213,8 +213,10 @@ class Predictor:
                 "This checkpoint's network reads optical flow (model.main_input='flow'); prediction from "
                 "frames supports main_input 'difference' and 'apex'."
             )
-        # a typo or a GPU this machine lacks: one line, before any work (a torch.device names one as a string does)
-        check_device(device if isinstance(device, str) else str(device), where="device")
+        # a typo or a GPU this machine lacks: one line, before any work. A torch.device is one already (cpu:0, mps):
+        # only a CUDA one is checked to be here.
+        if isinstance(device, str) or device.type == "cuda":
+            check_device(str(device), where="device")
         if isinstance(device, str):
             device = resolve_device(device)
         self.device = torch.device(device)

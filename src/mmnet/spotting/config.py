@@ -33,7 +33,7 @@ from ..errors import ConfigError, verify_choice
 MAX_FPS = 10_000  # the highest frame rate a recording may declare (no window length can be computed past it)
 
 __all__ = ["MAX_FPS", "PRESETS", "DATASET_PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig",
-           "spot_config", "spot_config_from", "config_key"]
+           "spot_config", "spot_config_from", "config_key", "values_key"]
 
 
 @dataclass
@@ -81,7 +81,7 @@ class FaceConfig:
         from ..preprocess.landmarks import landmark_count
 
         verify_choice("face.mode", self.mode, ("align", "none"))
-        landmark_count(self.landmarks, "face.landmarks")
+        self.landmarks = landmark_count(self.landmarks, "face.landmarks")  # "5" from the Python API kept as 5
         if self.check_every <= 0 or self.realign <= 0 or self.width < 32 or self.height < 32 or self.eye_margin < 0:
             raise ConfigError("face.check_every and face.realign must be > 0, face.width/height >= 32, "
                               "face.eye_margin >= 0")
@@ -215,8 +215,14 @@ def config_key(config: SpotConfig) -> dict:
     earlier value left out)."""
     import json
 
-    values = json.loads(json.dumps(dataclasses.asdict(config)))
+    return values_key(json.loads(json.dumps(dataclasses.asdict(config))))
+
+
+def values_key(values: dict) -> dict:
+    """A config saved as JSON values (``asdict`` of one, as a spotting record keeps it) keyed as ``config_key``
+    keys a config: one saved before a ``LATER_KEYS`` key existed matches one made with its earlier value."""
+    values = {name: dict(value) if isinstance(value, dict) else value for name, value in values.items()}
     for (section, key), value in LATER_KEYS.items():
-        if values[section].get(key) == value:
+        if isinstance(values.get(section), dict) and values[section].get(key) == value:
             del values[section][key]
     return values

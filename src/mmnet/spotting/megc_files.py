@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, read_utf8
+from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
 from ..errors import AnnotationError
 from ..utils import atomic_write_text
 from .intervals import Interval, parse_type
@@ -150,6 +150,14 @@ def csv_reader(path: Path) -> csv.DictReader:
 
 def _rows(path: Path, header: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
     reader = csv_reader(path)
+    try:  # a csv.Error (an unclosed quote) as the file's named error, not a traceback
+        yield from _checked_rows(path, reader, header)
+    except csv.Error as exc:
+        detail = csv_error_detail(exc, reader.line_num)
+        raise AnnotationError(f"'{path}' is not a readable CSV file ({detail}).") from None
+
+
+def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
     fields = [h.strip().lower() for h in (reader.fieldnames or [])]
     twice = sorted({h for h in fields if h and fields.count(h) > 1})
     if twice:  # the row dict would keep the last copy without a word

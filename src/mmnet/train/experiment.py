@@ -19,7 +19,7 @@ from .model_card import write_model_card
 from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
 from .process_state import called_from_python
 from .resume_env import warn_changed_numerics
-from .run_lock import ABRUPT_END, driver_lock, ended_abruptly, restart_lock
+from .run_lock import abrupt_end_note, driver_lock, restart_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
 from .tb_log import write_summary
 
@@ -105,8 +105,9 @@ def run_prepared(runs: list[PreparedRun], executor: ExecutorConfig | None, *, pr
     # spot then recognise: trained folds may still lack their spots.csv (an interrupted run); say what is left
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     line = resume_line(total, len(tasks), unspotted, what=what, rebuilt=rebuilt)
-    if any(ended_abruptly(run.out_dir) for run in runs):
-        line = f"{line}; {ABRUPT_END}" if line else ABRUPT_END
+    abrupt = abrupt_end_note(run.out_dir for run in runs)
+    if abrupt:
+        line = f"{line}; {abrupt}" if line else abrupt
     if line is not None:
         write_line(line)
     for run in runs:

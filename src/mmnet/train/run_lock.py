@@ -22,23 +22,37 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..errors import ExecutorError
-from ..folder_lock import folder_lock
+from ..folder_lock import UNSURE, folder_lock
 from ..progress import write_line
 
-__all__ = ["driver_lock", "restart_lock", "set_aside", "ended_abruptly", "ABRUPT_END"]
+__all__ = ["driver_lock", "restart_lock", "set_aside", "ended_abruptly", "abrupt_end_note", "ABRUPT_END",
+           "ABRUPT_MAYBE"]
 
 _HELD: set[str] = set()  # run folders this process holds (a sweep's or a restart's nested use is no second lock)
-_ABRUPT: set[str] = set()  # held run folders whose previous driver ended without clearing its holder line
+_ABRUPT: dict[str, str] = {}  # held run folders whose previous driver ended without its clean-up: its holder
 
 # What a rerun adds to its first line when the previous command on the folder ended abruptly.
 ABRUPT_END = ("the previous run stopped abruptly (killed, or out of memory: see `dmesg`; a smaller train.batch_size "
               "uses less memory)")
+# The same when that command ran on another host (a lock file without flock): whether it still runs is unknown here.
+ABRUPT_MAYBE = ("the previous run, on another host, may have stopped abruptly (killed, or out of memory: see `dmesg` "
+                "there; a smaller train.batch_size uses less memory)")
 
 
 def ended_abruptly(out_dir: str | Path) -> bool:
-    """Whether the command before this one on a run folder (whose lock this process holds) ended without its
-    clean-up: SIGKILL, the kernel's out-of-memory killer, a power cut. Its holder line was still in the lock file."""
+    """Whether the command before this one on a run folder (whose lock this process holds) ended, or on another
+    host may have ended, without its clean-up: SIGKILL, the kernel's out-of-memory killer, a power cut. Its holder
+    line was still in the lock file."""
     return str(Path(out_dir).absolute()) in _ABRUPT
+
+
+def abrupt_end_note(out_dirs) -> str | None:
+    """What a rerun on ``out_dirs`` says of the command before it: ``ABRUPT_END``, ``ABRUPT_MAYBE`` (it ran on
+    another host) or None (it ended cleanly)."""
+    left = [_ABRUPT[str(Path(d).absolute())] for d in out_dirs if ended_abruptly(d)]
+    if not left:
+        return None
+    return ABRUPT_MAYBE if all(UNSURE in holder for holder in left) else ABRUPT_END
 
 
 def _refused(out: Path) -> Callable[[str], Exception]:
@@ -59,13 +73,13 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
         return
     with folder_lock(out, rf.DRIVER_LOCK, _refused(out), what="run folder") as left:
         if left:
-            _ABRUPT.add(key)
+            _ABRUPT[key] = left
         _HELD.add(key)
         try:
             yield
         finally:
             _HELD.discard(key)
-            _ABRUPT.discard(key)
+            _ABRUPT.pop(key, None)
 
 
 @contextmanager
@@ -88,7 +102,7 @@ def restart_lock(out_dir: str | Path) -> Iterator[Path | None]:
             with suppress(OSError):  # (Windows: a held file cannot be deleted; it stays, unlocked, when released)
                 (moved / rf.DRIVER_LOCK).unlink()
             _HELD.discard(key)  # the folder at this path is a new one: its own lock
-            _ABRUPT.discard(key)  # and no previous run
+            _ABRUPT.pop(key, None)  # and no previous run
             locks.enter_context(driver_lock(out))
         yield moved
 

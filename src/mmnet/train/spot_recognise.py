@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from .. import run_folder as rf
@@ -86,11 +85,13 @@ def write_long_files(out: Path, load, scheme, folds) -> dict[str, str]:
 def _cached_spot(run_dir: Path, spotter, video) -> list:
     """The recording's spotted intervals, from ``RUN/spotting/<video>.json`` when spotted with these settings
     from the same recording (a resume may point data.root at another copy, or at other recordings)."""
+    from ..spotting.config import config_key, values_key
     from ..spotting.intervals import Interval
     from ..spotting.loso_records import recording_fingerprint
 
     path = run_dir / rf.SPOT_CACHE / f"{video.video}.json"
-    settings = json.loads(json.dumps(asdict(spotter.config)))
+    # keyed as saved progress is: a file spotted before a setting existed matches a run at its earlier value
+    settings = config_key(spotter.config)
     source = recording_fingerprint(video)
     data = None
     if path.is_file():
@@ -98,7 +99,8 @@ def _cached_spot(run_dir: Path, spotter, video) -> list:
             data = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
             data = None
-        if not isinstance(data, dict) or data.get("config") != settings or data.get("recording") != source:
+        if (not isinstance(data, dict) or not isinstance(data.get("config"), dict)
+                or values_key(data["config"]) != settings or data.get("recording") != source):
             data = None  # damaged, other settings or another recording: spotted again
     if data is None:
         data = {**spotter.spot(video).to_dict(), "recording": source}
