@@ -29,16 +29,17 @@ frames read as they are (uncropped) and its micro intervals classified from them
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import threading
 from pathlib import Path
 
 from ..errors import MMNetError, PreprocessError
+from ..infer import recordings
 from ..infer.recordings import classifier_aligner, classify_micro, spot_and_classify
 from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
-from ..spotting.config import spot_config
 from ..spotting.intervals import with_seconds
 
 __all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "flow_spotter",
@@ -92,7 +93,9 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
         if progress is not None:
             progress(done[0], total[0])
 
-    config = spot_config(overrides={"face.landmarks": landmarks})
+    # the preset `mmnet spot` uses (recordings.spot_config: one place to change it), with the chosen landmarks
+    preset = recordings.spot_config()
+    config = dataclasses.replace(preset, face=dataclasses.replace(preset.face, landmarks=landmarks))
     result, pairs = spot_and_classify(path, predictor, config, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
                                       classify_progress=classify_progress)
