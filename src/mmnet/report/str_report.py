@@ -14,7 +14,8 @@ nor a row of zeros; the MEGC files then hold the micro intervals only). Tables:
 
 Files (``StrSection.files``): ``timelines/<video>.png`` (ground truth against the spotted
 intervals, coloured by outcome) and, per seed, ``megc/seed-<S>/``: the MEGC2020 log, the spotting
-CSV (``vid,onset,offset,type``, MEGC2023's layout, and ``score``, which orders the matching) and the STR CSV (``subject,video,onset,offset,emotion``).
+CSV (``vid,onset,offset,type``, MEGC2023's layout, and ``score``, which orders the matching) and the
+STR CSV (``subject,video,onset,offset,emotion``).
 """
 
 from __future__ import annotations
