@@ -166,8 +166,8 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
         assert (out / "timelines" / f"{v['video']}.png").is_file() and f"timelines/{v['video']}.png" in md
     for name in ("megc2020_log.txt", "spotting.csv", "str.csv"):
         assert (out / "megc" / "seed-0" / name).is_file()
-    # MEGC2023's spotting layout, nothing added (the scores stay in each fold's spots.csv)
-    assert (out / "megc" / "seed-0" / "spotting.csv").read_text().splitlines()[0] == "vid,onset,offset,type"
+    # MEGC2023's spotting layout and the scores, which order the matching (score-spots then gives the report's table)
+    assert (out / "megc" / "seed-0" / "spotting.csv").read_text().splitlines()[0] == "vid,onset,offset,type,score"
     import json
 
     section = json.loads((out / "report.json").read_text())["spot_then_recognise"]

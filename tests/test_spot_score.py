@@ -55,7 +55,7 @@ def test_str_csvs_keep_apart_the_subjects_that_share_a_video_name(tmp_path, caps
     spots = write_str_csv(tmp_path / "spots.csv", {("01", "EP02_01f"): [Interval(500, None, 520, "micro", "happiness")],
                                                    ("02", "EP02_01f"): [Interval(100, None, 110, "micro", "disgust")]})
     for mode in ("megc", "strs"):
-        assert _scores(capsys, truth, spots, "--mode", mode) == {"micro": (1, 1, 1), "overall": (1, 1, 1), "videos": 2}
+        assert _scores(capsys, truth, spots, "--mode", mode) == {"micro": (1, 1, 1), "videos": 2}  # STR: micro only
     plain = write_spotting_csv(tmp_path / "plain.csv", {"EP02_01f": [Interval(100, None, 110, "micro")]})
     for argv in ((truth, plain), (plain, spots)):  # a file naming videos alone cannot tell the subjects apart
         assert main(["score-spots", *map(str, argv)]) == 3
@@ -215,7 +215,7 @@ def test_str_subjects_empty_or_named_otherwise_are_handled_as_for_a_plain_csv(tm
     (tmp_path / "p.csv").write_text("subject,video,onset,offset,emotion\n,15_0101,10,20,negative\n")
     (tmp_path / "plain.csv").write_text("vid,onset,offset,type\n15_0101,10,20,me\n")
     by_str = _scores(capsys, truth, tmp_path / "p.csv", "--mode", "strs")
-    assert by_str == _scores(capsys, truth, tmp_path / "plain.csv", "--mode", "strs")
+    assert by_str | {"overall": by_str["micro"]} == _scores(capsys, truth, tmp_path / "plain.csv", "--mode", "strs")
     assert main(["score-spots", str(truth), str(tmp_path / "p.csv")]) == 0
     assert "/17_0101" not in capsys.readouterr().err
     spelled = tmp_path / "s.csv"
@@ -227,3 +227,50 @@ def test_str_subjects_empty_or_named_otherwise_are_handled_as_for_a_plain_csv(tm
     assert "Subject(s) 's1' of the predictions are not in the truth at all (its subjects: 'spNO.1')" in err
     assert main(["score-spots", str(truth), str(spelled), "--mode", "strs"]) == 0
     assert "Subject(s) 's1' of the predictions are not in the truth" in capsys.readouterr().err
+
+
+def test_classes_choose_the_str_analysis_classes(tmp_path, capsys):
+    # a truth with 'others' was analysed over 4 classes, with no way to score MEAN's and BoostingVRME's 3
+    truth = write_str_csv(tmp_path / "truth.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative"),
+                                                                 Interval(40, None, 50, "micro", "others")]})
+    spots = write_str_csv(tmp_path / "spots.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative"),
+                                                                 Interval(40, None, 50, "micro", "negative")]})
+    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["analysis"]["classes"] == ["negative", "others"]
+    assert "--classes negative,positive,surprise" in printed.err
+    assert main(["score-spots", str(truth), str(spots), "--json", "--classes", "Negative, positive,surprise"]) == 0
+    got = json.loads(capsys.readouterr().out)["analysis"]
+    assert got["classes"] == ["negative", "positive", "surprise"] and got["pairs"] == 1 and got["accuracy"] == 1.0
+    with pytest.raises(SystemExit):
+        main(["score-spots", str(truth), str(spots), "--classes", "negative,,surprise"])
+    assert "give distinct class names separated by commas" in capsys.readouterr().err
+
+
+def test_str_predictions_against_the_dataset_get_the_str_analysis_and_the_micro_row_only(casme_sq, tmp_path, capsys):
+    # against --dataset, STR predictions had no analysis, and a macro row of misses and an overall row mixing them
+    spots = write_str_csv(tmp_path / "str.csv", {("s15", "15_0401"): [Interval(30, None, 38, "micro", "negative")],
+                                                 ("s16", "16_0502"): [Interval(5, None, 12, "micro", "negative")]})
+    assert main(["score-spots", str(spots), "--dataset", "casme-sq", "--root", str(casme_sq), "--json"]) == 0
+    printed = capsys.readouterr()
+    out = json.loads(printed.out)
+    assert [(r["type"], r["tp"], r["fp"], r["fn"]) for r in out["counts"]] == [("micro", 2, 0, 0)]
+    assert out["analysis"]["classes"] == ["negative", "positive", "surprise"] and out["analysis"]["accuracy"] == 0.5
+    assert "scheme casme-sq-str" in printed.err
+    assert main(["score-spots", str(spots), "--dataset", "casme-sq", "--root", str(casme_sq)]) == 0
+    table = capsys.readouterr().out
+    assert "macro" not in table and "overall" not in table and "STRS = micro spotting F1 1.000" in table
+
+
+def test_strs_mode_warns_of_emotions_that_differ_in_letter_case_only(tmp_path, capsys):
+    # mmnet reads emotions in any case; STRS-Metric compares them exactly, so 'Negative' vs 'negative' scores 0 there
+    truth = tmp_path / "truth.csv"
+    truth.write_text("subject,video,onset,offset,emotion\ns1,a,10,20,Negative\n")
+    spots = write_str_csv(tmp_path / "spots.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")]})
+    assert main(["score-spots", str(truth), str(spots), "--mode", "strs"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING: the truth's emotion 'Negative' is written 'negative' in the predictions" in out
+    assert main(["score-spots", str(truth), str(spots), "--mode", "strs", "--json"]) == 0
+    assert "'Negative'" in json.loads(capsys.readouterr().out)["warnings"][0]
+    assert main(["score-spots", str(truth), str(spots)]) == 0  # megc mode: case-insensitive, as before
+    assert "WARNING" not in capsys.readouterr().out

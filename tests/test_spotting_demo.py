@@ -94,7 +94,7 @@ def test_tiny_demo_writes_summary_and_megc_files_and_reuses_only_the_same_data(t
         counts = summary[method]["overall"]
         assert len(log) == counts["tp"] + counts["fp"] + counts["fn"]
         spots = read_spotting_csv(out / "megc" / f"{method}-spots.csv")
-        assert (out / "megc" / f"{method}-spots.csv").read_text().startswith("vid,onset,offset,type\n")  # MEGC's
+        assert (out / "megc" / f"{method}-spots.csv").read_text().startswith("vid,onset,offset,type,score\n")
         assert sum(map(len, spots.values())) == spotted
     for path in summary["files"].values():
         assert Path(path).is_file()

@@ -16,15 +16,19 @@ whose video names repeat across subjects is refused.
 --mode chooses the matching (docs/spotting.md, "Other evaluators"): megc (default; IoU >= 0.5,
 one-to-one, counts pooled), softnet (SoftNet, MEAN, Boost), megc2020 (the MEGC2020 baseline MDMD),
 strs (STRS-Metric, MEGC2024-2025: micro-expressions only). Prints a table per type (TP, FP, FN,
-precision, recall, F1), or JSON with --json; writes nothing. With STR CSVs as truth and predictions it
-adds the STR analysis (recognition on the true positives: accuracy, UF1, UAR, analysis F1) and STRS =
-micro spotting F1 x analysis F1. A note lists the truth's videos without any prediction row.
+precision, recall, F1; STR predictions: the micro row only), or JSON with --json; writes nothing. With
+STR CSVs as truth and predictions, or STR predictions against a --dataset whose micro-expressions carry
+emotions (grouped as its default scheme's classes), it adds the STR analysis (recognition on the true
+positives: accuracy, UF1, UAR, analysis F1) and STRS = micro spotting F1 x analysis F1; --classes picks
+its classes (MEAN and BoostingVRME: negative,positive,surprise). Emotions are read in any letter case;
+with --mode strs a WARNING names the truth's emotions that the predictions write in another case, as
+STRS-Metric compares them exactly. A note lists the truth's videos without any prediction row.
 
 Examples:
   mmnet score-spots truth.csv spots.csv
   mmnet score-spots truth.csv spots.csv --mode softnet --json
   mmnet score-spots --dataset casme-sq --root /data/CASME_sq spotter.pt.loso.spotting.csv
-  mmnet score-spots str_truth.csv str_predictions.csv --mode strs
+  mmnet score-spots str_truth.csv str_predictions.csv --mode strs --classes negative,positive,surprise
   mmnet score-spots truth.csv spots/*/spotting.csv          (one `mmnet spot --out spots/NAME` per recording)
 """
 
@@ -51,7 +55,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=SPOT_SCORE_MODES, default="megc",
                    help="the evaluator to reproduce (default: megc)")
     p.add_argument("--iou", type=float, default=0.5, help="the IoU a true positive needs (default 0.5, MEGC's)")
+    p.add_argument("--classes", type=_classes, default=None, metavar="C1,C2,...",
+                   help="the emotion classes of the STR analysis, e.g. negative,positive,surprise (MEAN's and "
+                        "BoostingVRME's; default: every emotion of the truth, or with --dataset its scheme's classes)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
+
+
+def _classes(text: str) -> tuple[str, ...]:
+    """--classes: comma-separated names, lower-cased as the files' emotions are read."""
+    names = tuple(c.strip().lower() for c in text.split(","))
+    if not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: give distinct class names separated by commas, e.g. "
+                                         "negative,positive,surprise")
+    return names
 
 
 def _is_str_csv(path: Path) -> bool:
@@ -169,6 +185,14 @@ def _note_unpredicted(truth: dict, predictions: dict) -> None:
               f"not run): {shown}", file=sys.stderr)
 
 
+def _note_others(truth: dict) -> None:
+    """The truth's emotions as classes hold 'others': MEAN and BoostingVRME leave it out, so say how to do the same."""
+    if any(i.label == "others" for items in truth.values() for i in items):
+        print("note: the truth's emotions include 'others', scored as a class (every emotion of the truth is one); "
+              "MEAN and BoostingVRME score negative, positive, surprise: give --classes negative,positive,surprise "
+              "to compare with them", file=sys.stderr)
+
+
 def _analysis(result) -> dict:
     """The STR analysis of an ``evaluate_str`` result, and STRS, for --json."""
     a = result.analysis
@@ -196,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError, DataError
     from ..spotting.intervals import TYPES
     from ..spotting.megc import evaluate_spotting, evaluate_str, subject_of_key
+    from .score_spots_str import case_warnings, dataset_str_truth
 
     from_dataset = args.dataset is not None or args.root is not None
     if from_dataset and (args.dataset is None or args.root is None):
@@ -235,8 +260,9 @@ def run(args: argparse.Namespace) -> int:
             truth, named = _by_video(args.files[0], truth, plain[0])
             subjects.update(named)
         types = ("micro",) if truth_is_str else TYPES  # an STR file holds micro-expressions only
-    if args.mode == "strs":
-        types = ("micro",)  # STRS-Metric scores micro-expressions only
+    str_predictions = all(is_str for _, _, is_str in read)
+    if args.mode == "strs" or str_predictions:
+        types = ("micro",)  # STRS-Metric scores micro-expressions only; an STR CSV holds nothing else
     unknown = [v for v in predictions if v not in truth]
     if unknown and args.mode != "strs":
         where = "the dataset's annotation" if from_dataset else f"'{args.files[0]}'"
@@ -250,14 +276,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"note:{said}", file=sys.stderr)
     _note_unpredicted(truth, predictions)
     scoring = dict(threshold=args.iou, mode=args.mode, subject_of=lambda v: subjects.get(v) or subject_of_key(v))
-    str_result = evaluate_str(truth, predictions, **scoring) if by_subject and _labelled(args.files[0], truth) else None
+    classes, str_truth = args.classes, None
+    if by_subject and _labelled(args.files[0], truth):
+        str_truth = truth
+        if classes is None:
+            _note_others(truth)
+    elif from_dataset and str_predictions:  # the dataset's emotions, grouped into its STR scheme's classes
+        str_truth, classes = dataset_str_truth(args.dataset, truth, classes)
+    elif classes is not None:
+        print("note: --classes is not used: the STR analysis needs emotions on both sides (STR CSVs, or STR "
+              "predictions against --dataset)", file=sys.stderr)
+    str_result = evaluate_str(str_truth, predictions, classes=classes, **scoring) if str_truth is not None else None
     result = str_result.spotting if str_result is not None else evaluate_spotting(truth, predictions, types=types,
                                                                                   **scoring)
     rows = result.table()
+    if str_predictions:  # micro-expressions only: "overall" would repeat the micro row
+        rows = [r for r in rows if r["type"] == "micro"]
+    warnings = case_warnings(args.files[0], prediction_files) if args.mode == "strs" and by_subject else []
     if args.json:
         print(json.dumps({"mode": result.mode, "iou": result.threshold, "videos_scored": result.videos_scored,
                           "unscored": result.unscored, "counts": rows}
-                         | ({"analysis": _analysis(str_result)} if str_result is not None else {}), indent=2))
+                         | ({"analysis": _analysis(str_result)} if str_result is not None else {})
+                         | ({"warnings": warnings} if warnings else {}), indent=2))
         return 0
     print(f"mode {result.mode}, IoU >= {result.threshold:g}: {result.videos_scored} video(s) scored"
           + (f", {result.unscored} prediction(s) not scored by this mode" if result.unscored else ""))
@@ -269,4 +309,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{r['type']:8} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5} {p} {rec} {f1}")
     if str_result is not None:
         _print_analysis(str_result)
+    for warning in warnings:
+        print(f"WARNING: {warning}")
     return 0

@@ -23,9 +23,13 @@ spotter and with a learned one (--spotter-model) alike: the same command resumes
 intervals.csv has the columns onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds
 from the first frame, as in the table and spot.json) and, with --checkpoint, one p_<class> column per
 class (the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
-vid,onset,offset,type,score, the video named by --video-id (default: the recording's name), for
-`mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's, counted from 1 as the
-datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is i + 1 there.
+vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
+the datasets' rules: 15_0101 for CAS(ME)^2's 15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
+spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
+counted from 1 as the datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is
+i + 1 there. With --checkpoint, str.csv holds the micro-expressions in the MEGC2024-2025 STR layout,
+subject,video,onset,offset,emotion, with the same frame numbers and video id, and --subject (default:
+the video id's text before its first '_').
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
 planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
@@ -36,6 +40,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,8 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write intervals.csv, spot.json and timeline.png here")
     p.add_argument("--video-id", default=None, metavar="ID",
-                   help="the video's name in --out's spotting.csv (MEGC layout; default: the recording's name, "
-                        "e.g. 15_0101 for 15_0101.mp4 or a folder 15_0101)")
+                   help="the video's name in --out's spotting.csv and str.csv (MEGC layouts; default: the "
+                        "recording's name, e.g. 006_1 for 006_1.mp4 or a folder 006_1, by the datasets' rules "
+                        "15_0101 for 15_0101disgustingteeth and spNO.1_a for spNO.1/a/color)")
+    p.add_argument("--subject", default=None, metavar="NAME",
+                   help="the subject in --out's str.csv (written with --checkpoint; default: the video id's text "
+                        "before its first '_', e.g. 006 for 006_1, spNO.1 for spNO.1_a)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="classify each micro-expression with this trained model (a model folder, as for "
                         "`mmnet predict`) from its onset and apex frames")
@@ -119,6 +128,7 @@ def _spot(args: argparse.Namespace) -> int:
         args._interrupted = f"nothing was written; a rerun resumes from the progress kept in {args.out}, if any"
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     video_id = _video_id(args) if args.out is not None else None  # refused before the recording is read
+    subject = _subject(args, video_id) if args.out is not None else None
     if args.spotter_model is not None:
         from ..errors import ConfigError
         from ..spotting.learned import load_spotter
@@ -187,26 +197,30 @@ def _spot(args: argparse.Namespace) -> int:
         # the model's classes name the p_ columns even when no micro interval was found (as the server's CSV)
         classes = None if predictor is None else predictor.class_names
         # together: never one recording's intervals beside another's timeline; a full disk names the file
-        from ..spotting.megc_files import format_spotting_csv
+        from ..spotting.megc_files import format_spotting_csv, format_str_csv
 
         from_video = Path(result.source).is_file()
         # MEGC's numbers are the datasets' frame-file numbers, counted from 1: a video's frame i (from 0) is i + 1
-        megc = format_spotting_csv({video_id: [dataclasses.replace(i, onset=i.onset + 1, apex=i.apex + 1,
-                                                                   offset=i.offset + 1) if from_video else i
-                                               for i in result.intervals]}, scores=True)
-        replace_files_together(args.out, {"intervals.csv": result.to_csv(classes).encode("utf-8"),
-                                          "spotting.csv": megc.encode("utf-8"),
-                                          "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
-                                          "timeline.png": timeline_png(result)},
-                               remove=[PARTIAL_NAME])  # the progress kept, gone with the results written
+        megc = {video_id: [dataclasses.replace(i, onset=i.onset + 1, apex=i.apex + 1, offset=i.offset + 1)
+                           if from_video else i for i in result.intervals]}
+        files = {"intervals.csv": result.to_csv(classes).encode("utf-8"),
+                 "spotting.csv": format_spotting_csv(megc, scores=True).encode("utf-8"),
+                 "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
+                 "timeline.png": timeline_png(result)}
+        if predictor is not None:  # classified: the MEGC2024-2025 STR layout too
+            files["str.csv"] = format_str_csv(megc, subject_of=lambda _: subject).encode("utf-8")
+        # the progress kept, gone with the results written; a str.csv of an earlier --checkpoint run would
+        # stand beside other intervals
+        replace_files_together(args.out, files, remove=[PARTIAL_NAME, "str.csv"])
     if args.json:
         print(json.dumps(data, indent=2))
     else:
         print(format_text(result))
         if args.out is not None:
             numbering = ", frames counted from 1 as a dataset's frame files" if Path(result.source).is_file() else ""
+            str_csv = f", {args.out / 'str.csv'} (STR layout, subject {subject})" if predictor is not None else ""
             print(f"wrote {args.out / 'intervals.csv'}, {args.out / 'spotting.csv'} (MEGC layout, video "
-                  f"{video_id}{numbering}), {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
+                  f"{video_id}{numbering}){str_csv}, {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
         else:
             more = "" if args.checkpoint is not None else "; --checkpoint MODEL also classifies each micro-expression"
             print(f"(--out DIR saves them as CSV and JSON with a timeline figure{more})")
@@ -247,17 +261,45 @@ def _classifying(args: argparse.Namespace):
         reading.close()
 
 
-def _video_id(args: argparse.Namespace) -> str:
-    """The name spotting.csv gives the recording: --video-id, else the file's stem or the folder's name."""
+def default_video_id(source: Path) -> str:
+    """A recording's MEGC video id from its path, by the datasets' own rules: a CAS(ME)^3 ``spNO.1/a/color`` folder
+    is ``spNO.1_a``; a CAS(ME)^2 name ``15_0101disgustingteeth`` (folder, or video file) is ``15_0101``; any other
+    recording is named by the file's stem or the folder's name."""
+    source = source.resolve() if source.name in ("", ".", "..", "color") else source
+    if source.name == "color" and source.is_dir() and source.parent.name and source.parent.parent.name:
+        return f"{source.parent.parent.name}_{source.parent.name.lower()}"  # the task letter, as the loader
+    name = source.stem if source.is_file() else source.name
+    casme_sq = re.match(r"(\d{2}_\d{4})[A-Za-z]", name)
+    return casme_sq.group(1) if casme_sq else name
+
+
+def _named(value: str, given: str, what: str, option: str) -> str:
+    """``value`` as a cell of the MEGC CSVs, or a ConfigError saying which option to give instead."""
     from ..errors import ConfigError
 
-    source = args.source.resolve() if args.source.name in ("", ".", "..") else args.source
-    video_id = args.video_id if args.video_id is not None else (source.stem if source.is_file() else source.name)
-    if not video_id.strip() or any(c in video_id for c in ',"\r\n'):
-        given = "--video-id" if args.video_id is not None else f"the recording's name ({video_id!r})"
-        raise ConfigError(f"{given} cannot name the video in spotting.csv: it is empty or holds a comma, a quote or "
-                          "a line break; give another with --video-id.")
-    return video_id
+    if not value.strip() or any(c in value for c in ',"\r\n'):
+        raise ConfigError(f"{given} cannot name the {what}: it is empty or holds a comma, a quote or a line break; "
+                          f"give another with {option}.")
+    return value
+
+
+def _video_id(args: argparse.Namespace) -> str:
+    """The name spotting.csv gives the recording: --video-id, else ``default_video_id``."""
+    if args.video_id is not None:
+        return _named(args.video_id, "--video-id", "video in spotting.csv", "--video-id")
+    video_id = default_video_id(args.source)
+    return _named(video_id, f"the recording's name ({video_id!r})", "video in spotting.csv", "--video-id")
+
+
+def _subject(args: argparse.Namespace, video_id: str) -> str:
+    """The subject str.csv gives the recording: --subject, else the video id's text before its first '_' (006 for
+    006_1, 15 for 15_0101, spNO.1 for spNO.1_a), as score-spots reads a subject from a video id."""
+    from ..spotting.megc import subject_of_key
+
+    if args.subject is not None:
+        return _named(args.subject, "--subject", "subject in str.csv", "--subject")
+    subject = subject_of_key(video_id)
+    return _named(subject, f"the video id's subject ({subject!r})", "subject in str.csv", "--subject")
 
 
 def format_text(result) -> str:

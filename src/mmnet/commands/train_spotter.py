@@ -68,7 +68,7 @@ def format_loso(out: dict) -> str:
 
 
 def _write_megc_files(model: Path, dataset: str, out: dict) -> tuple[Path, Path]:
-    """The LOSO's MEGC2020 log and ``vid,onset,offset,type`` CSV beside MODEL.loso.json, of the scored types."""
+    """The LOSO's MEGC2020 log and ``vid,onset,offset,type,score`` CSV beside MODEL.loso.json, of the scored types."""
     from ..spotting.dataset_settings import dataset_number
     from ..spotting.megc_files import write_megc2020_log, write_spotting_csv
 
@@ -76,7 +76,8 @@ def _write_megc_files(model: Path, dataset: str, out: dict) -> tuple[Path, Path]
     scored = {v: [i for i in items if i.type in types] for v, items in out["predictions"].items()}
     log = write_megc2020_log(model.with_name(model.name + ".loso.megc2020_log.txt"),
                              [(dataset_number(dataset), out["evaluation"].pairs)])
-    return log, write_spotting_csv(model.with_name(model.name + ".loso.spotting.csv"), scored)
+    # with the scores: the matching takes predictions by descending score, so score-spots gives the printed table
+    return log, write_spotting_csv(model.with_name(model.name + ".loso.spotting.csv"), scored, scores=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ nor a row of zeros; the MEGC files then hold the micro intervals only). Tables:
 
 Files (``StrSection.files``): ``timelines/<video>.png`` (ground truth against the spotted
 intervals, coloured by outcome) and, per seed, ``megc/seed-<S>/``: the MEGC2020 log, the spotting
-CSV (``vid,onset,offset,type``, MEGC2023's layout) and the STR CSV (``subject,video,onset,offset,emotion``).
+CSV (``vid,onset,offset,type``, MEGC2023's layout, and ``score``, which orders the matching) and the
+STR CSV (``subject,video,onset,offset,emotion``).
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
         megc = f"megc/seed-{seed}"
         number = dataset_number(cfg["data"]["dataset"])
         texts[f"{megc}/megc2020_log.txt"] = format_megc2020_log([(number, spotting.pairs)])
-        texts[f"{megc}/spotting.csv"] = format_spotting_csv(preds)  # the MEGC layout (scores are in spots.csv)
+        # with the scores: the matching takes predictions by descending score, so score-spots gives this table
+        texts[f"{megc}/spotting.csv"] = format_spotting_csv(preds, scores=True)
         texts[f"{megc}/str.csv"] = format_str_csv(preds, subject_of=subject.__getitem__)
         if seed == cfg["seeds"][0]:
             by_video: dict[str, list] = {}

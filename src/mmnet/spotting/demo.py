@@ -133,7 +133,6 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     from ..utils import atomic_write_text
     from .config import spot_config
     from .megc import RULE, evaluate_spotting
-    from .megc_files import DATASET_NUMBERS, write_megc2020_log, write_spotting_csv
     from .spotter import spot_recording
 
     start = time.perf_counter()
@@ -173,14 +172,7 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     baseline = {v.video: baseline_intervals(*frame_span(v), {t: sum(i.type == t for i in spotted[v.video])
                                                          for t in TYPES}, lengths) for v in load.videos}
     scores = {name: evaluate_spotting(truth, preds) for name, preds in (("spotter", spotted), ("baseline", baseline))}
-    megc = out / "megc"
-    megc.mkdir(parents=True, exist_ok=True)
-    files = {}
-    for name, result in scores.items():
-        log = [(DATASET_NUMBERS["casme-sq"], result.pairs)]  # the synthetic recordings have CAS(ME)^2's layout
-        files[f"{name}_log"] = str(write_megc2020_log(megc / f"{name}-log.txt", log))
-        preds = spotted if name == "spotter" else baseline
-        files[f"{name}_csv"] = str(write_spotting_csv(megc / f"{name}-spots.csv", preds))
+    files = write_megc_files(out / "megc", scores, {"spotter": spotted, "baseline": baseline})
     summary = {
         "setting": {"dataset": "synthetic long recordings, CAS(ME)^2 layout", "seed": seed, "subjects": subjects,
                     "videos_per_subject": videos, "minutes": minutes, "fps": config.fps,
@@ -201,6 +193,21 @@ def run_spotting_demo(out: str | Path, *, seed: int = 0, subjects: int = DEMO_SI
     atomic_write_text(out / "spotting-summary.csv", _summary_csv(summary))
     atomic_write_text(out / "spotting-summary.md", summary_markdown(summary))
     return summary
+
+
+def write_megc_files(megc: Path, scores: dict, predictions: dict) -> dict[str, str]:
+    """Per method (``scores``: name -> its ``evaluate_spotting`` result) the MEGC2020 log and the spotting CSV of its
+    ``predictions`` with their scores: the matching takes predictions by descending score, so `mmnet score-spots`
+    on the CSV gives the summary's table (without the scores it would take them by onset)."""
+    from .megc_files import DATASET_NUMBERS, write_megc2020_log, write_spotting_csv
+
+    megc.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, result in scores.items():
+        log = [(DATASET_NUMBERS["casme-sq"], result.pairs)]  # the synthetic recordings have CAS(ME)^2's layout
+        files[f"{name}_log"] = str(write_megc2020_log(megc / f"{name}-log.txt", log))
+        files[f"{name}_csv"] = str(write_spotting_csv(megc / f"{name}-spots.csv", predictions[name], scores=True))
+    return files
 
 
 def _summary_csv(summary: dict) -> str:

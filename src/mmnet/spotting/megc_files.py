@@ -217,7 +217,8 @@ def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, s
     for video, intervals in predictions.items():
         for i in sorted(intervals, key=lambda i: (i.onset, i.offset)):
             row = f"{video},{i.onset},{i.offset},{'me' if i.type == 'micro' else 'mae'}"
-            lines.append(row + (f",{'' if i.score is None else repr(i.score)}" if scores else ""))
+            # repr of a float reads back exactly (numpy's repr would be 'np.float32(0.5)')
+            lines.append(row + (f",{'' if i.score is None else repr(float(i.score))}" if scores else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,57 @@
+"""The STR side of `mmnet score-spots`: the dataset's emotions as STR classes, and emotions that differ in case."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+
+def dataset_str_truth(dataset: str, truth: dict, classes: Sequence[str] | None) -> tuple[dict | None, tuple]:
+    """The dataset's truth with each micro-expression's emotion grouped into its STR class (the dataset's default
+    scheme, as `mmnet train` groups them: SAMM's 'anger' -> 'negative'), and the classes to score (``classes``, else
+    the scheme's). An emotion the scheme leaves out ('others' on CAS(ME)^2) is kept as annotated: scored only when
+    ``classes`` names it. (None, ()) with a note when no micro-expression has an emotion."""
+    from ..data.schemes import default_scheme, get_scheme
+
+    scheme = get_scheme(default_scheme(dataset))
+    if not any(i.label for items in truth.values() for i in items if i.type == "micro"):
+        print(f"note: no STR analysis: no micro-expression of the {dataset} annotation has an emotion (SAMM Long "
+              "Videos takes them from SAMM_Micro_FACS_Codes_v2.xlsx in --root)", file=sys.stderr)
+        return None, ()
+
+    def grouped(i):
+        return replace(i, label=scheme.mapping.get(i.label) or i.label) if i.type == "micro" and i.label else i
+
+    classes = tuple(classes or scheme.classes)
+    print(f"note: STR analysis against the {dataset} annotation's emotions grouped as its scheme {scheme.name} "
+          f"({', '.join(scheme.classes)}); classes scored: {', '.join(classes)}", file=sys.stderr)
+    return {video: [grouped(i) for i in items] for video, items in truth.items()}, classes
+
+
+def _emotions(path: Path) -> set[str]:
+    """The emotions of an STR CSV as written (read_str_csv lower-cases them)."""
+    from ..spotting.megc_files import csv_reader
+
+    out = set()
+    for raw in csv_reader(path):
+        row = {name.strip().lower(): value for name, value in raw.items() if name is not None}
+        if (row.get("emotion") or "").strip():
+            out.add(row["emotion"].strip())
+    return out
+
+
+def case_warnings(truth: Path, predictions: Sequence[Path]) -> list[str]:
+    """For --mode strs: a sentence per truth emotion that a prediction writes in other letter case. mmnet reads
+    emotions case-insensitively, STRS-Metric compares the text exactly: a server would score them as another class."""
+    predicted = set().union(*(_emotions(p) for p in predictions))
+    out = []
+    for label in sorted(_emotions(truth)):
+        other = sorted(q for q in predicted if q != label and q.lower() == label.lower())
+        if other:
+            out.append(f"the truth's emotion {label!r} is written {', '.join(map(repr, other))} in the predictions: "
+                       "scored here as the same class (mmnet reads emotions in any letter case), but STRS-Metric "
+                       "compares the text exactly, so a case-sensitive server counts them as different classes; "
+                       f"write {label!r} in the predictions.")
+    return out

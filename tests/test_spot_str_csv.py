@@ -1,0 +1,71 @@
+"""`mmnet spot --checkpoint --out` writes str.csv (MEGC2024-2025 STR layout) beside spotting.csv, and a recording's
+default video id follows the datasets' id rules."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from mmnet.cli import main
+from mmnet.spotting.intervals import Interval
+from mmnet.spotting.spotter import SpotResult
+
+
+@pytest.fixture
+def faked(monkeypatch):
+    """The spotter's and the classifier's work, faked: one classified micro interval (frames 10-20 from 0)."""
+    import mmnet.commands.common as common
+    import mmnet.infer.kept_classification as kept
+    import mmnet.infer.provenance as provenance
+    import mmnet.infer.recordings as recordings
+    import mmnet.spotting.timeline as timeline
+
+    def spotted(source, predictor, config, fps=None, **_):
+        curves = SimpleNamespace(notes=[], numbers=None, strides={})
+        label = "negative" if predictor is not None else None
+        return SpotResult(str(source), 30.0, 100, [Interval(10, 14, 20, "micro", label, 0.3)], [], config=config,
+                          curves=curves), None
+
+    monkeypatch.setattr(recordings, "spot_and_classify", spotted)
+    monkeypatch.setattr(kept, "spot_and_classify_kept", lambda source, predictor, config, partial, identity, fps=None,
+                        **_: spotted(source, predictor, config))
+    monkeypatch.setattr(kept, "classifier_identity", lambda *a: "fake")
+    monkeypatch.setattr(common, "load_predictor", lambda *a, **k: SimpleNamespace(class_names=["negative"]))
+    monkeypatch.setattr(provenance, "label_warning", lambda *a: None)
+    monkeypatch.setattr(timeline, "timeline_png", lambda result: b"png")
+
+
+def test_spot_checkpoint_out_writes_str_csv_with_the_megc_frames(tmp_path, faked, capsys):
+    video = tmp_path / "006_1.mp4"
+    video.write_bytes(b"a recording")
+    out = tmp_path / "spots"
+    assert main(["spot", str(video), "--no-progress", "--out", str(out), "--checkpoint", str(tmp_path)]) == 0
+    assert "str.csv (STR layout, subject 006)" in capsys.readouterr().out
+    # a video's frames 10-20 (from 0) are 11-21 in MEGC's numbering, as in spotting.csv
+    assert (out / "str.csv").read_text().splitlines() == ["subject,video,onset,offset,emotion",
+                                                          "006,006_1,11,21,negative"]
+    assert (out / "spotting.csv").read_text().splitlines()[1] == "006_1,11,21,me,0.3"
+    assert main(["spot", str(video), "--no-progress", "--out", str(out), "--checkpoint", str(tmp_path),
+                 "--subject", "dzw", "--video-id", "dzw_d1"]) == 0
+    assert (out / "str.csv").read_text().splitlines()[1] == "dzw,dzw_d1,11,21,negative"
+    assert main(["spot", str(video), "--no-progress", "--out", str(out)]) == 0  # not classified: no STR file
+    assert not (out / "str.csv").exists()
+    assert main(["spot", str(video), "--no-progress", "--out", str(out), "--checkpoint", str(tmp_path),
+                 "--subject", "a,b"]) == 3
+    assert "--subject cannot name the subject in str.csv" in capsys.readouterr().err
+
+
+def test_default_video_id_follows_the_datasets_id_rules(tmp_path):
+    # a CAS(ME)^2 folder named the video 15_0101disgustingteeth, a CAS(ME)^3 one 'color'
+    from mmnet.commands.spot import default_video_id
+
+    for folder, want in (("rawpic/s15/15_0101disgustingteeth", "15_0101"), ("spNO.1/a/color", "spNO.1_a"),
+                         ("spNO.216/J/color", "spNO.216_j"), ("SAMM/006_1", "006_1"), ("15_0101", "15_0101")):
+        (tmp_path / folder).mkdir(parents=True)
+        assert default_video_id(tmp_path / folder) == want, folder
+    video = tmp_path / "rawvideo" / "s15" / "15_0102eatingworms.avi"
+    video.parent.mkdir(parents=True)
+    video.write_bytes(b"x")
+    assert default_video_id(video) == "15_0102"
+    assert default_video_id(tmp_path / "spNO.1" / "a" / "color" / ".." / "color") == "spNO.1_a"
