@@ -151,6 +151,19 @@ def fake_slurm(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def _fresh_slurm_memory(monkeypatch):
+    """Each test's job ids start at 7000: what an earlier test's squeue said of 7000_0 (kept a minute, per process)
+    must not answer for this test's job, nor an earlier test's submitit job stand in for it."""
+    from mmnet.train import slurm_executor, slurm_jobs, slurm_state
+
+    monkeypatch.setattr(slurm_state, "_said", {})
+    monkeypatch.setattr(slurm_state, "_rechecked", [float("-inf")])
+    live: dict = {}
+    monkeypatch.setattr(slurm_jobs, "LIVE", live)
+    monkeypatch.setattr(slurm_executor, "LIVE", live)  # imported by name there
+
+
 def test_array_job_options_no_wait_and_a_rerun_follows_queued_jobs(fake_slurm, synth_root, tmp_path, capsys):
     from mmnet.cli import main
 
@@ -691,7 +704,7 @@ def test_preemptions_that_cancel_the_job_are_submitted_again_uncounted_while_the
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_bytes(b"x")
     (tmp_path / "logs").mkdir()
-    saved = iter(range(1, 10 ** 6))
+    saved = iter(range(1, 1000))  # bounded: a regression fails fast instead of spinning
 
     class Preempted:  # PreemptMode=CANCEL: sacct says PREEMPTED, squeue no longer lists the job
         _results_timeout_s = 0
