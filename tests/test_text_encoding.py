@@ -27,7 +27,8 @@ def _opens_text_without_encoding(call: ast.Call) -> bool:
         return False
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr in ("read_text", "write_text"):
-        return True
+        # importlib.metadata's Distribution.read_text takes no encoding: it reads UTF-8 itself
+        return not (isinstance(func.value, ast.Call) and ast.unparse(func.value.func).endswith("metadata.distribution"))
     if isinstance(func, ast.Name) and func.id == "open":
         mode = _mode(call, 1)
     elif isinstance(func, ast.Attribute) and func.attr == "open":
