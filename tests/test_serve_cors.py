@@ -94,7 +94,7 @@ def test_a_bug_is_a_json_500_that_a_listed_origin_reads(predictor, monkeypatch, 
     from mmnet.serve import app as app_module
 
     def broken(settings):
-        raise RuntimeError("bug in /home/someone/secret.py")
+        raise RuntimeError("bug in private/secret.py")  # a path the answer must not show
 
     monkeypatch.setattr(app_module, "server_limits", broken)  # GET /api/model fails
     settings = ServeSettings(allow_origins=(DEV,))

@@ -460,12 +460,7 @@ def test_a_spotted_recording_is_reused_only_for_the_same_recording(tmp_path):
             interval = {"onset": 1, "apex": 2, "offset": 3, "type": "micro", "score": 0.9}
             return SimpleNamespace(to_dict=lambda: {"config": {"threshold": 0.5}, "intervals": [interval]})
 
-    folder = tmp_path / "rec"
-    folder.mkdir()
-    for n in (1, 2, 3):
-        (folder / f"img{n}.jpg").write_bytes(b"x" * 10)
-    video = SimpleNamespace(video="15_0101", fps=30.0, path=str(folder),
-                            frames=[(n, f"img{n}.jpg") for n in (1, 2, 3)])
+    video, folder = _three_frame_recording(tmp_path)
     spotter, run_dir = CountingSpotter(), tmp_path / "run"
     first = _cached_spot(run_dir, spotter, video)
     assert _cached_spot(run_dir, spotter, video) == first and spotter.calls == 1
@@ -529,12 +524,7 @@ def test_a_recording_spotted_before_the_landmark_setting_existed_is_reused_by_a_
             interval = {"onset": 4, "apex": 5, "offset": 6, "type": "micro", "score": 0.5}
             return SimpleNamespace(to_dict=lambda: {"config": {}, "intervals": [interval]})
 
-    folder = tmp_path / "rec"
-    folder.mkdir()
-    for n in (1, 2, 3):
-        (folder / f"img{n}.jpg").write_bytes(b"x" * 10)
-    video = SimpleNamespace(video="15_0101", fps=30.0, path=str(folder),
-                            frames=[(n, f"img{n}.jpg") for n in (1, 2, 3)])
+    video, folder = _three_frame_recording(tmp_path)
     run_dir = tmp_path / "run"
     cache = run_dir / "spotting" / "15_0101.json"
     cache.parent.mkdir(parents=True)
@@ -557,3 +547,13 @@ def test_a_recording_spotted_before_the_landmark_setting_existed_is_reused_by_a_
     write({**saved, "face": {**saved["face"], "landmarks": 5}})  # and a default run does not take 5-point ones
     spotter = CountingSpotter(spot_config("casme2"))
     assert [i.onset for i in _cached_spot(run_dir, spotter, video)] == [4] and spotter.calls == 1
+
+
+def _three_frame_recording(tmp_path):
+    """A stand-in recording '15_0101' of three frame files (what the spotting cache fingerprints), and its folder."""
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for n in (1, 2, 3):
+        (folder / f"img{n}.jpg").write_bytes(b"x" * 10)
+    return SimpleNamespace(video="15_0101", fps=30.0, path=str(folder),
+                           frames=[(n, f"img{n}.jpg") for n in (1, 2, 3)]), folder
