@@ -149,6 +149,23 @@ def test_frames_of_another_size_than_the_onset_fail_the_clip_by_name(tmp_path, c
     assert "choose --onset" in capsys.readouterr().err
 
 
+def test_an_unexpected_error_in_one_clip_is_logged_with_its_traceback(tmp_path, monkeypatch, caplog):
+    # the clip fails alone (others go on), and the traceback says where: a one-line "TypeError: ..." cannot be acted on
+    from mmnet.preprocess import pipeline
+
+    def broken(*args, **kwargs):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(pipeline, "_write_frames", broken)
+    save_frames(tmp_path / "clip", {"img1.png": face_frame(), "img2.png": face_frame()})
+    with caplog.at_level("ERROR", logger="mmnet.preprocess.pipeline"):
+        summary = prepare(tmp_path / "clip", tmp_path / "out", workers=1, progress=False)
+    assert summary.results[0].status == "failed" and summary.results[0].message == "TypeError: unsupported operand"
+    (record,) = caplog.records
+    assert "clip" in record.getMessage() and record.exc_info and record.exc_info[0] is TypeError
+    assert "in broken" in caplog.text  # the traceback's frames
+
+
 def test_samm_layout_keeps_names_and_greyscale(tmp_path):
     import cv2
 

@@ -11,6 +11,7 @@ pytest.importorskip("av")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from mmnet.serve.settings import is_loopback  # noqa: E402
 from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
 
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
@@ -110,6 +111,21 @@ def test_requests_naming_another_host_are_refused(predictor):
             assert c.get("/api/model", headers={"Host": host}).status_code == status, host
     assert ServeSettings(host="0.0.0.0").trusted_hosts == ["*"]  # every interface: every name, unless told
     assert "evil.example" not in ServeSettings(host="::", allowed_hosts=("mmnet.lab.example",)).trusted_hosts
+
+
+def test_every_spelling_of_every_interface_answers_network_names(predictor):
+    """::0, 0 and the long IPv6 zero listen on every interface as 0.0.0.0 and :: do: a request by the machine's
+    address must not be refused (400 bad_host), and an IPv6 address typed long is answered as clients shorten it."""
+    for host in ("0.0.0.0", "::", "::0", "0", "0:0:0:0:0:0:0:0", "[::]"):
+        assert ServeSettings(host=host).trusted_hosts == ["*"], host
+    assert "[fe80::1]" in ServeSettings(host="fe80:0:0::1").trusted_hosts
+    assert "127.0.0.1" in ServeSettings(host="127.1").trusted_hosts  # inet_aton's short form, bound as 127.0.0.1
+    assert is_loopback("127.1") and not is_loopback("0") and not is_loopback("lab.example")
+    with TestClient(create_app(predictor, settings=ServeSettings(host="::0"))) as c:
+        assert c.get("/api/model", headers={"Host": "192.168.1.5:8000"}).status_code == 200
+    with TestClient(create_app(predictor, settings=ServeSettings(host="fe80:0:0::1"))) as c:
+        assert c.get("/api/model", headers={"Host": "[fe80::1]:8000"}).status_code == 200
+        assert c.get("/api/model", headers={"Host": "evil.example"}).status_code == 400
 
 
 def test_health_probes_are_answered_whatever_the_host(predictor):

@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from ..serve.cors import parse_allowed_origins
     from ..serve.model_info import describe_checkpoint
     from ..serve.server import serve
+    from ..serve.settings import listens_everywhere
     from ..serve.upload_root import removed_message
 
     for name in ("port", "workers", "max_results"):
@@ -192,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
                              allow_origins=allow_origins)
     app = create_app(predictor, model_info=info, settings=settings, aligner=aligner, spotter=spotter)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
+    shown = "127.0.0.1" if listens_everywhere(args.host) else host
     print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
     if args.spotter_model is not None:
         print(f"spotter: {args.spotter_model} ({loaded.method} spotter)")

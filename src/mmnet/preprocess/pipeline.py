@@ -18,6 +18,7 @@ import dataclasses
 import errno
 import functools
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -57,6 +58,8 @@ __all__ = [
     "process_clip",
     "prepare",
 ]
+
+log = logging.getLogger(__name__)
 
 TMP_DIR_NAME = ".mmnet-prepare-tmp"
 MAX_LISTED = 10  # unreadable frames named in one message
@@ -233,6 +236,9 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings
         result.status, result.reason, result.message = "failed", "error", _os_error_message(exc, job, tmp)
     except Exception as exc:  # a bug or an I/O error: keep the other clips going, report it in full
         result.status, result.reason, result.message = "failed", "error", f"{type(exc).__name__}: {exc}"
+        # the one-line message says what, the traceback where: without it a bug report cannot be acted on
+        log.error("clip %s failed with an unexpected error (if it is not about the files, please report it "
+                  "with this traceback)", job.clip_id, exc_info=exc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 
 from .uploads import UploadLimits
@@ -38,12 +39,15 @@ class ServeSettings:
         """The Host headers answered: this computer's names, the address listened on and ``allowed_hosts``;
         any on every interface (0.0.0.0, ::) unless ``allowed_hosts`` names some. Others are refused (400),
         so that a page of another site whose name resolves to this computer (DNS rebinding) reads nothing."""
-        every_interface = self.host in ("0.0.0.0", "::", "")
+        every_interface = listens_everywhere(self.host)
         if every_interface and not self.allowed_hosts:
             return ["*"]
         names = {*LOOPBACK_NAMES, *self.allowed_hosts}
         if not every_interface:
-            names |= {self.host, f"[{self.host}]"} if ":" in self.host else {self.host}
+            address = listen_address(self.host)
+            # as typed, and as clients write it (browsers shorten IPv6 addresses: fe80:0:0::1 is sent as [fe80::1])
+            for name in {self.host.strip("[]"), str(address) if address is not None else self.host.strip("[]")}:
+                names |= {name, f"[{name}]"} if ":" in name else {name}
         return sorted(names)
 
     @property
@@ -51,14 +55,33 @@ class ServeSettings:
         return UploadLimits(max_bytes=int(self.max_upload_mb * 2**20))
 
 
+def listen_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` names, in any spelling the socket accepts ("::0", "0", "127.1"); None for a name."""
+    bare = host.strip("[]")
+    try:
+        return ipaddress.ip_address(bare)
+    except ValueError:
+        pass
+    if ":" in bare or not bare:
+        return None
+    try:  # the short IPv4 forms inet_aton reads ("0" is 0.0.0.0), which the server binds as such
+        return ipaddress.IPv4Address(socket.inet_aton(bare))
+    except OSError:
+        return None  # a name: it may resolve to any interface
+
+
+def listens_everywhere(host: str) -> bool:
+    """Whether listening on ``host`` means every interface (0.0.0.0, ::, ::0, 0, or empty)."""
+    address = listen_address(host)
+    return host.strip("[]") == "" or (address is not None and address.is_unspecified)
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (an address, or localhost) is reachable from this computer only."""
     if host.strip("[]").lower() == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to any interface
+    address = listen_address(host)
+    return address is not None and address.is_loopback
 
 
 def server_limits(settings: ServeSettings) -> dict:
