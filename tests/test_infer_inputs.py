@@ -99,3 +99,14 @@ def test_explain_pair_takes_what_predict_frames_takes(predictor):
         explain_pair(predictor, frames[0].astype(np.float32), frames[5])
     with pytest.raises(DataError, match=r"explain_pair: onset frame is 80x96, apex frame 40x48"):
         explain_pair(predictor, frames[0], frames[5][::2, ::2])
+
+
+def test_clip_requests_and_lists_are_importable_from_mmnet_infer_clips_as_before_they_moved(tmp_path):
+    # they moved to infer/clip_list.py and `from mmnet.infer.clips import ClipRequest` stopped working
+    from mmnet.infer import clip_list, clips
+
+    assert clips.ClipRequest is clip_list.ClipRequest and clips.read_clip_list is clip_list.read_clip_list
+    assert {"ClipRequest", "read_clip_list"} <= set(clips.__all__)
+    (tmp_path / "clip").mkdir()
+    (tmp_path / "list.csv").write_text("source,onset\nclip,3\n", encoding="utf-8")
+    assert clips.read_clip_list(tmp_path / "list.csv") == [clips.ClipRequest(tmp_path / "clip", onset=3)]

@@ -44,6 +44,37 @@ def test_make_spotter_chooses_by_config_and_learned_overrides_are_checked():
     assert FlowSpotter(spot_config()).fit([]) == {}
 
 
+def test_threads_sharing_a_spotter_build_one_face_aligner(monkeypatch):
+    # the lazy creation had no lock: threads of `mmnet serve --workers` on one spotter each loaded the landmark model
+    import threading
+    import time
+
+    import mmnet.preprocess
+
+    built = []
+
+    class SlowAligner:  # as slow to build as a landmark model, so that every thread reaches the creation at once
+        def __init__(self, *args, **kwargs):
+            built.append(self)
+            time.sleep(0.2)
+
+    monkeypatch.setattr(mmnet.preprocess, "FaceAligner", SlowAligner)
+    spotter = make_spotter(spot_config("casme2", ["method=learned"]))
+    assert isinstance(spotter, LearnedSpotter) and spotter.config.face.mode == "align"
+    start, got = threading.Barrier(8), []
+
+    def first_use():
+        start.wait()
+        got.append(spotter.aligner())
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and len(got) == 8 and all(a is built[0] for a in got)
+
+
 def test_pseudo_label_is_the_overlap_fraction():
     ivs = [Interval(10, 12, 14, "macro"), Interval(20, 21, 22, "micro")]
     cum = coverage(ivs, "macro", 30)

@@ -258,3 +258,26 @@ def test_train_spotter_loso_writes_the_megc_files_beside_its_json(tmp_path, caps
     assert "spotter.pt.loso.megc2020_log.txt" in printed.out
     # the fold count is progress, on stderr: stdout holds the results a script reads
     assert "folds to compute" in printed.err and "folds to compute" not in printed.out
+
+
+def test_subjects_differing_only_in_case_are_refused_before_any_fold_naming_both(tmp_path, monkeypatch):
+    # 's01.json' and 'S01.json' are one file on macOS and Windows: one fold's record replaced the other's
+    from mmnet.data import load_dataset
+    from mmnet.errors import ConfigError
+    from mmnet.spotting import loso
+
+    from .fakes_long import write_casme3_long
+
+    load = load_dataset("casme3-long", write_casme3_long(tmp_path / "c3", long=None))
+    other = load.videos[-1].subject
+    assert other != other.upper()
+    load.videos[:] = [dataclasses.replace(v, subject=other.upper()) if v.subject != other else v for v in load.videos]
+    spotted = []
+    monkeypatch.setattr(loso, "make_spotter", lambda *a, **k: spotted.append(1))
+    records = FoldRecords(tmp_path / "spotter.pt.loso", {"seed": 0})
+    with pytest.raises(ConfigError) as err:
+        loso.loso_spotting(load, spot_config("casme3"), records=records)
+    said = str(err.value)
+    assert f"{other.upper()!r} and {other!r}" in said and "ignores letter case" in said and "rename one" in said
+    assert not spotted and not records.folder.exists()
+    records.check_names(["s01", "s02", "张三", "李四"])  # no error

@@ -274,3 +274,29 @@ def test_strs_mode_warns_of_emotions_that_differ_in_letter_case_only(tmp_path, c
     assert "'Negative'" in json.loads(capsys.readouterr().out)["warnings"][0]
     assert main(["score-spots", str(truth), str(spots)]) == 0  # megc mode: case-insensitive, as before
     assert "WARNING" not in capsys.readouterr().out
+
+
+def test_classes_analyse_a_truth_with_unlabelled_rows_which_still_count_for_spotting(tmp_path, capsys):
+    # one truth row without an emotion used to drop the whole STR analysis, --classes or not
+    truth = write_str_csv(tmp_path / "truth.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")],
+                                                   ("s1", "b"): [Interval(10, None, 20, "micro", None)],
+                                                   ("s2", "a"): [Interval(10, None, 20, "micro", "positive")]})
+    spots = write_str_csv(tmp_path / "spots.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")],
+                                                   ("s1", "b"): [Interval(10, None, 20, "micro", "positive")],
+                                                   ("s2", "a"): [Interval(10, None, 20, "micro", "negative")]})
+    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0  # no classes: none guessed from gaps
+    printed = capsys.readouterr()
+    assert "analysis" not in json.loads(printed.out) and "no STR analysis (give --classes" in printed.err
+    for mode in ("megc", "strs"):
+        assert main(["score-spots", str(truth), str(spots), "--mode", mode, "--json", "--classes",
+                     "negative,positive"]) == 0
+        printed = capsys.readouterr()
+        out = json.loads(printed.out)
+        assert [(r["type"], r["tp"], r["fp"], r["fn"]) for r in out["counts"]] == [("micro", 3, 0, 0)]
+        assert (out["analysis"]["pairs"], out["analysis"]["unlabelled_truth"]) == (2, 1)
+        assert out["analysis"]["accuracy"] == 0.5
+        assert f"1 ground-truth interval(s) in '{truth}' have no emotion: counted for spotting, left out" in printed.err
+    assert main(["score-spots", str(truth), str(spots), "--classes", "negative,positive"]) == 0
+    out = capsys.readouterr().out
+    assert "STR analysis: 2 true positive(s)" in out
+    assert "left out: 1 true positive(s) whose ground truth has no emotion (counted in the spotting scores)" in out

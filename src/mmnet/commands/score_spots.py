@@ -20,7 +20,9 @@ precision, recall, F1; STR predictions: the micro row only), or JSON with --json
 STR CSVs as truth and predictions, or STR predictions against a --dataset whose micro-expressions carry
 emotions (grouped as its default scheme's classes), it adds the STR analysis (recognition on the true
 positives: accuracy, UF1, UAR, analysis F1) and STRS = micro spotting F1 x analysis F1; --classes picks
-its classes (MEAN and BoostingVRME: negative,positive,surprise). Emotions are read in any letter case;
+its classes (MEAN and BoostingVRME: negative,positive,surprise). Truth rows without an emotion count for spotting;
+with --classes they are left out of the analysis (a note and the table say how many), without it there is no
+analysis (the classes would be guessed from missing labels). Emotions are read in any letter case;
 with --mode strs a WARNING names the truth's emotions that the predictions write in another case, as
 STRS-Metric compares them exactly. A note lists the truth's videos without any prediction row.
 
@@ -167,13 +169,19 @@ def _dataset_ids_hint(video: str, truth: dict) -> str:
             f"name each recording by its id, e.g. `mmnet spot RECORDING --video-id {near[0]}`." if ids else "")
 
 
-def _labelled(path: Path, truth: dict) -> bool:
-    """Whether every ground-truth interval has an emotion (the STR analysis needs it), with a note if not."""
+def _analysable(path: Path, truth: dict, classes) -> bool:
+    """Whether the STR analysis can run on ``truth``, with a note when some of its intervals have no emotion: with
+    --classes they still count for spotting and are left out of the recognition (MEGC STR analyses only the pairs
+    whose truth emotion is a class); without, the classes would be guessed from missing labels, so no analysis."""
     unlabelled = sum(i.label is None for items in truth.values() for i in items)
+    if unlabelled and classes is None:
+        print(f"note: {unlabelled} ground-truth interval(s) in '{path}' have no emotion: no STR analysis (give "
+              "--classes, e.g. negative,positive,surprise, to analyse the labelled ones)", file=sys.stderr)
+        return False
     if unlabelled:
-        print(f"note: {unlabelled} ground-truth interval(s) in '{path}' have no emotion: no STR analysis",
-              file=sys.stderr)
-    return not unlabelled
+        print(f"note: {unlabelled} ground-truth interval(s) in '{path}' have no emotion: counted for spotting, left "
+              "out of the STR analysis (its classes are --classes)", file=sys.stderr)
+    return True
 
 
 def _note_unpredicted(truth: dict, predictions: dict) -> None:
@@ -198,7 +206,7 @@ def _analysis(result) -> dict:
     a = result.analysis
     return {"classes": list(a.classes), "pairs": a.n_pairs, "accuracy": a.accuracy, "precision": a.precision,
             "recall": a.recall, "f1": a.f1, "uf1": a.uf1, "uar": a.uar, "left_out": list(a.left_out),
-            "zeroed": list(a.zeroed), "strs": result.strs}
+            "zeroed": list(a.zeroed), "unlabelled_truth": a.unlabelled_truth, "strs": result.strs}
 
 
 def _print_analysis(result) -> None:
@@ -210,6 +218,9 @@ def _print_analysis(result) -> None:
         print(f"  counted as P = R = 0 (one-vs-rest table collapsed, as STRS-Metric): {', '.join(a.zeroed)}")
     if a.left_out:
         print(f"  left out (no pair): {', '.join(a.left_out)}")
+    if a.unlabelled_truth:
+        print(f"  left out: {a.unlabelled_truth} true positive(s) whose ground truth has no emotion (counted in the "
+              "spotting scores)")
     print(f"STRS = micro spotting F1 {result.spotting.counts['micro'].f1:.3f} x analysis F1 {a.f1:.3f} "
           f"= {result.strs:.3f}")
 
@@ -277,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
     _note_unpredicted(truth, predictions)
     scoring = dict(threshold=args.iou, mode=args.mode, subject_of=lambda v: subjects.get(v) or subject_of_key(v))
     classes, str_truth = args.classes, None
-    if by_subject and _labelled(args.files[0], truth):
+    if by_subject and _analysable(args.files[0], truth, classes):
         str_truth = truth
         if classes is None:
             _note_others(truth)

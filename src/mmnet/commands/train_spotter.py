@@ -111,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
 
         records = FoldRecords(args.out.with_name(args.out.name + ".loso"),
                               loso_settings(args.dataset, load, config, seed=args.seed, device=args.device))
-        write_line(records.summary(sorted({v.subject for v in load.videos})))  # progress: stdout holds the results
+        subjects = sorted({v.subject for v in load.videos})
+        records.check_names(subjects)  # refused before the line that counts the folds (loso_spotting checks too)
+        write_line(records.summary(subjects))  # progress: stdout holds the results
         out = loso_spotting(load, config, seed=args.seed, device=args.device, progress=progress, records=records)
         print(format_loso(out))
         keep = {k: v for k, v in out.items() if k not in ("evaluation", "predictions")}

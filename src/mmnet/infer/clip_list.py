@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
 from ..errors import DataError
-from .clips import FrameNumber
+
+if TYPE_CHECKING:  # annotations only: clips imports this module at its top (it re-exports ClipRequest)
+    from .clips import FrameNumber
 
 __all__ = ["ClipRequest", "read_clip_list"]
 

@@ -10,6 +10,9 @@ Nothing but the frames asked for is kept: a folder's frames are decoded when rea
 streamed (``mmnet.media.stream_video``). Spotting the apex (``mmnet.spotting.spot_apex``) reads
 the clip once, one frame at a time; the onset and apex are then read in a second pass, which
 for a video stops at the apex.
+
+``ClipRequest`` and ``read_clip_list`` live in ``mmnet.infer.clip_list``; they are imported here too, so that
+``from mmnet.infer.clips import ClipRequest`` works as it did before they moved (``mmnet.infer`` exports both).
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ from ..media import (
 )
 from ..preprocess.face import FaceAligner
 from ..spotting import spot_apex
+from .clip_list import ClipRequest, read_clip_list
 
-__all__ = ["Clip", "load_clip", "align_clip", "frame_number", "FrameNumber", "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
+__all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list", "frame_number", "FrameNumber",
+           "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
 
 #: The remedies when the onset, or a chosen frame, of an aligned clip shows no face.
 ONSET_FACE = "The onset must show a face: choose --onset (onset=) at a frame that shows it"

@@ -25,6 +25,7 @@ training video for both types.
 from __future__ import annotations
 
 import logging
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
@@ -130,14 +131,18 @@ class _Spotter:
         self.config = replace(config, method=self.method)
         self.seed, self.device = seed, device
         self._aligner = None
+        self._aligner_lock = threading.Lock()
 
     def aligner(self):
-        """One face aligner (and landmark model) for every recording this spotter reads."""
+        """One face aligner (and landmark model) for every recording this spotter reads, also when threads share the
+        spotter (``mmnet serve --workers``): the lock keeps two first calls from loading the landmark model twice."""
         if self._aligner is None and self.config.face.mode == "align":
-            from ..preprocess import CropGeometry, FaceAligner
+            with self._aligner_lock:
+                if self._aligner is None:  # another thread may have built it while this one waited
+                    from ..preprocess import CropGeometry, FaceAligner
 
-            self._aligner = FaceAligner(CropGeometry(self.config.face.width, self.config.face.height),
-                                        landmarks=self.config.face.landmarks)
+                    self._aligner = FaceAligner(CropGeometry(self.config.face.width, self.config.face.height),
+                                                landmarks=self.config.face.landmarks)
         return self._aligner
 
     def _payload(self) -> dict:

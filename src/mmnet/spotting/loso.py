@@ -48,6 +48,7 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
     the same as without it.
 
     Raises:
+        ConfigError: two subjects whose fold records would share a file (``FoldRecords.check_names``).
         DataError: fewer than two subjects, or (learned) a fold whose training subjects hold no
             interval of a type the dataset annotates (``load.types``: the learned spotter is trained for those
             alone, so a dataset of micro-expressions trains and scores a micro-only spotter).
@@ -61,6 +62,8 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
     if len(subjects) < 2:
         raise DataError(f"LOSO needs at least two subjects; the dataset has {len(subjects)} "
                         f"({', '.join(subjects) or 'none'}).")
+    if records is not None:  # before any fold: 's01' and 'S01' would share a record on macOS and Windows
+        records.check_names(subjects)
     first = make_spotter(config, seed=seed, device=device)
     learned = isinstance(first, LearnedSpotter)
     types = tuple(getattr(load, "types", TYPES))  # only the types the annotation covers are trained and scored

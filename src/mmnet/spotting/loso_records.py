@@ -6,7 +6,8 @@ scoring of a resumed run equals an uninterrupted one's) and the settings that pr
 dataset, a fingerprint of its videos (ids, subjects, frame rates, frame files with their sizes,
 ground truth), the spotter config, the seed, the device kind and the mmnet version. A rerun with
 the same settings reuses the records; a record made with other settings is never reused (and is
-replaced when its fold finishes again).
+replaced when its fold finishes again). Subjects whose record names differ only in letter case are refused
+before any fold runs (``FoldRecords.check_names``).
 """
 
 from __future__ import annotations
@@ -103,6 +104,21 @@ class FoldRecords:
     @staticmethod
     def file_name(subject: str) -> str:
         return safe_name(str(subject), _UNSAFE) + ".json"
+
+    def check_names(self, subjects) -> None:
+        """Raise a ConfigError when two subjects' records would share a file, also on a file system that ignores
+        case (macOS, Windows: 's01' and 'S01'): one fold's record would overwrite the other's, and a resume would
+        take one subject's predictions for the other's."""
+        from ..errors import ConfigError
+
+        seen: dict[str, str] = {}
+        for subject in subjects:
+            other = seen.setdefault(self.file_name(subject).casefold(), subject)
+            if other != subject:
+                raise ConfigError(f"LOSO subjects {other!r} and {subject!r} would share the fold record "
+                                  f"'{self.folder / self.file_name(subject)}' on a file system that ignores letter "
+                                  "case (macOS, Windows), so one fold's record would replace the other's: rename one "
+                                  "of the two subjects in the annotations (and its frame folder).")
 
     def summary(self, subjects: list[str]) -> str:
         """One line: how many folds are reused, and whether older records were set aside."""
