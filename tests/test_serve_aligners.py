@@ -63,15 +63,21 @@ def test_recording_jobs_share_the_servers_aligners(predictor, counted):
     assert sorted((a.geometry.width, a.geometry.height) for a in counted) == [(140, 170), (280, 340)]
 
 
-def test_shared_aligners_are_built_once_per_face_setting(counted):
-    from mmnet.serve.spotting import SharedAligners
+def test_a_spotter_models_jobs_share_the_classifiers_aligner(predictor, counted, monkeypatch, tmp_path):
+    import mmnet.serve.spotting as spotting
     from mmnet.spotting.config import spot_config
 
-    shared = SharedAligners()
-    config = spot_config()
-    first = shared.recording(config)
-    assert shared.recording(spot_config()) == first and len(counted) == 2
-    assert shared.classifier(config) is shared.classifier(spot_config()) and len(counted) == 3
-    five = shared.recording(spot_config("casme2", ["face.landmarks=5"]))  # another landmark model: its own
-    assert [a.points for a in five] == [5, 5] and len(counted) == 5
-    assert shared.recording(spot_config("casme2", ["face.mode=none"])) == (None, None) and len(counted) == 5
+    class Spotter:  # a trained spotter that aligns faces (its own aligner is its business): what it spots is empty
+        config = spot_config()
+
+        def spot(self, path, *, fps=None, on_frame=None):
+            return "spotted"
+
+    used = []
+    monkeypatch.setattr(spotting, "classify_micro", lambda result, predictor, aligner, **kw: used.append(aligner) or {})
+    monkeypatch.setattr(spotting, "_result_json", lambda result, pairs: {})
+    spot = spotting.model_spotter(Spotter())
+    for _ in range(3):
+        spot(tmp_path / "recording.mp4", predictor=predictor)
+    assert len(counted) == 1 and used == counted * 3  # the crop of `mmnet prepare`, built once
+    assert (counted[0].geometry.width, counted[0].geometry.height) == (280, 340)

@@ -80,28 +80,24 @@ def require_spotting(landmarks: int = DEFAULT_LANDMARKS) -> None:
 class SharedAligners:
     """The face aligners of one server's recordings, each built once (by the first recording that needs it) and
     shared by every job after it: an aligner loads the landmark model (about 100 MB, a second or more, which
-    would be most of a short recording's time), and one may be used by several threads (``FaceAligner``).
-    They are told apart by the face settings of the spot config they serve (landmark model, crop size)."""
+    would be most of a short recording's time), and one may be used by several threads (``FaceAligner``)."""
 
     def __init__(self):
-        self._lock = threading.Lock()  # two first jobs at once build one pair, not two
-        self._built: dict[tuple, tuple] = {}
+        self._lock = threading.Lock()  # two first jobs at once build one aligner, not two
+        self._built: dict[tuple, object] = {}
 
-    def recording(self, config, *, classify: bool = True) -> tuple:
-        """``recordings.recording_aligners(config, classify=classify)``, built once per face setting."""
-        key = ("recording", classify, dataclasses.astuple(config.face))
+    def get(self, key: tuple, build):
+        """What ``build()`` returns, built at the first call with this ``key`` (what tells the aligners apart)."""
         with self._lock:
             if key not in self._built:
-                self._built[key] = recording_aligners(config, classify=classify)
+                self._built[key] = build()
             return self._built[key]
 
-    def classifier(self, config):
-        """``recordings.classifier_aligner(config)``, built once per face setting."""
-        key = ("classifier", dataclasses.astuple(config.face))
-        with self._lock:
-            if key not in self._built:
-                self._built[key] = (classifier_aligner(config),)
-            return self._built[key][0]
+
+def _aligners_key(role: str, config, predictor) -> tuple:
+    """What tells a recording's aligners apart: the spot config's face settings (landmark model, crop size) and
+    the model they crop for (the server's one, or none)."""
+    return role, dataclasses.astuple(config.face), None if predictor is None else id(predictor)
 
 
 def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
@@ -124,7 +120,9 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
     # the preset `mmnet spot` uses (recordings.spot_config: one place to change it), with the chosen landmarks
     preset = recordings.spot_config()
     config = dataclasses.replace(preset, face=dataclasses.replace(preset.face, landmarks=landmarks))
-    shared = None if aligners is None else aligners.recording(config, classify=predictor is not None)
+    shared = None if aligners is None else aligners.get(
+        _aligners_key("recording", config, predictor),
+        lambda: recording_aligners(config, classify=predictor is not None))
     result, pairs = spot_and_classify(path, predictor, config, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
                                       classify_progress=classify_progress, aligners=shared)
@@ -160,8 +158,9 @@ def model_spotter(spotter):
             lock.release()
         pairs = {}
         if predictor is not None:
-            pairs = classify_micro(result, predictor, aligners.classifier(spotter.config), draw=draw,
-                                   progress=classify_progress)
+            aligner = aligners.get(_aligners_key("classifier", spotter.config, predictor),
+                                   lambda: classifier_aligner(spotter.config))
+            pairs = classify_micro(result, predictor, aligner, draw=draw, progress=classify_progress)
         return _result_json(result, pairs)
 
     return spot
