@@ -15,6 +15,7 @@ shape). Rendering uses matplotlib's Agg canvas, no display needed.
 from __future__ import annotations
 
 import textwrap
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from ..utils import atomic_write_bytes
 from .clips import Clip, FrameNumber, as_clip
 from .predictor import ZERO_MOTION, FrameLike, Predictor, checked_frame_pair
 
-__all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
+__all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation",
+           "explanation_png"]
 
 
 @dataclass
@@ -152,8 +154,33 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     out = Path(path)
-    atomic_write_bytes(out, buf.getvalue())
+    _write_png(out, buf.getvalue())
     return out
+
+
+# The figures that explanation_png keeps in memory instead of writing them (a context variable: each thread its own)
+_IN_MEMORY: ContextVar[list[bytes] | None] = ContextVar("mmnet_explanation_png", default=None)
+
+
+def explanation_png(explanation: Explanation, **options) -> bytes:
+    """The PNG bytes of :func:`render_explanation` (the same figure, ``options`` being its keywords), written
+    nowhere: ``mmnet serve`` keeps its figures in memory, so that a full disk cannot fail them and no face is
+    written to disk for them."""
+    kept: list[bytes] = []
+    token = _IN_MEMORY.set(kept)
+    try:
+        render_explanation(explanation, "attention.png", **options)
+    finally:
+        _IN_MEMORY.reset(token)
+    return kept[0]
+
+
+def _write_png(path: Path, data: bytes) -> None:
+    kept = _IN_MEMORY.get()
+    if kept is None:
+        atomic_write_bytes(path, data)
+    else:
+        kept.append(data)
 
 
 def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: bool = False,
