@@ -158,31 +158,6 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
     return out
 
 
-# The figures that explanation_png keeps in memory instead of writing them (a context variable: each thread its own)
-_IN_MEMORY: ContextVar[list[bytes] | None] = ContextVar("mmnet_explanation_png", default=None)
-
-
-def explanation_png(explanation: Explanation, **options) -> bytes:
-    """The PNG bytes of :func:`render_explanation` (the same figure, ``options`` being its keywords), written
-    nowhere: ``mmnet serve`` keeps its figures in memory, so that a full disk cannot fail them and no face is
-    written to disk for them."""
-    kept: list[bytes] = []
-    token = _IN_MEMORY.set(kept)
-    try:
-        render_explanation(explanation, "attention.png", **options)
-    finally:
-        _IN_MEMORY.reset(token)
-    return kept[0]
-
-
-def _write_png(path: Path, data: bytes) -> None:
-    kept = _IN_MEMORY.get()
-    if kept is None:
-        atomic_write_bytes(path, data)
-    else:
-        kept.append(data)
-
-
 def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: bool = False,
                      cmap: str = "viridis") -> list:
     """The panels of :func:`render_explanation` on a matplotlib Figure; returns the axes."""
@@ -233,6 +208,31 @@ def _distinct_labels(values) -> list[str]:
         if len(set(labels)) == len(labels):
             return labels
     return labels
+
+
+# The figures that explanation_png keeps in memory instead of writing them (a context variable: each thread its own)
+_IN_MEMORY: ContextVar[list[bytes] | None] = ContextVar("mmnet_explanation_png", default=None)
+
+
+def explanation_png(explanation: Explanation, **options) -> bytes:
+    """The PNG bytes of :func:`render_explanation` (the same figure, ``options`` being its keywords), written
+    nowhere: ``mmnet serve`` keeps its figures in memory, so that a full disk cannot fail them and no face is
+    written to disk for them."""
+    kept: list[bytes] = []
+    token = _IN_MEMORY.set(kept)
+    try:
+        render_explanation(explanation, "attention.png", **options)
+    finally:
+        _IN_MEMORY.reset(token)
+    return kept[0]
+
+
+def _write_png(path: Path, data: bytes) -> None:
+    kept = _IN_MEMORY.get()
+    if kept is None:
+        atomic_write_bytes(path, data)
+    else:
+        kept.append(data)
 
 
 def _panel_titles(e: Explanation) -> tuple[str, str]:
