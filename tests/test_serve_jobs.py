@@ -290,3 +290,22 @@ def test_a_disk_that_fills_during_an_analysis_is_507_no_room_not_an_internal_err
         assert uploads_left(c.app.state.root) == []
     assert not any(rec.exc_info for rec in caplog.records)  # no traceback in the log: not a bug
     assert any("no room" in rec.getMessage() and "TMPDIR" in rec.getMessage() for rec in caplog.records)
+
+
+def test_the_sweeper_gives_the_memory_of_removed_results_back(predictor, clip_mp4, quick_clips, monkeypatch):
+    # glibc keeps freed memory in its pools: a server's memory did not shrink as results went
+    from mmnet.serve.freed_memory import release_freed_memory
+
+    released = []
+    monkeypatch.setattr(serve_app, "release_freed_memory", lambda: released.append(time.monotonic()))
+    with client_for(predictor, ServeSettings(result_ttl_s=0.2)) as c:
+        r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)})
+        assert r.status_code == 200 and released == []
+        for _ in range(100):  # expires after 0.2 s; the sweeper looks every 0.05 s
+            if released:
+                break
+            time.sleep(0.05)
+        assert len(released) == 1 and c.get(f"/api/jobs/{r.json()['id']}").status_code == 404
+        time.sleep(0.3)
+        assert len(released) == 1  # once per removal, not at every look
+    assert isinstance(release_freed_memory(), bool)  # glibc: done; elsewhere: nothing to do

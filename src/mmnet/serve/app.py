@@ -42,6 +42,7 @@ from .answers import ApiError, InternalErrors, error_response, install_error_han
 from .codes import code_of
 from .cors import Cors
 from .docs import add_docs
+from .freed_memory import release_freed_memory
 from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
 from .limits import BodyLimit
@@ -107,8 +108,12 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     made_by = provenance(info)  # on every result: which model gave it
 
     def sweeper() -> None:
+        released = 0
         while not stop.wait(min(30.0, max(settings.result_ttl_s / 4, 0.05))):
             store.sweep()
+            if store.forgotten != released:  # results removed since: their memory goes back to the system
+                released = store.forgotten
+                release_freed_memory()
 
     def stop_jobs() -> None:
         """End every waiting and running job (failed, saying the server stops), so that event streams end and

@@ -295,6 +295,7 @@ class JobStore:
         self._gone: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         self.stopping: str | None = None  # the reason, once the server stops
+        self.forgotten = 0  # jobs forgotten so far (their memory may be given back: freed_memory)
 
     def new_folder(self) -> Path:
         """A fresh, private folder for one upload."""
@@ -330,6 +331,7 @@ class JobStore:
 
     def _forget(self, job: Job, why: str) -> None:  # with the lock held
         del self._jobs[job.id]
+        self.forgotten += 1
         self._gone[job.id] = why
         while len(self._gone) > self.REMEMBERED:
             self._gone.popitem(last=False)
