@@ -29,7 +29,8 @@ spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame n
 counted from 1 as the datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is
 i + 1 there. With --checkpoint, str.csv holds the micro-expressions in the MEGC2024-2025 STR layout,
 subject,video,onset,offset,emotion, with the same frame numbers and video id, and --subject (default:
-the video id's text before its first '_').
+the subject as the dataset loaders name it, from the video id: s15 for CAS(ME)^2's 15_0101, else the id's
+text before its first '_', 006 for 006_1, spNO.1 for spNO.1_a; as `mmnet train` writes its str.csv).
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
 planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
@@ -67,8 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "recording's name, e.g. 006_1 for 006_1.mp4 or a folder 006_1, by the datasets' rules "
                         "15_0101 for 15_0101disgustingteeth and spNO.1_a for spNO.1/a/color)")
     p.add_argument("--subject", default=None, metavar="NAME",
-                   help="the subject in --out's str.csv (written with --checkpoint; default: the video id's text "
-                        "before its first '_', e.g. 006 for 006_1, spNO.1 for spNO.1_a)")
+                   help="the subject in --out's str.csv (written with --checkpoint; default: the subject as the "
+                        "dataset loaders name it: s15 for CAS(ME)^2's 15_0101, else the video id's text before "
+                        "its first '_', e.g. 006 for 006_1, spNO.1 for spNO.1_a)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="classify each micro-expression with this trained model (a model folder, as for "
                         "`mmnet predict`) from its onset and apex frames")
@@ -292,8 +294,9 @@ def _video_id(args: argparse.Namespace) -> str:
 
 
 def _subject(args: argparse.Namespace, video_id: str) -> str:
-    """The subject str.csv gives the recording: --subject, else the video id's text before its first '_' (006 for
-    006_1, 15 for 15_0101, spNO.1 for spNO.1_a), as score-spots reads a subject from a video id."""
+    """The subject str.csv gives the recording: --subject, else the subject the dataset loaders give the video id
+    (``megc.subject_of_key``: s15 for 15_0101, 006 for 006_1, spNO.1 for spNO.1_a), as `mmnet train`'s str.csv
+    names it, so that the two files can be scored against each other."""
     from ..spotting.megc import subject_of_key
 
     if args.subject is not None:
