@@ -90,8 +90,8 @@ def test_default_subject_is_the_dataset_loaders_so_spot_and_train_str_csvs_score
     run = tmp_path / "run"
     rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [["15_0101", "s15", 10, 14, 20, "micro", "negative", "negative"]])
     rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["15_0101", "s15", "d/s15", 30, 1, 100, 100]])
-    rf.write_csv(rf.fold_path(run, 0, "d/s15") / rf.SPOTS, rf.SPOTS_COLUMNS,
-                 [["15_0101", "s15", 10, 14, 20, "micro", "0.3", "negative", "negative=1.0"]])
+    rf.write_csv(rf.fold_path(run, 0, "d/s15") / rf.SPOTS, rf.spots_columns(["negative"]),
+                 [["15_0101", "s15", 10, 14, 20, "micro", "0.3", "negative", "1.0"]])
     config = {"data": {"dataset": "casme-sq", "classes": ["negative"]}, "seeds": [0],
               "spotting": {"preset": None, "overrides": []}}
     trained = tmp_path / "train-str.csv"
