@@ -20,9 +20,11 @@ the class of a micro-expression and its probability (macro-expressions are not c
 one folder per recording, as another recording's results replace them. An interrupted run keeps its
 spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with the flow
 spotter and with a learned one (--spotter-model) alike: the same command resumes from it (docs/spotting.md).
-intervals.csv has the columns onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds
-from the first frame, as in the table and spot.json) and, with --checkpoint, one p_<class> column per
-class (the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
+intervals.csv has the columns video (the video id below, on every row, as spot.json names it),
+frame_numbering (video_from_0 for a video file, file_number for a frame folder: how its frame numbers
+count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame,
+as in the table and spot.json) and, with --checkpoint, one p_<class> column per class (after its first
+two columns, the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
 the datasets' rules: 15_0101 for CAS(ME)^2's 15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
@@ -182,6 +184,8 @@ def _spot(args: argparse.Namespace) -> int:
         if partial is not None:
             args._interrupted = partial.interrupted()
     data = result.to_dict()
+    if video_id is not None:  # --out: the id that intervals.csv, spotting.csv and str.csv name the recording by
+        data = {"source": data.pop("source"), "video": video_id, **data}
     if args.out is not None or args.json:  # a result kept or handed on says what it was made from
         from ..spotting.provenance import spot_provenance
 
@@ -205,7 +209,7 @@ def _spot(args: argparse.Namespace) -> int:
         # MEGC's numbers are the datasets' frame-file numbers, counted from 1: a video's frame i (from 0) is i + 1
         megc = {video_id: [dataclasses.replace(i, onset=i.onset + 1, apex=i.apex + 1, offset=i.offset + 1)
                            if from_video else i for i in result.intervals]}
-        files = {"intervals.csv": result.to_csv(classes).encode("utf-8"),
+        files = {"intervals.csv": result.to_csv(classes, video=video_id).encode("utf-8"),
                  "spotting.csv": format_spotting_csv(megc, scores=True).encode("utf-8"),
                  "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
                  "timeline.png": timeline_png(result)}
