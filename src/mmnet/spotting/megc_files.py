@@ -176,7 +176,8 @@ def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
     if path.name == "synth.json":
         return (" 'synth.json' lists what `mmnet synth --long` planted: score against it with `--dataset casme-sq "
                 f"--root {path.parent}` (then give the predictions only).")
-    if path.name == "spot.json" or fields[:4] == ["onset", "apex", "offset", "type"]:
+    # intervals.csv: onset,apex,offset,type first, or after video,frame_numbering
+    if path.name == "spot.json" or ["onset", "apex", "offset", "type"] in (fields[:4], fields[2:6]):
         return (f" '{path.name}' is an output of `mmnet spot --out`: the spotting.csv beside it holds the same "
                 "intervals in the MEGC layout; spot the recording again with `mmnet spot RECORDING --out DIR` if "
                 "there is none (earlier versions of mmnet did not write it).")
@@ -212,13 +213,15 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
 
 def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, scores: bool = False) -> str:
     """``vid,onset,offset,type`` (me/mae), one row per interval, videos in the given order: the MEGC2023
-    layout. ``scores=True`` adds a ``score`` column (not part of that layout; read back by ``read_spotting_csv``)."""
+    layout. ``scores=True`` adds a ``score`` column with 6 decimals (not part of that layout; read back by
+    ``read_spotting_csv``)."""
     lines = ["vid,onset,offset,type" + (",score" if scores else "")]
     for video, intervals in predictions.items():
         for i in sorted(intervals, key=lambda i: (i.onset, i.offset)):
             row = f"{video},{i.onset},{i.offset},{'me' if i.type == 'micro' else 'mae'}"
-            # repr of a float reads back exactly (numpy's repr would be 'np.float32(0.5)')
-            lines.append(row + (f",{'' if i.score is None else repr(float(i.score))}" if scores else ""))
+            # 6 decimals, as every spotting file of mmnet (spots.csv, intervals.csv): `mmnet spot` wrote the full repr,
+            # `mmnet train` the 6 decimals of its spots.csv; float() takes numpy's float32 as a plain number
+            lines.append(row + (f",{'' if i.score is None else f'{float(i.score):.6f}'}" if scores else ""))
     return "\n".join(lines) + "\n"
 
 
