@@ -109,13 +109,13 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     # MEGC numbers a video's frames as the datasets' frame files, from 1: the video's frames 10-20 (from 0) were
     # written as they were and scored one frame early against the annotations
     assert (tmp_path / "spots" / "15_0101" / "spotting.csv").read_text().splitlines() == [
-        "vid,onset,offset,type,score", "15_0101,11,21,me,0.300000"]
+        "vid,onset,offset,type,score", "15_0101,11,21,me,0.3"]
     assert "\n15_0101,video_from_0,10,14,20,micro," in (tmp_path / "spots" / "15_0101" / "intervals.csv").read_text()
     frames = tmp_path / "15_0103"
     frames.mkdir()  # a frame folder: the numbers of its file names, as they are
     assert main(["spot", str(frames), "--fps", "30", "--no-progress", "--out", str(tmp_path / "folder")]) == 0
     assert "counted from 1" not in capsys.readouterr().out
-    assert (tmp_path / "folder" / "spotting.csv").read_text().splitlines()[1] == "15_0103,10,20,me,0.300000"
+    assert (tmp_path / "folder" / "spotting.csv").read_text().splitlines()[1] == "15_0103,10,20,me,0.3"
     # intervals.csv names its recording and how its frames count (a video's from 0, a folder's by file name):
     # concatenated files lost both, which only spot.json recorded
     intervals = [(tmp_path / d / "intervals.csv").read_text().splitlines() for d in ("spots/15_0101", "folder")]

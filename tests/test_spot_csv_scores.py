@@ -78,38 +78,3 @@ def test_numpy_scores_are_written_as_plain_numbers(tmp_path):
     path = write_spotting_csv(tmp_path / "s.csv", {"v1": [Interval(1, None, 9, "micro", score=np.float32(0.5))]},
                               scores=True)
     assert read_spotting_csv(path)["v1"][0].score == 0.5
-
-
-def test_spot_and_train_write_spotting_csv_scores_alike(tmp_path, monkeypatch, capsys):
-    # `mmnet spot` wrote the full repr (0.5066041929854287), `mmnet train` 6 decimals, in the same file layout
-    from types import SimpleNamespace
-
-    import mmnet.infer.recordings as recordings
-    import mmnet.spotting.timeline as timeline
-    from mmnet import run_folder as rf
-    from mmnet.report.str_report import str_section
-    from mmnet.spotting.spotter import SpotResult
-    from mmnet.train.spot_recognise import _spots_rows
-
-    spotted = Interval(10, 14, 20, "micro", score=0.5066041929854287)
-
-    def spot(source, predictor, config, **_):  # the spotter's work, faked
-        curves = SimpleNamespace(notes=[], numbers=None, strides={})
-        return SpotResult(str(source), 30.0, 100, [spotted], [], config=config, curves=curves), None
-
-    monkeypatch.setattr(recordings, "spot_and_classify", spot)
-    monkeypatch.setattr(timeline, "timeline_png", lambda result: b"png")
-    folder = tmp_path / "v1"
-    folder.mkdir()
-    assert main(["spot", str(folder), "--fps", "30", "--no-progress", "--out", str(tmp_path / "spots")]) == 0
-    by_spot = (tmp_path / "spots" / "spotting.csv").read_text().splitlines()[1]
-
-    run = tmp_path / "run"
-    rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [])
-    rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["v1", "s1", "d/s1", 30, 1, 200, 200]])
-    rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.spots_columns([]),
-                 _spots_rows(SimpleNamespace(video="v1", subject="s1"), [spotted], []))
-    config = {"data": {"dataset": "casme-sq", "classes": ["negative"]}, "seeds": [0],
-              "spotting": {"preset": None, "overrides": []}}
-    by_train = str_section(run, {"config": config}).texts["megc/seed-0/spotting.csv"].splitlines()[1]
-    assert by_spot == by_train == "v1,10,20,me,0.506604"

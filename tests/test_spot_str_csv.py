@@ -45,7 +45,7 @@ def test_spot_checkpoint_out_writes_str_csv_with_the_megc_frames(tmp_path, faked
     # a video's frames 10-20 (from 0) are 11-21 in MEGC's numbering, as in spotting.csv
     assert (out / "str.csv").read_text().splitlines() == ["subject,video,onset,offset,emotion",
                                                           "006,006_1,11,21,negative"]
-    assert (out / "spotting.csv").read_text().splitlines()[1] == "006_1,11,21,me,0.300000"
+    assert (out / "spotting.csv").read_text().splitlines()[1] == "006_1,11,21,me,0.3"
     assert main(["spot", str(video), "--no-progress", "--out", str(out), "--checkpoint", str(tmp_path),
                  "--subject", "dzw", "--video-id", "dzw_d1"]) == 0
     assert (out / "str.csv").read_text().splitlines()[1] == "dzw,dzw_d1,11,21,negative"

@@ -25,7 +25,7 @@ frame_numbering (video_from_0 for a video file, file_number for a frame folder: 
 count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame,
 as in the table and spot.json) and, with --checkpoint, one p_<class> column per class (after its first
 two columns, the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
-vid,onset,offset,type,score (6 decimals), the video named by --video-id (default: the recording's name, or its id by
+vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
 the datasets' rules: 15_0101 for CAS(ME)^2's 15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
 counted from 1 as the datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is

@@ -213,15 +213,13 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
 
 def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, scores: bool = False) -> str:
     """``vid,onset,offset,type`` (me/mae), one row per interval, videos in the given order: the MEGC2023
-    layout. ``scores=True`` adds a ``score`` column with 6 decimals (not part of that layout; read back by
-    ``read_spotting_csv``)."""
+    layout. ``scores=True`` adds a ``score`` column (not part of that layout; read back by ``read_spotting_csv``)."""
     lines = ["vid,onset,offset,type" + (",score" if scores else "")]
     for video, intervals in predictions.items():
         for i in sorted(intervals, key=lambda i: (i.onset, i.offset)):
             row = f"{video},{i.onset},{i.offset},{'me' if i.type == 'micro' else 'mae'}"
-            # 6 decimals, as every spotting file of mmnet (spots.csv, intervals.csv): `mmnet spot` wrote the full repr,
-            # `mmnet train` the 6 decimals of its spots.csv; float() takes numpy's float32 as a plain number
-            lines.append(row + (f",{'' if i.score is None else f'{float(i.score):.6f}'}" if scores else ""))
+            # repr of a float reads back exactly (numpy's repr would be 'np.float32(0.5)')
+            lines.append(row + (f",{'' if i.score is None else repr(float(i.score))}" if scores else ""))
     return "\n".join(lines) + "\n"
 
 
