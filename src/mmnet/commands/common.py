@@ -9,7 +9,7 @@ from ..choices import EXECUTORS, TRANSPORTS
 __all__ = ["add_root_argument", "add_device_argument", "check_device_argument", "add_executor_arguments",
            "executor_config", "root_override", "check_path_encoding", "add_out_alias", "resolve_out_alias",
            "refuse_flag_clashes", "clashing_setting", "setting_value", "add_landmarks_argument",
-           "align_landmarks"]
+           "align_landmarks", "footage_aligner"]
 
 ROOT_HELP = ("dataset folder; for the composite: PART=DIR per part (casme2=DIR, samm=DIR, smic=DIR), repeated or "
              "comma-separated, or one folder holding casme2/ samm/ smic/")
@@ -47,19 +47,33 @@ def add_landmarks_argument(p: argparse.ArgumentParser, what: str = "align the fa
                         "a few pixels of the 68-point ones, docs/preprocessing.md; THIRD-PARTY-NOTICES.md)")
 
 
-def align_landmarks(args: argparse.Namespace) -> int:
-    """The landmark model of ``--align`` (``--landmarks``, else 68). ``--landmarks`` without ``--align`` is a
-    ConfigError: no landmark model runs then, and the clips would be classified uncropped although the command
-    line asked for a face model (refused rather than warned: a warning scrolls by, the result looks right)."""
+def align_landmarks(args: argparse.Namespace) -> int | None:
+    """The landmark model ``--landmarks`` chose for ``--align``, or None when not given (the checkpoint's recorded
+    one is used then: :func:`footage_aligner`). ``--landmarks`` without ``--align`` is a ConfigError: no landmark
+    model runs then, and the clips would be classified uncropped although the command line asked for a face model
+    (refused rather than warned: a warning scrolls by, the result looks right)."""
     from ..errors import ConfigError
-    from ..preprocess.landmarks import DEFAULT_LANDMARKS
 
     if args.landmarks is not None and not args.align:
         raise ConfigError(f"--landmarks {args.landmarks} chooses the landmark model of --align, which was not "
                           "given: without it no face is detected or aligned, and the frames are classified as they "
                           f"are. Add --align to crop and align the faces with the {args.landmarks}-point model, or "
                           "leave --landmarks out.")
-    return DEFAULT_LANDMARKS if args.landmarks is None else args.landmarks
+    return args.landmarks
+
+
+def footage_aligner(predictor, landmarks: int | None, option: str = "--landmarks"):
+    """The FaceAligner that crops raw footage for ``predictor``: with the landmark model and crop its checkpoint
+    records (``infer.alignment``), or ``landmarks`` when given (``option``), with a warning on stderr naming both
+    when they differ."""
+    import sys
+
+    from ..infer.alignment import alignment_of, choose_alignment, face_aligner
+
+    alignment, warning = choose_alignment(alignment_of(predictor), landmarks, option)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return face_aligner(alignment)
 
 
 def check_device_argument(args: argparse.Namespace, *, here: bool = True) -> None:
