@@ -219,6 +219,11 @@ def test_serve_aligns_clips_and_spots_recordings_with_the_recorded_model(five_po
     assert main(["serve", "--checkpoint", str(five_point_checkpoint), "--align", "--landmarks", "68"]) == 0
     assert seen[1]["aligner"].points == 68 and seen[1]["spotter"] is None  # the server's own, 68-point spotter
     assert "--landmarks 68 aligns the faces with the 68-point" in capsys.readouterr().err
+    from mmnet.serve import spotting
+
+    # without the face extra the server still starts (recordings unavailable, as before): the model was not asked for
+    monkeypatch.setattr(spotting, "spotting_available", lambda landmarks=68: False)
+    assert main(["serve", "--checkpoint", str(five_point_checkpoint)]) == 0 and seen[2]["spotter"] is None
 
 
 def test_onnx_metadata_states_the_recorded_model(five_point_checkpoint, checkpoint):

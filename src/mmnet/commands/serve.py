@@ -179,10 +179,12 @@ def run(args: argparse.Namespace) -> int:
     # recordings (without --spotter-model) and --align's clips: the chosen landmark model, else the checkpoint's
     landmarks = args.landmarks if args.landmarks is not None else recorded_landmarks(predictor)
     if args.spotter_model is None and landmarks not in (None, DEFAULT_LANDMARKS):
-        from ..serve.spotting import flow_spotter, require_spotting
+        from ..serve.spotting import flow_spotter, require_spotting, spotting_available
 
-        require_spotting(landmarks)
-        spotter = flow_spotter(landmarks)
+        if args.landmarks is not None:  # asked for: a missing face extra is said before the server starts
+            require_spotting(landmarks)
+        if args.landmarks is not None or spotting_available(landmarks):  # else recordings are unavailable, as before
+            spotter = flow_spotter(landmarks)
     aligner = footage_aligner(predictor, args.landmarks) if args.align else None
     if args.landmarks is not None and not args.align and args.spotter_model is None:  # else said by footage_aligner
         _, warning = choose_alignment(alignment_of(predictor), args.landmarks)
