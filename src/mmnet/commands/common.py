@@ -39,12 +39,16 @@ def _landmarks(text: str) -> int:
 
 def add_landmarks_argument(p: argparse.ArgumentParser, what: str = "align the faces", *,
                            default: int | None = 68) -> None:
-    """``--landmarks 68|5``: the landmark model used to ``what``. ``default=None`` where a command must know
-    whether it was given (:func:`align_landmarks`); 68 is the default all the same."""
+    """``--landmarks 68|5``: the landmark model used to ``what``. ``default=None`` where a command aligns footage for
+    a checkpoint (:func:`align_landmarks`, :func:`footage_aligner`): not given, the checkpoint's recorded model is
+    used, else 68."""
+    # default None: the model the checkpoint records its training clips were aligned with (infer.alignment)
+    chosen = "default" if default is not None else "the default where the checkpoint records none"
+    recorded = "" if default is not None else "; default: the model the checkpoint's training clips were aligned with"
     p.add_argument("--landmarks", type=_landmarks, default=default, metavar="{68,5}",
-                   help=f"landmark model used to {what}: 68 (default; dlib's iBUG 300-W model, whose terms exclude "
+                   help=f"landmark model used to {what}: 68 ({chosen}; dlib's iBUG 300-W model, whose terms exclude "
                         "commercial use) or 5 (dlib's 5-point model, without that restriction; eye centres within "
-                        "a few pixels of the 68-point ones, docs/preprocessing.md; THIRD-PARTY-NOTICES.md)")
+                        f"a few pixels of the 68-point ones, docs/preprocessing.md; THIRD-PARTY-NOTICES.md){recorded}")
 
 
 def align_landmarks(args: argparse.Namespace) -> int | None:
