@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..infer import align_clip, explain_clip, load_clip, render_explanation
     from ..infer.provenance import licence_note, record_caption, training_record
-    from .common import align_landmarks, check_device_argument, load_predictor
+    from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
     from .predict import requests_from_args
 
     check_device_argument(args)
@@ -87,10 +87,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     predictor = load_predictor(args.checkpoint, device=args.device)
     clip = load_clip(request.source, request.apex_image)
-    if args.align:
-        from ..preprocess import FaceAligner
-
-        clip = align_clip(clip, request.onset, aligner=FaceAligner(landmarks=landmarks))
+    if args.align:  # the checkpoint's landmark model and crop, unless --landmarks chose another
+        clip = align_clip(clip, request.onset, aligner=footage_aligner(predictor, landmarks))
     explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
     record = training_record(args.checkpoint)
     explanation.caption = record_caption(record)

@@ -137,7 +137,7 @@ INTERRUPTED = "the clips classified before it are printed above; a rerun classif
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from .common import align_landmarks, check_device_argument, load_predictor
+    from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
 
     check_device_argument(args)
     landmarks = align_landmarks(args)
@@ -154,11 +154,8 @@ def run(args: argparse.Namespace) -> int:
 
     keep_freed_memory()  # activations are reused across clips instead of page-faulted in again
     predictor = load_predictor(args.checkpoint, device=args.device, fast_cpu=args.fast)
-    aligner = None
-    if args.align:
-        from ..preprocess import FaceAligner
-
-        aligner = FaceAligner(landmarks=landmarks)
+    # the checkpoint's landmark model and crop, unless --landmarks chose another
+    aligner = footage_aligner(predictor, landmarks) if args.align else None
     # one clip: its error is the command's; several: a bad clip is listed at the end, the others classified
     failures = [] if len(requests) > 1 else None
     try:

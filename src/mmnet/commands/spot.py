@@ -155,6 +155,8 @@ def _spot(args: argparse.Namespace) -> int:
         from .common import load_predictor
 
         predictor = load_predictor(args.checkpoint, device=args.device)
+        if args.spotter_model is None:  # faces aligned with the checkpoint's landmark model unless --set chose one
+            config = _classifier_landmarks(config, overrides, predictor)
     from ..infer.recordings import spot_and_classify
     from ..progress import FrameProgress
 
@@ -239,19 +241,36 @@ def _spot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classifier_landmarks(config, overrides: list[str], predictor):
+    """``config`` with the landmark model ``--set face.landmarks`` chose, else the checkpoint's recorded one
+    (``infer.alignment.spotting_alignment``); a chosen one other than the recorded one is warned about."""
+    from ..infer.alignment import spotting_alignment
+    from ..overrides import parse_override
+
+    chosen = [o for o in overrides if parse_override(o)[0].strip() == "face.landmarks"]
+    config, warning = spotting_alignment(config, predictor, config.face.landmarks if chosen else None,
+                                         "--set face.landmarks=")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return config
+
+
 def _spot_trained(args: argparse.Namespace, spotter, predictor, partial, progress, on_total, reading):
     """The result of a trained spotter (``spotter.spot_kept``) and, with ``predictor``, its micro intervals
     classified; with ``partial`` (--out) both are kept and continued as the flow path's are."""
+    from ..infer.alignment import recorded_landmarks
     from ..infer.recordings import classifier_aligner, classify_micro
 
     result = spotter.spot_kept(args.source, fps=args.fps, progress=progress, on_total=on_total, keep=partial)
     if predictor is not None and partial is not None:
         from ..infer.kept_classification import classifier_identity, classify_kept
 
-        classify_kept(result, predictor, classifier_aligner(spotter.config), partial,
+        classify_kept(result, predictor, classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)),
+                      partial,
                       classifier_identity(args.checkpoint, predictor), progress=reading.reached)
     elif predictor is not None:
-        classify_micro(result, predictor, classifier_aligner(spotter.config), progress=reading.reached)
+        classify_micro(result, predictor, classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)),
+                       progress=reading.reached)
     return result
 
 

@@ -25,6 +25,7 @@ from ..model.cpu_inference import fast_cpu_copy
 from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
+from .alignment import training_alignment
 from .clip_list import ClipRequest
 from .clips import MIN_FRAME_SIDE, Clip, FrameNumber, align_clip, as_clip, load_clip
 from .recordings import long_clip_warning
@@ -233,6 +234,7 @@ class Predictor:
             raise CheckpointError(f"Checkpoint lists {len(names)} class names {names} for {n} outputs.")
         self.class_names = names
         self.cpu_routes: dict[str, bool] = {}  # see use_cpu_routes
+        self.alignment = training_alignment(info.training)  # how to crop raw footage: as the training clips
 
     def use_cpu_routes(self, routes: Mapping[str, bool]) -> None:
         """Turn on the fp32 kernel routes named true (``mmnet.model.cpu_kernels``; on CPU only): e.g. the

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ..errors import MMNetError, PreprocessError
 from ..infer import recordings
+from ..infer.alignment import recorded_landmarks
 from ..infer.recordings import classifier_aligner, classify_micro, spot_and_classify
 from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
@@ -129,8 +130,9 @@ def model_spotter(spotter):
             lock.release()
         pairs = {}
         if predictor is not None:
-            pairs = classify_micro(result, predictor, classifier_aligner(spotter.config), draw=draw,
-                                   progress=classify_progress)
+            # the classifier's crops: its checkpoint's landmark model (the spotter's own when it records none)
+            aligner = classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor))
+            pairs = classify_micro(result, predictor, aligner, draw=draw, progress=classify_progress)
         return _result_json(result, pairs)
 
     return spot
