@@ -46,3 +46,24 @@ def test_demo_summary_csv_has_unix_line_endings(tmp_path):
                                           "0,0.5800,0.6100,0.6000,0.2000,1,2,m"]
     with open(tmp_path / "summary.csv", newline="") as f:
         assert next(csv.DictReader(f))["control_uf1"] == "0.2000"
+
+
+def test_every_column_of_the_run_folder_and_the_demo_summary_is_documented():
+    # docs/reports.md listed only the report's files: samples.csv, history.csv, predictions.csv ... were documented
+    # nowhere, though run_folder.py said docs/reports.md describes each file
+    from pathlib import Path
+
+    from mmnet.commands.demo_summary import SUMMARY_COLUMNS
+
+    docs = (Path(__file__).parents[1] / "docs" / "reports.md").read_text(encoding="utf-8")
+    tables = {rf.SAMPLES: rf.SAMPLES_COLUMNS + rf.CDE_COLUMNS, rf.SKIPPED: rf.SKIPPED_COLUMNS,
+              rf.ISSUES: rf.ISSUES_COLUMNS, rf.FRAME_NOTES: rf.FRAME_NOTES_COLUMNS, rf.HISTORY: rf.HISTORY_COLUMNS,
+              rf.PREDICTIONS: rf.PREDICTION_ID_COLUMNS, rf.TRUTH: rf.TRUTH_COLUMNS, rf.VIDEOS: rf.VIDEOS_COLUMNS,
+              "summary.csv": SUMMARY_COLUMNS}
+    for name, columns in tables.items():
+        assert f"`{name}`" in docs or f"/{name}`" in docs, name
+        assert not [c for c in columns if f"`{c}`" not in docs], name
+    for name in (rf.DONE, rf.ENV, "pooled_predictions.csv"):
+        assert name in docs
+    for selection in ("last", "paper_acc_optimistic", "paper_f1_optimistic"):
+        assert f"`{selection}`" in docs
