@@ -230,9 +230,28 @@ def _record_epoch(task: FoldTask, done: _Progress, epoch: int, probs: torch.Tens
     return sum(int(p == t) for p, t in zip(preds, truth)) / max(len(truth), 1)
 
 
+#: history.csv's decimals per column (the values are rounded so when recorded); lr is written in full
+_HISTORY_DECIMALS = {"train_loss": 6, "train_acc": 6, "test_loss": 6, "test_acc": 6, "seconds": 3}
+_PROB_COLUMN = len(rf.PREDICTION_ID_COLUMNS)  # predictions.csv: the probabilities follow the id columns
+
+
+def _fixed(value, decimals: int = 6):
+    """A float as fixed decimals ("0.000002", never str()'s "2e-06", which some readers take for text); the
+    value read back is the recorded one. None stays None (an empty cell), other values as they are."""
+    return f"{value:.{decimals}f}" if isinstance(value, float) else value
+
+
+def _history_cells(row: dict) -> list:
+    cells = {k: _fixed(row[k], _HISTORY_DECIMALS[k]) for k in _HISTORY_DECIMALS}
+    # the learning rate in full and without an exponent: it may be smaller than 6 decimals show
+    cells["lr"] = np.format_float_positional(row["lr"], trim="-") if isinstance(row["lr"], float) else row["lr"]
+    return [cells.get(k, row[k]) for k in rf.HISTORY_COLUMNS]
+
+
 def _write_fold_tables(fold_dir: Path, cfg: ExperimentConfig, done: _Progress) -> None:
-    rf.write_csv(fold_dir / rf.HISTORY, rf.HISTORY_COLUMNS, [[h[k] for k in rf.HISTORY_COLUMNS] for h in done.history])
-    rf.write_csv(fold_dir / rf.PREDICTIONS, rf.prediction_columns(cfg.model.num_classes), done.predictions)
+    rf.write_csv(fold_dir / rf.HISTORY, rf.HISTORY_COLUMNS, [_history_cells(h) for h in done.history])
+    rf.write_csv(fold_dir / rf.PREDICTIONS, rf.prediction_columns(cfg.model.num_classes),
+                 [row[:_PROB_COLUMN] + [_fixed(x) for x in row[_PROB_COLUMN:]] for row in done.predictions])
 
 
 def _checkpoint_info(task: FoldTask) -> CheckpointInfo:
