@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     with exit code 1 (the output was cut), as Python's documentation recommends
     (https://docs.python.org/3/library/signal.html#note-on-sigpipe), instead of a BrokenPipeError traceback.
     A standard output that cannot be written (``> /dev/full``, a full disk) is a one-line error, exit code 3.
+    Called from Python (``argv`` given), the environment variables a command sets for its process
+    (``PROCESS_VARIABLES``) are as they were when it returns.
     """
     from .progress import command_log
 
@@ -216,8 +218,31 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
+#: What a command sets in os.environ for its own process before its work (``runtime.prepare_process``: huge pages;
+#: ``user_folders.use_writable_matplotlib_folder``). A call from Python gets them back as they were when it returns:
+#: its later subprocesses would inherit them. (PyTorch reads THP_MEM_ALLOC_ENABLE once, at its first allocation: where
+#: that happened during the call, huge pages stay on in the process, as no variable can undo.)
+PROCESS_VARIABLES = ("THP_MEM_ALLOC_ENABLE", "MPLCONFIGDIR")
+
+
+@contextmanager
+def _process_variables_kept(keep: bool):
+    import os
+
+    before = {name: os.environ.get(name) for name in PROCESS_VARIABLES}
+    try:
+        yield
+    finally:
+        for name, value in before.items() if keep else ():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _run_command(argv: list[str] | None) -> int:
-    with _sigterm_as_interrupt():
+    # argv None: the `mmnet` program, whose process ends with the command; else a call from Python
+    with _sigterm_as_interrupt(), _process_variables_kept(argv is not None):
         return _run_command_unguarded(argv)
 
 
