@@ -1,4 +1,5 @@
-"""What a training run sets for the whole process, set back when :func:`~mmnet.train.run_experiment` returns.
+"""What a training run sets for the whole process, set back when :func:`~mmnet.train.run_experiment` (or
+:func:`~mmnet.train.run_fold`, one fold) returns.
 
 A run flushes denormal floats to zero and keeps freed memory in the process on the CPU
 (``runtime.configure_cpu_numerics``), turns cuDNN's autotuning on (``runtime.configure_cuda_numerics``) and
