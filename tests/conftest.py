@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,24 @@ os.environ["MMNET_CALIBRATE"] = "0"
 def _deterministic_torch():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _process_state_not_passed_on():
+    """What mmnet keeps for the whole process does not pass from one test to the next (tests/test_isolation.py):
+    the calibrations that failed (a later test's training would not measure) and the environment variables a
+    command sets for its process (a later test's subprocesses would inherit them)."""
+    from mmnet.cli import PROCESS_VARIABLES
+
+    before = {name: os.environ.get(name) for name in PROCESS_VARIABLES}
+    yield
+    if (calibrate := sys.modules.get("mmnet.train.calibrate")) is not None:
+        calibrate._FAILED.clear()  # empty in a fresh process; a test that fills it on purpose patches its own
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
