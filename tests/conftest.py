@@ -25,15 +25,20 @@ def _deterministic_torch():
 
 @pytest.fixture(autouse=True)
 def _process_state_not_passed_on():
-    """What mmnet keeps for the whole process does not pass from one test to the next (tests/test_isolation.py):
-    the calibrations that failed (a later test's training would not measure) and the environment variables a
-    command sets for its process (a later test's subprocesses would inherit them)."""
+    """What mmnet sets for the whole process does not pass from one test to the next (tests/test_isolation.py): the
+    calibrations that failed (a later test's training would not measure), what training sets (denormals flushed,
+    glibc's malloc thresholds, cudnn.benchmark) and the environment variables a command sets for its process (a
+    later test's subprocesses would inherit them)."""
+    from mmnet import runtime
     from mmnet.cli import PROCESS_VARIABLES
 
     before = {name: os.environ.get(name) for name in PROCESS_VARIABLES}
+    numerics, benchmark = runtime.cpu_numerics_state(), torch.backends.cudnn.benchmark
     yield
     if (calibrate := sys.modules.get("mmnet.train.calibrate")) is not None:
         calibrate._FAILED.clear()  # empty in a fresh process; a test that fills it on purpose patches its own
+    runtime.restore_cpu_numerics(numerics)
+    torch.backends.cudnn.benchmark = benchmark
     for name, value in before.items():
         if value is None:
             os.environ.pop(name, None)

@@ -119,6 +119,24 @@ def test_one_fold_from_python_sets_back_what_it_changed_unless_told_to_keep_it(s
         torch.set_flush_denormal(False)
 
 
+def test_a_command_called_from_python_sets_back_the_process_settings(tmp_path, monkeypatch, capsys):
+    # main([...]) in a notebook or a test left denormals flushed and glibc's thresholds raised for good
+    from mmnet.train import calibrate as cal_mod
+
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(runtime, "_freed_memory_kept", False)  # as in a fresh process, whatever ran before
+    monkeypatch.setattr(runtime, "_glibc", lambda: _FakeGlibc())
+    during = []
+    monkeypatch.setattr(cal_mod, "calibrate", lambda size, force: during.append(runtime.cpu_numerics_state()))
+    torch.set_flush_denormal(False)
+    try:
+        assert main(["info", "--calibrate", "--image-size", "32"]) == 0
+        assert during == [(True, True)]  # the command measured as training runs
+        assert runtime.cpu_numerics_state() == (False, False)
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def test_progress_false_writes_nothing_and_the_command_still_does(synth_root, tmp_path, capfd):
     cfg = _cfg(synth_root, tmp_path)
     run_experiment(cfg, tmp_path / "run", progress=False)

@@ -148,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     with exit code 1 (the output was cut), as Python's documentation recommends
     (https://docs.python.org/3/library/signal.html#note-on-sigpipe), instead of a BrokenPipeError traceback.
     A standard output that cannot be written (``> /dev/full``, a full disk) is a one-line error, exit code 3.
-    Called from Python (``argv`` given), the environment variables a command sets for its process
-    (``PROCESS_VARIABLES``) are as they were when it returns.
+    Called from Python (``argv`` given), what a command sets for its whole process (``PROCESS_VARIABLES``
+    in os.environ, the settings training makes) is as it was when it returns.
     """
     from .progress import command_log
 
@@ -226,14 +226,23 @@ PROCESS_VARIABLES = ("THP_MEM_ALLOC_ENABLE", "MPLCONFIGDIR")
 
 
 @contextmanager
-def _process_variables_kept(keep: bool):
+def _process_kept(keep: bool):
+    """With ``keep`` (a call from Python): ``PROCESS_VARIABLES`` and what training sets for the whole process
+    (``mmnet.train.process_state``: denormals, malloc thresholds, cudnn.benchmark, torch's random state) are set
+    back when the command returns."""
     import os
+
+    if not keep:
+        yield
+        return
+    from .train.process_state import restored_process_state
 
     before = {name: os.environ.get(name) for name in PROCESS_VARIABLES}
     try:
-        yield
+        with restored_process_state():
+            yield
     finally:
-        for name, value in before.items() if keep else ():
+        for name, value in before.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
@@ -242,7 +251,7 @@ def _process_variables_kept(keep: bool):
 
 def _run_command(argv: list[str] | None) -> int:
     # argv None: the `mmnet` program, whose process ends with the command; else a call from Python
-    with _sigterm_as_interrupt(), _process_variables_kept(argv is not None):
+    with _sigterm_as_interrupt(), _process_kept(argv is not None):
         return _run_command_unguarded(argv)
 
 
