@@ -54,12 +54,16 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """A tiny untrained 3-class checkpoint (serve_helpers.make_checkpoint), one per test module (the serve tests';
-    a module may define its own)."""
+def checkpoint(request, tmp_path_factory):
+    """A tiny untrained checkpoint, one per test module: made by the module's ``MAKE_CHECKPOINT(path)`` where it
+    has one (test_inference.make_checkpoint: 64 px, its own normalisation and BatchNorm statistics), else by
+    serve_helpers.make_checkpoint (3 classes, 32 px; the serve tests')."""
     from tests.serve_helpers import make_checkpoint
 
-    return make_checkpoint(tmp_path_factory.mktemp("checkpoint") / "model")
+    path = tmp_path_factory.mktemp("checkpoint") / "model"
+    torch.manual_seed(0)
+    getattr(request.module, "MAKE_CHECKPOINT", make_checkpoint)(path)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +71,16 @@ def predictor(checkpoint):
     from mmnet.infer import Predictor
 
     return Predictor.from_checkpoint(checkpoint)
+
+
+@pytest.fixture(scope="module")
+def clip_folder(tmp_path_factory):
+    """An 8-frame synthetic clip (apex at its 6th frame) as JPEGs numbered from 104, as CASME II names them."""
+    from tests.test_inference import write_frames
+    from tests.test_spotting import synthetic_clip
+
+    return write_frames(tmp_path_factory.mktemp("clip") / "clip", synthetic_clip(8, 5),
+                        [f"reg_img{104 + i}.jpg" for i in range(8)])
 
 
 def pytest_sessionfinish(session, exitstatus):
