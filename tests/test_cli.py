@@ -287,3 +287,11 @@ def test_a_call_from_python_gets_its_process_variables_back(tmp_path, monkeypatc
     with pytest.raises(SystemExit):
         main(["--version"])
     assert os.environ["THP_MEM_ALLOC_ENABLE"] == "0"
+
+
+def test_a_call_from_python_that_does_not_train_imports_no_training_stack():
+    # setting the process back after a command called from Python must not pull in mmnet.train (and pandas) for it
+    code = ("import sys\nfrom mmnet.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('mmnet.train', 'pandas'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -228,16 +228,18 @@ PROCESS_VARIABLES = ("THP_MEM_ALLOC_ENABLE", "MPLCONFIGDIR")
 @contextmanager
 def _process_kept(keep: bool):
     """With ``keep`` (a call from Python): ``PROCESS_VARIABLES`` and what training sets for the whole process
-    (``mmnet.train.process_state``: denormals, malloc thresholds, cudnn.benchmark, torch's random state) are set
+    (``mmnet.process_state``: denormals, malloc thresholds, cudnn.benchmark, torch's random state) are set
     back when the command returns."""
     import os
 
     if not keep:
         yield
         return
-    from .train.process_state import restored_process_state
+    from .process_state import restored_process_state
+    from .runtime import enable_huge_pages
 
     before = {name: os.environ.get(name) for name in PROCESS_VARIABLES}
+    enable_huge_pages()  # before restored_process_state allocates a tensor: torch reads it at its first allocation
     try:
         with restored_process_state():
             yield

@@ -27,6 +27,7 @@ from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..model.cpu_kernels import set_cpu_routes
 from ..model.mmnet import WEIGHTS_NAME
+from ..process_state import restored_process_state
 from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics
 from ..utils import (
@@ -40,7 +41,6 @@ from ..utils import (
 from .calibrate import plan_training
 from .checkpoint_record import training_header
 from .loop import adamw, evaluate, train_one_epoch
-from .process_state import restored_process_state
 from .resume_env import trained_numerics, trained_software
 from .tasks import FoldTask, fold_seed
 from .tb_log import FoldLog
@@ -66,7 +66,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
 
     Training sets what holds for the whole process: denormal floats flushed to zero and freed memory kept
     (on the CPU), cuDNN's autotuning (on CUDA), torch's global random state (seeded per fold). A call from
-    Python gets them back as they were when it returns or raises (``process_state.restored_process_state``).
+    Python gets them back as they were when it returns or raises (``mmnet.process_state``).
 
     Args:
         task: the (seed, fold) to run.
