@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shared-scale", action="store_true",
                    help="one colour scale for the four attention maps (default: each map on its own range, "
                         "given in its title; a narrow range means a nearly flat map)")
+    p.add_argument("--save-maps", type=Path, metavar="FILE.npz",
+                   help="also write the four maps at their native size (S/2 ... S/16 on a side), their strides and "
+                        "the figure's record to this .npz file (numpy.load reads it)")
     p.add_argument("--cmap", type=str, default="viridis", choices=("viridis", "magma", "inferno", "plasma", "cividis"),
                    help="perceptual colour map of the attention (default viridis)")
 
@@ -64,6 +67,7 @@ INTERRUPTED = "no figure was written"
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..infer import align_clip, explain_clip, load_clip, render_explanation
+    from ..infer.explain_record import ALPHA, checkpoint_record, figure_record, save_maps
     from ..infer.provenance import licence_note, record_caption, training_record
     from .common import align_landmarks, check_device_argument, load_predictor
     from .predict import requests_from_args
@@ -79,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() != ".png":  # the figure is a PNG whatever the name says
         raise ConfigError(f"--out '{args.out}' must name a .png file (explain writes PNG), e.g. "
                           f"{args.out.with_suffix('.png').name}.")
+    if args.save_maps is not None and args.save_maps.suffix.lower() != ".npz":
+        raise ConfigError(f"--save-maps '{args.save_maps}' must name a .npz file, e.g. "
+                          f"{args.save_maps.with_suffix('.npz').name}.")
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
@@ -94,7 +101,13 @@ def run(args: argparse.Namespace) -> int:
     explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
     record = training_record(args.checkpoint)
     explanation.caption = record_caption(record)
+    explanation.provenance = {**checkpoint_record(args.checkpoint), "aligned": str(bool(args.align)).lower(),
+                              "landmarks": str(landmarks) if args.align else ""}
     out = render_explanation(explanation, args.out, dpi=args.dpi, shared_scale=args.shared_scale, cmap=args.cmap)
+    if args.save_maps is not None:
+        maps = save_maps(explanation, args.save_maps,
+                         figure_record(explanation, alpha=ALPHA, cmap=args.cmap, shared_scale=args.shared_scale))
+        print(f"maps at native size written to {maps}")
     p = explanation.probabilities[explanation.label]
     print(f"{clip.source}: {explanation.label} (p = {p:.3f}), onset {explanation.onset_frame}, "
           f"apex {explanation.apex_frame}{' (spotted)' if explanation.apex_spotted else ''}; figure written to {out}")
