@@ -11,6 +11,7 @@ from PIL import Image
 
 from mmnet import MMNet
 from mmnet.cli import main
+from mmnet.errors import ConfigError
 from mmnet.infer import Predictor, explain_pair, render_explanation
 from mmnet.infer.explain import draw_explanation, upsample_map
 from mmnet.model import CheckpointInfo
@@ -123,7 +124,7 @@ def test_zero_motion_maps_are_greyed_on_a_fixed_scale(checkpoint, pair):
     assert any(float(a.max() - a.min()) > 1e-3 for a in e.attention)  # the padding's edge effects are there
     fig = Figure()
     axes = draw_explanation(fig, e)
-    for ax in axes[3:]:
+    for ax in axes[3:7]:  # the CA maps; the Grad-CAM panel reads the onset too
         overlay = ax.get_images()[-1]
         assert overlay.get_clim() == (0.0, 1.0) and overlay.get_cmap().name == "gray"
         assert "no motion" in ax.get_title()
@@ -132,7 +133,7 @@ def test_zero_motion_maps_are_greyed_on_a_fixed_scale(checkpoint, pair):
     assert not moving.padding_only
     fig = Figure()
     axes = draw_explanation(fig, moving)
-    assert all(ax.get_images()[-1].get_clim() != (0.0, 1.0) for ax in axes[3:])  # moving maps keep their range
+    assert all(ax.get_images()[-1].get_clim() != (0.0, 1.0) for ax in axes[3:7])  # moving maps keep their range
 
 
 def test_a_flat_map_is_not_stretched(checkpoint, pair):
@@ -142,3 +143,42 @@ def test_a_flat_map_is_not_stretched(checkpoint, pair):
     fig = Figure()
     axes = draw_explanation(fig, e)
     assert axes[6].get_images()[-1].get_clim() == (0.0, 1.0) and "flat" in axes[6].get_title()
+
+
+def test_grad_cam_is_class_specific(checkpoint, pair):
+    predictor = Predictor.from_checkpoint(checkpoint)
+    e = explain_pair(predictor, *pair)
+    assert e.target_class == e.label and e.gradcam_native.shape == (4, 4) and e.gradcam.shape == (64, 64)
+    others = [explain_pair(predictor, *pair, target_class=c) for c in predictor.class_names if c != e.label]
+    assert all(not np.allclose(o.gradcam_native, e.gradcam_native) for o in others)  # another class, another map
+    # Grad-CAM by hand: the head is linear, so the gradient of a logit is its row of weights
+    with torch.no_grad():
+        x_on, x_ap = (predictor.preprocessing.to_tensor([f]) for f in pair)
+        features = predictor.model.forward_features(x_on, x_ap)[0][0]  # (512, 4, 4)
+        k = predictor.class_names.index(e.label)
+        alpha = predictor.model.head.weight[k].view(features.shape).mean(dim=(1, 2))
+        want = torch.relu((alpha[:, None, None] * features).sum(0)).numpy()
+    np.testing.assert_allclose(e.gradcam_native, want, rtol=1e-4, atol=1e-6)
+    with torch.no_grad():  # a re-randomised classifier changes the Grad-CAM map (and not the CA maps)
+        predictor.model.head.weight.normal_(generator=torch.Generator().manual_seed(2))
+    other = explain_pair(predictor, *pair, target_class=e.label)
+    assert not np.allclose(other.gradcam_native, e.gradcam_native)
+    fig = Figure()
+    axes = draw_explanation(fig, e)
+    assert len(axes) == 8 and f"Grad-CAM, {e.label}: only 4x4" in axes[-1].get_title().replace("\n", " ")
+    assert f"class-specific Grad-CAM of {e.label} (the predicted class)" in fig._suptitle.get_text()
+    with pytest.raises(ConfigError, match=r"'nope' \(--target-class\) is not one of this checkpoint's classes: neg"):
+        explain_pair(predictor, *pair, target_class="nope")
+
+
+def test_cli_target_class_is_recorded(checkpoint, tmp_path):
+    write_frames(tmp_path / "clip", synthetic_clip(6, 3))
+    out, maps = tmp_path / "f.png", tmp_path / "maps.npz"
+    assert main(["explain", "--checkpoint", str(checkpoint), str(tmp_path / "clip"), "--out", str(out), "--dpi", "30",
+                 "--target-class", "surprise", "--save-maps", str(maps)]) == 0
+    with Image.open(out) as im:
+        record = json.loads(im.text["mmnet.gradcam"])
+    assert record["target_class"] == "surprise" and record["native_size"] == [4, 4]
+    assert "only S/16 cells" in record["method"]
+    with np.load(maps) as saved:
+        assert saved["gradcam"].shape == (4, 4)

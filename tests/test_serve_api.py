@@ -99,6 +99,7 @@ def test_the_page_reads_the_attention_colours_as_the_figure_draws_them(client):
     # what the maps are not: evidence for the class, the whole network, tested
     caption = " ".join(caption.split())
     assert "the same whatever the class" in caption and "not been tested for faithfulness" in caption
+    assert "Grad-CAM of the class shown" in caption
 
 
 def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_path):

@@ -116,7 +116,8 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     figure = page.locator("#clip-result .attention-figure")
     assert figure.locator("img").get_attribute("alt") == (
         f"Figure for synthetic clip.mp4 (predicted {label}): onset, apex, motion and the attention gates of four "
-        f"stages of the motion branch, the same for every class (not evidence for {label})")
+        f"stages of the motion branch, the same for every class (not evidence for {label}), then the Grad-CAM map "
+        f"of {label}, class-specific but coarse")
     assert figure.locator("a").get_attribute("href") == figure.locator("img").get_attribute("src")
     with urllib.request.urlopen(page.url + "api/model") as answer:
         caption = json.load(answer)["caption"]

@@ -1,4 +1,4 @@
-"""Draw MMNet's attention maps for one clip as a PNG (onset, apex, motion, CA stages 1-4).
+"""Draw MMNet's attention maps for one clip as a PNG (onset, apex, motion, CA stages 1-4, Grad-CAM).
 
 Examples:
   mmnet explain --checkpoint ckpt/ onset.png apex.png --out figure.png
@@ -12,15 +12,16 @@ as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i a
 
 The maps are the class-independent attention gates of the motion branch (the same whatever the class,
 without the onset-appearance PC branch; not an attribution, not tested for faithfulness): the figure's
-title says so. Each attention map is drawn in viridis over its own range, given in its title and colour bar (a
-narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the four maps on
-one scale. Panels keep the face's aspect ratio. A line under the panels says what the model was
-trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is not
+title says so. The last panel is the class-specific Grad-CAM of the predicted class (or --target-class),
+only S/16 cells on a side. Each attention map is drawn in viridis over its own range, given in its title
+and colour bar (a narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the
+four maps on one scale. Panels keep the face's aspect ratio. A line under the panels says what the model
+was trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is not
 recorded (a checkpoint outside its run folder, possibly untrained); it warns first when the onset and
 apex frames are identical (zero motion). The apex panel says "spotted" when the apex was found
 automatically; the panels of two images are named by their files. The PNG's text entries record how the
-figure was made (method, native map sizes, interpolation, colours, checkpoint SHA-256, version, onset/apex,
---align); --save-maps FILE.npz writes the maps at their native size with the same record.
+figure was made (method, native map sizes, interpolation, colours, checkpoint SHA-256, version,
+onset/apex, --align); --save-maps FILE.npz writes the maps at their native size with the same record.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-maps", type=Path, metavar="FILE.npz",
                    help="also write the four maps at their native size (S/2 ... S/16 on a side), their strides and "
                         "the figure's record to this .npz file (numpy.load reads it)")
+    p.add_argument("--target-class", metavar="CLASS",
+                   help="the class of the Grad-CAM panel (default: the predicted class)")
     p.add_argument("--cmap", type=str, default="viridis", choices=("viridis", "magma", "inferno", "plasma", "cividis"),
                    help="perceptual colour map of the attention (default viridis)")
 
@@ -102,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         from ..preprocess import FaceAligner
 
         clip = align_clip(clip, request.onset, aligner=FaceAligner(landmarks=landmarks))
-    explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
+    explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex,
+                               target_class=args.target_class)
     record = training_record(args.checkpoint)
     explanation.caption = record_caption(record)
     explanation.provenance = {**checkpoint_record(args.checkpoint), "aligned": str(bool(args.align)).lower(),

@@ -32,6 +32,7 @@ from ..errors import ConfigError
 from ..utils import atomic_write_bytes
 from .clips import Clip, FrameNumber, as_clip
 from .explain_record import ALPHA, METHOD_SHORT, NOT_RECORDED, figure_record, png_text
+from .gradcam import grad_cam, target_index
 from .predictor import ZERO_MOTION, FrameLike, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
@@ -59,6 +60,8 @@ class Explanation:
             (``mmnet.infer.predictor.ZERO_MOTION``).
         padding_only: ``still`` and the network reads the difference apex - onset: its input is zero, so
             the maps are constant but for the zero padding at the edges (drawn greyed, on a fixed scale).
+        target_class, gradcam, gradcam_native: the class whose Grad-CAM map is drawn in the last panel, the map
+            upsampled to (S, S) and at its native (S/16, S/16) (:mod:`mmnet.infer.gradcam`); None: not computed.
         provenance: what else the figure's PNG records (``checkpoint``, ``checkpoint_sha256``, ``aligned``,
             ``landmarks``: :func:`mmnet.infer.explain_record.checkpoint_record`).
     """
@@ -78,17 +81,23 @@ class Explanation:
     caption: str = ""
     still: bool = False
     native: list[np.ndarray] = field(default_factory=list, repr=False)
+    target_class: str = ""
+    gradcam: np.ndarray | None = field(default=None, repr=False)
+    gradcam_native: np.ndarray | None = field(default=None, repr=False)
     strides: tuple[int, ...] = ()
     padding_only: bool = False
     provenance: dict[str, str] = field(default_factory=dict)
 
 
-def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike) -> Explanation:
+def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
+                 target_class: str | None = None) -> Explanation:
     """Prediction and upsampled attention maps for (H, W, 3) uint8 onset and apex frames (arrays, PIL images or
-    tensors, converted as ``Predictor.predict_frames`` converts them).
+    tensors, converted as ``Predictor.predict_frames`` converts them), and the Grad-CAM map of ``target_class``
+    (default: the predicted class; :mod:`mmnet.infer.gradcam`).
 
     Raises:
-        ConfigError: the checkpoint was built without CA blocks (``use_ca=False``).
+        ConfigError: the checkpoint was built without CA blocks (``use_ca=False``), or ``target_class`` is not
+            one of its classes.
         DataError: a frame is not (H, W, 3) uint8, or the two differ in size.
     """
     model = predictor.model
@@ -115,6 +124,8 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike) -> Exp
     scale = float(np.percentile(diff, 99))
     motion = np.clip(diff / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(diff)
     k = int(np.argmax(probs))
+    target = target_index(predictor.class_names, target_class, probs)
+    cam = grad_cam(model, features, target)  # (S/16, S/16)
     still = bool(np.array_equal(onset, apex))
     return Explanation(
         onset=onset_rgb, apex=apex_rgb, motion=motion, attention=upsampled,
@@ -123,6 +134,8 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike) -> Exp
         frame_size=(int(onset.shape[0]), int(onset.shape[1])),
         still=still, native=native, strides=strides,
         padding_only=still and model.config.main_input == "difference",
+        target_class=predictor.class_names[target], gradcam_native=cam,
+        gradcam=upsample_map(cam, size // cam.shape[0], size),
     )
 
 
@@ -161,12 +174,12 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
 
 
 def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: FrameNumber | None = None,
-                 apex: FrameNumber | None = None) -> Explanation:
+                 apex: FrameNumber | None = None, target_class: str | None = None) -> Explanation:
     """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted); ``clip``
     is a Clip or its path."""
     clip = as_clip(clip)
     onset, apex, spotted = clip.select(onset, apex)
-    result = explain_pair(predictor, *clip.read_pair(onset, apex))
+    result = explain_pair(predictor, *clip.read_pair(onset, apex), target_class=target_class)
     result.source, result.onset_frame, result.apex_frame = clip.source, onset, apex
     result.apex_spotted = spotted
     if clip.pair:  # two image files: their "frame 0" and "frame 1" mean nothing to the reader
@@ -192,9 +205,9 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
 
     e = explanation
     h, w = e.frame_size or e.onset.shape[:2]
-    panels = 3 + len(e.attention)
+    panels = 3 + len(e.attention) + (e.gradcam is not None)
     caption_lines = len(_caption(e, panels, NOT_RECORDED).splitlines())
-    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.2 + (0.1 + 0.15 * caption_lines if caption_lines else 0.0)),
+    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.35 + (0.1 + 0.15 * caption_lines if caption_lines else 0.0)),
                  dpi=dpi,
                  layout="constrained")
     FigureCanvasAgg(fig)  # attaches the Agg canvas; no pyplot, no global backend switch
@@ -213,7 +226,7 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
     is drawn in place of an empty ``e.caption`` (by default nothing is)."""
     h, w = e.frame_size or e.onset.shape[:2]
     extent = (0, w, h, 0)  # the S x S arrays drawn at the frame's shape
-    panels = 3 + len(e.attention)
+    panels = 3 + len(e.attention) + (e.gradcam is not None)
     axes = list(fig.subplots(1, panels))
     on_name, ap_name = _panel_titles(e)
     axes[0].imshow(e.onset, extent=extent)
@@ -248,16 +261,35 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
         ticks = np.linspace(vmin, vmax, 3)  # three ticks: more run together under a map a quarter wide
         bar.set_ticks(ticks, labels=_distinct_labels(ticks))
         bar.ax.tick_params(labelsize=7)
+    if e.gradcam is not None:
+        _draw_gradcam(fig, axes[-1], e, extent, alpha, cmap)
     for ax in axes:
         ax.set_axis_off()
     p = e.probabilities[e.label]
     scale = "one scale for all maps" if shared_scale else "each map on its own range"
+    which = "the predicted class" if e.target_class == e.label else "chosen"
+    last = f"\nlast panel: class-specific Grad-CAM of {e.target_class} ({which}), not tested for faithfulness"
     fig.suptitle(f"{e.source + ': ' if e.source else ''}predicted {e.label} (probability {p:.2f})\n"
-                 f"maps: {METHOD_SHORT}; {scale}", fontsize=9)
+                 f"stages 1-4: {METHOD_SHORT}; {scale}" + (last if e.gradcam is not None else ""), fontsize=9)
     caption = _caption(e, panels, missing_caption)
     if caption:  # on the figure itself, so that it travels with the picture
         fig.supxlabel(caption, fontsize=8)
     return axes
+
+
+def _draw_gradcam(fig, ax, e: Explanation, extent, alpha: float, cmap: str) -> None:
+    """The Grad-CAM panel: the map over the onset face on its own [0, max] (it is a ReLU), with the warning
+    that it has only S/16 cells on a side."""
+    cells = e.gradcam_native.shape
+    hi = float(e.gradcam.max())
+    ax.imshow(e.onset, extent=extent)
+    im = ax.imshow(e.gradcam, cmap=cmap, alpha=alpha, vmin=0.0, vmax=hi if hi > 0 else 1.0, extent=extent)
+    ax.set_title(textwrap.fill(f"Grad-CAM, {e.target_class}: only {cells[0]}x{cells[1]} cells", width=30),
+                 fontsize=9)
+    bar = fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02)
+    ticks = np.linspace(0.0, hi if hi > 0 else 1.0, 3)
+    bar.set_ticks(ticks, labels=_distinct_labels(ticks))
+    bar.ax.tick_params(labelsize=7)
 
 
 def _distinct_labels(values) -> list[str]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..utils import atomic_write_bytes
 from ..version import __version__
+from .gradcam import GRADCAM_NOTE
 
 __all__ = ["ALPHA", "METHOD", "METHOD_SHORT", "INTERPOLATION", "NOT_RECORDED", "figure_record", "png_text", "save_maps",
            "checkpoint_record"]
@@ -61,6 +62,10 @@ def figure_record(e, *, alpha: float, cmap: str, shared_scale: bool) -> dict[str
         "mmnet.still": str(bool(e.still)).lower(),
         "mmnet.training": e.caption or NOT_RECORDED,
     }
+    if e.gradcam_native is not None:
+        record["mmnet.gradcam"] = json.dumps({"method": GRADCAM_NOTE, "target_class": e.target_class,
+                                              "native_size": list(e.gradcam_native.shape),
+                                              "range": [float(e.gradcam_native.min()), float(e.gradcam_native.max())]})
     record.update({f"mmnet.{k}": str(v) for k, v in e.provenance.items()})
     return record
 
@@ -74,11 +79,13 @@ def png_text(record: dict[str, str]) -> dict[str, str]:
 
 
 def save_maps(e, path: str | Path, record: dict[str, str]) -> Path:
-    """Write the maps at their native size (``stage1`` ... float32), their ``strides``, the ``image_size``
-    and the record (``metadata``, a JSON string) to an ``.npz`` file; ``np.load(path)`` reads it back
+    """Write the maps at their native size (``stage1`` ... and ``gradcam``, float32), their ``strides``, the
+    ``image_size`` and the record (``metadata``, a JSON string) to an ``.npz`` file; ``np.load(path)`` reads it back
     (no pickle)."""
     buf = io.BytesIO()
     arrays = {f"stage{k}": np.asarray(m, np.float32) for k, m in enumerate(e.native, start=1)}
+    if e.gradcam_native is not None:
+        arrays["gradcam"] = np.asarray(e.gradcam_native, np.float32)
     np.savez(buf, **arrays, strides=np.asarray(e.strides, np.int64), image_size=np.int64(e.onset.shape[0]),
              metadata=np.asarray(json.dumps(record)))
     out = Path(path)
