@@ -32,8 +32,8 @@ from pathlib import Path
 
 from .predict import add_clip_options
 
-# The figure is about 15 inches wide: 30 dpi is a thumbnail whose titles are still drawn (FreeType fails near
-# 1 dpi), 600 dpi is print quality at some 9000 px wide; far beyond it the canvas outgrows memory (100000 dpi: 23 GB).
+# The figure is about 18 inches wide: 30 dpi is a thumbnail whose titles are still drawn (FreeType fails near
+# 1 dpi), 600 dpi is print quality at some 10600 px wide; far beyond it the canvas outgrows memory (100000 dpi: 23 GB).
 DPI_RANGE = (30, 600)
 
 
