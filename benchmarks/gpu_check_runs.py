@@ -172,7 +172,7 @@ def section_loso(device: torch.device, sizes: Sizes, out: Path) -> dict:
             print(f"  loso: time budget: {len(folds)} of {len(tasks)} folds run", file=sys.stderr, flush=True)
             break
         t0 = time.perf_counter()
-        run_fold(task, progress=False, frames=frames)
+        run_fold(task, progress=False, frames=frames, keep_process_settings=True)  # as the executors run folds
         wall = time.perf_counter() - t0
         with (task.fold_dir / rf.HISTORY).open() as f:
             seconds = [float(r["seconds"]) for r in csv.DictReader(f)]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,29 @@ def _deterministic_torch():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _process_state_not_passed_on():
+    """What mmnet sets for the whole process does not pass from one test to the next (tests/test_isolation.py): the
+    calibrations that failed (a later test's training would not measure), what training sets (denormals flushed,
+    glibc's malloc thresholds, cudnn.benchmark) and the environment variables a command sets for its process (a
+    later test's subprocesses would inherit them)."""
+    from mmnet import runtime
+    from mmnet.cli import PROCESS_VARIABLES
+
+    before = {name: os.environ.get(name) for name in PROCESS_VARIABLES}
+    numerics, benchmark = runtime.cpu_numerics_state(), torch.backends.cudnn.benchmark
+    yield
+    if (calibrate := sys.modules.get("mmnet.train.calibrate")) is not None:
+        calibrate._FAILED.clear()  # empty in a fresh process; a test that fills it on purpose patches its own
+    runtime.restore_cpu_numerics(numerics)
+    torch.backends.cudnn.benchmark = benchmark
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():
@@ -30,12 +54,16 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """A tiny untrained 3-class checkpoint (serve_helpers.make_checkpoint), one per test module (the serve tests';
-    a module may define its own)."""
+def checkpoint(request, tmp_path_factory):
+    """A tiny untrained checkpoint, one per test module: made by the module's ``MAKE_CHECKPOINT(path)`` where it
+    has one (test_inference.make_checkpoint: 64 px, its own normalisation and BatchNorm statistics), else by
+    serve_helpers.make_checkpoint (3 classes, 32 px; the serve tests')."""
     from tests.serve_helpers import make_checkpoint
 
-    return make_checkpoint(tmp_path_factory.mktemp("checkpoint") / "model")
+    path = tmp_path_factory.mktemp("checkpoint") / "model"
+    torch.manual_seed(0)
+    getattr(request.module, "MAKE_CHECKPOINT", make_checkpoint)(path)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +71,16 @@ def predictor(checkpoint):
     from mmnet.infer import Predictor
 
     return Predictor.from_checkpoint(checkpoint)
+
+
+@pytest.fixture(scope="module")
+def clip_folder(tmp_path_factory):
+    """An 8-frame synthetic clip (apex at its 6th frame) as JPEGs numbered from 104, as CASME II names them."""
+    from tests.test_inference import write_frames
+    from tests.test_spotting import synthetic_clip
+
+    return write_frames(tmp_path_factory.mktemp("clip") / "clip", synthetic_clip(8, 5),
+                        [f"reg_img{104 + i}.jpg" for i in range(8)])
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -141,19 +141,19 @@ def fake_spotter(intervals=((3, 6, 9, "micro"), (15, 20, 26, "macro")), *, frame
     return spot
 
 
+def bound_port(server) -> int:
+    """The port a started uvicorn server listens on: the servers bind port 0 and the system picks a free one (a
+    port found free beforehand may be taken by another program before the server binds it)."""
+    return server.servers[0].sockets[0].getsockname()[1]
+
+
 class LiveServer:
     """``mmnet.serve`` on a free loopback port in a background thread (uvicorn), for a real client."""
 
     def __init__(self, app):
-        import socket
-
         import uvicorn
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
 
     def __enter__(self):
         import threading
@@ -166,6 +166,8 @@ class LiveServer:
             if time.monotonic() - t0 > 20 or not self.thread.is_alive():
                 raise RuntimeError("the test server did not start")
             time.sleep(0.02)
+        self.port = bound_port(self.server)
+        self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     def __exit__(self, *exc):

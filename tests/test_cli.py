@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -263,3 +264,34 @@ def test_the_output_is_given_once_as_out_or_in_the_old_form(capsys, argv, error)
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2 and error in capsys.readouterr().err
+
+
+def test_a_call_from_python_gets_its_process_variables_back(tmp_path, monkeypatch, capsys):
+    # the command sets them for its own process (huge pages, a writable matplotlib folder); a notebook's or a test's
+    # later subprocesses inherited them
+    from mmnet import cli, user_folders
+
+    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE", raising=False)
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "home").write_text("a file, where matplotlib's folders would be")
+    monkeypatch.setattr(user_folders, "_matplotlib_folders", lambda environ: [tmp_path / "home" / "matplotlib"])
+    during, real_parser = [], cli.build_parser
+    monkeypatch.setattr(cli, "build_parser", lambda: during.append(
+        {name: os.environ.get(name) for name in ("THP_MEM_ALLOC_ENABLE", "MPLCONFIGDIR")}) or real_parser())
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert during == [{"THP_MEM_ALLOC_ENABLE": "1", "MPLCONFIGDIR": str(tmp_path / "cache" / "matplotlib")}]
+    assert not {"THP_MEM_ALLOC_ENABLE", "MPLCONFIGDIR"} & set(os.environ)
+    monkeypatch.setenv("THP_MEM_ALLOC_ENABLE", "0")  # a value of the caller's stays
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["THP_MEM_ALLOC_ENABLE"] == "0"
+
+
+def test_a_call_from_python_that_does_not_train_imports_no_training_stack():
+    # setting the process back after a command called from Python must not pull in mmnet.train (and pandas) for it
+    code = ("import sys\nfrom mmnet.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('mmnet.train', 'pandas'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -215,7 +215,7 @@ def test_an_interrupted_summary_keeps_the_earlier_one_whole(tmp_path, monkeypatc
     row = {"seed": 0, "uf1": 0.58, "uar": 0.61, "acc": 0.6, "seconds": 1, "machine": "m", "verdict": "v"}
     write_summary([row], tmp_path, with_control=False)
     before = {n: (tmp_path / n).read_bytes() for n in ("summary.csv", "summary.md")}
-    assert before["summary.csv"].startswith(b"seed,uf1,uar,acc,seconds,machine\r\n0,0.5800,")
+    assert before["summary.csv"].startswith(b"seed,uf1,uar,acc,seconds,machine\n0,0.5800,")
     real, written = utils._write_temporary, []
 
     def interrupted_after_one(path, data):

@@ -29,8 +29,8 @@ def test_metadata_states_how_mmnet_reads_files_and_what_the_frames_are(tmp_path)
     assert "ImageOps.exif_transpose" in prep["orientation"]
     assert "(v + 128) // 257" in prep["bit_depth"] and "I;16" in prep["bit_depth"]
     assert "face crops" in prep["face_crop"] and "'Cropped'" in prep["face_crop"]
-    # the landmark model is not recorded with the model: both are named, not the 68-point one as a fact
-    assert "68 landmarks" not in prep["face_crop"] and "68-point model unless prepared with --landmarks 5" in \
+    # a model that records no landmark model: the 68-point one is named as the default, not as a fact
+    assert "68 landmarks" not in prep["face_crop"] and "68-point model: this model does not record which one" in \
         prep["face_crop"]
     assert "same batch size" in prep["batch"]
 

@@ -7,23 +7,11 @@ import torch
 from PIL import Image
 
 from mmnet.errors import ConfigError, DataError
-from mmnet.infer import Predictor, explain_clip, explain_pair, load_clip
-from tests.test_inference import make_checkpoint, write_frames
+from mmnet.infer import explain_clip, explain_pair, load_clip
+from tests.test_inference import make_checkpoint
 from tests.test_spotting import synthetic_clip
 
-
-@pytest.fixture(scope="module")
-def predictor(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ckpt") / "model"
-    torch.manual_seed(0)
-    make_checkpoint(path)
-    return Predictor.from_checkpoint(path)
-
-
-@pytest.fixture(scope="module")
-def clip_folder(tmp_path_factory):
-    return write_frames(tmp_path_factory.mktemp("clip") / "clip", synthetic_clip(8, 5),
-                        [f"reg_img{104 + i}.jpg" for i in range(8)])
+MAKE_CHECKPOINT = make_checkpoint  # the model conftest's checkpoint and predictor fixtures make in this module
 
 
 def test_a_clip_path_is_read_as_mmnet_predict_reads_it(predictor, clip_folder):

@@ -48,17 +48,7 @@ def make_checkpoint(path, **config):
     return model.eval()
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ckpt") / "model"
-    torch.manual_seed(0)
-    make_checkpoint(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def predictor(checkpoint):
-    return Predictor.from_checkpoint(checkpoint)
+MAKE_CHECKPOINT = make_checkpoint  # the model conftest's checkpoint and predictor fixtures make in this module
 
 
 def write_frames(folder, frames, names=None):
@@ -284,6 +274,30 @@ def test_cli_json_and_table(tmp_path, checkpoint, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["clip", "onset", "apex", "class", *CLASSES]
     assert out[1].split()[1:3] == ["2", "6"] and out[1].split()[3] in CLASSES
+
+
+def test_cli_list_json_joins_back_to_the_list_row_by_row(tmp_path, checkpoint, capsys):
+    # a list's entries came back with the list's folder prepended to their source, the failed clips moved after
+    # every prediction with {source, error} only, and nothing naming the list's row or the model
+    import hashlib
+
+    write_frames(tmp_path / "d1" / "a", synthetic_clip(10, 6))
+    (tmp_path / "sub").mkdir()
+    listing = tmp_path / "sub" / "list.csv"
+    listing.write_text("source,onset,apex\n../d1/a,2,8\n../d1/a,999,\n ../d1/a,,\n")
+    assert main(["predict", "--checkpoint", str(checkpoint), "--list", str(listing), "--json"]) == 1
+    printed = capsys.readouterr()
+    entries = json.loads(printed.out)
+    assert [(e["row"], e["list_source"]) for e in entries] == [(2, "../d1/a"), (3, "../d1/a"), (4, " ../d1/a")]
+    assert [(e["onset"], e["apex"]) for e in entries][:2] == [(2, 8), (999, None)]
+    assert "error" in entries[1] and "label" not in entries[1] and "label" in entries[0] and "label" in entries[2]
+    weights = checkpoint / "model.safetensors"
+    model = {"path": str(checkpoint), "file": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
+    assert all(e["model"] == model for e in entries)
+    assert f"not classified: row 3 ({tmp_path / 'sub' / '..' / 'd1' / 'a'}): " in printed.err
+    assert main(["predict", "--checkpoint", str(checkpoint), "--list", str(listing)]) == 1
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:2] == ["row", "clip"] and [line.split()[0] for line in table[1:3]] == ["2", "4"]
 
 
 def test_cli_video_and_its_frames_named_by_index_agree(tmp_path, checkpoint, capsys):

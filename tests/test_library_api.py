@@ -16,27 +16,10 @@ import mmnet
 from mmnet.cli import main
 from mmnet.errors import CheckpointError, ConfigError
 from mmnet.infer import ClipRequest, Predictor, align_clip, explain_clip, explain_pair, load_clip
-from tests.test_inference import make_checkpoint, write_frames
+from tests.test_inference import make_checkpoint
 from tests.test_spotting import synthetic_clip
 
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ckpt") / "model"
-    torch.manual_seed(0)
-    make_checkpoint(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def predictor(checkpoint):
-    return Predictor.from_checkpoint(checkpoint)
-
-
-@pytest.fixture(scope="module")
-def clip_folder(tmp_path_factory):
-    return write_frames(tmp_path_factory.mktemp("clip") / "clip", synthetic_clip(8, 5),
-                        [f"reg_img{104 + i}.jpg" for i in range(8)])
+MAKE_CHECKPOINT = make_checkpoint  # the model conftest's checkpoint and predictor fixtures make in this module
 
 
 def test_a_clip_request_keeps_text_paths_as_paths(predictor, clip_folder):

@@ -1,5 +1,5 @@
-"""run_experiment called from Python (a notebook): the process as it was before, silence with progress=False,
-remedies a caller can use, and a config built from the dataclasses as the user writes it."""
+"""run_experiment (and run_fold) called from Python (a notebook): the process as it was before, silence with
+progress=False, remedies a caller can use, and a config built from the dataclasses as the user writes it."""
 
 from __future__ import annotations
 
@@ -94,6 +94,47 @@ def test_a_run_sets_back_what_it_changed_in_the_process(synth_root, tmp_path, tr
     assert run_calls and set(run_calls) == {("mallopt", mmap, kept), ("mallopt", trim, 2**31 - 1)}
     assert restore_calls == [("mallopt", mmap, default), ("mallopt", trim, default), ("malloc_trim", 0)]
     torch.set_flush_denormal(False)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_one_fold_from_python_sets_back_what_it_changed_unless_told_to_keep_it(synth_root, tmp_path, monkeypatch,
+                                                                               training_numerics, keep):
+    # run_fold (exported by mmnet.train) left denormals flushed, glibc's thresholds raised and the random state
+    # seeded for the rest of the process: later callers (and tests) ran with them
+    from mmnet.train import fold_tasks, prepare_run, run_fold
+
+    monkeypatch.setattr(runtime, "_freed_memory_kept", False)  # as in a fresh process, whatever ran before
+    monkeypatch.setattr(runtime, "_glibc", lambda: _FakeGlibc())
+    torch.set_flush_denormal(False)
+    torch.manual_seed(1234)
+    rng, numerics = torch.get_rng_state(), runtime.cpu_numerics_state()
+    task = fold_tasks(prepare_run(_cfg(synth_root, tmp_path), tmp_path / "run", progress=False))[0]
+    try:
+        run_fold(task, progress=False, keep_process_settings=keep)
+        assert training_numerics and all(training_numerics)  # the fold trained with them
+        assert _flushes_denormals() is keep
+        assert torch.equal(torch.get_rng_state(), rng) is not keep
+        assert (runtime.cpu_numerics_state() == numerics) is not keep
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def test_a_command_called_from_python_sets_back_the_process_settings(tmp_path, monkeypatch, capsys):
+    # main([...]) in a notebook or a test left denormals flushed and glibc's thresholds raised for good
+    from mmnet.train import calibrate as cal_mod
+
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(runtime, "_freed_memory_kept", False)  # as in a fresh process, whatever ran before
+    monkeypatch.setattr(runtime, "_glibc", lambda: _FakeGlibc())
+    during = []
+    monkeypatch.setattr(cal_mod, "calibrate", lambda size, force: during.append(runtime.cpu_numerics_state()))
+    torch.set_flush_denormal(False)
+    try:
+        assert main(["info", "--calibrate", "--image-size", "32"]) == 0
+        assert during == [(True, True)]  # the command measured as training runs
+        assert runtime.cpu_numerics_state() == (False, False)
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def test_progress_false_writes_nothing_and_the_command_still_does(synth_root, tmp_path, capfd):

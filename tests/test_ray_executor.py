@@ -183,11 +183,10 @@ def test_unreachable_address_fails_fast():
 
     from mmnet.train.ray_executor import _check_reachable
 
-    with socket.socket() as s:  # a port that was free a moment ago: nobody listens there
+    with socket.socket() as s:  # a port bound and not listening: refused, and no other program can take it meanwhile
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with pytest.raises(ExecutorError, match="No Ray cluster answers"):
-        _check_reachable(f"127.0.0.1:{port}")
+        with pytest.raises(ExecutorError, match="No Ray cluster answers"):
+            _check_reachable(f"127.0.0.1:{s.getsockname()[1]}")
     with socket.socket() as s:  # a listening port passes
         s.bind(("127.0.0.1", 0))
         s.listen()

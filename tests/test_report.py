@@ -708,3 +708,25 @@ def test_per_subject_keeps_one_subject_name_of_two_datasets_apart(tmp_path):
     rows = compute_report(run)["seeds"]["0"]["last"]["per_subject"]
     assert [(r["dataset"], r["subject"], r["fold"], r["n"], r["correct"], r["acc"]) for r in rows] == [
         ("casme2", "01", "fold-casme2_01", 3, 3, 1.0), ("samm", "01", "fold-samm_01", 2, 0, 0.0)]
+
+
+def test_report_json_names_its_schema_writer_and_run_and_pooled_probabilities_are_plain_decimals(tmp_path):
+    # report.json said "schema": 1 after keys had been added, named no mmnet that wrote it, and its "run" was only
+    # the folder's name ("run" for every demo); pooled_predictions.csv wrote a small probability as 2e-06
+    import pandas as pd
+
+    from mmnet import __version__
+
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=2)
+    fold = next(run.glob("seed-0/fold-*/predictions.csv"))
+    table = pd.read_csv(fold, dtype={"subject": str})
+    table["prob_0"] = 2e-06
+    table.to_csv(fold, index=False)
+    build_report(run)
+    report = json.loads((run / "report.json").read_text())
+    assert (report["schema"], report["mmnet_version"]) == (2, __version__)
+    assert (report["run"], report["started_at"]) == ("run", "2025-01-01T00:00:00")  # env.json's
+    text = (run / "pooled_predictions.csv").read_text()
+    assert "e-0" not in text and ",0.000002," in text
+    pooled = pd.read_csv(run / "pooled_predictions.csv")
+    assert set(pooled.loc[pooled["fold"] == fold.parent.name, "prob_0"]) == {2e-06}  # the value recorded

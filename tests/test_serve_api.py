@@ -94,8 +94,12 @@ def test_the_page_reads_the_attention_colours_as_the_figure_draws_them(client):
     from mmnet.infer.explain import render_explanation
 
     assert render_explanation.__kwdefaults__["cmap"] == "viridis"  # high values yellow, low dark blue
-    caption = client.get("/").text.split("<figcaption>Where the network looks")[1].split("</figcaption>")[0]
+    caption = client.get("/").text.split("<figcaption>Attention gates")[1].split("</figcaption>")[0]
     assert "yellow = more attention" in caption and "red" not in caption
+    # what the maps are not: evidence for the class, the whole network, tested
+    caption = " ".join(caption.split())
+    assert "the same whatever the class" in caption and "not been tested for faithfulness" in caption
+    assert "Grad-CAM of the class shown" in caption
 
 
 def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_path):

@@ -6,6 +6,7 @@ import hashlib
 import io
 
 import pytest
+from PIL import Image
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
@@ -31,6 +32,9 @@ def test_results_carry_the_model_that_gave_them(predictor, checkpoint):
         clip = c.post("/api/predict", files={"file": ("c.mp4", video)}).json()
         assert clip["model"] == ref
         assert c.get(f"/api/jobs/{clip['id']}/result").json()["model"] == ref
+        with Image.open(io.BytesIO(c.get(clip["files"]["attention.png"]).content)) as figure:  # and its figure
+            assert figure.text["mmnet.checkpoint_sha256"] == sha and figure.text["mmnet.checkpoint"] == ref["name"]
+            assert figure.text["mmnet.aligned"] == "false" and "same for every class" in figure.text["mmnet.method"]
         job = recording_done(c, video, name="long=1.mp4")
         assert c.get(job["urls"]["result"]).json()["model"] == ref
         rows = list(csv.reader(io.StringIO(c.get(job["urls"]["csv"]).text)))

@@ -19,7 +19,7 @@ import httpx  # noqa: E402
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.jobs import SERVER_STOPPING  # noqa: E402
 from mmnet.serve.server import CUT_OFF  # noqa: E402
-from tests.serve_helpers import mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import bound_port, mp4_bytes, synth_frames  # noqa: E402
 
 
 def _endless_spotter(path, *, progress=None, **kwargs):
@@ -36,10 +36,6 @@ class _Served:
     def __init__(self, app, **options):
         from mmnet.serve.server import StoppingServer
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.app, self.options = app, options
         self.server = None
         real_init = StoppingServer.__init__
@@ -55,12 +51,14 @@ class _Served:
         from mmnet.serve.server import serve
 
         self.thread = threading.Thread(target=serve, args=(self.app,), daemon=True,
-                                       kwargs={"host": "127.0.0.1", "port": self.port, **self.options})
+                                       kwargs={"host": "127.0.0.1", "port": 0, **self.options})
         self.thread.start()
         t0 = time.monotonic()
         while self.server is None or not self.server.started:
             assert time.monotonic() - t0 < 20 and self.thread.is_alive(), "the test server did not start"
             time.sleep(0.02)
+        self.port = bound_port(self.server)  # the system's free port (serve binds port 0)
+        self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     def stop(self) -> None:

@@ -74,12 +74,14 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
         served = c.get(recording_done(c, video.read_bytes())["urls"]["csv"]).text
 
     rows = cli.splitlines()
-    assert rows[0] == HEADER + "".join(f",p_{c}" for c in CLASSES)
-    assert len(rows) >= 2 and all(r.split(",")[3] == "micro" and r.split(",")[5] in CLASSES for r in rows[1:])
-    # the server's CSV is the CLI's after a `source` column (the upload's name), by the same writer
+    assert rows[0] == "video,frame_numbering," + HEADER + "".join(f",p_{c}" for c in CLASSES)
+    assert len(rows) >= 2 and all(r.split(",")[5] == "micro" and r.split(",")[7] in CLASSES for r in rows[1:])
+    assert all(r.startswith("rec,video_from_0,") for r in rows[1:])
+    # the server's CSV is the CLI's with a `source` column (the upload's name) in place of video and
+    # frame_numbering, by the same writer
     served_rows = list(csv.reader(io.StringIO(served)))
     assert served_rows[0][0] == "source" and len({r[0] for r in served_rows[1:]}) == 1
-    assert [r[1:] for r in served_rows] == list(csv.reader(io.StringIO(cli)))
+    assert [r[1:] for r in served_rows] == [r[2:] for r in csv.reader(io.StringIO(cli))]
 
 
 def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_path, monkeypatch, capsys):
@@ -108,12 +110,22 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     # written as they were and scored one frame early against the annotations
     assert (tmp_path / "spots" / "15_0101" / "spotting.csv").read_text().splitlines() == [
         "vid,onset,offset,type,score", "15_0101,11,21,me,0.3"]
-    assert "\n10,14,20,micro," in (tmp_path / "spots" / "15_0101" / "intervals.csv").read_text()
+    assert "\n15_0101,video_from_0,10,14,20,micro," in (tmp_path / "spots" / "15_0101" / "intervals.csv").read_text()
     frames = tmp_path / "15_0103"
     frames.mkdir()  # a frame folder: the numbers of its file names, as they are
     assert main(["spot", str(frames), "--fps", "30", "--no-progress", "--out", str(tmp_path / "folder")]) == 0
     assert "counted from 1" not in capsys.readouterr().out
     assert (tmp_path / "folder" / "spotting.csv").read_text().splitlines()[1] == "15_0103,10,20,me,0.3"
+    # intervals.csv names its recording and how its frames count (a video's from 0, a folder's by file name):
+    # concatenated files lost both, which only spot.json recorded
+    intervals = [(tmp_path / d / "intervals.csv").read_text().splitlines() for d in ("spots/15_0101", "folder")]
+    assert [rows[1] for rows in intervals] == ["15_0101,video_from_0,10,14,20,micro,0.300000,,0.333,0.467,0.667",
+                                               "15_0103,file_number,10,14,20,micro,0.300000,,0.333,0.467,0.667"]
+    assert json.loads((tmp_path / "folder" / "spot.json").read_text())["video"] == "15_0103"
+    assert main(["spot", str(frames), "--fps", "30", "--no-progress", "--out", str(tmp_path / "folder"),
+                 "--video-id", "dzw_d1"]) == 0
+    assert (tmp_path / "folder" / "intervals.csv").read_text().splitlines()[1].startswith("dzw_d1,file_number,")
+    capsys.readouterr()
     truth = write_spotting_csv(tmp_path / "truth.csv", {"15_0101": [Interval(10, None, 20, "micro")],
                                                         "15_0102": [Interval(50, None, 60, "micro")]})
     files = [str(p) for p in sorted((tmp_path / "spots").glob("*/spotting.csv"))]

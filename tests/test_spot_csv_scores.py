@@ -59,7 +59,7 @@ def test_train_report_csv_rescores_to_its_table(tmp_path, truth_csv, capsys):
                                                     for i in TRUTH["v1"]])
     rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["v1", "s1", "d/s1", 30, 1, 200, 200]])
     rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.SPOTS_COLUMNS,
-                 [["v1", "s1", i.onset, "", i.offset, "micro", i.score, "", ""] for i in SPOTTED["v1"]])
+                 [["v1", "s1", i.onset, "", i.offset, "micro", i.score, ""] for i in SPOTTED["v1"]])
     config = {"data": {"dataset": "casme-sq", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
               "spotting": {"preset": None, "overrides": []}}
     section = str_section(run, {"config": config})

@@ -184,7 +184,7 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
         assert i["onset_s"] == round(i["onset"] / 30, 3) and i["offset_s"] == round(i["offset"] / 30, 3)
     # no --checkpoint: no model classified the intervals, so no p_<class> columns
     assert (tmp_path / "out" / "intervals.csv").read_text().splitlines()[0] == \
-        "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s"
+        "video,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s"
     assert (tmp_path / "out" / "timeline.png").stat().st_size > 10_000
     folder = root / "rawpic" / "s15" / "15_0101disgust1"
     assert main(["spot", str(folder), "--no-progress"]) == 3

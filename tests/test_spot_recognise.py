@@ -147,16 +147,19 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
     assert len(list((out / "spotting").glob("*.json"))) == 3
     for fold in folds:
         rows = _rows(fold / "spots.csv")
+        # one p_<class> column per class, as intervals.csv (the probabilities were packed in one text cell)
         assert list(rows[0]) == ["video", "subject", "onset", "apex", "offset", "type", "score", "label",
-                                 "probabilities"]
+                                 "p_negative", "p_positive", "p_surprise"]
         mine = {v["video"] for v in videos if "fold-" + v["fold"].replace("/", "_") == fold.name}
         assert {r["video"] for r in rows} <= mine
         for r in rows:
             assert int(r["onset"]) <= int(r["apex"]) <= int(r["offset"])
             if r["type"] == "micro" and r["onset"] != r["apex"]:
-                assert r["label"] in ("negative", "positive", "surprise") and r["probabilities"].count("=") == 3
+                assert r["label"] in ("negative", "positive", "surprise")
+                total = sum(float(r[f"p_{c}"]) for c in ("negative", "positive", "surprise"))
+                assert total == pytest.approx(1, abs=1e-5)  # 6 decimals each
             else:  # a macro interval, or a micro one whose onset is its apex (zero motion): not classified
-                assert r["label"] == "" and r["probabilities"] == ""
+                assert r["label"] == "" and r["p_negative"] == r["p_positive"] == r["p_surprise"] == ""
 
     md = (out / "report.md").read_text()
     for heading in ("# MMNet LOSO report", "## Spot then recognise", "### Spotting", "### STR", "### Timelines"):
@@ -226,10 +229,10 @@ def test_str_section_scores_a_crafted_run_folder(tmp_path):
                                                       ["B", "s2", "d/s2", 30, 1, 100, 100],
                                                       ["C", "s3", "d/s2", 30, 1, 100, 100]])
     fold = rf.fold_path(run, 0, "d/s1")
-    rf.write_csv(fold / rf.SPOTS, rf.SPOTS_COLUMNS, [
-        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", "negative=0.1;positive=0.8;surprise=0.1"],  # TP, right
-        ["A", "s1", 41, 45, 50, "micro", 2.0, "positive", "negative=0.2;positive=0.7;surprise=0.1"],  # TP, wrong
-        ["A", "s1", 70, 72, 75, "micro", 1.0, "surprise", "negative=0.2;positive=0.2;surprise=0.6"],  # FP
+    rf.write_csv(fold / rf.SPOTS, rf.spots_columns(["negative", "positive", "surprise"]), [
+        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", 0.1, 0.8, 0.1],  # TP, right
+        ["A", "s1", 41, 45, 50, "micro", 2.0, "positive", 0.2, 0.7, 0.1],  # TP, wrong
+        ["A", "s1", 70, 72, 75, "micro", 1.0, "surprise", 0.2, 0.2, 0.6],  # FP
     ])
     config = {"data": {"dataset": "casme-sq", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
               "spotting": {"preset": None, "overrides": []}}
@@ -252,11 +255,45 @@ def test_str_section_scores_a_crafted_run_folder(tmp_path):
     assert log.splitlines()[0].strip() == "2" and log.count("TP") == 2
     assert section.texts["megc/seed-0/str.csv"].splitlines()[1] == "s1,A,10,20,positive"
 
-    rf.write_csv(rf.fold_path(run, 0, "d/s2") / rf.SPOTS, rf.SPOTS_COLUMNS, [
+    # a fold spotted by an earlier version (a run resumed after an upgrade): the probabilities packed in one cell
+    rf.write_csv(rf.fold_path(run, 0, "d/s2") / rf.SPOTS, rf.SPOTS_PACKED_COLUMNS, [
         ["B", "s2", 5, 8, 12, "micro", 1.0, "negative", "negative=0.9;positive=0.05;surprise=0.05"]])
     s = str_section(run, {"config": config}).summary
     assert s["complete"] and s["per_seed"][0]["recordings"] == 3
     assert s["per_seed"][0]["str"]["pairs"] == 2  # B's match has truth 'others': not a scored class
+
+
+def test_spots_csv_has_a_p_column_per_class_and_reads_back_in_either_layout(tmp_path):
+    # spots.csv packed the probabilities into one text cell ("negative=0.000003;positive=0.048071;..."), while
+    # intervals.csv of `mmnet spot` has a p_<class> column per class: an analyst had to split the cell
+    from mmnet import run_folder as rf
+    from mmnet.errors import DataError
+    from mmnet.report.str_report import _spots
+    from mmnet.spotting.intervals import Interval
+    from mmnet.train.spot_recognise import _spots_rows
+
+    classes = ["negative", "positive", "surprise"]
+    video = SimpleNamespace(video="15_0101", subject="s15")
+    spotted = [Interval(10, 14, 20, "micro", "positive", 0.5066041929854287,
+                        probabilities={"negative": 0.000003, "positive": 0.948071, "surprise": 0.051926}),
+               Interval(30, 30, 34, "micro", None, 0.25), Interval(50, None, 90, "macro", None, 1.0)]
+    path = tmp_path / "spots.csv"
+    rf.write_csv(path, rf.spots_columns(classes), _spots_rows(video, spotted, classes))
+    assert path.read_text().splitlines() == [
+        "video,subject,onset,apex,offset,type,score,label,p_negative,p_positive,p_surprise",
+        "15_0101,s15,10,14,20,micro,0.506604,positive,0.000003,0.948071,0.051926",
+        "15_0101,s15,30,30,34,micro,0.250000,,,,",  # not classified: empty label and p_ cells
+        "15_0101,s15,50,,90,macro,1.000000,,,,"]
+    back = _spots(path)["15_0101"]
+    assert back[0].probabilities == {"negative": 0.000003, "positive": 0.948071, "surprise": 0.051926}
+    assert back[1].probabilities is None and back[2].probabilities is None and back[0].label == "positive"
+    # a fold spotted by an earlier version, read back the same
+    rf.write_csv(path, rf.SPOTS_PACKED_COLUMNS, [["15_0101", "s15", 10, 14, 20, "micro", "0.506604", "positive",
+                                                  "negative=0.000003;positive=0.948071;surprise=0.051926"]])
+    assert _spots(path)["15_0101"][0].probabilities == back[0].probabilities
+    rf.write_csv(path, (*rf.SPOTS_COLUMNS, "probability"), [])
+    with pytest.raises(DataError, match="p_<class> column per class"):
+        _spots(path)
 
 
 def test_micro_only_annotation_scores_micro_only(tmp_path):
@@ -267,9 +304,9 @@ def test_micro_only_annotation_scores_micro_only(tmp_path):
     run = tmp_path / "run"
     rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [["A", "s1", 10, 15, 20, "micro", "happy", "positive"]])
     rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["A", "s1", "d/s1", 30, 1, 200, 200]])
-    rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.SPOTS_COLUMNS, [
-        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", "negative=0.1;positive=0.8;surprise=0.1"],
-        ["A", "s1", 100, 120, 150, "macro", 2.0, "", ""],  # spotted, but the annotation has no macro-expressions
+    rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.spots_columns(["negative", "positive", "surprise"]), [
+        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", 0.1, 0.8, 0.1],
+        ["A", "s1", 100, 120, 150, "macro", 2.0, "", "", "", ""],  # spotted; the annotation has no macro-expressions
     ])
     config = {"data": {"dataset": "casme3-long", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
               "spotting": {"preset": None, "overrides": []}}
@@ -425,9 +462,9 @@ def test_str_leaves_a_spotted_micro_expression_on_its_apex_unclassified(tmp_path
     rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [["A", "s1", 10, 15, 20, "micro", "positive", "positive"],
                                                     ["A", "s1", 40, 45, 50, "micro", "negative", "negative"]])
     rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["A", "s1", "d/s1", 30, 1, 200, 200]])
-    rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.SPOTS_COLUMNS, [
-        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", "negative=0.1;positive=0.8;surprise=0.1"],  # TP, right
-        ["A", "s1", 41, 41, 50, "micro", 2.0, "", ""],  # TP, onset on its apex: not classified
+    rf.write_csv(rf.fold_path(run, 0, "d/s1") / rf.SPOTS, rf.spots_columns(["negative", "positive", "surprise"]), [
+        ["A", "s1", 10, 15, 20, "micro", 3.0, "positive", 0.1, 0.8, 0.1],  # TP, right
+        ["A", "s1", 41, 41, 50, "micro", 2.0, "", "", "", ""],  # TP, onset on its apex: not classified
     ])
     config = {"data": {"dataset": "casme-sq", "classes": ["negative", "positive", "surprise"]}, "seeds": [0],
               "spotting": {"preset": None, "overrides": []}}

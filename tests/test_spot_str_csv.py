@@ -69,3 +69,40 @@ def test_default_video_id_follows_the_datasets_id_rules(tmp_path):
     video.write_bytes(b"x")
     assert default_video_id(video) == "15_0102"
     assert default_video_id(tmp_path / "spNO.1" / "a" / "color" / ".." / "color") == "spNO.1_a"
+
+
+def test_default_subject_is_the_dataset_loaders_so_spot_and_train_str_csvs_score_together(tmp_path, faked, capsys):
+    # `mmnet spot` named CAS(ME)^2's subject '15' (the id's text before '_'), `mmnet train`'s str.csv 's15' (the
+    # loader's): score-spots refused the pair, "Subject(s) '15' of the predictions are not in the truth at all"
+    from mmnet import run_folder as rf
+    from mmnet.data import load_dataset
+    from mmnet.report.str_report import str_section
+    from mmnet.spotting.megc import subject_of_key
+
+    from .fakes_long import write_casme3_long, write_casme_sq, write_samm_long
+
+    for dataset, root in (("casme-sq", write_casme_sq(tmp_path / "sq")), ("samm-long", write_samm_long(
+            tmp_path / "samm")), ("casme3-long", write_casme3_long(tmp_path / "c3"))):
+        videos = load_dataset(dataset, root).videos
+        assert videos and all(subject_of_key(v.video) == v.subject for v in videos), dataset
+
+    # the train side: a run folder's spots.csv of 15_0101 (subject s15, as the loader names it) -> megc/str.csv
+    run = tmp_path / "run"
+    rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [["15_0101", "s15", 10, 14, 20, "micro", "negative", "negative"]])
+    rf.write_csv(run / rf.VIDEOS, rf.VIDEOS_COLUMNS, [["15_0101", "s15", "d/s15", 30, 1, 100, 100]])
+    rf.write_csv(rf.fold_path(run, 0, "d/s15") / rf.SPOTS, rf.spots_columns(["negative"]),
+                 [["15_0101", "s15", 10, 14, 20, "micro", "0.3", "negative", "1.0"]])
+    config = {"data": {"dataset": "casme-sq", "classes": ["negative"]}, "seeds": [0],
+              "spotting": {"preset": None, "overrides": []}}
+    trained = tmp_path / "train-str.csv"
+    trained.write_text(str_section(run, {"config": config}).texts["megc/seed-0/str.csv"])
+    assert trained.read_text().splitlines()[1].startswith("s15,15_0101,")
+
+    folder = tmp_path / "rawpic" / "s15" / "15_0101disgustingteeth"
+    folder.mkdir(parents=True)
+    out = tmp_path / "spots"
+    assert main(["spot", str(folder), "--fps", "30", "--no-progress", "--out", str(out), "--checkpoint",
+                 str(tmp_path)]) == 0
+    assert "str.csv (STR layout, subject s15)" in capsys.readouterr().out
+    assert (out / "str.csv").read_text().splitlines()[1] == "s15,15_0101,10,20,negative"
+    assert main(["score-spots", str(trained), str(out / "str.csv"), "--json"]) == 0, capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Sweep files (settings x seeds): parsing and checks, and one end-to-end sweep on tiny synthetic data."""
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -151,11 +152,12 @@ def test_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     for r in rows:
         s = summarize_run(out / r["setting"])
         assert r["n_seeds"] == "2" and r["complete"] == "True"
-        for m in ("acc", "uf1", "uar"):
-            assert float(r[f"{m}_mean"]) == pytest.approx(s["mean"][m], abs=1e-12)
-            assert float(r[f"{m}_std"]) == pytest.approx(s["std"][m], abs=1e-12)
+        for m in ("acc", "uf1", "uar"):  # fractions to 6 decimals
+            assert float(r[f"{m}_mean"]) == pytest.approx(s["mean"][m], abs=5e-7)
+            assert float(r[f"{m}_std"]) == pytest.approx(s["std"][m], abs=5e-7)
             lo, hi = float(r[f"{m}_ci_low"]), float(r[f"{m}_ci_high"])
-            assert [lo, hi] == pytest.approx(s["ci"][m], abs=1e-12) and lo <= hi
+            assert [lo, hi] == pytest.approx(s["ci"][m], abs=5e-7) and lo <= hi
+            assert all(len(r[k].partition(".")[2]) == 6 for k in (f"{m}_mean", f"{m}_ci_low", f"{m}_ci_high"))
     md = (out / "summary.md").read_text()
     assert "| paper | (base) | 2 |" in md and "| no_pc | model.use_pc=False | 2 |" in md
     assert "paper" in printed and "no_pc" in printed and "Acc %" in printed
@@ -339,6 +341,11 @@ def test_the_summary_says_picking_the_best_setting_selects_on_the_test_subjects(
     for name, shift in (("a", 0), ("b", 1)):
         write_run(tmp_path / name, samples, lambda seed, epoch, s, shift=shift: (s["class_index"] + shift) % 3)
     rows = summarize_sweep(tmp_path, ["a", "b"])
+    # the CSV's fractions have 6 decimals (a full repr such as 0.41666666666666663 before), '\n' line endings
+    text = (tmp_path / "summary.csv").read_bytes().decode()
+    assert "\r" not in text
+    assert {c: v for c, v in next(csv.DictReader(io.StringIO(text))).items() if c.endswith("_mean")} == {
+        f"{m}_mean": f"{rows[0][f'{m}_mean']:.6f}" for m in ("acc", "uf1", "uar")}
     md = (tmp_path / "summary.md").read_text()
     assert "Picking the best setting by these LOSO scores selects on the test subjects" in md
     assert "optimistic, as the paper selection's are" in md

@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     with exit code 1 (the output was cut), as Python's documentation recommends
     (https://docs.python.org/3/library/signal.html#note-on-sigpipe), instead of a BrokenPipeError traceback.
     A standard output that cannot be written (``> /dev/full``, a full disk) is a one-line error, exit code 3.
+    Called from Python (``argv`` given), what a command sets for its whole process (``PROCESS_VARIABLES``
+    in os.environ, the settings training makes) is as it was when it returns.
     """
     from .progress import command_log
 
@@ -216,8 +218,42 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
+#: What a command sets in os.environ for its own process before its work (``runtime.prepare_process``: huge pages;
+#: ``user_folders.use_writable_matplotlib_folder``). A call from Python gets them back as they were when it returns:
+#: its later subprocesses would inherit them. (PyTorch reads THP_MEM_ALLOC_ENABLE once, at its first allocation: where
+#: that happened during the call, huge pages stay on in the process, as no variable can undo.)
+PROCESS_VARIABLES = ("THP_MEM_ALLOC_ENABLE", "MPLCONFIGDIR")
+
+
+@contextmanager
+def _process_kept(keep: bool):
+    """With ``keep`` (a call from Python): ``PROCESS_VARIABLES`` and what training sets for the whole process
+    (``mmnet.process_state``: denormals, malloc thresholds, cudnn.benchmark, torch's random state) are set
+    back when the command returns."""
+    import os
+
+    if not keep:
+        yield
+        return
+    from .process_state import restored_process_state
+    from .runtime import enable_huge_pages
+
+    before = {name: os.environ.get(name) for name in PROCESS_VARIABLES}
+    enable_huge_pages()  # before restored_process_state allocates a tensor: torch reads it at its first allocation
+    try:
+        with restored_process_state():
+            yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _run_command(argv: list[str] | None) -> int:
-    with _sigterm_as_interrupt():
+    # argv None: the `mmnet` program, whose process ends with the command; else a call from Python
+    with _sigterm_as_interrupt(), _process_kept(argv is not None):
         return _run_command_unguarded(argv)
 
 

@@ -31,7 +31,7 @@ Spot then recognise (a long-video dataset) adds::
                              these are scored (absent, as in runs written before it: both)
     RUN/videos.csv           VIDEOS_COLUMNS: every recording and the fold that spots it
     RUN/spotting/<video>.json  a training-free spotter's result per recording, reused by every fold
-    RUN/seed-<S>/fold-<NAME>/spots.csv         SPOTS_COLUMNS: the fold's recordings spotted and recognised
+    RUN/seed-<S>/fold-<NAME>/spots.csv         spots_columns(classes): the fold's recordings spotted and recognised
 
 Both sides import the names and columns from here, so they cannot drift apart.
 """
@@ -57,7 +57,8 @@ __all__ = [
     "SAMPLES_COLUMNS", "CDE_COLUMNS", "SKIPPED_COLUMNS", "ISSUES_COLUMNS", "FRAME_NOTES_COLUMNS", "HISTORY_COLUMNS",
     "PREDICTION_ID_COLUMNS",
     "SEED_FOLDER", "prediction_columns", "TRUTH", "TRUTH_TYPES", "VIDEOS", "SPOT_CACHE", "SPOTS", "TRUTH_COLUMNS",
-    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "seed_folder", "fold_folder", "safe_name", "check_fold_folders", "fold_path",
+    "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "SPOTS_PACKED_COLUMNS", "spots_columns",
+    "seed_folder", "fold_folder", "safe_name", "check_fold_folders", "fold_path",
     "write_csv", "saved_models", "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics",
     "fold_folders", "trained_folds",
     "FOLD_SOFTWARE", "fold_software", "software_name", "not_listed", "split_skipped",
@@ -111,8 +112,11 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "lr", "test_loss", "test_
 # label: as annotated; class: the label scheme's class ("" when the scheme does not score it)
 TRUTH_COLUMNS = ("video", "subject", "onset", "apex", "offset", "type", "label", "class")
 VIDEOS_COLUMNS = ("video", "subject", "fold", "fps", "first_frame", "last_frame", "frames")
-# label/probabilities: the fold's MMNet on a micro interval ("class=p;..."); empty for macro intervals
-SPOTS_COLUMNS = ("video", "subject", "onset", "apex", "offset", "type", "score", "label", "probabilities")
+# label, then one p_<class> column per class of the fold's MMNet (spots_columns): its class and probabilities for a
+# micro interval; empty for macro intervals (and a micro one it could not classify)
+SPOTS_COLUMNS = ("video", "subject", "onset", "apex", "offset", "type", "score", "label")
+# spots.csv as runs wrote it before the p_ columns: the probabilities packed in one cell, "class=p;..." (read still)
+SPOTS_PACKED_COLUMNS = (*SPOTS_COLUMNS, "probabilities")
 PREDICTION_ID_COLUMNS = ("epoch", "sample_id", "subject", "dataset", "true", "pred")
 
 SEED_FOLDER = re.compile(r"seed-(-?\d+)")
@@ -122,6 +126,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def prediction_columns(num_classes: int) -> tuple[str, ...]:
     """predictions.csv: one row per (epoch, test sample), then the class probabilities."""
     return PREDICTION_ID_COLUMNS + tuple(f"prob_{c}" for c in range(num_classes))
+
+
+def spots_columns(classes) -> tuple[str, ...]:
+    """spots.csv: ``SPOTS_COLUMNS``, then ``p_<class>`` per class of the fold's model, in its order."""
+    return SPOTS_COLUMNS + tuple(f"p_{c}" for c in classes)
 
 
 def not_listed(reason: str) -> bool:

@@ -9,7 +9,7 @@ from ..choices import EXECUTORS, TRANSPORTS
 __all__ = ["add_root_argument", "add_device_argument", "check_device_argument", "add_executor_arguments",
            "executor_config", "root_override", "check_path_encoding", "add_out_alias", "resolve_out_alias",
            "refuse_flag_clashes", "clashing_setting", "setting_value", "add_landmarks_argument",
-           "align_landmarks"]
+           "align_landmarks", "footage_aligner"]
 
 ROOT_HELP = ("dataset folder; for the composite: PART=DIR per part (casme2=DIR, samm=DIR, smic=DIR), repeated or "
              "comma-separated, or one folder holding casme2/ samm/ smic/")
@@ -39,27 +39,45 @@ def _landmarks(text: str) -> int:
 
 def add_landmarks_argument(p: argparse.ArgumentParser, what: str = "align the faces", *,
                            default: int | None = 68) -> None:
-    """``--landmarks 68|5``: the landmark model used to ``what``. ``default=None`` where a command must know
-    whether it was given (:func:`align_landmarks`); 68 is the default all the same."""
+    """``--landmarks 68|5``: the landmark model used to ``what``. ``default=None`` where a command aligns footage for
+    a checkpoint (:func:`align_landmarks`, :func:`footage_aligner`): not given, the checkpoint's recorded model is
+    used, else 68."""
+    # default None: the model the checkpoint records its training clips were aligned with (infer.alignment)
+    chosen = "default" if default is not None else "the default where the checkpoint records none"
+    recorded = "" if default is not None else "; default: the model the checkpoint's training clips were aligned with"
     p.add_argument("--landmarks", type=_landmarks, default=default, metavar="{68,5}",
-                   help=f"landmark model used to {what}: 68 (default; dlib's iBUG 300-W model, whose terms exclude "
+                   help=f"landmark model used to {what}: 68 ({chosen}; dlib's iBUG 300-W model, whose terms exclude "
                         "commercial use) or 5 (dlib's 5-point model, without that restriction; eye centres within "
-                        "a few pixels of the 68-point ones, docs/preprocessing.md; THIRD-PARTY-NOTICES.md)")
+                        f"a few pixels of the 68-point ones, docs/preprocessing.md; THIRD-PARTY-NOTICES.md){recorded}")
 
 
-def align_landmarks(args: argparse.Namespace) -> int:
-    """The landmark model of ``--align`` (``--landmarks``, else 68). ``--landmarks`` without ``--align`` is a
-    ConfigError: no landmark model runs then, and the clips would be classified uncropped although the command
-    line asked for a face model (refused rather than warned: a warning scrolls by, the result looks right)."""
+def align_landmarks(args: argparse.Namespace) -> int | None:
+    """The landmark model ``--landmarks`` chose for ``--align``, or None when not given (the checkpoint's recorded
+    one is used then: :func:`footage_aligner`). ``--landmarks`` without ``--align`` is a ConfigError: no landmark
+    model runs then, and the clips would be classified uncropped although the command line asked for a face model
+    (refused rather than warned: a warning scrolls by, the result looks right)."""
     from ..errors import ConfigError
-    from ..preprocess.landmarks import DEFAULT_LANDMARKS
 
     if args.landmarks is not None and not args.align:
         raise ConfigError(f"--landmarks {args.landmarks} chooses the landmark model of --align, which was not "
                           "given: without it no face is detected or aligned, and the frames are classified as they "
                           f"are. Add --align to crop and align the faces with the {args.landmarks}-point model, or "
                           "leave --landmarks out.")
-    return DEFAULT_LANDMARKS if args.landmarks is None else args.landmarks
+    return args.landmarks
+
+
+def footage_aligner(predictor, landmarks: int | None, option: str = "--landmarks"):
+    """The FaceAligner that crops raw footage for ``predictor``: with the landmark model and crop its checkpoint
+    records (``infer.alignment``), or ``landmarks`` when given (``option``), with a warning on stderr naming both
+    when they differ."""
+    import sys
+
+    from ..infer.alignment import alignment_of, choose_alignment, face_aligner
+
+    alignment, warning = choose_alignment(alignment_of(predictor), landmarks, option)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return face_aligner(alignment)
 
 
 def check_device_argument(args: argparse.Namespace, *, here: bool = True) -> None:

@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seed of the data and of training (default 0); each seed has its own folders (see --out)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="N",
                    help="run these seeds one after another and write OUT/summary.md and OUT/summary.csv "
-                        "(seed, UF1, UAR, Acc, seconds, machine), e.g. --seeds 0 1 2; always a list: --seeds 3 is "
+                        "(columns seed, uf1, uar, acc as fractions, seconds, machine; control_uf1 and control_seconds "
+                        "with --with-control), e.g. --seeds 0 1 2; always a list: --seeds 3 is "
                         "seed 3 alone (in `mmnet train` one value is a count: --seeds 3 = seeds 0, 1, 2)")
     p.add_argument("--with-control", action="store_true",
                    help="also run each seed's permuted-label control and add its UF1 to the summary")

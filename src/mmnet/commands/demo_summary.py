@@ -19,7 +19,7 @@ def write_summary(rows: list[dict], out: Path, *, with_control: bool) -> str:
     """Write OUT/summary.csv and OUT/summary.md from the per-seed rows; return the markdown table."""
     columns = [c for c in SUMMARY_COLUMNS if with_control or not c.startswith("control_")]
     table = io.StringIO(newline="")
-    writer = csv.DictWriter(table, fieldnames=columns, extrasaction="ignore")
+    writer = csv.DictWriter(table, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in rows:
         writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})

@@ -1,4 +1,4 @@
-"""Draw MMNet's attention maps for one clip as a PNG (onset, apex, motion, CA stages 1-4).
+"""Draw MMNet's attention maps for one clip as a PNG (onset, apex, motion, CA stages 1-4, Grad-CAM).
 
 Examples:
   mmnet explain --checkpoint ckpt/ onset.png apex.png --out figure.png
@@ -10,13 +10,18 @@ Frame numbers (--onset, --apex) are the number in each file name for a frame fol
 (reg_img46.jpg is frame 46) and the decode index counted from 0 for a video (its first frame is 0,
 as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i as `reg_img{i}.jpg`.
 
-Each attention map is drawn in viridis over its own range, given in its title and colour bar (a
-narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the four maps on
-one scale. Panels keep the face's aspect ratio. A line under the panels says what the model was
-trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is not
+The maps are the class-independent attention gates of the motion branch (the same whatever the class,
+without the onset-appearance PC branch; not an attribution, not tested for faithfulness): the figure's
+title says so. The last panel is the class-specific Grad-CAM of the predicted class (or --target-class),
+only S/16 cells on a side. Each attention map is drawn in viridis over its own range, given in its title
+and colour bar (a narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the
+four maps on one scale. Panels keep the face's aspect ratio. A line under the panels says what the model
+was trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is not
 recorded (a checkpoint outside its run folder, possibly untrained); it warns first when the onset and
 apex frames are identical (zero motion). The apex panel says "spotted" when the apex was found
-automatically; the panels of two images are named by their files.
+automatically; the panels of two images are named by their files. The PNG's text entries record how the
+figure was made (method, native map sizes, interpolation, colours, checkpoint SHA-256, version,
+onset/apex, --align); --save-maps FILE.npz writes the maps at their native size with the same record.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from pathlib import Path
 
 from .predict import add_clip_options
 
-# The figure is about 15 inches wide: 30 dpi is a thumbnail whose titles are still drawn (FreeType fails near
-# 1 dpi), 600 dpi is print quality at some 9000 px wide; far beyond it the canvas outgrows memory (100000 dpi: 23 GB).
+# The figure is about 18 inches wide: 30 dpi is a thumbnail whose titles are still drawn (FreeType fails near
+# 1 dpi), 600 dpi is print quality at some 10600 px wide; far beyond it the canvas outgrows memory (100000 dpi: 23 GB).
 DPI_RANGE = (30, 600)
 
 
@@ -53,6 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shared-scale", action="store_true",
                    help="one colour scale for the four attention maps (default: each map on its own range, "
                         "given in its title; a narrow range means a nearly flat map)")
+    p.add_argument("--save-maps", type=Path, metavar="FILE.npz",
+                   help="also write the four maps at their native size (S/2 ... S/16 on a side), their strides and "
+                        "the figure's record to this .npz file (numpy.load reads it)")
+    p.add_argument("--target-class", metavar="CLASS",
+                   help="the class of the Grad-CAM panel (default: the predicted class)")
     p.add_argument("--cmap", type=str, default="viridis", choices=("viridis", "magma", "inferno", "plasma", "cividis"),
                    help="perceptual colour map of the attention (default viridis)")
 
@@ -64,8 +74,9 @@ INTERRUPTED = "no figure was written"
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..infer import align_clip, explain_clip, load_clip, render_explanation
+    from ..infer.explain_record import ALPHA, checkpoint_record, figure_record, save_maps
     from ..infer.provenance import licence_note, record_caption, training_record
-    from .common import align_landmarks, check_device_argument, load_predictor
+    from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
     from .predict import requests_from_args
 
     check_device_argument(args)
@@ -79,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() != ".png":  # the figure is a PNG whatever the name says
         raise ConfigError(f"--out '{args.out}' must name a .png file (explain writes PNG), e.g. "
                           f"{args.out.with_suffix('.png').name}.")
+    if args.save_maps is not None and args.save_maps.suffix.lower() != ".npz":
+        raise ConfigError(f"--save-maps '{args.save_maps}' must name a .npz file, e.g. "
+                          f"{args.save_maps.with_suffix('.npz').name}.")
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
@@ -87,14 +101,21 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     predictor = load_predictor(args.checkpoint, device=args.device)
     clip = load_clip(request.source, request.apex_image)
-    if args.align:
-        from ..preprocess import FaceAligner
-
-        clip = align_clip(clip, request.onset, aligner=FaceAligner(landmarks=landmarks))
-    explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex)
+    aligner = None
+    if args.align:  # the checkpoint's landmark model and crop, unless --landmarks chose another
+        aligner = footage_aligner(predictor, landmarks)
+        clip = align_clip(clip, request.onset, aligner=aligner)
+    explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex,
+                               target_class=args.target_class)
     record = training_record(args.checkpoint)
     explanation.caption = record_caption(record)
+    explanation.provenance = {**checkpoint_record(args.checkpoint), "aligned": str(bool(args.align)).lower(),
+                              "landmarks": str(aligner.points) if aligner is not None else ""}
     out = render_explanation(explanation, args.out, dpi=args.dpi, shared_scale=args.shared_scale, cmap=args.cmap)
+    if args.save_maps is not None:
+        maps = save_maps(explanation, args.save_maps,
+                         figure_record(explanation, alpha=ALPHA, cmap=args.cmap, shared_scale=args.shared_scale))
+        print(f"maps at native size written to {maps}")
     p = explanation.probabilities[explanation.label]
     print(f"{clip.source}: {explanation.label} (p = {p:.3f}), onset {explanation.onset_frame}, "
           f"apex {explanation.apex_frame}{' (spotted)' if explanation.apex_spotted else ''}; figure written to {out}")

@@ -83,20 +83,24 @@ def requests_from_args(args: argparse.Namespace) -> list:
     )
 
 
-def format_table(predictions: list, class_names: list[str]) -> str:
-    """A plain-text table: clip, onset, apex (* = spotted), class, then one column per class."""
+def format_table(predictions: list, class_names: list[str], rows: list | None = None) -> str:
+    """A plain-text table: clip, onset, apex (* = spotted), class, then one column per class; with ``rows`` (a clip
+    list's line of each prediction) a first column ``row``."""
     header = ["clip", "onset", "apex", "class", *class_names]
-    rows = [
+    table = [
         [p.source, str(p.onset), f"{p.apex}{'*' if p.apex_spotted else ''}", p.label,
          *(f"{p.probabilities[c]:.3f}" for c in class_names)]
         for p in predictions
     ]
+    if rows is not None:
+        header, table = ["row", *header], [[str(r), *cells] for r, cells in zip(rows, table)]
+    left = 5 if rows is not None else 4  # text columns, left-aligned; the numbers right-aligned
     from ..display_width import display_width, pad
 
     # by the columns shown, not len(): a CJK path's characters take two each
-    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(pad(cell, w, "<" if i < 4 else ">") for i, (cell, w) in enumerate(zip(r, widths)))
-             for r in [header, *rows]]
+    widths = [max(display_width(r[i]) for r in [header, *table]) for i in range(len(header))]
+    lines = ["  ".join(pad(cell, w, "<" if i < left else ">") for i, (cell, w) in enumerate(zip(r, widths)))
+             for r in [header, *table]]
     if any(p.apex_spotted for p in predictions):
         lines.append("* apex spotted automatically (largest motion relative to the onset)")
     if any(not p.aligned for p in predictions):
@@ -109,11 +113,39 @@ def format_table(predictions: list, class_names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _print_predictions(predictions, class_names, as_json: bool, failures=()) -> None:
-    if as_json:  # the clips that failed follow the predictions, as {"source", "error"}
-        print(json.dumps([p.to_dict() for p in [*predictions, *failures]], indent=2, allow_nan=False))
+def model_identity(checkpoint: Path) -> dict:
+    """What identifies the model of every JSON entry, as spot.json's provenance names it: the checkpoint as given,
+    its weights file and that file's sha256 (read once per command)."""
+    from ..model.checkpoint import weights_file
+    from ..run_folder import file_sha256
+
+    weights = weights_file(checkpoint)
+    return {"path": str(checkpoint), "file": weights.name, "sha256": file_sha256(weights)}
+
+
+def json_entries(requests: list, predictions: list, failures=(), model: dict | None = None) -> list[dict]:
+    """The JSON list, one entry per clip in the order given (a list's order): a prediction, or a clip that could
+    not be classified as {source, onset, apex, error}. A clip list's entries start with ``row`` (the line in the
+    list file, the header's being 1) and ``list_source`` (the list's source cell as written); every entry ends
+    with ``model``. A clip neither classified nor failed (an interruption) has no entry."""
+    failed = {f.index: f for f in failures}
+    classified = iter(predictions)  # in input order: the clips that did not fail, the first ones of them
+    entries = []
+    for i, request in enumerate(requests):
+        done = failed.get(i) or next(classified, None)
+        if done is None:
+            continue
+        listed = {"row": request.row, "list_source": request.list_source} if request.row is not None else {}
+        entries.append({**listed, **done.to_dict(), **({"model": model} if model else {})})
+    return entries
+
+
+def _print_predictions(requests, predictions, class_names, as_json: bool, failures=(), model=None) -> None:
+    if as_json:
+        print(json.dumps(json_entries(requests, predictions, failures, model), indent=2, allow_nan=False))
     elif predictions:
-        print(format_table(predictions, class_names))
+        rows = [e.get("row") for e in json_entries(requests, predictions, failures) if "error" not in e]
+        print(format_table(predictions, class_names, rows=rows if any(r is not None for r in rows) else None))
 
 
 def _print_notes(predictions, checkpoint: Path) -> None:
@@ -137,7 +169,7 @@ INTERRUPTED = "the clips classified before it are printed above; a rerun classif
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from .common import align_landmarks, check_device_argument, load_predictor
+    from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
 
     check_device_argument(args)
     landmarks = align_landmarks(args)
@@ -154,11 +186,9 @@ def run(args: argparse.Namespace) -> int:
 
     keep_freed_memory()  # activations are reused across clips instead of page-faulted in again
     predictor = load_predictor(args.checkpoint, device=args.device, fast_cpu=args.fast)
-    aligner = None
-    if args.align:
-        from ..preprocess import FaceAligner
-
-        aligner = FaceAligner(landmarks=landmarks)
+    model = model_identity(args.checkpoint) if args.json else None
+    # the checkpoint's landmark model and crop, unless --landmarks chose another
+    aligner = footage_aligner(predictor, landmarks) if args.align else None
     # one clip: its error is the command's; several: a bad clip is listed at the end, the others classified
     failures = [] if len(requests) > 1 else None
     try:
@@ -167,16 +197,18 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         done = getattr(exc, "partial", None)
         if done and len(requests) > 1:  # Ctrl+C late in a long list: what finished is kept
-            _print_predictions(done, predictor.class_names, args.json)
+            _print_predictions(requests, done, predictor.class_names, args.json, failures or (), model)
             print(f"note: {len(done)} of {len(requests)} clips were classified before this (printed above); the "
                   "others were not.", file=sys.stderr)
         raise
-    _print_predictions(predictions, predictor.class_names, args.json, failures or ())
+    _print_predictions(requests, predictions, predictor.class_names, args.json, failures or (), model)
     _print_notes(predictions, args.checkpoint)
     if not failures:
         return 0
     for failure in failures:
-        print(f"not classified: {failure.source}: {failure.error}", file=sys.stderr)
+        row = requests[failure.index].row if failure.index is not None else None
+        where = f"row {row} ({failure.source})" if row is not None else failure.source
+        print(f"not classified: {where}: {failure.error}", file=sys.stderr)
     others = "the other one was" if len(predictions) == 1 else f"the {len(predictions)} others were"
     print(f"{len(failures)} of {len(requests)} clips could not be classified (listed above); {others}. "
           "Fix or remove those clips and rerun for them.", file=sys.stderr)

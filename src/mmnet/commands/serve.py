@@ -126,8 +126,9 @@ def require_serve_extra() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
+    from ..infer.alignment import alignment_of, choose_alignment, recorded_landmarks
     from ..preprocess.landmarks import DEFAULT_LANDMARKS
-    from .common import check_device_argument, load_predictor
+    from .common import check_device_argument, footage_aligner, load_predictor
 
     check_device_argument(args)
     require_serve_extra()
@@ -176,16 +177,20 @@ def run(args: argparse.Namespace) -> int:
                               "--set face.landmarks=5` trains one with the 5-point model). Add --align to crop and "
                               "align uploaded clips with it, or leave --landmarks out.")
         spotter = model_spotter(loaded)
-    elif args.landmarks not in (None, DEFAULT_LANDMARKS):  # recordings spotted with the chosen model, as clips
-        from ..serve.spotting import flow_spotter, require_spotting
+    # recordings (without --spotter-model) and --align's clips: the chosen landmark model, else the checkpoint's
+    landmarks = args.landmarks if args.landmarks is not None else recorded_landmarks(predictor)
+    if args.spotter_model is None and landmarks not in (None, DEFAULT_LANDMARKS):
+        from ..serve.spotting import flow_spotter, require_spotting, spotting_available
 
-        require_spotting(args.landmarks)
-        spotter = flow_spotter(args.landmarks)
-    aligner = None
-    if args.align:
-        from ..preprocess import FaceAligner
-
-        aligner = FaceAligner(landmarks=DEFAULT_LANDMARKS if args.landmarks is None else args.landmarks)
+        if args.landmarks is not None:  # asked for: a missing face extra is said before the server starts
+            require_spotting(landmarks)
+        if args.landmarks is not None or spotting_available(landmarks):  # else recordings are unavailable, as before
+            spotter = flow_spotter(landmarks)
+    aligner = footage_aligner(predictor, args.landmarks) if args.align else None
+    if args.landmarks is not None and not args.align and args.spotter_model is None:  # else said by footage_aligner
+        _, warning = choose_alignment(alignment_of(predictor), args.landmarks)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     settings = ServeSettings(max_upload_mb=args.max_upload_mb, workers=args.workers, queue=args.queue,
                              result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
                              max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,
@@ -198,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     if args.spotter_model is not None:
         print(f"spotter: {args.spotter_model} ({loaded.method} spotter)")
     elif spotter is not None:
-        print(f"recordings: spotted as `mmnet spot --checkpoint MODEL --set face.landmarks={args.landmarks}` does")
+        print(f"recordings: spotted as `mmnet spot --checkpoint MODEL --set face.landmarks={landmarks}` does")
     if removed := removed_message(app.state.stale_removed):
         print(removed)
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")

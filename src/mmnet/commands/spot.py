@@ -20,16 +20,19 @@ the class of a micro-expression and its probability (macro-expressions are not c
 one folder per recording, as another recording's results replace them. An interrupted run keeps its
 spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with the flow
 spotter and with a learned one (--spotter-model) alike: the same command resumes from it (docs/spotting.md).
-intervals.csv has the columns onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds
-from the first frame, as in the table and spot.json) and, with --checkpoint, one p_<class> column per
-class (the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
+intervals.csv has the columns video (the video id below, on every row, as spot.json names it),
+frame_numbering (video_from_0 for a video file, file_number for a frame folder: how its frame numbers
+count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame,
+as in the table and spot.json) and, with --checkpoint, one p_<class> column per class (after its first
+two columns, the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
 the datasets' rules: 15_0101 for CAS(ME)^2's 15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
 counted from 1 as the datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is
 i + 1 there. With --checkpoint, str.csv holds the micro-expressions in the MEGC2024-2025 STR layout,
 subject,video,onset,offset,emotion, with the same frame numbers and video id, and --subject (default:
-the video id's text before its first '_').
+the subject as the dataset loaders name it, from the video id: s15 for CAS(ME)^2's 15_0101, else the id's
+text before its first '_', 006 for 006_1, spNO.1 for spNO.1_a; as `mmnet train` writes its str.csv).
 To try it without a recording: mmnet synth long-data --long --format mp4 writes one with expressions
 planted at known times (listed in long-data/synth.json).
 Parameters: docs/spotting.md; --set takes key=value or section.key=value (micro., macro., face.).
@@ -67,8 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "recording's name, e.g. 006_1 for 006_1.mp4 or a folder 006_1, by the datasets' rules "
                         "15_0101 for 15_0101disgustingteeth and spNO.1_a for spNO.1/a/color)")
     p.add_argument("--subject", default=None, metavar="NAME",
-                   help="the subject in --out's str.csv (written with --checkpoint; default: the video id's text "
-                        "before its first '_', e.g. 006 for 006_1, spNO.1 for spNO.1_a)")
+                   help="the subject in --out's str.csv (written with --checkpoint; default: the subject as the "
+                        "dataset loaders name it: s15 for CAS(ME)^2's 15_0101, else the video id's text before "
+                        "its first '_', e.g. 006 for 006_1, spNO.1 for spNO.1_a)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="classify each micro-expression with this trained model (a model folder, as for "
                         "`mmnet predict`) from its onset and apex frames")
@@ -151,6 +155,8 @@ def _spot(args: argparse.Namespace) -> int:
         from .common import load_predictor
 
         predictor = load_predictor(args.checkpoint, device=args.device)
+        if args.spotter_model is None:  # faces aligned with the checkpoint's landmark model unless --set chose one
+            config = _classifier_landmarks(config, overrides, predictor)
     from ..infer.recordings import spot_and_classify
     from ..progress import FrameProgress
 
@@ -180,6 +186,8 @@ def _spot(args: argparse.Namespace) -> int:
         if partial is not None:
             args._interrupted = partial.interrupted()
     data = result.to_dict()
+    if video_id is not None:  # --out: the id that intervals.csv, spotting.csv and str.csv name the recording by
+        data = {"source": data.pop("source"), "video": video_id, **data}
     if args.out is not None or args.json:  # a result kept or handed on says what it was made from
         from ..spotting.provenance import spot_provenance
 
@@ -203,7 +211,7 @@ def _spot(args: argparse.Namespace) -> int:
         # MEGC's numbers are the datasets' frame-file numbers, counted from 1: a video's frame i (from 0) is i + 1
         megc = {video_id: [dataclasses.replace(i, onset=i.onset + 1, apex=i.apex + 1, offset=i.offset + 1)
                            if from_video else i for i in result.intervals]}
-        files = {"intervals.csv": result.to_csv(classes).encode("utf-8"),
+        files = {"intervals.csv": result.to_csv(classes, video=video_id).encode("utf-8"),
                  "spotting.csv": format_spotting_csv(megc, scores=True).encode("utf-8"),
                  "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
                  "timeline.png": timeline_png(result)}
@@ -233,19 +241,36 @@ def _spot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classifier_landmarks(config, overrides: list[str], predictor):
+    """``config`` with the landmark model ``--set face.landmarks`` chose, else the checkpoint's recorded one
+    (``infer.alignment.spotting_alignment``); a chosen one other than the recorded one is warned about."""
+    from ..infer.alignment import spotting_alignment
+    from ..overrides import parse_override
+
+    chosen = [o for o in overrides if parse_override(o)[0].strip() == "face.landmarks"]
+    config, warning = spotting_alignment(config, predictor, config.face.landmarks if chosen else None,
+                                         "--set face.landmarks=")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return config
+
+
 def _spot_trained(args: argparse.Namespace, spotter, predictor, partial, progress, on_total, reading):
     """The result of a trained spotter (``spotter.spot_kept``) and, with ``predictor``, its micro intervals
     classified; with ``partial`` (--out) both are kept and continued as the flow path's are."""
+    from ..infer.alignment import recorded_landmarks
     from ..infer.recordings import classifier_aligner, classify_micro
 
     result = spotter.spot_kept(args.source, fps=args.fps, progress=progress, on_total=on_total, keep=partial)
     if predictor is not None and partial is not None:
         from ..infer.kept_classification import classifier_identity, classify_kept
 
-        classify_kept(result, predictor, classifier_aligner(spotter.config), partial,
+        classify_kept(result, predictor, classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)),
+                      partial,
                       classifier_identity(args.checkpoint, predictor), progress=reading.reached)
     elif predictor is not None:
-        classify_micro(result, predictor, classifier_aligner(spotter.config), progress=reading.reached)
+        classify_micro(result, predictor, classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)),
+                       progress=reading.reached)
     return result
 
 
@@ -292,8 +317,9 @@ def _video_id(args: argparse.Namespace) -> str:
 
 
 def _subject(args: argparse.Namespace, video_id: str) -> str:
-    """The subject str.csv gives the recording: --subject, else the video id's text before its first '_' (006 for
-    006_1, 15 for 15_0101, spNO.1 for spNO.1_a), as score-spots reads a subject from a video id."""
+    """The subject str.csv gives the recording: --subject, else the subject the dataset loaders give the video id
+    (``megc.subject_of_key``: s15 for 15_0101, 006 for 006_1, spNO.1 for spNO.1_a), as `mmnet train`'s str.csv
+    names it, so that the two files can be scored against each other."""
     from ..spotting.megc import subject_of_key
 
     if args.subject is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,17 +22,23 @@ __all__ = ["ClipRequest", "read_clip_list"]
 class ClipRequest:
     """One clip to classify: what to read and, optionally, which frames are onset and apex.
 
-    ``source`` and ``apex_image`` may be given as text; they are kept as ``Path``s.
+    ``source`` and ``apex_image`` may be given as text; they are kept as ``Path``s. A request read from a clip
+    list (``read_clip_list``) also keeps where it came from: ``row``, its line in the list file (the header's
+    line is 1, as a spreadsheet and the list's error messages number them), and ``list_source``, the list's
+    ``source`` cell exactly as written (``source`` is that path joined to the list's folder).
     """
 
     source: Path
     apex_image: Path | None = None
     onset: FrameNumber | None = None
     apex: FrameNumber | None = None
+    row: int | None = field(default=None, compare=False)  # where it was listed, not which clip it asks for
+    list_source: str | None = field(default=None, compare=False)
 
     if TYPE_CHECKING:  # what the constructor takes (the generated one's types would be the fields')
         def __init__(self, source: str | Path, apex_image: str | Path | None = None,
-                     onset: FrameNumber | None = None, apex: FrameNumber | None = None) -> None: ...
+                     onset: FrameNumber | None = None, apex: FrameNumber | None = None,
+                     row: int | None = None, list_source: str | None = None) -> None: ...
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "source", Path(self.source))  # frozen: the one place the fields are set
@@ -108,4 +114,5 @@ def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
         if q is not None and not q.exists():
             raise DataError(f"Clip list '{csv_path}' row {row_no}: '{q}' does not exist (a relative path is "
                             "relative to the list's folder).")
-    return ClipRequest(source, path(row.get("apex_image")), number("onset"), number("apex"))
+    return ClipRequest(source, path(row.get("apex_image")), number("onset"), number("apex"), row=row_no,
+                       list_source=row.get("source"))

@@ -1,8 +1,14 @@
-"""Attention figures in the style of the paper's Fig. 4: where the CA blocks look on the face.
+"""Attention figures in the style of the paper's Fig. 4: where the CA blocks of the motion branch gate it.
 
 One row of panels: the onset face, the apex face, the amplified motion |apex - onset|, then the
-continuous-attention maps of stages 1-4, each upsampled (bilinear) to the face size and overlaid
-on the onset face in a perceptual colour map (viridis), with a colour bar in the map's raw values.
+continuous-attention maps of stages 1-4, each upsampled (bilinear, each map cell on the input pixel
+it is centred on) to the face size and overlaid on the onset face in a perceptual colour map
+(viridis), with a colour bar in the map's raw values.
+
+These maps are the network's internal spatial gates, computed before the classifier: they are the
+same whatever class is predicted (they are no attribution of it), they leave out the onset-appearance
+(PC) branch, and they have not been tested for faithfulness. The figure says so; its PNG records how
+it was made (:mod:`mmnet.infer.explain_record`).
 
 By default each map's colours span its own [min, max] (a later stage's map is the product of all
 earlier ones, so its raw values are much smaller), and the title gives that range: a map whose
@@ -26,6 +32,8 @@ import torch.nn.functional as F
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes
 from .clips import Clip, FrameNumber, as_clip
+from .explain_record import ALPHA, METHOD_SHORT, NOT_RECORDED, figure_record, png_text
+from .gradcam import grad_cam, target_index
 from .predictor import ZERO_MOTION, FrameLike, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation",
@@ -40,7 +48,9 @@ class Explanation:
         onset, apex: (S, S, 3) uint8 resized faces.
         motion: (S, S) float in [0, 1]: |apex - onset| averaged over RGB, divided by its
             99th percentile (the "amplification") and clipped.
-        attention: four (S, S) float maps, the raw CA attention of stages 1-4, upsampled.
+        attention: four (S, S) float maps, the raw CA attention of stages 1-4, upsampled (:func:`upsample_map`).
+        native: the same four maps at the size the network computed them (S/2 ... S/16 on a side).
+        strides: input pixels per map cell of each stage (2, 4, 8, 16): cell j is centred on input pixel stride * j.
         label, probabilities: the prediction for this pair.
         source, onset_frame, apex_frame: what the pair was taken from (for the title).
         apex_spotted: the apex frame was found automatically (largest motion), not given.
@@ -50,6 +60,12 @@ class Explanation:
             (:func:`mmnet.infer.provenance.training_caption`); empty: none.
         still: the onset and apex frames hold the same pixels, so the motion is zero by construction
             (``mmnet.infer.predictor.ZERO_MOTION``).
+        padding_only: ``still`` and the network reads the difference apex - onset: its input is zero, so
+            the maps are constant but for the zero padding at the edges (drawn greyed, on a fixed scale).
+        target_class, gradcam, gradcam_native: the class whose Grad-CAM map is drawn in the last panel, the map
+            upsampled to (S, S) and at its native (S/16, S/16) (:mod:`mmnet.infer.gradcam`); None: not computed.
+        provenance: what else the figure's PNG records (``checkpoint``, ``checkpoint_sha256``, ``aligned``,
+            ``landmarks``: :func:`mmnet.infer.explain_record.checkpoint_record`).
     """
 
     onset: np.ndarray = field(repr=False)  # pixel arrays: a notebook shows the prediction, not thousands of numbers
@@ -66,14 +82,24 @@ class Explanation:
     frame_size: tuple[int, int] | None = None
     caption: str = ""
     still: bool = False
+    native: list[np.ndarray] = field(default_factory=list, repr=False)
+    target_class: str = ""
+    gradcam: np.ndarray | None = field(default=None, repr=False)
+    gradcam_native: np.ndarray | None = field(default=None, repr=False)
+    strides: tuple[int, ...] = ()
+    padding_only: bool = False
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
-def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike) -> Explanation:
+def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
+                 target_class: str | None = None) -> Explanation:
     """Prediction and upsampled attention maps for (H, W, 3) uint8 onset and apex frames (arrays, PIL images or
-    tensors, converted as ``Predictor.predict_frames`` converts them).
+    tensors, converted as ``Predictor.predict_frames`` converts them), and the Grad-CAM map of ``target_class``
+    (default: the predicted class; :mod:`mmnet.infer.gradcam`).
 
     Raises:
-        ConfigError: the checkpoint was built without CA blocks (``use_ca=False``).
+        ConfigError: the checkpoint was built without CA blocks (``use_ca=False``), or ``target_class`` is not
+            one of its classes.
         DataError: a frame is not (H, W, 3) uint8, or the two differ in size.
     """
     model = predictor.model
@@ -89,10 +115,9 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike) -> Exp
     with torch.inference_mode():
         features, maps = model.forward_features(x_on, x_ap)
         probs = torch.softmax(model.forward_head(features), dim=1)[0].float().cpu().numpy()
-        upsampled = [
-            F.interpolate(m.float(), size=(size, size), mode="bilinear", align_corners=False)[0, 0].cpu().numpy()
-            for m in maps
-        ]  # each (S, S)
+        native = [m.float()[0, 0].cpu().numpy() for m in maps]
+    strides = map_strides(model)
+    upsampled = [upsample_map(m, s, size) for m, s in zip(native, strides)]  # each (S, S)
     onset_small = (x_on[0].cpu() * torch.tensor(prep.std).view(3, 1, 1) + torch.tensor(prep.mean).view(3, 1, 1))
     apex_small = (x_ap[0].cpu() * torch.tensor(prep.std).view(3, 1, 1) + torch.tensor(prep.mean).view(3, 1, 1))
     onset_rgb = _to_uint8(onset_small)
@@ -101,13 +126,48 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike) -> Exp
     scale = float(np.percentile(diff, 99))
     motion = np.clip(diff / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(diff)
     k = int(np.argmax(probs))
+    target = target_index(predictor.class_names, target_class, probs)
+    cam = grad_cam(model, features, target)  # (S/16, S/16)
+    still = bool(np.array_equal(onset, apex))
     return Explanation(
         onset=onset_rgb, apex=apex_rgb, motion=motion, attention=upsampled,
         label=predictor.class_names[k],
         probabilities={c: float(p) for c, p in zip(predictor.class_names, probs)},
         frame_size=(int(onset.shape[0]), int(onset.shape[1])),
-        still=bool(np.array_equal(onset, apex)),
+        still=still, native=native, strides=strides,
+        padding_only=still and model.config.main_input == "difference",
+        target_class=predictor.class_names[target], gradcam_native=cam,
+        gradcam=upsample_map(cam, size // cam.shape[0], size),
     )
+
+
+def map_strides(model) -> tuple[int, ...]:
+    """Input pixels per attention-map cell of each stage: the motion stem's stride times the stages' (2, 4, 8,
+    16 for MMNet). Every downsampling is a 3x3 stride-2 convolution or pooling padded by 1 (or a 1x1 stride-2
+    one), so cell j of a stage is centred on input pixel stride * j."""
+    stride = model.motion_stem.conv.stride[0]
+    strides = []
+    for s in model.main_branch.strides:
+        stride *= s
+        strides.append(stride)
+    return tuple(strides)
+
+
+def upsample_map(native: np.ndarray, stride: int, size: int) -> np.ndarray:
+    """A (h, w) map whose cell j is centred on input pixel stride * j, bilinearly enlarged to (size, size):
+    input pixel y takes the map's value at coordinate y / stride (edges clamped). ``F.interpolate`` with
+    align_corners=False would put each cell (stride - 1) / 2 pixels down and right of its place."""
+    m = torch.from_numpy(np.ascontiguousarray(native, np.float32))[None, None]  # (1, 1, h, w)
+    h, w = native.shape
+    coords = torch.arange(size, dtype=torch.float64) / stride  # map coordinates of the input pixels
+
+    def normalised(c: torch.Tensor, n: int) -> torch.Tensor:  # grid_sample's [-1, 1] with align_corners=True
+        return (2 * c / (n - 1) - 1) if n > 1 else torch.zeros_like(c)
+
+    gy, gx = torch.meshgrid(normalised(coords, h), normalised(coords, w), indexing="ij")
+    grid = torch.stack([gx, gy], dim=-1)[None].float()  # (1, S, S, 2), x first
+    out = F.grid_sample(m, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out[0, 0].numpy()
 
 
 def _to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -116,12 +176,12 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
 
 
 def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: FrameNumber | None = None,
-                 apex: FrameNumber | None = None) -> Explanation:
+                 apex: FrameNumber | None = None, target_class: str | None = None) -> Explanation:
     """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted); ``clip``
     is a Clip or its path."""
     clip = as_clip(clip)
     onset, apex, spotted = clip.select(onset, apex)
-    result = explain_pair(predictor, *clip.read_pair(onset, apex))
+    result = explain_pair(predictor, *clip.read_pair(onset, apex), target_class=target_class)
     result.source, result.onset_frame, result.apex_frame = clip.source, onset, apex
     result.apex_spotted = spotted
     if clip.pair:  # two image files: their "frame 0" and "frame 1" mean nothing to the reader
@@ -129,9 +189,12 @@ def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: FrameN
     return result
 
 
-def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int = 100, alpha: float = 0.6,
+def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int = 100, alpha: float = ALPHA,
                        shared_scale: bool = False, cmap: str = "viridis") -> Path:
     """Draw one row (onset, apex, motion, attention 1-4 over the onset, with colour bars); write a PNG.
+
+    The PNG's text entries record how it was made (:func:`mmnet.infer.explain_record.figure_record`). Without
+    ``explanation.caption`` the line under the panels says that what the model was trained on is not recorded.
 
     Args:
         shared_scale: one colour scale for the four attention maps (default: each its own range).
@@ -144,26 +207,28 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
 
     e = explanation
     h, w = e.frame_size or e.onset.shape[:2]
-    panels = 3 + len(e.attention)
-    caption_lines = len(_caption(e, panels).splitlines())
-    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.0 + (0.1 + 0.15 * caption_lines if caption_lines else 0.0)),
+    panels = 3 + len(e.attention) + (e.gradcam is not None)
+    caption_lines = len(_caption(e, panels, NOT_RECORDED).splitlines())
+    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.35 + (0.1 + 0.15 * caption_lines if caption_lines else 0.0)),
                  dpi=dpi,
                  layout="constrained")
     FigureCanvasAgg(fig)  # attaches the Agg canvas; no pyplot, no global backend switch
-    draw_explanation(fig, e, alpha=alpha, shared_scale=shared_scale, cmap=cmap)
+    draw_explanation(fig, e, alpha=alpha, shared_scale=shared_scale, cmap=cmap, missing_caption=NOT_RECORDED)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    record = figure_record(e, alpha=alpha, cmap=cmap, shared_scale=shared_scale)
+    fig.savefig(buf, format="png", metadata=png_text(record))
     out = Path(path)
     _write_png(out, buf.getvalue())
     return out
 
 
-def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: bool = False,
-                     cmap: str = "viridis") -> list:
-    """The panels of :func:`render_explanation` on a matplotlib Figure; returns the axes."""
+def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale: bool = False,
+                     cmap: str = "viridis", missing_caption: str = "") -> list:
+    """The panels of :func:`render_explanation` on a matplotlib Figure; returns the axes. ``missing_caption``
+    is drawn in place of an empty ``e.caption`` (by default nothing is)."""
     h, w = e.frame_size or e.onset.shape[:2]
     extent = (0, w, h, 0)  # the S x S arrays drawn at the frame's shape
-    panels = 3 + len(e.attention)
+    panels = 3 + len(e.attention) + (e.gradcam is not None)
     axes = list(fig.subplots(1, panels))
     on_name, ap_name = _panel_titles(e)
     axes[0].imshow(e.onset, extent=extent)
@@ -172,32 +237,61 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = 0.6, shared_scale: b
     axes[1].set_title(ap_name, fontsize=9)
     axes[2].imshow(e.motion, cmap="gray", vmin=0.0, vmax=1.0, extent=extent)
     axes[2].set_title("|apex - onset|, amplified", fontsize=9)
-    if shared_scale:
-        lo_all = min(float(a.min()) for a in e.attention)
-        hi_all = max(float(a.max()) for a in e.attention)
+    stretched = [a for a in e.attention if not _flat(a)]
+    if shared_scale and stretched:
+        lo_all = min(float(a.min()) for a in stretched)
+        hi_all = max(float(a.max()) for a in stretched)
     for k, attn in enumerate(e.attention, start=1):
         lo, hi = float(attn.min()), float(attn.max())
-        vmin, vmax = (lo_all, hi_all) if shared_scale else (lo, hi)
-        if vmax <= vmin:
-            vmax = vmin + 1e-12
         ax = axes[2 + k]
         ax.imshow(e.onset, extent=extent)
-        im = ax.imshow(attn, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=extent)
-        ax.set_title(f"stage {k}: {lo:.3g}-{hi:.3g}", fontsize=9)
+        if e.padding_only or _flat(attn):  # stretched, a constant map's edge effects would fill the colour range
+            vmin, vmax = 0.0, 1.0  # the range of a CA map (products of sigmoids)
+            im = ax.imshow(attn, cmap="gray" if e.padding_only else cmap, alpha=alpha, vmin=vmin, vmax=vmax,
+                           extent=extent)
+            if e.padding_only:
+                ax.text(0.5, 0.5, "no motion:\nmap shows\npadding only", transform=ax.transAxes, ha="center",
+                        va="center", fontsize=8, color="white", bbox={"facecolor": "black", "alpha": 0.6})
+            ax.set_title(f"stage {k}: {'no motion' if e.padding_only else 'flat'}, fixed 0-1", fontsize=9)
+        else:
+            vmin, vmax = (lo_all, hi_all) if shared_scale else (lo, hi)
+            if vmax <= vmin:
+                vmax = vmin + 1e-12
+            im = ax.imshow(attn, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=extent)
+            ax.set_title(f"stage {k}: {lo:.3g}-{hi:.3g}", fontsize=9)
         bar = fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02)
         ticks = np.linspace(vmin, vmax, 3)  # three ticks: more run together under a map a quarter wide
         bar.set_ticks(ticks, labels=_distinct_labels(ticks))
         bar.ax.tick_params(labelsize=7)
+    if e.gradcam is not None:
+        _draw_gradcam(fig, axes[-1], e, extent, alpha, cmap)
     for ax in axes:
         ax.set_axis_off()
     p = e.probabilities[e.label]
     scale = "one scale for all maps" if shared_scale else "each map on its own range"
-    fig.suptitle(f"{e.source + ': ' if e.source else ''}{e.label} (probability {p:.2f}); attention: {scale}",
-                 fontsize=10)
-    caption = _caption(e, panels)
+    which = "the predicted class" if e.target_class == e.label else "chosen"
+    last = f"\nlast panel: class-specific Grad-CAM of {e.target_class} ({which}), not tested for faithfulness"
+    fig.suptitle(f"{e.source + ': ' if e.source else ''}predicted {e.label} (probability {p:.2f})\n"
+                 f"stages 1-4: {METHOD_SHORT}; {scale}" + (last if e.gradcam is not None else ""), fontsize=9)
+    caption = _caption(e, panels, missing_caption)
     if caption:  # on the figure itself, so that it travels with the picture
         fig.supxlabel(caption, fontsize=8)
     return axes
+
+
+def _draw_gradcam(fig, ax, e: Explanation, extent, alpha: float, cmap: str) -> None:
+    """The Grad-CAM panel: the map over the onset face on its own [0, max] (it is a ReLU), with the warning
+    that it has only S/16 cells on a side."""
+    cells = e.gradcam_native.shape
+    hi = float(e.gradcam.max())
+    ax.imshow(e.onset, extent=extent)
+    im = ax.imshow(e.gradcam, cmap=cmap, alpha=alpha, vmin=0.0, vmax=hi if hi > 0 else 1.0, extent=extent)
+    ax.set_title(textwrap.fill(f"Grad-CAM, {e.target_class}: only {cells[0]}x{cells[1]} cells", width=30),
+                 fontsize=9)
+    bar = fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02)
+    ticks = np.linspace(0.0, hi if hi > 0 else 1.0, 3)
+    bar.set_ticks(ticks, labels=_distinct_labels(ticks))
+    bar.ax.tick_params(labelsize=7)
 
 
 def _distinct_labels(values) -> list[str]:
@@ -245,8 +339,15 @@ def _panel_titles(e: Explanation) -> tuple[str, str]:
     return onset, apex
 
 
-def _caption(e: Explanation, panels: int) -> str:
+def _flat(attn: np.ndarray) -> bool:
+    """The map's range is negligible beside its mean (below 0.1 %): stretched to the full colour range it
+    would show rounding and edge effects, not structure."""
+    lo, hi = float(attn.min()), float(attn.max())
+    return hi - lo <= 1e-3 * max(abs(float(attn.mean())), 1e-12)
+
+
+def _caption(e: Explanation, panels: int, missing: str = "") -> str:
     """The text under the panels, wrapped: a zero-motion warning first (the figure of identical frames
-    looks like any other), then ``e.caption``."""
-    text = " ".join(part for part in (f"Warning: {ZERO_MOTION}." if e.still else "", e.caption) if part)
+    looks like any other), then ``e.caption`` (``missing`` when it is empty)."""
+    text = " ".join(part for part in (f"Warning: {ZERO_MOTION}." if e.still else "", e.caption or missing) if part)
     return textwrap.fill(text, width=max(60, 22 * panels))

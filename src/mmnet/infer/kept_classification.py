@@ -60,7 +60,7 @@ def spot_and_classify_kept(source: str | Path, predictor, config, keep, identity
     ``PartialSpot``) and continued from what it held; ``identity``: ``classifier_identity``'s. Returns the result
     and the pairs this run read."""
     result, _ = spot_and_classify(source, None, config, fps=fps, progress=progress, on_total=on_total, partial=keep)
-    return result, classify_kept(result, predictor, classifier_aligner(config), keep, identity,
+    return result, classify_kept(result, predictor, classifier_aligner(config, predictor), keep, identity,
                                  progress=classify_progress)
 
 

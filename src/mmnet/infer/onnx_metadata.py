@@ -16,20 +16,33 @@ from .predictor import Preprocessing
 from .provenance import LICENCE_NOT_RECORDED, dataset_name, model_card_beside, training_record
 
 __all__ = ["onnx_metadata", "provenance_metadata", "flow_metadata", "read_onnx_metadata", "input_names",
-           "TRAINING_NOT_RECORDED"]
+           "face_crop_rule", "TRAINING_NOT_RECORDED"]
 
 # How mmnet reads an image file (mmnet.images.read_image), for readers written without mmnet.
 ORIENTATION_RULE = ("apply the file's EXIF orientation tag first (Pillow ImageOps.exif_transpose): a phone stores a "
                     "portrait photo sideways with a tag")
 BIT_DEPTH_RULE = ("16-bit greyscale (PNG/TIFF, Pillow modes I;16 and I) is scaled to 8 bits as (v + 128) // 257 "
                   "(Pillow's convert('RGB') would clip it white); greyscale is repeated to 3 channels")
-# The landmark model the training data was aligned with is recorded in neither the checkpoint nor its model card.
-FACE_CROP_RULE = ("the frames are face crops aligned like the training data: mmnet prepare and mmnet predict --align "
-                  "find the face and its landmarks (dlib: the 68-point model unless prepared with --landmarks 5, "
-                  "which is not recorded with the model) on the onset frame, level the eye line and put the eye "
-                  "centres at a fixed place in a 280 x 340 crop (a similarity transform), and apply that same "
-                  "transform to every frame of the clip; a model converted from the authors' weights expects crops "
-                  "like CASME II's 'Cropped' frames. Uncropped frames give meaningless classes")
+
+
+def face_crop_rule(info: CheckpointInfo) -> str:
+    """How the frames must be cropped: with the landmark model and crop the checkpoint records
+    (``infer.alignment``), or, for a checkpoint that records none, the 68-point model and the default crop."""
+    from .alignment import training_alignment
+
+    aligned = training_alignment(info.training)
+    g = aligned.geometry
+    model = (f"the {aligned.landmarks}-point model, recorded with this model" if aligned.recorded else
+             f"the {aligned.landmarks}-point model: this model does not record which one its training clips were "
+             "aligned with")
+    return ("the frames are face crops aligned like the training data: mmnet prepare and mmnet predict --align "
+            f"find the face and its landmarks (dlib: {model}) on the onset frame, level the eye line and put the eye "
+            f"centres {g.iod:g} x the width apart at {g.eye_y:g} x the height of a {g.width} x {g.height} crop (a "
+            "similarity transform), and apply that same transform to every frame of the clip; a model converted "
+            "from the authors' weights expects crops like CASME II's 'Cropped' frames. Uncropped frames give "
+            "meaningless classes")
+
+
 BATCH_RULE = ("onset and the second input (apex or flow) must have the same batch size, row i pairing with row i; "
               "onnxruntime refuses different sizes (the graph concatenates the two inputs)")
 
@@ -87,7 +100,7 @@ TRAINING_NOT_RECORDED = ("not recorded: the checkpoint holds no record of its tr
                          "using or sharing this model.")
 # What of a checkpoint's own training record an export carries (the subjects held out of a fold are left out).
 _HEADER_KEYS = ("dataset", "scheme", "classes", "datasets", "samples", "epochs", "synthetic", "permuted_labels",
-                "source")
+                "source", "alignment")
 
 
 def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | None = None) -> dict[str, str]:
@@ -144,7 +157,7 @@ def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None,
     names = list(info.class_names) if info.class_names else [f"class_{i}" for i in range(n)]
     prep = Preprocessing.from_checkpoint(model, info).to_dict()
     prep.update({"resize": RESIZE_METHOD, "scale": "1/255", "channels": "RGB", "layout": "NCHW",
-                 "orientation": ORIENTATION_RULE, "bit_depth": BIT_DEPTH_RULE, "face_crop": FACE_CROP_RULE,
+                 "orientation": ORIENTATION_RULE, "bit_depth": BIT_DEPTH_RULE, "face_crop": face_crop_rule(info),
                  "batch": BATCH_RULE})
     flow = {"flow": json.dumps(flow_metadata(checkpoint, model.config.image_size))} \
         if model.config.main_input == "flow" else {}

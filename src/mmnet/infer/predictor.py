@@ -25,6 +25,8 @@ from ..model.cpu_inference import fast_cpu_copy
 from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
+from .alignment import training_alignment
+from .clip_failure import ClipFailure, failure_of
 from .clip_list import ClipRequest
 from .clips import MIN_FRAME_SIDE, Clip, FrameNumber, align_clip, as_clip, load_clip
 from .recordings import long_clip_warning
@@ -121,25 +123,6 @@ def checked_frame_pair(onset: FrameLike, apex: FrameLike, what: str) -> tuple[np
     return onset, apex
 
 
-def _source_of(item: ClipInput | ClipRequest | tuple[ClipInput, FrameNumber | None, FrameNumber | None]) -> str:
-    """The clip's name as its Prediction would give it: the source, or ``onset + apex`` of an image pair."""
-    if isinstance(item, ClipRequest):
-        return str(item.source) if item.apex_image is None else f"{item.source} + {item.apex_image}"
-    clip = item[0] if isinstance(item, tuple) else item
-    return clip.source if isinstance(clip, Clip) else str(clip)
-
-
-@dataclass(frozen=True)
-class ClipFailure:
-    """A clip of a list that could not be classified, and why (``predict_clips(..., failures=[])``)."""
-
-    source: str
-    error: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 # -- prediction ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Prediction:
@@ -233,6 +216,7 @@ class Predictor:
             raise CheckpointError(f"Checkpoint lists {len(names)} class names {names} for {n} outputs.")
         self.class_names = names
         self.cpu_routes: dict[str, bool] = {}  # see use_cpu_routes
+        self.alignment = training_alignment(info.training)  # how to crop raw footage: as the training clips
 
     def use_cpu_routes(self, routes: Mapping[str, bool]) -> None:
         """Turn on the fp32 kernel routes named true (``mmnet.model.cpu_kernels``; on CPU only): e.g. the
@@ -311,33 +295,36 @@ class Predictor:
         results: list[Prediction] = []
         pending: list[tuple[Clip, int, int, bool, bool]] = []
         pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        positions: list[int] = []  # of the pending clips in the input: a failure says where it was
 
         def flush() -> None:
             if not pending:
                 return
             probs = self.predict_frames([o for o, _ in pairs], [a for _, a in pairs])
-            for (clip, onset, apex, spotted, chosen), p, (o, a) in zip(pending, probs, pairs):
+            for (clip, onset, apex, spotted, chosen), p, (o, a), i in zip(pending, probs, pairs, positions):
                 try:
                     results.append(self._prediction(clip, onset, apex, spotted, p, chosen=chosen,
                                                     still=np.array_equal(o, a)))
                 except MMNetError as exc:
                     if failures is None:
                         raise
-                    failures.append(ClipFailure(clip.source, str(exc)))
+                    failures.append(ClipFailure(clip.source, str(exc), i, onset, apex))
             pending.clear()
             pairs.clear()
+            positions.clear()
 
         try:
-            for item in clips:
+            for i, item in enumerate(clips):
                 try:
                     entry, pair = self._read(item, aligner)
                 except MMNetError as exc:
                     if failures is None:
                         raise
-                    failures.append(ClipFailure(_source_of(item), str(exc)))
+                    failures.append(failure_of(item, str(exc), i))
                     continue
                 pending.append(entry)
                 pairs.append(pair)
+                positions.append(i)
                 if len(pending) >= batch_size:
                     flush()
             flush()

@@ -55,25 +55,30 @@ def zero_motion(interval) -> bool:
     return get("type") == "micro" and get("onset") == get("apex")
 
 
-def classifier_aligner(config: SpotConfig):
-    """The aligner that crops intervals for the classifier: the crop of ``mmnet prepare`` (the classifier
-    was trained on such crops), not the spotter's small one; None when ``face.mode=none`` (face crops already)."""
+def classifier_aligner(config: SpotConfig, predictor=None, landmarks: int | None = None):
+    """The aligner that crops intervals for the classifier: the crop of ``mmnet prepare`` that ``predictor``'s
+    checkpoint records (the classifier was trained on such crops; the default crop when it records none), not the
+    spotter's small one, with the ``landmarks``-point model (default: ``config.face.landmarks``, which the commands
+    set to the checkpoint's recorded model unless the user chose one); None when ``face.mode=none`` (face crops
+    already)."""
     if config.face.mode != "align":
         return None
-    from ..preprocess.face import FaceAligner
+    from .alignment import TrainingAlignment, alignment_of, face_aligner
 
-    return FaceAligner(landmarks=config.face.landmarks)
+    recorded = alignment_of(predictor)
+    chosen = config.face.landmarks if landmarks is None else landmarks
+    return face_aligner(TrainingAlignment(chosen, recorded.geometry, recorded.recorded))
 
 
-def recording_aligners(config: SpotConfig, *, classify: bool = True) -> tuple[object | None, object | None]:
-    """(the spotter's aligner, the classifier's aligner) for ``config``; (None, None) when ``face.mode=none``
-    (frames are face crops already). The classifier's is None too when ``classify`` is False."""
+def recording_aligners(config: SpotConfig, predictor=None) -> tuple[object | None, object | None]:
+    """(the spotter's aligner, the classifier's aligner: ``classifier_aligner``) for ``config``; (None, None) when
+    ``face.mode=none`` (frames are face crops already). The classifier's is None too without a ``predictor``."""
     if config.face.mode != "align":
         return None, None
     from ..preprocess.face import CropGeometry, FaceAligner
 
     return (FaceAligner(CropGeometry(config.face.width, config.face.height), landmarks=config.face.landmarks),
-            classifier_aligner(config) if classify else None)
+            classifier_aligner(config, predictor) if predictor is not None else None)
 
 
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
@@ -206,12 +211,11 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
     (``spotting.partial_state.PartialSpot``, ``spot_recording``); ``kept_classification.spot_and_classify_kept``
     keeps the classifying too.
 
-    ``aligners``: (the spotter's aligner, the classifier's aligner), as ``recording_aligners(config)`` builds them,
-    for a caller that spots many recordings: each aligner loads the landmark model (about 100 MB, a second or
-    more), and one pair may serve every call and thread. Default: built for this call."""
+    ``aligners``: (the spotter's aligner, the classifier's aligner), as ``recording_aligners(config, predictor)``
+    builds them, for a caller that spots many recordings: each aligner loads the landmark model (about 100 MB, a
+    second or more), and one pair may serve every call and thread. Default: built for this call."""
     config = config or spot_config()
-    spot_aligner, classifier_aligner = (recording_aligners(config, classify=predictor is not None)
-                                        if aligners is None else aligners)
+    spot_aligner, classifier_aligner = recording_aligners(config, predictor) if aligners is None else aligners
     result = spot_recording(source, config, fps=fps, aligner=spot_aligner, progress=progress, on_total=on_total,
                             partial=partial)
     if predictor is None:

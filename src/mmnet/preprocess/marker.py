@@ -16,7 +16,8 @@ from pathlib import Path
 from ..media import PREPARED_MARKER
 from ..utils import atomic_write_text
 
-__all__ = ["FolderState", "folder_state", "is_prepared", "read_record", "settings_change", "write_marker"]
+__all__ = ["FolderState", "folder_state", "is_prepared", "read_record", "read_settings", "settings_change",
+           "write_marker"]
 
 
 class FolderState(Enum):
@@ -55,6 +56,13 @@ def read_record(folder: Path) -> dict:
     """The clip's record as written with it (n_frames, alignment, warnings); {} when unreadable."""
     record = (_read(folder) or {}).get("record")
     return record if isinstance(record, dict) else {}
+
+
+def read_settings(folder: Path) -> dict | None:
+    """The settings the clip in ``folder`` was prepared with (a setting added since read as before it), or None:
+    no readable marker there."""
+    settings = (_read(folder) or {}).get("settings")
+    return {**_EARLIER_DEFAULTS, **settings} if isinstance(settings, dict) else None
 
 
 def settings_change(folder: Path, settings: dict) -> str:

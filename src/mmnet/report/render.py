@@ -275,7 +275,7 @@ def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], ru
             "true_label", "pred_label"]
     cols += [c for c in pooled.columns if c.startswith("prob_")]
     pooled = pooled.sort_values(["seed", "selection", "fold", "sample_id"], key=natural_order)
-    return "\n".join(lines) + "\n", pooled[cols].to_csv(index=False, lineterminator="\n")
+    return "\n".join(lines) + "\n", pooled[cols].to_csv(index=False, lineterminator="\n", float_format="%.6f")
 
 
 def format_results_table(report: dict) -> str:

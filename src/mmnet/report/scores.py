@@ -20,6 +20,7 @@ from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_con
 from ..data.common import natural_key
 from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics, fold_software, software_name, split_skipped
 from ..shell_words import shell_quote
+from ..version import __version__
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .metrics import confusion_matrix, scores_from_confusion
 from .protocol_text import data_issue_lines, protocol_summary
@@ -30,6 +31,8 @@ from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epoc
 __all__ = ["compute_report", "score_run", "report_files", "REPORT_FILES", "ALL_REPORT_FILES", "HEADLINE",
            "LAST_NOTE", "FIGURES", "FIGURE_FORMATS", "DEFAULT_FIGURE_FORMATS"]
 
+#: report.json's layout: raised when a key is removed or changes meaning, not when one is added (docs/reports.md)
+REPORT_SCHEMA = 2
 TEXT_FILES = ("report.json", "report.md", "megc_log.txt", "pooled_predictions.csv")
 FIGURES = ("confusion_matrix", "per_subject", "learning_curves")
 PAPER_FIGURES = ("confusion_matrix_paper_optimistic",)  # with --selection paper
@@ -333,8 +336,10 @@ def score_run(run: Run, selection: str | None,
     status = _status(run)
     headline_frames = {str(s): pooled[str(s)]["acc"] for s in seeds}
     report = {
-        "schema": 1,
+        "schema": REPORT_SCHEMA,
+        "mmnet_version": __version__,  # the mmnet that wrote this report (the trainers': environment, seeds)
         "run": run.path.resolve().name,
+        "started_at": run.env.get("started_at"),  # with the name, tells apart runs all named "run" (the demo's)
         "complete": status["complete"],
         "status": status,
         "pooling": POOLING_NOTE,

@@ -1,11 +1,12 @@
 """The spot-then-recognise part of a report (runs on a long-video dataset).
 
-Read from the run folder (``run_folder``: truth.csv, truth_types.txt, videos.csv, each fold's
-spots.csv) and scored with ``spotting.megc``'s MEGC rule: IoU >= 0.5 with a ground truth of the same
-recording and type, one-to-one, counts pooled over the recordings of every finished fold before the
-ratios. Only the types the annotation covers are scored (truth_types.txt: CAS(ME)^3 read from its
-label file alone has no macro-expressions, so its spotted macro intervals are neither false positives
-nor a row of zeros; the MEGC files then hold the micro intervals only). Tables:
+Read from the run folder (``run_folder``: truth.csv, truth_types.txt, videos.csv, each fold's spots.csv,
+in its layout or the earlier one with the probabilities packed in one cell) and scored with
+``spotting.megc``'s MEGC rule: IoU >= 0.5 with a ground truth of the same recording and type,
+one-to-one, counts pooled over the recordings of every finished fold before the ratios. Only the types
+the annotation covers are scored (truth_types.txt: CAS(ME)^3 read from its label file alone has no
+macro-expressions, so its spotted macro intervals are neither false positives nor a row of zeros; the
+MEGC files then hold the micro intervals only). Tables:
 
 * spotting per type (micro, macro, overall): ground truth, TP, FP, FN, precision, recall, F1;
 * STR (MEGC2024-2025): the micro-expression spotting F1, the recognition on its true positives
@@ -59,21 +60,39 @@ def _int(text: str) -> int | None:
     return int(text) if text != "" else None
 
 
-def _probabilities(text: str) -> dict[str, float] | None:
-    if not text:
-        return None
-    return {k: float(v) for k, v in (item.split("=", 1) for item in text.split(";"))}
+def _probabilities(r: dict[str, str]) -> dict[str, float] | None:
+    """A spots.csv row's probabilities: its p_<class> cells, or (a file written before them) the packed
+    "class=p;..." cell; None when empty (not classified)."""
+    if "probabilities" in r:
+        text = r["probabilities"]
+        return {k: float(v) for k, v in (item.split("=", 1) for item in text.split(";"))} if text else None
+    cells = {k[2:]: v for k, v in r.items() if k.startswith("p_")}
+    return {c: float(v) for c, v in cells.items() if v} or None
+
+
+def _spots_reader(path: Path, f) -> csv.DictReader:
+    """A DictReader over spots.csv in its layout (SPOTS_COLUMNS and a p_<class> column per class) or the earlier
+    one (SPOTS_PACKED_COLUMNS), else a DataError naming both."""
+    reader = csv.DictReader(f)
+    columns = tuple(reader.fieldnames or ())
+    if columns != rf.SPOTS_PACKED_COLUMNS and (columns[:len(rf.SPOTS_COLUMNS)] != rf.SPOTS_COLUMNS or not all(
+            c.startswith("p_") for c in columns[len(rf.SPOTS_COLUMNS):])):
+        raise DataError(f"'{path}' has columns {list(columns)}, expected {list(rf.SPOTS_COLUMNS)} and a p_<class> "
+                        f"column per class (or, written by earlier versions, {list(rf.SPOTS_PACKED_COLUMNS)}); the "
+                        "run folder was written by another version or changed by hand.")
+    return reader
 
 
 def _spots(path: Path) -> dict[str, list[Interval]]:
     out: dict[str, list[Interval]] = {}
-    for n, r in enumerate(_read(path, rf.SPOTS_COLUMNS), start=2):
-        try:
-            iv = Interval(int(r["onset"]), _int(r["apex"]), int(r["offset"]), r["type"], r["label"] or None,
-                          float(r["score"]) if r["score"] else None, probabilities=_probabilities(r["probabilities"]))
-        except (ValueError, DataError) as exc:
-            raise DataError(f"'{path}' row {n}: {exc}") from None
-        out.setdefault(r["video"], []).append(iv)
+    with open(path, newline="", encoding="utf-8") as f:
+        for n, r in enumerate(_spots_reader(path, f), start=2):
+            try:
+                iv = Interval(int(r["onset"]), _int(r["apex"]), int(r["offset"]), r["type"], r["label"] or None,
+                              float(r["score"]) if r["score"] else None, probabilities=_probabilities(r))
+            except (ValueError, DataError) as exc:
+                raise DataError(f"'{path}' row {n}: {exc}") from None
+            out.setdefault(r["video"], []).append(iv)
     return out
 
 

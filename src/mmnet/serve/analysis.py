@@ -55,22 +55,26 @@ def thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
 
 
 def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, name: str,
-            title: str, frames: tuple[int, int], caption: str) -> tuple[dict[str, bytes], str | None]:
+            title: str, frames: tuple[int, int], caption: str,
+            record: dict[str, str] | None = None) -> tuple[dict[str, bytes], str | None]:
     """The pictures of one onset/apex pair, the attention figure captioned as ``mmnet explain`` does (what the
-    model was trained on); the note says why there is no attention figure, if not. All are drawn in memory: none
-    is written to disk (a nearly full disk does not fail the job, and no face lands in the job's folder)."""
+    model was trained on) and recording ``record`` in its PNG (the model's name and sha256, alignment); the note
+    says why there is no attention figure, if not. All are drawn in memory: none is written to disk (a nearly full
+    disk does not fail the job, and no face lands in the job's folder)."""
     files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
     if not predictor.model.config.use_ca:
         return files, "This model was trained without attention blocks: it has no attention maps to draw."
     explanation = explain_pair(predictor, onset, apex)
     explanation.source, (explanation.onset_frame, explanation.apex_frame) = title, frames
     explanation.caption = caption
+    explanation.provenance = dict(record or {})
     files[f"{name}attention.png"] = explanation_png(explanation)
     return files, None
 
 
 def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | None = None,
-                 apex: int | None = None, aligner=None, caption: str = "") -> dict:
+                 apex: int | None = None, aligner=None, caption: str = "",
+                 record: dict[str, str] | None = None) -> dict:
     """Classify one uploaded clip (a video file or a folder of frames); pictures go to ``job.files``.
 
     Returns ``mmnet predict --json``'s fields for the clip (``source`` is the upload's name), plus
@@ -90,7 +94,8 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     prediction = replace(prediction, source=job.name, notes=notes, recording_warning=warning)
     job.update(progress=0.7, stage="Drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
-    job.files, note = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex), caption)
+    job.files, note = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex), caption,
+                              {**(record or {}), "aligned": str(aligner is not None).lower()})
     result = {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files)}
     if note:
         result["note"] = note
@@ -98,7 +103,7 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
 
 
 def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
-                      caption: str = "") -> dict:
+                      caption: str = "", record: dict[str, str] | None = None) -> dict:
     """Spot and classify the intervals of a recording (``spotter``), then draw each; pictures go to ``job.files``.
 
     Returns the spot JSON (``{"fps", "frames", "intervals": [...]}``, see ``mmnet.serve.spotting``)
@@ -154,7 +159,7 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
                     if iv["type"] == "macro" else None)
         else:
             files, note = _figure(predictor, *pairs[k], name, f"{job.name} interval {k + 1}",
-                                  (iv["onset"], iv["apex"]), caption)
+                                  (iv["onset"], iv["apex"]), caption, {**(record or {}), "aligned": "true"})
         job.files.update(files)
         iv["files"] = sorted(files)
         if note:

@@ -23,6 +23,7 @@ from .jobs import RETRY_AFTER_S, Busy
 from .messages import SEND_FILE, for_web, invalid_request
 from .spotting import SpottingUnavailable
 from .uploads import UploadError, is_no_room, no_room
+from .watched_send import WatchedSend
 
 __all__ = ["ApiError", "InternalErrors", "INTERNAL_ERROR", "error_response", "install_error_handlers"]
 
@@ -113,17 +114,11 @@ class InternalErrors:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = False
-
-        async def watched(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
             await self.app(scope, receive, watched)
         except Exception as exc:
-            if started:
+            if watched.started:
                 raise
             log.error("internal error", exc_info=exc)
             await error_response(INTERNAL_ERROR, 500, "internal")(scope, receive, send)

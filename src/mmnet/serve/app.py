@@ -106,6 +106,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             "image_size": predictor.preprocessing.image_size, "caption": UNRECORDED_CAPTION, **(model_info or {})}
 
     made_by = provenance(info)  # on every result: which model gave it
+    # in every attention figure's PNG record: the model by its folder name (never a path on the server) and sha256
+    figure_record = {"checkpoint": info.get("name") or "", "checkpoint_sha256": info.get("sha256") or ""}
 
     def sweeper() -> None:
         released = 0
@@ -248,7 +250,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             job, upload = await _receive(request, file, "clip", "clip")
             store.add(job)
             future = slot.submit(job, lambda j: analyse_clip(j, predictor, upload.path, onset=onset, apex=apex,
-                                                             aligner=aligner, caption=info["caption"]))
+                                                             aligner=aligner, caption=info["caption"],
+                                                             record=figure_record))
         await asyncio.wrap_future(future)
         if job.status != "done":
             store.remove(job.id)
@@ -278,7 +281,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 raise UploadError(ZIP_WITHOUT_RATE, code="fps_required", field="fps")
             store.add(job)
             slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps,
-                                                         caption=info["caption"]))
+                                                         caption=info["caption"], record=figure_record))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202,
                             headers={"Location": _job_urls(job)["state"]})
 

@@ -15,6 +15,7 @@ import logging
 import uvicorn
 
 from .access import HideSecrets
+from .watched_send import WatchedSend
 
 __all__ = ["StoppingServer", "serve", "CUT_OFF"]
 
@@ -31,19 +32,13 @@ class _AnswerWhenCutOff:
         self.stopping = False
 
     async def __call__(self, scope, receive, send):
-        started = False
-
-        async def tracked_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, receive, tracked_send)
+            await self.app(scope, receive, watched)
         except asyncio.CancelledError:
             if not self.stopping or scope["type"] != "http":
                 raise
-            if not started:  # the request ends here: uvicorn stops waiting for it anyway
+            if not watched.started:  # the request ends here: uvicorn stops waiting for it anyway
                 body = json.dumps({"error": CUT_OFF, "status": 503, "code": "server_stopping"}).encode()
                 await send({"type": "http.response.start", "status": 503,
                             "headers": [(b"content-type", b"application/json"),

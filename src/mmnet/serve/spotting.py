@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ..errors import MMNetError, PreprocessError
 from ..infer import recordings
+from ..infer.alignment import recorded_landmarks
 from ..infer.recordings import classifier_aligner, classify_micro, recording_aligners, spot_and_classify
 from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
@@ -122,7 +123,7 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
     config = dataclasses.replace(preset, face=dataclasses.replace(preset.face, landmarks=landmarks))
     shared = None if aligners is None else aligners.get(
         _aligners_key("recording", config, predictor),
-        lambda: recording_aligners(config, classify=predictor is not None))
+        lambda: recording_aligners(config, predictor))
     result, pairs = spot_and_classify(path, predictor, config, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
                                       classify_progress=classify_progress, aligners=shared)
@@ -158,8 +159,9 @@ def model_spotter(spotter):
             lock.release()
         pairs = {}
         if predictor is not None:
+            # the classifier's crops: its checkpoint's landmark model (the spotter's own when it records none)
             aligner = aligners.get(_aligners_key("classifier", spotter.config, predictor),
-                                   lambda: classifier_aligner(spotter.config))
+                                   lambda: classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)))
             pairs = classify_micro(result, predictor, aligner, draw=draw, progress=classify_progress)
         return _result_json(result, pairs)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..errors import DataError
 
 __all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "with_seconds", "CSV_COLUMNS",
-           "spreadsheet_safe"]
+           "spreadsheet_safe", "VIDEO_FROM_0", "FILE_NUMBER"]
 
 TYPES = ("micro", "macro")
 
@@ -93,8 +93,13 @@ def iou(a: Interval, b: Interval) -> float:
 
 # The columns of intervals.csv (``mmnet spot --out``) and of a recording's CSV download (``mmnet serve``);
 # one ``p_<class>`` column per class of the model follows them, as in the clip prediction's CSV. The seconds come
-# after the columns of earlier versions, which keep their places.
+# after the columns of earlier versions, which keep their places. intervals.csv puts ``video`` and
+# ``frame_numbering`` before them (the server's CSV has its ``source`` there).
 CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "onset_s", "apex_s", "offset_s")
+# intervals.csv's frame_numbering: a video file's frames counted from 0 in decode order, or a frame folder's by
+# the number in each file name (media.FRAME_NUMBERING); only spot.json said which
+VIDEO_FROM_0 = "video_from_0"
+FILE_NUMBER = "file_number"
 SECONDS = {"onset": "onset_s", "apex": "apex_s", "offset": "offset_s"}
 
 
@@ -126,8 +131,13 @@ def spreadsheet_safe(cell):
     return cell
 
 
-def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = None) -> str:
+def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = None, *, video: str | None = None,
+                  frame_numbering: str | None = None) -> str:
     """Intervals as CSV, one row each: ``CSV_COLUMNS``, then ``p_<class>`` per class of ``class_names``.
+
+    With ``video`` (the recording's id) and ``frame_numbering`` (``VIDEO_FROM_0`` or ``FILE_NUMBER``), each
+    given is a first column repeated on every row (intervals.csv), so that concatenated files keep their source
+    and the meaning of their frame numbers.
 
     ``records`` are ``Interval.to_dict()`` records with their seconds (``with_seconds``: the intervals of ``mmnet
     spot --json``); other keys are ignored. An interval that was not classified (a macro-expression) has empty
@@ -139,13 +149,15 @@ def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = N
     if class_names is None:
         first = next((r["probabilities"] for r in records if r.get("probabilities")), {})
         class_names = list(first)
+    lead = {name: value for name, value in (("video", video), ("frame_numbering", frame_numbering))
+            if value is not None}
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([spreadsheet_safe(cell) for cell in [*CSV_COLUMNS, *(f"p_{c}" for c in class_names)]])
+    writer.writerow([spreadsheet_safe(cell) for cell in [*lead, *CSV_COLUMNS, *(f"p_{c}" for c in class_names)]])
     for r in records:
         probs = r.get("probabilities") or {}
         writer.writerow([spreadsheet_safe(cell) for cell in
-                         [r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
+                         [*lead.values(), r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
                           r.get("label") or "", *(_seconds(r.get(name)) for name in SECONDS.values()),
                           *(_decimals(probs.get(c)) for c in class_names)]])
     return buf.getvalue()

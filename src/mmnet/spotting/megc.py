@@ -44,6 +44,7 @@ Compatibility modes reproduce published evaluators (docs/spotting.md):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 
 from ..choices import SPOT_SCORE_MODES as MODES
@@ -135,11 +136,18 @@ def _count(pairs: Iterable[Pair]) -> Counts:
     return Counts(out["TP"], out["FP"], out["FN"])
 
 
+# a CAS(ME)^2 video id: the subject's number, then the stimulus code ("15_0101"); its subject is the folder "s15"
+_CASME_SQ_ID = re.compile(r"(\d{2})_\d{4}")
+
+
 def subject_of_key(key: Hashable) -> str:
-    """Subject of a video key: ``(subject, video)`` -> subject; ``"006_1"``, ``"15_0101"`` -> the text before "_"."""
+    """Subject of a video key as the dataset loaders name it (and so every str.csv mmnet writes): ``(subject,
+    video)`` -> subject; a CAS(ME)^2 id ``"15_0101"`` -> ``"s15"`` (its subject folder, naming rule1); any other id
+    the text before its first "_": ``"006_1"`` -> ``"006"`` (SAMM), ``"spNO.1_a"`` -> ``"spNO.1"`` (CAS(ME)^3)."""
     if isinstance(key, tuple):  # an STR CSV's empty subject cell: the video id's, as for a plain CSV
         return str(key[0]) if key[0] else subject_of_key(key[1])
-    return str(key).split("_")[0]
+    casme_sq = _CASME_SQ_ID.fullmatch(str(key))
+    return f"s{casme_sq.group(1)}" if casme_sq else str(key).split("_")[0]
 
 
 def evaluate_spotting(

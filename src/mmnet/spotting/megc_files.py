@@ -176,7 +176,8 @@ def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
     if path.name == "synth.json":
         return (" 'synth.json' lists what `mmnet synth --long` planted: score against it with `--dataset casme-sq "
                 f"--root {path.parent}` (then give the predictions only).")
-    if path.name == "spot.json" or fields[:4] == ["onset", "apex", "offset", "type"]:
+    # intervals.csv: onset,apex,offset,type first, or after video,frame_numbering
+    if path.name == "spot.json" or ["onset", "apex", "offset", "type"] in (fields[:4], fields[2:6]):
         return (f" '{path.name}' is an output of `mmnet spot --out`: the spotting.csv beside it holds the same "
                 "intervals in the MEGC layout; spot the recording again with `mmnet spot RECORDING --out DIR` if "
                 "there is none (earlier versions of mmnet did not write it).")

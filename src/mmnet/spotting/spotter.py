@@ -13,7 +13,7 @@ from pathlib import Path
 from ..media import FRAME_NUMBERING as _MEDIA_NUMBERING
 from .config import SpotConfig, spot_config
 from .flow_spotter import MotionCurves, check_rate, extract_motion, open_recording
-from .intervals import Interval, intervals_csv, with_seconds
+from .intervals import FILE_NUMBER, VIDEO_FROM_0, Interval, intervals_csv, with_seconds
 from .motion_state import StaleProgress
 from .peaks import spot_intervals
 
@@ -69,10 +69,14 @@ class SpotResult:
             "config": asdict(self.config),
         }
 
-    def to_csv(self, class_names: Sequence[str] | None = None) -> str:
+    def to_csv(self, class_names: Sequence[str] | None = None, *, video: str | None = None) -> str:
         """intervals.csv: the layout of ``intervals.intervals_csv`` (that of the server's CSV download too);
-        ``class_names``: the classifying model's classes (default: those of the first classified interval)."""
-        return intervals_csv(self.interval_records(), class_names)
+        ``class_names``: the classifying model's classes (default: those of the first classified interval). With
+        ``video`` (the recording's id), the first columns are ``video`` and ``frame_numbering``."""
+        if video is None:
+            return intervals_csv(self.interval_records(), class_names)
+        numbering = VIDEO_FROM_0 if Path(self.source).is_file() else FILE_NUMBER
+        return intervals_csv(self.interval_records(), class_names, video=video, frame_numbering=numbering)
 
 
 def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps: float | None = None,

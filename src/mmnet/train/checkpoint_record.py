@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..config import config_to_dict
 from ..infer.provenance import is_synthetic
+from .alignment_record import SYNTHETIC
 from .model_card import _licence
 from .tasks import FoldTask
 
@@ -37,6 +38,10 @@ def training_header(task: FoldTask) -> dict:
         "synthetic": synthetic,
         "licence": _licence(per_dataset, bool(synthetic), cfg.data.dataset == "composite"),
     }
+    # how the clips were aligned, so that new footage is aligned alike (infer.alignment); drawn faces: by no model
+    alignment = SYNTHETIC if synthetic else task.alignment
+    if alignment is not None:
+        record["alignment"] = dict(alignment)
     if cfg.data.permute_labels:
         record["permuted_labels"] = True
     return record

@@ -86,7 +86,8 @@ def run_local(tasks: list[FoldTask], *, progress: bool = True, finished: int = 0
             if task.frames_path not in frames:
                 frames[task.frames_path] = load_entry(task.frames_path)
             try:
-                results.append(run_fold(task, progress=progress, frames=frames[task.frames_path]))
+                results.append(run_fold(task, progress=progress, frames=frames[task.frames_path],
+                                        keep_process_settings=True))
             except MMNetError as exc:  # stop here, naming the fold (Ray and SLURM run the others, then raise)
                 raise local_fold_error(task.label, exc, len(tasks) - len(results) - 1) from exc
             folds.done(task.label, results[-1])

@@ -27,6 +27,7 @@ from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..model.cpu_kernels import set_cpu_routes
 from ..model.mmnet import WEIGHTS_NAME
+from ..process_state import restored_process_state
 from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics
 from ..utils import (
@@ -59,8 +60,13 @@ class _Progress:
 
 
 def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None,
-             frames: np.ndarray | None = None, record_extra: dict | None = None) -> dict:
+             frames: np.ndarray | None = None, record_extra: dict | None = None,
+             keep_process_settings: bool = False) -> dict:
     """Train one fold (resuming from its checkpoint if present); write its files; return done.json.
+
+    Training sets what holds for the whole process: denormal floats flushed to zero and freed memory kept
+    (on the CPU), cuDNN's autotuning (on CUDA), torch's global random state (seeded per fold). A call from
+    Python gets them back as they were when it returns or raises (``mmnet.process_state``).
 
     Args:
         task: the (seed, fold) to run.
@@ -68,7 +74,17 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
         device: overrides ``train.device`` (the Ray executor passes the device it reserved).
         frames: the frame cache array, when the caller has it mapped already.
         record_extra: more fields for done.json (a SLURM job records its host and job id).
+        keep_process_settings: leave those settings in place, for the next fold (the executors: the process
+            is the run's, or the run sets them back once at its end).
     """
+    if keep_process_settings:
+        return _train_fold(task, progress=progress, device=device, frames=frames, record_extra=record_extra)
+    with restored_process_state():
+        return _train_fold(task, progress=progress, device=device, frames=frames, record_extra=record_extra)
+
+
+def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: np.ndarray | None,
+                record_extra: dict | None) -> dict:
     cfg = task.config
     tc = cfg.train
     fold_dir = task.fold_dir
@@ -106,7 +122,7 @@ def run_fold(task: FoldTask, *, progress: bool = True, device: str | None = None
             aside = move_aside(state_path)
             log.warning("seed %s fold %s: resume state '%s' is damaged (%s); moved to '%s', the fold starts again "
                         "from epoch 1", task.seed, task.fold, state_path, exc, aside.name)
-            return run_fold(task, progress=progress, device=device, frames=frames, record_extra=record_extra)
+            return _train_fold(task, progress=progress, device=device, frames=frames, record_extra=record_extra)
 
     # train.compile: the compiled module shares the model's parameters; the model itself is what is
     # saved (its state_dict keys stay MMNet's)
@@ -230,9 +246,28 @@ def _record_epoch(task: FoldTask, done: _Progress, epoch: int, probs: torch.Tens
     return sum(int(p == t) for p, t in zip(preds, truth)) / max(len(truth), 1)
 
 
+#: history.csv's decimals per column (the values are rounded so when recorded); lr is written in full
+_HISTORY_DECIMALS = {"train_loss": 6, "train_acc": 6, "test_loss": 6, "test_acc": 6, "seconds": 3}
+_PROB_COLUMN = len(rf.PREDICTION_ID_COLUMNS)  # predictions.csv: the probabilities follow the id columns
+
+
+def _fixed(value, decimals: int = 6):
+    """A float as fixed decimals ("0.000002", never str()'s "2e-06", which some readers take for text); the
+    value read back is the recorded one. None stays None (an empty cell), other values as they are."""
+    return f"{value:.{decimals}f}" if isinstance(value, float) else value
+
+
+def _history_cells(row: dict) -> list:
+    cells = {k: _fixed(row[k], _HISTORY_DECIMALS[k]) for k in _HISTORY_DECIMALS}
+    # the learning rate in full and without an exponent: it may be smaller than 6 decimals show
+    cells["lr"] = np.format_float_positional(row["lr"], trim="-") if isinstance(row["lr"], float) else row["lr"]
+    return [cells.get(k, row[k]) for k in rf.HISTORY_COLUMNS]
+
+
 def _write_fold_tables(fold_dir: Path, cfg: ExperimentConfig, done: _Progress) -> None:
-    rf.write_csv(fold_dir / rf.HISTORY, rf.HISTORY_COLUMNS, [[h[k] for k in rf.HISTORY_COLUMNS] for h in done.history])
-    rf.write_csv(fold_dir / rf.PREDICTIONS, rf.prediction_columns(cfg.model.num_classes), done.predictions)
+    rf.write_csv(fold_dir / rf.HISTORY, rf.HISTORY_COLUMNS, [_history_cells(h) for h in done.history])
+    rf.write_csv(fold_dir / rf.PREDICTIONS, rf.prediction_columns(cfg.model.num_classes),
+                 [row[:_PROB_COLUMN] + [_fixed(x) for x in row[_PROB_COLUMN:]] for row in done.predictions])
 
 
 def _checkpoint_info(task: FoldTask) -> CheckpointInfo:

@@ -52,6 +52,7 @@ from ..progress import bars_wanted
 from ..runtime import check_compile, describe_machine, plan_compute
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
+from .alignment_record import clips_alignment
 from .calibrate import plan_training
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
 from .protocol_record import listed_rows, protocol_issues, write_protocol_files
@@ -82,6 +83,7 @@ class PreparedRun:
     long_videos: LongVideoLoad | None = None  # spot then recognise: the recordings, their truth
     video_folds: dict[str, str] | None = None  # spot then recognise: video id -> the fold that spots it
     spot: SpotConfig | None = None  # spot then recognise: the spotter's settings
+    alignment: dict | None = None  # how the clips were aligned (alignment_record), recorded with every model
 
 
 def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = True,
@@ -154,6 +156,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             kept, windows = [kept[i] for i in keep], [windows[i] for i in keep]
     if not kept:
         raise DataError(f"No samples left to train on for dataset {d.dataset!r} with scheme {scheme.name!r}.")
+    alignment = clips_alignment([s for s, _ in kept])  # clips aligned two ways: refused before any training
 
     version1 = partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size, version=1)  # when needed
     cfg = resolve_config(cfg)
@@ -212,7 +215,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     return PreparedRun(
         cfg=cfg, out_dir=out, flows_path=flows_path, sample_ids=[s.sample_id for s in samples],
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
-        folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot,
+        folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot, alignment=alignment,
     )
 
 
@@ -277,6 +280,7 @@ def fold_tasks(run: PreparedRun) -> list[FoldTask]:
             onset_exact=run.cache.onset_exact, apex_exact=run.cache.apex_exact, labels=run.labels,
             sample_ids=run.sample_ids, subjects=run.subjects, datasets=run.datasets,
             flows_path=str(run.flows_path.absolute()) if run.flows_path else None, final=not test_idx,
+            alignment=run.alignment,
         )
         if not _finished(task):
             tasks.append(task)

@@ -94,7 +94,7 @@ def _fold_on_worker(task: FoldTask, frames, device: str | None, threads: int, cr
         threading.Thread(target=after_first_checkpoint, args=(task, crash_marker, stop, kill_this_process),
                          daemon=True).start()
     try:
-        return run_fold(task, progress=False, device=device, frames=frames)
+        return run_fold(task, progress=False, device=device, frames=frames, keep_process_settings=True)
     finally:
         stop.set()
         release_entries()  # this worker process outlives the run: its cache entries may be pruned once it ends

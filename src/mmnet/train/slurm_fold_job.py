@@ -85,7 +85,8 @@ class FoldJob:
             if marker:
                 threading.Thread(target=after_first_checkpoint, args=(task, marker, stop, act), daemon=True).start()
         try:  # per-epoch lines (one a minute) in the job's log
-            return run_fold(task, progress=True, device=device, record_extra={"host": host, "slurm_job": job})
+            return run_fold(task, progress=True, device=device, record_extra={"host": host, "slurm_job": job},
+                            keep_process_settings=True)
         finally:
             stop.set()
 

@@ -129,10 +129,13 @@ def _recognise(predictor, video, intervals) -> list:
     return classify_intervals(intervals, pair, predictor)
 
 
-def _spots_rows(video, intervals) -> list[list]:
+def _spots_rows(video, intervals, classes) -> list[list]:
+    """spots.csv's rows (``rf.spots_columns(classes)``): a p_<class> cell per class, as intervals.csv has them."""
+    def p(i, c):
+        return "" if not i.probabilities or c not in i.probabilities else f"{i.probabilities[c]:.6f}"
+
     return [[video.video, video.subject, i.onset, "" if i.apex is None else i.apex, i.offset, i.type,
-             "" if i.score is None else f"{i.score:.6f}", i.label or "",
-             "" if i.probabilities is None else ";".join(f"{k}={v:.6f}" for k, v in i.probabilities.items())]
+             "" if i.score is None else f"{i.score:.6f}", i.label or "", *(p(i, c) for c in classes)]
             for i in intervals]
 
 
@@ -177,8 +180,8 @@ def run_spot_recognise(run) -> int:
             recognised = _recognise(predictor, video, spotted)
             n_micro += sum(i.type == "micro" for i in recognised)
             n_labelled += sum(i.type == "micro" and i.label is not None for i in recognised)
-            rows += _spots_rows(video, recognised)
-        rf.write_csv(fold_dir / rf.SPOTS, rf.SPOTS_COLUMNS, rows)
+            rows += _spots_rows(video, recognised, predictor.class_names)
+        rf.write_csv(fold_dir / rf.SPOTS, rf.spots_columns(predictor.class_names), rows)
         # one line per fold, with or without progress, as the training folds write
         took = format_seconds(time.perf_counter() - t0)
         write_line(f"[spots {k}/{len(todo)}] seed {seed} fold {name}: {len(mine)} recording(s), {len(rows)} "

@@ -30,7 +30,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     """Compare the run folders ``out_dir/<name>``: mean and std (ddof=1) over seeds of Acc, UF1, UAR; a setting
     without a finished fold (``--only`` ran others) is a row with ``status`` "not run" and no numbers.
 
-    Writes ``summary.csv`` (one row per setting, fractions, with the bootstrap 95 % interval over
+    Writes ``summary.csv`` (one row per setting, fractions to 6 decimals, with the bootstrap 95 % interval over
     subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
     (percent for Acc) into ``out_dir`` and returns the rows.
     """
@@ -55,7 +55,9 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
-    w.writerows(rows)
+    # fractions to 6 decimals, as the run folder's tables: a full repr (0.41666666666666663) claims digits the
+    # scores do not have, and a tiny one would come out as 1e-07
+    w.writerows({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
     atomic_write_text(out / "summary.csv", buf.getvalue())
     atomic_write_text(out / "summary.md", _markdown(rows))
     return rows

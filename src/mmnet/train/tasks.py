@@ -37,6 +37,7 @@ class FoldTask:
     # The final fit (train.final_fit): every sample trains, none is tested; the folder is RUN/final
     # and the model is always saved. Otherwise it is a fold like the others (resume included).
     final: bool = False
+    alignment: dict | None = None  # how the training clips were aligned (alignment_record); None: not read
 
     @property
     def fold_dir(self) -> Path:
