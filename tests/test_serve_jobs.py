@@ -236,3 +236,76 @@ def test_a_model_that_runs_out_of_memory_is_507_not_an_internal_error(predictor,
             assert r.status_code == 507, r.text
         assert "ran out of memory" in r.json()["error"] and "internal error" not in r.json()["error"]
     assert not any(rec.levelname == "ERROR" for rec in caplog.records)  # no traceback in the log: not a bug
+
+
+def _no_room(*_args, **_kwargs):
+    import errno
+    import os
+
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_attention_figures_are_drawn_in_memory_so_a_full_disk_does_not_fail_a_clip(predictor, clip_mp4, monkeypatch):
+    # they were written into the job's folder and read back: on a nearly full disk every clip failed with 500
+    import mmnet.infer.explain as explain
+
+    monkeypatch.setattr(explain, "atomic_write_bytes", _no_room)  # any figure written to disk fails
+    with client_for(predictor) as c:
+        r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)})
+        assert r.status_code == 200, r.text
+        figure = c.get(r.json()["files"]["attention.png"])
+        assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")
+
+
+def test_explanation_png_is_the_figure_of_render_explanation(predictor, tmp_path):
+    from mmnet.infer.explain import explain_pair, explanation_png, render_explanation
+
+    frames = synth_frames(n=8, apex=4)
+    explanation = explain_pair(predictor, frames[0], frames[4])
+    assert explanation_png(explanation, dpi=50) == render_explanation(explanation, tmp_path / "e.png",
+                                                                      dpi=50).read_bytes()
+    assert not (tmp_path / "attention.png").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["e.png"]
+
+
+@pytest.mark.parametrize("kind", ["clip", "recording"])
+def test_a_disk_that_fills_during_an_analysis_is_507_no_room_not_an_internal_error(predictor, clip_mp4, monkeypatch,
+                                                                                  caplog, kind):
+    import mmnet.serve.analysis as analysis
+
+    monkeypatch.setattr(analysis, "load_clip", _no_room)  # a clip's first read: where a disk write would fail
+    with client_for(predictor, spotter=_no_room) as c, caplog.at_level("WARNING", logger="mmnet.serve"):
+        if kind == "clip":
+            r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)})
+            assert r.status_code == 507, r.text
+            body = r.json()
+        else:
+            job = c.post("/api/recordings", files={"file": ("rec.mp4", clip_mp4)}).json()
+            for _ in range(200):
+                if (body := c.get(f"/api/jobs/{job['id']}").json())["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.05)
+            assert body["error_status"] == 507, body
+        assert body["error_code" if kind == "recording" else "code"] == "no_room"
+        assert "no room" in body["error"] and "internal error" not in body["error"]
+        assert uploads_left(c.app.state.root) == []
+    assert not any(rec.exc_info for rec in caplog.records)  # no traceback in the log: not a bug
+    assert any("no room" in rec.getMessage() and "TMPDIR" in rec.getMessage() for rec in caplog.records)
+
+
+def test_the_sweeper_gives_the_memory_of_removed_results_back(predictor, clip_mp4, quick_clips, monkeypatch):
+    # glibc keeps freed memory in its pools: a server's memory did not shrink as results went
+    from mmnet.serve.freed_memory import release_freed_memory
+
+    released = []
+    monkeypatch.setattr(serve_app, "release_freed_memory", lambda: released.append(time.monotonic()))
+    with client_for(predictor, ServeSettings(result_ttl_s=0.2)) as c:
+        r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)})
+        assert r.status_code == 200 and released == []
+        for _ in range(100):  # expires after 0.2 s; the sweeper looks every 0.05 s
+            if released:
+                break
+            time.sleep(0.05)
+        assert len(released) == 1 and c.get(f"/api/jobs/{r.json()['id']}").status_code == 404
+        time.sleep(0.3)
+        assert len(released) == 1  # once per removal, not at every look
+    assert isinstance(release_freed_memory(), bool)  # glibc: done; elsewhere: nothing to do

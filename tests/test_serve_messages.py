@@ -133,9 +133,8 @@ def test_the_attention_figure_carries_the_training_caption_of_mmnet_explain(pred
     from mmnet.serve.model_info import describe_checkpoint
 
     drawn = []
-    render = analysis.render_explanation
-    monkeypatch.setattr(analysis, "render_explanation", lambda e, path, **kw: drawn.append(e.caption) or render(
-        e, path, **kw))
+    render = analysis.explanation_png
+    monkeypatch.setattr(analysis, "explanation_png", lambda e, **kw: drawn.append(e.caption) or render(e, **kw))
     clip = mp4_bytes(synth_frames())
     info = describe_checkpoint(checkpoint, predictor)
     assert info["caption"] == training_caption(checkpoint)

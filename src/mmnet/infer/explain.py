@@ -21,6 +21,7 @@ shape). Rendering uses matplotlib's Agg canvas, no display needed.
 from __future__ import annotations
 
 import textwrap
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from .explain_record import ALPHA, METHOD_SHORT, NOT_RECORDED, figure_record, pn
 from .gradcam import grad_cam, target_index
 from .predictor import ZERO_MOTION, FrameLike, Predictor, checked_frame_pair
 
-__all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation"]
+__all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation",
+           "explanation_png"]
 
 
 @dataclass
@@ -216,7 +218,7 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
     record = figure_record(e, alpha=alpha, cmap=cmap, shared_scale=shared_scale)
     fig.savefig(buf, format="png", metadata=png_text(record))
     out = Path(path)
-    atomic_write_bytes(out, buf.getvalue())
+    _write_png(out, buf.getvalue())
     return out
 
 
@@ -300,6 +302,31 @@ def _distinct_labels(values) -> list[str]:
         if len(set(labels)) == len(labels):
             return labels
     return labels
+
+
+# The figures that explanation_png keeps in memory instead of writing them (a context variable: each thread its own)
+_IN_MEMORY: ContextVar[list[bytes] | None] = ContextVar("mmnet_explanation_png", default=None)
+
+
+def explanation_png(explanation: Explanation, **options) -> bytes:
+    """The PNG bytes of :func:`render_explanation` (the same figure, ``options`` being its keywords), written
+    nowhere: ``mmnet serve`` keeps its figures in memory, so that a full disk cannot fail them and no face is
+    written to disk for them."""
+    kept: list[bytes] = []
+    token = _IN_MEMORY.set(kept)
+    try:
+        render_explanation(explanation, "attention.png", **options)
+    finally:
+        _IN_MEMORY.reset(token)
+    return kept[0]
+
+
+def _write_png(path: Path, data: bytes) -> None:
+    kept = _IN_MEMORY.get()
+    if kept is None:
+        atomic_write_bytes(path, data)
+    else:
+        kept.append(data)
 
 
 def _panel_titles(e: Explanation) -> tuple[str, str]:

@@ -203,14 +203,19 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
                       fps: float | None = None, progress: Callable[[int], None] | None = None,
                       on_total: Callable[[int | None], None] | None = None,
                       draw: int = 0, classify_progress: Callable[[int, int], None] | None = None,
-                      partial=None) -> tuple[SpotResult, dict[int, Pair | None]]:
+                      partial=None, aligners: tuple[object | None, object | None] | None = None,
+                      ) -> tuple[SpotResult, dict[int, Pair | None]]:
     """Spot ``source`` with ``config`` (default: the CAS(ME)^2 preset, as ``mmnet spot``), then, with a
     ``predictor``, classify its micro intervals (``classify_micro``, which reads their frames again and reports
     it to ``classify_progress``). Returns the result and the pairs read. ``partial``: the spotting's kept progress
     (``spotting.partial_state.PartialSpot``, ``spot_recording``); ``kept_classification.spot_and_classify_kept``
-    keeps the classifying too."""
+    keeps the classifying too.
+
+    ``aligners``: (the spotter's aligner, the classifier's aligner), as ``recording_aligners(config, predictor)``
+    builds them, for a caller that spots many recordings: each aligner loads the landmark model (about 100 MB, a
+    second or more), and one pair may serve every call and thread. Default: built for this call."""
     config = config or spot_config()
-    spot_aligner, classifier_aligner = recording_aligners(config, predictor)
+    spot_aligner, classifier_aligner = recording_aligners(config, predictor) if aligners is None else aligners
     result = spot_recording(source, config, fps=fps, aligner=spot_aligner, progress=progress, on_total=on_total,
                             partial=partial)
     if predictor is None:

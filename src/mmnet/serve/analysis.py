@@ -3,9 +3,10 @@ and the pictures of each (onset and apex crops, the attention figure of ``mmnet 
 
 A clip is classified exactly as ``mmnet predict`` does (``Predictor.predict_clips``: the same
 onset, the same spotted apex, the same JSON fields); the figure is ``explain_pair`` +
-``render_explanation`` on the same two frames. A recording goes through the spotting adapter
-(``mmnet.serve.spotting``), which spots and classifies it as ``mmnet spot --checkpoint`` does
-(``mmnet.infer.recordings``) and returns the images it classified; those are drawn the same way.
+``render_explanation``'s figure on the same two frames, drawn in memory (``explanation_png``). A recording goes
+through the spotting adapter (``mmnet.serve.spotting``), which spots and classifies it as ``mmnet spot
+--checkpoint`` does (``mmnet.infer.recordings``) and returns the images it classified; those are drawn the same
+way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..infer import Predictor, align_clip, explain_pair, load_clip, render_explanation
+from ..infer import Predictor, align_clip, explain_pair, load_clip
+from ..infer.explain import explanation_png
 from ..spotting.intervals import intervals_csv, spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
@@ -52,12 +54,13 @@ def thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
                                                     Image.BILINEAR))
 
 
-def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, folder: Path, name: str,
+def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, name: str,
             title: str, frames: tuple[int, int], caption: str,
             record: dict[str, str] | None = None) -> tuple[dict[str, bytes], str | None]:
     """The pictures of one onset/apex pair, the attention figure captioned as ``mmnet explain`` does (what the
     model was trained on) and recording ``record`` in its PNG (the model's name and sha256, alignment); the note
-    says why there is no attention figure, if not."""
+    says why there is no attention figure, if not. All are drawn in memory: none is written to disk (a nearly full
+    disk does not fail the job, and no face lands in the job's folder)."""
     files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
     if not predictor.model.config.use_ca:
         return files, "This model was trained without attention blocks: it has no attention maps to draw."
@@ -65,8 +68,7 @@ def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, folder: P
     explanation.source, (explanation.onset_frame, explanation.apex_frame) = title, frames
     explanation.caption = caption
     explanation.provenance = dict(record or {})
-    path = render_explanation(explanation, folder / f"{name}attention.png")
-    files[f"{name}attention.png"] = path.read_bytes()
+    files[f"{name}attention.png"] = explanation_png(explanation)
     return files, None
 
 
@@ -92,8 +94,8 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     prediction = replace(prediction, source=job.name, notes=notes, recording_warning=warning)
     job.update(progress=0.7, stage="Drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
-    job.files, note = _figure(predictor, *frames, path.parent, "", job.name, (prediction.onset, prediction.apex),
-                              caption, {**(record or {}), "aligned": str(aligner is not None).lower()})
+    job.files, note = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex), caption,
+                              {**(record or {}), "aligned": str(aligner is not None).lower()})
     result = {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files)}
     if note:
         result["note"] = note
@@ -156,7 +158,7 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
             note = ("A macro-expression: not classified (the model was trained on micro-expressions)."
                     if iv["type"] == "macro" else None)
         else:
-            files, note = _figure(predictor, *pairs[k], path.parent, name, f"{job.name} interval {k + 1}",
+            files, note = _figure(predictor, *pairs[k], name, f"{job.name} interval {k + 1}",
                                   (iv["onset"], iv["apex"]), caption, {**(record or {}), "aligned": "true"})
         job.files.update(files)
         iv["files"] = sorted(files)

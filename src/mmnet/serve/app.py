@@ -42,13 +42,14 @@ from .answers import ApiError, InternalErrors, error_response, install_error_han
 from .codes import code_of
 from .cors import Cors
 from .docs import add_docs
+from .freed_memory import release_freed_memory
 from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance
 from .settings import API_VERSION, ServeSettings, server_limits
-from .spotting import require_spotting, spot_recording, spotting_available
+from .spotting import flow_spotter, require_spotting, spotting_available
 from .upload_root import make_upload_root
 from .uploads import (
     UploadError,
@@ -85,14 +86,15 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         model_info: what ``GET /api/model`` says about it (``model_info.describe_checkpoint``); its
             ``caption`` goes under every attention figure (default: what it was trained on is not recorded).
         settings: limits (defaults: ``ServeSettings()``).
-        spotter: the long-video spotter (default ``spotting.spot_recording``; see that module).
+        spotter: the long-video spotter (default ``spotting.flow_spotter()``: ``spot_recording`` with face
+            aligners built once for the server; see that module).
         aligner: a face aligner for clip uploads that are not face crops (``mmnet.preprocess.FaceAligner``);
             recordings always follow ``mmnet spot --checkpoint`` (faces aligned), whatever it is.
     """
     settings = settings or ServeSettings()
     limits = settings.limits
     can_spot = spotter is not None or spotting_available()
-    spotter = spotter or spot_recording
+    spotter = spotter or flow_spotter()
     held_root, stale_removed = make_upload_root()  # and those of servers killed before they could remove theirs
     root = held_root.path
     store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept,
@@ -108,8 +110,12 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     figure_record = {"checkpoint": info.get("name") or "", "checkpoint_sha256": info.get("sha256") or ""}
 
     def sweeper() -> None:
+        released = 0
         while not stop.wait(min(30.0, max(settings.result_ttl_s / 4, 0.05))):
             store.sweep()
+            if store.forgotten != released:  # results removed since: their memory goes back to the system
+                released = store.forgotten
+                release_freed_memory()
 
     def stop_jobs() -> None:
         """End every waiting and running job (failed, saying the server stops), so that event streams end and

@@ -54,7 +54,7 @@ CODE_MEANINGS: dict[str, str] = {
     "server_stopping": "503: the server is stopping; the job was stopped",
     "job_timeout": "504: the analysis took longer than --job-timeout (not a proxy time-out: do not retry as is)",
     "out_of_memory": "507: the analysis ran out of memory",
-    "no_room": "507: the server has no room to store the upload",
+    "no_room": "507: the server has no room to store the upload (its disk filled up, as it arrived or was analysed)",
     "spotting_unavailable": "501: this server cannot spot expressions in long recordings",
     "internal": "500: a bug in the server (the details are in its log)",
 }

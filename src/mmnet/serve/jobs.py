@@ -29,7 +29,7 @@ from ..errors import MMNetError, is_out_of_memory
 from ..progress import format_seconds
 from .codes import code_of, field_of
 from .messages import for_web
-from .uploads import UploadError, remove_folder
+from .uploads import UploadError, is_no_room, no_room, remove_folder
 
 __all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "JobStore", "DELETED", "EXPIRED", "EVICTED",
            "OVER_MEMORY", "POLL_S", "RETRY_AFTER_S", "SERVER_STOPPING", "WAITING", "QUEUED"]
@@ -259,6 +259,9 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
             log.warning("a %s job (id %s...) ran out of memory: %s", job.kind, job.id[:6], exc)
             status, error, code, name = "failed", ("The server ran out of memory on this upload. Send a shorter or "
                                                    "smaller recording."), 507, "out_of_memory"
+        elif is_no_room(exc) or is_no_room(exc.__cause__):  # the disk of the uploads filled up: not a bug either
+            full = no_room(job.folder.parent if job.folder is not None else Path("."))  # says where in the log
+            status, error, code, name = "failed", str(full), full.status, full.code
         else:  # a bug: the traceback goes to the log (not the whole id: it gives access)
             log.exception("a %s job (id %s..., %s) failed", job.kind, job.id[:6], job.name)
             status, error, code, name = "failed", ("The server failed on this upload because of an internal error; "
@@ -292,6 +295,7 @@ class JobStore:
         self._gone: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         self.stopping: str | None = None  # the reason, once the server stops
+        self.forgotten = 0  # jobs forgotten so far (their memory may be given back: freed_memory)
 
     def new_folder(self) -> Path:
         """A fresh, private folder for one upload."""
@@ -327,6 +331,7 @@ class JobStore:
 
     def _forget(self, job: Job, why: str) -> None:  # with the lock held
         del self._jobs[job.id]
+        self.forgotten += 1
         self._gone[job.id] = why
         while len(self._gone) > self.REMEMBERED:
             self._gone.popitem(last=False)

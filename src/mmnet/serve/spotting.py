@@ -38,13 +38,13 @@ from pathlib import Path
 from ..errors import MMNetError, PreprocessError
 from ..infer import recordings
 from ..infer.alignment import recorded_landmarks
-from ..infer.recordings import classifier_aligner, classify_micro, spot_and_classify
+from ..infer.recordings import classifier_aligner, classify_micro, recording_aligners, spot_and_classify
 from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
 from ..spotting.intervals import with_seconds
 
 __all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "flow_spotter",
-           "model_spotter",
+           "model_spotter", "SharedAligners",
            "check_spot_result", "downsample_curve", "MAX_CURVE_POINTS"]
 
 MAX_CURVE_POINTS = 2000
@@ -78,12 +78,36 @@ def require_spotting(landmarks: int = DEFAULT_LANDMARKS) -> None:
                                   "Upload a short clip (a video or a zip of its frames) to classify it instead.")
 
 
+class SharedAligners:
+    """The face aligners of one server's recordings, each built once (by the first recording that needs it) and
+    shared by every job after it: an aligner loads the landmark model (about 100 MB, a second or more, which
+    would be most of a short recording's time), and one may be used by several threads (``FaceAligner``)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()  # two first jobs at once build one aligner, not two
+        self._built: dict[tuple, object] = {}
+
+    def get(self, key: tuple, build):
+        """What ``build()`` returns, built at the first call with this ``key`` (what tells the aligners apart)."""
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = build()
+            return self._built[key]
+
+
+def _aligners_key(role: str, config, predictor) -> tuple:
+    """What tells a recording's aligners apart: the spot config's face settings (landmark model, crop size) and
+    the model they crop for (the server's one, or none)."""
+    return role, dataclasses.astuple(config.face), None if predictor is None else id(predictor)
+
+
 def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
-                   draw: int = 0, landmarks: int = DEFAULT_LANDMARKS) -> dict:
+                   draw: int = 0, landmarks: int = DEFAULT_LANDMARKS, aligners: SharedAligners | None = None) -> dict:
     """Spot and classify a long recording exactly as ``mmnet spot RECORDING --checkpoint MODEL --set
     face.landmarks=LANDMARKS`` does (``mmnet.infer.recordings.spot_and_classify``: the CAS(ME)^2 preset, faces
     aligned with the ``landmarks``-point model; see the module docstring). The curve is the micro scale's
-    smoothed motion score; the timeline is drawn once per recording.
+    smoothed motion score; the timeline is drawn once per recording. ``aligners``: those of the server, shared
+    by its jobs (default: built for this recording).
     """
     require_spotting(landmarks)
     total: list[int | None] = [None]
@@ -97,26 +121,31 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
     # the preset `mmnet spot` uses (recordings.spot_config: one place to change it), with the chosen landmarks
     preset = recordings.spot_config()
     config = dataclasses.replace(preset, face=dataclasses.replace(preset.face, landmarks=landmarks))
+    shared = None if aligners is None else aligners.get(
+        _aligners_key("recording", config, predictor),
+        lambda: recording_aligners(config, predictor))
     result, pairs = spot_and_classify(path, predictor, config, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
-                                      classify_progress=classify_progress)
+                                      classify_progress=classify_progress, aligners=shared)
     return _result_json(result, pairs)
 
 
 def flow_spotter(landmarks: int = DEFAULT_LANDMARKS):
     """The server's own spotter (``spot_recording``) with the ``landmarks``-point model, as ``mmnet serve
-    --landmarks`` chooses it for recordings without ``--spotter-model``."""
-    return spot_recording if landmarks == DEFAULT_LANDMARKS else functools.partial(spot_recording,
-                                                                                   landmarks=landmarks)
+    --landmarks`` chooses it for recordings without ``--spotter-model``; its face aligners are built once, at
+    the first recording, and shared by every recording it spots (``SharedAligners``)."""
+    return functools.partial(spot_recording, landmarks=landmarks, aligners=SharedAligners())
 
 
 def model_spotter(spotter):
     """The server's spotter for a spotter object (``mmnet.spotting.learned.load_spotter``, as ``mmnet serve
     --spotter-model`` loads): its ``spot``, then the micro intervals classified as ``mmnet spot --spotter-model
     MODEL --checkpoint`` does. One recording is spotted at a time (the spotter and its face aligner are shared by
-    the workers); ``progress`` is called after every frame, and every half second while a job waits for its turn,
-    so that a job deleted, timed out or stopped with the server ends there too."""
+    the workers, as is the classifier's aligner, built once); ``progress`` is called after every frame, and every
+    half second while a job waits for its turn, so that a job deleted, timed out or stopped with the server ends
+    there too."""
     lock = threading.Lock()
+    aligners = SharedAligners()  # the classifier's, built once
 
     def spot(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
              draw: int = 0) -> dict:
@@ -131,7 +160,8 @@ def model_spotter(spotter):
         pairs = {}
         if predictor is not None:
             # the classifier's crops: its checkpoint's landmark model (the spotter's own when it records none)
-            aligner = classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor))
+            aligner = aligners.get(_aligners_key("classifier", spotter.config, predictor),
+                                   lambda: classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)))
             pairs = classify_micro(result, predictor, aligner, draw=draw, progress=classify_progress)
         return _result_json(result, pairs)
 
