@@ -19,13 +19,7 @@ from mmnet.run_folder import file_sha256
 
 from .test_inference import make_checkpoint, perturb_bn, synthetic_clip, write_frames
 
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ckpt") / "model"
-    torch.manual_seed(0)
-    make_checkpoint(path)
-    return path
+MAKE_CHECKPOINT = make_checkpoint  # the model conftest's checkpoint and predictor fixtures make in this module
 
 
 @pytest.fixture(scope="module")

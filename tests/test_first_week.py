@@ -9,6 +9,10 @@ import pytest
 
 from mmnet.cli import main
 
+from .test_inference import make_checkpoint
+
+MAKE_CHECKPOINT = make_checkpoint  # the model conftest's checkpoint fixture makes in this module
+
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_written_files_follow_the_umask(tmp_path, umask, mode):
@@ -276,15 +280,8 @@ def test_refusal_names_the_changed_keys_and_restart_moves_the_run_aside(trained,
 
 
 @pytest.fixture(scope="module")
-def small_checkpoint(tmp_path_factory):
-    import torch
-
-    from .test_inference import make_checkpoint
-
-    path = tmp_path_factory.mktemp("ckpt") / "model"
-    torch.manual_seed(0)
-    make_checkpoint(path)
-    return path
+def small_checkpoint(checkpoint):
+    return checkpoint  # conftest's, made by MAKE_CHECKPOINT above
 
 
 def test_predict_two_folders_classifies_each(tmp_path, small_checkpoint, capsys):
@@ -321,9 +318,9 @@ def test_explain_shows_ranges_shared_scale_colourbars_and_aspect(tmp_path, small
     for shared in (False, True):
         fig = Figure()
         axes = draw_explanation(fig, e, shared_scale=shared)
-        maps = [ax.get_images()[-1] for ax in axes[3:]]
+        maps = [ax.get_images()[-1] for ax in axes[3:7]]  # the four stages (the Grad-CAM panel after them)
         assert all(m.get_cmap().name == "viridis" for m in maps)  # perceptual, not jet
-        assert len(fig.axes) == 7 + 4  # a colour bar per attention map
+        assert len(fig.axes) == 8 + 5  # a colour bar per map: the four stages and Grad-CAM
         for k, (ax, a) in enumerate(zip(axes[3:], e.attention), start=1):
             assert ax.get_title() == f"stage {k}: {a.min():.3g}-{a.max():.3g}"
             x0, x1, y0, y1 = ax.get_images()[0].get_extent()
