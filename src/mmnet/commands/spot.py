@@ -150,13 +150,17 @@ def _spot(args: argparse.Namespace) -> int:
             raise ConfigError(f"--set method={config.method}: a {config.method} spotter must be trained first: "
                               f"train one with `mmnet train-spotter DATASET --root DIR --out spotter.pt --set "
                               f"method={config.method}` and pass --spotter-model spotter.pt (without --set method).")
-    predictor = None
+    predictor = landmarks = None  # landmarks: the classifier's model when not config's (default: config's)
     if args.checkpoint is not None:  # a bad model is said before the recording is read
         from .common import load_predictor
 
         predictor = load_predictor(args.checkpoint, device=args.device)
         if args.spotter_model is None:  # faces aligned with the checkpoint's landmark model unless --set chose one
             config = _classifier_landmarks(config, overrides, predictor)
+        else:  # a saved spotter keeps its own model; the classifier's crops still follow the checkpoint
+            from ..infer.alignment import recorded_landmarks
+
+            landmarks = recorded_landmarks(predictor)
     from ..infer.recordings import spot_and_classify
     from ..progress import FrameProgress
 
@@ -177,10 +181,12 @@ def _spot(args: argparse.Namespace) -> int:
 
                 result, _ = spot_and_classify_kept(
                     args.source, predictor, config, partial, classifier_identity(args.checkpoint, predictor),
-                    fps=args.fps, progress=progress, on_total=on_total, classify_progress=reading.reached)
+                    fps=args.fps, progress=progress, on_total=on_total, classify_progress=reading.reached,
+                    classifier_landmarks=landmarks)
             else:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
                 result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
-                                              on_total=on_total, classify_progress=reading.reached, partial=partial)
+                                              on_total=on_total, classify_progress=reading.reached, partial=partial,
+                                              classifier_landmarks=landmarks)
     finally:  # also on Ctrl-C and SIGTERM (cli.Terminated): the interrupted line says what was kept
         progress.close()
         if partial is not None:

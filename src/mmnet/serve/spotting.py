@@ -123,7 +123,7 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
     config = dataclasses.replace(preset, face=dataclasses.replace(preset.face, landmarks=landmarks))
     shared = None if aligners is None else aligners.get(
         _aligners_key("recording", config, predictor),
-        lambda: recording_aligners(config, predictor))
+        lambda: recording_aligners(config, predictor, classify=predictor is not None))
     result, pairs = spot_and_classify(path, predictor, config, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
                                       classify_progress=classify_progress, aligners=shared)
