@@ -254,6 +254,23 @@ def test_serve_without_the_recorded_model_makes_recordings_unavailable_saying_wh
         assert r.status_code == 501 and "5-point" in r.json()["error"], r.text
 
 
+def test_an_alignment_record_it_cannot_read_is_an_error_only_when_footage_is_aligned():
+    import numpy as np
+    import torch
+
+    from mmnet import MMNet
+    from mmnet.infer import Predictor
+
+    torch.manual_seed(0)
+    later = {**FIVE, "landmarks": 98}  # a later mmnet's model
+    predictor = Predictor(MMNet(num_classes=3, image_size=32), CheckpointInfo(
+        class_names=["a", "b", "c"], preprocessing={"image_size": 32}, training={"alignment": later}))
+    faces = np.zeros((1, 32, 32, 3), np.uint8)
+    assert predictor.predict_frames(list(faces), list(faces)).shape == (1, 3)  # face crops: nothing to align
+    with pytest.raises(CheckpointError, match="landmarks 98"):
+        _ = predictor.alignment
+
+
 def test_onnx_metadata_states_the_recorded_model(five_point_checkpoint, checkpoint):
     from mmnet.infer.onnx_metadata import onnx_metadata
 
