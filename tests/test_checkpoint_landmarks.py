@@ -223,7 +223,52 @@ def test_serve_aligns_clips_and_spots_recordings_with_the_recorded_model(five_po
 
     # without the face extra the server still starts (recordings unavailable, as before): the model was not asked for
     monkeypatch.setattr(spotting, "spotting_available", lambda landmarks=68: False)
+    monkeypatch.setattr(spotting, "missing_for_spotting", lambda landmarks=68: "dlib is not installed")
     assert main(["serve", "--checkpoint", str(five_point_checkpoint)]) == 0 and seen[2]["spotter"] is None
+
+
+@face_models
+def test_serve_without_the_recorded_model_makes_recordings_unavailable_saying_why(five_point_checkpoint, monkeypatch,
+                                                                                   capsys):
+    pytest.importorskip("fastapi")
+    import mmnet.preprocess.face as face
+    import mmnet.serve as serve_package
+    from mmnet.commands import serve
+    from mmnet.serve import server
+
+    from .serve_helpers import local_client
+
+    apps = []
+    create_app = serve_package.create_app
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(serve_package, "create_app", lambda *a, **kw: apps.append(create_app(*a, **kw)) or apps[-1])
+    monkeypatch.setattr(server, "serve", lambda app, **kwargs: True)
+    # the 68-point model is installed, the 5-point one the checkpoint records is not
+    monkeypatch.setattr(face, "landmark_model_path", lambda points=68: None if points == 5 else landmark_model_path(68))
+    assert main(["serve", "--checkpoint", str(five_point_checkpoint)]) == 0
+    out = capsys.readouterr().out
+    assert "recordings: unavailable" in out and "5-point" in out
+    with local_client(apps[0]) as c:  # not spotted and cropped with the 68-point model instead
+        assert c.get("/api/health").json()["spotting"] is False
+        r = c.post("/api/recordings", files={"file": ("rec.mp4", b"not read")})
+        assert r.status_code == 501 and "5-point" in r.json()["error"], r.text
+
+
+def test_an_alignment_record_it_cannot_read_is_an_error_only_when_footage_is_aligned():
+    import numpy as np
+    import torch
+
+    from mmnet import MMNet
+    from mmnet.infer import Predictor
+
+    torch.manual_seed(0)
+    later = {**FIVE, "landmarks": 98}  # a later mmnet's model
+    predictor = Predictor(MMNet(num_classes=3, image_size=32), CheckpointInfo(
+        class_names=["a", "b", "c"], preprocessing={"image_size": 32}, training={"alignment": later}))
+    faces = np.zeros((1, 32, 32, 3), np.uint8)
+    assert predictor.predict_frames(list(faces), list(faces)).shape == (1, 3)  # face crops: nothing to align
+    with pytest.raises(CheckpointError, match="landmarks 98"):
+        _ = predictor.alignment
 
 
 def test_onnx_metadata_states_the_recorded_model(five_point_checkpoint, checkpoint):

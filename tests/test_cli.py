@@ -295,3 +295,20 @@ def test_a_call_from_python_that_does_not_train_imports_no_training_stack():
             "print(sorted(m for m in sys.modules if m.startswith(('mmnet.train', 'pandas'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", ["predict", "explain", "serve"])
+def test_threads_are_set_back_when_a_command_called_from_python_returns(command, tmp_path, capsys):
+    before = torch.get_num_threads()
+    chosen = 1 if before != 1 else 2
+    try:
+        # the command sets --threads, then stops at the missing checkpoint: what it set is set back all the same
+        argv = [command, "--threads", str(chosen), "--checkpoint", str(tmp_path / "missing")]
+        if command != "serve":
+            argv.insert(1, str(tmp_path / "clip.mp4"))
+        if command == "explain":
+            argv += ["--out", str(tmp_path / "figure.png")]
+        assert main(argv) != 0
+        assert torch.get_num_threads() == before
+    finally:
+        torch.set_num_threads(before)

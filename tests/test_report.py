@@ -711,8 +711,9 @@ def test_per_subject_keeps_one_subject_name_of_two_datasets_apart(tmp_path):
 
 
 def test_report_json_names_its_schema_writer_and_run_and_pooled_probabilities_are_plain_decimals(tmp_path):
-    # report.json said "schema": 1 after keys had been added, named no mmnet that wrote it, and its "run" was only
-    # the folder's name ("run" for every demo); pooled_predictions.csv wrote a small probability as 2e-06
+    # report.json named no mmnet that wrote it, and its "run" was only the folder's name ("run" for every demo);
+    # keys added leave "schema" at 1 (docs/reports.md), so that a reader of schema 1 reads the report;
+    # pooled_predictions.csv wrote a small probability as 2e-06
     import pandas as pd
 
     from mmnet import __version__
@@ -724,7 +725,7 @@ def test_report_json_names_its_schema_writer_and_run_and_pooled_probabilities_ar
     table.to_csv(fold, index=False)
     build_report(run)
     report = json.loads((run / "report.json").read_text())
-    assert (report["schema"], report["mmnet_version"]) == (2, __version__)
+    assert (report["schema"], report["mmnet_version"]) == (1, __version__)
     assert (report["run"], report["started_at"]) == ("run", "2025-01-01T00:00:00")  # env.json's
     text = (run / "pooled_predictions.csv").read_text()
     assert "e-0" not in text and ",0.000002," in text

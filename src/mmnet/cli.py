@@ -228,7 +228,7 @@ PROCESS_VARIABLES = ("THP_MEM_ALLOC_ENABLE", "MPLCONFIGDIR")
 @contextmanager
 def _process_kept(keep: bool):
     """With ``keep`` (a call from Python): ``PROCESS_VARIABLES`` and what training sets for the whole process
-    (``mmnet.process_state``: denormals, malloc thresholds, cudnn.benchmark, torch's random state) are set
+    (``mmnet.process_state``: denormals, malloc thresholds, cudnn.benchmark, threads, torch's random state) are set
     back when the command returns."""
     import os
 

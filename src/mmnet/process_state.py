@@ -3,10 +3,11 @@
 
 A run flushes denormal floats to zero and keeps freed memory in the process on the CPU
 (``runtime.configure_cpu_numerics``), turns cuDNN's autotuning on (``runtime.configure_cuda_numerics``) and
-seeds torch's global random generators per fold. The ``mmnet`` commands keep these for the whole process,
-which ends after the run; a call from Python (a notebook) gets its own settings and random state back,
-whether the run returned or raised. Outside ``mmnet.train``, so that a command called from Python that does not
-train (predict, serve) does not import the training stack for it.
+seeds torch's global random generators per fold; predict, explain and serve set torch's thread count
+(``--threads``). The ``mmnet`` commands keep these for the whole process, which ends after the run; a call from
+Python (a notebook) gets its own settings and random state back, whether the run returned or raised. Outside
+``mmnet.train``, so that a command called from Python that does not train (predict, serve) does not import the
+training stack for it.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ __all__ = ["restored_process_state"]
 @contextmanager
 def restored_process_state() -> Iterator[None]:
     """Inside: the settings a run makes, as the commands have them. After: the denormal mode, the malloc settings
-    (``runtime.restore_cpu_numerics``), ``cudnn.benchmark`` and torch's global random state (CPU and CUDA) as
-    they were before."""
+    (``runtime.restore_cpu_numerics``), ``cudnn.benchmark``, torch's thread count (``--threads``) and its global
+    random state (CPU and CUDA) as they were before."""
     import torch
 
     numerics = cpu_numerics_state()
     benchmark = torch.backends.cudnn.benchmark
+    threads = torch.get_num_threads()
     try:
         with kept_torch_random_state():
             yield
     finally:
         restore_cpu_numerics(numerics)
         torch.backends.cudnn.benchmark = benchmark
+        if torch.get_num_threads() != threads:  # setting it when unchanged would still rebuild the thread pool
+            torch.set_num_threads(threads)

@@ -179,12 +179,16 @@ def run(args: argparse.Namespace) -> int:
         spotter = model_spotter(loaded)
     # recordings (without --spotter-model) and --align's clips: the chosen landmark model, else the checkpoint's
     landmarks = args.landmarks if args.landmarks is not None else recorded_landmarks(predictor)
+    unavailable = None  # why recordings cannot be spotted, when the model they need is missing
     if args.spotter_model is None and landmarks not in (None, DEFAULT_LANDMARKS):
-        from ..serve.spotting import flow_spotter, require_spotting, spotting_available
+        from ..serve.spotting import flow_spotter, missing_for_spotting, require_spotting
 
         if args.landmarks is not None:  # asked for: a missing face extra is said before the server starts
             require_spotting(landmarks)
-        if args.landmarks is not None or spotting_available(landmarks):  # else recordings are unavailable, as before
+        # the recorded model missing: recordings unavailable (as without the face extra), never spotted and cropped
+        # with the 68-point model unsaid
+        unavailable = None if args.landmarks is not None else missing_for_spotting(landmarks)
+        if unavailable is None:
             spotter = flow_spotter(landmarks)
     aligner = footage_aligner(predictor, args.landmarks) if args.align else None
     if args.landmarks is not None and not args.align and args.spotter_model is None:  # else said by footage_aligner
@@ -196,7 +200,8 @@ def run(args: argparse.Namespace) -> int:
                              max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,
                              allowed_hosts=tuple(args.allowed_host), token=token,
                              allow_origins=allow_origins)
-    app = create_app(predictor, model_info=info, settings=settings, aligner=aligner, spotter=spotter)
+    app = create_app(predictor, model_info=info, settings=settings, aligner=aligner, spotter=spotter,
+                     landmarks=landmarks or DEFAULT_LANDMARKS)
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if listens_everywhere(args.host) else host
     print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
@@ -204,6 +209,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"spotter: {args.spotter_model} ({loaded.method} spotter)")
     elif spotter is not None:
         print(f"recordings: spotted as `mmnet spot --checkpoint MODEL --set face.landmarks={landmarks}` does")
+    elif unavailable is not None:
+        print(f"recordings: unavailable: this model was trained on clips aligned with the {landmarks}-point landmark "
+              f"model, which spotting here lacks ({unavailable}); clips are still classified")
     if removed := removed_message(app.state.stale_removed):
         print(removed)
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")

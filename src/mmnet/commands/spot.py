@@ -150,13 +150,19 @@ def _spot(args: argparse.Namespace) -> int:
             raise ConfigError(f"--set method={config.method}: a {config.method} spotter must be trained first: "
                               f"train one with `mmnet train-spotter DATASET --root DIR --out spotter.pt --set "
                               f"method={config.method}` and pass --spotter-model spotter.pt (without --set method).")
-    predictor = None
+    predictor = landmarks = None  # landmarks: the classifier's model when not config's (default: config's)
     if args.checkpoint is not None:  # a bad model is said before the recording is read
         from .common import load_predictor
 
         predictor = load_predictor(args.checkpoint, device=args.device)
-        if args.spotter_model is None:  # faces aligned with the checkpoint's landmark model unless --set chose one
+        if config.face.mode != "align":  # face crops: the checkpoint's alignment record is not needed (nor read)
+            pass
+        elif args.spotter_model is None:  # faces aligned with the checkpoint's landmark model unless --set chose one
             config = _classifier_landmarks(config, overrides, predictor)
+        else:  # a saved spotter keeps its own model; the classifier's crops still follow the checkpoint
+            from ..infer.alignment import recorded_landmarks
+
+            landmarks = recorded_landmarks(predictor)
     from ..infer.recordings import spot_and_classify
     from ..progress import FrameProgress
 
@@ -171,16 +177,18 @@ def _spot(args: argparse.Namespace) -> int:
     try:
         with _classifying(args) as reading:
             if args.spotter_model is not None and spotter.method != "flow":
-                result = _spot_trained(args, spotter, predictor, partial, progress, on_total, reading)
+                result = _spot_trained(args, spotter, predictor, landmarks, partial, progress, on_total, reading)
             elif partial is not None and predictor is not None:  # the classifying is kept too
                 from ..infer.kept_classification import classifier_identity, spot_and_classify_kept
 
                 result, _ = spot_and_classify_kept(
                     args.source, predictor, config, partial, classifier_identity(args.checkpoint, predictor),
-                    fps=args.fps, progress=progress, on_total=on_total, classify_progress=reading.reached)
+                    fps=args.fps, progress=progress, on_total=on_total, classify_progress=reading.reached,
+                    classifier_landmarks=landmarks)
             else:  # the one path of `mmnet spot --checkpoint` and of the server's recordings
                 result, _ = spot_and_classify(args.source, predictor, config, fps=args.fps, progress=progress,
-                                              on_total=on_total, classify_progress=reading.reached, partial=partial)
+                                              on_total=on_total, classify_progress=reading.reached, partial=partial,
+                                              classifier_landmarks=landmarks)
     finally:  # also on Ctrl-C and SIGTERM (cli.Terminated): the interrupted line says what was kept
         progress.close()
         if partial is not None:
@@ -255,21 +263,21 @@ def _classifier_landmarks(config, overrides: list[str], predictor):
     return config
 
 
-def _spot_trained(args: argparse.Namespace, spotter, predictor, partial, progress, on_total, reading):
+def _spot_trained(args: argparse.Namespace, spotter, predictor, landmarks, partial, progress, on_total, reading):
     """The result of a trained spotter (``spotter.spot_kept``) and, with ``predictor``, its micro intervals
-    classified; with ``partial`` (--out) both are kept and continued as the flow path's are."""
-    from ..infer.alignment import recorded_landmarks
+    classified, cropped with the ``landmarks``-point model (the checkpoint's; None: the spotter's); with ``partial``
+    (--out) both are kept and continued as the flow path's are."""
     from ..infer.recordings import classifier_aligner, classify_micro
 
     result = spotter.spot_kept(args.source, fps=args.fps, progress=progress, on_total=on_total, keep=partial)
     if predictor is not None and partial is not None:
         from ..infer.kept_classification import classifier_identity, classify_kept
 
-        classify_kept(result, predictor, classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)),
+        classify_kept(result, predictor, classifier_aligner(spotter.config, predictor, landmarks),
                       partial,
                       classifier_identity(args.checkpoint, predictor), progress=reading.reached)
     elif predictor is not None:
-        classify_micro(result, predictor, classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)),
+        classify_micro(result, predictor, classifier_aligner(spotter.config, predictor, landmarks),
                        progress=reading.reached)
     return result
 

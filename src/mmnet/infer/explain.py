@@ -21,7 +21,6 @@ shape). Rendering uses matplotlib's Agg canvas, no display needed.
 from __future__ import annotations
 
 import textwrap
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,7 +190,8 @@ def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: FrameN
 
 def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int = 100, alpha: float = ALPHA,
                        shared_scale: bool = False, cmap: str = "viridis") -> Path:
-    """Draw one row (onset, apex, motion, attention 1-4 over the onset, with colour bars); write a PNG.
+    """Draw one row (onset, apex, motion, attention 1-4 over the onset, with colour bars); write a PNG
+    (:func:`explanation_png`'s bytes, written whole or not at all).
 
     The PNG's text entries record how it was made (:func:`mmnet.infer.explain_record.figure_record`). Without
     ``explanation.caption`` the line under the panels says that what the model was trained on is not recorded.
@@ -200,6 +200,15 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
         shared_scale: one colour scale for the four attention maps (default: each its own range).
         cmap: a perceptual matplotlib colour map (viridis, magma, ...).
     """
+    out = Path(path)
+    atomic_write_bytes(out, explanation_png(explanation, dpi=dpi, alpha=alpha, shared_scale=shared_scale, cmap=cmap))
+    return out
+
+
+def explanation_png(explanation: Explanation, *, dpi: int = 100, alpha: float = ALPHA, shared_scale: bool = False,
+                    cmap: str = "viridis") -> bytes:
+    """The PNG bytes of :func:`render_explanation`'s figure (the same keywords), written nowhere: ``mmnet serve``
+    keeps its figures in memory, so that a full disk cannot fail them and no face is written to disk for them."""
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -217,9 +226,7 @@ def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int =
     buf = io.BytesIO()
     record = figure_record(e, alpha=alpha, cmap=cmap, shared_scale=shared_scale)
     fig.savefig(buf, format="png", metadata=png_text(record))
-    out = Path(path)
-    _write_png(out, buf.getvalue())
-    return out
+    return buf.getvalue()
 
 
 def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale: bool = False,
@@ -302,31 +309,6 @@ def _distinct_labels(values) -> list[str]:
         if len(set(labels)) == len(labels):
             return labels
     return labels
-
-
-# The figures that explanation_png keeps in memory instead of writing them (a context variable: each thread its own)
-_IN_MEMORY: ContextVar[list[bytes] | None] = ContextVar("mmnet_explanation_png", default=None)
-
-
-def explanation_png(explanation: Explanation, **options) -> bytes:
-    """The PNG bytes of :func:`render_explanation` (the same figure, ``options`` being its keywords), written
-    nowhere: ``mmnet serve`` keeps its figures in memory, so that a full disk cannot fail them and no face is
-    written to disk for them."""
-    kept: list[bytes] = []
-    token = _IN_MEMORY.set(kept)
-    try:
-        render_explanation(explanation, "attention.png", **options)
-    finally:
-        _IN_MEMORY.reset(token)
-    return kept[0]
-
-
-def _write_png(path: Path, data: bytes) -> None:
-    kept = _IN_MEMORY.get()
-    if kept is None:
-        atomic_write_bytes(path, data)
-    else:
-        kept.append(data)
 
 
 def _panel_titles(e: Explanation) -> tuple[str, str]:

@@ -55,13 +55,14 @@ def classifier_identity(checkpoint: str | Path, predictor) -> dict:
 def spot_and_classify_kept(source: str | Path, predictor, config, keep, identity: dict, *, fps: float | None = None,
                            progress: Callable[[int], None] | None = None,
                            on_total: Callable[[int | None], None] | None = None,
-                           classify_progress: Callable[[int, int], None] | None = None):
-    """``recordings.spot_and_classify`` (``draw=0``) with the spotting and the classifying kept in ``keep`` (a
-    ``PartialSpot``) and continued from what it held; ``identity``: ``classifier_identity``'s. Returns the result
-    and the pairs this run read."""
+                           classify_progress: Callable[[int, int], None] | None = None,
+                           classifier_landmarks: int | None = None):
+    """``recordings.spot_and_classify`` (``draw=0``, ``classifier_landmarks``) with the spotting and the classifying
+    kept in ``keep`` (a ``PartialSpot``) and continued from what it held; ``identity``: ``classifier_identity``'s.
+    Returns the result and the pairs this run read."""
     result, _ = spot_and_classify(source, None, config, fps=fps, progress=progress, on_total=on_total, partial=keep)
-    return result, classify_kept(result, predictor, classifier_aligner(config, predictor), keep, identity,
-                                 progress=classify_progress)
+    aligner = classifier_aligner(config, predictor, classifier_landmarks)
+    return result, classify_kept(result, predictor, aligner, keep, identity, progress=classify_progress)
 
 
 def classify_kept(result, predictor, aligner, keep, identity: dict, *,

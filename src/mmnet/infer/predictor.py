@@ -25,7 +25,7 @@ from ..model.cpu_inference import fast_cpu_copy
 from ..model.cpu_kernels import set_cpu_routes
 from ..preprocess.face import FaceAligner
 from ..runtime import check_device, nnpack_available, resolve_device
-from .alignment import training_alignment
+from .alignment import TrainingAlignment, training_alignment
 from .clip_failure import ClipFailure, failure_of
 from .clip_list import ClipRequest
 from .clips import MIN_FRAME_SIDE, Clip, FrameNumber, align_clip, as_clip, load_clip
@@ -216,7 +216,16 @@ class Predictor:
             raise CheckpointError(f"Checkpoint lists {len(names)} class names {names} for {n} outputs.")
         self.class_names = names
         self.cpu_routes: dict[str, bool] = {}  # see use_cpu_routes
-        self.alignment = training_alignment(info.training)  # how to crop raw footage: as the training clips
+        self._training, self._alignment = info.training, None  # the alignment is read when first asked for
+
+    @property
+    def alignment(self) -> TrainingAlignment:
+        """How to crop raw footage for this model: as its training clips were (``infer.alignment``). Read from the
+        checkpoint's record when first asked for: a record this mmnet cannot read (such as a later version's) is a
+        CheckpointError then, not for clips that need no aligning."""
+        if self._alignment is None:
+            self._alignment = training_alignment(self._training)
+        return self._alignment
 
     def use_cpu_routes(self, routes: Mapping[str, bool]) -> None:
         """Turn on the fp32 kernel routes named true (``mmnet.model.cpu_kernels``; on CPU only): e.g. the

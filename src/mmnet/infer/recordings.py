@@ -70,15 +70,17 @@ def classifier_aligner(config: SpotConfig, predictor=None, landmarks: int | None
     return face_aligner(TrainingAlignment(chosen, recorded.geometry, recorded.recorded))
 
 
-def recording_aligners(config: SpotConfig, predictor=None) -> tuple[object | None, object | None]:
-    """(the spotter's aligner, the classifier's aligner: ``classifier_aligner``) for ``config``; (None, None) when
-    ``face.mode=none`` (frames are face crops already). The classifier's is None too without a ``predictor``."""
+def recording_aligners(config: SpotConfig, predictor=None, *, classify: bool = True,
+                       landmarks: int | None = None) -> tuple[object | None, object | None]:
+    """(the spotter's aligner, the classifier's aligner: ``classifier_aligner(config, predictor, landmarks)``, the
+    default crop without a ``predictor``) for ``config``; (None, None) when ``face.mode=none`` (frames are face
+    crops already). The classifier's is None when ``classify`` is False (each aligner loads the landmark model)."""
     if config.face.mode != "align":
         return None, None
     from ..preprocess.face import CropGeometry, FaceAligner
 
     return (FaceAligner(CropGeometry(config.face.width, config.face.height), landmarks=config.face.landmarks),
-            classifier_aligner(config, predictor) if predictor is not None else None)
+            classifier_aligner(config, predictor, landmarks) if classify else None)
 
 
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
@@ -204,7 +206,7 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
                       on_total: Callable[[int | None], None] | None = None,
                       draw: int = 0, classify_progress: Callable[[int, int], None] | None = None,
                       partial=None, aligners: tuple[object | None, object | None] | None = None,
-                      ) -> tuple[SpotResult, dict[int, Pair | None]]:
+                      classifier_landmarks: int | None = None) -> tuple[SpotResult, dict[int, Pair | None]]:
     """Spot ``source`` with ``config`` (default: the CAS(ME)^2 preset, as ``mmnet spot``), then, with a
     ``predictor``, classify its micro intervals (``classify_micro``, which reads their frames again and reports
     it to ``classify_progress``). Returns the result and the pairs read. ``partial``: the spotting's kept progress
@@ -213,9 +215,14 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
 
     ``aligners``: (the spotter's aligner, the classifier's aligner), as ``recording_aligners(config, predictor)``
     builds them, for a caller that spots many recordings: each aligner loads the landmark model (about 100 MB, a
-    second or more), and one pair may serve every call and thread. Default: built for this call."""
+    second or more), and one pair may serve every call and thread. Default: built for this call, the classifier's
+    with the ``classifier_landmarks``-point model (default: ``config.face.landmarks``; a saved spotter's own model
+    need not be the one the classifier's checkpoint records)."""
     config = config or spot_config()
-    spot_aligner, classifier_aligner = recording_aligners(config, predictor) if aligners is None else aligners
+    if aligners is None:
+        aligners = recording_aligners(config, predictor, classify=predictor is not None,
+                                      landmarks=classifier_landmarks)
+    spot_aligner, classifier_aligner = aligners
     result = spot_recording(source, config, fps=fps, aligner=spot_aligner, progress=progress, on_total=on_total,
                             partial=partial)
     if predictor is None:

@@ -32,7 +32,7 @@ __all__ = ["compute_report", "score_run", "report_files", "REPORT_FILES", "ALL_R
            "LAST_NOTE", "FIGURES", "FIGURE_FORMATS", "DEFAULT_FIGURE_FORMATS"]
 
 #: report.json's layout: raised when a key is removed or changes meaning, not when one is added (docs/reports.md)
-REPORT_SCHEMA = 2
+REPORT_SCHEMA = 1
 TEXT_FILES = ("report.json", "report.md", "megc_log.txt", "pooled_predictions.csv")
 FIGURES = ("confusion_matrix", "per_subject", "learning_curves")
 PAPER_FIGURES = ("confusion_matrix_paper_optimistic",)  # with --selection paper

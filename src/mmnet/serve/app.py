@@ -33,6 +33,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ..errors import MMNetError
 from ..infer.provenance import UNRECORDED_CAPTION
+from ..preprocess.landmarks import DEFAULT_LANDMARKS
 from ..spotting.config import MAX_FPS
 from ..version import __version__
 from . import schema as api
@@ -78,7 +79,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def create_app(predictor, *, model_info: dict | None = None, settings: ServeSettings | None = None,
-               spotter=None, aligner=None) -> FastAPI:
+               spotter=None, aligner=None, landmarks: int = DEFAULT_LANDMARKS) -> FastAPI:
     """The application serving ``predictor``.
 
     Args:
@@ -86,15 +87,17 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         model_info: what ``GET /api/model`` says about it (``model_info.describe_checkpoint``); its
             ``caption`` goes under every attention figure (default: what it was trained on is not recorded).
         settings: limits (defaults: ``ServeSettings()``).
-        spotter: the long-video spotter (default ``spotting.flow_spotter()``: ``spot_recording`` with face
+        spotter: the long-video spotter (default ``spotting.flow_spotter(landmarks)``: ``spot_recording`` with face
             aligners built once for the server; see that module).
+        landmarks: the landmark model of the server's own spotter (when no ``spotter`` is given); without that
+            model installed, recordings are unavailable (501 naming what is missing), never spotted with another.
         aligner: a face aligner for clip uploads that are not face crops (``mmnet.preprocess.FaceAligner``);
             recordings always follow ``mmnet spot --checkpoint`` (faces aligned), whatever it is.
     """
     settings = settings or ServeSettings()
     limits = settings.limits
-    can_spot = spotter is not None or spotting_available()
-    spotter = spotter or flow_spotter()
+    can_spot = spotter is not None or spotting_available(landmarks)
+    spotter = spotter or flow_spotter(landmarks)
     held_root, stale_removed = make_upload_root()  # and those of servers killed before they could remove theirs
     root = held_root.path
     store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept,
@@ -273,7 +276,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             raise UploadError(invalid_request([{"loc": ("body", "fps"), "input": fps}]), code="field_invalid",
                               field="fps")
         if not can_spot:
-            require_spotting()  # 501 naming the face extra to install
+            require_spotting(landmarks)  # 501 naming the face extra (or landmark model) to install
         with pools["recording"].slot() as slot:
             job, upload = await _receive(request, file, "recording", "recording")
             if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option

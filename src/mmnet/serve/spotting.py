@@ -43,8 +43,8 @@ from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
 from ..spotting.intervals import with_seconds
 
-__all__ = ["SpottingUnavailable", "spotting_available", "require_spotting", "spot_recording", "flow_spotter",
-           "model_spotter", "SharedAligners",
+__all__ = ["SpottingUnavailable", "spotting_available", "missing_for_spotting", "require_spotting", "spot_recording",
+           "flow_spotter", "model_spotter", "SharedAligners",
            "check_spot_result", "downsample_curve", "MAX_CURVE_POINTS"]
 
 MAX_CURVE_POINTS = 2000
@@ -63,6 +63,12 @@ def _missing_face_extra(landmarks: int = DEFAULT_LANDMARKS) -> str | None:
     except PreprocessError as e:
         return str(e)
     return None
+
+
+def missing_for_spotting(landmarks: int = DEFAULT_LANDMARKS) -> str | None:
+    """What ``spot_recording`` with the ``landmarks``-point model lacks here (a sentence naming what to install), or
+    None when it can run."""
+    return _missing_face_extra(landmarks)
 
 
 def spotting_available(landmarks: int = DEFAULT_LANDMARKS) -> bool:
@@ -123,7 +129,7 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
     config = dataclasses.replace(preset, face=dataclasses.replace(preset.face, landmarks=landmarks))
     shared = None if aligners is None else aligners.get(
         _aligners_key("recording", config, predictor),
-        lambda: recording_aligners(config, predictor))
+        lambda: recording_aligners(config, predictor, classify=predictor is not None))
     result, pairs = spot_and_classify(path, predictor, config, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
                                       classify_progress=classify_progress, aligners=shared)
