@@ -116,7 +116,8 @@ def test_spot_then_recognise_fits_each_folds_spotter_without_its_test_subject(mo
             rec.spots.append((self, video.video))
             return SimpleNamespace(intervals=[])
 
-    fake_model = SimpleNamespace(use_cpu_routes=lambda routes: None, preprocessing=SimpleNamespace(image_size=32))
+    fake_model = SimpleNamespace(use_cpu_routes=lambda routes: None, preprocessing=SimpleNamespace(image_size=32),
+                                 class_names=["negative", "positive", "surprise"])  # spots.csv has a p_ column each
     monkeypatch.setattr(mmnet.spotting.spotters, "make_spotter", lambda config, **k: Spy())
     monkeypatch.setattr(mmnet.infer.predictor.Predictor, "from_checkpoint", lambda *a, **k: fake_model)
     monkeypatch.setattr(spot_recognise, "inference_routes", lambda size: {})

@@ -43,8 +43,10 @@ def test_matplotlibs_own_folders_and_a_users_choice_are_kept(tmp_path, monkeypat
 def test_a_command_in_a_home_that_cannot_hold_folders_imports_matplotlib_without_warnings(tmp_path):
     home = tmp_path / "home"
     home.write_text("")  # a file: its .config cannot be created, even by root
-    code = ("from mmnet.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-            "import matplotlib\nprint(matplotlib.get_configdir(), matplotlib.get_cachedir())")
+    # main() as the mmnet program calls it (no argv): a call from Python with argv sets the variable back after
+    code = ("import sys\nsys.argv = ['mmnet', '--version']\nfrom mmnet.cli import main\ntry:\n    main()\n"
+            "except SystemExit:\n    pass\nimport matplotlib\n"
+            "print(matplotlib.get_configdir(), matplotlib.get_cachedir())")
     env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
     env |= {"HOME": str(home), "MMNET_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(SRC)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

@@ -189,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
     model = model_identity(args.checkpoint) if args.json else None
     # the checkpoint's landmark model and crop, unless --landmarks chose another
     aligner = footage_aligner(predictor, landmarks) if args.align else None
-    # one clip: its error is the command's; several: a bad clip is listed at the end, the others classified
+    # one clip: its error is the command's; several: a bad clip is listed at the end (stderr; --json keeps its
+    # place), the others classified
     failures = [] if len(requests) > 1 else None
     try:
         predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner,
