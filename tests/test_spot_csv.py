@@ -94,7 +94,7 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     from mmnet.spotting.megc_files import write_spotting_csv
 
     def spotted(source, predictor, config, fps=None, progress=None, on_total=None,
-                classify_progress=None, partial=None):  # the spotter's work, faked
+                classify_progress=None, partial=None, **_):  # the spotter's work, faked
         curves = SimpleNamespace(notes=[], numbers=None, strides={})
         return SpotResult(str(source), 30.0, 100, [Interval(10, 14, 20, "micro", score=0.3)], [], config=config,
                           curves=curves), None
