@@ -48,3 +48,24 @@ def save_frames(folder: Path, frames: dict[str, np.ndarray]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, image in frames.items():
         Image.fromarray(image).save(folder / name, quality=95)
+
+
+class NoFaceAligner:
+    """A stand-in for FaceAligner that loads nothing and finds no face; ``built`` lists every one made, with the
+    crop and landmark model it was made with (a test sets it to [] before use)."""
+
+    built: list[NoFaceAligner] = []
+
+    def __init__(self, geometry=None, *, landmarks: int = 68, **kwargs):
+        from mmnet.preprocess.face import CropGeometry
+
+        self.geometry, self.points = geometry or CropGeometry(), landmarks
+        NoFaceAligner.built.append(self)
+
+    def detect(self, image):
+        return []
+
+    def estimate(self, image, near=None):
+        from mmnet.errors import PreprocessError
+
+        raise PreprocessError("no face found")

@@ -11,26 +11,9 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("av")
 
-from mmnet.errors import PreprocessError  # noqa: E402
-from mmnet.preprocess.face import CropGeometry  # noqa: E402
 from mmnet.serve import create_app  # noqa: E402
+from tests.preprocess_helpers import NoFaceAligner  # noqa: E402
 from tests.serve_helpers import local_client, mp4_bytes, synth_frames  # noqa: E402
-
-
-class _CountedAligner:
-    """A stand-in for FaceAligner that loads nothing and finds no face; it counts how often it is built."""
-
-    built: list[_CountedAligner] = []
-
-    def __init__(self, geometry: CropGeometry | None = None, *, landmarks: int = 68, **kwargs):
-        self.geometry, self.points = geometry or CropGeometry(), landmarks
-        _CountedAligner.built.append(self)
-
-    def detect(self, image):
-        return []
-
-    def estimate(self, image, near=None):
-        raise PreprocessError("no face found")
 
 
 @pytest.fixture
@@ -38,10 +21,10 @@ def counted(monkeypatch):
     import mmnet.preprocess.face as face
     import mmnet.serve.spotting as spotting
 
-    _CountedAligner.built = []
-    monkeypatch.setattr(face, "FaceAligner", _CountedAligner)
+    NoFaceAligner.built = []
+    monkeypatch.setattr(face, "FaceAligner", NoFaceAligner)
     monkeypatch.setattr(spotting, "require_spotting", lambda landmarks=68: None)  # dlib is not needed here
-    return _CountedAligner.built
+    return NoFaceAligner.built
 
 
 def _ended(client, job_id: str) -> dict:

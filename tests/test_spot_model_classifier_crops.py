@@ -7,29 +7,12 @@ from __future__ import annotations
 import pytest
 
 from mmnet.cli import main
-from mmnet.errors import PreprocessError
 from mmnet.model import CheckpointInfo
-from mmnet.preprocess.face import CropGeometry
+from tests.preprocess_helpers import NoFaceAligner
 
 pytest.importorskip("av")
 
 FIVE = {"clips": "mmnet prepare", "landmarks": 5, "size": [200, 240], "eye_y": 0.36, "iod": 0.42}
-
-
-class _Aligner:
-    """A stand-in for FaceAligner that loads nothing and finds no face; it records the model it is built with."""
-
-    built: list[_Aligner] = []
-
-    def __init__(self, geometry: CropGeometry | None = None, *, landmarks: int = 68, **kwargs):
-        self.geometry, self.points = geometry or CropGeometry(), landmarks
-        _Aligner.built.append(self)
-
-    def detect(self, image):
-        return []
-
-    def estimate(self, image, near=None):
-        raise PreprocessError("no face found")
 
 
 @pytest.fixture
@@ -68,8 +51,8 @@ def test_a_saved_flow_spotters_intervals_are_cropped_with_the_checkpoints_model(
         raise _Classified(aligner)
 
     model, spotter = five_point_model
-    _Aligner.built = []
-    monkeypatch.setattr(face, "FaceAligner", _Aligner)
+    NoFaceAligner.built = []
+    monkeypatch.setattr(face, "FaceAligner", NoFaceAligner)
     # what the spotter finds does not matter here: the aligner the classifying is given does
     monkeypatch.setattr(recordings, "spot_recording", lambda source, config, **kw: types.SimpleNamespace())
     monkeypatch.setattr(recordings, "classify_micro", classify)
@@ -83,4 +66,4 @@ def test_a_saved_flow_spotters_intervals_are_cropped_with_the_checkpoints_model(
     aligner = classified.value.args[0]
     assert aligner.points == 5 and (aligner.geometry.width, aligner.geometry.height) == (200, 240)
     # the spotter keeps its own model, and one aligner each
-    assert [a.points for a in _Aligner.built if a is not aligner] == [68]
+    assert [a.points for a in NoFaceAligner.built if a is not aligner] == [68]
