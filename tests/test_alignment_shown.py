@@ -64,7 +64,7 @@ def test_info_shows_a_record_it_cannot_read_and_says_what_it_refuses(tmp_path, c
     assert main(["info", str(model)]) == 0  # shown, not raised: info describes what the file holds
     out = capsys.readouterr().out
     assert "alignment:     the checkpoint's training.alignment record" in out and "(landmarks 98)" in out
-    assert "cannot be read (landmarks 98)" in out
+    assert "Face crops need no aligning: leave --align out (mmnet spot: --no-align)." in out
     assert main(["info", str(model), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["alignment"]
     assert set(shown) == {"caption", "error"} and "landmarks 98" in shown["error"]

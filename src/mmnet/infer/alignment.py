@@ -59,7 +59,8 @@ def training_alignment(training: dict | None) -> TrainingAlignment:
     except (KeyError, TypeError, ValueError, PreprocessError) as exc:  # PreprocessError: CropGeometry's
         raise CheckpointError(f"the checkpoint's training.alignment record {record!r} cannot be read ({exc}); it "
                               "should name the landmark model (68 or 5), size [W, H], eye_y and iod of `mmnet "
-                              "prepare`.") from None
+                              "prepare` (a later mmnet's record: upgrade mmnet). Face crops need no aligning: "
+                              "leave --align out (mmnet spot: --no-align).") from None
     return TrainingAlignment(points, geometry, recorded=True)
 
 
