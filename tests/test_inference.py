@@ -100,14 +100,16 @@ def test_the_documented_torch_resize_reproduces_pillows():
 
 
 def test_the_unaligned_note_names_the_remedy_of_the_library_too(tmp_path, predictor):
-    from mmnet.preprocess.face import FaceAligner
+    from mmnet.infer.alignment import face_aligner
 
     frames = synthetic_clip(8, 5, size=(90, 70))
     write_frames(tmp_path, [frames[0], frames[5]], ["on.png", "ap.png"])
     (pred,) = predictor.predict_clips([ClipRequest(tmp_path / "on.png", tmp_path / "ap.png")])
     # a library user has no --align to pass: the note also names the argument that does it
-    assert "use --align on the command line" in pred.warning and "aligner=FaceAligner()" in pred.warning
-    assert "aligner" in inspect.signature(Predictor.predict_clips).parameters and callable(FaceAligner)
+    # (tests/test_alignment_shown.py runs that call: the aligner follows the checkpoint's alignment record)
+    assert "use --align on the command line" in pred.warning
+    assert "aligner=face_aligner(predictor.alignment)" in pred.warning
+    assert "aligner" in inspect.signature(Predictor.predict_clips).parameters and callable(face_aligner)
 
 
 def test_one_predictor_shared_by_threads_gives_the_results_of_one(predictor):

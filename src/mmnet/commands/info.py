@@ -1,4 +1,5 @@
-"""Show what an mmnet checkpoint holds: model settings, classes, preprocessing, parameters.
+"""Show what an mmnet checkpoint holds: model settings, classes, how its training clips were aligned (and so how new
+footage is), preprocessing, parameters.
 
 With --cache: where mmnet's cache of derived data is and how large it is (see `mmnet cache prune`).
 Without a checkpoint: this machine and its cached calibration (the measured choice of precision and
@@ -173,8 +174,13 @@ def run(args: argparse.Namespace) -> int:
     model = model_from_weights(weights, meta, source=str(args.checkpoint))  # the MMNet layout, as predict checks it
     n_params = sum(v.numel() for k, v in weights.items()
                    if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    from ..infer.alignment import alignment_summary
+    from ..model import CheckpointInfo
+
+    # how new footage is aligned for this model (predict --align, spot --checkpoint): the checkpoint's own record
+    alignment = alignment_summary(CheckpointInfo.from_metadata(meta).training)
     if args.json:
-        print(json.dumps({**meta, "parameters": n_params}, indent=2))
+        print(json.dumps({**meta, "parameters": n_params, "alignment": alignment}, indent=2))
         return 0
     print(f"checkpoint:    {args.checkpoint}")
     print(f"mmnet version: {meta.get('mmnet_version')}")
@@ -189,10 +195,10 @@ def run(args: argparse.Namespace) -> int:
     if source := record.get("source"):  # weights converted by `mmnet convert`: the file they came from
         print(f"source:        {source.get('file')} (SHA-256 {source.get('sha256')}), {source.get('origin')}")
     print(f"licence:       {licence_note(record)}")
+    print(f"alignment:     {alignment['caption']}")
     for key, value in meta["model"].items():
         print(f"  model.{key} = {value}")
     from ..infer.predictor import Preprocessing
-    from ..model import CheckpointInfo
 
     # what predict applies: a plain save_pretrained stores no preprocessing, and the defaults then hold
     stored = meta.get("preprocessing") or {}

@@ -21,7 +21,7 @@ from ..preprocess.face import CropGeometry
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
 
 __all__ = ["TrainingAlignment", "training_alignment", "choose_alignment", "face_aligner", "recorded_landmarks",
-           "alignment_of", "spotting_alignment", "PREPARED"]
+           "alignment_of", "spotting_alignment", "alignment_summary", "PREPARED"]
 
 #: ``clips`` of a record whose training clips were all prepared by ``mmnet prepare`` with one set of settings.
 PREPARED = "mmnet prepare"
@@ -59,8 +59,39 @@ def training_alignment(training: dict | None) -> TrainingAlignment:
     except (KeyError, TypeError, ValueError, PreprocessError) as exc:  # PreprocessError: CropGeometry's
         raise CheckpointError(f"the checkpoint's training.alignment record {record!r} cannot be read ({exc}); it "
                               "should name the landmark model (68 or 5), size [W, H], eye_y and iod of `mmnet "
-                              "prepare`.") from None
+                              "prepare` (a later mmnet's record: upgrade mmnet). Face crops need no aligning: "
+                              "leave --align out (mmnet spot: --no-align).") from None
     return TrainingAlignment(points, geometry, recorded=True)
+
+
+def alignment_summary(training: dict | None) -> dict:
+    """How a checkpoint's training clips were aligned, and so new footage is, for its ``training`` record (``mmnet
+    info``, the model card), as JSON: ``caption`` (one line), ``recorded`` (the checkpoint names the landmark model),
+    ``landmarks``, ``size``, ``eye_y`` and ``iod``. A record this mmnet cannot read is said, not raised (the caption
+    shows what the file holds): then ``caption`` and ``error`` only."""
+    from ..errors import CheckpointError
+
+    record = (training or {}).get("alignment")
+    try:
+        used = training_alignment(training)
+    except CheckpointError as exc:
+        return {"caption": str(exc), "error": str(exc)}
+    g = used.geometry
+    crop = f"{g.width}x{g.height}, eye_y {g.eye_y:g}, iod {g.iod:g}"
+    fallback = f"new footage is aligned with the {used.landmarks}-point model and the default crop: {crop}"
+    clips = record.get("clips") if isinstance(record, dict) else None
+    if used.recorded:
+        caption = f"{PREPARED}, {used.landmarks}-point landmarks, crop {crop} (new footage is aligned the same way)"
+    elif clips == "synthetic":
+        caption = f"synthetic faces, drawn in place (no landmark model aligned them; {fallback})"
+    elif clips == "not recorded":  # crops mmnet did not write, such as a dataset's own
+        caption = f"not recorded: the training clips were not prepared by mmnet prepare ({fallback})"
+    elif clips is None:  # an earlier mmnet's checkpoint, or one converted from the authors' weights
+        caption = f"not recorded ({fallback})"
+    else:  # a later mmnet's kind of record, which training_alignment reads as none
+        caption = f"clips {clips!r}, a record this mmnet does not know ({fallback})"
+    return {"caption": caption, "recorded": used.recorded, "landmarks": used.landmarks, "size": [g.width, g.height],
+            "eye_y": g.eye_y, "iod": g.iod}
 
 
 def choose_alignment(recorded: TrainingAlignment, chosen: int | None,

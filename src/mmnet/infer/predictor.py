@@ -156,7 +156,8 @@ class Prediction:
 FACE_NOT_CHECKED = ("input not checked for a face: the frames are assumed to be face crops (noise or a blank "
                     "frame also gets a label)")
 NOT_CHECKED = (FACE_NOT_CHECKED + "; to detect and check the face, use --align on the command line, "
-               "predict_clips(..., aligner=FaceAligner()) in Python")
+               "predict_clips(..., aligner=face_aligner(predictor.alignment)) in Python (face_aligner from "
+               "mmnet.infer.alignment: the landmark model and crop the checkpoint records)")
 #: The note on a prediction whose onset and apex frames hold the same pixels (one image given twice,
 #: --onset equal to --apex, or a spotted apex at the onset): the network sees no motion at all.
 ZERO_MOTION = ("the onset and apex frames are identical: the motion between them is zero by construction, so the "

@@ -20,8 +20,9 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import non_default_values
+from ..infer.alignment import alignment_summary
 from ..infer.provenance import DATASET_NAMES, is_synthetic
-from ..model import read_checkpoint
+from ..model import CheckpointInfo, read_checkpoint
 from ..model.mmnet import WEIGHTS_NAME
 from ..report.run_reader import RUN_TABLE_REMEDY, read_csv, read_json
 from ..shell_words import shell_quote
@@ -109,6 +110,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "classes": {"scheme": data.get("scheme"), "names": classes,
                     "samples_per_class": {c: counts.get(i, 0) for i, c in enumerate(classes)}},
         "preprocessing": {**(meta.get("preprocessing") or {}), "frames": _frames_note(cfg)},
+        # the checkpoint's own record (what `mmnet predict --align` crops new footage by), not the config's guess
+        "alignment": alignment_summary(CheckpointInfo.from_metadata(meta).training),
         "recipe_values": _non_default(cfg),
         "loso": _loso(report, cfg),
         "not_measured": NOT_MEASURED,
@@ -211,7 +214,8 @@ def render_card(card: dict) -> str:
     pre = card["preprocessing"]
     lines += ["", "## Preprocessing", "",
               f"Image size {pre.get('image_size')}, mean {pre.get('mean')}, std {pre.get('std')}; {pre['frames']}",
-              "", "## Recipe", "", f"Configuration: {card['source']}. Values that differ from the built-in "
+              "", f"Face alignment of the training clips: {card['alignment']['caption']}", "",
+              "## Recipe", "", f"Configuration: {card['source']}. Values that differ from the built-in "
               "defaults (the paper's 5-class CASME II recipe; local paths left out; the full configuration "
               "is the run's config.yaml):", ""]
     values = card["recipe_values"]
