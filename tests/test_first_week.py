@@ -318,10 +318,10 @@ def test_explain_shows_ranges_shared_scale_colourbars_and_aspect(tmp_path, small
     for shared in (False, True):
         fig = Figure()
         axes = draw_explanation(fig, e, shared_scale=shared)
-        maps = [ax.get_images()[-1] for ax in axes[3:7]]  # the four stages (the Grad-CAM panel after them)
+        maps = [ax.get_images()[-1] for ax in axes[-4:]]  # the four stages, the second row (Grad-CAM above them)
         assert all(m.get_cmap().name == "viridis" for m in maps)  # perceptual, not jet
         assert len(fig.axes) == 8 + 5  # a colour bar per map: the four stages and Grad-CAM
-        for k, (ax, a) in enumerate(zip(axes[3:], e.attention), start=1):
+        for k, (ax, a) in enumerate(zip(axes[-4:], e.attention), start=1):
             assert ax.get_title() == f"stage {k}: {a.min():.3g}-{a.max():.3g}"
             x0, x1, y0, y1 = ax.get_images()[0].get_extent()
             assert (abs(x1 - x0), abs(y1 - y0)) == (80, 120)  # the frame's shape, not the network's square

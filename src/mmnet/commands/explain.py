@@ -1,4 +1,4 @@
-"""Draw MMNet's attention maps for one clip as a PNG (onset, apex, motion, CA stages 1-4, Grad-CAM).
+"""Draw MMNet's attention maps for one clip as a PNG (onset, apex, motion, Grad-CAM; below, CA stages 1-4).
 
 Examples:
   mmnet explain --checkpoint ckpt/ onset.png apex.png --out figure.png
@@ -10,18 +10,18 @@ Frame numbers (--onset, --apex) are the number in each file name for a frame fol
 (reg_img46.jpg is frame 46) and the decode index counted from 0 for a video (its first frame is 0,
 as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i as `reg_img{i}.jpg`.
 
-The maps are the class-independent attention gates of the motion branch (the same whatever the class,
-without the onset-appearance PC branch; not an attribution, not tested for faithfulness): the figure's
-title says so. The last panel is the class-specific Grad-CAM of the predicted class (or --target-class),
-only S/16 cells on a side. Each attention map is drawn in viridis over its own range, given in its title
-and colour bar (a narrow range is a nearly flat map, as an untrained model's); --shared-scale puts the
-four maps on one scale. Panels keep the face's aspect ratio. A line under the panels says what the model
-was trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is not
-recorded (a checkpoint outside its run folder, possibly untrained); it warns first when the onset and
-apex frames are identical (zero motion). The apex panel says "spotted" when the apex was found
-automatically; the panels of two images are named by their files. The PNG's text entries record how the
-figure was made (method, native map sizes, interpolation, colours, checkpoint SHA-256, version,
-onset/apex, --align); --save-maps FILE.npz writes the maps at their native size with the same record.
+The maps are the class-independent attention gates of the motion branch (the same whatever the class, without
+the onset-appearance PC branch; not an attribution, not tested for faithfulness): the heading of their row
+says so. The panel after the motion (top right) is the class-specific Grad-CAM of the predicted class (or
+--target-class), only S/16 cells on a side. Each attention map is drawn in viridis over its own range, given
+in its title and colour bar (a narrow range is a nearly flat map, as an untrained model's); --shared-scale
+puts the four maps on one scale. Panels keep the face's aspect ratio. A line under the panels says what the
+model was trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is
+not recorded (a checkpoint outside its run folder, possibly untrained); it warns first when the onset and apex
+frames are identical (zero motion). The apex panel says "spotted" when the apex was found automatically; the
+panels of two images are named by their files. The PNG's text entries record how the figure was made (method,
+native map sizes, interpolation, colours, checkpoint SHA-256, version, onset/apex, --align); --save-maps
+FILE.npz writes the maps at their native size with the same record.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from pathlib import Path
 
 from .predict import add_clip_options
 
-# The figure is about 18 inches wide: 30 dpi is a thumbnail whose titles are still drawn (FreeType fails near
-# 1 dpi), 600 dpi is print quality at some 10600 px wide; far beyond it the canvas outgrows memory (100000 dpi: 23 GB).
+# The figure is about 9.6 inches wide: 30 dpi is a thumbnail whose titles are still drawn (FreeType fails near
+# 1 dpi), 600 dpi is print quality at some 5800 px wide; far beyond it the canvas outgrows memory (100000 dpi: 23 GB).
 DPI_RANGE = (30, 600)
 
 

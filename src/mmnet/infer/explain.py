@@ -1,8 +1,10 @@
 """Attention figures in the style of the paper's Fig. 4: where the CA blocks of the motion branch gate it.
 
-One row of panels: the onset face, the apex face, the amplified motion |apex - onset|, then the
-continuous-attention maps of stages 1-4, each upsampled (bilinear, each map cell on the input pixel
-it is centred on) to the face size and overlaid on the onset face in a perceptual colour map
+Two rows of panels, some 9.6 inches wide (a page's or a screen's width, where one row of eight panels
+made each a thumbnail): above, the onset face, the apex face, the amplified motion |apex - onset| and the
+class-specific Grad-CAM map (:mod:`mmnet.infer.gradcam`); below, under a heading that calls them internal
+gates, the continuous-attention maps of stages 1-4, each upsampled (bilinear, each map cell on the input
+pixel it is centred on) to the face size and overlaid on the onset face in a perceptual colour map
 (viridis), with a colour bar in the map's raw values.
 
 These maps are the network's internal spatial gates, computed before the classifier: they are the
@@ -32,7 +34,7 @@ from ..errors import ConfigError
 from ..utils import atomic_write_bytes
 from .clips import Clip, FrameNumber, as_clip
 from .explain_record import ALPHA, METHOD_SHORT, NOT_RECORDED, figure_record, png_text
-from .gradcam import grad_cam, target_index
+from .gradcam import grad_cam, pc_offset, placement_note, target_index
 from .predictor import ZERO_MOTION, FrameLike, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation",
@@ -61,8 +63,11 @@ class Explanation:
             (``mmnet.infer.predictor.ZERO_MOTION``).
         padding_only: ``still`` and the network reads the difference apex - onset: its input is zero, so
             the maps are constant but for the zero padding at the edges (drawn greyed, on a fixed scale).
-        target_class, gradcam, gradcam_native: the class whose Grad-CAM map is drawn in the last panel, the map
-            upsampled to (S, S) and at its native (S/16, S/16) (:mod:`mmnet.infer.gradcam`); None: not computed.
+        target_class, gradcam, gradcam_native: the class whose Grad-CAM map is drawn in the panel after the motion,
+            the map upsampled to (S, S) and at its native (S/16, S/16) (:mod:`mmnet.infer.gradcam`); None: not computed.
+        gradcam_placement, pc_offset: where the Grad-CAM map's cells are drawn (on the motion branch's stage-4 cells)
+            and how many input pixels down and right of them the PC branch's share of each cell lies (7.5; None
+            without PC): :func:`mmnet.infer.gradcam.placement_note`.
         provenance: what else the figure's PNG records (``checkpoint``, ``checkpoint_sha256``, ``aligned``,
             ``landmarks``: :func:`mmnet.infer.explain_record.checkpoint_record`).
     """
@@ -88,6 +93,8 @@ class Explanation:
     strides: tuple[int, ...] = ()
     padding_only: bool = False
     provenance: dict[str, str] = field(default_factory=dict)
+    gradcam_placement: str = ""
+    pc_offset: float | None = None
 
 
 def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
@@ -137,6 +144,7 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
         padding_only=still and model.config.main_input == "difference",
         target_class=predictor.class_names[target], gradcam_native=cam,
         gradcam=upsample_map(cam, size // cam.shape[0], size),
+        gradcam_placement=placement_note(model), pc_offset=pc_offset(model),
     )
 
 
@@ -190,7 +198,7 @@ def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: FrameN
 
 def render_explanation(explanation: Explanation, path: str | Path, *, dpi: int = 100, alpha: float = ALPHA,
                        shared_scale: bool = False, cmap: str = "viridis") -> Path:
-    """Draw one row (onset, apex, motion, attention 1-4 over the onset, with colour bars); write a PNG
+    """Draw the two rows (onset, apex, motion, Grad-CAM; attention 1-4 over the onset, with colour bars); write a PNG
     (:func:`explanation_png`'s bytes, written whole or not at all).
 
     The PNG's text entries record how it was made (:func:`mmnet.infer.explain_record.figure_record`). Without
@@ -216,11 +224,11 @@ def explanation_png(explanation: Explanation, *, dpi: int = 100, alpha: float = 
 
     e = explanation
     h, w = e.frame_size or e.onset.shape[:2]
-    panels = 3 + len(e.attention) + (e.gradcam is not None)
-    caption_lines = len(_caption(e, panels, NOT_RECORDED).splitlines())
-    fig = Figure(figsize=(2.2 * panels, 2.2 * h / w + 1.35 + (0.1 + 0.15 * caption_lines if caption_lines else 0.0)),
-                 dpi=dpi,
-                 layout="constrained")
+    columns = _columns(e)
+    caption_lines = len(_caption(e, columns, NOT_RECORDED).splitlines())
+    # the two rows, the title above them and the caption under them
+    height = sum(_row_heights(e, shared_scale)) + 0.35 + 0.15 * caption_lines
+    fig = Figure(figsize=(PANEL * columns, height), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)  # attaches the Agg canvas; no pyplot, no global backend switch
     draw_explanation(fig, e, alpha=alpha, shared_scale=shared_scale, cmap=cmap, missing_caption=NOT_RECORDED)
     buf = io.BytesIO()
@@ -229,14 +237,38 @@ def explanation_png(explanation: Explanation, *, dpi: int = 100, alpha: float = 
     return buf.getvalue()
 
 
+PANEL = 2.4  # inches per panel: four columns make a figure some 9.6 inches wide, a page's or a screen's width
+
+
+def _row_heights(e: Explanation, shared_scale: bool) -> tuple[float, float]:
+    """Inches for the two rows at PANEL inches a panel: the panels at the face's aspect ratio, their titles and
+    colour bars, the row's heading."""
+    h, w = e.frame_size or e.onset.shape[:2]
+    heading = 0.15 * len(_gates_heading(e, shared_scale, _columns(e)).splitlines())
+    panel = (PANEL - 0.1) * h / w + 0.8
+    return panel + 0.2, panel + heading + 0.05
+
+
+def _columns(e: Explanation) -> int:
+    """Panels per row: onset, apex, motion (and Grad-CAM) above, the attention maps below."""
+    return max(3 + (e.gradcam is not None), len(e.attention))
+
+
 def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale: bool = False,
                      cmap: str = "viridis", missing_caption: str = "") -> list:
-    """The panels of :func:`render_explanation` on a matplotlib Figure; returns the axes. ``missing_caption``
-    is drawn in place of an empty ``e.caption`` (by default nothing is)."""
+    """The panels of :func:`render_explanation` on a matplotlib Figure, in two rows: the inputs (onset, apex,
+    motion) and the class-specific Grad-CAM map above, the class-independent CA gates of stages 1-4 below, each
+    row under a heading that says what it is. Returns the axes in reading order: onset, apex, motion, Grad-CAM
+    (when computed), stages 1-4. ``missing_caption`` is drawn in place of an empty ``e.caption`` (by default
+    nothing is)."""
     h, w = e.frame_size or e.onset.shape[:2]
     extent = (0, w, h, 0)  # the S x S arrays drawn at the frame's shape
-    panels = 3 + len(e.attention) + (e.gradcam is not None)
-    axes = list(fig.subplots(1, panels))
+    columns = _columns(e)
+    top, bottom = fig.subfigures(2, 1, height_ratios=_row_heights(e, shared_scale))
+    inputs = top.add_gridspec(1, columns)
+    gates = bottom.add_gridspec(1, columns)
+    axes = [top.add_subplot(inputs[0, i]) for i in range(3 + (e.gradcam is not None))]
+    stages = [bottom.add_subplot(gates[0, i]) for i in range(len(e.attention))]
     on_name, ap_name = _panel_titles(e)
     axes[0].imshow(e.onset, extent=extent)
     axes[0].set_title(on_name, fontsize=9)
@@ -244,13 +276,19 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
     axes[1].set_title(ap_name, fontsize=9)
     axes[2].imshow(e.motion, cmap="gray", vmin=0.0, vmax=1.0, extent=extent)
     axes[2].set_title("|apex - onset|, amplified", fontsize=9)
+    if e.gradcam is not None:
+        _draw_gradcam(top, axes[3], e, extent, alpha, cmap)
+        which = "the predicted class" if e.target_class == e.label else "chosen"
+        top.suptitle(f"inputs, and class-specific Grad-CAM of {e.target_class} ({which}), not tested for "
+                     "faithfulness", fontsize=9)
+    else:
+        top.suptitle("inputs", fontsize=9)
     stretched = [a for a in e.attention if not _flat(a)]
     if shared_scale and stretched:
         lo_all = min(float(a.min()) for a in stretched)
         hi_all = max(float(a.max()) for a in stretched)
-    for k, attn in enumerate(e.attention, start=1):
+    for k, (ax, attn) in enumerate(zip(stages, e.attention), start=1):
         lo, hi = float(attn.min()), float(attn.max())
-        ax = axes[2 + k]
         ax.imshow(e.onset, extent=extent)
         if e.padding_only or _flat(attn):  # stretched, a constant map's edge effects would fill the colour range
             vmin, vmax = 0.0, 1.0  # the range of a CA map (products of sigmoids)
@@ -266,24 +304,24 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
                 vmax = vmin + 1e-12
             im = ax.imshow(attn, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=extent)
             ax.set_title(f"stage {k}: {lo:.3g}-{hi:.3g}", fontsize=9)
-        bar = fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02)
-        ticks = np.linspace(vmin, vmax, 3)  # three ticks: more run together under a map a quarter wide
-        bar.set_ticks(ticks, labels=_distinct_labels(ticks))
-        bar.ax.tick_params(labelsize=7)
-    if e.gradcam is not None:
-        _draw_gradcam(fig, axes[-1], e, extent, alpha, cmap)
+        _colour_bar(bottom, im, ax, vmin, vmax)
+    bottom.suptitle(_gates_heading(e, shared_scale, columns), fontsize=9)
+    axes += stages
     for ax in axes:
         ax.set_axis_off()
     p = e.probabilities[e.label]
-    scale = "one scale for all maps" if shared_scale else "each map on its own range"
-    which = "the predicted class" if e.target_class == e.label else "chosen"
-    last = f"\nlast panel: class-specific Grad-CAM of {e.target_class} ({which}), not tested for faithfulness"
-    fig.suptitle(f"{e.source + ': ' if e.source else ''}predicted {e.label} (probability {p:.2f})\n"
-                 f"stages 1-4: {METHOD_SHORT}; {scale}" + (last if e.gradcam is not None else ""), fontsize=9)
-    caption = _caption(e, panels, missing_caption)
+    fig.suptitle(f"{e.source + ': ' if e.source else ''}predicted {e.label} (probability {p:.2f})", fontsize=10)
+    caption = _caption(e, columns, missing_caption)
     if caption:  # on the figure itself, so that it travels with the picture
         fig.supxlabel(caption, fontsize=8)
     return axes
+
+
+def _gates_heading(e: Explanation, shared_scale: bool, columns: int) -> str:
+    """The heading of the attention row: what its maps are (internal gates, not an attribution) and their scale."""
+    scale = "one scale for all maps" if shared_scale else "each map on its own range"
+    text = f"stages 1-{len(e.attention)}: {METHOD_SHORT}; {scale}"
+    return textwrap.fill(text, width=max(60, 30 * columns))
 
 
 def _draw_gradcam(fig, ax, e: Explanation, extent, alpha: float, cmap: str) -> None:
@@ -295,10 +333,19 @@ def _draw_gradcam(fig, ax, e: Explanation, extent, alpha: float, cmap: str) -> N
     im = ax.imshow(e.gradcam, cmap=cmap, alpha=alpha, vmin=0.0, vmax=hi if hi > 0 else 1.0, extent=extent)
     ax.set_title(textwrap.fill(f"Grad-CAM, {e.target_class}: only {cells[0]}x{cells[1]} cells", width=30),
                  fontsize=9)
+    _colour_bar(fig, im, ax, 0.0, hi if hi > 0 else 1.0)
+
+
+def _colour_bar(fig, im, ax, vmin: float, vmax: float) -> None:
+    """A horizontal colour bar under ``ax`` with three ticks (more run together under a panel a quarter of the
+    figure wide), the end labels kept inside the bar's width so that they take no room from the panels."""
     bar = fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02)
-    ticks = np.linspace(0.0, hi if hi > 0 else 1.0, 3)
+    ticks = np.linspace(vmin, vmax, 3)
     bar.set_ticks(ticks, labels=_distinct_labels(ticks))
     bar.ax.tick_params(labelsize=7)
+    labels = bar.ax.get_xticklabels()
+    labels[0].set_horizontalalignment("left")
+    labels[-1].set_horizontalalignment("right")
 
 
 def _distinct_labels(values) -> list[str]:
@@ -328,8 +375,8 @@ def _flat(attn: np.ndarray) -> bool:
     return hi - lo <= 1e-3 * max(abs(float(attn.mean())), 1e-12)
 
 
-def _caption(e: Explanation, panels: int, missing: str = "") -> str:
+def _caption(e: Explanation, columns: int, missing: str = "") -> str:
     """The text under the panels, wrapped: a zero-motion warning first (the figure of identical frames
     looks like any other), then ``e.caption`` (``missing`` when it is empty)."""
     text = " ".join(part for part in (f"Warning: {ZERO_MOTION}." if e.still else "", e.caption or missing) if part)
-    return textwrap.fill(text, width=max(60, 22 * panels))
+    return textwrap.fill(text, width=max(60, 32 * columns))

@@ -65,7 +65,8 @@ def figure_record(e, *, alpha: float, cmap: str, shared_scale: bool) -> dict[str
     if e.gradcam_native is not None:
         record["mmnet.gradcam"] = json.dumps({"method": GRADCAM_NOTE, "target_class": e.target_class,
                                               "native_size": list(e.gradcam_native.shape),
-                                              "range": [float(e.gradcam_native.min()), float(e.gradcam_native.max())]})
+                                              "range": [float(e.gradcam_native.min()), float(e.gradcam_native.max())],
+                                              "placement": e.gradcam_placement, "pc_offset_px": e.pc_offset})
     record.update({f"mmnet.{k}": str(v) for k, v in e.provenance.items()})
     return record
 

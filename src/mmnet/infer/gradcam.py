@@ -4,7 +4,15 @@ Unlike the CA maps, which are computed before the classifier and are the same fo
 weighs the fused (B, 512, S/16, S/16) features (motion branch + position calibration, the classifier's
 input) by the gradient of the chosen class's logit: channel k's weight is the spatial mean of
 d logit / d feature_k, and the map is ReLU(sum_k weight_k * feature_k). It is therefore only S/16 cells on a
-side (14 x 14 for 224-pixel faces): each cell covers 16 x 16 input pixels.
+side (14 x 14 for 224-pixel faces), one per 16 x 16 input pixels.
+
+A fused cell mixes two places on the face. The motion branch's stage-4 cell j is centred on input pixel 16 j
+(every stride-2 layer is padded to keep cell j on pixel 2 j; its receptive field is 39 pixels wide); the PC
+branch's token j is the onset resized to S/16 bilinearly (align_corners=False), which samples pixel 16 j + 7.5:
+without antialiasing (the paper's setting) it reads pixels 16 j + 7 and 16 j + 8 only, with it a 32-pixel tent
+around 16 j + 7.5. The figure draws the map on the motion branch's cells (as the CA maps); the PC share of each
+cell lies :func:`pc_offset` pixels (7.5) further down and right. This is the network's own geometry, not a
+drawing error: no single placement fits both branches.
 """
 
 from __future__ import annotations
@@ -14,10 +22,11 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["GRADCAM_NOTE", "grad_cam", "target_index"]
+__all__ = ["GRADCAM_NOTE", "grad_cam", "target_index", "main_cell_centres", "pc_token_centres", "pc_offset",
+           "placement_note"]
 
 GRADCAM_NOTE = ("Grad-CAM of the target class on the fused features (motion + PC branches, the classifier's input): "
-                "only S/16 cells on a side, each covering 16 x 16 input pixels; not tested for faithfulness")
+                "only S/16 cells on a side, one per 16 x 16 input pixels; not tested for faithfulness")
 
 
 def target_index(class_names: list[str], target: str | None, probabilities: np.ndarray) -> int:
@@ -39,3 +48,58 @@ def grad_cam(model, features: torch.Tensor, target: int) -> np.ndarray:
     weights = grad[0].mean(dim=(1, 2))  # (512,)
     cam = torch.relu((weights[:, None, None] * a.detach()[0]).sum(dim=0))
     return cam.cpu().numpy()
+
+
+def main_cell_centres(model) -> tuple[float, float]:
+    """(stride, first): the motion branch's stage-4 cell j is centred on input pixel first + stride * j, from the
+    kernel, stride, padding and dilation of each layer on its path (motion stem, stem conv, each stage's 3x3 conv;
+    the 1x1 shortcuts and the attention's 3x3 pooling padded by 1 centre their cells alike)."""
+    branch = model.main_branch
+    layers = [model.motion_stem.conv, branch.conv1] + [getattr(branch, f"layer{i}")[0].conv1
+                                                       for i in range(1, branch.num_stages + 1)]
+    stride, first = 1.0, 0.0
+    for conv in layers:
+        (k, _), (s, _), (p, _), (d, _) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
+        first += stride * (d * (k - 1) / 2 - p)  # output cell 0's centre, in input pixels
+        stride *= s
+    return stride, first
+
+
+def pc_token_centres(model) -> tuple[float, float] | None:
+    """(step, first): the PC branch's token j reads the onset around input pixel first + step * j (the centre of
+    its bilinear resize to the token grid); None for a model without PC."""
+    pc = model.pc_module
+    if pc is None:
+        return None
+    size = model.config.image_size
+    if pc.align_corners:
+        return (size - 1) / (pc.grid - 1) if pc.grid > 1 else 0.0, 0.0
+    step = size / pc.grid
+    return step, step / 2 - 0.5
+
+
+def pc_offset(model) -> float | None:
+    """How many input pixels PC token j lies down (and right) of motion cell j, the place Grad-CAM's cell j is
+    drawn: 7.5 for MMNet at any size (S/16 grid, align_corners=False); None for a model without PC. Raises
+    ValueError if the two grids differ in spacing (the offset would then vary from cell to cell)."""
+    pc = pc_token_centres(model)
+    if pc is None:
+        return None
+    stride, first = main_cell_centres(model)
+    if abs(pc[0] - stride) > 1e-9:
+        raise ValueError(f"the PC tokens are {pc[0]:g} px apart, the motion branch's cells {stride:g}")
+    return pc[1] - first
+
+
+def placement_note(model) -> str:
+    """Where the Grad-CAM figure puts each cell, and where the PC share of that cell lies (figure record)."""
+    stride, first = main_cell_centres(model)
+    where = (f"cell j drawn centred on input pixel {first:g} + {stride:g} j (both axes), the motion branch's stage-4 "
+             "cell, as the CA maps")
+    offset = pc_offset(model)
+    if offset is None:
+        return where + "; this model has no PC branch"
+    step, pc_first = pc_token_centres(model)
+    return (f"{where}; the PC branch's token j, added into the same cell, samples the onset at input pixel "
+            f"{pc_first:g} + {step:g} j, {offset:g} px further down and right: each fused cell mixes the two "
+            "places (the network's geometry, not corrected by the drawing)")

@@ -120,6 +120,10 @@ class PositionCalibration(nn.Module):
             (torchvision < 0.17 behaviour); True is torchvision's current default.
     """
 
+    #: The onset's resize to the token grid (bilinear, align_corners=False as the authors' torchvision resize):
+    #: token j samples input pixel (j + 0.5) * S / grid - 0.5, i.e. 16 j + 7.5 at S / grid = 16.
+    align_corners = False
+
     def __init__(
         self,
         *,
@@ -157,7 +161,7 @@ class PositionCalibration(nn.Module):
     def forward(self, onset: Tensor) -> Tensor:
         B = onset.shape[0]
         x = F.interpolate(
-            onset, size=(self.grid, self.grid), mode="bilinear", align_corners=False,
+            onset, size=(self.grid, self.grid), mode="bilinear", align_corners=self.align_corners,
             antialias=self.antialias,
         )  # (B, 3, grid, grid)
         x = self.patch_embed(x) + self.pos_embed  # (B, N, D)
