@@ -115,9 +115,9 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     # the figure's words as text: what the image shows for this clip, the model's caveat, a link to full size
     figure = page.locator("#clip-result .attention-figure")
     assert figure.locator("img").get_attribute("alt") == (
-        f"Figure for synthetic clip.mp4 (predicted {label}): onset, apex, motion and the attention gates of four "
-        f"stages of the motion branch, the same for every class (not evidence for {label}), then the Grad-CAM map "
-        f"of {label}, class-specific but coarse")
+        f"Figure for synthetic clip.mp4 (predicted {label}): onset, apex, motion and the Grad-CAM map of {label} "
+        f"(class-specific but coarse) above; below, the attention gates of four stages of the motion branch, the "
+        f"same for every class (not evidence for {label})")
     assert figure.locator("a").get_attribute("href") == figure.locator("img").get_attribute("src")
     with urllib.request.urlopen(page.url + "api/model") as answer:
         caption = json.load(answer)["caption"]

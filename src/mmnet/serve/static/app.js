@@ -370,7 +370,7 @@ function detail(data, files, prefix, what) {
   if (attention) {
     const image = node.querySelector("img.attention");
     picture(image, attention, node.querySelector("a.attention-link"));
-    image.alt = `Figure for ${what} (predicted ${label}): onset, apex, motion and the attention gates of four stages of the motion branch, the same for every class (not evidence for ${label}), then the Grad-CAM map of ${label}, class-specific but coarse`;
+    image.alt = `Figure for ${what} (predicted ${label}): onset, apex, motion and the Grad-CAM map of ${label} (class-specific but coarse) above; below, the attention gates of four stages of the motion branch, the same for every class (not evidence for ${label})`;
     node.querySelector(".model-caption").textContent = model.caption || "";  // written on the figure as pixels
   } else {
     node.querySelector(".attention-figure").hidden = true;
