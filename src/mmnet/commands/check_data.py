@@ -255,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import parse_root
     from ..data import LONG_VIDEO_DATASETS, default_scheme, resolve_scheme
+    from ..data.class_coverage import check_unique_ids, usage_coverage_lines
     from ..data.frame_check import check_frame_files
     from ..data.schemes import scheme_warnings
     from ..data.usage import NEAREST_CANNOT, plan_usage
@@ -266,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
     load = _load(args, root)
     check_frame_files(load, scheme, deep=args.deep)
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
+    check_unique_ids([s for s, _ in usage.used], args.dataset)  # refused as `mmnet train` refuses it
     load.issues.extend(scheme_warnings(scheme, load.samples + load.excluded))  # as `mmnet train` logs them
     if args.json:
         _print_json(args, root, scheme, load, usage)
@@ -317,6 +319,9 @@ def run(args: argparse.Namespace) -> int:
         for sid, why in explained:
             for k, line in enumerate(_wrap(f"{sid}: {why}", args.max_width - 6)):
                 print(("    " if k == 0 else "      ") + line)
+    for warning in usage_coverage_lines(pairs, scheme.classes, scheme.name):  # as `mmnet train` logs them
+        for k, line in enumerate(_wrap(f"warning: {warning}", args.max_width - 4)):
+            print(("  " if k == 0 else "    ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
     code = _finish(subjects, errors + len(unlisted), args.strict)
     if usage.annotated and not usage.used:  # `mmnet train` would have nothing to train on, whatever the option

@@ -6,7 +6,12 @@ import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import DataError
+
 __all__ = ["Sample", "Issue"]
+
+#: The fields a sample holds as text (sorted, joined into ids and folder names), with an example each.
+_TEXT_FIELDS = (("dataset", "'casme2'"), ("subject", "'01'"), ("clip", "'EP02_01f'"), ("label", "'happiness'"))
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,17 @@ class Sample:
     aus: tuple[str, ...] = ()
     frames: tuple[tuple[int, Path], ...] = field(default=(), repr=False)  # a clip has hundreds
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # a loader of one's own (registered in mmnet.data.DATASETS) may hand over numbers: named here, not as a
+        # TypeError from sorting subjects after the frame cache and the run's files were written
+        for name, example in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise DataError(f"sample {self.dataset}/{self.subject}/{self.clip}: {name} must be text such as "
+                                f"{example}, not {type(value).__name__} {value!r}; the dataset loader must give it as "
+                                "a str, as the annotation writes it (a subject '01' read as the number 1 loses its "
+                                "leading zero)")
 
     @property
     def sample_id(self) -> str:

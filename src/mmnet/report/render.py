@@ -8,6 +8,7 @@ import pandas as pd
 from ..data.common import natural_key
 from ..display_width import display_width, pad
 from ..run_folder import split_skipped
+from .class_gaps import class_gap_lines
 from .protocol_text import per_dataset_heading, protocol_line, report_title
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
@@ -156,6 +157,7 @@ def render_markdown(report: dict) -> str:
     if verdict:
         L += [f"**Verdict: {verdict}.**", ""]
     L += [*_headline_rows(h), ""]
+    L += [line for note in class_gap_lines(report) for line in (note, "")]  # beside the figures they qualify
     if "ci" in h:
         L += [*_ci_rows(h["ci"]), ""]
     paper = report.get(PAPER_KEY)

@@ -22,6 +22,7 @@ from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics, fold_softwar
 from ..shell_words import shell_quote
 from ..version import __version__
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
+from .class_gaps import class_gaps
 from .metrics import confusion_matrix, scores_from_confusion
 from .protocol_text import data_issue_lines, protocol_summary
 from .reproduce_terms import bits_terms, data_terms, synthetic_terms
@@ -388,5 +389,6 @@ def score_run(run: Run, selection: str | None,
                 f"class(es) {list(names)} have no tested sample in the scored folds (seed {where}; their subjects' "
                 "folds are unfinished): UF1 and UAR count their F1 and recall as 0 (averaged in, not left out), "
                 "so both are lower than over the classes tested.")
+    report.update(class_gaps(run, per_seed))  # beside the headline in report.md: classes no sample or fold holds
     report["files"] = list(report_files(paper=mode == "paper"))
     return report, pooled

@@ -41,6 +41,7 @@ from ..data.cache import (
     frame_windows,
     npy_intact,
 )
+from ..data.class_coverage import check_unique_ids, coverage_lines
 from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
@@ -130,6 +131,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
                         f"{describe_problems(blocking)}\nFix the annotation or the files, or set "
                         f"data.on_bad_sample=skip to leave them out (listed in skipped.csv){nearest}. "
                         f"`mmnet check-data {d.dataset} --root ...` lists every problem.")
+    check_unique_ids([s for s, _ in usage.used], d.dataset)  # refused here, not by the report after every fold
     skipped: list[tuple[str, str]] = list(usage.left_out)
     kept, windows = [], []
     for sample, label in usage.used:
@@ -206,6 +208,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
     folds = protocol_folds(samples, d.protocol)
     rf.check_fold_folders(name for name, _, _ in folds)
+    for line in coverage_lines(scheme.classes, labels, folds, scheme.name):  # said before any fold trains
+        log.warning("%s", line)
     video_folds = write_long_files(out, long_videos, scheme, folds) if long_videos is not None else {}
     if spot is not None and spot.method == "learned":  # said now, not after the first fold's training
         from ..spotting.learned import check_learned_folds
