@@ -67,3 +67,15 @@ def test_resolve_config_fills_what_load_config_leaves_unset():
 def test_table_without_classes_or_root_says_what_to_set():
     with pytest.raises(ConfigError, match="data.classes, which is not set"):
         resolve_config(load_config(None, ["data.dataset=table"]))
+
+
+def test_a_sweep_setting_on_a_table_gets_its_classes(table_root, tmp_path):
+    from mmnet.train.sweep import _check_settings, load_sweep
+
+    doc = {"config": {"data": {"dataset": "table", "root": str(table_root)}},
+           "settings": {"labels": {}, "grouped": {"data.scheme": GROUPS}}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    sweep = load_sweep(tmp_path / "s.yaml")
+    _check_settings(sweep, tmp_path / "out")
+    labels, grouped = (s.config.data.classes for s in sweep.settings)
+    assert labels == ["disgust", "happiness", "others", "repression", "surprise"] and grouped is None
