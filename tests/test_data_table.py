@@ -154,3 +154,10 @@ def test_check_data_covers_the_table(copy, capsys):
     _rewrite(copy, lambda rows: rows[0].update(onset="x"))
     assert main(["check-data", "table", "--root", str(copy), "--strict"]) == 1
     assert "not a frame number" in capsys.readouterr().out
+
+
+def test_a_shipped_scheme_reads_a_table_with_its_labels(table_root):
+    scheme = resolve_scheme("casme2-5class", None, "table")  # refused for another shipped dataset (samm)
+    assert len(scheme.select(load_dataset("table", table_root).samples)) == 12
+    with pytest.raises(ConfigError, match="made for casme2, not for dataset 'samm'"):
+        resolve_scheme("casme2-5class", None, "samm")

@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from ..errors import ConfigError
 from .case_keys import fold_case
 
-__all__ = ["TABLE_SCHEME", "is_label_map", "label_map_scheme", "table_scheme"]
+__all__ = ["TABLE_DATASET", "TABLE_SCHEME", "is_label_map", "label_map_scheme", "table_scheme"]
 
+#: The dataset of a lab's own clips (mmnet.data.table): its labels are its own vocabulary, any scheme may read them.
+TABLE_DATASET = "table"
 #: The ``table`` dataset's default scheme: each annotated label its own class (data.classes).
 TABLE_SCHEME = "table"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import ConfigError, verify_choice
-from .label_maps import TABLE_SCHEME, is_label_map, label_map_scheme, table_scheme
+from .label_maps import TABLE_DATASET, TABLE_SCHEME, is_label_map, label_map_scheme, table_scheme
 from .sample import Issue, Sample
 
 __all__ = ["LabelScheme", "Relabelled", "SCHEMES", "DEFAULT_SCHEME", "default_scheme", "get_scheme", "schemes_for",
@@ -219,7 +219,7 @@ DEFAULT_SCHEME: dict[str, str] = {
     "casme2-long": "casme-sq-str",
     "samm-long": "samm-long-str",
     "casme3-long": "casme3-4class",
-    "table": TABLE_SCHEME,  # data.classes, filled from the table's labels (label_maps.table_scheme)
+    TABLE_DATASET: TABLE_SCHEME,  # data.classes, filled from the table's labels (label_maps.table_scheme)
 }
 
 
@@ -258,7 +258,7 @@ def check_scheme_fits(scheme: LabelScheme, dataset: str) -> None:
     """ConfigError when ``scheme`` was made for other datasets: its label vocabulary and grouping are another
     dataset's (SAMM's 'anger' is unknown to a CASME II scheme), so training would drop or misgroup samples."""
     # a label map is the user's own grouping; the table dataset's labels are the user's own vocabulary
-    if dataset in scheme.datasets or is_label_map(scheme.name) or dataset == TABLE_SCHEME:
+    if dataset in scheme.datasets or is_label_map(scheme.name) or dataset == TABLE_DATASET:
         return
     fitting = schemes_for(dataset)
     if not scheme.datasets:  # registered from Python without its datasets

@@ -8,7 +8,7 @@ import logging
 
 from ..config import ExperimentConfig, config_from_dict, config_to_dict
 from ..data import DATASETS, LONG_VIDEO_DATASETS, default_scheme, resolve_scheme
-from ..data.label_maps import TABLE_SCHEME
+from ..data.label_maps import TABLE_DATASET, TABLE_SCHEME
 from ..dataset_root import absolute_paths, parse_root
 from ..errors import ConfigError, verify_choice
 from ..model.mmnet import MMNetConfig
@@ -22,7 +22,7 @@ def with_table_classes(cfg: ExperimentConfig) -> ExperimentConfig:
     """``cfg`` with the ``table`` dataset's classes filled in when its scheme is the default and data.classes is
     not set: the labels of the table's emotion column, sorted (the only data read). Other configs as they are."""
     d = cfg.data
-    if d.dataset != "table" or d.classes or (d.scheme or TABLE_SCHEME) != TABLE_SCHEME or d.root is None:
+    if d.dataset != TABLE_DATASET or d.classes or (d.scheme or TABLE_SCHEME) != TABLE_SCHEME or d.root is None:
         return cfg
     from ..data.table import table_labels
 
