@@ -131,6 +131,7 @@ def test_label_map_fits_any_dataset_and_takes_the_order_of_data_classes():
         resolve_scheme(GROUPS, ["a", "b", "c"], "casme2")
     with pytest.raises(ConfigError, match="mapped twice"):
         label_map_scheme("happy=positive, Happy=negative")
+    assert label_map_scheme("Happy=positive, sad=-")["mapping"] == {"happy": "positive", "sad": None}
     with pytest.raises(ConfigError, match="is not label=class"):
         label_map_scheme("happy=positive, sad")
 

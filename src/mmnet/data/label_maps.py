@@ -34,10 +34,9 @@ def is_label_map(name: str) -> bool:
     return "=" in name
 
 
-def label_map_scheme(text: str, classes: Iterable[str] | None = None):
-    """The ``LabelScheme`` a label map written as ``data.scheme`` describes (see the module docstring)."""
-    from .schemes import LabelScheme
-
+def label_map_scheme(text: str, classes: Iterable[str] | None = None) -> dict:
+    """The fields of the ``LabelScheme`` a label map written as ``data.scheme`` describes (see the module docstring);
+    ``schemes`` builds it (this module stays below it)."""
     mapping: dict[str, str | None] = {}
     order: list[str] = []
     for item in (part.strip() for part in text.split(",")):
@@ -63,13 +62,11 @@ def label_map_scheme(text: str, classes: Iterable[str] | None = None):
                               f"({order}): list the same classes (their order is the logit order), or leave "
                               "data.classes unset.")
         order = list(classes)
-    return LabelScheme(text, tuple(order), mapping, source="label map given in data.scheme")
+    return {"name": text, "classes": tuple(order), "mapping": mapping, "source": "label map given in data.scheme"}
 
 
-def table_scheme(classes: Iterable[str] | None, dataset: str):
-    """The ``table`` dataset's default scheme: each label in ``classes`` (data.classes) its own class."""
-    from .schemes import LabelScheme
-
+def table_scheme(classes: Iterable[str] | None, dataset: str) -> dict:
+    """The fields of the ``table`` dataset's default scheme: each label in ``classes`` (data.classes) its own class."""
     if not classes:
         raise ConfigError(
             f"label scheme {TABLE_SCHEME!r} of dataset {dataset!r} takes its classes from data.classes, which is not "
@@ -80,5 +77,5 @@ def table_scheme(classes: Iterable[str] | None, dataset: str):
     keys = [fold_case(c) for c in classes]
     if len(set(keys)) != len(keys):
         raise ConfigError(f"data.classes {classes} names a class twice (labels are compared in lower case).")
-    return LabelScheme(TABLE_SCHEME, tuple(classes), dict(zip(keys, classes)), datasets=(dataset,),
-                       source="each emotion label of the table its own class (data.classes)")
+    return {"name": TABLE_SCHEME, "classes": tuple(classes), "mapping": dict(zip(keys, classes)),
+            "datasets": (dataset,), "source": "each emotion label of the table its own class (data.classes)"}

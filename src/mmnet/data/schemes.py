@@ -240,9 +240,9 @@ def get_scheme(name: str) -> LabelScheme:
     """The scheme called ``name``, or the one a label map (``label=class, ...``, label_maps) describes; ConfigError
     listing the valid names otherwise."""
     if is_label_map(name):
-        return label_map_scheme(name)
+        return LabelScheme(**label_map_scheme(name))
     if name == TABLE_SCHEME:
-        return table_scheme(None, TABLE_SCHEME)  # its classes are a config's: resolve_scheme takes them
+        return LabelScheme(**table_scheme(None, TABLE_SCHEME))  # its classes are a config's: resolve_scheme takes them
     verify_choice("label scheme", name, tuple(SCHEMES))
     return SCHEMES[name]
 
@@ -284,9 +284,9 @@ def resolve_scheme(name: str, classes: Iterable[str] | None = None, dataset: str
     (label_maps) take ``classes`` as their own: their class list, and the map's order.
     """
     if name == TABLE_SCHEME:
-        return table_scheme(classes, dataset or TABLE_SCHEME)
+        return LabelScheme(**table_scheme(classes, dataset or TABLE_DATASET))
     if is_label_map(name):
-        return label_map_scheme(name, classes)
+        return LabelScheme(**label_map_scheme(name, classes))
     scheme = get_scheme(name)
     if dataset is not None:
         check_scheme_fits(scheme, dataset)
