@@ -162,3 +162,14 @@ def test_a_shipped_scheme_reads_a_table_with_its_labels(table_root):
     assert len(scheme.select(load_dataset("table", table_root).samples)) == 12
     with pytest.raises(ConfigError, match="made for casme2, not for dataset 'samm'"):
         resolve_scheme("casme2-5class", None, "samm")
+
+
+def test_a_clip_folder_of_two_subjects_is_an_error(copy):
+    rows = _rewrite(copy, lambda rows: rows[5].update(clip=rows[0]["clip"]))
+    assert rows[5]["subject"] != rows[0]["subject"]
+    load = load_dataset("table", copy)
+    (twice,) = _issues(load, "clip_twice")
+    assert twice.severity == "error" and "row 7" in twice.message and "row 2" in twice.message
+    assert twice.sample_id == f"table/{rows[5]['subject']}/{rows[0]['clip']}"
+    usage = plan_usage(load, resolve_scheme("table", table_labels(copy), "table"), "error")
+    assert twice.sample_id in {sid for sid, _ in usage.problems}  # training stops on it, unless skip

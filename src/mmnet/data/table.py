@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from .annotations import read_table
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
-from .sample import Sample
+from .sample import Issue, Sample
 
 __all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "table_labels"]
 
@@ -105,6 +105,22 @@ def _inside(root: Path, clip: str) -> Path | None:
     return root.joinpath(*parts)
 
 
+def _shared_folders(samples: list[Sample], table, issues: list) -> None:
+    """One clip folder annotated for two subjects would be trained on in one subject's folds and tested on in the
+    other's: an error on each later row."""
+    first: dict[Path, Sample] = {}
+    for s in samples:
+        if not s.frames:
+            continue
+        folder = s.frames[0][1].parent.resolve()
+        other = first.setdefault(folder, s)
+        if other.subject != s.subject:
+            issues.append(Issue(s.sample_id, "clip_twice", f"{table.where(s.extra.get('row'))}: clip folder {folder} "
+                                f"is also {table.where(other.extra.get('row'))}'s, of subject {other.subject}: a clip "
+                                "of two subjects would be tested on after training on it; fix the subject or clip "
+                                "cell", "error"))
+
+
 def load_table(
     root: str | Path,
     *,
@@ -140,6 +156,7 @@ def load_table(
         return folder, exact, f"{where} ({table.where(row)}: create the folder or fix the clip cell)"
 
     out, _ = attach_frames(samples, locate, pattern, issues)
+    _shared_folders(out, table, issues)
     # the frame pattern as the user wrote it, not as a regular expression
     wanted = (f"no file named like '{frames}'" if frames else "no image file (.jpg, .png, .bmp, .tif) with a number "
               "in its name")
