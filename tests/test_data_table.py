@@ -173,3 +173,20 @@ def test_a_clip_folder_of_two_subjects_is_an_error(copy):
     assert twice.sample_id == f"table/{rows[5]['subject']}/{rows[0]['clip']}"
     usage = plan_usage(load, resolve_scheme("table", table_labels(copy), "table"), "error")
     assert twice.sample_id in {sid for sid, _ in usage.problems}  # training stops on it, unless skip
+
+
+def test_synth_writes_a_table_dataset_of_the_same_clips(tmp_path, capsys):
+    from mmnet.cli import main
+
+    args = ["synth", str(tmp_path / "t"), "--subjects", "2", "--clips-per-subject", "2", "--seed", "4"]
+    assert main(args + ["--table"]) == 0
+    assert "mmnet check-data table --root" in capsys.readouterr().out
+    assert main(["synth", str(tmp_path / "c"), *args[2:]]) == 0
+    table, casme = load_dataset("table", tmp_path / "t"), load_dataset("casme2", tmp_path / "c")
+    assert not table.errors and not (tmp_path / "t" / "Cropped").exists()
+    assert [(f"P{s.subject}", s.onset, s.apex, s.label) for s in casme.samples] == [
+        (s.subject, s.onset, s.apex, s.label) for s in table.samples]
+    assert table.samples[0].frames[0][1].read_bytes() == casme.samples[0].frames[0][1].read_bytes()
+    assert main(args + ["--overwrite"]) == 0  # the CASME II layout replaces the table one
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["CASME2-coding-20190701.xlsx", "Cropped",
+                                                                  "synth.json"]
