@@ -78,9 +78,26 @@ def test_docs_list_every_scheme_with_its_classes():
         names, classes = line.split("|")[1:3]
         for name in re.findall(r"`([a-z0-9-]+)`", names):
             rows[name] = classes.strip()
+    # the table dataset's scheme takes its classes from the config: listed, not pinned
+    table = rows.pop("table", None)
+    assert table == "`data.classes`: by default the table's labels, sorted"
     assert sorted(rows) == sorted(EXPECTED)
     for name, (classes, _) in EXPECTED.items():
         listed = "I … VII" if classes == ROMAN else "I … V" if classes == ROMAN[:5] else ", ".join(classes)
         assert rows[name] == listed, name
     for dataset, name in DEFAULT_SCHEME.items():
-        assert name in rows, dataset
+        assert name in rows or (name == "table" and table), dataset
+
+
+def test_a_scheme_registered_without_datasets_says_so(monkeypatch):
+    """A scheme registered from Python with no datasets was refused as 'made for , not for dataset ...'."""
+    from mmnet.data import resolve_scheme
+    from mmnet.data.schemes import LabelScheme
+    from mmnet.errors import ConfigError
+
+    monkeypatch.setitem(SCHEMES, "my3", LabelScheme("my3", ("a", "b"), {"x": "a", "y": "b"}))
+    with pytest.raises(ConfigError) as raised:
+        resolve_scheme("my3", None, "casme2")
+    message = str(raised.value)
+    assert "declares no datasets" in message and "datasets=('casme2',)" in message and "made for ," not in message
+    assert "label map" in message

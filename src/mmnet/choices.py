@@ -14,6 +14,6 @@ PRECISIONS = ("auto", "fp32", "bf16")  # train.precision, --precision
 BAD_SAMPLE_POLICIES = ("error", "skip", "nearest")  # data.on_bad_sample, check-data --on-bad-sample
 PREPARE_LAYOUTS = ("auto", "casme2", "samm", "frames", "video")  # mmnet prepare --layout
 # mmnet.data's loader registries by name (a test keeps them equal): data.dataset, check-data's DATASET
-DATASETS = ("casme2", "casme3", "composite", "mmew", "samm", "smic", "smic-hs", "smic-nir", "smic-vis")
+DATASETS = ("casme2", "casme3", "composite", "mmew", "samm", "smic", "smic-hs", "smic-nir", "smic-vis", "table")
 LONG_VIDEO_DATASETS = ("casme-sq", "casme2-long", "casme3-long", "samm-long")  # spotting's long recordings
 SPOT_SCORE_MODES = ("megc", "softnet", "megc2020", "strs")  # the spotting evaluators, score-spots --mode

@@ -10,6 +10,8 @@ Examples:
   mmnet check-data smic --root /data/SMIC --variant VIS
   mmnet check-data composite --root casme2=/data/CASME2 --root samm=/data/SAMM --root smic=/data/SMIC \\
       --annotation combined_3class_gt.csv
+  mmnet check-data table --root /data/mylab      (your own clips: ROOT/annotations.csv, one folder per clip)
+  mmnet check-data table --root /data/mylab --scheme 'happy=positive, sad=negative, surprise=surprise, other=-'
   mmnet check-data casme-sq --root /data/CASME_sq      (long videos for spotting: videos, fps, intervals)
   mmnet check-data samm-long --root /data/SAMMLV
   mmnet check-data casme3-long --root /data/CASME3/part_A
@@ -38,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotation", type=Path, default=None, metavar="FILE",
                         help="annotation file (default: the dataset's usual file name in --root)")
     parser.add_argument("--scheme", type=str, default=None, metavar="NAME",
-                        help="label scheme for the class summary (default: the dataset's default scheme)")
+                        help="label scheme for the class summary (default: the dataset's default scheme), or a label "
+                             "map 'label=class, label=class, label=-'")
     parser.add_argument("--strict", action="store_true", help="exit with code 1 when any error is found")
     parser.add_argument("--layout", type=str, default=None,
                         help="check-data only, to inspect another copy: CASME II frames layout (cropped, "
@@ -250,6 +253,16 @@ def _recognition(args: argparse.Namespace, load) -> str:
             + ", ".join(f"{c} {labels[c]}" for c in scheme.classes) + problems)
 
 
+def _table_classes(args: argparse.Namespace, root) -> list[str] | None:
+    """The table dataset's classes under its default scheme: the table's labels, as `mmnet train` fills them."""
+    from ..data.label_maps import TABLE_SCHEME
+    from ..data.table import table_labels
+
+    if args.dataset != "table" or (args.scheme or TABLE_SCHEME) != TABLE_SCHEME:
+        return None
+    return table_labels(root, args.annotation) or None
+
+
 def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
@@ -263,7 +276,8 @@ def run(args: argparse.Namespace) -> int:
     root = parse_root(args.dataset, args.root)
     if args.dataset in LONG_VIDEO_DATASETS:
         return _run_long(args, root)
-    scheme = resolve_scheme(args.scheme or default_scheme(args.dataset), dataset=args.dataset)
+    scheme = resolve_scheme(args.scheme or default_scheme(args.dataset), _table_classes(args, root),
+                            dataset=args.dataset)
     load = _load(args, root)
     check_frame_files(load, scheme, deep=args.deep)
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)

@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amplitude", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                    help="range of the peak action-unit displacement in pixels at 280x340 (default 0.5 3; "
                         "the demo's data: 8 12)")  # fmt: skip
+    p.add_argument("--table", action="store_true",
+                   help="write the clips as the 'table' dataset reads a lab's own: OUT/annotations.csv and "
+                        "OUT/clips/P01/EP02_01f/frame_0046.jpg (default: the CASME II layout)")
     p.add_argument("--contact-sheet", type=Path, default=None, metavar="PNG",
                    help="also draw onset, apex and amplified difference per class into this PNG")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic set in OUT")
@@ -92,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
     if args.amplitude is not None:
         config = dataclasses.replace(config, amplitude_px=tuple(args.amplitude))
     start = time.perf_counter()
+    if args.table and args.contact_sheet is not None:
+        raise ConfigError("--contact-sheet draws a set in the CASME II layout: write one without --table for it.")
     root = write_dataset(args.out, subjects=args.subjects, clips_per_subject=args.clips_per_subject,
-                         seed=args.seed, config=config, overwrite=args.overwrite)  # fmt: skip
+                         seed=args.seed, config=config, overwrite=args.overwrite, table=args.table)  # fmt: skip
     rows = sample_annotations(
         subjects=args.subjects, clips_per_subject=args.clips_per_subject, seed=args.seed, config=config
     )
@@ -104,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.contact_sheet is not None:
         print(f"contact sheet: {contact_sheet(root, args.contact_sheet)}")
+    if args.table:
+        print(f"next: mmnet check-data table --root {shell_quote(root)} (what training would use); mmnet train "
+              f"--dataset table --root {shell_quote(root)} --out RUN (docs/datasets.md, \"Your own dataset\")")
+        return 0
     print(f"next: mmnet check-data casme2 --root {shell_quote(root)} (what training would use); mmnet train --root "
           f"{shell_quote(root)} "
           "--out RUN trains the paper's recipe on it (224 px: hours on a CPU; `mmnet demo` is the 64 px version)")
@@ -119,9 +128,10 @@ def _run_long(args: argparse.Namespace) -> int:
     from ..synth.long import MIN_FACE, LongConfig, face_size_for
     from ..synth.long_writer import write_long_dataset
 
-    if args.contact_sheet is not None or args.amplitude is not None or args.clips_per_subject != _DEMO[
+    if args.contact_sheet is not None or args.amplitude is not None or args.table or args.clips_per_subject != _DEMO[
             "clips_per_subject"]:
-        raise ConfigError("--contact-sheet, --amplitude and --clips-per-subject are for clip sets, not --long.")
+        raise ConfigError("--contact-sheet, --amplitude, --table and --clips-per-subject are for clip sets, not "
+                          "--long.")
     w, h = args.size
 
     face = face_size_for((w, h))

@@ -49,7 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "casme3-long = spot then recognise)")
     add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
-    p.add_argument("--scheme", type=str, default=None, help="label scheme (default: the dataset's)")
+    p.add_argument("--scheme", type=str, default=None,
+                   help="label scheme (default: the dataset's), or a label map 'label=class, label=class, label=-'")
     p.add_argument("--protocol", choices=PROTOCOLS, default=None,
                    help="leave one subject out (default) or leave one dataset out")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

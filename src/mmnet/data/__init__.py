@@ -27,6 +27,7 @@ from .samm_long import load_samm_long
 from .sample import Issue, Sample
 from .schemes import DEFAULT_SCHEME, SCHEMES, LabelScheme, class_counts, default_scheme, get_scheme, resolve_scheme
 from .smic import load_smic
+from .table import load_table
 
 __all__ = [
     "Sample",
@@ -52,7 +53,8 @@ __all__ = [
 
 # name -> loader(root, *, annotation=None, strict=False, **options) -> DatasetLoad.
 # "smic" takes variant="HS" | "VIS" | "NIR"; "smic-hs" etc. fix it. "composite" takes a mapping
-# {"casme2": DIR, "samm": DIR, "smic": DIR} or one folder holding the three parts.
+# {"casme2": DIR, "samm": DIR, "smic": DIR} or one folder holding the three parts. "table" takes
+# frames="img{frame}.jpg".
 DATASETS: dict[str, Callable[..., DatasetLoad]] = {
     "casme2": load_casme2,
     "samm": load_samm,
@@ -63,6 +65,7 @@ DATASETS: dict[str, Callable[..., DatasetLoad]] = {
     "smic-nir": partial(load_smic, variant="NIR"),
     "casme3": load_casme3,
     "composite": load_composite,
+    "table": load_table,  # a lab's own clips: ROOT/annotations.csv + one folder per clip (data/table.py)
 }
 
 # Long recordings for spotting (docs/spotting.md): name -> loader(root, *, annotation=None, strict=False,

@@ -131,6 +131,7 @@ def samples_from_table(
     subject_prefix: str = "",
     duplicates: str = "error",
     corrections: bool = True,
+    optional: tuple[str, ...] = (),
 ) -> tuple[list[Sample], list[Issue]]:
     """Build frame-less Samples from an annotation ``Table`` (``annotations.read_table``).
 
@@ -144,11 +145,13 @@ def samples_from_table(
         duplicates: "error" reports a repeated (subject, clip) and skips it; "suffix" names repeats
             clip2, clip3 ... in file order (CAS(ME)^3 has several MEs per video, as meb does).
         corrections: apply ``corrections.CORRECTIONS``.
+        optional: fields of the usually required ones that this dataset's table may lack (the table
+            dataset's offset).
     """
     from .annotations import cell, frame_number, label_text, parse_aus, subject_text
     from .corrections import apply_corrections
 
-    required = ("subject", "clip", "onset", "apex", "offset", "label")
+    required = {"subject", "clip", "onset", "apex", "offset", "label"} - set(optional)
     idx = {f: table.column(*names, required=f in required) for f, names in columns.items()}
     samples: list[Sample] = []
     issues = [Issue(f"{dataset}/?/row{row_no}", "merged_cells", f"{table.where(row_no)}: {note}", "warning")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import ConfigError, verify_choice
+from .label_maps import TABLE_DATASET, TABLE_SCHEME, is_label_map, label_map_scheme, table_scheme
 from .sample import Issue, Sample
 
 __all__ = ["LabelScheme", "Relabelled", "SCHEMES", "DEFAULT_SCHEME", "default_scheme", "get_scheme", "schemes_for",
@@ -218,6 +219,7 @@ DEFAULT_SCHEME: dict[str, str] = {
     "casme2-long": "casme-sq-str",
     "samm-long": "samm-long-str",
     "casme3-long": "casme3-4class",
+    TABLE_DATASET: TABLE_SCHEME,  # data.classes, filled from the table's labels (label_maps.table_scheme)
 }
 
 
@@ -225,13 +227,22 @@ def default_scheme(dataset: str) -> str:
     """The name of ``dataset``'s default scheme; a ConfigError, not a KeyError, for a dataset registered without
     one (every loader in ``mmnet.data.DATASETS`` and ``LONG_VIDEO_DATASETS`` needs an entry)."""
     if dataset not in DEFAULT_SCHEME:
-        raise ConfigError(f"dataset {dataset!r} has no default label scheme: add it to DEFAULT_SCHEME in "
-                          "src/mmnet/data/schemes.py (or choose one with data.scheme / --scheme).")
+        raise ConfigError(
+            f"dataset {dataset!r} has no default label scheme: choose one with data.scheme / --scheme, e.g. a label "
+            "map 'happiness=positive, disgust=negative, surprise=surprise' (it fits any dataset). A loader "
+            f"registered from Python names its default with mmnet.data.DEFAULT_SCHEME[{dataset!r}] = NAME. A "
+            "folder of clips with a CSV of subject, clip, onset, apex and emotion needs no code: dataset 'table' "
+            "(docs/datasets.md, \"Your own dataset\").")
     return DEFAULT_SCHEME[dataset]
 
 
 def get_scheme(name: str) -> LabelScheme:
-    """The scheme called ``name``; ConfigError listing the valid names otherwise."""
+    """The scheme called ``name``, or the one a label map (``label=class, ...``, label_maps) describes; ConfigError
+    listing the valid names otherwise."""
+    if is_label_map(name):
+        return LabelScheme(**label_map_scheme(name))
+    if name == TABLE_SCHEME:
+        return LabelScheme(**table_scheme(None, TABLE_SCHEME))  # its classes are a config's: resolve_scheme takes them
     verify_choice("label scheme", name, tuple(SCHEMES))
     return SCHEMES[name]
 
@@ -246,9 +257,16 @@ def schemes_for(dataset: str) -> list[str]:
 def check_scheme_fits(scheme: LabelScheme, dataset: str) -> None:
     """ConfigError when ``scheme`` was made for other datasets: its label vocabulary and grouping are another
     dataset's (SAMM's 'anger' is unknown to a CASME II scheme), so training would drop or misgroup samples."""
-    if dataset in scheme.datasets:
+    # a label map is the user's own grouping; the table dataset's labels are the user's own vocabulary
+    if dataset in scheme.datasets or is_label_map(scheme.name) or dataset == TABLE_DATASET:
         return
     fitting = schemes_for(dataset)
+    if not scheme.datasets:  # registered from Python without its datasets
+        raise ConfigError(
+            f"label scheme {scheme.name!r} (data.scheme) declares no datasets (its LabelScheme.datasets is empty), "
+            f"so it is not used for dataset {dataset!r}: register it with datasets=({dataset!r},), or give the "
+            "grouping as a label map in data.scheme ('happiness=positive, disgust=negative, ...'), which fits any "
+            f"dataset. Schemes for {dataset}: {', '.join(fitting) or '(none)'}.")
     raise ConfigError(
         f"label scheme {scheme.name!r} (data.scheme) is made for {', '.join(scheme.datasets)}, not for dataset "
         f"{dataset!r} (data.dataset): its labels and grouping are another dataset's. Schemes for {dataset}: "
@@ -262,8 +280,13 @@ def resolve_scheme(name: str, classes: Iterable[str] | None = None, dataset: str
     ``data.classes`` other than its classes.
 
     The classes are derived from the scheme (a resolved config.yaml lists them, so the same list is
-    accepted): a different list would otherwise be silently replaced.
+    accepted): a different list would otherwise be silently replaced. The table dataset's scheme and a label map
+    (label_maps) take ``classes`` as their own: their class list, and the map's order.
     """
+    if name == TABLE_SCHEME:
+        return LabelScheme(**table_scheme(classes, dataset or TABLE_DATASET))
+    if is_label_map(name):
+        return LabelScheme(**label_map_scheme(name, classes))
     scheme = get_scheme(name)
     if dataset is not None:
         check_scheme_fits(scheme, dataset)

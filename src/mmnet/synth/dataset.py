@@ -1,4 +1,4 @@
-"""Annotation sampling and the writer of a synthetic dataset in the CASME II layout.
+"""Annotation sampling and the writer of a synthetic dataset in the CASME II layout (or the ``table`` dataset's).
 
 Annotations are drawn first (``sample_annotations``: cheap, no pixels), then each clip is rendered
 from its annotation. Every random draw comes from a generator seeded by (seed, purpose, subject[, clip]),
@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 CODING_FILE = "CASME2-coding-20190701.xlsx"
+TABLE_FILE, TABLE_CLIPS = "annotations.csv", "clips"  # the table layout (mmnet.data.table)
 # Sheet1 header of the real 2019 coding file: blank columns C and G included (None).
 HEADER = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
           "Action Units", "Estimated Emotion", "Objective Classes")  # fmt: skip
@@ -186,6 +187,20 @@ def _write_coding(path: Path, rows: list[ClipAnnotation]) -> None:
     wb.save(path)
 
 
+def _table_clip(row: ClipAnnotation) -> Path:
+    return Path(TABLE_CLIPS, f"P{row.subject}", row.clip)
+
+
+def _write_table(path: Path, rows: list[ClipAnnotation]) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["subject", "clip", "onset", "apex", "offset", "emotion", "aus"])
+        for r in rows:
+            w.writerow([f"P{r.subject}", _table_clip(r).as_posix(), r.onset, r.apex, r.offset, r.label, r.aus])
+
+
 def subject_face(seed: int, subject: int, config: SynthConfig | None = None) -> Face:
     """The neutral face of subject number ``subject`` (1-based, as in ``sub01``) of the set made with ``seed``."""
     config = config or SynthConfig()
@@ -200,8 +215,13 @@ def write_dataset(
     seed: int,
     config: SynthConfig | None = None,
     overwrite: bool = False,
+    table: bool = False,
 ) -> Path:
     """Write a synthetic micro-expression dataset in the CASME II layout and return its root.
+
+    With ``table``, the same clips in the ``table`` dataset's layout instead (a lab's own clips, docs/datasets.md):
+    ``out/annotations.csv`` (subject, clip, onset, apex, offset, emotion, aus) and
+    ``out/clips/P01/EP02_01f/frame_0046.jpg``.
 
     Writes ``out/CASME2-coding-20190701.xlsx``, ``out/Cropped/subNN/CLIP/reg_imgN.jpg`` for the
     frames onset..offset of every clip, and ``out/synth.json`` (the settings that made it), into a new folder
@@ -218,20 +238,24 @@ def write_dataset(
 
     config = config or SynthConfig()
     root = Path(out)
-    check_empty(root, overwrite, ["Cropped", CODING_FILE])
+    parts = ["Cropped", CODING_FILE, TABLE_CLIPS, TABLE_FILE]  # either layout's: --overwrite replaces the other
+    check_empty(root, overwrite, parts)
     rows = sample_annotations(subjects=subjects, clips_per_subject=clips_per_subject, seed=seed, config=config)
     frames_total = sum(row.offset - row.onset + 1 for row in rows)
     check_room(root, frames_total * config.image_size[0] * config.image_size[1] * JPEG_BYTES_PER_PIXEL["clips"],
-               [root / "Cropped", root / CODING_FILE], smaller="--subjects, --clips-per-subject")
-    shutil.rmtree(root / "Cropped", ignore_errors=True)  # an earlier synthetic set's (overwrite)
-    (root / CODING_FILE).unlink(missing_ok=True)
+               [root / p for p in parts], smaller="--subjects, --clips-per-subject")
+    for target in (root / p for p in parts):  # an earlier synthetic set's (overwrite)
+        if target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            target.unlink(missing_ok=True)
     with written_beside(root) as stage:
-        _write_clips(stage, rows, subjects, clips_per_subject, seed, config)
+        _write_clips(stage, rows, subjects, clips_per_subject, seed, config, table)
     return root
 
 
 def _write_clips(root: Path, rows: list[ClipAnnotation], subjects: int, clips_per_subject: int, seed: int,
-                 config: SynthConfig) -> None:
+                 config: SynthConfig, table: bool = False) -> None:
     from PIL import Image
 
     from ..utils import atomic_write_text
@@ -241,15 +265,18 @@ def _write_clips(root: Path, rows: list[ClipAnnotation], subjects: int, clips_pe
     subject_gain = {k: _rng(seed, 3, int(k)).uniform(*config.subject_gain) for k in faces}
     for i, row in enumerate(rows):
         frames = render_row(row, faces[row.subject], subject_gain[row.subject], _rng(seed, 4, i), config)
-        folder = root / "Cropped" / f"sub{row.subject}" / row.clip
+        folder = root / (_table_clip(row) if table else Path("Cropped", f"sub{row.subject}", row.clip))
         folder.mkdir(parents=True, exist_ok=True)
         for k, frame in enumerate(frames):
-            Image.fromarray(frame).save(
-                folder / f"reg_img{row.onset + k}.jpg", quality=config.jpeg_quality, subsampling=0
-            )
-    _write_coding(root / CODING_FILE, rows)
+            name = f"frame_{row.onset + k:04d}.jpg" if table else f"reg_img{row.onset + k}.jpg"
+            Image.fromarray(frame).save(folder / name, quality=config.jpeg_quality, subsampling=0)
+    if table:
+        _write_table(root / TABLE_FILE, rows)
+    else:
+        _write_coding(root / CODING_FILE, rows)
     meta = {"generator": "mmnet synth", "generator_version": GENERATOR_VERSION, "mmnet_version": __version__,
             "subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed,
+            "layout": "table" if table else "casme2",
             "config": asdict(config)}  # fmt: skip
     atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=2) + "\n")
 

@@ -7,7 +7,8 @@ from .executors import run_tasks
 from .experiment import run_experiment, train_experiment
 from .fold import run_fold
 from .prepare import PreparedRun, fold_tasks, prepare_run
+from .resolve import resolve_config
 from .tasks import FoldTask
 
 __all__ = ["run_experiment", "train_experiment", "prepare_run", "fold_tasks",
-           "run_tasks", "run_fold", "PreparedRun", "FoldTask"]
+           "run_tasks", "run_fold", "PreparedRun", "FoldTask", "resolve_config"]

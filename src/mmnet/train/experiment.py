@@ -18,6 +18,7 @@ from .memory_fit import warn_if_short
 from .model_card import write_model_card
 from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
 from .process_state import called_from_python
+from .resolve import with_table_classes
 from .resume_env import warn_changed_numerics
 from .run_lock import abrupt_end_note, driver_lock, restart_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
@@ -59,6 +60,7 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
                      progress: bool = True, source: str | None = None, restart: bool = False) -> dict | None:
     """:func:`run_experiment` as the ``mmnet`` commands run it: the process settings stay for the whole process
     (it ends after the run), and the lasting lines (one per fold) are written also without ``progress``."""
+    cfg = with_table_classes(cfg)  # the table dataset's classes, when not given: its labels (recorded in config.yaml)
     check_engine(executor)  # a missing extra is said before the run folder is written
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)

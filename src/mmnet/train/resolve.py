@@ -3,19 +3,49 @@ what the data settings derive filled in, without reading data."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 from ..config import ExperimentConfig, config_from_dict, config_to_dict
 from ..data import DATASETS, LONG_VIDEO_DATASETS, default_scheme, resolve_scheme
-from ..dataset_root import absolute_paths
+from ..data.label_maps import TABLE_DATASET, TABLE_SCHEME
+from ..dataset_root import absolute_paths, parse_root
 from ..errors import ConfigError, verify_choice
 from ..model.mmnet import MMNetConfig
 
-__all__ = ["resolve_config"]
+__all__ = ["resolve_config", "with_table_classes"]
+
+log = logging.getLogger("mmnet.train")
+
+
+def with_table_classes(cfg: ExperimentConfig) -> ExperimentConfig:
+    """``cfg`` with the ``table`` dataset's classes filled in when its scheme is the default and data.classes is
+    not set: the labels of the table's emotion column, sorted (the only data read). Other configs as they are."""
+    d = cfg.data
+    if d.dataset != TABLE_DATASET or d.classes or (d.scheme or TABLE_SCHEME) != TABLE_SCHEME or d.root is None:
+        return cfg
+    from ..data.table import table_labels
+
+    classes = table_labels(parse_root(d.dataset, d.root), d.annotation)
+    if not classes:
+        raise ConfigError(f"the emotion column of the table of {d.root} holds no label: fill it in (one emotion per "
+                          "clip), then train.")
+    log.info("data.classes from the table's emotion column (sorted): %s", ", ".join(classes))
+    return dataclasses.replace(cfg, data=dataclasses.replace(d, classes=classes))
 
 
 def resolve_config(cfg: ExperimentConfig) -> ExperimentConfig:
     """The configuration as a run uses it and writes to its config.yaml (``mmnet train --print-config`` prints
     it), without reading data: the label scheme's classes (they decide the head's size), absolute data paths,
-    and for long videos saved fold models."""
+    and for long videos saved fold models. The ``table`` dataset's classes, when not given, are its table's labels
+    (:func:`with_table_classes`: the table is read).
+
+    ``mmnet.config.load_config`` gives the configuration as written (``data.classes`` None, ``model.num_classes``
+    at its default); this gives it as a run uses it::
+
+        cfg = resolve_config(load_config("casme2_3class"))   # cfg.data.classes, cfg.model.num_classes filled
+    """
+    cfg = with_table_classes(cfg)
     d = cfg.data
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)

@@ -294,11 +294,13 @@ def _check_settings(sweep: Sweep, out: Path) -> None:
     from ..config import parse_root
     from ..data import DATASETS, LONG_VIDEO_DATASETS, dataset_paths, default_scheme, load_dataset, resolve_scheme
     from ..errors import verify_choice
+    from .resolve import with_table_classes
 
     seen = set()
     for setting in sweep.settings:
-        d = setting.config.data
         with _about(sweep, setting):
+            setting.config = with_table_classes(setting.config)  # as run_experiment: recorded in its config.yaml
+            d = setting.config.data
             verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
             resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
             roots = parse_root(d.dataset, d.root)

@@ -1,0 +1,81 @@
+"""Label schemes written in the configuration, for a lab's own labels (docs/datasets.md, "Your own dataset").
+
+Two forms, both recorded in a run's config.yaml, so that its Reproduce command rebuilds the same scheme:
+
+- a label map as ``data.scheme``: ``"happiness=positive, disgust=negative, repression=negative, surprise=surprise,
+  others=-"``: each annotated label to a class, ``-`` (or nothing after ``=``) to leave a label out on purpose. The
+  classes are the map's targets in the order first written (the logit order), or ``data.classes`` when it lists the
+  same classes in another order. A map fits any dataset.
+- the ``table`` dataset's default scheme ``"table"``: each label its own class, the classes listed in
+  ``data.classes`` (``mmnet.train.resolve_config`` fills them from the table's emotion column: its labels, sorted).
+
+A label the scheme does not know is a problem named per sample (``mmnet.data.usage``), never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import ConfigError
+from .case_keys import fold_case
+
+__all__ = ["TABLE_DATASET", "TABLE_SCHEME", "is_label_map", "label_map_scheme", "table_scheme"]
+
+#: The dataset of a lab's own clips (mmnet.data.table): its labels are its own vocabulary, any scheme may read them.
+TABLE_DATASET = "table"
+#: The ``table`` dataset's default scheme: each annotated label its own class (data.classes).
+TABLE_SCHEME = "table"
+
+_EXAMPLE = "'happiness=positive, disgust=negative, surprise=surprise, others=-'"
+
+
+def is_label_map(name: str) -> bool:
+    """Whether a ``data.scheme`` value is a label map (``label=class, ...``) rather than a scheme's name."""
+    return "=" in name
+
+
+def label_map_scheme(text: str, classes: Iterable[str] | None = None) -> dict:
+    """The fields of the ``LabelScheme`` a label map written as ``data.scheme`` describes (see the module docstring);
+    ``schemes`` builds it (this module stays below it)."""
+    mapping: dict[str, str | None] = {}
+    order: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        label, sep, target = (s.strip() for s in item.partition("="))
+        if not sep or not label:
+            raise ConfigError(f"data.scheme label map {text!r}: {item!r} is not label=class; write it as {_EXAMPLE} "
+                              "(label=- leaves a label out).")
+        key = fold_case(label)  # labels are compared in lower case, as the loaders read them (Sample.label)
+        cls = None if target in ("", "-") else target
+        if key in mapping and mapping[key] != cls:
+            raise ConfigError(f"data.scheme label map {text!r}: label {label!r} is mapped twice ({mapping[key]!r} and "
+                              f"{cls!r}); keep one.")
+        mapping[key] = cls
+        if cls is not None and cls not in order:
+            order.append(cls)
+    if not order:
+        raise ConfigError(f"data.scheme label map {text!r} maps no label to a class; write it as {_EXAMPLE}.")
+    if classes is not None and list(classes) != order:
+        if sorted(classes) != sorted(order):
+            raise ConfigError(f"data.classes {list(classes)} differs from the classes of the label map in data.scheme "
+                              f"({order}): list the same classes (their order is the logit order), or leave "
+                              "data.classes unset.")
+        order = list(classes)
+    return {"name": text, "classes": tuple(order), "mapping": mapping, "source": "label map given in data.scheme"}
+
+
+def table_scheme(classes: Iterable[str] | None, dataset: str) -> dict:
+    """The fields of the ``table`` dataset's default scheme: each label in ``classes`` (data.classes) its own class."""
+    if not classes:
+        raise ConfigError(
+            f"label scheme {TABLE_SCHEME!r} of dataset {dataset!r} takes its classes from data.classes, which is not "
+            "set: list the emotion labels to train on (--set 'data.classes=[negative, positive, surprise]'), or "
+            f"group labels with a label map in data.scheme ({_EXAMPLE}). `mmnet train` fills data.classes from the "
+            "table's emotion column (its labels, sorted); from Python, mmnet.train.resolve_config(cfg) does.")
+    classes = list(classes)
+    keys = [fold_case(c) for c in classes]
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"data.classes {classes} names a class twice (labels are compared in lower case).")
+    return {"name": TABLE_SCHEME, "classes": tuple(classes), "mapping": dict(zip(keys, classes)),
+            "datasets": (dataset,), "source": "each emotion label of the table its own class (data.classes)"}

@@ -1,0 +1,192 @@
+"""The table dataset (a lab's own clips: a CSV and one folder per clip) and label maps in data.scheme."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mmnet.data import load_dataset, resolve_scheme
+from mmnet.data.label_maps import label_map_scheme
+from mmnet.data.table import table_labels
+from mmnet.data.usage import plan_usage
+from mmnet.errors import AnnotationError, ConfigError, DatasetNotFoundError
+from tests.table_helpers import read_csv, table_from_synth, write_csv
+
+GROUPS = "happiness=positive, disgust=negative, repression=negative, surprise=surprise, others=-"
+
+
+@pytest.fixture(scope="module")
+def table_root(tmp_path_factory):
+    from mmnet import synth
+
+    data = synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=3, clips_per_subject=4, seed=0)
+    return table_from_synth(data, tmp_path_factory.mktemp("table") / "mylab")
+
+
+@pytest.fixture
+def copy(table_root, tmp_path):
+    root = tmp_path / "lab"
+    shutil.copytree(table_root, root)
+    return root
+
+
+def _rewrite(root: Path, change) -> list[dict]:
+    rows = read_csv(root / "annotations.csv")
+    change(rows)
+    write_csv(root / "annotations.csv", rows)
+    return rows
+
+
+def _issues(load, check):
+    return [i for i in load.issues if i.check == check]
+
+
+def test_table_loads_every_clip_with_text_subjects(table_root):
+    load = load_dataset("table", table_root)
+    assert not load.errors and len(load.samples) == 12
+    assert {s.subject for s in load.samples} == {"P01", "P02", "P03"}
+    s = load.samples[0]
+    row = read_csv(table_root / "annotations.csv")[0]
+    assert s.clip == row["clip"] and s.onset == int(row["onset"]) and s.label == row["emotion"].lower()
+    assert s.frame_numbers[0] == s.onset and s.frames[0][1].name == f"frame_{s.onset:04d}.jpg"
+    assert table_labels(table_root) == sorted({r["emotion"].lower() for r in read_csv(table_root / "annotations.csv")})
+
+
+def test_subject_ids_stay_text(copy):
+    _rewrite(copy, lambda rows: [r.update(subject="007") for r in rows])
+    assert {s.subject for s in load_dataset("table", copy).samples} == {"007"}
+
+
+def test_frames_pattern_option(copy):
+    load = load_dataset("table", copy, frames="frame_{frame}.jpg")
+    assert not load.errors and len(load.samples) == 12
+    load = load_dataset("table", copy, frames="img{frame}.png")  # no file has that name
+    (first, *others) = _issues(load, "no_frames")
+    assert len(others) == 11 and "no file named like 'img{frame}.png'" in first.message
+    with pytest.raises(ConfigError, match="'\\{frame\\}' once"):
+        load_dataset("table", copy, frames="img.jpg")
+
+
+def test_missing_column_names_the_file_and_the_columns(copy):
+    rows = read_csv(copy / "annotations.csv")
+    write_csv(copy / "annotations.csv", rows, ["subject", "clip", "onset", "emotion"])
+    with pytest.raises(AnnotationError, match="no column named 'apex'.*subject, clip, onset, apex, emotion"):
+        load_dataset("table", copy)
+
+
+def test_offset_column_is_optional(copy):
+    rows = read_csv(copy / "annotations.csv")
+    write_csv(copy / "annotations.csv", rows, ["subject", "clip", "onset", "apex", "emotion"])
+    load = load_dataset("table", copy)
+    assert len(load.samples) == 12 and load.samples[0].offset is None
+
+
+def test_bad_rows_are_named(copy):
+    def change(rows):
+        rows[0]["onset"] = "12a"  # not a frame number
+        rows[1]["onset"], rows[1]["apex"] = rows[1]["apex"], rows[1]["onset"]  # onset after apex
+        rows[2]["clip"] = "P01/no_such_clip"
+        rows[3]["clip"] = "../outside"
+
+    rows = _rewrite(copy, change)
+    empty = copy / rows[4]["clip"]
+    for f in empty.iterdir():
+        f.unlink()
+    load = load_dataset("table", copy)
+    csv_name = str(copy / "annotations.csv")
+    (bad,) = _issues(load, "bad_value")
+    assert "row 2" in bad.message and "'12a' is not a frame number" in bad.message and csv_name in bad.message
+    assert [i.sample_id for i in _issues(load, "onset_after_apex")] == [f"table/P01/{rows[1]['clip']}"]
+    missing = {i.sample_id: i.message for i in _issues(load, "clip_missing")}
+    no_clip = missing["table/P01/P01/no_such_clip"]
+    assert "row 4" in no_clip and "create the folder" in no_clip
+    assert "row 5" in missing["table/P01/../outside"] and "without '..'" in missing["table/P01/../outside"]
+    assert [i.sample_id for i in _issues(load, "no_frames")] == [f"table/{rows[4]['subject']}/{rows[4]['clip']}"]
+
+
+def test_missing_table_says_the_layout(copy):
+    (copy / "annotations.csv").rename(copy / "labels.csv")
+    with pytest.raises(DatasetNotFoundError, match="(?s)annotations.csv.*--annotation FILE.*Expected layout"):
+        load_dataset("table", copy)
+    assert len(load_dataset("table", copy, annotation=copy / "labels.csv").samples) == 12
+
+
+def test_label_map_groups_and_names_unknown_labels(copy):
+    scheme = resolve_scheme(GROUPS, None, "table")
+    assert scheme.classes == ("positive", "negative", "surprise")
+    load = load_dataset("table", copy)
+    usage = plan_usage(load, scheme, "error")
+    assert {r for _, r in usage.left_out} == {f"label 'others' is not used by scheme {GROUPS}"}
+    assert not usage.problems
+    # a label the map does not name is a problem per sample, never a silent drop
+    usage = plan_usage(load, resolve_scheme("happiness=positive, disgust=negative", None, "table"), "error")
+    assert usage.problems and all("unknown to scheme" in reason for _, reason in usage.problems)
+
+
+def test_label_map_fits_any_dataset_and_takes_the_order_of_data_classes():
+    assert resolve_scheme(GROUPS, None, "casme2").classes == ("positive", "negative", "surprise")
+    assert resolve_scheme(GROUPS, ["negative", "positive", "surprise"], "casme2").classes == (
+        "negative", "positive", "surprise")
+    with pytest.raises(ConfigError, match="differs from the classes of the label map"):
+        resolve_scheme(GROUPS, ["a", "b", "c"], "casme2")
+    with pytest.raises(ConfigError, match="mapped twice"):
+        label_map_scheme("happy=positive, Happy=negative")
+    assert label_map_scheme("Happy=positive, sad=-")["mapping"] == {"happy": "positive", "sad": None}
+    with pytest.raises(ConfigError, match="is not label=class"):
+        label_map_scheme("happy=positive, sad")
+
+
+def test_table_scheme_needs_classes():
+    with pytest.raises(ConfigError, match="takes its classes from data.classes.*resolve_config"):
+        resolve_scheme("table", None, "table")
+    assert resolve_scheme("table", ["Negative", "positive"], "table").class_of is not None
+    with pytest.raises(ConfigError, match="names a class twice"):
+        resolve_scheme("table", ["happy", "Happy"], "table")
+
+
+def test_check_data_covers_the_table(copy, capsys):
+    from mmnet.cli import main
+
+    assert main(["check-data", "table", "--root", str(copy), "--strict"]) == 0
+    out = capsys.readouterr().out
+    assert "scheme" in out and "repression" in out
+    assert main(["check-data", "table", "--root", str(copy), "--scheme", GROUPS]) == 0
+    assert "positive" in capsys.readouterr().out
+    _rewrite(copy, lambda rows: rows[0].update(onset="x"))
+    assert main(["check-data", "table", "--root", str(copy), "--strict"]) == 1
+    assert "not a frame number" in capsys.readouterr().out
+
+
+def test_a_shipped_scheme_reads_a_table_with_its_labels(table_root):
+    scheme = resolve_scheme("casme2-5class", None, "table")  # refused for another shipped dataset (samm)
+    assert len(scheme.select(load_dataset("table", table_root).samples)) == 12
+    with pytest.raises(ConfigError, match="made for casme2, not for dataset 'samm'"):
+        resolve_scheme("casme2-5class", None, "samm")
+
+
+def test_a_clip_folder_of_two_subjects_is_an_error(copy):
+    rows = _rewrite(copy, lambda rows: rows[5].update(clip=rows[0]["clip"]))
+    assert rows[5]["subject"] != rows[0]["subject"]
+    load = load_dataset("table", copy)
+    (twice,) = _issues(load, "clip_twice")
+    assert twice.severity == "error" and "row 7" in twice.message and "row 2" in twice.message
+    assert twice.sample_id == f"table/{rows[5]['subject']}/{rows[0]['clip']}"
+    usage = plan_usage(load, resolve_scheme("table", table_labels(copy), "table"), "error")
+    assert twice.sample_id in {sid for sid, _ in usage.problems}  # training stops on it, unless skip
+
+
+def test_synth_writes_a_table_dataset_of_the_same_clips(tmp_path, capsys):
+    from mmnet.cli import main
+
+    args = ["synth", str(tmp_path / "t"), "--subjects", "2", "--clips-per-subject", "2", "--seed", "4"]
+    assert main(args + ["--table"]) == 0
+    assert "mmnet check-data table --root" in capsys.readouterr().out
+    assert main(["synth", str(tmp_path / "c"), *args[2:]]) == 0
+    table, casme = load_dataset("table", tmp_path / "t"), load_dataset("casme2", tmp_path / "c")
+    assert not table.errors and not (tmp_path / "t" / "Cropped").exists()
+    assert [(f"P{s.subject}", s.onset, s.apex, s.label) for s in casme.samples] == [
+        (s.subject, s.onset, s.apex, s.label) for s in table.samples]
+    assert table.samples[0].frames[0][1].read_bytes() == casme.samples[0].frames[0][1].read_bytes()
+    assert main(args + ["--overwrite"]) == 0  # the CASME II layout replaces the table one
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["CASME2-coding-20190701.xlsx", "Cropped",
+                                                                  "synth.json"]
