@@ -335,8 +335,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         if format == "csv":
             if job.kind == "clip":
                 text = prediction_csv(job.result, info["classes"])
-            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer, after a source column
-                text = recording_csv(job.result, info["classes"])
+            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer, source for its video
+                text = recording_csv(job.result, info["classes"], job.media)
             base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
             return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv"),
                                                                   **NO_STORE})
