@@ -51,16 +51,26 @@ def save_frames(folder: Path, frames: dict[str, np.ndarray]) -> None:
 
 
 class NoFaceAligner:
-    """A stand-in for FaceAligner that loads nothing and finds no face; ``built`` lists every one made, with the
-    crop and landmark model it was made with (a test sets it to [] before use)."""
+    """A stand-in for FaceAligner that loads nothing and finds no face; ``built`` lists every one made (each a
+    landmark model loaded by the real one), with the crop and landmark model it was made with, ``cropped`` every
+    one made by ``cropping`` (no model loaded); a test sets both to [] before use."""
 
     built: list[NoFaceAligner] = []
+    cropped: list[NoFaceAligner] = []
 
     def __init__(self, geometry=None, *, landmarks: int = 68, **kwargs):
         from mmnet.preprocess.face import CropGeometry
 
         self.geometry, self.points = geometry or CropGeometry(), landmarks
         NoFaceAligner.built.append(self)
+
+    def cropping(self, geometry):
+        import copy
+
+        twin = copy.copy(self)
+        twin.geometry = geometry
+        NoFaceAligner.cropped.append(twin)
+        return twin
 
     def detect(self, image):
         return []

@@ -215,6 +215,9 @@ def test_serve_aligns_clips_and_spots_recordings_with_the_recorded_model(five_po
     monkeypatch.setattr(server, "serve", lambda app, **kwargs: True)
     assert main(["serve", "--checkpoint", str(five_point_checkpoint), "--align"]) == 0
     assert seen[0]["aligner"].points == 5 and seen[0]["spotter"].keywords["landmarks"] == 5
+    # the recordings' classifier crops as --align does: with that aligner, its landmark model not loaded again
+    shared = seen[0]["spotter"].keywords["aligners"]
+    assert shared.aligner(seen[0]["aligner"].geometry, 5) is seen[0]["aligner"]
     assert "warning:" not in capsys.readouterr().err
     assert main(["serve", "--checkpoint", str(five_point_checkpoint), "--align", "--landmarks", "68"]) == 0
     assert seen[1]["aligner"].points == 68 and seen[1]["spotter"] is None  # the server's own, 68-point spotter

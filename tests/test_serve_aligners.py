@@ -21,7 +21,7 @@ def counted(monkeypatch):
     import mmnet.preprocess.face as face
     import mmnet.serve.spotting as spotting
 
-    NoFaceAligner.built = []
+    NoFaceAligner.built, NoFaceAligner.cropped = [], []
     monkeypatch.setattr(face, "FaceAligner", NoFaceAligner)
     monkeypatch.setattr(spotting, "require_spotting", lambda landmarks=68: None)  # dlib is not needed here
     return NoFaceAligner.built
@@ -42,8 +42,31 @@ def test_recording_jobs_share_the_servers_aligners(predictor, counted):
             r = c.post("/api/recordings", files={"file": (f"rec{k}.mp4", video)})
             assert r.status_code == 202, r.text
             _ended(c, r.json()["id"])  # whatever it found (no face here): the aligners were used
-    # the spotter's (its small crop) and the classifier's (the crop of `mmnet prepare`), once for three jobs
-    assert sorted((a.geometry.width, a.geometry.height) for a in counted) == [(140, 170), (280, 340)]
+    # the spotter's (its small crop) and the classifier's (the crop of `mmnet prepare`), once for three jobs, the
+    # landmark model they share loaded once
+    assert [(a.geometry.width, a.geometry.height) for a in counted] == [(140, 170)]
+    assert [(a.geometry.width, a.geometry.height) for a in NoFaceAligner.cropped] == [(280, 340)]
+
+
+def test_recordings_crop_with_the_align_clip_aligner_when_it_crops_as_they_do(predictor, counted, monkeypatch):
+    import mmnet.serve.spotting as spotting
+
+    clip_aligner = NoFaceAligner()  # `mmnet serve --align`: the crop and model the checkpoint records (here none)
+    used = []
+
+    def spot_and_classify(path, predictor, config, *, aligners, **kwargs):
+        used.extend(aligners)
+        raise spotting.MMNetError("the aligners are what this test looks at")
+
+    monkeypatch.setattr(spotting, "spot_and_classify", spot_and_classify)
+    video = mp4_bytes(synth_frames(n=12))
+    with local_client(create_app(predictor, aligner=clip_aligner), raise_server_exceptions=False) as c:
+        r = c.post("/api/recordings", files={"file": ("rec.mp4", video)})
+        assert r.status_code == 202, r.text
+        _ended(c, r.json()["id"])
+    # no landmark model loaded for recordings: the classifier's crop is the clip aligner, the spotter's its cropping
+    assert counted == [clip_aligner] and used == [*NoFaceAligner.cropped, clip_aligner]
+    assert [(a.geometry.width, a.geometry.height) for a in NoFaceAligner.cropped] == [(140, 170)]
 
 
 def test_a_spotter_models_jobs_share_the_classifiers_aligner(predictor, counted, monkeypatch, tmp_path):

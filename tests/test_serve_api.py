@@ -343,9 +343,9 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
     assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
     rows = client.get(job["urls"]["csv"]).text.splitlines()
     assert len(rows) == 3
-    assert rows[0] == ("source,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,p_negative,p_positive,"
-                       "p_surprise")
-    source = f"{result['source']},"
+    assert rows[0] == ("source,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,p_negative,"
+                       "p_positive,p_surprise")
+    source = f"{result['source']},video_from_0,"  # a video's frames, counted from 0
     assert rows[1].startswith(f"{source}3,6,9,micro,0.500000,{micro['label']},0.100,0.200,0.300,")
     assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,,,"  # not classified: empty label, p_
     assert leftovers(client) == []
@@ -362,6 +362,21 @@ def test_recording_zip_needs_no_fps_from_spotter_shape(client):
     assert result["fps"] == 200.0 and len(result["intervals"]) == 1  # the second ends past frame 12
     interval, = result["intervals"]  # 3, 6, 9: seconds from the zip's first frame (1), at 200 fps
     assert (interval["onset_s"], interval["apex_s"], interval["offset_s"]) == (0.01, 0.025, 0.04)
+
+
+def test_a_recordings_csv_has_the_columns_of_intervals_csv_and_says_how_its_frames_count(client):
+    import csv
+
+    from mmnet.spotting.intervals import intervals_csv
+
+    r = client.post("/api/recordings", files={"file": ("frames.zip", zip_bytes(synth_frames(n=30)))},
+                    data={"fps": "30"})
+    state = wait_for(client, r.json()["id"])
+    assert state["status"] == "done", state
+    rows = list(csv.reader(io.StringIO(client.get(state["urls"]["csv"]).text)))
+    spot_header = intervals_csv([], CLASSES, video="v", frame_numbering="file_number").splitlines()[0].split(",")
+    assert rows[0] == ["source", *spot_header[1:]]  # `mmnet spot --out`'s intervals.csv, source for its video
+    assert len(rows) == 3 and all(row[:2] == ["frames.zip", "file_number"] for row in rows[1:])  # a zip's numbers
 
 
 def test_recording_zip_without_fps_is_refused_at_upload_with_the_form_field_to_send(client):

@@ -38,7 +38,7 @@ def test_results_carry_the_model_that_gave_them(predictor, checkpoint):
         job = recording_done(c, video, name="long=1.mp4")
         assert c.get(job["urls"]["result"]).json()["model"] == ref
         rows = list(csv.reader(io.StringIO(c.get(job["urls"]["csv"]).text)))
-        assert rows[0][:4] == ["source", "onset", "apex", "offset"] and len(rows) > 1
+        assert rows[0][:4] == ["source", "frame_numbering", "onset", "apex"] and len(rows) > 1
         assert {row[0] for row in rows[1:]} == {"long=1.mp4"}
 
 
@@ -47,5 +47,5 @@ def test_a_csv_source_that_reads_as_a_formula_is_quoted(predictor):
 
     text = recording_csv({"source": "=1+2.mp4", "intervals": [
         {"onset": 1, "apex": 2, "offset": 3, "type": "macro", "score": None, "label": None, "probabilities": None}]},
-        ["a"])
-    assert text.splitlines()[1].startswith("'=1+2.mp4,1,2,3,macro")
+        ["a"], "video")
+    assert text.splitlines()[1].startswith("'=1+2.mp4,video_from_0,1,2,3,macro")

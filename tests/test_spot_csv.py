@@ -77,11 +77,10 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
     assert rows[0] == "video,frame_numbering," + HEADER + "".join(f",p_{c}" for c in CLASSES)
     assert len(rows) >= 2 and all(r.split(",")[5] == "micro" and r.split(",")[7] in CLASSES for r in rows[1:])
     assert all(r.startswith("rec,video_from_0,") for r in rows[1:])
-    # the server's CSV is the CLI's with a `source` column (the upload's name) in place of video and
-    # frame_numbering, by the same writer
+    # the server's CSV is the CLI's with a `source` column (the upload's name) in place of video, by the same writer
     served_rows = list(csv.reader(io.StringIO(served)))
     assert served_rows[0][0] == "source" and len({r[0] for r in served_rows[1:]}) == 1
-    assert [r[1:] for r in served_rows] == [r[2:] for r in csv.reader(io.StringIO(cli))]
+    assert [r[1:] for r in served_rows] == [r[1:] for r in csv.reader(io.StringIO(cli))]
 
 
 def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_path, monkeypatch, capsys):

@@ -164,6 +164,9 @@ def run(args: argparse.Namespace) -> int:
     predictor = load_predictor(checkpoint, device=args.device)
     info = describe_checkpoint(checkpoint, predictor)
     spotter = None
+    from ..serve.spotting import SharedAligners
+
+    aligners = SharedAligners()  # recordings' and --align's: one load per landmark model
     if args.spotter_model is not None:  # a bad file or a missing face extra is said before the server starts
         from ..serve.spotting import model_spotter, require_spotting
         from ..spotting.learned import load_spotter
@@ -176,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
                               f"{loaded.config.face.landmarks}, chosen when it was trained: `mmnet train-spotter "
                               "--set face.landmarks=5` trains one with the 5-point model). Add --align to crop and "
                               "align uploaded clips with it, or leave --landmarks out.")
-        spotter = model_spotter(loaded)
+        spotter = model_spotter(loaded, aligners)
     # recordings (without --spotter-model) and --align's clips: the chosen landmark model, else the checkpoint's
     landmarks = args.landmarks if args.landmarks is not None else recorded_landmarks(predictor)
     unavailable = None  # why recordings cannot be spotted, when the model they need is missing
@@ -189,8 +192,10 @@ def run(args: argparse.Namespace) -> int:
         # with the 68-point model unsaid
         unavailable = None if args.landmarks is not None else missing_for_spotting(landmarks)
         if unavailable is None:
-            spotter = flow_spotter(landmarks)
+            spotter = flow_spotter(landmarks, aligners)
     aligner = footage_aligner(predictor, args.landmarks) if args.align else None
+    if aligner is not None:
+        aligners.add(aligner)
     if args.landmarks is not None and not args.align and args.spotter_model is None:  # else said by footage_aligner
         _, warning = choose_alignment(alignment_of(predictor), args.landmarks)
         if warning:

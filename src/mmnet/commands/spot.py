@@ -150,7 +150,7 @@ def _spot(args: argparse.Namespace) -> int:
             raise ConfigError(f"--set method={config.method}: a {config.method} spotter must be trained first: "
                               f"train one with `mmnet train-spotter DATASET --root DIR --out spotter.pt --set "
                               f"method={config.method}` and pass --spotter-model spotter.pt (without --set method).")
-    predictor = landmarks = None  # landmarks: the classifier's model when not config's (default: config's)
+    predictor = landmarks = None  # the classifier's landmark model (None: the checkpoint's, else config's)
     if args.checkpoint is not None:  # a bad model is said before the recording is read
         from .common import load_predictor
 
@@ -159,6 +159,7 @@ def _spot(args: argparse.Namespace) -> int:
             pass
         elif args.spotter_model is None:  # faces aligned with the checkpoint's landmark model unless --set chose one
             config = _classifier_landmarks(config, overrides, predictor)
+            landmarks = config.face.landmarks  # the classifier's too: --set's choice is the user's, for both
         else:  # a saved spotter keeps its own model; the classifier's crops still follow the checkpoint
             from ..infer.alignment import recorded_landmarks
 

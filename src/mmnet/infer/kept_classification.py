@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import recordings
-from .recordings import SAME_FRAME, Pair, classifier_aligner, classify_pairs, read_pairs, spot_and_classify, zero_motion
+from .recordings import SAME_FRAME, Pair, classify_pairs, read_pairs, spot_and_classify, zero_motion
 
 __all__ = ["classifier_identity", "classify_kept", "spot_and_classify_kept", "CLASSIFIED_FORMAT"]
 
@@ -60,8 +60,11 @@ def spot_and_classify_kept(source: str | Path, predictor, config, keep, identity
     """``recordings.spot_and_classify`` (``draw=0``, ``classifier_landmarks``) with the spotting and the classifying
     kept in ``keep`` (a ``PartialSpot``) and continued from what it held; ``identity``: ``classifier_identity``'s.
     Returns the result and the pairs this run read."""
-    result, _ = spot_and_classify(source, None, config, fps=fps, progress=progress, on_total=on_total, partial=keep)
-    aligner = classifier_aligner(config, predictor, classifier_landmarks)
+    # both aligners at once: one landmark model loaded when they share it
+    aligners = recordings.recording_aligners(config, predictor, landmarks=classifier_landmarks)
+    result, _ = spot_and_classify(source, None, config, fps=fps, progress=progress, on_total=on_total, partial=keep,
+                                  aligners=aligners)
+    aligner = aligners[1]
     return result, classify_kept(result, predictor, aligner, keep, identity, progress=classify_progress)
 
 

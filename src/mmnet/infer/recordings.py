@@ -15,6 +15,7 @@ such a recording rather than one micro-expression.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -28,9 +29,9 @@ from ..spotting.config import SpotConfig, spot_config
 from ..spotting.flow_spotter import NO_ALIGN
 from ..spotting.spotter import SpotResult, spot_recording
 
-__all__ = ["Pair", "classifier_aligner", "recording_aligners", "read_pairs", "classify_pairs", "classify_intervals",
-           "classify_micro", "spot_and_classify", "long_clip_warning", "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES",
-           "SAME_FRAME", "SPOT_INSTEAD"]
+__all__ = ["Pair", "SharedAligners", "classifier_alignment", "classifier_aligner", "recording_aligners", "read_pairs",
+           "classify_pairs", "classify_intervals", "classify_micro", "spot_and_classify", "long_clip_warning",
+           "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME", "SPOT_INSTEAD"]
 
 Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
 _BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
@@ -55,32 +56,87 @@ def zero_motion(interval) -> bool:
     return get("type") == "micro" and get("onset") == get("apex")
 
 
-def classifier_aligner(config: SpotConfig, predictor=None, landmarks: int | None = None):
-    """The aligner that crops intervals for the classifier: the crop of ``mmnet prepare`` that ``predictor``'s
-    checkpoint records (the classifier was trained on such crops; the default crop when it records none), not the
-    spotter's small one, with the ``landmarks``-point model (default: ``config.face.landmarks``, which the commands
-    set to the checkpoint's recorded model unless the user chose one); None when ``face.mode=none`` (face crops
-    already)."""
-    if config.face.mode != "align":
-        return None
-    from .alignment import TrainingAlignment, alignment_of, face_aligner
+class SharedAligners:
+    """Face aligners kept by their landmark model, crop and detector settings, each landmark model loaded once:
+    an aligner loads its model (about 100 MB, a second or more), and one with another crop but the same model is
+    that one's ``cropping`` (the same alignments, the model shared). A server keeps one for all its recordings
+    (and its ``--align`` clips, ``add``); an aligner may be used by several threads (``FaceAligner``)."""
+
+    def __init__(self, *aligners):
+        self._lock = threading.Lock()  # two first jobs at once build one aligner, not two
+        self._kept: dict[tuple, object] = {}
+        for aligner in aligners:
+            self.add(aligner)
+
+    def add(self, aligner) -> None:
+        """Keep ``aligner`` (one built elsewhere) to serve its crop, and its model for other crops; one that does
+        not say its model and crop (``points``, ``geometry``, ``cropping``: not a ``FaceAligner``) is not kept."""
+        if not all(hasattr(aligner, name) for name in ("points", "geometry", "cropping")):
+            return
+        with self._lock:
+            self._kept.setdefault(_aligner_key(aligner.points, aligner.geometry, aligner), aligner)
+
+    def aligner(self, geometry, landmarks: int):
+        """The aligner of the ``landmarks``-point model cropping to ``geometry`` (default detector settings): one
+        kept, else a kept one's ``cropping``, else built (the model loaded) and kept."""
+        from ..preprocess.face import FaceAligner
+
+        key = _aligner_key(landmarks, geometry)
+        with self._lock:
+            if key not in self._kept:
+                model = next((a for k, a in self._kept.items() if k[0] == key[0] and k[2:] == key[2:]), None)
+                self._kept[key] = (FaceAligner(geometry, landmarks=landmarks) if model is None
+                                   else model.cropping(geometry))
+            return self._kept[key]
+
+
+def _aligner_key(landmarks: int, geometry, aligner=None) -> tuple:
+    """(landmark model, crop, detector settings): what makes two aligners' alignments differ. The settings are
+    ``FaceAligner``'s defaults for an aligner that does not say (a stand-in)."""
+    return (int(landmarks), geometry, getattr(aligner, "upsample", 0), getattr(aligner, "min_score", 0.0),
+            getattr(aligner, "detect_side", 320))
+
+
+def classifier_alignment(config: SpotConfig, predictor=None, landmarks: int | None = None):
+    """How the classifier's crops are aligned (``TrainingAlignment``): the crop of ``mmnet prepare`` that
+    ``predictor``'s checkpoint records (the default crop when it records none), with the landmark model chosen by
+    one rule, that of the commands: ``landmarks`` when given, else the one the checkpoint records, else
+    ``config.face.landmarks``."""
+    from .alignment import TrainingAlignment, alignment_of
 
     recorded = alignment_of(predictor)
-    chosen = config.face.landmarks if landmarks is None else landmarks
-    return face_aligner(TrainingAlignment(chosen, recorded.geometry, recorded.recorded))
+    chosen = (landmarks if landmarks is not None else recorded.landmarks if recorded.recorded
+              else config.face.landmarks)
+    return TrainingAlignment(chosen, recorded.geometry, recorded.recorded)
 
 
-def recording_aligners(config: SpotConfig, predictor=None, *, classify: bool = True,
-                       landmarks: int | None = None) -> tuple[object | None, object | None]:
-    """(the spotter's aligner, the classifier's aligner: ``classifier_aligner(config, predictor, landmarks)``, the
-    default crop without a ``predictor``) for ``config``; (None, None) when ``face.mode=none`` (frames are face
-    crops already). The classifier's is None when ``classify`` is False (each aligner loads the landmark model)."""
+def classifier_aligner(config: SpotConfig, predictor=None, landmarks: int | None = None):
+    """The aligner that crops intervals for the classifier, as ``classifier_alignment`` says (the crop the
+    classifier was trained on, not the spotter's small one); None when ``face.mode=none`` (face crops already)."""
+    if config.face.mode != "align":
+        return None
+    from .alignment import face_aligner
+
+    return face_aligner(classifier_alignment(config, predictor, landmarks))
+
+
+def recording_aligners(config: SpotConfig, predictor=None, *, classify: bool = True, landmarks: int | None = None,
+                       shared: SharedAligners | None = None) -> tuple[object | None, object | None]:
+    """(the spotter's aligner: ``config.face``'s model and crop, the classifier's: as ``classifier_alignment(config,
+    predictor, landmarks)`` says) for ``config``; (None, None) when ``face.mode=none`` (frames are face crops
+    already). The classifier's is None when ``classify`` is False. When both use one landmark model, it is loaded
+    once (only the crops differ). ``shared``: where the aligners are taken from and kept (a server's, for all its
+    recordings); default: built for this call."""
     if config.face.mode != "align":
         return None, None
-    from ..preprocess.face import CropGeometry, FaceAligner
+    from ..preprocess.face import CropGeometry
 
-    return (FaceAligner(CropGeometry(config.face.width, config.face.height), landmarks=config.face.landmarks),
-            classifier_aligner(config, predictor, landmarks) if classify else None)
+    shared = shared or SharedAligners()
+    spotter = shared.aligner(CropGeometry(config.face.width, config.face.height), config.face.landmarks)
+    if not classify:
+        return spotter, None
+    alignment = classifier_alignment(config, predictor, landmarks)
+    return spotter, shared.aligner(alignment.geometry, alignment.landmarks)
 
 
 def read_pairs(source: str | Path, spans: Sequence[tuple[int, int]], aligner=None, *,
@@ -213,11 +269,11 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
     (``spotting.partial_state.PartialSpot``, ``spot_recording``); ``kept_classification.spot_and_classify_kept``
     keeps the classifying too.
 
-    ``aligners``: (the spotter's aligner, the classifier's aligner), as ``recording_aligners(config, predictor)``
-    builds them, for a caller that spots many recordings: each aligner loads the landmark model (about 100 MB, a
-    second or more), and one pair may serve every call and thread. Default: built for this call, the classifier's
-    with the ``classifier_landmarks``-point model (default: ``config.face.landmarks``; a saved spotter's own model
-    need not be the one the classifier's checkpoint records)."""
+    The classifier's crops follow one rule, that of ``mmnet spot --checkpoint``: the crop and landmark model the
+    predictor's checkpoint records, unless ``classifier_landmarks`` chooses the model (``classifier_alignment``).
+    ``aligners``: (the spotter's, the classifier's) as ``recording_aligners`` builds them, used as given, for a
+    caller that spots many recordings (each landmark model loads in a second or more); default: built for this
+    call."""
     config = config or spot_config()
     if aligners is None:
         aligners = recording_aligners(config, predictor, classify=predictor is not None,

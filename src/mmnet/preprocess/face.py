@@ -19,6 +19,7 @@ the 5-point model (``landmarks=5``) is trained on dlib's own data set.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import pickle
 import threading
@@ -288,6 +289,17 @@ class FaceAligner:
         self._predictor = dlib.shape_predictor(str(landmark_model_path(self.points)))
         self._predictor_lock = threading.Lock()  # dlib does not promise that a model may be shared: a turn each
         self._dlib = dlib
+
+    def cropping(self, geometry: CropGeometry) -> FaceAligner:
+        """An aligner that detects faces and fits landmarks as this one does, with its landmark model (loaded once,
+        a turn each for the two), and crops to ``geometry``. The crop enters only the final transform
+        (``alignment_matrix``), so it aligns exactly as ``FaceAligner(geometry, ...)`` with these settings would,
+        without loading the model again: a recording's spotter and classifier crop differently with one model."""
+        if geometry == self.geometry:
+            return self
+        twin = copy.copy(self)  # shallow: the model and its lock are shared
+        twin.geometry = geometry
+        return twin
 
     def detect(self, image: np.ndarray) -> list[FaceDetection]:
         """All faces found, best score first (score, not size: small false positives exist)."""

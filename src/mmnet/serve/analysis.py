@@ -20,7 +20,7 @@ import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip
 from ..infer.explain import explanation_png
-from ..spotting.intervals import intervals_csv, spreadsheet_safe
+from ..spotting.intervals import FILE_NUMBER, VIDEO_FROM_0, intervals_csv, spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
 
@@ -199,10 +199,13 @@ def prediction_csv(result: dict, class_names: list[str]) -> str:
     return buf.getvalue()
 
 
-def recording_csv(result: dict, class_names: list[str]) -> str:
-    """A recording's intervals as CSV: a ``source`` column (the upload's name, as a clip's CSV has), then the
-    columns of ``mmnet spot --out``'s intervals.csv, written by the same code."""
-    rows = list(csv.reader(io.StringIO(intervals_csv(result["intervals"], class_names))))
+def recording_csv(result: dict, class_names: list[str], media: str) -> str:
+    """A recording's intervals as CSV: a ``source`` column (the upload's name, as a clip's CSV has) in place of
+    ``mmnet spot --out``'s ``video``, then the columns of its intervals.csv, written by the same code:
+    ``frame_numbering`` first, ``video_from_0`` or ``file_number`` as ``media`` says (``Job.media``: "video", or
+    "frames" for a zip; the JSON's ``frame_numbering`` says the rule in words)."""
+    numbering = {"video": VIDEO_FROM_0, "frames": FILE_NUMBER}[media]
+    rows = list(csv.reader(io.StringIO(intervals_csv(result["intervals"], class_names, frame_numbering=numbering))))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     source = spreadsheet_safe(result.get("source", ""))

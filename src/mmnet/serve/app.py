@@ -50,7 +50,7 @@ from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance
 from .settings import API_VERSION, ServeSettings, server_limits
-from .spotting import flow_spotter, require_spotting, spotting_available
+from .spotting import SharedAligners, flow_spotter, require_spotting, spotting_available
 from .upload_root import make_upload_root
 from .uploads import (
     UploadError,
@@ -88,7 +88,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             ``caption`` goes under every attention figure (default: what it was trained on is not recorded).
         settings: limits (defaults: ``ServeSettings()``).
         spotter: the long-video spotter (default ``spotting.flow_spotter(landmarks)``: ``spot_recording`` with face
-            aligners built once for the server; see that module).
+            aligners built once for the server, ``aligner`` among them; see that module).
         landmarks: the landmark model of the server's own spotter (when no ``spotter`` is given); without that
             model installed, recordings are unavailable (501 naming what is missing), never spotted with another.
         aligner: a face aligner for clip uploads that are not face crops (``mmnet.preprocess.FaceAligner``);
@@ -97,7 +97,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     settings = settings or ServeSettings()
     limits = settings.limits
     can_spot = spotter is not None or spotting_available(landmarks)
-    spotter = spotter or flow_spotter(landmarks)
+    # recordings crop with the clip aligner when it crops as they do (one landmark model loaded, not two)
+    spotter = spotter or flow_spotter(landmarks, SharedAligners(*[a for a in (aligner,) if a is not None]))
     held_root, stale_removed = make_upload_root()  # and those of servers killed before they could remove theirs
     root = held_root.path
     store = JobStore(root, ttl_s=settings.result_ttl_s, max_kept=settings.max_kept,
@@ -335,8 +336,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         if format == "csv":
             if job.kind == "clip":
                 text = prediction_csv(job.result, info["classes"])
-            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer, after a source column
-                text = recording_csv(job.result, info["classes"])
+            else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer, source for its video
+                text = recording_csv(job.result, info["classes"], job.media)
             base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
             return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv"),
                                                                   **NO_STORE})

@@ -149,7 +149,8 @@ class RecordingResult(_Open):
     thresholds: dict[str, float | None]
     notes: list[str] = []
     frame_numbering: str = Field(description="how the frame numbers count: a video's from 0, a zip's by its file "
-                                             "names; onset, apex and offset are inclusive")
+                                             "names; onset, apex and offset are inclusive (the CSV's "
+                                             "frame_numbering column: video_from_0 or file_number)")
     gaps: list[Gap] = Field([], description="frame ranges without a detected face, where nothing was spotted")
     strides: dict[str, int] = Field(description="micro and macro: the frames between the two compared by the "
                                                 "motion measure")

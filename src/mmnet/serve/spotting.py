@@ -37,8 +37,13 @@ from pathlib import Path
 
 from ..errors import MMNetError, PreprocessError
 from ..infer import recordings
-from ..infer.alignment import recorded_landmarks
-from ..infer.recordings import classifier_aligner, classify_micro, recording_aligners, spot_and_classify
+from ..infer.recordings import (
+    SharedAligners,
+    classifier_alignment,
+    classify_micro,
+    recording_aligners,
+    spot_and_classify,
+)
 from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
 from ..spotting.intervals import with_seconds
@@ -84,29 +89,6 @@ def require_spotting(landmarks: int = DEFAULT_LANDMARKS) -> None:
                                   "Upload a short clip (a video or a zip of its frames) to classify it instead.")
 
 
-class SharedAligners:
-    """The face aligners of one server's recordings, each built once (by the first recording that needs it) and
-    shared by every job after it: an aligner loads the landmark model (about 100 MB, a second or more, which
-    would be most of a short recording's time), and one may be used by several threads (``FaceAligner``)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()  # two first jobs at once build one aligner, not two
-        self._built: dict[tuple, object] = {}
-
-    def get(self, key: tuple, build):
-        """What ``build()`` returns, built at the first call with this ``key`` (what tells the aligners apart)."""
-        with self._lock:
-            if key not in self._built:
-                self._built[key] = build()
-            return self._built[key]
-
-
-def _aligners_key(role: str, config, predictor) -> tuple:
-    """What tells a recording's aligners apart: the spot config's face settings (landmark model, crop size) and
-    the model they crop for (the server's one, or none)."""
-    return role, dataclasses.astuple(config.face), None if predictor is None else id(predictor)
-
-
 def spot_recording(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
                    draw: int = 0, landmarks: int = DEFAULT_LANDMARKS, aligners: SharedAligners | None = None) -> dict:
     """Spot and classify a long recording exactly as ``mmnet spot RECORDING --checkpoint MODEL --set
@@ -127,23 +109,25 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
     # the preset `mmnet spot` uses (recordings.spot_config: one place to change it), with the chosen landmarks
     preset = recordings.spot_config()
     config = dataclasses.replace(preset, face=dataclasses.replace(preset.face, landmarks=landmarks))
-    shared = None if aligners is None else aligners.get(
-        _aligners_key("recording", config, predictor),
-        lambda: recording_aligners(config, predictor, classify=predictor is not None))
+    # the classifier's crops with the chosen model too, as `mmnet spot --set face.landmarks=` crops them
+    built = recording_aligners(config, predictor, classify=predictor is not None, landmarks=landmarks,
+                               shared=aligners)
     result, pairs = spot_and_classify(path, predictor, config, fps=fps, progress=step,
                                       on_total=lambda n: total.__setitem__(0, n), draw=draw,
-                                      classify_progress=classify_progress, aligners=shared)
+                                      classify_progress=classify_progress, aligners=built)
     return _result_json(result, pairs)
 
 
-def flow_spotter(landmarks: int = DEFAULT_LANDMARKS):
+def flow_spotter(landmarks: int = DEFAULT_LANDMARKS, aligners: SharedAligners | None = None):
     """The server's own spotter (``spot_recording``) with the ``landmarks``-point model, as ``mmnet serve
     --landmarks`` chooses it for recordings without ``--spotter-model``; its face aligners are built once, at
-    the first recording, and shared by every recording it spots (``SharedAligners``)."""
-    return functools.partial(spot_recording, landmarks=landmarks, aligners=SharedAligners())
+    the first recording, and shared by every recording it spots (``aligners``, default: its own
+    ``SharedAligners``; the server's holds its ``--align`` clip aligner too)."""
+    return functools.partial(spot_recording, landmarks=landmarks,
+                             aligners=SharedAligners() if aligners is None else aligners)
 
 
-def model_spotter(spotter):
+def model_spotter(spotter, aligners: SharedAligners | None = None):
     """The server's spotter for a spotter object (``mmnet.spotting.learned.load_spotter``, as ``mmnet serve
     --spotter-model`` loads): its ``spot``, then the micro intervals classified as ``mmnet spot --spotter-model
     MODEL --checkpoint`` does. One recording is spotted at a time (the spotter and its face aligner are shared by
@@ -151,7 +135,7 @@ def model_spotter(spotter):
     half second while a job waits for its turn, so that a job deleted, timed out or stopped with the server ends
     there too."""
     lock = threading.Lock()
-    aligners = SharedAligners()  # the classifier's, built once
+    aligners = SharedAligners() if aligners is None else aligners  # the classifier's, built once
 
     def spot(path: Path, *, fps: float | None = None, predictor=None, progress=None, classify_progress=None,
              draw: int = 0) -> dict:
@@ -166,8 +150,10 @@ def model_spotter(spotter):
         pairs = {}
         if predictor is not None:
             # the classifier's crops: its checkpoint's landmark model (the spotter's own when it records none)
-            aligner = aligners.get(_aligners_key("classifier", spotter.config, predictor),
-                                   lambda: classifier_aligner(spotter.config, predictor, recorded_landmarks(predictor)))
+            aligner = None
+            if spotter.config.face.mode == "align":
+                alignment = classifier_alignment(spotter.config, predictor)
+                aligner = aligners.aligner(alignment.geometry, alignment.landmarks)
             pairs = classify_micro(result, predictor, aligner, draw=draw, progress=classify_progress)
         return _result_json(result, pairs)
 
