@@ -190,3 +190,22 @@ def test_synth_writes_a_table_dataset_of_the_same_clips(tmp_path, capsys):
     assert main(args + ["--overwrite"]) == 0  # the CASME II layout replaces the table one
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["CASME2-coding-20190701.xlsx", "Cropped",
                                                                   "synth.json"]
+
+
+def test_data_frames_names_frames_whose_last_number_is_not_theirs(copy, tmp_path, capsys):
+    from mmnet.cli import main
+    from mmnet.config import load_config
+    from mmnet.train import resolve_config
+    from mmnet.train.prepare import prepare_run
+
+    for frame in copy.glob("*/*/frame_*.jpg"):  # img46_v2.jpg: the last number in the name is 2, not the frame
+        frame.rename(frame.with_name(f"img{int(frame.stem.removeprefix('frame_'))}_v2.jpg"))
+    assert main(["check-data", "table", "--root", str(copy), "--strict"]) == 1  # onset/apex not among "frames 2"
+    capsys.readouterr()
+    assert main(["check-data", "table", "--root", str(copy), "--strict", "--frames", "img{frame}_v2.jpg"]) == 0
+    settings = [f"data.root={copy}", "data.dataset=table", "data.image_size=32", f"data.cache_dir={tmp_path / 'c'}"]
+    cfg = resolve_config(load_config(None, [*settings, "data.frames=img{frame}_v2.jpg"]))
+    prepared = prepare_run(cfg, tmp_path / "run", progress=False, measure=False)
+    assert len(prepared.sample_ids) == 12
+    with pytest.raises(ConfigError, match="data.frames .* 'table' dataset"):
+        load_config(None, [f"data.root={copy}", "data.frames=img{frame}.jpg"])  # casme2 has its own layout

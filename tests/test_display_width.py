@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from mmnet.commands.check_data import _print_issues
+from mmnet.commands.check_data_common import print_issues
 from mmnet.commands.predict import format_table
 from mmnet.data.sample import Issue
 from mmnet.display_width import display_width, pad
@@ -38,7 +38,7 @@ def test_the_predict_table_keeps_its_columns_in_line_for_cjk_paths():
 def test_the_check_data_table_keeps_its_columns_in_line_for_cjk_samples(capsys):
     issues = [Issue("张三/恐惧_1", "missing_frames", "frames 3-5 are missing", "warning"),
               Issue("sub01/EP02_01f", "missing_frames", "frames 7-9 are missing", "warning")]
-    _print_issues(issues, 120)
+    print_issues(issues, 120)
     lines = [line for line in capsys.readouterr().out.splitlines() if "missing_frames  frames" in line]
     assert len(lines) == 2 and len(_column_starts(lines, "warning")) == 1
 

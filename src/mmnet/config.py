@@ -40,6 +40,8 @@ class DataConfig:
     dataset: str = "casme2"  # loader name (mmnet.data.DATASETS)
     root: str | None = None  # dataset root; for the composite: "casme2=DIR,samm=DIR,smic=DIR"
     annotation: str | None = None  # annotation file, when not the loader's default name
+    # table dataset: frame file names with {frame} ('img{frame}.jpg'); None = the last number in an image's name
+    frames: str | None = None
     scheme: str | None = None  # label scheme; None = the dataset's default (casme2 -> casme2-5class)
     classes: list[str] | None = None  # filled from the scheme in the resolved config (logit order)
     protocol: str = "loso"  # "loso" (leave one subject out) or "lodo" (leave one dataset out)
@@ -57,6 +59,9 @@ class DataConfig:
         verify_choice("data.protocol", self.protocol, PROTOCOLS)
         verify_choice("data.on_bad_sample", self.on_bad_sample, BAD_SAMPLE_POLICIES)
         verify_choice("data.flow_method", self.flow_method, FLOW_METHODS)
+        if self.frames is not None and self.dataset != "table":
+            raise ConfigError(f"data.frames ({self.frames!r}) names the frame files of the 'table' dataset; "
+                              f"{self.dataset!r} finds its frames by its own layout: leave data.frames out.")
         if self.image_size < 16 or self.image_size % 16:
             raise ConfigError(f"data.image_size must be a positive multiple of 16, got {self.image_size}")
         if not 0.0 <= self.jitter_fraction <= 1.0:

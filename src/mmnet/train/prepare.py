@@ -107,7 +107,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
     spot = spot_settings(cfg) if d.dataset in LONG_VIDEO_DATASETS else None  # its values checked before the data
-    load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation)
+    frames = {} if d.frames is None else {"frames": d.frames}  # the table dataset's frame names
+    load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation, **frames)
     if d.dataset in LONG_VIDEO_DATASETS:  # spot then recognise: MMNet trains on the annotated micro-expressions
         long_videos = load
         load = long_video_clips(load, "micro")

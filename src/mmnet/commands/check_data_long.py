@@ -1,0 +1,87 @@
+"""``mmnet check-data`` for a long-video (spotting) dataset: videos, fps, subjects, intervals per type, every quirk,
+and what spot then recognise would train MMNet on. Kept apart from the clip datasets' check (check_data)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .check_data_common import finish, frames_folder, load_quietly, per_subject, print_issues
+
+__all__ = ["run_long"]
+
+
+def run_long(args: argparse.Namespace, root) -> int:
+    """check-data for a long-video (spotting) dataset: videos, fps, subjects, intervals per type, every quirk."""
+    from collections import Counter
+
+
+    if args.scheme is not None:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--scheme does not apply to the long-video dataset {args.dataset!r}.")
+    load = load_quietly(args, root)
+    videos = load.videos
+    print(f"dataset     {args.dataset} (long videos, for spotting)")
+    print(f"root        {root}")
+    print(f"annotation  {load.annotation}")
+    print(f"frames      {frames_folder([v.path for v in videos])}")
+    print(f"videos      {len(videos)} with frames on disk, {len(load.excluded)} excluded (no frames), "
+          f"{sum(1 for v in videos if not v.intervals)} without annotation")
+    fps = Counter(v.fps for v in videos)
+    print("fps         " + ", ".join(f"{f:g} ({n} videos)" for f, n in sorted(fps.items())))
+    frames = [v.n_frames for v in videos]
+    if frames:
+        print(f"frames      {sum(frames)} on disk; {min(frames)}-{max(frames)} per video, "
+              f"mean {sum(frames) / len(frames):.0f}")
+    print()
+    _errors = print_issues(load.issues, args.max_width)
+    counts = load.interval_counts()
+    print(f"intervals   {sum(counts.values())} in the videos with frames"
+          + (f" ({sum(len(v.intervals) for v in load.excluded)} more in excluded videos)" if load.excluded else ""))
+    for t in ("micro", "macro"):
+        if t not in load.types:
+            print(f"  {t:<6} no {t}-expression annotation: {t} spotting cannot be evaluated")
+            continue
+        with_t = [v for v in videos if v.of_type(t)]
+        lengths = [i.length for v in with_t for i in v.of_type(t)]
+        span = f"; {min(lengths)}-{max(lengths)} frames long" if lengths else ""
+        labels = Counter(i.label or "(none)" for v in with_t for i in v.of_type(t))
+        print(f"  {t:<6} {counts.get(t, 0):>5} in {len(with_t)} videos of {len({v.subject for v in with_t})} "
+              f"subjects{span}; labels: " + ", ".join(f"{k} {n}" for k, n in sorted(labels.items())))
+    blinks = [v for v in videos if v.blinks]
+    if blinks:
+        print(f"blinks      {sum(len(v.blinks) for v in blinks)} in {len(blinks)} videos (for rejecting spotted "
+              "intervals)")
+    after = _recognition(args, load) if "micro" in load.types else None
+    return finish(Counter(v.subject for v in videos), _errors, args.strict, after=after)
+
+
+def _recognition(args: argparse.Namespace, load) -> str:
+    """What `mmnet train` (spot then recognise) would train MMNet on: the usable micro-expressions under the
+    dataset's STR scheme, and their subjects, the only ones with a recognition fold (the rule of train.prepare)."""
+    from collections import Counter
+
+    from ..data import default_scheme, get_scheme
+    from ..data.long_clips import long_video_clips
+    from ..data.usage import describe_problems, plan_usage
+
+    scheme = get_scheme(getattr(args, "scheme", None) or default_scheme(args.dataset))
+    usage = plan_usage(long_video_clips(load, "micro"), scheme, args.on_bad_sample)
+    used = usage.used
+    problems = ""
+    if usage.problems:
+        stops = ("left out (data.on_bad_sample=skip)" if args.on_bad_sample == "skip"
+                 else "`mmnet train` stops on them unless data.on_bad_sample=skip")
+        problems = (f"\n            {len(usage.problems)} micro-expression(s) not usable for recognition "
+                    f"({stops}):\n{describe_problems(usage.problems, limit=None)}")
+    labels = Counter(scheme.classes[k] for _, k in used)
+    folds = Counter(s.subject for s, _ in used)
+    if not used:
+        return (f"  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): no "
+                f"micro-expression usable by scheme {scheme.name}, nothing to train MMNet on{problems}")
+    subjects = per_subject(folds)
+    return (f"  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): "
+            f"{len(folds)} fold(s), the subjects with a usable micro-expression (micro-expressions: {subjects}); "
+            "the others' recordings are spotted in those folds\n"
+            f"recognise   {len(used)} micro-expressions usable by scheme {scheme.name}: "
+            + ", ".join(f"{c} {labels[c]}" for c in scheme.classes) + problems)
