@@ -1,0 +1,67 @@
+"""A mistyped path or number is said before the slow steps (torch, models) of a command, not after them."""
+
+import subprocess
+import sys
+
+import pytest
+
+from mmnet.cli import main
+
+# the `mmnet` program (argv from the command line, as a user runs it), then whether torch was imported
+_PROBE = ("import sys; sys.argv = ['mmnet', *sys.argv[1:]]; from mmnet.cli import main; code = main(); "
+          "print('torch' in sys.modules, file=sys.stderr); sys.exit(code)")
+
+
+def _program(*args, cwd) -> tuple[int, str, str, bool]:
+    r = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    *said, loaded = r.stderr.strip().splitlines()
+    return r.returncode, r.stdout, "\n".join(said), loaded == "True"
+
+
+def test_spot_says_a_missing_recording_before_loading_anything(tmp_path):
+    code, _, err, torch_loaded = _program("spot", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "out"),
+                                          cwd=tmp_path)
+    assert code == 3 and f"'{tmp_path / 'none.mp4'}' does not exist; give a video file or a folder" in err
+    assert not torch_loaded
+    assert not (tmp_path / "out").exists()  # no --out folder made for it either
+
+
+class _Loaded(Exception):
+    pass
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """The checkpoints the command asked to load (each load raises _Loaded: these tests stop there)."""
+    asked = []
+
+    def load_predictor(checkpoint, **kwargs):
+        asked.append(checkpoint)
+        raise _Loaded
+
+    monkeypatch.setattr("mmnet.commands.common.load_predictor", load_predictor)
+    return asked
+
+
+@pytest.mark.parametrize("command", [["predict"], ["explain", "--out", "figure.png"]])
+def test_a_missing_clip_is_said_before_the_model_loads(tmp_path, capsys, loads, command):
+    code = main([*command, "--checkpoint", str(tmp_path / "model"), str(tmp_path / "none.mp4")])
+    assert code == 3 and f"Input '{tmp_path / 'none.mp4'}' does not exist." in capsys.readouterr().err
+    assert loads == []
+
+
+def test_predict_with_every_clip_missing_says_so_before_the_model_loads(tmp_path, capsys, loads):
+    code = main(["predict", "--checkpoint", str(tmp_path / "model"), str(tmp_path / "a.mp4"), str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert code == 3 and "None of the 2 inputs exists" in err and str(tmp_path / "b") in err
+    assert loads == []
+    code = main(["predict", "--checkpoint", str(tmp_path / "model"), str(tmp_path / "a.png"), str(tmp_path / "b.png")])
+    assert code == 3 and f"Input '{tmp_path / 'a.png'}' does not exist." in capsys.readouterr().err
+    assert loads == []
+
+
+def test_predict_with_some_clips_found_still_classifies_them(tmp_path, loads):
+    (tmp_path / "clip").mkdir()  # found: the model loads, the missing clip is listed at the end as before
+    with pytest.raises(_Loaded):
+        main(["predict", "--checkpoint", str(tmp_path / "model"), str(tmp_path / "clip"), str(tmp_path / "b.mp4")])
+    assert loads == [tmp_path / "model"]
