@@ -26,6 +26,32 @@ def test_spot_says_a_missing_recording_before_loading_anything(tmp_path):
     assert not (tmp_path / "out").exists()  # no --out folder made for it either
 
 
+@pytest.mark.parametrize("args, said", [
+    (["train", "--list-recipes"], None),
+    (["train", "--root", "data"], "the following arguments are required: --out"),
+    (["train", "--out", "run", "--executor", "slurm", "--slurm-time", "banana"], "is not a SLURM time limit"),
+    (["serve", "--checkpoint", "model", "--workers", "0"], "--workers must be >= 1, got 0"),
+    (["serve", "--checkpoint", "model", "--port", "99999"], "--port must be at most 65535, got 99999"),
+])
+def test_listings_and_mistyped_options_answer_without_torch(tmp_path, args, said):
+    code, out, err, torch_loaded = _program(*args, cwd=tmp_path)
+    if said is None:  # the recipes are listed
+        assert code == 0 and "casme2" in out
+    else:
+        assert code in (2, 3) and said in err
+    assert not torch_loaded
+
+
+def test_export_says_an_unsupported_opset_before_the_model_loads(tmp_path, capsys, monkeypatch):
+    def load_checkpoint(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr("mmnet.model.load_checkpoint", load_checkpoint)
+    code = main(["export", "--checkpoint", str(tmp_path / "model"), "--onnx", str(tmp_path / "m.onnx"), "--opset",
+                 "1", "--no-check"])
+    assert code == 3 and "--opset 1 is not supported" in capsys.readouterr().err
+
+
 class _Loaded(Exception):
     pass
 

@@ -251,7 +251,7 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def executor_config(args: argparse.Namespace):
-    from ..config import ExecutorConfig
+    from ..executor_config import ExecutorConfig  # not ..config's: that one loads torch (seconds)
 
     if args.slurm_params:
         from ..train.slurm_executor import slurm_parameters
