@@ -91,3 +91,56 @@ def test_predict_with_some_clips_found_still_classifies_them(tmp_path, loads):
     with pytest.raises(_Loaded):
         main(["predict", "--checkpoint", str(tmp_path / "model"), str(tmp_path / "clip"), str(tmp_path / "b.mp4")])
     assert loads == [tmp_path / "model"]
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """stderr as a person's terminal (where progress is shown)."""
+    monkeypatch.setattr("mmnet.progress.bars_wanted", lambda progress: bool(progress))
+
+
+def _stop(*args, **kwargs):
+    raise _Loaded
+
+
+def test_predict_says_it_loads_the_model_on_stderr_at_a_terminal(tmp_path, capsys, monkeypatch, terminal):
+    monkeypatch.setattr("mmnet.infer.predictor.Predictor.from_checkpoint", _stop)
+    (tmp_path / "clip").mkdir()
+    with pytest.raises(_Loaded):
+        main(["predict", "--checkpoint", str(tmp_path / "model"), str(tmp_path / "clip"), "--json"])
+    said = capsys.readouterr()
+    assert said.err == f"loading the model {tmp_path / 'model'} ...\n" and said.out == ""  # stdout: the JSON alone
+
+
+def test_no_step_lines_on_a_log_or_a_pipe(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("mmnet.infer.predictor.Predictor.from_checkpoint", _stop)
+    (tmp_path / "clip").mkdir()
+    with pytest.raises(_Loaded):
+        main(["predict", "--checkpoint", str(tmp_path / "model"), str(tmp_path / "clip")])
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("options, said", [([], True), (["--no-align"], False), (["--no-progress"], False)])
+def test_spot_says_it_loads_the_landmark_model(tmp_path, capsys, monkeypatch, terminal, options, said):
+    monkeypatch.setattr("mmnet.infer.recordings.spot_and_classify", _stop)
+    (tmp_path / "frames").mkdir()
+    with pytest.raises(_Loaded):
+        main(["spot", str(tmp_path / "frames"), "--fps", "30", "--json", *options])
+    out, err = capsys.readouterr()
+    assert ("loading the 68-point landmark model (about 100 MB) ...\n" in err) is said and out == ""
+
+
+@pytest.mark.parametrize("options, said", [([], True), (["--no-progress"], False)])
+def test_train_says_it_loads_torch_and_the_configuration(tmp_path, capsys, monkeypatch, terminal, options, said):
+    monkeypatch.setattr("mmnet.commands.train.experiment_config", _stop)
+    with pytest.raises(_Loaded):
+        main(["train", "--out", str(tmp_path / "run"), *options])
+    out, err = capsys.readouterr()
+    assert (err == "loading PyTorch and the configuration ...\n") is said and out == ""
+
+
+def test_synth_says_what_it_writes_before_loading_its_modules(tmp_path, capsys, monkeypatch, terminal):
+    monkeypatch.setattr("mmnet.synth.write_dataset", _stop)
+    with pytest.raises(_Loaded):
+        main(["synth", str(tmp_path / "set")])
+    assert capsys.readouterr().err == f"writing a synthetic set to {tmp_path / 'set'} ...\n"

@@ -185,7 +185,7 @@ INTERRUPTED = "the clips classified before it are printed above; a rerun classif
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
+    from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor, say_step
 
     check_device_argument(args)
     landmarks = align_landmarks(args)
@@ -209,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     # one clip: its error is the command's; several: a bad clip is listed at the end (stderr; --json keeps its
     # place), the others classified
     failures = [] if len(requests) > 1 else None
+    say_step(f"classifying {len(requests)} clip{'s' if len(requests) > 1 else ''} ...")
     try:
         predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner,
                                               failures=failures)

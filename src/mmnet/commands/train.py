@@ -123,7 +123,7 @@ def resolved_yaml(cfg) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .common import check_device_argument, executor_config
+    from .common import check_device_argument, executor_config, say_step
 
     if args.list_recipes:
         from ..recipes import list_recipes
@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             print("mmnet train: error: the following arguments are required: --out", file=sys.stderr)
             return 2  # a usage error, as argparse reports it
         executor = executor_config(args)
+        say_step("loading PyTorch and the configuration ...", progress=not args.no_progress)  # seconds, unsaid
     cfg = experiment_config(args)
     if args.print_config:
         print(resolved_yaml(cfg), end="")
