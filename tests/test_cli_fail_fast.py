@@ -32,6 +32,7 @@ def test_spot_says_a_missing_recording_before_loading_anything(tmp_path):
     (["train", "--out", "run", "--executor", "slurm", "--slurm-time", "banana"], "is not a SLURM time limit"),
     (["serve", "--checkpoint", "model", "--workers", "0"], "--workers must be >= 1, got 0"),
     (["serve", "--checkpoint", "model", "--port", "99999"], "--port must be at most 65535, got 99999"),
+    (["score-spots", "truth.csv", "spots.csv"], "is not a file"),  # CSVs alone: the data package without torch
 ])
 def test_listings_and_mistyped_options_answer_without_torch(tmp_path, args, said):
     code, out, err, torch_loaded = _program(*args, cwd=tmp_path)
