@@ -145,3 +145,16 @@ def test_synth_says_what_it_writes_before_loading_its_modules(tmp_path, capsys, 
     with pytest.raises(_Loaded):
         main(["synth", str(tmp_path / "set")])
     assert capsys.readouterr().err == f"writing a synthetic set to {tmp_path / 'set'} ...\n"
+
+
+def test_serve_says_what_it_loads_before_the_model(tmp_path, capsys, monkeypatch, terminal):
+    pytest.importorskip("fastapi")
+    monkeypatch.setattr("mmnet.infer.predictor.Predictor.from_checkpoint", _stop)
+    monkeypatch.setattr("mmnet.commands.serve.check_port_free", lambda host, port: None)
+    monkeypatch.setattr("mmnet.commands.serve.resolve_checkpoint", lambda checkpoint, cwd: checkpoint)
+    with pytest.raises(_Loaded):
+        main(["serve", "--checkpoint", str(tmp_path / "model")])
+    said = capsys.readouterr()
+    assert said.err.splitlines() == ["starting the server: loading FastAPI and PyTorch ...",
+                                     f"loading the model {tmp_path / 'model'} ..."]
+    assert said.out == ""

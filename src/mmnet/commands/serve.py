@@ -126,7 +126,7 @@ def require_serve_extra() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from .common import check_device_argument, footage_aligner, load_predictor
+    from .common import check_device_argument, footage_aligner, load_predictor, say_step
 
     check_device_argument(args)
     for name in ("port", "workers", "max_results"):
@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             or not 0 <= args.shutdown_timeout < float("inf")):  # NaN fails every comparison
         raise ConfigError("--queue and --shutdown-timeout must be >= 0 and --max-upload-mb, --result-ttl, "
                           "--job-timeout, --max-results-mb finite and > 0.")
+    say_step("starting the server: loading FastAPI and PyTorch ...")
     require_serve_extra()  # the plain numbers above are said before fastapi, uvicorn and torch load (seconds)
     from ..infer.alignment import alignment_of, choose_alignment, recorded_landmarks
     from ..preprocess.landmarks import DEFAULT_LANDMARKS
