@@ -101,11 +101,11 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime import resolve_device
     from .common import check_device_argument
 
+    check_device_argument(args)  # a typo or a missing GPU: one line before any work
     if not args.source.exists():  # said before the models load (seconds), in flow_spotter.open_recording's words
         from ..errors import DataError
 
         raise DataError(f"'{args.source}' does not exist; give a video file or a folder of numbered frames.")
-    check_device_argument(args)  # a typo or a missing GPU: one line before any work
     args.device = str(resolve_device(args.device))
     if args.out is None:
         return _spot(args)
