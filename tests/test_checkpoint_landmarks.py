@@ -170,6 +170,7 @@ def test_predict_align_uses_the_recorded_model_and_warns_on_another(five_point_c
 
     monkeypatch.setattr(common, "footage_aligner", recording)
     clip = tmp_path / "clip.mp4"
+    clip.touch()  # there (a missing clip is refused before the model loads), never read
     for extra in ([], ["--landmarks", "68"], ["--landmarks", "5"]):
         with pytest.raises(SystemExit):
             main(["predict", str(clip), "--checkpoint", str(five_point_checkpoint), "--align", *extra])

@@ -14,6 +14,14 @@ from mmnet.commands import spot
 
 pytest.importorskip("fcntl")
 
+
+def _recording(folder: Path) -> Path:
+    """A recording that exists (spot says a missing one before anything else; _spot, which would read it, is
+    replaced in these tests)."""
+    path = folder / "recording.mp4"
+    path.touch()
+    return path
+
 # A spot whose spotting writes a progress temporary, then waits for the gate file before it ends (writing nothing).
 FIRST = """import sys, time
 from pathlib import Path
@@ -30,20 +38,20 @@ def spotting(args):
     return 0
 
 spot._spot = spotting
-sys.exit(main(["spot", "recording.mp4", "--out", sys.argv[1], "--no-progress"]))
+sys.exit(main(["spot", sys.argv[3], "--out", sys.argv[1], "--no-progress"]))
 """
 
 
 def test_a_second_spot_into_the_same_out_folder_is_refused_naming_the_first(tmp_path, monkeypatch, capsys):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     out, gate = tmp_path / "spots", tmp_path / "go"
-    first = subprocess.Popen([sys.executable, "-c", FIRST, str(out), str(gate)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
+    first = subprocess.Popen([sys.executable, "-c", FIRST, str(out), str(gate), str(_recording(tmp_path))],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     spotted = []
     monkeypatch.setattr(spot, "_spot", lambda args: spotted.append(args.out) or 0)
     try:
         assert first.stdout.readline().strip() == "spotting", first.communicate()
-        assert main(["spot", "other.mp4", "--out", str(out), "--no-progress"]) == 3
+        assert main(["spot", str(_recording(tmp_path)), "--out", str(out), "--no-progress"]) == 3
     finally:
         gate.touch()
         first.communicate(timeout=60)
@@ -57,7 +65,7 @@ def test_a_second_spot_into_the_same_out_folder_is_refused_naming_the_first(tmp_
         return 0
 
     monkeypatch.setattr(spot, "_spot", results)
-    assert main(["spot", "other.mp4", "--out", str(out), "--no-progress"]) == 0  # free again
+    assert main(["spot", str(_recording(tmp_path)), "--out", str(out), "--no-progress"]) == 0  # free again
     assert [p.name for p in out.iterdir()] == ["spot.json"]
 
 
@@ -66,7 +74,7 @@ def test_a_spot_into_an_existing_folder_leaves_it_as_it_was_but_its_results(tmp_
     out.mkdir()
     (out / "notes.txt").write_text("mine\n")
     monkeypatch.setattr(spot, "_spot", lambda args: 0)
-    assert main(["spot", "other.mp4", "--out", str(out), "--no-progress"]) == 0
+    assert main(["spot", str(_recording(tmp_path)), "--out", str(out), "--no-progress"]) == 0
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -75,5 +83,5 @@ def test_a_spot_into_an_existing_folder_leaves_it_as_it_was_but_its_results(tmp_
         raise KeyboardInterrupt
 
     monkeypatch.setattr(spot, "_spot", fails)
-    assert main(["spot", "other.mp4", "--out", str(empty), "--no-progress"]) == 130
+    assert main(["spot", str(_recording(tmp_path)), "--out", str(empty), "--no-progress"]) == 130
     assert empty.is_dir() and list(empty.iterdir()) == []  # the user's folder stays

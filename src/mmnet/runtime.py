@@ -81,14 +81,14 @@ def resolve_device(name: str) -> torch.device:
 def check_device(name: str, where: str = "train.device", *, here: bool = True) -> None:
     """Raise a one-line ConfigError if ``name`` is not a device of this machine (before any work starts); with
     ``here=False`` (the device of Ray workers or SLURM jobs) only if it is no device name at all."""
-    import torch
-
     from .config_types import check_device_name
     from .errors import ConfigError
 
     check_device_name(name, where)  # the syntax, as the config checks train.device
-    if name == "auto":
+    if name in ("auto", "cpu"):  # nothing to look for: said without loading torch (seconds)
         return
+    import torch
+
     device = torch.device(name)
     if device.type == "cuda" and here:
         if not torch.cuda.is_available():

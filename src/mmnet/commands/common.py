@@ -66,6 +66,25 @@ def align_landmarks(args: argparse.Namespace) -> int | None:
     return args.landmarks
 
 
+def say_step(line: str, *, progress: bool = True) -> None:
+    """One line on stderr before a step that takes seconds, for a person waiting at a terminal; as the progress bars,
+    not on a log file or a pipe (they get the results alone), and not with --no-progress."""
+    import sys
+
+    from ..progress import bars_wanted
+
+    if bars_wanted(progress):
+        print(line, file=sys.stderr, flush=True)
+
+
+LANDMARK_MB = {68: 100, 5: 9}  # dlib's landmark models: loaded in seconds (the 68-point one, ~10 s on a busy CPU)
+
+
+def say_landmarks(points: int, *, progress: bool = True) -> None:
+    say_step(f"loading the {points}-point landmark model (about {LANDMARK_MB.get(points, 100)} MB) ...",
+             progress=progress)
+
+
 def footage_aligner(predictor, landmarks: int | None, option: str = "--landmarks"):
     """The FaceAligner that crops raw footage for ``predictor``: with the landmark model and crop its checkpoint
     records (``infer.alignment``), or ``landmarks`` when given (``option``), with a warning on stderr naming both
@@ -77,6 +96,7 @@ def footage_aligner(predictor, landmarks: int | None, option: str = "--landmarks
     alignment, warning = choose_alignment(alignment_of(predictor), landmarks, option)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
+    say_landmarks(alignment.landmarks)
     return face_aligner(alignment)
 
 
@@ -251,7 +271,7 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def executor_config(args: argparse.Namespace):
-    from ..config import ExecutorConfig
+    from ..executor_config import ExecutorConfig  # not ..config's: that one loads torch (seconds)
 
     if args.slurm_params:
         from ..train.slurm_executor import slurm_parameters
@@ -266,9 +286,10 @@ def executor_config(args: argparse.Namespace):
                           slurm_setup=tuple(args.slurm_setup) if args.slurm_setup else None, no_wait=args.no_wait)
 
 
-def load_predictor(checkpoint, *, device: str, **kwargs):
+def load_predictor(checkpoint, *, device: str, progress: bool = True, **kwargs):
     """A command's Predictor for ``checkpoint``, on the fp32 kernel routes this CPU's cached calibration
     measured faster (``mmnet info`` lists them; none without one)."""
+    say_step(f"loading the model {checkpoint} ...", progress=progress)  # torch and the weights: seconds
     from ..calibration_cache import inference_routes
     from ..infer import Predictor
 

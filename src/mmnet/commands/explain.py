@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from ..infer.explain_record import ALPHA, checkpoint_record, figure_record, save_maps
     from ..infer.provenance import licence_note, record_caption, training_record
     from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
-    from .predict import requests_from_args
+    from .predict import refuse_missing_inputs, requests_from_args
 
     check_device_argument(args)
     landmarks = align_landmarks(args)
@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"explain draws one clip; got {len(requests)} ({names}). "
                           "Run it once per clip, each with its own --out.")
     (request,) = requests
+    refuse_missing_inputs(requests)  # before the model loads
     if args.out.suffix.lower() != ".png":  # the figure is a PNG whatever the name says
         raise ConfigError(f"--out '{args.out}' must name a .png file (explain writes PNG), e.g. "
                           f"{args.out.with_suffix('.png').name}.")

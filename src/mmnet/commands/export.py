@@ -42,7 +42,7 @@ INTERRUPTED = "no model file was written (it is written whole or not at all)"
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError, MMNetError, install_hint
-    from ..infer.export import DEFAULT_OPSET, export_onnx, onnx_parity
+    from ..infer.export import DEFAULT_OPSET, check_opset, export_onnx, onnx_parity
     from ..infer.onnx_metadata import input_names
     from ..model import load_checkpoint
 
@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_check and importlib.util.find_spec("onnxruntime") is None:  # found before the export
         raise MMNetError(f"Checking the ONNX export needs onnxruntime: {install_hint('onnx')}; or export without "
                          "the check: mmnet export ... --no-check")
+    opset = DEFAULT_OPSET if args.opset is None else args.opset
+    check_opset(opset)  # a mistyped opset: said before the model loads
     replacing = args.onnx.is_file()
     model, info = load_checkpoint(args.checkpoint)
     model.eval()
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         diffs.append(diff)
 
     # quiet: torch.onnx's graph dump on a failed export goes to devnull (this process prints nothing else meanwhile)
-    out = export_onnx(model, args.onnx, info, opset=DEFAULT_OPSET if args.opset is None else args.opset,
+    out = export_onnx(model, args.onnx, info, opset=opset,
                       checkpoint=args.checkpoint,  # its model card, when beside the weights, goes into the file
                       quiet=True, check=None if args.no_check else check)
     size_mb = out.stat().st_size / 1e6

@@ -83,6 +83,22 @@ def requests_from_args(args: argparse.Namespace) -> list:
     )
 
 
+def refuse_missing_inputs(requests: list) -> None:
+    """DataError when no clip of ``requests`` can be read because its files are missing, said before the model
+    loads (seconds). A list with some clips found is classified as before: the missing ones are listed at the end
+    and keep their place in the JSON (``predict_clips``'s failures); a clip list's rows were checked when read."""
+    from ..errors import DataError
+
+    missing = [next(p for p in (r.source, r.apex_image) if p is not None and not p.exists()) for r in requests
+               if any(p is not None and not p.exists() for p in (r.source, r.apex_image))]
+    if not requests or len(missing) < len(requests):
+        return
+    if len(missing) == 1:  # as load_clip says it
+        raise DataError(f"Input '{missing[0]}' does not exist.")
+    raise DataError(f"None of the {len(missing)} inputs exists ({', '.join(repr(str(p)) for p in missing)}); "
+                    "check the paths.")
+
+
 def format_table(predictions: list, class_names: list[str], rows: list | None = None) -> str:
     """A plain-text table: clip, onset, apex (* = spotted), class, then one column per class; with ``rows`` (a clip
     list's line of each prediction) a first column ``row``."""
@@ -169,13 +185,14 @@ INTERRUPTED = "the clips classified before it are printed above; a rerun classif
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
+    from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor, say_step
 
     check_device_argument(args)
     landmarks = align_landmarks(args)
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
     requests = requests_from_args(args)
+    refuse_missing_inputs(requests)  # before the model loads
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
@@ -192,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     # one clip: its error is the command's; several: a bad clip is listed at the end (stderr; --json keeps its
     # place), the others classified
     failures = [] if len(requests) > 1 else None
+    say_step(f"classifying {len(requests)} clip{'s' if len(requests) > 1 else ''} ...")
     try:
         predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner,
                                               failures=failures)

@@ -126,20 +126,9 @@ def require_serve_extra() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..infer.alignment import alignment_of, choose_alignment, recorded_landmarks
-    from ..preprocess.landmarks import DEFAULT_LANDMARKS
-    from .common import check_device_argument, footage_aligner, load_predictor
+    from .common import check_device_argument, footage_aligner, load_predictor, say_step
 
     check_device_argument(args)
-    require_serve_extra()
-    from ..serve import ServeSettings, create_app
-    from ..serve.access import exposure_note, resolve_token
-    from ..serve.cors import parse_allowed_origins
-    from ..serve.model_info import describe_checkpoint
-    from ..serve.server import serve
-    from ..serve.settings import listens_everywhere
-    from ..serve.upload_root import removed_message
-
     for name in ("port", "workers", "max_results"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -151,6 +140,18 @@ def run(args: argparse.Namespace) -> int:
             or not 0 <= args.shutdown_timeout < float("inf")):  # NaN fails every comparison
         raise ConfigError("--queue and --shutdown-timeout must be >= 0 and --max-upload-mb, --result-ttl, "
                           "--job-timeout, --max-results-mb finite and > 0.")
+    say_step("starting the server: loading FastAPI and PyTorch ...")
+    require_serve_extra()  # the plain numbers above are said before fastapi, uvicorn and torch load (seconds)
+    from ..infer.alignment import alignment_of, choose_alignment, recorded_landmarks
+    from ..preprocess.landmarks import DEFAULT_LANDMARKS
+    from ..serve import ServeSettings, create_app
+    from ..serve.access import exposure_note, resolve_token
+    from ..serve.cors import parse_allowed_origins
+    from ..serve.model_info import describe_checkpoint
+    from ..serve.server import serve
+    from ..serve.settings import listens_everywhere
+    from ..serve.upload_root import removed_message
+
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")

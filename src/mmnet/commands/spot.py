@@ -102,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
     from .common import check_device_argument
 
     check_device_argument(args)  # a typo or a missing GPU: one line before any work
+    if not args.source.exists():  # said before the models load (seconds), in flow_spotter.open_recording's words
+        from ..errors import DataError
+
+        raise DataError(f"'{args.source}' does not exist; give a video file or a folder of numbered frames.")
     args.device = str(resolve_device(args.device))
     if args.out is None:
         return _spot(args)
@@ -127,6 +131,7 @@ def _spot(args: argparse.Namespace) -> int:
     from ..spotting.config import spot_config
     from ..spotting.partial_state import PARTIAL_NAME, PartialSpot
     from ..utils import replace_files_together
+    from .common import say_landmarks, say_step
 
     if args.out is not None:  # until the spotting starts
         args._interrupted = f"nothing was written; a rerun resumes from the progress kept in {args.out}, if any"
@@ -140,6 +145,7 @@ def _spot(args: argparse.Namespace) -> int:
         if overrides or args.preset != "casme2":
             raise ConfigError("--spotter-model carries its own parameters: drop --preset, --set and --no-align "
                               "(train another spotter with `mmnet train-spotter` to change them).")
+        say_step(f"loading the spotter {args.spotter_model} ...", progress=not args.no_progress)
         spotter = load_spotter(args.spotter_model, device=args.device)
         config = spotter.config
     else:
@@ -154,7 +160,7 @@ def _spot(args: argparse.Namespace) -> int:
     if args.checkpoint is not None:  # a bad model is said before the recording is read
         from .common import load_predictor
 
-        predictor = load_predictor(args.checkpoint, device=args.device)
+        predictor = load_predictor(args.checkpoint, device=args.device, progress=not args.no_progress)
         if config.face.mode != "align":  # face crops: the checkpoint's alignment record is not needed (nor read)
             pass
         elif args.spotter_model is None:  # faces aligned with the checkpoint's landmark model unless --set chose one
@@ -166,6 +172,9 @@ def _spot(args: argparse.Namespace) -> int:
             landmarks = recorded_landmarks(predictor)
     from ..infer.recordings import spot_and_classify
     from ..progress import FrameProgress
+
+    if config.face.mode == "align":  # the recording's faces are found with it, before the first frame is measured
+        say_landmarks(config.face.landmarks, progress=not args.no_progress)
 
     progress = FrameProgress(args.source.name, progress=not args.no_progress)
     # with --out, the spotting's progress (and the classifying's) is kept there as it goes, and a rerun continues

@@ -88,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if given:
         raise ConfigError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to long recordings: "
                           "add --long, or drop them.")
+    from .common import say_step
+
+    say_step(f"writing a synthetic set to {args.out} ...")  # its modules alone load in seconds
     from ..synth import SynthConfig, contact_sheet, sample_annotations, write_dataset
 
     args.subjects = _DEMO["subjects"] if args.subjects is None else args.subjects
@@ -123,6 +126,9 @@ def _run_long(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    from .common import say_step
+
+    say_step(f"writing synthetic recordings to {args.out} ...")  # its modules alone load in seconds
     from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
     from ..synth.long import MIN_FACE, LongConfig, face_size_for

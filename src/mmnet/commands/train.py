@@ -124,11 +124,7 @@ def resolved_yaml(cfg) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..model.mmnet import WEIGHTS_NAME
-    from ..report import format_results_table
-    from ..run_folder import saved_models
-    from ..train import train_experiment
-    from .common import check_device_argument, executor_config
+    from .common import check_device_argument, executor_config, say_step
 
     if args.list_recipes:
         from ..recipes import list_recipes
@@ -140,16 +136,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     # a GPU missing here matters only for a run in this process, not for --print-config or Ray/SLURM workers
     check_device_argument(args, here=args.executor == "local" and not args.print_config)
+    if not args.print_config:  # a missing --out or a mistyped executor option: said before the config loads torch
+        if args.out is None:
+            print("mmnet train: error: the following arguments are required: --out", file=sys.stderr)
+            return 2  # a usage error, as argparse reports it
+        executor = executor_config(args)
+        say_step("loading PyTorch and the configuration ...", progress=not args.no_progress)  # seconds, unsaid
     cfg = experiment_config(args)
     if args.print_config:
         print(resolved_yaml(cfg), end="")
         return 0
-    if args.out is None:
-        print("mmnet train: error: the following arguments are required: --out", file=sys.stderr)
-        return 2  # a usage error, as argparse reports it
+    # torch and pandas (seconds) only for a run: the listing and the checks above answer without them
+    from ..model.mmnet import WEIGHTS_NAME
     from ..recipes import describe
+    from ..report import format_results_table
+    from ..run_folder import saved_models
+    from ..train import train_experiment
 
-    report = train_experiment(cfg, args.out, executor=executor_config(args), progress=not args.no_progress,
+    report = train_experiment(cfg, args.out, executor=executor, progress=not args.no_progress,
                               source=describe(args.config), restart=args.restart)
     if report is None:
         return 0  # --no-wait: the folds were submitted (the executor said where and what next)

@@ -34,7 +34,6 @@ from .cache_folder import (
     unreadable_entry,
     use_entry,
 )
-from .image import load_frame
 from .sample import Sample
 
 __all__ = [
@@ -364,6 +363,7 @@ def _build(data_path: Path, index_path: Path, index: dict, jobs: list, shape: tu
                         "folder with room for it.") from None
 
     failures: dict[str, str] = {}
+    from .image import load_frame  # here, not above: it loads torch (seconds), which reading a data set needs not
 
     def _load(i: int, out: np.ndarray = out) -> None:
         sample_id, path = jobs[i]

@@ -39,7 +39,7 @@ from .onnx_metadata import (
     read_onnx_metadata,
 )
 
-__all__ = ["DEFAULT_OPSET", "supported_opsets", "onnx_metadata", "provenance_metadata", "export_onnx",
+__all__ = ["DEFAULT_OPSET", "supported_opsets", "check_opset", "onnx_metadata", "provenance_metadata", "export_onnx",
            "read_onnx_metadata", "onnx_parity", "TRAINING_NOT_RECORDED"]
 
 DEFAULT_OPSET = 17  # LayerNormalization is a native op from opset 17
@@ -84,7 +84,8 @@ def _newer_onnx(opset: int) -> str:
     return f"pip install 'onnx>={version}'" if version else "pip install -U onnx"
 
 
-def _check_opset(opset: int) -> None:
+def check_opset(opset: int) -> None:
+    """ConfigError unless ``opset`` is within :func:`supported_opsets` (`mmnet export` asks before loading a model)."""
     lowest, highest = supported_opsets()
     if not lowest <= opset <= highest:
         newer = highest < opset <= _torch_max_opset()  # torch writes it, this onnx cannot check it
@@ -194,7 +195,7 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
         MMNetError: the ``onnx`` package is missing, torch.onnx could not export at ``opset``, or onnx's checker
             refused the file.
     """
-    _check_opset(opset)
+    check_opset(opset)
     _check_exportable(model)
     try:
         import onnx
