@@ -92,8 +92,8 @@ class Explanation:
     gradcam_native: np.ndarray | None = field(default=None, repr=False)
     strides: tuple[int, ...] = ()
     padding_only: bool = False
-    provenance: dict[str, str] = field(default_factory=dict)
-    gradcam_placement: str = ""
+    provenance: dict[str, str] = field(default_factory=dict, repr=False)  # long texts: the PNG record shows them
+    gradcam_placement: str = field(default="", repr=False)
     pc_offset: float | None = None
 
 
