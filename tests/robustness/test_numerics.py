@@ -127,6 +127,8 @@ def test_checkpoint_with_nan_weights_is_refused(tmp_path, capsys):
 
     with pytest.raises(CheckpointError, match="NaN or infinite"):
         load_checkpoint(ckpt)
+    for name in ("a.png", "b.png"):  # present (missing inputs are said before the model loads), never read
+        (ckpt / name).write_bytes(b"")
     for argv in (["info", ckpt], ["predict", "--checkpoint", ckpt, ckpt / "a.png", ckpt / "b.png", "--json"],
                  ["export", "--checkpoint", ckpt, "--onnx", tmp_path / "m.onnx"]):
         code, out, err = cli(capsys, *argv)
