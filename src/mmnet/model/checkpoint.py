@@ -205,8 +205,8 @@ def _check_finite_weights(weights: dict[str, Tensor], path: str | Path) -> None:
         )
 
 
-def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str) -> None:
-    """Load with every key accounted for; a mismatch lists the keys (timm's load_pretrained)."""
+def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str, hint: str = "") -> None:
+    """Load with every key accounted for; a mismatch lists the keys (timm's load_pretrained), then ``hint``."""
     own = model.state_dict()
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
@@ -221,5 +221,7 @@ def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str
                          f"{', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
         for k in wrong[:10]:
             lines.append(f"  shape of {k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(own[k].shape)}")
+        if hint:
+            lines.append(hint)
         raise CheckpointError("\n".join(lines))
     model.load_state_dict(state_dict, strict=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig
+from ..model.factory import check_factory
 from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
@@ -62,6 +63,7 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
     (it ends after the run), and the lasting lines (one per fold) are written also without ``progress``."""
     cfg = with_table_classes(cfg)  # the table dataset's classes, when not given: its labels (recorded in config.yaml)
     check_engine(executor)  # a missing extra is said before the run folder is written
+    check_factory(cfg.model)  # a wrong model.factory, before the run folder and any fold
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
