@@ -68,14 +68,12 @@ def resolve_factory(spec: str) -> Callable:
     return target
 
 
-def build_network(config: MMNetConfig, default: Callable | None = None) -> nn.Module:
+def build_network(config: MMNetConfig, default: Callable) -> nn.Module:
     """The network ``config`` describes: ``model.factory``'s, or ``default(config=config)`` (MMNet) without one."""
-    if not config.factory:
-        if default is None:
-            from .mmnet import MMNet
+    return _factory_network(config) if config.factory else default(config=config)
 
-            default = MMNet
-        return default(config=config)
+
+def _factory_network(config: MMNetConfig) -> nn.Module:
     factory = resolve_factory(config.factory)
     try:
         model = factory(config)
@@ -104,7 +102,7 @@ def check_factory(config: MMNetConfig) -> None:
     than by every fold. Nothing is checked without a factory (MMNet is known to work)."""
     if not config.factory:
         return
-    model = build_network(config).eval()
+    model = _factory_network(config).eval()
     frames = torch.zeros(2, 3, config.image_size, config.image_size)
     try:
         with torch.no_grad():
