@@ -228,3 +228,16 @@ def test_a_checkpoint_without_a_record_hints_at_another_network(tmp_path):
         model_from_weights(weights, meta, source="m")
     with torch.no_grad():
         assert model_from_weights(weights, meta, source="m", cls=_Patched).extra.weight.shape == (3, 3)
+
+
+def test_a_replaced_network_is_refused_where_other_processes_train(tmp_path, monkeypatch):
+    # Ray workers and SLURM jobs import mmnet afresh: they would train MMNet under the replaced one's run
+    pytest.importorskip("ray")
+    import mmnet.train.fold
+    from mmnet.config import ExecutorConfig
+
+    monkeypatch.setattr(mmnet.train.fold, "MMNet", _Patched)
+    with pytest.raises(ConfigError, match=r"mmnet.train.fold.MMNet was replaced by .*_Patched.*Set model.factory"):
+        run_experiment(load_config(None, TINY), tmp_path / "run", executor=ExecutorConfig(executor="ray"),
+                       progress=False)
+    assert not (tmp_path / "run").exists()
