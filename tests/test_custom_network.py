@@ -202,7 +202,9 @@ def test_from_pretrained_of_a_subclass_builds_the_subclass(tmp_path):
     Sub(num_classes=3, image_size=32).save_pretrained(tmp_path / "m")
     model = Sub.from_pretrained(tmp_path / "m")
     assert type(model) is Sub
-    assert read_checkpoint(tmp_path / "m")[1]["network"] == f"{__name__}:{Sub.__qualname__}"
+    meta = read_checkpoint(tmp_path / "m")[1]
+    assert meta["network"] == f"{__name__}:{Sub.__qualname__}"
+    assert "factory" not in meta["model"]  # no factory: the model record an earlier mmnet reads, unchanged
     assert type(MMNet.from_pretrained(tmp_path / "m")) is MMNet  # the same layout: MMNet loads it too
 
 

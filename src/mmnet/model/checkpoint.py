@@ -46,7 +46,8 @@ class CheckpointInfo:
             "format": FORMAT_TAG,
             "format_version": 1,
             "mmnet_version": __version__,
-            "model": dataclasses.asdict(config),
+            # model.factory only where one built the network: a plain MMNet's record stays what earlier mmnet reads
+            "model": {k: v for k, v in dataclasses.asdict(config).items() if k != "factory" or v},
             "class_names": list(self.class_names) if self.class_names is not None else None,
             "preprocessing": dict(self.preprocessing),
             **({"training": dict(self.training)} if self.training is not None else {}),

@@ -25,7 +25,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from .mmnet import MMNetConfig
 
-__all__ = ["FACTORY_FORMAT", "check_factory_syntax", "resolve_factory", "build_network", "network_name",
+__all__ = ["FACTORY_FORMAT", "check_factory_syntax", "resolve_factory", "call_factory", "build_network", "network_name",
            "parameter_count", "check_factory"]
 
 _SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -70,19 +70,20 @@ def resolve_factory(spec: str) -> Callable:
 
 def build_network(config: MMNetConfig, default: Callable) -> nn.Module:
     """The network ``config`` describes: ``model.factory``'s, or ``default(config=config)`` (MMNet) without one."""
-    return _factory_network(config) if config.factory else default(config=config)
+    return call_factory(config.factory, config) if config.factory else default(config=config)
 
 
-def _factory_network(config: MMNetConfig) -> nn.Module:
-    factory = resolve_factory(config.factory)
+def call_factory(spec: str, config: MMNetConfig) -> nn.Module:
+    """The network the factory ``spec`` ("package.module:callable") builds for ``config``, checked to be an
+    nn.Module; ConfigError naming the setting for any failure."""
+    factory = resolve_factory(spec)
     try:
         model = factory(config)
     except Exception as exc:  # the user's code: its own error, with the setting that called it
-        raise ConfigError(f"model.factory {config.factory!r}: calling it with the model config failed: "
+        raise ConfigError(f"model.factory {spec!r}: calling it with the model config failed: "
                           f"{type(exc).__name__}: {exc}. It must take one argument, the MMNetConfig.") from exc
     if not isinstance(model, nn.Module):
-        raise ConfigError(f"model.factory {config.factory!r} returned a {type(model).__name__}, not a torch "
-                          f"nn.Module. {_DO}")
+        raise ConfigError(f"model.factory {spec!r} returned a {type(model).__name__}, not a torch nn.Module. {_DO}")
     return model
 
 
@@ -102,7 +103,7 @@ def check_factory(config: MMNetConfig) -> None:
     than by every fold. Nothing is checked without a factory (MMNet is known to work)."""
     if not config.factory:
         return
-    model = _factory_network(config).eval()
+    model = call_factory(config.factory, config).eval()
     frames = torch.zeros(2, 3, config.image_size, config.image_size)
     try:
         with torch.no_grad():

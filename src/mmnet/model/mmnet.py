@@ -34,7 +34,7 @@ from .checkpoint import (
     _load_strict,
     read_checkpoint,
 )
-from .factory import check_factory_syntax, network_name, resolve_factory
+from .factory import call_factory, check_factory_syntax, network_name
 from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
@@ -319,27 +319,27 @@ def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str, c
                 "that wrote it, or upgrade mmnet." if isinstance(written, str) and written != __version__ else "")
         raise CheckpointError(f"'{source}': its model config is invalid: {exc}.{hint}") from None
     _check_metadata(meta, config, source)
-    model = resolve_factory(factory)(config) if factory else (cls or MMNet)(config=config)
-    _load_strict(model, weights, source=source, hint=_other_network_hint(meta, model, source))
+    model = call_factory(factory, config) if factory else (cls or MMNet)(config=config)
+    _load_strict(model, weights, source=source, hint=_other_network_hint(meta, model, source, factory))
     return model
 
 
-def _other_network_hint(meta: dict, model: nn.Module, source: str) -> str:
+def _other_network_hint(meta: dict, model: nn.Module, source: str, used: str | None) -> str:
     """What to say when the weights do not fit the network built: the checkpoint may hold another network (a
     model.factory's, a subclass of MMNet), named where the checkpoint records it, and how to load that."""
     recorded, factory = meta.get("network"), (meta.get("model") or {}).get("factory")
     built = network_name(model)
-    if factory:
+    if factory and factory != used:
         how = (f"load it in Python with mmnet.model.load_checkpoint({source!r}, factory={factory!r}) (the module must "
                "be importable)")
-    elif isinstance(recorded, str) and recorded != built:
+    elif isinstance(recorded, str) and recorded != built and not factory:
         how = f"load it in Python with that class: {recorded.rpartition(':')[2]}.from_pretrained({source!r})"
-    elif recorded is None:
+    elif recorded is None and not used:
         how = ("if it was trained as a subclass of MMNet or by model.factory, load it in Python with that class's "
                "from_pretrained or mmnet.model.load_checkpoint(path, factory=...)")
-    else:
+    else:  # built as the checkpoint says: the weights themselves do not fit
         return ""
     what = f"holds the network {recorded}" if isinstance(recorded, str) else "may hold a network other than MMNet"
     what += f" (trained with model.factory {factory!r})" if factory else ""
-    return (f"This checkpoint {what}, and {built} was built to load it (mmnet predict and serve build MMNet): "
-            f"{how}.")
+    by = " (mmnet predict and serve build MMNet)" if built == network_name(MMNet) else ""
+    return f"This checkpoint {what}, and {built} was built to load it{by}: {how}."
