@@ -46,7 +46,8 @@ class CheckpointInfo:
             "format": FORMAT_TAG,
             "format_version": 1,
             "mmnet_version": __version__,
-            "model": dataclasses.asdict(config),
+            # model.factory only where one built the network: a plain MMNet's record stays what earlier mmnet reads
+            "model": {k: v for k, v in dataclasses.asdict(config).items() if k != "factory" or v},
             "class_names": list(self.class_names) if self.class_names is not None else None,
             "preprocessing": dict(self.preprocessing),
             **({"training": dict(self.training)} if self.training is not None else {}),
@@ -205,8 +206,8 @@ def _check_finite_weights(weights: dict[str, Tensor], path: str | Path) -> None:
         )
 
 
-def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str) -> None:
-    """Load with every key accounted for; a mismatch lists the keys (timm's load_pretrained)."""
+def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str, hint: str = "") -> None:
+    """Load with every key accounted for; a mismatch lists the keys (timm's load_pretrained), then ``hint``."""
     own = model.state_dict()
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
@@ -221,5 +222,7 @@ def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str
                          f"{', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
         for k in wrong[:10]:
             lines.append(f"  shape of {k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(own[k].shape)}")
+        if hint:
+            lines.append(hint)
         raise CheckpointError("\n".join(lines))
     model.load_state_dict(state_dict, strict=True)

@@ -34,12 +34,13 @@ from .checkpoint import (
     _load_strict,
     read_checkpoint,
 )
+from .factory import call_factory, check_factory_syntax, network_name
 from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
 # The checkpoint format's names stay importable from here, where the network's loaders are.
 __all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS", "CheckpointInfo", "load_checkpoint", "read_checkpoint",
-           "model_from_weights", "WEIGHTS_NAME", "CONFIG_NAME",
+           "model_from_weights", "save_network", "WEIGHTS_NAME", "CONFIG_NAME",
            "IMAGENET_MEAN", "IMAGENET_STD"]
 
 #: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
@@ -76,6 +77,8 @@ class MMNetConfig:
     use_ca: bool = True  # False: plain residual blocks (paper ablation "w/o CA")
     use_pc: bool = True  # False: no position calibration (paper ablation "w/o PC")
     main_input: str = "difference"  # one of MAIN_INPUTS
+    # "package.module:callable" that builds the network to train instead of MMNet; "" = MMNet (model.factory)
+    factory: str = ""
 
     def __post_init__(self) -> None:
         # Types first (a checkpoint's config.json or header may hold anything), then ranges; NaN
@@ -104,6 +107,7 @@ class MMNetConfig:
             raise ConfigError(f"model.pc_num_heads must be a positive divisor of 512 (1, 2, 4, 8, ...), "
                               f"got {self.pc_num_heads!r}")
         verify_choice("model.main_input", self.main_input, MAIN_INPUTS)
+        check_factory_syntax(self.factory)
 
     @classmethod
     def from_dict(cls, values: dict) -> MMNetConfig:
@@ -238,29 +242,38 @@ class MMNet(nn.Module):
         safetensors header (so the weights file alone is a complete checkpoint) and in
         config.json for people to read. Nothing is pickled.
         """
-        from safetensors.torch import save
-
-        from ..utils import atomic_write_bytes, atomic_write_text
-
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        meta = (info or CheckpointInfo()).metadata(self.config)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        # bytes, then the atomic write: fsynced, and the umask's permissions (save_file makes the file 0600)
-        atomic_write_bytes(out / WEIGHTS_NAME, save(tensors, metadata={"mmnet": json.dumps(meta)}))
-        atomic_write_text(out / CONFIG_NAME, json.dumps(meta, indent=2) + "\n")
-        return out
+        return save_network(self, self.config, path, info)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, *, device: str | torch.device | None = None,
                         map_location: str | torch.device | None = None) -> MMNet:
         """The network of a checkpoint written by ``save_pretrained`` (a folder or its .safetensors file),
-        in eval mode, on ``device``, as :func:`load_checkpoint` returns it with its class names and preprocessing."""
-        return load_checkpoint(path, device=device, map_location=map_location)[0]
+        in eval mode, on ``device``, as :func:`load_checkpoint` returns it with its class names and preprocessing.
+        Called on a subclass (``MyNet.from_pretrained``), the network is built as that class."""
+        return load_checkpoint(path, device=device, map_location=map_location, cls=cls)[0]
+
+
+def save_network(model: nn.Module, config: MMNetConfig, path: str | Path, info: CheckpointInfo | None = None) -> Path:
+    """Write any network's checkpoint (``MMNet.save_pretrained``'s format): its weights, ``config`` (the config it
+    was built from) and ``info``, plus ``network``: the "module:Class" of the network saved, so that a loader
+    that builds another class says which one the weights belong to."""
+    from safetensors.torch import save
+
+    from ..utils import atomic_write_bytes, atomic_write_text
+
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {**(info or CheckpointInfo()).metadata(config), "network": network_name(model)}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    # bytes, then the atomic write: fsynced, and the umask's permissions (save_file makes the file 0600)
+    atomic_write_bytes(out / WEIGHTS_NAME, save(tensors, metadata={"mmnet": json.dumps(meta)}))
+    atomic_write_text(out / CONFIG_NAME, json.dumps(meta, indent=2) + "\n")
+    return out
 
 
 def load_checkpoint(path: str | Path, *, device: str | torch.device | None = None,
-                    map_location: str | torch.device | None = None) -> tuple[MMNet, CheckpointInfo]:
+                    map_location: str | torch.device | None = None, cls: type[nn.Module] | None = None,
+                    factory: str | None = None) -> tuple[nn.Module, CheckpointInfo]:
     """The network of an mmnet checkpoint (strictly loaded) and what it carries besides.
 
     The network is in eval mode, ready to predict (as Hugging Face's ``from_pretrained`` returns it):
@@ -271,10 +284,13 @@ def load_checkpoint(path: str | Path, *, device: str | torch.device | None = Non
         device: where the network goes: "cpu" (the default), "cuda", "cuda:N" or "auto" (a GPU when there
             is one). A device this machine lacks is a ConfigError before anything is read.
         map_location: the same as ``device`` (``torch.load``'s name for it).
+        cls: the class to build (``cls(config=config)``), MMNet by default: a subclass's checkpoint.
+        factory: "package.module:callable" to build the network with, as ``model.factory`` in training (e.g. the
+            one the checkpoint's config records): the module is imported, so give only one you trust.
     """
     target = _device(device, map_location)
     weights, meta = read_checkpoint(path)
-    model = model_from_weights(weights, meta, source=str(path))
+    model = model_from_weights(weights, meta, source=str(path), cls=cls, factory=factory)
     return model.eval().to(target), CheckpointInfo.from_metadata(meta)
 
 
@@ -288,9 +304,11 @@ def _device(device: str | torch.device | None, map_location: str | torch.device 
     return resolve_device(str(name))
 
 
-def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -> MMNet:
+def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str, cls: type[nn.Module] | None = None,
+                       factory: str | None = None) -> MMNet:
     """The network a checkpoint's metadata describes, with its weights loaded strictly (every key
-    and shape checked): what makes a safetensors file an MMNet checkpoint."""
+    and shape checked): what makes a safetensors file an MMNet checkpoint. Built as ``cls`` (MMNet by default),
+    or by ``factory`` ("package.module:callable", called with the config) when given."""
     try:
         config = MMNetConfig.from_dict(meta["model"])
     except ConfigError as exc:
@@ -301,6 +319,27 @@ def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str) -
                 "that wrote it, or upgrade mmnet." if isinstance(written, str) and written != __version__ else "")
         raise CheckpointError(f"'{source}': its model config is invalid: {exc}.{hint}") from None
     _check_metadata(meta, config, source)
-    model = MMNet(config=config)
-    _load_strict(model, weights, source=source)
+    model = call_factory(factory, config) if factory else (cls or MMNet)(config=config)
+    _load_strict(model, weights, source=source, hint=_other_network_hint(meta, model, source, factory))
     return model
+
+
+def _other_network_hint(meta: dict, model: nn.Module, source: str, used: str | None) -> str:
+    """What to say when the weights do not fit the network built: the checkpoint may hold another network (a
+    model.factory's, a subclass of MMNet), named where the checkpoint records it, and how to load that."""
+    recorded, factory = meta.get("network"), (meta.get("model") or {}).get("factory")
+    built = network_name(model)
+    if factory and factory != used:
+        how = (f"load it in Python with mmnet.model.load_checkpoint({source!r}, factory={factory!r}) (the module must "
+               "be importable)")
+    elif isinstance(recorded, str) and recorded != built and not factory:
+        how = f"load it in Python with that class: {recorded.rpartition(':')[2]}.from_pretrained({source!r})"
+    elif recorded is None and not used:
+        how = ("if it was trained as a subclass of MMNet or by model.factory, load it in Python with that class's "
+               "from_pretrained or mmnet.model.load_checkpoint(path, factory=...)")
+    else:  # built as the checkpoint says: the weights themselves do not fit
+        return ""
+    what = f"holds the network {recorded}" if isinstance(recorded, str) else "may hold a network other than MMNet"
+    what += f" (trained with model.factory {factory!r})" if factory else ""
+    by = " (mmnet predict and serve build MMNet)" if built == network_name(MMNet) else ""
+    return f"This checkpoint {what}, and {built} was built to load it{by}: {how}."

@@ -7,13 +7,15 @@ from collections import defaultdict
 
 from .run_reader import Run, config_value
 
-__all__ = ["protocol_summary", "data_issue_lines", "report_title", "protocol_line", "per_dataset_heading",
-           "OFFICIAL_ROWS"]
+__all__ = ["protocol_summary", "data_issue_lines", "report_title", "protocol_line", "network_line",
+           "per_dataset_heading", "OFFICIAL_ROWS", "MMNET_NETWORK"]
 
 #: rows of the official MEGC2019 list (data.composite.OFFICIAL_ROWS; not imported: the report reads run folders)
 OFFICIAL_ROWS = 442
 _SHORT = {"loso": "LOSO", "lodo": "LODO"}
 _EXAMPLES = 3
+#: what done.json records for MMNet itself (mmnet.model.factory.network_name; not imported: the report reads files)
+MMNET_NETWORK = "mmnet.model.mmnet:MMNet"
 
 
 def protocol_summary(run: Run, folds_per_seed: int) -> dict:
@@ -28,12 +30,53 @@ def protocol_summary(run: Run, folds_per_seed: int) -> dict:
                         None)}
     if protocol == "lodo":
         out["lodo"] = [{"tested_on": d, "trained_on": [o for o in datasets if o != d]} for d in datasets]
+    out["network"] = _network(run)
     return out
 
 
+def _network(run: Run) -> dict:
+    """The network(s) the finished folds trained (done.json's "network" and "parameters"; runs of an mmnet before
+    them record none: MMNet, the only network then) and the model.factory of config.yaml."""
+    trained = {}
+    for folds in run.folds.values():
+        for fold in folds:
+            if fold.done and isinstance(fold.done.get("network"), str):
+                trained[fold.done["network"]] = fold.done.get("parameters")
+    return {"factory": config_value(run.config, "model.factory") or "",
+            "trained": [{"name": n, "parameters": p} for n, p in sorted(trained.items())]}
+
+
+def _network_names(report: dict) -> list[str]:
+    net = (report.get("protocol") or {}).get("network") or {}
+    return [t["name"] for t in net.get("trained") or []]
+
+
 def report_title(report: dict) -> str:
+    """"MMNet LOSO report: RUN"; another network's class name instead of MMNet's (model.factory's, a subclass)."""
     p = report.get("protocol") or {}
-    return f"MMNet {_SHORT.get(p.get('protocol', 'loso'), str(p.get('protocol')).upper())} report: {report['run']}"
+    names = _network_names(report)
+    label = "+".join(n.rpartition(":")[2] for n in names) if names and names != [MMNET_NETWORK] else "MMNet"
+    return f"{label} {_SHORT.get(p.get('protocol', 'loso'), str(p.get('protocol')).upper())} report: {report['run']}"
+
+
+def network_line(report: dict) -> str | None:
+    """"Network: mmnet.model.mmnet:MMNet (1234 parameters)"; for another network, how the Reproduce line can
+    rebuild it. None for a report of an mmnet that did not record it."""
+    net = (report.get("protocol") or {}).get("network")
+    if not net or not net.get("trained"):
+        return None
+    trained = ", ".join(f"{t['name']} ({t['parameters']:,} parameters)" if isinstance(t.get("parameters"), int)
+                        else t["name"] for t in net["trained"])
+    factory, names = net.get("factory"), _network_names(report)
+    if factory:
+        note = (f" (built by model.factory {factory!r}: rerunning the configuration needs its module importable, "
+                "installed or on PYTHONPATH)")
+    elif names != [MMNET_NETWORK]:
+        note = (" (NOT what config.yaml builds: its model.factory is empty, so rerunning it trains MMNet; the "
+                "network was put in place by other means. Set model.factory to reproduce this run)")
+    else:
+        note = ""
+    return f"Network: {trained}{note}."
 
 
 def protocol_line(report: dict) -> str:

@@ -9,7 +9,7 @@ from ..data.common import natural_key
 from ..display_width import display_width, pad
 from ..run_folder import split_skipped
 from .class_gaps import class_gap_lines
-from .protocol_text import per_dataset_heading, protocol_line, report_title
+from .protocol_text import network_line, per_dataset_heading, protocol_line, report_title
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
@@ -146,6 +146,8 @@ def render_markdown(report: dict) -> str:
           f"Samples: {report['n_samples']} in samples.csv ({skipped}); "
           f"finished folds per seed: {', '.join(f'{s}: {n}' for s, n in report['n_folds'].items())}; "
           f"classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.", ""]
+    if (network := network_line(report)) is not None:
+        L[-1:-1] = [network]  # under the protocol and samples lines
     if problems:  # every annotated sample training did not use for a problem, with its reason (skipped.csv)
         L += ["Not used for training:", ""] + [f"- {sid}: {reason}" for sid, reason in problems[:50]]
         if len(problems) > 50:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig
+from ..errors import ConfigError
+from ..model.factory import check_factory, network_name
 from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
@@ -62,6 +64,8 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
     (it ends after the run), and the lasting lines (one per fold) are written also without ``progress``."""
     cfg = with_table_classes(cfg)  # the table dataset's classes, when not given: its labels (recorded in config.yaml)
     check_engine(executor)  # a missing extra is said before the run folder is written
+    check_factory(cfg.model)  # a wrong model.factory, before the run folder and any fold
+    _check_replaced_network(executor)
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
@@ -72,6 +76,19 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
             return _run(cfg, out_dir, executor, progress, source)
     with driver_lock(out_dir):  # a second command on the folder would train every fold again
         return _run(cfg, out_dir, executor, progress, source)
+
+
+def _check_replaced_network(executor: ExecutorConfig | None) -> None:
+    """A network put in place of mmnet.train.fold.MMNet in this process trains only here: Ray workers and SLURM
+    jobs import mmnet afresh and would train MMNet."""
+    from ..model import MMNet
+    from . import fold
+
+    if executor is not None and executor.executor != "local" and fold.MMNet is not MMNet:
+        raise ConfigError(f"mmnet.train.fold.MMNet was replaced by {network_name(fold.MMNet)} in this process: "
+                          f"--executor {executor.executor} trains in other processes, which would train MMNet. Set "
+                          "model.factory to \"package.module:callable\" instead (docs/cli.md, \"Training your own "
+                          "network\"), a module every worker can import.")
 
 
 def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | None, progress: bool,

@@ -26,7 +26,8 @@ from ..data.cache_folder import load_entry
 from ..errors import TrainingError
 from ..model import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet
 from ..model.cpu_kernels import set_cpu_routes
-from ..model.mmnet import WEIGHTS_NAME
+from ..model.factory import build_network, network_name, parameter_count
+from ..model.mmnet import WEIGHTS_NAME, save_network
 from ..process_state import restored_process_state
 from ..progress import EpochProgress
 from ..runtime import configure_cpu_numerics
@@ -101,7 +102,9 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
 
     seed = fold_seed(task.seed, task.fold)
     torch.manual_seed(seed)
-    model = MMNet(config=cfg.model).to(plan.device).to(memory_format=plan.memory_format)
+    # model.factory's network, else MMNet: looked up here at each call (a replaced fold.MMNet is what trains, and
+    # what the run records below)
+    model = build_network(cfg.model, default=MMNet).to(plan.device).to(memory_format=plan.memory_format)
     set_cpu_routes(model, **plan.cpu_routes)  # fp32 kernel routes the calibration measured faster (or none)
     optimizer = adamw(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=tc.lr_gamma)
@@ -169,10 +172,14 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
     if tb is not None:
         tb.close()
     if tc.save_models or task.final:
-        model.to(memory_format=torch.contiguous_format).save_pretrained(fold_dir / rf.MODEL, _checkpoint_info(task))
+        save_network(model.to(memory_format=torch.contiguous_format), cfg.model, fold_dir / rf.MODEL,
+                     _checkpoint_info(task))
     record = {"fold": task.fold, "test_subjects": sorted({task.subjects[i] for i in task.test_idx}),
               "test_datasets": sorted({task.datasets[i] for i in task.test_idx}), "epochs": tc.epochs,
-              "seed": task.seed, "fold_seed": seed, "seconds": round(sum(h["seconds"] for h in done.history), 3),
+              "seed": task.seed, "fold_seed": seed,
+              # the network that trained, as it ran (model.factory's, a subclass): the report and card name it
+              "network": network_name(model), "parameters": parameter_count(model),
+              "seconds": round(sum(h["seconds"] for h in done.history), 3),
               **trained_numerics(plan),  # where "auto" resolved and the thread count: a resume may differ
               **trained_software(),  # the mmnet that trained it: a resume after an upgrade differs
               "test_acc": done.history[-1]["test_acc"] if done.history else None}

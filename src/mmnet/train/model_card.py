@@ -97,7 +97,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
     card = {
         "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/{WEIGHTS_NAME}",
-                  "architecture": "MMNet (Li et al., IJCAI 2022)", "network": meta.get("model")},
+                  **_architecture(done, meta), "network": meta.get("model")},
         "weights": {"file": WEIGHTS_NAME, "sha256": rf.file_sha256(weights), "bytes": weights.stat().st_size},
         "source": source or "not recorded (the Python API was called without source=)",
         "training": {"dataset": data.get("dataset"), "datasets": per_dataset, "samples": len(samples),
@@ -189,12 +189,12 @@ def _licence(per_dataset: dict, synthetic: bool = False, composite: bool = False
 def render_card(card: dict) -> str:
     """The card as Markdown."""
     t, cl, loso = card["training"], card["classes"], card["loso"]
-    lines = ["# Model card: MMNet micro-expression classifier", "",
+    label = "MMNet" if card["model"].get("class", _MMNET) == _MMNET else card["model"]["class"].rpartition(":")[2]
+    lines = [f"# Model card: {label} micro-expression classifier", "",
              f"Weights: `{card['weights']['file']}` in the model folder `{card['model']['path']}` of the run "
              f"(SHA-256 `{card['weights']['sha256']}`, {card['weights']['bytes']} bytes); this card is in "
-             f"`{rf.FINAL}/` and, the same, in the model folder. Load it with "
-             f"`mmnet predict --checkpoint {shell_quote(card['model']['path'])}` (a path in the run folder) or "
-             "`mmnet.model.load_checkpoint`.", "",
+             f"`{rf.FINAL}/` and, the same, in the model folder. Architecture: {card['model']['architecture']}. "
+             + _how_to_load(card), "",
              "## Training data", "",
              f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "
              f"({t['skipped_samples']} left out, listed in skipped.csv"
@@ -245,3 +245,32 @@ def render_card(card: dict) -> str:
     return "\n".join(lines)
 
 
+
+
+#: the network done.json and the checkpoint record for MMNet itself (mmnet.model.factory.network_name)
+_MMNET = "mmnet.model.mmnet:MMNet"
+
+
+def _architecture(done: dict, meta: dict) -> dict:
+    """The card's architecture: the network the final fit trained (done.json; the checkpoint's record; MMNet for an
+    mmnet that recorded neither), its parameter count, and model.factory when one built it."""
+    name = done.get("network") or meta.get("network") or _MMNET
+    factory = (meta.get("model") or {}).get("factory") or ""
+    out = {"architecture": "MMNet (Li et al., IJCAI 2022)" if name == _MMNET else f"{name} (not MMNet)",
+           "class": name, "parameters": done.get("parameters")}
+    return {**out, "factory": factory} if factory else out
+
+
+def _how_to_load(card: dict) -> str:
+    """How to load the model: MMNet with `mmnet predict`; another network in Python, by its factory or class."""
+    model, path = card["model"], shell_quote(card["model"]["path"])
+    if model.get("class", _MMNET) == _MMNET:
+        return (f"Load it with `mmnet predict --checkpoint {path}` (a path in the run folder) or "
+                "`mmnet.model.load_checkpoint`.")
+    if model.get("factory"):
+        return (f"`mmnet predict` builds MMNet, not this network: load it in Python with "
+                f"`mmnet.model.load_checkpoint({model['path']!r}, factory={model['factory']!r})`, where the "
+                "factory's module is importable.")
+    cls = model["class"].rpartition(":")[2]
+    return (f"`mmnet predict` builds MMNet, not this network: load it in Python with `{cls}.from_pretrained"
+            f"({model['path']!r})`, where `{model['class']}` is importable.")

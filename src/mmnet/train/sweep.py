@@ -41,6 +41,7 @@ from ..config import (
     without_derived,
 )
 from ..errors import ConfigError, MMNetError
+from ..model.factory import check_factory
 from ..progress import write_line
 from ..recipes import locate, locate_sweep, read_yaml
 from ..runtime import check_device
@@ -255,6 +256,8 @@ def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig |
         for setting in sweep.settings:
             check_device(setting.config.train.device)
     _check_settings(sweep, out)  # nothing is written (OUT itself included) before every setting's data is found
+    for config in {s.config.model.factory: s.config.model for s in sweep.settings}.values():
+        check_factory(config)  # a wrong model.factory, before any setting trains
     with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
         return _run(sweep, out, executor, progress, locks, restart)
 
