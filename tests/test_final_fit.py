@@ -140,9 +140,14 @@ def test_the_licence_note_names_each_datasets_owner_and_agreement():
 
     # CAS(ME)^2 had no entry (the card said "casme-sq: its owners"), SAMM Long Videos was filed under SAMM
     assert sorted(_trained_dataset_keys() - set(DATASET_OWNERS)) == []
-    from mmnet.train.model_card import DATASET_RELEASES
+    from mmnet.train.model_card import DATASET_RELEASES, OWN_CLIPS, OWN_CLIPS_TERMS
 
-    for key in _trained_dataset_keys():
+    # a lab's own clips: no owner's agreement to point to, the consent of the people filmed instead
+    own = _licence({OWN_CLIPS: {"owner": DATASET_OWNERS[OWN_CLIPS]}})
+    assert OWN_CLIPS_TERMS in own and "licence-gated" not in own
+    assert OWN_CLIPS_TERMS in _licence({OWN_CLIPS: {}, "casme2": {}}) and "Chinese Academy" in _licence(
+        {OWN_CLIPS: {}, "casme2": {}})
+    for key in _trained_dataset_keys() - {OWN_CLIPS}:
         name, owner, page = DATASET_RELEASES[key]
         note = _licence({key: {"owner": DATASET_OWNERS[key]}})
         assert f"{name}: see the licence agreement of {owner}" in note, key

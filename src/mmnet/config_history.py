@@ -16,6 +16,7 @@ _ADDED = {
     ("train", "compile"): False,  # e4bed1e, 2026-12-04: no torch.compile before
     ("train", "state_every_s"): 0.0,  # b4566e1, 2026-12-05: the resume state was written after every epoch
     ("model", "factory"): "",  # 2026-12-06: MMNet was the only network before
+    ("data", "frames"): None,  # 2026-12-06: frames found by the last number in their names (table dataset)
 }
 # train.channels_last (bool) became train.memory_format in 91a0ede, 2026-11-25
 _MEMORY_FORMAT = {True: "channels_last", False: "contiguous"}

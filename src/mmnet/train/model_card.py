@@ -47,6 +47,11 @@ DATASET_RELEASES = {
 }
 #: "<release>, <owner>" per dataset: the card's ``training.datasets.<key>.owner``.
 DATASET_OWNERS = {key: f"{name}, {owner}" for key, (name, owner, _) in DATASET_RELEASES.items()}
+#: The ``table`` dataset holds a lab's own clips: no owner's agreement, but the consent of the people filmed.
+OWN_CLIPS = "table"
+DATASET_OWNERS[OWN_CLIPS] = "your own clips (the table dataset), recorded by whoever trained this model"
+OWN_CLIPS_TERMS = ("your own clips (the table dataset): the consent the people filmed gave, and your institution's "
+                   "data-protection and ethics approval, say whether a model trained on them may be shared")
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
 _NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard", "train.state_every_s")
 # Shown in the card's own sections: the scheme under "classes", the input size under "preprocessing".
@@ -163,6 +168,8 @@ def _loso(report: dict | None, cfg: dict) -> dict:
 
 def _agreement(dataset: str) -> str:
     """The licence agreement a dataset is used under, named as its owner releases it."""
+    if dataset == OWN_CLIPS:
+        return OWN_CLIPS_TERMS
     if dataset not in DATASET_RELEASES:
         return f"{dataset}: see the release agreement of its owners"
     name, owner, page = DATASET_RELEASES[dataset]
@@ -180,6 +187,8 @@ def _licence(per_dataset: dict, synthetic: bool = False, composite: bool = False
         return ("Trained partly on mmnet's synthetic faces (`mmnet synth` / `mmnet demo`): the model's predictions "
                 f"mean nothing on real faces. Its other parts are licence-gated data, each used under its owner's "
                 f"agreement: {agreements}. Read each before sharing these weights. {own}")
+    if set(per_dataset) == {OWN_CLIPS}:
+        return f"Trained on {OWN_CLIPS_TERMS}. {own}"
     return (f"Trained on licence-gated data, each dataset used under the licence agreement its owner asks users to "
             f"sign: "
             f"{agreements}. Whether these weights may be shared or used commercially is for those agreements to "
