@@ -26,7 +26,7 @@ __all__ = ["is_synthetic", "training_record", "training_caption", "record_captio
 
 #: The datasets' names as their owners write them (``train.model_card.DATASET_OWNERS`` adds the owners).
 DATASET_NAMES = {"casme2": "CASME II", "casme3": "CAS(ME)^3", "samm": "SAMM", "smic": "SMIC", "mmew": "MMEW",
-                 "composite": "CASME II, SAMM and SMIC combined"}
+                 "composite": "CASME II, SAMM and SMIC combined", "table": "a lab's own clips (table dataset)"}
 
 
 def newest_model(weights: list[Path]) -> Path:
