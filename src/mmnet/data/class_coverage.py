@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from ..errors import DataError
 from .sample import Sample
 
-__all__ = ["absent_classes", "folds_without_class", "coverage_lines", "usage_coverage_lines", "check_unique_ids"]
+__all__ = ["absent_classes", "folds_without_class", "lacking_text", "coverage_lines", "usage_coverage_lines",
+           "check_unique_ids"]
 
 
 def absent_classes(classes: Sequence[str], labels: Sequence[int]) -> list[str]:
@@ -35,6 +36,12 @@ def folds_without_class(classes: Sequence[str], labels: Sequence[int],
     return out
 
 
+def lacking_text(lacking: dict[str, Sequence[str]], limit: int = 20) -> str:
+    """``folds_without_class``'s folds as one text, "fold (class, class); ...", the first ``limit`` of them."""
+    shown = "; ".join(f"{fold} ({', '.join(names)})" for fold, names in list(lacking.items())[:limit])
+    return shown + (f"; and {len(lacking) - limit} more" if len(lacking) > limit else "")
+
+
 def coverage_lines(classes: Sequence[str], labels: Sequence[int],
                    folds: Sequence[tuple[str, Sequence[int], Sequence[int]]], scheme: str) -> list[str]:
     """The warnings for ``absent_classes`` and ``folds_without_class``, one line each ([] when every class is held
@@ -48,11 +55,9 @@ def coverage_lines(classes: Sequence[str], labels: Sequence[int],
                      "too). Check the labels, or choose a scheme without them (data.scheme / --scheme).")
     lacking = folds_without_class(classes, labels, folds)
     if lacking:
-        shown = "; ".join(f"{name} ({', '.join(names)})" for name, names in list(lacking.items())[:20])
-        more = f"; and {len(lacking) - 20} more" if len(lacking) > 20 else ""
         lines.append(f"{len(lacking)} fold(s) train without a class that their test samples hold (every sample of "
-                     f"it is in the left-out part, so the model cannot recognise it there): {shown}{more}. Their "
-                     "test samples of that class count as errors; more subjects with that class would fix it.")
+                     f"it is in the left-out part, so the model cannot recognise it there): {lacking_text(lacking)}. "
+                     "Their test samples of that class count as errors; more subjects with that class would fix it.")
     return lines
 
 

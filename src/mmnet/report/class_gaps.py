@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.class_coverage import absent_classes, folds_without_class
+from ..data.class_coverage import absent_classes, folds_without_class, lacking_text
 from .run_reader import Run, config_value
 
 __all__ = ["class_gaps", "class_gap_lines"]
@@ -67,9 +67,7 @@ def class_gap_lines(report: dict) -> list[str]:
             "same either way.")
     lacking = report.get("folds_without_class")
     if lacking:
-        shown = "; ".join(f"{fold} ({', '.join(names)})" for fold, names in list(lacking.items())[:20])
-        more = f"; and {len(lacking) - 20} more" if len(lacking) > 20 else ""
         lines.append(f"**{len(lacking)} fold(s) trained without a class their test samples hold** (every sample of "
-                     f"it is in the left-out part): {shown}{more}. Those test samples could not be recognised, and "
-                     "count as errors above.")
+                     f"it is in the left-out part): {lacking_text(lacking)}. Those test samples could not be "
+                     "recognised, and count as errors above.")
     return lines
