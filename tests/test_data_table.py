@@ -209,3 +209,27 @@ def test_data_frames_names_frames_whose_last_number_is_not_theirs(copy, tmp_path
     assert len(prepared.sample_ids) == 12
     with pytest.raises(ConfigError, match="data.frames .* 'table' dataset"):
         load_config(None, [f"data.root={copy}", "data.frames=img{frame}.jpg"])  # casme2 has its own layout
+
+
+def test_a_label_map_refuses_one_class_written_two_ways():
+    # 'Positive' and 'positive' would be two classes of one name, as data.classes refuses
+    with pytest.raises(ConfigError, match="class 'Positive' is also written 'positive'"):
+        label_map_scheme("happy=Positive, sad=positive")
+    with pytest.raises(ConfigError, match="class 'very positive' is also written 'Very  Positive'"):
+        label_map_scheme("happy=very positive, glad=Very  Positive")
+    assert label_map_scheme("happy=Positive, glad=Positive")["classes"] == ("Positive",)
+
+
+def test_labels_written_with_other_white_space_are_one_label(copy):
+    assert label_map_scheme("Happy  Face=positive, sad=-")["mapping"] == {"happy face": "positive", "sad": None}
+    with pytest.raises(ConfigError, match="mapped twice"):
+        label_map_scheme("happy face=positive, Happy  Face=negative")
+    with pytest.raises(ConfigError, match="names a class twice"):
+        resolve_scheme("table", ["happy face", "Happy  Face"], "table")
+    _rewrite(copy, lambda rows: [r.update(emotion="Happy  Face" if i % 2 else " happy face") for i, r in
+                                 enumerate(rows)])
+    assert table_labels(copy) == ["happy face"]
+    load = load_dataset("table", copy)
+    assert {s.label for s in load.samples} == {"happy face"}
+    usage = plan_usage(load, resolve_scheme("Happy face=positive", None, "table"), "error")
+    assert not usage.problems and len(usage.used) == 12
