@@ -233,3 +233,40 @@ def test_labels_written_with_other_white_space_are_one_label(copy):
     assert {s.label for s in load.samples} == {"happy face"}
     usage = plan_usage(load, resolve_scheme("Happy face=positive", None, "table"), "error")
     assert not usage.problems and len(usage.used) == 12
+
+
+def test_one_clip_folder_written_several_ways_is_one_sample(copy):
+    def change(rows):
+        clip = rows[0]["clip"]
+        rows.append({**rows[0], "clip": f"./{clip}/"})  # an exact repeat (row 14): ignored
+        rows.append({**rows[0], "clip": clip.replace("/", "\\"), "onset": int(rows[0]["onset"]) + 1})  # row 15
+        head, name = clip.rsplit("/", 1)
+        rows.append({**rows[0], "clip": f"{head}/{name.swapcase()}"})  # row 16: the folder found in another case
+        rows[1]["clip"] = f"./{rows[1]['clip']}/"  # alone: its sample's clip is the path as one POSIX path
+
+    rows = _rewrite(copy, change)
+    load = load_dataset("table", copy)
+    ids = [s.sample_id for s in load.samples]
+    assert len(ids) == len(set(ids)) == 12
+    first = f"table/{rows[0]['subject']}/{rows[0]['clip']}"
+    assert load.samples[1].clip == rows[1]["clip"].strip("./")
+    repeats = sorted((i for i in load.issues if i.check in ("duplicate", "duplicate_row")), key=lambda i: i.message)
+    assert [(i.check, i.severity, i.sample_id) for i in repeats] == [
+        ("duplicate_row", "warning", first), ("duplicate", "error", first), ("duplicate_row", "warning", first)]
+    assert all("row 2" in i.message for i in repeats)
+    assert [next(w for w in ("row 14", "row 15", "row 16") if w in i.message) for i in repeats] == [
+        "row 14", "row 15", "row 16"]
+    # two windows for one folder leave no way to know which is right: the clip stops training, as a repeated cell
+    usage = plan_usage(load, resolve_scheme("table", table_labels(copy), "table"), "error")
+    assert {sid for sid, _ in usage.problems} == {first}
+
+
+def test_a_subject_written_in_two_cases_is_an_error_naming_the_rows(copy):
+    rows = _rewrite(copy, lambda rows: rows[5].update(subject=rows[5]["subject"].lower()))
+    assert rows[4]["subject"] == rows[5]["subject"].upper() and rows[5]["subject"] != rows[4]["subject"]
+    load = load_dataset("table", copy)
+    (clash,) = _issues(load, "subject_case")
+    assert clash.severity == "error" and clash.sample_id == f"table/{rows[5]['subject']}/{rows[5]['clip']}"
+    assert "row 7" in clash.message and "row 6" in clash.message and "write the subject one way" in clash.message
+    usage = plan_usage(load, resolve_scheme("table", table_labels(copy), "table"), "error")
+    assert clash.sample_id in {sid for sid, _ in usage.problems}
