@@ -15,6 +15,7 @@ the label scheme's choice (mmnet.data.label_maps). A clip is its folder's path a
 
 from __future__ import annotations
 
+import contextlib
 import re
 from contextlib import contextmanager
 from dataclasses import replace
@@ -152,8 +153,10 @@ def _folders_twice(samples: list[Sample], locate, table, issues: list) -> list[S
     out = []
     for s in samples:
         folder = locate(s)[0]
-        # the folder itself (device, inode), not its spelling: a case-insensitive disk opens 'x' as 'X'
-        key = (folder.stat().st_dev, folder.stat().st_ino) if folder else (s.subject, s.clip)
+        key: tuple = (s.subject, s.clip)  # no folder (clip_missing), or one that cannot be read: its spelling
+        with contextlib.suppress(OSError):
+            # the folder itself (device, inode), not its spelling: a case-insensitive disk opens 'x' as 'X'
+            key = (folder.stat().st_dev, folder.stat().st_ino) if folder is not None else key
         other = first.setdefault(key, s)
         row, other_row = table.where(s.extra.get("row")), table.where(other.extra.get("row"))
         if other.subject != s.subject:
