@@ -209,3 +209,64 @@ def test_data_frames_names_frames_whose_last_number_is_not_theirs(copy, tmp_path
     assert len(prepared.sample_ids) == 12
     with pytest.raises(ConfigError, match="data.frames .* 'table' dataset"):
         load_config(None, [f"data.root={copy}", "data.frames=img{frame}.jpg"])  # casme2 has its own layout
+
+
+def test_a_label_map_refuses_one_class_written_two_ways():
+    # 'Positive' and 'positive' would be two classes of one name, as data.classes refuses
+    with pytest.raises(ConfigError, match="class 'Positive' is also written 'positive'"):
+        label_map_scheme("happy=Positive, sad=positive")
+    with pytest.raises(ConfigError, match="class 'very positive' is also written 'Very  Positive'"):
+        label_map_scheme("happy=very positive, glad=Very  Positive")
+    assert label_map_scheme("happy=Positive, glad=Positive")["classes"] == ("Positive",)
+
+
+def test_labels_written_with_other_white_space_are_one_label(copy):
+    assert label_map_scheme("Happy  Face=positive, sad=-")["mapping"] == {"happy face": "positive", "sad": None}
+    with pytest.raises(ConfigError, match="mapped twice"):
+        label_map_scheme("happy face=positive, Happy  Face=negative")
+    with pytest.raises(ConfigError, match="names a class twice"):
+        resolve_scheme("table", ["happy face", "Happy  Face"], "table")
+    _rewrite(copy, lambda rows: [r.update(emotion="Happy  Face" if i % 2 else " happy face") for i, r in
+                                 enumerate(rows)])
+    assert table_labels(copy) == ["happy face"]
+    load = load_dataset("table", copy)
+    assert {s.label for s in load.samples} == {"happy face"}
+    usage = plan_usage(load, resolve_scheme("Happy face=positive", None, "table"), "error")
+    assert not usage.problems and len(usage.used) == 12
+
+
+def test_one_clip_folder_written_several_ways_is_one_sample(copy):
+    def change(rows):
+        clip = rows[0]["clip"]
+        rows.append({**rows[0], "clip": f"./{clip}/"})  # an exact repeat (row 14): ignored
+        rows.append({**rows[0], "clip": clip.replace("/", "\\"), "onset": int(rows[0]["onset"]) + 1})  # row 15
+        head, name = clip.rsplit("/", 1)
+        rows.append({**rows[0], "clip": f"{head}/{name.swapcase()}"})  # row 16: the folder found in another case
+        rows[1]["clip"] = f"./{rows[1]['clip']}/"  # alone: its sample's clip is the path as one POSIX path
+
+    rows = _rewrite(copy, change)
+    load = load_dataset("table", copy)
+    ids = [s.sample_id for s in load.samples]
+    assert len(ids) == len(set(ids)) == 12
+    first = f"table/{rows[0]['subject']}/{rows[0]['clip']}"
+    assert load.samples[1].clip == rows[1]["clip"].strip("./")
+    repeats = sorted((i for i in load.issues if i.check in ("duplicate", "duplicate_row")), key=lambda i: i.message)
+    assert [(i.check, i.severity, i.sample_id) for i in repeats] == [
+        ("duplicate_row", "warning", first), ("duplicate", "error", first), ("duplicate_row", "warning", first)]
+    assert all("row 2" in i.message for i in repeats)
+    assert [next(w for w in ("row 14", "row 15", "row 16") if w in i.message) for i in repeats] == [
+        "row 14", "row 15", "row 16"]
+    # two windows for one folder leave no way to know which is right: the clip stops training, as a repeated cell
+    usage = plan_usage(load, resolve_scheme("table", table_labels(copy), "table"), "error")
+    assert {sid for sid, _ in usage.problems} == {first}
+
+
+def test_a_subject_written_in_two_cases_is_an_error_naming_the_rows(copy):
+    rows = _rewrite(copy, lambda rows: rows[5].update(subject=rows[5]["subject"].lower()))
+    assert rows[4]["subject"] == rows[5]["subject"].upper() and rows[5]["subject"] != rows[4]["subject"]
+    load = load_dataset("table", copy)
+    (clash,) = _issues(load, "subject_case")
+    assert clash.severity == "error" and clash.sample_id == f"table/{rows[5]['subject']}/{rows[5]['clip']}"
+    assert "row 7" in clash.message and "row 6" in clash.message and "write the subject one way" in clash.message
+    usage = plan_usage(load, resolve_scheme("table", table_labels(copy), "table"), "error")
+    assert clash.sample_id in {sid for sid, _ in usage.problems}

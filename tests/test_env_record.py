@@ -106,3 +106,24 @@ def test_numerics_record_on_cuda_has_the_cuda_cudnn_and_driver_versions(monkeypa
 
     monkeypatch.setattr(env_record.subprocess, "run", missing)
     assert "cuda_driver" not in numerics_record("cuda")  # no nvidia-smi: the driver is left out, nothing fails
+
+
+def test_the_command_of_a_table_set_writes_the_table_layout_again(tmp_path):
+    # a set written with `mmnet synth --table` is read as the table dataset: its Reproduce command must write it
+    import shlex
+
+    from mmnet.cli import main
+    from mmnet.synth.dataset import write_dataset
+
+    first = write_dataset(tmp_path / "first", subjects=1, clips_per_subject=1, seed=3, table=True)
+    command = synthetic_record([first])["synthetic_command"]
+    assert command.endswith(" --table")
+    again = tmp_path / "again"
+    args = shlex.split(command)
+    assert args[:3] == ["mmnet", "synth", "DATA"]
+    assert main(["synth", str(again), *args[3:]]) == 0
+    files = sorted(p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file() and p.name != "synth.json")
+    assert files == sorted(p.relative_to(again).as_posix() for p in again.rglob("*")
+                           if p.is_file() and p.name != "synth.json")
+    assert "annotations.csv" in files and (again / "annotations.csv").read_bytes() == \
+        (first / "annotations.csv").read_bytes()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AnnotationError, install_hint
-from .case_keys import fold_case
+from .case_keys import fold_words
 from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, normalise_header, read_utf8
 from .workbook import resolve_merged_and_formulas
 
@@ -367,10 +367,11 @@ def parse_aus(value: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def label_text(value: object) -> str | None:
-    """Emotion label as lower-case text ('Happiness ' -> 'happiness'), None when blank."""
+    """Emotion label as lower-case text with single spaces ('Happiness ' -> 'happiness', 'Happy  Face' -> 'happy
+    face'), None when blank."""
     if _is_blank(value):
         return None
-    return fold_case(str(value).strip())
+    return fold_words(value)
 
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["fold_case"]
+__all__ = ["fold_case", "fold_words"]
 
 
 def fold_case(text: object) -> str:
@@ -12,3 +12,9 @@ def fold_case(text: object) -> str:
     'i' (their Excel's UPPER() writes 'FİLENAME', which lower-cases to 'i' + a combining dot above)."""
     folded = unicodedata.normalize("NFKD", str(text).casefold()).replace("i\u0307", "i").replace("ı", "i")
     return unicodedata.normalize("NFC", folded)
+
+
+def fold_words(text: object) -> str:
+    """``fold_case`` with runs of white space as one space and none at the ends: the key of a label or class written
+    by hand ('Happy  Face' and 'happy face' are one label)."""
+    return " ".join(fold_case(text).split())

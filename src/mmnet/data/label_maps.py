@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..errors import ConfigError
-from .case_keys import fold_case
+from .case_keys import fold_words
 
 __all__ = ["TABLE_DATASET", "TABLE_SCHEME", "is_label_map", "label_map_scheme", "table_scheme"]
 
@@ -39,6 +39,7 @@ def label_map_scheme(text: str, classes: Iterable[str] | None = None) -> dict:
     ``schemes`` builds it (this module stays below it)."""
     mapping: dict[str, str | None] = {}
     order: list[str] = []
+    spelled: dict[str, str] = {}  # a class's key -> its first spelling
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
@@ -46,8 +47,12 @@ def label_map_scheme(text: str, classes: Iterable[str] | None = None) -> dict:
         if not sep or not label:
             raise ConfigError(f"data.scheme label map {text!r}: {item!r} is not label=class; write it as {_EXAMPLE} "
                               "(label=- leaves a label out).")
-        key = fold_case(label)  # labels are compared in lower case, as the loaders read them (Sample.label)
+        key = fold_words(label)  # labels are compared in lower case, single-spaced, as loaders read them (Sample.label)
         cls = None if target in ("", "-") else target
+        if cls is not None and (same := spelled.setdefault(fold_words(cls), cls)) != cls:
+            # classes are compared as labels are: two spellings would train two classes of one name
+            raise ConfigError(f"data.scheme label map {text!r}: class {same!r} is also written {cls!r}; write each "
+                              "class one way (classes are compared in lower case).")
         if key in mapping and mapping[key] != cls:
             raise ConfigError(f"data.scheme label map {text!r}: label {label!r} is mapped twice ({mapping[key]!r} and "
                               f"{cls!r}); keep one.")
@@ -74,7 +79,7 @@ def table_scheme(classes: Iterable[str] | None, dataset: str) -> dict:
             f"group labels with a label map in data.scheme ({_EXAMPLE}). `mmnet train` fills data.classes from the "
             "table's emotion column (its labels, sorted); from Python, mmnet.train.resolve_config(cfg) does.")
     classes = list(classes)
-    keys = [fold_case(c) for c in classes]
+    keys = [fold_words(c) for c in classes]
     if len(set(keys)) != len(keys):
         raise ConfigError(f"data.classes {classes} names a class twice (labels are compared in lower case).")
     return {"name": TABLE_SCHEME, "classes": tuple(classes), "mapping": dict(zip(keys, classes)),

@@ -8,12 +8,14 @@ Layout::
 
 Subjects stay text as written ('P01', '007'). A frame's number is the last number in its file name (img46.jpg,
 006_05562.png, frame_0046.jpg -> 46, 5562, 46), unless ``frames`` gives the name pattern ('img{frame}.jpg').
-Labels are the emotion column as written (compared in lower case); which classes they train is the label scheme's
-choice (mmnet.data.label_maps).
+Labels are the emotion column as written (compared in lower case, runs of spaces as one); which classes they train is
+the label scheme's choice (mmnet.data.label_maps). A clip is its folder's path as one POSIX path ('./P01\\take3/' is
+'P01/take3'); one folder annotated twice, however spelled, is a duplicate (``_folders_twice``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from .annotations import read_table
+from .case_keys import fold_words
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
 from .sample import Issue, Sample
 
@@ -97,28 +100,83 @@ def table_labels(root: str | Path, annotation: str | Path | None = None) -> list
     return sorted({t for _, row in table.rows if (t := label_text(cell(row, column)))})
 
 
-def _inside(root: Path, clip: str) -> Path | None:
-    """``root/clip`` for a relative clip path that stays inside root, else None."""
-    parts = PurePosixPath(clip.replace("\\", "/")).parts
+def _parts(clip: str) -> tuple[str, ...] | None:
+    """The folder names of a relative clip path that stays inside the root ('./P01\\x/' -> ('P01', 'x')), else None."""
+    parts = tuple(p for p in PurePosixPath(clip.replace("\\", "/")).parts if p != ".")
     if not parts or parts[0] == "/" or ".." in parts or re.match(r"[A-Za-z]:", clip):
         return None
-    return root.joinpath(*parts)
+    return parts
 
 
-def _shared_folders(samples: list[Sample], table, issues: list) -> None:
-    """One clip folder annotated for two subjects would be trained on in one subject's folds and tested on in the
-    other's: an error on each later row."""
-    first: dict[Path, Sample] = {}
+def _inside(root: Path, clip: str) -> Path | None:
+    """``root/clip`` for a relative clip path that stays inside root, else None."""
+    parts = _parts(clip)
+    return None if parts is None else root.joinpath(*parts)
+
+
+def _posix_clips(samples: list[Sample], issues: list[Issue]) -> list[Sample]:
+    """Each clip as one POSIX path ('./P01\\x/' -> 'P01/x'), so a folder's sample id does not depend on how its
+    row spells the path; the issues already named follow their sample."""
+    out, renamed = [], {}
     for s in samples:
-        if not s.frames:
-            continue
-        folder = s.frames[0][1].parent.resolve()
-        other = first.setdefault(folder, s)
+        parts = _parts(s.clip)
+        if parts is not None and "/".join(parts) != s.clip:
+            new = replace(s, clip="/".join(parts), extra={**s.extra, "clip_cell": s.clip})
+            renamed[s.sample_id] = new.sample_id
+            s = new
+        out.append(s)
+    issues[:] = [replace(i, sample_id=renamed[i.sample_id]) if i.sample_id in renamed else i for i in issues]
+    return out
+
+
+def _subject_spellings(samples: list[Sample], table, issues: list) -> None:
+    """Subjects written in two cases ('P02', 'p02') would be two LOSO folds of one person, trained on in one and
+    tested on in the other: an error on each row of a later spelling (as spotting refuses such subjects)."""
+    first: dict[str, Sample] = {}
+    for s in samples:
+        other = first.setdefault(fold_words(s.subject), s)
         if other.subject != s.subject:
-            issues.append(Issue(s.sample_id, "clip_twice", f"{table.where(s.extra.get('row'))}: clip folder {folder} "
-                                f"is also {table.where(other.extra.get('row'))}'s, of subject {other.subject}: a clip "
-                                "of two subjects would be tested on after training on it; fix the subject or clip "
-                                "cell", "error"))
+            row, other_row = table.where(s.extra.get("row")), table.where(other.extra.get("row"))
+            issues.append(Issue(s.sample_id, "subject_case", f"{row}: subject {s.subject!r} is also written "
+                                f"{other.subject!r} ({other_row}): one person would be on both sides of a "
+                                "leave-one-subject-out split; write the subject one way", "error"))
+
+
+def _folders_twice(samples: list[Sample], locate, table, issues: list) -> list[Sample]:
+    """One clip folder annotated twice, however its rows spell the path ('P01/x', './P01/x/', 'P01\\X' on a
+    case-insensitive disk): for two subjects it would be trained on in one subject's folds and tested on in the
+    other's (an error on the later row); for one subject it is the ``duplicate`` rule of a repeated clip cell
+    (``common.samples_from_table``): an exact repeat is ignored, a repeat with another window or label leaves no way
+    to know which row is right. Returns the samples without the repeats (before their frames are listed: a
+    repeat's own frame problems would be named under the sample id of the row kept)."""
+    first: dict[object, Sample] = {}
+    out = []
+    for s in samples:
+        folder = locate(s)[0]
+        key: tuple = (s.subject, s.clip)  # no folder (clip_missing), or one that cannot be read: its spelling
+        with contextlib.suppress(OSError):
+            # the folder itself (device, inode), not its spelling: a case-insensitive disk opens 'x' as 'X'
+            key = (folder.stat().st_dev, folder.stat().st_ino) if folder is not None else key
+        other = first.setdefault(key, s)
+        row, other_row = table.where(s.extra.get("row")), table.where(other.extra.get("row"))
+        if other.subject != s.subject:
+            issues.append(Issue(s.sample_id, "clip_twice", f"{row}: clip folder {folder.resolve()} is also "
+                                f"{other_row}'s, of subject {other.subject}: a clip of two subjects would be tested "
+                                "on after training on it; fix the subject or clip cell", "error"))
+        elif other is not s:
+            cells, first_cells = ([x.onset, x.apex, x.offset, x.label] for x in (s, other))
+            spelled = f"clip folder '{other.clip}' (written '{s.extra.get('clip_cell', s.clip)}' here)"
+            if cells == first_cells:
+                issues.append(Issue(other.sample_id, "duplicate_row", f"{row}: repeats {other_row} for the same "
+                                    f"subject and {spelled}; this copy is ignored", "warning"))
+            else:
+                issues.append(Issue(other.sample_id, "duplicate", f"{row}: repeats {other_row} for the same subject "
+                                    f"and {spelled} with other onset/apex/offset/label ({first_cells} vs {cells}); "
+                                    "the sample is not used until one of the rows is removed (one row per clip "
+                                    "folder)", "error"))
+            continue
+        out.append(s)
+    return out
 
 
 def load_table(
@@ -145,6 +203,8 @@ def load_table(
     with _columns_said():
         samples, issues = samples_from_table(table, dataset="table", columns=COLUMNS, optional=("offset",),
                                              corrections=False)
+    samples = _posix_clips(samples, issues)
+    _subject_spellings(samples, table, issues)
 
     def locate(s: Sample):
         where = _inside(root, s.clip)
@@ -155,8 +215,8 @@ def load_table(
         folder, exact = find_folder(where.parent, where.name)
         return folder, exact, f"{where} ({table.where(row)}: create the folder or fix the clip cell)"
 
+    samples = _folders_twice(samples, locate, table, issues)
     out, _ = attach_frames(samples, locate, pattern, issues)
-    _shared_folders(out, table, issues)
     # the frame pattern as the user wrote it, not as a regular expression
     wanted = (f"no file named like '{frames}'" if frames else "no image file (.jpg, .png, .bmp, .tif) with a number "
               "in its name")

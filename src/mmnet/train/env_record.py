@@ -77,8 +77,11 @@ def _synth_command(meta: dict) -> str:
         low, high = settings["amplitude_px"]
         default = json.loads(json.dumps(asdict(replace(SynthConfig(), amplitude_px=(float(low), float(high))))))
         if settings == default:
+            # a set written with --table is read as the table dataset: the command must write that layout again
+            layout = " --table" if meta.get("layout") == "table" else ""
             return (f"mmnet synth DATA --subjects {int(meta['subjects'])} --clips-per-subject "
-                    f"{int(meta['clips_per_subject'])} --seed {int(meta['seed'])} --amplitude {low:g} {high:g}")
+                    f"{int(meta['clips_per_subject'])} --seed {int(meta['seed'])} --amplitude {low:g} {high:g}"
+                    f"{layout}")
     return ""
 
 
