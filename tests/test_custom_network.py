@@ -243,3 +243,20 @@ def test_a_replaced_network_is_refused_where_other_processes_train(tmp_path, mon
         run_experiment(load_config(None, TINY), tmp_path / "run", executor=ExecutorConfig(executor="ray"),
                        progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_replaced_network_is_refused_by_a_sweep_where_other_processes_train(tmp_path, monkeypatch):
+    # as run_experiment: a sweep's settings train in Ray workers or SLURM jobs, which would train MMNet
+    pytest.importorskip("ray")
+    import mmnet.train.fold
+    from mmnet import synth
+    from mmnet.config import ExecutorConfig
+    from mmnet.train.sweep import load_sweep, run_sweep
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=3, seed=0)
+    sweep_file = tmp_path / "s.yaml"
+    sweep_file.write_text(yaml.safe_dump({"set": [*TINY, f"data.root={root}"], "settings": {"paper": {}}}))
+    monkeypatch.setattr(mmnet.train.fold, "MMNet", _Patched)
+    with pytest.raises(ConfigError, match=r"mmnet.train.fold.MMNet was replaced by .*_Patched.*Set model.factory"):
+        run_sweep(load_sweep(sweep_file), tmp_path / "sweep", executor=ExecutorConfig(executor="ray"), progress=False)
+    assert not (tmp_path / "sweep").exists()

@@ -65,7 +65,7 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
     cfg = with_table_classes(cfg)  # the table dataset's classes, when not given: its labels (recorded in config.yaml)
     check_engine(executor)  # a missing extra is said before the run folder is written
     check_factory(cfg.model)  # a wrong model.factory, before the run folder and any fold
-    _check_replaced_network(executor)
+    check_replaced_network(executor)
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
@@ -78,7 +78,7 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
         return _run(cfg, out_dir, executor, progress, source)
 
 
-def _check_replaced_network(executor: ExecutorConfig | None) -> None:
+def check_replaced_network(executor: ExecutorConfig | None) -> None:
     """A network put in place of mmnet.train.fold.MMNet in this process trains only here: Ray workers and SLURM
     jobs import mmnet afresh and would train MMNet."""
     from ..model import MMNet

@@ -48,7 +48,7 @@ from ..runtime import check_device
 from ..shell_words import shell_quote
 from ..utils import atomic_write_text
 from .executors import check_engine
-from .experiment import finish_run, run_prepared
+from .experiment import check_replaced_network, finish_run, run_prepared
 from .faults import add_to_message
 from .prepare import check_out_apart, prepare_run
 from .process_state import called_from_python
@@ -251,6 +251,7 @@ def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig |
                 progress: bool = True, restart: bool = False) -> list[dict] | None:
     """:func:`run_sweep` as ``mmnet sweep`` runs it: the process settings stay (the process ends after it)."""
     check_engine(executor)  # a missing extra is said before any run folder is written
+    check_replaced_network(executor)  # as run_experiment: other processes would train MMNet
     out = Path(out_dir)
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:
