@@ -57,6 +57,9 @@ class Pooled(nn.Module):
 def wrong_width(config):
     return Pooled(config.num_classes + 1)
 
+def three_classes(config):  # a network made for one scheme's classes, whatever the config says
+    return Pooled(3)
+
 class TwoInputs(nn.Module):
     def __init__(self, config):
         super().__init__()
@@ -260,3 +263,25 @@ def test_a_replaced_network_is_refused_by_a_sweep_where_other_processes_train(tm
     with pytest.raises(ConfigError, match=r"mmnet.train.fold.MMNet was replaced by .*_Patched.*Set model.factory"):
         run_sweep(load_sweep(sweep_file), tmp_path / "sweep", executor=ExecutorConfig(executor="ray"), progress=False)
     assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_a_factory_is_checked_with_the_class_count_of_the_label_scheme(nets_dir, synth_root, tmp_path, monkeypatch,
+                                                                        command):
+    # the check builds the network as the folds do: model.num_classes follows data.scheme (3 here, not the default 5)
+    import mmnet.train.experiment
+    import mmnet.train.sweep
+    from mmnet.train.sweep import load_sweep, run_sweep
+
+    settings = [*TINY, f"data.root={synth_root}", "data.scheme=casme2-3class-megc",
+                f"model.factory={NETS}:three_classes"]
+    checked = []
+    if command == "train":  # the checks passed: the run would start here
+        monkeypatch.setattr(mmnet.train.experiment, "_run", lambda cfg, *args: checked.append(cfg.model.num_classes))
+        run_experiment(load_config(None, settings), tmp_path / "run", progress=False)
+    else:
+        monkeypatch.setattr(mmnet.train.sweep, "_run", lambda sweep, *args: checked.append(len(sweep.settings)))
+        sweep_file = tmp_path / "s.yaml"
+        sweep_file.write_text(yaml.safe_dump({"set": settings, "settings": {"three": {}}}))
+        run_sweep(load_sweep(sweep_file), tmp_path / "sweep", progress=False)
+    assert checked == [3 if command == "train" else 1]

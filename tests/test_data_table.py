@@ -7,7 +7,7 @@ import pytest
 
 from mmnet.data import load_dataset, resolve_scheme
 from mmnet.data.label_maps import label_map_scheme
-from mmnet.data.table import table_labels
+from mmnet.data.table import frame_pattern, table_labels
 from mmnet.data.usage import plan_usage
 from mmnet.errors import AnnotationError, ConfigError, DatasetNotFoundError
 from tests.table_helpers import read_csv, table_from_synth, write_csv
@@ -270,3 +270,46 @@ def test_a_subject_written_in_two_cases_is_an_error_naming_the_rows(copy):
     assert "row 7" in clash.message and "row 6" in clash.message and "write the subject one way" in clash.message
     usage = plan_usage(load, resolve_scheme("table", table_labels(copy), "table"), "error")
     assert clash.sample_id in {sid for sid, _ in usage.problems}
+
+
+def test_a_copy_of_a_frame_is_named_not_read_as_a_frame(copy):
+    # a file manager's copy 'frame_0052 (1).jpg' was read as frame 1 (the last number of its name): a gap of 50
+    # frames said instead of the copy; 'frame_0052 - Copy.jpg' (sorted before the frame) was read as frame 52
+    row = read_csv(copy / "annotations.csv")[0]
+    folder, apex = copy / row["clip"], int(row["apex"])
+    frame = folder / f"frame_{apex:04d}.jpg"
+    for suffix in (" (1)", " - Copy", " copy 2"):
+        shutil.copyfile(frame, folder / f"{frame.stem}{suffix}.jpg")
+    after = folder / f"frame_{apex + 1:04d}.jpg"
+    after.rename(folder / f"{after.stem} (copy).jpg")  # the frame itself is gone: its copy is said so
+    load = load_dataset("table", copy)
+    sid = f"table/{row['subject']}/{row['clip']}"
+    copies = {i.message.split("'")[1]: i for i in _issues(load, "frame_copy")}
+    assert sorted(copies) == sorted([f"{frame.stem} (1).jpg", f"{frame.stem} - Copy.jpg", f"{frame.stem} copy 2.jpg",
+                                     f"{after.stem} (copy).jpg"])
+    assert {(i.sample_id, i.severity) for i in copies.values()} == {(sid, "warning")}
+    assert f"in {folder} is named as a file manager names a copy of frame {apex} ('{frame.name}'); delete it" in (
+        copies[f"{frame.stem} (1).jpg"].message)
+    absent = copies[f"{after.stem} (copy).jpg"].message
+    assert f"a copy of frame {apex + 1} ('{after.name}'), which is absent: rename it to '{after.name}' if it" in absent
+    sample = next(s for s in load.samples if s.sample_id == sid)
+    assert sample.frame_path(apex) == frame and sample.frame_numbers[0] == int(row["onset"])
+    gaps = [i.message for i in _issues(load, "frames_gap") if i.sample_id == sid]
+    assert gaps == [f"1 frame(s) absent between {sample.frame_numbers[0]} and {sample.frame_numbers[-1]} (dropped "
+                    f"frames?): {apex + 1}"]
+    assert not [i for i in load.issues if i.sample_id == sid and i.check in ("frame_number_twice", "junk_files")]
+    # Windows numbers renamed files 'frame (1).jpg', 'frame (2).jpg': those are the frames
+    assert frame_pattern(None).fullmatch("frame (7).jpg").group(1) == "7"
+
+
+def test_a_clip_folder_written_in_another_case_is_named(copy):
+    rows = read_csv(copy / "annotations.csv")
+    subject = rows[0]["subject"]
+    if (copy / subject.lower()).is_dir():
+        pytest.skip("this file system does not tell case apart: the folder opens as written")
+    _rewrite(copy, lambda rows: rows[0].update(clip=rows[0]["clip"].replace(subject, subject.lower(), 1)))
+    load = load_dataset("table", copy)
+    (missing,) = _issues(load, "clip_missing")
+    assert missing.severity == "error" and "row 2" in missing.message
+    assert (f"the folder is there as '{rows[0]['clip']}', its name written in another case, which this file system "
+            f"tells apart: write '{rows[0]['clip']}' in the clip cell, or rename the folder") in missing.message

@@ -77,5 +77,6 @@ def test_a_sweep_setting_on_a_table_gets_its_classes(table_root, tmp_path):
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     sweep = load_sweep(tmp_path / "s.yaml")
     _check_settings(sweep, tmp_path / "out")
-    labels, grouped = (s.config.data.classes for s in sweep.settings)
-    assert labels == ["disgust", "happiness", "others", "repression", "surprise"] and grouped is None
+    labels, grouped = (s.config.data.classes for s in sweep.settings)  # resolved as config.yaml records them
+    assert labels == ["disgust", "happiness", "others", "repression", "surprise"]
+    assert grouped == ["positive", "negative", "surprise"]  # the label map's classes, in the order written

@@ -21,6 +21,7 @@ from ..media import list_frames
 from ..shell_words import shell_quote
 from .case_keys import fold_case
 from .dataset_load import ANNOTATION_CHECKS, DatasetLoad
+from .frame_copies import copy_issue
 from .root_hint import root_hint
 from .sample import Issue, Sample
 
@@ -340,6 +341,11 @@ def attach_frames(
             out.append(s)
             continue
         frames, junk = listed[folder]
+        on_disk = {n for n, _ in frames}  # before the window: a copy's frame may lie outside it
+        copies = {name: issue for name in junk
+                  if (issue := copy_issue(s.sample_id, name, folder, pattern, on_disk)) is not None}
+        issues.extend(copies.values())  # each copy named with its frame and what to do, not among other stray files
+        junk = tuple(name for name in junk if name not in copies)
         if window:
             known = [n for n in (s.onset, s.apex, s.offset) if n is not None]
             lo, hi = min(known), max(known)

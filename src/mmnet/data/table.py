@@ -7,7 +7,8 @@ Layout::
     ROOT/P01/take3/frame_0046.jpg ...    clip = the folder's path relative to ROOT, as the table writes it
 
 Subjects stay text as written ('P01', '007'). A frame's number is the last number in its file name (img46.jpg,
-006_05562.png, frame_0046.jpg -> 46, 5562, 46), unless ``frames`` gives the name pattern ('img{frame}.jpg').
+006_05562.png, frame_0046.jpg -> 46, 5562, 46), unless ``frames`` gives the name pattern ('img{frame}.jpg'). A copy
+that a file manager named ('frame_0108 (1).jpg', 'frame_0108 - Copy.jpg') is not a frame: it is named (frame_copy).
 Labels are the emotion column as written (compared in lower case, runs of spaces as one); which classes they train is
 the label scheme's choice (mmnet.data.label_maps). A clip is its folder's path as one POSIX path ('./P01\\take3/' is
 'P01/take3'); one folder annotated twice, however spelled, is a duplicate (``_folders_twice``).
@@ -23,8 +24,9 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from .annotations import read_table
-from .case_keys import fold_words
+from .case_keys import fold_case, fold_words
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
+from .frame_copies import COPY_SUFFIX
 from .sample import Issue, Sample
 
 __all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "table_labels"]
@@ -42,8 +44,10 @@ COLUMNS = {
 }
 _REQUIRED = "subject, clip, onset, apex, emotion (offset and aus optional)"
 _IMAGE = r"\.(?:jpe?g|png|bmp|tiff?)"
-# the last run of digits in the name: img46.jpg, 006_05562.png, frame_0046.jpg
-_ANY_FRAME = re.compile(rf"(?:.*\D)?(\d+)\D*?{_IMAGE}", re.IGNORECASE)
+# the last run of digits in the name: img46.jpg, 006_05562.png, frame_0046.jpg; never a copy's name as a file manager
+# writes it after a frame's ('frame_0108 (1).jpg' is not frame 1, 'frame_0108 - Copy.jpg' not a second frame 108:
+# frame_copies names them), while 'frame (1).jpg' (Windows' numbering of renamed files) is frame 1
+_ANY_FRAME = re.compile(rf"(?!.*\d{COPY_SUFFIX}+{_IMAGE}$)(?:.*\D)?(\d+)\D*?{_IMAGE}", re.IGNORECASE)
 
 _LAYOUT_HELP = [
     f"{ANNOTATION_NAME}   (columns {_REQUIRED}; or pass --annotation FILE)",
@@ -112,6 +116,21 @@ def _inside(root: Path, clip: str) -> Path | None:
     """``root/clip`` for a relative clip path that stays inside root, else None."""
     parts = _parts(clip)
     return None if parts is None else root.joinpath(*parts)
+
+
+def _other_case(root: Path, parts: tuple[str, ...]) -> Path | None:
+    """The clip folder ``root/parts`` written in another case on disk ('p01/clipA' as 'P01/clipA', on a file system
+    that tells case apart), else None. The first such folder by name, when there are several."""
+    folder = root
+    for part in parts:
+        if (folder / part).is_dir():
+            folder = folder / part
+            continue
+        try:
+            folder = next(p for p in sorted(folder.iterdir()) if fold_case(p.name) == fold_case(part) and p.is_dir())
+        except (StopIteration, OSError):  # not there in any case, or a folder that cannot be listed
+            return None
+    return folder
 
 
 def _posix_clips(samples: list[Sample], issues: list[Issue]) -> list[Sample]:
@@ -213,6 +232,11 @@ def load_table(
             return None, True, (f"'{s.clip}' ({table.where(row)}: the clip column must be a folder path relative "
                                 f"to {root}, without '..')")
         folder, exact = find_folder(where.parent, where.name)
+        if folder is None and (other := _other_case(root, _parts(s.clip))) is not None:
+            spelled = other.relative_to(root).as_posix()
+            return None, False, (f"{where} ({table.where(row)}: the folder is there as '{spelled}', its name written "
+                                 f"in another case, which this file system tells apart: write '{spelled}' in the clip "
+                                 "cell, or rename the folder as the cell writes it)")
         return folder, exact, f"{where} ({table.where(row)}: create the folder or fix the clip cell)"
 
     samples = _folders_twice(samples, locate, table, issues)

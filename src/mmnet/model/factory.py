@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import torch
 from torch import nn
 
 from ..errors import ConfigError
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from .mmnet import MMNetConfig
 
 __all__ = ["FACTORY_FORMAT", "check_factory_syntax", "resolve_factory", "call_factory", "build_network", "network_name",
-           "parameter_count", "check_factory"]
+           "parameter_count"]
 
 _SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 FACTORY_FORMAT = '"package.module:callable" (e.g. "mynets.plus:build"), or "" for MMNet'
@@ -96,25 +95,3 @@ def network_name(model: nn.Module | type) -> str:
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
-
-def check_factory(config: MMNetConfig) -> None:
-    """Before any training: build ``model.factory``'s network on the CPU and run one pair of zero frames through it,
-    so that a wrong factory (its import, its return value, its forward or its output shape) is said at once rather
-    than by every fold. Nothing is checked without a factory (MMNet is known to work)."""
-    if not config.factory:
-        return
-    model = call_factory(config.factory, config).eval()
-    frames = torch.zeros(2, 3, config.image_size, config.image_size)
-    try:
-        with torch.no_grad():
-            logits = model(frames, flow=frames) if config.main_input == "flow" else model(frames, frames)
-    except Exception as exc:
-        raise ConfigError(f"model.factory {config.factory!r}: its network failed on two (2, 3, {config.image_size}, "
-                          f"{config.image_size}) frames: {type(exc).__name__}: {exc}. The network must take "
-                          "model(onset, apex) (model(onset, flow=flow) with model.main_input: flow) and return "
-                          "logits (B, model.num_classes).") from exc
-    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (2, config.num_classes):
-        got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ConfigError(f"model.factory {config.factory!r}: its network returned {got} for 2 frame pairs; "
-                          f"expected logits of shape (2, {config.num_classes}) (model.num_classes follows the label "
-                          "scheme).")

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..config import ExecutorConfig, ExperimentConfig
-from ..errors import ConfigError
-from ..model.factory import check_factory, network_name
 from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
@@ -18,9 +16,10 @@ from .executors import check_engine, run_tasks_keeping_failure
 from .faults import add_to_message
 from .memory_fit import warn_if_short
 from .model_card import write_model_card
+from .network_check import check_network
 from .prepare import PreparedRun, check_out_apart, fold_tasks, prepare_run, task_count
 from .process_state import called_from_python
-from .resolve import with_table_classes
+from .resolve import resolve_config
 from .resume_env import warn_changed_numerics
 from .run_lock import abrupt_end_note, driver_lock, restart_lock
 from .spot_recognise import folds_to_spot, run_spot_recognise
@@ -62,10 +61,9 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
                      progress: bool = True, source: str | None = None, restart: bool = False) -> dict | None:
     """:func:`run_experiment` as the ``mmnet`` commands run it: the process settings stay for the whole process
     (it ends after the run), and the lasting lines (one per fold) are written also without ``progress``."""
-    cfg = with_table_classes(cfg)  # the table dataset's classes, when not given: its labels (recorded in config.yaml)
+    cfg = resolve_config(cfg)  # as config.yaml records it (the table dataset's classes: its labels)
     check_engine(executor)  # a missing extra is said before the run folder is written
-    check_factory(cfg.model)  # a wrong model.factory, before the run folder and any fold
-    check_replaced_network(executor)
+    check_network(cfg, executor)  # a wrong model.factory or a replaced MMNet, before the run folder and any fold
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
@@ -76,19 +74,6 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
             return _run(cfg, out_dir, executor, progress, source)
     with driver_lock(out_dir):  # a second command on the folder would train every fold again
         return _run(cfg, out_dir, executor, progress, source)
-
-
-def check_replaced_network(executor: ExecutorConfig | None) -> None:
-    """A network put in place of mmnet.train.fold.MMNet in this process trains only here: Ray workers and SLURM
-    jobs import mmnet afresh and would train MMNet."""
-    from ..model import MMNet
-    from . import fold
-
-    if executor is not None and executor.executor != "local" and fold.MMNet is not MMNet:
-        raise ConfigError(f"mmnet.train.fold.MMNet was replaced by {network_name(fold.MMNet)} in this process: "
-                          f"--executor {executor.executor} trains in other processes, which would train MMNet. Set "
-                          "model.factory to \"package.module:callable\" instead (docs/cli.md, \"Training your own "
-                          "network\"), a module every worker can import.")
 
 
 def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | None, progress: bool,

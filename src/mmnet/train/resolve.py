@@ -13,12 +13,12 @@ from ..dataset_root import absolute_paths, parse_root
 from ..errors import ConfigError, verify_choice
 from ..model.mmnet import MMNetConfig
 
-__all__ = ["resolve_config", "with_table_classes"]
+__all__ = ["resolve_config"]
 
 log = logging.getLogger("mmnet.train")
 
 
-def with_table_classes(cfg: ExperimentConfig) -> ExperimentConfig:
+def _with_table_classes(cfg: ExperimentConfig) -> ExperimentConfig:
     """``cfg`` with the ``table`` dataset's classes filled in when its scheme is the default and data.classes is
     not set: the labels of the table's emotion column, sorted (the only data read). Other configs as they are."""
     d = cfg.data
@@ -38,14 +38,15 @@ def resolve_config(cfg: ExperimentConfig) -> ExperimentConfig:
     """The configuration as a run uses it and writes to its config.yaml (``mmnet train --print-config`` prints
     it), without reading data: the label scheme's classes (they decide the head's size), absolute data paths,
     and for long videos saved fold models. The ``table`` dataset's classes, when not given, are its table's labels
-    (:func:`with_table_classes`: the table is read).
+    (the table is read). The one resolver: ``mmnet train``, each setting of ``mmnet sweep`` and ``--print-config``
+    call it, and it gives a resolved config back unchanged.
 
     ``mmnet.config.load_config`` gives the configuration as written (``data.classes`` None, ``model.num_classes``
     at its default); this gives it as a run uses it::
 
         cfg = resolve_config(load_config("casme2_3class"))   # cfg.data.classes, cfg.model.num_classes filled
     """
-    cfg = with_table_classes(cfg)
+    cfg = _with_table_classes(cfg)
     d = cfg.data
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)

@@ -41,15 +41,15 @@ from ..config import (
     without_derived,
 )
 from ..errors import ConfigError, MMNetError
-from ..model.factory import check_factory
 from ..progress import write_line
 from ..recipes import locate, locate_sweep, read_yaml
 from ..runtime import check_device
 from ..shell_words import shell_quote
 from ..utils import atomic_write_text
 from .executors import check_engine
-from .experiment import check_replaced_network, finish_run, run_prepared
+from .experiment import finish_run, run_prepared
 from .faults import add_to_message
+from .network_check import check_network
 from .prepare import check_out_apart, prepare_run
 from .process_state import called_from_python
 from .resume_rules import config_changes, experiment_values
@@ -251,14 +251,14 @@ def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig |
                 progress: bool = True, restart: bool = False) -> list[dict] | None:
     """:func:`run_sweep` as ``mmnet sweep`` runs it: the process settings stay (the process ends after it)."""
     check_engine(executor)  # a missing extra is said before any run folder is written
-    check_replaced_network(executor)  # as run_experiment: other processes would train MMNet
     out = Path(out_dir)
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:
             check_device(setting.config.train.device)
     _check_settings(sweep, out)  # nothing is written (OUT itself included) before every setting's data is found
-    for config in {s.config.model.factory: s.config.model for s in sweep.settings}.values():
-        check_factory(config)  # a wrong model.factory, before any setting trains
+    # as run_experiment: a wrong model.factory or a replaced MMNet, before any setting trains (each network once)
+    for model in {repr(s.config.model): s.config.model for s in sweep.settings}.values():
+        check_network(model, executor)
     with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
         return _run(sweep, out, executor, progress, locks, restart)
 
@@ -296,17 +296,14 @@ def _check_settings(sweep: Sweep, out: Path) -> None:
     them, else the error that prepare_run would raise (naming the setting): a later setting's mistake must not stop
     the sweep after the earlier settings were prepared (nor a lock file land among the data)."""
     from ..config import parse_root
-    from ..data import DATASETS, LONG_VIDEO_DATASETS, dataset_paths, default_scheme, load_dataset, resolve_scheme
-    from ..errors import verify_choice
-    from .resolve import with_table_classes
+    from ..data import dataset_paths, load_dataset
+    from .resolve import resolve_config
 
     seen = set()
     for setting in sweep.settings:
         with _about(sweep, setting):
-            setting.config = with_table_classes(setting.config)  # as run_experiment: recorded in its config.yaml
+            setting.config = resolve_config(setting.config)  # as run_experiment: as its config.yaml records it
             d = setting.config.data
-            verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
-            resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
             roots = parse_root(d.dataset, d.root)
             folders, files = dataset_paths(roots, d.annotation)
             key = (d.dataset, str(roots), d.annotation)
