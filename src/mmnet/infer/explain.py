@@ -32,9 +32,10 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes
+from .attribution import deletion_check, gradcam_heading, split_grad_cam
 from .clips import Clip, FrameNumber, as_clip
 from .explain_record import ALPHA, METHOD_SHORT, NOT_RECORDED, figure_record, png_text
-from .gradcam import grad_cam, pc_offset, placement_note, target_index
+from .gradcam import pc_offset, placement_note, target_index
 from .predictor import ZERO_MOTION, FrameLike, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation",
@@ -68,6 +69,8 @@ class Explanation:
         gradcam_placement, pc_offset: where the Grad-CAM map's cells are drawn (on the motion branch's stage-4 cells)
             and how many input pixels down and right of them the PC branch's share of each cell lies (7.5; None
             without PC): :func:`mmnet.infer.gradcam.placement_note`.
+        gradcam_parts, gradcam_shares, deletion: the map's motion and PC parts before its ReLU, their shares of it
+            and its deletion check (:mod:`mmnet.infer.attribution`; None: not computed).
         provenance: what else the figure's PNG records (``checkpoint``, ``checkpoint_sha256``, ``aligned``,
             ``landmarks``: :func:`mmnet.infer.explain_record.checkpoint_record`).
     """
@@ -95,13 +98,18 @@ class Explanation:
     provenance: dict[str, str] = field(default_factory=dict, repr=False)  # long texts: the PNG record shows them
     gradcam_placement: str = field(default="", repr=False)
     pc_offset: float | None = None
+    gradcam_parts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    gradcam_shares: dict[str, float] | None = None
+    deletion: dict | None = field(default=None, repr=False)
 
 
 def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
-                 target_class: str | None = None) -> Explanation:
+                 target_class: str | None = None, check_deletion: bool = True) -> Explanation:
     """Prediction and upsampled attention maps for (H, W, 3) uint8 onset and apex frames (arrays, PIL images or
     tensors, converted as ``Predictor.predict_frames`` converts them), and the Grad-CAM map of ``target_class``
-    (default: the predicted class; :mod:`mmnet.infer.gradcam`).
+    (default: the predicted class; :mod:`mmnet.infer.gradcam`), its split into the motion and PC branches' shares
+    and, unless ``check_deletion`` is false, its deletion check (one batch of 7 more predictions;
+    :mod:`mmnet.infer.attribution`).
 
     Raises:
         ConfigError: the checkpoint was built without CA blocks (``use_ca=False``), or ``target_class`` is not
@@ -133,7 +141,10 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
     motion = np.clip(diff / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(diff)
     k = int(np.argmax(probs))
     target = target_index(predictor.class_names, target_class, probs)
-    cam = grad_cam(model, features, target)  # (S/16, S/16)
+    split = split_grad_cam(model, features, x_on, target)
+    cam = split["cam"]  # (S/16, S/16)
+    deletion = (deletion_check(model, x_on, x_ap, split["signed"], target, float(probs[target]),
+                               motion=split["parts"]["motion"]) if check_deletion else None)
     still = bool(np.array_equal(onset, apex))
     return Explanation(
         onset=onset_rgb, apex=apex_rgb, motion=motion, attention=upsampled,
@@ -145,6 +156,7 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
         target_class=predictor.class_names[target], gradcam_native=cam,
         gradcam=upsample_map(cam, size // cam.shape[0], size),
         gradcam_placement=placement_note(model), pc_offset=pc_offset(model),
+        gradcam_parts=split["parts"], gradcam_shares=split["shares"], deletion=deletion,
     )
 
 
@@ -245,8 +257,9 @@ def _row_heights(e: Explanation, shared_scale: bool) -> tuple[float, float]:
     colour bars, the row's heading."""
     h, w = e.frame_size or e.onset.shape[:2]
     heading = 0.15 * len(_gates_heading(e, shared_scale, _columns(e)).splitlines())
+    top = 0.15 * len(_inputs_heading(e, _columns(e)).splitlines())
     panel = (PANEL - 0.1) * h / w + 0.8
-    return panel + 0.2, panel + heading + 0.05
+    return panel + top + 0.05, panel + heading + 0.05
 
 
 def _columns(e: Explanation) -> int:
@@ -278,11 +291,7 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
     axes[2].set_title("|apex - onset|, amplified", fontsize=9)
     if e.gradcam is not None:
         _draw_gradcam(top, axes[3], e, extent, alpha, cmap)
-        which = "the predicted class" if e.target_class == e.label else "chosen"
-        top.suptitle(f"inputs, and class-specific Grad-CAM of {e.target_class} ({which}), not tested for "
-                     "faithfulness", fontsize=9)
-    else:
-        top.suptitle("inputs", fontsize=9)
+    top.suptitle(_inputs_heading(e, columns), fontsize=9)
     stretched = [a for a in e.attention if not _flat(a)]
     if shared_scale and stretched:
         lo_all = min(float(a.min()) for a in stretched)
@@ -315,6 +324,11 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
     if caption:  # on the figure itself, so that it travels with the picture
         fig.supxlabel(caption, fontsize=8)
     return axes
+
+
+def _inputs_heading(e: Explanation, columns: int) -> str:
+    """The heading of the top row: the inputs and Grad-CAM's class, shares and deletion check, wrapped."""
+    return textwrap.fill(gradcam_heading(e), width=max(60, 30 * columns)) if e.gradcam is not None else "inputs"
 
 
 def _gates_heading(e: Explanation, shared_scale: bool, columns: int) -> str:

@@ -66,7 +66,8 @@ def figure_record(e, *, alpha: float, cmap: str, shared_scale: bool) -> dict[str
         record["mmnet.gradcam"] = json.dumps({"method": GRADCAM_NOTE, "target_class": e.target_class,
                                               "native_size": list(e.gradcam_native.shape),
                                               "range": [float(e.gradcam_native.min()), float(e.gradcam_native.max())],
-                                              "placement": e.gradcam_placement, "pc_offset_px": e.pc_offset})
+                                              "placement": e.gradcam_placement, "pc_offset_px": e.pc_offset,
+                                              "shares": e.gradcam_shares, "deletion_check": e.deletion})
     record.update({f"mmnet.{k}": str(v) for k, v in e.provenance.items()})
     return record
 
@@ -80,13 +81,15 @@ def png_text(record: dict[str, str]) -> dict[str, str]:
 
 
 def save_maps(e, path: str | Path, record: dict[str, str]) -> Path:
-    """Write the maps at their native size (``stage1`` ... and ``gradcam``, float32), their ``strides``, the
+    """Write the maps at their native size (``stage1`` ... and ``gradcam``, float32; ``gradcam_motion`` and
+    ``gradcam_pc``: its two branches' parts before the ReLU), their ``strides``, the
     ``image_size`` and the record (``metadata``, a JSON string) to an ``.npz`` file; ``np.load(path)`` reads it back
     (no pickle)."""
     buf = io.BytesIO()
     arrays = {f"stage{k}": np.asarray(m, np.float32) for k, m in enumerate(e.native, start=1)}
     if e.gradcam_native is not None:
         arrays["gradcam"] = np.asarray(e.gradcam_native, np.float32)
+        arrays.update({f"gradcam_{k}": np.asarray(m, np.float32) for k, m in e.gradcam_parts.items()})
     np.savez(buf, **arrays, strides=np.asarray(e.strides, np.int64), image_size=np.int64(e.onset.shape[0]),
              metadata=np.asarray(json.dumps(record)))
     out = Path(path)
