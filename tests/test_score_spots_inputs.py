@@ -146,8 +146,11 @@ def test_types_chooses_the_scored_types_and_a_type_missing_from_the_truth_is_not
             "(in 'macro' and 'overall'); give --types micro") in err
     out, err = _json(capsys, truth, spots, "--types", "micro")
     assert _counts(out) == {"micro": (1, 0, 0), "overall": (1, 0, 0)}
-    assert "1 macro prediction(s) not scored (--types" in err
+    assert "1 macro prediction(s) not scored (--types micro)" in err
     str_truth = _write(tmp_path / "str.csv", "subject,video,onset,offset,emotion\ns,v,10,20,negative\n")
+    out, err = _json(capsys, str_truth, spots)  # an STR CSV without a type column: micro-expressions only
+    assert _counts(out) == {"micro": (1, 0, 0), "overall": (1, 0, 0)}
+    assert f"1 macro prediction(s) not scored ('{str_truth}' covers micro only: an STR CSV without a type" in err
     assert main(["score-spots", str(str_truth), str(spots), "--types", "macro"]) == 3
     assert "--types macro: nothing to score" in capsys.readouterr().err
 

@@ -24,7 +24,7 @@ whose video names repeat across subjects is refused.
 --mode chooses the matching (docs/spotting.md, "Other evaluators"): megc (default; IoU >= 0.5,
 one-to-one, counts pooled), softnet (SoftNet, MEAN, Boost), megc2020 (the MEGC2020 baseline MDMD),
 strs (STRS-Metric, MEGC2024-2025: micro-expressions only). --types micro or macro scores one type
-(default: both that the truth covers; a note says when the truth holds no interval of a type the
+(default: both, as far as the truth covers them; a note says when the truth holds no interval of a type the
 predictions hold, as each is then a false positive). Prints a table per type (TP, FP, FN, precision,
 recall, F1; STR predictions: the micro row only), with --per-video the counts of each video, or JSON
 with --json; writes nothing but --log FILE, the matched pairs as a MEGC2020 log. With
@@ -172,7 +172,7 @@ def _types(args, truth_types, read) -> tuple[str, ...]:
     return types
 
 
-def _note_types(truth: dict, predictions: dict, types, truth_name: str, mode: str) -> None:
+def _note_types(truth: dict, predictions: dict, types, args, truth_name: str, truth_is_str: bool) -> None:
     """For a truth CSV: a note per scored type that the truth holds no interval of while the predictions do (each is
     then an FP, in "overall" too), and per type the predictions hold that is not scored."""
     from ..spotting.intervals import TYPES
@@ -183,9 +183,10 @@ def _note_types(truth: dict, predictions: dict, types, truth_name: str, mode: st
             continue
         other = "micro" if t == "macro" else "macro"
         if t not in types:
-            why = ("--mode strs scores micro-expressions only" if mode == "strs" else
-                   f"--types, or the types {truth_name} covers: an STR CSV without a type column holds "
-                   "micro-expressions only")
+            why = (f"--types {args.types}" if args.types not in ("both", t) else
+                   "--mode strs scores micro-expressions only" if args.mode == "strs" else
+                   f"{truth_name} covers {', '.join(types)} only" + (
+                       ": an STR CSV without a type column holds micro-expressions" if truth_is_str else ""))
             print(f"note: {predicted} {t} prediction(s) not scored ({why})", file=sys.stderr)
         elif not any(i.type == t for items in truth.values() for i in items):
             print(f"note: {truth_name} holds no {t}-expression interval: the {predicted} {t} prediction(s) are all "
@@ -260,8 +261,8 @@ def run(args: argparse.Namespace) -> int:
     if unknown and (said := other_subjects_hint(unknown, truth)):  # strs mode: scored, but likely a misnaming
         print(f"note:{said}", file=sys.stderr)
     _note_unpredicted(truth, predictions)
-    _note_types(truth, predictions, types, "the dataset's annotation" if from_dataset else f"'{args.files[0]}'",
-                args.mode)
+    _note_types(truth, predictions, types, args, "the dataset's annotation" if from_dataset else
+                f"'{args.files[0]}'", truth_is_str)
     _note_match_order(args, read)
     scoring = dict(threshold=args.iou, mode=args.mode, subject_of=lambda v: subjects.get(v) or subject_of_key(v))
     classes, str_truth = args.classes, None
