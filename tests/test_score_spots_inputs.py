@@ -58,7 +58,7 @@ def test_typed_str_csvs_get_the_str_analysis_of_their_micro_expressions_only(typ
     out, err = _json(capsys, typed_truth, spots)
     assert _counts(out) == {"micro": (1, 0, 0), "macro": (1, 0, 0), "overall": (2, 0, 0)}
     assert out["analysis"]["pairs"] == 1 and out["analysis"]["classes"] == ["negative"]
-    assert "no emotion" not in err
+    assert "no emotion" not in err and "the truth's 1 macro-expression(s) count in the macro and overall rows" in err
     out, err = _json(capsys, typed_truth, spots, "--mode", "strs")  # STRS-Metric: micro-expressions only
     assert _counts(out) == {"micro": (1, 0, 0)} and "1 macro prediction(s) not scored (--mode strs" in err
 

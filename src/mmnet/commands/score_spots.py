@@ -276,6 +276,10 @@ def run(args: argparse.Namespace) -> int:
     elif classes is not None:
         print("note: --classes is not used: the STR analysis needs emotions on both sides (STR CSVs, or STR "
               "predictions against --dataset)", file=sys.stderr)
+    macro = sum(i.type == "macro" for items in (str_truth or {}).values() for i in items)
+    if macro and "macro" in types:  # a type column in the STR CSVs: their macro rows are spotted, not recognised
+        print(f"note: the STR analysis and STRS are of micro-expressions: the truth's {macro} macro-expression(s) "
+              "count in the macro and overall rows only", file=sys.stderr)
     str_result = evaluate_str(str_truth, predictions, classes=classes, **scoring) if str_truth is not None else None
     # the STR analysis scores micro-expressions; STR CSVs with a type column may hold macro ones to count as well
     result = str_result.spotting if str_result is not None and types == ("micro",) else evaluate_spotting(
