@@ -9,23 +9,21 @@
   column. Frame numbers are the dataset's own.
 * spotting CSV (MEGC2023 participants' submissions): ``vid,onset,offset,type`` with type ``me``/``mae``.
 * STR CSV (MEGC2024-2025, STRS-Metric): ``subject,video,onset,offset,emotion`` for truth and predictions.
+
+The CSV readers (``read_spotting_csv``, ``read_str_csv``: the aliases and rows they accept) are ``megc_csv``'s.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
 from ..errors import AnnotationError
 from ..utils import atomic_write_text
-from .intervals import Interval, parse_type
+from .intervals import Interval
 from .megc import Pair, subject_of_key
+from .megc_csv import STR_COLUMNS, csv_reader, read_spotting_csv, read_str_csv, utf8_text
 
 __all__ = [
     "LogLine",
@@ -41,6 +39,7 @@ __all__ = [
     "write_str_csv",
     "read_str_csv",
     "csv_reader",
+    "STR_COLUMNS",
 ]
 
 #: Long-video dataset -> the MEGC2020 log's dataset number. 1 and 2 are MEGC2020's; MEGC defines none for
@@ -109,7 +108,7 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
     path = Path(path)
     out: list[LogLine] = []
     dataset = None
-    for n, raw in enumerate(_utf8_text(path).splitlines(), start=1):
+    for n, raw in enumerate(utf8_text(path).splitlines(), start=1):
         cells = raw.split()
         where = f"'{path}' line {n}"
         if not cells:
@@ -126,89 +125,6 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
         values = [_frame_or_dash(c, where) for c in cells[1:5]]
         out.append(LogLine(dataset, cells[0], *values, cells[5]))
     return out
-
-
-def _utf8_text(path: Path) -> str:
-    try:
-        return read_utf8(path)
-    except NotUtf8Error as exc:  # GBK, Shift-JIS, a legacy Windows code page: Excel's plain "CSV" outside UTF-8
-        raise AnnotationError(f"'{path}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8}, or as UTF-8 text "
-                              "in an editor, and retry.") from None
-
-
-# every column of the spotting and STR layouts: the header line, split by its separator, holds some of them
-_CSV_COLUMNS = ("vid", "video", "subject", "onset", "offset", "type", "emotion", "score")
-
-
-def csv_reader(path: Path) -> csv.DictReader:
-    """A DictReader over a UTF-8 CSV file (BOM or not), separated by what splits its header line into the layouts'
-    column names (Excel in many locales saves "CSV" with ';'); a file in another encoding is a named error saying how
-    to save it."""
-    text = _utf8_text(path)
-    return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0], _CSV_COLUMNS))
-
-
-def _rows(path: Path, header: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
-    reader = csv_reader(path)
-    try:  # a csv.Error (an unclosed quote) as the file's named error, not a traceback
-        yield from _checked_rows(path, reader, header)
-    except csv.Error as exc:
-        detail = csv_error_detail(exc, reader.line_num)
-        raise AnnotationError(f"'{path}' is not a readable CSV file ({detail}).") from None
-
-
-def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
-    fields = [h.strip().lower() for h in (reader.fieldnames or [])]
-    twice = sorted({h for h in fields if h and fields.count(h) > 1})
-    if twice:  # the row dict would keep the last copy without a word
-        raise AnnotationError(f"'{path}': the header names column(s) {twice} twice (letter case aside); its header is "
-                              f"{reader.fieldnames}. Remove or rename the extra column.")
-    missing = [h for h in header if h not in fields]
-    if missing:
-        raise AnnotationError(f"'{path}': no column(s) {missing}; its header is {reader.fieldnames}. Expected "
-                              f"{','.join(header)}.{_spot_output_hint(path, fields)}")
-    for n, row in enumerate(reader, start=2):
-        yield n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
-
-
-def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
-    """For a file of ``mmnet spot --out`` or ``mmnet synth --long`` given instead of a MEGC CSV: what to give."""
-    if path.name == "synth.json":
-        return (" 'synth.json' lists what `mmnet synth --long` planted: score against it with `--dataset casme-sq "
-                f"--root {path.parent}` (then give the predictions only).")
-    # intervals.csv: onset,apex,offset,type first, or after video,frame_numbering
-    if path.name == "spot.json" or ["onset", "apex", "offset", "type"] in (fields[:4], fields[2:6]):
-        return (f" '{path.name}' is an output of `mmnet spot --out`: the spotting.csv beside it holds the same "
-                "intervals in the MEGC layout; spot the recording again with `mmnet spot RECORDING --out DIR` if "
-                "there is none (earlier versions of mmnet did not write it).")
-    return ""
-
-
-def _float(text: str, where: str, name: str, what: str) -> float:
-    # a decimal comma ('0,87', '46,0'): what a ';'-separated CSV of a localized Excel holds
-    try:
-        return float(text.replace(",", ".", 1) if re.fullmatch(r"[+-]?\d*,\d+|[+-]?\d+,\d*", text) else text)
-    except ValueError:
-        raise AnnotationError(f"{where}: {name} {text!r} is not {what}.") from None
-
-
-def _int(text: str, where: str, name: str) -> int:
-    value = _float(text, where, name, "a frame number")
-    if not value.is_integer():
-        raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number.")
-    return int(value)
-
-
-def _interval(row: dict[str, str], where: str, type_: str, label: str | None) -> Interval:
-    onset, offset = _int(row["onset"], where, "onset"), _int(row["offset"], where, "offset")
-    if offset < onset:
-        raise AnnotationError(f"{where}: offset {offset} is before onset {onset}.")
-    score = row.get("score") or None
-    value = None if score is None else _float(score, where, "score", "a number")
-    if value is not None and not math.isfinite(value):  # NaN would rank unpredictably in the one-to-one matching
-        raise AnnotationError(f"{where}: score {score!r} is not a finite number; leave the cell empty for a "
-                              "prediction without a score.")
-    return Interval(onset, None, offset, type_, label, value)
 
 
 def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, scores: bool = False) -> str:
@@ -228,23 +144,6 @@ def write_spotting_csv(path: str | Path, predictions: Mapping[Hashable, Sequence
     """``format_spotting_csv`` written to ``path``."""
     atomic_write_text(Path(path), format_spotting_csv(predictions, scores=scores))
     return Path(path)
-
-
-def read_spotting_csv(path: str | Path) -> dict[str, list[Interval]]:
-    """Read ``vid,onset,offset,type`` into video id -> intervals (type me/mae or micro/macro)."""
-    path = Path(path)
-    out: dict[str, list[Interval]] = {}
-    for n, row in _rows(path, ("vid", "onset", "offset", "type")):
-        where = f"'{path}' row {n}"
-        type_ = parse_type(row["type"])
-        if type_ is None:
-            raise AnnotationError(f"{where}: type {row['type']!r} is not me/mae (or micro/macro).")
-        out.setdefault(row["vid"], []).append(_interval(row, where, type_, None))
-    return out
-
-
-#: The STR CSV's columns (STRS-Metric's layout), written and read in this order.
-STR_COLUMNS = ("subject", "video", "onset", "offset", "emotion")
 
 
 def format_str_csv(intervals: Mapping[Hashable, Sequence[Interval]], *, subject_of=subject_of_key) -> str:
@@ -267,14 +166,3 @@ def write_str_csv(path: str | Path, intervals: Mapping[Hashable, Sequence[Interv
     """``format_str_csv`` written to ``path``."""
     atomic_write_text(Path(path), format_str_csv(intervals, subject_of=subject_of))
     return Path(path)
-
-
-def read_str_csv(path: str | Path) -> dict[tuple[str, str], list[Interval]]:
-    """Read ``subject,video,onset,offset,emotion`` into (subject, video) -> micro intervals."""
-    path = Path(path)
-    out: dict[tuple[str, str], list[Interval]] = {}
-    for n, row in _rows(path, STR_COLUMNS):
-        where = f"'{path}' row {n}"
-        label = row["emotion"].lower() or None
-        out.setdefault((row["subject"], row["video"]), []).append(_interval(row, where, "micro", label))
-    return out

@@ -1,0 +1,92 @@
+"""What `mmnet score-spots` prints (the table, or JSON) and writes (--log): counts per type, per video, STR analysis."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .score_spots_hints import shown
+
+
+def per_video_rows(result) -> list[dict]:
+    """One row per scored video and type: video (subject/video for an STR key), type, TP, FP, FN."""
+    return [{"video": shown(key), "type": t, "tp": c.tp, "fp": c.fp, "fn": c.fn}
+            for key, by_type in result.per_video.items() for t, c in by_type.items()]
+
+
+def write_log(path: Path, result, dataset: str | None) -> None:
+    """The MEGC2020 log of the pairs (``megc_files``): the dataset line is --dataset's MEGC number, 0 without one."""
+    from dataclasses import replace
+
+    from ..spotting.megc_files import DATASET_NUMBERS, write_megc2020_log
+
+    number = DATASET_NUMBERS[dataset] if dataset is not None else 0
+    # the log's columns are split at spaces: an STR key is written subject/video
+    write_megc2020_log(path, [(number, [replace(p, video=shown(p.video)) for p in result.pairs])])
+    print(f"wrote {path} (MEGC2020 log, dataset line {number}"
+          + (": no dataset number for a truth CSV" if dataset is None else "") + ")", file=sys.stderr)
+
+
+def report(result, rows: list[dict], str_result, warnings: list[str], *, as_json: bool, per_video: bool) -> None:
+    """Print the scores: a table per type (and per video), or JSON."""
+    if as_json:
+        print(json.dumps({"mode": result.mode, "iou": result.threshold, "videos_scored": result.videos_scored,
+                          "unscored": result.unscored, "counts": rows}
+                         | ({"per_video": per_video_rows(result)} if per_video else {})
+                         | ({"analysis": _analysis(str_result)} if str_result is not None else {})
+                         | ({"warnings": warnings} if warnings else {}), indent=2))
+        return
+    print(f"mode {result.mode}, IoU >= {result.threshold:g}: {result.videos_scored} video(s) scored"
+          + (f", {result.unscored} prediction(s) not scored by this mode" if result.unscored else ""))
+    _print_table(rows, "type")
+    if str_result is not None:
+        _print_analysis(str_result)
+    if per_video:
+        video_rows = per_video_rows(result)
+        width = max([len(r["video"]) for r in video_rows] + [5])
+        print()
+        _print_table([r | {"label": f"{r['video']:{width}} {r['type']}"} for r in video_rows],
+                     f"{'video':{width}} type", counts_only=True)
+    for warning in warnings:
+        print(f"WARNING: {warning}")
+
+
+def _print_table(rows: list[dict], head: str, *, counts_only: bool = False) -> None:
+    label = max([len(head)] + [len(r.get("label", r.get("type"))) for r in rows] + [8])
+    print(f"{head:{label}} {'TP':>5} {'FP':>5} {'FN':>5}" + ("" if counts_only else f" {'P':>6} {'R':>6} {'F1':>6}"))
+    for r in rows:
+        counts = f"{r.get('label', r['type']):{label}} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5}"
+        if counts_only:
+            print(counts)
+            continue
+        # A type neither file holds has nothing to score: "-", not a precision of 0 that reads as a failure.
+        scored = r["tp"] + r["fp"] + r["fn"] > 0
+        p, rec, f1 = (f"{r[k]:>6.3f}" if scored else f"{'-':>6}" for k in ("precision", "recall", "f1"))
+        print(f"{counts} {p} {rec} {f1}")
+
+
+def _analysis(result) -> dict:
+    """The STR analysis of an ``evaluate_str`` result, and STRS, for --json."""
+    a = result.analysis
+    return {"classes": list(a.classes), "pairs": a.n_pairs, "accuracy": a.accuracy, "precision": a.precision,
+            "recall": a.recall, "f1": a.f1, "uf1": a.uf1, "uar": a.uar, "left_out": list(a.left_out),
+            "zeroed": list(a.zeroed), "unlabelled_truth": a.unlabelled_truth, "strs": result.strs}
+
+
+def _print_analysis(result) -> None:
+    a = result.analysis
+    print(f"STR analysis: {a.n_pairs} true positive(s) with truth in {', '.join(a.classes) or '-'}; accuracy "
+          f"{a.accuracy:.3f}, UF1 {a.uf1:.3f}, UAR {a.uar:.3f}, P {a.precision:.3f}, R {a.recall:.3f} (class means), "
+          f"analysis F1 {a.f1:.3f} (2PR/(P+R))")
+    if a.zeroed:
+        print(f"  counted as P = R = 0 (one-vs-rest table collapsed, as STRS-Metric): {', '.join(a.zeroed)}")
+    if a.left_out:
+        print(f"  left out (no pair): {', '.join(a.left_out)}")
+    if a.unlabelled_truth:
+        print(f"  left out: {a.unlabelled_truth} true positive(s) whose ground truth has no emotion (counted in the "
+              "spotting scores)")
+    print(f"STRS = micro spotting F1 {result.spotting.counts['micro'].f1:.3f} x analysis F1 {a.f1:.3f} "
+          f"= {result.strs:.3f}")
+
+

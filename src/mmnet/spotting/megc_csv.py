@@ -1,0 +1,199 @@
+"""Reading the MEGC CSV layouts of spotted intervals: the spotting CSV and the STR CSV (``megc_files`` writes them).
+
+* spotting CSV (MEGC2023 participants' submissions): ``vid,onset,offset,type`` with type ``me``/``mae`` (or
+  ``micro``/``macro``); ``video`` is read as ``vid`` (mmnet's run truth.csv names it so).
+* STR CSV (MEGC2024-2025, STRS-Metric): ``subject,video,onset,offset,emotion``: micro-expressions, unless a
+  ``type`` column says which rows are macro-expressions.
+
+Both may add a ``score`` column (or ``confidence``, ``conf``, ``prob``, ``probability``) that orders the matching.
+A row with the video named and onset, apex, offset, type, emotion and score all empty lists a video without any
+expression (the truth then counts the false positives there); a row with every cell empty is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
+from ..errors import AnnotationError
+from .intervals import Interval, parse_type
+
+__all__ = ["STR_COLUMNS", "SCORE_COLUMNS", "csv_reader", "csv_header", "score_column", "read_spotting_csv",
+           "read_str_csv"]
+
+#: The STR CSV's columns (STRS-Metric's layout), written and read in this order.
+STR_COLUMNS = ("subject", "video", "onset", "offset", "emotion")
+#: The names a prediction's score column is read under, the first found in this order (a score orders the matching).
+SCORE_COLUMNS = ("score", "confidence", "conf", "prob", "probability")
+# every column of the spotting and STR layouts: the header line, split by its separator, holds some of them
+_CSV_COLUMNS = ("vid", "video", "subject", "onset", "apex", "offset", "type", "emotion", *SCORE_COLUMNS)
+# the cells of an interval: all empty (the video named) lists a video without expression
+_INTERVAL_CELLS = ("onset", "apex", "offset", "type", "emotion", "score")
+
+
+def utf8_text(path: Path) -> str:
+    try:
+        return read_utf8(path)
+    except NotUtf8Error as exc:  # GBK, Shift-JIS, a legacy Windows code page: Excel's plain "CSV" outside UTF-8
+        raise AnnotationError(f"'{path}' is not UTF-8 text ({exc.detail}); {SAVE_AS_CSV_UTF8}, or as UTF-8 text "
+                              "in an editor, and retry.") from None
+
+
+def csv_reader(path: Path) -> csv.DictReader:
+    """A DictReader over a UTF-8 CSV file (BOM or not), separated by what splits its header line into the layouts'
+    column names (Excel in many locales saves "CSV" with ';'); a file in another encoding is a named error saying how
+    to save it."""
+    text = utf8_text(path)
+    return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0], _CSV_COLUMNS))
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file as the readers compare them (stripped, lower case)."""
+    return [h.strip().lower() for h in csv_reader(path).fieldnames or []]
+
+
+def score_column(fields: Iterable[str]) -> str | None:
+    """The column a prediction's score is read from (``SCORE_COLUMNS``' first in ``fields``), None without one."""
+    fields = set(fields)
+    return next((c for c in SCORE_COLUMNS if c in fields), None)
+
+
+def _rows(path: Path, header: Sequence[str],
+          aliases: Mapping[str, str] | None = None) -> Iterable[tuple[int, dict[str, str]]]:
+    reader = csv_reader(path)
+    try:  # a csv.Error (an unclosed quote) as the file's named error, not a traceback
+        yield from _checked_rows(path, reader, header, aliases or {})
+    except csv.Error as exc:
+        detail = csv_error_detail(exc, reader.line_num)
+        raise AnnotationError(f"'{path}' is not a readable CSV file ({detail}).") from None
+
+
+def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str],
+                  aliases: Mapping[str, str]) -> Iterable[tuple[int, dict[str, str]]]:
+    fields = [h.strip().lower() for h in (reader.fieldnames or [])]
+    twice = sorted({h for h in fields if h and fields.count(h) > 1})
+    if twice:  # the row dict would keep the last copy without a word
+        raise AnnotationError(f"'{path}': the header names column(s) {twice} twice (letter case aside); its header is "
+                              f"{reader.fieldnames}. Remove or rename the extra column.")
+    if "frame_numbering" in fields:  # intervals.csv: a video's frames counted from 0, not MEGC's numbers
+        raise AnnotationError(f"'{path}' has a frame_numbering column.{_spot_output_hint(path, fields)}")
+    score = score_column(fields)
+    # an alias is read as its column's name when the file lacks that column
+    rename = {alt: name for alt, name in {**aliases, **({score: "score"} if score else {})}.items()
+              if alt in fields and name not in fields}
+    missing = [h for h in header if h not in {rename.get(f, f) for f in fields}]
+    if missing:
+        also = "".join(f" ({alt} is read as {name})" for alt, name in aliases.items() if name in missing)
+        raise AnnotationError(f"'{path}': no column(s) {missing}{also}; its header is {reader.fieldnames}. Expected "
+                              f"{','.join(header)}.{_spot_output_hint(path, fields)}")
+    for n, row in enumerate(reader, start=2):
+        cells = {rename.get(k := name.strip().lower(), k): (v or "").strip() for name, v in row.items()
+                 if name is not None}
+        if any(cells.values()):  # a row of empty cells (a spreadsheet's trailing ",,,") holds nothing
+            yield n, cells
+
+
+def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
+    """For a file of ``mmnet spot --out`` or ``mmnet synth --long`` given instead of a MEGC CSV: what to give."""
+    if path.name == "synth.json":
+        return (" 'synth.json' lists what `mmnet synth --long` planted: score against it with `--dataset casme-sq "
+                f"--root {path.parent}` (then give the predictions only).")
+    # intervals.csv: its frame_numbering column, or (written before it had one) onset,apex,offset,type first
+    if path.name == "spot.json" or "frame_numbering" in fields or list(fields[:4]) == ["onset", "apex", "offset",
+                                                                                         "type"]:
+        return (f" '{path.name}' is an output of `mmnet spot --out`: the spotting.csv beside it holds the same "
+                "intervals in the MEGC layout and frame numbers; spot the recording again with `mmnet spot RECORDING "
+                "--out DIR` if there is none (earlier versions of mmnet did not write it).")
+    return ""
+
+
+def _float(text: str, where: str, name: str, what: str) -> float:
+    # a decimal comma ('0,87', '46,0'): what a ';'-separated CSV of a localized Excel holds
+    try:
+        return float(text.replace(",", ".", 1) if re.fullmatch(r"[+-]?\d*,\d+|[+-]?\d+,\d*", text) else text)
+    except ValueError:
+        raise AnnotationError(f"{where}: {name} {text!r} is not {what}.") from None
+
+
+def _int(text: str, where: str, name: str) -> int:
+    value = _float(text, where, name, "a frame number")
+    if not value.is_integer():
+        raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number.")
+    return int(value)
+
+
+def _interval(row: dict[str, str], where: str, type_: str, label: str | None) -> Interval:
+    onset, offset = _int(row["onset"], where, "onset"), _int(row["offset"], where, "offset")
+    if offset < onset:
+        raise AnnotationError(f"{where}: offset {offset} is before onset {onset}.")
+    score = row.get("score") or None
+    value = None if score is None else _float(score, where, "score", "a number")
+    if value is not None and not math.isfinite(value):  # NaN would rank unpredictably in the one-to-one matching
+        raise AnnotationError(f"{where}: score {score!r} is not a finite number; leave the cell empty for a "
+                              "prediction without a score.")
+    return Interval(onset, None, offset, type_, label, value)
+
+
+def _no_expression(row: dict[str, str], where: str, video: str) -> bool:
+    """Whether ``row`` lists its video without an expression: every interval cell empty. Empty onset and offset
+    beside another filled interval cell is refused: a half-written interval is not a video without expression."""
+    if row["onset"] or row["offset"]:
+        return False
+    filled = [f"{c} {row[c]!r}" for c in _INTERVAL_CELLS if row.get(c)]
+    if filled or not video:
+        what = f"has {', '.join(filled)}" if filled else "names no video"
+        raise AnnotationError(f"{where}: onset and offset are empty but the row {what}: give the interval's onset "
+                              "and offset, or list a video without expression as its id with onset, apex, offset, "
+                              "type and emotion empty.")
+    return True
+
+
+def _type(row: dict[str, str], where: str, default: str | None) -> str:
+    """The row's type (me/mae, micro/macro, ...); ``default`` for a file without a type column."""
+    if "type" not in row and default is not None:
+        return default
+    type_ = parse_type(row["type"])
+    if type_ is None:
+        raise AnnotationError(f"{where}: type {row['type']!r} is not me/mae (or micro/macro).")
+    return type_
+
+
+def read_spotting_csv(path: str | Path) -> dict[str, list[Interval]]:
+    """Read ``vid,onset,offset,type`` into video id -> intervals (type me/mae or micro/macro; ``video`` for ``vid``);
+    a video listed without an expression (see the module docstring) maps to an empty list."""
+    path = Path(path)
+    out: dict[str, list[Interval]] = {}
+    first: dict[str, tuple[str, int]] = {}  # video -> (subject, row): a subject column must not tell videos apart
+    for n, row in _rows(path, ("vid", "onset", "offset", "type"), {"video": "vid"}):
+        where = f"'{path}' row {n}"
+        subject, row_1 = first.setdefault(row["vid"], (row.get("subject", ""), n))
+        if row.get("subject", "") != subject:
+            raise AnnotationError(f"{where}: video {row['vid']!r} is named for subject {row['subject']!r} here and "
+                                  f"{subject!r} in row {row_1}; without an emotion column this file is read by video "
+                                  "alone, so their intervals would be pooled: give unique video ids, or add an "
+                                  "emotion column (the STR layout, subject,video,onset,offset,emotion, with type if "
+                                  "it holds macro-expressions) to key videos by subject and video.")
+        intervals = out.setdefault(row["vid"], [])
+        if not _no_expression(row, where, row["vid"]):
+            intervals.append(_interval(row, where, _type(row, where, None), None))
+    return out
+
+
+def read_str_csv(path: str | Path) -> dict[tuple[str, str], list[Interval]]:
+    """Read ``subject,video,onset,offset,emotion`` into (subject, video) -> intervals: micro-expressions, or with a
+    ``type`` column each row's type (a macro row stays macro: STR scoring leaves it out, spotting scores it as
+    macro); a video listed without an expression maps to an empty list."""
+    path = Path(path)
+    out: dict[tuple[str, str], list[Interval]] = {}
+    for n, row in _rows(path, STR_COLUMNS):
+        where = f"'{path}' row {n}"
+        intervals = out.setdefault((row["subject"], row["video"]), [])
+        if not _no_expression(row, where, row["video"]):
+            label = row["emotion"].lower() or None
+            intervals.append(_interval(row, where, _type(row, where, "micro"), label))
+    return out
