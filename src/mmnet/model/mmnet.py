@@ -253,8 +253,19 @@ def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str, c
                 "that wrote it, or upgrade mmnet." if isinstance(written, str) and written != __version__ else "")
         raise CheckpointError(f"'{source}': its model config is invalid: {exc}.{hint}") from None
     _check_metadata(meta, config, source)
-    model = call_factory(factory, config) if factory else (cls or MMNet)(config=config)
-    _load_strict(model, weights, source=source, hint=_other_network_hint(meta, model, source, factory))
+    # MMNet itself is built on "meta", without its random initialisation (about 1 s at 224 px, overwritten at once);
+    # the weights become its tensors. Training builds it on a real device (model.factory.build_network): its random
+    # numbers are unchanged. A factory's or a subclass's network is built as written (it may read its tensors).
+    skip_init = not factory and (cls or MMNet) is MMNet
+    if factory:
+        model = call_factory(factory, config)
+    elif skip_init:
+        with torch.device("meta"):
+            model = MMNet(config=config)
+    else:
+        model = cls(config=config)
+    _load_strict(model, weights, source=source, hint=_other_network_hint(meta, model, source, factory),
+                 assign=skip_init)
     return model
 
 
