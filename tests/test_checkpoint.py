@@ -148,3 +148,45 @@ def test_a_json_record_of_a_run_model_is_named_not_called_damaged(tmp_path, reco
         assert "damaged" not in message and "train the fold again" not in message
         assert f"give the folder '{model_dir}' or its model.safetensors" in message
     load_checkpoint(model_dir)  # the model itself agrees with done.json
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_loading_skips_the_random_initialisation_and_gives_the_same_network(tmp_path, dtype):
+    """A checkpoint's MMNet is built without drawing random numbers (its initialisation is overwritten at once):
+    the global random state is untouched, and the network equals one built and loaded as training builds it
+    (tensors in the model's float32 as a copy gives them, trainable, the same drop-path rates, bit-identical
+    logits)."""
+    torch.manual_seed(0)
+    config = {"num_classes": 3, "image_size": 64, "pc_depth": 3, "pc_drop_path": 0.3}
+    trained = MMNet(**config)
+    out = trained.to(dtype).save_pretrained(tmp_path / "ckpt")
+    state = torch.random.get_rng_state()
+    built = MMNet(**config)  # on the CPU, randomly initialised, then copied into: the training way
+    assert not torch.equal(torch.random.get_rng_state(), state)  # training's build still draws its initialisation
+    built.load_state_dict(trained.state_dict())
+    built.eval()
+    state = torch.random.get_rng_state()
+    loaded, _ = load_checkpoint(out)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    own = dict(built.named_parameters()) | dict(built.named_buffers())
+    for name, tensor in list(loaded.named_parameters()) + list(loaded.named_buffers()):
+        assert tensor.device.type == "cpu" and tensor.dtype == own[name].dtype and torch.equal(tensor, own[name])
+    assert all(p.requires_grad for p in loaded.parameters())
+    assert [repr(b.drop_path) for b in loaded.pc_module.blocks] == [repr(b.drop_path) for b in built.pc_module.blocks]
+    onset, apex = torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(loaded(onset, apex), built(onset, apex))
+
+
+def test_a_checkpoint_rewritten_in_place_leaves_the_loaded_network_as_it_was(tmp_path):
+    """`cp other.safetensors model.safetensors` beside a running `mmnet serve` rewrites the file in place: the loaded
+    network holds its own copy of the weights, not the file's memory map."""
+    out = MMNet(num_classes=3, image_size=64).save_pretrained(tmp_path / "ckpt")
+    loaded, _ = load_checkpoint(out)
+    before = {k: v.clone() for k, v in loaded.state_dict().items()}
+    weights = out / "model.safetensors"
+    size = weights.stat().st_size
+    with open(weights, "r+b") as f:  # the tensors' bytes (after the header) overwritten, the same inode
+        f.seek(size // 2)
+        f.write(b"\x7f" * (size - size // 2))
+    assert [k for k, v in loaded.state_dict().items() if not torch.equal(v, before[k])] == []

@@ -33,6 +33,13 @@ def test_spot_says_a_missing_recording_before_loading_anything(tmp_path):
     (["serve", "--checkpoint", "model", "--workers", "0"], "--workers must be >= 1, got 0"),
     (["serve", "--checkpoint", "model", "--port", "99999"], "--port must be at most 65535, got 99999"),
     (["score-spots", "truth.csv", "spots.csv"], "is not a file"),  # CSVs alone: the data package without torch
+    # every clip missing: refused before the model (and torch, through mmnet.infer) loads
+    (["predict", "none.png", "--checkpoint", "model"], "Input 'none.png' does not exist."),
+    (["predict", "a.mp4", "b", "--checkpoint", "model"], "None of the 2 inputs exists ('a.mp4', 'b')"),
+    (["explain", "none.mp4", "--checkpoint", "model", "--out", "f.png"], "Input 'none.mp4' does not exist."),
+    # a bad configuration: mmnet.config reads the model section without torch
+    (["train", "--out", "run", "--set", "model.image_size=100"], "model.image_size must be a positive multiple of 16"),
+    (["train", "--out", "run", "--set", "model.factory=not a spec"], "model.factory must be"),
 ])
 def test_listings_and_mistyped_options_answer_without_torch(tmp_path, args, said):
     code, out, err, torch_loaded = _program(*args, cwd=tmp_path)
@@ -158,3 +165,10 @@ def test_serve_says_what_it_loads_before_the_model(tmp_path, capsys, monkeypatch
     assert said.err.splitlines() == ["starting the server: loading FastAPI and PyTorch ...",
                                      f"loading the model {tmp_path / 'model'} ..."]
     assert said.out == ""
+
+
+def test_the_configuration_and_the_inference_names_import_without_torch():
+    code = ("import sys, mmnet.config, mmnet.model, mmnet.infer; from mmnet.infer import ClipRequest, load_clip; "
+            "from mmnet.model import MMNetConfig; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
+    assert out.strip() == "False"

@@ -3,6 +3,7 @@ typed to be accepted: text paths, numpy frame numbers, batches, PIL images and t
 torch.device is the documented ConfigError, and an exported ONNX model given as a checkpoint is named as one."""
 
 import ast
+import importlib
 import inspect
 from pathlib import Path
 from types import SimpleNamespace
@@ -55,10 +56,13 @@ def test_numpy_frame_numbers_are_taken_wherever_frames_are_numbered(predictor, c
     assert [type(n) for n in aligned.face_scores] == [int] and aligned.face_scores == {105: 0.9}
 
 
-def test_the_lazy_names_are_typed_and_a_typo_is_not():
-    """Type checkers read the names of ``mmnet`` from the TYPE_CHECKING imports; a module ``__getattr__`` visible to
-    them would type any name (``mmnet.MMNt``) as an object, so it is defined only when not type checking."""
-    tree = ast.parse(inspect.getsource(mmnet))
+@pytest.mark.parametrize("package", ["mmnet", "mmnet.model", "mmnet.infer"])
+def test_the_lazy_names_are_typed_and_a_typo_is_not(package):
+    """Type checkers read the lazy names of a package from its TYPE_CHECKING imports; a module ``__getattr__``
+    visible to them would type any name (``mmnet.MMNt``) as an object, so it is defined only when not type
+    checking. At run time every public name loads (mmnet.model and mmnet.infer defer torch until one is used)."""
+    module = importlib.import_module(package)
+    tree = ast.parse(inspect.getsource(module))
     top = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
     assert "__getattr__" not in top
     hidden = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "not TYPE_CHECKING"]
@@ -66,10 +70,15 @@ def test_the_lazy_names_are_typed_and_a_typo_is_not():
     typed = {alias.asname or alias.name for node in tree.body
              if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
              for imp in node.body if isinstance(imp, ast.ImportFrom) for alias in imp.names}
-    assert set(mmnet.__all__[1:]) <= typed
+    eager = {alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+             for alias in node.names}
+    assert set(module.__all__) - {"__version__"} <= typed | eager
+    for name in module.__all__:  # each public name resolves at run time
+        value = getattr(module, name)
+        assert value is not None and name in dir(module)
     assert mmnet.MMNet.__name__ == "MMNet"  # still imported lazily at run time
     with pytest.raises(AttributeError, match="no attribute 'MMNt'"):
-        mmnet.MMNt  # noqa: B018
+        module.MMNt  # noqa: B018
 
 
 def test_a_missing_gpu_given_as_a_torch_device_is_the_documented_config_error(checkpoint, monkeypatch):

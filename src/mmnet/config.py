@@ -21,7 +21,7 @@ from .config_types import check_device_name, check_fields, check_type
 from .dataset_root import format_root, parse_root
 from .errors import ConfigError, did_you_mean, verify_choice
 from .executor_config import ExecutorConfig
-from .model.mmnet import MMNetConfig
+from .model.config import MMNetConfig  # torch-free: a bad config is said before torch loads
 from .overrides import override_key, override_list, parse_override
 from .recipes import locate, read_yaml
 from .slurm_time import slurm_minutes

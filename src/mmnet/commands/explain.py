@@ -73,9 +73,6 @@ INTERRUPTED = "no figure was written"
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..infer import align_clip, explain_clip, load_clip, render_explanation
-    from ..infer.explain_record import ALPHA, checkpoint_record, figure_record, save_maps
-    from ..infer.provenance import licence_note, record_caption, training_record
     from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
     from .predict import refuse_missing_inputs, requests_from_args
 
@@ -100,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    # torch loads here (seconds), after every check of the arguments above
+    from ..infer import align_clip, explain_clip, load_clip, render_explanation
+    from ..infer.explain_record import ALPHA, checkpoint_record, figure_record, save_maps
+    from ..infer.provenance import licence_note, record_caption, training_record
+
     predictor = load_predictor(args.checkpoint, device=args.device)
     clip = load_clip(request.source, request.apex_image)
     aligner = None

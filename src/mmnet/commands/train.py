@@ -82,7 +82,6 @@ def experiment_config(args: argparse.Namespace):
     """The ExperimentConfig that the options describe (config file, then flags, then --set)."""
     from ..config import SpottingConfig, load_config
     from ..data import LONG_VIDEO_DATASETS
-    from ..train.spot_recognise import spot_settings
     from .common import refuse_flag_clashes, root_override
 
     flags = []  # (the flag as typed, its override)
@@ -103,6 +102,8 @@ def experiment_config(args: argparse.Namespace):
     cfg = load_config(args.config, [item for _, item in flags] + list(args.overrides))
     refuse_flag_clashes(flags, list(args.overrides))  # a flag and --set disagreeing: neither wins silently
     if cfg.data.dataset in LONG_VIDEO_DATASETS or cfg.spotting != SpottingConfig():
+        from ..train.spot_recognise import spot_settings  # the train package loads torch: only when needed
+
         spot_settings(cfg)  # the spotting section's preset and overrides, before any data is read
     return cfg
 

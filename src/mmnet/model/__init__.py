@@ -1,16 +1,12 @@
 """The MMNet network: CA blocks, main branch, PC module, the full model and the converter."""
 
-from .convert import OFFICIAL_UNUSED_KEYS, convert_official_state_dict, load_official_checkpoint
-from .mmnet import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    MAIN_INPUTS,
-    CheckpointInfo,
-    MMNet,
-    MMNetConfig,
-    load_checkpoint,
-    read_checkpoint,
-)
+from typing import TYPE_CHECKING
+
+from .config import MAIN_INPUTS, MMNetConfig  # torch-free: mmnet.config reads the model section without torch
+
+if TYPE_CHECKING:  # type checkers and IDEs see the public names; at run time they load lazily (below)
+    from .convert import OFFICIAL_UNUSED_KEYS, convert_official_state_dict, load_official_checkpoint
+    from .mmnet import IMAGENET_MEAN, IMAGENET_STD, CheckpointInfo, MMNet, load_checkpoint, read_checkpoint
 
 __all__ = [
     "MMNet",
@@ -25,3 +21,26 @@ __all__ = [
     "load_official_checkpoint",
     "read_checkpoint",
 ]
+
+# the submodule of each name that needs torch (about 1.5 s): imported on first use, so that `import mmnet.config`
+# (which imports this package for MMNetConfig) does not load torch
+_HOME = {
+    "MMNet": "mmnet", "CheckpointInfo": "mmnet", "IMAGENET_MEAN": "mmnet", "IMAGENET_STD": "mmnet",
+    "load_checkpoint": "mmnet", "read_checkpoint": "mmnet",
+    "OFFICIAL_UNUSED_KEYS": "convert", "convert_official_state_dict": "convert", "load_official_checkpoint": "convert",
+}
+
+if not TYPE_CHECKING:  # hidden from type checkers: a module __getattr__ would make them accept any name
+
+    def __getattr__(name: str) -> object:
+        # an unknown name raises AttributeError: `from mmnet.model import factory` then imports the submodule
+        if name not in _HOME:
+            raise AttributeError(f"module 'mmnet.model' has no attribute {name!r}")
+        from importlib import import_module
+
+        return getattr(import_module(f".{_HOME[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    # the lazy names are part of the package's API: listed (tab completion, dir())
+    return sorted(set(globals()) | set(__all__))

@@ -206,8 +206,10 @@ def _check_finite_weights(weights: dict[str, Tensor], path: str | Path) -> None:
         )
 
 
-def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str, hint: str = "") -> None:
-    """Load with every key accounted for; a mismatch lists the keys (timm's load_pretrained), then ``hint``."""
+def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str, hint: str = "",
+                 assign: bool = False) -> None:
+    """Load with every key accounted for; a mismatch lists the keys (timm's load_pretrained), then ``hint``.
+    ``assign``: the tensors become the model's (a model built on "meta"), in the model's dtypes as a copy gives."""
     own = model.state_dict()
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
@@ -225,4 +227,6 @@ def _load_strict(model: nn.Module, state_dict: dict[str, Tensor], *, source: str
         if hint:
             lines.append(hint)
         raise CheckpointError("\n".join(lines))
-    model.load_state_dict(state_dict, strict=True)
+    if assign:  # copies: safetensors' tensors map the file, which a later `cp` over it would change under the model
+        state_dict = {k: v.to(own[k].dtype, copy=True) for k, v in state_dict.items()}
+    model.load_state_dict(state_dict, strict=True, assign=assign)

@@ -13,31 +13,23 @@ PYTHONPATH), not defined in a notebook or a script run as ``__main__``.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from torch import nn
 
 from ..errors import ConfigError
+from .config import FACTORY_FORMAT, check_factory_syntax  # torch-free: checked with the config
 
 if TYPE_CHECKING:
-    from .mmnet import MMNetConfig
+    from .config import MMNetConfig
 
 __all__ = ["FACTORY_FORMAT", "check_factory_syntax", "resolve_factory", "call_factory", "build_network", "network_name",
            "parameter_count"]
 
-_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-FACTORY_FORMAT = '"package.module:callable" (e.g. "mynets.plus:build"), or "" for MMNet'
 _DO = ("model.factory must name a callable in an importable module (installed, or on PYTHONPATH in every process "
        "that trains: Ray workers and SLURM jobs too) that takes the model config and returns an nn.Module; "
        "or leave it empty for MMNet (docs/cli.md, \"Training your own network\").")
-
-
-def check_factory_syntax(spec: str) -> None:
-    """Raise ConfigError unless ``spec`` is "" or of the form "package.module:callable" (nothing is imported)."""
-    if spec and not _SPEC.match(spec):
-        raise ConfigError(f"model.factory must be {FACTORY_FORMAT}, got {spec!r}.")
 
 
 def resolve_factory(spec: str) -> Callable:

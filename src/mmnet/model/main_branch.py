@@ -65,7 +65,9 @@ class MainBranch(nn.Module):
     def _init_weights(self) -> None:
         # As the authors: Kaiming-normal (fan_out, relu) convs, BN weight 1 / bias 0.
         for m in self.modules():
-            if isinstance(m, nn.Conv2d):
+            # on "meta" (a network built to receive a checkpoint's weights) there is nothing to draw, and a meta
+            # normal_ imports torch's compiler (seconds)
+            if isinstance(m, nn.Conv2d) and not m.weight.is_meta:
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import typing
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from ..errors import CheckpointError, ConfigError, verify_choice
+from ..errors import CheckpointError, ConfigError
 from ..runtime import check_device, resolve_device
 from .checkpoint import (
     CONFIG_NAME,
@@ -34,18 +31,15 @@ from .checkpoint import (
     _load_strict,
     read_checkpoint,
 )
-from .factory import call_factory, check_factory_syntax, network_name
+from .config import MAIN_INPUTS, MMNetConfig
+from .factory import call_factory, network_name
 from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
 
-# The checkpoint format's names stay importable from here, where the network's loaders are.
+# The checkpoint format's names and the config stay importable from here, where the network's loaders are.
 __all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS", "CheckpointInfo", "load_checkpoint", "read_checkpoint",
            "model_from_weights", "save_network", "WEIGHTS_NAME", "CONFIG_NAME",
            "IMAGENET_MEAN", "IMAGENET_STD"]
-
-#: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
-#: alone (ablation), or a precomputed optical-flow field given as 3 channels (u, v, magnitude).
-MAIN_INPUTS = ("difference", "apex", "flow")
 
 #: The normalisation the network's inputs expect (the authors train from ImageNet statistics).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -61,66 +55,6 @@ def _layout_hint(x: Tensor) -> str:
     if x.ndim == 4 and x.shape[1] == 1:
         return " (grey frames? The network takes RGB: x.expand(-1, 3, -1, -1))"
     return ""
-
-
-@dataclass
-class MMNetConfig:
-    """Network settings. Defaults are the paper's 5-class CASME II model."""
-
-    num_classes: int = 5
-    image_size: int = 224  # input side; the head's width depends on it
-    pc_depth: int = 2  # authors' 3-class script: 3
-    pc_mlp_ratio: float = 4.0  # authors' 3-class script: 2
-    pc_drop_path: float = 0.0  # authors' 3-class script: 0.3
-    pc_num_heads: int = 4
-    pc_antialias: bool = False  # paper-era torchvision resize; True = torchvision >= 0.17
-    use_ca: bool = True  # False: plain residual blocks (paper ablation "w/o CA")
-    use_pc: bool = True  # False: no position calibration (paper ablation "w/o PC")
-    main_input: str = "difference"  # one of MAIN_INPUTS
-    # "package.module:callable" that builds the network to train instead of MMNet; "" = MMNet (model.factory)
-    factory: str = ""
-
-    def __post_init__(self) -> None:
-        # Types first (a checkpoint's config.json or header may hold anything), then ranges; NaN
-        # fails every comparison, so the ranges are written to fail for it.
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            kind = _FIELD_TYPES[f.name]
-            if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-                setattr(self, f.name, value)
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ConfigError(f"model.{f.name} must be of type {kind.__name__}, got {value!r}")
-            if kind is float and not math.isfinite(value):
-                raise ConfigError(f"model.{f.name} must be a finite number, got {value!r}")
-        if self.num_classes < 2:
-            raise ConfigError(f"model.num_classes must be an integer >= 2, got {self.num_classes!r}")
-        if self.image_size % 16 or self.image_size < 16:
-            raise ConfigError(f"model.image_size must be a positive multiple of 16, got {self.image_size!r}")
-        if self.pc_depth < 1:
-            raise ConfigError(f"model.pc_depth must be >= 1, got {self.pc_depth!r}")
-        if not self.pc_mlp_ratio > 0:
-            raise ConfigError(f"model.pc_mlp_ratio must be > 0, got {self.pc_mlp_ratio!r}")
-        if not 0.0 <= self.pc_drop_path < 1.0:
-            raise ConfigError(f"model.pc_drop_path must be in [0, 1), got {self.pc_drop_path!r}")
-        if self.pc_num_heads < 1 or 512 % self.pc_num_heads:
-            raise ConfigError(f"model.pc_num_heads must be a positive divisor of 512 (1, 2, 4, 8, ...), "
-                              f"got {self.pc_num_heads!r}")
-        verify_choice("model.main_input", self.main_input, MAIN_INPUTS)
-        check_factory_syntax(self.factory)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> MMNetConfig:
-        if not isinstance(values, dict):
-            raise ConfigError(f"the model config must be a mapping, got {type(values).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"Unknown model config key(s) {unknown}. Valid keys: {sorted(known)}")
-        return cls(**values)
-
-
-_FIELD_TYPES = {name: hint for name, hint in typing.get_type_hints(MMNetConfig).items()}
 
 
 class MMNet(nn.Module):
@@ -319,8 +253,19 @@ def model_from_weights(weights: dict[str, Tensor], meta: dict, *, source: str, c
                 "that wrote it, or upgrade mmnet." if isinstance(written, str) and written != __version__ else "")
         raise CheckpointError(f"'{source}': its model config is invalid: {exc}.{hint}") from None
     _check_metadata(meta, config, source)
-    model = call_factory(factory, config) if factory else (cls or MMNet)(config=config)
-    _load_strict(model, weights, source=source, hint=_other_network_hint(meta, model, source, factory))
+    # MMNet itself is built on "meta", without its random initialisation (about 1 s at 224 px, overwritten at once);
+    # the weights become its tensors. Training builds it on a real device (model.factory.build_network): its random
+    # numbers are unchanged. A factory's or a subclass's network is built as written (it may read its tensors).
+    skip_init = not factory and (cls or MMNet) is MMNet
+    if factory:
+        model = call_factory(factory, config)
+    elif skip_init:
+        with torch.device("meta"):
+            model = MMNet(config=config)
+    else:
+        model = cls(config=config)
+    _load_strict(model, weights, source=source, hint=_other_network_hint(meta, model, source, factory),
+                 assign=skip_init)
     return model
 
 

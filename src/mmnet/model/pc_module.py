@@ -141,7 +141,8 @@ class PositionCalibration(nn.Module):
         self.antialias = antialias
         self.patch_embed = PatchEmbed(in_channels, dim)
         self.pos_embed = nn.Parameter(torch.zeros(1, grid * grid, dim))
-        rates = torch.linspace(0, drop_path, depth).tolist()  # timm's stochastic-depth rule
+        # timm's stochastic-depth rule; on the CPU whatever the default device (a network built on "meta" reads them)
+        rates = torch.linspace(0, drop_path, depth, device="cpu").tolist()
         self.blocks = nn.ModuleList(Block(dim, num_heads, mlp_ratio, r) for r in rates)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self._init_weights()
