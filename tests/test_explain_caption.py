@@ -134,3 +134,15 @@ def test_colour_bars_of_narrow_maps_have_distinct_labels(checkpoint, tmp_path):
     for bar in bars:
         labels = [t.get_text() for t in bar.get_xticklabels()]
         assert len(labels) == 3 and len(set(labels)) == 3, labels
+
+
+def test_the_command_prints_the_grad_cam_shares_and_its_deletion_check_or_skips_it(checkpoint, tmp_path, capsys):
+    clip = write_frames(tmp_path / "clip", synthetic_clip(8, 5))
+    out = tmp_path / "f.png"
+    assert main(["explain", "--checkpoint", str(checkpoint), str(clip), "--out", str(out), "--dpi", "40"]) == 0
+    line = next(t for t in capsys.readouterr().out.splitlines() if t.startswith("Grad-CAM: "))
+    assert "motion branch" in line and "PC branch" in line and "deletion check: removing the motion" in line
+    assert main(["explain", "--checkpoint", str(checkpoint), str(clip), "--out", str(out), "--dpi", "40",
+                 "--no-deletion-check"]) == 0
+    line = next(t for t in capsys.readouterr().out.splitlines() if t.startswith("Grad-CAM: "))
+    assert "not tested for faithfulness" in line and "deletion check" not in line

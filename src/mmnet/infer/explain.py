@@ -195,12 +195,14 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
 
 
 def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: FrameNumber | None = None,
-                 apex: FrameNumber | None = None, target_class: str | None = None) -> Explanation:
+                 apex: FrameNumber | None = None, target_class: str | None = None,
+                 check_deletion: bool = True) -> Explanation:
     """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted); ``clip``
     is a Clip or its path."""
     clip = as_clip(clip)
     onset, apex, spotted = clip.select(onset, apex)
-    result = explain_pair(predictor, *clip.read_pair(onset, apex), target_class=target_class)
+    result = explain_pair(predictor, *clip.read_pair(onset, apex), target_class=target_class,
+                          check_deletion=check_deletion)
     result.source, result.onset_frame, result.apex_frame = clip.source, onset, apex
     result.apex_spotted = spotted
     if clip.pair:  # two image files: their "frame 0" and "frame 1" mean nothing to the reader
