@@ -9,6 +9,8 @@
 
 from typing import TYPE_CHECKING
 
+from ..lazy_names import lazy_name as _lazy_name
+
 if TYPE_CHECKING:  # type checkers and IDEs see the public names; at run time they load lazily (below)
     from .clip_list import ClipRequest, read_clip_list
     from .clips import Clip, align_clip, load_clip
@@ -50,12 +52,7 @@ _HOME = {
 if not TYPE_CHECKING:  # hidden from type checkers: a module __getattr__ would make them accept any name
 
     def __getattr__(name: str) -> object:
-        # an unknown name raises AttributeError: `from mmnet.infer import recordings` then imports the submodule
-        if name not in _HOME:
-            raise AttributeError(f"module 'mmnet.infer' has no attribute {name!r}")
-        from importlib import import_module
-
-        return getattr(import_module(f".{_HOME[name]}", __name__), name)
+        return _lazy_name(__name__, _HOME, name)
 
 
 def __dir__() -> list[str]:
