@@ -77,7 +77,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="classify each micro-expression with this trained model (a model folder, as for "
                         "`mmnet predict`) from its onset and apex frames")
     p.add_argument("--spotter-model", type=Path, default=None, metavar="MODEL",
-                   help="spot with this saved spotter (mmnet train-spotter); it carries its own parameters")
+                   help="spot with this saved spotter (mmnet train-spotter, or Spotter.save of a spotter of your "
+                        "own); it carries its own parameters")
     add_device_argument(p, default="cpu", note=f"{INFERENCE_DEVICE}; for --checkpoint and --spotter-model")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
 
@@ -138,9 +139,10 @@ def _spot(args: argparse.Namespace) -> int:
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     video_id = _video_id(args) if args.out is not None else None  # refused before the recording is read
     subject = _subject(args, video_id) if args.out is not None else None
+    spotter = None
     if args.spotter_model is not None:
         from ..errors import ConfigError
-        from ..spotting.learned import load_spotter
+        from ..spotting.base import load_spotter
 
         if overrides or args.preset != "casme2":
             raise ConfigError("--spotter-model carries its own parameters: drop --preset, --set and --no-align "
@@ -150,7 +152,11 @@ def _spot(args: argparse.Namespace) -> int:
         config = spotter.config
     else:
         config = spot_config(args.preset, overrides)
-        if config.method != "flow":  # only the flow spotter works untrained: another would be run as flow, unsaid
+        from ..spotting.spotters import spotter_class
+
+        # a spotter that learns must be trained first (another would be run as flow, unsaid); one that learns
+        # nothing (fold_independent, as the flow spotter) runs as it is
+        if config.method != "flow" and not getattr(spotter_class(config.method), "fold_independent", False):
             from ..errors import ConfigError
 
             raise ConfigError(f"--set method={config.method}: a {config.method} spotter must be trained first: "
@@ -170,6 +176,10 @@ def _spot(args: argparse.Namespace) -> int:
             from ..infer.alignment import recorded_landmarks
 
             landmarks = recorded_landmarks(predictor)
+    if spotter is None and config.method != "flow":  # one's own, untrained: with the classifier's landmark model
+        from ..spotting.spotters import make_spotter
+
+        spotter = make_spotter(config, device=args.device)
     from ..infer.recordings import spot_and_classify
     from ..progress import FrameProgress
 
@@ -186,7 +196,7 @@ def _spot(args: argparse.Namespace) -> int:
 
     try:
         with _classifying(args) as reading:
-            if args.spotter_model is not None and spotter.method != "flow":
+            if spotter is not None and spotter.method != "flow":
                 result = _spot_trained(args, spotter, predictor, landmarks, partial, progress, on_total, reading)
             elif partial is not None and predictor is not None:  # the classifying is kept too
                 from ..infer.kept_classification import classifier_identity, spot_and_classify_kept
