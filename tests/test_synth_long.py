@@ -172,3 +172,13 @@ def test_a_size_too_small_suggests_an_even_one_that_an_mp4_takes(tmp_path, capsy
     err = capsys.readouterr().err
     assert "even width and height" in err and f"--size {w + 2} {h + 2}" in err and "Traceback" not in err
     assert not (tmp_path / "odd" / "rawvideo").exists()
+
+
+def test_the_synthetic_names_are_casme_sqs():
+    # `mmnet spot` gives a recording CAS(ME)^2's id by these numbers and codes (data.casme_sq.recording_id)
+    from mmnet.data.casme_sq import STIMULUS_CODES, SUBJECT_NUMBERS
+    from mmnet.synth.long_writer import STIMULI, SUBJECT_FOLDERS
+
+    assert [code for code, _ in STIMULI] == list(STIMULUS_CODES) and len(SUBJECT_NUMBERS) == 22
+    assert SUBJECT_FOLDERS == tuple(f"s{n}" for n in SUBJECT_NUMBERS)
+

@@ -26,7 +26,7 @@ count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seco
 as in the table and spot.json) and, with --checkpoint, one p_<class> column per class (after its first
 two columns, the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
-the datasets' rules: 15_0101 for CAS(ME)^2's 15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
+the datasets' rules: 15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
 counted from 1 as the datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is
 i + 1 there. With --checkpoint, str.csv holds the micro-expressions in the MEGC2024-2025 STR layout,
@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,7 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--video-id", default=None, metavar="ID",
                    help="the video's name in --out's spotting.csv and str.csv (MEGC layouts; default: the "
                         "recording's name, e.g. 006_1 for 006_1.mp4 or a folder 006_1, by the datasets' rules "
-                        "15_0101 for 15_0101disgustingteeth and spNO.1_a for spNO.1/a/color)")
+                        "15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth and spNO.1_a for spNO.1/a/color)")
     p.add_argument("--subject", default=None, metavar="NAME",
                    help="the subject in --out's str.csv (written with --checkpoint; default: the subject as the "
                         "dataset loaders name it: s15 for CAS(ME)^2's 15_0101, else the video id's text before "
@@ -316,14 +315,15 @@ def _classifying(args: argparse.Namespace):
 
 def default_video_id(source: Path) -> str:
     """A recording's MEGC video id from its path, by the datasets' own rules: a CAS(ME)^3 ``spNO.1/a/color`` folder
-    is ``spNO.1_a``; a CAS(ME)^2 name ``15_0101disgustingteeth`` (folder, or video file) is ``15_0101``; any other
-    recording is named by the file's stem or the folder's name."""
+    is ``spNO.1_a``; a CAS(ME)^2 recording ``15_0101disgustingteeth`` (folder, or video file) is ``15_0101``, under
+    ``rawpic/sNN`` or ``rawvideo/sNN`` or named with CAS(ME)^2's subject number and stimulus code
+    (``data.casme_sq.recording_id``); any other recording is named by the file's stem or the folder's name."""
     source = source.resolve() if source.name in ("", ".", "..", "color") else source
     if source.name == "color" and source.is_dir() and source.parent.name and source.parent.parent.name:
         return f"{source.parent.parent.name}_{source.parent.name.lower()}"  # the task letter, as the loader
-    name = source.stem if source.is_file() else source.name
-    casme_sq = re.match(r"(\d{2}_\d{4})[A-Za-z]", name)
-    return casme_sq.group(1) if casme_sq else name
+    from ..data.casme_sq import recording_id
+
+    return recording_id(source) or (source.stem if source.is_file() else source.name)
 
 
 def _named(value: str, given: str, what: str, option: str) -> str:

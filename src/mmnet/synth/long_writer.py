@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.casme_sq import FPS as CASME_SQ_FPS
+from ..data.casme_sq import SUBJECT_NUMBERS
 from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
 from .face import GENERATOR_VERSION
@@ -33,7 +34,7 @@ __all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dat
 
 CASME_SQ_CODING_FILE = "CAS(ME)^2code_final.xlsx"
 #: CAS(ME)^2's subject index 1..22 -> folder (sheet ``naming rule1``).
-SUBJECT_FOLDERS = tuple(f"s{n}" for n in (15, 16, *range(19, 28), *range(29, 39), 40))
+SUBJECT_FOLDERS = tuple(f"s{n}" for n in SUBJECT_NUMBERS)
 #: Stimulus code -> name (sheet ``naming rule2``); the codes are text.
 STIMULI = (("0101", "disgust1"), ("0102", "disgust2"), ("0401", "anger1"), ("0402", "anger2"),
            ("0502", "happy1"), ("0503", "happy2"), ("0505", "happy3"), ("0507", "happy4"), ("0508", "happy5"))
