@@ -158,6 +158,7 @@ def test_a_fold_is_timed_once_for_its_record_and_the_totals(tmp_path, monkeypatc
 
     class Stub:  # nothing to fit; one micro-expression in every recording
         _aligner = None
+        fold_independent = True  # nothing to fit: LOSO fits only a spotter that learns
 
         def spot(self, video, progress=False):
             return SimpleNamespace(intervals=[Interval(1, 2, 3, "micro", score=1.0)])
@@ -189,6 +190,7 @@ def test_a_held_out_videos_notes_reach_the_loso_table_and_survive_a_resume(tmp_p
 
     class Stub:
         _aligner = None
+        fold_independent = True  # nothing to fit: LOSO fits only a spotter that learns
 
         def spot(self, video, progress=False):
             return SimpleNamespace(intervals=[Interval(1, 2, 3, "micro", score=1.0)],
@@ -236,6 +238,7 @@ def test_train_spotter_loso_writes_the_megc_files_beside_its_json(tmp_path, caps
 
     class Stub:
         _aligner = None
+        fold_independent = True  # nothing to fit: LOSO fits only a spotter that learns
 
         def spot(self, video, progress=False):
             return SimpleNamespace(intervals=[Interval(1, 2, 3, "micro", score=1.0),

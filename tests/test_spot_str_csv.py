@@ -71,6 +71,24 @@ def test_default_video_id_follows_the_datasets_id_rules(tmp_path):
     assert default_video_id(tmp_path / "spNO.1" / "a" / "color" / ".." / "color") == "spNO.1_a"
 
 
+def test_the_casme_sq_id_rule_is_kept_for_casme_sq_recordings(tmp_path):
+    # any NN_NNNN+letters name was cut to NN_NNNN: 01_2023interview.mp4 and 01_2023debrief.mp4 shared the id 01_2023
+    from mmnet.commands.spot import default_video_id
+
+    for name in ("01_2023interview.mp4", "01_2023debrief.mp4", "15_0101interview.mp4"):
+        (tmp_path / name).write_bytes(b"x")
+    assert default_video_id(tmp_path / "01_2023interview.mp4") == "01_2023interview"
+    assert default_video_id(tmp_path / "01_2023debrief.mp4") == "01_2023debrief"
+    # CAS(ME)^2's own subject number and stimulus code, outside its tree: still its id
+    assert default_video_id(tmp_path / "15_0101interview.mp4") == "15_0101"
+    (tmp_path / "16_0502cleaningtoilet").mkdir()
+    assert default_video_id(tmp_path / "16_0502cleaningtoilet") == "16_0502"
+    # under a CAS(ME)^2 tree (rawpic/sNN, rawvideo/sNN), its rule applies to any such name
+    folder = tmp_path / "rawpic" / "s01" / "01_2023interview"
+    folder.mkdir(parents=True)
+    assert default_video_id(folder) == "01_2023"
+
+
 def test_default_subject_is_the_dataset_loaders_so_spot_and_train_str_csvs_score_together(tmp_path, faked, capsys):
     # `mmnet spot` named CAS(ME)^2's subject '15' (the id's text before '_'), `mmnet train`'s str.csv 's15' (the
     # loader's): score-spots refused the pair, "Subject(s) '15' of the predictions are not in the truth at all"

@@ -47,6 +47,7 @@ def test_loso_baseline_spans_the_frames_on_disk(monkeypatch):
 
     class FixedSpotter:  # one micro-expression far from the truth, in every video
         _aligner = None
+        fold_independent = True  # nothing to fit: LOSO fits only a spotter that learns
 
         def spot(self, video, progress=False):
             return SimpleNamespace(intervals=[Interval(video.frames[0][0], None, video.frames[0][0] + 9, "micro")])

@@ -108,6 +108,21 @@ def test_cli_long_and_errors(tmp_path, capsys):
         write_long_dataset(tmp_path / "x", videos_per_subject=10)
 
 
+def test_frames_at_another_rate_than_casme_sqs_are_refused(tmp_path, capsys):
+    # rawpic/ at 60 fps was read by the casme-sq loader at 30 fps: every frame count scaled by fps was off by 2x
+    out = tmp_path / "fast"
+    assert main(["synth", str(out), "--long", "--fps", "60", "--minutes", "0.02", "--size", "160", "128"]) == 3
+    err = capsys.readouterr().err
+    assert "--fps 60 with JPEG frames" in err and "30 fps" in err and "--format mp4" in err
+    assert not out.exists()
+    with pytest.raises(ConfigError, match="--fps 25 with JPEG frames"):
+        write_long_dataset(tmp_path / "x", formats=("jpg", "mp4"), config=LongConfig(fps=25.0))
+    pytest.importorskip("av")
+    assert main(["synth", str(out), "--long", "--fps", "60", "--minutes", "0.02", "--size", "160", "128",
+                 "--format", "mp4"]) == 0  # a video carries its own rate
+    assert "a 60 fps set has videos alone" in capsys.readouterr().out
+
+
 def _before(w: int, h: int) -> tuple[int, int]:
     """The face size every frame size got before wide frames kept the face's shape (0.44 W x 0.71 H)."""
     return int(round(w * 0.4375)) // 2 * 2, int(round(h * 0.7083)) // 2 * 2
@@ -157,3 +172,13 @@ def test_a_size_too_small_suggests_an_even_one_that_an_mp4_takes(tmp_path, capsy
     err = capsys.readouterr().err
     assert "even width and height" in err and f"--size {w + 2} {h + 2}" in err and "Traceback" not in err
     assert not (tmp_path / "odd" / "rawvideo").exists()
+
+
+def test_the_synthetic_names_are_casme_sqs():
+    # `mmnet spot` gives a recording CAS(ME)^2's id by these numbers and codes (data.casme_sq.recording_id)
+    from mmnet.data.casme_sq import STIMULUS_CODES, SUBJECT_NUMBERS
+    from mmnet.synth.long_writer import STIMULI, SUBJECT_FOLDERS
+
+    assert [code for code, _ in STIMULI] == list(STIMULUS_CODES) and len(SUBJECT_NUMBERS) == 22
+    assert SUBJECT_FOLDERS == tuple(f"s{n}" for n in SUBJECT_NUMBERS)
+

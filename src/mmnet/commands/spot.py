@@ -26,7 +26,7 @@ count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seco
 as in the table and spot.json) and, with --checkpoint, one p_<class> column per class (after its first
 two columns, the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
-the datasets' rules: 15_0101 for CAS(ME)^2's 15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
+the datasets' rules: 15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
 counted from 1 as the datasets' frame files (img1.jpg), so a video's frame i (from 0 elsewhere) is
 i + 1 there. With --checkpoint, str.csv holds the micro-expressions in the MEGC2024-2025 STR layout,
@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,7 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--video-id", default=None, metavar="ID",
                    help="the video's name in --out's spotting.csv and str.csv (MEGC layouts; default: the "
                         "recording's name, e.g. 006_1 for 006_1.mp4 or a folder 006_1, by the datasets' rules "
-                        "15_0101 for 15_0101disgustingteeth and spNO.1_a for spNO.1/a/color)")
+                        "15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth and spNO.1_a for spNO.1/a/color)")
     p.add_argument("--subject", default=None, metavar="NAME",
                    help="the subject in --out's str.csv (written with --checkpoint; default: the subject as the "
                         "dataset loaders name it: s15 for CAS(ME)^2's 15_0101, else the video id's text before "
@@ -77,7 +76,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="classify each micro-expression with this trained model (a model folder, as for "
                         "`mmnet predict`) from its onset and apex frames")
     p.add_argument("--spotter-model", type=Path, default=None, metavar="MODEL",
-                   help="spot with this saved spotter (mmnet train-spotter); it carries its own parameters")
+                   help="spot with this saved spotter (mmnet train-spotter, or Spotter.save of a spotter of your "
+                        "own); it carries its own parameters")
     add_device_argument(p, default="cpu", note=f"{INFERENCE_DEVICE}; for --checkpoint and --spotter-model")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
 
@@ -138,9 +138,10 @@ def _spot(args: argparse.Namespace) -> int:
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     video_id = _video_id(args) if args.out is not None else None  # refused before the recording is read
     subject = _subject(args, video_id) if args.out is not None else None
+    spotter = None
     if args.spotter_model is not None:
         from ..errors import ConfigError
-        from ..spotting.learned import load_spotter
+        from ..spotting.base import load_spotter
 
         if overrides or args.preset != "casme2":
             raise ConfigError("--spotter-model carries its own parameters: drop --preset, --set and --no-align "
@@ -150,7 +151,11 @@ def _spot(args: argparse.Namespace) -> int:
         config = spotter.config
     else:
         config = spot_config(args.preset, overrides)
-        if config.method != "flow":  # only the flow spotter works untrained: another would be run as flow, unsaid
+        from ..spotting.spotters import spotter_class
+
+        # a spotter that learns must be trained first (another would be run as flow, unsaid); one that learns
+        # nothing (fold_independent, as the flow spotter) runs as it is
+        if config.method != "flow" and not getattr(spotter_class(config.method), "fold_independent", False):
             from ..errors import ConfigError
 
             raise ConfigError(f"--set method={config.method}: a {config.method} spotter must be trained first: "
@@ -170,6 +175,10 @@ def _spot(args: argparse.Namespace) -> int:
             from ..infer.alignment import recorded_landmarks
 
             landmarks = recorded_landmarks(predictor)
+    if spotter is None and config.method != "flow":  # one's own, untrained: with the classifier's landmark model
+        from ..spotting.spotters import make_spotter
+
+        spotter = make_spotter(config, device=args.device)
     from ..infer.recordings import spot_and_classify
     from ..progress import FrameProgress
 
@@ -186,7 +195,7 @@ def _spot(args: argparse.Namespace) -> int:
 
     try:
         with _classifying(args) as reading:
-            if args.spotter_model is not None and spotter.method != "flow":
+            if spotter is not None and spotter.method != "flow":
                 result = _spot_trained(args, spotter, predictor, landmarks, partial, progress, on_total, reading)
             elif partial is not None and predictor is not None:  # the classifying is kept too
                 from ..infer.kept_classification import classifier_identity, spot_and_classify_kept
@@ -306,14 +315,15 @@ def _classifying(args: argparse.Namespace):
 
 def default_video_id(source: Path) -> str:
     """A recording's MEGC video id from its path, by the datasets' own rules: a CAS(ME)^3 ``spNO.1/a/color`` folder
-    is ``spNO.1_a``; a CAS(ME)^2 name ``15_0101disgustingteeth`` (folder, or video file) is ``15_0101``; any other
-    recording is named by the file's stem or the folder's name."""
+    is ``spNO.1_a``; a CAS(ME)^2 recording ``15_0101disgustingteeth`` (folder, or video file) is ``15_0101``, under
+    ``rawpic/sNN`` or ``rawvideo/sNN`` or named with CAS(ME)^2's subject number and stimulus code
+    (``data.casme_sq.recording_id``); any other recording is named by the file's stem or the folder's name."""
     source = source.resolve() if source.name in ("", ".", "..", "color") else source
     if source.name == "color" and source.is_dir() and source.parent.name and source.parent.parent.name:
         return f"{source.parent.parent.name}_{source.parent.name.lower()}"  # the task letter, as the loader
-    name = source.stem if source.is_file() else source.name
-    casme_sq = re.match(r"(\d{2}_\d{4})[A-Za-z]", name)
-    return casme_sq.group(1) if casme_sq else name
+    from ..data.casme_sq import recording_id
+
+    return recording_id(source) or (source.stem if source.is_file() else source.name)
 
 
 def _named(value: str, given: str, what: str, option: str) -> str:

@@ -58,7 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--videos", type=int, default=1, help="recordings per subject, 1..9 (default %(default)s)")
     g.add_argument("--format", nargs="+", choices=("jpg", "mp4"), default=["jpg"],
                    help="JPEG frames under rawpic/ and/or H.264 .mp4 under rawvideo/ (default jpg)")
-    g.add_argument("--fps", type=float, default=30.0, help="frame rate (default %(default)s, as CAS(ME)^2)")
+    g.add_argument("--fps", type=float, default=30.0,
+                   help="frame rate (default %(default)s, as CAS(ME)^2; another rate with --format mp4 alone: "
+                        "rawpic/ frames are read at CAS(ME)^2's 30 fps)")
     g.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=(640, 480),
                    help="frame size; the face is 280 x 340 at 640 480, in proportion to the largest 4:3 area of "
                         "the frame (it keeps its shape in a 16:9 frame) (default 640 480)")
@@ -169,9 +171,12 @@ def _next_long(root: Path, fps: float) -> str:
     if folders:
         lines.append(f"frames: {root / 'rawpic'}/sNN/*/; next: mmnet spot {shell_quote(folders[0])} --fps {fps:g}, "
                      f"or the whole set: mmnet check-data casme-sq --root {shell_quote(root)}")
-    else:
+    elif fps == 30:
         lines.append("(check-data casme-sq, train and train-spotter read the frames under rawpic/: "
                      "write them too with --format jpg mp4)")
+    else:  # rawpic/ is CAS(ME)^2's 30 fps layout: frames at another rate are refused there
+        lines.append(f"(check-data casme-sq, train and train-spotter read 30 fps frames under rawpic/, CAS(ME)^2's "
+                     f"rate: a {fps:g} fps set has videos alone; write a 30 fps one with --format jpg mp4 for them)")
     lines.append(f"the planted expressions are under 'events' in {root / SYNTH_MARKER}, numbered as the frames "
                  "img1.jpg... (from 1): subtract 1 for a video's frame numbers (from 0, as mmnet spot counts)")
     return "\n".join(lines)

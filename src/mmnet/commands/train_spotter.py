@@ -127,6 +127,6 @@ def run(args: argparse.Namespace) -> int:
     stats = spotter.fit(load.videos, types=load.types, progress=progress)  # the learned spotter: those types alone
     spotter.save(args.out)
     pairs = ", ".join(f"{s} {stats[s]['pairs']} pairs ({stats[s]['positives']} with an expression)"
-                      for s in ("micro", "macro") if s in stats)
+                      for s in ("micro", "macro") if isinstance((stats or {}).get(s), dict) and "pairs" in stats[s])
     print(f"wrote {args.out} ({config.method} spotter, {len(load.videos)} videos{'; ' + pairs if pairs else ''})")
     return 0

@@ -44,9 +44,12 @@ from .long_video import (
 from .long_video import cell_text as _text
 from .sample import Issue
 
-__all__ = ["load_casme_sq", "FPS"]
+__all__ = ["load_casme_sq", "FPS", "recording_id"]
 
 FPS = 30.0
+#: CAS(ME)^2's subject numbers (sheet 'naming rule1': folders s15 ... s40) and stimulus codes ('naming rule2').
+SUBJECT_NUMBERS = (15, 16, *range(19, 28), *range(29, 39), 40)
+STIMULUS_CODES = ("0101", "0102", "0401", "0402", "0502", "0503", "0505", "0507", "0508")
 DATASET = "casme-sq"
 ANNOTATION_GLOBS = ("*code_final*.xlsx", "CASME_sq*.xlsx")
 SHEETS = ("CASFEcode_final", "naming rule1", "naming rule2")
@@ -216,3 +219,21 @@ def load_casme_sq(
         video = attach_long_frames(video, found, _FRAME, issues)
         out.append(check_video(video, issues))
     return finish_long(out, issues, annotation, strict)
+
+
+_RECORDING = re.compile(r"(\d{2})_(\d{4})([A-Za-z]+)")
+
+
+def recording_id(path: Path) -> str | None:
+    """The MEGC id (``15_0101``) of a CAS(ME)^2 recording, a frame folder or a video file named ``NN_CODEname``:
+    one under ``rawpic/sNN/`` or ``rawvideo/sNN/`` (the release's tree), or one whose subject number and stimulus
+    code are CAS(ME)^2's; None for any other name (``01_2023interview`` is a recording of its own)."""
+    name = path.stem if path.is_file() else path.name
+    match = _RECORDING.match(name)
+    if match is None:
+        return None
+    parent = path.parent
+    in_tree = bool(re.fullmatch(r"s\d{2}", parent.name, re.IGNORECASE)) and parent.parent.name.lower() in (
+        "rawpic", "rawvideo")
+    named = _RECORDING.fullmatch(name) and int(match[1]) in SUBJECT_NUMBERS and match[2] in STIMULUS_CODES
+    return f"{match[1]}_{match[2]}" if in_tree or named else None

@@ -128,13 +128,15 @@ class SpotConfig:
     micro: ScaleConfig = field(default_factory=ScaleConfig)
     macro: ScaleConfig = field(default_factory=lambda: ScaleConfig(18, 36, 0.05, 18, 17, 0))
     face: FaceConfig = field(default_factory=FaceConfig)
-    method: str = "flow"  # "flow": the training-free spotter; "learned": LearnedSpotter (trained, see learned)
+    # "flow": the training-free spotter; "learned": LearnedSpotter (trained, see learned); "package.module:Class": a
+    # spotter of one's own (spotting/base.py)
+    method: str = "flow"
     learned: LearnedConfig = field(default_factory=LearnedConfig)
 
     def __post_init__(self) -> None:
-        from .spotters import SPOTTERS  # the registered spotters (that module imports no spotting module)
+        from .spotters import check_method  # registered, or one's own "package.module:Class" (imported now)
 
-        verify_choice("method", self.method, tuple(SPOTTERS))
+        check_method(self.method)
         verify_choice("flow", self.flow, ("dis", "farneback", "tvl1"))
         verify_choice("combine", self.combine, ("max", "mean"))
         if not 0 < self.top <= 1:

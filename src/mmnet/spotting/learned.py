@@ -25,18 +25,17 @@ training video for both types.
 from __future__ import annotations
 
 import logging
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import CheckpointError, ConfigError, DataError
+from ..errors import ConfigError, DataError
 from ..progress import write_line
-from .config import SpotConfig, spot_config_from
+from .base import FORMAT, VERSION, FrameCallback, Spotter, load_spotter, recording_source
+from .config import SpotConfig
 from .flow_spotter import SCALES, extract_motion, open_recording
 from .learned_net import FeatureMaker, coverage, make_net, pair_label, train_net
 from .learned_spotting import spot_learned
@@ -49,22 +48,8 @@ __all__ = ["FlowSpotter", "LearnedSpotter", "load_spotter", "check_learned_folds
 
 log = logging.getLogger("mmnet.spotting")
 
-FORMAT = "mmnet-spotter"
-# A spotter is written with the oldest format version that reads it: 1, except a learned spotter without a network
-# for every type (version 2: a version-1 reader loads both types' networks and would fail on it).
-VERSION = 2
-READABLE = (1, 2)
 #: How to choose the training-free flow spotter instead, on the command line and in Python.
 FLOW_INSTEAD = "--set method=flow; in Python the override method=flow, e.g. spot_config('casme2', 'method=flow')"
-
-
-def _source(video, fps: float | None) -> tuple[str | Path, float | None, str]:
-    """(path, fps, name) of a LongVideo or a path."""
-    if isinstance(video, (str, Path)):
-        return video, fps, str(video)
-    if not hasattr(video, "path") or not hasattr(video, "fps"):
-        raise ConfigError(f"spot() takes a LongVideo, a video file or a frame folder, got {type(video).__name__}")
-    return video.path, fps or video.fps, getattr(video, "video_id", str(video.path))
 
 
 def learned_types(types: Iterable[str]) -> tuple[str, ...]:
@@ -96,9 +81,6 @@ def check_learned_folds(videos: Sequence[LongVideo], fold_of: Mapping[str, str],
                             f"be trained for it. Use the training-free flow spotter: {instead}.")
 
 
-FrameCallback = Callable[[int, "int | None"], None]
-
-
 def _counting(on_frame: FrameCallback | None, total: list) -> Callable[[int], None] | None:
     """``extract_motion``'s per-frame progress (called with 1) as ``on_frame(done, total[0])``."""
     if on_frame is None:
@@ -117,63 +99,7 @@ def _say(progress: bool, text: str) -> None:
         write_line(text)
 
 
-class _Spotter:
-    """The spotters' base: config, seed, device, one face aligner, ``save``/``load``. The interface a spotter
-    implements (``method``, ``fit``, ``spot``, ``_payload``/``_restore``, ``fold_independent``) and how one is
-    registered: ``spotting/spotters.py``."""
-
-    method = ""
-
-    def __init__(self, config: SpotConfig, *, seed: int = 0, device: str = "cpu"):
-        if not isinstance(config, SpotConfig):
-            raise ConfigError(f"a spotter takes a SpotConfig (mmnet.spotting.config.spot_config), got "
-                              f"{type(config).__name__}")
-        self.config = replace(config, method=self.method)
-        self.seed, self.device = seed, device
-        self._aligner = None
-        self._aligner_lock = threading.Lock()
-
-    def aligner(self):
-        """One face aligner (and landmark model) for every recording this spotter reads, also when threads share the
-        spotter (``mmnet serve --workers``): the lock keeps two first calls from loading the landmark model twice."""
-        if self._aligner is None and self.config.face.mode == "align":
-            with self._aligner_lock:
-                if self._aligner is None:  # another thread may have built it while this one waited
-                    from ..preprocess import CropGeometry, FaceAligner
-
-                    self._aligner = FaceAligner(CropGeometry(self.config.face.width, self.config.face.height),
-                                                landmarks=self.config.face.landmarks)
-        return self._aligner
-
-    def _payload(self) -> dict:
-        return {"format": FORMAT, "version": 1, "method": self.method, "config": asdict(self.config),
-                "seed": self.seed}
-
-    def _restore(self, data: dict) -> None:
-        """Read back what the subclass's ``_payload`` added (``data`` is the whole payload); nothing here."""
-
-    def save(self, path) -> None:
-        """Write the spotter (parameters and, when learned, the networks) to ``path`` (torch.save, weights only)."""
-        import io
-
-        import torch
-
-        from ..utils import atomic_write_bytes
-
-        buf = io.BytesIO()
-        torch.save(self._payload(), buf)
-        atomic_write_bytes(path, buf.getvalue())  # fsynced: a crash never leaves an empty spotter.pt behind
-
-    @classmethod
-    def load(cls, path, *, device: str = "cpu"):
-        spotter = load_spotter(path, device=device)
-        if not isinstance(spotter, cls):
-            raise CheckpointError(f"'{path}' holds a {spotter.method} spotter, not a {cls.method} one; "
-                                  "use mmnet.spotting.learned.load_spotter for either")
-        return spotter
-
-
-class FlowSpotter(_Spotter):
+class FlowSpotter(Spotter):
     """The training-free optical-flow spotter (``spot_recording``) behind the spotters' interface."""
 
     method = "flow"
@@ -187,14 +113,14 @@ class FlowSpotter(_Spotter):
              on_frame: FrameCallback | None = None) -> SpotResult:
         """``on_frame(done, total)`` after every frame (``total`` the count the recording declares, or None): a
         caller follows the spotting, and stops it by raising there (the server's cancelled job)."""
-        source, fps, name = _source(video, fps)
+        source, fps, name = recording_source(video, fps)
         _say(progress, f"spotting {name} (flow)")
         total: list[int | None] = [None]
         return spot_recording(source, self.config, fps=fps, aligner=self.aligner(),
                               progress=_counting(on_frame, total), on_total=lambda n: total.__setitem__(0, n))
 
 
-class LearnedSpotter(_Spotter):
+class LearnedSpotter(Spotter):
     """SoftNet-like networks (one per expression type) on the flow spotter's flow pairs; see the module doc."""
 
     method = "learned"
@@ -217,7 +143,7 @@ class LearnedSpotter(_Spotter):
         Every pair with an expression is kept, and a ``learned.negatives`` fraction of the others
         (drawn from the seed and the video's id); pairs that touch a frame without a face are dropped.
         """
-        source, fps, name = _source(video, None)
+        source, fps, name = recording_source(video, None)
         _say(progress, f"reading {name} for training")
         frames, rate, total = open_recording(source, fps)
         last = video.frames[-1][0] if getattr(video, "frames", ()) else 0
@@ -305,7 +231,7 @@ class LearnedSpotter(_Spotter):
         """As ``FlowSpotter.spot``: ``on_frame(done, total)`` after every frame (``learned_spotting.spot_learned``
         also keeps and continues ``mmnet spot --out``'s progress)."""
         self._check_trained()
-        source, fps, name = _source(video, fps)
+        source, fps, name = recording_source(video, fps)
         _say(progress, f"spotting {name} (learned)")
         total: list[int | None] = [None]
         return spot_learned(self, source, fps=fps, name=name, progress=_counting(on_frame, total),
@@ -341,36 +267,3 @@ class LearnedSpotter(_Spotter):
             net.load_state_dict(data["nets"][s]["state"])
             self.nets[s] = (net.to(self.device).eval(), data["nets"][s]["scale"].numpy())
         self.stats = data.get("stats", {})
-
-
-def load_spotter(path, *, device: str = "cpu") -> FlowSpotter | LearnedSpotter:
-    """A spotter written by ``save``."""
-    import torch
-
-    path = Path(path)
-    if path.is_dir():
-        raise CheckpointError(f"Spotter model '{path}' is a folder; give the file `mmnet train-spotter` wrote "
-                              "(its --out, e.g. spotter.pt) or LearnedSpotter.save wrote.")
-    if not path.is_file():
-        raise CheckpointError(f"Spotter model '{path}' does not exist; train one with `mmnet train-spotter`.")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
-        with open(path, "rb") as f:
-            zipped = f.read(4) == b"PK\x03\x04"  # torch.save's format: a damaged one, not another kind of file
-        what = ("is empty" if path.stat().st_size == 0 else "is damaged or cut short" if zipped
-                else "is not a spotter saved by mmnet")
-        again = "; copy it again or retrain it with `mmnet train-spotter`" if zipped or what == "is empty" else ""
-        raise CheckpointError(f"'{path}' {what} ({type(exc).__name__}: {exc}){again}.") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"'{path}' is not a spotter saved by mmnet (no '{FORMAT}' marker); an MMNet "
-                              "checkpoint goes to --checkpoint (Predictor.from_checkpoint) instead.")
-    if data.get("version") not in READABLE:
-        raise CheckpointError(f"'{path}' is a spotter of format version {data.get('version')}; this mmnet reads "
-                              f"versions {' and '.join(map(str, READABLE))}.")
-    from .spotters import spotter_class
-
-    config = spot_config_from(data["config"])  # its method is one of SPOTTERS (checked there)
-    spotter = spotter_class(config.method)(config, seed=int(data.get("seed", 0)), device=device)
-    spotter._restore(data)
-    return spotter

@@ -1,8 +1,8 @@
 """Leave-one-subject-out evaluation of a spotter on a long-video dataset, MEGC-scored.
 
 ``loso_spotting(load, config, seed=0)``: for every subject, a spotter of ``config.method`` is
-fitted on the other subjects' videos (nothing to fit for the flow spotter) and spots the held-out
-subject's; the predictions of all folds are pooled and scored with the MEGC rule
+fitted on the other subjects' videos (nothing to fit for a ``fold_independent`` spotter, as the flow
+one) and spots the held-out subject's; the predictions of all folds are pooled and scored with the MEGC rule
 (``megc.evaluate_spotting``: IoU >= 0.5, one-to-one, counts summed over videos), beside the demo's
 evenly-spaced baseline (``demo.baseline_intervals``: per video and type as many intervals as the
 spotter gave, of the mean annotated length, evenly spaced). The learned spotter reads each video
@@ -96,6 +96,8 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
         stats = {}
         if learned:
             stats = spotter.fit_collected([collected[v.video] for v in train if v.video in collected], types=types)
+        elif not getattr(spotter, "fold_independent", False):  # a spotter of one's own that learns
+            stats = spotter.fit(train, types=types, progress=progress) or {}
         spot_start = time.perf_counter()
         held_out = [v for v in videos if v.subject == subject]
         for v in held_out:

@@ -2,7 +2,8 @@
 
 Two panels share the time axis (seconds, with frame numbers on top): macro on top, micro below.
 Each shows the smoothed motion score, the threshold as a dashed line, the spotted intervals of
-that type as shaded spans with the apex marked, and the gaps (no face) hatched in grey.
+that type as shaded spans with the apex marked, and the gaps (no face) hatched in grey. A result without
+curves (a spotter of one's own that keeps none in ``SpotResult.details``) shows its intervals alone.
 """
 
 from __future__ import annotations
@@ -28,36 +29,44 @@ def timeline_png(result, *, width: float = 14.0) -> bytes:
 def _figure(result, width: float):
     from matplotlib.figure import Figure
 
-    numbers = result.curves.numbers
-    t = (numbers - numbers[0]) / result.fps
+    numbers = np.asarray(result.curves.numbers)
+    first = numbers[0] if len(numbers) else 0
+    t = (numbers - first) / result.fps
     scales = [s for s in ("macro", "micro") if s in result.details]  # a micro-only learned spotter has no macro
+    # a spotter that keeps no curve (details empty): the types of its intervals, without a curve
+    scales = scales or [s for s in ("macro", "micro") if any(i.type == s for i in result.intervals)] or ["micro"]
     fig = Figure(figsize=(width, 1.0 + 2.1 * len(scales)), layout="constrained")
     axes = fig.subplots(len(scales), 1, sharex=True, squeeze=False)[:, 0]
     for ax, scale in zip(axes, scales):
-        detail = result.details[scale]
-        ax.plot(t, detail["smoothed"], color="0.2", lw=0.8, label="motion (smoothed)")
-        if detail["threshold"] is not None:  # None: the scale's motion was not measured (the result's notes)
+        detail = result.details.get(scale)
+        smoothed = np.asarray(detail["smoothed"], dtype=float) if detail is not None else np.full(len(t), np.nan)
+        if detail is not None:
+            ax.plot(t, smoothed, color="0.2", lw=0.8, label="motion (smoothed)")
+        if detail is not None and detail["threshold"] is not None:  # None: the scale's motion was not measured
             ax.axhline(detail["threshold"], color=_COLOURS[scale], ls="--", lw=1.0,
                        label=f"threshold {detail['threshold']:.2f}")
         else:
-            ax.text(0.5, 0.5, f"no {scale} threshold: nothing spotted (see the result's notes)",
+            why = "the spotter kept no score curve" if detail is None else "nothing spotted (see the result's notes)"
+            ax.text(0.5, 0.5, f"no {scale} threshold: {why}",
                     transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3")
-        ymax = np.nanmax(detail["smoothed"]) if np.isfinite(detail["smoothed"]).any() else 1.0
+        ymax = np.nanmax(smoothed) if np.isfinite(smoothed).any() else 1.0
         found = [i for i in result.intervals if i.type == scale]
         for i in found:
-            a, b = (i.onset - numbers[0]) / result.fps, (i.offset - numbers[0]) / result.fps
+            a, b = (i.onset - first) / result.fps, (i.offset - first) / result.fps
             ax.axvspan(a, b, color=_COLOURS[scale], alpha=0.25, lw=0)
-            ax.plot([(i.apex - numbers[0]) / result.fps], [ymax * 1.02], marker="v", color=_COLOURS[scale], ms=4)
+            ax.plot([(i.apex - first) / result.fps], [ymax * 1.02], marker="v", color=_COLOURS[scale], ms=4)
         for a, b in result.gaps:
-            ax.axvspan((a - numbers[0]) / result.fps, (b - numbers[0]) / result.fps, facecolor="0.85",
+            ax.axvspan((a - first) / result.fps, (b - first) / result.fps, facecolor="0.85",
                        hatch="//", edgecolor="0.6", lw=0, label="no face" if (a, b) == result.gaps[0] else None)
-        ax.set_ylabel(f"{scale}\n(k = {detail['k']} frames)")
+        ax.set_ylabel(f"{scale}\n(k = {detail['k']} frames)" if detail is not None and "k" in detail else scale)
         ax.set_ylim(0, ymax * 1.08 if ymax > 0 else 1.0)
-        ax.legend(loc="upper right", fontsize=8, title=f"{len(found)} {scale} interval(s)", title_fontsize=8)
+        handles, _ = ax.get_legend_handles_labels()  # none without a curve or a gap: the title alone
+        ax.legend(handles=handles, loc="upper right", fontsize=8, title=f"{len(found)} {scale} interval(s)",
+                  title_fontsize=8)
         ax.grid(axis="x", color="0.9")
     axes[-1].set_xlabel("time (s)")
-    top = axes[0].secondary_xaxis("top", functions=(lambda s: s * result.fps + numbers[0],
-                                                    lambda f: (f - numbers[0]) / result.fps))
+    top = axes[0].secondary_xaxis("top", functions=(lambda s: s * result.fps + first,
+                                                    lambda f: (f - first) / result.fps))
     top.set_xlabel("frame number")
     fig.suptitle(f"{Path(result.source).name}: {result.frames} frames at {result.fps:g} fps", fontsize=10)
     return fig

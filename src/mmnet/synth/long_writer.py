@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.casme_sq import FPS as CASME_SQ_FPS
+from ..data.casme_sq import SUBJECT_NUMBERS
 from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
 from .face import GENERATOR_VERSION
@@ -32,7 +34,7 @@ __all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dat
 
 CASME_SQ_CODING_FILE = "CAS(ME)^2code_final.xlsx"
 #: CAS(ME)^2's subject index 1..22 -> folder (sheet ``naming rule1``).
-SUBJECT_FOLDERS = tuple(f"s{n}" for n in (15, 16, *range(19, 28), *range(29, 39), 40))
+SUBJECT_FOLDERS = tuple(f"s{n}" for n in SUBJECT_NUMBERS)
 #: Stimulus code -> name (sheet ``naming rule2``); the codes are text.
 STIMULI = (("0101", "disgust1"), ("0102", "disgust2"), ("0401", "anger1"), ("0402", "anger2"),
            ("0502", "happy1"), ("0503", "happy2"), ("0505", "happy3"), ("0507", "happy4"), ("0508", "happy5"))
@@ -137,6 +139,11 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
     bad = sorted(set(formats) - set(FORMATS))
     if bad or not formats:
         raise ConfigError(f"long synth formats must be some of {FORMATS}, got {list(formats)}")
+    if "jpg" in formats and config.fps != CASME_SQ_FPS:  # the loader would read them at 30 fps: every gate off
+        raise ConfigError(f"--fps {config.fps:g} with JPEG frames (--format jpg): rawpic/ is the CAS(ME)^2 layout, "
+                          f"whose frames are {CASME_SQ_FPS:g} fps, and the casme-sq loader (check-data, train, "
+                          f"train-spotter) reads them at that rate. Give --fps {CASME_SQ_FPS:g}, or write videos "
+                          "alone (--format mp4: a video carries its own frame rate, which `mmnet spot` reads).")
     w, h = config.frame_size
     if "mp4" in formats and (w % 2 or h % 2):  # H.264 in 4:2:0 (yuv420p) halves both sides for colour
         raise ConfigError(f"--size {w} {h}: an .mp4 needs an even width and height (H.264 stores colour at half "
