@@ -162,8 +162,10 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                 expected, failed_since_frame, shown = index + 1, 0, time
                 turn = frame.rotation  # PyAV >= 14.1 (the video extra's floor)
                 yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
-        if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does
+        if failed and not expected:  # not one frame decodes
             raise DataError(_undecodable(path, expected - 1, error, video_header(path)[1]))
+        if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does; the frames before it stand
+            notes.append(_ends_damaged(expected, video_header(path)[1], error))
         left = (f"{dropped} frame{'s' * (dropped > 1)} that the damage left out of order (decoded after later "
                 f"frames) {'were' if dropped > 1 else 'was'} dropped") if dropped else ""
         if lost:
@@ -174,6 +176,18 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                          "frames, and the frames after them keep their numbers" + (f"; {left}" if left else ""))
         elif left:
             notes.append(f"{left} (the file is damaged there)")
+
+
+#: The end of the note on a video that decoded short of its declared frames (here and ``flow_spotter``'s).
+TRUNCATED = "the file may be truncated; re-encode or copy it again"
+
+
+def _ends_damaged(decoded: int, declared: int | None, exc: Exception) -> str:
+    """The note on a video whose last packets do not decode (a cut .mp4): worded as a quietly short one's
+    (``flow_spotter``'s "decoded N of M frames"), the decoder's own words last."""
+    counts = f"decoded {decoded} of {declared} frames" if declared and declared > decoded else (
+        f"decoded {decoded} frames, and nothing after frame {decoded - 1}")
+    return f"{counts}: {TRUNCATED} (the decoder said: {exc})"
 
 
 def _jump_note(index: int, jump: float) -> str:

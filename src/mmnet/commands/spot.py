@@ -360,6 +360,7 @@ def format_text(result) -> str:
     if span != result.frames:
         length = (f"{result.frames} frames numbered {first}-{first + span - 1} at {result.fps:g} fps "
                   f"({span / result.fps:.1f} s; {span - result.frames} numbers missing)")
+    at = getattr(result, "seconds", None) or (lambda number: (number - first) / result.fps)  # a video's frame times
     lines = [f"{result.source}: {length}; "
              f"{', '.join(f'{n} {t}' for t, n in counts.items())} interval(s){only}; {len(result.gaps)} gap(s) "
              "without a face"]
@@ -372,10 +373,10 @@ def format_text(result) -> str:
         if i.label:
             p = (i.probabilities or {}).get(i.label)
             label = f"  {i.label}" + (f" {p:.2f}" if p is not None else "")
-        seconds = f"{(i.onset - first) / result.fps:.2f}-{(i.offset - first) / result.fps:.2f}"
+        seconds = f"{at(i.onset):.2f}-{at(i.offset):.2f}"
         lines.append(f"  {i.type:5}  {i.onset:>6}  {i.apex:>6}  {i.offset:>6}  {seconds:>15}  {i.score:.3f}{label}")
     for a, b in result.gaps:
-        lines.append(f"  gap    frames {a}-{b}: no face")
+        lines.append(f"  gap    frames {a}-{b} ({at(a):.2f}-{at(b):.2f} s): no face, not analysed")
     for i in result.intervals:
         if i.note:
             lines.append(f"note: the {i.type} interval {i.onset}-{i.offset} is not classified: {i.note}")
@@ -385,6 +386,6 @@ def format_text(result) -> str:
         numbering = ("a video's first frame is 0" if Path(result.source).is_file()
                      else "the numbers in the frames' file names")
         lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: onset-offset from the "
-                     "first frame; score: the height of the motion peak (docs/spotting.md)"
+                     "first frame (a video's frame times); score: the height of the motion peak (docs/spotting.md)"
                      + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
     return "\n".join(lines)

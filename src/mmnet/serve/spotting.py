@@ -223,6 +223,12 @@ def check_spot_result(result: dict) -> dict:
     # seconds from the first frame, as `mmnet spot` counts them, where the spotter did not give them
     first = _number(curve["frames"][0], "the curve's first frame", integer=True) if curve and curve["frames"] else 0
     out["intervals"] = [iv if "onset_s" in iv else with_seconds(iv, out["fps"], first) for iv in intervals]
+    gaps = result.get("gaps") or []
+    if not isinstance(gaps, list) or not all(isinstance(g, dict) and {"first", "last"} <= set(g) for g in gaps):
+        raise MMNetError(f"The spotter returned gaps = {gaps!r}; expected a list of {{'first', 'last'}} objects.")
+    out["gaps"] = [g if "first_s" in g else {**g, **{f"{end}_s": round((_number(g[end], f"a gap's {end}", integer=True)
+                                                                         - first) / out["fps"], 3)
+                                                     for end in ("first", "last")}} for g in gaps]
     return _finite(out)
 
 

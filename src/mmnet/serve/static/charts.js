@@ -47,7 +47,7 @@ function bars(svg, probabilities, label, colour) {
 }
 
 // The spotting timeline: the motion curve (the micro scale's, with its threshold when the result has one), the
-// intervals as bands coloured by class (for the mouse: each with its interval's number in data-k, hidden from screen
+// stretches without a face hatched, the intervals as bands coloured by class (for the mouse: each with its interval's number in data-k, hidden from screen
 // readers, which reach the intervals by the table's buttons), a time axis.
 function timeline(svg, data, colour) {
   svg.textContent = "";
@@ -57,6 +57,18 @@ function timeline(svg, data, colour) {
   const last = Math.max(data.frames + first - 1, first + 1);
   const x = (f) => left + (f - first) / (last - first) * (W - left - right);
   const plotH = H - top - bottom;
+  // the stretches without a face, hatched as the CLI's timeline.png hatches them: nothing was analysed there
+  const gaps = data.gaps || [];
+  if (gaps.length) {
+    const pattern = el("pattern", { id: "gap-hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse",
+      patternTransform: "rotate(45)" }, el("defs", {}, svg));
+    el("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#8a8f99", "stroke-width": 2 }, pattern);
+  }
+  gaps.forEach((g) => {
+    const band = el("rect", { x: x(g.first), y: top, width: Math.max(2, Math.min(x(g.last + 1), W - right) - x(g.first)), height: plotH,
+      fill: "url(#gap-hatch)", class: "gap" }, svg);
+    el("title", {}, band).textContent = `Frames ${g.first}–${g.last}: no face, not analysed`;
+  });
   data.intervals.forEach((iv, k) => {
     const band = el("rect", { x: x(iv.onset), y: top, width: Math.max(2, x(iv.offset) - x(iv.onset)),
       height: plotH, fill: colour(iv.label), class: "interval", "data-k": k }, svg);
