@@ -263,7 +263,7 @@ def test_a_video_that_does_not_decode_is_told_why_as_the_command_line_tells_it(c
                              "a zip of its frames"),  # the command line's "in a folder", in the page's words
                "cut.mp4": (cut[: len(cut) * 7 // 10], "is incomplete: its index (the MP4 'moov' atom",  # cut before it
                            "copy the file again in full")}
-    for endpoint, kind in (("/api/predict", "clip"), ("/api/recordings", "recording")):
+    for endpoint in ("/api/predict", "/api/recordings"):
         for name, (data, reason, remedy) in uploads.items():
             r = client.post(endpoint, files={"file": (name, data)})
             assert r.status_code == 415, r.text

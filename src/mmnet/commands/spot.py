@@ -14,8 +14,9 @@ Examples:
   mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
 The table printed gives each interval's type (micro or macro), onset, apex and offset frames, the
-same in seconds from the first frame, the height of its motion peak (score) and, with --checkpoint,
-the class of a micro-expression and its probability (macro-expressions are not classified).
+same in seconds from the first frame (a video's frame presentation times), the height of its motion peak
+(score) and, with --checkpoint, the class of a micro-expression and its probability (macro-expressions are not
+classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
 one folder per recording, as another recording's results replace them. An interrupted run keeps its
 spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with the flow
@@ -23,8 +24,9 @@ spotter and with a learned one (--spotter-model) alike: the same command resumes
 intervals.csv has the columns video (the video id below, on every row, as spot.json names it),
 frame_numbering (video_from_0 for a video file, file_number for a frame folder: how its frame numbers
 count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame,
-as in the table and spot.json) and, with --checkpoint, one p_<class> column per class (after its first
-two columns, the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
+as in the table and spot.json), note and, with --checkpoint, one p_<class> column per class (after its first
+two columns, the layout of `mmnet serve`'s CSV download); after the intervals, rows of type no_face (the gaps)
+and note (the notes). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
 the datasets' rules: 15_0101 for CAS(ME)^2's 15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,

@@ -206,7 +206,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         StaleProgress: the recording streams other frame numbers than ``keep.resume`` measured.
     """
     from ..media import cut_short
-    from ..media_video import TRUNCATED
+    from ..media_damage import TRUNCATED
 
     check_rate(fps)
     strides = {s: config.frames_at(getattr(config, s).k, fps) for s in SCALES}
