@@ -163,3 +163,15 @@ def test_a_cut_mp4_is_spotted_up_to_its_cut_with_the_note_of_any_cut_video(tmp_p
     (note,) = [n for n in data["notes"] if "truncated" in n]  # one note, not the decoder's and the spot's
     assert note.startswith(f"{cut}: decoded {data['frames']} of 90 frames: the file may be truncated; re-encode or "
                            "copy it again (the decoder said: "), note
+
+
+def test_a_frame_without_a_time_gets_one_between_its_neighbours():
+    """A frame that could not be decoded has no time of its own: between its neighbours', and past the last frame
+    with a time, on at the rate; without times (a frame folder), number / fps from the first frame."""
+    from mmnet.spotting.flow_spotter import MotionCurves
+
+    curves = MotionCurves(30.0, np.arange(5), {}, (), {}, times=np.array([0.0, np.nan, 0.2, 0.3, np.nan]))
+    assert [round(curves.seconds(n), 3) for n in range(5)] == [0.0, 0.1, 0.2, 0.3, 0.333]
+    assert curves.time_base == "presentation_time"
+    folder = MotionCurves(30.0, np.arange(5, 10), {}, (), {})
+    assert (folder.seconds(8), folder.time_base) == (0.1, "frame_number_over_fps")

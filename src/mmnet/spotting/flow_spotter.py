@@ -96,10 +96,14 @@ class MotionCurves:
         its neighbours' for a frame without one), else (number - first) / fps."""
         numbers = np.asarray(self.numbers)
         first = int(numbers[0]) if len(numbers) else 0
-        known = None if self.times is None else np.isfinite(self.times)
-        if known is None or not known.any():
+        if self.times is None:
             return (number - first) / self.fps
-        at, times = numbers[known], np.asarray(self.times)[known]
+        if getattr(self, "_known", None) is None:  # once, not per interval: a recording has ~100,000 frames an hour
+            known = np.isfinite(self.times)
+            self._known = numbers[known], np.asarray(self.times)[known]
+        at, times = self._known
+        if not len(at):
+            return (number - first) / self.fps
         if number > at[-1]:  # past the last frame with a time: on at the rate
             return float(times[-1] + (number - at[-1]) / self.fps)
         if number < at[0]:
