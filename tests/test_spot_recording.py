@@ -115,6 +115,7 @@ def test_the_seconds_of_a_variable_frame_rate_video_are_its_frames_presentation_
     """30 fps, then 15 fps, then 30 fps (a phone in dim light): onset_s was frame / 30, 8.76 s for a frame shown at
     9.60 s. The seconds are now the frames' own times, in the JSON, the gaps, intervals.csv and the text table; a
     rate given with --fps replaces the video's clock, and the seconds follow it."""
+    from mmnet.commands.spot import format_text
     from mmnet.spotting.config import spot_config
     from mmnet.spotting.intervals import Interval
     from mmnet.spotting.spotter import spot_recording
@@ -137,6 +138,9 @@ def test_the_seconds_of_a_variable_frame_rate_video_are_its_frames_presentation_
     assert rows[2].split(",")[2:12] == ["80", "", "89", "no_face", "", "", f"{times[80] / 1000:.3f}", "",
                                         f"{times[89] / 1000:.3f}", "no face: not analysed"]
     assert any(",note," in row and "frame rate varies" in row for row in rows[3:])
+    table = format_text(result)
+    assert f"{times[40] / 1000:.2f}-{times[70] / 1000:.2f}" in table
+    assert f"gap    frames 80-89 ({times[80] / 1000:.2f}-{times[89] / 1000:.2f} s): no face, not analysed" in table
 
     assert main(["spot", "--no-align", "--no-progress", "--fps", "20", "--json", str(path)]) == 0
     given = json.loads(capsys.readouterr().out)
