@@ -26,7 +26,11 @@ def spotter_with_gaps():
     inner = fake_spotter()
 
     def spot(path, **kwargs):
-        return {**inner(path, **kwargs), "gaps": [{"first": 0, "last": 2, "reason": "no face"}],
+        out = inner(path, **kwargs)
+        # a phone's variable rate: frames 0-14 at 30 fps, then 15 fps (1.43 s in all, not 0.97 s at 30 fps)
+        seconds = [round(f / 30 if f <= 15 else 0.5 + (f - 15) / 15, 3) for f in out["curve"]["frames"]]
+        return {**out, "curve": {**out["curve"], "seconds": seconds}, "time_base": "presentation_time",
+                "gaps": [{"first": 0, "last": 2, "reason": "no face"}],
                 "notes": [f"{path}: the video's frame rate varies"]}
 
     return spot
@@ -65,6 +69,12 @@ def test_a_stretch_without_a_face_is_said_hatched_and_downloaded(browser, server
     assert hatched.count() == 1 and hatched.get_attribute("fill") == "url(#gap-hatch)"
     assert page.locator("#timeline pattern#gap-hatch").count() == 1
     assert "no face: not analysed" in page.inner_text("#legend")
+    # the time axis follows the frames' own times: 1 s is frame 22.5 (15 frames at 30 fps, 7.5 at 15), and the
+    # axis reaches 1.4 s; at a constant 30 fps it ended at 0.9 s
+    labels = page.locator("#timeline text[text-anchor=middle]")
+    ticks = {labels.nth(k).text_content(): float(labels.nth(k).get_attribute("x")) for k in range(labels.count())}
+    width = float(page.get_attribute("#timeline", "viewBox").split()[2])
+    assert "1.4 s" in ticks and ticks["1 s"] == pytest.approx(8 + 22.5 / 29 * (width - 16), abs=0.5), ticks
     wait_until(page, "document.querySelector('#dl-csv').href")
     text = page.evaluate("fetch(document.querySelector('#dl-csv').href).then(r => r.text())")
     rows = list(csv.DictReader(io.StringIO(text)))

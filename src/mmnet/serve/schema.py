@@ -132,6 +132,8 @@ class Interval(_Open):
 class Curve(BaseModel):
     frames: list[int]
     score: list[float | None] = Field(description="null where no motion was measured")
+    seconds: list[float | None] | None = Field(None, description="a video's frame times (presentation times), "
+                                                                 "where its frame rate may vary")
 
 
 class Gap(BaseModel):
