@@ -299,7 +299,8 @@ def test_a_frame_not_there_is_named_with_its_source_range_and_numbering(tmp_path
 
 
 def test_a_cut_video_that_fails_to_decode_is_called_truncated(tmp_path):
-    # a copy cut short keeps its header: the error says how many of the declared frames decode
+    # a copy cut short keeps its header: the note says how many of the declared frames decode. The cut .mp4 failed
+    # the whole stream (and a spot after its analysis) where a cut .webm ended with a note: now both end with one
     import av
 
     from mmnet.media import stream_video
@@ -317,9 +318,12 @@ def test_a_cut_video_that_fails_to_decode_is_called_truncated(tmp_path):
         out.mux(stream.encode())
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(full.read_bytes()[: int(full.stat().st_size * 0.45)])
-    with pytest.raises(DataError, match=r"of the 200 frames its header declares decode: the file may be truncated"):
-        for _ in stream_video(cut):
-            pass
+    stream = stream_video(cut)
+    decoded = len(list(stream))
+    assert 0 < decoded < 200
+    (note,) = [n for n in stream.notes if "truncated" in n]
+    assert note.startswith(f"decoded {decoded} of 200 frames: the file may be truncated; re-encode or copy it again "
+                           "(the decoder said: "), note  # libav's words last
 
 
 def write_phone_video(path, upright: np.ndarray, frames: int = 3):

@@ -193,7 +193,7 @@ def png_bytes(image):
     ("notes.txt", b"hello, this is not a video", 415, ["neither a video"]),
     ("clip.mp4", b"", 400, ["empty"]),
     ("face.png", "image", 415, ["single image"]),
-    ("clip.mp4", "truncated", 415, ["neither a video"]),
+    ("clip.mp4", "truncated", 415, ["is incomplete"]),  # the decoder's own reason, without a generic sentence
     ("clip.zip", "traversal", 400, ["outside the archive"]),
     ("clip.zip", "absolute", 400, ["outside the archive"]),
     ("clip.zip", "link", 400, ["is a link"]),
@@ -343,11 +343,12 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
     assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
     rows = client.get(job["urls"]["csv"]).text.splitlines()
     assert len(rows) == 3
-    assert rows[0] == ("source,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,p_negative,"
-                       "p_positive,p_surprise")
+    assert rows[0] == ("source,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,"
+                       "p_negative,p_positive,p_surprise")
     source = f"{result['source']},video_from_0,"  # a video's frames, counted from 0
     assert rows[1].startswith(f"{source}3,6,9,micro,0.500000,{micro['label']},0.100,0.200,0.300,")
-    assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,,,"  # not classified: empty label, p_
+    # not classified: empty label and p_, the note says why
+    assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,{macro['note']},,,"
     assert leftovers(client) == []
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert client.get(job["urls"]["state"]).status_code == 404

@@ -10,7 +10,7 @@ import pytest
 from mmnet.spotting.intervals import CSV_COLUMNS, Interval
 from mmnet.spotting.spotter import SpotResult
 
-HEADER = "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s"
+HEADER = "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note"
 
 
 def _result(intervals) -> SpotResult:
@@ -25,12 +25,12 @@ def test_header_has_one_p_column_per_class_and_none_without_a_model():
     classified = _result([macro, micro])
     assert classified.to_csv(["surprise", "negative", "positive"]).splitlines() == [
         HEADER + ",p_surprise,p_negative,p_positive",
-        "15,,26,macro,0.500000,,0.500,,0.867,,,",  # not classified: empty label and p_ cells
-        "3,6,9,micro,0.123457,negative,0.100,0.200,0.300,0.250000,0.500000,0.250000"]
+        "15,,26,macro,0.500000,,0.500,,0.867,,,,",  # not classified: empty label and p_ cells
+        "3,6,9,micro,0.123457,negative,0.100,0.200,0.300,,0.250000,0.500000,0.250000"]
     # without the class names: the first classified interval's classes, in their order
     assert classified.to_csv() == classified.to_csv(["surprise", "negative", "positive"])
     # no model classified them: no p_ columns
-    assert _result([macro]).to_csv().splitlines() == [HEADER, "15,,26,macro,0.500000,,0.500,,0.867"]
+    assert _result([macro]).to_csv().splitlines() == [HEADER, "15,,26,macro,0.500000,,0.500,,0.867,"]
     assert _result([]).to_csv() == HEADER + "\n" and ",".join(CSV_COLUMNS) == HEADER
     # a model that found no micro interval still names its columns (as the server's CSV does)
     assert _result([macro]).to_csv(["negative", "positive"]).splitlines()[0] == HEADER + ",p_negative,p_positive"
@@ -44,7 +44,7 @@ def test_seconds_count_from_the_first_frame_at_the_real_rate():
                         curves=SimpleNamespace(numbers=[5, 6, 7]))  # a folder numbered from 5, at NTSC's 29.97 fps
     record, = folder.interval_records()
     assert (record["onset_s"], record["apex_s"], record["offset_s"]) == (0.0, 1.001, 10.01)
-    assert folder.to_csv().splitlines()[1] == "5,35,305,macro,0.500000,,0.000,1.001,10.010"
+    assert folder.to_csv().splitlines()[1] == "5,35,305,macro,0.500000,,0.000,1.001,10.010,"
 
 
 @pytest.mark.slow
@@ -118,8 +118,8 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     # intervals.csv names its recording and how its frames count (a video's from 0, a folder's by file name):
     # concatenated files lost both, which only spot.json recorded
     intervals = [(tmp_path / d / "intervals.csv").read_text().splitlines() for d in ("spots/15_0101", "folder")]
-    assert [rows[1] for rows in intervals] == ["15_0101,video_from_0,10,14,20,micro,0.300000,,0.333,0.467,0.667",
-                                               "15_0103,file_number,10,14,20,micro,0.300000,,0.333,0.467,0.667"]
+    assert [rows[1] for rows in intervals] == ["15_0101,video_from_0,10,14,20,micro,0.300000,,0.333,0.467,0.667,",
+                                               "15_0103,file_number,10,14,20,micro,0.300000,,0.333,0.467,0.667,"]
     assert json.loads((tmp_path / "folder" / "spot.json").read_text())["video"] == "15_0103"
     assert main(["spot", str(frames), "--fps", "30", "--no-progress", "--out", str(tmp_path / "folder"),
                  "--video-id", "dzw_d1"]) == 0

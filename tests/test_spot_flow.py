@@ -184,7 +184,7 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
         assert i["onset_s"] == round(i["onset"] / 30, 3) and i["offset_s"] == round(i["offset"] / 30, 3)
     # no --checkpoint: no model classified the intervals, so no p_<class> columns
     assert (tmp_path / "out" / "intervals.csv").read_text().splitlines()[0] == \
-        "video,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s"
+        "video,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note"
     assert (tmp_path / "out" / "timeline.png").stat().st_size > 10_000
     folder = root / "rawpic" / "s15" / "15_0101disgust1"
     assert main(["spot", str(folder), "--no-progress"]) == 3
@@ -321,7 +321,9 @@ def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, 
     assert "same frame" in SAME_FRAME and "zero" in SAME_FRAME and "not classified" in SAME_FRAME
     records = [with_seconds(i.to_dict(), 30.0, 1) for i in result.intervals]  # the folder's first frame: img1
     assert "note" not in records[0] and records[1]["note"] == SAME_FRAME
-    assert intervals_csv(records, CLASSES).splitlines()[2] == "14,14,19,micro,1.000000,,0.433,0.433,0.600,,,"
+    # the note says why in the CSV too, in its own column
+    row = f'14,14,19,micro,1.000000,,0.433,0.433,0.600,"{SAME_FRAME}",,,'
+    assert intervals_csv(records, CLASSES).splitlines()[2] == row
     assert f"note: the micro interval 14-19 is not classified: {SAME_FRAME}" in format_text(result)
 
 

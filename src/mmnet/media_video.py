@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, install_hint
+from .media_damage import ends_damaged, jump_note
 from .media_libav import errors_said, forget_uncaptured, libav_lines, says_damage
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
@@ -151,7 +152,7 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                         index = max(expected, round(time * rate))
                         if index - expected > max(failed_since_frame, MAX_LOST_SECONDS * rate):
                             # more than the damage could have lost: the clock jumped (joined recordings)
-                            notes.append(_jump_note(expected, time - expected / rate))
+                            notes.append(jump_note(expected, time - expected / rate))
                             start, time, index = frame.time - expected / rate, expected / rate, expected
                 else:
                     time = index / rate if rate else float("nan")
@@ -162,8 +163,10 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                 expected, failed_since_frame, shown = index + 1, 0, time
                 turn = frame.rotation  # PyAV >= 14.1 (the video extra's floor)
                 yield VideoFrame(index, time, upright(frame.to_ndarray(format="rgb24"), turn))
-        if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does
+        if failed and not expected:  # not one frame decodes
             raise DataError(_undecodable(path, expected - 1, error, video_header(path)[1]))
+        if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does; the frames before it stand
+            notes.append(ends_damaged(expected, video_header(path)[1], error))
         left = (f"{dropped} frame{'s' * (dropped > 1)} that the damage left out of order (decoded after later "
                 f"frames) {'were' if dropped > 1 else 'was'} dropped") if dropped else ""
         if lost:
@@ -174,11 +177,6 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                          "frames, and the frames after them keep their numbers" + (f"; {left}" if left else ""))
         elif left:
             notes.append(f"{left} (the file is damaged there)")
-
-
-def _jump_note(index: int, jump: float) -> str:
-    return (f"the frame times jump {jump:.1f} s ahead at frame {index} (as where recordings were joined), more "
-            "than the damage before it could have lost: frames are counted on from there, not numbered by time")
 
 
 def _decode_errors(av) -> tuple[type[Exception], ...]:

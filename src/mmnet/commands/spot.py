@@ -14,8 +14,9 @@ Examples:
   mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
 The table printed gives each interval's type (micro or macro), onset, apex and offset frames, the
-same in seconds from the first frame, the height of its motion peak (score) and, with --checkpoint,
-the class of a micro-expression and its probability (macro-expressions are not classified).
+same in seconds from the first frame (a video's frame presentation times), the height of its motion peak
+(score) and, with --checkpoint, the class of a micro-expression and its probability (macro-expressions are not
+classified).
 --out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
 one folder per recording, as another recording's results replace them. An interrupted run keeps its
 spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with the flow
@@ -23,8 +24,9 @@ spotter and with a learned one (--spotter-model) alike: the same command resumes
 intervals.csv has the columns video (the video id below, on every row, as spot.json names it),
 frame_numbering (video_from_0 for a video file, file_number for a frame folder: how its frame numbers
 count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame,
-as in the table and spot.json) and, with --checkpoint, one p_<class> column per class (after its first
-two columns, the layout of `mmnet serve`'s CSV download). spotting.csv holds the same intervals in the MEGC layout,
+as in the table and spot.json), note and, with --checkpoint, one p_<class> column per class (after its first
+two columns, the layout of `mmnet serve`'s CSV download); after the intervals, rows of type no_face (the gaps)
+and note (the notes). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
 the datasets' rules: 15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
@@ -370,6 +372,7 @@ def format_text(result) -> str:
     if span != result.frames:
         length = (f"{result.frames} frames numbered {first}-{first + span - 1} at {result.fps:g} fps "
                   f"({span / result.fps:.1f} s; {span - result.frames} numbers missing)")
+    at = getattr(result, "seconds", None) or (lambda number: (number - first) / result.fps)  # a video's frame times
     lines = [f"{result.source}: {length}; "
              f"{', '.join(f'{n} {t}' for t, n in counts.items())} interval(s){only}; {len(result.gaps)} gap(s) "
              "without a face"]
@@ -382,10 +385,10 @@ def format_text(result) -> str:
         if i.label:
             p = (i.probabilities or {}).get(i.label)
             label = f"  {i.label}" + (f" {p:.2f}" if p is not None else "")
-        seconds = f"{(i.onset - first) / result.fps:.2f}-{(i.offset - first) / result.fps:.2f}"
+        seconds = f"{at(i.onset):.2f}-{at(i.offset):.2f}"
         lines.append(f"  {i.type:5}  {i.onset:>6}  {i.apex:>6}  {i.offset:>6}  {seconds:>15}  {i.score:.3f}{label}")
     for a, b in result.gaps:
-        lines.append(f"  gap    frames {a}-{b}: no face")
+        lines.append(f"  gap    frames {a}-{b} ({at(a):.2f}-{at(b):.2f} s): no face, not analysed")
     for i in result.intervals:
         if i.note:
             lines.append(f"note: the {i.type} interval {i.onset}-{i.offset} is not classified: {i.note}")
@@ -395,6 +398,6 @@ def format_text(result) -> str:
         numbering = ("a video's first frame is 0" if Path(result.source).is_file()
                      else "the numbers in the frames' file names")
         lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: onset-offset from the "
-                     "first frame; score: the height of the motion peak (docs/spotting.md)"
+                     "first frame (a video's frame times); score: the height of the motion peak (docs/spotting.md)"
                      + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
     return "\n".join(lines)

@@ -199,13 +199,19 @@ def prediction_csv(result: dict, class_names: list[str]) -> str:
     return buf.getvalue()
 
 
+def _notes(result: dict) -> list[str]:
+    """The notes a recording's page shows, for its CSV: the spotter's, then the one on the pictures drawn."""
+    return [*result.get("notes", []), *([result["note"]] if result.get("note") else [])]
+
+
 def recording_csv(result: dict, class_names: list[str], media: str) -> str:
     """A recording's intervals as CSV: a ``source`` column (the upload's name, as a clip's CSV has) in place of
     ``mmnet spot --out``'s ``video``, then the columns of its intervals.csv, written by the same code:
     ``frame_numbering`` first, ``video_from_0`` or ``file_number`` as ``media`` says (``Job.media``: "video", or
     "frames" for a zip; the JSON's ``frame_numbering`` says the rule in words)."""
     numbering = {"video": VIDEO_FROM_0, "frames": FILE_NUMBER}[media]
-    rows = list(csv.reader(io.StringIO(intervals_csv(result["intervals"], class_names, frame_numbering=numbering))))
+    rows = list(csv.reader(io.StringIO(intervals_csv(result["intervals"], class_names, frame_numbering=numbering,
+                                                     gaps=result.get("gaps") or [], notes=_notes(result)))))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     source = spreadsheet_safe(result.get("source", ""))

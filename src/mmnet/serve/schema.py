@@ -117,7 +117,8 @@ class Interval(_Open):
     onset: int
     apex: int
     offset: int
-    onset_s: float = Field(description="the onset in seconds from the recording's first frame (as `mmnet spot`)")
+    onset_s: float = Field(description="the onset in seconds from the recording's first frame (as `mmnet spot`; "
+                                       "a video's frame presentation times)")
     apex_s: float | None = Field(description="the apex in seconds from the first frame")
     offset_s: float = Field(description="the offset in seconds from the first frame")
     type: Literal["micro", "macro"]
@@ -131,11 +132,15 @@ class Interval(_Open):
 class Curve(BaseModel):
     frames: list[int]
     score: list[float | None] = Field(description="null where no motion was measured")
+    seconds: list[float | None] | None = Field(None, description="a video's frame times (presentation times), "
+                                                                 "where its frame rate may vary")
 
 
 class Gap(BaseModel):
     first: int
     last: int
+    first_s: float | None = Field(None, description="the first frame in seconds, as the intervals' onset_s")
+    last_s: float | None = Field(None, description="the last frame in seconds")
     reason: str = Field(description="why nothing was spotted there, e.g. 'no face'")
 
 
@@ -152,6 +157,8 @@ class RecordingResult(_Open):
                                              "names; onset, apex and offset are inclusive (the CSV's "
                                              "frame_numbering column: video_from_0 or file_number)")
     gaps: list[Gap] = Field([], description="frame ranges without a detected face, where nothing was spotted")
+    time_base: str | None = Field(None, description="what the seconds are: presentation_time (a video's own frame "
+                                                    "times) or frame_number_over_fps")
     strides: dict[str, int] = Field(description="micro and macro: the frames between the two compared by the "
                                                 "motion measure")
     config: dict = Field(description="the spotter's settings (`mmnet spot`'s SpotConfig)")

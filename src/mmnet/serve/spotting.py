@@ -46,7 +46,7 @@ from ..infer.recordings import (
 )
 from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
-from ..spotting.intervals import with_seconds
+from ..spotting.intervals import PRESENTATION, with_seconds
 
 __all__ = ["SpottingUnavailable", "spotting_available", "missing_for_spotting", "require_spotting", "spot_recording",
            "flow_spotter", "model_spotter", "SharedAligners",
@@ -169,6 +169,8 @@ def _result_json(result, pairs: dict) -> dict:
         smoothed = result.details[scale]["smoothed"]
         out["curve"] = {"frames": [int(n) for n in result.curves.numbers],
                         "score": [float(v) for v in smoothed]}
+        if out.get("time_base") == PRESENTATION:  # a video's own frame times: the page's time axis follows them
+            out["curve"]["seconds"] = [round(result.seconds(int(n)), 3) for n in result.curves.numbers]
     out["pairs"] = pairs
     out["timeline"] = _timeline_png(result)
     return out
@@ -223,6 +225,12 @@ def check_spot_result(result: dict) -> dict:
     # seconds from the first frame, as `mmnet spot` counts them, where the spotter did not give them
     first = _number(curve["frames"][0], "the curve's first frame", integer=True) if curve and curve["frames"] else 0
     out["intervals"] = [iv if "onset_s" in iv else with_seconds(iv, out["fps"], first) for iv in intervals]
+    gaps = result.get("gaps") or []
+    if not isinstance(gaps, list) or not all(isinstance(g, dict) and {"first", "last"} <= set(g) for g in gaps):
+        raise MMNetError(f"The spotter returned gaps = {gaps!r}; expected a list of {{'first', 'last'}} objects.")
+    out["gaps"] = [g if "first_s" in g else {**g, **{f"{end}_s": round((_number(g[end], f"a gap's {end}", integer=True)
+                                                                         - first) / out["fps"], 3)
+                                                     for end in ("first", "last")}} for g in gaps]
     return _finite(out)
 
 
@@ -239,19 +247,22 @@ def _finite(value):
 
 
 def downsample_curve(curve: dict, points: int = MAX_CURVE_POINTS) -> dict:
-    """At most ``points`` points of a motion curve: each bucket keeps its first frame and its largest
-    score (so that no peak disappears from the drawing); NaN scores (no face) become None."""
+    """At most ``points`` points of a motion curve: each bucket keeps its first frame (and its ``seconds``, a
+    video's frame times, where the curve has them) and its largest score (so that no peak disappears from the
+    drawing); NaN scores (no face) become None."""
     frames, score = list(curve["frames"]), list(curve["score"])
+    seconds = curve.get("seconds")
+    if not isinstance(seconds, list) or len(seconds) != len(frames):  # a spotter's own curve may have none
+        seconds = None
 
     def clean(v):
         return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
 
-    if len(frames) <= points:
-        return {"frames": [int(f) for f in frames], "score": [clean(v) for v in score]}
-    step = math.ceil(len(frames) / points)
+    step = 1 if len(frames) <= points else math.ceil(len(frames) / points)
     out_f, out_s = [], []
     for i in range(0, len(frames), step):
         values = [v for v in (clean(s) for s in score[i: i + step]) if v is not None]
         out_f.append(int(frames[i]))
         out_s.append(max(values) if values else None)
-    return {"frames": out_f, "score": out_s}
+    out = {"frames": out_f, "score": out_s}
+    return out if seconds is None else {**out, "seconds": [clean(seconds[i]) for i in range(0, len(frames), step)]}

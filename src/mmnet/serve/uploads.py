@@ -130,7 +130,8 @@ def no_room(folder: Path) -> UploadError:
 def too_large(limit_mb: float, kind: str) -> str:
     """The 413 message for an upload over ``limit_mb`` sent as a ``kind`` ("clip" or "recording")."""
     return (f"The upload is larger than this server's limit of {round(limit_mb, 3):g} MB. Send a shorter {kind}, "
-            "or ask whoever runs the server to raise --max-upload-mb.")
+            "or the same at a lower resolution or bitrate (the face is analysed as a small crop: 1280x720 is "
+            "plenty), or ask whoever runs the server to raise --max-upload-mb.")
 
 
 def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: str = "clip") -> Upload:
@@ -199,8 +200,11 @@ def _open_video(path: Path, limits: UploadLimits, name: str, kind: str) -> Uploa
         first = next(frames)
     except MMNetError as exc:  # the decoder's reason (no video stream, a file cut short, ...) in the page's words
         reason = for_web(str(exc), path.parent, name, "video")
-        raise UploadError(f"The file is neither a video that can be decoded nor a zip of the {kind}'s frames. "
-                          f"{reason}", 415) from None
+        # a reason of its own (no video stream, an index missing) says it all; the decoder's bare refusal may be
+        # of a file that is no video at all
+        generic = any(words in str(exc) for words in (" cannot be decoded ", "holds no decodable video frame"))
+        lead = f"The file is neither a video that can be decoded nor a zip of the {kind}'s frames. " if generic else ""
+        raise UploadError(f"{lead}{reason}", 415) from None
     finally:
         frames.close()
     height, width = first.image.shape[:2]

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError, verify_choice
 
 MAX_FPS = 10_000  # the highest frame rate a recording may declare (no window length can be computed past it)
+MIN_MICRO_FRAMES = 3  # below this stride or shortest length (frames), a micro-expression is barely sampled
+MICRO_SECONDS = 0.5  # the longest micro-expression (the usual definition)
 
 __all__ = ["MAX_FPS", "PRESETS", "DATASET_PRESETS", "ScaleConfig", "FaceConfig", "LearnedConfig", "SpotConfig",
            "spot_config", "spot_config_from", "config_key", "values_key"]
@@ -147,6 +149,21 @@ class SpotConfig:
     def frames_at(self, frames: int, fps: float) -> int:
         """A frame count of this config converted to a video at ``fps`` (at least 1)."""
         return max(1, int(round(frames * fps / self.fps_reference)))
+
+    def rate_note(self, fps: float) -> str | None:
+        """The note for a recording slower than ``fps_reference`` whose micro-expression stride or shortest
+        interval scales below ``MIN_MICRO_FRAMES`` (``frames_at`` keeps them at 1, silently): micro intervals of a
+        frame or two are what it can find, none validated. None otherwise."""
+        k = self.frames_at(self.micro.k, fps)
+        shortest = self.frames_at(self.micro.min_length, fps) if self.micro.min_length else MIN_MICRO_FRAMES
+        if fps >= self.fps_reference or min(k, shortest) >= MIN_MICRO_FRAMES:
+            return None
+        spans = max(1, int(MICRO_SECONDS * fps))
+        return (f"at {fps:g} fps a micro-expression (at most {MICRO_SECONDS:g} s) spans at most {spans} "
+                f"frame{'s' * (spans > 1)}, and the {self.preset} preset's micro-expression windows, set at "
+                f"{self.fps_reference:g} fps, shrink to a stride of {k} and a shortest interval of {shortest} "
+                f"frame{'s' * (shortest > 1)}: spotting was validated at {self.fps_reference:g} fps or more, so the "
+                "micro intervals found are uncertain; record at 30 fps or more for micro-expressions")
 
 
 #: Published per-dataset values (see the module docstring); keys are override paths.

@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import ConfigError, DataError, PreprocessError
 from .config import MAX_FPS, SpotConfig
 from .face_track import MAX_LISTED, FaceTrack
+from .intervals import FRAME_RATE, PRESENTATION
 from .motion_state import SCALES, MotionState, StaleProgress
 from .recording import FrameFiles, TimedFrames, check_numbering
 from .regions import MEASURED, Regions
@@ -40,6 +41,9 @@ __all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "chec
 #: The remedy when frames show no face that may be face crops already (here and ``infer.recordings``).
 NO_ALIGN = ("If the frames are face crops already, spot with --no-align (in Python: the override face.mode=none, "
             "e.g. spot_config('casme2', 'face.mode=none')).")
+#: The face detector finds upright faces only: a video shown turned (its rotation tag lost) has none for it.
+SIDEWAYS = ("If the face appears on its side or upside down (e.g. a phone video whose rotation tag was lost), "
+            "rotate the video first (a phone's gallery or any video editor can).")
 #: A video without a frame rate in its header.
 NO_RATE = "does not state its frame rate; pass fps=... / --fps."
 #: ``on_flow(scale, pos, (first, last), flow, regions)``: see ``extract_motion``.
@@ -65,6 +69,9 @@ class MotionCurves:
             numbers that have no file); like gaps, their motion is not measured.
         faces: (frame number, box) of the followed face at each check that saw it; the box is (left, top,
             right, bottom) in frame pixels.
+        times: (N,) a video's frame times, its presentation times in seconds from the first frame (NaN where a
+            frame has none); None where seconds are frame numbers / ``fps`` (a frame folder, a rate given that
+            replaces the video's own).
     """
 
     fps: float
@@ -77,6 +84,31 @@ class MotionCurves:
     notes: list[str] = field(default_factory=list)
     missing: list[tuple[int, int]] = field(default_factory=list)
     faces: list[tuple[int, tuple[int, int, int, int]]] = field(default_factory=list)
+    times: np.ndarray | None = None
+
+    @property
+    def time_base(self) -> str:
+        """What the seconds are: ``intervals.PRESENTATION`` (the video's frame times) or ``intervals.FRAME_RATE``."""
+        return FRAME_RATE if self.times is None else PRESENTATION
+
+    def seconds(self, number: int) -> float:
+        """Frame ``number``'s time in seconds from the first frame: its presentation time in the video (between
+        its neighbours' for a frame without one), else (number - first) / fps."""
+        numbers = np.asarray(self.numbers)
+        first = int(numbers[0]) if len(numbers) else 0
+        if self.times is None:
+            return (number - first) / self.fps
+        if getattr(self, "_known", None) is None:  # once, not per interval: a recording has ~100,000 frames an hour
+            known = np.isfinite(self.times)
+            self._known = numbers[known], np.asarray(self.times)[known]
+        at, times = self._known
+        if not len(at):
+            return (number - first) / self.fps
+        if number > at[-1]:  # past the last frame with a time: on at the rate
+            return float(times[-1] + (number - at[-1]) / self.fps)
+        if number < at[0]:
+            return float(times[0] - (at[0] - number) / self.fps)
+        return float(np.interp(number, at, times))
 
     def face_at(self, number: int) -> tuple[int, int, int, int] | None:
         """The followed face's box at the last check up to frame ``number`` (the first check's before it), so
@@ -178,6 +210,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         StaleProgress: the recording streams other frame numbers than ``keep.resume`` measured.
     """
     from ..media import cut_short
+    from ..media_damage import TRUNCATED
 
     check_rate(fps)
     strides = {s: config.frames_at(getattr(config, s).k, fps) for s in SCALES}
@@ -215,7 +248,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     if config.face.mode == "align" and not any(good for _, good in face.checks):
         raise PreprocessError(
             f"{source}: no face found in any of the {len(face.checks)} frames checked (one every "
-            f"{config.face.check_every:g} s). {NO_ALIGN}")
+            f"{config.face.check_every:g} s). {SIDEWAYS} {NO_ALIGN}")
     lost = face.lost(n) | missing
     lost_before = np.concatenate([[0], np.cumsum(lost)])
     scores = {}
@@ -225,10 +258,13 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         bad = (idx < k) | (lost_before[idx + 1] - lost_before[np.maximum(idx - k, 0)] > 0)
         end[bad] = np.nan
         scores[s] = centre_pairs(end, k // 2)
-    notes = [f"{source}: decoded {n} of {declared} frames: the file may be truncated; re-encode or copy it again"
-             ] if cut_short(n, declared) else []
+    # a decoder that stopped on damage says so itself, with its own words (media_video's note)
+    said = any(TRUNCATED in note for note in getattr(getattr(frames, "frames", None), "notes", ()))
+    notes = [f"{source}: decoded {n} of {declared} frames: {TRUNCATED}"] if cut_short(n, declared) and not said else []
     varying = frames.note(source) if isinstance(frames, TimedFrames) else None
     notes += [varying] if varying else []
+    slow = config.rate_note(fps)  # a rate too low for the micro-expression windows
+    notes += [f"{source}: {slow}"] if slow else []
     notes += face.notes(source)
     missing_runs = _runs(missing, numbers)
     if missing_runs and not isinstance(frames, TimedFrames):  # a video's decoder names its lost frames itself
@@ -237,8 +273,11 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         notes.append(f"{source}: {int(missing.sum())} frame(s) missing from the numbering (frames {listed}{more}): "
                      "their motion is not measured, as in a gap without a face; re-extract the frames if they "
                      "should be there")
+    # the video's own frame times, unless a rate given replaces its own (then seconds follow the rate given)
+    own = isinstance(frames, TimedFrames) and abs(frames.rate - fps) <= 1e-6 * fps
+    times = frames.times_of(numbers) if own else None
     return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
-                        face.realignments, notes, missing_runs, face.seen)
+                        face.realignments, notes, missing_runs, face.seen, times)
 
 
 def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None, strides: dict[str, int],

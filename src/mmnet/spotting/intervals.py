@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataError
@@ -93,20 +93,28 @@ def iou(a: Interval, b: Interval) -> float:
 
 # The columns of intervals.csv (``mmnet spot --out``) and of a recording's CSV download (``mmnet serve``);
 # one ``p_<class>`` column per class of the model follows them, as in the clip prediction's CSV. The seconds come
-# after the columns of earlier versions, which keep their places. intervals.csv puts ``video`` and
-# ``frame_numbering`` before them (the server's CSV has its ``source`` there).
-CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "onset_s", "apex_s", "offset_s")
+# after the columns of earlier versions, which keep their places, and ``note`` after them. intervals.csv puts
+# ``video`` and ``frame_numbering`` before them (the server's CSV has its ``source`` there).
+CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "onset_s", "apex_s", "offset_s", "note")
+# the ``type`` of the rows that are no interval: a run of frames without a face, a note on the whole recording
+GAP_TYPE, NOTE_TYPE = "no_face", "note"
+GAP_NOTE = "no face: not analysed"
 # intervals.csv's frame_numbering: a video file's frames counted from 0 in decode order, or a frame folder's by
 # the number in each file name (media.FRAME_NUMBERING); only spot.json said which
 VIDEO_FROM_0 = "video_from_0"
 FILE_NUMBER = "file_number"
 SECONDS = {"onset": "onset_s", "apex": "apex_s", "offset": "offset_s"}
+# what the seconds are (spot.json's time_base): a video's frame (presentation) times, or frame numbers / fps
+PRESENTATION = "presentation_time"
+FRAME_RATE = "frame_number_over_fps"
 
 
-def with_seconds(record: dict, fps: float, first: int) -> dict:
-    """An ``Interval.to_dict()`` record with ``onset_s``, ``apex_s`` and ``offset_s``: seconds from the recording's
-    ``first`` frame at its rate, to the millisecond, as ``mmnet spot``'s table counts them (None for no apex)."""
-    return {**record, **{name: None if record.get(frame) is None else round((record[frame] - first) / fps, 3)
+def with_seconds(record: dict, fps: float, first: int, seconds: Callable[[int], float] | None = None) -> dict:
+    """An ``Interval.to_dict()`` record with ``onset_s``, ``apex_s`` and ``offset_s``, to the millisecond, as
+    ``mmnet spot``'s table counts them (None for no apex): ``seconds(number)`` (``MotionCurves.seconds``: a video's
+    frame times) where given, else seconds from the recording's ``first`` frame at its rate."""
+    at = seconds or (lambda number: (number - first) / fps)
+    return {**record, **{name: None if record.get(frame) is None else round(at(record[frame]), 3)
                          for frame, name in SECONDS.items()}}
 
 
@@ -132,17 +140,23 @@ def spreadsheet_safe(cell):
 
 
 def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = None, *, video: str | None = None,
-                  frame_numbering: str | None = None) -> str:
+                  frame_numbering: str | None = None, gaps: Iterable[dict] = (), notes: Iterable[str] = ()) -> str:
     """Intervals as CSV, one row each: ``CSV_COLUMNS``, then ``p_<class>`` per class of ``class_names``.
+
+    After the intervals, one row per gap (``mmnet spot --json``'s ``gaps``: ``first``, ``last``, ``first_s``,
+    ``last_s``) of type ``GAP_TYPE`` with its frames as onset and offset, then one row per note on the recording
+    (``notes``) of type ``NOTE_TYPE``, its text in ``note`` and no frames: a reader keeps the intervals by
+    their type, micro or macro.
 
     With ``video`` (the recording's id) and ``frame_numbering`` (``VIDEO_FROM_0`` or ``FILE_NUMBER``), each
     given is a first column repeated on every row (intervals.csv), so that concatenated files keep their source
     and the meaning of their frame numbers.
 
     ``records`` are ``Interval.to_dict()`` records with their seconds (``with_seconds``: the intervals of ``mmnet
-    spot --json``); other keys are ignored. An interval that was not classified (a macro-expression) has empty
-    label and ``p_`` cells. Without ``class_names`` the classes are those of the first classified interval, in its order
-    (the model's: probabilities are filled in the predictor's class order); no ``p_`` columns when none is.
+    spot --json``; ``note``: why one is not classified); other keys are ignored. An interval that was not
+    classified (a macro-expression) has empty label and ``p_`` cells. Without ``class_names`` the classes are those
+    of the first classified interval, in its order (the model's: probabilities are filled in the predictor's class
+    order); no ``p_`` columns when none is.
     Score and probabilities are written with 6 decimals, seconds with 3; text cells are ``spreadsheet_safe``.
     """
     records = list(records)
@@ -159,5 +173,13 @@ def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = N
         writer.writerow([spreadsheet_safe(cell) for cell in
                          [*lead.values(), r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
                           r.get("label") or "", *(_seconds(r.get(name)) for name in SECONDS.values()),
-                          *(_decimals(probs.get(c)) for c in class_names)]])
+                          r.get("note") or "", *(_decimals(probs.get(c)) for c in class_names)]])
+    empty = [""] * len(class_names)
+    for g in gaps:
+        writer.writerow([spreadsheet_safe(cell) for cell in
+                         [*lead.values(), g["first"], "", g["last"], GAP_TYPE, "", "", _seconds(g.get("first_s")), "",
+                          _seconds(g.get("last_s")), GAP_NOTE, *empty]])
+    for note in notes:
+        writer.writerow([spreadsheet_safe(cell) for cell in
+                         [*lead.values(), "", "", "", NOTE_TYPE, "", "", "", "", "", note, *empty]])
     return buf.getvalue()

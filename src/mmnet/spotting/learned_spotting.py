@@ -76,4 +76,4 @@ def _score(spotter, frames, rate: float, total: int | None, outputs: NetOutputs,
         centre[np.isnan(curves.scores[s]).all(axis=1)] = np.nan  # gaps, the first k frames
         scores[s] = centre[:, None]
     return MotionCurves(rate, curves.numbers, scores, ("learned",), curves.strides, curves.gaps, curves.realignments,
-                        curves.notes, curves.missing, curves.faces)
+                        curves.notes, curves.missing, curves.faces, curves.times)

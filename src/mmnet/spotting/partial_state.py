@@ -269,6 +269,8 @@ class PartialSpot:
                 "faces": [[int(n), [int(v) for v in box]] for n, box in curves.faces]}
         arrays = {"numbers": np.asarray(curves.numbers, np.int64),
                   **{f"scores_{s}": np.asarray(curves.scores[s], np.float64) for s in curves.scores}}
+        if getattr(curves, "times", None) is not None:  # a video's frame times, which the seconds come from
+            arrays["times"] = np.asarray(curves.times, np.float64)
         self._curves_doc = (meta, arrays)
         if self.finished:
             return
@@ -381,9 +383,12 @@ def _parse_curves(meta: dict, arrays: dict[str, np.ndarray]) -> dict:
     regions = tuple(str(r) for r in meta["regions"])
     if any(v.shape != (len(numbers), len(regions)) or v.dtype != np.float64 for v in scores.values()):
         raise ValueError(f"scores are not ({len(numbers)}, {len(regions)}) float64")
+    times = arrays.get("times")  # absent: a frame folder's, or kept by an earlier version (seconds at fps)
+    if times is not None and (times.shape != numbers.shape or times.dtype != np.float64):
+        raise ValueError(f"times are {times.shape} {times.dtype}")
     return {"fps": float(meta["fps"]), "numbers": numbers, "scores": scores, "regions": regions,
             "strides": {str(s): int(k) for s, k in meta["strides"].items()},
             "gaps": [(int(a), int(b)) for a, b in meta["gaps"]],
             "realignments": [int(n) for n in meta["realignments"]], "notes": [str(n) for n in meta["notes"]],
             "missing": [(int(a), int(b)) for a, b in meta["missing"]],
-            "faces": [(int(n), tuple(int(v) for v in box)) for n, box in meta["faces"]]}
+            "faces": [(int(n), tuple(int(v) for v in box)) for n, box in meta["faces"]], "times": times}

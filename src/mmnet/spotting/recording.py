@@ -2,8 +2,9 @@
 
 The spotter places frame n at n / fps seconds and sizes its windows in frames, so a recording's frames must
 be evenly spaced in time. A frame folder's numbers must be frame indices (a missing number is a dropped
-frame, ``with_missing``; ``check_numbering`` refuses numbers that count something else), and a video's frame
-times must follow one constant rate (``TimedFrames`` notes a variable-frame-rate video).
+frame, ``with_missing``; ``check_numbering`` refuses numbers that count something else). A video's frame
+times are kept (``TimedFrames.times``): the seconds reported are the frames' presentation times, right on a
+variable-frame-rate video too, whose windows (counted in frames) ``TimedFrames`` notes.
 """
 
 from __future__ import annotations
@@ -68,18 +69,20 @@ class FrameFiles:
 
 
 class TimedFrames:
-    """A video's (index, image) stream that watches its frame times against a constant ``rate``.
+    """A video's (index, image) stream that keeps its frame times and watches them against a constant ``rate``.
 
-    The spotter assumes frame i is at i / rate seconds; a variable-frame-rate video (a phone that changes
-    rate with the light) breaks that silently. Once streamed, ``note`` says so when a frame's time (the final
-    frame's is not counted) is more than ``RATE_DRIFT_FRAMES`` frames away from i / rate. Numbers the decoder
-    skipped (frames that could not be decoded) are streamed as (number, None): missing frames, as a frame
-    folder's missing numbers.
+    ``times[i]`` is frame i's presentation time in seconds from the first frame (NaN for a frame that could not
+    be decoded), from which the intervals' seconds are reported. The spotter's windows are counted in frames,
+    sized at ``rate``; a variable-frame-rate video (a phone that changes rate with the light) stretches them
+    where its rate drops. Once streamed, ``note`` says so when a frame's time (the final frame's is not counted)
+    is more than ``RATE_DRIFT_FRAMES`` frames away from i / rate. Numbers the decoder skipped (frames that could
+    not be decoded) are streamed as (number, None): missing frames, as a frame folder's missing numbers.
     """
 
     def __init__(self, frames: Iterator[VideoFrame], rate: float):
         self.frames, self.rate = frames, rate
         self.worst: tuple[float, int, float] = (0.0, 0, 0.0)  # (drift in s, index, time) of the frames streamed
+        self.times: list[float] = []  # by frame index: one float a frame, as the curves hold
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray | None]]:
         expected = 0
@@ -88,8 +91,11 @@ class TimedFrames:
         previous = None
         for frame in self.frames:
             # numbers skipped by the decoder (frames that could not be decoded) are missing frames, as in a folder
-            yield from ((m, None) for m in range(expected, frame.index))
+            for m in range(expected, frame.index):
+                self.times.append(float("nan"))
+                yield m, None
             expected = frame.index + 1
+            self.times.append(float(frame.time))
             if previous is not None and previous[0] > self.worst[0]:  # NaN (a frame without a time) is never larger
                 self.worst = previous
             previous = (abs(frame.time - frame.index / self.rate), frame.index, frame.time)
@@ -104,11 +110,21 @@ class TimedFrames:
         said += [varying] if varying else []
         return f"{source}: " + "; ".join(said) if said else None
 
+    def times_of(self, numbers: Sequence[int]) -> np.ndarray:
+        """The presentation times (s) of frames ``numbers`` as streamed, NaN for one without a time."""
+        times = np.asarray(self.times, np.float64)
+        index = np.asarray(numbers, np.int64)
+        inside = (index >= 0) & (index < len(times))
+        return np.where(inside, times[np.clip(index, 0, max(len(times) - 1, 0))] if len(times) else np.nan, np.nan)
+
     def _varying(self) -> str | None:
         drift, index, time = self.worst
         if drift <= RATE_DRIFT_FRAMES / self.rate:
             return None
         return (f"the video's frame rate varies (frame {index} is shown at {time:.2f} s, "
-                f"not at {index / self.rate:.2f} s as at a constant {self.rate:.4g} fps): the times and the expression "
-                "windows assume a constant rate, so they are off; re-encode the video at a constant frame rate "
-                "(e.g. ffmpeg -i in.mp4 -vf fps=30 out.mp4) and spot that")
+                f"not at {index / self.rate:.2f} s as at a constant {self.rate:.4g} fps): the seconds reported are "
+                "the frames' own presentation times, but the spotter's windows are counted in frames sized at that "
+                "rate, so where the rate drops a window spans more time and short expressions can be missed or "
+                "merged; for windows of a fixed duration, record at a fixed frame rate (turn off the camera app's "
+                "automatic or low-light frame rate) or export the video at a constant frame rate (most video editors "
+                "and converters offer it) and spot that")

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..media import FRAME_NUMBERING as _MEDIA_NUMBERING
 from .config import SpotConfig, spot_config
 from .flow_spotter import MotionCurves, check_rate, extract_motion, open_recording
-from .intervals import FILE_NUMBER, VIDEO_FROM_0, Interval, intervals_csv, with_seconds
+from .intervals import FILE_NUMBER, FRAME_RATE, VIDEO_FROM_0, Interval, intervals_csv, with_seconds
 from .motion_state import StaleProgress
 from .peaks import spot_intervals
 
@@ -39,7 +39,7 @@ class SpotResult:
     def notes(self) -> list[str]:
         """What the result cannot vouch for, one sentence each: a recording that decoded short of its declared
         frame count, a scale that could not be spotted and why."""
-        return [*self.curves.notes, *(d["note"] for d in self.details.values() if d.get("note"))]
+        return [*getattr(self.curves, "notes", ()), *(d["note"] for d in self.details.values() if d.get("note"))]
 
     @property
     def first_frame(self) -> int:
@@ -47,9 +47,25 @@ class SpotResult:
         numbers = getattr(self.curves, "numbers", None)
         return int(numbers[0]) if numbers is not None and len(numbers) else 0
 
+    def seconds(self, number: int) -> float:
+        """Frame ``number``'s time in seconds: a video's presentation time (``MotionCurves.seconds``), else its
+        number from the first frame / fps."""
+        at = getattr(self.curves, "seconds", None)
+        return at(number) if at is not None else (number - self.first_frame) / self.fps
+
+    @property
+    def time_base(self) -> str:
+        """``intervals.PRESENTATION`` or ``intervals.FRAME_RATE``: what the seconds are."""
+        return getattr(self.curves, "time_base", FRAME_RATE)
+
     def interval_records(self) -> list[dict]:
         """The intervals as ``mmnet spot --json`` gives them: ``Interval.to_dict()`` with their seconds."""
-        return [with_seconds(i.to_dict(), self.fps, self.first_frame) for i in self.intervals]
+        return [with_seconds(i.to_dict(), self.fps, self.first_frame, self.seconds) for i in self.intervals]
+
+    def gap_records(self) -> list[dict]:
+        """The gaps as ``mmnet spot --json`` gives them: first and last frame, the same in seconds, the reason."""
+        return [{"first": a, "last": b, "first_s": round(self.seconds(a), 3), "last_s": round(self.seconds(b), 3),
+                 "reason": "no face"} for a, b in self.gaps]
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -60,7 +76,8 @@ class SpotResult:
             "frames": self.frames,
             "frame_numbering": FRAME_NUMBERING,
             "intervals": self.interval_records(),
-            "gaps": [{"first": a, "last": b, "reason": "no face"} for a, b in self.gaps],
+            "time_base": self.time_base,
+            "gaps": self.gap_records(),
             # None (JSON null) where a scale has no threshold: its motion could not be measured (see notes)
             "thresholds": {s: None if d["threshold"] is None else round(float(d["threshold"]), 6)
                            for s, d in self.details.items()},
@@ -72,11 +89,13 @@ class SpotResult:
     def to_csv(self, class_names: Sequence[str] | None = None, *, video: str | None = None) -> str:
         """intervals.csv: the layout of ``intervals.intervals_csv`` (that of the server's CSV download too);
         ``class_names``: the classifying model's classes (default: those of the first classified interval). With
-        ``video`` (the recording's id), the first columns are ``video`` and ``frame_numbering``."""
+        ``video`` (the recording's id), the first columns are ``video`` and ``frame_numbering``. The gaps and the notes
+        follow the intervals as rows of their own type."""
+        rows = {"gaps": self.gap_records(), "notes": self.notes}  # after the intervals, typed no_face and note
         if video is None:
-            return intervals_csv(self.interval_records(), class_names)
+            return intervals_csv(self.interval_records(), class_names, **rows)
         numbering = VIDEO_FROM_0 if Path(self.source).is_file() else FILE_NUMBER
-        return intervals_csv(self.interval_records(), class_names, video=video, frame_numbering=numbering)
+        return intervals_csv(self.interval_records(), class_names, video=video, frame_numbering=numbering, **rows)
 
 
 def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps: float | None = None,

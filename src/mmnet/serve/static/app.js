@@ -347,9 +347,24 @@ function forgetPictures() {
   for (const src of pictures.splice(0)) URL.revokeObjectURL(src);
 }
 
-// A note of the result as a sentence: capitalised, with its full stop.
+// A note of the result as a sentence: capitalised, with its full stop. A note that begins with a file name
+// ("vfr.mp4: ...", "frames/img_1.png ...") keeps the name as it is written.
 function sentence(note) {
-  return note.charAt(0).toUpperCase() + note.slice(1) + (note.endsWith(".") ? "" : ".");
+  const named = /^[^\s:]+\.[A-Za-z0-9]+(:|\s|$)/.test(note);
+  return (named ? note : note.charAt(0).toUpperCase() + note.slice(1)) + (note.endsWith(".") ? "" : ".");
+}
+
+// A recording's stretches without a face, for its summary: "frames 0–59 (0.00–1.97 s): no face, not analysed".
+// `at(frame, seconds)`: the seconds the result gives (a video's frame times), else the frame's at the rate.
+const MAX_GAPS_SAID = 10;
+function gapSentences(data, at) {
+  const gaps = data.gaps || [];
+  const said = gaps.slice(0, MAX_GAPS_SAID).map((g) =>
+    ` ${sentence(`frames ${g.first}–${g.last} (${at(g.first, g.first_s)}–${at(g.last, g.last_s)} s): no face, ` +
+    "not analysed")}`);
+  const more = gaps.length - said.length;
+  return said.join("") + (more > 0 ? ` ${more} more stretch${more === 1 ? "" : "es"} without a face ` +
+    "(listed in the CSV and JSON)." : "");
 }
 
 // One prediction: verdict, onset and apex crops, probability bars, attention figure. `what` names it in the
@@ -487,11 +502,16 @@ function showRecording(data, id) {
   $("recording-result").hidden = false;
   const n = data.intervals.length;
   const found = n ? `${n} interval${n === 1 ? "" : "s"} found` : "No micro- or macro-expression was found";
+  const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 0;  // as the timeline and the CLI
+  // the result's seconds where it gives them (a video's own frame times), else the frame's at the rate
+  const seconds = (f, given) => (typeof given === "number" ? given : (f - first) / data.fps).toFixed(2);
   $("recording-summary").textContent = `${found} in ${data.frames} frames ` +
-    `(${(data.frames / data.fps).toFixed(1)} s at ${short(data.fps)} frames per second).` + (data.note ? ` ${data.note}` : "") +
+    `(${(data.frames / data.fps).toFixed(1)} s at ${short(data.fps)} frames per second).` + gapSentences(data, seconds) +
+    (data.note ? ` ${data.note}` : "") +
     (data.notes || []).map((note) => ` ${sentence(note)}`).join("");  // e.g. a recording too short for a scale
   drawTimeline(data);
-  for (const id of ["interval-hint", "legend", "intervals-key"]) $(id).hidden = !n;
+  for (const id of ["interval-hint", "intervals-key"]) $(id).hidden = !n;
+  $("legend").hidden = !n && !(data.gaps || []).length;  // the hatch's key, also where no interval was found
   $("intervals").closest(".table-scroll").hidden = !n;
   const legend = $("legend");
   legend.textContent = "";
@@ -508,14 +528,16 @@ function showRecording(data, id) {
   };
   for (const c of model.classes) entry(c, box(colour(c)));
   entry("not classified (a macro-expression)", box(colour(null)));
+  if ((data.gaps || []).length) {
+    const hatch = box("repeating-linear-gradient(45deg, #8a8f99 0 2px, transparent 2px 5px)");
+    entry("no face: not analysed", hatch);
+  }
   entry("µ: micro-expression, M: macro-expression");
   if (data.curve && typeof (data.thresholds || {}).micro === "number") {
     const dash = document.createElement("i");
     dash.className = "dash";
     entry("threshold of a micro-expression's motion", dash);
   }
-  const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 0;  // as the timeline and the CLI
-  const seconds = (f) => ((f - first) / data.fps).toFixed(2);
   const body = $("intervals").querySelector("tbody");
   body.textContent = "";
   data.intervals.forEach((iv, k) => {
@@ -523,7 +545,7 @@ function showRecording(data, id) {
     tr.dataset.k = k;
     const p = iv.probabilities && iv.label ? percent(iv.probabilities[iv.label]) : "";
     const score = typeof iv.score === "number" ? iv.score.toFixed(3) : "";
-    const cells = [k + 1, iv.onset, iv.apex, iv.offset, `${seconds(iv.onset)}-${seconds(iv.offset)}`, iv.type, score,
+    const cells = [k + 1, iv.onset, iv.apex, iv.offset, `${seconds(iv.onset, iv.onset_s)}-${seconds(iv.offset, iv.offset_s)}`, iv.type, score,
       iv.label || "", p];
     for (const v of cells) {
       const td = document.createElement("td");

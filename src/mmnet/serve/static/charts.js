@@ -47,7 +47,7 @@ function bars(svg, probabilities, label, colour) {
 }
 
 // The spotting timeline: the motion curve (the micro scale's, with its threshold when the result has one), the
-// intervals as bands coloured by class (for the mouse: each with its interval's number in data-k, hidden from screen
+// stretches without a face hatched, the intervals as bands coloured by class (for the mouse: each with its interval's number in data-k, hidden from screen
 // readers, which reach the intervals by the table's buttons), a time axis.
 function timeline(svg, data, colour) {
   svg.textContent = "";
@@ -57,6 +57,18 @@ function timeline(svg, data, colour) {
   const last = Math.max(data.frames + first - 1, first + 1);
   const x = (f) => left + (f - first) / (last - first) * (W - left - right);
   const plotH = H - top - bottom;
+  // the stretches without a face, hatched as the CLI's timeline.png hatches them: nothing was analysed there
+  const gaps = data.gaps || [];
+  if (gaps.length) {
+    const pattern = el("pattern", { id: "gap-hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse",
+      patternTransform: "rotate(45)" }, el("defs", {}, svg));
+    el("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#8a8f99", "stroke-width": 2 }, pattern);
+  }
+  gaps.forEach((g) => {
+    const band = el("rect", { x: x(g.first), y: top, width: Math.max(2, Math.min(x(g.last + 1), W - right) - x(g.first)), height: plotH,
+      fill: "url(#gap-hatch)", class: "gap" }, svg);
+    el("title", {}, band).textContent = `Frames ${g.first}–${g.last}: no face, not analysed`;
+  });
   data.intervals.forEach((iv, k) => {
     const band = el("rect", { x: x(iv.onset), y: top, width: Math.max(2, x(iv.offset) - x(iv.onset)),
       height: plotH, fill: colour(iv.label), class: "interval", "data-k": k }, svg);
@@ -87,10 +99,21 @@ function timeline(svg, data, colour) {
     el("text", { x: W / 2, y: top + plotH / 2, "text-anchor": "middle" }, svg).textContent = "(no motion curve)";
   }
   el("line", { x1: left, x2: W - right, y1: top + plotH, y2: top + plotH, stroke: "#999" }, svg);
-  const seconds = (last - first) / data.fps;
+  // the frame shown at t seconds: by a video's own frame times where the curve has them (its rate may vary)
+  const timed = data.curve && Array.isArray(data.curve.seconds) ? data.curve.frames
+    .map((f, i) => [data.curve.seconds[i], f]).filter(([s]) => typeof s === "number") : [];
+  const frameAt = (t) => {
+    if (timed.length < 2) return first + t * data.fps;
+    let i = 1;
+    while (i < timed.length - 1 && timed[i][0] < t) i++;
+    const [s0, f0] = timed[i - 1], [s1, f1] = timed[i];
+    return s1 > s0 ? f0 + (t - s0) / (s1 - s0) * (f1 - f0) : f0;
+  };
+  const end = timed[timed.length - 1];
+  const seconds = timed.length < 2 ? (last - first) / data.fps : end[0] + (last - end[1]) / data.fps;
   const step = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600].find((s) => seconds / s <= 10) || 1200;
   for (let t = 0; t <= seconds + 1e-9; t += step) {
-    const px = x(first + t * data.fps);
+    const px = x(frameAt(t));
     el("line", { x1: px, x2: px, y1: top + plotH, y2: top + plotH + 4, stroke: "#999" }, svg);
     el("text", { x: px, y: H - 8, "text-anchor": "middle" }, svg).textContent = `${+t.toFixed(1)} s`;
   }
