@@ -45,8 +45,12 @@ def test_spot_table_gives_seconds_and_the_class_probability():
     assert lines[1].split() == ["type", "onset", "apex", "offset", "seconds", "score", "class"]
     assert lines[2].split() == ["macro", "34", "54", "80", "1.13-2.67", "0.434"]
     assert lines[3].split() == ["micro", "144", "144", "152", "4.80-5.07", "0.257", "disgust", "0.87"]
-    assert lines[4].split() == ["gap", "frames", "600-629:", "no", "face"]
-    assert "seconds: onset-offset from the first frame" in lines[5] and "its probability" in lines[5]
+    assert lines[4].split() == ["gap", "frames", "600-629", "(20.00-20.97", "s):", "no", "face,", "not", "analysed"]
+    assert "seconds: onset-offset from the first frame (frame numbers / 30 fps)" in lines[5]
+    assert "its probability" in lines[5]
+    result.time_base = "presentation_time"  # a video's frames timed by the video itself (variable frame rate)
+    assert "from the first frame (the video's own frame times)" in format_text(result)
+    del result.time_base
     # a frame folder numbered from 1: seconds count from its first frame, as the timeline figure does
     result.curves.numbers, result.intervals = np.arange(1, 901), result.intervals[:1]
     table = format_text(result)

@@ -98,6 +98,9 @@ def test_a_video_the_truth_csv_lacks_gets_how_to_list_it(tmp_path, capsys):
     assert "a video without any expression is a row with its id and onset, offset, type" in err
     assert "`16_0102,,,` under vid,onset,offset,type" in err
     assert "--video-id ID` (the truth's ids: 15_0101)" in err  # a recording named otherwise than its truth's id
+    empty = _write(tmp_path / "empty.csv", "vid,onset,offset,type\n")
+    assert main(["score-spots", str(empty), str(spots)]) == 3
+    assert "--video-id ID` (the truth lists no video)" in capsys.readouterr().err
     named = _write(tmp_path / "named.csv", "vid,onset,offset,type\n15_0101disgustingteeth,100,170,me\n")
     assert main(["score-spots", str(truth), str(named)]) == 3
     assert "begins with the truth's id '15_0101'" in capsys.readouterr().err

@@ -25,7 +25,7 @@ def truth_csv_hint(video, truth: dict, truth_is_str: bool) -> str:
     return (f" List every video the predictions cover in the truth CSV; a video without any expression is a row "
             f"with its id and onset, offset, type (and emotion) empty, e.g. `{row}` under {header}, so that its "
             "predictions count as false positives. If the recording is one of the truth's videos under another name, "
-            f"name it by the truth's id: `mmnet spot RECORDING --video-id ID` (the truth's ids: {_some_ids(truth)}). "
+            f"name it by the truth's id: `mmnet spot RECORDING --video-id ID` ({_some_ids(truth)}). "
             "With a dataset mmnet reads, --dataset and --root take the ground truth, every video included, from its "
             "annotation.")
 
@@ -33,7 +33,9 @@ def truth_csv_hint(video, truth: dict, truth_is_str: bool) -> str:
 def _some_ids(truth: dict) -> str:
     """A few of the truth's video ids, as a user would type them."""
     ids = sorted({key[1] if isinstance(key, tuple) else key for key in truth})
-    return ", ".join(map(str, ids[:3])) + (", ..." if len(ids) > 3 else "")
+    if not ids:
+        return "the truth lists no video"
+    return "the truth's ids: " + ", ".join(map(str, ids[:3])) + (", ..." if len(ids) > 3 else "")
 
 
 def other_subjects_hint(unknown, truth) -> str:

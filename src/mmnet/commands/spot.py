@@ -397,7 +397,9 @@ def format_text(result) -> str:
     if result.intervals:
         numbering = ("a video's first frame is 0" if Path(result.source).is_file()
                      else "the numbers in the frames' file names")
+        clock = ("the video's own frame times" if getattr(result, "time_base", None) == "presentation_time"
+                 else f"frame numbers / {result.fps:g} fps")
         lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: onset-offset from the "
-                     "first frame (a video's frame times); score: the height of the motion peak (docs/spotting.md)"
+                     f"first frame ({clock}); score: the height of the motion peak (docs/spotting.md)"
                      + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
     return "\n".join(lines)

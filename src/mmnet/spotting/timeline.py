@@ -32,6 +32,23 @@ def _figure(result, width: float):
     numbers = np.asarray(result.curves.numbers)
     first = numbers[0] if len(numbers) else 0
     t = (numbers - first) / result.fps
+    times = getattr(result.curves, "times", None)  # a video's presentation times: seconds of a variable frame rate
+    known = np.isfinite(times) if times is not None and len(times) == len(numbers) else None
+    if known is not None and known.sum() >= 2:
+        t = np.interp(numbers, numbers[known], np.asarray(times)[known])  # frames without a time: between neighbours
+
+        def to_s(f):
+            return np.interp(f, numbers, t)
+
+        def to_frame(s):
+            return np.interp(s, t, numbers)
+    else:
+
+        def to_s(f):
+            return (np.asarray(f) - first) / result.fps
+
+        def to_frame(s):
+            return np.asarray(s) * result.fps + first
     scales = [s for s in ("macro", "micro") if s in result.details]  # a micro-only learned spotter has no macro
     # a spotter that keeps no curve (details empty): the types of its intervals, without a curve
     scales = scales or [s for s in ("macro", "micro") if any(i.type == s for i in result.intervals)] or ["micro"]
@@ -52,11 +69,11 @@ def _figure(result, width: float):
         ymax = np.nanmax(smoothed) if np.isfinite(smoothed).any() else 1.0
         found = [i for i in result.intervals if i.type == scale]
         for i in found:
-            a, b = (i.onset - first) / result.fps, (i.offset - first) / result.fps
+            a, b = to_s(i.onset), to_s(i.offset)
             ax.axvspan(a, b, color=_COLOURS[scale], alpha=0.25, lw=0)
-            ax.plot([(i.apex - first) / result.fps], [ymax * 1.02], marker="v", color=_COLOURS[scale], ms=4)
+            ax.plot([to_s(i.apex)], [ymax * 1.02], marker="v", color=_COLOURS[scale], ms=4)
         for a, b in result.gaps:
-            ax.axvspan((a - first) / result.fps, (b - first) / result.fps, facecolor="0.85",
+            ax.axvspan(to_s(a), to_s(b), facecolor="0.85",
                        hatch="//", edgecolor="0.6", lw=0, label="no face" if (a, b) == result.gaps[0] else None)
         ax.set_ylabel(f"{scale}\n(k = {detail['k']} frames)" if detail is not None and "k" in detail else scale)
         ax.set_ylim(0, ymax * 1.08 if ymax > 0 else 1.0)
@@ -65,8 +82,7 @@ def _figure(result, width: float):
                   title_fontsize=8)
         ax.grid(axis="x", color="0.9")
     axes[-1].set_xlabel("time (s)")
-    top = axes[0].secondary_xaxis("top", functions=(lambda s: s * result.fps + first,
-                                                    lambda f: (f - first) / result.fps))
+    top = axes[0].secondary_xaxis("top", functions=(to_frame, to_s))
     top.set_xlabel("frame number")
     fig.suptitle(f"{Path(result.source).name}: {result.frames} frames at {result.fps:g} fps", fontsize=10)
     return fig
