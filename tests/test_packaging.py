@@ -32,6 +32,15 @@ def test_matplotlib_floor_calls_pyparsings_current_names():
     assert pin.specifier.contains("3.10.7") and pin.specifier.contains("3.11.2")
 
 
+def test_the_face_extra_allows_opencv_5():
+    # it asked for < 5 because OpenCV 5 ships no cascades, which mmnet does not use; 5.1's contrib build has TV-L1
+    # (cv2.optflow) and passes the cv2 tests (preprocess, flow, spotting, video)
+    text = (TOP / "pyproject.toml").read_text()
+    [pin] = [Requirement(quoted) for quoted in re.findall(r'"(opencv-contrib-python-headless\b[^"]*)"', text)]
+    assert pin.specifier.contains("5.1.0.95") and pin.specifier.contains("4.14.0.94")
+    assert not pin.specifier.contains("4.9.0.80") and not pin.specifier.contains("6.0.0"), pin
+
+
 def test_dataset_choices_are_the_loader_registries():
     from mmnet.choices import DATASETS, LONG_VIDEO_DATASETS, SPOT_SCORE_MODES
     from mmnet.data import DATASETS as loaders
