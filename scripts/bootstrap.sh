@@ -20,7 +20,7 @@ why() {
   case "$1" in
     dev) echo "pytest, ruff: to run the test suite" ;;
     face) echo "OpenCV, dlib, the 68-point landmark model: mmnet prepare, predict/explain --align, optical flow" ;;
-    onnx) echo "onnx, onnxruntime: mmnet export" ;;
+    onnx) echo "onnx, onnxruntime, onnxscript: mmnet export" ;;
     video) echo "PyAV: video files as input to predict/explain" ;;
     ray) echo "Ray: train/sweep --executor ray" ;;
     slurm) echo "submitit: train/sweep --executor slurm (SLURM array jobs)" ;;

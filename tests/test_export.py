@@ -23,6 +23,11 @@ pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from mmnet.infer.export import export_onnx, onnx_parity, read_onnx_metadata, supported_opsets  # noqa: E402
+from mmnet.infer.onnx_exporters import pick_exporter  # noqa: E402
+
+# The exporter these tests run: dynamo where onnxscript is installed (the onnx extra), else torchscript;
+# tests/test_export_exporters.py forces each.
+AUTO = pick_exporter(None, 18)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "inference.md"
 
@@ -72,7 +77,7 @@ def test_parity_on_real_preprocessing(tmp_path, small):
 def test_parity_sees_a_model_that_differs_from_its_export(tmp_path):
     torch.manual_seed(0)
     model = make_checkpoint(tmp_path / "ckpt")
-    path = export_onnx(model, tmp_path / "m.onnx")
+    path = export_onnx(model, tmp_path / "m.onnx", exporter="torchscript")  # about onnx_parity: the faster exporter
     assert onnx_parity(model, path) <= 1e-4
     with torch.no_grad():
         model.head.bias.add_(0.5)  # the export keeps the old weights
@@ -90,6 +95,7 @@ def test_metadata(small):
     assert meta["preprocessing"]["resize"] == "Pillow BILINEAR (antialiased when downscaling)"
     assert meta["model_config"]["num_classes"] == 3
     assert meta["inputs"] == ["onset", "apex"]
+    assert meta["exporter"] == AUTO  # which torch.onnx exporter wrote it
 
 
 def test_export_keeps_mode_and_statistics(tmp_path):
@@ -128,6 +134,7 @@ def test_cli_export_reports_parity(tmp_path, small, capsys):
     assert main(["export", "--checkpoint", str(root / "ckpt"), "--onnx", str(out)]) == 0
     text = capsys.readouterr().out
     assert out.is_file()
+    assert f"opset 18, torch.onnx {AUTO} exporter" in text
     diff = float(re.search(r"max \|logit difference\| (\S+)", text).group(1))
     assert diff <= 1e-4
 
@@ -216,8 +223,8 @@ def test_an_opset_newer_than_the_onnx_package_is_refused_naming_the_onnx_to_inst
     assert not out.exists()
 
 
-@pytest.mark.parametrize("opset, advice", [(17, r"pip install -U onnx\)\.$"),
-                                           (21, r"pip install 'onnx>=1\.16'\) or export at the default --opset 17\.$")])
+@pytest.mark.parametrize("opset, advice", [(18, r"pip install -U onnx\)\.$"),
+                                           (21, r"pip install 'onnx>=1\.16'\) or export at the default --opset 18\.$")])
 def test_a_file_the_onnx_checker_refuses_names_the_opset_and_the_onnx_to_install(tmp_path, monkeypatch, opset, advice):
     import onnx.checker
 
@@ -225,7 +232,8 @@ def test_a_file_the_onnx_checker_refuses_names_the_opset_and_the_onnx_to_install
 
     if opset > export_module._torch_max_opset():
         pytest.skip(f"this torch exports up to opset {export_module._torch_max_opset()}")
-    monkeypatch.setattr(export_module, "supported_opsets", lambda: (11, 23))  # as an onnx that knows opset 21 says
+    # as an onnx that knows opset 21 says
+    monkeypatch.setattr(export_module, "supported_opsets", lambda exporter=None: (11, 23))
 
     def refuse(proto):
         raise onnx.checker.ValidationError("Your model ir_version 10 is higher than the checker's (9).\nmore")
@@ -234,7 +242,7 @@ def test_a_file_the_onnx_checker_refuses_names_the_opset_and_the_onnx_to_install
     with pytest.raises(MMNetError, match=rf"onnx {re.escape(onnx.__version__)} cannot check the model exported at "
                                          rf"opset {opset} \(Your model ir_version 10 is higher than the checker's "
                                          rf"\(9\)\.\); install a newer onnx \({advice}"):
-        export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx", opset=opset)
+        export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx", opset=opset, exporter="torchscript")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -244,7 +252,7 @@ def test_a_torch_onnx_failure_names_the_opset(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch.onnx, "export", fail)
     with pytest.raises(MMNetError, match=r"could not export this model at opset 12 \(Exporting the operator "
-                                         r"'aten::foo'.*not supported\.\); try the default opset 17"):
+                                         r"'aten::foo'.*not supported\.\); try the default opset 18"):
         export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx", opset=12)
     assert not (tmp_path / "m.onnx.tmp").exists()
 
@@ -267,8 +275,8 @@ def test_a_failed_export_prints_no_graph_and_no_useless_opset_advice(tmp_path, m
     monkeypatch.setattr(export_module, "_check_exportable", lambda model: None)
     model = MMNet(num_classes=2, image_size=32, pc_antialias=True)
     print("before")
-    with pytest.raises(MMNetError, match=r"at opset 17 \(Exporting the operator 'aten::_upsample_bilinear2d") as err:
-        export_onnx(model, tmp_path / "m.onnx", opset=17, quiet=True)
+    with pytest.raises(MMNetError, match=r"at opset 18 \(Exporting the operator 'aten::_upsample_bilinear2d") as err:
+        export_onnx(model, tmp_path / "m.onnx", opset=18, quiet=True, exporter="torchscript")
     print("after")
     assert "try the default opset" not in str(err.value)
     assert capfd.readouterr().out == "before\nafter\n"
@@ -283,7 +291,8 @@ def test_opsets_above_the_torchscript_exporters_are_quiet_and_verified(tmp_path,
     out = tmp_path / "high.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert main(["export", "--checkpoint", str(root / "ckpt"), "--onnx", str(out), "--opset", str(highest)]) == 0
+        assert main(["export", "--checkpoint", str(root / "ckpt"), "--onnx", str(out), "--opset", str(highest),
+                     "--exporter", "torchscript"]) == 0
     import onnx
 
     assert {o.version for o in onnx.load(str(out)).opset_import if o.domain in ("", "ai.onnx")} == {highest}
@@ -294,4 +303,5 @@ def test_opsets_above_the_torchscript_exporters_are_quiet_and_verified(tmp_path,
 def test_export_works_without_a_standard_output(tmp_path, monkeypatch):
     # pythonw and services run with sys.stdout None: the graph-dump guard flushed it unconditionally
     monkeypatch.setattr("sys.stdout", None)
-    assert export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx").is_file()
+    # the guard is the same for both exporters: the faster one
+    assert export_onnx(MMNet(num_classes=2, image_size=32), tmp_path / "m.onnx", exporter="torchscript").is_file()

@@ -112,9 +112,9 @@ def test_install_hints_name_the_checkout_not_the_index():
              for m in re.finditer(r"pip install [\"']?mmnet\[", p.read_text())]
     assert hints == []
     # the packages themselves (a wheel install has no checkout), the checkout's command as the alternative
-    assert install_hint("onnx") == ('pip install "onnx>=1.15" "onnxruntime>=1.17" '
+    assert install_hint("onnx") == ('pip install "onnx>=1.15" "onnxruntime>=1.17" "onnxscript>=0.7.2" '
                                     '(from a source checkout: pip install -e ".[onnx]")')
-    assert install_hint("face").startswith('pip install "opencv-contrib-python-headless<5,>=4.10" "dlib-bin<21,')
+    assert install_hint("face").startswith('pip install "opencv-contrib-python-headless<6,>=4.10" "dlib-bin<21,')
     assert install_hint("ray").startswith('pip install "ray[default]>=2.10" (')
 
 

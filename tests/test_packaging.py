@@ -23,6 +23,24 @@ def test_torch_floor_has_the_apis_mmnet_calls():
     assert not any(pin.specifier.contains(old) for old in ("2.1.0", "2.3.1", "2.4.1")), pin
 
 
+def test_matplotlib_floor_calls_pyparsings_current_names():
+    # matplotlib 3.7.0-3.10.6 parse mathtext and font patterns with pyparsing's camelCase names (parseString,
+    # oneOf, ...), deprecated by pyparsing 3.3 and removed in pyparsing 4; 3.10.7 moved to the snake_case ones.
+    text = (TOP / "pyproject.toml").read_text()
+    [pin] = [Requirement(quoted) for quoted in re.findall(r'"(matplotlib\b[^"]*)"', text)]
+    assert not any(pin.specifier.contains(old) for old in ("3.7.0", "3.9.4", "3.10.6")), pin
+    assert pin.specifier.contains("3.10.7") and pin.specifier.contains("3.11.2")
+
+
+def test_the_face_extra_allows_opencv_5():
+    # it asked for < 5 because OpenCV 5 ships no cascades, which mmnet does not use; 5.1's contrib build has TV-L1
+    # (cv2.optflow) and passes the cv2 tests (preprocess, flow, spotting, video)
+    text = (TOP / "pyproject.toml").read_text()
+    [pin] = [Requirement(quoted) for quoted in re.findall(r'"(opencv-contrib-python-headless\b[^"]*)"', text)]
+    assert pin.specifier.contains("5.1.0.95") and pin.specifier.contains("4.14.0.94")
+    assert not pin.specifier.contains("4.9.0.80") and not pin.specifier.contains("6.0.0"), pin
+
+
 def test_dataset_choices_are_the_loader_registries():
     from mmnet.choices import DATASETS, LONG_VIDEO_DATASETS, SPOT_SCORE_MODES
     from mmnet.data import DATASETS as loaders

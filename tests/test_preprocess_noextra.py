@@ -41,7 +41,7 @@ def test_prepare_without_the_extra_exits_3_with_the_command(monkeypatch, tmp_pat
     assert main(["prepare", str(tmp_path / "clip"), "--no-progress"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("error: Face preprocessing needs the optional face extra")
-    assert 'pip install "opencv-contrib-python-headless<5,>=4.10" "dlib-bin<21,>=20.0.1" ' in err
+    assert 'pip install "opencv-contrib-python-headless<6,>=4.10" "dlib-bin<21,>=20.0.1" ' in err
     assert '(from a source checkout: pip install -e ".[face]")' in err
 
 

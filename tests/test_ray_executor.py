@@ -211,6 +211,32 @@ def test_a_refused_connection_names_the_token_and_the_auth_mode(synth_root, tmp_
         run_tasks(fold_tasks(run)[:1], ExecutorConfig(executor="ray", address="head:6379"), progress=False)
 
 
+@pytest.mark.parametrize("address", [None, "head:6379"])
+def test_a_ray_that_fails_to_start_is_one_line_saying_what_to_do(synth_root, tmp_path, monkeypatch, address):
+    # only ConnectionError was caught: a local node whose dashboard failed to start printed Ray's raw traceback
+    ray = pytest.importorskip("ray")
+    import mmnet.train.ray_executor as ray_executor
+
+    calls = []
+
+    def init(**kw):
+        calls.append(kw)
+        raise RuntimeError("Failed to start the dashboard\nlong Ray log")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray_executor, "_check_reachable", lambda address: None)
+    run = prepare_run(load_config(None, [f"data.root={synth_root}", f"data.cache_dir={tmp_path / 'c'}",
+                                         "data.image_size=32", "train.epochs=1"]), tmp_path / "run", progress=False)
+    where = "start or join a Ray instance on this machine" if address is None else "join the cluster at 'head:6379'"
+    with pytest.raises(ExecutorError, match=rf"Ray could not {where} \(RuntimeError: Failed to start the dashboard\)"
+                                            r"\. .*(ray start --head|ray status)") as err:
+        run_tasks(fold_tasks(run)[:1], ExecutorConfig(executor="ray", address=address), progress=False)
+    assert "long Ray log" not in str(err.value) and err.value.__cause__ is None
+    # mmnet does not use the dashboard: a private local Ray starts without it; a cluster's address gets no option
+    assert calls == [{"address": None, "include_dashboard": False} if address is None else {"address": address}]
+
+
 def test_relative_out_and_cache_reach_workers_as_absolute_paths(synth_root, tmp_path, monkeypatch):
     """A worker's cwd (a raylet's, a SLURM job's) is not the command's: relative paths would land elsewhere."""
     monkeypatch.chdir(tmp_path)

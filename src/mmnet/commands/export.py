@@ -1,4 +1,4 @@
-"""Export a checkpoint to ONNX for onnxruntime (needs the onnx extra: pip install onnx onnxruntime).
+"""Export a checkpoint to ONNX for onnxruntime (needs the onnx extra: pip install onnx onnxruntime onnxscript).
 
 Example:
   mmnet export --checkpoint ckpt/ --onnx mmnet.onnx
@@ -32,7 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ONNX file to write (.onnx; an existing one is replaced); required, as --onnx or --out")
     add_out_alias(p, "onnx", "--onnx")
     p.add_argument("--opset", type=int, default=None,
-                   help="ONNX opset, 11 up to what torch and onnx support (default: 17)")
+                   help="ONNX opset, 11 (18 with the dynamo exporter) up to what torch and onnx support (default: 18)")
+    p.add_argument("--exporter", choices=["auto", "dynamo", "torchscript"], default="auto",
+                   help="torch.onnx exporter: dynamo (needs onnxscript, opset >= 18) or the deprecated torchscript "
+                        "one; auto (default): dynamo when onnxscript is installed and the opset is 18 or newer")
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch comparison")
 
 
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise MMNetError(f"Checking the ONNX export needs onnxruntime: {install_hint('onnx')}; or export without "
                          "the check: mmnet export ... --no-check")
     opset = DEFAULT_OPSET if args.opset is None else args.opset
-    check_opset(opset)  # a mistyped opset: said before the model loads
+    exporter = check_opset(opset, args.exporter)  # a mistyped opset: said before the model loads
     replacing = args.onnx.is_file()
     model, info = load_checkpoint(args.checkpoint)
     model.eval()
@@ -73,14 +76,14 @@ def run(args: argparse.Namespace) -> int:
         diffs.append(diff)
 
     # quiet: torch.onnx's graph dump on a failed export goes to devnull (this process prints nothing else meanwhile)
-    out = export_onnx(model, args.onnx, info, opset=opset,
+    out = export_onnx(model, args.onnx, info, opset=opset, exporter=exporter,
                       checkpoint=args.checkpoint,  # its model card, when beside the weights, goes into the file
                       quiet=True, check=None if args.no_check else check)
     size_mb = out.stat().st_size / 1e6
     done = "replaced" if replacing else "wrote"
     size = model.config.image_size
     print(f"{done} {out} ({size_mb:.1f} MB), inputs {'/'.join(input_names(model))} (B, 3, {size}, {size}) float32, "
-          f"output logits (B, {model.config.num_classes})")
+          f"output logits (B, {model.config.num_classes}); opset {opset}, torch.onnx {exporter} exporter")
     for diff in diffs:
         print(f"onnxruntime vs PyTorch: max |logit difference| {diff:.2e} (tolerance {PARITY_TOLERANCE:g})")
     return 0

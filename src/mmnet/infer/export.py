@@ -8,9 +8,9 @@ numpy and an image reader to use it (docs/inference.md shows one). So does the m
 it was trained on and the licence note (from the model card beside the weights, else the checkpoint's own
 record), or that neither is recorded.
 
-torch 2.13's ``torch.onnx.export`` defaults to the torch.export-based ("dynamo") exporter, which
-needs the ``onnxscript`` package; this module uses the TorchScript-based exporter
-(``dynamo=False``), which needs only ``onnx`` and handles this static graph exactly.
+torch.onnx has two exporters (``mmnet.infer.onnx_exporters``): the torch.export-based ("dynamo") one, used when
+``onnxscript`` is installed, and the deprecated TorchScript-based one (``dynamo=False``), which needs only ``onnx``
+and is the one that writes opsets below 18. The file's metadata ``exporter`` says which wrote it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import contextlib
 import io
 import os
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError, MMNetError, install_hint
 from ..model import CheckpointInfo, MMNet
 from ..utils import atomic_write_bytes
+from .onnx_exporters import DEFAULT_OPSET, EXPORTERS, MIN_OPSETS, pick_exporter, run_exporter
 from .onnx_metadata import (
     TRAINING_NOT_RECORDED,
     doc_string,
@@ -39,12 +39,10 @@ from .onnx_metadata import (
     read_onnx_metadata,
 )
 
-__all__ = ["DEFAULT_OPSET", "supported_opsets", "check_opset", "onnx_metadata", "provenance_metadata", "export_onnx",
-           "read_onnx_metadata", "onnx_parity", "TRAINING_NOT_RECORDED"]
+__all__ = ["DEFAULT_OPSET", "EXPORTERS", "supported_opsets", "check_opset", "onnx_metadata", "provenance_metadata",
+           "export_onnx", "read_onnx_metadata", "onnx_parity", "TRAINING_NOT_RECORDED"]
 
-DEFAULT_OPSET = 17  # LayerNormalization is a native op from opset 17
-# The motion stem's bilinear resize (upsample_bilinear2d) exports only from opset 11; tried down to 7.
-MIN_OPSET = 11
+MIN_OPSET = MIN_OPSETS["torchscript"]  # the lowest of either exporter
 
 
 # The first onnx release whose checker (and onnx.defs) knows each opset above 20 (onnx 1.15, the floor, stops at 20).
@@ -59,15 +57,16 @@ def _torch_max_opset() -> int:
     return max(int(highest), DEFAULT_OPSET)
 
 
-def supported_opsets() -> tuple[int, int]:
+def supported_opsets(exporter: str | None = None) -> tuple[int, int]:
     """(lowest, highest) ONNX opset this model exports at with the installed torch and onnx (the file is checked by
-    onnx's checker, which refuses an opset newer than its own)."""
+    onnx's checker, which refuses an opset newer than its own), by ``exporter`` (None or ``auto``: either)."""
+    lowest = MIN_OPSETS.get(exporter or "auto", MIN_OPSET)
     highest = _torch_max_opset()
     with contextlib.suppress(ImportError):  # without onnx, export_onnx says to install it
         import onnx.defs
 
         highest = min(highest, max(int(onnx.defs.onnx_opset_version()), DEFAULT_OPSET))
-    return MIN_OPSET, highest
+    return lowest, highest
 
 
 def _onnx_version() -> str:
@@ -84,15 +83,20 @@ def _newer_onnx(opset: int) -> str:
     return f"pip install 'onnx>={version}'" if version else "pip install -U onnx"
 
 
-def check_opset(opset: int) -> None:
-    """ConfigError unless ``opset`` is within :func:`supported_opsets` (`mmnet export` asks before loading a model)."""
-    lowest, highest = supported_opsets()
+def check_opset(opset: int, exporter: str | None = None) -> str:
+    """ConfigError unless ``opset`` is within :func:`supported_opsets` for ``exporter`` (`mmnet export` asks before
+    loading a model); returns the exporter that will write it (``onnx_exporters.pick_exporter``)."""
+    lowest, highest = supported_opsets(exporter)
     if not lowest <= opset <= highest:
         newer = highest < opset <= _torch_max_opset()  # torch writes it, this onnx cannot check it
         hint = f" Opset {opset} needs a newer onnx: {_newer_onnx(opset)}." if newer else ""
-        raise ConfigError(f"--opset {opset} is not supported: this model exports at ONNX opset {lowest} to "
+        which = f"the {exporter} exporter" if exporter in MIN_OPSETS else "torch.onnx"
+        older = (f" Opsets {MIN_OPSETS['torchscript']} to {lowest - 1}: --exporter torchscript."
+                 if opset < lowest and exporter == "dynamo" else "")
+        raise ConfigError(f"--opset {opset} is not supported: {which} exports this model at ONNX opset {lowest} to "
                           f"{highest} with torch {torch.__version__} and onnx {_onnx_version()} (default "
-                          f"{DEFAULT_OPSET}).{hint}")
+                          f"{DEFAULT_OPSET}).{hint}{older}")
+    return pick_exporter(exporter, opset)
 
 
 def _check_exportable(model: MMNet) -> None:
@@ -178,9 +182,12 @@ def _float32_cpu(model: MMNet) -> MMNet:
 
 def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = None, *,
                 opset: int = DEFAULT_OPSET, checkpoint: str | Path | None = None, quiet: bool = False,
-                check: Callable[[Path], None] | None = None) -> Path:
+                check: Callable[[Path], None] | None = None, exporter: str | None = None) -> Path:
     """Write ``model`` as an ONNX file with a dynamic batch axis and mmnet metadata (``onnx_metadata``:
     give ``checkpoint``, where the model was loaded from, for its model card's provenance).
+
+    ``exporter``: ``dynamo``, ``torchscript`` or None (``auto``: dynamo when onnxscript is installed and
+    ``opset`` >= 18, see ``mmnet.infer.onnx_exporters``); the metadata ``exporter`` records the one used.
 
     A model in bfloat16, float16 or float64, or on a GPU, is exported from a float32 CPU copy (``model`` is not
     changed). ``check(temporary)``, when given, runs on the written file before it replaces ``path``: when it
@@ -192,10 +199,10 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     Raises:
         ConfigError: ``opset`` is outside :func:`supported_opsets`, or the model has an operator that
             ONNX cannot express (``pc_antialias=True``).
-        MMNetError: the ``onnx`` package is missing, torch.onnx could not export at ``opset``, or onnx's checker
-            refused the file.
+        MMNetError: the ``onnx`` package (or, for ``exporter="dynamo"``, onnxscript) is missing, torch.onnx could
+            not export at ``opset``, or onnx's checker refused the file.
     """
-    check_opset(opset)
+    used = check_opset(opset, exporter)
     _check_exportable(model)
     try:
         import onnx
@@ -207,34 +214,21 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
     net = _float32_cpu(model)
     was_training = net.training
     wrapper = _OnsetApex(net, guard=True).eval()  # eval() on the wrapper: export restores *its* mode afterwards
-    size = model.config.image_size
-    example = (torch.zeros(1, 3, size, size), torch.zeros(1, 3, size, size))
     names = input_names(model)
-    exported = io.BytesIO()  # a small model: built in memory, written (with its folder) only once complete
     try:
-        with warnings.catch_warnings():
-            # The TorchScript exporter is deprecated in favour of dynamo (see module docstring), and
-            # the tracer warns on the model's input-size check, which is constant for a fixed size.
-            warnings.simplefilter("ignore", category=DeprecationWarning)
-            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
-            # Above opset 20 it warns that it has no newer operators: this graph needs none (the
-            # file is checked by onnx and, in `mmnet export`, against PyTorch's logits).
-            warnings.filterwarnings("ignore", message="Exporting to ONNX opset version", category=UserWarning)
-            try:
-                with _stdout_discarded() if quiet else contextlib.nullcontext():
-                    torch.onnx.export(
-                        wrapper, example, exported, dynamo=False, opset_version=opset,
-                        input_names=names, output_names=["logits"],
-                        dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}, "logits": {0: "batch"}},
-                    )
-            except (RuntimeError, TypeError, ValueError) as err:  # torch.onnx raises these for ops it cannot map
-                first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                advice = (f"try the default opset {DEFAULT_OPSET}" if opset != DEFAULT_OPSET
-                          else "please report this with the checkpoint's config.json")
-                raise MMNetError(f"torch.onnx could not export this model at opset {opset} ({first_line}); "
-                                 f"{advice}.") from err
-        proto = onnx.load_model_from_string(exported.getvalue())
-        meta = onnx_metadata(model, info, checkpoint)
+        try:  # a small model: built in memory, written (with its folder) only once complete
+            with _stdout_discarded() if quiet else contextlib.nullcontext():
+                exported = run_exporter(used, wrapper, model.config.image_size, names, opset)
+        except (RuntimeError, TypeError, ValueError) as err:  # torch.onnx raises these for ops it cannot map
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            advice = [f"try the default opset {DEFAULT_OPSET}"] if opset != DEFAULT_OPSET else []
+            if used == "dynamo":
+                advice.append("try --exporter torchscript (exporter='torchscript')")
+            advice = " or ".join(advice) or "please report this with the checkpoint's config.json"
+            raise MMNetError(f"torch.onnx ({used} exporter) could not export this model at opset {opset} "
+                             f"({first_line}); {advice}.") from err
+        proto = onnx.load_model_from_string(exported)
+        meta = {**onnx_metadata(model, info, checkpoint), "exporter": used}
         for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value

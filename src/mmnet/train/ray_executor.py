@@ -63,6 +63,18 @@ def _check_reachable(address: str | None) -> None:
                             "--address out to start a private local Ray.") from None
 
 
+def _init_failed(address: str | None, exc: Exception) -> str:
+    """What failed in ray.init (other than a refused connection) and what to do."""
+    detail = str(exc).strip().splitlines()
+    what = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
+    if address is None:
+        return (f"Ray could not start or join a Ray instance on this machine ({what}). Run `ray start --head` and "
+                "pass --address auto, check `ray status` and Ray's logs (/tmp/ray/session_latest/logs), or use "
+                "--executor local.")
+    return (f"Ray could not join the cluster at {address!r} ({what}). Check `ray status` on the head and that "
+            "this machine runs the cluster's Ray and Python versions (docs/cluster.md).")
+
+
 def _fold_device(task: FoldTask, gpus: float) -> str | None:
     """The device string run_fold gets on the worker (Ray decides which GPU it sees)."""
     device = task.config.train.device
@@ -184,13 +196,17 @@ def run_ray(tasks: list[FoldTask], options: ExecutorConfig, *, progress: bool = 
     if not ray.is_initialized():
         _check_reachable(address)
         try:
-            ray.init(address=address)
+            # Without an address Ray may start a private local node: mmnet never uses its dashboard, which is
+            # one more process that can fail to start (a cluster of `ray start` keeps its own).
+            ray.init(address=address, **({"include_dashboard": False} if address is None else {}))
         except ConnectionError as exc:
             raise ExecutorError(
                 f"Cannot connect to the Ray cluster at {address!r}: {exc}. Check the address (`ray status` on the "
                 "head); with token authentication (Ray >= 2.59) this machine also needs the cluster's token "
                 "(~/.ray/auth_token or RAY_AUTH_TOKEN) and, with an explicit address, RAY_AUTH_MODE=token in "
                 "its environment (Ray's message then says the mode is 'disabled'; see docs/cluster.md).") from None
+        except Exception as exc:  # e.g. a local node whose processes fail to start: one line, not Ray's traceback
+            raise ExecutorError(_init_failed(address, exc)) from None
         started_here = True
     try:
         cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
