@@ -128,6 +128,29 @@ def test_spot_scores_turns_a_score_curve_into_intervals():
         spot_scores({"blink": curve}, fps=30.0)
 
 
+@pytest.mark.parametrize("value", [0.0, 1.0, 0.1])
+def test_a_flat_score_curve_spots_nothing_and_says_why(value):
+    # its threshold (mean + p x (max - mean)) is its own value: every frame was "above" it, one macro-expression over
+    # the whole recording
+    flat = np.full(300, value)
+    result = spot_scores({"micro": flat, "macro": flat}, fps=30.0)
+    assert result.intervals == []
+    for scale in ("micro", "macro"):
+        assert result.details[scale]["threshold"] is None
+        assert result.details[scale]["note"] == (f"the {scale}-expression score is the same ({value:.3g}) on all 300 "
+                                                 f"frame(s) scored: no frame stands out, so no {scale}-expression is "
+                                                 "spotted")
+    curve = np.full(300, value)
+    curve[100:110] = value + 4  # one frame range that stands out is still found
+    assert [i.type for i in spot_scores({"micro": curve, "macro": flat}, fps=30.0).intervals] == ["micro"]
+
+
+@pytest.mark.parametrize("numbers", [[0, 1, 1, 2], [3, 2, 1, 0]])
+def test_spot_scores_refuses_frame_numbers_that_do_not_increase(numbers):
+    with pytest.raises(ConfigError, match=r"numbers must strictly increase.*numbers\[1\] = "):
+        spot_scores({"micro": [0.0, 1.0, 0.0, 0.0]}, fps=30.0, numbers=numbers)
+
+
 def test_the_timeline_of_a_result_without_curves_is_drawn():
     from mmnet.spotting.flow_spotter import MotionCurves
     from mmnet.spotting.spotter import SpotResult
