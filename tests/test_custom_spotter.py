@@ -110,6 +110,24 @@ def test_a_class_that_names_itself_otherwise_is_refused_with_its_import_path():
         Declared(spot_config())
 
 
+@pytest.mark.parametrize("module, where", [("__main__", "in the script run as __main__"),
+                                           (__name__, "inside a function")])
+def test_a_spotter_no_process_can_import_by_name_is_refused(module, where):
+    # one defined in a script run as __main__ was named '__main__:Mine' and saved a model nothing could load
+    def local():
+        class Mine(Spotter):
+            def spot(self, video, **kwargs):
+                return None
+
+        return Mine
+
+    cls = type("Mine", (Spotter,), {"__module__": "__main__"}) if module == "__main__" else local()
+    assert cls.method == ""  # not named by a path no later process can import
+    with pytest.raises(ConfigError, match=rf"Mine is defined {where}.*import path, 'package.module:Class'.*define it "
+                                          r"at a module's top level"):
+        cls(spot_config())
+
+
 def test_spot_scores_turns_a_score_curve_into_intervals():
     curve = np.full(200, 1.0)
     curve[100:110] = 5.0  # 10 frames: within the CAS(ME)^2 micro gate (7-16 frames at 30 fps)
