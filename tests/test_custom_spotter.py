@@ -110,6 +110,24 @@ def test_a_class_that_names_itself_otherwise_is_refused_with_its_import_path():
         Declared(spot_config())
 
 
+@pytest.mark.parametrize("module, where", [("__main__", "in the script run as __main__"),
+                                           (__name__, "inside a function")])
+def test_a_spotter_no_process_can_import_by_name_is_refused(module, where):
+    # one defined in a script run as __main__ was named '__main__:Mine' and saved a model nothing could load
+    def local():
+        class Mine(Spotter):
+            def spot(self, video, **kwargs):
+                return None
+
+        return Mine
+
+    cls = type("Mine", (Spotter,), {"__module__": "__main__"}) if module == "__main__" else local()
+    assert cls.method == ""  # not named by a path no later process can import
+    with pytest.raises(ConfigError, match=rf"Mine is defined {where}.*import path, 'package.module:Class'.*define it "
+                                          r"at a module's top level"):
+        cls(spot_config())
+
+
 def test_spot_scores_turns_a_score_curve_into_intervals():
     curve = np.full(200, 1.0)
     curve[100:110] = 5.0  # 10 frames: within the CAS(ME)^2 micro gate (7-16 frames at 30 fps)
@@ -126,6 +144,29 @@ def test_spot_scores_turns_a_score_curve_into_intervals():
         spot_scores({"micro": curve, "macro": curve[:10]}, fps=30.0)
     with pytest.raises(ConfigError, match="some of micro, macro"):
         spot_scores({"blink": curve}, fps=30.0)
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, 0.1])
+def test_a_flat_score_curve_spots_nothing_and_says_why(value):
+    # its threshold (mean + p x (max - mean)) is its own value: every frame was "above" it, one macro-expression over
+    # the whole recording
+    flat = np.full(300, value)
+    result = spot_scores({"micro": flat, "macro": flat}, fps=30.0)
+    assert result.intervals == []
+    for scale in ("micro", "macro"):
+        assert result.details[scale]["threshold"] is None
+        assert result.details[scale]["note"] == (f"the {scale}-expression score is the same ({value:.3g}) on all 300 "
+                                                 f"frame(s) scored: no frame stands out, so no {scale}-expression is "
+                                                 "spotted")
+    curve = np.full(300, value)
+    curve[100:110] = value + 4  # one frame range that stands out is still found
+    assert [i.type for i in spot_scores({"micro": curve, "macro": flat}, fps=30.0).intervals] == ["micro"]
+
+
+@pytest.mark.parametrize("numbers", [[0, 1, 1, 2], [3, 2, 1, 0]])
+def test_spot_scores_refuses_frame_numbers_that_do_not_increase(numbers):
+    with pytest.raises(ConfigError, match=r"numbers must strictly increase.*numbers\[1\] = "):
+        spot_scores({"micro": [0.0, 1.0, 0.0, 0.0]}, fps=30.0, numbers=numbers)
 
 
 def test_the_timeline_of_a_result_without_curves_is_drawn():

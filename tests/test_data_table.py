@@ -302,6 +302,51 @@ def test_a_copy_of_a_frame_is_named_not_read_as_a_frame(copy):
     assert frame_pattern(None).fullmatch("frame (7).jpg").group(1) == "7"
 
 
+def test_files_windows_renamed_together_are_frames_not_copies(copy, capsys):
+    # Explorer names files renamed together 'take3 (1).jpg', 'take3 (2).jpg', ...: they are frames 1..N (they were
+    # all dropped as copies of one 'take3.jpg', with advice to rename them all to that one name)
+    from mmnet.cli import main
+
+    rows = read_csv(copy / "annotations.csv")
+    for row, base in ((rows[0], "take3"), (rows[1], rows[1]["subject"])):
+        for frame in (copy / row["clip"]).glob("frame_*.jpg"):
+            frame.rename(frame.with_name(f"{base} ({int(frame.stem.split('_')[1])}).jpg"))
+    load = load_dataset("table", copy)
+    assert not _issues(load, "frame_copy") and not load.errors
+    for row in rows[:2]:
+        sample = next(s for s in load.samples if s.clip == row["clip"])
+        assert sample.frame_numbers[0] == int(row["onset"]) and int(row["apex"]) in sample.frame_numbers
+    assert sample.frame_path(int(rows[1]["apex"])).name == f"{rows[1]['subject']} ({int(rows[1]['apex'])}).jpg"
+    assert main(["check-data", "table", "--root", str(copy), "--strict"]) == 0
+    capsys.readouterr()
+    # beside the original (or a frame of its number named the usual way) such a name is still a copy
+    folder = copy / rows[0]["clip"]
+    apex = int(rows[0]["apex"])
+    shutil.copyfile(folder / f"take3 ({apex}).jpg", folder / f"take3 ({apex}) (1).jpg")
+    other, onset = copy / rows[2]["clip"], int(rows[2]["onset"])
+    shutil.copyfile(other / f"frame_{onset:04d}.jpg", other / f"frame_{onset} (1).jpg")  # frame_0046 is frame 46
+    load = load_dataset("table", copy)
+    copies = {i.message.split("'")[1]: i.message for i in _issues(load, "frame_copy")}
+    assert sorted(copies) == sorted([f"take3 ({apex}) (1).jpg", f"frame_{onset} (1).jpg"])
+    assert f"a copy of frame {apex} ('take3 ({apex}).jpg'); delete it" in copies[f"take3 ({apex}) (1).jpg"]
+    assert f"a copy of frame {onset} ('frame_{onset}.jpg'); delete it" in copies[f"frame_{onset} (1).jpg"]
+
+
+def test_several_copies_of_an_absent_frame_are_not_all_told_to_take_its_name(copy):
+    row = read_csv(copy / "annotations.csv")[0]
+    folder, apex = copy / row["clip"], int(row["apex"])
+    frame = folder / f"frame_{apex:04d}.jpg"
+    for n in (1, 2):
+        shutil.copyfile(frame, folder / f"{frame.stem} ({n}).jpg")
+    frame.unlink()
+    load = load_dataset("table", copy)
+    copies = {i.message.split("'")[1]: i.message for i in _issues(load, "frame_copy")}
+    assert sorted(copies) == [f"{frame.stem} (1).jpg", f"{frame.stem} (2).jpg"]
+    assert (f"which is absent; 1 other file(s) here copy it too ('{frame.stem} (2).jpg'): if one of them is that "
+            f"frame, rename that one alone to '{frame.name}', and delete the others") in copies[f"{frame.stem} (1).jpg"]
+    assert not any("rename it to" in m for m in copies.values())
+
+
 def test_a_clip_folder_written_in_another_case_is_named(copy):
     rows = read_csv(copy / "annotations.csv")
     subject = rows[0]["subject"]

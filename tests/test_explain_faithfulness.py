@@ -16,7 +16,7 @@ from PIL import Image
 
 from mmnet import MMNet, synth
 from mmnet.infer import Predictor, explain_pair, render_explanation
-from mmnet.infer.attribution import cell_mask, deletion_check
+from mmnet.infer.attribution import cell_mask, deletion_check, gradcam_heading
 from mmnet.infer.explain_record import figure_record, save_maps
 from mmnet.infer.gradcam import cam_weights, channel_sum
 from mmnet.model import CheckpointInfo
@@ -95,11 +95,16 @@ def test_deleting_the_motion_in_the_top_grad_cam_cells_costs_the_class_most(trai
 
 
 def test_the_deleted_cells_are_where_the_figure_draws_them(predictor):
-    model = predictor.model  # 64 px: 4 x 4 cells, cell j centred on input pixel 16 j
+    model = predictor.model  # 64 px: 4 x 4 cells, cell j centred on input pixel 16 j, shifted inside the image
     mask = cell_mask(model, [0, 5, 15], (4, 4), 64).numpy()
     want = np.zeros((64, 64), bool)
-    want[0:8, 0:8] = want[8:24, 8:24] = want[40:56, 40:56] = True
+    want[0:16, 0:16] = want[8:24, 8:24] = want[40:56, 40:56] = True
     np.testing.assert_array_equal(mask, want)
+    # every cell deletes as many pixels (an edge cell clipped to 8 px would make random cells delete fewer than top
+    # ones), at 224 px too (14 x 14 cells)
+    for size, side in ((64, 4), (224, 14)):
+        areas = {int(cell_mask(model, [c], (side, side), size).sum()) for c in range(side * side)}
+        assert areas == {16 * 16}, (size, areas)
     onset, apex = synthetic_clip(10, 6, size=(96, 80), noise=0.0)[1::6]
     x_on, x_ap = (predictor.preprocessing.to_tensor([f]) for f in (onset, apex))
     # no motion anywhere: nothing to delete, every drop is zero
@@ -168,6 +173,8 @@ def test_the_figure_and_its_record_give_the_shares_and_the_deletion_check(predic
     m, p = (f"{100 * e.gradcam_shares[k]:.0f} %" for k in ("motion", "pc"))
     assert f"motion branch {m}, PC branch {p} of its positive attribution" in heading
     assert f"deletion check: removing the motion in its top 2 of 16 cells lowers p({e.target_class}) by" in heading
+    e.gradcam_shares = {"motion": -0.002, "pc": 1.002}  # a share just below zero is "0 %", never "-0 %"
+    assert "motion branch 0 %, PC branch 100 % of its positive attribution" in gradcam_heading(e)
     e.deletion = None  # not measured: the figure says so
     fig = Figure()
     draw_explanation(fig, e)

@@ -180,3 +180,15 @@ def test_help_says_which_frame_numbers_the_truth_uses(capsys):
         main(["score-spots", "--help"])
     text = capsys.readouterr().out
     assert "frame i (counted from 0) as i + 1" in text and "vid,onset,offset,type\n  15_0101,557,584,me" in text
+
+
+def test_rows_after_blank_lines_are_named_by_their_line_in_the_file(tmp_path, capsys):
+    # csv.DictReader skips blank lines: counting rows from 2 named line 5 "row 3", a line the user could not find
+    bad = _write(tmp_path / "t.csv", "subject,video,onset,offset,type,emotion\ns1,a,10,20,me,negative\n\n\n"
+                                     "s1,b,10,20,,negative\n")
+    with pytest.raises(AnnotationError, match=r"row 5: type '' is not me/mae"):
+        read_str_csv(bad)
+    truth = _write(tmp_path / "truth.csv", "vid,onset,offset,type\n15_0101,100,170,me\n")
+    spots = _write(tmp_path / "spots.csv", "vid,onset,offset,type\n\n15_0101,100,170,me\n\n16_0102,5,9,me\n")
+    assert main(["score-spots", str(truth), str(spots)]) == 3
+    assert f"'{spots}' row 5: video '16_0102' is not in '{truth}'" in capsys.readouterr().err

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +106,8 @@ def frame_number(path: str | Path, pattern: re.Pattern = FRAME_NAME) -> int:
 
 
 def list_frames(
-    folder: str | Path, pattern: re.Pattern = FRAME_NAME, *, duplicates: str = "error", numbered: bool = False
+    folder: str | Path, pattern: re.Pattern = FRAME_NAME, *, duplicates: str = "error", numbered: bool = False,
+    not_frames: Callable[[list[str]], Collection[str]] | None = None,
 ) -> tuple[tuple[tuple[int, Path], ...], tuple[str, ...]]:
     """The frames of ``folder`` sorted by number, and the names of every other entry.
 
@@ -117,6 +118,8 @@ def list_frames(
             name and lists the others as not frames.
         numbered: raise for an image file whose name does not match ``pattern`` (a folder given
             by a user, where an unnumbered image is a mistake rather than a stray file).
+        not_frames: given the names of the folder's image files, those that are not frames although
+            ``pattern`` may read them (a file manager's copies, which only the whole folder tells).
 
     Returns:
         (((number, path), ...) sorted by number, names of entries that are not frames, sorted);
@@ -138,16 +141,19 @@ def list_frames(
             where = where[:120] + " ... " + where[-120:]
         raise DataError(f"{where} cannot be read: {exc.strerror or exc}. Fix or remove it "
                         "(a symbolic link loop, a broken link or a missing permission).") from None
+    images = [name for name, is_file in entries if is_file and is_image(name) and not name.startswith(".")]
+    skip = set(not_frames(images)) if not_frames is not None else set()
     frames: dict[int, Path] = {}
     others: list[str] = []
     unnumbered: list[str] = []
     for name, is_file in entries:
         if name == PREPARED_MARKER:
             continue
-        m = pattern.fullmatch(name) if is_file and is_image(name) and not name.startswith(".") else None
+        image = is_file and is_image(name) and not name.startswith(".")
+        m = pattern.fullmatch(name) if image and name not in skip else None
         if m is None:
             others.append(name)
-            if is_file and is_image(name) and not name.startswith("."):
+            if image and name not in skip:
                 unnumbered.append(name)
             continue
         n = int(m.group(1))

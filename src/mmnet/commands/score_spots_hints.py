@@ -53,7 +53,9 @@ def first_row(path: Path, key) -> int:
     """The row (header = row 1) of ``path`` where the video ``key`` (an id, or (subject, video)) first appears."""
     from ..spotting.megc_files import csv_reader
 
-    for n, raw in enumerate(csv_reader(path), start=2):
+    reader = csv_reader(path)
+    for raw in reader:
+        n = reader.line_num  # its line, blank lines counted, as megc_csv's errors number rows
         row = {name.strip().lower(): value for name, value in raw.items() if name is not None}  # as read
         video = (row.get("vid") or row.get("video") or "").strip()
         if (((row.get("subject") or "").strip(), video) if isinstance(key, tuple) else video) == key:

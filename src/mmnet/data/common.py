@@ -21,7 +21,7 @@ from ..media import list_frames
 from ..shell_words import shell_quote
 from .case_keys import fold_case
 from .dataset_load import ANNOTATION_CHECKS, DatasetLoad
-from .frame_copies import copy_issue
+from .frame_copies import copy_issue, folder_copies
 from .root_hint import root_hint
 from .sample import Issue, Sample
 
@@ -313,6 +313,7 @@ def attach_frames(
             long video shared by several samples, as CAS(ME)^3).
     """
     listed: dict[Path, tuple] = {}
+    found: dict[Path, dict[str, str]] = {}  # folder -> its copies of frames (only the whole folder tells which)
     out: list[Sample] = []
     for s in samples:
         folder, exact, looked = locate(s)
@@ -332,7 +333,8 @@ def attach_frames(
             # Two files with one number (img070.jpg, img70.jpg): the first by name is the frame, the
             # other is reported with the non-frame files.
             try:
-                listed[folder] = list_frames(folder, pattern, duplicates="first")
+                listed[folder] = list_frames(folder, pattern, duplicates="first", not_frames=lambda names, f=folder:
+                                             found.setdefault(f, folder_copies(names, pattern)))
             except DataError as exc:
                 listed[folder] = exc
         if isinstance(listed[folder], DataError):
@@ -343,7 +345,7 @@ def attach_frames(
         frames, junk = listed[folder]
         on_disk = {n for n, _ in frames}  # before the window: a copy's frame may lie outside it
         copies = {name: issue for name in junk
-                  if (issue := copy_issue(s.sample_id, name, folder, pattern, on_disk)) is not None}
+                  if (issue := copy_issue(s.sample_id, name, folder, pattern, on_disk, found.get(folder, {})))}
         issues.extend(copies.values())  # each copy named with its frame and what to do, not among other stray files
         junk = tuple(name for name in junk if name not in copies)
         if window:

@@ -8,7 +8,8 @@ Layout::
 
 Subjects stay text as written ('P01', '007'). A frame's number is the last number in its file name (img46.jpg,
 006_05562.png, frame_0046.jpg -> 46, 5562, 46), unless ``frames`` gives the name pattern ('img{frame}.jpg'). A copy
-that a file manager named ('frame_0108 (1).jpg', 'frame_0108 - Copy.jpg') is not a frame: it is named (frame_copy).
+that a file manager named ('frame_0108 (1).jpg' beside 'frame_0108.jpg', 'frame_0108 - Copy.jpg') is not a frame: it
+is named (frame_copy); files Windows renamed together ('take3 (1).jpg', 'take3 (2).jpg', ...) are frames 1, 2, ...
 Labels are the emotion column as written (compared in lower case, runs of spaces as one); which classes they train is
 the label scheme's choice (mmnet.data.label_maps). A clip is its folder's path as one POSIX path ('./P01\\take3/' is
 'P01/take3'); one folder annotated twice, however spelled, is a duplicate (``_folders_twice``).
@@ -26,7 +27,6 @@ from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from .annotations import read_table
 from .case_keys import fold_case, fold_words
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
-from .frame_copies import COPY_SUFFIX
 from .sample import Issue, Sample
 
 __all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "table_labels"]
@@ -44,10 +44,10 @@ COLUMNS = {
 }
 _REQUIRED = "subject, clip, onset, apex, emotion (offset and aus optional)"
 _IMAGE = r"\.(?:jpe?g|png|bmp|tiff?)"
-# the last run of digits in the name: img46.jpg, 006_05562.png, frame_0046.jpg; never a copy's name as a file manager
-# writes it after a frame's ('frame_0108 (1).jpg' is not frame 1, 'frame_0108 - Copy.jpg' not a second frame 108:
-# frame_copies names them), while 'frame (1).jpg' (Windows' numbering of renamed files) is frame 1
-_ANY_FRAME = re.compile(rf"(?!.*\d{COPY_SUFFIX}+{_IMAGE}$)(?:.*\D)?(\d+)\D*?{_IMAGE}", re.IGNORECASE)
+# the last run of digits in the name: img46.jpg, 006_05562.png, frame_0046.jpg, and 'take3 (7).jpg' (Windows' numbering
+# of files renamed together); a file manager's copy of a frame ('frame_0108 (1).jpg' beside 'frame_0108.jpg',
+# 'frame_0108 - Copy.jpg') is no frame: which names are copies only their folder tells (frame_copies.folder_copies)
+_ANY_FRAME = re.compile(rf"(?:.*\D)?(\d+)\D*?{_IMAGE}", re.IGNORECASE)
 
 _LAYOUT_HELP = [
     f"{ANNOTATION_NAME}   (columns {_REQUIRED}; or pass --annotation FILE)",

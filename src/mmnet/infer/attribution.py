@@ -60,15 +60,15 @@ def split_grad_cam(model, features: torch.Tensor, onset: torch.Tensor, target: i
 def cell_mask(model, cells, grid: tuple[int, int], size: int, device=None) -> torch.Tensor:
     """(S, S) bool: the input pixels of Grad-CAM cells ``cells`` (flat indices into the ``grid``), each the
     stride x stride square centred where the figure draws the cell (:func:`mmnet.infer.gradcam.main_cell_centres`:
-    the motion branch's stage-4 cell), clipped to the image."""
+    the motion branch's stage-4 cell), shifted inside the image where it would cross an edge: every cell deletes
+    the same area (clipped, an edge cell would delete less, and random cells, often at an edge, less than top ones)."""
     stride, first = main_cell_centres(model)
     mask = torch.zeros(size, size, dtype=torch.bool, device=device)
-    step = int(round(stride))
+    step = min(int(round(stride)), size)
     for index in np.asarray(cells).ravel():
         i, j = divmod(int(index), grid[1])
-        top = math.floor(first + stride * i - stride / 2 + 0.5)
-        left = math.floor(first + stride * j - stride / 2 + 0.5)
-        mask[max(top, 0):max(top + step, 0), max(left, 0):max(left + step, 0)] = True
+        top, left = (min(max(math.floor(first + stride * c - stride / 2 + 0.5), 0), size - step) for c in (i, j))
+        mask[top:top + step, left:left + step] = True
     return mask
 
 
@@ -100,7 +100,8 @@ def deletion_check(model, onset: torch.Tensor, apex: torch.Tensor, cam: np.ndarr
             "drop_top_motion_part": float(drops[-1]) if motion is not None else None,
             "random_draws": draws, "seed": seed,
             "how": "apex set to onset (no motion) in each cell's stride x stride input pixels, centred where the "
-                   "figure draws the cell; drop = probability of the target class before minus after"}
+                   "figure draws the cell, shifted inside the image at its edges (every cell the same area); "
+                   "drop = probability of the target class before minus after"}
 
 
 def gradcam_heading(e) -> str:
@@ -109,8 +110,8 @@ def gradcam_heading(e) -> str:
     which = "the predicted class" if e.target_class == e.label else "chosen"
     text = f"inputs, and class-specific Grad-CAM of {e.target_class} ({which})"
     if e.gradcam_shares is not None:
-        text += (f": motion branch {100 * e.gradcam_shares['motion']:.0f} %, PC branch "
-                 f"{100 * e.gradcam_shares['pc']:.0f} % of its positive attribution")
+        text += (f": motion branch {_percent(e.gradcam_shares['motion'])} %, PC branch "
+                 f"{_percent(e.gradcam_shares['pc'])} % of its positive attribution")
     d = e.deletion
     if d is None:
         return text + "; not tested for faithfulness"
@@ -124,3 +125,9 @@ def _drop(value: float) -> str:
     """A probability drop to 2 decimals, without the "-0.00" of a rounding-level rise."""
     text = f"{value:.2f}"
     return "0.00" if text == "-0.00" else text
+
+
+def _percent(share: float) -> str:
+    """A share in whole percent, without the "-0" of a share just below zero."""
+    text = f"{100 * share:.0f}"
+    return "0" if text == "-0" else text

@@ -86,7 +86,9 @@ def _spots_reader(path: Path, f) -> csv.DictReader:
 def _spots(path: Path) -> dict[str, list[Interval]]:
     out: dict[str, list[Interval]] = {}
     with open(path, newline="", encoding="utf-8") as f:
-        for n, r in enumerate(_spots_reader(path, f), start=2):
+        reader = _spots_reader(path, f)
+        for r in reader:
+            n = reader.line_num  # the row's line in the file (DictReader skips blank lines, an editor counts them)
             try:
                 iv = Interval(int(r["onset"]), _int(r["apex"]), int(r["offset"]), r["type"], r["label"] or None,
                               float(r["score"]) if r["score"] else None, probabilities=_probabilities(r))

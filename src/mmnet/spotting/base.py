@@ -64,6 +64,16 @@ def recording_source(video, fps: float | None = None) -> tuple[str | Path, float
     return video.path, fps or video.fps, getattr(video, "video_id", str(video.path))
 
 
+def _unimportable(cls: type) -> str | None:
+    """Where ``cls`` is defined when no later process can import it by its name: inside a function, or in the script
+    run as ``__main__`` (a notebook too), where another process finds its own script or none; else None."""
+    if "<locals>" in cls.__qualname__:
+        return "inside a function"
+    if cls.__module__ == "__main__":
+        return "in the script run as __main__ (or a notebook)"
+    return None
+
+
 class Spotter:
     """The base of every spotter: config, seed, device, one face aligner, ``save``/``load``, and the defaults of
     the interface (the module doc). A subclass implements ``spot`` at least."""
@@ -74,8 +84,8 @@ class Spotter:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # a spotter of one's own is named by where it is imported from; one defined in a function (a test's double)
-        # cannot be imported by name, and keeps the method it inherits
-        if "method" not in cls.__dict__ and "<locals>" not in cls.__qualname__:
+        # or in a script run as __main__ (a notebook) cannot be imported by that name, and keeps the method it inherits
+        if "method" not in cls.__dict__ and not _unimportable(cls):
             cls.method = f"{cls.__module__}:{cls.__qualname__}"
 
     def __init__(self, config: SpotConfig, *, seed: int = 0, device: str = "cpu"):
@@ -85,10 +95,11 @@ class Spotter:
         from .spotters import SPOTTERS
 
         if self.method not in SPOTTERS and ":" not in self.method:  # saved under it, it could not be loaded
-            if "<locals>" in type(self).__qualname__:
-                raise ConfigError(f"{type(self).__qualname__} is defined inside a function: a spotter of your own is "
-                                  "found by its import path, 'package.module:Class'; define it at a module's top "
-                                  "level.")
+            if where := _unimportable(type(self)):
+                raise ConfigError(f"{type(self).__qualname__} is defined {where}: a spotter of your own is found by "
+                                  "its import path, 'package.module:Class', by which load_spotter and --set method=... "
+                                  "import it again; define it at a module's top level (a .py file on the path, not the "
+                                  "script you run) and import it from there.")
             raise ConfigError(f"{type(self).__name__}.method is {self.method!r}, which is no registered spotter "
                               f"({', '.join(SPOTTERS)}); leave `method` unset on a spotter of your own: it is then "
                               f"its import path, {type(self).__module__}:{type(self).__qualname__}, by which "

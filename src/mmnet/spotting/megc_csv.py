@@ -91,7 +91,9 @@ def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str],
         also = "".join(f" ({alt} is read as {name})" for alt, name in aliases.items() if name in missing)
         raise AnnotationError(f"'{path}': no column(s) {missing}{also}; its header is {reader.fieldnames}. Expected "
                               f"{','.join(header)}.{_spot_output_hint(path, fields)}")
-    for n, row in enumerate(reader, start=2):
+    for row in reader:
+        n = reader.line_num  # the row's (last) line in the file, as an editor or spreadsheet numbers it: a blank line
+        # is skipped by DictReader but counted there
         cells = {rename.get(k := name.strip().lower(), k): (v or "").strip() for name, v in row.items()
                  if name is not None}
         if any(cells.values()):  # a row of empty cells (a spreadsheet's trailing ",,,") holds nothing

@@ -70,12 +70,19 @@ def smooth(x: np.ndarray, width: int) -> np.ndarray:
 
 def threshold(x: np.ndarray, p: float, where: np.ndarray | None = None) -> float | None:
     """mean + p * (max - mean) of the finite values of ``x`` (only at ``where`` if given); None when there
-    is none (no motion measured: no threshold, and no interval, rather than an infinite one)."""
+    is none (no motion measured: no threshold, and no interval, rather than an infinite one) or when they are all
+    one value (``flat``: the threshold would equal every frame's score and make the whole recording one interval)."""
     sel = np.isfinite(x) if where is None else np.isfinite(x) & where
-    if not sel.any():
+    if not sel.any() or flat(x[sel]):
         return None
     mean, top = float(x[sel].mean()), float(x[sel].max())
     return mean + p * (top - mean)
+
+
+def flat(values: np.ndarray) -> bool:
+    """Whether finite ``values`` are all one value (up to the rounding of a moving average: ``smooth``)."""
+    top, low = float(values.max()), float(values.min())
+    return top - low <= 1e-9 * max(abs(top), abs(low))
 
 
 def find_peaks(x: np.ndarray, height: float, distance: int) -> list[int]:
@@ -204,8 +211,15 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig,
             found = [c for c in found if lo_len <= c[2] - c[0] + 1 and (hi_len is None or c[2] - c[0] + 1 <= hi_len)
                      and not macro_mask[c[0]:c[2] + 1].any()]
         chosen[scale] = found
-        note = None if t is not None else _unmeasured(scale, curves, k, measured=bool(np.isfinite(xs).any()),
-                                                      aligned=config.face.mode == "align")
+        scored = np.isfinite(xs) & (~macro_mask if scale == "micro" else True)
+        if t is not None:
+            note = None
+        elif scored.any() and flat(xs[scored]):
+            note = (f"the {scale}-expression score is the same ({float(xs[scored][0]):.3g}) on all "
+                    f"{int(scored.sum())} frame(s) scored: no frame stands out, so no {scale}-expression is spotted")
+        else:
+            note = _unmeasured(scale, curves, k, measured=bool(np.isfinite(xs).any()),
+                               aligned=config.face.mode == "align")
         details[scale] = {"smoothed": xs, "threshold": t, "k": k, "note": note}
     numbers = curves.numbers
     out = [Interval(int(numbers[lo]), int(numbers[peak]), int(numbers[hi]), scale, score=float(score))

@@ -36,8 +36,10 @@ def spot_scores(scores: Mapping[str, Sequence[float]], *, fps: float, config: Sp
         fps: the recording's frame rate: the config's frame counts (smoothing, peak distance, length gates) are
             given at its ``fps_reference`` and scaled to it.
         config: the parameters (default ``spot_config()``, CAS(ME)^2's); the threshold is
-            mean + ``micro.p`` / ``macro.p`` x (max - mean) of the smoothed curve.
-        numbers: the frame number of each score (default 0..N-1, a video's numbering); the intervals carry them.
+            mean + ``micro.p`` / ``macro.p`` x (max - mean) of the smoothed curve; a flat curve (every frame one
+            score) has none: no interval of that type, and a note in ``details``.
+        numbers: the frame number of each score, strictly increasing (default 0..N-1, a video's numbering); the
+            intervals carry them.
         source: the recording's name in the result.
         gaps: (first, last) frame numbers without a face, reported with the result (give their scores as NaN).
         strides: type -> k, when a frame's score is measured between frames k apart and placed at their middle,
@@ -65,6 +67,10 @@ def spot_scores(scores: Mapping[str, Sequence[float]], *, fps: float, config: Sp
     frame_numbers = np.arange(n) if numbers is None else np.asarray(numbers, dtype=int)
     if frame_numbers.shape != (n,):
         raise ConfigError(f"spot_scores: numbers gives {frame_numbers.size} frame numbers for {n} scores")
+    if (back := np.flatnonzero(np.diff(frame_numbers) <= 0)).size:  # intervals are spans of frame numbers
+        i = int(back[0])
+        raise ConfigError(f"spot_scores: numbers must strictly increase (one frame number per score, in frame order); "
+                          f"numbers[{i}] = {frame_numbers[i]} is followed by numbers[{i + 1}] = {frame_numbers[i + 1]}")
     strides = {t: 1 for t in curves} if strides is None else dict(strides)
     if set(strides) != set(curves) or any(int(k) < 1 for k in strides.values()):
         raise ConfigError(f"spot_scores: strides gives k >= 1 for each type scored ({', '.join(curves)}), got "
