@@ -1,0 +1,54 @@
+"""The table `mmnet spot` prints: each interval's frames, the same in seconds, its score and class; gaps; notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["format_text"]
+
+
+def format_text(result) -> str:
+    """The intervals as a table a person reads: frames, the same in seconds, score, class and its probability."""
+    # the types spotted: a learned spotter trained on micro-expressions alone spots no macro
+    spotted = [t for t in ("macro", "micro") if t in (getattr(result, "details", None) or {})] or ["macro", "micro"]
+    counts = {t: sum(i.type == t for i in result.intervals) for t in spotted}
+    only = f" (this spotter spots {spotted[0]}-expressions only)" if len(spotted) == 1 else ""
+    numbers = getattr(getattr(result, "curves", None), "numbers", None)
+    first = int(numbers[0]) if numbers is not None and len(numbers) else 0  # seconds as the timeline figure counts
+    # A frame folder with numbers missing lasts as long as its numbering, not as its count of files.
+    span = int(numbers[-1]) - first + 1 if numbers is not None and len(numbers) else result.frames
+    length = f"{result.frames} frames at {result.fps:g} fps ({result.frames / result.fps:.1f} s)"
+    if span != result.frames:
+        length = (f"{result.frames} frames numbered {first}-{first + span - 1} at {result.fps:g} fps "
+                  f"({span / result.fps:.1f} s; {span - result.frames} numbers missing)")
+    at = getattr(result, "seconds", None) or (lambda number: (number - first) / result.fps)  # a video's frame times
+    lines = [f"{result.source}: {length}; "
+             f"{', '.join(f'{n} {t}' for t, n in counts.items())} interval(s){only}; {len(result.gaps)} gap(s) "
+             "without a face"]
+    if result.intervals:
+        labelled = any(i.label for i in result.intervals)
+        lines.append(f"  {'type':5}  {'onset':>6}  {'apex':>6}  {'offset':>6}  {'seconds':>15}  score"
+                     + ("  class" if labelled else ""))
+    for i in result.intervals:
+        label = ""
+        if i.label:
+            p = (i.probabilities or {}).get(i.label)
+            label = f"  {i.label}" + (f" {p:.2f}" if p is not None else "")
+        seconds = f"{at(i.onset):.2f}-{at(i.offset):.2f}"
+        lines.append(f"  {i.type:5}  {i.onset:>6}  {i.apex:>6}  {i.offset:>6}  {seconds:>15}  {i.score:.3f}{label}")
+    for a, b in result.gaps:
+        lines.append(f"  gap    frames {a}-{b} ({at(a):.2f}-{at(b):.2f} s): no face, not analysed")
+    for i in result.intervals:
+        if i.note:
+            lines.append(f"note: the {i.type} interval {i.onset}-{i.offset} is not classified: {i.note}")
+    lines.extend(f"note: {note}" if note.startswith(f"{result.source}: ") else f"note: {result.source}: {note}"
+                 for note in getattr(result, "notes", ()))
+    if result.intervals:
+        numbering = ("a video's first frame is 0" if Path(result.source).is_file()
+                     else "the numbers in the frames' file names")
+        clock = ("the video's own frame times" if getattr(result, "time_base", None) == "presentation_time"
+                 else f"frame numbers / {result.fps:g} fps")
+        lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: onset-offset from the "
+                     f"first frame ({clock}); score: the height of the motion peak (docs/spotting.md)"
+                     + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
+    return "\n".join(lines)
