@@ -147,13 +147,14 @@ def test_a_learned_spotter_is_trained_for_the_types_it_is_given_and_no_other_is_
             spotter.fit([only_micro], types=bad)
 
 
-def _random_frames(folder: Path, n: int = 50) -> Path:
+def _random_frames(folder: Path, n: int = 50, held: int = 1) -> Path:
+    """``n`` frames of noise, each image held for ``held`` frames (a jump every ``held`` frames)."""
     from PIL import Image
 
-    rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (96, 80, 3), np.uint8)).save(folder / f"img{i}.png")
+        image = np.random.default_rng(i // held).integers(0, 255, (96, 80, 3), np.uint8)
+        Image.fromarray(image).save(folder / f"img{i}.png")
     return folder
 
 
@@ -165,9 +166,11 @@ def test_a_micro_only_learned_spotter_spots_saves_and_loads_micro_only(tmp_path,
     from mmnet.spotting.learned_net import make_net
     from mmnet.spotting.timeline import timeline_png
 
-    frames = _random_frames(tmp_path / "frames")
+    # jumps every 7 frames: an untrained net's curve has peaks whatever the OpenCV version's flow (plain noise gave
+    # an interval with OpenCV 4 and none with OpenCV 5)
+    frames = _random_frames(tmp_path / "frames", held=7)
     spotter = LearnedSpotter(spot_config("casme2", ["method=learned", "face.mode=none", "learned.p=0.05"]))
-    torch.manual_seed(0)
+    torch.manual_seed(1)
     spotter.nets = {"micro": (make_net(32).eval(), np.ones(3, np.float32))}
     assert spotter.types == ("micro",)
     result = spotter.spot(frames, fps=30.0)
