@@ -198,3 +198,22 @@ def test_train_spotter_scores_a_lab_recording_set_leave_one_subject_out(tmp_path
     assert log[0] == "0" and log[1].split()[:3] == ["P01/rec1", "40", "47"] and log[1].split()[-1] == "TP"
     assert main(["train-spotter", "casme-sq", "--root", str(root), "--fps", "30", "--out", str(model)]) == 3
     assert "--fps applies to table-long" in capsys.readouterr().err
+
+
+def test_score_spots_takes_the_truth_and_its_emotions_from_a_lab_table(tmp_path, capsys):
+    root = _tree(tmp_path / "lab", ["P01,P01/rec1,5,12,micro,,,happiness", "P02,P02/rec1,3,8,micro,,,surprise"],
+                 header=HEADER + ",emotion")
+    spots, emotions = tmp_path / "p.csv", tmp_path / "str.csv"
+    spots.write_text("vid,onset,offset,type\nP01/rec1,5,12,me\nP02/rec1,20,25,me\n")
+    emotions.write_text("subject,video,onset,offset,emotion\nP01,P01/rec1,5,12,happiness\n"
+                        "P02,P02/rec1,3,8,happiness\n")
+    args = ["--dataset", "table-long", "--root", str(root), "--fps", "30", "--json"]
+    assert main(["score-spots", str(spots), *args]) == 0
+    counts = {c["type"]: c for c in json.loads(capsys.readouterr().out)["counts"]}
+    assert (counts["micro"]["tp"], counts["micro"]["fp"], counts["micro"]["fn"]) == (1, 1, 1)
+    # the STR analysis: each emotion of the table its own class (its scheme needs no classes from a config)
+    assert main(["score-spots", str(emotions), *args]) == 0
+    captured = capsys.readouterr()
+    assert "grouped as its scheme table (happiness, surprise)" in captured.err
+    assert main(["score-spots", str(spots), "--dataset", "table-long", "--root", str(root)]) == 3
+    assert "[no_fps] no frame rate" in capsys.readouterr().err

@@ -85,6 +85,7 @@ def _write_megc_files(model: Path, dataset: str, out: dict) -> tuple[Path, Path]
 
 def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
+    from ..data.table_long import fps_option
     from ..errors import ConfigError
     from ..runtime import resolve_device
     from ..spotting.config import spot_config
@@ -104,10 +105,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])
     config = spot_config(args.preset or dataset_preset(args.dataset), overrides)
-    if args.fps is not None and args.dataset != "table-long":  # the published datasets carry their own rate
-        raise ConfigError(f"--fps applies to table-long (a lab's own recordings); {args.dataset} has its own rate.")
-    options = {} if args.fps is None else {"fps": args.fps}
-    load = load_dataset(args.dataset, args.root[0], annotation=args.annotation, **options)
+    load = load_dataset(args.dataset, args.root[0], annotation=args.annotation, **fps_option(args.dataset, args.fps))
     load.raise_if_errors()
     progress = not args.no_progress
     if args.loso:

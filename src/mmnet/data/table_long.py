@@ -45,7 +45,7 @@ from .long_video import cell_text as _text
 from .sample import Issue
 from .table import _parts, frame_pattern
 
-__all__ = ["load_table_long", "table_long_labels", "ANNOTATION_NAME", "COLUMNS", "DATASET"]
+__all__ = ["load_table_long", "table_long_labels", "fps_option", "ANNOTATION_NAME", "COLUMNS", "DATASET"]
 
 DATASET = "table-long"
 ANNOTATION_NAME = "intervals.csv"
@@ -101,6 +101,16 @@ def check_fps(fps: object, what: str) -> float:
     if value is None or not 0 < value <= MAX_FPS:
         raise ConfigError(f"{what} must be a frame rate in (0, {MAX_FPS}] frames per second, got {fps!r}.")
     return value
+
+
+def fps_option(dataset: str, fps: float | None) -> dict:
+    """A command's ``--fps`` as the loader option of ``dataset``: {} when not given; a ConfigError for a dataset
+    other than table-long (the published ones carry their own rate)."""
+    if fps is None:
+        return {}
+    if dataset != DATASET:
+        raise ConfigError(f"--fps applies to table-long (a lab's own recordings); {dataset} has its own rate.")
+    return {"fps": fps}
 
 
 def _frame(raw: object, name: str, bad: list[str]) -> int | None:
