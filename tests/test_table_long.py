@@ -113,6 +113,16 @@ def test_each_quirk_is_an_issue_naming_its_row(tmp_path, rows, check, severity, 
     assert all(i.severity == "error" and "row left out" in i.message for i in refused)
 
 
+def test_a_file_managers_copy_of_a_frame_is_not_read_as_a_frame(tmp_path):
+    root = _tree(tmp_path, ["P01,P01/rec1,1005,1012,micro,,30"], folders={"P01/rec1": range(1000, 1040)})
+    (root / "P01/rec1/frame_1010 (1).jpg").write_bytes((root / "P01/rec1/frame_1010.jpg").read_bytes())
+    load = _load(root)
+    (video,) = load.videos
+    assert (video.n_frames, video.frames[0][0]) == (40, 1000)  # not frame 1
+    assert "frame_1010 (1).jpg" in _issue(load, "junk_files").message and not any(
+        i.check == "frame_gaps" for i in load.issues)
+
+
 def test_a_video_file_is_refused_with_how_to_extract_its_frames(tmp_path):
     root = _tree(tmp_path, ["P01,P01/rec1,5,12,micro,,30", "P02,P02/take.mp4,5,12,micro,,30"])
     (root / "P02" / "take.mp4").write_bytes(b"\0" * 16)

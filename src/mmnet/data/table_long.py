@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from ..spotting.intervals import TYPES, Interval, parse_type
 from .annotations import cell, label_text, read_table, subject_text
 from .case_keys import fold_words
+from .frame_copies import folder_copies
 from .long_video import (
     LongVideo,
     LongVideoLoad,
@@ -246,10 +248,14 @@ def load_table_long(
                                 "frames), and write the folder in the video column", "error"))
             out.append(v)
             continue
-        v = check_video(attach_long_frames(v, v.path if v.path.is_dir() else None, pattern, issues), issues)
+        folder = v.path if v.path.is_dir() else None
+        # 'frame_0108 (1).jpg' beside frame_0108.jpg is a copy, not frame 1: any image name is read (as table.py)
+        v = check_video(attach_long_frames(v, folder, pattern, issues, not_frames=partial(folder_copies,
+                                                                                          pattern=pattern)), issues)
         if rate is None:
-            issues.append(Issue(v.video_id, "no_fps", "no frame rate: give it in an fps column of the table, or pass "
-                                "--fps for the recordings whose rows give none; the recording is left out", "error"))
+            issues.append(Issue(v.video_id, "no_fps", "no frame rate: give it in an fps column of the table (or, for "
+                                "the recordings whose rows give none, --fps to train-spotter, check-data or "
+                                "score-spots); the recording is left out", "error"))
             v = replace(v, frames=())  # left out with the recordings without frames
         out.append(v)
     types = tuple(t for t in TYPES if any(i.type == t for ivs in intervals.values() for i in ivs)) or TYPES
