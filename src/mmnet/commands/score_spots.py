@@ -67,6 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", type=Path, default=None, metavar="DIR", help="the dataset's folder (with --dataset)")
     p.add_argument("--annotation", type=Path, default=None, metavar="FILE",
                    help="the annotation file, when not under its usual name in --root")
+    p.add_argument("--fps", type=float, default=None,
+                   help="table-long: the frame rate of the recordings whose rows give none (with --dataset)")
     p.add_argument("--mode", choices=SPOT_SCORE_MODES, default="megc",
                    help="the evaluator to reproduce (default: megc)")
     p.add_argument("--iou", type=float, default=0.5, help="the IoU a true positive needs (default 0.5, MEGC's)")
@@ -218,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give TRUTH PREDICTIONS..., or PREDICTIONS... alone with --dataset and --root.")
     if args.annotation is not None and not from_dataset:
         raise ConfigError("--annotation goes with --dataset and --root.")
+    if args.fps is not None and not from_dataset:
+        raise ConfigError("--fps goes with --dataset table-long and --root.")
     prediction_files = args.files if from_dataset else args.files[1:]
     read = [(path, *read_intervals(path)) for path in prediction_files]
     truth, truth_is_str, truth_types, _ = ({}, False, (), False) if from_dataset else read_intervals(args.files[0])
@@ -240,8 +244,10 @@ def run(args: argparse.Namespace) -> int:
         predictions.update(intervals)
     if from_dataset:
         from ..data import load_dataset
+        from ..data.table_long import fps_option
 
-        load = load_dataset(args.dataset, str(args.root), annotation=args.annotation)
+        load = load_dataset(args.dataset, str(args.root), annotation=args.annotation,
+                            **fps_option(args.dataset, args.fps))
         load.raise_if_errors()
         truth, truth_types = load.truth(), tuple(load.types)
         subjects.update({v.video: v.subject for v in load.videos})
