@@ -159,7 +159,7 @@ def test_a_megc_csv_of_times_is_warned_about(tmp_path, capsys):
     spots = _write(tmp_path / "spots.csv", "vid,onset,offset,type\nclip,13,15,me\n")
     _, err = _counts(capsys, truth, spots)
     assert f"WARNING: '{truth}': every onset and offset is written with decimals" in err
-    assert "these look like times" in err and "--fps" in err and f"'{spots}': every" not in err
+    assert "These look like times" in err and "--fps" in err and f"'{spots}': every" not in err
 
 
 def test_an_unknown_file_says_times_are_read_from_coders_files(tmp_path, capsys):
@@ -178,3 +178,21 @@ def test_a_coder_s_file_named_otherwise_than_the_other_file_says_to_give_video_i
     assert "Give `score-spots --video-id ID` to name the video of an ELAN or BORIS file" in capsys.readouterr().err
     counts, _ = _counts(capsys, coded, spots, "--fps", "30", "--video-id", "15_0101")
     assert counts["micro"] == (1, 0, 0)
+
+
+def test_recording_gives_the_rate_and_tells_frames_past_its_end(tmp_path, capsys):
+    import numpy as np
+
+    from .test_media import write_video
+
+    video = write_video(tmp_path / "clip.mkv", [np.full((16, 16, 3), 5 * k, np.uint8) for k in range(50)], rate=25)
+    coded = _write(tmp_path / "clip.txt", "micro\t\t0.400\t0.800\t\n")  # 25 fps: frames 10..19, MEGC's 11..20
+    spots = write_spotting_csv(tmp_path / "spots.csv", {"clip": [Interval(11, None, 20, "micro")]})
+    counts, err = _counts(capsys, coded, spots, "--recording", video)
+    assert counts["micro"] == (1, 0, 0) and "--recording" in err and "25 fps, 50 frames" in err
+    ms = _write(tmp_path / "ms.csv", "vid,onset,offset,type\nclip,400,800,me\n")  # milliseconds, not frames
+    _, err = _counts(capsys, coded, ms, "--recording", video)
+    assert f"WARNING: '{ms}': 1 interval(s) end past the last frame of --recording (50 frames" in err
+    assert "These look like times" in err
+    assert main(["score-spots", str(coded), str(spots), "--recording", str(video), "--fps", "30"]) == 3
+    assert "--fps 30 disagrees with --recording" in capsys.readouterr().err

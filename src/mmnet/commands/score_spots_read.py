@@ -18,10 +18,34 @@ class ReadOptions:
     tier_type: dict | None = None
     video_id: str | None = None
     show_frames: bool = False
+    frames: int | None = None  # the recording's frame count (--recording), to tell frames past its end
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ReadOptions:
-        return cls(args.fps, args.tier_type, args.video_id, args.show_frames)
+        fps, frames = args.fps, None
+        if args.recording is not None:
+            fps, frames = _recording(args.recording, args.fps)
+        return cls(fps, args.tier_type, args.video_id, args.show_frames, frames)
+
+
+def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None]:
+    """--recording: the video's frame rate and frame count, as `mmnet spot` reads them (its header; a constant
+    rate); --fps, when given too, must agree with it."""
+    from ..errors import ConfigError
+    from ..media_video import video_header
+
+    if not path.is_file():
+        raise ConfigError(f"--recording '{path}' is not a file.")
+    rate, frames = video_header(path)
+    if rate is None:
+        raise ConfigError(f"--recording '{path}': no frame rate could be read from it: give --fps RATE instead.")
+    found = Fraction(rate).limit_denominator(1001 * 1000)  # 29.97002997 -> 30000/1001
+    if fps is not None and abs(float(fps) / float(found) - 1) > 1e-3:
+        raise ConfigError(f"--fps {float(fps):g} disagrees with --recording '{path}', whose frame rate is "
+                          f"{float(found):g}: give one of them.")
+    print(f"note: --recording '{path}': {float(found):.6g} fps" + (f", {frames} frames" if frames else "")
+          + " (the rate the times are converted at)", file=sys.stderr)
+    return fps or found, frames
 
 
 def add_read_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,6 +55,9 @@ def add_read_arguments(p: argparse.ArgumentParser) -> None:
                    help="the recording's frame rate, to convert the times of ELAN and BORIS files to frames (e.g. 30, "
                         "29.97 or 30000/1001): a begin time is the frame shown then, an end time ends after the last "
                         "frame before it; frames numbered from 1 as spotting.csv")
+    p.add_argument("--recording", type=Path, default=None, metavar="VIDEO",
+                   help="the recording the files annotate: its frame rate converts their times (instead of --fps) and "
+                        "its frame count tells frames past its end (a warning)")
     p.add_argument("--tier-type", type=_tier_types, default=None, metavar="NAME=TYPE,...",
                    help="the type of each ELAN tier (or annotation value) or BORIS behaviour, e.g. ME=micro,MaE=macro "
                         f"(TYPE micro, macro or {IGNORE}; default: a tier, else a value, named micro/macro, me/mae, "
@@ -74,19 +101,23 @@ def read_intervals(path: Path, options: ReadOptions = ReadOptions()) -> tuple[di
     text = utf8_text(path)
     coder = _coder_kind(path, text)
     if coder is not None:
-        return _read_coder(path, text, coder, options), False, TYPES, False
+        intervals = _read_coder(path, text, coder, options)
+        _warn_past_end(path, intervals, options.frames, "")
+        return intervals, False, TYPES, False
     header = csv_header(path)
     if is_spot_output(header):
         read = read_spot_output(path, header, options.video_id, options.fps)
         for note in read.notes:
             print(f"note: {note}", file=sys.stderr)
+        _warn_past_end(path, read.intervals, options.frames, "")
         return read.intervals, False, TYPES, read.scored
     scored = score_column(header) is not None
     if not set(STR_COLUMNS) <= set(header):
         intervals, is_str, types = read_spotting_csv(path), False, TYPES
     else:
         intervals, is_str, types = read_str_csv(path), True, TYPES if "type" in header else ("micro",)
-    _warn_times(path, intervals)
+    if not _warn_times(path, intervals):
+        _warn_past_end(path, intervals, options.frames, _TIMES)
     return intervals, is_str, types, scored
 
 
@@ -130,13 +161,28 @@ def _kind_name(kind: str) -> str:
     return KINDS[kind]
 
 
-def _warn_times(path: Path, intervals: dict) -> None:
+_TIMES = (" These look like times: if they are, give the file as an ELAN tab-delimited export or a BORIS "
+          "aggregated-events export with --fps RATE (docs: spotting.md, score-spots), or write frame numbers.")
+
+
+def _warn_times(path: Path, intervals: dict) -> bool:
     """A MEGC CSV whose onsets and offsets are all written with decimals (13.000) holds times, most likely: read as
-    frames they would be scored as frames 13 and 15 without a word."""
+    frames they would be scored as frames 13 and 15 without a word. Whether it warned."""
     from ..spotting.megc_csv import decimal_frames
 
     if decimal_frames(path):
         print(f"WARNING: '{path}': every onset and offset is written with decimals (e.g. 13.000), and MEGC's files "
-              "hold frame numbers: these look like times, read here as frame numbers. If they are times, give the "
-              "file as an ELAN tab-delimited export or a BORIS aggregated-events export with --fps RATE (docs: "
-              "spotting.md, score-spots), or write frame numbers.", file=sys.stderr)
+              f"hold frame numbers: read here as frame numbers.{_TIMES}", file=sys.stderr)
+        return True
+    return False
+
+
+def _warn_past_end(path: Path, intervals: dict, frames: int | None, why: str) -> None:
+    """With --recording: intervals that end past its last frame (MEGC's number ``frames``) were not spotted or
+    annotated on it: times read as frames (18700 ms), or another rate or recording."""
+    past = [(video, i) for video, items in intervals.items() for i in items if i.offset > frames] if frames else []
+    if past:
+        video, first = past[0]
+        why = why or " Check --fps and that the file annotates this recording."
+        print(f"WARNING: '{path}': {len(past)} interval(s) end past the last frame of --recording ({frames} frames, "
+              f"MEGC's 1..{frames}), e.g. {video} {first.onset}..{first.offset}.{why}", file=sys.stderr)
