@@ -76,6 +76,15 @@ def test_an_elan_text_export_is_read_at_fps(truth, tmp_path, capsys, text, optio
     assert counts["micro"] == (1, 0, 0) and counts["macro"] == (0, 0, 1)
 
 
+def test_an_elan_export_saved_again_by_a_spreadsheet_is_read(truth, tmp_path, capsys):
+    # a title line above the header, ';' for tabs, and a column per tier (the tier's name heads its values)
+    text = ("clip.eaf\n"
+            "Begin Time - ss.msec;End Time - ss.msec;Duration - ss.msec;micro;macro\n"
+            "13.000;15.000;2.000;happy;\n60.000;62.500;2.500;;smile\n")
+    counts, _ = _counts(capsys, truth, _write(tmp_path / "clip.csv", text), "--fps", "30")
+    assert counts == {"micro": (1, 0, 0), "macro": (1, 0, 0), "overall": (2, 0, 0)}
+
+
 def test_an_elan_export_without_fps_or_a_type_says_what_to_give(truth, tmp_path, capsys):
     coded = _write(tmp_path / "clip.txt", ELAN_PLAIN)
     assert main(["score-spots", str(truth), str(coded)]) == 3

@@ -22,8 +22,9 @@ frame_numbering column says what their frames count: video_from_0, a video's fra
 i + 1; no_face and note rows are left out), or a coder's file holding times: an ELAN tab-delimited text
 export, an ELAN .eaf, a BORIS aggregated-events export. --fps RATE (or --recording VIDEO, its rate)
 converts their times (a begin time is the frame shown then; an end time ends after the last frame shown
-before it; numbered from 1 as spotting.csv), --tier-type ME=micro,MaE=macro gives the type of each tier or behaviour (default: tiers
-or values named micro/macro, me/mae), --video-id names the video, --show-frames prints each one's frames.
+before it; numbered from 1 as spotting.csv), --tier-type ME=micro,MaE=macro gives the type of each tier
+or behaviour (default: tiers or values named micro/macro, me/mae), --video-id names the video,
+--show-frames prints each one's frames.
 
 An STR CSV names a video by subject and video (CAS(ME)^3's task letters repeat across subjects): with
 STR CSVs on both sides a video is subject/video; against a file that names videos alone, an STR CSV

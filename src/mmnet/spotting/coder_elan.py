@@ -1,5 +1,5 @@
-"""ELAN's files as ``coder_files.Annotation`` records: the tab-delimited text export (with or without its header
-line) and the .eaf document.
+"""ELAN's files as ``coder_records.Annotation`` records: the tab-delimited text export (with or without its header
+line; with one, also saved again by a spreadsheet with ',' or ';') and the .eaf document.
 
 The text export writes per annotation: the tier (and participant, annotator, file name as chosen), then begin, end
 and duration, each in the chosen formats in the order hh:mm:ss.ms, ss.msec, msec, then the annotation's value. With
@@ -9,6 +9,8 @@ An .eaf holds its times as TIME_SLOTs in milliseconds (plus its media's TIME_ORI
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from fractions import Fraction
@@ -29,6 +31,21 @@ _SMPTE = re.compile(r"\d+:\d{2}:\d{2}[:;]\d+")
 
 def _lines(text: str) -> list[tuple[int, list[str]]]:
     return [(n, line.split("\t")) for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1) if line.strip()]
+
+
+def _headed(text: str) -> list[tuple[int, list[str]]] | None:
+    """The lines from the header on, of an export with a Begin Time header among its first 3 lines (a title line may
+    stand above it), split by tab or, as a spreadsheet saves it again, ',' or ';'; None without one."""
+    for sep in ("\t", ",", ";"):
+        reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=sep)
+        try:
+            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+        except csv.Error:
+            continue
+        for i, (_, cells) in enumerate(rows[:3]):
+            if len(cells) >= 3 and _header(cells) and any(c.strip().lower().startswith("begin time") for c in cells):
+                return rows[i:]
+    return None
 
 
 def _format(cell: str) -> str | None:
@@ -66,14 +83,12 @@ def _grouping(cells: list[str]) -> tuple[int, int, int] | None:
 
 
 def is_elan_text(text: str) -> bool:
-    """Whether ``text`` is ELAN's tab-delimited export: tab-separated, a header with Begin Time columns, or every
-    line in its layout of time cells."""
+    """Whether ``text`` is ELAN's tab-delimited export: a header with Begin Time columns, or every line
+    tab-separated in its layout of time cells."""
+    if _headed(text) is not None:
+        return True
     lines = _lines(text)[:50]
-    if not lines or any(len(cells) < 3 for _, cells in lines):
-        return False
-    if _header(lines[0][1]):
-        return any(c.strip().lower().startswith("begin time") for c in lines[0][1])
-    return all(_grouping(cells) is not None for _, cells in lines)
+    return bool(lines) and all(len(cells) >= 3 and _grouping(cells) is not None for _, cells in lines)
 
 
 def _time(cell: str, unit: str, where: str, column: str) -> Fraction:
@@ -100,10 +115,10 @@ def _video(path: Path, video_id: str | None, file_cell: str | None) -> tuple[str
 
 def read_elan_text(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Annotation], str]:
     """The annotations of an ELAN tab-delimited text export, and where their video id comes from."""
-    lines = _lines(text)
-    if lines and _header(lines[0][1]):
-        return _with_header(path, lines, video_id)
-    return _headerless(path, lines, video_id), _video(path, video_id, None)[1]
+    headed = _headed(text)
+    if headed is not None:
+        return _with_header(path, headed, video_id)
+    return _headerless(path, _lines(text), video_id), _video(path, video_id, None)[1]
 
 
 def _with_header(path: Path, lines, video_id) -> tuple[Iterator[Annotation], str]:
