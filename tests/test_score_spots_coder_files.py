@@ -163,6 +163,14 @@ def test_a_boris_aggregated_export_is_read_with_its_media_file_as_the_video(trut
     assert "video id from the Media file column" in err
 
 
+def test_a_boris_events_export_says_to_export_aggregated_events(truth, tmp_path, capsys):
+    events = _write(tmp_path / "events.tsv", "Observation id\tTime\tMedia file path\tBehavior\tStatus\n"
+                                             "s1\t13.000\tclip.mp4\tmicro\tSTART\ns1\t15.000\tclip.mp4\tmicro\tSTOP\n")
+    assert main(["score-spots", str(truth), str(events)]) == 3
+    err = capsys.readouterr().err
+    assert "looks like a BORIS events export (START/STOP rows)" in err and "Aggregated events" in err
+
+
 def test_a_megc_csv_of_times_is_warned_about(tmp_path, capsys):
     truth = _write(tmp_path / "truth.csv", "vid,onset,offset,type\nclip,13.000,15.000,me\n")
     spots = _write(tmp_path / "spots.csv", "vid,onset,offset,type\nclip,13,15,me\n")

@@ -141,7 +141,7 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
     from ..errors import AnnotationError
     from ..spotting.coder_files import CoderOptions, boris_fps, needs_fps, read_coder_file, show_rows
 
-    if options.fps is None:
+    if options.fps is None and kind != "boris-events":  # that one is refused whatever the rate: say how to export
         rate = boris_fps(text) if kind == "boris" else None
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
     read = read_coder_file(path, text, kind, CoderOptions(options.fps, options.tier_type or {}, options.video_id))

@@ -23,17 +23,27 @@ def _table(text: str) -> tuple[int, list[str], list[tuple[int, list[str]]]] | No
     """(header line, header cells lower-cased, [(line, cells)]) of the first line naming Behavior (BORIS writes some
     lines of observation details above the table in some versions); None without one."""
     text = text.lstrip("\ufeff")
+    head = "\n".join(text.splitlines()[:30])  # the header is near the top: the whole file is split by its separator
     for sep in SEPARATORS:
         try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+            found = next((i for i, row in enumerate(_rows(head, sep)) if _is_header(row)), None)
         except csv.Error:
             continue
-        for i, row in enumerate(rows[:30]):
-            cells = [c.strip().lower() for c in row]
-            if "behavior" in cells and ("start (s)" in cells or "time" in cells):
-                # csv.reader's rows are lines here: BORIS quotes no line breaks in these columns
-                return i + 1, cells, [(i + 2 + j, r) for j, r in enumerate(rows[i + 1:])]
+        if found is not None:
+            rows = _rows(text, sep)
+            # csv.reader's rows are lines here: BORIS quotes no line breaks in these columns
+            return found + 1, [c.strip().lower() for c in rows[found]], [(found + 2 + j, r)
+                                                                         for j, r in enumerate(rows[found + 1:])]
     return None
+
+
+def _rows(text: str, sep: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+
+
+def _is_header(row: list[str]) -> bool:
+    cells = [c.strip().lower() for c in row]
+    return "behavior" in cells and ("start (s)" in cells or "time" in cells)
 
 
 def is_boris(text: str) -> str | None:

@@ -36,16 +36,23 @@ def _lines(text: str) -> list[tuple[int, list[str]]]:
 def _headed(text: str) -> list[tuple[int, list[str]]] | None:
     """The lines from the header on, of an export with a Begin Time header among its first 3 lines (a title line may
     stand above it), split by tab or, as a spreadsheet saves it again, ',' or ';'; None without one."""
+    text = text.lstrip("\ufeff")
+    head = "\n".join(text.splitlines()[:6])  # the header is near the top: the whole file is split by its separator
     for sep in ("\t", ",", ";"):
-        reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=sep)
         try:
-            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+            rows = _rows(head, sep)[:3]
         except csv.Error:
             continue
-        for i, (_, cells) in enumerate(rows[:3]):
-            if len(cells) >= 3 and _header(cells) and any(c.strip().lower().startswith("begin time") for c in cells):
-                return rows[i:]
+        if any(len(cells) >= 3 and _header(cells) and any(c.strip().lower().startswith("begin time") for c in cells)
+               for _, cells in rows):
+            rows = _rows(text, sep)
+            return rows[next(i for i, (_, cells) in enumerate(rows) if _header(cells)):]
     return None
+
+
+def _rows(text: str, sep: str) -> list[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    return [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
 
 
 def _format(cell: str) -> str | None:

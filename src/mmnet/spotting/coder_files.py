@@ -118,12 +118,12 @@ def _annotations(path: Path, text: str, kind: str, options: CoderOptions) -> tup
 
 def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> CoderRead:
     """The intervals of a coder's file of ``kind`` as MEGC frame numbers (video frame + 1) at ``options.fps``."""
-    if options.fps is None:
-        raise AnnotationError(needs_fps(path, kind))
     if kind == "boris-events":
         raise AnnotationError(f"'{path}' looks like {KINDS[kind]}: mmnet reads BORIS's aggregated events (one row per "
                               "event with Start (s) and Stop (s)): export them with Observations > Export events > "
                               "Aggregated events, as CSV or TSV.")
+    if options.fps is None:
+        raise AnnotationError(needs_fps(path, kind))
     annotations, video_from = _annotations(path, text, kind, options)
     out: dict[str, list[Interval]] = {}
     rows = []
