@@ -161,6 +161,9 @@ def test_a_boris_aggregated_export_is_read_with_its_media_file_as_the_video(trut
     counts, err = _counts(capsys, truth, coded, "--fps", "30")
     assert counts == {"micro": (1, 0, 0), "macro": (1, 0, 0), "overall": (2, 0, 0)}
     assert "video id from the Media file column" in err
+    _write(coded, BORIS.replace("macro-expression", "smile").replace(",", separator))
+    assert main(["score-spots", str(truth), str(coded), "--fps", "30"]) == 3
+    assert f"'{coded}' line 3: no expression type for Behavior 'smile'" in capsys.readouterr().err
 
 
 def test_a_boris_events_export_says_to_export_aggregated_events(truth, tmp_path, capsys):

@@ -98,8 +98,9 @@ def _type(annotation: Annotation, tier_type: Mapping[str, str]) -> str | None:
     return next((t for t in map(parse_type, names) if t is not None), None)
 
 
-def _no_type(a: Annotation, tier_type: Mapping[str, str]) -> str:
-    named = " and ".join(f"{what} {name!r}" for what, name in (("tier", a.tier), ("value", a.value)) if name)
+def _no_type(a: Annotation, tier_type: Mapping[str, str], kind: str) -> str:
+    columns = ("Behavior", "Behavioral category") if kind == "boris" else ("tier", "value")
+    named = " and ".join(f"{what} {name!r}" for what, name in zip(columns, (a.tier, a.value)) if name)
     example = (a.tier or a.value or "NAME").replace(",", " ")
     given = f" (--tier-type names {', '.join(sorted(tier_type))})" if tier_type else ""
     return (f"{a.where}: no expression type for {named or 'an annotation without tier or value'}{given}: give "
@@ -134,7 +135,7 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
             rows.append(ShownRow(a.where, a.video, name, a.begin, a.end, None, None, IGNORE))
             continue
         if type_ is None:
-            raise AnnotationError(_no_type(a, options.tier_type))
+            raise AnnotationError(_no_type(a, options.tier_type, kind))
         if a.end < a.begin:
             raise AnnotationError(f"{a.where}: it ends ({float(a.end):.3f} s) before it begins "
                                   f"({float(a.begin):.3f} s).")
