@@ -124,19 +124,19 @@ def _check_seconds(path: Path, found: list[tuple[int, float, int, str]], numberi
     give (a median over its rows, robust to one edited row and to the seconds' rounding): its times were edited
     without its frames."""
     by_frame = sorted({(f, s) for f, s, _, _ in found})
-    if numbering == VIDEO_FROM_0:  # a video's frame 0 is at 0 s: each frame's seconds give the rate
+    if numbering == VIDEO_FROM_0:  # a video's frame 0 is at about 0 s: each frame's seconds give the rate
         anchored = [s / f for f, s in by_frame if f >= 10] or [s / f for f, s in by_frame if f > 0]
         spf = 1 / float(fps) if fps else (statistics.median(anchored) if anchored else 0.0)
-        anchor = 0.0
-    else:  # a frame folder's first number is not known: the rate from pairs of rows (Theil-Sen), then the offset
+    else:  # a frame folder's first number is not known: the rate from pairs of rows (Theil-Sen)
         half = len(by_frame) // 2  # each point with the one half the rows later: far apart, and linear in rows
         pairs = [(*by_frame[i], *by_frame[i + half]) for i in range(len(by_frame) - half)] if half else []
         slopes = [(s2 - s1) / (f2 - f1) for f1, s1, f2, s2 in pairs if f2 - f1 >= 10] or [
             (s2 - s1) / (f2 - f1) for f1, s1, f2, s2 in pairs if f2 > f1]
         spf = 1 / float(fps) if fps else (statistics.median(slopes) if slopes else 0.0)
-        anchor = statistics.median(s - f * spf for f, s in by_frame) if spf > 0 else 0.0
     if not spf > 0:  # one frame, or nothing to tell a rate from
         return
+    # the time of frame 0 (a folder's first number, a video's first frames lost): the rows' own, by their median
+    anchor = statistics.median(s - f * spf for f, s in by_frame)
     for frame, seconds, n, name in found:
         expected = anchor + frame * spf
         if abs(seconds - expected) > spf + _ROUNDING:
