@@ -11,6 +11,7 @@ from mmnet.cli import main
 from mmnet.errors import ConfigError, DataError, PreprocessError
 from mmnet.spotting.config import PRESETS, spot_config
 from mmnet.spotting.flow_spotter import centre_pairs, extract_motion
+from mmnet.spotting.intervals import seek_time
 from mmnet.spotting.peaks import find_peaks, smooth, spot_intervals
 from mmnet.synth.long import LongConfig, plan_recording, recording_face, render_frames
 from mmnet.synth.long_writer import write_long_dataset
@@ -179,12 +180,13 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     assert data["gaps"] == [] and set(data["thresholds"]) == {"micro", "macro"}
     for i in data["intervals"]:
         assert set(i) == {"onset", "apex", "offset", "type", "score", "label", "probabilities", "onset_s", "apex_s",
-                          "offset_s"}
+                          "offset_s", "end_s"}
         assert 0 <= i["onset"] <= i["apex"] <= i["offset"] <= 179 and i["type"] in ("micro", "macro")
-        assert i["onset_s"] == round(i["onset"] / 30, 3) and i["offset_s"] == round(i["offset"] / 30, 3)
+        assert i["onset_s"] == seek_time(i["onset"] / 30) and i["offset_s"] == seek_time(i["offset"] / 30)
+        assert i["end_s"] == seek_time((i["offset"] + 1) / 30)
     # no --checkpoint: no model classified the intervals, so no p_<class> columns
     assert (tmp_path / "out" / "intervals.csv").read_text().splitlines()[0] == \
-        "video,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note"
+        "video,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,end_s"
     assert (tmp_path / "out" / "timeline.png").stat().st_size > 10_000
     folder = root / "rawpic" / "s15" / "15_0101disgust1"
     assert main(["spot", str(folder), "--no-progress"]) == 3
