@@ -188,6 +188,11 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     assert (tmp_path / "out" / "intervals.csv").read_text().splitlines()[0] == \
         "video,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,end_s"
     assert (tmp_path / "out" / "timeline.png").stat().st_size > 10_000
+    from tests.test_spot_elan import check_eaf
+
+    tiers = check_eaf((tmp_path / "out" / "spots.eaf").read_bytes())  # ELAN's, with the JSON's spans
+    assert sorted(begin for spans in tiers.values() for begin, _, _ in spans) == sorted(
+        round(i["onset_s"] * 1000) for i in data["intervals"])
     folder = root / "rawpic" / "s15" / "15_0101disgust1"
     assert main(["spot", str(folder), "--no-progress"]) == 3
     assert "--fps" in capsys.readouterr().err
@@ -196,7 +201,7 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     from_folder = json.loads(out)
     assert from_folder["frames"] == 180
     # seconds from the folder's first frame, img1.jpg, as the table counts them
-    assert all(i["apex_s"] == round((i["apex"] - 1) / 30, 3) for i in from_folder["intervals"])
+    assert all(i["apex_s"] == seek_time((i["apex"] - 1) / 30) for i in from_folder["intervals"])
     # another recording into the same --out replaces the first one's results: said, not silent
     assert f"held the results of {video}; they are replaced" in err
     assert json.loads((tmp_path / "out" / "spot.json").read_text())["source"] == str(folder)
