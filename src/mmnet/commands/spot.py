@@ -19,7 +19,7 @@ frame's end, onset_s-end_s of intervals.csv), the height of its motion peak
 (score) and, with --checkpoint, the class of a micro-expression and its probability (macro-expressions are not
 classified).
 --out DIR writes intervals.csv, spot.json, timeline.png (motion curves, thresholds, intervals) and spots.eaf
-(the intervals and gaps as an ELAN document, opened beside the video):
+(the intervals and gaps as an ELAN document that names the video; docs/spotting.md, "The times written"):
 one folder per recording, as another recording's results replace them. An interrupted run keeps its
 spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with the flow
 spotter and with a learned one (--spotter-model) alike: the same command resumes from it (docs/spotting.md).
