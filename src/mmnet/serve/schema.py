@@ -117,10 +117,13 @@ class Interval(_Open):
     onset: int
     apex: int
     offset: int
-    onset_s: float = Field(description="the onset in seconds from the recording's first frame (as `mmnet spot`; "
-                                       "a video's frame presentation times)")
-    apex_s: float | None = Field(description="the apex in seconds from the first frame")
-    offset_s: float = Field(description="the offset in seconds from the first frame")
+    onset_s: float = Field(description="the onset frame's start in seconds from the recording's first frame (as "
+                                       "`mmnet spot`; a video's frame presentation times), to the millisecond "
+                                       "rounded up, so that a player sought to it shows that frame")
+    apex_s: float | None = Field(description="the apex frame's start in seconds from the first frame")
+    offset_s: float = Field(description="the offset frame's start in seconds from the first frame")
+    end_s: float | None = Field(None, description="the offset frame's end (the next frame's start): the interval "
+                                                  "covers onset_s up to end_s, end_s excluded")
     type: Literal["micro", "macro"]
     score: float | None
     label: str | None = Field(description="null for a macro-expression or an interval without motion")
@@ -139,8 +142,9 @@ class Curve(BaseModel):
 class Gap(BaseModel):
     first: int
     last: int
-    first_s: float | None = Field(None, description="the first frame in seconds, as the intervals' onset_s")
-    last_s: float | None = Field(None, description="the last frame in seconds")
+    first_s: float | None = Field(None, description="the first frame's start in seconds, as the intervals' onset_s")
+    last_s: float | None = Field(None, description="the last frame's start in seconds")
+    end_s: float | None = Field(None, description="the last frame's end in seconds, as the intervals' end_s")
     reason: str = Field(description="why nothing was spotted there, e.g. 'no face'")
 
 
