@@ -388,6 +388,10 @@ function detail(data, files, prefix, what) {
     picture(image, attention, node.querySelector("a.attention-link"));
     image.alt = `Figure for ${what} (predicted ${label}): onset, apex, motion and the Grad-CAM map of ${label} (class-specific but coarse) above; below, the attention gates of four stages of the motion branch, the same for every class (not evidence for ${label})`;
     node.querySelector(".model-caption").textContent = model.caption || "";  // written on the figure as pixels
+    if (data.deletion_check && data.deletion_check.skipped) {  // mmnet serve --no-deletion-check: said, not left out
+      node.querySelector(".attention-note").hidden = false;
+      node.querySelector(".attention-note").textContent = sentence(data.deletion_check.note);
+    }
   } else {
     node.querySelector(".attention-figure").hidden = true;
     node.querySelector(".attention-note").hidden = false;
