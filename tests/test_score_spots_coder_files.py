@@ -38,9 +38,10 @@ def test_a_frame_s_times_written_to_the_millisecond_give_the_frame_back(fps):
 def test_a_time_between_frames_is_the_frame_shown_then():
     fps = Fraction(30)  # frame 390 is shown from 13.000 s to 13.0333 s
     assert begin_frame(Fraction("13.020"), fps) == 390 and end_frame(Fraction("13.020"), fps) == 390
-    assert begin_frame(Fraction("12.999"), fps) == 389  # more than half a millisecond before: the frame before
+    assert begin_frame(Fraction("12.998"), fps) == 389  # more than a millisecond before: the frame before
     assert end_frame(Fraction("13.000"), fps) == 389  # ends where frame 390 begins: 390 is not covered
-    assert end_frame(Fraction("13.001"), fps) == 390  # a millisecond into it: covered
+    assert end_frame(Fraction("13.001"), fps) == 389  # within a millisecond of its start: a rounded 13.000
+    assert end_frame(Fraction("13.002"), fps) == 390  # more than a millisecond into it: covered
     assert megc_frames(Fraction("13.010"), Fraction("13.020"), fps) == (391, 391)  # inside one frame: that frame
     assert megc_frames(Fraction("13.010"), Fraction("13.0"), fps) is None  # ends before the frame shown at its begin
 

@@ -136,3 +136,20 @@ def test_spot_out_writes_spots_eaf_beside_the_video_it_names(tmp_path, monkeypat
     media = ET.fromstring(eaf).find("HEADER/MEDIA_DESCRIPTOR")
     assert media.get("RELATIVE_MEDIA_URL") == "../15_0101.mp4"
     assert media.get("MEDIA_URL") == file_url(video)
+
+
+def test_the_times_mmnet_writes_read_back_as_the_frames_written(tmp_path):
+    # spots.eaf and intervals.csv round their times up to the ms; score-spots reads a coder's times (ELAN, BORIS,
+    # rounded to the nearest ms) by one rule: both roundings must give the frames back, at every rate here
+    from fractions import Fraction
+
+    from mmnet.spotting.coder_times import megc_frames
+
+    for fps in (25.0, 30.0, 30000 / 1001, 60.0, 120.0, 200.0):
+        intervals = [Interval(f, f + 1, f + 4 + f % 5, "micro") for f in range(0, 1500, 11)]
+        tiers = check_eaf(spots_eaf(_data(_result(str(tmp_path), fps, intervals)), media=None, folder=tmp_path))
+        spans = sorted(tiers["mmnet-micro"] + tiers.get("mmnet-micro-2", []))
+        exact = Fraction(fps).limit_denominator(1001)
+        read = [megc_frames(Fraction(begin, 1000), Fraction(end, 1000), exact) for begin, end, _ in spans]
+        # a frame folder's first frame is 0 here: MEGC's numbers are one more
+        assert read == [(i.onset + 1, i.offset + 1) for i in intervals], fps

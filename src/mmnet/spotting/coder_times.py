@@ -2,9 +2,10 @@
 
 A video's frames f = 0, 1, ... (decode order, ``mmnet.media.FRAME_NUMBERING``) are shown at pts(f) = f / fps. Frames
 onset..offset (inclusive) cover [pts(onset), pts(offset + 1)); so a begin time b is the frame shown at b, the last
-frame with pts(f) <= b + 0.0005 s, and an end time e ends after the last frame with pts(f) < e - 0.0005 s (half a
-millisecond either way: the files write times to the millisecond). The frames are then numbered as MEGC's files
-(and ``mmnet spot``'s spotting.csv) number them, from 1: video frame f is f + 1.
+frame with pts(f) <= b + 0.001 s, and an end time e ends after the last frame with pts(f) < e - 0.001 s (a
+millisecond either way: the files write times to the millisecond, ELAN and BORIS rounded to the nearest, mmnet's own
+outputs rounded up, so that both read back as the frames written; this holds below 500 fps). The frames are then
+numbered as MEGC's files (and ``mmnet spot``'s spotting.csv) number them, from 1: video frame f is f + 1.
 
 The arithmetic is exact (fractions): 29.97 fps and a time of 13.380 s give the same frame on every machine.
 """
@@ -15,9 +16,9 @@ import math
 import re
 from fractions import Fraction
 
-__all__ = ["HALF_MS", "MEGC_FIRST", "parse_fps", "parse_seconds", "begin_frame", "end_frame", "megc_frames"]
+__all__ = ["ONE_MS", "MEGC_FIRST", "parse_fps", "parse_seconds", "begin_frame", "end_frame", "megc_frames"]
 
-HALF_MS = Fraction(1, 2000)
+ONE_MS = Fraction(1, 1000)
 #: a video's frame 0 is frame 1 in MEGC's files (spotting.csv), as the datasets' frame files are numbered
 MEGC_FIRST = 1
 
@@ -51,14 +52,14 @@ def parse_seconds(text: str, unit: str = "s") -> Fraction | None:
 
 
 def begin_frame(seconds: Fraction, fps: Fraction) -> int:
-    """The video frame (from 0) shown at ``seconds``: the last f with f / fps <= seconds + 0.5 ms."""
-    return math.floor((seconds + HALF_MS) * fps)
+    """The video frame (from 0) shown at ``seconds``: the last f with f / fps <= seconds + 1 ms."""
+    return math.floor((seconds + ONE_MS) * fps)
 
 
 def end_frame(seconds: Fraction, fps: Fraction) -> int:
     """The last video frame (from 0) an interval ending at ``seconds`` covers: the last f with f / fps < seconds -
-    0.5 ms."""
-    return math.ceil((seconds - HALF_MS) * fps) - 1
+    1 ms."""
+    return math.ceil((seconds - ONE_MS) * fps) - 1
 
 
 def megc_frames(begin: Fraction, end: Fraction, fps: Fraction) -> tuple[int, int] | None:
