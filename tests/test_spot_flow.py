@@ -329,7 +329,7 @@ def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, 
     records = [with_seconds(i.to_dict(), 30.0, 1) for i in result.intervals]  # the folder's first frame: img1
     assert "note" not in records[0] and records[1]["note"] == SAME_FRAME
     # the note says why in the CSV too, in its own column
-    row = f'14,14,19,micro,1.000000,,0.433,0.433,0.600,"{SAME_FRAME}",,,'
+    row = f'14,14,19,micro,1.000000,,0.434,0.434,0.600,"{SAME_FRAME}",0.634,,,'  # seconds rounded up: end_s
     assert intervals_csv(records, CLASSES).splitlines()[2] == row
     assert f"note: the micro interval 14-19 is not classified: {SAME_FRAME}" in format_text(result)
 
