@@ -180,3 +180,25 @@ def test_bad_input_is_a_clear_error(coders, tmp_path, capsys):
     data, err = _agree(capsys, a, b)
     assert "'B.csv' alone holds 1 video(s), not compared: p02" in err.replace(str(b.parent) + "/", "")
     assert data["pairs"][0]["videos"] == ["p01"]
+
+
+def test_milliseconds_at_the_rate_of_intervals_csv_seconds(coders, tmp_path, capsys):
+    from mmnet.spotting.intervals import VIDEO_FROM_0, intervals_csv, with_seconds
+
+    def spot_output(fps, *items):
+        path = tmp_path / f"intervals_{fps}.csv"
+        path.write_text(intervals_csv([with_seconds(i.to_dict(), fps, 0) for i in items], video="p01",
+                                      frame_numbering=VIDEO_FROM_0))
+        return path
+
+    # a video's frames from 0: 24..35 is MEGC's 25..36, A's first interval; 400..409 tells the rate
+    spots = spot_output(25.0, Interval(24, None, 35, "micro"), Interval(400, None, 409, "micro"))
+    data, err = _agree(capsys, coders[0], spots)
+    micro = _micro(data)
+    assert micro["matched"] == 1 and micro["onset_frames"]["mean"] == 0
+    assert data["fps"] == pytest.approx(25, rel=1e-3) and "milliseconds at 25 fps, the rate the seconds" in err
+    data, err = _agree(capsys, coders[0], spots, "--fps", "25")  # given, no note
+    assert data["fps"] == 25 and "milliseconds at" not in err
+    other = spot_output(30.0, Interval(24, None, 35, "micro"), Interval(400, None, 409, "micro"))
+    data, err = _agree(capsys, spots, other)
+    assert data["fps"] is None and "the files' seconds give different frame rates" in err

@@ -78,9 +78,10 @@ def _by_video(path: Path, intervals: dict) -> dict:
     return out
 
 
-def _read(args: argparse.Namespace, options: ReadOptions) -> list[dict]:
-    """Each file's video -> intervals; STR CSVs keep (subject, video) keys only when every file is one."""
-    read = [(path, *read_intervals(path, options)) for path in args.files]
+def _read(args: argparse.Namespace, options: ReadOptions, rates: dict) -> list[dict]:
+    """Each file's video -> intervals; STR CSVs keep (subject, video) keys only when every file is one; ``rates``
+    gets the rate of each intervals.csv (or web CSV) as its seconds give it."""
+    read = [(path, *read_intervals(path, options, rates)) for path in args.files]
     all_str = all(is_str for _, _, is_str, _, _ in read)
     return [intervals if all_str or not is_str else _by_video(path, intervals)
             for path, intervals, is_str, _, _ in read]
@@ -145,6 +146,24 @@ def _shared(args, files: list[dict]) -> dict[tuple[int, int], list]:
     return out
 
 
+def _files_rate(rates: dict) -> float | None:
+    """Without --fps or --recording, the frame rate that the seconds of intervals.csv files give, for the boundary
+    differences in milliseconds: when they agree (within 0.5%), with a note; else none."""
+    known = {path: rate for path, rate in rates.items() if rate}
+    if not known:
+        return None
+    low, high = min(known.values()), max(known.values())
+    said = ", ".join(f"'{p}' {r:.4g} fps" for p, r in known.items())
+    if high / low - 1 > 0.005:
+        print(f"note: the files' seconds give different frame rates ({said}): no differences in milliseconds (give "
+              "--fps RATE)", file=sys.stderr)
+        return None
+    rate = sorted(known.values())[len(known) // 2]
+    print(f"note: milliseconds at {rate:.4g} fps, the rate the seconds of the files give ({said}); give --fps RATE "
+          "to set it", file=sys.stderr)
+    return rate
+
+
 def _types(args, files: list[dict]) -> tuple[str, ...]:
     from ..spotting.intervals import TYPES
 
@@ -166,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.iou <= 1:
         raise ConfigError(f"--iou {args.iou:g} must be in (0, 1].")
     options = ReadOptions.of(args)  # --recording: its rate and frame count
-    files = _read(args, options)
+    rates: dict = {}
+    files = _read(args, options, rates)
     shared = _shared(args, files)
     types = _types(args, files)
     videos = list(dict.fromkeys(v for both in shared.values() for v in both))
@@ -178,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         if overlap:
             print(f"note: '{path}': {overlap} frame(s) lie in both a micro- and a macro-expression interval: counted "
                   "as micro in the frame-wise agreement", file=sys.stderr)
-    fps = float(options.fps) if options.fps is not None else None
+    fps = float(options.fps) if options.fps is not None else _files_rate(rates)
     if args.pairs is not None:
         write_pairs(args.pairs, args.files, pairs)
     report(args, pairs, frames, lengths, types, fps)
