@@ -13,6 +13,7 @@ median, mean absolute); ``BoundaryStats.ms`` converts them at a frame rate.
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -130,8 +131,12 @@ def _components(edges: dict[tuple[int, int], float]) -> list[tuple[list[int], li
 
 
 def _maximum_matching(a: Sequence[Interval], b: Sequence[Interval], threshold: float) -> list[tuple[int, int, float]]:
-    edges = {(i, j): q for i, x in enumerate(a) for j, y in enumerate(b)
-             if x.onset <= y.offset and y.onset <= x.offset and (q := iou(x, y)) >= threshold}
+    """The pairs (index in a, index in b, IoU) of a maximum matching; ``b`` sorted by onset."""
+    # ``b`` is in onset order: only the intervals that start within the longest of b before x can overlap x
+    onsets, longest = [y.onset for y in b], max((y.length for y in b), default=0)
+    edges = {(i, j): q for i, x in enumerate(a)
+             for j in range(bisect.bisect_left(onsets, x.onset - longest), bisect.bisect_right(onsets, x.offset))
+             if (q := iou(x, b[j])) >= threshold}
     found = []
     for rows, cols in _components(edges):
         size = max(len(rows), len(cols))
