@@ -9,7 +9,7 @@ files is compared on the videos both hold, per type (micro with micro, macro wit
   0.5): the most pairs, then the largest total IoU, so that the figures do not depend on which file comes first;
   F1 = 2 x matched / (n A + n B);
 - over the matched pairs: mean and median IoU, and the onset and offset differences B - A in frames (mean, median,
-  mean absolute), in milliseconds too at --fps or --recording's rate;
+  mean absolute), in milliseconds too at --fps, --recording's rate, or the rate an intervals.csv's seconds give;
 - Cohen's kappa over the frames of each video, each frame none, micro or macro (micro where a file's micro- and
   macro-expression intervals overlap), frames 1..N: N from --frames or --recording, else the last annotated frame
   of the video in any file (kappa depends on N: the output says which); with three or more files also
