@@ -202,3 +202,17 @@ def test_milliseconds_at_the_rate_of_intervals_csv_seconds(coders, tmp_path, cap
     other = spot_output(30.0, Interval(24, None, 35, "micro"), Interval(400, None, 409, "micro"))
     data, err = _agree(capsys, spots, other)
     assert data["fps"] is None and "the files' seconds give different frame rates" in err
+
+
+def test_two_coders_eaf_files_of_one_recording(tmp_path, capsys):
+    from .test_score_spots_coder_files import EAF
+
+    one, two = tmp_path / "coder1.eaf", tmp_path / "coder2.eaf"
+    one.write_text(EAF)
+    two.write_text(EAF.replace('TIME_VALUE="62500"', 'TIME_VALUE="61000"'))  # the macro ends 1.5 s earlier
+    data, err = _agree(capsys, one, two, "--fps", "30", "--tier-type", "Emotion=ignore")
+    assert "video id from its media file" in err and data["pairs"][0]["videos"] == ["clip"]  # no --video-id
+    by_type = {t["type"]: t for t in data["pairs"][0]["types"]}
+    # macro: MEGC frames 1801..1875 and 1801..1830: IoU 30/75 < 0.5, unmatched; micro: the same 391..450
+    assert (by_type["micro"]["matched"], by_type["macro"]["matched"], by_type["overall"]["f1"]) == (1, 0, 0.5)
+    assert data["frames"]["videos"]["clip"] == {"frames": 1875, "from": "the last annotated frame"}
