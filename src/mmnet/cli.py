@@ -56,6 +56,7 @@ COMMANDS: dict[str, str] = {
     "spot": "mmnet.commands.spot",
     "train-spotter": "mmnet.commands.train_spotter",
     "score-spots": "mmnet.commands.score_spots",
+    "agree": "mmnet.commands.agree",
     "explain": "mmnet.commands.explain",
     "export": "mmnet.commands.export",
     "convert": "mmnet.commands.convert",

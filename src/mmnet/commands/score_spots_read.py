@@ -88,10 +88,12 @@ def _tier_types(text: str) -> dict:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def read_intervals(path: Path, options: ReadOptions = ReadOptions()) -> tuple[dict, bool, tuple[str, ...], bool]:
+def read_intervals(path: Path, options: ReadOptions = ReadOptions(),
+                   rates: dict | None = None) -> tuple[dict, bool, tuple[str, ...], bool]:
     """The intervals of a file of any layout read, MEGC frame numbers; whether it is an STR CSV
     (subject,video,onset,offset,emotion: keyed (subject, video) if so, else by video id); the types it can hold (an
-    STR CSV without a type column: micro only); and whether it has a score column."""
+    STR CSV without a type column: micro only); and whether it has a score column. ``rates``, when given, gets
+    path -> the frame rate of an intervals.csv or web CSV as its seconds give it (None for other files)."""
     from ..errors import DataError
     from ..spotting.intervals import TYPES
     from ..spotting.megc_csv import STR_COLUMNS, csv_header, read_spotting_csv, read_str_csv, score_column, utf8_text
@@ -108,6 +110,8 @@ def read_intervals(path: Path, options: ReadOptions = ReadOptions()) -> tuple[di
     header = csv_header(path)
     if is_spot_output(header):
         read = read_spot_output(path, header, options.video_id, options.fps)
+        if rates is not None:
+            rates[path] = read.rate
         for note in read.notes:
             print(f"note: {note}", file=sys.stderr)
         _warn_past_end(path, read.intervals, options.frames, "")

@@ -31,6 +31,7 @@ class SpotOutput:
     intervals: dict[str, list[Interval]]
     scored: bool
     notes: list[str] = field(default_factory=list)
+    rate: float | None = None  # the frame rate its rows' seconds give (--fps when given); None without seconds
 
 
 def is_spot_output(fields: list[str]) -> bool:
@@ -106,8 +107,8 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
             seconds = _number(row.get(name, ""), where, name)
             if seconds is not None:
                 points.setdefault((video, numbering), []).append((frame, seconds, n, name))
-    for (_, numbering), found in points.items():  # per video: each has its frames and seconds
-        _check_seconds(path, found, numbering, fps)
+    rates = [_check_seconds(path, found, numbering, fps) for (_, numbering), found in points.items()]  # per video
+    rates = [r for r in rates if r]
     notes = []
     if skipped:
         said = ", ".join(f"{k} {kind}" for kind, k in skipped.items())
@@ -115,14 +116,14 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
     if video_column == "source" and not video_id:
         notes.append(f"'{path}': video ids from the source column's file names ({', '.join(sorted(out)[:3])}); give "
                      "--video-id ID to name the recording as the truth does")
-    return SpotOutput(out, score is not None, notes)
+    return SpotOutput(out, score is not None, notes, statistics.median(rates) if rates else None)
 
 
 def _check_seconds(path: Path, found: list[tuple[int, float, int, str]], numbering: str,
-                   fps: Fraction | None) -> None:
+                   fps: Fraction | None) -> float | None:
     """Refuse a row whose seconds are more than a frame away from its frames, at --fps or the rate the file's rows
     give (a median over its rows, robust to one edited row and to the seconds' rounding): its times were edited
-    without its frames."""
+    without its frames. Returns that rate (None when the rows tell none)."""
     by_frame = sorted({(f, s) for f, s, _, _ in found})
     if numbering == VIDEO_FROM_0:  # a video's frame 0 is at about 0 s: each frame's seconds give the rate
         anchored = [s / f for f, s in by_frame if f >= 10] or [s / f for f, s in by_frame if f > 0]
@@ -134,7 +135,7 @@ def _check_seconds(path: Path, found: list[tuple[int, float, int, str]], numberi
             (s2 - s1) / (f2 - f1) for f1, s1, f2, s2 in pairs if f2 > f1]
         spf = 1 / float(fps) if fps else (statistics.median(slopes) if slopes else 0.0)
     if not spf > 0:  # one frame, or nothing to tell a rate from
-        return
+        return None
     # the time of frame 0 (a folder's first number, a video's first frames lost): the rows' own, by their median
     anchor = statistics.median(s - f * spf for f, s in by_frame)
     for frame, seconds, n, name in found:
@@ -148,4 +149,4 @@ def _check_seconds(path: Path, found: list[tuple[int, float, int, str]], numberi
                 "reads the frame columns (onset, offset) and the frame_numbering column, not the seconds: correct "
                 f"{column} to the frame of the time you mean, or give the corrected times as an ELAN or BORIS file "
                 "with --fps.")
-
+    return 1 / spf

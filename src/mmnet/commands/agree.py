@@ -1,0 +1,205 @@
+"""Agreement between coders: interval matching, boundary differences and frame-wise kappa of two or more files.
+
+Each FILE is read as `mmnet score-spots` reads it: a vid,onset,offset,type CSV (MEGC), an STR CSV, `mmnet spot
+--out`'s intervals.csv or the web page's CSV download, an ELAN tab-delimited export or .eaf, or a BORIS
+aggregated-events export (times converted at --fps; --tier-type, --video-id as for score-spots). Every pair of
+files is compared on the videos both hold, per type (micro with micro, macro with macro):
+
+- intervals are matched one to one when their IoU (inclusive frame spans, as MEGC) is at least --iou (default
+  0.5): the most pairs, then the largest total IoU, so that the figures do not depend on which file comes first;
+  F1 = 2 x matched / (n A + n B);
+- over the matched pairs: mean and median IoU, and the onset and offset differences B - A in frames (mean, median,
+  mean absolute), in milliseconds too at --fps, --recording's rate, or the rate an intervals.csv's seconds give;
+- Cohen's kappa over the frames of each video, each frame none, micro or macro (micro where a file's micro- and
+  macro-expression intervals overlap), frames 1..N: N from --frames or --recording, else the last annotated frame
+  of the video in any file (kappa depends on N: the output says which); with three or more files also
+  Krippendorff's alpha (nominal) over all of them.
+
+Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
+(CSV). Notes on stderr name the videos that only some files hold (they are compared where two files hold them).
+
+Examples:
+  mmnet agree coder1.csv coder2.csv
+  mmnet agree coder1.eaf coder2.eaf --fps 30 --tier-type ME=micro,MaE=macro --video-id clip --frames 9000
+  mmnet agree a.csv b.csv c.csv --types micro --json --pairs pairs.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .score_spots_read import ReadOptions, add_read_arguments, read_intervals
+
+INTERRUPTED = "nothing was written"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", type=Path, nargs="+", metavar="FILE", help="two or more coders' files (any order)")
+    p.add_argument("--iou", type=float, default=0.5, help="the IoU a matched pair needs (default 0.5, MEGC's)")
+    p.add_argument("--types", choices=("micro", "macro", "both"), default="both",
+                   help="the expression types compared (default: both, those the files hold)")
+    p.add_argument("--frames", type=_frames, default=None, metavar="N|ID=N,...",
+                   help="the recording's length in frames, for the frame-wise kappa (frames 1..N; one N for every "
+                        "video, or per video id); default: --recording's frame count, else each video's last "
+                        "annotated frame in any file")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
+                   help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")
+    add_read_arguments(p)
+
+
+def _frames(text: str) -> int | dict[str, int]:
+    """--frames: N, or ID=N,ID=N."""
+    def count(value: str) -> int:
+        if not value.strip().isdigit() or int(value) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number of frames (N >= 1), or ID=N,... per video")
+        return int(value)
+
+    if "=" not in text:
+        return count(text)
+    pairs = [item.partition("=") for item in text.split(",")]
+    if any(not name.strip() for name, _, _ in pairs):
+        raise argparse.ArgumentTypeError(f"{text!r}: give ID=N for each video, e.g. clip1=9000,clip2=7200")
+    return {name.strip(): count(value) for name, _, value in pairs}
+
+
+def _by_video(path: Path, intervals: dict) -> dict:
+    """An STR CSV's (subject, video) keys as video ids, to compare with a file that names videos alone."""
+    from ..errors import DataError
+
+    out: dict = {}
+    for (_, video), items in intervals.items():
+        if video in out:
+            raise DataError(f"'{path}' names video {video!r} for two subjects, and another file names videos without "
+                            "subjects, so they cannot be told apart: give every file as an STR CSV, or unique ids.")
+        out[video] = items
+    return out
+
+
+def _read(args: argparse.Namespace, options: ReadOptions, rates: dict) -> list[dict]:
+    """Each file's video -> intervals; STR CSVs keep (subject, video) keys only when every file is one; ``rates``
+    gets the rate of each intervals.csv (or web CSV) as its seconds give it."""
+    read = [(path, *read_intervals(path, options, rates)) for path in args.files]
+    all_str = all(is_str for _, _, is_str, _, _ in read)
+    return [intervals if all_str or not is_str else _by_video(path, intervals)
+            for path, intervals, is_str, _, _ in read]
+
+
+def _lengths(args, files: list[dict], videos: list, recording_frames: int | None) -> dict:
+    """video -> (frames counted, where the number comes from); an interval past a given length is an error."""
+    from ..errors import DataError
+    from .score_spots_hints import shown
+
+    out = {}
+    for video in videos:
+        last = max((x.offset for f in files for x in f.get(video, ())), default=0)
+        given = args.frames.get(shown(video)) if isinstance(args.frames, dict) else args.frames
+        if given is not None:
+            n, source = given, "--frames"
+        elif recording_frames:
+            n, source = recording_frames, "--recording"
+        else:
+            out[video] = (last, "the last annotated frame")
+            continue
+        if last > n:
+            path = next(p for p, f in zip(args.files, files) if any(x.offset == last for x in f.get(video, ())))
+            raise DataError(f"'{path}': video {shown(video)!r} has an interval ending at frame {last}, past the "
+                            f"{n} frames of {source}: give the recording's length (frames 1..N, MEGC's numbers), or "
+                            "check --fps and that the file annotates this recording.")
+        out[video] = (n, source)
+    if isinstance(args.frames, dict) and (unknown := set(args.frames) - {shown(v) for v in videos}):
+        print(f"note: --frames names video(s) no two files hold: {', '.join(sorted(unknown))}", file=sys.stderr)
+    return out
+
+
+def _shared(args, files: list[dict]) -> dict[tuple[int, int], list]:
+    """(i, j) -> the videos both files hold; an error for a pair that holds none, a note for videos not in every
+    file."""
+    from ..errors import DataError
+    from .score_spots_hints import shown
+
+    out = {}
+    for i in range(len(files)):
+        for j in range(i + 1, len(files)):
+            both = [v for v in files[i] if v in files[j]]
+            if not both:
+                def some(f):
+                    return ", ".join(repr(shown(v)) for v in list(f)[:5]) or "none"
+                raise DataError(f"'{args.files[i]}' and '{args.files[j]}' hold no video in common ('{args.files[i]}': "
+                                f"{some(files[i])}; '{args.files[j]}': {some(files[j])}): compare the files of one "
+                                "recording, or give --video-id ID to name the video of an ELAN or BORIS file (or "
+                                "intervals.csv, the web page's CSV) as the other file names it.")
+            out[i, j] = both
+    for k, (path, f) in enumerate(zip(args.files, files)):
+        alone = [shown(v) for v in f if not any(v in g for m, g in enumerate(files) if m != k)]
+        compared = dict.fromkeys(v for both in out.values() for v in both)
+        missing = [shown(v) for v in compared if v not in f]
+        if alone:
+            print(f"note: '{path}' alone holds {len(alone)} video(s), not compared: {', '.join(alone[:5])}"
+                  + (", ..." if len(alone) > 5 else ""), file=sys.stderr)
+        if missing and len(files) > 2:
+            print(f"note: '{path}' does not hold {len(missing)} video(s) other files hold (left out of its pairs; "
+                  f"missing in the alpha): {', '.join(missing[:5])}" + (", ..." if len(missing) > 5 else ""),
+                  file=sys.stderr)
+    return out
+
+
+def _files_rate(rates: dict) -> float | None:
+    """Without --fps or --recording, the frame rate that the seconds of intervals.csv files give, for the boundary
+    differences in milliseconds: when they agree (within 0.5%), with a note; else none."""
+    known = {path: rate for path, rate in rates.items() if rate}
+    if not known:
+        return None
+    low, high = min(known.values()), max(known.values())
+    said = ", ".join(f"'{p}' {r:.4g} fps" for p, r in known.items())
+    if high / low - 1 > 0.005:
+        print(f"note: the files' seconds give different frame rates ({said}): no differences in milliseconds (give "
+              "--fps RATE)", file=sys.stderr)
+        return None
+    rate = sorted(known.values())[len(known) // 2]
+    print(f"note: milliseconds at {rate:.4g} fps, the rate the seconds of the files give ({said}); give --fps RATE "
+          "to set it", file=sys.stderr)
+    return rate
+
+
+def _types(args, files: list[dict]) -> tuple[str, ...]:
+    from ..spotting.intervals import TYPES
+
+    if args.types != "both":
+        return (args.types,)
+    held = tuple(t for t in TYPES if any(x.type == t for f in files for items in f.values() for x in items))
+    return held or TYPES
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..spotting.agreement import compare_files
+    from ..spotting.agreement_frames import frame_agreement
+    from .agree_print import report, write_pairs
+
+    if len(args.files) < 2:
+        raise ConfigError("give two or more files to compare (one per coder), e.g. `mmnet agree coder1.csv "
+                          "coder2.csv`.")
+    if not 0 < args.iou <= 1:
+        raise ConfigError(f"--iou {args.iou:g} must be in (0, 1].")
+    options = ReadOptions.of(args)  # --recording: its rate and frame count
+    rates: dict = {}
+    files = _read(args, options, rates)
+    shared = _shared(args, files)
+    types = _types(args, files)
+    videos = list(dict.fromkeys(v for both in shared.values() for v in both))
+    lengths = _lengths(args, files, videos, options.frames)
+    pairs = {(i, j): compare_files(files[i], files[j], both, types=types, threshold=args.iou)
+             for (i, j), both in shared.items()}
+    frames = frame_agreement(files, shared, {v: n for v, (n, _) in lengths.items()}, types)
+    for path, overlap in zip(args.files, frames.overlapping):
+        if overlap:
+            print(f"note: '{path}': {overlap} frame(s) lie in both a micro- and a macro-expression interval: counted "
+                  "as micro in the frame-wise agreement", file=sys.stderr)
+    fps = float(options.fps) if options.fps is not None else _files_rate(rates)
+    if args.pairs is not None:
+        write_pairs(args.pairs, args.files, pairs)
+    report(args, pairs, frames, lengths, types, fps)
+    return 0

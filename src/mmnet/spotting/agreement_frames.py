@@ -1,0 +1,118 @@
+"""Frame-wise agreement between coders (``mmnet agree``): each frame of a video is "none", "micro" or "macro" in
+each file; Cohen's kappa for two files, Krippendorff's alpha (nominal) for all of them.
+
+A frame inside both a micro- and a macro-expression interval of one file counts as micro: a micro-expression
+coded within a longer macro-expression is the event the coder marked there (``overlapping_frames`` counts them,
+for a note). With one type compared, the other type's frames are "none".
+
+Krippendorff's alpha rather than Fleiss' kappa for three or more files: it takes the videos that only some of the
+files hold (a coder who did not code a video is missing data, not "none" everywhere), and with every file holding
+every video it differs from Fleiss' kappa only by its small-sample correction.
+
+Both figures depend on the frames counted: the frames outside every interval agree as "none", so a longer
+recording raises them. ``mmnet agree`` counts 1..N, N the recording's length when given, else the last annotated
+frame of the video in any file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .intervals import Interval
+
+__all__ = ["CATEGORIES", "frame_labels", "overlapping_frames", "confusion", "cohen_kappa", "krippendorff_alpha",
+           "FrameAgreement", "frame_agreement"]
+
+CATEGORIES = ("none", "micro", "macro")
+_CODE = {"micro": 1, "macro": 2}
+
+
+def frame_labels(intervals: Sequence[Interval], frames: int, types: Sequence[str]) -> np.ndarray:
+    """The category code of frames 1..``frames`` (index 0 is frame 1): 0 none, 1 micro, 2 macro (micro wins)."""
+    labels = np.zeros(frames, dtype=np.int64)
+    for t in ("macro", "micro"):  # micro last: it wins a frame that both types cover
+        if t in types:
+            for x in intervals:
+                if x.type == t:
+                    labels[max(x.onset, 1) - 1:min(x.offset, frames)] = _CODE[t]
+    return labels
+
+
+def overlapping_frames(intervals: Sequence[Interval], frames: int) -> int:
+    """How many of frames 1..``frames`` lie in both a micro- and a macro-expression interval."""
+    covered = {t: np.zeros(frames, dtype=bool) for t in _CODE}
+    for x in intervals:
+        covered[x.type][max(x.onset, 1) - 1:min(x.offset, frames)] = True
+    return int(np.count_nonzero(covered["micro"] & covered["macro"]))
+
+
+def confusion(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """3 x 3 counts of frames: rows A's category, columns B's."""
+    return np.bincount(a * len(CATEGORIES) + b, minlength=len(CATEGORIES) ** 2).reshape(len(CATEGORIES), -1)
+
+
+def cohen_kappa(table: np.ndarray) -> float | None:
+    """Cohen's kappa of a confusion table; None when undefined (no frames, or both files give every frame one and
+    the same category: chance agreement is 1)."""
+    n = table.sum()
+    if n == 0:
+        return None
+    observed = np.trace(table) / n
+    expected = float(np.dot(table.sum(axis=1), table.sum(axis=0))) / n**2
+    return None if expected >= 1 else float((observed - expected) / (1 - expected))
+
+
+def krippendorff_alpha(videos: Mapping[Hashable, Sequence[np.ndarray]]) -> float | None:
+    """Krippendorff's alpha, nominal, over the frames of ``videos`` (video -> the label arrays of the files that
+    hold it, of one length). A frame with one coder only is left out (it has nothing to agree with); None when
+    undefined (no frame with two coders, or one category only)."""
+    used = [np.stack(arrays) for arrays in videos.values() if len(arrays) >= 2 and len(arrays[0])]
+    k = max([len(CATEGORIES)] + [int(s.max()) + 1 for s in used])  # any codes 0..k-1 (the tests use more)
+    coincide = 0.0  # sum over c of o_cc
+    totals = np.zeros(k)  # n_c
+    for stacked in used:
+        counts = np.stack([(stacked == c).sum(axis=0) for c in range(k)])  # category x frame
+        coincide += float((counts * (counts - 1)).sum()) / (len(stacked) - 1)
+        totals += counts.sum(axis=1)
+    n = totals.sum()
+    spread = n**2 - float((totals**2).sum())
+    if n < 2 or spread <= 0:
+        return None
+    return float(1 - (n - 1) * (n - coincide) / spread)
+
+
+@dataclass
+class FrameAgreement:
+    """Cohen's kappa and the frames counted per pair of files ((i, j) -> ...), Krippendorff's alpha over all files
+    (None with two), and per file the frames in both a micro and a macro interval (counted as micro)."""
+
+    kappa: dict[tuple[int, int], float | None]
+    frames: dict[tuple[int, int], int]
+    tables: dict[tuple[int, int], np.ndarray]
+    alpha: float | None
+    alpha_frames: int
+    overlapping: list[int]
+
+
+def frame_agreement(files: Sequence[Mapping[Hashable, Sequence[Interval]]],
+                    shared: Mapping[tuple[int, int], Sequence[Hashable]], lengths: Mapping[Hashable, int],
+                    types: Sequence[str]) -> FrameAgreement:
+    """The frame-wise figures of ``files`` (video -> intervals each): each pair (i, j) over its ``shared`` videos,
+    pooled (one confusion table), and all files together; ``lengths``: video -> frames counted (1..N)."""
+    labels = [{v: frame_labels(f[v], lengths[v], types) for v in lengths if v in f} for f in files]
+    kappa, counted, tables = {}, {}, {}
+    for (i, j), videos in shared.items():
+        table = sum((confusion(labels[i][v], labels[j][v]) for v in videos), np.zeros((3, 3), dtype=np.int64))
+        kappa[i, j], counted[i, j], tables[i, j] = cohen_kappa(table), int(table.sum()), table
+    alpha, alpha_frames = None, 0
+    if len(files) > 2:
+        held = {v: [f[v] for f in labels if v in f] for v in lengths}
+        alpha = krippendorff_alpha(held)
+        alpha_frames = sum(lengths[v] for v, arrays in held.items() if len(arrays) >= 2)
+    both = set(_CODE) <= set(types)  # with one type compared, the other's intervals are no frame's category
+    overlapping = [sum(overlapping_frames(f[v], lengths[v]) for v in lengths if v in f) if both else 0
+                   for f in files]
+    return FrameAgreement(kappa, counted, tables, alpha, alpha_frames, overlapping)
