@@ -51,7 +51,7 @@ WHO_RECORDED = {
     "casme3": f"94 subjects in Part A's v2 annotation, filmed at 30 fps (Li et al., IEEE TPAMI); {_SEE_PAPER}",
     "casme3-long": f"Part A's long videos, filmed at 30 fps (Li et al., IEEE TPAMI); {_SEE_PAPER}",
     "casme-sq": f"long videos filmed at 30 fps (Qu et al., IEEE Transactions on Affective Computing); {_SEE_PAPER}",
-    "samm": f"29 subjects with micro-expressions in its v2 annotation, filmed at 200 fps; its paper describes "
+    "samm": f"29 subjects in its v2 annotation, filmed at 200 fps; its paper describes "
             f"diverse participants (Davison et al., IEEE Transactions on Affective Computing 2018); {_SEE_PAPER}",
     "samm-long": f"long videos filmed at 200 fps (Yap et al., SAMM Long Videos); {_SEE_PAPER}",
     "smic": f"the HS part: 164 clips of 16 subjects, filmed at 100 fps (Li et al., IEEE FG 2013); {_SEE_PAPER}",
