@@ -61,7 +61,7 @@ def test_final_fit_only_writes_model_and_card_and_predict_loads_it(synth_root, t
     assert _card(run) == json.loads((final / "model" / "model_card.json").read_text())  # travels with the model
     md = (final / "MODEL_CARD.md").read_text()
     for text in ("NOT measured", card["weights"]["sha256"], "Intended use", "Limits", "Licence",
-                 "synthetic faces", "Do not use this model to decide about people", "`train.epochs`: `1`",
+                 "synthetic faces", "Do not use this model on people", "has seen no person", "`train.epochs`: `1`",
                  "; 1 epoch (train.epochs: a fixed count, none chosen on a test subject)"):
         assert text in md, text
     assert "1 epochs" not in md

@@ -109,6 +109,7 @@ class TrainConfig:
     # then compiled steps: faster or not depending on the CPU and torch (docs/performance.md, "torch.compile on CPU")
     compile: bool = False
     state_every_s: float = 60.0  # seconds between resume-state writes (0: every epoch); not part of the experiment
+    card_contact: str = ""  # who answers for the final model, on its model card ("" -> "not given"); not the experiment
 
     def __post_init__(self) -> None:
         check_fields(self, "train")

@@ -17,6 +17,7 @@ _ADDED = {
     ("train", "state_every_s"): 0.0,  # b4566e1, 2026-12-05: the resume state was written after every epoch
     ("model", "factory"): "",  # 2026-12-06: MMNet was the only network before
     ("data", "frames"): None,  # 2026-12-06: frames found by the last number in their names (table dataset)
+    ("train", "card_contact"): "",  # 2026-12-06: the model card named no contact
 }
 # train.channels_last (bool) became train.memory_format in 91a0ede, 2026-11-25
 _MEMORY_FORMAT = {True: "channels_last", False: "contiguous"}

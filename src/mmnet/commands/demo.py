@@ -190,7 +190,10 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
             if (moved := lock.enter_context(restart_lock(base / run_name))) is not None:
                 print(f"restart: the earlier run in {base / run_name} was moved to {moved}")
         finished_before = _finished_folds(base / run_name)
-        report = train_experiment(cfg, base / run_name, progress=not args.no_progress)
+        # the card's Configuration line: the demo's recipe, as `mmnet train` names its --config
+        typed = "".join(f" --set {s}" for s in args.overrides)
+        source = f"mmnet demo's settings (mmnet.commands.demo.DEMO_OVERRIDES){' with' + typed if typed else ''}"
+        report = train_experiment(cfg, base / run_name, progress=not args.no_progress, source=source)
     print(format_results_table(report))
     seconds = time.perf_counter() - t0
     print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")

@@ -12,6 +12,7 @@ from .. import __version__
 from ..images import RESIZE_METHOD
 from ..model import CheckpointInfo, MMNet
 from ..model.checkpoint import weights_file
+from ..model_use import INTENDED_USE, LIMITS, SYNTHETIC_LIMITS, synthetic_banner
 from .predictor import Preprocessing
 from .provenance import LICENCE_NOT_RECORDED, dataset_name, model_card_beside, training_record
 
@@ -131,6 +132,9 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
         data = {k: run[k] for k in ("dataset", "epochs", "synthetic", "permuted_labels", "recorded_in", "run")
                 if k in run}
         out["training_data"] = json.dumps(data)
+    # no card (a fold model, a converted one): the built-in texts, so that the file still says what it is not for
+    synthetic = out["training_data"] != TRAINING_NOT_RECORDED and json.loads(out["training_data"]).get("synthetic")
+    out.update(intended_use=INTENDED_USE, limits=SYNTHETIC_LIMITS if synthetic is True else LIMITS)
     if weights is not None and weights.is_file():  # the weights exported, for whoever traces them
         out["weights_sha256"] = file_sha256(weights)
     return out
@@ -143,9 +147,18 @@ def doc_string(provenance: dict[str, str]) -> str:
         return f"{head}. Training data not recorded: see metadata 'training_data'."
     data = json.loads(provenance["training_data"])
     dataset = data.get("dataset")
+    if data.get("synthetic") is True and isinstance(dataset, str):  # said first: no real dataset is behind it
+        banner = synthetic_banner(_synthetic_layouts(data), partly=dataset == "composite")
+        return f"{banner} {head}; licence note in metadata 'licence'."
     named = dataset_name(dataset) if isinstance(dataset, str) else "data not stated"
-    synthetic = " (mmnet's synthetic faces: meaningless on real faces)" if data.get("synthetic") else ""
-    return f"{head}. Trained on {named}{synthetic}; licence note in metadata 'licence'."
+    return f"{head}. Trained on {named}; licence note in metadata 'licence'."
+
+
+def _synthetic_layouts(data: dict) -> list[str]:
+    """The file layouts a synthetic model's data copied: the card's synthetic datasets, else the dataset's key."""
+    parts = data.get("datasets") if isinstance(data.get("datasets"), dict) else {}
+    drawn = [d for d, v in parts.items() if isinstance(v, dict) and v.get("synthetic")]
+    return drawn or ([] if data.get("dataset") == "composite" else [str(data["dataset"])])  # a part not known
 
 
 def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None,

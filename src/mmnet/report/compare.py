@@ -128,7 +128,8 @@ def _settings_used(run: Run) -> dict:
     config = copy.deepcopy(run.config)
     fill_earlier_keys(config)  # an older run's config.yaml: the keys added since, as it behaved (not differences)
     # how often the resume state is written, and a TensorBoard log: not how the run trained
-    used = {k: v for k, v in flatten_config(config).items() if k not in ("train.state_every_s", "train.tensorboard")}
+    used = {k: v for k, v in flatten_config(config).items()
+            if k not in ("train.state_every_s", "train.tensorboard", "train.card_contact")}
     finished = [f.done for folds in run.folds.values() for f in folds if f.finished]
     per_fold = [fold_numerics(done, run.env) for done in finished] or [fold_numerics({}, run.env)]
     for key in FOLD_NUMERICS:

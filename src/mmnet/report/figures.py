@@ -175,7 +175,8 @@ def _per_subject(report: dict):
     by_seed = {s: {(r["dataset"], r["subject"]): r["acc"] for r in report["seeds"][s]["last"]["per_subject"]}
                for s in seeds}
     acc = np.array([[by_seed[s].get((r["dataset"], r["subject"]), np.nan) for s in seeds] for r in rows]) * 100
-    fig = Figure(figsize=(WIDTH_IN, 0.9 + 0.13 * len(rows)), layout="constrained")
+    # the legend takes a second row (UAR dots, pooled accuracy, chance, and the seeds' ticks): room for it
+    fig = Figure(figsize=(WIDTH_IN, 1.15 + 0.13 * len(rows)), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(rows))
     ax.barh(y, np.nanmean(acc, axis=1), color="0.6", edgecolor="0.2", linewidth=0.4, height=0.7,
@@ -183,8 +184,20 @@ def _per_subject(report: dict):
     if len(seeds) > 1:
         for k in range(len(seeds)):
             ax.plot(acc[:, k], y, "|", color="black", markersize=4, label="one seed" if k == 0 else None)
+    # each subject's UAR over the classes its clips hold, against chance (1 / classes): accuracy alone flatters
+    # a subject whose clips are mostly one class
+    uar = {s: {(r["dataset"], r["subject"]): r.get("uar", np.nan) for r in report["seeds"][s]["last"]["per_subject"]}
+           for s in seeds}
+    subject_uar = np.array([[uar[s].get((r["dataset"], r["subject"]), np.nan) for s in seeds] for r in rows]) * 100
+    if not np.isnan(subject_uar).all():
+        ax.plot(np.nanmean(subject_uar, axis=1), y, "o", color="black", markersize=2.5, markerfacecolor="white",
+                markeredgewidth=0.6, label="UAR (its classes)")
     pooled = 100 * report["headline"]["mean"]["acc"]
     ax.axvline(pooled, color="black", linestyle="--", linewidth=0.8, label=f"pooled accuracy {pooled:.1f}%")
+    if report["classes"]:
+        chance = 100 / len(report["classes"])
+        ax.axvline(chance, color="0.35", linestyle=":", linewidth=1.0,
+                   label=f"chance UAR {chance:.0f}%")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
@@ -192,8 +205,8 @@ def _per_subject(report: dict):
     for k, r in enumerate(rows):
         ax.annotate(f"n={r['n']}", (100, k), xytext=(2, 0), textcoords="offset points", va="center", fontsize=5,
                     annotation_clip=False)
-    ax.set_xlabel("accuracy of the left-out subject (honest, last epoch)")
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, borderaxespad=0.2)
+    ax.set_xlabel("left-out subject: accuracy (bars), UAR (dots); honest, last epoch")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, borderaxespad=0.2)
     return fig
 
 

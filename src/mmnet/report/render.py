@@ -7,12 +7,14 @@ import pandas as pd
 
 from ..data.common import natural_key
 from ..display_width import display_width, pad
+from ..model_use import synthetic_banner
 from ..run_folder import split_skipped
 from .class_gaps import class_gap_lines
 from .protocol_text import network_line, per_dataset_heading, protocol_line, report_title
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
+from .subject_spread import subject_spread_line
 from .verdict import VERDICT_MIN_SUBJECTS, chance_verdict
 
 __all__ = ["render_markdown", "megc_log", "natural_order", "format_results_table", "chance_verdict", "format_metric",
@@ -121,6 +123,16 @@ def _data_identity(report: dict) -> list[str]:
             "sizes and modification times: it identifies this copy on this machine, not the data)"]
 
 
+def _synthetic_line(report: dict) -> str | None:
+    """The banner of a run on mmnet's synthetic faces (env.json's synthetic_data, from the data's synth.json)."""
+    drawn = (report.get("environment") or {}).get("synthetic_data")
+    if not isinstance(drawn, dict):
+        return None
+    composite = (report.get("config") or {}).get("data", {}).get("dataset") == "composite"
+    layout = drawn.get("layout") or next(iter(report.get("datasets") or []), "")
+    return synthetic_banner([layout], what="run", partly=composite)
+
+
 def render_markdown(report: dict) -> str:
     """report.md text for a report dict from :func:`compute_report`."""
     classes, st = report["classes"], report["status"]
@@ -137,6 +149,8 @@ def render_markdown(report: dict) -> str:
               for d in st.get("damaged_folds", [])]
         L += [f"- seed {s}: {u['samples']} sample(s) not tested yet, subjects {', '.join(u['subjects'])}"
               for s, u in st["untested"].items()]
+    if banner := _synthetic_line(report):  # said first: the numbers below are not a real dataset's
+        L += ["", f"**{banner}**"]
     # split here too, so that a report.json of an earlier mmnet (its count held the list's exclusions) reads the same
     problems, unlisted = split_skipped((r["sample_id"], r["reason"]) for r in st.get("skipped") or [])
     n_skipped = len(problems) if "skipped" in st else st["skipped_samples"]
@@ -158,6 +172,8 @@ def render_markdown(report: dict) -> str:
     verdict = chance_verdict(report)
     if verdict:
         L += [f"**Verdict: {verdict}.**", ""]
+    if spread := subject_spread_line(h.get("subject_spread"), len(report["datasets"]) > 1):
+        L += [spread, ""]  # the pooled numbers below can hide a subject the model fails on
     L += [*_headline_rows(h), ""]
     L += [line for note in class_gap_lines(report) for line in (note, "")]  # beside the figures they qualify
     if "ci" in h:
@@ -192,10 +208,11 @@ def render_markdown(report: dict) -> str:
                   *_class_table(sc, classes), "", *_confusion_table(sc["confusion"], classes), ""]
         last = entry["last"]
         L += [f"## Seed {seed}: per subject (honest, last epoch)", "",
-              "| subject | fold | n | correct | acc % |", "|---|---|---|---|---|"]
+              "| subject | fold | n | correct | acc % | classes | UAR (its classes) |", "|---|---|---|---|---|---|---|"]
         many = len(report["datasets"]) > 1
         L += [f"| {r['dataset'] + '/' if many else ''}{r['subject']} | {r['fold']} | {r['n']} | "
-              f"{r['correct']} | {format_metric(r['acc'], True)} |"
+              f"{r['correct']} | {format_metric(r['acc'], True)} | {r.get('classes', 'n/a')} | "
+              f"{format_metric(r.get('uar'))} |"
               for r in last["per_subject"]]
         L += ["", f"## Seed {seed}: folds", ""]
         if PAPER_KEY in entry:

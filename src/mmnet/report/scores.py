@@ -28,6 +28,7 @@ from .protocol_text import data_issue_lines, protocol_summary
 from .reproduce_terms import bits_terms, data_terms, synthetic_terms
 from .run_reader import Run, RunFolderError, config_value, load_run
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epochs
+from .subject_spread import subject_spread
 
 __all__ = ["compute_report", "score_run", "report_files", "REPORT_FILES", "ALL_REPORT_FILES", "HEADLINE",
            "LAST_NOTE", "FIGURES", "FIGURE_FORMATS", "DEFAULT_FIGURE_FORMATS"]
@@ -97,8 +98,10 @@ def _selected(run: Run, seed: int, mode: str) -> tuple[pd.DataFrame, pd.DataFram
 
 def _per_subject(acc_pred: pd.DataFrame) -> list[dict]:
     g = acc_pred.assign(ok=acc_pred["true"] == acc_pred["pred"]).groupby(["dataset", "subject"], sort=False)
+    # uar: the mean recall over the classes this subject's clips hold (a class it lacks has no recall to average)
     rows = [{"dataset": d, "subject": s, "fold": str(x["fold"].iloc[0]), "n": len(x), "correct": int(x["ok"].sum()),
-             "acc": float(x["ok"].mean())} for (d, s), x in g]
+             "acc": float(x["ok"].mean()), "classes": int(x["true"].nunique()),
+             "uar": float(x.groupby("true")["ok"].mean().mean())} for (d, s), x in g]
     return sorted(rows, key=lambda r: (r["dataset"], natural_key(r["subject"])))
 
 
@@ -351,7 +354,8 @@ def score_run(run: Run, selection: str | None,
         "n_folds": {str(s): sum(f.finished for f in run.folds[s]) for s in seeds},
         "headline": {"selection": "last", "description": LAST_NOTE, **summary("last"),
                      "ci": _intervals(headline_frames, n_classes, resamples),
-                     "chance_test": permutation_test(headline_frames, n_classes, permutations=resamples)},
+                     "chance_test": permutation_test(headline_frames, n_classes, permutations=resamples),
+                     "subject_spread": subject_spread(per_seed, n_classes)},
     }
     if mode == "paper":
         report[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, "description":

@@ -24,11 +24,23 @@ from ..infer.alignment import alignment_summary
 from ..infer.provenance import DATASET_NAMES, is_synthetic
 from ..model import CheckpointInfo, read_checkpoint
 from ..model.mmnet import WEIGHTS_NAME
+from ..model_use import (
+    FAILURE_MODES,
+    INTENDED_USE,
+    LIMITS,
+    NOBODY_RECORDED,
+    SUBGROUPS,
+    SYNTHETIC_LIMITS,
+    synthetic_banner,
+    who_recorded,
+)
 from ..report.run_reader import RUN_TABLE_REMEDY, read_csv, read_json
-from ..shell_words import shell_quote
+from ..report.subject_spread import subject_spread_line
+from ..report.verdict import chance_verdict
 from ..utils import atomic_write_text
+from .card_render import MMNET_CLASS, render_card
 
-__all__ = ["write_model_card", "DATASET_OWNERS"]
+__all__ = ["write_model_card", "render_card", "DATASET_OWNERS", "INTENDED_USE", "LIMITS"]
 
 _CAS = "the Institute of Psychology, Chinese Academy of Sciences"
 _MMU = "Manchester Metropolitan University"
@@ -53,25 +65,14 @@ DATASET_OWNERS[OWN_CLIPS] = "your own clips (the table dataset), recorded by who
 OWN_CLIPS_TERMS = ("your own clips (the table dataset): the consent the people filmed gave, and your institution's "
                    "data-protection and ethics approval, say whether a model trained on them may be shared")
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
-_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard", "train.state_every_s")
+_NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard", "train.state_every_s",
+               "train.card_contact")
 # Shown in the card's own sections: the scheme under "classes", the input size under "preprocessing".
 _SHOWN_ELSEWHERE = ("data.scheme", "model.image_size")
 
 NOT_MEASURED = ("The final model is trained on every subject, so no held-out subject is left to test it: its own "
                 "accuracy is NOT measured. The LOSO scores above estimate how this recipe does on subjects it "
                 "has not seen; they are not a measurement of this model.")
-INTENDED_USE = (
-    "Research on facial micro-expression recognition: reproducing and comparing results, analysing clips "
-    "recorded and cropped like the training data (onset and apex frames of a face crop).")
-LIMITS = (
-    "Micro-expression datasets are small (hundreds of clips from tens of people), recorded in laboratories "
-    "under controlled light with frontal faces, with emotions elicited by video clips and labelled by a "
-    "few coders; the subjects are few and mostly young adults. Expect lower accuracy on "
-    "other people, cameras, frame rates or settings. The classes are the dataset's emotion labels, not what "
-    "a person feels. Do not use this model to decide about people (hiring, policing, security, health, "
-    "education, deception detection).")
-
-
 def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | None = None) -> dict:
     """Write the card of ``run_dir/final`` and return it (the JSON form).
 
@@ -93,13 +94,19 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     _, meta = read_checkpoint(weights)  # also proves the weights load
     data = cfg.get("data") or {}
     classes = list(data.get("classes") or [])
+    synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
+    datasets = sorted({s["dataset"] for s in samples})
+    drawn = _synthetic_parts(data, run, datasets) if synthetic else set()
     per_dataset = {}
-    for ds in sorted({s["dataset"] for s in samples}):
+    for ds in datasets:
         rows = [s for s in samples if s["dataset"] == ds]
         per_dataset[ds] = {"samples": len(rows), "subjects": sorted({s["subject"] for s in rows}),
-                           "owner": DATASET_OWNERS.get(ds, f"{ds}: its owners")}
+                           "owner": DATASET_OWNERS.get(ds, f"{ds}: its owners"), "recorded": who_recorded(ds)}
+        if ds in drawn:  # mmnet's faces in this dataset's file layout: nobody's data, nobody filmed
+            per_dataset[ds].update(owner=None, synthetic=True, layout=ds,
+                                   recorded="nobody: mmnet's synthetic faces, drawn by `mmnet synth`")
     counts = Counter(int(s["class_index"]) for s in samples)
-    synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
+    partly = synthetic and set(drawn) != set(datasets)
     card = {
         "model": {"path": f"{rf.FINAL}/{rf.MODEL}", "weights": f"{rf.FINAL}/{rf.MODEL}/{WEIGHTS_NAME}",
                   **_architecture(done, meta), "network": meta.get("model")},
@@ -121,9 +128,13 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "loso": _loso(report, cfg),
         "not_measured": NOT_MEASURED,
         "intended_use": INTENDED_USE,
-        "limits": LIMITS,
+        "limits": SYNTHETIC_LIMITS if synthetic and not partly else LIMITS,
+        "failure_modes": list(FAILURE_MODES),
+        "subgroups": NOBODY_RECORDED if synthetic and not partly else SUBGROUPS,
         "synthetic_data": synthetic,
-        "licence": _licence(per_dataset, synthetic, data.get("dataset") == "composite"),
+        "synthetic_banner": synthetic_banner(sorted(drawn) or datasets, partly=partly) if synthetic else None,
+        "contact": str((cfg.get("train") or {}).get("card_contact") or "") or "not given",
+        "licence": _licence({d: v for d, v in per_dataset.items() if d not in drawn}, synthetic, partly),
         "software": {"mmnet_version": meta.get("mmnet_version"),
                      "git_revision": rf.fold_software(done, env)["git_revision"],  # the final fit's, not the run's
                      "torch_version": env.get("torch_version"), "python": env.get("python")},
@@ -163,7 +174,41 @@ def _loso(report: dict | None, cfg: dict) -> dict:
            "mean": head.get("mean"), "std": head.get("std"), "per_seed": head.get("per_seed")}
     if head.get("per_dataset"):
         out["per_dataset"] = {d: v.get("mean") for d, v in head["per_dataset"].items()}
+    # the report's own chance level, verdict, intervals and spread, quoted (never computed again otherwise)
+    classes = report.get("classes") or []
+    subj = (head.get("ci") or {}).get("subjects") or {}
+    per_seed_ci = subj.get("per_seed") or {}
+    spread, many = head.get("subject_spread"), len(report.get("datasets") or []) > 1
+    out.update(chance=1 / len(classes) if classes else None, verdict=chance_verdict(report),
+               ci_subjects=subj.get("mean") or (next(iter(per_seed_ci.values())) if len(per_seed_ci) == 1 else None),
+               subject_spread=spread, subject_spread_line=subject_spread_line(spread, many),
+               per_class=_per_class(report))
     return out
+
+
+def _per_class(report: dict) -> dict:
+    """Each class's F1 and recall of the honest selection (report.json's seeds.<S>.last), the mean over seeds."""
+    seeds = [e["last"] for e in (report.get("seeds") or {}).values() if "f1" in e.get("last", {})]
+    if not seeds:
+        return {}
+    return {c: {k: sum(s[k][i] for s in seeds) / len(seeds) for k in ("f1", "recall")}
+            for i, c in enumerate(report.get("classes") or [])}
+
+
+def _synthetic_parts(data: dict, run: Path, datasets: list[str]) -> set[str]:
+    """The datasets of ``datasets`` whose data folder is mmnet's synthetic set: all of them for a synthetic
+    dataset, the synthetic parts of a composite."""
+    if data.get("dataset") != "composite":
+        return set(datasets)
+    from ..data import dataset_paths
+    from ..dataset_root import parse_root
+    from ..errors import ConfigError
+
+    try:
+        parts = dataset_paths(parse_root("composite", data.get("root")))[0]
+    except ConfigError:
+        return set()
+    return {p for p, root in parts.items() if p in datasets and is_synthetic({"dataset": p, "root": str(root)}, run)}
 
 
 def _agreement(dataset: str) -> str:
@@ -189,97 +234,17 @@ def _licence(per_dataset: dict, synthetic: bool = False, composite: bool = False
                 f"agreement: {agreements}. Read each before sharing these weights. {own}")
     if set(per_dataset) == {OWN_CLIPS}:
         return f"Trained on {OWN_CLIPS_TERMS}. {own}"
-    return (f"Trained on licence-gated data, each dataset used under the licence agreement its owner asks users to "
-            f"sign: "
+    return (f"Trained on licence-gated data: each dataset is released by its owner for non-commercial research "
+            f"under a licence agreement its users sign, and these weights derive from that data: "
             f"{agreements}. Whether these weights may be shared or used commercially is for those agreements to "
             f"say: read each before doing either. {own}")
-
-
-def render_card(card: dict) -> str:
-    """The card as Markdown."""
-    t, cl, loso = card["training"], card["classes"], card["loso"]
-    label = "MMNet" if card["model"].get("class", _MMNET) == _MMNET else card["model"]["class"].rpartition(":")[2]
-    lines = [f"# Model card: {label} micro-expression classifier", "",
-             f"Weights: `{card['weights']['file']}` in the model folder `{card['model']['path']}` of the run "
-             f"(SHA-256 `{card['weights']['sha256']}`, {card['weights']['bytes']} bytes); this card is in "
-             f"`{rf.FINAL}/` and, the same, in the model folder. Architecture: {card['model']['architecture']}. "
-             + _how_to_load(card), "",
-             "## Training data", "",
-             f"{t['samples']} samples of {t['subjects']} subjects, every one used for training "
-             f"({t['skipped_samples']} left out, listed in skipped.csv"
-             + "".join(f"; {n} not in {name}, left out by the protocol's list"
-                       for name, n in (t.get("not_listed") or {}).items())
-             + f"); {t['epochs']} "
-             f"epoch{'' if t['epochs'] == 1 else 's'} (train.epochs: a fixed count, none chosen on a test subject), "
-             f"seed {t['seed']}, "
-             f"{t['device']} {t['precision']}, {t['seconds']} s.",
-             "", f"Dataset fingerprint: `{t.get('dataset_fingerprint') or 'not recorded'}` (from the run's env.json: "
-             "a hash of the samples, the image size and each frame file's path, size and modification time; "
-             "a run with the same fingerprint trained on the same frames).", ""]
-    for ds, v in t["datasets"].items():
-        lines.append(f"- `{ds}`: {v['samples']} samples, subjects {', '.join(v['subjects'])}")
-    lines += ["", "## Classes", "", f"Scheme `{cl['scheme']}`, in logit order:", ""]
-    lines += [f"{i}. {c} (training samples: {cl['samples_per_class'][c]})" for i, c in enumerate(cl["names"])]
-    pre = card["preprocessing"]
-    lines += ["", "## Preprocessing", "",
-              f"Image size {pre.get('image_size')}, mean {pre.get('mean')}, std {pre.get('std')}; {pre['frames']}",
-              "", f"Face alignment of the training clips: {card['alignment']['caption']}", "",
-              "## Recipe", "", f"Configuration: {card['source']}. Values that differ from the built-in "
-              "defaults (the paper's 5-class CASME II recipe; local paths left out; the full configuration "
-              "is the run's config.yaml):", ""]
-    values = card["recipe_values"]
-    lines += [f"- `{k}`: `{v}`" for k, v in values.items()] or ["- none: the paper's recipe as published"]
-    lines += ["", "## How well does it work?", ""]
-    if loso["available"]:
-        m, s = loso["mean"], loso["std"] or {}
-        lines += [f"Cross-validation of the same recipe in the same run ({loso['protocol'].upper()}, "
-                  f"{loso['n_seeds']} seed(s), {loso['selection']}):", "",
-                  "| metric | " + ("mean ± std over seeds" if any(v is not None for v in s.values()) else "value")
-                  + " |", "|---|---|"]
-        lines += [f"| {k.upper()} | {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s.get(k) is not None else "") + " |"
-                  for k in ("acc", "uf1", "uar")]
-        if not loso["complete"]:
-            lines += ["", "The cross-validation is incomplete (unfinished folds or seeds): these numbers are partial."]
-        if loso.get("per_dataset"):
-            lines += ["", "Per dataset (mean over seeds):", ""]
-        for d, dm in (loso.get("per_dataset") or {}).items():
-            lines.append(f"- {d}: ACC {dm['acc']:.4f}, UF1 {dm['uf1']:.4f}, UAR {dm['uar']:.4f}")
-    else:
-        lines.append(loso["note"])
-    lines += ["", f"**{card['not_measured']}**", "", "## Intended use", "", card["intended_use"], "",
-              "## Limits", "", card["limits"], "", "## Licence", "", card["licence"], "", "## Software", ""]
-    sw = card["software"]
-    lines += [f"mmnet {sw['mmnet_version']}, git revision {sw['git_revision'] or 'unknown'}, torch "
-              f"{sw['torch_version']}, Python {sw['python']}.", ""]
-    return "\n".join(lines)
-
-
-
-
-#: the network done.json and the checkpoint record for MMNet itself (mmnet.model.factory.network_name)
-_MMNET = "mmnet.model.mmnet:MMNet"
 
 
 def _architecture(done: dict, meta: dict) -> dict:
     """The card's architecture: the network the final fit trained (done.json; the checkpoint's record; MMNet for an
     mmnet that recorded neither), its parameter count, and model.factory when one built it."""
-    name = done.get("network") or meta.get("network") or _MMNET
+    name = done.get("network") or meta.get("network") or MMNET_CLASS
     factory = (meta.get("model") or {}).get("factory") or ""
-    out = {"architecture": "MMNet (Li et al., IJCAI 2022)" if name == _MMNET else f"{name} (not MMNet)",
+    out = {"architecture": "MMNet (Li et al., IJCAI 2022)" if name == MMNET_CLASS else f"{name} (not MMNet)",
            "class": name, "parameters": done.get("parameters")}
     return {**out, "factory": factory} if factory else out
-
-
-def _how_to_load(card: dict) -> str:
-    """How to load the model: MMNet with `mmnet predict`; another network in Python, by its factory or class."""
-    model, path = card["model"], shell_quote(card["model"]["path"])
-    if model.get("class", _MMNET) == _MMNET:
-        return (f"Load it with `mmnet predict --checkpoint {path}` (a path in the run folder) or "
-                "`mmnet.model.load_checkpoint`.")
-    if model.get("factory"):
-        return (f"`mmnet predict` builds MMNet, not this network: load it in Python with "
-                f"`mmnet.model.load_checkpoint({model['path']!r}, factory={model['factory']!r})`, where the "
-                "factory's module is importable.")
-    cls = model["class"].rpartition(":")[2]
-    return (f"`mmnet predict` builds MMNet, not this network: load it in Python with `{cls}.from_pretrained"
-            f"({model['path']!r})`, where `{model['class']}` is importable.")

@@ -12,8 +12,8 @@ __all__ = ["config_changes", "resume_changes", "experiment_values"]
 # turned on for a resumed run logs the recorded epochs of its unfinished folds, then the new ones), and so may
 # where the data lie: a moved dataset resumes when its frames and samples are the same (rf.data_changes).
 # eval.selection only decides how the recorded per-epoch predictions are scored: a resume re-scores the report.
-_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "train.state_every_s:", "data.root:", "data.annotation:",
-                   "data.cache_dir:", "eval.selection:")
+_NOT_EXPERIMENT = ("train.final_fit:", "train.tensorboard:", "train.state_every_s:", "train.card_contact:",
+                   "data.root:", "data.annotation:", "data.cache_dir:", "eval.selection:")
 
 
 def experiment_values(values: dict) -> dict:

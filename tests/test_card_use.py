@@ -1,0 +1,200 @@
+"""What a model card, a report and an ONNX export say about how far the model can be trusted and what it is for:
+the run's chance level, verdict and intervals beside its scores, the spread over subjects, who was recorded, the
+failure modes, a contact, and a banner on anything trained on mmnet's synthetic faces."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from mmnet.report import build_report
+
+from .fake_runs import CLASSES, make_samples, write_run
+
+# A: recall 1 (class 0) and 0 (class 1): UAR 0.5; B: recalls 1 and 0.5: UAR 0.75; C: nothing right: UAR 0
+SUBJECTS = {"A": [0, 0, 1], "B": [1, 2, 2], "C": [0, 2]}
+PREDICTED = {"A": [0, 0, 0], "B": [1, 2, 0], "C": [1, 1]}
+SPREAD = "Across 3 subjects: median UAR 0.50, worst 0.00 (subject C, n=2), 1 subject at or below chance (0.33 = 1/3"
+
+
+def _predict(seed, epoch, s):
+    return PREDICTED[s["subject"]][int(s["clip"][2:])]
+
+
+@pytest.fixture
+def run(tmp_path):
+    return write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=1)
+
+
+def _final_model(run, *, root=None, contact=None):
+    """Give the fake run a final model (a tiny network) and, optionally, a data root and a card contact."""
+    from mmnet.model import MMNet
+    from mmnet.model.mmnet import CheckpointInfo
+
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    if root is not None:
+        cfg["data"]["root"] = str(root)
+    if contact is not None:
+        cfg["train"]["card_contact"] = contact
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (run / "final").mkdir()
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
+    torch.manual_seed(0)
+    MMNet(3, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(CLASSES))
+
+
+def _synthetic_root(tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "synth.json").write_text(json.dumps({"generator": "mmnet synth", "layout": "casme2"}))
+    return root
+
+
+def test_report_gives_each_subjects_uar_over_its_own_classes_and_the_spread_under_the_verdict(run):
+    # per_subject held n, correct and acc only: a subject whose clips are mostly one class looked fine by accuracy
+    report = build_report(run)
+    rows = report["seeds"]["0"]["last"]["per_subject"]
+    assert [(r["subject"], r["n"], r["correct"], r["classes"], r["uar"]) for r in rows] == [
+        ("A", 3, 2, 2, 0.5), ("B", 3, 2, 2, 0.75), ("C", 2, 0, 2, 0.0)]
+    assert {"dataset", "subject", "fold", "n", "correct", "acc"} <= set(rows[0])  # the keys readers already use
+    spread = report["headline"]["subject_spread"]
+    assert (spread["n_subjects"], spread["median_uar"], spread["at_or_below_chance"]) == (3, 0.5, 1)
+    assert spread["worst"] == {"dataset": "casme2", "subject": "C", "n": 2, "uar": 0.0}
+    md = (run / "report.md").read_text()
+    assert SPREAD in md and md.index("**Verdict:") < md.index(SPREAD) < md.index("| seed | n | correct")
+    assert "| subject | fold | n | correct | acc % | classes | UAR (its classes) |" in md
+    assert "| C | fold-C | 2 | 0 | 0.00 | 2 | 0.0000 |" in md
+
+
+def test_the_per_subject_figure_draws_chance_and_each_subjects_uar(run):
+    from mmnet.report.figures import _per_subject
+    from mmnet.report.scores import compute_report
+
+    ax = _per_subject(compute_report(run)).axes[0]
+    chance = [line for line in ax.lines if line.get_label().startswith("chance UAR")]
+    assert len(chance) == 1 and list(chance[0].get_xdata()) == [pytest.approx(100 / 3)] * 2
+    dots = next(line for line in ax.lines if line.get_label() == "UAR (its classes)")
+    assert list(dots.get_xdata()) == pytest.approx([50, 75, 0])
+
+
+def test_a_report_of_synthetic_faces_says_so_under_its_status_line(run):
+    env = json.loads((run / "env.json").read_text())
+    build_report(run)
+    assert "synthetic faces" not in (run / "report.md").read_text()
+    env["synthetic_data"] = {"generator": "mmnet synth", "layout": "casme2"}
+    (run / "env.json").write_text(json.dumps(env))
+    build_report(run)
+    lines = (run / "report.md").read_text().splitlines()
+    assert lines[2].startswith("**Status: complete**")
+    assert lines[4] == ("**Demo run on mmnet's synthetic faces in the CASME II file layout: not results on any real "
+                        "dataset, and they say nothing about real faces.**")
+
+
+def test_the_card_quotes_the_reports_chance_verdict_intervals_spread_and_per_class_scores(run):
+    from mmnet.report.verdict import chance_verdict
+    from mmnet.train.model_card import write_model_card
+
+    report = build_report(run)
+    _final_model(run)
+    loso = write_model_card(run, report)["loso"]
+    ci = report["headline"]["ci"]["subjects"]["per_seed"]["0"]
+    assert loso["chance"] == pytest.approx(1 / 3) and loso["verdict"] == chance_verdict(report)
+    assert loso["ci_subjects"] == ci and loso["subject_spread"] == report["headline"]["subject_spread"]
+    last = report["seeds"]["0"]["last"]
+    assert loso["per_class"] == {c: {"f1": last["f1"][i], "recall": last["recall"][i]} for i, c in enumerate(CLASSES)}
+    md = (run / "final" / "MODEL_CARD.md").read_text()
+    assert f"| UAR | {last['uar']:.4f} | {ci['uar'][0]:.4f} – {ci['uar'][1]:.4f} |" in md
+    assert "Chance: UAR 0.33 (1 / 3 classes" in md and f"**Verdict: {chance_verdict(report)}.**" in md
+    assert SPREAD in md and f"| surprise | {last['f1'][2]:.4f} | {last['recall'][2]:.4f} |" in md
+
+
+def test_the_card_says_who_was_recorded_what_breaks_it_whom_to_ask_and_under_which_terms(run):
+    from mmnet.model_use import FAILURE_MODES, SUBGROUPS, WHO_RECORDED
+    from mmnet.train.model_card import write_model_card
+
+    _final_model(run)
+    card = write_model_card(run, None)
+    md = (run / "final" / "MODEL_CARD.md").read_text()
+    assert card["training"]["datasets"]["casme2"]["recorded"] == WHO_RECORDED["casme2"]
+    assert f"- `casme2`: {WHO_RECORDED['casme2']}" in md and SUBGROUPS in md
+    for words in ("head motion", "lighting", "glasses", "compression", "frame rates", "posed", "speech and blinks"):
+        assert any(words in m for m in FAILURE_MODES) and words in md, words
+    assert card["contact"] == "not given" and "Contact: not given." in md
+    assert "non-commercial research" in card["licence"] and "weights derive from that data" in card["licence"]
+    assert "Institute of Psychology" in card["licence"]
+
+
+def test_the_card_names_the_contact_of_train_card_contact(run, tmp_path):
+    from mmnet.config import load_config
+    from mmnet.train.model_card import write_model_card
+
+    assert load_config(None, ["train.card_contact=ml-lab@example.org"]).train.card_contact == "ml-lab@example.org"
+    _final_model(run, contact="ml-lab@example.org")
+    card = write_model_card(run, None)
+    assert card["contact"] == "ml-lab@example.org" and "train.card_contact" not in card["recipe_values"]
+    assert "Contact: ml-lab@example.org." in (run / "final" / "MODEL_CARD.md").read_text()
+
+
+def test_a_card_of_synthetic_faces_credits_no_dataset_owner(run, tmp_path):
+    # the demo's card listed "`casme2`: 18 samples" with CASME II's owner, as if it were a model of CASME II
+    from mmnet.model_use import SYNTHETIC_LIMITS
+    from mmnet.train.model_card import write_model_card
+
+    _final_model(run, root=_synthetic_root(tmp_path))
+    card = write_model_card(run, None)
+    banner = ("Demo model trained on mmnet's synthetic faces in the CASME II file layout: not a model of any real "
+              "dataset.")
+    assert card["synthetic_banner"] == banner and card["limits"] == SYNTHETIC_LIMITS
+    entry = card["training"]["datasets"]["casme2"]
+    assert entry["owner"] is None and entry["synthetic"] is True and "nobody" in entry["recorded"]
+    md = (run / "final" / "MODEL_CARD.md").read_text()
+    assert md.splitlines()[2] == f"**{banner}**"
+    assert "- synthetic (`casme2` layout, no owner): 8 samples" in md
+    assert "Institute of Psychology" not in md + json.dumps(card)
+
+
+def test_an_onnx_export_of_synthetic_faces_says_so_first_and_a_fold_model_carries_the_use_texts(run, tmp_path):
+    from mmnet.infer.onnx_metadata import doc_string, provenance_metadata
+    from mmnet.model import CheckpointInfo
+    from mmnet.model_use import INTENDED_USE, LIMITS, SYNTHETIC_LIMITS
+    from mmnet.train.model_card import write_model_card
+
+    _final_model(run, root=_synthetic_root(tmp_path))
+    write_model_card(run, None)
+    text = doc_string(provenance_metadata(run / "final" / "model"))
+    assert text.startswith("Demo model trained on mmnet's synthetic faces in the CASME II file layout")
+    assert "Trained on CASME II" not in text
+    # a fold model has no card: its export carries the built-in texts instead of none
+    fold = provenance_metadata(None, CheckpointInfo(CLASSES, training={"dataset": "samm", "synthetic": False}))
+    assert (fold["intended_use"], fold["limits"]) == (INTENDED_USE, LIMITS)
+    drawn = provenance_metadata(None, CheckpointInfo(CLASSES, training={"dataset": "casme2", "synthetic": True}))
+    assert drawn["limits"] == SYNTHETIC_LIMITS
+    assert doc_string(drawn).startswith("Demo model trained on mmnet's synthetic faces in the CASME II file layout")
+
+
+def test_the_demo_names_its_configuration_on_the_card(tmp_path, monkeypatch):
+    # `mmnet demo --set train.final_fit=true` wrote "Configuration: not recorded (the Python API was called ...)"
+    import argparse
+
+    import mmnet.train
+    from mmnet.commands import demo
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(cfg, out, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(mmnet.train, "train_experiment", fake)
+    args = argparse.Namespace(out=tmp_path, subjects=2, clips_per_subject=2, overrides=["train.final_fit=true"],
+                              restart=False, no_progress=True, tensorboard=False)
+    with pytest.raises(Stop):
+        demo._run_seed(args, 0, permute=False)
+    assert seen["source"] == ("mmnet demo's settings (mmnet.commands.demo.DEMO_OVERRIDES) with "
+                              "--set train.final_fit=true")
