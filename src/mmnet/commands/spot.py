@@ -219,12 +219,18 @@ def _spot(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if video_id is not None:  # --out: the id that intervals.csv, spotting.csv and str.csv name the recording by
         data = {"source": data.pop("source"), "video": video_id, **data}
+    summary = None  # the classifier's title, synthetic, permuted labels, note and performance, kept with its classes
+    if args.checkpoint is not None and (args.out is not None or args.json):
+        from ..infer.model_summary import model_summary
+
+        summary = model_summary(args.checkpoint, list(predictor.class_names))
     if args.out is not None or args.json:  # a result kept or handed on says what it was made from
         from ..spotting.provenance import spot_provenance
 
         models = {role: path for role, path in (("classifier", args.checkpoint), ("spotter", args.spotter_model))
                   if path is not None}
-        data["provenance"] = spot_provenance(args.source, models=models)
+        data["provenance"] = spot_provenance(args.source, models=models,
+                                             summaries={"classifier": summary} if summary else None)
     if args.out is not None:
         from ..spotting.timeline import timeline_png
 
@@ -242,7 +248,12 @@ def _spot(args: argparse.Namespace) -> int:
         # MEGC's numbers are the datasets' frame-file numbers, counted from 1: a video's frame i (from 0) is i + 1
         megc = {video_id: [dataclasses.replace(i, onset=i.onset + 1, apex=i.apex + 1, offset=i.offset + 1)
                            if from_video else i for i in result.intervals]}
-        files = {"intervals.csv": result.to_csv(classes, video=video_id).encode("utf-8"),
+        intervals_csv = result.to_csv(classes, video=video_id)
+        if summary is not None:  # classified: the model's note on every row (last column; empty: nothing to say)
+            from ..infer.model_summary import with_note_column
+
+            intervals_csv = with_note_column(intervals_csv, summary["note"])
+        files = {"intervals.csv": intervals_csv.encode("utf-8"),
                  "spotting.csv": format_spotting_csv(megc, scores=True).encode("utf-8"),
                  "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
                  "timeline.png": timeline_png(result)}
