@@ -22,6 +22,7 @@ from mmnet.infer.provenance import label_warning, training_caption, training_rec
 from mmnet.serve.model_info import describe_checkpoint, provenance
 
 from .test_inference import write_frames
+from .test_spot_str_csv import faked  # noqa: F401  (a fixture)
 from .test_spotting import synthetic_clip
 
 torch = pytest.importorskip("torch")
@@ -168,7 +169,8 @@ def test_the_note_column_is_added_last_on_every_row():
     assert with_note_column(text, None).splitlines()[1] == "v,1,,"
 
 
-def test_spot_json_and_intervals_csv_carry_the_classifiers_note(tmp_path, faked, capsys):
+@pytest.mark.usefixtures("faked")  # the spotting faked: no face extra, no decoding
+def test_spot_json_and_intervals_csv_carry_the_classifiers_note(tmp_path):
     # spot.json's models.classifier had path and sha256 only, intervals.csv no word of a synthetic model
     model = _model(tmp_path / "run", header=SYNTHETIC_HEADER)
     video = tmp_path / "006_1.mp4"
@@ -185,5 +187,3 @@ def test_spot_json_and_intervals_csv_carry_the_classifiers_note(tmp_path, faked,
     assert "model_note" not in (out / "intervals.csv").read_text()
     assert model_summary(model, CLASSES)["note"] == classifier["note"]
 
-
-from .test_spot_str_csv import faked  # noqa: E402, F401  (the spotting faked: no face extra, no decoding)
