@@ -30,7 +30,8 @@ TIMEOUT_MS = 60_000
 SLOW_FRAMES = 20  # a recording of this many frames is spotted slowly: 2 s a frame, until `released` is set
 released = threading.Event()
 MODEL_NOTE = "The model was trained on synthetic faces only: its classes mean nothing on real faces."
-PERFORMANCE = "Cross-validated on unseen people: UAR 0.15, UF1 0.11 (chance 0.20). Scores are softmax outputs."
+PERFORMANCE = ("Cross-validated on unseen people: UAR 0.15, UF1 0.11 (chance 0.33; not shown to be above chance by a "
+               "permutation test; 3 subjects). Scores are softmax outputs, not calibrated probabilities.")
 
 
 def spotter_with_timeline():
@@ -622,3 +623,18 @@ def test_the_time_left_is_shown_but_not_read_out(page, server, tmp_path):
         page.unroute("**/api/jobs/*/events")
         page.unroute(f"**/api/jobs/{job_id}")
         urllib.request.urlopen(urllib.request.Request(f"{server.url}/api/jobs/{job_id}", method="DELETE")).close()
+
+
+def test_a_permuted_label_models_note_is_the_panels_warning(browser, tmp_path):
+    # the panel warned only on synthetic faces: a permuted-label control (or a model of unknown data) said nothing
+    note = "The model was trained with permuted labels (a control): its classes are chance by design."
+    predictor = Predictor.from_checkpoint(make_checkpoint(tmp_path / "model"))
+    info = {"name": "control", "synthetic": False, "permuted_labels": True, "note": note}
+    with LiveServer(create_app(predictor, model_info=info, settings=ServeSettings(),
+                               spotter=spotter_with_timeline())) as live:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(live.url + "/")
+        sync_api.expect(page.locator("#model-warning")).to_have_text(note)
+        assert not page.is_visible("#model-performance")  # nothing recorded, nothing shown
+        context.close()
