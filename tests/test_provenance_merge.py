@@ -142,6 +142,11 @@ def test_performance_comes_from_the_run_report_or_the_model_card_else_is_not_rec
     assert line.startswith("Cross-validated on unseen people: UAR 0.30, UF1 0.25 (chance 0.33; not above chance; "
                            "4 subjects)")
     assert describe_checkpoint(shipped, PREDICTOR)["performance"]["source"] == "model card"
+    # a damaged report does not stop predictions: it is passed over
+    damaged = _report(0.2)
+    damaged["headline"]["chance_test"] = {"can_decide": True}  # its p-value lost
+    (tmp_path / "run" / "report.json").write_text(json.dumps(damaged))
+    assert performance(model)["source"] is None
 
 
 def test_predict_json_and_footer_carry_what_the_model_is_worth(tmp_path, capsys):

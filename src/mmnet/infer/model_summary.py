@@ -93,7 +93,12 @@ def performance(checkpoint: str | Path) -> dict:
     run = run_folder(Path(checkpoint))
     report = _read_json(run / "report.json") if run is not None else None
     card = model_card_beside(checkpoint)
-    found = (_from_report(report) if report else None) or (_from_card(card) if card else None)
+    found = None
+    for read, record in ((_from_report, report), (_from_card, card)):
+        try:
+            found = found or (read(record) if record else None)
+        except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError):
+            pass  # a damaged or foreign record: the other one, else "not recorded" (predictions go on)
     if found is None:
         return {"source": None, "line": f"Performance not recorded (no model card beside the weights and no "
                                         f"report.json in a run folder around them). {SCORES_NOTE}"}
