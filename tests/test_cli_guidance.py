@@ -43,10 +43,14 @@ def test_spot_table_gives_seconds_and_the_class_probability():
     assert lines[0] == ("rec.mp4: 900 frames at 30 fps (30.0 s); 1 macro, 1 micro interval(s); "
                         "1 gap(s) without a face")
     assert lines[1].split() == ["type", "onset", "apex", "offset", "seconds", "score", "class"]
-    assert lines[2].split() == ["macro", "34", "54", "80", "1.13-2.67", "0.434"]
-    assert lines[3].split() == ["micro", "144", "144", "152", "4.80-5.07", "0.257", "disgust", "0.87"]
-    assert lines[4].split() == ["gap", "frames", "600-629", "(20.00-20.97", "s):", "no", "face,", "not", "analysed"]
-    assert "seconds: onset-offset from the first frame (frame numbers / 30 fps)" in lines[5]
+    # from the onset frame's start to the offset frame's end (81 / 30 s), to the millisecond rounded up (34 / 30 s
+    # is 1.134: a player sought to 1.133 shows frame 33), as intervals.csv's onset_s and end_s
+    assert lines[2].split() == ["macro", "34", "54", "80", "1.134-2.700", "0.434"]
+    assert lines[3].split() == ["micro", "144", "144", "152", "4.800-5.100", "0.257", "disgust", "0.87"]
+    assert lines[4].split() == ["gap", "frames", "600-629", "(20.000-21.000", "s):", "no", "face,", "not",
+                                "analysed"]
+    assert ("seconds: from the onset frame's start to the offset frame's end (onset_s-end_s of intervals.csv), "
+            "from the first frame (frame numbers / 30 fps)") in lines[5]
     assert "its probability" in lines[5]
     result.time_base = "presentation_time"  # a video's frames timed by the video itself (variable frame rate)
     assert "from the first frame (the video's own frame times)" in format_text(result)
@@ -54,7 +58,7 @@ def test_spot_table_gives_seconds_and_the_class_probability():
     # a frame folder numbered from 1: seconds count from its first frame, as the timeline figure does
     result.curves.numbers, result.intervals = np.arange(1, 901), result.intervals[:1]
     table = format_text(result)
-    assert "1.10-2.63" in table and "class" not in table
+    assert "1.100-2.667" in table and "class" not in table
 
 
 def test_predict_and_info_warn_when_the_model_learnt_synthetic_faces(tmp_path, capsys):

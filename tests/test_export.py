@@ -1,5 +1,6 @@
 """ONNX export: onnxruntime parity with PyTorch, dynamic batch, metadata, the standalone snippet."""
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -257,13 +258,27 @@ def test_a_torch_onnx_failure_names_the_opset(tmp_path, monkeypatch):
     assert not (tmp_path / "m.onnx.tmp").exists()
 
 
-def test_an_antialiased_model_is_refused_before_the_export(tmp_path, monkeypatch, capfd):
-    # aten::_upsample_bilinear2d_aa has no ONNX symbolic at any opset: torch failed after a graph dump
+WITH_ONNXSCRIPT = pytest.mark.skipif(importlib.util.find_spec("onnxscript") is None, reason="needs onnxscript")
+
+
+@pytest.mark.parametrize("exporter, opset, onnxscript, how", [
+    pytest.param("torchscript", 18, True, r"use --exporter dynamo \(or auto, the default\), not torchscript",
+                 marks=WITH_ONNXSCRIPT),
+    pytest.param("auto", 17, True, r"use --opset 18 or newer with --exporter dynamo", marks=WITH_ONNXSCRIPT),
+    ("auto", 18, False, r"install onnxscript \(pip install .*\), then use --exporter dynamo"),
+])
+def test_an_antialiased_model_is_refused_by_torchscript_before_the_export(tmp_path, monkeypatch, exporter, opset,
+                                                                          onnxscript, how):
+    # aten::_upsample_bilinear2d_aa has no TorchScript symbolic at any opset: torch failed after a graph dump;
+    # the dynamo exporter writes it (tests/test_export_exporters.py)
+    if not onnxscript:
+        monkeypatch.setitem(sys.modules, "onnxscript", None)
     monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: pytest.fail("export attempted"))
     model = MMNet(num_classes=2, image_size=32, pc_antialias=True)
-    with pytest.raises(MMNetError, match=r"cannot be exported to ONNX: .*pc_antialias: true.*any opset\. "
-                                         r"Use it in PyTorch instead \(mmnet predict"):
-        export_onnx(model, tmp_path / "sub" / "m.onnx")
+    with pytest.raises(MMNetError, match=r"the torchscript exporter cannot write this model: .*pc_antialias: true.*"
+                                         r"only the dynamo exporter writes \(ONNX Resize with antialias, opset 18 "
+                                         rf"and newer\)\. To export it: {how}"):
+        export_onnx(model, tmp_path / "sub" / "m.onnx", exporter=exporter, opset=opset)
     assert not (tmp_path / "sub").exists()
 
 
@@ -272,7 +287,7 @@ def test_a_failed_export_prints_no_graph_and_no_useless_opset_advice(tmp_path, m
     # "try the default opset 17" at opset 17
     import mmnet.infer.export as export_module
 
-    monkeypatch.setattr(export_module, "_check_exportable", lambda model: None)
+    monkeypatch.setattr(export_module, "_check_exportable", lambda *args: None)
     model = MMNet(num_classes=2, image_size=32, pc_antialias=True)
     print("before")
     with pytest.raises(MMNetError, match=r"at opset 18 \(Exporting the operator 'aten::_upsample_bilinear2d") as err:

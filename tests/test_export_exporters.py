@@ -93,3 +93,32 @@ def test_cli_exports_with_the_torchscript_exporter_when_asked(tmp_path, capsys):
     assert "opset 18, torch.onnx torchscript exporter" in text
     assert float(re.search(r"max \|logit difference\| (\S+)", text).group(1)) <= 1e-4
     assert read_onnx_metadata(out)["exporter"] == "torchscript"
+
+
+@pytest.mark.skipif(not exporters.dynamo_available(), reason="the dynamo exporter needs onnxscript")
+def test_the_dynamo_exporter_writes_an_antialiased_model_as_pytorch_computes_it(tmp_path, capsys):
+    # mmnet refused pc_antialias with both exporters; dynamo writes torch's antialiased bilinear resize as ONNX
+    # Resize antialias=1 (opset 18), which onnxruntime computes as PyTorch does
+    import onnx
+
+    torch.manual_seed(0)
+    make_checkpoint(tmp_path / "ckpt", pc_antialias=True)  # 64 px, trained-like BatchNorm
+    out = tmp_path / "aa.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["export", "--checkpoint", str(tmp_path / "ckpt"), "--onnx", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "torch.onnx dynamo exporter" in text
+    assert float(re.search(r"max \|logit difference\| (\S+)", text).group(1)) <= 1e-4  # mmnet export's tolerance
+    resize = [n for n in onnx.load(str(out)).graph.node if n.op_type == "Resize"]
+    assert [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}["antialias"] for n in resize] == [1]
+    from mmnet.model import load_checkpoint
+
+    model, _ = load_checkpoint(tmp_path / "ckpt")
+    for batch in (1, 3):  # and it is the antialiased resize that matches: the paper-era one gives other logits
+        assert onnx_parity(model.eval(), out, batch_size=batch, seed=batch) <= 1e-4
+        model.pc_module.antialias = False
+        assert onnx_parity(model, out, batch_size=batch, seed=batch) > 1e-3
+        model.pc_module.antialias = True
+    with pytest.raises(ConfigError, match="the torchscript exporter cannot write this model"):
+        export_onnx(model, tmp_path / "ts.onnx", exporter="torchscript")

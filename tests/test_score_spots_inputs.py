@@ -124,7 +124,7 @@ def test_the_spot_output_hint_needs_a_spot_output(tmp_path, capsys):
     mine = _write(tmp_path / "mine.csv", "subject,clip,onset,apex,offset,type\n01,006_1,100,130,170,micro\n")
     assert main(["score-spots", str(truth), str(mine)]) == 3
     err = capsys.readouterr().err
-    assert "no column(s) ['vid'] (video is read as vid)" in err and "mmnet spot" not in err
+    assert "no column(s) ['vid'] (nor 'video', which is read as vid)" in err and "mmnet spot" not in err
 
 
 def test_a_confidence_column_orders_the_matching_and_its_absence_is_noted(tmp_path, capsys):

@@ -337,19 +337,20 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
         (3, 6, 9, "micro"), (15, 20, 26, "macro")]
     assert result["curve"]["score"][0] is None and len(result["curve"]["frames"]) == 30
     micro, macro = result["intervals"]
-    assert (macro["onset_s"], macro["apex_s"], macro["offset_s"]) == (0.5, 0.667, 0.867)  # from frame 0, at 30 fps
+    # from frame 0, at 30 fps; the end of frame 26 is frame 27's start
+    assert (macro["onset_s"], macro["apex_s"], macro["offset_s"], macro["end_s"]) == (0.5, 0.667, 0.867, 0.9)
     assert micro["label"] in CLASSES and sum(micro["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     Image.open(io.BytesIO(client.get(micro["files"]["interval-0-attention.png"]).content)).verify()
     assert macro["label"] is None and macro["probabilities"] is None and "not classified" in macro["note"]
     assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
     rows = client.get(job["urls"]["csv"]).text.splitlines()
     assert len(rows) == 3
-    assert rows[0] == ("source,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,"
+    assert rows[0] == ("source,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,end_s,"
                        "p_negative,p_positive,p_surprise,model_note")
     source = f"{result['source']},video_from_0,"  # a video's frames, counted from 0
     assert rows[1].startswith(f"{source}3,6,9,micro,0.500000,{micro['label']},0.100,0.200,0.300,")
     # not classified: empty label and p_, the note says why (the last: model_note, empty)
-    assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,{macro['note']},,,,"
+    assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,{macro['note']},0.900,,,,"
     assert leftovers(client) == []
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert client.get(job["urls"]["state"]).status_code == 404
@@ -363,7 +364,8 @@ def test_recording_zip_needs_no_fps_from_spotter_shape(client):
     result = client.get(f"/api/jobs/{state['id']}/result").json()
     assert result["fps"] == 200.0 and len(result["intervals"]) == 1  # the second ends past frame 12
     interval, = result["intervals"]  # 3, 6, 9: seconds from the zip's first frame (1), at 200 fps
-    assert (interval["onset_s"], interval["apex_s"], interval["offset_s"]) == (0.01, 0.025, 0.04)
+    assert (interval["onset_s"], interval["apex_s"], interval["offset_s"], interval["end_s"]) == (0.01, 0.025, 0.04,
+                                                                                                  0.045)
 
 
 def test_a_recordings_csv_has_the_columns_of_intervals_csv_and_says_how_its_frames_count(client):

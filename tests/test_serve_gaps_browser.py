@@ -63,7 +63,7 @@ def test_a_stretch_without_a_face_is_said_hatched_and_downloaded(browser, server
     page.set_input_files("#file", str(recording))
     page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
     summary = page.inner_text("#recording-summary")
-    assert "Frames 0–2 (0.00–0.07 s): no face, not analysed." in summary, summary
+    assert "Frames 0–2 (0.000–0.100 s): no face, not analysed." in summary, summary  # to the end of frame 2
     assert " phone.mp4: the video's frame rate varies." in summary and "Phone.mp4" not in summary
     hatched = page.locator("#timeline rect.gap")
     assert hatched.count() == 1 and hatched.get_attribute("fill") == "url(#gap-hatch)"
@@ -79,8 +79,8 @@ def test_a_stretch_without_a_face_is_said_hatched_and_downloaded(browser, server
     text = page.evaluate("fetch(document.querySelector('#dl-csv').href).then(r => r.text())")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["type"] for r in rows] == ["micro", "macro", "no_face", "note"]
-    gap = (rows[2]["onset"], rows[2]["offset"], rows[2]["onset_s"], rows[2]["offset_s"])
-    assert gap == ("0", "2", "0.000", "0.067")
+    gap = (rows[2]["onset"], rows[2]["offset"], rows[2]["onset_s"], rows[2]["offset_s"], rows[2]["end_s"])
+    assert gap == ("0", "2", "0.000", "0.067", "0.100")
     assert rows[3]["note"] == "phone.mp4: the video's frame rate varies" and rows[3]["onset"] == ""
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"

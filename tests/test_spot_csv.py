@@ -4,13 +4,15 @@ onset, apex, offset, type, score, label, then one p_<class> column per class of 
 
 import csv
 import io
+from fractions import Fraction
+from types import SimpleNamespace
 
 import pytest
 
 from mmnet.spotting.intervals import CSV_COLUMNS, Interval
 from mmnet.spotting.spotter import SpotResult
 
-HEADER = "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note"
+HEADER = "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,end_s"
 
 
 def _result(intervals) -> SpotResult:
@@ -25,12 +27,12 @@ def test_header_has_one_p_column_per_class_and_none_without_a_model():
     classified = _result([macro, micro])
     assert classified.to_csv(["surprise", "negative", "positive"]).splitlines() == [
         HEADER + ",p_surprise,p_negative,p_positive",
-        "15,,26,macro,0.500000,,0.500,,0.867,,,,",  # not classified: empty label and p_ cells
-        "3,6,9,micro,0.123457,negative,0.100,0.200,0.300,,0.250000,0.500000,0.250000"]
+        "15,,26,macro,0.500000,,0.500,,0.867,,0.900,,,",  # not classified: empty label and p_ cells
+        "3,6,9,micro,0.123457,negative,0.100,0.200,0.300,,0.334,0.250000,0.500000,0.250000"]
     # without the class names: the first classified interval's classes, in their order
     assert classified.to_csv() == classified.to_csv(["surprise", "negative", "positive"])
     # no model classified them: no p_ columns
-    assert _result([macro]).to_csv().splitlines() == [HEADER, "15,,26,macro,0.500000,,0.500,,0.867,"]
+    assert _result([macro]).to_csv().splitlines() == [HEADER, "15,,26,macro,0.500000,,0.500,,0.867,,0.900"]
     assert _result([]).to_csv() == HEADER + "\n" and ",".join(CSV_COLUMNS) == HEADER
     # a model that found no micro interval still names its columns (as the server's CSV does)
     assert _result([macro]).to_csv(["negative", "positive"]).splitlines()[0] == HEADER + ",p_negative,p_positive"
@@ -43,8 +45,8 @@ def test_seconds_count_from_the_first_frame_at_the_real_rate():
     folder = SpotResult("frames/", 30000 / 1001, 400, [Interval(5, 35, 305, "macro", score=0.5)], [], config=None,
                         curves=SimpleNamespace(numbers=[5, 6, 7]))  # a folder numbered from 5, at NTSC's 29.97 fps
     record, = folder.interval_records()
-    assert (record["onset_s"], record["apex_s"], record["offset_s"]) == (0.0, 1.001, 10.01)
-    assert folder.to_csv().splitlines()[1] == "5,35,305,macro,0.500000,,0.000,1.001,10.010,"
+    assert (record["onset_s"], record["apex_s"], record["offset_s"], record["end_s"]) == (0.0, 1.001, 10.01, 10.044)
+    assert folder.to_csv().splitlines()[1] == "5,35,305,macro,0.500000,,0.000,1.001,10.010,,10.044"
 
 
 @pytest.mark.slow
@@ -122,8 +124,9 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     # intervals.csv names its recording and how its frames count (a video's from 0, a folder's by file name):
     # concatenated files lost both, which only spot.json recorded
     intervals = [(tmp_path / d / "intervals.csv").read_text().splitlines() for d in ("spots/15_0101", "folder")]
-    assert [rows[1] for rows in intervals] == ["15_0101,video_from_0,10,14,20,micro,0.300000,,0.333,0.467,0.667,",
-                                               "15_0103,file_number,10,14,20,micro,0.300000,,0.333,0.467,0.667,"]
+    assert [rows[1] for rows in intervals] == [
+        "15_0101,video_from_0,10,14,20,micro,0.300000,,0.334,0.467,0.667,,0.700",
+        "15_0103,file_number,10,14,20,micro,0.300000,,0.334,0.467,0.667,,0.700"]
     assert json.loads((tmp_path / "folder" / "spot.json").read_text())["video"] == "15_0103"
     assert main(["spot", str(frames), "--fps", "30", "--no-progress", "--out", str(tmp_path / "folder"),
                  "--video-id", "dzw_d1"]) == 0
@@ -207,3 +210,33 @@ def test_spot_provenance_is_best_effort_and_hashes_the_weights_a_model_loads(tmp
     assert record["recording"]["frames"] == frames and "sha256" in record["recording"]
     assert record["models"]["classifier"]["sha256"] == hashlib.sha256(b"weights").hexdigest()
     assert record["models"]["spotter"]["error"].startswith("FileNotFoundError")  # said, not raised
+
+
+@pytest.mark.parametrize("fps", [30, 60, 120, Fraction(30000, 1001)], ids=["30", "60", "120", "29.97"])
+def test_each_written_time_seeks_to_its_own_frame(fps):
+    # onset_s was round(frame / fps, 3): 40 / 30 s written 1.333 showed frame 39 in a player (or ELAN, BORIS), which
+    # shows the last frame starting at or before the time sought, for a third of the frames at 30 fps (half at 29.97)
+    from math import floor
+
+    n = 3000
+    folder = SpotResult("frames/", float(fps), n + 1, [Interval(f, f, f, "micro", score=0.5) for f in range(n)], [],
+                        config=None, curves=SimpleNamespace(numbers=[0, 1]))
+    for f, record in enumerate(folder.interval_records()):
+        for frame, written in ((f, record["onset_s"]), (f, record["offset_s"]), (f + 1, record["end_s"])):
+            # the time written (exactly, as its decimal text) lies in the frame's span: [start, next frame's start)
+            assert Fraction(frame) / fps <= Fraction(f"{written:.3f}") < Fraction(frame + 1) / fps, (frame, written)
+            assert floor(written * float(fps) + 1e-6) == frame  # the frame back, as docs/spotting.md says
+
+
+def test_an_interval_covers_its_last_frame_to_its_end():
+    # offset_s is the offset frame's start: 16 frames at 30 fps read onset_s..offset_s = 0.5 s, a micro-expression's
+    # limit, though they last 0.533 s; end_s is the end of the offset frame, the exclusive end an annotation needs
+    sixteen = SpotResult("rec.mp4", 30.0, 100, [Interval(30, 35, 45, "macro", score=0.5)], [(60, 62)], config=None,
+                         curves=None)
+    (record,) = sixteen.interval_records()
+    assert (record["onset_s"], record["offset_s"], record["end_s"]) == (1.0, 1.5, 1.534)
+    (gap,) = sixteen.gap_records()
+    assert (gap["first_s"], gap["last_s"], gap["end_s"]) == (2.0, 2.067, 2.1)
+    rows = list(csv.DictReader(io.StringIO(sixteen.to_csv())))
+    assert [(r["onset_s"], r["offset_s"], r["end_s"]) for r in rows] == [("1.000", "1.500", "1.534"),
+                                                                          ("2.000", "2.067", "2.100")]

@@ -11,6 +11,7 @@ from mmnet.cli import main
 from mmnet.errors import ConfigError, DataError, PreprocessError
 from mmnet.spotting.config import PRESETS, spot_config
 from mmnet.spotting.flow_spotter import centre_pairs, extract_motion
+from mmnet.spotting.intervals import seek_time
 from mmnet.spotting.peaks import find_peaks, smooth, spot_intervals
 from mmnet.synth.long import LongConfig, plan_recording, recording_face, render_frames
 from mmnet.synth.long_writer import write_long_dataset
@@ -179,13 +180,19 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     assert data["gaps"] == [] and set(data["thresholds"]) == {"micro", "macro"}
     for i in data["intervals"]:
         assert set(i) == {"onset", "apex", "offset", "type", "score", "label", "probabilities", "onset_s", "apex_s",
-                          "offset_s"}
+                          "offset_s", "end_s"}
         assert 0 <= i["onset"] <= i["apex"] <= i["offset"] <= 179 and i["type"] in ("micro", "macro")
-        assert i["onset_s"] == round(i["onset"] / 30, 3) and i["offset_s"] == round(i["offset"] / 30, 3)
+        assert i["onset_s"] == seek_time(i["onset"] / 30) and i["offset_s"] == seek_time(i["offset"] / 30)
+        assert i["end_s"] == seek_time((i["offset"] + 1) / 30)
     # no --checkpoint: no model classified the intervals, so no p_<class> columns
     assert (tmp_path / "out" / "intervals.csv").read_text().splitlines()[0] == \
-        "video,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note"
+        "video,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,end_s"
     assert (tmp_path / "out" / "timeline.png").stat().st_size > 10_000
+    from tests.test_spot_elan import check_eaf
+
+    tiers = check_eaf((tmp_path / "out" / "spots.eaf").read_bytes())  # ELAN's, with the JSON's spans
+    assert sorted(begin for spans in tiers.values() for begin, _, _ in spans) == sorted(
+        round(i["onset_s"] * 1000) for i in data["intervals"])
     folder = root / "rawpic" / "s15" / "15_0101disgust1"
     assert main(["spot", str(folder), "--no-progress"]) == 3
     assert "--fps" in capsys.readouterr().err
@@ -194,7 +201,7 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     from_folder = json.loads(out)
     assert from_folder["frames"] == 180
     # seconds from the folder's first frame, img1.jpg, as the table counts them
-    assert all(i["apex_s"] == round((i["apex"] - 1) / 30, 3) for i in from_folder["intervals"])
+    assert all(i["apex_s"] == seek_time((i["apex"] - 1) / 30) for i in from_folder["intervals"])
     # another recording into the same --out replaces the first one's results: said, not silent
     assert f"held the results of {video}; they are replaced" in err
     assert json.loads((tmp_path / "out" / "spot.json").read_text())["source"] == str(folder)

@@ -117,7 +117,7 @@ def test_the_seconds_of_a_variable_frame_rate_video_are_its_frames_presentation_
     rate given with --fps replaces the video's clock, and the seconds follow it."""
     from mmnet.commands.spot import format_text
     from mmnet.spotting.config import spot_config
-    from mmnet.spotting.intervals import Interval
+    from mmnet.spotting.intervals import Interval, seek_time
     from mmnet.spotting.spotter import spot_recording
 
     times = [round(i * 1000 / 30) for i in range(30)]
@@ -132,15 +132,19 @@ def test_the_seconds_of_a_variable_frame_rate_video_are_its_frames_presentation_
     assert (interval["onset_s"], interval["apex_s"], interval["offset_s"]) == (
         times[40] / 1000, times[45] / 1000, times[70] / 1000)  # 1.633 s, not 40 / 30 = 1.333 s
     assert data["time_base"] == "presentation_time"
-    assert (data["gaps"][0]["first_s"], data["gaps"][0]["last_s"]) == (times[80] / 1000, times[89] / 1000)
+    assert interval["end_s"] == times[71] / 1000  # the end of frame 70: frame 71's start
+    # frame 89 is the video's last: it ends a frame at the video's rate after its start
+    gap_end = seek_time(times[89] / 1000 + 1 / result.fps)
+    assert (data["gaps"][0]["first_s"], data["gaps"][0]["last_s"], data["gaps"][0]["end_s"]) == (
+        times[80] / 1000, times[89] / 1000, gap_end)
     rows = result.to_csv(video="phone").splitlines()
     assert rows[1].split(",")[8:11] == [f"{times[n] / 1000:.3f}" for n in (40, 45, 70)]
-    assert rows[2].split(",")[2:12] == ["80", "", "89", "no_face", "", "", f"{times[80] / 1000:.3f}", "",
-                                        f"{times[89] / 1000:.3f}", "no face: not analysed"]
+    assert rows[2].split(",")[2:13] == ["80", "", "89", "no_face", "", "", f"{times[80] / 1000:.3f}", "",
+                                        f"{times[89] / 1000:.3f}", "no face: not analysed", f"{gap_end:.3f}"]
     assert any(",note," in row and "frame rate varies" in row for row in rows[3:])
     table = format_text(result)
-    assert f"{times[40] / 1000:.2f}-{times[70] / 1000:.2f}" in table
-    assert f"gap    frames 80-89 ({times[80] / 1000:.2f}-{times[89] / 1000:.2f} s): no face, not analysed" in table
+    assert f"{times[40] / 1000:.3f}-{times[71] / 1000:.3f}" in table
+    assert f"gap    frames 80-89 ({times[80] / 1000:.3f}-{gap_end:.3f} s): no face, not analysed" in table
 
     assert main(["spot", "--no-align", "--no-progress", "--fps", "20", "--json", str(path)]) == 0
     given = json.loads(capsys.readouterr().out)

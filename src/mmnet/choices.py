@@ -15,5 +15,6 @@ BAD_SAMPLE_POLICIES = ("error", "skip", "nearest")  # data.on_bad_sample, check-
 PREPARE_LAYOUTS = ("auto", "casme2", "samm", "frames", "video")  # mmnet prepare --layout
 # mmnet.data's loader registries by name (a test keeps them equal): data.dataset, check-data's DATASET
 DATASETS = ("casme2", "casme3", "composite", "mmew", "samm", "smic", "smic-hs", "smic-nir", "smic-vis", "table")
-LONG_VIDEO_DATASETS = ("casme-sq", "casme2-long", "casme3-long", "samm-long")  # spotting's long recordings
+# spotting's long recordings (table-long: a lab's own)
+LONG_VIDEO_DATASETS = ("casme-sq", "casme2-long", "casme3-long", "samm-long", "table-long")
 SPOT_SCORE_MODES = ("megc", "softnet", "megc2020", "strs")  # the spotting evaluators, score-spots --mode

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .common import add_root_argument
 
     parser.add_argument("dataset", type=str, choices=DATASETS + LONG_VIDEO_DATASETS,
-                        help="dataset name (casme-sq, casme2-long, samm-long, casme3-long: long videos for spotting)")
+                        help="dataset name (casme-sq, casme2-long, samm-long, casme3-long, table-long: long videos for "
+                             "spotting)")
     add_root_argument(parser, required=True)
     parser.add_argument("--annotation", type=Path, default=None, metavar="FILE",
                         help="annotation file (default: the dataset's usual file name in --root)")
@@ -57,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=str, default=None, metavar="PATTERN",
                         help="table dataset: frame file names with {frame} where the number is, e.g. "
                              "'img{frame}.jpg' (data.frames; default: the last number in an image file's name)")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="table-long: the frame rate of the recordings whose rows give none (an fps column)")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="where SMIC apex estimates are cached (default: mmnet's cache folder, $MMNET_CACHE_DIR, "
                              "else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")

@@ -11,7 +11,8 @@ def loader_options(loader, args) -> dict:
     import inspect
 
     accepted = inspect.signature(loader).parameters
-    wanted = {"layout": args.layout, "variant": args.variant, "cache_dir": args.cache_dir, "frames": args.frames}
+    wanted = {"layout": args.layout, "variant": args.variant, "cache_dir": args.cache_dir, "frames": args.frames,
+              "fps": getattr(args, "fps", None)}
     if args.no_corrections:
         wanted["corrections"] = False
     out = {}

@@ -61,11 +61,20 @@ def _recognition(args: argparse.Namespace, load) -> str:
     dataset's STR scheme, and their subjects, the only ones with a recognition fold (the rule of train.prepare)."""
     from collections import Counter
 
-    from ..data import default_scheme, get_scheme
+    from ..data import default_scheme, get_scheme, resolve_scheme
+    from ..data.label_maps import TABLE_SCHEME
     from ..data.long_clips import long_video_clips
     from ..data.usage import describe_problems, plan_usage
 
-    scheme = get_scheme(getattr(args, "scheme", None) or default_scheme(args.dataset))
+    name = getattr(args, "scheme", None) or default_scheme(args.dataset)
+    if args.dataset == "table-long" and name == TABLE_SCHEME:  # its classes: its micro-expressions' labels
+        labels = sorted({i.label for v in load.videos for i in v.of_type("micro") if i.label})
+        if not labels:
+            return ("  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): no "
+                    "micro-expression has an emotion (the table's emotion column), nothing to train MMNet on")
+        scheme = resolve_scheme(name, labels, args.dataset)
+    else:
+        scheme = get_scheme(name)
     usage = plan_usage(long_video_clips(load, "micro"), scheme, args.on_bad_sample)
     used = usage.used
     problems = ""

@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace the mmnet checkpoint already in OUT (never a folder holding anything else)")
     p.add_argument("--pc-antialias", action="store_true",
-                   help="use torchvision>=0.17's antialiased PC resize (default: the paper-era resize; no ONNX export)")
+                   help="use torchvision>=0.17's antialiased PC resize (default: the paper-era resize; ONNX export "
+                        "with the dynamo exporter only)")
     p.add_argument("--class-names", type=str, default=None,
                    help="comma-separated class names in logit order (default for 5 classes: the "
                         "authors' CASME II ids happiness,repression,disgust,surprise,others)")

@@ -17,6 +17,15 @@ a truth for a video file numbers its frames from 1 too. A truth CSV:
   15_0101,557,584,me
   15_0102,,,
 
+Either side may also be `mmnet spot --out`'s intervals.csv or the web page's CSV download (their
+frame_numbering column says what their frames count: video_from_0, a video's frame i from 0, is MEGC's
+i + 1; no_face and note rows are left out), or a coder's file holding times: an ELAN tab-delimited text
+export, an ELAN .eaf, a BORIS aggregated-events export. --fps RATE (or --recording VIDEO, its rate)
+converts their times (a begin time is the frame shown then; an end time ends after the last frame shown
+before it; numbered from 1 as spotting.csv), --tier-type ME=micro,MaE=macro gives the type of each tier
+or behaviour (default: tiers or values named micro/macro, me/mae), --video-id names the video,
+--show-frames prints each one's frames.
+
 An STR CSV names a video by subject and video (CAS(ME)^3's task letters repeat across subjects): with
 STR CSVs on both sides a video is subject/video; against a file that names videos alone, an STR CSV
 whose video names repeat across subjects is refused.
@@ -44,6 +53,8 @@ Examples:
   mmnet score-spots str_truth.csv str_predictions.csv --mode strs --classes negative,positive,surprise
   mmnet score-spots truth.csv spots/*/spotting.csv          (one `mmnet spot --out spots/NAME` per recording)
   mmnet score-spots truth.csv spots.csv --types micro --per-video --log spots.log
+  mmnet score-spots coded.txt spots/15_0101/intervals.csv --fps 30 --tier-type ME=micro,MaE=macro --show-frames
+  mmnet score-spots coded.eaf spotting.csv --fps 30000/1001      (ELAN .eaf; video id from its media file)
 """
 
 from __future__ import annotations
@@ -54,6 +65,7 @@ from pathlib import Path
 
 from ..choices import LONG_VIDEO_DATASETS, SPOT_SCORE_MODES
 from .score_spots_hints import shown
+from .score_spots_read import ReadOptions, add_read_arguments, is_coder_file, read_intervals
 
 INTERRUPTED = "nothing was written"
 
@@ -81,6 +93,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log", type=Path, default=None, metavar="FILE",
                    help="write the matched pairs as a MEGC2020 log (dataset line: --dataset's MEGC number, 0 with a "
                         "truth CSV)")
+    add_read_arguments(p)
 
 
 def _classes(text: str) -> tuple[str, ...]:
@@ -90,23 +103,6 @@ def _classes(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"{text!r}: give distinct class names separated by commas, e.g. "
                                          "negative,positive,surprise")
     return names
-
-
-def read_intervals(path: Path) -> tuple[dict, bool, tuple[str, ...], bool]:
-    """The intervals of either CSV layout; whether it is an STR CSV (subject,video,onset,offset,emotion: keyed
-    (subject, video) if so, else by video id); the types it can hold (an STR CSV without a type column: micro only);
-    and whether it has a score column."""
-    from ..errors import DataError
-    from ..spotting.intervals import TYPES
-    from ..spotting.megc_csv import STR_COLUMNS, csv_header, read_spotting_csv, read_str_csv, score_column
-
-    if not path.is_file():
-        raise DataError(f"'{path}' is not a file.")
-    header = csv_header(path)
-    scored = score_column(header) is not None
-    if not set(STR_COLUMNS) <= set(header):
-        return read_spotting_csv(path), False, TYPES, scored
-    return read_str_csv(path), True, TYPES if "type" in header else ("micro",), scored
 
 
 def _by_video(path: Path, rows: dict, other: str) -> tuple[dict, dict[str, str]]:
@@ -219,8 +215,10 @@ def run(args: argparse.Namespace) -> int:
     if args.annotation is not None and not from_dataset:
         raise ConfigError("--annotation goes with --dataset and --root.")
     prediction_files = args.files if from_dataset else args.files[1:]
-    read = [(path, *read_intervals(path)) for path in prediction_files]
-    truth, truth_is_str, truth_types, _ = ({}, False, (), False) if from_dataset else read_intervals(args.files[0])
+    options = ReadOptions.of(args)
+    read = [(path, *read_intervals(path, options)) for path in prediction_files]
+    truth, truth_is_str, truth_types, _ = ({}, False, (), False) if from_dataset else read_intervals(
+        args.files[0], options)
     # STR CSVs on both sides keep (subject, video) as the key: CAS(ME)^3 names videos "a", "b" for every subject
     str_predictions = all(is_str for _, _, is_str, _, _ in read)
     by_subject = truth_is_str and str_predictions
@@ -240,8 +238,12 @@ def run(args: argparse.Namespace) -> int:
         predictions.update(intervals)
     if from_dataset:
         from ..data import load_dataset
+        from ..data.table_long import fps_option
 
-        load = load_dataset(args.dataset, str(args.root), annotation=args.annotation)
+        # --fps converts coders' times; with table-long it is also the rate of recordings whose rows give none
+        given = args.fps is not None and args.dataset == "table-long"
+        rate = fps_option(args.dataset, float(args.fps)) if given else {}
+        load = load_dataset(args.dataset, str(args.root), annotation=args.annotation, **rate)
         load.raise_if_errors()
         truth, truth_types = load.truth(), tuple(load.types)
         subjects.update({v.video: v.subject for v in load.videos})
@@ -256,8 +258,11 @@ def run(args: argparse.Namespace) -> int:
         hint = dataset_ids_hint(unknown[0], truth) if from_dataset else (
             other_subjects_hint(unknown, truth) or truth_csv_hint(unknown[0], truth, truth_is_str))
         path = file_of[unknown[0]]
-        raise DataError(f"'{path}' row {first_row(path, unknown[0])}: video {shown(unknown[0])!r} "
-                        f"is not in {where} ({len(unknown)} such video(s)).{hint}")
+        row = first_row(path, unknown[0])  # 0: a file without a vid or video column (ELAN, BORIS, the web CSV)
+        named = " Give `score-spots --video-id ID` to name the video of an ELAN or BORIS file (or the web page's " \
+            "CSV) as the other file does." if not row or any(map(is_coder_file, args.files)) else ""
+        raise DataError(f"'{path}'{f' row {row}' if row else ''}: video {shown(unknown[0])!r} "
+                        f"is not in {where} ({len(unknown)} such video(s)).{named}{hint}")
     if unknown and (said := other_subjects_hint(unknown, truth)):  # strs mode: scored, but likely a misnaming
         print(f"note:{said}", file=sys.stderr)
     _note_unpredicted(truth, predictions)

@@ -13,13 +13,17 @@ def dataset_str_truth(dataset: str, truth: dict, classes: Sequence[str] | None) 
     scheme, as `mmnet train` groups them: SAMM's 'anger' -> 'negative'), and the classes to score (``classes``, else
     the scheme's). An emotion the scheme leaves out ('others' on CAS(ME)^2) is kept as annotated: scored only when
     ``classes`` names it. (None, ()) with a note when no micro-expression has an emotion."""
-    from ..data.schemes import default_scheme, get_scheme
+    from ..data.label_maps import TABLE_SCHEME
+    from ..data.schemes import default_scheme, get_scheme, resolve_scheme
 
-    scheme = get_scheme(default_scheme(dataset))
-    if not any(i.label for items in truth.values() for i in items if i.type == "micro"):
+    labels = sorted({i.label for items in truth.values() for i in items if i.type == "micro" and i.label})
+    if not labels:
         print(f"note: no STR analysis: no micro-expression of the {dataset} annotation has an emotion (SAMM Long "
               "Videos takes them from SAMM_Micro_FACS_Codes_v2.xlsx in --root)", file=sys.stderr)
         return None, ()
+    name = default_scheme(dataset)
+    # table-long: each emotion its own class, as `mmnet train` makes them from the table's labels
+    scheme = resolve_scheme(name, labels, dataset) if name == TABLE_SCHEME else get_scheme(name)
 
     def grouped(i):
         return replace(i, label=scheme.mapping.get(i.label) or i.label) if i.type == "micro" and i.label else i

@@ -62,6 +62,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="on Ctrl+C or SIGTERM, seconds open requests (uploads, clients following a job) may take "
                         "to finish before they are cut off; analyses still running are stopped at once, their "
                         "results lost (default: 10)")
+    p.add_argument("--no-deletion-check", action="store_true",
+                   help="skip the deletion check of every attention figure's Grad-CAM map (7 more predictions a "
+                        "figure, as `mmnet explain --no-deletion-check`); the figure, the page and the JSON then "
+                        "say that the map is not tested for faithfulness")
     p.add_argument("--access-log", action="store_true",
                    help="print a line for each request on standard output (client, request, status)")
     add_device_argument(p, default="cpu", note=INFERENCE_DEVICE)
@@ -205,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
                              result_ttl_s=args.result_ttl * 60, job_timeout_s=args.job_timeout * 60,
                              max_kept=args.max_results, max_kept_mb=args.max_results_mb, host=args.host,
                              allowed_hosts=tuple(args.allowed_host), token=token,
-                             allow_origins=allow_origins)
+                             allow_origins=allow_origins, deletion_check=not args.no_deletion_check)
     app = create_app(predictor, model_info=info, settings=settings, aligner=aligner, spotter=spotter,
                      landmarks=landmarks or DEFAULT_LANDMARKS)
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -218,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
     elif unavailable is not None:
         print(f"recordings: unavailable: this model was trained on clips aligned with the {landmarks}-point landmark "
               f"model, which spotting here lacks ({unavailable}); clips are still classified")
+    if args.no_deletion_check:
+        print("attention figures: Grad-CAM maps not tested for faithfulness (--no-deletion-check)")
     if removed := removed_message(app.state.stale_removed):
         print(removed)
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")

@@ -13,20 +13,25 @@ Examples:
   mmnet spot face-crops/ --fps 30 --no-align                   (frames already cropped to the face)
   mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
-The table printed gives each interval's type (micro or macro), onset, apex and offset frames, the
-same in seconds from the first frame (a video's frame presentation times), the height of its motion peak
+The table printed gives each interval's type (micro or macro), onset, apex and offset frames, its span in
+seconds from the first frame (a video's frame presentation times: from the onset frame's start to the offset
+frame's end, onset_s-end_s of intervals.csv), the height of its motion peak
 (score) and, with --checkpoint, the class of a micro-expression and its probability (macro-expressions are not
 classified).
---out DIR writes intervals.csv, spot.json and timeline.png (motion curves, thresholds, intervals):
+--out DIR writes intervals.csv, spot.json, timeline.png (motion curves, thresholds, intervals) and spots.eaf
+(the intervals and gaps as an ELAN document that names the video; docs/spotting.md, "The times written"):
 one folder per recording, as another recording's results replace them. An interrupted run keeps its
 spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with the flow
 spotter and with a learned one (--spotter-model) alike: the same command resumes from it (docs/spotting.md).
 intervals.csv has the columns video (the video id below, on every row, as spot.json names it),
 frame_numbering (video_from_0 for a video file, file_number for a frame folder: how its frame numbers
-count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (seconds from the first frame,
-as in the table and spot.json), note and, with --checkpoint, one p_<class> column per class (after its first
-two columns, the layout of `mmnet serve`'s CSV download); after the intervals, rows of type no_face (the gaps)
-and note (the notes). spotting.csv holds the same intervals in the MEGC layout,
+count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (the start of those frames in seconds
+from the first frame, rounded up to the millisecond: a player sought there shows that frame), note, end_s (the end
+of the offset frame: the interval spans onset_s to end_s, as the table and spots.eaf give it) and, with
+--checkpoint, one p_<class> column per class (after its first
+two columns, the layout of `mmnet serve`'s CSV download), then model_note (what the model's classes are worth:
+synthetic faces, permuted labels, training data unknown; empty when nothing); after the intervals, rows of type
+no_face (the gaps) and note (the notes). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
 the datasets' rules: 15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
@@ -67,7 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="frames are face crops already: skip face detection (face.mode=none)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="write intervals.csv, spot.json and timeline.png here")
+                   help="write intervals.csv, spotting.csv, spot.json, timeline.png and spots.eaf (ELAN) here")
     p.add_argument("--video-id", default=None, metavar="ID",
                    help="the video's name in --out's spotting.csv and str.csv (MEGC layouts; default: the "
                         "recording's name, e.g. 006_1 for 006_1.mp4 or a folder 006_1, by the datasets' rules "
@@ -242,6 +247,7 @@ def _spot(args: argparse.Namespace) -> int:
         # the model's classes name the p_ columns even when no micro interval was found (as the server's CSV)
         classes = None if predictor is None else predictor.class_names
         # together: never one recording's intervals beside another's timeline; a full disk names the file
+        from ..spotting.elan import EAF_NAME, spots_eaf
         from ..spotting.megc_files import format_spotting_csv, format_str_csv
 
         from_video = Path(result.source).is_file()
@@ -256,7 +262,9 @@ def _spot(args: argparse.Namespace) -> int:
         files = {"intervals.csv": intervals_csv.encode("utf-8"),
                  "spotting.csv": format_spotting_csv(megc, scores=True).encode("utf-8"),
                  "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
-                 "timeline.png": timeline_png(result)}
+                 "timeline.png": timeline_png(result),
+                 # ELAN's document of the same spans, with the video it belongs to (a frame folder: none)
+                 EAF_NAME: spots_eaf(data, media=args.source if from_video else None, folder=args.out)}
         if predictor is not None:  # classified: the MEGC2024-2025 STR layout too
             files["str.csv"] = format_str_csv(megc, subject_of=lambda _: subject).encode("utf-8")
         # the progress kept, gone with the results written; a str.csv of an earlier --checkpoint run would
@@ -270,7 +278,8 @@ def _spot(args: argparse.Namespace) -> int:
             numbering = ", frames counted from 1 as a dataset's frame files" if Path(result.source).is_file() else ""
             str_csv = f", {args.out / 'str.csv'} (STR layout, subject {subject})" if predictor is not None else ""
             print(f"wrote {args.out / 'intervals.csv'}, {args.out / 'spotting.csv'} (MEGC layout, video "
-                  f"{video_id}{numbering}){str_csv}, {args.out / 'spot.json'}, {args.out / 'timeline.png'}")
+                  f"{video_id}{numbering}){str_csv}, {args.out / 'spot.json'}, {args.out / 'timeline.png'}, "
+                  f"{args.out / 'spots.eaf'} (ELAN)")
         else:
             more = "" if args.checkpoint is not None else "; --checkpoint MODEL also classifies each micro-expression"
             print(f"(--out DIR saves them as CSV and JSON with a timeline figure{more})")

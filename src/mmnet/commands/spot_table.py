@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..spotting.intervals import seek_time
+
 __all__ = ["format_text"]
 
 
@@ -21,23 +23,27 @@ def format_text(result) -> str:
     if span != result.frames:
         length = (f"{result.frames} frames numbered {first}-{first + span - 1} at {result.fps:g} fps "
                   f"({span / result.fps:.1f} s; {span - result.frames} numbers missing)")
-    at = getattr(result, "seconds", None) or (lambda number: (number - first) / result.fps)  # a video's frame times
+    start = getattr(result, "seconds", None) or (lambda number: (number - first) / result.fps)  # a video's frame times
+
+    def at(number: int) -> str:  # a frame's start as intervals.csv writes it; number + 1: the end of frame number
+        return f"{seek_time(start(number)):.3f}"
+
     lines = [f"{result.source}: {length}; "
              f"{', '.join(f'{n} {t}' for t, n in counts.items())} interval(s){only}; {len(result.gaps)} gap(s) "
              "without a face"]
     if result.intervals:
         labelled = any(i.label for i in result.intervals)
-        lines.append(f"  {'type':5}  {'onset':>6}  {'apex':>6}  {'offset':>6}  {'seconds':>15}  score"
+        lines.append(f"  {'type':5}  {'onset':>6}  {'apex':>6}  {'offset':>6}  {'seconds':>17}  score"
                      + ("  class" if labelled else ""))
     for i in result.intervals:
         label = ""
         if i.label:
             p = (i.probabilities or {}).get(i.label)
             label = f"  {i.label}" + (f" {p:.2f}" if p is not None else "")
-        seconds = f"{at(i.onset):.2f}-{at(i.offset):.2f}"
-        lines.append(f"  {i.type:5}  {i.onset:>6}  {i.apex:>6}  {i.offset:>6}  {seconds:>15}  {i.score:.3f}{label}")
+        seconds = f"{at(i.onset)}-{at(i.offset + 1)}"  # onset_s-end_s: from the onset frame's start to the offset's end
+        lines.append(f"  {i.type:5}  {i.onset:>6}  {i.apex:>6}  {i.offset:>6}  {seconds:>17}  {i.score:.3f}{label}")
     for a, b in result.gaps:
-        lines.append(f"  gap    frames {a}-{b} ({at(a):.2f}-{at(b):.2f} s): no face, not analysed")
+        lines.append(f"  gap    frames {a}-{b} ({at(a)}-{at(b + 1)} s): no face, not analysed")
     for i in result.intervals:
         if i.note:
             lines.append(f"note: the {i.type} interval {i.onset}-{i.offset} is not classified: {i.note}")
@@ -48,7 +54,8 @@ def format_text(result) -> str:
                      else "the numbers in the frames' file names")
         clock = ("the video's own frame times" if getattr(result, "time_base", None) == "presentation_time"
                  else f"frame numbers / {result.fps:g} fps")
-        lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: onset-offset from the "
-                     f"first frame ({clock}); score: the height of the motion peak (docs/spotting.md)"
+        lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: from the onset frame's start to "
+                     f"the offset frame's end (onset_s-end_s of intervals.csv), from the first frame ({clock}); "
+                     "score: the height of the motion peak (docs/spotting.md)"
                      + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
     return "\n".join(lines)

@@ -19,6 +19,7 @@ Examples:
   mmnet train-spotter samm-long --root /data/SAMMLV --out samm-spotter.pt --set learned.epochs=20
   mmnet train-spotter casme-sq --root synth-long --out spotter.pt --loso
   mmnet train-spotter casme-sq --root synth-long --out flow.pt --loso --set method=flow  (the flow spotter, scored)
+  mmnet train-spotter table-long --root /data/lab --fps 60 --out lab-spotter.pt --loso  (a lab's own recordings)
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the dataset's folder, holding its annotation file and frames (docs/spotting.md, Datasets)")
     p.add_argument("--annotation", type=Path, default=None, metavar="FILE",
                    help="the annotation file, when not under its usual name in --root")
+    p.add_argument("--fps", type=float, default=None,
+                   help="table-long: the frame rate of the recordings whose rows give none (an fps column)")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL", help="where the trained spotter is written")
     p.add_argument("--preset", choices=PRESETS, default=None,
                    help="spotter parameters (default: the dataset's: casme2 for casme-sq and casme2-long, "
-                        "samm for samm-long, casme3 for casme3-long)")
+                        "samm for samm-long, casme3 for casme3-long, casme2 for table-long)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter, e.g. learned.epochs=20 or macro.k=20 (repeatable)")
     p.add_argument("--no-align", action="store_true", help="frames are face crops already (face.mode=none)")
@@ -82,6 +85,7 @@ def _write_megc_files(model: Path, dataset: str, out: dict) -> tuple[Path, Path]
 
 def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
+    from ..data.table_long import fps_option
     from ..errors import ConfigError
     from ..runtime import resolve_device
     from ..spotting.config import spot_config
@@ -101,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])
     config = spot_config(args.preset or dataset_preset(args.dataset), overrides)
-    load = load_dataset(args.dataset, args.root[0], annotation=args.annotation)
+    load = load_dataset(args.dataset, args.root[0], annotation=args.annotation, **fps_option(args.dataset, args.fps))
     load.raise_if_errors()
     progress = not args.no_progress
     if args.loso:

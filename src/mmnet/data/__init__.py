@@ -28,6 +28,7 @@ from .sample import Issue, Sample
 from .schemes import DEFAULT_SCHEME, SCHEMES, LabelScheme, class_counts, default_scheme, get_scheme, resolve_scheme
 from .smic import load_smic
 from .table import load_table
+from .table_long import load_table_long
 
 __all__ = [
     "Sample",
@@ -70,12 +71,14 @@ DATASETS: dict[str, Callable[..., DatasetLoad]] = {
 
 # Long recordings for spotting (docs/spotting.md): name -> loader(root, *, annotation=None, strict=False,
 # **options) -> LongVideoLoad. "casme2-long" is another name for "casme-sq". "casme3-long" is CAS(ME)^3
-# part A (micro and macro from CAS(ME)3_part_A_v2.xls; micro only from its label file alone).
+# part A (micro and macro from CAS(ME)3_part_A_v2.xls; micro only from its label file alone). "table-long" takes
+# fps=25.0 (the rate of the recordings whose rows give none).
 LONG_VIDEO_DATASETS: dict[str, Callable[..., LongVideoLoad]] = {
     "casme-sq": load_casme_sq,
     "casme2-long": load_casme_sq,
     "samm-long": load_samm_long,
     "casme3-long": load_casme3_long,
+    "table-long": load_table_long,  # a lab's own recordings: ROOT/intervals.csv + one frame folder each (table_long.py)
 }
 
 

@@ -118,13 +118,15 @@ def round_frame(value: float) -> int:
     return int(math.floor(value + 0.5))
 
 
-def attach_long_frames(video: LongVideo, folder: Path | None, pattern: re.Pattern, issues: list[Issue]) -> LongVideo:
-    """List ``folder``'s frames into ``video`` (junk files and gaps are reported); None -> an error issue."""
+def attach_long_frames(video: LongVideo, folder: Path | None, pattern: re.Pattern, issues: list[Issue], *,
+                       not_frames=None) -> LongVideo:
+    """List ``folder``'s frames into ``video`` (junk files and gaps are reported); None -> an error issue.
+    ``not_frames``: as ``media.list_frames`` takes it (a file manager's copies, which ``pattern`` would read)."""
     if folder is None:
         issues.append(Issue(video.video_id, "video_missing", f"no frame folder for this video at {video.path}; its "
                             f"{len(video.intervals)} interval(s) cannot be used", "error"))
         return video
-    frames, junk = list_frames(folder, pattern, duplicates="first")
+    frames, junk = list_frames(folder, pattern, duplicates="first", not_frames=not_frames)
     if junk:
         shown = ", ".join(repr(j) for j in junk[:5]) + (" ..." if len(junk) > 5 else "")
         issues.append(Issue(video.video_id, "junk_files", f"{len(junk)} non-frame file(s) ignored: {shown}", "warning"))

@@ -220,6 +220,7 @@ DEFAULT_SCHEME: dict[str, str] = {
     "samm-long": "samm-long-str",
     "casme3-long": "casme3-4class",
     TABLE_DATASET: TABLE_SCHEME,  # data.classes, filled from the table's labels (label_maps.table_scheme)
+    "table-long": TABLE_SCHEME,  # the same, from the labels of its micro-expressions (table_long.table_long_labels)
 }
 
 

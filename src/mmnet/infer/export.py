@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError, MMNetError, install_hint
 from ..model import CheckpointInfo, MMNet
 from ..utils import atomic_write_bytes
-from .onnx_exporters import DEFAULT_OPSET, EXPORTERS, MIN_OPSETS, pick_exporter, run_exporter
+from .onnx_exporters import DEFAULT_OPSET, EXPORTERS, MIN_OPSETS, dynamo_available, pick_exporter, run_exporter
 from .onnx_metadata import (
     TRAINING_NOT_RECORDED,
     doc_string,
@@ -99,13 +99,23 @@ def check_opset(opset: int, exporter: str | None = None) -> str:
     return pick_exporter(exporter, opset)
 
 
-def _check_exportable(model: MMNet) -> None:
-    if model.config.pc_antialias:
-        raise ConfigError(
-            "this model cannot be exported to ONNX: its PC module resizes with antialiasing (pc_antialias: true, "
-            "torchvision >= 0.17's resize, aten::_upsample_bilinear2d_aa), which torch.onnx cannot write at any "
-            "opset. Use it in PyTorch instead (mmnet predict, mmnet serve, mmnet.infer.Predictor), or export a "
-            "model with pc_antialias: false (mmnet convert without --pc-antialias, the paper-era resize).")
+def _check_exportable(model: MMNet, exporter: str, opset: int) -> None:
+    """ConfigError for a model that ``exporter`` cannot write. An antialiased PC resize (``pc_antialias``, torchvision
+    >= 0.17's, aten::_upsample_bilinear2d_aa) has an ONNX form, Resize with antialias=1 (opset 18), which only the
+    dynamo exporter writes: its onnxruntime logits match PyTorch's to ~5e-6 at 224 px (docs/inference.md)."""
+    if not model.config.pc_antialias or exporter == "dynamo":
+        return
+    if not dynamo_available():
+        how = f"install onnxscript ({install_hint('onnx')}), then use --exporter dynamo (or auto)"
+    elif opset < MIN_OPSETS["dynamo"]:
+        how = f"use --opset {MIN_OPSETS['dynamo']} or newer with --exporter dynamo (or auto)"
+    else:
+        how = "use --exporter dynamo (or auto, the default), not torchscript"
+    raise ConfigError(
+        "the torchscript exporter cannot write this model: its PC module resizes with antialiasing (pc_antialias: "
+        "true, torchvision >= 0.17's resize, aten::_upsample_bilinear2d_aa), which only the dynamo exporter writes "
+        f"(ONNX Resize with antialias, opset {MIN_OPSETS['dynamo']} and newer). To export it: {how}. Or use it in "
+        "PyTorch (mmnet predict, mmnet serve, mmnet.infer.Predictor).")
 
 
 @contextlib.contextmanager
@@ -198,12 +208,12 @@ def export_onnx(model: MMNet, path: str | Path, info: CheckpointInfo | None = No
 
     Raises:
         ConfigError: ``opset`` is outside :func:`supported_opsets`, or the model has an operator that
-            ONNX cannot express (``pc_antialias=True``).
+            ``exporter`` cannot write (``pc_antialias=True``: the dynamo exporter only).
         MMNetError: the ``onnx`` package (or, for ``exporter="dynamo"``, onnxscript) is missing, torch.onnx could
             not export at ``opset``, or onnx's checker refused the file.
     """
     used = check_opset(opset, exporter)
-    _check_exportable(model)
+    _check_exportable(model, used, opset)
     try:
         import onnx
     except ImportError:

@@ -24,13 +24,16 @@ from ..spotting.intervals import FILE_NUMBER, VIDEO_FROM_0, intervals_csv, sprea
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
 
-__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_csv", "recording_csv", "MAX_EXPLAINED"]
+__all__ = ["analyse_clip", "analyse_recording", "png", "thumbnail", "prediction_csv", "recording_csv", "MAX_EXPLAINED",
+           "deletion_field", "DELETION_SKIPPED"]
 
 THUMBNAIL = 256  # longest side of the onset/apex pictures, pixels
 MAX_EXPLAINED = 200  # intervals of a recording drawn (crops and attention); the rest are listed only
 # A recording job's progress after spotting, then after classifying (drawing follows): spotting takes most of the
 # time, and a share that matches it keeps the time left estimated from the progress (`Job.eta_s`) from running long.
 SPOTTED, CLASSIFIED = 0.85, 0.95
+DELETION_SKIPPED = ("The Grad-CAM map was not tested for faithfulness: this server skips its deletion check "
+                    "(mmnet serve --no-deletion-check).")
 
 
 def png(image: np.ndarray) -> bytes:
@@ -56,31 +59,43 @@ def thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
 
 def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, name: str,
             title: str, frames: tuple[int, int], caption: str,
-            record: dict[str, str] | None = None) -> tuple[dict[str, bytes], str | None]:
+            record: dict[str, str] | None = None, check_deletion: bool = True
+            ) -> tuple[dict[str, bytes], str | None, dict | None]:
     """The pictures of one onset/apex pair, the attention figure captioned as ``mmnet explain`` does (what the
     model was trained on) and recording ``record`` in its PNG (the model's name and sha256, alignment); the note
-    says why there is no attention figure, if not. All are drawn in memory: none is written to disk (a nearly full
-    disk does not fail the job, and no face lands in the job's folder)."""
+    says why there is no attention figure, if not; the last item is the result's ``deletion_check``
+    (:func:`deletion_field`; None without a figure). All are drawn in memory: none is written to disk (a nearly
+    full disk does not fail the job, and no face lands in the job's folder)."""
     files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
     if not predictor.model.config.use_ca:
-        return files, "This model was trained without attention blocks: it has no attention maps to draw."
-    explanation = explain_pair(predictor, onset, apex)
+        return files, "This model was trained without attention blocks: it has no attention maps to draw.", None
+    explanation = explain_pair(predictor, onset, apex, check_deletion=check_deletion)
     explanation.source, (explanation.onset_frame, explanation.apex_frame) = title, frames
     explanation.caption = caption
     explanation.provenance = dict(record or {})
     files[f"{name}attention.png"] = explanation_png(explanation)
-    return files, None
+    return files, None, deletion_field(explanation.deletion)
+
+
+def deletion_field(deletion: dict | None) -> dict:
+    """A result's ``deletion_check``: the Grad-CAM map's deletion check (``mmnet.infer.attribution``, the numbers
+    its figure's heading gives) with ``skipped`` false, or, on a server started with ``--no-deletion-check``,
+    ``skipped`` true and a ``note`` saying that the map is not tested (the page shows it under the figure)."""
+    if deletion is None:
+        return {"skipped": True, "note": DELETION_SKIPPED}
+    return {"skipped": False, **{k: v for k, v in deletion.items() if k != "how"}}  # "how": docs/inference.md
 
 
 def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | None = None,
                  apex: int | None = None, aligner=None, caption: str = "",
-                 record: dict[str, str] | None = None) -> dict:
+                 record: dict[str, str] | None = None, check_deletion: bool = True) -> dict:
     """Classify one uploaded clip (a video file or a folder of frames); pictures go to ``job.files``.
 
     Returns ``mmnet predict --json``'s fields for the clip (``source`` is the upload's name), plus
     ``warnings``: the prediction's notes as a list (``warning`` joins them), ``files``: the names of
-    the pictures, and ``note`` when the attention figure is missing. Notes and warnings are worded for the
-    server (``messages.for_web``); ``caption`` is the attention figure's (``provenance.training_caption``).
+    the pictures, ``note`` when the attention figure is missing, else ``deletion_check`` (its deletion check, or
+    that it was skipped: ``check_deletion`` false, see :func:`deletion_field`). Notes and warnings are worded for
+    the server (``messages.for_web``); ``caption`` is the attention figure's (``provenance.training_caption``).
     """
     job.update(progress=0.1, stage="Reading the clip")
     clip = load_clip(path)
@@ -94,16 +109,19 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     prediction = replace(prediction, source=job.name, notes=notes, recording_warning=warning)
     job.update(progress=0.7, stage="Drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
-    job.files, note = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex), caption,
-                              {**(record or {}), "aligned": str(aligner is not None).lower()})
+    job.files, note, deletion = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex),
+                                        caption, {**(record or {}), "aligned": str(aligner is not None).lower()},
+                                        check_deletion)
     result = {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files)}
     if note:
         result["note"] = note
+    if deletion is not None:
+        result["deletion_check"] = deletion
     return result
 
 
 def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
-                      caption: str = "", record: dict[str, str] | None = None) -> dict:
+                      caption: str = "", record: dict[str, str] | None = None, check_deletion: bool = True) -> dict:
     """Spot and classify the intervals of a recording (``spotter``), then draw each; pictures go to ``job.files``.
 
     Returns the spot JSON (``{"fps", "frames", "intervals": [...]}``, see ``mmnet.serve.spotting``)
@@ -112,7 +130,7 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
     The spotter classifies as ``mmnet spot --checkpoint`` does (one path, the same classes) and returns
     under ``pairs`` the (onset, apex) images of every micro interval and of the first ``MAX_EXPLAINED`` (None
     for an onset without a face); the pictures are of those images. ``caption`` is that of the attention
-    figures, as for ``analyse_clip``.
+    figures, and each interval drawn with an attention figure has its ``deletion_check``, as for ``analyse_clip``.
     """
     job.update(progress=0.0, stage="Looking for expressions")
 
@@ -158,8 +176,11 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
             note = ("A macro-expression: not classified (the model was trained on micro-expressions)."
                     if iv["type"] == "macro" else None)
         else:
-            files, note = _figure(predictor, *pairs[k], name, f"{job.name} interval {k + 1}",
-                                  (iv["onset"], iv["apex"]), caption, {**(record or {}), "aligned": "true"})
+            files, note, deletion = _figure(predictor, *pairs[k], name, f"{job.name} interval {k + 1}",
+                                            (iv["onset"], iv["apex"]), caption,
+                                            {**(record or {}), "aligned": "true"}, check_deletion)
+            if deletion is not None:
+                iv["deletion_check"] = deletion
         job.files.update(files)
         iv["files"] = sorted(files)
         if note:

@@ -87,7 +87,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         predictor: a ``mmnet.infer.Predictor`` (loaded once, shared by every request).
         model_info: what ``GET /api/model`` says about it (``model_info.describe_checkpoint``); its
             ``caption`` goes under every attention figure (default: what it was trained on is not recorded).
-        settings: limits (defaults: ``ServeSettings()``).
+        settings: limits, and whether attention figures make the deletion check (defaults: ``ServeSettings()``).
         spotter: the long-video spotter (default ``spotting.flow_spotter(landmarks)``: ``spot_recording`` with face
             aligners built once for the server, ``aligner`` among them; see that module).
         landmarks: the landmark model of the server's own spotter (when no ``spotter`` is given); without that
@@ -239,6 +239,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
              responses={200: {"model": api.ModelInfo}, **api.errors()})
     async def model():
         return {**info, "model": made_by, "api_version": API_VERSION, "spotting": can_spot,
+                "deletion_check": settings.deletion_check,
                 "max_upload_mb": settings.max_upload_mb, "result_ttl_s": settings.result_ttl_s,
                 "limits": server_limits(settings)}
 
@@ -256,7 +257,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             store.add(job)
             future = slot.submit(job, lambda j: with_model_note(
                 analyse_clip(j, predictor, upload.path, onset=onset, apex=apex, aligner=aligner,
-                             caption=info["caption"], record=figure_record), info.get("note")))
+                             caption=info["caption"], record=figure_record, check_deletion=settings.deletion_check),
+                info.get("note")))
         await asyncio.wrap_future(future)
         if job.status != "done":
             store.remove(job.id)
@@ -287,7 +289,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             store.add(job)
             slot.submit(job, lambda j: with_model_note(
                 analyse_recording(j, predictor, upload.path, spotter, fps=fps, caption=info["caption"],
-                                  record=figure_record), info.get("note")))
+                                  record=figure_record, check_deletion=settings.deletion_check), info.get("note")))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202,
                             headers={"Location": _job_urls(job)["state"]})
 

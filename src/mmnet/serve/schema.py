@@ -78,6 +78,24 @@ class ModelRef(_Open):
     served_by: str = Field(description="the mmnet version of the server that computed the result")
 
 
+class DeletionCheck(_Open):
+    """The deletion check of an attention figure's Grad-CAM map (docs/inference.md, Is the Grad-CAM map faithful?):
+    how much the class's probability drops when the motion is removed in the map's top k cells, in k random cells
+    and in its k lowest cells. A server started with --no-deletion-check skips it: ``skipped`` true and a ``note``."""
+
+    skipped: bool = Field(description="true: not made (mmnet serve --no-deletion-check), the map is not tested for "
+                                      "faithfulness; the other fields but note are then absent")
+    note: str | None = Field(None, description="skipped only: the sentence the page shows under the figure")
+    cells: int | None = Field(None, description="k, the cells deleted each time")
+    of: int | None = Field(None, description="the map's cells")
+    probability: float | None = Field(None, description="the class's probability before any deletion")
+    drop_top: float | None = Field(None, description="its drop with the motion removed in the map's top k cells")
+    drop_random: float | None = Field(None, description="the mean drop over random_draws sets of k random cells")
+    drop_lowest: float | None = Field(None, description="the drop with the map's k lowest cells")
+    drop_top_motion_part: float | None = Field(None, description="the drop with the top k cells of the map's "
+                                                                 "motion-branch part")
+
+
 class Prediction(_Open):
     """A clip's class: the fields of `mmnet predict --json`, plus where its pictures are."""
 
@@ -97,6 +115,8 @@ class Prediction(_Open):
     files: dict[str, str] = Field(description="picture name -> its URL (onset.png, apex.png, attention.png)")
     note: str | None = Field(None, description="why a picture is missing (a model without attention blocks has "
                                                "no attention figure)")
+    deletion_check: DeletionCheck | None = Field(None, description="with the attention figure: its Grad-CAM map's "
+                                                                   "deletion check, or that it was skipped")
     model: ModelRef
 
 
@@ -122,16 +142,21 @@ class Interval(_Open):
     onset: int
     apex: int
     offset: int
-    onset_s: float = Field(description="the onset in seconds from the recording's first frame (as `mmnet spot`; "
-                                       "a video's frame presentation times)")
-    apex_s: float | None = Field(description="the apex in seconds from the first frame")
-    offset_s: float = Field(description="the offset in seconds from the first frame")
+    onset_s: float = Field(description="the onset frame's start in seconds from the recording's first frame (as "
+                                       "`mmnet spot`; a video's frame presentation times), to the millisecond "
+                                       "rounded up, so that a player sought to it shows that frame")
+    apex_s: float | None = Field(description="the apex frame's start in seconds from the first frame")
+    offset_s: float = Field(description="the offset frame's start in seconds from the first frame")
+    end_s: float | None = Field(None, description="the offset frame's end (the next frame's start): the interval "
+                                                  "covers onset_s up to end_s, end_s excluded")
     type: Literal["micro", "macro"]
     score: float | None
     label: str | None = Field(description="null for a macro-expression or an interval without motion")
     probabilities: dict[str, float] | None
     note: str | None = None
     files: dict[str, str] = Field({}, description="picture name -> its URL")
+    deletion_check: DeletionCheck | None = Field(None, description="an interval drawn with an attention figure: as "
+                                                                   "a clip's")
 
 
 class Curve(BaseModel):
@@ -144,8 +169,9 @@ class Curve(BaseModel):
 class Gap(BaseModel):
     first: int
     last: int
-    first_s: float | None = Field(None, description="the first frame in seconds, as the intervals' onset_s")
-    last_s: float | None = Field(None, description="the last frame in seconds")
+    first_s: float | None = Field(None, description="the first frame's start in seconds, as the intervals' onset_s")
+    last_s: float | None = Field(None, description="the last frame's start in seconds")
+    end_s: float | None = Field(None, description="the last frame's end in seconds, as the intervals' end_s")
     reason: str = Field(description="why nothing was spotted there, e.g. 'no face'")
 
 
@@ -226,6 +252,9 @@ class ModelInfo(_Open):
     summary: str | None = Field(None, description="what it was trained on, in a sentence for the page")
     caption: str = Field(description="the caption under every attention figure")
     spotting: bool
+    deletion_check: bool = Field(True, description="attention figures make the deletion check of their Grad-CAM "
+                                                   "map; false: this server skips it (mmnet serve "
+                                                   "--no-deletion-check), and results say so")
     api_version: str = Field(description="the API's version: within it fields and error codes are only added "
                                          "(docs/serve.md, Compatibility)")
     max_upload_mb: float

@@ -1,4 +1,5 @@
-"""The server's settings: its limits, the address it listens on, the names it answers, its access token."""
+"""The server's settings: its limits, the address it listens on, the names it answers, its access token, and
+whether its attention figures test the Grad-CAM map (the deletion check)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class ServeSettings:
     allow_origins: tuple[str, ...] = ()  # origins of other pages that may call the API (serve.cors), normalised
     # every request but /api/health must bring it (serve.access); None: no login. Not in repr: never logged
     token: str | None = field(default=None, repr=False)
+    # the Grad-CAM map's deletion check on every attention figure (7 more predictions each); off: results say so
+    deletion_check: bool = True
 
     @property
     def trusted_hosts(self) -> list[str]:

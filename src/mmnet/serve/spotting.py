@@ -46,7 +46,7 @@ from ..infer.recordings import (
 )
 from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
-from ..spotting.intervals import PRESENTATION, with_seconds
+from ..spotting.intervals import PRESENTATION, gap_seconds, with_seconds
 
 __all__ = ["SpottingUnavailable", "spotting_available", "missing_for_spotting", "require_spotting", "spot_recording",
            "flow_spotter", "model_spotter", "SharedAligners",
@@ -228,9 +228,10 @@ def check_spot_result(result: dict) -> dict:
     gaps = result.get("gaps") or []
     if not isinstance(gaps, list) or not all(isinstance(g, dict) and {"first", "last"} <= set(g) for g in gaps):
         raise MMNetError(f"The spotter returned gaps = {gaps!r}; expected a list of {{'first', 'last'}} objects.")
-    out["gaps"] = [g if "first_s" in g else {**g, **{f"{end}_s": round((_number(g[end], f"a gap's {end}", integer=True)
-                                                                         - first) / out["fps"], 3)
-                                                     for end in ("first", "last")}} for g in gaps]
+    out["gaps"] = [g if "first_s" in g else {**g, **gap_seconds(_number(g["first"], "a gap's first", integer=True),
+                                                                 _number(g["last"], "a gap's last", integer=True),
+                                                                 lambda number: (number - first) / out["fps"])}
+                   for g in gaps]
     return _finite(out)
 
 

@@ -182,7 +182,10 @@ PRESETS: dict[str, dict[str, object]] = {
 }
 
 #: The preset of each long-video dataset, for train-spotter and spot then recognise when none is chosen.
-DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3"}
+#: table-long (a lab's own recordings) takes casme2: its frame counts are scaled to each recording's rate, and its
+#: windows (a micro-expression's stride 0.2 s, 7-16 frames at 30 fps) are the MEGC baselines'; --preset overrides it.
+DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3",
+                   "table-long": "casme2"}
 
 
 def spot_config(preset: str = "casme2", overrides: list[str] | dict | str | None = None) -> SpotConfig:

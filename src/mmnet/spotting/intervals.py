@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataError
 
-__all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "with_seconds", "CSV_COLUMNS",
-           "spreadsheet_safe", "VIDEO_FROM_0", "FILE_NUMBER"]
+__all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "with_seconds", "gap_seconds", "seek_time",
+           "CSV_COLUMNS", "spreadsheet_safe", "VIDEO_FROM_0", "FILE_NUMBER"]
 
 TYPES = ("micro", "macro")
 
@@ -93,9 +94,9 @@ def iou(a: Interval, b: Interval) -> float:
 
 # The columns of intervals.csv (``mmnet spot --out``) and of a recording's CSV download (``mmnet serve``);
 # one ``p_<class>`` column per class of the model follows them, as in the clip prediction's CSV. The seconds come
-# after the columns of earlier versions, which keep their places, and ``note`` after them. intervals.csv puts
-# ``video`` and ``frame_numbering`` before them (the server's CSV has its ``source`` there).
-CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "onset_s", "apex_s", "offset_s", "note")
+# after the columns of earlier versions, which keep their places, then ``note``, then ``end_s``, added after it.
+# intervals.csv puts ``video`` and ``frame_numbering`` before them (the server's CSV has its ``source`` there).
+CSV_COLUMNS = ("onset", "apex", "offset", "type", "score", "label", "onset_s", "apex_s", "offset_s", "note", "end_s")
 # the ``type`` of the rows that are no interval: a run of frames without a face, a note on the whole recording
 GAP_TYPE, NOTE_TYPE = "no_face", "note"
 GAP_NOTE = "no face: not analysed"
@@ -107,15 +108,34 @@ SECONDS = {"onset": "onset_s", "apex": "apex_s", "offset": "offset_s"}
 # what the seconds are (spot.json's time_base): a video's frame (presentation) times, or frame numbers / fps
 PRESENTATION = "presentation_time"
 FRAME_RATE = "frame_number_over_fps"
+# below a millionth of a millisecond, a time is a whole millisecond that floating point missed (60 / 30 * 1000)
+_MS_SLACK = 1e-6
+
+
+def seek_time(seconds: float) -> float:
+    """A frame's start time written to the millisecond, rounded up: a player (or ELAN, BORIS) sought to it shows
+    the last frame that starts at or before it, so this frame, where rounding to the nearest (40 / 30 s = 1.333)
+    showed the frame before. Exact milliseconds stay (2.0 -> 2.0); 1.3333 -> 1.334."""
+    return math.ceil(seconds * 1000 - _MS_SLACK) / 1000
 
 
 def with_seconds(record: dict, fps: float, first: int, seconds: Callable[[int], float] | None = None) -> dict:
-    """An ``Interval.to_dict()`` record with ``onset_s``, ``apex_s`` and ``offset_s``, to the millisecond, as
-    ``mmnet spot``'s table counts them (None for no apex): ``seconds(number)`` (``MotionCurves.seconds``: a video's
-    frame times) where given, else seconds from the recording's ``first`` frame at its rate."""
+    """An ``Interval.to_dict()`` record with its times: ``onset_s``, ``apex_s`` and ``offset_s``, the start of
+    those frames (None for no apex), and ``end_s``, the end of the offset frame (the next frame's start; the
+    interval covers [onset_s, end_s), its last frame included), each ``seek_time``: to the millisecond, rounded up.
+
+    A frame's start is ``seconds(number)`` (``MotionCurves.seconds``: a video's presentation times, the frame
+    after the last one at the rate) where given, else its number from the recording's ``first`` frame / fps."""
     at = seconds or (lambda number: (number - first) / fps)
-    return {**record, **{name: None if record.get(frame) is None else round(at(record[frame]), 3)
-                         for frame, name in SECONDS.items()}}
+    times = {name: None if record.get(frame) is None else seek_time(at(record[frame]))
+             for frame, name in SECONDS.items()}
+    return {**record, **times, "end_s": seek_time(at(record["offset"] + 1))}
+
+
+def gap_seconds(first: int, last: int, at: Callable[[int], float]) -> dict:
+    """A gap's (frames ``first``..``last``) ``first_s`` and ``last_s`` (the start of those frames) and ``end_s``
+    (the end of its last frame), as an interval's (``with_seconds``); ``at(number)`` is a frame's start."""
+    return {"first_s": seek_time(at(first)), "last_s": seek_time(at(last)), "end_s": seek_time(at(last + 1))}
 
 
 def _decimals(value: float | None) -> str:
@@ -144,8 +164,8 @@ def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = N
     """Intervals as CSV, one row each: ``CSV_COLUMNS``, then ``p_<class>`` per class of ``class_names``.
 
     After the intervals, one row per gap (``mmnet spot --json``'s ``gaps``: ``first``, ``last``, ``first_s``,
-    ``last_s``) of type ``GAP_TYPE`` with its frames as onset and offset, then one row per note on the recording
-    (``notes``) of type ``NOTE_TYPE``, its text in ``note`` and no frames: a reader keeps the intervals by
+    ``last_s``, ``end_s``) of type ``GAP_TYPE`` with its frames as onset and offset, then one row per note on the
+    recording (``notes``) of type ``NOTE_TYPE``, its text in ``note`` and no frames: a reader keeps the intervals by
     their type, micro or macro.
 
     With ``video`` (the recording's id) and ``frame_numbering`` (``VIDEO_FROM_0`` or ``FILE_NUMBER``), each
@@ -173,13 +193,14 @@ def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = N
         writer.writerow([spreadsheet_safe(cell) for cell in
                          [*lead.values(), r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
                           r.get("label") or "", *(_seconds(r.get(name)) for name in SECONDS.values()),
-                          r.get("note") or "", *(_decimals(probs.get(c)) for c in class_names)]])
+                          r.get("note") or "", _seconds(r.get("end_s")),
+                          *(_decimals(probs.get(c)) for c in class_names)]])
     empty = [""] * len(class_names)
     for g in gaps:
         writer.writerow([spreadsheet_safe(cell) for cell in
                          [*lead.values(), g["first"], "", g["last"], GAP_TYPE, "", "", _seconds(g.get("first_s")), "",
-                          _seconds(g.get("last_s")), GAP_NOTE, *empty]])
+                          _seconds(g.get("last_s")), GAP_NOTE, _seconds(g.get("end_s")), *empty]])
     for note in notes:
         writer.writerow([spreadsheet_safe(cell) for cell in
-                         [*lead.values(), "", "", "", NOTE_TYPE, "", "", "", "", "", note, *empty]])
+                         [*lead.values(), "", "", "", NOTE_TYPE, "", "", "", "", "", note, "", *empty]])
     return buf.getvalue()

@@ -24,7 +24,7 @@ from ..errors import AnnotationError
 from .intervals import Interval, parse_type
 
 __all__ = ["STR_COLUMNS", "SCORE_COLUMNS", "csv_reader", "csv_header", "score_column", "read_spotting_csv",
-           "read_str_csv"]
+           "read_str_csv", "decimal_frames"]
 
 #: The STR CSV's columns (STRS-Metric's layout), written and read in this order.
 STR_COLUMNS = ("subject", "video", "onset", "offset", "emotion")
@@ -81,16 +81,18 @@ def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str],
         raise AnnotationError(f"'{path}': the header names column(s) {twice} twice (letter case aside); its header is "
                               f"{reader.fieldnames}. Remove or rename the extra column.")
     if "frame_numbering" in fields:  # intervals.csv: a video's frames counted from 0, not MEGC's numbers
-        raise AnnotationError(f"'{path}' has a frame_numbering column.{_spot_output_hint(path, fields)}")
+        raise AnnotationError(f"'{path}' has a frame_numbering column: it is intervals.csv of `mmnet spot --out` or "
+                              "the web page's CSV download, not a MEGC CSV; `mmnet score-spots` reads it as it is "
+                              "(mmnet.spotting.spot_output_csv.read_spot_output from Python).")
     score = score_column(fields)
     # an alias is read as its column's name when the file lacks that column
     rename = {alt: name for alt, name in {**aliases, **({score: "score"} if score else {})}.items()
               if alt in fields and name not in fields}
     missing = [h for h in header if h not in {rename.get(f, f) for f in fields}]
     if missing:
-        also = "".join(f" ({alt} is read as {name})" for alt, name in aliases.items() if name in missing)
+        also = "".join(f" (nor {alt!r}, which is read as {name})" for alt, name in aliases.items() if name in missing)
         raise AnnotationError(f"'{path}': no column(s) {missing}{also}; its header is {reader.fieldnames}. Expected "
-                              f"{','.join(header)}.{_spot_output_hint(path, fields)}")
+                              f"{','.join(header)}.{_spot_output_hint(path, fields) or _times_hint(fields)}")
     for row in reader:
         n = reader.line_num  # the row's (last) line in the file, as an editor or spreadsheet numbers it: a blank line
         # is skipped by DictReader but counted there
@@ -112,6 +114,19 @@ def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
                 "intervals in the MEGC layout and frame numbers; spot the recording again with `mmnet spot RECORDING "
                 "--out DIR` if there is none (earlier versions of mmnet did not write it).")
     return ""
+
+
+_TIME_WORDS = re.compile(r"time|start|begin|stop|end|dur|sec|\(s\)|\bms\b|^\d+:\d+|^\d*\.\d+$|^\d+$")
+
+
+def _times_hint(fields: Sequence[str]) -> str:
+    """For a file whose columns (or first line, without a header) look like times: how times are read."""
+    timed = [f for f in fields if _TIME_WORDS.search(f)]
+    if not timed:
+        return ""
+    return (f" Its columns {timed[:4]} look like times or values, not MEGC's columns: this layout holds frame "
+            "numbers. `mmnet score-spots` reads times from an ELAN tab-delimited text export, an ELAN .eaf file or a "
+            "BORIS aggregated-events export, given with --fps RATE (the recording's frame rate).")
 
 
 def _float(text: str, where: str, name: str, what: str) -> float:
@@ -199,3 +214,16 @@ def read_str_csv(path: str | Path) -> dict[tuple[str, str], list[Interval]]:
             label = row["emotion"].lower() or None
             intervals.append(_interval(row, where, _type(row, where, "micro"), label))
     return out
+
+
+def decimal_frames(path: str | Path) -> bool:
+    """Whether every onset and offset of a MEGC CSV is written with decimals ('13.000', '13,5'): frame numbers are
+    whole, so such a file most likely holds times (``read_spotting_csv`` reads '13.000' as frame 13)."""
+    cells = [(row.get(name) or "").strip() for row in _plain_rows(path) for name in ("onset", "offset")]
+    cells = [c for c in cells if c]
+    return bool(cells) and all(re.fullmatch(r"[+-]?\d*[.,]\d+", c) for c in cells)
+
+
+def _plain_rows(path: str | Path) -> Iterable[dict[str, str]]:
+    for raw in csv_reader(Path(path)):
+        yield {name.strip().lower(): value for name, value in raw.items() if name is not None}

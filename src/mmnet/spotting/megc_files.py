@@ -2,10 +2,10 @@
 
 * MEGC2020 log (the layout of the challenge's baseline log): one line with the dataset number
   (``DATASET_NUMBERS``: MEGC2020's 1 = SAMM Long Videos and 2 = CAS(ME)^2; 3 = CAS(ME)^3 is mmnet's,
-  as MEGC2020 predates CAS(ME)^3 and later challenges defined no number for it), then one line per
-  TP/FP/FN, columns aligned at 18, 26, 34 and 42 characters: video id, truth onset, truth offset,
-  predicted onset, predicted offset, outcome; ``-`` where absent. Micro and macro lines of a video
-  are merged and ordered by the predicted onset (the truth onset for an FN); the log has no type
+  as MEGC2020 predates CAS(ME)^3 and later challenges defined no number for it; 0, mmnet's too, for recordings
+  of no MEGC dataset), then one line per TP/FP/FN, columns aligned at 18, 26, 34 and 42 characters: video id,
+  truth onset, truth offset, predicted onset, predicted offset, outcome; ``-`` where absent. Micro and macro
+  lines of a video are merged and ordered by the predicted onset (the truth onset for an FN); the log has no type
   column. Frame numbers are the dataset's own.
 * spotting CSV (MEGC2023 participants' submissions): ``vid,onset,offset,type`` with type ``me``/``mae``.
 * STR CSV (MEGC2024-2025, STRS-Metric): ``subject,video,onset,offset,emotion`` for truth and predictions.
@@ -44,9 +44,11 @@ __all__ = [
 
 #: Long-video dataset -> the MEGC2020 log's dataset number. 1 and 2 are MEGC2020's; MEGC defines none for
 #: CAS(ME)^3 (its log predates the dataset; MEGC2022-2025 scored CAS(ME)^3 from CSV submissions), so mmnet
-#: writes 3, the next free number, for it.
-DATASET_NUMBERS = {"samm-long": 1, "casme-sq": 2, "casme2-long": 2, "casme3-long": 3}
-MEGC_DATASET_NAMES = {1: "SAMM Long Videos", 2: "CAS(ME)^2", 3: "CAS(ME)^3 (mmnet's number)"}
+#: writes 3, the next free number, for it. A lab's own recordings (table-long) are no MEGC dataset: 0, the number
+#: score-spots writes when no dataset is named.
+DATASET_NUMBERS = {"samm-long": 1, "casme-sq": 2, "casme2-long": 2, "casme3-long": 3, "table-long": 0}
+MEGC_DATASET_NAMES = {1: "SAMM Long Videos", 2: "CAS(ME)^2", 3: "CAS(ME)^3 (mmnet's number)",
+                      0: "no MEGC dataset (mmnet's number: a lab's own recordings)"}
 _COLUMNS = (18, 26, 34, 42)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..media import FRAME_NUMBERING as _MEDIA_NUMBERING
 from .config import SpotConfig, spot_config
 from .flow_spotter import MotionCurves, check_rate, extract_motion, open_recording
-from .intervals import FILE_NUMBER, FRAME_RATE, VIDEO_FROM_0, Interval, intervals_csv, with_seconds
+from .intervals import FILE_NUMBER, FRAME_RATE, VIDEO_FROM_0, Interval, gap_seconds, intervals_csv, with_seconds
 from .motion_state import StaleProgress
 from .peaks import spot_intervals
 
@@ -63,9 +63,9 @@ class SpotResult:
         return [with_seconds(i.to_dict(), self.fps, self.first_frame, self.seconds) for i in self.intervals]
 
     def gap_records(self) -> list[dict]:
-        """The gaps as ``mmnet spot --json`` gives them: first and last frame, the same in seconds, the reason."""
-        return [{"first": a, "last": b, "first_s": round(self.seconds(a), 3), "last_s": round(self.seconds(b), 3),
-                 "reason": "no face"} for a, b in self.gaps]
+        """The gaps as ``mmnet spot --json`` gives them: first and last frame, their starts and the last one's end
+        in seconds (``intervals.gap_seconds``), the reason."""
+        return [{"first": a, "last": b, **gap_seconds(a, b, self.seconds), "reason": "no face"} for a, b in self.gaps]
 
     def to_dict(self) -> dict:
         from dataclasses import asdict

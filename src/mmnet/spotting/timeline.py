@@ -36,12 +36,7 @@ def _figure(result, width: float):
     known = np.isfinite(times) if times is not None and len(times) == len(numbers) else None
     if known is not None and known.sum() >= 2:
         t = np.interp(numbers, numbers[known], np.asarray(times)[known])  # frames without a time: between neighbours
-
-        def to_s(f):
-            return np.interp(f, numbers, t)
-
-        def to_frame(s):
-            return np.interp(s, t, numbers)
+        to_s, to_frame = _frame_clock(numbers, t, result.fps)
     else:
 
         def to_s(f):
@@ -68,12 +63,12 @@ def _figure(result, width: float):
                     transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3")
         ymax = np.nanmax(smoothed) if np.isfinite(smoothed).any() else 1.0
         found = [i for i in result.intervals if i.type == scale]
-        for i in found:
-            a, b = to_s(i.onset), to_s(i.offset)
+        for i in found:  # an interval spans its frames, the last one to its end: [onset, offset + 1)
+            a, b = to_s(i.onset), to_s(i.offset + 1)
             ax.axvspan(a, b, color=_COLOURS[scale], alpha=0.25, lw=0)
             ax.plot([to_s(i.apex)], [ymax * 1.02], marker="v", color=_COLOURS[scale], ms=4)
         for a, b in result.gaps:
-            ax.axvspan(to_s(a), to_s(b), facecolor="0.85",
+            ax.axvspan(to_s(a), to_s(b + 1), facecolor="0.85",
                        hatch="//", edgecolor="0.6", lw=0, label="no face" if (a, b) == result.gaps[0] else None)
         ax.set_ylabel(f"{scale}\n(k = {detail['k']} frames)" if detail is not None and "k" in detail else scale)
         ax.set_ylim(0, ymax * 1.08 if ymax > 0 else 1.0)
@@ -86,3 +81,24 @@ def _figure(result, width: float):
     top.set_xlabel("frame number")
     fig.suptitle(f"{Path(result.source).name}: {result.frames} frames at {result.fps:g} fps", fontsize=10)
     return fig
+
+
+def _frame_clock(numbers: np.ndarray, t: np.ndarray, fps: float):
+    """(frame -> seconds, seconds -> frame) of a video's frame times ``t``: between its frames as they are,
+    beyond its first and last frame on at ``fps``. The frame-number axis is drawn over the time axis's margins
+    too (matplotlib pads the recording by 5 % on each side): clamped there, as ``np.interp`` is, the margins
+    read as the first and last frame and every label of the axis lands at the wrong time."""
+
+    def to_s(f):
+        f = np.asarray(f, dtype=float)
+        inside = np.interp(f, numbers, t)
+        return np.where(f < numbers[0], t[0] + (f - numbers[0]) / fps,
+                        np.where(f > numbers[-1], t[-1] + (f - numbers[-1]) / fps, inside))
+
+    def to_frame(s):
+        s = np.asarray(s, dtype=float)
+        inside = np.interp(s, t, numbers)
+        return np.where(s < t[0], numbers[0] + (s - t[0]) * fps,
+                        np.where(s > t[-1], numbers[-1] + (s - t[-1]) * fps, inside))
+
+    return to_s, to_frame

@@ -22,14 +22,18 @@ def _with_table_classes(cfg: ExperimentConfig) -> ExperimentConfig:
     """``cfg`` with the ``table`` dataset's classes filled in when its scheme is the default and data.classes is
     not set: the labels of the table's emotion column, sorted (the only data read). Other configs as they are."""
     d = cfg.data
-    if d.dataset != TABLE_DATASET or d.classes or (d.scheme or TABLE_SCHEME) != TABLE_SCHEME or d.root is None:
+    tables = (TABLE_DATASET, "table-long")  # table-long: its micro-expressions' labels, the ones MMNet trains on
+    if d.dataset not in tables or d.classes or (d.scheme or TABLE_SCHEME) != TABLE_SCHEME or d.root is None:
         return cfg
     from ..data.table import table_labels
+    from ..data.table_long import table_long_labels
 
-    classes = table_labels(parse_root(d.dataset, d.root), d.annotation)
+    labels = table_labels if d.dataset == TABLE_DATASET else table_long_labels
+    classes = labels(parse_root(d.dataset, d.root), d.annotation)
     if not classes:
+        each = "clip" if d.dataset == TABLE_DATASET else "micro-expression"
         raise ConfigError(f"the emotion column of the table of {d.root} holds no label: fill it in (one emotion per "
-                          "clip), then train.")
+                          f"{each}), then train.")
     log.info("data.classes from the table's emotion column (sorted): %s", ", ".join(classes))
     return dataclasses.replace(cfg, data=dataclasses.replace(d, classes=classes))
 

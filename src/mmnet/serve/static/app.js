@@ -361,13 +361,14 @@ function sentence(note) {
   return (named ? note : note.charAt(0).toUpperCase() + note.slice(1)) + (note.endsWith(".") ? "" : ".");
 }
 
-// A recording's stretches without a face, for its summary: "frames 0–59 (0.00–1.97 s): no face, not analysed".
+// A recording's stretches without a face, for its summary: "frames 0–59 (0.000–2.000 s): no face, not analysed",
+// from the first frame's start to the last one's end (first_s, end_s: the CSV's).
 // `at(frame, seconds)`: the seconds the result gives (a video's frame times), else the frame's at the rate.
 const MAX_GAPS_SAID = 10;
 function gapSentences(data, at) {
   const gaps = data.gaps || [];
   const said = gaps.slice(0, MAX_GAPS_SAID).map((g) =>
-    ` ${sentence(`frames ${g.first}–${g.last} (${at(g.first, g.first_s)}–${at(g.last, g.last_s)} s): no face, ` +
+    ` ${sentence(`frames ${g.first}–${g.last} (${at(g.first, g.first_s)}–${at(g.last + 1, g.end_s)} s): no face, ` +
     "not analysed")}`);
   const more = gaps.length - said.length;
   return said.join("") + (more > 0 ? ` ${more} more stretch${more === 1 ? "" : "es"} without a face ` +
@@ -398,6 +399,10 @@ function detail(data, files, prefix, what) {
     picture(image, attention, node.querySelector("a.attention-link"));
     image.alt = `Figure for ${what} (predicted ${label}): onset, apex, motion and the Grad-CAM map of ${label} (class-specific but coarse) above; below, the attention gates of four stages of the motion branch, the same for every class (not evidence for ${label})`;
     node.querySelector(".model-caption").textContent = model.caption || "";  // written on the figure as pixels
+    if (data.deletion_check && data.deletion_check.skipped) {  // mmnet serve --no-deletion-check: said, not left out
+      node.querySelector(".attention-note").hidden = false;
+      node.querySelector(".attention-note").textContent = sentence(data.deletion_check.note);
+    }
   } else {
     node.querySelector(".attention-figure").hidden = true;
     node.querySelector(".attention-note").hidden = false;
@@ -515,8 +520,9 @@ function showRecording(data, id) {
   const n = data.intervals.length;
   const found = n ? `${n} interval${n === 1 ? "" : "s"} found` : "No micro- or macro-expression was found";
   const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 0;  // as the timeline and the CLI
-  // the result's seconds where it gives them (a video's own frame times), else the frame's at the rate
-  const seconds = (f, given) => (typeof given === "number" ? given : (f - first) / data.fps).toFixed(2);
+  // the result's seconds where it gives them (a video's own frame times), else the frame's at the rate; to the
+  // millisecond, as the CSV (an interval from its onset frame's start to its offset frame's end: onset_s-end_s)
+  const seconds = (f, given) => (typeof given === "number" ? given : (f - first) / data.fps).toFixed(3);
   $("recording-summary").textContent = `${found} in ${data.frames} frames ` +
     `(${(data.frames / data.fps).toFixed(1)} s at ${short(data.fps)} frames per second).` + gapSentences(data, seconds) +
     (data.note ? ` ${data.note}` : "") +
@@ -557,7 +563,7 @@ function showRecording(data, id) {
     tr.dataset.k = k;
     const p = iv.probabilities && iv.label ? percent(iv.probabilities[iv.label]) : "";
     const score = typeof iv.score === "number" ? iv.score.toFixed(3) : "";
-    const cells = [k + 1, iv.onset, iv.apex, iv.offset, `${seconds(iv.onset, iv.onset_s)}-${seconds(iv.offset, iv.offset_s)}`, iv.type, score,
+    const cells = [k + 1, iv.onset, iv.apex, iv.offset, `${seconds(iv.onset, iv.onset_s)}-${seconds(iv.offset + 1, iv.end_s)}`, iv.type, score,
       iv.label || "", p];
     for (const v of cells) {
       const td = document.createElement("td");

@@ -1,0 +1,189 @@
+"""The files `mmnet score-spots` reads, as truth or predictions: MEGC's spotting and STR CSVs, `mmnet spot --out`'s
+intervals.csv and the web page's CSV download, and a coder's ELAN or BORIS files (times, converted at --fps)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What reading a file needs beyond its text: --fps, --tier-type, --video-id, --show-frames."""
+
+    fps: Fraction | None = None
+    tier_type: dict | None = None
+    video_id: str | None = None
+    show_frames: bool = False
+    frames: int | None = None  # the recording's frame count (--recording), to tell frames past its end
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> ReadOptions:
+        fps, frames = args.fps, None
+        if args.recording is not None:
+            fps, frames = _recording(args.recording, args.fps)
+        return cls(fps, args.tier_type, args.video_id, args.show_frames, frames)
+
+
+def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None]:
+    """--recording: the video's frame rate and frame count, as `mmnet spot` reads them (its header; a constant
+    rate); --fps, when given too, must agree with it."""
+    from ..errors import ConfigError
+    from ..media_video import video_header
+
+    if not path.is_file():
+        raise ConfigError(f"--recording '{path}' is not a file.")
+    rate, frames = video_header(path)
+    if rate is None:
+        raise ConfigError(f"--recording '{path}': no frame rate could be read from it: give --fps RATE instead.")
+    found = Fraction(rate).limit_denominator(1001 * 1000)  # 29.97002997 -> 30000/1001
+    if fps is not None and abs(float(fps) / float(found) - 1) > 1e-3:
+        raise ConfigError(f"--fps {float(fps):g} disagrees with --recording '{path}', whose frame rate is "
+                          f"{float(found):g}: give one of them.")
+    print(f"note: --recording '{path}': {float(found):.6g} fps" + (f", {frames} frames" if frames else "")
+          + " (the rate the times are converted at)", file=sys.stderr)
+    return fps or found, frames
+
+
+def add_read_arguments(p: argparse.ArgumentParser) -> None:
+    from ..spotting.coder_files import IGNORE
+
+    p.add_argument("--fps", type=_fps, default=None, metavar="RATE",
+                   help="the recording's frame rate, to convert the times of ELAN and BORIS files to frames (e.g. 30, "
+                        "29.97 or 30000/1001): a begin time is the frame shown then, an end time ends after the last "
+                        "frame before it; frames numbered from 1 as spotting.csv; with --dataset table-long, also the "
+                        "rate of recordings whose rows give none")
+    p.add_argument("--recording", type=Path, default=None, metavar="VIDEO",
+                   help="the recording the files annotate: its frame rate converts their times (instead of --fps) and "
+                        "its frame count tells frames past its end (a warning)")
+    p.add_argument("--tier-type", type=_tier_types, default=None, metavar="NAME=TYPE,...",
+                   help="the type of each ELAN tier (or annotation value) or BORIS behaviour, e.g. ME=micro,MaE=macro "
+                        f"(TYPE micro, macro or {IGNORE}; default: a tier, else a value, named micro/macro, me/mae, "
+                        "micro-expression/macro-expression)")
+    p.add_argument("--video-id", default=None, metavar="ID",
+                   help="the video id of an ELAN or BORIS file, intervals.csv or web CSV (default: its media file's "
+                        "name, BORIS's Observation id, intervals.csv's video column, the file's name)")
+    p.add_argument("--show-frames", action="store_true",
+                   help="print (stderr) the frames each ELAN or BORIS annotation becomes at --fps")
+
+
+def _fps(text: str) -> Fraction:
+    from ..spotting.coder_times import parse_fps
+
+    try:
+        return parse_fps(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _tier_types(text: str) -> dict:
+    from ..spotting.coder_files import parse_tier_types
+
+    try:
+        return parse_tier_types(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def read_intervals(path: Path, options: ReadOptions = ReadOptions()) -> tuple[dict, bool, tuple[str, ...], bool]:
+    """The intervals of a file of any layout read, MEGC frame numbers; whether it is an STR CSV
+    (subject,video,onset,offset,emotion: keyed (subject, video) if so, else by video id); the types it can hold (an
+    STR CSV without a type column: micro only); and whether it has a score column."""
+    from ..errors import DataError
+    from ..spotting.intervals import TYPES
+    from ..spotting.megc_csv import STR_COLUMNS, csv_header, read_spotting_csv, read_str_csv, score_column, utf8_text
+    from ..spotting.spot_output_csv import is_spot_output, read_spot_output
+
+    if not path.is_file():
+        raise DataError(f"'{path}' is not a file.")
+    text = utf8_text(path)
+    coder = _coder_kind(path, text)
+    if coder is not None:
+        intervals = _read_coder(path, text, coder, options)
+        _warn_past_end(path, intervals, options.frames, "")
+        return intervals, False, TYPES, False
+    header = csv_header(path)
+    if is_spot_output(header):
+        read = read_spot_output(path, header, options.video_id, options.fps)
+        for note in read.notes:
+            print(f"note: {note}", file=sys.stderr)
+        _warn_past_end(path, read.intervals, options.frames, "")
+        return read.intervals, False, TYPES, read.scored
+    scored = score_column(header) is not None
+    if not set(STR_COLUMNS) <= set(header):
+        intervals, is_str, types = read_spotting_csv(path), False, TYPES
+    else:
+        intervals, is_str, types = read_str_csv(path), True, TYPES if "type" in header else ("micro",)
+    if not _warn_times(path, intervals):
+        _warn_past_end(path, intervals, options.frames, _TIMES)
+    return intervals, is_str, types, scored
+
+
+def is_coder_file(path: Path) -> bool:
+    """Whether ``path`` is an ELAN or BORIS file (its video named by --video-id, its file or its media)."""
+    from ..spotting.megc_csv import utf8_text
+
+    try:
+        return path.is_file() and _coder_kind(path, utf8_text(path)) is not None
+    except Exception:  # noqa: BLE001 - only a hint: a file that cannot be read is no coder's file here
+        return False
+
+
+def _coder_kind(path: Path, text: str) -> str | None:
+    from ..spotting.coder_files import sniff
+
+    return sniff(path, text)
+
+
+def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
+    from ..errors import AnnotationError
+    from ..spotting.coder_files import CoderOptions, boris_fps, needs_fps, read_coder_file, show_rows
+
+    if options.fps is None and kind != "boris-events":  # that one is refused whatever the rate: say how to export
+        rate = boris_fps(text) if kind == "boris" else None
+        raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
+    read = read_coder_file(path, text, kind, CoderOptions(options.fps, options.tier_type or {}, options.video_id))
+    ignored = sum(r.onset is None for r in read.rows)
+    print(f"note: '{path}' read as {_kind_name(kind)}: {len(read.rows) - ignored} interval(s) converted at "
+          f"{float(options.fps):g} fps{f', {ignored} left out (--tier-type)' if ignored else ''}, video id from "
+          f"{read.video_from}" + ("" if options.show_frames else " (--show-frames prints each one's frames)"),
+          file=sys.stderr)
+    if options.show_frames:
+        print("\n".join(show_rows(read, path, options.fps)), file=sys.stderr)
+    return read.intervals
+
+
+def _kind_name(kind: str) -> str:
+    from ..spotting.coder_files import KINDS
+
+    return KINDS[kind]
+
+
+_TIMES = (" These look like times: if they are, give the file as an ELAN tab-delimited export or a BORIS "
+          "aggregated-events export with --fps RATE (docs: spotting.md, score-spots), or write frame numbers.")
+
+
+def _warn_times(path: Path, intervals: dict) -> bool:
+    """A MEGC CSV whose onsets and offsets are all written with decimals (13.000) holds times, most likely: read as
+    frames they would be scored as frames 13 and 15 without a word. Whether it warned."""
+    from ..spotting.megc_csv import decimal_frames
+
+    if decimal_frames(path):
+        print(f"WARNING: '{path}': every onset and offset is written with decimals (e.g. 13.000), and MEGC's files "
+              f"hold frame numbers: read here as frame numbers.{_TIMES}", file=sys.stderr)
+        return True
+    return False
+
+
+def _warn_past_end(path: Path, intervals: dict, frames: int | None, why: str) -> None:
+    """With --recording: intervals that end past its last frame (MEGC's number ``frames``) were not spotted or
+    annotated on it: times read as frames (18700 ms), or another rate or recording."""
+    past = [(video, i) for video, items in intervals.items() for i in items if i.offset > frames] if frames else []
+    if past:
+        video, first = past[0]
+        why = why or " Check --fps and that the file annotates this recording."
+        print(f"WARNING: '{path}': {len(past)} interval(s) end past the last frame of --recording ({frames} frames, "
+              f"MEGC's 1..{frames}), e.g. {video} {first.onset}..{first.offset}.{why}", file=sys.stderr)

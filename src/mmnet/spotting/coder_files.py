@@ -1,0 +1,172 @@
+"""Reading a behavioural coder's files as intervals: ELAN (tab-delimited text export, .eaf) and BORIS (aggregated
+events), which give times in seconds, not frames.
+
+Each reader (``coder_elan``, ``coder_boris``) yields ``Annotation`` records (where it is, video, tier or behaviour,
+annotation value, begin and end in seconds); ``read_coder_file`` gives each its type (``--tier-type``, else the
+type names ``parse_type`` knows, of the tier then the value) and converts its times to MEGC frame numbers with the
+rule of ``coder_times``. ``sniff`` tells which kind a file is, so that a file given without --fps is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from ..errors import AnnotationError
+from .coder_boris import boris_fps, is_boris, read_boris
+from .coder_elan import is_elan_text, read_eaf, read_elan_text
+from .coder_records import Annotation, video_stem
+from .coder_times import megc_frames
+from .intervals import Interval, parse_type
+
+__all__ = ["CoderOptions", "Annotation", "ShownRow", "CoderRead", "KINDS", "IGNORE", "boris_fps", "parse_tier_types",
+           "sniff", "read_coder_file", "needs_fps", "show_rows", "video_stem"]
+
+#: what each kind of file is called in messages
+KINDS = {"elan-txt": "an ELAN tab-delimited text export", "elan-eaf": "an ELAN .eaf file",
+         "boris": "a BORIS aggregated-events export", "boris-events": "a BORIS events export (START/STOP rows)"}
+#: the --tier-type value that leaves a tier or behaviour out
+IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class CoderOptions:
+    """What converting a coder's file needs: the recording's frame rate, the types of tiers/behaviours, the id."""
+
+    fps: Fraction | None = None
+    tier_type: Mapping[str, str] = field(default_factory=dict)  # name (lower case) -> micro, macro or IGNORE
+    video_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ShownRow:
+    """One annotation as converted, for --show-frames."""
+
+    where: str
+    video: str
+    name: str
+    begin: Fraction
+    end: Fraction
+    onset: int | None  # None: left out (ignored tier)
+    offset: int | None
+    type: str
+
+
+@dataclass
+class CoderRead:
+    intervals: dict[str, list[Interval]]
+    rows: list[ShownRow]
+    kind: str
+    video_from: str  # where the video id came from, for a note
+
+
+def parse_tier_types(text: str) -> dict[str, str]:
+    """--tier-type ME=micro,MaE=macro,AU=ignore -> {'me': 'micro', 'mae': 'macro', 'au': 'ignore'}."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, kind = part.rpartition("=")
+        kind = kind.strip()
+        mapped = IGNORE if kind.lower() == IGNORE else parse_type(kind)
+        if not sep or not name.strip() or mapped is None:
+            raise ValueError(f"{part!r}: give NAME=TYPE pairs separated by commas, TYPE micro, macro or {IGNORE}, "
+                             "e.g. ME=micro,MaE=macro")
+        out[name.strip().lower()] = mapped
+    if not out:
+        raise ValueError(f"{text!r}: give NAME=TYPE pairs, e.g. ME=micro,MaE=macro")
+    return out
+
+
+def sniff(path: Path, text: str) -> str | None:
+    """Which coder's file ``text`` is (a key of ``KINDS``), None for none of them."""
+    head = text.lstrip("\ufeff").lstrip()[:2000]
+    if path.suffix.lower() == ".eaf" or ("<ANNOTATION_DOCUMENT" in head and head.startswith("<")):
+        return "elan-eaf"
+    boris = is_boris(text)
+    if boris is not None:
+        return boris
+    return "elan-txt" if is_elan_text(text) else None
+
+
+def _type(annotation: Annotation, tier_type: Mapping[str, str]) -> str | None:
+    """micro, macro or IGNORE from --tier-type (tier, then value), else from the type names (tier, then value)."""
+    names = [n for n in (annotation.tier, annotation.value) if n]
+    for name in names:
+        if name.strip().lower() in tier_type:
+            return tier_type[name.strip().lower()]
+    return next((t for t in map(parse_type, names) if t is not None), None)
+
+
+def _no_type(a: Annotation, tier_type: Mapping[str, str], kind: str) -> str:
+    columns = ("Behavior", "Behavioral category") if kind == "boris" else ("tier", "value")
+    named = " and ".join(f"{what} {name!r}" for what, name in zip(columns, (a.tier, a.value)) if name)
+    example = (a.tier or a.value or "NAME").replace(",", " ")
+    given = f" (--tier-type names {', '.join(sorted(tier_type))})" if tier_type else ""
+    return (f"{a.where}: no expression type for {named or 'an annotation without tier or value'}{given}: give "
+            f"--tier-type {example}=micro (or macro, or {IGNORE} to leave it out), e.g. --tier-type "
+            "ME=micro,MaE=macro; without it a tier or value named micro/macro, me/mae or "
+            "micro-expression/macro-expression gives the type.")
+
+
+def _annotations(path: Path, text: str, kind: str, options: CoderOptions) -> tuple[Iterable[Annotation], str]:
+    if kind == "elan-eaf":
+        return read_eaf(path, text, options.video_id)
+    if kind == "boris":
+        return read_boris(path, text, options.video_id)
+    return read_elan_text(path, text, options.video_id)
+
+
+def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> CoderRead:
+    """The intervals of a coder's file of ``kind`` as MEGC frame numbers (video frame + 1) at ``options.fps``."""
+    if kind == "boris-events":
+        raise AnnotationError(f"'{path}' looks like {KINDS[kind]}: mmnet reads BORIS's aggregated events (one row per "
+                              "event with Start (s) and Stop (s)): export them with Observations > Export events > "
+                              "Aggregated events, as CSV or TSV.")
+    if options.fps is None:
+        raise AnnotationError(needs_fps(path, kind))
+    annotations, video_from = _annotations(path, text, kind, options)
+    out: dict[str, list[Interval]] = {}
+    rows = []
+    for a in annotations:
+        type_ = _type(a, options.tier_type)
+        name = a.tier or a.value or ""
+        if type_ == IGNORE:
+            rows.append(ShownRow(a.where, a.video, name, a.begin, a.end, None, None, IGNORE))
+            continue
+        if type_ is None:
+            raise AnnotationError(_no_type(a, options.tier_type, kind))
+        if a.end < a.begin:
+            raise AnnotationError(f"{a.where}: it ends ({float(a.end):.3f} s) before it begins "
+                                  f"({float(a.begin):.3f} s).")
+        frames = megc_frames(a.begin, a.end, options.fps)
+        if frames is None:
+            raise AnnotationError(f"{a.where}: {float(a.begin):.3f}-{float(a.end):.3f} s covers no whole frame at "
+                                  f"{float(options.fps):g} fps (a point or a span under a frame): give the interval "
+                                  f"its frames, or --tier-type {name or 'NAME'}={IGNORE} to leave the tier out.")
+        out.setdefault(a.video, []).append(Interval(frames[0], None, frames[1], type_, extra={"source": a.where}))
+        rows.append(ShownRow(a.where, a.video, name, a.begin, a.end, *frames, type_))
+    for items in out.values():
+        items.sort(key=lambda i: (i.onset, i.offset))
+    return CoderRead(out, rows, kind, video_from)
+
+
+def needs_fps(path: Path, kind: str, hint: str = "") -> str:
+    """The error for a coder's file given without --fps."""
+    return (f"'{path}' looks like {KINDS[kind]}: its times are in seconds, and mmnet scores frames: give --fps RATE, "
+            f"the recording's frame rate (e.g. --fps 30, or 30000/1001 for 29.97), to convert them{hint} (begin time "
+            "-> the frame shown then; end time -> the last frame before it; frames numbered from 1 as spotting.csv). "
+            "--show-frames prints the frames each annotation becomes.")
+
+
+def show_rows(read: CoderRead, path: Path, fps: Fraction) -> list[str]:
+    """The lines --show-frames prints for a coder's file: each annotation's times and the MEGC frames it became."""
+    lines = [f"'{path}' ({KINDS[read.kind]}, video id from {read.video_from}) at {float(fps):g} fps: frames as "
+             "MEGC numbers them (a video's frame i, counted from 0, is i + 1)"]
+    prefix = f"'{path}' "
+    for r in read.rows:
+        frames = (f"onset {r.onset} offset {r.offset} {r.type}" if r.onset is not None else
+                  f"left out (--tier-type {IGNORE})")
+        lines.append(f"  {r.where.removeprefix(prefix)}: {r.name!r} {float(r.begin):.3f}-{float(r.end):.3f} s -> "
+                     f"{r.video} {frames}")
+    return lines

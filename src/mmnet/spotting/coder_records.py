@@ -1,0 +1,27 @@
+"""The record a coder's file reader (``coder_elan``, ``coder_boris``) yields, and how a media file names a video."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = ["Annotation", "video_stem"]
+
+_MEDIA_SUFFIX = re.compile(r"\.(mp4|m4v|mov|avi|mkv|mts|m2ts|wmv|mpg|mpeg|webm|flv|3gp|zip|wav|mp3)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Annotation:
+    where: str  # "'file' line 3", "'file' annotation a7": what an error or --show-frames names
+    video: str
+    tier: str | None
+    value: str | None
+    begin: Fraction
+    end: Fraction
+
+
+def video_stem(name: str) -> str:
+    """A media file's name or path (or URL) as a video id: its last part without a media suffix."""
+    last = re.split(r"[/\\]", name.strip())[-1]
+    return _MEDIA_SUFFIX.sub("", last) or last

@@ -1,0 +1,71 @@
+"""Times of a coder's annotation (ELAN, BORIS) as frame numbers: the one rule from seconds to frames.
+
+A video's frames f = 0, 1, ... (decode order, ``mmnet.media.FRAME_NUMBERING``) are shown at pts(f) = f / fps. Frames
+onset..offset (inclusive) cover [pts(onset), pts(offset + 1)); so a begin time b is the frame shown at b, the last
+frame with pts(f) <= b + 0.001 s, and an end time e ends after the last frame with pts(f) < e - 0.001 s (a
+millisecond either way: the files write times to the millisecond, ELAN and BORIS rounded to the nearest, mmnet's own
+outputs rounded up, so that both read back as the frames written; this holds below 500 fps). The frames are then
+numbered as MEGC's files (and ``mmnet spot``'s spotting.csv) number them, from 1: video frame f is f + 1.
+
+The arithmetic is exact (fractions): 29.97 fps and a time of 13.380 s give the same frame on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+
+__all__ = ["ONE_MS", "MEGC_FIRST", "parse_fps", "parse_seconds", "begin_frame", "end_frame", "megc_frames"]
+
+ONE_MS = Fraction(1, 1000)
+#: a video's frame 0 is frame 1 in MEGC's files (spotting.csv), as the datasets' frame files are numbered
+MEGC_FIRST = 1
+
+_CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)")
+_DECIMAL = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+
+
+def parse_fps(text: str) -> Fraction:
+    """--fps: '30', '29.97' or '30000/1001' as an exact rate."""
+    try:
+        rate = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        rate = Fraction(0)
+    if rate <= 0:
+        raise ValueError(f"{text!r} is not a frame rate: give frames per second, e.g. 30, 29.97 or 30000/1001")
+    return rate
+
+
+def parse_seconds(text: str, unit: str = "s") -> Fraction | None:
+    """A time cell as exact seconds: 'hh:mm:ss.ms' (or 'mm:ss.ms'), seconds ('13.380') with ``unit`` 's', or
+    milliseconds ('13380') with ``unit`` 'ms'; None when the text is none of these."""
+    text = text.strip()
+    clock = _CLOCK.fullmatch(text)
+    if clock:
+        hours, minutes, seconds = clock.groups()
+        return Fraction(int(hours or 0) * 3600 + int(minutes) * 60) + Fraction(seconds)
+    if _DECIMAL.fullmatch(text):
+        value = Fraction(text)
+        return value / 1000 if unit == "ms" else value
+    return None
+
+
+def begin_frame(seconds: Fraction, fps: Fraction) -> int:
+    """The video frame (from 0) shown at ``seconds``: the last f with f / fps <= seconds + 1 ms."""
+    return math.floor((seconds + ONE_MS) * fps)
+
+
+def end_frame(seconds: Fraction, fps: Fraction) -> int:
+    """The last video frame (from 0) an interval ending at ``seconds`` covers: the last f with f / fps < seconds -
+    1 ms."""
+    return math.ceil((seconds - ONE_MS) * fps) - 1
+
+
+def megc_frames(begin: Fraction, end: Fraction, fps: Fraction) -> tuple[int, int] | None:
+    """An interval [begin, end) in seconds as MEGC's onset and offset frame numbers (video frame + 1); None when it
+    covers no frame (it ends before the frame shown at its begin)."""
+    onset, offset = begin_frame(begin, fps), end_frame(end, fps)
+    if offset < onset:
+        return None
+    return onset + MEGC_FIRST, offset + MEGC_FIRST

@@ -1,0 +1,102 @@
+"""`mmnet serve --no-deletion-check`: the attention figures skip the Grad-CAM map's deletion check (7 more
+predictions a figure), and the JSON and the figure say that the map is not tested for faithfulness (the page:
+tests/test_serve_deletion_browser.py); by default every figure makes it and the JSON carries its numbers."""
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("av")
+
+import mmnet.infer.explain as explain_module  # noqa: E402
+from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from mmnet.serve.analysis import DELETION_SKIPPED  # noqa: E402
+from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
+
+
+@pytest.fixture
+def checks_made(monkeypatch):
+    """The deletion checks explain_pair makes, counted."""
+    made = []
+    real = explain_module.deletion_check
+
+    def counted(*args, **kwargs):
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explain_module, "deletion_check", counted)
+    return made
+
+
+def _served(predictor, settings):
+    return local_client(create_app(predictor, settings=settings, spotter=fake_spotter()),
+                        raise_server_exceptions=False)
+
+
+def _gradcam_record(client, url) -> dict:
+    """The Grad-CAM record in the attention figure's PNG (mmnet explain's, with its deletion check)."""
+    return json.loads(Image.open(io.BytesIO(client.get(url).content)).text["mmnet.gradcam"])
+
+
+def _clip_and_recording(client):
+    clip = client.post("/api/predict", files={"file": ("clip.mp4", mp4_bytes(synth_frames()))})
+    assert clip.status_code == 200, clip.text
+    job = client.post("/api/recordings", files={"file": ("rec.mp4", mp4_bytes(synth_frames(n=30, apex=18)))}).json()
+    client.get(job["urls"]["events"]).read()  # until the job ends
+    recording = client.get(job["urls"]["result"])
+    assert recording.status_code == 200, recording.text
+    return clip.json(), recording.json()
+
+
+def _figures(clip, interval):
+    """(result, URL of its attention figure) of a clip and of a recording's first interval."""
+    return [(clip, clip["files"]["attention.png"]), (interval, interval["files"]["interval-0-attention.png"])]
+
+
+def test_by_default_each_figure_makes_the_check_and_the_json_gives_its_numbers(predictor, checks_made):
+    with _served(predictor, ServeSettings()) as c:
+        assert c.get("/api/model").json()["deletion_check"] is True
+        clip, recording = _clip_and_recording(c)
+        micro, macro = recording["intervals"]
+        assert len(checks_made) == 2  # the clip's figure and the classified interval's; a macro one has none
+        for result, url in _figures(clip, micro):
+            check = result["deletion_check"]
+            assert check["skipped"] is False and "note" not in check
+            drawn = _gradcam_record(c, url)["deletion_check"]  # the numbers the figure's heading gives
+            assert {k: v for k, v in drawn.items() if k != "how"} == {k: v for k, v in check.items() if k != "skipped"}
+        assert "deletion_check" not in macro  # not drawn: nothing to check
+
+
+def test_without_the_check_the_json_and_the_figure_say_the_map_is_not_tested(predictor, checks_made):
+    with _served(predictor, ServeSettings(deletion_check=False)) as c:
+        assert c.get("/api/model").json()["deletion_check"] is False
+        clip, recording = _clip_and_recording(c)
+        micro = recording["intervals"][0]
+        assert checks_made == []  # the 7 predictions of each figure are saved
+        for result, url in _figures(clip, micro):
+            assert result["deletion_check"] == {"skipped": True, "note": DELETION_SKIPPED}
+            assert "not tested for faithfulness" in DELETION_SKIPPED and "--no-deletion-check" in DELETION_SKIPPED
+            assert _gradcam_record(c, url)["deletion_check"] is None
+        assert clip["label"] and "note" not in clip  # classified and drawn as ever: only the check is left out
+
+
+def test_serve_no_deletion_check_reaches_the_app(checkpoint, monkeypatch, capsys):
+    from mmnet.cli import main
+    from mmnet.commands import serve
+    from mmnet.serve import server
+
+    served = []
+    monkeypatch.setattr(serve, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(server, "serve", lambda app, **kwargs: served.append(app) or True)
+    assert main(["serve", "--checkpoint", str(checkpoint), "--no-deletion-check"]) == 0
+    assert "not tested for faithfulness (--no-deletion-check)" in capsys.readouterr().out
+    assert main(["serve", "--checkpoint", str(checkpoint)]) == 0
+    for app, made in zip(served, (False, True)):
+        with local_client(app) as c:
+            assert c.get("/api/model").json()["deletion_check"] is made
+            answer = c.post("/api/predict", files={"file": ("c.mp4", mp4_bytes(synth_frames()))}).json()
+            assert answer["deletion_check"]["skipped"] is not made
