@@ -125,7 +125,8 @@ def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_pat
     assert crop.size == (64, 80)  # the frame as decoded (under the thumbnail size)
     csv_text = client.get(f"/api/jobs/{got['id']}/result?format=csv").text.splitlines()
     assert csv_text[0].split(",")[:5] == ["source", "onset", "apex", "apex_spotted", "label"]
-    probabilities = csv_text[1].split(",")[5:]  # 6 decimals, as in a recording's CSV (not 1.2093543773517013e-05)
+    # the p_ columns (model_note last): 6 decimals, as in a recording's CSV (not 1.2093543773517013e-05)
+    probabilities = csv_text[1].split(",")[5:-1]
     assert len(probabilities) == 3 and all(re.fullmatch(r"[01]\.\d{6}", p) for p in probabilities), csv_text
     assert leftovers(client) == []  # the upload folder is gone once the clip is analysed
 
@@ -345,11 +346,11 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
     rows = client.get(job["urls"]["csv"]).text.splitlines()
     assert len(rows) == 3
     assert rows[0] == ("source,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,end_s,"
-                       "p_negative,p_positive,p_surprise")
+                       "p_negative,p_positive,p_surprise,model_note")
     source = f"{result['source']},video_from_0,"  # a video's frames, counted from 0
     assert rows[1].startswith(f"{source}3,6,9,micro,0.500000,{micro['label']},0.100,0.200,0.300,")
-    # not classified: empty label and p_, the note says why
-    assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,{macro['note']},0.900,,,"
+    # not classified: empty label and p_, the note says why (the last: model_note, empty)
+    assert rows[2] == f"{source}15,20,26,macro,0.500000,,0.500,0.667,0.867,{macro['note']},0.900,,,,"
     assert leftovers(client) == []
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert client.get(job["urls"]["state"]).status_code == 404
@@ -378,7 +379,8 @@ def test_a_recordings_csv_has_the_columns_of_intervals_csv_and_says_how_its_fram
     assert state["status"] == "done", state
     rows = list(csv.reader(io.StringIO(client.get(state["urls"]["csv"]).text)))
     spot_header = intervals_csv([], CLASSES, video="v", frame_numbering="file_number").splitlines()[0].split(",")
-    assert rows[0] == ["source", *spot_header[1:]]  # `mmnet spot --out`'s intervals.csv, source for its video
+    # `mmnet spot --out`'s intervals.csv, source for its video, and the model's note last
+    assert rows[0] == ["source", *spot_header[1:], "model_note"]
     assert len(rows) == 3 and all(row[:2] == ["frames.zip", "file_number"] for row in rows[1:])  # a zip's numbers
 
 

@@ -29,6 +29,9 @@ DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "ser
 TIMEOUT_MS = 60_000
 SLOW_FRAMES = 20  # a recording of this many frames is spotted slowly: 2 s a frame, until `released` is set
 released = threading.Event()
+MODEL_NOTE = "The model was trained on synthetic faces only: its classes mean nothing on real faces."
+PERFORMANCE = ("Cross-validated on unseen people: UAR 0.15, UF1 0.11 (chance 0.33; not shown to be above chance by a "
+               "permutation test; 3 subjects). Scores are softmax outputs, not calibrated probabilities.")
 
 
 def spotter_with_timeline():
@@ -55,7 +58,8 @@ def server(tmp_path_factory):
     checkpoint = make_checkpoint(tmp_path_factory.mktemp("browser") / "model")
     predictor = Predictor.from_checkpoint(checkpoint)
     info = {"name": "tiny test model", "summary": "Trained on synthetic faces (mmnet demo): for trying this page "
-            "only. Its predictions mean nothing on real faces.", "synthetic": True}
+            "only. Its predictions mean nothing on real faces.", "synthetic": True, "note": MODEL_NOTE,
+            "performance": {"line": PERFORMANCE}}
     app = create_app(predictor, model_info=info, settings=ServeSettings(), spotter=spotter_with_timeline())
     with LiveServer(app) as live:
         yield live
@@ -85,6 +89,8 @@ def test_the_model_panel_leads_with_the_title_in_words(page, server):
         model = json.load(answer)
     text = page.inner_text("#model-text")
     assert model["title"] and text.startswith(f"{model['title']} (folder {model['name']})"), text
+    # how far its scores go: the model's cross-validation, said beside what it was trained on
+    assert page.inner_text("#model-performance") == PERFORMANCE
 
 
 def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
@@ -96,17 +102,20 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     label = page.inner_text("#clip-result .label")
     assert label in CLASSES
     assert page.locator("#clip-result svg.bars rect.bar").count() == len(CLASSES)
-    # a probability, in one format everywhere (not "p = 0.90", read as a p-value)
-    assert re.fullmatch(r"\(probability (\d+|< 1) %\)", page.inner_text("#clip-result .verdict .p"))
+    # a score (softmax output, not a calibrated probability), in one format everywhere (not "p = 0.90")
+    assert re.fullmatch(r"\(score (\d+|< 1) %\)", page.inner_text("#clip-result .verdict .p"))
+    # what the model's classes are worth, under the class (and not again in the clip's warnings)
+    assert page.inner_text("#clip-result .model-note") == MODEL_NOTE
+    assert MODEL_NOTE not in page.inner_text("#clip-result")[page.inner_text("#clip-result").index(MODEL_NOTE) + 1:]
     # the result is said, and focus goes to it
-    probability = page.inner_text("#clip-result .verdict .p")[len("(probability "):-1]
-    sync_api.expect(page.locator("#status")).to_have_text(f"Result ready: {label}, probability {probability}")
+    score = page.inner_text("#clip-result .verdict .p")[len("(score "):-1]
+    sync_api.expect(page.locator("#status")).to_have_text(f"Result ready: {label}, score {score}")
     assert page.evaluate("document.activeElement.id") == "result-heading"
     bar_texts = page.locator("#clip-result svg.bars text").all_text_contents()[1::2]
     assert all(re.fullmatch(r"(\d+|< 1) %", t) for t in bar_texts), bar_texts
     # the chart's words for screen readers: each class and its percentage, not only "class probabilities"
     bar_names = page.locator("#clip-result svg.bars text").all_text_contents()[0::2]
-    assert page.get_attribute("#clip-result svg.bars", "aria-label") == "Class probabilities: " + ", ".join(
+    assert page.get_attribute("#clip-result svg.bars", "aria-label") == "Class scores: " + ", ".join(
         f"{name} {p}" for name, p in zip(bar_names, bar_texts))
     wait_until(page, "document.querySelector('#clip-result img.attention').naturalWidth > 300",
                timeout_ms=TIMEOUT_MS)
@@ -345,7 +354,7 @@ def test_a_recording_table_gives_seconds_score_and_probability(page, tmp_path):
     page.wait_for_selector("#intervals tbody tr", timeout=TIMEOUT_MS)
     assert page.locator("#intervals caption").inner_text() == "Intervals found"
     assert page.locator("#intervals thead th").all_text_contents() == [  # as read: "#" is "# interval"
-        "# interval", "onset", "apex", "offset", "seconds", "type", "score", "class", "probability"]
+        "# interval", "onset", "apex", "offset", "seconds", "type", "score", "class", "class score"]
     rows = [page.locator("#intervals tbody tr").nth(k).locator("td").all_inner_texts() for k in range(2)]
     fps = 29.97002997002997  # a zip's first frame is img1: seconds count from it, as `mmnet spot` prints them
     assert rows[0][:7] == ["Interval 1", "3", "6", "9", f"{2 / fps:.2f}-{8 / fps:.2f}", "micro", "0.500"]
@@ -614,3 +623,18 @@ def test_the_time_left_is_shown_but_not_read_out(page, server, tmp_path):
         page.unroute("**/api/jobs/*/events")
         page.unroute(f"**/api/jobs/{job_id}")
         urllib.request.urlopen(urllib.request.Request(f"{server.url}/api/jobs/{job_id}", method="DELETE")).close()
+
+
+def test_a_permuted_label_models_note_is_the_panels_warning(browser, tmp_path):
+    # the panel warned only on synthetic faces: a permuted-label control (or a model of unknown data) said nothing
+    note = "The model was trained with permuted labels (a control): its classes are chance by design."
+    predictor = Predictor.from_checkpoint(make_checkpoint(tmp_path / "model"))
+    info = {"name": "control", "synthetic": False, "permuted_labels": True, "note": note}
+    with LiveServer(create_app(predictor, model_info=info, settings=ServeSettings(),
+                               spotter=spotter_with_timeline())) as live:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(live.url + "/")
+        sync_api.expect(page.locator("#model-warning")).to_have_text(note)
+        assert not page.is_visible("#model-performance")  # nothing recorded, nothing shown
+        context.close()

@@ -4,6 +4,7 @@ synthetic, versions), as /api/model does; a recording's CSV names its source."""
 import csv
 import hashlib
 import io
+import json
 
 import pytest
 from PIL import Image
@@ -49,3 +50,45 @@ def test_a_csv_source_that_reads_as_a_formula_is_quoted(predictor):
         {"onset": 1, "apex": 2, "offset": 3, "type": "macro", "score": None, "label": None, "probabilities": None}]},
         ["a"], "video")
     assert text.splitlines()[1].startswith("'=1+2.mp4,video_from_0,1,2,3,macro")
+
+
+def test_a_synthetic_models_note_and_performance_travel_with_every_result(predictor, tmp_path):
+    # /api/model titled a demo model whose data folder was gone "CASME II model" (synthetic null, no warning); the
+    # result's warnings and the CSVs said nothing of it, and nothing said how the model did on unseen people
+    from tests.test_provenance_merge import SYNTHETIC_HEADER, _model, _report
+
+    model = _model(tmp_path / "run", header=SYNTHETIC_HEADER)
+    (tmp_path / "run" / "report.json").write_text(json.dumps(_report(0.148)))
+    app = create_app(predictor, spotter=fake_spotter(), model_info=describe_checkpoint(model, predictor))
+    video = mp4_bytes(synth_frames())
+    with local_client(app) as c:
+        info = c.get("/api/model").json()
+        note = info["note"]
+        assert info["title"].startswith("Demo model (synthetic faces)") and info["synthetic"] is True
+        assert "synthetic faces" in note and info["model"]["note"] == note
+        assert info["model"]["permuted_labels"] is False
+        assert info["performance"]["source"] == "report.json"
+        assert info["performance"]["line"].startswith("Cross-validated on unseen people: UAR 0.15, UF1 0.11 "
+                                                      "(chance 0.20;")
+        clip = c.post("/api/predict", files={"file": ("c.mp4", video)}).json()
+        assert clip["warnings"][-1] == note and note in clip["warning"]
+        assert c.get(f"/api/jobs/{clip['id']}/result").json()["warnings"][-1] == note
+        rows = list(csv.reader(io.StringIO(c.get(f"/api/jobs/{clip['id']}/result?format=csv").text)))
+        assert rows[0][-1] == "model_note" and rows[1][-1] == note
+        job = recording_done(c, video, name="long.mp4")
+        assert c.get(job["urls"]["result"]).json()["warnings"] == [note]
+        rows = list(csv.reader(io.StringIO(c.get(job["urls"]["csv"]).text)))
+        assert rows[0][0] == "source" and rows[0][-1] == "model_note" and {row[-1] for row in rows[1:]} == {note}
+
+
+def test_a_model_with_nothing_to_say_has_an_empty_note_column(predictor, checkpoint, tmp_path):
+    from tests.test_provenance_merge import _model
+
+    model = _model(tmp_path / "run", header={"dataset": "casme2", "epochs": 1, "synthetic": False}, data="real")
+    app = create_app(predictor, spotter=fake_spotter(), model_info=describe_checkpoint(model, predictor))
+    with local_client(app) as c:
+        assert c.get("/api/model").json()["note"] is None
+        clip = c.post("/api/predict", files={"file": ("c.mp4", mp4_bytes(synth_frames()))}).json()
+        assert clip["warnings"] == [] or all("synthetic" not in w for w in clip["warnings"])
+        rows = list(csv.reader(io.StringIO(c.get(f"/api/jobs/{clip['id']}/result?format=csv").text)))
+        assert rows[0][-1] == "model_note" and rows[1][-1] == ""

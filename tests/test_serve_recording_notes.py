@@ -71,5 +71,6 @@ def test_an_interval_whose_onset_is_its_apex_is_shown_not_classified(predictor):
         assert moving["label"] in CLASSES and "note" not in moving
         assert still["label"] is None and still["probabilities"] is None and still["note"] == SAME_FRAME
         assert set(still["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}  # the frames, no attention
+        # the note says why (then end_s, the empty p_ cells and model_note)
         assert c.get(job["urls"]["csv"]).text.splitlines()[2] == \
-            f'rec.mp4,video_from_0,12,12,17,micro,0.500000,,0.400,0.400,0.567,"{SAME_FRAME}",,,'  # the note says why
+            f'rec.mp4,video_from_0,12,12,17,micro,0.500000,,0.400,0.400,0.567,"{SAME_FRAME}",0.600,,,,'

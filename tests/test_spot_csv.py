@@ -76,13 +76,17 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
         served = c.get(recording_done(c, video.read_bytes())["urls"]["csv"]).text
 
     rows = cli.splitlines()
-    assert rows[0] == "video,frame_numbering," + HEADER + "".join(f",p_{c}" for c in CLASSES)
+    assert rows[0] == "video,frame_numbering," + HEADER + "".join(f",p_{c}" for c in CLASSES) + ",model_note"
     assert len(rows) >= 2 and all(r.split(",")[5] == "micro" and r.split(",")[7] in CLASSES for r in rows[1:])
     assert all(r.startswith("rec,video_from_0,") for r in rows[1:])
     # the server's CSV is the CLI's with a `source` column (the upload's name) in place of video, by the same writer
     served_rows = list(csv.reader(io.StringIO(served)))
     assert served_rows[0][0] == "source" and len({r[0] for r in served_rows[1:]}) == 1
-    assert [r[1:] for r in served_rows] == [r[1:] for r in csv.reader(io.StringIO(cli))]
+    cli_rows = list(csv.reader(io.StringIO(cli)))
+    assert [r[1:-1] for r in served_rows] == [r[1:-1] for r in cli_rows] and served_rows[0][-1] == "model_note"
+    # the model's note last: this untrained checkpoint records nothing of its training, and the CLI says so; the
+    # server was given no model information (create_app's default), so it has nothing to say
+    assert all("not recorded" in r[-1] for r in cli_rows[1:]) and all(r[-1] == "" for r in served_rows[1:])
 
 
 def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_path, monkeypatch, capsys):

@@ -192,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
     if problem := card_problem(args.checkpoint):
         print(f"note:          {problem}")
     print(f"training:      {record_caption(record)}")
+    for conflict in record.get("conflicts") or []:  # records that disagree: said, not settled silently
+        print(f"note:          {conflict}")
     if source := record.get("source"):  # weights converted by `mmnet convert`: the file they came from
         print(f"source:        {source.get('file')} (SHA-256 {source.get('sha256')}), {source.get('origin')}")
     print(f"licence:       {licence_note(record)}")

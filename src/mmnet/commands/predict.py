@@ -131,7 +131,7 @@ def format_table(predictions: list, class_names: list[str], rows: list | None = 
 
 def model_identity(checkpoint: Path) -> dict:
     """What identifies the model of every JSON entry, as spot.json's provenance names it: the checkpoint as given,
-    its weights file and that file's sha256 (read once per command)."""
+    its weights file and that file's sha256 (read once per command); ``model_summary`` adds what it is worth."""
     from ..model.checkpoint import weights_file
     from ..run_folder import file_sha256
 
@@ -156,25 +156,27 @@ def json_entries(requests: list, predictions: list, failures=(), model: dict | N
     return entries
 
 
-def _print_predictions(requests, predictions, class_names, as_json: bool, failures=(), model=None) -> None:
+def _print_predictions(requests, predictions, class_names, as_json: bool, failures=(), model=None,
+                       footer: str | None = None) -> None:
     if as_json:
         print(json.dumps(json_entries(requests, predictions, failures, model), indent=2, allow_nan=False))
     elif predictions:
         rows = [e.get("row") for e in json_entries(requests, predictions, failures) if "error" not in e]
         print(format_table(predictions, class_names, rows=rows if any(r is not None for r in rows) else None))
+        if footer:  # how far the scores go: the model's cross-validation, and that they are no probabilities
+            print(f"model: {footer}")
 
 
-def _print_notes(predictions, checkpoint: Path) -> None:
-    """The advice on the results, to stderr: stdout stays the table or the JSON."""
+def _print_notes(predictions, warning: str | None) -> None:
+    """The advice on the results, to stderr: stdout stays the table or the JSON. ``warning``: the model's note
+    (``model_summary``'s: synthetic faces, permuted labels, training data unknown)."""
     from ..infer.predictor import ZERO_MOTION
-    from ..infer.provenance import label_warning
 
     for p in predictions:
         if ZERO_MOTION in p.notes:
             print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
         if p.recording_warning:
             print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)
-    warning = label_warning(checkpoint)
     if warning:
         print(f"note: {warning}", file=sys.stderr)
 
@@ -203,7 +205,13 @@ def run(args: argparse.Namespace) -> int:
 
     keep_freed_memory()  # activations are reused across clips instead of page-faulted in again
     predictor = load_predictor(args.checkpoint, device=args.device, fast_cpu=args.fast)
-    model = model_identity(args.checkpoint) if args.json else None
+    from ..infer.model_summary import model_summary
+    from ..infer.provenance import record_warning, training_record
+
+    training = training_record(args.checkpoint)
+    # what the model is worth goes with every JSON entry (title, synthetic, permuted labels, note, performance)
+    summary = model_summary(args.checkpoint, list(predictor.class_names), training)
+    model = {**model_identity(args.checkpoint), **summary} if args.json else None
     # the checkpoint's landmark model and crop, unless --landmarks chose another
     aligner = footage_aligner(predictor, landmarks) if args.align else None
     # one clip: its error is the command's; several: a bad clip is listed at the end (stderr; --json keeps its
@@ -216,12 +224,14 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         done = getattr(exc, "partial", None)
         if done and len(requests) > 1:  # Ctrl+C late in a long list: what finished is kept
-            _print_predictions(requests, done, predictor.class_names, args.json, failures or (), model)
+            _print_predictions(requests, done, predictor.class_names, args.json, failures or (), model,
+                               summary["performance"])
             print(f"note: {len(done)} of {len(requests)} clips were classified before this (printed above); the "
                   "others were not.", file=sys.stderr)
         raise
-    _print_predictions(requests, predictions, predictor.class_names, args.json, failures or (), model)
-    _print_notes(predictions, args.checkpoint)
+    _print_predictions(requests, predictions, predictor.class_names, args.json, failures or (), model,
+                       summary["performance"])
+    _print_notes(predictions, record_warning(training))
     if not failures:
         return 0
     for failure in failures:

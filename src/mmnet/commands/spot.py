@@ -29,8 +29,9 @@ count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (the 
 from the first frame, rounded up to the millisecond: a player sought there shows that frame), note, end_s (the end
 of the offset frame: the interval spans onset_s to end_s, as the table and spots.eaf give it) and, with
 --checkpoint, one p_<class> column per class (after its first
-two columns, the layout of `mmnet serve`'s CSV download); after the intervals, rows of type no_face (the gaps)
-and note (the notes). spotting.csv holds the same intervals in the MEGC layout,
+two columns, the layout of `mmnet serve`'s CSV download), then model_note (what the model's classes are worth:
+synthetic faces, permuted labels, training data unknown; empty when nothing); after the intervals, rows of type
+no_face (the gaps) and note (the notes). spotting.csv holds the same intervals in the MEGC layout,
 vid,onset,offset,type,score, the video named by --video-id (default: the recording's name, or its id by
 the datasets' rules: 15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth, spNO.1_a for CAS(ME)^3's
 spNO.1/a/color), for `mmnet score-spots TRUTH spots/*/spotting.csv`; its frame numbers are MEGC's,
@@ -223,12 +224,18 @@ def _spot(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if video_id is not None:  # --out: the id that intervals.csv, spotting.csv and str.csv name the recording by
         data = {"source": data.pop("source"), "video": video_id, **data}
+    summary = None  # the classifier's title, synthetic, permuted labels, note and performance, kept with its classes
+    if args.checkpoint is not None and (args.out is not None or args.json):
+        from ..infer.model_summary import model_summary
+
+        summary = model_summary(args.checkpoint, list(predictor.class_names))
     if args.out is not None or args.json:  # a result kept or handed on says what it was made from
         from ..spotting.provenance import spot_provenance
 
         models = {role: path for role, path in (("classifier", args.checkpoint), ("spotter", args.spotter_model))
                   if path is not None}
-        data["provenance"] = spot_provenance(args.source, models=models)
+        data["provenance"] = spot_provenance(args.source, models=models,
+                                             summaries={"classifier": summary} if summary else None)
     if args.out is not None:
         from ..spotting.timeline import timeline_png
 
@@ -247,7 +254,12 @@ def _spot(args: argparse.Namespace) -> int:
         # MEGC's numbers are the datasets' frame-file numbers, counted from 1: a video's frame i (from 0) is i + 1
         megc = {video_id: [dataclasses.replace(i, onset=i.onset + 1, apex=i.apex + 1, offset=i.offset + 1)
                            if from_video else i for i in result.intervals]}
-        files = {"intervals.csv": result.to_csv(classes, video=video_id).encode("utf-8"),
+        intervals_csv = result.to_csv(classes, video=video_id)
+        if summary is not None:  # classified: the model's note on every row (last column; empty: nothing to say)
+            from ..infer.model_summary import with_note_column
+
+            intervals_csv = with_note_column(intervals_csv, summary["note"])
+        files = {"intervals.csv": intervals_csv.encode("utf-8"),
                  "spotting.csv": format_spotting_csv(megc, scores=True).encode("utf-8"),
                  "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
                  "timeline.png": timeline_png(result),

@@ -11,6 +11,10 @@ Three records, read in this order:
 3. The ``training`` record in the checkpoint's header, which training writes into every model it saves (fold
    models included) and ``mmnet convert`` into the authors' converted weights (with their source).
 
+The first record found gives the dataset and epochs; the others fill what it cannot say (a run folder whose data
+folder is gone cannot tell real from synthetic, but the checkpoint's header and the run's env.json can). Synthetic
+data or permuted labels stated by any record hold; records that disagree are listed under ``conflicts``.
+
 A checkpoint with none of them (one of an earlier mmnet, outside its run folder) has no record: it may be
 untrained, and nothing here can tell.
 """
@@ -21,6 +25,7 @@ import json
 from pathlib import Path
 
 __all__ = ["is_synthetic", "training_record", "training_caption", "record_caption", "licence_note", "label_warning",
+           "record_warning", "run_folder",
            "model_card_beside", "card_problem", "header_training", "newest_model", "dataset_name", "UNRECORDED_CAPTION",
            "LICENCE_NOT_RECORDED", "DATASET_NAMES"]
 
@@ -35,7 +40,7 @@ def newest_model(weights: list[Path]) -> Path:
     return max(weights, key=lambda p: (p.stat().st_mtime, str(p))).parent
 
 
-def _run_folder(checkpoint: Path) -> Path | None:
+def run_folder(checkpoint: Path) -> Path | None:
     """RUN of RUN/seed-S/fold-F/model (a few levels up, holding config.yaml), or None."""
     # resolved: a relative "model" has no parents to walk, and a symlinked checkpoint's run is where it points
     folder = (checkpoint if checkpoint.is_dir() else checkpoint.parent).resolve()
@@ -44,6 +49,8 @@ def _run_folder(checkpoint: Path) -> Path | None:
             return parent
     return None
 
+
+_run_folder = run_folder  # the earlier private name (infer.onnx_metadata)
 
 def _roots(data: dict) -> list[Path]:
     """The folders of data.root (one, or one per part of the composite); [] when unreadable."""
@@ -185,31 +192,74 @@ def _header_record(training: dict) -> dict:
         out["synthetic"] = training["synthetic"]
     if training.get("permuted_labels"):
         out["permuted_labels"] = True
+    if isinstance(training.get("licence"), str):
+        out["licence"] = training["licence"]
     if isinstance(training.get("source"), dict):  # weights converted by `mmnet convert`
         out["source"] = training["source"]
         out["scheme"] = training.get("scheme")
     return out
 
 
+def _env_record(run: Path) -> dict:
+    """The run's env.json: ``synthetic_data`` is written when training read a synthetic set (only then)."""
+    try:
+        env = json.loads((run / "env.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return {"synthetic": True} if isinstance(env, dict) and env.get("synthetic_data") else {}
+
+
+#: The records' names in ``conflicts``.
+_RECORD_NAMES = {"model card": "the model card", "run folder": "the run folder's data folder",
+                 "env": "the run's env.json", "checkpoint": "the checkpoint's header"}
+
+
+def _merged(records: list[tuple[str, dict]]) -> dict:
+    """The first record, with what it leaves unsaid filled from the others (dataset, epochs, licence); synthetic
+    when any record says so (a warning is never dropped for a record that cannot see the data), and the
+    records that disagree on it in ``conflicts``."""
+    out = dict(records[0][1])
+    for _, other in records[1:]:
+        for key in ("dataset", "epochs", "licence"):
+            if out.get(key) is None and other.get(key) is not None:
+                out[key] = other[key]
+    said = {name: rec["synthetic"] for name, rec in records if isinstance(rec.get("synthetic"), bool)}
+    if said:
+        out["synthetic"] = any(said.values())
+    if len(set(said.values())) > 1:
+        words = "; ".join(f"{_RECORD_NAMES[name]} says {'synthetic' if value else 'real'}"
+                          for name, value in said.items())
+        out["conflicts"] = [f"the records disagree on whether the training data was synthetic ({words}): "
+                            "treated as synthetic; check where the model comes from"]
+    if any(rec.get("permuted_labels") for _, rec in records):
+        out["permuted_labels"] = True
+    return out
+
+
 def training_record(checkpoint: str | Path) -> dict:
     """What is recorded about the training data (the module's docstring says where, in which order), or {}:
     ``dataset``, ``epochs``, ``recorded_in`` ("model card", "run folder", "checkpoint"), ``run`` (the run
-    folder's name, when the checkpoint is in one), ``synthetic`` (True, False, or absent when the data folder
-    is not found), ``permuted_labels`` (only when true), ``licence`` (the licence note, when recorded),
-    ``source`` and ``scheme`` (converted weights: the file they came from)."""
+    folder's name, when the checkpoint is in one), ``synthetic`` (True, False, or absent when no record can
+    tell), ``permuted_labels`` (only when true), ``licence`` (the licence note, when recorded), ``source`` and
+    ``scheme`` (converted weights: the file they came from), ``conflicts`` (sentences: records that disagree)."""
     path = Path(checkpoint)
-    run = _run_folder(path)
+    run = run_folder(path)
     header = header_training(path)
     card = model_card_beside(path)
-    out = _card_record(card) if card is not None else (_run_record(run) if run is not None else {})
-    if not out and header:
-        out = _header_record(header)
-    if not out:
+    records = [(name, rec) for name, rec in (
+        ("model card", _card_record(card) if card is not None else {}),
+        ("run folder", _run_record(run) if run is not None else {}),
+        ("env", _env_record(run) if run is not None else {}),
+        ("checkpoint", _header_record(header) if header else {})) if rec]
+    if not records:
+        return {}
+    if records[0][0] == "env":  # env.json alone (config.yaml unreadable): the header, if any, leads
+        records = records[1:] + records[:1]
+    out = _merged(records)
+    if "recorded_in" not in out:  # env.json alone
         return {}
     if run is not None:
         out["run"] = run.name
-    if "licence" not in out and isinstance(header.get("licence"), str):
-        out["licence"] = header["licence"]
     return out
 
 
@@ -258,9 +308,9 @@ def record_caption(rec: dict, *, by_name: bool = False) -> str:
                 "its attention and prediction mean nothing on real faces.")
     elif rec.get("synthetic") is False:
         line = f"Model trained on {dataset} ({where})."
-    else:
-        line = ((f"Model trained on {dataset} ({where})" if named else f"Model trained with {where}")
-                + "; the training data folder was not found: real or synthetic is unknown.")
+    else:  # never named after a real dataset: the data may have been mmnet's synthetic faces
+        line = (f"Model of unknown data provenance ({where}): the training data folder was not found and no record "
+                "says whether it was real or synthetic; check its origin before relying on its output.")
     if rec.get("permuted_labels"):
         line += " Trained with permuted labels (a control): its predictions are chance by design."
     return line
@@ -288,13 +338,22 @@ def _how_much(rec: dict) -> str:
 def label_warning(checkpoint: str | Path) -> str | None:
     """One line for the people who read ``mmnet predict``/``spot``'s classes when they mean nothing on real
     faces (a model of synthetic data or of the permuted-label control) or may mean nothing (no record of
-    its training: possibly untrained); None otherwise."""
-    rec = training_record(checkpoint)
+    its training: possibly untrained; real or synthetic unknown); None otherwise."""
+    return record_warning(training_record(checkpoint))
+
+
+def record_warning(rec: dict) -> str | None:
+    """``label_warning`` of a ``training_record`` already read."""
     if not rec:
         return UNRECORDED_CAPTION.removeprefix("Model: ")
+    said = []
     if rec.get("synthetic"):
-        return (f"the model was trained on synthetic faces {_how_much(rec)} (mmnet synth/demo): its classes mean "
-                "nothing on real faces; train on a dataset for those (README, 'Using it on real data')")
+        said.append(f"the model was trained on synthetic faces {_how_much(rec)} (mmnet synth/demo): its classes mean "
+                    "nothing on real faces; train on a dataset for those (README, 'Using it on real data')")
+    elif rec.get("synthetic") is None and not rec.get("source"):
+        said.append("whether the model was trained on real or synthetic faces is unknown (its training data folder "
+                    "was not found and no record says): check its origin before relying on its classes")
     if rec.get("permuted_labels"):
-        return "the model was trained with permuted labels (a control): its classes are chance by design"
-    return None
+        said.append("the model was trained with permuted labels (a control): its classes are chance by design")
+    said += rec.get("conflicts") or []
+    return "; ".join(said) or None

@@ -32,6 +32,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import MMNetError
+from ..infer.model_summary import with_note_column
 from ..infer.provenance import UNRECORDED_CAPTION
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
 from ..spotting.config import MAX_FPS
@@ -48,7 +49,7 @@ from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE, invalid_request
-from .model_info import model_title, provenance
+from .model_info import model_title, provenance, with_model_note
 from .settings import API_VERSION, ServeSettings, server_limits
 from .spotting import SharedAligners, flow_spotter, require_spotting, spotting_available
 from .upload_root import make_upload_root
@@ -254,10 +255,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         with pools["clip"].slot() as slot:
             job, upload = await _receive(request, file, "clip", "clip")
             store.add(job)
-            future = slot.submit(job, lambda j: analyse_clip(j, predictor, upload.path, onset=onset, apex=apex,
-                                                             aligner=aligner, caption=info["caption"],
-                                                             record=figure_record,
-                                                             check_deletion=settings.deletion_check))
+            future = slot.submit(job, lambda j: with_model_note(
+                analyse_clip(j, predictor, upload.path, onset=onset, apex=apex, aligner=aligner,
+                             caption=info["caption"], record=figure_record, check_deletion=settings.deletion_check),
+                info.get("note")))
         await asyncio.wrap_future(future)
         if job.status != "done":
             store.remove(job.id)
@@ -286,9 +287,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 remove_folder(job.folder)
                 raise UploadError(ZIP_WITHOUT_RATE, code="fps_required", field="fps")
             store.add(job)
-            slot.submit(job, lambda j: analyse_recording(j, predictor, upload.path, spotter, fps=fps,
-                                                         caption=info["caption"], record=figure_record,
-                                                         check_deletion=settings.deletion_check))
+            slot.submit(job, lambda j: with_model_note(
+                analyse_recording(j, predictor, upload.path, spotter, fps=fps, caption=info["caption"],
+                                  record=figure_record, check_deletion=settings.deletion_check), info.get("note")))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202,
                             headers={"Location": _job_urls(job)["state"]})
 
@@ -341,6 +342,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 text = prediction_csv(job.result, info["classes"])
             else:  # the layout of `mmnet spot --out`'s intervals.csv, by the same writer, source for its video
                 text = recording_csv(job.result, info["classes"], job.media)
+            text = with_note_column(text, info.get("note"))  # the model's note travels with the rows kept
             base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
             return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv"),
                                                                   **NO_STORE})

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError
-from ..infer.provenance import dataset_name, newest_model, record_caption, training_caption
+from ..infer.model_summary import model_title, note_sentence, performance
+from ..infer.provenance import dataset_name, newest_model, record_caption, record_warning, training_caption
 from ..infer.provenance import training_record as _training
 
-__all__ = ["describe_checkpoint", "find_demo_checkpoint", "model_title", "provenance", "NO_MODEL_HELP"]
+__all__ = ["describe_checkpoint", "find_demo_checkpoint", "model_title", "provenance", "with_model_note",
+           "NO_MODEL_HELP"]
 
 NO_MODEL_HELP = (
     "No checkpoint given and no model of `mmnet demo` found under {where}. Either pass --checkpoint DIR (a "
@@ -34,18 +36,6 @@ def find_demo_checkpoint(search: Path) -> Path | None:
     if not found:
         return None
     return newest_model(found)
-
-
-def model_title(classes: list[str], training: dict | None = None) -> str:
-    """The model in a line for people: what it was trained on (``provenance.training_record``) and its classes."""
-    training = training or {}
-    if training.get("synthetic"):
-        what = "Demo model (synthetic faces)"
-    elif isinstance(training.get("dataset"), str):
-        what = f"{dataset_name(training['dataset'])} model"
-    else:
-        what = "Model"
-    return f"{what}, {len(classes)} classes: {', '.join(classes)}"
 
 
 def describe_checkpoint(path: Path, predictor) -> dict:
@@ -72,12 +62,15 @@ def describe_checkpoint(path: Path, predictor) -> dict:
             summary += " Check what they were trained on before trusting its predictions."
     elif training.get("dataset") and synthetic is False:
         summary = f"Trained on {dataset_name(training['dataset'])}."
-    elif training.get("dataset"):
-        summary = (f"Trained on {dataset_name(training['dataset'])}; the training data folder was not found, so "
-                   "whether it was real or synthetic is unknown.")
+    elif training.get("dataset"):  # not named as trained on a real dataset: it may have been synthetic faces
+        summary = (f"Of unknown data provenance: configured for {dataset_name(training['dataset'])}, but its training "
+                   "data folder was not found and no record says whether it was real or synthetic. Check its origin "
+                   "before trusting its predictions.")
     else:
         summary = ("What this model was trained on is not recorded (no record in the checkpoint or beside it, and the "
                    "checkpoint is not inside its run folder). Check its origin before trusting its predictions.")
+    if training.get("permuted_labels"):
+        summary += " Trained with permuted labels (a control): its predictions are chance by design."
     return {
         "title": model_title(list(predictor.class_names), training),
         "name": Path(path).name if Path(path).name != "model" else "/".join(Path(path).parts[-3:]),
@@ -89,6 +82,10 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         "mmnet_version": meta.get("mmnet_version"),
         "training": training,
         "synthetic": synthetic if isinstance(synthetic, bool) else None,  # None: unknown
+        "permuted_labels": bool(training.get("permuted_labels")),
+        # what the classes are worth, for the page's warning, every result's warnings and the CSVs (None: nothing)
+        "note": note_sentence(record_warning(training)),
+        "performance": performance(path),
         "summary": summary,
         "caption": training_caption(path, by_name=True),
     }
@@ -97,10 +94,22 @@ def describe_checkpoint(path: Path, predictor) -> dict:
 
 def provenance(info: dict) -> dict:
     """Which model gave a result, as every result carries it (``model``): its title, folder name (never a path on
-    the server), the sha256 of its weights, classes, whether it learnt synthetic faces (None: not known), the
-    mmnet version that saved it, and ``served_by``, the mmnet version that computed the result."""
+    the server), the sha256 of its weights, classes, whether it learnt synthetic faces (None: not known) or
+    permuted labels, ``note`` (what its classes are worth when that needs saying; None otherwise), the mmnet
+    version that saved it, and ``served_by``, the mmnet version that computed the result."""
     from ..version import __version__
 
     return {"title": info.get("title"), "name": info.get("name"), "sha256": info.get("sha256"),
             "classes": list(info.get("classes") or []), "synthetic": info.get("synthetic"),
+            "permuted_labels": bool(info.get("permuted_labels")), "note": info.get("note"),
             "mmnet_version": info.get("mmnet_version"), "served_by": __version__}
+
+
+def with_model_note(result: dict, note: str | None) -> dict:
+    """A result with the model's note (``describe_checkpoint``'s: synthetic faces, permuted labels, unknown
+    training data) last in its ``warnings`` (and in ``warning``, which joins them): the JSON people keep says it."""
+    if note:
+        result["warnings"] = [*result.get("warnings", []), note]
+        if "warning" in result or result.get("warnings") != [note]:
+            result["warning"] = "; ".join(result["warnings"])
+    return result

@@ -69,6 +69,11 @@ class ModelRef(_Open):
     classes: list[str]
     synthetic: bool | None = Field(description="trained on synthetic faces: its results mean nothing on real faces; "
                                                "null when its training data is not recorded (unknown)")
+    permuted_labels: bool = Field(False, description="trained with permuted labels (a control): its classes are "
+                                                     "chance by design")
+    note: str | None = Field(None, description="what its classes are worth when that needs saying (synthetic faces, "
+                                               "permuted labels, training data unknown); also last in a result's "
+                                               "`warnings` and in the CSVs' `model_note` column")
     mmnet_version: str | None = Field(description="the mmnet version that saved the checkpoint, when recorded")
     served_by: str = Field(description="the mmnet version of the server that computed the result")
 
@@ -179,6 +184,7 @@ class RecordingResult(_Open):
     intervals: list[Interval]
     thresholds: dict[str, float | None]
     notes: list[str] = []
+    warnings: list[str] = Field([], description="the model's note (`model.note`), when it has one")
     frame_numbering: str = Field(description="how the frame numbers count: a video's from 0, a zip's by its file "
                                              "names; onset, apex and offset are inclusive (the CSV's "
                                              "frame_numbering column: video_from_0 or file_number)")
@@ -237,6 +243,12 @@ class ModelInfo(_Open):
     synthetic: bool | None = Field(None, description="trained on synthetic faces (mmnet demo): its predictions "
                                                      "mean nothing on real faces; null when its training data is "
                                                      "not recorded (unknown)")
+    permuted_labels: bool = Field(False, description="trained with permuted labels (a control)")
+    note: str | None = Field(None, description="what its classes are worth when that needs saying (the page's warning)")
+    performance: dict = Field({}, description="how its recipe did on people it had not seen (`uar`, `uf1`, `chance`, "
+                                              "`subjects`, `verdict`, `source`: model card or report.json, null when "
+                                              "neither is found) and `line`, a sentence for people. The class "
+                                              "probabilities are softmax outputs, not calibrated probabilities")
     summary: str | None = Field(None, description="what it was trained on, in a sentence for the page")
     caption: str = Field(description="the caption under every attention figure")
     spotting: bool

@@ -50,10 +50,12 @@ def _weights(path: Path) -> dict:
     return {"path": str(path), "file": weights.name, "sha256": file_sha256(weights)}
 
 
-def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None) -> dict:
+def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None,
+                    summaries: dict[str, dict] | None = None) -> dict:
     """``spot.json``'s provenance: mmnet's version and git revision, the versions of the libraries the intervals
     depend on, the recording's size and sha256 and, for each of ``models`` (role -> checkpoint folder or file),
-    its weights' sha256 and PyTorch's version. Best effort: what cannot be read is an ``error`` entry, never an
+    its weights' sha256 and PyTorch's version, with what ``summaries`` say of it (role -> ``model_summary``: title,
+    synthetic, permuted labels, note, performance). Best effort: what cannot be read is an ``error`` entry, never an
     exception (the spotting it describes is done and must be written)."""
     from ..version import __version__, git_revision
 
@@ -70,5 +72,6 @@ def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None
         import torch
 
         record["libraries"]["torch"] = torch.__version__
-        record["models"] = {role: attempt(_weights, Path(path)) for role, path in models.items()}
+        record["models"] = {role: {**attempt(_weights, Path(path)), **(summaries or {}).get(role, {})}
+                            for role, path in models.items()}
     return record

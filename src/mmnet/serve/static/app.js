@@ -62,10 +62,17 @@ async function loadModel() {
   $("model-text").textContent = title +
     (size ? `; reads ${size}` : "") + (model.mmnet_version ? `; saved by mmnet ${model.mmnet_version}` : "") +
     `. ${model.summary || ""}`;
-  if (model.synthetic) {
+  if (model.synthetic === true) {
     $("model-warning").hidden = false;
     $("model-warning").textContent = "This model was trained on synthetic faces: it is here for trying the page " +
       "only. Its classes mean nothing on recordings of real people.";
+  } else if (model.note) {  // permuted labels, training data unknown or not recorded: said as loudly
+    $("model-warning").hidden = false;
+    $("model-warning").textContent = model.note;
+  }
+  if ((model.performance || {}).line) {  // how far its scores can be trusted, beside what it was trained on
+    $("model-performance").hidden = false;
+    $("model-performance").textContent = model.performance.line;
   }
   $("limit").textContent = model.max_upload_mb ? `Files up to ${model.max_upload_mb} MB.` : "";
   $("kept").textContent = model.result_ttl_s ? `Results can be downloaded for ${keptFor()} after they are ready.` : "";
@@ -368,14 +375,18 @@ function gapSentences(data, at) {
     "(listed in the CSV and JSON)." : "");
 }
 
-// One prediction: verdict, onset and apex crops, probability bars, attention figure. `what` names it in the
+// One prediction: verdict, onset and apex crops, score bars, attention figure. `what` names it in the
 // attention figure's text alternative ("clip.mp4", "session.mp4, interval 2").
 function detail(data, files, prefix, what) {
   const node = $("detail-template").content.firstElementChild.cloneNode(true);
   const label = data.label || "not classified";
   node.querySelector(".label").textContent = label;
   node.querySelector(".swatch").style.background = colour(data.label);
-  if (data.label) node.querySelector(".p").textContent = `(probability ${percent(data.probabilities[data.label])})`;
+  if (data.label) node.querySelector(".p").textContent = `(score ${percent(data.probabilities[data.label])})`;
+  if (data.label && model.note) {  // under the class: what the model's classes are worth
+    node.querySelector(".model-note").hidden = false;
+    node.querySelector(".model-note").textContent = model.note;
+  }
   node.querySelector(".frames").textContent = `onset frame ${data.onset}, apex frame ${data.apex}` +
     (data.apex_spotted ? " (found automatically: the largest motion after the onset)" : "");
   picture(node.querySelector("img.onset"), files[`${prefix}onset.png`]);
@@ -477,7 +488,8 @@ function showClip(data) {
   const box = $("clip-result");
   box.hidden = false;
   box.replaceChildren(detail(data, data.files, "", data.source));
-  const notes = data.warnings || (data.warning ? [data.warning] : []);
+  // the model's note is under the class already (detail)
+  const notes = (data.warnings || (data.warning ? [data.warning] : [])).filter((note) => note !== model.note);
   if (notes.length) {  // what the result cannot vouch for (no face check, no motion): one line per note
     const list = document.createElement("ul");
     list.className = "warning clip-warnings";
@@ -496,7 +508,7 @@ function showClip(data) {
   }
   const name = baseName(data.source);
   downloads(data, data.id, name, [["PNG (attention figure)", data.files["attention.png"], `${name}-attention.png`]]);
-  resultReady(data.label ? `${data.label}, probability ${percent(data.probabilities[data.label])}` : "not classified");
+  resultReady(data.label ? `${data.label}, score ${percent(data.probabilities[data.label])}` : "not classified");
 }
 
 function showRecording(data, id) {

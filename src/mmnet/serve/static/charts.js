@@ -11,7 +11,8 @@ function classColour(classes, label) {
   return k < 0 ? "#888" : PALETTE[k % PALETTE.length];
 }
 
-// A probability as the page writes it everywhere (verdict, table, bars): a whole percentage.
+// A class score (a softmax output, not a calibrated probability) as the page writes it everywhere (verdict,
+// table, bars): a whole percentage.
 function percent(p) {
   return p > 0 && p < 0.005 ? "< 1 %" : `${Math.round(p * 100)} %`;
 }
@@ -34,7 +35,7 @@ function bars(svg, probabilities, label, colour) {
   svg.setAttribute("height", names.length * row + 4);
   // its words for screen readers, which do not read the bars' texts in a role=img
   const said = names.map((name) => `${name} ${percent(probabilities[name])}`);
-  svg.setAttribute("aria-label", `Class probabilities: ${said.join(", ")}`);
+  svg.setAttribute("aria-label", `Class scores: ${said.join(", ")}`);
   names.forEach((name, i) => {
     const p = probabilities[name], y = i * row + 2;
     const text = el("text", { x: left - 6, y: y + 15, "text-anchor": "end" }, svg);
