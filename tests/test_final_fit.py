@@ -147,7 +147,12 @@ def test_the_licence_note_names_each_datasets_owner_and_agreement():
     assert OWN_CLIPS_TERMS in own and "licence-gated" not in own
     assert OWN_CLIPS_TERMS in _licence({OWN_CLIPS: {}, "casme2": {}}) and "Chinese Academy" in _licence(
         {OWN_CLIPS: {}, "casme2": {}})
-    for key in _trained_dataset_keys() - {OWN_CLIPS}:
+    from mmnet.train.model_card import OWN_DATA_TERMS, OWN_RECORDINGS
+
+    # a lab's own long recordings (table-long) likewise: their consent, no owner's agreement
+    assert _licence({OWN_RECORDINGS: {}}).startswith("Trained on your own recordings (the table-long dataset)")
+    assert "licence-gated" not in _licence({OWN_RECORDINGS: {}})
+    for key in _trained_dataset_keys() - set(OWN_DATA_TERMS):
         name, owner, page = DATASET_RELEASES[key]
         note = _licence({key: {"owner": DATASET_OWNERS[key]}})
         assert f"{name}: see the licence agreement of {owner}" in note, key

@@ -356,10 +356,14 @@ def test_a_recording_table_gives_seconds_score_and_probability(page, tmp_path):
     assert page.locator("#intervals thead th").all_text_contents() == [  # as read: "#" is "# interval"
         "# interval", "onset", "apex", "offset", "seconds", "type", "score", "class", "class score"]
     rows = [page.locator("#intervals tbody tr").nth(k).locator("td").all_inner_texts() for k in range(2)]
+    from mmnet.spotting.intervals import seek_time
+
     fps = 29.97002997002997  # a zip's first frame is img1: seconds count from it, as `mmnet spot` prints them
-    assert rows[0][:7] == ["Interval 1", "3", "6", "9", f"{2 / fps:.2f}-{8 / fps:.2f}", "micro", "0.500"]
+    # from the onset frame's start to the offset frame's end, rounded up to the ms as written (onset_s to end_s)
+    assert rows[0][:7] == ["Interval 1", "3", "6", "9", f"{seek_time(2 / fps):.3f}-{seek_time(9 / fps):.3f}",
+                           "micro", "0.500"]
     assert rows[0][7] in CLASSES and re.fullmatch(r"(\d+|< 1) %", rows[0][8])
-    assert rows[1][4:] == [f"{14 / fps:.2f}-{25 / fps:.2f}", "macro", "0.500", "", ""]
+    assert rows[1][4:] == [f"{seek_time(14 / fps):.3f}-{seek_time(26 / fps):.3f}", "macro", "0.500", "", ""]
     assert "at 29.97 frames per second" in page.inner_text("#recording-summary")
     legend = page.inner_text("#legend")
     assert "not classified" in legend and "µ: micro-expression, M: macro-expression" in legend

@@ -64,6 +64,12 @@ OWN_CLIPS = "table"
 DATASET_OWNERS[OWN_CLIPS] = "your own clips (the table dataset), recorded by whoever trained this model"
 OWN_CLIPS_TERMS = ("your own clips (the table dataset): the consent the people filmed gave, and your institution's "
                    "data-protection and ethics approval, say whether a model trained on them may be shared")
+#: The ``table-long`` dataset holds a lab's own long recordings (spot-then-recognise trains on their intervals).
+OWN_RECORDINGS = "table-long"
+DATASET_OWNERS[OWN_RECORDINGS] = "your own recordings (the table-long dataset), recorded by whoever trained this model"
+#: a lab's own data: the terms its card names instead of an owner's agreement
+OWN_DATA_TERMS = {OWN_CLIPS: OWN_CLIPS_TERMS, OWN_RECORDINGS: OWN_CLIPS_TERMS.replace(
+    "your own clips (the table dataset)", "your own recordings (the table-long dataset)")}
 # Local paths and what to do with the run (not the recipe): left out of the card's values.
 _NOT_RECIPE = ("data.root", "data.cache_dir", "train.final_fit", "train.tensorboard", "train.state_every_s",
                "train.card_contact")
@@ -213,8 +219,8 @@ def _synthetic_parts(data: dict, run: Path, datasets: list[str]) -> set[str]:
 
 def _agreement(dataset: str) -> str:
     """The licence agreement a dataset is used under, named as its owner releases it."""
-    if dataset == OWN_CLIPS:
-        return OWN_CLIPS_TERMS
+    if dataset in OWN_DATA_TERMS:
+        return OWN_DATA_TERMS[dataset]
     if dataset not in DATASET_RELEASES:
         return f"{dataset}: see the release agreement of its owners"
     name, owner, page = DATASET_RELEASES[dataset]
@@ -232,8 +238,8 @@ def _licence(per_dataset: dict, synthetic: bool = False, composite: bool = False
         return ("Trained partly on mmnet's synthetic faces (`mmnet synth` / `mmnet demo`): the model's predictions "
                 f"mean nothing on real faces. Its other parts are licence-gated data, each used under its owner's "
                 f"agreement: {agreements}. Read each before sharing these weights. {own}")
-    if set(per_dataset) == {OWN_CLIPS}:
-        return f"Trained on {OWN_CLIPS_TERMS}. {own}"
+    if per_dataset and set(per_dataset) <= set(OWN_DATA_TERMS):
+        return f"Trained on {agreements}. {own}"
     return (f"Trained on licence-gated data: each dataset is released by its owner for non-commercial research "
             f"under a licence agreement its users sign, and these weights derive from that data: "
             f"{agreements}. Whether these weights may be shared or used commercially is for those agreements to "
