@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
+from ..preprocess.flow import flow_calculator
 from .config import MAX_FPS, SpotConfig
 from .face_track import MAX_LISTED, FaceTrack
 from .intervals import FRAME_RATE, PRESENTATION
@@ -217,6 +218,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     face = FaceTrack(config, max(1, int(round(config.face.check_every * fps))), aligner)
     state = MotionState.start(face, max(strides.values()) + 1, None if keep is None else keep.resume)
     start = state.done  # the frames a resumed run measured before: streamed by, not measured again
+    calc = flow_calculator(config.flow)  # one OpenCV flow object for the run (two pairs a frame), this thread's
     if start and isinstance(frames, FrameFiles):
         frames.skip = start  # not even read
     between, streamed = True, 0  # between: no frame half measured, so what is held can be saved
@@ -226,7 +228,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
                 streamed = pos + 1
                 if pos >= start:
                     between = False
-                    _measure(state, pos, int(number), image, strides, config, source, on_flow)
+                    _measure(state, pos, int(number), image, strides, config, source, on_flow, calc)
                     between = True
                 elif int(number) != state.numbers[pos]:
                     raise StaleProgress(f"frame {pos} is numbered {number}, not {state.numbers[pos]} as before")
@@ -281,11 +283,10 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
 
 
 def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None, strides: dict[str, int],
-             config: SpotConfig, source: str, on_flow: FlowHook | None) -> None:
-    """Measure one frame: its crop joins the window, and each scale's pair that ends there gets its scores."""
+             config: SpotConfig, source: str, on_flow: FlowHook | None, calc) -> None:
+    """Measure one frame: its crop joins the window, and each scale's pair that ends there gets its scores;
+    ``calc`` is ``preprocess.flow.flow_calculator(config.flow)``'s."""
     import cv2
-
-    from ..preprocess.flow import FLOW_SCALE, compute_flow
 
     state.absent.append(image is None)
     window, face, numbers = state.window, state.face, state.numbers
@@ -319,13 +320,15 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
         if crop is None or start is None:
             state.ends[s].append(_NAN)
             continue
-        flow = compute_flow(start, crop, config.flow)[:2] * np.float32(FLOW_SCALE)  # (2, H, W) crop pixels
-        u, v = flow[0].ravel(), flow[1].ravel()
+        # OpenCV's own result, in crop pixels: the same numbers as compute_flow(...)[:2] * FLOW_SCALE, without
+        # the division, the magnitude channel and the copies
+        flow = calc(np.ascontiguousarray(start), np.ascontiguousarray(crop))  # (H, W, 2)
+        u, v = flow[..., 0].ravel(), flow[..., 1].ravel()
         ref = face.regions.reference
         du, dv = u - u[ref].mean(), v - v[ref].mean()
         mag = np.hypot(du, dv)
         if on_flow is not None:
-            on_flow(s, pos, (numbers[-1 - k], number), np.stack([du, dv]).reshape(flow.shape), face.regions)
+            on_flow(s, pos, (numbers[-1 - k], number), np.stack([du, dv]).reshape(2, *flow.shape[:2]), face.regions)
         state.ends[s].append([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
 
 
