@@ -33,6 +33,7 @@ from .config import MAX_FPS, SpotConfig
 from .face_track import MAX_LISTED, FaceTrack
 from .intervals import FRAME_RATE, PRESENTATION
 from .motion_state import SCALES, MotionState, StaleProgress
+from .read_ahead import ReadAhead
 from .recording import FrameFiles, TimedFrames, check_numbering
 from .regions import MEASURED, Regions
 
@@ -223,8 +224,9 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         frames.skip = start  # not even read
     between, streamed = True, 0  # between: no frame half measured, so what is held can be saved
     try:
-        with nullcontext() if keep is None else keep.watching():
-            for pos, (number, image) in enumerate(frames):
+        # the frames are decoded on a second thread while this one measures (ReadAhead stops it on leaving)
+        with nullcontext() if keep is None else keep.watching(), ReadAhead(frames) as ahead:
+            for pos, (number, image) in enumerate(ahead):
                 streamed = pos + 1
                 if pos >= start:
                     between = False
