@@ -74,3 +74,32 @@ def test_the_spotter_keeps_one_flow_object_per_run_and_measures_as_compute_flow(
         assert np.array_equal(kept.scores[s], fresh.scores[s], equal_nan=True)
         assert np.isfinite(kept.scores[s]).any()
     assert spot_intervals(kept, config)[0] == spot_intervals(fresh, config)[0]
+
+
+def test_what_the_spotter_holds_per_frame_is_machine_numbers_not_python_objects():
+    # an hour at 200 fps is 720,000 frames: as lists of Python floats the scores alone held ~350 bytes a frame
+    import tracemalloc
+
+    pytest.importorskip("cv2")
+    from mmnet.preprocess.flow import flow_calculator
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.face_track import FaceTrack
+    from mmnet.spotting.flow_spotter import _measure
+    from mmnet.spotting.motion_state import SCALES, MotionState
+
+    frames, first, last = _planted_frames(170), 60, 169
+    config = spot_config("casme2", ["face.mode=none"])
+    strides = {s: config.frames_at(getattr(config, s).k, 30.0) for s in SCALES}
+    state = MotionState.start(FaceTrack(config, 30, None), max(strides.values()) + 1)
+    calc, held = flow_calculator(config.flow), {}
+    tracemalloc.start()
+    try:
+        for pos, image in enumerate(frames):
+            if pos in (first, last):  # past the window's filling: what grows from here is per frame
+                held[pos] = tracemalloc.get_traced_memory()[0]
+            _measure(state, pos, 1000 + pos, image, strides, config, "test", None, calc)
+    finally:
+        tracemalloc.stop()
+    per_frame = (held[last] - held[first]) / (last - first)
+    assert per_frame < 150, f"{per_frame:.0f} bytes a frame"
+    assert np.isfinite(np.asarray(state.ends["macro"])).any()

@@ -246,7 +246,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         raise StaleProgress(f"it ends after {streamed} frames, before the {start} measured")
     numbers, face = state.numbers, state.face
     n = len(numbers)
-    missing = np.asarray(state.absent, bool)
+    missing = np.array(state.absent, bool)
     if n - missing.sum() < 2:
         raise DataError(f"{source}: spotting needs at least 2 frames, got {n - missing.sum()}.")
     if config.face.mode == "align" and not any(good for _, good in face.checks):
@@ -257,7 +257,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     lost_before = np.concatenate([[0], np.cumsum(lost)])
     scores = {}
     for s, k in strides.items():
-        end = np.asarray(state.ends[s], dtype=np.float64)  # (n, R)
+        end = np.array(state.ends[s], dtype=np.float64).reshape(n, len(MEASURED))  # a copy: NaN is set below
         idx = np.arange(n)
         bad = (idx < k) | (lost_before[idx + 1] - lost_before[np.maximum(idx - k, 0)] > 0)
         end[bad] = np.nan
@@ -280,7 +280,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     # the video's own frame times, unless a rate given replaces its own (then seconds follow the rate given)
     own = isinstance(frames, TimedFrames) and abs(frames.rate - fps) <= 1e-6 * fps
     times = frames.times_of(numbers) if own else None
-    return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
+    return MotionCurves(fps, np.array(numbers, np.int64), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
                         face.realignments, notes, missing_runs, face.seen, times)
 
 
@@ -296,7 +296,7 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
         window.append(None)
         numbers.append(number)
         for s in SCALES:
-            state.ends[s].append(_NAN)
+            state.ends[s].extend(_NAN)
         return
     if state.shape is None:
         state.shape = image.shape
@@ -320,7 +320,7 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
     for s, k in strides.items():
         start = window[-1 - k] if len(window) > k else None
         if crop is None or start is None:
-            state.ends[s].append(_NAN)
+            state.ends[s].extend(_NAN)
             continue
         # OpenCV's own result, in crop pixels: the same numbers as compute_flow(...)[:2] * FLOW_SCALE, without
         # the division, the magnitude channel and the copies
@@ -331,7 +331,7 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
         mag = np.hypot(du, dv)
         if on_flow is not None:
             on_flow(s, pos, (numbers[-1 - k], number), np.stack([du, dv]).reshape(2, *flow.shape[:2]), face.regions)
-        state.ends[s].append([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
+        state.ends[s].extend([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
 
 
 def centre_pairs(end: np.ndarray, half: int) -> np.ndarray:
