@@ -1,14 +1,18 @@
-"""Throughput and peak memory of the long-video spotter (``mmnet spot``) on a synthetic 640x480 video.
+"""Throughput, CPU time and peak memory of the long-video spotter (``mmnet spot``) on a synthetic video.
 
-The video (H.264 .mp4, 30 fps, the face about 280 x 340 px) is written once with ``mmnet synth
---long`` machinery and reused (``--video``). Each length (default 1, 5 and 10 minutes) is spotted
+The video (H.264 .mp4, default 640 x 480 at 30 fps, ``--size`` and ``--fps`` for others; the face about
+280 x 340 px) is written once with ``mmnet synth --long`` machinery and reused (``--video``). Each length
+(default 1, 5 and 10 minutes) is spotted
 in a fresh process that reads the first N frames of that video, end to end as ``mmnet spot``
 does: decoding (PyAV), face detection and alignment (dlib; one check per second), DIS flow at
 both strides, region scores, then intervals. Reported: frames, wall seconds, frames per second,
-and the child's peak RSS (``ru_maxrss``). The 1-minute load average is printed before and after:
-on a shared machine the figures are lower bounds of what it can do.
+CPU seconds (user + system, all threads: the frames are decoded on a second thread) per minute of
+video, the child's peak RSS (``ru_maxrss``) and whether it imported torch (the flow spotter needs
+none). The 1-minute load average is printed before and after: on a shared machine the figures are
+lower bounds of what it can do.
 
-    python benchmarks/bench_spot.py [--minutes 1 5 10] [--video /tmp/mmnet-bench-spot/10min.mp4]
+    python benchmarks/bench_spot.py [--minutes 1 5 10] [--size 640x480] [--fps 30]
+                                    [--video /tmp/mmnet-bench-spot/spot-bench-640x480-30.mp4]
 """
 
 from __future__ import annotations
@@ -35,17 +39,22 @@ frames, fps, _ = open_recording(video)
 curves = extract_motion(itertools.islice(frames, n), fps, config, source=video)
 intervals, _ = spot_intervals(curves, config)
 wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu = usage.ru_utime + usage.ru_stime  # the whole process, start-up (imports) included
 print(json.dumps({"frames": len(curves.numbers), "wall_s": wall, "fps": len(curves.numbers) / wall,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "cpu_s_per_video_min": cpu / (len(curves.numbers) / fps / 60),
+                  "peak_rss_mib": usage.ru_maxrss / 1024, "torch": "torch" in sys.modules,
                   "intervals": len(intervals)}))
 """
 
 
-def make_video(path: Path, minutes: float) -> None:
+def make_video(path: Path, minutes: float, size: tuple[int, int] = (640, 480), fps: float = 30.0) -> None:
     from mmnet.synth.long import LongConfig, plan_recording, render_frames
     from mmnet.synth.long_writer import write_video
 
-    config = LongConfig()
+    face = LongConfig.face_size
+    scale = min(1.0, size[0] / face[0], size[1] / face[1])  # a frame smaller than the face: the face shrunk to fit
+    config = LongConfig(fps=fps, frame_size=size, face_size=(int(face[0] * scale), int(face[1] * scale)))
     n = int(round(minutes * 60 * config.fps))
     rec = plan_recording(0, 1, 1, n, config)
     start = time.perf_counter()
@@ -56,24 +65,44 @@ def make_video(path: Path, minutes: float) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, nargs="+", default=[1, 5, 10])
-    ap.add_argument("--video", type=Path, default=Path("/tmp/mmnet-bench-spot/spot-bench.mp4"))
+    ap.add_argument("--size", default="640x480",
+                    help="frame size WIDTHxHEIGHT of a video written (default %(default)s)")
+    ap.add_argument("--fps", type=float, default=30.0, help="frame rate of a video written (default %(default)s)")
+    ap.add_argument("--video", type=Path, default=None,
+                    help="the video to spot; written first if missing (default /tmp/mmnet-bench-spot/spot-bench-"
+                         "WxH-FPS.mp4)")
     args = ap.parse_args()
-    if not args.video.is_file():
-        args.video.parent.mkdir(parents=True, exist_ok=True)
-        make_video(args.video, max(args.minutes))
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    video = args.video or Path(f"/tmp/mmnet-bench-spot/spot-bench-{size[0]}x{size[1]}-{args.fps:g}.mp4")
+    if not video.is_file():
+        video.parent.mkdir(parents=True, exist_ok=True)
+        make_video(video, max(args.minutes), size, args.fps)
+    from mmnet.media import video_header
+
+    rate = video_header(video)[0] or args.fps
+    print(f"{video}: {rate:g} fps; CPU: {_cpu_name()}", flush=True)
     print(f"load average (1 min) before: {os.getloadavg()[0]:.2f}; CPUs: {os.cpu_count()}", flush=True)
     rows = []
     for minutes in args.minutes:
-        n = int(round(minutes * 60 * 30))
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(args.video), str(n)], check=True,
+        n = int(round(minutes * 60 * rate))
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(video), str(n)], check=True,
                              capture_output=True, text=True)
         row = {"minutes": minutes, **json.loads(out.stdout.strip().splitlines()[-1])}
         rows.append(row)
         print(f"{minutes:>5g} min  {row['frames']:>6} frames  {row['wall_s']:7.1f} s  {row['fps']:6.1f} frames/s  "
-              f"peak RSS {row['peak_rss_mib']:6.0f} MiB  {row['intervals']} intervals", flush=True)
+              f"{row['cpu_s_per_video_min']:5.1f} CPU s per video minute  peak RSS {row['peak_rss_mib']:6.0f} MiB  "
+              f"torch {'imported' if row['torch'] else 'not imported'}  {row['intervals']} intervals", flush=True)
     print(f"load average (1 min) after: {os.getloadavg()[0]:.2f}")
     print(json.dumps(rows))
     return 0
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

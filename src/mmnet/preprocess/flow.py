@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,8 @@ import numpy as np
 from ..errors import PreprocessError, install_hint, verify_choice
 from ..utils import atomic_write_bytes
 
-__all__ = ["FLOW_METHODS", "FLOW_SCALE", "FLOW_VERSION", "compute_flow", "cached_flow", "flow_cache_path"]
+__all__ = ["FLOW_METHODS", "FLOW_SCALE", "FLOW_VERSION", "compute_flow", "flow_calculator", "cached_flow",
+           "flow_cache_path"]
 
 FLOW_METHODS = ("tvl1", "dis", "farneback")
 #: Pixels of displacement per unit of the returned field.
@@ -52,6 +54,34 @@ def _grey(image: np.ndarray, name: str) -> np.ndarray:
     raise PreprocessError(f"{name} must be (H, W, 3) RGB or (H, W) grey, got shape {image.shape}")
 
 
+def flow_calculator(method: str = "tvl1") -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A reusable ``calc(onset, apex)`` -> OpenCV's own (H, W, 2) float32 flow, in pixels (not divided by
+    ``FLOW_SCALE``), for grey (H, W) uint8 frames of one size.
+
+    The method's OpenCV object is made once, here: a caller that computes many pairs (the spotter, two a frame)
+    keeps one; with no initial flow given, each call's result is the same as a fresh object's. One per thread:
+    OpenCV's flow objects are not safe to share between threads.
+    """
+    verify_choice("flow method", method, FLOW_METHODS)
+    try:
+        import cv2
+    except ImportError:
+        raise PreprocessError(f"optical flow needs OpenCV; install it with: {install_hint('face')}") from None
+    if method == "tvl1":
+        if not hasattr(cv2, "optflow"):
+            raise PreprocessError(
+                "TV-L1 flow needs OpenCV's contrib build (cv2.optflow), but the installed OpenCV has none. "
+                f"Uninstall other opencv-* packages and run: {install_hint('face')} "
+                "(or choose flow method 'dis' or 'farneback')"
+            )
+        tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
+        return lambda a, b: tvl1.calc(a, b, None)
+    if method == "dis":
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        return lambda a, b: dis.calc(a, b, None)
+    return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+
+
 def compute_flow(onset: np.ndarray, apex: np.ndarray, method: str = "tvl1") -> np.ndarray:
     """Optical flow onset -> apex as (3, H, W) float32 channels (u, v, magnitude) / FLOW_SCALE.
 
@@ -61,24 +91,13 @@ def compute_flow(onset: np.ndarray, apex: np.ndarray, method: str = "tvl1") -> n
     """
     verify_choice("flow method", method, FLOW_METHODS)
     try:
-        import cv2
+        import cv2  # noqa: F401  (said before the frames are checked, as ever)
     except ImportError:
         raise PreprocessError(f"optical flow needs OpenCV; install it with: {install_hint('face')}") from None
     a, b = _grey(onset, "onset"), _grey(apex, "apex")
     if a.shape != b.shape:
         raise PreprocessError(f"onset and apex differ in size: {a.shape} vs {b.shape}")
-    if method == "tvl1":
-        if not hasattr(cv2, "optflow"):
-            raise PreprocessError(
-                "TV-L1 flow needs OpenCV's contrib build (cv2.optflow), but the installed OpenCV has none. "
-                f"Uninstall other opencv-* packages and run: {install_hint('face')} "
-                "(or choose flow method 'dis' or 'farneback')"
-            )
-        flow = cv2.optflow.DualTVL1OpticalFlow_create().calc(a, b, None)
-    elif method == "dis":
-        flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)
-    else:
-        flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    flow = flow_calculator(method)(a, b)  # a new OpenCV object per call: a caller of many pairs keeps its own
     uv = flow.transpose(2, 0, 1).astype(np.float32) / np.float32(FLOW_SCALE)  # (2, H, W)
     mag = np.hypot(uv[0], uv[1])[None]  # (1, H, W)
     return np.ascontiguousarray(np.concatenate([uv, mag], axis=0), dtype=np.float32)

@@ -28,10 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
+from ..preprocess.flow import flow_calculator
 from .config import MAX_FPS, SpotConfig
 from .face_track import MAX_LISTED, FaceTrack
 from .intervals import FRAME_RATE, PRESENTATION
 from .motion_state import SCALES, MotionState, StaleProgress
+from .read_ahead import ReadAhead
 from .recording import FrameFiles, TimedFrames, check_numbering
 from .regions import MEASURED, Regions
 
@@ -217,16 +219,18 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     face = FaceTrack(config, max(1, int(round(config.face.check_every * fps))), aligner)
     state = MotionState.start(face, max(strides.values()) + 1, None if keep is None else keep.resume)
     start = state.done  # the frames a resumed run measured before: streamed by, not measured again
+    calc = flow_calculator(config.flow)  # one OpenCV flow object for the run (two pairs a frame), this thread's
     if start and isinstance(frames, FrameFiles):
         frames.skip = start  # not even read
     between, streamed = True, 0  # between: no frame half measured, so what is held can be saved
     try:
-        with nullcontext() if keep is None else keep.watching():
-            for pos, (number, image) in enumerate(frames):
+        # the frames are decoded on a second thread while this one measures (ReadAhead stops it on leaving)
+        with nullcontext() if keep is None else keep.watching(), ReadAhead(frames) as ahead:
+            for pos, (number, image) in enumerate(ahead):
                 streamed = pos + 1
                 if pos >= start:
                     between = False
-                    _measure(state, pos, int(number), image, strides, config, source, on_flow)
+                    _measure(state, pos, int(number), image, strides, config, source, on_flow, calc)
                     between = True
                 elif int(number) != state.numbers[pos]:
                     raise StaleProgress(f"frame {pos} is numbered {number}, not {state.numbers[pos]} as before")
@@ -242,7 +246,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         raise StaleProgress(f"it ends after {streamed} frames, before the {start} measured")
     numbers, face = state.numbers, state.face
     n = len(numbers)
-    missing = np.asarray(state.absent, bool)
+    missing = np.array(state.absent, bool)
     if n - missing.sum() < 2:
         raise DataError(f"{source}: spotting needs at least 2 frames, got {n - missing.sum()}.")
     if config.face.mode == "align" and not any(good for _, good in face.checks):
@@ -253,7 +257,7 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     lost_before = np.concatenate([[0], np.cumsum(lost)])
     scores = {}
     for s, k in strides.items():
-        end = np.asarray(state.ends[s], dtype=np.float64)  # (n, R)
+        end = np.array(state.ends[s], dtype=np.float64).reshape(n, len(MEASURED))  # a copy: NaN is set below
         idx = np.arange(n)
         bad = (idx < k) | (lost_before[idx + 1] - lost_before[np.maximum(idx - k, 0)] > 0)
         end[bad] = np.nan
@@ -276,16 +280,15 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     # the video's own frame times, unless a rate given replaces its own (then seconds follow the rate given)
     own = isinstance(frames, TimedFrames) and abs(frames.rate - fps) <= 1e-6 * fps
     times = frames.times_of(numbers) if own else None
-    return MotionCurves(fps, np.asarray(numbers), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
+    return MotionCurves(fps, np.array(numbers, np.int64), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
                         face.realignments, notes, missing_runs, face.seen, times)
 
 
 def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None, strides: dict[str, int],
-             config: SpotConfig, source: str, on_flow: FlowHook | None) -> None:
-    """Measure one frame: its crop joins the window, and each scale's pair that ends there gets its scores."""
+             config: SpotConfig, source: str, on_flow: FlowHook | None, calc) -> None:
+    """Measure one frame: its crop joins the window, and each scale's pair that ends there gets its scores;
+    ``calc`` is ``preprocess.flow.flow_calculator(config.flow)``'s."""
     import cv2
-
-    from ..preprocess.flow import FLOW_SCALE, compute_flow
 
     state.absent.append(image is None)
     window, face, numbers = state.window, state.face, state.numbers
@@ -293,7 +296,7 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
         window.append(None)
         numbers.append(number)
         for s in SCALES:
-            state.ends[s].append(_NAN)
+            state.ends[s].extend(_NAN)
         return
     if state.shape is None:
         state.shape = image.shape
@@ -317,16 +320,18 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
     for s, k in strides.items():
         start = window[-1 - k] if len(window) > k else None
         if crop is None or start is None:
-            state.ends[s].append(_NAN)
+            state.ends[s].extend(_NAN)
             continue
-        flow = compute_flow(start, crop, config.flow)[:2] * np.float32(FLOW_SCALE)  # (2, H, W) crop pixels
-        u, v = flow[0].ravel(), flow[1].ravel()
+        # OpenCV's own result, in crop pixels: the same numbers as compute_flow(...)[:2] * FLOW_SCALE, without
+        # the division, the magnitude channel and the copies
+        flow = calc(np.ascontiguousarray(start), np.ascontiguousarray(crop))  # (H, W, 2)
+        u, v = flow[..., 0].ravel(), flow[..., 1].ravel()
         ref = face.regions.reference
         du, dv = u - u[ref].mean(), v - v[ref].mean()
         mag = np.hypot(du, dv)
         if on_flow is not None:
-            on_flow(s, pos, (numbers[-1 - k], number), np.stack([du, dv]).reshape(flow.shape), face.regions)
-        state.ends[s].append([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
+            on_flow(s, pos, (numbers[-1 - k], number), np.stack([du, dv]).reshape(2, *flow.shape[:2]), face.regions)
+        state.ends[s].extend([_region_score(mag, face.regions.measured[r], config.top) for r in MEASURED])
 
 
 def centre_pairs(end: np.ndarray, half: int) -> np.ndarray:

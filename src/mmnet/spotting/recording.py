@@ -9,6 +9,7 @@ variable-frame-rate video too, whose windows (counted in frames) ``TimedFrames``
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -82,7 +83,7 @@ class TimedFrames:
     def __init__(self, frames: Iterator[VideoFrame], rate: float):
         self.frames, self.rate = frames, rate
         self.worst: tuple[float, int, float] = (0.0, 0, 0.0)  # (drift in s, index, time) of the frames streamed
-        self.times: list[float] = []  # by frame index: one float a frame, as the curves hold
+        self.times = array("d")  # by frame index: one float a frame (8 bytes, not a Python float's 32)
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray | None]]:
         expected = 0
@@ -112,7 +113,7 @@ class TimedFrames:
 
     def times_of(self, numbers: Sequence[int]) -> np.ndarray:
         """The presentation times (s) of frames ``numbers`` as streamed, NaN for one without a time."""
-        times = np.asarray(self.times, np.float64)
+        times = np.array(self.times, np.float64)  # a copy: an array.array lending its buffer cannot grow
         index = np.asarray(numbers, np.int64)
         inside = (index >= 0) & (index < len(times))
         return np.where(inside, times[np.clip(index, 0, max(len(times) - 1, 0))] if len(times) else np.nan, np.nan)
