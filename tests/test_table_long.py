@@ -128,7 +128,9 @@ def test_a_video_file_is_refused_with_how_to_extract_its_frames(tmp_path):
     (root / "P02" / "take.mp4").write_bytes(b"\0" * 16)
     load = _load(root)
     issue = _issue(load, "video_file")
-    assert issue.severity == "error" and "ffmpeg -i FILE -start_number 0" in issue.message
+    # numbered from 1 (ffmpeg's default): file n is MEGC's frame n, as spotting.csv and a coder's ELAN file count it
+    assert issue.severity == "error" and "ffmpeg -i FILE -q:v 2 FOLDER/frame_%06d.jpg" in issue.message
+    assert "-start_number" not in issue.message and "numbered from 1" in issue.message
     assert [v.video for v in load.excluded] == ["P02/take.mp4"]
 
 
