@@ -229,3 +229,13 @@ def test_score_spots_takes_the_truth_and_its_emotions_from_a_lab_table(tmp_path,
     assert "grouped as its scheme table (happiness, surprise)" in captured.err
     assert main(["score-spots", str(spots), "--dataset", "table-long", "--root", str(root)]) == 3
     assert "[no_fps] no frame rate" in capsys.readouterr().err
+
+
+def test_score_spots_names_the_table_id_that_a_spot_folder_name_is_the_last_part_of(tmp_path, capsys):
+    # `mmnet spot lab/P01/rec1` names the recording rec1; the table's id is the path P01/rec1: the hint gives it
+    root = _tree(tmp_path / "lab", ["P01,P01/rec1,5,12,micro,,30", "P02,P02/rec2,3,8,micro,,30"],
+                 folders={"P01/rec1": range(1, 41), "P02/rec2": range(1, 41)})
+    spots = tmp_path / "spotting.csv"
+    spots.write_text("vid,onset,offset,type\nrec2,5,12,me\n")
+    assert main(["score-spots", str(spots), "--dataset", "table-long", "--root", str(root)]) == 3
+    assert "`mmnet spot RECORDING --video-id P02/rec2`" in capsys.readouterr().err
