@@ -173,6 +173,24 @@ def test_check_data_lists_the_recordings_and_every_quirk(tmp_path, capsys):
     assert "--fps does not apply to dataset 'casme-sq'" in capsys.readouterr().err
 
 
+def test_check_data_fails_and_says_why_when_no_recording_can_be_used(tmp_path, capsys):
+    # frames on disk but no rate anywhere: not "no frames", and nothing to spot, so not exit 0
+    root = _tree(tmp_path / "a", ["P01,P01/rec1,5,12,micro,,", "P02,P02/rec1,3,8,micro,,"])
+    assert main(["check-data", "table-long", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "frames      (none: no recording can be used: 2 no frame rate)" in out
+    assert "videos      0 with frames on disk, 2 excluded (2 no frame rate)" in out
+    assert "fps         (none)\n" in out and "error: no recording can be used (2 no frame rate)" in out
+    (tmp_path / "b").mkdir()
+    root = _tree(tmp_path / "b", ["P01,P01/rec1,5,12,micro,,30", "P03,P03/rec9,5,12,micro,,"], folders={})
+    assert main(["check-data", "table-long", "--root", str(root)]) == 1
+    assert "excluded (2 folder missing)" in capsys.readouterr().out  # missing, whether or not it has a rate
+    # one usable recording: the others are said, the exit is 0 as before
+    root = _tree(tmp_path / "c", ["P01,P01/rec1,5,12,micro,,30", "P02,P02/rec1,3,8,micro,,"])
+    assert main(["check-data", "table-long", "--root", str(root)]) == 0
+    assert "1 with frames on disk, 1 excluded (1 no frame rate)" in capsys.readouterr().out
+
+
 def test_the_registration_gives_a_preset_and_the_megc_log_number_0(tmp_path):
     from mmnet.spotting.dataset_settings import dataset_number, dataset_preset
     from mmnet.spotting.megc_files import read_megc2020_log
