@@ -59,6 +59,7 @@ def test_spot_table_gives_seconds_and_the_class_probability():
     result.curves.numbers, result.intervals = np.arange(1, 901), result.intervals[:1]
     table = format_text(result)
     assert "1.100-2.667" in table and "class" not in table
+    assert "from the first frame ((frame number - 1) / 30 fps)" in table  # not frame numbers / 30: 1 is at 0 s
 
 
 def test_predict_and_info_warn_when_the_model_learnt_synthetic_faces(tmp_path, capsys):

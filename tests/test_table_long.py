@@ -128,7 +128,9 @@ def test_a_video_file_is_refused_with_how_to_extract_its_frames(tmp_path):
     (root / "P02" / "take.mp4").write_bytes(b"\0" * 16)
     load = _load(root)
     issue = _issue(load, "video_file")
-    assert issue.severity == "error" and "ffmpeg -i FILE -start_number 0" in issue.message
+    # numbered from 1 (ffmpeg's default): file n is MEGC's frame n, as spotting.csv and a coder's ELAN file count it
+    assert issue.severity == "error" and "ffmpeg -i FILE -q:v 2 FOLDER/frame_%06d.jpg" in issue.message
+    assert "-start_number" not in issue.message and "numbered from 1" in issue.message
     assert [v.video for v in load.excluded] == ["P02/take.mp4"]
 
 
@@ -169,6 +171,24 @@ def test_check_data_lists_the_recordings_and_every_quirk(tmp_path, capsys):
     assert "offset_before_onset" in out and "beyond_video" in out and "no micro-expression has an emotion" in out
     assert main(["check-data", "casme-sq", "--root", str(root), "--fps", "30"]) == 3
     assert "--fps does not apply to dataset 'casme-sq'" in capsys.readouterr().err
+
+
+def test_check_data_fails_and_says_why_when_no_recording_can_be_used(tmp_path, capsys):
+    # frames on disk but no rate anywhere: not "no frames", and nothing to spot, so not exit 0
+    root = _tree(tmp_path / "a", ["P01,P01/rec1,5,12,micro,,", "P02,P02/rec1,3,8,micro,,"])
+    assert main(["check-data", "table-long", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "frames      (none: no recording can be used: 2 no frame rate)" in out
+    assert "videos      0 with frames on disk, 2 excluded (2 no frame rate)" in out
+    assert "fps         (none)\n" in out and "error: no recording can be used (2 no frame rate)" in out
+    (tmp_path / "b").mkdir()
+    root = _tree(tmp_path / "b", ["P01,P01/rec1,5,12,micro,,30", "P03,P03/rec9,5,12,micro,,"], folders={})
+    assert main(["check-data", "table-long", "--root", str(root)]) == 1
+    assert "excluded (2 folder missing)" in capsys.readouterr().out  # missing, whether or not it has a rate
+    # one usable recording: the others are said, the exit is 0 as before
+    root = _tree(tmp_path / "c", ["P01,P01/rec1,5,12,micro,,30", "P02,P02/rec1,3,8,micro,,"])
+    assert main(["check-data", "table-long", "--root", str(root)]) == 0
+    assert "1 with frames on disk, 1 excluded (1 no frame rate)" in capsys.readouterr().out
 
 
 def test_the_registration_gives_a_preset_and_the_megc_log_number_0(tmp_path):
@@ -227,3 +247,13 @@ def test_score_spots_takes_the_truth_and_its_emotions_from_a_lab_table(tmp_path,
     assert "grouped as its scheme table (happiness, surprise)" in captured.err
     assert main(["score-spots", str(spots), "--dataset", "table-long", "--root", str(root)]) == 3
     assert "[no_fps] no frame rate" in capsys.readouterr().err
+
+
+def test_score_spots_names_the_table_id_that_a_spot_folder_name_is_the_last_part_of(tmp_path, capsys):
+    # `mmnet spot lab/P01/rec1` names the recording rec1; the table's id is the path P01/rec1: the hint gives it
+    root = _tree(tmp_path / "lab", ["P01,P01/rec1,5,12,micro,,30", "P02,P02/rec2,3,8,micro,,30"],
+                 folders={"P01/rec1": range(1, 41), "P02/rec2": range(1, 41)})
+    spots = tmp_path / "spotting.csv"
+    spots.write_text("vid,onset,offset,type\nrec2,5,12,me\n")
+    assert main(["score-spots", str(spots), "--dataset", "table-long", "--root", str(root)]) == 3
+    assert "`mmnet spot RECORDING --video-id P02/rec2`" in capsys.readouterr().err

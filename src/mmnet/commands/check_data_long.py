@@ -24,11 +24,15 @@ def run_long(args: argparse.Namespace, root) -> int:
     print(f"dataset     {args.dataset} (long videos, for spotting)")
     print(f"root        {root}")
     print(f"annotation  {load.annotation}")
-    print(f"frames      {frames_folder([v.path for v in videos])}")
-    print(f"videos      {len(videos)} with frames on disk, {len(load.excluded)} excluded (no frames), "
+    left_out = _left_out(load)
+    why = ", ".join(f"{n} {reason}" for reason, n in left_out.items())
+    print("frames      " + (frames_folder([v.path for v in videos]) if videos
+                             else f"(none: no recording can be used: {why or 'the annotation lists none'})"))
+    excluded = "no frames" if set(left_out) <= {"no frames"} else why
+    print(f"videos      {len(videos)} with frames on disk, {len(load.excluded)} excluded ({excluded}), "
           f"{sum(1 for v in videos if not v.intervals)} without annotation")
     fps = Counter(v.fps for v in videos)
-    print("fps         " + ", ".join(f"{f:g} ({n} videos)" for f, n in sorted(fps.items())))
+    print("fps         " + (", ".join(f"{f:g} ({n} videos)" for f, n in sorted(fps.items())) or "(none)"))
     frames = [v.n_frames for v in videos]
     if frames:
         print(f"frames      {sum(frames)} on disk; {min(frames)}-{max(frames)} per video, "
@@ -53,7 +57,28 @@ def run_long(args: argparse.Namespace, root) -> int:
         print(f"blinks      {sum(len(v.blinks) for v in blinks)} in {len(blinks)} videos (for rejecting spotted "
               "intervals)")
     after = _recognition(args, load) if "micro" in load.types else None
-    return finish(Counter(v.subject for v in videos), _errors, args.strict, after=after)
+    code = finish(Counter(v.subject for v in videos), _errors, args.strict, after=after)
+    if not videos:  # nothing to spot, train or score, whatever the option
+        print(f"\nerror: no recording can be used ({why or 'the annotation lists none'}): see the problems above")
+        return 1
+    return code
+
+
+# why a recording was left out, by the issue its loader gave it (the first that applies)
+_REASONS = (("video_file", "a video file, not a frame folder"), ("video_missing", "folder missing"),
+            ("no_fps", "no frame rate"))
+
+
+def _left_out(load):
+    """The excluded recordings counted by why they were left out: 'no frame rate', 'folder missing', ... or
+    'no frames' (a folder without frame files): all were 'no frames' to the videos line before."""
+    from collections import Counter
+
+    checks: dict[str, set[str]] = {}
+    for i in load.issues:
+        checks.setdefault(i.sample_id, set()).add(i.check)
+    return Counter(next((reason for check, reason in _REASONS if check in checks.get(v.video_id, ())), "no frames")
+                   for v in load.excluded)
 
 
 def _recognition(args: argparse.Namespace, load) -> str:

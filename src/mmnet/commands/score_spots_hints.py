@@ -94,7 +94,10 @@ def dataset_ids_hint(video: str, truth: dict) -> str:
     from ..data.common import natural_key
 
     ids = sorted(truth, key=natural_key)
-    near = [a for a in ids if video.startswith(a)] or ids  # several ids that the name begins with: those
+    # several ids that the name begins with: those; a table-long id is a folder path (P01/session2), and `mmnet spot`
+    # names the folder by its last part (session2): the ids that end with it
+    near = ([a for a in ids if video.startswith(a)] or [a for a in ids if isinstance(a, str) and "/" in a
+                                                         and a.rsplit("/", 1)[1] == video] or ids)
     return (f" The dataset's ids are like {', '.join(near[:4])}{', ...' if len(near) > 4 else ''} ({len(ids)} in all): "
             f"name each recording by its id, e.g. `mmnet spot RECORDING --video-id {near[0]}`." if ids else "")
 

@@ -53,6 +53,7 @@ def format_text(result) -> str:
         numbering = ("a video's first frame is 0" if Path(result.source).is_file()
                      else "the numbers in the frames' file names")
         clock = ("the video's own frame times" if getattr(result, "time_base", None) == "presentation_time"
+                 else f"(frame number - {first}) / {result.fps:g} fps" if first  # a folder from 1: its first is 0 s
                  else f"frame numbers / {result.fps:g} fps")
         lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: from the onset frame's start to "
                      f"the offset frame's end (onset_s-end_s of intervals.csv), from the first frame ({clock}); "

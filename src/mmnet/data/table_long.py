@@ -4,7 +4,7 @@ expressions (docs/spotting.md, "Your own long recordings"; the clip dataset's co
 Layout::
 
     ROOT/intervals.csv                 subject,video,onset,offset,type[,apex][,fps][,emotion]   (or --annotation FILE)
-    ROOT/P01/session1/frame_0001.jpg ...   video = the frame folder's path relative to ROOT, as the table writes it
+    ROOT/P01/session1/frame_000001.jpg ...   video = the frame folder's path relative to ROOT, as the table writes it
 
 One row per annotated expression; a row with only subject and video (and fps) lists a recording with no
 expression, which a spotter is scored on too. Frame numbers are the numbers in the frame files' names (the last
@@ -57,7 +57,7 @@ _OPTIONAL = ("apex", "fps", "label")
 _REQUIRED = "subject, video, onset, offset, type (apex, fps and emotion optional)"
 _LAYOUT_HELP = [
     f"{ANNOTATION_NAME}   (columns {_REQUIRED}; or pass --annotation FILE)",
-    "P01/session1/frame_0001.jpg ...   (one folder of numbered frames per recording; the video column names it "
+    "P01/session1/frame_000001.jpg ...   (one folder of numbered frames per recording; the video column names it "
     "relative to the root)",
 ]
 
@@ -243,9 +243,10 @@ def load_table_long(
                                 "(the spotting CSV and JSON can); renaming the folder avoids it", "warning"))
         if v.path.is_file():
             issues.append(Issue(v.video_id, "video_file", f"'{v.path}' is a file: a table-long recording is a folder "
-                                "of numbered frames; extract them, e.g. `ffmpeg -i FILE -start_number 0 "
-                                "FOLDER/frame_%06d.png` (frame 0 first, as `mmnet spot` numbers a video file's "
-                                "frames), and write the folder in the video column", "error"))
+                                "of numbered frames; extract them, e.g. `mkdir FOLDER` then `ffmpeg -i FILE -q:v 2 "
+                                "FOLDER/frame_%06d.jpg` (numbered from 1: file n is the video's frame n as the MEGC "
+                                "files, spotting.csv and score-spots count them), and write the folder in the video "
+                                "column", "error"))
             out.append(v)
             continue
         folder = v.path if v.path.is_dir() else None
