@@ -217,3 +217,12 @@ def test_recording_gives_the_rate_and_tells_frames_past_its_end(tmp_path, capsys
     assert "These look like times" in err
     assert main(["score-spots", str(coded), str(spots), "--recording", str(video), "--fps", "30"]) == 3
     assert "--fps 30 disagrees with --recording" in capsys.readouterr().err
+
+
+def test_a_tier_of_spans_without_a_face_is_proposed_to_be_left_out(truth, tmp_path, capsys):
+    # a gap holds no expression: the error proposes leaving it out, never reading it as a micro-expression
+    coded = _write(tmp_path / "clip.eaf", EAF.replace('TIER_ID="Emotion"', 'TIER_ID="No face"'))
+    assert main(["score-spots", str(truth), str(coded), "--fps", "30"]) == 3
+    err = capsys.readouterr().err
+    assert "no expression type for tier 'No face'" in err and "--tier-type No face=ignore" in err
+    assert "No face=micro" not in err
