@@ -216,3 +216,14 @@ def test_two_coders_eaf_files_of_one_recording(tmp_path, capsys):
     # macro: MEGC frames 1801..1875 and 1801..1830: IoU 30/75 < 0.5, unmatched; micro: the same 391..450
     assert (by_type["micro"]["matched"], by_type["macro"]["matched"], by_type["overall"]["f1"]) == (1, 0, 0.5)
     assert data["frames"]["videos"]["clip"] == {"frames": 1875, "from": "the last annotated frame"}
+
+
+def test_only_score_spots_help_speaks_of_its_dataset_option(capsys, monkeypatch):
+    # agree has no --dataset: its --fps help must not send a reader to one
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps its help at hyphens too: one line per option
+    for command, has_dataset in (("agree", False), ("score-spots", True)):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "frames numbered from 1 as spotting.csv" in text
+        assert ("with --dataset table-long" in text) is has_dataset, command

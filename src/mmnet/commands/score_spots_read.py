@@ -48,24 +48,29 @@ def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None]:
     return fps or found, frames
 
 
-def add_read_arguments(p: argparse.ArgumentParser) -> None:
+def add_read_arguments(p: argparse.ArgumentParser, *, dataset: bool = False) -> None:
+    """The options of reading a file (--fps, --recording, --tier-type, --video-id, --show-frames); ``dataset``:
+    the command has --dataset too (score-spots), whose table-long recordings --fps also gives a rate."""
     from ..spotting.coder_files import IGNORE
 
     p.add_argument("--fps", type=_fps, default=None, metavar="RATE",
                    help="the recording's frame rate, to convert the times of ELAN and BORIS files to frames (e.g. 30, "
                         "29.97 or 30000/1001): a begin time is the frame shown then, an end time ends after the last "
-                        "frame before it; frames numbered from 1 as spotting.csv; with --dataset table-long, also the "
-                        "rate of recordings whose rows give none")
+                        "frame before it; frames numbered from 1 as spotting.csv"
+                        + ("; with --dataset table-long, also the rate of recordings whose rows give none"
+                           if dataset else ""))
     p.add_argument("--recording", type=Path, default=None, metavar="VIDEO",
                    help="the recording the files annotate: its frame rate converts their times (instead of --fps) and "
                         "its frame count tells frames past its end (a warning)")
     p.add_argument("--tier-type", type=_tier_types, default=None, metavar="NAME=TYPE,...",
                    help="the type of each ELAN tier (or annotation value) or BORIS behaviour, e.g. ME=micro,MaE=macro "
                         f"(TYPE micro, macro or {IGNORE}; default: a tier, else a value, named micro/macro, me/mae, "
-                        "micro-expression/macro-expression)")
+                        "micro-expression/macro-expression; mmnet's spots.eaf: its mmnet-micro and mmnet-macro tiers, "
+                        "mmnet-no-face left out)")
     p.add_argument("--video-id", default=None, metavar="ID",
-                   help="the video id of an ELAN or BORIS file, intervals.csv or web CSV (default: its media file's "
-                        "name, BORIS's Observation id, intervals.csv's video column, the file's name)")
+                   help="the video id of an ELAN or BORIS file, intervals.csv or web CSV (default: spots.eaf's "
+                        "mmnet-video-id, its media file's name, BORIS's Observation id, intervals.csv's video "
+                        "column, the file's name)")
     p.add_argument("--show-frames", action="store_true",
                    help="print (stderr) the frames each ELAN or BORIS annotation becomes at --fps")
 
