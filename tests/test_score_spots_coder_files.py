@@ -161,7 +161,11 @@ def test_a_boris_aggregated_export_is_read_with_its_media_file_as_the_video(trut
     assert "looks like a BORIS aggregated-events export" in err and "(its FPS column says 30.0)" in err
     counts, err = _counts(capsys, truth, coded, "--fps", "30")
     assert counts == {"micro": (1, 0, 0), "macro": (1, 0, 0), "overall": (2, 0, 0)}
-    assert "video id from the Media file column" in err
+    assert "video id from the Media file column" in err and "WARNING" not in err
+    counts, err = _counts(capsys, truth, coded, "--fps", "30000/1001")  # within 0.1% of the FPS column: no warning
+    assert "WARNING" not in err
+    counts, err = _counts(capsys, truth, coded, "--fps", "25")  # another rate than the coder's video had
+    assert f"WARNING: '{coded}': its FPS column says 30 fps, and the times are converted at 25 fps" in err
     _write(coded, BORIS.replace("macro-expression", "smile").replace(",", separator))
     assert main(["score-spots", str(truth), str(coded), "--fps", "30"]) == 3
     assert f"'{coded}' line 3: no expression type for Behavior 'smile'" in capsys.readouterr().err

@@ -154,6 +154,8 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
     if options.fps is None and kind != "boris-events":  # that one is refused whatever the rate: say how to export
         rate = boris_fps(text) if kind == "boris" else None
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
+    if kind == "boris":
+        _warn_boris_fps(path, boris_fps(text), options.fps)
     read = read_coder_file(path, text, kind, CoderOptions(options.fps, options.tier_type or {}, options.video_id))
     ignored = sum(r.onset is None for r in read.rows)
     print(f"note: '{path}' read as {_kind_name(kind)}: {len(read.rows) - ignored} interval(s) converted at "
@@ -163,6 +165,18 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
     if options.show_frames:
         print("\n".join(show_rows(read, path, options.fps)), file=sys.stderr)
     return read.intervals
+
+
+def _warn_boris_fps(path: Path, column: str | None, fps: Fraction) -> None:
+    """BORIS writes the media's frame rate in its FPS column: a --fps (or --recording) more than 0.1% away from it
+    converts the times at another rate than the coder's video had, which moves every frame further the later it is."""
+    try:
+        said = float(column.replace(",", ".", 1)) if column else None
+    except ValueError:  # NA, or nothing BORIS wrote
+        return
+    if said and said > 0 and abs(float(fps) / said - 1) > 1e-3:
+        print(f"WARNING: '{path}': its FPS column says {said:g} fps, and the times are converted at {float(fps):g} "
+              "fps (--fps or --recording): check which is the recording's rate.", file=sys.stderr)
 
 
 def _kind_name(kind: str) -> str:
