@@ -5,7 +5,9 @@ ELAN opens it beside the video it names: one tier per kind of span, ``mmnet-micr
 one. Times are ELAN's integer milliseconds, the same rule as intervals.csv's seconds (``intervals.seek_time``): an
 annotation begins at its onset frame's start and ends at its offset frame's end (``onset_s`` and ``end_s``), each
 rounded up to the millisecond, so that ELAN, sought to either, shows the frame the time belongs to. The recording's
-notes are header properties (``mmnet-note-1``, ...), not annotations: they belong to no span of time.
+notes are header properties (``mmnet-note-1``, ...), not annotations: they belong to no span of time. The header's
+``mmnet-video-id`` and ``mmnet-first-frame`` let ``coder_elan.read_eaf`` read the document back as the frames of the
+spotting.csv written beside it, whose numbers start at 1 for a video and at the first file's for a frame folder.
 
 Written with the standard library's ``xml.etree``; the elements, their order and their attributes are those of
 ELAN's schema (``http://www.mpi.nl/tools/elan/EAFv3.0.xsd``): HEADER, TIME_ORDER, the TIERs, then their
