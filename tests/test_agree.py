@@ -7,6 +7,7 @@ import csv
 import itertools
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -216,3 +217,37 @@ def test_two_coders_eaf_files_of_one_recording(tmp_path, capsys):
     # macro: MEGC frames 1801..1875 and 1801..1830: IoU 30/75 < 0.5, unmatched; micro: the same 391..450
     assert (by_type["micro"]["matched"], by_type["macro"]["matched"], by_type["overall"]["f1"]) == (1, 0, 0.5)
     assert data["frames"]["videos"]["clip"] == {"frames": 1875, "from": "the last annotated frame"}
+
+
+def test_only_score_spots_help_speaks_of_its_dataset_option(capsys, monkeypatch):
+    # agree has no --dataset: its --fps help must not send a reader to one
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps its help at hyphens too: one line per option
+    for command, has_dataset in (("agree", False), ("score-spots", True)):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "frames numbered from 1 as spotting.csv" in text
+        assert ("with --dataset table-long" in text) is has_dataset, command
+
+
+@pytest.mark.parametrize("fps, shown", [(30.0, "30"), (30000 / 1001, "29.97"), (25.0, "25"), (27.3, None)])
+def test_the_rate_of_intervals_csv_seconds_is_one_rate_in_the_note_and_the_table(tmp_path, capsys, fps, shown):
+    from mmnet.spotting.intervals import VIDEO_FROM_0, intervals_csv, with_seconds
+
+    # seconds rounded up to the millisecond (1/3 s -> 0.334) estimate a rate a little off (29.9993): it is the
+    # common rate that gives every row's seconds back
+    items = [Interval(10, None, 20, "micro"), Interval(41, None, 55, "micro"), Interval(103, None, 131, "micro")]
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path, shift in ((a, 0), (b, 1)):
+        path.write_text(intervals_csv([with_seconds(i.to_dict(), fps, 0) for i in items[:2]]
+                                      + [with_seconds(Interval(103 + shift, None, 131, "micro").to_dict(), fps, 0)],
+                                      video="p01", frame_numbering=VIDEO_FROM_0))
+    assert main(["agree", str(a), str(b)]) == 0
+    printed = capsys.readouterr()
+    noted = re.search(r"milliseconds at (\S+) fps, the rate the seconds", printed.err).group(1)
+    assert re.search(r"in ms at (\S+) fps", printed.out).group(1) == noted
+    data, _ = _agree(capsys, a, b)
+    if shown is None:  # no common rate near: the estimate, the same figure in both
+        assert data["fps"] == pytest.approx(fps, rel=5e-3)
+    else:
+        assert noted == shown and data["fps"] == pytest.approx(fps, rel=1e-9)

@@ -161,7 +161,11 @@ def test_a_boris_aggregated_export_is_read_with_its_media_file_as_the_video(trut
     assert "looks like a BORIS aggregated-events export" in err and "(its FPS column says 30.0)" in err
     counts, err = _counts(capsys, truth, coded, "--fps", "30")
     assert counts == {"micro": (1, 0, 0), "macro": (1, 0, 0), "overall": (2, 0, 0)}
-    assert "video id from the Media file column" in err
+    assert "video id from the Media file column" in err and "WARNING" not in err
+    counts, err = _counts(capsys, truth, coded, "--fps", "30000/1001")  # within 0.1% of the FPS column: no warning
+    assert "WARNING" not in err
+    counts, err = _counts(capsys, truth, coded, "--fps", "25")  # another rate than the coder's video had
+    assert f"WARNING: '{coded}': its FPS column says 30 fps, and the times are converted at 25 fps" in err
     _write(coded, BORIS.replace("macro-expression", "smile").replace(",", separator))
     assert main(["score-spots", str(truth), str(coded), "--fps", "30"]) == 3
     assert f"'{coded}' line 3: no expression type for Behavior 'smile'" in capsys.readouterr().err
@@ -217,3 +221,12 @@ def test_recording_gives_the_rate_and_tells_frames_past_its_end(tmp_path, capsys
     assert "These look like times" in err
     assert main(["score-spots", str(coded), str(spots), "--recording", str(video), "--fps", "30"]) == 3
     assert "--fps 30 disagrees with --recording" in capsys.readouterr().err
+
+
+def test_a_tier_of_spans_without_a_face_is_proposed_to_be_left_out(truth, tmp_path, capsys):
+    # a gap holds no expression: the error proposes leaving it out, never reading it as a micro-expression
+    coded = _write(tmp_path / "clip.eaf", EAF.replace('TIER_ID="Emotion"', 'TIER_ID="No face"'))
+    assert main(["score-spots", str(truth), str(coded), "--fps", "30"]) == 3
+    err = capsys.readouterr().err
+    assert "no expression type for tier 'No face'" in err and "--tier-type No face=ignore" in err
+    assert "No face=micro" not in err

@@ -10,6 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from xml.etree import ElementTree as ET
 
+import pytest
+
 from mmnet.spotting.elan import spots_eaf
 from mmnet.spotting.intervals import Interval
 from mmnet.spotting.spotter import SpotResult
@@ -153,3 +155,61 @@ def test_the_times_mmnet_writes_read_back_as_the_frames_written(tmp_path):
         read = [megc_frames(Fraction(begin, 1000), Fraction(end, 1000), exact) for begin, end, _ in spans]
         # a frame folder's first frame is 0 here: MEGC's numbers are one more
         assert read == [(i.onset + 1, i.offset + 1) for i in intervals], fps
+
+
+def _spot_out(tmp_path, monkeypatch, source: Path, intervals, gaps, first: int) -> Path:
+    """`mmnet spot SOURCE --fps 30 --out` with the spotter's work faked: a recording whose first frame is ``first``
+    (0 for a video, a folder's first file number)."""
+    import mmnet.infer.recordings as recordings
+    import mmnet.spotting.timeline as timeline
+    from mmnet.cli import main
+
+    def spotted(source, predictor, config, **_):
+        result = _result(str(source), 30.0, intervals, gaps=gaps, config=config)
+        result.curves.numbers = [first, first + 1]
+        return result, None
+
+    monkeypatch.setattr(recordings, "spot_and_classify", spotted)
+    monkeypatch.setattr(timeline, "timeline_png", lambda result: b"png")
+    out = tmp_path / "out"
+    assert main(["spot", str(source), "--fps", "30", "--no-progress", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("source", ["video", "folder from 0", "folder from 1"])
+def test_spots_eaf_reads_back_as_the_frames_of_its_spotting_csv_and_intervals_csv(tmp_path, monkeypatch, capsys,
+                                                                                    source):
+    import json
+
+    from mmnet.cli import main
+
+    first = {"video": 0, "folder from 0": 0, "folder from 1": 1}[source]
+    if source == "video":
+        path = tmp_path / "15_0101.mp4"
+        path.write_bytes(b"a recording")
+    else:
+        path = tmp_path / "frames"
+        path.mkdir()
+        for n in range(first, first + 400):
+            (path / f"frame_{n:06d}.png").write_bytes(b"")
+    # overlapping micro-expressions (a second lane, mmnet-micro-2), a macro-expression and a gap without a face
+    intervals = [Interval(first + 10, first + 14, first + 20, "micro", label="disgust", score=0.333,
+                          probabilities={"disgust": 0.87}),
+                 Interval(first + 15, first + 16, first + 30, "micro", score=0.25),
+                 Interval(first + 100, first + 110, first + 180, "macro", score=1.5)]
+    out = _spot_out(tmp_path, monkeypatch, path, intervals, [(first + 300, first + 340)], first)
+    capsys.readouterr()
+    eaf, spotting, intervals_csv = out / "spots.eaf", out / "spotting.csv", out / "intervals.csv"
+    assert "mmnet-micro-2" in check_eaf(eaf.read_bytes())
+    assert main(["score-spots", str(spotting), str(eaf), "--fps", "30", "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in scores["counts"]} == {
+        "micro": (2, 0, 0), "macro": (1, 0, 0), "overall": (3, 0, 0)}
+    assert main(["agree", str(eaf), str(intervals_csv), "--fps", "30", "--json", "--pairs",
+                 str(tmp_path / "pairs.csv")]) == 0
+    capsys.readouterr()
+    with open(tmp_path / "pairs.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    # every interval matched (none left without its pair), each at the frames it was written with
+    assert len(rows) == 3 and all(r["iou"] for r in rows), rows
+    assert {(r["onset_diff"], r["offset_diff"]) for r in rows} == {("0", "0")}, rows

@@ -153,13 +153,14 @@ def _files_rate(rates: dict) -> float | None:
     if not known:
         return None
     low, high = min(known.values()), max(known.values())
-    said = ", ".join(f"'{p}' {r:.4g} fps" for p, r in known.items())
+    said = ", ".join(f"'{p}' {r:g} fps" for p, r in known.items())
     if high / low - 1 > 0.005:
         print(f"note: the files' seconds give different frame rates ({said}): no differences in milliseconds (give "
               "--fps RATE)", file=sys.stderr)
         return None
     rate = sorted(known.values())[len(known) // 2]
-    print(f"note: milliseconds at {rate:.4g} fps, the rate the seconds of the files give ({said}); give --fps RATE "
+    # the same figure as the table's header ("in ms at ... fps")
+    print(f"note: milliseconds at {rate:g} fps, the rate the seconds of the files give ({said}); give --fps RATE "
           "to set it", file=sys.stderr)
     return rate
 

@@ -93,7 +93,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log", type=Path, default=None, metavar="FILE",
                    help="write the matched pairs as a MEGC2020 log (dataset line: --dataset's MEGC number, 0 with a "
                         "truth CSV)")
-    add_read_arguments(p)
+    add_read_arguments(p, dataset=True)
 
 
 def _classes(text: str) -> tuple[str, ...]:

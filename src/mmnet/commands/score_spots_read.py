@@ -48,24 +48,29 @@ def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None]:
     return fps or found, frames
 
 
-def add_read_arguments(p: argparse.ArgumentParser) -> None:
+def add_read_arguments(p: argparse.ArgumentParser, *, dataset: bool = False) -> None:
+    """The options of reading a file (--fps, --recording, --tier-type, --video-id, --show-frames); ``dataset``:
+    the command has --dataset too (score-spots), whose table-long recordings --fps also gives a rate."""
     from ..spotting.coder_files import IGNORE
 
     p.add_argument("--fps", type=_fps, default=None, metavar="RATE",
                    help="the recording's frame rate, to convert the times of ELAN and BORIS files to frames (e.g. 30, "
                         "29.97 or 30000/1001): a begin time is the frame shown then, an end time ends after the last "
-                        "frame before it; frames numbered from 1 as spotting.csv; with --dataset table-long, also the "
-                        "rate of recordings whose rows give none")
+                        "frame before it; frames numbered from 1 as spotting.csv"
+                        + ("; with --dataset table-long, also the rate of recordings whose rows give none"
+                           if dataset else ""))
     p.add_argument("--recording", type=Path, default=None, metavar="VIDEO",
                    help="the recording the files annotate: its frame rate converts their times (instead of --fps) and "
                         "its frame count tells frames past its end (a warning)")
     p.add_argument("--tier-type", type=_tier_types, default=None, metavar="NAME=TYPE,...",
                    help="the type of each ELAN tier (or annotation value) or BORIS behaviour, e.g. ME=micro,MaE=macro "
                         f"(TYPE micro, macro or {IGNORE}; default: a tier, else a value, named micro/macro, me/mae, "
-                        "micro-expression/macro-expression)")
+                        "micro-expression/macro-expression; mmnet's spots.eaf: its mmnet-micro and mmnet-macro tiers, "
+                        "mmnet-no-face left out)")
     p.add_argument("--video-id", default=None, metavar="ID",
-                   help="the video id of an ELAN or BORIS file, intervals.csv or web CSV (default: its media file's "
-                        "name, BORIS's Observation id, intervals.csv's video column, the file's name)")
+                   help="the video id of an ELAN or BORIS file, intervals.csv or web CSV (default: spots.eaf's "
+                        "mmnet-video-id, its media file's name, BORIS's Observation id, intervals.csv's video "
+                        "column, the file's name)")
     p.add_argument("--show-frames", action="store_true",
                    help="print (stderr) the frames each ELAN or BORIS annotation becomes at --fps")
 
@@ -149,6 +154,8 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
     if options.fps is None and kind != "boris-events":  # that one is refused whatever the rate: say how to export
         rate = boris_fps(text) if kind == "boris" else None
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
+    if kind == "boris":
+        _warn_boris_fps(path, boris_fps(text), options.fps)
     read = read_coder_file(path, text, kind, CoderOptions(options.fps, options.tier_type or {}, options.video_id))
     ignored = sum(r.onset is None for r in read.rows)
     print(f"note: '{path}' read as {_kind_name(kind)}: {len(read.rows) - ignored} interval(s) converted at "
@@ -158,6 +165,18 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
     if options.show_frames:
         print("\n".join(show_rows(read, path, options.fps)), file=sys.stderr)
     return read.intervals
+
+
+def _warn_boris_fps(path: Path, column: str | None, fps: Fraction) -> None:
+    """BORIS writes the media's frame rate in its FPS column: a --fps (or --recording) more than 0.1% away from it
+    converts the times at another rate than the coder's video had, which moves every frame further the later it is."""
+    try:
+        said = float(column.replace(",", ".", 1)) if column else None
+    except ValueError:  # NA, or nothing BORIS wrote
+        return
+    if said and said > 0 and abs(float(fps) / said - 1) > 1e-3:
+        print(f"WARNING: '{path}': its FPS column says {said:g} fps, and the times are converted at {float(fps):g} "
+              "fps (--fps or --recording): check which is the recording's rate.", file=sys.stderr)
 
 
 def _kind_name(kind: str) -> str:

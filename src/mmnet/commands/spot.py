@@ -262,7 +262,9 @@ def _spot(args: argparse.Namespace) -> int:
                  "spot.json": (json.dumps(data, indent=2) + "\n").encode("utf-8"),
                  "timeline.png": timeline_png(result),
                  # ELAN's document of the same spans, with the video it belongs to (a frame folder: none)
-                 EAF_NAME: spots_eaf(data, media=args.source if from_video else None, folder=args.out)}
+                 # read back (score-spots, agree) as spotting.csv's frames: its id, its number of the first frame
+                 EAF_NAME: spots_eaf(data, media=args.source if from_video else None, folder=args.out,
+                                     video_id=video_id, first_frame=result.first_frame + (1 if from_video else 0))}
         if predictor is not None:  # classified: the MEGC2024-2025 STR layout too
             files["str.csv"] = format_str_csv(megc, subject_of=lambda _: subject).encode("utf-8")
         # the progress kept, gone with the results written; a str.csv of an earlier --checkpoint run would

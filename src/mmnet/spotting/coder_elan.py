@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..errors import AnnotationError
 from .coder_records import Annotation, video_stem
-from .coder_times import parse_seconds
+from .coder_times import MEGC_FIRST, parse_seconds
+from .elan import MMNET_FIRST_FRAME, MMNET_VIDEO_ID
 
 __all__ = ["is_elan_text", "read_elan_text", "read_eaf"]
 
@@ -221,8 +222,15 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
     media = root.find("HEADER/MEDIA_DESCRIPTOR")
     url = media is not None and (media.get("MEDIA_URL") or media.get("RELATIVE_MEDIA_URL"))
     origin = Fraction(int(media.get("TIME_ORIGIN") or 0), 1000) if media is not None else Fraction(0)
+    # mmnet's own spots.eaf says the id and the first frame number of the spotting.csv it was written beside
+    properties = {p.get("NAME"): (p.text or "").strip() for p in root.findall("HEADER/PROPERTY")}
+    first_text = properties.get(MMNET_FIRST_FRAME, "")
+    first = int(first_text) if first_text.lstrip("-").isdigit() else MEGC_FIRST
     if video_id:
         video, video_from = video_id, "--video-id"
+    elif properties.get(MMNET_VIDEO_ID):
+        video, video_from = properties[MMNET_VIDEO_ID], (f"its {MMNET_VIDEO_ID} property (mmnet's spots.eaf; give "
+                                                         "--video-id ID to name it otherwise)")
     elif url:
         video, video_from = video_stem(url), "its media file (MEDIA_URL; give --video-id ID to name it otherwise)"
     else:
@@ -255,7 +263,8 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
             raise AnnotationError(f"{where}: it refers to annotation {ref!r}, which has no times.")
         spans[aid] = spans[ref]
         found.append((aid, tier_id, where, value))
-    return (Annotation(where, video, tier_id, value, *spans[aid]) for aid, tier_id, where, value in found), video_from
+    return ((Annotation(where, video, tier_id, value, *spans[aid], first) for aid, tier_id, where, value in found),
+            video_from)
 
 
 def _slot(slots: dict, ref: str | None, where: str) -> Fraction:

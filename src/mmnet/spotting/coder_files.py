@@ -9,6 +9,7 @@ rule of ``coder_times``. ``sniff`` tells which kind a file is, so that a file gi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -29,6 +30,10 @@ KINDS = {"elan-txt": "an ELAN tab-delimited text export", "elan-eaf": "an ELAN .
          "boris": "a BORIS aggregated-events export", "boris-events": "a BORIS events export (START/STOP rows)"}
 #: the --tier-type value that leaves a tier or behaviour out
 IGNORE = "ignore"
+# spots.eaf's tiers (``elan.TIERS``, overlaps in mmnet-micro-2, ...): their values ('micro 0.333 disgust 0.87') name
+# no type parse_type knows, and the gaps' tier holds no expression
+_MMNET_TIER = re.compile(r"mmnet-(micro|macro|no-face)(?:-\d+)?")
+_NO_FACE = re.compile(r"no[-_ ]?face", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,11 +95,15 @@ def sniff(path: Path, text: str) -> str | None:
 
 
 def _type(annotation: Annotation, tier_type: Mapping[str, str]) -> str | None:
-    """micro, macro or IGNORE from --tier-type (tier, then value), else from the type names (tier, then value)."""
+    """micro, macro or IGNORE from --tier-type (tier, then value), else from spots.eaf's tier names, else from the
+    type names (tier, then value)."""
     names = [n for n in (annotation.tier, annotation.value) if n]
     for name in names:
         if name.strip().lower() in tier_type:
             return tier_type[name.strip().lower()]
+    mmnet = _MMNET_TIER.fullmatch((annotation.tier or "").strip())
+    if mmnet:
+        return IGNORE if mmnet.group(1) == "no-face" else mmnet.group(1)
     return next((t for t in map(parse_type, names) if t is not None), None)
 
 
@@ -103,8 +112,11 @@ def _no_type(a: Annotation, tier_type: Mapping[str, str], kind: str) -> str:
     named = " and ".join(f"{what} {name!r}" for what, name in zip(columns, (a.tier, a.value)) if name)
     example = (a.tier or a.value or "NAME").replace(",", " ")
     given = f" (--tier-type names {', '.join(sorted(tier_type))})" if tier_type else ""
+    # spans without a face hold no expression: leaving them out is the only sensible type
+    proposed = (f"{IGNORE} to leave it out" if _NO_FACE.search(f"{a.tier or ''} {a.value or ''}") else
+                f"micro (or macro, or {IGNORE} to leave it out)")
     return (f"{a.where}: no expression type for {named or 'an annotation without tier or value'}{given}: give "
-            f"--tier-type {example}=micro (or macro, or {IGNORE} to leave it out), e.g. --tier-type "
+            f"--tier-type {example}={proposed}, e.g. --tier-type "
             "ME=micro,MaE=macro; without it a tier or value named micro/macro, me/mae or "
             "micro-expression/macro-expression gives the type.")
 
@@ -139,7 +151,7 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
         if a.end < a.begin:
             raise AnnotationError(f"{a.where}: it ends ({float(a.end):.3f} s) before it begins "
                                   f"({float(a.begin):.3f} s).")
-        frames = megc_frames(a.begin, a.end, options.fps)
+        frames = megc_frames(a.begin, a.end, options.fps, a.first)
         if frames is None:
             raise AnnotationError(f"{a.where}: {float(a.begin):.3f}-{float(a.end):.3f} s covers no whole frame at "
                                   f"{float(options.fps):g} fps (a point or a span under a frame): give the interval "

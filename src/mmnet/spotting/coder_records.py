@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .coder_times import MEGC_FIRST
+
 __all__ = ["Annotation", "video_stem"]
 
 _MEDIA_SUFFIX = re.compile(r"\.(mp4|m4v|mov|avi|mkv|mts|m2ts|wmv|mpg|mpeg|webm|flv|3gp|zip|wav|mp3)$", re.IGNORECASE)
@@ -19,6 +21,9 @@ class Annotation:
     value: str | None
     begin: Fraction
     end: Fraction
+    # the number the frame shown at 0 s has in the files compared with (coder_times.MEGC_FIRST, a video's frame 0
+    # as MEGC numbers it; spots.eaf says its own: a frame folder's first file number)
+    first: int = MEGC_FIRST
 
 
 def video_stem(name: str) -> str:

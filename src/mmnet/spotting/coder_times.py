@@ -5,7 +5,9 @@ onset..offset (inclusive) cover [pts(onset), pts(offset + 1)); so a begin time b
 frame with pts(f) <= b + 0.001 s, and an end time e ends after the last frame with pts(f) < e - 0.001 s (a
 millisecond either way: the files write times to the millisecond, ELAN and BORIS rounded to the nearest, mmnet's own
 outputs rounded up, so that both read back as the frames written; this holds below 500 fps). The frames are then
-numbered as MEGC's files (and ``mmnet spot``'s spotting.csv) number them, from 1: video frame f is f + 1.
+numbered as MEGC's files (and ``mmnet spot``'s spotting.csv) number them, from 1: video frame f is f + 1; or, where
+the file says which number the frame shown at 0 s has (``mmnet spot``'s spots.eaf of a frame folder: its first
+file's number), from that number: frame f is f + first.
 
 The arithmetic is exact (fractions): 29.97 fps and a time of 13.380 s give the same frame on every machine.
 """
@@ -62,10 +64,11 @@ def end_frame(seconds: Fraction, fps: Fraction) -> int:
     return math.ceil((seconds - ONE_MS) * fps) - 1
 
 
-def megc_frames(begin: Fraction, end: Fraction, fps: Fraction) -> tuple[int, int] | None:
-    """An interval [begin, end) in seconds as MEGC's onset and offset frame numbers (video frame + 1); None when it
-    covers no frame (it ends before the frame shown at its begin)."""
+def megc_frames(begin: Fraction, end: Fraction, fps: Fraction, first: int = MEGC_FIRST) -> tuple[int, int] | None:
+    """An interval [begin, end) in seconds as MEGC's onset and offset frame numbers (video frame + ``first``, the
+    number of the frame shown at 0 s: 1 as MEGC numbers a video's frames); None when it covers no frame (it ends
+    before the frame shown at its begin)."""
     onset, offset = begin_frame(begin, fps), end_frame(end, fps)
     if offset < onset:
         return None
-    return onset + MEGC_FIRST, offset + MEGC_FIRST
+    return onset + first, offset + first

@@ -5,7 +5,9 @@ ELAN opens it beside the video it names: one tier per kind of span, ``mmnet-micr
 one. Times are ELAN's integer milliseconds, the same rule as intervals.csv's seconds (``intervals.seek_time``): an
 annotation begins at its onset frame's start and ends at its offset frame's end (``onset_s`` and ``end_s``), each
 rounded up to the millisecond, so that ELAN, sought to either, shows the frame the time belongs to. The recording's
-notes are header properties (``mmnet-note-1``, ...), not annotations: they belong to no span of time.
+notes are header properties (``mmnet-note-1``, ...), not annotations: they belong to no span of time. The header's
+``mmnet-video-id`` and ``mmnet-first-frame`` let ``coder_elan.read_eaf`` read the document back as the frames of the
+spotting.csv written beside it, whose numbers start at 1 for a video and at the first file's for a frame folder.
 
 Written with the standard library's ``xml.etree``; the elements, their order and their attributes are those of
 ELAN's schema (``http://www.mpi.nl/tools/elan/EAFv3.0.xsd``): HEADER, TIME_ORDER, the TIERs, then their
@@ -20,9 +22,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-__all__ = ["EAF_NAME", "TIERS", "spots_eaf"]
+__all__ = ["EAF_NAME", "TIERS", "MMNET_VIDEO_ID", "MMNET_FIRST_FRAME", "spots_eaf"]
 
 EAF_NAME = "spots.eaf"
+# header properties that let `mmnet score-spots` and `mmnet agree` read the document back as the frames of the
+# spotting.csv and intervals.csv written beside it: their video id, and the number (spotting.csv's) of the frame
+# shown at 0 s (1 for a video's first frame, as MEGC numbers it; a frame folder's first file number)
+MMNET_VIDEO_ID = "mmnet-video-id"
+MMNET_FIRST_FRAME = "mmnet-first-frame"
 # a span's kind -> its tier: an interval's type, or a gap without a face (intervals.GAP_TYPE)
 TIERS = {"micro": "mmnet-micro", "macro": "mmnet-macro", "no_face": "mmnet-no-face"}
 LINGUISTIC_TYPE = "mmnet-spot"
@@ -81,13 +88,16 @@ def _media_descriptor(header: ET.Element, media: Path, folder: Path) -> None:
     ET.SubElement(header, "MEDIA_DESCRIPTOR", attrib)
 
 
-def spots_eaf(data: dict, *, media: Path | None, folder: Path, date: datetime | None = None) -> bytes:
+def spots_eaf(data: dict, *, media: Path | None, folder: Path, date: datetime | None = None,
+              video_id: str | None = None, first_frame: int | None = None) -> bytes:
     """The EAF document (UTF-8 bytes) of ``data``, ``SpotResult.to_dict()``'s record (``intervals`` with their
     ``onset_s`` and ``end_s``, ``gaps`` with their ``first_s`` and ``end_s``, ``notes``).
 
     ``media``: the video file the times belong to (None for a frame folder, which ELAN cannot play: the document
     then names no media, and its times are those of intervals.csv, frame numbers over the rate); ``folder``: where
-    the document is written (its relative media path starts there); ``date``: the document's date (default now).
+    the document is written (its relative media path starts there); ``date``: the document's date (default now);
+    ``video_id`` and ``first_frame``: the video id of the spotting.csv written beside it and its number of the frame
+    shown at 0 s (header properties ``mmnet-video-id`` and ``mmnet-first-frame``, left out when None).
     """
     when = (date or datetime.now(timezone.utc)).replace(microsecond=0).isoformat()
     root = ET.Element("ANNOTATION_DOCUMENT", {"AUTHOR": "mmnet", "DATE": when, "FORMAT": "3.0", "VERSION": "3.0",
@@ -98,6 +108,8 @@ def spots_eaf(data: dict, *, media: Path | None, folder: Path, date: datetime | 
     spans = _lanes(_spans(data))
     properties = [("lastUsedAnnotationId", str(len(spans))), ("mmnet-source", str(data.get("source", ""))),
                   ("mmnet-time-base", str(data.get("time_base", "")))]
+    properties += [(name, str(value)) for name, value in ((MMNET_VIDEO_ID, video_id), (MMNET_FIRST_FRAME, first_frame))
+                   if value is not None]
     properties += [(f"mmnet-note-{k}", note) for k, note in enumerate(data.get("notes") or [], 1)]
     for name, text in properties:
         ET.SubElement(header, "PROPERTY", {"NAME": name}).text = text

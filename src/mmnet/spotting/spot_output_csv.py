@@ -24,6 +24,10 @@ _SHIFT = {VIDEO_FROM_0: 1, FILE_NUMBER: 0}  # frame column + this = MEGC's frame
 _SECONDS = ("onset_s", "offset_s")
 # the seconds are written to the millisecond (rounded, or ceiled): a frame plus that much is no edit
 _ROUNDING = 0.0015
+# the rates recordings are made at: an estimate from seconds written to the millisecond (29.9993) is the one of these
+# that gives every row's seconds back to the millisecond, when one does
+_COMMON_RATES = (Fraction(24000, 1001), 24, 25, Fraction(30000, 1001), 30, 48, 50, Fraction(60000, 1001), 60, 90,
+                 100, Fraction(120000, 1001), 120, 144, 200, 240)
 
 
 @dataclass
@@ -136,6 +140,8 @@ def _check_seconds(path: Path, found: list[tuple[int, float, int, str]], numberi
         spf = 1 / float(fps) if fps else (statistics.median(slopes) if slopes else 0.0)
     if not spf > 0:  # one frame, or nothing to tell a rate from
         return None
+    if not fps:
+        spf = _snapped(by_frame, spf)
     # the time of frame 0 (a folder's first number, a video's first frames lost): the rows' own, by their median
     anchor = statistics.median(s - f * spf for f, s in by_frame)
     for frame, seconds, n, name in found:
@@ -150,3 +156,15 @@ def _check_seconds(path: Path, found: list[tuple[int, float, int, str]], numberi
                 f"{column} to the frame of the time you mean, or give the corrected times as an ELAN or BORIS file "
                 "with --fps.")
     return 1 / spf
+
+
+def _snapped(by_frame: list[tuple[int, float]], spf: float) -> float:
+    """The seconds per frame of the common rate nearest the estimate ``1 / spf`` (within 0.5%) when it gives every
+    row's seconds back to the millisecond (as written, rounded up: ``intervals.seek_time``), else ``spf``."""
+    rate = min(_COMMON_RATES, key=lambda r: abs(float(r) * spf - 1))
+    if abs(float(rate) * spf - 1) > 0.005:
+        return spf
+    candidate = 1 / float(rate)
+    anchor = statistics.median(s - f * candidate for f, s in by_frame)
+    fits = all(abs(s - (anchor + f * candidate)) <= 0.001 + 1e-9 for f, s in by_frame)
+    return candidate if fits else spf
