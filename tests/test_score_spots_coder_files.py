@@ -145,6 +145,36 @@ def test_an_eaf_is_read_with_its_media_as_the_video(truth, tmp_path, capsys):
     assert "14.000-16.000 s -> clip onset 421 offset 480 micro" in capsys.readouterr().err
 
 
+def test_an_eaf_subdivision_tier_without_times_is_read_when_left_out(truth, tmp_path, capsys):
+    # ELAN leaves a Time_Subdivision tier's inner slots unaligned: no time until the tier is scored
+    phases = (' <TIER LINGUISTIC_TYPE_REF="sub" PARENT_REF="Expressions" TIER_ID="Phases">\n'
+              '    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a4" TIME_SLOT_REF1="ts1" TIME_SLOT_REF2="ts5">\n'
+              '      <ANNOTATION_VALUE>rise</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>\n'
+              '    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a5" TIME_SLOT_REF1="ts5" TIME_SLOT_REF2="ts2">\n'
+              '      <ANNOTATION_VALUE>fall</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>\n'
+              '  </TIER>\n</ANNOTATION_DOCUMENT>')
+    text = EAF.replace('<TIME_SLOT TIME_SLOT_ID="ts4" TIME_VALUE="62500"/>',
+                       '<TIME_SLOT TIME_SLOT_ID="ts4" TIME_VALUE="62500"/>\n    <TIME_SLOT TIME_SLOT_ID="ts5"/>')
+    coded = _write(tmp_path / "phases.eaf", text.replace("</ANNOTATION_DOCUMENT>", phases))
+    counts, err = _counts(capsys, truth, coded, "--fps", "30", "--tier-type", "Emotion=ignore,Phases=ignore",
+                          "--show-frames")
+    assert counts["overall"] == (2, 0, 0) and "(tier 'Phases'): 'Phases' no times -> clip left out" in err
+    # scored, the tier's missing time is the error, naming the annotation and how to leave the tier out
+    assert main(["score-spots", str(truth), str(coded), "--fps", "30", "--tier-type",
+                 "Emotion=ignore,Phases=micro"]) == 3
+    err = capsys.readouterr().err
+    assert "annotation a4 (tier 'Phases')" in err and "has no time" in err and "--tier-type Phases=ignore" in err
+
+
+def test_an_elan_text_value_opening_a_quote_swallows_no_lines(truth, tmp_path, capsys):
+    # ELAN's tab export never quotes: a value beginning with '"' is text (csv's quoting read the rest as one cell)
+    text = ("Tier\tBegin Time - msec\tEnd Time - msec\tAnnotation\n"
+            'ME\t13000\t15000\t"quick\nMaE\t60000\t62500\tx\n')
+    coded = _write(tmp_path / "quote.txt", text)
+    counts, _ = _counts(capsys, truth, coded, "--fps", "30", "--video-id", "clip", "--tier-type", "ME=micro,MaE=macro")
+    assert counts == {"micro": (1, 0, 0), "macro": (1, 0, 0), "overall": (2, 0, 0)}
+
+
 BORIS = ("Observation id,Observation date,Description,Observation type,Source,Media duration (s),FPS,Subject,"
          "Behavior,Behavioral category,Behavior type,Start (s),Stop (s),Duration (s),Media file name,Comment start\n"
          "session 1,2026-01-05,,Media file(s),player #1:/data/clip.mp4,120.0,30.0,No focal subject,micro-expression,"

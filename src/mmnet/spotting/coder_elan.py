@@ -52,7 +52,10 @@ def _headed(text: str) -> list[tuple[int, list[str]]] | None:
 
 
 def _rows(text: str, sep: str) -> list[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    # ELAN's tab export never quotes: a value that begins with '"' is text, not a quote swallowing the lines after it;
+    # a file a spreadsheet saved again with ',' or ';' quotes its cells
+    quoting = csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting)
     return [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
 
 
@@ -236,7 +239,9 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
     else:
         video, video_from = path.stem, f"the file's name ({path.name}; give --video-id ID to name it)"
     slots = {s.get("TIME_SLOT_ID"): s.get("TIME_VALUE") for s in root.iter("TIME_SLOT")}
-    spans: dict[str, tuple[Fraction, Fraction]] = {}
+    # an annotation's times, or why it has none: a subdivision tier's inner slots are unaligned in ELAN, and such a
+    # tier may be one --tier-type leaves out, so the error waits until its type is known (coder_files)
+    spans: dict[str, tuple[Fraction, Fraction] | str] = {}
     refs: list[tuple[str, str, str, str, str | None]] = []
     found: list[tuple[str, str, str, str | None]] = []  # annotation id, tier, where, value
     for tier in root.iter("TIER"):
@@ -247,8 +252,11 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
                 where = f"'{path}' annotation {aid} (tier {tier_id!r})"
                 value = (item.findtext("ANNOTATION_VALUE") or "").strip() or None
                 if item.tag == "ALIGNABLE_ANNOTATION":
-                    spans[aid] = tuple(_slot(slots, item.get(ref), where) + origin
-                                       for ref in ("TIME_SLOT_REF1", "TIME_SLOT_REF2"))
+                    try:
+                        spans[aid] = tuple(_slot(slots, item.get(ref), where) + origin
+                                           for ref in ("TIME_SLOT_REF1", "TIME_SLOT_REF2"))
+                    except AnnotationError as exc:
+                        spans[aid] = str(exc)
                 elif item.tag == "REF_ANNOTATION":
                     refs.append((aid, item.get("ANNOTATION_REF") or "", tier_id, where, value))
                     continue
@@ -263,8 +271,14 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
             raise AnnotationError(f"{where}: it refers to annotation {ref!r}, which has no times.")
         spans[aid] = spans[ref]
         found.append((aid, tier_id, where, value))
-    return ((Annotation(where, video, tier_id, value, *spans[aid], first) for aid, tier_id, where, value in found),
+    return ((_annotation(where, video, tier_id, value, spans[aid], first) for aid, tier_id, where, value in found),
             video_from)
+
+
+def _annotation(where: str, video: str, tier: str, value: str | None, span: tuple | str, first: int) -> Annotation:
+    if isinstance(span, str):  # no times: an error only if its tier is scored
+        return Annotation(where, video, tier, value, Fraction(0), Fraction(0), first, unaligned=span)
+    return Annotation(where, video, tier, value, *span, first)
 
 
 def _slot(slots: dict, ref: str | None, where: str) -> Fraction:

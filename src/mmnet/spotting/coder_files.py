@@ -52,8 +52,8 @@ class ShownRow:
     where: str
     video: str
     name: str
-    begin: Fraction
-    end: Fraction
+    begin: Fraction | None  # None: an ignored annotation without times (an unaligned .eaf slot)
+    end: Fraction | None
     onset: int | None  # None: left out (ignored tier)
     offset: int | None
     type: str
@@ -144,10 +144,13 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
         type_ = _type(a, options.tier_type)
         name = a.tier or a.value or ""
         if type_ == IGNORE:
-            rows.append(ShownRow(a.where, a.video, name, a.begin, a.end, None, None, IGNORE))
+            times = (None, None) if a.unaligned else (a.begin, a.end)
+            rows.append(ShownRow(a.where, a.video, name, *times, None, None, IGNORE))
             continue
         if type_ is None:
             raise AnnotationError(_no_type(a, options.tier_type, kind))
+        if a.unaligned:
+            raise AnnotationError(f"{a.unaligned} Or leave its tier out: --tier-type {name or 'NAME'}={IGNORE}.")
         if a.end < a.begin:
             raise AnnotationError(f"{a.where}: it ends ({float(a.end):.3f} s) before it begins "
                                   f"({float(a.begin):.3f} s).")
@@ -179,6 +182,6 @@ def show_rows(read: CoderRead, path: Path, fps: Fraction) -> list[str]:
     for r in read.rows:
         frames = (f"onset {r.onset} offset {r.offset} {r.type}" if r.onset is not None else
                   f"left out (--tier-type {IGNORE})")
-        lines.append(f"  {r.where.removeprefix(prefix)}: {r.name!r} {float(r.begin):.3f}-{float(r.end):.3f} s -> "
-                     f"{r.video} {frames}")
+        times = "no times" if r.begin is None else f"{float(r.begin):.3f}-{float(r.end):.3f} s"
+        lines.append(f"  {r.where.removeprefix(prefix)}: {r.name!r} {times} -> {r.video} {frames}")
     return lines

@@ -24,6 +24,9 @@ class Annotation:
     # the number the frame shown at 0 s has in the files compared with (coder_times.MEGC_FIRST, a video's frame 0
     # as MEGC numbers it; spots.eaf says its own: a frame folder's first file number)
     first: int = MEGC_FIRST
+    # an .eaf annotation without times (an unaligned slot of a subdivision tier): why, raised only when its tier is
+    # scored, not when --tier-type leaves it out (begin and end are then 0)
+    unaligned: str | None = None
 
 
 def video_stem(name: str) -> str:
