@@ -118,15 +118,16 @@ def test_seconds_within_a_frame_are_read_and_older_files_without_end_s_too(truth
     assert "end_s" not in path.read_text()
     counts, _ = _counts(capsys, truth, path)
     assert counts["overall"] == (2, 0, 0)
-    _edit(path, 3, "onset_s", "59.000")  # the macro's 1800 (60.000 s) edited a second earlier
+    _edit(path, 2, "onset_s", "14.000")  # the micro's 390 (13.000 s, its apex_s too) edited a second later
     assert main(["score-spots", str(truth), str(path)]) == 3
-    assert "line 3: the seconds were edited: onset_s 59.000 is frame 1770" in capsys.readouterr().err
+    err = capsys.readouterr().err  # the rate from one frame's 13.000 to 13.034 s: about frame 420
+    assert "line 2: the seconds were edited: onset_s 14.000 is frame 4" in err and "but onset is 390" in err
 
 
 @pytest.mark.parametrize(("line", "column", "frames", "said"), [
     (2, "onset_s", -3, "onset_s 12.900 is frame 387"), (2, "end_s", 3, "end_s 13.167 is the end of frame 394"),
-    (3, "onset_s", 3, "onset_s 60.100 is frame 1803"), (3, "end_s", -3, "end_s 62.400 is the end of frame 1871"),
-    (3, "apex_s", 3, "apex_s 61.100 is frame 1833")])
+    (3, "offset_s", 3, "offset_s 62.567 is frame 1877"), (3, "end_s", -3, "end_s 62.400 is the end of frame 1871"),
+    (3, "end_s", 3, "end_s 62.600 is the end of frame 1877")])
 def test_a_time_edited_by_three_frames_is_refused_naming_its_line(truth, tmp_path, capsys, line, column, frames,
                                                                    said):
     path = _intervals_csv(tmp_path)
@@ -157,9 +158,9 @@ def test_a_variable_frame_rate_video_s_own_times_are_read(truth, tmp_path, capsy
     path = _spots(tmp_path, at, *items)
     counts, _ = _counts(capsys, truth, path)
     assert counts["overall"] == (2, 4, 0)  # the first two are the truth's; read, not refused
-    _edit(path, 6, "onset_s", f"{at(6000) + 3 / 24:.3f}")  # 3 frames late, at the rate there
+    _edit(path, 6, "offset_s", f"{at(6074) + 3 / 24:.3f}")  # 3 frames late, at the rate there
     assert main(["score-spots", str(truth), str(path)]) == 3
-    assert "line 6: the seconds were edited: onset_s 225.125 is frame 6003 at 24 fps" in capsys.readouterr().err
+    assert "line 6: the seconds were edited: offset_s 228.208 is frame 6077 at 24" in capsys.readouterr().err
     # a time moved past another row's is refused, naming both lines, even on a row that tells no rate of its own
     path = _spots(tmp_path, at, *items)
     _edit(path, 7, "offset_s", "224.000")

@@ -4,9 +4,10 @@ its frames, or were edited in a spreadsheet without them.
 The seconds are a video's own presentation times, which need not follow one constant rate over a whole recording (a
 variable-frame-rate video; a 29.97 fps video read at 30), so no rate is fitted to the whole file: each row is
 checked on its own, each time against the line its row's other times draw (the rate within one interval is about
-constant even on such a video: a dropped frame moves a time by less than a frame from it), and the times of the
-file, in frame order, must not go back. A row with times at two frames only (an older file without ``end_s`` and an
-apex at its onset or offset) tells no rate of its own: only the order checks it.
+constant even on such a video), within a frame at that rate plus a frame per frame it lies from the nearest of them
+(``_VARIES``), and the times of the file, in frame order, must not go back. A row with times at two frames only
+(an older file without ``end_s``, its apex at its onset or offset) tells no rate of its own: only the order checks
+it, and its times of one frame must agree.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ __all__ = ["check_seconds"]
 
 # the seconds are written to the millisecond (rounded up, or otherwise): a frame plus that much is no edit
 _ROUNDING = 0.0015
+
+# how far a time may lie from the line of its row's other times, in frames (at their rate) per frame away from the
+# nearest of them: a dropped frame doubles a frame's time, and a rate taken over one frame (offset_s to end_s) may be
+# off by that much where it is carried to the onset; a time further off is an edit (an unedited variable-rate
+# video's rows all pass; an edit is caught where it lands farther from its neighbours than they are apart)
+_VARIES = 1.0
 
 Row = tuple[int, list[tuple[int, float, str]]]  # line, (the frame a time is the start of, seconds, column)
 
@@ -58,7 +65,8 @@ def _check_row(path: Path, n: int, times: list[tuple[int, float, str]]) -> None:
             continue
         spf, at0, first, last = fit
         outside = max(first - frame, frame - last, 0) / (last - first)
-        excess = abs(seconds - (at0 + spf * frame)) / (spf + _ROUNDING * (1 + 2 * outside))
+        apart = min(abs(frame - f) for f, _, _ in others)  # frames to the nearest other time
+        excess = abs(seconds - (at0 + spf * frame)) / (spf * (1 + _VARIES * apart) + _ROUNDING * (1 + 2 * outside))
         spread = max(abs(s - (at0 + spf * f)) for f, s, _ in others) / spf
         if excess > 1 and (worst is None or (spread, -excess) < worst[0]):
             worst = ((spread, -excess), frame, seconds, name, spf, at0)
