@@ -168,6 +168,20 @@ def test_a_variable_frame_rate_video_s_own_times_are_read(truth, tmp_path, capsy
     assert "line 7: the seconds were edited: offset_s 224.000" in capsys.readouterr().err
 
 
+def test_a_phone_video_s_jittered_times_with_dropped_frames_are_read(truth, tmp_path, capsys):
+    import random
+
+    rng = random.Random(3)  # frame times 10% either way of 1/30 s, one frame in 30 shown twice as long (dropped)
+    starts = [0.0]
+    for _ in range(12000):
+        starts.append(starts[-1] + rng.uniform(0.9, 1.1) * (2 if rng.random() < 1 / 30 else 1) / FPS)
+    items = [Interval(a, a + rng.randint(0, n), a + n, "micro" if n < 15 else "macro")
+             for a, n in ((rng.randint(100 * k, 100 * k + 50), rng.randint(0, 80)) for k in range(1, 110))]
+    path = _spots(tmp_path, lambda n: starts[n], *items)
+    counts, _ = _counts(capsys, truth, path)
+    assert sum(counts["overall"][:2]) == len(items)  # all read, none refused
+
+
 def test_a_29_97_fps_video_s_file_is_read_with_fps_30(truth, tmp_path, capsys):
     # --fps 30 for an NTSC video: its times drift from n / 30 by more than a frame after half a minute
     path = _spots(tmp_path, lambda n: n * 1001 / 30000, Interval(390, 390, 391, "micro"),
