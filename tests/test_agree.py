@@ -205,6 +205,21 @@ def test_milliseconds_at_the_rate_of_intervals_csv_seconds(coders, tmp_path, cap
     assert data["fps"] is None and "the files' seconds give different frame rates" in err
 
 
+def test_intervals_csv_of_a_variable_frame_rate_video_is_compared(coders, tmp_path, capsys):
+    from mmnet.spotting.intervals import VIDEO_FROM_0, intervals_csv, with_seconds
+
+    def at(n):  # 25 fps up to frame 300 (12 s), 20 fps after: `mmnet spot` writes these times
+        return n / 25 if n <= 300 else 12 + (n - 300) / 20
+
+    path = tmp_path / "intervals.csv"
+    path.write_text(intervals_csv([with_seconds(i.to_dict(), 25.0, 0, at) for i in (
+        Interval(24, None, 35, "micro"), Interval(400, 405, 409, "micro"), Interval(2000, 2010, 2020, "micro"))],
+        video="p01", frame_numbering=VIDEO_FROM_0))
+    data, err = _agree(capsys, coders[0], path)
+    assert _micro(data)["matched"] == 1
+    assert data["fps"] == pytest.approx((2021 - 24) / (at(2021) - at(24)), rel=1e-3)  # the mean, first time to last
+
+
 def test_two_coders_eaf_files_of_one_recording(tmp_path, capsys):
     from .test_score_spots_coder_files import EAF
 

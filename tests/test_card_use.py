@@ -175,6 +175,24 @@ def test_an_onnx_export_of_synthetic_faces_says_so_first_and_a_fold_model_carrie
     assert doc_string(drawn).startswith("Demo model trained on mmnet's synthetic faces in the CASME II file layout")
 
 
+def test_an_onnx_export_names_a_dataset_only_when_its_record_says_the_data_was_real():
+    from mmnet.infer.model_summary import model_title
+    from mmnet.infer.onnx_metadata import doc_string, provenance_metadata
+    from mmnet.model import CheckpointInfo
+
+    def text(**training):
+        return doc_string(provenance_metadata(None, CheckpointInfo(CLASSES, training=training)))
+
+    unknown = text(dataset="casme2")  # no synthetic key: the data may have been synthetic faces in its layout
+    assert "CASME II" not in unknown and "Model of unknown data provenance: see metadata 'training_data'" in unknown
+    assert model_title(CLASSES, {"dataset": "casme2"}).startswith("Model of unknown data provenance")  # alike
+    assert "Trained on SAMM; licence note" in text(dataset="samm", synthetic=False)
+    control = text(dataset="samm", synthetic=False, permuted_labels=True)
+    assert control.endswith("Trained with permuted labels (a control): its predictions are chance by design.")
+    assert "permuted" not in text(dataset="samm", synthetic=False)
+    assert "permuted labels" in text(dataset="casme2", synthetic=True, permuted_labels=True)
+
+
 def test_the_demo_names_its_configuration_on_the_card(tmp_path, monkeypatch):
     # `mmnet demo --set train.final_fit=true` wrote "Configuration: not recorded (the Python API was called ...)"
     import argparse

@@ -91,22 +91,100 @@ def test_edited_seconds_are_refused_naming_the_line(truth, tmp_path, capsys):
     assert "but onset is 390" in err and "reads the frame columns (onset, offset)" in err
 
 
-def test_seconds_within_a_frame_and_an_end_column_are_read(truth, tmp_path, capsys):
-    # seconds rounded otherwise (up to the ms, or from presentation times) stay within a frame of the frames: no edit;
-    # an end_s column (the end of the offset frame) is not needed, nor in the way
+def _edit(path, line: int, column: str, value: str) -> None:
+    rows = [r.split(",") for r in path.read_text().splitlines()]
+    rows[line - 1][rows[0].index(column)] = value
+    path.write_text("\n".join(",".join(c) for c in rows) + "\n")
+
+
+def test_seconds_within_a_frame_are_read_and_older_files_without_end_s_too(truth, tmp_path, capsys):
+    # a row's seconds all a little late (a video whose first frame is shown at 0.03 s) and rounded down, not up:
+    # within a frame of its frames, no edit
     path = _intervals_csv(tmp_path)
     rows = [r.split(",") for r in path.read_text().splitlines()]
-    body = []
     for cells in rows[1:]:
-        if cells[5] in ("micro", "macro"):
-            cells[8] = f"{(int(cells[2]) + 0.9) / FPS:.3f}"  # onset_s: nine tenths of a frame late
-            cells[10] = f"{(int(cells[4]) - 0.9) / FPS:.3f}"  # offset_s: as much early
-        body.append([*cells, f"{(int(cells[4]) + 1) / FPS:.3f}" if cells[4] else ""])
-    path.write_text("\n".join(",".join(c) for c in [rows[0] + ["end_s"], *body]) + "\n")
+        for i, name in enumerate(rows[0]):
+            if name.endswith("_s") and cells[i] and cells[5] in ("micro", "macro"):
+                cells[i] = f"{int((float(cells[i]) + 0.9 / FPS) * 1000) / 1000:.3f}"
+    path.write_text("\n".join(",".join(c) for c in rows) + "\n")
     counts, _ = _counts(capsys, truth, path)
     assert counts["overall"] == (2, 0, 0)
-    cells = body[0]
-    cells[8] = f"{(int(cells[2]) + 1.2) / FPS:.3f}"  # more than a frame: edited
-    path.write_text("\n".join(",".join(c) for c in [rows[0] + ["end_s"], *body]) + "\n")
+    _edit(path, 2, "onset_s", f"{float(rows[1][rows[0].index('onset_s')]) + 1.2 / FPS:.3f}")  # more than a frame
     assert main(["score-spots", str(truth), str(path)]) == 3
-    assert "line 2: the seconds were edited" in capsys.readouterr().err
+    assert "line 2: the seconds were edited: onset_s" in capsys.readouterr().err
+    # a file written before end_s was (its last column): read, its onset_s and offset_s checked
+    path = _intervals_csv(tmp_path)
+    path.write_text("\n".join(r.rsplit(",", 1)[0] for r in path.read_text().splitlines()) + "\n")
+    assert "end_s" not in path.read_text()
+    counts, _ = _counts(capsys, truth, path)
+    assert counts["overall"] == (2, 0, 0)
+    _edit(path, 2, "onset_s", "14.000")  # the micro's 390 (13.000 s, its apex_s too) edited a second later
+    assert main(["score-spots", str(truth), str(path)]) == 3
+    err = capsys.readouterr().err  # the rate from one frame's 13.000 to 13.034 s: about frame 420
+    assert "line 2: the seconds were edited: onset_s 14.000 is frame 4" in err and "but onset is 390" in err
+
+
+@pytest.mark.parametrize(("line", "column", "frames", "said"), [
+    (2, "onset_s", -3, "onset_s 12.900 is frame 387"), (2, "end_s", 3, "end_s 13.167 is the end of frame 394"),
+    (3, "offset_s", 3, "offset_s 62.567 is frame 1877"), (3, "end_s", -3, "end_s 62.400 is the end of frame 1871"),
+    (3, "end_s", 3, "end_s 62.600 is the end of frame 1877")])
+def test_a_time_edited_by_three_frames_is_refused_naming_its_line(truth, tmp_path, capsys, line, column, frames,
+                                                                   said):
+    path = _intervals_csv(tmp_path)
+    rows = [r.split(",") for r in path.read_text().splitlines()]
+    _edit(path, line, column, f"{float(rows[line - 1][rows[0].index(column)]) + frames / FPS:.3f}")
+    assert main(["score-spots", str(truth), str(path)]) == 3
+    err = capsys.readouterr().err
+    assert f"'{path}' line {line}: the seconds were edited: {said}" in err
+    assert f"correct {'offset' if column == 'end_s' else column[:-2]} to the frame" in err
+
+
+def _spots(tmp_path, at, *intervals: Interval, name="intervals.csv"):
+    """intervals.csv of a video whose frame n starts at at(n) s, as `mmnet spot` writes it."""
+    path = tmp_path / name
+    path.write_text(intervals_csv([with_seconds(i.to_dict(), FPS, 0, at) for i in intervals], video="clip",
+                                  frame_numbering=VIDEO_FROM_0))
+    return path
+
+
+def test_a_variable_frame_rate_video_s_own_times_are_read(truth, tmp_path, capsys):
+    # 30 fps up to frame 3000 (100 s), 24 fps after: the times drift from any one rate by hundreds of frames
+    def at(n):
+        return n / 30 if n <= 3000 else 100 + (n - 3000) / 24
+
+    items = [Interval(390, 390, 391, "micro"), Interval(1800, 1830, 1874, "macro"),
+             Interval(2950, 2960, 2990, "macro"), Interval(3010, 3012, 3015, "micro"),
+             Interval(6000, 6040, 6074, "macro"), Interval(9000, None, 9007, "micro")]
+    path = _spots(tmp_path, at, *items)
+    counts, _ = _counts(capsys, truth, path)
+    assert counts["overall"] == (2, 4, 0)  # the first two are the truth's; read, not refused
+    _edit(path, 6, "offset_s", f"{at(6074) + 3 / 24:.3f}")  # 3 frames late, at the rate there
+    assert main(["score-spots", str(truth), str(path)]) == 3
+    assert "line 6: the seconds were edited: offset_s 228.208 is frame 6077 at 24" in capsys.readouterr().err
+    # a time moved past another row's is refused, naming both lines, even on a row that tells no rate of its own
+    path = _spots(tmp_path, at, *items)
+    _edit(path, 7, "offset_s", "224.000")
+    assert main(["score-spots", str(truth), str(path)]) == 3
+    assert "line 7: the seconds were edited: offset_s 224.000" in capsys.readouterr().err
+
+
+def test_a_phone_video_s_jittered_times_with_dropped_frames_are_read(truth, tmp_path, capsys):
+    import random
+
+    rng = random.Random(3)  # frame times 10% either way of 1/30 s, one frame in 30 shown twice as long (dropped)
+    starts = [0.0]
+    for _ in range(12000):
+        starts.append(starts[-1] + rng.uniform(0.9, 1.1) * (2 if rng.random() < 1 / 30 else 1) / FPS)
+    items = [Interval(a, a + rng.randint(0, n), a + n, "micro" if n < 15 else "macro")
+             for a, n in ((rng.randint(100 * k, 100 * k + 50), rng.randint(0, 80)) for k in range(1, 110))]
+    path = _spots(tmp_path, lambda n: starts[n], *items)
+    counts, _ = _counts(capsys, truth, path)
+    assert sum(counts["overall"][:2]) == len(items)  # all read, none refused
+
+
+def test_a_29_97_fps_video_s_file_is_read_with_fps_30(truth, tmp_path, capsys):
+    # --fps 30 for an NTSC video: its times drift from n / 30 by more than a frame after half a minute
+    path = _spots(tmp_path, lambda n: n * 1001 / 30000, Interval(390, 390, 391, "micro"),
+                  Interval(1800, 1830, 1874, "macro"), Interval(30000, 30010, 30040, "macro"))
+    counts, _ = _counts(capsys, truth, path, "--fps", "30")
+    assert counts["overall"] == (2, 1, 0)

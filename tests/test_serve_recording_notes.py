@@ -62,6 +62,17 @@ def test_no_infinity_or_nan_from_a_spotter_reaches_the_json():
     assert checked["curve"]["score"] == [None, 1.0, None] and checked["extra"] == [[None, 2]]
 
 
+def test_a_spotter_s_interval_with_its_own_seconds_but_no_end_s_gets_the_end_of_its_offset_frame():
+    # the web CSV's end_s cell and the page read end_s: a spotter's own seconds without it were passed through
+    interval = {"onset": 3, "apex": 6, "offset": 9, "type": "micro", "onset_s": 10.1, "offset_s": 10.3}
+    given = {"fps": 30.0, "frames": 20, "intervals": [interval, {**interval, "end_s": 10.5},
+                                                      {**interval, "offset_s": None}]}
+    own, kept, by_frame = check_spot_result(given)["intervals"]
+    assert own["end_s"] == 10.334 and own["onset_s"] == 10.1  # a frame after its own offset_s, to the ms rounded up
+    assert kept["end_s"] == 10.5
+    assert by_frame["end_s"] == 0.334  # frame 10's start at 30 fps, as with_seconds gives it
+
+
 def test_an_interval_whose_onset_is_its_apex_is_shown_not_classified(predictor):
     # a class of zero motion was shown with its probability; now the interval is listed with a note why not
     with local_client(create_app(predictor, spotter=fake_spotter(((3, 6, 9, "micro"), (12, 12, 17, "micro")))),

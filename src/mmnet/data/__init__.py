@@ -71,8 +71,8 @@ DATASETS: dict[str, Callable[..., DatasetLoad]] = {
 
 # Long recordings for spotting (docs/spotting.md): name -> loader(root, *, annotation=None, strict=False,
 # **options) -> LongVideoLoad. "casme2-long" is another name for "casme-sq". "casme3-long" is CAS(ME)^3
-# part A (micro and macro from CAS(ME)3_part_A_v2.xls; micro only from its label file alone). "table-long" takes
-# fps=25.0 (the rate of the recordings whose rows give none).
+# part A (micro and macro from CAS(ME)3_part_A_v2.xls; micro only from its label file alone). "table-long" has no
+# default rate: the fps column, else the fps option (--fps); a recording with neither is refused, not guessed.
 LONG_VIDEO_DATASETS: dict[str, Callable[..., LongVideoLoad]] = {
     "casme-sq": load_casme_sq,
     "casme2-long": load_casme_sq,

@@ -15,7 +15,7 @@ import io
 import json
 from pathlib import Path
 
-from .provenance import dataset_name, model_card_beside, record_warning, run_folder, training_record
+from .provenance import UNKNOWN_PROVENANCE, dataset_name, model_card_beside, record_warning, run_folder, training_record
 
 __all__ = ["model_title", "performance", "model_summary", "note_sentence", "with_note_column", "SCORES_NOTE",
            "NOTE_COLUMN"]
@@ -34,13 +34,22 @@ def model_title(classes: list[str], training: dict | None = None) -> str:
         what = "Demo model (synthetic faces)"
     elif training.get("permuted_labels"):
         what = "Permuted-label control model"
-    elif isinstance(training.get("dataset"), str) and (training.get("synthetic") is False or training.get("source")):
-        what = f"{dataset_name(training['dataset'])} model"
+    elif named := known_dataset(training):
+        what = f"{named} model"
     elif training:
-        what = "Model of unknown data provenance"
+        what = UNKNOWN_PROVENANCE
     else:
         what = "Model"
     return f"{what}, {len(classes)} classes: {', '.join(classes)}"
+
+
+def known_dataset(training: dict) -> str | None:
+    """The dataset's name when a training record says its data was real (or the weights were converted from a
+    named source); None where the data may have been mmnet's synthetic faces: such a model is never named after the
+    dataset whose layout they copied."""
+    if isinstance(training.get("dataset"), str) and (training.get("synthetic") is False or training.get("source")):
+        return dataset_name(training["dataset"])
+    return None
 
 
 def _read_json(path: Path) -> dict | None:

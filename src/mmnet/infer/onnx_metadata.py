@@ -13,8 +13,9 @@ from ..images import RESIZE_METHOD
 from ..model import CheckpointInfo, MMNet
 from ..model.checkpoint import weights_file
 from ..model_use import INTENDED_USE, LIMITS, SYNTHETIC_LIMITS, synthetic_banner
+from .model_summary import known_dataset
 from .predictor import Preprocessing
-from .provenance import LICENCE_NOT_RECORDED, dataset_name, model_card_beside, training_record
+from .provenance import LICENCE_NOT_RECORDED, PERMUTED_NOTE, UNKNOWN_PROVENANCE, model_card_beside, training_record
 
 __all__ = ["onnx_metadata", "provenance_metadata", "flow_metadata", "read_onnx_metadata", "input_names",
            "face_crop_rule", "TRAINING_NOT_RECORDED"]
@@ -147,11 +148,18 @@ def doc_string(provenance: dict[str, str]) -> str:
         return f"{head}. Training data not recorded: see metadata 'training_data'."
     data = json.loads(provenance["training_data"])
     dataset = data.get("dataset")
+    permuted = f" {PERMUTED_NOTE}" if data.get("permuted_labels") else ""
     if data.get("synthetic") is True and isinstance(dataset, str):  # said first: no real dataset is behind it
         banner = synthetic_banner(_synthetic_layouts(data), partly=dataset == "composite")
-        return f"{banner} {head}; licence note in metadata 'licence'."
-    named = dataset_name(dataset) if isinstance(dataset, str) else "data not stated"
-    return f"{head}. Trained on {named}; licence note in metadata 'licence'."
+        return f"{banner} {head}; licence note in metadata 'licence'.{permuted}"
+    # named only when the record says the data was real: the rule of model_title and record_caption
+    if named := known_dataset(data):
+        what = f"Trained on {named}"
+    elif data.get("synthetic") is False or data.get("source"):
+        what = "Trained on data not stated"
+    else:
+        what = f"{UNKNOWN_PROVENANCE}: see metadata 'training_data'"
+    return f"{head}. {what}; licence note in metadata 'licence'.{permuted}"
 
 
 def _synthetic_layouts(data: dict) -> list[str]:

@@ -291,6 +291,11 @@ def training_caption(checkpoint: str | Path, *, by_name: bool = False) -> str:
     return record_caption(training_record(checkpoint), by_name=by_name)
 
 
+# a model whose record does not say whether its data was real or synthetic: never named after a dataset
+UNKNOWN_PROVENANCE = "Model of unknown data provenance"
+PERMUTED_NOTE = "Trained with permuted labels (a control): its predictions are chance by design."
+
+
 def record_caption(rec: dict, *, by_name: bool = False) -> str:
     """``training_caption`` of a ``training_record`` already read (a caller that shows more of it)."""
     if not rec:
@@ -309,10 +314,10 @@ def record_caption(rec: dict, *, by_name: bool = False) -> str:
     elif rec.get("synthetic") is False:
         line = f"Model trained on {dataset} ({where})."
     else:  # never named after a real dataset: the data may have been mmnet's synthetic faces
-        line = (f"Model of unknown data provenance ({where}): the training data folder was not found and no record "
+        line = (f"{UNKNOWN_PROVENANCE} ({where}): the training data folder was not found and no record "
                 "says whether it was real or synthetic; check its origin before relying on its output.")
     if rec.get("permuted_labels"):
-        line += " Trained with permuted labels (a control): its predictions are chance by design."
+        line += " " + PERMUTED_NOTE
     return line
 
 

@@ -46,7 +46,7 @@ from ..infer.recordings import (
 )
 from ..preprocess.face import require_face_extra
 from ..preprocess.landmarks import DEFAULT_LANDMARKS
-from ..spotting.intervals import PRESENTATION, gap_seconds, with_seconds
+from ..spotting.intervals import PRESENTATION, gap_seconds, seek_time, with_seconds
 
 __all__ = ["SpottingUnavailable", "spotting_available", "missing_for_spotting", "require_spotting", "spot_recording",
            "flow_spotter", "model_spotter", "SharedAligners",
@@ -190,6 +190,16 @@ def _number(value, what: str, *, integer: bool = False) -> float:
     return int(value) if integer else float(value)
 
 
+def _end_s(interval: dict, fps: float, first: int) -> float:
+    """A spotter's interval that has its own seconds but no ``end_s``: the end of its offset frame, as
+    ``with_seconds`` gives it, one frame (at fps) after its own ``offset_s`` (its times may be presentation
+    times, not frame numbers / fps), else from the frame numbers."""
+    offset_s = interval.get("offset_s")
+    if isinstance(offset_s, int | float) and not isinstance(offset_s, bool) and math.isfinite(offset_s):
+        return seek_time(offset_s + 1 / fps)
+    return with_seconds(interval, fps, first)["end_s"]
+
+
 def check_spot_result(result: dict) -> dict:
     """``result`` if it has the shape above (a copy, numbers normalised, NaN and infinities None); MMNetError
     naming what is wrong."""
@@ -224,7 +234,8 @@ def check_spot_result(result: dict) -> dict:
         raise MMNetError(f"The spotter returned fps = {out['fps']!r}; expected a positive frame rate.")
     # seconds from the first frame, as `mmnet spot` counts them, where the spotter did not give them
     first = _number(curve["frames"][0], "the curve's first frame", integer=True) if curve and curve["frames"] else 0
-    out["intervals"] = [iv if "onset_s" in iv else with_seconds(iv, out["fps"], first) for iv in intervals]
+    out["intervals"] = [with_seconds(iv, out["fps"], first) if "onset_s" not in iv else
+                        iv if "end_s" in iv else {**iv, "end_s": _end_s(iv, out["fps"], first)} for iv in intervals]
     gaps = result.get("gaps") or []
     if not isinstance(gaps, list) or not all(isinstance(g, dict) and {"first", "last"} <= set(g) for g in gaps):
         raise MMNetError(f"The spotter returned gaps = {gaps!r}; expected a list of {{'first', 'last'}} objects.")

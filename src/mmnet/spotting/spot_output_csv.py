@@ -2,9 +2,9 @@
 numbers, to score them: ``frame_numbering`` says what the frame columns count (``video_from_0``: a video's frames
 from 0, MEGC's frame i + 1; ``file_number``: a frame folder's file numbers, MEGC's as they are).
 
-The rows that are no interval (``no_face``, ``note``) are left out. The seconds columns (``onset_s``, ``offset_s``)
-are checked against the frames: a coder who corrects a time in a spreadsheet without its frame would otherwise be
-scored on the frame left as it was.
+The rows that are no interval (``no_face``, ``note``) are left out. The seconds columns (``onset_s``, ``apex_s``,
+``offset_s``, ``end_s``) are checked against the frames: a coder who corrects a time in a spreadsheet without its
+frame would otherwise be scored on the frame left as it was.
 """
 
 from __future__ import annotations
@@ -17,15 +17,16 @@ from pathlib import Path
 from ..errors import AnnotationError
 from .coder_records import video_stem
 from .intervals import FILE_NUMBER, GAP_TYPE, NOTE_TYPE, VIDEO_FROM_0, Interval, parse_type
+from .spot_output_seconds import check_seconds
 
 __all__ = ["is_spot_output", "read_spot_output", "SpotOutput"]
 
 _SHIFT = {VIDEO_FROM_0: 1, FILE_NUMBER: 0}  # frame column + this = MEGC's frame number
-_SECONDS = ("onset_s", "offset_s")
-# the seconds are written to the millisecond (rounded, or ceiled): a frame plus that much is no edit
-_ROUNDING = 0.0015
+_SECONDS = ("onset_s", "offset_s")  # the columns that tell the file apart (apex_s, end_s: optional)
+# the frame each seconds column is the start of, on a row: end_s is the end of the offset frame, the next one's start
+_TIMES = {"onset_s": ("onset", 0), "apex_s": ("apex", 0), "offset_s": ("offset", 0), "end_s": ("offset", 1)}
 # the rates recordings are made at: an estimate from seconds written to the millisecond (29.9993) is the one of these
-# that gives every row's seconds back to the millisecond, when one does
+# within 0.2% of it
 _COMMON_RATES = (Fraction(24000, 1001), 24, 25, Fraction(30000, 1001), 30, 48, 50, Fraction(60000, 1001), 60, 90,
                  100, Fraction(120000, 1001), 120, 144, 200, 240)
 
@@ -74,7 +75,7 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
     score = score_column(fields)
     video_column = "video" if "video" in fields else "source" if "source" in fields else None
     out: dict[str, list[Interval]] = {}
-    points: dict[tuple[str, str], list[tuple[int, float, int, str]]] = {}
+    points: dict[tuple[str, str], list[tuple[int, list[tuple[int, float, str]]]]] = {}
     skipped: dict[str, int] = {}
     reader = csv_reader(path)
     for raw in reader:
@@ -107,12 +108,18 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
         value = _number(row.get(score, ""), where, score) if score else None
         shift = _SHIFT[numbering]
         out.setdefault(video, []).append(Interval(onset + shift, None, offset + shift, type_, score=value))
-        for frame, name in ((onset, "onset_s"), (offset, "offset_s")):
+        times = []
+        for name, (column, plus) in _TIMES.items():
             seconds = _number(row.get(name, ""), where, name)
-            if seconds is not None:
-                points.setdefault((video, numbering), []).append((frame, seconds, n, name))
-    rates = [_check_seconds(path, found, numbering, fps) for (_, numbering), found in points.items()]  # per video
-    rates = [r for r in rates if r]
+            frame = onset if column == "onset" else offset if column == "offset" else None
+            if column == "apex" and seconds is not None and row.get("apex", ""):
+                frame = _frame(row["apex"], where, "apex")
+            if seconds is not None and frame is not None:
+                times.append((frame + plus, seconds, name))
+        if times:
+            points.setdefault((video, numbering), []).append((n, times))
+    rates = [_snapped(check_seconds(path, rows)) for rows in points.values()]  # per video
+    rates = [float(fps)] if fps and rates else [r for r in rates if r]
     notes = []
     if skipped:
         said = ", ".join(f"{k} {kind}" for kind, k in skipped.items())
@@ -123,48 +130,10 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
     return SpotOutput(out, score is not None, notes, statistics.median(rates) if rates else None)
 
 
-def _check_seconds(path: Path, found: list[tuple[int, float, int, str]], numbering: str,
-                   fps: Fraction | None) -> float | None:
-    """Refuse a row whose seconds are more than a frame away from its frames, at --fps or the rate the file's rows
-    give (a median over its rows, robust to one edited row and to the seconds' rounding): its times were edited
-    without its frames. Returns that rate (None when the rows tell none)."""
-    by_frame = sorted({(f, s) for f, s, _, _ in found})
-    if numbering == VIDEO_FROM_0:  # a video's frame 0 is at about 0 s: each frame's seconds give the rate
-        anchored = [s / f for f, s in by_frame if f >= 10] or [s / f for f, s in by_frame if f > 0]
-        spf = 1 / float(fps) if fps else (statistics.median(anchored) if anchored else 0.0)
-    else:  # a frame folder's first number is not known: the rate from pairs of rows (Theil-Sen)
-        half = len(by_frame) // 2  # each point with the one half the rows later: far apart, and linear in rows
-        pairs = [(*by_frame[i], *by_frame[i + half]) for i in range(len(by_frame) - half)] if half else []
-        slopes = [(s2 - s1) / (f2 - f1) for f1, s1, f2, s2 in pairs if f2 - f1 >= 10] or [
-            (s2 - s1) / (f2 - f1) for f1, s1, f2, s2 in pairs if f2 > f1]
-        spf = 1 / float(fps) if fps else (statistics.median(slopes) if slopes else 0.0)
-    if not spf > 0:  # one frame, or nothing to tell a rate from
-        return None
-    if not fps:
-        spf = _snapped(by_frame, spf)
-    # the time of frame 0 (a folder's first number, a video's first frames lost): the rows' own, by their median
-    anchor = statistics.median(s - f * spf for f, s in by_frame)
-    for frame, seconds, n, name in found:
-        expected = anchor + frame * spf
-        if abs(seconds - expected) > spf + _ROUNDING:
-            column = name[:-2]
-            rate = f"{1 / spf:.4g} fps" + (" (--fps)" if fps else ", the rate the file's rows give")
-            raise AnnotationError(
-                f"'{path}' line {n}: the seconds were edited: {name} {seconds:.3f} is frame "
-                f"{round((seconds - anchor) / spf)} at {rate}, but {column} is {frame} ({expected:.3f} s). score-spots "
-                "reads the frame columns (onset, offset) and the frame_numbering column, not the seconds: correct "
-                f"{column} to the frame of the time you mean, or give the corrected times as an ELAN or BORIS file "
-                "with --fps.")
-    return 1 / spf
-
-
-def _snapped(by_frame: list[tuple[int, float]], spf: float) -> float:
-    """The seconds per frame of the common rate nearest the estimate ``1 / spf`` (within 0.5%) when it gives every
-    row's seconds back to the millisecond (as written, rounded up: ``intervals.seek_time``), else ``spf``."""
-    rate = min(_COMMON_RATES, key=lambda r: abs(float(r) * spf - 1))
-    if abs(float(rate) * spf - 1) > 0.005:
-        return spf
-    candidate = 1 / float(rate)
-    anchor = statistics.median(s - f * candidate for f, s in by_frame)
-    fits = all(abs(s - (anchor + f * candidate)) <= 0.001 + 1e-9 for f, s in by_frame)
-    return candidate if fits else spf
+def _snapped(rate: float | None) -> float | None:
+    """The common frame rate within 0.2% of ``rate`` (the mean the rounded-up seconds give: 30 reads as 29.9993), else
+    ``rate``: the rate agree states its milliseconds at."""
+    if not rate:
+        return rate
+    common = min(_COMMON_RATES, key=lambda r: abs(float(r) / rate - 1))
+    return float(common) if abs(float(common) / rate - 1) <= 0.002 else rate
