@@ -295,7 +295,10 @@ def test_cli_list_json_joins_back_to_the_list_row_by_row(tmp_path, checkpoint, c
     assert "error" in entries[1] and "label" not in entries[1] and "label" in entries[0] and "label" in entries[2]
     weights = checkpoint / "model.safetensors"
     model = {"path": str(checkpoint), "file": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
-    assert all(e["model"] == model for e in entries)
+    assert all({k: e["model"][k] for k in model} == model for e in entries)
+    # and what the model is worth travels with every entry (infer.model_summary): the same block on each
+    summary = {"title", "synthetic", "permuted_labels", "note", "performance"}
+    assert all(set(e["model"]) == set(model) | summary and e["model"] == entries[0]["model"] for e in entries)
     assert f"not classified: row 3 ({tmp_path / 'sub' / '..' / 'd1' / 'a'}): " in printed.err
     assert main(["predict", "--checkpoint", str(checkpoint), "--list", str(listing)]) == 1
     table = capsys.readouterr().out.splitlines()
