@@ -4,7 +4,7 @@ command-line options alike. Imports nothing, so the commands can use it without 
 from __future__ import annotations
 
 __all__ = ["EXECUTORS", "TRANSPORTS", "SELECTIONS", "PROTOCOLS", "PRECISIONS", "BAD_SAMPLE_POLICIES",
-           "PREPARE_LAYOUTS", "DATASETS", "LONG_VIDEO_DATASETS", "SPOT_SCORE_MODES"]
+           "PREPARE_LAYOUTS", "DATASETS", "LONG_VIDEO_DATASETS", "SPOT_SCORE_MODES", "TIER_IGNORE"]
 
 EXECUTORS = ("local", "ray", "slurm")  # ExecutorConfig.executor, --executor
 TRANSPORTS = ("object-store", "shared-fs")  # ExecutorConfig.transport, --transport
@@ -18,3 +18,4 @@ DATASETS = ("casme2", "casme3", "composite", "mmew", "samm", "smic", "smic-hs", 
 # spotting's long recordings (table-long: a lab's own)
 LONG_VIDEO_DATASETS = ("casme-sq", "casme2-long", "casme3-long", "samm-long", "table-long")
 SPOT_SCORE_MODES = ("megc", "softnet", "megc2020", "strs")  # the spotting evaluators, score-spots --mode
+TIER_IGNORE = "ignore"  # --tier-type NAME=ignore: a coder's tier left out (score-spots, agree)

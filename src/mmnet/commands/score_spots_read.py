@@ -51,7 +51,7 @@ def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None]:
 def add_read_arguments(p: argparse.ArgumentParser, *, dataset: bool = False) -> None:
     """The options of reading a file (--fps, --recording, --tier-type, --video-id, --show-frames); ``dataset``:
     the command has --dataset too (score-spots), whose table-long recordings --fps also gives a rate."""
-    from ..spotting.coder_files import IGNORE
+    from ..choices import TIER_IGNORE as IGNORE  # not spotting.coder_files: --help imports no numpy
 
     p.add_argument("--fps", type=_fps, default=None, metavar="RATE",
                    help="the recording's frame rate, to convert the times of ELAN and BORIS files to frames (e.g. 30, "

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..spotting.intervals import seek_time
-
 __all__ = ["format_text"]
 
 
@@ -23,6 +21,8 @@ def format_text(result) -> str:
     if span != result.frames:
         length = (f"{result.frames} frames numbered {first}-{first + span - 1} at {result.fps:g} fps "
                   f"({span / result.fps:.1f} s; {span - result.frames} numbers missing)")
+    from ..spotting.intervals import seek_time  # here, not at the top: building the parser imports this module
+
     start = getattr(result, "seconds", None) or (lambda number: (number - first) / result.fps)  # a video's frame times
 
     def at(number: int) -> str:  # a frame's start as intervals.csv writes it; number + 1: the end of frame number

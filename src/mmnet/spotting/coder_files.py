@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from ..choices import TIER_IGNORE
 from ..errors import AnnotationError
 from .coder_boris import boris_fps, is_boris, read_boris
 from .coder_elan import is_elan_text, read_eaf, read_elan_text
@@ -29,7 +30,7 @@ __all__ = ["CoderOptions", "Annotation", "ShownRow", "CoderRead", "KINDS", "IGNO
 KINDS = {"elan-txt": "an ELAN tab-delimited text export", "elan-eaf": "an ELAN .eaf file",
          "boris": "a BORIS aggregated-events export", "boris-events": "a BORIS events export (START/STOP rows)"}
 #: the --tier-type value that leaves a tier or behaviour out
-IGNORE = "ignore"
+IGNORE = TIER_IGNORE  # in mmnet.choices: the commands name it in --help without importing spotting
 # spots.eaf's tiers (``elan.TIERS``, overlaps in mmnet-micro-2, ...): their values ('micro 0.333 disgust 0.87') name
 # no type parse_type knows, and the gaps' tier holds no expression
 _MMNET_TIER = re.compile(r"mmnet-(micro|macro|no-face)(?:-\d+)?")
