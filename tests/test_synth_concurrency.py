@@ -25,7 +25,7 @@ from mmnet.cli import main
 from mmnet.data import load_dataset
 from mmnet.synth import dataset
 
-def check_data(cfg, out, progress):
+def check_data(cfg, out, progress, source=None):  # train_experiment's signature, as the demo calls it
     load = load_dataset("casme2", cfg.data.root)
     load.raise_if_errors()
     print("trained on", len(load.samples), "clips", flush=True)
