@@ -142,6 +142,15 @@ def test_manifest_puts_the_test_suite_and_docs_in_the_sdist():
     assert {"graft tests", "graft docs", "graft benchmarks", "graft scripts"} <= lines
 
 
+def test_the_checkouts_top_level_holds_only_the_projects_files():
+    """A scratch file committed at the top (a test's CSV, a note) would ship in the sdist and confuse a reader."""
+    if not (TOP / ".git").exists():
+        pytest.skip("not a git checkout (an unpacked sdist)")
+    tracked = subprocess.run(["git", "ls-files"], cwd=TOP, capture_output=True, text=True, check=True).stdout.split()
+    top = {name for name in tracked if "/" not in name}
+    assert top <= {".gitignore", "LICENSE", "MANIFEST.in", "README.md", "THIRD-PARTY-NOTICES.md", "pyproject.toml"}
+
+
 NOTICES = "THIRD-PARTY-NOTICES.md"  # the terms of the models and bundled libraries the extras install
 
 
