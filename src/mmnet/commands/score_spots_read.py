@@ -1,5 +1,6 @@
 """The files `mmnet score-spots` reads, as truth or predictions: MEGC's spotting and STR CSVs, `mmnet spot --out`'s
-intervals.csv and the web page's CSV download, and a coder's ELAN or BORIS files (times, converted at --fps)."""
+intervals.csv and the web page's CSV download, and a coder's ELAN or BORIS files (times, converted at --fps, or at
+--recording's frame times)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the parser imports no spotting module
+    from ..spotting.frame_times import FrameTimes
 
 
 @dataclass(frozen=True)
@@ -19,20 +24,23 @@ class ReadOptions:
     video_id: str | None = None
     show_frames: bool = False
     frames: int | None = None  # the recording's frame count (--recording), to tell frames past its end
+    times: FrameTimes | None = None  # --recording's frame times, where its frame rate varies: they convert
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ReadOptions:
-        fps, frames = args.fps, None
+        fps, frames, times = args.fps, None, None
         if args.recording is not None:
-            fps, frames = _recording(args.recording, args.fps)
-        return cls(fps, args.tier_type, args.video_id, args.show_frames, frames)
+            fps, frames, times = _recording(args.recording, args.fps)
+        return cls(fps, args.tier_type, args.video_id, args.show_frames, frames, times)
 
 
-def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None]:
-    """--recording: the video's frame rate and frame count, as `mmnet spot` reads them (its header; a constant
-    rate); --fps, when given too, must agree with it."""
+def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None, FrameTimes | None]:
+    """--recording: the video's frame rate and frame count, as `mmnet spot` reads them (its header), and its frame
+    times where they are not at that constant rate (a variable frame rate: `mmnet spot` writes those times, and
+    players show the frames at them); --fps, when given too, must agree with the header's rate."""
     from ..errors import ConfigError
     from ..media_video import video_header
+    from ..spotting.frame_times import variable_frame_times
 
     if not path.is_file():
         raise ConfigError(f"--recording '{path}' is not a file.")
@@ -43,9 +51,17 @@ def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None]:
     if fps is not None and abs(float(fps) / float(found) - 1) > 1e-3:
         raise ConfigError(f"--fps {float(fps):g} disagrees with --recording '{path}', whose frame rate is "
                           f"{float(found):g}: give one of them.")
+    times = variable_frame_times(path, found)
+    if times is not None:
+        frame, at = times.farthest
+        print(f"note: --recording '{path}': its frame times vary (frame {frame} is shown at {float(at):.3f} s, not "
+              f"at {frame / float(found):.3f} s as at a constant {float(found):.6g} fps), {times.frames} frames: the "
+              "times are converted with the frames' own times (the frame a player shows at each time)",
+              file=sys.stderr)
+        return fps or found, times.frames, times
     print(f"note: --recording '{path}': {float(found):.6g} fps" + (f", {frames} frames" if frames else "")
           + " (the rate the times are converted at)", file=sys.stderr)
-    return fps or found, frames
+    return fps or found, frames, None
 
 
 def add_read_arguments(p: argparse.ArgumentParser, *, dataset: bool = False) -> None:
@@ -60,8 +76,9 @@ def add_read_arguments(p: argparse.ArgumentParser, *, dataset: bool = False) -> 
                         + ("; with --dataset table-long, also the rate of recordings whose rows give none"
                            if dataset else ""))
     p.add_argument("--recording", type=Path, default=None, metavar="VIDEO",
-                   help="the recording the files annotate: its frame rate converts their times (instead of --fps) and "
-                        "its frame count tells frames past its end (a warning)")
+                   help="the recording the files annotate: its frame rate converts their times (instead of --fps; "
+                        "where its frame rate varies, its frames' own times: the frame shown at each time) and its "
+                        "frame count tells frames past its end (a warning)")
     p.add_argument("--tier-type", type=_tier_types, default=None, metavar="NAME=TYPE,...",
                    help="the type of each ELAN tier (or annotation value) or BORIS behaviour, e.g. ME=micro,MaE=macro "
                         f"(TYPE micro, macro or {IGNORE}; default: a tier, else a value, named micro/macro, me/mae, "
@@ -156,14 +173,15 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
     if kind == "boris":
         _warn_boris_fps(path, boris_fps(text), options.fps)
-    read = read_coder_file(path, text, kind, CoderOptions(options.fps, options.tier_type or {}, options.video_id))
+    coder = CoderOptions(options.fps, options.tier_type or {}, options.video_id, options.times)
+    read = read_coder_file(path, text, kind, coder)
     ignored = sum(r.onset is None for r in read.rows)
     print(f"note: '{path}' read as {_kind_name(kind)}: {len(read.rows) - ignored} interval(s) converted at "
-          f"{float(options.fps):g} fps{f', {ignored} left out (--tier-type)' if ignored else ''}, video id from "
+          f"{coder.converted_at}{f', {ignored} left out (--tier-type)' if ignored else ''}, video id from "
           f"{read.video_from}" + ("" if options.show_frames else " (--show-frames prints each one's frames)"),
           file=sys.stderr)
     if options.show_frames:
-        print("\n".join(show_rows(read, path, options.fps)), file=sys.stderr)
+        print("\n".join(show_rows(read, path, options.fps, options.times)), file=sys.stderr)
     return read.intervals
 
 

@@ -21,10 +21,11 @@ from .coder_boris import boris_fps, is_boris, read_boris
 from .coder_elan import is_elan_text, read_eaf, read_elan_text
 from .coder_records import Annotation, video_stem
 from .coder_times import megc_frames
+from .frame_times import FrameTimes
 from .intervals import Interval, parse_type
 
 __all__ = ["CoderOptions", "Annotation", "ShownRow", "CoderRead", "KINDS", "IGNORE", "boris_fps", "parse_tier_types",
-           "sniff", "read_coder_file", "needs_fps", "show_rows", "video_stem"]
+           "sniff", "read_coder_file", "needs_fps", "show_rows", "converted_at", "video_stem"]
 
 #: what each kind of file is called in messages
 KINDS = {"elan-txt": "an ELAN tab-delimited text export", "elan-eaf": "an ELAN .eaf file",
@@ -39,11 +40,18 @@ _NO_FACE = re.compile(r"no[-_ ]?face", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class CoderOptions:
-    """What converting a coder's file needs: the recording's frame rate, the types of tiers/behaviours, the id."""
+    """What converting a coder's file needs: the recording's frame rate (and a variable-frame-rate recording's
+    frame times), the types of tiers/behaviours, the id."""
 
     fps: Fraction | None = None
     tier_type: Mapping[str, str] = field(default_factory=dict)  # name (lower case) -> micro, macro or IGNORE
     video_id: str | None = None
+    times: FrameTimes | None = None  # converts instead of fps where given (``frame_times``)
+
+    @property
+    def converted_at(self) -> str:
+        """How the times are converted, for messages: '30 fps', or the recording's frame times."""
+        return converted_at(self.fps, self.times)
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,8 @@ def _annotations(path: Path, text: str, kind: str, options: CoderOptions) -> tup
 
 
 def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> CoderRead:
-    """The intervals of a coder's file of ``kind`` as MEGC frame numbers (video frame + 1) at ``options.fps``."""
+    """The intervals of a coder's file of ``kind`` as MEGC frame numbers (video frame + 1) at ``options.fps`` (at
+    ``options.times`` where given)."""
     if kind == "boris-events":
         raise AnnotationError(f"'{path}' looks like {KINDS[kind]}: mmnet reads BORIS's aggregated events (one row per "
                               "event with Start (s) and Stop (s)): export them with Observations > Export events > "
@@ -155,10 +164,10 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
         if a.end < a.begin:
             raise AnnotationError(f"{a.where}: it ends ({float(a.end):.3f} s) before it begins "
                                   f"({float(a.begin):.3f} s).")
-        frames = megc_frames(a.begin, a.end, options.fps, a.first)
+        frames = megc_frames(a.begin, a.end, options.fps, a.first, options.times)
         if frames is None:
             raise AnnotationError(f"{a.where}: {float(a.begin):.3f}-{float(a.end):.3f} s covers no whole frame at "
-                                  f"{float(options.fps):g} fps (a point or a span under a frame): give the interval "
+                                  f"{options.converted_at} (a point or a span under a frame): give the interval "
                                   f"its frames, or --tier-type {name or 'NAME'}={IGNORE} to leave the tier out.")
         out.setdefault(a.video, []).append(Interval(frames[0], None, frames[1], type_, extra={"source": a.where}))
         rows.append(ShownRow(a.where, a.video, name, a.begin, a.end, *frames, type_))
@@ -175,9 +184,14 @@ def needs_fps(path: Path, kind: str, hint: str = "") -> str:
             "--show-frames prints the frames each annotation becomes.")
 
 
-def show_rows(read: CoderRead, path: Path, fps: Fraction) -> list[str]:
+def converted_at(fps: Fraction, times: FrameTimes | None = None) -> str:
+    """'30 fps', or for a variable-frame-rate recording's ``times``: its own frame times."""
+    return f"{float(fps):g} fps" if times is None else "the recording's own frame times (its frame rate varies)"
+
+
+def show_rows(read: CoderRead, path: Path, fps: Fraction, times: FrameTimes | None = None) -> list[str]:
     """The lines --show-frames prints for a coder's file: each annotation's times and the MEGC frames it became."""
-    lines = [f"'{path}' ({KINDS[read.kind]}, video id from {read.video_from}) at {float(fps):g} fps: frames as "
+    lines = [f"'{path}' ({KINDS[read.kind]}, video id from {read.video_from}) at {converted_at(fps, times)}: frames as "
              "MEGC numbers them (a video's frame i, counted from 0, is i + 1)"]
     prefix = f"'{path}' "
     for r in read.rows:

@@ -9,6 +9,9 @@ numbered as MEGC's files (and ``mmnet spot``'s spotting.csv) number them, from 1
 the file says which number the frame shown at 0 s has (``mmnet spot``'s spots.eaf of a frame folder: its first
 file's number), from that number: frame f is f + first.
 
+A variable-frame-rate video shows frame f from its own time instead of f / fps: ``frame_times`` applies the same rule
+to those times.
+
 The arithmetic is exact (fractions): 29.97 fps and a time of 13.380 s give the same frame on every machine.
 """
 
@@ -64,11 +67,16 @@ def end_frame(seconds: Fraction, fps: Fraction) -> int:
     return math.ceil((seconds - ONE_MS) * fps) - 1
 
 
-def megc_frames(begin: Fraction, end: Fraction, fps: Fraction, first: int = MEGC_FIRST) -> tuple[int, int] | None:
+def megc_frames(begin: Fraction, end: Fraction, fps: Fraction, first: int = MEGC_FIRST,
+                times=None) -> tuple[int, int] | None:
     """An interval [begin, end) in seconds as MEGC's onset and offset frame numbers (video frame + ``first``, the
     number of the frame shown at 0 s: 1 as MEGC numbers a video's frames); None when it covers no frame (it ends
-    before the frame shown at its begin)."""
-    onset, offset = begin_frame(begin, fps), end_frame(end, fps)
+    before the frame shown at its begin). ``times`` (``frame_times.FrameTimes``, a variable-frame-rate video's):
+    by the same rule at the frames' own times instead of f / fps."""
+    if times is not None:
+        onset, offset = times.begin_frame(begin), times.end_frame(end)
+    else:
+        onset, offset = begin_frame(begin, fps), end_frame(end, fps)
     if offset < onset:
         return None
     return onset + first, offset + first
