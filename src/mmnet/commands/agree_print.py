@@ -25,9 +25,13 @@ def _letter(k: int) -> str:
 
 def _lengths_said(lengths: dict) -> dict:
     """Where the frames counted come from: one phrase, or per video."""
-    sources = {source for _, source in lengths.values()}
-    return {"rule": "frames 1..N of each video, N: " + ", ".join(sorted(sources)) if sources else "no video",
-            "videos": {shown(v): {"frames": n, "from": source} for v, (n, source) in lengths.items()}}
+    sources = {source for _, source, _ in lengths.values()}
+    zero = [shown(v) for v, (_, _, first) in lengths.items() if first == 0]
+    said = f" (0..N of {', '.join(map(str, zero[:3]))}{', ...' if len(zero) > 3 else ''}: a file marks frame 0)"
+    return {"rule": "frames 1..N of each video" + (said if zero else "") + ", N: " + ", ".join(sorted(sources))
+            if sources else "no video",
+            "videos": {shown(v): {"frames": n, "from": source, "first_frame": first}
+                       for v, (n, source, first) in lengths.items()}}
 
 
 def _data(args, pairs: dict, frames, lengths: dict, types, fps) -> dict:

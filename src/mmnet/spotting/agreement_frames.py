@@ -11,7 +11,8 @@ every video it differs from Fleiss' kappa only by its small-sample correction.
 
 Both figures depend on the frames counted: the frames outside every interval agree as "none", so a longer
 recording raises them. ``mmnet agree`` counts 1..N, N the recording's length when given, else the last annotated
-frame of the video in any file.
+frame of the video in any file; 0..N where a file marks frame 0 (a frame folder's file numbers from 0, a CSV that
+counts from 0), so that the frame a coder marked is counted rather than left out.
 """
 
 from __future__ import annotations
@@ -30,22 +31,28 @@ CATEGORIES = ("none", "micro", "macro")
 _CODE = {"micro": 1, "macro": 2}
 
 
-def frame_labels(intervals: Sequence[Interval], frames: int, types: Sequence[str]) -> np.ndarray:
-    """The category code of frames 1..``frames`` (index 0 is frame 1): 0 none, 1 micro, 2 macro (micro wins)."""
-    labels = np.zeros(frames, dtype=np.int64)
+def _span(x: Interval, frames: int, first: int) -> slice:
+    """The indices of ``x``'s frames in an array of frames ``first``..``frames`` (index 0 is frame ``first``)."""
+    return slice(max(x.onset, first) - first, max(min(x.offset, frames) - first + 1, 0))
+
+
+def frame_labels(intervals: Sequence[Interval], frames: int, types: Sequence[str], first: int = 1) -> np.ndarray:
+    """The category code of frames ``first``..``frames`` (index 0 is frame ``first``): 0 none, 1 micro, 2 macro
+    (micro wins)."""
+    labels = np.zeros(max(frames - first + 1, 0), dtype=np.int64)
     for t in ("macro", "micro"):  # micro last: it wins a frame that both types cover
         if t in types:
             for x in intervals:
                 if x.type == t:
-                    labels[max(x.onset, 1) - 1:min(x.offset, frames)] = _CODE[t]
+                    labels[_span(x, frames, first)] = _CODE[t]
     return labels
 
 
-def overlapping_frames(intervals: Sequence[Interval], frames: int) -> int:
-    """How many of frames 1..``frames`` lie in both a micro- and a macro-expression interval."""
-    covered = {t: np.zeros(frames, dtype=bool) for t in _CODE}
+def overlapping_frames(intervals: Sequence[Interval], frames: int, first: int = 1) -> int:
+    """How many of frames ``first``..``frames`` lie in both a micro- and a macro-expression interval."""
+    covered = {t: np.zeros(max(frames - first + 1, 0), dtype=bool) for t in _CODE}
     for x in intervals:
-        covered[x.type][max(x.onset, 1) - 1:min(x.offset, frames)] = True
+        covered[x.type][_span(x, frames, first)] = True
     return int(np.count_nonzero(covered["micro"] & covered["macro"]))
 
 
@@ -99,10 +106,12 @@ class FrameAgreement:
 
 def frame_agreement(files: Sequence[Mapping[Hashable, Sequence[Interval]]],
                     shared: Mapping[tuple[int, int], Sequence[Hashable]], lengths: Mapping[Hashable, int],
-                    types: Sequence[str]) -> FrameAgreement:
+                    types: Sequence[str], first: Mapping[Hashable, int] | None = None) -> FrameAgreement:
     """The frame-wise figures of ``files`` (video -> intervals each): each pair (i, j) over its ``shared`` videos,
-    pooled (one confusion table), and all files together; ``lengths``: video -> frames counted (1..N)."""
-    labels = [{v: frame_labels(f[v], lengths[v], types) for v in lengths if v in f} for f in files]
+    pooled (one confusion table), and all files together; ``lengths``: video -> the last frame counted, N;
+    ``first``: video -> the first, 0 or 1 (default 1): frames first..N."""
+    start = {v: (first or {}).get(v, 1) for v in lengths}
+    labels = [{v: frame_labels(f[v], lengths[v], types, start[v]) for v in lengths if v in f} for f in files]
     kappa, counted, tables = {}, {}, {}
     for (i, j), videos in shared.items():
         table = sum((confusion(labels[i][v], labels[j][v]) for v in videos), np.zeros((3, 3), dtype=np.int64))
@@ -111,8 +120,8 @@ def frame_agreement(files: Sequence[Mapping[Hashable, Sequence[Interval]]],
     if len(files) > 2:
         held = {v: [f[v] for f in labels if v in f] for v in lengths}
         alpha = krippendorff_alpha(held)
-        alpha_frames = sum(lengths[v] for v, arrays in held.items() if len(arrays) >= 2)
+        alpha_frames = sum(len(arrays[0]) for arrays in held.values() if len(arrays) >= 2)
     both = set(_CODE) <= set(types)  # with one type compared, the other's intervals are no frame's category
-    overlapping = [sum(overlapping_frames(f[v], lengths[v]) for v in lengths if v in f) if both else 0
+    overlapping = [sum(overlapping_frames(f[v], lengths[v], start[v]) for v in lengths if v in f) if both else 0
                    for f in files]
     return FrameAgreement(kappa, counted, tables, alpha, alpha_frames, overlapping)
