@@ -13,7 +13,10 @@ files is compared on the videos both hold, per type (micro with micro, macro wit
 - Cohen's kappa over the frames of each video, each frame none, micro or macro (micro where a file's micro- and
   macro-expression intervals overlap), frames 1..N (0..N where a file marks frame 0): N from --frames or
   --recording, else the last annotated frame of the video in any file (kappa depends on N: the output says which);
-  with three or more files also Krippendorff's alpha (nominal) over all of them.
+  with three or more files also Krippendorff's alpha (nominal) over all of them;
+- per video: each pair's intervals, matched, F1 and kappa over that video's frames alone (with three or more files
+  the video's alpha), beside the pooled figures; a kappa or alpha that is undefined (no frame marked, or one
+  category only) is n/a, with the reason.
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
 (CSV). Notes on stderr name the videos that only some files hold (they are compared where two files hold them).
