@@ -150,3 +150,15 @@ def test_per_video_alpha_of_three_files_by_hand(tmp_path, capsys):
     out = capsys.readouterr().out
     assert re.search(r"^r +all +3 +n/a \(no file marks a frame\)$", out, re.M)
     assert re.search(rf"^q +all +4 +{1 - 22 / 70:.3f}$", out, re.M)
+
+
+def test_a_pooled_kappa_that_is_undefined_is_n_a_too(tmp_path, capsys):
+    a, b = tmp_path / "A.csv", tmp_path / "B.csv"
+    for path in (a, b):
+        path.write_text("vid,onset,offset,type\nz,,,\n")  # a video listed, no expression marked
+    data, _ = _agree(capsys, a, b, "--frames", "10")
+    assert (data["pairs"][0]["kappa"], data["pairs"][0]["kappa_undefined"]) == (None, "no file marks a frame")
+    assert main(["agree", str(a), str(b), "--frames", "10"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^A-B +n/a +10 +1 \(no file marks a frame\)$", out, re.M)
+    assert re.search(r"^all videos A-B +10 +0 +0 +0 +- +n/a \(no file marks a frame\)$", out, re.M)

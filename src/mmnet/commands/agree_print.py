@@ -34,11 +34,18 @@ def _lengths_said(lengths: dict) -> dict:
                        for v, (n, source, first) in lengths.items()}}
 
 
+def _why(table) -> str | None:
+    """Why the kappa of a confusion table is undefined (None when it is not): the categories both files gave."""
+    from ..spotting.agreement_frames import undefined
+
+    return undefined(table.sum(axis=0) + table.sum(axis=1))
+
+
 def _per_video(args, pairs: dict, frames, lengths: dict) -> list[dict]:
     """Each video's frames counted and, per pair of files holding it, its intervals (the types compared pooled),
     matched pairs, F1 and kappa; with three or more files its alpha. An undefined figure is None, with why."""
     from ..spotting.agreement import by_video
-    from ..spotting.agreement_frames import cohen_kappa, undefined
+    from ..spotting.agreement_frames import cohen_kappa
 
     counts = {key: by_video(result) for key, result in pairs.items()}
     out = []
@@ -50,7 +57,7 @@ def _per_video(args, pairs: dict, frames, lengths: dict) -> list[dict]:
                 s, table = by[video], frames.video_tables[i, j][video]
                 entry["pairs"].append({"a": _letter(i), "b": _letter(j), "n_a": s.n_a, "n_b": s.n_b,
                                        "matched": s.matched, "f1": s.f1, "kappa": cohen_kappa(table),
-                                       "kappa_undefined": undefined(table.sum(axis=0) + table.sum(axis=1)),
+                                       "kappa_undefined": _why(table),
                                        "frame_table": table.tolist()})
         if len(args.files) > 2:
             value, counted, why = frames.video_alpha[video]
@@ -61,7 +68,7 @@ def _per_video(args, pairs: dict, frames, lengths: dict) -> list[dict]:
 
 def _data(args, pairs: dict, frames, lengths: dict, types, fps) -> dict:
     from ..spotting.agreement import summary
-    from ..spotting.agreement_frames import CATEGORIES, undefined
+    from ..spotting.agreement_frames import CATEGORIES
 
     out = {"files": {_letter(k): str(p) for k, p in enumerate(args.files)}, "iou": args.iou, "types": list(types),
            "fps": fps, "frames": _lengths_said(lengths) | {"categories": list(CATEGORIES), "counted_as": FRAMES_RULE},
@@ -70,8 +77,7 @@ def _data(args, pairs: dict, frames, lengths: dict, types, fps) -> dict:
         out["pairs"].append({"a": _letter(i), "b": _letter(j), "videos": [shown(v) for v in result.videos],
                              "types": [summary(s, fps) for s in result.by_type.values()],
                              "kappa": frames.kappa[i, j], "kappa_frames": frames.frames[i, j],
-                             "kappa_undefined": undefined(frames.tables[i, j].sum(axis=0) + frames.tables[i, j].sum(
-                                 axis=1)),
+                             "kappa_undefined": _why(frames.tables[i, j]),
                              "frame_table": frames.tables[i, j].tolist()})
     if len(args.files) > 2:
         out["krippendorff_alpha"] = {"value": frames.alpha, "frames": frames.alpha_frames, "level": "nominal",
@@ -119,7 +125,9 @@ def report(args, pairs: dict, frames, lengths: dict, types, fps: float | None) -
     print(f"{said}{hint}")
     print(f"{'pair':5} {'kappa':>7} {'frames':>9} {'videos':>6}")
     for p in data["pairs"]:
-        print(f"{p['a'] + '-' + p['b']:5} {_number(p['kappa'], '7.3f')} {p['kappa_frames']:>9} {len(p['videos']):>6}")
+        why = f" ({p['kappa_undefined']})" if p["kappa_undefined"] else ""
+        kappa = f"{'n/a':>7}" if p["kappa_undefined"] else _number(p["kappa"], "7.3f")
+        print(f"{p['a'] + '-' + p['b']:5} {kappa} {p['kappa_frames']:>9} {len(p['videos']):>6}{why}")
     if "krippendorff_alpha" in data:
         alpha = data["krippendorff_alpha"]
         print(f"Krippendorff's alpha (nominal), all {len(args.files)} files: "
@@ -143,7 +151,7 @@ def _print_per_video(data: dict) -> None:
     order = {v["video"]: k for k, v in enumerate(data["per_video"])}
     rows.sort(key=lambda r: (order[r[0]], r[1] == "all"))  # each video's pairs, then its alpha
     for p in data["pairs"]:
-        pooled = next(t for t in reversed(p["types"]))  # "overall", or the one type compared
+        pooled = p["types"][-1]  # "overall", or the one type compared
         rows.append(("all videos", p["a"] + "-" + p["b"], p["kappa_frames"], pooled, p["kappa"],
                      p["kappa_undefined"]))
     if many:
