@@ -11,9 +11,12 @@ files is compared on the videos both hold, per type (micro with micro, macro wit
 - over the matched pairs: mean and median IoU, and the onset and offset differences B - A in frames (mean, median,
   mean absolute), in milliseconds too at --fps, --recording's rate, or the rate an intervals.csv's seconds give;
 - Cohen's kappa over the frames of each video, each frame none, micro or macro (micro where a file's micro- and
-  macro-expression intervals overlap), frames 1..N: N from --frames or --recording, else the last annotated frame
-  of the video in any file (kappa depends on N: the output says which); with three or more files also
-  Krippendorff's alpha (nominal) over all of them.
+  macro-expression intervals overlap), frames 1..N (0..N where a file marks frame 0): N from --frames or
+  --recording, else the last annotated frame of the video in any file (kappa depends on N: the output says which);
+  with three or more files also Krippendorff's alpha (nominal) over all of them;
+- per video: each pair's intervals, matched, F1 and kappa over that video's frames alone (with three or more files
+  the video's alpha), beside the pooled figures; a kappa or alpha that is undefined (no frame marked, or one
+  category only) is n/a, with the reason.
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
 (CSV). Notes on stderr name the videos that only some files hold (they are compared where two files hold them).
@@ -41,9 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--types", choices=("micro", "macro", "both"), default="both",
                    help="the expression types compared (default: both, those the files hold)")
     p.add_argument("--frames", type=_frames, default=None, metavar="N|ID=N,...",
-                   help="the recording's length in frames, for the frame-wise kappa (frames 1..N; one N for every "
-                        "video, or per video id); default: --recording's frame count, else each video's last "
-                        "annotated frame in any file")
+                   help="the recording's length in frames, for the frame-wise kappa (frames 1..N, or 0..N where a "
+                        "file marks frame 0; one N for every video, or per video id); default: --recording's frame "
+                        "count, else each video's last annotated frame in any file")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")
@@ -88,27 +91,38 @@ def _read(args: argparse.Namespace, options: ReadOptions, rates: dict) -> list[d
 
 
 def _lengths(args, files: list[dict], videos: list, recording_frames: int | None) -> dict:
-    """video -> (frames counted, where the number comes from); an interval past a given length is an error."""
+    """video -> (the last frame counted, N; where the number comes from; the first frame counted: 0 where a file
+    marks frame 0, else 1); an interval past a given length, or before frame 0, is an error."""
     from ..errors import DataError
     from .score_spots_hints import shown
 
     out = {}
     for video in videos:
-        last = max((x.offset for f in files for x in f.get(video, ())), default=0)
+        held = [(path, x) for path, f in zip(args.files, files) for x in f.get(video, ())]
+        last = max((x.offset for _, x in held), default=0)
+        below = next(((path, x) for path, x in held if x.onset < 0), None)
+        if below:
+            path, x = below
+            raise DataError(f"'{path}': video {shown(video)!r} has an interval {x.onset}..{x.offset}, before frame 0: "
+                            "frame numbers count from 1 (MEGC's) or from 0 (a frame folder's file numbers); correct "
+                            "the row.")
+        # a file that marks frame 0 numbers its frames from 0 (a frame folder's files, a CSV counting from 0): the
+        # frame is counted, not cut off at 1
+        first = 0 if any(x.onset == 0 for _, x in held) else 1
         given = args.frames.get(shown(video)) if isinstance(args.frames, dict) else args.frames
         if given is not None:
             n, source = given, "--frames"
         elif recording_frames:
             n, source = recording_frames, "--recording"
         else:
-            out[video] = (last, "the last annotated frame")
+            out[video] = (last, "the last annotated frame", first)
             continue
         if last > n:
             path = next(p for p, f in zip(args.files, files) if any(x.offset == last for x in f.get(video, ())))
             raise DataError(f"'{path}': video {shown(video)!r} has an interval ending at frame {last}, past the "
                             f"{n} frames of {source}: give the recording's length (frames 1..N, MEGC's numbers), or "
                             "check --fps and that the file annotates this recording.")
-        out[video] = (n, source)
+        out[video] = (n, source, first)
     if isinstance(args.frames, dict) and (unknown := set(args.frames) - {shown(v) for v in videos}):
         print(f"note: --frames names video(s) no two files hold: {', '.join(sorted(unknown))}", file=sys.stderr)
     return out
@@ -194,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
     lengths = _lengths(args, files, videos, options.frames)
     pairs = {(i, j): compare_files(files[i], files[j], both, types=types, threshold=args.iou)
              for (i, j), both in shared.items()}
-    frames = frame_agreement(files, shared, {v: n for v, (n, _) in lengths.items()}, types)
+    frames = frame_agreement(files, shared, {v: n for v, (n, _, _) in lengths.items()}, types,
+                             {v: first for v, (_, _, first) in lengths.items()})
     for path, overlap in zip(args.files, frames.overlapping):
         if overlap:
             print(f"note: '{path}': {overlap} frame(s) lie in both a micro- and a macro-expression interval: counted "

@@ -25,9 +25,45 @@ def _letter(k: int) -> str:
 
 def _lengths_said(lengths: dict) -> dict:
     """Where the frames counted come from: one phrase, or per video."""
-    sources = {source for _, source in lengths.values()}
-    return {"rule": "frames 1..N of each video, N: " + ", ".join(sorted(sources)) if sources else "no video",
-            "videos": {shown(v): {"frames": n, "from": source} for v, (n, source) in lengths.items()}}
+    sources = {source for _, source, _ in lengths.values()}
+    zero = [shown(v) for v, (_, _, first) in lengths.items() if first == 0]
+    said = f" (0..N of {', '.join(map(str, zero[:3]))}{', ...' if len(zero) > 3 else ''}: a file marks frame 0)"
+    return {"rule": "frames 1..N of each video" + (said if zero else "") + ", N: " + ", ".join(sorted(sources))
+            if sources else "no video",
+            "videos": {shown(v): {"frames": n, "from": source, "first_frame": first}
+                       for v, (n, source, first) in lengths.items()}}
+
+
+def _why(table) -> str | None:
+    """Why the kappa of a confusion table is undefined (None when it is not): the categories both files gave."""
+    from ..spotting.agreement_frames import undefined
+
+    return undefined(table.sum(axis=0) + table.sum(axis=1))
+
+
+def _per_video(args, pairs: dict, frames, lengths: dict) -> list[dict]:
+    """Each video's frames counted and, per pair of files holding it, its intervals (the types compared pooled),
+    matched pairs, F1 and kappa; with three or more files its alpha. An undefined figure is None, with why."""
+    from ..spotting.agreement import by_video
+    from ..spotting.agreement_frames import cohen_kappa
+
+    counts = {key: by_video(result) for key, result in pairs.items()}
+    out = []
+    for video, (n, source, first) in lengths.items():
+        entry = {"video": shown(video), "frames": n - first + 1, "first_frame": first, "last_frame": n,
+                 "from": source, "pairs": []}
+        for (i, j), by in counts.items():
+            if video in by:
+                s, table = by[video], frames.video_tables[i, j][video]
+                entry["pairs"].append({"a": _letter(i), "b": _letter(j), "n_a": s.n_a, "n_b": s.n_b,
+                                       "matched": s.matched, "f1": s.f1, "kappa": cohen_kappa(table),
+                                       "kappa_undefined": _why(table),
+                                       "frame_table": table.tolist()})
+        if len(args.files) > 2:
+            value, counted, why = frames.video_alpha[video]
+            entry["krippendorff_alpha"] = {"value": value, "frames": counted, "undefined": why, "level": "nominal"}
+        out.append(entry)
+    return out
 
 
 def _data(args, pairs: dict, frames, lengths: dict, types, fps) -> dict:
@@ -41,9 +77,12 @@ def _data(args, pairs: dict, frames, lengths: dict, types, fps) -> dict:
         out["pairs"].append({"a": _letter(i), "b": _letter(j), "videos": [shown(v) for v in result.videos],
                              "types": [summary(s, fps) for s in result.by_type.values()],
                              "kappa": frames.kappa[i, j], "kappa_frames": frames.frames[i, j],
+                             "kappa_undefined": _why(frames.tables[i, j]),
                              "frame_table": frames.tables[i, j].tolist()})
     if len(args.files) > 2:
-        out["krippendorff_alpha"] = {"value": frames.alpha, "frames": frames.alpha_frames, "level": "nominal"}
+        out["krippendorff_alpha"] = {"value": frames.alpha, "frames": frames.alpha_frames, "level": "nominal",
+                                     "undefined": frames.alpha_undefined}
+    out["per_video"] = _per_video(args, pairs, frames, lengths)
     return out
 
 
@@ -86,11 +125,49 @@ def report(args, pairs: dict, frames, lengths: dict, types, fps: float | None) -
     print(f"{said}{hint}")
     print(f"{'pair':5} {'kappa':>7} {'frames':>9} {'videos':>6}")
     for p in data["pairs"]:
-        print(f"{p['a'] + '-' + p['b']:5} {_number(p['kappa'], '7.3f')} {p['kappa_frames']:>9} {len(p['videos']):>6}")
+        why = f" ({p['kappa_undefined']})" if p["kappa_undefined"] else ""
+        kappa = f"{'n/a':>7}" if p["kappa_undefined"] else _number(p["kappa"], "7.3f")
+        print(f"{p['a'] + '-' + p['b']:5} {kappa} {p['kappa_frames']:>9} {len(p['videos']):>6}{why}")
     if "krippendorff_alpha" in data:
         alpha = data["krippendorff_alpha"]
-        print(f"Krippendorff's alpha (nominal), all {len(args.files)} files: {_number(alpha['value'], '.3f')} over "
-              f"{alpha['frames']} frames")
+        print(f"Krippendorff's alpha (nominal), all {len(args.files)} files: "
+              f"{_figure(alpha['value'], alpha['undefined'], '.3f')} over {alpha['frames']} frames")
+    _print_per_video(data)
+
+
+def _figure(value, why: str | None, spec: str) -> str:
+    """A kappa or alpha as ``spec`` says, or "n/a (why)" when undefined."""
+    return f"n/a ({why})" if value is None and why else _number(value, spec)
+
+
+def _print_per_video(data: dict) -> None:
+    """Per video and pair of files: the frames counted, intervals (types pooled), matched, F1, kappa; with three or
+    more files each video's alpha; then the pooled figures (the rows "all videos")."""
+    many = "krippendorff_alpha" in data
+    rows = [(v["video"], p["a"] + "-" + p["b"], v["frames"], p, p["kappa"], p["kappa_undefined"])
+            for v in data["per_video"] for p in v["pairs"]]
+    rows += [(v["video"], "all", v["krippendorff_alpha"]["frames"], None, v["krippendorff_alpha"]["value"],
+              v["krippendorff_alpha"]["undefined"]) for v in data["per_video"] if many]
+    order = {v["video"]: k for k, v in enumerate(data["per_video"])}
+    rows.sort(key=lambda r: (order[r[0]], r[1] == "all"))  # each video's pairs, then its alpha
+    for p in data["pairs"]:
+        pooled = p["types"][-1]  # "overall", or the one type compared
+        rows.append(("all videos", p["a"] + "-" + p["b"], p["kappa_frames"], pooled, p["kappa"],
+                     p["kappa_undefined"]))
+    if many:
+        alpha = data["krippendorff_alpha"]
+        rows.append(("all videos", "all", alpha["frames"], None, alpha["value"], alpha["undefined"]))
+    width = max([10] + [len(str(r[0])) for r in rows])
+    print("\nper video: the frames counted, the intervals (types pooled), matched, F1 and the frame-wise kappa"
+          + (" (pair all: Krippendorff's alpha of the files that hold the video)" if many else "")
+          + ";\nn/a where undefined (no frame marked, or one category only: chance agreement is 1)")
+    print(f"{'video':{width}} {'pair':5} {'frames':>9} {'n A':>5} {'n B':>5} {'matched':>7} {'F1':>6} "
+          f"{'kappa':>7}")
+    for video, pair, counted, p, value, why in rows:
+        counts = (f"{p['n_a']:>5} {p['n_b']:>5} {p['matched']:>7} {_number(p['f1'], '6.3f')}" if p is not None
+                  else f"{'':>5} {'':>5} {'':>7} {'':>6}")
+        shown_value = f"{'n/a':>7} ({why})" if value is None and why else _number(value, "7.3f")
+        print(f"{video:{width}} {pair:5} {counted:>9} {counts} {shown_value}")
 
 
 def write_pairs(path: Path, files: list[Path], pairs: dict) -> None:

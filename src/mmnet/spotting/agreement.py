@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from .intervals import TYPES, Interval, iou
 
-__all__ = ["MatchedPair", "TypeAgreement", "PairAgreement", "match_intervals", "compare_files", "summary"]
+__all__ = ["MatchedPair", "TypeAgreement", "PairAgreement", "match_intervals", "compare_files", "by_video", "summary"]
 
 Videos = Mapping[Hashable, Sequence[Interval]]
 
@@ -199,6 +199,21 @@ def compare_files(a: Videos, b: Videos, videos: Sequence[Hashable], *, types: Se
             overall = overall.add(by_type[t])
         by_type["overall"] = overall
     return PairAgreement(list(videos), by_type, rows)
+
+
+def by_video(result: PairAgreement) -> dict[Hashable, TypeAgreement]:
+    """Each compared video's counts and matched pairs, the types compared pooled (``mmnet agree``'s per-video
+    table): the rows of ``result`` regrouped, so that the videos add up to the pooled "overall" figures."""
+    out = {video: TypeAgreement("overall") for video in result.videos}
+    for r in result.rows:
+        stats = out[r.video]
+        stats.n_a += r.a is not None
+        stats.n_b += r.b is not None
+        if r.a is not None and r.b is not None:
+            stats.ious.append(r.iou)
+            stats.onset.append(r.b.onset - r.a.onset)
+            stats.offset.append(r.b.offset - r.a.offset)
+    return out
 
 
 def _stats(values: Sequence[float], scale: float = 1.0) -> dict[str, float | None]:
