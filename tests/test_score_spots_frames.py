@@ -57,3 +57,13 @@ def test_every_refused_frame_cell_names_the_row_and_what_to_do(tmp_path, capsys,
     spots = _write(tmp_path / "spots.csv", GOOD + row + "\n")
     assert main(["score-spots", str(truth), str(spots)]) == 3
     assert f"'{spots}' row 4: {said}{FIX}." in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("numbering", ["video_from_0", "file_number"])
+def test_an_intervals_csv_interval_before_frame_0_is_refused(tmp_path, capsys, numbering):
+    truth = _write(tmp_path / "truth.csv", "vid,onset,offset,type\nclip,1,5,me\n")
+    spots = _write(tmp_path / "intervals.csv", f"video,frame_numbering,onset,offset,type\nclip,{numbering},0,4,micro\n"
+                                               f"clip,{numbering},-1,4,micro\n")
+    assert main(["score-spots", str(truth), str(spots)]) == 3
+    assert (f"'{spots}' line 3: the interval -1..4 starts before frame 0 (frame_numbering {numbering} counts from 0): "
+            "correct the row." in capsys.readouterr().err)
