@@ -69,7 +69,8 @@ def test_a_frame_before_0_is_an_error(tmp_path, capsys):
     a.write_text("vid,onset,offset,type\np01,-2,5,me\n")
     b.write_text("vid,onset,offset,type\np01,1,5,me\n")
     assert main(["agree", str(a), str(b)]) == 3
-    assert f"'{a}': video 'p01' has an interval -2..5, before frame 0" in capsys.readouterr().err
+    # the reader refuses it, naming the row, as for score-spots
+    assert f"'{a}' row 2: the interval -2..5 starts before frame 0" in capsys.readouterr().err
 
 
 # p01: A micro 25..36 and 26..29, B micro 25..30, 27..32, 3..10 (test_agree's files); p02 marked by neither;

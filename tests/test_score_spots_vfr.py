@@ -136,3 +136,34 @@ def test_mmnet_spot_s_own_files_of_a_variable_rate_video_read_back_as_its_frames
     assert counts == {"micro": (4, 0, 0), "macro": (1, 0, 0), "overall": (5, 0, 0)}, err  # F1 1.0
     counts, _ = _counts(capsys, out / "intervals.csv", out / "spots.eaf", "--recording", phone)
     assert counts == {"micro": (4, 0, 0), "macro": (1, 0, 0), "overall": (5, 0, 0)}
+
+
+def test_agree_gives_milliseconds_between_the_frames_own_times_on_a_variable_rate_recording(tmp_path, capsys,
+                                                                                              phone):
+    # A and B disagree by 2 frames at each boundary: onsets 41 and 43 are shown 134 ms apart (15 fps there),
+    # offsets 69 and 71 67 ms apart (30 fps again); at the header's 30 fps both would be 67 ms
+    a = write_spotting_csv(tmp_path / "A.csv", {"phone": [Interval(41, None, 69, "micro")]})
+    b = write_spotting_csv(tmp_path / "B.csv", {"phone": [Interval(43, None, 71, "micro")]})
+
+    def shown_at(frame: int) -> float:  # MEGC's frame f is the video's f - 1
+        return PHONE_MS[frame - 1]
+
+    assert main(["agree", str(a), str(b), "--recording", str(phone), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    micro = data["pairs"][0]["types"][0]
+    assert micro["onset_ms"]["mean"] == pytest.approx(shown_at(43) - shown_at(41))
+    assert micro["offset_ms"]["mean"] == pytest.approx(shown_at(71) - shown_at(69))
+    assert micro["onset_ms"]["mean"] != pytest.approx(2 * 1000 / 30)  # not at the header's 30 fps
+    assert "own presentation times" in data["ms_from"]
+    assert main(["agree", str(a), str(b), "--recording", str(phone)]) == 0
+    table = capsys.readouterr().out
+    assert "in ms, between the two frames' own presentation times in --recording (its frame rate varies)" in table
+    assert f"{shown_at(43) - shown_at(41):+8.1f}" in table
+    # a constant-rate recording: at its rate, as before, without a word on frame times
+    steady = vfr_video(tmp_path / "steady.mkv", [round(i * 1000 / 30) for i in range(90)], _images(90))
+    assert main(["agree", str(a), str(b), "--recording", str(steady), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["pairs"][0]["types"][0]["onset_ms"]["mean"] == pytest.approx(2 * 1000 / 30)
+    assert "ms_from" not in data
+    assert main(["agree", str(a), str(b), "--recording", str(steady)]) == 0
+    assert "in ms at 30 fps" in capsys.readouterr().out

@@ -9,7 +9,8 @@ files is compared on the videos both hold, per type (micro with micro, macro wit
   0.5): the most pairs, then the largest total IoU, so that the figures do not depend on which file comes first;
   F1 = 2 x matched / (n A + n B);
 - over the matched pairs: mean and median IoU, and the onset and offset differences B - A in frames (mean, median,
-  mean absolute), in milliseconds too at --fps, --recording's rate, or the rate an intervals.csv's seconds give;
+  mean absolute), in milliseconds too at --fps, --recording's rate, or the rate an intervals.csv's seconds give
+  (where --recording's frame rate varies: between the two frames' own presentation times);
 - Cohen's kappa over the frames of each video, each frame none, micro or macro (micro where a file's micro- and
   macro-expression intervals overlap), frames 1..N (0..N where a file marks frame 0): N from --frames or
   --recording, else the last annotated frame of the video in any file (kappa depends on N: the output says which);
@@ -217,5 +218,5 @@ def run(args: argparse.Namespace) -> int:
     fps = float(options.fps) if options.fps is not None else _files_rate(rates)
     if args.pairs is not None:
         write_pairs(args.pairs, args.files, pairs)
-    report(args, pairs, frames, lengths, types, fps)
+    report(args, pairs, frames, lengths, types, fps, options.times)
     return 0

@@ -15,6 +15,8 @@ FRAMES_RULE = ("each frame none, micro or macro (micro where a file's micro- and
                "overlap; with one type compared, the other's frames are none)")
 FRAMES_SHOWN = ("each frame none, micro or macro\n(micro where a file's micro- and macro-expression intervals overlap; "
                 "with one type compared, the other's frames are none);")
+# the milliseconds on a variable-frame-rate --recording: no constant rate gives them
+MS_FROM_TIMES = "between the two frames' own presentation times in --recording (its frame rate varies)"
 PAIR_COLUMNS = ("file_a", "file_b", "video", "type", "a_onset", "a_offset", "b_onset", "b_offset", "iou",
                 "onset_diff", "offset_diff")
 
@@ -66,7 +68,7 @@ def _per_video(args, pairs: dict, frames, lengths: dict) -> list[dict]:
     return out
 
 
-def _data(args, pairs: dict, frames, lengths: dict, types, fps) -> dict:
+def _data(args, pairs: dict, frames, lengths: dict, types, fps, times=None) -> dict:
     from ..spotting.agreement import summary
     from ..spotting.agreement_frames import CATEGORIES
 
@@ -75,7 +77,7 @@ def _data(args, pairs: dict, frames, lengths: dict, types, fps) -> dict:
            "pairs": []}
     for (i, j), result in pairs.items():
         out["pairs"].append({"a": _letter(i), "b": _letter(j), "videos": [shown(v) for v in result.videos],
-                             "types": [summary(s, fps) for s in result.by_type.values()],
+                             "types": [summary(s, fps, times) for s in result.by_type.values()],
                              "kappa": frames.kappa[i, j], "kappa_frames": frames.frames[i, j],
                              "kappa_undefined": _why(frames.tables[i, j]),
                              "frame_table": frames.tables[i, j].tolist()})
@@ -83,6 +85,8 @@ def _data(args, pairs: dict, frames, lengths: dict, types, fps) -> dict:
         out["krippendorff_alpha"] = {"value": frames.alpha, "frames": frames.alpha_frames, "level": "nominal",
                                      "undefined": frames.alpha_undefined}
     out["per_video"] = _per_video(args, pairs, frames, lengths)
+    if times is not None:
+        out["ms_from"] = MS_FROM_TIMES
     return out
 
 
@@ -92,8 +96,10 @@ def _number(value, spec: str) -> str:
     return f"{'-':>{width}}" if value is None else format(value, spec)
 
 
-def report(args, pairs: dict, frames, lengths: dict, types, fps: float | None) -> None:
-    data = _data(args, pairs, frames, lengths, types, fps)
+def report(args, pairs: dict, frames, lengths: dict, types, fps: float | None, times=None) -> None:
+    """The table (or JSON); ``times``: --recording's frame times where its frame rate varies, which give the
+    milliseconds between two frames instead of the constant ``fps``."""
+    data = _data(args, pairs, frames, lengths, types, fps, times)
     if args.json:
         print(json.dumps(data, indent=2))
         return
@@ -106,7 +112,8 @@ def report(args, pairs: dict, frames, lengths: dict, types, fps: float | None) -
         for s in p["types"]:
             print(f"{p['a'] + '-' + p['b']:5} {s['type']:8} {s['n_a']:>5} {s['n_b']:>5} {s['matched']:>7} "
                   f"{_number(s['f1'], '6.3f')} {_number(s['iou_mean'], '8.3f')} {_number(s['iou_median'], '6.3f')}")
-    units = [("frames", "frames")] + ([("ms", f"ms at {fps:g} fps")] if fps else [])
+    ms = f"ms, {MS_FROM_TIMES}" if times is not None else f"ms at {fps:g} fps" if fps else None
+    units = [("frames", "frames")] + ([("ms", ms)] if ms else [])
     for unit, said in units:
         print(f"\nboundaries of the matched pairs, second file - first (B - A), in {said}: mean, median, mean absolute")
         print(f"{'pair':5} {'type':8} {'onset':>8} {'median':>7} {'|mean|':>7} {'offset':>8} {'median':>7} "

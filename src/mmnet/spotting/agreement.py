@@ -8,7 +8,8 @@ greedy), it has no truth and no prediction side: its figures are the same whiche
 agreement F1 is 2 * matched / (n_A + n_B) (Dice's coefficient), which is what a swap leaves unchanged.
 
 Over the matched pairs: the IoU (mean, median) and the signed onset and offset differences in frames, B - A (mean,
-median, mean absolute); ``BoundaryStats.ms`` converts them at a frame rate.
+median, mean absolute); ``summary`` gives them in milliseconds too: at a constant frame rate, or, on a recording
+whose frame rate varies, as the difference of the two frames' own presentation times.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ import bisect
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .intervals import TYPES, Interval, iou
+
+if TYPE_CHECKING:
+    from .frame_times import FrameTimes
 
 __all__ = ["MatchedPair", "TypeAgreement", "PairAgreement", "match_intervals", "compare_files", "by_video", "summary"]
 
@@ -46,6 +51,17 @@ class TypeAgreement:
     ious: list[float] = field(default_factory=list)
     onset: list[int] = field(default_factory=list)  # B - A, frames
     offset: list[int] = field(default_factory=list)
+    # (A's frame, B's frame) of each matched pair's onset and offset: their own times give the milliseconds apart
+    onset_pairs: list[tuple[int, int]] = field(default_factory=list)
+    offset_pairs: list[tuple[int, int]] = field(default_factory=list)
+
+    def pair(self, a: Interval, b: Interval, iou_: float) -> None:
+        """Count a matched pair: its IoU and boundary differences B - A."""
+        self.ious.append(iou_)
+        self.onset.append(b.onset - a.onset)
+        self.offset.append(b.offset - a.offset)
+        self.onset_pairs.append((a.onset, b.onset))
+        self.offset_pairs.append((a.offset, b.offset))
 
     @property
     def matched(self) -> int:
@@ -59,7 +75,8 @@ class TypeAgreement:
 
     def add(self, other: TypeAgreement) -> TypeAgreement:
         return TypeAgreement(self.type, self.n_a + other.n_a, self.n_b + other.n_b, self.ious + other.ious,
-                             self.onset + other.onset, self.offset + other.offset)
+                             self.onset + other.onset, self.offset + other.offset,
+                             self.onset_pairs + other.onset_pairs, self.offset_pairs + other.offset_pairs)
 
 
 @dataclass
@@ -185,9 +202,7 @@ def compare_files(a: Videos, b: Videos, videos: Sequence[Hashable], *, types: Se
             stats.n_b += len(b_t)
             pairs = match_intervals(a_t, b_t, threshold)
             for i, j, q in pairs:
-                stats.ious.append(q)
-                stats.onset.append(b_t[j].onset - a_t[i].onset)
-                stats.offset.append(b_t[j].offset - a_t[i].offset)
+                stats.pair(a_t[i], b_t[j], q)
             paired_a, paired_b = {i for i, _, _ in pairs}, {j for _, j, _ in pairs}
             video_rows = [MatchedPair(video, t, a_t[i], b_t[j], q) for i, j, q in pairs]
             video_rows += [MatchedPair(video, t, x, None) for i, x in enumerate(a_t) if i not in paired_a]
@@ -210,9 +225,7 @@ def by_video(result: PairAgreement) -> dict[Hashable, TypeAgreement]:
         stats.n_a += r.a is not None
         stats.n_b += r.b is not None
         if r.a is not None and r.b is not None:
-            stats.ious.append(r.iou)
-            stats.onset.append(r.b.onset - r.a.onset)
-            stats.offset.append(r.b.offset - r.a.offset)
+            stats.pair(r.a, r.b, r.iou)
     return out
 
 
@@ -223,13 +236,21 @@ def _stats(values: Sequence[float], scale: float = 1.0) -> dict[str, float | Non
             "mean_abs": statistics.fmean(abs(v) for v in values) * scale}
 
 
-def summary(stats: TypeAgreement, fps: float | None = None) -> dict:
+def _times_ms(pairs: Sequence[tuple[int, int]], times: FrameTimes) -> list[float]:
+    """B - A in milliseconds between the frames' own presentation times (MEGC's frame f is the video's f - 1)."""
+    return [float(times.pts(b - 1) - times.pts(a - 1)) * 1000 for a, b in pairs]
+
+
+def summary(stats: TypeAgreement, fps: float | None = None, times: FrameTimes | None = None) -> dict:
     """A type's figures as plain data (JSON, the table): counts, F1, IoU and boundary differences (B - A; in
-    milliseconds too at ``fps``)."""
+    milliseconds too: between the frames' own ``times`` where the recording's are known, else at ``fps``)."""
     out = {"type": stats.type, "n_a": stats.n_a, "n_b": stats.n_b, "matched": stats.matched, "f1": stats.f1,
            "iou_mean": statistics.fmean(stats.ious) if stats.ious else None,
            "iou_median": statistics.median(stats.ious) if stats.ious else None,
            "onset_frames": _stats(stats.onset), "offset_frames": _stats(stats.offset)}
-    if fps:
+    if times is not None:  # a variable frame rate: a frame lasts as long as the recording shows it
+        out |= {"onset_ms": _stats(_times_ms(stats.onset_pairs, times)),
+                "offset_ms": _stats(_times_ms(stats.offset_pairs, times))}
+    elif fps:
         out |= {"onset_ms": _stats(stats.onset, 1000 / fps), "offset_ms": _stats(stats.offset, 1000 / fps)}
     return out

@@ -129,25 +129,33 @@ def _times_hint(fields: Sequence[str]) -> str:
             "BORIS aggregated-events export, given with --fps RATE (the recording's frame rate).")
 
 
-def _float(text: str, where: str, name: str, what: str) -> float:
+# what every refused frame cell says to do
+_FRAMES_FIX = ("frame numbers are whole numbers counted from 1 (MEGC's) or from 0 (a frame folder's file numbers); "
+               "correct the row")
+
+
+def _float(text: str, where: str, name: str, what: str, fix: str = "") -> float:
     # a decimal comma ('0,87', '46,0'): what a ';'-separated CSV of a localized Excel holds
     try:
         return float(text.replace(",", ".", 1) if re.fullmatch(r"[+-]?\d*,\d+|[+-]?\d+,\d*", text) else text)
     except ValueError:
-        raise AnnotationError(f"{where}: {name} {text!r} is not {what}.") from None
+        raise AnnotationError(f"{where}: {name} {text!r} is not {what}{fix}.") from None
 
 
 def _int(text: str, where: str, name: str) -> int:
-    value = _float(text, where, name, "a frame number")
+    value = _float(text, where, name, "a frame number", f": {_FRAMES_FIX}")
     if not value.is_integer():
-        raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number.")
+        raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number: {_FRAMES_FIX}.")
     return int(value)
 
 
 def _interval(row: dict[str, str], where: str, type_: str, label: str | None) -> Interval:
     onset, offset = _int(row["onset"], where, "onset"), _int(row["offset"], where, "offset")
     if offset < onset:
-        raise AnnotationError(f"{where}: offset {offset} is before onset {onset}.")
+        raise AnnotationError(f"{where}: offset {offset} is before onset {onset}: swap them if the columns are "
+                              f"exchanged, else {_FRAMES_FIX}.")
+    if onset < 0:  # frame 0 stays: a frame folder's files numbered from 0
+        raise AnnotationError(f"{where}: the interval {onset}..{offset} starts before frame 0: {_FRAMES_FIX}.")
     score = row.get("score") or None
     value = None if score is None else _float(score, where, "score", "a number")
     if value is not None and not math.isfinite(value):  # NaN would rank unpredictably in the one-to-one matching

@@ -104,7 +104,11 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
                                   "--video-id ID.")
         onset, offset = _frame(row.get("onset", ""), where, "onset"), _frame(row.get("offset", ""), where, "offset")
         if offset < onset:
-            raise AnnotationError(f"{where}: offset {offset} is before onset {onset}.")
+            raise AnnotationError(f"{where}: offset {offset} is before onset {onset}: swap them if the columns are "
+                                  "exchanged, else correct the row.")
+        if onset < 0:  # both numberings count from 0
+            raise AnnotationError(f"{where}: the interval {onset}..{offset} starts before frame 0 (frame_numbering "
+                                  f"{numbering} counts from 0): correct the row.")
         value = _number(row.get(score, ""), where, score) if score else None
         shift = _SHIFT[numbering]
         out.setdefault(video, []).append(Interval(onset + shift, None, offset + shift, type_, score=value))
