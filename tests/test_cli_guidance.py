@@ -32,7 +32,7 @@ def _run_folder(tmp_path, *, synthetic: bool, permuted: bool = False):
     return model
 
 
-def test_spot_table_gives_seconds_and_the_class_probability():
+def test_spot_table_gives_seconds_and_the_class_score():
     result = SimpleNamespace(
         source="rec.mp4", fps=30.0, frames=900, gaps=[(600, 629)],
         curves=SimpleNamespace(numbers=np.arange(900)),
@@ -51,7 +51,7 @@ def test_spot_table_gives_seconds_and_the_class_probability():
                                 "analysed"]
     assert ("seconds: from the onset frame's start to the offset frame's end (onset_s-end_s of intervals.csv), "
             "from the first frame (frame numbers / 30 fps)") in lines[5]
-    assert "its probability" in lines[5]
+    assert "its score (an uncalibrated softmax output)" in lines[5]
     result.time_base = "presentation_time"  # a video's frames timed by the video itself (variable frame rate)
     assert "from the first frame (the video's own frame times)" in format_text(result)
     del result.time_base

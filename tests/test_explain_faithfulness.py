@@ -172,7 +172,8 @@ def test_the_figure_and_its_record_give_the_shares_and_the_deletion_check(predic
     heading = " ".join(fig.subfigs[0]._suptitle.get_text().split())
     m, p = (f"{100 * e.gradcam_shares[k]:.0f} %" for k in ("motion", "pc"))
     assert f"motion branch {m}, PC branch {p} of its positive attribution" in heading
-    assert f"deletion check: removing the motion in its top 2 of 16 cells lowers p({e.target_class}) by" in heading
+    assert (f"deletion check: removing the motion in its top 2 of 16 cells lowers the score of {e.target_class} by"
+            in heading)
     e.gradcam_shares = {"motion": -0.002, "pc": 1.002}  # a share just below zero is "0 %", never "-0 %"
     assert "motion branch 0 %, PC branch 100 % of its positive attribution" in gradcam_heading(e)
     e.deletion = None  # not measured: the figure says so

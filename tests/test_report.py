@@ -234,7 +234,7 @@ def test_a_damaged_probability_is_named_by_file_row_and_column(tmp_path, value):
     fields = lines[2].split(",")
     fields[header.index("prob_1")] = value
     pred.write_text("\n".join([lines[0], lines[1], ",".join(fields), *lines[3:]]) + "\n")
-    with pytest.raises(RunFolderError, match=r"predictions.csv' row 3: column 'prob_1' holds .*not a probability"):
+    with pytest.raises(RunFolderError, match=r"predictions.csv' row 3: column 'prob_1' holds .*not a class score"):
         compute_report(run)
 
 

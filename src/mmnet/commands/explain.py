@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                          figure_record(explanation, alpha=ALPHA, cmap=args.cmap, shared_scale=args.shared_scale))
         print(f"maps at native size written to {maps}")
     p = explanation.probabilities[explanation.label]
-    print(f"{clip.source}: {explanation.label} (p = {p:.3f}), onset {explanation.onset_frame}, "
+    print(f"{clip.source}: {explanation.label} (score {p:.3f}), onset {explanation.onset_frame}, "
           f"apex {explanation.apex_frame}{' (spotted)' if explanation.apex_spotted else ''}; figure written to {out}")
     print("attention ranges (min-max): " + ", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
                                                      for k, a in enumerate(explanation.attention, start=1)))

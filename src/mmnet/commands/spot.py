@@ -16,7 +16,7 @@ Examples:
 The table printed gives each interval's type (micro or macro), onset, apex and offset frames, its span in
 seconds from the first frame (a video's frame presentation times: from the onset frame's start to the offset
 frame's end, onset_s-end_s of intervals.csv), the height of its motion peak
-(score) and, with --checkpoint, the class of a micro-expression and its probability (macro-expressions are not
+(score) and, with --checkpoint, the class of a micro-expression and its score (macro-expressions are not
 classified).
 --out DIR writes intervals.csv, spot.json, timeline.png (motion curves, thresholds, intervals) and spots.eaf
 (the intervals and gaps as an ELAN document that names the video; docs/spotting.md, "The times written"):

@@ -8,7 +8,7 @@ __all__ = ["format_text"]
 
 
 def format_text(result) -> str:
-    """The intervals as a table a person reads: frames, the same in seconds, score, class and its probability."""
+    """The intervals as a table a person reads: frames, the same in seconds, motion score, the class and its score."""
     # the types spotted: a learned spotter trained on micro-expressions alone spots no macro
     spotted = [t for t in ("macro", "micro") if t in (getattr(result, "details", None) or {})] or ["macro", "micro"]
     counts = {t: sum(i.type == t for i in result.intervals) for t in spotted}
@@ -58,5 +58,6 @@ def format_text(result) -> str:
         lines.append(f"onset, apex, offset: frame numbers ({numbering}); seconds: from the onset frame's start to "
                      f"the offset frame's end (onset_s-end_s of intervals.csv), from the first frame ({clock}); "
                      "score: the height of the motion peak (docs/spotting.md)"
-                     + ("; class: MMNet's class of a micro-expression and its probability" if labelled else ""))
+                     + ("; class: MMNet's class of a micro-expression and its score (an uncalibrated softmax "
+                        "output)" if labelled else ""))
     return "\n".join(lines)

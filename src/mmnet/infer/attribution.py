@@ -9,10 +9,10 @@ fall below 0 (or the other rise above 1) where the two branches push a cell oppo
 
 **Deletion check.** :func:`deletion_check` removes the motion (the apex set to the onset, so that the network sees
 no motion there) in the input pixels of the map's top k cells, of k random cells and of its k lowest cells, and
-measures how much the target class's probability drops each time. A map that points where the decisive motion is
-costs the class more when its top cells are deleted than random cells do; a map that points elsewhere (flipped,
-random) does not. It tests the motion branch's part only: deleting motion leaves the onset face, which the PC
-branch reads, untouched.
+measures how much the target class's score (its softmax output) drops each time. A map that points where the
+decisive motion is costs the class more when its top cells are deleted than random cells do; a map that points
+elsewhere (flipped, random) does not. It tests the motion branch's part only: deleting motion leaves the onset face,
+which the PC branch reads, untouched.
 """
 
 from __future__ import annotations
@@ -75,11 +75,12 @@ def cell_mask(model, cells, grid: tuple[int, int], size: int, device=None) -> to
 def deletion_check(model, onset: torch.Tensor, apex: torch.Tensor, cam: np.ndarray, target: int, probability: float,
                    *, motion: np.ndarray | None = None, fraction: float = DELETION_FRACTION,
                    draws: int = DELETION_DRAWS, seed: int = 0) -> dict:
-    """How much class ``target``'s probability (``probability`` for the pair as it is) drops when the motion is
-    removed (apex := onset) in the (1, 3, S, S) input pixels of ``cam``'s top k cells, of k random cells (the mean of
-    ``draws`` sets, drawn with ``seed``: the same figure gives the same numbers), of its k lowest cells and, given
-    ``motion`` (the motion branch's part of the map), of that part's top k cells; k is ``fraction`` of the cells (at
-    least 1). Pass the map before its ReLU: where fewer than k cells are above zero, it still ranks the others."""
+    """How much class ``target``'s score (its softmax output: ``probability`` for the pair as it is) drops when the
+    motion is removed (apex := onset) in the (1, 3, S, S) input pixels of ``cam``'s top k cells, of k random cells
+    (the mean of ``draws`` sets, drawn with ``seed``: the same figure gives the same numbers), of its k lowest cells
+    and, given ``motion`` (the motion branch's part of the map), of that part's top k cells; k is ``fraction`` of the
+    cells (at least 1). Pass the map before its ReLU: where fewer than k cells are above zero, it still ranks the
+    others."""
     flat = np.asarray(cam, np.float64).ravel()
     n = flat.size
     k = max(1, round(fraction * n))
@@ -101,7 +102,7 @@ def deletion_check(model, onset: torch.Tensor, apex: torch.Tensor, cam: np.ndarr
             "random_draws": draws, "seed": seed,
             "how": "apex set to onset (no motion) in each cell's stride x stride input pixels, centred where the "
                    "figure draws the cell, shifted inside the image at its edges (every cell the same area); "
-                   "drop = probability of the target class before minus after"}
+                   "drop = score of the target class before minus after"}
 
 
 def gradcam_heading(e) -> str:
@@ -118,11 +119,12 @@ def gradcam_heading(e) -> str:
     k = d["cells"]
     random = "" if d["drop_random"] is None else f", in {k} random cells by {_drop(d['drop_random'])}"
     return (f"{text}; deletion check: removing the motion in its top {k} of {d['of']} cells lowers "
-            f"p({e.target_class}) by {_drop(d['drop_top'])}{random}, in its {k} lowest by {_drop(d['drop_lowest'])}")
+            f"the score of {e.target_class} by {_drop(d['drop_top'])}{random}, in its {k} lowest by "
+            f"{_drop(d['drop_lowest'])}")
 
 
 def _drop(value: float) -> str:
-    """A probability drop to 2 decimals, without the "-0.00" of a rounding-level rise."""
+    """A score drop to 2 decimals, without the "-0.00" of a rounding-level rise."""
     text = f"{value:.2f}"
     return "0.00" if text == "-0.00" else text
 

@@ -321,7 +321,7 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
     for ax in axes:
         ax.set_axis_off()
     p = e.probabilities[e.label]
-    fig.suptitle(f"{e.source + ': ' if e.source else ''}predicted {e.label} (probability {p:.2f})", fontsize=10)
+    fig.suptitle(f"{e.source + ': ' if e.source else ''}predicted {e.label} (score {p:.2f})", fontsize=10)
     caption = _caption(e, columns, missing_caption)
     if caption:  # on the figure itself, so that it travels with the picture
         fig.supxlabel(caption, fontsize=8)

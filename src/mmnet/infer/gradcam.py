@@ -28,7 +28,7 @@ __all__ = ["GRADCAM_NOTE", "grad_cam", "cam_weights", "channel_sum", "target_ind
 GRADCAM_NOTE = ("Grad-CAM of the target class on the fused features (motion + PC branches, the classifier's input): "
                 "only S/16 cells on a side, one per 16 x 16 input pixels; shares: each branch's part of its positive "
                 "attribution; deletion_check: how much removing the motion in its top cells, in random cells and "
-                "in its lowest cells lowers the target class's probability (null: not measured)")
+                "in its lowest cells lowers the target class's score (null: not measured)")
 
 
 def target_index(class_names: list[str], target: str | None, probabilities: np.ndarray) -> int:

@@ -184,7 +184,7 @@ def _read_fold(run: Run, seed: int, path: Path, sample_index: pd.DataFrame) -> F
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise RunFolderError(f"'{pred_path}' row {row + 2}: column '{col}' holds {pred[col].iloc[row]!r}, not a "
-                                 "probability in [0, 1]; the file is damaged.")
+                                 "class score in [0, 1]; the file is damaged.")
         pred[col] = values
     unknown = sorted(set(pred["sample_id"]) - set(sample_index.index))
     if unknown:

@@ -80,7 +80,7 @@ class ModelRef(_Open):
 
 class DeletionCheck(_Open):
     """The deletion check of an attention figure's Grad-CAM map (docs/inference.md, Is the Grad-CAM map faithful?):
-    how much the class's probability drops when the motion is removed in the map's top k cells, in k random cells
+    how much the class's score drops when the motion is removed in the map's top k cells, in k random cells
     and in its k lowest cells. A server started with --no-deletion-check skips it: ``skipped`` true and a ``note``."""
 
     skipped: bool = Field(description="true: not made (mmnet serve --no-deletion-check), the map is not tested for "
@@ -88,7 +88,7 @@ class DeletionCheck(_Open):
     note: str | None = Field(None, description="skipped only: the sentence the page shows under the figure")
     cells: int | None = Field(None, description="k, the cells deleted each time")
     of: int | None = Field(None, description="the map's cells")
-    probability: float | None = Field(None, description="the class's probability before any deletion")
+    probability: float | None = Field(None, description="the class's score before any deletion")
     drop_top: float | None = Field(None, description="its drop with the motion removed in the map's top k cells")
     drop_random: float | None = Field(None, description="the mean drop over random_draws sets of k random cells")
     drop_lowest: float | None = Field(None, description="the drop with the map's k lowest cells")
@@ -248,7 +248,7 @@ class ModelInfo(_Open):
     performance: dict = Field({}, description="how its recipe did on people it had not seen (`uar`, `uf1`, `chance`, "
                                               "`subjects`, `verdict`, `source`: model card or report.json, null when "
                                               "neither is found) and `line`, a sentence for people. The class "
-                                              "probabilities are softmax outputs, not calibrated probabilities")
+                                              "scores are softmax outputs, not calibrated probabilities")
     summary: str | None = Field(None, description="what it was trained on, in a sentence for the page")
     caption: str = Field(description="the caption under every attention figure")
     spotting: bool

@@ -44,7 +44,7 @@ def _ms(seconds: float) -> int:
 
 
 def _value(record: dict) -> str:
-    """An interval's annotation: its type and score, then its class and the class's probability when classified."""
+    """An interval's annotation: its type and score, then its class and the class's score when classified."""
     text = record["type"] if record.get("score") is None else f"{record['type']} {record['score']:.3f}"
     if record.get("label"):
         p = (record.get("probabilities") or {}).get(record["label"])
