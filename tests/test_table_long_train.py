@@ -55,6 +55,15 @@ def test_a_table_without_two_emotions_is_refused_naming_why_and_the_spotter_comm
     assert yaml.safe_load(capsys.readouterr().out)["data"]["classes"] == ["anger", "happiness"]
 
 
+def test_check_data_says_one_emotion_cannot_train_mmnet(tmp_path, capsys):
+    # it counted "positive 2" usable, as if `mmnet train` could run on them
+    root = _tree(tmp_path / "lab", ["P01,P01/rec1,5,12,micro,8,30,positive", "P02,P02/rec1,5,12,micro,8,30,",
+                                    "P02,P02/rec1,20,30,micro,25,30,positive"])
+    main(["check-data", "table-long", "--root", str(root)])
+    out = capsys.readouterr().out
+    assert "one emotion alone (positive; 1 without any): MMNet needs two classes or more" in out
+
+
 def test_train_takes_the_rate_of_recordings_without_an_fps_cell_and_names_a_recording_left_out(tmp_path, capsys):
     from mmnet.config import DataConfig, load_config
     from mmnet.data import load_dataset
