@@ -19,6 +19,7 @@ Examples:
   mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --set data.on_bad_sample=skip \\
       --executor slurm --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00   # docs/cluster.md
   mmnet train --dataset casme-sq --root /d/CASME_sq --out runs/str   # long videos: spot then recognise
+  mmnet train --dataset table-long --root /d/lab --fps 30 --out runs/lab   # your own (emotion column)
 """
 
 from __future__ import annotations
