@@ -42,6 +42,7 @@ class DataConfig:
     annotation: str | None = None  # annotation file, when not the loader's default name
     # table dataset: frame file names with {frame} ('img{frame}.jpg'); None = the last number in an image's name
     frames: str | None = None
+    fps: float | None = None  # table-long: the frame rate of the recordings whose rows give none (no fps cell)
     scheme: str | None = None  # label scheme; None = the dataset's default (casme2 -> casme2-5class)
     classes: list[str] | None = None  # filled from the scheme in the resolved config (logit order)
     protocol: str = "loso"  # "loso" (leave one subject out) or "lodo" (leave one dataset out)
@@ -62,6 +63,9 @@ class DataConfig:
         if self.frames is not None and self.dataset != "table":
             raise ConfigError(f"data.frames ({self.frames!r}) names the frame files of the 'table' dataset; "
                               f"{self.dataset!r} finds its frames by its own layout: leave data.frames out.")
+        if self.fps is not None and self.dataset != "table-long":
+            raise ConfigError(f"data.fps ({self.fps!r}) is the frame rate of a lab's own recordings (table-long) "
+                              f"whose rows give none; {self.dataset!r} has its own rate: leave data.fps out.")
         if self.image_size < 16 or self.image_size % 16:
             raise ConfigError(f"data.image_size must be a positive multiple of 16, got {self.image_size}")
         if not 0.0 <= self.jitter_fraction <= 1.0:

@@ -97,6 +97,11 @@ def _recognition(args: argparse.Namespace, load) -> str:
         if not labels:
             return ("  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): no "
                     "micro-expression has an emotion (the table's emotion column), nothing to train MMNet on")
+        if len(labels) < 2:  # `mmnet train` refuses it (train.resolve): said here, before a run is started
+            blank = sum(not i.label for v in load.videos for i in v.of_type("micro"))
+            return ("  (spotting: one fold each, `mmnet train-spotter`); spot then recognise (`mmnet train`): the "
+                    f"micro-expressions have one emotion alone ({labels[0]}; {blank} without any): MMNet needs two "
+                    "classes or more")
         scheme = resolve_scheme(name, labels, args.dataset)
     else:
         scheme = get_scheme(name)

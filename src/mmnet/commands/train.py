@@ -19,6 +19,7 @@ Examples:
   mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --set data.on_bad_sample=skip \\
       --executor slurm --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00   # docs/cluster.md
   mmnet train --dataset casme-sq --root /d/CASME_sq --out runs/str   # long videos: spot then recognise
+  mmnet train --dataset table-long --root /d/lab --fps 30 --out runs/lab   # your own (emotion column)
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     final.add_argument("--final-fit-only", action="store_true",
                        help="only that final model, no cross-validation (train.final_fit=only)")
     p.add_argument("--dataset", type=str, default=None,
-                   help="dataset name (casme2, samm, mmew, smic, casme3, composite; long videos: casme-sq, samm-long, "
-                        "casme3-long = spot then recognise)")
+                   help="dataset name (casme2, samm, mmew, smic, casme3, composite, table; long videos: casme-sq, "
+                        "samm-long, casme3-long, table-long = spot then recognise)")
     add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
+    p.add_argument("--fps", type=float, default=None,
+                   help="table-long: the frame rate of the recordings whose rows give none (data.fps)")
     p.add_argument("--scheme", type=str, default=None,
                    help="label scheme (default: the dataset's), or a label map 'label=class, label=class, label=-'")
     p.add_argument("--protocol", choices=PROTOCOLS, default=None,
@@ -86,8 +89,8 @@ def experiment_config(args: argparse.Namespace):
 
     flags = []  # (the flag as typed, its override)
     for name, key in (("dataset", "data.dataset"), ("annotation", "data.annotation"), ("scheme", "data.scheme"),
-                      ("protocol", "data.protocol"), ("selection", "eval.selection"), ("device", "train.device"),
-                      ("precision", "train.precision")):
+                      ("fps", "data.fps"), ("protocol", "data.protocol"), ("selection", "eval.selection"),
+                      ("device", "train.device"), ("precision", "train.precision")):
         value = getattr(args, name, None)
         if value is not None:
             flags.append((f"--{name} {value}", (key, value)))  # as given: a plain flag's value is not read as YAML

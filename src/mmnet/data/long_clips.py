@@ -67,11 +67,13 @@ def long_video_clips(load: LongVideoLoad, type: str = "micro") -> DatasetLoad:
             excluded.append(s)
             issues.append(Issue(s.sample_id, "no_frames", f"no frame of {s.onset}..{s.offset} is on disk in "
                                 f"{video.path} (frames {video.frames[0][0]}..{video.frames[-1][0]})", "error"))
+    # why each recording is left out: not always a missing folder (table-long's no_fps: frames, but no rate)
+    why = {i.sample_id: i.check for i in load.issues if i.severity == "error"}
     for video in load.excluded:
         for s in interval_samples(video, type):
             excluded.append(s)
-            issues.append(Issue(s.sample_id, "video_missing", f"the recording {video.video} has no frames on "
-                                "disk (see its own issue)", "error"))
+            issues.append(Issue(s.sample_id, "video_missing", f"the recording {video.video} is left out "
+                                f"({why.get(video.video_id, 'no frames')}: see its own issue)", "error"))
     clips = samples + excluded
     return DatasetLoad(samples, _apex_needed(_by_interval(issues, clips, type), clips), excluded, load.annotation)
 

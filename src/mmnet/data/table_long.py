@@ -47,7 +47,8 @@ from .long_video import cell_text as _text
 from .sample import Issue
 from .table import _parts, frame_pattern
 
-__all__ = ["load_table_long", "table_long_labels", "fps_option", "ANNOTATION_NAME", "COLUMNS", "DATASET"]
+__all__ = ["load_table_long", "table_long_labels", "too_few_classes", "fps_option", "check_fps", "ANNOTATION_NAME",
+           "COLUMNS", "DATASET"]
 
 DATASET = "table-long"
 ANNOTATION_NAME = "intervals.csv"
@@ -93,6 +94,33 @@ def table_long_labels(root: str | Path, annotation: str | Path | None = None) ->
         label, type_ = table.column(*COLUMNS["label"], required=False), table.column(*COLUMNS["type"])
     return sorted({t for _, row in table.rows if parse_type(cell(row, type_)) == "micro"
                    and (t := label_text(cell(row, label)))})
+
+
+def too_few_classes(root: str | Path, annotation: str | Path | None, labels: list[str]) -> str:
+    """Why ``mmnet train`` (spot then recognise) cannot train MMNet on this table, whose micro-expressions' labels
+    are ``labels`` (fewer than two): no emotion column, no micro-expression, or rows without an emotion (named),
+    and what to do; a spotting-only table trains a spotter (train-spotter) instead."""
+    with _columns_said():
+        table = read_table(_annotation(Path(root), annotation), header="subject")
+        label, type_ = table.column(*COLUMNS["label"], required=False), table.column(*COLUMNS["type"])
+    micro = [row_no for row_no, row in table.rows if parse_type(cell(row, type_)) == "micro"]
+    blank = [row_no for row_no, row in table.rows if row_no in micro and not label_text(cell(row, label))]
+    spotter = (f"To train only a spotter on it: mmnet train-spotter {DATASET} --root {root} --out SPOTTER.pt "
+               "[--loso] (docs/spotting.md).")
+    if label is None:
+        why = "has no emotion column"
+    elif not micro:
+        why = "has no micro-expression row (type micro)"
+    elif not labels:
+        why = "gives no micro-expression an emotion"
+    else:
+        why = f"gives its micro-expressions one emotion alone ({labels[0]}): MMNet needs two classes or more"
+    rows = ""
+    if label is not None and blank:
+        shown = ", ".join(map(str, blank[:10])) + (f" and {len(blank) - 10} more" if len(blank) > 10 else "")
+        rows = f"; the micro-expression row(s) {shown} have no emotion"
+    return (f"{table.where()} {why}{rows}. Spot then recognise (mmnet train) trains MMNet on the emotion of each "
+            f"micro-expression: fill in an emotion column (one label per micro row; macro rows need none). {spotter}")
 
 
 def check_fps(fps: object, what: str) -> float:
@@ -255,8 +283,8 @@ def load_table_long(
                                                                                           pattern=pattern)), issues)
         if rate is None:
             issues.append(Issue(v.video_id, "no_fps", "no frame rate: give it in an fps column of the table (or, for "
-                                "the recordings whose rows give none, --fps to train-spotter, check-data or "
-                                "score-spots); the recording is left out", "error"))
+                                "the recordings whose rows give none, --fps to train-spotter, check-data, "
+                                "score-spots or train, data.fps in a config); the recording is left out", "error"))
             v = replace(v, frames=())  # left out with the recordings without frames
         out.append(v)
     types = tuple(t for t in TYPES if any(i.type == t for ivs in intervals.values() for i in ivs)) or TYPES

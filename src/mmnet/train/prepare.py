@@ -46,6 +46,7 @@ from ..data.frame_check import check_frame_files
 from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
 from ..data.schemes import scheme_warnings
+from ..data.table_long import check_fps
 from ..data.usage import NEAREST_CANNOT, NEAREST_FIXES, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
@@ -108,6 +109,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     scheme = resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
     spot = spot_settings(cfg) if d.dataset in LONG_VIDEO_DATASETS else None  # its values checked before the data
     frames = {} if d.frames is None else {"frames": d.frames}  # the table dataset's frame names
+    if d.fps is not None:  # table-long: the rate of the recordings whose rows give none
+        frames["fps"] = check_fps(d.fps, "data.fps (--fps)")
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation, **frames)
     if d.dataset in LONG_VIDEO_DATASETS:  # spot then recognise: MMNet trains on the annotated micro-expressions
         long_videos = load

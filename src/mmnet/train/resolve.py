@@ -26,10 +26,13 @@ def _with_table_classes(cfg: ExperimentConfig) -> ExperimentConfig:
     if d.dataset not in tables or d.classes or (d.scheme or TABLE_SCHEME) != TABLE_SCHEME or d.root is None:
         return cfg
     from ..data.table import table_labels
-    from ..data.table_long import table_long_labels
+    from ..data.table_long import table_long_labels, too_few_classes
 
     labels = table_labels if d.dataset == TABLE_DATASET else table_long_labels
-    classes = labels(parse_root(d.dataset, d.root), d.annotation)
+    root = parse_root(d.dataset, d.root)
+    classes = labels(root, d.annotation)
+    if len(classes) < 2 and d.dataset != TABLE_DATASET:  # a table for spotting, or one label: which, and what to do
+        raise ConfigError(too_few_classes(root, d.annotation, classes))
     if not classes:
         each = "clip" if d.dataset == TABLE_DATASET else "micro-expression"
         raise ConfigError(f"the emotion column of the table of {d.root} holds no label: fill it in (one emotion per "

@@ -1,4 +1,4 @@
-"""Spot then recognise: the long-video side of a run (``data.dataset`` = casme-sq, samm-long or casme3-long).
+"""Spot then recognise: the long-video side of a run (``data.dataset`` casme-sq, samm-long, casme3-long, table-long).
 
 The folds train MMNet on the training subjects' annotated micro-expressions (the intervals turned
 into clip samples by ``data.long_clips``, through the ordinary fold code). Then, per finished
