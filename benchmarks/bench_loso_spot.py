@@ -4,6 +4,8 @@ Writes (once, reused) a synthetic CAS(ME)^2-layout set with the spotting demo's 
 frames, 140 x 170 px face, 30 fps; ``mmnet synth --long``), then runs
 ``mmnet.spotting.loso.loso_spotting`` for each method in a fresh process and prints one table
 (MEGC rule, counts pooled over the LOSO folds) with each run's wall time and the child's peak RSS.
+With seed 0 the first subject's recording holds the first minute of the events of the synthetic recording
+the flow spotter's default p was chosen on (docs/spotting.md, "The threshold p"); p was not chosen on --seed 1.
 
     python benchmarks/bench_loso_spot.py [--data /tmp/mmnet-bench-loso] [--subjects 5] [--minutes 1]
         [--seed 0] [--set learned.epochs=10 ...]

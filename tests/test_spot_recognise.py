@@ -248,6 +248,16 @@ def test_str_section_scores_a_crafted_run_folder(tmp_path):
     # positive: P 1/2, R 1; negative: P 0, R 0; surprise: no pair (left out). P 1/4, R 1/2 -> F1 1/3
     assert r["analysis_f1"] == pytest.approx(1 / 3) and r["uf1"] == pytest.approx(1 / 3)
     assert r["strs"] == pytest.approx(0.8 / 3) and r["classes_left_out"] == ["surprise"]
+    # the means' classes are printed, and STRS-Metric's rule beside: surprise as P = R = 0, P 1/6, R 1/3 -> 2/9
+    assert r["classes_averaged"] == ["negative", "positive"]
+    z = r["strs_metric"]
+    assert z["analysis_f1"] == pytest.approx(2 / 9) and z["strs"] == pytest.approx(1.6 / 9)
+    assert z["classes_zeroed"] == ["surprise"]
+    md = section.markdown
+    assert "analysis F1 over classes with pairs (MEGC evaluator)" in md and "over every class (STRS-Metric)" in md
+    assert "| 0.3333 | 0.2667 | 0.2222 | 0.1778 |" in md
+    assert "Seed 0: analysis over negative, positive; left out (no pair): surprise; STRS-Metric counts as P = R = 0: " \
+           "surprise." in md
     assert "PARTIAL" in section.markdown and "| 0 | micro | 2 | 2 | 1 | 0 |" in section.markdown
     assert set(section.images) == {"timelines/A.png"}
     assert section.images["timelines/A.png"][:4] == b"\x89PNG"
@@ -261,6 +271,19 @@ def test_str_section_scores_a_crafted_run_folder(tmp_path):
     s = str_section(run, {"config": config}).summary
     assert s["complete"] and s["per_seed"][0]["recordings"] == 3
     assert s["per_seed"][0]["str"]["pairs"] == 2  # B's match has truth 'others': not a scored class
+
+
+def test_console_notes_say_which_classes_the_str_means_are_over():
+    from mmnet.report.render import _str_notes
+
+    r = {"strs": 0.8 / 3, "classes_averaged": ["negative", "positive"], "classes_left_out": ["surprise"],
+         "strs_metric": {"strs": 1.6 / 9, "classes_zeroed": ["surprise"]}}
+    notes = "\n".join(_str_notes({"per_seed": [{"seed": 0, "spotting": {"micro": {"f1": 0.8}}, "str": r}]}))
+    assert "STRS 0.2667 (MEGC evaluator, STRS-Metric 0.1778)" in notes
+    assert "analysis over negative, positive; left out (no pair): surprise" in notes
+    old = {"strs": 0.5, "classes_left_out": ["surprise"]}  # a report.json written before the STRS-Metric figures
+    notes = "\n".join(_str_notes({"per_seed": [{"seed": 0, "spotting": {}, "str": old}]}))
+    assert "STRS 0.5000 (MEGC evaluator)" in notes and "left out (no pair): surprise" in notes
 
 
 def test_spots_csv_has_a_p_column_per_class_and_reads_back_in_either_layout(tmp_path):

@@ -14,6 +14,7 @@ from .protocol_text import network_line, per_dataset_heading, protocol_line, rep
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
+from .str_report import classes_note
 from .subject_spread import subject_spread_line
 from .verdict import VERDICT_MIN_SUBJECTS, chance_verdict
 
@@ -348,5 +349,9 @@ def _str_notes(summary: dict | None) -> list[str]:
     for r in summary.get("per_seed") or []:
         spot, strr = r.get("spotting") or {}, r.get("str") or {}
         f1 = ", ".join(f"{t} {format_metric(spot[t]['f1'])}" for t in ("micro", "macro", "overall") if t in spot)
-        lines.append(f"  seed {r['seed']}: spotting F1 {f1}; STRS {format_metric(strr.get('strs'))}")
+        z = strr.get("strs_metric") or {}
+        other = f", STRS-Metric {format_metric(z['strs'])}" if "strs" in z else ""
+        lines.append(f"  seed {r['seed']}: spotting F1 {f1}; STRS {format_metric(strr.get('strs'))} "
+                     f"(MEGC evaluator{other})")
+        lines.append(f"    {classes_note(strr)}")
     return lines

@@ -11,7 +11,11 @@ MEGC files then hold the micro intervals only). Tables:
 * spotting per type (micro, macro, overall): ground truth, TP, FP, FN, precision, recall, F1;
 * STR (MEGC2024-2025): the micro-expression spotting F1, the recognition on its true positives
   whose ground truth is one of the run's classes (accuracy, UF1, UAR and MEGC's analysis F1 =
-  2 P R / (P + R) over the class means), and STRS = spotting F1 x analysis F1.
+  2 P R / (P + R) over the class means), and STRS = spotting F1 x analysis F1. The means follow
+  MEAN's evaluator (a class that no pair has is left out; the classes averaged and those left out are
+  printed, as UF1 means another thing there than in the recognition table, where every class counts),
+  and beside them the analysis F1 and STRS under STRS-Metric's rule on the same pairs (such a class
+  counts as P = R = 0), so that the two conventions can be compared.
 
 Files (``StrSection.files``): ``timelines/<video>.png`` (ground truth against the spotted
 intervals, coloured by outcome) and, per seed, ``megc/seed-<S>/``: the MEGC2020 log, the spotting
@@ -30,11 +34,11 @@ from ..errors import DataError
 from ..spotting.dataset_settings import dataset_number
 from ..spotting.intervals import TYPES, Interval
 from ..spotting.megc import RULE as MEGC_RULE
-from ..spotting.megc import evaluate_spotting, evaluate_str
+from ..spotting.megc import evaluate_analysis, evaluate_spotting, evaluate_str
 from ..spotting.megc_files import format_megc2020_log, format_spotting_csv, format_str_csv
 from .str_figures import scored_timeline_png
 
-__all__ = ["StrSection", "str_section"]
+__all__ = ["StrSection", "str_section", "classes_note"]
 
 RULE = MEGC_RULE + " of every finished fold"
 
@@ -150,6 +154,9 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
         preds = {v: [i for i in items if i.type in types] for v, items in preds.items()}  # the scored spots
         strr = evaluate_str(truth, preds, classes=classes)
         a = strr.analysis
+        # STRS-Metric's class rule on the same pairs: a class without pairs counts as 0 instead of being left out
+        z = evaluate_analysis(strr.spotting.pairs, classes, mode="strs")
+        spotting_f1 = strr.spotting.counts["micro"].f1
         # spotted micro-expressions without a class (onset = apex: zero motion, as `mmnet spot --checkpoint`)
         unlabelled = [p for p in strr.spotting.pairs if p.type == "micro" and p.prediction is not None
                       and p.prediction.label is None]
@@ -157,9 +164,12 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
             "seed": seed, "folds_spotted": len(done), "recordings": len(scored),
             "truth": {t: sum(i.type == t for v in truth.values() for i in v) for t in types},
             "spotting": {r.pop("type"): r for r in spotting.table()},
-            "str": {"spotting_f1": strr.spotting.counts["micro"].f1, "pairs": a.n_pairs, "accuracy": a.accuracy,
+            "str": {"spotting_f1": spotting_f1, "pairs": a.n_pairs, "accuracy": a.accuracy,
                     "uf1": a.uf1, "uar": a.uar, "analysis_f1": a.f1, "strs": strr.strs,
-                    "classes_left_out": list(a.left_out), "unclassified": len(unlabelled),
+                    "classes_averaged": list(a.per_class), "classes_left_out": list(a.left_out),
+                    "strs_metric": {"analysis_f1": z.f1, "uf1": z.uf1, "strs": spotting_f1 * z.f1,
+                                    "classes_zeroed": list(z.zeroed)},
+                    "unclassified": len(unlabelled),
                     "unclassified_tp": sum(p.outcome == "TP" for p in unlabelled)},
         })
         megc = f"megc/seed-{seed}"
@@ -185,6 +195,20 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
 
 def _f(x: float) -> str:
     return f"{x:.4f}"
+
+
+def _opt(x: float | None) -> str:
+    return "-" if x is None else _f(x)  # a report.json written before the STRS-Metric columns
+
+
+def classes_note(r: dict) -> str:
+    """Which classes a seed's STR means are over: averaged, left out (no pair), counted as 0 by STRS-Metric."""
+    if "classes_averaged" not in r:  # a report.json written before the list was kept
+        left = r.get("classes_left_out") or []
+        return f"left out (no pair): {', '.join(left) or 'none'}"
+    z = (r.get("strs_metric") or {}).get("classes_zeroed") or []
+    return (f"analysis over {', '.join(r['classes_averaged']) or 'no class'}; left out (no pair): "
+            f"{', '.join(r['classes_left_out']) or 'none'}; STRS-Metric counts as P = R = 0: {', '.join(z) or 'none'}")
 
 
 def _types_note(types: list[str]) -> list[str]:
@@ -216,15 +240,26 @@ def _markdown(s: dict) -> str:
             L.append(f"| {e['seed']} | {t} | {n} | {c['tp']} | {c['fp']} | {c['fn']} | {_f(c['precision'])} | "
                      f"{_f(c['recall'])} | {_f(c['f1'])} |")
     L += ["", "### STR: recognition of the spotted micro-expressions", "",
-          f"On the true-positive micro intervals whose ground truth is one of {', '.join(s['classes'])}; "
+          f"On the true-positive micro intervals (pairs) whose ground truth is one of {', '.join(s['classes'])}; "
           "analysis F1 = 2 P R / (P + R) over the class means of precision and recall (MEGC), "
-          "STRS = micro spotting F1 x analysis F1.", "",
-          "| seed | micro spotting F1 | pairs | Acc | UF1 | UAR | analysis F1 | STRS |",
-          "|---|---|---|---|---|---|---|---|"]
+          "STRS = micro spotting F1 x analysis F1. The means are taken two ways: as MEAN's MEGC evaluator, over "
+          "the classes with pairs (a class that no pair has as truth or prediction is left out; UAR over the "
+          "classes some pair has as truth), and as STRS-Metric, over every class (one without pairs, or one that "
+          "every pair has as truth and prediction, counts as P = R = 0). The UF1 here is over the classes "
+          "with pairs; the recognition table's UF1 averages every class.", "",
+          "| seed | micro spotting F1 | pairs | Acc | UF1 over classes with pairs | UAR | analysis F1 over classes "
+          "with pairs (MEGC evaluator) | STRS (MEGC evaluator) | analysis F1 over every class (STRS-Metric) | "
+          "STRS (STRS-Metric) |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for e in s["per_seed"]:
         r = e["str"]
+        z = r.get("strs_metric") or {}
         L.append(f"| {e['seed']} | {_f(r['spotting_f1'])} | {r['pairs']} | {_f(r['accuracy'])} | {_f(r['uf1'])} | "
-                 f"{_f(r['uar'])} | {_f(r['analysis_f1'])} | {_f(r['strs'])} |")
+                 f"{_f(r['uar'])} | {_f(r['analysis_f1'])} | {_f(r['strs'])} | {_opt(z.get('analysis_f1'))} | "
+                 f"{_opt(z.get('strs'))} |")
+    L.append("")
+    for e in s["per_seed"]:
+        L.append(f"Seed {e['seed']}: {classes_note(e['str'])}.")
     for e in s["per_seed"]:
         r = e["str"]
         if r.get("unclassified"):
