@@ -18,6 +18,8 @@ from mmnet.spotting.config import spot_config
 from mmnet.spotting.in_sample import in_sample_warnings, preset_leak_note, trained_on
 from mmnet.spotting.intervals import Interval
 
+from .test_spot_str_csv import faked  # noqa: F401  (a fixture)
+
 pytest.importorskip("torch")
 
 
@@ -199,3 +201,27 @@ def test_the_preset_note_is_for_the_dataset_whose_statistics_the_preset_holds():
     assert preset_leak_note("table-long", spot_config("casme2")) is None  # a lab's own people: not its statistics
     assert preset_leak_note("casme-sq", spot_config("casme2", ["micro.k=8"])) is None  # k set by hand
     assert preset_leak_note("casme-sq", spot_config("casme2"), synthetic=True) is None  # drawn faces: not theirs
+
+
+@pytest.mark.usefixtures("faked")  # the spotting and classifying faked: no face extra, no decoding
+def test_spot_records_the_recognisers_training_subjects_and_score_spots_warns_on_its_classes(tmp_path, capsys):
+    import torch
+    from safetensors.torch import save_file
+
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    header = {"training": {"dataset": "samm", "datasets": {"samm": {"samples": 4, "subjects": ["006", "007"]}}}}
+    save_file({"w": torch.zeros(1)}, str(checkpoint / "model.safetensors"), metadata={"mmnet": json.dumps(header)})
+    video = tmp_path / "006_1.mp4"
+    video.write_bytes(b"a recording")
+    out = tmp_path / "spots" / "006_1"
+    assert main(["spot", str(video), "--no-progress", "--out", str(out), "--checkpoint", str(checkpoint)]) == 0
+    classifier = json.loads((out / "spot.json").read_text())["provenance"]["models"]["classifier"]
+    assert classifier["trained_on"] == {"dataset": "samm", "subjects": {"samm": ["006", "007"]}}
+    capsys.readouterr()
+    truth = tmp_path / "truth.csv"
+    truth.write_text("subject,video,onset,offset,emotion\n006,006_1,11,21,negative\n")
+    assert main(["score-spots", str(truth), str(out / "str.csv"), "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"1 of 1 scored videos are of subjects the recogniser {checkpoint} was trained on (006)")
