@@ -2,8 +2,9 @@
 faces the recogniser that classified them learnt from.
 
 ``train-spotter`` (without ``--loso``) trains on every video of the dataset. A saved spotter records which
-(``trained_on``: dataset, video ids, subjects; a spotter saved by an earlier mmnet records none: unknown), and
-``mmnet spot`` copies that, and the recogniser checkpoint's training subjects, into ``spot.json``'s provenance.
+(its ``fitted_on``: dataset, video ids, subjects; a spotter saved by an earlier mmnet records none: unknown), and
+``mmnet spot`` copies that, and the recogniser checkpoint's training subjects (``infer.training_subjects``), into
+``spot.json``'s provenance (each model's ``trained_on``).
 ``mmnet score-spots`` reads the ``spot.json`` beside each predictions file and warns when a scored video is one
 the spotter was trained on, or (with an STR analysis) of a subject the recogniser was trained on: such scores are
 in-sample, and the leave-one-subject-out figures (``train-spotter --loso``; ``mmnet train`` on the long-video
