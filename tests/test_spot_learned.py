@@ -242,6 +242,9 @@ def test_fit_spot_save_load_round_trip_and_loso_above_baseline(tiny_set, tmp_pat
     spotter.save(tmp_path / "spotter.pt")
     again = LearnedSpotter.load(tmp_path / "spotter.pt")
     assert again.config == spotter.config and again.seed == 1
+    # what it learnt from is saved with it (score-spots then says when scores on those videos are in-sample)
+    assert again.fitted_on == {"dataset": load.videos[0].dataset, "videos": sorted(v.video for v in load.videos[:2]),
+                               "subjects": sorted({v.subject for v in load.videos[:2]})}
     assert again.spot(load.videos[2]).intervals == result.intervals
     assert again.spot(load.videos[2].path, fps=30.0).intervals == result.intervals  # a frame folder works too
     with pytest.raises(CheckpointError, match="learned spotter, not a flow"):

@@ -44,7 +44,9 @@ its classes (MEAN and BoostingVRME: negative,positive,surprise). Truth rows with
 with --classes they are left out of the analysis (a note and the table say how many), without it there is no
 analysis (the classes would be guessed from missing labels). Emotions are read in any letter case;
 with --mode strs a WARNING names the truth's emotions that the predictions write in another case, as
-STRS-Metric compares them exactly. A note lists the truth's videos without any prediction row.
+STRS-Metric compares them exactly. A note lists the truth's videos without any prediction row. A WARNING
+says when scores are in-sample: the spot.json beside a `mmnet spot --out` file records the videos its spotter
+was trained on and its recogniser's training subjects (docs/spotting.md).
 
 Examples:
   mmnet score-spots truth.csv spots.csv
@@ -293,6 +295,13 @@ def run(args: argparse.Namespace) -> int:
     if str_predictions and types == ("micro",):  # micro-expressions only: "overall" would repeat the micro row
         rows = [r for r in rows if r["type"] == "micro"]
     warnings = case_warnings(args.files[0], prediction_files) if args.mode == "strs" and by_subject else []
+    from ..spotting.in_sample import in_sample_warnings  # the spot.json beside a file: its models' training data
+
+    in_sample, notes = in_sample_warnings(file_of, dataset=args.dataset, subject_of=scoring["subject_of"],
+                                          classes=str_result is not None)
+    warnings += in_sample
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.log is not None:
         write_log(args.log, result, args.dataset)
     report(result, rows, str_result, warnings, as_json=args.json, per_video=args.per_video)

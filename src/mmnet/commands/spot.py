@@ -228,12 +228,16 @@ def _spot(args: argparse.Namespace) -> int:
 
         summary = model_summary(args.checkpoint, list(predictor.class_names))
     if args.out is not None or args.json:  # a result kept or handed on says what it was made from
+        from ..infer.training_subjects import classifier_trained_on
+        from ..spotting.in_sample import model_summaries
         from ..spotting.provenance import spot_provenance
 
         models = {role: path for role, path in (("classifier", args.checkpoint), ("spotter", args.spotter_model))
                   if path is not None}
-        data["provenance"] = spot_provenance(args.source, models=models,
-                                             summaries={"classifier": summary} if summary else None)
+        # with what each model learnt from: score-spots warns when the scored recording is among it (in-sample)
+        data["provenance"] = spot_provenance(args.source, models=models, summaries=model_summaries(
+            summary, args.checkpoint and classifier_trained_on(args.checkpoint),
+            spotter if args.spotter_model is not None else None, classified=args.checkpoint is not None))
     if args.out is not None:
         from ..spotting.timeline import timeline_png
 

@@ -6,13 +6,15 @@ annotates (CAS(ME)^3 read from its label file alone: micro-expressions only, and
 spotted and scored); `mmnet spot --spotter-model MODEL` then uses it on new recordings. With
 --loso it is first evaluated
 leave-one-subject-out (fit on the other subjects, spot the held-out one, MEGC metrics pooled),
-beside the evenly-spaced baseline; the table is printed and written to MODEL.loso.json, with the
+beside the evenly-spaced baseline (explained under the table); the table is printed and written to MODEL.loso.json
+(with its settings: preset, spotter parameters, seed), with the
 spotter's MEGC files beside it: MODEL.loso.megc2020_log.txt (the MEGC2020 log) and
 MODEL.loso.spotting.csv (vid,onset,offset,type; MEGC2023's layout), of the scored types. Each
 finished fold is kept in the folder MODEL.loso/ (one JSON per held-out subject, with the settings
 that produced it): rerunning the same command after an interruption (Ctrl-C, kill, a crash) reuses
 them and computes only the rest, with the same table; folds made with other settings or data are
-not reused.
+not reused. The saved model records the videos it was trained on: scores on them are in-sample
+(`score-spots` warns), and the --loso table is the honest figure.
 
 Examples:
   mmnet train-spotter casme-sq --root /data/CASME_sq --out spotter.pt
@@ -66,6 +68,13 @@ def format_loso(out: dict) -> str:
             c = counts[type_]
             lines.append(f"{type_:8} {name:9} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} {c['precision']:>6.2f} "
                          f"{c['recall']:>6.2f} {c['f1']:>6.2f}")
+    if out.get("baseline_method"):  # what the baseline row is, as the spotting demo says it
+        lines.append(f"baseline: {out['baseline_method']}")
+    settings = out.get("settings") or {}
+    if settings.get("parameters"):
+        lines.append(f"parameters: {settings['parameters']}")
+    if settings.get("preset_note"):
+        lines.append(f"note: {settings['preset_note']}")
     lines.extend(f"note: {video}: {note}" for video, notes in out.get("notes", {}).items() for note in notes)
     return "\n".join(lines)
 
@@ -109,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
     load.raise_if_errors()
     progress = not args.no_progress
     if args.loso:
+        from ..data.common import SYNTH_MARKER
         from ..progress import write_line
+        from ..spotting.demo import BASELINE
+        from ..spotting.in_sample import loso_settings_record
         from ..spotting.loso import loso_spotting
         from ..spotting.loso_records import FoldRecords, loso_settings
 
@@ -119,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
         records.check_names(subjects)  # refused before the line that counts the folds (loso_spotting checks too)
         write_line(records.summary(subjects))  # progress: stdout holds the results
         out = loso_spotting(load, config, seed=args.seed, device=args.device, progress=progress, records=records)
+        # MODEL.loso.json read alone says what its baseline row is and what the table was made with
+        synthetic = (Path(args.root[0]) / SYNTH_MARKER).is_file()  # `mmnet synth`'s: no published statistic is theirs
+        out.update(baseline_method=BASELINE, settings=loso_settings_record(args.dataset, config, seed=args.seed,
+                                                                           synthetic=synthetic))
         print(format_loso(out))
         keep = {k: v for k, v in out.items() if k not in ("evaluation", "predictions")}
         keep["predictions"] = {v: [i.to_dict() for i in ivs] for v, ivs in out["predictions"].items()}
@@ -129,8 +145,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}, {log.name} and {spots.name} ({out['time_s']['total']:.0f} s)")
     spotter = make_spotter(config, seed=args.seed, device=args.device)
     stats = spotter.fit(load.videos, types=load.types, progress=progress)  # the learned spotter: those types alone
+    learns = not getattr(spotter, "fold_independent", False)  # the flow spotter learns nothing: never in-sample
+    if learns:  # saved with it: `mmnet spot` copies it to spot.json, `score-spots` warns of in-sample scores
+        from ..spotting.in_sample import trained_on
+
+        spotter.fitted_on = trained_on(args.dataset, load.videos)
     spotter.save(args.out)
     pairs = ", ".join(f"{s} {stats[s]['pairs']} pairs ({stats[s]['positives']} with an expression)"
                       for s in ("micro", "macro") if isinstance((stats or {}).get(s), dict) and "pairs" in stats[s])
     print(f"wrote {args.out} ({config.method} spotter, {len(load.videos)} videos{'; ' + pairs if pairs else ''})")
+    if learns:
+        from ..spotting.in_sample import TRAINED_ON_ALL
+
+        print(f"note: {TRAINED_ON_ALL}")
     return 0

@@ -14,8 +14,11 @@ mmnet is edited. What each command asks of it:
 * ``fit(videos, *, types, progress=False) -> dict``: learn from ``LongVideo``s and their ground truth, for the
   expression types ``types``; returns statistics (JSON values: LOSO keeps them per fold). Default: nothing
   learned, ``{}``. ``train-spotter`` calls it once on the whole dataset, ``--loso`` once per fold.
-* ``_payload() -> dict`` / ``_restore(data)``: what ``save`` writes beyond the config and seed (plain values and
-  tensors: a model is read with ``weights_only=True``) and reading it back. Default: nothing more.
+* ``_payload() -> dict`` / ``_restore(data)``: what ``save`` writes beyond the config, seed and ``fitted_on``
+  (plain values and tensors: a model is read with ``weights_only=True``) and reading it back. Default: nothing more.
+* ``fitted_on``: the dataset, video ids and subjects it learnt from (``in_sample.trained_on``; ``train-spotter``
+  sets it), saved with it and copied into ``spot.json``, so that ``score-spots`` can say when scores are
+  in-sample. None: unknown.
 * ``fold_independent = True`` when ``spot`` does not depend on ``fit``: spot then recognise spots each
   recording once for every fold.
 * ``spot_kept``: ``mmnet spot --spotter-model``'s call; by default ``spot``, its ``on_frame`` shown as progress.
@@ -106,6 +109,8 @@ class Spotter:
                               "--set method=... and load_spotter find it.")
         self.config = replace(config, method=self.method)
         self.seed, self.device = seed, device
+        # what it learnt from (in_sample.trained_on): None when unknown (not fitted, or saved by an earlier mmnet)
+        self.fitted_on: dict | None = None
         self._aligner = None
         self._aligner_lock = threading.Lock()
 
@@ -153,7 +158,7 @@ class Spotter:
 
     def _payload(self) -> dict:
         return {"format": FORMAT, "version": 1, "method": self.method, "config": asdict(self.config),
-                "seed": self.seed}
+                "seed": self.seed, **({"fitted_on": self.fitted_on} if self.fitted_on is not None else {})}
 
     def _restore(self, data: dict) -> None:
         """Read back what the subclass's ``_payload`` added (``data`` is the whole payload); nothing here."""
@@ -219,5 +224,8 @@ def load_spotter(path, *, device: str = "cpu") -> Spotter:
     except ConfigError as exc:
         raise CheckpointError(f"Spotter model '{path}': {exc}") from exc
     spotter = spotter_class(config.method)(config, seed=int(data.get("seed", 0)), device=device)
+    from .in_sample import read_trained_on
+
+    spotter.fitted_on = read_trained_on(data.get("fitted_on"))  # absent (an earlier mmnet's): unknown
     spotter._restore(data)
     return spotter

@@ -199,7 +199,11 @@ class LearnedSpotter(Spotter):
                             "types=('micro',) for micro-expressions alone), or use the training-free flow spotter "
                             f"({FLOW_INSTEAD}).")
         parts = [self.collect(v, types=types, progress=progress) for v in videos]
-        return self.fit_collected(parts, types=types, progress=progress)
+        stats = self.fit_collected(parts, types=types, progress=progress)
+        from .in_sample import trained_on
+
+        self.fitted_on = trained_on(None, videos)  # saved with it: scores on these videos are in-sample
+        return stats
 
     def fit_collected(self, parts: Sequence[dict], *, types: Sequence[str] = SCALES, progress: bool = False) -> dict:
         """Train on the output of ``collect`` for several videos (LOSO reads each video once, then reuses it)."""

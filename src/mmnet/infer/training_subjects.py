@@ -1,0 +1,51 @@
+"""A recogniser checkpoint's training subjects, for ``spot.json`` (``spotting.in_sample``): whether a recording it
+classifies is of a subject it learnt from, whose classes are then in-sample. Read as ``provenance`` reads the
+rest of what a checkpoint was trained on: its header's training record, the model card beside it, its run folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["classifier_trained_on"]
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def classifier_trained_on(checkpoint: str | Path) -> dict | None:
+    """A recogniser checkpoint's training subjects, ``{"dataset", "subjects": {dataset: [subject]}}``, read from
+    its header's training record, else the model card beside it, else its fold's done.json (``train_subjects``,
+    the final model's) with the run's dataset; None when none records them."""
+    from ..model.checkpoint import weights_file
+    from .provenance import header_training, model_card_beside, run_folder
+
+    path = Path(checkpoint)
+    for training in (header_training(path), (model_card_beside(path) or {}).get("training") or {}):
+        per = training.get("datasets")
+        if isinstance(per, dict) and per and all(isinstance(d, dict) for d in per.values()):
+            return {"dataset": training.get("dataset"),
+                    "subjects": {ds: sorted(map(str, d.get("subjects") or [])) for ds, d in per.items()}}
+    try:
+        done = _read_json(weights_file(path).parent.parent / "done.json")
+    except (OSError, ValueError):
+        done = None
+    if done and isinstance(done.get("train_subjects"), list):
+        run = run_folder(path)
+        dataset = None
+        if run is not None:
+            import yaml
+
+            try:
+                dataset = ((yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}).get("data")
+                           or {}).get("dataset")
+            except (OSError, yaml.YAMLError, AttributeError):
+                dataset = None
+        return {"dataset": dataset, "subjects": {dataset or "unknown": sorted(map(str, done["train_subjects"]))}}
+    return None
