@@ -2,7 +2,8 @@
 
 Loads the dataset the way training does, prints one line per problem (sample, severity, check,
 message), then the samples per class under the label scheme and the subjects. Nothing is
-modified. With --strict the exit code is 1 when any error-severity problem exists.
+modified. With --strict the exit code is 1 when any error-severity problem exists; it is 1 in any case
+when `mmnet train` could not train at all (no usable sample; a table of fewer than two emotions).
 
 Examples:
   mmnet check-data casme2 --root /data/CASME2
@@ -80,14 +81,38 @@ def _frames_line(load) -> str:
     return ", ".join(f"{part}={frames_folder(folders)}" for part, folders in by_part.items())
 
 
-def _table_classes(args: argparse.Namespace, root) -> list[str] | None:
-    """The table dataset's classes under its default scheme: the table's labels, as `mmnet train` fills them."""
+def _table_classes(args: argparse.Namespace, root) -> tuple[list[str] | None, str | None]:
+    """The table dataset's classes under its default scheme: the table's labels, as `mmnet train` fills them; with
+    fewer than two, None and why `mmnet train` refuses them (data.table.too_few_clip_classes)."""
     from ..data.label_maps import TABLE_SCHEME
-    from ..data.table import table_labels
+    from ..data.table import table_labels, too_few_clip_classes
 
     if args.dataset != "table" or (args.scheme or TABLE_SCHEME) != TABLE_SCHEME:
-        return None
-    return table_labels(root, args.annotation) or None
+        return None, None
+    labels = table_labels(root, args.annotation)
+    return (labels, None) if len(labels) >= 2 else (None, too_few_clip_classes(root, args.annotation, labels))
+
+
+def _print_head(args: argparse.Namespace, root, load) -> None:
+    print(f"dataset     {args.dataset}")
+    print(f"root        {root if not isinstance(root, dict) else ', '.join(f'{k}={v}' for k, v in root.items())}")
+    print(f"annotation  {load.annotation or '(none: labels from folder names)'}")
+    print(f"frames      {_frames_line(load)}")
+    print(f"samples     {len(load.samples)} with frames on disk, {len(load.excluded)} excluded (no frames)")
+    print()
+
+
+def _refused(args: argparse.Namespace, root, load, why: str) -> int:
+    """The data's problems, then why `mmnet train` cannot train MMNet on its classes (one class, or none)."""
+    from ..errors import ConfigError
+
+    if args.json:
+        raise ConfigError(why)
+    _print_head(args, root, load)
+    print_issues(load.issues, args.max_width)
+    for k, line in enumerate(wrap(f"error: {why}", args.max_width - 2)):
+        print(("" if k == 0 else "  ") + line)
+    return 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data import LONG_VIDEO_DATASETS, default_scheme, resolve_scheme
     from ..data.class_coverage import check_unique_ids, usage_coverage_lines
     from ..data.frame_check import check_frame_files
+    from ..data.label_maps import one_class
     from ..data.schemes import scheme_warnings
     from ..data.usage import NEAREST_CANNOT, plan_usage
 
@@ -105,9 +131,12 @@ def run(args: argparse.Namespace) -> int:
         from .check_data_long import run_long
 
         return run_long(args, root)
-    scheme = resolve_scheme(args.scheme or default_scheme(args.dataset), _table_classes(args, root),
-                            dataset=args.dataset)
+    classes, refused = _table_classes(args, root)
+    scheme = None if refused else resolve_scheme(args.scheme or default_scheme(args.dataset), classes,
+                                                 dataset=args.dataset)
     load = load_quietly(args, root)
+    if refused or (refused := one_class(scheme.name, scheme.classes)):  # `mmnet train` refuses it (train.resolve)
+        return _refused(args, root, load, refused)
     check_frame_files(load, scheme, deep=args.deep)
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
     check_unique_ids([s for s, _ in usage.used], args.dataset)  # refused as `mmnet train` refuses it
@@ -116,13 +145,7 @@ def run(args: argparse.Namespace) -> int:
         _print_json(args, root, scheme, load, usage)
         return 1 if args.strict and (load.errors or usage.problems) else 0
 
-    print(f"dataset     {args.dataset}")
-    print(f"root        {root if not isinstance(root, dict) else ', '.join(f'{k}={v}' for k, v in root.items())}")
-    print(f"annotation  {load.annotation or '(none: labels from folder names)'}")
-    print(f"frames      {_frames_line(load)}")
-    print(f"samples     {len(load.samples)} with frames on disk, {len(load.excluded)} excluded (no frames)")
-    print()
-
+    _print_head(args, root, load)
     errors = print_issues(load.issues, args.max_width)
 
     pairs = usage.used

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from ..errors import ConfigError
 from .case_keys import fold_words
 
-__all__ = ["TABLE_DATASET", "TABLE_SCHEME", "is_label_map", "label_map_scheme", "table_scheme"]
+__all__ = ["TABLE_DATASET", "TABLE_SCHEME", "is_label_map", "label_map_scheme", "table_scheme", "one_class"]
 
 #: The dataset of a lab's own clips (mmnet.data.table): its labels are its own vocabulary, any scheme may read them.
 TABLE_DATASET = "table"
@@ -84,3 +84,17 @@ def table_scheme(classes: Iterable[str] | None, dataset: str) -> dict:
         raise ConfigError(f"data.classes {classes} names a class twice (labels are compared in lower case).")
     return {"name": TABLE_SCHEME, "classes": tuple(classes), "mapping": dict(zip(keys, classes)),
             "datasets": (dataset,), "source": "each emotion label of the table its own class (data.classes)"}
+
+
+def one_class(name: str, classes: Iterable[str]) -> str | None:
+    """Why MMNet cannot train on the scheme ``name`` with ``classes`` (one class, which a label map or data.classes
+    can give: the network needs two), and what to do; None when it has two or more. Scoring and analysis may still
+    use such a scheme, so it is refused where training starts (train.resolve, check-data), not built."""
+    classes = list(classes)
+    if len(classes) >= 2:
+        return None
+    if is_label_map(name):
+        return (f"data.scheme label map {name!r} maps its labels to one class ({classes[0]}): MMNet needs two classes "
+                f"or more; map the labels to two classes or more, e.g. {_EXAMPLE}.")
+    return (f"data.classes {classes} lists one class: MMNet needs two classes or more; list two or more, or leave "
+            "data.classes unset (the table dataset then takes the labels of its emotion column).")

@@ -29,7 +29,8 @@ from .case_keys import fold_case, fold_words
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
 from .sample import Issue, Sample
 
-__all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "table_labels"]
+__all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "table_labels", "too_few_clip_classes",
+           "too_few_said"]
 
 ANNOTATION_NAME = "annotations.csv"
 
@@ -102,6 +103,36 @@ def table_labels(root: str | Path, annotation: str | Path | None = None) -> list
     with _columns_said():
         column = table.column(*COLUMNS["label"])
     return sorted({t for _, row in table.rows if (t := label_text(cell(row, column)))})
+
+
+def too_few_said(where: str, labels: list[str], rows: list[int], blank: list[int], kind: str, no_row: str) -> str:
+    """Why a lab's table (``where``) gives MMNet fewer than two classes: its ``kind`` rows ``rows`` hold the labels
+    ``labels`` (sorted); ``blank``, those of them without an emotion, are named. Shared by the clip table (here) and
+    table-long (table_long.too_few_classes), so that both say it alike."""
+    if not rows:
+        why = f"has no {no_row}"
+    elif not labels:
+        why = f"gives no {kind} an emotion"
+    else:
+        why = f"gives its {kind}s one emotion alone ({labels[0]}): MMNet needs two classes or more"
+    shown = ", ".join(map(str, blank[:10])) + (f" and {len(blank) - 10} more" if len(blank) > 10 else "")
+    return f"{where} {why}" + (f"; the {kind} row(s) {shown} have no emotion" if blank else "")
+
+
+def too_few_clip_classes(root: str | Path, annotation: str | Path | None, labels: list[str]) -> str:
+    """Why ``mmnet train`` cannot train MMNet on this table, whose labels are ``labels`` (fewer than two): no clip
+    row, no emotion, or one alone, with the rows without an emotion named, and what to do (as table-long's
+    table_long.too_few_classes says it)."""
+    from .annotations import cell, label_text
+
+    table = _read(_annotation(Path(root), annotation))
+    with _columns_said():
+        column = table.column(*COLUMNS["label"])
+    rows = [row_no for row_no, _ in table.rows]
+    blank = [row_no for row_no, row in table.rows if not label_text(cell(row, column))]
+    return (f"{too_few_said(table.where(), labels, rows, blank, 'clip', 'clip row')}. mmnet train trains MMNet on "
+            "the emotion of each clip: fill in the emotion column, one label per clip row, two emotions or more "
+            "(docs/datasets.md, \"Your own dataset\").")
 
 
 def _parts(clip: str) -> tuple[str, ...] | None:

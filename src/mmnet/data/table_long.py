@@ -45,7 +45,7 @@ from .long_video import (
 )
 from .long_video import cell_text as _text
 from .sample import Issue
-from .table import _parts, frame_pattern
+from .table import _parts, frame_pattern, too_few_said
 
 __all__ = ["load_table_long", "table_long_labels", "too_few_classes", "fps_option", "check_fps", "ANNOTATION_NAME",
            "COLUMNS", "DATASET"]
@@ -104,22 +104,14 @@ def too_few_classes(root: str | Path, annotation: str | Path | None, labels: lis
         table = read_table(_annotation(Path(root), annotation), header="subject")
         label, type_ = table.column(*COLUMNS["label"], required=False), table.column(*COLUMNS["type"])
     micro = [row_no for row_no, row in table.rows if parse_type(cell(row, type_)) == "micro"]
-    blank = [row_no for row_no, row in table.rows if row_no in micro and not label_text(cell(row, label))]
     spotter = (f"To train only a spotter on it: mmnet train-spotter {DATASET} --root {root} --out SPOTTER.pt "
                "[--loso] (docs/spotting.md).")
     if label is None:
-        why = "has no emotion column"
-    elif not micro:
-        why = "has no micro-expression row (type micro)"
-    elif not labels:
-        why = "gives no micro-expression an emotion"
-    else:
-        why = f"gives its micro-expressions one emotion alone ({labels[0]}): MMNet needs two classes or more"
-    rows = ""
-    if label is not None and blank:
-        shown = ", ".join(map(str, blank[:10])) + (f" and {len(blank) - 10} more" if len(blank) > 10 else "")
-        rows = f"; the micro-expression row(s) {shown} have no emotion"
-    return (f"{table.where()} {why}{rows}. Spot then recognise (mmnet train) trains MMNet on the emotion of each "
+        why = f"{table.where()} has no emotion column"
+    else:  # as the clip table says it
+        blank = [row_no for row_no, row in table.rows if row_no in micro and not label_text(cell(row, label))]
+        why = too_few_said(table.where(), labels, micro, blank, "micro-expression", "micro-expression row (type micro)")
+    return (f"{why}. Spot then recognise (mmnet train) trains MMNet on the emotion of each "
             f"micro-expression: fill in an emotion column (one label per micro row; macro rows need none). {spotter}")
 
 

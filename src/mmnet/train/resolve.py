@@ -8,7 +8,7 @@ import logging
 
 from ..config import ExperimentConfig, config_from_dict, config_to_dict
 from ..data import DATASETS, LONG_VIDEO_DATASETS, default_scheme, resolve_scheme
-from ..data.label_maps import TABLE_DATASET, TABLE_SCHEME
+from ..data.label_maps import TABLE_DATASET, TABLE_SCHEME, one_class
 from ..dataset_root import absolute_paths, parse_root
 from ..errors import ConfigError, verify_choice
 from ..model.mmnet import MMNetConfig
@@ -25,18 +25,15 @@ def _with_table_classes(cfg: ExperimentConfig) -> ExperimentConfig:
     tables = (TABLE_DATASET, "table-long")  # table-long: its micro-expressions' labels, the ones MMNet trains on
     if d.dataset not in tables or d.classes or (d.scheme or TABLE_SCHEME) != TABLE_SCHEME or d.root is None:
         return cfg
-    from ..data.table import table_labels
+    from ..data.table import table_labels, too_few_clip_classes
     from ..data.table_long import table_long_labels, too_few_classes
 
-    labels = table_labels if d.dataset == TABLE_DATASET else table_long_labels
+    labels, too_few = ((table_labels, too_few_clip_classes) if d.dataset == TABLE_DATASET
+                       else (table_long_labels, too_few_classes))
     root = parse_root(d.dataset, d.root)
     classes = labels(root, d.annotation)
-    if len(classes) < 2 and d.dataset != TABLE_DATASET:  # a table for spotting, or one label: which, and what to do
-        raise ConfigError(too_few_classes(root, d.annotation, classes))
-    if not classes:
-        each = "clip" if d.dataset == TABLE_DATASET else "micro-expression"
-        raise ConfigError(f"the emotion column of the table of {d.root} holds no label: fill it in (one emotion per "
-                          f"{each}), then train.")
+    if len(classes) < 2:  # no emotion, or one alone (a table-long for spotting): which, the rows, what to do
+        raise ConfigError(too_few(root, d.annotation, classes))
     log.info("data.classes from the table's emotion column (sorted): %s", ", ".join(classes))
     return dataclasses.replace(cfg, data=dataclasses.replace(d, classes=classes))
 
@@ -57,6 +54,8 @@ def resolve_config(cfg: ExperimentConfig) -> ExperimentConfig:
     d = cfg.data
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
+    if (why := one_class(scheme.name, scheme.classes)) is not None:  # else "model.num_classes must be >= 2"
+        raise ConfigError(why)
     # at its default, model.num_classes follows the scheme (as data.classes); another count is refused
     if cfg.model.num_classes not in (MMNetConfig.num_classes, scheme.num_classes):
         raise ConfigError(

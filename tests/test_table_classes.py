@@ -1,0 +1,103 @@
+"""A clip table (the `table` dataset) that cannot give MMNet two classes: `mmnet train` and `mmnet check-data` refuse
+it naming the file, why (no clip row, no emotion, one emotion alone) and the rows without an emotion, as table-long's
+refusal does; a row without an emotion beside two labels is named, never dropped silently."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from mmnet.cli import main
+
+from .fakes import write_frames
+
+HEADER = "subject,clip,onset,apex,emotion"
+
+
+def _tree(root: Path, rows: list[str]) -> Path:
+    """P01/c1, P02/c1 and P02/c2, frames 1-10 each, and ROOT/annotations.csv."""
+    for clip in ("P01/c1", "P02/c1", "P02/c2"):
+        write_frames(root / clip, range(1, 11), "frame_{:04d}.jpg".format)
+    (root / "annotations.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return root
+
+
+def _train_error(root: Path, capsys, *extra: str) -> str:
+    assert main(["train", "--dataset", "table", "--root", str(root), "--print-config", *extra]) == 3
+    return capsys.readouterr().err
+
+
+def test_train_refuses_a_table_without_two_emotions_naming_why_and_the_rows(tmp_path, capsys):
+    # one emotion, written in two cases: was "model.num_classes must be an integer >= 2, got 1"
+    root = _tree(tmp_path / "a", ["P01,P01/c1,1,5,happiness", "P02,P02/c1,1,5,Happiness"])
+    err = _train_error(root, capsys)
+    table = f"'{root / 'annotations.csv'}'"
+    assert f"{table} gives its clips one emotion alone (happiness): MMNet needs two classes or more." in err
+    assert "fill in the emotion column, one label per clip row, two emotions or more" in err
+    assert "num_classes" not in err and "have no emotion" not in err
+    # one emotion and a row without any: the row is named
+    root = _tree(tmp_path / "b", ["P01,P01/c1,1,5,happiness", "P02,P02/c1,1,5,"])
+    err = _train_error(root, capsys)
+    assert "one emotion alone (happiness): MMNet needs two classes or more; the clip row(s) 3 have no emotion." in err
+    # no emotion at all: was "the emotion column of the table of ROOT holds no label", naming no row
+    root = _tree(tmp_path / "c", ["P01,P01/c1,1,5,", "P02,P02/c1,1,5, "])
+    err = _train_error(root, capsys)
+    assert f"'{root / 'annotations.csv'}' gives no clip an emotion; the clip row(s) 2, 3 have no emotion." in err
+    # a header and no row: the reader says so
+    root = _tree(tmp_path / "d", [])
+    assert f"'{root / 'annotations.csv'}' has a header row (row 1) but no rows below it" in _train_error(root, capsys)
+    # two emotions: the classes, sorted
+    root = _tree(tmp_path / "e", ["P01,P01/c1,1,5,happiness", "P02,P02/c1,1,5,Anger"])
+    assert main(["train", "--dataset", "table", "--root", str(root), "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["data"]["classes"] == ["anger", "happiness"]
+
+
+def test_check_data_lists_the_problems_then_refuses_one_emotion(tmp_path, capsys):
+    # it printed "happiness 1" and exited 0, as if `mmnet train` could run on it
+    root = _tree(tmp_path / "lab", ["P01,P01/c1,1,5,happiness", "P02,P02/c1,1,5,", "P02,P02/c2,1,5,happiness"])
+    assert main(["check-data", "table", "--root", str(root)]) == 1
+    out = " ".join(capsys.readouterr().out.split())  # unwrapped
+    assert "table/P02/P02/c1 error label_missing" in out and "row 3: no emotion label" in out
+    assert ("error: '" + str(root / "annotations.csv") + "' gives its clips one emotion alone (happiness): MMNet needs "
+            "two classes or more; the clip row(s) 3 have no emotion.") in out
+    assert "scheme " not in out  # no class count that reads as usable
+    # with no emotion at all it was a message about data.classes, which the user never set
+    root = _tree(tmp_path / "none", ["P01,P01/c1,1,5,", "P02,P02/c1,1,5,"])
+    assert main(["check-data", "table", "--root", str(root)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "gives no clip an emotion; the clip row(s) 2, 3 have no emotion" in out and "data.classes" not in out
+    assert main(["check-data", "table", "--root", str(root), "--json"]) == 3
+    assert "gives no clip an emotion" in capsys.readouterr().err
+
+
+def test_a_row_without_an_emotion_beside_two_is_named_not_dropped(tmp_path, capsys):
+    from mmnet.data import load_dataset, resolve_scheme
+    from mmnet.data.usage import plan_usage
+
+    root = _tree(tmp_path / "lab", ["P01,P01/c1,1,5,happiness", "P02,P02/c1,1,5,", "P02,P02/c2,1,5,anger"])
+    load = load_dataset("table", root)
+    assert [(i.sample_id, i.check, i.severity) for i in load.issues] == [("table/P02/P02/c1", "label_missing", "error")]
+    assert "row 3: no emotion label" in load.issues[0].message
+    scheme = resolve_scheme("table", ["anger", "happiness"], "table")
+    assert [sid for sid, _ in plan_usage(load, scheme, "error").problems] == ["table/P02/P02/c1"]  # training stops
+    assert "table/P02/P02/c1" in [sid for sid, _ in plan_usage(load, scheme, "skip").left_out]  # skipped.csv
+    assert main(["check-data", "table", "--root", str(root), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["training_stops"] and len(data["used"]) == 2
+
+
+def test_a_label_map_or_classes_list_of_one_class_is_refused_by_name(tmp_path, capsys):
+    from mmnet.data import resolve_scheme
+
+    root = _tree(tmp_path / "lab", ["P01,P01/c1,1,5,happiness", "P02,P02/c1,1,5,anger"])
+    err = _train_error(root, capsys, "--scheme", "happiness=positive, anger=-")
+    assert "label map 'happiness=positive, anger=-' maps its labels to one class (positive): MMNet needs two" in err
+    err = _train_error(root, capsys, "--set", "data.classes=[happiness]")
+    assert "data.classes ['happiness'] lists one class: MMNet needs two classes or more" in err
+    assert "num_classes" not in err
+    assert main(["check-data", "table", "--root", str(root), "--scheme", "happiness=positive"]) == 1
+    assert "maps its labels to one class (positive)" in capsys.readouterr().out
+    # scoring and analysis still build such a scheme (score-spots' STR classes of a one-emotion table)
+    assert resolve_scheme("happiness=positive", None, "table").classes == ("positive",)
