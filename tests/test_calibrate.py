@@ -18,7 +18,6 @@ from mmnet.train import calibrate as cal_mod
 from mmnet.train import calibrate_choice
 from mmnet.train.calibrate import OPTIONS, Calibration, choose, measure, plan_training
 
-
 DEFAULTS = {"precision": "bf16", "fp32": "channels_last", "bf16": "channels_last"}
 
 
@@ -215,7 +214,7 @@ def test_runs_started_together_measure_once_the_others_wait_for_its_record(monke
         first.join(10)
         second.join(10)
     assert calls == [64] and results["second"].summary() == results["first"].summary()
-    # the estimate says what a busy host does to it (HARD_LIMIT bounds the timed rounds, not the steps)
+    # the estimate says what a busy host does to it (MAX_ROUNDS bounds the timed rounds, not the steps)
     assert any("~8 s on a quiet machine, minutes on a busy one" in line for line in lines)
 
 

@@ -145,3 +145,14 @@ def test_the_load_average_counts_against_the_usable_cores(monkeypatch):
     assert calibrate_choice.busy_now() == "load average 3.5 on 2 usable cores"
     monkeypatch.setattr(calibrate_choice, "host_load", lambda: (3.5, 16))
     assert calibrate_choice.busy_now() is None
+
+
+def test_info_says_a_record_was_measured_on_a_busy_host(monkeypatch, capsys):
+    from mmnet.cli import main
+
+    monkeypatch.setattr(calibrate_choice, "host_load", lambda: (10.0, 2))
+    monkeypatch.setattr(cal_mod, "measure", lambda image_size, *, budget_s: noisy(steady(300, 290, 181, 173)))
+    assert main(["info", "--calibrate", "--image-size", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "measured on a busy host (load average 10.0 on 2 usable cores): a run on a quiet host measures it" in out
+    assert "(best of 2, rounds 0% apart;" in out
