@@ -76,14 +76,14 @@ def _tie(cal: Calibration, a: str, b: str) -> bool:
 
 def load_reasons(cal: Calibration, loads: list[str | None]) -> list[str]:
     """Why ``cal`` was measured under load (empty: it was not); ``loads``: busy_now() before and after measuring."""
-    reasons = list(dict.fromkeys(r for r in loads if r))
+    reasons = [r for r in loads if r][:1]  # the first busy reading says it; a second would repeat it
     if cal.metric == "cpu":
         reasons.append(f"this process had {cal.cpu_share:.0%} of its threads' CPU time")
     timed = sorted((o for o in OPTIONS if cal.timed(o) is not None), key=cal.timed)
     if len(timed) > 1 and _tie(cal, *timed[:2]):
         noise = max(cal.options[o].get("spread", 0.0) for o in timed[:2])
         if noise > NOISE_MARGIN:
-            reasons.append(f"its rounds disagreed by up to {noise:.0%}, more than {timed[0]} led {timed[1]} by")
+            reasons.append(f"its rounds disagreed by up to {noise:.0%}, more than {timed[0]}'s lead over {timed[1]}")
     return reasons
 
 
