@@ -156,3 +156,15 @@ def test_info_says_a_record_was_measured_on_a_busy_host(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "measured on a busy host (load average 10.0 on 2 usable cores): a run on a quiet host measures it" in out
     assert "(best of 2, rounds 0% apart;" in out
+
+
+def test_a_busy_record_that_could_not_be_replaced_is_used_not_measured_on_every_run(monkeypatch):
+    monkeypatch.setattr(calibrate_choice, "host_load", lambda: (10.0, 2))
+    calls = []
+    monkeypatch.setattr(cal_mod, "measure", lambda image_size, *, budget_s: calls.append(1) or noisy(steady(
+        300, 290, 181, 173)))
+    busy = cal_mod.calibrate(64, announce=False)
+    monkeypatch.setattr(calibrate_choice, "host_load", lambda: (0.5, 2))
+    monkeypatch.setattr(cal_mod, "not_keepable", lambda path: "its cache file is another user's")
+    monkeypatch.setattr(calibration_cache, "MEMO", {})
+    assert cal_mod.calibrate(64, announce=False).measured_at == busy.measured_at and calls == [1]

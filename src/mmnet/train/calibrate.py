@@ -104,7 +104,8 @@ class CalibrationNotKept(RuntimeError):
 
 def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | None = None,
               budget_s: float = BUDGET_S, announce: bool = True) -> Calibration:
-    """This machine's calibration at ``image_size``: from the cache, else measured and cached. One process at a
+    """This machine's calibration at ``image_size``: from the cache, else measured and cached; a record measured on a
+    busy host is measured again once the host is quiet (calibrate_choice.measure_again). One process at a
     time measures a machine and size (the cache file's lock): the others wait and read its result. Where the result
     cannot be cached (a folder that is not writable, another user's record that may not be replaced) it is not
     measured, unless ``force``: every run would spend the measurement again (seconds, minutes on a busy host) for what
