@@ -51,6 +51,11 @@ def test_demo_seeds_with_control_write_a_summary(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--seeds", "0", "1", "--with-control", *TINY]) == 0
     printed = capsys.readouterr().out
     assert "| seed | honest UF1 | UAR | Acc % | permuted-label UF1 |" in printed
+    # the arithmetic the scores came from, and how to repeat it (the tests measure nothing: the CPU-flag rule's)
+    env = json.loads((out / "run" / "env.json").read_text())
+    assert (f"arithmetic: {env['precision']}, {env['memory_format']} (CPU flags (MMNET_CALIBRATE=0)); to repeat it "
+            f"anywhere: --set train.precision={env['precision']} --set train.memory_format={env['memory_format']}"
+            ) in printed
     assert f"summary: {out / 'summary.md'}" in printed
     with open(out / "summary.csv") as f:
         reader = csv.DictReader(f)
@@ -60,6 +65,7 @@ def test_demo_seeds_with_control_write_a_summary(tmp_path, capsys):
     for r in rows:
         assert all(0.0 <= float(r[k]) <= 1.0 for k in ("uf1", "uar", "acc", "control_uf1"))
         assert int(r["seconds"]) >= 0 and int(r["control_seconds"]) >= 0 and "threads" in r["machine"]
+        assert f", {env['precision']}, {env['memory_format']}, " in r["machine"]
     # each seed's runs are where a single-seed demo puts them, the control beside the honest run
     for base in (out, out / "seed-1"):
         assert (base / "run" / "report.json").is_file() and (base / "run-permuted-labels" / "report.json").is_file()
@@ -385,3 +391,17 @@ def test_the_demo_takes_a_set_that_agrees_with_its_options(tmp_path, monkeypatch
         main(["demo", "--out", "demo", "--subjects", "2", "--clips-per-subject", "3", "--no-progress",
               "--set", "train.seed=0", "--set", f"data.root={tmp_path / 'demo' / 'data'}"])
     assert seen == [([0], 0, tmp_path / "demo" / "data")]
+
+
+def test_the_demo_names_the_arithmetic_its_scores_came_from_and_how_to_force_it():
+    from mmnet.commands.demo_summary import arithmetic
+
+    env = {"precision": "bf16", "memory_format": "channels_last", "compute_basis": "calibration", "cpu_routes": [],
+           "calibration": {"under_load": []}}
+    assert arithmetic(env) == ("arithmetic: bf16, channels_last (this machine's calibration, see `mmnet info`); to "
+                               "repeat it anywhere: --set train.precision=bf16 --set train.memory_format=channels_last")
+    busy = arithmetic({**env, "calibration": {"under_load": ["load average 10.0 on 2 usable cores"]}})
+    assert busy.endswith("; measured on a busy host: a run on a quiet one measures again and may choose otherwise")
+    routed = arithmetic({**env, "precision": "fp32", "cpu_routes": ["onednn_linear"]})
+    assert "fp32 kernel routes onednn_linear;" in routed and routed.endswith("(the kernel routes then stay off)")
+    assert arithmetic({**env, "compute_basis": "config"}) == "arithmetic: bf16, channels_last (as set)"

@@ -21,14 +21,14 @@ from .model.cpu_kernels import ROUTES
 from .runtime import machine_fingerprint
 
 __all__ = ["Calibration", "calibration_enabled", "calibration_key", "calibration_folder", "cache_path",
-           "read_calibration", "cached", "remember", "cached_calibrations", "inference_routes", "size_bucket",
-           "valid_route",
+           "read_calibration", "cached", "remember", "remembered", "forget", "cached_calibrations", "inference_routes",
+           "size_bucket", "valid_route",
            "OWN_FOLDER_ADVICE", "ENV_SWITCH", "CACHE_VERSION", "OPTIONS", "INFERENCE_ROUTES"]
 
 log = logging.getLogger("mmnet.train")
 
 ENV_SWITCH = "MMNET_CALIBRATE"  # "0": never measure (the CPU-flag rule decides)
-CACHE_VERSION = 2  # 2: kernel routes measured too
+CACHE_VERSION = 3  # 2: kernel routes measured too; 3: rounds' spread and the host's load recorded
 INFERENCE_ROUTES = ("onednn_linear",)  # the kernel routes a forward pass meets (the other acts on weight gradients)
 OPTIONS = ("fp32/contiguous", "fp32/channels_last", "bf16/contiguous", "bf16/channels_last")
 _BUCKETS = (48, 80, 128, 192, 288)  # image-size buckets (upper bounds, px); larger sizes form one more
@@ -43,7 +43,8 @@ class Calibration:
     batch: int
     measured_at: str
     seconds: float  # the calibration's own wall time
-    # option -> {"ms_per_step", "img_per_s", "steps", "status"}; status "ok" or why it was not timed/used
+    # option -> {"ms_per_step", "img_per_s", "steps", "spread", "status"}; status "ok" or why it was not timed/used;
+    # spread: how far its timed rounds disagreed (slowest / fastest - 1)
     options: dict[str, dict] = field(default_factory=dict)
     bf16_check: dict = field(default_factory=dict)  # screen ratio, finite, logit gap, tolerance, ok
     # this process's CPU time over (wall time x threads) in the timed steps: below BUSY_SHARE the host
@@ -52,6 +53,12 @@ class Calibration:
     metric: str = "wall"
     # kernel route -> {"plain_ms", "route_ms", "use"} or {"status": why not measured} (mmnet.model.cpu_kernels)
     routes: dict[str, dict] = field(default_factory=dict)
+    # the CPU-flag rule's choice ({"precision", "fp32": layout, "bf16": layout}): ties go to it (calibrate_choice)
+    defaults: dict = field(default_factory=dict)
+    # why the host counted as busy while measuring (empty: it did not); such a record is measured again by a
+    # later run on a quiet host (mmnet.train.calibrate_choice); busy_streak: busy measurements in a row
+    under_load: list[str] = field(default_factory=list)
+    busy_streak: int = 0
     version: int = CACHE_VERSION
 
     def route_choice(self, precision: str = "fp32", layout: str = "channels_last") -> dict[str, bool]:
@@ -120,6 +127,9 @@ def read_calibration(path: Path) -> Calibration:
     if not isinstance(cal.routes, dict) or set(cal.routes) not in (set(), set(ROUTES)) or not all(
             valid_route(e) for e in cal.routes.values()):
         raise ValueError("the kernel routes measured are not mmnet's")
+    if not isinstance(cal.defaults, dict) or not isinstance(cal.under_load, list) or not all(
+            isinstance(r, str) for r in cal.under_load) or not isinstance(cal.busy_streak, int):
+        raise ValueError("its record of the host's load is not mmnet's")
     for entry in cal.options.values():
         if entry.get("status") == "ok" and not (isinstance(entry.get("ms_per_step"), (int, float))
                                                  and math.isfinite(entry["ms_per_step"]) and entry["ms_per_step"] > 0):
@@ -161,6 +171,16 @@ def cached(key: dict, path: Path, then: str | None) -> Calibration | None:
 def remember(path: Path, cal: Calibration) -> None:
     """Keep ``cal`` for this process as the calibration of cache file ``path`` (written or not)."""
     MEMO[str(path)] = cal
+
+
+def remembered(path: Path) -> bool:
+    """Whether this process has read or measured the calibration of cache file ``path`` already."""
+    return str(path) in MEMO
+
+
+def forget(path: Path) -> None:
+    """Drop what this process kept of cache file ``path`` (to be measured again)."""
+    MEMO.pop(str(path), None)
 
 
 def cached_calibrations(cache_dir: str | Path | None = None) -> list[tuple[Path, Calibration | str]]:

@@ -152,6 +152,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     from ..report import format_results_table
     from ..synth.output_folder import data_lock
     from ..train import train_experiment
+    from .demo_summary import arithmetic
 
     t0 = time.perf_counter()
     base = _seed_folder(args.out, seed)
@@ -197,6 +198,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     print(format_results_table(report))
     seconds = time.perf_counter() - t0
     print(f"report: {base / run_name / 'report.md'}  ({seconds:.0f} s)")
+    print(arithmetic(json.loads((base / run_name / "env.json").read_text(encoding="utf-8"))))
     seconds, note = _run_seconds(seconds, finished_before, _finished_folds(base / run_name))
     return report, seconds, base / run_name, note
 
@@ -365,7 +367,8 @@ def _machine(run_dir: Path) -> str:
     where = env.get("cpu_model") or env.get("processor", "")
     if not str(env.get("device", "cpu")).startswith("cpu"):
         where = env["device"]
-    kind = f"{env.get('cpu_capability', '?')}, {env.get('precision', '?')}, {env.get('torch_threads')} threads"
+    kind = (f"{env.get('cpu_capability', '?')}, {env.get('precision', '?')}, {env.get('memory_format', '?')}, "
+            f"{env.get('torch_threads')} threads")
     return f"{where} ({kind})"
 
 

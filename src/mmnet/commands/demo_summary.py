@@ -30,6 +30,22 @@ def write_summary(rows: list[dict], out: Path, *, with_control: bool) -> str:
     return text + f"\nsummary: {out / 'summary.md'} and {out / 'summary.csv'}"
 
 
+def arithmetic(env: dict) -> str:
+    """The precision and layout a run trained in, from its env.json, how they were decided and how to force them: a
+    run's exact scores depend on them (bf16 rounds differently from fp32, a layout changes the kernels' sums)."""
+    prec, fmt, basis = env.get("precision", "?"), env.get("memory_format", "?"), str(env.get("compute_basis", "?"))
+    how = {"calibration": "this machine's calibration, see `mmnet info`", "config": "as set"}.get(basis, basis)
+    line = f"arithmetic: {prec}, {fmt} ({how})"
+    if env.get("cpu_routes"):  # fp32 kernel routes come from the calibration only
+        line += f", fp32 kernel routes {', '.join(env['cpu_routes'])}"
+    if basis != "config":
+        line += f"; to repeat it anywhere: --set train.precision={prec} --set train.memory_format={fmt}"
+        line += " (the kernel routes then stay off)" if env.get("cpu_routes") else ""
+    if (env.get("calibration") or {}).get("under_load"):
+        line += "; measured on a busy host: a run on a quiet one measures again and may choose otherwise"
+    return line
+
+
 def _markdown(rows: list[dict], with_control: bool) -> str:
     head = ["seed", "honest UF1", "UAR", "Acc %"] + (["permuted-label UF1"] if with_control else [])
     head += ["seconds" + (" (honest + control)" if with_control else "")]

@@ -40,11 +40,18 @@ def _calibration_lines(cal, current: dict) -> list[str]:
     if cal.metric == "cpu":
         lines.append(f"    the host was busy while measuring (this process had {cal.cpu_share:.0%} of its threads' "
                      "CPU time): ms/step is CPU time / threads, not wall time; `mmnet info --calibrate` measures again")
+    if cal.under_load:
+        from ..train.calibrate_choice import MAX_BUSY_STREAK
+
+        then = ("a run on a quiet host measures it again" if cal.busy_streak < MAX_BUSY_STREAK else
+                f"kept after {cal.busy_streak} busy measurements in a row; `mmnet info --calibrate` measures again")
+        lines.append(f"    measured on a busy host ({'; '.join(cal.under_load)}): {then}")
     for option in OPTIONS:
         entry = cal.options.get(option, {})
         if entry.get("status") == "ok":
             lines.append(f"    {option:20} {entry['ms_per_step']:9.1f} ms/step {entry['img_per_s']:8.2f} img/s "
-                         f"(best of {entry['steps']}; wall {entry.get('wall_ms', 0):.0f} ms, "
+                         f"(best of {entry['steps']}, rounds {entry.get('spread', 0):.0%} apart; "
+                         f"wall {entry.get('wall_ms', 0):.0f} ms, "
                          f"CPU {entry.get('cpu_ms', 0):.0f} ms)")
         else:
             lines.append(f"    {option:20} {entry.get('status', 'not measured')}")

@@ -10,8 +10,11 @@ flags, torch version, thread count and image-size bucket, so it runs once per ma
 - Quick: a bf16 convolution against fp32 first (milliseconds) drops bf16 where it is emulated;
   then one untimed warm-up step per option, then rounds of one timed step per option (interleaved,
   so that a busy neighbour on a shared host slows all options alike) until the time budget is
-  spent, 2 rounds at least (1 past three budgets). An option's figure is its fastest step: wall
-  time, or on a busy host (the process got under 60 % of its threads' CPU time) CPU time / threads.
+  spent, 2 rounds at least (a single round cannot show its own noise), 8 at most. An option's figure is its
+  fastest step: wall time, or on a busy host (the process got under 60 % of its threads' CPU time) CPU time / threads.
+- Noise and load (:mod:`mmnet.train.calibrate_choice`): options whose figures lie within their rounds' spread tie,
+  and a tie goes to the CPU-flag rule's choice; a record measured on a busy host is cached marked as such and
+  measured again by a later run that finds the host quiet.
 - Correct: bf16 is chosen only if every bf16 step's loss was finite, its logits agree with
   fp32's within ``LOGIT_TOLERANCE`` (same weights, same batch), and it is faster than the best
   fp32 option by ``BF16_MIN_GAIN`` (a tie is not worth bf16's rounding).
@@ -52,13 +55,25 @@ from ..calibration_cache import (
     calibration_enabled,
     calibration_folder,
     calibration_key,
+    forget,
     inference_routes,
     remember,
+    remembered,
     size_bucket,
 )
 from ..data.cache_folder import entry_lock
 from ..runtime import ComputePlan, configure_cuda_numerics, plan_compute, resolve_device
 from ..utils import atomic_write_text, in_made_folder
+from .calibrate_choice import (
+    BF16_MIN_GAIN,
+    BUSY_SHARE,
+    busy_now,
+    choose,
+    flag_defaults,
+    load_reasons,
+    measure_again,
+    spread,
+)
 from .calibrate_routes import measure_routes
 
 if TYPE_CHECKING:
@@ -66,15 +81,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Calibration", "CalibrationNotKept", "not_keepable", "calibration_enabled", "calibrate", "calibrated_routes",
            "inference_routes", "choose", "measure", "plan_training", "cached_calibrations", "calibration_folder",
-           "size_bucket", "OPTIONS", "INFERENCE_ROUTES"]
+           "size_bucket", "OPTIONS", "INFERENCE_ROUTES", "BF16_MIN_GAIN", "BUSY_SHARE"]
 
 log = logging.getLogger("mmnet.train")
 
 BUDGET_S = 8.0  # the timed rounds stop once this much has been spent (screen and warm-up included)
-MIN_ROUNDS, MAX_ROUNDS = 2, 8
-HARD_LIMIT = 3  # past this many budgets, one timed round is enough
-BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
-BUSY_SHARE = 0.6
+MIN_ROUNDS, MAX_ROUNDS = 2, 8  # best of 2 at least, however slow the steps: one round cannot tell noise from speed
 BF16_SCREEN_RATIO = 2.0  # a bf16 convolution this much slower than fp32: emulated, not timed further
 LOGIT_TOLERANCE = 0.1  # max |bf16 - fp32| logit, relative to the fp32 logits' largest magnitude (at least 1)
 
@@ -92,7 +104,8 @@ class CalibrationNotKept(RuntimeError):
 
 def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | None = None,
               budget_s: float = BUDGET_S, announce: bool = True) -> Calibration:
-    """This machine's calibration at ``image_size``: from the cache, else measured and cached. One process at a
+    """This machine's calibration at ``image_size``: from the cache, else measured and cached; a record measured on a
+    busy host is measured again once the host is quiet (calibrate_choice.measure_again). One process at a
     time measures a machine and size (the cache file's lock): the others wait and read its result. Where the result
     cannot be cached (a folder that is not writable, another user's record that may not be replaced) it is not
     measured, unless ``force``: every run would spend the measurement again (seconds, minutes on a busy host) for what
@@ -100,15 +113,24 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
     """
     key = calibration_key(image_size)
     path = cache_path(key, cache_dir)
+    seen = remembered(path)  # read or measured by this process already: kept for it, however measured
+    stale = None  # the measured_at of a record taken on a busy host, to be measured again now that it is quiet
     if not force and (cal := cached(key, path, None)) is not None:  # cached: no turn to wait for, nothing to write
-        return cal
+        if seen or not measure_again(cal):
+            return cal
+        stale = cal.measured_at
+        forget(path)
+        log.info("calibration '%s' was measured on a busy host (%s); the host is quiet now: measuring again",
+                 path, "; ".join(cal.under_load))
     waiting = (f"waiting for another mmnet process measuring this machine's training steps at {size_bucket(image_size)}"
                f" (calibration '{path}')")
     with entry_lock(path, waiting):
         not_kept = not_keepable(path)
         then = "measuring again" if force or not_kept is None else "not measured, since it could not be cached"
-        if not force and (cal := cached(key, path, then)) is not None:  # measured by the process we waited for
-            return cal
+        previous = cached(key, path, then)
+        # measured by the process we waited for; or one to replace that cannot be: kept
+        if not force and previous is not None and (previous.measured_at != stale or not_kept is not None):
+            return previous
         if not_kept is not None and not force:
             raise CalibrationNotKept(not_kept, f"Measuring on every run costs more than it gains; {OWN_FOLDER_ADVICE}, "
                                                f"or train.precision / train.memory_format (or {ENV_SWITCH}=0) choose "
@@ -121,6 +143,8 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
                        f"{ENV_SWITCH}=0 skips it)")
         cal = measure(image_size, budget_s=budget_s)
         cal.key = key
+        if cal.under_load:
+            cal.busy_streak = 1 + (previous.busy_streak if previous is not None and previous.under_load else 0)
         if announce:
             choice = choose(cal)
             figures = ", ".join(f"{o} {e['ms_per_step']:.0f} ms" if e.get("status") == "ok"
@@ -129,6 +153,9 @@ def calibrate(image_size: int, *, force: bool = False, cache_dir: str | Path | N
             write_line(f"Measured in {cal.seconds:.1f} s (batch {cal.batch}, fastest step): {figures} -> "
                        + ("/".join(choice) if choice else "none usable, the CPU-flag rule decides")
                        + (f"; fp32 kernel routes faster here: {', '.join(routes)}" if routes else ""))
+            if cal.under_load:
+                write_line(f"The host was busy ({'; '.join(cal.under_load)}): this choice is used, and measured "
+                           f"again by a run on a quiet host (`mmnet info --calibrate --image-size {image_size}`)")
         try:
             atomic_write_text(path, json.dumps(cal.summary(), indent=2) + "\n")
         except OSError as exc:
@@ -172,29 +199,6 @@ def _overrides_sticky_bit() -> bool:
 
 
 # ----------------------------------------------------------------------------- the choice
-def choose(cal: Calibration, precision: str = "auto", memory_format: str = "auto") -> tuple[str, str] | None:
-    """(precision, memory format) from the measured figures, within what the config fixed;
-    None when nothing measured applies (the caller falls back to the CPU-flag rule)."""
-
-    def fits(option: str) -> bool:
-        prec, fmt = option.split("/")
-        return precision in ("auto", prec) and memory_format in ("auto", fmt) and cal.timed(option) is not None
-
-    candidates = [o for o in OPTIONS if fits(o)]
-    if precision == "auto" and not cal.bf16_check.get("ok", False):
-        candidates = [o for o in candidates if o.startswith("fp32/")]
-    if not candidates:
-        return None
-    fastest = {p: min((o for o in candidates if o.startswith(p + "/")), key=cal.timed, default=None)
-               for p in ("fp32", "bf16")}
-    best = fastest["fp32"] or fastest["bf16"]
-    if fastest["fp32"] and fastest["bf16"]:
-        gain = 1 - cal.timed(fastest["bf16"]) / cal.timed(fastest["fp32"])
-        best = fastest["bf16"] if gain >= BF16_MIN_GAIN else fastest["fp32"]
-    prec, fmt = best.split("/")
-    return prec, fmt
-
-
 def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -> ComputePlan:
     """The ComputePlan of a training run: measured on CPU when precision or memory format is "auto"
     (see the module's text), else (or when measuring is off or fails) ``runtime.plan_compute``. On CUDA it
@@ -229,7 +233,8 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
     prec, fmt = choice
     memory_format = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
     record = {k: getattr(cal, k) for k in ("image_size", "batch", "measured_at", "cpu_share", "metric", "options",
-                                           "bf16_check", "routes")} | {"size_bucket": cal.key.get("size_bucket")}
+                                           "bf16_check", "routes", "defaults",
+                                           "under_load")} | {"size_bucket": cal.key.get("size_bucket")}
     return ComputePlan(dev, prec, memory_format, "calibration", record, cpu_routes=cal.route_choice(prec, fmt))
 
 
@@ -267,7 +272,7 @@ def measure(image_size: int, *, budget_s: float = BUDGET_S, bench=None, clock=ti
 
 
 def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
-    start = clock()
+    start, load_before = clock(), busy_now()
     if bench is None:
         from .calibrate_steps import ModelBench
 
@@ -325,8 +330,6 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
         last_round = sum(times[o][-1] for o in active if times[o]) if rounds else 0.0
         if rounds >= MIN_ROUNDS and clock() - start + last_round > budget_s:
             break
-        if rounds and clock() - start > HARD_LIMIT * budget_s:  # a very slow or very busy machine: one round
-            break
         for option in active:
             run(option, timed=True)
         rounds += 1
@@ -340,7 +343,8 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
             wall_s, cpu_s = min(times[option]), min(cpu[option])
             best = wall_s if metric == "wall" else cpu_s / bench.threads
             entry.update(ms_per_step=round(best * 1e3, 3), img_per_s=round(bench.batch / best, 3),
-                         steps=len(times[option]), wall_ms=round(wall_s * 1e3, 3), cpu_ms=round(cpu_s * 1e3, 3))
+                         steps=len(times[option]), wall_ms=round(wall_s * 1e3, 3), cpu_ms=round(cpu_s * 1e3, 3),
+                         spread=round(spread(times[option] if metric == "wall" else cpu[option]), 4))
         elif entry["status"] == "ok":
             entry["status"] = "failed: no timed step"
     check["finite"] = finite
@@ -350,7 +354,9 @@ def _measure(image_size: int, budget_s: float, bench, clock) -> Calibration:
     # numerically usable: losses finite and logits close to fp32's (an option that failed to run is simply not timed)
     check["ok"] = finite and "max_logit_diff" in check and not any(
         options[o]["status"].startswith("rejected") for o in OPTIONS)
-    return Calibration(key={}, image_size=image_size, batch=bench.batch,
-                       measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(clock() - start, 3),
-                       options=options, bf16_check=check, cpu_share=None if share is None else round(share, 3),
-                       metric=metric, routes=routes)
+    cal = Calibration(key={}, image_size=image_size, batch=bench.batch,
+                      measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), seconds=round(clock() - start, 3),
+                      options=options, bf16_check=check, cpu_share=None if share is None else round(share, 3),
+                      metric=metric, routes=routes, defaults=flag_defaults())
+    cal.under_load = load_reasons(cal, [load_before, busy_now()])
+    return cal

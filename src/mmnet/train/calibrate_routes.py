@@ -5,6 +5,7 @@ are :mod:`mmnet.model.cpu_kernels`'."""
 from __future__ import annotations
 
 from ..model.cpu_kernels import ROUTES
+from .calibrate_choice import spread
 
 __all__ = ["measure_routes", "ROUTE_MIN_GAIN", "ROUTE_ROUNDS"]
 
@@ -14,7 +15,8 @@ ROUTE_ROUNDS = 3
 
 def measure_routes(bench, layout: str, metric: str) -> dict[str, dict]:
     """Each kernel route against the plain kernel, in the faster fp32 layout: ROUTE_ROUNDS interleaved
-    rounds after an untimed one, the best of each, by wall time, or by CPU time / threads on a busy host
+    rounds after an untimed one, the best of each (used when at least ROUTE_MIN_GAIN, and more than the rounds'
+    spread, faster), by wall time, or by CPU time / threads on a busy host
     (``metric``, as the options). ``bench.route(name, on, layout)`` times one run: (wall s, CPU s);
     a bench without it measures none."""
     if not hasattr(bench, "route"):
@@ -33,8 +35,10 @@ def measure_routes(bench, layout: str, metric: str) -> dict[str, dict]:
                 plain.append(timed(name, False))
                 routed.append(timed(name, True))
             plain_ms, route_ms = min(plain) * 1e3, min(routed) * 1e3
+            # a lead within the rounds' own spread is noise too (a busy host): the route stays off, as by default
+            noise = max(spread(plain), spread(routed))
             out[name] = {"plain_ms": round(plain_ms, 3), "route_ms": round(route_ms, 3), "layout": layout,
-                         "use": route_ms <= (1 - ROUTE_MIN_GAIN) * plain_ms}
+                         "spread": round(noise, 4), "use": route_ms <= (1 - max(ROUTE_MIN_GAIN, noise)) * plain_ms}
         except Exception as exc:  # noqa: BLE001 - a route that does not run here stays off
             out[name] = {"status": f"failed: {type(exc).__name__}: {exc}", "use": False}
     return out
