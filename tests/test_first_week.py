@@ -173,7 +173,7 @@ def test_rerun_of_a_finished_run_says_so(trained, synth_root, capsys):
     tmp, _ = trained
     assert main(_train_args(synth_root, tmp / "run", tmp / "cache")) == 0
     captured = capsys.readouterr()
-    assert "2/2 folds already finished; report rebuilt" in captured.err
+    assert "2/2 folds already finished; rebuilding the report" in captured.err
     assert "[fold " not in captured.err and "UF1" in captured.out
 
 

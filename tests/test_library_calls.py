@@ -140,14 +140,14 @@ def test_a_command_called_from_python_sets_back_the_process_settings(tmp_path, m
 def test_progress_false_writes_nothing_and_the_command_still_does(synth_root, tmp_path, capfd):
     cfg = _cfg(synth_root, tmp_path)
     run_experiment(cfg, tmp_path / "run", progress=False)
-    run_experiment(cfg, tmp_path / "run", progress=False)  # nothing left to train: "report rebuilt"
+    run_experiment(cfg, tmp_path / "run", progress=False)  # nothing left to train: the report is rebuilt
     assert capfd.readouterr().err == ""
     args = ["train", "--dataset", "casme2", "--root", str(synth_root), "--out", str(tmp_path / "cli"), "--no-progress",
             "--set", f"data.cache_dir={tmp_path / 'cache'}"] + [x for s in TINY for x in ("--set", s)]
     assert main(args) == 0
     assert "[fold 1/3] cli seed 0 fold casme2/01: 1 epoch in" in capfd.readouterr().err
     assert main(args) == 0
-    assert "3/3 folds already finished; report rebuilt" in capfd.readouterr().err
+    assert "3/3 folds already finished; rebuilding the report" in capfd.readouterr().err
 
 
 def test_restart_from_python_moves_the_earlier_run_aside(synth_root, tmp_path):

@@ -138,7 +138,7 @@ def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, mon
     assert main(args) == 0  # resumes: only the unspotted fold
     printed, err = capsys.readouterr()
     assert "2/2 folds trained; spotting and recognition of 1 fold(s) left" in err and "[spots 1/1]" in err
-    assert "already finished" not in err and "report rebuilt" not in err
+    assert "already finished" not in err and "rebuilding the report" not in err
     assert (finished[0] / "spots.csv").stat().st_mtime_ns == kept
     videos = _rows(out / "videos.csv")
     assert {v["video"] for v in videos} == {"15_0101", "16_0101", "19_0101"}

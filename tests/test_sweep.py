@@ -263,7 +263,7 @@ def test_only_keeps_the_whole_sweep_in_its_record_and_summary(tmp_path, capsys):
     assert yaml.safe_load((out / "sweep.yaml").read_text())["settings"] == recorded
     capsys.readouterr()
     assert main(args) == 0  # every setting's folds finished: counted over the settings, as `mmnet train` counts
-    assert "4/4 folds already finished; reports rebuilt" in capsys.readouterr().err
+    assert "4/4 folds already finished; rebuilding the reports" in capsys.readouterr().err
 
 
 def test_a_failed_fold_still_reports_the_finished_settings_and_the_summary(tmp_path, monkeypatch, capsys):

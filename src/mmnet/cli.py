@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import os
 import re
 import signal
 import sys
@@ -288,13 +289,12 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
     except OSError as exc:
         if exc.filename is None and exc.errno in _DISK_ERRORS:  # a library's write (savefig) that names no file
             print("error: no space left on the disk (or it is read-only): free space or choose another --out "
-                  f"({exc.strerror or exc})", file=sys.stderr)
+                  f"({exc.strerror or exc}).{_kept(args)}", file=sys.stderr)
             return EXIT_ERROR
         if exc.filename is None or exc.strerror is None:
             raise  # not about a path the user gave: a bug, keep the traceback
         where = f"'{exc.filename2}' (from '{exc.filename}')" if exc.filename2 else f"'{exc.filename}'"
-        print(f"error: {where}: {exc.strerror}. Check the path (a file where a folder is needed, or the reverse), "
-              "its permissions and the free disk space.", file=sys.stderr)
+        print(f"error: {where}: {exc.strerror}. {_os_error_advice(exc)}{_kept(args)}", file=sys.stderr)
         return EXIT_ERROR
     except (MemoryError, RuntimeError) as exc:
         if not is_out_of_memory(exc):
@@ -307,6 +307,35 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: {getattr(args, '_interrupted', INTERRUPTED)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _os_error_advice(exc: OSError) -> str:
+    """What to do about an error on the file ``exc`` names, by its cause (a full disk's "No space left on device"
+    also stands for a file system out of inodes, whose df shows free space)."""
+    if exc.errno == errno.ENOSPC:
+        from .utils import existing_folder
+
+        try:
+            entries = os.statvfs(existing_folder(exc.filename))
+        except (OSError, AttributeError):  # (Windows has no statvfs)
+            entries = None
+        if entries is not None and entries.f_files and entries.f_favail == 0:
+            return ("Its file system is out of file entries (inodes; see df -i), though it may have free space: "
+                    "delete files there or choose another output folder.")
+        return "The disk is full: free space on it or choose another output folder."
+    if exc.errno == errno.EDQUOT:
+        return "Disk quota exceeded: delete files of yours there or choose another output folder."
+    if exc.errno == errno.EROFS:
+        return "Read-only file system: choose another output folder."
+    return ("Check the path (a file where a folder is needed, or the reverse), its permissions and the free disk "
+            "space.")
+
+
+def _kept(args) -> str:
+    """What a command that stopped on an error keeps, for the commands whose rerun continues (as Ctrl-C says)."""
+    if getattr(args, "_interrupted", None) != RESUMABLE:
+        return ""
+    return f" {RESUMABLE[:1].upper()}{RESUMABLE[1:]}."
 
 
 # Commands that train, and what makes their memory smaller; the others read one clip or recording at a time.

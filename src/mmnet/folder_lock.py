@@ -6,7 +6,8 @@ it when the process ends, killed or not, so a stale lock never blocks a rerun. W
 system that answers ENOSYS), the lock is filelock's soft lock: the file's existence, holding filelock's own record of
 its holder (pid, host), by which filelock breaks the lock of a holder that was killed. Which of the two is used is
 decided here, before the lock is taken (filelock does not say which it took); where the file system refuses locks
-otherwise, the command runs without one (logged). The holder line (flock) is emptied when the command ends (an
+otherwise (ENOLCK, EOPNOTSUPP), the command runs without one (logged); a folder where no lock file can be written
+(permissions, a read-only file system) stops it at once. The holder line (flock) is emptied when the command ends (an
 error or an interrupt included): one still there when the next command takes the lock tells that the previous one
 was killed. A folder the command made and left with nothing but the lock file is removed, while the lock is still
 held where that is safe (flock), so that a command waiting for it never takes the lock of a deleted file.
@@ -35,6 +36,10 @@ __all__ = ["folder_lock", "read_holder", "UNSURE"]
 UNSURE = "another host's process, which may have ended abruptly"
 
 log = logging.getLogger("mmnet")
+
+# A folder where no file can be written: the command stops before its work, which could not be saved there. Other
+# errors (ENOLCK, EOPNOTSUPP, ENOSYS: a file system that takes no locks) let it run without a lock.
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 
 
 def read_holder(path: Path) -> str:
@@ -86,6 +91,9 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
         except OSError as exc:  # a file system without locks (some network mounts): run without
             if not out.is_dir():  # no folder either: the error says why
                 raise
+            if exc.errno in _NOT_WRITABLE:  # a folder that refuses files: said now, not after all the work
+                raise OSError(exc.errno, f"{exc.strerror or exc} (no file can be written in this {what})",
+                              str(out)) from None
             log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this %s", path, exc, what)
         else:
             if kind == "soft":  # the file is filelock's record, which it reads to break a killed holder's lock

@@ -60,7 +60,7 @@ __all__ = [
     "VIDEOS_COLUMNS", "SPOTS_COLUMNS", "SPOTS_PACKED_COLUMNS", "spots_columns",
     "seed_folder", "fold_folder", "safe_name", "check_fold_folders", "fold_path",
     "write_csv", "saved_models", "saved_models_hint", "finished_result", "FOLD_NUMERICS", "fold_numerics",
-    "fold_folders", "trained_folds",
+    "fold_folders", "trained_folds", "remove_resume_state",
     "FOLD_SOFTWARE", "fold_software", "software_name", "not_listed", "split_skipped",
 ]
 
@@ -316,8 +316,15 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
 def remove_finished_leftovers(fold_dir: Path) -> None:
     """What a kill between a fold's done.json and its end left beside it: the resume state (~110 MB) and
     half-written temporaries. Called wherever a finished fold is recognised, so they are not kept forever."""
-    (fold_dir / STATE).unlink(missing_ok=True)
+    remove_resume_state(fold_dir)
     remove_stale_temporaries(fold_dir, time.time())
+
+
+def remove_resume_state(fold_dir: Path) -> None:
+    """A finished fold's resume state, and the damaged ones set aside (state.pt.corrupt, tens of MB each): kept for
+    a look while the fold trained again, of no use once it is done."""
+    for path in [fold_dir / STATE, *fold_dir.glob(f"{STATE}.corrupt*")]:
+        path.unlink(missing_ok=True)
 
 
 def file_sha256(path: Path) -> str:

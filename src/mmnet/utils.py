@@ -19,7 +19,7 @@ from typing import TypeVar
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
            "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE",
-           "in_made_folder"]
+           "in_made_folder", "check_writable", "existing_folder"]
 
 T = TypeVar("T")
 
@@ -164,6 +164,28 @@ def _write_temporary(path: Path, data: bytes) -> str:
             raise _about_target(exc, path) from None
         raise
     return tmp
+
+
+def check_writable(path: str | Path) -> None:
+    """Make and remove at once a temporary file in the folder that will hold ``path`` (its nearest existing folder
+    where it is still to be made): a folder that refuses new files (permissions, a read-only or full file system)
+    is said, in an OSError about ``path``, before the work whose result would be written there."""
+    path = Path(path)
+    folder = existing_folder(path.parent)
+    try:
+        fd, tmp = _create_temporary(folder / path.name)
+    except OSError as exc:
+        raise _about_target(exc, path) from None
+    os.close(fd)
+    Path(tmp).unlink(missing_ok=True)
+
+
+def existing_folder(path: str | Path) -> Path:
+    """``path`` or its nearest parent that exists (where a file to be written under ``path`` would go)."""
+    path = Path(path).absolute()
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _about_target(exc: OSError, path: Path) -> OSError:

@@ -71,8 +71,9 @@ def test_a_damaged_resume_state_is_moved_aside_and_the_fold_recomputed(root, tmp
     else:
         state.write_bytes(data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:])
     run_experiment(_cfg(root, tmp_path), out, progress=False)
-    assert (state.parent / "state.pt.corrupt").exists()
-    assert "state.pt" in caplog.text and "damaged" in caplog.text
+    assert "state.pt" in caplog.text and "damaged" in caplog.text and "moved to 'state.pt.corrupt'" in caplog.text
+    # kept aside while the fold trained again; removed with the resume state once the fold is done
+    assert (state.parent / "done.json").is_file() and not list(state.parent.glob("state.pt*"))
     assert _numbers(out) == clean  # recomputed from epoch 1: the same numbers
 
 

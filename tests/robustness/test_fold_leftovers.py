@@ -1,5 +1,6 @@
 """A fold killed between writing done.json and removing its resume state: the ~100 MB state.pt (and half-written
-temporaries) beside a finished fold are removed when the fold is next looked at, not kept forever."""
+temporaries, damaged resume states set aside) beside a finished fold are removed when the fold is next looked at,
+not kept forever."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def _leftovers(fold_dir):
     state.write_bytes(b"\0" * 1000)  # what the kill left: done.json is already valid
     temporary = fold_dir / ".history.csv.0123456789ab.tmp"
     temporary.write_text("half")
+    for aside in ("state.pt.corrupt", "state.pt.corrupt2"):  # damaged resume states set aside while it trained
+        (fold_dir / aside).write_bytes(b"\0" * 1000)
     return state, temporary
 
 
@@ -35,7 +38,7 @@ def test_a_finished_folds_resume_state_is_removed_by_a_rerun(root, tmp_path):
     fold_dir = next(out.glob("seed-0/fold-*"))
     state, _ = _leftovers(fold_dir)
     run_experiment(cfg, out, progress=False)  # nothing left to train
-    assert not state.exists()
+    assert not list(fold_dir.glob("state.pt*"))
 
 
 def test_a_job_run_again_on_a_finished_fold_removes_its_leftovers(root, tmp_path):
@@ -45,7 +48,7 @@ def test_a_job_run_again_on_a_finished_fold_removes_its_leftovers(root, tmp_path
     record = run_fold(task, progress=False)
     state, temporary = _leftovers(task.fold_dir)
     assert run_fold(task, progress=False) == record
-    assert not state.exists() and not temporary.exists()
+    assert not list(task.fold_dir.glob("state.pt*")) and not temporary.exists()
 
 
 def test_a_flipped_byte_in_a_fold_model_is_named_and_the_fold_trained_again(root, tmp_path, caplog):

@@ -94,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
     if args.save_maps is not None and args.save_maps.suffix.lower() != ".npz":
         raise ConfigError(f"--save-maps '{args.save_maps}' must name a .npz file, e.g. "
                           f"{args.save_maps.with_suffix('.npz').name}.")
+    from ..utils import check_writable
+
+    for path in (args.out, args.save_maps):  # a folder that refuses the file: said now, not after the work
+        if path is not None:
+            check_writable(path)
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from ..infer.export import DEFAULT_OPSET, check_opset, export_onnx, onnx_parity
     from ..infer.onnx_metadata import input_names
     from ..model import load_checkpoint
+    from ..utils import check_writable
 
     # the file is replaced whole: only an ONNX file, which an earlier export wrote, may stand in the way
     if args.onnx.suffix.lower() != ".onnx":
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
                          "the check: mmnet export ... --no-check")
     opset = DEFAULT_OPSET if args.opset is None else args.opset
     exporter = check_opset(opset, args.exporter)  # a mistyped opset: said before the model loads
+    check_writable(args.onnx)  # a folder that refuses the file: said now, not after the export (tens of seconds)
     replacing = args.onnx.is_file()
     model, info = load_checkpoint(args.checkpoint)
     model.eval()

@@ -107,6 +107,7 @@ INTERRUPTED = "nothing was written or kept (give --out DIR to keep partial progr
 
 def run(args: argparse.Namespace) -> int:
     from ..folder_lock import folder_lock
+    from ..utils import check_writable
     from .common import check_device_argument
 
     check_device_argument(args)  # a typo or a missing GPU: one line before any work
@@ -120,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     # (the folder is made: a file in the way or no permission is said before spotting; one that ends with nothing
     # written in it is removed, not left behind empty as if results were there)
     with folder_lock(args.out, SPOT_LOCK, _refused(args.out), what="--out folder", remove=True):
+        check_writable(args.out / "intervals.csv")  # a lock file left there opens in a folder that takes no new files
         return _spot(args)
 
 

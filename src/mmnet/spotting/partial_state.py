@@ -18,6 +18,7 @@ removes the file together with writing its results. ``progress_file`` reads it w
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -39,6 +40,8 @@ __all__ = ["PartialSpot", "PARTIAL_NAME", "SAVE_EVERY_S", "STATE_FORMAT", "recor
 
 PARTIAL_NAME = ".mmnet-spot-partial.npz"
 SAVE_EVERY_S = 45.0  # seconds of spotting between two saves: at most this much is measured again after a kill -9
+# A folder that takes no file: the spotting stops at its first save rather than run to a result it cannot write
+_REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS}
 STATE_FORMAT = 1  # the layout of the file; another one is not read
 ENDS_BYTES = 1 << 20  # a video is recognised by its size, time and the SHA-256 of its first and last MiB
 
@@ -297,6 +300,8 @@ class PartialSpot:
         try:
             atomic_write_bytes(self.path, buffer.getvalue())
         except OSError as exc:  # a full disk stops the saving, not the spotting
+            if exc.errno in _REFUSED:  # the results could not be written there either: stop before the work
+                raise
             self._broken = True
             self.say(f"note: the progress cannot be saved in {self.path} ({exc.strerror or exc}); spotting goes on, "
                      "but an interruption will lose it")

@@ -149,7 +149,8 @@ def resume_line(total: int, left: int, unspotted: int = 0, *, what: str = "folds
     if left and left == total:
         return None
     spots = f"spotting and recognition of {unspotted} fold(s) left"
-    if not left:
-        return f"{total}/{total} {what} {f'trained; {spots}' if unspotted else f'already finished; {rebuilt} rebuilt'}"
+    if not left:  # said before the rebuild, which may still fail
+        return f"{total}/{total} {what} " + (f"trained; {spots}" if unspotted
+                                             else f"already finished; rebuilding the {rebuilt}")
     done = f"trained ({spots})" if unspotted else "already finished"
     return f"{total - left}/{total} {what} {done}; running the other {left}"

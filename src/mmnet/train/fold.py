@@ -121,7 +121,7 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
             _set_global_rng(state, plan.device)
             done = _Progress(int(state["epoch"]), list(state["history"]), list(state["predictions"]))
         except (CorruptFile, KeyError, TypeError, ValueError, RuntimeError) as exc:
-            # a damaged resume state: moved aside (kept for inspection), the fold starts again
+            # a damaged resume state: moved aside (kept for inspection until the fold is done), the fold starts again
             aside = move_aside(state_path)
             log.warning("seed %s fold %s: resume state '%s' is damaged (%s); moved to '%s', the fold starts again "
                         "from epoch 1", task.seed, task.fold, state_path, exc, aside.name)
@@ -190,7 +190,7 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
         record["train_samples"] = len(task.train_idx)
         record["train_subjects"] = sorted({task.subjects[i] for i in task.train_idx})
     atomic_write_text(fold_dir / rf.DONE, json.dumps(record, indent=2) + "\n")
-    state_path.unlink(missing_ok=True)
+    rf.remove_resume_state(fold_dir)
     return record
 
 
