@@ -19,7 +19,7 @@ from typing import TypeVar
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
            "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE",
-           "in_made_folder", "check_writable", "existing_folder"]
+           "in_made_folder", "check_writable", "existing_folder", "json_object_or_none"]
 
 T = TypeVar("T")
 
@@ -301,3 +301,15 @@ def move_aside(path: str | Path) -> Path:
             os.replace(path, target)
             return target
     raise OSError(f"too many damaged copies beside '{path}'")
+
+
+def json_object_or_none(path: Path) -> dict | None:
+    """The JSON object in ``path``, or None when it is missing, unreadable or not an object: for the records a
+    command reads beside a file when they are there (a run's report.json, a fold's done.json, spot.json)."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
+from ..utils import json_object_or_none
 from .provenance import UNKNOWN_PROVENANCE, dataset_name, model_card_beside, record_warning, run_folder, training_record
 
 __all__ = ["model_title", "performance", "model_summary", "note_sentence", "with_note_column", "SCORES_NOTE",
@@ -50,14 +50,6 @@ def known_dataset(training: dict) -> str | None:
     if isinstance(training.get("dataset"), str) and (training.get("synthetic") is False or training.get("source")):
         return dataset_name(training["dataset"])
     return None
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _from_report(report: dict) -> dict | None:
@@ -100,7 +92,7 @@ def performance(checkpoint: str | Path) -> dict:
     its run folder; None when neither is found) and ``line``, a sentence for people that ends with
     :data:`SCORES_NOTE`."""
     run = run_folder(Path(checkpoint))
-    report = _read_json(run / "report.json") if run is not None else None
+    report = json_object_or_none(run / "report.json") if run is not None else None
     card = model_card_beside(checkpoint)
     found = None
     for read, record in ((_from_report, report), (_from_card, card)):

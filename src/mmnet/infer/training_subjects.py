@@ -5,18 +5,11 @@ rest of what a checkpoint was trained on: its header's training record, the mode
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ..utils import json_object_or_none
+
 __all__ = ["classifier_trained_on"]
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def classifier_trained_on(checkpoint: str | Path) -> dict | None:
@@ -33,7 +26,7 @@ def classifier_trained_on(checkpoint: str | Path) -> dict | None:
             return {"dataset": training.get("dataset"),
                     "subjects": {ds: sorted(map(str, d.get("subjects") or [])) for ds, d in per.items()}}
     try:
-        done = _read_json(weights_file(path).parent.parent / "done.json")
+        done = json_object_or_none(weights_file(path).parent.parent / "done.json")
     except (OSError, ValueError):
         done = None
     if done and isinstance(done.get("train_subjects"), list):

@@ -16,10 +16,11 @@ and that the presets' k values are published statistics of whole datasets.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
+
+from ..utils import json_object_or_none
 
 __all__ = ["trained_on", "read_trained_on", "model_summaries", "in_sample_warnings",
            "TRAINED_ON_ALL", "loso_settings_record", "preset_leak_note", "SAME_PEOPLE"]
@@ -54,14 +55,6 @@ def read_trained_on(value) -> dict | None:
         return None
     return {"dataset": value.get("dataset") if isinstance(value.get("dataset"), str) else None,
             "videos": [str(v) for v in value["videos"]], "subjects": [str(s) for s in value.get("subjects") or []]}
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def model_summaries(summary: dict | None, classifier: dict | None, spotter, *, classified: bool) -> dict | None:
@@ -99,7 +92,7 @@ def in_sample_warnings(file_of: Mapping, *, dataset: str | None, subject_of: Cal
     recognisers: dict[str, list] = {}
     for key, path in file_of.items():
         path = Path(path)
-        spot = _read_json(path.parent / "spot.json") if path.name in _SPOT_FILES else None
+        spot = json_object_or_none(path.parent / "spot.json") if path.name in _SPOT_FILES else None
         models = ((spot or {}).get("provenance") or {}).get("models") or {}
         spotter = models.get("spotter") if isinstance(models.get("spotter"), dict) else None
         if spotter is not None:
