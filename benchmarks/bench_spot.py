@@ -7,9 +7,11 @@ in a fresh process that reads the first N frames of that video, end to end as ``
 does: decoding (PyAV), face detection and alignment (dlib; one check per second), DIS flow at
 both strides, region scores, then intervals. Reported: frames, wall seconds, frames per second,
 CPU seconds (user + system, all threads: the frames are decoded on a second thread) per minute of
-video, the child's peak RSS (``ru_maxrss``) and whether it imported torch (the flow spotter needs
-none). The 1-minute load average is printed before and after: on a shared machine the figures are
-lower bounds of what it can do.
+video, the child's own peak RSS (``VmHWM``: not ``ru_maxrss``, which on Linux also counts what the
+process that started it held) and whether it imported torch (the flow spotter needs none). The video
+is written in a process of its own, so the encoder's memory reaches none of the measured ones. The
+1-minute load average is printed before and after: on a shared machine the figures are lower bounds
+of what it can do.
 
     python benchmarks/bench_spot.py [--minutes 1 5 10] [--size 640x480] [--fps 30]
                                     [--video /tmp/mmnet-bench-spot/spot-bench-640x480-30.mp4]
@@ -25,8 +27,11 @@ import sys
 import time
 from pathlib import Path
 
+_HERE = str(Path(__file__).resolve().parent)
 _CHILD = r"""
 import itertools, json, resource, sys, time
+sys.path.insert(0, sys.argv[3])
+from bench_spot import own_peak_mib
 from mmnet.runtime import prepare_process
 prepare_process()
 from mmnet.spotting.config import spot_config
@@ -43,9 +48,37 @@ usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu = usage.ru_utime + usage.ru_stime  # the whole process, start-up (imports) included
 print(json.dumps({"frames": len(curves.numbers), "wall_s": wall, "fps": len(curves.numbers) / wall,
                   "cpu_s_per_video_min": cpu / (len(curves.numbers) / fps / 60),
-                  "peak_rss_mib": usage.ru_maxrss / 1024, "torch": "torch" in sys.modules,
+                  "peak_rss_mib": own_peak_mib(), "torch": "torch" in sys.modules,
                   "intervals": len(intervals)}))
 """
+
+_WRITER = r"""
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from bench_spot import make_video
+make_video(Path(sys.argv[2]), float(sys.argv[3]), (int(sys.argv[4]), int(sys.argv[5])), float(sys.argv[6]))
+"""
+
+
+def own_peak_mib() -> float:
+    """This process's peak resident memory in MiB, since it started its program.
+
+    ``ru_maxrss`` will not do on Linux: a child's counts the peak of the process that started it (the
+    address space it had before exec, the parent's own with vfork), so a benchmark that had written
+    a video reported its own peak for every child. ``VmHWM`` is the high-water mark of this address
+    space alone; ``ru_maxrss`` is the fallback where /proc is missing.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def make_video(path: Path, minutes: float, size: tuple[int, int] = (640, 480), fps: float = 30.0) -> None:
@@ -76,7 +109,9 @@ def main() -> int:
     video = args.video or Path(f"/tmp/mmnet-bench-spot/spot-bench-{size[0]}x{size[1]}-{args.fps:g}.mp4")
     if not video.is_file():
         video.parent.mkdir(parents=True, exist_ok=True)
-        make_video(video, max(args.minutes), size, args.fps)
+        # in a process of its own: this one stays small, whatever encoding the video costs
+        subprocess.run([sys.executable, "-c", _WRITER, _HERE, str(video), str(max(args.minutes)), str(size[0]),
+                        str(size[1]), str(args.fps)], check=True)
     from mmnet.media import video_header
 
     rate = video_header(video)[0] or args.fps
@@ -85,7 +120,7 @@ def main() -> int:
     rows = []
     for minutes in args.minutes:
         n = int(round(minutes * 60 * rate))
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(video), str(n)], check=True,
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(video), str(n), _HERE], check=True,
                              capture_output=True, text=True)
         row = {"minutes": minutes, **json.loads(out.stdout.strip().splitlines()[-1])}
         rows.append(row)
