@@ -3,8 +3,9 @@
 Writes synthetic 640x480 videos (a moving bright patch on grey, PyAV/libx264) of 10 s, 1 min and
 5 min at 25 fps, and a random checkpoint, then runs ``mmnet predict --checkpoint CKPT VIDEO --json``
 once per video in a fresh subprocess (apex spotted: the whole video is read once, then the onset
-and apex frames again) and prints the child's peak resident set size (``ru_maxrss`` from
-``os.wait4``, per child) and its wall time.
+and apex frames again) and prints the child's peak resident set size (its own ``VmHWM``, read by the
+child as it ends: ``ru_maxrss`` would count this process's peak too, see ``peak_rss_mb``) and its
+wall time.
 
     python benchmarks/bench_predict_memory.py [--seconds 10 60 300] [--fps 25] [--keep DIR]
 """
@@ -12,7 +13,6 @@ and apex frames again) and prints the child's peak resident set size (``ru_maxrs
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -43,16 +43,38 @@ def write_video(path: Path, seconds: float, fps: int, size: tuple[int, int] = (6
     return path
 
 
-def peak_rss_mb(argv: list[str]) -> tuple[float, float, int]:
-    """(peak RSS in MB, wall seconds, exit code) of one child process."""
+# Runs a module as ``python -m`` would, then reports this process's own peak memory on stderr's last line.
+# ``ru_maxrss`` (from os.wait4) will not do on Linux: a child's counts the peak of the process that started
+# it (with vfork, this benchmark's own, which holds torch and a model), so every video reported ~415 MB.
+_MEASURED = """
+import runpy, sys
+sys.argv = sys.argv[1:]
+code = 0
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+except SystemExit as e:
+    code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+try:
+    with open("/proc/self/status", encoding="ascii") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    import resource
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sys.stderr.write(f"\\npeak-kib {kib}\\n")
+sys.exit(code)
+"""
+
+
+def peak_rss_mb(module_argv: list[str]) -> tuple[float, float, int]:
+    """(peak RSS in MiB, wall seconds, exit code) of ``python -m MODULE ARGS...`` in a child process, its own."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    proc = subprocess.run([sys.executable, "-c", _MEASURED, *module_argv], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, errors="replace")
+    lines = proc.stderr.rstrip().splitlines()
     if proc.returncode:
-        print(err, file=sys.stderr)
-    return usage.ru_maxrss / 1024, time.perf_counter() - t0, proc.returncode  # ru_maxrss is in KiB on Linux
+        print("\n".join(lines[:-1]), file=sys.stderr)
+    kib = int(lines[-1].split()[1]) if lines and lines[-1].startswith("peak-kib ") else float("nan")
+    return kib / 1024, time.perf_counter() - t0, proc.returncode
 
 
 def main() -> None:
@@ -69,16 +91,16 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     ckpt = MMNet(num_classes=3).eval().save_pretrained(work / "ckpt", CheckpointInfo(["a", "b", "c"]))
     print(f"cpu: {_cpu_name()}; predict --json, apex spotted, one fresh process per video")
-    print(f"{'video':>14}  {'frames':>6}  {'size MB':>7}  {'peak RSS MB':>11}  {'seconds':>7}")
+    print(f"{'video':>14}  {'frames':>6}  {'size MB':>7}  {'peak RSS MiB':>12}  {'seconds':>7}")
     for seconds in args.seconds:
         video = work / f"video-{int(seconds)}s.mp4"
         if not video.exists():
             write_video(video, seconds, args.fps)
-        rss, wall, code = peak_rss_mb([sys.executable, "-m", "mmnet.cli", "predict", "--checkpoint", str(ckpt),
+        rss, wall, code = peak_rss_mb(["mmnet.cli", "predict", "--checkpoint", str(ckpt),
                                        str(video), "--json"])
         status = "" if code == 0 else f"  (exit {code})"
         print(f"{f'{seconds:g} s 640x480':>14}  {int(seconds * args.fps):>6}  {video.stat().st_size / 1e6:>7.1f}  "
-              f"{rss:>11.0f}  {wall:>7.1f}{status}")
+              f"{rss:>12.0f}  {wall:>7.1f}{status}")
 
 
 def _cpu_name() -> str:
