@@ -28,7 +28,7 @@ from pathlib import Path
 
 from filelock import FileLock, SoftFileLock, Timeout, UnixFileLock
 
-from .utils import in_made_folder
+from .utils import check_writable, in_made_folder
 
 __all__ = ["folder_lock", "read_holder", "UNSURE"]
 
@@ -38,8 +38,11 @@ UNSURE = "another host's process, which may have ended abruptly"
 log = logging.getLogger("mmnet")
 
 # A folder where no file can be written: the command stops before its work, which could not be saved there. Other
-# errors (ENOLCK, EOPNOTSUPP, ENOSYS: a file system that takes no locks) let it run without a lock.
-_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+# errors (ENOLCK, EOPNOTSUPP, ENOSYS: a file system that takes no locks) let it run without a lock. A refused
+# permission may be the lock file's alone (another user's, left by a run before in a shared run folder): the folder
+# is probed for a new file before the command is stopped.
+_NOT_WRITABLE = {errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+_REFUSED = {errno.EACCES, errno.EPERM}
 
 
 def read_holder(path: Path) -> str:
@@ -91,7 +94,8 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
         except OSError as exc:  # a file system without locks (some network mounts): run without
             if not out.is_dir():  # no folder either: the error says why
                 raise
-            if exc.errno in _NOT_WRITABLE:  # a folder that refuses files: said now, not after all the work
+            if exc.errno in _NOT_WRITABLE or (exc.errno in _REFUSED and not _takes_files(out, name)):
+                # a folder that refuses files: said now, not after all the work
                 raise OSError(exc.errno, f"{exc.strerror or exc} (no file can be written in this {what})",
                               str(out)) from None
             log.warning("no lock on '%s' (%s): make sure no other mmnet command uses this %s", path, exc, what)
@@ -187,3 +191,13 @@ def _remove(path: Path | None, out: Path | None) -> None:
             path.unlink(missing_ok=True)
         if out is not None:
             out.rmdir()
+
+
+def _takes_files(out: Path, name: str) -> bool:
+    """Whether a new file can be made (and is removed at once) in ``out``: a lock file the command may not open
+    can be another user's in a folder that still takes the command's files."""
+    try:
+        check_writable(out / f"{name}.probe")
+    except OSError:
+        return False
+    return True

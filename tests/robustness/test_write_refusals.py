@@ -40,11 +40,19 @@ def _refusing_locks(monkeypatch, number: int) -> None:
     monkeypatch.setattr(folder_lock_module, "_new_lock", lambda path, kind: _RefusingLock(number, path))
 
 
+def _refusing_files(monkeypatch, number: int = errno.EACCES) -> None:
+    def refused(path):
+        raise OSError(number, os.strerror(number), str(path))
+
+    monkeypatch.setattr(utils, "_create_temporary", refused)
+
+
 @pytest.mark.parametrize("number", [errno.EACCES, errno.EPERM, errno.EROFS])
 def test_a_folder_that_takes_no_lock_file_stops_the_command_naming_it(tmp_path, monkeypatch, number):
     out = tmp_path / "out"
     out.mkdir()
     _refusing_locks(monkeypatch, number)
+    _refusing_files(monkeypatch, number)
     ran = []
     with pytest.raises(OSError) as info:
         with folder_lock(out, ".lock", _refused, what="--out folder"):
@@ -64,6 +72,20 @@ def test_a_file_system_without_locks_still_runs_the_command(tmp_path, monkeypatc
     assert ran == [True] and f"no lock on '{out / '.lock'}'" in caplog.text
 
 
+@pytest.mark.parametrize("number", [errno.EACCES, errno.EPERM])
+def test_a_lock_file_of_another_user_in_a_writable_folder_warns_and_runs(tmp_path, monkeypatch, caplog, number):
+    # a shared run folder keeps its lock file, another user's 0644 file this user may not open: the folder still
+    # takes this user's files, and the run goes on without a lock, as before
+    out = tmp_path / "out"
+    out.mkdir()
+    _refusing_locks(monkeypatch, number)
+    ran = []
+    with folder_lock(out, ".lock", _refused, what="run folder"):
+        ran.append(True)
+    assert ran == [True] and f"no lock on '{out / '.lock'}'" in caplog.text
+    assert sorted(p.name for p in out.iterdir()) == [], "the probe leaves nothing behind"
+
+
 def _recording(folder: Path) -> Path:
     path = folder / "recording.mp4"
     path.touch()
@@ -78,6 +100,7 @@ def test_spot_into_a_folder_that_takes_no_lock_file_stops_before_spotting(tmp_pa
     out = tmp_path / "spots"
     out.mkdir()
     _refusing_locks(monkeypatch, errno.EACCES)
+    _refusing_files(monkeypatch)
     code, _, err = cli(capsys, "spot", _recording(tmp_path), "--out", out, "--no-progress")
     assert code == 3 and spotted == [] and f"'{out}'" in err and "Permission denied" in err, err
 
