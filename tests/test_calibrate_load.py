@@ -131,10 +131,12 @@ def test_a_host_that_is_busy_on_every_measurement_stops_being_measured_again(mon
     assert len(calls) == calibrate_choice.MAX_BUSY_STREAK + 1
 
 
-def test_rounds_that_disagree_over_a_tie_mark_the_record_even_with_a_quiet_load_average():
+def test_rounds_that_disagree_over_a_tie_on_a_quiet_host_do_not_mark_the_record_for_measuring_again():
+    # the tie goes to the flag rule's choice, which measuring again would not change: no busy mark, no re-measuring
     rounds = steady(300, 290, 0, 0) | {"bf16/contiguous": [999, 170, 200], "bf16/channels_last": [999, 210, 175]}
     cal = noisy(rounds)
-    assert len(cal.under_load) == 1 and "rounds disagreed by up to 20%" in cal.under_load[0]
+    assert cal.under_load == [] and choose(cal) == ("bf16", "channels_last")
+    assert not calibrate_choice.measure_again(cal)
     assert noisy(steady(300, 290, 181, 173)).under_load == []  # the Zen 4's quiet figures: settled
 
 

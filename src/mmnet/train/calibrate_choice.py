@@ -9,12 +9,12 @@ precisions: bf16 needs ``BF16_MIN_GAIN`` over fp32 as before; only when the nois
 to the flag rule's precision. On a quiet machine the spreads are a few percent, so this changes only choices that
 were a coin toss.
 
-Busy host (``under_load``): the load average above ``BUSY_LOAD`` x the usable cores, the process given under
-``BUSY_SHARE`` of its threads' CPU time, or rounds disagreeing by more than ``NOISE_MARGIN`` where the two fastest
-options tie. Such a record is cached, marked, and measured again by the next run that finds the host quiet (the load
-average, read at once), so a noisy measurement is not kept for good; while the host stays busy the record is used
-(measuring again would be as noisy, and take minutes on every run). After ``MAX_BUSY_STREAK`` busy measurements in a
-row (a host that is never quiet, or a CPU quota) it is kept until ``mmnet info --calibrate``.
+Busy host (``under_load``): the load average above ``BUSY_LOAD`` x the usable cores, or the process given under
+``BUSY_SHARE`` of its threads' CPU time (noisy rounds alone are not: their tie goes to the flag rule's choice). Such
+a record is cached, marked, and measured again by the next run that finds the host quiet (the load average, read at
+once), so a noisy measurement is not kept for good; while the host stays busy the record is used (measuring again
+would be as noisy, and take minutes on every run). After ``MAX_BUSY_STREAK`` busy measurements in a row (a host that
+is never quiet, or a CPU quota) it is kept until ``mmnet info --calibrate``.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ import os
 from ..calibration_cache import OPTIONS, Calibration
 
 __all__ = ["choose", "spread", "flag_defaults", "host_load", "busy_now", "load_reasons", "measure_again",
-           "BF16_MIN_GAIN", "BUSY_SHARE", "BUSY_LOAD", "NOISE_MARGIN", "MAX_BUSY_STREAK"]
+           "BF16_MIN_GAIN", "BUSY_SHARE", "BUSY_LOAD", "MAX_BUSY_STREAK"]
 
 BF16_MIN_GAIN = 0.10  # bf16 must be this much faster than the best fp32 option
 BUSY_SHARE = 0.6  # this process's share of its threads' CPU time below which the host was busy
 BUSY_LOAD = 1.5  # a 1-minute load average above this many times the usable cores: a busy host
-NOISE_MARGIN = 0.10  # rounds disagreeing by more than this, with the fastest options tied: not settled
 MAX_BUSY_STREAK = 3  # busy measurements in a row after which the record is kept (no more automatic re-measuring)
 
 
@@ -79,11 +78,8 @@ def load_reasons(cal: Calibration, loads: list[str | None]) -> list[str]:
     reasons = [r for r in loads if r][:1]  # the first busy reading says it; a second would repeat it
     if cal.metric == "cpu":
         reasons.append(f"this process had {cal.cpu_share:.0%} of its threads' CPU time")
-    timed = sorted((o for o in OPTIONS if cal.timed(o) is not None), key=cal.timed)
-    if len(timed) > 1 and _tie(cal, *timed[:2]):
-        noise = max(cal.options[o].get("spread", 0.0) for o in timed[:2])
-        if noise > NOISE_MARGIN:
-            reasons.append(f"its rounds disagreed by up to {noise:.0%}, more than {timed[0]}'s lead over {timed[1]}")
+    # Rounds that disagree over a tie on a quiet host are not a reason: the tie goes to the flag rule's choice, which
+    # another measurement would not change, and measuring again would cost every later run minutes.
     return reasons
 
 
