@@ -168,11 +168,11 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
     from ..errors import AnnotationError
     from ..spotting.coder_files import CoderOptions, boris_fps, needs_fps, read_coder_file, show_rows
 
+    rate = boris_fps(text) if kind == "boris" else None  # the FPS column BORIS writes: parsed once for both uses
     if options.fps is None and kind != "boris-events":  # that one is refused whatever the rate: say how to export
-        rate = boris_fps(text) if kind == "boris" else None
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
     if kind == "boris":
-        _warn_boris_fps(path, boris_fps(text), options.fps)
+        _warn_boris_fps(path, rate, options.fps)
     coder = CoderOptions(options.fps, options.tier_type or {}, options.video_id, options.times)
     read = read_coder_file(path, text, kind, coder)
     ignored = sum(r.onset is None for r in read.rows)

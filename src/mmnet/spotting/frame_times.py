@@ -15,14 +15,13 @@ order. A packet that the container's edit list hides (``is_discard``) is no fram
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
 
-from .coder_times import ONE_MS
+from .coder_times import ONE_MS, begin_frame, end_frame
 
 __all__ = ["FrameTimes", "variable_frame_times"]
 
@@ -52,19 +51,19 @@ class FrameTimes:
     def begin_frame(self, seconds: Fraction) -> int:
         """The frame (from 0) shown at ``seconds``: the last f with pts(f) <= seconds + 1 ms."""
         at, last = seconds + ONE_MS, len(self.ticks) - 1
-        if at < 0:
-            return math.floor(at * self.fps)
+        if at < 0:  # before the first frame, and past the last: coder_times' constant rate from there
+            return begin_frame(seconds, self.fps)
         if at >= self.pts(last):
-            return last + math.floor((at - self.pts(last)) * self.fps)
+            return last + begin_frame(seconds - self.pts(last), self.fps)
         return bisect_right(self.ticks, at / self.time_base) - 1
 
     def end_frame(self, seconds: Fraction) -> int:
         """The last frame (from 0) an interval ending at ``seconds`` covers: the last f with pts(f) < seconds - 1 ms."""
         at, last = seconds - ONE_MS, len(self.ticks) - 1
         if at <= 0:
-            return math.ceil(at * self.fps) - 1
+            return end_frame(seconds, self.fps)
         if at > self.pts(last):
-            return last + math.ceil((at - self.pts(last)) * self.fps) - 1
+            return last + end_frame(seconds - self.pts(last), self.fps)
         return bisect_left(self.ticks, at / self.time_base) - 1
 
     @cached_property

@@ -82,6 +82,18 @@ def _video(key) -> str:
     return str(key[1]) if isinstance(key, tuple) else str(key)
 
 
+def _models(path: Path) -> tuple[dict | None, dict | None, dict | None]:
+    """(spotter, its training record with ``videos`` a set, classifier) from the spot.json beside ``path``."""
+    spot = json_object_or_none(path.parent / "spot.json") if path.name in _SPOT_FILES else None
+    models = ((spot or {}).get("provenance") or {}).get("models") or {}
+    spotter = models.get("spotter") if isinstance(models.get("spotter"), dict) else None
+    record = read_trained_on(spotter.get("trained_on")) if spotter is not None else None
+    if record is not None:
+        record = {**record, "videos": set(record["videos"])}
+    classifier = models.get("classifier") if isinstance(models.get("classifier"), dict) else None
+    return spotter, record, classifier
+
+
 def in_sample_warnings(file_of: Mapping, *, dataset: str | None, subject_of: Callable,
                        classes: bool) -> tuple[list[str], list[str]]:
     """(warnings, notes) for ``score-spots``: ``file_of`` maps each scored video key to its predictions file; the
@@ -90,19 +102,18 @@ def in_sample_warnings(file_of: Mapping, *, dataset: str | None, subject_of: Cal
     spotters: dict[str, list] = {}
     unknown: dict[str, list] = {}
     recognisers: dict[str, list] = {}
+    models_of: dict[Path, tuple] = {}  # a predictions file holds many videos: its spot.json is read once
     for key, path in file_of.items():
         path = Path(path)
-        spot = json_object_or_none(path.parent / "spot.json") if path.name in _SPOT_FILES else None
-        models = ((spot or {}).get("provenance") or {}).get("models") or {}
-        spotter = models.get("spotter") if isinstance(models.get("spotter"), dict) else None
+        if path not in models_of:
+            models_of[path] = _models(path)
+        spotter, record, classifier = models_of[path]
         if spotter is not None:
             name = str(spotter.get("path", "?"))
-            record = read_trained_on(spotter.get("trained_on"))
             if record is None:
                 unknown.setdefault(name, []).append(key)
             elif _video(key) in record["videos"] and _same_people(dataset, record["dataset"]):
                 spotters.setdefault(name, []).append(key)
-        classifier = models.get("classifier") if isinstance(models.get("classifier"), dict) else None
         record = (classifier or {}).get("trained_on")
         if classes and isinstance(record, dict) and isinstance(record.get("subjects"), dict):
             subject = str(subject_of(key))
