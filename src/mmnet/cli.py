@@ -35,8 +35,6 @@ from .version import __version__
 # The exit codes of the docstring's table (EXIT_USAGE is argparse's own, see _Parser).
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
 
-# A write that failed for the disk's sake, whatever the file: the user's to fix, not a bug.
-_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 # What "interrupted: ..." adds: before a command starts, and for a command whose module sets no INTERRUPTED.
 INTERRUPTED = "nothing was started"
@@ -287,7 +285,9 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        if exc.filename is None and exc.errno in _DISK_ERRORS:  # a library's write (savefig) that names no file
+        from .utils import DISK_REFUSALS
+
+        if exc.filename is None and exc.errno in DISK_REFUSALS:  # a library's write (savefig) that names no file
             print("error: no space left on the disk (or it is read-only): free space or choose another --out "
                   f"({exc.strerror or exc}).{_kept(args)}", file=sys.stderr)
             return EXIT_ERROR

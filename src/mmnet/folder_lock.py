@@ -28,7 +28,7 @@ from pathlib import Path
 
 from filelock import FileLock, SoftFileLock, Timeout, UnixFileLock
 
-from .utils import check_writable, in_made_folder
+from .utils import DISK_REFUSALS, check_writable, in_made_folder
 
 __all__ = ["folder_lock", "read_holder", "UNSURE"]
 
@@ -41,7 +41,6 @@ log = logging.getLogger("mmnet")
 # errors (ENOLCK, EOPNOTSUPP, ENOSYS: a file system that takes no locks) let it run without a lock. A refused
 # permission may be the lock file's alone (another user's, left by a run before in a shared run folder): the folder
 # is probed for a new file before the command is stopped.
-_NOT_WRITABLE = {errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 _REFUSED = {errno.EACCES, errno.EPERM}
 
 
@@ -94,7 +93,7 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
         except OSError as exc:  # a file system without locks (some network mounts): run without
             if not out.is_dir():  # no folder either: the error says why
                 raise
-            if exc.errno in _NOT_WRITABLE or (exc.errno in _REFUSED and not _takes_files(out, name)):
+            if exc.errno in DISK_REFUSALS or (exc.errno in _REFUSED and not _takes_files(out, name)):
                 # a folder that refuses files: said now, not after all the work
                 raise OSError(exc.errno, f"{exc.strerror or exc} (no file can be written in this {what})",
                               str(out)) from None

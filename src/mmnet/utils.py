@@ -7,6 +7,7 @@ colleagues on shared storage can read reports and checkpoints when the umask let
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -19,7 +20,8 @@ from typing import TypeVar
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
            "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE",
-           "in_made_folder", "check_writable", "existing_folder", "json_object_or_none"]
+           "in_made_folder", "check_writable", "existing_folder", "json_object_or_none",
+           "DISK_REFUSALS"]
 
 T = TypeVar("T")
 
@@ -301,6 +303,10 @@ def move_aside(path: str | Path) -> Path:
             os.replace(path, target)
             return target
     raise OSError(f"too many damaged copies beside '{path}'")
+
+
+# A write that failed for the disk's sake (full, over quota, read-only), whatever the file: the user's to fix.
+DISK_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 def json_object_or_none(path: Path) -> dict | None:

@@ -56,17 +56,11 @@ def input_names(model: MMNet) -> list[str]:
 
 def _flow_method(checkpoint: str | Path | None) -> str:
     """The optical-flow method a flow model was trained with: its run folder's ``data.flow_method``."""
-    import yaml
+    from .provenance import run_config, run_folder
 
-    from .provenance import _run_folder
-
-    run = None if checkpoint is None else _run_folder(Path(checkpoint))
+    run = None if checkpoint is None else run_folder(Path(checkpoint))
     if run is not None:
-        try:
-            config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            config = None
-        data = config.get("data") if isinstance(config, dict) else None
+        data = (run_config(run) or {}).get("data")
         if isinstance(data, dict) and isinstance(data.get("flow_method"), str):
             return data["flow_method"]
     return ("not recorded (the checkpoint is not in its run folder): the training config's data.flow_method, "
@@ -124,7 +118,7 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
                 "model_card_sha256": file_sha256(weights.parent / MODEL_CARD_JSON),
                 "intended_use": str(card.get("intended_use")), "limits": str(card.get("limits"))}
     training = (info.training if info is not None else None) or {}
-    out = {"training_data": TRAINING_NOT_RECORDED, "licence": LICENCE_NOT_RECORDED}
+    out, data = {"training_data": TRAINING_NOT_RECORDED, "licence": LICENCE_NOT_RECORDED}, {}
     if training:
         data = {k: training[k] for k in _HEADER_KEYS if k in training}
         out = {"training_data": json.dumps({**data, "recorded_in": "checkpoint"}),
@@ -134,8 +128,7 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
                 if k in run}
         out["training_data"] = json.dumps(data)
     # no card (a fold model, a converted one): the built-in texts, so that the file still says what it is not for
-    synthetic = out["training_data"] != TRAINING_NOT_RECORDED and json.loads(out["training_data"]).get("synthetic")
-    out.update(intended_use=INTENDED_USE, limits=SYNTHETIC_LIMITS if synthetic is True else LIMITS)
+    out.update(intended_use=INTENDED_USE, limits=SYNTHETIC_LIMITS if data.get("synthetic") is True else LIMITS)
     if weights is not None and weights.is_file():  # the weights exported, for whoever traces them
         out["weights_sha256"] = file_sha256(weights)
     return out

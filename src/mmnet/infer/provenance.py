@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..utils import json_object_or_none
+
 __all__ = ["is_synthetic", "training_record", "training_caption", "record_caption", "licence_note", "label_warning",
-           "record_warning", "run_folder",
+           "record_warning", "run_folder", "run_config",
            "model_card_beside", "card_problem", "header_training", "newest_model", "dataset_name", "UNRECORDED_CAPTION",
            "LICENCE_NOT_RECORDED", "DATASET_NAMES"]
 
@@ -50,7 +52,6 @@ def run_folder(checkpoint: Path) -> Path | None:
     return None
 
 
-_run_folder = run_folder  # the earlier private name (infer.onnx_metadata)
 
 def _roots(data: dict) -> list[Path]:
     """The folders of data.root (one, or one per part of the composite); [] when unreadable."""
@@ -168,12 +169,20 @@ def _card_record(card: dict) -> dict:
     return out
 
 
-def _run_record(run: Path) -> dict:
+def run_config(run: Path) -> dict | None:
+    """A run folder's config.yaml as a dict ({} when empty), or None when it cannot be read as one."""
     import yaml
 
     try:
         config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def _run_record(run: Path) -> dict:
+    config = run_config(run)
+    if config is None:
         return {}
     data = config.get("data") or {}
     train = config.get("train") or {}
@@ -202,11 +211,8 @@ def _header_record(training: dict) -> dict:
 
 def _env_record(run: Path) -> dict:
     """The run's env.json: ``synthetic_data`` is written when training read a synthetic set (only then)."""
-    try:
-        env = json.loads((run / "env.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return {"synthetic": True} if isinstance(env, dict) and env.get("synthetic_data") else {}
+    env = json_object_or_none(run / "env.json") or {}
+    return {"synthetic": True} if env.get("synthetic_data") else {}
 
 
 #: The records' names in ``conflicts``.

@@ -17,7 +17,7 @@ def classifier_trained_on(checkpoint: str | Path) -> dict | None:
     its header's training record, else the model card beside it, else its fold's done.json (``train_subjects``,
     the final model's) with the run's dataset; None when none records them."""
     from ..model.checkpoint import weights_file
-    from .provenance import header_training, model_card_beside, run_folder
+    from .provenance import header_training, model_card_beside, run_config, run_folder
 
     path = Path(checkpoint)
     for training in (header_training(path), (model_card_beside(path) or {}).get("training") or {}):
@@ -33,12 +33,7 @@ def classifier_trained_on(checkpoint: str | Path) -> dict | None:
         run = run_folder(path)
         dataset = None
         if run is not None:
-            import yaml
-
-            try:
-                dataset = ((yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}).get("data")
-                           or {}).get("dataset")
-            except (OSError, yaml.YAMLError, AttributeError):
-                dataset = None
+            data = (run_config(run) or {}).get("data")
+            dataset = data.get("dataset") if isinstance(data, dict) else None
         return {"dataset": dataset, "subjects": {dataset or "unknown": sorted(map(str, done["train_subjects"]))}}
     return None

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from ..errors import CheckpointError
 from ..infer.model_summary import model_title, note_sentence, performance
-from ..infer.provenance import dataset_name, newest_model, record_caption, record_warning, training_caption
+from ..infer.provenance import (
+    PERMUTED_NOTE,
+    dataset_name,
+    newest_model,
+    record_caption,
+    record_warning,
+    training_caption,
+)
 from ..infer.provenance import training_record as _training
 
 __all__ = ["describe_checkpoint", "find_demo_checkpoint", "model_title", "provenance", "with_model_note",
@@ -70,7 +77,7 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         summary = ("What this model was trained on is not recorded (no record in the checkpoint or beside it, and the "
                    "checkpoint is not inside its run folder). Check its origin before trusting its predictions.")
     if training.get("permuted_labels"):
-        summary += " Trained with permuted labels (a control): its predictions are chance by design."
+        summary += " " + PERMUTED_NOTE
     return {
         "title": model_title(list(predictor.class_names), training),
         "name": Path(path).name if Path(path).name != "model" else "/".join(Path(path).parts[-3:]),
