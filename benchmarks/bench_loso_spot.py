@@ -20,8 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+# The child's peak is its own (bench_spot.own_peak_mib): ru_maxrss would count this process's, which wrote the set.
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
+sys.path.insert(0, sys.argv[5])
+from bench_spot import own_peak_mib
 from mmnet.runtime import prepare_process
 prepare_process()
 from mmnet.data import load_dataset
@@ -34,7 +37,7 @@ load.raise_if_errors()
 out = loso_spotting(load, spot_config("casme2", [f"method={method}", *overrides]), seed=seed, progress=True)
 print(json.dumps({"counts": out["counts"], "baseline": out["baseline"], "time_s": out["time_s"],
                   "wall_s": time.perf_counter() - start, "folds": out["folds"],
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mib": own_peak_mib()}))
 """
 
 
@@ -62,8 +65,9 @@ def main() -> int:
     rows = {}
     for method in ("learned", "flow"):
         overrides = args.set if method == "learned" else []
+        here = str(Path(__file__).resolve().parent)
         done = subprocess.run([sys.executable, "-c", _CHILD, str(args.data), method, str(args.seed),
-                               json.dumps(overrides)], capture_output=True, text=True, check=False)
+                               json.dumps(overrides), here], capture_output=True, text=True, check=False)
         sys.stderr.write(done.stderr[-3000:])
         if done.returncode:
             return done.returncode

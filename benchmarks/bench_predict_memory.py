@@ -43,24 +43,20 @@ def write_video(path: Path, seconds: float, fps: int, size: tuple[int, int] = (6
     return path
 
 
-# Runs a module as ``python -m`` would, then reports this process's own peak memory on stderr's last line.
-# ``ru_maxrss`` (from os.wait4) will not do on Linux: a child's counts the peak of the process that started
-# it (with vfork, this benchmark's own, which holds torch and a model), so every video reported ~415 MB.
+# Runs a module as ``python -m`` would, then reports this process's own peak memory (bench_spot.own_peak_mib) on
+# stderr's last line. ``ru_maxrss`` (from os.wait4) will not do on Linux: a child's counts the peak of the process
+# that started it (with vfork, this benchmark's own, which holds torch and a model).
 _MEASURED = """
 import runpy, sys
-sys.argv = sys.argv[1:]
+sys.path.insert(0, sys.argv[1])
+from bench_spot import own_peak_mib
+sys.argv = sys.argv[2:]
 code = 0
 try:
     runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 except SystemExit as e:
     code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-try:
-    with open("/proc/self/status", encoding="ascii") as f:
-        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-except (OSError, StopIteration):
-    import resource
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-sys.stderr.write(f"\\npeak-kib {kib}\\n")
+sys.stderr.write(f"\\npeak-kib {round(own_peak_mib() * 1024)}\\n")
 sys.exit(code)
 """
 
@@ -68,7 +64,8 @@ sys.exit(code)
 def peak_rss_mb(module_argv: list[str]) -> tuple[float, float, int]:
     """(peak RSS in MiB, wall seconds, exit code) of ``python -m MODULE ARGS...`` in a child process, its own."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _MEASURED, *module_argv], stdout=subprocess.DEVNULL,
+    here = str(Path(__file__).resolve().parent)
+    proc = subprocess.run([sys.executable, "-c", _MEASURED, here, *module_argv], stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, errors="replace")
     lines = proc.stderr.rstrip().splitlines()
     if proc.returncode:
