@@ -39,19 +39,16 @@ def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None, 
     times where they are not at that constant rate (a variable frame rate: `mmnet spot` writes those times, and
     players show the frames at them); --fps, when given too, must agree with the header's rate."""
     from ..errors import ConfigError
-    from ..media_video import video_header
-    from ..spotting.frame_times import variable_frame_times
+    from ..spotting.frame_times import recording_times
 
     if not path.is_file():
         raise ConfigError(f"--recording '{path}' is not a file.")
-    rate, frames = video_header(path)
-    if rate is None:
+    found, frames, times = recording_times(path)  # one opening: its header, then its packets' times
+    if found is None:
         raise ConfigError(f"--recording '{path}': no frame rate could be read from it: give --fps RATE instead.")
-    found = Fraction(rate).limit_denominator(1001 * 1000)  # 29.97002997 -> 30000/1001
     if fps is not None and abs(float(fps) / float(found) - 1) > 1e-3:
         raise ConfigError(f"--fps {float(fps):g} disagrees with --recording '{path}', whose frame rate is "
                           f"{float(found):g}: give one of them.")
-    times = variable_frame_times(path, found)
     if times is not None:
         frame, at = times.farthest
         print(f"note: --recording '{path}': its frame times vary (frame {frame} is shown at {float(at):.3f} s, not "
