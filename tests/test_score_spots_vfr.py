@@ -167,3 +167,23 @@ def test_agree_gives_milliseconds_between_the_frames_own_times_on_a_variable_rat
     assert "ms_from" not in data
     assert main(["agree", str(a), str(b), "--recording", str(steady)]) == 0
     assert "in ms at 30 fps" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["score-spots", "agree"])
+def test_the_recording_is_opened_once_for_its_rate_count_and_frame_times(tmp_path, capsys, monkeypatch, phone,
+                                                                          command):
+    av = pytest.importorskip("av")
+    opened = []
+    real_open = av.open
+
+    def counting(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting)
+    coded = tmp_path / "phone.txt"
+    coded.write_text(f"micro\t\t{PHONE_MS[40] / 1000:.3f}\t{PHONE_MS[71] / 1000:.3f}\t\n")
+    spots = write_spotting_csv(tmp_path / "spots.csv", {"phone": [Interval(41, None, 71, "micro")]})
+    assert main([command, str(coded), str(spots), "--recording", str(phone), "--json"]) == 0
+    assert "its frame times vary" in capsys.readouterr().err  # the times were read, from that one opening
+    assert opened == [str(phone)]

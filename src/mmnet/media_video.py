@@ -351,6 +351,23 @@ def _stream_cv2(cv2, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
         capture.release()
 
 
+def pyav_header(av, path: Path, container) -> tuple[object, float | None, int | None, str]:
+    """(the stream ``pick_stream`` reads, ``video_header``'s rate and count, ``frame_rate``'s note) of a container
+    opened already: a caller that goes on to read its packets opens the file once."""
+    stream, _ = pick_stream(container)
+    if stream is None:
+        return None, None, None, ""
+    fps, why = frame_rate(av, path, stream)
+    # the header's count is of packets: an MP4's include those its edit list hides, and an AVI with B-frames holds
+    # more packets than frames; otherwise it survives a cut, unlike a duration
+    if stream.frames and not why and "mp4" not in container.format.name:
+        return stream, fps, int(stream.frames), why
+    seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+    if seconds is None and container.duration:  # Matroska, WebM: no count, the container's duration from its start
+        seconds = (container.duration - (container.start_time or 0)) / 1e6
+    return stream, fps, (round(seconds * fps) if seconds and fps else int(stream.frames)) or None, why
+
+
 def video_header(path: str | Path) -> tuple[float | None, int | None]:
     """(frames per second, frame count) of the video stream ``stream_video`` reads; None where the container
     declares none (or the file cannot be opened: ``stream_video`` then says why). The rate is ``frame_rate``'s;
@@ -364,23 +381,7 @@ def video_header(path: str | Path) -> tuple[float | None, int | None]:
     if av is not None:
         try:
             with open_pyav(av, Path(path)) as container:
-                stream, _ = pick_stream(container)
-                if stream is None:
-                    return None, None
-                fps, why = frame_rate(av, Path(path), stream)
-                # the header's count is of packets: an MP4's include those its edit list hides, and an AVI with
-                # B-frames holds more packets than frames; otherwise it survives a cut, unlike a duration
-                if stream.frames and not why and "mp4" not in container.format.name:
-                    return fps, int(stream.frames)
-                if stream.duration and stream.time_base:
-                    seconds = float(stream.duration * stream.time_base)
-                elif container.duration:  # Matroska, WebM: no count, the container's duration from its start
-                    seconds = (container.duration - (container.start_time or 0)) / 1e6
-                else:
-                    seconds = None
-                if seconds and fps:
-                    return fps, round(seconds * fps) or None
-                return fps, int(stream.frames) or None
+                return pyav_header(av, Path(path), container)[1:3]
         except (DataError, av.error.FFmpegError, ValueError, OSError, IndexError):
             return None, None
     try:

@@ -39,6 +39,7 @@ Both sides import the names and columns from here, so they cannot drift apart.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -333,6 +334,20 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def weights_sha256(path: Path) -> str:
+    """``file_sha256`` of a model's weights, hashed once: one command checks the model card against them, records
+    and summarises the model, and identifies kept classes by them (hundreds of MB each time). Keyed by the resolved
+    path, mtime and size, so that weights replaced since (a server's model, a retrained one) are hashed anew."""
+    resolved = Path(path).resolve()
+    st = resolved.stat()
+    return _hashed(resolved, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _hashed(path: Path, mtime_ns: int, size: int) -> str:
+    return file_sha256(path)
 
 
 def model_digest_problem(weights: Path, weights_name: str) -> str | None:

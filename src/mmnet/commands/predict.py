@@ -133,10 +133,10 @@ def model_identity(checkpoint: Path) -> dict:
     """What identifies the model of every JSON entry, as spot.json's provenance names it: the checkpoint as given,
     its weights file and that file's sha256 (read once per command); ``model_summary`` adds what it is worth."""
     from ..model.checkpoint import weights_file
-    from ..run_folder import file_sha256
+    from ..run_folder import weights_sha256
 
     weights = weights_file(checkpoint)
-    return {"path": str(checkpoint), "file": weights.name, "sha256": file_sha256(weights)}
+    return {"path": str(checkpoint), "file": weights.name, "sha256": weights_sha256(weights)}
 
 
 def json_entries(requests: list, predictions: list, failures=(), model: dict | None = None) -> list[dict]:

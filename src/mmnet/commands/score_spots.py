@@ -218,9 +218,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--annotation goes with --dataset and --root.")
     prediction_files = args.files if from_dataset else args.files[1:]
     options = ReadOptions.of(args)
-    read = [(path, *read_intervals(path, options)) for path in prediction_files]
+    texts: dict[Path, str] = {}  # each file's text, read once for every reader, warning and hint below
+    read = [(path, *read_intervals(path, options, texts=texts)) for path in prediction_files]
     truth, truth_is_str, truth_types, _ = ({}, False, (), False) if from_dataset else read_intervals(
-        args.files[0], options)
+        args.files[0], options, texts=texts)
     # STR CSVs on both sides keep (subject, video) as the key: CAS(ME)^3 names videos "a", "b" for every subject
     str_predictions = all(is_str for _, _, is_str, _, _ in read)
     by_subject = truth_is_str and str_predictions
@@ -260,9 +261,9 @@ def run(args: argparse.Namespace) -> int:
         hint = dataset_ids_hint(unknown[0], truth) if from_dataset else (
             other_subjects_hint(unknown, truth) or truth_csv_hint(unknown[0], truth, truth_is_str))
         path = file_of[unknown[0]]
-        row = first_row(path, unknown[0])  # 0: a file without a vid or video column (ELAN, BORIS, the web CSV)
+        row = first_row(path, unknown[0], texts[path])  # 0: a file without a vid or video column (ELAN, BORIS, ...)
         named = " Give `score-spots --video-id ID` to name the video of an ELAN or BORIS file (or the web page's " \
-            "CSV) as the other file does." if not row or any(map(is_coder_file, args.files)) else ""
+            "CSV) as the other file does." if not row or any(is_coder_file(f, texts) for f in args.files) else ""
         raise DataError(f"'{path}'{f' row {row}' if row else ''}: video {shown(unknown[0])!r} "
                         f"is not in {where} ({len(unknown)} such video(s)).{named}{hint}")
     if unknown and (said := other_subjects_hint(unknown, truth)):  # strs mode: scored, but likely a misnaming
@@ -294,7 +295,7 @@ def run(args: argparse.Namespace) -> int:
     rows = result.table()
     if str_predictions and types == ("micro",):  # micro-expressions only: "overall" would repeat the micro row
         rows = [r for r in rows if r["type"] == "micro"]
-    warnings = case_warnings(args.files[0], prediction_files) if args.mode == "strs" and by_subject else []
+    warnings = case_warnings(args.files[0], prediction_files, texts) if args.mode == "strs" and by_subject else []
     from ..spotting.in_sample import in_sample_warnings  # the spot.json beside a file: its models' training data
 
     in_sample, notes = in_sample_warnings(file_of, dataset=args.dataset, subject_of=scoring["subject_of"],

@@ -49,11 +49,12 @@ def other_subjects_hint(unknown, truth) -> str:
             "may name the subjects differently (e.g. 's1' and 'spNO.1'); write them alike.")
 
 
-def first_row(path: Path, key) -> int:
-    """The row (header = row 1) of ``path`` where the video ``key`` (an id, or (subject, video)) first appears."""
+def first_row(path: Path, key, text: str | None = None) -> int:
+    """The row (header = row 1) of ``path`` where the video ``key`` (an id, or (subject, video)) first appears;
+    ``text``: the file's text, read already."""
     from ..spotting.megc_files import csv_reader
 
-    reader = csv_reader(path)
+    reader = csv_reader(path, text)
     for raw in reader:
         n = reader.line_num  # its line, blank lines counted, as megc_csv's errors number rows
         row = {name.strip().lower(): value for name, value in raw.items() if name is not None}  # as read

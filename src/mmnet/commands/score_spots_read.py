@@ -39,19 +39,16 @@ def _recording(path: Path, fps: Fraction | None) -> tuple[Fraction, int | None, 
     times where they are not at that constant rate (a variable frame rate: `mmnet spot` writes those times, and
     players show the frames at them); --fps, when given too, must agree with the header's rate."""
     from ..errors import ConfigError
-    from ..media_video import video_header
-    from ..spotting.frame_times import variable_frame_times
+    from ..spotting.frame_times import recording_times
 
     if not path.is_file():
         raise ConfigError(f"--recording '{path}' is not a file.")
-    rate, frames = video_header(path)
-    if rate is None:
+    found, frames, times = recording_times(path)  # one opening: its header, then its packets' times
+    if found is None:
         raise ConfigError(f"--recording '{path}': no frame rate could be read from it: give --fps RATE instead.")
-    found = Fraction(rate).limit_denominator(1001 * 1000)  # 29.97002997 -> 30000/1001
     if fps is not None and abs(float(fps) / float(found) - 1) > 1e-3:
         raise ConfigError(f"--fps {float(fps):g} disagrees with --recording '{path}', whose frame rate is "
                           f"{float(found):g}: give one of them.")
-    times = variable_frame_times(path, found)
     if times is not None:
         frame, at = times.farthest
         print(f"note: --recording '{path}': its frame times vary (frame {frame} is shown at {float(at):.3f} s, not "
@@ -110,28 +107,42 @@ def _tier_types(text: str) -> dict:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def read_intervals(path: Path, options: ReadOptions = ReadOptions(),
-                   rates: dict | None = None) -> tuple[dict, bool, tuple[str, ...], bool]:
+def file_text(path: Path, texts: dict[Path, str] | None = None) -> str:
+    """The UTF-8 text of ``path`` (``megc_csv.utf8_text``: a named error for another encoding); ``texts`` (path ->
+    text) keeps each file's text for the rest of the command, so that a file is read from disk once however many
+    readers (layout, header, rows, the warnings and hints) look at it."""
+    from ..spotting.megc_csv import utf8_text
+
+    if texts is None:
+        return utf8_text(path)
+    if path not in texts:
+        texts[path] = utf8_text(path)
+    return texts[path]
+
+
+def read_intervals(path: Path, options: ReadOptions = ReadOptions(), rates: dict | None = None,
+                   texts: dict[Path, str] | None = None) -> tuple[dict, bool, tuple[str, ...], bool]:
     """The intervals of a file of any layout read, MEGC frame numbers; whether it is an STR CSV
     (subject,video,onset,offset,emotion: keyed (subject, video) if so, else by video id); the types it can hold (an
     STR CSV without a type column: micro only); and whether it has a score column. ``rates``, when given, gets
-    path -> the frame rate of an intervals.csv or web CSV as its seconds give it (None for other files)."""
+    path -> the frame rate of an intervals.csv or web CSV as its seconds give it (None for other files); ``texts``:
+    the files' texts read so far in the command (``file_text``)."""
     from ..errors import DataError
     from ..spotting.intervals import TYPES
-    from ..spotting.megc_csv import STR_COLUMNS, csv_header, read_spotting_csv, read_str_csv, score_column, utf8_text
+    from ..spotting.megc_csv import STR_COLUMNS, csv_header, read_spotting_csv, read_str_csv, score_column
     from ..spotting.spot_output_csv import is_spot_output, read_spot_output
 
     if not path.is_file():
         raise DataError(f"'{path}' is not a file.")
-    text = utf8_text(path)
+    text = file_text(path, texts)  # read once: every reader below parses this text
     coder = _coder_kind(path, text)
     if coder is not None:
         intervals = _read_coder(path, text, coder, options)
         _warn_past_end(path, intervals, options.frames, "")
         return intervals, False, TYPES, False
-    header = csv_header(path)
+    header = csv_header(path, text)
     if is_spot_output(header):
-        read = read_spot_output(path, header, options.video_id, options.fps)
+        read = read_spot_output(path, header, options.video_id, options.fps, text)
         if rates is not None:
             rates[path] = read.rate
         for note in read.notes:
@@ -140,20 +151,18 @@ def read_intervals(path: Path, options: ReadOptions = ReadOptions(),
         return read.intervals, False, TYPES, read.scored
     scored = score_column(header) is not None
     if not set(STR_COLUMNS) <= set(header):
-        intervals, is_str, types = read_spotting_csv(path), False, TYPES
+        intervals, is_str, types = read_spotting_csv(path, text), False, TYPES
     else:
-        intervals, is_str, types = read_str_csv(path), True, TYPES if "type" in header else ("micro",)
-    if not _warn_times(path, intervals):
+        intervals, is_str, types = read_str_csv(path, text), True, TYPES if "type" in header else ("micro",)
+    if not _warn_times(path, text):
         _warn_past_end(path, intervals, options.frames, _TIMES)
     return intervals, is_str, types, scored
 
 
-def is_coder_file(path: Path) -> bool:
+def is_coder_file(path: Path, texts: dict[Path, str] | None = None) -> bool:
     """Whether ``path`` is an ELAN or BORIS file (its video named by --video-id, its file or its media)."""
-    from ..spotting.megc_csv import utf8_text
-
     try:
-        return path.is_file() and _coder_kind(path, utf8_text(path)) is not None
+        return path.is_file() and _coder_kind(path, file_text(path, texts)) is not None
     except Exception:  # noqa: BLE001 - only a hint: a file that cannot be read is no coder's file here
         return False
 
@@ -207,12 +216,12 @@ _TIMES = (" These look like times: if they are, give the file as an ELAN tab-del
           "aggregated-events export with --fps RATE (docs: spotting.md, score-spots), or write frame numbers.")
 
 
-def _warn_times(path: Path, intervals: dict) -> bool:
-    """A MEGC CSV whose onsets and offsets are all written with decimals (13.000) holds times, most likely: read as
-    frames they would be scored as frames 13 and 15 without a word. Whether it warned."""
+def _warn_times(path: Path, text: str) -> bool:
+    """A MEGC CSV (``text``) whose onsets and offsets are all written with decimals (13.000) holds times, most
+    likely: read as frames they would be scored as frames 13 and 15 without a word. Whether it warned."""
     from ..spotting.megc_csv import decimal_frames
 
-    if decimal_frames(path):
+    if decimal_frames(path, text):
         print(f"WARNING: '{path}': every onset and offset is written with decimals (e.g. 13.000), and MEGC's files "
               f"hold frame numbers: read here as frame numbers.{_TIMES}", file=sys.stderr)
         return True

@@ -34,24 +34,27 @@ def dataset_str_truth(dataset: str, truth: dict, classes: Sequence[str] | None) 
     return {video: [grouped(i) for i in items] for video, items in truth.items()}, classes
 
 
-def _emotions(path: Path) -> set[str]:
+def _emotions(path: Path, texts: dict[Path, str]) -> set[str]:
     """The emotions of an STR CSV as written (read_str_csv lower-cases them)."""
     from ..spotting.megc_files import csv_reader
+    from .score_spots_read import file_text
 
     out = set()
-    for raw in csv_reader(path):
+    for raw in csv_reader(path, file_text(path, texts)):
         row = {name.strip().lower(): value for name, value in raw.items() if name is not None}
         if (row.get("emotion") or "").strip():
             out.add(row["emotion"].strip())
     return out
 
 
-def case_warnings(truth: Path, predictions: Sequence[Path]) -> list[str]:
+def case_warnings(truth: Path, predictions: Sequence[Path], texts: dict[Path, str] | None = None) -> list[str]:
     """For --mode strs: a sentence per truth emotion that a prediction writes in other letter case. mmnet reads
-    emotions case-insensitively, STRS-Metric compares the text exactly: a server would score them as another class."""
-    predicted = set().union(*(_emotions(p) for p in predictions))
+    emotions case-insensitively, STRS-Metric compares the text exactly: a server would score them as another class.
+    ``texts``: the files' texts read so far (``score_spots_read.file_text``)."""
+    texts = {} if texts is None else texts
+    predicted = set().union(*(_emotions(p, texts) for p in predictions))
     out = []
-    for label in sorted(_emotions(truth)):
+    for label in sorted(_emotions(truth, texts)):
         other = sorted(q for q in predicted if q != label and q.lower() == label.lower())
         if other:
             out.append(f"the truth's emotion {label!r} is written {', '.join(map(repr, other))} in the predictions: "

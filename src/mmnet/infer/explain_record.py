@@ -100,7 +100,7 @@ def save_maps(e, path: str | Path, record: dict[str, str]) -> Path:
 def checkpoint_record(checkpoint: str | Path) -> dict[str, str]:
     """The checkpoint a figure was drawn with: its path and the SHA-256 of its weights file."""
     from ..model.checkpoint import weights_file
-    from ..run_folder import file_sha256
+    from ..run_folder import weights_sha256
 
     weights = weights_file(checkpoint)
-    return {"checkpoint": str(checkpoint), "checkpoint_sha256": file_sha256(weights)}
+    return {"checkpoint": str(checkpoint), "checkpoint_sha256": weights_sha256(weights)}

@@ -36,12 +36,12 @@ def classifier_identity(checkpoint: str | Path, predictor) -> dict:
     import torch
 
     from ..model.checkpoint import CONFIG_NAME, weights_file
-    from ..run_folder import file_sha256
+    from ..run_folder import file_sha256, weights_sha256
 
     weights = weights_file(checkpoint)
     beside = weights.parent / CONFIG_NAME
     pre = predictor.preprocessing
-    identity = {"format": CLASSIFIED_FORMAT, "weights_sha256": file_sha256(weights),
+    identity = {"format": CLASSIFIED_FORMAT, "weights_sha256": weights_sha256(weights),
                 "config_sha256": file_sha256(beside) if beside.is_file() else None,
                 "classes": [str(c) for c in predictor.class_names],
                 "preprocessing": {"image_size": int(pre.image_size), "mean": [float(v) for v in pre.mean],

@@ -103,7 +103,7 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
     """What the model was trained on and its licence note, for ``metadata_props``: copied from the model card
     beside ``checkpoint``'s weights when it describes them (``model_card_beside``), else from the checkpoint's own
     record (``info.training``); without either, ``training_data`` says it is not recorded."""
-    from ..run_folder import MODEL_CARD_JSON, file_sha256
+    from ..run_folder import MODEL_CARD_JSON, file_sha256, weights_sha256
 
     given = None if checkpoint is None else Path(checkpoint)
     weights = None if given is None else weights_file(given)
@@ -130,7 +130,7 @@ def provenance_metadata(checkpoint: str | Path | None, info: CheckpointInfo | No
     # no card (a fold model, a converted one): the built-in texts, so that the file still says what it is not for
     out.update(intended_use=INTENDED_USE, limits=SYNTHETIC_LIMITS if data.get("synthetic") is True else LIMITS)
     if weights is not None and weights.is_file():  # the weights exported, for whoever traces them
-        out["weights_sha256"] = file_sha256(weights)
+        out["weights_sha256"] = weights_sha256(weights)
     return out
 
 

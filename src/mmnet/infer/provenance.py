@@ -21,6 +21,7 @@ untrained, and nothing here can tell.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def _card_beside(checkpoint: str | Path) -> tuple[Path, dict | None, str | None]
     if not card_path.is_file() or not weights.is_file():
         return weights, None, None
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card = json.loads(_card_text(card_path))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return weights, None, f"'{card_path}' cannot be read as JSON ({exc})"
     if not isinstance(card, dict):
@@ -117,6 +118,19 @@ def _card_beside(checkpoint: str | Path) -> tuple[Path, dict | None, str | None]
         return weights, None, (f"'{card_path}' is not a model card mmnet wrote: its '{field}' is "
                                f"{'missing' if card.get(field) is None else 'not an object'}")
     return weights, card, None
+
+
+def _card_text(path: Path) -> str:
+    """The card's text, read once: one command looks at it 3-4 times (the training record, the summary, the training
+    subjects, the label warning); keyed as ``run_folder.weights_sha256``, so that a card rewritten since is read."""
+    resolved = path.resolve()
+    st = resolved.stat()
+    return _read_card(resolved, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_card(path: Path, mtime_ns: int, size: int) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 def card_problem(checkpoint: str | Path) -> str | None:
@@ -131,13 +145,13 @@ def model_card_beside(checkpoint: str | Path) -> dict | None:
     """The ``model_card.json`` in the checkpoint's folder when it describes these weights (its
     ``weights.sha256`` is theirs); None when there is none, it is unreadable or malformed (:func:`card_problem`
     says why), or it names other weights."""
-    from ..run_folder import file_sha256
+    from ..run_folder import weights_sha256
 
     weights, card, _ = _card_beside(checkpoint)
     if card is None:
         return None
     sha = card["weights"].get("sha256")
-    if not isinstance(sha, str) or sha != file_sha256(weights):
+    if not isinstance(sha, str) or sha != weights_sha256(weights):
         return None
     return card
 

@@ -50,7 +50,7 @@ def describe_checkpoint(path: Path, predictor) -> dict:
     classes, input size, version, training data (when known), and the ``caption`` its attention figures carry
     (``mmnet explain``'s, the dataset by its name: what the model was trained on)."""
     from ..model.mmnet import read_checkpoint
-    from ..run_folder import file_sha256
+    from ..run_folder import weights_sha256
 
     weights = Path(path) / "model.safetensors" if Path(path).is_dir() else Path(path)
     try:
@@ -81,7 +81,7 @@ def describe_checkpoint(path: Path, predictor) -> dict:
     return {
         "title": model_title(list(predictor.class_names), training),
         "name": Path(path).name if Path(path).name != "model" else "/".join(Path(path).parts[-3:]),
-        "sha256": file_sha256(weights) if weights.is_file() else None,
+        "sha256": weights_sha256(weights) if weights.is_file() else None,
         "classes": list(predictor.class_names),
         "image_size": predictor.preprocessing.image_size,
         "main_input": model.get("main_input"),

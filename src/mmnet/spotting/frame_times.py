@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .coder_times import ONE_MS, begin_frame, end_frame
 
-__all__ = ["FrameTimes", "variable_frame_times"]
+__all__ = ["FrameTimes", "variable_frame_times", "recording_times", "header_fps"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,35 @@ class FrameTimes:
         return abs(time - frame / self.fps) <= ONE_MS
 
 
+def header_fps(rate: float | None) -> Fraction | None:
+    """A header's frame rate as the fraction it stands for (29.97002997 -> 30000/1001), None for none."""
+    return Fraction(rate).limit_denominator(1001 * 1000) if rate else None
+
+
+def recording_times(path: Path) -> tuple[Fraction | None, int | None, FrameTimes | None]:
+    """(frame rate, frame count, frame times) of video ``path``: the rate and count of ``media_video.video_header``
+    and the times of ``variable_frame_times`` at that rate, from one opening of the file (a recording of an hour is
+    hundreds of MB; its header is read, then its packets). Without PyAV: OpenCV's header, no times."""
+    from ..media_video import video_header
+
+    try:
+        import av
+    except ImportError:
+        rate, frames = video_header(path)
+        return header_fps(rate), frames, None
+    from ..errors import DataError
+    from ..media_libav import libav_lines
+    from ..media_video import open_pyav, pyav_header
+
+    try:
+        with libav_lines(av), open_pyav(av, path) as container:
+            stream, rate, frames, why = pyav_header(av, path, container)
+            fps = header_fps(rate)  # an AVI whose declared rates disagree (``why``): its frames at a constant rate
+            return fps, frames, None if fps is None or why else _varying(av, container, stream, fps)
+    except (DataError, av.error.FFmpegError, ValueError, OSError, IndexError):
+        return None, None, None  # as video_header: a file that cannot be read says so where it is spotted
+
+
 def variable_frame_times(path: Path, fps: Fraction) -> FrameTimes | None:
     """The frame times of video ``path`` when they are not those of the constant rate ``fps`` (a frame more than
     1 ms from f / fps); None for a constant rate, or where the times cannot be read without decoding: without PyAV,
@@ -94,20 +123,29 @@ def variable_frame_times(path: Path, fps: Fraction) -> FrameTimes | None:
     try:
         with libav_lines(av), open_pyav(av, path) as container:
             stream, _ = pick_stream(container)
-            if stream is None or stream.time_base is None or frame_rate(av, path, stream)[1]:
+            if stream is None or frame_rate(av, path, stream)[1]:
                 return None
-            ticks = []
-            for packet in container.demux(stream):
-                if packet.size == 0 or packet.is_discard:  # the flushing packet; one the edit list hides
-                    continue
-                if packet.pts is None:
-                    return None
-                ticks.append(int(packet.pts))
-            time_base = Fraction(stream.time_base)
+            return _varying(av, container, stream, fps)
     except (DataError, av.error.FFmpegError, ValueError, OSError):
         return None  # the header's rate stands: a file that cannot be read says so where it is spotted
+
+
+def _varying(av, container, stream, fps: Fraction) -> FrameTimes | None:
+    """``variable_frame_times`` of ``stream`` in an open ``container``, from its packets' times."""
+    if stream is None or stream.time_base is None:
+        return None
+    ticks = []
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.is_discard:  # the flushing packet; one the edit list hides
+                continue
+            if packet.pts is None:
+                return None
+            ticks.append(int(packet.pts))
+    except (av.error.FFmpegError, ValueError, OSError):
+        return None
     if not ticks:
         return None
     ticks.sort()  # decode order (B-frames) to presentation order
-    times = FrameTimes(tuple(t - ticks[0] for t in ticks), time_base, fps)
+    times = FrameTimes(tuple(t - ticks[0] for t in ticks), Fraction(stream.time_base), fps)
     return None if times.constant() else times

@@ -24,7 +24,7 @@ from ..errors import AnnotationError
 from .intervals import Interval, parse_type
 
 __all__ = ["STR_COLUMNS", "SCORE_COLUMNS", "csv_reader", "csv_header", "score_column", "read_spotting_csv",
-           "read_str_csv", "decimal_frames"]
+           "read_str_csv", "decimal_frames", "utf8_text", "decimal_number"]
 
 #: The STR CSV's columns (STRS-Metric's layout), written and read in this order.
 STR_COLUMNS = ("subject", "video", "onset", "offset", "emotion")
@@ -44,17 +44,17 @@ def utf8_text(path: Path) -> str:
                               "in an editor, and retry.") from None
 
 
-def csv_reader(path: Path) -> csv.DictReader:
+def csv_reader(path: Path, text: str | None = None) -> csv.DictReader:
     """A DictReader over a UTF-8 CSV file (BOM or not), separated by what splits its header line into the layouts'
     column names (Excel in many locales saves "CSV" with ';'); a file in another encoding is a named error saying how
-    to save it."""
-    text = utf8_text(path)
+    to save it. ``text``: the file's text as ``utf8_text`` read it already (a command reads each file once)."""
+    text = utf8_text(path) if text is None else text
     return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0], _CSV_COLUMNS))
 
 
-def csv_header(path: Path) -> list[str]:
+def csv_header(path: Path, text: str | None = None) -> list[str]:
     """The column names of a CSV file as the readers compare them (stripped, lower case)."""
-    return [h.strip().lower() for h in csv_reader(path).fieldnames or []]
+    return [h.strip().lower() for h in csv_reader(path, text).fieldnames or []]
 
 
 def score_column(fields: Iterable[str]) -> str | None:
@@ -63,9 +63,9 @@ def score_column(fields: Iterable[str]) -> str | None:
     return next((c for c in SCORE_COLUMNS if c in fields), None)
 
 
-def _rows(path: Path, header: Sequence[str],
-          aliases: Mapping[str, str] | None = None) -> Iterable[tuple[int, dict[str, str]]]:
-    reader = csv_reader(path)
+def _rows(path: Path, header: Sequence[str], aliases: Mapping[str, str] | None = None,
+          text: str | None = None) -> Iterable[tuple[int, dict[str, str]]]:
+    reader = csv_reader(path, text)
     try:  # a csv.Error (an unclosed quote) as the file's named error, not a traceback
         yield from _checked_rows(path, reader, header, aliases or {})
     except csv.Error as exc:
@@ -134,7 +134,8 @@ _FRAMES_FIX = ("frame numbers are whole numbers counted from 1 (MEGC's) or from 
                "correct the row")
 
 
-def _float(text: str, where: str, name: str, what: str, fix: str = "") -> float:
+def decimal_number(text: str, where: str, name: str, what: str = "a number", fix: str = "") -> float:
+    """The number a cell writes, '0.87' or with a decimal comma '0,87'; a named error for anything else."""
     # a decimal comma ('0,87', '46,0'): what a ';'-separated CSV of a localized Excel holds
     try:
         return float(text.replace(",", ".", 1) if re.fullmatch(r"[+-]?\d*,\d+|[+-]?\d+,\d*", text) else text)
@@ -143,7 +144,7 @@ def _float(text: str, where: str, name: str, what: str, fix: str = "") -> float:
 
 
 def _int(text: str, where: str, name: str) -> int:
-    value = _float(text, where, name, "a frame number", f": {_FRAMES_FIX}")
+    value = decimal_number(text, where, name, "a frame number", f": {_FRAMES_FIX}")
     if not value.is_integer():
         raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number: {_FRAMES_FIX}.")
     return int(value)
@@ -157,7 +158,7 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
     if onset < 0:  # frame 0 stays: a frame folder's files numbered from 0
         raise AnnotationError(f"{where}: the interval {onset}..{offset} starts before frame 0: {_FRAMES_FIX}.")
     score = row.get("score") or None
-    value = None if score is None else _float(score, where, "score", "a number")
+    value = None if score is None else decimal_number(score, where, "score", "a number")
     if value is not None and not math.isfinite(value):  # NaN would rank unpredictably in the one-to-one matching
         raise AnnotationError(f"{where}: score {score!r} is not a finite number; leave the cell empty for a "
                               "prediction without a score.")
@@ -188,13 +189,14 @@ def _type(row: dict[str, str], where: str, default: str | None) -> str:
     return type_
 
 
-def read_spotting_csv(path: str | Path) -> dict[str, list[Interval]]:
+def read_spotting_csv(path: str | Path, text: str | None = None) -> dict[str, list[Interval]]:
     """Read ``vid,onset,offset,type`` into video id -> intervals (type me/mae or micro/macro; ``video`` for ``vid``);
-    a video listed without an expression (see the module docstring) maps to an empty list."""
+    a video listed without an expression (see the module docstring) maps to an empty list. ``text``: the file's text
+    already read (``csv_reader``)."""
     path = Path(path)
     out: dict[str, list[Interval]] = {}
     first: dict[str, tuple[str, int]] = {}  # video -> (subject, row): a subject column must not tell videos apart
-    for n, row in _rows(path, ("vid", "onset", "offset", "type"), {"video": "vid"}):
+    for n, row in _rows(path, ("vid", "onset", "offset", "type"), {"video": "vid"}, text):
         where = f"'{path}' row {n}"
         subject, row_1 = first.setdefault(row["vid"], (row.get("subject", ""), n))
         if row.get("subject", "") != subject:
@@ -209,13 +211,13 @@ def read_spotting_csv(path: str | Path) -> dict[str, list[Interval]]:
     return out
 
 
-def read_str_csv(path: str | Path) -> dict[tuple[str, str], list[Interval]]:
+def read_str_csv(path: str | Path, text: str | None = None) -> dict[tuple[str, str], list[Interval]]:
     """Read ``subject,video,onset,offset,emotion`` into (subject, video) -> intervals: micro-expressions, or with a
     ``type`` column each row's type (a macro row stays macro: STR scoring leaves it out, spotting scores it as
-    macro); a video listed without an expression maps to an empty list."""
+    macro); a video listed without an expression maps to an empty list. ``text``: as for ``read_spotting_csv``."""
     path = Path(path)
     out: dict[tuple[str, str], list[Interval]] = {}
-    for n, row in _rows(path, STR_COLUMNS):
+    for n, row in _rows(path, STR_COLUMNS, text=text):
         where = f"'{path}' row {n}"
         intervals = out.setdefault((row["subject"], row["video"]), [])
         if not _no_expression(row, where, row["video"]):
@@ -224,14 +226,14 @@ def read_str_csv(path: str | Path) -> dict[tuple[str, str], list[Interval]]:
     return out
 
 
-def decimal_frames(path: str | Path) -> bool:
+def decimal_frames(path: str | Path, text: str | None = None) -> bool:
     """Whether every onset and offset of a MEGC CSV is written with decimals ('13.000', '13,5'): frame numbers are
     whole, so such a file most likely holds times (``read_spotting_csv`` reads '13.000' as frame 13)."""
-    cells = [(row.get(name) or "").strip() for row in _plain_rows(path) for name in ("onset", "offset")]
+    cells = [(row.get(name) or "").strip() for row in _plain_rows(path, text) for name in ("onset", "offset")]
     cells = [c for c in cells if c]
     return bool(cells) and all(re.fullmatch(r"[+-]?\d*[.,]\d+", c) for c in cells)
 
 
-def _plain_rows(path: str | Path) -> Iterable[dict[str, str]]:
-    for raw in csv_reader(Path(path)):
+def _plain_rows(path: str | Path, text: str | None) -> Iterable[dict[str, str]]:
+    for raw in csv_reader(Path(path), text):
         yield {name.strip().lower(): value for name, value in raw.items() if name is not None}

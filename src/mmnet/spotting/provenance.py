@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..media import list_frames
-from ..run_folder import file_sha256
+from ..run_folder import file_sha256, weights_sha256
 
 __all__ = ["spot_provenance"]
 
@@ -47,7 +47,7 @@ def _weights(path: Path) -> dict:
     from ..model.checkpoint import weights_file
 
     weights = weights_file(path)
-    return {"path": str(path), "file": weights.name, "sha256": file_sha256(weights)}
+    return {"path": str(path), "file": weights.name, "sha256": weights_sha256(weights)}
 
 
 def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None,

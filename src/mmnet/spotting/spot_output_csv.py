@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import AnnotationError
 from .coder_records import video_stem
 from .intervals import FILE_NUMBER, GAP_TYPE, NOTE_TYPE, VIDEO_FROM_0, Interval, parse_type
+from .megc_csv import csv_reader, decimal_number, score_column
 from .spot_output_seconds import check_seconds
 
 __all__ = ["is_spot_output", "read_spot_output", "SpotOutput"]
@@ -45,13 +46,9 @@ def is_spot_output(fields: list[str]) -> bool:
 
 
 def _number(text: str, where: str, name: str) -> float | None:
+    """A cell's number (a decimal comma read as MEGC CSVs' are), None for an empty cell."""
     text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return float(text.replace(",", ".", 1) if text.count(",") == 1 and "." not in text else text)
-    except ValueError:
-        raise AnnotationError(f"{where}: {name} {text!r} is not a number.") from None
+    return decimal_number(text, where, name) if text else None
 
 
 def _frame(text: str, where: str, name: str) -> int:
@@ -61,10 +58,10 @@ def _frame(text: str, where: str, name: str) -> int:
     return int(value)
 
 
-def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: Fraction | None) -> SpotOutput:
-    """The intervals of an intervals.csv / web CSV as MEGC frame numbers, video id -> intervals."""
-    from .megc_csv import csv_reader, score_column
-
+def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: Fraction | None,
+                     text: str | None = None) -> SpotOutput:
+    """The intervals of an intervals.csv / web CSV as MEGC frame numbers, video id -> intervals; ``text``: the
+    file's text already read (``megc_csv.csv_reader``)."""
     if "frame_numbering" not in fields:
         raise AnnotationError(
             f"'{path}' has seconds columns ({', '.join(s for s in _SECONDS if s in fields)}) like intervals.csv of "
@@ -77,7 +74,7 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
     out: dict[str, list[Interval]] = {}
     points: dict[tuple[str, str], list[tuple[int, list[tuple[int, float, str]]]]] = {}
     skipped: dict[str, int] = {}
-    reader = csv_reader(path)
+    reader = csv_reader(path, text)
     for raw in reader:
         n = reader.line_num
         row = {name.strip().lower(): (v or "").strip() for name, v in raw.items() if name is not None}
