@@ -156,8 +156,8 @@ def test_skipped_csv_lists_the_data_problems_before_the_samples_the_list_leaves_
 
     windows = prepare.frame_windows
 
-    def refuse_one(sample, *args, **kwargs):
-        if sample.sample_id == "smic/s2/s2_sur_05":
+    def refuse_one(sample, *args, **kwargs):  # a negative one: others remain (a class left empty stops training)
+        if sample.sample_id == "casme2/01/EP19_05f":
             raise UnusableSample("its frames end before the apex")
         return windows(sample, *args, **kwargs)
 
@@ -166,8 +166,36 @@ def test_skipped_csv_lists_the_data_problems_before_the_samples_the_list_leaves_
                              f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32", "model.image_size=32"])
     prepare.prepare_run(cfg, tmp_path / "run", progress=False)
     rows = (tmp_path / "run" / "skipped.csv").read_text().splitlines()[1:]
-    assert rows[0] == "smic/s2/s2_sur_05,its frames end before the apex"
+    assert rows[0] == "casme2/01/EP19_05f,its frames end before the apex"
     assert len(rows) > 1 and all(row.endswith(",not in combined_3class_gt.csv") for row in rows[1:])
+
+
+def test_frames_unusable_for_the_only_sample_of_a_class_stop_training_under_skip(composite_root, tmp_path,
+                                                                                 monkeypatch):
+    # the list's one surprise sample cannot be used: it trained the 3 classes on two, with a coverage warning
+    from mmnet.config import load_config
+    from mmnet.data.cache import UnusableSample
+    from mmnet.errors import DataError
+    from mmnet.train import prepare
+
+    windows = prepare.frame_windows
+
+    def refuse_one(sample, *args, **kwargs):
+        if sample.sample_id == "smic/s2/s2_sur_05":
+            raise UnusableSample("its frames end before the apex")
+        return windows(sample, *args, **kwargs)
+
+    monkeypatch.setattr(prepare, "frame_windows", refuse_one)
+    cfg = load_config(None, ["data.dataset=composite", f"data.root={composite_root}", "data.on_bad_sample=skip",
+                             f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32", "model.image_size=32"])
+    with pytest.raises(DataError) as caught:
+        prepare.prepare_run(cfg, tmp_path / "run", progress=False)
+    said, listed = str(caught.value), composite_root / "combined_3class_gt.csv"
+    assert said.startswith("class(es) surprise of scheme composite-3class have no usable sample left: every one of "
+                           f"their 1 annotated sample(s) of '{listed}' has a problem")
+    assert "  - smic/s2/s2_sur_05: its frames end before the apex" in said
+    assert "or train without it: choose a scheme without them" in said
+    assert not (tmp_path / "run" / "config.yaml").exists()
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])

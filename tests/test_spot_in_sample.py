@@ -62,7 +62,8 @@ def test_train_spotter_saves_the_videos_it_trained_on_and_says_scores_on_them_ar
     model = tmp_path / "sp.pt"
     assert main(["train-spotter", "casme-sq", "--root", str(tmp_path), "--out", str(model), "--no-progress"]) == 0
     assert "are in-sample; the honest figure is the --loso table" in capsys.readouterr().out
-    expected = {"dataset": "casme-sq", "videos": ["15_0101", "16_0101", "19_0101"], "subjects": ["s15", "s16", "s19"]}
+    expected = {"dataset": "casme-sq", "videos": ["15_0101", "16_0101", "19_0101"], "subjects": ["s15", "s16", "s19"],
+                "videos_of": {"s15": ["15_0101"], "s16": ["16_0101"], "s19": ["19_0101"]}}
     assert load_spotter(model).fitted_on == expected
     # a spotter saved before the record existed still loads: what it was trained on is unknown
     data = torch.load(model, weights_only=True)
@@ -134,6 +135,43 @@ def test_score_spots_warns_when_the_recogniser_was_trained_on_the_scored_subject
         "1 of 2 scored videos are of subjects the recogniser ckpt/final/model was trained on (s15): its classes (the "
         "STR analysis) are in-sample; the honest figure is spot then recognise leave-one-subject-out (`mmnet train` "
         "on the long-video dataset)"]
+
+
+def _casme3_str_spots(root: Path, spotter: dict) -> list[Path]:
+    """STR CSVs of spNO.1's and spNO.2's recording 'a' (CAS(ME)^3's STR CSVs name every subject's recordings by
+    task letter), each beside the spot.json of ``spotter``."""
+    return [_spot_folder(root / subject, "a", spotter, name="str.csv",
+                         rows=f"subject,video,onset,offset,emotion\n{subject},a,5,12,negative\n")
+            for subject in ("spNO.1", "spNO.2")]
+
+
+def test_score_spots_compares_subject_and_video_for_casme3_str_csvs(tmp_path, capsys):
+    # the spotter learnt from spNO.1's recordings, which the loader names spNO.1_a, spNO.1_b: its STR CSV rows
+    # (spNO.1, a) were not found among them, and the in-sample score went without a warning
+    truth = tmp_path / "truth.csv"
+    truth.write_text("subject,video,onset,offset,emotion\nspNO.1,a,5,12,negative\nspNO.2,a,5,12,negative\n")
+    videos = [LongVideo("casme3-long", "spNO.1", f"spNO.1_{task}", 30.0, tmp_path, ((1, "img1.jpg"),), ())
+              for task in ("a", "b")]
+    model = {"path": "sp.pt", "trained_on": trained_on(None, videos)}
+    files = _casme3_str_spots(tmp_path / "spots", model)
+    assert main(["score-spots", str(truth), *map(str, files), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == [
+        "1 of 2 scored videos were used to train the spotter sp.pt: these scores are in-sample; the honest figure is "
+        "train-spotter --loso"]  # spNO.1's; spNO.2's 'a' is held out
+    assert model["trained_on"]["videos_of"] == {"spNO.1": ["spNO.1_a", "spNO.1_b"]}  # the pairs, recorded
+    # a record of an earlier mmnet (no videos_of): its subjects and videos, compared alike
+    old = {"path": "old.pt", "trained_on": {"dataset": "casme3-long", "videos": ["spNO.1_a"], "subjects": ["spNO.1"]}}
+    scored = dict(zip([("spNO.1", "a"), ("spNO.2", "a")], _casme3_str_spots(tmp_path / "old", old)))
+    said, _ = in_sample_warnings(scored, dataset=None, subject_of=lambda k: k[0], classes=False)
+    assert said == ["1 of 2 scored videos were used to train the spotter old.pt: these scores are in-sample; the "
+                    "honest figure is train-spotter --loso"]
+    # a video id that one subject's recordings share with another's: the pair decides, not the id alone
+    lab = {"path": "lab.pt", "trained_on": {"dataset": "table-long", "videos": ["a"], "subjects": ["P01"],
+                                            "videos_of": {"P01": ["a"]}}}
+    scored = dict(zip([("P01", "a"), ("P02", "a")], _casme3_str_spots(tmp_path / "lab", lab)))
+    said, _ = in_sample_warnings(scored, dataset=None, subject_of=lambda k: k[0], classes=False)
+    assert said == ["1 of 2 scored videos were used to train the spotter lab.pt: these scores are in-sample; the "
+                    "honest figure is train-spotter --loso"]  # P01's 'a' only
 
 
 def test_a_recogniser_of_other_people_or_a_spotter_of_another_dataset_is_not_in_sample(tmp_path):

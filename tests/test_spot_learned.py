@@ -244,7 +244,8 @@ def test_fit_spot_save_load_round_trip_and_loso_above_baseline(tiny_set, tmp_pat
     assert again.config == spotter.config and again.seed == 1
     # what it learnt from is saved with it (score-spots then says when scores on those videos are in-sample)
     assert again.fitted_on == {"dataset": load.videos[0].dataset, "videos": sorted(v.video for v in load.videos[:2]),
-                               "subjects": sorted({v.subject for v in load.videos[:2]})}
+                               "subjects": sorted({v.subject for v in load.videos[:2]}),
+                               "videos_of": {v.subject: [v.video] for v in load.videos[:2]}}
     assert again.spot(load.videos[2]).intervals == result.intervals
     assert again.spot(load.videos[2].path, fps=30.0).intervals == result.intervals  # a frame folder works too
     with pytest.raises(CheckpointError, match="learned spotter, not a flow"):

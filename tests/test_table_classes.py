@@ -101,3 +101,63 @@ def test_a_label_map_or_classes_list_of_one_class_is_refused_by_name(tmp_path, c
     assert "maps its labels to one class (positive)" in capsys.readouterr().out
     # scoring and analysis still build such a scheme (score-spots' STR classes of a one-emotion table)
     assert resolve_scheme("happiness=positive", None, "table").classes == ("positive",)
+
+
+def _skipping_tree(root: Path, emotions: tuple[str, ...]) -> Path:
+    """Subjects P01..P03, one clip per emotion each; the clips of the last emotion all unusable (two folders
+    missing, one without frames)."""
+    rows = []
+    for p in ("P01", "P02", "P03"):
+        for k, emotion in enumerate(emotions):
+            clip = f"{p}/c{k + 1}"
+            if emotion != emotions[-1]:
+                write_frames(root / clip, range(1, 11), "frame_{:04d}.jpg".format)
+            elif p == "P02":
+                (root / clip).mkdir(parents=True)
+            rows.append(f"{p},{clip},1,5,{emotion}")
+    (root / "annotations.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return root
+
+
+def test_skipping_every_clip_of_a_class_stops_training_naming_the_class_rows_and_fix(tmp_path, capsys):
+    # every surprise row unusable: under skip it trained a 3-class head on two classes, a coverage warning alone
+    root = _skipping_tree(tmp_path / "lab", ("happiness", "anger", "surprise"))
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "table", "--root", str(root), "--out", str(out),
+                 "--set", "data.on_bad_sample=skip", "--set", "train.epochs=1", "--set", "data.image_size=32"]) == 3
+    err = " ".join(capsys.readouterr().err.split())
+    table = root / "annotations.csv"
+    assert (f"class(es) surprise of scheme table have no usable sample left: every one of their 3 annotated sample(s), "
+            f"row(s) 4, 7, 10 of '{table}' has a problem, and data.on_bad_sample=skip leaves them out:") in err
+    for clip in ("P01/P01/c3", "P02/P02/c3", "P03/P03/c3"):
+        assert f"- table/{clip}: [" in err
+    assert "averaged over all 3 classes, would count its F1 and recall as 0" in err
+    suggested = "anger=anger, happiness=happiness, surprise=-"
+    assert f"Fix these samples (the files or cells named), or train without it: a label map leaving their labels " \
+           f"out, --scheme '{suggested}'." in err
+    assert not (out / "seed-0").exists()  # stopped before any fold
+    # check-data says the same under skip, and exits 1
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
+    assert "error: mmnet train stops: class(es) surprise of scheme table" in capsys.readouterr().out
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["training_stops"] and "surprise" in data["classes_left"]
+    # the map suggested trains the two classes left
+    from mmnet.config import load_config
+    from mmnet.train.prepare import prepare_run
+
+    cfg = load_config(None, [f"data.root={root}", "data.dataset=table", "data.on_bad_sample=skip",
+                             f"data.scheme={suggested}", f"data.cache_dir={tmp_path / 'cache'}"])
+    run = prepare_run(cfg, tmp_path / "run2", progress=False, measure=False)
+    assert sorted(set(run.labels)) == [0, 1] and run.cfg.data.classes == ["anger", "happiness"]
+
+
+def test_skipping_a_class_of_two_leaves_one_and_says_mmnet_needs_two(tmp_path, capsys):
+    root = _skipping_tree(tmp_path / "lab", ("anger", "happiness"))
+    assert main(["train", "--dataset", "table", "--root", str(root), "--out", str(tmp_path / "run"),
+                 "--set", "data.on_bad_sample=skip", "--set", "train.epochs=1", "--set", "data.image_size=32"]) == 3
+    err = " ".join(capsys.readouterr().err.split())
+    assert "class(es) happiness of scheme table have no usable sample left" in err
+    assert ("Only anger has usable samples left: MMNet needs two classes or more. Fix these samples (the files or "
+            "cells named) so that it can be used.") in err
+    assert "--scheme" not in err  # dropping the class would leave one

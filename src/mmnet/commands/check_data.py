@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.frame_check import check_frame_files
     from ..data.label_maps import one_class
     from ..data.schemes import scheme_warnings
-    from ..data.usage import NEAREST_CANNOT, plan_usage
+    from ..data.usage import NEAREST_CANNOT, classes_left, plan_usage
 
     root = parse_root(args.dataset, args.root)
     if args.dataset in LONG_VIDEO_DATASETS:
@@ -141,8 +141,11 @@ def run(args: argparse.Namespace) -> int:
     usage = plan_usage(load, scheme, args.on_bad_sample)  # the rule training applies (mmnet.data.usage)
     check_unique_ids([s for s, _ in usage.used], args.dataset)  # refused as `mmnet train` refuses it
     load.issues.extend(scheme_warnings(scheme, load.samples + load.excluded))  # as `mmnet train` logs them
+    # a class that skipping leaves without a sample stops `mmnet train` (the classes trained are the scheme's)
+    emptied = classes_left(load, scheme, [k for _, k in usage.used], usage.left_out) if (
+        args.on_bad_sample == "skip" and usage.used) else None
     if args.json:
-        _print_json(args, root, scheme, load, usage)
+        _print_json(args, root, scheme, load, usage, emptied)
         return 1 if args.strict and (load.errors or usage.problems) else 0
 
     _print_head(args, root, load)
@@ -193,6 +196,9 @@ def run(args: argparse.Namespace) -> int:
     if usage.annotated and not usage.used:  # `mmnet train` would have nothing to train on, whatever the option
         print(f"\nerror: none of the {usage.annotated} annotated samples can be used for training")
         return 1
+    if emptied:
+        print(f"\nerror: mmnet train stops: {emptied}")
+        return 1
     return code
 
 
@@ -212,7 +218,7 @@ def _used_line(load, scheme, usage, on_bad_sample: str) -> str:
             f"{len(skipping.used)} of {skipping.annotated}")
 
 
-def _print_json(args, root, scheme, load, usage) -> None:
+def _print_json(args, root, scheme, load, usage, emptied: str | None) -> None:
     import json
 
     from ..config import format_root
@@ -229,5 +235,6 @@ def _print_json(args, root, scheme, load, usage) -> None:
         "used": [{"sample_id": s.sample_id, "subject": s.subject, "class": scheme.classes[k]} for s, k in usage.used],
         "left_out": [{"sample_id": sid, "reason": reason, "problem": sid in problems}
                      for sid, reason in usage.left_out],
-        "training_stops": bool(usage.blocking(args.on_bad_sample)),
+        "training_stops": bool(usage.blocking(args.on_bad_sample)) or bool(emptied),
+        "classes_left": emptied,  # why skipping leaves too few classes to train, else null
     }, indent=2))

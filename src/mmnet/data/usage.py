@@ -18,18 +18,22 @@ One rule for `mmnet check-data` and `mmnet train` (``train/prepare.py``), so tha
 Problems stop training under ``on_bad_sample`` "error" and "nearest", naming every one; with
 "skip" they are left out. Everything left out goes to the run's skipped.csv with its reason.
 Frames that turn out undecodable when the cache is built are handled later, by the same option.
+Skipping never changes the classes trained: when it leaves a class of the scheme without a sample, or fewer
+than two classes, training stops naming the class and its samples left out (``classes_left``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .cache import UnusableSample, frame_windows
 from .common import DatasetLoad
+from .label_maps import TABLE_SCHEME, is_label_map
 from .sample import Sample
 from .schemes import LabelScheme
 
-__all__ = ["Usage", "plan_usage", "describe_problems", "NEAREST_FIXES"]
+__all__ = ["Usage", "plan_usage", "describe_problems", "classes_left", "NEAREST_FIXES"]
 
 #: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
 NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
@@ -138,3 +142,53 @@ def describe_problems(problems: list[tuple[str, str]], limit: int | None = 20) -
     if limit is not None and len(problems) > limit:
         lines.append(f"  ... and {len(problems) - limit} more (`mmnet check-data` lists every one)")
     return "\n".join(lines)
+
+
+def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
+                 left_out: Sequence[tuple[str, str]]) -> str | None:
+    """Why training cannot go on with the samples kept (their class indices ``kept``) once the problems in
+    ``left_out`` (sample id, reason) were skipped: a class of the scheme whose every annotated sample was left out
+    for a problem, or fewer than two classes with a sample (MMNet needs two, as ``label_maps.one_class`` says); the
+    class, the file, the samples and what to do. None when neither. A class that no sample is annotated with is
+    ``class_coverage``'s warning, not this."""
+    by_id = {s.sample_id: s for s in load.samples + load.excluded}
+    unlisted = {sid for sid, _ in load.unlisted}  # the protocol's choice, not a problem skipped
+    dropped = [(sid, why, by_id[sid]) for sid, why in left_out
+               if sid in by_id and sid not in unlisted and scheme.class_of(by_id[sid]) is not None]
+    held = [c for i, c in enumerate(scheme.classes) if i in set(kept)]
+    emptied = [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
+    if not emptied and len(held) >= 2:
+        return None
+    two = ("no class has a usable sample left" if not held else f"only {held[0]} has usable samples left: MMNet needs "
+           "two classes or more" if len(held) == 1 else "")
+    if not emptied:
+        datasets = "+".join(sorted({s.dataset for s in by_id.values()}))
+        return (f"scheme {scheme.name} of dataset {datasets}: {two}. Check the labels, or choose a scheme with two "
+                "classes or more that the data holds (data.scheme / --scheme).")
+    lost = [(sid, why) for sid, why, s in dropped if scheme.class_of(s) in emptied]
+    rows = sorted({r for *_, s in dropped if scheme.class_of(s) in emptied and (r := s.extra.get("row")) is not None})
+    where = (f", row(s) {', '.join(map(str, rows[:20]))}{' ...' if len(rows) > 20 else ''}" if rows else "") + (
+        f" of '{load.annotation}'" if load.annotation is not None else "")
+    them = "it" if len(emptied) == 1 else "them"
+    if two:
+        cost = f"{two[0].upper()}{two[1:]}. "
+        fix = f"Fix these samples (the files or cells named) so that {them} can be used."
+    else:
+        one = len(emptied) == 1
+        cost = (f"Training anyway would give the model {'a class' if one else 'classes'} it never sees, and the "
+                f"report's UF1 and UAR, averaged over all {len(scheme.classes)} classes, would count "
+                f"{'its' if one else 'their'} F1 and recall as 0. ")
+        fix = f"Fix these samples (the files or cells named), or train without {them}: {_without(scheme, emptied)}."
+    return (f"class(es) {', '.join(emptied)} of scheme {scheme.name} have no usable sample left: every one of their "
+            f"{len(lost)} annotated sample(s){where} has a problem, and data.on_bad_sample=skip leaves them out:\n"
+            f"{describe_problems(lost)}\n{cost}{fix}")
+
+
+def _without(scheme: LabelScheme, emptied: list[str]) -> str:
+    """How to train without the classes ``emptied``: the scheme's label map with their labels left out (``-``),
+    or, for a built-in scheme, another scheme."""
+    if scheme.name != TABLE_SCHEME and not is_label_map(scheme.name):
+        return ("choose a scheme without them (data.scheme / --scheme; docs/datasets.md lists each scheme's classes), "
+                "or a label map in data.scheme that maps their labels to -")
+    pairs = ", ".join(f"{k}={'-' if c is None or c in emptied else c}" for k, c in scheme.mapping.items())
+    return f"a label map leaving their labels out, --scheme '{pairs}'"

@@ -2,11 +2,14 @@
 faces the recogniser that classified them learnt from.
 
 ``train-spotter`` (without ``--loso``) trains on every video of the dataset. A saved spotter records which
-(its ``fitted_on``: dataset, video ids, subjects; a spotter saved by an earlier mmnet records none: unknown), and
+(its ``fitted_on``: dataset, video ids, subjects and each subject's videos; a spotter saved by an earlier mmnet
+records none: unknown), and
 ``mmnet spot`` copies that, and the recogniser checkpoint's training subjects (``infer.training_subjects``), into
 ``spot.json``'s provenance (each model's ``trained_on``).
 ``mmnet score-spots`` reads the ``spot.json`` beside each predictions file and warns when a scored video is one
-the spotter was trained on, or (with an STR analysis) of a subject the recogniser was trained on: such scores are
+the spotter was trained on (by subject and video where the scored file names the subject: CAS(ME)^3's STR CSVs
+name every subject's recordings 'a', 'b', ..., which its loader names 'spNO.1_a'), or (with an STR analysis) of a
+subject the recogniser was trained on: such scores are
 in-sample, and the leave-one-subject-out figures (``train-spotter --loso``; ``mmnet train`` on the long-video
 dataset for spot then recognise) are the honest ones.
 
@@ -41,20 +44,29 @@ _SPOT_FILES = ("spotting.csv", "intervals.csv", "str.csv", "spots.eaf")
 
 def trained_on(dataset: str | None, videos: Iterable) -> dict:
     """A spotter's training record: the dataset (None: the videos' own, when they share one), and the ids and
-    subjects of the ``LongVideo``s it learnt from."""
+    subjects of the ``LongVideo``s it learnt from, and each subject's ids (``videos_of``: a file that names the
+    subject of each video is compared by the pair)."""
     videos = list(videos)
     if dataset is None and len(named := {getattr(v, "dataset", None) for v in videos}) == 1:
         dataset = named.pop()
-    return {"dataset": dataset, "videos": sorted({str(v.video) for v in videos}),
-            "subjects": sorted({str(v.subject) for v in videos})}
+    videos_of: dict[str, set[str]] = {}
+    for v in videos:
+        videos_of.setdefault(str(v.subject), set()).add(str(v.video))
+    return {"dataset": dataset, "videos": sorted({str(v.video) for v in videos}), "subjects": sorted(videos_of),
+            "videos_of": {s: sorted(ids) for s, ids in sorted(videos_of.items())}}
 
 
 def read_trained_on(value) -> dict | None:
-    """A saved ``trained_on`` as written, or None (absent: a spotter of an earlier mmnet; unknown)."""
+    """A saved ``trained_on`` as written, or None (absent: a spotter of an earlier mmnet; unknown). A record without
+    ``videos_of`` (an earlier mmnet's) is read without it."""
     if not isinstance(value, dict) or not isinstance(value.get("videos"), list):
         return None
-    return {"dataset": value.get("dataset") if isinstance(value.get("dataset"), str) else None,
-            "videos": [str(v) for v in value["videos"]], "subjects": [str(s) for s in value.get("subjects") or []]}
+    out = {"dataset": value.get("dataset") if isinstance(value.get("dataset"), str) else None,
+           "videos": [str(v) for v in value["videos"]], "subjects": [str(s) for s in value.get("subjects") or []]}
+    videos_of = value.get("videos_of")
+    if isinstance(videos_of, dict) and all(isinstance(ids, list) for ids in videos_of.values()):
+        out["videos_of"] = {str(s): [str(v) for v in ids] for s, ids in videos_of.items()}
+    return out
 
 
 def model_summaries(summary: dict | None, classifier: dict | None, spotter, *, classified: bool) -> dict | None:
@@ -82,14 +94,30 @@ def _video(key) -> str:
     return str(key[1]) if isinstance(key, tuple) else str(key)
 
 
+def _trained_video(key, subject: str, record: dict) -> bool:
+    """Whether the scored video ``key`` (of ``subject``) is one the spotter learnt from. A key that names its subject
+    (an STR CSV's (subject, video)) is compared by the pair: its video is the subject's recorded id, or that id
+    named as the subject's recordings are elsewhere (CAS(ME)^3's 'a' for 'spNO.1_a'; a table-long folder path
+    'P01/session2' by its last part, as `mmnet spot` names it). Any other key by its id, or (its subject known from
+    an STR CSV's column) by the pair too."""
+    video = _video(key)
+    if not (isinstance(key, tuple) and key[0]) and video in record["videos"]:
+        return True
+    return any(v == video or v == f"{subject}_{video}" or v.endswith(f"/{video}")
+               for v in record["videos_of"].get(subject, ()))
+
+
 def _models(path: Path) -> tuple[dict | None, dict | None, dict | None]:
-    """(spotter, its training record with ``videos`` a set, classifier) from the spot.json beside ``path``."""
+    """(spotter, its training record with ``videos`` a set and ``videos_of`` each subject's, classifier) from the
+    spot.json beside ``path``."""
     spot = json_object_or_none(path.parent / "spot.json") if path.name in _SPOT_FILES else None
     models = ((spot or {}).get("provenance") or {}).get("models") or {}
     spotter = models.get("spotter") if isinstance(models.get("spotter"), dict) else None
     record = read_trained_on(spotter.get("trained_on")) if spotter is not None else None
     if record is not None:
-        record = {**record, "videos": set(record["videos"])}
+        # an earlier mmnet's record has no pairs: any of its videos may be any of its subjects'
+        videos_of = record.get("videos_of") or dict.fromkeys(record["subjects"], record["videos"])
+        record = {**record, "videos": set(record["videos"]), "videos_of": videos_of}
     classifier = models.get("classifier") if isinstance(models.get("classifier"), dict) else None
     return spotter, record, classifier
 
@@ -112,7 +140,7 @@ def in_sample_warnings(file_of: Mapping, *, dataset: str | None, subject_of: Cal
             name = str(spotter.get("path", "?"))
             if record is None:
                 unknown.setdefault(name, []).append(key)
-            elif _video(key) in record["videos"] and _same_people(dataset, record["dataset"]):
+            elif _same_people(dataset, record["dataset"]) and _trained_video(key, str(subject_of(key)), record):
                 spotters.setdefault(name, []).append(key)
         record = (classifier or {}).get("trained_on")
         if classes and isinstance(record, dict) and isinstance(record.get("subjects"), dict):

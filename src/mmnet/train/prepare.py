@@ -47,7 +47,7 @@ from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
 from ..data.schemes import scheme_warnings
 from ..data.table_long import check_fps
-from ..data.usage import NEAREST_CANNOT, NEAREST_FIXES, describe_problems, plan_usage
+from ..data.usage import NEAREST_CANNOT, NEAREST_FIXES, classes_left, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
 from ..progress import bars_wanted
@@ -146,6 +146,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             if d.on_bad_sample != "skip":
                 raise
             skipped.append((sample.sample_id, exc.problem))  # skip was chosen: the reason, not the advice
+    if why := classes_left(load, scheme, [c for _, c in kept], skipped):  # refused before the cache is built
+        raise DataError(why)
     if rf.trained_folds(out):  # refused before the whole dataset is decoded into a cache entry of this version
         rf.refuse_frame_cache_version1(out, partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size,
                                                     version=1))
@@ -162,6 +164,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             kept, windows = [kept[i] for i in keep], [windows[i] for i in keep]
     if not kept:
         raise DataError(f"No samples left to train on for dataset {d.dataset!r} with scheme {scheme.name!r}.")
+    if why := classes_left(load, scheme, [c for _, c in kept], skipped):  # frames that proved undecodable too
+        raise DataError(why)
     alignment = clips_alignment([s for s, _ in kept])  # clips aligned two ways: refused before any training
 
     version1 = partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size, version=1)  # when needed
