@@ -194,3 +194,9 @@ def uploads_left(root) -> list[str]:
     from mmnet.held_folders import LOCK_NAME
 
     return sorted(p.name for p in root.iterdir() if p.name != LOCK_NAME)
+
+
+def csv_download(response) -> str:
+    """The text of a CSV download, its UTF-8 BOM (for Excel on Windows) checked and dropped."""
+    assert response.status_code == 200 and response.content.startswith(b"\xef\xbb\xbf"), response.content[:40]
+    return response.content[3:].decode("utf-8")

@@ -24,6 +24,7 @@ from mmnet.serve import ServeSettings, create_app  # noqa: E402
 from mmnet.serve.codes import CODES  # noqa: E402
 from tests.serve_helpers import (  # noqa: E402
     CLASSES,
+    csv_download,
     fake_spotter,
     local_client,
     make_checkpoint,
@@ -123,7 +124,7 @@ def test_predict_video_equals_mmnet_predict(client, predictor, clip_mp4, tmp_pat
     assert figure.width <= 1000 < 2 * figure.height  # mmnet explain's two rows of panels, some 9.6 in at 100 dpi
     crop = Image.open(io.BytesIO(client.get(got["files"]["apex.png"]).content))
     assert crop.size == (64, 80)  # the frame as decoded (under the thumbnail size)
-    csv_text = client.get(f"/api/jobs/{got['id']}/result?format=csv").text.splitlines()
+    csv_text = csv_download(client.get(f"/api/jobs/{got['id']}/result?format=csv")).splitlines()
     assert csv_text[0].split(",")[:5] == ["source", "onset", "apex", "apex_spotted", "label"]
     # the p_ columns (model_note last): 6 decimals, as in a recording's CSV (not 1.2093543773517013e-05)
     probabilities = csv_text[1].split(",")[5:-1]
@@ -343,7 +344,7 @@ def test_recording_job_progress_result_csv_files_and_cleanup(client, predictor):
     Image.open(io.BytesIO(client.get(micro["files"]["interval-0-attention.png"]).content)).verify()
     assert macro["label"] is None and macro["probabilities"] is None and "not classified" in macro["note"]
     assert set(macro["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}
-    rows = client.get(job["urls"]["csv"]).text.splitlines()
+    rows = csv_download(client.get(job["urls"]["csv"])).splitlines()
     assert len(rows) == 3
     assert rows[0] == ("source,frame_numbering,onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,end_s,"
                        "p_negative,p_positive,p_surprise,model_note")
@@ -377,7 +378,7 @@ def test_a_recordings_csv_has_the_columns_of_intervals_csv_and_says_how_its_fram
                     data={"fps": "30"})
     state = wait_for(client, r.json()["id"])
     assert state["status"] == "done", state
-    rows = list(csv.reader(io.StringIO(client.get(state["urls"]["csv"]).text)))
+    rows = list(csv.reader(io.StringIO(csv_download(client.get(state["urls"]["csv"])))))
     spot_header = intervals_csv([], CLASSES, video="v", frame_numbering="file_number").splitlines()[0].split(",")
     # `mmnet spot --out`'s intervals.csv, source for its video, and the model's note last
     assert rows[0] == ["source", *spot_header[1:], "model_note"]

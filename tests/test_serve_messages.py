@@ -19,7 +19,7 @@ pytest.importorskip("av")
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.messages import WEB_WORDING, for_web  # noqa: E402
 from tests.fakes import write_audio_only  # noqa: E402
-from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import csv_download, fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
 
 CLI_WORDS = ("--no-align", "--onset", "--apex", "--fps", "face.mode", "to a folder", "in a folder", "mmnet spot")
 
@@ -114,7 +114,7 @@ def test_csv_cells_are_never_formulas_and_numbers_stay_numbers(client):
     r = client.post("/api/predict", files={"file": ("=1+2.mp4", mp4_bytes(synth_frames()))})
     assert r.status_code == 200, r.text
     got = r.json()
-    rows = list(csv.reader(io.StringIO(client.get(f"/api/jobs/{got['id']}/result?format=csv").text)))
+    rows = list(csv.reader(io.StringIO(csv_download(client.get(f"/api/jobs/{got['id']}/result?format=csv")))))
     assert rows[1][0] == "'=1+2.mp4"
     assert rows[1][3] == ("true" if got["apex_spotted"] else "false")  # as the JSON, not Python's True
     for cell in ("+A1", "-x", "@SUM(A1)", "\tx", "\rx"):

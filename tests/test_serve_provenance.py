@@ -16,7 +16,14 @@ pytest.importorskip("av")
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.model_info import describe_checkpoint  # noqa: E402
 from mmnet.version import __version__  # noqa: E402
-from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, recording_done, synth_frames  # noqa: E402
+from tests.serve_helpers import (  # noqa: E402
+    csv_download,
+    fake_spotter,
+    local_client,
+    mp4_bytes,
+    recording_done,
+    synth_frames,
+)
 
 
 def test_results_carry_the_model_that_gave_them(predictor, checkpoint):
@@ -38,7 +45,7 @@ def test_results_carry_the_model_that_gave_them(predictor, checkpoint):
             assert figure.text["mmnet.aligned"] == "false" and "same for every class" in figure.text["mmnet.method"]
         job = recording_done(c, video, name="long=1.mp4")
         assert c.get(job["urls"]["result"]).json()["model"] == ref
-        rows = list(csv.reader(io.StringIO(c.get(job["urls"]["csv"]).text)))
+        rows = list(csv.reader(io.StringIO(csv_download(c.get(job["urls"]["csv"])))))
         assert rows[0][:4] == ["source", "frame_numbering", "onset", "apex"] and len(rows) > 1
         assert {row[0] for row in rows[1:]} == {"long=1.mp4"}
 
@@ -73,11 +80,11 @@ def test_a_synthetic_models_note_and_performance_travel_with_every_result(predic
         clip = c.post("/api/predict", files={"file": ("c.mp4", video)}).json()
         assert clip["warnings"][-1] == note and note in clip["warning"]
         assert c.get(f"/api/jobs/{clip['id']}/result").json()["warnings"][-1] == note
-        rows = list(csv.reader(io.StringIO(c.get(f"/api/jobs/{clip['id']}/result?format=csv").text)))
+        rows = list(csv.reader(io.StringIO(csv_download(c.get(f"/api/jobs/{clip['id']}/result?format=csv")))))
         assert rows[0][-1] == "model_note" and rows[1][-1] == note
         job = recording_done(c, video, name="long.mp4")
         assert c.get(job["urls"]["result"]).json()["warnings"] == [note]
-        rows = list(csv.reader(io.StringIO(c.get(job["urls"]["csv"]).text)))
+        rows = list(csv.reader(io.StringIO(csv_download(c.get(job["urls"]["csv"])))))
         assert rows[0][0] == "source" and rows[0][-1] == "model_note" and {row[-1] for row in rows[1:]} == {note}
 
 
@@ -90,5 +97,5 @@ def test_a_model_with_nothing_to_say_has_an_empty_note_column(predictor, checkpo
         assert c.get("/api/model").json()["note"] is None
         clip = c.post("/api/predict", files={"file": ("c.mp4", mp4_bytes(synth_frames()))}).json()
         assert clip["warnings"] == [] or all("synthetic" not in w for w in clip["warnings"])
-        rows = list(csv.reader(io.StringIO(c.get(f"/api/jobs/{clip['id']}/result?format=csv").text)))
+        rows = list(csv.reader(io.StringIO(csv_download(c.get(f"/api/jobs/{clip['id']}/result?format=csv")))))
         assert rows[0][-1] == "model_note" and rows[1][-1] == ""

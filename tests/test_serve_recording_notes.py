@@ -14,6 +14,7 @@ from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.spotting import check_spot_result  # noqa: E402
 from tests.serve_helpers import (  # noqa: E402
     CLASSES,
+    csv_download,
     fake_spotter,
     local_client,
     mp4_bytes,
@@ -83,5 +84,5 @@ def test_an_interval_whose_onset_is_its_apex_is_shown_not_classified(predictor):
         assert still["label"] is None and still["probabilities"] is None and still["note"] == SAME_FRAME
         assert set(still["files"]) == {"interval-1-onset.png", "interval-1-apex.png"}  # the frames, no attention
         # the note says why (then end_s, the empty p_ cells and model_note)
-        assert c.get(job["urls"]["csv"]).text.splitlines()[2] == \
+        assert csv_download(c.get(job["urls"]["csv"])).splitlines()[2] == \
             f'rec.mp4,video_from_0,12,12,17,micro,0.500000,,0.400,0.400,0.567,"{SAME_FRAME}",0.600,,,,'

@@ -61,7 +61,15 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
     from mmnet.infer import Predictor
     from mmnet.serve import create_app
     from mmnet.spotting.config import spot_config
-    from tests.serve_helpers import CLASSES, local_client, make_checkpoint, mp4_bytes, recording_done, synth_frames
+    from tests.serve_helpers import (
+        CLASSES,
+        csv_download,
+        local_client,
+        make_checkpoint,
+        mp4_bytes,
+        recording_done,
+        synth_frames,
+    )
 
     video = tmp_path / "rec.mp4"
     video.write_bytes(mp4_bytes(synth_frames(n=120, apex=50, seed=2)))  # two micro intervals, no macro
@@ -73,7 +81,7 @@ def test_cli_intervals_csv_is_the_servers_csv_of_the_same_recording(tmp_path, mo
 
     monkeypatch.setattr(recordings, "spot_config", lambda: spot_config("casme2", ["face.mode=none"]))
     with local_client(create_app(Predictor.from_checkpoint(checkpoint)), raise_server_exceptions=False) as c:
-        served = c.get(recording_done(c, video.read_bytes())["urls"]["csv"]).text
+        served = csv_download(c.get(recording_done(c, video.read_bytes())["urls"]["csv"]))
 
     rows = cli.splitlines()
     assert rows[0] == "video,frame_numbering," + HEADER + "".join(f",p_{c}" for c in CLASSES) + ",model_note"
@@ -114,13 +122,13 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     # MEGC numbers a video's frames as the datasets' frame files, from 1: the video's frames 10-20 (from 0) were
     # written as they were and scored one frame early against the annotations
     assert (tmp_path / "spots" / "15_0101" / "spotting.csv").read_text().splitlines() == [
-        "vid,onset,offset,type,score", "15_0101,11,21,me,0.3"]
+        "vid,onset,offset,type,score", "15_0101,11,21,me,0.300000"]
     assert "\n15_0101,video_from_0,10,14,20,micro," in (tmp_path / "spots" / "15_0101" / "intervals.csv").read_text()
     frames = tmp_path / "15_0103"
     frames.mkdir()  # a frame folder: the numbers of its file names, as they are
     assert main(["spot", str(frames), "--fps", "30", "--no-progress", "--out", str(tmp_path / "folder")]) == 0
     assert "counted from 1" not in capsys.readouterr().out
-    assert (tmp_path / "folder" / "spotting.csv").read_text().splitlines()[1] == "15_0103,10,20,me,0.3"
+    assert (tmp_path / "folder" / "spotting.csv").read_text().splitlines()[1] == "15_0103,10,20,me,0.300000"
     # intervals.csv names its recording and how its frames count (a video's from 0, a folder's by file name):
     # concatenated files lost both, which only spot.json recorded
     intervals = [(tmp_path / d / "intervals.csv").read_text().splitlines() for d in ("spots/15_0101", "folder")]

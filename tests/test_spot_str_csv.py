@@ -45,7 +45,7 @@ def test_spot_checkpoint_out_writes_str_csv_with_the_megc_frames(tmp_path, faked
     # a video's frames 10-20 (from 0) are 11-21 in MEGC's numbering, as in spotting.csv
     assert (out / "str.csv").read_text().splitlines() == ["subject,video,onset,offset,emotion",
                                                           "006,006_1,11,21,negative"]
-    assert (out / "spotting.csv").read_text().splitlines()[1] == "006_1,11,21,me,0.3"
+    assert (out / "spotting.csv").read_text().splitlines()[1] == "006_1,11,21,me,0.300000"
     assert main(["spot", str(video), "--no-progress", "--out", str(out), "--checkpoint", str(tmp_path),
                  "--subject", "dzw", "--video-id", "dzw_d1"]) == 0
     assert (out / "str.csv").read_text().splitlines()[1] == "dzw,dzw_d1,11,21,negative"
@@ -58,7 +58,7 @@ def test_spot_checkpoint_out_writes_str_csv_with_the_megc_frames(tmp_path, faked
 
 def test_default_video_id_follows_the_datasets_id_rules(tmp_path):
     # a CAS(ME)^2 folder named the video 15_0101disgustingteeth, a CAS(ME)^3 one 'color'
-    from mmnet.commands.spot import default_video_id
+    from mmnet.commands.spot_ids import default_video_id
 
     for folder, want in (("rawpic/s15/15_0101disgustingteeth", "15_0101"), ("spNO.1/a/color", "spNO.1_a"),
                          ("spNO.216/J/color", "spNO.216_j"), ("SAMM/006_1", "006_1"), ("15_0101", "15_0101")):
@@ -73,7 +73,7 @@ def test_default_video_id_follows_the_datasets_id_rules(tmp_path):
 
 def test_the_casme_sq_id_rule_is_kept_for_casme_sq_recordings(tmp_path):
     # any NN_NNNN+letters name was cut to NN_NNNN: 01_2023interview.mp4 and 01_2023debrief.mp4 shared the id 01_2023
-    from mmnet.commands.spot import default_video_id
+    from mmnet.commands.spot_ids import default_video_id
 
     for name in ("01_2023interview.mp4", "01_2023debrief.mp4", "15_0101interview.mp4"):
         (tmp_path / name).write_bytes(b"x")

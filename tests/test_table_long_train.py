@@ -141,7 +141,7 @@ def test_train_on_a_lab_table_spots_and_recognises_every_fold(tmp_path, capsys):
     assert len(samples) == len(micro) and {s["label"] for s in samples} == set(classes)
     assert all(s["clip"].startswith("rawpic/") for s in samples)  # the video column's path names the clip
     videos = _rows(out / "videos.csv")
-    assert len(videos) == len(long.videos) and {v["fps"] for v in videos} == {"30.0"}
+    assert len(videos) == len(long.videos) and {v["fps"] for v in videos} == {"30.000000"}
     for fold in folds:
         rows = _rows(out / "seed-0" / fold / "spots.csv")
         assert list(rows[0])[-len(classes):] == [f"p_{c}" for c in classes]

@@ -267,7 +267,10 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"'{path}'{f' row {row}' if row else ''}: video {shown(unknown[0])!r} "
                         f"is not in {where} ({len(unknown)} such video(s)).{named}{hint}")
     if unknown and (said := other_subjects_hint(unknown, truth)):  # strs mode: scored, but likely a misnaming
-        print(f"note:{said}", file=sys.stderr)
+        from .score_spots_hints import zeros_dropped  # then nothing at all is scored
+
+        zeros = zeros_dropped(predictions, truth)
+        print(f"WARNING:{said}{zeros}" if zeros else f"note:{said}", file=sys.stderr)
     _note_unpredicted(truth, predictions)
     _note_types(truth, predictions, types, args, "the dataset's annotation" if from_dataset else
                 f"'{args.files[0]}'", truth_is_str)

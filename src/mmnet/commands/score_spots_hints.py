@@ -49,6 +49,22 @@ def other_subjects_hint(unknown, truth) -> str:
             "may name the subjects differently (e.g. 's1' and 'spNO.1'); write them alike.")
 
 
+def zeros_dropped(predictions, truth) -> str:
+    """For STR predictions none of whose subjects the truth holds, some of them a truth subject but for leading zeros
+    (006 read as 6: a CSV saved again by a spreadsheet): a sentence saying so, else ""."""
+    known = {key[0] for key in truth if isinstance(key, tuple)}
+    predicted = {key[0] for key in predictions if isinstance(key, tuple)}
+    if not predicted or predicted & known:
+        return ""
+    stripped = {k.lstrip("0") or "0": k for k in known}  # either file may be the one saved again
+    pairs = sorted(f"{p!r} ({stripped[z]!r})" for p in predicted if (z := p.lstrip("0") or "0") in stripped)
+    if not pairs:
+        return ""
+    return (f" Subject(s) {', '.join(pairs[:5])} match the truth's without leading zeros: did a spreadsheet drop "
+            "leading zeros? No video was scored; take the file as mmnet or the model wrote it (a spreadsheet reads "
+            "006 as the number 6), or import its subject and video columns as Text.")
+
+
 def first_row(path: Path, key, text: str | None = None) -> int:
     """The row (header = row 1) of ``path`` where the video ``key`` (an id, or (subject, video)) first appears;
     ``text``: the file's text, read already."""

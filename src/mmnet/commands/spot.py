@@ -54,6 +54,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from .spot_ids import megc_ids
 from .spot_table import format_text  # the printed table
 
 PRESETS = ("casme2", "samm", "casme3")  # kept in step with mmnet.spotting.config.PRESETS (a test checks)
@@ -145,8 +146,7 @@ def _spot(args: argparse.Namespace) -> int:
     if args.out is not None:  # until the spotting starts
         args._interrupted = f"nothing was written; a rerun resumes from the progress kept in {args.out}, if any"
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
-    video_id = _video_id(args) if args.out is not None else None  # refused before the recording is read
-    subject = _subject(args, video_id) if args.out is not None else None
+    video_id, subject = megc_ids(args) if args.out is not None else (None, None)  # before the recording is read
     spotter = None
     if args.spotter_model is not None:
         from ..errors import ConfigError
@@ -350,46 +350,3 @@ def _classifying(args: argparse.Namespace):
         yield reading
     finally:
         reading.close()
-
-
-def default_video_id(source: Path) -> str:
-    """A recording's MEGC video id from its path, by the datasets' own rules: a CAS(ME)^3 ``spNO.1/a/color`` folder
-    is ``spNO.1_a``; a CAS(ME)^2 recording ``15_0101disgustingteeth`` (folder, or video file) is ``15_0101``, under
-    ``rawpic/sNN`` or ``rawvideo/sNN`` or named with CAS(ME)^2's subject number and stimulus code
-    (``data.casme_sq.recording_id``); any other recording is named by the file's stem or the folder's name."""
-    source = source.resolve() if source.name in ("", ".", "..", "color") else source
-    if source.name == "color" and source.is_dir() and source.parent.name and source.parent.parent.name:
-        return f"{source.parent.parent.name}_{source.parent.name.lower()}"  # the task letter, as the loader
-    from ..data.casme_sq import recording_id
-
-    return recording_id(source) or (source.stem if source.is_file() else source.name)
-
-
-def _named(value: str, given: str, what: str, option: str) -> str:
-    """``value`` as a cell of the MEGC CSVs, or a ConfigError saying which option to give instead."""
-    from ..errors import ConfigError
-
-    if not value.strip() or any(c in value for c in ',"\r\n'):
-        raise ConfigError(f"{given} cannot name the {what}: it is empty or holds a comma, a quote or a line break; "
-                          f"give another with {option}.")
-    return value
-
-
-def _video_id(args: argparse.Namespace) -> str:
-    """The name spotting.csv gives the recording: --video-id, else ``default_video_id``."""
-    if args.video_id is not None:
-        return _named(args.video_id, "--video-id", "video in spotting.csv", "--video-id")
-    video_id = default_video_id(args.source)
-    return _named(video_id, f"the recording's name ({video_id!r})", "video in spotting.csv", "--video-id")
-
-
-def _subject(args: argparse.Namespace, video_id: str) -> str:
-    """The subject str.csv gives the recording: --subject, else the subject the dataset loaders give the video id
-    (``megc.subject_of_key``: s15 for 15_0101, 006 for 006_1, spNO.1 for spNO.1_a), as `mmnet train`'s str.csv
-    names it, so that the two files can be scored against each other."""
-    from ..spotting.megc import subject_of_key
-
-    if args.subject is not None:
-        return _named(args.subject, "--subject", "subject in str.csv", "--subject")
-    subject = subject_of_key(video_id)
-    return _named(subject, f"the video id's subject ({subject!r})", "subject in str.csv", "--subject")

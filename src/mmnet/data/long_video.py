@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..media import list_frames
-from ..spotting.intervals import TYPES, Interval
+from ..spotting.intervals import TYPES, Interval, formula_start
 from .dataset_load import raise_strict
 from .sample import Issue
 
@@ -186,7 +186,9 @@ def check_video(video: LongVideo, issues: list[Issue]) -> LongVideo:
 
 def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path | None, strict: bool,
                 types: tuple[str, ...] = TYPES) -> LongVideoLoad:
-    """Split off videos without frames, log a summary, apply strict mode."""
+    """Split off videos without frames, warn of ids a spreadsheet runs as formulas, log a summary, apply strict
+    mode."""
+    issues.extend(formula_id_issues(videos))
     load = LongVideoLoad([v for v in videos if v.frames], issues, [v for v in videos if not v.frames], annotation,
                          types)
     if issues:
@@ -196,6 +198,22 @@ def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path |
     if strict:
         load.raise_if_errors()
     return load
+
+
+def formula_id_issues(videos: list[LongVideo]) -> list[Issue]:
+    """A warning per recording whose video or subject starts with =, +, -, @, a tab or a carriage return: the MEGC
+    files (spotting.csv, str.csv of `mmnet train` and `mmnet spot`) hold ids verbatim, as MEGC's scorers match them,
+    and a spreadsheet that opens them runs such an id as a formula."""
+    out = []
+    for v in videos:
+        said = [f"{what} {name!r}" for what, name in (("video", v.video), ("subject", v.subject))
+                if formula_start(name)]
+        if said:
+            out.append(Issue(v.video_id, "id_formula", f"{' and '.join(said)} starts with =, +, -, @, a tab or a "
+                             "carriage return: the MEGC files (spotting.csv, str.csv) hold ids verbatim, as MEGC's "
+                             "scorers match them, and a spreadsheet that opens them runs it as a formula; rename the "
+                             "folder or subject to open those files in a spreadsheet", "warning"))
+    return out
 
 
 def refused_row(sample_id: str, check: str, problem: str) -> Issue:

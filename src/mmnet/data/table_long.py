@@ -260,7 +260,8 @@ def load_table_long(
         if any(c.isspace() for c in video):
             issues.append(Issue(v.video_id, "video_name_space", f"video '{video}' holds a space: the MEGC2020 log "
                                 "separates its columns by spaces, so its lines of this recording cannot be read back "
-                                "(the spotting CSV and JSON can); renaming the folder avoids it", "warning"))
+                                "(spotting.csv and str.csv, which quote what needs it, can); renaming the folder "
+                                "avoids it", "warning"))
         if v.path.is_file():
             issues.append(Issue(v.video_id, "video_file", f"'{v.path}' is a file: a table-long recording is a folder "
                                 "of numbered frames; extract them, e.g. `mkdir FOLDER` then `ffmpeg -i FILE -q:v 2 "

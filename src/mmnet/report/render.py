@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 import pandas as pd
 
@@ -260,6 +263,13 @@ def natural_order(column: pd.Series) -> pd.Series:
     return column
 
 
+def _csv_rows(rows: list[list]) -> list[str]:
+    """Rows as CSV lines (RFC 4180: a sample id holding a comma or a quote is quoted, so the row keeps its columns)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue().splitlines()
+
+
 def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], run: Run) -> tuple[str, str]:
     """MEGC-style log (per fold: subject, sample, true, predicted) and the pooled predictions CSV."""
     classes, many = report["classes"], len(report["datasets"]) > 1
@@ -285,11 +295,13 @@ def megc_log(report: dict, pooled_by_tag: dict[str, dict[str, pd.DataFrame]], ru
             subj = ", ".join(sorted(set(who), key=natural_key))
             lines += [f"Fold {i}: {fold} (test subject {subj}, epoch {int(x['epoch'].iloc[0])})",
                       "subject,sample,true,pred" + (",cde_subject,cde_clip" if cde is not None else "")]
+            rows = []
             for r in x.sort_values("sample_id", key=lambda c: c.map(natural_key)).itertuples():
                 sample = clip[r.sample_id] if clip is not None else r.sample_id
                 who = f"{r.dataset}/{r.subject}" if many else r.subject
-                named = "," + ",".join(cde.loc[r.sample_id]) if cde is not None else ""
-                lines.append(f"{who},{sample},{classes[r.true]},{classes[r.pred]}{named}")
+                named = list(cde.loc[r.sample_id]) if cde is not None else []
+                rows.append([who, sample, classes[r.true], classes[r.pred], *named])
+            lines += _csv_rows(rows)
     pooled = pd.concat(frames, ignore_index=True)
     pooled["true_label"] = [classes[i] for i in pooled["true"]]
     pooled["pred_label"] = [classes[i] for i in pooled["pred"]]

@@ -344,8 +344,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 text = recording_csv(job.result, info["classes"], job.media)
             text = with_note_column(text, info.get("note"))  # the model's note travels with the rows kept
             base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
-            return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(f"{base}.csv"),
-                                                                  **NO_STORE})
+            # a BOM: Excel on Windows reads a double-clicked CSV without one in the legacy code page (Zoë as ZoÃ«)
+            return Response("\ufeff" + text, media_type="text/csv",
+                            headers={"Content-Disposition": attachment(f"{base}.csv"), **NO_STORE})
         result = {**job.result, "files": _urls(job, job.result.get("files", [])), "model": made_by}
         if job.kind == "recording":
             result["intervals"] = [{**iv, "files": _urls(job, iv.get("files", []))} for iv in result["intervals"]]

@@ -216,7 +216,9 @@ def _summary_csv(summary: dict) -> str:
     writer.writerow(["method", "type", "tp", "fp", "fn", "precision", "recall", "f1"])
     for method in ("spotter", "baseline"):
         for type_, c in summary[method].items():
-            writer.writerow([method, type_, c["tp"], c["fp"], c["fn"], c["precision"], c["recall"], c["f1"]])
+            # 6 decimals, as intervals.csv: a spreadsheet shows a float's 17-digit repr as noise
+            writer.writerow([method, type_, c["tp"], c["fp"], c["fn"], *(f"{c[k]:.6f}" for k in ("precision", "recall",
+                                                                                                  "f1"))])
     return buf.getvalue()
 
 

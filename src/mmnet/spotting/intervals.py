@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..errors import DataError
 
 __all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "with_seconds", "gap_seconds", "seek_time",
-           "CSV_COLUMNS", "spreadsheet_safe", "VIDEO_FROM_0", "FILE_NUMBER"]
+           "CSV_COLUMNS", "spreadsheet_safe", "spreadsheet_unsafe", "formula_start", "VIDEO_FROM_0", "FILE_NUMBER"]
 
 TYPES = ("micro", "macro")
 
@@ -153,10 +153,27 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 def spreadsheet_safe(cell):
     """``cell`` as a CSV cell that no spreadsheet runs as a formula: text starting with ``=``, ``+``, ``-``,
     ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's advice on CSV injection: a file name or a
-    class name such as ``=1+2`` is shown, not computed). Numbers, and text that is a number ("-0.5"), are kept."""
-    if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+    class name such as ``=1+2`` is shown, not computed). Numbers, and text that is a number ("-0.5"), are kept.
+    Such text after ``'``s gets one more, so that ``spreadsheet_unsafe`` reads every cell back unchanged."""
+    if isinstance(cell, str) and _protected(cell):
         return "'" + cell
     return cell
+
+
+def spreadsheet_unsafe(cell: str) -> str:
+    """The inverse of ``spreadsheet_safe``, for reading mmnet's CSVs back: the leading ``'`` it added is dropped
+    (``'=2+5 Zoë`` reads as ``=2+5 Zoë``); other cells are kept."""
+    return cell[1:] if cell.startswith("'") and _protected(cell[1:]) else cell
+
+
+def formula_start(text: str) -> bool:
+    """Whether a spreadsheet runs ``text`` as a formula: it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return and is not a number."""
+    return text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)
+
+
+def _protected(text: str) -> bool:
+    return formula_start(text.lstrip("'"))
 
 
 def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = None, *, video: str | None = None,

@@ -10,18 +10,23 @@
 * spotting CSV (MEGC2023 participants' submissions): ``vid,onset,offset,type`` with type ``me``/``mae``.
 * STR CSV (MEGC2024-2025, STRS-Metric): ``subject,video,onset,offset,emotion`` for truth and predictions.
 
+Both CSVs are RFC 4180 (an id with a comma is quoted) and hold the ids verbatim, as MEGC's scorers match them: an id
+that starts with ``=``, ``+``, ``-`` or ``@`` is a formula to a spreadsheet that opens the file.
+
 The CSV readers (``read_spotting_csv``, ``read_str_csv``: the aliases and rows they accept) are ``megc_csv``'s.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AnnotationError
 from ..utils import atomic_write_text
-from .intervals import Interval
+from .intervals import Interval, formula_start
 from .megc import Pair, subject_of_key
 from .megc_csv import STR_COLUMNS, csv_reader, read_spotting_csv, read_str_csv, utf8_text
 
@@ -40,6 +45,7 @@ __all__ = [
     "read_str_csv",
     "csv_reader",
     "STR_COLUMNS",
+    "formula_ids_warning",
 ]
 
 #: Long-video dataset -> the MEGC2020 log's dataset number. 1 and 2 are MEGC2020's; MEGC defines none for
@@ -129,16 +135,32 @@ def read_megc2020_log(path: str | Path) -> list[LogLine]:
     return out
 
 
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """RFC 4180 CSV (``csv.writer``): an id holding a comma, a quote or a line break is quoted, so that the row keeps
+    its columns and ``read_spotting_csv``/``read_str_csv`` read the id back. Ids are written verbatim otherwise (no
+    ``spreadsheet_safe``: a leading ``'`` would change the ids MEGC's scorers match)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
 def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, scores: bool = False) -> str:
     """``vid,onset,offset,type`` (me/mae), one row per interval, videos in the given order: the MEGC2023
-    layout. ``scores=True`` adds a ``score`` column (not part of that layout; read back by ``read_spotting_csv``)."""
-    lines = ["vid,onset,offset,type" + (",score" if scores else "")]
+    layout. ``scores=True`` adds a ``score`` column (not part of that layout; read back by ``read_spotting_csv``),
+    written with 6 decimals as intervals.csv."""
+    rows = []
     for video, intervals in predictions.items():
         for i in sorted(intervals, key=lambda i: (i.onset, i.offset)):
-            row = f"{video},{i.onset},{i.offset},{'me' if i.type == 'micro' else 'mae'}"
-            # repr of a float reads back exactly (numpy's repr would be 'np.float32(0.5)')
-            lines.append(row + (f",{'' if i.score is None else repr(float(i.score))}" if scores else ""))
-    return "\n".join(lines) + "\n"
+            row = [video, i.onset, i.offset, "me" if i.type == "micro" else "mae"]
+            rows.append(row + ([_score(i.score)] if scores else []))
+    return _csv_text(["vid", "onset", "offset", "type", *(["score"] if scores else [])], rows)
+
+
+def _score(value: float | None) -> str:
+    # 6 decimals: a spreadsheet shows 16-17 digits of a float's repr as noise (and numpy's repr is 'np.float32(..)')
+    return "" if value is None else f"{float(value):.6f}"
 
 
 def write_spotting_csv(path: str | Path, predictions: Mapping[Hashable, Sequence[Interval]], *,
@@ -155,12 +177,12 @@ def format_str_csv(intervals: Mapping[Hashable, Sequence[Interval]], *, subject_
     interval without a label (spotted, not classified: its onset is its apex) has an empty emotion,
     which ``read_str_csv`` reads back as None and STR scoring counts as a wrong class.
     """
-    lines = [",".join(STR_COLUMNS)]
+    rows = []
     for key, items in intervals.items():
         video = key[1] if isinstance(key, tuple) else key
         for i in sorted((i for i in items if i.type == "micro"), key=lambda i: (i.onset, i.offset)):
-            lines.append(f"{subject_of(key)},{video},{i.onset},{i.offset},{i.label or ''}")
-    return "\n".join(lines) + "\n"
+            rows.append([subject_of(key), video, i.onset, i.offset, i.label or ""])
+    return _csv_text(STR_COLUMNS, rows)
 
 
 def write_str_csv(path: str | Path, intervals: Mapping[Hashable, Sequence[Interval]], *,
@@ -168,3 +190,15 @@ def write_str_csv(path: str | Path, intervals: Mapping[Hashable, Sequence[Interv
     """``format_str_csv`` written to ``path``."""
     atomic_write_text(Path(path), format_str_csv(intervals, subject_of=subject_of))
     return Path(path)
+
+
+def formula_ids_warning(ids: Mapping[str, str], fix: str) -> str | None:
+    """What to say about ids (id -> the MEGC file that holds it) a spreadsheet runs as a formula (``formula_start``):
+    the MEGC files keep ids verbatim, as scorers match them; None when no id is one."""
+    said = sorted({f"{i!r} ({file})" for i, file in ids.items() if formula_start(i)})
+    if not said:
+        return None
+    return (f"id(s) {', '.join(said)} start with =, +, -, @, a tab or a carriage return: a spreadsheet that opens "
+            "the file runs such an id as a formula. The MEGC files (spotting.csv, str.csv) hold ids verbatim, as "
+            "MEGC's scorers match them (intervals.csv and the other CSVs write a leading ' before them); to open the "
+            f"MEGC files in a spreadsheet, {fix}.")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import AnnotationError
 from .coder_records import video_stem
-from .intervals import FILE_NUMBER, GAP_TYPE, NOTE_TYPE, VIDEO_FROM_0, Interval, parse_type
+from .intervals import FILE_NUMBER, GAP_TYPE, NOTE_TYPE, VIDEO_FROM_0, Interval, parse_type, spreadsheet_unsafe
 from .megc_csv import csv_reader, decimal_number, score_column
 from .spot_output_seconds import check_seconds
 
@@ -93,7 +93,8 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
         if numbering not in _SHIFT:
             raise AnnotationError(f"{where}: frame_numbering {numbering!r} is not {VIDEO_FROM_0} (a video's frames "
                                   f"counted from 0) or {FILE_NUMBER} (a frame folder's file numbers).")
-        video = video_id or (row.get(video_column, "") if video_column else "")
+        # the cell as written before spreadsheet_safe protected it ("'=2+5 Zoë" is the video "=2+5 Zoë")
+        video = video_id or (spreadsheet_unsafe(row.get(video_column, "")) if video_column else "")
         if video_column == "source" and not video_id:
             video = video_stem(video)  # the upload's file name: a recording is named by its stem
         if not video:

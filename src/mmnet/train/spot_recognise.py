@@ -77,7 +77,7 @@ def write_long_files(out: Path, load, scheme, folds) -> dict[str, str]:
     # the types the annotation covers (CAS(ME)^3 from its label file: micro only): the report scores only these
     atomic_write_text(out / rf.TRUTH_TYPES, "".join(f"{t}\n" for t in load.types))
     rf.write_csv(out / rf.VIDEOS, rf.VIDEOS_COLUMNS,
-                 [[v.video, v.subject, assignment[v.video], v.fps, v.frames[0][0], v.frames[-1][0], v.n_frames]
+                 [[v.video, v.subject, assignment[v.video], f"{v.fps:.6f}", v.frames[0][0], v.frames[-1][0], v.n_frames]
                   for v in load.videos])
     return assignment
 
