@@ -83,6 +83,10 @@ def test_a_conversion_without_names_suggests_class_names(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "three.pth"), str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "class_0..class_2" in out and "--class-names positive,surprise,negative" in out
+    torch.save(authors_state_dict(num_classes=4), tmp_path / "four.pth")
+    assert main(["convert", str(tmp_path / "four.pth"), str(tmp_path / "four")]) == 0
+    out = capsys.readouterr().out
+    assert "class_0..class_3" in out and "--class-names NAME" in out and "CASME2_3.py" not in out
     torch.save(authors_state_dict(), tmp_path / "five.pth")
     assert main(["convert", str(tmp_path / "five.pth"), str(tmp_path / "five")]) == 0
     assert "note:" not in capsys.readouterr().out  # named: nothing to suggest

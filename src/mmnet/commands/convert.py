@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 AUTHORS_5CLASS = ["happiness", "repression", "disgust", "surprise", "others"]
 # (PC depth, MLP ratio) of the authors' CASME2_5.py and CASME2_3.py; both scripts' heads have 5 outputs
 AUTHORS_5CLASS_PC, AUTHORS_3CLASS_PC = (2, 4.0), (3, 2.0)
-AUTHORS_3CLASS_HINT = ("the authors' CASME2_3.py ids are positive,surprise,negative: "
+AUTHORS_3CLASS_HINT = ("; for the authors' CASME2_3.py, whose ids are positive (happiness) 0, surprise 1, negative 2: "
                        "--class-names positive,surprise,negative")
 #: Where converted weights come from, as their checkpoint records it (`mmnet info` shows it).
 AUTHORS_ORIGIN = "the MMNet authors' released code (muse1998/MMNet; no licence stated in that repository)"
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{done} {out} ({n} classes, {sum(p.numel() for p in model.parameters()):,} parameters)")
     if names is None:  # predict would show class_0, class_1, ...
         print(f"note: no class names given, so predict shows class_0..class_{n - 1}. Convert again with --force "
-              f"--class-names NAME,... (in logit order; {AUTHORS_3CLASS_HINT}).")
+              f"--class-names NAME,... (in logit order{AUTHORS_3CLASS_HINT if n == 3 else ''}).")
     return 0
 
 
