@@ -216,3 +216,38 @@ def test_the_demo_names_its_configuration_on_the_card(tmp_path, monkeypatch):
         demo._run_seed(args, 0, permute=False)
     assert seen["source"] == ("mmnet demo's settings (mmnet.commands.demo.DEMO_OVERRIDES) with "
                               "--set train.final_fit=true")
+
+
+def test_a_run_in_another_precision_than_the_authors_fp32_says_so_in_report_and_card(run):
+    # train.precision=auto trains in bf16 where the hardware has it: the report's Configuration and the card's
+    # Recipe listed every difference from the authors' recipe but this one
+    from mmnet.train.model_card import write_model_card
+
+    line = "the authors trained in fp32: `--set train.precision=fp32` matches them"
+    build_report(run)
+    assert line not in (run / "report.md").read_text()  # the fake run trained in fp32
+    env = json.loads((run / "env.json").read_text())
+    (run / "env.json").write_text(json.dumps({**env, "precision": "bf16"}))
+    build_report(run)
+    assert f"- precision used: bf16 (env.json); {line}" in (run / "report.md").read_text()
+    _final_model(run)
+    write_model_card(run, None)
+    assert line not in (run / "final" / "MODEL_CARD.md").read_text()  # no precision recorded
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0, "precision": "bf16"}))
+    write_model_card(run, None)
+    md = (run / "final" / "MODEL_CARD.md").read_text()
+    recipe = md[md.index("## Recipe"):md.index("## How well")]
+    assert f"- precision used: `bf16` (the final fit's done.json); {line}" in recipe
+    assert "none: the paper's recipe as published" not in recipe
+
+
+def test_the_recipes_and_docs_say_how_to_train_in_the_authors_fp32():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for recipe in ("casme2_5class", "casme2_3class"):
+        text = (root / "src" / "mmnet" / "recipes" / f"{recipe}.yaml").read_text()
+        assert "the authors trained in fp32" in text and "--set train.precision=fp32 matches them" in text
+    row = next(line for line in (root / "docs" / "configuration.md").read_text().splitlines()
+               if line.startswith("| `train.precision`"))
+    assert "The authors trained in fp32: `--set train.precision=fp32` matches them" in row

@@ -59,9 +59,19 @@ def test_header_search_blank_columns_and_errors(tmp_path):
         t.column("Apex")
     with pytest.raises(AnnotationError, match="no sheet"):
         read_table(path, sheet="Sheet1")
-    (tmp_path / "b.txt").write_text("x")
-    with pytest.raises(AnnotationError, match="neither"):
-        read_table(tmp_path / "b.txt")
+    (tmp_path / "b.pdf").write_text("x")
+    with pytest.raises(AnnotationError, match=r"neither an Excel workbook .* nor a text table \(.csv, .tsv, .txt\)"):
+        read_table(tmp_path / "b.pdf")
+
+
+@pytest.mark.parametrize("name", ["labels.tsv", "labels.txt"])
+def test_a_tab_separated_label_file_is_read_as_a_csv(tmp_path, name):
+    # it was refused with "save it as .xlsx", though the CSV reader reads tab-separated text
+    path = tmp_path / name
+    path.write_text("Subject\tFilename\tEstimated Emotion\n01\tEP02_01f\thappiness, left eye\n")
+    table = read_table(path)
+    assert table.header == ["Subject", "Filename", "Estimated Emotion"]
+    assert [cells for _, cells in table.rows] == [["01", "EP02_01f", "happiness, left eye"]]
 
 
 def test_header_after_an_index_column_and_unknown_apex_as_minus_one(tmp_path):

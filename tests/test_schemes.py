@@ -101,3 +101,16 @@ def test_a_scheme_registered_without_datasets_says_so(monkeypatch):
     message = str(raised.value)
     assert "declares no datasets" in message and "datasets=('casme2',)" in message and "made for ," not in message
     assert "label map" in message
+
+
+def test_the_authors_3class_ids_are_stated_where_the_scheme_is():
+    # the scheme and its docs said the authors' CASME2_3.py ids were undocumented: they are happiness 0,
+    # surprise 1, negative 2 (the logit order of that script's checkpoints); the scheme keeps the MEGC order
+    scheme = SCHEMES["casme2-3class-authors"]
+    assert scheme.classes == NPS
+    assert "positive (happiness) 0, surprise 1, negative 2" in scheme.source
+    assert "--class-names positive,surprise,negative" in scheme.source
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "datasets.md").read_text()
+    row = next(line for line in docs.splitlines() if line.startswith("| `casme2-3class-authors`"))
+    assert "not documented" not in row and "happiness (positive) 0, surprise 1, negative 2" in row
+    assert "--class-names positive,surprise,negative" in row

@@ -3,7 +3,8 @@ command-line options alike. Imports nothing, so the commands can use it without 
 
 from __future__ import annotations
 
-__all__ = ["EXECUTORS", "TRANSPORTS", "SELECTIONS", "PROTOCOLS", "PRECISIONS", "BAD_SAMPLE_POLICIES",
+__all__ = ["EXECUTORS", "TRANSPORTS", "SELECTIONS", "PROTOCOLS", "PRECISIONS", "AUTHORS_PRECISION",
+           "BAD_SAMPLE_POLICIES",
            "PREPARE_LAYOUTS", "DATASETS", "LONG_VIDEO_DATASETS", "SPOT_SCORE_MODES", "TIER_IGNORE"]
 
 EXECUTORS = ("local", "ray", "slurm")  # ExecutorConfig.executor, --executor
@@ -11,6 +12,8 @@ TRANSPORTS = ("object-store", "shared-fs")  # ExecutorConfig.transport, --transp
 SELECTIONS = ("last", "paper")  # eval.selection, --selection
 PROTOCOLS = ("loso", "lodo")  # data.protocol, --protocol
 PRECISIONS = ("auto", "fp32", "bf16")  # train.precision, --precision
+# the authors' code trains in plain fp32: a run in another precision (auto's bf16) differs from their recipe
+AUTHORS_PRECISION = "fp32"
 BAD_SAMPLE_POLICIES = ("error", "skip", "nearest")  # data.on_bad_sample, check-data --on-bad-sample
 PREPARE_LAYOUTS = ("auto", "casme2", "samm", "frames", "video")  # mmnet prepare --layout
 # mmnet.data's loader registries by name (a test keeps them equal): data.dataset, check-data's DATASET

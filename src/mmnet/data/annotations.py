@@ -108,6 +108,10 @@ def _content_kind(path: Path) -> str:
     return "binary" if b"\x00" in head else "text"
 
 
+# text tables read by the CSV reader (comma, semicolon or tab separated)
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
 def _read_cells(path: Path, sheet: str | Sequence[str] | None,
                 header: str | None = None) -> tuple[str, list[list[object]], list]:
     """(sheet name, rows, notes): notes as ``Table.notes``. ``header``: a cell of the header row, which tells a
@@ -118,13 +122,13 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None,
         raise AnnotationError(f"Annotation file '{path}' is empty (0 bytes); copy it again from the dataset.")
     if kind == "xls":
         return *_read_xls(path, sheet), []
-    if suffix == ".csv" and kind == "xlsx":
-        raise AnnotationError(f"Annotation file '{path}' is an Excel workbook named .csv; rename it to "
+    if suffix in _TEXT_SUFFIXES and kind == "xlsx":
+        raise AnnotationError(f"Annotation file '{path}' is an Excel workbook named {suffix}; rename it to "
                               f"'{path.with_suffix('.xlsx').name}'.")
     if suffix in (".xlsx", ".xlsm") and kind == "text":
         raise AnnotationError(f"Annotation file '{path}' is a CSV (text) file, not an Excel workbook; rename it to "
                               f"'{path.with_suffix('.csv').name}' (or pass it as --annotation with a .csv name).")
-    if suffix == ".csv":
+    if suffix in _TEXT_SUFFIXES:  # a tab-separated .tsv/.txt too: the separator is read off the first lines
         if kind == "binary":
             with open(path, "rb") as f:
                 utf16 = f.read(2) in (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text", or a UTF-16 export
@@ -152,7 +156,8 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None,
             raise AnnotationError(f"Annotation file '{path}' is not a readable CSV file "
                                   f"({csv_error_detail(exc, read)}).") from None
     if suffix not in (".xlsx", ".xlsm"):
-        raise AnnotationError(f"Annotation file '{path}' is neither .xlsx nor .csv; save it as .xlsx and retry.")
+        raise AnnotationError(f"Annotation file '{path}' is neither an Excel workbook (.xlsx, .xls) nor a text table "
+                              "(.csv, .tsv, .txt); save it as .xlsx or CSV UTF-8 and retry.")
     import openpyxl
 
     try:

@@ -121,8 +121,9 @@ _SCHEMES = [
         "casme2-3class-authors", ("negative", "positive", "surprise"),
         {**dict.fromkeys(_CASME2_VOCAB), "happiness": "positive", "surprise": "surprise", "repression": "negative",
          "disgust": "negative", "fear": "negative", "sadness": "negative"},
-        source="authors' CASME2_3.py grouping (fear and sadness counted as negative); its class ids are not "
-               "documented, so the MEGC order negative 0, positive 1, surprise 2 is used",
+        source="authors' CASME2_3.py grouping (fear and sadness counted as negative), in the MEGC order negative 0, "
+               "positive 1, surprise 2; that script's own ids are positive (happiness) 0, surprise 1, negative 2, "
+               "the logit order of its checkpoints (convert them with --class-names positive,surprise,negative)",
         datasets=("casme2",)),
     LabelScheme(
         "casme2-3class-megc", ("negative", "positive", "surprise"),

@@ -63,25 +63,42 @@ _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
 _NOT_MMNET = "This does not look like an MMNet checkpoint of the authors' code: "
 
 
+def _is_authors_key(key) -> bool:
+    """Whether ``key`` names a tensor of the authors' model (bare or with DataParallel's ``module.``)."""
+    if not isinstance(key, str):
+        return False
+    key = key.removeprefix("module.")
+    return key in OFFICIAL_UNUSED_KEYS or any(p.match(key) for p, _ in _COMPILED)
+
+
 def _unwrap(checkpoint: dict) -> dict[str, Tensor]:
     """Find the state_dict in a checkpoint saved bare, inside a dict, or from DataParallel."""
     sd = checkpoint
     for _ in range(3):  # nested wrappers such as {"model": {"state_dict": ...}} are rare but seen
-        if any(isinstance(v, Tensor) for v in sd.values()):
+        # a training loop's bookkeeping (an epoch, a best score as a 0-d tensor) can sit beside the wrapper key
+        if any(isinstance(v, Tensor) and _is_authors_key(k) for k, v in sd.items()):
             break
         inner = next((sd[k] for k in _WRAPPER_KEYS if isinstance(sd.get(k), dict)), None)
         if inner is None:
             break
         sd = inner
     tensors = {k: v for k, v in sd.items() if isinstance(v, Tensor)}
+    top = sorted(checkpoint, key=str)
+    top = f"top-level keys: {top[:10]}" + (f" and {len(top) - 10} more" if len(top) > 10 else "")
     if not tensors:
         raise CheckpointError(
-            f"{_NOT_MMNET}it holds no tensors (top-level keys: {sorted(checkpoint, key=str)[:10]}). "
+            f"{_NOT_MMNET}it holds no tensors ({top}). "
             "Expected the authors' MMNet state_dict, bare or under 'state_dict'/'model'."
         )
     unnamed = [k for k in tensors if not isinstance(k, str)]
     if unnamed:
         raise CheckpointError(f"{_NOT_MMNET}its tensors are keyed by {unnamed[:5]!r}, not by parameter names.")
+    if not any(_is_authors_key(k) for k in tensors):  # e.g. the state_dict under a key not known as a wrapper
+        raise CheckpointError(
+            f"{_NOT_MMNET}none of its tensors is a parameter of the authors' model ({top}; tensors: "
+            f"{sorted(tensors)[:5]}). Expected the authors' MMNet state_dict, bare or under "
+            f"{'/'.join(repr(k) for k in _WRAPPER_KEYS)}."
+        )
     if all(k.startswith("module.") for k in tensors):
         tensors = {k[len("module."):]: v for k, v in tensors.items()}
     return tensors
@@ -196,9 +213,40 @@ def _unreadable(path: str | Path, exc: Exception) -> str:
             "cannot read. Give the .pth file (a state_dict) that the authors' training script saved.")
 
 
+def _refuse_other_formats(path: Path) -> None:
+    """mmnet's own checkpoints (a folder or its ``.safetensors``) and other folders are not the authors' .pth."""
+    from .mmnet import WEIGHTS_NAME
+
+    if path.suffix == ".safetensors" or (path.is_dir() and (path / WEIGHTS_NAME).is_file()):
+        raise CheckpointError(f"'{path}' is in mmnet's format already (safetensors): load it with "
+                              "mmnet.load_checkpoint, or give it to --checkpoint of predict, explain, export or serve "
+                              "as it is. Converting reads the authors' .pth files.")
+    if path.is_dir():
+        raise CheckpointError(f"'{path}' is a folder, not a checkpoint: give the .pth file that the authors' training "
+                              "script saved.")
+
+
+def _keep_head_rows(sd: dict[str, Tensor], num_classes: int) -> None:
+    """Keep the first ``num_classes`` rows of the head: the authors' CASME2_3.py trains their 5-output head on
+    3 classes, so only its first three logits mean anything."""
+    rows = sd["main_branch.fc.weight"].shape[0]
+    if not 2 <= num_classes <= rows:
+        raise CheckpointError(f"num_classes={num_classes} keeps the first logits of its {rows}-output "
+                              f"head, so it must be 2 to {rows}.")
+    for key in ("main_branch.fc.weight", "main_branch.fc.bias"):
+        if key in sd:
+            sd[key] = sd[key][:num_classes]
+
+
 def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
     """Read an authors' ``.pth`` file (tensors only, nothing else unpickled) into an MMNet, in eval mode
-    (as :func:`mmnet.model.load_checkpoint` returns a network; ``model.train()`` to train it further)."""
+    (as :func:`mmnet.model.load_checkpoint` returns a network; ``model.train()`` to train it further).
+
+    ``overrides`` set :class:`MMNetConfig` fields; ``num_classes`` smaller than the head keeps its first logits
+    (``num_classes=3`` for a checkpoint of the authors' CASME2_3.py, whose head has 5 outputs)."""
+    _refuse_other_formats(Path(path))
+    if overrides.get("num_classes") is None:  # None: the head's own size
+        overrides.pop("num_classes", None)
     try:
         raw = torch.load(str(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -209,6 +257,9 @@ def load_official_checkpoint(path: str | Path, **overrides) -> MMNet:
         raise CheckpointError(f"'{path}' holds a {type(raw).__name__}, not a state_dict.")
     try:
         sd = _unwrap(raw)
+        if "num_classes" in overrides:
+            infer_official_config(sd)  # the checkpoint's own sizes are checked first
+            _keep_head_rows(sd, overrides["num_classes"])
         config = infer_official_config(sd, **overrides)
     except CheckpointError as exc:
         raise CheckpointError(f"'{path}': {exc}") from None

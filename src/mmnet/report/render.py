@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pandas as pd
 
+from ..choices import AUTHORS_PRECISION
 from ..data.common import natural_key
 from ..display_width import display_width, pad
 from ..model_use import synthetic_banner
@@ -236,6 +237,7 @@ def render_markdown(report: dict) -> str:
           "(the authors' 5-class CASME II recipe, docs/configuration.md):", "",
           *[f"- {k}: {v}" + (f" (default: {changed[k]})" if k in changed else "")
             for k, v in report["config_summary"].items()],
+          *_precision_used(report),
           "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
     L += [f"- {k}: {v}" for k, v in sorted(report["environment"].items())] or ["- (env.json missing)"]
     if differs := (report.get("reproduce") or {}).get("env_differs"):
@@ -253,6 +255,19 @@ def render_markdown(report: dict) -> str:
           "pooled_predictions.csv (the scored predictions), report.json (every number above).", ""]
     L += [*(f"Note: {n}" for n in report.get("figure_notes", [])), ""] if report.get("figure_notes") else []
     return "\n".join(L)
+
+
+def _precision_used(report: dict) -> list[str]:
+    """The precision the run trained in, as a difference from the authors' recipe (they trained in fp32) when it is
+    another: train.precision=auto picks bf16 where the hardware has it, which the config alone does not show."""
+    summary, env = report["config_summary"], report.get("environment") or {}
+    set_to = summary.get("train.precision")
+    used = env.get("precision") or (set_to if set_to != "auto" else None)
+    if used in (None, AUTHORS_PRECISION):
+        return []
+    source = "env.json" if env.get("precision") else "train.precision"
+    return [f"- precision used: {used} ({source}); the authors trained in {AUTHORS_PRECISION}: "
+            f"`--set train.precision={AUTHORS_PRECISION}` matches them"]
 
 
 def natural_order(column: pd.Series) -> pd.Series:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import run_folder as rf
+from ..choices import AUTHORS_PRECISION
 from ..shell_words import shell_quote
 
 __all__ = ["render_card", "MMNET_CLASS"]
@@ -52,7 +53,12 @@ def render_card(card: dict) -> str:
               "defaults (the paper's 5-class CASME II recipe; local paths left out; the full configuration "
               "is the run's config.yaml):", ""]
     values = card["recipe_values"]
-    lines += [f"- `{k}`: `{v}`" for k, v in values.items()] or ["- none: the paper's recipe as published"]
+    lines += [f"- `{k}`: `{v}`" for k, v in values.items()]
+    if t.get("precision") not in (None, AUTHORS_PRECISION):  # what train.precision=auto chose shows nowhere else
+        lines.append(f"- precision used: `{t['precision']}` (the final fit's done.json); the authors trained in "
+                     f"{AUTHORS_PRECISION}: `--set train.precision={AUTHORS_PRECISION}` matches them")
+    elif not values:
+        lines.append("- none: the paper's recipe as published")
     lines += ["", "## How well does it work?", "", *_loso_lines(card["loso"]), "",
               f"**{card['not_measured']}**", "", "## Intended use", "", card["intended_use"], "",
               "## Limits", "", card["limits"], "", "Known failure modes (inputs unlike the training clips):", ""]
