@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     from ..infer.alignment import alignment_of, choose_alignment, recorded_landmarks
     from ..preprocess.landmarks import DEFAULT_LANDMARKS
     from ..serve import ServeSettings, create_app
-    from ..serve.access import exposure_note, resolve_token
+    from ..serve.access import TOKEN_ENV, exposure_note, resolve_token
     from ..serve.cors import parse_allowed_origins
     from ..serve.model_info import describe_checkpoint
     from ..serve.server import serve
@@ -227,8 +227,10 @@ def run(args: argparse.Namespace) -> int:
     if removed := removed_message(app.state.stale_removed):
         print(removed)
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")
-    # in the fragment, which the browser keeps to itself: the page reads it and sends it as a header
-    fragment = f"#token={token}" if token else ""
+    # in the fragment, which the browser keeps to itself: the page reads it and sends it as a header. A token from
+    # the environment stays out of standard output (a journal, a nohup.out): whoever set it knows it
+    from_env = token is not None and args.token is None
+    fragment = f"#token=<the value of ${TOKEN_ENV}>" if from_env else f"#token={token}" if token else ""
     print(f"open http://{shown}:{args.port}/{fragment} in a browser (API docs: /docs); Ctrl+C stops the server")
     if note := exposure_note(args.host, token):
         print(note)
