@@ -67,7 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "figure, as `mmnet explain --no-deletion-check`); the figure, the page and the JSON then "
                         "say that the map is not tested for faithfulness")
     p.add_argument("--access-log", action="store_true",
-                   help="print a line for each request on standard output (client, request, status)")
+                   help="print a line for each request on standard output (time, request id, client, request, status, "
+                        "duration); refused requests, jobs and failures are on standard error in any case")
     add_device_argument(p, default="cpu", note=INFERENCE_DEVICE)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
