@@ -117,7 +117,7 @@ def _error_of(body: bytes) -> tuple[str, str] | None:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 class ServeLogHandler(logging.Handler):
