@@ -93,6 +93,17 @@ def test_absent_class_and_fold_without_a_class_are_warned(synth_root, tmp_path, 
     assert "1 fold(s) train without a class that their test samples hold" in text and "mylab/01 (c)" in text
 
 
+def test_a_final_fit_alone_warns_of_no_fold_lacking_a_class(synth_root, tmp_path, monkeypatch, caplog):
+    # --final-fit-only warned "1 fold(s) train without a class..." though no fold runs
+    from mmnet.train import prepare_run
+
+    register(monkeypatch, _one_subject_holds_c)
+    with caplog.at_level(logging.WARNING, logger="mmnet.train"):
+        prepare_run(_cfg(synth_root, tmp_path, "train.final_fit=only"), tmp_path / "run", progress=False)
+    assert "class(es) d of scheme mylab-4class have no sample" in caplog.text  # the final fit lacks it too
+    assert "fold(s) train without a class" not in caplog.text
+
+
 def test_check_data_warns_of_the_same(synth_root, monkeypatch, capsys):
     from mmnet.cli import main
     from mmnet.commands import check_data

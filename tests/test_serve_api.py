@@ -74,8 +74,9 @@ def wait_for(client, job_id, timeout=30.0):
 def assert_person_readable(response, status, *words, code=None):
     assert response.status_code == status, response.text
     body = response.json()
-    assert {"error", "status", "code"} <= set(body) <= {"error", "status", "code", "field", "failed_status",
-                                                       "failed_code"} and body["status"] == status
+    assert {"error", "status", "code", "request_id"} <= set(body) <= {"error", "status", "code", "field",
+                                                                     "failed_status", "failed_code", "request_id"}
+    assert body["status"] == status and body["request_id"] == response.headers["x-request-id"]
     assert body["code"] in CODES and body["code"] == (code or body["code"]), body
     for word in words:
         assert word.lower() in body["error"].lower(), body["error"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -106,6 +107,17 @@ def test_cli_long_and_errors(tmp_path, capsys):
     assert main(["synth", str(out), "--long", "--minutes", "0.02"]) == 3  # not empty, no --overwrite
     with pytest.raises(ConfigError, match="videos"):
         write_long_dataset(tmp_path / "x", videos_per_subject=10)
+
+
+def test_the_long_cli_says_its_progress_in_plain_lines_off_a_terminal(tmp_path, capsys):
+    # under nohup or in a pipe it said nothing until the end (bars were for a terminal only)
+    assert main(["synth", str(tmp_path / "a"), "--long", "--minutes", "0.02", "--size", "160", "128"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("writing ")]
+    assert len(lines) == 12 and re.fullmatch(r"writing \w+: 3/36 frames, .* so far, about .* left", lines[0]), lines
+    assert lines[-1].startswith("writing ") and "36/36 frames" in lines[-1] and "left" not in lines[-1]
+    assert main(["synth", str(tmp_path / "b"), "--long", "--minutes", "0.02", "--size", "160", "128",
+                 "--no-progress"]) == 0
+    assert "frames" not in capsys.readouterr().err
 
 
 def test_frames_at_another_rate_than_casme_sqs_are_refused(tmp_path, capsys):

@@ -103,4 +103,6 @@ def test_training_counts_frame_errors_as_check_data_does(tmp_path, capsys, caplo
     cfg = load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *TINY])
     with caplog.at_level(logging.WARNING, logger="mmnet"), pytest.raises(DataError, match="casme2/01/EP01"):
         run_experiment(cfg, tmp_path / "run", progress=False)
-    assert "1 more error(s) in frame files: 1 issue(s) (1 errors) in all" in caplog.text
+    # the damaged frame named, not "1 more error(s)" than a summary that counted none
+    assert "1 frame file error(s), each leaving its sample unusable: casme2/01/EP01: frame 3 " in caplog.text
+    assert "more error" not in caplog.text and str(tmp_path / "run" / "skipped.csv") in caplog.text

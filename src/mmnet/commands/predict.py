@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="classify the clips listed in a CSV (columns: source, optional apex_image, onset, apex)")
     p.add_argument("--json", action="store_true", help="print the predictions as a JSON list")
     p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (by default, with several clips: a bar at a terminal, else a line "
+                        "'classified k/N clips, ... left' every 10 %%)")
     p.add_argument("--fast", action="store_true",
                    help="CPU: BatchNorm folded into the convolutions and Winograd 3x3 convolutions "
                         "(usually faster on CPU; logits equal up to float rounding, ~1e-6)")
@@ -183,6 +186,8 @@ def _print_notes(predictions, warning: str | None) -> None:
 
 # cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)
 INTERRUPTED = "the clips classified before it are printed above; a rerun classifies the list again"
+# ... when none was printed: one clip, or no clip of a list finished yet
+NOTHING_PRINTED = "no clip was classified before it, so none is printed; a rerun classifies {}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -218,17 +223,25 @@ def run(args: argparse.Namespace) -> int:
     # place), the others classified
     failures = [] if len(requests) > 1 else None
     say_step(f"classifying {len(requests)} clip{'s' if len(requests) > 1 else ''} ...")
+    from ..progress import CountProgress
+
+    # stdout (the table, the JSON) comes at the end: stderr says a long list is being worked through
+    counted = CountProgress(len(requests), progress=not args.no_progress)
     try:
         predictions = predictor.predict_clips(requests, batch_size=args.batch_size, aligner=aligner,
-                                              failures=failures)
+                                              failures=failures, on_done=counted.reached)
     except KeyboardInterrupt as exc:
+        counted.close()
         done = getattr(exc, "partial", None)
         if done and len(requests) > 1:  # Ctrl+C late in a long list: what finished is kept
             _print_predictions(requests, done, predictor.class_names, args.json, failures or (), model,
                                summary["performance"])
             print(f"note: {len(done)} of {len(requests)} clips were classified before this (printed above); the "
                   "others were not.", file=sys.stderr)
+        else:  # nothing above to point to
+            args._interrupted = NOTHING_PRINTED.format("the list" if len(requests) > 1 else "the clip")
         raise
+    counted.close()
     _print_predictions(requests, predictions, predictor.class_names, args.json, failures or (), model,
                        summary["performance"])
     _print_notes(predictions, record_warning(training))

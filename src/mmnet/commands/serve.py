@@ -67,7 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "figure, as `mmnet explain --no-deletion-check`); the figure, the page and the JSON then "
                         "say that the map is not tested for faithfulness")
     p.add_argument("--access-log", action="store_true",
-                   help="print a line for each request on standard output (client, request, status)")
+                   help="print a line for each request on standard output (time, request id, client, request, status, "
+                        "duration); refused requests, jobs and failures are on standard error in any case")
     add_device_argument(p, default="cpu", note=INFERENCE_DEVICE)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--align", action="store_true",
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     from ..infer.alignment import alignment_of, choose_alignment, recorded_landmarks
     from ..preprocess.landmarks import DEFAULT_LANDMARKS
     from ..serve import ServeSettings, create_app
-    from ..serve.access import exposure_note, resolve_token
+    from ..serve.access import TOKEN_ENV, exposure_note, resolve_token
     from ..serve.cors import parse_allowed_origins
     from ..serve.model_info import describe_checkpoint
     from ..serve.server import serve
@@ -227,8 +228,10 @@ def run(args: argparse.Namespace) -> int:
     if removed := removed_message(app.state.stale_removed):
         print(removed)
     print(f"uploads: stored under {app.state.root} while they are analysed (TMPDIR chooses the disk)")
-    # in the fragment, which the browser keeps to itself: the page reads it and sends it as a header
-    fragment = f"#token={token}" if token else ""
+    # in the fragment, which the browser keeps to itself: the page reads it and sends it as a header. A token from
+    # the environment stays out of standard output (a journal, a nohup.out): whoever set it knows it
+    from_env = token is not None and args.token is None
+    fragment = f"#token=<the value of ${TOKEN_ENV}>" if from_env else f"#token={token}" if token else ""
     print(f"open http://{shown}:{args.port}/{fragment} in a browser (API docs: /docs); Ctrl+C stops the server")
     if note := exposure_note(args.host, token):
         print(note)

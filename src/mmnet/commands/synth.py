@@ -52,6 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contact-sheet", type=Path, default=None, metavar="PNG",
                    help="also draw onset, apex and amplified difference per class into this PNG")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic set in OUT")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (by default, with --long: a bar per recording at a terminal, else a "
+                        "line every 10 %% of its frames)")
     g = p.add_argument_group("long recordings (--long)")
     g.add_argument("--long", action="store_true", help="write long recordings for spotting (CAS(ME)^2 layout)")
     g.add_argument("--minutes", type=float, default=1.0, help="length of each recording (default %(default)s)")
@@ -92,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
                           "add --long, or drop them.")
     from .common import say_step
 
-    say_step(f"writing a synthetic set to {args.out} ...")  # its modules alone load in seconds
+    # its modules alone load in seconds
+    say_step(f"writing a synthetic set to {args.out} ...", progress=not args.no_progress)
     from ..synth import SynthConfig, contact_sheet, sample_annotations, write_dataset
 
     args.subjects = _DEMO["subjects"] if args.subjects is None else args.subjects
@@ -125,12 +129,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_long(args: argparse.Namespace) -> int:
-    import sys
     import time
 
     from .common import say_step
 
-    say_step(f"writing synthetic recordings to {args.out} ...")  # its modules alone load in seconds
+    # its modules alone load in seconds
+    say_step(f"writing synthetic recordings to {args.out} ...", progress=not args.no_progress)
     from ..data.common import SYNTH_MARKER
     from ..errors import ConfigError
     from ..synth.long import MIN_FACE, LongConfig, face_size_for
@@ -152,7 +156,7 @@ def _run_long(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     root = write_long_dataset(args.out, subjects=args.subjects or 1, videos_per_subject=args.videos,
                               minutes=args.minutes, seed=args.seed, config=config, formats=tuple(args.format),
-                              overwrite=args.overwrite, progress=sys.stderr.isatty())
+                              overwrite=args.overwrite, progress=not args.no_progress)
     print(f"wrote {(args.subjects or 1) * args.videos} recording(s) of {args.minutes:g} min to {root} "
           f"in {time.perf_counter() - start:.1f} s (events in {root / SYNTH_MARKER})")
     print(_next_long(root, args.fps))

@@ -10,7 +10,7 @@ frames of its clips.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -284,6 +284,7 @@ class Predictor:
         self, clips: Iterable[ClipInput | ClipRequest | tuple[ClipInput, FrameNumber | None, FrameNumber | None]], *,
         batch_size: int = 8,
         aligner: FaceAligner | None = None, failures: list[ClipFailure] | None = None,
+        on_done: Callable[[int], object] | None = None,
     ) -> list[Prediction]:
         """Classify many clips, ``batch_size`` at a time; results keep the input order.
 
@@ -293,6 +294,7 @@ class Predictor:
             aligner: when given, faces are cropped and aligned first (see ``align_clip``).
             failures: when given, a clip that cannot be classified (an MMNetError of its own) is
                 appended to it as a ``ClipFailure`` and skipped; the others are still classified.
+            on_done: called with how many clips are finished (classified or failed) after each batch.
 
         Otherwise an error, and always an interruption, mid-way carries the clips classified before
         it, in input order, as its ``partial`` attribute: a caller can keep what finished.
@@ -322,6 +324,8 @@ class Predictor:
             pending.clear()
             pairs.clear()
             positions.clear()
+            if on_done is not None:
+                on_done(len(results) + len(failures or ()))
 
         try:
             for i, item in enumerate(clips):

@@ -1,6 +1,6 @@
 """Who may use the server: an optional access token (``mmnet serve --token``) and a check of the ``Origin`` of
-requests that change something, as ASGI middleware; and what the access log may show (job ids and tokens are left
-out of it).
+requests that change something, as ASGI middleware; and what the log may show of a request's path (job ids and
+tokens are left out of it: ``request_log``).
 
 On a shared computer, "this computer only" (127.0.0.1) means every account on it. With a token, every request to
 ``/api/`` but ``GET /api/health`` must bring it as ``Authorization: Bearer TOKEN``. The page gets it from the
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 import re
 import secrets
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
@@ -22,7 +21,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 from .cors import normalise_origin
 
 __all__ = ["TokenCheck", "OriginCheck", "new_token", "resolve_token", "exposure_note", "hide_secrets",
-           "JOB_PLACEHOLDER", "HideSecrets", "bearer_matches", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV",
+           "JOB_PLACEHOLDER", "bearer_matches", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV",
            "OTHER_ORIGIN"]
 
 JOB_PLACEHOLDER = "<job>"
@@ -97,16 +96,6 @@ def hide_secrets(path: str) -> str:
     path, _, query = path.partition("?")
     shown = quote(_JOB_PATH.sub(r"\1" + JOB_PLACEHOLDER, unquote(path)), safe=_SHOWN)
     return shown + (f"?{_hide_query(query)}" if query else "")
-
-
-class HideSecrets(logging.Filter):
-    """On uvicorn's access log: its request path (the third argument) through ``hide_secrets``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], hide_secrets(args[2]), *args[3:])
-        return True
 
 
 async def _answer(send, status: int, body: dict, headers: tuple = ()) -> None:

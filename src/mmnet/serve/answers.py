@@ -21,6 +21,7 @@ from ..errors import MMNetError
 from .codes import code_of, error_body, field_of
 from .jobs import RETRY_AFTER_S, Busy
 from .messages import SEND_FILE, for_web, invalid_request
+from .request_context import current_request_id
 from .spotting import SpottingUnavailable
 from .uploads import UploadError, is_no_room, no_room
 from .watched_send import WatchedSend
@@ -28,7 +29,8 @@ from .watched_send import WatchedSend
 __all__ = ["ApiError", "InternalErrors", "INTERNAL_ERROR", "error_response", "install_error_handlers"]
 
 log = logging.getLogger("mmnet.serve")
-INTERNAL_ERROR = "The server failed because of an internal error; the details are in the server's log."
+INTERNAL_ERROR = ("The server failed because of an internal error; the details are in the server's log, on the "
+                  "lines naming this answer's request_id.")
 
 
 class ApiError(Exception):
@@ -120,5 +122,5 @@ class InternalErrors:
         except Exception as exc:
             if watched.started:
                 raise
-            log.error("internal error", exc_info=exc)
+            log.error("request %s: internal error", current_request_id(), exc_info=exc)
             await error_response(INTERNAL_ERROR, 500, "internal")(scope, receive, send)

@@ -50,6 +50,7 @@ from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPIN
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance, with_model_note
+from .request_log import RequestLog
 from .settings import API_VERSION, ServeSettings, server_limits
 from .spotting import SharedAligners, flow_spotter, require_spotting, spotting_available
 from .upload_root import make_upload_root
@@ -164,9 +165,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     # gets no CORS header on it (only listed origins do), so it reads nothing; a listed origin's page reads why.
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(InternalErrors)  # a bug's 500 as JSON, inside CORS (Starlette's own is outside it)
-    # Outermost: a preflight brings no token, and every refusal (Host, token, Origin, a bug's 500) carries the CORS
-    # headers for a listed origin, whose page would otherwise see a network error instead of the answer
+    # Outermost but for RequestLog: a preflight brings no token, and every refusal (Host, token, Origin, a bug's
+    # 500) carries the CORS headers for a listed origin, whose page would otherwise see a network error instead of
+    # the answer
     app.add_middleware(Cors, origins=settings.allow_origins)
+    app.add_middleware(RequestLog)  # around everything: every answer, refusals included, carries its request id
 
     install_error_handlers(app)  # every error as {"error", "status", "code"}
 

@@ -29,6 +29,7 @@ from ..errors import MMNetError, is_out_of_memory
 from ..progress import format_seconds
 from .codes import code_of, field_of
 from .messages import for_web
+from .request_context import current_request_id, hidden_name, note_upload_name, of_request, short_id
 from .uploads import UploadError, is_no_room, no_room, remove_folder
 
 __all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "JobStore", "DELETED", "EXPIRED", "EVICTED",
@@ -106,6 +107,11 @@ class Job:
     cancelled: bool = False
     stop_reason: str | None = None  # why it was stopped when the server stopped (not deleted)
     media: str | None = None
+    request_id: str | None = field(default_factory=current_request_id)  # the request that started it, for the log
+
+    def __post_init__(self) -> None:
+        if self.folder is not None:  # an upload's: its name stays out of its request's log lines
+            note_upload_name(self.name)
 
     def update(self, *, progress: float | None = None, stage: str | None = None) -> None:
         """Report progress (called from the worker, at every frame of a recording); JobCancelled once the
@@ -144,6 +150,9 @@ class Job:
             self.error, self.error_status, self.error_code, self.stage = reason, 503, "server_stopping", "Stopped"
             self.status = "failed"
             self.version += 1
+            if self.started is None:  # no worker will run it (the pool drops what waits): its line is said here
+                self.finished = time.monotonic()
+                _log_end(self, 503, "server_stopping")
 
     @property
     def ended(self) -> bool:
@@ -262,10 +271,12 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
         elif is_no_room(exc) or is_no_room(exc.__cause__):  # the disk of the uploads filled up: not a bug either
             full = no_room(job.folder.parent if job.folder is not None else Path("."))  # says where in the log
             status, error, code, name = "failed", str(full), full.status, full.code
-        else:  # a bug: the traceback goes to the log (not the whole id: it gives access)
-            log.exception("a %s job (id %s..., %s) failed", job.kind, job.id[:6], job.name)
+        else:  # a bug: the traceback goes to the log (not the whole id: it gives access; nor the file's name)
+            log.exception("%sa %s job (id %s, %s) failed", of_request(job.request_id), job.kind, short_id(job.id),
+                          hidden_name(job.name))
             status, error, code, name = "failed", ("The server failed on this upload because of an internal error; "
-                                                   "the details are in the server's log."), 500, "internal"
+                                                   "the details are in the server's log, on the lines naming the "
+                                                   "first 6 characters of this job's id."), 500, "internal"
     finally:
         if job.folder is not None:
             remove_folder(job.folder)
@@ -275,7 +286,19 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
         job.error, job.error_status, job.error_code, job.stage = error, code, name, status
         job.status = status
         job.version += 1
+        _log_end(job, code, name)
         release()
+
+
+def _log_end(job: Job, status: int, code: str | None) -> None:
+    """One line per job: its kind, short id, request, how long it ran (and waited, from the upload's arrival), and
+    how it ended."""
+    ran = job.finished - (job.started or job.finished)
+    waited = (job.started or job.finished) - job.created
+    outcome = "done" if code is None else f"failed {status} {code}"
+    log.log(logging.WARNING if status >= 500 and code != "server_stopping" else logging.INFO,
+            "%s%s job %s %s in %s%s", of_request(job.request_id), job.kind, short_id(job.id), outcome,
+            format_seconds(ran), f" ({format_seconds(waited)} after it arrived)" if waited >= 1 else "")
 
 
 class JobStore:

@@ -58,6 +58,8 @@ class ErrorBody(BaseModel):
     field: str | None = Field(None, description="the form field or query parameter at fault (field_invalid)")
     failed_status: int | None = Field(None, description="job_failed only: the status the job failed with")
     failed_code: ErrorCode | None = Field(None, description="job_failed only: the code the job failed with")
+    request_id: str | None = Field(None, description="this request's id (also the `X-Request-ID` header of every "
+                                                     "answer): the server's log names it on its lines about it")
 
 
 class ModelRef(_Open):

@@ -14,7 +14,7 @@ import logging
 
 import uvicorn
 
-from .access import HideSecrets
+from .request_log import ServeLogHandler
 from .watched_send import WatchedSend
 
 __all__ = ["StoppingServer", "serve", "CUT_OFF"]
@@ -58,19 +58,25 @@ class StoppingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def _log_to(logger: logging.Logger, stream: str, level: int) -> None:
+    logger.setLevel(level)
+    if not any(isinstance(h, ServeLogHandler) for h in logger.handlers):  # once, however many servers start
+        logger.addHandler(ServeLogHandler(stream))
+
+
 def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: bool = False) -> bool:
     """Serve ``app`` (``create_app``'s) until Ctrl+C or SIGTERM; False when it could not start.
 
-    ``access_log``: one line per request on standard output (uvicorn's: client, request line, status), job ids
-    and tokens replaced by placeholders."""
+    mmnet's lines (``mmnet.serve``: refusals, jobs, failures) go to standard error, timestamped
+    (``request_log.ServeLogHandler``); ``access_log``: one line per request on standard output too (the app's
+    ``RequestLog``: client, request line, status, duration, request id; job ids and tokens left out)."""
     guarded = _AnswerWhenCutOff(app)
-    config = uvicorn.Config(guarded, host=host, port=port, log_level="warning", access_log=access_log,
+    config = uvicorn.Config(guarded, host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=shutdown_timeout_s)
-    if access_log:  # uvicorn gives its access log the level of the rest (warning): it logs at info
-        logger = logging.getLogger("uvicorn.access")
-        logger.setLevel(logging.INFO)
-        if not any(isinstance(f, HideSecrets) for f in logger.filters):  # job ids give access to a result
-            logger.addFilter(HideSecrets())
+    _log_to(logging.getLogger("mmnet.serve"), "stderr", logging.INFO)
+    access = logging.getLogger("mmnet.serve.access")
+    access.propagate = False  # its own stream: not again on mmnet.serve's
+    _log_to(access, "stdout", logging.INFO if access_log else logging.WARNING)
 
     def stop() -> None:
         guarded.stopping = True

@@ -25,6 +25,7 @@ from ..data.casme_sq import FPS as CASME_SQ_FPS
 from ..data.casme_sq import SUBJECT_NUMBERS
 from ..data.common import SYNTH_MARKER
 from ..errors import ConfigError, DataError, install_hint
+from ..progress import FrameProgress
 from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_empty, check_room, written_beside
@@ -125,7 +126,8 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
         subjects: 1..22 (CAS(ME)^2's subject indices); videos_per_subject: 1..9 (its stimuli).
         minutes: length of every recording.
         formats: "jpg" (rawpic/ frames) and/or "mp4" (rawvideo/).
-        progress: a tqdm bar per recording on stderr.
+        progress: on stderr, a bar per recording at a terminal, else a line every 10 % of its frames (a log or a
+            pipe shows that a long recording is being written).
     """
     import shutil
 
@@ -177,11 +179,9 @@ def _write_recordings(root: Path, subjects: int, videos_per_subject: int, n_fram
             name = video_name(s, v)
             rows += _rows(s, v, recording)
             events[name] = [asdict(e) for e in recording.events]
-            frames = render_frames(seed, s, v, recording, config)
-            if progress:
-                from tqdm import tqdm
-
-                frames = tqdm(frames, total=n_frames, desc=name, unit="frame", leave=False)
+            counted = FrameProgress(name, progress=progress, doing="writing")
+            counted.start(n_frames)
+            frames = _counted(render_frames(seed, s, v, recording, config), counted)
             folder = root / "rawpic" / SUBJECT_FOLDERS[s - 1] / name
             if "jpg" in formats:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -197,6 +197,15 @@ def _write_recordings(root: Path, subjects: int, videos_per_subject: int, n_fram
             "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),
             "config": asdict(config), "events": events}
     atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=1) + "\n")
+
+
+def _counted(frames: Iterable[np.ndarray], counted: FrameProgress):
+    try:
+        for frame in frames:
+            yield frame
+            counted(1)
+    finally:
+        counted.close()
 
 
 def _tee_jpeg(frames: Iterable[np.ndarray], folder: Path, quality: int, image_module):

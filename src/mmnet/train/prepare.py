@@ -117,11 +117,10 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         load = long_video_clips(load, "micro")
 
     # Bad samples: an explicit choice, never a silent drop (the rule is data.usage's, as check-data's).
-    loaded_errors = len(load.errors)  # what the loader's summary line counted
+    loaded_issues = len(load.issues)  # what the loader found (its summary line counted them)
     check_frame_files(load, scheme)  # empty, damaged, truncated or odd-sized frames: as check-data reports them
-    if frame_errors := len(load.errors) - loaded_errors:  # the summary alone disagreed with check-data's count
-        log.warning("%d more error(s) in frame files: %d issue(s) (%d errors) in all; run `mmnet check-data` to list "
-                    "them", frame_errors, len(load.issues), len(load.errors))
+    if damaged := [i for i in load.issues[loaded_issues:] if i.severity == "error"]:
+        log.warning("%s", frame_errors_line(damaged, out))
     scheme_notes = scheme_warnings(scheme, load.samples + load.excluded)  # a protocol's samples not met: said
     for issue in scheme_notes:  # (and written to the run's issues.csv below)
         log.warning("%s: %s", issue.sample_id, issue.message)
@@ -216,7 +215,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
     folds = protocol_folds(samples, d.protocol)
     rf.check_fold_folders(name for name, _, _ in folds)
-    for line in coverage_lines(scheme.classes, labels, folds, scheme.name):  # said before any fold trains
+    running = [] if cfg.train.final_fit == "only" else folds  # a final fit alone has no test part to lack a class
+    for line in coverage_lines(scheme.classes, labels, running, scheme.name):  # said before any fold trains
         log.warning("%s", line)
     video_folds = write_long_files(out, long_videos, scheme, folds) if long_videos is not None else {}
     if spot is not None and spot.method == "learned":  # said now, not after the first fold's training
@@ -229,6 +229,15 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
         folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot, alignment=alignment,
     )
+
+
+def frame_errors_line(errors: list, out: Path, limit: int = 3) -> str:
+    """The frame files' errors (``check_frame_files``'s) in one warning: the sample and file of the first ``limit``,
+    and where every one is listed."""
+    shown = "; ".join(f"{i.sample_id}: {i.message}" for i in errors[:limit])
+    more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
+    return (f"{len(errors)} frame file error(s), each leaving its sample unusable: {shown}{more}. `mmnet check-data` "
+            f"lists every problem; with data.on_bad_sample=skip the samples left out are in {out / rf.SKIPPED}")
 
 
 def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
