@@ -16,7 +16,7 @@ from pathlib import Path
 from ..images import pixels_refused
 from .sample import Issue, Sample
 
-__all__ = ["probe_frame", "frame_issues", "check_frame_files"]
+__all__ = ["probe_frame", "frame_issues", "check_frame_files", "frame_errors_line"]
 
 _JPEG_END = b"\xff\xd9"
 _PNG_END = b"IEND\xaeB`\x82"
@@ -75,3 +75,11 @@ def frame_issues(sample: Sample, *, deep: bool = False) -> list[Issue]:
         out.append(Issue(sid, "frame_size", f"{len(odd)} frame(s) differ in size from the clip's "
                          f"{common[0]}x{common[1]}: {shown}; they would be stretched. Re-extract them", "error"))
     return out
+
+
+def frame_errors_line(errors: list[Issue], skipped_csv: Path, limit: int = 3) -> str:
+    """``check_frame_files``'s errors in one warning: the first ``limit`` (sample, file), and where all are listed."""
+    shown = "; ".join(f"{i.sample_id}: {i.message}" for i in errors[:limit])
+    more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
+    return (f"{len(errors)} frame file error(s), each leaving its sample unusable: {shown}{more}. `mmnet check-data` "
+            f"lists every problem; with data.on_bad_sample=skip the samples left out are in {skipped_csv}")

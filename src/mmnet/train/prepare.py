@@ -42,7 +42,7 @@ from ..data.cache import (
     npy_intact,
 )
 from ..data.class_coverage import check_unique_ids, coverage_lines
-from ..data.frame_check import check_frame_files
+from ..data.frame_check import check_frame_files, frame_errors_line
 from ..data.long_clips import long_video_clips
 from ..data.long_video import LongVideoLoad
 from ..data.schemes import scheme_warnings
@@ -120,7 +120,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     loaded_issues = len(load.issues)  # what the loader found (its summary line counted them)
     check_frame_files(load, scheme)  # empty, damaged, truncated or odd-sized frames: as check-data reports them
     if damaged := [i for i in load.issues[loaded_issues:] if i.severity == "error"]:
-        log.warning("%s", frame_errors_line(damaged, out))
+        log.warning("%s", frame_errors_line(damaged, out / rf.SKIPPED))
     scheme_notes = scheme_warnings(scheme, load.samples + load.excluded)  # a protocol's samples not met: said
     for issue in scheme_notes:  # (and written to the run's issues.csv below)
         log.warning("%s: %s", issue.sample_id, issue.message)
@@ -229,15 +229,6 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
         folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot, alignment=alignment,
     )
-
-
-def frame_errors_line(errors: list, out: Path, limit: int = 3) -> str:
-    """The frame files' errors (``check_frame_files``'s) in one warning: the sample and file of the first ``limit``,
-    and where every one is listed."""
-    shown = "; ".join(f"{i.sample_id}: {i.message}" for i in errors[:limit])
-    more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
-    return (f"{len(errors)} frame file error(s), each leaving its sample unusable: {shown}{more}. `mmnet check-data` "
-            f"lists every problem; with data.on_bad_sample=skip the samples left out are in {out / rf.SKIPPED}")
 
 
 def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
