@@ -1,16 +1,17 @@
 """What a run folder tells whoever did not watch the terminal: RUN/mmnet.log (timestamped lines, how each start
-ended), RUN/status.json (the state while it runs), where a stopped run resumes."""
+ended), RUN/status.json (the state while it runs), where a stopped run resumes; SIGHUP stops as SIGTERM does."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import signal
 
 import pytest
 
 from mmnet import run_log
-from mmnet.cli import main
+from mmnet.cli import _sigterm_as_interrupt, main
 from mmnet.version import __version__
 
 TINY = ["data.image_size=32", "train.batch_size=4", "train.device=cpu", "train.precision=fp32",
@@ -107,6 +108,30 @@ def test_a_rerun_whose_folds_all_resume_says_so():
 
     assert resume_line(3, 3) is None  # a fresh start
     assert resume_line(3, 3, resumed=True) == "0/3 folds finished; running all 3"
+
+
+def test_sighup_stops_as_sigterm_does_but_stays_ignored_under_nohup(monkeypatch, capsys, request):
+    """A closed terminal, tmux pane or ssh session (SIGHUP) ended a command at once, its locks left behind: it
+    stops as SIGTERM stops it, with 129; under nohup (SIGHUP ignored) the command runs on."""
+    import time
+
+    from mmnet.commands import info
+
+    found = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    request.addfinalizer(lambda: signal.signal(signal.SIGHUP, found))
+
+    def hang_up(args):
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(5)  # (the handler raises here)
+        return 0
+
+    monkeypatch.setattr(info, "run", hang_up)
+    assert main(["info"]) == 129
+    assert capsys.readouterr().err.startswith("stopped (SIGHUP): ")
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL  # set back
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nohup
+    with _sigterm_as_interrupt():
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
 
 
 def test_nothing_is_logged_outside_a_command_and_a_new_folder_left_empty_gets_no_log(tmp_path):

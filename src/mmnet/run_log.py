@@ -35,7 +35,8 @@ LOG = "mmnet.log"
 STATUS = "status.json"
 STATUS_EVERY_S = 5.0  # status.json at most this often on epochs (each write is fsynced); folds always
 #: the reason written after an exit code (docs/cli.md lists the codes)
-EXIT_REASONS = {0: "done", 1: "incomplete", 2: "usage error", 3: "error", 130: "SIGINT", 143: "SIGTERM"}
+EXIT_REASONS = {0: "done", 1: "incomplete", 2: "usage error", 3: "error", 129: "SIGHUP", 130: "SIGINT",
+                143: "SIGTERM"}
 
 _project_log = logging.getLogger("mmnet")
 
@@ -206,7 +207,7 @@ def _close(scope: dict) -> None:
         if run.status is not None:
             d = run.status.data
             d["exit_code"] = code
-            d["state"] = ("done" if code == 0 else "interrupted" if code in (130, 143) else "failed")
+            d["state"] = ("done" if code == 0 else "interrupted" if code in (129, 130, 143) else "failed")
             if d.get("submitted") and code == 0:
                 d["state"] = "submitted"
             if code not in (0, None) and d["last_error"] is None and scope.get("why"):
