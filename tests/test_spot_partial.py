@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from mmnet.cli import main
+from mmnet.commands.spot import SPOT_LOCK
 from mmnet.preprocess.face import FaceDetection
 from mmnet.spotting import flow_spotter, partial_state
 from mmnet.spotting.config import spot_config
@@ -133,11 +134,12 @@ def test_an_interrupted_spot_resumes_to_an_uninterrupted_runs_result(recordings,
 
 @face_extra
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_ctrl_c_and_sigterm_finish_the_frame_save_it_and_stop(recordings, reference, signum, tmp_path, monkeypatch,
                                                                capsys, request):
     """A signal while a frame is measured is held until that frame is done; then the progress is saved and the run
-    stops as the signal would have (130 for Ctrl-C, 143 for SIGTERM), and the rerun resumes after that frame."""
+    stops as the signal would have (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP: a closed terminal or ssh
+    session), its lock released, and the rerun resumes after that frame."""
     out = tmp_path / "out"
     measure = flow_spotter._measure
     # A shell's background job (`cmd &`, nohup) starts with Ctrl-C ignored, and mmnet rightly keeps it ignored:
@@ -154,10 +156,12 @@ def test_ctrl_c_and_sigterm_finish_the_frame_save_it_and_stop(recordings, refere
         patch.setattr(flow_spotter, "_measure", measure_and_signal)
         code = _spot(recordings["video"], out)
     err = capsys.readouterr().err
-    assert code == (130 if signum == signal.SIGINT else 143)
-    said = "interrupted" if signum == signal.SIGINT else "stopped (SIGTERM)"
+    assert code == {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}[signum]
+    said = {signal.SIGINT: "interrupted", signal.SIGTERM: "stopped (SIGTERM)",
+            signal.SIGHUP: "stopped (SIGHUP)"}[signum]
     assert f"{said}: nothing was written, but the spotting (61 of 180 frames measured) is kept in" in err
     assert _saved_frames(out) == 61
+    assert not (out / SPOT_LOCK).exists()  # released, not left stale
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # set back
     assert _spot(recordings["video"], out) == 0
     assert "resuming" in capsys.readouterr().err and _results(out) == reference["video"]

@@ -11,8 +11,10 @@ check (a partial report, clips that failed to prepare, data errors under check-d
 the output was cut off (its reader closed the pipe, as `| head` does);
 2 the command line cannot be parsed (argparse: unknown option, missing argument; no command); 3 an error
 mmnet explains in one line (a bad value, a missing file, unusable data, a refused run folder);
-130 interrupted (Ctrl-C); 143 stopped by SIGTERM (``kill``, a scheduler), which is handled as Ctrl-C is
-(except that SLURM fold jobs are left running).
+130 interrupted (Ctrl-C); 143 stopped by SIGTERM (``kill``, a scheduler), and 129 by SIGHUP (the terminal, tmux
+pane or ssh session closed), each handled as Ctrl-C is (except that SLURM fold jobs are left running).
+A command with a run folder also writes its lines, timestamped, and its exit code to the folder's mmnet.log
+(``mmnet.run_log``).
 A closed standard output (``mmnet info | head -1``) ends the command quietly with 1; one that
 cannot be written (a full disk) is a one-line error with 3.
 """
@@ -29,11 +31,12 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from .errors import MMNetError, Terminated, is_out_of_memory
+from .errors import HungUp, MMNetError, Terminated, is_out_of_memory
 from .version import __version__
 
 # The exit codes of the docstring's table (EXIT_USAGE is argparse's own, see _Parser).
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
+EXIT_HUNG_UP = 129
 
 
 # What "interrupted: ..." adds: before a command starts, and for a command whose module sets no INTERRUPTED.
@@ -209,13 +212,18 @@ def _sigterm_as_interrupt():
         return
 
     def stop(signum, frame):
-        raise Terminated
+        raise HungUp if signum == getattr(signal, "SIGHUP", None) else Terminated
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # SIGHUP (a closed terminal, tmux pane or ssh session) would end the process at once, locks and temporaries left
+    # (not where it is ignored: nohup's)
+    signums = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP")
+                                  and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN else [])
+    previous = {signum: signal.signal(signum, stop) for signum in signums}
     try:
         yield
     finally:  # a handler set outside Python reads as None and cannot be set back by signal.signal
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        for signum, before in previous.items():
+            signal.signal(signum, signal.SIG_DFL if before is None else before)
 
 
 #: What a command sets in os.environ for its own process before its work (``runtime.prepare_process``: huge pages;
@@ -252,9 +260,19 @@ def _process_kept(keep: bool):
 
 
 def _run_command(argv: list[str] | None) -> int:
+    from .run_log import command_logs
+
     # argv None: the `mmnet` program, whose process ends with the command; else a call from Python
-    with _sigterm_as_interrupt(), _process_kept(argv is not None):
-        return _run_command_unguarded(argv)
+    with _sigterm_as_interrupt(), _process_kept(argv is not None), command_logs(argv) as ended:
+        return ended(_run_command_unguarded(argv))
+
+
+def _say(line: str, *, error: bool = True) -> None:
+    """A command's last line on stderr, also in its run folder's mmnet.log (when it has one by then)."""
+    from .run_log import copy
+
+    print(line, file=sys.stderr)
+    copy(line, error=error)
 
 
 def _run_command_unguarded(argv: list[str] | None) -> int:
@@ -282,30 +300,34 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
         check_path_encoding(args)
         return int(args._run(args) or 0)
     except MMNetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}")
         return EXIT_ERROR
     except OSError as exc:
         from .utils import DISK_REFUSALS
 
         if exc.filename is None and exc.errno in DISK_REFUSALS:  # a library's write (savefig) that names no file
-            print("error: no space left on the disk (or it is read-only): free space or choose another --out "
-                  f"({exc.strerror or exc}).{_kept(args)}", file=sys.stderr)
+            _say("error: no space left on the disk (or it is read-only): free space or choose another --out "
+                 f"({exc.strerror or exc}).{_kept(args)}")
             return EXIT_ERROR
         if exc.filename is None or exc.strerror is None:
             raise  # not about a path the user gave: a bug, keep the traceback
         where = f"'{exc.filename2}' (from '{exc.filename}')" if exc.filename2 else f"'{exc.filename}'"
-        print(f"error: {where}: {exc.strerror}. {_os_error_advice(exc)}{_kept(args)}", file=sys.stderr)
+        _say(f"error: {where}: {exc.strerror}. {_os_error_advice(exc)}{_kept(args)}")
         return EXIT_ERROR
     except (MemoryError, RuntimeError) as exc:
         if not is_out_of_memory(exc):
             raise  # a bug: keep the traceback
-        print(f"error: {_out_of_memory_line(exc, args)}", file=sys.stderr)
+        _say(f"error: {_out_of_memory_line(exc, args)}")
         return EXIT_ERROR
-    except Terminated:
-        print(f"stopped (SIGTERM): {getattr(args, '_interrupted', INTERRUPTED)}", file=sys.stderr)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        print(f"interrupted: {getattr(args, '_interrupted', INTERRUPTED)}", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM and SIGHUP turned into one (Terminated, HungUp)
+        from .run_log import stop_note
+
+        kept = stop_note()  # a training's folds finished and where the fold in training resumes
+        said = f"{getattr(args, '_interrupted', INTERRUPTED)}{f'; {kept}' if kept else ''}"
+        if isinstance(exc, Terminated):
+            _say(f"stopped ({'SIGHUP' if isinstance(exc, HungUp) else 'SIGTERM'}): {said}", error=False)
+            return EXIT_HUNG_UP if isinstance(exc, HungUp) else EXIT_TERMINATED
+        _say(f"interrupted: {said}", error=False)
         return EXIT_INTERRUPTED
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "install_hint",
     "is_out_of_memory",
     "Terminated",
+    "HungUp",
 ]
 
 
@@ -31,6 +32,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM turned into an interrupt (by ``mmnet.cli``), so that a ``kill`` or a scheduler's stop unwinds as
     Ctrl-C does: temporaries removed, the same "finished work is kept" line. Unlike Ctrl-C it leaves cluster jobs
     running: a driver that is itself a batch job gets SIGTERM at its time limit, and a rerun follows the jobs."""
+
+
+class HungUp(Terminated):
+    """SIGHUP (its terminal, tmux pane or ssh session closed) turned into an interrupt by ``mmnet.cli``, as SIGTERM
+    is: the command stops cleanly (exit code 129) instead of ending at once with its locks left behind."""
 
 
 class MMNetError(Exception):

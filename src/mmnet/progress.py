@@ -11,6 +11,8 @@
   lasting lines (folds, SLURM job ids and what to do next) go to the ``mmnet.progress`` logger at INFO instead,
   for a caller who wants them (``logging.basicConfig(level=logging.INFO)``).
 - mmnet's log records (``mmnet.*``, WARNING and above) in a command: ``warning: <message>`` (``command_log``).
+- In a command with a run folder, every lasting line also goes, timestamped, to its ``mmnet.log``, and the folds and
+  epochs to its ``status.json`` (``mmnet.run_log``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from . import run_log
 
 __all__ = ["bars_wanted", "write_line", "lines_silenced", "command_log", "format_seconds",
            "FoldProgress", "EpochProgress", "FrameProgress"]
@@ -36,7 +40,9 @@ def bars_wanted(progress: bool) -> bool:
 
 def write_line(line: str, bar=None) -> None:
     """One lasting line on stderr (above the bars, when there are any); inside ``lines_silenced`` an INFO record of
-    the ``mmnet.progress`` logger instead (silent unless the caller's logging shows INFO)."""
+    the ``mmnet.progress`` logger instead (silent unless the caller's logging shows INFO). Also into the command's
+    run log, if it has one."""
+    run_log.copy(line)
     if _silenced:
         _progress_log.info(line)
         return
@@ -117,6 +123,7 @@ class FoldProgress:
         left = self.todo - self.n
         eta = f"; ETA {format_seconds(elapsed / self.n * left)}" if left > 0 else ""
         write_line(f"[fold {self.finished + self.n}/{self.finished + self.todo}] {text}{eta}", self.bar)
+        run_log.fold_ended(error=text if text.startswith("FAILED") else None)
         if self.bar is not None:
             self.bar.update(1)
 
@@ -150,6 +157,7 @@ class EpochProgress:
 
     def update(self, epoch: int, loss: float, acc: float, test_acc: float | None) -> None:
         """``test_acc`` None: no test subject (the final fit on every subject)."""
+        run_log.epoch(self.label, epoch, self.epochs)
         if self.bar is not None:
             tested = {} if test_acc is None else {"test_acc": f"{test_acc:.2f}"}
             self.bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}", **tested)

@@ -15,6 +15,7 @@ Layout (training writes it, ``mmnet report`` reads it; docs/reports.md describes
     RUN/seed-<S>/fold-<NAME>/model/            the fold's final model (train.save_models)
     RUN/seed-<S>/fold-<NAME>/done.json         marks a finished fold; records its FOLD_NUMERICS and FOLD_SOFTWARE
     RUN/.driver.lock         lock of the command driving the run (pid, host, start time): a second is refused
+    RUN/mmnet.log, status.json  each start's lines (timestamped) and exit code; the state while it runs (run_log)
     RUN/slurm-jobs.json      SLURM executor: the job that last ran each fold (a rerun follows a queued job)
     RUN/slurm-logs/          SLURM executor: submitit's job files and each job's stdout/stderr (default place)
     RUN/tensorboard/         train.tensorboard: TensorBoard event files, a folder per fold as above

@@ -121,11 +121,11 @@ def _put_back(backups: Mapping[Path, str], created: Iterable[Path]) -> None:
 
 @contextmanager
 def _interrupts_held():
-    """Hold SIGINT and SIGTERM back in this block (POSIX); one that came meanwhile is raised after it."""
+    """Hold SIGINT, SIGTERM and SIGHUP back in this block (POSIX); one that came meanwhile is raised after it."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     try:
         yield
     finally:

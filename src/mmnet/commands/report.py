@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..report import build_report, format_results_table
     from ..report.build import ReportNotWritten
+    from ..run_log import read_status, running_note
 
     if not (args.run / "samples.csv").is_file() and (args.run / "sweep.yaml").is_file():
         return _sweep_summary(args)
@@ -58,14 +59,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {exc}; the report is printed only.{exc.remedy}", file=sys.stderr)
     # cli.EXIT_INCOMPLETE: finished, but its files were not written (a script must not read a stale report.md)
     failed = 1 if markdown is None or (args.strict and not report["complete"]) else 0
+    # RUN/status.json: a partial run may still be training ("running"), or its command was killed
+    status = None if report["complete"] else read_status(args.run)
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps({**report, "run_state": status["state"]} if status else report, indent=2, default=str))
     else:
         print(format_results_table(report))
         if markdown is not None:
             print(f"report written to {markdown}")
     if not report["complete"]:  # exit code 0 without --strict: a script that reads only stdout is told here
         print(_partial_warning(report, markdown, args.strict), file=sys.stderr)
+        if note := running_note(status):
+            print(f"note: {note}: the report covers the folds finished so far", file=sys.stderr)
     return failed
 
 

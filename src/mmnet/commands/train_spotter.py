@@ -9,7 +9,8 @@ leave-one-subject-out (fit on the other subjects, spot the held-out one, MEGC me
 beside the evenly-spaced baseline (explained under the table); the table is printed and written to MODEL.loso.json
 (with its settings: preset, spotter parameters, seed), with the
 spotter's MEGC files beside it: MODEL.loso.megc2020_log.txt (the MEGC2020 log) and
-MODEL.loso.spotting.csv (vid,onset,offset,type; MEGC2023's layout), of the scored types. Each
+MODEL.loso.spotting.csv (vid,onset,offset,type; MEGC2023's layout), of the scored types. MODEL.log keeps the
+command's lines, timestamped, and how each start ended. Each
 finished fold is kept in the folder MODEL.loso/ (one JSON per held-out subject, with the settings
 that produced it): rerunning the same command after an interruption (Ctrl-C, kill, a crash) reuses
 them and computes only the rest, with the same table; folds made with other settings or data are
@@ -110,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out '{args.out}' is a folder; give the file to save the spotter to, "
                           f"e.g. {args.out / 'spotter.pt'}.")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    from ..run_log import open_run_log
+
+    # its lines, timestamped, and how it ended: MODEL.log beside the model (a long fit is often left unwatched)
+    open_run_log(args.out.parent, log_name=args.out.name + ".log", status=False, live=True)
     if len(args.root) != 1:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])

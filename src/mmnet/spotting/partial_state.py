@@ -311,8 +311,8 @@ class PartialSpot:
     # -- stopping --------------------------------------------------------------------------------
     @contextmanager
     def watching(self):
-        """Hold Ctrl-C and SIGTERM back until the frame being measured is done (``tick`` then saves and stops the
-        run as they would have); a second one stops it at once. Only in the main thread, where signals arrive."""
+        """Hold Ctrl-C, SIGTERM and SIGHUP back until the frame being measured is done (``tick`` then saves and
+        stops the run as they would have); a second stops it at once. Only in the main thread, where signals come."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -324,7 +324,7 @@ class PartialSpot:
                 return
             self._stop = signum
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])):
             previous = signal.getsignal(signum)
             if previous is not signal.SIG_IGN:
                 self._previous[signum] = previous

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import run_folder as rf
+from .. import run_log
 from ..config import ExecutorConfig, ExperimentConfig
 from ..progress import write_line
 from ..report import build_report
@@ -69,10 +70,12 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
     if restart:  # not while another command drives this run, nor taken by one between the move and the new run
         with restart_lock(out_dir) as moved:  # its SLURM jobs still queued or running are cancelled first
+            run_log.open_run_log(out_dir)  # (a command's: its mmnet.log and status.json, in the new folder)
             if moved is not None:
                 write_line(f"restart: the earlier run in {out_dir} was moved to {moved}")
             return _run(cfg, out_dir, executor, progress, source)
     with driver_lock(out_dir):  # a second command on the folder would train every fold again
+        run_log.open_run_log(out_dir)
         return _run(cfg, out_dir, executor, progress, source)
 
 
@@ -108,7 +111,9 @@ def run_prepared(runs: list[PreparedRun], executor: ExecutorConfig | None, *, pr
     what = "tasks (folds and the final fit)" if any(run.cfg.train.final_fit for run in runs) else "folds"
     # spot then recognise: trained folds may still lack their spots.csv (an interrupted run); say what is left
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
-    line = resume_line(total, len(tasks), unspotted, what=what, rebuilt=rebuilt)
+    run_log.folds(total, total - len(tasks))
+    resumed = any((Path(task.fold_dir) / rf.STATE).is_file() for task in tasks)  # each says its epoch (fold.py)
+    line = resume_line(total, len(tasks), unspotted, what=what, rebuilt=rebuilt, resumed=resumed)
     abrupt = abrupt_end_note(run.out_dir for run in runs)
     if abrupt:
         line = f"{line}; {abrupt}" if line else abrupt
@@ -119,7 +124,10 @@ def run_prepared(runs: list[PreparedRun], executor: ExecutorConfig | None, *, pr
             warn_changed_numerics(run.out_dir, run.cfg, executor)
     warn_if_short(tasks, executor)  # before the first fold's frames and batches take the memory
     failure = run_tasks_keeping_failure(tasks, executor, progress=progress, finished=total - len(tasks))
-    return bool(tasks) and executor is not None and executor.no_wait, failure
+    submitted = bool(tasks) and executor is not None and executor.no_wait
+    if submitted:
+        run_log.submitted()
+    return submitted, failure
 
 
 def finish_run(run: PreparedRun, failure: BaseException | None) -> dict | None:
@@ -142,12 +150,13 @@ def has_results(run_dir: str | Path) -> bool:
     return any(Path(run_dir).glob(f"seed-*/fold-*/{rf.DONE}"))
 
 
-def resume_line(total: int, left: int, unspotted: int = 0, *, what: str = "folds", rebuilt: str = "report"
-                ) -> str | None:
+def resume_line(total: int, left: int, unspotted: int = 0, *, what: str = "folds", rebuilt: str = "report",
+                resumed: bool = False) -> str | None:
     """What a rerun says first: how many of ``total`` tasks are finished, the ``left`` ones that run now, and the
-    trained folds whose recordings are still to spot and recognise; None for a fresh start."""
+    trained folds whose recordings are still to spot and recognise; None for a fresh start (``resumed``: a task
+    left has a resume state, so the start is no fresh one though no task finished)."""
     if left and left == total:
-        return None
+        return f"0/{total} {what} finished; running all {total}" if resumed else None
     spots = f"spotting and recognition of {unspotted} fold(s) left"
     if not left:  # said before the rebuild, which may still fail
         return f"{total}/{total} {what} " + (f"trained; {spots}" if unspotted

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .. import run_folder as rf
+from .. import run_log
 from ..config import ExperimentConfig
 from ..data.batches import DeviceFrames
 from ..data.cache import CachedFrames
@@ -29,7 +30,7 @@ from ..model.cpu_kernels import set_cpu_routes
 from ..model.factory import build_network, network_name, parameter_count
 from ..model.mmnet import WEIGHTS_NAME, save_network
 from ..process_state import restored_process_state
-from ..progress import EpochProgress
+from ..progress import EpochProgress, write_line
 from ..runtime import configure_cpu_numerics
 from ..utils import (
     CorruptFile,
@@ -133,7 +134,9 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
     # train.tensorboard: the epochs recorded so far are (re)written, then each new one
     tb = FoldLog(task.out_dir, fold_dir, cfg.model.num_classes, done.history, done.predictions) if tc.tensorboard \
         else None
-    bar = EpochProgress(f"seed {task.seed} fold {task.fold}", tc.epochs, done.epoch, progress=progress)
+    label = f"seed {task.seed} fold {task.fold}"
+    _say_resume(label, fold_dir, done.epoch, tc.epochs)
+    bar = EpochProgress(label, tc.epochs, done.epoch, progress=progress)
     # The resume state (~110 MB: the model and AdamW's two moments) is written at most every
     # train.state_every_s: after every epoch it cost more than the epochs of a small model or a GPU.
     saved_epoch, saved_at = done.epoch, time.monotonic()
@@ -164,6 +167,7 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
                 "epoch": epoch,
             }, state_path)
             saved_epoch, saved_at = epoch, time.monotonic()
+            run_log.saved(epoch)
         _write_fold_tables(fold_dir, cfg, done)
         if tb is not None:
             tb.epoch(done.history[-1], done.predictions)
@@ -192,6 +196,26 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
     atomic_write_text(fold_dir / rf.DONE, json.dumps(record, indent=2) + "\n")
     rf.remove_resume_state(fold_dir)
     return record
+
+
+def _say_resume(label: str, fold_dir: Path, epoch: int, epochs: int) -> None:
+    """The line of a fold that resumes from its state (written after ``epoch``): where it goes on, and the epochs the
+    stopped start trained after that state (its history.csv, written every epoch, still lists them), trained
+    again now. Also its start, for status.json."""
+    state = fold_dir / rf.STATE
+    mtime = state.stat().st_mtime if epoch and state.is_file() else None
+    run_log.fold_clock(label, epochs, epoch, mtime)
+    if not epoch:
+        return
+    try:
+        listed = len((fold_dir / rf.HISTORY).read_text(encoding="utf-8").splitlines()) - 1
+    except OSError:
+        listed = epoch
+    at = "" if mtime is None else f" (saved at {time.strftime('%H:%M', time.localtime(mtime))})"
+    lost = f"epoch {listed}" if listed == epoch + 1 else f"epochs {epoch + 1}-{listed}"
+    again = f"; {lost} of the stopped start {'is' if listed == epoch + 1 else 'are'} trained again" \
+        if listed > epoch else ""
+    write_line(f"{label} resumes from epoch {epoch + 1}/{epochs}{at}{again}")
 
 
 def _global_rng(device: torch.device) -> dict:

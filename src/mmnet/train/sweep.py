@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import run_log
 from ..config import (
     ExecutorConfig,
     ExperimentConfig,
@@ -260,6 +261,7 @@ def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig |
     for model in {repr(s.config.model): s.config.model for s in sweep.settings}.values():
         check_network(model, executor)
     with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
+        run_log.open_run_log(out)  # a command's: OUT/mmnet.log and OUT/status.json, for every setting's folds
         return _run(sweep, out, executor, progress, locks, restart)
 
 
