@@ -139,7 +139,7 @@ def test_skipping_every_clip_of_a_class_stops_training_naming_the_class_rows_and
     # check-data says the same under skip, and exits 1
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
     assert "error: mmnet train stops: class(es) surprise of scheme table" in capsys.readouterr().out
-    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip", "--json"]) == 0
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["training_stops"] and "surprise" in data["classes_left"]
     # the map suggested trains the two classes left

@@ -146,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
         args.on_bad_sample == "skip" and usage.used) else None
     if args.json:
         _print_json(args, root, scheme, load, usage, emptied)
-        return 1 if args.strict and (load.errors or usage.problems) else 0
+        # the refusals stop `mmnet train` whatever the output's form (the text's exit codes below)
+        stops = bool(emptied) or bool(usage.annotated and not usage.used)
+        return 1 if stops or (args.strict and (load.errors or usage.problems)) else 0
 
     _print_head(args, root, load)
     errors = print_issues(load.issues, args.max_width)
