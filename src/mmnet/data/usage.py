@@ -33,7 +33,7 @@ from .label_maps import TABLE_SCHEME, is_label_map
 from .sample import Sample
 from .schemes import LabelScheme
 
-__all__ = ["Usage", "plan_usage", "describe_problems", "classes_left", "NEAREST_FIXES"]
+__all__ = ["Usage", "plan_usage", "describe_problems", "classes_left", "emptied_classes", "NEAREST_FIXES"]
 
 #: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
 NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
@@ -144,6 +144,23 @@ def describe_problems(problems: list[tuple[str, str]], limit: int | None = 20) -
     return "\n".join(lines)
 
 
+def _dropped(load: DatasetLoad, scheme: LabelScheme, left_out: Sequence[tuple[str, str]]) -> list[tuple]:
+    """(sample id, reason, sample) of each sample of a scheme's class left out for a problem."""
+    by_id = {s.sample_id: s for s in load.samples + load.excluded}
+    unlisted = {sid for sid, _ in load.unlisted}  # the protocol's choice, not a problem skipped
+    return [(sid, why, by_id[sid]) for sid, why in left_out
+            if sid in by_id and sid not in unlisted and scheme.class_of(by_id[sid]) is not None]
+
+
+def emptied_classes(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
+                    left_out: Sequence[tuple[str, str]]) -> list[str]:
+    """The scheme's classes whose every annotated sample is among the problems ``left_out`` (``classes_left``'s
+    refusal; the class coverage warning is for classes no sample is annotated with)."""
+    dropped = _dropped(load, scheme, left_out)
+    held = {c for i, c in enumerate(scheme.classes) if i in set(kept)}
+    return [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
+
+
 def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
                  left_out: Sequence[tuple[str, str]]) -> str | None:
     """Why training cannot go on with the samples kept (their class indices ``kept``) once the problems in
@@ -152,11 +169,9 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     class, the file, the samples and what to do. None when neither. A class that no sample is annotated with is
     ``class_coverage``'s warning, not this."""
     by_id = {s.sample_id: s for s in load.samples + load.excluded}
-    unlisted = {sid for sid, _ in load.unlisted}  # the protocol's choice, not a problem skipped
-    dropped = [(sid, why, by_id[sid]) for sid, why in left_out
-               if sid in by_id and sid not in unlisted and scheme.class_of(by_id[sid]) is not None]
+    dropped = _dropped(load, scheme, left_out)
     held = [c for i, c in enumerate(scheme.classes) if i in set(kept)]
-    emptied = [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
+    emptied = emptied_classes(load, scheme, kept, left_out)
     if not emptied and len(held) >= 2:
         return None
     two = ("no class has a usable sample left" if not held else f"only {held[0]} has usable samples left: MMNet needs "
