@@ -164,3 +164,19 @@ def test_skipping_a_class_of_two_leaves_one_and_says_mmnet_needs_two(tmp_path, c
             "cells named) so that it can be used.") in err
     assert "--scheme" not in err  # dropping the class would leave one
 
+
+def test_the_refusals_fix_names_one_sample_or_many_and_one_class_or_many(tmp_path, capsys):
+    root = _skipping_tree(tmp_path / "lab", ("anger", "happiness"))
+    table = root / "annotations.csv"
+    rows = table.read_text(encoding="utf-8").splitlines()
+    # a second class emptied too (its clip's folder is missing): two classes, four samples
+    table.write_text("\n".join([*rows, "P01,P01/c9,1,5,surprise"]) + "\n", encoding="utf-8")
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
+    said = " ".join(capsys.readouterr().out.split())
+    assert "class(es) happiness, surprise of scheme table have no usable sample left" in said
+    assert "Fix these samples (the files or cells named) so that they can be used." in said
+    # one class of one sample
+    table.write_text("\n".join([r for r in rows if not r.startswith(("P02", "P03"))]) + "\n", encoding="utf-8")
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Fix this sample (the files or cells named) so that it can be used." in said

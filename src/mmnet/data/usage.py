@@ -185,15 +185,16 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     where = (f", row(s) {', '.join(map(str, rows[:20]))}{' ...' if len(rows) > 20 else ''}" if rows else "") + (
         f" of '{load.annotation}'" if load.annotation is not None else "")
     them = "it" if len(emptied) == 1 else "them"
+    these = "this sample" if len(lost) == 1 else "these samples"
     if two:
         cost = f"{two[0].upper()}{two[1:]}. "
-        fix = f"Fix these samples (the files or cells named) so that {them} can be used."
+        fix = f"Fix {these} (the files or cells named) so that {'it' if len(emptied) == 1 else 'they'} can be used."
     else:
         one = len(emptied) == 1
         cost = (f"Training anyway would give the model {'a class' if one else 'classes'} it never sees, and the "
                 f"report's UF1 and UAR, averaged over all {len(scheme.classes)} classes, would count "
                 f"{'its' if one else 'their'} F1 and recall as 0. ")
-        fix = f"Fix these samples (the files or cells named), or train without {them}: {_without(scheme, emptied)}."
+        fix = f"Fix {these} (the files or cells named), or train without {them}: {_without(scheme, emptied)}."
     return (f"class(es) {', '.join(emptied)} of scheme {scheme.name} have no usable sample left: every one of their "
             f"{len(lost)} annotated sample(s){where} has a problem, and data.on_bad_sample=skip leaves them out:\n"
             f"{describe_problems(lost)}\n{cost}{fix}")
