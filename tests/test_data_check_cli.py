@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from mmnet.cli import main
 
 from .fakes import CASME2_ROWS, write_casme2, write_cde_csv, write_samm, write_smic
@@ -137,6 +139,8 @@ def test_a_missing_source_of_labels_is_one_line(tmp_path, capsys):
     assert ("    casme2: this coding file has no Objective Classes column; add CASME2-ObjectiveClasses.xlsx to the "
             "root (14 samples)\n") in out
     assert "error: none of the 14 annotated samples can be used for training" in out
+    assert main(["check-data", "casme2", "--root", str(root), "--scheme", "casme2-objective", "--json"]) == 1  # alike
+    assert json.loads(capsys.readouterr().out)["used"] == []
     # SAMM Long Videos without the micro coding file: one line per micro-expression said "no label"
     assert main(["check-data", "samm-long", "--root", str(write_samm_long(tmp_path / "s", emotions=False))]) == 0
     out = capsys.readouterr().out

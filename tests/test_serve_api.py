@@ -1,6 +1,7 @@
 """The HTTP API of `mmnet serve`, in-process: predictions equal `mmnet predict`'s, bad uploads get a
 JSON sentence (never a traceback) and leave the server serving, jobs are bounded, folders removed."""
 
+import csv
 import errno
 import io
 import json
@@ -253,6 +254,11 @@ def test_the_csv_download_is_named_after_the_upload(client, clip_mp4, frames):
     job = recording_done(client, mp4_bytes(frames), name="long.mp4")
     header = client.get(job["urls"]["csv"]).headers["content-disposition"]
     assert header == "attachment; filename=\"long.csv\"; filename*=UTF-8''long.csv"
+    # the API's CSV reads as it is with a script's csv reader; the page's download (?bom=1) starts with a BOM for Excel
+    answer = client.get(job["urls"]["csv"])
+    assert next(csv.DictReader(io.StringIO(answer.text)))["source"] == "long.mp4"
+    page = client.get(f"{job['urls']['csv']}&bom=1")
+    assert page.content == b"\xef\xbb\xbf" + answer.content
 
 
 def test_request_problems_are_json(client):
@@ -371,8 +377,6 @@ def test_recording_zip_needs_no_fps_from_spotter_shape(client):
 
 
 def test_a_recordings_csv_has_the_columns_of_intervals_csv_and_says_how_its_frames_count(client):
-    import csv
-
     from mmnet.spotting.intervals import intervals_csv
 
     r = client.post("/api/recordings", files={"file": ("frames.zip", zip_bytes(synth_frames(n=30)))},

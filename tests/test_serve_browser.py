@@ -146,7 +146,7 @@ def test_upload_a_clip_shows_class_probabilities_and_attention(page, tmp_path):
     assert notes.count() == 1 and notes.inner_text().startswith("Input not checked for a face")
     after_class = "document.querySelector('#clip-result .verdict').nextElementSibling.className"
     assert "clip-warnings" in page.evaluate(after_class)  # under the class, not at the foot of the page
-    assert page.get_attribute("#dl-csv", "href").endswith("format=csv")
+    assert page.get_attribute("#dl-csv", "href").endswith("format=csv&bom=1")  # the BOM: Excel reads it as UTF-8
     shot = tmp_path / "serve-page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
@@ -203,6 +203,7 @@ def test_a_recording_shows_the_timeline_and_a_clicked_interval(page, tmp_path):
     with page.expect_download() as csv_download:  # the name the browser saves, whatever the server's header says
         page.click("#dl-csv")
     assert csv_download.value.suggested_filename == "session.csv"
+    assert Path(csv_download.value.path()).read_bytes().startswith(b"\xef\xbb\xbfsource,")
     timeline_link = page.locator("#dl-png a[download='session-timeline.png']")
     assert timeline_link.count() == 1
     fetched = page.evaluate("fetch(document.querySelector(\"#dl-png a[download='session-timeline.png']\").href)"

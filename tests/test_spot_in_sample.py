@@ -263,3 +263,21 @@ def test_spot_records_the_recognisers_training_subjects_and_score_spots_warns_on
     warnings = json.loads(capsys.readouterr().out)["warnings"]
     assert len(warnings) == 1 and warnings[0].startswith(
         f"1 of 1 scored videos are of subjects the recogniser {checkpoint} was trained on (006)")
+
+
+def test_a_video_id_of_one_subject_warns_whatever_the_scored_key_calls_its_subject(tmp_path):
+    # the STR CSV names subject s15 '15': its video id 15_0101 is the spotter's own, the in-sample warning is due
+    model = {"path": "sp.pt", "trained_on": trained_on(None, _videos(tmp_path)[:2])}
+    files = [_spot_folder(tmp_path / "spots", video, model, name="str.csv",
+                          rows=f"subject,video,onset,offset,emotion\n{subject},{video},5,12,positive\n")
+             for subject, video in (("15", "15_0101"), ("19", "19_0101"))]
+    scored = dict(zip([("15", "15_0101"), ("19", "19_0101")], files))
+    said, _ = in_sample_warnings(scored, dataset=None, subject_of=lambda k: k[0], classes=False)
+    assert said == ["1 of 2 scored videos were used to train the spotter sp.pt: these scores are in-sample; the "
+                    "honest figure is train-spotter --loso"]  # 15_0101's; 19_0101 is held out
+    # an id the record gives to two subjects is compared by the pair: a renamed subject is not matched on it
+    shared = {"path": "lab.pt", "trained_on": {"dataset": "table-long", "videos": ["a"], "subjects": ["P01", "P02"],
+                                               "videos_of": {"P01": ["a"], "P02": ["a"]}}}
+    scored = {("P03", "a"): _spot_folder(tmp_path / "lab", "a", shared, name="str.csv",
+                                         rows="subject,video,onset,offset,emotion\nP03,a,5,12,positive\n")}
+    assert in_sample_warnings(scored, dataset=None, subject_of=lambda k: k[0], classes=False)[0] == []

@@ -90,6 +90,9 @@ def test_spot_warns_of_an_id_a_spreadsheet_runs_as_a_formula(capsys):
     assert "rename the recording" in err
     assert megc_ids(_spot_args(video_id="15_0101")) == ("15_0101", "s15")
     assert capsys.readouterr().err == ""
+    # a subject named as the video: both files named
+    assert megc_ids(_spot_args(video_id=FORMULA, subject=FORMULA, checkpoint=Path("m.pt"))) == (FORMULA, FORMULA)
+    assert f"{FORMULA!r} (spotting.csv, str.csv)" in capsys.readouterr().err
 
 
 def test_check_data_warns_of_a_dataset_id_a_spreadsheet_runs_as_a_formula(tmp_path, capsys):

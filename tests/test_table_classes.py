@@ -138,8 +138,10 @@ def test_skipping_every_clip_of_a_class_stops_training_naming_the_class_rows_and
     assert not (out / "seed-0").exists()  # stopped before any fold
     # check-data says the same under skip, and exits 1
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
-    assert "error: mmnet train stops: class(es) surprise of scheme table" in capsys.readouterr().out
-    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip", "--json"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "error: mmnet train stops: class(es) surprise of scheme table" in said
+    assert "have no sample:" not in said  # the refusal alone: the coverage warning is for classes never annotated
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["training_stops"] and "surprise" in data["classes_left"]
     # the map suggested trains the two classes left
@@ -161,3 +163,20 @@ def test_skipping_a_class_of_two_leaves_one_and_says_mmnet_needs_two(tmp_path, c
     assert ("Only anger has usable samples left: MMNet needs two classes or more. Fix these samples (the files or "
             "cells named) so that it can be used.") in err
     assert "--scheme" not in err  # dropping the class would leave one
+
+
+def test_the_refusals_fix_names_one_sample_or_many_and_one_class_or_many(tmp_path, capsys):
+    root = _skipping_tree(tmp_path / "lab", ("anger", "happiness"))
+    table = root / "annotations.csv"
+    rows = table.read_text(encoding="utf-8").splitlines()
+    # a second class emptied too (its clip's folder is missing): two classes, four samples
+    table.write_text("\n".join([*rows, "P01,P01/c9,1,5,surprise"]) + "\n", encoding="utf-8")
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
+    said = " ".join(capsys.readouterr().out.split())
+    assert "class(es) happiness, surprise of scheme table have no usable sample left" in said
+    assert "Fix these samples (the files or cells named) so that they can be used." in said
+    # one class of one sample
+    table.write_text("\n".join([r for r in rows if not r.startswith(("P02", "P03"))]) + "\n", encoding="utf-8")
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Fix this sample (the files or cells named) so that it can be used." in said

@@ -109,3 +109,41 @@ def test_weights_and_a_card_changed_since_are_read_again(tmp_path):
     weights.write_bytes(weights.read_bytes() + b"\0")
     assert weights_sha256(weights) == hashlib.sha256(weights.read_bytes()).hexdigest() != before
     assert model_card_beside(model) is None  # the card names the weights as they were
+
+
+def test_a_same_size_copy_keeping_the_mtime_is_read_again(tmp_path):
+    # shutil.copy2 (or cp -p) of a file of the same size keeps path, size and mtime: the inode or ctime tell it
+    import os
+    import shutil
+    import time
+
+    from mmnet.infer.provenance import model_card_beside
+    from mmnet.run_folder import weights_sha256
+
+    model = _shipped(tmp_path / "model")
+    weights, card = model / "model.safetensors", model / "model_card.json"
+
+    def replace(path: Path, data: bytes, *, moved: bool) -> None:
+        other = tmp_path / "other"
+        other.write_bytes(data)
+        st = path.stat()
+        os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+        time.sleep(0.05)  # past the clock tick of the file's ctime
+        if moved:  # a new inode
+            os.replace(shutil.copy2(other, path.with_name("incoming")), path)
+        else:  # the same inode, written over
+            shutil.copy2(other, path)
+        assert (path.stat().st_mtime_ns, path.stat().st_size) == (st.st_mtime_ns, st.st_size)
+
+    for subjects, moved in ((5, False), (6, True)):
+        assert model_card_beside(model)["training"]["subjects"] == subjects - 1
+        text = card.read_text()
+        assert f'"subjects": {subjects - 1}' in text
+        replace(card, text.replace(f'"subjects": {subjects - 1}', f'"subjects": {subjects}').encode(), moved=moved)
+        assert model_card_beside(model)["training"]["subjects"] == subjects
+    for moved in (False, True):
+        before = weights_sha256(weights)
+        data = bytearray(weights.read_bytes())
+        data[-1] ^= 1
+        replace(weights, bytes(data), moved=moved)
+        assert weights_sha256(weights) == hashlib.sha256(data).hexdigest() != before

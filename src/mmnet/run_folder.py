@@ -50,7 +50,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ConfigError
-from .utils import atomic_write_text, remove_stale_temporaries
+from .utils import atomic_write_text, remove_stale_temporaries, stat_key
 
 __all__ = [
     "CONFIG", "ENV", "SAMPLES", "SKIPPED", "ISSUES", "FRAME_NOTES", "HISTORY", "PREDICTIONS", "STATE", "MODEL", "DONE",
@@ -340,14 +340,13 @@ def file_sha256(path: Path) -> str:
 def weights_sha256(path: Path) -> str:
     """``file_sha256`` of a model's weights, hashed once: one command checks the model card against them, records
     and summarises the model, and identifies kept classes by them (hundreds of MB each time). Keyed by the resolved
-    path, mtime and size, so that weights replaced since (a server's model, a retrained one) are hashed anew."""
+    path and ``utils.stat_key``, so that weights replaced since (a server's model, a retrained one) are hashed anew."""
     resolved = Path(path).resolve()
-    st = resolved.stat()
-    return _hashed(resolved, st.st_mtime_ns, st.st_size)
+    return _hashed(resolved, stat_key(resolved))
 
 
 @functools.lru_cache(maxsize=16)
-def _hashed(path: Path, mtime_ns: int, size: int) -> str:
+def _hashed(path: Path, key: tuple[int, ...]) -> str:
     return file_sha256(path)
 
 

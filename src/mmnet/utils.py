@@ -21,7 +21,7 @@ from typing import TypeVar
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
            "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE",
            "in_made_folder", "check_writable", "existing_folder", "json_object_or_none",
-           "DISK_REFUSALS"]
+           "DISK_REFUSALS", "stat_key"]
 
 T = TypeVar("T")
 
@@ -319,3 +319,10 @@ def json_object_or_none(path: Path) -> dict | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def stat_key(path: Path) -> tuple[int, ...]:
+    """What changes when a file's bytes may have: mtime and size, and inode and ctime, which a copy keeping the
+    mtime (``shutil.copy2``, ``cp -p`` of a file of the same size) or a file moved into place changes too."""
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.frame_check import check_frame_files
     from ..data.label_maps import one_class
     from ..data.schemes import scheme_warnings
-    from ..data.usage import NEAREST_CANNOT, classes_left, plan_usage
+    from ..data.usage import NEAREST_CANNOT, classes_left, emptied_classes, plan_usage
 
     root = parse_root(args.dataset, args.root)
     if args.dataset in LONG_VIDEO_DATASETS:
@@ -142,11 +142,15 @@ def run(args: argparse.Namespace) -> int:
     check_unique_ids([s for s, _ in usage.used], args.dataset)  # refused as `mmnet train` refuses it
     load.issues.extend(scheme_warnings(scheme, load.samples + load.excluded))  # as `mmnet train` logs them
     # a class that skipping leaves without a sample stops `mmnet train` (the classes trained are the scheme's)
-    emptied = classes_left(load, scheme, [k for _, k in usage.used], usage.left_out) if (
-        args.on_bad_sample == "skip" and usage.used) else None
+    skipping = args.on_bad_sample == "skip" and usage.used
+    emptied = classes_left(load, scheme, [k for _, k in usage.used], usage.left_out) if skipping else None
+    # classes that refusal names are not repeated in the coverage warning (no sample annotated: another case)
+    refused = emptied_classes(load, scheme, [k for _, k in usage.used], usage.left_out) if skipping else []
     if args.json:
         _print_json(args, root, scheme, load, usage, emptied)
-        return 1 if args.strict and (load.errors or usage.problems) else 0
+        # the refusals stop `mmnet train` whatever the output's form (the text's exit codes below)
+        stops = bool(emptied) or bool(usage.annotated and not usage.used)
+        return 1 if stops or (args.strict and (load.errors or usage.problems)) else 0
 
     _print_head(args, root, load)
     errors = print_issues(load.issues, args.max_width)
@@ -188,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         for sid, why in explained:
             for k, line in enumerate(wrap(f"{sid}: {why}", args.max_width - 6)):
                 print(("    " if k == 0 else "      ") + line)
-    for warning in usage_coverage_lines(pairs, scheme.classes, scheme.name):  # as `mmnet train` logs them
+    for warning in usage_coverage_lines(pairs, scheme.classes, scheme.name, refused):  # as `mmnet train` logs them
         for k, line in enumerate(wrap(f"warning: {warning}", args.max_width - 4)):
             print(("  " if k == 0 else "    ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)

@@ -15,7 +15,9 @@ def megc_ids(args: argparse.Namespace) -> tuple[str, str]:
 
     video_id = _video_id(args)
     subject = _subject(args, video_id)
-    ids = {video_id: "spotting.csv", **({subject: "str.csv"} if args.checkpoint is not None else {})}
+    ids = {video_id: ["spotting.csv"]}
+    if args.checkpoint is not None:  # a subject named as the video is in both files
+        ids.setdefault(subject, []).append("str.csv")
     if warning := formula_ids_warning(ids, "rename the recording (or give --video-id/--subject) and spot it again"):
         print(f"WARNING: {warning}", file=sys.stderr)
     return video_id, subject

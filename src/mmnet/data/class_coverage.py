@@ -43,11 +43,13 @@ def lacking_text(lacking: dict[str, Sequence[str]], limit: int = 20) -> str:
 
 
 def coverage_lines(classes: Sequence[str], labels: Sequence[int],
-                   folds: Sequence[tuple[str, Sequence[int], Sequence[int]]], scheme: str) -> list[str]:
+                   folds: Sequence[tuple[str, Sequence[int], Sequence[int]]], scheme: str,
+                   refused: Sequence[str] = ()) -> list[str]:
     """The warnings for ``absent_classes`` and ``folds_without_class``, one line each ([] when every class is held
-    by samples of at least two folds)."""
+    by samples of at least two folds). ``refused``: classes that skipping emptied, which stop training with an error
+    of their own (``usage.classes_left``), not this warning."""
     lines = []
-    absent = absent_classes(classes, labels)
+    absent = [c for c in absent_classes(classes, labels) if c not in refused]
     if absent:
         lines.append(f"class(es) {', '.join(absent)} of scheme {scheme} have no sample: no fold can learn or test "
                      f"them, and the report's UF1 and UAR, averaged over all {len(classes)} classes, count their F1 "
@@ -86,7 +88,8 @@ def check_unique_ids(samples: Sequence[Sample], dataset: str) -> None:
                     "EP01_01f and EP01_01f2, as CAS(ME)^3's are named); when a row is a repeat, remove it.")
 
 
-def usage_coverage_lines(pairs: Sequence[tuple[Sample, int]], classes: Sequence[str], scheme: str) -> list[str]:
+def usage_coverage_lines(pairs: Sequence[tuple[Sample, int]], classes: Sequence[str], scheme: str,
+                         refused: Sequence[str] = ()) -> list[str]:
     """``coverage_lines`` for the (sample, class index) pairs training would use, under leave one subject out (as
     `mmnet check-data` counts folds); [] without samples (check-data says so apart)."""
     from .folds import protocol_folds
@@ -95,4 +98,5 @@ def usage_coverage_lines(pairs: Sequence[tuple[Sample, int]], classes: Sequence[
     if not samples:
         return []
     several = len({(s.dataset, s.subject) for s in samples}) > 1  # one subject: protocol_folds refuses it
-    return coverage_lines(classes, [k for _, k in pairs], protocol_folds(samples, "loso") if several else [], scheme)
+    return coverage_lines(classes, [k for _, k in pairs], protocol_folds(samples, "loso") if several else [], scheme,
+                          refused)

@@ -33,7 +33,7 @@ from .label_maps import TABLE_SCHEME, is_label_map
 from .sample import Sample
 from .schemes import LabelScheme
 
-__all__ = ["Usage", "plan_usage", "describe_problems", "classes_left", "NEAREST_FIXES"]
+__all__ = ["Usage", "plan_usage", "describe_problems", "classes_left", "emptied_classes", "NEAREST_FIXES"]
 
 #: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
 NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
@@ -144,6 +144,23 @@ def describe_problems(problems: list[tuple[str, str]], limit: int | None = 20) -
     return "\n".join(lines)
 
 
+def _dropped(load: DatasetLoad, scheme: LabelScheme, left_out: Sequence[tuple[str, str]]) -> list[tuple]:
+    """(sample id, reason, sample) of each sample of a scheme's class left out for a problem."""
+    by_id = {s.sample_id: s for s in load.samples + load.excluded}
+    unlisted = {sid for sid, _ in load.unlisted}  # the protocol's choice, not a problem skipped
+    return [(sid, why, by_id[sid]) for sid, why in left_out
+            if sid in by_id and sid not in unlisted and scheme.class_of(by_id[sid]) is not None]
+
+
+def emptied_classes(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
+                    left_out: Sequence[tuple[str, str]]) -> list[str]:
+    """The scheme's classes whose every annotated sample is among the problems ``left_out`` (``classes_left``'s
+    refusal; the class coverage warning is for classes no sample is annotated with)."""
+    dropped = _dropped(load, scheme, left_out)
+    held = {c for i, c in enumerate(scheme.classes) if i in set(kept)}
+    return [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
+
+
 def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
                  left_out: Sequence[tuple[str, str]]) -> str | None:
     """Why training cannot go on with the samples kept (their class indices ``kept``) once the problems in
@@ -152,11 +169,9 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     class, the file, the samples and what to do. None when neither. A class that no sample is annotated with is
     ``class_coverage``'s warning, not this."""
     by_id = {s.sample_id: s for s in load.samples + load.excluded}
-    unlisted = {sid for sid, _ in load.unlisted}  # the protocol's choice, not a problem skipped
-    dropped = [(sid, why, by_id[sid]) for sid, why in left_out
-               if sid in by_id and sid not in unlisted and scheme.class_of(by_id[sid]) is not None]
+    dropped = _dropped(load, scheme, left_out)
     held = [c for i, c in enumerate(scheme.classes) if i in set(kept)]
-    emptied = [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
+    emptied = emptied_classes(load, scheme, kept, left_out)
     if not emptied and len(held) >= 2:
         return None
     two = ("no class has a usable sample left" if not held else f"only {held[0]} has usable samples left: MMNet needs "
@@ -170,15 +185,16 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     where = (f", row(s) {', '.join(map(str, rows[:20]))}{' ...' if len(rows) > 20 else ''}" if rows else "") + (
         f" of '{load.annotation}'" if load.annotation is not None else "")
     them = "it" if len(emptied) == 1 else "them"
+    these = "this sample" if len(lost) == 1 else "these samples"
     if two:
         cost = f"{two[0].upper()}{two[1:]}. "
-        fix = f"Fix these samples (the files or cells named) so that {them} can be used."
+        fix = f"Fix {these} (the files or cells named) so that {'it' if len(emptied) == 1 else 'they'} can be used."
     else:
         one = len(emptied) == 1
         cost = (f"Training anyway would give the model {'a class' if one else 'classes'} it never sees, and the "
                 f"report's UF1 and UAR, averaged over all {len(scheme.classes)} classes, would count "
                 f"{'its' if one else 'their'} F1 and recall as 0. ")
-        fix = f"Fix these samples (the files or cells named), or train without {them}: {_without(scheme, emptied)}."
+        fix = f"Fix {these} (the files or cells named), or train without {them}: {_without(scheme, emptied)}."
     return (f"class(es) {', '.join(emptied)} of scheme {scheme.name} have no usable sample left: every one of their "
             f"{len(lost)} annotated sample(s){where} has a problem, and data.on_bad_sample=skip leaves them out:\n"
             f"{describe_problems(lost)}\n{cost}{fix}")

@@ -25,7 +25,7 @@ import functools
 import json
 from pathlib import Path
 
-from ..utils import json_object_or_none
+from ..utils import json_object_or_none, stat_key
 
 __all__ = ["is_synthetic", "training_record", "training_caption", "record_caption", "licence_note", "label_warning",
            "record_warning", "run_folder", "run_config",
@@ -124,12 +124,11 @@ def _card_text(path: Path) -> str:
     """The card's text, read once: one command looks at it 3-4 times (the training record, the summary, the training
     subjects, the label warning); keyed as ``run_folder.weights_sha256``, so that a card rewritten since is read."""
     resolved = path.resolve()
-    st = resolved.stat()
-    return _read_card(resolved, st.st_mtime_ns, st.st_size)
+    return _read_card(resolved, stat_key(resolved))
 
 
 @functools.lru_cache(maxsize=16)
-def _read_card(path: Path, mtime_ns: int, size: int) -> str:
+def _read_card(path: Path, key: tuple[int, ...]) -> str:
     return path.read_text(encoding="utf-8")
 
 

@@ -331,7 +331,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv",
              responses={**api.RESULT, **api.errors(404, 409, 422)})  # 422: a format it does not write
-    async def job_result(job_id: str, response: Response, format: Literal["json", "csv"] = "json"):
+    async def job_result(job_id: str, response: Response, format: Literal["json", "csv"] = "json",
+                         bom: bool = False):
         job = _job(job_id)
         if job.status == "failed":  # 409, not the failure's own status: a 503 or 504 here would be retried forever
             return error_response(job.error or "The job failed.", 409, "job_failed", failed_status=job.error_status,
@@ -347,8 +348,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 text = recording_csv(job.result, info["classes"], job.media)
             text = with_note_column(text, info.get("note"))  # the model's note travels with the rows kept
             base = re.sub(r"\.[^.]*$", "", job.name) or job.kind  # named after the upload, as the page's downloads
-            # a BOM: Excel on Windows reads a double-clicked CSV without one in the legacy code page (Zoë as ZoÃ«)
-            return Response("\ufeff" + text, media_type="text/csv",
+            # ?bom=1, the page's download: Excel on Windows reads a double-clicked CSV without a BOM in the legacy
+            # code page (Zoë as ZoÃ«); a script's csv reader would take the BOM into its first column's name
+            return Response(("\ufeff" if bom else "") + text, media_type="text/csv",
                             headers={"Content-Disposition": attachment(f"{base}.csv"), **NO_STORE})
         result = {**job.result, "files": _urls(job, job.result.get("files", [])), "model": made_by}
         if job.kind == "recording":

@@ -19,6 +19,7 @@ and that the presets' k values are published statistics of whole datasets.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -94,14 +95,16 @@ def _video(key) -> str:
     return str(key[1]) if isinstance(key, tuple) else str(key)
 
 
-def _trained_video(key, subject: str, record: dict) -> bool:
-    """Whether the scored video ``key`` (of ``subject``) is one the spotter learnt from. A key that names its subject
-    (an STR CSV's (subject, video)) is compared by the pair: its video is the subject's recorded id, or that id
-    named as the subject's recordings are elsewhere (CAS(ME)^3's 'a' for 'spNO.1_a'; a table-long folder path
-    'P01/session2' by its last part, as `mmnet spot` names it). Any other key by its id, or (its subject known from
-    an STR CSV's column) by the pair too."""
+def _trained_video(key, subject: str, record: dict, shared: set) -> bool:
+    """Whether the scored video ``key`` (of ``subject``) is one the spotter learnt from. A recorded id that names
+    one video only matches by itself, whatever the key calls its subject (an STR CSV's '15' for the loader's 's15').
+    An id that subjects share (among the scored keys, ``shared``, or in the record: CAS(ME)^3's task letters) is
+    compared by the pair: its video is the subject's recorded id, or that id named as the subject's recordings are
+    elsewhere (CAS(ME)^3's 'a' for 'spNO.1_a'; a table-long folder path 'P01/session2' by its last part, as
+    `mmnet spot` names it)."""
     video = _video(key)
-    if not (isinstance(key, tuple) and key[0]) and video in record["videos"]:
+    paired = isinstance(key, tuple) and key[0] and (video in shared or record["owners"].get(video, 0) > 1)
+    if not paired and video in record["videos"]:
         return True
     return any(v == video or v == f"{subject}_{video}" or v.endswith(f"/{video}")
                for v in record["videos_of"].get(subject, ()))
@@ -117,7 +120,9 @@ def _models(path: Path) -> tuple[dict | None, dict | None, dict | None]:
     if record is not None:
         # an earlier mmnet's record has no pairs: any of its videos may be any of its subjects'
         videos_of = record.get("videos_of") or dict.fromkeys(record["subjects"], record["videos"])
-        record = {**record, "videos": set(record["videos"]), "videos_of": videos_of}
+        # how many subjects' recordings each id names (none counted for an earlier record: its ids alone decide)
+        owners = Counter(v for vs in (record.get("videos_of") or {}).values() for v in set(map(str, vs)))
+        record = {**record, "videos": set(record["videos"]), "videos_of": videos_of, "owners": owners}
     classifier = models.get("classifier") if isinstance(models.get("classifier"), dict) else None
     return spotter, record, classifier
 
@@ -131,6 +136,8 @@ def in_sample_warnings(file_of: Mapping, *, dataset: str | None, subject_of: Cal
     unknown: dict[str, list] = {}
     recognisers: dict[str, list] = {}
     models_of: dict[Path, tuple] = {}  # a predictions file holds many videos: its spot.json is read once
+    subjects_of = Counter(_video(k) for k in {(str(k[0]), _video(k)) for k in file_of if isinstance(k, tuple)})
+    shared = {video for video, n in subjects_of.items() if n > 1}  # ids the scored subjects share
     for key, path in file_of.items():
         path = Path(path)
         if path not in models_of:
@@ -140,7 +147,7 @@ def in_sample_warnings(file_of: Mapping, *, dataset: str | None, subject_of: Cal
             name = str(spotter.get("path", "?"))
             if record is None:
                 unknown.setdefault(name, []).append(key)
-            elif _same_people(dataset, record["dataset"]) and _trained_video(key, str(subject_of(key)), record):
+            elif _same_people(dataset, record["dataset"]) and _trained_video(key, str(subject_of(key)), record, shared):
                 spotters.setdefault(name, []).append(key)
         record = (classifier or {}).get("trained_on")
         if classes and isinstance(record, dict) and isinstance(record.get("subjects"), dict):

@@ -192,10 +192,10 @@ def write_str_csv(path: str | Path, intervals: Mapping[Hashable, Sequence[Interv
     return Path(path)
 
 
-def formula_ids_warning(ids: Mapping[str, str], fix: str) -> str | None:
-    """What to say about ids (id -> the MEGC file that holds it) a spreadsheet runs as a formula (``formula_start``):
+def formula_ids_warning(ids: Mapping[str, Sequence[str]], fix: str) -> str | None:
+    """What to say about ids (id -> the MEGC files that hold it) a spreadsheet runs as a formula (``formula_start``):
     the MEGC files keep ids verbatim, as scorers match them; None when no id is one."""
-    said = sorted({f"{i!r} ({file})" for i, file in ids.items() if formula_start(i)})
+    said = sorted({f"{i!r} ({', '.join(files)})" for i, files in ids.items() if formula_start(i)})
     if not said:
         return None
     return (f"id(s) {', '.join(said)} start with =, +, -, @, a tab or a carriage return: a spreadsheet that opens "

@@ -416,7 +416,7 @@ function downloads(data, id, name, figures) {
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
   $("dl-json").href = URL.createObjectURL(blob);
   $("dl-json").download = `${name}.json`;
-  $("dl-csv").href = `api/jobs/${id}/result?format=csv`;
+  $("dl-csv").href = `api/jobs/${id}/result?format=csv&bom=1`; // the BOM: Excel opens it as UTF-8
   $("dl-csv").download = `${name}.csv`;
   $("dl-png").replaceChildren();
   for (const [text, url, file] of figures) {
