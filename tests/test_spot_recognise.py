@@ -105,8 +105,9 @@ def test_make_spotter_gives_the_flow_spotter():
 @pytest.mark.slow
 def test_train_spots_and_recognises_every_fold_and_resumes(tmp_path, capsys, monkeypatch):
     root, out = tmp_path / "long", tmp_path / "run"
+    # seed 7: two subjects with a micro-expression of three classes (training needs two classes or more)
     assert main(["synth", str(root), "--long", "--subjects", "3", "--minutes", "0.25", "--size", "160", "128",
-                 "--seed", "0"]) == 0
+                 "--seed", "7"]) == 0
     args = ["train", "--dataset", "casme-sq", "--root", str(root), "--out", str(out), "--device", "cpu",
             "--no-progress", "--set", "train.epochs=1", "--set", "data.image_size=32", "--set", "train.batch_size=4",
             "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set", "spotting.overrides=[face.mode=none]"]
@@ -618,3 +619,15 @@ def _three_frame_recording(tmp_path):
         (folder / f"img{n}.jpg").write_bytes(b"x" * 10)
     return SimpleNamespace(video="15_0101", fps=30.0, path=str(folder),
                            frames=[(n, f"img{n}.jpg") for n in (1, 2, 3)]), folder
+
+
+def test_check_data_says_training_stops_on_one_class(tmp_path, capsys):
+    # seed 0's quarter-minute recordings hold two micro-expressions, both positive: `mmnet train` refuses one class
+    root = tmp_path / "long"
+    assert main(["synth", str(root), "--long", "--subjects", "3", "--minutes", "0.25", "--size", "160", "128",
+                 "--seed", "0", "--no-progress"]) == 0
+    capsys.readouterr()
+    main(["check-data", "casme-sq", "--root", str(root)])
+    out = capsys.readouterr().out
+    assert "negative 0, positive 2, surprise 0" in out
+    assert "`mmnet train` stops: only one class has a usable micro-expression, MMNet needs two" in out

@@ -123,4 +123,6 @@ def _recognition(args: argparse.Namespace, load) -> str:
             f"{len(folds)} fold(s), the subjects with a usable micro-expression (micro-expressions: {subjects}); "
             "the others' recordings are spotted in those folds\n"
             f"recognise   {len(used)} micro-expressions usable by scheme {scheme.name}: "
-            + ", ".join(f"{c} {labels[c]}" for c in scheme.classes) + problems)
+            + ", ".join(f"{c} {labels[c]}" for c in scheme.classes) + problems
+            + ("\n            `mmnet train` stops: only one class has a usable micro-expression, MMNet needs two"
+               if len(labels) < 2 else ""))
