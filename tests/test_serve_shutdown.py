@@ -3,6 +3,8 @@ server stops, instead of keeping the process alive until the job's time limit), 
 after --shutdown-timeout. --access-log prints a line per request."""
 
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -116,3 +118,44 @@ def test_access_log_prints_a_line_per_request(predictor, capfd):
         assert httpx.get(f"{served.url}/api/health").status_code == 200
     out, err = capfd.readouterr()
     assert "/api/health" not in out + err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this system")
+def test_sighup_stops_the_server_as_sigterm_does():
+    # a closed terminal or SSH session sends SIGHUP: the server stops gracefully (uvicorn itself handles only SIGINT
+    # and SIGTERM), then the earlier handler is back; without that the command's handler raised in the event loop
+    from types import SimpleNamespace
+
+    from mmnet.serve.server import serve
+
+    class App:  # the least ASGI app serve() runs: a lifespan, and the stop hook create_app's apps have
+        state = SimpleNamespace(stop_jobs=lambda: None)
+
+        async def __call__(self, scope, receive, send):
+            while scope["type"] == "lifespan":
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
+    seen = {"hup": [], "term": []}
+    recorders = {sig: (lambda s, f, key=key: seen[key].append(s))
+                 for sig, key in ((signal.SIGHUP, "hup"), (signal.SIGTERM, "term"))}
+    earlier = {sig: signal.signal(sig, handler) for sig, handler in recorders.items()}
+    hang_up = threading.Timer(3, os.kill, (os.getpid(), signal.SIGHUP))
+    fallback = threading.Timer(30, os.kill, (os.getpid(), signal.SIGTERM))  # stops the server if SIGHUP did not
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        hang_up.start(), fallback.start()
+        started = time.monotonic()
+        assert serve(App(), host="127.0.0.1", port=port, shutdown_timeout_s=1)
+        assert time.monotonic() - started < 25 and seen == {"hup": [], "term": []}
+        assert signal.getsignal(signal.SIGHUP) is recorders[signal.SIGHUP]  # the earlier handler is back
+    finally:
+        hang_up.cancel(), fallback.cancel()
+        for sig, handler in earlier.items():
+            signal.signal(sig, handler)

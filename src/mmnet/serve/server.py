@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
+import threading
 
 import uvicorn
 
@@ -83,8 +85,26 @@ def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: b
         app.state.stop_jobs()
 
     server = StoppingServer(config, on_stop=stop)
+    hung_up = _stop_on_hangup(server)
     try:
         server.run()
     except KeyboardInterrupt:  # a second Ctrl+C, or the signal uvicorn raises again once it stopped (as uvicorn.run)
         pass
+    finally:
+        hung_up()
     return server.started
+
+
+def _stop_on_hangup(server: uvicorn.Server):
+    """SIGHUP (a closed terminal or SSH session) stops the server as SIGTERM does: uvicorn handles SIGINT and SIGTERM
+    only, and the command's own SIGHUP handler would raise inside the event loop (a traceback). Returns what to call
+    once the server stopped: it puts the earlier handler back (the server then exits 0, as after SIGTERM)."""
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def hang_up(signum, frame) -> None:
+        server.should_exit = True  # uvicorn's graceful stop, as on SIGTERM
+
+    previous = signal.signal(hup, hang_up)
+    return lambda: signal.signal(hup, previous)
