@@ -150,12 +150,13 @@ class _RunLog:
         self.handler = _RunLogHandler(folder / log_name)
         self.status = _Status(folder / STATUS) if status else None
 
-    def go_live(self) -> None:
-        """The folder holds the run: the lines so far go to the file, and status.json is written from now on."""
+    def go_live(self, *, status: bool = True) -> None:
+        """The folder holds the run: the lines so far go to the file, and (``status``) status.json is written from
+        now on."""
         if not self.handler.live:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.handler.go_live()
-        if self.status is not None and not self.status.live:
+        if status and self.status is not None and not self.status.live:
             self.status.live = True
             self.status.write()
 
@@ -202,9 +203,9 @@ def _close(scope: dict) -> None:
     code = scope["code"]
     reason = scope.get("why") or EXIT_REASONS.get(code, "error")
     for run in scope["logs"].values():
-        if run.in_use():
-            run.go_live()
-        if run.status is not None:
+        if run.in_use():  # a command stopped before its folds (a refused rerun) leaves an earlier status.json be
+            run.go_live(status=run.status is not None and not run.status.path.exists())
+        if run.status is not None and run.status.live:
             d = run.status.data
             d["exit_code"] = code
             d["state"] = ("done" if code == 0 else "interrupted" if code in (129, 130, 143) else "failed")
@@ -238,8 +239,8 @@ def open_run_log(folder: str | Path, *, log_name: str = LOG, status: bool = True
     _copy_to(run, f"mmnet {__version__} started: {words} (pid {os.getpid()} on {socket.gethostname()})")
     if run.status is not None:
         run.status.data["command"] = words
-    if live or run.in_use():  # a rerun's folder holds the run already
-        run.go_live()
+    if live or run.in_use():  # a rerun's folder holds the run already (its status.json: once the folds start)
+        run.go_live(status=False)
 
 
 def _copy_to(run: _RunLog, line: str, level: int = logging.INFO, exc_info=None) -> None:
