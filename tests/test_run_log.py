@@ -195,3 +195,4 @@ def test_report_of_a_partial_run_says_whether_it_is_still_training(tmp_path, cap
     assert main(["report", str(run), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["run_state"] == "stopped abruptly" and "still training" not in err
+    assert "note: the run's command was killed" in err and "1/2 folds finished; rerun the same command" in err

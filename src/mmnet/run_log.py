@@ -364,7 +364,12 @@ def read_status(folder: str | Path) -> dict | None:
 
 
 def running_note(status: dict | None) -> str | None:
-    """What ``mmnet report`` says of a run that is still training (status.json's state ``running``), else None."""
+    """What ``mmnet report`` says of a run that is still training (status.json's state ``running``) or whose command
+    was killed (``stopped abruptly``: ``read_status``), else None."""
+    if status and status.get("state") == "stopped abruptly":
+        return (f"the run's command was killed (pid {status.get('pid')} on {status.get('host')}: SIGKILL or out of "
+                f"memory) with {status.get('folds_finished')}/{status.get('folds_total')} folds finished; rerun the "
+                "same command to continue")
     if not status or status.get("state") != "running":
         return None
     where = f"{status.get('fold')}, epoch {status.get('epoch')}/{status.get('epochs')}; " \
