@@ -140,6 +140,7 @@ def test_skipping_every_clip_of_a_class_stops_training_naming_the_class_rows_and
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
     said = " ".join(capsys.readouterr().out.split())
     assert "error: mmnet train stops: class(es) surprise of scheme table" in said
+    assert "scheme table: training stops: skipping leaves a class without a sample" in said  # not "N used"
     assert "have no sample:" not in said  # the refusal alone: the coverage warning is for classes never annotated
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)

@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     counts = dict.fromkeys(scheme.classes, 0)
     for _, k in pairs:
         counts[scheme.classes[k]] += 1
-    print(f"scheme      {scheme.name}: {_used_line(load, scheme, usage, args.on_bad_sample)}")
+    print(f"scheme      {scheme.name}: {_used_line(load, scheme, usage, args.on_bad_sample, bool(emptied))}")
     for k, (name, n) in enumerate(counts.items()):
         print(f"  {k}  {name:<12} {n}")
     if args.dataset == "composite":  # evaluation.md: report the whole and each part
@@ -206,12 +206,15 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _used_line(load, scheme, usage, on_bad_sample: str) -> str:
-    """How many annotated samples training uses; while problems stop training (data.on_bad_sample error or nearest),
-    it says so first: a count alone read as what `mmnet train` would train on."""
+def _used_line(load, scheme, usage, on_bad_sample: str, emptied: bool = False) -> str:
+    """How many annotated samples training uses; while problems stop training (data.on_bad_sample error or nearest,
+    or a class that skipping leaves empty: ``emptied``), it says so first: a count alone read as what `mmnet train`
+    would train on."""
     from ..data.usage import plan_usage
 
     used = f"{len(usage.used)} of {usage.annotated} annotated samples used for training"
+    if emptied:
+        return f"training stops: skipping leaves a class without a sample (the error below); {used} otherwise"
     if not usage.blocking(on_bad_sample):
         return f"{used} (data.on_bad_sample={on_bad_sample})"
     if on_bad_sample == "error":
