@@ -196,3 +196,23 @@ def test_report_of_a_partial_run_says_whether_it_is_still_training(tmp_path, cap
     assert main(["report", str(run), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["run_state"] == "stopped abruptly" and "still training" not in err
+
+
+def test_reading_the_status_of_a_run_does_not_signal_its_process_on_windows(tmp_path, monkeypatch):
+    import socket
+    import types
+
+    from mmnet import processes
+    from mmnet.run_log import read_status
+
+    def no_signal(pid, sig):  # on Windows os.kill(pid, 0) sends Ctrl+C to the process group
+        raise AssertionError("os.kill called")
+
+    monkeypatch.setattr(processes, "sys", types.SimpleNamespace(platform="win32"))
+    monkeypatch.setattr(processes, "_windows_process_alive", lambda pid: pid == os.getpid())
+    monkeypatch.setattr(os, "kill", no_signal)
+    status = {"state": "running", "pid": os.getpid(), "host": socket.gethostname()}
+    (tmp_path / "status.json").write_text(json.dumps(status))
+    assert read_status(tmp_path)["state"] == "running"
+    (tmp_path / "status.json").write_text(json.dumps({**status, "pid": os.getpid() + 1}))
+    assert read_status(tmp_path)["state"] == "stopped abruptly"

@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from .processes import process_alive
+
 __all__ = ["LOG", "STATUS", "command_logs", "open_run_log", "copy", "folds", "fold_ended",
            "epoch", "fold_clock", "saved", "submitted", "stop_note", "read_status", "running_note",
            "EXIT_REASONS"]
@@ -353,12 +355,8 @@ def read_status(folder: str | Path) -> dict | None:
         return None
     if data.get("state") == "running" and data.get("host") == socket.gethostname() and isinstance(data.get("pid"),
                                                                                                    int):
-        try:
-            os.kill(data["pid"], 0)
-        except ProcessLookupError:
+        if not process_alive(data["pid"]):
             data["state"] = "stopped abruptly"
-        except (PermissionError, OSError):  # another user's process: it runs
-            pass
     return data
 
 
