@@ -216,3 +216,14 @@ def test_reading_the_status_of_a_run_does_not_signal_its_process_on_windows(tmp_
     assert read_status(tmp_path)["state"] == "running"
     (tmp_path / "status.json").write_text(json.dumps({**status, "pid": os.getpid() + 1}))
     assert read_status(tmp_path)["state"] == "stopped abruptly"
+
+
+def test_folds_only_submitted_end_in_state_submitted_with_no_other_key(tmp_path):
+    with run_log.command_logs(["train", "--out", "r"]) as ended:
+        run_log.open_run_log(tmp_path, live=True)
+        run_log.folds(2, 0)
+        run_log.submitted()
+        ended(0)
+    status = json.loads((tmp_path / "status.json").read_text())
+    assert status["state"] == "submitted" and status["exit_code"] == 0
+    assert "submitted" not in status  # docs/reports.md's table: `state` says it

@@ -117,6 +117,7 @@ class _Status:
         self.epoch_t = None  # when the current fold's last epoch (or its start) ended
         self.epoch_seconds, self.epochs_run = 0.0, 0  # this start's epochs, for the time left
         self.saved_epoch = self.saved_at = None  # the current fold's resume state
+        self.submitted = False  # SLURM no_wait: the state at the end is "submitted" (not a key of the file)
 
     def write(self, *, force: bool = True) -> None:
         now = time.monotonic()
@@ -210,7 +211,7 @@ def _close(scope: dict) -> None:
             d = run.status.data
             d["exit_code"] = code
             d["state"] = ("done" if code == 0 else "interrupted" if code in (129, 130, 143) else "failed")
-            if d.get("submitted") and code == 0:
+            if run.status.submitted and code == 0:
                 d["state"] = "submitted"
             if code not in (0, None) and d["last_error"] is None and scope.get("why"):
                 d["last_error"] = scope["why"]
@@ -324,7 +325,7 @@ def fold_ended(error: str | None = None) -> None:
 def submitted() -> None:
     """The folds were only submitted (SLURM, no_wait): the command's end is not the run's."""
     for s in _statuses():
-        s.data["submitted"] = True
+        s.submitted = True
 
 
 def stop_note() -> str:
