@@ -227,3 +227,12 @@ def test_folds_only_submitted_end_in_state_submitted_with_no_other_key(tmp_path)
     status = json.loads((tmp_path / "status.json").read_text())
     assert status["state"] == "submitted" and status["exit_code"] == 0
     assert "submitted" not in status  # docs/reports.md's table: `state` says it
+
+
+@pytest.mark.parametrize("bad", [["--root", "other"], ["--set", "learned.no_such_key=1"]])
+def test_a_usage_error_of_train_spotter_leaves_no_model_log(tmp_path, bad, capsys):
+    model = tmp_path / "models" / "spotter.pt"
+    args = ["train-spotter", "casme-sq", "--root", str(tmp_path / "data"), "--out", str(model), "--device", "cpu"]
+    assert main(args + bad) == 3
+    assert "error: " in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()  # docs/reports.md: no MODEL.log (nor its folder) of a usage error
