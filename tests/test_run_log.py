@@ -236,3 +236,15 @@ def test_a_usage_error_of_train_spotter_leaves_no_model_log(tmp_path, bad, capsy
     assert main(args + bad) == 3
     assert "error: " in capsys.readouterr().err
     assert not (tmp_path / "models").exists()  # docs/reports.md: no MODEL.log (nor its folder) of a usage error
+
+
+def test_local_timestamp_is_local_iso_time_to_the_second_with_its_utc_offset():
+    from datetime import datetime
+
+    from mmnet.utils import local_timestamp
+
+    for seconds in (0.0, 1_772_370_131.9):
+        stamp = local_timestamp(seconds)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stamp)
+        assert datetime.fromisoformat(stamp).timestamp() == int(seconds)
+    assert abs(datetime.fromisoformat(local_timestamp()).timestamp() - datetime.now().timestamp()) < 5

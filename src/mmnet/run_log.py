@@ -24,10 +24,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 from .processes import process_alive
+from .utils import local_timestamp
 
 __all__ = ["LOG", "STATUS", "command_logs", "open_run_log", "copy", "folds", "fold_ended",
            "epoch", "fold_clock", "saved", "submitted", "stop_note", "read_status", "running_note",
@@ -43,10 +43,6 @@ EXIT_REASONS = {0: "done", 1: "incomplete", 2: "usage error", 3: "error", 129: "
 _project_log = logging.getLogger("mmnet")
 
 
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
 class _Formatter(logging.Formatter):
     """``<ISO time> <line>``; a log record of level WARNING and above as stderr shows it (``warning: ...``)."""
 
@@ -56,8 +52,7 @@ class _Formatter(logging.Formatter):
             text = f"{text}\n{self.formatException(record.exc_info)}"
         if record.levelno >= logging.WARNING and not getattr(record, "copied", False):
             text = f"{record.levelname.lower()}: {text}"
-        stamp = datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="seconds")
-        return f"{stamp} {text}"
+        return f"{local_timestamp(record.created)} {text}"
 
 
 class _RunLogHandler(logging.FileHandler):
@@ -110,7 +105,7 @@ class _Status:
     def __init__(self, path: Path):
         self.path, self.written, self.broken, self.live = path, 0.0, False, False
         self.data = {"state": "running", "pid": os.getpid(), "host": socket.gethostname(), "command": None,
-                     "started_at": _now(), "updated_at": None, "folds_finished": 0, "folds_total": None,
+                     "started_at": local_timestamp(), "updated_at": None, "folds_finished": 0, "folds_total": None,
                      "fold": None, "epoch": None, "epochs": None, "eta_s": None, "last_error": None,
                      "exit_code": None}
         self.t0, self.done_here = time.monotonic(), 0  # this start's clock and folds, for the time left
@@ -125,7 +120,7 @@ class _Status:
             return
         from .utils import atomic_write_text
 
-        self.data["updated_at"] = _now()
+        self.data["updated_at"] = local_timestamp()
         try:
             atomic_write_text(self.path, json.dumps(self.data, indent=1) + "\n")
         except OSError as exc:  # a full disk stops this file, not the training (which says the disk's own error)
