@@ -74,3 +74,13 @@ def test_a_stop_before_any_clip_finished_does_not_point_above(clips, capsys, mon
     assert out == "" and "printed above" not in err
     assert f"{line}no clip was classified before it, so none is printed; a rerun classifies the " \
            f"{'list' if many else 'clip'}\n" in err
+
+
+def test_every_public_name_of_progress_is_exported():
+    import inspect
+
+    import mmnet.progress as progress
+
+    public = {name for name, obj in vars(progress).items() if not name.startswith("_")
+              and (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == progress.__name__}
+    assert public <= set(progress.__all__)

@@ -196,3 +196,55 @@ def test_report_of_a_partial_run_says_whether_it_is_still_training(tmp_path, cap
     out, err = capsys.readouterr()
     assert json.loads(out)["run_state"] == "stopped abruptly" and "still training" not in err
     assert "note: the run's command was killed" in err and "1/2 folds finished; rerun the same command" in err
+
+
+def test_reading_the_status_of_a_run_does_not_signal_its_process_on_windows(tmp_path, monkeypatch):
+    import socket
+    import types
+
+    from mmnet import processes
+    from mmnet.run_log import read_status
+
+    def no_signal(pid, sig):  # on Windows os.kill(pid, 0) sends Ctrl+C to the process group
+        raise AssertionError("os.kill called")
+
+    monkeypatch.setattr(processes, "sys", types.SimpleNamespace(platform="win32"))
+    monkeypatch.setattr(processes, "_windows_process_alive", lambda pid: pid == os.getpid())
+    monkeypatch.setattr(os, "kill", no_signal)
+    status = {"state": "running", "pid": os.getpid(), "host": socket.gethostname()}
+    (tmp_path / "status.json").write_text(json.dumps(status))
+    assert read_status(tmp_path)["state"] == "running"
+    (tmp_path / "status.json").write_text(json.dumps({**status, "pid": os.getpid() + 1}))
+    assert read_status(tmp_path)["state"] == "stopped abruptly"
+
+
+def test_folds_only_submitted_end_in_state_submitted_with_no_other_key(tmp_path):
+    with run_log.command_logs(["train", "--out", "r"]) as ended:
+        run_log.open_run_log(tmp_path, live=True)
+        run_log.folds(2, 0)
+        run_log.submitted()
+        ended(0)
+    status = json.loads((tmp_path / "status.json").read_text())
+    assert status["state"] == "submitted" and status["exit_code"] == 0
+    assert "submitted" not in status  # docs/reports.md's table: `state` says it
+
+
+@pytest.mark.parametrize("bad", [["--root", "other"], ["--set", "learned.no_such_key=1"]])
+def test_a_usage_error_of_train_spotter_leaves_no_model_log(tmp_path, bad, capsys):
+    model = tmp_path / "models" / "spotter.pt"
+    args = ["train-spotter", "casme-sq", "--root", str(tmp_path / "data"), "--out", str(model), "--device", "cpu"]
+    assert main(args + bad) == 3
+    assert "error: " in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()  # docs/reports.md: no MODEL.log (nor its folder) of a usage error
+
+
+def test_local_timestamp_is_local_iso_time_to_the_second_with_its_utc_offset():
+    from datetime import datetime
+
+    from mmnet.utils import local_timestamp
+
+    for seconds in (0.0, 1_772_370_131.9):
+        stamp = local_timestamp(seconds)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stamp)
+        assert datetime.fromisoformat(stamp).timestamp() == int(seconds)
+    assert abs(datetime.fromisoformat(local_timestamp()).timestamp() - datetime.now().timestamp()) < 5

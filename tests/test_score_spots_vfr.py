@@ -12,7 +12,7 @@ import pytest
 
 from mmnet.cli import main
 from mmnet.spotting.coder_times import begin_frame, end_frame
-from mmnet.spotting.frame_times import FrameTimes, variable_frame_times
+from mmnet.spotting.frame_times import FrameTimes, recording_times
 from mmnet.spotting.intervals import Interval, seek_time
 from mmnet.spotting.megc_files import write_spotting_csv
 
@@ -67,12 +67,12 @@ def test_the_frame_shown_at_each_time_is_the_one_whose_display_interval_holds_it
 def test_the_frame_times_are_read_for_a_variable_rate_and_left_for_a_constant_one(tmp_path, phone):
     from mmnet.media import stream_video
 
-    times = variable_frame_times(phone, Fraction(30))
+    times = recording_times(phone)[2]
     assert times is not None and times.frames == len(PHONE_MS)
     assert [float(times.pts(f)) for f in range(times.frames)] == [f.time for f in stream_video(phone)]
     # timestamps of whole ms (33 or 34 ms a frame at 30 fps) are a constant rate: the header's, as before
     steady = vfr_video(tmp_path / "steady.mkv", [round(i * 1000 / 30) for i in range(40)], _images(40))
-    assert variable_frame_times(steady, Fraction(30)) is None
+    assert recording_times(steady)[2] is None
 
 
 def test_a_b_frame_mp4_gives_its_times_in_presentation_order(tmp_path):
@@ -91,7 +91,7 @@ def test_a_b_frame_mp4_gives_its_times_in_presentation_order(tmp_path):
             frame.pts, frame.time_base = ms, Fraction(1, 1000)
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
-    times = variable_frame_times(path, Fraction(30))
+    times = recording_times(path)[2]
     decoded = [f.time for f in stream_video(path)]
     assert times is not None and [float(times.pts(f)) for f in range(times.frames)] == pytest.approx(decoded)
 

@@ -223,7 +223,7 @@ def test_a_model_that_runs_out_of_memory_is_507_not_an_internal_error(predictor,
 
     monkeypatch.setattr(predictor.model, "forward", forward)  # torch's CPU allocator fails as the model runs
     with client_for(predictor) as c, caplog.at_level("WARNING", logger="mmnet.serve"):
-        r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)})
+        r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)}, headers={"X-Request-ID": "oom-1"})
         job_id = r.json()["id"] if r.status_code == 202 else None
         if job_id is not None:
             for _ in range(200):
@@ -236,6 +236,8 @@ def test_a_model_that_runs_out_of_memory_is_507_not_an_internal_error(predictor,
             assert r.status_code == 507, r.text
         assert "ran out of memory" in r.json()["error"] and "internal error" not in r.json()["error"]
     assert not any(rec.levelname == "ERROR" for rec in caplog.records)  # no traceback in the log: not a bug
+    oom_line = r"request oom-1: a clip job \(id [0-9a-f]{6}\.\.\.\) ran out of memory: .*"  # as the job's other lines
+    assert any(re.fullmatch(oom_line, rec.getMessage(), re.S) for rec in caplog.records)
 
 
 def _no_room(*_args, **_kwargs):

@@ -145,3 +145,21 @@ def test_a_job_stopped_before_it_started_has_its_line_too(caplog):
     job.stop("The server is stopping.")
     job.stop("The server is stopping.")  # said once
     assert _lines(caplog) == [f"recording job {job.id[:6]}... failed 503 server_stopping in 0.0 s"]
+
+
+def test_a_bug_outside_a_request_is_logged_without_a_request_id(caplog):
+    import asyncio
+
+    from mmnet.serve.answers import InternalErrors
+
+    async def broken(scope, receive, send):
+        raise RuntimeError("a bug")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(InternalErrors(broken)({"type": "http", "method": "GET", "path": "/", "headers": []}, None, send))
+    assert sent[0]["status"] == 500
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == ["internal error"]  # no "request None: "

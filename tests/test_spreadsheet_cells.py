@@ -155,3 +155,17 @@ def test_videos_csv_of_a_run_writes_the_rate_with_6_decimals(tmp_path):
     write_long_files(tmp_path, load, SimpleNamespace(mapping={}), [("d/s1", None, None)])
     row = (tmp_path / "videos.csv").read_text().splitlines()[1]
     assert row.split(",")[3] == "29.970030"
+
+
+def test_spots_csv_writes_scores_and_probabilities_with_the_one_6_decimal_formatter():
+    import numpy as np
+
+    from mmnet.spotting.intervals import Interval, six_decimals
+    from mmnet.train.spot_recognise import _spots_rows
+
+    assert [six_decimals(v) for v in (np.float32(0.1), 1, None)] == ["0.100000", "1.000000", ""]
+    video = SimpleNamespace(video="v1", subject="s1")
+    spotted = Interval(onset=3, offset=9, type="micro", apex=5, score=np.float32(2 / 3), label="pos",
+                       probabilities={"pos": 0.75})
+    assert _spots_rows(video, [spotted], ["neg", "pos"]) == [["v1", "s1", 3, 5, 9, "micro", "0.666667", "pos", "",
+                                                             "0.750000"]]

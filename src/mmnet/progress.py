@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from . import run_log
 
 __all__ = ["bars_wanted", "write_line", "lines_silenced", "command_log", "format_seconds",
-           "FoldProgress", "EpochProgress", "FrameProgress"]
+           "FoldProgress", "EpochProgress", "FrameProgress", "CountProgress"]
 
 EPOCH_LINE_EVERY_S = 60.0  # plain epoch lines (no terminal): at most one per this many seconds
 _silenced = False  # inside lines_silenced: write_line logs at INFO instead of writing

@@ -24,8 +24,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
+
+from .processes import process_alive
+from .utils import local_timestamp
 
 __all__ = ["LOG", "STATUS", "command_logs", "open_run_log", "copy", "folds", "fold_ended",
            "epoch", "fold_clock", "saved", "submitted", "stop_note", "read_status", "running_note",
@@ -41,10 +43,6 @@ EXIT_REASONS = {0: "done", 1: "incomplete", 2: "usage error", 3: "error", 129: "
 _project_log = logging.getLogger("mmnet")
 
 
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
 class _Formatter(logging.Formatter):
     """``<ISO time> <line>``; a log record of level WARNING and above as stderr shows it (``warning: ...``)."""
 
@@ -54,8 +52,7 @@ class _Formatter(logging.Formatter):
             text = f"{text}\n{self.formatException(record.exc_info)}"
         if record.levelno >= logging.WARNING and not getattr(record, "copied", False):
             text = f"{record.levelname.lower()}: {text}"
-        stamp = datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="seconds")
-        return f"{stamp} {text}"
+        return f"{local_timestamp(record.created)} {text}"
 
 
 class _RunLogHandler(logging.FileHandler):
@@ -108,13 +105,14 @@ class _Status:
     def __init__(self, path: Path):
         self.path, self.written, self.broken, self.live = path, 0.0, False, False
         self.data = {"state": "running", "pid": os.getpid(), "host": socket.gethostname(), "command": None,
-                     "started_at": _now(), "updated_at": None, "folds_finished": 0, "folds_total": None,
+                     "started_at": local_timestamp(), "updated_at": None, "folds_finished": 0, "folds_total": None,
                      "fold": None, "epoch": None, "epochs": None, "eta_s": None, "last_error": None,
                      "exit_code": None}
         self.t0, self.done_here = time.monotonic(), 0  # this start's clock and folds, for the time left
         self.epoch_t = None  # when the current fold's last epoch (or its start) ended
         self.epoch_seconds, self.epochs_run = 0.0, 0  # this start's epochs, for the time left
         self.saved_epoch = self.saved_at = None  # the current fold's resume state
+        self.submitted = False  # SLURM no_wait: the state at the end is "submitted" (not a key of the file)
 
     def write(self, *, force: bool = True) -> None:
         now = time.monotonic()
@@ -122,7 +120,7 @@ class _Status:
             return
         from .utils import atomic_write_text
 
-        self.data["updated_at"] = _now()
+        self.data["updated_at"] = local_timestamp()
         try:
             atomic_write_text(self.path, json.dumps(self.data, indent=1) + "\n")
         except OSError as exc:  # a full disk stops this file, not the training (which says the disk's own error)
@@ -209,7 +207,7 @@ def _close(scope: dict) -> None:
             d = run.status.data
             d["exit_code"] = code
             d["state"] = ("done" if code == 0 else "interrupted" if code in (129, 130, 143) else "failed")
-            if d.get("submitted") and code == 0:
+            if run.status.submitted and code == 0:
                 d["state"] = "submitted"
             if code not in (0, None) and d["last_error"] is None and scope.get("why"):
                 d["last_error"] = scope["why"]
@@ -323,7 +321,7 @@ def fold_ended(error: str | None = None) -> None:
 def submitted() -> None:
     """The folds were only submitted (SLURM, no_wait): the command's end is not the run's."""
     for s in _statuses():
-        s.data["submitted"] = True
+        s.submitted = True
 
 
 def stop_note() -> str:
@@ -354,12 +352,8 @@ def read_status(folder: str | Path) -> dict | None:
         return None
     if data.get("state") == "running" and data.get("host") == socket.gethostname() and isinstance(data.get("pid"),
                                                                                                    int):
-        try:
-            os.kill(data["pid"], 0)
-        except ProcessLookupError:
+        if not process_alive(data["pid"]):
             data["state"] = "stopped abruptly"
-        except (PermissionError, OSError):  # another user's process: it runs
-            pass
     return data
 
 

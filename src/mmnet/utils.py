@@ -15,13 +15,14 @@ import signal
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
            "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE",
            "in_made_folder", "check_writable", "existing_folder", "json_object_or_none",
-           "DISK_REFUSALS", "stat_key"]
+           "DISK_REFUSALS", "stat_key", "local_timestamp"]
 
 T = TypeVar("T")
 
@@ -326,3 +327,10 @@ def stat_key(path: Path) -> tuple[int, ...]:
     mtime (``shutil.copy2``, ``cp -p`` of a file of the same size) or a file moved into place changes too."""
     st = path.stat()
     return st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns
+
+
+def local_timestamp(seconds: float | None = None) -> str:
+    """``seconds`` (``time.time()``'s; now when None) as local ISO 8601 time to the second with its UTC offset,
+    ``2026-03-01T14:02:11+01:00``: mmnet.log's lines and status.json's times."""
+    moment = datetime.now() if seconds is None else datetime.fromtimestamp(seconds)
+    return moment.astimezone().isoformat(timespec="seconds")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 
 def megc_ids(args: argparse.Namespace) -> tuple[str, str]:
-    """The video id and subject of the MEGC files, refused (ConfigError) when a CSV cell cannot hold them; an id a
-    spreadsheet runs as a formula is a WARNING (the MEGC files hold ids verbatim)."""
+    """The video id and subject of the MEGC files, refused (ConfigError) when MEGC's scorers could not read them back
+    (``_named``); an id a spreadsheet runs as a formula is a WARNING (the MEGC files hold ids verbatim)."""
     from ..spotting.megc_files import formula_ids_warning
 
     video_id = _video_id(args)
@@ -37,12 +37,15 @@ def default_video_id(source: Path) -> str:
 
 
 def _named(value: str, given: str, what: str, option: str) -> str:
-    """``value`` as a cell of the MEGC CSVs, or a ConfigError saying which option to give instead."""
+    """``value`` as an id of the MEGC CSVs, or a ConfigError saying which option to give instead. csv.writer would
+    quote such an id and mmnet reads it back, but MEGC's scorers split each line on commas: they would read a
+    quoted id as other ids (or a row cut in two), and score the recording as a video the truth does not hold."""
     from ..errors import ConfigError
 
     if not value.strip() or any(c in value for c in ',"\r\n'):
-        raise ConfigError(f"{given} cannot name the {what}: it is empty or holds a comma, a quote or a line break; "
-                          f"give another with {option}.")
+        raise ConfigError(f"{given} cannot name the {what}: it is empty or holds a comma, a quote or a line break, "
+                          f"which MEGC's scorers (they split each line on commas) would not read back; give another "
+                          f"with {option}.")
     return value
 
 

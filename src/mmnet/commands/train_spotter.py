@@ -110,15 +110,16 @@ def run(args: argparse.Namespace) -> int:
     if args.out.is_dir():  # found before training, not when saving after it
         raise ConfigError(f"--out '{args.out}' is a folder; give the file to save the spotter to, "
                           f"e.g. {args.out / 'spotter.pt'}.")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    from ..run_log import open_run_log
-
-    # its lines, timestamped, and how it ended: MODEL.log beside the model (a long fit is often left unwatched)
-    open_run_log(args.out.parent, log_name=args.out.name + ".log", status=False, live=True)
     if len(args.root) != 1:
         raise ConfigError("train-spotter takes one --root (the dataset folder).")
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])
     config = spot_config(args.preset or dataset_preset(args.dataset), overrides)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    from ..run_log import open_run_log
+
+    # its lines, timestamped, and how it ended: MODEL.log beside the model (a long fit is often left unwatched);
+    # opened after the checks of the command line, so that a usage error leaves no log (docs/reports.md)
+    open_run_log(args.out.parent, log_name=args.out.name + ".log", status=False, live=True)
     load = load_dataset(args.dataset, args.root[0], annotation=args.annotation, **fps_option(args.dataset, args.fps))
     load.raise_if_errors()
     progress = not args.no_progress

@@ -19,12 +19,12 @@ import secrets
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from .cors import normalise_origin
+from .request_context import JOB_PLACEHOLDER
 
 __all__ = ["TokenCheck", "OriginCheck", "new_token", "resolve_token", "exposure_note", "hide_secrets",
            "JOB_PLACEHOLDER", "bearer_matches", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV",
            "OTHER_ORIGIN"]
 
-JOB_PLACEHOLDER = "<job>"
 NEEDS_TOKEN = ("This server needs its access token: open the address `mmnet serve` printed (it ends in #token=...), "
                "or send the header 'Authorization: Bearer TOKEN'. Ask whoever runs the server for it.")
 TOKEN_IN_QUERY = ("The access token goes after '#' in the address (/#token=...), where the browser keeps it to itself, "

@@ -21,7 +21,7 @@ from ..errors import MMNetError
 from .codes import code_of, error_body, field_of
 from .jobs import RETRY_AFTER_S, Busy
 from .messages import SEND_FILE, for_web, invalid_request
-from .request_context import current_request_id
+from .request_context import current_request_id, of_request
 from .spotting import SpottingUnavailable
 from .uploads import UploadError, is_no_room, no_room
 from .watched_send import WatchedSend
@@ -122,5 +122,5 @@ class InternalErrors:
         except Exception as exc:
             if watched.started:
                 raise
-            log.error("request %s: internal error", current_request_id(), exc_info=exc)
+            log.error("%sinternal error", of_request(current_request_id()), exc_info=exc)
             await error_response(INTERNAL_ERROR, 500, "internal")(scope, receive, send)

@@ -265,7 +265,8 @@ def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> 
         job.error_field = field_of(str(exc)) if name == "field_invalid" else None
     except Exception as exc:  # noqa: BLE001 - the client gets a sentence, the log the rest
         if is_out_of_memory(exc):  # MemoryError, or torch's RuntimeError for an allocation that failed: not a bug
-            log.warning("a %s job (id %s...) ran out of memory: %s", job.kind, job.id[:6], exc)
+            log.warning("%sa %s job (id %s) ran out of memory: %s", of_request(job.request_id), job.kind,
+                        short_id(job.id), exc)
             status, error, code, name = "failed", ("The server ran out of memory on this upload. Send a shorter or "
                                                    "smaller recording."), 507, "out_of_memory"
         elif is_no_room(exc) or is_no_room(exc.__cause__):  # the disk of the uploads filled up: not a bug either

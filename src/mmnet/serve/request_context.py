@@ -1,6 +1,6 @@
 """The request being answered, for the server's log lines: its id (``request_log.RequestLog`` sets it), and what
 those lines may not show: the uploads' file names it received (``hidden_name``), whole job ids (``short_id``).
-Kept apart from ``request_log`` (the middleware) so that jobs import it without the access checks."""
+Kept apart from ``request_log`` so that jobs import it without the middleware."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 __all__ = ["Request", "current", "current_request_id", "note_upload_name", "of_request", "short_id", "hidden_name",
-           "hide_in_line"]
+           "hide_in_line", "JOB_PLACEHOLDER"]
 
+JOB_PLACEHOLDER = "<job>"  # a job id the client wrote, in a logged path or sentence (access.hide_secrets too)
 _JOB_ID = re.compile(r"\b([0-9a-f]{6})[0-9a-f]{26}\b")  # a job's id (uuid4 hex): the key to its result
 _JOB_IN_PATH = re.compile(r"/api/jobs/([^/?\s]+)")
 _REASON_CHARS = 400  # of an error's sentence in a log line
@@ -60,7 +61,7 @@ def hide_in_line(text: str, names=(), path: str = "") -> str:
     """``text`` (an error's sentence) as the log may show it: job ids cut, ``names`` and the job id of ``path``
     replaced; on one line, at most ``_REASON_CHARS`` characters."""
     if m := _JOB_IN_PATH.search(path):  # what the client wrote as a job id, whatever its form
-        text = text.replace(m.group(1), "<job>")
+        text = text.replace(m.group(1), JOB_PLACEHOLDER)
     for name in sorted(names, key=len, reverse=True):
         text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", hidden_name(name), text)
     text = " ".join(_JOB_ID.sub(r"\1...", text).split())

@@ -29,11 +29,12 @@ __all__ = ["RequestLog", "REQUEST_ID_HEADER", "ServeLogHandler"]
 log = logging.getLogger("mmnet.serve")
 access_log = logging.getLogger("mmnet.serve.access")
 REQUEST_ID_HEADER = "X-Request-ID"
+_HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")  # as ASGI gives and takes header names
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's id, logged as it is: short, no spaces or quotes
 
 
 def _new_id(scope) -> str:
-    given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1").strip()
+    given = dict(scope.get("headers") or []).get(_HEADER_KEY, b"").decode("latin-1").strip()
     return given if _CLIENT_ID.fullmatch(given) else uuid.uuid4().hex[:16]
 
 
@@ -57,7 +58,7 @@ class RequestLog:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request = Request(_new_id(scope))
-        header = (b"x-request-id", request.id.encode())
+        header = (_HEADER_KEY, request.id.encode())
         answer: dict = {"status": None, "error": None}
         held: list = []  # an error's answer, held until its body is whole, to add request_id to it
         t0 = time.perf_counter()

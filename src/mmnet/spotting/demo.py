@@ -28,7 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..progress import bars_wanted, write_line
-from .intervals import TYPES, Interval
+from .intervals import TYPES, Interval, six_decimals
 
 __all__ = ["DEMO_SIZE", "DEMO_FRAME", "baseline_intervals", "frame_span", "run_spotting_demo", "summary_markdown"]
 
@@ -216,9 +216,8 @@ def _summary_csv(summary: dict) -> str:
     writer.writerow(["method", "type", "tp", "fp", "fn", "precision", "recall", "f1"])
     for method in ("spotter", "baseline"):
         for type_, c in summary[method].items():
-            # 6 decimals, as intervals.csv: a spreadsheet shows a float's 17-digit repr as noise
-            writer.writerow([method, type_, c["tp"], c["fp"], c["fn"], *(f"{c[k]:.6f}" for k in ("precision", "recall",
-                                                                                                  "f1"))])
+            writer.writerow([method, type_, c["tp"], c["fp"], c["fn"],
+                             *(six_decimals(c[k]) for k in ("precision", "recall", "f1"))])
     return buf.getvalue()
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .coder_times import ONE_MS, begin_frame, end_frame
 
-__all__ = ["FrameTimes", "variable_frame_times", "recording_times", "header_fps"]
+__all__ = ["FrameTimes", "recording_times", "header_fps"]
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,9 @@ def header_fps(rate: float | None) -> Fraction | None:
 
 def recording_times(path: Path) -> tuple[Fraction | None, int | None, FrameTimes | None]:
     """(frame rate, frame count, frame times) of video ``path``: the rate and count of ``media_video.video_header``
-    and the times of ``variable_frame_times`` at that rate, from one opening of the file (a recording of an hour is
-    hundreds of MB; its header is read, then its packets). Without PyAV: OpenCV's header, no times."""
+    and the frame times when they are not those of that constant rate (``_varying``), from one opening of the file
+    (a recording of an hour is hundreds of MB; its header is read, then its packets). Without PyAV: OpenCV's
+    header, no times."""
     from ..media_video import video_header
 
     try:
@@ -107,31 +108,10 @@ def recording_times(path: Path) -> tuple[Fraction | None, int | None, FrameTimes
         return None, None, None  # as video_header: a file that cannot be read says so where it is spotted
 
 
-def variable_frame_times(path: Path, fps: Fraction) -> FrameTimes | None:
-    """The frame times of video ``path`` when they are not those of the constant rate ``fps`` (a frame more than
-    1 ms from f / fps); None for a constant rate, or where the times cannot be read without decoding: without PyAV,
-    a packet without a time, an AVI whose declared rates disagree (``media_video.frame_rate``). `mmnet spot`
-    numbers the frames of those at a constant rate too."""
-    try:
-        import av
-    except ImportError:
-        return None
-    from ..errors import DataError
-    from ..media_libav import libav_lines
-    from ..media_video import frame_rate, open_pyav, pick_stream
-
-    try:
-        with libav_lines(av), open_pyav(av, path) as container:
-            stream, _ = pick_stream(container)
-            if stream is None or frame_rate(av, path, stream)[1]:
-                return None
-            return _varying(av, container, stream, fps)
-    except (DataError, av.error.FFmpegError, ValueError, OSError):
-        return None  # the header's rate stands: a file that cannot be read says so where it is spotted
-
-
 def _varying(av, container, stream, fps: Fraction) -> FrameTimes | None:
-    """``variable_frame_times`` of ``stream`` in an open ``container``, from its packets' times."""
+    """The frame times of ``stream`` in an open ``container``, from its packets' times, when they are not those of the
+    constant rate ``fps`` (a frame more than 1 ms from f / fps); None for a constant rate, or a packet without a
+    time. `mmnet spot` numbers the frames of those at a constant rate too."""
     if stream is None or stream.time_base is None:
         return None
     ticks = []

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from ..errors import DataError
 
 __all__ = ["Interval", "TYPES", "iou", "parse_type", "intervals_csv", "with_seconds", "gap_seconds", "seek_time",
-           "CSV_COLUMNS", "spreadsheet_safe", "spreadsheet_unsafe", "formula_start", "VIDEO_FROM_0", "FILE_NUMBER"]
+           "six_decimals", "CSV_COLUMNS", "spreadsheet_safe", "spreadsheet_unsafe", "formula_start", "VIDEO_FROM_0",
+           "FILE_NUMBER"]
 
 TYPES = ("micro", "macro")
 
@@ -138,8 +139,10 @@ def gap_seconds(first: int, last: int, at: Callable[[int], float]) -> dict:
     return {"first_s": seek_time(at(first)), "last_s": seek_time(at(last)), "end_s": seek_time(at(last + 1))}
 
 
-def _decimals(value: float | None) -> str:
-    return "" if value is None else f"{value:.6f}"
+def six_decimals(value: float | None) -> str:
+    """A score, probability or rate as mmnet's CSVs write it: 6 decimals (a spreadsheet shows the 16-17 digits of a
+    float's repr as noise, and numpy's repr is 'np.float32(..)'); empty for None."""
+    return "" if value is None else f"{float(value):.6f}"
 
 
 def _seconds(value: float | None) -> str:
@@ -208,10 +211,11 @@ def intervals_csv(records: Iterable[dict], class_names: Sequence[str] | None = N
     for r in records:
         probs = r.get("probabilities") or {}
         writer.writerow([spreadsheet_safe(cell) for cell in
-                         [*lead.values(), r["onset"], r.get("apex"), r["offset"], r["type"], _decimals(r.get("score")),
-                          r.get("label") or "", *(_seconds(r.get(name)) for name in SECONDS.values()),
-                          r.get("note") or "", _seconds(r.get("end_s")),
-                          *(_decimals(probs.get(c)) for c in class_names)]])
+                         [*lead.values(), r["onset"], r.get("apex"), r["offset"], r["type"],
+                          six_decimals(r.get("score")), r.get("label") or "",
+                          *(_seconds(r.get(name)) for name in SECONDS.values()), r.get("note") or "",
+                          _seconds(r.get("end_s")),
+                          *(six_decimals(probs.get(c)) for c in class_names)]])
     empty = [""] * len(class_names)
     for g in gaps:
         writer.writerow([spreadsheet_safe(cell) for cell in

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import AnnotationError
 from ..utils import atomic_write_text
-from .intervals import Interval, formula_start
+from .intervals import Interval, formula_start, six_decimals
 from .megc import Pair, subject_of_key
 from .megc_csv import STR_COLUMNS, csv_reader, read_spotting_csv, read_str_csv, utf8_text
 
@@ -154,13 +154,8 @@ def format_spotting_csv(predictions: Mapping[Hashable, Sequence[Interval]], *, s
     for video, intervals in predictions.items():
         for i in sorted(intervals, key=lambda i: (i.onset, i.offset)):
             row = [video, i.onset, i.offset, "me" if i.type == "micro" else "mae"]
-            rows.append(row + ([_score(i.score)] if scores else []))
+            rows.append(row + ([six_decimals(i.score)] if scores else []))
     return _csv_text(["vid", "onset", "offset", "type", *(["score"] if scores else [])], rows)
-
-
-def _score(value: float | None) -> str:
-    # 6 decimals: a spreadsheet shows 16-17 digits of a float's repr as noise (and numpy's repr is 'np.float32(..)')
-    return "" if value is None else f"{float(value):.6f}"
 
 
 def write_spotting_csv(path: str | Path, predictions: Mapping[Hashable, Sequence[Interval]], *,

@@ -65,6 +65,8 @@ def assign_folds(videos, folds) -> dict[str, str]:
 
 def write_long_files(out: Path, load, scheme, folds) -> dict[str, str]:
     """truth.csv, truth_types.txt and videos.csv of the run folder; returns the fold of every video."""
+    from ..spotting.intervals import six_decimals
+
     assignment = assign_folds(load.videos, folds)
     rows = []
     for v in load.videos:
@@ -77,8 +79,8 @@ def write_long_files(out: Path, load, scheme, folds) -> dict[str, str]:
     # the types the annotation covers (CAS(ME)^3 from its label file: micro only): the report scores only these
     atomic_write_text(out / rf.TRUTH_TYPES, "".join(f"{t}\n" for t in load.types))
     rf.write_csv(out / rf.VIDEOS, rf.VIDEOS_COLUMNS,
-                 [[v.video, v.subject, assignment[v.video], f"{v.fps:.6f}", v.frames[0][0], v.frames[-1][0], v.n_frames]
-                  for v in load.videos])
+                 [[v.video, v.subject, assignment[v.video], six_decimals(v.fps), v.frames[0][0], v.frames[-1][0],
+                   v.n_frames] for v in load.videos])
     return assignment
 
 
@@ -131,11 +133,10 @@ def _recognise(predictor, video, intervals) -> list:
 
 def _spots_rows(video, intervals, classes) -> list[list]:
     """spots.csv's rows (``rf.spots_columns(classes)``): a p_<class> cell per class, as intervals.csv has them."""
-    def p(i, c):
-        return "" if not i.probabilities or c not in i.probabilities else f"{i.probabilities[c]:.6f}"
+    from ..spotting.intervals import six_decimals
 
     return [[video.video, video.subject, i.onset, "" if i.apex is None else i.apex, i.offset, i.type,
-             "" if i.score is None else f"{i.score:.6f}", i.label or "", *(p(i, c) for c in classes)]
+             six_decimals(i.score), i.label or "", *(six_decimals((i.probabilities or {}).get(c)) for c in classes)]
             for i in intervals]
 
 
