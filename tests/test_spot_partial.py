@@ -146,6 +146,9 @@ def test_ctrl_c_and_sigterm_finish_the_frame_save_it_and_stop(recordings, refere
     # the test sets Python's own handler, as an interactive terminal gives, and puts back what it found.
     found = signal.signal(signal.SIGINT, signal.default_int_handler)
     request.addfinalizer(lambda: signal.signal(signal.SIGINT, found))
+    if signum == getattr(signal, "SIGHUP", None):  # likewise SIGHUP, ignored for a run under nohup
+        found_hup = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        request.addfinalizer(lambda: signal.signal(signal.SIGHUP, found_hup))
 
     def measure_and_signal(state, pos, *args):
         if pos == 60:
