@@ -333,12 +333,18 @@ def stop_note() -> str:
         note = f"{d['folds_finished']}/{d['folds_total']} folds finished"
         if d["fold"] is not None and d["epochs"]:
             if s.saved_epoch:
-                at = time.strftime("%H:%M", time.localtime(s.saved_at)) if s.saved_at else "?"
-                note += f"; {d['fold']} resumes from epoch {s.saved_epoch + 1}/{d['epochs']} (saved at {at})"
+                note += "; " + resumes_from(d["fold"], s.saved_epoch, d["epochs"], s.saved_at, unknown="?")
             else:
                 note += f"; {d['fold']} starts again from epoch 1/{d['epochs']} (no resume state saved yet)"
         return note
     return ""
+
+
+def resumes_from(label: str, epoch: int, epochs: int, saved_at: float | None, *, unknown: str = "") -> str:
+    """``LABEL resumes from epoch E/EE (saved at HH:MM)``: the stop line's and the rerun's words for a fold whose
+    resume state holds ``epoch``; without ``saved_at`` the time is ``unknown`` (nothing when empty)."""
+    clock = time.strftime("%H:%M", time.localtime(saved_at)) if saved_at else unknown
+    return f"{label} resumes from epoch {epoch + 1}/{epochs}" + (f" (saved at {clock})" if clock else "")
 
 
 def read_status(folder: str | Path) -> dict | None:

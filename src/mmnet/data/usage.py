@@ -156,7 +156,10 @@ def emptied_classes(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
                     left_out: Sequence[tuple[str, str]]) -> list[str]:
     """The scheme's classes whose every annotated sample is among the problems ``left_out`` (``classes_left``'s
     refusal; the class coverage warning is for classes no sample is annotated with)."""
-    dropped = _dropped(load, scheme, left_out)
+    return _emptied(scheme, kept, _dropped(load, scheme, left_out))
+
+
+def _emptied(scheme: LabelScheme, kept: Sequence[int], dropped: list) -> list[str]:
     held = {c for i, c in enumerate(scheme.classes) if i in set(kept)}
     return [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
 
@@ -171,7 +174,7 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     by_id = {s.sample_id: s for s in load.samples + load.excluded}
     dropped = _dropped(load, scheme, left_out)
     held = [c for i, c in enumerate(scheme.classes) if i in set(kept)]
-    emptied = emptied_classes(load, scheme, kept, left_out)
+    emptied = _emptied(scheme, kept, dropped)  # (the samples left out, gathered once)
     if not emptied and len(held) >= 2:
         return None
     two = ("no class has a usable sample left" if not held else f"only {held[0]} has usable samples left: MMNet needs "

@@ -211,11 +211,10 @@ def _say_resume(label: str, fold_dir: Path, epoch: int, epochs: int) -> None:
         listed = len((fold_dir / rf.HISTORY).read_text(encoding="utf-8").splitlines()) - 1
     except OSError:
         listed = epoch
-    at = "" if mtime is None else f" (saved at {time.strftime('%H:%M', time.localtime(mtime))})"
     lost = f"epoch {listed}" if listed == epoch + 1 else f"epochs {epoch + 1}-{listed}"
     again = f"; {lost} of the stopped start {'is' if listed == epoch + 1 else 'are'} trained again" \
         if listed > epoch else ""
-    write_line(f"{label} resumes from epoch {epoch + 1}/{epochs}{at}{again}")
+    write_line(run_log.resumes_from(label, epoch, epochs, mtime) + again)
 
 
 def _global_rng(device: torch.device) -> dict:
