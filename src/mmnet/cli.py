@@ -31,13 +31,21 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from .errors import HungUp, MMNetError, Terminated, is_out_of_memory
-from .version import __version__
-
 # The exit codes of the docstring's table (EXIT_USAGE is argparse's own, see _Parser).
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
-EXIT_HUNG_UP = 129
-
+from .errors import (
+    EXIT_ERROR,
+    EXIT_HUNG_UP,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,  # noqa: F401 - importable as mmnet.cli.EXIT_OK, like the others
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    HungUp,
+    MMNetError,
+    Terminated,
+    is_out_of_memory,
+)
+from .version import __version__
 
 # What "interrupted: ..." adds: before a command starts, and for a command whose module sets no INTERRUPTED.
 INTERRUPTED = "nothing was started"

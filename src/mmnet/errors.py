@@ -25,7 +25,21 @@ __all__ = [
     "is_out_of_memory",
     "Terminated",
     "HungUp",
+    "EXIT_OK",
+    "EXIT_INCOMPLETE",
+    "EXIT_USAGE",
+    "EXIT_ERROR",
+    "EXIT_HUNG_UP",
+    "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
+    "EXIT_STOPPED",
 ]
+
+# The commands' exit codes (the table of cli's docstring; EXIT_USAGE is argparse's own), here for cli and the run
+# log alike.
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
+EXIT_HUNG_UP = 129
+EXIT_STOPPED = (EXIT_HUNG_UP, EXIT_INTERRUPTED, EXIT_TERMINATED)  # a signal stopped it: finished work kept
 
 
 class Terminated(KeyboardInterrupt):

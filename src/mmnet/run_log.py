@@ -26,6 +26,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import (
+    EXIT_ERROR,
+    EXIT_HUNG_UP,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STOPPED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+)
 from .processes import process_alive
 from .utils import local_timestamp
 
@@ -37,8 +47,8 @@ LOG = "mmnet.log"
 STATUS = "status.json"
 STATUS_EVERY_S = 5.0  # status.json at most this often on epochs (each write is fsynced); folds always
 #: the reason written after an exit code (docs/cli.md lists the codes)
-EXIT_REASONS = {0: "done", 1: "incomplete", 2: "usage error", 3: "error", 129: "SIGHUP", 130: "SIGINT",
-                143: "SIGTERM"}
+EXIT_REASONS = {EXIT_OK: "done", EXIT_INCOMPLETE: "incomplete", EXIT_USAGE: "usage error", EXIT_ERROR: "error",
+                EXIT_HUNG_UP: "SIGHUP", EXIT_INTERRUPTED: "SIGINT", EXIT_TERMINATED: "SIGTERM"}
 
 _project_log = logging.getLogger("mmnet")
 
@@ -206,7 +216,7 @@ def _close(scope: dict) -> None:
         if run.status is not None and run.status.live:
             d = run.status.data
             d["exit_code"] = code
-            d["state"] = ("done" if code == 0 else "interrupted" if code in (129, 130, 143) else "failed")
+            d["state"] = ("done" if code == EXIT_OK else "interrupted" if code in EXIT_STOPPED else "failed")
             if run.status.submitted and code == 0:
                 d["state"] = "submitted"
             if code not in (0, None) and d["last_error"] is None and scope.get("why"):
