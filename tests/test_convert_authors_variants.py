@@ -54,6 +54,7 @@ def test_the_authors_3class_checkpoint_is_not_named_with_the_5class_names(tmp_pa
     model = MMNet.from_pretrained(tmp_path / "out")
     saved = torch.load(path, weights_only=True)
     assert model.config.num_classes == 3 and model.config.pc_depth == 3
+    assert model.config.pc_drop_path == 0.3  # as the authors trained it: model.train() goes on the same way
     torch.testing.assert_close(model.head.weight, saved["main_branch.fc.weight"][:3])
     torch.testing.assert_close(model.head.bias, saved["main_branch.fc.bias"][:3])
 

@@ -120,6 +120,8 @@ def infer_official_config(state_dict: dict[str, Tensor], **overrides) -> MMNetCo
                                   "(outputs, inputs) matrix belongs.")
     depth = 1 + max(int(m.group(1)) for k in sd if (m := re.match(r"^vit_pos\.blocks\.(\d+)\.", k)))
     values = {"num_classes": head.shape[0], "pc_depth": depth, "pc_mlp_ratio": fc1.shape[0] / fc1.shape[1]}
+    if (depth, values["pc_mlp_ratio"]) == (3, 2.0):  # the authors' 3-class layout, trained with drop-path 0.3:
+        values["pc_drop_path"] = 0.3  # weights cannot show it, and model.train() should go on as they trained
     try:
         MMNetConfig(**values)
     except ConfigError as exc:  # e.g. a one-output head: no classifier
