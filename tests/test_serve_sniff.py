@@ -16,10 +16,11 @@ av = pytest.importorskip("av")
 
 from mmnet.serve import create_app  # noqa: E402
 from mmnet.serve.sniff import looks_like, video_container  # noqa: E402
-from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
+from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames, zip_bytes  # noqa: E402
 
 DECODER_WORDS = ("moov", "errno", "invalid data", "last error log", "mov,mp4")
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog>> endobj\n" * 20
+ZIP = zip_bytes(synth_frames(n=3, apex=1))
 DAMAGED_MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8  # an MP4's first box, then nothing of one
 
 
@@ -35,6 +36,8 @@ def client(predictor):
     ("paper.mp4", PDF, "looks like a PDF document"),  # renamed
     ("page.mov", b"<!DOCTYPE html>\n<html><body>saved page</body></html>\n", "looks like a web page (HTML)"),
     ("noise.avi", bytes(range(256)) * 8, "is in no video format this server reads"),
+    ("frames.zip", ZIP[: len(ZIP) // 2],  # a zip whose copy was cut short
+     "looks like a zip archive cut short or damaged (its index, at its end, cannot be read)"),
 ])
 def test_a_file_that_is_no_video_is_told_what_it_looks_like_and_what_to_upload(client, endpoint, kind, name, data,
                                                                                what):

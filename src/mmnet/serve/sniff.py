@@ -33,6 +33,7 @@ _OTHERS: tuple[tuple[bytes, int, str], ...] = (
     (b"8BPS", 0, "a Photoshop image"),
     (b"ID3", 0, "a sound file (MP3), without video"), (b"fLaC", 0, "a sound file (FLAC), without video"),
     (b"#!AMR", 0, "a sound file (AMR), without video"),
+    (b"PK\x03\x04", 0, "a zip archive cut short or damaged (its index, at its end, cannot be read)"),
     (b"\x1f\x8b", 0, "a gzip archive"), (b"BZh", 0, "a bzip2 archive"), (b"\xfd7zXZ\x00", 0, "an xz archive"),
     (b"7z\xbc\xaf\x27\x1c", 0, "a 7-Zip archive"), (b"Rar!\x1a\x07", 0, "a RAR archive"),
     (b"ustar", 257, "a tar archive"),
