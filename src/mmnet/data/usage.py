@@ -166,6 +166,9 @@ def _emptied(scheme: LabelScheme, kept: Sequence[int], dropped: list) -> list[st
     return [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
 
 
+_LISTED = "`mmnet check-data` lists every one"  # where the samples a refusal leaves unnamed are
+
+
 def compact_reason(reason: str, examples: int = 2) -> str:
     """A sample's reason (``plan_usage``'s "[check] message; [check] message ...") with each kind of problem said
     once: how many, the first ``examples`` of them and the remedy they share (a clip of 500 broken frames in a
@@ -191,8 +194,7 @@ def compact_reason(reason: str, examples: int = 2) -> str:
     return "; ".join(said)
 
 
-def describe_samples(lost: list[tuple[str, str, Sample]], limit: int = 10,
-                     listed: str = "`mmnet check-data` lists every one") -> str:
+def describe_samples(lost: list[tuple[str, str, Sample]], limit: int = 10, listed: str = _LISTED) -> str:
     """Samples left out, one line each (their table row, their problems compacted by ``compact_reason``), at
     most ``limit`` of them; ``listed`` says where the others are."""
     lines = []
@@ -205,7 +207,7 @@ def describe_samples(lost: list[tuple[str, str, Sample]], limit: int = 10,
 
 
 def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
-                 left_out: Sequence[tuple[str, str]], listed: str = "`mmnet check-data` lists every one") -> str | None:
+                 left_out: Sequence[tuple[str, str]], listed: str = _LISTED) -> str | None:
     """Why training cannot go on with the samples kept (their class indices ``kept``) once the problems in
     ``left_out`` (sample id, reason) were skipped: a class of the scheme whose every annotated sample was left out
     for a problem, or fewer than two classes with a sample (MMNet needs two, as ``label_maps.one_class`` says); the
