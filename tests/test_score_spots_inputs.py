@@ -175,6 +175,18 @@ def test_per_video_counts_and_the_megc2020_log(tmp_path, capsys):
     assert ["v2", "micro", "0", "1", "0"] in [line.split() for line in table]
 
 
+def test_a_video_id_with_a_space_is_written_in_the_megc2020_log_as_one_column_and_said(tmp_path, capsys):
+    # the log's columns are split at whitespace (MEGC2020's scorers, read_megc2020_log): 'P01 rec 1' was three
+    truth = _write(tmp_path / "truth.csv", "vid,onset,offset,type\nP01 rec 1,10,20,me\nP02\trec,,,\n")
+    spots = _write(tmp_path / "spots.csv", "vid,onset,offset,type,score\nP01 rec 1,10,20,me,1\nP02\trec,5,9,me,1\n")
+    log = tmp_path / "out.log"
+    _, err = _json(capsys, truth, spots, "--log", log)
+    lines = read_megc2020_log(log)
+    assert [(x.video, x.pred_onset, x.outcome) for x in lines] == [("P01_rec_1", 10, "TP"), ("P02_rec", 5, "FP")]
+    assert ("note: the MEGC2020 log separates its columns by spaces: 2 video id(s) with a space or a tab are written "
+            "there with '_' in place of each run of them ('P01 rec 1', 'P02\\trec')") in " ".join(err.split()), err
+
+
 def test_help_says_which_frame_numbers_the_truth_uses(capsys):
     with pytest.raises(SystemExit):
         main(["score-spots", "--help"])

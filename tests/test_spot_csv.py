@@ -151,6 +151,20 @@ def test_spot_out_writes_a_megc_csv_that_score_spots_pools_over_recordings(tmp_p
     assert main(["spot", str(tmp_path / "15_0101.mp4"), "--no-progress", "--out", str(tmp_path / "x"),
                  "--video-id", "a,b"]) == 3
     assert "--video-id cannot name the video" in capsys.readouterr().err
+    # an id with a space: MEGC's ids hold none, and the MEGC2020 log splits its columns at whitespace
+    assert main(["spot", str(tmp_path / "15_0101.mp4"), "--no-progress", "--out", str(tmp_path / "x"),
+                 "--video-id", "P01 session 2"]) == 3
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--video-id 'P01 session 2' cannot name the video in spotting.csv: it holds a space or a tab" in err, err
+    assert "Give another with --video-id (e.g. --video-id P01_session_2" in err and "rename the recording" in err
+    spaced = tmp_path / "my recording.mp4"
+    spaced.write_bytes(b"a recording")
+    assert main(["spot", str(spaced), "--no-progress", "--out", str(tmp_path / "y")]) == 3  # the default id too
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the recording's name ('my recording') cannot name the video in spotting.csv" in err, err
+    assert "--video-id my_recording" in err and not (tmp_path / "y" / "spotting.csv").exists()
+    assert main(["spot", str(spaced), "--no-progress", "--out", str(tmp_path / "y"), "--video-id", "rec1"]) == 0
+    assert (tmp_path / "y" / "spotting.csv").read_text().splitlines()[1].startswith("rec1,")
 
 
 def test_spot_json_says_which_recording_and_software_gave_its_intervals(tmp_path, monkeypatch, capsys):

@@ -54,6 +54,9 @@ def test_spot_checkpoint_out_writes_str_csv_with_the_megc_frames(tmp_path, faked
     assert main(["spot", str(video), "--no-progress", "--out", str(out), "--checkpoint", str(tmp_path),
                  "--subject", "a,b"]) == 3
     assert "--subject cannot name the subject in str.csv" in capsys.readouterr().err
+    assert main(["spot", str(video), "--no-progress", "--out", str(out), "--checkpoint", str(tmp_path),
+                 "--subject", "dz w"]) == 3
+    assert "--subject 'dz w' cannot name the subject in str.csv: it holds a space" in capsys.readouterr().err
 
 
 def test_default_video_id_follows_the_datasets_id_rules(tmp_path):

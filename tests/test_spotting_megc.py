@@ -274,6 +274,16 @@ def test_megc2020_log_layout_and_round_trip(tmp_path):
     assert sum(x.outcome == "FN" for x in back) == r.counts["overall"].fn
 
 
+def test_a_video_id_with_whitespace_is_one_column_of_the_megc2020_log(tmp_path):
+    # its columns are split at whitespace: 'P01/rec 1' was two columns, a line neither scorer could read
+    r = evaluate_spotting({"P01/rec 1": [me(10, 20)], " P02\trec ": []}, {"P01/rec 1": [me(10, 20)],
+                                                                          " P02\trec ": [me(5, 9)]})
+    text = format_megc2020_log([(0, r.pairs)])
+    assert [line.split()[0] for line in text.splitlines()[1:]] == ["P01/rec_1", "P02_rec"]
+    back = read_megc2020_log(write_megc2020_log(tmp_path / "log.txt", [(0, r.pairs)]))
+    assert [(x.video, x.outcome) for x in back] == [("P01/rec_1", "TP"), ("P02_rec", "FP")]
+
+
 def test_spotting_and_str_csv_round_trip(tmp_path):
     preds = {"006_1": [me(30, 100, "negative", 0.75), mae(1, 900)], "15_0101": []}
     back = read_spotting_csv(write_spotting_csv(tmp_path / "s.csv", preds, scores=True))

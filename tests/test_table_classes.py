@@ -129,8 +129,8 @@ def test_skipping_every_clip_of_a_class_stops_training_naming_the_class_rows_and
     table = root / "annotations.csv"
     assert (f"class(es) surprise of scheme table have no usable sample left: every one of their 3 annotated sample(s), "
             f"row(s) 4, 7, 10 of '{table}' has a problem, and data.on_bad_sample=skip leaves them out:") in err
-    for clip in ("P01/P01/c3", "P02/P02/c3", "P03/P03/c3"):
-        assert f"- table/{clip}: [" in err
+    for clip, row in (("P01/P01/c3", 4), ("P02/P02/c3", 7), ("P03/P03/c3", 10)):
+        assert f"- table/{clip} (row {row}): " in err
     assert "averaged over all 3 classes, would count its F1 and recall as 0" in err
     suggested = "anger=anger, happiness=happiness, surprise=-"
     assert f"Fix these samples (the files or cells named), or train without it: a label map leaving their labels " \
@@ -138,10 +138,12 @@ def test_skipping_every_clip_of_a_class_stops_training_naming_the_class_rows_and
     assert not (out / "seed-0").exists()  # stopped before any fold
     # check-data says the same under skip, and exits 1
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
-    said = " ".join(capsys.readouterr().out.split())
-    assert "error: mmnet train stops: class(es) surprise of scheme table" in said
+    out, err = capsys.readouterr()
+    said, err = " ".join(out.split()), " ".join(err.split())
+    assert err.startswith("error: mmnet train stops: class(es) surprise of scheme table")  # an error: on stderr
+    assert "mmnet train stops" not in said  # the report alone on stdout
     assert "scheme table: training stops: skipping leaves a class without a sample" in said  # not "N used"
-    assert "have no sample:" not in said  # the refusal alone: the coverage warning is for classes never annotated
+    assert "have no sample:" not in said + err  # the refusal alone: the coverage warning is for classes never annotated
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["training_stops"] and "surprise" in data["classes_left"]
@@ -173,11 +175,60 @@ def test_the_refusals_fix_names_one_sample_or_many_and_one_class_or_many(tmp_pat
     # a second class emptied too (its clip's folder is missing): two classes, four samples
     table.write_text("\n".join([*rows, "P01,P01/c9,1,5,surprise"]) + "\n", encoding="utf-8")
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
-    said = " ".join(capsys.readouterr().out.split())
+    said = " ".join(capsys.readouterr().err.split())
     assert "class(es) happiness, surprise of scheme table have no usable sample left" in said
     assert "Fix these samples (the files or cells named) so that they can be used." in said
     # one class of one sample
     table.write_text("\n".join([r for r in rows if not r.startswith(("P02", "P03"))]) + "\n", encoding="utf-8")
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
-    said = " ".join(capsys.readouterr().out.split())
+    said = " ".join(capsys.readouterr().err.split())
     assert "Fix this sample (the files or cells named) so that it can be used." in said
+
+
+def test_the_refusal_names_each_sample_left_out_in_a_line_and_the_first_ten(tmp_path, capsys):
+    # twelve clips of 40 broken frames each: the refusal listed all 480 frames, on stdout beside the report
+    root, rows = tmp_path / "lab", []
+    for k in range(1, 13):
+        p = f"P{k:02d}"
+        for c, emotion in ((1, "anger"), (2, "surprise"), (3, "happiness")):
+            if emotion != "happiness":
+                write_frames(root / p / f"c{c}", range(1, 11), "frame_{:04d}.jpg".format)
+            else:
+                (root / p / "c3").mkdir(parents=True)
+                for n in range(1, 41):
+                    (root / p / "c3" / f"frame_{n:04d}.jpg").write_text("not an image")
+            rows.append(f"{p},{p}/c{c},1,5,{emotion}")
+    (root / "annotations.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
+    out, err = capsys.readouterr()
+    assert "frame_0040.jpg" in out and "mmnet train stops" not in out  # the report lists every frame
+    assert err.startswith("\nerror: mmnet train stops: class(es) happiness of scheme table have no usable sample")
+    listed = [line for line in err.splitlines() if line.startswith("  - ")]
+    assert len(listed) == 10, err
+    assert listed[0] == ("  - table/P01/P01/c3 (row 4): [frame_unreadable] 40 frame files, e.g. frame 1 "
+                         "'frame_0001.jpg' is not an image (text or damaged data under an image name), frame 2 "
+                         "'frame_0002.jpg' is not an image (text or damaged data under an image name), and 38 more; "
+                         "replace or re-extract them"), listed[0]
+    assert "  ... and 2 more (the report above lists every one, as --json does)" in err
+    assert "frame_0003.jpg" not in err and len(err) < 4000, len(err)  # was 20 times longer
+    # `mmnet train` refuses alike, naming the samples as compactly
+    assert main(["train", "--dataset", "table", "--root", str(root), "--out", str(tmp_path / "run"),
+                 "--set", "data.on_bad_sample=skip", "--set", "train.epochs=1", "--set", "data.image_size=32"]) == 3
+    err = capsys.readouterr().err
+    assert listed[0] in err.splitlines() and "  ... and 2 more (`mmnet check-data` lists every one)" in err, err
+    assert "frame_0003.jpg" not in err
+
+
+def test_a_reason_says_each_kind_of_problem_once_with_its_count_and_first_examples():
+    from mmnet.data.usage import compact_reason
+
+    frames = [f"[frame_unreadable] frame {n} 'f{n}.jpg' is empty (0 bytes); replace or re-extract it"
+              for n in (1, 2, 3)]
+    size = "[frame_size] 1 frame(s) differ in size from the clip's 64x64: 9 (32x32); they would be stretched. Re-do"
+    assert compact_reason("; ".join([*frames, size])) == (
+        "[frame_unreadable] 3 frame files, e.g. frame 1 'f1.jpg' is empty (0 bytes), frame 2 'f2.jpg' is empty "
+        f"(0 bytes), and 1 more; replace or re-extract them; {size}")
+    assert compact_reason(frames[0]) == frames[0]  # one problem: as it was
+    assert compact_reason("no usable frames on disk") == "no usable frames on disk"
+    two = "[onset_after_apex] onset 9 is after apex 5; fix the row; [apex_unknown] apex '/'; fill it in"
+    assert compact_reason(two) == two  # kinds of one problem each: unchanged

@@ -136,7 +136,9 @@ def test_a_video_file_is_refused_with_how_to_extract_its_frames(tmp_path):
 
 def test_a_video_name_with_a_space_is_said_since_the_megc_log_could_not_be_read_back(tmp_path):
     root = _tree(tmp_path, ["P01,P01/rec 1,5,12,micro,,30"], folders={"P01/rec 1": range(1, 41)})
-    assert _issue(_load(root), "video_name_space").severity == "warning"
+    issue = _issue(_load(root), "video_name_space")
+    assert issue.severity == "warning" and "with '_' in their place" in issue.message
+    assert "`mmnet spot --out` refuses such an id (--video-id)" in issue.message
 
 
 def test_strict_raises_and_a_missing_table_or_column_says_the_layout(tmp_path):

@@ -21,6 +21,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..choices import BAD_SAMPLE_POLICIES, DATASETS, LONG_VIDEO_DATASETS
@@ -143,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     load.issues.extend(scheme_warnings(scheme, load.samples + load.excluded))  # as `mmnet train` logs them
     # a class that skipping leaves without a sample stops `mmnet train` (the classes trained are the scheme's)
     skipping = args.on_bad_sample == "skip" and usage.used
-    emptied = classes_left(load, scheme, [k for _, k in usage.used], usage.left_out) if skipping else None
+    where = "left_out and issues list every one" if args.json else "the report above lists every one, as --json does"
+    emptied = classes_left(load, scheme, [k for _, k in usage.used], usage.left_out, where) if skipping else None
     # classes that refusal names are not repeated in the coverage warning (no sample annotated: another case)
     refused = emptied_classes(load, scheme, [k for _, k in usage.used], usage.left_out) if skipping else []
     if args.json:
@@ -200,8 +202,8 @@ def run(args: argparse.Namespace) -> int:
     if usage.annotated and not usage.used:  # `mmnet train` would have nothing to train on, whatever the option
         print(f"\nerror: none of the {usage.annotated} annotated samples can be used for training")
         return 1
-    if emptied:
-        print(f"\nerror: mmnet train stops: {emptied}")
+    if emptied:  # an error, on stderr as the others: the report above stays on stdout
+        print(f"\nerror: mmnet train stops: {emptied}", file=sys.stderr)
         return 1
     return code
 

@@ -19,13 +19,20 @@ def write_log(path: Path, result, dataset: str | None) -> None:
     """The MEGC2020 log of the pairs (``megc_files``): the dataset line is --dataset's MEGC number, 0 without one."""
     from dataclasses import replace
 
-    from ..spotting.megc_files import DATASET_NUMBERS, write_megc2020_log
+    from ..spotting.megc_files import DATASET_NUMBERS, log_id, write_megc2020_log
 
     number = DATASET_NUMBERS[dataset] if dataset is not None else 0
     # the log's columns are split at spaces: an STR key is written subject/video
     write_megc2020_log(path, [(number, [replace(p, video=shown(p.video)) for p in result.pairs])])
+    videos = {shown(p.video) for p in result.pairs}
+    spaced = sorted(v for v in videos if log_id(v) != v)
     print(f"wrote {path} (MEGC2020 log, dataset line {number}"
           + (": no dataset number for a truth CSV" if dataset is None else "") + ")", file=sys.stderr)
+    if spaced:  # said, as the log's ids then differ from the files'
+        print(f"note: the MEGC2020 log separates its columns by spaces: {len(spaced)} video id(s) with a space or a "
+              f"tab are written there with '_' in place of each run of them ({', '.join(repr(v) for v in spaced[:3])}"
+              f"{' ...' if len(spaced) > 3 else ''}), as MEGC2020's scorers read one column; rename them in the "
+              "truth and prediction files for ids that are the same everywhere", file=sys.stderr)
 
 
 def report(result, rows: list[dict], str_result, warnings: list[str], *, as_json: bool, per_video: bool) -> None:

@@ -77,7 +77,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--video-id", default=None, metavar="ID",
                    help="the video's name in --out's spotting.csv and str.csv (MEGC layouts; default: the "
                         "recording's name, e.g. 006_1 for 006_1.mp4 or a folder 006_1, by the datasets' rules "
-                        "15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth and spNO.1_a for spNO.1/a/color)")
+                        "15_0101 for CAS(ME)^2's rawpic/s15/15_0101disgustingteeth and spNO.1_a for spNO.1/a/color); "
+                        "as MEGC's ids, without a space, comma or quote")
     p.add_argument("--subject", default=None, metavar="NAME",
                    help="the subject in --out's str.csv (written with --checkpoint; default: the subject as the "
                         "dataset loaders name it: s15 for CAS(ME)^2's 15_0101, else the video id's text before "

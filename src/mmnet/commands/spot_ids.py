@@ -4,6 +4,7 @@ of str.csv."""
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -39,13 +40,23 @@ def default_video_id(source: Path) -> str:
 def _named(value: str, given: str, what: str, option: str) -> str:
     """``value`` as an id of the MEGC CSVs, or a ConfigError saying which option to give instead. csv.writer would
     quote such an id and mmnet reads it back, but MEGC's scorers split each line on commas: they would read a
-    quoted id as other ids (or a row cut in two), and score the recording as a video the truth does not hold."""
+    quoted id as other ids (or a row cut in two), and score the recording as a video the truth does not hold. An id
+    with a space or a tab is refused too, not rewritten: MEGC's ids hold none, and the MEGC2020 log that scoring
+    these files writes (`mmnet score-spots --log`, MEGC2020's own scorers) splits its columns at whitespace; the
+    entrant chooses the id the files and the truth share."""
     from ..errors import ConfigError
 
     if not value.strip() or any(c in value for c in ',"\r\n'):
         raise ConfigError(f"{given} cannot name the {what}: it is empty or holds a comma, a quote or a line break, "
                           f"which MEGC's scorers (they split each line on commas) would not read back; give another "
                           f"with {option}.")
+    if any(c.isspace() for c in value):
+        shown = given if value in given else f"{given} {value!r}"  # a default id's description names it already
+        raise ConfigError(f"{shown} cannot name the {what}: it holds a space or a tab, which no MEGC id does; the "
+                          "MEGC2020 log (mmnet score-spots --log, and MEGC2020's scorers) separates its columns by "
+                          f"spaces and would read it as two. Give another with {option} (e.g. {option} "
+                          f"{shlex.quote('_'.join(value.split()))}, as the truth file names the recording), or "
+                          "rename the recording.")
     return value
 
 

@@ -258,10 +258,10 @@ def load_table_long(
         if video not in intervals:  # every row of it was left out (each with its error)
             issues.append(not_annotated(v.video_id, issues))
         if any(c.isspace() for c in video):
-            issues.append(Issue(v.video_id, "video_name_space", f"video '{video}' holds a space: the MEGC2020 log "
-                                "separates its columns by spaces, so its lines of this recording cannot be read back "
-                                "(spotting.csv and str.csv, which quote what needs it, can); renaming the folder "
-                                "avoids it", "warning"))
+            issues.append(Issue(v.video_id, "video_name_space", f"video '{video}' holds a space, which no MEGC id "
+                                "does: the MEGC2020 log separates its columns by spaces and writes it with '_' in "
+                                "their place (spotting.csv and str.csv keep it), and `mmnet spot --out` refuses such "
+                                "an id (--video-id); renaming the folder keeps one id everywhere", "warning"))
         if v.path.is_file():
             issues.append(Issue(v.video_id, "video_file", f"'{v.path}' is a file: a table-long recording is a folder "
                                 "of numbered frames; extract them, e.g. `mkdir FOLDER` then `ffmpeg -i FILE -q:v 2 "

@@ -24,6 +24,7 @@ than two classes, training stops naming the class and its samples left out (``cl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,7 +34,8 @@ from .label_maps import TABLE_SCHEME, is_label_map
 from .sample import Sample
 from .schemes import LabelScheme
 
-__all__ = ["Usage", "plan_usage", "describe_problems", "classes_left", "emptied_classes", "NEAREST_FIXES"]
+__all__ = ["Usage", "plan_usage", "describe_problems", "describe_samples", "compact_reason", "classes_left",
+           "emptied_classes", "NEAREST_FIXES"]
 
 #: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
 NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
@@ -164,13 +166,54 @@ def _emptied(scheme: LabelScheme, kept: Sequence[int], dropped: list) -> list[st
     return [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
 
 
+_LISTED = "`mmnet check-data` lists every one"  # where the samples a refusal leaves unnamed are
+
+
+def compact_reason(reason: str, examples: int = 2) -> str:
+    """A sample's reason (``plan_usage``'s "[check] message; [check] message ...") with each kind of problem said
+    once: how many, the first ``examples`` of them and the remedy they share (a clip of 500 broken frames in a
+    line, not 500)."""
+    kinds: dict[str, list[str]] = {}
+    for part in re.split(r"; (?=\[\w+\] )", reason):
+        check, _, message = part.partition("] ") if part.startswith("[") else ("", "", part)
+        kinds.setdefault(check[1:], []).append(message)
+    said = []
+    for check, messages in kinds.items():
+        tag = f"[{check}] " if check else ""
+        remedies = {m.rpartition("; ")[2] if "; " in m else None for m in messages}
+        remedy = remedies.pop() if len(messages) > 1 and len(remedies) == 1 else None
+        if remedy is None:
+            said.append(tag + "; ".join(messages[:examples]) + (f"; and {len(messages) - examples} more"
+                                                                  if len(messages) > examples else ""))
+            continue
+        shown = ", ".join(m.rpartition("; ")[0] for m in messages[:examples])
+        more = f", and {len(messages) - examples} more" if len(messages) > examples else ""
+        noun = "frame files" if check == "frame_unreadable" else "problems"
+        them = re.sub(r"\bit$", "them", remedy)  # "replace or re-extract it", said of them all
+        said.append(f"{tag}{len(messages)} {noun}, e.g. {shown}{more}; {them}")
+    return "; ".join(said)
+
+
+def describe_samples(lost: list[tuple[str, str, Sample]], limit: int = 10, listed: str = _LISTED) -> str:
+    """Samples left out, one line each (their table row, their problems compacted by ``compact_reason``), at
+    most ``limit`` of them; ``listed`` says where the others are."""
+    lines = []
+    for sid, why, sample in lost[:limit]:
+        row = sample.extra.get("row")
+        lines.append(f"  - {sid}{f' (row {row})' if row is not None else ''}: {compact_reason(why)}")
+    if len(lost) > limit:
+        lines.append(f"  ... and {len(lost) - limit} more ({listed})")
+    return "\n".join(lines)
+
+
 def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
-                 left_out: Sequence[tuple[str, str]]) -> str | None:
+                 left_out: Sequence[tuple[str, str]], listed: str = _LISTED) -> str | None:
     """Why training cannot go on with the samples kept (their class indices ``kept``) once the problems in
     ``left_out`` (sample id, reason) were skipped: a class of the scheme whose every annotated sample was left out
     for a problem, or fewer than two classes with a sample (MMNet needs two, as ``label_maps.one_class`` says); the
-    class, the file, the samples and what to do. None when neither. A class that no sample is annotated with is
-    ``class_coverage``'s warning, not this."""
+    class, the file, the samples (``describe_samples``; ``listed`` says where those it leaves out are listed) and
+    what to do. None when neither. A class that no sample is annotated with is ``class_coverage``'s warning, not
+    this."""
     by_id = {s.sample_id: s for s in load.samples + load.excluded}
     dropped = _dropped(load, scheme, left_out)
     held = [c for i, c in enumerate(scheme.classes) if i in set(kept)]
@@ -183,7 +226,7 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
         datasets = "+".join(sorted({s.dataset for s in by_id.values()}))
         return (f"scheme {scheme.name} of dataset {datasets}: {two}. Check the labels, or choose a scheme with two "
                 "classes or more that the data holds (data.scheme / --scheme).")
-    lost = [(sid, why) for sid, why, s in dropped if scheme.class_of(s) in emptied]
+    lost = [(sid, why, s) for sid, why, s in dropped if scheme.class_of(s) in emptied]
     rows = sorted({r for *_, s in dropped if scheme.class_of(s) in emptied and (r := s.extra.get("row")) is not None})
     where = (f", row(s) {', '.join(map(str, rows[:20]))}{' ...' if len(rows) > 20 else ''}" if rows else "") + (
         f" of '{load.annotation}'" if load.annotation is not None else "")
@@ -200,7 +243,7 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
         fix = f"Fix {these} (the files or cells named), or train without {them}: {_without(scheme, emptied)}."
     return (f"class(es) {', '.join(emptied)} of scheme {scheme.name} have no usable sample left: every one of their "
             f"{len(lost)} annotated sample(s){where} has a problem, and data.on_bad_sample=skip leaves them out:\n"
-            f"{describe_problems(lost)}\n{cost}{fix}")
+            f"{describe_samples(lost, listed=listed)}\n{cost}{fix}")
 
 
 def _without(scheme: LabelScheme, emptied: list[str]) -> str:

@@ -38,7 +38,8 @@ CODE_MEANINGS: dict[str, str] = {
     "upload_too_large": "413: the upload is larger than --max-upload-mb (or expands to more than allowed)",
     "too_many_entries": "413: the zip archive holds more entries than the server accepts",
     "too_many_pixels": "413: a frame has more pixels than the server accepts",
-    "unsupported_type": "415: the file is neither a video nor a zip of frames (an image, an animation, ...)",
+    "unsupported_type": "415: the file is neither a video nor a zip of frames (an image, an animation, a PDF, text, "
+                        "...), or a video whose first frame cannot be decoded",
     "undecodable": "422: the video or a frame cannot be decoded",
     "no_face": "422: no face was found where one is needed",
     "too_few_frames": "422: too few frames to analyse (a clip sent as a recording, or a recording without a face "

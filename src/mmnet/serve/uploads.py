@@ -4,9 +4,9 @@ Nothing the client sends is used as a path: the upload is written as ``upload.bi
 folder, and what it is comes from its content, never from its name. A zip archive is checked
 before anything is extracted (entry count, total and per-entry expansion ratio, absolute paths,
 ``..``, links) and only its images are written, under their base names, into ``frames/``; every
-image is opened with Pillow and its pixel count checked. Anything else must decode as a video
-(``mmnet.media.stream_video``; its first frame is decoded here). Every refusal is an
-``UploadError`` with the HTTP status to answer and a sentence a person can act on.
+image is opened with Pillow and its pixel count checked. Anything else must begin as a video container the
+server reads (``sniff``) and decode (``mmnet.media.stream_video``; its first frame is decoded here). Every
+refusal is an ``UploadError`` with the HTTP status to answer and a sentence a person can act on.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from ..errors import MMNetError
 from ..images import pixels_refused
 from ..media import IMAGE_SUFFIXES, animation_hint
 from .messages import for_web
+from .request_context import current_request_id, hidden_name, hide_in_line, of_request
+from .sniff import VIDEO_FORMATS, looks_like, read_head, video_container
 
 __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", "open_upload", "display_name",
            "attachment", "remove_folder", "is_no_room", "no_room"]
@@ -135,8 +137,8 @@ def too_large(limit_mb: float, kind: str) -> str:
 
 
 def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: str = "clip") -> Upload:
-    """Recognise an upload saved by ``save_upload`` by decoding it; UploadError when it is neither a video
-    nor a zip of frames.
+    """Recognise an upload saved by ``save_upload`` by its first bytes and by decoding it; UploadError when it
+    is neither a video nor a zip of frames.
     ``name`` is the upload's display name, for the conversion the refusal of an animation suggests and in the
     decoder's reason for refusing a video (in place of the server's path);
     ``kind`` ("clip" or "recording") what the client meant to send, as the refusals call it."""
@@ -151,7 +153,14 @@ def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: st
         needs = "at least the onset and the apex, " if kind == "clip" else ""
         raise UploadError(f"This is a single image, not a {kind}. Upload a video, or a zip of the {kind}'s frames "
                           f"({needs}numbered in their names, e.g. img1.png, img2.png).", 415)
-    return _open_video(path, limits, name, kind)
+    head = read_head(path)
+    container = video_container(head)
+    if container is None:  # not for the decoder, whose refusal ("moov atom not found") says nothing to a person
+        what = looks_like(head)
+        seems = f"it looks like {what}" if what else "it is in no video format this server reads"
+        raise UploadError(f"The {kind} '{name}' is neither a video nor a zip of its frames: {seems}. Upload a video "
+                          f"({VIDEO_FORMATS}) or a zip of the {kind}'s frames (img1.png, img2.png, ...).", 415)
+    return _open_video(path, limits, name, kind, container)
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
@@ -190,7 +199,7 @@ def _check_pixels(width: int, height: int, what: str, limits: UploadLimits) -> N
                           "too_many_pixels")
 
 
-def _open_video(path: Path, limits: UploadLimits, name: str, kind: str) -> Upload:
+def _open_video(path: Path, limits: UploadLimits, name: str, kind: str, container: str) -> Upload:
     from ..media import stream_video
 
     video = path.with_name("video" + _video_suffix(path))
@@ -200,11 +209,15 @@ def _open_video(path: Path, limits: UploadLimits, name: str, kind: str) -> Uploa
         first = next(frames)
     except MMNetError as exc:  # the decoder's reason (no video stream, a file cut short, ...) in the page's words
         reason = for_web(str(exc), path.parent, name, "video")
-        # a reason of its own (no video stream, an index missing) says it all; the decoder's bare refusal may be
-        # of a file that is no video at all
-        generic = any(words in str(exc) for words in (" cannot be decoded ", "holds no decodable video frame"))
-        lead = f"The file is neither a video that can be decoded nor a zip of the {kind}'s frames. " if generic else ""
-        raise UploadError(f"{lead}{reason}", 415) from None
+        # a reason of its own (no video stream, an index missing) says it all; the decoder's bare refusal (an
+        # errno, libav's last line) only in the server's log
+        if any(words in str(exc) for words in (" cannot be decoded ", "holds no decodable video frame")):
+            log.info("%sthe decoder refused an upload (%s): %s", of_request(current_request_id()),
+                     hidden_name(name), hide_in_line(reason, {name}))
+            reason = (f"The {kind} '{name}' begins as a video ({container}) but cannot be decoded: it seems damaged "
+                      "or cut short (an interrupted recording, copy or download). Copy it again in full or "
+                      f"re-encode it, or upload a zip of the {kind}'s frames.")
+        raise UploadError(reason, 415) from None
     finally:
         frames.close()
     height, width = first.image.shape[:2]

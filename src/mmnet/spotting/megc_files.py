@@ -6,7 +6,9 @@
   of no MEGC dataset), then one line per TP/FP/FN, columns aligned at 18, 26, 34 and 42 characters: video id,
   truth onset, truth offset, predicted onset, predicted offset, outcome; ``-`` where absent. Micro and macro
   lines of a video are merged and ordered by the predicted onset (the truth onset for an FN); the log has no type
-  column. Frame numbers are the dataset's own.
+  column. Frame numbers are the dataset's own. Its columns are separated by spaces, and MEGC2020's scorers (as
+  ``read_megc2020_log``) split each line at whitespace: an id holding a space or a tab is written with ``_`` in
+  its place (``log_id``), the only form that reads back as one column (MEGC's own ids hold none).
 * spotting CSV (MEGC2023 participants' submissions): ``vid,onset,offset,type`` with type ``me``/``mae``.
 * STR CSV (MEGC2024-2025, STRS-Metric): ``subject,video,onset,offset,emotion`` for truth and predictions.
 
@@ -46,6 +48,7 @@ __all__ = [
     "csv_reader",
     "STR_COLUMNS",
     "formula_ids_warning",
+    "log_id",
 ]
 
 #: Long-video dataset -> the MEGC2020 log's dataset number. 1 and 2 are MEGC2020's; MEGC defines none for
@@ -87,12 +90,17 @@ def format_megc2020_log(sections: Iterable[tuple[int, Sequence[Pair]]]) -> str:
             for p in sorted(items, key=_sort_key):
                 t = (p.truth.onset, p.truth.offset) if p.truth is not None else ("-", "-")
                 q = (p.prediction.onset, p.prediction.offset) if p.prediction is not None else ("-", "-")
-                line = f"{video}   {t[0]}"
+                line = f"{log_id(video)}   {t[0]}"
                 for width, value in zip(_COLUMNS, (t[1], q[0], q[1], p.outcome)):
                     line = line.ljust(width) if len(line) < width else line + " "
                     line += str(value)
                 lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def log_id(video: Hashable) -> str:
+    """A video id as the MEGC2020 log writes it: each run of whitespace as one ``_`` (see the module docstring)."""
+    return "_".join(str(video).split())
 
 
 def write_megc2020_log(path: str | Path, sections: Iterable[tuple[int, Sequence[Pair]]]) -> Path:
