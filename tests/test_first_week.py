@@ -428,6 +428,21 @@ def test_bootstrap_says_what_it_installs_and_has_a_lean_mode():
     assert "MMNET_EXTRAS=core bash scripts/bootstrap.sh" in readme and "`face` for `prepare`" in readme
     # the README writes `mmnet ...` after the bootstrap's `.venv/bin/mmnet demo`: it says how that works
     assert "source .venv/bin/activate" in readme
+    # the extras a class installs, and the Windows command (which lacked serve: the web page did not start), name
+    # extras that exist, and the set the README offers for a class installs as the bootstrap says
+    import re
+
+    table = (repo / "pyproject.toml").read_text().split("[project.optional-dependencies]")[1].split("\n[")[0]
+    extras = set(re.findall(r"^(\w+) = \[", table, flags=re.M))
+    assert {"dev", "face", "video", "serve"} <= extras, extras
+    named = re.findall(r"MMNET_EXTRAS=([\w,]+) bash", readme) + re.findall(r'-e "\.\[([\w,]+)\]"', readme)
+    assert named and all(set(n.split(",")) <= extras | {"core"} for n in named), named
+    windows = re.search(r'\.venv\\Scripts\\python -m pip install torch==[\d.]+ -e "\.\[([\w,]+)\]"', readme)
+    assert windows and {"face", "video", "serve"} <= set(windows.group(1).split(",")), windows
+    lab = subprocess.run(["bash", str(repo / "scripts" / "bootstrap.sh")], capture_output=True, text=True,
+                         env={**env, "MMNET_EXTRAS": "face,video,serve"}, check=True).stdout
+    assert "MMNET_EXTRAS=face,video,serve bash scripts/bootstrap.sh" in readme
+    assert "would install .[face,video,serve]; nothing installed" in lab and "extra ray" not in lab
 
 
 def test_public_names_are_visible_to_type_checkers_and_import_stays_light():

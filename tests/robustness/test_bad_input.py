@@ -280,6 +280,7 @@ def test_trained_folds_without_config_yaml_are_not_reused_under_another_config(t
 
 
 @pytest.mark.parametrize("argv, needle", [(["--port", "99999"], "at most 65535"),
+                                          (["--port", "-1"], "--port must be >= 0 (0: a free port"),
                                           (["--max-upload-mb", "nan"], "finite and > 0"),
                                           (["--result-ttl", "inf"], "finite and > 0"),
                                           (["--max-results", "0"], "--max-results must be >= 1"),
@@ -302,7 +303,7 @@ def test_serve_on_a_busy_port_is_named_before_the_url_is_printed(tmp_path, capsy
         busy.listen(1)
         port = busy.getsockname()[1]
         code, out, err = cli(capsys, "serve", "--checkpoint", ckpt, "--host", "127.0.0.1", "--port", str(port))
-    assert_named_error(code, err, f"127.0.0.1:{port}", "--port", "another program")
+    assert_named_error(code, err, f"127.0.0.1:{port}", "--port", "another program", "--port 0")
     assert "open http" not in out
 
 

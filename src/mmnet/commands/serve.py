@@ -5,6 +5,7 @@ Examples:
   mmnet serve                      (a model saved by `mmnet demo --set train.save_models=true`)
   mmnet serve --checkpoint MODEL --spotter-model spotter.pt   (recordings spotted by a trained spotter)
   mmnet serve --token auto         (a login: for a computer others have accounts on)
+  mmnet serve --port 0 --token auto   (a free port the system picks, printed: one server each on a shared machine)
   mmnet serve --host 0.0.0.0 --token auto --max-upload-mb 500
                                    (reachable from the network, unencrypted: only behind a TLS reverse
                                     proxy, docs/serve.md "Shared servers")
@@ -40,7 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="let pages of this origin (scheme://host:port, e.g. http://localhost:5173) call the API "
                         "from a browser (CORS); repeat for more. Other origins stay refused; '*' is not accepted")
-    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="port (default: 8000); 0: a free port the system picks, printed in the address to open")
     p.add_argument("--token", default=None, metavar="auto|TOKEN",
                    help="require an access token of every API request but /api/health: 'auto' makes a random one, "
                         "printed in the address to open; scripts send 'Authorization: Bearer TOKEN'. A TOKEN "
@@ -93,27 +95,33 @@ def resolve_checkpoint(checkpoint: Path | None, search: Path) -> Path:
     return found
 
 
-def check_port_free(host: str, port: int) -> None:
-    """ConfigError when ``host:port`` cannot be listened on (uvicorn would fail after mmnet printed its URL)."""
+def check_port_free(host: str, port: int):
+    """The socket bound to ``host:port``, which the server then listens on: held from before the model loads, so
+    that the port printed is the one served (port 0: the free port the system picked, read back from the socket).
+    ConfigError when it cannot be bound (uvicorn would fail after mmnet printed its URL)."""
     import socket
 
     from ..errors import ConfigError
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is free
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            import errno
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is free
+    if family == socket.AF_INET6:  # as asyncio binds it: '::' is IPv6 only, as when uvicorn bound it
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        import errno
 
-            why = {errno.EADDRINUSE: "another program (an earlier mmnet serve?) uses that port; stop it, or choose "
-                                     "another with --port",
-                   errno.EACCES: "this user may not use that port (below 1024 needs administrator rights); choose "
-                                 "another with --port, e.g. 8000",
-                   }.get(exc.errno, "--host is not an address of this computer: use 127.0.0.1 (this computer only) "
-                                    "or 0.0.0.0 (every network interface)")
-            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): {why}.") from None
+        sock.close()
+        why = {errno.EADDRINUSE: "another program (an earlier mmnet serve?) uses that port; stop it, or choose "
+                                 "another with --port, or --port 0 for a free one the system picks",
+               errno.EACCES: "this user may not use that port (below 1024 needs administrator rights); choose "
+                             "another with --port, e.g. 8000, or --port 0 for a free one the system picks",
+               }.get(exc.errno, "--host is not an address of this computer: use 127.0.0.1 (this computer only) "
+                                "or 0.0.0.0 (every network interface)")
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): {why}.") from None
+    return sock
 
 
 def require_serve_extra() -> None:
@@ -131,12 +139,14 @@ def require_serve_extra() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from .common import check_device_argument, footage_aligner, load_predictor, say_step
+    from .common import check_device_argument, say_step
 
     check_device_argument(args)
-    for name in ("port", "workers", "max_results"):
+    for name in ("workers", "max_results"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.port < 0:
+        raise ConfigError(f"--port must be >= 0 (0: a free port the system picks), got {args.port}")
     if args.port > 65535:
         raise ConfigError(f"--port must be at most 65535, got {args.port}")
     if (args.queue < 0 or not 0 < args.max_upload_mb < float("inf") or not 0 < args.result_ttl < float("inf")
@@ -147,15 +157,8 @@ def run(args: argparse.Namespace) -> int:
                           "--job-timeout, --max-results-mb finite and > 0.")
     say_step("starting the server: loading FastAPI and PyTorch ...")
     require_serve_extra()  # the plain numbers above are said before fastapi, uvicorn and torch load (seconds)
-    from ..infer.alignment import alignment_of, choose_alignment, recorded_landmarks
-    from ..preprocess.landmarks import DEFAULT_LANDMARKS
-    from ..serve import ServeSettings, create_app
-    from ..serve.access import TOKEN_ENV, exposure_note, resolve_token
+    from ..serve.access import resolve_token
     from ..serve.cors import parse_allowed_origins
-    from ..serve.model_info import describe_checkpoint
-    from ..serve.server import serve
-    from ..serve.settings import listens_everywhere
-    from ..serve.upload_root import removed_message
 
     if args.threads is not None:
         if args.threads < 1:
@@ -165,7 +168,28 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     token = resolve_token(args.token, os.environ)
     allow_origins = parse_allowed_origins(args.allow_origin)  # a mistyped origin is said before the model loads
-    check_port_free(args.host, args.port)  # before the model loads and before the URL is printed
+    sock = check_port_free(args.host, args.port)  # before the model loads and before the URL is printed
+    try:
+        return _serve_on(sock, args, token, allow_origins)
+    finally:
+        if sock is not None:  # None: a test's stand-in for check_port_free
+            sock.close()
+
+
+def _serve_on(sock, args: argparse.Namespace, token: str | None, allow_origins) -> int:
+    """Load the model and serve it on ``sock`` (bound, not yet listening) until Ctrl+C or SIGTERM."""
+    from ..errors import ConfigError
+    from ..infer.alignment import alignment_of, choose_alignment, recorded_landmarks
+    from ..preprocess.landmarks import DEFAULT_LANDMARKS
+    from ..serve import ServeSettings, create_app
+    from ..serve.access import TOKEN_ENV, exposure_note
+    from ..serve.model_info import describe_checkpoint
+    from ..serve.server import serve
+    from ..serve.settings import listens_everywhere
+    from ..serve.upload_root import removed_message
+    from .common import footage_aligner, load_predictor
+
+    port = args.port if sock is None else sock.getsockname()[1]  # --port 0: the port the system picked
     checkpoint = resolve_checkpoint(args.checkpoint, Path.cwd())
     predictor = load_predictor(checkpoint, device=args.device)
     info = describe_checkpoint(checkpoint, predictor)
@@ -232,11 +256,11 @@ def run(args: argparse.Namespace) -> int:
     # the environment stays out of standard output (a journal, a nohup.out): whoever set it knows it
     from_env = token is not None and args.token is None
     fragment = f"#token=<the value of ${TOKEN_ENV}>" if from_env else f"#token={token}" if token else ""
-    print(f"open http://{shown}:{args.port}/{fragment} in a browser (API docs: /docs); Ctrl+C stops the server")
+    print(f"open http://{shown}:{port}/{fragment} in a browser (API docs: /docs); Ctrl+C stops the server")
     if note := exposure_note(args.host, token):
         print(note)
     sys.stdout.flush()
-    if not serve(app, host=args.host, port=args.port, shutdown_timeout_s=args.shutdown_timeout,
-                 access_log=args.access_log):
-        raise ConfigError(f"the server could not start on {args.host}:{args.port} (its log above says why).")
+    if not serve(app, host=args.host, port=port, shutdown_timeout_s=args.shutdown_timeout,
+                 access_log=args.access_log, sock=sock):
+        raise ConfigError(f"the server could not start on {args.host}:{port} (its log above says why).")
     return 0

@@ -66,12 +66,14 @@ def _log_to(logger: logging.Logger, stream: str, level: int) -> None:
         logger.addHandler(ServeLogHandler(stream))
 
 
-def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: bool = False) -> bool:
+def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: bool = False, sock=None) -> bool:
     """Serve ``app`` (``create_app``'s) until Ctrl+C or SIGTERM; False when it could not start.
 
     mmnet's lines (``mmnet.serve``: refusals, jobs, failures) go to standard error, timestamped
     (``request_log.ServeLogHandler``); ``access_log``: one line per request on standard output too (the app's
-    ``RequestLog``: client, request line, status, duration, request id; job ids and tokens left out)."""
+    ``RequestLog``: client, request line, status, duration, request id; job ids and tokens left out). ``sock``: a
+    socket already bound to ``host:port`` (`mmnet serve` binds it before the model loads), listened on instead of
+    binding again: with port 0 the port printed is the one served."""
     guarded = _AnswerWhenCutOff(app)
     config = uvicorn.Config(guarded, host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=shutdown_timeout_s)
@@ -87,7 +89,7 @@ def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: b
     server = StoppingServer(config, on_stop=stop)
     hung_up = _stop_on_hangup(server)
     try:
-        server.run()
+        server.run(sockets=None if sock is None else [sock])
     except KeyboardInterrupt:  # a second Ctrl+C, or the signal uvicorn raises again once it stopped (as uvicorn.run)
         pass
     finally:
