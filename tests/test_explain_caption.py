@@ -142,6 +142,10 @@ def test_the_command_prints_the_grad_cam_shares_and_its_deletion_check_or_skips_
     assert main(["explain", "--checkpoint", str(checkpoint), str(clip), "--out", str(out), "--dpi", "40"]) == 0
     line = next(t for t in capsys.readouterr().out.splitlines() if t.startswith("Grad-CAM: "))
     assert "motion branch" in line and "PC branch" in line and "deletion check: removing the motion" in line
+    # and what the numbers mean: the line gave them without saying whether the map can be trusted
+    assert line.endswith(("): the map points at the motion behind this prediction",
+                          ": the map does not clearly point at the motion behind this prediction")) or (
+        ": the map does not clearly point at the motion behind this prediction (removing" in line), line
     assert main(["explain", "--checkpoint", str(checkpoint), str(clip), "--out", str(out), "--dpi", "40",
                  "--no-deletion-check"]) == 0
     line = next(t for t in capsys.readouterr().out.splitlines() if t.startswith("Grad-CAM: "))

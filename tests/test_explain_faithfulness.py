@@ -8,6 +8,7 @@ branch, which reads the onset's appearance, cannot tell the classes apart: the d
 """
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from PIL import Image
 
 from mmnet import MMNet, synth
 from mmnet.infer import Predictor, explain_pair, render_explanation
-from mmnet.infer.attribution import cell_mask, deletion_check, gradcam_heading
+from mmnet.infer.attribution import cell_mask, deletion_check, deletion_verdict, faithful, gradcam_heading
 from mmnet.infer.explain_record import figure_record, save_maps
 from mmnet.infer.gradcam import cam_weights, channel_sum
 from mmnet.model import CheckpointInfo
@@ -174,9 +175,43 @@ def test_the_figure_and_its_record_give_the_shares_and_the_deletion_check(predic
     assert f"motion branch {m}, PC branch {p} of its positive attribution" in heading
     assert (f"deletion check: removing the motion in its top 2 of 16 cells lowers the score of {e.target_class} by"
             in heading)
+    assert heading.endswith(" ".join(deletion_verdict(e.deletion).split()))
     e.gradcam_shares = {"motion": -0.002, "pc": 1.002}  # a share just below zero is "0 %", never "-0 %"
     assert "motion branch 0 %, PC branch 100 % of its positive attribution" in gradcam_heading(e)
     e.deletion = None  # not measured: the figure says so
     fig = Figure()
     draw_explanation(fig, e)
     assert "not tested for faithfulness" in fig.subfigs[0]._suptitle.get_text().replace("\n", " ")
+
+
+def _heading(**drops) -> str:
+    d = {"cells": 2, "of": 16, "drop_random": 0.03, "drop_lowest": 0.01, **drops}
+    e = SimpleNamespace(target_class="others", label="others", gradcam_shares=None, deletion=d)
+    return gradcam_heading(e)
+
+
+def test_the_heading_says_whether_the_map_points_at_the_motion():
+    # the heading gave the deletion check's numbers, "lowers the score of others by -0.01" for a rise, and never
+    # whether they mean that the map can be trusted
+    raised = _heading(drop_top=-0.012)
+    assert ("deletion check: removing the motion in its top 2 of 16 cells raises the score of others by 0.01, in 2 "
+            "random cells lowers it by 0.03, in its 2 lowest lowers it by 0.01: the map does not clearly point at the "
+            "motion behind this prediction (removing the motion in its top cells lowers the score by no more than "
+            "0.006)") in raised
+    assert "by -" not in raised
+    assert _heading(drop_top=0.34, drop_random=0.05, drop_lowest=0.0).endswith(
+        "lowers the score of others by 0.34, in 2 random cells by 0.05, in its 2 lowest by 0.00: the map points at "
+        "the motion behind this prediction")
+    assert _heading(drop_top=0.09).endswith(  # 3 times the random drop, not more
+        "the map does not clearly point at the motion behind this prediction (removing the motion in its top cells "
+        "lowers the score no more than 3 times what removing it in random cells or in its lowest cells does)")
+    assert "random cells" not in _heading(drop_top=0.2, drop_random=None)  # no random draws: none said
+
+
+@pytest.mark.parametrize("top", [-0.02, 0.0, 0.006, 0.0061, 0.05, 0.0901, 0.2])
+@pytest.mark.parametrize("random, lowest", [(0.0, 0.0), (0.03, 0.0), (0.0, 0.03), (-0.01, 0.002), (None, 0.01)])
+def test_the_verdict_follows_the_documented_rule(top, random, lowest):
+    d = {"drop_top": top, "drop_random": random, "drop_lowest": lowest}
+    rule = top > 3 * max(x for x in (random, lowest, 0.002) if x is not None)  # docs/inference.md, as _faithful
+    assert faithful(d) is rule
+    assert deletion_verdict(d).startswith("the map points at" if rule else "the map does not clearly point at")

@@ -10,6 +10,7 @@ from mmnet.cli import main
 from mmnet.report import REPORT_FILES, RunFolderError, build_report, compute_report, format_results_table, summarize_run
 from mmnet.report.metrics import accuracy, uar, uf1
 from mmnet.report.selection import OPTIMISTIC_LABEL, PAPER_KEY
+from mmnet.report.verdict import TRAIN_CONTROL, chance_verdict
 
 from .fake_runs import make_samples, write_run
 
@@ -198,7 +199,13 @@ def test_cli_report(tmp_path, capsys):
     assert main(["report", str(run), "--selection", "paper"]) == 0
     out = capsys.readouterr().out
     assert "paper*" in out and OPTIMISTIC_LABEL in out
-    assert json.loads((run / "report.json").read_text())["selection"] == "paper"
+    report = json.loads((run / "report.json").read_text())
+    assert report["selection"] == "paper"
+    # after the scores, what chance is and report.md's verdict (only mmnet demo said them); not synthetic faces
+    verdict = chance_verdict(report)
+    assert f"\nchance: a UAR of 0.33 for 3 classes (UF1's chance level depends on how the predictions spread over " \
+           f"the classes: the permuted-label control's UF1 shows it, {TRAIN_CONTROL})\nverdict: {verdict}\n" in out
+    assert f"**Verdict: {verdict}.**" in (run / "report.md").read_text() and "synthetic" not in out
     assert main(["report", str(tmp_path / "missing")]) == 3
     assert capsys.readouterr().err.startswith("error: Run folder")
 

@@ -13,6 +13,7 @@ pytest.importorskip("httpx")
 pytest.importorskip("av")
 
 import mmnet.infer.explain as explain_module  # noqa: E402
+from mmnet.infer.attribution import deletion_verdict, faithful  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
 from mmnet.serve.analysis import DELETION_SKIPPED  # noqa: E402
 from tests.serve_helpers import fake_spotter, local_client, mp4_bytes, synth_frames  # noqa: E402
@@ -67,7 +68,10 @@ def test_by_default_each_figure_makes_the_check_and_the_json_gives_its_numbers(p
             check = result["deletion_check"]
             assert check["skipped"] is False and "note" not in check
             drawn = _gradcam_record(c, url)["deletion_check"]  # the numbers the figure's heading gives
-            assert {k: v for k, v in drawn.items() if k != "how"} == {k: v for k, v in check.items() if k != "skipped"}
+            said = ("skipped", "faithful", "verdict")
+            assert {k: v for k, v in drawn.items() if k != "how"} == {k: v for k, v in check.items() if k not in said}
+            # and its reading, as the heading says it: the JSON gave the numbers without saying what they mean
+            assert check["faithful"] is faithful(drawn) and check["verdict"] == deletion_verdict(drawn)
         assert "deletion_check" not in macro  # not drawn: nothing to check
 
 

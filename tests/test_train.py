@@ -15,6 +15,7 @@ import yaml
 from mmnet.cli import main
 from mmnet.config import load_config
 from mmnet.errors import DataError
+from mmnet.report.verdict import chance_lines, chance_verdict
 from mmnet.train import run_experiment
 
 TINY = ["train.epochs=2", "data.image_size=32", "model.image_size=32", "train.batch_size=4"]
@@ -106,6 +107,13 @@ def test_saved_models_are_named_after_the_report(synth_root, tmp_path, capsys):
     out = tmp_path / "mes données" / "run Søren"  # the printed command still pastes as one path
     assert main(args + ["--out", str(out), "--set", "train.epochs=1", "--set", "train.save_models=true"]) == 0
     printed = capsys.readouterr().out
+    # the chance and verdict lines after the scores, as mmnet demo prints them and report.md says (they were missing)
+    report = json.loads((out / "report.json").read_text())
+    lines = printed.splitlines()
+    chance = next(k for k, line in enumerate(lines) if line.startswith("chance: "))
+    assert lines[chance:chance + 2] == chance_lines(report) and lines[chance + 1].startswith("verdict: ")
+    assert lines[chance].endswith("data.permute_labels=true); the scores are on synthetic faces")  # synth.json's
+    assert lines[chance + 1] == f"verdict: {chance_verdict(report)}" and lines[chance + 2].startswith("report: ")
     first = out / "seed-0" / "fold-casme2_01" / "model"
     assert (first / "model.safetensors").is_file()
     assert f"models: {out}/seed-*/fold-*/model" in printed

@@ -242,17 +242,10 @@ def _run_seconds(seconds: float, before: dict, after: dict) -> tuple[float, str]
 def _next_steps(report: dict, run_dir: Path) -> str:
     """Whether the model learned (against chance), and what to do next: try the saved models, or how to save them."""
     from ..model.mmnet import WEIGHTS_NAME
-    from ..report.render import chance_verdict
+    from ..report.verdict import chance_lines
     from ..run_folder import saved_models
 
-    n = len(report.get("classes") or [])
-    # only UAR's chance level is 1/n whatever the class mix; UF1's depends on how guesses spread over the classes
-    lines = [f"chance: a UAR of {1 / n:.2f} for {n} classes (UF1's chance level depends on how the predictions "
-             "spread over the classes: the permuted-label control's UF1 shows it, --with-control); the scores are "
-             "on synthetic faces" if n else "the scores are on synthetic faces"]
-    verdict = chance_verdict(report)  # the same line as under the report's headline
-    if verdict:
-        lines.append(f"verdict: {verdict}")
+    lines = chance_lines(report, "--with-control", synthetic=True)  # as mmnet train and report print them
     models = saved_models(run_dir, WEIGHTS_NAME)
     if not models:
         lines.append("next: to keep the models and try them (mmnet serve, predict, spot), rerun this command "

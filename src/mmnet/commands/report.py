@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..report import build_report, format_results_table
     from ..report.build import ReportNotWritten
+    from ..report.verdict import chance_lines
     from ..run_log import read_status, running_note
 
     if not (args.run / "samples.csv").is_file() and (args.run / "sweep.yaml").is_file():
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({**report, "run_state": status["state"]} if status else report, indent=2, default=str))
     else:
         print(format_results_table(report))
+        if "headline" in report and (lines := chance_lines(report)):  # whether they beat chance, as report.md says
+            print("\n".join(lines))
         if markdown is not None:
             print(f"report written to {markdown}")
     if not report["complete"]:  # exit code 0 without --strict: a script that reads only stdout is told here

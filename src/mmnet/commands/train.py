@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model.mmnet import WEIGHTS_NAME
     from ..recipes import describe
     from ..report import format_results_table
+    from ..report.verdict import chance_lines
     from ..run_folder import saved_models
     from ..train import train_experiment
 
@@ -170,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
         return 0 if done else 1
     if "headline" in report:
         print(format_results_table(report))
+        if lines := chance_lines(report):  # whether the scores beat chance, as report.md says
+            print("\n".join(lines))
         print(f"report: {args.out / 'report.md'}")
         models = saved_models(args.out, WEIGHTS_NAME)
         if models:  # train.save_models=true: say where they are and how to use one

@@ -24,10 +24,15 @@ import torch
 
 from .gradcam import cam_weights, channel_sum, main_cell_centres
 
-__all__ = ["DELETION_FRACTION", "DELETION_DRAWS", "split_grad_cam", "deletion_check", "cell_mask", "gradcam_heading"]
+__all__ = ["DELETION_FRACTION", "DELETION_DRAWS", "split_grad_cam", "deletion_check", "cell_mask", "gradcam_heading",
+           "faithful", "deletion_verdict"]
 
 DELETION_FRACTION = 0.1  # k: a tenth of the map's cells (20 of 14 x 14, 2 of 4 x 4), at least one
 DELETION_DRAWS = 4  # random k-cell sets averaged: with the top, lowest and motion-part sets, one batch of 7
+# docs/inference.md's rule: the top cells' drop more than FAITHFUL_RATIO times the random and the lowest cells' drops,
+# and more than FAITHFUL_RATIO * FAITHFUL_FLOOR (0.006: a smaller drop is noise, not a point made)
+FAITHFUL_RATIO = 3
+FAITHFUL_FLOOR = 0.002
 
 
 def split_grad_cam(model, features: torch.Tensor, onset: torch.Tensor, target: int) -> dict:
@@ -117,10 +122,41 @@ def gradcam_heading(e) -> str:
     if d is None:
         return text + "; not tested for faithfulness"
     k = d["cells"]
-    random = "" if d["drop_random"] is None else f", in {k} random cells by {_drop(d['drop_random'])}"
-    return (f"{text}; deletion check: removing the motion in its top {k} of {d['of']} cells lowers "
-            f"the score of {e.target_class} by {_drop(d['drop_top'])}{random}, in its {k} lowest by "
-            f"{_drop(d['drop_lowest'])}")
+    top = _change(d["drop_top"])
+    clauses = [f"removing the motion in its top {k} of {d['of']} cells {top[0]} the score of {e.target_class} by "
+               f"{top[1]}"]
+    for where, drop in ((f"in {k} random cells", d["drop_random"]), (f"in its {k} lowest", d["drop_lowest"])):
+        if drop is not None:  # the verb said again only where it changes: "lowers ..., in k random cells by ..."
+            verb, size = _change(drop)
+            clauses.append(f"{where} {'' if verb == top[0] else verb + ' it '}by {size}")
+    return f"{text}; deletion check: {', '.join(clauses)}: {deletion_verdict(d)}"
+
+
+def faithful(d: dict) -> bool:
+    """Whether a :func:`deletion_check` says the map points at the motion that drove the prediction: deleting the
+    motion in its top cells lowers the score more than 3 times as much as in random cells and in its lowest cells,
+    and by more than 0.006 (docs/inference.md, Is the Grad-CAM map faithful?)."""
+    others = [v for v in (d["drop_random"], d["drop_lowest"]) if v is not None]
+    return d["drop_top"] > FAITHFUL_RATIO * max([*others, FAITHFUL_FLOOR])
+
+
+def deletion_verdict(d: dict) -> str:
+    """The plain reading of a :func:`deletion_check` (:func:`faithful`), as the figure's heading, ``mmnet explain``
+    and the server's results give it."""
+    if faithful(d):
+        return "the map points at the motion behind this prediction"
+    floor = FAITHFUL_RATIO * FAITHFUL_FLOOR
+    why = (f"removing the motion in its top cells lowers the score by no more than {floor:g}" if d["drop_top"] <= floor
+           else f"removing the motion in its top cells lowers the score no more than {FAITHFUL_RATIO} times what "
+                "removing it in random cells or in its lowest cells does")
+    return f"the map does not clearly point at the motion behind this prediction ({why})"
+
+
+def _change(value: float) -> tuple[str, str]:
+    """A score drop as a verb and a size to 2 decimals: ("raises", "0.01") for a drop of -0.01, ("lowers", "0.00")
+    for a rounding-level rise (never "lowers ... by -0.01")."""
+    size = _drop(abs(value))
+    return ("raises" if value < 0 and size != "0.00" else "lowers"), size
 
 
 def _drop(value: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .bootstrap import PERMUTATION_ALPHA
 
-__all__ = ["chance_verdict", "VERDICT_MIN_SUBJECTS", "format_p"]
+__all__ = ["chance_verdict", "chance_lines", "TRAIN_CONTROL", "VERDICT_MIN_SUBJECTS", "format_p"]
 
 #: Fewer subjects than this and the bootstrap over subjects takes too few distinct values to carry a verdict
 #: (2 subjects: 3 distinct resamples; 5: 126); the permutation test within subjects gives it then.
@@ -113,3 +113,24 @@ def chance_verdict(report: dict) -> str | None:
     if lo > chance:
         return f"above chance: {where} lies above chance ({chance:.2f}){also}"
     return f"not shown to be above chance: {where} {side} chance ({chance:.2f}){also}"
+
+
+#: How a run's permuted-label control is trained: its UF1 shows UF1's chance level (``mmnet demo`` has --with-control)
+TRAIN_CONTROL = "a run of mmnet train with --set data.permute_labels=true"
+
+
+def chance_lines(report: dict, control: str = TRAIN_CONTROL, synthetic: bool | None = None) -> list[str]:
+    """The "chance: ..." and "verdict: ..." lines that `mmnet train`, `mmnet report` and `mmnet demo` print after
+    the scores: UAR's chance level, and :func:`chance_verdict` (report.md's verdict). ``control`` says how to run the
+    permuted-label control, whose UF1 shows UF1's chance level; ``synthetic``: the scores are on mmnet's synthetic
+    faces (None: as the report's environment records)."""
+    n = len(report.get("classes") or [])
+    if synthetic is None:
+        synthetic = isinstance((report.get("environment") or {}).get("synthetic_data"), dict)
+    # only UAR's chance level is 1/n whatever the class mix; UF1's depends on how guesses spread over the classes
+    parts = [f"chance: a UAR of {1 / n:.2f} for {n} classes (UF1's chance level depends on how the predictions "
+             f"spread over the classes: the permuted-label control's UF1 shows it, {control})"] if n else []
+    parts += ["the scores are on synthetic faces"] if synthetic else []
+    lines = ["; ".join(parts)] if parts else []
+    verdict = chance_verdict(report)
+    return lines + ([f"verdict: {verdict}"] if verdict else [])

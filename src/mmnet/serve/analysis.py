@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infer import Predictor, align_clip, explain_pair, load_clip
+from ..infer.attribution import deletion_verdict, faithful
 from ..infer.explain import explanation_png
 from ..spotting.intervals import FILE_NUMBER, VIDEO_FROM_0, intervals_csv, spreadsheet_safe
 from .jobs import Job
@@ -80,10 +81,12 @@ def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, name: str
 def deletion_field(deletion: dict | None) -> dict:
     """A result's ``deletion_check``: the Grad-CAM map's deletion check (``mmnet.infer.attribution``, the numbers
     its figure's heading gives) with ``skipped`` false, or, on a server started with ``--no-deletion-check``,
-    ``skipped`` true and a ``note`` saying that the map is not tested (the page shows it under the figure)."""
+    ``skipped`` true and a ``note`` saying that the map is not tested (the page shows it under the figure). A check
+    made adds its reading, as the heading gives it: ``faithful`` (a boolean) and ``verdict`` (a sentence)."""
     if deletion is None:
         return {"skipped": True, "note": DELETION_SKIPPED}
-    return {"skipped": False, **{k: v for k, v in deletion.items() if k != "how"}}  # "how": docs/inference.md
+    return {"skipped": False, **{k: v for k, v in deletion.items() if k != "how"},  # "how": docs/inference.md
+            "faithful": faithful(deletion), "verdict": deletion_verdict(deletion)}
 
 
 def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | None = None,

@@ -96,6 +96,10 @@ class DeletionCheck(_Open):
     drop_lowest: float | None = Field(None, description="the drop with the map's k lowest cells")
     drop_top_motion_part: float | None = Field(None, description="the drop with the top k cells of the map's "
                                                                  "motion-branch part")
+    faithful: bool | None = Field(None, description="true: the top cells' drop is more than 3 times the random and "
+                                                    "the lowest cells' drops, and above 0.006: the map points at the "
+                                                    "motion behind this prediction; false: it does not clearly")
+    verdict: str | None = Field(None, description="that reading as the figure's heading says it")
 
 
 class Prediction(_Open):

@@ -402,6 +402,9 @@ function detail(data, files, prefix, what) {
     if (data.deletion_check && data.deletion_check.skipped) {  // mmnet serve --no-deletion-check: said, not left out
       node.querySelector(".attention-note").hidden = false;
       node.querySelector(".attention-note").textContent = sentence(data.deletion_check.note);
+    } else if (data.deletion_check && data.deletion_check.verdict) {  // the heading's reading, as text too
+      node.querySelector(".attention-note").hidden = false;
+      node.querySelector(".attention-note").textContent = sentence(`Grad-CAM deletion check: ${data.deletion_check.verdict}`);
     }
   } else {
     node.querySelector(".attention-figure").hidden = true;
