@@ -122,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"next: mmnet check-data table --root {shell_quote(root)} (what training would use); mmnet train "
               f"--dataset table --root {shell_quote(root)} --out RUN (docs/datasets.md, \"Your own dataset\")")
         return 0
-    print(f"next: mmnet check-data casme2 --root {shell_quote(root)} (what training would use); mmnet train --root "
-          f"{shell_quote(root)} "
-          "--out RUN trains the paper's recipe on it (224 px: hours on a CPU; `mmnet demo` is the 64 px version)")
+    print(f"next: mmnet check-data casme2 --root {shell_quote(root)} (what training would use); mmnet train --config "
+          f"synth_demo --root {shell_quote(root)} --out RUN trains `mmnet demo`'s recipe on it (64 px: minutes on a "
+          "CPU; the demo's data is --amplitude 8 12); without --config, the paper's recipe (224 px: hours on a CPU)")
     return 0
 
 
