@@ -210,11 +210,12 @@ def test_the_demo_names_its_configuration_on_the_card(tmp_path, monkeypatch):
         raise Stop
 
     monkeypatch.setattr(mmnet.train, "train_experiment", fake)
-    args = argparse.Namespace(out=tmp_path, subjects=2, clips_per_subject=2, overrides=["train.final_fit=true"],
+    args = argparse.Namespace(out=tmp_path, subjects=2, clips_per_subject=2, amplitude=None,
+                              overrides=["train.final_fit=true"],
                               restart=False, no_progress=True, tensorboard=False)
     with pytest.raises(Stop):
         demo._run_seed(args, 0, permute=False)
-    assert seen["source"] == ("mmnet demo's settings (mmnet.commands.demo.DEMO_OVERRIDES) with "
+    assert seen["source"] == ("recipe synth_demo (shipped with mmnet), through mmnet demo with "
                               "--set train.final_fit=true")
 
 

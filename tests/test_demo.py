@@ -148,13 +148,13 @@ def _fake_demo_run(base):
 
 def test_next_lines_name_a_real_clip_and_the_recording_synth_writes(tmp_path, monkeypatch, capsys):
     # the closing lines said CLIP and RECORDING, which a newcomer does not have: they are commands to paste as printed
-    from mmnet.commands.demo import _next_steps
+    from mmnet.commands.demo_next import next_steps as _next_steps
 
     monkeypatch.chdir(tmp_path)
     run, model = _fake_demo_run(tmp_path / "my demo")
     printed = _next_steps({"classes": list("abcde")}, run)
     commands = {line.split()[1]: shlex.split(line) for line in printed.splitlines() if line.startswith("  mmnet ")}
-    assert set(commands) == {"predict", "explain", "synth", "spot"}
+    assert set(commands) == {"predict", "explain", "synth", "spot", "score-spots"}
     clip = str(tmp_path / "my demo" / "data" / "Cropped" / "sub02" / "EP16_01f")  # the fold's test subject
     assert commands["predict"] == ["mmnet", "predict", "--checkpoint", str(model), clip]
     assert commands["explain"][:5] == ["mmnet", "explain", "--checkpoint", str(model), clip]
@@ -170,11 +170,60 @@ def test_next_lines_name_a_real_clip_and_the_recording_synth_writes(tmp_path, mo
     # once it is there, the synth line is not repeated (its folder is no longer empty)
     again = _next_steps({"classes": list("abcde")}, run)
     assert "mmnet synth" not in again and f"mmnet spot {shlex.quote(str(recording))}" in again
+    # the spots are scored against the truth the synth command writes, where the spot command writes them
+    score = next(shlex.split(line) for line in again.splitlines() if line.startswith("  mmnet score-spots "))
+    assert Path(score[2]) == recording.parents[2] / "spotting-truth.csv" and Path(score[2]).is_file()
+    assert Path(score[3]) == Path(commands["spot"][commands["spot"].index("--out") + 1]) / "spotting.csv"
+
+
+def _clip_dirs_with_predictions(run, predicted: dict[str, int]):
+    """Three clips of the test subject 02, and its fold's predictions.csv: the last epoch's ``predicted`` classes."""
+    base = run.parent
+    rows = [("casme2/02/EP16_01f", "EP16_01f", "repression", 1), ("casme2/02/EP17_01f", "EP17_01f", "happiness", 0),
+            ("casme2/02/EP18_01f", "EP18_01f", "disgust", 2)]
+    with open(run / "samples.csv", "a") as f:
+        f.writelines(f"{sid},casme2,02,{clip},{label},{k}\n" for sid, clip, label, k in rows[1:])
+    for _, clip, _, _ in rows[1:]:
+        (base / "data" / "Cropped" / "sub02" / clip).mkdir(parents=True)
+    fold = run / "seed-0" / "fold-casme2_02"
+    lines = ["epoch,sample_id,subject,dataset,true,pred"]
+    lines += [f"1,{sid},02,casme2,{k},{k}" for sid, _, _, k in rows]  # the first epoch right: not the one used
+    lines += [f"2,{sid},02,casme2,{k},{predicted[sid]}" for sid, _, _, k in rows]
+    (fold / "predictions.csv").write_text("\n".join(lines) + "\n")
+    return {sid: base / "data" / "Cropped" / "sub02" / clip for sid, clip, _, _ in rows}
+
+
+def test_the_clip_to_classify_is_one_the_run_classified_right(tmp_path, monkeypatch):
+    # the first clip of the test subject was suggested, which the model got wrong: a newcomer took it for a bug
+    from mmnet.commands.demo_next import next_steps as _next_steps
+
+    monkeypatch.chdir(tmp_path)
+    run, model = _fake_demo_run(tmp_path / "demo")
+    clips = _clip_dirs_with_predictions(run, {"casme2/02/EP16_01f": 0, "casme2/02/EP17_01f": 3,
+                                              "casme2/02/EP18_01f": 2})
+    printed = _next_steps({"classes": list("abcde")}, run)
+    predict = next(shlex.split(line) for line in printed.splitlines() if line.startswith("  mmnet predict "))
+    assert predict[-1] == str(clips["casme2/02/EP18_01f"])  # the one of the three it classified right
+    assert "subject 02 (annotated: disgust), which this model did not train on\n" in printed
+
+
+def test_with_no_clip_classified_right_the_line_says_so(tmp_path, monkeypatch):
+    from mmnet.commands.demo_next import next_steps as _next_steps
+
+    monkeypatch.chdir(tmp_path)
+    run, model = _fake_demo_run(tmp_path / "demo")
+    clips = _clip_dirs_with_predictions(run, {"casme2/02/EP16_01f": 0, "casme2/02/EP17_01f": 3,
+                                              "casme2/02/EP18_01f": 4})
+    printed = _next_steps({"classes": list("abcde")}, run)
+    predict = next(shlex.split(line) for line in printed.splitlines() if line.startswith("  mmnet predict "))
+    assert predict[-1] == str(clips["casme2/02/EP16_01f"])
+    assert ("subject 02 (annotated: repression), which this model did not train on (this run classified it "
+            "wrongly, as a, and none of subject 02's clips right)") in printed
 
 
 def test_the_serve_line_pastes_a_model_path_with_a_space(tmp_path, monkeypatch):
     # outside the folder that `mmnet serve` searches, the printed serve command names the model: one argument
-    from mmnet.commands.demo import _next_steps
+    from mmnet.commands.demo_next import next_steps as _next_steps
 
     monkeypatch.chdir(tmp_path)
     run, model = _fake_demo_run(tmp_path / "mes démos" / "a b")
@@ -186,7 +235,7 @@ def test_the_serve_line_pastes_a_model_path_with_a_space(tmp_path, monkeypatch):
 def test_next_lines_give_the_verdict_and_warn_of_a_model_that_answers_one_class(tmp_path, monkeypatch):
     # the demo's closing lines said what chance is, not whether the model beat it, and suggested a model
     # that gave every test clip of its fold the same class
-    from mmnet.commands.demo import _next_steps
+    from mmnet.commands.demo_next import next_steps as _next_steps
     from mmnet.commands.demo_summary import write_summary
 
     monkeypatch.chdir(tmp_path)
@@ -296,7 +345,7 @@ def test_restart_holds_the_run_folder_from_the_move_to_the_new_run(tmp_path, mon
 def test_next_lines_say_which_extra_a_core_install_lacks(tmp_path, monkeypatch):
     # on a core-only install, three of the suggested commands stopped with a missing-extra error
     from mmnet.commands import serve
-    from mmnet.commands.demo import _next_steps
+    from mmnet.commands.demo_next import next_steps as _next_steps
     from mmnet.errors import ConfigError, install_hint
     from mmnet.preprocess import face
     from mmnet.synth import long_writer
@@ -331,7 +380,7 @@ def test_an_extra_installed_in_part_gets_its_note(tmp_path, monkeypatch):
     # and the suggested command then stopped with a missing-extra error
     import sys
 
-    from mmnet.commands.demo import _missing_extra
+    from mmnet.commands.demo_next import missing_extra as _missing_extra
 
     pytest.importorskip("fastapi")
     pytest.importorskip("cv2")
@@ -405,3 +454,59 @@ def test_the_demo_names_the_arithmetic_its_scores_came_from_and_how_to_force_it(
     routed = arithmetic({**env, "precision": "fp32", "cpu_routes": ["onednn_linear"]})
     assert "fp32 kernel routes onednn_linear;" in routed and routed.endswith("(the kernel routes then stay off)")
     assert arithmetic({**env, "compute_basis": "config"}) == "arithmetic: bf16, channels_last (as set)"
+
+
+def _demo_config_and_data(tmp_path, monkeypatch, argv):
+    """The configuration, card source and synthetic pixel settings a demo run would use (nothing drawn or trained)."""
+    import mmnet.synth
+    import mmnet.train
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_write(root, **kwargs):
+        seen["synth"] = kwargs["config"]
+
+    def fake_train(cfg, out, **kwargs):
+        seen.update(cfg=cfg, source=kwargs["source"])
+        raise Stop
+
+    monkeypatch.setattr(mmnet.synth, "write_dataset", fake_write)
+    monkeypatch.setattr(mmnet.train, "train_experiment", fake_train)
+    with pytest.raises(Stop):
+        main(["demo", "--out", str(tmp_path / "d"), "--no-progress", *argv])
+    return seen
+
+
+def test_the_demo_trains_the_shipped_synth_demo_recipe(tmp_path, monkeypatch):
+    # its settings were a list in the demo's code: `mmnet train` had no name for them (seven --set keys)
+    from mmnet import synth
+    from mmnet.config import load_config
+
+    seen = _demo_config_and_data(tmp_path, monkeypatch, ["--seed", "2"])
+    data = tmp_path / "d" / "seed-2" / "data"
+    assert seen["cfg"] == load_config("synth_demo", [("data.root", str(data)),
+                                                     ("data.cache_dir", str(tmp_path / "d" / "cache")),
+                                                     "train.seed=2", "seeds=[2]"])
+    recipe = load_config("synth_demo")
+    assert (recipe.data.image_size, recipe.train.epochs) == (64, 20)  # the demo's budget, not the paper's 224 px
+    assert seen["source"].startswith("recipe synth_demo (shipped with mmnet)")
+    assert seen["synth"] == synth.DEMO_CONFIG
+
+
+def test_the_demo_draws_its_data_at_the_amplitude_asked(tmp_path, monkeypatch, capsys):
+    # "make the motion smaller" needed mmnet synth --amplitude and then mmnet train with seven --set keys
+    from mmnet.commands.demo import _check_existing_data
+    from mmnet.errors import ConfigError
+    from mmnet.synth import DEMO_CONFIG, DEMO_PRESET, write_dataset  # before the demo's is replaced
+
+    seen = _demo_config_and_data(tmp_path, monkeypatch, ["--amplitude", "2", "4"])
+    assert seen["synth"].amplitude_px == (2.0, 4.0)
+    # a set drawn at another amplitude in the same folder is named, not reused
+    root = write_dataset(tmp_path / "small", subjects=1, clips_per_subject=1, seed=0, config=seen["synth"])
+    with pytest.raises(ConfigError, match=r"amplitude_px \[2\.0, 4\.0\] \(asked: \[8\.0, 12\.0\]\)"):
+        _check_existing_data(root, {**DEMO_PRESET, "subjects": 1, "clips_per_subject": 1}, DEMO_CONFIG)
+    assert main(["demo", "--spotting", "--amplitude", "2", "4", "--out", str(tmp_path / "s")]) == 3
+    assert "mmnet demo --spotting does not take --amplitude" in capsys.readouterr().err

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_the_promised_recipes_ship():
     assert {"casme2_5class", "casme2_3class", "samm_5class", "smic_3class", "megc2019_composite",
-            "casme3_4class"} <= set(recipe_names())
+            "casme3_4class", "synth_demo"} <= set(recipe_names())
 
 
 @pytest.mark.parametrize("name", recipe_names())

@@ -220,3 +220,9 @@ def test_casme2_loader_reads_the_synthetic_set(tiny_root):
     )
     for s in loaded.samples:
         assert s.frame_numbers == list(range(s.onset, s.offset + 1))
+
+
+def test_the_closing_line_names_the_demos_recipe(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "set"), "--subjects", "1", "--clips-per-subject", "1", "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    assert f"mmnet train --config synth_demo --root {tmp_path / 'set'} --out RUN trains `mmnet demo`'s recipe" in said

@@ -194,3 +194,46 @@ def test_the_synthetic_names_are_casme_sqs():
     assert [code for code, _ in STIMULI] == list(STIMULUS_CODES) and len(SUBJECT_NUMBERS) == 22
     assert SUBJECT_FOLDERS == tuple(f"s{n}" for n in SUBJECT_NUMBERS)
 
+
+
+def test_the_planted_expressions_are_a_truth_csv_that_score_spots_reads(small_root, tmp_path, capsys):
+    # scoring `mmnet spot` on a synthetic video against what was planted needed --dataset casme-sq, which reads
+    # rawpic/ frames that a --format mp4 set has not
+    import csv
+    import shutil
+
+    from openpyxl import load_workbook
+
+    with open(small_root / "spotting-truth.csv", newline="") as f:
+        truth = list(csv.DictReader(f))
+    rows = list(load_workbook(small_root / CASME_SQ_CODING_FILE)["CASFEcode_final"].iter_rows(values_only=True))
+    video_ids = {1: "0101", 2: "0102"}
+    expected = [(f"{14 + r[0]}_{video_ids[int(r[1].split('_')[0][-1])]}", str(r[2]), str(r[4]),
+                 "me" if r[7] == "micro-expression" else "mae") for r in rows]
+    got = [(t["vid"], t["onset"], t["offset"], t["type"]) for t in truth if t["onset"]]
+    assert sorted(got) == sorted(expected) and got
+    assert {t["vid"] for t in truth} == {"15_0101", "15_0102", "16_0101", "16_0102"}  # every video listed
+    # predictions equal to the planted intervals score F1 1 against it; one shifted far off is a FP and a FN
+    predictions = tmp_path / "spotting.csv"
+    with open(predictions, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["vid", "onset", "offset", "type"])
+        w.writerows(expected[1:] + [(expected[0][0], int(expected[0][2]) + 200, int(expected[0][2]) + 210,
+                                     expected[0][3])])
+    assert main(["score-spots", str(small_root / "spotting-truth.csv"), str(predictions), "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    overall = next(c for c in counts["counts"] if c["type"] == "overall")
+    assert (overall["tp"], overall["fp"], overall["fn"]) == (len(expected) - 1, 1, 1), counts
+    # --dataset casme-sq on a set of videos alone (no rawpic/) names the command that scores it
+    videos_only = tmp_path / "videos-only"
+    shutil.copytree(small_root, videos_only, ignore=shutil.ignore_patterns("rawpic"))
+    assert main(["score-spots", "--dataset", "casme-sq", "--root", str(videos_only), str(predictions)]) == 3
+    assert f"mmnet score-spots {videos_only / 'spotting-truth.csv'} {predictions}" in capsys.readouterr().err
+
+
+def test_the_long_cli_names_the_scoring_command(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["synth", str(out), "--long", "--minutes", "0.02", "--size", "160", "128", "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    assert f"mmnet score-spots {out / 'spotting-truth.csv'} S/spotting.csv" in said
+    assert (out / "spotting-truth.csv").is_file()

@@ -10,27 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..shell_words import shell_quote
-
-# The demo's training settings (the data size is synth.DEMO_PRESET: 5 subjects x 20 clips). The
-# paper's recipe is kept (optimiser, augmentation kinds, network) except what a 2-core CPU needs to
-# finish a LOSO in minutes: 64 px frames (the network is the same, its grid 4x4 instead of 14x14), a
-# smaller batch for enough optimiser steps, and 20 epochs (100 clips x 20 epochs x 64^2 pixels: the
-# compute of the earlier 70 clips x 28 epochs). The random crop's padding is the paper's 15 px at 224
-# scaled to 64 px (4): 15 px would shift a 64 px face by up to a quarter of its width. The learning
-# rate decays to a quarter over the 20 epochs (gamma 0.93 instead of the paper's 0.987 over 50 of 74),
-# so that the model after the last epoch, which the honest score uses, is a settled one. 20 clips per
-# subject rather than 14 gave every seed a UF1 over 0.6 where 14 left one test subject near the
-# majority class (runs and figures: docs/synthetic-data.md, "Learning in the demo's budget").
-DEMO_OVERRIDES = [
-    "data.dataset=casme2",
-    "data.image_size=64",  # model.image_size follows
-    "augment.crop_padding=4",
-    "train.epochs=20",
-    "train.batch_size=8",
-    "train.lr_decay_epochs=20",
-    "train.lr_gamma=0.93",
-]
+# The demo's training settings: a shipped recipe (`mmnet train --config synth_demo` trains the same run), whose
+# comments say why each differs from the paper's; the data size is synth.DEMO_PRESET (5 subjects x 20 clips).
+DEMO_RECIPE = "synth_demo"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subjects", type=int, default=None,
                    help="subjects of the synthetic set (default: the demo preset)")
     p.add_argument("--clips-per-subject", type=int, default=None, help="clips per subject (default: the demo preset)")
+    p.add_argument("--amplitude", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
+                   help="range of the synthetic clips' peak motion in pixels at 280x340, as mmnet synth --amplitude "
+                        "(default: the demo's 8 12; real micro-expressions: 0.5 3)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting, e.g. --set train.epochs=4 (not those the options above "
                         "decide: seeds and train.seed, data.root, data.permute_labels)")
@@ -84,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     _refuse_settings_the_demo_decides(args, seeds, typed_seed)  # every run's, before any data is drawn
     if one_run:
         report, _, run_dir, _ = _run_seed(args, args.seed, permute=args.permute_labels)
-        print(_next_steps(report, run_dir))
+        from .demo_next import next_steps
+
+        print(next_steps(report, run_dir))
         return 0
     from ..report.render import chance_verdict
 
@@ -142,6 +129,7 @@ def _refuse_settings_the_demo_decides(args: argparse.Namespace, seeds: list[int]
 def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[dict, float, Path, str]:
     """Generate (or reuse) one seed's data, run its LOSO, print the table; the report, the seconds the run took,
     its folder, and a note when its folds were trained by an earlier command (see :func:`_run_seconds`)."""
+    import dataclasses
     import json
     import time
     from contextlib import ExitStack
@@ -149,6 +137,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
     from .. import synth
     from ..config import load_config
     from ..data.common import SYNTH_MARKER
+    from ..recipes import describe
     from ..report import format_results_table
     from ..synth.output_folder import data_lock
     from ..train import train_experiment
@@ -162,28 +151,31 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         preset["subjects"] = args.subjects
     if args.clips_per_subject is not None:
         preset["clips_per_subject"] = args.clips_per_subject
+    config = synth.DEMO_CONFIG
+    if args.amplitude is not None:
+        config = dataclasses.replace(config, amplitude_px=tuple(args.amplitude))
     marker = data_root / SYNTH_MARKER
     with data_lock(data_root):  # a demo started meanwhile on this --out waits, then uses the set this one writes
         # the demo's own folder: a set drawn by another generator is drawn again, not reused as if it were this one's
         older = synth.older_generator(json.loads(marker.read_text(encoding="utf-8"))) if marker.exists() else None
         if marker.exists() and older is None:
-            _check_existing_data(data_root, preset, synth.DEMO_CONFIG)
+            _check_existing_data(data_root, preset, config)
         else:
             if older:
                 _refuse_runs_on_older_data(base, data_root, older, restart=args.restart)
                 print(f"synthetic data: {data_root} was {older}; drawing it again")
-            synth.write_dataset(data_root, **preset, config=synth.DEMO_CONFIG, overwrite=older is not None)
+            synth.write_dataset(data_root, **preset, config=config, overwrite=older is not None)
             print(f"synthetic data: {data_root} ({preset['subjects']} subjects x {preset['clips_per_subject']} "
                   f"clips, seed {seed})")
     run_name = "run-permuted-labels" if permute else "run"
     # the folders as given (a pair, not "key=value": an --out of "runs/x # 2" is not read as YAML)
-    overrides = DEMO_OVERRIDES + [("data.root", str(data_root)), ("data.cache_dir", str(args.out / "cache")),
-                                  f"train.seed={seed}", f"seeds=[{seed}]"]
+    overrides = [("data.root", str(data_root)), ("data.cache_dir", str(args.out / "cache")), f"train.seed={seed}",
+                 f"seeds=[{seed}]"]
     if permute:
         overrides.append("data.permute_labels=true")
     if args.tensorboard:
         overrides.append("train.tensorboard=true")
-    cfg = load_config(None, overrides + list(args.overrides))
+    cfg = load_config(DEMO_RECIPE, overrides + list(args.overrides))
     with ExitStack() as lock:
         if args.restart:  # held until the new run ends: no other command takes the folder after the move
             from ..train.run_lock import restart_lock
@@ -193,7 +185,7 @@ def _run_seed(args: argparse.Namespace, seed: int, *, permute: bool) -> tuple[di
         finished_before = _finished_folds(base / run_name)
         # the card's Configuration line: the demo's recipe, as `mmnet train` names its --config
         typed = "".join(f" --set {s}" for s in args.overrides)
-        source = f"mmnet demo's settings (mmnet.commands.demo.DEMO_OVERRIDES){' with' + typed if typed else ''}"
+        source = f"{describe(DEMO_RECIPE)}, through mmnet demo{' with' + typed if typed else ''}"
         report = train_experiment(cfg, base / run_name, progress=not args.no_progress, source=source)
     print(format_results_table(report))
     seconds = time.perf_counter() - t0
@@ -239,114 +231,6 @@ def _run_seconds(seconds: float, before: dict, after: dict) -> tuple[float, str]
     return seconds, ""
 
 
-def _next_steps(report: dict, run_dir: Path) -> str:
-    """Whether the model learned (against chance), and what to do next: try the saved models, or how to save them."""
-    from ..model.mmnet import WEIGHTS_NAME
-    from ..report.verdict import chance_lines
-    from ..run_folder import saved_models
-
-    lines = chance_lines(report, "--with-control", synthetic=True)  # as mmnet train and report print them
-    models = saved_models(run_dir, WEIGHTS_NAME)
-    if not models:
-        lines.append("next: to keep the models and try them (mmnet serve, predict, spot), rerun this command "
-                     "with --restart --set train.save_models=true")
-        return "\n".join(lines)
-    from ..infer.provenance import newest_model
-
-    model = newest_model(models)  # the one `mmnet serve` loads: the commands below all use one model
-    in_here = Path.cwd() / "demo-run" in [run_dir.resolve(), *run_dir.resolve().parents]
-    serve = "mmnet serve" if in_here else f"mmnet serve --checkpoint {shell_quote(model)}"
-    lines.append(f"models: {run_dir}/seed-*/fold-*/model (trained on synthetic faces: for trying mmnet only)")
-    one_class = _one_class_warning(model, report.get("classes") or [])
-    if one_class:
-        lines.append(one_class)
-    serve_note = "".join(f"; {note}" for note in _missing_extra("serve"))
-    lines.append(f"next: {serve}  (a web page{serve_note}), or these commands, to copy as they are:")
-    lines += _try_commands(model, run_dir)
-    return "\n".join(lines)
-
-
-def _one_class_warning(model: Path, classes: list[str]) -> str | None:
-    """A warning when ``model`` gave one class to every test clip of its fold (its last epoch's predictions):
-    whatever it is shown, it will most likely answer that class."""
-    import pandas as pd
-
-    from ..run_folder import PREDICTIONS
-
-    try:
-        rows = pd.read_csv(model.parent / PREDICTIONS, usecols=["epoch", "pred"])
-    except (OSError, ValueError):
-        return None
-    last = rows[rows["epoch"] == rows["epoch"].max()]["pred"]
-    if len(last) < 2 or last.nunique() != 1:
-        return None
-    k = int(last.iloc[0])
-    name = classes[k] if 0 <= k < len(classes) else f"class {k}"
-    fold = model.parent.name.removeprefix("fold-")
-    return (f"warning: the model below (fold {fold}) predicted '{name}' for all {len(last)} test clips of its "
-            "fold: it has not learned to tell the classes apart, and will most likely answer that for any input")
-
-
-def _try_commands(model: Path, run_dir: Path) -> list[str]:
-    """predict and explain on a clip of the demo's data that ``model`` did not train on (its fold's test
-    subject), then spot: the one command that writes a synthetic recording, and spot on the file it writes."""
-    import csv
-    import json
-
-    from ..data.common import SYNTH_MARKER
-    from ..synth.long_writer import SUBJECT_FOLDERS, video_name
-
-    q = shell_quote  # a path with a space still pastes as one argument
-    base, lines = run_dir.parent, []
-    tested = set(json.loads((model.parent / "done.json").read_text(encoding="utf-8")).get("test_subjects") or [])
-    with open(run_dir / "samples.csv", newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["subject"] in tested]
-    clips = [(r, base / "data" / "Cropped" / f"sub{r['subject']}" / r["clip"]) for r in rows]
-    clips = [(r, c) for r, c in clips if c.is_dir()]
-    if clips:
-        row, clip = clips[0]
-        lines += [f"  # classify a clip of subject {row['subject']} (annotated: {row['label']}), "
-                  "which this model did not train on",
-                  f"  mmnet predict --checkpoint {q(model)} {q(clip)}",
-                  "  # where the model looks in that clip (a PNG)",
-                  f"  mmnet explain --checkpoint {q(model)} {q(clip)} --out {q(base / 'attention.png')}"]
-    long_data = base / "long-data"
-    recording = long_data / "rawvideo" / SUBJECT_FOLDERS[0] / f"{video_name(1, 1)}.mp4"
-    planted = f"the expressions planted in it are listed in {long_data / SYNTH_MARKER}"
-    if recording.is_file():
-        lines.append(f"  # spot expressions in the synthetic long recording written earlier ({planted})")
-    else:
-        lines += [f"  # spot expressions in a long recording: a synthetic one first (1 minute; {planted})",
-                  *(f"  # {note}" for note in _missing_extra("video")),
-                  f"  mmnet synth {q(long_data)} --long --minutes 1 --format mp4"]
-    lines += [f"  # {note}" for note in _missing_extra("face")]
-    lines.append(f"  mmnet spot {q(recording)} --checkpoint {q(model)} --out {q(base / 'spots')}")
-    return lines
-
-
-def _extra_checks() -> dict:
-    """The optional extra a suggested command needs -> the check that command makes (raising MMNetError when
-    something of it is missing): mmnet serve; synth --format mp4 (PyAV writes it); spot (OpenCV, dlib and the
-    landmark model, which align the faces)."""
-    from ..preprocess.face import require_face_extra
-    from ..synth.long_writer import require_pyav
-    from .serve import require_serve_extra
-
-    return {"serve": require_serve_extra, "video": require_pyav, "face": require_face_extra}
-
-
-def _missing_extra(extra: str) -> list[str]:
-    """On an install without all of ``extra`` (a core install has none of them): a note naming the extra and its
-    install command; an empty list when the suggested command's own check finds nothing missing."""
-    from ..errors import MMNetError, install_hint
-
-    try:
-        _extra_checks()[extra]()
-    except MMNetError:
-        return [f"needs the {extra} extra, not installed: {install_hint(extra)}"]
-    return []
-
-
 def _headline(report: dict, seed: int) -> dict:
     r = report["headline"]["per_seed"][str(seed)]
     return {"uf1": r["uf1"], "uar": r["uar"], "acc": r["acc"]}
@@ -376,8 +260,10 @@ def _check_existing_data(data_root: Path, preset: dict, config) -> None:
     meta = json.loads((data_root / SYNTH_MARKER).read_text(encoding="utf-8"))
     wanted = {**preset, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
     differ = [f"{k} {meta.get(k)!r} (asked: {v!r})" for k, v in wanted.items() if k != "config" and meta.get(k) != v]
-    if meta.get("config") != wanted["config"]:
-        differ.append("other pixel settings (mmnet synth, not the demo's)")
+    held = meta.get("config") or {}  # named key by key: --amplitude 2 4 on the demo's 8 12 set says amplitude_px
+    pixels = [f"{k} {held.get(k)!r} (asked: {v!r})" for k, v in wanted["config"].items() if held.get(k) != v]
+    if held != wanted["config"]:
+        differ += pixels or ["other pixel settings (mmnet synth, not the demo's)"]
     if differ:
         raise ConfigError(f"'{data_root}' holds another synthetic set: {', '.join(differ)}. "
                           "Give another --out, or delete that folder to regenerate it.")

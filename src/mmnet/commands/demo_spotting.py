@@ -22,6 +22,7 @@ def run_spotting(args: argparse.Namespace) -> int:
 
     unused = [flag for flag, value in (("--permute-labels", getattr(args, "permute_labels", False)),
                                        ("--clips-per-subject", getattr(args, "clips_per_subject", None)),
+                                       ("--amplitude", getattr(args, "amplitude", None)),
                                        ("--set", getattr(args, "overrides", None)),
                                        ("--restart", getattr(args, "restart", False)),
                                        ("--seeds", getattr(args, "seeds", None)),

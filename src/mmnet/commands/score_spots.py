@@ -205,7 +205,14 @@ def _note_match_order(args, read) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError, DataError
     from ..spotting.megc import evaluate_spotting, evaluate_str, subject_of_key
-    from .score_spots_hints import dataset_ids_hint, first_row, match_file_names, other_subjects_hint, truth_csv_hint
+    from .score_spots_hints import (
+        dataset_ids_hint,
+        first_row,
+        match_file_names,
+        other_subjects_hint,
+        synth_truth_hint,
+        truth_csv_hint,
+    )
     from .score_spots_print import report, write_log
     from .score_spots_str import case_warnings, dataset_str_truth
 
@@ -246,6 +253,8 @@ def run(args: argparse.Namespace) -> int:
         # --fps converts coders' times; with table-long it is also the rate of recordings whose rows give none
         given = args.fps is not None and args.dataset == "table-long"
         rate = fps_option(args.dataset, float(args.fps)) if given else {}
+        if (hint := synth_truth_hint(args.dataset, args.root, prediction_files)) is not None:
+            raise ConfigError(hint)
         load = load_dataset(args.dataset, str(args.root), annotation=args.annotation, **rate)
         load.raise_if_errors()
         truth, truth_types = load.truth(), tuple(load.types)

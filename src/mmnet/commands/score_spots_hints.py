@@ -119,3 +119,19 @@ def dataset_ids_hint(video: str, truth: dict) -> str:
             f"name each recording by its id, e.g. `mmnet spot RECORDING --video-id {near[0]}`." if ids else "")
 
 
+
+
+def synth_truth_hint(dataset: str, root: Path, predictions: list) -> str | None:
+    """The command that scores against the truth CSV of `mmnet synth --long`, where --dataset casme-sq cannot read
+    its root: a set written as videos alone has no rawpic/ frames, which the loader reads (its annotation lists
+    the same expressions as the CSV)."""
+    from ..data.common import SYNTH_TRUTH
+    from ..shell_words import shell_quote
+
+    truth = Path(root) / SYNTH_TRUTH
+    if dataset != "casme-sq" or (Path(root) / "rawpic").is_dir() or not truth.is_file():
+        return None
+    files = " ".join(shell_quote(p) for p in [truth, *predictions])
+    return (f"'{root}' is a synthetic set of videos without the frames folder 'rawpic/' that --dataset casme-sq "
+            f"reads; score against the planted expressions that `mmnet synth --long` wrote instead: "
+            f"mmnet score-spots {files}")

@@ -122,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"next: mmnet check-data table --root {shell_quote(root)} (what training would use); mmnet train "
               f"--dataset table --root {shell_quote(root)} --out RUN (docs/datasets.md, \"Your own dataset\")")
         return 0
-    print(f"next: mmnet check-data casme2 --root {shell_quote(root)} (what training would use); mmnet train --root "
-          f"{shell_quote(root)} "
-          "--out RUN trains the paper's recipe on it (224 px: hours on a CPU; `mmnet demo` is the 64 px version)")
+    print(f"next: mmnet check-data casme2 --root {shell_quote(root)} (what training would use); mmnet train --config "
+          f"synth_demo --root {shell_quote(root)} --out RUN trains `mmnet demo`'s recipe on it (64 px: minutes on a "
+          "CPU; the demo's data is --amplitude 8 12); without --config, the paper's recipe (224 px: hours on a CPU)")
     return 0
 
 
@@ -166,6 +166,7 @@ def _run_long(args: argparse.Namespace) -> int:
 def _next_long(root: Path, fps: float) -> str:
     """Where the recordings are and what to run on them (the planted expressions are the truth to compare with)."""
     from ..data.common import SYNTH_MARKER
+    from ..synth.long_writer import TRUTH_FILE
 
     videos = sorted((root / "rawvideo").glob("*/*.mp4"))
     folders = sorted(p for p in (root / "rawpic").glob("*/*") if p.is_dir())
@@ -183,4 +184,7 @@ def _next_long(root: Path, fps: float) -> str:
                      f"rate: a {fps:g} fps set has videos alone; write a 30 fps one with --format jpg mp4 for them)")
     lines.append(f"the planted expressions are under 'events' in {root / SYNTH_MARKER}, numbered as the frames "
                  "img1.jpg... (from 1): subtract 1 for a video's frame numbers (from 0, as mmnet spot counts)")
+    truth = shell_quote(root / TRUTH_FILE)
+    lines.append(f"truth: {truth} (the planted expressions, MEGC's frame numbers); score `mmnet spot --out S` "
+                 f"against it: mmnet score-spots {truth} S/spotting.csv")
     return "\n".join(lines)

@@ -27,8 +27,12 @@ from .sample import Issue, Sample
 
 #: The file that marks a data root as a synthetic set of `mmnet synth` / `mmnet demo` (holding its settings).
 SYNTH_MARKER = "synth.json"
+#: The truth CSV beside a synthetic set of long recordings (`mmnet synth --long`): its planted expressions, which
+#: `mmnet score-spots TRUTH PREDICTIONS` reads with no frames (--dataset casme-sq needs rawpic/).
+SYNTH_TRUTH = "spotting-truth.csv"
 
-__all__ = ["SYNTH_MARKER", "PARTIAL_COPY", "DatasetLoad", "check_sample", "missing_dataset", "natural_key",
+__all__ = ["SYNTH_MARKER", "SYNTH_TRUTH", "PARTIAL_COPY",
+           "DatasetLoad", "check_sample", "missing_dataset", "natural_key",
            "samples_from_table", "objective_class", "find_folder", "finish", "with_frames", "ANNOTATION_CHECKS"]
 
 log = logging.getLogger("mmnet.data")

@@ -5,6 +5,7 @@ Layout (as the real release, see docs/spotting.md)::
     OUT/CAS(ME)^2code_final.xlsx          sheets CASFEcode_final (no header), naming rule1, naming rule2
     OUT/rawpic/s15/15_0101disgust1/img1.jpg ...            (format "jpg")
     OUT/rawvideo/s15/15_0101disgust1.mp4                   (format "mp4": H.264 through PyAV)
+    OUT/spotting-truth.csv                                 the planted expressions, as `mmnet score-spots` reads a truth
     OUT/synth.json                                         settings, and every event (blinks and speech too)
 
 Subjects are numbered as in CAS(ME)^2 (index 1 = s15, 2 = s16, 3 = s19, ...); videos take the
@@ -23,17 +24,20 @@ import numpy as np
 
 from ..data.casme_sq import FPS as CASME_SQ_FPS
 from ..data.casme_sq import SUBJECT_NUMBERS
-from ..data.common import SYNTH_MARKER
+from ..data.common import SYNTH_MARKER, SYNTH_TRUTH
 from ..errors import ConfigError, DataError, install_hint
 from ..progress import FrameProgress
 from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_empty, check_room, written_beside
 
-__all__ = ["CASME_SQ_CODING_FILE", "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
+__all__ = ["CASME_SQ_CODING_FILE", "TRUTH_FILE",
+           "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
            "video_name"]
 
 CASME_SQ_CODING_FILE = "CAS(ME)^2code_final.xlsx"
+#: The planted expressions as a spotting truth CSV (vid,onset,offset,type), which `mmnet score-spots` reads.
+TRUTH_FILE = SYNTH_TRUTH
 #: CAS(ME)^2's subject index 1..22 -> folder (sheet ``naming rule1``).
 SUBJECT_FOLDERS = tuple(f"s{n}" for n in SUBJECT_NUMBERS)
 #: Stimulus code -> name (sheet ``naming rule2``); the codes are text.
@@ -115,6 +119,24 @@ def _rows(subject: int, video: int, recording: Recording) -> list[list]:
     return rows
 
 
+def _truth_rows(subject: int, video: int, recording: Recording) -> list[list]:
+    """A recording's expressions as truth rows, its MEGC id (``15_0101``, as `mmnet spot` names the recording) and
+    frames numbered from 1 as img1.jpg (MEGC's, as spotting.csv's); one empty row for a recording without any, so
+    that spots there count as false positives."""
+    vid = f"{SUBJECT_FOLDERS[subject - 1][1:]}_{STIMULI[video - 1][0]}"
+    rows = [[vid, e.onset, e.offset, "me" if e.kind == "micro" else "mae"] for e in recording.expressions]
+    return rows or [[vid, "", "", ""]]
+
+
+def _write_truth(path: Path, rows: list[list]) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["vid", "onset", "offset", "type"])
+        writer.writerows(rows)
+
+
 def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject: int = 1, minutes: float = 1.0,
                        seed: int = 0, config: LongConfig | None = None, formats: tuple[str, ...] = ("jpg",),
                        overwrite: bool = False, progress: bool = False) -> Path:
@@ -151,7 +173,7 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
         raise ConfigError(f"--size {w} {h}: an .mp4 needs an even width and height (H.264 stores colour at half "
                           f"size); give --size {w + w % 2} {h + h % 2}, or write JPEG frames only (--format jpg).")
     root = Path(out)
-    check_empty(root, overwrite, ["rawpic", "rawvideo", CASME_SQ_CODING_FILE])
+    check_empty(root, overwrite, ["rawpic", "rawvideo", CASME_SQ_CODING_FILE, TRUTH_FILE])
     n_frames = max(2, int(round(minutes * 60 * config.fps)))
     per_pixel = JPEG_BYTES_PER_PIXEL["long"] * ("jpg" in formats) + MP4_BYTES_PER_PIXEL * ("mp4" in formats)
     check_room(root, subjects * videos_per_subject * n_frames * config.frame_size[0] * config.frame_size[1] * per_pixel,
@@ -173,11 +195,13 @@ def _write_recordings(root: Path, subjects: int, videos_per_subject: int, n_fram
     root.mkdir(parents=True, exist_ok=True)
     rows: list[list] = []
     events: dict[str, list] = {}
+    truth: list[list] = []
     for s in range(1, subjects + 1):
         for v in range(1, videos_per_subject + 1):
             recording = plan_recording(seed, s, v, n_frames, config)
             name = video_name(s, v)
             rows += _rows(s, v, recording)
+            truth += _truth_rows(s, v, recording)
             events[name] = [asdict(e) for e in recording.events]
             counted = FrameProgress(name, progress=progress, doing="writing")
             counted.start(n_frames)
@@ -192,6 +216,7 @@ def _write_recordings(root: Path, subjects: int, videos_per_subject: int, n_fram
                 for _ in frames:
                     pass
     _write_workbook(root / CASME_SQ_CODING_FILE, rows, subjects)
+    _write_truth(root / TRUTH_FILE, truth)
     meta = {"generator": "mmnet synth --long", "generator_version": GENERATOR_VERSION, "mmnet_version": __version__,
             "subjects": subjects,
             "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),
