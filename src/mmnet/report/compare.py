@@ -269,10 +269,10 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                        "sign_flip": "paired sign-flip test over subjects: the runs' predictions swapped on every "
                                     "set of subjects, the comparison's p-value (2**n arrangements, all of them up to "
                                     f"{SIGN_FLIP_EXACT_MAX} subjects, else "
-                                    f"{resamples} random ones); two-sided, p >= 2 / 2**n; it tests the difference "
-                                    "on the seed-averaged confusion matrices (sign_flip.<metric>.difference), "
-                                    "with several seeds not always the paired bootstrap's difference (the mean "
-                                    "over seeds of each seed's score)",
+                                    f"{resamples} random ones); two-sided, p >= 2 / 2**n; it tests the paired "
+                                    "bootstrap's difference (the mean over seeds of each seed's score, run minus "
+                                    "reference; sign_flip.<metric>.difference), the predictions swapped in every "
+                                    "pair of a seed of each run",
                        "differences": USED_NOTE,
                        "scope": INSTANCES_NOTE,
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
@@ -314,18 +314,14 @@ def render_compare_markdown(result: dict) -> str:
                   f"subjects ({b['resamples']} resamples, seed {b['seed']}) for its 95 % interval: a percentile "
                   "interval, approximate (it tends to be narrow with few subjects). The p-value is the sign-flip "
                   f"test's: the runs' predictions swapped on every set of subjects ({flips}), two-sided, on the "
-                  "difference of the seed-averaged confusion matrices (Δ where it differs from the mean over seeds "
-                  "shown). Both ask whether these trained instances differ on these subjects, not whether their "
-                  "recipes do (seeds are not resampled).", "",
+                  "difference shown. Both ask whether these trained instances differ on these subjects, not whether "
+                  "their recipes do (seeds are not resampled).", "",
                   *([f"{rough[0].upper()}{rough[1:]}.", ""] if rough else []),
                   "| metric | difference | 95 % CI (bootstrap, approximate) | p (sign-flip) |",
                   "|---|---|---|---|"]
         for k in METRICS:
             d, pct = b[k], k == "acc"
             flip_p = _p(flip[k]["p_value"], 0.0 if flip["exact"] else flip["p_floor"])
-            tested = _signed(flip[k]["difference"], pct)
-            if tested != _signed(d["difference"], pct):  # several seeds: it tests the seed-averaged matrices
-                flip_p += f" (Δ {tested})"
             lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
                          f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}]{' (rough)' if rough else ''} "
                          f"| {flip_p} |")
