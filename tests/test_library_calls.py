@@ -154,7 +154,7 @@ def test_restart_from_python_moves_the_earlier_run_aside(synth_root, tmp_path):
     run = tmp_path / "run"
     run_experiment(_cfg(synth_root, tmp_path), run, progress=False)
     changed = _cfg(synth_root, tmp_path, "train.lr=0.01")
-    with pytest.raises(ConfigError, match=r"different configuration .* restart=True \(--restart\)"):
+    with pytest.raises(ConfigError, match=r"different configuration .* --restart \(restart=True from Python\)"):
         run_experiment(changed, run, progress=False)
     report = run_experiment(changed, run, progress=False, restart=True)
     assert report["complete"]

@@ -159,7 +159,7 @@ def test_sweep_end_to_end(tmp_path, capsys, monkeypatch):
             assert [lo, hi] == pytest.approx(s["ci"][m], abs=5e-7) and lo <= hi
             assert all(len(r[k].partition(".")[2]) == 6 for k in (f"{m}_mean", f"{m}_ci_low", f"{m}_ci_high"))
     md = (out / "summary.md").read_text()
-    assert "| paper | (base) | 2 |" in md and "| no_pc | model.use_pc=False | 2 |" in md
+    assert "| paper | (base) | 2 |" in md and "| no_pc | model.use_pc=false | 2 |" in md
     assert "paper" in printed and "no_pc" in printed and "Acc %" in printed
 
     # Rerunning continues (nothing left to do) and gives the same summary.

@@ -352,7 +352,8 @@ def test_resuming_on_changed_data_is_refused(synth_root, tmp_path):
     assert run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)["complete"]  # same pixels
     (run / "seed-0" / "fold-casme2_03" / "done.json").unlink()
     frames[0].write_bytes(frames[-1].read_bytes())  # a re-crop: other pixels
-    with pytest.raises(ConfigError, match=r"trained on other data: the frames differ .* Use restart=True \(--restart"):
+    with pytest.raises(ConfigError, match=r"trained on other data: the frames differ .* Use --restart "
+                                          r"\(restart=True from Python"):
         run_experiment(_cfg(root, tmp_path, "train.epochs=1"), run, progress=False)
     assert not (run / "seed-0" / "fold-casme2_03" / "done.json").exists()  # nothing retrained
     # samples.csv: labels edited, samples added or gone

@@ -261,8 +261,8 @@ def refuse_frame_cache_version1(run_dir: str | Path, version1_fingerprint: Calla
     if recorded and recorded == version1_fingerprint():
         raise ConfigError(f"'{run_dir}' holds a run started by an earlier mmnet (frame cache version 1, which "
                           "decoded some images differently): it cannot be resumed with this version's frames. "
-                          "Start it again with restart=True (--restart), which moves it aside, or use another "
-                          "out folder.")
+                          "Start it again with --restart (restart=True from Python), which moves it aside, or use "
+                          "another out folder.")
 
 
 def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_digest: str | None = None,

@@ -93,7 +93,8 @@ def test_invalid_yaml_in_config_yaml(root, tmp_path, monkeypatch, capsys):
     (out / "config.yaml").write_text("model: [unclosed\n")
     code, _, err = cli(capsys, "train", "--root", root, "--out", out, "--set", f"data.cache_dir={tmp_path / 'cache'}",
                        *[x for item in TINY for x in ("--set", item)], "--set", "train.epochs=3")
-    assert_named_error(code, err, "config.yaml", "damaged", "another out folder", "restart=True (--restart)")
+    assert_named_error(code, err, "config.yaml", "damaged", "another out folder",
+                       "--restart (restart=True from Python)")
     code, _, err = cli(capsys, "train", "--root", root, "--out", out, "--restart", "--set",  # the remedy it names
                        f"data.cache_dir={tmp_path / 'cache'}", *[x for item in TINY for x in ("--set", item)])
     assert code == 0, err

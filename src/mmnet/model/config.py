@@ -63,7 +63,8 @@ class MMNetConfig:
         if self.image_size % 16 or self.image_size < 16:
             raise ConfigError(f"model.image_size must be a positive multiple of 16, got {self.image_size!r}")
         if self.pc_depth < 1:
-            raise ConfigError(f"model.pc_depth must be >= 1, got {self.pc_depth!r}")
+            raise ConfigError(f"model.pc_depth must be >= 1, got {self.pc_depth!r} (use model.use_pc=false for a "
+                              "network without the PC module)")
         if not self.pc_mlp_ratio > 0:
             raise ConfigError(f"model.pc_mlp_ratio must be > 0, got {self.pc_mlp_ratio!r}")
         if not 0.0 <= self.pc_drop_path < 1.0:

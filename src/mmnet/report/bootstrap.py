@@ -225,24 +225,27 @@ def paired_sign_flip(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.Dat
     """Paired sign-flip (permutation) test of A - B over units: the runs' predictions swapped on sets of subjects.
 
     Under the null hypothesis (within each subject, A's and B's predictions are exchangeable) the real assignment
-    is as likely as any swap. The statistic is the difference of each metric on the seed-averaged confusion
-    matrices pooled over the units (with one seed per run, the difference of the pooled scores). Two-sided:
-    p = share of arrangements whose |difference| is at least the observed one. With n <= SIGN_FLIP_EXACT_MAX
+    is as likely as any swap. The statistic is the paired bootstrap's: the mean over A's seeds of each seed's pooled
+    score minus B's, i.e. the mean over every pair of a seed of A and one of B of their difference; a swap exchanges
+    the units' predictions in every pair. Two-sided: p = share of arrangements whose |difference| is at least the
+    observed one. With n <= SIGN_FLIP_EXACT_MAX
     units every one of the 2**n arrangements is scored once (exact; the real one and its mirror, all swapped,
     are among them, so p >= 2 / 2**n), else ``flips`` random ones, p = (1 + as extreme) / (1 + flips).
     The frames of A and B must hold the same samples with the same labels (compare checks it).
     """
     units = sorted(set().union(*[set(unit_key(f, unit)) for f in (*frames_a, *frames_b)]))
-    a = unit_tables(frames_a, unit, n_classes, units)[1].mean(axis=0)  # (units, C*C), averaged over seeds
-    b = unit_tables(frames_b, unit, n_classes, units)[1].mean(axis=0)
+    ta = unit_tables(frames_a, unit, n_classes, units)[1]  # (seeds, units, C*C)
+    tb = unit_tables(frames_b, unit, n_classes, units)[1]
     n = len(units)
-    counted = a.sum(axis=0).reshape(n_classes, n_classes).sum(axis=-1) == 0  # absent from the pool: counted as 0
+    counted = ta[0].sum(axis=0).reshape(n_classes, n_classes).sum(axis=-1) == 0  # absent from the pool: counted as 0
 
     def differences(swapped: np.ndarray) -> dict[str, np.ndarray]:  # (arrangements, units) of 0/1 -> metric: (arr.,)
-        kept = 1.0 - swapped
-        sa = batch_scores((kept @ a + swapped @ b).reshape(-1, n_classes, n_classes), counted)
-        sb = batch_scores((swapped @ a + kept @ b).reshape(-1, n_classes, n_classes), counted)
-        return {m: sa[m] - sb[m] for m in METRICS}
+        kept, out = 1.0 - swapped, dict.fromkeys(METRICS, 0.0)
+        for a, b in ((a, b) for a in ta for b in tb):  # every pair of seeds; all swapped: exactly minus no swap
+            sa = batch_scores((kept @ a + swapped @ b).reshape(-1, n_classes, n_classes), counted)
+            sb = batch_scores((swapped @ a + kept @ b).reshape(-1, n_classes, n_classes), counted)
+            out = {m: out[m] + (sa[m] - sb[m]) / (len(ta) * len(tb)) for m in METRICS}
+        return out
 
     exact = n <= SIGN_FLIP_EXACT_MAX
     total = 2**n if exact else flips
@@ -260,7 +263,7 @@ def paired_sign_flip(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.Dat
     out = {"unit": unit, "n_units": n, "exact": exact, "arrangements": total if exact else None,
            "flips": total, "seed": None if exact else seed,
            "p_floor": min(1.0, 2 / total) if exact else 1 / (1 + total),
-           "statistic": "difference of each metric on the seed-averaged confusion matrices pooled over subjects"}
+           "statistic": "difference of each run's mean over seeds of each metric pooled over subjects"}
     for m in METRICS:
         p = extreme[m] / total if exact else (1 + extreme[m]) / (1 + total)
         out[m] = {"difference": observed[m], "p_value": float(min(1.0, p))}

@@ -39,6 +39,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import flatten_config
+from ..config_effect import as_written, inert_in_both
 from ..config_history import fill_earlier_keys
 from ..errors import MMNetError
 from ..run_folder import FOLD_NUMERICS, fold_numerics
@@ -146,9 +147,19 @@ def _machine_only(key: str) -> bool:
     return key == "torch_threads" or key in _RECORDED
 
 
-def _setting_differences(ref: dict, run: dict) -> dict:
+def _setting_differences(ref: dict, run: dict, inert: dict | None = None) -> dict:
+    """``{key: [reference's, run's]}``; keys in ``inert`` (neither run uses them) are left out."""
     return {k: [ref.get(k), run.get(k)] for k in sorted(set(ref) | set(run))
-            if ref.get(k) != run.get(k) and not (_machine_only(k) and (k not in ref or k not in run))}
+            if ref.get(k) != run.get(k) and not (_machine_only(k) and (k not in ref or k not in run))
+            and k not in (inert or {})}
+
+
+def _configs(a: Run, b: Run) -> tuple[dict, dict]:
+    """Both runs' config.yaml, an older run's keys filled in as it behaved."""
+    out = copy.deepcopy(a.config), copy.deepcopy(b.config)
+    for config in out:
+        fill_earlier_keys(config)
+    return out
 
 
 def _few_subjects(n_units: int) -> str | None:
@@ -205,7 +216,11 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
     ref_used = _settings_used(ref_run)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
-        changed = _setting_differences(ref_used, _settings_used(run))
+        inert = inert_in_both(*_configs(ref_run, run))  # keys neither network nor data path reads: not differences
+        used = _settings_used(run)
+        changed = _setting_differences(ref_used, used, inert)
+        unused = {k: {"values": v, "why": inert[k]} for k, v in _setting_differences(ref_used, used).items()
+                  if k in inert}
         boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
                                 resamples=resamples)
         boot["few_subjects"] = _few_subjects(boot["n_units"])
@@ -221,6 +236,7 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                             "reference_only_correct": t["b_only_correct"], "both_correct": t["both_correct"],
                             "both_wrong": t["both_wrong"], "p_value": t["p_value"]})
         comparisons.append({"run": name, "reference": names[0], "config_differences": changed,
+                            "inert_differences": unused,
                             "paired_bootstrap": boot, "sign_flip": sign_flip, "mcnemar": mcnemar,
                             "mcnemar_unpaired_seeds": unpaired})
     digests = [r["frames_digest"] for r in rows]
@@ -253,10 +269,10 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                        "sign_flip": "paired sign-flip test over subjects: the runs' predictions swapped on every "
                                     "set of subjects, the comparison's p-value (2**n arrangements, all of them up to "
                                     f"{SIGN_FLIP_EXACT_MAX} subjects, else "
-                                    f"{resamples} random ones); two-sided, p >= 2 / 2**n; it tests the difference "
-                                    "on the seed-averaged confusion matrices (sign_flip.<metric>.difference), "
-                                    "with several seeds not always the paired bootstrap's difference (the mean "
-                                    "over seeds of each seed's score)",
+                                    f"{resamples} random ones); two-sided, p >= 2 / 2**n; it tests the paired "
+                                    "bootstrap's difference (the mean over seeds of each seed's score, run minus "
+                                    "reference; sign_flip.<metric>.difference), the predictions swapped in every "
+                                    "pair of a seed of each run",
                        "differences": USED_NOTE,
                        "scope": INSTANCES_NOTE,
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
@@ -298,18 +314,14 @@ def render_compare_markdown(result: dict) -> str:
                   f"subjects ({b['resamples']} resamples, seed {b['seed']}) for its 95 % interval: a percentile "
                   "interval, approximate (it tends to be narrow with few subjects). The p-value is the sign-flip "
                   f"test's: the runs' predictions swapped on every set of subjects ({flips}), two-sided, on the "
-                  "difference of the seed-averaged confusion matrices (Δ where it differs from the mean over seeds "
-                  "shown). Both ask whether these trained instances differ on these subjects, not whether their "
-                  "recipes do (seeds are not resampled).", "",
+                  "difference shown. Both ask whether these trained instances differ on these subjects, not whether "
+                  "their recipes do (seeds are not resampled).", "",
                   *([f"{rough[0].upper()}{rough[1:]}.", ""] if rough else []),
                   "| metric | difference | 95 % CI (bootstrap, approximate) | p (sign-flip) |",
                   "|---|---|---|---|"]
         for k in METRICS:
             d, pct = b[k], k == "acc"
             flip_p = _p(flip[k]["p_value"], 0.0 if flip["exact"] else flip["p_floor"])
-            tested = _signed(flip[k]["difference"], pct)
-            if tested != _signed(d["difference"], pct):  # several seeds: it tests the seed-averaged matrices
-                flip_p += f" (Δ {tested})"
             lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
                          f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}]{' (rough)' if rough else ''} "
                          f"| {flip_p} |")
@@ -326,8 +338,13 @@ def render_compare_markdown(result: dict) -> str:
             lines += ["", f"Not in McNemar (no seed of the other run to pair with): {'; '.join(left)}."]
         diff = c["config_differences"]
         lines += ["", "Differences in the settings used (reference → run): "
-                  + ("; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in list(diff.items())[:30]) or "none")
+                  + ("; ".join(f"{k}: {as_written(v[0])} → {as_written(v[1])}" for k, v in list(diff.items())[:30])
+                     or "none")
                   + (f"; ... {len(diff) - 30} more" if len(diff) > 30 else "") + ". " + USED_NOTE + "."]
+        if unused := c.get("inert_differences"):
+            lines += ["", "Set differently but without effect in both runs (the same model trains): " + "; ".join(
+                f"{k}: {as_written(u['values'][0])} → {as_written(u['values'][1])} ({u['why']})"
+                for k, u in unused.items()) + "."]
     if result["notes"]:
         lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
     return "\n".join(lines) + "\n"

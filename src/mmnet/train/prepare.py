@@ -22,6 +22,7 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import ExperimentConfig, config_to_dict, parse_root
+from ..config_effect import effective_config, inert_set
 from ..config_history import fill_earlier_keys
 from ..data import (
     DATASETS,
@@ -59,7 +60,7 @@ from .calibrate import plan_training
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
 from .protocol_record import listed_rows, protocol_issues, write_protocol_files
 from .resolve import resolve_config
-from .resume_rules import config_changes, resume_changes
+from .resume_rules import config_changes, inert_changes, resume_changes
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 from .tb_log import require_tensorboard
@@ -137,9 +138,10 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     check_unique_ids([s for s, _ in usage.used], d.dataset)  # refused here, not by the report after every fold
     skipped: list[tuple[str, str]] = list(usage.left_out)
     kept, windows = [], []
+    jitter = effective_config(config_to_dict(cfg))["data"]["jitter_fraction"]  # flow: unused, the same frames cached
     for sample, label in usage.used:
         try:
-            windows.append(frame_windows(sample, d.jitter_fraction, clamp=d.on_bad_sample == "nearest"))
+            windows.append(frame_windows(sample, jitter, clamp=d.on_bad_sample == "nearest"))
             kept.append((sample, label))
         except UnusableSample as exc:
             if d.on_bad_sample != "skip":
@@ -169,19 +171,23 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
 
     version1 = partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size, version=1)  # when needed
     cfg = resolve_config(cfg)
-    text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)  # as set: inert keys too (warned of)
+    for line in inert_set(config_to_dict(cfg)):
+        log.warning("%s", line)
     config_path = out / rf.CONFIG
     _check_saved_config(out, config_path)
     if config_path.exists():
         saved = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
         filled = fill_earlier_keys(saved)  # a run of an earlier mmnet: its missing keys as that mmnet behaved
         changes = resume_changes(saved, yaml.safe_load(text))  # the seed list may grow
+        for note in inert_changes(saved, yaml.safe_load(text)) if rf.trained_folds(out) else []:
+            log.warning("Resuming '%s' with %s", out, note)
         if changes and rf.trained_folds(out):  # before an epoch finished: nothing to lose, the new config holds
             rf.refuse_frame_cache_version1(out, version1)  # the reason to say first (its keys filled differ too)
             earlier = (f" It was written by an earlier mmnet (keys added since, read as that mmnet behaved: "
                        f"{', '.join(filled)})." if filled else "")
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}).{earlier} "
-                              "Use another out folder, or restart=True (--restart) to set this run aside.")
+                              "Use another out folder, or --restart (restart=True from Python) to set this run aside.")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config_path, text)
     fingerprint = cache.path.stem.removeprefix("frames-")
@@ -193,9 +199,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     rows = [[s.sample_id, s.dataset, s.subject, s.clip, s.label, c] for s, c in kept]
     if rf.trained_folds(out) and (changed := rf.data_changes(out, fingerprint, rows, cache.content, version1)):
         raise ConfigError(f"'{out}' holds a run whose finished folds were trained on other data: {'; '.join(changed)}. "
-                          "Resuming would mix folds trained on the old and the new data. Use restart=True (--restart) "
-                          "to move this run aside and train every fold on the current data, or another out folder "
-                          "(or put the old data back).")
+                          "Resuming would mix folds trained on the old and the new data. Use --restart "
+                          "(restart=True from Python) to move this run aside and train every fold on the current "
+                          "data, or another out folder (or put the old data back).")
     if not rf.trained_folds(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
         data = {"labels_digest": labels_digest(rows), "annotation_sha256": annotation_digests(load),
                 **synthetic_record(list(dataset_paths(parse_root(d.dataset, d.root))[0].values())), **listed_rows(load)}
@@ -255,7 +261,7 @@ def _check_saved_config(out: Path, config_path: Path) -> None:
         if rf.trained_folds(out):  # else the folds trained under unknown settings would be reused under these
             raise ConfigError(f"'{out}' holds trained folds but no {rf.CONFIG}, so this command's settings cannot be "
                               "compared with theirs. Restore the file from a backup, or use another out folder "
-                              "(or restart=True / --restart to move this run aside).")
+                              "(or --restart, restart=True from Python, to move this run aside).")
         return
     try:
         saved = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -268,7 +274,8 @@ def _check_saved_config(out: Path, config_path: Path) -> None:
     if started:
         raise ConfigError(f"'{config_path}' is damaged ({why}), and {len(started)} fold file(s) were written under "
                           "it, so these settings cannot be compared with theirs. Restore the file from a backup, "
-                          "or start over: restart=True (--restart) moves this run aside, or use another out folder.")
+                          "or start over: --restart (restart=True from Python) moves this run aside, or use another "
+                          "out folder.")
     aside = move_aside(config_path)
     log.warning("'%s' was damaged (%s) and no fold has started; moved to '%s' and written again",
                 config_path, why, aside.name)

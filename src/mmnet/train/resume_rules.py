@@ -3,9 +3,9 @@ have trained is refused: another --out, or --restart)."""
 
 from __future__ import annotations
 
-import yaml
+from ..config_effect import as_written, inert_in_both
 
-__all__ = ["config_changes", "resume_changes", "experiment_values"]
+__all__ = ["config_changes", "resume_changes", "inert_changes", "experiment_values"]
 
 # Keys that say what to do with the experiment, not what it is: a resume may change them
 # (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
@@ -35,20 +35,26 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             out += config_changes(a, b, f"{prefix}{key}.")
         elif a != b:
-            out.append(f"{prefix}{key}: {_as_written(a)} -> {_as_written(b)}")
+            out.append(f"{prefix}{key}: {as_written(a)} -> {as_written(b)}")
     return out
 
 
-def _as_written(value) -> str:
-    """A config value as config.yaml and --set write it (true, null, [0, 1]), not as Python prints it (True)."""
-    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+def inert_changes(saved: dict, new: dict) -> list[str]:
+    """The changes in keys that neither config uses (:func:`mmnet.config_effect.inert_keys`), each with why: a
+    resume takes them (the folds train the same model)."""
+    inert = inert_in_both(saved, new)
+    return [f"{c} (no effect: {inert[c.split(':')[0]]})" for c in config_changes(saved, new)
+            if c.split(":")[0] in inert]
 
 
 def resume_changes(saved: dict, new: dict) -> list[str]:
     """The changes of ``new`` (this command's resolved config) from ``saved`` (config.yaml) that make it another
-    experiment. Seeds may be added (each seed is its own folder: seeds 0..N-1 trained stay valid when more come),
-    not removed (their folds would linger in the report)."""
-    changes = [c for c in config_changes(saved, new) if not c.startswith(_NOT_EXPERIMENT)]
+    experiment: keys that neither config uses (:func:`inert_changes`) are not. Seeds may be added (each seed is its
+    own folder: seeds 0..N-1 trained stay valid when more come), not removed (their folds would linger in the
+    report)."""
+    inert = inert_in_both(saved, new)
+    changes = [c for c in config_changes(saved, new)
+               if not c.startswith(_NOT_EXPERIMENT) and c.split(":")[0] not in inert]
     if _same_device(saved, new):  # "auto" and the device it picks here train alike
         changes = [c for c in changes if not c.startswith("train.device:")]
     old_seeds, new_seeds = saved.get("seeds"), new.get("seeds")

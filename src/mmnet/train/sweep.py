@@ -41,6 +41,7 @@ from ..config import (
     set_value,
     without_derived,
 )
+from ..config_effect import effective_config, inert_in_both
 from ..errors import ConfigError, MMNetError
 from ..progress import write_line
 from ..recipes import locate, locate_sweep, read_yaml
@@ -217,12 +218,14 @@ def _refuse_same_experiment(path: Path, settings: list[SweepSetting]) -> None:
     for setting in settings:
         values = config_to_dict(setting.config)
         data = [values["data"]["root"], values["data"]["annotation"]]
-        key = yaml.safe_dump([experiment_values(values), data], sort_keys=True)
+        key = yaml.safe_dump([experiment_values(effective_config(values)), data], sort_keys=True)
         if (first := seen.setdefault(key, setting)) is setting:
             continue
+        inert = inert_in_both(config_to_dict(first.config), values)
         changes = [c.split(":")[0] for c in config_changes(config_to_dict(first.config), values)]
-        why = (f"differ only in {', '.join(changes)}, which do not change what is trained" if changes
-               else "give the same configuration")
+        unused = "; ".join(f"{k} has no effect: {inert[k]}" for k in changes if k in inert)
+        why = (f"differ only in {', '.join(changes)}, which do not change what is trained"
+               + (f" ({unused})" if unused else "") if changes else "give the same configuration")
         hint = ("; to score one run both ways: `mmnet report RUN --selection paper`" if "eval.selection" in changes
                 else "")
         raise ConfigError(f"Sweep file '{path}': settings {first.name!r} and {setting.name!r} {why}: they would "

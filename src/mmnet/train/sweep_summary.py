@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+from ..config_effect import as_written
 from ..display_width import display_width, pad
 from ..report import summarize_run
 from ..report.render import format_mean_std
@@ -37,7 +38,8 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     out = Path(out_dir)
     rows = []
     for name in names:
-        row = {"setting": name, "overrides": " ".join(f"{k}={v}" for k, v in (overrides or {}).get(name, {}).items())}
+        row = {"setting": name, "overrides": " ".join(f"{k}={as_written(v)}"  # as --set writes it: false, not False
+                                                      for k, v in (overrides or {}).get(name, {}).items())}
         if not has_results(out / name):
             row.update({"complete": False, "status": NOT_RUN, "n_seeds": 0, "n_samples": 0})
             row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
