@@ -215,4 +215,6 @@ def run(args: argparse.Namespace) -> int:
     for key, value in applied.items():
         print(f"  preprocessing.{key} = {stored[key]}" if key in stored else
               f"  preprocessing.{key} = {value} (default: not stored in the checkpoint)")
+    for key in sorted(set(stored) - set(applied)):  # recorded, not applied by predict: a flow model's flow_method
+        print(f"  preprocessing.{key} = {stored[key]}")
     return 0
