@@ -29,7 +29,7 @@ def run(tmp_path):
     return write_run(tmp_path / "run", make_samples(SUBJECTS), _predict, epochs=1)
 
 
-def _final_model(run, *, root=None, contact=None):
+def _final_model(run, *, root=None, contact=None, **model):
     """Give the fake run a final model (a tiny network) and, optionally, a data root and a card contact."""
     from mmnet.model import MMNet
     from mmnet.model.mmnet import CheckpointInfo
@@ -43,7 +43,7 @@ def _final_model(run, *, root=None, contact=None):
     (run / "final").mkdir()
     (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0}))
     torch.manual_seed(0)
-    MMNet(3, image_size=32).save_pretrained(run / "final" / "model", CheckpointInfo(CLASSES))
+    MMNet(3, image_size=32, **model).save_pretrained(run / "final" / "model", CheckpointInfo(CLASSES))
 
 
 def _synthetic_root(tmp_path):
@@ -125,6 +125,26 @@ def test_the_card_says_who_was_recorded_what_breaks_it_whom_to_ask_and_under_whi
     assert card["contact"] == "not given" and "Contact: not given." in md
     assert "non-commercial research" in card["licence"] and "weights derive from that data" in card["licence"]
     assert "Institute of Psychology" in card["licence"]
+
+
+@pytest.mark.parametrize("model, variant", [({}, "MMNet"), ({"use_pc": False}, "MMNet without PC"),
+                                            ({"use_ca": False, "use_pc": False}, "MMNet without CA and PC"),
+                                            ({"main_input": "apex"}, "MMNet, main input: apex")])
+def test_the_card_and_info_name_an_ablated_variant(run, capsys, model, variant):
+    # a no-PC model's card said "Architecture: MMNet (Li et al., IJCAI 2022)", use_pc: False only further down
+    from mmnet.cli import main
+    from mmnet.train.model_card import write_model_card
+
+    _final_model(run, **model)
+    card = write_model_card(run, None)
+    md = (run / "final" / "MODEL_CARD.md").read_text()
+    assert card["model"]["variant"] == variant and md.startswith(f"# Model card: {variant} micro-expression")
+    named = "MMNet (Li et al., IJCAI 2022)" if not model else f"{variant} (a variant of MMNet, Li et al., IJCAI 2022)"
+    assert card["model"]["architecture"] == named and f"Architecture: {named}." in md
+    assert main(["info", str(run / "final" / "model")]) == 0
+    assert f"network:       {variant}\n" in capsys.readouterr().out
+    assert main(["info", str(run / "final" / "model"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["variant"] == variant
 
 
 def test_the_card_names_the_contact_of_train_card_contact(run, tmp_path):

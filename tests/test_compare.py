@@ -65,6 +65,19 @@ def test_table_and_paired_tests(two_runs):
     assert "| UF1 |" in md and "McNemar" in md and "(reference)" in md and "1000 resamples" in md
 
 
+def test_the_run_table_gives_each_runs_parameters(two_runs):
+    # an ablation's cost (a no-PC network is a third of MMNet's size) was only in each run's report.md
+    a, b, _ = two_runs
+    for done in b.glob("seed-*/fold-*/done.json"):
+        json_done = json.loads(done.read_text())
+        done.write_text(json.dumps({**json_done, "network": "mmnet.model.mmnet:MMNet", "parameters": 2829943}))
+    r = compare_runs([a, b], resamples=100)
+    assert [row["parameters"] for row in r["runs"]] == [None, 2829943]  # a's folds record no network
+    md = render_compare_markdown(r)
+    assert "| UAR [95 % CI] | parameters |" in md and md.count(" | 2,829,943 |") == 1
+    assert next(line for line in md.splitlines() if line.startswith(f"| {a} ")).endswith(" | - |")
+
+
 def test_says_what_the_tests_compare_and_names_unpaired_seeds(two_runs):
     # one seed each: the tests compare two trained instances, not recipes; McNemar's zip of seeds silently
     # dropped b's seed 1, and its p-value treats the samples of one subject as independent

@@ -124,3 +124,42 @@ def test_a_model_without_pc_has_no_offset():
     e = explain_pair(Predictor(model, CheckpointInfo(class_names=["a", "b", "c"], preprocessing={"image_size": 64})),
                      np.zeros((64, 64, 3), np.uint8), np.zeros((64, 64, 3), np.uint8))
     assert e.pc_offset is None and "no PC branch" in e.gradcam_placement
+
+
+def _drawn(tmp_path, name, **config):
+    """The figure of a checkpoint built with ``config``: its explanation, axes and the texts of title and rows."""
+    torch.manual_seed(0)
+    make_checkpoint(tmp_path / name, **config)
+    frames = synthetic_clip(10, 6, size=(96, 80), noise=0.0)
+    e = explain_pair(Predictor.from_checkpoint(tmp_path / name), frames[1], frames[7])
+    fig = Figure(figsize=(9.6, 6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = draw_explanation(fig, e)
+    headings = (fig._suptitle, fig.subfigs[0]._suptitle, fig.subfigs[1]._suptitle)
+    texts = [" ".join(t.get_text().split()) for t in headings]
+    return e, axes, texts
+
+
+def test_an_apex_only_models_figure_names_it_and_shows_the_apex_as_its_input(tmp_path):
+    # the figure showed "|apex - onset|, amplified" and "attention of the motion branch" for a model that never
+    # sees motion, and nothing named the variant
+    e, axes, (title, _, gates) = _drawn(tmp_path, "apex", main_input="apex")
+    assert e.network == "MMNet, main input: apex" and title.endswith("by MMNet, main input: apex")
+    assert axes[2].get_title() == "main input: the apex frame (no difference)"
+    assert np.array_equal(axes[2].get_images()[0].get_array(), e.apex)  # the frame itself, not the difference
+    assert "motion branch" not in gates and "the main branch (it reads the apex frame, not motion)" in gates
+    with Image.open(io.BytesIO(explanation_png(e, dpi=40))) as im:
+        assert im.text["mmnet.network"] == "MMNet, main input: apex"  # the PNG's record names it too
+    _, plain_axes, (plain_title, _, _) = _drawn(tmp_path, "plain")
+    assert plain_axes[2].get_title() == "|apex - onset|, amplified" and " by MMNet" not in plain_title
+
+
+def test_a_model_without_ca_is_drawn_with_its_grad_cam_and_a_note_for_the_gates(tmp_path):
+    # explain refused it outright, though Grad-CAM and the deletion check need only forward_features/forward_head
+    e, axes, (title, inputs, gates) = _drawn(tmp_path, "noca", use_ca=False)
+    assert e.attention == [] and e.gradcam is not None and e.deletion is not None
+    assert len(axes) == 4 and axes[3].get_title().startswith(f"Grad-CAM, {e.target_class}")
+    assert title.endswith("by MMNet without CA") and inputs.startswith("inputs, and")
+    assert "no attention maps: this model (MMNet without CA) has no CA blocks" in gates
+    with Image.open(io.BytesIO(explanation_png(e, dpi=50))) as im:
+        assert im.width > 1.5 * im.height  # the inputs' row, and a line for the gates' note

@@ -69,6 +69,27 @@ def test_a_flow_model_describes_its_flow_input(tmp_path, capsys):
     assert "flow" not in export.read_onnx_metadata(export.export_onnx(MMNet(2, image_size=32), tmp_path / "a.onnx"))
 
 
+def test_a_flow_checkpoint_copied_out_of_its_run_keeps_its_flow_method(tmp_path, monkeypatch):
+    # the fold's config.json said main_input: flow but not how the flow was made: a copy away from its run's
+    # config.yaml was exported as "not recorded ... tvl1 unless it was changed", wrong for a dis-trained model
+    from types import SimpleNamespace
+
+    from mmnet.config import config_from_dict
+    from mmnet.infer.onnx_metadata import onnx_metadata
+    from mmnet.model import load_checkpoint
+    from mmnet.train import fold
+
+    monkeypatch.setattr(fold, "training_header", lambda task: {})
+    cfg = config_from_dict({"data": {"flow_method": "dis", "image_size": 32}, "model": {"main_input": "flow"}})
+    info = fold._checkpoint_info(SimpleNamespace(config=cfg))
+    assert info.preprocessing["flow_method"] == "dis"
+    MMNet(5, image_size=32, main_input="flow").save_pretrained(tmp_path / "copy", info)
+    model, loaded = load_checkpoint(tmp_path / "copy")
+    assert json.loads(onnx_metadata(model, loaded, tmp_path / "copy")["flow"])["method"] == "dis"
+    plain = fold._checkpoint_info(SimpleNamespace(config=config_from_dict({"data": {"image_size": 32}})))
+    assert "flow_method" not in plain.preprocessing  # an RGB model has no flow input to describe
+
+
 @pytest.fixture
 def earlier_export(tmp_path):
     make_checkpoint(tmp_path / "ckpt")

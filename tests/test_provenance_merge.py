@@ -149,6 +149,19 @@ def test_performance_comes_from_the_run_report_or_the_model_card_else_is_not_rec
     assert performance(model)["source"] is None
 
 
+def test_a_final_fit_only_models_card_is_found_and_says_it_has_no_scores(tmp_path):
+    # the card beside the weights was there but held no LOSO scores: the line said no card was found
+    model = _model(tmp_path / "run", header=SYNTHETIC_HEADER)
+    sha = hashlib.sha256((model / "model.safetensors").read_bytes()).hexdigest()
+    card = {"weights": {"sha256": sha}, "classes": {"names": CLASSES},
+            "loso": {"available": False, "protocol": "loso", "note": "no cross-validation fold was run"}}
+    (model / "model_card.json").write_text(json.dumps(card))
+    found = performance(model)
+    assert found["source"] == "model card" and "no model card" not in found["line"]
+    assert "the model card records no cross-validation scores (trained with --final-fit-only" in found["line"]
+    assert found["line"].endswith("Scores are softmax outputs, not calibrated probabilities.")
+
+
 def test_predict_json_and_footer_carry_what_the_model_is_worth(tmp_path, capsys):
     # the JSON's model block had path, file and sha256 only; the note went to stderr alone
     model = _model(tmp_path / "run", header=SYNTHETIC_HEADER)

@@ -353,3 +353,36 @@ def test_the_summary_says_picking_the_best_setting_selects_on_the_test_subjects(
     one = summarize_sweep(tmp_path, ["a"])  # nothing to pick from
     assert "Picking the best" not in (tmp_path / "summary.md").read_text()
     assert "selects on the test subjects" not in format_summary_table(one)
+
+
+def test_the_summary_gives_each_settings_parameters_and_flops(tmp_path):
+    # an ablation's cost was only in each setting's report.md: the summary compared scores alone
+    from mmnet import MMNet
+    from mmnet.train.sweep import format_summary_table, summarize_sweep
+
+    from .fake_runs import make_samples, write_run
+
+    samples = make_samples({str(k): [0, 1, 2] for k in range(1, 4)})
+    for name, model in (("paper", {"num_classes": 5}), ("no_pc", {"num_classes": 5, "use_pc": False})):
+        write_run(tmp_path / name, samples, lambda seed, epoch, s: s["class_index"])
+        cfg = yaml.safe_load((tmp_path / name / "config.yaml").read_text())
+        _write(tmp_path / name / "config.yaml", {**cfg, "model": model})
+    rows = summarize_sweep(tmp_path, ["paper", "no_pc", "missing"])
+    paper, no_pc, missing = rows
+    assert paper["parameters"] == sum(p.numel() for p in MMNet(5).parameters())
+    assert no_pc["parameters"] == sum(p.numel() for p in MMNet(5, use_pc=False).parameters()) < paper["parameters"]
+    assert paper["gflop"] == pytest.approx(14.42, abs=0.01)  # the paper's 5-class 224 px figure
+    assert 0 < no_pc["gflop"] < paper["gflop"]
+    assert (missing["parameters"], missing["gflop"]) == (None, None)
+    table = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
+    assert table[0]["parameters"] == str(paper["parameters"]) and table[2]["gflop"] == ""
+    md = (tmp_path / "summary.md").read_text()
+    assert "| parameters | GFLOP |" in md and f"| {paper['parameters']:,} | 14.42 |" in md and "FlopCounterMode" in md
+    assert f"{no_pc['parameters']:,}" in format_summary_table(rows)
+    # the count the folds recorded (report.json) is the one given: a model.factory network is not MMNet
+    factory = {"num_classes": 5, "factory": "mynets.plus:build"}
+    _write(tmp_path / "paper" / "config.yaml", {**cfg, "model": factory})
+    (tmp_path / "paper" / "report.json").write_text(json.dumps(
+        {"protocol": {"network": {"trained": [{"name": "mynets.plus:Plus", "parameters": 1234}]}}}))
+    (recorded,) = summarize_sweep(tmp_path, ["paper"])
+    assert (recorded["parameters"], recorded["gflop"]) == (1234, None)

@@ -131,8 +131,9 @@ def run(args: argparse.Namespace) -> int:
     p = explanation.probabilities[explanation.label]
     print(f"{clip.source}: {explanation.label} (score {p:.3f}), onset {explanation.onset_frame}, "
           f"apex {explanation.apex_frame}{' (spotted)' if explanation.apex_spotted else ''}; figure written to {out}")
-    print("attention ranges (min-max): " + ", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
-                                                     for k, a in enumerate(explanation.attention, start=1)))
+    print("attention ranges (min-max): " + (", ".join(f"stage {k} {a.min():.3g}-{a.max():.3g}"
+                                                      for k, a in enumerate(explanation.attention, start=1))
+                                            or f"none ({explanation.network}: no CA blocks, no attention maps)"))
     print(f"Grad-CAM: {gradcam_heading(explanation).removeprefix('inputs, and ')}")
     print(explanation.caption)
     print(f"licence: {licence_note(record)}")  # printed, not drawn: the figure keeps one line

@@ -186,11 +186,16 @@ def run(args: argparse.Namespace) -> int:
 
     # how new footage is aligned for this model (predict --align, spot --checkpoint): the checkpoint's own record
     alignment = alignment_summary(CheckpointInfo.from_metadata(meta).training)
+    from ..model.config import variant_name
+
+    # the network by name: an ablation (no PC, no CA, apex input) said first, not only in model.* below
+    network = variant_name(meta["model"]) if not meta["model"].get("factory") else meta.get("network") or "not MMNet"
     if args.json:
-        print(json.dumps({**meta, "parameters": n_params, "alignment": alignment}, indent=2))
+        print(json.dumps({**meta, "variant": network, "parameters": n_params, "alignment": alignment}, indent=2))
         return 0
     print(f"checkpoint:    {args.checkpoint}")
     print(f"mmnet version: {meta.get('mmnet_version')}")
+    print(f"network:       {network}")
     print(f"parameters:    {n_params:,}")
     print(f"classes:       {meta.get('class_names') or '(unnamed)'}")
     from ..infer.provenance import card_problem, licence_note, record_caption, training_record
@@ -215,4 +220,6 @@ def run(args: argparse.Namespace) -> int:
     for key, value in applied.items():
         print(f"  preprocessing.{key} = {stored[key]}" if key in stored else
               f"  preprocessing.{key} = {value} (default: not stored in the checkpoint)")
+    for key in sorted(set(stored) - set(applied)):  # recorded, not applied by predict: a flow model's flow_method
+        print(f"  preprocessing.{key} = {stored[key]}")
     return 0

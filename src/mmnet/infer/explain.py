@@ -30,13 +30,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
+from ..model.config import variant_name
 from ..utils import atomic_write_bytes
-from .attribution import deletion_check, gradcam_heading, split_grad_cam
+from .attribution import deletion_check, split_grad_cam
 from .clips import Clip, FrameNumber, as_clip
-from .explain_record import ALPHA, METHOD_SHORT, NOT_RECORDED, figure_record, png_text
+from .explain_record import ALPHA, NOT_RECORDED, figure_record, png_text
+from .explain_text import caption_text, gates_heading, inputs_heading, main_input_title, panel_titles, title_text
 from .gradcam import pc_offset, placement_note, target_index
-from .predictor import ZERO_MOTION, FrameLike, Predictor, checked_frame_pair
+from .predictor import FrameLike, Predictor, checked_frame_pair
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation",
            "explanation_png"]
@@ -71,6 +72,8 @@ class Explanation:
             without PC): :func:`mmnet.infer.gradcam.placement_note`.
         gradcam_parts, gradcam_shares, deletion: the map's motion and PC parts before its ReLU, their shares of it
             and its deletion check (:mod:`mmnet.infer.attribution`; None: not computed).
+        network, main_input: the MMNet variant drawn (``mmnet.model.config.variant_name``: "MMNet without PC" ...),
+            named in the title, and what its main branch reads (``difference`` or ``apex``: the third panel's).
         provenance: what else the figure's PNG records (``checkpoint``, ``checkpoint_sha256``, ``aligned``,
             ``landmarks``: :func:`mmnet.infer.explain_record.checkpoint_record`).
     """
@@ -101,6 +104,8 @@ class Explanation:
     gradcam_parts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     gradcam_shares: dict[str, float] | None = None
     deletion: dict | None = field(default=None, repr=False)
+    network: str = "MMNet"
+    main_input: str = "difference"
 
 
 def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
@@ -111,16 +116,13 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
     and, unless ``check_deletion`` is false, its deletion check (one batch of 7 more predictions;
     :mod:`mmnet.infer.attribution`).
 
+    A model without CA blocks (``use_ca=False``) has no attention maps: ``attention`` is empty, the rest is drawn.
+
     Raises:
-        ConfigError: the checkpoint was built without CA blocks (``use_ca=False``), or ``target_class`` is not
-            one of its classes.
+        ConfigError: ``target_class`` is not one of the checkpoint's classes.
         DataError: a frame is not (H, W, 3) uint8, or the two differ in size.
     """
     model = predictor.model
-    if not model.config.use_ca:
-        raise ConfigError(
-            "This checkpoint was trained without CA blocks (model.use_ca=False): it has no attention maps to draw."
-        )
     onset, apex = checked_frame_pair(onset, apex, "explain_pair")
     prep = predictor.preprocessing
     size = prep.image_size
@@ -129,7 +131,7 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
     with torch.inference_mode():
         features, maps = model.forward_features(x_on, x_ap)
         probs = torch.softmax(model.forward_head(features), dim=1)[0].float().cpu().numpy()
-        native = [m.float()[0, 0].cpu().numpy() for m in maps]
+        native = [m.float()[0, 0].cpu().numpy() for m in maps if m is not None]  # none without CA
     strides = map_strides(model)
     upsampled = [upsample_map(m, s, size) for m, s in zip(native, strides)]  # each (S, S)
     onset_small = (x_on[0].cpu() * torch.tensor(prep.std).view(3, 1, 1) + torch.tensor(prep.mean).view(3, 1, 1))
@@ -157,6 +159,7 @@ def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
         gradcam=upsample_map(cam, size // cam.shape[0], size),
         gradcam_placement=placement_note(model), pc_offset=pc_offset(model),
         gradcam_parts=split["parts"], gradcam_shares=split["shares"], deletion=deletion,
+        network=variant_name(model.config), main_input=model.config.main_input,
     )
 
 
@@ -239,7 +242,7 @@ def explanation_png(explanation: Explanation, *, dpi: int = 100, alpha: float = 
     e = explanation
     h, w = e.frame_size or e.onset.shape[:2]
     columns = _columns(e)
-    caption_lines = len(_caption(e, columns, NOT_RECORDED).splitlines())
+    caption_lines = len(caption_text(e, columns, NOT_RECORDED).splitlines())
     # the two rows, the title above them and the caption under them
     height = sum(_row_heights(e, shared_scale)) + 0.35 + 0.15 * caption_lines
     fig = Figure(figsize=(PANEL * columns, height), dpi=dpi, layout="constrained")
@@ -258,10 +261,10 @@ def _row_heights(e: Explanation, shared_scale: bool) -> tuple[float, float]:
     """Inches for the two rows at PANEL inches a panel: the panels at the face's aspect ratio, their titles and
     colour bars, the row's heading."""
     h, w = e.frame_size or e.onset.shape[:2]
-    heading = 0.15 * len(_gates_heading(e, shared_scale, _columns(e)).splitlines())
-    top = 0.15 * len(_inputs_heading(e, _columns(e)).splitlines())
+    heading = 0.15 * len(gates_heading(e, shared_scale, _columns(e)).splitlines())
+    top = 0.15 * len(inputs_heading(e, _columns(e)).splitlines())
     panel = (PANEL - 0.1) * h / w + 0.8
-    return panel + top + 0.05, panel + heading + 0.05
+    return panel + top + 0.05, (panel if e.attention else 0.1) + heading + 0.05  # no CA: the note alone
 
 
 def _columns(e: Explanation) -> int:
@@ -284,16 +287,19 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
     gates = bottom.add_gridspec(1, columns)
     axes = [top.add_subplot(inputs[0, i]) for i in range(3 + (e.gradcam is not None))]
     stages = [bottom.add_subplot(gates[0, i]) for i in range(len(e.attention))]
-    on_name, ap_name = _panel_titles(e)
+    on_name, ap_name = panel_titles(e)
     axes[0].imshow(e.onset, extent=extent)
     axes[0].set_title(on_name, fontsize=9)
     axes[1].imshow(e.apex, extent=extent)
     axes[1].set_title(ap_name, fontsize=9)
-    axes[2].imshow(e.motion, cmap="gray", vmin=0.0, vmax=1.0, extent=extent)
-    axes[2].set_title("|apex - onset|, amplified", fontsize=9)
+    if e.main_input == "apex":  # what this model's main branch reads: the apex frame, not the difference
+        axes[2].imshow(e.apex, extent=extent)
+    else:
+        axes[2].imshow(e.motion, cmap="gray", vmin=0.0, vmax=1.0, extent=extent)
+    axes[2].set_title(main_input_title(e), fontsize=9)
     if e.gradcam is not None:
         _draw_gradcam(top, axes[3], e, extent, alpha, cmap)
-    top.suptitle(_inputs_heading(e, columns), fontsize=9)
+    top.suptitle(inputs_heading(e, columns), fontsize=9)
     stretched = [a for a in e.attention if not _flat(a)]
     if shared_scale and stretched:
         lo_all = min(float(a.min()) for a in stretched)
@@ -316,28 +322,19 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
             im = ax.imshow(attn, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=extent)
             ax.set_title(f"stage {k}: {lo:.3g}-{hi:.3g}", fontsize=9)
         _colour_bar(bottom, im, ax, vmin, vmax)
-    bottom.suptitle(_gates_heading(e, shared_scale, columns), fontsize=9)
+    bottom.suptitle(gates_heading(e, shared_scale, columns), fontsize=9)
     axes += stages
     for ax in axes:
         ax.set_axis_off()
-    p = e.probabilities[e.label]
-    fig.suptitle(f"{e.source + ': ' if e.source else ''}predicted {e.label} (score {p:.2f})", fontsize=10)
-    caption = _caption(e, columns, missing_caption)
+    fig.suptitle(title_text(e), fontsize=10)
+    caption = caption_text(e, columns, missing_caption)
     if caption:  # on the figure itself, so that it travels with the picture
         fig.supxlabel(caption, fontsize=8)
     return axes
 
 
-def _inputs_heading(e: Explanation, columns: int) -> str:
-    """The heading of the top row: the inputs and Grad-CAM's class, shares and deletion check, wrapped."""
-    return textwrap.fill(gradcam_heading(e), width=max(60, 30 * columns)) if e.gradcam is not None else "inputs"
 
 
-def _gates_heading(e: Explanation, shared_scale: bool, columns: int) -> str:
-    """The heading of the attention row: what its maps are (internal gates, not an attribution) and their scale."""
-    scale = "one scale for all maps" if shared_scale else "each map on its own range"
-    text = f"stages 1-{len(e.attention)}: {METHOD_SHORT}; {scale}"
-    return textwrap.fill(text, width=max(60, 30 * columns))
 
 
 def _draw_gradcam(fig, ax, e: Explanation, extent, alpha: float, cmap: str) -> None:
@@ -374,14 +371,6 @@ def _distinct_labels(values) -> list[str]:
     return labels
 
 
-def _panel_titles(e: Explanation) -> tuple[str, str]:
-    """The onset and apex panels' titles: the file names of an image pair, else the frame numbers,
-    the apex marked when it was spotted (as `mmnet predict` marks it with *)."""
-    if e.frame_names:
-        return tuple(textwrap.fill(f"{what}: {name}", width=30) for what, name in zip(("onset", "apex"), e.frame_names))
-    onset = "onset" if e.onset_frame is None else f"onset (frame {e.onset_frame})"
-    apex = "apex" if e.apex_frame is None else f"apex (frame {e.apex_frame}{', spotted' if e.apex_spotted else ''})"
-    return onset, apex
 
 
 def _flat(attn: np.ndarray) -> bool:
@@ -389,10 +378,3 @@ def _flat(attn: np.ndarray) -> bool:
     would show rounding and edge effects, not structure."""
     lo, hi = float(attn.min()), float(attn.max())
     return hi - lo <= 1e-3 * max(abs(float(attn.mean())), 1e-12)
-
-
-def _caption(e: Explanation, columns: int, missing: str = "") -> str:
-    """The text under the panels, wrapped: a zero-motion warning first (the figure of identical frames
-    looks like any other), then ``e.caption`` (``missing`` when it is empty)."""
-    text = " ".join(part for part in (f"Warning: {ZERO_MOTION}." if e.still else "", e.caption or missing) if part)
-    return textwrap.fill(text, width=max(60, 32 * columns))

@@ -53,6 +53,7 @@ def figure_record(e, *, alpha: float, cmap: str, shared_scale: bool) -> dict[str
         "mmnet.normalisation": scale,
         "mmnet.colour_map": cmap,
         "mmnet.alpha": f"{alpha:g}",
+        "mmnet.network": e.network,  # the MMNet variant drawn (an ablation is named)
         "mmnet.label": e.label,
         "mmnet.probabilities": json.dumps(e.probabilities),
         "mmnet.source": e.source,

@@ -100,6 +100,10 @@ def performance(checkpoint: str | Path) -> dict:
             found = found or (read(record) if record else None)
         except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError):
             pass  # a damaged or foreign record: the other one, else "not recorded" (predictions go on)
+    if found is None and isinstance(card, dict) and (card.get("loso") or {}).get("available") is False:
+        # the card is there: it says no fold was run (train.final_fit: only), not that it is missing
+        return {"source": "model card", "line": "Performance not measured: the model card records no "
+                "cross-validation scores (trained with --final-fit-only, so no subject was held out). " + SCORES_NOTE}
     if found is None:
         return {"source": None, "line": f"Performance not recorded (no model card beside the weights and no "
                                         f"report.json in a run folder around them). {SCORES_NOTE}"}

@@ -54,10 +54,14 @@ def input_names(model: MMNet) -> list[str]:
     return ["onset", "flow" if model.config.main_input == "flow" else "apex"]
 
 
-def _flow_method(checkpoint: str | Path | None) -> str:
-    """The optical-flow method a flow model was trained with: its run folder's ``data.flow_method``."""
+def _flow_method(checkpoint: str | Path | None, info: CheckpointInfo | None = None) -> str:
+    """The optical-flow method a flow model was trained with: the checkpoint's own record
+    (``preprocessing.flow_method``), else its run folder's ``data.flow_method``."""
     from .provenance import run_config, run_folder
 
+    recorded = ((info.preprocessing if info is not None else None) or {}).get("flow_method")
+    if isinstance(recorded, str):
+        return recorded
     run = None if checkpoint is None else run_folder(Path(checkpoint))
     if run is not None:
         data = (run_config(run) or {}).get("data")
@@ -67,12 +71,12 @@ def _flow_method(checkpoint: str | Path | None) -> str:
             "tvl1 unless it was changed")
 
 
-def flow_metadata(checkpoint: str | Path | None, image_size: int) -> dict:
+def flow_metadata(checkpoint: str | Path | None, image_size: int, info: CheckpointInfo | None = None) -> dict:
     """How a flow model's ``flow`` input is made (mmnet.preprocess.flow.compute_flow, as training made it)."""
     from ..preprocess.flow import FLOW_SCALE
 
     flow = {
-        "method": _flow_method(checkpoint),
+        "method": _flow_method(checkpoint, info),
         "methods": "OpenCV: tvl1 = cv2.optflow.DualTVL1OpticalFlow_create() (contrib), dis = DISOpticalFlow preset "
                    "MEDIUM, farneback = calcOpticalFlowFarneback(0.5, 3, 15, 3, 5, 1.2, 0)",
         "computed_on": f"the onset and apex frames after the resize to {image_size} x {image_size} (uint8 RGB, "
@@ -173,7 +177,7 @@ def onnx_metadata(model: MMNet, info: CheckpointInfo | None = None,
     prep.update({"resize": RESIZE_METHOD, "scale": "1/255", "channels": "RGB", "layout": "NCHW",
                  "orientation": ORIENTATION_RULE, "bit_depth": BIT_DEPTH_RULE, "face_crop": face_crop_rule(info),
                  "batch": BATCH_RULE})
-    flow = {"flow": json.dumps(flow_metadata(checkpoint, model.config.image_size))} \
+    flow = {"flow": json.dumps(flow_metadata(checkpoint, model.config.image_size, info))} \
         if model.config.main_input == "flow" else {}
     return {
         "mmnet_version": __version__,

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
-#: The preprocessing settings a checkpoint may record, all applied by mmnet.infer.Preprocessing.
-PREPROCESSING_KEYS = ("image_size", "mean", "std")
+#: The preprocessing settings a checkpoint may record: the first three applied by mmnet.infer.Preprocessing;
+#: ``flow_method`` (a flow model's) says how its flow input was made (data.flow_method), for exports and readers.
+PREPROCESSING_KEYS = ("image_size", "mean", "std", "flow_method")
 FORMAT_TAG = "mmnet-checkpoint"
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError, verify_choice
 
-__all__ = ["MMNetConfig", "MAIN_INPUTS", "FACTORY_FORMAT", "check_factory_syntax"]
+__all__ = ["MMNetConfig", "MAIN_INPUTS", "FACTORY_FORMAT", "check_factory_syntax", "variant_name"]
 
 #: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
 #: alone (ablation), or a precomputed optical-flow field given as 3 channels (u, v, magnitude).
@@ -87,3 +87,18 @@ class MMNetConfig:
 
 
 _FIELD_TYPES = {name: hint for name, hint in typing.get_type_hints(MMNetConfig).items()}
+
+
+#: How each main input reads in a variant's name (the paper's difference is MMNet's own: not named).
+_INPUT_WORDS = {"apex": "main input: apex", "flow": "main input: optical flow"}
+
+
+def variant_name(model: MMNetConfig | dict) -> str:
+    """The MMNet variant a model config builds, in a few words: "MMNet", or an ablation such as "MMNet without
+    PC", "MMNet without CA and PC", "MMNet, main input: apex". The one wording that model cards, ``mmnet info`` and
+    explanation figures give (a checkpoint's ``model`` dict is read as it is stored; missing keys are defaults)."""
+    values = dataclasses.asdict(model) if isinstance(model, MMNetConfig) else dict(model or {})
+    without = [name for name, key in (("CA", "use_ca"), ("PC", "use_pc")) if values.get(key, True) is False]
+    name = "MMNet" + (f" without {' and '.join(without)}" if without else "")
+    words = _INPUT_WORDS.get(values.get("main_input", "difference"))
+    return f"{name}, {words}" if words else name

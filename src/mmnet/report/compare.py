@@ -182,6 +182,13 @@ def _headline_ci(report: dict, level: str = "subjects") -> dict | None:
     return block["mean"] or (next(iter(block["per_seed"].values())) if len(block["per_seed"]) == 1 else None)
 
 
+def _parameters(report: dict) -> int | None:
+    """The network's parameter count its folds recorded (one network; None for an earlier mmnet's run)."""
+    trained = (((report.get("protocol") or {}).get("network") or {}).get("trained")) or []
+    counts = {t.get("parameters") for t in trained}
+    return counts.pop() if len(counts) == 1 and isinstance(next(iter(counts)), int) else None
+
+
 def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dict:
     """Score the runs and compare each with the first; see the module docstring. Writes nothing."""
     if len(paths) < 2:
@@ -212,7 +219,7 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                      "n": next(iter(h["per_seed"].values()))["n"], "mean": h["mean"], "std": h["std"],
                      "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
                      "dataset_fingerprint": report["dataset_fingerprint"],
-                     "frames_digest": report.get("frames_digest")})
+                     "frames_digest": report.get("frames_digest"), "parameters": _parameters(report)})
     ref_used = _settings_used(ref_run)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
@@ -294,7 +301,8 @@ def render_compare_markdown(result: dict) -> str:
     lines = ["# Run comparison", "",
              f"Honest selection (model after the last epoch), pooled over folds; mean over seeds. 95 % intervals: "
              f"{m['ci']}, {m['resamples']} resamples, random seed {m['seed']}.", "",
-             "| run | seeds | n | Acc % [95 % CI] | UF1 [95 % CI] | UAR [95 % CI] |", "|---|---|---|---|---|---|"]
+             "| run | seeds | n | Acc % [95 % CI] | UF1 [95 % CI] | UAR [95 % CI] | parameters |",
+             "|---|---|---|---|---|---|---|"]
     for r in result["runs"]:
         cells = []
         for k in METRICS:
@@ -303,6 +311,8 @@ def render_compare_markdown(result: dict) -> str:
             cells.append(format_metric(r["mean"][k], pct) + ci)
         flag = "" if r["complete"] else " (PARTIAL)"
         ref = " (reference)" if r["run"] == result["reference"] else ""
+        params = r.get("parameters")
+        cells.append(f"{params:,}" if isinstance(params, int) else "-")
         lines.append(f"| {r['run']}{ref}{flag} | {r['n_seeds']} | {r['n']} | " + " | ".join(cells) + " |")
     for c in result["comparisons"]:
         b, flip = c["paired_bootstrap"], c["sign_flip"]

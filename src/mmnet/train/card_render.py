@@ -17,7 +17,7 @@ def render_card(card: dict) -> str:
     """The card as Markdown."""
     t, cl = card["training"], card["classes"]
     name = card["model"].get("class", MMNET_CLASS)
-    label = "MMNet" if name == MMNET_CLASS else name.rpartition(":")[2]
+    label = card["model"].get("variant") or "MMNet" if name == MMNET_CLASS else name.rpartition(":")[2]
     lines = [f"# Model card: {label} micro-expression classifier", ""]
     if card.get("synthetic_banner"):  # before anything that names a dataset: no real one is behind this model
         lines += [f"**{card['synthetic_banner']}**", ""]

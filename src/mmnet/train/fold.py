@@ -304,7 +304,7 @@ def _checkpoint_info(task: FoldTask) -> CheckpointInfo:
     """What a saved model carries: the class names and the preprocessing it was trained with, and what it was
     trained on (with the licence note), so that a copy of its folder keeps them."""
     cfg = task.config
-    return CheckpointInfo(class_names=list(cfg.data.classes or []),
-                          preprocessing={"image_size": cfg.data.image_size, "mean": list(IMAGENET_MEAN),
-                                         "std": list(IMAGENET_STD)},
-                          training=training_header(task))
+    prep = {"image_size": cfg.data.image_size, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    if cfg.model.main_input == "flow":  # how its flow input is made, for a copy away from its run's config
+        prep["flow_method"] = cfg.data.flow_method
+    return CheckpointInfo(class_names=list(cfg.data.classes or []), preprocessing=prep, training=training_header(task))

@@ -23,6 +23,7 @@ from ..config import non_default_values
 from ..infer.alignment import alignment_summary
 from ..infer.provenance import DATASET_NAMES, is_synthetic
 from ..model import CheckpointInfo, read_checkpoint
+from ..model.config import variant_name
 from ..model.mmnet import WEIGHTS_NAME
 from ..model_use import (
     FAILURE_MODES,
@@ -251,6 +252,11 @@ def _architecture(done: dict, meta: dict) -> dict:
     mmnet that recorded neither), its parameter count, and model.factory when one built it."""
     name = done.get("network") or meta.get("network") or MMNET_CLASS
     factory = (meta.get("model") or {}).get("factory") or ""
-    out = {"architecture": "MMNet (Li et al., IJCAI 2022)" if name == MMNET_CLASS else f"{name} (not MMNet)",
+    variant = variant_name(meta.get("model") or {})  # an ablation is named where the architecture is
+    paper = "Li et al., IJCAI 2022"
+    architecture = f"MMNet ({paper})" if variant == "MMNet" else f"{variant} (a variant of MMNet, {paper})"
+    out = {"architecture": architecture if name == MMNET_CLASS else f"{name} (not MMNet)",
            "class": name, "parameters": done.get("parameters")}
+    if name == MMNET_CLASS:
+        out["variant"] = variant
     return {**out, "factory": factory} if factory else out

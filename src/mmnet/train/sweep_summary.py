@@ -6,14 +6,19 @@ import csv
 import io
 from pathlib import Path
 
+import yaml
+
+from .. import run_folder as rf
 from ..config_effect import as_written
 from ..display_width import display_width, pad
+from ..errors import ConfigError
+from ..model.config import MMNetConfig
 from ..report import summarize_run
 from ..report.render import format_mean_std
-from ..utils import atomic_write_text
+from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
 
-__all__ = ["summarize_sweep", "format_summary_table", "NOT_RUN"]
+__all__ = ["summarize_sweep", "format_summary_table", "network_size", "NOT_RUN"]
 
 METRICS = ("acc", "uf1", "uar")
 NOT_RUN = "not run"  # a summary row's status: the setting has no finished fold (or no run folder) yet
@@ -54,6 +59,8 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
         for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
         rows.append(row)
+    for row in rows:  # last columns: readers of the earlier ones are unchanged
+        row.update(network_size(out / row["setting"]))
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -63,6 +70,44 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     atomic_write_text(out / "summary.csv", buf.getvalue())
     atomic_write_text(out / "summary.md", _markdown(rows))
     return rows
+
+
+def network_size(run: Path) -> dict:
+    """``parameters`` and ``gflop`` (forward FLOPs of one onset/apex pair at the run's image size, in 1e9) of a
+    run folder's network: the parameters its folds recorded (report.json), else those of MMNet built from its
+    config.yaml; the FLOPs counted by torch's FlopCounterMode on that MMNet built on the meta device (no weights,
+    no data: a fraction of a second). Convolutions and matrix products are counted (a multiply-add is 2 FLOPs),
+    element-wise operations are not: the paper's convention (14.42 GFLOP for the 5-class 224 px MMNet). None
+    where it is not known: no config.yaml, or a model.factory network (its FLOPs are not counted)."""
+    recorded = _recorded_parameters(run)
+    size = {"parameters": recorded, "gflop": None}
+    try:
+        cfg = yaml.safe_load((run / rf.CONFIG).read_text(encoding="utf-8")) or {}
+        model_cfg = MMNetConfig.from_dict(dict(cfg.get("model") or {}))
+    except (OSError, yaml.YAMLError, ConfigError, AttributeError, TypeError):
+        return size
+    if model_cfg.factory:
+        return size
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..model import MMNet
+
+    with torch.device("meta"):  # shapes only: nothing is allocated or computed
+        model = MMNet(config=model_cfg).eval()
+        x = torch.empty(1, 3, model_cfg.image_size, model_cfg.image_size)
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(x, flow=x) if model_cfg.main_input == "flow" else model(x, x)
+    return {"parameters": recorded if recorded is not None else sum(p.numel() for p in model.parameters()),
+            "gflop": round(counter.get_total_flops() / 1e9, 3)}
+
+
+def _recorded_parameters(run: Path) -> int | None:
+    """The parameter count the run's report.json records of its network (one network; None otherwise)."""
+    report = json_object_or_none(run / "report.json")
+    trained = (((report or {}).get("protocol") or {}).get("network") or {}).get("trained") or []
+    counts = {t.get("parameters") for t in trained if isinstance(t, dict)}
+    return counts.pop() if len(counts) == 1 and isinstance(next(iter(counts)), int) else None
 
 
 #: Every LOSO score above is a test subject's: the setting picked as the best by them is chosen on the test
@@ -78,14 +123,28 @@ def _markdown(rows: list[dict]) -> str:
              "Pooled over the folds of each seed (model after the last epoch); mean ± standard deviation over "
              "seeds (ddof=1). Each setting's full report is `<setting>/report.md`, with bootstrap 95 % intervals; "
              "summary.csv holds the interval over subjects of the seed mean (`<metric>_ci_low`, `_ci_high`).", "",
-             "| setting | overrides | seeds | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|"]
+             "| setting | overrides | seeds | n | Acc % | UF1 | UAR | parameters | GFLOP |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        cells = [_mean_std(r, m, " ± ") for m in METRICS]
+        cells = [_mean_std(r, m, " ± ") for m in METRICS] + _size_cells(r)
         lines.append(f"| {_named(r)} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
                      + " | ".join(cells) + " |")
+    lines += ["", GFLOP_NOTE]
     if len(rows) > 1:
         lines += ["", SELECTION_NOTE]
     return "\n".join(lines) + "\n"
+
+
+#: What the GFLOP column counts (network_size).
+GFLOP_NOTE = ("GFLOP: forward pass of one onset/apex pair at the run's image size, convolutions and matrix products "
+              "counted by torch's FlopCounterMode (a multiply-add is 2 FLOPs; element-wise operations not counted); "
+              "'-' for a network built by model.factory or a setting without a config.")
+
+
+def _size_cells(row: dict) -> list[str]:
+    """The parameters (with thousands separators) and GFLOP cells; '-' where not known."""
+    params, gflop = row.get("parameters"), row.get("gflop")
+    return [f"{params:,}" if isinstance(params, int) else "-", f"{gflop:.2f}" if isinstance(gflop, float) else "-"]
 
 
 def _named(row: dict) -> str:
@@ -94,10 +153,10 @@ def _named(row: dict) -> str:
 
 def format_summary_table(rows: list[dict]) -> str:
     """The comparison as a plain terminal table."""
-    table = [("setting", "seeds", "Acc %", "UF1", "UAR")]
+    table = [("setting", "seeds", "Acc %", "UF1", "UAR", "parameters", "GFLOP")]
     for r in rows:
         table.append((_named(r), str(r["n_seeds"]),
-                      *(_mean_std(r, m, "±") for m in METRICS)))
+                      *(_mean_std(r, m, "±") for m in METRICS), *_size_cells(r)))
     # by the columns shown, not len(): a setting named in Chinese or Japanese takes two a character
     widths = [max(display_width(row[i]) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(pad(c, w) for c, w in zip(row, widths)).rstrip() for row in table]
