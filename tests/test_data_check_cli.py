@@ -134,11 +134,11 @@ def test_a_missing_source_of_labels_is_one_line(tmp_path, capsys):
     # class: fill in the cell" lines and exit 0 with "0 of 14 used"
     root = write_casme2(tmp_path / "c", columns=9, junk=False)
     assert main(["check-data", "casme2", "--root", str(root), "--scheme", "casme2-objective"]) == 1
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "fill in the cell" not in out
     assert ("    casme2: this coding file has no Objective Classes column; add CASME2-ObjectiveClasses.xlsx to the "
             "root (14 samples)\n") in out
-    assert "error: none of the 14 annotated samples can be used for training" in out
+    assert "error: none of the 14 annotated samples can be used for training" in err  # an error: on stderr
     assert main(["check-data", "casme2", "--root", str(root), "--scheme", "casme2-objective", "--json"]) == 1  # alike
     assert json.loads(capsys.readouterr().out)["used"] == []
     # SAMM Long Videos without the micro coding file: one line per micro-expression said "no label"

@@ -186,7 +186,7 @@ def test_an_explanation_shows_its_prediction_not_its_pixels():
     face = np.zeros((64, 64, 3), np.uint8)
     shown = repr(Explanation(face, face, np.zeros((64, 64)), [np.zeros((64, 64))] * 4, "happiness",
                              {"happiness": 0.9, "other": 0.1}, source="clip"))
-    assert "array" not in shown and "label='happiness'" in shown and len(shown) < 300
+    assert "array" not in shown and "label='happiness'" in shown and len(shown) < 400  # a line of fields, not pixels
 
 
 def test_a_learned_spotter_warns_through_the_mmnet_logger(tmp_path, capfd, caplog):

@@ -276,7 +276,9 @@ def test_the_start_up_lines_say_who_can_reach_the_server(checkpoint, monkeypatch
     assert "reachable from the network" not in out
     _, out = _serve([*ckpt, "--host", "0.0.0.0"], monkeypatch, capsys)
     assert "reachable from the network, unencrypted and without login unless --token" in out
-    assert "TLS reverse proxy" in out
+    assert "TLS reverse proxy" in out and "http://127.0.0.1:" in out
+    _, out = _serve([*ckpt, "--host", "::"], monkeypatch, capsys)  # IPv6 only: 127.0.0.1 would be refused
+    assert "http://[::1]:" in out and "127.0.0.1" not in out
     app, out = _serve([*ckpt, "--token", "auto"], monkeypatch, capsys)
     token = out.split("/#token=")[1].split()[0]
     assert len(token) >= 40 and "anyone with an account" not in out

@@ -34,3 +34,15 @@ def test_a_record_written_without_an_offset_is_read_as_before(tmp_path, monkeypa
     slurm_jobs.record_jobs([_task(tmp_path)], {0: SimpleNamespace(job_id="7000_0")}, "slurm", tmp_path / "logs")
     record = json.loads((tmp_path / rf.SLURM_JOBS).read_text())["seed0/fold_s01"]
     assert record["previous"] == ["6999_0"] and datetime.fromisoformat(record["submitted"]).tzinfo is not None
+
+
+def test_a_change_of_an_inert_key_keeps_the_jobs_digest():
+    # the resume check takes a change of a key the network never reads (here the PC module's depth without PC):
+    # the SLURM follow-up must not cancel and resubmit the running folds over it
+    from mmnet.config import load_config
+
+    def digest(*overrides):
+        return slurm_jobs.config_digest(SimpleNamespace(config=load_config(overrides=["model.use_pc=false",
+                                                                                      *overrides])))
+
+    assert digest("model.pc_depth=3") == digest() != digest("model.use_ca=false")

@@ -67,7 +67,7 @@ def test_fuzz_annotation_tables(frames_root, tmp_path, seed, capsys):
             csv.writer(f).writerows([header, *rows])
         if case < 4:  # the command line too: a result or one error line
             code, out, err = cli(capsys, "check-data", "casme2", "--root", frames_root, "--annotation", path)
-            unusable = code == 1 and "error: none of the" in out and "can be used for training" in out  # docs/cli.md
+            unusable = code == 1 and "error: none of the" in err and "can be used for training" in err  # docs/cli.md
             assert code == 0 or unusable or (code == 3 and err.startswith("error: ")), err
         try:
             load = load_dataset("casme2", frames_root, annotation=path)

@@ -200,9 +200,9 @@ def run(args: argparse.Namespace) -> int:
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
     code = finish(subjects, errors + len(unlisted), args.strict)
     if usage.annotated and not usage.used:  # `mmnet train` would have nothing to train on, whatever the option
-        print(f"\nerror: none of the {usage.annotated} annotated samples can be used for training")
+        print(f"\nerror: none of the {usage.annotated} annotated samples can be used for training", file=sys.stderr)
         return 1
-    if emptied:  # an error, on stderr as the others: the report above stays on stdout
+    if emptied:  # errors on stderr: the report above stays on stdout
         print(f"\nerror: mmnet train stops: {emptied}", file=sys.stderr)
         return 1
     return code

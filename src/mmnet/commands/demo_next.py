@@ -65,7 +65,7 @@ def _try_commands(model: Path, run_dir: Path, classes: list[str]) -> list[str]:
     import csv
     import json
 
-    from ..data.common import SYNTH_TRUTH
+    from ..data.common import SYNTH_MARKER, SYNTH_TRUTH
     from ..synth.long_writer import SUBJECT_FOLDERS, video_name
 
     q = shell_quote  # a path with a space still pastes as one argument
@@ -87,7 +87,8 @@ def _try_commands(model: Path, run_dir: Path, classes: list[str]) -> list[str]:
     long_data = base / "long-data"
     recording = long_data / "rawvideo" / SUBJECT_FOLDERS[0] / f"{video_name(1, 1)}.mp4"
     truth = long_data / SYNTH_TRUTH
-    planted = f"the expressions planted in it are listed in {truth}"
+    scored = truth.is_file() or not recording.is_file()  # a set of an earlier mmnet has no truth file
+    planted = f"the expressions planted in it are listed in {truth if scored else long_data / SYNTH_MARKER}"
     if recording.is_file():
         lines.append(f"  # spot expressions in the synthetic long recording written earlier ({planted})")
     else:
@@ -96,7 +97,7 @@ def _try_commands(model: Path, run_dir: Path, classes: list[str]) -> list[str]:
                   f"  mmnet synth {q(long_data)} --long --minutes 1 --format mp4"]
     lines += [f"  # {note}" for note in missing_extra("face")]
     lines.append(f"  mmnet spot {q(recording)} --checkpoint {q(model)} --out {q(base / 'spots')}")
-    if truth.is_file() or not recording.is_file():  # a set of an earlier mmnet has no truth file
+    if scored:
         lines += ["  # score the spots against the planted expressions (the MEGC rule: IoU >= 0.5)",
                   f"  mmnet score-spots {q(truth)} {q(base / 'spots' / 'spotting.csv')}"]
     return lines

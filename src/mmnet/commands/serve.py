@@ -238,7 +238,10 @@ def _serve_on(sock, args: argparse.Namespace, token: str | None, allow_origins) 
     app = create_app(predictor, model_info=info, settings=settings, aligner=aligner, spotter=spotter,
                      landmarks=landmarks or DEFAULT_LANDMARKS)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    shown = "127.0.0.1" if listens_everywhere(args.host) else host
+    if listens_everywhere(args.host):  # every interface: this computer's own address of that family answers
+        shown = "[::1]" if ":" in args.host else "127.0.0.1"  # `::` listens on IPv6 only (the socket is v6-only)
+    else:
+        shown = host
     print(f"model: {checkpoint} ({', '.join(predictor.class_names)}; {info['summary']})")
     if args.spotter_model is not None:
         print(f"spotter: {args.spotter_model} ({loaded.method} spotter)")

@@ -45,6 +45,7 @@ def _named(value: str, given: str, what: str, option: str) -> str:
     these files writes (`mmnet score-spots --log`, MEGC2020's own scorers) splits its columns at whitespace; the
     entrant chooses the id the files and the truth share."""
     from ..errors import ConfigError
+    from ..spotting.megc_files import log_id
 
     if not value.strip() or any(c in value for c in ',"\r\n'):
         raise ConfigError(f"{given} cannot name the {what}: it is empty or holds a comma, a quote or a line break, "
@@ -55,7 +56,7 @@ def _named(value: str, given: str, what: str, option: str) -> str:
         raise ConfigError(f"{shown} cannot name the {what}: it holds a space or a tab, which no MEGC id does; the "
                           "MEGC2020 log (mmnet score-spots --log, and MEGC2020's scorers) separates its columns by "
                           f"spaces and would read it as two. Give another with {option} (e.g. {option} "
-                          f"{shlex.quote('_'.join(value.split()))}, as the truth file names the recording), or "
+                          f"{shlex.quote(log_id(value))}, as the truth file names the recording), or "
                           "rename the recording.")
     return value
 

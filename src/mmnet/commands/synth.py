@@ -165,8 +165,7 @@ def _run_long(args: argparse.Namespace) -> int:
 
 def _next_long(root: Path, fps: float) -> str:
     """Where the recordings are and what to run on them (the planted expressions are the truth to compare with)."""
-    from ..data.common import SYNTH_MARKER
-    from ..synth.long_writer import TRUTH_FILE
+    from ..data.common import SYNTH_MARKER, SYNTH_TRUTH
 
     videos = sorted((root / "rawvideo").glob("*/*.mp4"))
     folders = sorted(p for p in (root / "rawpic").glob("*/*") if p.is_dir())
@@ -184,7 +183,7 @@ def _next_long(root: Path, fps: float) -> str:
                      f"rate: a {fps:g} fps set has videos alone; write a 30 fps one with --format jpg mp4 for them)")
     lines.append(f"the planted expressions are under 'events' in {root / SYNTH_MARKER}, numbered as the frames "
                  "img1.jpg... (from 1): subtract 1 for a video's frame numbers (from 0, as mmnet spot counts)")
-    truth = shell_quote(root / TRUTH_FILE)
+    truth = shell_quote(root / SYNTH_TRUTH)
     lines.append(f"truth: {truth} (the planted expressions, MEGC's frame numbers); score `mmnet spot --out S` "
                  f"against it: mmnet score-spots {truth} S/spotting.csv")
     return "\n".join(lines)

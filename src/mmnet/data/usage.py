@@ -138,11 +138,14 @@ def _nearest_no_motion(sample: Sample) -> str:
     return ""
 
 
+_LISTED = "`mmnet check-data` lists every one"  # where the samples a refusal leaves unnamed are
+
+
 def describe_problems(problems: list[tuple[str, str]], limit: int | None = 20) -> str:
     """The problems as indented lines, at most ``limit`` of them (None: every one)."""
     lines = [f"  - {sid}: {reason}" for sid, reason in problems[:limit]]
     if limit is not None and len(problems) > limit:
-        lines.append(f"  ... and {len(problems) - limit} more (`mmnet check-data` lists every one)")
+        lines.append(f"  ... and {len(problems) - limit} more ({_LISTED})")
     return "\n".join(lines)
 
 
@@ -166,7 +169,6 @@ def _emptied(scheme: LabelScheme, kept: Sequence[int], dropped: list) -> list[st
     return [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
 
 
-_LISTED = "`mmnet check-data` lists every one"  # where the samples a refusal leaves unnamed are
 
 
 def compact_reason(reason: str, examples: int = 2) -> str:

@@ -131,8 +131,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict]:
         raise CheckpointError(f"{source}: 'model' and 'preprocessing' must be JSON objects.")
     unknown = sorted(set(meta.get("preprocessing") or {}) - set(PREPROCESSING_KEYS))
     if unknown:  # a setting mmnet does not apply (a colour order, a crop) would change every input unseen
-        raise CheckpointError(f"{source}: preprocessing holds {unknown}, which this mmnet does not apply (it applies "
-                              f"{list(PREPROCESSING_KEYS)}); remove them if the model was trained without them.")
+        raise CheckpointError(f"{source}: preprocessing holds {unknown}, which this mmnet does not know (it knows "
+                              f"{list(PREPROCESSING_KEYS)}); remove them if the model was trained without them, "
+                              "or load it with the mmnet that wrote it.")
     _check_finite_weights(weights, p)
     return weights, meta
 

@@ -105,7 +105,8 @@ def _unwrap(checkpoint: dict) -> dict[str, Tensor]:
 
 
 def infer_official_config(state_dict: dict[str, Tensor], **overrides) -> MMNetConfig:
-    """Read the number of classes, PC depth and MLP ratio off the authors' tensors."""
+    """Read the number of classes, PC depth and MLP ratio off the authors' tensors; their 3-class layout (depth 3,
+    ratio 2) gets the drop-path 0.3 it was trained with, which no tensor shows."""
     sd = _unwrap(state_dict)
     try:
         head, fc1 = sd["main_branch.fc.weight"], sd["vit_pos.blocks.0.mlp.fc1.weight"]

@@ -228,9 +228,9 @@ def paired_sign_flip(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.Dat
     is as likely as any swap. The statistic is the paired bootstrap's: the mean over A's seeds of each seed's pooled
     score minus B's, i.e. the mean over every pair of a seed of A and one of B of their difference; a swap exchanges
     the units' predictions in every pair. Two-sided: p = share of arrangements whose |difference| is at least the
-    observed one. With n <= SIGN_FLIP_EXACT_MAX
-    units every one of the 2**n arrangements is scored once (exact; the real one and its mirror, all swapped,
-    are among them, so p >= 2 / 2**n), else ``flips`` random ones, p = (1 + as extreme) / (1 + flips).
+    observed one. With n <= SIGN_FLIP_EXACT_MAX units every one of the 2**n arrangements is scored once (the real
+    one and its mirror, all swapped, are among them, so p >= 2 / 2**n), else ``flips`` random ones, p = (1 + as
+    extreme) / (1 + flips). Exact with one seed per run; approximate with several (pairs sharing a seed swap apart).
     The frames of A and B must hold the same samples with the same labels (compare checks it).
     """
     units = sorted(set().union(*[set(unit_key(f, unit)) for f in (*frames_a, *frames_b)]))

@@ -57,7 +57,7 @@ from .render import VERDICT_MIN_SUBJECTS, format_metric
 from .run_reader import Run, config_value, load_run
 from .scores import score_run
 
-__all__ = ["CompareError", "compare_runs", "render_compare_markdown"]
+__all__ = ["CompareError", "compare_runs", "render_compare_markdown", "recorded_parameters"]
 
 _SAME_CONFIG = ("data.dataset", "data.scheme", "data.protocol")
 _NAMES = {"acc": "Acc %", "uf1": "UF1", "uar": "UAR"}
@@ -182,10 +182,11 @@ def _headline_ci(report: dict, level: str = "subjects") -> dict | None:
     return block["mean"] or (next(iter(block["per_seed"].values())) if len(block["per_seed"]) == 1 else None)
 
 
-def _parameters(report: dict) -> int | None:
-    """The network's parameter count its folds recorded (one network; None for an earlier mmnet's run)."""
+def recorded_parameters(report: dict) -> int | None:
+    """The network's parameter count a run's folds recorded in its report (one network; None for an earlier
+    mmnet's run)."""
     trained = (((report.get("protocol") or {}).get("network") or {}).get("trained")) or []
-    counts = {t.get("parameters") for t in trained}
+    counts = {t.get("parameters") for t in trained if isinstance(t, dict)}
     return counts.pop() if len(counts) == 1 and isinstance(next(iter(counts)), int) else None
 
 
@@ -219,7 +220,7 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                      "n": next(iter(h["per_seed"].values()))["n"], "mean": h["mean"], "std": h["std"],
                      "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
                      "dataset_fingerprint": report["dataset_fingerprint"],
-                     "frames_digest": report.get("frames_digest"), "parameters": _parameters(report)})
+                     "frames_digest": report.get("frames_digest"), "parameters": recorded_parameters(report)})
     ref_used = _settings_used(ref_run)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):

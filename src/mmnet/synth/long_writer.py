@@ -31,13 +31,11 @@ from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_empty, check_room, written_beside
 
-__all__ = ["CASME_SQ_CODING_FILE", "TRUTH_FILE",
+__all__ = ["CASME_SQ_CODING_FILE",
            "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
            "video_name"]
 
 CASME_SQ_CODING_FILE = "CAS(ME)^2code_final.xlsx"
-#: The planted expressions as a spotting truth CSV (vid,onset,offset,type), which `mmnet score-spots` reads.
-TRUTH_FILE = SYNTH_TRUTH
 #: CAS(ME)^2's subject index 1..22 -> folder (sheet ``naming rule1``).
 SUBJECT_FOLDERS = tuple(f"s{n}" for n in SUBJECT_NUMBERS)
 #: Stimulus code -> name (sheet ``naming rule2``); the codes are text.
@@ -173,7 +171,7 @@ def write_long_dataset(out: str | Path, *, subjects: int = 1, videos_per_subject
         raise ConfigError(f"--size {w} {h}: an .mp4 needs an even width and height (H.264 stores colour at half "
                           f"size); give --size {w + w % 2} {h + h % 2}, or write JPEG frames only (--format jpg).")
     root = Path(out)
-    check_empty(root, overwrite, ["rawpic", "rawvideo", CASME_SQ_CODING_FILE, TRUTH_FILE])
+    check_empty(root, overwrite, ["rawpic", "rawvideo", CASME_SQ_CODING_FILE, SYNTH_TRUTH])
     n_frames = max(2, int(round(minutes * 60 * config.fps)))
     per_pixel = JPEG_BYTES_PER_PIXEL["long"] * ("jpg" in formats) + MP4_BYTES_PER_PIXEL * ("mp4" in formats)
     check_room(root, subjects * videos_per_subject * n_frames * config.frame_size[0] * config.frame_size[1] * per_pixel,
@@ -216,7 +214,7 @@ def _write_recordings(root: Path, subjects: int, videos_per_subject: int, n_fram
                 for _ in frames:
                     pass
     _write_workbook(root / CASME_SQ_CODING_FILE, rows, subjects)
-    _write_truth(root / TRUTH_FILE, truth)
+    _write_truth(root / SYNTH_TRUTH, truth)
     meta = {"generator": "mmnet synth --long", "generator_version": GENERATOR_VERSION, "mmnet_version": __version__,
             "subjects": subjects,
             "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),

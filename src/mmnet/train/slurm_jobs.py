@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import run_folder as rf
 from ..config import config_to_dict
+from ..config_effect import effective_config
 from ..errors import ExecutorError, install_hint
 from ..progress import write_line
 from ..utils import atomic_write_text
@@ -32,9 +33,10 @@ LIVE: dict[str, object] = {}  # job id -> the submitit Job this process submitte
 
 def config_digest(task: FoldTask) -> str:
     """What a fold's job was submitted with: a digest of the resolved config without what a resume may change
-    (the seed list, where the data lie, train.final_fit, train.tensorboard: ``resume_rules``), so that such a
-    rerun follows the running folds instead of cancelling them."""
-    values = experiment_values(config_to_dict(task.config))
+    (the seed list, where the data lie, train.final_fit, train.tensorboard: ``resume_rules``) and with its inert keys
+    at their defaults (``config_effect``), so that a rerun the resume check takes follows the running folds instead
+    of cancelling them."""
+    values = experiment_values(effective_config(config_to_dict(task.config)))
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

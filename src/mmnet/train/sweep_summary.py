@@ -14,6 +14,7 @@ from ..display_width import display_width, pad
 from ..errors import ConfigError
 from ..model.config import MMNetConfig
 from ..report import summarize_run
+from ..report.compare import recorded_parameters
 from ..report.render import format_mean_std
 from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
@@ -79,7 +80,7 @@ def network_size(run: Path) -> dict:
     no data: a fraction of a second). Convolutions and matrix products are counted (a multiply-add is 2 FLOPs),
     element-wise operations are not: the paper's convention (14.42 GFLOP for the 5-class 224 px MMNet). None
     where it is not known: no config.yaml, or a model.factory network (its FLOPs are not counted)."""
-    recorded = _recorded_parameters(run)
+    recorded = recorded_parameters(json_object_or_none(run / "report.json") or {})
     size = {"parameters": recorded, "gflop": None}
     try:
         cfg = yaml.safe_load((run / rf.CONFIG).read_text(encoding="utf-8")) or {}
@@ -100,14 +101,6 @@ def network_size(run: Path) -> dict:
             model(x, flow=x) if model_cfg.main_input == "flow" else model(x, x)
     return {"parameters": recorded if recorded is not None else sum(p.numel() for p in model.parameters()),
             "gflop": round(counter.get_total_flops() / 1e9, 3)}
-
-
-def _recorded_parameters(run: Path) -> int | None:
-    """The parameter count the run's report.json records of its network (one network; None otherwise)."""
-    report = json_object_or_none(run / "report.json")
-    trained = (((report or {}).get("protocol") or {}).get("network") or {}).get("trained") or []
-    counts = {t.get("parameters") for t in trained if isinstance(t, dict)}
-    return counts.pop() if len(counts) == 1 and isinstance(next(iter(counts)), int) else None
 
 
 #: Every LOSO score above is a test subject's: the setting picked as the best by them is chosen on the test
