@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..infer.attribution import FAITHFUL_FLOOR, FAITHFUL_RATIO
 from .codes import CODE_MEANINGS, ErrorCode
 
 __all__ = ["ErrorBody", "Prediction", "JobState", "RecordingResult", "Health", "ModelInfo", "EventStream", "PNG",
@@ -96,9 +97,10 @@ class DeletionCheck(_Open):
     drop_lowest: float | None = Field(None, description="the drop with the map's k lowest cells")
     drop_top_motion_part: float | None = Field(None, description="the drop with the top k cells of the map's "
                                                                  "motion-branch part")
-    faithful: bool | None = Field(None, description="true: the top cells' drop is more than 3 times the random and "
-                                                    "the lowest cells' drops, and above 0.006: the map points at the "
-                                                    "motion behind this prediction; false: it does not clearly")
+    faithful: bool | None = Field(None, description=f"true: the top cells' drop is more than {FAITHFUL_RATIO} times "
+                                                    "the random and the lowest cells' drops, and above "
+                                                    f"{FAITHFUL_FLOOR:g}: the map points at the motion behind this "
+                                                    "prediction; false: it does not clearly")
     verdict: str | None = Field(None, description="that reading as the figure's heading says it")
 
 
