@@ -186,7 +186,7 @@ def test_the_figure_and_its_record_give_the_shares_and_the_deletion_check(predic
 
 def _heading(**drops) -> str:
     d = {"cells": 2, "of": 16, "drop_random": 0.03, "drop_lowest": 0.01, **drops}
-    e = SimpleNamespace(target_class="others", label="others", gradcam_shares=None, deletion=d)
+    e = SimpleNamespace(target_class="others", label="others", gradcam_shares=None, deletion=d, main_input="difference")
     return gradcam_heading(e)
 
 
@@ -195,10 +195,18 @@ def test_the_heading_says_whether_the_map_points_at_the_motion():
     # whether they mean that the map can be trusted
     raised = _heading(drop_top=-0.012)
     assert ("deletion check: removing the motion in its top 2 of 16 cells raises the score of others by 0.01, in 2 "
-            "random cells lowers it by 0.03, in its 2 lowest lowers it by 0.01: the map does not clearly point at the "
-            "motion behind this prediction (removing the motion in its top cells lowers the score by no more than "
-            "0.006)") in raised
+            "random cells lowers it by 0.03, in its 2 lowest by 0.01: the map does not clearly point at the "
+            "motion behind this prediction (removing the motion in its top cells raises the score instead of lowering "
+            "it)") in raised  # it said "lowers the score by no more than 0.006" of a rise
     assert "by -" not in raised
+    # the verb left out where it matched the top clause's, not the clause before: the lowest cells "raised" it
+    assert _heading(drop_top=0.05, drop_random=-0.02, drop_lowest=0.03).endswith(
+        "top 2 of 16 cells lowers the score of others by 0.05, in 2 random cells raises it by 0.02, in its 2 lowest "
+        "lowers it by 0.03: the map does not clearly point at the motion behind this prediction (removing the motion "
+        "in its top cells lowers the score no more than 3 times what removing it in random cells or in its lowest "
+        "cells does)")
+    assert _heading(drop_top=0.004, drop_random=0.0, drop_lowest=0.0).endswith(
+        "(removing the motion in its top cells lowers the score by no more than 0.006)")
     assert _heading(drop_top=0.34, drop_random=0.05, drop_lowest=0.0).endswith(
         "lowers the score of others by 0.34, in 2 random cells by 0.05, in its 2 lowest by 0.00: the map points at "
         "the motion behind this prediction")

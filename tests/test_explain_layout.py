@@ -14,6 +14,7 @@ from PIL import Image
 from mmnet import MMNet
 from mmnet.infer import Predictor, explain_pair
 from mmnet.infer.explain import draw_explanation, explanation_png
+from mmnet.infer.explain_record import NO_ATTENTION, figure_record, save_maps
 from mmnet.infer.gradcam import main_cell_centres, pc_offset
 from mmnet.model import CheckpointInfo
 
@@ -143,7 +144,9 @@ def _drawn(tmp_path, name, **config):
 def test_an_apex_only_models_figure_names_it_and_shows_the_apex_as_its_input(tmp_path):
     # the figure showed "|apex - onset|, amplified" and "attention of the motion branch" for a model that never
     # sees motion, and nothing named the variant
-    e, axes, (title, _, gates) = _drawn(tmp_path, "apex", main_input="apex")
+    e, axes, (title, inputs, gates) = _drawn(tmp_path, "apex", main_input="apex")
+    # the Grad-CAM shares named it the "motion branch" (-100 %, PC 200 %), beside a gates' row that said otherwise
+    assert "main branch (apex frame) " in inputs and "motion branch" not in inputs
     assert e.network == "MMNet, main input: apex" and title.endswith("by MMNet, main input: apex")
     assert axes[2].get_title() == "main input: the apex frame (no difference)"
     assert np.array_equal(axes[2].get_images()[0].get_array(), e.apex)  # the frame itself, not the difference
@@ -163,3 +166,9 @@ def test_a_model_without_ca_is_drawn_with_its_grad_cam_and_a_note_for_the_gates(
     assert "no attention maps: this model (MMNet without CA) has no CA blocks" in gates
     with Image.open(io.BytesIO(explanation_png(e, dpi=50))) as im:
         assert im.width > 1.5 * im.height  # the inputs' row, and a line for the gates' note
+        # its record described CA maps of stages 1-4 and their colour scale, and --save-maps gave their strides
+        assert im.text["mmnet.method"] == NO_ATTENTION and "mmnet.normalisation" not in im.text
+        assert "stages 1-4" not in im.text["Description"] and json.loads(im.text["mmnet.stages"]) == []
+    record = figure_record(e, alpha=0.6, cmap="viridis", shared_scale=False)
+    with np.load(save_maps(e, tmp_path / "maps.npz", record)) as saved:
+        assert "strides" not in saved and "gradcam" in saved and not any(k.startswith("stage") for k in saved)

@@ -45,3 +45,30 @@ def test_the_page_says_when_the_check_was_skipped(browser, predictor, tmp_path, 
             sync_api.expect(note).to_have_text(DELETION_SKIPPED)
         context.close()
         assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def test_a_model_without_attention_blocks_shows_its_figure_and_says_what_stands_for_the_gates(browser, tmp_path):
+    # the server sent no figure ("no attention maps to draw"), and the figure's text alternative spoke of four gates
+    from mmnet import MMNet
+    from mmnet.infer import Predictor
+    from mmnet.model import CheckpointInfo
+    from mmnet.serve.model_info import describe_checkpoint
+    from tests.serve_helpers import CLASSES
+
+    MMNet(num_classes=len(CLASSES), image_size=32, use_ca=False).save_pretrained(
+        tmp_path / "noca", CheckpointInfo(class_names=list(CLASSES), preprocessing={"image_size": 32}))
+    predictor = Predictor.from_checkpoint(tmp_path / "noca")
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(mp4_bytes(synth_frames()))
+    with LiveServer(create_app(predictor, model_info=describe_checkpoint(tmp_path / "noca", predictor))) as live:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(live.url + "/")
+        sync_api.expect(page.locator("#model-text")).to_contain_text("classes")
+        page.set_input_files("#file", str(clip))
+        page.wait_for_selector("#clip-result .label", timeout=TIMEOUT_MS)
+        assert page.locator("#clip-result .attention-figure").is_visible()
+        sync_api.expect(page.locator("#clip-result .attention-note")).to_contain_text("Grad-CAM deletion check: ")
+        alt = page.locator("#clip-result img.attention").get_attribute("alt")
+        assert "no attention blocks" in alt and "four stages" not in alt, alt
+        context.close()

@@ -104,3 +104,25 @@ def test_serve_no_deletion_check_reaches_the_app(checkpoint, monkeypatch, capsys
             assert c.get("/api/model").json()["deletion_check"] is made
             answer = c.post("/api/predict", files={"file": ("c.mp4", mp4_bytes(synth_frames()))}).json()
             assert answer["deletion_check"]["skipped"] is not made
+
+
+def test_a_model_without_attention_blocks_gets_the_figure_explain_draws(tmp_path, checks_made):
+    # the server answered "trained without attention blocks: no attention maps to draw" with no figure, no Grad-CAM
+    # and no deletion check, while `mmnet explain` draws its inputs, Grad-CAM and deletion check
+    from mmnet import MMNet
+    from mmnet.infer import Predictor
+    from mmnet.infer.explain_record import NO_ATTENTION
+    from mmnet.model import CheckpointInfo
+    from tests.serve_helpers import CLASSES
+
+    MMNet(num_classes=len(CLASSES), image_size=32, use_ca=False).save_pretrained(
+        tmp_path / "noca", CheckpointInfo(class_names=list(CLASSES), preprocessing={"image_size": 32}))
+    with _served(Predictor.from_checkpoint(tmp_path / "noca"), ServeSettings()) as c:
+        clip, recording = _clip_and_recording(c)
+        assert len(checks_made) == 2 and "note" not in clip
+        for result, url in _figures(clip, recording["intervals"][0]):
+            assert result["deletion_check"]["skipped"] is False and "verdict" in result["deletion_check"]
+            with Image.open(io.BytesIO(c.get(url).content)) as figure:
+                assert figure.text["mmnet.method"] == NO_ATTENTION
+                assert json.loads(figure.text["mmnet.gradcam"])["deletion_check"]["drop_top"] == \
+                    result["deletion_check"]["drop_top"]

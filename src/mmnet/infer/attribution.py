@@ -24,15 +24,15 @@ import torch
 
 from .gradcam import cam_weights, channel_sum, main_cell_centres
 
-__all__ = ["DELETION_FRACTION", "DELETION_DRAWS", "split_grad_cam", "deletion_check", "cell_mask", "gradcam_heading",
-           "faithful", "deletion_verdict"]
+__all__ = ["DELETION_FRACTION", "DELETION_DRAWS", "FAITHFUL_RATIO", "FAITHFUL_FLOOR", "split_grad_cam",
+           "deletion_check", "cell_mask", "gradcam_heading", "faithful", "deletion_verdict"]
 
 DELETION_FRACTION = 0.1  # k: a tenth of the map's cells (20 of 14 x 14, 2 of 4 x 4), at least one
 DELETION_DRAWS = 4  # random k-cell sets averaged: with the top, lowest and motion-part sets, one batch of 7
 # docs/inference.md's rule: the top cells' drop more than FAITHFUL_RATIO times the random and the lowest cells' drops,
-# and more than FAITHFUL_RATIO * FAITHFUL_FLOOR (0.006: a smaller drop is noise, not a point made)
+# and more than FAITHFUL_FLOOR (a smaller drop is noise, not a point made)
 FAITHFUL_RATIO = 3
-FAITHFUL_FLOOR = 0.002
+FAITHFUL_FLOOR = 0.006
 
 
 def split_grad_cam(model, features: torch.Tensor, onset: torch.Tensor, target: int) -> dict:
@@ -115,8 +115,9 @@ def gradcam_heading(e) -> str:
     check (or that its faithfulness is not tested); ``e`` is an :class:`mmnet.infer.explain.Explanation`."""
     which = "the predicted class" if e.target_class == e.label else "chosen"
     text = f"inputs, and class-specific Grad-CAM of {e.target_class} ({which})"
-    if e.gradcam_shares is not None:
-        text += (f": motion branch {_percent(e.gradcam_shares['motion'])} %, PC branch "
+    if e.gradcam_shares is not None:  # an apex-only model's main branch reads no motion: named for what it reads
+        main = "main branch (apex frame)" if e.main_input == "apex" else "motion branch"
+        text += (f": {main} {_percent(e.gradcam_shares['motion'])} %, PC branch "
                  f"{_percent(e.gradcam_shares['pc'])} % of its positive attribution")
     d = e.deletion
     if d is None:
@@ -125,19 +126,21 @@ def gradcam_heading(e) -> str:
     top = _change(d["drop_top"])
     clauses = [f"removing the motion in its top {k} of {d['of']} cells {top[0]} the score of {e.target_class} by "
                f"{top[1]}"]
+    said = top[0]
     for where, drop in ((f"in {k} random cells", d["drop_random"]), (f"in its {k} lowest", d["drop_lowest"])):
-        if drop is not None:  # the verb said again only where it changes: "lowers ..., in k random cells by ..."
-            verb, size = _change(drop)
-            clauses.append(f"{where} {'' if verb == top[0] else verb + ' it '}by {size}")
+        if drop is not None:  # the verb said again only where it changes from the clause before: "lowers ..., in k
+            verb, size = _change(drop)  # random cells by ..."
+            clauses.append(f"{where} {'' if verb == said else verb + ' it '}by {size}")
+            said = verb
     return f"{text}; deletion check: {', '.join(clauses)}: {deletion_verdict(d)}"
 
 
 def faithful(d: dict) -> bool:
     """Whether a :func:`deletion_check` says the map points at the motion that drove the prediction: deleting the
-    motion in its top cells lowers the score more than 3 times as much as in random cells and in its lowest cells,
-    and by more than 0.006 (docs/inference.md, Is the Grad-CAM map faithful?)."""
+    motion in its top cells lowers the score more than ``FAITHFUL_RATIO`` times as much as in random cells and in its
+    lowest cells, and by more than ``FAITHFUL_FLOOR`` (docs/inference.md, Is the Grad-CAM map faithful?)."""
     others = [v for v in (d["drop_random"], d["drop_lowest"]) if v is not None]
-    return d["drop_top"] > FAITHFUL_RATIO * max([*others, FAITHFUL_FLOOR])
+    return d["drop_top"] > max(FAITHFUL_RATIO * max(others, default=0.0), FAITHFUL_FLOOR)
 
 
 def deletion_verdict(d: dict) -> str:
@@ -145,10 +148,13 @@ def deletion_verdict(d: dict) -> str:
     and the server's results give it."""
     if faithful(d):
         return "the map points at the motion behind this prediction"
-    floor = FAITHFUL_RATIO * FAITHFUL_FLOOR
-    why = (f"removing the motion in its top cells lowers the score by no more than {floor:g}" if d["drop_top"] <= floor
-           else f"removing the motion in its top cells lowers the score no more than {FAITHFUL_RATIO} times what "
-                "removing it in random cells or in its lowest cells does")
+    if _change(d["drop_top"])[0] == "raises":  # "lowers the score by no more than ..." would be true, but misleads
+        why = "removing the motion in its top cells raises the score instead of lowering it"
+    elif d["drop_top"] <= FAITHFUL_FLOOR:
+        why = f"removing the motion in its top cells lowers the score by no more than {FAITHFUL_FLOOR:g}"
+    else:
+        why = (f"removing the motion in its top cells lowers the score no more than {FAITHFUL_RATIO} times what "
+               "removing it in random cells or in its lowest cells does")
     return f"the map does not clearly point at the motion behind this prediction ({why})"
 
 

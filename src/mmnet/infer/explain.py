@@ -333,10 +333,6 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
     return axes
 
 
-
-
-
-
 def _draw_gradcam(fig, ax, e: Explanation, extent, alpha: float, cmap: str) -> None:
     """The Grad-CAM panel: the map over the onset face on its own [0, max] (it is a ReLU), with the warning
     that it has only S/16 cells on a side."""
@@ -369,8 +365,6 @@ def _distinct_labels(values) -> list[str]:
         if len(set(labels)) == len(labels):
             return labels
     return labels
-
-
 
 
 def _flat(attn: np.ndarray) -> bool:

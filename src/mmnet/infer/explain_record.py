@@ -18,8 +18,8 @@ from ..utils import atomic_write_bytes
 from ..version import __version__
 from .gradcam import GRADCAM_NOTE
 
-__all__ = ["ALPHA", "METHOD", "METHOD_SHORT", "INTERPOLATION", "NOT_RECORDED", "figure_record", "png_text", "save_maps",
-           "checkpoint_record"]
+__all__ = ["ALPHA", "METHOD", "METHOD_SHORT", "NO_ATTENTION", "INTERPOLATION", "NOT_RECORDED", "figure_record",
+           "png_text", "save_maps", "checkpoint_record"]
 
 METHOD = ("continuous-attention (CA) maps of the motion (main) branch, stages 1-4: the network's internal "
           "spatial gates, computed before the classifier and so the same for every class; not an attribution "
@@ -29,6 +29,8 @@ METHOD_SHORT = ("class-independent CA attention of the motion branch (internal g
                 "tested for faithfulness); the onset-appearance (PC) branch is not shown")
 INTERPOLATION = ("bilinear; input pixel y is sampled at map coordinate y / stride (map cell j is centred on "
                  "input pixel stride * j, as the stride-2 convolutions and poolings place it), edges clamped")
+NO_ATTENTION = ("no continuous-attention (CA) maps: this model has no CA blocks; the figure shows its inputs and the "
+                "class-specific Grad-CAM map (mmnet.gradcam)")
 ALPHA = 0.6  # the maps' opacity over the onset face (render_explanation's default)
 NOT_RECORDED = "What this model was trained on is not recorded (no caption was given)."
 
@@ -45,7 +47,8 @@ def figure_record(e, *, alpha: float, cmap: str, shared_scale: bool) -> dict[str
     else:
         scale = "each map on its own [min, max]; a map with a negligible range on fixed 0-1"
     record = {
-        "mmnet.method": METHOD,
+        # a model without CA blocks has no gates: the figure shows the inputs and Grad-CAM (``mmnet.gradcam``) only
+        "mmnet.method": METHOD if e.attention else NO_ATTENTION,
         "mmnet.version": __version__,
         "mmnet.image_size": str(e.onset.shape[0]),
         "mmnet.stages": json.dumps(stages),
@@ -63,6 +66,8 @@ def figure_record(e, *, alpha: float, cmap: str, shared_scale: bool) -> dict[str
         "mmnet.still": str(bool(e.still)).lower(),
         "mmnet.training": e.caption or NOT_RECORDED,
     }
+    if not e.attention:  # no stage maps to scale
+        del record["mmnet.normalisation"]
     if e.gradcam_native is not None:
         record["mmnet.gradcam"] = json.dumps({"method": GRADCAM_NOTE, "target_class": e.target_class,
                                               "native_size": list(e.gradcam_native.shape),
@@ -83,7 +88,7 @@ def png_text(record: dict[str, str]) -> dict[str, str]:
 
 def save_maps(e, path: str | Path, record: dict[str, str]) -> Path:
     """Write the maps at their native size (``stage1`` ... and ``gradcam``, float32; ``gradcam_motion`` and
-    ``gradcam_pc``: its two branches' parts before the ReLU), their ``strides``, the
+    ``gradcam_pc``: its two branches' parts before the ReLU), the stage maps' ``strides`` (with stage maps only), the
     ``image_size`` and the record (``metadata``, a JSON string) to an ``.npz`` file; ``np.load(path)`` reads it back
     (no pickle)."""
     buf = io.BytesIO()
@@ -91,8 +96,9 @@ def save_maps(e, path: str | Path, record: dict[str, str]) -> Path:
     if e.gradcam_native is not None:
         arrays["gradcam"] = np.asarray(e.gradcam_native, np.float32)
         arrays.update({f"gradcam_{k}": np.asarray(m, np.float32) for k, m in e.gradcam_parts.items()})
-    np.savez(buf, **arrays, strides=np.asarray(e.strides, np.int64), image_size=np.int64(e.onset.shape[0]),
-             metadata=np.asarray(json.dumps(record)))
+    if e.native:  # the strides of the stage maps: none without CA blocks
+        arrays["strides"] = np.asarray(e.strides, np.int64)
+    np.savez(buf, **arrays, image_size=np.int64(e.onset.shape[0]), metadata=np.asarray(json.dumps(record)))
     out = Path(path)
     atomic_write_bytes(out, buf.getvalue())
     return out

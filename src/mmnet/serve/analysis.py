@@ -61,21 +61,20 @@ def thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
 def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, name: str,
             title: str, frames: tuple[int, int], caption: str,
             record: dict[str, str] | None = None, check_deletion: bool = True
-            ) -> tuple[dict[str, bytes], str | None, dict | None]:
-    """The pictures of one onset/apex pair, the attention figure captioned as ``mmnet explain`` does (what the
-    model was trained on) and recording ``record`` in its PNG (the model's name and sha256, alignment); the note
-    says why there is no attention figure, if not; the last item is the result's ``deletion_check``
-    (:func:`deletion_field`; None without a figure). All are drawn in memory: none is written to disk (a nearly
-    full disk does not fail the job, and no face lands in the job's folder)."""
+            ) -> tuple[dict[str, bytes], dict]:
+    """The pictures of one onset/apex pair and the attention figure captioned as ``mmnet explain`` does (what the
+    model was trained on), recording ``record`` in its PNG (the model's name and sha256, alignment), with the
+    result's ``deletion_check`` (:func:`deletion_field`). A model without CA blocks is drawn as ``mmnet explain``
+    draws it: the inputs, Grad-CAM and its deletion check, and a note where the gates' row would be. All are drawn in
+    memory: none is written to disk (a nearly full disk does not fail the job, and no face lands in the job's
+    folder)."""
     files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
-    if not predictor.model.config.use_ca:
-        return files, "This model was trained without attention blocks: it has no attention maps to draw.", None
     explanation = explain_pair(predictor, onset, apex, check_deletion=check_deletion)
     explanation.source, (explanation.onset_frame, explanation.apex_frame) = title, frames
     explanation.caption = caption
     explanation.provenance = dict(record or {})
     files[f"{name}attention.png"] = explanation_png(explanation)
-    return files, None, deletion_field(explanation.deletion)
+    return files, deletion_field(explanation.deletion)
 
 
 def deletion_field(deletion: dict | None) -> dict:
@@ -96,8 +95,8 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
 
     Returns ``mmnet predict --json``'s fields for the clip (``source`` is the upload's name), plus
     ``warnings``: the prediction's notes as a list (``warning`` joins them), ``files``: the names of
-    the pictures, ``note`` when the attention figure is missing, else ``deletion_check`` (its deletion check, or
-    that it was skipped: ``check_deletion`` false, see :func:`deletion_field`). Notes and warnings are worded for
+    the pictures, and ``deletion_check`` (the attention figure's deletion check, or that it was skipped:
+    ``check_deletion`` false, see :func:`deletion_field`). Notes and warnings are worded for
     the server (``messages.for_web``); ``caption`` is the attention figure's (``provenance.training_caption``).
     """
     job.update(progress=0.1, stage="Reading the clip")
@@ -112,15 +111,11 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     prediction = replace(prediction, source=job.name, notes=notes, recording_warning=warning)
     job.update(progress=0.7, stage="Drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
-    job.files, note, deletion = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex),
-                                        caption, {**(record or {}), "aligned": str(aligner is not None).lower()},
-                                        check_deletion)
-    result = {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files)}
-    if note:
-        result["note"] = note
-    if deletion is not None:
-        result["deletion_check"] = deletion
-    return result
+    job.files, deletion = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex),
+                                  caption, {**(record or {}), "aligned": str(aligner is not None).lower()},
+                                  check_deletion)
+    return {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files),
+            "deletion_check": deletion}
 
 
 def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
@@ -179,11 +174,10 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
             note = ("A macro-expression: not classified (the model was trained on micro-expressions)."
                     if iv["type"] == "macro" else None)
         else:
-            files, note, deletion = _figure(predictor, *pairs[k], name, f"{job.name} interval {k + 1}",
-                                            (iv["onset"], iv["apex"]), caption,
-                                            {**(record or {}), "aligned": "true"}, check_deletion)
-            if deletion is not None:
-                iv["deletion_check"] = deletion
+            files, iv["deletion_check"] = _figure(predictor, *pairs[k], name, f"{job.name} interval {k + 1}",
+                                                  (iv["onset"], iv["apex"]), caption,
+                                                  {**(record or {}), "aligned": "true"}, check_deletion)
+            note = None
         job.files.update(files)
         iv["files"] = sorted(files)
         if note:

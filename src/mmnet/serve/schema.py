@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..infer.attribution import FAITHFUL_FLOOR, FAITHFUL_RATIO
 from .codes import CODE_MEANINGS, ErrorCode
 
 __all__ = ["ErrorBody", "Prediction", "JobState", "RecordingResult", "Health", "ModelInfo", "EventStream", "PNG",
@@ -96,9 +97,10 @@ class DeletionCheck(_Open):
     drop_lowest: float | None = Field(None, description="the drop with the map's k lowest cells")
     drop_top_motion_part: float | None = Field(None, description="the drop with the top k cells of the map's "
                                                                  "motion-branch part")
-    faithful: bool | None = Field(None, description="true: the top cells' drop is more than 3 times the random and "
-                                                    "the lowest cells' drops, and above 0.006: the map points at the "
-                                                    "motion behind this prediction; false: it does not clearly")
+    faithful: bool | None = Field(None, description=f"true: the top cells' drop is more than {FAITHFUL_RATIO} times "
+                                                    "the random and the lowest cells' drops, and above "
+                                                    f"{FAITHFUL_FLOOR:g}: the map points at the motion behind this "
+                                                    "prediction; false: it does not clearly")
     verdict: str | None = Field(None, description="that reading as the figure's heading says it")
 
 
@@ -119,8 +121,9 @@ class Prediction(_Open):
     recording_warning: str | None = Field(None, description="the clip looks like a long recording")
     id: str | None = Field(None, description="the job's id (POST /api/predict only)")
     files: dict[str, str] = Field(description="picture name -> its URL (onset.png, apex.png, attention.png)")
-    note: str | None = Field(None, description="why a picture is missing (a model without attention blocks has "
-                                               "no attention figure)")
+    note: str | None = Field(None, description="why a picture is missing; a classified clip misses none (a model "
+                                               "without attention blocks has its attention figure too: the inputs "
+                                               "and Grad-CAM, a note in place of the attention gates)")
     deletion_check: DeletionCheck | None = Field(None, description="with the attention figure: its Grad-CAM map's "
                                                                    "deletion check, or that it was skipped")
     model: ModelRef
@@ -243,7 +246,8 @@ class ModelInfo(_Open):
     classes: list[str]
     image_size: int
     main_input: str | None = Field(None, description="the motion input the model was trained on, when recorded")
-    attention: bool = Field(True, description="the model has the attention block the attention figure shows")
+    attention: bool = Field(True, description="the model has the attention blocks whose gates the attention "
+                                              "figure's lower row shows (false: a note stands there)")
     mmnet_version: str | None = Field(None, description="the mmnet version that saved the checkpoint, when recorded")
     training: dict = Field({}, description="what it was trained on, as recorded in its run (dataset, synthetic, ...)")
     synthetic: bool | None = Field(None, description="trained on synthetic faces (mmnet demo): its predictions "

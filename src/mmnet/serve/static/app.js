@@ -397,7 +397,10 @@ function detail(data, files, prefix, what) {
   if (attention) {
     const image = node.querySelector("img.attention");
     picture(image, attention, node.querySelector("a.attention-link"));
-    image.alt = `Figure for ${what} (predicted ${label}): onset, apex, motion and the Grad-CAM map of ${label} (class-specific but coarse) above; below, the attention gates of four stages of the motion branch, the same for every class (not evidence for ${label})`;
+    const gates = model.attention === false  // a model without attention blocks: a note where the gates would be
+      ? "below, a note: this model has no attention blocks, so no attention gates to draw"
+      : `below, the attention gates of four stages of the motion branch, the same for every class (not evidence for ${label})`;
+    image.alt = `Figure for ${what} (predicted ${label}): onset, apex, motion and the Grad-CAM map of ${label} (class-specific but coarse) above; ${gates}`;
     node.querySelector(".model-caption").textContent = model.caption || "";  // written on the figure as pixels
     if (data.deletion_check && data.deletion_check.skipped) {  // mmnet serve --no-deletion-check: said, not left out
       node.querySelector(".attention-note").hidden = false;
@@ -409,7 +412,7 @@ function detail(data, files, prefix, what) {
   } else {
     node.querySelector(".attention-figure").hidden = true;
     node.querySelector(".attention-note").hidden = false;
-    node.querySelector(".attention-note").textContent = data.note ? sentence(data.note) : "No attention figure for this model.";
+    node.querySelector(".attention-note").textContent = data.note ? sentence(data.note) : "No attention figure was drawn for this result.";
   }
   return node;
 }
