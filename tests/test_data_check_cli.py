@@ -227,7 +227,8 @@ def test_skipping_every_sample_of_a_built_in_schemes_class_suggests_a_label_map_
         shutil.rmtree(sample.frames[0][1].parent)
     assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "skip"]) == 1
     err = " ".join(capsys.readouterr().err.split())
-    suggested = "happiness=happiness, repression=repression, disgust=disgust, surprise=-, others=others, sadness=-, fear=-"
+    suggested = ("happiness=happiness, repression=repression, disgust=disgust, surprise=-, others=others, sadness=-, "
+                 "fear=-")
     assert f"or train without it: a label map leaving its labels out, --scheme '{suggested}'." in err
     # the map suggested checks clean: the four classes left
     assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "skip", "--scheme", suggested,

@@ -60,7 +60,7 @@ def test_check_data_lists_the_problems_then_refuses_one_emotion(tmp_path, capsys
     assert main(["check-data", "table", "--root", str(root)]) == 1
     out, err = (" ".join(text.split()) for text in capsys.readouterr())  # unwrapped
     assert "table/P02/P02/c1 error label_missing" in out and "row 3: no emotion label" in out
-    assert err.startswith("error: '" + str(root / "annotations.csv") + "' gives its clips one emotion alone (happiness): "
+    assert err.startswith(f"error: '{root / 'annotations.csv'}' gives its clips one emotion alone (happiness): "
                           "MMNet needs two classes or more; the clip row(s) 3 have no emotion.")  # on stderr
     assert "one emotion alone" not in out  # the report alone on stdout
     assert "scheme " not in out  # no class count that reads as usable
