@@ -140,7 +140,9 @@ def test_a_missing_source_of_labels_is_one_line(tmp_path, capsys):
             "root (14 samples)\n") in out
     assert "error: none of the 14 annotated samples can be used for training" in err  # an error: on stderr
     assert main(["check-data", "casme2", "--root", str(root), "--scheme", "casme2-objective", "--json"]) == 1  # alike
-    assert json.loads(capsys.readouterr().out)["used"] == []
+    out, err = capsys.readouterr()
+    assert json.loads(out)["used"] == [] and "none of the 14 annotated samples" in json.loads(out)["refused"]
+    assert err == "error: none of the 14 annotated samples can be used for training\n"  # --json too, no blank line
     # SAMM Long Videos without the micro coding file: one line per micro-expression said "no label"
     assert main(["check-data", "samm-long", "--root", str(write_samm_long(tmp_path / "s", emotions=False))]) == 0
     out = capsys.readouterr().out
@@ -191,3 +193,46 @@ def test_casme2_3class_megc_on_the_2019_labels_names_the_relabelled_samples(tmp_
     root = write_casme2(tmp_path / "c2014", [*CASME2_ROWS[:2], *sadness], junk=False)
     assert main(["check-data", "casme2", "--root", str(root), "--scheme", "casme2-3class-megc"]) == 0
     assert "scheme_release" not in capsys.readouterr().out
+
+
+def test_a_scheme_of_one_class_is_refused_on_stderr_and_in_the_json(tmp_path, capsys):
+    # the refusal was printed on stdout; with --json it raised: no JSON, exit 3
+    from mmnet import synth
+
+    root = synth.write_dataset(tmp_path / "d", subjects=3, clips_per_subject=6, seed=0)
+    one = "happiness=pos,others=-,disgust=-,surprise=-,repression=-"
+    assert main(["check-data", "casme2", "--root", str(root), "--scheme", one]) == 1
+    out, err = capsys.readouterr()
+    assert "maps its labels to one class (pos)" in " ".join(err.split()) and err.startswith("error: ")
+    assert "one class" not in out and "problems    0 error(s)" in out  # the report alone on stdout
+    assert main(["check-data", "casme2", "--root", str(root), "--scheme", one, "--json"]) == 1
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["training_stops"] and data["scheme"] == one and "maps its labels to one class" in data["refused"]
+    assert err.startswith("error: ") and "one class (pos)" in " ".join(err.split())
+
+
+def test_skipping_every_sample_of_a_built_in_schemes_class_suggests_a_label_map_without_it(tmp_path, capsys):
+    # it said "or train without it: choose a scheme without them"
+    import shutil
+
+    from mmnet import synth
+    from mmnet.data import load_dataset, resolve_scheme
+
+    root = synth.write_dataset(tmp_path / "d", subjects=3, clips_per_subject=6, seed=0)
+    scheme = resolve_scheme("casme2-5class")
+    gone = [s for s in load_dataset("casme2", root).samples if scheme.class_of(s) == "surprise"]
+    assert gone
+    for sample in gone:
+        shutil.rmtree(sample.frames[0][1].parent)
+    assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "skip"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    suggested = ("happiness=happiness, repression=repression, disgust=disgust, surprise=-, others=others, sadness=-, "
+                 "fear=-")
+    assert f"or train without it: a label map leaving its labels out, --scheme '{suggested}'." in err
+    # the map suggested checks clean: the four classes left
+    assert main(["check-data", "casme2", "--root", str(root), "--on-bad-sample", "skip", "--scheme", suggested,
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert not data["training_stops"] and data["refused"] is None
+    assert {u["class"] for u in data["used"]} == {"happiness", "repression", "disgust", "others"}

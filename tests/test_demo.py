@@ -407,6 +407,9 @@ def test_an_extra_installed_in_part_gets_its_note(tmp_path, monkeypatch):
     (["--set", "data.root=elsewhere"], "the demo's data folder is {out}/data (from --out {out}), where it draws its "
      "synthetic set: choose it with --out instead of --set data.root=elsewhere"),
     (["--seeds", "0", "3", "--set", "data.root={out}/data"], "the demo's data folder is {out}/seed-3/data"),
+    # named as the generator's amplitude_px, a name the command line does not have
+    (["--amplitude", "3", "0.5"], "--amplitude LOW HIGH must be finite pixel counts with 0 <= LOW <= HIGH, got "
+     "--amplitude 3 0.5: give the smaller first"),
 ])
 def test_a_set_the_demo_decides_is_refused_before_any_run(tmp_path, monkeypatch, capsys, argv, said):
     from mmnet import train as train_module

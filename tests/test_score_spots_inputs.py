@@ -187,6 +187,19 @@ def test_a_video_id_with_a_space_is_written_in_the_megc2020_log_as_one_column_an
             "there with '_' in place of each run of them ('P01 rec 1', 'P02\\trec')") in " ".join(err.split()), err
 
 
+def test_two_ids_that_the_megc2020_log_would_merge_are_refused_before_it_is_written(tmp_path, capsys):
+    # "my clip" and "my_clip": every row was written my_clip, and the note named the space alone
+    truth = _write(tmp_path / "t.csv", "vid,onset,offset,type\nmy clip,10,20,me\nmy_clip,30,40,me\n")
+    spots = _write(tmp_path / "p.csv", "vid,onset,offset,type,score\nmy clip,10,20,me,1\nmy_clip,50,60,me,1\n")
+    log = tmp_path / "x.log"
+    assert main(["score-spots", str(truth), str(spots), "--log", str(log)]) == 3
+    out, err = capsys.readouterr()
+    assert ("error: video ids 'my clip' and 'my_clip' would both be written 'my_clip' in the MEGC2020 log") in err
+    assert "rename one of them in the truth and prediction files, or score without --log" in " ".join(err.split())
+    assert not log.exists() and out == ""
+    assert main(["score-spots", str(truth), str(spots)]) == 0  # without --log nothing is merged
+
+
 def test_help_says_which_frame_numbers_the_truth_uses(capsys):
     with pytest.raises(SystemExit):
         main(["score-spots", "--help"])

@@ -284,6 +284,20 @@ def test_a_video_id_with_whitespace_is_one_column_of_the_megc2020_log(tmp_path):
     assert [(x.video, x.outcome) for x in back] == [("P01/rec_1", "TP"), ("P02_rec", "FP")]
 
 
+def test_two_ids_that_the_megc2020_log_writes_alike_are_refused_naming_both(tmp_path):
+    # "my clip" and "my_clip" were both written my_clip: two videos read back as one
+    r = evaluate_spotting({"my clip": [me(10, 20)], "my_clip": [me(30, 40)]},
+                          {"my clip": [me(10, 20)], "my_clip": [me(50, 60)]})
+    with pytest.raises(AnnotationError, match=r"video ids 'my clip' and 'my_clip' would both be written 'my_clip' in "
+                                              r"the MEGC2020 log .* rename one of them"):
+        write_megc2020_log(tmp_path / "log.txt", [(0, r.pairs)])
+    assert not (tmp_path / "log.txt").exists()
+    # each section is a dataset of its own: one id in two of them is no merge
+    a, b = (evaluate_spotting({v: [me(10, 20)]}, {v: [me(10, 20)]}) for v in ("my clip", "my_clip"))
+    assert format_megc2020_log([(1, a.pairs), (2, b.pairs)]).split() == ["1", "my_clip", "10", "20", "10", "20", "TP",
+                                                                        "2", "my_clip", "10", "20", "10", "20", "TP"]
+
+
 def test_spotting_and_str_csv_round_trip(tmp_path):
     preds = {"006_1": [me(30, 100, "negative", 0.75), mae(1, 900)], "15_0101": []}
     back = read_spotting_csv(write_spotting_csv(tmp_path / "s.csv", preds, scores=True))

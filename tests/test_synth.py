@@ -187,6 +187,17 @@ def test_contact_sheet_shows_every_class(tiny_root, tmp_path):
     assert w > 3 * 280 and h > 5 * 340
 
 
+@pytest.mark.parametrize("low, high, hint", [("3", "1", ": give the smaller first, e.g."), ("-1", "2", ": give e.g."),
+                                             ("1", "inf", ": give e.g.")])
+def test_a_bad_amplitude_is_named_as_the_option(tmp_path, capsys, low, high, hint):
+    # it was "synth amplitude_px must be (low, high) ..., got (3.0, 1.0)"
+    assert main(["synth", str(tmp_path / "s"), "--amplitude", low, high, "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --amplitude LOW HIGH must be finite pixel counts with 0 <= LOW <= HIGH, got "
+                          f"--amplitude {low} {high}{hint} --amplitude 8 12") and "amplitude_px" not in err
+    assert not (tmp_path / "s").exists()
+
+
 def test_bad_settings_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="subjects"):
         synth.sample_annotations(subjects=0, clips_per_subject=3, seed=0)

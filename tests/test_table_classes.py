@@ -58,18 +58,23 @@ def test_check_data_lists_the_problems_then_refuses_one_emotion(tmp_path, capsys
     # it printed "happiness 1" and exited 0, as if `mmnet train` could run on it
     root = _tree(tmp_path / "lab", ["P01,P01/c1,1,5,happiness", "P02,P02/c1,1,5,", "P02,P02/c2,1,5,happiness"])
     assert main(["check-data", "table", "--root", str(root)]) == 1
-    out = " ".join(capsys.readouterr().out.split())  # unwrapped
+    out, err = (" ".join(text.split()) for text in capsys.readouterr())  # unwrapped
     assert "table/P02/P02/c1 error label_missing" in out and "row 3: no emotion label" in out
-    assert ("error: '" + str(root / "annotations.csv") + "' gives its clips one emotion alone (happiness): MMNet needs "
-            "two classes or more; the clip row(s) 3 have no emotion.") in out
+    assert err.startswith(f"error: '{root / 'annotations.csv'}' gives its clips one emotion alone (happiness): "
+                          "MMNet needs two classes or more; the clip row(s) 3 have no emotion.")  # on stderr
+    assert "one emotion alone" not in out  # the report alone on stdout
     assert "scheme " not in out  # no class count that reads as usable
     # with no emotion at all it was a message about data.classes, which the user never set
     root = _tree(tmp_path / "none", ["P01,P01/c1,1,5,", "P02,P02/c1,1,5,"])
     assert main(["check-data", "table", "--root", str(root)]) == 1
-    out = " ".join(capsys.readouterr().out.split())
-    assert "gives no clip an emotion; the clip row(s) 2, 3 have no emotion" in out and "data.classes" not in out
-    assert main(["check-data", "table", "--root", str(root), "--json"]) == 3
-    assert "gives no clip an emotion" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "gives no clip an emotion; the clip row(s) 2, 3 have no emotion" in err and "data.classes" not in err
+    # --json: the JSON, its reason in `refused`, and the same line on stderr (it raised: exit 3, no JSON)
+    assert main(["check-data", "table", "--root", str(root), "--json"]) == 1
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["training_stops"] and "gives no clip an emotion" in data["refused"] and data["used"] == []
+    assert err.startswith("error: ") and "gives no clip an emotion" in err
 
 
 def test_a_row_without_an_emotion_beside_two_is_named_not_dropped(tmp_path, capsys):
@@ -98,7 +103,9 @@ def test_a_label_map_or_classes_list_of_one_class_is_refused_by_name(tmp_path, c
     assert "data.classes ['happiness'] lists one class: MMNet needs two classes or more" in err
     assert "num_classes" not in err
     assert main(["check-data", "table", "--root", str(root), "--scheme", "happiness=positive"]) == 1
-    assert "maps its labels to one class (positive)" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert err.startswith("error: ") and "maps its labels to one class (positive)" in err
+    assert "one class" not in out  # the report alone on stdout
     # scoring and analysis still build such a scheme (score-spots' STR classes of a one-emotion table)
     assert resolve_scheme("happiness=positive", None, "table").classes == ("positive",)
 
@@ -133,7 +140,7 @@ def test_skipping_every_clip_of_a_class_stops_training_naming_the_class_rows_and
         assert f"- table/{clip} (row {row}): " in err
     assert "averaged over all 3 classes, would count its F1 and recall as 0" in err
     suggested = "anger=anger, happiness=happiness, surprise=-"
-    assert f"Fix these samples (the files or cells named), or train without it: a label map leaving their labels " \
+    assert f"Fix these samples (the files or cells named), or train without it: a label map leaving its labels " \
            f"out, --scheme '{suggested}'." in err
     assert not (out / "seed-0").exists()  # stopped before any fold
     # check-data says the same under skip, and exits 1
@@ -145,8 +152,10 @@ def test_skipping_every_clip_of_a_class_stops_training_naming_the_class_rows_and
     assert "scheme table: training stops: skipping leaves a class without a sample" in said  # not "N used"
     assert "have no sample:" not in said + err  # the refusal alone: the coverage warning is for classes never annotated
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip", "--json"]) == 1
-    data = json.loads(capsys.readouterr().out)
-    assert data["training_stops"] and "surprise" in data["classes_left"]
+    out, err = capsys.readouterr()
+    data = json.loads(out)  # stdout: the JSON alone
+    assert data["training_stops"] and "surprise" in data["classes_left"] and "surprise" in data["refused"]
+    assert err.startswith("error: mmnet train stops: class(es) surprise of scheme table")  # the same line, --json too
     # the map suggested trains the two classes left
     from mmnet.config import load_config
     from mmnet.train.prepare import prepare_run
@@ -202,7 +211,7 @@ def test_the_refusal_names_each_sample_left_out_in_a_line_and_the_first_ten(tmp_
     assert main(["check-data", "table", "--root", str(root), "--on-bad-sample", "skip"]) == 1
     out, err = capsys.readouterr()
     assert "frame_0040.jpg" in out and "mmnet train stops" not in out  # the report lists every frame
-    assert err.startswith("\nerror: mmnet train stops: class(es) happiness of scheme table have no usable sample")
+    assert err.startswith("error: mmnet train stops: class(es) happiness of scheme table have no usable sample")
     listed = [line for line in err.splitlines() if line.startswith("  - ")]
     assert len(listed) == 10, err
     assert listed[0] == ("  - table/P01/P01/c3 (row 4): [frame_unreadable] 40 frame files, e.g. frame 1 "

@@ -179,10 +179,10 @@ def test_check_data_fails_and_says_why_when_no_recording_can_be_used(tmp_path, c
     # frames on disk but no rate anywhere: not "no frames", and nothing to spot, so not exit 0
     root = _tree(tmp_path / "a", ["P01,P01/rec1,5,12,micro,,", "P02,P02/rec1,3,8,micro,,"])
     assert main(["check-data", "table-long", "--root", str(root)]) == 1
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "frames      (none: no recording can be used: 2 no frame rate)" in out
     assert "videos      0 with frames on disk, 2 excluded (2 no frame rate)" in out
-    assert "fps         (none)\n" in out and "error: no recording can be used (2 no frame rate)" in out
+    assert "fps         (none)\n" in out and err.startswith("error: no recording can be used (2 no frame rate)")
     (tmp_path / "b").mkdir()
     root = _tree(tmp_path / "b", ["P01,P01/rec1,5,12,micro,,30", "P03,P03/rec9,5,12,micro,,"], folders={})
     assert main(["check-data", "table-long", "--root", str(root)]) == 1
@@ -230,6 +230,26 @@ def test_train_spotter_scores_a_lab_recording_set_leave_one_subject_out(tmp_path
     assert log[0] == "0" and log[1].split()[:3] == ["P01/rec1", "40", "47"] and log[1].split()[-1] == "TP"
     assert main(["train-spotter", "casme-sq", "--root", str(root), "--fps", "30", "--out", str(model)]) == 3
     assert "--fps applies to table-long" in capsys.readouterr().err
+
+
+def test_train_spotter_refuses_ids_its_megc2020_log_would_merge_before_the_loso(tmp_path, capsys, monkeypatch):
+    # "P01/my clip" and "P01/my_clip" were one video of the log, written after every fold had trained
+    from mmnet.spotting import loso
+
+    def folds(*args, **kwargs):
+        raise AssertionError("the LOSO started before the refusal")
+
+    monkeypatch.setattr(loso, "loso_spotting", folds)
+    root = _tree(tmp_path / "lab", ["P01,P01/my clip,5,12,micro,,30", "P01,P01/my_clip,5,12,micro,,30",
+                                    "P02,P02/rec1,5,12,micro,,30"],
+                 folders={"P01/my clip": range(1, 41), "P01/my_clip": range(1, 41), "P02/rec1": range(1, 41)})
+    model = tmp_path / "out" / "flow.pt"
+    assert main(["train-spotter", "table-long", "--root", str(root), "--out", str(model), "--loso",
+                 "--set", "method=flow", "--no-align", "--no-progress"]) == 3
+    err = " ".join(capsys.readouterr().err.split())
+    assert ("video ids 'P01/my clip' and 'P01/my_clip' would both be written 'P01/my_clip' in the MEGC2020 log") in err
+    assert "rename one of them (their folder or the annotation's id), or train without --loso" in err
+    assert not model.with_name("flow.pt.loso.megc2020_log.txt").exists()
 
 
 def test_score_spots_takes_the_truth_and_its_emotions_from_a_lab_table(tmp_path, capsys):

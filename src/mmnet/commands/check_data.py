@@ -104,15 +104,18 @@ def _print_head(args: argparse.Namespace, root, load) -> None:
 
 
 def _refused(args: argparse.Namespace, root, load, why: str) -> int:
-    """The data's problems, then why `mmnet train` cannot train MMNet on its classes (one class, or none)."""
-    from ..errors import ConfigError
+    """The data's problems, then why `mmnet train` cannot train MMNet on its classes (one class, or none): on stderr,
+    after the report (or the JSON, whose ``refused`` holds it), as the other refusals below."""
+    from ..data import default_scheme
 
     if args.json:
-        raise ConfigError(why)
-    _print_head(args, root, load)
-    print_issues(load.issues, args.max_width)
+        _print_json(args, root, None, load, None, None, refused=why, scheme_name=args.scheme or
+                    default_scheme(args.dataset))
+    else:
+        _print_head(args, root, load)
+        print_issues(load.issues, args.max_width)
     for k, line in enumerate(wrap(f"error: {why}", args.max_width - 2)):
-        print(("" if k == 0 else "  ") + line)
+        print(("" if k == 0 else "  ") + line, file=sys.stderr)
     return 1
 
 
@@ -148,10 +151,13 @@ def run(args: argparse.Namespace) -> int:
     emptied = classes_left(load, scheme, [k for _, k in usage.used], usage.left_out, where) if skipping else None
     # classes that refusal names are not repeated in the coverage warning (no sample annotated: another case)
     refused = emptied_classes(load, scheme, [k for _, k in usage.used], usage.left_out) if skipping else []
+    # the refusals stop `mmnet train` whatever the output's form: exit 1 and the error line on stderr
+    stops = (f"mmnet train stops: {emptied}" if emptied else f"none of the {usage.annotated} annotated samples can be "
+             "used for training" if usage.annotated and not usage.used else None)
     if args.json:
-        _print_json(args, root, scheme, load, usage, emptied)
-        # the refusals stop `mmnet train` whatever the output's form (the text's exit codes below)
-        stops = bool(emptied) or bool(usage.annotated and not usage.used)
+        _print_json(args, root, scheme, load, usage, emptied, refused=stops)
+        if stops:
+            print(f"error: {stops}", file=sys.stderr)
         return 1 if stops or (args.strict and (load.errors or usage.problems)) else 0
 
     _print_head(args, root, load)
@@ -199,11 +205,8 @@ def run(args: argparse.Namespace) -> int:
             print(("  " if k == 0 else "    ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
     code = finish(subjects, errors + len(unlisted), args.strict)
-    if usage.annotated and not usage.used:  # `mmnet train` would have nothing to train on, whatever the option
-        print(f"\nerror: none of the {usage.annotated} annotated samples can be used for training", file=sys.stderr)
-        return 1
-    if emptied:  # errors on stderr: the report above stays on stdout
-        print(f"\nerror: mmnet train stops: {emptied}", file=sys.stderr)
+    if stops:  # errors on stderr: the report above stays on stdout
+        print(f"error: {stops}", file=sys.stderr)
         return 1
     return code
 
@@ -227,23 +230,28 @@ def _used_line(load, scheme, usage, on_bad_sample: str, emptied: bool = False) -
             f"{len(skipping.used)} of {skipping.annotated}")
 
 
-def _print_json(args, root, scheme, load, usage, emptied: str | None) -> None:
+def _print_json(args, root, scheme, load, usage, emptied: str | None, refused: str | None,
+                scheme_name: str | None = None) -> None:
+    """The result as JSON; ``refused``: why `mmnet train` would stop whatever its data.on_bad_sample (the error line
+    on stderr), else null. Without ``usage`` (a scheme refused before any sample is counted) no sample is used."""
     import json
 
     from ..config import format_root
 
-    problems = {sid for sid, _ in usage.problems}
+    problems = {sid for sid, _ in usage.problems} if usage else set()
     print(json.dumps({
         "dataset": args.dataset, "root": format_root(root), "annotation": str(load.annotation or ""),
         "frames": _frames_line(load),
-        "scheme": scheme.name, "on_bad_sample": args.on_bad_sample,
+        "scheme": scheme.name if scheme else scheme_name, "on_bad_sample": args.on_bad_sample,
         "issues": [{"sample_id": i.sample_id, "severity": i.severity, "check": i.check, "message": i.message}
                    for i in load.issues],
         "errors": len(load.errors), "warnings": len(load.warnings),
-        "annotated": usage.annotated,
-        "used": [{"sample_id": s.sample_id, "subject": s.subject, "class": scheme.classes[k]} for s, k in usage.used],
+        "annotated": usage.annotated if usage else None,
+        "used": [{"sample_id": s.sample_id, "subject": s.subject, "class": scheme.classes[k]}
+                 for s, k in (usage.used if usage else [])],
         "left_out": [{"sample_id": sid, "reason": reason, "problem": sid in problems}
-                     for sid, reason in usage.left_out],
-        "training_stops": bool(usage.blocking(args.on_bad_sample)) or bool(emptied),
+                     for sid, reason in (usage.left_out if usage else [])],
+        "training_stops": refused is not None or bool(usage.blocking(args.on_bad_sample)),
         "classes_left": emptied,  # why skipping leaves too few classes to train, else null
+        "refused": refused,
     }, indent=2))

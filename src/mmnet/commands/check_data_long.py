@@ -4,6 +4,7 @@ and what spot then recognise would train MMNet on. Kept apart from the clip data
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .check_data_common import finish, frames_folder, load_quietly, per_subject, print_issues
 
@@ -59,7 +60,8 @@ def run_long(args: argparse.Namespace, root) -> int:
     after = _recognition(args, load) if "micro" in load.types else None
     code = finish(Counter(v.subject for v in videos), _errors, args.strict, after=after)
     if not videos:  # nothing to spot, train or score, whatever the option
-        print(f"\nerror: no recording can be used ({why or 'the annotation lists none'}): see the problems above")
+        print(f"error: no recording can be used ({why or 'the annotation lists none'}): see the problems above",
+              file=sys.stderr)  # as check-data's other errors: the report alone on stdout
         return 1
     return code
 

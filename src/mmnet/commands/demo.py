@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
         args.seed = 0
     if min(args.seeds or [args.seed]) < 0:
         raise ConfigError(f"seeds must be >= 0, got {args.seeds or [args.seed]}")
+    if not args.spotting:  # (--spotting refuses --amplitude itself)
+        from .synth import check_amplitude
+
+        check_amplitude(args.amplitude)
     if args.spotting:
         from .demo_spotting import run_spotting
 

@@ -19,12 +19,13 @@ def write_log(path: Path, result, dataset: str | None) -> None:
     """The MEGC2020 log of the pairs (``megc_files``): the dataset line is --dataset's MEGC number, 0 without one."""
     from dataclasses import replace
 
-    from ..spotting.megc_files import DATASET_NUMBERS, log_id, write_megc2020_log
+    from ..spotting.megc_files import DATASET_NUMBERS, check_log_ids, log_id, write_megc2020_log
 
     number = DATASET_NUMBERS[dataset] if dataset is not None else 0
+    videos = {shown(p.video) for p in result.pairs}
+    check_log_ids(videos, "in the truth and prediction files, or score without --log")  # before anything is written
     # the log's columns are split at spaces: an STR key is written subject/video
     write_megc2020_log(path, [(number, [replace(p, video=shown(p.video)) for p in result.pairs])])
-    videos = {shown(p.video) for p in result.pairs}
     spaced = sorted(v for v in videos if log_id(v) != v)
     print(f"wrote {path} (MEGC2020 log, dataset line {number}"
           + (": no dataset number for a truth CSV" if dataset is None else "") + ")", file=sys.stderr)

@@ -73,6 +73,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 INTERRUPTED = "the incomplete set was removed from OUT; rerun the same command to write it"
 
 
+def check_amplitude(amplitude: list[float] | None) -> None:
+    """Refuse an --amplitude LOW HIGH that SynthConfig would refuse, under the option's name (also mmnet demo's)."""
+    from math import isfinite
+
+    from ..errors import ConfigError
+
+    if amplitude is not None and not (all(isfinite(v) for v in amplitude) and 0 <= amplitude[0] <= amplitude[1]):
+        low, high = (f"{v:g}" for v in amplitude)
+        order = "the smaller first, " if amplitude[0] > amplitude[1] else ""
+        raise ConfigError(f"--amplitude LOW HIGH must be finite pixel counts with 0 <= LOW <= HIGH, got --amplitude "
+                          f"{low} {high}: give {order}e.g. --amplitude 8 12 (the demo's data).")
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
     import time
@@ -81,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {args.seed}")
+    check_amplitude(args.amplitude)
     if args.contact_sheet is not None:  # checked before the set is written, not after
         from PIL import Image
 

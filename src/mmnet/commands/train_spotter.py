@@ -130,11 +130,14 @@ def run(args: argparse.Namespace) -> int:
         from ..spotting.in_sample import loso_settings_record
         from ..spotting.loso import loso_spotting
         from ..spotting.loso_records import FoldRecords, loso_settings
+        from ..spotting.megc_files import check_log_ids
 
         records = FoldRecords(args.out.with_name(args.out.name + ".loso"),
                               loso_settings(args.dataset, load, config, seed=args.seed, device=args.device))
         subjects = sorted({v.subject for v in load.videos})
         records.check_names(subjects)  # refused before the line that counts the folds (loso_spotting checks too)
+        # the LOSO's MEGC2020 log would merge two of them: refused now, not after the folds
+        check_log_ids((v.video for v in load.videos), "(their folder or the annotation's id), or train without --loso")
         write_line(records.summary(subjects))  # progress: stdout holds the results
         out = loso_spotting(load, config, seed=args.seed, device=args.device, progress=progress, records=records)
         # MODEL.loso.json read alone says what its baseline row is and what the table was made with

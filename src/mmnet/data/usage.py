@@ -249,10 +249,15 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
 
 
 def _without(scheme: LabelScheme, emptied: list[str]) -> str:
-    """How to train without the classes ``emptied``: the scheme's label map with their labels left out (``-``),
-    or, for a built-in scheme, another scheme."""
-    if scheme.name != TABLE_SCHEME and not is_label_map(scheme.name):
-        return ("choose a scheme without them (data.scheme / --scheme; docs/datasets.md lists each scheme's classes), "
-                "or a label map in data.scheme that maps their labels to -")
+    """How to train without the classes ``emptied``: the scheme's label map with their labels left out (``-``), to
+    copy; for a built-in scheme that a label map cannot restate (AU-based classes, relabelled samples), another
+    scheme."""
+    one = len(emptied) == 1
+    them, their = ("it", "its") if one else ("them", "their")
+    if scheme.name != TABLE_SCHEME and not is_label_map(scheme.name) and (
+            scheme.field != "label" or scheme.relabelled is not None
+            or any("," in k or "=" in k for k in scheme.mapping)):
+        return (f"choose a scheme without {them} (data.scheme / --scheme; docs/datasets.md lists each scheme's "
+                f"classes), or a label map in data.scheme that maps {their} labels to -")
     pairs = ", ".join(f"{k}={'-' if c is None or c in emptied else c}" for k, c in scheme.mapping.items())
-    return f"a label map leaving their labels out, --scheme '{pairs}'"
+    return f"a label map leaving {their} labels out, --scheme '{pairs}'"

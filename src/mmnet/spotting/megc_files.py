@@ -49,6 +49,7 @@ __all__ = [
     "STR_COLUMNS",
     "formula_ids_warning",
     "log_id",
+    "check_log_ids",
 ]
 
 #: Long-video dataset -> the MEGC2020 log's dataset number. 1 and 2 are MEGC2020's; MEGC defines none for
@@ -79,9 +80,11 @@ def _sort_key(pair: Pair) -> int:
 
 
 def format_megc2020_log(sections: Iterable[tuple[int, Sequence[Pair]]]) -> str:
-    """The log text: for each (dataset number, pairs of ``evaluate_spotting``) a number line and the pairs."""
+    """The log text: for each (dataset number, pairs of ``evaluate_spotting``) a number line and the pairs. Refuses
+    two videos of a section that ``log_id`` writes alike (``check_log_ids``)."""
     lines: list[str] = []
     for number, pairs in sections:
+        check_log_ids(p.video for p in pairs)
         lines.append(str(number))
         by_video: dict[Hashable, list[Pair]] = {}
         for p in pairs:
@@ -101,6 +104,19 @@ def format_megc2020_log(sections: Iterable[tuple[int, Sequence[Pair]]]) -> str:
 def log_id(video: Hashable) -> str:
     """A video id as the MEGC2020 log writes it: each run of whitespace as one ``_`` (see the module docstring)."""
     return "_".join(str(video).split())
+
+
+def check_log_ids(videos: Iterable[Hashable], rename: str = "in the files that name them") -> None:
+    """Refuse two video ids that the log would write as one (``log_id``: "my clip" and "my_clip"): their lines would
+    read as one video's. ``rename`` says where the ids come from."""
+    first: dict[str, str] = {}
+    for video in dict.fromkeys(str(v) for v in videos):
+        other = first.setdefault(log_id(video), video)
+        if other != video:
+            raise AnnotationError(
+                f"video ids {other!r} and {video!r} would both be written {log_id(video)!r} in the MEGC2020 log (its "
+                "columns are split at whitespace, so each run of spaces or tabs in an id is written as '_'), which "
+                f"would merge the two videos: rename one of them {rename}.")
 
 
 def write_megc2020_log(path: str | Path, sections: Iterable[tuple[int, Sequence[Pair]]]) -> Path:
