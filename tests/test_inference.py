@@ -196,10 +196,21 @@ def test_video_prediction_streams(tmp_path, predictor, monkeypatch):
     clip = load_clip(write_video(tmp_path / "clip.mkv", frames))
     real, decoded = media.stream_video, []
 
-    def counting(path):
-        for frame in real(path):
+    class counting:  # stream_video's stream, its notes included, counting the frames decoded
+        def __init__(self, path):
+            self.stream = real(path)
+            self.notes = self.stream.notes
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            frame = next(self.stream)
             decoded.append(frame.index)
-            yield frame
+            return frame
+
+        def close(self):
+            self.stream.close()
 
     monkeypatch.setattr("mmnet.infer.clips.stream_video", counting)
     monkeypatch.setattr(media, "stream_video", counting)

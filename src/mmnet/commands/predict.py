@@ -173,9 +173,12 @@ def _print_predictions(requests, predictions, class_names, as_json: bool, failur
 def _print_notes(predictions, warning: str | None) -> None:
     """The advice on the results, to stderr: stdout stays the table or the JSON. ``warning``: the model's note
     (``model_summary``'s: synthetic faces, permuted labels, training data unknown)."""
-    from ..infer.predictor import ZERO_MOTION
+    from ..infer.predictor import NOT_CHECKED, ZERO_MOTION
 
     for p in predictions:
+        for note in p.notes:  # the decoder's notes on the file: cut short, frames lost
+            if note not in (ZERO_MOTION, NOT_CHECKED):
+                print(f"warning: {p.source}: {note}", file=sys.stderr)
         if ZERO_MOTION in p.notes:
             print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
         if p.recording_warning:

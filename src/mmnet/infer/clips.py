@@ -30,6 +30,8 @@ from ..media import (
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
     conversion_hint,
+    cut_short,
+    declared_frame_count,
     frame_not_there,
     is_image,
     is_video,
@@ -38,6 +40,7 @@ from ..media import (
     read_rgb,
     stream_video,
 )
+from ..media_damage import TRUNCATED
 from ..preprocess.face import FaceAligner
 from ..spotting import spot_apex
 from .clip_list import ClipRequest, read_clip_list
@@ -62,6 +65,10 @@ class Clip:
         source: what the clip was read from (folder, video, or "ONSET + APEX" images).
         kind: "folder", "video" or "pair".
         transform: applied to every decoded frame (e.g. a face alignment); see ``align_clip``.
+        notes: what the decoder said once a video was read to its end (``stream_video``'s notes: frames lost, a
+            file cut short), for the prediction's notes; empty before that and for folders and pairs.
+        decoded: the frames up to the last that decoded (lost ones counted) once a video was read to its end, as
+            the decoder's notes count them; None before that.
     """
 
     source: str
@@ -74,6 +81,8 @@ class Clip:
     # aligned clips: image -> best face score, or None when the frame shows no face (see align_clip)
     face_check: Callable[[np.ndarray], float | None] | None = field(default=None, repr=False)
     face_scores: dict[int, float] = field(default_factory=dict, repr=False)  # frame number -> face score
+    notes: list[str] = field(default_factory=list, repr=False)  # shared with the aligned copy (align_clip)
+    decoded: int | None = field(default=None, repr=False)
 
     @property
     def pair(self) -> bool:
@@ -101,11 +110,24 @@ class Clip:
     def stream(self) -> Iterator[tuple[int, np.ndarray]]:
         """(number, raw frame) of every frame in order, decoded one at a time, before ``transform``."""
         if self.kind == "video":
-            for frame in stream_video(self._video):
+            stream, count = stream_video(self._video), 0
+            for frame in stream:
+                count = frame.index + 1  # frames lost on the way count, as in the decoder's notes: the clip's length
                 yield frame.index, frame.image
+            self._read_to_end(stream.notes, count)
         else:
             for n in self.numbers:
                 yield n, self._images[n] if self.kind == "pair" else read_rgb(self._paths[n])
+
+    def _read_to_end(self, notes: list[str], decoded: int) -> None:
+        """Keep the decoder's ``notes`` and the ``decoded`` count of a video read to its end. A decoder may end
+        quietly where a file was cut (no note of its own): far fewer frames than the header declares say so.
+        The list is changed in place: an aligned copy of the clip shares it."""
+        declared = declared_frame_count(self._video)
+        said = any(TRUNCATED in note for note in notes)  # the decoder stopped on the damage and said so itself
+        short = cut_short(decoded, declared) and not said
+        self.notes[:] = [*notes, *([f"decoded {decoded} of {declared} frames: {TRUNCATED}"] if short else [])]
+        self.decoded = decoded
 
     def check(self, number: int, what: str) -> None:
         """DataError when a folder or pair has no frame ``number`` (videos are checked when read)."""

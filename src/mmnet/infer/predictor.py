@@ -136,7 +136,7 @@ class Prediction:
     probabilities: dict[str, float]
     aligned: bool = False  # faces were detected, cropped and aligned (--align)
     face_score: float | None = None  # the lower detector score of the onset and apex faces (aligned only)
-    notes: tuple[str, ...] = ()  # what the result cannot vouch for (ZERO_MOTION, NOT_CHECKED), in order
+    notes: tuple[str, ...] = ()  # what the result cannot vouch for (the decoder's, ZERO_MOTION, NOT_CHECKED), in order
     recording_warning: str | None = None  # the clip looks like a long recording (see recordings.long_clip_warning)
 
     @property
@@ -392,6 +392,6 @@ class Predictor:
             probabilities={name: float(v) for name, v in zip(self.class_names, probs)},
             aligned=aligned,
             face_score=round(min(scores), 4) if scores else None,
-            notes=tuple(note for note, on in ((ZERO_MOTION, still), (NOT_CHECKED, not aligned)) if on),
+            notes=(*clip.notes, *(note for note, on in ((ZERO_MOTION, still), (NOT_CHECKED, not aligned)) if on)),
             recording_warning=None if chosen else long_clip_warning(clip),
         )

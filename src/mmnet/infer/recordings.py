@@ -288,15 +288,17 @@ def spot_and_classify(source: str | Path, predictor=None, config: SpotConfig | N
 
 def long_clip_warning(clip) -> str | None:
     """A sentence when ``clip`` (``infer.Clip``) looks like a long recording rather than one expression:
-    a video longer than ``LONG_CLIP_S`` by its header (frame count and rate), a frame folder of more than
-    ``LONG_CLIP_FRAMES`` frames (over 3 s at any of the datasets' rates); None otherwise or when unknown."""
+    a video longer than ``LONG_CLIP_S`` by its frames (those that decoded once it was read to its end, else its
+    header's count) at its header's rate, a frame folder of more than ``LONG_CLIP_FRAMES`` frames (over 3 s at
+    any of the datasets' rates); None otherwise or when unknown."""
     if clip.kind == "folder":
         n = len(clip.numbers)
         if n <= LONG_CLIP_FRAMES:
             return None
         length = f"{n} frames (over {LONG_CLIP_S:g} s even at 200 fps)"
     elif clip.kind == "video":
-        fps, n = video_header(clip.source)
+        fps, declared = video_header(clip.source)
+        n = declared if clip.decoded is None else clip.decoded  # a file cut short decodes fewer than it declares
         if not fps or not n or n / fps <= LONG_CLIP_S:
             return None
         length = f"{n / fps:.1f} s ({n} frames at {fps:g} fps)"
