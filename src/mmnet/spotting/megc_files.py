@@ -110,7 +110,7 @@ def check_log_ids(videos: Iterable[Hashable], rename: str = "in the files that n
     """Refuse two video ids that the log would write as one (``log_id``: "my clip" and "my_clip"): their lines would
     read as one video's. ``rename`` says where the ids come from."""
     first: dict[str, str] = {}
-    for video in dict.fromkeys(str(v) for v in videos):
+    for video in sorted({str(v) for v in videos}):  # sorted: the same message whatever order the ids come in
         other = first.setdefault(log_id(video), video)
         if other != video:
             raise AnnotationError(
