@@ -105,6 +105,26 @@ def test_sweep_summary_writes_overrides_as_the_config_does(tmp_path):
     assert row["overrides"] == "model.use_ca=false data.classes=null"
 
 
+def test_sweep_summary_marks_an_override_without_effect(tmp_path):
+    # summary.md showed "model.use_pc=false model.pc_depth=3" as if the depth were a second variable
+    from mmnet.train.sweep_summary import summarize_sweep
+
+    from .fake_runs import make_samples, write_run
+
+    settings = {"paper": {}, "no_pc": {"model.use_pc": False, "model.pc_depth": 3}, "deep": {"model.pc_depth": 3}}
+    for name, overrides in settings.items():
+        run = write_run(tmp_path / name, make_samples({"1": [0, 1, 2], "2": [2, 1, 0]}),
+                        lambda seed, epoch, s: s["class_index"])
+        config = yaml.safe_load((run / rf.CONFIG).read_text())
+        config["model"] = {"use_pc": True, "pc_depth": 2, **{k.split(".")[1]: v for k, v in overrides.items()}}
+        (run / rf.CONFIG).write_text(yaml.safe_dump(config))
+    rows = summarize_sweep(tmp_path, [*settings, "missing"], overrides=settings)
+    md = (tmp_path / "summary.md").read_text()
+    assert "| no_pc | model.use_pc=false model.pc_depth=3 (no effect) |" in md
+    assert "| deep | model.pc_depth=3 |" in md and "| paper | (base) |" in md  # used where the PC module is
+    assert rows[1]["overrides"] == "model.use_pc=false model.pc_depth=3"  # summary.csv: as --set writes them
+
+
 def test_compare_lists_inert_differences_apart_and_writes_values_as_yaml(tmp_path):
     from mmnet.report.compare import compare_runs, render_compare_markdown
 
@@ -127,6 +147,36 @@ def test_compare_lists_inert_differences_apart_and_writes_values_as_yaml(tmp_pat
     assert ("without effect in both runs (the same model trains): data.flow_method: tvl1 → dis (model.main_input "
             "is difference") in text
     assert "model.main_input: difference → apex." in text
+
+
+def test_compare_sets_apart_a_key_without_effect_in_one_run(tmp_path):
+    # `paper: {}` against `no_pc: {model.use_pc: false, model.pc_depth: 3}` read "model.pc_depth: 2 → 3;
+    # model.use_pc: true → false", a two-variable ablation, though no_pc's depth has no effect
+    from mmnet.report.compare import compare_runs, render_compare_markdown
+
+    from .fake_runs import make_samples, write_run
+
+    samples = make_samples({str(i): [(i + k) % 3 for k in range(3)] for i in range(1, 5)})
+    runs = [write_run(tmp_path / name, samples, lambda seed, epoch, s: s["class_index"])
+            for name in ("paper", "no_pc", "flow")]
+    for run, model in ((runs[0], {}), (runs[1], {"use_pc": False, "pc_depth": 3}),
+                       (runs[2], {"main_input": "flow"})):
+        config = yaml.safe_load((run / rf.CONFIG).read_text())
+        config["model"] = {"use_pc": True, "pc_depth": 2, "main_input": "difference", **model}
+        config["data"]["flow_method"] = "dis" if run == runs[2] else "tvl1"
+        (run / rf.CONFIG).write_text(yaml.safe_dump(config))
+    result = compare_runs(runs, resamples=100)
+    no_pc, flow = result["comparisons"]
+    assert no_pc["config_differences"] == {"model.use_pc": [True, False]}
+    assert no_pc["inert_in_one_differences"]["model.pc_depth"]["no_effect_in"] == str(runs[1])
+    # the reference's flow method is the one not read: the difference is the main input alone
+    assert flow["config_differences"] == {"model.main_input": ["difference", "flow"]}
+    assert flow["inert_in_one_differences"]["data.flow_method"]["no_effect_in"] == str(runs[0])
+    text = render_compare_markdown(result)
+    assert "(reference → run): model.use_pc: true → false." in text
+    assert (f"without effect in one run (the other's value would train the same model there): model.pc_depth: 3 has "
+            f"no effect in {runs[1]} (model.use_pc is false: the network has no PC module; {runs[0]} has 2)") in text
+    assert f"data.flow_method: tvl1 has no effect in {runs[0]} (model.main_input is difference" in text
 
 
 def test_a_flow_run_resumes_with_another_jitter_fraction(tmp_path, caplog):

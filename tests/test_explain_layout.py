@@ -13,6 +13,7 @@ from PIL import Image
 
 from mmnet import MMNet
 from mmnet.infer import Predictor, explain_pair
+from mmnet.infer.attribution import gradcam_heading
 from mmnet.infer.explain import draw_explanation, explanation_png
 from mmnet.infer.explain_record import NO_ATTENTION, figure_record, save_maps
 from mmnet.infer.gradcam import main_cell_centres, pc_offset
@@ -125,6 +126,14 @@ def test_a_model_without_pc_has_no_offset():
     e = explain_pair(Predictor(model, CheckpointInfo(class_names=["a", "b", "c"], preprocessing={"image_size": 64})),
                      np.zeros((64, 64, 3), np.uint8), np.zeros((64, 64, 3), np.uint8))
     assert e.pc_offset is None and "no PC branch" in e.gradcam_placement
+    # the heading gave "motion branch 100 %, PC branch 0 % of its positive attribution" for a branch that is not there
+    frames = synthetic_clip(10, 6, size=(96, 80), noise=0.0)
+    predictor = Predictor(model, CheckpointInfo(class_names=["a", "b", "c"], preprocessing={"image_size": 64}))
+    moved = explain_pair(predictor, frames[1], frames[7], check_deletion=False)
+    heading = gradcam_heading(moved)
+    assert moved.gradcam_shares == {"motion": 1.0, "pc": 0.0}  # the map's shares, as the PNG records them
+    assert "all of its positive attribution in the motion branch, as this model has no PC branch" in heading
+    assert "PC branch 0 %" not in heading
 
 
 def _drawn(tmp_path, name, **config):

@@ -132,3 +132,22 @@ def _issues(run) -> list[dict]:
         reader = csv.DictReader(f)
         assert tuple(reader.fieldnames) == rf.ISSUES_COLUMNS
         return list(reader)
+
+
+def test_an_ablated_runs_network_line_names_the_variant(tmp_path):
+    # report.md said "Network: mmnet.model.mmnet:MMNet (...)" of a run without PC, which the model card and
+    # `mmnet info` call "MMNet without PC"
+    from mmnet.report.protocol_text import MMNET_NETWORK
+
+    for name, model in (("plain", {}), ("no_pc", {"use_pc": False, "pc_depth": 3})):
+        run = write_run(tmp_path / name, make_samples({"1": [0, 1, 2], "2": [2, 1, 0]}), _right)
+        cfg = yaml.safe_load((run / rf.CONFIG).read_text())
+        cfg["model"] = {**(cfg.get("model") or {}), **model}
+        (run / rf.CONFIG).write_text(yaml.safe_dump(cfg))
+        for done in run.glob("seed-*/fold-*/done.json"):
+            done.write_text(json.dumps({**json.loads(done.read_text()), "network": MMNET_NETWORK,
+                                        "parameters": 1234}))
+        report = build_report(run)
+        variant = "MMNet without PC" if model else "MMNet"
+        assert report["protocol"]["network"]["variant"] == variant
+        assert f"Network: {variant}, {MMNET_NETWORK} (1,234 parameters)." in (run / "report.md").read_text()

@@ -266,6 +266,21 @@ def test_only_keeps_the_whole_sweep_in_its_record_and_summary(tmp_path, capsys):
     assert "4/4 folds already finished; rebuilding the reports" in capsys.readouterr().err
 
 
+def test_a_settings_key_without_effect_is_warned_of_with_the_settings_name(tmp_path, caplog):
+    # "model.pc_depth: 3 has no effect (...)" came before the first setting's folds, naming no setting
+    from mmnet import synth
+
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    sweep_file = _write(tmp_path / "s.yaml", {"set": TINY, "settings": {
+        "paper": {}, "no_pc": {"model.use_pc": False, "model.pc_depth": 3}}})
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--root", str(root), "--no-progress",
+                 "--set", f"data.cache_dir={tmp_path / 'cache'}"]) == 0
+    said = "setting 'no_pc': model.pc_depth: 3 has no effect (model.use_pc is false"
+    assert said in caplog.text and f"warning: {said}" in (out / "mmnet.log").read_text()  # the sweep's one log
+    assert "| no_pc | model.use_pc=false model.pc_depth=3 (no effect) |" in (out / "summary.md").read_text()
+
+
 def test_a_failed_fold_still_reports_the_finished_settings_and_the_summary(tmp_path, monkeypatch, capsys):
     from mmnet import synth
     from mmnet.errors import TrainingError

@@ -2,7 +2,9 @@
 config's own settings are inert (every ``model.pc_*`` key with ``model.use_pc: false``; ``data.flow_method``
 unless ``model.main_input`` is flow; ``data.jitter_fraction`` when it is: the flow is taken between the annotated
 frames). Two configs that differ only in inert keys train the same model: a sweep refuses them as one setting
-twice, a resume takes them, compare says so. The config.yaml keeps the values as written.
+twice, a resume takes them, compare says so. A key inert in one of two configs only is no difference between them
+either (the other's value, used, trains the same model where the rest is the same): compare sets it apart, naming the
+config it has no effect in. The config.yaml keeps the values as written.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import copy
 
 import yaml
 
-__all__ = ["inert_keys", "effective_config", "inert_in_both", "inert_set", "as_written"]
+__all__ = ["inert_keys", "effective_config", "inert_in_both", "inert_in_one", "inert_set", "as_written"]
 
 _PC_KEYS = ("model.pc_depth", "model.pc_mlp_ratio", "model.pc_drop_path", "model.pc_num_heads", "model.pc_antialias")
 
@@ -59,6 +61,13 @@ def inert_in_both(old: dict, new: dict) -> dict[str, str]:
     """The keys inert in both configs (a change of one of them changes nothing trained), with why (``new``'s)."""
     before = inert_keys(old)
     return {k: why for k, why in inert_keys(new).items() if k in before}
+
+
+def inert_in_one(old: dict, new: dict) -> dict[str, tuple[int, str]]:
+    """The keys inert in one config but not the other, each with which (0: ``old``, 1: ``new``) and why."""
+    before, after = inert_keys(old), inert_keys(new)
+    return {**{k: (0, why) for k, why in before.items() if k not in after},
+            **{k: (1, why) for k, why in after.items() if k not in before}}
 
 
 def inert_set(values: dict) -> list[str]:

@@ -22,7 +22,7 @@ import math
 import numpy as np
 import torch
 
-from .gradcam import cam_weights, channel_sum, main_cell_centres
+from .gradcam import NO_PC, cam_weights, channel_sum, main_cell_centres
 
 __all__ = ["DELETION_FRACTION", "DELETION_DRAWS", "FAITHFUL_RATIO", "FAITHFUL_FLOOR", "split_grad_cam",
            "deletion_check", "cell_mask", "gradcam_heading", "faithful", "deletion_verdict"]
@@ -117,8 +117,11 @@ def gradcam_heading(e) -> str:
     text = f"inputs, and class-specific Grad-CAM of {e.target_class} ({which})"
     if e.gradcam_shares is not None:  # an apex-only model's main branch reads no motion: named for what it reads
         main = "main branch (apex frame)" if e.main_input == "apex" else "motion branch"
-        text += (f": {main} {_percent(e.gradcam_shares['motion'])} %, PC branch "
-                 f"{_percent(e.gradcam_shares['pc'])} % of its positive attribution")
+        if e.pc_offset is None:  # no PC branch (Explanation.pc_offset): not "PC branch 0 %" of a part that is not there
+            text += f": all of its positive attribution in the {main}, as {NO_PC}"
+        else:
+            text += (f": {main} {_percent(e.gradcam_shares['motion'])} %, PC branch "
+                     f"{_percent(e.gradcam_shares['pc'])} % of its positive attribution")
     d = e.deletion
     if d is None:
         return text + "; not tested for faithfulness"

@@ -23,12 +23,14 @@ import torch
 from ..errors import ConfigError
 
 __all__ = ["GRADCAM_NOTE", "grad_cam", "cam_weights", "channel_sum", "target_index", "main_cell_centres",
-           "pc_token_centres", "pc_offset", "placement_note"]
+           "pc_token_centres", "pc_offset", "placement_note", "NO_PC"]
 
 GRADCAM_NOTE = ("Grad-CAM of the target class on the fused features (motion + PC branches, the classifier's input): "
                 "only S/16 cells on a side, one per 16 x 16 input pixels; shares: each branch's part of its positive "
                 "attribution; deletion_check: how much removing the motion in its top cells, in random cells and "
                 "in its lowest cells lowers the target class's score (null: not measured)")
+#: How the figure's record and its heading say that the map has no PC part (a model with use_pc=False).
+NO_PC = "this model has no PC branch"
 
 
 def target_index(class_names: list[str], target: str | None, probabilities: np.ndarray) -> int:
@@ -109,7 +111,7 @@ def placement_note(model) -> str:
              "cell, as the CA maps")
     offset = pc_offset(model)
     if offset is None:
-        return where + "; this model has no PC branch"
+        return f"{where}; {NO_PC}"
     step, pc_first = pc_token_centres(model)
     return (f"{where}; the PC branch's token j, added into the same cell, samples the onset at input pixel "
             f"{pc_first:g} + {step:g} j, {offset:g} px further down and right: each fused cell mixes the two "

@@ -39,7 +39,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import flatten_config
-from ..config_effect import as_written, inert_in_both
+from ..config_effect import as_written, inert_in_both, inert_in_one
 from ..config_history import fill_earlier_keys
 from ..errors import MMNetError
 from ..run_folder import FOLD_NUMERICS, fold_numerics
@@ -148,7 +148,7 @@ def _machine_only(key: str) -> bool:
 
 
 def _setting_differences(ref: dict, run: dict, inert: dict | None = None) -> dict:
-    """``{key: [reference's, run's]}``; keys in ``inert`` (neither run uses them) are left out."""
+    """``{key: [reference's, run's]}``; keys in ``inert`` (a run does not use them) are left out."""
     return {k: [ref.get(k), run.get(k)] for k in sorted(set(ref) | set(run))
             if ref.get(k) != run.get(k) and not (_machine_only(k) and (k not in ref or k not in run))
             and k not in (inert or {})}
@@ -224,11 +224,15 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
     ref_used = _settings_used(ref_run)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
-        inert = inert_in_both(*_configs(ref_run, run))  # keys neither network nor data path reads: not differences
+        configs = _configs(ref_run, run)
+        inert = inert_in_both(*configs)  # keys neither network nor data path reads: not differences
+        one = inert_in_one(*configs)  # read by one run only: the difference is in what makes the other not read it
         used = _settings_used(run)
-        changed = _setting_differences(ref_used, used, inert)
-        unused = {k: {"values": v, "why": inert[k]} for k, v in _setting_differences(ref_used, used).items()
-                  if k in inert}
+        changed = _setting_differences(ref_used, used, {**inert, **one})
+        every = _setting_differences(ref_used, used)
+        unused = {k: {"values": v, "why": inert[k]} for k, v in every.items() if k in inert}
+        unused_in_one = {k: {"values": v, "no_effect_in": (names[0], name)[one[k][0]], "why": one[k][1]}
+                         for k, v in every.items() if k in one}
         boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
                                 resamples=resamples)
         boot["few_subjects"] = _few_subjects(boot["n_units"])
@@ -244,7 +248,7 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                             "reference_only_correct": t["b_only_correct"], "both_correct": t["both_correct"],
                             "both_wrong": t["both_wrong"], "p_value": t["p_value"]})
         comparisons.append({"run": name, "reference": names[0], "config_differences": changed,
-                            "inert_differences": unused,
+                            "inert_differences": unused, "inert_in_one_differences": unused_in_one,
                             "paired_bootstrap": boot, "sign_flip": sign_flip, "mcnemar": mcnemar,
                             "mcnemar_unpaired_seeds": unpaired})
     digests = [r["frames_digest"] for r in rows]
@@ -288,6 +292,14 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
 
 def _signed(v: float, pct: bool) -> str:
     return f"{100 * v:+.2f}" if pct else f"{v:+.4f}"
+
+
+def _no_effect_in_one(key: str, u: dict, c: dict) -> str:
+    """"model.pc_depth: 3 has no effect in RUN (why; REFERENCE has 2)"."""
+    runs = [c["reference"], c["run"]]
+    here = runs.index(u["no_effect_in"]) if u["no_effect_in"] in runs else 1
+    return (f"{key}: {as_written(u['values'][here])} has no effect in {runs[here]} ({u['why']}; {runs[1 - here]} "
+            f"has {as_written(u['values'][1 - here])})")
 
 
 def _p(p: float, floor: float = 0.0) -> str:
@@ -356,6 +368,9 @@ def render_compare_markdown(result: dict) -> str:
             lines += ["", "Set differently but without effect in both runs (the same model trains): " + "; ".join(
                 f"{k}: {as_written(u['values'][0])} → {as_written(u['values'][1])} ({u['why']})"
                 for k, u in unused.items()) + "."]
+        if one := c.get("inert_in_one_differences"):  # not a second variable of the comparison
+            lines += ["", "Set differently but without effect in one run (the other's value would train the same "
+                      "model there): " + "; ".join(_no_effect_in_one(k, u, c) for k, u in one.items()) + "."]
     if result["notes"]:
         lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..model.config import variant_name
 from .run_reader import Run, config_value
 
 __all__ = ["protocol_summary", "data_issue_lines", "report_title", "protocol_line", "network_line",
@@ -36,13 +37,17 @@ def protocol_summary(run: Run, folds_per_seed: int) -> dict:
 
 def _network(run: Run) -> dict:
     """The network(s) the finished folds trained (done.json's "network" and "parameters"; runs of an mmnet before
-    them record none: MMNet, the only network then) and the model.factory of config.yaml."""
+    them record none: MMNet, the only network then), the model.factory of config.yaml and the MMNet variant its model
+    section builds ("MMNet without PC", as the model card and ``mmnet info`` name it; None with a model.factory,
+    whose network may read the section otherwise)."""
     trained = {}
     for folds in run.folds.values():
         for fold in folds:
             if fold.done and isinstance(fold.done.get("network"), str):
                 trained[fold.done["network"]] = fold.done.get("parameters")
-    return {"factory": config_value(run.config, "model.factory") or "",
+    factory = config_value(run.config, "model.factory") or ""
+    model = run.config.get("model") if isinstance(run.config, dict) else None
+    return {"factory": factory, "variant": None if factory else variant_name(model if isinstance(model, dict) else {}),
             "trained": [{"name": n, "parameters": p} for n, p in sorted(trained.items())]}
 
 
@@ -60,14 +65,17 @@ def report_title(report: dict) -> str:
 
 
 def network_line(report: dict) -> str | None:
-    """"Network: mmnet.model.mmnet:MMNet (1234 parameters)"; for another network, how the Reproduce line can
-    rebuild it. None for a report of an mmnet that did not record it."""
+    """"Network: MMNet without PC, mmnet.model.mmnet:MMNet (1234 parameters)": MMNet's variant (an ablation named as
+    the model card names it), then the class; for another network, how the Reproduce line can rebuild it. None for a
+    report of an mmnet that did not record it."""
     net = (report.get("protocol") or {}).get("network")
     if not net or not net.get("trained"):
         return None
     trained = ", ".join(f"{t['name']} ({t['parameters']:,} parameters)" if isinstance(t.get("parameters"), int)
                         else t["name"] for t in net["trained"])
     factory, names = net.get("factory"), _network_names(report)
+    if names == [MMNET_NETWORK] and net.get("variant"):
+        trained = f"{net['variant']}, {trained}"
     if factory:
         note = (f" (built by model.factory {factory!r}: rerunning the configuration needs its module importable, "
                 "installed or on PYTHONPATH)")

@@ -61,6 +61,7 @@ from .env_record import annotation_digests, labels_digest, numerics_record, synt
 from .protocol_record import listed_rows, protocol_issues, write_protocol_files
 from .resolve import resolve_config
 from .resume_rules import config_changes, inert_changes, resume_changes
+from .saved_config import check_saved_config
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 from .tb_log import require_tensorboard
@@ -90,13 +91,14 @@ class PreparedRun:
 
 
 def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = True,
-                measure: bool = True) -> PreparedRun:
+                measure: bool = True, setting: str | None = None) -> PreparedRun:
     """Load and check the data, build (or reuse) the frame cache, write the run's shared files.
 
     Re-running into an existing folder is a resume: the resolved config must be the same. ``measure=False``: the
     folds run elsewhere (Ray workers, SLURM jobs), which measure the CPU's precision and memory format themselves,
     so env.json's compute plan is not measured here (a login node's seconds of calibration would be spent for
-    nothing).
+    nothing). ``setting``: the sweep setting this run is, named in the warnings about its config (a sweep prepares
+    every setting before the first one's folds, into one log).
     """
     out = Path(out_dir)
     d = cfg.data
@@ -173,9 +175,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     cfg = resolve_config(cfg)
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)  # as set: inert keys too (warned of)
     for line in inert_set(config_to_dict(cfg)):
-        log.warning("%s", line)
+        log.warning("%s%s", f"setting {setting!r}: " if setting else "", line)
     config_path = out / rf.CONFIG
-    _check_saved_config(out, config_path)
+    check_saved_config(out, config_path)
     if config_path.exists():
         saved = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
         filled = fill_earlier_keys(saved)  # a run of an earlier mmnet: its missing keys as that mmnet behaved
@@ -252,33 +254,6 @@ def check_out_apart(out: str | Path, cfg: ExperimentConfig) -> None:
             moved = "the dataset" if kind == "dataset root" else "the annotation file"
             raise ConfigError(f"--out '{out}' {what}: a run folder must be apart from the data (--restart would move "
                               f"{moved} aside with the run). Choose another --out, e.g. runs/{cfg.data.dataset}.")
-
-
-def _check_saved_config(out: Path, config_path: Path) -> None:
-    """A config.yaml that cannot be read: moved aside when no fold has started (it is written again),
-    else a named error (the folds' settings cannot be compared with this command's)."""
-    if not config_path.exists():
-        if rf.trained_folds(out):  # else the folds trained under unknown settings would be reused under these
-            raise ConfigError(f"'{out}' holds trained folds but no {rf.CONFIG}, so this command's settings cannot be "
-                              "compared with theirs. Restore the file from a backup, or use another out folder "
-                              "(or --restart, restart=True from Python, to move this run aside).")
-        return
-    try:
-        saved = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-        if isinstance(saved, dict):
-            return
-        why = f"it holds a {type(saved).__name__}, not a mapping"
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
-        why = f"not valid YAML: {str(exc).splitlines()[0]}"
-    started = [p for p in out.glob("seed-*/fold-*/*") if p.name in (rf.DONE, rf.STATE)]
-    if started:
-        raise ConfigError(f"'{config_path}' is damaged ({why}), and {len(started)} fold file(s) were written under "
-                          "it, so these settings cannot be compared with theirs. Restore the file from a backup, "
-                          "or start over: --restart (restart=True from Python) moves this run aside, or use another "
-                          "out folder.")
-    aside = move_aside(config_path)
-    log.warning("'%s' was damaged (%s) and no fold has started; moved to '%s' and written again",
-                config_path, why, aside.name)
 
 
 def fold_tasks(run: PreparedRun) -> list[FoldTask]:

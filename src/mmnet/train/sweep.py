@@ -279,7 +279,7 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
         # Settings that read the same frames share one cache file (keyed by its content).
         with _about(sweep, setting):
             runs.append(prepare_run(setting.config, out / setting.name, progress=progress,
-                                    measure=executor is None or executor.executor == "local"))
+                                    measure=executor is None or executor.executor == "local", setting=setting.name))
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
     atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))  # every setting
     # a failure of folds is raised after the reports of what finished and the summary

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from .. import run_folder as rf
-from ..config_effect import as_written
+from ..config_effect import as_written, inert_keys
 from ..display_width import display_width, pad
 from ..errors import ConfigError
 from ..model.config import MMNetConfig
@@ -42,10 +42,14 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     (percent for Acc) into ``out_dir`` and returns the rows.
     """
     out = Path(out_dir)
-    rows = []
+    rows, shown = [], {}
     for name in names:
+        given = (overrides or {}).get(name, {})
         row = {"setting": name, "overrides": " ".join(f"{k}={as_written(v)}"  # as --set writes it: false, not False
-                                                      for k, v in (overrides or {}).get(name, {}).items())}
+                                                      for k, v in given.items())}
+        unused = _no_effect(out / name)  # summary.md marks them: not a variable of the comparison
+        shown[name] = " ".join(f"{k}={as_written(v)}" + (" (no effect)" if k in unused else "")
+                               for k, v in given.items())
         if not has_results(out / name):
             row.update({"complete": False, "status": NOT_RUN, "n_seeds": 0, "n_samples": 0})
             row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
@@ -69,8 +73,18 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     # scores do not have, and a tiny one would come out as 1e-07
     w.writerows({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
     atomic_write_text(out / "summary.csv", buf.getvalue())
-    atomic_write_text(out / "summary.md", _markdown(rows))
+    atomic_write_text(out / "summary.md", _markdown(rows, shown))
     return rows
+
+
+def _no_effect(run: Path) -> dict[str, str]:
+    """The keys that a setting's run does not read (:func:`mmnet.config_effect.inert_keys` of its config.yaml);
+    none where it has no readable config.yaml (not run yet)."""
+    try:
+        cfg = yaml.safe_load((run / rf.CONFIG).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    return inert_keys(cfg) if isinstance(cfg, dict) else {}
 
 
 def network_size(run: Path) -> dict:
@@ -111,7 +125,7 @@ SELECTION_NOTE = ("Picking the best setting by these LOSO scores selects on the 
                   "did not see, e.g. another dataset or new subjects.")
 
 
-def _markdown(rows: list[dict]) -> str:
+def _markdown(rows: list[dict], shown: dict[str, str]) -> str:
     lines = ["# Sweep summary", "",
              "Pooled over the folds of each seed (model after the last epoch); mean ± standard deviation over "
              "seeds (ddof=1). Each setting's full report is `<setting>/report.md`, with bootstrap 95 % intervals; "
@@ -120,7 +134,7 @@ def _markdown(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [_mean_std(r, m, " ± ") for m in METRICS] + _size_cells(r)
-        lines.append(f"| {_named(r)} | {r['overrides'] or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
+        lines.append(f"| {_named(r)} | {shown.get(r['setting']) or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
                      + " | ".join(cells) + " |")
     lines += ["", GFLOP_NOTE]
     if len(rows) > 1:
