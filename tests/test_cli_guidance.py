@@ -196,7 +196,7 @@ def test_paths_in_printed_commands_paste_as_one_argument(tmp_path, capsys):
     assert main(["synth", str(clips), "--subjects", "2", "--clips-per-subject", "2"]) == 0
     out = capsys.readouterr().out
     assert _command_after("next: ", out, " (what") == ["mmnet", "check-data", "casme2", "--root", str(clips)]
-    assert _command_after("; ", out, " --out RUN") == ["mmnet", "train", "--root", str(clips)]
+    assert _command_after("; ", out, " --out RUN") == ["mmnet", "train", "--config", "synth_demo", "--root", str(clips)]
     # Windows: cmd.exe and PowerShell read double quotes, not a POSIX shell's single quotes
     assert shell_quote(r"C:\mes données\run", windows=True) == r'"C:\mes données\run"'
     assert shell_quote(r"C:\runs\a", windows=True) == r"C:\runs\a" and shell_quote("/runs/a") == "/runs/a"

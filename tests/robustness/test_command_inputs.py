@@ -151,7 +151,7 @@ def test_info_refuses_options_it_would_ignore(tmp_path, capsys, argv, needles):
 @pytest.mark.parametrize("edit, needles", [
     ({"format_version": "2"}, ["format_version must be a whole number", "'2'"]),
     ({"format_version": 0}, ["format_version must be a whole number"]),
-    ({"preprocessing": {"image_size": 32, "colour": "BGR"}}, ["['colour']", "does not apply"]),
+    ({"preprocessing": {"image_size": 32, "colour": "BGR"}}, ["['colour']", "does not know"]),
 ])
 def test_a_checkpoint_config_mmnet_would_misread_is_refused(tmp_path, capsys, edit, needles):
     # format_version "2" (text) and an unknown preprocessing key were accepted without a word
