@@ -194,8 +194,15 @@ def test_frames_unusable_for_the_only_sample_of_a_class_stop_training_under_skip
     assert said.startswith("class(es) surprise of scheme composite-3class have no usable sample left: every one of "
                            f"their 1 annotated sample(s) of '{listed}' has a problem")
     assert "  - smic/s2/s2_sur_05: its frames end before the apex" in said
-    assert "or train without it: choose a scheme without them" in said
+    advice = ("or train without it: a label map leaving its labels out, --scheme 'negative=negative, "
+              "positive=positive, surprise=-'")
+    assert advice in said
     assert not (tmp_path / "run" / "config.yaml").exists()
+    # the label map to copy is one check-data takes: the two classes left
+    from mmnet.cli import main
+
+    assert main(["check-data", "composite", "--root", str(composite_root), "--scheme",
+                 "negative=negative, positive=positive, surprise=-"]) == 0
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])
