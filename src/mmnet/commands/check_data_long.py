@@ -76,8 +76,9 @@ def run_long(args: argparse.Namespace, root) -> int:
                                                                if spotting and videos else [])
         code = finish(Counter(v.subject for v in videos), errors, args.strict, after="\n".join(lines) or None)
     if refused:  # as check-data's other refusals: the report (or JSON) alone on stdout, the error on stderr
-        for k, line in enumerate(wrap(f"error: {refused}", args.max_width - 2)):
-            print(("" if k == 0 else "  ") + line, file=sys.stderr)
+        for n, paragraph in enumerate(f"error: {refused}".split("\n")):  # the samples a refusal names: a line each
+            for k, line in enumerate(wrap(paragraph, args.max_width - 2)):
+                print(("" if n == k == 0 or (k == 0 and paragraph.startswith(" ")) else "  ") + line, file=sys.stderr)
         return 1
     return code
 
