@@ -59,9 +59,10 @@ def test_check_data_says_one_emotion_cannot_train_mmnet(tmp_path, capsys):
     # it counted "positive 2" usable, as if `mmnet train` could run on them
     root = _tree(tmp_path / "lab", ["P01,P01/rec1,5,12,micro,8,30,positive", "P02,P02/rec1,5,12,micro,8,30,",
                                     "P02,P02/rec1,20,30,micro,25,30,positive"])
-    main(["check-data", "table-long", "--root", str(root)])
-    out = capsys.readouterr().out
-    assert "one emotion alone (positive; 1 without any): MMNet needs two classes or more" in out
+    assert main(["check-data", "table-long", "--root", str(root)]) == 1  # as `mmnet train` refuses it
+    out, err = capsys.readouterr()
+    assert "one emotion alone (positive; 1 without any): MMNet needs two classes or more" in " ".join(err.split())
+    assert "stops (the error below): one emotion alone" in out  # the error on stderr, the report on stdout
 
 
 def test_train_takes_the_rate_of_recordings_without_an_fps_cell_and_names_a_recording_left_out(tmp_path, capsys):
