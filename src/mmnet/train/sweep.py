@@ -331,7 +331,10 @@ def _about(sweep: Sweep, setting: SweepSetting) -> Iterator[None]:
     def named(*args, **kwargs) -> logging.LogRecord:
         record = make(*args, **kwargs)
         if record.name.split(".")[0] == "mmnet" and record.levelno >= logging.WARNING:
-            text = record.getMessage()
+            try:
+                text = record.getMessage()
+            except (TypeError, ValueError):  # a message and arguments that do not fit: logging says so itself
+                return record
             if not text.startswith(prefix):
                 record.msg, record.args = prefix + text, None
         return record
