@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -399,3 +400,28 @@ def test_the_spotting_docs_python_example_runs(tiny_set, tmp_path, monkeypatch):
     exec(compile(snippet, "docs/spotting.md", "exec"), names)
     assert isinstance(names["spotter"], LearnedSpotter) and (tmp_path / "spotter.pt").is_file()
     assert set(names["scores"]["counts"]) == {"micro", "macro", "overall"}
+
+
+@pytest.mark.slow
+def test_train_spotter_keeps_its_state_in_model_status_json(tiny_set, tmp_path, monkeypatch):
+    # MODEL.log had no status.json beside it: a program could not tell a fit still running from one that was killed
+    root, _ = tiny_set
+    model = tmp_path / "spotter.pt"
+    status = tmp_path / "spotter.pt.status.json"
+    real, seen = LearnedSpotter.fit, {}
+
+    def fit_seen(self, *a, **k):  # the final fit, after the LOSO's folds
+        seen.update(json.loads(status.read_text()))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(LearnedSpotter, "fit", fit_seen)
+    sets = [a for o in TINY_SPOT[1:] if not o.startswith("learned.epochs") for a in ("--set", o)]
+    assert main(["train-spotter", "casme-sq", "--root", str(root), "--out", str(model), "--set", "learned.epochs=1",
+                 *sets, "--loso", "--no-progress"]) == 0
+    assert (seen["state"], seen["pid"], seen["exit_code"], seen["ended_at"]) == ("running", os.getpid(), None, None)
+    assert (seen["folds_finished"], seen["folds_total"], seen["fold"]) == (3, 4, "final fit (every video)")
+    assert " train-spotter casme-sq " in seen["command"] and seen["started_at"]
+    ended = json.loads(status.read_text())
+    assert (ended["state"], ended["exit_code"], ended["folds_finished"], ended["fold"]) == ("done", 0, 4, None)
+    assert ended["ended_at"] >= ended["started_at"]
+    assert model.with_name("spotter.pt.log").read_text().splitlines()[-1].endswith(" exited 0 (done)")

@@ -280,7 +280,7 @@ def _say(line: str, *, error: bool = True) -> None:
     from .run_log import copy
 
     print(line, file=sys.stderr)
-    copy(line, error=error)
+    copy(line, error=error, last=True)
 
 
 def _run_command_unguarded(argv: list[str] | None) -> int:

@@ -117,24 +117,25 @@ class FoldProgress:
             self.bar = tqdm(total=finished + total, initial=finished, desc="folds", unit="fold",
                             dynamic_ncols=True, file=sys.stderr)
 
-    def _line(self, text: str) -> None:
+    def _line(self, label: str, text: str) -> None:
         self.n += 1
         elapsed = time.perf_counter() - self.t0
         left = self.todo - self.n
         eta = f"; ETA {format_seconds(elapsed / self.n * left)}" if left > 0 else ""
-        write_line(f"[fold {self.finished + self.n}/{self.finished + self.todo}] {text}{eta}", self.bar)
-        run_log.fold_ended(error=text if text.startswith("FAILED") else None)
+        with run_log.about(task=label):  # a sweep's: also its setting's log and status
+            write_line(f"[fold {self.finished + self.n}/{self.finished + self.todo}] {text}{eta}", self.bar)
+            run_log.fold_ended(error=text if text.startswith("FAILED") else None)
         if self.bar is not None:
             self.bar.update(1)
 
     def done(self, label: str, record: dict) -> None:
         acc, epochs = record.get("test_acc"), record.get("epochs")
-        self._line(f"{label}: {epochs} epoch{'' if epochs == 1 else 's'} in "
+        self._line(label, f"{label}: {epochs} epoch{'' if epochs == 1 else 's'} in "
                    f"{format_seconds(record.get('seconds', 0))} on {record.get('device', '?')}"
                    + ("" if acc is None else f", test acc {acc:.3f}"))
 
     def failed(self, label: str, why: str) -> None:
-        self._line(f"FAILED {label}: {why}")
+        self._line(label, f"FAILED {label}: {why}")
 
     def close(self) -> None:
         if self.bar is not None:

@@ -5,7 +5,10 @@
   warning and error line the command writes on stderr, and a last line ``exited N (reason)``.
 - ``RUN/status.json`` (training runs): the run's state while it runs, rewritten whole (temporary + rename) at each
   fold's start and end and at the epochs' progress: state, pid, host, folds, the fold and epoch in training, an
-  estimate of the time left, the last error and, once it ended, the exit code.
+  estimate of the time left, the last error and, once it ended, the exit code (``mmnet.run_status``).
+- A sweep: each setting's folder gets its own of both, with the lines said ``about`` it (its preparation, its folds)
+  and its folds; the sweep folder's get every line, and its status.json every fold and which setting trains.
+- ``train-spotter``: ``MODEL.log`` and ``MODEL.status.json`` beside its model.
 
 Both are written only inside a command (``command_logs``, which ``mmnet.cli`` holds around every command): a
 training called from Python writes neither. The log is a ``logging.FileHandler`` on the ``mmnet`` logger, so the
@@ -16,7 +19,6 @@ would show them a second time to a caller whose logging shows INFO.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -36,16 +38,14 @@ from .errors import (
     EXIT_TERMINATED,
     EXIT_USAGE,
 )
-from .processes import process_alive
+from .run_status import STATUS, Status, read_status, running_note
 from .utils import local_timestamp
 
-__all__ = ["LOG", "STATUS", "command_logs", "open_run_log", "copy", "folds", "fold_ended",
+__all__ = ["LOG", "STATUS", "command_logs", "open_run_log", "about", "copy", "folds", "fold_ended",
            "epoch", "fold_clock", "saved", "submitted", "stop_note", "read_status", "running_note",
            "EXIT_REASONS"]
 
 LOG = "mmnet.log"
-STATUS = "status.json"
-STATUS_EVERY_S = 5.0  # status.json at most this often on epochs (each write is fsynced); folds always
 #: the reason written after an exit code (docs/cli.md lists the codes)
 EXIT_REASONS = {EXIT_OK: "done", EXIT_INCOMPLETE: "incomplete", EXIT_USAGE: "usage error", EXIT_ERROR: "error",
                 EXIT_HUNG_UP: "SIGHUP", EXIT_INTERRUPTED: "SIGINT", EXIT_TERMINATED: "SIGTERM"}
@@ -72,11 +72,12 @@ class _RunLogHandler(logging.FileHandler):
     Until ``go_live`` the records wait in memory and no file is made: a command that fails before writing anything
     in a new run folder leaves no folder behind (``folder_lock``), so its log would have nowhere to be."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, scope: str | None):
         super().__init__(path, encoding="utf-8", delay=True)
         self.setFormatter(_Formatter())
         self.setLevel(logging.INFO)
         self.live, self.pending = False, []
+        self.scope = scope  # a sweep setting's folder: only the records logged ``about`` it
 
     def go_live(self) -> None:
         if not self.live:
@@ -86,7 +87,9 @@ class _RunLogHandler(logging.FileHandler):
             self.pending.clear()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.live:
+        if self.scope is not None and not getattr(record, "copied", False) and self.scope != _about():
+            pass  # another setting's, or the sweep's own
+        elif self.live:
             super().emit(record)
         else:
             self.pending.append(record)
@@ -109,54 +112,11 @@ class _RunLogHandler(logging.FileHandler):
         return False
 
 
-class _Status:
-    """``status.json`` of one run folder and what it says."""
-
-    def __init__(self, path: Path):
-        self.path, self.written, self.broken, self.live = path, 0.0, False, False
-        self.data = {"state": "running", "pid": os.getpid(), "host": socket.gethostname(), "command": None,
-                     "started_at": local_timestamp(), "updated_at": None, "folds_finished": 0, "folds_total": None,
-                     "fold": None, "epoch": None, "epochs": None, "eta_s": None, "last_error": None,
-                     "exit_code": None}
-        self.t0, self.done_here = time.monotonic(), 0  # this start's clock and folds, for the time left
-        self.epoch_t = None  # when the current fold's last epoch (or its start) ended
-        self.epoch_seconds, self.epochs_run = 0.0, 0  # this start's epochs, for the time left
-        self.saved_epoch = self.saved_at = None  # the current fold's resume state
-        self.submitted = False  # SLURM no_wait: the state at the end is "submitted" (not a key of the file)
-
-    def write(self, *, force: bool = True) -> None:
-        now = time.monotonic()
-        if self.broken or not self.live or (not force and now - self.written < STATUS_EVERY_S):
-            return
-        from .utils import atomic_write_text
-
-        self.data["updated_at"] = local_timestamp()
-        try:
-            atomic_write_text(self.path, json.dumps(self.data, indent=1) + "\n")
-        except OSError as exc:  # a full disk stops this file, not the training (which says the disk's own error)
-            self.broken = True
-            _project_log.warning("%s cannot be written (%s); training goes on without it", self.path,
-                                 exc.strerror or exc)
-        self.written = now
-
-    def eta(self) -> float | None:
-        """Seconds left: this start's epoch pace over the epochs left, else its pace of folds (Ray, SLURM)."""
-        d = self.data
-        left = (d["folds_total"] or 0) - d["folds_finished"]
-        if self.epochs_run and d["epochs"]:
-            pace = self.epoch_seconds / self.epochs_run
-            current = d["epochs"] - (d["epoch"] or 0) if d["fold"] is not None else 0
-            return round(pace * (current + d["epochs"] * (left - (d["fold"] is not None))))
-        if self.done_here:
-            return round((time.monotonic() - self.t0) / self.done_here * left)
-        return None
-
-
 class _RunLog:
-    def __init__(self, folder: Path, log_name: str, status: bool):
-        self.folder = folder
-        self.handler = _RunLogHandler(folder / log_name)
-        self.status = _Status(folder / STATUS) if status else None
+    def __init__(self, folder: Path, log_name: str, status: str | None, scope: str | None, sweep: bool):
+        self.folder, self.scope = folder, scope
+        self.handler = _RunLogHandler(folder / log_name, scope)
+        self.status = Status(folder / status, sweep=sweep) if status else None
 
     def go_live(self, *, status: bool = True) -> None:
         """The folder holds the run: the lines so far go to the file, and (``status``) status.json is written from
@@ -171,13 +131,15 @@ class _RunLog:
     def in_use(self) -> bool:
         """Whether the folder holds more than the lock and these files (else it is removed, or to be)."""
         try:
-            own = (Path(self.handler.baseFilename).name, STATUS)
+            own = (Path(self.handler.baseFilename).name, self.status and self.status.path.name)
             return any(not p.name.startswith(".") and p.name not in own for p in self.folder.iterdir())
         except OSError:
             return False
 
 
-_command: dict | None = None  # inside command_logs: {"argv": the command line, "logs": {path: _RunLog}}
+# inside command_logs: {"argv": the command line, "logs": {path: _RunLog}, "tasks": {task label: its run's folder},
+# "about": the folder of the sweep setting whose lines are said now (``about``)}
+_command: dict | None = None
 
 
 @contextmanager
@@ -185,7 +147,8 @@ def command_logs(argv: list[str] | None) -> Iterator[Callable[[int], int]]:
     """Around a command (``argv`` None: ``sys.argv``): the run logs it opens get their ``exited N (reason)`` line
     and status.json its end when it ends. Yields ``ended(code) -> code``, to be called with the exit code."""
     global _command
-    before, _command = _command, {"argv": list(sys.argv[1:] if argv is None else argv), "logs": {}, "code": None}
+    before, _command = _command, {"argv": list(sys.argv[1:] if argv is None else argv), "logs": {}, "code": None,
+                                  "tasks": {}, "about": None}
     scope = _command
 
     def ended(code: int) -> int:
@@ -215,10 +178,12 @@ def _close(scope: dict) -> None:
             run.go_live(status=run.status is not None and not run.status.path.exists())
         if run.status is not None and run.status.live:
             d = run.status.data
-            d["exit_code"] = code
+            d["exit_code"], d["ended_at"] = code, local_timestamp()
             d["state"] = ("done" if code == EXIT_OK else "interrupted" if code in EXIT_STOPPED else "failed")
             if run.status.submitted and code == 0:
                 d["state"] = "submitted"
+            if run.scope is not None and d["folds_total"] is not None and d["folds_finished"] >= d["folds_total"]:
+                d["state"] = "done"  # a sweep setting whose folds all finished, whatever stopped the others
             if code not in (0, None) and d["last_error"] is None and scope.get("why"):
                 d["last_error"] = scope["why"]
             run.status.write()
@@ -227,10 +192,13 @@ def _close(scope: dict) -> None:
         run.handler.close()
 
 
-def open_run_log(folder: str | Path, *, log_name: str = LOG, status: bool = True, live: bool = False) -> None:
-    """Start ``folder/mmnet.log`` (and ``status.json``) for the command running; nothing outside a command. Until
-    ``live`` (or ``folds``) its lines wait in memory: they are written at the end only where the folder holds
-    something besides its lock (a new folder the command wrote nothing in is removed)."""
+def open_run_log(folder: str | Path, *, log_name: str = LOG, status: str | bool = True, live: bool = False,
+                 setting: bool = False, sweep: bool = False) -> None:
+    """Start ``folder/mmnet.log`` (and ``status.json``, or the file ``status`` names) for the command running;
+    nothing outside a command. Until ``live`` (or ``folds``) its lines wait in memory: they are written at the end
+    only where the folder holds something besides its lock (a new folder the command wrote nothing in is removed).
+    ``setting``: a sweep setting's folder, whose log and status take only what is said ``about`` it; ``sweep``: the
+    sweep's folder, whose status also says which setting trains."""
     if _command is None:
         return
     path = Path(folder) / log_name
@@ -240,7 +208,8 @@ def open_run_log(folder: str | Path, *, log_name: str = LOG, status: bool = True
     from .shell_words import shell_quote
     from .version import __version__
 
-    run = _RunLog(Path(folder), log_name, status)
+    scope = str(Path(folder).absolute()) if setting else None
+    run = _RunLog(Path(folder), log_name, STATUS if status is True else status or None, scope, sweep)
     _command["logs"][key] = run
     _project_log.addHandler(run.handler)
     words = " ".join(shell_quote(w) for w in ["mmnet", *_command["argv"]])
@@ -257,39 +226,82 @@ def _copy_to(run: _RunLog, line: str, level: int = logging.INFO, exc_info=None) 
     run.handler.handle(record)
 
 
-def copy(line: str, *, error: bool = False) -> None:
+def copy(line: str, *, error: bool = False, last: bool = False) -> None:
     """A line the command wrote on stderr, into its run logs (``error``: it also becomes status.json's last
-    error)."""
-    for run in _runs():
+    error; a sweep setting's log takes the lines said ``about`` it and the command's ``last`` line and errors)."""
+    for run in _runs(every=error or last):
         _copy_to(run, line, logging.ERROR if error else logging.INFO)
         if error and run.status is not None:
             run.status.data["last_error"] = line
             run.status.write()
 
 
-def _runs() -> list[_RunLog]:
-    return [] if _command is None else list(_command["logs"].values())
+@contextmanager
+def about(*, folder: str | Path | None = None, task: str | None = None) -> Iterator[None]:
+    """What is said and trained inside is a sweep setting's (its run ``folder``, or the run of the ``task`` labelled
+    so; see ``folds``): its lines and folds go to its own log and status too, besides the sweep's."""
+    if _command is None:
+        yield
+        return
+    scope, before = _command, _command["about"]
+    key = str(Path(folder).absolute()) if folder is not None else _command["tasks"].get(task, before)
+    scope["about"] = key
+    try:
+        yield
+    finally:
+        scope["about"] = before
 
 
-def _statuses() -> list[_Status]:
+def _about() -> str | None:
+    return None if _command is None else _command["about"]
+
+
+def _runs(*, every: bool = False) -> list[_RunLog]:
+    """The command's run logs; of a sweep's settings only the one spoken ``about`` now, unless ``every``."""
+    if _command is None:
+        return []
+    return [run for run in _command["logs"].values() if every or run.scope is None or run.scope == _command["about"]]
+
+
+def _statuses() -> list[Status]:
     return [run.status for run in _runs() if run.status is not None]
 
 
-def folds(total: int, finished: int) -> None:
+def folds(total: int, finished: int, *, folder: str | Path | None = None, labels: Iterator[str] = ()) -> None:
     """The folds (and final fit) of this start: ``finished`` of ``total`` were done before it (the run is prepared:
-    its files are in the folder)."""
-    for run in _runs():
-        run.go_live()
-    for s in _statuses():
-        s.data.update(folds_total=total, folds_finished=finished)
-        s.write()
+    its files are in the folder). With ``folder``: those of one run of the command (a sweep's setting), whose tasks
+    are ``labels``; without: of all of them."""
+    if _command is None:
+        return
+    key = None if folder is None else str(Path(folder).absolute())
+    if key is not None:
+        _command["tasks"].update(dict.fromkeys(labels, key))
+    for run in _command["logs"].values():
+        if run.scope == key:
+            run.go_live()
+            if run.status is not None:
+                run.status.data.update(folds_total=total, folds_finished=finished)
+                run.status.write()
+    _overview()
 
 
-def fold_clock(label: str, epochs: int, initial: int, state_mtime: float | None) -> None:
+def _overview() -> None:
+    """The sweep folder's status.json: of the settings run, how many finished all their folds."""
+    parts = [run.status.data for run in _runs(every=True) if run.scope is not None and run.status is not None]
+    for run in _runs(every=True):
+        if run.status is not None and "settings_total" in run.status.data:
+            run.status.data.update(settings_total=len(parts), settings_finished=sum(
+                d["folds_total"] is not None and d["folds_finished"] >= d["folds_total"] for d in parts))
+            run.status.write()
+
+
+def fold_clock(label: str, epochs: int | None, initial: int, state_mtime: float | None) -> None:
     """A fold starts training in this process from epoch ``initial`` (its resume state, written at
-    ``state_mtime``, held that many; 0: none)."""
+    ``state_mtime``, held that many; 0: none; ``epochs`` None: not trained by epochs)."""
     for s in _statuses():
         s.data.update(fold=label, epoch=initial, epochs=epochs)
+        if "setting" in s.data:  # the sweep's: whose fold it is
+            s.data["setting"] = None if _about() is None else Path(_about()).name
         s.epoch_t = time.monotonic()
         s.saved_epoch, s.saved_at = (initial, state_mtime) if initial else (None, None)
         s.write()
@@ -323,14 +335,17 @@ def fold_ended(error: str | None = None) -> None:
         else:
             s.data["last_error"] = error
         s.data.update(fold=None, epoch=None)
+        if "setting" in s.data:
+            s.data["setting"] = None
         s.epoch_t = s.saved_epoch = s.saved_at = None
         s.data["eta_s"] = s.eta()
         s.write()
+    _overview()
 
 
 def submitted() -> None:
     """The folds were only submitted (SLURM, no_wait): the command's end is not the run's."""
-    for s in _statuses():
+    for s in (run.status for run in _runs(every=True) if run.status is not None):
         s.submitted = True
 
 
@@ -355,34 +370,3 @@ def resumes_from(label: str, epoch: int, epochs: int, saved_at: float | None, *,
     resume state holds ``epoch``; without ``saved_at`` the time is ``unknown`` (nothing when empty)."""
     clock = time.strftime("%H:%M", time.localtime(saved_at)) if saved_at else unknown
     return f"{label} resumes from epoch {epoch + 1}/{epochs}" + (f" (saved at {clock})" if clock else "")
-
-
-def read_status(folder: str | Path) -> dict | None:
-    """``folder/status.json`` as a dict, its ``state`` ``running`` turned ``stopped abruptly`` when its command is
-    gone (same host, no such process: killed, or out of memory); None when absent or unreadable."""
-    try:
-        data = json.loads((Path(folder) / STATUS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    if data.get("state") == "running" and data.get("host") == socket.gethostname() and isinstance(data.get("pid"),
-                                                                                                   int):
-        if not process_alive(data["pid"]):
-            data["state"] = "stopped abruptly"
-    return data
-
-
-def running_note(status: dict | None) -> str | None:
-    """What ``mmnet report`` says of a run that is still training (status.json's state ``running``) or whose command
-    was killed (``stopped abruptly``: ``read_status``), else None."""
-    if status and status.get("state") == "stopped abruptly":
-        return (f"the run's command was killed (pid {status.get('pid')} on {status.get('host')}: SIGKILL or out of "
-                f"memory) with {status.get('folds_finished')}/{status.get('folds_total')} folds finished; rerun the "
-                "same command to continue")
-    if not status or status.get("state") != "running":
-        return None
-    where = f"{status.get('fold')}, epoch {status.get('epoch')}/{status.get('epochs')}; " \
-        if status.get("fold") else ""
-    return (f"the run is still training (pid {status.get('pid')} on {status.get('host')}; {where}"
-            f"{status.get('folds_finished')}/{status.get('folds_total')} folds finished)")

@@ -115,11 +115,13 @@ def run(args: argparse.Namespace) -> int:
     overrides = ["method=learned", *args.set] + (["face.mode=none"] if args.no_align else [])
     config = spot_config(args.preset or dataset_preset(args.dataset), overrides)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    from ..run_log import open_run_log
+    from .. import run_log
 
-    # its lines, timestamped, and how it ended: MODEL.log beside the model (a long fit is often left unwatched);
-    # opened after the checks of the command line, so that a usage error leaves no log (docs/reports.md)
-    open_run_log(args.out.parent, log_name=args.out.name + ".log", status=False, live=True)
+    # its lines, timestamped, and how it ended: MODEL.log beside the model (a long fit is often left unwatched), and
+    # its state: MODEL.status.json; opened after the checks of the command line, so that a usage error leaves
+    # neither (docs/reports.md)
+    run_log.open_run_log(args.out.parent, log_name=args.out.name + ".log", status=args.out.name + ".status.json",
+                         live=True)
     load = load_dataset(args.dataset, args.root[0], annotation=args.annotation, **fps_option(args.dataset, args.fps))
     load.raise_if_errors()
     progress = not args.no_progress
@@ -139,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         # the LOSO's MEGC2020 log would merge two of them: refused now, not after the folds
         check_log_ids((v.video for v in load.videos), "(their folder or the annotation's id), or train without --loso")
         write_line(records.summary(subjects))  # progress: stdout holds the results
+        # status.json's folds: the LOSO's (those recorded by an earlier start finished) and the final fit
+        run_log.folds(len(subjects) + 1, sum(s in records.reusable for s in subjects))
         out = loso_spotting(load, config, seed=args.seed, device=args.device, progress=progress, records=records)
         # MODEL.loso.json read alone says what its baseline row is and what the table was made with
         synthetic = (Path(args.root[0]) / SYNTH_MARKER).is_file()  # `mmnet synth`'s: no published statistic is theirs
@@ -152,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(path, json.dumps(keep, indent=1) + "\n")
         log, spots = _write_megc_files(args.out, args.dataset, out)
         print(f"wrote {path}, {log.name} and {spots.name} ({out['time_s']['total']:.0f} s)")
+    else:
+        run_log.folds(1, 0)  # the final fit alone
+    run_log.fold_clock("final fit (every video)", None, 0, None)
     spotter = make_spotter(config, seed=args.seed, device=args.device)
     stats = spotter.fit(load.videos, types=load.types, progress=progress)  # the learned spotter: those types alone
     learns = not getattr(spotter, "fold_independent", False)  # the flow spotter learns nothing: never in-sample
@@ -160,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
 
         spotter.fitted_on = trained_on(args.dataset, load.videos)
     spotter.save(args.out)
+    run_log.fold_ended()
     pairs = ", ".join(f"{s} {stats[s]['pairs']} pairs ({stats[s]['positives']} with an expression)"
                       for s in ("micro", "macro") if isinstance((stats or {}).get(s), dict) and "pairs" in stats[s])
     print(f"wrote {args.out} ({config.method} spotter, {len(load.videos)} videos{'; ' + pairs if pairs else ''})")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from .. import run_log
 from ..errors import DataError
 from .config import SpotConfig
 from .intervals import TYPES, Interval
@@ -89,6 +90,7 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
             notes.update(record.get("notes", {}))
             folds.append({"subject": subject, "videos": record["videos"], "fit": record["fit"]})
             continue
+        run_log.fold_clock(f"LOSO fold {subject}", None, 0, None)  # train-spotter's status.json
         train = [v for v in videos if v.subject != subject]
         spotter = first if not folds else make_spotter(config, seed=seed, device=device)
         spotter._aligner = first._aligner  # one landmark model for every fold
@@ -114,6 +116,7 @@ def loso_spotting(load: LongVideoLoad, config: SpotConfig, *, seed: int = 0, dev
             records.put(folds[-1], {v.video: predictions[v.video] for v in held_out},
                         {"fit": round(fold_fit_s, 1), "spot": round(fold_spot_s, 1)},
                         {v.video: notes[v.video] for v in held_out if v.video in notes})
+        run_log.fold_ended()
     truth = load.truth()
     evaluation = evaluate_spotting(truth, predictions, types=types)
     lengths = {}

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import run_log
 from ..config import ExecutorConfig
 from ..data.cache_folder import load_entry
 from ..errors import MMNetError
@@ -85,12 +86,13 @@ def run_local(tasks: list[FoldTask], *, progress: bool = True, finished: int = 0
         for task in tasks:
             if task.frames_path not in frames:
                 frames[task.frames_path] = load_entry(task.frames_path)
-            try:
-                results.append(run_fold(task, progress=progress, frames=frames[task.frames_path],
-                                        keep_process_settings=True))
-            except MMNetError as exc:  # stop here, naming the fold (Ray and SLURM run the others, then raise)
-                raise local_fold_error(task.label, exc, len(tasks) - len(results) - 1) from exc
-            folds.done(task.label, results[-1])
+            with run_log.about(task=task.label):  # its lines and epochs: also its sweep setting's log and status
+                try:
+                    results.append(run_fold(task, progress=progress, frames=frames[task.frames_path],
+                                            keep_process_settings=True))
+                except MMNetError as exc:  # stop here, naming the fold (Ray and SLURM run the others, then raise)
+                    raise local_fold_error(task.label, exc, len(tasks) - len(results) - 1) from exc
+                folds.done(task.label, results[-1])
     finally:
         folds.close()
     return results

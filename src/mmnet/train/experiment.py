@@ -112,6 +112,9 @@ def run_prepared(runs: list[PreparedRun], executor: ExecutorConfig | None, *, pr
     # spot then recognise: trained folds may still lack their spots.csv (an interrupted run); say what is left
     unspotted = sum(len(folds_to_spot(run)) for run in runs if run.long_videos is not None)
     run_log.folds(total, total - len(tasks))
+    for run in runs:  # each run's own (a sweep's settings: their folders' status.json)
+        own = [task.label for task in tasks if Path(task.out_dir) == run.out_dir.absolute()]
+        run_log.folds(task_count(run), task_count(run) - len(own), folder=run.out_dir, labels=own)
     resumed = any((Path(task.fold_dir) / rf.STATE).is_file() for task in tasks)  # each says its epoch (fold.py)
     line = resume_line(total, len(tasks), unspotted, what=what, rebuilt=rebuilt, resumed=resumed)
     abrupt = abrupt_end_note(run.out_dir for run in runs)

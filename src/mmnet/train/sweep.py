@@ -20,6 +20,7 @@ same sweep into the same folder continues it (each run resumes as ``mmnet train`
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -264,7 +265,7 @@ def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig |
     for model in {repr(s.config.model): s.config.model for s in sweep.settings}.values():
         check_network(model, executor)
     with ExitStack() as locks:  # each setting's run folder, as `mmnet train` takes it
-        run_log.open_run_log(out)  # a command's: OUT/mmnet.log and OUT/status.json, for every setting's folds
+        run_log.open_run_log(out, sweep=True)  # OUT/mmnet.log and OUT/status.json: every setting's lines and folds
         return _run(sweep, out, executor, progress, locks, restart)
 
 
@@ -272,13 +273,15 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
          restart: bool) -> list[dict] | None:
     runs = []
     for setting in sweep.settings:
-        if not restart:
-            locks.enter_context(driver_lock(out / setting.name))
-        elif (moved := locks.enter_context(restart_lock(out / setting.name))) is not None:  # as train --restart
-            write_line(f"restart: the earlier run in {out / setting.name} was moved to {moved}")
-        # Settings that read the same frames share one cache file (keyed by its content).
-        with _about(sweep, setting):
-            runs.append(prepare_run(setting.config, out / setting.name, progress=progress,
+        folder = out / setting.name
+        moved = locks.enter_context(restart_lock(folder) if restart else driver_lock(folder))  # as train --restart
+        # each setting's folder also gets its own mmnet.log (the lines said about it) and status.json (its folds)
+        run_log.open_run_log(folder, setting=True)
+        with run_log.about(folder=folder), _about(sweep, setting):
+            if restart and moved is not None:
+                write_line(f"restart: the earlier run in {folder} was moved to {moved}")
+            # Settings that read the same frames share one cache file (keyed by its content).
+            runs.append(prepare_run(setting.config, folder, progress=progress,
                                     measure=executor is None or executor.executor == "local", setting=setting.name))
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
     atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))  # every setting
@@ -321,9 +324,26 @@ def _check_settings(sweep: Sweep, out: Path) -> None:
 
 @contextmanager
 def _about(sweep: Sweep, setting: SweepSetting) -> Iterator[None]:
-    """An error about one setting's run names the setting, as the sweep file's own errors do."""
+    """An error about one setting's run names the setting, as the sweep file's own errors do; so does a warning of
+    mmnet's made meanwhile (on stderr and in the sweep's log, where the settings' warnings come one after another)."""
+    prefix, make = f"setting {setting.name!r}: ", logging.getLogRecordFactory()
+
+    def named(*args, **kwargs) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        if record.name.split(".")[0] == "mmnet" and record.levelno >= logging.WARNING:
+            try:
+                text = record.getMessage()
+            except (TypeError, ValueError):  # a message and arguments that do not fit: logging says so itself
+                return record
+            if not text.startswith(prefix):
+                record.msg, record.args = prefix + text, None
+        return record
+
+    logging.setLogRecordFactory(named)
     try:
         yield
     except MMNetError as exc:
         exc.args = (f"Sweep file '{sweep.source}', setting {setting.name!r}: {exc}",)
         raise
+    finally:
+        logging.setLogRecordFactory(make)
