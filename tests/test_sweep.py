@@ -401,3 +401,30 @@ def test_the_summary_gives_each_settings_parameters_and_flops(tmp_path):
         {"protocol": {"network": {"trained": [{"name": "mynets.plus:Plus", "parameters": 1234}]}}}))
     (recorded,) = summarize_sweep(tmp_path, ["paper"])
     assert (recorded["parameters"], recorded["gflop"]) == (1234, None)
+
+
+def test_the_recorded_sweep_file_resolves_to_the_same_settings(tmp_path, base):
+    # OUT/sweep.yaml held only source, seeds and settings: read back it failed ("unknown key(s) ['source']"), and
+    # without source it resolved to the recipe defaults (224 px, 74 epochs), not the 32 px, 1 epoch sweep that ran
+    from mmnet import __version__
+    from mmnet.config import config_to_dict
+
+    sweep_file = _write(tmp_path / "configs" / "s.yaml", {
+        "base": "base.yaml", "config": {"train": {"lr": 0.002}}, "set": TINY, "seeds": 2,
+        "settings": {"paper": {}, "no_pc": {"model.use_pc": False}}})
+    given = ["train.batch_size=2", ("data.root", str(tmp_path / "data # copy"))]  # --set, then --root as given
+    sweep = load_sweep(sweep_file, given, only=["no_pc"])
+    out = tmp_path / "out"
+    out.mkdir()
+    record = _write(out / "sweep.yaml", sweep.to_dict())
+    doc = yaml.safe_load(record.read_text())
+    assert doc["base"] == str(base.resolve()) and doc["mmnet_version"] == __version__
+    assert doc["source"] == str(sweep_file) and doc["command_line"][0] == "train.batch_size=2"
+    again = load_sweep(record)
+    assert again.seeds == sweep.seeds == [10, 11]
+    assert list(again.overrides) == ["paper", "no_pc"]  # every setting of the file, also after --only
+    (no_pc,) = sweep.settings
+    assert config_to_dict(again.settings[1].config) == config_to_dict(no_pc.config)
+    assert no_pc.config.data.root == str(tmp_path / "data # copy") and no_pc.config.train.epochs == 1
+    assert load_sweep(sweep_file, given).settings[0].config == again.settings[0].config
+    assert yaml.safe_load(_write(out / "again.yaml", again.to_dict()).read_text())["source"] == str(sweep_file)
