@@ -161,7 +161,8 @@ def load_sweep(
 
     values: dict = {}
     # a record read back (OUT/sweep.yaml) keeps naming the file the sweep first came from
-    inputs: dict = {"source": str(doc.get("source") or p), "base": None, "config": doc.get("config") or {}, "set": list(doc.get("set") or [])}
+    inputs: dict = {"source": str(doc.get("source") or p), "base": None, "config": doc.get("config") or {},
+                    "set": list(doc.get("set") or [])}
     if doc.get("base") is not None:
         try:  # a file (a relative one is relative to the sweep file) or a shipped recipe's name
             base = locate(str(doc["base"]), base_dir=p.parent, option="base:")
