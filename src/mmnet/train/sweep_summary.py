@@ -178,7 +178,7 @@ def _markdown(rows: list[dict], shown: dict[str, str], methods: list[str]) -> st
 
 def _vs_chance(row: dict) -> str | None:
     """Where a setting's UAR stands against chance; None without numbers."""
-    mean, low, chance = row["uar_mean"], row["uar_ci_low"], row.get("chance")
+    mean, low, chance = row.get("uar_mean"), row.get("uar_ci_low"), row.get("chance")
     if mean is None or chance is None:
         return None
     if mean <= chance + 1e-12:
