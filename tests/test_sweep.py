@@ -401,3 +401,62 @@ def test_the_summary_gives_each_settings_parameters_and_flops(tmp_path):
         {"protocol": {"network": {"trained": [{"name": "mynets.plus:Plus", "parameters": 1234}]}}}))
     (recorded,) = summarize_sweep(tmp_path, ["paper"])
     assert (recorded["parameters"], recorded["gflop"]) == (1234, None)
+
+
+def test_the_recorded_sweep_file_resolves_to_the_same_settings(tmp_path, base):
+    # OUT/sweep.yaml held only source, seeds and settings: read back it failed ("unknown key(s) ['source']"), and
+    # without source it resolved to the recipe defaults (224 px, 74 epochs), not the 32 px, 1 epoch sweep that ran
+    from mmnet import __version__
+    from mmnet.config import config_to_dict
+
+    sweep_file = _write(tmp_path / "configs" / "s.yaml", {
+        "base": "base.yaml", "config": {"train": {"lr": 0.002}}, "set": TINY, "seeds": 2,
+        "settings": {"paper": {}, "no_pc": {"model.use_pc": False}}})
+    given = ["train.batch_size=2", ("data.root", str(tmp_path / "data # copy"))]  # --set, then --root as given
+    sweep = load_sweep(sweep_file, given, only=["no_pc"])
+    out = tmp_path / "out"
+    out.mkdir()
+    record = _write(out / "sweep.yaml", sweep.to_dict())
+    doc = yaml.safe_load(record.read_text())
+    assert doc["base"] == str(base.resolve()) and doc["mmnet_version"] == __version__
+    assert doc["source"] == str(sweep_file) and doc["command_line"][0] == "train.batch_size=2"
+    again = load_sweep(record)
+    assert again.seeds == sweep.seeds == [10, 11]
+    assert list(again.overrides) == ["paper", "no_pc"]  # every setting of the file, also after --only
+    (no_pc,) = sweep.settings
+    assert config_to_dict(again.settings[1].config) == config_to_dict(no_pc.config)
+    assert no_pc.config.data.root == str(tmp_path / "data # copy") and no_pc.config.train.epochs == 1
+    assert load_sweep(sweep_file, given).settings[0].config == again.settings[0].config
+    assert yaml.safe_load(_write(out / "again.yaml", again.to_dict()).read_text())["source"] == str(sweep_file)
+
+
+def test_the_summary_says_what_its_numbers_are(tmp_path):
+    # summary.md/csv gave no number of subjects, no word that 3 subjects give a rough interval, no interval method,
+    # no selection, no chance level: settings all at chance read as a ranking
+    from mmnet.train.sweep import format_summary_table, summarize_sweep
+
+    from .fake_runs import make_samples, write_run
+
+    samples = make_samples({str(k): [0, 1, 2] for k in range(1, 4)})  # 3 subjects, 3 classes: chance 1/3
+    write_run(tmp_path / "right", samples, lambda seed, epoch, s: s["class_index"], seeds=(0, 1))
+    write_run(tmp_path / "wrong", samples, lambda seed, epoch, s: (s["class_index"] + 1) % 3, seeds=(0, 1))
+    rows = summarize_sweep(tmp_path, ["right", "wrong", "later"])
+    text = (tmp_path / "summary.csv").read_text()
+    header = text.splitlines()[0].split(",")
+    assert header[-6:] == ["parameters", "gflop", "n_subjects", "selection", "chance", "ci_rough"]  # appended
+    table = {r["setting"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert {k: table["right"][k] for k in ("n_subjects", "selection", "chance", "ci_rough")} == {
+        "n_subjects": "3", "selection": "last", "chance": "0.333333", "ci_rough": "True"}
+    assert (table["later"]["n_subjects"], table["later"]["chance"]) == ("", "")  # not run: nothing to describe
+    md = (tmp_path / "summary.md").read_text()
+    assert "Selection `last`: the model after the last epoch" in md
+    assert "percentile bootstrap over subjects, 10,000 resamples, random seed 0" in md
+    assert "with 2 seeds only one: a rough spread" in md and "With 3 subjects the bootstrap over subjects" in md
+    assert "read these intervals as rough" in md and "Chance: UAR 0.3333" in md
+    assert "| 3 | [1.0000, 1.0000] (rough) | above chance |" in md
+    assert "| 3 | [0.0000, 0.0000] (rough) | at or below chance |" in md
+    assert "is not shown to do better than guessing: wrong." in md
+    assert "UAR not shown above chance: wrong" in format_summary_table(rows)
+    write_run(tmp_path / "wrong2", samples, lambda seed, epoch, s: (s["class_index"] + 2) % 3, seeds=(0, 1))
+    summarize_sweep(tmp_path, ["wrong", "wrong2"])
+    assert "no setting is shown above chance, so their order ranks nothing" in (tmp_path / "summary.md").read_text()

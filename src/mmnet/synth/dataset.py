@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from .face import GENERATOR_VERSION, Face, render_face
 from .motion import Nuisance, displacement_field, parse_aus, render_clip
 from .output_folder import JPEG_BYTES_PER_PIXEL, check_empty, check_room, written_beside
+from .workbook import save_workbook
 
 __all__ = [
     "CLASS_MIX",
@@ -183,8 +184,7 @@ def _write_coding(path: Path, rows: list[ClipAnnotation]) -> None:
     wb.create_sheet("Sheet2")
     wb.create_sheet("Sheet3")
     wb.properties.creator = "mmnet synth"
-    wb.properties.created = datetime.datetime(2019, 7, 1)
-    wb.save(path)
+    save_workbook(wb, path, datetime.datetime(2019, 7, 1))  # the same seed, the same bytes
 
 
 def _table_clip(row: ClipAnnotation) -> Path:

@@ -15,6 +15,7 @@ expression id of a row is ``{stimulus}_{n}``, n counting that video's expression
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -30,6 +31,7 @@ from ..progress import FrameProgress
 from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_empty, check_room, written_beside
+from .workbook import save_workbook
 
 __all__ = ["CASME_SQ_CODING_FILE",
            "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
@@ -104,7 +106,7 @@ def _write_workbook(path: Path, rows: list[list], subjects: int) -> None:
         rule2.append([code, name])
         rule2.cell(row=rule2.max_row, column=1).number_format = "@"
     wb.properties.creator = "mmnet synth"
-    wb.save(path)
+    save_workbook(wb, path, datetime.datetime(2019, 7, 1))  # the same seed, the same bytes
 
 
 def _rows(subject: int, video: int, recording: Recording) -> list[list]:

@@ -62,6 +62,8 @@ from .sweep_summary import format_summary_table, summarize_sweep
 __all__ = ["SweepSetting", "Sweep", "load_sweep", "run_sweep", "summarize_sweep", "format_summary_table"]
 
 _KEYS = ("base", "config", "set", "seeds", "settings")
+# Written into OUT/sweep.yaml beside those, read back as a record only: where the sweep came from, and with what
+_RECORD_KEYS = ("source", "mmnet_version", "command_line")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _RESERVED = ("summary.md", "summary.csv", "sweep.yaml")  # files of the sweep folder
 
@@ -83,6 +85,8 @@ class Sweep:
     seeds: list[int]
     settings: list[SweepSetting] = field(default_factory=list)  # the ones to run (``only``)
     every: dict[str, dict] = field(default_factory=dict)  # every setting of the file: name -> its overrides
+    # what resolved the settings: base (a recipe name or an absolute path), config, set, the command line's overrides
+    inputs: dict = field(default_factory=dict)
 
     @property
     def overrides(self) -> dict[str, dict]:
@@ -90,8 +94,33 @@ class Sweep:
         return self.every or {s.name: s.overrides for s in self.settings}
 
     def to_dict(self) -> dict:
-        """A self-contained record of the whole sweep, also when only some settings run (OUT/sweep.yaml)."""
-        return {"source": self.source, "seeds": self.seeds, "settings": {k: dict(v) for k, v in self.overrides.items()}}
+        """A record of the whole sweep, also when only some settings run (OUT/sweep.yaml): a sweep file itself,
+        which ``mmnet sweep OUT/sweep.yaml`` resolves to the same settings. The command line's overrides come
+        after the file's ``set`` (as they were applied) and are listed again under ``command_line``."""
+        from .. import __version__
+
+        given = self.inputs
+        return {"source": given.get("source", self.source), "mmnet_version": __version__, "base": given.get("base"),
+                "config": given.get("config") or {}, "set": [*given.get("set", []), *given.get("command_line", [])],
+                "command_line": list(given.get("command_line", [])), "seeds": self.seeds,
+                "settings": {k: dict(v) for k, v in self.overrides.items()}}
+
+
+def _as_text(item: str | tuple[str, object]) -> str:
+    """An override as ``--set`` takes it: a plain flag's ``(key, value)`` with its value quoted as YAML, so that it
+    reads back as given (``--root "/data/x # copy"`` stays that folder)."""
+    if isinstance(item, str):
+        return item
+    key, value = item
+    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf")).removesuffix("\n...\n").strip()
+    return f"{key}={text}"
+
+
+def _base_ref(path: Path) -> str:
+    """A located base as the record names it: a shipped recipe by its name, a file by its absolute path."""
+    from ..recipes import RECIPE_DIR
+
+    return path.stem if path.parent.resolve() == Path(RECIPE_DIR).resolve() else str(path.resolve())
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:
@@ -127,11 +156,14 @@ def load_sweep(
     doc = read_yaml(p, "Sweep file")
     if not isinstance(doc, dict):
         raise ConfigError(f"Sweep file '{p}' must be a mapping with keys {', '.join(_KEYS)}")
-    unknown = sorted(set(doc) - set(_KEYS))
+    unknown = sorted(set(doc) - set(_KEYS) - set(_RECORD_KEYS))
     if unknown:
         raise ConfigError(f"Sweep file '{p}': unknown key(s) {unknown}. Valid keys: {', '.join(_KEYS)}")
 
     values: dict = {}
+    # a record read back (OUT/sweep.yaml) keeps naming the file the sweep first came from
+    inputs: dict = {"source": str(doc.get("source") or p), "base": None, "config": doc.get("config") or {},
+                    "set": list(doc.get("set") or [])}
     if doc.get("base") is not None:
         try:  # a file (a relative one is relative to the sweep file) or a shipped recipe's name
             base = locate(str(doc["base"]), base_dir=p.parent, option="base:")
@@ -139,6 +171,7 @@ def load_sweep(
             raise ConfigError(f"Sweep file '{p}': base experiment '{doc['base']}' (a relative base is relative to "
                               f"the sweep file): {exc}") from None
         values = read_yaml(base) or {}
+        inputs["base"] = _base_ref(base)
         if isinstance(values, dict):  # a --print-config output as base: its filled-in keys follow their sources
             values = without_derived(values)
     for dotted, value in _flatten(doc.get("config") or {}).items():
@@ -149,6 +182,7 @@ def load_sweep(
     overrides = override_list(overrides)  # one string or a {key: value} dict, as load_config takes them
     values = apply_overrides(values, list(common) + overrides)
     cli_keys = {override_key(item) for item in overrides}
+    inputs["command_line"] = [_as_text(item) for item in overrides]
 
     settings = doc.get("settings")
     if not isinstance(settings, dict) or not settings:
@@ -175,7 +209,7 @@ def load_sweep(
         seed_list = expand_seeds(values["seeds"], base_seed, "--set seeds")
     else:
         seed_list = expand_seeds(doc.get("seeds", 1), base_seed, str(p))
-    sweep = Sweep(source=str(p), seeds=seed_list)
+    sweep = Sweep(source=str(p), seeds=seed_list, inputs=inputs)
     for name, body in settings.items():
         name = str(name)
         if not _NAME.match(name) or name.casefold() in _RESERVED:

@@ -13,9 +13,10 @@ from ..config_effect import as_written, inert_keys
 from ..display_width import display_width, pad
 from ..errors import ConfigError
 from ..model.config import MMNetConfig
-from ..report import summarize_run
+from ..report import compute_report
 from ..report.compare import recorded_parameters
-from ..report.render import format_mean_std
+from ..report.render import FEW_FOR_PERCENTILE, format_mean_std
+from ..report.verdict import VERDICT_MIN_SUBJECTS
 from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
 
@@ -39,10 +40,13 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
 
     Writes ``summary.csv`` (one row per setting, fractions to 6 decimals, with the bootstrap 95 % interval over
     subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
-    (percent for Acc) into ``out_dir`` and returns the rows.
+    (percent for Acc) into ``out_dir`` and returns the rows. The last columns say what the numbers are:
+    ``n_subjects`` (the subjects the interval resamples), ``selection`` (``last``: the model after the last epoch),
+    ``chance`` (1 / classes: the UAR of a constant guess) and ``ci_rough`` (fewer than ``VERDICT_MIN_SUBJECTS``
+    subjects: the interval can take only a few distinct values, as report.md says).
     """
     out = Path(out_dir)
-    rows, shown = [], {}
+    rows, shown, described_by, methods = [], {}, {}, {}
     for name in names:
         given = (overrides or {}).get(name, {})
         row = {"setting": name, "overrides": " ".join(f"{k}={as_written(v)}"  # as --set writes it: false, not False
@@ -55,7 +59,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
             row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
             rows.append(row)
             continue
-        s = summarize_run(out / name)
+        s = _summarize_run(out / name)
         row.update({"complete": s["complete"], "status": "complete" if s["complete"] else "partial",
                     "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]})
         for m in METRICS:
@@ -63,9 +67,14 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
             row[f"{m}_std"] = s["std"][m]
         for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
+        described_by[name] = s["described"]
+        methods[s["ci_method"]] = None
         rows.append(row)
     for row in rows:  # last columns: readers of the earlier ones are unchanged
         row.update(network_size(out / row["setting"]))
+        described = described_by.get(row["setting"], {})
+        row.update({"n_subjects": described.get("n_subjects"), "selection": "last", "chance": described.get("chance"),
+                    "ci_rough": described.get("ci_rough")})
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -73,8 +82,24 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     # scores do not have, and a tiny one would come out as 1e-07
     w.writerows({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
     atomic_write_text(out / "summary.csv", buf.getvalue())
-    atomic_write_text(out / "summary.md", _markdown(rows, shown))
+    atomic_write_text(out / "summary.md", _markdown(rows, shown, list(methods)))
     return rows
+
+
+def _summarize_run(run: Path) -> dict:
+    """:func:`mmnet.report.summarize_run`'s numbers of a run folder (one computation of its report), with what
+    describes them: ``described`` (``n_subjects``, ``chance``, ``ci_rough``) and ``ci_method``."""
+    r = compute_report(run)
+    head, ci = r["headline"], r["headline"]["ci"]
+    subj = ci["subjects"]
+    units = list(subj["n_units"].values())
+    n_subjects = min(units) if units else None  # the seeds test the same subjects but for a partial run's
+    return {"complete": r["complete"], "n_seeds": head["n_seeds"], "n_samples": r["n_samples"],
+            "mean": head["mean"], "std": head["std"],
+            "ci": subj["mean"] or (next(iter(subj["per_seed"].values())) if len(subj["per_seed"]) == 1 else None),
+            "described": {"n_subjects": n_subjects, "chance": 1 / len(r["classes"]),
+                          "ci_rough": None if n_subjects is None else n_subjects < VERDICT_MIN_SUBJECTS},
+            "ci_method": f"{ci['method']} over subjects, {ci['resamples']:,} resamples, random seed {ci['seed']}"}
 
 
 def _no_effect(run: Path) -> dict[str, str]:
@@ -125,21 +150,79 @@ SELECTION_NOTE = ("Picking the best setting by these LOSO scores selects on the 
                   "did not see, e.g. another dataset or new subjects.")
 
 
-def _markdown(rows: list[dict], shown: dict[str, str]) -> str:
+def _markdown(rows: list[dict], shown: dict[str, str], methods: list[str]) -> str:
+    seeds = sorted({r["n_seeds"] for r in rows if r["n_seeds"]})
     lines = ["# Sweep summary", "",
-             "Pooled over the folds of each seed (model after the last epoch); mean ± standard deviation over "
-             "seeds (ddof=1). Each setting's full report is `<setting>/report.md`, with bootstrap 95 % intervals; "
-             "summary.csv holds the interval over subjects of the seed mean (`<metric>_ci_low`, `_ci_high`).", "",
-             "| setting | overrides | seeds | n | Acc % | UF1 | UAR | parameters | GFLOP |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "Selection `last`: the model after the last epoch of each fold (honest: nothing is chosen on the test "
+             "subjects), pooled over the folds of each seed; mean ± standard deviation over seeds (ddof=1: with N "
+             "seeds it has N - 1 degrees of freedom" + ("; with 2 seeds only one: a rough spread" if 2 in seeds else "")
+             + "). Each setting's full report is `<setting>/report.md`; summary.csv holds the interval over "
+             "subjects of the seed mean (`<metric>_ci_low`, `_ci_high`), the UAR one is shown here.", "",
+             "| setting | overrides | seeds | n | Acc % | UF1 | UAR | parameters | GFLOP | subjects | UAR 95 % CI "
+             "| vs chance |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        cells = [_mean_std(r, m, " ± ") for m in METRICS] + _size_cells(r)
+        cells = [_mean_std(r, m, " ± ") for m in METRICS] + _size_cells(r) + _chance_cells(r)
         lines.append(f"| {_named(r)} | {shown.get(r['setting']) or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
                      + " | ".join(cells) + " |")
     lines += ["", GFLOP_NOTE]
+    if methods:
+        lines += ["", f"95 % confidence intervals: {'; '.join(methods)} (subjects are resampled with all their "
+                      "samples: the LOSO unit), of the mean over seeds. n counts samples, subjects the subjects "
+                      "resampled." + _few_subjects_note(rows)]
+    lines += _chance_note(rows)
     if len(rows) > 1:
         lines += ["", SELECTION_NOTE]
     return "\n".join(lines) + "\n"
+
+
+def _vs_chance(row: dict) -> str | None:
+    """Where a setting's UAR stands against chance; None without numbers."""
+    mean, low, chance = row.get("uar_mean"), row.get("uar_ci_low"), row.get("chance")
+    if mean is None or chance is None:
+        return None
+    if mean <= chance + 1e-12:
+        return "at or below chance"
+    if low is None:
+        return "above chance (no interval)"
+    return "interval includes chance" if low <= chance + 1e-12 else "above chance"
+
+
+def _chance_cells(row: dict) -> list[str]:
+    """The subjects, UAR interval (rough with few subjects, as report.md says) and vs-chance cells."""
+    low, high = row["uar_ci_low"], row["uar_ci_high"]
+    interval = "-" if low is None else f"[{low:.4f}, {high:.4f}]" + (" (rough)" if row.get("ci_rough") else "")
+    return [str(row["n_subjects"]) if row.get("n_subjects") is not None else "-", interval, _vs_chance(row) or "-"]
+
+
+def _few_subjects_note(rows: list[dict]) -> str:
+    """report.md's words for an interval over few subjects."""
+    few = min((r["n_subjects"] for r in rows if r.get("n_subjects")), default=None)
+    if few is None or few >= FEW_FOR_PERCENTILE:
+        return ""
+    note = (f" The percentile bootstrap over {few} subjects is approximate: below about {FEW_FOR_PERCENTILE} "
+            "subjects its intervals tend to be too narrow (they cover the true value less often than 95 %).")
+    if few < VERDICT_MIN_SUBJECTS:
+        note += (f" With {few} subjects the bootstrap over subjects can take only a few distinct values: "
+                 "read these intervals as rough (`ci_rough` in summary.csv).")
+    return note
+
+
+def _chance_note(rows: list[dict]) -> list[str]:
+    """Chance, and the settings whose UAR does not clear it: their order among themselves ranks nothing."""
+    chances = {f"{r['chance']:.4f}" for r in rows if r.get("chance") is not None}
+    if not chances:
+        return []
+    level = (f"UAR {next(iter(chances))}" if len(chances) == 1 else "each setting's 1 / classes (summary.csv "
+             "`chance`)")
+    note = (f"Chance: {level}, the UAR of a constant guess (1 / classes). A setting whose UAR interval includes "
+            "chance, or whose mean is at or below it, is not shown to do better than guessing")
+    near = [r["setting"] for r in rows if _vs_chance(r) not in (None, "above chance")]
+    if near:
+        note += f": {', '.join(near)}"
+    if near and len(near) == sum(_vs_chance(r) is not None for r in rows):
+        note += "; no setting is shown above chance, so their order ranks nothing"
+    return ["", note + "."]
 
 
 #: What the GFLOP column counts (network_size).
@@ -168,7 +251,10 @@ def format_summary_table(rows: list[dict]) -> str:
     widths = [max(display_width(row[i]) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(pad(c, w) for c, w in zip(row, widths)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    notes = ["mean±std over seeds (ddof=1); pooled over folds"]
+    notes = ["last epoch; mean±std over seeds (ddof=1); pooled over folds"]
+    near = [r["setting"] for r in rows if _vs_chance(r) not in (None, "above chance")]
+    if near:
+        notes.append(f"UAR not shown above chance: {', '.join(near)} (summary.md)")
     if len(rows) > 1:
         notes.append("picking the best setting by these scores selects on the test subjects: optimistic (summary.md)")
     return "\n".join(lines + notes)
