@@ -49,7 +49,7 @@ def _number(text: str) -> float | None:
 
 def _tokens(line: str) -> list[str]:
     """Words and numbers; a path, joined id or range also gives its parts (sub01/EP02_01f: EP02_01f, EP02, 01f;
-    46-59: 46, 59)."""
+    40-52: 40, 52)."""
     out = []
     for t in TOKEN.findall(line):
         parts = {t, *t.split("/"), *re.split(r"[/_]|-(?=\d)", t)}
