@@ -97,24 +97,24 @@ CASME2_HEADER_10 = CASME2_HEADER_9 + ["Objective Classes"]
 
 # subject, clip, onset, apex, offset, AUs, emotion, objective class
 CASME2_ROWS: list[tuple] = [
-    ("01", "EP02_01f", 46, 59, 86, 12, "happiness", 1),
+    ("01", "EP02_01f", 40, 52, 75, 12, "happiness", 1),
     ("01", "EP19_05f", 10, 20, 40, "4+7+L10", "disgust", 3),
-    ("01", "EP03_02", 131, 139, 161, 18, "others", 7),
+    ("01", "EP03_02", 120, 128, 150, 18, "others", 7),
     ("02", "EP01_2", 5, 9, 30, "R12", "happiness", 1),            # odd clip name (sub03 in the real file)
     ("02", "EP06_02_01", 20, 25, 50, "?", "repression", 7),       # odd clip name, '?' AUs
     ("02", "EP09f", 1, 5, 25, "L1+L2", "surprise", 2),            # odd clip name
     ("04", "EP12_01f", 30, "/", 70, "4+L10", "disgust", 3),       # '/' apex
     ("04", "EP07_01", 15, 22, 45, 1, "sadness", 6),
-    ("05", "EP09_05f", 69, 69, 100, 4, "disgust", 3),             # apex = onset
-    ("07", "EP06_01", 15, 49, 68, "4+9", "disgust", 3),           # frames on disk 56..91
-    ("12", "EP09_06", 66, 111, 111, "6+12", "happiness", 1),      # frames on disk 66..106
-    ("16", "EP01_08", 73, 94, 110, 14, "fear", 5),                # frames on disk 73..96
-    ("12", "EP09_02", 16, 59, 101, "R2", "others", 7),            # frames on disk 161..206: nothing matches
-    ("20", "EP16_01", 71, 111, 111, 12, "happiness", 1),          # frames on disk 71..106
+    ("05", "EP09_05f", 64, 64, 100, 4, "disgust", 3),             # apex = onset
+    ("07", "EP06_01", 17, 47, 66, "4+9", "disgust", 3),           # frames on disk 52..88
+    ("12", "EP09_06", 62, 104, 104, "6+12", "happiness", 1),      # frames on disk 62..99
+    ("16", "EP01_08", 70, 90, 105, 14, "fear", 5),                # frames on disk 70..93
+    ("12", "EP09_02", 18, 55, 97, "R2", "others", 7),             # frames on disk 158..203: nothing matches
+    ("20", "EP16_01", 68, 102, 102, 12, "happiness", 1),          # frames on disk 68..97
 ]
 # frames actually on disk where they differ from onset..offset (docs/datasets.md, Quirks handled)
-CASME2_ON_DISK = {("07", "EP06_01"): (56, 91), ("12", "EP09_06"): (66, 106), ("16", "EP01_08"): (73, 96),
-                  ("12", "EP09_02"): (161, 206), ("20", "EP16_01"): (71, 106)}
+CASME2_ON_DISK = {("07", "EP06_01"): (52, 88), ("12", "EP09_06"): (62, 99), ("16", "EP01_08"): (70, 93),
+                  ("12", "EP09_02"): (158, 203), ("20", "EP16_01"): (68, 97)}
 
 
 def casme2_sheet(rows: Iterable[Sequence], *, columns: int = 10) -> list[list[object]]:
@@ -187,8 +187,8 @@ SAMM_PREAMBLE: list[list[object]] = [
 ]
 # subject, clip, inducement, onset, apex, offset, AUs, emotion, objective class, notes
 SAMM_ROWS: list[tuple] = [
-    ("006", "006_1_2", 1, 5562, 5588, 5632, "4+7", "Anger", 3, None),
-    ("006", "006_1_3", 1, 3912, 3948, 3988, 4, "Anger", 3, "While blinking"),
+    ("006", "006_1_2", 1, 5540, 5571, 5610, "4+7", "Anger", 3, None),
+    ("006", "006_1_3", 1, 3900, 3931, 3969, 4, "Anger", 3, "Eyes shut"),
     ("007", "007_3_1", 3, 100, 120, 140, "12A+ref(24)", "Happiness", 1, None),
     ("011", "011_2_3", 2, 300, 310, 330, "(R6 or R12)+R15", "Other", 7, None),
     ("020", "020_5_1", 5, 50, 60, 80, "10A/B", "Disgust", 4, None),
@@ -256,8 +256,8 @@ def write_mmew(root: Path, rows: Sequence[Sequence] = tuple(MMEW_ROWS), *, layou
 SMIC_CLIPS: list[tuple] = [
     (1, "s1_ne_01", "negative", 106324, 106330, 106340),
     (1, "s1_po_01", "positive", 2000, 2009, 2012),
-    (2, "s2_sur_05", "surprise", 219124, 219126, 219135),
-    (20, "s20_ne_01", "negative", 17581039, 17581046, 17581055),
+    (2, "s2_sur_05", "surprise", 219120, 219122, 219131),
+    (20, "s20_ne_01", "negative", 17580210, 17580217, 17580226),
 ]
 
 
@@ -279,13 +279,13 @@ def write_smic(root: Path, clips: Sequence[Sequence] = tuple(SMIC_CLIPS), *, var
 CASME3_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
 # every cell as text, as in the real file
 CASME3_ROWS: list[tuple] = [
-    ("spNO.1", "a", "355", "359", "360", "5", "II", "others"),
-    ("spNO.1", "b", "166", "175", "179", "4", "III", "disgust"),
-    ("spNO.1", "e", "62", "68", "96", "R12", "I", "happy"),
-    ("spNO.1", "e", "96", "102", "106", "R12", "I", "happy"),         # repeated (Subject, Filename)
+    ("spNO.1", "a", "341", "346", "348", "5", "II", "others"),
+    ("spNO.1", "b", "150", "158", "163", "4", "III", "disgust"),
+    ("spNO.1", "e", "60", "66", "93", "R12", "I", "happy"),
+    ("spNO.1", "e", "93", "99", "104", "R12", "I", "happy"),         # repeated (Subject, Filename)
     ("spNO.14", "J", "10", "14", "20", "4+L2", "III", "Others"),      # upper-case J, capitalised Others
-    ("spNO.40", "e", "1812", "1824", "0", "18", "VII", "others"),     # offset 0
-    ("spNO.216", "d", "3647", "2668", "2694", "38", "VII", "others"),  # onset typo, corrected to 2647
+    ("spNO.40", "e", "1790", "1801", "0", "18", "VII", "others"),     # offset 0
+    ("spNO.216", "d", "3647", "2668", "2691", "14", "VII", "others"),  # onset typo, corrected to 2647
 ]
 
 

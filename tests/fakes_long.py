@@ -103,7 +103,7 @@ CASME3_LONG_ROWS: list[tuple] = [
     ("spNO.1", "b", "10", "25", "18", "R10", "Micro-expression", "III"),        # apex outside; label row: apex 8
     ("spNO.1", "b", "40", "45", "70", "4", "Macro-expression", "VII"),          # past the last frame (60)
     ("spNO.1", "J", "3", "6", "12", "14", "Micro-expression", "VII"),           # upper-case J, folder j
-    ("spNO.216", "d", "2647", "2668", "2694", "38", "Micro-expression", "VII"),  # label file: onset 3647
+    ("spNO.216", "d", "2647", "2668", "2691", "14", "Micro-expression", "VII"),  # label file: onset 3647
     ("spNO.216", "d", "2000", "2010", "2400", "4", "Micro-expression", "VII"),  # 401 frames: long_micro
     ("spNO.1", "a", "x", "3", "4", "4", "Macro-expression", "VII"),             # bad_value
     ("sub1", "a", "1", "3", "4", "4", "Macro-expression", "VII"),               # bad_row
@@ -118,7 +118,7 @@ CASME3_LABEL_ROWS: list[tuple] = [
     ("spNO.1", "a", "30", "33", "38", "12", "I", "happy"),
     ("spNO.1", "b", "10", "8", "18", "R10", "III", "disgust"),
     ("spNO.1", "J", "3", "6", "12", "14", "VII", "Others"),
-    ("spNO.216", "d", "3647", "2668", "2694", "38", "VII", "others"),
+    ("spNO.216", "d", "3647", "2668", "2691", "14", "VII", "others"),
     ("spNO.216", "d", "2000", "2010", "2400", "4", "VII", "surprise"),
     ("spNO.1", "a", "50", "52", "0", "4", "VII", "fear"),                       # offset 0; not in the long table
 ]
@@ -127,7 +127,7 @@ CASME3_FRAMES = {
     "spNO.1/b": [n for n in range(1, 61) if n not in (25, 26)],                 # two dropped frames
     "spNO.1/j": range(1, 21),
     "spNO.1/c": range(1, 11),
-    "spNO.216/d": [1, 2000, 2010, 2400, 2640, 2647, 2668, 2700],                # 2694 dropped
+    "spNO.216/d": [1, 2000, 2010, 2400, 2640, 2647, 2668, 2700],                # 2691 dropped
 }
 
 

@@ -22,9 +22,9 @@ def test_layouts_and_columns(tmp_path, layout, columns):
     load = load_dataset("casme2", root)
     assert len(load.samples) == len(CASME2_ROWS)
     first = load.samples[0]
-    assert (first.subject, first.clip, first.onset, first.apex, first.offset) == ("01", "EP02_01f", 46, 59, 86)
+    assert (first.subject, first.clip, first.onset, first.apex, first.offset) == ("01", "EP02_01f", 40, 52, 75)
     assert first.label == "happiness" and first.aus == ("12",)
-    assert first.frame_numbers == list(range(46, 87))
+    assert first.frame_numbers == list(range(40, 76))
     assert first.frames[0][1].parent.name == "EP02_01f"
     assert ("objective_class" in first.extra) == (columns == 10)
     if columns == 10:
@@ -44,19 +44,19 @@ def test_quirks_reported_not_dropped(tmp_path):
     # frames missing on disk (docs/datasets.md, Quirks handled: annotated frames missing on disk)
     c = _checks(load, "EP06_01")
     assert {"onset_not_on_disk", "apex_not_on_disk"} <= set(c)
-    # data.on_bad_sample=nearest: onset 15 and apex 49 both become frame 56, an empty motion image with a real
+    # data.on_bad_sample=nearest: onset 17 and apex 47 both become frame 52, an empty motion image with a real
     # label (it was used so, with a note): nearest cannot fix it
-    with pytest.raises(DataError, match="EP06_01.*both become frame 56: no motion.*on_bad_sample=skip"):
+    with pytest.raises(DataError, match="EP06_01.*both become frame 52: no motion.*on_bad_sample=skip"):
         frame_windows(by_clip["EP06_01"], 0.15, clamp=True)
-    w = frame_windows(by_clip["EP09_06"], 0.15, clamp=True)  # only the apex clamped: 111 -> 106, motion left
-    assert (w.onset, w.apex) == (66, 106) and len(w.notes) == 1
+    w = frame_windows(by_clip["EP09_06"], 0.15, clamp=True)  # only the apex clamped: 104 -> 99, motion left
+    assert (w.onset, w.apex) == (62, 99) and len(w.notes) == 1
     with pytest.raises(DataError, match="EP06_01.*not on disk"):
         frame_windows(by_clip["EP06_01"], 0.15, clamp=False)
     c = _checks(load, "EP09_06")
     assert c["apex_not_on_disk"].severity == "error" and c["offset_not_on_disk"].severity == "warning"
     assert set(_checks(load, "EP01_08")) == {"offset_not_on_disk"}
     assert {"onset_not_on_disk", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP09_02"))
-    with pytest.raises(DataError, match="EP09_02.*onset 16 and apex 59 both become frame 161"):
+    with pytest.raises(DataError, match="EP09_02.*onset 18 and apex 55 both become frame 158"):
         frame_windows(by_clip["EP09_02"], 0.15, clamp=True)
     assert {"apex_at_edge", "apex_not_on_disk", "offset_not_on_disk"} == set(_checks(load, "EP16_01"))
     # junk files ignored and reported, never taken as frames
@@ -118,7 +118,7 @@ def test_annotation_argument_and_frames_root(tmp_path):
 
 def test_text_subject_survives_numeric_cells(tmp_path):
     """A re-saved sheet with subject 1 as a number still maps to folder sub01."""
-    rows = [(1, "EP02_01f", 46, 59, 86, 12, "happiness", 1)]
+    rows = [(1, "EP02_01f", 40, 52, 75, 12, "happiness", 1)]
     root = write_casme2(tmp_path / "r", [("01",) + rows[0][1:]], junk=False)
     from .fakes import write_casme2_xlsx
 

@@ -19,12 +19,12 @@ def test_rows_and_frames(tmp_path, nested):
     by = {(s.subject, s.clip): s for s in load.samples}
     assert len(load.samples) == len(CASME3_ROWS)
     s = by[("spNO.1", "b")]
-    assert (s.onset, s.apex, s.offset, s.label, s.aus) == (166, 175, 179, "disgust", ("4",))
-    assert s.extra["objective_class"] == 3 and s.frame_numbers == list(range(166, 180))
+    assert (s.onset, s.apex, s.offset, s.label, s.aus) == (150, 158, 163, "disgust", ("4",))
+    assert s.extra["objective_class"] == 3 and s.frame_numbers == list(range(150, 164))
     assert s.frames[0][1].parent.name == "color"
     # repeated (Subject, Filename): e, e2, each with its own span of the shared folder
-    assert by[("spNO.1", "e")].frame_numbers == list(range(62, 97))
-    assert by[("spNO.1", "e2")].frame_numbers == list(range(96, 107))
+    assert by[("spNO.1", "e")].frame_numbers == list(range(60, 94))
+    assert by[("spNO.1", "e2")].frame_numbers == list(range(93, 105))
     # upper-case J matched to folder j; 'Others' lower-cased
     j = by[("spNO.14", "J")]
     assert j.label == "others" and j.frames
@@ -32,7 +32,7 @@ def test_rows_and_frames(tmp_path, nested):
     assert _checks(load, "casme3/spNO.14/J")["clip_name_case"].message == "annotated clip 'J' found as folder 'j'"
     # offset 0 -> None, span ends at the apex
     z = by[("spNO.40", "e")]
-    assert z.offset is None and z.frame_numbers[-1] == 1824
+    assert z.offset is None and z.frame_numbers[-1] == 1801
     assert "offset_zero" in _checks(load, "casme3/spNO.40/e")
     # corrected onset
     d = by[("spNO.216", "d")]
@@ -52,14 +52,14 @@ def test_schemes(tmp_path):
     assert {s.clip: obj.classes[i] for s, i in obj.select(load.samples)}["b"] == "III"
 
 
-# the real label file's quirks (docs/datasets.md): a 402-frame "micro-expression" and onset = apex = 0
-_QUIRK_ROWS = [("spNO.2", "j", "7", "7", "408", "4", "I", "others"),
-               ("spNO.216", "e", "0", "0", "25", "4", "VII", "others")]
+# the real label file's quirks (docs/datasets.md), made-up frames: a 410-frame "micro-expression" and onset = apex = 0
+_QUIRK_ROWS = [("spNO.2", "j", "9", "9", "418", "4", "I", "others"),
+               ("spNO.216", "e", "0", "0", "31", "4", "VII", "others")]
 
 
 def test_quirks_are_reported_as_the_long_video_loader_reports_them(tmp_path):
     root = write_casme3(tmp_path / "c3", _QUIRK_ROWS)
-    write_frames(root / "spNO.216" / "e" / "color", range(1, 25), "{}.jpg".format)  # the fake wrote frame 25 only
+    write_frames(root / "spNO.216" / "e" / "color", range(1, 31), "{}.jpg".format)  # the fake wrote frame 31 only
     clips = load_dataset("casme3", root)
     long = load_dataset("casme3-long", root)
     long_messages = {(i.check, i.message) for i in long.issues}
@@ -67,11 +67,11 @@ def test_quirks_are_reported_as_the_long_video_loader_reports_them(tmp_path):
         found = _checks(clips, sid)
         for check in checks:
             assert (check, found[check].message) in long_messages  # the rule and its wording are shared
-    assert "402 frames long (13.4 s at 30 fps)" in _checks(clips, "casme3/spNO.2/j")["long_micro"].message
+    assert "410 frames long (13.7 s at 30 fps)" in _checks(clips, "casme3/spNO.2/j")["long_micro"].message
     e = _checks(clips, "casme3/spNO.216/e")
     # apex 0 is "not annotated": an error for recognition, not a frame missing from disk
     assert e["apex_unknown"].severity == "error"
     assert "row 3: apex 0 (not annotated); stored as unknown; fix the annotation" in e["apex_unknown"].message
     assert {"onset_not_on_disk", "apex_not_on_disk", "apex_at_edge"}.isdisjoint(e)
     sample = next(s for s in clips.samples if s.clip == "e")
-    assert (sample.onset, sample.apex, sample.offset) == (1, None, 25)
+    assert (sample.onset, sample.apex, sample.offset) == (1, None, 31)

@@ -32,8 +32,8 @@ def test_table_and_summary(tmp_path, capsys):
             "onset or apex frame missing on disk, and not when onset and apex then fall on one frame); fix them, or "
             "train with data.on_bad_sample=skip to leave them out:\n"
             "    casme2/04/EP12_01f, casme2/07/EP06_01, casme2/12/EP09_02\n  why nearest cannot fix them:\n") in out
-    assert ("casme2/07/EP06_01: with the nearest frames on disk, the annotated onset 15 and apex 49 both become frame "
-            "56: no motion is left between them.") in " ".join(out.split())
+    assert ("casme2/07/EP06_01: with the nearest frames on disk, the annotated onset 17 and apex 47 both become frame "
+            "52: no motion is left between them.") in " ".join(out.split())
     assert ("training stops until these are fixed (data.on_bad_sample=nearest cannot fix them); once they are: 9 of 14 "
             "annotated samples used for training; with data.on_bad_sample=skip, which leaves out every sample with "
             "an error: 7 of 14\n") in out

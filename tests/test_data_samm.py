@@ -22,10 +22,10 @@ def test_header_found_and_subjects_text(tmp_path, preamble, frames_dir):
     load = load_dataset("samm", root)
     assert len(load.samples) == len(SAMM_ROWS)
     s = load.samples[0]
-    assert (s.subject, s.clip, s.onset, s.apex, s.offset) == ("006", "006_1_2", 5562, 5588, 5632)
+    assert (s.subject, s.clip, s.onset, s.apex, s.offset) == ("006", "006_1_2", 5540, 5571, 5610)
     assert s.label == "anger" and s.aus == ("4", "7") and s.extra["objective_class"] == 3
-    assert s.frame_numbers[0] == 5562 and s.frame_numbers[-1] == 5632
-    assert s.frames[0][1].name == "006_05562.jpg"
+    assert s.frame_numbers[0] == 5540 and s.frame_numbers[-1] == 5610
+    assert s.frames[0][1].name == "006_05540.jpg"
 
 
 def test_greyscale_frames_read_as_rgb(tmp_path):

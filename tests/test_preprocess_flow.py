@@ -63,18 +63,18 @@ def test_grey_input_and_size_mismatch():
 
 def test_cache_writes_once_atomically_and_reuses(tmp_path, monkeypatch):
     onset, apex = _pair()
-    first = cached_flow(tmp_path, "casme2/01/EP02_01f/46-59", onset, apex, "dis")
-    path = flow_cache_path(tmp_path, "casme2/01/EP02_01f/46-59", "dis")
+    first = cached_flow(tmp_path, "casme2/01/EP02_01f/40-52", onset, apex, "dis")
+    path = flow_cache_path(tmp_path, "casme2/01/EP02_01f/40-52", "dis")
     assert path.is_file() and [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 
     def boom(*args, **kwargs):
         raise AssertionError("should have been read from the cache")
 
     monkeypatch.setattr(flow_mod, "compute_flow", boom)
-    np.testing.assert_array_equal(cached_flow(tmp_path, "casme2/01/EP02_01f/46-59", onset, apex, "dis"), first)
+    np.testing.assert_array_equal(cached_flow(tmp_path, "casme2/01/EP02_01f/40-52", onset, apex, "dis"), first)
     # another method or key is another file
-    assert flow_cache_path(tmp_path, "casme2/01/EP02_01f/46-59", "farneback") != path
-    assert flow_cache_path(tmp_path, "casme2/01/EP02_01f/46-60", "dis") != path
+    assert flow_cache_path(tmp_path, "casme2/01/EP02_01f/40-52", "farneback") != path
+    assert flow_cache_path(tmp_path, "casme2/01/EP02_01f/40-53", "dis") != path
 
 
 def test_cache_recomputes_a_stale_or_broken_file(tmp_path):

@@ -171,12 +171,12 @@ def test_samm_layout_keeps_names_and_greyscale(tmp_path):
 
     root = tmp_path / "SAMM_root"
     grey = cv2.cvtColor(face_frame(), cv2.COLOR_RGB2GRAY)
-    save_frames(root / "SAMM" / "006" / "006_1_2", {"006_05562.jpg": grey, "006_05563.jpg": grey})
+    save_frames(root / "SAMM" / "006" / "006_1_2", {"006_05540.jpg": grey, "006_05541.jpg": grey})
     summary = prepare(root, workers=1, progress=False)
     assert summary.layout == "samm" and summary.results[0].status == "ok"
     out = root / "SAMM_cropped" / "006" / "006_1_2"
-    assert sorted(p.name for p in out.iterdir()) == [PREPARED_MARKER, "006_05562.jpg", "006_05563.jpg"]
-    with Image.open(out / "006_05562.jpg") as im:
+    assert sorted(p.name for p in out.iterdir()) == [PREPARED_MARKER, "006_05540.jpg", "006_05541.jpg"]
+    with Image.open(out / "006_05540.jpg") as im:
         assert im.mode == "L" and im.size == (280, 340)
 
 

@@ -101,7 +101,7 @@ def test_a_csv_saved_with_commas_semicolons_or_tabs_is_read_not_refused_as_heade
     from mmnet.data.annotations import read_table
 
     path = tmp_path / "coding.csv"
-    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame"], ["01", "EP02_01f", "46", "59"],
+    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame"], ["01", "EP02_01f", "40", "52"],
             ["02", "EP01_2", "5", "9"]]
     path.write_text("\n".join(sep.join(r) for r in rows) + "\n", encoding="utf-8")
     table = read_table(path)
@@ -116,7 +116,7 @@ def test_a_semicolon_csv_is_read_with_a_comma_in_a_cell_or_a_title_above_the_hea
     from mmnet.data.annotations import read_table
 
     path = tmp_path / "coding.csv"
-    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame", "Seconds"], ["01", "EP02_01f", "46", "59", cell],
+    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame", "Seconds"], ["01", "EP02_01f", "40", "52", cell],
             ["02", "EP01_2", "5", "9", "1"]]
     path.write_text(above + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
     table = read_table(path)

@@ -2,7 +2,7 @@
 
 Examples:
   mmnet explain --checkpoint ckpt/ onset.png apex.png --out figure.png
-  mmnet explain --checkpoint ckpt/ clips/EP02_01f --onset 46 --apex 59 --out figure.png
+  mmnet explain --checkpoint ckpt/ clips/EP02_01f --onset 40 --apex 52 --out figure.png
 
 The clip is given as for `mmnet predict` (image pair, frame folder or video; the apex is spotted
 when not given).

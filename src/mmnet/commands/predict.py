@@ -2,7 +2,7 @@
 
 Examples:
   mmnet predict --checkpoint ckpt/ onset.png apex.png
-  mmnet predict --checkpoint ckpt/ clips/EP02_01f --onset 46 --apex 59
+  mmnet predict --checkpoint ckpt/ clips/EP02_01f --onset 40 --apex 52
   mmnet predict --checkpoint ckpt/ clip.mp4 --json          (apex spotted automatically)
   mmnet predict --checkpoint ckpt/ --list clips.csv         (columns: source[,apex_image,onset,apex])
 

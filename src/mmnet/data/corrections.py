@@ -38,7 +38,7 @@ CORRECTIONS: tuple[Correction, ...] = (
     Correction("samm", "028", "028_4_1", "apex", 1143, 1105, f"{_MEB} (Samm); apex 1143 > offset 1134"),
     Correction("samm", "032", "032_3_1", "apex", 1930, 4945, f"{_MEB} (Samm); apex 1930 < onset 4896"),
     Correction("samm", "032", "032_3_2", "apex", 5127, 5130, f"{_MEB} (Samm); apex 5127 = onset + 1"),
-    # CAS(ME)^3 part A v2: onset 3647 after apex 2668 and offset 2694 (docs/datasets.md, "Corrections").
+    # CAS(ME)^3 part A v2: onset 3647 after its apex and offset (docs/datasets.md, "Corrections").
     Correction("casme3", "spNO.216", "d", "onset", 3647, 2647, f"{_MEB} (Casme3A); onset 3647 > apex 2668"),
 )
 

@@ -116,7 +116,7 @@ def cached_flow(cache_dir: str | Path, key: str, onset: np.ndarray, apex: np.nda
     """``compute_flow`` through a file cache: one ``.npy`` per (key, method), written atomically.
 
     ``key`` must identify the frame pair and its preprocessing, e.g.
-    ``"casme2/01/EP02_01f/46-59/224"``. A cached field whose size differs from the frames is
+    ``"casme2/01/EP02_01f/40-52/224"``. A cached field whose size differs from the frames is
     recomputed and replaced. Concurrent writers are safe (each renames a complete file).
     """
     path = flow_cache_path(cache_dir, key, method)
