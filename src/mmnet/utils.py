@@ -133,15 +133,19 @@ def _interrupts_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def in_made_folder(path: Path, create: Callable[[], T]) -> T:
-    """``create()``, which makes a file in ``path``'s folder, after making that folder; the folder is made again and
+def in_made_folder(path: Path, create: Callable[[], T], make_folder: Callable[[Path], None] | None = None) -> T:
+    """``create()``, which makes a file in ``path``'s folder, after making that folder (``make_folder(folder)`` when
+    given, as a cache makes its folders private); the folder is made again and
     ``create()`` tried once more where the folder was removed in between (`mmnet cache prune` removes a cache folder
     it emptied, which another process may have made a moment before to write into; a command that wrote nothing
     in a run folder it made removes it)."""
     tries = 3
     while True:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if make_folder is not None:
+                make_folder(path.parent)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
             return create()
         # mkdir's "exists" where the folder was there and is no longer a folder: removed as it was made
         except (FileNotFoundError, FileExistsError):

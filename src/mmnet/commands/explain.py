@@ -18,7 +18,9 @@ in its title and colour bar (a narrow range is a nearly flat map, as an untraine
 puts the four maps on one scale. Panels keep the face's aspect ratio. A line under the panels says what the
 model was trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is
 not recorded (a checkpoint outside its run folder, possibly untrained); it warns first when the onset and apex
-frames are identical (zero motion). The apex panel says "spotted" when the apex was found automatically; the
+frames are identical (zero motion). The figure shows the input's faces: a "faces:" line (and the PNG's
+mmnet.faces) says to publish it only as the agreement covering those recordings allows, naming the dataset
+when the input lies in a known dataset layout. The apex panel says "spotted" when the apex was found automatically; the
 panels of two images are named by their files. The PNG's text entries record how the figure was made (method,
 native map sizes, interpolation, colours, checkpoint SHA-256, version, onset/apex, --align); --save-maps
 FILE.npz writes the maps at their native size with the same record.
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from ..infer import align_clip, explain_clip, load_clip, render_explanation
     from ..infer.attribution import gradcam_heading
     from ..infer.explain_record import ALPHA, checkpoint_record, figure_record, save_maps
+    from ..infer.faces_note import faces_note
     from ..infer.provenance import licence_note, record_caption, training_record
 
     predictor = load_predictor(args.checkpoint, device=args.device)
@@ -121,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
                                target_class=args.target_class, check_deletion=not args.no_deletion_check)
     record = training_record(args.checkpoint)
     explanation.caption = record_caption(record)
+    faces = faces_note(args.inputs[0])  # the licence line below is the model's; this one is the input's faces
     explanation.provenance = {**checkpoint_record(args.checkpoint), "aligned": str(bool(args.align)).lower(),
-                              "landmarks": str(aligner.points) if aligner is not None else ""}
+                              "landmarks": str(aligner.points) if aligner is not None else "", "faces": faces}
     out = render_explanation(explanation, args.out, dpi=args.dpi, shared_scale=args.shared_scale, cmap=args.cmap)
     if args.save_maps is not None:
         maps = save_maps(explanation, args.save_maps,
@@ -137,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Grad-CAM: {gradcam_heading(explanation).removeprefix('inputs, and ')}")
     print(explanation.caption)
     print(f"licence: {licence_note(record)}")  # printed, not drawn: the figure keeps one line
+    print(f"faces: {faces}")  # also in the PNG's text (mmnet.faces)
     if explanation.still:  # as mmnet predict says it: the same frame twice shows no motion at all
         from ..infer.predictor import ZERO_MOTION
 

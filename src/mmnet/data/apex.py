@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..media import read_rgb
+from ..private_files import keep_private, make_private_folder
 from ..spotting import spot_apex
-from ..utils import atomic_write_text
+from ..utils import atomic_write_bytes
 
 __all__ = ["METHOD", "estimate_apex", "clip_fingerprint", "ApexCache"]
 
@@ -83,7 +84,9 @@ class ApexCache:
         if self.path is None or not self.dirty:
             return
         try:
-            atomic_write_text(self.path, json.dumps(self.entries, indent=0, sort_keys=True))
+            make_private_folder(self.path.parent)  # beside the frame cache, as private as it
+            atomic_write_bytes(self.path, json.dumps(self.entries, indent=0, sort_keys=True).encode("utf-8"),
+                               check=keep_private)
         except OSError:
             return  # read-only cache folder: estimates are recomputed next time
         self.dirty = False

@@ -217,7 +217,8 @@ def _verified_digest(data_path: Path, index_path: Path, frames: np.ndarray, dige
     """The entry's frames digest computed from its data, once per process and entry, and compared with the one its
     index records (recorded there when absent; not at all in a read-only cache). None when they differ: the data
     changed on disk after the build (a flipped bit, an edit), which the size check cannot see."""
-    from ..utils import atomic_write_text
+    from ..private_files import keep_private
+    from ..utils import atomic_write_bytes
 
     ident = _identity(data_path)
     if ident in _VERIFIED:
@@ -231,7 +232,7 @@ def _verified_digest(data_path: Path, index_path: Path, frames: np.ndarray, dige
     if index.get("content") != actual:
         index["content"] = actual
         try:
-            atomic_write_text(index_path, json.dumps(index))
+            atomic_write_bytes(index_path, json.dumps(index).encode("utf-8"), check=keep_private)
         except OSError:
             pass  # a read-only cache folder: computed again next time
     _VERIFIED[ident] = actual
@@ -346,13 +347,15 @@ def _build(data_path: Path, index_path: Path, index: dict, jobs: list, shape: tu
            num_workers: int | None, progress: bool) -> None:
     """Decode the frames into a temporary file, write the index with their digest, then rename the data into
     place (under the entry's lock: another process finds the index and data together)."""
-    from ..utils import atomic_write_text
+    from ..private_files import keep_private, make_private_folder
+    from ..utils import atomic_write_bytes
 
     cache_dir, image_size = data_path.parent, shape[1]
     tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        make_private_folder(cache_dir)  # 0700 when made here: decoded faces are the dataset's, not the server's
         np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)  # header + a sparse file
+        keep_private(tmp)
         reserve_disk_space(tmp)  # a full disk: OSError(ENOSPC) now, not SIGBUS on a write through the map
         out = np.lib.format.open_memmap(tmp, mode="r+")
     except OSError as exc:  # the CLI's generic OSError message would not say which folder this is
@@ -389,7 +392,7 @@ def _build(data_path: Path, index_path: Path, index: dict, jobs: list, shape: tu
         out.flush()
         content = digest(out)
         del out, _load  # the map closed: Windows renames no mapped file
-        atomic_write_text(index_path, json.dumps({**index, "content": content}))
+        atomic_write_bytes(index_path, json.dumps({**index, "content": content}).encode("utf-8"), check=keep_private)
         os.replace(tmp, data_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

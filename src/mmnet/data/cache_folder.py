@@ -34,6 +34,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ..errors import DataError
+from ..private_files import make_private_folder
 from ..user_folders import cache_dir_and_source
 from ..utils import in_made_folder
 from .cache_names import is_mmnet_folder, scan_cache_folder
@@ -79,7 +80,8 @@ def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
             lock.acquire(timeout=-1)
 
     try:
-        in_made_folder(data_path, acquire)  # made again if a prune removed it, emptied, before the lock file was made
+        # made again if a prune removed it, emptied, before the lock file was made; 0700 when made here
+        in_made_folder(data_path, acquire, make_private_folder)
     except OSError as exc:  # a read-only folder, or a file in its place: the build's own error names it
         log.debug("no lock for cache entry '%s' (%s)", data_path, exc)
     try:

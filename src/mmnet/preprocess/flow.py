@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PreprocessError, install_hint, verify_choice
+from ..private_files import keep_private, make_private_folder
 from ..utils import atomic_write_bytes
 
 __all__ = ["FLOW_METHODS", "FLOW_SCALE", "FLOW_VERSION", "compute_flow", "flow_calculator", "cached_flow",
@@ -131,5 +132,6 @@ def cached_flow(cache_dir: str | Path, key: str, onset: np.ndarray, apex: np.nda
     flow = compute_flow(onset, apex, method)
     buf = io.BytesIO()
     np.save(buf, flow, allow_pickle=False)
-    atomic_write_bytes(path, buf.getvalue())
+    make_private_folder(path.parent)  # a face's motion is the dataset's data: private where mmnet makes the folder
+    atomic_write_bytes(path, buf.getvalue(), check=keep_private)
     return flow

@@ -254,6 +254,9 @@ def render_markdown(report: dict) -> str:
     L += ["## Files", "", f"Figures ({', '.join(kinds)}): {', '.join(figures)}; megc_log.txt (MEGC prediction log), "
           "pooled_predictions.csv (the scored predictions), report.json (every number above).", ""]
     L += [*(f"Note: {n}" for n in report.get("figure_notes", [])), ""] if report.get("figure_notes") else []
+    L += ["Sharing: the scores and figures may be shared; samples.csv, predictions.csv, pooled_predictions.csv, "
+          "issues.csv and megc_log.txt carry the dataset's annotations per clip: share them only as its agreement "
+          "allows.", ""]  # docs/reports.md, "Sharing a run"
     return "\n".join(L)
 
 

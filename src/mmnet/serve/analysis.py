@@ -21,6 +21,7 @@ import numpy as np
 from ..infer import Predictor, align_clip, explain_pair, load_clip
 from ..infer.attribution import deletion_verdict, faithful
 from ..infer.explain import explanation_png
+from ..infer.faces_note import FACES_NOTE
 from ..spotting.intervals import FILE_NUMBER, VIDEO_FROM_0, intervals_csv, spreadsheet_safe
 from .jobs import Job
 from .spotting import check_spot_result, downsample_curve
@@ -72,7 +73,7 @@ def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, name: str
     explanation = explain_pair(predictor, onset, apex, check_deletion=check_deletion)
     explanation.source, (explanation.onset_frame, explanation.apex_frame) = title, frames
     explanation.caption = caption
-    explanation.provenance = dict(record or {})
+    explanation.provenance = {**(record or {}), "faces": FACES_NOTE}
     files[f"{name}attention.png"] = explanation_png(explanation)
     return files, deletion_field(explanation.deletion)
 
@@ -115,7 +116,7 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
                                   caption, {**(record or {}), "aligned": str(aligner is not None).lower()},
                                   check_deletion)
     return {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files),
-            "deletion_check": deletion}
+            "deletion_check": deletion, "faces_note": FACES_NOTE}
 
 
 def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
@@ -182,6 +183,8 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
         iv["files"] = sorted(files)
         if note:
             iv["note"] = note
+    if job.files.keys() - {"timeline.png"}:  # face crops drawn: the uploader's to publish as their agreement allows
+        result["faces_note"] = FACES_NOTE
     if len(intervals) > len(explained):
         result["note"] = (f"{len(intervals)} intervals were found; the pictures of the first {MAX_EXPLAINED} "
                           "are drawn, the others are listed only.")

@@ -104,6 +104,9 @@ class DeletionCheck(_Open):
     verdict: str | None = Field(None, description="that reading as the figure's heading says it")
 
 
+_FACES = "the pictures show the upload's faces: publish them only as the agreement covering the recordings allows"
+
+
 class Prediction(_Open):
     """A clip's class: the fields of `mmnet predict --json`, plus where its pictures are."""
 
@@ -126,6 +129,7 @@ class Prediction(_Open):
                                                "and Grad-CAM, a note in place of the attention gates)")
     deletion_check: DeletionCheck | None = Field(None, description="with the attention figure: its Grad-CAM map's "
                                                                    "deletion check, or that it was skipped")
+    faces_note: str | None = Field(None, description=_FACES)
     model: ModelRef
 
 
@@ -198,6 +202,7 @@ class RecordingResult(_Open):
                                              "names; onset, apex and offset are inclusive (the CSV's "
                                              "frame_numbering column: video_from_0 or file_number)")
     gaps: list[Gap] = Field([], description="frame ranges without a detected face, where nothing was spotted")
+    faces_note: str | None = Field(None, description=_FACES + " (with intervals drawn)")
     time_base: str | None = Field(None, description="what the seconds are: presentation_time (a video's own frame "
                                                     "times) or frame_number_over_fps")
     strides: dict[str, int] = Field(description="micro and macro: the frames between the two compared by the "

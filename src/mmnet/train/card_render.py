@@ -63,7 +63,11 @@ def render_card(card: dict) -> str:
               f"**{card['not_measured']}**", "", "## Intended use", "", card["intended_use"], "",
               "## Limits", "", card["limits"], "", "Known failure modes (inputs unlike the training clips):", ""]
     lines += [f"- {m}" for m in card.get("failure_modes") or []]
-    lines += ["", "## Licence", "", card["licence"], "", "## Software", ""]
+    lines += ["", "## Licence", "", card["licence"], ""]
+    if card.get("cite"):  # a card of an earlier mmnet has none
+        lines += ["Papers to cite for the training data (docs/datasets.md, \"Datasets: request and cite\"):", "",
+                  *(f"- {paper}" for paper in card["cite"]), ""]
+    lines += ["## Software", ""]
     sw = card["software"]
     lines += [f"mmnet {sw['mmnet_version']}, git revision {sw['git_revision'] or 'unknown'}, torch "
               f"{sw['torch_version']}, Python {sw['python']}.", ""]

@@ -20,8 +20,9 @@ import yaml
 
 from .. import run_folder as rf
 from ..config import non_default_values
+from ..data.releases import RELEASES, papers_to_cite
 from ..infer.alignment import alignment_summary
-from ..infer.provenance import DATASET_NAMES, is_synthetic
+from ..infer.provenance import is_synthetic
 from ..model import CheckpointInfo, read_checkpoint
 from ..model.config import variant_name
 from ..model.mmnet import WEIGHTS_NAME
@@ -43,21 +44,11 @@ from .card_render import MMNET_CLASS, render_card
 
 __all__ = ["write_model_card", "render_card", "DATASET_OWNERS", "INTENDED_USE", "LIMITS"]
 
-_CAS = "the Institute of Psychology, Chinese Academy of Sciences"
-_MMU = "Manchester Metropolitan University"
 #: Each dataset a run's samples.csv can name (a long-video dataset's micro-expressions keep its key): its release
-#: as the owner names it, who releases it (docs/datasets.md) and the owner's page that gives its licence agreement.
-#: The card's licence note names the agreement; its terms are the owner's, so the card points to them.
-DATASET_RELEASES = {
-    "casme2": (DATASET_NAMES["casme2"], _CAS, "http://fu.psych.ac.cn/CASME/casme2-en.php"),
-    "casme3": (DATASET_NAMES["casme3"], _CAS, "http://casme.psych.ac.cn/casme/e4"),
-    "casme3-long": ("CAS(ME)^3 (Part A's long videos)", _CAS, "http://casme.psych.ac.cn/casme/e4"),
-    "casme-sq": ("CAS(ME)^2", _CAS, "http://casme.psych.ac.cn/casme/e3"),
-    "samm": (DATASET_NAMES["samm"], _MMU, None),
-    "samm-long": ("SAMM Long Videos", _MMU, None),  # a release of its own, apart from SAMM's
-    "smic": (DATASET_NAMES["smic"], "the University of Oulu (CMVS)", "https://www.oulu.fi/cmvs/node/41319"),
-    "mmew": (DATASET_NAMES["mmew"], "its authors, Xianye Ben et al.", "http://www.dpailab.com/database.html"),
-}
+#: as the owner names it, who releases it (docs/datasets.md) and the owner's page that gives its licence agreement
+#: (None: the card names the owner to ask). The card's licence note names the agreement; its terms are the owner's,
+#: so the card points to them.
+DATASET_RELEASES = {key: (r.name, r.owner, r.page) for key, r in RELEASES.items() if key != "composite"}
 #: "<release>, <owner>" per dataset: the card's ``training.datasets.<key>.owner``.
 DATASET_OWNERS = {key: f"{name}, {owner}" for key, (name, owner, _) in DATASET_RELEASES.items()}
 #: The ``table`` dataset holds a lab's own clips: no owner's agreement, but the consent of the people filmed.
@@ -142,6 +133,10 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "synthetic_banner": synthetic_banner(sorted(drawn) or datasets, partly=partly) if synthetic else None,
         "contact": str((cfg.get("train") or {}).get("card_contact") or "") or "not given",
         "licence": _licence({d: v for d, v in per_dataset.items() if d not in drawn}, synthetic, partly),
+        # the papers of the real data it learnt from (none for synthetic faces, nor a lab's own clips)
+        "cite": papers_to_cite([d for d in datasets if d not in drawn],
+                               composite=data.get("dataset") == "composite" and not drawn,
+                               objective="objective" in str(data.get("scheme") or "")),
         "software": {"mmnet_version": meta.get("mmnet_version"),
                      "git_revision": rf.fold_software(done, env)["git_revision"],  # the final fit's, not the run's
                      "torch_version": env.get("torch_version"), "python": env.get("python")},

@@ -1,0 +1,40 @@
+"""Who may read what mmnet derives from a dataset (decoded face frames, optical flow, sample ids): the cache
+folders mmnet makes are private to their user (0700) and the files in a private folder private too (0600), so
+that a cache on a shared server does not pass licence-gated data on to every account under a umask of 022.
+
+A folder that was there before keeps its mode: one a group shares on purpose (``chmod 2770``, umask 002) stays
+shared, and its files get the usual umask mode.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["make_private_folder", "keep_private", "PRIVATE_FOLDER", "PRIVATE_FILE"]
+
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+_OTHERS = 0o077  # group and other permission bits
+
+
+def make_private_folder(folder: str | Path) -> None:
+    """Make ``folder`` and each missing parent with mode 0700 (the umask may take more away); folders that exist
+    keep their mode. A file in the folder's place is left for the write into it to report."""
+    folder = Path(folder)
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)  # exist_ok: another process made it meanwhile
+
+
+def keep_private(path: str | Path) -> None:
+    """Take the group and other permissions off the file ``path`` when its folder grants them none (a private
+    folder: one mmnet made, or the user's own); a file in a shared folder keeps the umask's mode."""
+    if os.name == "nt":  # no POSIX modes: access follows the folder's ACL
+        return
+    path = Path(path)
+    if path.parent.stat().st_mode & _OTHERS == 0:
+        os.chmod(path, path.stat().st_mode & PRIVATE_FILE)

@@ -1,0 +1,70 @@
+"""The frame cache on a shared server: the folders mmnet makes, and the decoded faces and sample ids in them, are
+private to their user under a umask of 022; a folder the user made shared on purpose stays as it is."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from mmnet.data import cache as cache_module
+from mmnet.data import load_dataset
+from mmnet.data.cache import build_frame_cache, frame_windows
+from mmnet.preprocess.flow import cached_flow
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    from mmnet import synth
+
+    return synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=2, clips_per_subject=2, seed=0)
+
+
+@pytest.fixture(autouse=True)
+def umask_022(monkeypatch):
+    monkeypatch.setattr(cache_module, "_VERIFIED", {})
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _build(root, cache_dir):
+    samples = load_dataset("casme2", root).samples
+    windows = [frame_windows(s, 0.15, clamp=False) for s in samples]
+    return build_frame_cache(samples, windows, image_size=32, cache_dir=cache_dir, num_workers=1)
+
+
+def _mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_cache_folder_mmnet_makes_and_its_files_are_private(root, tmp_path):
+    cache_dir = tmp_path / "made" / "by" / "mmnet"
+    _build(root, cache_dir)
+    entries = sorted(p for p in cache_dir.iterdir() if p.suffix in (".npy", ".json"))
+    assert {p.suffix for p in entries} == {".npy", ".json"}
+    for folder in (tmp_path / "made", tmp_path / "made" / "by", cache_dir):
+        assert _mode(folder) & 0o077 == 0, f"{folder} is {oct(_mode(folder))}"
+    for path in entries:
+        assert _mode(path) & 0o077 == 0, f"{path.name} is {oct(_mode(path))}"
+
+
+def test_a_folder_the_user_shares_keeps_its_mode(root, tmp_path):
+    shared = tmp_path / "group-cache"
+    shared.mkdir()
+    os.chmod(shared, 0o2770)
+    _build(root, shared)
+    assert _mode(shared) == 0o2770
+    index = next(shared.glob("frames-*.json"))
+    assert _mode(index) & 0o040  # the group's, as the umask gives it
+
+
+def test_the_flow_cache_is_private_where_mmnet_makes_it(tmp_path):
+    face = np.zeros((16, 16, 3), np.uint8)
+    cached_flow(tmp_path / "cache", "sub01/EP01", face, face, "farneback")
+    (path,) = (tmp_path / "cache").rglob("*.npy")
+    assert _mode(path.parent) & 0o077 == 0 and _mode(path) & 0o077 == 0

@@ -1,0 +1,59 @@
+"""Each dataset's request page and papers to cite: in docs/datasets.md's table (linked from the README's "How to
+cite") and on the model card of a model trained on it, so that a paper cites the data as well as MMNet."""
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from mmnet.data.releases import OBJECTIVE_CLASSES_PAPER, RELEASES, papers_to_cite
+
+from .test_final_fit import _card_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cite_key(paper: str) -> str:
+    """"Yan et al., 2014" of a paper's entry, as the docs' table gives it."""
+    return re.match(r"[^,]+(?:, [^,]+ & [^,]+)?, \d{4}", paper).group(0)
+
+
+def test_the_datasets_table_gives_each_datasets_request_page_and_papers():
+    text = (ROOT / "docs" / "datasets.md").read_text(encoding="utf-8")
+    table = text[text.index("## Datasets: request and cite"):]
+    table = table[:table.index("\n## ", 3)] if "\n## " in table[3:] else table
+    for key, release in RELEASES.items():
+        assert release.name in table, key
+        assert release.page is None or release.page in table, key
+        for paper in release.papers:
+            assert _cite_key(paper) in table and paper.split('"')[1] in table, (key, paper)
+    assert _cite_key(OBJECTIVE_CLASSES_PAPER) in table
+    assert "http://www2.docm.mmu.ac.uk/STAFF/M.Yap/dataset.php" in table  # SAMM's, which the card lacked
+    assert "never be passed on" in table
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    cite = readme[readme.index("How to cite"):]
+    assert "docs/datasets.md#datasets-request-and-cite" in cite[:3000]
+
+
+def test_papers_to_cite_add_the_composite_protocol_and_the_objective_classes():
+    assert papers_to_cite(["casme2"]) == list(RELEASES["casme2"].papers)
+    composite = papers_to_cite(["casme2", "samm", "smic"], composite=True)
+    assert composite[0].startswith("See et al., 2019") and len(composite) == 4  # each part's once
+    assert papers_to_cite(["samm"], objective=True)[-1] == OBJECTIVE_CLASSES_PAPER
+    assert papers_to_cite(["table"]) == []  # a lab's own clips: nobody's paper
+
+
+def test_the_model_card_names_the_papers_of_its_training_data(tmp_path):
+    from mmnet.train.model_card import write_model_card
+
+    run = _card_run(tmp_path, "casme2/01/a,casme2,01,0\nsamm/02/b,samm,02,1\n")
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["data"]["scheme"] = "casme2-objective"
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    card = write_model_card(run, None)
+    assert card["cite"] == [*RELEASES["casme2"].papers, *RELEASES["samm"].papers, OBJECTIVE_CLASSES_PAPER]
+    md = (run / "final" / "MODEL_CARD.md").read_text()
+    licence = md[md.index("## Licence"):md.index("## Software")]
+    assert "Yan et al., 2014" in licence and "PLoS ONE 9(1): e86041" in licence and "Davison et al., 2018" in licence
+    assert json.loads((run / "final" / "model_card.json").read_text())["cite"] == card["cite"]
