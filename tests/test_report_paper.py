@@ -320,9 +320,10 @@ def test_every_score_table_row_says_its_selection(paper_run):
 def test_percentages_and_scores_round_halves_up_as_a_spreadsheet_does(tmp_path, capsys):
     # 13/32 = 40.625 % was printed 40.62 (the float's half-to-even) while 11/32 = 34.375 % gave 34.38
     from mmnet.report.render import format_metric, format_results_table
-    from mmnet.report.rounding import half_up
 
     assert (format_metric(13 / 32, True), format_metric(11 / 32, True)) == ("40.63", "34.38")
+    from mmnet.report.rounding import half_up
+
     assert (format_metric(0.00005), format_metric(0.12345), format_metric(1 / 3)) == ("0.0001", "0.1235", "0.3333")
     assert (half_up(-0.125, 2), half_up(0.02, 2, 100, sign=True), half_up(float("nan"), 2)) == ("-0.13", "+2.00", "nan")
     samples = make_samples({str(k): [0, 1, 2, 0, 1, 2, 0, 1] for k in range(1, 5)})  # 32 samples

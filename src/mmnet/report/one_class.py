@@ -21,13 +21,16 @@ def class_name(k: int, classes: list[str]) -> str:
 
 
 def one_class_lines(report: dict) -> list[str]:
-    """report.md's warnings: each honest fold (last epoch) that predicted one class for all its test clips."""
-    classes, out = report.get("classes") or [], []
+    """report.md's warning (one paragraph, or none): the honest folds (last epoch) that predicted one class for all
+    their test clips."""
+    classes, folds = report.get("classes") or [], []
     for seed, entry in (report.get("seeds") or {}).items():
-        for f in entry["last"].get("folds") or []:
-            if f.get("one_class") is not None:
-                out.append(f"**Warning:** seed {seed} {f['fold']} predicted '{class_name(f['one_class'], classes)}' "
-                           f"for all {f['n']} of its test clips (last epoch): that model has not learned to tell the "
-                           "classes apart, and its UAR on each of its subjects is at most chance, whatever its "
-                           "accuracy.")
-    return out
+        folds += [f"seed {seed} {f['fold']} ('{class_name(f['one_class'], classes)}' for all {f['n']})"
+                  for f in entry["last"].get("folds") or [] if f.get("one_class") is not None]
+    if not folds:
+        return []
+    one = len(folds) == 1
+    their, models = ("its", "That model has") if one else ("their", "Those models have")
+    return [f"**Warning:** {len(folds)} fold{'' if one else 's'} predicted one class for every one of {their} test "
+            f"clips (last epoch): {', '.join(folds)}. {models} not learned to tell the classes apart: on each of "
+            "its subjects such a model's UAR is at most chance, whatever its accuracy."]
