@@ -17,7 +17,9 @@ from .fake_runs import CLASSES, make_samples, write_run
 # A: recall 1 (class 0) and 0 (class 1): UAR 0.5; B: recalls 1 and 0.5: UAR 0.75; C: nothing right: UAR 0
 SUBJECTS = {"A": [0, 0, 1], "B": [1, 2, 2], "C": [0, 2]}
 PREDICTED = {"A": [0, 0, 0], "B": [1, 2, 0], "C": [1, 1]}
-SPREAD = "Across 3 subjects: median UAR 0.50, worst 0.00 (subject C, n=2), 1 subject at or below chance (0.33 = 1/3"
+SPREAD = ("Across 3 subjects: median UAR 0.50, worst 0.00 (subject C, n=2, its chance 0.50 = 1/2), 2 subjects at or "
+          "below their own chance; a subject's UAR is the mean recall over the classes its clips hold (2 here), so "
+          "its chance is 1 / those classes, not 0.33 (1/3, the whole set's).")
 
 
 def _predict(seed, epoch, s):
@@ -61,23 +63,58 @@ def test_report_gives_each_subjects_uar_over_its_own_classes_and_the_spread_unde
         ("A", 3, 2, 2, 0.5), ("B", 3, 2, 2, 0.75), ("C", 2, 0, 2, 0.0)]
     assert {"dataset", "subject", "fold", "n", "correct", "acc"} <= set(rows[0])  # the keys readers already use
     spread = report["headline"]["subject_spread"]
-    assert (spread["n_subjects"], spread["median_uar"], spread["at_or_below_chance"]) == (3, 0.5, 1)
-    assert spread["worst"] == {"dataset": "casme2", "subject": "C", "n": 2, "uar": 0.0}
+    # every subject holds 2 of the 3 classes: its chance is 1/2, and A (UAR 0.5) is at it, not above 1/3
+    assert (spread["n_subjects"], spread["median_uar"], spread["at_or_below_chance"]) == (3, 0.5, 2)
+    assert spread["worst"] == {"dataset": "casme2", "subject": "C", "n": 2, "uar": 0.0, "classes": 2, "chance": 0.5}
+    assert spread["chance"] == pytest.approx(1 / 3) and spread["subject_classes"] == [2, 2]
     md = (run / "report.md").read_text()
     assert SPREAD in md and md.index("**Verdict:") < md.index(SPREAD) < md.index("| seed | n | correct")
     assert "| subject | fold | n | correct | acc % | classes | UAR (its classes) |" in md
     assert "| C | fold-C | 2 | 0 | 0.00 | 2 | 0.0000 |" in md
 
 
-def test_the_per_subject_figure_draws_chance_and_each_subjects_uar(run):
+def _chance_ticks(ax) -> list[float]:
+    """The x of each subject's chance tick in the per-subject figure (one vertical segment per bar)."""
+    (ticks,) = [c for c in ax.collections if c.get_label() == "chance UAR (1 / its classes)"]
+    return [float(seg[0][0]) for seg in ticks.get_segments()]
+
+
+def test_the_per_subject_figure_draws_each_subjects_own_chance_and_uar(run):
     from mmnet.report.figures import _per_subject
     from mmnet.report.scores import compute_report
 
     ax = _per_subject(compute_report(run)).axes[0]
-    chance = [line for line in ax.lines if line.get_label().startswith("chance UAR")]
-    assert len(chance) == 1 and list(chance[0].get_xdata()) == [pytest.approx(100 / 3)] * 2
+    # one line at 1/3 (the set's classes) put subject A's UAR 0.5 above chance; it holds 2 classes: chance 1/2
+    assert not [line for line in ax.lines if line.get_label().startswith("chance")]
+    assert _chance_ticks(ax) == pytest.approx([50, 50, 50])
     dots = next(line for line in ax.lines if line.get_label() == "UAR (its classes)")
     assert list(dots.get_xdata()) == pytest.approx([50, 75, 0])
+
+
+def test_a_model_answering_one_class_is_at_chance_on_every_subject_and_warned_of(tmp_path):
+    # a model predicting one class for everything looked above chance on the subjects of fewer classes
+    from mmnet.report.figures import _per_subject
+
+    subjects = {"1": [0, 1, 0, 1], "2": [0, 0, 1], "3": [0, 1, 2], "4": [1, 2, 2]}
+    run = write_run(tmp_path / "run", make_samples(subjects), lambda seed, epoch, s: 0, epochs=1)
+    report = build_report(run)
+    spread = report["headline"]["subject_spread"]
+    assert spread["at_or_below_chance"] == 4 and spread["subject_classes"] == [2, 3]
+    md = (run / "report.md").read_text()
+    assert "4 subjects at or below their own chance" in md and "(2 to 3 here)" in md
+    assert ("**Warning:** 4 folds predicted one class for every one of their test clips (last epoch): seed 0 fold-1 "
+            "('negative' for all 4), seed 0 fold-2 ('negative' for all 3), seed 0 fold-3 ('negative' for all 3), "
+            "seed 0 fold-4 ('negative' for all 3). Those models have not learned to tell the classes apart") in md
+    assert md.index("**Warning:**") < md.index("| selection | seed | n | correct")
+    assert _chance_ticks(_per_subject(report).axes[0]) == pytest.approx([50, 50, 100 / 3, 50])
+
+
+def test_only_the_folds_that_gave_one_class_to_every_clip_are_warned_of(run):
+    report = build_report(run)  # A: 0, 0, 0; B: 1, 2, 0; C: 1, 1
+    assert [f["one_class"] for f in report["seeds"]["0"]["last"]["folds"]] == [0, None, 1]
+    md = (run / "report.md").read_text()
+    assert ("**Warning:** 2 folds predicted one class for every one of their test clips (last epoch): seed 0 fold-A "
+            "('negative' for all 3), seed 0 fold-C ('positive' for all 2).") in md
 
 
 def test_a_report_of_synthetic_faces_says_so_under_its_status_line(run):

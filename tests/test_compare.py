@@ -59,10 +59,14 @@ def test_table_and_paired_tests(two_runs):
     # real one and its mirror are as far from 0 in accuracy (b is worse on every subject)
     assert boot["few_subjects"] is None
     flip = c["sign_flip"]
-    assert flip["exact"] and flip["arrangements"] == 1024 and flip["acc"]["p_value"] == pytest.approx(2 / 1024)
+    # b has 2 seeds: every arrangement is scored, but swapping within every pair of seeds is no one rearrangement
+    # of the data: not exact (it said "exact" while the docs said approximate with several seeds)
+    assert flip["all_arrangements"] and not flip["exact"]
+    assert flip["arrangements"] == 1024 and flip["acc"]["p_value"] == pytest.approx(2 / 1024)
     assert flip["acc"]["difference"] == pytest.approx(boot["acc"]["difference"])
     md = render_compare_markdown(r)
     assert "| UF1 |" in md and "McNemar" in md and "(reference)" in md and "1000 resamples" in md
+    assert "(all 1,024 arrangements; approximate with several seeds per run:" in md and ", exact)" not in md
 
 
 def test_the_run_table_gives_each_runs_parameters(two_runs):
@@ -216,12 +220,13 @@ def test_few_subjects_make_the_bootstrap_interval_rough_and_the_sign_flip_test_s
     assert all("p_value" not in boot[m] for m in METRICS) and boot["uf1"]["ci"][1] < 0
     assert "3 subjects (fewer than 10)" in boot["few_subjects"]
     assert "only 10 distinct resamples: its interval is rough" in boot["few_subjects"]
-    assert flip["exact"] and flip["arrangements"] == 8 and flip["p_floor"] == 0.25
+    assert flip["exact"] and flip["all_arrangements"] and flip["arrangements"] == 8 and flip["p_floor"] == 0.25
     assert flip["acc"]["p_value"] == 0.25 and all(flip[m]["p_value"] >= 0.25 for m in METRICS)
     md = render_compare_markdown(r)
     assert "| metric | difference | 95 % CI (bootstrap, approximate) | p (sign-flip) |" in md
     acc_row = next(line for line in md.splitlines() if line.startswith("| Acc % |"))
     assert acc_row.endswith("(rough) | 0.2500 |") and "≤" not in acc_row
+    assert "(all 8 arrangements, exact)" in md  # one seed in each run
     assert "With 3 subjects (fewer than 10) the paired bootstrap over subjects takes only 10 distinct" in md
     assert "cannot give a p-value below 0.25" in md
     assert main(["compare", str(a), str(b), "--json", "--resamples", "300"]) == 0
@@ -362,7 +367,7 @@ def test_with_several_seeds_the_sign_flip_test_tests_the_difference_shown(tmp_pa
     arrangements = [statistic(chosen) for n in range(len(subjects) + 1)
                     for chosen in itertools.combinations(subjects, n)]
     share = sum(abs(d) >= abs(observed) - 1e-12 for d in arrangements) / len(arrangements)
-    assert flip["exact"] and flip["uf1"]["p_value"] == pytest.approx(share)
+    assert flip["all_arrangements"] and not flip["exact"] and flip["uf1"]["p_value"] == pytest.approx(share)
     row = next(line for line in render_compare_markdown(r).splitlines() if line.startswith("| UF1 |"))
     assert "Δ" not in row and "sign_flip.<metric>.difference" in r["method"]["sign_flip"]
 
@@ -378,3 +383,19 @@ def test_an_older_runs_config_is_read_as_that_mmnet_behaved_not_as_differences(t
     (b / "config.yaml").write_text(yaml.safe_dump(cfg))
     differences = compare_runs([a, b], resamples=100)["comparisons"][0]["config_differences"]
     assert differences == {"seeds": [[0], [0, 1]]}, differences
+
+
+def test_a_comparison_records_the_mmnet_version_command_and_time_it_was_made(two_runs, capsys):
+    # a pasted comparison table could not be traced to the mmnet, command or date that made it
+    import re
+
+    from mmnet.version import __version__
+
+    a, b, _ = two_runs
+    assert main(["compare", str(a), str(b), "--json", "--resamples", "300"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["mmnet_version"] == __version__
+    assert r["command"] == f"mmnet compare {a} {b} --resamples 300"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r["created_at"])
+    md = render_compare_markdown(r)
+    assert f"Made by mmnet {__version__} on {r['created_at']}: `{r['command']}`." in md.splitlines()[2]

@@ -72,7 +72,7 @@ def test_last_selection_matches_metrics_on_pooled_last_epoch(tmp_path):
     assert h["acc"] == pytest.approx(accuracy(t, p))
     assert h["uf1"] == pytest.approx(uf1(t, p, 3))
     assert h["uar"] == pytest.approx(uar(t, p, 3))
-    assert r["complete"] and PAPER_KEY not in r and r["selection"] == "last"
+    assert r["complete"] and PAPER_KEY not in r and r["selection"] == "last" and r["selections_included"] == ["last"]
     subjects = r["seeds"]["0"]["last"]["per_subject"]
     assert [s["subject"] for s in subjects] == ["1", "2", "10"]  # natural order, ids kept as text
     assert sum(s["n"] for s in subjects) == len(samples)
@@ -200,7 +200,9 @@ def test_cli_report(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "paper*" in out and OPTIMISTIC_LABEL in out
     report = json.loads((run / "report.json").read_text())
-    assert report["selection"] == "paper"
+    # "selection" alone read as the headline's, which is always "last": the selections the report holds are listed
+    assert report["selection"] == "paper" and report["selections_included"] == ["last", "paper"]
+    assert report["headline"]["selection"] == "last"
     # after the scores, what chance is and report.md's verdict (only mmnet demo said them); not synthetic faces
     verdict = chance_verdict(report)
     assert f"\nchance: a UAR of 0.33 for 3 classes (UF1's chance level depends on how the predictions spread over " \

@@ -303,3 +303,34 @@ def test_an_interval_that_cannot_be_drawn_is_left_out_with_a_note_and_the_report
     md = (run / "report.md").read_text()
     assert "| 0 | subjects (10) | not computed |" in md and "No interval over subjects for seed(s) 0: bootstrap:" in md
     assert json.loads((run / "report.json").read_text())["headline"]["ci"]["subjects"]["omitted"]["0"]
+
+
+def test_every_score_table_row_says_its_selection(paper_run):
+    # the paper table had the honest table's header and rows: copied without its heading, nothing marked it
+    run, _ = paper_run
+    md = (run / "report.md").read_text().splitlines()
+    headers = [i for i, line in enumerate(md) if line == "| selection | seed | n | correct | Acc % | UF1 | UAR |"]
+    assert len(headers) == 2
+    tables = [[line for line in md[i + 2:] if line.startswith("|")][:3] for i in headers]
+    for table, cell in zip(tables, ("| last (honest) | ", "| paper* (optimistic) | ")):
+        assert len(table) == 3 and all(row.startswith(cell) for row in table)  # seeds 0, 1 and their mean
+    assert headers[0] < next(i for i, line in enumerate(md) if line.startswith("## Paper selection")) < headers[1]
+
+
+def test_percentages_and_scores_round_halves_up_as_a_spreadsheet_does(tmp_path, capsys):
+    # 13/32 = 40.625 % was printed 40.62 (the float's half-to-even) while 11/32 = 34.375 % gave 34.38
+    from mmnet.report.render import format_metric, format_results_table
+
+    assert (format_metric(13 / 32, True), format_metric(11 / 32, True)) == ("40.63", "34.38")
+    from mmnet.report.rounding import half_up
+
+    assert (format_metric(0.00005), format_metric(0.12345), format_metric(1 / 3)) == ("0.0001", "0.1235", "0.3333")
+    assert (half_up(-0.125, 2), half_up(0.02, 2, 100, sign=True), half_up(float("nan"), 2)) == ("-0.13", "+2.00", "nan")
+    samples = make_samples({str(k): [0, 1, 2, 0, 1, 2, 0, 1] for k in range(1, 5)})  # 32 samples
+    right = {s["sample_id"] for s in samples[:13]}
+    run = write_run(tmp_path / "run", samples,
+                    lambda seed, e, s: s["class_index"] if s["sample_id"] in right else (s["class_index"] + 1) % 3)
+    report = build_report(run, resamples=200)
+    assert report["headline"]["per_seed"]["0"]["correct"] == 13
+    assert "| last (honest) | 0 | 32 | 13 | 40.63 |" in (run / "report.md").read_text()
+    assert " 40.63 " in format_results_table(report) and "40.62" not in format_results_table(report)

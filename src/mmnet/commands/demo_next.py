@@ -42,6 +42,7 @@ def _one_class_warning(model: Path, classes: list[str]) -> str | None:
     whatever it is shown, it will most likely answer that class."""
     import pandas as pd
 
+    from ..report.one_class import class_name, one_class
     from ..run_folder import PREDICTIONS
 
     try:
@@ -49,10 +50,10 @@ def _one_class_warning(model: Path, classes: list[str]) -> str | None:
     except (OSError, ValueError):
         return None
     last = rows[rows["epoch"] == rows["epoch"].max()]["pred"]
-    if len(last) < 2 or last.nunique() != 1:
+    k = one_class(last)  # report.md warns of the same folds
+    if k is None:
         return None
-    k = int(last.iloc[0])
-    name = classes[k] if 0 <= k < len(classes) else f"class {k}"
+    name = class_name(k, classes)
     fold = model.parent.name.removeprefix("fold-")
     return (f"warning: the model below (fold {fold}) predicted '{name}' for all {len(last)} test clips of its "
             "fold: it has not learned to tell the classes apart, and will most likely answer that for any input")

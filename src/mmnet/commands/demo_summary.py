@@ -7,6 +7,7 @@ import io
 import statistics
 from pathlib import Path
 
+from ..report.rounding import half_up
 from ..utils import replace_files_together
 
 #: Columns of OUT/summary.csv, in order (control_* only with --with-control). UF1/UAR are fractions,
@@ -22,7 +23,7 @@ def write_summary(rows: list[dict], out: Path, *, with_control: bool) -> str:
     writer = csv.DictWriter(table, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})
+        writer.writerow({k: (half_up(v, 4) if isinstance(v, float) else v) for k, v in r.items()})
     text = _markdown(rows, with_control)
     # together and whole: an interruption leaves the earlier summary, never a cut one
     replace_files_together(out, {"summary.csv": table.getvalue().encode("utf-8"),
@@ -51,9 +52,9 @@ def _markdown(rows: list[dict], with_control: bool) -> str:
     head += ["seconds" + (" (honest + control)" if with_control else "")]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in rows:
-        cells = [str(r["seed"]), f"{r['uf1']:.3f}", f"{r['uar']:.3f}", f"{100 * r['acc']:.1f}"]
+        cells = [str(r["seed"]), half_up(r["uf1"], 3), half_up(r["uar"], 3), half_up(r["acc"], 1, 100)]
         if with_control:
-            cells.append(f"{r['control_uf1']:.3f}")
+            cells.append(half_up(r["control_uf1"], 3))
             cells.append(f"{_seconds(r, 'seconds')} + {_seconds(r, 'control_seconds')}")
         else:
             cells.append(_seconds(r, "seconds"))

@@ -247,25 +247,25 @@ def paired_sign_flip(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.Dat
             out = {m: out[m] + (sa[m] - sb[m]) / (len(ta) * len(tb)) for m in METRICS}
         return out
 
-    exact = n <= SIGN_FLIP_EXACT_MAX
-    total = 2**n if exact else flips
+    every = n <= SIGN_FLIP_EXACT_MAX  # all 2**n arrangements; exact only with one seed per run (docstring)
+    total = 2**n if every else flips
     rng = np.random.default_rng(seed)
     observed = {m: float(v[0]) for m, v in differences(np.zeros((1, n))).items()}
     extreme = dict.fromkeys(METRICS, 0)
     for start in range(0, total, _CHUNK):
-        if exact:  # arrangement k swaps the units whose bit is set in k
+        if every:  # arrangement k swaps the units whose bit is set in k
             k = np.arange(start, min(total, start + _CHUNK))
             swapped = ((k[:, None] >> np.arange(n)) & 1).astype(np.float64)
         else:
             swapped = rng.integers(0, 2, size=(min(_CHUNK, total - start), n)).astype(np.float64)
         for m, d in differences(swapped).items():
             extreme[m] += int((np.abs(d) >= abs(observed[m]) - 1e-12).sum())  # the same matrices, the same float
-    out = {"unit": unit, "n_units": n, "exact": exact, "arrangements": total if exact else None,
-           "flips": total, "seed": None if exact else seed,
-           "p_floor": min(1.0, 2 / total) if exact else 1 / (1 + total),
+    out = {"unit": unit, "n_units": n, "exact": every and len(ta) == len(tb) == 1, "all_arrangements": every,
+           "arrangements": total if every else None, "flips": total, "seed": None if every else seed,
+           "p_floor": min(1.0, 2 / total) if every else 1 / (1 + total),
            "statistic": "difference of each run's mean over seeds of each metric pooled over subjects"}
     for m in METRICS:
-        p = extreme[m] / total if exact else (1 + extreme[m]) / (1 + total)
+        p = extreme[m] / total if every else (1 + extreme[m]) / (1 + total)
         out[m] = {"difference": observed[m], "p_value": float(min(1.0, p))}
     return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.class_coverage import absent_classes, folds_without_class, lacking_text
+from .rounding import half_up
 from .run_reader import Run, config_value
 
 __all__ = ["class_gaps", "class_gap_lines"]
@@ -60,11 +61,12 @@ def class_gap_lines(report: dict) -> list[str]:
             f"**Classes without samples: {', '.join(gaps['classes'])}.** No sample of the run has "
             f"{'it' if len(gaps['classes']) == 1 else 'them'}. UF1 and UAR above average over all {n} classes of "
             f"the scheme (the MEGC definition, as every run of the scheme is scored), counting "
-            f"{'its' if len(gaps['classes']) == 1 else 'their'} F1 and recall as 0, so neither can exceed {k / n:.2f}. "
-            f"Over the {k} classes present: UF1 {figures['uf1']:.4f}, UAR {figures['uar']:.4f}"
-            f"{' (seed mean)' if several else ''}, against chance {gaps['chance_present']:.2f} there (the verdict's "
-            f"{gaps['chance']:.2f} over all {n}): both figures and chance scale by {n}/{k}, so the verdict is the "
-            "same either way.")
+            f"{'its' if len(gaps['classes']) == 1 else 'their'} F1 and recall as 0, so neither can exceed "
+            f"{half_up(k / n, 2)}. "
+            f"Over the {k} classes present: UF1 {half_up(figures['uf1'], 4)}, UAR {half_up(figures['uar'], 4)}"
+            f"{' (seed mean)' if several else ''}, against chance {half_up(gaps['chance_present'], 2)} there (the "
+            f"verdict's {half_up(gaps['chance'], 2)} over all {n}): both figures and chance scale by {n}/{k}, so the "
+            "verdict is the same either way.")
     lacking = report.get("folds_without_class")
     if lacking:
         lines.append(f"**{len(lacking)} fold(s) trained without a class their test samples hold** (every sample of "

@@ -13,10 +13,10 @@ For each run against the reference:
   approximate percentile interval, no p-value (at 10-26 subjects its p-value rejected a true null 7-11 % of
   the time at the 5 % level); with fewer than :data:`VERDICT_MIN_SUBJECTS` subjects it takes few distinct
   resamples (10 for 3 subjects), so its interval is marked rough;
-- a paired sign-flip test over subjects (the runs' predictions swapped on every set of subjects, exactly
-  up to 16 subjects): the comparison's p-value, whose smallest value says how few subjects there are (0.25
-  for 3); UAR's is the primary test, the other metrics' and McNemar's secondary (none is corrected for
-  multiple comparisons);
+- a paired sign-flip test over subjects (the runs' predictions swapped on every set of subjects up to 16
+  subjects; exact with one seed per run, approximate with several): the comparison's p-value, whose
+  smallest value says how few subjects there are (0.25 for 3); UAR's is the primary test, the other
+  metrics' and McNemar's secondary (none is corrected for multiple comparisons);
 - McNemar's exact test on per-sample correctness, for each pair of seeds matched in sorted order;
 - what differs in the settings the runs used: config.yaml with "auto" as each run's finished folds
   resolved it, the torch thread count, and env.json's torch version, CPU capability, frames and
@@ -26,6 +26,9 @@ The tests hold the trained models fixed: they ask whether these trained instance
 subjects, not whether the recipes do (the spread over seeds is not in them), so a run with fewer
 than :data:`MIN_SEEDS` seeds is warned of. McNemar treats samples as independent, which they are
 not under LOSO (the samples of one subject share a face and a fold): its p-values are too small.
+
+The markdown is :mod:`mmnet.report.compare_text`'s; the result records the mmnet version, the command line and
+the time it was made, so that a pasted table can be traced.
 """
 
 from __future__ import annotations
@@ -39,13 +42,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import flatten_config
-from ..config_effect import as_written, inert_in_both, inert_in_one
+from ..config_effect import inert_in_both, inert_in_one
 from ..config_history import fill_earlier_keys
 from ..errors import MMNetError
 from ..run_folder import FOLD_NUMERICS, fold_numerics
 from .bootstrap import (
     LEVEL,
-    METRICS,
     RESAMPLES,
     SEED,
     SIGN_FLIP_EXACT_MAX,
@@ -53,24 +55,17 @@ from .bootstrap import (
     paired_bootstrap,
     paired_sign_flip,
 )
-from .render import VERDICT_MIN_SUBJECTS, format_metric
+from .compare_text import INSTANCES_NOTE, MCNEMAR_NOTE, USED_NOTE, render_compare_markdown
+from .render import VERDICT_MIN_SUBJECTS
 from .run_reader import Run, config_value, load_run
 from .scores import score_run
 
 __all__ = ["CompareError", "compare_runs", "render_compare_markdown", "recorded_parameters"]
 
 _SAME_CONFIG = ("data.dataset", "data.scheme", "data.protocol")
-_NAMES = {"acc": "Acc %", "uf1": "UF1", "uar": "UAR"}
 #: Seeds per run below which compare warns: with 2 the spread over seeds rests on one degree of freedom,
 #: too little to tell a recipe's difference from the luck of its seeds.
 MIN_SEEDS = 3
-INSTANCES_NOTE = ("the tests compare these trained instances on these subjects, not their recipes: they resample "
-                  "or swap subjects, or look at samples, never at seeds")
-MCNEMAR_NOTE = ("McNemar is sample-level: it treats the samples as independent, which under LOSO they are not "
-                "(the samples of one subject share a face and a fold), so its p-values are anti-conservative "
-                "(too small); the sign-flip test over subjects is the one to read")
-USED_NOTE = ("The settings are those the runs trained with: config.yaml, with auto as the folds resolved it, the "
-             "torch threads and version, the CPU capability and the frames and labels digests where recorded")
 #: What env.json records of a run's machine and data beyond its config; compared where both runs record it.
 _RECORDED = ("torch_version", "cpu_capability", "frames_digest", "labels_digest")
 
@@ -270,7 +265,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
     runs = f", for {len(comparisons)} runs each tested against the reference" if len(comparisons) > 1 else ""
     notes.append(f"the p-values are not corrected for multiple comparisons (three metrics, the sign-flip test and "
                  f"McNemar's{runs}): the primary test is {PRIMARY}, the others are secondary")
-    return {"selection": "last", "classes": ref_run.classes, "reference": names[0], "runs": rows,
+    return {**_provenance(names, resamples), "selection": "last", "classes": ref_run.classes, "reference": names[0],
+            "runs": rows,
             "comparisons": comparisons, "notes": notes,
             "method": {"ci": "percentile bootstrap over subjects of the seed mean", "level": LEVEL,
                        "resamples": resamples, "seed": SEED,
@@ -284,93 +280,21 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                                     f"{resamples} random ones); two-sided, p >= 2 / 2**n; it tests the paired "
                                     "bootstrap's difference (the mean over seeds of each seed's score, run minus "
                                     "reference; sign_flip.<metric>.difference), the predictions swapped in every "
-                                    "pair of a seed of each run",
+                                    "pair of a seed of each run; exact (sign_flip.exact) only with all arrangements "
+                                    "(sign_flip.all_arrangements) and one seed per run, else approximate",
                        "differences": USED_NOTE,
                        "scope": INSTANCES_NOTE,
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
 
 
-def _signed(v: float, pct: bool) -> str:
-    return f"{100 * v:+.2f}" if pct else f"{v:+.4f}"
+def _provenance(names: list[str], resamples: int) -> dict:
+    """What traces a pasted comparison: the mmnet that made it, its command line (the CLI's for a library call) and
+    when (UTC)."""
+    from datetime import datetime, timezone
 
+    from ..shell_words import shell_quote
+    from ..version import __version__
 
-def _no_effect_in_one(key: str, u: dict, c: dict) -> str:
-    """"model.pc_depth: 3 has no effect in RUN (why; REFERENCE has 2)"."""
-    runs = [c["reference"], c["run"]]
-    here = runs.index(u["no_effect_in"]) if u["no_effect_in"] in runs else 1
-    return (f"{key}: {as_written(u['values'][here])} has no effect in {runs[here]} ({u['why']}; {runs[1 - here]} "
-            f"has {as_written(u['values'][1 - here])})")
-
-
-def _p(p: float, floor: float = 0.0) -> str:
-    """A p-value; at the resolution of random flips (none as far from 0) as '≤ floor'."""
-    text = f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
-    return f"≤ {text}" if p <= floor * (1 + 1e-9) else text
-
-
-def render_compare_markdown(result: dict) -> str:
-    """The comparison as markdown: the score table, then each run against the reference."""
-    m = result["method"]
-    lines = ["# Run comparison", "",
-             f"Honest selection (model after the last epoch), pooled over folds; mean over seeds. 95 % intervals: "
-             f"{m['ci']}, {m['resamples']} resamples, random seed {m['seed']}.", "",
-             "| run | seeds | n | Acc % [95 % CI] | UF1 [95 % CI] | UAR [95 % CI] | parameters |",
-             "|---|---|---|---|---|---|---|"]
-    for r in result["runs"]:
-        cells = []
-        for k in METRICS:
-            pct = k == "acc"
-            ci = f" [{format_metric(r['ci'][k][0], pct)}, {format_metric(r['ci'][k][1], pct)}]" if r["ci"] else ""
-            cells.append(format_metric(r["mean"][k], pct) + ci)
-        flag = "" if r["complete"] else " (PARTIAL)"
-        ref = " (reference)" if r["run"] == result["reference"] else ""
-        params = r.get("parameters")
-        cells.append(f"{params:,}" if isinstance(params, int) else "-")
-        lines.append(f"| {r['run']}{ref}{flag} | {r['n_seeds']} | {r['n']} | " + " | ".join(cells) + " |")
-    for c in result["comparisons"]:
-        b, flip = c["paired_bootstrap"], c["sign_flip"]
-        rough = b.get("few_subjects")
-        flips = (f"all {flip['arrangements']:,} arrangements, exact" if flip["exact"]
-                 else f"{flip['flips']:,} random ones, seed {flip['seed']}")
-        lines += ["", f"## {c['run']} vs {c['reference']}", "",
-                  f"Difference = {c['run']} minus {c['reference']}, with a paired bootstrap over {b['n_units']} "
-                  f"subjects ({b['resamples']} resamples, seed {b['seed']}) for its 95 % interval: a percentile "
-                  "interval, approximate (it tends to be narrow with few subjects). The p-value is the sign-flip "
-                  f"test's: the runs' predictions swapped on every set of subjects ({flips}), two-sided, on the "
-                  "difference shown. Both ask whether these trained instances differ on these subjects, not whether "
-                  "their recipes do (seeds are not resampled).", "",
-                  *([f"{rough[0].upper()}{rough[1:]}.", ""] if rough else []),
-                  "| metric | difference | 95 % CI (bootstrap, approximate) | p (sign-flip) |",
-                  "|---|---|---|---|"]
-        for k in METRICS:
-            d, pct = b[k], k == "acc"
-            flip_p = _p(flip[k]["p_value"], 0.0 if flip["exact"] else flip["p_floor"])
-            lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
-                         f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}]{' (rough)' if rough else ''} "
-                         f"| {flip_p} |")
-        lines += ["", "McNemar's exact test on per-sample correctness (seeds paired in sorted order). "
-                  f"{MCNEMAR_NOTE[0].upper()}{MCNEMAR_NOTE[1:]}.", "",
-                  "| seeds (reference, run) | n | only reference right | only run right | p (two-sided) |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {t['reference_seed']}, {t['seed']} | {t['n']} | {t['reference_only_correct']} | "
-                  f"{t['run_only_correct']} | {_p(t['p_value'])} |" for t in c["mcnemar"]]
-        unpaired = c.get("mcnemar_unpaired_seeds") or {}
-        left = [f"{who} seed(s) {', '.join(unpaired[key])}" for key, who in (("reference", c["reference"]),
-                                                                           ("run", c["run"])) if unpaired.get(key)]
-        if left:
-            lines += ["", f"Not in McNemar (no seed of the other run to pair with): {'; '.join(left)}."]
-        diff = c["config_differences"]
-        lines += ["", "Differences in the settings used (reference → run): "
-                  + ("; ".join(f"{k}: {as_written(v[0])} → {as_written(v[1])}" for k, v in list(diff.items())[:30])
-                     or "none")
-                  + (f"; ... {len(diff) - 30} more" if len(diff) > 30 else "") + ". " + USED_NOTE + "."]
-        if unused := c.get("inert_differences"):
-            lines += ["", "Set differently but without effect in both runs (the same model trains): " + "; ".join(
-                f"{k}: {as_written(u['values'][0])} → {as_written(u['values'][1])} ({u['why']})"
-                for k, u in unused.items()) + "."]
-        if one := c.get("inert_in_one_differences"):  # not a second variable of the comparison
-            lines += ["", "Set differently but without effect in one run (the other's value would train the same "
-                      "model there): " + "; ".join(_no_effect_in_one(k, u, c) for k, u in one.items()) + "."]
-    if result["notes"]:
-        lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
-    return "\n".join(lines) + "\n"
+    more = f" --resamples {resamples}" if resamples != RESAMPLES else ""
+    return {"mmnet_version": __version__, "command": "mmnet compare " + " ".join(map(shell_quote, names)) + more,
+            "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..data.common import natural_key
 from .figure_fonts import figure_fonts, figure_texts
+from .rounding import half_up
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
 
 __all__ = ["WIDTH_IN", "CMAP", "FORMATS", "render_figures", "row_percentages", "figure_names", "score_title"]
@@ -97,7 +98,8 @@ def score_title(report: dict, key: str = "headline", name: str = "honest, last e
     n = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
     k = block["n_seeds"]
     where = f"mean of {k} seeds, {n} each" if k > 1 else n
-    return f"{name}: UF1 {m['uf1']:.2f}, UAR {m['uar']:.2f}, Acc {100 * m['acc']:.1f} % ({where})"
+    acc_text = half_up(m["acc"], 1, 100)
+    return f"{name}: UF1 {half_up(m['uf1'], 2)}, UAR {half_up(m['uar'], 2)}, Acc {acc_text} % ({where})"
 
 
 def _suptitle(fig, text: str) -> None:
@@ -126,7 +128,7 @@ def _confusion(report: dict, key: str, title: str, note: str):
         for j in range(n):
             r, g, b, _ = cmap(np.nan_to_num(pct[i, j]) / 100)
             light = 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45  # relative luminance: dark text on light cells
-            text = "–" if np.isnan(pct[i, j]) else f"{pct[i, j]:.1f}%\n({cm[i, j]})"
+            text = "–" if np.isnan(pct[i, j]) else f"{half_up(pct[i, j], 1)}%\n({cm[i, j]})"
             ax.text(j, i, text, ha="center", va="center", fontsize=size, color="black" if light else "white",
                     linespacing=1.1, gid=f"cell-{i}-{j}")
     ax.set_xticks(range(n), classes, rotation=40, ha="right", rotation_mode="anchor")
@@ -155,10 +157,10 @@ def _paper_confusion(report: dict):
     diagonal_acc = np.mean([np.trace(cm) / np.sum(cm) for cm in
                             (np.array(e[PAPER_KEY]["confusion"]) for e in report["seeds"].values())])
     title = score_title(report, PAPER_KEY, f"paper selection, {PAPER_F1_EPOCHS}", acc=float(diagonal_acc))
-    paper_acc = 100 * report[PAPER_KEY]["mean"]["acc"]
+    paper_acc = half_up(report[PAPER_KEY]["mean"]["acc"], 1, 100)
     honest = report["headline"]["mean"]  # a figure shown on its own carries the honest numbers beside the optimistic
-    note = (f"{OPTIMISTIC_LABEL}; the paper's Acc, from the epochs with most correct predictions: {paper_acc:.1f} %; "
-            f"honest (last epoch): UF1 {honest['uf1']:.2f}, UAR {honest['uar']:.2f}")
+    note = (f"{OPTIMISTIC_LABEL}; the paper's Acc, from the epochs with most correct predictions: {paper_acc} %; "
+            f"honest (last epoch): UF1 {half_up(honest['uf1'], 2)}, UAR {half_up(honest['uar'], 2)}")
     return _confusion(report, PAPER_KEY, title, note)
 
 
@@ -193,11 +195,13 @@ def _per_subject(report: dict):
         ax.plot(np.nanmean(subject_uar, axis=1), y, "o", color="black", markersize=2.5, markerfacecolor="white",
                 markeredgewidth=0.6, label="UAR (its classes)")
     pooled = 100 * report["headline"]["mean"]["acc"]
-    ax.axvline(pooled, color="black", linestyle="--", linewidth=0.8, label=f"pooled accuracy {pooled:.1f}%")
-    if report["classes"]:
-        chance = 100 / len(report["classes"])
-        ax.axvline(chance, color="0.35", linestyle=":", linewidth=1.0,
-                   label=f"chance UAR {chance:.0f}%")
+    ax.axvline(pooled, color="black", linestyle="--", linewidth=0.8, label=f"pooled accuracy {half_up(pooled, 1)}%")
+    # each subject's own chance (1 / the classes its clips hold), a tick across its bar: one line at 1 / the set's
+    # classes put a model that answers one class above chance on every subject of fewer classes
+    held = np.array([r.get("classes") or np.nan for r in rows], dtype=np.float64)  # an earlier report lacks it
+    if not np.isnan(held).all():
+        ax.vlines(100 / held, y - 0.45, y + 0.45, color="0.35", linestyle=":", linewidth=1.0,
+                  label="chance UAR (1 / its classes)")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
@@ -205,7 +209,7 @@ def _per_subject(report: dict):
     for k, r in enumerate(rows):
         ax.annotate(f"n={r['n']}", (100, k), xytext=(2, 0), textcoords="offset points", va="center", fontsize=5,
                     annotation_clip=False)
-    ax.set_xlabel("left-out subject: accuracy (bars), UAR (dots); honest, last epoch")
+    ax.set_xlabel("left-out subject: accuracy (bars), UAR (dots) against its own chance (ticks); honest, last epoch")
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, borderaxespad=0.2)
     return fig
 

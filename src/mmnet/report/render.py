@@ -14,7 +14,9 @@ from ..display_width import display_width, pad
 from ..model_use import synthetic_banner
 from ..run_folder import split_skipped
 from .class_gaps import class_gap_lines
+from .one_class import one_class_lines
 from .protocol_text import network_line, per_dataset_heading, protocol_line, report_title
+from .rounding import half_up
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
@@ -27,10 +29,11 @@ __all__ = ["render_markdown", "megc_log", "natural_order", "format_results_table
 
 
 def format_metric(v: float | None, pct: bool = False) -> str:
-    """A metric as every report writes it: a percent with 2 decimals (``pct``: Acc), else 4 decimals; 'n/a'."""
+    """A metric as every report writes it: a percent with 2 decimals (``pct``: Acc), else 4 decimals, halves
+    rounded up (:func:`~mmnet.report.rounding.half_up`); 'n/a'."""
     if v is None:
         return "n/a"
-    return f"{100 * v:.2f}" if pct else f"{v:.4f}"
+    return half_up(v, 2, 100) if pct else half_up(v, 4)
 
 
 def format_mean_std(mean: float | None, std: float | None, pct: bool = False, sep: str = " ± ") -> str:
@@ -38,14 +41,18 @@ def format_mean_std(mean: float | None, std: float | None, pct: bool = False, se
     return format_metric(mean, pct) + ("" if std is None else sep + format_metric(std, pct))
 
 
-def _headline_rows(block: dict) -> list[str]:
-    rows = [f"| {s} | {r['n']} | {r['correct']} | {format_metric(r['acc'], True)} | {format_metric(r['uf1'])} | "
-            f"{format_metric(r['uar'])} |"
-            for s, r in block["per_seed"].items()]
+#: The selection column of report.md's score tables: each row says which it is, also when copied without its heading
+SELECTION_CELLS = {"last": "last (honest)", PAPER_KEY: "paper* (optimistic)"}
+
+
+def _headline_rows(block: dict, key: str = "last") -> list[str]:
+    name = SELECTION_CELLS[key]
+    rows = [f"| {name} | {s} | {r['n']} | {r['correct']} | {format_metric(r['acc'], True)} | "
+            f"{format_metric(r['uf1'])} | {format_metric(r['uar'])} |" for s, r in block["per_seed"].items()]
     if block["n_seeds"] > 1:
         cells = " | ".join(format_mean_std(block["mean"][k], block["std"][k], k == "acc") for k in HEADLINE)
-        rows.append(f"| mean ± std (ddof=1, {block['n_seeds']} seeds) | | | {cells} |")
-    return ["| seed | n | correct | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|", *rows]
+        rows.append(f"| {name} | mean ± std (ddof=1, {block['n_seeds']} seeds) | | | {cells} |")
+    return ["| selection | seed | n | correct | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|", *rows]
 
 
 def _interval(ci: list[float], pct: bool) -> str:
@@ -179,6 +186,7 @@ def render_markdown(report: dict) -> str:
         L += [f"**Verdict: {verdict}.**", ""]
     if spread := subject_spread_line(h.get("subject_spread"), len(report["datasets"]) > 1):
         L += [spread, ""]  # the pooled numbers below can hide a subject the model fails on
+    L += [line for warning in one_class_lines(report) for line in (warning, "")]
     L += [*_headline_rows(h), ""]
     L += [line for note in class_gap_lines(report) for line in (note, "")]  # beside the figures they qualify
     if "ci" in h:
@@ -188,7 +196,7 @@ def render_markdown(report: dict) -> str:
         L += [f"## Paper selection — {OPTIMISTIC_LABEL}", "",
               f"{paper['description']}. Shown beside the honest numbers above for comparison with the paper; "
               "it selects on the test subject and is not a valid estimate.",
-              "", *_headline_rows(paper), ""]
+              "", *_headline_rows(paper, PAPER_KEY), "", f"\\* {OPTIMISTIC_LABEL}.", ""]
     if "per_dataset" in h:
         heading, row_names = per_dataset_heading(report)
         L += [heading, "", "| dataset | selection | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|"]

@@ -36,6 +36,7 @@ from ..spotting.intervals import TYPES, Interval
 from ..spotting.megc import RULE as MEGC_RULE
 from ..spotting.megc import evaluate_analysis, evaluate_spotting, evaluate_str
 from ..spotting.megc_files import format_megc2020_log, format_spotting_csv, format_str_csv
+from .rounding import half_up
 from .str_figures import scored_timeline_png
 
 __all__ = ["StrSection", "str_section", "classes_note"]
@@ -194,7 +195,7 @@ def str_section(run_dir: str | Path, report: dict) -> StrSection | None:
 
 
 def _f(x: float) -> str:
-    return f"{x:.4f}"
+    return f"{half_up(x, 4)}"
 
 
 def _opt(x: float | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .bootstrap import PERMUTATION_ALPHA
+from .rounding import half_up
 
 __all__ = ["chance_verdict", "chance_lines", "TRAIN_CONTROL", "VERDICT_MIN_SUBJECTS", "format_p"]
 
@@ -30,7 +31,7 @@ def _permutation_words(test: dict) -> str:
     else:
         scored = f"{n:,} shuffles" + (", none as high" if p <= 1 / (n + 1) + 1e-15 else "")
     return (f"{format_p(p)} with the labels shuffled within each of the {test['n_subjects']} subjects "
-            f"({scored}: UAR {test['shuffled_mean']:.2f} on average)")
+            f"({scored}: UAR {half_up(test['shuffled_mean'], 2)} on average)")
 
 
 def _cannot_decide(test: dict) -> str:
@@ -83,36 +84,37 @@ def chance_verdict(report: dict) -> str | None:
         return None
     chance, (lo, hi), test = 1 / n, ci["uar"], h.get("chance_test")
     units = min((subjects.get("n_units") or {}).values(), default=None)
-    uf1 = "n/a" if value.get("uf1") is None else f"{value['uf1']:.2f}"
+    uf1 = "n/a" if value.get("uf1") is None else half_up(value["uf1"], 2)
+    chance_text, interval = half_up(chance, 2), f"[{half_up(lo, 2)}, {half_up(hi, 2)}]"
     over = f"{units} subjects" if units is not None else "subjects"
-    where = (f"the 95% CI of UAR [{lo:.2f}, {hi:.2f}] (UAR {value['uar']:.2f}, UF1 {uf1}; "
+    where = (f"the 95% CI of UAR {interval} (UAR {half_up(value['uar'], 2)}, UF1 {uf1}; "
              f"bootstrap over {over}{' of the seed mean' if several else ''})")
     side = "lies above" if lo > chance else "lies below" if hi < chance else "includes"
     undecided = bool(test) and not test.get("can_decide", True)  # reports of older versions lack it
     if units is not None and units < VERDICT_MIN_SUBJECTS:
         if undecided:
             return (f"too few subjects ({units}) to judge: {_cannot_decide(test)}, and {where} {side} chance "
-                    f"({chance:.2f}), but a bootstrap over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few "
+                    f"({chance_text}), but a bootstrap over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few "
                     "distinct values to rely on")
         if test:
-            score = f"UAR{' (seed mean)' if several else ''} {value['uar']:.2f} (UF1 {uf1})"
-            rough = f"too few subjects ({units}) for the bootstrap: its 95% CI of UAR [{lo:.2f}, {hi:.2f}] is rough"
+            score = f"UAR{' (seed mean)' if several else ''} {half_up(value['uar'], 2)} (UF1 {uf1})"
+            rough = f"too few subjects ({units}) for the bootstrap: its 95% CI of UAR {interval} is rough"
             if test["p_value"] < PERMUTATION_ALPHA and _above(value["uar"], chance):
-                return (f"above chance by a permutation test: {score} against chance ({chance:.2f}), "
+                return (f"above chance by a permutation test: {score} against chance ({chance_text}), "
                         f"{_permutation_words(test)}; {rough}")
             if test["p_value"] < PERMUTATION_ALPHA:  # associated with the labels, but in a way no better than chance
-                return (f"not shown to be above chance: {score} is not above chance ({chance:.2f}), though a "
+                return (f"not shown to be above chance: {score} is not above chance ({chance_text}), though a "
                         f"permutation test finds that {ASSOCIATED}: {_permutation_words(test)}; {rough}")
-            return (f"not shown to be above chance by a permutation test: {score} against chance ({chance:.2f}), "
+            return (f"not shown to be above chance by a permutation test: {score} against chance ({chance_text}), "
                     f"{_permutation_words(test)}; {rough}")
-        return (f"too few subjects ({units}) to judge: {where} {side} chance ({chance:.2f}), but a bootstrap "
+        return (f"too few subjects ({units}) to judge: {where} {side} chance ({chance_text}), but a bootstrap "
                 f"over fewer than {VERDICT_MIN_SUBJECTS} subjects takes too few distinct values to rely on")
     also = (f"; {_cannot_decide(test)}, so the interval alone decides" if undecided
             else f"; permutation test: {_permutation_words(test)}: {_reading(test, value['uar'], chance)}" if test
             else "")
     if lo > chance:
-        return f"above chance: {where} lies above chance ({chance:.2f}){also}"
-    return f"not shown to be above chance: {where} {side} chance ({chance:.2f}){also}"
+        return f"above chance: {where} lies above chance ({chance_text}){also}"
+    return f"not shown to be above chance: {where} {side} chance ({chance_text}){also}"
 
 
 #: How a run's permuted-label control is trained: its UF1 shows UF1's chance level (``mmnet demo`` has --with-control)
@@ -128,7 +130,7 @@ def chance_lines(report: dict, control: str = TRAIN_CONTROL, synthetic: bool | N
     if synthetic is None:
         synthetic = isinstance((report.get("environment") or {}).get("synthetic_data"), dict)
     # only UAR's chance level is 1/n whatever the class mix; UF1's depends on how guesses spread over the classes
-    parts = [f"chance: a UAR of {1 / n:.2f} for {n} classes (UF1's chance level depends on how the predictions "
+    parts = [f"chance: a UAR of {half_up(1 / n, 2)} for {n} classes (UF1's chance level depends on how the predictions "
              f"spread over the classes: the permuted-label control's UF1 shows it, {control})"] if n else []
     parts += ["the scores are on synthetic faces"] if synthetic else []
     lines = ["; ".join(parts)] if parts else []

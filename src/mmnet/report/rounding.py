@@ -1,0 +1,21 @@
+"""Numbers as the reports print them: halves rounded up (away from zero), as people and spreadsheets round.
+
+Python's formatting rounds the float's binary value half to even, so 13/32 = 40.625 % printed 40.62 beside
+11/32 = 34.375 % printed 34.38. Here the shortest decimal that gives the float back (``repr``: 0.40625 for 13/32,
+the exact fraction whenever it has a short decimal expansion) is rounded half up: 40.63 and 34.38."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = ["half_up"]
+
+
+def half_up(value: float, digits: int, scale: int = 1, sign: bool = False) -> str:
+    """``value * scale`` with ``digits`` decimals, halves rounded up; ``sign``: a leading '+' on a positive one."""
+    value = float(value)
+    if not math.isfinite(value):
+        return f"{value * scale:{'+' if sign else ''}.{digits}f}"
+    text = str((Decimal(repr(value)) * scale).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    return "+" + text if sign and not text.startswith("-") else text
