@@ -4,6 +4,7 @@ for, an upload over the limit is refused before it is sent, a recording too shor
 test_serve_browser's server (one worker for recordings, a slow stand-in spotter). Skips without chromium."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +120,24 @@ def test_a_recording_too_short_to_search_says_so_first(page, tmp_path):
     assert "API" not in summary and "/api/" not in summary
     assert re.search(r"choose \"A short clip\" and upload it again\.", summary), summary
     wait_until(page, "document.activeElement.id === 'result-heading'")
+
+
+def test_the_csv_for_excel_has_semicolons_and_decimal_commas(page, server, tmp_path):
+    import csv
+    import io
+
+    page.check("input[name=mode][value=recording]")
+    with page.expect_response("**/api/recordings") as posted:
+        page.set_input_files("#file", str(_recording(tmp_path, "interview; part 1.mp4")))
+    page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
+    assert page.get_attribute("#dl-excel", "download") == "interview; part 1-excel.csv"
+    with page.expect_download() as download:
+        page.click("#dl-excel")
+    data = Path(download.value.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfsource;")  # a BOM, as the CSV: Excel reads it as UTF-8
+    excel = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    job = posted.value.json()["id"]
+    original = list(csv.reader(io.StringIO(httpx.get(f"{server.url}/api/jobs/{job}/result?format=csv").text)))
+    number = re.compile(r"-?\d+\.\d+")
+    assert excel == [[number.fullmatch(v) and v.replace(".", ",") or v for v in row] for row in original]
+    assert excel[1][0] == "interview; part 1.mp4" and any("," in v for v in excel[1][1:])  # a decimal comma

@@ -527,6 +527,8 @@ function downloads(data, id, name, figures) {
   $("dl-json").download = `${name}.json`;
   $("dl-csv").href = `api/jobs/${id}/result?format=csv&bom=1`; // the BOM: Excel opens it as UTF-8
   $("dl-csv").download = `${name}.csv`;
+  $("dl-excel").href = $("dl-csv").href;  // the same CSV, rewritten by the page as it is saved (forExcel)
+  $("dl-excel").download = `${name}-excel.csv`;
   $("dl-png").replaceChildren();
   for (const [text, url, file] of figures) {
     if (!url) continue;
@@ -564,10 +566,35 @@ async function serverDownload(event) {
   }
   $("download-error").hidden = true;
   const save = document.createElement("a");
-  save.href = URL.createObjectURL(await r.blob());
+  const blob = "excel" in a.dataset
+    ? new Blob([`\ufeff${forExcel((await r.text()).replace(/^\ufeff/, ""))}`], { type: "text/csv" }) : await r.blob();
+  save.href = URL.createObjectURL(blob);
   save.download = a.download;
   save.click();
   setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
+}
+
+// A CSV (commas, '.' as the decimal point) as Excel set to a European locale opens it with a double click: cells
+// separated by ';', numbers with a decimal comma (0.35 -> 0,35, which it would otherwise read as a date or as 35).
+// Text cells are kept as they are, quoted where they hold ';', '"' or a line break.
+function forExcel(text) {
+  const rows = [];
+  let row = [], cell = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(cell); cell = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(cell); rows.push(row); row = []; cell = "";
+    } else cell += c;
+  }
+  if (cell || row.length) { row.push(cell); rows.push(row); }
+  const number = /^-?\d+\.\d+(e[-+]?\d+)?$/i;
+  const out = (v) => (number.test(v) ? v.replace(".", ",") : /[;"\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return rows.map((r) => r.map(out).join(";")).join("\r\n") + "\r\n";
 }
 
 function baseName(source) { return source.replace(/\.[^.]*$/, ""); }
