@@ -139,5 +139,10 @@ def test_the_csv_for_excel_has_semicolons_and_decimal_commas(page, server, tmp_p
     job = posted.value.json()["id"]
     original = list(csv.reader(io.StringIO(httpx.get(f"{server.url}/api/jobs/{job}/result?format=csv").text)))
     number = re.compile(r"-?\d+\.\d+")
-    assert excel == [[number.fullmatch(v) and v.replace(".", ",") or v for v in row] for row in original]
+    # the CSV's cells, with decimal commas, then its onset_s and end_s as the page shows them (m:ss.mmm)
+    on, end = original[0].index("onset_s"), original[0].index("end_s")
+    clock = [["onset_hms", "end_hms"]] + [[f"0:{float(row[k]):06.3f}" if row[k] else "" for k in (on, end)]
+                                          for row in original[1:]]
+    assert excel == [[number.fullmatch(v) and v.replace(".", ",") or v for v in row] + hms
+                     for row, hms in zip(original, clock)]
     assert excel[1][0] == "interview; part 1.mp4" and any("," in v for v in excel[1][1:])  # a decimal comma

@@ -576,7 +576,8 @@ async function serverDownload(event) {
 
 // A CSV (commas, '.' as the decimal point) as Excel set to a European locale opens it with a double click: cells
 // separated by ';', numbers with a decimal comma (0.35 -> 0,35, which it would otherwise read as a date or as 35).
-// Text cells are kept as they are, quoted where they hold ';', '"' or a line break.
+// Text cells are kept as they are, quoted where they hold ';', '"' or a line break. A recording's gets two last
+// columns, onset_hms and end_hms: its onset_s and end_s as the page shows them (m:ss.mmm).
 function forExcel(text) {
   const rows = [];
   let row = [], cell = "", quoted = false;
@@ -592,6 +593,12 @@ function forExcel(text) {
     } else cell += c;
   }
   if (cell || row.length) { row.push(cell); rows.push(row); }
+  const [on, end] = [rows[0].indexOf("onset_s"), rows[0].indexOf("end_s")];
+  if (on >= 0 && end >= 0) {
+    rows[0].push("onset_hms", "end_hms");
+    const hms = (v) => (v === "" || v === undefined ? "" : clock(Number(v)));
+    for (const r of rows.slice(1)) r.push(hms(r[on]), hms(r[end]));
+  }
   const number = /^-?\d+\.\d+(e[-+]?\d+)?$/i;
   const out = (v) => (number.test(v) ? v.replace(".", ",") : /[;"\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   return rows.map((r) => r.map(out).join(";")).join("\r\n") + "\r\n";
