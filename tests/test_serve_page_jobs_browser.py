@@ -146,3 +146,18 @@ def test_the_csv_for_excel_has_semicolons_and_decimal_commas(page, server, tmp_p
     assert excel == [[number.fullmatch(v) and v.replace(".", ",") or v for v in row] + hms
                      for row, hms in zip(original, clock)]
     assert excel[1][0] == "interview; part 1.mp4" and any("," in v for v in excel[1][1:])  # a decimal comma
+
+
+def test_a_new_upload_in_a_new_tab_leaves_the_other_tabs_job_running(page, server, tmp_path):
+    slow = start_slow_recording(page, tmp_path / "slow.mp4")
+    tab = open_tab(page.context, server)
+    running(tab)  # it follows the first tab's job
+    tab.set_input_files("#file", str(_recording(tmp_path, "next.mp4")))  # not a Cancel: the first tab's job goes on
+    tab.wait_for_selector("#cancel-other:not([hidden])", timeout=TIMEOUT_MS)
+    assert job_status(server, slow) == "running"
+    assert tab.inner_text("#cancel-other") == "Cancel the analysis of slow.mp4"
+    running(page)  # still shown in its own tab
+    tab.click("#cancel-other")
+    tab.wait_for_selector("#timeline rect.interval", timeout=20_000)
+    assert job_status(server, slow) == f"Job {slow} was deleted."
+    tab.close()

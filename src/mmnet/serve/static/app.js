@@ -18,6 +18,9 @@ const JOB_KEY = "mmnet-job";
 // The recordings' jobs this browser started and has not seen end: {id: file name}, so that a job waiting behind
 // one of them says so (and can cancel it) rather than blame someone else.
 const OWN_KEY = "mmnet-jobs";
+// The job this tab followed (sessionStorage: a reload keeps it, a new tab has none), to tell a reload, which follows
+// its own job again, from a new tab, which follows another tab's job: a new upload there leaves that job running.
+const TAB_KEY = "mmnet-tab-job";
 const NO_ANSWER = "The server does not answer. Is `mmnet serve` still running?";
 // What the status region last said of the analysis in progress: it speaks at each new stage, then at most once per
 // quarter of the stage or per 30 s, not at each of the server's events (4 a second).
@@ -143,21 +146,23 @@ function stageName(stage) {
 }
 
 // Stop the analysis in progress, if any: its upload aborted, its events closed, and its job deleted on the
-// server, so that it does not hold a worker that the next one needs.
-function abandon() {
+// server, so that it does not hold a worker that the next one needs. `keepAdopted`: a job that this tab took up from
+// another tab of the browser is only no longer followed here (that tab may still show it); Cancel deletes it.
+function abandon(keepAdopted = false) {
   if (!run) return;
   const old = run;
   run = null;
-  forgetJob(old.jobId);
+  const keep = keepAdopted && old.adopted;
+  if (!keep) forgetJob(old.jobId);
   if (old.xhr) old.xhr.abort();
   if (old.events) old.events.close();
   clearTimeout(old.timer);
-  if (old.jobId) api(`api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
+  if (old.jobId && !keep) api(`api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
 }
 
 // A new analysis: the previous one abandoned, the page cleared for this one.
 function begin() {
-  abandon();
+  abandon(true);
   localStorage.removeItem(JOB_KEY);  // that of a job left when the server stopped answering
   run = {};
   spoken = {};
@@ -191,6 +196,7 @@ function keepJob(id, name) {
 function forgetJob(id) {
   if (!id) return;
   if (localStorage.getItem(JOB_KEY) === id) localStorage.removeItem(JOB_KEY);
+  if (sessionStorage.getItem(TAB_KEY) === id) sessionStorage.removeItem(TAB_KEY);
   const own = ownJobs();
   delete own[id];
   localStorage.setItem(OWN_KEY, JSON.stringify(own));
@@ -305,7 +311,7 @@ async function whoRuns(ticket) {
       return;
     }
     if (r.status === 404 || (r.ok && (body.status === "done" || body.status === "failed"))) forgetJob(id);
-    else if (r.ok) ahead.push([id, name || body.name]);
+    else if (r.ok && body.status === "running") ahead.push([id, name || body.name]);  // not one waiting too
   }
   if (run !== ticket) return;
   $("waiting").hidden = false;
@@ -363,6 +369,7 @@ async function readEvents(url, ticket, onData) {
 function follow(id, ticket, name) {
   ticket.jobId = id;
   keepJob(id, name || ownJobs()[id] || "");
+  sessionStorage.setItem(TAB_KEY, id);
   const url = `api/jobs/${encodeURIComponent(id)}`;
   // The upload filled the first half of the bar; the analysis fills the second.
   progress(0.5, `${WAITING_TO_START}…`, WAITING_TO_START);
@@ -850,7 +857,9 @@ function setup() {
     if (!allowed || !id) return;
     $("mode-recording").checked = true;  // only a recording's analysis is a job followed
     setMode();
-    follow(id, begin());
+    const ticket = begin();
+    ticket.adopted = sessionStorage.getItem(TAB_KEY) !== id;  // a new tab's, not a reload's
+    follow(id, ticket);
   });
   onToken = start;  // a token pasted after a 401: describe the model (and follow the job) now
   start();
