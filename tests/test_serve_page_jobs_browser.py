@@ -120,6 +120,14 @@ def test_a_recording_too_short_to_search_says_so_first(page, tmp_path):
     assert "API" not in summary and "/api/" not in summary
     assert re.search(r"choose \"A short clip\" and upload it again\.", summary), summary
     wait_until(page, "document.activeElement.id === 'result-heading'")
+    # so for the server's other sentences that name the API, as errors and notes show them
+    import json
+
+    from mmnet.serve.messages import ZIP_WITHOUT_RATE, frame_numbers
+
+    for said in (ZIP_WITHOUT_RATE, frame_numbers()):
+        shown = page.evaluate(f"forPage({json.dumps(said)})")
+        assert "API" in said and "API" not in shown and shown.endswith("."), shown
 
 
 def test_the_csv_for_excel_has_semicolons_and_decimal_commas(page, server, tmp_path):

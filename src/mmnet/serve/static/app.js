@@ -414,7 +414,7 @@ function follow(id, ticket, name) {
       if (ticket.events) ticket.events.close();
       clearTimeout(ticket.timer);
       end(ticket);
-      return showError(s.error);
+      return showError(forPage(s.error));
     }
     if (s.status === "done" || s.status === "failed") finish();
   };
@@ -677,7 +677,7 @@ function showRecording(data, id) {
   const seconds = (f, given) => clock(typeof given === "number" ? given : (f - first) / data.fps);
   $("recording-summary").textContent = unsearched + `${found} in ${data.frames} frames ` +
     `(${clock(data.frames / data.fps)} at ${short(data.fps)} frames per second).` + gapSentences(data, seconds) +
-    (data.note ? ` ${data.note}` : "") +
+    (data.note ? ` ${forPage(data.note)}` : "") +
     (data.notes || []).map((note) => ` ${sentence(note)}`).join("");  // e.g. a recording too short for a scale
   drawTimeline(data);
   for (const id of ["interval-hint", "intervals-key"]) $(id).hidden = !n;
@@ -790,7 +790,7 @@ function select(k, say) {
   if (!iv.files || !iv.files[`interval-${k}-onset.png`]) {
     const note = document.createElement("p");
     note.className = "note";
-    note.textContent = iv.note || data.note || "No pictures for this interval.";
+    note.textContent = forPage(iv.note || data.note || "No pictures for this interval.");
     box.replaceChildren(title, note);
   } else {
     box.replaceChildren(title, detail({ ...iv, apex_spotted: false }, iv.files, `interval-${k}-`,
