@@ -63,6 +63,9 @@ def test_a_demo_model_whose_data_folder_is_gone_is_still_a_demo_model(tmp_path, 
     assert "CASME II" not in info["title"] and "unknown" not in info["summary"]
     assert "synthetic faces" in info["note"] and provenance(info)["note"] == info["note"]
     assert "synthetic faces only" in label_warning(model)
+    # the server's note speaks to the page's user, who has no README nor training to hand; the CLI's keeps its own
+    assert "ask the person who runs this server for a model trained on real faces" in info["note"]
+    assert "README" not in info["note"] and "README, 'Using it on real data'" in label_warning(model)
     assert main(["info", str(model)]) == 0
     out = capsys.readouterr().out
     assert "training:      Model trained on synthetic faces only" in out and "unknown" not in out

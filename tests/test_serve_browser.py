@@ -28,6 +28,8 @@ from tests.serve_helpers import CLASSES, LiveServer, fake_spotter, make_checkpoi
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "serve-page.png"
 TIMEOUT_MS = 60_000
 SLOW_FRAMES = 20  # a recording of this many frames is spotted slowly: 2 s a frame, until `released` is set
+TOO_SHORT = 5  # a recording of at most this many frames is too short for either scale (no threshold)
+MICRO_WINDOW = 9  # the frames of the micro-expression window the stand-in says such a recording is shorter than
 released = threading.Event()
 MODEL_NOTE = "The model was trained on synthetic faces only: its classes mean nothing on real faces."
 PERFORMANCE = ("Cross-validated on unseen people: UAR 0.15, UF1 0.11 (chance 0.33; not shown to be above chance by a "
@@ -47,8 +49,16 @@ def spotter_with_timeline():
                 released.wait(2.0)
             progress(done, total)  # raises once the job is deleted: its worker is free
 
-        return {**inner(path, progress=slowly, **kwargs), "thresholds": {"macro": None, "micro": 0.6},
-                "timeline": png(np.full((40, 120, 3), 200, np.uint8))}
+        result = {**inner(path, progress=slowly, **kwargs), "thresholds": {"macro": None, "micro": 0.6},
+                  "timeline": png(np.full((40, 120, 3), 200, np.uint8))}
+        if result["frames"] <= TOO_SHORT:  # as the real spotter says it (spotting.peaks), API wording included
+            from mmnet.spotting.peaks import PREDICT_INSTEAD
+
+            result["thresholds"] = {"macro": None, "micro": None}
+            result["notes"] = [f"the recording ({result['frames']} frames) is shorter than the micro-expression "
+                               f"window ({MICRO_WINDOW} frames at 30 fps): no micro-expression can be spotted; for a "
+                               "single micro-expression clip " + PREDICT_INSTEAD]
+        return result
 
     return spot
 
@@ -76,6 +86,7 @@ def page(browser, server):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())  # the page asks before leaving a running analysis: leave
     page.goto(server.url + "/")
     sync_api.expect(page.locator("#model-text")).to_contain_text("classes")  # a locator: the page's CSP forbids eval
     yield page
@@ -341,6 +352,11 @@ def test_an_unavailable_mode_says_why(browser, server):
     context.close()
 
 
+def clock_of(seconds: float) -> str:
+    """m:ss.mmm of a duration under an hour, as the page writes it."""
+    return f"{int(seconds // 60)}:{seconds % 60:06.3f}"
+
+
 def recording_zip(tmp_path, name, n=30):
     path = tmp_path / name
     path.write_bytes(zip_bytes(synth_frames(n=n, apex=min(18, n - 1), size=(96, 112), seed=2)))
@@ -355,17 +371,24 @@ def test_a_recording_table_gives_seconds_score_and_probability(page, tmp_path):
     page.wait_for_selector("#intervals tbody tr", timeout=TIMEOUT_MS)
     assert page.locator("#intervals caption").inner_text() == "Intervals found"
     assert page.locator("#intervals thead th").all_text_contents() == [  # as read: "#" is "# interval"
-        "# interval", "onset", "apex", "offset", "seconds", "type", "score", "class", "class score"]
+        "# interval", "onset", "apex", "offset", "time (m:ss.mmm)", "type", "motion peak", "class", "class score"]
     rows = [page.locator("#intervals tbody tr").nth(k).locator("td").all_inner_texts() for k in range(2)]
     from mmnet.spotting.intervals import seek_time
 
     fps = 29.97002997002997  # a zip's first frame is img1: seconds count from it, as `mmnet spot` prints them
     # from the onset frame's start to the offset frame's end, rounded up to the ms as written (onset_s to end_s)
-    assert rows[0][:7] == ["Interval 1", "3", "6", "9", f"{seek_time(2 / fps):.3f}-{seek_time(9 / fps):.3f}",
+    # as a player's clock, m:ss.mmm (134.267 s would be 2:14.267)
+    assert rows[0][:7] == ["Interval 1", "3", "6", "9", f"0:{seek_time(2 / fps):06.3f}–0:{seek_time(9 / fps):06.3f}",
                            "micro", "0.500"]
     assert rows[0][7] in CLASSES and re.fullmatch(r"(\d+|< 1) %", rows[0][8])
-    assert rows[1][4:] == [f"{seek_time(14 / fps):.3f}-{seek_time(26 / fps):.3f}", "macro", "0.500", "", ""]
-    assert "at 29.97 frames per second" in page.inner_text("#recording-summary")
+    # an interval without a class says why in its row, not with blank cells
+    assert rows[1][4:] == [f"0:{seek_time(14 / fps):06.3f}–0:{seek_time(26 / fps):06.3f}", "macro", "0.500",
+                           "not classified", "a macro-expression (the model learnt micro-expressions)"]
+    assert page.evaluate("[clock(134.267), clock(3725.5), clock(59.9996), clock(61, 0)]") == [
+        "2:14.267", "1:02:05.500", "1:00.000", "1:01"]
+    ticks = page.locator("#timeline text[text-anchor=middle]").all_text_contents()  # the time axis: 0:00.0 ...
+    assert ticks[0] == "0:00.0" and all(re.fullmatch(r"0:0\d\.\d", t) for t in ticks), ticks
+    assert f"({clock_of(30 / fps)} at 29.97 frames per second)" in page.inner_text("#recording-summary")
     legend = page.inner_text("#legend")
     assert "not classified" in legend and "µ: micro-expression, M: macro-expression" in legend
     assert "threshold" in legend and page.locator("#timeline line.threshold").count() == 1
@@ -493,10 +516,10 @@ def test_a_new_upload_stops_following_the_previous_job(page, server, tmp_path):
 
 def test_cancel_and_reload_a_running_recording(page, server, tmp_path):
     job_id = start_slow_recording(page, tmp_path / "slow.mp4")
-    assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id  # kept over a reload
+    assert page.evaluate("localStorage.getItem('mmnet-job')") == job_id  # kept over a reload
     page.reload()  # the page follows the job again
     running(page)
-    assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id
+    assert page.evaluate("localStorage.getItem('mmnet-job')") == job_id
     page.get_by_role("button", name="Cancel").focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("#note:not([hidden])")
@@ -504,9 +527,9 @@ def test_cancel_and_reload_a_running_recording(page, server, tmp_path):
     assert page.inner_text("#status").startswith("Cancelled")  # said, as the note appears where nothing was
     assert page.evaluate("document.activeElement.id") == "file"  # not dropped to the page's body
     assert page.is_hidden("#progress") and page.is_hidden("#error") and page.is_hidden("#result")
-    assert page.evaluate("sessionStorage.getItem('mmnet-job')") is None
+    assert page.evaluate("localStorage.getItem('mmnet-job')") is None
     assert job_status(server, job_id) == f"Job {job_id} was deleted."
-    page.evaluate(f"sessionStorage.setItem('mmnet-job', '{job_id}')")  # a reload after the job is gone says so
+    page.evaluate(f"localStorage.setItem('mmnet-job', '{job_id}')")  # a reload after the job is gone says so
     page.reload()
     page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
     assert f"Job {job_id} was deleted." in page.inner_text("#error")
@@ -522,7 +545,7 @@ def test_a_reload_shows_the_result_of_the_job_it_followed(page, tmp_path):
     finally:
         released.clear()
     assert "slow.mp4" in page.inner_text("#result-name") and page.is_hidden("#progress")
-    page.evaluate(f"sessionStorage.setItem('mmnet-job', '{job_id}')")  # a job done before the reload: its result
+    page.evaluate(f"localStorage.setItem('mmnet-job', '{job_id}')")  # a job done before the reload: its result
     page.reload()
     page.wait_for_selector("#timeline rect.interval", timeout=TIMEOUT_MS)
     assert "slow.mp4" in page.inner_text("#result-name")
@@ -565,7 +588,7 @@ def test_a_server_that_stops_answering_is_said_and_the_controls_come_back(page, 
     page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)  # the events fail, then the polling
     assert page.inner_text("#error").startswith("The server does not answer.")
     assert page.is_hidden("#progress")
-    assert page.evaluate("sessionStorage.getItem('mmnet-job')") == job_id  # a reload follows it once it answers
+    assert page.evaluate("localStorage.getItem('mmnet-job')") == job_id  # a reload follows it once it answers
     page.unroute("**/api/jobs/**")
     page.reload()
     running(page)
@@ -596,7 +619,7 @@ def test_a_server_that_stops_says_the_analysis_is_lost(page, server, tmp_path):
         page.reload()  # the page follows the job again, by its events
         page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
         assert page.inner_text("#error") == SERVER_STOPPING  # not "The server does not answer"
-        assert page.is_hidden("#progress") and page.evaluate("sessionStorage.getItem('mmnet-job')") is None
+        assert page.is_hidden("#progress") and page.evaluate("localStorage.getItem('mmnet-job')") is None
     finally:
         page.unroute("**/api/jobs/**")
         urllib.request.urlopen(urllib.request.Request(f"{server.url}/api/jobs/{job_id}", method="DELETE")).close()

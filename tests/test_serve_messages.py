@@ -332,6 +332,9 @@ def _library_messages(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "av", None)
     monkeypatch.setitem(sys.modules, "cv2", None)
     yield "EXTRACT_THE_FRAMES", raised(lambda: list(media.stream_video(damaged)))
+    from mmnet.infer.provenance import record_warning
+
+    yield "TRAIN_ON_REAL", record_warning({"synthetic": True})  # the model's note (model_info)
 
 
 def test_each_reworded_remedy_is_said_by_the_library_as_written(tmp_path, monkeypatch):

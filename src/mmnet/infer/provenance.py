@@ -366,6 +366,10 @@ def label_warning(checkpoint: str | Path) -> str | None:
     return record_warning(training_record(checkpoint))
 
 
+#: What to do about a model of synthetic faces (``mmnet serve`` says it to the page's user: ``serve.messages``).
+TRAIN_ON_REAL = "train on a dataset for those (README, 'Using it on real data')"
+
+
 def record_warning(rec: dict) -> str | None:
     """``label_warning`` of a ``training_record`` already read."""
     if not rec:
@@ -373,7 +377,7 @@ def record_warning(rec: dict) -> str | None:
     said = []
     if rec.get("synthetic"):
         said.append(f"the model was trained on synthetic faces {_how_much(rec)} (mmnet synth/demo): its classes mean "
-                    "nothing on real faces; train on a dataset for those (README, 'Using it on real data')")
+                    "nothing on real faces; " + TRAIN_ON_REAL)
     elif rec.get("synthetic") is None and not rec.get("source"):
         said.append("whether the model was trained on real or synthetic faces is unknown (its training data folder "
                     "was not found and no record says): check its origin before relying on its classes")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..infer.clips import CHOOSE_FACE_FRAMES, ONSET_FACE
 from ..infer.predictor import FACE_NOT_CHECKED, NOT_CHECKED
+from ..infer.provenance import TRAIN_ON_REAL
 from ..infer.recordings import SPOT_INSTEAD
 from ..media import EXTRACT_FRAMES, EXTRACT_THE_FRAMES, FRAME_NUMBERING, GIVE_VIDEO_OR_FRAMES
 from ..spotting.config import MAX_FPS
@@ -80,6 +81,8 @@ WEB_WORDING: tuple[tuple[str, str], ...] = (
     (EXTRACT_FRAMES, "upload a zip of its frames"),  # media: an undecodable video
     (EXTRACT_THE_FRAMES, "upload a zip of the frames"),  # media: no video decoder installed
     (_NUMBERING, frame_numbers()),  # media.frame_not_there: a clip's onset or apex (for_web: the upload's rule)
+    # model_info: the note on a model of synthetic faces
+    (TRAIN_ON_REAL, "ask the person who runs this server for a model trained on real faces"),
 )
 
 # A path's last character is none of the punctuation that follows it in a sentence ("'x.mp4': ...", "x.mp4.")

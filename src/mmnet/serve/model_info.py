@@ -21,6 +21,7 @@ from ..infer.provenance import (
     training_caption,
 )
 from ..infer.provenance import training_record as _training
+from .messages import for_web
 
 __all__ = ["describe_checkpoint", "find_demo_checkpoint", "model_title", "provenance", "with_model_note",
            "NO_MODEL_HELP"]
@@ -91,7 +92,7 @@ def describe_checkpoint(path: Path, predictor) -> dict:
         "synthetic": synthetic if isinstance(synthetic, bool) else None,  # None: unknown
         "permuted_labels": bool(training.get("permuted_labels")),
         # what the classes are worth, for the page's warning, every result's warnings and the CSVs (None: nothing)
-        "note": note_sentence(record_warning(training)),
+        "note": note_sentence(for_web(record_warning(training) or "")),
         "performance": performance(path),
         "summary": summary,
         "caption": training_caption(path, by_name=True),

@@ -12,7 +12,15 @@ let current = null; // the last result shown: {kind, data, id, shown: the interv
 // callbacks act only while it is still `run`: a newer upload or Cancel replaces it, and whatever of it arrives late
 // is ignored.
 let run = null;
-const JOB_KEY = "mmnet-job"; // the id of the recording's job followed, so that a reload follows it again
+// The id of the recording's job followed, so that a reload, or a new tab of the same browser (the tab closed while
+// it ran), follows it again; localStorage, not sessionStorage, which a closed tab takes with it.
+const JOB_KEY = "mmnet-job";
+// The recordings' jobs this browser started and has not seen end: {id: file name}, so that a job waiting behind
+// one of them says so (and can cancel it) rather than blame someone else.
+const OWN_KEY = "mmnet-jobs";
+// The job this tab followed (sessionStorage: a reload keeps it, a new tab has none), to tell a reload, which follows
+// its own job again, from a new tab, which follows another tab's job: a new upload there leaves that job running.
+const TAB_KEY = "mmnet-tab-job";
 const NO_ANSWER = "The server does not answer. Is `mmnet serve` still running?";
 // What the status region last said of the analysis in progress: it speaks at each new stage, then at most once per
 // quarter of the stage or per 30 s, not at each of the server's events (4 a second).
@@ -138,22 +146,24 @@ function stageName(stage) {
 }
 
 // Stop the analysis in progress, if any: its upload aborted, its events closed, and its job deleted on the
-// server, so that it does not hold a worker that the next one needs.
-function abandon() {
+// server, so that it does not hold a worker that the next one needs. `keepAdopted`: a job that this tab took up from
+// another tab of the browser is only no longer followed here (that tab may still show it); Cancel deletes it.
+function abandon(keepAdopted = false) {
   if (!run) return;
   const old = run;
   run = null;
-  sessionStorage.removeItem(JOB_KEY);
+  const keep = keepAdopted && old.adopted;
+  if (!keep) forgetJob(old.jobId);
   if (old.xhr) old.xhr.abort();
   if (old.events) old.events.close();
   clearTimeout(old.timer);
-  if (old.jobId) api(`api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
+  if (old.jobId && !keep) api(`api/jobs/${old.jobId}`, { method: "DELETE" }).catch(() => {});
 }
 
 // A new analysis: the previous one abandoned, the page cleared for this one.
 function begin() {
-  abandon();
-  sessionStorage.removeItem(JOB_KEY);  // that of a job left when the server stopped answering
+  abandon(true);
+  localStorage.removeItem(JOB_KEY);  // that of a job left when the server stopped answering
   run = {};
   spoken = {};
   forgetPictures();
@@ -164,7 +174,32 @@ function begin() {
 // The analysis ended (its result or its error is shown): its job stays on the server for the downloads.
 function end(ticket) {
   if (run === ticket) run = null;
-  sessionStorage.removeItem(JOB_KEY);
+  forgetJob(ticket.jobId);
+  $("waiting").hidden = true;
+}
+
+// This browser's jobs not seen to end ({id: name}); another tab may have added or removed some meanwhile.
+function ownJobs() {
+  try {
+    return JSON.parse(localStorage.getItem(OWN_KEY)) || {};
+  } catch (e) {
+    return {};
+  }
+}
+
+function keepJob(id, name) {
+  localStorage.setItem(JOB_KEY, id);
+  localStorage.setItem(OWN_KEY, JSON.stringify({ ...ownJobs(), [id]: name }));
+}
+
+// A job that ended, was cancelled or is gone: no longer followed again, nor one of this browser's running.
+function forgetJob(id) {
+  if (!id) return;
+  if (localStorage.getItem(JOB_KEY) === id) localStorage.removeItem(JOB_KEY);
+  if (sessionStorage.getItem(TAB_KEY) === id) sessionStorage.removeItem(TAB_KEY);
+  const own = ownJobs();
+  delete own[id];
+  localStorage.setItem(OWN_KEY, JSON.stringify(own));
 }
 
 // A note under the file control, also said through the status region (the note alone, shown late, is not read).
@@ -207,11 +242,33 @@ function post(url, form, ticket, next) {
 }
 
 function errorText(status, body) {
-  return (body && body.error) || `The server answered with status ${status}.`;
+  return forPage((body && body.error) || `The server answered with status ${status}.`);
+}
+
+// A server's sentence for the page's user: the API's names (form fields, endpoints), there for programs that read
+// the JSON, left out ("… again (API: /api/predict)." -> "… again.").
+function forPage(text) {
+  return text.replace(/\s*\(API: [^)]*\)/g, "").replace(/\s*API: form fields? [^.]*\./g, "");
+}
+
+// A file over the server's limit, said before it is sent: the server refuses it with 413 as soon as it sees its
+// length, but the browser, still sending, often sees a dropped connection instead of that answer.
+function overLimit(file) {
+  const limit = model.max_upload_mb;
+  if (!limit || file.size <= limit * 2 ** 20) return null;
+  const kind = mode() === "clip" ? "clip" : "recording";
+  return `${file.name} is ${short(file.size / 2 ** 20)} MB, larger than this server's limit of ${short(limit)} MB. ` +
+    `Send a shorter ${kind}, or the same at a lower resolution or bitrate (the face is analysed as a small crop: ` +
+    "1280x720 is plenty), or ask the person who runs this server to raise the limit (mmnet serve --max-upload-mb).";
 }
 
 async function analyse(file) {
   const ticket = begin();
+  const tooLarge = overLimit(file);
+  if (tooLarge) {
+    end(ticket);
+    return showError(tooLarge);
+  }
   progress(0, `Uploading ${file.name}…`, "Uploading");
   const form = new FormData();
   form.append("file", file, file.name);
@@ -232,8 +289,58 @@ async function analyse(file) {
       end(ticket);
       return status === 401 ? hideProgress() : showError(errorText(status, body));
     }
-    follow(body.id, ticket);
+    follow(body.id, ticket, file.name);
   }
+}
+
+// A job waiting for a worker: whose analysis it waits behind, said under the progress. One of this browser's (another
+// tab's, or a closed tab's) is named, with a button to cancel it; else it is someone else's, which the page cannot
+// cancel. Asked at most every few seconds (the server sends the state 4 times a second).
+const WHO_EVERY_MS = 3000;
+async function whoRuns(ticket) {
+  if (ticket.askedAt && Date.now() - ticket.askedAt < WHO_EVERY_MS) return;
+  ticket.askedAt = Date.now();
+  const ahead = [];
+  for (const [id, name] of Object.entries(ownJobs())) {
+    if (id === ticket.jobId) continue;
+    let r, body;
+    try {
+      r = await api(`api/jobs/${encodeURIComponent(id)}`);
+      body = await r.json();
+    } catch (e) {
+      return;
+    }
+    if (r.status === 404 || (r.ok && (body.status === "done" || body.status === "failed"))) forgetJob(id);
+    else if (r.ok && body.status === "running") ahead.push([id, name || body.name]);  // not one waiting too
+  }
+  if (run !== ticket) return;
+  $("waiting").hidden = false;
+  const button = $("cancel-other");
+  button.hidden = !ahead.length;
+  if (ahead.length) {
+    const [id, name] = ahead[0];
+    $("waiting-text").textContent = `It waits for an analysis started in this browser, of ${name} (in another tab, ` +
+      "or in a tab closed since): cancel that one to start this one now.";
+    button.textContent = `Cancel the analysis of ${name}`;
+    button.dataset.id = id;
+  } else {
+    $("waiting-text").textContent = "It waits for someone else's analysis on this server to end (this page cannot " +
+      "cancel theirs), then starts.";
+  }
+}
+
+// Cancel the job of this browser that the one shown waits for (its id on the button).
+async function cancelOther() {
+  const id = $("cancel-other").dataset.id;
+  $("waiting").hidden = true;
+  forgetJob(id);
+  try {
+    await api(`api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
+  } catch (e) {
+    return showError(NO_ANSWER);
+  }
+  if (run) run.askedAt = 0;  // asked again at the next state
+  announce("The other analysis was cancelled.");
 }
 
 // A job's server-sent events, read by fetch (an EventSource cannot send the token): `onData` gets the data of each.
@@ -259,9 +366,10 @@ async function readEvents(url, ticket, onData) {
 }
 
 // Follow a recording's job by server-sent events (polling once they end or fail), then show its result.
-function follow(id, ticket) {
+function follow(id, ticket, name) {
   ticket.jobId = id;
-  sessionStorage.setItem(JOB_KEY, id);
+  keepJob(id, name || ownJobs()[id] || "");
+  sessionStorage.setItem(TAB_KEY, id);
   const url = `api/jobs/${encodeURIComponent(id)}`;
   // The upload filled the first half of the bar; the analysis fills the second.
   progress(0.5, `${WAITING_TO_START}…`, WAITING_TO_START);
@@ -296,6 +404,7 @@ function follow(id, ticket) {
     if (run !== ticket) return;
     const running = s.status !== "done" && s.status !== "failed";  // its end is said by the result or the error
     const done = s.progress !== null ? ` (${Math.round(s.progress * 100)} % of the analysis${timeLeft(s.eta_s)})` : "";
+    if (running && s.stage.startsWith("Waiting")) whoRuns(ticket); else if (running) $("waiting").hidden = true;
     if (running) {
       const bar = s.progress === null ? null : 0.5 + 0.5 * s.progress;
       progress(bar, `${s.stage}${done}`, stageName(s.stage), s.progress);
@@ -305,7 +414,7 @@ function follow(id, ticket) {
       if (ticket.events) ticket.events.close();
       clearTimeout(ticket.timer);
       end(ticket);
-      return showError(s.error);
+      return showError(forPage(s.error));
     }
     if (s.status === "done" || s.status === "failed") finish();
   };
@@ -358,17 +467,18 @@ function forgetPictures() {
 // ("vfr.mp4: ...", "frames/img_1.png ...") keeps the name as it is written.
 function sentence(note) {
   const named = /^[^\s:]+\.[A-Za-z0-9]+(:|\s|$)/.test(note);
+  note = forPage(note);
   return (named ? note : note.charAt(0).toUpperCase() + note.slice(1)) + (note.endsWith(".") ? "" : ".");
 }
 
-// A recording's stretches without a face, for its summary: "frames 0–59 (0.000–2.000 s): no face, not analysed",
+// A recording's stretches without a face, for its summary: "frames 0–59 (0:00.000–0:02.000): no face, not analysed",
 // from the first frame's start to the last one's end (first_s, end_s: the CSV's).
 // `at(frame, seconds)`: the seconds the result gives (a video's frame times), else the frame's at the rate.
 const MAX_GAPS_SAID = 10;
 function gapSentences(data, at) {
   const gaps = data.gaps || [];
   const said = gaps.slice(0, MAX_GAPS_SAID).map((g) =>
-    ` ${sentence(`frames ${g.first}–${g.last} (${at(g.first, g.first_s)}–${at(g.last + 1, g.end_s)} s): no face, ` +
+    ` ${sentence(`frames ${g.first}–${g.last} (${at(g.first, g.first_s)}–${at(g.last + 1, g.end_s)}): no face, ` +
     "not analysed")}`);
   const more = gaps.length - said.length;
   return said.join("") + (more > 0 ? ` ${more} more stretch${more === 1 ? "" : "es"} without a face ` +
@@ -424,6 +534,8 @@ function downloads(data, id, name, figures) {
   $("dl-json").download = `${name}.json`;
   $("dl-csv").href = `api/jobs/${id}/result?format=csv&bom=1`; // the BOM: Excel opens it as UTF-8
   $("dl-csv").download = `${name}.csv`;
+  $("dl-excel").href = $("dl-csv").href;  // the same CSV, rewritten by the page as it is saved (forExcel)
+  $("dl-excel").download = `${name}-excel.csv`;
   $("dl-png").replaceChildren();
   for (const [text, url, file] of figures) {
     if (!url) continue;
@@ -461,10 +573,42 @@ async function serverDownload(event) {
   }
   $("download-error").hidden = true;
   const save = document.createElement("a");
-  save.href = URL.createObjectURL(await r.blob());
+  const blob = "excel" in a.dataset
+    ? new Blob([`\ufeff${forExcel((await r.text()).replace(/^\ufeff/, ""))}`], { type: "text/csv" }) : await r.blob();
+  save.href = URL.createObjectURL(blob);
   save.download = a.download;
   save.click();
   setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
+}
+
+// A CSV (commas, '.' as the decimal point) as Excel set to a European locale opens it with a double click: cells
+// separated by ';', numbers with a decimal comma (0.35 -> 0,35, which it would otherwise read as a date or as 35).
+// Text cells are kept as they are, quoted where they hold ';', '"' or a line break. A recording's gets two last
+// columns, onset_hms and end_hms: its onset_s and end_s as the page shows them (m:ss.mmm).
+function forExcel(text) {
+  const rows = [];
+  let row = [], cell = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(cell); cell = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(cell); rows.push(row); row = []; cell = "";
+    } else cell += c;
+  }
+  if (cell || row.length) { row.push(cell); rows.push(row); }
+  const [on, end] = [rows[0].indexOf("onset_s"), rows[0].indexOf("end_s")];
+  if (on >= 0 && end >= 0) {
+    rows[0].push("onset_hms", "end_hms");
+    const hms = (v) => (v === "" || v === undefined ? "" : clock(Number(v)));
+    for (const r of rows.slice(1)) r.push(hms(r[on]), hms(r[end]));
+  }
+  const number = /^-?\d+\.\d+(e[-+]?\d+)?$/i;
+  const out = (v) => (number.test(v) ? v.replace(".", ",") : /[;"\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return rows.map((r) => r.map(out).join(";")).join("\r\n") + "\r\n";
 }
 
 function baseName(source) { return source.replace(/\.[^.]*$/, ""); }
@@ -525,13 +669,15 @@ function showRecording(data, id) {
   $("recording-result").hidden = false;
   const n = data.intervals.length;
   const found = n ? `${n} interval${n === 1 ? "" : "s"} found` : "No micro- or macro-expression was found";
+  const unsearched = tooShort(data);
   const first = data.curve && data.curve.frames.length ? data.curve.frames[0] : 0;  // as the timeline and the CLI
   // the result's seconds where it gives them (a video's own frame times), else the frame's at the rate; to the
-  // millisecond, as the CSV (an interval from its onset frame's start to its offset frame's end: onset_s-end_s)
-  const seconds = (f, given) => (typeof given === "number" ? given : (f - first) / data.fps).toFixed(3);
-  $("recording-summary").textContent = `${found} in ${data.frames} frames ` +
-    `(${(data.frames / data.fps).toFixed(1)} s at ${short(data.fps)} frames per second).` + gapSentences(data, seconds) +
-    (data.note ? ` ${data.note}` : "") +
+  // millisecond, as the CSV (an interval from its onset frame's start to its offset frame's end: onset_s-end_s),
+  // shown as a player's clock (m:ss.mmm)
+  const seconds = (f, given) => clock(typeof given === "number" ? given : (f - first) / data.fps);
+  $("recording-summary").textContent = unsearched + `${found} in ${data.frames} frames ` +
+    `(${clock(data.frames / data.fps)} at ${short(data.fps)} frames per second).` + gapSentences(data, seconds) +
+    (data.note ? ` ${forPage(data.note)}` : "") +
     (data.notes || []).map((note) => ` ${sentence(note)}`).join("");  // e.g. a recording too short for a scale
   drawTimeline(data);
   for (const id of ["interval-hint", "intervals-key"]) $(id).hidden = !n;
@@ -567,10 +713,10 @@ function showRecording(data, id) {
   data.intervals.forEach((iv, k) => {
     const tr = document.createElement("tr");
     tr.dataset.k = k;
-    const p = iv.probabilities && iv.label ? percent(iv.probabilities[iv.label]) : "";
+    const p = iv.probabilities && iv.label ? percent(iv.probabilities[iv.label]) : unclassified(iv);
     const score = typeof iv.score === "number" ? iv.score.toFixed(3) : "";
-    const cells = [k + 1, iv.onset, iv.apex, iv.offset, `${seconds(iv.onset, iv.onset_s)}-${seconds(iv.offset + 1, iv.end_s)}`, iv.type, score,
-      iv.label || "", p];
+    const cells = [k + 1, iv.onset, iv.apex, iv.offset, `${seconds(iv.onset, iv.onset_s)}–${seconds(iv.offset + 1, iv.end_s)}`, iv.type, score,
+      iv.label || "not classified", p];
     for (const v of cells) {
       const td = document.createElement("td");
       td.textContent = v;
@@ -589,6 +735,26 @@ function showRecording(data, id) {
   downloads(data, id, baseName(data.source), recordingFigures(data));
   if (n) select(0, false);
   resultReady($("recording-summary").textContent);
+}
+
+// Why an interval has no class, in its row: the reason its detail gives at length.
+function unclassified(iv) {
+  if (iv.type === "macro") return "a macro-expression (the model learnt micro-expressions)";
+  if (iv.onset === iv.apex) return "onset = apex: no motion to classify";
+  return "no face to classify: see its details";
+}
+
+// A recording in which neither scale could be searched (no threshold for either): said first, with the length that
+// the shorter window needs, from the server's note ("… shorter than the micro-expression window (9 frames at 30
+// fps)"); "" otherwise.
+function tooShort(data) {
+  const t = data.thresholds;
+  if (!t || t.micro !== null || t.macro !== null) return "";
+  const window = (data.notes || []).map((note) => /shorter than the micro-expression window \((\d+) frames/.exec(note))
+    .find(Boolean);
+  if (!window) return "Neither micro- nor macro-expressions could be searched in this recording (see why below). ";
+  return `This recording is too short to be searched (${short(data.frames / data.fps)} s; at least ` +
+    `${short(Number(window[1]) / data.fps)} s is needed). `;
 }
 
 // The timeline, drawn to the width of the page (again when it is resized: the interval shown stays marked). Its
@@ -624,7 +790,7 @@ function select(k, say) {
   if (!iv.files || !iv.files[`interval-${k}-onset.png`]) {
     const note = document.createElement("p");
     note.className = "note";
-    note.textContent = iv.note || data.note || "No pictures for this interval.";
+    note.textContent = forPage(iv.note || data.note || "No pictures for this interval.");
     box.replaceChildren(title, note);
   } else {
     box.replaceChildren(title, detail({ ...iv, apex_spotted: false }, iv.files, `interval-${k}-`,
@@ -664,6 +830,14 @@ function setup() {
   const drop = $("drop"), input = $("file");
   input.addEventListener("change", () => { if (input.files.length) analyse(input.files[0]); input.value = ""; });
   $("cancel").addEventListener("click", cancel);
+  $("cancel-other").addEventListener("click", cancelOther);
+  // Leaving (closing the tab, going elsewhere) while an analysis runs: the browser asks first, in its own words.
+  // The job goes on on the server; a new tab of this browser follows it again.
+  window.addEventListener("beforeunload", (e) => {
+    if (!run) return;
+    e.preventDefault();
+    e.returnValue = "";
+  });
   $("delete-result").addEventListener("click", deleteResult);
   $("result").querySelector(".downloads").addEventListener("click", serverDownload);
   // A file dropped anywhere on the page is analysed: the browser would otherwise open it in place of the page.
@@ -679,11 +853,13 @@ function setup() {
   });
   window.addEventListener("resize", () => { if (current && current.kind === "recording") drawTimeline(current.data); });
   const start = () => loadModel().then((allowed) => {  // a reload while a recording was analysed: follow it again
-    const id = sessionStorage.getItem(JOB_KEY);
+    const id = localStorage.getItem(JOB_KEY);
     if (!allowed || !id) return;
     $("mode-recording").checked = true;  // only a recording's analysis is a job followed
     setMode();
-    follow(id, begin());
+    const ticket = begin();
+    ticket.adopted = sessionStorage.getItem(TAB_KEY) !== id;  // a new tab's, not a reload's
+    follow(id, ticket);
   });
   onToken = start;  // a token pasted after a 401: describe the model (and follow the job) now
   start();

@@ -20,6 +20,16 @@ function percent(p) {
 // A number as the CLI writes it: at most 2 decimals, trailing zeros dropped (29.97002997 -> 29.97, 30.0 -> 30).
 function short(v) { return String(+Number(v).toFixed(2)); }
 
+// Seconds as a clock, as a video player shows them: m:ss.mmm, h:mm:ss.mmm from an hour on (134.267 -> 2:14.267),
+// with `digits` decimals of the second. The JSON and the CSV keep seconds.
+function clock(seconds, digits = 3) {
+  const unit = 10 ** digits, total = Math.round(seconds * unit);
+  const whole = Math.floor(total / unit), fraction = total - whole * unit;
+  const h = Math.floor(whole / 3600), m = Math.floor(whole / 60) % 60, two = (v) => String(v).padStart(2, "0");
+  const s = two(whole % 60) + (digits ? `.${String(fraction).padStart(digits, "0")}` : "");
+  return h ? `${h}:${two(m)}:${s}` : `${m}:${s}`;
+}
+
 function el(tag, attrs, parent) {
   const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -116,6 +126,6 @@ function timeline(svg, data, colour) {
   for (let t = 0; t <= seconds + 1e-9; t += step) {
     const px = x(frameAt(t));
     el("line", { x1: px, x2: px, y1: top + plotH, y2: top + plotH + 4, stroke: "#999" }, svg);
-    el("text", { x: px, y: H - 8, "text-anchor": "middle" }, svg).textContent = `${+t.toFixed(1)} s`;
+    el("text", { x: px, y: H - 8, "text-anchor": "middle" }, svg).textContent = clock(t, step < 1 ? 1 : 0);
   }
 }
