@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import run_folder as rf
 from ..choices import AUTHORS_PRECISION
+from ..report.rounding import half_up
 from ..shell_words import shell_quote
 
 __all__ = ["render_card", "MMNET_CLASS"]
@@ -85,8 +86,9 @@ def _loso_lines(loso: dict) -> list[str]:
              f"{loso['n_seeds']} seed(s), {loso['selection']}), from its report (report.md):", "",
              f"| metric | {'mean ± std over seeds' if several else 'value'} | 95 % CI (bootstrap over subjects) |",
              "|---|---|---|"]
-    lines += [f"| {_NAMES[k]} | {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s.get(k) is not None else "")
-              + (f" | {ci[k][0]:.4f} – {ci[k][1]:.4f} |" if ci.get(k) else " | not computed |")
+    # rounded as the report rounds them (halves up), so the card and report.md agree to the last digit
+    lines += [f"| {_NAMES[k]} | {half_up(m[k], 4)}" + (f" ± {half_up(s[k], 4)}" if s.get(k) is not None else "")
+              + (f" | {half_up(ci[k][0], 4)} – {half_up(ci[k][1], 4)} |" if ci.get(k) else " | not computed |")
               for k in ("acc", "uf1", "uar")]
     if not loso["complete"]:
         lines += ["", "The cross-validation is incomplete (unfinished folds or seeds): these numbers are partial."]
@@ -100,11 +102,11 @@ def _loso_lines(loso: dict) -> list[str]:
     if loso.get("per_class"):
         mean = " (mean over seeds)" if several else ""
         lines += ["", f"Per class{mean}:", "", "| class | F1 | recall |", "|---|---|---|"]
-        lines += [f"| {c} | {v['f1']:.4f} | {v['recall']:.4f} |" for c, v in loso["per_class"].items()]
+        lines += [f"| {c} | {half_up(v['f1'], 4)} | {half_up(v['recall'], 4)} |" for c, v in loso["per_class"].items()]
     if loso.get("per_dataset"):
         lines += ["", "Per dataset (mean over seeds):", ""]
     for d, dm in (loso.get("per_dataset") or {}).items():
-        lines.append(f"- {d}: ACC {dm['acc']:.4f}, UF1 {dm['uf1']:.4f}, UAR {dm['uar']:.4f}")
+        lines.append(f"- {d}: ACC {half_up(dm['acc'], 4)}, UF1 {half_up(dm['uf1'], 4)}, UAR {half_up(dm['uar'], 4)}")
     return lines
 
 
