@@ -113,8 +113,9 @@ def test_errors_name_the_file_and_the_row(files, tmp_path, capsys):
     other.write_text("vid,onset,offset,type\n006_1,1x0,170,me\n")
     assert main(["score-spots", str(truth), str(other)]) == 3
     assert f"'{other}' row 2: onset '1x0'" in capsys.readouterr().err
-    assert main(["score-spots", str(truth)]) == 3  # no predictions file
-    assert "TRUTH PREDICTIONS" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as no_predictions:  # a missing argument: the usage, exit 2
+        main(["score-spots", str(truth)])
+    assert no_predictions.value.code == 2 and "TRUTH PREDICTIONS" in capsys.readouterr().err
 
 
 

@@ -19,15 +19,17 @@ def _pair(tmp_path, size=(40, 40)):
 
 @pytest.mark.parametrize("dpi", ["0", "-5", "1", "100000", "ten"])
 def test_explain_refuses_a_resolution_outside_its_range_before_any_work(tmp_path, capsys, dpi):
-    # --dpi 0 and -5 were a ValueError traceback, 1 one from FreeType, 100000 was killed for memory
-    with pytest.raises(SystemExit) as exit_info:
-        cli(capsys, "explain", "--checkpoint", tmp_path / "none", *_pair(tmp_path), "--out", tmp_path / "f.png",
-            "--dpi", dpi)
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2
-    assert "--dpi" in err and "Traceback" not in err
-    if dpi != "ten":
-        assert "between 30 and 600" in err
+    # --dpi 0 and -5 were a ValueError traceback, 1 one from FreeType, 100000 was killed for memory; a number out
+    # of range is a bad value (3, one line), a word a value of the wrong kind (2, the usage)
+    argv = ["explain", "--checkpoint", tmp_path / "none", *_pair(tmp_path), "--out", tmp_path / "f.png", "--dpi", dpi]
+    if dpi == "ten":
+        with pytest.raises(SystemExit) as exit_info:
+            cli(capsys, *argv)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and "--dpi" in err and "Traceback" not in err
+    else:
+        code, _, err = cli(capsys, *argv)
+        assert_named_error(code, err, f"--dpi {dpi} must be between 30 and 600")
     assert not (tmp_path / "f.png").exists()
 
 
@@ -177,3 +179,40 @@ def test_check_data_names_a_frame_too_large_for_pillow(tmp_path, capsys, monkeyp
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)
     code, out, err = cli(capsys, "check-data", "casme2", "--root", root, "--max-width", "400")
     assert "Traceback" not in err and "more than Pillow decodes (20," in out, out[-2000:]
+
+
+@pytest.mark.parametrize("argv, usage, said", [
+    (["predict", "--checkpoint", "K"], "usage: mmnet predict", "give the clip: INPUT"),
+    (["agree", "x.csv"], "usage: mmnet agree", "give two or more files"),
+    (["compare", "run"], "usage: mmnet compare", "at least two run folders"),
+    (["score-spots", "x.csv"], "usage: mmnet score-spots", "TRUTH PREDICTIONS"),
+    (["cache", "prune"], "usage: mmnet cache prune", "--older-than DAYS"),
+])
+def test_a_missing_argument_shows_the_usage_and_exits_2(tmp_path, capsys, monkeypatch, argv, usage, said):
+    # these were exit code 3 without the usage, while synth, export and convert gave argparse's 2 with it
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli(capsys, *argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith(usage) and said in err, err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["agree", "a.csv", "b.csv", "--frames", "0"], "--frames 0 must be a number of frames >= 1"),
+    (["agree", "a.csv", "b.csv", "--frames", "clip=-2"], "--frames clip=-2 must be a number of frames >= 1"),
+    (["score-spots", "a.csv", "b.csv", "--fps", "-3"], "--fps -3 must be a frame rate above 0"),
+    (["agree", "a.csv", "b.csv", "--fps", "0"], "--fps 0 must be a frame rate above 0"),
+])
+def test_a_number_out_of_range_is_a_bad_value_exit_3(tmp_path, capsys, monkeypatch, argv, said):
+    # a number of the right kind out of its range was argparse's usage error (2), unlike --batch-size 0 or --iou 2
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, *argv)
+    assert_named_error(code, err, said)
+
+
+@pytest.mark.parametrize("argv", [["agree", "a.csv", "b.csv", "--frames", "ten"],
+                                  ["score-spots", "a.csv", "b.csv", "--fps", "fast"]])
+def test_a_value_of_the_wrong_kind_stays_a_usage_error(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        cli(capsys, *argv)
+    assert exit_info.value.code == 2 and "usage: mmnet" in capsys.readouterr().err

@@ -59,7 +59,7 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
 
 def requests_from_args(args: argparse.Namespace) -> list:
     """The clips the arguments name, as ClipRequests (shared with `mmnet explain`)."""
-    from ..errors import ConfigError
+    from ..errors import ConfigError, UsageError
     from ..infer import ClipRequest, read_clip_list
 
     if getattr(args, "list", None) is not None:
@@ -68,6 +68,8 @@ def requests_from_args(args: argparse.Namespace) -> list:
         return read_clip_list(args.list)
     from ..media import is_image
 
+    if not args.inputs:  # a needed argument missing: the usage, as argparse shows it
+        raise UsageError("give the clip: INPUT (a frame folder or a video), two images ONSET APEX, or --list FILE.")
     if len(args.inputs) == 1:
         return [ClipRequest(args.inputs[0], None, args.onset, args.apex)]
     if len(args.inputs) == 2 and all(is_image(i) and not i.is_dir() for i in args.inputs):

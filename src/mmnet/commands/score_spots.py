@@ -203,7 +203,7 @@ def _note_match_order(args, read) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError, DataError
+    from ..errors import ConfigError, DataError, UsageError
     from ..spotting.megc import evaluate_spotting, evaluate_str, subject_of_key
     from .score_spots_hints import (
         dataset_ids_hint,
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     if from_dataset and (args.dataset is None or args.root is None):
         raise ConfigError("--dataset and --root go together: the dataset's annotation is the ground truth.")
     if len(args.files) < (1 if from_dataset else 2):
-        raise ConfigError("give TRUTH PREDICTIONS..., or PREDICTIONS... alone with --dataset and --root.")
+        raise UsageError("give TRUTH PREDICTIONS..., or PREDICTIONS... alone with --dataset and --root.")
     if args.annotation is not None and not from_dataset:
         raise ConfigError("--annotation goes with --dataset and --root.")
     prediction_files = args.files if from_dataset else args.files[1:]

@@ -28,7 +28,12 @@ class ReadOptions:
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ReadOptions:
+        from ..errors import ConfigError
+
         fps, frames, times = args.fps, None, None
+        if fps is not None and fps <= 0:
+            raise ConfigError(f"--fps {float(fps):g} must be a frame rate above 0 (frames per second, e.g. 30, 29.97 "
+                              "or 30000/1001).")
         if args.recording is not None:
             fps, frames, times = _recording(args.recording, args.fps)
         return cls(fps, args.tier_type, args.video_id, args.show_frames, frames, times)
@@ -90,12 +95,12 @@ def add_read_arguments(p: argparse.ArgumentParser, *, dataset: bool = False) -> 
 
 
 def _fps(text: str) -> Fraction:
-    from ..spotting.coder_times import parse_fps
-
+    """--fps as an exact rate; ReadOptions.of checks that it is above 0 (a number out of range: exit 3, not 2)."""
     try:
-        return parse_fps(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame rate: give frames per second, e.g. 30, 29.97 or "
+                                         "30000/1001") from None
 
 
 def _tier_types(text: str) -> dict:
