@@ -322,8 +322,11 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
             return EXIT_ERROR
         if exc.filename is None or exc.strerror is None:
             raise  # not about a path the user gave: a bug, keep the traceback
-        from .path_words import os_error_advice
+        from .path_words import file_in_the_way, os_error_advice
 
+        if in_the_way := file_in_the_way(exc, args, _command_parser(parser, args.command, args) if args else None):
+            _say(f"error: {in_the_way}")  # no "rerun the same command": the path must change first
+            return EXIT_ERROR
         where = f"'{exc.filename2}' (from '{exc.filename}')" if exc.filename2 else f"'{exc.filename}'"
         _say(f"error: {where}: {exc.strerror}. {os_error_advice(exc)}{_kept(args)}")
         return EXIT_ERROR

@@ -4,10 +4,48 @@ OSError about a path (``mmnet.cli``), which names a file in the way of an output
 
 from __future__ import annotations
 
+import argparse
 import errno
 import os
+from pathlib import Path
 
-__all__ = ["os_error_advice"]
+__all__ = ["file_in_the_way", "os_error_advice"]
+
+
+def _blocking_file(path: str | Path) -> Path | None:
+    """The first component of ``path`` (from its root down) that exists and is not a folder: a file where a folder
+    goes."""
+    path = Path(path)
+    for part in [*reversed(path.parents), path]:
+        if part.exists() and not part.is_dir():
+            return part
+        if not part.exists():
+            return None
+    return None
+
+
+def file_in_the_way(exc: OSError, args: argparse.Namespace | None,
+                    parser: argparse.ArgumentParser | None) -> str | None:
+    """The line of an OSError that a file where a folder goes caused (making a folder or writing under a file's name:
+    EEXIST, ENOTDIR): the option and the value typed, the file in the way, and what to do; None for another error.
+    The path the error names (a folder the command makes under the one given) means little to the user."""
+    if exc.errno not in (errno.EEXIST, errno.ENOTDIR) or exc.filename is None:
+        return None
+    blocking = _blocking_file(os.fsdecode(exc.filename))
+    if blocking is None:
+        return None
+    where = blocking.absolute()
+    for action in getattr(parser, "_actions", []):
+        value = getattr(args, action.dest, None)
+        if not isinstance(value, (str, Path)) or action.dest.startswith("_"):
+            continue
+        given = Path(value).absolute()
+        if given == where or where in given.parents:
+            option = action.option_strings[-1] if action.option_strings else "--out" if action.dest == "out" else None
+            named = f"{option} '{value}'" if option else f"'{value}'"
+            another = f"another {option}" if option else "another path"
+            return f"{named}: '{blocking}' is a file where a folder goes; give {another} or move it."
+    return f"'{blocking}' is a file where a folder goes; move it or give another path."
 
 
 def os_error_advice(exc: OSError) -> str:

@@ -141,10 +141,18 @@ def test_an_output_path_that_is_a_file_is_named_not_a_traceback(tmp_path, capsys
     from ..fakes import CASME2_ROWS, write_casme2
 
     root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    # said of the --out typed and the file in the way (not a folder made under it), with no "rerun the same
+    # command": a rerun fails the same way until the path changes
+    said = f"--out '{in_the_way}': '{in_the_way}' is a file where a folder goes; give another --out or move it."
     code, _, err = cli(capsys, "train", "--root", root, "--out", in_the_way, "--set", "train.epochs=1")
-    assert_named_error(code, err, str(in_the_way), "Check the path")
-    code, _, err = cli(capsys, "synth", in_the_way)
-    assert_named_error(code, err, str(in_the_way), "Not a directory")
+    assert_named_error(code, err, said)
+    assert err.strip() == f"error: {said}"
+    code, _, err = cli(capsys, "synth", in_the_way / "sub")
+    assert_named_error(code, err, f"--out '{in_the_way / 'sub'}': '{in_the_way}' is a file where a folder goes")
+    assert "Cropped" not in err and "rerun" not in err
+    code, _, err = cli(capsys, "demo", "--out", in_the_way)  # was "'notes.txt/data/Cropped': Not a directory"
+    assert_named_error(code, err, said)
+    assert "rerun" not in err
     # spot finds it before spotting (nothing would be lost), train-spotter before training
     folder = tmp_path / "rec"
     folder.mkdir()
@@ -152,7 +160,7 @@ def test_an_output_path_that_is_a_file_is_named_not_a_traceback(tmp_path, capsys
     a.rename(folder / "img1.png")
     b.rename(folder / "img2.png")
     code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--out", in_the_way)
-    assert_named_error(code, err, str(in_the_way))
+    assert_named_error(code, err, f"--out '{in_the_way}': '{in_the_way}' is a file where a folder goes")
     assert "frames" not in out + err.replace(str(in_the_way), "")
     code, _, err = cli(capsys, "train-spotter", "casme-sq", "--root", tmp_path / "absent", "--out", folder)
     assert_named_error(code, err, "is a folder", "spotter.pt")
