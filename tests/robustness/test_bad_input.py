@@ -181,6 +181,26 @@ def test_prepare_into_a_file_is_refused_not_counted_as_already_done(tmp_path, ca
     assert "already done" not in out
 
 
+def test_prepare_says_a_summary_path_it_cannot_write_before_preparing_any_clip(tmp_path, capsys, monkeypatch):
+    # every clip was prepared (minutes on a dataset), then the summary failed
+    from mmnet.preprocess import pipeline
+
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("x")
+    prepared = []  # (a failing stand-in would count as a failed clip, and the run go on to the summary)
+    monkeypatch.setattr(pipeline, "process_clip", lambda job, *a, **k: prepared.append(job))
+    monkeypatch.setattr(pipeline, "require_face_extra", lambda landmarks: None)  # no clip is aligned here
+    summary = in_the_way / "s.json"
+    code, _, err = cli(capsys, "prepare", folder, "--out", tmp_path / "out", "--summary", summary)
+    assert_named_error(code, err, f"--summary '{summary}': '{in_the_way}' is a file where a folder goes")
+    assert prepared == []
+
+
 @pytest.mark.parametrize("content, needles", [
     (b"\xff\xfesource\n", ["not UTF-8"]),
     (b"source,onset,apex\n{a},1,2,3\n", ["row 2", "more cells than the header"]),
