@@ -9,7 +9,33 @@ import errno
 import os
 from pathlib import Path
 
-__all__ = ["file_in_the_way", "os_error_advice"]
+__all__ = ["path_problem", "check_path", "file_in_the_way", "os_error_advice"]
+
+
+def path_problem(path: str | Path, option: str | None = None, want: str | None = "file",
+                 give: str | None = None) -> str | None:
+    """What is wrong with ``path`` given as ``option`` (its flag, or a word such as "Input"; None: the path alone)
+    where a ``want`` goes ("file", "folder", or None: either), as one sentence that ends with what to give (``give``,
+    default "a file" or "a folder"; a missing path: only a ``give`` given); None when nothing is."""
+    named = f"{option} '{path}'" if option else f"'{path}'"
+    if not os.path.exists(path):
+        return f"{named} does not exist{f'; give {give}' if give else ''}."
+    if want == "file" and os.path.isdir(path):
+        return f"{named} is a folder; give {give or 'a file'}."
+    if want == "folder" and not os.path.isdir(path):
+        return f"{named} is a file; give {give or 'a folder'}."
+    return None
+
+
+def check_path(path: str | Path, option: str | None = None, want: str | None = "file", give: str | None = None,
+               error: type | None = None) -> None:
+    """Raise ``error`` (default ConfigError) with :func:`path_problem`'s sentence when ``path`` is not what goes
+    there."""
+    problem = path_problem(path, option, want, give)
+    if problem is not None:
+        if error is None:
+            from .errors import ConfigError as error
+        raise error(problem)
 
 
 def _blocking_file(path: str | Path) -> Path | None:

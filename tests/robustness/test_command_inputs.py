@@ -216,3 +216,21 @@ def test_a_value_of_the_wrong_kind_stays_a_usage_error(capsys, argv):
     with pytest.raises(SystemExit) as exit_info:
         cli(capsys, *argv)
     assert exit_info.value.code == 2 and "usage: mmnet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["predict", "--checkpoint", "K", "--list", "folder"], "--list 'folder' is a folder; give a CSV file"),
+    (["sweep", "folder", "--out", "run"], "Sweep 'folder' is a folder; give a YAML file or a sweep name."),
+    (["train", "--config", "folder", "--out", "run"], "Config 'folder' is a folder; give a YAML file or a recipe"),
+    (["score-spots", "folder", "folder"], "'folder' is a folder; give an intervals file"),
+    (["score-spots", "absent.csv", "absent.csv"], "'absent.csv' does not exist"),
+    (["agree", "absent.csv", "absent.csv"], "'absent.csv' does not exist"),
+    (["prepare", "absent"], "Input 'absent' does not exist; give a dataset's folder, a folder of a clip's frames"),
+])
+def test_a_path_that_is_not_what_goes_there_is_said_in_one_wording(tmp_path, capsys, monkeypatch, argv, said):
+    # a folder for a file was "does not exist" (predict --list, sweep), a missing file "is not a file." (score-spots,
+    # agree), prepare's missing input "input 'absent' does not exist" with no next step
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    code, _, err = cli(capsys, *argv)
+    assert_named_error(code, err, said)

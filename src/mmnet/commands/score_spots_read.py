@@ -133,12 +133,12 @@ def read_intervals(path: Path, options: ReadOptions = ReadOptions(), rates: dict
     path -> the frame rate of an intervals.csv or web CSV as its seconds give it (None for other files); ``texts``:
     the files' texts read so far in the command (``file_text``)."""
     from ..errors import DataError
+    from ..path_words import check_path
     from ..spotting.intervals import TYPES
     from ..spotting.megc_csv import STR_COLUMNS, csv_header, read_spotting_csv, read_str_csv, score_column
     from ..spotting.spot_output_csv import is_spot_output, read_spot_output
 
-    if not path.is_file():
-        raise DataError(f"'{path}' is not a file.")
+    check_path(path, give="an intervals file (CSV, ELAN or BORIS)", error=DataError)
     text = file_text(path, texts)  # read once: every reader below parses this text
     coder = _coder_kind(path, text)
     if coder is not None:
