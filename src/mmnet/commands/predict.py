@@ -124,10 +124,6 @@ def format_table(predictions: list, class_names: list[str], rows: list | None = 
              for r in [header, *table]]
     if any(p.apex_spotted for p in predictions):
         lines.append("* apex spotted automatically (largest motion relative to the onset)")
-    if any(not p.aligned for p in predictions):
-        from ..infer.predictor import NOT_CHECKED
-
-        lines.append("note: " + NOT_CHECKED)
     scores = [p.face_score for p in predictions if p.face_score is not None]
     if scores:
         lines.append(f"faces aligned (--align); lowest face detection score {min(scores):.2f}")
@@ -185,6 +181,8 @@ def _print_notes(predictions, warning: str | None) -> None:
             print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
         if p.recording_warning:
             print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)
+    if any(not p.aligned for p in predictions):  # once, as explain says it
+        print(f"note: {NOT_CHECKED}", file=sys.stderr)
     if warning:
         print(f"note: {warning}", file=sys.stderr)
 
