@@ -234,3 +234,12 @@ def test_a_path_that_is_not_what_goes_there_is_said_in_one_wording(tmp_path, cap
     (tmp_path / "folder").mkdir()
     code, _, err = cli(capsys, *argv)
     assert_named_error(code, err, said)
+
+
+@pytest.mark.parametrize("command", ["score-spots", "agree"])
+@pytest.mark.parametrize("iou", ["2", "0", "-0.5"])
+def test_an_iou_out_of_range_is_said_before_any_file_is_read(tmp_path, capsys, monkeypatch, command, iou):
+    # score-spots read both files first, then said "IoU threshold 2.0 must be in (0, 1]."
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, command, "absent.csv", "absent.csv", "--iou", iou)
+    assert_named_error(code, err, f"--iou {float(iou):g} must be in (0, 1].")

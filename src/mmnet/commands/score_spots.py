@@ -216,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
     from .score_spots_print import report, write_log
     from .score_spots_str import case_warnings, dataset_str_truth
 
+    if not 0 < args.iou <= 1:  # before any file is read, as agree says it
+        raise ConfigError(f"--iou {args.iou:g} must be in (0, 1].")
     from_dataset = args.dataset is not None or args.root is not None
     if from_dataset and (args.dataset is None or args.root is None):
         raise ConfigError("--dataset and --root go together: the dataset's annotation is the ground truth.")
