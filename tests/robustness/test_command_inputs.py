@@ -243,3 +243,18 @@ def test_an_iou_out_of_range_is_said_before_any_file_is_read(tmp_path, capsys, m
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(capsys, command, "absent.csv", "absent.csv", "--iou", iou)
     assert_named_error(code, err, f"--iou {float(iou):g} must be in (0, 1].")
+
+
+@pytest.mark.parametrize("command", ["spot", "train-spotter"])
+@pytest.mark.parametrize("setting, said", [
+    ("flow.method=farnbak", "--set flow.method=farnbak: flow is a value, not a section: give --set flow=VALUE."),
+    ("micro=3", "--set micro=3: micro is a section: give --set micro.KEY=VALUE, KEY one of k, smooth, p"),
+])
+def test_a_spotting_value_set_as_a_section_or_the_reverse_is_said_so(tmp_path, capsys, command, setting, said):
+    # were "flow must be of type str, got {'method': 'farnbak'} (dict)" and "micro must be a mapping, got 3"
+    (tmp_path / "rec.mp4").write_bytes(b"")  # checked after the settings
+    first = ([tmp_path / "rec.mp4"] if command == "spot"
+             else ["casme-sq", "--root", tmp_path, "--out", tmp_path / "s.pt"])
+    code, _, err = cli(capsys, command, *first, "--set", setting)
+    assert_named_error(code, err, said, "Values (--set KEY=VALUE): fps_reference, flow, combine, top, method",
+                       "sections (--set SECTION.KEY=VALUE): micro, macro, face, learned")
