@@ -258,3 +258,31 @@ def test_a_spotting_value_set_as_a_section_or_the_reverse_is_said_so(tmp_path, c
     code, _, err = cli(capsys, command, *first, "--set", setting)
     assert_named_error(code, err, said, "Values (--set KEY=VALUE): fps_reference, flow, combine, top, method",
                        "sections (--set SECTION.KEY=VALUE): micro, macro, face, learned")
+
+
+@pytest.mark.parametrize("command", ["score-spots", "agree"])
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_an_empty_csv_is_said_empty_with_the_columns_expected(tmp_path, capsys, monkeypatch, command, content):
+    # was "'empty.csv': no column(s) [...]; its header is None"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.csv").write_text(content)
+    (tmp_path / "ok.csv").write_text("vid,onset,offset,type\nclip,1,5,me\n")
+    code, _, err = cli(capsys, command, "ok.csv", "empty.csv")
+    assert_named_error(code, err, "'empty.csv' is empty; expected the columns vid,onset,offset,type")
+    assert "None" not in err
+
+
+@pytest.mark.parametrize("text, said", [
+    ("data:\n root: a\n  x: 1\n", "line 3, column 4: mapping values are not allowed here"),
+    ("a: [1, 2\n", "line 2, column 1: expected ',' or ']'"),
+    ("data:\n  root: a\n  root: b\n", "line 3, column 3: key 'root' appears twice in this mapping; keep one"),
+])
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_broken_yaml_is_one_line_with_the_file_line_and_column(tmp_path, capsys, monkeypatch, text, said, command):
+    # PyYAML's own text spanned lines and named the file '<unicode string>', its line and column counted from 0
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text(text)
+    argv = ["train", "--config", "bad.yaml"] if command == "train" else ["sweep", "bad.yaml"]
+    code, _, err = cli(capsys, *argv, "--out", "run")
+    assert_named_error(code, err, "'bad.yaml' is not valid YAML: " + said)
+    assert err.count("\n") == 1 and "unicode string" not in err

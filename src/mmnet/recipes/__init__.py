@@ -127,7 +127,17 @@ def read_yaml(path: Path, what: str = "Config file") -> object:
     except OSError as exc:
         raise ConfigError(f"{what} '{path}' cannot be read ({exc.strerror}).") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} '{path}' is not valid YAML: {exc}") from None
+        raise ConfigError(f"{what} '{path}' is not valid YAML: {_yaml_problem(exc)}") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error in one line, by the file's line and column counted from 1 (its own text spans lines and
+    names the file '<unicode string>')."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" + (f" ({context})" if context else "")
 
 
 def describe(ref: str | Path | None) -> str:
