@@ -270,11 +270,11 @@ def test_strs_mode_warns_of_emotions_that_differ_in_letter_case_only(tmp_path, c
     spots = write_str_csv(tmp_path / "spots.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")]})
     assert main(["score-spots", str(truth), str(spots), "--mode", "strs"]) == 0
     out = capsys.readouterr().out
-    assert "WARNING: the truth's emotion 'Negative' is written 'negative' in the predictions" in out
+    assert "warning: the truth's emotion 'Negative' is written 'negative' in the predictions" in out
     assert main(["score-spots", str(truth), str(spots), "--mode", "strs", "--json"]) == 0
     assert "'Negative'" in json.loads(capsys.readouterr().out)["warnings"][0]
     assert main(["score-spots", str(truth), str(spots)]) == 0  # megc mode: case-insensitive, as before
-    assert "WARNING" not in capsys.readouterr().out
+    assert "warning:" not in capsys.readouterr().out
 
 
 def test_classes_analyse_a_truth_with_unlabelled_rows_which_still_count_for_spotting(tmp_path, capsys):

@@ -43,8 +43,8 @@ positives: accuracy, UF1, UAR, analysis F1) and STRS = micro spotting F1 x analy
 its classes (MEAN and BoostingVRME: negative,positive,surprise). Truth rows without an emotion count for spotting;
 with --classes they are left out of the analysis (a note and the table say how many), without it there is no
 analysis (the classes would be guessed from missing labels). Emotions are read in any letter case;
-with --mode strs a WARNING names the truth's emotions that the predictions write in another case, as
-STRS-Metric compares them exactly. A note lists the truth's videos without any prediction row. A WARNING
+with --mode strs a warning under the table names the truth's emotions that the predictions write in another case,
+as STRS-Metric compares them exactly. A note lists the truth's videos without any prediction row. A warning
 says when scores are in-sample: the spot.json beside a `mmnet spot --out` file records the videos its spotter
 was trained on and its recogniser's training subjects (docs/spotting.md).
 
@@ -281,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         from .score_spots_hints import zeros_dropped  # then nothing at all is scored
 
         zeros = zeros_dropped(predictions, truth)
-        print(f"WARNING:{said}{zeros}" if zeros else f"note:{said}", file=sys.stderr)
+        print(f"warning:{said}{zeros}" if zeros else f"note:{said}", file=sys.stderr)
     _note_unpredicted(truth, predictions)
     _note_types(truth, predictions, types, args, "the dataset's annotation" if from_dataset else
                 f"'{args.files[0]}'", truth_is_str)

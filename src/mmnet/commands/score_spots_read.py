@@ -207,7 +207,7 @@ def _warn_boris_fps(path: Path, column: str | None, fps: Fraction) -> None:
     except ValueError:  # NA, or nothing BORIS wrote
         return
     if said and said > 0 and abs(float(fps) / said - 1) > 1e-3:
-        print(f"WARNING: '{path}': its FPS column says {said:g} fps, and the times are converted at {float(fps):g} "
+        print(f"warning: '{path}': its FPS column says {said:g} fps, and the times are converted at {float(fps):g} "
               "fps (--fps or --recording): check which is the recording's rate.", file=sys.stderr)
 
 
@@ -227,7 +227,7 @@ def _warn_times(path: Path, text: str) -> bool:
     from ..spotting.megc_csv import decimal_frames
 
     if decimal_frames(path, text):
-        print(f"WARNING: '{path}': every onset and offset is written with decimals (e.g. 13.000), and MEGC's files "
+        print(f"warning: '{path}': every onset and offset is written with decimals (e.g. 13.000), and MEGC's files "
               f"hold frame numbers: read here as frame numbers.{_TIMES}", file=sys.stderr)
         return True
     return False
@@ -240,5 +240,5 @@ def _warn_past_end(path: Path, intervals: dict, frames: int | None, why: str) ->
     if past:
         video, first = past[0]
         why = why or " Check --fps and that the file annotates this recording."
-        print(f"WARNING: '{path}': {len(past)} interval(s) end past the last frame of --recording ({frames} frames, "
+        print(f"warning: '{path}': {len(past)} interval(s) end past the last frame of --recording ({frames} frames, "
               f"MEGC's 1..{frames}), e.g. {video} {first.onset}..{first.offset}.{why}", file=sys.stderr)
