@@ -165,8 +165,10 @@ def test_elan_files_are_read_as_score_spots_reads_them(tmp_path, capsys):
 
 def test_bad_input_is_a_clear_error(coders, tmp_path, capsys):
     a, b = coders
-    assert main(["agree", str(a)]) == 3
-    assert "give two or more files to compare" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as one_file:  # a missing argument: the usage, exit 2
+        main(["agree", str(a)])
+    err = capsys.readouterr().err
+    assert one_file.value.code == 2 and "usage: mmnet agree" in err and "give two or more files to compare" in err
     other = tmp_path / "other.csv"
     other.write_text("vid,onset,offset,type\nq07,1,5,me\n")
     assert main(["agree", str(a), str(other)]) == 3

@@ -150,8 +150,9 @@ def test_cli_compare(two_runs, capsys):
     assert main(["compare", str(a), str(b), "--json", "--resamples", "300"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["reference"] == str(a) and r["comparisons"][0]["run"] == str(b)
-    assert main(["compare", str(a)]) == 3
-    assert "at least two run folders" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as one_run:  # a missing argument: the usage, exit 2
+        main(["compare", str(a)])
+    assert one_run.value.code == 2 and "at least two run folders" in capsys.readouterr().err
     assert main(["compare", str(a), str(a.parent / "missing")]) == 3
     assert "does not exist" in capsys.readouterr().err
 

@@ -383,8 +383,10 @@ def test_cli_bad_input_exits_3_naming_it(tmp_path, checkpoint, capsys):
     missing = tmp_path / "nowhere"
     assert main(["predict", "--checkpoint", str(checkpoint), str(missing)]) == 3
     assert str(missing) in capsys.readouterr().err
-    assert main(["predict", "--checkpoint", str(checkpoint)]) == 3
-    assert "got 0 inputs" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as no_input:  # a missing argument: the usage, exit 2
+        main(["predict", "--checkpoint", str(checkpoint)])
+    err = capsys.readouterr().err
+    assert no_input.value.code == 2 and err.startswith("usage: mmnet predict") and "give the clip: INPUT" in err
 
 
 # -- bad input -----------------------------------------------------------------------------------

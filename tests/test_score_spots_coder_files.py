@@ -191,11 +191,11 @@ def test_a_boris_aggregated_export_is_read_with_its_media_file_as_the_video(trut
     assert "looks like a BORIS aggregated-events export" in err and "(its FPS column says 30.0)" in err
     counts, err = _counts(capsys, truth, coded, "--fps", "30")
     assert counts == {"micro": (1, 0, 0), "macro": (1, 0, 0), "overall": (2, 0, 0)}
-    assert "video id from the Media file column" in err and "WARNING" not in err
+    assert "video id from the Media file column" in err and "warning:" not in err
     counts, err = _counts(capsys, truth, coded, "--fps", "30000/1001")  # within 0.1% of the FPS column: no warning
-    assert "WARNING" not in err
+    assert "warning:" not in err
     counts, err = _counts(capsys, truth, coded, "--fps", "25")  # another rate than the coder's video had
-    assert f"WARNING: '{coded}': its FPS column says 30 fps, and the times are converted at 25 fps" in err
+    assert f"warning: '{coded}': its FPS column says 30 fps, and the times are converted at 25 fps" in err
     _write(coded, BORIS.replace("macro-expression", "smile").replace(",", separator))
     assert main(["score-spots", str(truth), str(coded), "--fps", "30"]) == 3
     assert f"'{coded}' line 3: no expression type for Behavior 'smile'" in capsys.readouterr().err
@@ -213,7 +213,7 @@ def test_a_megc_csv_of_times_is_warned_about(tmp_path, capsys):
     truth = _write(tmp_path / "truth.csv", "vid,onset,offset,type\nclip,13.000,15.000,me\n")
     spots = _write(tmp_path / "spots.csv", "vid,onset,offset,type\nclip,13,15,me\n")
     _, err = _counts(capsys, truth, spots)
-    assert f"WARNING: '{truth}': every onset and offset is written with decimals" in err
+    assert f"warning: '{truth}': every onset and offset is written with decimals" in err
     assert "These look like times" in err and "--fps" in err and f"'{spots}': every" not in err
 
 
@@ -247,7 +247,7 @@ def test_recording_gives_the_rate_and_tells_frames_past_its_end(tmp_path, capsys
     assert counts["micro"] == (1, 0, 0) and "--recording" in err and "25 fps, 50 frames" in err
     ms = _write(tmp_path / "ms.csv", "vid,onset,offset,type\nclip,400,800,me\n")  # milliseconds, not frames
     _, err = _counts(capsys, coded, ms, "--recording", video)
-    assert f"WARNING: '{ms}': 1 interval(s) end past the last frame of --recording (50 frames" in err
+    assert f"warning: '{ms}': 1 interval(s) end past the last frame of --recording (50 frames" in err
     assert "These look like times" in err
     assert main(["score-spots", str(coded), str(spots), "--recording", str(video), "--fps", "30"]) == 3
     assert "--fps 30 disagrees with --recording" in capsys.readouterr().err

@@ -29,8 +29,9 @@ def _ended_pid() -> int:
     return ended.pid
 
 
-def _serve(argv, monkeypatch, capsys, *, environ=None):
-    """`mmnet serve ARGS` up to where it would listen: the app it made and what it printed."""
+def _serve(argv, monkeypatch, capsys, *, environ=None, stderr=False):
+    """`mmnet serve ARGS` up to where it would listen: the app it made and what it printed (on stdout; with
+    ``stderr``, on both: (app, out, err))."""
     from mmnet.cli import main
     from mmnet.commands import serve
     from mmnet.serve import server
@@ -42,7 +43,8 @@ def _serve(argv, monkeypatch, capsys, *, environ=None):
     for name, value in (environ or {}).items():
         monkeypatch.setenv(name, value)
     assert main(["serve", *argv]) == 0
-    return served[0], capsys.readouterr().out
+    printed = capsys.readouterr()
+    return (served[0], printed.out, printed.err) if stderr else (served[0], printed.out)
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid") or held_folders.fcntl is None, reason="POSIX user ids, flock")
@@ -271,17 +273,18 @@ def test_the_start_up_lines_say_who_can_reach_the_server(checkpoint, monkeypatch
     from fastapi.testclient import TestClient
 
     ckpt = ["--checkpoint", str(checkpoint)]
-    _, out = _serve(ckpt, monkeypatch, capsys)
-    assert "anyone with an account on this computer can open it; --token keeps them out" in out
-    assert "reachable from the network" not in out
-    _, out = _serve([*ckpt, "--host", "0.0.0.0"], monkeypatch, capsys)
-    assert "reachable from the network, unencrypted and without login unless --token" in out
-    assert "TLS reverse proxy" in out and "http://127.0.0.1:" in out
+    _, out, err = _serve(ckpt, monkeypatch, capsys, stderr=True)
+    assert "note: anyone with an account on this computer can open it; --token keeps them out" in err
+    assert "reachable from the network" not in out + err
+    # the warning on stderr, as the server's other warnings; stdout keeps the address to open
+    _, out, err = _serve([*ckpt, "--host", "0.0.0.0"], monkeypatch, capsys, stderr=True)
+    assert "warning: listening on 0.0.0.0, reachable from the network, unencrypted and without login" in err
+    assert "TLS reverse proxy" in err and "http://127.0.0.1:" in out and "reachable" not in out
     _, out = _serve([*ckpt, "--host", "::"], monkeypatch, capsys)  # IPv6 only: 127.0.0.1 would be refused
     assert "http://[::1]:" in out and "127.0.0.1" not in out
-    app, out = _serve([*ckpt, "--token", "auto"], monkeypatch, capsys)
+    app, out, err = _serve([*ckpt, "--token", "auto"], monkeypatch, capsys, stderr=True)
     token = out.split("/#token=")[1].split()[0]
-    assert len(token) >= 40 and "anyone with an account" not in out
+    assert len(token) >= 40 and "anyone with an account" not in out + err
     with TestClient(app, base_url="http://localhost") as c:
         assert c.get("/api/model").status_code == 401
         assert c.get("/api/model", headers={"Authorization": f"Bearer {token}"}).status_code == 200

@@ -116,7 +116,7 @@ def test_score_spots_warns_when_the_scored_videos_trained_the_spotter(tmp_path, 
     assert json.loads(captured.out)["warnings"] == [warning]
     assert "the spotter old.pt of 1 scored video(s) does not record the videos it was trained on" in captured.err
     assert main(["score-spots", str(truth), *map(str, files)]) == 0
-    assert f"WARNING: {warning}" in capsys.readouterr().out
+    assert f"warning: {warning}" in capsys.readouterr().out
     # held-out videos (none among its training videos): nothing said
     assert main(["score-spots", str(truth), str(files[2].parent.parent / "19_0101" / "spotting.csv"), "--json"]) == 0
     assert "warnings" not in json.loads(capsys.readouterr().out)

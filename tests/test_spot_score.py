@@ -113,8 +113,9 @@ def test_errors_name_the_file_and_the_row(files, tmp_path, capsys):
     other.write_text("vid,onset,offset,type\n006_1,1x0,170,me\n")
     assert main(["score-spots", str(truth), str(other)]) == 3
     assert f"'{other}' row 2: onset '1x0'" in capsys.readouterr().err
-    assert main(["score-spots", str(truth)]) == 3  # no predictions file
-    assert "TRUTH PREDICTIONS" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as no_predictions:  # a missing argument: the usage, exit 2
+        main(["score-spots", str(truth)])
+    assert no_predictions.value.code == 2 and "TRUTH PREDICTIONS" in capsys.readouterr().err
 
 
 
@@ -269,11 +270,11 @@ def test_strs_mode_warns_of_emotions_that_differ_in_letter_case_only(tmp_path, c
     spots = write_str_csv(tmp_path / "spots.csv", {("s1", "a"): [Interval(10, None, 20, "micro", "negative")]})
     assert main(["score-spots", str(truth), str(spots), "--mode", "strs"]) == 0
     out = capsys.readouterr().out
-    assert "WARNING: the truth's emotion 'Negative' is written 'negative' in the predictions" in out
+    assert "warning: the truth's emotion 'Negative' is written 'negative' in the predictions" in out
     assert main(["score-spots", str(truth), str(spots), "--mode", "strs", "--json"]) == 0
     assert "'Negative'" in json.loads(capsys.readouterr().out)["warnings"][0]
     assert main(["score-spots", str(truth), str(spots)]) == 0  # megc mode: case-insensitive, as before
-    assert "WARNING" not in capsys.readouterr().out
+    assert "warning:" not in capsys.readouterr().out
 
 
 def test_classes_analyse_a_truth_with_unlabelled_rows_which_still_count_for_spotting(tmp_path, capsys):

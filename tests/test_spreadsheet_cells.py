@@ -1,5 +1,5 @@
 """The CSVs mmnet writes as a spreadsheet opens them, and as mmnet reads them back: ids a spreadsheet runs as formulas
-(protected with a leading ' where the layout is mmnet's, verbatim with a WARNING in the MEGC files), ids holding
+(protected with a leading ' where the layout is mmnet's, verbatim with a warning in the MEGC files), ids holding
 commas or quotes (RFC 4180 quoting), leading zeros a spreadsheet drops, the web CSV's BOM, and numbers written with
 6 decimals instead of 17 digits."""
 
@@ -87,7 +87,7 @@ def test_spot_warns_of_an_id_a_spreadsheet_runs_as_a_formula(capsys):
     formula = FORMULA.replace(" ", "_")  # spot refuses an id with a space (the MEGC2020 log splits at spaces)
     assert megc_ids(_spot_args(video_id=formula, subject="+s1", checkpoint=Path("m.pt"))) == (formula, "+s1")
     err = capsys.readouterr().err
-    assert err.startswith("WARNING: ") and f"{formula!r} (spotting.csv)" in err and "'+s1' (str.csv)" in err
+    assert err.startswith("warning: ") and f"{formula!r} (spotting.csv)" in err and "'+s1' (str.csv)" in err
     assert "rename the recording" in err
     assert megc_ids(_spot_args(video_id="15_0101")) == ("15_0101", "s15")
     assert capsys.readouterr().err == ""
@@ -119,11 +119,11 @@ def test_score_spots_strs_warns_when_a_spreadsheet_dropped_the_subjects_leading_
     truth, saved = _str_file(tmp_path / "truth.csv", "006"), _str_file(tmp_path / "resaved.csv", "6")
     main(["score-spots", str(truth), str(saved), "--mode", "strs"])
     err = capsys.readouterr().err
-    assert "WARNING:" in err and "did a spreadsheet drop leading zeros?" in err and "'6' ('006')" in err
+    assert "warning:" in err and "did a spreadsheet drop leading zeros?" in err and "'6' ('006')" in err
     other = _str_file(tmp_path / "other.csv", "7")  # another subject: the note as before
     main(["score-spots", str(truth), str(other), "--mode", "strs"])
     err = capsys.readouterr().err
-    assert "note: Subject(s) '7'" in err and "WARNING" not in err
+    assert "note: Subject(s) '7'" in err and "warning:" not in err
 
 
 def test_the_megc_log_of_a_report_quotes_a_sample_id_with_a_comma():

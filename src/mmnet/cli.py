@@ -22,9 +22,7 @@ cannot be written (a full disk) is a one-line error with 3.
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
-import os
 import re
 import signal
 import sys
@@ -43,6 +41,7 @@ from .errors import (
     HungUp,
     MMNetError,
     Terminated,
+    UsageError,
     is_out_of_memory,
 )
 from .version import __version__
@@ -116,10 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
-    """The parser of subcommand ``name`` (it names the command in its usage and errors: ``mmnet synth: error``)."""
+def _command_parser(parser: argparse.ArgumentParser, name: str, args=None) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (it names the command in its usage and errors: ``mmnet synth: error``); with
+    ``args``, that of the command's own subcommand where it has one (``mmnet cache prune``)."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices[name]
+    nested = next((a for a in sub.choices[name]._actions if isinstance(a, argparse._SubParsersAction)), None)
+    return sub.choices[name] if args is None or nested is None else nested.choices[getattr(args, nested.dest)]
 
 
 class _StdoutWriteError(Exception):
@@ -308,6 +309,8 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
         check_path_encoding(args)
         return int(args._run(args) or 0)
     except MMNetError as exc:
+        if isinstance(exc, UsageError) and getattr(args, "command", None):  # the command's usage, exit 2
+            _command_parser(parser, args.command, args).error(str(exc))
         _say(f"error: {exc}")
         return EXIT_ERROR
     except OSError as exc:
@@ -319,8 +322,13 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
             return EXIT_ERROR
         if exc.filename is None or exc.strerror is None:
             raise  # not about a path the user gave: a bug, keep the traceback
+        from .path_words import file_in_the_way, os_error_advice
+
+        if in_the_way := file_in_the_way(exc, args, _command_parser(parser, args.command, args) if args else None):
+            _say(f"error: {in_the_way}")  # no "rerun the same command": the path must change first
+            return EXIT_ERROR
         where = f"'{exc.filename2}' (from '{exc.filename}')" if exc.filename2 else f"'{exc.filename}'"
-        _say(f"error: {where}: {exc.strerror}. {_os_error_advice(exc)}{_kept(args)}")
+        _say(f"error: {where}: {exc.strerror}. {os_error_advice(exc)}{_kept(args)}")
         return EXIT_ERROR
     except (MemoryError, RuntimeError) as exc:
         if not is_out_of_memory(exc):
@@ -337,28 +345,6 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
             return EXIT_HUNG_UP if isinstance(exc, HungUp) else EXIT_TERMINATED
         _say(f"interrupted: {said}", error=False)
         return EXIT_INTERRUPTED
-
-
-def _os_error_advice(exc: OSError) -> str:
-    """What to do about an error on the file ``exc`` names, by its cause (a full disk's "No space left on device"
-    also stands for a file system out of inodes, whose df shows free space)."""
-    if exc.errno == errno.ENOSPC:
-        from .utils import existing_folder
-
-        try:
-            entries = os.statvfs(existing_folder(exc.filename))
-        except (OSError, AttributeError):  # (Windows has no statvfs)
-            entries = None
-        if entries is not None and entries.f_files and entries.f_favail == 0:
-            return ("Its file system is out of file entries (inodes; see df -i), though it may have free space: "
-                    "delete files there or choose another output folder.")
-        return "The disk is full: free space on it or choose another output folder."
-    if exc.errno == errno.EDQUOT:
-        return "Disk quota exceeded: delete files of yours there or choose another output folder."
-    if exc.errno == errno.EROFS:
-        return "Read-only file system: choose another output folder."
-    return ("Check the path (a file where a folder is needed, or the reverse), its permissions and the free disk "
-            "space.")
 
 
 def _kept(args) -> str:

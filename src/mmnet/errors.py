@@ -11,6 +11,7 @@ __all__ = [
     "did_you_mean",
     "MMNetError",
     "ConfigError",
+    "UsageError",
     "CheckpointError",
     "DatasetNotFoundError",
     "AnnotationError",
@@ -59,6 +60,11 @@ class MMNetError(Exception):
 
 class ConfigError(MMNetError, ValueError):
     """An invalid configuration value or an unknown configuration key."""
+
+
+class UsageError(ConfigError):
+    """A needed argument missing from the command line: ``mmnet.cli`` shows the command's usage and exits 2, as
+    argparse does for an argument it cannot parse (a caller from Python gets the ConfigError)."""
 
 
 class CheckpointError(MMNetError, ValueError):

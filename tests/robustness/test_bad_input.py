@@ -141,10 +141,18 @@ def test_an_output_path_that_is_a_file_is_named_not_a_traceback(tmp_path, capsys
     from ..fakes import CASME2_ROWS, write_casme2
 
     root = write_casme2(tmp_path / "c", CASME2_ROWS[:3], junk=False)
+    # said of the --out typed and the file in the way (not a folder made under it), with no "rerun the same
+    # command": a rerun fails the same way until the path changes
+    said = f"--out '{in_the_way}': '{in_the_way}' is a file where a folder goes; give another --out or move it."
     code, _, err = cli(capsys, "train", "--root", root, "--out", in_the_way, "--set", "train.epochs=1")
-    assert_named_error(code, err, str(in_the_way), "Check the path")
-    code, _, err = cli(capsys, "synth", in_the_way)
-    assert_named_error(code, err, str(in_the_way), "Not a directory")
+    assert_named_error(code, err, said)
+    assert err.strip() == f"error: {said}"
+    code, _, err = cli(capsys, "synth", in_the_way / "sub")
+    assert_named_error(code, err, f"--out '{in_the_way / 'sub'}': '{in_the_way}' is a file where a folder goes")
+    assert "Cropped" not in err and "rerun" not in err
+    code, _, err = cli(capsys, "demo", "--out", in_the_way)  # was "'notes.txt/data/Cropped': Not a directory"
+    assert_named_error(code, err, said)
+    assert "rerun" not in err
     # spot finds it before spotting (nothing would be lost), train-spotter before training
     folder = tmp_path / "rec"
     folder.mkdir()
@@ -152,7 +160,7 @@ def test_an_output_path_that_is_a_file_is_named_not_a_traceback(tmp_path, capsys
     a.rename(folder / "img1.png")
     b.rename(folder / "img2.png")
     code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--out", in_the_way)
-    assert_named_error(code, err, str(in_the_way))
+    assert_named_error(code, err, f"--out '{in_the_way}': '{in_the_way}' is a file where a folder goes")
     assert "frames" not in out + err.replace(str(in_the_way), "")
     code, _, err = cli(capsys, "train-spotter", "casme-sq", "--root", tmp_path / "absent", "--out", folder)
     assert_named_error(code, err, "is a folder", "spotter.pt")
@@ -171,6 +179,26 @@ def test_prepare_into_a_file_is_refused_not_counted_as_already_done(tmp_path, ca
     code, out, err = cli(capsys, "prepare", folder, "--out", in_the_way)
     assert_named_error(code, err, str(in_the_way), "is a file")
     assert "already done" not in out
+
+
+def test_prepare_says_a_summary_path_it_cannot_write_before_preparing_any_clip(tmp_path, capsys, monkeypatch):
+    # every clip was prepared (minutes on a dataset), then the summary failed
+    from mmnet.preprocess import pipeline
+
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("x")
+    prepared = []  # (a failing stand-in would count as a failed clip, and the run go on to the summary)
+    monkeypatch.setattr(pipeline, "process_clip", lambda job, *a, **k: prepared.append(job))
+    monkeypatch.setattr(pipeline, "require_face_extra", lambda landmarks: None)  # no clip is aligned here
+    summary = in_the_way / "s.json"
+    code, _, err = cli(capsys, "prepare", folder, "--out", tmp_path / "out", "--summary", summary)
+    assert_named_error(code, err, f"--summary '{summary}': '{in_the_way}' is a file where a folder goes")
+    assert prepared == []
 
 
 @pytest.mark.parametrize("content, needles", [

@@ -19,15 +19,17 @@ def _pair(tmp_path, size=(40, 40)):
 
 @pytest.mark.parametrize("dpi", ["0", "-5", "1", "100000", "ten"])
 def test_explain_refuses_a_resolution_outside_its_range_before_any_work(tmp_path, capsys, dpi):
-    # --dpi 0 and -5 were a ValueError traceback, 1 one from FreeType, 100000 was killed for memory
-    with pytest.raises(SystemExit) as exit_info:
-        cli(capsys, "explain", "--checkpoint", tmp_path / "none", *_pair(tmp_path), "--out", tmp_path / "f.png",
-            "--dpi", dpi)
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2
-    assert "--dpi" in err and "Traceback" not in err
-    if dpi != "ten":
-        assert "between 30 and 600" in err
+    # --dpi 0 and -5 were a ValueError traceback, 1 one from FreeType, 100000 was killed for memory; a number out
+    # of range is a bad value (3, one line), a word a value of the wrong kind (2, the usage)
+    argv = ["explain", "--checkpoint", tmp_path / "none", *_pair(tmp_path), "--out", tmp_path / "f.png", "--dpi", dpi]
+    if dpi == "ten":
+        with pytest.raises(SystemExit) as exit_info:
+            cli(capsys, *argv)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and "--dpi" in err and "Traceback" not in err
+    else:
+        code, _, err = cli(capsys, *argv)
+        assert_named_error(code, err, f"--dpi {dpi} must be between 30 and 600")
     assert not (tmp_path / "f.png").exists()
 
 
@@ -177,3 +179,110 @@ def test_check_data_names_a_frame_too_large_for_pillow(tmp_path, capsys, monkeyp
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)
     code, out, err = cli(capsys, "check-data", "casme2", "--root", root, "--max-width", "400")
     assert "Traceback" not in err and "more than Pillow decodes (20," in out, out[-2000:]
+
+
+@pytest.mark.parametrize("argv, usage, said", [
+    (["predict", "--checkpoint", "K"], "usage: mmnet predict", "give the clip: INPUT"),
+    (["agree", "x.csv"], "usage: mmnet agree", "give two or more files"),
+    (["compare", "run"], "usage: mmnet compare", "at least two run folders"),
+    (["score-spots", "x.csv"], "usage: mmnet score-spots", "TRUTH PREDICTIONS"),
+    (["cache", "prune"], "usage: mmnet cache prune", "--older-than DAYS"),
+])
+def test_a_missing_argument_shows_the_usage_and_exits_2(tmp_path, capsys, monkeypatch, argv, usage, said):
+    # these were exit code 3 without the usage, while synth, export and convert gave argparse's 2 with it
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli(capsys, *argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith(usage) and said in err, err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["agree", "a.csv", "b.csv", "--frames", "0"], "--frames 0 must be a number of frames >= 1"),
+    (["agree", "a.csv", "b.csv", "--frames", "clip=-2"], "--frames clip=-2 must be a number of frames >= 1"),
+    (["score-spots", "a.csv", "b.csv", "--fps", "-3"], "--fps -3 must be a frame rate above 0"),
+    (["agree", "a.csv", "b.csv", "--fps", "0"], "--fps 0 must be a frame rate above 0"),
+])
+def test_a_number_out_of_range_is_a_bad_value_exit_3(tmp_path, capsys, monkeypatch, argv, said):
+    # a number of the right kind out of its range was argparse's usage error (2), unlike --batch-size 0 or --iou 2
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, *argv)
+    assert_named_error(code, err, said)
+
+
+@pytest.mark.parametrize("argv", [["agree", "a.csv", "b.csv", "--frames", "ten"],
+                                  ["score-spots", "a.csv", "b.csv", "--fps", "fast"]])
+def test_a_value_of_the_wrong_kind_stays_a_usage_error(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        cli(capsys, *argv)
+    assert exit_info.value.code == 2 and "usage: mmnet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["predict", "--checkpoint", "K", "--list", "folder"], "--list 'folder' is a folder; give a CSV file"),
+    (["sweep", "folder", "--out", "run"], "Sweep 'folder' is a folder; give a YAML file or a sweep name."),
+    (["train", "--config", "folder", "--out", "run"], "Config 'folder' is a folder; give a YAML file or a recipe"),
+    (["score-spots", "folder", "folder"], "'folder' is a folder; give an intervals file"),
+    (["score-spots", "absent.csv", "absent.csv"], "'absent.csv' does not exist"),
+    (["agree", "absent.csv", "absent.csv"], "'absent.csv' does not exist"),
+    (["prepare", "absent"], "Input 'absent' does not exist; give a dataset's folder, a folder of a clip's frames"),
+])
+def test_a_path_that_is_not_what_goes_there_is_said_in_one_wording(tmp_path, capsys, monkeypatch, argv, said):
+    # a folder for a file was "does not exist" (predict --list, sweep), a missing file "is not a file." (score-spots,
+    # agree), prepare's missing input "input 'absent' does not exist" with no next step
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    code, _, err = cli(capsys, *argv)
+    assert_named_error(code, err, said)
+
+
+@pytest.mark.parametrize("command", ["score-spots", "agree"])
+@pytest.mark.parametrize("iou", ["2", "0", "-0.5"])
+def test_an_iou_out_of_range_is_said_before_any_file_is_read(tmp_path, capsys, monkeypatch, command, iou):
+    # score-spots read both files first, then said "IoU threshold 2.0 must be in (0, 1]."
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, command, "absent.csv", "absent.csv", "--iou", iou)
+    assert_named_error(code, err, f"--iou {float(iou):g} must be in (0, 1].")
+
+
+@pytest.mark.parametrize("command", ["spot", "train-spotter"])
+@pytest.mark.parametrize("setting, said", [
+    ("flow.method=farnbak", "--set flow.method=farnbak: flow is a value, not a section: give --set flow=VALUE."),
+    ("micro=3", "--set micro=3: micro is a section: give --set micro.KEY=VALUE, KEY one of k, smooth, p"),
+])
+def test_a_spotting_value_set_as_a_section_or_the_reverse_is_said_so(tmp_path, capsys, command, setting, said):
+    # were "flow must be of type str, got {'method': 'farnbak'} (dict)" and "micro must be a mapping, got 3"
+    (tmp_path / "rec.mp4").write_bytes(b"")  # checked after the settings
+    first = ([tmp_path / "rec.mp4"] if command == "spot"
+             else ["casme-sq", "--root", tmp_path, "--out", tmp_path / "s.pt"])
+    code, _, err = cli(capsys, command, *first, "--set", setting)
+    assert_named_error(code, err, said, "Values (--set KEY=VALUE): fps_reference, flow, combine, top, method",
+                       "sections (--set SECTION.KEY=VALUE): micro, macro, face, learned")
+
+
+@pytest.mark.parametrize("command", ["score-spots", "agree"])
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_an_empty_csv_is_said_empty_with_the_columns_expected(tmp_path, capsys, monkeypatch, command, content):
+    # was "'empty.csv': no column(s) [...]; its header is None"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.csv").write_text(content)
+    (tmp_path / "ok.csv").write_text("vid,onset,offset,type\nclip,1,5,me\n")
+    code, _, err = cli(capsys, command, "ok.csv", "empty.csv")
+    assert_named_error(code, err, "'empty.csv' is empty; expected the columns vid,onset,offset,type")
+    assert "None" not in err
+
+
+@pytest.mark.parametrize("text, said", [
+    ("data:\n root: a\n  x: 1\n", "line 3, column 4: mapping values are not allowed here"),
+    ("a: [1, 2\n", "line 2, column 1: expected ',' or ']'"),
+    ("data:\n  root: a\n  root: b\n", "line 3, column 3: key 'root' appears twice in this mapping; keep one"),
+])
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_broken_yaml_is_one_line_with_the_file_line_and_column(tmp_path, capsys, monkeypatch, text, said, command):
+    # PyYAML's own text spanned lines and named the file '<unicode string>', its line and column counted from 0
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text(text)
+    argv = ["train", "--config", "bad.yaml"] if command == "train" else ["sweep", "bad.yaml"]
+    code, _, err = cli(capsys, *argv, "--out", "run")
+    assert_named_error(code, err, "'bad.yaml' is not valid YAML: " + said)
+    assert err.count("\n") == 1 and "unicode string" not in err

@@ -40,7 +40,8 @@ def test_the_same_image_as_onset_and_apex_is_noted(tmp_path, capsys):
     code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, still)
     assert code == 0 and f"note: {still}: {SAME}" in err, err
     code, out, err = cli(capsys, "predict", "--checkpoint", ckpt, a, b)
-    assert code == 0 and SAME not in err + out and "note: input not checked for a face" in out
+    assert code == 0 and SAME not in err + out and "note: input not checked for a face" in err
+    assert "not checked" not in out  # stdout stays the table, as with explain
 
 
 def test_the_api_says_so_in_the_prediction_warning(tmp_path):

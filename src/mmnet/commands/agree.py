@@ -56,10 +56,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _frames(text: str) -> int | dict[str, int]:
     """--frames: N, or ID=N,ID=N."""
-    def count(value: str) -> int:
-        if not value.strip().isdigit() or int(value) < 1:
-            raise argparse.ArgumentTypeError(f"{text!r}: give a number of frames (N >= 1), or ID=N,... per video")
-        return int(value)
+    def count(value: str) -> int:  # a whole number; run checks that it is >= 1 (out of range: exit 3, not 2)
+        try:
+            return int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number of frames (N >= 1), or ID=N,... per video"
+                                             ) from None
 
     if "=" not in text:
         return count(text)
@@ -190,16 +192,19 @@ def _types(args, files: list[dict]) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
+    from ..errors import ConfigError, UsageError
     from ..spotting.agreement import compare_files
     from ..spotting.agreement_frames import frame_agreement
     from .agree_print import report, write_pairs
 
     if len(args.files) < 2:
-        raise ConfigError("give two or more files to compare (one per coder), e.g. `mmnet agree coder1.csv "
+        raise UsageError("give two or more files to compare (one per coder), e.g. `mmnet agree coder1.csv "
                           "coder2.csv`.")
     if not 0 < args.iou <= 1:
         raise ConfigError(f"--iou {args.iou:g} must be in (0, 1].")
+    counts = args.frames.items() if isinstance(args.frames, dict) else [(None, args.frames)]
+    if bad := [f"{video}={n}" if video else str(n) for video, n in counts if n is not None and n < 1]:
+        raise ConfigError(f"--frames {','.join(bad)} must be a number of frames >= 1 (frames 1..N).")
     options = ReadOptions.of(args)  # --recording: its rate and frame count
     rates: dict = {}
     files = _read(args, options, rates)

@@ -49,14 +49,14 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..data.cache import cache_entries, default_cache_dir, prune_cache
-    from ..errors import ConfigError
+    from ..errors import ConfigError, UsageError
 
     if args.all and (args.older_than is not None or args.max_size is not None):
         raise ConfigError("mmnet cache prune --all removes every entry: give it without --older-than and --max-size.")
     if args.all:
         args.older_than = 0.0  # every entry was last used before now
     if args.older_than is None and args.max_size is None:
-        raise ConfigError("mmnet cache prune needs --older-than DAYS and/or --max-size GB, or --all.")
+        raise UsageError("mmnet cache prune needs --older-than DAYS and/or --max-size GB, or --all.")
     for name, value in (("--older-than", args.older_than), ("--max-size", args.max_size)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise ConfigError(f"{name} must be a number >= 0, got {value}")

@@ -29,9 +29,11 @@ INTERRUPTED = "nothing was written"
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..errors import ConfigError
+    from ..errors import ConfigError, UsageError
     from ..report.compare import compare_runs, render_compare_markdown
 
+    if len(args.runs) < 2:  # a needed argument missing: the usage (compare_runs says it to a caller from Python)
+        raise UsageError(f"compare needs at least two run folders, got {len(args.runs)}.")
     if args.resamples < 100:
         raise ConfigError(f"--resamples {args.resamples}: a 95% bootstrap interval needs at least 100 resamples")
     result = compare_runs(args.runs, resamples=args.resamples)

@@ -44,10 +44,7 @@ def _dpi(text: str) -> int:
         dpi = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number of dots per inch, got {text!r}") from None
-    low, high = DPI_RANGE
-    if not low <= dpi <= high:
-        raise argparse.ArgumentTypeError(f"must be between {low} and {high} (screen 100, print 300), got {dpi}")
-    return dpi
+    return dpi  # its range is checked by run: a number out of range is a bad value (exit 3), not a usage error
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -81,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from .common import align_landmarks, check_device_argument, footage_aligner, load_predictor
     from .predict import refuse_missing_inputs, requests_from_args
 
+    if not DPI_RANGE[0] <= args.dpi <= DPI_RANGE[1]:  # a whole number out of range: a bad value (3), not usage (2)
+        raise ConfigError(f"--dpi {args.dpi} must be between {DPI_RANGE[0]} and {DPI_RANGE[1]} (screen 100, print 300)")
     check_device_argument(args)
     landmarks = align_landmarks(args)
     requests = requests_from_args(args)

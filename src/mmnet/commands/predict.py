@@ -59,7 +59,7 @@ def add_clip_options(p: argparse.ArgumentParser) -> None:
 
 def requests_from_args(args: argparse.Namespace) -> list:
     """The clips the arguments name, as ClipRequests (shared with `mmnet explain`)."""
-    from ..errors import ConfigError
+    from ..errors import ConfigError, UsageError
     from ..infer import ClipRequest, read_clip_list
 
     if getattr(args, "list", None) is not None:
@@ -68,6 +68,8 @@ def requests_from_args(args: argparse.Namespace) -> list:
         return read_clip_list(args.list)
     from ..media import is_image
 
+    if not args.inputs:  # a needed argument missing: the usage, as argparse shows it
+        raise UsageError("give the clip: INPUT (a frame folder or a video), two images ONSET APEX, or --list FILE.")
     if len(args.inputs) == 1:
         return [ClipRequest(args.inputs[0], None, args.onset, args.apex)]
     if len(args.inputs) == 2 and all(is_image(i) and not i.is_dir() for i in args.inputs):
@@ -122,10 +124,6 @@ def format_table(predictions: list, class_names: list[str], rows: list | None = 
              for r in [header, *table]]
     if any(p.apex_spotted for p in predictions):
         lines.append("* apex spotted automatically (largest motion relative to the onset)")
-    if any(not p.aligned for p in predictions):
-        from ..infer.predictor import NOT_CHECKED
-
-        lines.append("note: " + NOT_CHECKED)
     scores = [p.face_score for p in predictions if p.face_score is not None]
     if scores:
         lines.append(f"faces aligned (--align); lowest face detection score {min(scores):.2f}")
@@ -183,6 +181,8 @@ def _print_notes(predictions, warning: str | None) -> None:
             print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
         if p.recording_warning:
             print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)
+    if any(not p.aligned for p in predictions):  # once, as explain says it
+        print(f"note: {NOT_CHECKED}", file=sys.stderr)
     if warning:
         print(f"note: {warning}", file=sys.stderr)
 

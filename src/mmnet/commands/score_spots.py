@@ -43,8 +43,8 @@ positives: accuracy, UF1, UAR, analysis F1) and STRS = micro spotting F1 x analy
 its classes (MEAN and BoostingVRME: negative,positive,surprise). Truth rows without an emotion count for spotting;
 with --classes they are left out of the analysis (a note and the table say how many), without it there is no
 analysis (the classes would be guessed from missing labels). Emotions are read in any letter case;
-with --mode strs a WARNING names the truth's emotions that the predictions write in another case, as
-STRS-Metric compares them exactly. A note lists the truth's videos without any prediction row. A WARNING
+with --mode strs a warning under the table names the truth's emotions that the predictions write in another case,
+as STRS-Metric compares them exactly. A note lists the truth's videos without any prediction row. A warning
 says when scores are in-sample: the spot.json beside a `mmnet spot --out` file records the videos its spotter
 was trained on and its recogniser's training subjects (docs/spotting.md).
 
@@ -203,7 +203,7 @@ def _note_match_order(args, read) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError, DataError
+    from ..errors import ConfigError, DataError, UsageError
     from ..spotting.megc import evaluate_spotting, evaluate_str, subject_of_key
     from .score_spots_hints import (
         dataset_ids_hint,
@@ -216,11 +216,13 @@ def run(args: argparse.Namespace) -> int:
     from .score_spots_print import report, write_log
     from .score_spots_str import case_warnings, dataset_str_truth
 
+    if not 0 < args.iou <= 1:  # before any file is read, as agree says it
+        raise ConfigError(f"--iou {args.iou:g} must be in (0, 1].")
     from_dataset = args.dataset is not None or args.root is not None
     if from_dataset and (args.dataset is None or args.root is None):
         raise ConfigError("--dataset and --root go together: the dataset's annotation is the ground truth.")
     if len(args.files) < (1 if from_dataset else 2):
-        raise ConfigError("give TRUTH PREDICTIONS..., or PREDICTIONS... alone with --dataset and --root.")
+        raise UsageError("give TRUTH PREDICTIONS..., or PREDICTIONS... alone with --dataset and --root.")
     if args.annotation is not None and not from_dataset:
         raise ConfigError("--annotation goes with --dataset and --root.")
     prediction_files = args.files if from_dataset else args.files[1:]
@@ -279,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         from .score_spots_hints import zeros_dropped  # then nothing at all is scored
 
         zeros = zeros_dropped(predictions, truth)
-        print(f"WARNING:{said}{zeros}" if zeros else f"note:{said}", file=sys.stderr)
+        print(f"warning:{said}{zeros}" if zeros else f"note:{said}", file=sys.stderr)
     _note_unpredicted(truth, predictions)
     _note_types(truth, predictions, types, args, "the dataset's annotation" if from_dataset else
                 f"'{args.files[0]}'", truth_is_str)

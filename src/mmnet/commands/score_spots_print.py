@@ -57,7 +57,7 @@ def report(result, rows: list[dict], str_result, warnings: list[str], *, as_json
         _print_table([r | {"label": f"{r['video']:{width}} {r['type']}"} for r in video_rows],
                      f"{'video':{width}} type", counts_only=True)
     for warning in warnings:
-        print(f"WARNING: {warning}")
+        print(f"warning: {warning}")
 
 
 def _print_table(rows: list[dict], head: str, *, counts_only: bool = False) -> None:

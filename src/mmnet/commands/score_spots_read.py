@@ -28,7 +28,12 @@ class ReadOptions:
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ReadOptions:
+        from ..errors import ConfigError
+
         fps, frames, times = args.fps, None, None
+        if fps is not None and fps <= 0:
+            raise ConfigError(f"--fps {float(fps):g} must be a frame rate above 0 (frames per second, e.g. 30, 29.97 "
+                              "or 30000/1001).")
         if args.recording is not None:
             fps, frames, times = _recording(args.recording, args.fps)
         return cls(fps, args.tier_type, args.video_id, args.show_frames, frames, times)
@@ -90,12 +95,12 @@ def add_read_arguments(p: argparse.ArgumentParser, *, dataset: bool = False) -> 
 
 
 def _fps(text: str) -> Fraction:
-    from ..spotting.coder_times import parse_fps
-
+    """--fps as an exact rate; ReadOptions.of checks that it is above 0 (a number out of range: exit 3, not 2)."""
     try:
-        return parse_fps(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame rate: give frames per second, e.g. 30, 29.97 or "
+                                         "30000/1001") from None
 
 
 def _tier_types(text: str) -> dict:
@@ -128,12 +133,12 @@ def read_intervals(path: Path, options: ReadOptions = ReadOptions(), rates: dict
     path -> the frame rate of an intervals.csv or web CSV as its seconds give it (None for other files); ``texts``:
     the files' texts read so far in the command (``file_text``)."""
     from ..errors import DataError
+    from ..path_words import check_path
     from ..spotting.intervals import TYPES
     from ..spotting.megc_csv import STR_COLUMNS, csv_header, read_spotting_csv, read_str_csv, score_column
     from ..spotting.spot_output_csv import is_spot_output, read_spot_output
 
-    if not path.is_file():
-        raise DataError(f"'{path}' is not a file.")
+    check_path(path, give="an intervals file (CSV, ELAN or BORIS)", error=DataError)
     text = file_text(path, texts)  # read once: every reader below parses this text
     coder = _coder_kind(path, text)
     if coder is not None:
@@ -202,7 +207,7 @@ def _warn_boris_fps(path: Path, column: str | None, fps: Fraction) -> None:
     except ValueError:  # NA, or nothing BORIS wrote
         return
     if said and said > 0 and abs(float(fps) / said - 1) > 1e-3:
-        print(f"WARNING: '{path}': its FPS column says {said:g} fps, and the times are converted at {float(fps):g} "
+        print(f"warning: '{path}': its FPS column says {said:g} fps, and the times are converted at {float(fps):g} "
               "fps (--fps or --recording): check which is the recording's rate.", file=sys.stderr)
 
 
@@ -222,7 +227,7 @@ def _warn_times(path: Path, text: str) -> bool:
     from ..spotting.megc_csv import decimal_frames
 
     if decimal_frames(path, text):
-        print(f"WARNING: '{path}': every onset and offset is written with decimals (e.g. 13.000), and MEGC's files "
+        print(f"warning: '{path}': every onset and offset is written with decimals (e.g. 13.000), and MEGC's files "
               f"hold frame numbers: read here as frame numbers.{_TIMES}", file=sys.stderr)
         return True
     return False
@@ -235,5 +240,5 @@ def _warn_past_end(path: Path, intervals: dict, frames: int | None, why: str) ->
     if past:
         video, first = past[0]
         why = why or " Check --fps and that the file annotates this recording."
-        print(f"WARNING: '{path}': {len(past)} interval(s) end past the last frame of --recording ({frames} frames, "
+        print(f"warning: '{path}': {len(past)} interval(s) end past the last frame of --recording ({frames} frames, "
               f"MEGC's 1..{frames}), e.g. {video} {first.onset}..{first.offset}.{why}", file=sys.stderr)

@@ -260,9 +260,9 @@ def _serve_on(sock, args: argparse.Namespace, token: str | None, allow_origins) 
     from_env = token is not None and args.token is None
     fragment = f"#token=<the value of ${TOKEN_ENV}>" if from_env else f"#token={token}" if token else ""
     print(f"open http://{shown}:{port}/{fragment} in a browser (API docs: /docs); Ctrl+C stops the server")
-    if note := exposure_note(args.host, token):
-        print(note)
     sys.stdout.flush()
+    if note := exposure_note(args.host, token):  # advice, as the other warnings: stdout keeps where to go
+        print(note, file=sys.stderr)
     if not serve(app, host=args.host, port=port, shutdown_timeout_s=args.shutdown_timeout,
                  access_log=args.access_log, sock=sock):
         raise ConfigError(f"the server could not start on {args.host}:{port} (its log above says why).")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 def megc_ids(args: argparse.Namespace) -> tuple[str, str]:
     """The video id and subject of the MEGC files, refused (ConfigError) when MEGC's scorers could not read them back
-    (``_named``); an id a spreadsheet runs as a formula is a WARNING (the MEGC files hold ids verbatim)."""
+    (``_named``); an id a spreadsheet runs as a formula is a warning (the MEGC files hold ids verbatim)."""
     from ..spotting.megc_files import formula_ids_warning
 
     video_id = _video_id(args)
@@ -20,7 +20,7 @@ def megc_ids(args: argparse.Namespace) -> tuple[str, str]:
     if args.checkpoint is not None:  # a subject named as the video is in both files
         ids.setdefault(subject, []).append("str.csv")
     if warning := formula_ids_warning(ids, "rename the recording (or give --video-id/--subject) and spot it again"):
-        print(f"WARNING: {warning}", file=sys.stderr)
+        print(f"warning: {warning}", file=sys.stderr)
     return video_id, subject
 
 

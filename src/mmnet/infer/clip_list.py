@@ -54,9 +54,10 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
     ``apex_image`` (then ``source`` is the onset image), ``onset`` and ``apex`` (frame numbers;
     blank = first frame / spotted). Relative paths are relative to the CSV's folder.
     """
+    from ..path_words import check_path
+
     p = Path(path)
-    if not p.is_file():
-        raise DataError(f"Clip list '{p}' does not exist.")
+    check_path(p, "--list", give="a CSV file (one clip a row)", error=DataError)
     try:
         text = read_utf8(p)
         # the header alone, split into the list's column names: paths in the rows below may hold any separator

@@ -29,6 +29,7 @@ from pathlib import Path
 from ..choices import PREPARE_LAYOUTS as LAYOUTS
 from ..errors import DataError, PreprocessError, verify_choice
 from ..media import FRAME_NAME, IMAGE_SUFFIXES, VIDEO_SUFFIXES, conversion_hint, is_image, is_video, list_frames
+from ..path_words import check_path
 from ..shell_words import shell_quote
 from .marker import is_prepared
 
@@ -151,8 +152,8 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
     verify_choice("layout", layout, LAYOUTS)
     given = Path(source)
     source = Path(os.path.abspath(given))  # "." has no name and is its own parent
-    if not source.exists():
-        raise PreprocessError(f"input '{given}' does not exist")
+    check_path(given, "Input", want=None, give="a dataset's folder, a folder of a clip's frames or a video",
+               error=PreprocessError)
     if layout == "auto":
         if source.is_file():
             layout = "video"

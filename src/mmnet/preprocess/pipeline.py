@@ -39,7 +39,7 @@ from ..media import (
     read_video_frames,
     stream_video,
 )
-from ..utils import atomic_write_text
+from ..utils import atomic_write_text, check_writable
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
 from .landmarks import DEFAULT_LANDMARKS, landmark_count
@@ -335,6 +335,8 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     settings = [clip_settings(j, geometry, quality, landmarks) for j in jobs]
     if summary_path is None:
         summary_path = default_summary_path(layout, out_root)
+    if summary_path is not None:  # now, not after every clip is prepared: a path it cannot take is said first
+        check_writable(summary_path)
     earlier = _earlier_records(summary_path)  # clips an mmnet without markers prepared: its summary lists them
     states = [folder_state(j.out_dir, s, listed=j.clip_id in earlier) for j, s in zip(jobs, settings)]
     foreign = [j.out_dir for j, state in zip(jobs, states) if state is FolderState.FOREIGN]

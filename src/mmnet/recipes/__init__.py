@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ConfigError
+from ..path_words import path_problem
 from ..plain_numbers import PlainNumberLoader
 
 __all__ = ["RECIPE_DIR", "SWEEP_DIR", "recipe_names", "sweep_names", "list_recipes", "recipe_path", "locate",
@@ -51,6 +52,9 @@ def locate_sweep(ref: str | Path) -> Path:
     stem = path.name.removesuffix(".yaml")
     if stem in sweep_names():
         return SWEEP_DIR / f"{stem}.yaml"
+    if path.is_dir():
+        raise ConfigError(f"{path_problem(path, 'Sweep', give='a YAML file or a sweep name')} Shipped sweeps (mmnet "
+                          f"sweep NAME): {', '.join(sweep_names())}.")
     raise ConfigError(f"Sweep file '{path}' does not exist, and {str(ref)!r} is not the name of a shipped sweep. "
                       f"Shipped sweeps (mmnet sweep NAME): {', '.join(sweep_names())}.")
 
@@ -92,7 +96,7 @@ def locate(ref: str | Path, *, base_dir: Path | None = None, option: str = "--co
         raise ConfigError(f"Config file '{path}' does not exist. The recipe of that name ships with mmnet: "
                           f"use {option} {stem}. {_listing()}")
     if path.is_dir():
-        raise ConfigError(f"Config '{path}' is a folder; give a YAML file or a recipe name. {_listing()}")
+        raise ConfigError(f"{path_problem(path, 'Config', give='a YAML file or a recipe name')} {_listing()}")
     raise ConfigError(f"Config file '{path}' does not exist, and {text!r} is not a recipe name. {_listing()}")
 
 
@@ -123,7 +127,17 @@ def read_yaml(path: Path, what: str = "Config file") -> object:
     except OSError as exc:
         raise ConfigError(f"{what} '{path}' cannot be read ({exc.strerror}).") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} '{path}' is not valid YAML: {exc}") from None
+        raise ConfigError(f"{what} '{path}' is not valid YAML: {_yaml_problem(exc)}") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error in one line, by the file's line and column counted from 1 (its own text spans lines and
+    names the file '<unicode string>')."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" + (f" ({context})" if context else "")
 
 
 def describe(ref: str | Path | None) -> str:

@@ -200,9 +200,10 @@ def spot_config(preset: str = "casme2", overrides: list[str] | dict | str | None
                           f"{type(preset).__name__}; give overrides as its second argument.")
     verify_choice("spotting preset", preset, tuple(PRESETS))
     values: dict = {"preset": preset}
-    items = list(PRESETS[preset].items()) + [item if isinstance(item, tuple) else parse_override(item)
-                                              for item in override_list(overrides)]
-    for key, value in items:
+    given = [item if isinstance(item, tuple) else parse_override(item) for item in override_list(overrides)]
+    for key, value in given:
+        _check_shape(key, value)
+    for key, value in list(PRESETS[preset].items()) + given:
         if "." in key:
             set_value(values, key, value, where="spotting override")
         else:
@@ -211,6 +212,25 @@ def spot_config(preset: str = "casme2", overrides: list[str] | dict | str | None
 
 
 SECTIONS = ("micro", "macro", "face", "learned")
+
+
+def _check_shape(key: str, value: object) -> None:
+    """A value set as a section (``flow.method=...``) or a section as a value (``micro=3``) is said as such, with the
+    keys of each kind: the type check would say "flow must be of type str, got {'method': ...}" or "micro must be
+    a mapping, got 3"."""
+    import typing
+
+    head, dot, _ = key.partition(".")
+    plain = [f.name for f in dataclasses.fields(SpotConfig) if f.name not in (*SECTIONS, "preset")]  # (--preset)
+    if dot and head in plain:
+        problem = f"{head} is a value, not a section: give --set {head}=VALUE"
+    elif not dot and key in SECTIONS and not isinstance(value, dict):  # a dict from Python sets the section
+        keys = ", ".join(f.name for f in dataclasses.fields(typing.get_type_hints(SpotConfig)[key]))
+        problem = f"{key} is a section: give --set {key}.KEY=VALUE, KEY one of {keys}"
+    else:
+        return
+    raise ConfigError(f"--set {key}={value}: {problem}. Values (--set KEY=VALUE): {', '.join(plain)}; sections "
+                      f"(--set SECTION.KEY=VALUE): {', '.join(SECTIONS)}.")
 
 
 def spot_config_from(values: dict) -> SpotConfig:

@@ -75,6 +75,11 @@ def _rows(path: Path, header: Sequence[str], aliases: Mapping[str, str] | None =
 
 def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str],
                   aliases: Mapping[str, str]) -> Iterable[tuple[int, dict[str, str]]]:
+    if not reader.fieldnames:  # no line at all, or a blank first line (a header of no column: refused either way)
+        if not any(any(cell.strip() for cell in row) for row in reader.reader):
+            raise AnnotationError(f"'{path}' is empty; expected the columns {','.join(header)} (a header row, then "
+                                  "a row per interval).")
+        raise AnnotationError(f"'{path}': its first line is blank; the header row ({','.join(header)}) goes first.")
     fields = [h.strip().lower() for h in (reader.fieldnames or [])]
     twice = sorted({h for h in fields if h and fields.count(h) > 1})
     if twice:  # the row dict would keep the last copy without a word
