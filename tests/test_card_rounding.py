@@ -14,3 +14,11 @@ def test_card_scores_round_halves_up_like_the_report():
     assert "| ACC | 0.4063 | 0.0938 – 0.4063 |" in text, text
     assert "| happiness | 0.4063 | 0.5000 |" in text
     assert "0.4062" not in text
+
+
+def test_a_tiny_negative_rounds_to_zero_without_a_minus():
+    from mmnet.report.rounding import half_up
+
+    assert half_up(-0.00001, 2, sign=True) == "+0.00"
+    assert half_up(-0.00001, 4) == "0.0000"
+    assert half_up(-0.00005, 4) == "-0.0001"  # a half still rounds away from zero

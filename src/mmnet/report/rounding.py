@@ -17,5 +17,8 @@ def half_up(value: float, digits: int, scale: int = 1, sign: bool = False) -> st
     value = float(value)
     if not math.isfinite(value):
         return f"{value * scale:{'+' if sign else ''}.{digits}f}"
-    text = str((Decimal(repr(value)) * scale).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    rounded = (Decimal(repr(value)) * scale).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    if rounded.is_zero():  # a tiny negative difference rounds to zero, not to "-0.00"
+        rounded = abs(rounded)
+    text = str(rounded)
     return "+" + text if sign and not text.startswith("-") else text
