@@ -16,6 +16,7 @@ from ..model.config import MMNetConfig
 from ..report import compute_report
 from ..report.compare import recorded_parameters
 from ..report.render import FEW_FOR_PERCENTILE, format_mean_std
+from ..report.rounding import half_up
 from ..report.verdict import VERDICT_MIN_SUBJECTS
 from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
@@ -191,7 +192,8 @@ def _vs_chance(row: dict) -> str | None:
 def _chance_cells(row: dict) -> list[str]:
     """The subjects, UAR interval (rough with few subjects, as report.md says) and vs-chance cells."""
     low, high = row["uar_ci_low"], row["uar_ci_high"]
-    interval = "-" if low is None else f"[{low:.4f}, {high:.4f}]" + (" (rough)" if row.get("ci_rough") else "")
+    interval = "-" if low is None else f"[{half_up(low, 4)}, {half_up(high, 4)}]" + (
+        " (rough)" if row.get("ci_rough") else "")
     return [str(row["n_subjects"]) if row.get("n_subjects") is not None else "-", interval, _vs_chance(row) or "-"]
 
 
@@ -210,7 +212,7 @@ def _few_subjects_note(rows: list[dict]) -> str:
 
 def _chance_note(rows: list[dict]) -> list[str]:
     """Chance, and the settings whose UAR does not clear it: their order among themselves ranks nothing."""
-    chances = {f"{r['chance']:.4f}" for r in rows if r.get("chance") is not None}
+    chances = {half_up(r["chance"], 4) for r in rows if r.get("chance") is not None}
     if not chances:
         return []
     level = (f"UAR {next(iter(chances))}" if len(chances) == 1 else "each setting's 1 / classes (summary.csv "
