@@ -13,7 +13,7 @@ from ..config_effect import as_written, inert_keys
 from ..display_width import display_width, pad
 from ..errors import ConfigError
 from ..model.config import MMNetConfig
-from ..report import compute_report
+from ..report import summarize_run
 from ..report.compare import recorded_parameters
 from ..report.render import FEW_FOR_PERCENTILE, format_mean_std
 from ..report.rounding import half_up
@@ -60,7 +60,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
             row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
             rows.append(row)
             continue
-        s = _summarize_run(out / name)
+        s = summarize_run(out / name)
         row.update({"complete": s["complete"], "status": "complete" if s["complete"] else "partial",
                     "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]})
         for m in METRICS:
@@ -68,7 +68,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
             row[f"{m}_std"] = s["std"][m]
         for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
-        described_by[name] = s["described"]
+        described_by[name] = {k: s[k] for k in ("n_subjects", "chance", "ci_rough")}
         methods[s["ci_method"]] = None
         rows.append(row)
     for row in rows:  # last columns: readers of the earlier ones are unchanged
@@ -85,22 +85,6 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     atomic_write_text(out / "summary.csv", buf.getvalue())
     atomic_write_text(out / "summary.md", _markdown(rows, shown, list(methods)))
     return rows
-
-
-def _summarize_run(run: Path) -> dict:
-    """:func:`mmnet.report.summarize_run`'s numbers of a run folder (one computation of its report), with what
-    describes them: ``described`` (``n_subjects``, ``chance``, ``ci_rough``) and ``ci_method``."""
-    r = compute_report(run)
-    head, ci = r["headline"], r["headline"]["ci"]
-    subj = ci["subjects"]
-    units = list(subj["n_units"].values())
-    n_subjects = min(units) if units else None  # the seeds test the same subjects but for a partial run's
-    return {"complete": r["complete"], "n_seeds": head["n_seeds"], "n_samples": r["n_samples"],
-            "mean": head["mean"], "std": head["std"],
-            "ci": subj["mean"] or (next(iter(subj["per_seed"].values())) if len(subj["per_seed"]) == 1 else None),
-            "described": {"n_subjects": n_subjects, "chance": 1 / len(r["classes"]),
-                          "ci_rough": None if n_subjects is None else n_subjects < VERDICT_MIN_SUBJECTS},
-            "ci_method": f"{ci['method']} over subjects, {ci['resamples']:,} resamples, random seed {ci['seed']}"}
 
 
 def _no_effect(run: Path) -> dict[str, str]:
