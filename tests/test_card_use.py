@@ -309,3 +309,20 @@ def test_the_recipes_and_docs_say_how_to_train_in_the_authors_fp32():
     row = next(line for line in (root / "docs" / "configuration.md").read_text().splitlines()
                if line.startswith("| `train.precision`"))
     assert "The authors trained in fp32: `--set train.precision=fp32` matches them" in row
+
+
+def test_a_subject_of_one_class_is_not_counted_at_its_own_chance(tmp_path):
+    # chance 1/1 = 1.0: a subject whose clips hold one class counted "at or below its own chance" even when its every
+    # clip was right
+    from mmnet.report.figures import _per_subject
+
+    subjects = {"1": [0, 1, 0, 1], "2": [0, 0, 1], "3": [2, 2], "4": [1, 1]}
+    run = write_run(tmp_path / "run", make_samples(subjects), lambda seed, epoch, s: s["class_index"], epochs=1)
+    report = build_report(run)
+    spread = report["headline"]["subject_spread"]
+    assert (spread["at_or_below_chance"], spread["one_class_subjects"]) == (0, 2)  # was 2, every clip right
+    md = (run / "report.md").read_text()
+    assert "0 subjects at or below their own chance; 2 subjects hold one class: not comparable with chance" in md
+    ax = _per_subject(report).axes[0]
+    assert _chance_ticks(ax) == pytest.approx([50, 50])  # none at 100% for subjects 3 and 4
+    assert sorted(t.get_text() for t in ax.texts) == ["n=2, one class", "n=2, one class", "n=3", "n=4"]

@@ -81,3 +81,16 @@ def test_no_recording_is_refused_in_json_too(tmp_path, capsys):
         "no recording can be used (2 no frame rate)")
     assert [x["reason"] for x in result["excluded"]] == ["no frame rate"] * 2
     assert err.startswith("error: no recording can be used") and result["training_stops"] is True
+
+
+def test_a_loso_fold_without_a_type_is_said(tmp_path, capsys):
+    # the synthetic long set: 2 subjects, one short video each; one subject's video alone holds a macro interval, so
+    # the fold holding it out trains on no macro interval and `train-spotter --loso` stops there
+    root = tmp_path / "L"
+    assert main(["synth", str(root), "--long", "--minutes", "0.25", "--subjects", "2", "--videos", "1",
+                 "--size", "152", "114"]) == 0
+    capsys.readouterr()
+    assert main(["check-data", "casme-sq", "--root", str(root), "--json"]) in (0, 1)
+    stops = json.loads(capsys.readouterr().out)["spotting_stops"]
+    assert len(stops) == 1 and stops[0].startswith("`--loso`: learned spotter, fold ")  # was []
+    assert "its training videos hold no macro interval" in stops[0]

@@ -29,3 +29,11 @@ def test_every_registry_in_the_checklists_is_in_the_module_named():
 def test_every_file_it_names_exists():
     paths = set(re.findall(r"`((?:src|tests|scripts|docs)/[\w./]+\.(?:py|sh|md))`", TEXT)) | {".ci/run"}
     assert [p for p in sorted(paths) if "NAME" not in p and not (TOP / p).is_file()] == []  # NAME: the new one
+
+
+def test_the_pages_a_test_points_to_say_what_it_checks():
+    # test_no_real_rows.py sent readers to this page for the made-up-fixtures rule, which did not name the check
+    pointer = (TOP / "tests" / "test_no_real_rows.py").read_text()
+    assert "docs/contributing.md" in pointer
+    fixtures = TEXT[TEXT.index("## Fixtures without licensed data"):TEXT.index("## Registering a clip dataset")]
+    assert "tests/test_no_real_rows.py" in fixtures

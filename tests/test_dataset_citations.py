@@ -44,6 +44,18 @@ def test_papers_to_cite_add_the_composite_protocol_and_the_objective_classes():
     assert papers_to_cite(["table"]) == []  # a lab's own clips: nobody's paper
 
 
+def test_a_datasets_other_name_cites_its_own_release():
+    # "casme2-long" (CAS(ME)^2's long videos) was cut at its "-" and cited CASME II's paper
+    from mmnet.data import DATASETS, LONG_VIDEO_DATASETS
+    from mmnet.data.releases import ALIASES, release_of
+
+    assert papers_to_cite(["casme2-long"]) == list(RELEASES["casme-sq"].papers)
+    assert release_of("casme2-long").name == "CAS(ME)^2" and release_of("smic-hs").name == "SMIC"
+    assert release_of("table-long") is None and papers_to_cite(["table-long"]) == []
+    # every loader name is a release's key, one of its other names, or a lab's own data
+    assert set(DATASETS) | set(LONG_VIDEO_DATASETS) == set(RELEASES) | set(ALIASES) | {"table", "table-long"}
+
+
 def test_the_model_card_names_the_papers_of_its_training_data(tmp_path):
     from mmnet.train.model_card import write_model_card
 

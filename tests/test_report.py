@@ -172,6 +172,9 @@ def test_summarize_run_writes_nothing(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == before
     assert set(s["per_seed"]) == {"0", "1"} and s["complete"] and s["std_ddof"] == 1
     assert s[PAPER_KEY]["label"] == OPTIMISTIC_LABEL
+    # what a sweep's summary says of its numbers, from this one function (the sweep kept a copy of it)
+    assert (s["n_subjects"], s["ci_rough"], s["chance"]) == (len(SUBJECTS), len(SUBJECTS) < 10, 1 / 3)
+    assert s["ci_method"].startswith("percentile bootstrap over subjects, ")
 
 
 def test_inconsistent_true_label_is_an_error(tmp_path):

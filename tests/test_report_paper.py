@@ -334,3 +334,19 @@ def test_percentages_and_scores_round_halves_up_as_a_spreadsheet_does(tmp_path, 
     assert report["headline"]["per_seed"]["0"]["correct"] == 13
     assert "| last (honest) | 0 | 32 | 13 | 40.63 |" in (run / "report.md").read_text()
     assert " 40.63 " in format_results_table(report) and "40.62" not in format_results_table(report)
+
+
+def test_p_values_and_sweep_cells_round_halves_up_too():
+    # format_p(0.125) printed "p = 0.12" beside 0.375's "p = 0.38"; summary.md's interval and chance cells rounded
+    # the float's half to even as well
+    from mmnet.report.verdict import _cannot_decide, format_p
+    from mmnet.train.sweep_summary import _chance_cells, _chance_note
+
+    assert (format_p(0.125), format_p(0.375), format_p(0.00625)) == ("p = 0.13", "p = 0.38", "p = 0.0063")
+    assert format_p(0.0496) == "p = 0.0496" and format_p(1e-5) == "p = 1.0e-05"  # the level's side kept
+    test = {"distinct_arrangements": 8, "n_subjects": 3, "one_class_subjects": 0, "p_floor": 0.125}
+    assert "cannot fall below 0.13," in _cannot_decide(test)
+    row = {"setting": "a", "uar_ci_low": 13 / 32, "uar_ci_high": 0.59375, "n_subjects": 20, "uar_mean": 0.5,
+           "chance": 1 / 32}
+    assert _chance_cells(row)[1] == "[0.4063, 0.5938]"
+    assert _chance_note([row])[1].startswith("Chance: UAR 0.0313,")

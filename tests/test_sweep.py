@@ -430,6 +430,23 @@ def test_the_recorded_sweep_file_resolves_to_the_same_settings(tmp_path, base):
     assert yaml.safe_load(_write(out / "again.yaml", again.to_dict()).read_text())["source"] == str(sweep_file)
 
 
+def test_the_recorded_sweep_keeps_data_paths_absolute(tmp_path, base, monkeypatch):
+    # `--root d` was recorded as data.root=d: read back from another folder, the sweep trained on that folder's ./d
+    sweep_file = _write(tmp_path / "configs" / "s.yaml", {
+        "base": "base.yaml", "set": ["data.annotation=a.csv"], "config": {"data": {"cache_dir": "c"}},
+        "settings": {"paper": {}, "other": {"data.root": "e"}}})
+    monkeypatch.chdir(tmp_path)
+    sweep = load_sweep(sweep_file, [("data.root", "d")], only=["paper"])  # --root d
+    record = _write(tmp_path / "out.yaml", sweep.to_dict())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    paper, other = load_sweep(record).settings
+    data = paper.config.data
+    assert (data.root, data.annotation, data.cache_dir) == tuple(str(tmp_path / n) for n in ("d", "a.csv", "c"))
+    assert other.config.data.root == str(tmp_path / "e")
+
+
 def test_the_summary_says_what_its_numbers_are(tmp_path):
     # summary.md/csv gave no number of subjects, no word that 3 subjects give a rough interval, no interval method,
     # no selection, no chance level: settings all at chance read as a ranking

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 from .errors import ConfigError
+from .overrides import parse_override
 
-__all__ = ["parse_root", "format_root", "absolute_paths"]
+__all__ = ["parse_root", "format_root", "absolute_paths", "absolute_override"]
 
 
 def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> Path | dict[str, Path]:
@@ -60,3 +62,16 @@ def absolute_paths(data) -> dict[str, str | None]:
     return {"root": format_root(absolute) if absolute is not None else data.root,
             "annotation": os.path.abspath(data.annotation) if data.annotation else data.annotation,
             "cache_dir": os.path.abspath(data.cache_dir) if data.cache_dir else data.cache_dir}
+
+
+def absolute_override(item: str | tuple[str, object], dataset: str) -> str | tuple[str, object]:
+    """An override of ``data.root``, ``data.annotation`` or ``data.cache_dir`` with its path absolute (relative to
+    the working folder), as ``absolute_paths`` makes them; other overrides as given. A record of overrides (a
+    sweep's OUT/sweep.yaml) read back from another folder then reads the same files, as config.yaml does."""
+    key, value = parse_override(item) if isinstance(item, str) else (item[0].strip(), item[1])
+    if key not in ("data.root", "data.annotation", "data.cache_dir") or not value:
+        return item
+    if not isinstance(value, (str, list, dict)):  # typed as text: data.root=0701 is "0701", as apply_overrides reads it
+        value = item.split("=", 1)[1].strip() if isinstance(item, str) else str(value)
+    data = SimpleNamespace(**{"dataset": dataset, "root": None, "annotation": None, "cache_dir": None, key[5:]: value})
+    return key, absolute_paths(data)[key[5:]]

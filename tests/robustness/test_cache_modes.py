@@ -1,5 +1,5 @@
-"""The frame cache on a shared server: the folders mmnet makes, and the decoded faces and sample ids in them, are
-private to their user under a umask of 022; a folder the user made shared on purpose stays as it is."""
+"""The frame cache on a shared server: the folders mmnet makes, and the decoded faces, optical flow and sample ids
+in them, are private to their user under a umask of 022; a folder the user made shared on purpose stays as it is."""
 
 from __future__ import annotations
 
@@ -68,3 +68,14 @@ def test_the_flow_cache_is_private_where_mmnet_makes_it(tmp_path):
     cached_flow(tmp_path / "cache", "sub01/EP01", face, face, "farneback")
     (path,) = (tmp_path / "cache").rglob("*.npy")
     assert _mode(path.parent) & 0o077 == 0 and _mode(path) & 0o077 == 0
+
+
+def test_the_runs_flow_array_beside_the_frame_cache_is_private(root, tmp_path):
+    # flows-<key>-<method>.npy, the run's optical flow of every clip, was written 0644 beside the private frames
+    from mmnet.train.prepare import _build_flows
+
+    cache_dir = tmp_path / "made"
+    cache = _build(root, cache_dir)
+    path = _build_flows(cache, load_dataset("casme2", root).samples, "farneback", progress=False)
+    assert path.parent == cache_dir and path.name.startswith("flows-")
+    assert _mode(path) & 0o077 == 0, f"{path.name} is {oct(_mode(path))}"

@@ -119,6 +119,14 @@ def _spotting_stops(load) -> list[str]:
                    f"the recordings with frames hold no {' or '.join(missing)} interval (method=flow needs none)")
     if len({v.subject for v in load.videos}) == 1:
         out.append("`mmnet train-spotter --loso` needs two subjects or more")
+    elif load.videos and load.types and not missing:  # each fold trains on the other subjects: one may lack a type
+        from ..errors import DataError
+        from ..spotting.learned import check_learned_folds
+
+        try:
+            check_learned_folds(load.videos, {v.video: v.subject for v in load.videos}, types=load.types)
+        except DataError as e:
+            out.append(f"`--loso`: {e}")
     return out
 
 

@@ -42,7 +42,7 @@ def _one_class_warning(model: Path, classes: list[str]) -> str | None:
     whatever it is shown, it will most likely answer that class."""
     import pandas as pd
 
-    from ..report.one_class import class_name, one_class
+    from ..report.one_class import class_name, single_predicted_class
     from ..run_folder import PREDICTIONS
 
     try:
@@ -50,7 +50,7 @@ def _one_class_warning(model: Path, classes: list[str]) -> str | None:
     except (OSError, ValueError):
         return None
     last = rows[rows["epoch"] == rows["epoch"].max()]["pred"]
-    k = one_class(last)  # report.md warns of the same folds
+    k = single_predicted_class(last)  # report.md warns of the same folds
     if k is None:
         return None
     name = class_name(k, classes)

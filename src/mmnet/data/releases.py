@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Release", "RELEASES", "OBJECTIVE_CLASSES_PAPER", "papers_to_cite", "release_name"]
+__all__ = ["Release", "RELEASES", "ALIASES", "OBJECTIVE_CLASSES_PAPER", "papers_to_cite", "release_of"]
 
 _CAS = "the Institute of Psychology, Chinese Academy of Sciences"
 _MMU = "Manchester Metropolitan University"
@@ -58,10 +58,14 @@ RELEASES: dict[str, Release] = {
 }
 
 
-def release_name(dataset: str) -> str:
-    """The dataset as its owners name it ("smic-hs" -> SMIC's); the key itself when unknown."""
-    release = RELEASES.get(dataset) or RELEASES.get(dataset.partition("-")[0])
-    return release.name if release else dataset
+#: Other names of a release's data (``data.dataset`` choices): SMIC's fixed variants, CAS(ME)^2's long-video name.
+#: Explicit: "casme2-long" is CAS(ME)^2, not CASME II, whatever its name's prefix says.
+ALIASES = {"smic-hs": "smic", "smic-vis": "smic", "smic-nir": "smic", "casme2-long": "casme-sq"}
+
+
+def release_of(dataset: str) -> Release | None:
+    """The release of ``dataset`` (a key of RELEASES or one of its ALIASES); None for a lab's own data."""
+    return RELEASES.get(ALIASES.get(dataset, dataset))
 
 
 def papers_to_cite(datasets: list[str], *, composite: bool = False, objective: bool = False) -> list[str]:
@@ -70,7 +74,7 @@ def papers_to_cite(datasets: list[str], *, composite: bool = False, objective: b
     keys = (["composite"] if composite else []) + list(datasets)
     out: list[str] = []
     for key in keys:
-        release = RELEASES.get(key) or RELEASES.get(key.partition("-")[0])
+        release = release_of(key)
         out += [p for p in (release.papers if release else ()) if p not in out]
     if objective and OBJECTIVE_CLASSES_PAPER not in out:
         out.append(OBJECTIVE_CLASSES_PAPER)

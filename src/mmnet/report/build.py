@@ -41,6 +41,7 @@ from .scores import (
 )
 from .selection import OPTIMISTIC_LABEL, PAPER_KEY
 from .str_report import str_section
+from .verdict import VERDICT_MIN_SUBJECTS
 
 __all__ = ["build_report", "summarize_run", "REPORT_FILES", "ReportNotWritten"]
 
@@ -189,15 +190,23 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     """Headline numbers of a run, for a sweep table: per seed, mean and std (ddof=1) over seeds.
 
     Writes nothing. Paper-selection numbers, when selected, sit under ``paper_selection_optimistic``.
-    ``ci``: the bootstrap 95 % intervals over subjects of the seed mean (of the one seed with one).
+    ``ci``: the bootstrap 95 % intervals over subjects of the seed mean (of the one seed with one), with what
+    describes them: ``n_subjects``, ``ci_rough`` (fewer than VERDICT_MIN_SUBJECTS subjects), ``ci_method``; and
+    ``chance``, 1 / number of classes.
     """
     r = compute_report(run_dir, selection)
     out = {"run": r["run"], "path": str(run_dir), "complete": r["complete"], "selection": r["selection"],
            "dataset": r["config_summary"].get("data.dataset"), "scheme": r["config_summary"].get("data.scheme"),
            "n_samples": r["n_samples"], "n_folds": r["n_folds"],
            **{k: r["headline"][k] for k in ("per_seed", "mean", "std", "std_ddof", "n_seeds")}}
-    subj = r["headline"]["ci"]["subjects"]
+    ci = r["headline"]["ci"]
+    subj = ci["subjects"]
     out["ci"] = subj["mean"] or (next(iter(subj["per_seed"].values())) if len(subj["per_seed"]) == 1 else None)
+    units = list(subj["n_units"].values())
+    n_subjects = min(units) if units else None  # the seeds test the same subjects but for a partial run's
+    out.update(n_subjects=n_subjects, ci_rough=None if n_subjects is None else n_subjects < VERDICT_MIN_SUBJECTS,
+               ci_method=f"{ci['method']} over subjects, {ci['resamples']:,} resamples, random seed {ci['seed']}",
+               chance=1 / len(r["classes"]))
     if PAPER_KEY in r:
         out[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
     return out

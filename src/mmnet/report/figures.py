@@ -199,15 +199,19 @@ def _per_subject(report: dict):
     # each subject's own chance (1 / the classes its clips hold), a tick across its bar: one line at 1 / the set's
     # classes put a model that answers one class above chance on every subject of fewer classes
     held = np.array([r.get("classes") or np.nan for r in rows], dtype=np.float64)  # an earlier report lacks it
+    one = held == 1  # chance 1/1, at 100%: not comparable with chance, said beside the subject instead of a tick
+    held[one] = np.nan
     if not np.isnan(held).all():
-        ax.vlines(100 / held, y - 0.45, y + 0.45, color="0.35", linestyle=":", linewidth=1.0,
+        ok = ~np.isnan(held)
+        ax.vlines(100 / held[ok], y[ok] - 0.45, y[ok] + 0.45, color="0.35", linestyle=":", linewidth=1.0,
                   label="chance UAR (1 / its classes)")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
     for k, r in enumerate(rows):
-        ax.annotate(f"n={r['n']}", (100, k), xytext=(2, 0), textcoords="offset points", va="center", fontsize=5,
+        ax.annotate(f"n={r['n']}" + (", one class" if one[k] else ""), (100, k), xytext=(2, 0),
+                    textcoords="offset points", va="center", fontsize=5,
                     annotation_clip=False)
     ax.set_xlabel("left-out subject: accuracy (bars), UAR (dots) against its own chance (ticks); honest, last epoch")
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, borderaxespad=0.2)

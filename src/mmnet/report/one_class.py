@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["one_class", "one_class_lines", "class_name"]
+__all__ = ["single_predicted_class", "one_class_lines", "class_name"]
 
 
-def one_class(predicted: Iterable[int]) -> int | None:
+def single_predicted_class(predicted: Iterable[int]) -> int | None:
     """The class of every prediction when there are at least two and all are one class; else None."""
     seen = [int(k) for k in predicted]
     return seen[0] if len(seen) > 1 and len(set(seen)) == 1 else None

@@ -24,7 +24,7 @@ from ..version import __version__
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .class_gaps import class_gaps
 from .metrics import confusion_matrix, scores_from_confusion
-from .one_class import one_class
+from .one_class import single_predicted_class
 from .protocol_text import data_issue_lines, protocol_summary
 from .reproduce_terms import bits_terms, data_terms, synthetic_terms
 from .run_reader import Run, RunFolderError, config_value, load_run
@@ -94,7 +94,7 @@ def _selected(run: Run, seed: int, mode: str) -> tuple[pd.DataFrame, pd.DataFram
                       "test_subjects": [str(s) for s in fold.done.get("test_subjects") or sorted(set(p["subject"]))],
                       "n": ch.n, "correct": ch.correct, "acc_epoch": ch.acc_epoch, "f1_epoch": ch.f1_epoch,
                       "epochs": fold.done.get("epochs"), "seconds": fold.done.get("seconds"),
-                      "one_class": one_class(a["pred"])})  # one class for every test clip: report.md warns
+                      "one_class": single_predicted_class(a["pred"])})  # one class for every test clip: report.md warns
     return pd.concat(acc_parts, ignore_index=True), pd.concat(f1_parts, ignore_index=True), folds
 
 

@@ -4,7 +4,8 @@ score at or below chance. A pooled UAR can hide a subject the model fails on; th
 
 A subject's UAR is the mean recall over the classes its test clips hold, so its chance is 1 / that number of
 classes, not 1 / the classes of the whole set: a model that answers one class for every clip scores UAR 1/2 on a
-subject of 2 classes, chance there, which 1/5 of a 5-class set would call well above it."""
+subject of 2 classes, chance there, which 1/5 of a 5-class set would call well above it. A subject whose clips hold
+one class has chance 1/1, which no model beats: it is counted apart, not compared with chance."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def subject_spread(per_seed: dict[str, dict], n_classes: int) -> dict | None:
     return {"n_subjects": len(rows), "median_uar": float(np.median([r["uar"] for r in rows])), "worst": worst,
             "chance": 1 / n_classes, "subject_classes": [min(r["classes"] for r in rows),
                                                          max(r["classes"] for r in rows)],
-            "at_or_below_chance": sum(r["uar"] <= r["chance"] + 1e-12 for r in rows), "n_seeds": len(per_seed)}
+            # a subject of one class has chance 1/1: even a perfect model is "at" it, so it is counted apart
+            "at_or_below_chance": sum(r["uar"] <= r["chance"] + 1e-12 for r in rows if r["classes"] > 1),
+            "one_class_subjects": sum(r["classes"] == 1 for r in rows), "n_seeds": len(per_seed)}
 
 
 def subject_spread_line(spread: dict | None, many_datasets: bool = False) -> str | None:
@@ -49,7 +52,10 @@ def subject_spread_line(spread: dict | None, many_datasets: bool = False) -> str
         return f"{head}); a subject's UAR is the mean recall over the classes its clips hold{seeds}."
     k, (low, high) = spread["at_or_below_chance"], spread["subject_classes"]
     held = f"{low}" if low == high else f"{low} to {high}"
+    one = spread.get("one_class_subjects", 0)
+    one = f"; {one} subject{'' if one == 1 else 's'} hold{'s' if one == 1 else ''} one class: not comparable with " \
+          "chance" if one else ""
     return (f"{head}, its chance {half_up(w['chance'], 2)} = 1/{w['classes']}), {k} subject{'' if k == 1 else 's'} "
-            f"at or below {'its' if k == 1 else 'their'} own chance; a subject's UAR is the mean recall over the "
+            f"at or below {'its' if k == 1 else 'their'} own chance{one}; a subject's UAR is the mean recall over the "
             f"classes its clips hold ({held} here), so its chance is 1 / those classes, not "
             f"{half_up(spread['chance'], 2)} (1/{round(1 / spread['chance'])}, the whole set's){seeds}.")

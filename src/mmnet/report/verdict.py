@@ -16,11 +16,11 @@ def format_p(p: float) -> str:
     """'p = ...': 2 decimals from 0.01, else 4, more where rounding would carry it across the level (0.0496 is
     not "0.05"), and 2 significant figures where 4 decimals would print 0 (1 / 100,001 shuffles: 1.0e-05)."""
     digits = 4 if p < 0.01 else 2
-    while digits < 8 and (round(p, digits) < PERMUTATION_ALPHA) != (p < PERMUTATION_ALPHA):
+    while digits < 8 and (float(half_up(p, digits)) < PERMUTATION_ALPHA) != (p < PERMUTATION_ALPHA):
         digits += 1  # the printed p on the verdict's side of the level
-    if round(p, digits) == 0:  # never "p = 0.0000": a permutation p-value is at least 1 / (shuffles + 1)
+    if float(half_up(p, digits)) == 0:  # never "p = 0.0000": a permutation p-value is at least 1 / (shuffles + 1)
         return f"p = {p:.1e}"
-    return f"p = {p:.{digits}f}"
+    return f"p = {half_up(p, digits)}"
 
 
 def _permutation_words(test: dict) -> str:
@@ -43,7 +43,7 @@ def _cannot_decide(test: dict) -> str:
             "subjects' clips hold one class each, so " if one else "")
     changes = "changes nothing" if count == 1 else f"gives only {count:,} distinct arrangements of the labels"
     return (f"the permutation test cannot decide ({held}shuffling the labels within subjects {changes}: its p-value "
-            f"cannot fall below {test['p_floor']:.2f}, which is not below {PERMUTATION_ALPHA})")
+            f"cannot fall below {half_up(test['p_floor'], 2)}, which is not below {PERMUTATION_ALPHA})")
 
 
 ASSOCIATED = "the predictions are associated with the labels within subjects"

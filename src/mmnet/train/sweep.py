@@ -43,6 +43,7 @@ from ..config import (
     without_derived,
 )
 from ..config_effect import effective_config, inert_in_both
+from ..dataset_root import absolute_override
 from ..errors import ConfigError, MMNetError
 from ..progress import write_line
 from ..recipes import locate, locate_sweep, read_yaml
@@ -182,7 +183,11 @@ def load_sweep(
     overrides = override_list(overrides)  # one string or a {key: value} dict, as load_config takes them
     values = apply_overrides(values, list(common) + overrides)
     cli_keys = {override_key(item) for item in overrides}
-    inputs["command_line"] = [_as_text(item) for item in overrides]
+    dataset = str(values.get("data", {}).get("dataset", ""))
+    inputs["set"] = [_as_text(absolute_override(item, dataset)) for item in common]
+    inputs["command_line"] = [_as_text(absolute_override(item, dataset)) for item in overrides]
+    inputs["config"] = apply_overrides(inputs["config"], [  # nested, as the file wrote it
+        absolute_override((k, v), dataset) for k, v in _flatten(inputs["config"]).items() if k.startswith("data.")])
 
     settings = doc.get("settings")
     if not isinstance(settings, dict) or not settings:
@@ -218,7 +223,8 @@ def load_sweep(
                               f"{', '.join(_RESERVED)}")
         if body is not None and not isinstance(body, dict):
             raise ConfigError(f"Sweep file '{p}': setting {name!r} must be a mapping of overrides, got {body!r}")
-        flat = sweep.every[name] = _flatten(body or {})
+        flat = _flatten(body or {})
+        sweep.every[name] = dict(absolute_override(item, dataset) for item in flat.items())
         if only and name not in only:
             continue
         clash = sorted(set(flat) & cli_keys)

@@ -13,9 +13,10 @@ from ..config_effect import as_written, inert_keys
 from ..display_width import display_width, pad
 from ..errors import ConfigError
 from ..model.config import MMNetConfig
-from ..report import compute_report
+from ..report import summarize_run
 from ..report.compare import recorded_parameters
 from ..report.render import FEW_FOR_PERCENTILE, format_mean_std
+from ..report.rounding import half_up
 from ..report.verdict import VERDICT_MIN_SUBJECTS
 from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
@@ -59,7 +60,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
             row.update({f"{m}_{k}": None for k in ("mean", "std", "ci_low", "ci_high") for m in METRICS})
             rows.append(row)
             continue
-        s = _summarize_run(out / name)
+        s = summarize_run(out / name)
         row.update({"complete": s["complete"], "status": "complete" if s["complete"] else "partial",
                     "n_seeds": s["n_seeds"], "n_samples": s["n_samples"]})
         for m in METRICS:
@@ -67,7 +68,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
             row[f"{m}_std"] = s["std"][m]
         for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
-        described_by[name] = s["described"]
+        described_by[name] = {k: s[k] for k in ("n_subjects", "chance", "ci_rough")}
         methods[s["ci_method"]] = None
         rows.append(row)
     for row in rows:  # last columns: readers of the earlier ones are unchanged
@@ -84,22 +85,6 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     atomic_write_text(out / "summary.csv", buf.getvalue())
     atomic_write_text(out / "summary.md", _markdown(rows, shown, list(methods)))
     return rows
-
-
-def _summarize_run(run: Path) -> dict:
-    """:func:`mmnet.report.summarize_run`'s numbers of a run folder (one computation of its report), with what
-    describes them: ``described`` (``n_subjects``, ``chance``, ``ci_rough``) and ``ci_method``."""
-    r = compute_report(run)
-    head, ci = r["headline"], r["headline"]["ci"]
-    subj = ci["subjects"]
-    units = list(subj["n_units"].values())
-    n_subjects = min(units) if units else None  # the seeds test the same subjects but for a partial run's
-    return {"complete": r["complete"], "n_seeds": head["n_seeds"], "n_samples": r["n_samples"],
-            "mean": head["mean"], "std": head["std"],
-            "ci": subj["mean"] or (next(iter(subj["per_seed"].values())) if len(subj["per_seed"]) == 1 else None),
-            "described": {"n_subjects": n_subjects, "chance": 1 / len(r["classes"]),
-                          "ci_rough": None if n_subjects is None else n_subjects < VERDICT_MIN_SUBJECTS},
-            "ci_method": f"{ci['method']} over subjects, {ci['resamples']:,} resamples, random seed {ci['seed']}"}
 
 
 def _no_effect(run: Path) -> dict[str, str]:
@@ -191,7 +176,8 @@ def _vs_chance(row: dict) -> str | None:
 def _chance_cells(row: dict) -> list[str]:
     """The subjects, UAR interval (rough with few subjects, as report.md says) and vs-chance cells."""
     low, high = row["uar_ci_low"], row["uar_ci_high"]
-    interval = "-" if low is None else f"[{low:.4f}, {high:.4f}]" + (" (rough)" if row.get("ci_rough") else "")
+    interval = "-" if low is None else f"[{half_up(low, 4)}, {half_up(high, 4)}]" + (
+        " (rough)" if row.get("ci_rough") else "")
     return [str(row["n_subjects"]) if row.get("n_subjects") is not None else "-", interval, _vs_chance(row) or "-"]
 
 
@@ -210,7 +196,7 @@ def _few_subjects_note(rows: list[dict]) -> str:
 
 def _chance_note(rows: list[dict]) -> list[str]:
     """Chance, and the settings whose UAR does not clear it: their order among themselves ranks nothing."""
-    chances = {f"{r['chance']:.4f}" for r in rows if r.get("chance") is not None}
+    chances = {half_up(r["chance"], 4) for r in rows if r.get("chance") is not None}
     if not chances:
         return []
     level = (f"UAR {next(iter(chances))}" if len(chances) == 1 else "each setting's 1 / classes (summary.csv "
