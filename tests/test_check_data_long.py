@@ -94,3 +94,28 @@ def test_a_loso_fold_without_a_type_is_said(tmp_path, capsys):
     stops = json.loads(capsys.readouterr().out)["spotting_stops"]
     assert len(stops) == 1 and stops[0].startswith("`--loso`: learned spotter, fold ")  # was []
     assert "its training videos hold no macro interval" in stops[0]
+
+
+def test_no_micro_expression_annotated_is_refused_as_train_refuses_it(tmp_path, capsys):
+    # one subject whose one video holds a macro-expression alone: `mmnet train` finds no class with a sample
+    root = tmp_path / "L"
+    assert main(["synth", str(root), "--long", "--minutes", "0.3", "--subjects", "1", "--videos", "1", "--seed", "2",
+                 "--size", "152", "114"]) == 0
+    capsys.readouterr()
+    assert main(["check-data", "casme-sq", "--root", str(root), "--json"]) == 1  # was 0, as a spotting set
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert result["intervals"]["micro"] == 0 and result["intervals"]["macro"] >= 1  # the case, as synthesised
+    assert result["refused"] == ("`mmnet train` (spot then recognise) stops: no micro-expression is annotated, MMNet "
+                                 "has nothing to classify") and result["not_trainable"] is None
+    assert err.startswith("error: " + result["refused"])
+
+
+def test_train_names_the_configured_dataset_when_no_sample_is_left():
+    from mmnet.data import get_scheme
+    from mmnet.data.dataset_load import DatasetLoad
+    from mmnet.data.usage import classes_left
+
+    why = classes_left(DatasetLoad(samples=[], issues=[]), get_scheme("casme-sq-str"), [], [], dataset="casme-sq")
+    assert why.startswith(  # was "of dataset :"
+        "scheme casme-sq-str of dataset casme-sq: no class has a usable sample left")

@@ -163,6 +163,11 @@ def _recognition(args: argparse.Namespace, load) -> _Recognition:
 
     out = _Recognition(scheme=default_scheme(args.dataset))
     micro = [i for v in load.videos + load.excluded for i in v.of_type("micro")]
+    if not micro:  # an annotation with macro-expressions alone: train.prepare finds no class with a sample
+        out.refused = ("`mmnet train` (spot then recognise) stops: no micro-expression is annotated, MMNet has "
+                       "nothing to classify")
+        out.lines.append(_HEAD + "stops (the error below): no micro-expression is annotated")
+        return out
     if args.dataset == "table-long" and out.scheme == TABLE_SCHEME:  # its classes: its micro-expressions' labels
         labels = sorted({i.label for i in micro if i.label})
         if not labels:
