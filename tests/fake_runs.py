@@ -86,5 +86,6 @@ def write_run(
             if done:
                 _write_csv(fold_dir / "predictions.csv", preds, fields)
                 (fold_dir / "done.json").write_text(json.dumps(
-                    {"fold": name, "test_subjects": [subject], "epochs": epochs, "seconds": 3.0}))
+                    {"fold": f"{dataset}/{subject}" if multi else subject, "test_subjects": [subject],  # as fold.py
+                     "epochs": epochs, "seconds": 3.0}))
     return root

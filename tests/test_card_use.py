@@ -102,9 +102,10 @@ def test_a_model_answering_one_class_is_at_chance_on_every_subject_and_warned_of
     assert spread["at_or_below_chance"] == 4 and spread["subject_classes"] == [2, 3]
     md = (run / "report.md").read_text()
     assert "4 subjects at or below their own chance" in md and "(2 to 3 here)" in md
-    assert ("**Warning:** 4 folds predicted one class for every one of their test clips (last epoch): seed 0 fold-1 "
-            "('negative' for all 4), seed 0 fold-2 ('negative' for all 3), seed 0 fold-3 ('negative' for all 3), "
-            "seed 0 fold-4 ('negative' for all 3). Those models have not learned to tell the classes apart") in md
+    assert ("**Warning:** 4 folds predicted one class for every one of their test clips (last epoch): seed 0 fold 1 "
+            "('negative' for all 4), seed 0 fold 2 ('negative' for all 3), seed 0 fold 3 ('negative' for all 3), "
+            "seed 0 fold 4 ('negative' for all 3). Those models have not learned to tell the classes apart: on each "
+            "of their subjects") in md  # was the folder, fold-1, and 'its subjects'
     assert md.index("**Warning:**") < md.index("| selection | seed | n | correct")
     assert _chance_ticks(_per_subject(report).axes[0]) == pytest.approx([50, 50, 100 / 3, 50])
 
@@ -113,8 +114,8 @@ def test_only_the_folds_that_gave_one_class_to_every_clip_are_warned_of(run):
     report = build_report(run)  # A: 0, 0, 0; B: 1, 2, 0; C: 1, 1
     assert [f["one_class"] for f in report["seeds"]["0"]["last"]["folds"]] == [0, None, 1]
     md = (run / "report.md").read_text()
-    assert ("**Warning:** 2 folds predicted one class for every one of their test clips (last epoch): seed 0 fold-A "
-            "('negative' for all 3), seed 0 fold-C ('positive' for all 2).") in md
+    assert ("**Warning:** 2 folds predicted one class for every one of their test clips (last epoch): seed 0 fold A "
+            "('negative' for all 3), seed 0 fold C ('positive' for all 2).") in md
 
 
 def test_a_report_of_synthetic_faces_says_so_under_its_status_line(run):
@@ -326,3 +327,15 @@ def test_a_subject_of_one_class_is_not_counted_at_its_own_chance(tmp_path):
     ax = _per_subject(report).axes[0]
     assert _chance_ticks(ax) == pytest.approx([50, 50])  # none at 100% for subjects 3 and 4
     assert sorted(t.get_text() for t in ax.texts) == ["n=2, one class", "n=2, one class", "n=3", "n=4"]
+
+
+def test_the_one_class_warning_names_a_composite_fold_as_the_lines_beside_it(tmp_path):
+    # the folder (fold-casme2_01) was named, while the subject line beside it says casme2/01
+    samples = make_samples({"01": [0, 1, 0], "02": [1, 0, 1]}) + make_samples({"s1": [0, 1]}, dataset="smic")
+    run = write_run(tmp_path / "run", samples, lambda seed, epoch, s: 0 if s["subject"] == "01" else s["class_index"],
+                    epochs=1)
+    build_report(run)
+    md = (run / "report.md").read_text()
+    assert ("**Warning:** 1 fold predicted one class for every one of its test clips (last epoch): seed 0 fold "
+            "casme2/01 ('negative' for all 3). That model has not learned to tell the classes apart: on each of its "
+            "subjects") in md

@@ -45,15 +45,17 @@ def test_one_class_stops_mmnet_train_on_stderr_with_exit_1_not_the_spotter(tmp_p
     out, err = capsys.readouterr()
     assert "recognise   2 micro-expressions usable by scheme casme-sq-str: negative 2, positive 0, surprise 0" in out
     assert "only negative has usable samples left: MMNet needs two classes or more" not in out  # the report alone
-    err = " ".join(err.split())  # wrapped to --max-width
-    assert err.startswith("error: `mmnet train` (spot then recognise) stops: scheme casme-sq-str of dataset "
-                          "casme-sq: only negative has usable samples left: MMNet needs two classes or more")
-    assert err.endswith("`mmnet train-spotter` needs no emotion")
+    # the error on one line, unwrapped (was wrapped mid-sentence), what still works on a note line of its own
+    assert err.splitlines()[0].startswith(
+        "error: `mmnet train` (spot then recognise) stops: scheme casme-sq-str of dataset casme-sq: only negative has "
+        "usable samples left: MMNet needs two classes or more. Check the labels")
+    assert err.splitlines()[-1] == "note: `mmnet train-spotter` needs no emotion"
     assert "spotting    " not in out  # nothing stops the spotter: no error, both types annotated, two subjects
     assert main(["check-data", "casme-sq", "--root", str(root), "--json"]) == 1
     out, err2 = capsys.readouterr()
     result = json.loads(out)
     assert "only negative has usable samples left" in result["refused"] and result["training_stops"] is True
+    assert "\n" not in result["refused"] and "train-spotter" not in result["refused"]  # why train stops, alone
     assert result["spotting_stops"] == [] and err2.startswith("error: `mmnet train` (spot then recognise) stops")
 
 
@@ -94,3 +96,28 @@ def test_a_loso_fold_without_a_type_is_said(tmp_path, capsys):
     stops = json.loads(capsys.readouterr().out)["spotting_stops"]
     assert len(stops) == 1 and stops[0].startswith("`--loso`: learned spotter, fold ")  # was []
     assert "its training videos hold no macro interval" in stops[0]
+
+
+def test_no_micro_expression_annotated_is_refused_as_train_refuses_it(tmp_path, capsys):
+    # one subject whose one video holds a macro-expression alone: `mmnet train` finds no class with a sample
+    root = tmp_path / "L"
+    assert main(["synth", str(root), "--long", "--minutes", "0.3", "--subjects", "1", "--videos", "1", "--seed", "2",
+                 "--size", "152", "114"]) == 0
+    capsys.readouterr()
+    assert main(["check-data", "casme-sq", "--root", str(root), "--json"]) == 1  # was 0, as a spotting set
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert result["intervals"]["micro"] == 0 and result["intervals"]["macro"] >= 1  # the case, as synthesised
+    assert result["refused"] == ("`mmnet train` (spot then recognise) stops: no micro-expression is annotated, MMNet "
+                                 "has nothing to classify") and result["not_trainable"] is None
+    assert err.startswith("error: " + result["refused"])
+
+
+def test_train_names_the_configured_dataset_when_no_sample_is_left():
+    from mmnet.data import get_scheme
+    from mmnet.data.dataset_load import DatasetLoad
+    from mmnet.data.usage import classes_left
+
+    why = classes_left(DatasetLoad(samples=[], issues=[]), get_scheme("casme-sq-str"), [], [], dataset="casme-sq")
+    assert why.startswith(  # was "of dataset :"
+        "scheme casme-sq-str of dataset casme-sq: no class has a usable sample left")

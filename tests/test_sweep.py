@@ -477,3 +477,21 @@ def test_the_summary_says_what_its_numbers_are(tmp_path):
     write_run(tmp_path / "wrong2", samples, lambda seed, epoch, s: (s["class_index"] + 2) % 3, seeds=(0, 1))
     summarize_sweep(tmp_path, ["wrong", "wrong2"])
     assert "no setting is shown above chance, so their order ranks nothing" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_printed_summary_gives_the_subjects_interval_and_chance_as_summary_md(tmp_path):
+    # the table printed at the end of a sweep (and by `mmnet report OUT`) had no subjects, interval or chance column
+    from mmnet.train.sweep import format_summary_table, summarize_sweep
+
+    from .fake_runs import make_samples, write_run
+
+    samples = make_samples({str(k): [0, 1, 2] for k in range(1, 4)})  # 3 subjects, 3 classes: chance 1/3
+    write_run(tmp_path / "right", samples, lambda seed, epoch, s: s["class_index"], seeds=(0, 1))
+    write_run(tmp_path / "wrong", samples, lambda seed, epoch, s: (s["class_index"] + 1) % 3, seeds=(0, 1))
+    lines = format_summary_table(summarize_sweep(tmp_path, ["right", "wrong", "later"])).splitlines()
+    header = next(line for line in lines if "UAR 95 % CI" in line)
+    assert header.split() == ["setting", "subjects", "UAR", "95", "%", "CI", "vs", "chance"]
+    rows = {line.split()[0]: " ".join(line.split()[1:]) for line in lines[lines.index(header) + 2:][:3]}
+    assert rows == {"right": "3 [1.0000, 1.0000] (rough) above chance",
+                    "wrong": "3 [0.0000, 0.0000] (rough) at or below chance", "later": "(NOT RUN) - - -"}
+    assert max(len(line) for line in lines) <= 120  # a terminal's width: the columns split over two tables

@@ -57,6 +57,9 @@ def test_each_setting_has_its_own_status_and_log_and_a_stopped_one_reports_as_a_
     assert "] a seed 0 fold casme2/01" in logs["a"] and " b seed 0 " not in logs["a"]
     assert "] b seed 0 fold casme2/01" in logs["b"] and " a seed 0 " not in logs["b"]
     assert "] a seed 0 fold" in logs["."] and "] b seed 0 fold" in logs["."]
+    # each setting's log numbers its own folds beside the sweep's count (was [fold 3/4] alone in b's, of 2 folds)
+    assert "[fold 1/4; a 1/2] a seed 0 fold casme2/01" in logs["a"] and "[fold 2/4; a 2/2] a seed 0" in logs["a"]
+    assert "[fold 3/4; b 1/2] b seed 0 fold casme2/01" in logs["b"]
     # a warning said while a setting is prepared names it, and lands in that setting's log
     assert "warning: setting 'b': " in logs["b"] and "warning: setting 'a': " not in logs["b"]
     assert "warning: setting 'a': " in logs["."] and "warning: setting 'b': " in logs["."]

@@ -123,7 +123,8 @@ class FoldProgress:
         left = self.todo - self.n
         eta = f"; ETA {format_seconds(elapsed / self.n * left)}" if left > 0 else ""
         with run_log.about(task=label):  # a sweep's: also its setting's log and status
-            write_line(f"[fold {self.finished + self.n}/{self.finished + self.todo}] {text}{eta}", self.bar)
+            own = run_log.setting_fold()  # a sweep's fold: its number among its setting's too
+            write_line(f"[fold {self.finished + self.n}/{self.finished + self.todo}{own}] {text}{eta}", self.bar)
             run_log.fold_ended(error=text if text.startswith("FAILED") else None)
         if self.bar is not None:
             self.bar.update(1)

@@ -117,6 +117,7 @@ class _RunLog:
         self.folder, self.scope = folder, scope
         self.handler = _RunLogHandler(folder / log_name, scope)
         self.status = Status(folder / status, sweep=sweep) if status else None
+        self.before = self.said = 0  # a sweep setting's folds done before this start, and said in it (setting_fold)
 
     def go_live(self, *, status: bool = True) -> None:
         """The folder holds the run: the lines so far go to the file, and (``status``) status.json is written from
@@ -279,10 +280,22 @@ def folds(total: int, finished: int, *, folder: str | Path | None = None, labels
     for run in _command["logs"].values():
         if run.scope == key:
             run.go_live()
+            run.before, run.said = finished, 0
             if run.status is not None:
                 run.status.data.update(folds_total=total, folds_finished=finished)
                 run.status.write()
     _overview()
+
+
+def setting_fold() -> str:
+    """Inside ``about`` a sweep setting: ``; SETTING k/N``, the fold now said counted among that setting's own (the
+    sweep's ``[fold k/N]`` counts every setting's), so that the setting's log numbers its own folds; else ''."""
+    key = _about()
+    run = next((r for r in _runs() if key is not None and r.scope == key and r.status is not None), None)
+    if run is None or run.status.data.get("folds_total") is None:
+        return ""
+    run.said += 1
+    return f"; {Path(key).name} {run.before + run.said}/{run.status.data['folds_total']}"
 
 
 def _overview() -> None:

@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     # a class that skipping leaves without a sample stops `mmnet train` (the classes trained are the scheme's)
     skipping = args.on_bad_sample == "skip" and usage.used
     where = "left_out and issues list every one" if args.json else "the report above lists every one, as --json does"
-    emptied = classes_left(load, scheme, [k for _, k in usage.used], usage.left_out, where) if skipping else None
+    emptied = (classes_left(load, scheme, [k for _, k in usage.used], usage.left_out, where, args.dataset)
+               if skipping else None)
     # classes that refusal names are not repeated in the coverage warning (no sample annotated: another case)
     refused = emptied_classes(load, scheme, [k for _, k in usage.used], usage.left_out) if skipping else []
     # the refusals stop `mmnet train` whatever the output's form: exit 1 and the error line on stderr

@@ -12,11 +12,12 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from .check_data_common import finish, frames_folder, load_quietly, per_subject, print_issues, wrap
+from .check_data_common import finish, frames_folder, load_quietly, per_subject, print_issues
 
 __all__ = ["run_long"]
 
 SPOTTER_STRICT = "`mmnet train-spotter` stops on error-severity problems (it reads the data strictly)"
+NO_EMOTION = "`mmnet train-spotter` needs no emotion"  # a note under train's refusal for want of emotions
 
 
 @dataclass
@@ -30,6 +31,7 @@ class _Recognition:
     classes: tuple[str, ...] = ()
     refused: str | None = None
     not_trainable: str | None = None
+    note: str | None = None  # said after the refusal, on a line of its own: what still works
     lines: list[str] = field(default_factory=list)
 
 
@@ -75,10 +77,10 @@ def run_long(args: argparse.Namespace, root) -> int:
         lines = (recognition.lines if recognition else []) + (["spotting    " + "; ".join(spotting)]
                                                                if spotting and videos else [])
         code = finish(Counter(v.subject for v in videos), errors, args.strict, after="\n".join(lines) or None)
-    if refused:  # as check-data's other refusals: the report (or JSON) alone on stdout, the error on stderr
-        for n, paragraph in enumerate(f"error: {refused}".split("\n")):  # the samples a refusal names: a line each
-            for k, line in enumerate(wrap(paragraph, args.max_width - 2)):
-                print(("" if n == k == 0 or (k == 0 and paragraph.startswith(" ")) else "  ") + line, file=sys.stderr)
+    if refused:  # as check-data's other refusals: the report (or JSON) alone on stdout, the error on stderr, unwrapped
+        print(f"error: {refused}", file=sys.stderr)
+        if videos and recognition.note:  # train's refusal, not the data's: what is not refused
+            print(f"note: {recognition.note}", file=sys.stderr)
         return 1
     return code
 
@@ -163,6 +165,11 @@ def _recognition(args: argparse.Namespace, load) -> _Recognition:
 
     out = _Recognition(scheme=default_scheme(args.dataset))
     micro = [i for v in load.videos + load.excluded for i in v.of_type("micro")]
+    if not micro:  # an annotation with macro-expressions alone: train.prepare finds no class with a sample
+        out.refused = ("`mmnet train` (spot then recognise) stops: no micro-expression is annotated, MMNet has "
+                       "nothing to classify")
+        out.lines.append(_HEAD + "stops (the error below): no micro-expression is annotated")
+        return out
     if args.dataset == "table-long" and out.scheme == TABLE_SCHEME:  # its classes: its micro-expressions' labels
         labels = sorted({i.label for i in micro if i.label})
         if not labels:
@@ -173,8 +180,8 @@ def _recognition(args: argparse.Namespace, load) -> _Recognition:
         if len(labels) < 2:  # `mmnet train` refuses it (train.resolve): said here, before a run is started
             blank = sum(not i.label for i in micro)
             out.refused = (f"`mmnet train` (spot then recognise) stops: the micro-expressions have one emotion alone "
-                           f"({labels[0]}; {blank} without any): MMNet needs two classes or more; "
-                           "`mmnet train-spotter` needs no emotion")
+                           f"({labels[0]}; {blank} without any): MMNet needs two classes or more")
+            out.note = NO_EMOTION
             out.lines.append(_HEAD + "stops (the error below): one emotion alone")
             return out
         scheme = resolve_scheme(out.scheme, labels, args.dataset)
@@ -196,13 +203,12 @@ def _recognition(args: argparse.Namespace, load) -> _Recognition:
         out.not_trainable = f"no micro-expression has an emotion, nothing to train MMNet on{problems}"
     elif usage.annotated and not used:
         out.refused = (f"`mmnet train` (spot then recognise) stops: none of the {usage.annotated} micro-expressions "
-                       f"is usable by scheme {scheme.name} (the problems above); `mmnet train-spotter` needs no "
-                       "emotion")
+                       f"is usable by scheme {scheme.name} (the problems above)")
+        out.note = NO_EMOTION
     elif not usage.blocking(args.on_bad_sample):  # what train.prepare refuses once no problem stops it first
         where = "the report above lists every one, as --json does"
         if why := classes_left(clips, scheme, [k for _, k in used], usage.left_out, where):
-            out.refused = (f"`mmnet train` (spot then recognise) stops: {why}\n`mmnet train-spotter` needs no "
-                           "emotion")
+            out.refused, out.note = f"`mmnet train` (spot then recognise) stops: {why}", NO_EMOTION
     if not used:
         out.lines.append(_HEAD + (out.not_trainable or f"no micro-expression usable by scheme {scheme.name}, "
                                                        f"nothing to train MMNet on{problems}"))

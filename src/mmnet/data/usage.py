@@ -209,13 +209,13 @@ def describe_samples(lost: list[tuple[str, str, Sample]], limit: int = 10, liste
 
 
 def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
-                 left_out: Sequence[tuple[str, str]], listed: str = _LISTED) -> str | None:
+                 left_out: Sequence[tuple[str, str]], listed: str = _LISTED, dataset: str = "") -> str | None:
     """Why training cannot go on with the samples kept (their class indices ``kept``) once the problems in
     ``left_out`` (sample id, reason) were skipped: a class of the scheme whose every annotated sample was left out
     for a problem, or fewer than two classes with a sample (MMNet needs two, as ``label_maps.one_class`` says); the
     class, the file, the samples (``describe_samples``; ``listed`` says where those it leaves out are listed) and
     what to do. None when neither. A class that no sample is annotated with is ``class_coverage``'s warning, not
-    this."""
+    this. ``dataset``: the configured dataset's name, said when no sample names one (none annotated)."""
     by_id = {s.sample_id: s for s in load.samples + load.excluded}
     dropped = _dropped(load, scheme, left_out)
     held = [c for i, c in enumerate(scheme.classes) if i in set(kept)]
@@ -225,7 +225,7 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     two = ("no class has a usable sample left" if not held else f"only {held[0]} has usable samples left: MMNet needs "
            "two classes or more" if len(held) == 1 else "")
     if not emptied:
-        datasets = "+".join(sorted({s.dataset for s in by_id.values()}))
+        datasets = "+".join(sorted({s.dataset for s in by_id.values()})) or dataset
         return (f"scheme {scheme.name} of dataset {datasets}: {two}. Check the labels, or choose a scheme with two "
                 "classes or more that the data holds (data.scheme / --scheme).")
     lost = [(sid, why, s) for sid, why, s in dropped if scheme.class_of(s) in emptied]

@@ -25,7 +25,9 @@ def one_class_lines(report: dict) -> list[str]:
     their test clips."""
     classes, folds = report.get("classes") or [], []
     for seed, entry in (report.get("seeds") or {}).items():
-        folds += [f"seed {seed} {f['fold']} ('{class_name(f['one_class'], classes)}' for all {f['n']})"
+        # named as the lines beside it name them (casme2/01, not the folder fold-casme2_01)
+        folds += [f"seed {seed} fold {f.get('name') or f['fold'].removeprefix('fold-')} "
+                  f"('{class_name(f['one_class'], classes)}' for all {f['n']})"
                   for f in entry["last"].get("folds") or [] if f.get("one_class") is not None]
     if not folds:
         return []
@@ -33,4 +35,4 @@ def one_class_lines(report: dict) -> list[str]:
     their, models = ("its", "That model has") if one else ("their", "Those models have")
     return [f"**Warning:** {len(folds)} fold{'' if one else 's'} predicted one class for every one of {their} test "
             f"clips (last epoch): {', '.join(folds)}. {models} not learned to tell the classes apart: on each of "
-            "its subjects such a model's UAR is at most chance, whatever its accuracy."]
+            f"{their} subjects such a model's UAR is at most chance, whatever its accuracy."]

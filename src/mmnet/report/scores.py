@@ -90,7 +90,7 @@ def _selected(run: Run, seed: int, mode: str) -> tuple[pd.DataFrame, pd.DataFram
         f = p[p["epoch"] == ch.f1_epoch].assign(fold=fold.name)
         acc_parts.append(a)
         f1_parts.append(f)
-        folds.append({"fold": fold.name,
+        folds.append({"fold": fold.name, "name": str(fold.done.get("fold") or fold.name),  # folder; 'casme2/01'
                       "test_subjects": [str(s) for s in fold.done.get("test_subjects") or sorted(set(p["subject"]))],
                       "n": ch.n, "correct": ch.correct, "acc_epoch": ch.acc_epoch, "f1_epoch": ch.f1_epoch,
                       "epochs": fold.done.get("epochs"), "seconds": fold.done.get("seconds"),

@@ -150,7 +150,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             if d.on_bad_sample != "skip":
                 raise
             skipped.append((sample.sample_id, exc.problem))  # skip was chosen: the reason, not the advice
-    if why := classes_left(load, scheme, [c for _, c in kept], skipped):  # refused before the cache is built
+    if why := classes_left(load, scheme, [c for _, c in kept], skipped, dataset=d.dataset):  # before the cache
         raise DataError(why)
     if rf.trained_folds(out):  # refused before the whole dataset is decoded into a cache entry of this version
         rf.refuse_frame_cache_version1(out, partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size,
@@ -168,7 +168,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             kept, windows = [kept[i] for i in keep], [windows[i] for i in keep]
     if not kept:
         raise DataError(f"No samples left to train on for dataset {d.dataset!r} with scheme {scheme.name!r}.")
-    if why := classes_left(load, scheme, [c for _, c in kept], skipped):  # frames that proved undecodable too
+    if why := classes_left(load, scheme, [c for _, c in kept], skipped, dataset=d.dataset):  # undecodable frames too
         raise DataError(why)
     alignment = clips_alignment([s for s, _ in kept])  # clips aligned two ways: refused before any training
 

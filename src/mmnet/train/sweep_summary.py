@@ -175,7 +175,7 @@ def _vs_chance(row: dict) -> str | None:
 
 def _chance_cells(row: dict) -> list[str]:
     """The subjects, UAR interval (rough with few subjects, as report.md says) and vs-chance cells."""
-    low, high = row["uar_ci_low"], row["uar_ci_high"]
+    low, high = row.get("uar_ci_low"), row.get("uar_ci_high")
     interval = "-" if low is None else f"[{half_up(low, 4)}, {half_up(high, 4)}]" + (
         " (rough)" if row.get("ci_rough") else "")
     return [str(row["n_subjects"]) if row.get("n_subjects") is not None else "-", interval, _vs_chance(row) or "-"]
@@ -228,15 +228,13 @@ def _named(row: dict) -> str:
 
 
 def format_summary_table(rows: list[dict]) -> str:
-    """The comparison as a plain terminal table."""
-    table = [("setting", "seeds", "Acc %", "UF1", "UAR", "parameters", "GFLOP")]
-    for r in rows:
-        table.append((_named(r), str(r["n_seeds"]),
-                      *(_mean_std(r, m, "±") for m in METRICS), *_size_cells(r)))
-    # by the columns shown, not len(): a setting named in Chinese or Japanese takes two a character
-    widths = [max(display_width(row[i]) for row in table) for i in range(len(table[0]))]
-    lines = ["  ".join(pad(c, w) for c, w in zip(row, widths)).rstrip() for row in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    """The comparison as a plain terminal table, then the UAR against chance as summary.md gives it (the subjects,
+    the interval over them, where it stands) in a second table, so that each fits a terminal's width."""
+    scores = [("setting", "seeds", "Acc %", "UF1", "UAR", "parameters", "GFLOP")]
+    scores += [(_named(r), str(r["n_seeds"]), *(_mean_std(r, m, "±") for m in METRICS), *_size_cells(r))
+               for r in rows]
+    chance = [("setting", "subjects", "UAR 95 % CI", "vs chance")] + [(_named(r), *_chance_cells(r)) for r in rows]
+    lines = _aligned(scores) + [""] + _aligned(chance)
     notes = ["last epoch; mean±std over seeds (ddof=1); pooled over folds"]
     near = [r["setting"] for r in rows if _vs_chance(r) not in (None, "above chance")]
     if near:
@@ -244,3 +242,12 @@ def format_summary_table(rows: list[dict]) -> str:
     if len(rows) > 1:
         notes.append("picking the best setting by these scores selects on the test subjects: optimistic (summary.md)")
     return "\n".join(lines + notes)
+
+
+def _aligned(table: list[tuple[str, ...]]) -> list[str]:
+    """The rows' cells padded to their column's width, a rule under the header."""
+    # by the columns shown, not len(): a setting named in Chinese or Japanese takes two a character
+    widths = [max(display_width(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(pad(c, w) for c, w in zip(row, widths)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
