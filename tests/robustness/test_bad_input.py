@@ -23,6 +23,16 @@ def _pair(tmp_path):
     return tmp_path / "a.png", tmp_path / "b.png"
 
 
+def _two_frame_folder(tmp_path, name):
+    """A folder ``tmp_path/name`` holding img1.png and img2.png (two random frames): a clip or a tiny recording."""
+    folder = tmp_path / name
+    folder.mkdir()
+    a, b = _pair(tmp_path)
+    a.rename(folder / "img1.png")
+    b.rename(folder / "img2.png")
+    return folder
+
+
 @pytest.mark.parametrize("device, needle", [("bogus", "is not a device"), ("mps", "cpu or cuda"),
                                             ("cuda:99", "cuda:99")])
 def test_a_device_this_machine_lacks_is_named_before_any_work(tmp_path, capsys, device, needle):
@@ -126,11 +136,7 @@ def test_a_semicolon_csv_is_read_with_a_comma_in_a_cell_or_a_title_above_the_hea
 
 @pytest.mark.parametrize("fps", ["inf", "nan", "1e308", "-3"])
 def test_spot_refuses_a_frame_rate_no_window_can_be_computed_from(tmp_path, capsys, fps):
-    folder = tmp_path / "rec"
-    folder.mkdir()
-    a, b = _pair(tmp_path)
-    a.rename(folder / "img1.png")
-    b.rename(folder / "img2.png")
+    folder = _two_frame_folder(tmp_path, "rec")
     code, out, err = cli(capsys, "spot", folder, "--fps", fps, "--no-align")
     assert_named_error(code, err, "fps must be a frame rate", "real frame rate")
 
@@ -154,11 +160,7 @@ def test_an_output_path_that_is_a_file_is_named_not_a_traceback(tmp_path, capsys
     assert_named_error(code, err, said)
     assert "rerun" not in err
     # spot finds it before spotting (nothing would be lost), train-spotter before training
-    folder = tmp_path / "rec"
-    folder.mkdir()
-    a, b = _pair(tmp_path)
-    a.rename(folder / "img1.png")
-    b.rename(folder / "img2.png")
+    folder = _two_frame_folder(tmp_path, "rec")
     code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--out", in_the_way)
     assert_named_error(code, err, f"--out '{in_the_way}': '{in_the_way}' is a file where a folder goes")
     assert "frames" not in out + err.replace(str(in_the_way), "")
@@ -169,11 +171,7 @@ def test_an_output_path_that_is_a_file_is_named_not_a_traceback(tmp_path, capsys
 def test_prepare_into_a_file_is_refused_not_counted_as_already_done(tmp_path, capsys):
     pytest.importorskip("cv2")
     pytest.importorskip("dlib")
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    a, b = _pair(tmp_path)
-    a.rename(folder / "img1.png")
-    b.rename(folder / "img2.png")
+    folder = _two_frame_folder(tmp_path, "clip")
     in_the_way = tmp_path / "notes.txt"
     in_the_way.write_text("x")
     code, out, err = cli(capsys, "prepare", folder, "--out", in_the_way)
@@ -185,11 +183,7 @@ def test_prepare_says_a_summary_path_it_cannot_write_before_preparing_any_clip(t
     # every clip was prepared (minutes on a dataset), then the summary failed
     from mmnet.preprocess import pipeline
 
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    a, b = _pair(tmp_path)
-    a.rename(folder / "img1.png")
-    b.rename(folder / "img2.png")
+    folder = _two_frame_folder(tmp_path, "clip")
     in_the_way = tmp_path / "notes.txt"
     in_the_way.write_text("x")
     prepared = []  # (a failing stand-in would count as a failed clip, and the run go on to the summary)
@@ -386,11 +380,7 @@ def test_a_folder_of_clip_folders_given_as_a_clip_says_so(tmp_path, capsys):
 
 
 def test_spot_checks_its_classifier_checkpoint_before_spotting(tmp_path, capsys):
-    folder = tmp_path / "rec"
-    folder.mkdir()
-    a, b = _pair(tmp_path)
-    a.rename(folder / "img1.png")
-    b.rename(folder / "img2.png")
+    folder = _two_frame_folder(tmp_path, "rec")
     (tmp_path / "ckpt").mkdir()
     code, out, err = cli(capsys, "spot", folder, "--fps", "30", "--no-align", "--checkpoint", tmp_path / "ckpt")
     assert_named_error(code, err, "No mmnet checkpoint")
