@@ -69,3 +69,26 @@ def test_the_model_card_names_the_papers_of_its_training_data(tmp_path):
     licence = md[md.index("## Licence"):md.index("## Software")]
     assert "Yan et al., 2014" in licence and "PLoS ONE 9(1): e86041" in licence and "Davison et al., 2018" in licence
     assert json.loads((run / "final" / "model_card.json").read_text())["cite"] == card["cite"]
+
+
+def test_check_data_ends_with_the_papers_to_cite_and_the_json_lists_them(tmp_path, capsys):
+    # the report named the dataset and its problems, never what a paper using it must cite
+    from mmnet import synth
+    from mmnet.cli import main
+
+    from .fakes import write_casme2
+    from .fakes_long import write_samm_long
+
+    for dataset, root, short in [("casme2", write_casme2(tmp_path / "c"), "Yan et al., 2014, PLoS ONE 9(1): e86041"),
+                                 ("samm-long", write_samm_long(tmp_path / "s"), "Yap et al., 2020, IEEE FG 2020")]:
+        main(["check-data", dataset, "--root", str(root)])
+        out = capsys.readouterr().out
+        assert out.rstrip("\n").splitlines()[-1] == f"cite        {short}", out  # one line: no title
+        main(["check-data", dataset, "--root", str(root), "--json"])
+        assert json.loads(capsys.readouterr().out)["cite"] == list(RELEASES[dataset].papers)
+    # mmnet's synthetic faces in CASME II's layout are no one's recordings: nothing to cite
+    root = synth.write_dataset(tmp_path / "d", subjects=3, clips_per_subject=6, seed=0)
+    main(["check-data", "casme2", "--root", str(root)])
+    assert "cite " not in capsys.readouterr().out
+    main(["check-data", "casme2", "--root", str(root), "--json"])
+    assert json.loads(capsys.readouterr().out)["cite"] == []

@@ -1,5 +1,6 @@
 """The page of `mmnet serve --no-deletion-check` in a headless browser: under a clip's attention figure it says
 that the Grad-CAM map was not tested for faithfulness; a server that makes the check says what it found instead.
+Next to the figure's download, the page says whose agreement the faces in it are published under.
 Skips when chromium or Playwright is absent."""
 
 import pytest
@@ -43,6 +44,9 @@ def test_the_page_says_when_the_check_was_skipped(browser, predictor, tmp_path, 
             sync_api.expect(note).to_contain_text("point at the motion behind this prediction")
         else:
             sync_api.expect(note).to_have_text(DELETION_SKIPPED)
+        # next to the figure's download: the faces in it are for the recordings' agreement to allow publishing
+        sync_api.expect(page.locator("#faces-note")).to_be_visible()
+        sync_api.expect(page.locator("#faces-note")).to_contain_text("publish it only as the agreement covering")
         context.close()
         assert errors == [], f"JavaScript errors on the page: {errors}"
 

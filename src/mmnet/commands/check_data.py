@@ -1,7 +1,7 @@
 """Check a dataset copy: list every problem found and what training would use.
 
 Loads the dataset the way training does, prints one line per problem (sample, severity, check,
-message), then the samples per class under the label scheme and the subjects. Nothing is
+message), then the samples per class under the label scheme, the subjects and the papers to cite. Nothing is
 modified. With --strict the exit code is 1 when any error-severity problem exists; it is 1 in any case
 when `mmnet train` could not train at all (no usable sample; a table of fewer than two emotions).
 
@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from ..choices import BAD_SAMPLE_POLICIES, DATASETS, LONG_VIDEO_DATASETS
-from .check_data_common import finish, frames_folder, load_quietly, print_issues, wrap
+from .check_data_common import finish, frames_folder, load_quietly, papers, print_issues, wrap
 
 __all__ = ["add_arguments", "run"]
 
@@ -205,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
         for k, line in enumerate(wrap(f"warning: {warning}", args.max_width - 4)):
             print(("  " if k == 0 else "    ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
-    code = finish(subjects, errors + len(unlisted), args.strict)
+    code = finish(subjects, errors + len(unlisted), args.strict, cite=papers(args.dataset, root))
     if stops:  # errors on stderr: the report above stays on stdout
         print(f"error: {stops}", file=sys.stderr)
         return 1
@@ -255,4 +255,5 @@ def _print_json(args, root, scheme, load, usage, emptied: str | None, refused: s
         "training_stops": refused is not None or bool(usage.blocking(args.on_bad_sample)),
         "classes_left": emptied,  # why skipping leaves too few classes to train, else null
         "refused": refused,
+        "cite": papers(args.dataset, root),  # the papers of the dataset's release; [] for synthetic or own data
     }, indent=2))

@@ -4,7 +4,7 @@ loading a dataset as `mmnet check-data` does, and printing its problems, subject
 from __future__ import annotations
 
 __all__ = ["loader_options", "wrap", "load_quietly", "frames_folder", "by_missing_subject", "print_issues",
-           "per_subject", "finish"]
+           "per_subject", "papers", "finish"]
 
 
 def loader_options(loader, args) -> dict:
@@ -119,12 +119,37 @@ def per_subject(counts) -> str:
     return ", ".join(f"{k} {n}" for k, n in sorted(counts.items(), key=lambda kv: natural_key(kv[0])))
 
 
-def finish(subjects, errors: int, strict: bool, after: str | None = None) -> int:
-    """The subjects line (one LOSO fold each; ``after`` qualifies it) and the exit code: 1 with --strict when
-    errors were found."""
+def papers(dataset: str, root) -> list[str]:
+    """The papers to cite for ``dataset``'s data (docs/datasets.md's table); none for a lab's own table, nor for a
+    set of `mmnet synth` (its synth.json in a root, or the folder above it): drawn faces, no one's recordings."""
+    from pathlib import Path
+
+    from ..data.common import SYNTH_MARKER
+    from ..data.releases import papers_to_cite
+
+    roots = [Path(r) for r in (root.values() if isinstance(root, dict) else [root])]
+    if any((folder / SYNTH_MARKER).is_file() for r in roots for folder in (r, r.parent)):
+        return []
+    return papers_to_cite([dataset])
+
+
+def _short(paper: str) -> str:
+    """'Yan et al., 2014, PLoS ONE 9(1): e86041' of a paper's entry: its title (in quotes) and remarks left out."""
+    if paper.count('"') < 2:
+        return paper
+    authors, _, rest = paper.partition('"')
+    venue = rest.rpartition('"')[2].strip(", ").split(" (")[0]
+    return f"{authors.rstrip(', ')}, {venue}"
+
+
+def finish(subjects, errors: int, strict: bool, after: str | None = None, cite: list[str] = ()) -> int:
+    """The subjects line (one LOSO fold each; ``after`` qualifies it), the papers to ``cite`` (shortened, on one
+    line; their full entries: --json, docs/datasets.md) and the exit code: 1 with --strict when errors were found."""
     print(f"subjects    {len(subjects)} (LOSO folds): " + per_subject(subjects))
     if after:
         print(after)
+    if cite:
+        print("cite        " + "; ".join(_short(p) for p in cite))
     if strict and errors:
         print(f"\nstrict: {errors} error(s) found")
         return 1

@@ -12,7 +12,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from .check_data_common import finish, frames_folder, load_quietly, per_subject, print_issues
+from .check_data_common import finish, frames_folder, load_quietly, papers, per_subject, print_issues
 
 __all__ = ["run_long"]
 
@@ -76,7 +76,8 @@ def run_long(args: argparse.Namespace, root) -> int:
         # what stops spotting, with the data as it is (no recording: the error below)
         lines = (recognition.lines if recognition else []) + (["spotting    " + "; ".join(spotting)]
                                                                if spotting and videos else [])
-        code = finish(Counter(v.subject for v in videos), errors, args.strict, after="\n".join(lines) or None)
+        code = finish(Counter(v.subject for v in videos), errors, args.strict, after="\n".join(lines) or None,
+                      cite=papers(args.dataset, root))
     if refused:  # as check-data's other refusals: the report (or JSON) alone on stdout, the error on stderr, unwrapped
         print(f"error: {refused}", file=sys.stderr)
         if videos and recognition.note:  # train's refusal, not the data's: what is not refused
@@ -268,4 +269,5 @@ def _print_json(args, root, load, left_out, recognition, spotting: list[str], re
         or bool(usage.blocking(args.on_bad_sample)),
         "not_trainable": recognition.not_trainable if recognition else "no micro-expression annotation",
         "refused": refused,
+        "cite": papers(args.dataset, root),  # the papers of the dataset's release; [] for synthetic or own data
     }, indent=2))

@@ -546,6 +546,9 @@ function downloads(data, id, name, figures) {
     $("dl-png").append(" · ", a);
   }
   $("download-error").hidden = true;
+  // face crops in the figures: theirs to publish only as the recordings' agreement allows
+  $("faces-note").hidden = !data.faces_note;
+  $("faces-note").textContent = data.faces_note ? sentence(data.faces_note) : "";
 }
 
 // A download from the server (CSV, PNG) fetched first: once the result has expired, the browser would save
