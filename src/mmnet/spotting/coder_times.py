@@ -21,7 +21,7 @@ import math
 import re
 from fractions import Fraction
 
-__all__ = ["ONE_MS", "MEGC_FIRST", "parse_fps", "parse_seconds", "begin_frame", "end_frame", "megc_frames"]
+__all__ = ["ONE_MS", "MEGC_FIRST", "parse_seconds", "begin_frame", "end_frame", "megc_frames"]
 
 ONE_MS = Fraction(1, 1000)
 #: a video's frame 0 is frame 1 in MEGC's files (spotting.csv), as the datasets' frame files are numbered
@@ -29,17 +29,6 @@ MEGC_FIRST = 1
 
 _CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)")
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?|\.\d+")
-
-
-def parse_fps(text: str) -> Fraction:
-    """--fps: '30', '29.97' or '30000/1001' as an exact rate."""
-    try:
-        rate = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        rate = Fraction(0)
-    if rate <= 0:
-        raise ValueError(f"{text!r} is not a frame rate: give frames per second, e.g. 30, 29.97 or 30000/1001")
-    return rate
 
 
 def parse_seconds(text: str, unit: str = "s") -> Fraction | None:
