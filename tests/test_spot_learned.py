@@ -415,12 +415,26 @@ def test_train_spotter_keeps_its_state_in_model_status_json(tiny_set, tmp_path, 
         return real(self, *a, **k)
 
     monkeypatch.setattr(LearnedSpotter, "fit", fit_seen)
+    from mmnet.run_status import Status
+
+    real_write, epochs_seen = Status.write, []
+
+    def write_seen(self, **k):  # every state handed to status.json (its writes on epochs are at most every 5 s)
+        if self.path == status:
+            epochs_seen.append((self.data["fold"], self.data["epoch"], self.data["epochs"]))
+        return real_write(self, **k)
+
+    monkeypatch.setattr(Status, "write", write_seen)
     sets = [a for o in TINY_SPOT[1:] if not o.startswith("learned.epochs") for a in ("--set", o)]
     assert main(["train-spotter", "casme-sq", "--root", str(root), "--out", str(model), "--set", "learned.epochs=1",
                  *sets, "--loso", "--no-progress"]) == 0
     assert (seen["state"], seen["pid"], seen["exit_code"], seen["ended_at"]) == ("running", os.getpid(), None, None)
     assert (seen["folds_finished"], seen["folds_total"], seen["fold"]) == (3, 4, "final fit (every video)")
     assert " train-spotter casme-sq " in seen["command"] and seen["started_at"]
+    # the learned spotter's epochs (1 per type, the types one after another) in each fold, the final fit's too
+    final = [(e, n) for f, e, n in epochs_seen if f == "final fit (every video)" and e]
+    assert final and final[-1][0] == final[-1][1] == len(final) >= 1
+    assert any(f.startswith("LOSO fold ") and e for f, e, _ in epochs_seen if f)
     ended = json.loads(status.read_text())
     assert (ended["state"], ended["exit_code"], ended["folds_finished"], ended["fold"]) == ("done", 0, 4, None)
     assert ended["ended_at"] >= ended["started_at"]

@@ -333,6 +333,14 @@ def epoch(label: str, number: int, epochs: int) -> None:
         s.write(force=number == epochs)
 
 
+def fold_epoch(number: int, epochs: int) -> None:
+    """Epoch ``number`` of ``epochs`` of the fold now in training ended, for a trainer that does not know the fold's
+    label (the learned spotter: ``fold_clock`` was given it by train-spotter or its LOSO)."""
+    labels = {s.data["fold"] for s in _statuses()} - {None}
+    if len(labels) == 1:
+        epoch(labels.pop(), number, epochs)
+
+
 def saved(epoch_number: int) -> None:
     """The current fold's resume state was written after ``epoch_number``."""
     for s in _statuses():

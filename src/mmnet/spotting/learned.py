@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import run_log
 from ..errors import ConfigError, DataError
 from ..progress import write_line
 from .base import FORMAT, VERSION, FrameCallback, Spotter, load_spotter, recording_source
@@ -220,6 +221,8 @@ class LearnedSpotter(Spotter):
 
             def report(epoch, loss, s=s):
                 _say(progress, f"{s}: epoch {epoch}/{learned.epochs}, loss {loss:.5f}")
+                # status.json (train-spotter's MODEL.status.json): the epochs of every type, one after another
+                run_log.fold_epoch(types.index(s) * learned.epochs + epoch, learned.epochs * len(types))
 
             # a type's seed does not depend on the other types: the micro network is the same with or without macro
             net, scale, st = train_net(x, y, size=learned.size, epochs=learned.epochs, batch=learned.batch,
