@@ -4,6 +4,7 @@ playlists, ELAN's multi-file export, files that mark nothing, workbooks, and the
 from __future__ import annotations
 
 import json
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -130,6 +131,28 @@ def test_a_file_that_marks_nothing_holds_its_video(tmp_path, capsys):
     no_media.write_text(EMPTY_EAF.format(media=""))
     with pytest.raises(AnnotationError, match="names no video"):  # its file's name is no video
         _read(no_media)
+
+
+def test_a_workbook_is_read_as_its_table_and_other_spreadsheets_say_how_to_export(tmp_path, capsys):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    for line in [BORIS_HEADER, _boris_row("6.200", "6.560", offset="5.000", index=("30", "39"))]:
+        wb.active.append([float(c) if c.replace(".", "", 1).isdigit() else c for c in line.split("\t")])
+    wb.save(tmp_path / "boris.xlsx")
+    truth = openpyxl.Workbook()
+    for row in (["vid", "onset", "offset", "type"], ["s01", 31, 39, "me"]):
+        truth.active.append(row)
+    truth.save(tmp_path / "truth.xlsx")
+    out = _agree(capsys, tmp_path / "boris.xlsx", tmp_path / "truth.xlsx", "--fps", "25")
+    assert out["pairs"][0]["types"][0]["matched"] == 1 and out["pairs"][0]["kappa"] == 1.0
+    truth.create_sheet("second").append(["vid"])
+    truth.save(tmp_path / "two.xlsx")
+    assert main(["agree", str(tmp_path / "boris.xlsx"), str(tmp_path / "two.xlsx"), "--fps", "25"]) == 3
+    assert "2 sheets of data" in capsys.readouterr().err
+    with zipfile.ZipFile(tmp_path / "boris.ods", "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+    assert main(["agree", str(tmp_path / "boris.ods"), str(tmp_path / "truth.xlsx"), "--fps", "25"]) == 3
+    assert "is an OpenDocument spreadsheet (.ods), not text: export it as CSV or TSV" in capsys.readouterr().err
 
 
 def test_agree_counts_the_frames_of_the_media_duration_a_boris_file_gives(tmp_path, capsys):
