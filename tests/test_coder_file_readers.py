@@ -51,6 +51,9 @@ def test_a_boris_time_offset_is_taken_off_the_times(tmp_path):
     assert "Time offset (s), 5 s" in read.video_from  # said in the note and --show-frames
     path.write_text(f"{BORIS_HEADER}\n{_boris_row('0.200', '0.560', offset='-1.000')}\n")  # media 1.2-1.56 s too
     assert _frames(_read(path)) == {"s01": [(31, 39)]}
+    path.write_text(f"{BORIS_HEADER}\n{_boris_row('6.200', '6.560', offset='5 s')}\n")  # not read as no offset
+    with pytest.raises(AnnotationError, match="line 2: Time offset \\(s\\) '5 s' is not a number of seconds"):
+        _read(path)
 
 
 def test_a_boris_frame_index_that_disagrees_with_the_times_is_an_error(tmp_path):

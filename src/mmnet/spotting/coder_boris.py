@@ -138,13 +138,24 @@ def _number(text: str) -> Fraction | None:
     return None if value is None else sign * value
 
 
+def _seconds(cell: str, where: str, name: str) -> Fraction | None:
+    """A cell of seconds; None for an empty cell or NA (a live observation's); a named error for anything else."""
+    if not cell.strip() or cell.strip().upper() == "NA":
+        return None
+    value = _number(cell)
+    if value is None:
+        raise AnnotationError(f"{where}: {name} {cell.strip()!r} is not a number of seconds.")
+    return value
+
+
 def _media_shift(cells: list[str], col: dict[str, int], media: int | None,
                  where: str) -> tuple[Fraction, Fraction | None]:
     """What to subtract from an event's times to get its media file's own times, and that file's duration (None
     where not given). BORIS writes an event at its media time plus the observation's Time offset (s); an observation
     of several media files in a row (player #1's playlist) times its events from the first file's start."""
-    offset = _number(cells[col[_OFFSET]]) if _OFFSET in col else None
-    durations = [_number(d) for d in _player_1(cells[col[_DURATION]])] if _DURATION in col else []
+    offset = _seconds(cells[col[_OFFSET]], where, "Time offset (s)") if _OFFSET in col else None
+    durations = ([_seconds(d, where, "Media duration (s)") for d in _player_1(cells[col[_DURATION]])]
+                 if _DURATION in col else [])
     files = _player_1(cells[col["source"]]) if "source" in col else []
     if len(files) <= 1 and media is not None and ";" in cells[media]:  # an older export: its media cell lists them
         files = _player_1(cells[media])
