@@ -13,7 +13,8 @@ files is compared on the videos both hold, per type (micro with micro, macro wit
   (where --recording's frame rate varies: between the two frames' own presentation times);
 - Cohen's kappa over the frames of each video, each frame none, micro or macro (micro where a file's micro- and
   macro-expression intervals overlap), frames 1..N (0..N where a file marks frame 0): N from --frames or
-  --recording, else the last annotated frame of the video in any file (kappa depends on N: the output says which);
+  --recording, else the media duration a BORIS file gives, else the last annotated frame of the video in any file
+  (kappa depends on N: the output says which);
   with three or more files also Krippendorff's alpha (nominal) over all of them;
 - per video: each pair's intervals, matched, F1 and kappa over that video's frames alone (with three or more files
   the video's alpha), beside the pooled figures; a kappa or alpha that is undefined (no frame marked, or one
@@ -84,16 +85,16 @@ def _by_video(path: Path, intervals: dict) -> dict:
     return out
 
 
-def _read(args: argparse.Namespace, options: ReadOptions, rates: dict) -> list[dict]:
+def _read(args: argparse.Namespace, options: ReadOptions, rates: dict, media: dict) -> list[dict]:
     """Each file's video -> intervals; STR CSVs keep (subject, video) keys only when every file is one; ``rates``
     gets the rate of each intervals.csv (or web CSV) as its seconds give it."""
-    read = [(path, *read_intervals(path, options, rates)) for path in args.files]
+    read = [(path, *read_intervals(path, options, rates, lengths=media)) for path in args.files]
     all_str = all(is_str for _, _, is_str, _, _ in read)
     return [intervals if all_str or not is_str else _by_video(path, intervals)
             for path, intervals, is_str, _, _ in read]
 
 
-def _lengths(args, files: list[dict], videos: list, recording_frames: int | None) -> dict:
+def _lengths(args, files: list[dict], videos: list, recording_frames: int | None, media: dict) -> dict:
     """video -> (the last frame counted, N; where the number comes from; the first frame counted: 0 where a file
     marks frame 0, else 1); an interval past a given length, or before frame 0, is an error."""
     from ..errors import DataError
@@ -117,6 +118,9 @@ def _lengths(args, files: list[dict], videos: list, recording_frames: int | None
             n, source = given, "--frames"
         elif recording_frames:
             n, source = recording_frames, "--recording"
+        elif known := {path: f[video] for path, f in media.items() if video in f}:  # a coder's file's media length
+            path, n = max(known.items(), key=lambda item: item[1])
+            source = f"the media duration in '{path}' (Media duration (s))"
         else:
             out[video] = (last, "the last annotated frame", first)
             continue
@@ -207,11 +211,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--frames {','.join(bad)} must be a number of frames >= 1 (frames 1..N).")
     options = ReadOptions.of(args)  # --recording: its rate and frame count
     rates: dict = {}
-    files = _read(args, options, rates)
+    media: dict = {}  # path -> {video: frames}: the media duration a coder's file gives (BORIS)
+    files = _read(args, options, rates, media)
     shared = _shared(args, files)
     types = _types(args, files)
     videos = list(dict.fromkeys(v for both in shared.values() for v in both))
-    lengths = _lengths(args, files, videos, options.frames)
+    lengths = _lengths(args, files, videos, options.frames, media)
     pairs = {(i, j): compare_files(files[i], files[j], both, types=types, threshold=args.iou)
              for (i, j), both in shared.items()}
     frames = frame_agreement(files, shared, {v: n for v, (n, _, _) in lengths.items()}, types,

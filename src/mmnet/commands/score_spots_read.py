@@ -126,12 +126,14 @@ def file_text(path: Path, texts: dict[Path, str] | None = None) -> str:
 
 
 def read_intervals(path: Path, options: ReadOptions = ReadOptions(), rates: dict | None = None,
-                   texts: dict[Path, str] | None = None) -> tuple[dict, bool, tuple[str, ...], bool]:
+                   texts: dict[Path, str] | None = None,
+                   lengths: dict | None = None) -> tuple[dict, bool, tuple[str, ...], bool]:
     """The intervals of a file of any layout read, MEGC frame numbers; whether it is an STR CSV
     (subject,video,onset,offset,emotion: keyed (subject, video) if so, else by video id); the types it can hold (an
     STR CSV without a type column: micro only); and whether it has a score column. ``rates``, when given, gets
     path -> the frame rate of an intervals.csv or web CSV as its seconds give it (None for other files); ``texts``:
-    the files' texts read so far in the command (``file_text``)."""
+    the files' texts read so far in the command (``file_text``); ``lengths``, when given, gets path -> {video: its
+    length in frames (MEGC's last frame number)} where a coder's file gives its media's duration (BORIS)."""
     from ..errors import DataError
     from ..path_words import check_path
     from ..spotting.intervals import TYPES
@@ -142,7 +144,7 @@ def read_intervals(path: Path, options: ReadOptions = ReadOptions(), rates: dict
     text = file_text(path, texts)  # read once: every reader below parses this text
     coder = _coder_kind(path, text)
     if coder is not None:
-        intervals = _read_coder(path, text, coder, options)
+        intervals = _read_coder(path, text, coder, options, lengths)
         _warn_past_end(path, intervals, options.frames, "")
         return intervals, False, TYPES, False
     header = csv_header(path, text)
@@ -178,9 +180,9 @@ def _coder_kind(path: Path, text: str) -> str | None:
     return sniff(path, text)
 
 
-def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
+def _read_coder(path: Path, text: str, kind: str, options: ReadOptions, lengths: dict | None = None) -> dict:
     from ..errors import AnnotationError
-    from ..spotting.coder_files import CoderOptions, boris_fps, needs_fps, read_coder_file, show_rows
+    from ..spotting.coder_files import CoderOptions, boris_fps, media_frames, needs_fps, read_coder_file, show_rows
 
     rate = boris_fps(text) if kind == "boris" else None  # the FPS column BORIS writes: parsed once for both uses
     if options.fps is None and kind != "boris-events":  # that one is refused whatever the rate: say how to export
@@ -196,6 +198,9 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions) -> dict:
           file=sys.stderr)
     if options.show_frames:
         print("\n".join(show_rows(read, path, options.fps, options.times)), file=sys.stderr)
+    if lengths is not None and read.durations:
+        lengths[path] = {video: media_frames(seconds, options.fps, options.times)
+                         for video, seconds in read.durations.items()}
     return read.intervals
 
 

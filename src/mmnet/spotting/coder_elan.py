@@ -124,12 +124,13 @@ def _video(path: Path, video_id: str | None, file_cell: str | None) -> tuple[str
     return path.stem, f"the file's name ({path.name}; give --video-id ID to name it)"
 
 
-def read_elan_text(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Annotation], str]:
-    """The annotations of an ELAN tab-delimited text export, and where their video id comes from."""
+def read_elan_text(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Annotation], str, str | None]:
+    """The annotations of an ELAN tab-delimited text export, where their video id comes from, and the video named
+    by --video-id (held even where no annotation is)."""
     headed = _headed(text)
     if headed is not None:
-        return _with_header(path, headed, video_id)
-    return _headerless(path, _lines(text), video_id), _video(path, video_id, None)[1]
+        return (*_with_header(path, headed, video_id), video_id or None)
+    return _headerless(path, _lines(text), video_id), _video(path, video_id, None)[1], video_id or None
 
 
 def _with_header(path: Path, lines, video_id) -> tuple[Iterator[Annotation], str]:
@@ -155,7 +156,13 @@ def _with_header(path: Path, lines, video_id) -> tuple[Iterator[Annotation], str
     if not roles["begin time"] or not (roles["end time"] or roles["duration"]):
         raise AnnotationError(f"'{path}': its header {header} has no Begin Time and End Time (or Duration) columns: "
                               "export them from ELAN (File > Export As > Tab-delimited Text).")
-    first_file = next((cells[file_] for _, cells in lines[1:] if file_ is not None and file_ < len(cells)), None)
+    files = list(dict.fromkeys(video_stem(cells[file_]) for _, cells in lines[1:]
+                               if file_ is not None and file_ < len(cells) and cells[file_].strip()))
+    if video_id and len(files) > 1:  # --video-id would pool the annotations of several recordings as one
+        raise AnnotationError(f"'{path}': its File Name column names {len(files)} videos ({', '.join(files[:5])}"
+                              f"{', ...' if len(files) > 5 else ''}): --video-id would pool them as one; leave it "
+                              "out (each annotation keeps its file's video), or export one file at a time.")
+    first_file = files[0] if files else None
 
     def annotations() -> Iterator[Annotation]:
         for n, cells in lines[1:]:
@@ -211,9 +218,11 @@ def _headerless(path: Path, lines, video_id) -> Iterator[Annotation]:
         yield Annotation(where, video, tier, cells[-1].strip() or None, begin, second)
 
 
-def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Annotation], str]:
-    """The annotations of an ELAN .eaf document: alignable annotations at their time slots, reference annotations at
-    those of the annotation they refer to."""
+def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Annotation], str, str | None]:
+    """The annotations of an ELAN .eaf document (alignable annotations at their time slots, reference annotations at
+    those of the annotation they refer to), where their video id comes from, and the video the document names
+    (--video-id, mmnet's property or its media file; None from the file's name alone): held even where no
+    annotation is, as a coder who marked nothing in it."""
     import xml.etree.ElementTree as ET
 
     try:
@@ -238,6 +247,7 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
         video, video_from = video_stem(url), "its media file (MEDIA_URL; give --video-id ID to name it otherwise)"
     else:
         video, video_from = path.stem, f"the file's name ({path.name}; give --video-id ID to name it)"
+    declared = None if video_from.startswith("the file's name") else video  # a file's own name says no video
     slots = {s.get("TIME_SLOT_ID"): s.get("TIME_VALUE") for s in root.iter("TIME_SLOT")}
     # an annotation's times, or why it has none: a subdivision tier's inner slots are unaligned in ELAN, and such a
     # tier may be one --tier-type leaves out, so the error waits until its type is known (coder_files)
@@ -272,7 +282,7 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
         spans[aid] = spans[ref]
         found.append((aid, tier_id, where, value))
     return ((_annotation(where, video, tier_id, value, spans[aid], first) for aid, tier_id, where, value in found),
-            video_from)
+            video_from, declared)
 
 
 def _annotation(where: str, video: str, tier: str, value: str | None, span: tuple | str, first: int) -> Annotation:

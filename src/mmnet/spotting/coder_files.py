@@ -20,12 +20,12 @@ from ..errors import AnnotationError
 from .coder_boris import boris_fps, is_boris, read_boris
 from .coder_elan import is_elan_text, read_eaf, read_elan_text
 from .coder_records import Annotation, video_stem
-from .coder_times import megc_frames
+from .coder_times import MEGC_FIRST, begin_frame, end_frame, megc_frames
 from .frame_times import FrameTimes
 from .intervals import Interval, parse_type
 
 __all__ = ["CoderOptions", "Annotation", "ShownRow", "CoderRead", "KINDS", "IGNORE", "boris_fps", "parse_tier_types",
-           "sniff", "read_coder_file", "needs_fps", "show_rows", "converted_at", "video_stem"]
+           "sniff", "read_coder_file", "media_frames", "needs_fps", "show_rows", "converted_at", "video_stem"]
 
 #: what each kind of file is called in messages
 KINDS = {"elan-txt": "an ELAN tab-delimited text export", "elan-eaf": "an ELAN .eaf file",
@@ -74,6 +74,9 @@ class CoderRead:
     rows: list[ShownRow]
     kind: str
     video_from: str  # where the video id came from, for a note
+    # video -> its media file's duration in seconds, where the file gives it (BORIS's Media duration (s)): the
+    # recording's length for the frame-wise agreement when no --frames says it
+    durations: dict[str, Fraction] = field(default_factory=dict)
 
 
 def parse_tier_types(text: str) -> dict[str, str]:
@@ -130,7 +133,8 @@ def _no_type(a: Annotation, tier_type: Mapping[str, str], kind: str) -> str:
             "micro-expression/macro-expression gives the type.")
 
 
-def _annotations(path: Path, text: str, kind: str, options: CoderOptions) -> tuple[Iterable[Annotation], str]:
+def _annotations(path: Path, text: str, kind: str,
+                 options: CoderOptions) -> tuple[Iterable[Annotation], str, str | None]:
     if kind == "elan-eaf":
         return read_eaf(path, text, options.video_id)
     if kind == "boris":
@@ -147,13 +151,18 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
                               "Aggregated events, as CSV or TSV.")
     if options.fps is None:
         raise AnnotationError(needs_fps(path, kind))
-    annotations, video_from = _annotations(path, text, kind, options)
-    out: dict[str, list[Interval]] = {}
+    annotations, video_from, declared = _annotations(path, text, kind, options)
+    # a video the file names (--video-id, an .eaf's media) is held even without an annotation: its coder saw nothing
+    out: dict[str, list[Interval]] = {declared: []} if declared else {}
     rows = []
+    durations: dict[str, Fraction] = {}
     for a in annotations:
+        if a.duration is not None:
+            durations.setdefault(a.video, a.duration)
         type_ = _type(a, options.tier_type)
         name = a.tier or a.value or ""
         if type_ == IGNORE:
+            out.setdefault(a.video, [])  # the file covers the video, whatever tiers it leaves out
             times = (None, None) if a.unaligned else (a.begin, a.end)
             rows.append(ShownRow(a.where, a.video, name, *times, None, None, IGNORE))
             continue
@@ -165,15 +174,40 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
             raise AnnotationError(f"{a.where}: it ends ({float(a.end):.3f} s) before it begins "
                                   f"({float(a.begin):.3f} s).")
         frames = megc_frames(a.begin, a.end, options.fps, a.first, options.times)
+        if a.index is not None:
+            _check_index(a, options)
         if frames is None:
             raise AnnotationError(f"{a.where}: {float(a.begin):.3f}-{float(a.end):.3f} s covers no whole frame at "
                                   f"{options.converted_at} (a point or a span under a frame): give the interval "
                                   f"its frames, or --tier-type {name or 'NAME'}={IGNORE} to leave the tier out.")
         out.setdefault(a.video, []).append(Interval(frames[0], None, frames[1], type_, extra={"source": a.where}))
         rows.append(ShownRow(a.where, a.video, name, a.begin, a.end, *frames, type_))
+    if not out:  # nothing says which video: not a video where nothing was marked
+        raise AnnotationError(f"'{path}' holds no annotation and names no video: give --video-id ID, the recording "
+                              "its coder watched, to count it as a video where nothing was marked.")
     for items in out.values():
         items.sort(key=lambda i: (i.onset, i.offset))
-    return CoderRead(out, rows, kind, video_from)
+    return CoderRead(out, rows, kind, video_from, durations)
+
+
+def _check_index(a: Annotation, options: CoderOptions) -> None:
+    """BORIS 8 writes the frame its player showed at an event's start and stop (from 0): a time that converts to a
+    frame more than one away from it was read at another rate or origin than the coder's player had."""
+    for name, seconds, index in (("start", a.begin, a.index[0]), ("stop", a.end, a.index[1])):
+        if index is None:
+            continue
+        frame = options.times.begin_frame(seconds) if options.times is not None else begin_frame(seconds, options.fps)
+        if abs(frame - index) > 1:
+            raise AnnotationError(f"{a.where}: the {name} time ({float(seconds):.3f} s in its media file) is video "
+                                  f"frame {frame} (from 0) at {options.converted_at}, but its Image index {name} is "
+                                  f"{index}, the frame BORIS showed: check --fps (the FPS column) and the "
+                                  "observation's Time offset (s).")
+
+
+def media_frames(seconds: Fraction, fps: Fraction, times: FrameTimes | None = None) -> int:
+    """The frames a media file of ``seconds`` shows, as MEGC's last frame number (frames 1..N): those shown before
+    its end, by the rule of an end time (``coder_times``)."""
+    return (times.end_frame(seconds) if times is not None else end_frame(seconds, fps)) + MEGC_FIRST
 
 
 def needs_fps(path: Path, kind: str, hint: str = "") -> str:

@@ -10,7 +10,10 @@ from .coder_times import MEGC_FIRST
 
 __all__ = ["Annotation", "video_stem"]
 
-_MEDIA_SUFFIX = re.compile(r"\.(mp4|m4v|mov|avi|mkv|mts|m2ts|wmv|mpg|mpeg|webm|flv|3gp|zip|wav|mp3)$", re.IGNORECASE)
+# a media file's suffix, or an ELAN document's (.eaf, and .pfsx, its preferences file): ELAN's multi-file tab
+# export names each annotation's .eaf in its File Name column
+_MEDIA_SUFFIX = re.compile(r"\.(mp4|m4v|mov|avi|mkv|mts|m2ts|wmv|mpg|mpeg|webm|flv|3gp|zip|wav|mp3|eaf|pfsx)$",
+                           re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,11 @@ class Annotation:
     # an .eaf annotation without times (an unaligned slot of a subdivision tier): why, raised only when its tier is
     # scored, not when --tier-type leaves it out (begin and end are then 0)
     unaligned: str | None = None
+    # BORIS 8's Image index start and stop: the video frames (from 0) its player showed at begin and end, a check on
+    # the times (None where the file gives none)
+    index: tuple[int | None, int | None] | None = None
+    # the media file's duration in seconds where the file gives it (BORIS's Media duration (s)), else None
+    duration: Fraction | None = None
 
 
 def video_stem(name: str) -> str:

@@ -37,6 +37,13 @@ _INTERVAL_CELLS = ("onset", "apex", "offset", "type", "emotion", "score")
 
 
 def utf8_text(path: Path) -> str:
+    """The text of a CSV or coder's file: UTF-8 (a named error for another encoding), or an Excel workbook's sheet
+    as tab-separated text (``sheet_text``)."""
+    from .sheet_text import sheet_text, spreadsheet_kind
+
+    kind = spreadsheet_kind(path)
+    if kind is not None:
+        return sheet_text(path, kind)
     try:
         return read_utf8(path)
     except NotUtf8Error as exc:  # GBK, Shift-JIS, a legacy Windows code page: Excel's plain "CSV" outside UTF-8
