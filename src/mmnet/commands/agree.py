@@ -35,13 +35,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from .score_spots_read import ReadOptions, add_read_arguments, read_intervals
+from .agree_read import parse_coder, read_coders, shared_videos
+from .score_spots_read import ReadOptions, add_read_arguments
 
 INTERRUPTED = "nothing was written"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", type=Path, nargs="+", metavar="FILE", help="two or more coders' files (any order)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="two or more coders (any order): each a file, a folder of one coder's files (one per "
+                        "recording: each file's video from its media or name), or FILE#TIER[,TIER...] for one coder's "
+                        "tiers of a file holding several coders' (tier ids, or the annotator of the tiers)")
     p.add_argument("--iou", type=float, default=0.5, help="the IoU a matched pair needs (default 0.5, MEGC's)")
     p.add_argument("--types", choices=("micro", "macro", "both"), default="both",
                    help="the expression types compared (default: both, those the files hold)")
@@ -70,28 +74,6 @@ def _frames(text: str) -> int | dict[str, int]:
     if any(not name.strip() for name, _, _ in pairs):
         raise argparse.ArgumentTypeError(f"{text!r}: give ID=N for each video, e.g. clip1=9000,clip2=7200")
     return {name.strip(): count(value) for name, _, value in pairs}
-
-
-def _by_video(path: Path, intervals: dict) -> dict:
-    """An STR CSV's (subject, video) keys as video ids, to compare with a file that names videos alone."""
-    from ..errors import DataError
-
-    out: dict = {}
-    for (_, video), items in intervals.items():
-        if video in out:
-            raise DataError(f"'{path}' names video {video!r} for two subjects, and another file names videos without "
-                            "subjects, so they cannot be told apart: give every file as an STR CSV, or unique ids.")
-        out[video] = items
-    return out
-
-
-def _read(args: argparse.Namespace, options: ReadOptions, rates: dict, media: dict) -> list[dict]:
-    """Each file's video -> intervals; STR CSVs keep (subject, video) keys only when every file is one; ``rates``
-    gets the rate of each intervals.csv (or web CSV) as its seconds give it."""
-    read = [(path, *read_intervals(path, options, rates, lengths=media)) for path in args.files]
-    all_str = all(is_str for _, _, is_str, _, _ in read)
-    return [intervals if all_str or not is_str else _by_video(path, intervals)
-            for path, intervals, is_str, _, _ in read]
 
 
 def _lengths(args, files: list[dict], videos: list, recording_frames: int | None, media: dict) -> dict:
@@ -135,36 +117,17 @@ def _lengths(args, files: list[dict], videos: list, recording_frames: int | None
     return out
 
 
-def _shared(args, files: list[dict]) -> dict[tuple[int, int], list]:
-    """(i, j) -> the videos both files hold; an error for a pair that holds none, a note for videos not in every
-    file."""
-    from ..errors import DataError
+def _one_recording(args, files: list[dict]) -> None:
+    """--recording is one recording: its frame rate (or frame times) and count would be every video's."""
+    from ..errors import ConfigError
     from .score_spots_hints import shown
 
-    out = {}
-    for i in range(len(files)):
-        for j in range(i + 1, len(files)):
-            both = [v for v in files[i] if v in files[j]]
-            if not both:
-                def some(f):
-                    return ", ".join(repr(shown(v)) for v in list(f)[:5]) or "none"
-                raise DataError(f"'{args.files[i]}' and '{args.files[j]}' hold no video in common ('{args.files[i]}': "
-                                f"{some(files[i])}; '{args.files[j]}': {some(files[j])}): compare the files of one "
-                                "recording, or give --video-id ID to name the video of an ELAN or BORIS file (or "
-                                "intervals.csv, the web page's CSV) as the other file names it.")
-            out[i, j] = both
-    for k, (path, f) in enumerate(zip(args.files, files)):
-        alone = [shown(v) for v in f if not any(v in g for m, g in enumerate(files) if m != k)]
-        compared = dict.fromkeys(v for both in out.values() for v in both)
-        missing = [shown(v) for v in compared if v not in f]
-        if alone:
-            print(f"note: '{path}' alone holds {len(alone)} video(s), not compared: {', '.join(alone[:5])}"
-                  + (", ..." if len(alone) > 5 else ""), file=sys.stderr)
-        if missing and len(files) > 2:
-            print(f"note: '{path}' does not hold {len(missing)} video(s) other files hold (left out of its pairs; "
-                  f"missing in the alpha): {', '.join(missing[:5])}" + (", ..." if len(missing) > 5 else ""),
-                  file=sys.stderr)
-    return out
+    videos = list(dict.fromkeys(v for f in files for v in f))
+    if args.recording is not None and len(videos) > 1:
+        raise ConfigError(f"--recording '{args.recording}' is one recording, and the files hold {len(videos)} videos "
+                          f"({', '.join(repr(shown(v)) for v in videos[:5])}{', ...' if len(videos) > 5 else ''}): "
+                          "its frame rate and frame count would be taken for each; give --fps RATE and --frames "
+                          "ID=N,... (each recording's length), or compare one recording's files with --recording.")
 
 
 def _files_rate(rates: dict) -> float | None:
@@ -210,10 +173,13 @@ def run(args: argparse.Namespace) -> int:
     if bad := [f"{video}={n}" if video else str(n) for video, n in counts if n is not None and n < 1]:
         raise ConfigError(f"--frames {','.join(bad)} must be a number of frames >= 1 (frames 1..N).")
     options = ReadOptions.of(args)  # --recording: its rate and frame count
+    coders = [parse_coder(text) for text in args.files]
     rates: dict = {}
     media: dict = {}  # path -> {video: frames}: the media duration a coder's file gives (BORIS)
-    files = _read(args, options, rates, media)
-    shared = _shared(args, files)
+    files = read_coders(coders, options, rates, media)
+    args.files = [c.label for c in coders]
+    _one_recording(args, files)
+    shared = shared_videos(args.files, files)
     types = _types(args, files)
     videos = list(dict.fromkeys(v for both in shared.values() for v in both))
     lengths = _lengths(args, files, videos, options.frames, media)
