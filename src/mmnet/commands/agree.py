@@ -36,6 +36,7 @@ import sys
 from pathlib import Path
 
 from .agree_read import parse_coder, read_coders, shared_videos
+from .agree_truth import TRUTHS
 from .score_spots_read import ReadOptions, add_read_arguments
 
 INTERRUPTED = "nothing was written"
@@ -56,6 +57,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")
+    p.add_argument("--write-truth", type=Path, default=None, metavar="FILE",
+                   help="write the coders' intervals as ground truth in the table-long dataset's intervals.csv "
+                        "layout (subject,video,onset,offset,type,fps; the subject column left to fill in)")
+    p.add_argument("--truth", choices=TRUTHS, default=None,
+                   help="what --write-truth writes: per matched pair of two coders the frames both marked "
+                        "(intersection, the default) or either marked (union), unmatched intervals left out; or the "
+                        "first coder's intervals (first: a primary coder; one FILE then converts it alone)")
     add_read_arguments(p)
 
 
@@ -130,6 +138,30 @@ def _one_recording(args, files: list[dict]) -> None:
                           "ID=N,... (each recording's length), or compare one recording's files with --recording.")
 
 
+def _truth(args) -> str | None:
+    """--truth's choice (intersection by default) where --write-truth is given; intersection and union pair two
+    coders' intervals."""
+    from ..errors import ConfigError
+
+    if args.write_truth is None:
+        if args.truth is not None:
+            raise ConfigError(f"--truth {args.truth} says what --write-truth FILE writes: give --write-truth FILE.")
+        return None
+    truth = args.truth or "intersection"
+    if truth != "first" and len(args.files) != 2:
+        raise ConfigError(f"--truth {truth} pairs the intervals of two coders, and {len(args.files)} are given: "
+                          "give two, or --truth first (the first coder's intervals).")
+    return truth
+
+
+def _rate(options, rates: dict):
+    """The truth's frame rate: --fps or --recording's, else the one the files' seconds agree on."""
+    if options.fps is not None:
+        return options.fps
+    known = {round(r, 6) for r in rates.values() if r}
+    return known.pop() if len(known) == 1 else None
+
+
 def _files_rate(rates: dict) -> float | None:
     """Without --fps or --recording, the frame rate that the seconds of intervals.csv files give, for the boundary
     differences in milliseconds: when they agree (within 0.5%), with a note; else none."""
@@ -163,8 +195,10 @@ def run(args: argparse.Namespace) -> int:
     from ..spotting.agreement import compare_files
     from ..spotting.agreement_frames import frame_agreement
     from .agree_print import report, write_pairs
+    from .agree_truth import write_truth
 
-    if len(args.files) < 2:
+    truth = _truth(args)
+    if len(args.files) < 2 and truth != "first":
         raise UsageError("give two or more files to compare (one per coder), e.g. `mmnet agree coder1.csv "
                           "coder2.csv`.")
     if not 0 < args.iou <= 1:
@@ -179,6 +213,9 @@ def run(args: argparse.Namespace) -> int:
     files = read_coders(coders, options, rates, media)
     args.files = [c.label for c in coders]
     _one_recording(args, files)
+    if len(files) == 1:  # --truth first of one coder: its files converted, nothing compared
+        write_truth(args.write_truth, truth, files, {}, {}, _rate(options, rates))
+        return 0
     shared = shared_videos(args.files, files)
     types = _types(args, files)
     videos = list(dict.fromkeys(v for both in shared.values() for v in both))
@@ -194,5 +231,7 @@ def run(args: argparse.Namespace) -> int:
     fps = float(options.fps) if options.fps is not None else _files_rate(rates)
     if args.pairs is not None:
         write_pairs(args.pairs, args.files, pairs)
+    if args.write_truth is not None:
+        write_truth(args.write_truth, truth, files, pairs, shared, _rate(options, rates))
     report(args, pairs, frames, lengths, types, fps, options.times)
     return 0
