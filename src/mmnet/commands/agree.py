@@ -2,8 +2,10 @@
 
 Each FILE is read as `mmnet score-spots` reads it: a vid,onset,offset,type CSV (MEGC), an STR CSV, `mmnet spot
 --out`'s intervals.csv or the web page's CSV download, an ELAN tab-delimited export or .eaf, or a BORIS
-aggregated-events export (times converted at --fps; --tier-type, --video-id as for score-spots). Every pair of
-files is compared on the videos both hold, per type (micro with micro, macro with macro):
+aggregated-events export (times converted at --fps; --tier-type, --video-id as for score-spots). A coder is a file,
+a folder of one coder's files (one per recording, each file's video from its media or name), or FILE#TIER (one
+coder's tiers, by id or annotator, of an .eaf holding several coders'). Every pair of coders is compared on the
+videos both hold (a pair holding none is left out, with a note), per type (micro with micro, macro with macro):
 
 - intervals are matched one to one when their IoU (inclusive frame spans, as MEGC) is at least --iou (default
   0.5): the most pairs, then the largest total IoU, so that the figures do not depend on which file comes first;
@@ -21,12 +23,16 @@ files is compared on the videos both hold, per type (micro with micro, macro wit
   category only) is n/a, with the reason.
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
-(CSV). Notes on stderr name the videos that only some files hold (they are compared where two files hold them).
+(CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: matched pairs'
+intersection or union, or the first coder's). Notes on stderr name the videos that only some files hold (they are
+compared where two files hold them).
 
 Examples:
   mmnet agree coder1.csv coder2.csv
   mmnet agree coder1.eaf coder2.eaf --fps 30 --tier-type ME=micro,MaE=macro --video-id clip --frames 9000
   mmnet agree a.csv b.csv c.csv --types micro --json --pairs pairs.csv
+  mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/intervals.csv
+  mmnet agree 'both.eaf#ME_coder1' 'both.eaf#ME_coder2' --fps 25
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .score_spots_hints import shown
-from .score_spots_read import ReadOptions, read_intervals
+from .score_spots_read import ReadOptions, file_text, read_intervals
 
 #: the files of a coder's folder that are read (ELAN keeps a .pfsx of settings beside each .eaf: left out)
 SUFFIXES = (".eaf", ".txt", ".csv", ".tsv", ".xlsx")
@@ -64,9 +64,9 @@ def _by_video(path: Path, intervals: dict) -> dict:
     return out
 
 
-def _same_files(coders: list[Coder]) -> None:
+def _same_files(coders: list[Coder], texts: dict) -> None:
     """One file given as two coders (with the same tiers) agrees with itself perfectly: an error, not a kappa of 1.
-    Two files of the same bytes get a warning: small CSVs of two coders can be the same, a copied file is too."""
+    Two files of the same text get a warning: small CSVs of two coders can be the same, a copied file is too."""
     from ..errors import DataError
 
     seen: dict = {}
@@ -76,7 +76,7 @@ def _same_files(coders: list[Coder]) -> None:
             if not path.is_file():
                 continue  # read_intervals names it
             for key in (("path", path.resolve(), tiers),
-                        ("bytes", hashlib.sha256(path.read_bytes()).hexdigest(), tiers)):
+                        ("bytes", hashlib.sha256(file_text(path, texts).encode()).hexdigest(), tiers)):
                 index, other = seen.setdefault(key, (k, path))
                 if index == k:
                     continue
@@ -99,8 +99,9 @@ def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: d
     duration."""
     from ..errors import DataError
 
-    _same_files(coders)
-    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers), rates)) for path in coder.paths]
+    texts: dict = {}  # each file read once, for the comparison of contents and for its reader
+    _same_files(coders, texts)
+    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers), rates, texts)) for path in coder.paths]
             for coder in coders]
     all_str = all(is_str for files in read for _, _, is_str, _, _ in files)
     out = []
