@@ -33,10 +33,24 @@ def test_matched_pairs_become_the_truth(coders, tmp_path, capsys, how, spans):
                  *(["--truth", how] if how == "union" else [])]) == 0
     err = capsys.readouterr().err
     # s02's intervals are unmatched: a disagreement, not truth, and s02 is no recording without an expression
-    assert _rows(out) == [("", "s01", *spans[0], "micro", "29.97002997"), ("", "s03", *spans[1], "micro",
-                                                                            "29.97002997")]
+    rate = "29.97002997"
+    assert _rows(out) == [("", "s01", *spans[0], "micro", "", rate, ""), ("", "s03", *spans[1], "micro", "", rate, "")]
     assert "left out, unmatched: 2 interval(s) of A, 1 of B" in err and "1 video(s) holding only those (s02)" in err
     assert "fill in its subject column" in err
+
+
+def test_str_csvs_give_the_subject_and_types_limit_the_first_coders(tmp_path, capsys):
+    a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "intervals.csv"
+    a.write_text("subject,video,onset,offset,type,emotion\nP01,s01,10,20,micro,happy\nP01,s01,30,90,macro,\n")
+    b.write_text("subject,video,onset,offset,type,emotion\nP01,s01,11,20,micro,happy\n")
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--truth", "first", "--types", "micro"]) == 0
+    assert _rows(out) == [("P01", "s01", "10", "20", "micro", "", "", "happy")]  # the emotion kept
+    assert "fill in its subject column" not in capsys.readouterr().err
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro"]) == 0
+    assert _rows(out) == [("P01", "s01", "11", "20", "micro", "", "", "happy")]  # both coders' emotion
+    b.write_text(b.read_text().replace("happy", "surprise"))
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro"]) == 0
+    assert _rows(out)[0][-1] == ""  # two emotions: none is the truth's
 
 
 def test_the_first_coders_intervals_alone(coders, tmp_path, capsys):

@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")
     p.add_argument("--write-truth", type=Path, default=None, metavar="FILE",
                    help="write the coders' intervals as ground truth in the table-long dataset's intervals.csv "
-                        "layout (subject,video,onset,offset,type,fps; the subject column left to fill in)")
+                        "layout (subject,video,onset,offset,type,apex,fps,emotion; the subject column left to fill in)")
     p.add_argument("--truth", choices=TRUTHS, default=None,
                    help="what --write-truth writes: per matched pair of two coders the frames both marked "
                         "(intersection, the default) or either marked (union), unmatched intervals left out; or the "
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     args.files = [c.label for c in coders]
     _one_recording(args, files)
     if len(files) == 1:  # --truth first of one coder: its files converted, nothing compared
-        write_truth(args.write_truth, truth, files, {}, {}, _rate(options, rates))
+        write_truth(args.write_truth, truth, files, {}, {}, _rate(options, rates), _types(args, files))
         return 0
     shared = shared_videos(args.files, files)
     types = _types(args, files)
@@ -238,6 +238,6 @@ def run(args: argparse.Namespace) -> int:
     if args.pairs is not None:
         write_pairs(args.pairs, args.files, pairs)
     if args.write_truth is not None:
-        write_truth(args.write_truth, truth, files, pairs, shared, _rate(options, rates))
+        write_truth(args.write_truth, truth, files, pairs, shared, _rate(options, rates), types)
     report(args, pairs, frames, lengths, types, fps, options.times)
     return 0

@@ -1,5 +1,5 @@
 """`mmnet agree --write-truth FILE`: the coders' intervals as ground truth in the table-long dataset's
-``intervals.csv`` layout (subject,video,onset,offset,type,fps; frame numbers as the frame files of a folder
+``intervals.csv`` layout (subject,video,onset,offset,type,apex,fps,emotion; frame numbers as the frame files of a folder
 numbered from 1 are named, MEGC's), so that coders' ELAN or BORIS files become what `mmnet train-spotter
 table-long` and `score-spots --dataset table-long` read.
 
@@ -10,10 +10,11 @@ lists them; a video holding only such intervals is left out, not written as one 
 the truth, the other coders coding some recordings for the reliability figures); with that one coder alone, only
 the file is written.
 
-The subject column is left empty: nothing in a coder's file says whose recording it is, and a guess would put one
-person's recordings in two folds; fill it in (and write each video as its frame folder's path under the dataset's
-root) before training: `mmnet check-data table-long` names the rows without one. A compared video without any
-interval gets a row of its own (a recording without an expression, which a spotter is scored on too).
+The subject column is left empty (but for STR CSVs, which name it): nothing in a coder's file says whose recording
+it is, and a guess would put one person's recordings in two folds; fill it in (and write each video as its frame
+folder's path under the dataset's root) before training: `mmnet check-data table-long` names the rows without one.
+A compared video without any interval gets a row of its own (a recording without an expression, which a spotter is
+scored on too).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from .score_spots_hints import shown
 
 TRUTHS = ("intersection", "union", "first")
-COLUMNS = ("subject", "video", "onset", "offset", "type", "fps")
+COLUMNS = ("subject", "video", "onset", "offset", "type", "apex", "fps", "emotion")
 
 
 def _rate(fps) -> str:
@@ -38,10 +39,16 @@ def _rate(fps) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{float(fps):.10g}"
 
 
-def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict) -> tuple[dict, str]:
-    """video -> [(onset, offset, type)] of the truth ``how`` says, and a note on what was left out."""
+def _span(row: tuple) -> tuple:
+    return row[:3]
+
+
+def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) -> tuple[dict, str]:
+    """video -> [(onset, offset, type)] of the truth ``how`` says (of ``types``), and a note on what was left
+    out."""
     if how == "first":
-        out = {v: sorted((x.onset, x.offset, x.type) for x in items) for v, items in files[0].items()}
+        out = {v: sorted(((x.onset, x.offset, x.type, x.apex, x.label) for x in items if x.type in types),
+                         key=_span) for v, items in files[0].items()}
         return out, ""
     result = pairs.get((0, 1))
     out = {v: [] for v in (shared.get((0, 1)) or [])}
@@ -53,10 +60,11 @@ def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict) -> tuple[
             continue
         span = ((max(r.a.onset, r.b.onset), min(r.a.offset, r.b.offset)) if how == "intersection" else
                 (min(r.a.onset, r.b.onset), max(r.a.offset, r.b.offset)))
-        out[r.video].append((*span, r.type))
+        # an emotion both coders gave is kept; an apex, one coder's frame, is not
+        out[r.video].append((*span, r.type, None, r.a.label if r.a.label == r.b.label else None))
     # a video whose intervals are all unmatched is no recording without an expression: left out, not listed as one
     dropped = [v for v in disputed if not out[v]]
-    out = {v: sorted(items) for v, items in out.items() if v not in dropped}
+    out = {v: sorted(items, key=_span) for v, items in out.items() if v not in dropped}
     note = (f"; left out, unmatched: {unmatched[0]} interval(s) of A, {unmatched[1]} of B (--pairs FILE lists "
             "them: add those the coders agree on by hand)" if any(unmatched) else "")
     if dropped:
@@ -65,23 +73,30 @@ def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict) -> tuple[
     return out, note
 
 
-def write_truth(path: Path, how: str, files: list[dict], pairs: dict, shared: dict, fps) -> None:
+def _subject_video(key) -> tuple[str, str]:
+    """An STR CSV's (subject, video) key gives the subject; a video id alone leaves it to fill in."""
+    return (key[0] or "", key[1]) if isinstance(key, tuple) else ("", str(key))
+
+
+def write_truth(path: Path, how: str, files: list[dict], pairs: dict, shared: dict, fps, types) -> None:
     """Write the truth (``truth_rows``) as table-long's intervals.csv, with a note on stderr."""
     from ..spotting.intervals import spreadsheet_safe
     from ..utils import atomic_write_text
 
-    rows, note = truth_rows(how, files, pairs, shared)
+    rows, note = truth_rows(how, files, pairs, shared, types)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(COLUMNS)
     rate = _rate(fps)
     for video, items in rows.items():
-        name = spreadsheet_safe(str(shown(video)))
-        writer.writerows([("", name, onset, offset, type_, rate) for onset, offset, type_ in items]
-                         or [("", name, "", "", "", rate)])
+        subject, name = map(spreadsheet_safe, _subject_video(video))
+        writer.writerows([(subject, name, onset, offset, type_, "" if apex is None else apex, rate,
+                           spreadsheet_safe(label or "")) for onset, offset, type_, apex, label in items]
+                         or [(subject, name, "", "", "", "", rate, "")])
     atomic_write_text(path, text.getvalue())
     said = {"intersection": "the frames both coders marked, per matched pair",
             "union": "the frames either coder marked, per matched pair", "first": "the first coder's intervals"}[how]
-    print(f"wrote {path}: {sum(map(len, rows.values()))} interval(s) in {len(rows)} video(s), {said}{note}; fill in "
-          "its subject column (and each video's frame folder under the dataset's root) before `mmnet train-spotter "
-          "table-long` reads it" + ("" if rate else "; no frame rate: give --fps RATE there"), file=sys.stderr)
+    fill = "" if all(_subject_video(v)[0] for v in rows) else "fill in its subject column, and "
+    print(f"wrote {path}: {sum(map(len, rows.values()))} interval(s) in {len(rows)} video(s), {said}{note}; {fill}"
+          "make each video its frame folder's path under the dataset's root, before `mmnet train-spotter table-long` "
+          "reads it" + ("" if rate else "; no frame rate: give --fps RATE there"), file=sys.stderr)
