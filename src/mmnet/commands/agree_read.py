@@ -101,8 +101,8 @@ def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: d
 
     texts: dict = {}  # each file read once, for the comparison of contents and for its reader
     _same_files(coders, texts)
-    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers), rates, texts)) for path in coder.paths]
-            for coder in coders]
+    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers), rates, texts, media))
+             for path in coder.paths] for coder in coders]
     all_str = all(is_str for files in read for _, _, is_str, _, _ in files)
     out = []
     for coder, files in zip(coders, read):
