@@ -143,7 +143,7 @@ def test_per_video_alpha_of_three_files_by_hand(tmp_path, capsys):
     alpha = videos["q"]["krippendorff_alpha"]
     assert alpha["value"] == pytest.approx(1 - 22 / 70) and alpha["frames"] == 4 and alpha["undefined"] is None
     assert videos["r"]["krippendorff_alpha"] == {"value": None, "frames": 3, "undefined": "no file marks a frame",
-                                                 "level": "nominal"}
+                                                 "level": "nominal", "files": ["A", "B", "C"]}
     # pooled over q and r: r's 3 frames add 3 x 3 coincident "none" values: sum o_cc 19, n 21, n_none 16
     assert data["krippendorff_alpha"]["value"] == pytest.approx(1 - 20 * 2 / (21**2 - 16**2 - 5**2))
     assert [len(v["pairs"]) for v in data["per_video"]] == [3, 3]

@@ -2,8 +2,10 @@
 
 Each FILE is read as `mmnet score-spots` reads it: a vid,onset,offset,type CSV (MEGC), an STR CSV, `mmnet spot
 --out`'s intervals.csv or the web page's CSV download, an ELAN tab-delimited export or .eaf, or a BORIS
-aggregated-events export (times converted at --fps; --tier-type, --video-id as for score-spots). Every pair of
-files is compared on the videos both hold, per type (micro with micro, macro with macro):
+aggregated-events export (times converted at --fps; --tier-type, --video-id as for score-spots). A coder is a file,
+a folder of one coder's files (one per recording, each file's video from its media or name), or FILE#TIER (one
+coder's tiers, by id or annotator, of an .eaf holding several coders'). Every pair of coders is compared on the
+videos both hold (a pair holding none is left out, with a note), per type (micro with micro, macro with macro):
 
 - intervals are matched one to one when their IoU (inclusive frame spans, as MEGC) is at least --iou (default
   0.5): the most pairs, then the largest total IoU, so that the figures do not depend on which file comes first;
@@ -21,12 +23,16 @@ files is compared on the videos both hold, per type (micro with micro, macro wit
   category only) is n/a, with the reason.
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
-(CSV). Notes on stderr name the videos that only some files hold (they are compared where two files hold them).
+(CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: matched pairs'
+intersection or union, or the first coder's). Notes on stderr name the videos that only some files hold (they are
+compared where two files hold them).
 
 Examples:
   mmnet agree coder1.csv coder2.csv
   mmnet agree coder1.eaf coder2.eaf --fps 30 --tier-type ME=micro,MaE=macro --video-id clip --frames 9000
   mmnet agree a.csv b.csv c.csv --types micro --json --pairs pairs.csv
+  mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/intervals.csv
+  mmnet agree 'both.eaf#ME_coder1' 'both.eaf#ME_coder2' --fps 25
 """
 
 from __future__ import annotations
@@ -35,13 +41,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from .score_spots_read import ReadOptions, add_read_arguments, read_intervals
+from .agree_read import parse_coder, read_coders, shared_videos
+from .agree_truth import TRUTHS
+from .score_spots_read import ReadOptions, add_read_arguments
 
 INTERRUPTED = "nothing was written"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", type=Path, nargs="+", metavar="FILE", help="two or more coders' files (any order)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="two or more coders (any order): each a file, a folder of one coder's files (one per "
+                        "recording: each file's video from its media or name), or FILE#TIER[,TIER...] for one coder's "
+                        "tiers of a file holding several coders' (tier ids, or the annotator of the tiers)")
     p.add_argument("--iou", type=float, default=0.5, help="the IoU a matched pair needs (default 0.5, MEGC's)")
     p.add_argument("--types", choices=("micro", "macro", "both"), default="both",
                    help="the expression types compared (default: both, those the files hold)")
@@ -52,6 +63,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")
+    p.add_argument("--write-truth", type=Path, default=None, metavar="FILE",
+                   help="write the coders' intervals as ground truth in the table-long dataset's intervals.csv "
+                        "layout (subject,video,onset,offset,type,apex,fps,emotion; the subject column left to fill in)")
+    p.add_argument("--truth", choices=TRUTHS, default=None,
+                   help="what --write-truth writes: per matched pair of two coders the frames both marked "
+                        "(intersection, the default) or either marked (union), unmatched intervals left out; or the "
+                        "first coder's intervals (first: a primary coder; one FILE then converts it alone)")
     add_read_arguments(p)
 
 
@@ -70,28 +88,6 @@ def _frames(text: str) -> int | dict[str, int]:
     if any(not name.strip() for name, _, _ in pairs):
         raise argparse.ArgumentTypeError(f"{text!r}: give ID=N for each video, e.g. clip1=9000,clip2=7200")
     return {name.strip(): count(value) for name, _, value in pairs}
-
-
-def _by_video(path: Path, intervals: dict) -> dict:
-    """An STR CSV's (subject, video) keys as video ids, to compare with a file that names videos alone."""
-    from ..errors import DataError
-
-    out: dict = {}
-    for (_, video), items in intervals.items():
-        if video in out:
-            raise DataError(f"'{path}' names video {video!r} for two subjects, and another file names videos without "
-                            "subjects, so they cannot be told apart: give every file as an STR CSV, or unique ids.")
-        out[video] = items
-    return out
-
-
-def _read(args: argparse.Namespace, options: ReadOptions, rates: dict, media: dict) -> list[dict]:
-    """Each file's video -> intervals; STR CSVs keep (subject, video) keys only when every file is one; ``rates``
-    gets the rate of each intervals.csv (or web CSV) as its seconds give it."""
-    read = [(path, *read_intervals(path, options, rates, lengths=media)) for path in args.files]
-    all_str = all(is_str for _, _, is_str, _, _ in read)
-    return [intervals if all_str or not is_str else _by_video(path, intervals)
-            for path, intervals, is_str, _, _ in read]
 
 
 def _lengths(args, files: list[dict], videos: list, recording_frames: int | None, media: dict) -> dict:
@@ -135,36 +131,41 @@ def _lengths(args, files: list[dict], videos: list, recording_frames: int | None
     return out
 
 
-def _shared(args, files: list[dict]) -> dict[tuple[int, int], list]:
-    """(i, j) -> the videos both files hold; an error for a pair that holds none, a note for videos not in every
-    file."""
-    from ..errors import DataError
+def _one_recording(args, files: list[dict]) -> None:
+    """--recording is one recording: its frame rate (or frame times) and count would be every video's."""
+    from ..errors import ConfigError
     from .score_spots_hints import shown
 
-    out = {}
-    for i in range(len(files)):
-        for j in range(i + 1, len(files)):
-            both = [v for v in files[i] if v in files[j]]
-            if not both:
-                def some(f):
-                    return ", ".join(repr(shown(v)) for v in list(f)[:5]) or "none"
-                raise DataError(f"'{args.files[i]}' and '{args.files[j]}' hold no video in common ('{args.files[i]}': "
-                                f"{some(files[i])}; '{args.files[j]}': {some(files[j])}): compare the files of one "
-                                "recording, or give --video-id ID to name the video of an ELAN or BORIS file (or "
-                                "intervals.csv, the web page's CSV) as the other file names it.")
-            out[i, j] = both
-    for k, (path, f) in enumerate(zip(args.files, files)):
-        alone = [shown(v) for v in f if not any(v in g for m, g in enumerate(files) if m != k)]
-        compared = dict.fromkeys(v for both in out.values() for v in both)
-        missing = [shown(v) for v in compared if v not in f]
-        if alone:
-            print(f"note: '{path}' alone holds {len(alone)} video(s), not compared: {', '.join(alone[:5])}"
-                  + (", ..." if len(alone) > 5 else ""), file=sys.stderr)
-        if missing and len(files) > 2:
-            print(f"note: '{path}' does not hold {len(missing)} video(s) other files hold (left out of its pairs; "
-                  f"missing in the alpha): {', '.join(missing[:5])}" + (", ..." if len(missing) > 5 else ""),
-                  file=sys.stderr)
-    return out
+    videos = list(dict.fromkeys(v for f in files for v in f))
+    if args.recording is not None and len(videos) > 1:
+        raise ConfigError(f"--recording '{args.recording}' is one recording, and the files hold {len(videos)} videos "
+                          f"({', '.join(repr(shown(v)) for v in videos[:5])}{', ...' if len(videos) > 5 else ''}): "
+                          "its frame rate and frame count would be taken for each; give --fps RATE and --frames "
+                          "ID=N,... (each recording's length), or compare one recording's files with --recording.")
+
+
+def _truth(args) -> str | None:
+    """--truth's choice (intersection by default) where --write-truth is given; intersection and union pair two
+    coders' intervals."""
+    from ..errors import ConfigError
+
+    if args.write_truth is None:
+        if args.truth is not None:
+            raise ConfigError(f"--truth {args.truth} says what --write-truth FILE writes: give --write-truth FILE.")
+        return None
+    truth = args.truth or "intersection"
+    if truth != "first" and len(args.files) != 2:
+        raise ConfigError(f"--truth {truth} pairs the intervals of two coders, and {len(args.files)} are given: "
+                          "give two, or --truth first (the first coder's intervals).")
+    return truth
+
+
+def _rate(options, rates: dict):
+    """The truth's frame rate: --fps or --recording's, else the one the files' seconds agree on."""
+    if options.fps is not None:
+        return options.fps
+    known = {round(r, 6) for r in rates.values() if r}
+    return known.pop() if len(known) == 1 else None
 
 
 def _files_rate(rates: dict) -> float | None:
@@ -200,8 +201,10 @@ def run(args: argparse.Namespace) -> int:
     from ..spotting.agreement import compare_files
     from ..spotting.agreement_frames import frame_agreement
     from .agree_print import report, write_pairs
+    from .agree_truth import write_truth
 
-    if len(args.files) < 2:
+    truth = _truth(args)
+    if len(args.files) < 2 and truth != "first":
         raise UsageError("give two or more files to compare (one per coder), e.g. `mmnet agree coder1.csv "
                           "coder2.csv`.")
     if not 0 < args.iou <= 1:
@@ -210,10 +213,16 @@ def run(args: argparse.Namespace) -> int:
     if bad := [f"{video}={n}" if video else str(n) for video, n in counts if n is not None and n < 1]:
         raise ConfigError(f"--frames {','.join(bad)} must be a number of frames >= 1 (frames 1..N).")
     options = ReadOptions.of(args)  # --recording: its rate and frame count
+    coders = [parse_coder(text) for text in args.files]
     rates: dict = {}
     media: dict = {}  # path -> {video: frames}: the media duration a coder's file gives (BORIS)
-    files = _read(args, options, rates, media)
-    shared = _shared(args, files)
+    files = read_coders(coders, options, rates, media)
+    args.files = [c.label for c in coders]
+    _one_recording(args, files)
+    if len(files) == 1:  # --truth first of one coder: its files converted, nothing compared
+        write_truth(args.write_truth, truth, files, {}, {}, _rate(options, rates), _types(args, files))
+        return 0
+    shared = shared_videos(args.files, files)
     types = _types(args, files)
     videos = list(dict.fromkeys(v for both in shared.values() for v in both))
     lengths = _lengths(args, files, videos, options.frames, media)
@@ -228,5 +237,7 @@ def run(args: argparse.Namespace) -> int:
     fps = float(options.fps) if options.fps is not None else _files_rate(rates)
     if args.pairs is not None:
         write_pairs(args.pairs, args.files, pairs)
+    if args.write_truth is not None:
+        write_truth(args.write_truth, truth, files, pairs, shared, _rate(options, rates), types)
     report(args, pairs, frames, lengths, types, fps, options.times)
     return 0

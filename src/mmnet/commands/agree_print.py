@@ -25,6 +25,10 @@ def _letter(k: int) -> str:
     return chr(ord("A") + k) if k < 26 else f"F{k + 1}"
 
 
+def _order(letter: str) -> int:
+    return ord(letter) - ord("A") if len(letter) == 1 else int(letter[1:]) - 1
+
+
 def _lengths_said(lengths: dict) -> dict:
     """Where the frames counted come from: one phrase, or per video."""
     sources = {source for _, source, _ in lengths.values()}
@@ -63,7 +67,10 @@ def _per_video(args, pairs: dict, frames, lengths: dict) -> list[dict]:
                                        "frame_table": table.tolist()})
         if len(args.files) > 2:
             value, counted, why = frames.video_alpha[video]
-            entry["krippendorff_alpha"] = {"value": value, "frames": counted, "undefined": why, "level": "nominal"}
+            # the files that hold the video: those of its pairs (any two files holding a video make a pair)
+            held = sorted({p[side] for p in entry["pairs"] for side in ("a", "b")}, key=_order)
+            entry["krippendorff_alpha"] = {"value": value, "frames": counted, "undefined": why, "level": "nominal",
+                                           "files": held}
         out.append(entry)
     return out
 
@@ -83,7 +90,7 @@ def _data(args, pairs: dict, frames, lengths: dict, types, fps, times=None) -> d
                              "frame_table": frames.tables[i, j].tolist()})
     if len(args.files) > 2:
         out["krippendorff_alpha"] = {"value": frames.alpha, "frames": frames.alpha_frames, "level": "nominal",
-                                     "undefined": frames.alpha_undefined}
+                                     "undefined": frames.alpha_undefined, "files": list(out["files"])}
     out["per_video"] = _per_video(args, pairs, frames, lengths)
     if times is not None:
         out["ms_from"] = MS_FROM_TIMES
@@ -153,10 +160,12 @@ def _print_per_video(data: dict) -> None:
     many = "krippendorff_alpha" in data
     rows = [(v["video"], p["a"] + "-" + p["b"], v["frames"], p, p["kappa"], p["kappa_undefined"])
             for v in data["per_video"] for p in v["pairs"]]
-    rows += [(v["video"], "all", v["krippendorff_alpha"]["frames"], None, v["krippendorff_alpha"]["value"],
-              v["krippendorff_alpha"]["undefined"]) for v in data["per_video"] if many]
+    every = len(data["files"])
+    # a video's alpha: "all" where every file holds it, else the files that do (A,C)
+    rows += [(v["video"], "all" if len(a["files"]) == every else ",".join(a["files"]), a["frames"], None,
+              a["value"], a["undefined"]) for v in data["per_video"] if many for a in [v["krippendorff_alpha"]]]
     order = {v["video"]: k for k, v in enumerate(data["per_video"])}
-    rows.sort(key=lambda r: (order[r[0]], r[1] == "all"))  # each video's pairs, then its alpha
+    rows.sort(key=lambda r: (order[r[0]], "-" not in r[1]))  # each video's pairs, then its alpha
     for p in data["pairs"]:
         pooled = p["types"][-1]  # "overall", or the one type compared
         rows.append(("all videos", p["a"] + "-" + p["b"], p["kappa_frames"], pooled, p["kappa"],
@@ -165,16 +174,17 @@ def _print_per_video(data: dict) -> None:
         alpha = data["krippendorff_alpha"]
         rows.append(("all videos", "all", alpha["frames"], None, alpha["value"], alpha["undefined"]))
     width = max([10] + [len(str(r[0])) for r in rows])
+    pair_width = max([5] + [len(r[1]) for r in rows])
     print("\nper video: the frames counted, the intervals (types pooled), matched, F1 and the frame-wise kappa"
-          + (" (pair all: Krippendorff's alpha of the files that hold the video)" if many else "")
+          + (" (pair all, or the files that hold the video, A,C: their Krippendorff's alpha)" if many else "")
           + ";\nn/a where undefined (no frame marked, or one category only: chance agreement is 1)")
-    print(f"{'video':{width}} {'pair':5} {'frames':>9} {'n A':>5} {'n B':>5} {'matched':>7} {'F1':>6} "
+    print(f"{'video':{width}} {'pair':{pair_width}} {'frames':>9} {'n A':>5} {'n B':>5} {'matched':>7} {'F1':>6} "
           f"{'kappa':>7}")
     for video, pair, counted, p, value, why in rows:
         counts = (f"{p['n_a']:>5} {p['n_b']:>5} {p['matched']:>7} {_number(p['f1'], '6.3f')}" if p is not None
                   else f"{'':>5} {'':>5} {'':>7} {'':>6}")
         shown_value = f"{'n/a':>7} ({why})" if value is None and why else _number(value, "7.3f")
-        print(f"{video:{width}} {pair:5} {counted:>9} {counts} {shown_value}")
+        print(f"{video:{width}} {pair:{pair_width}} {counted:>9} {counts} {shown_value}")
 
 
 def write_pairs(path: Path, files: list[Path], pairs: dict) -> None:

@@ -25,6 +25,7 @@ class ReadOptions:
     show_frames: bool = False
     frames: int | None = None  # the recording's frame count (--recording), to tell frames past its end
     times: FrameTimes | None = None  # --recording's frame times, where its frame rate varies: they convert
+    tiers: tuple[str, ...] | None = None  # agree's FILE#TIER: the tiers, annotators or participants read
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ReadOptions:
@@ -183,17 +184,24 @@ def _coder_kind(path: Path, text: str) -> str | None:
 def _read_coder(path: Path, text: str, kind: str, options: ReadOptions, lengths: dict | None = None) -> dict:
     from ..errors import AnnotationError
     from ..spotting.coder_files import CoderOptions, boris_fps, media_frames, needs_fps, read_coder_file, show_rows
+    from ..spotting.coder_tiers import annotators_note, eaf_tier_owners, resolve_tiers
 
     rate = boris_fps(text) if kind == "boris" else None  # the FPS column BORIS writes: parsed once for both uses
     if options.fps is None and kind != "boris-events":  # that one is refused whatever the rate: say how to export
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
     if kind == "boris":
         _warn_boris_fps(path, rate, options.fps)
-    coder = CoderOptions(options.fps, options.tier_type or {}, options.video_id, options.times)
+    owners = eaf_tier_owners(text) if kind == "elan-eaf" else {}
+    tiers = None if options.tiers is None else resolve_tiers(f"'{path}'", options.tiers, owners)
+    coder = CoderOptions(options.fps, options.tier_type or {}, options.video_id, options.times, tiers)
     read = read_coder_file(path, text, kind, coder)
+    if tiers is None and (note := annotators_note(path, owners, {r.name for r in read.rows if r.onset is not None})):
+        print(f"warning: {note}", file=sys.stderr)
     ignored = sum(r.onset is None for r in read.rows)
     print(f"note: '{path}' read as {_kind_name(kind)}: {len(read.rows) - ignored} interval(s) converted at "
-          f"{coder.converted_at}{f', {ignored} left out (--tier-type)' if ignored else ''}, video id from "
+          f"{coder.converted_at}{f', {ignored} left out (--tier-type)' if ignored else ''}"
+          + (f" from tier(s) {', '.join([t for t in owners if t.lower() in tiers] or sorted(tiers))}" if tiers else "")
+          + ", video id from "
           f"{read.video_from}" + ("" if options.show_frames else " (--show-frames prints each one's frames)"),
           file=sys.stderr)
     if options.show_frames:

@@ -47,6 +47,7 @@ class CoderOptions:
     tier_type: Mapping[str, str] = field(default_factory=dict)  # name (lower case) -> micro, macro or IGNORE
     video_id: str | None = None
     times: FrameTimes | None = None  # converts instead of fps where given (``frame_times``)
+    tiers: frozenset[str] | None = None  # the tiers (behaviours) read, lower case; None: all (``coder_tiers``)
 
     @property
     def converted_at(self) -> str:
@@ -156,7 +157,12 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
     out: dict[str, list[Interval]] = {declared: []} if declared else {}
     rows = []
     durations: dict[str, Fraction] = {}
+    seen: dict[str, None] = {}
     for a in annotations:
+        if options.tiers is not None:  # FILE#TIER: one coder's tiers of a file that holds several coders'
+            seen[a.tier or ""] = None
+            if (a.tier or "").strip().lower() not in options.tiers:
+                continue
         if a.duration is not None:
             durations.setdefault(a.video, a.duration)
         type_ = _type(a, options.tier_type)
@@ -182,6 +188,10 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
                                   f"its frames, or --tier-type {name or 'NAME'}={IGNORE} to leave the tier out.")
         out.setdefault(a.video, []).append(Interval(frames[0], None, frames[1], type_, extra={"source": a.where}))
         rows.append(ShownRow(a.where, a.video, name, a.begin, a.end, *frames, type_))
+    # an .eaf's selection was checked against its tiers (``coder_tiers``), an empty tier included
+    if kind != "elan-eaf" and options.tiers is not None and not options.tiers & {t.strip().lower() for t in seen}:
+        raise AnnotationError(f"'{path}': no annotation on a tier (or behaviour) named "
+                              f"{', '.join(sorted(options.tiers))}; its tiers: {', '.join(map(repr, seen)) or 'none'}.")
     if not out:  # nothing says which video: not a video where nothing was marked
         raise AnnotationError(f"'{path}' holds no annotation and names no video: give --video-id ID, the recording "
                               "its coder watched, to count it as a video where nothing was marked.")

@@ -1,0 +1,173 @@
+"""What `mmnet agree` compares: each coder given as a file, a folder of files (one coder's files, one per recording,
+as ELAN keeps them: each file's video from its own media or name) or ``FILE#TIER`` (one coder's tiers of a file
+that holds several coders'); the videos each pair of coders holds in common."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .score_spots_hints import shown
+from .score_spots_read import ReadOptions, file_text, read_intervals
+
+#: the files of a coder's folder that are read (ELAN keeps a .pfsx of settings beside each .eaf: left out)
+SUFFIXES = (".eaf", ".txt", ".csv", ".tsv", ".xlsx")
+
+
+@dataclass(frozen=True)
+class Coder:
+    """One coder: the argument as given (its label), its files, and the tiers read (None: all)."""
+
+    label: str
+    paths: tuple[Path, ...]
+    tiers: tuple[str, ...] | None = None
+
+
+def parse_coder(text: str) -> Coder:
+    """A FILE argument: a file, a folder (its coder files, in name order), or FILE#NAME[,NAME...] (the tiers named
+    by id, annotator or participant); a path with '#' in its name that exists is read as that path."""
+    from ..errors import DataError
+
+    path, tiers = Path(text), None
+    if not path.exists() and "#" in text:
+        head, _, names = text.rpartition("#")
+        tiers = tuple(n.strip() for n in names.split(",") if n.strip())
+        if not tiers:
+            raise DataError(f"{text!r}: name the tiers after '#', e.g. '{head}#ME_coder1' (a tier id, or the "
+                            "annotator of the tiers).")
+        path = Path(head)
+    if not path.is_dir():
+        return Coder(text, (path,), tiers)
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    read = tuple(p for p in files if p.suffix.lower() in SUFFIXES)
+    if not read:
+        raise DataError(f"folder '{path}' holds no coder's file ({', '.join(SUFFIXES)}): give one coder's files of "
+                        "every recording in it, or the files themselves.")
+    if left := [p.name for p in files if p not in read]:
+        print(f"note: '{path}': {len(left)} file(s) not read (not {', '.join(SUFFIXES)}): {', '.join(left[:5])}"
+              + (", ..." if len(left) > 5 else ""), file=sys.stderr)
+    return Coder(text, read, tiers)
+
+
+def _by_video(path: Path, intervals: dict) -> dict:
+    """An STR CSV's (subject, video) keys as video ids, to compare with a file that names videos alone."""
+    from ..errors import DataError
+
+    out: dict = {}
+    for (_, video), items in intervals.items():
+        if video in out:
+            raise DataError(f"'{path}' names video {video!r} for two subjects, and another file names videos without "
+                            "subjects, so they cannot be told apart: give every file as an STR CSV, or unique ids.")
+        out[video] = items
+    return out
+
+
+def _same_files(coders: list[Coder], texts: dict) -> None:
+    """One file given as two coders (with the same tiers) agrees with itself perfectly: an error, not a kappa of 1.
+    Two files of the same text get a warning: small CSVs of two coders can be the same, a copied file is too."""
+    from ..errors import DataError
+
+    seen: dict = {}
+    for k, coder in enumerate(coders):
+        tiers = None if coder.tiers is None else tuple(sorted(t.lower() for t in coder.tiers))
+        for path in coder.paths:
+            if not path.is_file():
+                continue  # read_intervals names it
+            for key in (("path", path.resolve(), tiers),
+                        ("bytes", hashlib.sha256(file_text(path, texts).encode()).hexdigest(), tiers)):
+                index, other = seen.setdefault(key, (k, path))
+                if index == k:
+                    continue
+                label = coders[index].label
+                said = f"'{path}'" + (f" (coder '{coder.label}')" if coder.label != str(path) else "")
+                other_said = f"'{other}'" + (f" (coder '{label}')" if label != str(other) else "")
+                if key[0] == "path":
+                    raise DataError(f"{said} is the same file as {other_said}: a file compared with itself agrees "
+                                    "perfectly; give each coder's own file (for coders on tiers of one .eaf: "
+                                    "'FILE#TIER1' 'FILE#TIER2').")
+                print(f"warning: {said} has the same content as {other_said}: they agree perfectly; check that "
+                      "neither is a copy of the other coder's file.", file=sys.stderr)
+                break
+
+
+def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: dict | None = None) -> list[dict]:
+    """Each coder's video -> intervals, its files' videos together (a video in two files of one coder is an error);
+    STR CSVs keep (subject, video) keys only when every file is one; ``rates`` gets the rate of each intervals.csv
+    (or web CSV) as its seconds give it, ``media`` path -> {video: frames} of a coder's file that gives its media's
+    duration."""
+    from ..errors import DataError
+
+    texts: dict = {}  # each file read once, for the comparison of contents and for its reader
+    _same_files(coders, texts)
+    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers), rates, texts, media))
+             for path in coder.paths] for coder in coders]
+    all_str = all(is_str for files in read for _, _, is_str, _, _ in files)
+    out = []
+    for coder, files in zip(coders, read):
+        merged: dict = {}
+        where: dict = {}
+        for path, intervals, is_str, _, _ in files:
+            for video, items in (intervals if all_str or not is_str else _by_video(path, intervals)).items():
+                if video in merged:
+                    raise DataError(f"coder {coder.label!r}: '{where[video]}' and '{path}' both annotate video "
+                                    f"{shown(video)!r}: keep one file per recording in a coder's folder (with "
+                                    "--video-id, every file is named that one video: leave it out).")
+                merged[video], where[video] = list(items), path
+        out.append(merged)
+    return out
+
+
+def _videos(f: dict) -> str:
+    return ", ".join(repr(shown(v)) for v in list(f)[:5]) + (", ..." if len(f) > 5 else "") or "none"
+
+
+def _none_in_common(labels: list[str], files: list[dict], i: int, j: int) -> str:
+    """The error for coders that hold no video in common, with what to do: --video-id only where each holds one
+    video (one recording under two names), never for coders of several recordings (it would merge them)."""
+    said = (f"'{labels[i]}' and '{labels[j]}' hold no video in common ('{labels[i]}': {_videos(files[i])}; "
+            f"'{labels[j]}': {_videos(files[j])}): ")
+    if len(files[i]) == 1 and len(files[j]) == 1:
+        return said + ("if both annotate one recording, give --video-id ID to name the video of an ELAN or BORIS "
+                       "file (or intervals.csv, the web page's CSV) as the other file names it; if they annotate "
+                       "different recordings, give each coder's files of every recording together: a folder per "
+                       "coder (mmnet agree coder1/ coder2/).")
+    return said + ("compare the coders' files of the same recordings (a folder per coder: mmnet agree coder1/ "
+                   "coder2/; each file's video is named by its media or its file name).")
+
+
+def shared_videos(labels: list[str], files: list[dict]) -> dict[tuple[int, int], list]:
+    """(i, j) -> the videos both coders hold, for each pair that holds one (an incomplete design: a pair with none
+    is left out, with a note); an error where no pair, or a coder with no other, holds a video in common. Notes
+    name the videos not in every coder's files."""
+    from ..errors import DataError
+
+    out, apart = {}, []
+    for i in range(len(files)):
+        for j in range(i + 1, len(files)):
+            both = [v for v in files[i] if v in files[j]]
+            if both:
+                out[i, j] = both
+            else:
+                apart.append((i, j))
+    alone = next((k for k in range(len(files)) if not any(k in key for key in out)), None)
+    if alone is not None:
+        i, j = next(key for key in apart if alone in key)
+        raise DataError(_none_in_common(labels, files, i, j))
+    if apart:
+        print(f"note: {len(apart)} pair(s) hold no video in common, not compared (an incomplete design: "
+              "Krippendorff's alpha takes the videos each coder holds): "
+              + ", ".join(f"'{labels[i]}' and '{labels[j]}'" for i, j in apart), file=sys.stderr)
+    for k, (label, f) in enumerate(zip(labels, files)):
+        alone_videos = [shown(v) for v in f if not any(v in g for m, g in enumerate(files) if m != k)]
+        compared = dict.fromkeys(v for both in out.values() for v in both)
+        missing = [shown(v) for v in compared if v not in f]
+        if alone_videos:
+            print(f"note: '{label}' alone holds {len(alone_videos)} video(s), not compared: "
+                  f"{', '.join(alone_videos[:5])}" + (", ..." if len(alone_videos) > 5 else ""), file=sys.stderr)
+        if missing and len(files) > 2:
+            print(f"note: '{label}' does not hold {len(missing)} video(s) other files hold (left out of its pairs; "
+                  f"missing in the alpha): {', '.join(missing[:5])}" + (", ..." if len(missing) > 5 else ""),
+                  file=sys.stderr)
+    return out

@@ -1,0 +1,82 @@
+"""`mmnet agree --write-truth`: coders' intervals as table-long's intervals.csv (matched pairs' intersection or union,
+or the first coder's), read back by the table-long loader once its subject column is filled in."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from mmnet.cli import main
+
+A = "vid,onset,offset,type\ns01,10,20,me\ns01,100,160,mae\ns02,5,9,me\ns03,40,50,me\n"
+B = "vid,onset,offset,type\ns01,12,22,me\ns02,50,60,me\ns03,41,52,me\ns04,1,2,me\n"
+
+
+@pytest.fixture
+def coders(tmp_path):
+    a, b = tmp_path / "A.csv", tmp_path / "B.csv"
+    a.write_text(A)
+    b.write_text(B)
+    return a, b
+
+
+def _rows(path) -> list[tuple]:
+    return [tuple(r.values()) for r in csv.DictReader(path.open())]
+
+
+@pytest.mark.parametrize("how, spans", [("intersection", [("12", "20"), ("41", "50")]),
+                                        ("union", [("10", "22"), ("40", "52")])])
+def test_matched_pairs_become_the_truth(coders, tmp_path, capsys, how, spans):
+    out = tmp_path / "intervals.csv"
+    assert main(["agree", *map(str, coders), "--fps", "30000/1001", "--write-truth", str(out),
+                 *(["--truth", how] if how == "union" else [])]) == 0
+    err = capsys.readouterr().err
+    # s02's intervals are unmatched: a disagreement, not truth, and s02 is no recording without an expression
+    rate = "29.97002997"
+    assert _rows(out) == [("", "s01", *spans[0], "micro", "", rate, ""), ("", "s03", *spans[1], "micro", "", rate, "")]
+    assert "left out, unmatched: 2 interval(s) of A, 1 of B" in err and "1 video(s) holding only those (s02)" in err
+    assert "fill in its subject column" in err
+
+
+def test_str_csvs_give_the_subject_and_types_limit_the_first_coders(tmp_path, capsys):
+    a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "intervals.csv"
+    a.write_text("subject,video,onset,offset,type,emotion\nP01,s01,10,20,micro,happy\nP01,s01,30,90,macro,\n")
+    b.write_text("subject,video,onset,offset,type,emotion\nP01,s01,11,20,micro,happy\n")
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--truth", "first", "--types", "micro"]) == 0
+    assert _rows(out) == [("P01", "s01", "10", "20", "micro", "", "", "happy")]  # the emotion kept
+    assert "fill in its subject column" not in capsys.readouterr().err
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro"]) == 0
+    assert _rows(out) == [("P01", "s01", "11", "20", "micro", "", "", "happy")]  # both coders' emotion
+    b.write_text(b.read_text().replace("happy", "surprise"))
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro"]) == 0
+    assert _rows(out)[0][-1] == ""  # two emotions: none is the truth's
+
+
+def test_the_first_coders_intervals_alone(coders, tmp_path, capsys):
+    out = tmp_path / "intervals.csv"
+    assert main(["agree", str(coders[0]), "--write-truth", str(out), "--truth", "first", "--fps", "25"]) == 0
+    assert capsys.readouterr().out == ""  # converted, nothing compared
+    assert [r[1:5] for r in _rows(out)] == [("s01", "10", "20", "micro"), ("s01", "100", "160", "macro"),
+                                            ("s02", "5", "9", "micro"), ("s03", "40", "50", "micro")]
+    # read by the table-long dataset once the subject is filled in
+    from mmnet.data.table_long import load_table_long
+
+    root = tmp_path / "lab"
+    for video, frames in (("s01", 170), ("s02", 20), ("s03", 60)):
+        (root / video).mkdir(parents=True)
+        for i in range(1, frames + 1):
+            (root / video / f"frame_{i:06d}.jpg").touch()
+    (root / "intervals.csv").write_text(out.read_text().replace("\n,", "\nP01,"))
+    load = load_table_long(root)
+    assert not load.issues and {v.video: len(v.intervals) for v in load.videos} == {"s01": 2, "s02": 1, "s03": 1}
+    assert {v.fps for v in load.videos} == {25}
+
+
+def test_the_truth_options_are_checked(coders, tmp_path, capsys):
+    out = tmp_path / "intervals.csv"
+    assert main(["agree", str(coders[0]), "--write-truth", str(out)]) == 3  # intersection needs two coders
+    assert "pairs the intervals of two coders" in capsys.readouterr().err
+    assert main(["agree", *map(str, coders), "--truth", "union"]) == 3
+    assert "give --write-truth FILE" in capsys.readouterr().err
+    assert not out.exists()
