@@ -36,6 +36,7 @@ from ..model_use import (
     synthetic_banner,
     who_recorded,
 )
+from ..report.parts import dataset_order
 from ..report.run_reader import RUN_TABLE_REMEDY, read_csv, read_json
 from ..report.subject_spread import subject_spread_line
 from ..report.verdict import chance_verdict
@@ -93,7 +94,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     data = cfg.get("data") or {}
     classes = list(data.get("classes") or [])
     synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
-    datasets = sorted({s["dataset"] for s in samples})
+    datasets = dataset_order(s["dataset"] for s in samples)  # SMIC, CASME II, SAMM, as the report lists them
     drawn = _synthetic_parts(data, run, datasets) if synthetic else set()
     per_dataset = {}
     for ds in datasets:
