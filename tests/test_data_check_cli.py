@@ -236,3 +236,21 @@ def test_skipping_every_sample_of_a_built_in_schemes_class_suggests_a_label_map_
     data = json.loads(capsys.readouterr().out)
     assert not data["training_stops"] and data["refused"] is None
     assert {u["class"] for u in data["used"]} == {"happiness", "repression", "disgust", "others"}
+
+
+def test_composite_json_gives_each_parts_samples_classes_and_folders(tmp_path, capsys):
+    # the text listed each part's classes; --json had only the whole set's samples
+    c, s, m = write_casme2(tmp_path / "c", junk=False), write_samm(tmp_path / "s"), write_smic(tmp_path / "m")
+    gt = write_cde_csv(tmp_path / "gt.csv", [("casme2", "sub01", "EP02_01f", 1), ("samm", "6", "006_1_2", 0),
+                                             ("smic", "s01", "s01_ne_01", 0)])
+    argv = ["check-data", "composite", "--root", f"casme2={c}", "--root", f"samm={s}", "--root", f"smic={m}",
+            "--annotation", str(gt), "--cache-dir", str(tmp_path / "cache"), "--json"]
+    assert main(argv) == 0
+    parts = json.loads(capsys.readouterr().out)["parts"]
+    assert list(parts) == ["smic", "casme2", "samm"]  # MEGC2019's order, as the text and the report list them
+    assert parts["casme2"]["classes"] == {"negative": 0, "positive": 1, "surprise": 0}
+    assert parts["smic"]["classes"] == {"negative": 1, "positive": 0, "surprise": 0}
+    assert all(p["samples"] == 1 and p["subjects"] == 1 for p in parts.values())
+    assert parts["samm"]["root"] == str(s) and parts["samm"]["frames"].startswith(str(s))
+    assert main(["check-data", "casme2", "--root", str(c), "--json"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["parts"] is None

@@ -72,13 +72,16 @@ def test_an_official_list_and_an_older_run_folder(tmp_path):
 def test_lodo_says_each_part_is_a_model_trained_on_the_others(tmp_path):
     run = _composite_run(tmp_path / "run", protocol="lodo", listed_rows=442)
     report = build_report(run)
-    assert report["protocol"]["lodo"][1] == {"tested_on": "samm", "trained_on": ["casme2", "smic"]}
+    # MEGC2019's order of the parts (SMIC, CASME II, SAMM), as check-data lists them
+    assert report["protocol"]["lodo"][2] == {"tested_on": "samm", "trained_on": ["smic", "casme2"]}
+    assert report["datasets"] == list(report["headline"]["per_dataset"]) == ["smic", "casme2", "samm"]
     md = (run / "report.md").read_text()
     assert md.startswith(f"# MMNet LODO report: {run.name}\n")
-    assert ("LODO (leave one dataset out): 3 separate models (trained on samm+smic, tested on casme2; trained on "
-            "casme2+smic, tested on samm; trained on casme2+samm, tested on smic)") in md
+    assert ("LODO (leave one dataset out): 3 separate models (trained on casme2+samm, tested on smic; trained on "
+            "smic+samm, tested on casme2; trained on smic+casme2, tested on samm)") in md
     assert "## Per dataset (LODO: each row is a separate model, trained on the other datasets" in md
-    assert "| samm (trained on casme2+smic) | last | 3 |" in md
+    assert "| samm (trained on smic+casme2) | last | 3 |" in md
+    assert "| samm (trained on smic+casme2) | surprise | 1 | 1.0000 | 1.0000 |" in md
 
 
 def test_a_scheme_release_warning_is_written_to_issues_csv_and_only_until_mended(tmp_path):

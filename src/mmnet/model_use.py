@@ -5,7 +5,7 @@ trained on mmnet's synthetic faces. Plain text, no imports: every part of mmnet 
 from __future__ import annotations
 
 __all__ = ["INTENDED_USE", "LIMITS", "SYNTHETIC_LIMITS", "FAILURE_MODES", "SUBGROUPS", "NOBODY_RECORDED",
-           "WHO_RECORDED", "who_recorded", "synthetic_banner", "layout_name"]
+           "WHO_RECORDED", "FRAME_RATES", "who_recorded", "failure_modes", "synthetic_banner", "layout_name"]
 
 INTENDED_USE = (
     "Research on facial micro-expression recognition: reproducing and comparing results, analysing clips "
@@ -23,6 +23,9 @@ SYNTHETIC_LIMITS = (
     "the pipeline: it has seen no person, and its classes on a real face mean nothing. Its scores measure how "
     "well it learnt the synthetic motions, not how a model of real micro-expressions would do. Do not use this "
     "model on people, let alone to decide about people.")
+# the frame-rate failure mode of a model whose training rates are not known; ``failure_modes`` names them
+_RATE_MODE = ("frame rates far from the training data's: a camera of another rate puts the onset and apex another "
+              "number of frames apart, with more or less motion blur")
 #: Where a micro-expression model is known to go wrong: what the two frames it compares hold besides the expression.
 FAILURE_MODES = (
     "head motion and pose: a head that turns, nods or moves between the onset and apex frames gives motion that "
@@ -32,8 +35,7 @@ FAILURE_MODES = (
     "glasses, hair, hands or masks over the brows, eyes or mouth (occlusion)",
     "video compression: a codec's blocks and smoothing remove the small motions a micro-expression is, or add "
     "their own",
-    "frame rates far from the training data's (CASME II and SAMM: 200 fps): the onset and apex of a 25 or "
-    "30 fps video are fewer frames apart and blur",
+    _RATE_MODE,
     "posed rather than spontaneous expressions: the datasets hold expressions elicited and held back in a "
     "laboratory; acted ones move otherwise",
     "speech and blinks: the mouth and eyelid movements of talking and blinking are not expressions, and "
@@ -59,6 +61,37 @@ WHO_RECORDED = {
     "table": "your own clips: who was recorded, with their consent, is for whoever trained this model to state",
 }
 _LAYOUTS = {"casme2": "CASME II", "casme-sq": "CAS(ME)^2", "table": "table dataset"}
+#: Each dataset's camera rate in frames per second (its paper's; SMIC's VIS and NIR parts are 25 fps, its HS 100).
+#: A lab's own data (table, table-long) has the rate it was recorded at, which mmnet is not told for clips.
+FRAME_RATES = {"casme2": 200, "samm": 200, "samm-long": 200, "smic": 100, "smic-hs": 100, "smic-vis": 25,
+               "smic-nir": 25, "mmew": 90, "casme3": 30, "casme3-long": 30, "casme-sq": 30}
+_RATE_NAMES = {"casme2": "CASME II", "samm": "SAMM", "samm-long": "SAMM Long Videos", "smic": "SMIC",
+               "smic-hs": "SMIC-HS", "smic-vis": "SMIC-VIS", "smic-nir": "SMIC-NIR", "mmew": "MMEW",
+               "casme3": "CAS(ME)^3", "casme3-long": "CAS(ME)^3", "casme-sq": "CAS(ME)^2"}
+_FAST = 90  # every rate at least this: a 25 or 30 fps video is the slower one
+
+
+def failure_modes(datasets: list[str], synthetic: bool = False) -> list[str]:
+    """``FAILURE_MODES`` with the frame-rate line naming the rates of the ``datasets`` a model learnt from (data
+    keys: "smic-vis", not "smic", where the variant is known); ``synthetic``: drawn frames, no camera at all."""
+    rates: dict[int, list[str]] = {}
+    own = []
+    for ds in dict.fromkeys(datasets):
+        if ds in FRAME_RATES:
+            rates.setdefault(FRAME_RATES[ds], []).append(_RATE_NAMES[ds])
+        else:  # a lab's own data, or a dataset mmnet has no rate for: never guessed
+            own.append("your own clips" if ds in ("table", "table-long") else ds)
+    said = [f"{' and '.join(dict.fromkeys(names))}: {fps} fps" for fps, names in sorted(rates.items())]
+    said += [f"{name}: the rate it was recorded at, not known to mmnet" for name in own]
+    if synthetic:
+        line = ("frame rates: mmnet's synthetic faces are drawn frames, not a camera's, so nothing says how the "
+                "model does at any real rate")
+    elif rates and not own and min(rates) >= _FAST:
+        line = (f"frame rates far from the training data's ({'; '.join(said)}): the onset and apex of a 25 or "
+                "30 fps video are fewer frames apart and blur")
+    else:
+        line = _RATE_MODE.replace("data's:", f"data's ({'; '.join(said)}):") if said else _RATE_MODE
+    return [line if m == _RATE_MODE else m for m in FAILURE_MODES]
 
 
 def who_recorded(dataset: str) -> str:

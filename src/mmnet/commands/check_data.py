@@ -82,6 +82,23 @@ def _frames_line(load) -> str:
     return ", ".join(f"{part}={frames_folder(folders)}" for part, folders in by_part.items())
 
 
+def _parts(root, load, usage) -> dict | None:
+    """A composite's parts given (SMIC, CASME II, SAMM) for --json, as the text lists them: the samples training
+    uses and their classes, the subjects, and the folders given and read (null for a single dataset, or when `mmnet
+    train` refuses the classes before any sample is counted)."""
+    if not isinstance(root, dict) or usage is None:
+        return None
+    from ..data.composite import part_counts
+
+    folders: dict[str, list] = {}
+    for s in load.samples:
+        folders.setdefault(s.dataset, []).append(s.frames[0][1].parent)
+    return {part: {"samples": sum(by_class.values()), "classes": by_class,
+                   "subjects": len({s.subject for s, _ in usage.used if s.dataset == part}),
+                   "root": str(root.get(part, "")), "frames": frames_folder(folders.get(part, []))}
+            for part, by_class in part_counts(usage.used).items() if part in root or any(by_class.values())}
+
+
 def _table_classes(args: argparse.Namespace, root) -> tuple[list[str] | None, str | None]:
     """The table dataset's classes under its default scheme: the table's labels, as `mmnet train` fills them; with
     fewer than two, None and why `mmnet train` refuses them (data.table.too_few_clip_classes)."""
@@ -255,5 +272,6 @@ def _print_json(args, root, scheme, load, usage, emptied: str | None, refused: s
         "training_stops": refused is not None or bool(usage.blocking(args.on_bad_sample)),
         "classes_left": emptied,  # why skipping leaves too few classes to train, else null
         "refused": refused,
+        "parts": _parts(root, load, usage),
         "cite": papers(args.dataset, root),  # the papers of the dataset's release; [] for synthetic or own data
     }, indent=2))

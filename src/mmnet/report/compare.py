@@ -2,9 +2,12 @@
 
 :func:`compare_runs` scores each run with the honest selection (the model after the last epoch;
 an epoch chosen on the test subject is no basis for a test), then checks that every run is
-comparable with the first, the reference: same classes, dataset, label scheme and protocol, and
+comparable with the first, the reference: same classes, dataset and label scheme, and
 the same scored samples with the same subjects and labels in every seed. Anything else is refused
-with the difference named, because a paired test of different samples means nothing.
+with the difference named, because a paired test of different samples means nothing. Runs of the same
+samples under another protocol (LOSO against LODO) are paired by sample, and the comparison says so: each
+sample was scored by a model that never saw its subject, so the difference is what leaving its dataset out
+of training costs.
 
 For each run against the reference:
 
@@ -55,14 +58,21 @@ from .bootstrap import (
     paired_bootstrap,
     paired_sign_flip,
 )
-from .compare_text import INSTANCES_NOTE, MCNEMAR_NOTE, USED_NOTE, render_compare_markdown
+from .compare_text import (
+    INSTANCES_NOTE,
+    MCNEMAR_NOTE,
+    PROTOCOL_NAMES,
+    PROTOCOLS_NOTE,
+    USED_NOTE,
+    render_compare_markdown,
+)
 from .render import VERDICT_MIN_SUBJECTS
 from .run_reader import Run, config_value, load_run
 from .scores import score_run
 
 __all__ = ["CompareError", "compare_runs", "render_compare_markdown", "recorded_parameters"]
 
-_SAME_CONFIG = ("data.dataset", "data.scheme", "data.protocol")
+_SAME_CONFIG = ("data.dataset", "data.scheme")  # data.protocol may differ: the runs are paired by sample
 #: Seeds per run below which compare warns: with 2 the spread over seeds rests on one degree of freedom,
 #: too little to tell a recipe's difference from the luck of its seeds.
 MIN_SEEDS = 3
@@ -71,7 +81,7 @@ _RECORDED = ("torch_version", "cpu_capability", "frames_digest", "labels_digest"
 
 
 class CompareError(MMNetError, ValueError):
-    """Runs that cannot be compared (different samples, dataset, classes or protocol), or too few of them."""
+    """Runs that cannot be compared (different samples, dataset or classes), or too few of them."""
 
 
 def _plain(value):
@@ -242,7 +252,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
             mcnemar.append({"reference_seed": sa, "seed": sb, "n": len(both), "run_only_correct": t["a_only_correct"],
                             "reference_only_correct": t["b_only_correct"], "both_correct": t["both_correct"],
                             "both_wrong": t["both_wrong"], "p_value": t["p_value"]})
-        comparisons.append({"run": name, "reference": names[0], "config_differences": changed,
+        comparisons.append({"run": name, "reference": names[0], "protocols": _protocols(ref_run, run),
+                            "config_differences": changed,
                             "inert_differences": unused, "inert_in_one_differences": unused_in_one,
                             "paired_bootstrap": boot, "sign_flip": sign_flip, "mcnemar": mcnemar,
                             "mcnemar_unpaired_seeds": unpaired})
@@ -285,6 +296,16 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                        "differences": USED_NOTE,
                        "scope": INSTANCES_NOTE,
                        "mcnemar": "exact two-sided McNemar (binomial) test on per-sample correctness; " + MCNEMAR_NOTE}}
+
+
+def _protocols(ref: Run, run: Run) -> dict | None:
+    """How two runs of other protocols (LOSO, LODO) are paired, for the comparison to say; None: the same protocol."""
+    short = [str(config_value(r.config, "data.protocol", "loso")) for r in (ref, run)]
+    if short[0] == short[1]:
+        return None
+    words = " vs ".join(PROTOCOL_NAMES.get(p, p) for p in short)
+    return {"reference": short[0], "run": short[1], "paired": "by sample",
+            "note": f"protocols differ: {words}; paired by sample: {PROTOCOLS_NOTE}"}
 
 
 def _provenance(names: list[str], resamples: int) -> dict:

@@ -7,7 +7,7 @@ from .bootstrap import METRICS
 from .render import format_metric
 from .rounding import half_up
 
-__all__ = ["render_compare_markdown", "INSTANCES_NOTE", "MCNEMAR_NOTE", "USED_NOTE"]
+__all__ = ["render_compare_markdown", "INSTANCES_NOTE", "MCNEMAR_NOTE", "USED_NOTE", "PROTOCOL_NAMES", "PROTOCOLS_NOTE"]
 
 _NAMES = {"acc": "Acc %", "uf1": "UF1", "uar": "UAR"}
 INSTANCES_NOTE = ("the tests compare these trained instances on these subjects, not their recipes: they resample "
@@ -17,6 +17,12 @@ MCNEMAR_NOTE = ("McNemar is sample-level: it treats the samples as independent, 
                 "(too small); the sign-flip test over subjects is the one to read")
 USED_NOTE = ("The settings are those the runs trained with: config.yaml, with auto as the folds resolved it, the "
              "torch threads and version, the CPU capability and the frames and labels digests where recorded")
+
+PROTOCOL_NAMES = {"loso": "LOSO", "lodo": "LODO"}
+#: What a comparison of runs of other protocols pairs, and what its difference measures.
+PROTOCOLS_NOTE = ("both runs scored the same samples, each with the model of its own protocol's fold (LOSO: trained "
+                  "on the other subjects, those of the sample's dataset included; LODO: on the other datasets only), "
+                  "so the difference is what leaving the sample's dataset out of training costs, on the same subjects")
 
 
 def _flips(flip: dict) -> str:
@@ -72,8 +78,10 @@ def render_compare_markdown(result: dict) -> str:
         b, flip = c["paired_bootstrap"], c["sign_flip"]
         rough = b.get("few_subjects")
         flips = _flips(flip)
-        lines += ["", f"## {c['run']} vs {c['reference']}", "",
-                  f"Difference = {c['run']} minus {c['reference']}, with a paired bootstrap over {b['n_units']} "
+        lines += ["", f"## {c['run']} vs {c['reference']}", ""]
+        if protocols := c.get("protocols"):
+            lines += [f"{protocols['note'][0].upper()}{protocols['note'][1:]}.", ""]
+        lines += [f"Difference = {c['run']} minus {c['reference']}, with a paired bootstrap over {b['n_units']} "
                   f"subjects ({b['resamples']} resamples, seed {b['seed']}) for its 95 % interval: a percentile "
                   "interval, approximate (it tends to be narrow with few subjects). The p-value is the sign-flip "
                   f"test's: the runs' predictions swapped on every set of subjects ({flips}), two-sided, on the "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..model.config import variant_name
+from .parts import dataset_order
 from .run_reader import Run, config_value
 
 __all__ = ["protocol_summary", "data_issue_lines", "report_title", "protocol_line", "network_line",
@@ -23,7 +24,7 @@ def protocol_summary(run: Run, folds_per_seed: int) -> dict:
     """report.json's "protocol": dataset, scheme, protocol, the datasets, subjects or datasets left out one at a
     time, the composite list's rows (None where the run did not record them) and LODO's train/test split."""
     protocol = config_value(run.config, "data.protocol") or "loso"
-    datasets = sorted(set(run.samples["dataset"]))
+    datasets = dataset_order(run.samples["dataset"])
     listed = run.env.get("listed_rows") or {}
     out = {"dataset": config_value(run.config, "data.dataset"), "scheme": config_value(run.config, "data.scheme"),
            "protocol": protocol, "datasets": datasets, "folds_per_seed": folds_per_seed,

@@ -15,8 +15,9 @@ from ..model_use import synthetic_banner
 from ..run_folder import split_skipped
 from .class_gaps import class_gap_lines
 from .one_class import one_class_lines
+from .parts import part_class_lines
 from .protocol_text import network_line, per_dataset_heading, protocol_line, report_title
-from .rounding import half_up
+from .rounding import format_mean_std, format_metric
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
@@ -26,19 +27,6 @@ from .verdict import VERDICT_MIN_SUBJECTS, chance_verdict
 
 __all__ = ["render_markdown", "megc_log", "natural_order", "format_results_table", "chance_verdict", "format_metric",
            "format_mean_std", "VERDICT_MIN_SUBJECTS"]
-
-
-def format_metric(v: float | None, pct: bool = False) -> str:
-    """A metric as every report writes it: a percent with 2 decimals (``pct``: Acc), else 4 decimals, halves
-    rounded up (:func:`~mmnet.report.rounding.half_up`); 'n/a'."""
-    if v is None:
-        return "n/a"
-    return half_up(v, 2, 100) if pct else half_up(v, 4)
-
-
-def format_mean_std(mean: float | None, std: float | None, pct: bool = False, sep: str = " ± ") -> str:
-    """'mean ± std' with several seeds, 'mean' with one (no spread)."""
-    return format_metric(mean, pct) + ("" if std is None else sep + format_metric(std, pct))
 
 
 #: The selection column of report.md's score tables: each row says which it is, also when copied without its heading
@@ -212,6 +200,7 @@ def render_markdown(report: dict) -> str:
               "some papers do." for d, names in report.get("absent_classes_per_dataset", {}).items()]
         if report.get("absent_classes_per_dataset"):
             L.append("")
+        L += part_class_lines(h["per_dataset"], classes, row_names)
     for seed, entry in report["seeds"].items():
         for k, title in (("last", "honest, last epoch"), (PAPER_KEY, f"paper, {PAPER_F1_EPOCHS}; {OPTIMISTIC_LABEL}")):
             if k not in entry:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["half_up"]
+__all__ = ["half_up", "format_metric", "format_mean_std"]
 
 
 def half_up(value: float, digits: int, scale: int = 1, sign: bool = False) -> str:
@@ -22,3 +22,16 @@ def half_up(value: float, digits: int, scale: int = 1, sign: bool = False) -> st
         rounded = abs(rounded)
     text = str(rounded)
     return "+" + text if sign and not text.startswith("-") else text
+
+
+def format_metric(v: float | None, pct: bool = False) -> str:
+    """A metric as every report writes it: a percent with 2 decimals (``pct``: Acc), else 4 decimals, halves
+    rounded up (:func:`half_up`); 'n/a'."""
+    if v is None:
+        return "n/a"
+    return half_up(v, 2, 100) if pct else half_up(v, 4)
+
+
+def format_mean_std(mean: float | None, std: float | None, pct: bool = False, sep: str = " ± ") -> str:
+    """'mean ± std' with several seeds, 'mean' with one (no spread)."""
+    return format_metric(mean, pct) + ("" if std is None else sep + format_metric(std, pct))

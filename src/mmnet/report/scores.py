@@ -1,12 +1,10 @@
 """Scoring a run folder: the chosen epoch of each fold, pooled predictions, MEGC metrics.
 
-:func:`compute_report` reads the folder (:mod:`mmnet.report.run_reader`), chooses the scored
-epoch of each fold (:mod:`mmnet.report.selection`), pools the chosen predictions over all
-finished folds and computes the metrics once on the pool (:mod:`mmnet.report.metrics`). The
-headline is always the honest ``"last"`` selection. With ``"paper"`` selection the authors'
-test-set selection is added under the key :data:`~mmnet.report.selection.PAPER_KEY`, labelled
-optimistic wherever it appears. With several seeds: per-seed numbers, mean and sample standard
-deviation (ddof=1) over seeds.
+:func:`compute_report` reads the folder (:mod:`mmnet.report.run_reader`), chooses the scored epoch of each fold
+(:mod:`mmnet.report.selection`), pools the chosen predictions over all finished folds and computes the metrics once
+on the pool (:mod:`mmnet.report.metrics`). The headline is always the honest ``"last"`` selection. With ``"paper"``
+selection the authors' test-set selection is added under the key :data:`~mmnet.report.selection.PAPER_KEY`, labelled
+optimistic wherever it appears. With several seeds: per-seed numbers, mean and sample std (ddof=1) over seeds.
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .class_gaps import class_gaps
 from .metrics import confusion_matrix, scores_from_confusion
 from .one_class import single_predicted_class
+from .parts import dataset_order, part_classes, part_rank
 from .protocol_text import data_issue_lines, protocol_summary
 from .reproduce_terms import bits_terms, data_terms, synthetic_terms
 from .run_reader import Run, RunFolderError, config_value, load_run
@@ -104,7 +103,7 @@ def _per_subject(acc_pred: pd.DataFrame) -> list[dict]:
     rows = [{"dataset": d, "subject": s, "fold": str(x["fold"].iloc[0]), "n": len(x), "correct": int(x["ok"].sum()),
              "acc": float(x["ok"].mean()), "classes": int(x["true"].nunique()),
              "uar": float(x.groupby("true")["ok"].mean().mean())} for (d, s), x in g]
-    return sorted(rows, key=lambda r: (r["dataset"], natural_key(r["subject"])))
+    return sorted(rows, key=lambda r: (part_rank(r["dataset"]), natural_key(r["subject"])))
 
 
 def _status(run: Run) -> dict:
@@ -300,7 +299,7 @@ def score_run(run: Run, selection: str | None,
     seeds = [s for s in sorted(run.folds) if any(f.finished for f in run.folds[s])]
     if not seeds:
         raise RunFolderError(f"'{run.path}' has no finished fold (no done.json): nothing to score yet.")
-    datasets = sorted(set(run.samples["dataset"]))
+    datasets = dataset_order(run.samples["dataset"])
     modes = ["last"] + (["paper"] if mode == "paper" else [])
     key = {"last": "last", "paper": PAPER_KEY}
 
@@ -333,10 +332,11 @@ def score_run(run: Run, selection: str | None,
         if len(datasets) > 1:
             out["per_dataset"] = {}
             for d in datasets:
-                r = {s: {k: e[key[m]]["per_dataset"][d][k] for k in (*HEADLINE, "n")} for s, e in per_seed.items()
-                     if d in e[key[m]]["per_dataset"]}
+                parts = {s: e[key[m]]["per_dataset"][d] for s, e in per_seed.items() if d in e[key[m]]["per_dataset"]}
+                r = {s: {k: p[k] for k in (*HEADLINE, "n")} for s, p in parts.items()}
                 dm, ds = _mean_std(r)
-                out["per_dataset"][d] = {"per_seed": r, "mean": dm, "std": ds}
+                out["per_dataset"][d] = {"per_seed": r, "mean": dm, "std": ds,
+                                         "per_class": part_classes(list(parts.values()), run.classes)}
         return out
 
     status = _status(run)

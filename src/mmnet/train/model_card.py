@@ -27,15 +27,16 @@ from ..model import CheckpointInfo, read_checkpoint
 from ..model.config import variant_name
 from ..model.mmnet import WEIGHTS_NAME
 from ..model_use import (
-    FAILURE_MODES,
     INTENDED_USE,
     LIMITS,
     NOBODY_RECORDED,
     SUBGROUPS,
     SYNTHETIC_LIMITS,
+    failure_modes,
     synthetic_banner,
     who_recorded,
 )
+from ..report.parts import dataset_order
 from ..report.run_reader import RUN_TABLE_REMEDY, read_csv, read_json
 from ..report.subject_spread import subject_spread_line
 from ..report.verdict import chance_verdict
@@ -93,7 +94,7 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
     data = cfg.get("data") or {}
     classes = list(data.get("classes") or [])
     synthetic = bool(is_synthetic(data, run))  # the rule `mmnet explain` and `mmnet serve` label the model by
-    datasets = sorted({s["dataset"] for s in samples})
+    datasets = dataset_order(s["dataset"] for s in samples)  # SMIC, CASME II, SAMM, as the report lists them
     drawn = _synthetic_parts(data, run, datasets) if synthetic else set()
     per_dataset = {}
     for ds in datasets:
@@ -127,7 +128,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
         "not_measured": NOT_MEASURED,
         "intended_use": INTENDED_USE,
         "limits": SYNTHETIC_LIMITS if synthetic and not partly else LIMITS,
-        "failure_modes": list(FAILURE_MODES),
+        "failure_modes": failure_modes(_rate_keys(data, [d for d in datasets if d not in drawn]),
+                                       synthetic=synthetic and not partly),
         "subgroups": NOBODY_RECORDED if synthetic and not partly else SUBGROUPS,
         "synthetic_data": synthetic,
         "synthetic_banner": synthetic_banner(sorted(drawn) or datasets, partly=partly) if synthetic else None,
@@ -156,6 +158,13 @@ def _frames_note(cfg: dict) -> str:
             "the onset face. Frames are resized to image_size x image_size (bilinear) and normalised with the "
             "mean and std above. Give face crops aligned like the training data (`mmnet predict --align` or "
             "`mmnet prepare` for raw footage).")
+
+
+def _rate_keys(data: dict, datasets: list[str]) -> list[str]:
+    """The datasets as ``model_use.FRAME_RATES`` keys: SMIC's samples say "smic" whichever part (HS at 100 fps, VIS
+    or NIR at 25) data.dataset named."""
+    named = str(data.get("dataset") or "")
+    return [named if ds == "smic" and named.startswith("smic-") else ds for ds in datasets]
 
 
 def _non_default(cfg: dict) -> dict:
