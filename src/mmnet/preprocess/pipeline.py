@@ -3,7 +3,8 @@
 The clips of an input are found by ``discover`` (``mmnet.preprocess.discover``: the CASME II and
 SAMM raw layouts, a frames folder, a video). Per clip, the alignment is estimated once on the
 onset frame (by default the lowest-numbered frame, which is the annotated onset for
-CASME2_RAW_selected and SAMM) and applied to every frame; frames are decoded one at a time and a
+CASME2_RAW_selected and SAMM) and applied to every frame; a sample of frames is checked to still show the
+face there (``mmnet.preprocess.face_watch``: a warning, not a failure); frames are decoded one at a time and a
 video is streamed (``mmnet.media``). Each clip is written to a private temporary folder, with a
 marker holding its settings and record (``mmnet.preprocess.marker``), and renamed into place when
 complete, so an output clip folder either holds every frame or does not exist. A rerun skips the
@@ -39,9 +40,11 @@ from ..media import (
     read_video_frames,
     stream_video,
 )
+from ..media_video import video_header
 from ..utils import atomic_write_text, check_writable
 from .discover import LAYOUTS, ClipJob, discover
 from .face import CropGeometry, FaceAligner, require_face_extra
+from .face_watch import FaceWatch, long_video_warning, several_faces_warning
 from .landmarks import DEFAULT_LANDMARKS, landmark_count
 from .marker import FolderState, folder_state, is_prepared, read_record, settings_change, write_marker
 from .summary import ClipResult, PrepareSummary, default_summary_path
@@ -81,14 +84,6 @@ def _save_jpeg(image: np.ndarray, path: Path, quality: int) -> None:
     Image.fromarray(image).save(path, format="JPEG", quality=quality)
 
 
-def _several_faces_warning(alignment) -> str | None:
-    if not alignment.other_faces:
-        return None
-    others = ", ".join(f"{f.score:.2f} at {list(f.box)}" for f in alignment.other_faces)
-    return (f"several_faces: {1 + len(alignment.other_faces)} faces on the onset frame; used the highest-scoring "
-            f"one (score {alignment.face.score:.2f} at {list(alignment.face.box)}), ignored: {others}")
-
-
 def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, result: ClipResult):
     onset = 0 if job.onset is None else job.onset  # a video's frames are counted from 0 (media.FRAME_NUMBERING)
     onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
@@ -98,11 +93,14 @@ def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, re
                                                             (0, numbers[-1], len(numbers))))
     alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
     count, covered = 0, 0
-    frames = stream_video(job.video)
+    fps = video_header(job.video)[0]
+    frames, watch = stream_video(job.video), FaceWatch(aligner, alignment.face.box, fps)
     for frame in frames:
         _save_jpeg(alignment.apply(frame.image), tmp / job.video_pattern.format(n=frame.index), quality)
+        watch.see(frame.index, frame.image)
         count, covered = count + 1, frame.index + 1  # frames lost to damaged data leave their numbers out
     result.warnings += [f"video: '{job.video}': {note}" for note in frames.notes]
+    result.warnings += [w for w in (watch.warning(), long_video_warning(job.video, fps, covered)) if w]
     declared = declared_frame_count(job.video)
     if cut_short(covered, declared):
         result.warnings.append(f"short_video: decoded {count} frames of '{job.video}', whose container declares "
@@ -125,7 +123,8 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
         unreadable: list[str] = []
         onset_image = _read(onset_path, unreadable)
         alignment = None if onset_image is None else _estimate(aligner, onset_image, f"onset frame '{onset_path}'")
-        for _, src, name in job.frames:
+        watch = alignment and FaceWatch(aligner, alignment.face.box, last=numbers[-1])
+        for number, src, name in job.frames:
             image = _read(src, unreadable)
             if image is None or unreadable:  # the clip fails: only look for the other unreadable frames
                 continue
@@ -135,15 +134,17 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
                                    f"{ow}x{oh}: one alignment cannot crop both; re-extract the clip's frames at "
                                    "one size")
             _save_jpeg(alignment.apply(image), tmp / name, quality)
+            watch.see(number, image)
         if unreadable:
             shown = unreadable[:MAX_LISTED]
             which = f", the first {len(shown)}" if len(unreadable) > len(shown) else ""
             raise _ClipFailure("corrupt_frame", shown[0] if len(unreadable) == 1 else
                                f"{len(unreadable)} frames cannot be read{which}: " + " ".join(shown))
         count = len(job.frames)
+        result.warnings += [w for w in [watch.warning()] if w]
     result.n_frames = count
     result.alignment = {"onset": onset, **alignment.to_dict()}
-    warning = _several_faces_warning(alignment)
+    warning = several_faces_warning(alignment)
     if warning:
         result.warnings.append(warning)
 
