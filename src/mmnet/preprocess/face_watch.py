@@ -27,6 +27,7 @@ MOVED_SCALE = 1.3
 #: A video longer than this looks like a recording rather than a clip (as ``mmnet predict`` says).
 LONG_CLIP_S = 3.0
 _WINDOW = 1.0  # face box widths searched around the onset's box, on each side
+_SEEN_WIDTH = 110  # px: the face box's width where it is looked for (dlib's HOG finds faces from 80 px)
 
 
 def moved_face(onset_box, box) -> tuple[float, float]:
@@ -43,14 +44,15 @@ class FaceWatch:
     """Looks for the onset's face on a sample of a clip's frames while they are written.
 
     Args:
-        aligner: a ``FaceAligner`` (its ``detect``).
+        aligner: a ``FaceAligner`` (its ``detect_once``; another object's ``detect``).
         onset_box: the onset face's detector box.
         fps: the video's frame rate, or None (a frame folder).
         last: the last frame's number when known (a frame folder), else it is the last one ``see`` is given.
     """
 
     def __init__(self, aligner, onset_box, fps: float | None = None, last: int | None = None):
-        self.aligner, self.box, self.last = aligner, tuple(onset_box), last
+        self.box, self.last = tuple(onset_box), last
+        self.detect = getattr(aligner, "detect_once", None) or aligner.detect
         self.every = max(1, round(fps * LOOK_EVERY_S)) if fps else LOOK_EVERY_FRAMES
         self.looks: list[tuple[int, str]] = []  # (frame number, "ok" / "moved" / "gone")
         self._start: int | None = None
@@ -75,10 +77,19 @@ class FaceWatch:
         x1, y1 = min(image.shape[1], int(right + _WINDOW * w)), min(image.shape[0], int(bottom + _WINDOW * h))
         if x1 - x0 < 8 or y1 - y0 < 8:
             return "gone"
-        faces = self.aligner.detect(image[y0:y1, x0:x1])
+        import cv2
+
+        # the window scaled so that the face is _SEEN_WIDTH wide: one detector pass finds it, at a cost that does
+        # not grow with the frame or the face
+        window, f = image[y0:y1, x0:x1], _SEEN_WIDTH / max(w, 1)
+        size = (max(8, round(window.shape[1] * f)), max(8, round(window.shape[0] * f)))
+        window = cv2.resize(np.ascontiguousarray(window), size, interpolation=cv2.INTER_AREA if f < 1 else
+                            cv2.INTER_LINEAR)
+        faces = self.detect(window)
         if not faces:
             return "gone"
-        found = [moved_face(self.box, (f.box[0] + x0, f.box[1] + y0, f.box[2] + x0, f.box[3] + y0)) for f in faces]
+        found = [moved_face(self.box, (b[0] / f + x0, b[1] / f + y0, b[2] / f + x0, b[3] / f + y0))
+                 for b in (face.box for face in faces)]
         shift, ratio = min(found)  # the nearest face is the one followed
         return "ok" if shift <= MOVED_SHIFT and ratio <= MOVED_SCALE else "moved"
 
