@@ -109,3 +109,52 @@ def test_predict_align_refuses_an_apex_whose_face_moved_away(tmp_path, capsys):
                          "--apex", "4", "--json")
     assert code == 0, err
     assert json.loads(out)[0]["face_score"] > 0
+
+
+# --------------------------------------------------------------------- 16-bit frames of 10/12-bit cameras
+
+
+def _save_16bit(folder, frames):
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, grey in enumerate(frames):
+        Image.fromarray(grey.astype(np.uint16)).save(folder / f"img{n}.png")  # PIL mode I;16
+
+
+def test_sixteen_bit_frames_are_scaled_by_the_bits_the_clip_uses(tmp_path):
+    from mmnet.images import grey_bits, read_image
+
+    grey = np.arange(256, dtype=np.uint16).reshape(16, 16)
+    _save_16bit(tmp_path / "twelve", [grey * 16, grey * 8])  # a 12-bit camera: values up to 4080
+    paths = sorted((tmp_path / "twelve").iterdir())
+    assert grey_bits(paths) == (12, 4080)
+    assert np.abs(read_image(paths[0], 12).astype(int) - grey).max() <= 1  # the second frame keeps its half
+    assert np.abs(read_image(paths[1], 12).astype(int) - grey // 2).max() <= 1
+    assert read_image(paths[0]).max() == 16  # the whole 16-bit range by default, as before
+    _save_16bit(tmp_path / "sixteen", [grey * 257])
+    assert grey_bits(sorted((tmp_path / "sixteen").iterdir())) == (16, 65535)
+    from PIL import Image
+
+    Image.fromarray(grey.astype(np.uint8)).save(tmp_path / "eight.png")
+    assert grey_bits([tmp_path / "eight.png"]) is None
+
+
+def test_prepare_scales_twelve_bit_frames_and_warns_of_dark_crops(tmp_path, capsys):
+    _face_extra()
+    from mmnet.cli import main
+    from mmnet.images import read_image
+
+    grey = face_frame().mean(axis=2).astype(np.uint16)
+    _save_16bit(tmp_path / "raw12", [grey * 16] * 10)
+    assert main(["prepare", str(tmp_path / "raw12"), "--out", str(tmp_path / "out12"), "--workers", "1",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "bit_depth:" in out and "12-bit data" in out and "dark:" not in out
+    assert read_image(tmp_path / "out12" / "reg_img0.jpg").mean() > 60  # not the 0..16 of a 16-bit scaling
+
+    save_frames(tmp_path / "dim", {f"img{n}.jpg": face_frame(background=8) // 12 for n in range(4)})
+    assert main(["prepare", str(tmp_path / "dim"), "--out", str(tmp_path / "outdim"), "--workers", "1",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "dark: the crop of the onset frame has a mean grey level of" in out
