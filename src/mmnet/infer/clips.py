@@ -43,6 +43,7 @@ from ..media import (
 from ..media_damage import TRUNCATED
 from ..preprocess.face import FaceAligner
 from ..preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, moved_face
+from ..preprocess.marker import read_settings
 from ..spotting import spot_apex
 from .clip_list import ClipRequest, read_clip_list
 
@@ -90,6 +91,7 @@ class Clip:
     face_scores: dict[int, float] = field(default_factory=dict, repr=False)  # frame number -> face score
     notes: list[str] = field(default_factory=list, repr=False)  # shared with the aligned copy (align_clip)
     decoded: int | None = field(default=None, repr=False)
+    prepared: dict | None = field(default=None, repr=False)  # a folder mmnet prepare wrote: its crops' settings
 
     @property
     def pair(self) -> bool:
@@ -306,7 +308,7 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
                     "(read_clip_list)" if folders
                     else f"holds no numbered frame image (e.g. img1.jpg; {', '.join(IMAGE_SUFFIXES)})")
             raise DataError(f"Clip folder '{src}' {what}.")
-        return Clip(source=str(src), kind="folder", _paths=dict(frames))
+        return Clip(source=str(src), kind="folder", _paths=dict(frames), prepared=read_settings(src))
     if is_video(src):
         stream = stream_video(src)
         try:
