@@ -158,3 +158,26 @@ def test_prepare_scales_twelve_bit_frames_and_warns_of_dark_crops(tmp_path, caps
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "dark: the crop of the onset frame has a mean grey level of" in out
+
+
+# --------------------------------------------------------------------- no face on the onset frame
+
+
+def test_no_face_on_the_onset_names_the_sideways_remedy_as_spot_does(tmp_path, capsys):
+    from mmnet.errors import PreprocessError
+    from mmnet.infer import align_clip, load_clip
+    from mmnet.preprocess.face import SIDEWAYS
+    from mmnet.spotting import flow_spotter
+
+    from .preprocess_helpers import NoFaceAligner
+
+    assert flow_spotter.SIDEWAYS is SIDEWAYS  # one sentence, wherever it is said
+    save_frames(tmp_path / "blank", {f"img{n}.png": np.full((40, 40, 3), 120, np.uint8) for n in range(3)})
+    with pytest.raises(PreprocessError, match="rotate the video first"):
+        align_clip(load_clip(tmp_path / "blank"), aligner=NoFaceAligner())
+    _face_extra()
+    from mmnet.cli import main
+
+    assert main(["prepare", str(tmp_path / "blank"), "--out", str(tmp_path / "out"), "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert "[no_face]" in err and SIDEWAYS in err

@@ -60,7 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import PreprocessError
-    from ..preprocess.face import CropGeometry
+    from ..preprocess.face import SIDEWAYS, CropGeometry
     from ..preprocess.pipeline import prepare
     from ..preprocess.summary import default_summary_path
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if summary.layout in ("frames", "video") and summary.failed:
         r = summary.failed[0]
         hint = ("; the alignment is measured on the onset frame, which must show the face: choose --onset at a "
-                "frame that shows it" if r.reason == "no_face" else "")
+                f"frame that shows it. {SIDEWAYS}" if r.reason == "no_face" else "")
         raise PreprocessError(f"{r.clip_id} [{r.reason}]: {r.message}{hint}")
     print(summary.format())
     written = args.summary or default_summary_path(summary.layout, summary.out_root)

@@ -41,7 +41,7 @@ from ..media import (
     stream_video,
 )
 from ..media_damage import TRUNCATED
-from ..preprocess.face import FaceAligner
+from ..preprocess.face import SIDEWAYS, FaceAligner
 from ..preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, moved_face
 from ..preprocess.marker import read_settings
 from ..spotting import spot_apex
@@ -353,7 +353,7 @@ def align_clip(clip: Clip, onset: FrameNumber | None = None, *, aligner: FaceAli
     except PreprocessError as exc:
         raise PreprocessError(
             f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. {ONSET_FACE} (the input may also be "
-            "no face at all: noise, a blank screen)."
+            f"no face at all: noise, a blank screen). {SIDEWAYS}"
         ) from None
     face = getattr(alignment, "face", None)
     scores = {n_on: float(face.score)} if face is not None else {}

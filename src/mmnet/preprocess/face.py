@@ -32,6 +32,7 @@ from .landmarks import DEFAULT_LANDMARKS, LANDMARK_FILES, eye_centres, landmark_
 
 __all__ = [
     "FACE_EXTRA_HINT",
+    "SIDEWAYS",
     "CropGeometry",
     "FaceDetection",
     "same_face",
@@ -47,6 +48,10 @@ __all__ = [
 ]
 
 FACE_EXTRA_HINT = install_hint("face")
+#: The face detector finds upright faces only: a video shown turned (its rotation tag lost) has none for it. Said
+#: wherever a frame shows no face (prepare, predict --align, spot).
+SIDEWAYS = ("If the face appears on its side or upside down (e.g. a phone video whose rotation tag was lost), "
+            "rotate the video first (a phone's gallery or any video editor can).")
 
 
 def require_face_extra(landmarks: int = DEFAULT_LANDMARKS) -> None:
