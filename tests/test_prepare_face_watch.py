@@ -181,3 +181,11 @@ def test_no_face_on_the_onset_names_the_sideways_remedy_as_spot_does(tmp_path, c
     assert main(["prepare", str(tmp_path / "blank"), "--out", str(tmp_path / "out"), "--no-progress"]) == 3
     err = capsys.readouterr().err
     assert "[no_face]" in err and SIDEWAYS in err
+
+
+def test_the_server_words_the_moved_face_remedy_for_its_page():
+    from mmnet.infer.clips import FOLLOW_FACE
+    from mmnet.serve.messages import for_web
+
+    web = for_web(f"Clip 'x': apex frame 'img9.jpg': the face moved 0.80 face widths. {FOLLOW_FACE}")
+    assert "mmnet spot" not in web and "A long recording" in web
