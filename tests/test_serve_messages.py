@@ -280,6 +280,7 @@ def _library_messages(tmp_path, monkeypatch):
     from mmnet import media
     from mmnet.errors import DataError, PreprocessError
     from mmnet.infer import Clip, align_clip, load_clip
+    from mmnet.infer.clips import FaceMoved
     from mmnet.infer.recordings import long_clip_warning, read_pairs
     from mmnet.spotting import peaks
     from mmnet.spotting.config import spot_config
@@ -315,6 +316,12 @@ def _library_messages(tmp_path, monkeypatch):
     grey = [(n, np.zeros((32, 32), np.uint8)) for n in range(3)]
     yield "ONSET_FACE", raised(lambda: align_clip(pair, aligner=NoFace()), PreprocessError)
     yield "CHOOSE_FACE_FRAMES", raised(lambda: pair.read([0, 1], ("Onset", "Apex")), PreprocessError)
+
+    def moved(image):
+        raise FaceMoved("the face moved 0.80 face widths from its place on the onset frame")
+
+    moved_pair = Clip(source="a + b", kind="pair", _images={0: blank, 1: blank}, _names=("a", "b"), face_check=moved)
+    yield "FOLLOW_FACE", raised(lambda: moved_pair.read([0, 1], ("Onset", "Apex")), PreprocessError)
     yield "NO_ALIGN", raised(lambda: extract_motion(iter(grey), 30.0, spot_config(), aligner=NoFace()),
                              PreprocessError)
     yield "NO_ALIGN", raised(lambda: read_pairs(frames, [(0, 1)], NoFace()), PreprocessError)

@@ -9,15 +9,20 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["read_image", "read_rgb", "resize_rgb", "RESIZE_METHOD", "pixels_refused"]
+__all__ = ["read_image", "read_rgb", "resize_rgb", "RESIZE_METHOD", "pixels_refused", "grey_bits", "CAMERA_BITS"]
 
 # What resize_rgb does, in words another library can reproduce (the ONNX metadata carries it): Pillow's
 # bilinear filter widens with the scale when shrinking; OpenCV INTER_LINEAR and torch without antialias do not.
 RESIZE_METHOD = "Pillow BILINEAR (antialiased when downscaling)"
 
 
-def read_image(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path, bits: int | None = None) -> np.ndarray:
     """Decode an image file to uint8: (H, W) if it is greyscale, else (H, W, 3) RGB.
+
+    ``bits``: the bits a 16-bit greyscale frame's values use (a 10- or 12-bit camera's frames are saved in 16-bit
+    files, values up to 1023 or 4095): they are scaled from that range, values above it clip at 255; default 16
+    (the whole range). Decide it per clip (``grey_bits``): per frame, a dark frame would be brightened. Other
+    frames ignore it.
 
     Raises:
         DataError: the file is missing, truncated, not an image, or too large for Pillow to decode.
@@ -37,7 +42,34 @@ def read_image(path: str | Path) -> np.ndarray:
         raise DataError(_too_large(path, exc)) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"Frame '{path}' cannot be decoded ({exc}); replace or re-extract it.") from None
-    return _grey_to_uint8(image, mode, path) if wide else image
+    return _grey_to_uint8(image, mode, path, bits) if wide else image
+
+
+#: The bit depths ``grey_bits`` rounds a maximum up to: what cameras record (8-bit frames are saved as 8-bit).
+CAMERA_BITS = (10, 12, 14, 16)
+
+
+def grey_bits(paths) -> tuple[int, int] | None:
+    """(bits, maximum) of the 16-bit greyscale frames among ``paths``: their maximum value rounded up to
+    ``CAMERA_BITS``; None when the first is not such a frame (read from its header only: 8-bit clips cost
+    nothing). Every frame is decoded once more, for the clip's maximum; frames that cannot be read are left to
+    the reading that reports them."""
+    from PIL import Image
+
+    top = 0
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as im:
+                if not im.mode.startswith("I"):
+                    if i == 0:
+                        return None
+                    continue
+                top = max(top, int(np.asarray(im).max(initial=0)))
+        except Exception:  # reported, by name, when the frame is read
+            continue
+    if top == 0:  # black or unreadable: nothing to scale by
+        return None
+    return next((b for b in CAMERA_BITS if top < 2 ** b), 16), top
 
 
 def pixels_refused(exc: Exception) -> str:
@@ -56,13 +88,16 @@ def _too_large(path: str | Path, exc: Exception) -> str:
             "pixels a side), then rerun.")
 
 
-def _grey_to_uint8(values: np.ndarray, mode: str, path: str | Path) -> np.ndarray:
+def _grey_to_uint8(values: np.ndarray, mode: str, path: str | Path, bits: int | None = None) -> np.ndarray:
     """A 16-bit greyscale frame (PNG or TIFF: PIL modes I;16 and I) scaled to 8 bits. PIL's own
     convert("RGB") clips it at 255, which turns a 16-bit frame into a white one without a word."""
     if mode == "F" or values.size and (values.min() < 0 or values.max() > 65535):
         raise DataError(f"Frame '{path}' holds {'floating-point' if mode == 'F' else 'over-16-bit'} grey values "
                         f"(PIL mode {mode}), which mmnet does not read; save it as an 8- or 16-bit image.")
-    return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if bits is None or bits >= 16:
+        return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    top = 2 ** bits - 1
+    return np.minimum((values.astype(np.uint32) * 255 + top // 2) // top, 255).astype(np.uint8)
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

@@ -172,16 +172,18 @@ def _print_notes(predictions, warning: str | None) -> None:
     """The advice on the results, to stderr: stdout stays the table or the JSON. ``warning``: the model's note
     (``model_summary``'s: synthetic faces, permuted labels, training data unknown)."""
     from ..infer.predictor import NOT_CHECKED, ZERO_MOTION
+    from ..infer.prepared_note import PREPARED_BY
 
     for p in predictions:
         for note in p.notes:  # the decoder's notes on the file: cut short, frames lost
-            if note not in (ZERO_MOTION, NOT_CHECKED):
+            if note not in (ZERO_MOTION, NOT_CHECKED) and not note.startswith(PREPARED_BY):
                 print(f"warning: {p.source}: {note}", file=sys.stderr)
-        if ZERO_MOTION in p.notes:
-            print(f"note: {p.source}: {ZERO_MOTION}", file=sys.stderr)
+        for note in p.notes:
+            if note == ZERO_MOTION or note.startswith(PREPARED_BY):
+                print(f"note: {p.source}: {note}", file=sys.stderr)
         if p.recording_warning:
             print(f"warning: {p.source}: {p.recording_warning}", file=sys.stderr)
-    if any(not p.aligned for p in predictions):  # once, as explain says it
+    if any(NOT_CHECKED in p.notes for p in predictions):  # once, as explain says it
         print(f"note: {NOT_CHECKED}", file=sys.stderr)
     if warning:
         print(f"note: {warning}", file=sys.stderr)

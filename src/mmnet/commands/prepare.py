@@ -7,8 +7,9 @@ Examples:
   mmnet prepare video.avi --out aligned/  # reg_img0.jpg ...: video frame i -> reg_img{i}.jpg
 
 One alignment per clip, estimated on the onset frame (default: the first frame) and applied to
-every frame. A video's frames are counted from 0, a folder's frames by the number in their names
-(docs/inference.md, "Frame numbers"); a prepared video's file numbers equal its frame indices.
+every frame; a sample of frames (every 0.5 s, and the last) is checked to show the face still there,
+else a face_moved warning names them. A video's frames are counted from 0, a folder's frames by
+the number in their names (docs/inference.md, "Frame numbers"); a prepared video's file numbers equal its frame indices.
 Rerunning skips clips prepared with the same settings, lists those prepared with others (--force
 redoes both) and never writes over folders it did not write; failed clips are listed and the others
 are processed.
@@ -60,7 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import PreprocessError
-    from ..preprocess.face import CropGeometry
+    from ..preprocess.face import SIDEWAYS, CropGeometry
     from ..preprocess.pipeline import prepare
     from ..preprocess.summary import default_summary_path
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if summary.layout in ("frames", "video") and summary.failed:
         r = summary.failed[0]
         hint = ("; the alignment is measured on the onset frame, which must show the face: choose --onset at a "
-                "frame that shows it" if r.reason == "no_face" else "")
+                f"frame that shows it. {SIDEWAYS}" if r.reason == "no_face" else "")
         raise PreprocessError(f"{r.clip_id} [{r.reason}]: {r.message}{hint}")
     print(summary.format())
     written = args.summary or default_summary_path(summary.layout, summary.out_root)

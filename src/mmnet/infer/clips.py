@@ -41,16 +41,24 @@ from ..media import (
     stream_video,
 )
 from ..media_damage import TRUNCATED
-from ..preprocess.face import FaceAligner
+from ..preprocess.face import SIDEWAYS, FaceAligner
+from ..preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, moved_face
+from ..preprocess.marker import read_settings
 from ..spotting import spot_apex
 from .clip_list import ClipRequest, read_clip_list
 
 __all__ = ["Clip", "ClipRequest", "load_clip", "align_clip", "read_clip_list", "frame_number", "FrameNumber",
-           "ONSET_FACE", "CHOOSE_FACE_FRAMES"]
+           "ONSET_FACE", "CHOOSE_FACE_FRAMES", "FaceMoved"]
 
 #: The remedies when the onset, or a chosen frame, of an aligned clip shows no face.
 ONSET_FACE = "The onset must show a face: choose --onset (onset=) at a frame that shows it"
 CHOOSE_FACE_FRAMES = "Choose --onset/--apex (onset=/apex=) among frames that show the face"
+#: The remedy when the head moves within a clip: a recording's spotter follows the face.
+FOLLOW_FACE = "for a clip in which the head moves, `mmnet spot CLIP --checkpoint MODEL` follows the face."
+
+
+class FaceMoved(PreprocessError):
+    """A frame's face is away from the onset frame's place (``align_clip``'s face check); the message says how far."""
 #: Fewer pixels a side than this hold no face's motion: the model would only enlarge a blur to its input size.
 MIN_FRAME_SIDE = 16
 #: A frame number as callers give it: an int, or a numpy integer (an index taken from an array); see frame_number.
@@ -78,11 +86,12 @@ class Clip:
     _paths: dict[int, Path] = field(default_factory=dict, repr=False)  # folder: number -> file, in order
     _images: dict[int, np.ndarray] = field(default_factory=dict, repr=False)  # pair: {0: onset, 1: apex}
     _names: tuple[str, ...] = field(default=(), repr=False)  # pair: the two image paths
-    # aligned clips: image -> best face score, or None when the frame shows no face (see align_clip)
+    # aligned clips: image -> face score, or None when the frame shows no face; raises FaceMoved (see align_clip)
     face_check: Callable[[np.ndarray], float | None] | None = field(default=None, repr=False)
     face_scores: dict[int, float] = field(default_factory=dict, repr=False)  # frame number -> face score
     notes: list[str] = field(default_factory=list, repr=False)  # shared with the aligned copy (align_clip)
     decoded: int | None = field(default=None, repr=False)
+    prepared: dict | None = field(default=None, repr=False)  # a folder mmnet prepare wrote: its crops' settings
 
     @property
     def pair(self) -> bool:
@@ -160,7 +169,13 @@ class Clip:
             labels = dict(zip(numbers, what))
             for n, image in raw.items():
                 if n not in self.face_scores:
-                    score = self.face_check(image)
+                    try:
+                        score = self.face_check(image)
+                    except FaceMoved as exc:
+                        raise PreprocessError(
+                            f"Clip '{self.source}': {labels.get(n, 'the').lower()} frame '{self.name(n)}': {exc}, so "
+                            "the onset frame's alignment would crop part of it or background there. "
+                            f"{CHOOSE_FACE_FRAMES} while the head keeps still; {FOLLOW_FACE}") from None
                     if score is None:
                         raise PreprocessError(
                             f"Clip '{self.source}': {labels.get(n, 'the').lower()} frame '{self.name(n)}' shows no "
@@ -293,7 +308,7 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
                     "(read_clip_list)" if folders
                     else f"holds no numbered frame image (e.g. img1.jpg; {', '.join(IMAGE_SUFFIXES)})")
             raise DataError(f"Clip folder '{src}' {what}.")
-        return Clip(source=str(src), kind="folder", _paths=dict(frames))
+        return Clip(source=str(src), kind="folder", _paths=dict(frames), prepared=read_settings(src))
     if is_video(src):
         stream = stream_video(src)
         try:
@@ -323,6 +338,10 @@ def align_clip(clip: Clip, onset: FrameNumber | None = None, *, aligner: FaceAli
         aligner: any object with ``estimate(image) -> alignment`` whose result has
             ``apply(image) -> crop``; default a new ``FaceAligner``.
 
+    Every frame read later (the apex, given or spotted) is checked to show the face where the onset's was: a face
+    gone, or moved over ``MOVED_SHIFT`` face widths or ``MOVED_SCALE`` times in size, is a PreprocessError when it
+    is read, as that crop would miss the face.
+
     Raises:
         PreprocessError: the face extra is missing, or no face is found on the onset frame.
     """
@@ -334,15 +353,24 @@ def align_clip(clip: Clip, onset: FrameNumber | None = None, *, aligner: FaceAli
     except PreprocessError as exc:
         raise PreprocessError(
             f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. {ONSET_FACE} (the input may also be "
-            "no face at all: noise, a blank screen)."
+            f"no face at all: noise, a blank screen). {SIDEWAYS}"
         ) from None
     face = getattr(alignment, "face", None)
     scores = {n_on: float(face.score)} if face is not None else {}
     detect = getattr(aligner, "detect", None)
+    onset_box = getattr(face, "box", None)
 
     def face_check(frame: np.ndarray) -> float | None:
         found = detect(frame)
-        return float(found[0].score) if found else None
+        if not found or onset_box is None:
+            return float(found[0].score) if found else None
+        moves = [(moved_face(onset_box, f.box), f) for f in found]
+        (shift, ratio), near = min(moves, key=lambda m: m[0])  # the face nearest the onset's is the one followed
+        if shift > MOVED_SHIFT or ratio > MOVED_SCALE:
+            raise FaceMoved(f"the face moved {shift:.2f} face widths from its place on the onset frame"
+                            + (f" and changed size {ratio:.2f} times" if ratio > MOVED_SCALE else "")
+                            + f" (allowed: {MOVED_SHIFT:g} widths, {MOVED_SCALE:g} times)")
+        return float(near.score)
 
     return replace(clip, transform=alignment.apply, face_check=face_check if detect is not None else None,
                    face_scores=scores)

@@ -29,6 +29,7 @@ from .alignment import TrainingAlignment, training_alignment
 from .clip_failure import ClipFailure, failure_of
 from .clip_list import ClipRequest
 from .clips import MIN_FRAME_SIDE, Clip, FrameNumber, align_clip, as_clip, load_clip
+from .prepared_note import prepared_note
 from .recordings import long_clip_warning
 
 if TYPE_CHECKING:
@@ -383,6 +384,8 @@ class Predictor:
         k = int(np.argmax(probs))
         aligned = clip.transform is not None
         scores = [clip.face_scores[n] for n in (onset, apex) if n in clip.face_scores]
+        # crops mmnet prepare wrote were checked for a face there; its marker says how they were cropped
+        unchecked = NOT_CHECKED if aligned or clip.prepared is None else prepared_note(clip.prepared, self.alignment)
         return Prediction(
             source=clip.source,
             onset=onset,
@@ -392,6 +395,6 @@ class Predictor:
             probabilities={name: float(v) for name, v in zip(self.class_names, probs)},
             aligned=aligned,
             face_score=round(min(scores), 4) if scores else None,
-            notes=(*clip.notes, *(note for note, on in ((ZERO_MOTION, still), (NOT_CHECKED, not aligned)) if on)),
+            notes=(*clip.notes, *(note for note, on in ((ZERO_MOTION, still), (unchecked, not aligned)) if on)),
             recording_warning=None if chosen else long_clip_warning(clip),
         )

@@ -32,6 +32,7 @@ from .landmarks import DEFAULT_LANDMARKS, LANDMARK_FILES, eye_centres, landmark_
 
 __all__ = [
     "FACE_EXTRA_HINT",
+    "SIDEWAYS",
     "CropGeometry",
     "FaceDetection",
     "same_face",
@@ -47,6 +48,10 @@ __all__ = [
 ]
 
 FACE_EXTRA_HINT = install_hint("face")
+#: The face detector finds upright faces only: a video shown turned (its rotation tag lost) has none for it. Said
+#: wherever a frame shows no face (prepare, predict --align, spot).
+SIDEWAYS = ("If the face appears on its side or upside down (e.g. a phone video whose rotation tag was lost), "
+            "rotate the video first (a phone's gallery or any video editor can).")
 
 
 def require_face_extra(landmarks: int = DEFAULT_LANDMARKS) -> None:
@@ -300,6 +305,13 @@ class FaceAligner:
         twin = copy.copy(self)  # shallow: the model and its lock are shared
         twin.geometry = geometry
         return twin
+
+    def detect_once(self, image: np.ndarray) -> list[FaceDetection]:
+        """The faces one pass of the detector finds on ``image`` as it is (faces of 80 px and up at ``upsample``
+        0), best score first: a look at a window already scaled to the face's size, without ``detect``'s retries."""
+        rects, scores, _ = _thread_detector().run(_to_grey(image), self.upsample, self.min_score)
+        found = [FaceDetection((r.left(), r.top(), r.right(), r.bottom()), float(s)) for r, s in zip(rects, scores)]
+        return sorted(found, key=lambda d: -d.score)
 
     def detect(self, image: np.ndarray) -> list[FaceDetection]:
         """All faces found, best score first (score, not size: small false positives exist)."""

@@ -3,7 +3,8 @@
 The clips of an input are found by ``discover`` (``mmnet.preprocess.discover``: the CASME II and
 SAMM raw layouts, a frames folder, a video). Per clip, the alignment is estimated once on the
 onset frame (by default the lowest-numbered frame, which is the annotated onset for
-CASME2_RAW_selected and SAMM) and applied to every frame; frames are decoded one at a time and a
+CASME2_RAW_selected and SAMM) and applied to every frame; a sample of frames is checked to still show the
+face there (``mmnet.preprocess.face_watch``: a warning, not a failure); frames are decoded one at a time and a
 video is streamed (``mmnet.media``). Each clip is written to a private temporary folder, with a
 marker holding its settings and record (``mmnet.preprocess.marker``), and renamed into place when
 complete, so an output clip folder either holds every frame or does not exist. A rerun skips the
@@ -15,7 +16,6 @@ recorded in the summary and the others go on.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import functools
 import json
 import logging
@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
 from ..held_folders import HeldFolder, hold_new_folder, remove_unheld
+from ..images import grey_bits
 from ..media import PREPARE_SUMMARY as SUMMARY_NAME  # re-exported: its old home
 from ..media import (
     PREPARED_MARKER,
@@ -39,12 +40,15 @@ from ..media import (
     read_video_frames,
     stream_video,
 )
+from ..media_video import video_header
 from ..utils import atomic_write_text, check_writable
 from .discover import LAYOUTS, ClipJob, discover
+from .exposure import dark_warning, depth_warning
 from .face import CropGeometry, FaceAligner, require_face_extra
+from .face_watch import FaceWatch, long_video_warning, several_faces_warning
 from .landmarks import DEFAULT_LANDMARKS, landmark_count
 from .marker import FolderState, folder_state, is_prepared, read_record, settings_change, write_marker
-from .summary import ClipResult, PrepareSummary, default_summary_path
+from .summary import ClipResult, PrepareSummary, default_summary_path, os_error_message
 
 __all__ = [
     "LAYOUTS",
@@ -81,14 +85,6 @@ def _save_jpeg(image: np.ndarray, path: Path, quality: int) -> None:
     Image.fromarray(image).save(path, format="JPEG", quality=quality)
 
 
-def _several_faces_warning(alignment) -> str | None:
-    if not alignment.other_faces:
-        return None
-    others = ", ".join(f"{f.score:.2f} at {list(f.box)}" for f in alignment.other_faces)
-    return (f"several_faces: {1 + len(alignment.other_faces)} faces on the onset frame; used the highest-scoring "
-            f"one (score {alignment.face.score:.2f} at {list(alignment.face.box)}), ignored: {others}")
-
-
 def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, result: ClipResult):
     onset = 0 if job.onset is None else job.onset  # a video's frames are counted from 0 (media.FRAME_NUMBERING)
     onset_image = read_video_frames(job.video, [onset]).get(onset)  # streams up to the onset only
@@ -98,23 +94,26 @@ def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, re
                                                             (0, numbers[-1], len(numbers))))
     alignment = _estimate(aligner, onset_image, f"frame {onset} of '{job.video}'")
     count, covered = 0, 0
-    frames = stream_video(job.video)
+    fps = video_header(job.video)[0]
+    frames, watch = stream_video(job.video), FaceWatch(aligner, alignment.face.box, fps)
     for frame in frames:
         _save_jpeg(alignment.apply(frame.image), tmp / job.video_pattern.format(n=frame.index), quality)
+        watch.see(frame.index, frame.image)
         count, covered = count + 1, frame.index + 1  # frames lost to damaged data leave their numbers out
     result.warnings += [f"video: '{job.video}': {note}" for note in frames.notes]
+    result.warnings += [w for w in (watch.warning(), long_video_warning(job.video, fps, covered)) if w]
     declared = declared_frame_count(job.video)
     if cut_short(covered, declared):
         result.warnings.append(f"short_video: decoded {count} frames of '{job.video}', whose container declares "
                                f"{declared}: the file looks cut short (an interrupted copy or download); copy it "
                                "again and rerun with --force")
-    return onset, alignment, count
+    return onset, alignment, count, alignment.apply(onset_image)
 
 
 def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, result: ClipResult) -> None:
     """Estimate on the onset, then warp and write every frame into ``tmp``."""
     if job.video is not None:
-        onset, alignment, count = _write_video(job, aligner, tmp, quality, result)
+        onset, alignment, count, onset_crop = _write_video(job, aligner, tmp, quality, result)
     else:
         numbers = [n for n, _, _ in job.frames]
         onset = numbers[0] if job.onset is None else job.onset
@@ -123,10 +122,13 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
                                f"onset frame {onset} is not on disk (frames {numbers[0]}..{numbers[-1]})")
         onset_path = job.frames[numbers.index(onset)][1]
         unreadable: list[str] = []
-        onset_image = _read(onset_path, unreadable)
+        depth = grey_bits(src for _, src, _ in job.frames)  # 16-bit frames: one scale for the whole clip
+        bits = depth and depth[0]
+        onset_image = _read(onset_path, unreadable, bits)
         alignment = None if onset_image is None else _estimate(aligner, onset_image, f"onset frame '{onset_path}'")
-        for _, src, name in job.frames:
-            image = _read(src, unreadable)
+        watch = alignment and FaceWatch(aligner, alignment.face.box, last=numbers[-1])
+        for number, src, name in job.frames:
+            image = _read(src, unreadable, bits)
             if image is None or unreadable:  # the clip fails: only look for the other unreadable frames
                 continue
             if image.shape[:2] != onset_image.shape[:2]:  # the onset's alignment would crop the wrong place
@@ -135,17 +137,18 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
                                    f"{ow}x{oh}: one alignment cannot crop both; re-extract the clip's frames at "
                                    "one size")
             _save_jpeg(alignment.apply(image), tmp / name, quality)
+            watch.see(number, image)
         if unreadable:
             shown = unreadable[:MAX_LISTED]
             which = f", the first {len(shown)}" if len(unreadable) > len(shown) else ""
             raise _ClipFailure("corrupt_frame", shown[0] if len(unreadable) == 1 else
                                f"{len(unreadable)} frames cannot be read{which}: " + " ".join(shown))
         count = len(job.frames)
+        result.warnings += [w for w in (depth_warning(depth), watch.warning()) if w]
+        onset_crop = alignment.apply(onset_image)
     result.n_frames = count
     result.alignment = {"onset": onset, **alignment.to_dict()}
-    warning = _several_faces_warning(alignment)
-    if warning:
-        result.warnings.append(warning)
+    result.warnings += [w for w in (several_faces_warning(alignment), dark_warning(onset_crop, "onset frame")) if w]
 
 
 class _ClipFailure(Exception):
@@ -154,11 +157,11 @@ class _ClipFailure(Exception):
         self.reason = reason
 
 
-def _read(path: Path, unreadable: list[str]) -> np.ndarray | None:
+def _read(path: Path, unreadable: list[str], bits: int | None = None) -> np.ndarray | None:
     """uint8 (H, W) for greyscale frames (SAMM's stay greyscale), else (H, W, 3) RGB; None, with the
-    reason added to ``unreadable`` once per file, when the frame cannot be decoded."""
+    reason added to ``unreadable`` once per file, when the frame cannot be decoded. ``bits``: see ``read_image``."""
     try:
-        return read_image(path)
+        return read_image(path, bits)
     except DataError as exc:
         if str(exc) not in unreadable:  # the onset is read twice
             unreadable.append(str(exc))
@@ -233,7 +236,7 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings
     except DataError as exc:  # raised while decoding a video (frame files are read by _read)
         result.status, result.reason, result.message = "failed", "video_decode", str(exc)
     except OSError as exc:  # a full disk, most often: the file it concerns (not a temporary one) and what to do
-        result.status, result.reason, result.message = "failed", "error", _os_error_message(exc, job, tmp)
+        result.status, result.reason, result.message = "failed", "error", os_error_message(exc, job, tmp)
     except Exception as exc:  # a bug or an I/O error: keep the other clips going, report it in full
         result.status, result.reason, result.message = "failed", "error", f"{type(exc).__name__}: {exc}"
         # the one-line message says what, the traceback where: without it a bug report cannot be acted on
@@ -242,17 +245,6 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
-
-
-def _os_error_message(exc: OSError, job: ClipJob, tmp: Path) -> str:
-    path = exc.filename
-    if path is None or Path(path).is_relative_to(tmp):  # PIL names no file; a temporary name means nothing
-        path = job.out_dir
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
-        advice = "free disk space or choose another --out"
-    else:
-        advice = "check the path and its permissions"
-    return f"'{path}': {exc.strerror or exc}; {advice}"
 
 
 # ----------------------------------------------------------------------------------- running

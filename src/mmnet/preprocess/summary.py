@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..media import PREPARE_SUMMARY
 
-__all__ = ["STATUSES", "ClipResult", "PrepareSummary", "default_summary_path"]
+__all__ = ["STATUSES", "ClipResult", "PrepareSummary", "default_summary_path", "os_error_message"]
 
 #: ok: prepared now; skipped: prepared before with the same settings; other_settings: prepared
 #: before with other settings, left as it is (--force redoes it); failed: not written.
@@ -87,3 +88,15 @@ class PrepareSummary:
 def default_summary_path(layout: str, out_root: str | Path) -> Path | None:
     """Where ``prepare`` writes its JSON summary unless told: a dataset's output root; none for one clip or video."""
     return Path(out_root) / PREPARE_SUMMARY if layout in ("casme2", "samm") else None
+
+
+def os_error_message(exc: OSError, job, tmp: Path) -> str:
+    """A failed write's message: the file it concerns (not a temporary one in ``tmp``) and what to do."""
+    path = exc.filename
+    if path is None or Path(path).is_relative_to(tmp):  # PIL names no file; a temporary name means nothing
+        path = job.out_dir
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        advice = "free disk space or choose another --out"
+    else:
+        advice = "check the path and its permissions"
+    return f"'{path}': {exc.strerror or exc}; {advice}"

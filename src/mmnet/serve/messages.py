@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..infer.clips import CHOOSE_FACE_FRAMES, ONSET_FACE
+from ..infer.clips import CHOOSE_FACE_FRAMES, FOLLOW_FACE, ONSET_FACE
 from ..infer.predictor import FACE_NOT_CHECKED, NOT_CHECKED
 from ..infer.provenance import TRAIN_ON_REAL
 from ..infer.recordings import SPOT_INSTEAD
@@ -69,6 +69,9 @@ WEB_WORDING: tuple[tuple[str, str], ...] = (
      "The onset must show a face: give in the \"Onset frame\" field under Options (API: form field 'onset') a frame "
      "that shows it"),
     (CHOOSE_FACE_FRAMES, f"Choose, in {_FIELDS}, frames that show the face"),  # clips.Clip.read
+    (FOLLOW_FACE,  # clips.Clip.read: the apex's face moved away from the onset's place
+     "for a clip in which the head moves, upload it as a recording (choose \"A long recording\"): its face is "
+     "followed."),
     (NO_ALIGN, _RECORDING_FACE),  # flow_spotter and recordings: no face
     (SPOT_INSTEAD,  # recordings: a long clip
      "upload it as a recording: choose \"A long recording\" and upload it again (API: /api/recordings)."),

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
+from ..preprocess.face import SIDEWAYS
 from ..preprocess.flow import flow_calculator
 from .config import MAX_FPS, SpotConfig
 from .face_track import MAX_LISTED, FaceTrack
@@ -43,9 +44,6 @@ __all__ = ["MotionCurves", "FlowHook", "open_recording", "extract_motion", "chec
 #: The remedy when frames show no face that may be face crops already (here and ``infer.recordings``).
 NO_ALIGN = ("If the frames are face crops already, spot with --no-align (in Python: the override face.mode=none, "
             "e.g. spot_config('casme2', 'face.mode=none')).")
-#: The face detector finds upright faces only: a video shown turned (its rotation tag lost) has none for it.
-SIDEWAYS = ("If the face appears on its side or upside down (e.g. a phone video whose rotation tag was lost), "
-            "rotate the video first (a phone's gallery or any video editor can).")
 #: A video without a frame rate in its header.
 NO_RATE = "does not state its frame rate; pass fps=... / --fps."
 #: ``on_flow(scale, pos, (first, last), flow, regions)``: see ``extract_motion``.
