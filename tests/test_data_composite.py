@@ -65,8 +65,10 @@ def test_missing_parts_and_list(tmp_path, composite_root):
     (composite_root / "combined_3class_gt.csv").unlink()
     with pytest.raises(DatasetNotFoundError, match="MEGC2019"):
         load_dataset("composite", composite_root, cache_dir=False)
-    with pytest.raises(DatasetNotFoundError, match="smic"):
-        load_dataset("composite", {"casme2": tmp_path, "samm": tmp_path}, cache_dir=False)
+    # a part the list names needs a folder
+    ann = write_cde_csv(tmp_path / "gt.csv", CDE_ROWS)
+    with pytest.raises(DatasetNotFoundError, match=r"lacks \['smic'\], which the list names"):
+        load_dataset("composite", {"casme2": tmp_path, "samm": tmp_path, "annotation": ann}, cache_dir=False)
 
 
 def test_loso_keeps_datasets_apart_and_lodo(composite_root, tmp_path):

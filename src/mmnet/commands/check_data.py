@@ -191,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset == "composite":  # evaluation.md: report the whole and each part
         from ..data.composite import part_counts
 
-        for part, by_class in part_counts(pairs).items():
+        taking = {s.dataset for s in load.samples + load.excluded}  # the parts the list names
+        for part, by_class in part_counts(pairs, taking).items():
             print(f"  {part:<7} {sum(by_class.values()):>4}: " + ", ".join(f"{c} {n}" for c, n in by_class.items()))
     left_out = Counter(scheme.key(s) for s in load.samples + load.excluded
                        if scheme.key(s) in scheme.mapping and scheme.class_of(s) is None)
