@@ -130,3 +130,24 @@ def test_only_the_composite_logs_a_summary_and_others_is_named(tmp_path, caplog)
         summaries[0]
     (differs,) = [i for i in load.issues if i.check == "label_differs"]
     assert "maps to no class, which the MEGC2019 mapping (casme2-3class-megc) leaves out" in differs.message
+
+
+def test_skipping_a_whole_part_stops_training(tmp_path):
+    from mmnet.data import get_scheme
+    from mmnet.data.usage import classes_left, plan_usage
+
+    root = _root(tmp_path)
+    write_cde_csv(root / "combined_3class_gt.csv", ROWS)
+    for frame in (root / "smic" / "HS").glob("s*/micro/*/*/*.bmp"):
+        frame.unlink()  # every listed SMIC clip without frames: a problem each
+    load = load_dataset("composite", root, cache_dir=False)
+    scheme = get_scheme("composite-3class")
+    usage = plan_usage(load, scheme, "skip")
+    why = classes_left(load, scheme, [k for _, k in usage.used], usage.left_out)
+    assert why.startswith("dataset(s) smic of the composite have no usable sample left: every one of their 2 listed")
+    assert "smic/s1/s1_ne_01" in why and "remove the list's rows of the part" in why
+    # without the SMIC rows, the two other parts train
+    write_cde_csv(root / "combined_3class_gt.csv", ROWS[:4])
+    load = load_dataset("composite", root, cache_dir=False)
+    usage = plan_usage(load, scheme, "skip")
+    assert classes_left(load, scheme, [k for _, k in usage.used], usage.left_out) is None
