@@ -151,3 +151,23 @@ def test_skipping_a_whole_part_stops_training(tmp_path):
     load = load_dataset("composite", root, cache_dir=False)
     usage = plan_usage(load, scheme, "skip")
     assert classes_left(load, scheme, [k for _, k in usage.used], usage.left_out) is None
+
+
+def test_the_run_records_each_parts_frames_folder(tmp_path):
+    from mmnet.report.protocol_text import protocol_line
+    from mmnet.train.protocol_record import part_frames
+
+    root = _root(tmp_path, samm_frames="SAMM")
+    write_cde_csv(root / "combined_3class_gt.csv", ROWS)
+    load = load_dataset("composite", root, cache_dir=False)
+    record = part_frames(load, [root])["part_frames"]
+    assert record == {"casme2": {"folder": "casme2/Cropped", "uncropped": False},
+                      "samm": {"folder": "samm/SAMM", "uncropped": True},
+                      "smic": {"folder": "smic/HS", "uncropped": False}}
+    roots = {p: root / p for p in ("casme2", "samm", "smic")}
+    assert part_frames(load, list(roots.values()))["part_frames"]["samm"]["folder"] == "SAMM"
+    line = protocol_line({"protocol": {"dataset": "composite", "protocol": "loso", "folds_per_seed": 6,
+                                       "part_frames": record, "list": None}, "n_samples": 6})
+    assert line.endswith("; frames: casme2 casme2/Cropped (face crops), samm samm/SAMM (UNCROPPED full frames), "
+                         "smic smic/HS (face crops)")
+    assert part_frames(load_samm(write_samm(tmp_path / "one")), [tmp_path / "one"]) == {}  # not a composite

@@ -156,7 +156,9 @@ def load_casme2(
              for folder in sorted(p for p in sub.iterdir() if p.is_dir())]
     report_unannotated(clips, used, pattern, issues, why=f"no row in '{annotation.name}'",
                        advice="add its row to the table if it is a clip to train on")
-    return finish(out, issues, annotation, strict)
+    load = finish(out, issues, annotation, strict)
+    load.frames_dirs = {"casme2": frames_root}
+    return load
 
 
 def _prepare_failures(root: Path) -> dict[str, str]:

@@ -190,6 +190,7 @@ def load_composite(
     load = finish(samples, issues, annotation, strict)
     load.also_read = [part.annotation for part in loads.values() if part.annotation is not None]
     load.listed_rows = len(listed)
+    load.frames_dirs = {p: folder for part in loads.values() for p, folder in part.frames_dirs.items()}
     # the parts' other samples: the protocol leaves them out, and a run's skipped.csv says so
     load.unlisted = [(s.sample_id, f"{NOT_LISTED}{annotation.name}") for part in loads.values()
                      for s in (*part.samples, *part.excluded) if s.sample_id not in used]

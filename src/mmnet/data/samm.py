@@ -128,4 +128,6 @@ def load_samm(
              for folder in sorted(p for p in sub.iterdir() if p.is_dir())]
     report_unannotated(clips, used, _FRAME, issues, why=f"no row in '{annotation.name}'",
                        advice="add its row to the table if it is a clip to train on")
-    return finish(out, issues, annotation, strict)
+    load = finish(out, issues, annotation, strict)
+    load.frames_dirs = {"samm": frames_root}
+    return load

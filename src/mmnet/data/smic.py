@@ -129,7 +129,9 @@ def load_smic(
     if not any(s.frames[0][1].name.lower().startswith("reg_") for s in samples if s.frames) and any(
             s.frames for s in samples):
         issues.append(uncropped_issue("smic", vdir, root, f"{RELEASES[0]}/{variant}/", prepare=False))
-    return finish(samples, issues, None, strict)
+    load = finish(samples, issues, None, strict)
+    load.frames_dirs = {"smic": vdir}
+    return load
 
 
 def _folders(vdir: Path, depth: int = 4) -> list[tuple[str, Path]]:
