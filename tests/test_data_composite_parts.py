@@ -73,6 +73,10 @@ def test_a_list_of_two_parts_needs_no_third(tmp_path):
     load = load_dataset("composite", roots, cache_dir=False)
     assert {s.dataset for s in load.samples} == {"casme2", "samm"} and not load.errors
     assert all(not sid.startswith("smic/") for sid, _ in load.unlisted)  # SMIC is not read at all
+    assert not [i for i in load.issues if i.check == "part_not_listed"]  # no SMIC folder was given
+    with_smic = load_dataset("composite", {**roots, "smic": root / "smic"}, cache_dir=False)
+    (unread,) = [i for i in with_smic.issues if i.check == "part_not_listed"]
+    assert unread.message == "'cs.csv' names no smic sample: smic not read; this composite is casme2 + samm"
     pairs = [(s, ["negative", "positive", "surprise"].index(s.label)) for s in load.samples]
     assert list(part_counts(pairs, {"casme2", "samm"})) == ["casme2", "samm"]
     # leave-one-dataset-out over two parts: train on one, test on the other, both ways

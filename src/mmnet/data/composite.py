@@ -7,6 +7,8 @@ truth: samples come from the three loaders and are selected and labelled by that
 ``root`` is either a mapping ``{"casme2": DIR, "samm": DIR, "smic": DIR}`` (optionally with
 ``"annotation": FILE``), or one folder holding ``casme2/``, ``samm/`` and ``smic/`` (any case)
 and ``combined_3class_gt.csv``. Each part's own annotation file is found in its folder as usual.
+Only the parts the list names are needed and read: a list of CASME II and SAMM rows makes a two-dataset
+composite (cross-dataset experiments: LODO then trains on one and tests on the other, both ways).
 
 Samples keep their source dataset and subject (so LOSO never merges subjects of different
 datasets); ``label`` becomes the CDE class name and ``extra["source_label"]`` keeps the emotion.
@@ -92,8 +94,9 @@ def _source_key(dataset: str, subject: str, filename: str) -> tuple[str, str]:
             re.sub(r"^s0*(\d+)_", lambda m: f"s{int(m.group(1))}_", filename))
 
 
-def _parts(root, needed: list[str]) -> dict[str, Path]:
-    """The folder of each part the list names (``needed``); a part it does not name needs none and is not read."""
+def _parts(root, needed: list[str]) -> tuple[dict[str, Path], list[str]]:
+    """The folder of each part the list names (``needed``), and the parts given a folder that it does not name
+    (those are not read)."""
     if isinstance(root, Mapping):
         paths = {k.lower(): Path(v) for k, v in root.items() if k.lower() != "annotation"}
         missing = [p for p in needed if p not in paths]
@@ -102,7 +105,7 @@ def _parts(root, needed: list[str]) -> dict[str, Path]:
             raise DatasetNotFoundError(f"The composite root mapping lacks {missing}, which the list names; give a "
                                        f"folder for each of {needed}, e.g. {example} --annotation {ANNOTATION_NAME}; "
                                        "or leave their rows out of the list to leave the part out.")
-        return {p: paths[p] for p in needed}
+        return {p: paths[p] for p in needed}, [p for p in PARTS if p in paths and p not in needed]
     root = Path(root)
     children = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
     missing = [p for p in needed if p not in children]
@@ -112,7 +115,7 @@ def _parts(root, needed: list[str]) -> dict[str, Path]:
             "    casme2/  (a CASME II root)\n    samm/    (a SAMM root)\n    smic/    (a SMIC root with HS/)\n"
             f"    {ANNOTATION_NAME}\nThe three datasets are licence-gated; request each from its owners "
             "(a list without a part's rows needs no folder for it).")
-    return {p: children[p] for p in needed}
+    return {p: children[p] for p in needed}, [p for p in PARTS if p in children and p not in needed]
 
 
 def _default_annotation(root) -> Path | None:
@@ -133,14 +136,20 @@ def load_composite(
     strict: bool = False,
     cache_dir: str | Path | None | bool = None,
 ) -> DatasetLoad:
-    """Load the 442 MEGC2019 CDE samples from the three datasets, labelled by the official list.
+    """Load the 442 MEGC2019 CDE samples from the three datasets (or a list's from the parts it names), labelled
+    by the list.
 
     Args:
-        root: mapping part -> folder, or a folder with the three parts (see the module docstring).
+        root: mapping part -> folder, or a folder with the parts (see the module docstring).
         annotation: the official ``combined_3class_gt.csv``; default: the mapping's "annotation"
             or ``root/combined_3class_gt.csv``.
         strict: raise on any error-severity issue of a listed sample (or a listed sample not found).
         cache_dir: SMIC apex cache folder (see ``smic.load_smic``).
+
+    Raises:
+        DatasetNotFoundError: the list, or the folder of a part it names, is missing.
+        DataError: a part the list names of which no row matches a sample (a wrong folder, other folder names):
+            the part would drop out of the protocol row by row.
     """
     from .casme2 import load_casme2
     from .samm import load_samm
@@ -154,8 +163,11 @@ def load_composite(
             "(github.com/Facial-Micro-ExpressionGC/MEGC2019, images/combined_3class_gt.csv) "
             "and pass it with --annotation FILE.")
     listed = read_cde_list(annotation)
-    parts = _parts(root, [p for p in PARTS if any(row[1] == p for row in listed)])
+    parts, unread = _parts(root, [p for p in PARTS if any(row[1] == p for row in listed)])
     issues: list[Issue] = _not_official(listed, annotation)
+    if unread:  # a two-part experiment, or a list filtered by mistake: either way the parts taking part are said
+        issues.append(Issue("composite", "part_not_listed", f"'{annotation.name}' names no {' or '.join(unread)} "
+                            f"sample: {', '.join(unread)} not read; this composite is {' + '.join(parts)}", "warning"))
     loaders = {"casme2": lambda d: load_casme2(d), "samm": lambda d: load_samm(d),
                "smic": lambda d: load_smic(d, variant="HS", cache_dir=cache_dir)}
     with quiet_summaries():  # the parts' issues that matter are counted in the composite's own summary line
