@@ -91,6 +91,12 @@ def test_composite_roots(tmp_path, capsys):
     # each part's classes, as evaluation.md asks to report them
     assert "  smic       1: negative 1, positive 0, surprise 0\n  casme2     1: negative 0, positive 1, surprise 0\n" \
            "  samm       1: negative 1, positive 0, surprise 0\n" in out
+    # a list of two parts: no SMIC folder needed, no SMIC row in the per-part counts
+    two = write_cde_csv(tmp_path / "cs.csv", [("casme2", "sub01", "EP02_01f", 1), ("samm", "6", "006_1_2", 0)])
+    assert main(argv[:6] + ["--annotation", str(two)]) == 0
+    out = capsys.readouterr().out
+    assert "  casme2     1: negative 0, positive 1, surprise 0\n  samm       1: negative 1, positive 0, surprise 0\n" \
+           in out and "  smic " not in out
 
 
 def test_check_data_long_videos(tmp_path, capsys):
@@ -252,5 +258,9 @@ def test_composite_json_gives_each_parts_samples_classes_and_folders(tmp_path, c
     assert parts["smic"]["classes"] == {"negative": 1, "positive": 0, "surprise": 0}
     assert all(p["samples"] == 1 and p["subjects"] == 1 for p in parts.values())
     assert parts["samm"]["root"] == str(s) and parts["samm"]["frames"].startswith(str(s))
+    # a list without SMIC rows: SMIC's folder, though given, is not read and is no part
+    two = write_cde_csv(tmp_path / "cs.csv", [("casme2", "sub01", "EP02_01f", 1), ("samm", "6", "006_1_2", 0)])
+    assert main(argv[:8] + ["--annotation", str(two), "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)["parts"]) == ["casme2", "samm"]
     assert main(["check-data", "casme2", "--root", str(c), "--json"]) in (0, 1)
     assert json.loads(capsys.readouterr().out)["parts"] is None

@@ -65,8 +65,10 @@ def test_missing_parts_and_list(tmp_path, composite_root):
     (composite_root / "combined_3class_gt.csv").unlink()
     with pytest.raises(DatasetNotFoundError, match="MEGC2019"):
         load_dataset("composite", composite_root, cache_dir=False)
-    with pytest.raises(DatasetNotFoundError, match="smic"):
-        load_dataset("composite", {"casme2": tmp_path, "samm": tmp_path}, cache_dir=False)
+    # a part the list names needs a folder
+    ann = write_cde_csv(tmp_path / "gt.csv", CDE_ROWS)
+    with pytest.raises(DatasetNotFoundError, match=r"lacks \['smic'\], which the list names"):
+        load_dataset("composite", {"casme2": tmp_path, "samm": tmp_path, "annotation": ann}, cache_dir=False)
 
 
 def test_loso_keeps_datasets_apart_and_lodo(composite_root, tmp_path):
@@ -134,6 +136,10 @@ def test_train_on_the_composite(composite_root, tmp_path, protocol, folds):
     assert "- composite [not_official_list]: 'combined_3class_gt.csv' lists 7 samples" in md
     assert md.startswith(f"# MMNet {protocol.upper()} report: run\n")
     assert "Protocol: MEGC2019 composite (NOT the official list: combined_3class_gt.csv has 7 rows" in md
+    # each part's frames folder and crop state (the fake SAMM's frames are in SAMM/, the raw full frames)
+    assert report["protocol"]["part_frames"]["samm"] == {"folder": "SAMM/SAMM", "uncropped": True}
+    assert "frames: casme2 CASME2/Cropped (face crops), samm SAMM/SAMM (UNCROPPED full frames), smic SMIC/HS (face " \
+           "crops)" in md
     # samples.csv names each sample as the list does too; the parts' unlisted samples are in skipped.csv
     samples = (run / "samples.csv").read_text().splitlines()
     assert samples[0] == "sample_id,dataset,subject,clip,label,class_index,cde_subject,cde_clip,cde_line"

@@ -96,7 +96,13 @@ def _parts(root, load, usage) -> dict | None:
     return {part: {"samples": sum(by_class.values()), "classes": by_class,
                    "subjects": len({s.subject for s, _ in usage.used if s.dataset == part}),
                    "root": str(root.get(part, "")), "frames": frames_folder(folders.get(part, []))}
-            for part, by_class in part_counts(usage.used).items() if part in root or any(by_class.values())}
+            for part, by_class in part_counts(usage.used, _taking(load)).items()}
+
+
+def _taking(load) -> set[str]:
+    """The parts of a composite that take part: those its list names (a part given a folder that it does not name
+    is not read; one it names always has a sample, or the load stops)."""
+    return {s.dataset for s in load.samples + load.excluded}
 
 
 def _table_classes(args: argparse.Namespace, root) -> tuple[list[str] | None, str | None]:
@@ -191,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset == "composite":  # evaluation.md: report the whole and each part
         from ..data.composite import part_counts
 
-        for part, by_class in part_counts(pairs).items():
+        for part, by_class in part_counts(pairs, _taking(load)).items():
             print(f"  {part:<7} {sum(by_class.values()):>4}: " + ", ".join(f"{c} {n}" for c, n in by_class.items()))
     left_out = Counter(scheme.key(s) for s in load.samples + load.excluded
                        if scheme.key(s) in scheme.mapping and scheme.class_of(s) is None)

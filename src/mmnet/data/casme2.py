@@ -30,6 +30,7 @@ from .common import (
     objective_class,
     samples_from_table,
 )
+from .crop_state import uncropped_issue
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
@@ -122,7 +123,7 @@ def load_casme2(
     if frames_at is None:
         wanted = [LAYOUTS[layout][0]] if layout else [v[0] for v in LAYOUTS.values()]
         raise _missing(root, [f"a frames folder: one of {', '.join(repr(w + '/') for w in wanted)}"])
-    frames_root, pattern, _ = frames_at
+    frames_root, pattern, found_layout = frames_at
 
     table = read_table(annotation, sheet=("Sheet1",))
     samples, row_issues = samples_from_table(table, dataset="casme2", columns=COLUMNS, subject_width=2,
@@ -145,12 +146,19 @@ def load_casme2(
         return folder, exact, parent / s.clip
 
     out, used = attach_frames(samples, locate, pattern, issues)
+    # the raw layouts, or a frames folder whose frames are not the crops' reg_img<N>.jpg
+    if found_layout.startswith("raw") or (found_layout == "root" and any(s.frames for s in out) and not any(
+            s.frames[0][1].name.lower().startswith("reg_") for s in out if s.frames)):
+        issues.append(uncropped_issue("casme2", frames_root, root, f"{LAYOUTS['cropped'][0]}/",
+                                      prepare=found_layout != "root"))
     clips = [(f"casme2/{sub.name.removeprefix('sub')}/{folder.name}", folder)
              for sub in sorted(p for p in frames_root.glob("sub*") if p.is_dir())
              for folder in sorted(p for p in sub.iterdir() if p.is_dir())]
     report_unannotated(clips, used, pattern, issues, why=f"no row in '{annotation.name}'",
                        advice="add its row to the table if it is a clip to train on")
-    return finish(out, issues, annotation, strict)
+    load = finish(out, issues, annotation, strict)
+    load.frames_dirs = {"casme2": frames_root}
+    return load
 
 
 def _prepare_failures(root: Path) -> dict[str, str]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,7 +35,8 @@ SYNTH_TRUTH = "spotting-truth.csv"
 
 __all__ = ["SYNTH_MARKER", "SYNTH_TRUTH", "PARTIAL_COPY",
            "DatasetLoad", "check_sample", "missing_dataset", "natural_key",
-           "samples_from_table", "objective_class", "find_folder", "finish", "with_frames", "ANNOTATION_CHECKS"]
+           "samples_from_table", "objective_class", "find_folder", "finish", "quiet_summaries", "with_frames",
+           "ANNOTATION_CHECKS"]
 
 log = logging.getLogger("mmnet.data")
 
@@ -114,12 +117,25 @@ def with_frames(sample: Sample, frames: tuple[tuple[int, Path], ...]) -> Sample:
     return replace(sample, frames=frames)
 
 
+_QUIET: ContextVar[bool] = ContextVar("mmnet_data_quiet", default=False)
+
+
+@contextmanager
+def quiet_summaries() -> Iterator[None]:
+    """Within: loaders log no summary line (the composite's own line counts the parts' issues it keeps)."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
+
+
 def finish(samples: list[Sample], issues: list[Issue], annotation: Path | None, strict: bool) -> DatasetLoad:
     """Split off samples without frames, log a summary, apply strict mode."""
     kept = [s for s in samples if s.frames]
     excluded = [s for s in samples if not s.frames]
     load = DatasetLoad(kept, issues, excluded, annotation)
-    if issues:
+    if issues and not _QUIET.get():
         log.warning("%d issue(s) (%d errors) while loading %d samples; `mmnet check-data` lists them (load.issues)",
                     len(issues), len(load.errors), len(samples))
     if strict:

@@ -7,6 +7,8 @@ truth: samples come from the three loaders and are selected and labelled by that
 ``root`` is either a mapping ``{"casme2": DIR, "samm": DIR, "smic": DIR}`` (optionally with
 ``"annotation": FILE``), or one folder holding ``casme2/``, ``samm/`` and ``smic/`` (any case)
 and ``combined_3class_gt.csv``. Each part's own annotation file is found in its folder as usual.
+Only the parts the list names are needed and read: a list of CASME II and SAMM rows makes a two-dataset
+composite (cross-dataset experiments: LODO then trains on one and tests on the other, both ways).
 
 Samples keep their source dataset and subject (so LOSO never merges subjects of different
 datasets); ``label`` becomes the CDE class name and ``extra["source_label"]`` keeps the emotion.
@@ -17,13 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import AnnotationError, DatasetNotFoundError
+from ..errors import AnnotationError, DataError, DatasetNotFoundError
 from ..run_folder import NOT_LISTED  # the reason's head that the report counts apart
-from .common import DatasetLoad, finish
+from .common import DatasetLoad, finish, quiet_summaries
 from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
 from .sample import Issue, Sample
 from .schemes import FIELD_CHECKS, SCHEMES
@@ -80,38 +82,51 @@ def read_cde_list(path: Path) -> list[tuple[int, str, str, str, str]]:
 
 
 def _source_key(dataset: str, subject: str, filename: str) -> tuple[str, str]:
-    """CDE (subject, filename) -> the loaders' (subject, clip)."""
+    """CDE (subject, filename) -> the loaders' (subject, clip); also applied to the loaders' own names, so that a copy
+    whose folders are zero-padded as the list writes them (SMIC's s01/s01_ne_01) matches as well."""
     if dataset == "casme2":
         return re.sub(r"^sub", "", subject, flags=re.IGNORECASE).zfill(2), filename
     if dataset == "samm":
         return subject.zfill(3), filename
     # smic: 's01' / 's01_ne_01' -> 's1' / 's1_ne_01'
-    return f"s{int(subject[1:])}" if subject[1:].isdecimal() else subject, re.sub(r"^s0?(\d+)_", r"s\1_", filename)
+    number = subject[1:]
+    return (f"s{int(number)}" if number.isdecimal() else subject,
+            re.sub(r"^s0*(\d+)_", lambda m: f"s{int(m.group(1))}_", filename))
 
 
-def _parts(root) -> tuple[dict[str, Path], Path | None]:
+def _parts(root, needed: list[str]) -> tuple[dict[str, Path], list[str]]:
+    """The folder of each part the list names (``needed``), and the parts given a folder that it does not name
+    (those are not read)."""
     if isinstance(root, Mapping):
-        paths = {k.lower(): Path(v) for k, v in root.items()}
-        ann = paths.pop("annotation", None)
-        missing = [p for p in PARTS if p not in paths]
+        paths = {k.lower(): Path(v) for k, v in root.items() if k.lower() != "annotation"}
+        missing = [p for p in needed if p not in paths]
         if missing:
-            raise DatasetNotFoundError(f"The composite root mapping lacks {missing}; "
-                                       f"give a folder for each of {PARTS}, "
-                                       "e.g. --root casme2=DIR --root samm=DIR --root smic=DIR "
-                                       "--annotation combined_3class_gt.csv.")
-        return paths, ann
+            example = " ".join(f"--root {p}=DIR" for p in needed)
+            raise DatasetNotFoundError(f"The composite root mapping lacks {missing}, which the list names; give a "
+                                       f"folder for each of {needed}, e.g. {example} --annotation {ANNOTATION_NAME}; "
+                                       "or leave their rows out of the list to leave the part out.")
+        return {p: paths[p] for p in needed}, [p for p in PARTS if p in paths and p not in needed]
+    root = Path(root)
+    children = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
+    missing = [p for p in needed if p not in children]
+    if missing:
+        raise DatasetNotFoundError(
+            f"Composite root '{root}' is missing the folder(s) {missing}, which the list names.\nExpected layout:\n"
+            "    casme2/  (a CASME II root)\n    samm/    (a SAMM root)\n    smic/    (a SMIC root with HS/)\n"
+            f"    {ANNOTATION_NAME}\nThe three datasets are licence-gated; request each from its owners "
+            "(a list without a part's rows needs no folder for it).")
+    return {p: children[p] for p in needed}, [p for p in PARTS if p in children and p not in needed]
+
+
+def _default_annotation(root) -> Path | None:
+    if isinstance(root, Mapping):
+        ann = next((v for k, v in root.items() if k.lower() == "annotation"), None)
+        return None if ann is None else Path(ann)
     root = Path(root)
     if not root.is_dir():
         raise DatasetNotFoundError(f"Composite root '{root}' does not exist; it must hold casme2/, samm/, smic/ and "
                                    f"{ANNOTATION_NAME}, or pass one folder per part.")
-    children = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
-    missing = [p for p in PARTS if p not in children]
-    if missing:
-        raise DatasetNotFoundError(
-            f"Composite root '{root}' is missing the folder(s) {missing}.\nExpected layout:\n    casme2/  (a CASME II "
-            f"root)\n    samm/    (a SAMM root)\n    smic/    (a SMIC root with HS/)\n    {ANNOTATION_NAME}\n"
-            "The three datasets are licence-gated; request each from its owners.")
-    return {p: children[p] for p in PARTS}, root / ANNOTATION_NAME
+    return root / ANNOTATION_NAME
 
 
 def load_composite(
@@ -121,21 +136,26 @@ def load_composite(
     strict: bool = False,
     cache_dir: str | Path | None | bool = None,
 ) -> DatasetLoad:
-    """Load the 442 MEGC2019 CDE samples from the three datasets, labelled by the official list.
+    """Load the 442 MEGC2019 CDE samples from the three datasets (or a list's from the parts it names), labelled
+    by the list.
 
     Args:
-        root: mapping part -> folder, or a folder with the three parts (see the module docstring).
+        root: mapping part -> folder, or a folder with the parts (see the module docstring).
         annotation: the official ``combined_3class_gt.csv``; default: the mapping's "annotation"
             or ``root/combined_3class_gt.csv``.
         strict: raise on any error-severity issue of a listed sample (or a listed sample not found).
         cache_dir: SMIC apex cache folder (see ``smic.load_smic``).
+
+    Raises:
+        DatasetNotFoundError: the list, or the folder of a part it names, is missing.
+        DataError: a part the list names of which no row matches a sample (a wrong folder, other folder names):
+            the part would drop out of the protocol row by row.
     """
     from .casme2 import load_casme2
     from .samm import load_samm
     from .smic import load_smic
 
-    parts, default_ann = _parts(root)
-    annotation = Path(annotation) if annotation is not None else default_ann
+    annotation = Path(annotation) if annotation is not None else _default_annotation(root)
     if annotation is None or not annotation.is_file():
         raise DatasetNotFoundError(
             f"The MEGC2019 ground-truth list '{annotation or ANNOTATION_NAME}' is missing. Get the official "
@@ -143,13 +163,17 @@ def load_composite(
             "(github.com/Facial-Micro-ExpressionGC/MEGC2019, images/combined_3class_gt.csv) "
             "and pass it with --annotation FILE.")
     listed = read_cde_list(annotation)
+    parts, unread = _parts(root, [p for p in PARTS if any(row[1] == p for row in listed)])
     issues: list[Issue] = _not_official(listed, annotation)
-    loads = {
-        "casme2": load_casme2(parts["casme2"]),
-        "samm": load_samm(parts["samm"]),
-        "smic": load_smic(parts["smic"], variant="HS", cache_dir=cache_dir),
-    }
-    index = {(p, s.subject, s.clip): s for p, load in loads.items() for s in (*load.samples, *load.excluded)}
+    if unread:  # a two-part experiment, or a list filtered by mistake: either way the parts taking part are said
+        issues.append(Issue("composite", "part_not_listed", f"'{annotation.name}' names no {' or '.join(unread)} "
+                            f"sample: {', '.join(unread)} not read; this composite is {' + '.join(parts)}", "warning"))
+    loaders = {"casme2": lambda d: load_casme2(d), "samm": lambda d: load_samm(d),
+               "smic": lambda d: load_smic(d, variant="HS", cache_dir=cache_dir)}
+    with quiet_summaries():  # the parts' issues that matter are counted in the composite's own summary line
+        loads = {p: loaders[p](folder) for p, folder in parts.items()}
+    index = {(p, *_source_key(p, s.subject, s.clip)): s for p, load in loads.items()
+             for s in (*load.samples, *load.excluded)}
     samples: list[Sample] = []
     used: dict[str, tuple[int, str]] = {}  # sample id -> (line, class) of the row that listed it first
     for line, dataset, subject, filename, cls in listed:
@@ -167,19 +191,53 @@ def load_composite(
         expected = SCHEMES[_CHECK_SCHEME[dataset]].class_of(src)
         if expected != cls:
             issues.append(Issue(src.sample_id, "label_differs", f"official class {cls!r}, but the {dataset} label "
-                                f"{src.label!r} maps to {expected!r}; the official class is used", "warning"))
+                                f"{src.label!r} maps to {_class_text(expected, dataset)}; the official class is used",
+                                "warning"))
         extra = {**src.extra, "source_label": src.label, "cde_subject": subject, "cde_clip": filename, "cde_line": line}
         samples.append(replace(src, label=cls, extra=extra))
     for load in loads.values():
         issues += [i for i in load.issues
                    if (i.sample_id in used or "/" not in i.sample_id) and i.check not in _OTHER_COLUMN_CHECKS]
+    _check_parts(listed, used, loads, parts, issues)
     load = finish(samples, issues, annotation, strict)
     load.also_read = [part.annotation for part in loads.values() if part.annotation is not None]
     load.listed_rows = len(listed)
+    load.frames_dirs = {p: folder for part in loads.values() for p, folder in part.frames_dirs.items()}
     # the parts' other samples: the protocol leaves them out, and a run's skipped.csv says so
     load.unlisted = [(s.sample_id, f"{NOT_LISTED}{annotation.name}") for part in loads.values()
                      for s in (*part.samples, *part.excluded) if s.sample_id not in used]
     return load
+
+
+def _class_text(expected: str | None, dataset: str) -> str:
+    if expected is None:
+        return f"no class, which the MEGC2019 mapping ({_CHECK_SCHEME[dataset]}) leaves out"
+    return repr(expected)
+
+
+def _check_parts(listed: list[tuple[int, str, str, str, str]], used: dict[str, tuple[int, str]],
+                 loads: dict[str, DatasetLoad], parts: dict[str, Path], issues: list[Issue]) -> None:
+    """A part the list names but none of whose rows matches a sample stops the load: leaving a whole dataset out
+    (its rows skipped one by one) changes the protocol. Parts whose frames differ in crop state get a warning."""
+    for part, folder in parts.items():
+        rows = [r for r in listed if r[1] == part]
+        if any(sid.startswith(f"{part}/") for sid in used):
+            continue
+        read = [s.sample_id for s in (*loads[part].samples, *loads[part].excluded)]
+        line, _, subject, filename, _ = rows[0]
+        seen = f"{len(read)} samples read there, e.g. {', '.join(read[:2])}" if read else "no sample read there"
+        raise DataError(f"None of the {len(rows)} rows of the list for {part} (e.g. line {line}: {subject},{filename}) "
+                        f"names a sample of the {part} data in {folder} ({seen}), so {part} would be left out of the "
+                        f"composite. Check that the {part} folder is the right copy (its subject and clip folders "
+                        f"named as the dataset's release names them), or remove the list's {part} rows to leave "
+                        f"{part} out on purpose.")
+    raw = {p for p, load in loads.items() if any(i.check == "uncropped_frames" for i in load.issues)}
+    if raw and raw != set(parts):
+        cropped = [p for p in parts if p not in raw]
+        issues.append(Issue("composite", "mixed_crops", f"the parts' frames differ: {', '.join(sorted(raw))} "
+                            f"uncropped (full frames), {', '.join(cropped)} face crops; a model would see faces at "
+                            "another scale per dataset. Run `mmnet prepare` on the uncropped part(s) "
+                            "(uncropped_frames above)", "warning"))
 
 
 def _repeat(name: str, line: int, row: tuple[str, str, str, str], sample_id: str, first: tuple[int, str]) -> Issue:
@@ -207,10 +265,11 @@ def _not_official(listed: list[tuple[int, str, str, str, str]], annotation: Path
                   "comparable with MEGC2019's", "warning")]
 
 
-def part_counts(pairs: list[tuple[Sample, int]]) -> dict[str, dict[str, int]]:
+def part_counts(pairs: list[tuple[Sample, int]], parts: Iterable[str] = PARTS) -> dict[str, dict[str, int]]:
     """Samples per class of each part (SMIC, CASME II, SAMM), from ``(sample, class index)`` pairs: evaluation.md
-    asks to report the composite whole and per part."""
-    out = {part: dict.fromkeys(CDE_LABELS, 0) for part in _REPORT_ORDER}
+    asks to report the composite whole and per part. ``parts``: those taking part (the list's), in report order."""
+    taking = set(parts)
+    out = {part: dict.fromkeys(CDE_LABELS, 0) for part in _REPORT_ORDER if part in taking}
     for sample, k in pairs:
         out[sample.dataset][CDE_LABELS[k]] += 1
     return out

@@ -31,6 +31,8 @@ class DatasetLoad:
         also_read: other annotation files whose rows were used (the composite's parts: onsets and apexes).
         listed_rows: the rows of the protocol's list of samples (the composite's combined_3class_gt.csv), else None.
         unlisted: (sample id, reason) of the samples the loader read but the protocol's list leaves out.
+        frames_dirs: the folder the frames were read from, by dataset (CASME II, SAMM, SMIC and the composite's
+            parts; a run records the composite's, with their crop state).
     """
 
     samples: list[Sample]
@@ -40,6 +42,7 @@ class DatasetLoad:
     also_read: list[Path] = field(default_factory=list)
     listed_rows: int | None = None
     unlisted: list[tuple[str, str]] = field(default_factory=list)
+    frames_dirs: dict[str, Path] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # a notebook shows this, not every sample's frame paths
         datasets = "+".join(sorted({s.dataset for s in self.samples})) or "no dataset"

@@ -24,12 +24,14 @@ from .common import (
     missing_subject,
     samples_from_table,
 )
+from .crop_state import uncropped_issue
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
 __all__ = ["load_samm", "FRAME_FOLDERS"]
 
-# Cropped releases (and `mmnet prepare` output) first: a root holding both reads the aligned crops.
+# Cropped releases (and `mmnet prepare` output) first: a root holding both reads the aligned crops. The last, SAMM/,
+# holds the uncropped full frames (an uncropped_frames warning).
 FRAME_FOLDERS = ("SAMM_cropped", "SAMM_CROP", "SAMM_Cropped", "SAMM")
 ANNOTATION_GLOB = "SAMM*.xlsx"
 _FRAME = re.compile(r".*_(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
@@ -104,6 +106,8 @@ def load_samm(
     if frames_root is None:
         wanted = [frames] if frames else list(FRAME_FOLDERS)
         raise _missing(root, [f"a frames folder: one of {', '.join(repr(w + '/') for w in wanted)}"])
+    if frames_root != root and frames_root.name.lower() == FRAME_FOLDERS[-1].lower():
+        issues.append(uncropped_issue("samm", frames_root, root, f"{FRAME_FOLDERS[0]}/"))
 
     table = read_table(annotation, sheet=("MICRO_ONLY",))
     samples, row_issues = samples_from_table(table, dataset="samm", columns=COLUMNS, subject_width=3,
@@ -124,4 +128,6 @@ def load_samm(
              for folder in sorted(p for p in sub.iterdir() if p.is_dir())]
     report_unannotated(clips, used, _FRAME, issues, why=f"no row in '{annotation.name}'",
                        advice="add its row to the table if it is a clip to train on")
-    return finish(out, issues, annotation, strict)
+    load = finish(out, issues, annotation, strict)
+    load.frames_dirs = {"samm": frames_root}
+    return load

@@ -26,6 +26,7 @@ from ..media import list_frames
 from .apex import METHOD, ApexCache
 from .cache import default_cache_dir
 from .common import DatasetLoad, check_sample, finish, missing_dataset, natural_key
+from .crop_state import uncropped_issue
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
@@ -124,7 +125,13 @@ def load_smic(
                        advice="move it there if it is a micro-expression clip")
     if not samples:
         raise _missing(root, [f"clip folders under {vdir}/s*/micro/<emotion>/"])
-    return finish(samples, issues, None, strict)
+    # SMIC_all_raw's frames are image<N>.bmp, the crops' reg_image<N>.bmp; mmnet prepare has no SMIC layout
+    if not any(s.frames[0][1].name.lower().startswith("reg_") for s in samples if s.frames) and any(
+            s.frames for s in samples):
+        issues.append(uncropped_issue("smic", vdir, root, f"{RELEASES[0]}/{variant}/", prepare=False))
+    load = finish(samples, issues, None, strict)
+    load.frames_dirs = {"smic": vdir}
+    return load
 
 
 def _folders(vdir: Path, depth: int = 4) -> list[tuple[str, Path]]:

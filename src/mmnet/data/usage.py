@@ -19,7 +19,8 @@ Problems stop training under ``on_bad_sample`` "error" and "nearest", naming eve
 "skip" they are left out. Everything left out goes to the run's skipped.csv with its reason.
 Frames that turn out undecodable when the cache is built are handled later, by the same option.
 Skipping never changes the classes trained: when it leaves a class of the scheme without a sample, or fewer
-than two classes, training stops naming the class and its samples left out (``classes_left``).
+than two classes, training stops naming the class and its samples left out (``classes_left``); nor the datasets of a
+composite: one whose every listed sample has a problem stops training too.
 """
 
 from __future__ import annotations
@@ -218,6 +219,8 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     this. ``dataset``: the configured dataset's name, said when no sample names one (none annotated)."""
     by_id = {s.sample_id: s for s in load.samples + load.excluded}
     dropped = _dropped(load, scheme, left_out)
+    if why := _parts_left(load, dropped, listed):
+        return why
     held = [c for i, c in enumerate(scheme.classes) if i in set(kept)]
     emptied = _emptied(scheme, kept, dropped)  # (the samples left out, gathered once)
     if not emptied and len(held) >= 2:
@@ -246,6 +249,25 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     return (f"class(es) {', '.join(emptied)} of scheme {scheme.name} have no usable sample left: every one of their "
             f"{len(lost)} annotated sample(s){where} has a problem, and data.on_bad_sample=skip leaves them out:\n"
             f"{describe_samples(lost, listed=listed)}\n{cost}{fix}")
+
+
+def _parts_left(load: DatasetLoad, dropped: list[tuple], listed: str) -> str | None:
+    """A part of a composite (a dataset its list names) whose every listed sample has a problem: skipping them would
+    leave the whole dataset out of the protocol (its scores, its LODO fold) without a word."""
+    if load.listed_rows is None:
+        return None
+    lost = {sid for sid, *_ in dropped}
+    parts = sorted({s.dataset for s in load.samples + load.excluded})
+    gone = [p for p in parts if all(s.sample_id in lost for s in load.samples + load.excluded if s.dataset == p)]
+    if not gone:
+        return None
+    samples = [d for d in dropped if d[2].dataset in gone]
+    them = "it" if len(gone) == 1 else "them"
+    return (f"dataset(s) {', '.join(gone)} of the composite have no usable sample left: every one of their "
+            f"{len(samples)} listed sample(s) has a problem, and data.on_bad_sample=skip leaves them out:\n"
+            f"{describe_samples(samples, listed=listed)}\nTraining anyway would leave {them} out of the protocol "
+            "(no per-dataset scores, no LODO fold). Fix these samples, or remove the list's rows of the part to leave "
+            "it out on purpose.")
 
 
 def _without(scheme: LabelScheme, emptied: list[str]) -> str:

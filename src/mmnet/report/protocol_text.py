@@ -29,7 +29,8 @@ def protocol_summary(run: Run, folds_per_seed: int) -> dict:
     out = {"dataset": config_value(run.config, "data.dataset"), "scheme": config_value(run.config, "data.scheme"),
            "protocol": protocol, "datasets": datasets, "folds_per_seed": folds_per_seed,
            "list": next(({"file": name, "rows": rows, "official_rows": OFFICIAL_ROWS} for name, rows in listed.items()),
-                        None)}
+                        None),
+           "part_frames": run.env.get("part_frames")}  # None where the run did not record them
     if protocol == "lodo":
         out["lodo"] = [{"tested_on": d, "trained_on": [o for o in datasets if o != d]} for d in datasets]
     out["network"] = _network(run)
@@ -116,7 +117,16 @@ def protocol_line(report: dict) -> str:
                                                                     len(p.get("datasets", [])) > 1 else "")
     else:
         how = str(p.get("protocol"))
-    return f"{what}; {how}"
+    return f"{what}; {how}{_frames_text(p.get('part_frames'))}"
+
+
+def _frames_text(parts: dict | None) -> str:
+    """'; frames: casme2 Cropped (face crops), samm SAMM (UNCROPPED full frames)', or '' where not recorded."""
+    if not parts:
+        return ""
+    return "; frames: " + ", ".join(f"{part} {v.get('folder')} ("
+                                    f"{'UNCROPPED full frames' if v.get('uncropped') else 'face crops'})"
+                                    for part, v in parts.items())
 
 
 def per_dataset_heading(report: dict) -> tuple[str, dict[str, str]]:

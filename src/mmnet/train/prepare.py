@@ -59,7 +59,7 @@ from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .alignment_record import clips_alignment
 from .calibrate import plan_training
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
-from .protocol_record import listed_rows, protocol_issues, write_protocol_files
+from .protocol_record import listed_rows, part_frames, protocol_issues, write_protocol_files
 from .resolve import resolve_config
 from .resume_rules import config_changes, inert_changes, resume_changes
 from .saved_config import check_saved_config
@@ -206,8 +206,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
                           "(restart=True from Python) to move this run aside and train every fold on the current "
                           "data, or another out folder (or put the old data back).")
     if not rf.trained_folds(out) or not (out / rf.ENV).exists():  # kept from the start whose folds trained
+        roots = list(dataset_paths(parse_root(d.dataset, d.root))[0].values())
         data = {"labels_digest": labels_digest(rows), "annotation_sha256": annotation_digests(load),
-                **synthetic_record(list(dataset_paths(parse_root(d.dataset, d.root))[0].values())), **listed_rows(load)}
+                **synthetic_record(roots), **listed_rows(load), **part_frames(load, roots)}
         atomic_write_text(out / rf.ENV, json.dumps(environment(cfg, fingerprint, cache.content, data, measure=measure),
                                                      indent=2) + "\n")
     write_protocol_files(out, rows, samples, protocol_issues(load, scheme_notes, samples))

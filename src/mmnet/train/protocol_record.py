@@ -5,7 +5,9 @@
   class that differs from the emotion's): they change which samples a run uses or how, so the report shows them;
 - samples.csv of the composite: each sample's subject, clip and line as the MEGC2019 list names them (the loaders'
   names differ: casme2/02 is the list's sub02, smic/s1 its s01);
-- env.json's ``listed_rows``: the rows of that list (the report says whether it was the official one).
+- env.json's ``listed_rows``: the rows of that list (the report says whether it was the official one);
+- env.json's ``part_frames``: the folder each part's frames were read from (relative to the root given) and whether
+  they are the uncropped full frames (the report's protocol line says so: parts cropped alike or not).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .. import run_folder as rf
 from ..data.common import DatasetLoad
 from ..data.sample import Issue, Sample
 
-__all__ = ["protocol_issues", "write_protocol_files", "listed_rows"]
+__all__ = ["protocol_issues", "write_protocol_files", "listed_rows", "part_frames"]
 
 
 def protocol_issues(load: DatasetLoad, scheme_notes: list[Issue], used: list[Sample]) -> list[Issue]:
@@ -47,3 +49,17 @@ def listed_rows(load: DatasetLoad) -> dict:
     if load.listed_rows is None or load.annotation is None:
         return {}
     return {"listed_rows": {Path(load.annotation).name: load.listed_rows}}
+
+
+def part_frames(load: DatasetLoad, roots: list[Path]) -> dict:
+    """env.json's ``{"part_frames": {part: {"folder": ..., "uncropped": bool}}}`` of a composite (its parts' frames
+    folders, relative to the ``roots`` given where under one: no absolute path in the report), {} for another."""
+    if load.listed_rows is None:
+        return {}
+    raw = {i.sample_id for i in load.issues if i.check == "uncropped_frames"}
+    out = {}
+    for part, folder in sorted(load.frames_dirs.items()):
+        under = [r for r in roots if folder == r or r in folder.parents]
+        shown = folder.relative_to(under[0]).as_posix() if under else folder.name
+        out[part] = {"folder": shown or ".", "uncropped": part in raw}
+    return {"part_frames": out}
