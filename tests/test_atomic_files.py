@@ -125,3 +125,36 @@ def test_a_refused_rename_on_posix_is_named_without_the_windows_guess(tmp_path, 
     with pytest.raises(PermissionError) as err:
         atomic_write_bytes(tmp_path / "record.json", b"x")
     assert err.value.strerror == "Permission denied" and err.value.filename == str(tmp_path / "record.json")
+
+
+def test_a_resume_state_is_saved_with_one_copy_of_it_in_memory_and_the_same_bytes(tmp_path):
+    # the body was copied twice more to append its checksum trailer: a ~110 MB state took ~330 MB more to save
+    import hashlib
+    import io
+    import tracemalloc
+
+    import torch
+
+    from mmnet.utils import CorruptFile, atomic_torch_save, checked_torch_load
+
+    state = {"w": torch.arange(4_000_000, dtype=torch.float32), "epoch": 3}  # 16 MB
+    path = tmp_path / "state.pt"
+    atomic_torch_save(state, path)  # torch's first save imports and caches what it needs: not measured
+    tracemalloc.start()
+    try:
+        atomic_torch_save(state, path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * 16_000_000  # the serialised state once (a buffer grown as torch writes it), no copies
+    # the file format is that of every earlier version: torch.save's bytes, b"MMNETSHA256", their sha256
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    body = buf.getvalue()
+    assert path.read_bytes() == body + b"MMNETSHA256" + hashlib.sha256(body).digest()
+    assert torch.equal(checked_torch_load(path)["w"], state["w"])
+    damaged = bytearray(path.read_bytes())
+    damaged[len(body) // 2] ^= 1
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(CorruptFile, match="checksum mismatch"):
+        checked_torch_load(path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from types import SimpleNamespace
 
 import pandas as pd
 
@@ -12,16 +11,19 @@ from mmnet import run_folder as rf
 
 def test_fold_tables_write_fixed_decimals_that_read_back_as_recorded(tmp_path):
     # str(round(x, 6)) wrote 2e-06 and 1e-05: scientific notation, which some readers take for text
-    from mmnet.train.fold import _Progress, _write_fold_tables
+    from mmnet.train.fold import _PredictionsFile, _Progress, _write_history
 
     history = [{"epoch": 1, "train_loss": 1.2e-05, "train_acc": 0.5, "lr": 1.234567891e-07, "test_loss": None,
                 "test_acc": None, "seconds": 0.5}]
     probs = [2e-06, 0.999998, 0.0]
     done = _Progress(epoch=1, history=history, predictions=[[1, "casme2/01/EP01", "01", "casme2", 1, 1, *probs]])
-    cfg = SimpleNamespace(model=SimpleNamespace(num_classes=3))
-    _write_fold_tables(tmp_path, cfg, done)
+    _write_history(tmp_path, done)
+    _PredictionsFile(tmp_path / rf.PREDICTIONS, rf.prediction_columns(3), []).append(done.predictions, done.predictions)
     hist_text = (tmp_path / rf.HISTORY).read_text()
     pred_text = (tmp_path / rf.PREDICTIONS).read_text()
+    # a resume writes the file whole from its state: the same bytes as the epoch's rows appended
+    _PredictionsFile(tmp_path / rf.PREDICTIONS, rf.prediction_columns(3), done.predictions)
+    assert (tmp_path / rf.PREDICTIONS).read_text() == pred_text
     assert "e-" not in hist_text and "e-" not in pred_text
     assert hist_text.splitlines()[1] == "1,0.000012,0.500000,0.0000001234567891,,,0.500"  # final/: empty test_*
     assert pred_text.splitlines()[1] == "1,casme2/01/EP01,01,casme2,1,1,0.000002,0.999998,0.000000"
