@@ -67,3 +67,9 @@ def test_a_runs_own_config_yaml_is_renamed_silently(capsys):
     assert "train.memory_format (was train.channels_last)" in fill_earlier_keys(saved)
     assert saved["train"]["memory_format"] == "channels_last"
     assert capsys.readouterr().err == ""
+
+
+def test_a_sweep_setting_of_the_old_key_clashes_with_a_set_of_the_new_one(tmp_path):
+    (tmp_path / "sweep.yaml").write_text("settings: {cl: {train.channels_last: true}, plain: {}}\n")
+    with pytest.raises(ConfigError, match="--set train.memory_format would overwrite what setting 'cl' varies"):
+        load_sweep(tmp_path / "sweep.yaml", overrides=["train.memory_format=contiguous"])
