@@ -12,9 +12,10 @@ from PIL import Image
 
 from mmnet import synth
 from mmnet.config import load_config
-from mmnet.data.cache import FrameWindows, cache_fingerprint
+from mmnet.data import load_dataset
+from mmnet.data.cache import FrameWindows, cache_fingerprint, frame_windows
 from mmnet.errors import ConfigError
-from mmnet.train.cache_version1 import decoded_unlike_version1
+from mmnet.train.cache_version1 import decoded_unlike_version1, version1_fingerprints
 from mmnet.train.prepare import prepare_run
 
 
@@ -61,8 +62,7 @@ def _version1_run(tmp_path, monkeypatch):
     (out / "env.json").write_text(json.dumps(env))
     (out / "seed-0" / "fold-x").mkdir(parents=True)
     (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
-    monkeypatch.setattr("mmnet.train.cache_version1.cache_fingerprint",
-                        lambda *a, version: "fingerprint-v1" if version == 1 else cache_fingerprint(*a))
+    monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", lambda *a: {"fingerprint-v1"})
     return root, base, out
 
 
@@ -87,3 +87,18 @@ def test_a_version_1_run_with_a_rotated_photo_is_refused_naming_it_and_the_versi
     message = str(caught.value)
     assert "started by an earlier mmnet (frame cache version 1: mmnet of 2026-11-25 to 2026-12-04" in message
     assert f"{photo} (EXIF orientation 8)" in message and "--restart" in message
+
+
+def test_the_version_1_name_of_a_relative_root_is_found(tmp_path, monkeypatch):
+    # that mmnet hashed the frame paths as --root gave them (`--root data`); this one finds them absolute, and the
+    # run was refused as "trained on other data" instead of being known as version 1's
+    synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    monkeypatch.chdir(tmp_path)
+    names = []
+    for root in ("data", str(tmp_path / "data")):
+        samples = load_dataset("casme2", root).samples
+        windows = [frame_windows(s, 0.15, clamp=False) for s in samples]
+        names.append((cache_fingerprint(samples, windows, 32, version=1),  # the name version 1 gave
+                      version1_fingerprints(samples, windows, 32)))
+    (relative, _), (absolute, found) = names
+    assert relative != absolute and found == {relative, absolute}

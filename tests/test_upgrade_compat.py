@@ -70,7 +70,7 @@ def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path
     (out / "env.json").write_text(json.dumps(env))
     _started(out)
     _unlike(monkeypatch)
-    monkeypatch.setattr("mmnet.train.cache_version1.cache_fingerprint", lambda *a, version: "fingerprint-v1")
+    monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", lambda *a: {"fingerprint-v1"})
     with pytest.raises(ConfigError) as caught:
         prepare_run(load_config(None, base), out, progress=False)
     message = str(caught.value)
@@ -105,7 +105,7 @@ def test_a_run_of_frame_cache_version_1_is_refused_before_the_dataset_is_decoded
     prepare_run(load_config(None, base), out, progress=False)
     _of_frame_cache_version_1(out)
     _unlike(monkeypatch)
-    monkeypatch.setattr("mmnet.train.cache_version1.cache_fingerprint", lambda *a, version: "fingerprint-v1")
+    monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", lambda *a: {"fingerprint-v1"})
 
     def decode(*args, **kwargs):
         raise AssertionError("the dataset was decoded")
@@ -126,12 +126,12 @@ def test_a_version_1_run_of_before_memory_format_is_refused_as_version_1(tmp_pat
     _of_frame_cache_version_1(out, channels_last=True)
     calls = []
 
-    def version1(*args, version):
-        calls.append(version)
-        return "fingerprint-v1" if checked_before_the_build or len(calls) > 1 else "before-the-skips"
+    def version1(*args):
+        calls.append(1)
+        return {"fingerprint-v1" if checked_before_the_build or len(calls) > 1 else "before-the-skips"}
 
     _unlike(monkeypatch)
-    monkeypatch.setattr("mmnet.train.cache_version1.cache_fingerprint", version1)
+    monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", version1)
     with pytest.raises(ConfigError) as caught:
         prepare_run(load_config(None, base), out, progress=False)
     assert "started by an earlier mmnet (frame cache version 1" in str(caught.value)

@@ -10,17 +10,19 @@ EXIF, which may follow its pixels, is decoded to be found), with a note; else it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 from functools import cached_property
 from pathlib import Path
 
 from .. import run_folder as rf
-from ..data.cache import FrameWindows, cache_fingerprint
+from ..data.cache import FrameWindows
 from ..data.sample import Sample
 from ..errors import ConfigError
 
-__all__ = ["Version1Run", "decoded_unlike_version1", "VERSION1_MMNET"]
+__all__ = ["Version1Run", "decoded_unlike_version1", "version1_fingerprints", "VERSION1_MMNET"]
 
 VERSION1_MMNET = "mmnet of 2026-11-25 to 2026-12-04, commits 6518e06 to 6522f66"
 _ORIENTATION = 0x0112  # the EXIF tag ImageOps.exif_transpose reads
@@ -42,6 +44,26 @@ def _unlike(path: Path) -> str | None:
     except Exception as exc:  # any failure (Pillow raises several kinds): not shown alike; the build names the file
         return f"{path} (cannot be read: {exc})"
     return None
+
+
+def version1_fingerprints(samples: list[Sample], windows: list[FrameWindows], image_size: int) -> set[str]:
+    """The names frame cache version 1 gave these frame files (its fingerprint: paths, sizes, file times), with
+    their paths as this mmnet finds them (absolute) and relative to the working folder: that mmnet hashed the
+    paths as the dataset root was given, a relative --root (`--root data`) included."""
+    digests = [hashlib.sha256(f"v1|{image_size}".encode()) for _ in range(2)]
+    for s, w in zip(samples, windows):
+        for h in digests:
+            h.update(s.sample_id.encode())
+        for n in sorted(set(w.onset_frames + w.apex_frames)):
+            p = s.frame_path(n)
+            st = p.stat()
+            try:
+                relative = os.path.relpath(p)
+            except ValueError:  # another drive (Windows): no relative path
+                relative = str(p)
+            for h, path in zip(digests, (p, relative)):
+                h.update(f"|{n}:{path}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return {h.hexdigest()[:20] for h in digests}
 
 
 def decoded_unlike_version1(samples: list[Sample], windows: list[FrameWindows], limit: int = 3) -> list[str]:
@@ -71,7 +93,7 @@ class Version1Run:
             recorded = None if env.get("frames_digest") else env.get("dataset_fingerprint")
         except (OSError, ValueError, AttributeError):
             return False
-        return bool(recorded) and recorded == cache_fingerprint(self.samples, self.windows, self.image_size, version=1)
+        return bool(recorded) and recorded in version1_fingerprints(self.samples, self.windows, self.image_size)
 
     @cached_property
     def _unlike(self) -> list[str]:
