@@ -18,6 +18,12 @@ def _base(tmp_path):
     return [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32", "model.image_size=32"]
 
 
+def _unlike(monkeypatch):
+    """A frame that frame cache version 1 decoded otherwise (tests/test_cache_version1.py reads real headers)."""
+    monkeypatch.setattr("mmnet.train.cache_version1.decoded_unlike_version1",
+                        lambda samples, windows: ["f.png (PIL mode I;16: a 16-bit or floating-point grey frame)"])
+
+
 def _started(out):
     (out / "seed-0" / "fold-x").mkdir(parents=True)
     (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
@@ -63,7 +69,8 @@ def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path
     env["dataset_fingerprint"] = "fingerprint-v1"
     (out / "env.json").write_text(json.dumps(env))
     _started(out)
-    monkeypatch.setattr("mmnet.train.prepare.cache_fingerprint", lambda *a, version: "fingerprint-v1")
+    _unlike(monkeypatch)
+    monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", lambda *a: {"fingerprint-v1"})
     with pytest.raises(ConfigError) as caught:
         prepare_run(load_config(None, base), out, progress=False)
     message = str(caught.value)
@@ -97,7 +104,8 @@ def test_a_run_of_frame_cache_version_1_is_refused_before_the_dataset_is_decoded
     out = tmp_path / "run"
     prepare_run(load_config(None, base), out, progress=False)
     _of_frame_cache_version_1(out)
-    monkeypatch.setattr("mmnet.train.prepare.cache_fingerprint", lambda *a, version: "fingerprint-v1")
+    _unlike(monkeypatch)
+    monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", lambda *a: {"fingerprint-v1"})
 
     def decode(*args, **kwargs):
         raise AssertionError("the dataset was decoded")
@@ -118,11 +126,12 @@ def test_a_version_1_run_of_before_memory_format_is_refused_as_version_1(tmp_pat
     _of_frame_cache_version_1(out, channels_last=True)
     calls = []
 
-    def version1(*args, version):
-        calls.append(version)
-        return "fingerprint-v1" if checked_before_the_build or len(calls) > 1 else "before-the-skips"
+    def version1(*args):
+        calls.append(1)
+        return {"fingerprint-v1" if checked_before_the_build or len(calls) > 1 else "before-the-skips"}
 
-    monkeypatch.setattr("mmnet.train.prepare.cache_fingerprint", version1)
+    _unlike(monkeypatch)
+    monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", version1)
     with pytest.raises(ConfigError) as caught:
         prepare_run(load_config(None, base), out, progress=False)
     assert "started by an earlier mmnet (frame cache version 1" in str(caught.value)

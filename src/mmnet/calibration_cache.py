@@ -17,6 +17,7 @@ from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .calibration_version import CACHE_VERSION
 from .model.cpu_kernels import ROUTES
 from .runtime import machine_fingerprint
 
@@ -28,7 +29,6 @@ __all__ = ["Calibration", "calibration_enabled", "calibration_key", "calibration
 log = logging.getLogger("mmnet.train")
 
 ENV_SWITCH = "MMNET_CALIBRATE"  # "0": never measure (the CPU-flag rule decides)
-CACHE_VERSION = 3  # 2: kernel routes measured too; 3: rounds' spread and the host's load recorded
 INFERENCE_ROUTES = ("onednn_linear",)  # the kernel routes a forward pass meets (the other acts on weight gradients)
 OPTIONS = ("fp32/contiguous", "fp32/channels_last", "bf16/contiguous", "bf16/channels_last")
 _BUCKETS = (48, 80, 128, 192, 288)  # image-size buckets (upper bounds, px); larger sizes form one more

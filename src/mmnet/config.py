@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .choices import BAD_SAMPLE_POLICIES, PRECISIONS, PROTOCOLS, SELECTIONS
-from .config_history import rename_earlier_keys
+from .config_history import rename_earlier_keys, rename_hint, renamed_key
 from .config_types import check_device_name, check_fields, check_type
 from .dataset_root import format_root, parse_root
 from .errors import ConfigError, did_you_mean, verify_choice
@@ -205,7 +205,7 @@ def build_section(cls, values: dict, prefix: str, others: tuple[str, ...] = ()):
     name = (lambda key: f"{prefix}.{key}") if prefix else str
     unknown = [name(k) for k in sorted(set(values) - set(fields), key=str)]
     if unknown:
-        hints = "".join(did_you_mean(k, [name(f) for f in fields] + list(others)) for k in unknown)
+        hints = "".join(rename_hint(k) or did_you_mean(k, [name(f) for f in fields] + list(others)) for k in unknown)
         raise ConfigError(f"Unknown config key(s) {', '.join(unknown)}.{hints} "
                           f"Valid keys{' of ' + prefix if prefix else ''}: {', '.join(sorted(fields))}")
     hints = typing.get_type_hints(cls)
@@ -218,7 +218,8 @@ def _dotted_keys() -> list[str]:
 
 
 def config_from_dict(values: dict) -> ExperimentConfig:
-    values = dict(values or {})
+    values = {k: dict(v) if isinstance(v, dict) else v for k, v in (values or {}).items()}
+    rename_earlier_keys(values, note=True)  # an earlier mmnet's key names, read under today's (one note each)
     unknown = sorted(set(values) - set(_SECTIONS) - {"seeds"})
     if unknown:
         hints = "".join(did_you_mean(str(k), list(_SECTIONS) + _dotted_keys()) for k in unknown)
@@ -246,6 +247,8 @@ def set_value(values: dict, dotted: str, value: object, where: str = "--set") ->
     if parts == ["seeds"]:
         values["seeds"] = value
         return
+    dotted, value = renamed_key(dotted.strip(), value)  # an earlier mmnet's name: today's key (noted)
+    parts = dotted.split(".")
     if len(parts) != 2 or not all(parts):
         hint = did_you_mean(dotted.strip(), _dotted_keys()) if len(parts) == 1 else ""
         raise ConfigError(f"{where}: key must be section.key (e.g. train.epochs), got {dotted!r}.{hint}")
@@ -366,7 +369,8 @@ def load_config(path: str | Path | None = None,
             raise ConfigError(f"Config file '{p}' must hold a mapping of sections (model, data, augment, train, "
                               f"eval, seeds), not a {type(values).__name__}; the recipes (`mmnet train "
                               "--list-recipes`) are examples.")
-        rename_earlier_keys(values)  # an earlier mmnet's run: its Reproduce line gives its config.yaml
+        # an earlier mmnet's names (its run's Reproduce line gives its config.yaml), before the overrides' new ones
+        rename_earlier_keys(values, note=True)
         values = without_derived(values)
         _check_seed_given_once(values, overrides)
     try:

@@ -4,7 +4,9 @@ which would make every old run "another experiment")."""
 
 from __future__ import annotations
 
-__all__ = ["fill_earlier_keys", "rename_earlier_keys"]
+import sys
+
+__all__ = ["fill_earlier_keys", "rename_earlier_keys", "renamed_key", "rename_hint", "RENAMED"]
 
 # (section, key): the value that behaves as mmnet did before the key existed (the commit that added it)
 _ADDED = {
@@ -23,16 +25,56 @@ _ADDED = {
 # train.channels_last (bool) became train.memory_format in 91a0ede, 2026-11-25
 _MEMORY_FORMAT = {True: "channels_last", False: "contiguous"}
 
+# The one table of renamed keys, read by every way a key is given (config files, a sweep's base, config and
+# settings, --set): old dotted key -> (new dotted key, the old value as the new key's, what the new values are)
+RENAMED = {"train.channels_last": ("train.memory_format", lambda v: _MEMORY_FORMAT.get(v, "auto" if v is None else v),
+                                   "true: channels_last, false: contiguous")}
+_NOTED: set[str] = set()  # renamed keys this process noted (a command builds its config several times)
 
-def rename_earlier_keys(saved: dict) -> list[str]:
-    """Read, in place, the keys an earlier mmnet named otherwise under today's names (any config file: a run's
-    config.yaml given to --config, as its Reproduce line does); return them (``["train.memory_format (was
-    train.channels_last)"]``), [] when there are none."""
-    train = saved.get("train")
-    if isinstance(train, dict) and "channels_last" in train and "memory_format" not in train:
-        train["memory_format"] = _MEMORY_FORMAT.get(train.pop("channels_last"), "auto")
-        return ["train.memory_format (was train.channels_last)"]
-    return []
+
+def _note(old: str) -> None:
+    if old not in _NOTED:
+        _NOTED.add(old)
+        new, _, values = RENAMED[old]
+        print(f"note: {old} is now {new} ({values}); it is read so: write {new} instead",
+              file=sys.stderr)
+
+
+def renamed_key(dotted: str, value: object, *, note: bool = True) -> tuple[str, object]:
+    """``(dotted, value)`` under today's key name (noted on stderr, once per process, when renamed)."""
+    if dotted not in RENAMED:
+        return dotted, value
+    if note:
+        _note(dotted)
+    new, convert, _ = RENAMED[dotted]
+    return new, convert(value)
+
+
+def rename_hint(dotted: str) -> str:
+    """What an unknown-key error adds for a renamed key given beside its new name, else ""."""
+    if dotted not in RENAMED:
+        return ""
+    return f" {dotted} is now {RENAMED[dotted][0]}, which is given too: remove {dotted}."
+
+
+def rename_earlier_keys(saved: dict, *, note: bool = False) -> list[str]:
+    """Read, in place, the keys an earlier mmnet named otherwise under today's names (any config mapping: a run's
+    config.yaml, silently, or a file a user gives, ``note``: one stderr line per key); return them
+    (``["train.memory_format (was train.channels_last)"]``), [] when there are none. A key given under both names
+    is left for the config's unknown-key error (``rename_hint``)."""
+    done = []
+    for old in RENAMED:
+        section, key = old.split(".")
+        values = saved.get(section)
+        new, value = renamed_key(old, values.get(key), note=False) if isinstance(values, dict) else (None, None)
+        if new is None or key not in values or new.split(".")[1] in values:
+            continue
+        del values[key]
+        values[new.split(".")[1]] = value
+        if note:
+            _note(old)
+        done.append(f"{new} (was {old})")
+    return done
 
 
 def fill_earlier_keys(saved: dict) -> list[str]:

@@ -9,8 +9,11 @@ decided here, before the lock is taken (filelock does not say which it took); wh
 otherwise (ENOLCK, EOPNOTSUPP), the command runs without one (logged); a folder where no lock file can be written
 (permissions, a read-only file system) stops it at once. The holder line (flock) is emptied when the command ends (an
 error or an interrupt included): one still there when the next command takes the lock tells that the previous one
-was killed. A folder the command made and left with nothing but the lock file is removed, while the lock is still
-held where that is safe (flock), so that a command waiting for it never takes the lock of a deleted file.
+was killed. The line is followed by a tag line (``TAG``): an mmnet from before it wrote the holder line without one,
+and the earliest of those never emptied it, so an untagged line left in the file proves nothing by itself (the
+caller's ``untagged`` decides). A folder the command made and left with nothing but the lock file is removed, while
+the lock is still held where that is safe (flock), so that a command waiting for it never takes the lock of a deleted
+file.
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ from filelock import FileLock, SoftFileLock, Timeout, UnixFileLock
 
 from .utils import DISK_REFUSALS, check_writable, in_made_folder
 
-__all__ = ["folder_lock", "read_holder", "UNSURE"]
+__all__ = ["folder_lock", "read_holder", "UNSURE", "TAG"]
+
+# The line written after the holder line: a holder line with it was written by an mmnet that empties the file when
+# its command ends. One without it is an earlier mmnet's (before 2026-12-05 the line was never emptied).
+TAG = "(emptied when this command ends)"
 
 # What the holder a soft lock's rerun found says when that holder ran on another host.
 UNSURE = "another host's process, which may have ended abruptly"
@@ -45,12 +52,17 @@ _REFUSED = {errno.EACCES, errno.EPERM}
 
 
 def read_holder(path: Path) -> str:
-    """The holder line of a lock file, or "" (none, or (Windows) its locked first byte cannot be read)."""
+    """The text of a lock file, or "" (none, or (Windows) its locked first byte cannot be read)."""
     try:
         with open(path, "rb") as f:
             return f.read(500).decode("utf-8", "replace").strip()
     except OSError:
         return ""
+
+
+def _holder_line(text: str) -> str:
+    """The holder line of a flock's file, without its tag line."""
+    return text.split("\n", 1)[0].strip()
 
 
 def _clear_holder(path: Path) -> None:
@@ -64,19 +76,20 @@ def _write_holder(path: Path) -> None:
     try:
         with open(path, "r+b") as f:
             f.truncate(0)
-            f.write(f"pid {os.getpid()} on host {socket.gethostname()}, started {started}\n".encode())
+            f.write(f"pid {os.getpid()} on host {socket.gethostname()}, started {started}\n{TAG}\n".encode())
     except OSError as exc:  # Windows: the lock's own handle alone may write its first byte
         log.debug("lock '%s' holds no holder line (%s)", path, exc)
 
 
 @contextmanager
 def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, what: str = "folder",
-                remove: bool = False) -> Iterator[str]:
+                remove: bool = False, untagged: Callable[[], bool] = lambda: False) -> Iterator[str]:
     """Hold the lock on ``out/name`` for the ``with`` block (``out`` is made). ``refused(holder)`` is raised when
     another process holds it, ``holder`` naming it. Yields the holder line found in the file once the lock was
     taken: not empty when the previous holder ended abruptly (or, on another host, may have: ``UNSURE``).
     ``remove``: delete the lock file at the end also when the folder holds more (with flock only: a soft lock's file
-    is its release's to delete)."""
+    is its release's to delete). ``untagged()``: whether a holder line an earlier mmnet left (no ``TAG``) tells an
+    abrupt end (by default not: the earliest left it after every command)."""
     created = not out.exists()
     path = out / name
     kind = _lock_kind(path)  # makes the folder
@@ -88,7 +101,7 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
             # the folder is made again where the command before removed it (all it held was its lock) meanwhile
             in_made_folder(path, lock.acquire)
         except Timeout:
-            raise refused((_soft_holder(holder) if kind == "soft" else holder)
+            raise refused((_soft_holder(holder) if kind == "soft" else _holder_line(holder))
                           or "a process that wrote nothing yet") from None
         except OSError as exc:  # a file system without locks (some network mounts): run without
             if not out.is_dir():  # no folder either: the error says why
@@ -104,6 +117,10 @@ def folder_lock(out: Path, name: str, refused: Callable[[str], Exception], *, wh
                 left = _ended_holder(holder)
             else:
                 left = read_holder(path)  # read again now it is ours: the previous holder did not clear it
+                if left and TAG not in left.splitlines()[1:] and not untagged():
+                    log.debug("lock '%s' holds an earlier mmnet's holder line (%s): no abrupt end told", path, left)
+                    left = ""
+                left = _holder_line(left)
                 _write_holder(path)
         yield left
     finally:

@@ -249,32 +249,16 @@ def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def refuse_frame_cache_version1(run_dir: str | Path, version1_fingerprint: Callable[[], str]) -> None:
-    """Raise a ConfigError when the run was started on these files under frame cache version 1 (which decoded
-    some images differently): env.json has no frames digest, and its fingerprint is ``version1_fingerprint()``.
-    Cheap (file paths, sizes and times): ``prepare_run`` asks before decoding the dataset into a cache."""
-    try:
-        env = json.loads((Path(run_dir) / ENV).read_text(encoding="utf-8"))
-        recorded = None if env.get("frames_digest") else env.get("dataset_fingerprint")
-    except (OSError, ValueError, AttributeError):
-        return
-    if recorded and recorded == version1_fingerprint():
-        raise ConfigError(f"'{run_dir}' holds a run started by an earlier mmnet (frame cache version 1, which "
-                          "decoded some images differently): it cannot be resumed with this version's frames. "
-                          "Start it again with --restart (restart=True from Python), which moves it aside, or use "
-                          "another out folder.")
-
-
 def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_digest: str | None = None,
-                 version1_fingerprint: Callable[[], str] | None = None) -> list[str]:
+                 version1: Callable[[], bool] | None = None) -> list[str]:
     """How the data a run is resumed on differs from what its first start recorded (env.json's frames digest,
     samples.csv's samples and labels), one phrase each; [] when it is the same or unrecorded.
 
     The digest is of the decoded frames, not of where their files lie: the same dataset moved or copied
     elsewhere resumes. Runs started before it was recorded compare the cache's fingerprint (paths, sizes
-    and file times) instead; one that is ``version1_fingerprint()`` (the same files under frame cache version 1,
-    which decoded some images differently) raises a ConfigError: that run cannot be resumed on this version's
-    frames, whatever the data."""
+    and file times) instead; ``version1()`` says whether it is the same files under frame cache version 1, decoded
+    alike (True: no change), or raises a ConfigError where that version decoded them otherwise
+    (train.cache_version1)."""
     import json
 
     run_dir = Path(run_dir)
@@ -289,9 +273,7 @@ def data_changes(run_dir: str | Path, fingerprint: str, sample_rows, frames_dige
             changes.append(f"the frames differ (digest of the decoded frames {saved_digest} -> {frames_digest}: a "
                            "frame modified, added or removed, an onset or apex moved, or another mmnet frame "
                            "decoding)")
-    elif saved and saved != fingerprint:
-        if version1_fingerprint is not None:
-            refuse_frame_cache_version1(run_dir, version1_fingerprint)
+    elif saved and saved != fingerprint and not (version1 is not None and version1()):
         changes.append(f"the frame files differ (fingerprint {saved} -> {fingerprint}: a frame modified, added, "
                        "removed or copied anew, or another mmnet frame-cache format; this run's env.json has no "
                        "frames digest, so its frames are known by path and file time only: a moved copy differs)")

@@ -8,11 +8,13 @@ shared file system shares them; a worker whose entry was pruned stops, and rerun
 it again). Only files named as mmnet names its entries are counted and removed: anything else in the
 folder (one set by mistake to your home or a dataset) is listed as "not mmnet's, kept". An entry prune may
 not delete (another user's, in a shared folder) is listed as "not removed (permission denied)", and the
-exit code is 1. `mmnet info --cache` shows its size.
+exit code is 1. `mmnet info --cache` shows its size, and how much of it is stale: entries of an earlier cache
+format (a frame cache of version 1, an earlier optical flow or CPU calibration), which no run of this mmnet reads.
 
 Examples:
   mmnet cache prune --older-than 30            (entries not used for 30 days)
   mmnet cache prune --max-size 20 --dry-run    (least recently used first, down to 20 GB; only list)
+  mmnet cache prune --stale                    (entries of an earlier format, never read again)
   mmnet cache prune --all                      (everything, e.g. to erase what was derived from faces)
 """
 
@@ -29,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="remove entries last used more than DAYS days ago")
     prune.add_argument("--max-size", type=float, default=None, metavar="GB",
                        help="then remove the least recently used entries until the cache holds at most GB gigabytes")
+    prune.add_argument("--stale", action="store_true",
+                       help="remove the entries of an earlier cache format, which this mmnet never reads (with "
+                            "--older-than/--max-size: those too)")
     prune.add_argument("--all", action="store_true",
                        help="remove every entry (those another process uses now are kept, and listed)")
     prune.add_argument("--dry-run", action="store_true", help="only list what would be removed")
@@ -49,14 +54,16 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..data.cache import cache_entries, default_cache_dir, prune_cache
+    from ..data.cache_stale import stale_reason
     from ..errors import ConfigError, UsageError
 
-    if args.all and (args.older_than is not None or args.max_size is not None):
-        raise ConfigError("mmnet cache prune --all removes every entry: give it without --older-than and --max-size.")
+    if args.all and (args.older_than is not None or args.max_size is not None or args.stale):
+        raise ConfigError("mmnet cache prune --all removes every entry: give it without --older-than, --max-size "
+                          "and --stale.")
     if args.all:
         args.older_than = 0.0  # every entry was last used before now
-    if args.older_than is None and args.max_size is None:
-        raise UsageError("mmnet cache prune needs --older-than DAYS and/or --max-size GB, or --all.")
+    if args.older_than is None and args.max_size is None and not args.stale:
+        raise UsageError("mmnet cache prune needs --older-than DAYS and/or --max-size GB, --stale, or --all.")
     for name, value in (("--older-than", args.older_than), ("--max-size", args.max_size)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise ConfigError(f"{name} must be a number >= 0, got {value}")
@@ -64,13 +71,16 @@ def run(args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"cache folder '{folder}' is a file, not a folder.")
     before = sum(e.size for e in cache_entries(folder))
+    stale = {e.name: why for e in cache_entries(folder) if (why := stale_reason(folder, e))} if args.stale else {}
     pruned = prune_cache(folder, older_than_days=args.older_than,
-                         max_bytes=None if args.max_size is None else int(args.max_size * 1e9), dry_run=args.dry_run)
+                         max_bytes=None if args.max_size is None else int(args.max_size * 1e9), dry_run=args.dry_run,
+                         chosen=(lambda e: e.name in stale) if args.stale else None)
     removed = pruned.removed
     verb = "would remove" if args.dry_run else "removed"
     for e in removed:
         age = (time.time() - e.last_used) / 86400
-        print(f"{verb}  {e.name}  {human_size(e.size)}  last used {age:.1f} days ago")
+        why = f"  stale: {stale[e.name]}" if e.name in stale else ""
+        print(f"{verb}  {e.name}  {human_size(e.size)}  last used {age:.1f} days ago{why}")
     for e in pruned.in_use:  # another mmnet process uses, builds or checks it now
         print(f"in use, kept  {e.name}  {human_size(e.size)}")
     for e in pruned.refused:

@@ -25,7 +25,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,14 +257,16 @@ class PruneResult:
 
 
 def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
-                max_bytes: int | None = None, dry_run: bool = False) -> PruneResult:
+                max_bytes: int | None = None, dry_run: bool = False,
+                chosen: Callable[[CacheEntry], bool] | None = None) -> PruneResult:
     """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
     the cache holds at most ``max_bytes``. An entry whose lock another process holds is kept (the next least
     recently used goes in its place), and so is one whose data files a run maps (:func:`use_entry`) or one used
     between the listing and prune taking its lock; the others are deleted holding their locks, so that no build
     starts and no run maps them meanwhile. An entry that cannot be deleted (permission denied, a read-only file
     system) is counted in ``refused``, and the next one goes in its place. Its data files go first: where one cannot
-    be deleted nothing else of the entry is (on Windows, a data file a run maps cannot be: that entry is in use)."""
+    be deleted nothing else of the entry is (on Windows, a data file a run maps cannot be: that entry is in use).
+    ``chosen``: entries removed whatever their age (``mmnet cache prune --stale``: ``cache_stale``)."""
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     entries, foreign = _entries_and_foreign(root)
@@ -273,7 +275,7 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
     for e in entries:  # least recently used first
         too_old = cutoff is not None and e.last_used < cutoff
         too_big = max_bytes is not None and left > max_bytes
-        if not (too_old or too_big):
+        if not (too_old or too_big or (chosen is not None and chosen(e))):
             continue
         lock_path = _entry_lock_path(root, e.name)
         lock_existed = lock_path is not None and lock_path.exists()

@@ -13,7 +13,6 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,6 @@ from ..data.cache import (
     UnreadableFrames,
     UnusableSample,
     build_frame_cache,
-    cache_fingerprint,
     frame_windows,
     npy_intact,
 )
@@ -57,6 +55,7 @@ from ..runtime import check_compile, describe_machine, plan_compute
 from ..spotting.config import SpotConfig
 from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .alignment_record import clips_alignment
+from .cache_version1 import Version1Run
 from .calibrate import plan_training
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
 from .protocol_record import listed_rows, part_frames, protocol_issues, write_protocol_files
@@ -153,8 +152,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if why := classes_left(load, scheme, [c for _, c in kept], skipped, dataset=d.dataset):  # before the cache
         raise DataError(why)
     if rf.trained_folds(out):  # refused before the whole dataset is decoded into a cache entry of this version
-        rf.refuse_frame_cache_version1(out, partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size,
-                                                    version=1))
+        Version1Run(out, [s for s, _ in kept], windows, d.image_size)()
     while True:
         try:
             cache = build_frame_cache([s for s, _ in kept], windows, image_size=d.image_size,
@@ -172,7 +170,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         raise DataError(why)
     alignment = clips_alignment([s for s, _ in kept])  # clips aligned two ways: refused before any training
 
-    version1 = partial(cache_fingerprint, [s for s, _ in kept], windows, d.image_size, version=1)  # when needed
+    version1 = Version1Run(out, [s for s, _ in kept], windows, d.image_size)  # asked when needed
     cfg = resolve_config(cfg)
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)  # as set: inert keys too (warned of)
     for line in inert_set(config_to_dict(cfg)):
@@ -186,7 +184,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         for note in inert_changes(saved, yaml.safe_load(text)) if rf.trained_folds(out) else []:
             log.warning("Resuming '%s' with %s", out, note)
         if changes and rf.trained_folds(out):  # before an epoch finished: nothing to lose, the new config holds
-            rf.refuse_frame_cache_version1(out, version1)  # the reason to say first (its keys filled differ too)
+            version1()  # the reason to say first (its keys filled differ too)
             earlier = (f" It was written by an earlier mmnet (keys added since, read as that mmnet behaved: "
                        f"{', '.join(filled)})." if filled else "")
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}).{earlier} "

@@ -9,7 +9,8 @@ workers and SLURM jobs do not take it, and a ``--no-wait`` command releases it w
 (no fcntl), filelock falls back to its soft lock (the file's existence); where the file system refuses locks,
 the command runs without one (logged). The holder line is emptied when the command ends (an error or an
 interrupt included), so a rerun that finds it still there knows the previous command was killed (SIGKILL, the
-out-of-memory killer) and says so in its first line.
+out-of-memory killer) and says so in its first line. A holder line an earlier mmnet wrote (untagged: before
+2026-12-05 it was never emptied) counts only where the folder's status.json says that command was still running.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .. import run_folder as rf
 from ..errors import ExecutorError
 from ..folder_lock import UNSURE, folder_lock
 from ..progress import write_line
+from ..run_status import read_status
 
 __all__ = ["driver_lock", "restart_lock", "set_aside", "ended_abruptly", "abrupt_end_note", "ABRUPT_END",
            "ABRUPT_MAYBE"]
@@ -62,6 +64,13 @@ def _refused(out: Path) -> Callable[[str], Exception]:
         "or use another --out.")
 
 
+def _was_running(out: Path) -> bool:
+    """Whether the run's status.json says its last command never ended (no status.json: an mmnet from before it,
+    whose holder line tells nothing; a sweep's folder has its own status.json)."""
+    status = read_status(out)
+    return bool(status) and status.get("state") in ("running", "stopped abruptly")
+
+
 @contextmanager
 def driver_lock(out_dir: str | Path) -> Iterator[None]:
     """Hold the run folder's driver lock for the ``with`` block (the folder is created; removed again when the
@@ -71,7 +80,7 @@ def driver_lock(out_dir: str | Path) -> Iterator[None]:
     if key in _HELD:
         yield
         return
-    with folder_lock(out, rf.DRIVER_LOCK, _refused(out), what="run folder") as left:
+    with folder_lock(out, rf.DRIVER_LOCK, _refused(out), what="run folder", untagged=lambda: _was_running(out)) as left:
         if left:
             _ABRUPT[key] = left
         _HELD.add(key)

@@ -43,6 +43,7 @@ from ..config import (
     without_derived,
 )
 from ..config_effect import effective_config, inert_in_both
+from ..config_history import rename_earlier_keys, renamed_key
 from ..dataset_root import absolute_override
 from ..errors import ConfigError, MMNetError
 from ..progress import write_line
@@ -174,6 +175,7 @@ def load_sweep(
         values = read_yaml(base) or {}
         inputs["base"] = _base_ref(base)
         if isinstance(values, dict):  # a --print-config output as base: its filled-in keys follow their sources
+            rename_earlier_keys(values, note=True)  # an earlier mmnet's names, as --config reads them
             values = without_derived(values)
     for dotted, value in _flatten(doc.get("config") or {}).items():
         set_value(values, dotted, value, f"{p}: config")
@@ -227,7 +229,8 @@ def load_sweep(
         sweep.every[name] = dict(absolute_override(item, dataset) for item in flat.items())
         if only and name not in only:
             continue
-        clash = sorted(set(flat) & cli_keys)
+        today = {renamed_key(k, None, note=False)[0]: k for k in cli_keys}  # an old key name clashes too
+        clash = sorted(today[new] for k in flat if (new := renamed_key(k, None, note=False)[0]) in today)
         if clash:
             raise ConfigError(f"--set {', '.join(clash)} would overwrite what setting {name!r} varies; "
                               "drop it from --set or use --only to run other settings.")
