@@ -178,8 +178,9 @@ def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_war
     # and a final model that a newer mmnet trained on resume
     import logging
 
+    from mmnet.run_folder import software_name
     from mmnet.train import run_experiment
-    from mmnet.version import __version__, git_revision
+    from mmnet.version import __version__, code_digest, git_revision
 
     root = synth.write_dataset(tmp_path / "data", subjects=3, clips_per_subject=4, seed=0)
     out = tmp_path / "run"
@@ -195,7 +196,8 @@ def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_war
     with caplog.at_level(logging.WARNING, logger="mmnet.train"):
         report = run_experiment(cfg("seeds=2", "train.final_fit=true"), out, progress=False)
 
-    started = f"mmnet {__version__}" + (f" (git revision {git_revision()})" if git_revision() else "")
+    started = software_name({"mmnet_version": __version__, "git_revision": git_revision(),
+                             "code_digest": code_digest()})
     assert {json.loads(p.read_text())["git_revision"] for p in out.glob("seed-0/fold-*/done.json")} == {git_revision()}
     assert {json.loads(p.read_text())["mmnet_version"] for p in out.glob("seed-1/fold-*/done.json")} == {"9.0.0"}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
