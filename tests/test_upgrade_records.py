@@ -118,6 +118,9 @@ def test_compare_lists_the_mmnet_of_each_run_and_says_an_upgrade_changed_the_fra
     [note] = [n for n in result["notes"] if "fingerprints differ" in n]
     assert "the frame cache version changed by an mmnet upgrade" in note and "different input data" not in note
     assert "old was started by an earlier mmnet" in note.replace(str(tmp_path / "old"), "old")
+    newer = _run(tmp_path, "newer", None, frames_digest="sha256:other", frame_cache_version=3)
+    notes = compare_runs([new, newer], resamples=100)["notes"]
+    assert [n for n in notes if "decoded frames differ" in n and "frame cache versions 2, 3: an mmnet upgrade" in n]
 
 
 @pytest.mark.parametrize(("device", "precision", "capability"), [

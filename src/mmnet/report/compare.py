@@ -279,8 +279,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
     notes = []
     if all(digests) and len(set(digests)) > 1:
         caches = [run.env.get("frame_cache_version") for run, _, _ in loaded]
-        upgrade = (f" (the frame cache version changed by an mmnet upgrade: {', '.join(map(str, caches))}; it may "
-                   "decode the same files differently)" if all(caches) and len(set(caches)) > 1 else "")
+        upgrade = (f" (frame cache versions {', '.join(map(str, caches))}: an mmnet upgrade changed how the same "
+                   "files are decoded)" if all(caches) and len(set(caches)) > 1 else "")
         notes.append(f"the runs' decoded frames differ (frames_digest: frames or preprocessing changed){upgrade}: "
                      "same samples and labels, different input data")
     elif not all(digests) and len({r["dataset_fingerprint"] for r in rows}) > 1:  # runs without a digest
