@@ -11,6 +11,7 @@ import pytest
 
 from mmnet.spotting.intervals import CSV_COLUMNS, Interval
 from mmnet.spotting.spotter import SpotResult
+from mmnet.version import code_digest
 
 HEADER = "onset,apex,offset,type,score,label,onset_s,apex_s,offset_s,note,end_s"
 
@@ -192,6 +193,7 @@ def test_spot_json_says_which_recording_and_software_gave_its_intervals(tmp_path
     capsys.readouterr()
     record = json.loads((tmp_path / "out" / "spot.json").read_text())["provenance"]
     assert record["mmnet_version"] == mmnet.__version__ and record["libraries"]["opencv"]
+    assert record["mmnet_code_digest"] == code_digest()  # names an installed mmnet, which has no git revision
     assert record["recording"] == {"kind": "video file", "bytes": 11,
                                    "sha256": hashlib.sha256(b"a recording").hexdigest()}
     assert "models" not in record

@@ -187,8 +187,9 @@ def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_war
     # and a final model that a newer mmnet trained on resume
     import logging
 
+    from mmnet.run_folder import software_name
     from mmnet.train import run_experiment
-    from mmnet.version import __version__, git_revision
+    from mmnet.version import __version__, code_digest, git_revision
 
     root = synth.write_dataset(tmp_path / "data", subjects=3, clips_per_subject=4, seed=0)
     out = tmp_path / "run"
@@ -198,23 +199,28 @@ def test_folds_record_the_mmnet_that_trained_them_and_a_resume_by_another_is_war
         return load_config(None, [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", *tiny, *more])
 
     run_experiment(cfg("seeds=1"), out, progress=False)
-    newer = {"mmnet_version": "9.0.0", "git_revision": "feedbeef"}
+    newer = {"mmnet_version": "9.0.0", "git_revision": "feedbeef", "code_digest": "sha256:" + "f" * 64}
     monkeypatch.setattr("mmnet.train.fold.trained_software", lambda: newer, raising=False)
     monkeypatch.setattr("mmnet.train.resume_env.trained_software", lambda: newer, raising=False)
     with caplog.at_level(logging.WARNING, logger="mmnet.train"):
         report = run_experiment(cfg("seeds=2", "train.final_fit=true"), out, progress=False)
 
-    started = f"mmnet {__version__}" + (f" (git revision {git_revision()})" if git_revision() else "")
+    started = software_name({"mmnet_version": __version__, "git_revision": git_revision(),
+                             "code_digest": code_digest()})
     assert {json.loads(p.read_text())["git_revision"] for p in out.glob("seed-0/fold-*/done.json")} == {git_revision()}
     assert {json.loads(p.read_text())["mmnet_version"] for p in out.glob("seed-1/fold-*/done.json")} == {"9.0.0"}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert [w for w in warnings if w.startswith(f"resuming with mmnet 9.0.0 (git revision feedbeef), but the run's "
+    newer_name = "mmnet 9.0.0 (git revision feedbeef, code sha256:ffffffffffff)"
+    assert [w for w in warnings if w.startswith(f"resuming with {newer_name}, but the run's "
                                                 f"finished folds were trained by {started}")]
-    assert (f"the mmnet that trained them: {started} (seed 0: all finished folds), mmnet 9.0.0 (git revision "
-            "feedbeef) (seed 1: all finished folds)") in report["reproduce"]["note"]
+    assert (f"the mmnet that trained them: {started} (seed 0: all finished folds), {newer_name} "
+            "(seed 1: all finished folds)") in report["reproduce"]["note"]
     assert "mmnet" in report["reproduce"]["env_differs"]
     card = json.loads((out / "final" / "model_card.json").read_text())
     assert card["software"]["git_revision"] == "feedbeef"  # the final fit's mmnet, not the run's start
+    assert card["software"]["code_digest"] == newer["code_digest"]  # an installed mmnet's has no git revision
+    assert ", git revision feedbeef, code sha256:ffffffffffff, torch " in (
+        out / "final" / "MODEL_CARD.md").read_text(encoding="utf-8")
 
 
 def test_each_config_key_is_of_the_first_config_or_in_the_table_of_keys_added_since():

@@ -44,7 +44,6 @@ from .errors import (
     UsageError,
     is_out_of_memory,
 )
-from .version import __version__
 
 # What "interrupted: ..." adds: before a command starts, and for a command whose module sets no INTERRUPTED.
 INTERRUPTED = "nothing was started"
@@ -91,6 +90,21 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits with code 2 (EXIT_USAGE) on usage errors already; keep its one-line messages."""
 
 
+class _Version(argparse.Action):
+    """``--version``: the version, the git revision of a checkout and the code digest, which tells installed
+    mmnets of one version apart; computed when asked, not for every command's parser."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0,
+                         help="show the mmnet version, git revision (a checkout) and code digest, and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .version import describe
+
+        print(describe())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mmnet",
@@ -98,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=START_HERE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"mmnet {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         try:

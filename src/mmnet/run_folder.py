@@ -222,8 +222,9 @@ def fold_numerics(done: dict, env: dict) -> dict:
     return {k: done[k] if done.get(k) is not None else started[k] for k in FOLD_NUMERICS}
 
 
-#: The mmnet that trained a fold (a resume after an upgrade trains the rest with another): each done.json records it.
-FOLD_SOFTWARE = ("mmnet_version", "git_revision")
+#: The mmnet that trained a fold (a resume after an upgrade trains the rest with another): each done.json records it;
+#: the code digest tells installed mmnets apart, which have no git revision (absent before 0.2.0).
+FOLD_SOFTWARE = ("mmnet_version", "git_revision", "code_digest")
 
 
 def fold_software(done: dict, env: dict) -> dict:
@@ -234,10 +235,10 @@ def fold_software(done: dict, env: dict) -> dict:
 
 
 def software_name(software: dict) -> str:
-    """``mmnet 0.1.0 (git revision 1ac4fea...)``: how the report, the model card and a resume warning name it."""
-    name = f"mmnet {software.get('mmnet_version') or 'unknown'}"
-    revision = software.get("git_revision")
-    return f"{name} (git revision {revision})" if revision else name
+    """``mmnet 0.2.0 (git revision 1ac4fea..., code sha256:5f2c0e1d9a7b)``: the report's, card's and resume's name."""
+    parts = (("git revision", software.get("git_revision"), 99), ("code", software.get("code_digest"), 19))
+    known = [f"{what} {str(value)[:n]}" for what, value, n in parts if value]  # what the record holds of the two
+    return f"mmnet {software.get('mmnet_version') or 'unknown'}" + (f" ({', '.join(known)})" if known else "")
 
 
 def write_csv(path: str | Path, columns: tuple[str, ...], rows) -> None:

@@ -1,12 +1,15 @@
-"""The package version (one place; pyproject.toml reads it) and the commit of an mmnet checkout."""
+"""The package version (one place; pyproject.toml reads it; CHANGELOG.md says what each one changed), the commit
+of an mmnet checkout, and a digest of the package's own code, which tells installed mmnets apart without git."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import subprocess
 from pathlib import Path
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -43,3 +46,25 @@ def git_revision(package_dir: Path = PACKAGE_DIR) -> str | None:
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+@functools.cache
+def code_digest(package_dir: Path = PACKAGE_DIR) -> str:
+    """``sha256:<hex>`` of the package's Python files: each one's path below the package and its bytes (line
+    endings as LF), in path order. An installed mmnet has no git revision; this names the code a run folder was
+    written by all the same, the same for a checkout and an install of it. Computed once per process, when a
+    run folder is written (about 40 ms for 2.5 MB), never at the CLI's start."""
+    h = hashlib.sha256()
+    files = sorted((p.relative_to(package_dir).as_posix(), p) for p in package_dir.rglob("*.py"))
+    for name, path in files:
+        data = path.read_bytes().replace(b"\r\n", b"\n")  # a Windows checkout's CRLF: the same code
+        h.update(f"{name}\0{len(data)}\0".encode())
+        h.update(data)
+    return "sha256:" + h.hexdigest()
+
+
+def describe(package_dir: Path = PACKAGE_DIR) -> str:
+    """``mmnet 0.2.0 (git revision 1ac4fea..., code sha256:5f2c...)``: what ``mmnet --version`` prints."""
+    revision = git_revision(package_dir)
+    where = f"git revision {revision}, " if revision else ""
+    return f"mmnet {__version__} ({where}code {code_digest(package_dir)[:19]})"

@@ -22,8 +22,8 @@ For each run against the reference:
   metrics' and McNemar's secondary (none is corrected for multiple comparisons);
 - McNemar's exact test on per-sample correctness, for each pair of seeds matched in sorted order;
 - what differs in the settings the runs used: config.yaml with "auto" as each run's finished folds
-  resolved it, the torch thread count, and env.json's torch version, CPU capability, frames and
-  labels digests.
+  resolved it, the torch thread count, the mmnet that trained the folds (version, git revision, code
+  digest), and env.json's torch version, CPU capability, frames and labels digests.
 
 The tests hold the trained models fixed: they ask whether these trained instances differ on these
 subjects, not whether the recipes do (the spread over seeds is not in them), so a run with fewer
@@ -48,7 +48,7 @@ from ..config import flatten_config
 from ..config_effect import inert_in_both, inert_in_one
 from ..config_history import fill_earlier_keys
 from ..errors import MMNetError
-from ..run_folder import FOLD_NUMERICS, fold_numerics
+from ..run_folder import FOLD_NUMERICS, FOLD_SOFTWARE, fold_numerics, fold_software
 from .bootstrap import (
     LEVEL,
     RESAMPLES,
@@ -129,27 +129,45 @@ def _differences(name_a: str, a: Run, fa: dict, name_b: str, b: Run, fb: dict) -
 def _settings_used(run: Run) -> dict:
     """What the run trained with, flattened: config.yaml, with train.device, precision and memory_format as the
     finished folds' done.json recorded them (else env.json: "auto" as it resolved), the torch thread count, and
-    env.json's _RECORDED values. A value the folds differ in is the sorted list of their values. Where nothing is
-    recorded (an older run) config.yaml's value stands, and the thread count and env.json's values are left out."""
+    env.json's _RECORDED values, and the mmnet that trained them (FOLD_SOFTWARE). A value the folds differ in is the
+    sorted list of their values. Where nothing is recorded (an older run) config.yaml's value stands, "auto" memory
+    format resolved from the recorded device and precision as the trainer resolves it, and the thread count and
+    env.json's values are left out."""
     config = copy.deepcopy(run.config)
     fill_earlier_keys(config)  # an older run's config.yaml: the keys added since, as it behaved (not differences)
     # how often the resume state is written, and a TensorBoard log: not how the run trained
     used = {k: v for k, v in flatten_config(config).items()
             if k not in ("train.state_every_s", "train.tensorboard", "train.card_contact")}
     finished = [f.done for folds in run.folds.values() for f in folds if f.finished]
-    per_fold = [fold_numerics(done, run.env) for done in finished] or [fold_numerics({}, run.env)]
-    for key in FOLD_NUMERICS:
+    per_fold = [{**fold_numerics(done, run.env), **fold_software(done, run.env)} for done in finished] or \
+        [{**fold_numerics({}, run.env), **fold_software({}, run.env)}]
+    for key in FOLD_NUMERICS + FOLD_SOFTWARE:
         values = sorted({v[key] for v in per_fold if v[key] is not None}, key=str)
         if values:
-            used["torch_threads" if key == "torch_threads" else f"train.{key}"] = (
-                values[0] if len(values) == 1 else values)
+            used[f"train.{key}" if key in FOLD_NUMERICS[:3] else key] = values[0] if len(values) == 1 else values
+    if used.get("train.memory_format") == "auto":  # a run of before the memory format was recorded
+        used.pop("train.memory_format")
+        if (resolved := _auto_memory_format(used.get("train.device"), used.get("train.precision"),
+                                            run.env.get("cpu_capability"))) is not None:
+            used["train.memory_format"] = resolved
     used.update({key: run.env[key] for key in _RECORDED if run.env.get(key)})
     return used
 
 
+def _auto_memory_format(device, precision, cpu_capability) -> str | None:
+    """"auto" as ``runtime.resolve_memory_format`` resolves it on a run's recorded device, precision and CPU
+    capability (NCHW only for fp32 on a CPU without AVX-512); None where what it depends on is not recorded."""
+    if not isinstance(device, str) or not isinstance(precision, str):
+        return None
+    if device.split(":")[0] != "cpu" or precision == "bf16":
+        return "channels_last"
+    return None if not cpu_capability else "channels_last" if cpu_capability == "AVX512" else "contiguous"
+
+
 def _machine_only(key: str) -> bool:
-    """A compared value that only the run's records hold (no config key): absent in one run is not a difference."""
-    return key == "torch_threads" or key in _RECORDED
+    """A compared value that only the run's records hold (no config key; the memory format where "auto" cannot be
+    resolved from an older run's records): absent in one run is not a difference."""
+    return key in ("torch_threads", "train.memory_format") or key in _RECORDED or key in FOLD_SOFTWARE
 
 
 def _setting_differences(ref: dict, run: dict, inert: dict | None = None) -> dict:
@@ -260,11 +278,13 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
     digests = [r["frames_digest"] for r in rows]
     notes = []
     if all(digests) and len(set(digests)) > 1:
-        notes.append("the runs' decoded frames differ (frames_digest: frames or preprocessing changed): same "
-                     "samples and labels, different input data")
+        caches = [run.env.get("frame_cache_version") for run, _, _ in loaded]
+        upgrade = (f" (frame cache versions {', '.join(map(str, caches))}: an mmnet upgrade changed how the same "
+                   "files are decoded)" if all(caches) and len(set(caches)) > 1 else "")
+        notes.append(f"the runs' decoded frames differ (frames_digest: frames or preprocessing changed){upgrade}: "
+                     "same samples and labels, different input data")
     elif not all(digests) and len({r["dataset_fingerprint"] for r in rows}) > 1:  # runs without a digest
-        notes.append("the runs' dataset fingerprints differ (frames or preprocessing changed, or the same "
-                     "files elsewhere): same samples and labels, different input data")
+        notes.append(_fingerprint_note(names, [run.env for run, _, _ in loaded]))
     if not all(r["complete"] for r in rows):
         notes.append("some runs are PARTIAL: the comparison covers the folds finished in every run")
     few = [r["run"] for r in rows if r["n_seeds"] < MIN_SEEDS]
@@ -306,6 +326,21 @@ def _protocols(ref: Run, run: Run) -> dict | None:
     words = " vs ".join(PROTOCOL_NAMES.get(p, p) for p in short)
     return {"reference": short[0], "run": short[1], "paired": "by sample",
             "note": f"protocols differ: {words}; paired by sample: {PROTOCOLS_NOTE}"}
+
+
+def _fingerprint_note(names: list[str], envs: list[dict]) -> str:
+    """Why the fingerprints of runs that do not all record a frames digest differ. The fingerprint holds the frame
+    cache's version: a run started before the digest was recorded (frame cache version 1, as a rule) has another
+    fingerprint for the same files than one of a later mmnet, which decodes them anew."""
+    earlier = [n for n, env in zip(names, envs) if not env.get("frames_digest")]
+    if len(earlier) == len(names):
+        return ("the runs' dataset fingerprints differ (frames or preprocessing changed, or the same files "
+                "elsewhere): same samples and labels, different input data")
+    return (f"the runs' dataset fingerprints differ, and the frame cache version changed by an mmnet upgrade: "
+            f"{', '.join(earlier)} {'was' if len(earlier) == 1 else 'were'} started by an earlier mmnet (no frames "
+            "digest recorded: frame cache version 1), and the fingerprint includes the frame cache version, so it "
+            "differs for the same files; whether the frames differ is not recorded (version 1 decoded 16-bit grey "
+            "images and photos with a rotation tag differently)")
 
 
 def _provenance(names: list[str], resamples: int) -> dict:

@@ -16,7 +16,8 @@ MCNEMAR_NOTE = ("McNemar is sample-level: it treats the samples as independent, 
                 "(the samples of one subject share a face and a fold), so its p-values are anti-conservative "
                 "(too small); the sign-flip test over subjects is the one to read")
 USED_NOTE = ("The settings are those the runs trained with: config.yaml, with auto as the folds resolved it, the "
-             "torch threads and version, the CPU capability and the frames and labels digests where recorded")
+             "torch threads and version, the CPU capability, the frames and labels digests and the mmnet that "
+             "trained the folds (mmnet_version, git_revision, code_digest) where recorded")
 
 PROTOCOL_NAMES = {"loso": "LOSO", "lodo": "LODO"}
 #: What a comparison of runs of other protocols pairs, and what its difference measures.

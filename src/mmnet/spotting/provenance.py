@@ -52,12 +52,12 @@ def _weights(path: Path) -> dict:
 
 def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None,
                     summaries: dict[str, dict] | None = None) -> dict:
-    """``spot.json``'s provenance: mmnet's version and git revision, the versions of the libraries the intervals
-    depend on, the recording's size and sha256 and, for each of ``models`` (role -> checkpoint folder or file),
-    its weights' sha256 and PyTorch's version, with what ``summaries`` say of it (role -> ``model_summary``: title,
-    synthetic, permuted labels, note, performance). Best effort: what cannot be read is an ``error`` entry, never an
-    exception (the spotting it describes is done and must be written)."""
-    from ..version import __version__, git_revision
+    """``spot.json``'s provenance: mmnet's version, git revision and code digest, the versions of the libraries the
+    intervals depend on, the recording's size and sha256 and, for each of ``models`` (role -> checkpoint folder or
+    file), its weights' sha256 and PyTorch's version, with what ``summaries`` say of it (role -> ``model_summary``:
+    title, synthetic, permuted labels, note, performance). Best effort: what cannot be read is an ``error`` entry,
+    never an exception (the spotting it describes is done and must be written)."""
+    from ..version import __version__, code_digest, git_revision
 
     def attempt(read, *args) -> dict:
         try:
@@ -65,7 +65,7 @@ def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None
         except (OSError, UnicodeError, DataError) as exc:  # moved, unreadable, a frame gone since
             return {"error": f"{type(exc).__name__}: {exc}"}
 
-    record = {"mmnet_version": __version__, "mmnet_git_revision": git_revision(),
+    record = {"mmnet_version": __version__, "mmnet_git_revision": git_revision(), "mmnet_code_digest": code_digest(),
               "libraries": {key: _version(module) for key, module in _MODULES.items()},
               "recording": attempt(_recording, Path(source))}
     if models:

@@ -70,7 +70,8 @@ def render_card(card: dict) -> str:
                   *(f"- {paper}" for paper in card["cite"]), ""]
     lines += ["## Software", ""]
     sw = card["software"]
-    lines += [f"mmnet {sw['mmnet_version']}, git revision {sw['git_revision'] or 'unknown'}, torch "
+    code = f", code {sw['code_digest'][:19]}" if sw.get("code_digest") else ""  # none before 0.2.0
+    lines += [f"mmnet {sw['mmnet_version']}, git revision {sw['git_revision'] or 'unknown'}{code}, torch "
               f"{sw['torch_version']}, Python {sw['python']}.", ""]
     return "\n".join(lines)
 

@@ -140,7 +140,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
                                composite=data.get("dataset") == "composite" and not drawn,
                                objective="objective" in str(data.get("scheme") or "")),
         "software": {"mmnet_version": meta.get("mmnet_version"),
-                     "git_revision": rf.fold_software(done, env)["git_revision"],  # the final fit's, not the run's
+                     # the final fit's, not the run's; the code digest tells installed mmnets apart (no git revision)
+                     **{k: rf.fold_software(done, env)[k] for k in ("git_revision", "code_digest")},
                      "torch_version": env.get("torch_version"), "python": env.get("python")},
     }
     text_json, text_md = json.dumps(card, indent=2, default=str) + "\n", render_card(card)

@@ -33,6 +33,7 @@ from ..data import (
     resolve_scheme,
 )
 from ..data.cache import (
+    CACHE_VERSION,
     CachedFrames,
     UnreadableFrames,
     UnusableSample,
@@ -354,7 +355,7 @@ def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = ""
                 measure: bool = True) -> dict:
     """The run's env.json: versions, machine and process settings, the frame cache's fingerprint, frames digest,
     and ``data``: what else identifies the data (labels digest, annotation files' sha256: ``env_record``)."""
-    from ..version import __version__, git_revision
+    from ..version import __version__, code_digest, git_revision
 
     tc = cfg.train
     # measured on CPU once per machine (calibrate.py); not where the folds run on other machines
@@ -368,6 +369,8 @@ def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = ""
         **describe_machine(plan),
         **numerics_record(plan.device.type),
         "git_revision": git_revision(),
+        "code_digest": code_digest(),  # an installed mmnet has no git revision: this tells one from another
+        "frame_cache_version": CACHE_VERSION,  # part of dataset_fingerprint: an upgrade may change it, not the data
         "dataset_fingerprint": fingerprint,
         "frames_digest": frames_digest,
         **(data or {}),

@@ -2,7 +2,8 @@
 torch thread count), recorded in its done.json; and the warning when a resume trains under other values than the
 run recorded (another machine, another OMP_NUM_THREADS): its new folds will not be bit-identical to an
 uninterrupted run's. Resuming is not refused: a user may mean to finish a run on another machine. Likewise the
-mmnet version and git revision that trained each fold (``run_folder.FOLD_SOFTWARE``): a resume after an upgrade."""
+mmnet version, git revision and code digest that trained each fold (``run_folder.FOLD_SOFTWARE``): a resume after
+an upgrade, of a checkout or of an installed mmnet."""
 
 from __future__ import annotations
 
@@ -45,10 +46,10 @@ def trained_numerics(plan: ComputePlan) -> dict:
 
 @functools.cache
 def trained_software() -> dict:
-    """The FOLD_SOFTWARE of this process (git asked once), as done.json records them."""
-    from ..version import __version__, git_revision
+    """The FOLD_SOFTWARE of this process (git asked and the code digested once), as done.json records them."""
+    from ..version import __version__, code_digest, git_revision
 
-    return {"mmnet_version": __version__, "git_revision": git_revision()}
+    return {"mmnet_version": __version__, "git_revision": git_revision(), "code_digest": code_digest()}
 
 
 def warn_changed_numerics(out_dir: str | Path, cfg: ExperimentConfig, executor: ExecutorConfig | None) -> None:
