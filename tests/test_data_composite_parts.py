@@ -175,3 +175,22 @@ def test_the_run_records_each_parts_frames_folder(tmp_path):
     assert line.endswith("; frames: casme2 casme2/Cropped (face crops), samm samm/SAMM (UNCROPPED full frames), "
                          "smic smic/HS (face crops)")
     assert part_frames(load_samm(write_samm(tmp_path / "one")), [tmp_path / "one"]) == {}  # not a composite
+
+
+def test_check_data_cites_the_parts_the_list_names(tmp_path, capsys):
+    # a list of CASME II and SAMM rows: SMIC's paper is not one to cite (nor with all three listed, left out)
+    import json
+
+    from mmnet.cli import main
+
+    root = _root(tmp_path)
+    ann = write_cde_csv(tmp_path / "cs.csv", ROWS[:4])
+    args = ["check-data", "composite", "--root", f"casme2={root / 'casme2'}", "--root", f"samm={root / 'samm'}",
+            "--annotation", str(ann)]
+    main([*args, "--json"])
+    cite = json.loads(capsys.readouterr().out)["cite"]
+    assert cite[0].startswith("See et al., 2019") and len(cite) == 3
+    assert not any(paper.startswith("Li et al., 2013") for paper in cite)  # SMIC's
+    write_cde_csv(root / "combined_3class_gt.csv", ROWS)
+    main(["check-data", "composite", "--root", str(root), "--json"])
+    assert len(json.loads(capsys.readouterr().out)["cite"]) == 4

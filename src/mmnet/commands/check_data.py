@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         for k, line in enumerate(wrap(f"warning: {warning}", args.max_width - 4)):
             print(("  " if k == 0 else "    ") + line)
     subjects = Counter(f"{s.dataset}/{s.subject}" if args.dataset == "composite" else s.subject for s, _ in pairs)
-    code = finish(subjects, errors + len(unlisted), args.strict, cite=papers(args.dataset, root))
+    code = finish(subjects, errors + len(unlisted), args.strict, cite=papers(args.dataset, root, _taking(load)))
     if stops:  # errors on stderr: the report above stays on stdout
         print(f"error: {stops}", file=sys.stderr)
         return 1
@@ -279,5 +279,6 @@ def _print_json(args, root, scheme, load, usage, emptied: str | None, refused: s
         "classes_left": emptied,  # why skipping leaves too few classes to train, else null
         "refused": refused,
         "parts": _parts(root, load, usage),
-        "cite": papers(args.dataset, root),  # the papers of the dataset's release; [] for synthetic or own data
+        # the papers of the dataset's release (a composite's: of the parts its list names); [] for synthetic or own
+        "cite": papers(args.dataset, root, _taking(load)),
     }, indent=2))

@@ -119,9 +119,10 @@ def per_subject(counts) -> str:
     return ", ".join(f"{k} {n}" for k, n in sorted(counts.items(), key=lambda kv: natural_key(kv[0])))
 
 
-def papers(dataset: str, root) -> list[str]:
+def papers(dataset: str, root, parts=None) -> list[str]:
     """The papers to cite for ``dataset``'s data (docs/datasets.md's table); none for a lab's own table, nor for a
-    set of `mmnet synth` (its synth.json in a root, or the folder above it): drawn faces, no one's recordings."""
+    set of `mmnet synth` (its synth.json in a root, or the folder above it): drawn faces, no one's recordings. A
+    composite's: the protocol's paper and those of ``parts``, the parts its list names (all three when unknown)."""
     from pathlib import Path
 
     from ..data.common import SYNTH_MARKER
@@ -130,6 +131,9 @@ def papers(dataset: str, root) -> list[str]:
     roots = [Path(r) for r in (root.values() if isinstance(root, dict) else [root])]
     if any((folder / SYNTH_MARKER).is_file() for r in roots for folder in (r, r.parent)):
         return []
+    if dataset == "composite":
+        order = ("smic", "casme2", "samm")  # MEGC2019's order, as the report lists the parts
+        return papers_to_cite([p for p in order if parts is None or p in parts], composite=True)
     return papers_to_cite([dataset])
 
 

@@ -53,8 +53,9 @@ RELEASES: dict[str, Release] = {
     "mmew": Release("MMEW", "its authors, Xianye Ben et al.", "http://www.dpailab.com/database.html", (
         "Ben et al., 2021, \"Video-based Facial Micro-Expression Analysis: A Survey of Datasets, Features and "
         "Algorithms\", IEEE TPAMI",)),
+    # the protocol's paper alone: papers_to_cite adds the papers of the parts a composite's list names
     "composite": Release("the MEGC2019 composite (CASME II + SAMM + SMIC)", "the owners of its three parts", None,
-                         (_MEGC2019, _CASME2, _SAMM, _SMIC)),
+                         (_MEGC2019,)),
 }
 
 
@@ -71,7 +72,7 @@ def release_of(dataset: str) -> Release | None:
 def papers_to_cite(datasets: list[str], *, composite: bool = False, objective: bool = False) -> list[str]:
     """The papers to cite for data of ``datasets`` (each once, in order): the MEGC2019 composite's first when the
     data were that composite, the objective-classes paper when its classes were used."""
-    keys = (["composite"] if composite else []) + list(datasets)
+    keys = (["composite"] if composite else []) + [d for d in datasets if d != "composite"]
     out: list[str] = []
     for key in keys:
         release = release_of(key)
