@@ -46,10 +46,10 @@ def test_str_csvs_give_the_subject_and_types_limit_the_first_coders(tmp_path, ca
     assert main(["agree", str(a), str(b), "--write-truth", str(out), "--truth", "first", "--types", "micro"]) == 0
     assert _rows(out) == [("P01", "s01", "10", "20", "micro", "", "", "happy")]  # the emotion kept
     assert "fill in its subject column" not in capsys.readouterr().err
-    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro"]) == 0
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro", "--overwrite"]) == 0
     assert _rows(out) == [("P01", "s01", "11", "20", "micro", "", "", "happy")]  # both coders' emotion
     b.write_text(b.read_text().replace("happy", "surprise"))
-    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro"]) == 0
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro", "--overwrite"]) == 0
     assert _rows(out)[0][-1] == ""  # two emotions: none is the truth's
 
 

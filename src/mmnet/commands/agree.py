@@ -41,7 +41,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .agree_read import parse_coder, read_coders, shared_videos
+from .agree_read import check_outputs, parse_coder, read_coders, shared_videos
 from .agree_truth import TRUTHS
 from .score_spots_read import ReadOptions, add_read_arguments
 
@@ -66,6 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write-truth", type=Path, default=None, metavar="FILE",
                    help="write the coders' intervals as ground truth in the table-long dataset's intervals.csv "
                         "layout (subject,video,onset,offset,type,apex,fps,emotion; the subject column left to fill in)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --pairs or --write-truth FILE (never a coder's own file)")
     p.add_argument("--truth", choices=TRUTHS, default=None,
                    help="what --write-truth writes: per matched pair of two coders the frames both marked "
                         "(intersection, the default) or either marked (union), unmatched intervals left out; or the "
@@ -214,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--frames {','.join(bad)} must be a number of frames >= 1 (frames 1..N).")
     options = ReadOptions.of(args)  # --recording: its rate and frame count
     coders = [parse_coder(text) for text in args.files]
+    check_outputs(args, coders)
     rates: dict = {}
     media: dict = {}  # path -> {video: frames}: the media duration a coder's file gives (BORIS)
     files = read_coders(coders, options, rates, media)

@@ -40,15 +40,55 @@ def parse_coder(text: str) -> Coder:
         path = Path(head)
     if not path.is_dir():
         return Coder(text, (path,), tiers)
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-    read = tuple(p for p in files if p.suffix.lower() in SUFFIXES)
+    files = _folder_files(path)
+    read = tuple(p for p in files if p.suffix.lower() in SUFFIXES and not p.name.startswith("~$"))
     if not read:
         raise DataError(f"folder '{path}' holds no coder's file ({', '.join(SUFFIXES)}): give one coder's files of "
                         "every recording in it, or the files themselves.")
-    if left := [p.name for p in files if p not in read]:
+    if locks := [str(p.relative_to(path)) for p in files if p.name.startswith("~$")]:
+        print(f"note: '{path}': {len(locks)} lock file(s) of an open workbook not read: {', '.join(locks[:5])}"
+              + (", ..." if len(locks) > 5 else ""), file=sys.stderr)
+    if left := [str(p.relative_to(path)) for p in files if p not in read and not p.name.startswith("~$")]:
         print(f"note: '{path}': {len(left)} file(s) not read (not {', '.join(SUFFIXES)}): {', '.join(left[:5])}"
               + (", ..." if len(left) > 5 else ""), file=sys.stderr)
     return Coder(text, read, tiers)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """A coder's folder's files, its subfolders' too (a folder per participant), in path order; hidden files and
+    folders (.git, ELAN's backups) left out."""
+    out = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            out += _folder_files(path)
+        elif path.is_file():
+            out.append(path)
+    return out
+
+
+def check_outputs(args, coders: list[Coder]) -> None:
+    """--pairs and --write-truth FILE before anything is read: never a coder's own file (or a file in a coder's
+    folder, which a rerun would read as that coder's), never one file for both, and an existing file only with
+    --overwrite (a hand-curated intervals.csv, its subjects filled in, is not replaced without a word)."""
+    from ..errors import ConfigError
+
+    inputs = {p.resolve() for c in coders for p in c.paths}
+    folders = {Path(c.label).resolve() for c in coders if Path(c.label).is_dir()}
+    seen: dict = {}
+    for option, path in (("--pairs", args.pairs), ("--write-truth", args.write_truth)):
+        if path is None:
+            continue
+        full = path.resolve()
+        if full in inputs or any(full.is_relative_to(f) for f in folders):
+            raise ConfigError(f"{option} '{path}' is {'a coder' if full in inputs else 'in a coder'}'s "
+                              f"{'file' if full in inputs else 'folder'} (read as a coder's): write it elsewhere.")
+        if full in seen:
+            raise ConfigError(f"{option} '{path}' is the {seen[full]} FILE too: give each its own file.")
+        seen[full] = option
+        if full.exists() and not args.overwrite:
+            raise ConfigError(f"{option} '{path}' exists; pass --overwrite to replace it (or write another file).")
 
 
 def _by_video(path: Path, intervals: dict) -> dict:
@@ -101,7 +141,9 @@ def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: d
 
     texts: dict = {}  # each file read once, for the comparison of contents and for its reader
     _same_files(coders, texts)
-    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers), rates, texts, media))
+    # a folder's file that marks nothing and names no media is its file name's video (without --video-id)
+    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers, empty_video=_empty(coder, path, options)),
+                                    rates, texts, media))
              for path in coder.paths] for coder in coders]
     all_str = all(is_str for files in read for _, _, is_str, _, _ in files)
     out = []
@@ -117,6 +159,10 @@ def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: d
                 merged[video], where[video] = list(items), path
         out.append(merged)
     return out
+
+
+def _empty(coder: Coder, path: Path, options: ReadOptions) -> str | None:
+    return path.stem if options.video_id is None and Path(coder.label).is_dir() else None
 
 
 def _videos(f: dict) -> str:
