@@ -104,32 +104,46 @@ def _by_video(path: Path, intervals: dict) -> dict:
     return out
 
 
+def _tiers(coder: Coder, path: Path, texts: dict) -> frozenset[str] | None:
+    """The tiers a coder reads of ``path`` (lower case), an .eaf's annotator names resolved to its tier ids; None:
+    all of them."""
+    from ..spotting.coder_tiers import eaf_tier_owners, resolve_tiers
+
+    if coder.tiers is None:
+        return None
+    return resolve_tiers(f"'{path}'", coder.tiers, eaf_tier_owners(file_text(path, texts)))
+
+
 def _same_files(coders: list[Coder], texts: dict) -> None:
-    """One file given as two coders (with the same tiers) agrees with itself perfectly: an error, not a kappa of 1.
-    Two files of the same text get a warning: small CSVs of two coders can be the same, a copied file is too."""
+    """One file given as two coders with tiers in common (the same tiers named two ways: by id and by annotator)
+    agrees with itself on them: an error, not a kappa of 1. Two files of the same text get a warning: small CSVs of
+    two coders can be the same, a copied file is too."""
     from ..errors import DataError
 
     seen: dict = {}
+    read: dict = {}  # path -> [(coder index, tiers read)]
     for k, coder in enumerate(coders):
-        tiers = None if coder.tiers is None else tuple(sorted(t.lower() for t in coder.tiers))
         for path in coder.paths:
             if not path.is_file():
                 continue  # read_intervals names it
-            for key in (("path", path.resolve(), tiers),
-                        ("bytes", hashlib.sha256(file_text(path, texts).encode()).hexdigest(), tiers)):
-                index, other = seen.setdefault(key, (k, path))
-                if index == k:
-                    continue
-                label = coders[index].label
-                said = f"'{path}'" + (f" (coder '{coder.label}')" if coder.label != str(path) else "")
-                other_said = f"'{other}'" + (f" (coder '{label}')" if label != str(other) else "")
-                if key[0] == "path":
-                    raise DataError(f"{said} is the same file as {other_said}: a file compared with itself agrees "
-                                    "perfectly; give each coder's own file (for coders on tiers of one .eaf: "
-                                    "'FILE#TIER1' 'FILE#TIER2').")
-                print(f"warning: {said} has the same content as {other_said}: they agree perfectly; check that "
-                      "neither is a copy of the other coder's file.", file=sys.stderr)
-                break
+            tiers = _tiers(coder, path, texts)
+            for m, other in read.setdefault(path.resolve(), []):
+                if m != k and (tiers is None or other is None or tiers & other):
+                    said = (f" (tiers {', '.join(sorted(tiers & other))} in both)" if tiers and other else "")
+                    raise DataError(f"'{path}' of coder '{coder.label}' is the same file as coder "
+                                    f"'{coders[m].label}' reads{said}: a file compared with itself agrees perfectly; "
+                                    "give each coder's own file (for coders on tiers of one .eaf: 'FILE#TIER1' "
+                                    "'FILE#TIER2', no tier in both).")
+            read[path.resolve()].append((k, tiers))
+            key = (hashlib.sha256(file_text(path, texts).encode()).hexdigest(), tiers)
+            index, other = seen.setdefault(key, (k, path))
+            if index == k or path.resolve() == other.resolve():
+                continue
+            label = coders[index].label
+            said = f"'{path}'" + (f" (coder '{coder.label}')" if coder.label != str(path) else "")
+            other_said = f"'{other}'" + (f" (coder '{label}')" if label != str(other) else "")
+            print(f"warning: {said} has the same content as {other_said}: they agree perfectly; check that "
+                  "neither is a copy of the other coder's file.", file=sys.stderr)
 
 
 def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: dict | None = None) -> list[dict]:
