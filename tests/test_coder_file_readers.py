@@ -166,3 +166,16 @@ def test_agree_counts_the_frames_of_the_media_duration_a_boris_file_gives(tmp_pa
     frames = _agree(capsys, boris, other, "--fps", "25")["frames"]
     assert frames["videos"]["s01"]["frames"] == 250 and "media duration" in frames["videos"]["s01"]["from"]
     assert _agree(capsys, boris, other, "--fps", "25", "--frames", "100")["frames"]["videos"]["s01"]["frames"] == 100
+
+
+def test_a_boris_behaviour_left_out_needs_no_times(tmp_path):
+    from mmnet.choices import TIER_IGNORE
+
+    path = tmp_path / "boris.tsv"
+    blink = _boris_row("2.000", "NA").replace("\tME\t", "\tblink\t")  # a point event: no Stop (s)
+    path.write_text(f"{BORIS_HEADER}\n{_boris_row('1.200', '1.560')}\n{blink}\n")
+    text = path.read_text()
+    read = read_coder_file(path, text, sniff(path, text), CoderOptions(Fraction(25), {"blink": TIER_IGNORE}))
+    assert _frames(read) == {"s01": [(31, 39)]}
+    with pytest.raises(AnnotationError, match="line 3: Stop \\(s\\) 'NA' is not a time in seconds"):
+        read_coder_file(path, text, sniff(path, text), CoderOptions(Fraction(25), {"blink": "micro"}))
