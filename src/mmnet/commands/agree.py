@@ -119,6 +119,11 @@ def _lengths(args, files: list[dict], videos: list, recording_frames: int | None
         elif known := {path: f[video] for path, f in media.items() if video in f}:  # a coder's file's media length
             path, n = max(known.items(), key=lambda item: item[1])
             source = f"the media duration in '{path}' (Media duration (s))"
+            if len(set(known.values())) > 1:  # two files' media of one video differ: the longer is counted, said
+                print(f"warning: video {shown(video)!r}: the coders' files give different media durations ("
+                      + ", ".join(f"'{p}' {k} frames" for p, k in known.items()) + f"): {n} frames counted, the "
+                      "longest; check that they annotate the same media file, or give --frames ID=N.",
+                      file=sys.stderr)
         else:
             out[video] = (last, "the last annotated frame", first)
             continue
