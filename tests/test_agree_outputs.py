@@ -90,3 +90,15 @@ def test_an_empty_file_of_a_coders_folder_is_its_file_names_video(tmp_path, caps
 def test_the_annotators_warning_names_the_selection():
     note = annotators_note("both.eaf", {"ME_1": ("Alice", ""), "ME_2": ("Bob", "")}, ["ME_1", "ME_2"])
     assert "{path}" not in note and "(mmnet agree: 'both.eaf#Alice')" in note
+
+
+def test_a_tier_without_a_type_is_named_in_the_example(tmp_path, capsys):
+    both = tmp_path / "both.eaf"
+    both.write_text(_eaf("file:///lab/s01.mp4", ANNOTATION.replace(">micro<", ">happiness<")).replace(
+        'TIER_ID="ME"', 'TIER_ID="ME_coder1"'))
+    assert main(["agree", f"{both}#ME_coder1", "--write-truth", str(tmp_path / "t.csv"), "--truth", "first",
+                 "--fps", "25"]) == 3
+    err = capsys.readouterr().err
+    assert "--tier-type ME_coder1=micro" in err and "ME=micro,MaE=macro" not in err
+    assert main(["agree", f"{both}#ME_coder1", "--write-truth", str(tmp_path / "t.csv"), "--truth", "first",
+                 "--fps", "25", "--tier-type", "ME_coder1=micro"]) == 0

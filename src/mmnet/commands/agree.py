@@ -24,7 +24,8 @@ videos both hold (a pair holding none is left out, with a note), per type (micro
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
 (CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: matched pairs'
-intersection or union, or the first coder's). Notes on stderr name the videos that only some files hold (they are
+intersection or union, or the first coder's). Neither writes over a coder's file or into a coder's folder, nor
+replaces an existing file without --overwrite. Notes on stderr name the videos that only some files hold (they are
 compared where two files hold them).
 
 Examples:
@@ -32,7 +33,8 @@ Examples:
   mmnet agree coder1.eaf coder2.eaf --fps 30 --tier-type ME=micro,MaE=macro --video-id clip --frames 9000
   mmnet agree a.csv b.csv c.csv --types micro --json --pairs pairs.csv
   mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/intervals.csv
-  mmnet agree 'both.eaf#ME_coder1' 'both.eaf#ME_coder2' --fps 25
+  mmnet agree 'both.eaf#ME_coder1' 'both.eaf#ME_coder2' --fps 25 --tier-type ME_coder1=micro,ME_coder2=micro
+  mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/truth.csv --overwrite
 """
 
 from __future__ import annotations

@@ -130,9 +130,10 @@ def _no_type(a: Annotation, tier_type: Mapping[str, str], kind: str) -> str:
     # spans without a face hold no expression: leaving them out is the only sensible type
     proposed = (f"{IGNORE} to leave it out" if _NO_FACE.search(f"{a.tier or ''} {a.value or ''}") else
                 f"micro (or macro, or {IGNORE} to leave it out)")
+    # --tier-type matches a whole tier (behaviour) name or value: the example is this file's own name, not ME
     return (f"{a.where}: no expression type for {named or 'an annotation without tier or value'}{given}: give "
-            f"--tier-type {example}={proposed}, e.g. --tier-type "
-            "ME=micro,MaE=macro; without it a tier or value named micro/macro, me/mae or "
+            f"--tier-type {example}={proposed} (a whole tier name or value, case aside; several "
+            "comma-separated, NAME=TYPE,NAME=TYPE); without it a tier or value named micro/macro, me/mae or "
             "micro-expression/macro-expression gives the type.")
 
 
