@@ -102,3 +102,12 @@ def test_a_tier_without_a_type_is_named_in_the_example(tmp_path, capsys):
     assert "--tier-type ME_coder1=micro" in err and "ME=micro,MaE=macro" not in err
     assert main(["agree", f"{both}#ME_coder1", "--write-truth", str(tmp_path / "t.csv"), "--truth", "first",
                  "--fps", "25", "--tier-type", "ME_coder1=micro"]) == 0
+
+
+def test_two_subfolders_naming_one_video_say_so(tmp_path, capsys):
+    for name in ("A", "B"):
+        for participant in ("P01", "P02"):
+            (tmp_path / name / participant).mkdir(parents=True)
+            (tmp_path / name / participant / "s1.eaf").write_text(_eaf("", ANNOTATION))
+    assert main(["agree", str(tmp_path / "A"), str(tmp_path / "B"), "--fps", "25"]) == 3
+    assert "give each recording a name of its own" in capsys.readouterr().err

@@ -167,9 +167,12 @@ def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: d
         for path, intervals, is_str, _, _ in files:
             for video, items in (intervals if all_str or not is_str else _by_video(path, intervals)).items():
                 if video in merged:
+                    apart = ("; a video is named by its media file's name or the file's own, without their folders: "
+                             "give each recording a name of its own (P01_s1.eaf)"
+                             if where[video].parent != path.parent else "")
                     raise DataError(f"coder {coder.label!r}: '{where[video]}' and '{path}' both annotate video "
                                     f"{shown(video)!r}: keep one file per recording in a coder's folder (with "
-                                    "--video-id, every file is named that one video: leave it out).")
+                                    f"--video-id, every file is named that one video: leave it out){apart}.")
                 merged[video], where[video] = list(items), path
         out.append(merged)
     return out
