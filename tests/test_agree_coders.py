@@ -99,6 +99,10 @@ def test_coders_on_tiers_of_one_eaf(tmp_path, capsys):
         assert (micro["n_a"], micro["n_b"], micro["matched"]) == (2, 1, 1) and "annotators" not in err
     _, err = _agree(capsys, f"{both}#ME_coder1", f"{both}#ME_coder1", "--fps", "25", code=3)
     assert "is the same file as" in err
+    # the same tiers named two ways (by id and by annotator), or a tier in both selections, or the whole file
+    for one, two in (("ME_coder1", "Alice"), ("ME_coder1,ME_coder2", "Bob"), (None, "Bob")):
+        _, err = _agree(capsys, both if one is None else f"{both}#{one}", f"{both}#{two}", "--fps", "25", code=3)
+        assert "is the same file as" in err and ("(tiers me_coder" in err) == (one is not None)
     _, err = _agree(capsys, f"{both}#ME_coder1", f"{both}#Carol", "--fps", "25", code=3)
     assert "no tier, annotator or participant is named 'Carol'" in err and "'ME_coder2' (annotator 'Bob')" in err
 

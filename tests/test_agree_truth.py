@@ -46,10 +46,10 @@ def test_str_csvs_give_the_subject_and_types_limit_the_first_coders(tmp_path, ca
     assert main(["agree", str(a), str(b), "--write-truth", str(out), "--truth", "first", "--types", "micro"]) == 0
     assert _rows(out) == [("P01", "s01", "10", "20", "micro", "", "", "happy")]  # the emotion kept
     assert "fill in its subject column" not in capsys.readouterr().err
-    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro"]) == 0
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro", "--overwrite"]) == 0
     assert _rows(out) == [("P01", "s01", "11", "20", "micro", "", "", "happy")]  # both coders' emotion
     b.write_text(b.read_text().replace("happy", "surprise"))
-    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro"]) == 0
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro", "--overwrite"]) == 0
     assert _rows(out)[0][-1] == ""  # two emotions: none is the truth's
 
 
@@ -80,3 +80,42 @@ def test_the_truth_options_are_checked(coders, tmp_path, capsys):
     assert main(["agree", *map(str, coders), "--truth", "union"]) == 3
     assert "give --write-truth FILE" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_apex_and_the_tables_frame_rate_are_kept(tmp_path, capsys):
+    lab, out = tmp_path / "lab.csv", tmp_path / "truth.csv"
+    lab.write_text("subject,video,onset,offset,type,apex,fps,emotion\nP01,P01/s1,412,425,micro,418,30,happiness\n"
+                   "P01,P01/s2,10,20,micro,-1,30,\n")  # -1: an unknown apex, as some tables mark it
+    assert main(["agree", str(lab), "--write-truth", str(out), "--truth", "first"]) == 0
+    assert _rows(out) == [("P01", "P01/s1", "412", "425", "micro", "418", "30", "happiness"),
+                          ("P01", "P01/s2", "10", "20", "micro", "", "30", "")]
+    assert "no frame rate" not in capsys.readouterr().err
+    # a matched pair: the apex both coders gave (within the span written); two different apexes give none
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("vid,onset,apex,offset,type\nv1,10,15,20,me\nv1,40,45,50,me\n")
+    b.write_text("vid,onset,apex,offset,type\nv1,11,15,21,me\nv1,40,46,50,me\n")
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--overwrite", "--pairs",
+                 str(tmp_path / "pairs.csv")]) == 0
+    assert [r[2:6] for r in _rows(out)] == [("11", "20", "micro", "15"), ("40", "50", "micro", "")]
+    assert "1 with two apexes" in capsys.readouterr().err
+    assert [r[-4:] for r in _rows(tmp_path / "pairs.csv")] == [("15", "15", "", ""), ("45", "46", "", "")]
+
+
+def test_union_merges_overlapping_intervals_and_emotions_disputed_are_counted(tmp_path, capsys):
+    a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "truth.csv"
+    a.write_text("subject,video,onset,offset,type,emotion\nP1,v1,10,20,micro,happy\nP1,v1,21,30,micro,sad\n")
+    b.write_text("subject,video,onset,offset,type,emotion\nP1,v1,10,19,micro,happy\nP1,v1,15,30,micro,fear\n")
+    assert main(["agree", str(a), str(b), "--write-truth", str(out), "--truth", "union"]) == 0
+    assert [r[2:5] + r[-1:] for r in _rows(out)] == [("10", "30", "micro", "")]  # one interval, not two overlapping
+    err = capsys.readouterr().err
+    assert "1 overlapping union interval(s) of one type merged" in err and "1 matched pair(s) with two emotions" in err
+
+
+def test_spots_intervals_csv_keeps_its_apex(tmp_path, capsys):
+    from mmnet.spotting.intervals import VIDEO_FROM_0, Interval, intervals_csv, with_seconds
+
+    path, out = tmp_path / "intervals.csv", tmp_path / "truth.csv"
+    records = [with_seconds(Interval(390, 395, 400, "micro", score=0.8).to_dict(), 30, 0)]
+    path.write_text(intervals_csv(records, video="clip", frame_numbering=VIDEO_FROM_0))
+    assert main(["agree", str(path), "--write-truth", str(out), "--truth", "first"]) == 0
+    assert [r[2:6] for r in _rows(out)] == [("391", "401", "micro", "396")]  # MEGC's numbers, apex too

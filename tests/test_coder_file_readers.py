@@ -166,3 +166,23 @@ def test_agree_counts_the_frames_of_the_media_duration_a_boris_file_gives(tmp_pa
     frames = _agree(capsys, boris, other, "--fps", "25")["frames"]
     assert frames["videos"]["s01"]["frames"] == 250 and "media duration" in frames["videos"]["s01"]["from"]
     assert _agree(capsys, boris, other, "--fps", "25", "--frames", "100")["frames"]["videos"]["s01"]["frames"] == 100
+    # two BORIS files of one video with different media durations: the longer, with a warning naming both
+    longer = tmp_path / "longer.tsv"
+    longer.write_text(f"{BORIS_HEADER}\n{_boris_row('1.200', '1.560', durations='12.000')}\n")
+    assert main(["agree", str(boris), str(longer), "--fps", "25", "--json"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["frames"]["videos"]["s01"]["frames"] == 300
+    assert f"different media durations ('{boris}' 250 frames, '{longer}' 300 frames)" in printed.err
+
+
+def test_a_boris_behaviour_left_out_needs_no_times(tmp_path):
+    from mmnet.choices import TIER_IGNORE
+
+    path = tmp_path / "boris.tsv"
+    blink = _boris_row("2.000", "NA").replace("\tME\t", "\tblink\t")  # a point event: no Stop (s)
+    path.write_text(f"{BORIS_HEADER}\n{_boris_row('1.200', '1.560')}\n{blink}\n")
+    text = path.read_text()
+    read = read_coder_file(path, text, sniff(path, text), CoderOptions(Fraction(25), {"blink": TIER_IGNORE}))
+    assert _frames(read) == {"s01": [(31, 39)]}
+    with pytest.raises(AnnotationError, match="line 3: Stop \\(s\\) 'NA' is not a time in seconds"):
+        read_coder_file(path, text, sniff(path, text), CoderOptions(Fraction(25), {"blink": "micro"}))

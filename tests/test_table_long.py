@@ -95,6 +95,8 @@ ROW_QUIRKS = [
     (["P01,P01/rec1,50,60,macro,,30"], "outside_video", "error", "outside the frames on disk 1..40"),
     (["P01,P01/rec1,5,12,micro,20,30"], "apex_outside", "warning", "apex 20 is outside onset..offset"),
     (["P01,P01/rec1,5,12,micro,,30", "P01,P01/rec1,5,12,micro,,30"], "duplicate_row", "warning", "repeats row 2"),
+    (["P01,P01/rec1,10,20,micro,,30", "P01,P01/rec1,15,30,micro,,30", "P01,P01/rec1,15,30,macro,,30"],
+     "overlapping", "warning", "micro 15..30 (row 3) overlaps 10..20 (row 2)"),
     (["P03,P03/rec9,5,12,micro,,30"], "video_missing", "error", "no frame folder for this video"),
     (["P01,P01/rec1,12,5,micro,,30"], "not_annotated", "warning", "were all left out"),
 ]

@@ -24,7 +24,8 @@ videos both hold (a pair holding none is left out, with a note), per type (micro
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
 (CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: matched pairs'
-intersection or union, or the first coder's). Notes on stderr name the videos that only some files hold (they are
+intersection or union, or the first coder's). Neither writes over a coder's file or into a coder's folder, nor
+replaces an existing file without --overwrite. Notes on stderr name the videos that only some files hold (they are
 compared where two files hold them).
 
 Examples:
@@ -32,7 +33,8 @@ Examples:
   mmnet agree coder1.eaf coder2.eaf --fps 30 --tier-type ME=micro,MaE=macro --video-id clip --frames 9000
   mmnet agree a.csv b.csv c.csv --types micro --json --pairs pairs.csv
   mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/intervals.csv
-  mmnet agree 'both.eaf#ME_coder1' 'both.eaf#ME_coder2' --fps 25
+  mmnet agree 'both.eaf#ME_coder1' 'both.eaf#ME_coder2' --fps 25 --tier-type ME_coder1=micro,ME_coder2=micro
+  mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/truth.csv --overwrite
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .agree_read import parse_coder, read_coders, shared_videos
+from .agree_read import check_outputs, parse_coder, read_coders, shared_videos
 from .agree_truth import TRUTHS
 from .score_spots_read import ReadOptions, add_read_arguments
 
@@ -66,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write-truth", type=Path, default=None, metavar="FILE",
                    help="write the coders' intervals as ground truth in the table-long dataset's intervals.csv "
                         "layout (subject,video,onset,offset,type,apex,fps,emotion; the subject column left to fill in)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --pairs or --write-truth FILE (never a coder's own file)")
     p.add_argument("--truth", choices=TRUTHS, default=None,
                    help="what --write-truth writes: per matched pair of two coders the frames both marked "
                         "(intersection, the default) or either marked (union), unmatched intervals left out; or the "
@@ -117,6 +121,11 @@ def _lengths(args, files: list[dict], videos: list, recording_frames: int | None
         elif known := {path: f[video] for path, f in media.items() if video in f}:  # a coder's file's media length
             path, n = max(known.items(), key=lambda item: item[1])
             source = f"the media duration in '{path}' (Media duration (s))"
+            if len(set(known.values())) > 1:  # two files' media of one video differ: the longer is counted, said
+                print(f"warning: video {shown(video)!r}: the coders' files give different media durations ("
+                      + ", ".join(f"'{p}' {k} frames" for p, k in known.items()) + f"): {n} frames counted, the "
+                      "longest; check that they annotate the same media file, or give --frames ID=N.",
+                      file=sys.stderr)
         else:
             out[video] = (last, "the last annotated frame", first)
             continue
@@ -214,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--frames {','.join(bad)} must be a number of frames >= 1 (frames 1..N).")
     options = ReadOptions.of(args)  # --recording: its rate and frame count
     coders = [parse_coder(text) for text in args.files]
+    check_outputs(args, coders)
     rates: dict = {}
     media: dict = {}  # path -> {video: frames}: the media duration a coder's file gives (BORIS)
     files = read_coders(coders, options, rates, media)

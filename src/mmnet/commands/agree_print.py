@@ -18,7 +18,7 @@ FRAMES_SHOWN = ("each frame none, micro or macro\n(micro where a file's micro- a
 # the milliseconds on a variable-frame-rate --recording: no constant rate gives them
 MS_FROM_TIMES = "between the two frames' own presentation times in --recording (its frame rate varies)"
 PAIR_COLUMNS = ("file_a", "file_b", "video", "type", "a_onset", "a_offset", "b_onset", "b_offset", "iou",
-                "onset_diff", "offset_diff")
+                "onset_diff", "offset_diff", "a_apex", "b_apex", "a_emotion", "b_emotion")
 
 
 def _letter(k: int) -> str:
@@ -203,6 +203,8 @@ def write_pairs(path: Path, files: list[Path], pairs: dict) -> None:
                              *(("", "") if a is None else (a.onset, a.offset)),
                              *(("", "") if b is None else (b.onset, b.offset)),
                              "" if r.iou is None else f"{r.iou:.4f}",
-                             *(("", "") if a is None or b is None else (b.onset - a.onset, b.offset - a.offset))])
+                             *(("", "") if a is None or b is None else (b.onset - a.onset, b.offset - a.offset)),
+                             *("" if x is None or x.apex is None else x.apex for x in (a, b)),
+                             *(spreadsheet_safe(x.label or "") if x is not None else "" for x in (a, b))])
     atomic_write_text(path, text.getvalue())
     print(f"wrote {path} (matched pairs and unmatched intervals)", file=sys.stderr)

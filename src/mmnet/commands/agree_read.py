@@ -40,15 +40,55 @@ def parse_coder(text: str) -> Coder:
         path = Path(head)
     if not path.is_dir():
         return Coder(text, (path,), tiers)
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-    read = tuple(p for p in files if p.suffix.lower() in SUFFIXES)
+    files = _folder_files(path)
+    read = tuple(p for p in files if p.suffix.lower() in SUFFIXES and not p.name.startswith("~$"))
     if not read:
         raise DataError(f"folder '{path}' holds no coder's file ({', '.join(SUFFIXES)}): give one coder's files of "
                         "every recording in it, or the files themselves.")
-    if left := [p.name for p in files if p not in read]:
+    if locks := [str(p.relative_to(path)) for p in files if p.name.startswith("~$")]:
+        print(f"note: '{path}': {len(locks)} lock file(s) of an open workbook not read: {', '.join(locks[:5])}"
+              + (", ..." if len(locks) > 5 else ""), file=sys.stderr)
+    if left := [str(p.relative_to(path)) for p in files if p not in read and not p.name.startswith("~$")]:
         print(f"note: '{path}': {len(left)} file(s) not read (not {', '.join(SUFFIXES)}): {', '.join(left[:5])}"
               + (", ..." if len(left) > 5 else ""), file=sys.stderr)
     return Coder(text, read, tiers)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """A coder's folder's files, its subfolders' too (a folder per participant), in path order; hidden files and
+    folders (.git, ELAN's backups) left out."""
+    out = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            out += _folder_files(path)
+        elif path.is_file():
+            out.append(path)
+    return out
+
+
+def check_outputs(args, coders: list[Coder]) -> None:
+    """--pairs and --write-truth FILE before anything is read: never a coder's own file (or a file in a coder's
+    folder, which a rerun would read as that coder's), never one file for both, and an existing file only with
+    --overwrite (a hand-curated intervals.csv, its subjects filled in, is not replaced without a word)."""
+    from ..errors import ConfigError
+
+    inputs = {p.resolve() for c in coders for p in c.paths}
+    folders = {Path(c.label).resolve() for c in coders if Path(c.label).is_dir()}
+    seen: dict = {}
+    for option, path in (("--pairs", args.pairs), ("--write-truth", args.write_truth)):
+        if path is None:
+            continue
+        full = path.resolve()
+        if full in inputs or any(full.is_relative_to(f) for f in folders):
+            raise ConfigError(f"{option} '{path}' is {'a coder' if full in inputs else 'in a coder'}'s "
+                              f"{'file' if full in inputs else 'folder'} (read as a coder's): write it elsewhere.")
+        if full in seen:
+            raise ConfigError(f"{option} '{path}' is the {seen[full]} FILE too: give each its own file.")
+        seen[full] = option
+        if full.exists() and not args.overwrite:
+            raise ConfigError(f"{option} '{path}' exists; pass --overwrite to replace it (or write another file).")
 
 
 def _by_video(path: Path, intervals: dict) -> dict:
@@ -64,32 +104,46 @@ def _by_video(path: Path, intervals: dict) -> dict:
     return out
 
 
+def _tiers(coder: Coder, path: Path, texts: dict) -> frozenset[str] | None:
+    """The tiers a coder reads of ``path`` (lower case), an .eaf's annotator names resolved to its tier ids; None:
+    all of them."""
+    from ..spotting.coder_tiers import eaf_tier_owners, resolve_tiers
+
+    if coder.tiers is None:
+        return None
+    return resolve_tiers(f"'{path}'", coder.tiers, eaf_tier_owners(file_text(path, texts)))
+
+
 def _same_files(coders: list[Coder], texts: dict) -> None:
-    """One file given as two coders (with the same tiers) agrees with itself perfectly: an error, not a kappa of 1.
-    Two files of the same text get a warning: small CSVs of two coders can be the same, a copied file is too."""
+    """One file given as two coders with tiers in common (the same tiers named two ways: by id and by annotator)
+    agrees with itself on them: an error, not a kappa of 1. Two files of the same text get a warning: small CSVs of
+    two coders can be the same, a copied file is too."""
     from ..errors import DataError
 
     seen: dict = {}
+    read: dict = {}  # path -> [(coder index, tiers read)]
     for k, coder in enumerate(coders):
-        tiers = None if coder.tiers is None else tuple(sorted(t.lower() for t in coder.tiers))
         for path in coder.paths:
             if not path.is_file():
                 continue  # read_intervals names it
-            for key in (("path", path.resolve(), tiers),
-                        ("bytes", hashlib.sha256(file_text(path, texts).encode()).hexdigest(), tiers)):
-                index, other = seen.setdefault(key, (k, path))
-                if index == k:
-                    continue
-                label = coders[index].label
-                said = f"'{path}'" + (f" (coder '{coder.label}')" if coder.label != str(path) else "")
-                other_said = f"'{other}'" + (f" (coder '{label}')" if label != str(other) else "")
-                if key[0] == "path":
-                    raise DataError(f"{said} is the same file as {other_said}: a file compared with itself agrees "
-                                    "perfectly; give each coder's own file (for coders on tiers of one .eaf: "
-                                    "'FILE#TIER1' 'FILE#TIER2').")
-                print(f"warning: {said} has the same content as {other_said}: they agree perfectly; check that "
-                      "neither is a copy of the other coder's file.", file=sys.stderr)
-                break
+            tiers = _tiers(coder, path, texts)
+            for m, other in read.setdefault(path.resolve(), []):
+                if m != k and (tiers is None or other is None or tiers & other):
+                    said = (f" (tiers {', '.join(sorted(tiers & other))} in both)" if tiers and other else "")
+                    raise DataError(f"'{path}' of coder '{coder.label}' is the same file as coder "
+                                    f"'{coders[m].label}' reads{said}: a file compared with itself agrees perfectly; "
+                                    "give each coder's own file (for coders on tiers of one .eaf: 'FILE#TIER1' "
+                                    "'FILE#TIER2', no tier in both).")
+            read[path.resolve()].append((k, tiers))
+            key = (hashlib.sha256(file_text(path, texts).encode()).hexdigest(), tiers)
+            index, other = seen.setdefault(key, (k, path))
+            if index == k or path.resolve() == other.resolve():
+                continue
+            label = coders[index].label
+            said = f"'{path}'" + (f" (coder '{coder.label}')" if coder.label != str(path) else "")
+            other_said = f"'{other}'" + (f" (coder '{label}')" if label != str(other) else "")
+            print(f"warning: {said} has the same content as {other_said}: they agree perfectly; check that "
+                  "neither is a copy of the other coder's file.", file=sys.stderr)
 
 
 def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: dict | None = None) -> list[dict]:
@@ -101,7 +155,9 @@ def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: d
 
     texts: dict = {}  # each file read once, for the comparison of contents and for its reader
     _same_files(coders, texts)
-    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers), rates, texts, media))
+    # a folder's file that marks nothing and names no media is its file name's video (without --video-id)
+    read = [[(path, *read_intervals(path, replace(options, tiers=coder.tiers, empty_video=_empty(coder, path, options)),
+                                    rates, texts, media))
              for path in coder.paths] for coder in coders]
     all_str = all(is_str for files in read for _, _, is_str, _, _ in files)
     out = []
@@ -111,12 +167,19 @@ def read_coders(coders: list[Coder], options: ReadOptions, rates: dict, media: d
         for path, intervals, is_str, _, _ in files:
             for video, items in (intervals if all_str or not is_str else _by_video(path, intervals)).items():
                 if video in merged:
+                    apart = ("; a video is named by its media file's name or the file's own, without their folders: "
+                             "give each recording a name of its own (P01_s1.eaf)"
+                             if where[video].parent != path.parent else "")
                     raise DataError(f"coder {coder.label!r}: '{where[video]}' and '{path}' both annotate video "
                                     f"{shown(video)!r}: keep one file per recording in a coder's folder (with "
-                                    "--video-id, every file is named that one video: leave it out).")
+                                    f"--video-id, every file is named that one video: leave it out){apart}.")
                 merged[video], where[video] = list(items), path
         out.append(merged)
     return out
+
+
+def _empty(coder: Coder, path: Path, options: ReadOptions) -> str | None:
+    return path.stem if options.video_id is None and Path(coder.label).is_dir() else None
 
 
 def _videos(f: dict) -> str:

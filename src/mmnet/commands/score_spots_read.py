@@ -26,6 +26,7 @@ class ReadOptions:
     frames: int | None = None  # the recording's frame count (--recording), to tell frames past its end
     times: FrameTimes | None = None  # --recording's frame times, where its frame rate varies: they convert
     tiers: tuple[str, ...] | None = None  # agree's FILE#TIER: the tiers, annotators or participants read
+    empty_video: str | None = None  # agree's coder folder: an empty coder's file's video (its file name)
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> ReadOptions:
@@ -193,7 +194,8 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions, lengths:
         _warn_boris_fps(path, rate, options.fps)
     owners = eaf_tier_owners(text) if kind == "elan-eaf" else {}
     tiers = None if options.tiers is None else resolve_tiers(f"'{path}'", options.tiers, owners)
-    coder = CoderOptions(options.fps, options.tier_type or {}, options.video_id, options.times, tiers)
+    coder = CoderOptions(options.fps, options.tier_type or {}, options.video_id, options.times, tiers,
+                         options.empty_video)
     read = read_coder_file(path, text, kind, coder)
     if tiers is None and (note := annotators_note(path, owners, {r.name for r in read.rows if r.onset is not None})):
         print(f"warning: {note}", file=sys.stderr)

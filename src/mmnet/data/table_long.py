@@ -257,6 +257,7 @@ def load_table_long(
                       intervals=tuple(intervals.get(video, ())))
         if video not in intervals:  # every row of it was left out (each with its error)
             issues.append(not_annotated(v.video_id, issues))
+        _overlapping(v, issues)
         if any(c.isspace() for c in video):
             issues.append(Issue(v.video_id, "video_name_space", f"video '{video}' holds a space, which no MEGC id "
                                 "does: the MEGC2020 log separates its columns by spaces and writes it with '_' in "
@@ -282,3 +283,20 @@ def load_table_long(
         out.append(v)
     types = tuple(t for t in TYPES if any(i.type == t for ivs in intervals.values() for i in ivs)) or TYPES
     return finish_long(out, issues, path, strict, types)
+
+
+def _overlapping(video: LongVideo, issues: list) -> None:
+    """Two intervals of one type that overlap in one recording: a warning naming their rows (one expression written
+    twice, as two coders' union or a merged table can; or two expressions truly overlapping, kept as written). An
+    exact repeat is duplicate_row's."""
+    last: dict = {}  # type -> the interval reaching furthest so far
+    for iv in sorted(video.intervals, key=lambda i: (i.onset, i.offset)):
+        before = last.get(iv.type)
+        if before is not None and iv.onset <= before.offset and before != iv:
+            issues.append(Issue(video.video_id, "overlapping", f"{iv.type} {iv.onset}..{iv.offset} (row "
+                                f"{iv.extra.get('row', '?')}) overlaps {before.onset}..{before.offset} (row "
+                                f"{before.extra.get('row', '?')}): one expression written twice would be scored as two "
+                                "(merge them); two expressions that overlap are kept as written", "warning",
+                                interval=(iv.type, str(iv.extra.get("row", "?")))))
+        if before is None or iv.offset > before.offset:
+            last[iv.type] = iv

@@ -103,13 +103,15 @@ def read_boris(path: Path, text: str, video_id: str | None) -> tuple[Iterator[An
         for n, cells in rows:
             where = f"'{path}' line {n}"
             video = video_id or own_video(cells)
-            times = []
-            for name in ("start (s)", "stop (s)"):
-                value = parse_seconds(cells[col[name]].replace(",", ".", 1), "s")
-                if value is None:
-                    raise AnnotationError(f"{where}: {name.capitalize()} {cells[col[name]]!r} is not a time in "
-                                          "seconds (a point event, or NA, has no interval).")
-                times.append(value)
+            behavior = cells[col["behavior"]].strip() or None
+            category = cells[col["behavioral category"]].strip() if "behavioral category" in col else ""
+            times = [parse_seconds(cells[col[name]].replace(",", ".", 1), "s") for name in ("start (s)", "stop (s)")]
+            if None in times:  # an error only where its behaviour is scored, not one --tier-type leaves out
+                name = ("start (s)", "stop (s)")[times.index(None)]
+                yield Annotation(where, video, behavior, category or None, Fraction(0), Fraction(0),
+                                 unaligned=f"{where}: {name.capitalize()} {cells[col[name]]!r} is not a time in "
+                                           "seconds (a point event, or NA, has no interval).")
+                continue
             shift, duration = _media_shift(cells, col, media, where)
             begin, end = (t - shift for t in times)
             if begin < -ONE_MS:
@@ -122,8 +124,6 @@ def read_boris(path: Path, text: str, video_id: str | None) -> tuple[Iterator[An
                                       "across two media files, or a wrong Time offset (s); split the event in BORIS "
                                       "at the file's end, or check the offset.")
             index = tuple(_index(cells, col, name, where) for name in _INDEX) if _INDEX[0] in col else None
-            behavior = cells[col["behavior"]].strip() or None
-            category = cells[col["behavioral category"]].strip() if "behavioral category" in col else ""
             yield Annotation(where, video, behavior, category or None, max(begin, Fraction(0)), end, index=index,
                              duration=duration)
 

@@ -10,6 +10,7 @@ rule of ``coder_times``. ``sniff`` tells which kind a file is, so that a file gi
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -48,6 +49,7 @@ class CoderOptions:
     video_id: str | None = None
     times: FrameTimes | None = None  # converts instead of fps where given (``frame_times``)
     tiers: frozenset[str] | None = None  # the tiers (behaviours) read, lower case; None: all (``coder_tiers``)
+    empty_video: str | None = None  # a file of a coder's folder: the video an empty file (no media named) covers
 
     @property
     def converted_at(self) -> str:
@@ -128,9 +130,10 @@ def _no_type(a: Annotation, tier_type: Mapping[str, str], kind: str) -> str:
     # spans without a face hold no expression: leaving them out is the only sensible type
     proposed = (f"{IGNORE} to leave it out" if _NO_FACE.search(f"{a.tier or ''} {a.value or ''}") else
                 f"micro (or macro, or {IGNORE} to leave it out)")
+    # --tier-type matches a whole tier (behaviour) name or value: the example is this file's own name, not ME
     return (f"{a.where}: no expression type for {named or 'an annotation without tier or value'}{given}: give "
-            f"--tier-type {example}={proposed}, e.g. --tier-type "
-            "ME=micro,MaE=macro; without it a tier or value named micro/macro, me/mae or "
+            f"--tier-type {example}={proposed} (a whole tier name or value, case aside; several "
+            "comma-separated, NAME=TYPE,NAME=TYPE); without it a tier or value named micro/macro, me/mae or "
             "micro-expression/macro-expression gives the type.")
 
 
@@ -192,6 +195,10 @@ def read_coder_file(path: Path, text: str, kind: str, options: CoderOptions) -> 
     if kind != "elan-eaf" and options.tiers is not None and not options.tiers & {t.strip().lower() for t in seen}:
         raise AnnotationError(f"'{path}': no annotation on a tier (or behaviour) named "
                               f"{', '.join(sorted(options.tiers))}; its tiers: {', '.join(map(repr, seen)) or 'none'}.")
+    if not out and options.empty_video is not None:  # one of a coder's folder's files: named by its file name
+        print(f"note: '{path}' holds no annotation and names no media: read as video {options.empty_video!r} (its "
+              "file name), where nothing was marked", file=sys.stderr)
+        out[options.empty_video] = []
     if not out:  # nothing says which video: not a video where nothing was marked
         raise AnnotationError(f"'{path}' holds no annotation and names no video: give --video-id ID, the recording "
                               "its coder watched, to count it as a video where nothing was marked.")

@@ -55,4 +55,4 @@ def annotators_note(path, owners: dict[str, tuple[str, str]], read: Iterable[str
             "together, as one coder's (as score-spots' truth, an expression both coded is two truth intervals, and "
             "a prediction matches one of them: the other counts as missed); to compare the coders: mmnet agree "
             f"'{path}#{first}' '{path}#{second}'; to read one coder's tiers alone: --tier-type NAME=ignore for the "
-            "others' (mmnet agree: '{path}#{first}').")
+            f"others' (mmnet agree: '{path}#{first}').")

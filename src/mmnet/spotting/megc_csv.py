@@ -174,7 +174,20 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
     if value is not None and not math.isfinite(value):  # NaN would rank unpredictably in the one-to-one matching
         raise AnnotationError(f"{where}: score {score!r} is not a finite number; leave the cell empty for a "
                               "prediction without a score.")
-    return Interval(onset, None, offset, type_, label, value)
+    # an apex and a table-long row's frame rate are kept (agree --write-truth writes them); scoring ignores both
+    apex = _apex(row.get("apex") or "", onset, offset)
+    fps = (row.get("fps") or "").strip()
+    return Interval(onset, apex, offset, type_, label, value, extra={"fps": fps} if fps else {})
+
+
+def _apex(text: str, onset: int, offset: int) -> int | None:
+    """The apex cell as a frame number within onset..offset; anything else (empty, '-1', '/', a frame outside the
+    interval, as some datasets' tables mark an unknown apex) is no apex: the cell was never used for scoring."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() and onset <= value <= offset else None
 
 
 def _no_expression(row: dict[str, str], where: str, video: str) -> bool:

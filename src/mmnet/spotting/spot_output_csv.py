@@ -109,7 +109,8 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
                                   f"{numbering} counts from 0): correct the row.")
         value = _number(row.get(score, ""), where, score) if score else None
         shift = _SHIFT[numbering]
-        out.setdefault(video, []).append(Interval(onset + shift, None, offset + shift, type_, score=value))
+        apex = _frame(row["apex"], where, "apex") + shift if row.get("apex", "") else None  # spot's apex: kept
+        out.setdefault(video, []).append(Interval(onset + shift, apex, offset + shift, type_, score=value))
         times = []
         for name, (column, plus) in _TIMES.items():
             seconds = _number(row.get(name, ""), where, name)
