@@ -152,12 +152,26 @@ def test_prepare_scales_twelve_bit_frames_and_warns_of_dark_crops(tmp_path, caps
     out = capsys.readouterr().out
     assert "bit_depth:" in out and "12-bit data" in out and "dark:" not in out
     assert read_image(tmp_path / "out12" / "reg_img0.jpg").mean() > 60  # not the 0..16 of a 16-bit scaling
+    # a clip an earlier mmnet prepared (scaled from the whole 16-bit range: dark) is not skipped as done
+    from mmnet.media import PREPARED_MARKER
+
+    marker = tmp_path / "out12" / PREPARED_MARKER
+    written = json.loads(marker.read_text())
+    del written["settings"]["grey16"]
+    marker.write_text(json.dumps(written))
+    args = ["prepare", str(tmp_path / "raw12"), "--out", str(tmp_path / "out12"), "--workers", "1", "--no-progress"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "1 prepared with other settings" in out and "grey16 from the whole 16-bit range (now from the bits" in out
+    assert "rerun with --force" in out
+    assert main([*args, "--force"]) == 0 and "1 clip(s) prepared" in capsys.readouterr().out
 
     save_frames(tmp_path / "dim", {f"img{n}.jpg": face_frame(background=8) // 12 for n in range(4)})
     assert main(["prepare", str(tmp_path / "dim"), "--out", str(tmp_path / "outdim"), "--workers", "1",
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "dark: the crop of the onset frame has a mean grey level of" in out
+    assert "grey16" not in (tmp_path / "outdim" / PREPARED_MARKER).read_text()  # 8-bit clips: markers as before
 
 
 # --------------------------------------------------------------------- no face on the onset frame
