@@ -94,6 +94,7 @@ def test_prepare_says_a_long_video_looks_like_a_recording(tmp_path, capsys):
     assert "recording:" in out and "4.0 s long" in out and "mmnet spot" in out and "face_moved" not in out
 
 
+@pytest.mark.slow  # a checkpoint made, and predict --align run three times
 def test_predict_align_refuses_an_apex_whose_face_moved_away(tmp_path, capsys):
     _face_extra()
     from tests.robustness.helpers import assert_named_error, cli, small_checkpoint
