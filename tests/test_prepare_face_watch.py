@@ -49,6 +49,20 @@ def test_a_still_face_or_a_slight_change_of_box_is_no_warning():
     assert watch.warning() is None and [n for n, _ in watch.looks] == [0, 15, 30]
 
 
+def test_one_rule_says_when_a_face_left_its_place(monkeypatch):
+    from mmnet.preprocess import face_watch
+    from mmnet.preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, face_moved_beyond
+
+    assert not face_moved_beyond(MOVED_SHIFT, MOVED_SCALE)  # at the thresholds: still in place
+    assert face_moved_beyond(MOVED_SHIFT + 0.01, 1.0) and face_moved_beyond(0.0, MOVED_SCALE + 0.01)
+    # the watch asks the rule, as predict --align's face check does
+    monkeypatch.setattr(face_watch, "face_moved_beyond", lambda shift, ratio: False)
+    watch = FaceWatch(_StandIn(), (40, 20, 60, 40), last=15)
+    for n in range(16):
+        watch.see(n, _square(40 if n < 10 else 50))  # half a face over
+    assert watch.warning() is None
+
+
 # --------------------------------------------------------------------- the face extra, on real footage
 
 
