@@ -89,3 +89,26 @@ def write_run(
                     {"fold": f"{dataset}/{subject}" if multi else subject, "test_subjects": [subject],  # as fold.py
                      "epochs": epochs, "seconds": 3.0}))
     return root
+
+
+def mark_started(out: Path) -> None:
+    """Make the run at ``out`` look started: a fold with a finished epoch."""
+    (out / "seed-0" / "fold-x").mkdir(parents=True)
+    (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")
+
+
+def as_frame_cache_version1(out: Path, channels_last: bool | None = None) -> dict:
+    """Make the run at ``out`` (prepared by today's mmnet) look started by an mmnet of frame cache version 1: no
+    ``frames_digest`` in its env.json, whose ``dataset_fingerprint`` is "fingerprint-v1"; with ``channels_last``,
+    a config.yaml of before train.memory_format. Returns the env.json written."""
+    env = json.loads((out / "env.json").read_text())
+    del env["frames_digest"]  # as runs started before it was recorded
+    env["dataset_fingerprint"] = "fingerprint-v1"
+    (out / "env.json").write_text(json.dumps(env))
+    if channels_last is not None:  # of before train.memory_format: read as channels_last
+        saved = yaml.safe_load((out / "config.yaml").read_text())
+        del saved["train"]["memory_format"]
+        saved["train"]["channels_last"] = channels_last
+        (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    mark_started(out)
+    return env

@@ -84,6 +84,14 @@ def test_the_table_says_which_frames_kappa_counts(coders, capsys):
     assert "N: --frames" in out and "kappa depends on N" not in out
 
 
+def test_the_frames_help_names_every_default_in_order(capsys):
+    with pytest.raises(SystemExit):
+        main(["agree", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert ("default: --recording's frame count, else a BORIS file's Media duration (s), else each video's last "
+            "annotated frame in any file") in help_text
+
+
 def _best(a, b, threshold):
     """Brute force: the most pairs with IoU >= threshold, then the largest total IoU."""
     best = (0, 0.0)

@@ -3,7 +3,6 @@ no EXIF orientation), and is refused where one frame is a 16-bit grey or a rotat
 
 from __future__ import annotations
 
-import json
 import logging
 
 import numpy as np
@@ -17,6 +16,8 @@ from mmnet.data.cache import FrameWindows, cache_fingerprint, frame_windows
 from mmnet.errors import ConfigError
 from mmnet.train.cache_version1 import decoded_unlike_version1, version1_fingerprints
 from mmnet.train.prepare import prepare_run
+
+from .fake_runs import as_frame_cache_version1
 
 
 class _Frames:
@@ -56,12 +57,7 @@ def _version1_run(tmp_path, monkeypatch):
     base = [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32"]
     out = tmp_path / "run"
     prepare_run(load_config(None, base), out, progress=False)
-    env = json.loads((out / "env.json").read_text())
-    del env["frames_digest"]  # as runs started before it was recorded
-    env["dataset_fingerprint"] = "fingerprint-v1"
-    (out / "env.json").write_text(json.dumps(env))
-    (out / "seed-0" / "fold-x").mkdir(parents=True)
-    (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
+    as_frame_cache_version1(out)
     monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", lambda *a: {"fingerprint-v1"})
     return root, base, out
 

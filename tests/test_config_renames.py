@@ -73,3 +73,18 @@ def test_a_sweep_setting_of_the_old_key_clashes_with_a_set_of_the_new_one(tmp_pa
     (tmp_path / "sweep.yaml").write_text("settings: {cl: {train.channels_last: true}, plain: {}}\n")
     with pytest.raises(ConfigError, match="--set train.memory_format would overwrite what setting 'cl' varies"):
         load_sweep(tmp_path / "sweep.yaml", overrides=["train.memory_format=contiguous"])
+
+
+@pytest.mark.parametrize("value", ["[1]", "{a: 1}"])
+def test_an_old_key_value_that_is_no_bool_is_named_by_the_type_check(tmp_path, capsys, value):
+    assert main(["train", "--dataset", "casme2", "--root", ".", "--print-config",
+                 "--set", f"train.channels_last={value}"]) == 3  # a config error, not a traceback
+    assert "train.memory_format must be of type str, got" in capsys.readouterr().err
+    (tmp_path / "old.yaml").write_text(f"train: {{channels_last: {value}}}\n")
+    with pytest.raises(ConfigError, match="train.memory_format must be of type str"):
+        load_config(tmp_path / "old.yaml")
+
+
+def test_an_old_key_value_of_1_is_not_read_as_true():
+    with pytest.raises(ConfigError, match="Unknown train.memory_format '1'"):
+        load_config(None, ["train.channels_last=1"])

@@ -10,6 +10,7 @@ from mmnet.config import load_config
 from mmnet.train import fold
 from mmnet.train.prepare import fold_tasks, prepare_run
 
+pytestmark = pytest.mark.slow  # real folds trained: seconds each
 EPOCHS = 3
 
 

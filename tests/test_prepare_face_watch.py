@@ -49,6 +49,20 @@ def test_a_still_face_or_a_slight_change_of_box_is_no_warning():
     assert watch.warning() is None and [n for n, _ in watch.looks] == [0, 15, 30]
 
 
+def test_one_rule_says_when_a_face_left_its_place(monkeypatch):
+    from mmnet.preprocess import face_watch
+    from mmnet.preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, face_moved_beyond
+
+    assert not face_moved_beyond(MOVED_SHIFT, MOVED_SCALE)  # at the thresholds: still in place
+    assert face_moved_beyond(MOVED_SHIFT + 0.01, 1.0) and face_moved_beyond(0.0, MOVED_SCALE + 0.01)
+    # the watch asks the rule, as predict --align's face check does
+    monkeypatch.setattr(face_watch, "face_moved_beyond", lambda shift, ratio: False)
+    watch = FaceWatch(_StandIn(), (40, 20, 60, 40), last=15)
+    for n in range(16):
+        watch.see(n, _square(40 if n < 10 else 50))  # half a face over
+    assert watch.warning() is None
+
+
 # --------------------------------------------------------------------- the face extra, on real footage
 
 
@@ -94,6 +108,7 @@ def test_prepare_says_a_long_video_looks_like_a_recording(tmp_path, capsys):
     assert "recording:" in out and "4.0 s long" in out and "mmnet spot" in out and "face_moved" not in out
 
 
+@pytest.mark.slow  # a checkpoint made, and predict --align run three times
 def test_predict_align_refuses_an_apex_whose_face_moved_away(tmp_path, capsys):
     _face_extra()
     from tests.robustness.helpers import assert_named_error, cli, small_checkpoint
@@ -152,12 +167,26 @@ def test_prepare_scales_twelve_bit_frames_and_warns_of_dark_crops(tmp_path, caps
     out = capsys.readouterr().out
     assert "bit_depth:" in out and "12-bit data" in out and "dark:" not in out
     assert read_image(tmp_path / "out12" / "reg_img0.jpg").mean() > 60  # not the 0..16 of a 16-bit scaling
+    # a clip an earlier mmnet prepared (scaled from the whole 16-bit range: dark) is not skipped as done
+    from mmnet.media import PREPARED_MARKER
+
+    marker = tmp_path / "out12" / PREPARED_MARKER
+    written = json.loads(marker.read_text())
+    del written["settings"]["grey16"]
+    marker.write_text(json.dumps(written))
+    args = ["prepare", str(tmp_path / "raw12"), "--out", str(tmp_path / "out12"), "--workers", "1", "--no-progress"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "1 prepared with other settings" in out and "grey16 from the whole 16-bit range (now from the bits" in out
+    assert "rerun with --force" in out
+    assert main([*args, "--force"]) == 0 and "1 clip(s) prepared" in capsys.readouterr().out
 
     save_frames(tmp_path / "dim", {f"img{n}.jpg": face_frame(background=8) // 12 for n in range(4)})
     assert main(["prepare", str(tmp_path / "dim"), "--out", str(tmp_path / "outdim"), "--workers", "1",
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "dark: the crop of the onset frame has a mean grey level of" in out
+    assert "grey16" not in (tmp_path / "outdim" / PREPARED_MARKER).read_text()  # 8-bit clips: markers as before
 
 
 # --------------------------------------------------------------------- no face on the onset frame

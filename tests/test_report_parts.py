@@ -67,3 +67,14 @@ def test_a_report_json_without_per_class_numbers_renders_no_class_table():
     from mmnet.report.parts import part_class_lines
 
     assert part_class_lines({"smic": {"mean": {}, "std": {}}}, CLASSES) == []
+
+
+def test_one_order_of_the_parts_for_the_data_the_report_and_check_data(monkeypatch, tmp_path):
+    from mmnet.commands import check_data_common
+    from mmnet.data import composite
+    from mmnet.report import parts
+
+    assert parts.PART_ORDER is composite.PART_ORDER  # the data layer's, not a copy
+    monkeypatch.setattr(composite, "PART_ORDER", ("samm", "casme2", "smic"))
+    authors = [c.split(" et al.")[0] for c in check_data_common.papers("composite", tmp_path)]
+    assert authors == ["See", "Davison", "Yan", "Li"]  # MEGC2019's paper, then the parts in that order

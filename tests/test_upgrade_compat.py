@@ -12,6 +12,8 @@ from mmnet.config import load_config
 from mmnet.errors import ConfigError
 from mmnet.train.prepare import prepare_run
 
+from .fake_runs import as_frame_cache_version1, mark_started
+
 
 def _base(tmp_path):
     root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
@@ -22,11 +24,6 @@ def _unlike(monkeypatch):
     """A frame that frame cache version 1 decoded otherwise (tests/test_cache_version1.py reads real headers)."""
     monkeypatch.setattr("mmnet.train.cache_version1.decoded_unlike_version1",
                         lambda samples, windows: ["f.png (PIL mode I;16: a 16-bit or floating-point grey frame)"])
-
-
-def _started(out):
-    (out / "seed-0" / "fold-x").mkdir(parents=True)
-    (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
 
 
 def test_a_run_written_before_the_newest_config_keys_resumes_with_them_read_as_before(tmp_path):
@@ -40,7 +37,7 @@ def test_a_run_written_before_the_newest_config_keys_resumes_with_them_read_as_b
         del saved[section][key]
     del saved["spotting"]
     (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
-    _started(out)
+    mark_started(out)
     prepare_run(load_config(None, base), out, progress=False)  # the same run: resumes
     assert yaml.safe_load((out / "config.yaml").read_text())["train"]["compile"] is False
 
@@ -64,11 +61,7 @@ def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path
     base = _base(tmp_path)
     out = tmp_path / "run"
     prepare_run(load_config(None, base), out, progress=False)
-    env = json.loads((out / "env.json").read_text())
-    del env["frames_digest"]  # as runs started before it was recorded
-    env["dataset_fingerprint"] = "fingerprint-v1"
-    (out / "env.json").write_text(json.dumps(env))
-    _started(out)
+    env = as_frame_cache_version1(out)
     _unlike(monkeypatch)
     monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", lambda *a: {"fingerprint-v1"})
     with pytest.raises(ConfigError) as caught:
@@ -84,26 +77,12 @@ def test_a_run_of_frame_cache_version_1_is_refused_as_an_earlier_mmnets(tmp_path
 
 
 
-def _of_frame_cache_version_1(out, channels_last=None):
-    """Make the run at ``out`` look started by an mmnet of frame cache version 1 (fingerprint "fingerprint-v1")."""
-    env = json.loads((out / "env.json").read_text())
-    del env["frames_digest"]
-    env["dataset_fingerprint"] = "fingerprint-v1"
-    (out / "env.json").write_text(json.dumps(env))
-    if channels_last is not None:  # of before train.memory_format: read as channels_last
-        saved = yaml.safe_load((out / "config.yaml").read_text())
-        del saved["train"]["memory_format"]
-        saved["train"]["channels_last"] = channels_last
-        (out / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
-    _started(out)
-
-
 def test_a_run_of_frame_cache_version_1_is_refused_before_the_dataset_is_decoded(tmp_path, monkeypatch):
     # the refusal came after build_frame_cache had decoded the whole dataset into a new cache entry
     base = _base(tmp_path)
     out = tmp_path / "run"
     prepare_run(load_config(None, base), out, progress=False)
-    _of_frame_cache_version_1(out)
+    as_frame_cache_version1(out)
     _unlike(monkeypatch)
     monkeypatch.setattr("mmnet.train.cache_version1.version1_fingerprints", lambda *a: {"fingerprint-v1"})
 
@@ -123,7 +102,7 @@ def test_a_version_1_run_of_before_memory_format_is_refused_as_version_1(tmp_pat
     base = _base(tmp_path)
     out = tmp_path / "run"
     prepare_run(load_config(None, base), out, progress=False)
-    _of_frame_cache_version_1(out, channels_last=True)
+    as_frame_cache_version1(out, channels_last=True)
     calls = []
 
     def version1(*args):
@@ -148,7 +127,7 @@ def test_a_sweep_refused_for_its_setting_s_earlier_run_restarts_it_with_restart(
     sweep_file.write_text(yaml.safe_dump({"set": base[1:] + tiny, "seeds": [0], "settings": {"a": {}}}))
     out = tmp_path / "sweep"
     prepare_run(load_config(None, [*base, *tiny, "train.lr=0.1"]), out / "a", progress=False)  # another experiment
-    _started(out / "a")
+    mark_started(out / "a")
     args = ["sweep", str(sweep_file), "--root", str(tmp_path / "data"), "--out", str(out), "--no-progress"]
     assert main(args) != 0
     assert "--restart" in capsys.readouterr().err
@@ -171,7 +150,7 @@ def test_a_demo_run_on_an_older_generator_s_data_is_refused_before_the_data_is_d
     meta = json.loads(marker.read_text())
     del meta["generator_version"]  # as written by generator version 1
     marker.write_text(json.dumps(meta))
-    _started(out / "run")
+    mark_started(out / "run")
     started = []
     monkeypatch.setattr(train_module, "train_experiment", lambda *a, **k: started.append(a) or {})
     argv = ["demo", "--out", str(out), "--subjects", "2", "--clips-per-subject", "3", "--no-progress"]

@@ -25,9 +25,18 @@ _ADDED = {
 # train.channels_last (bool) became train.memory_format in 91a0ede, 2026-11-25
 _MEMORY_FORMAT = {True: "channels_last", False: "contiguous"}
 
+
+def _memory_format(value: object) -> object:
+    # only a bool (or null) is converted: any other value (a list, a mapping, 1) goes on to the type check, which
+    # names it, instead of a TypeError (unhashable) or 1 read as true
+    if isinstance(value, bool):
+        return _MEMORY_FORMAT[value]
+    return "auto" if value is None else value
+
+
 # The one table of renamed keys, read by every way a key is given (config files, a sweep's base, config and
 # settings, --set): old dotted key -> (new dotted key, the old value as the new key's, what the new values are)
-RENAMED = {"train.channels_last": ("train.memory_format", lambda v: _MEMORY_FORMAT.get(v, "auto" if v is None else v),
+RENAMED = {"train.channels_last": ("train.memory_format", lambda v: _memory_format(v),
                                    "true: channels_last, false: contiguous")}
 _NOTED: set[str] = set()  # renamed keys this process noted (a command builds its config several times)
 

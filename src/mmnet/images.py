@@ -9,7 +9,8 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["read_image", "read_rgb", "resize_rgb", "RESIZE_METHOD", "pixels_refused", "grey_bits", "CAMERA_BITS"]
+__all__ = ["read_image", "read_rgb", "resize_rgb", "RESIZE_METHOD", "pixels_refused", "grey_bits", "wide_grey",
+           "CAMERA_BITS"]
 
 # What resize_rgb does, in words another library can reproduce (the ONNX metadata carries it): Pillow's
 # bilinear filter widens with the scale when shrinking; OpenCV INTER_LINEAR and torch without antialias do not.
@@ -47,6 +48,17 @@ def read_image(path: str | Path, bits: int | None = None) -> np.ndarray:
 
 #: The bit depths ``grey_bits`` rounds a maximum up to: what cameras record (8-bit frames are saved as 8-bit).
 CAMERA_BITS = (10, 12, 14, 16)
+
+
+def wide_grey(path) -> bool:
+    """Whether ``path`` is a 16-bit greyscale frame (read from its header only; False if it cannot be opened)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.mode.startswith("I")
+    except Exception:  # reported, by name, when the frame is read
+        return False
 
 
 def grey_bits(paths) -> tuple[int, int] | None:

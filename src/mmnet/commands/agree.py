@@ -61,7 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=_frames, default=None, metavar="N|ID=N,...",
                    help="the recording's length in frames, for the frame-wise kappa (frames 1..N, or 0..N where a "
                         "file marks frame 0; one N for every video, or per video id); default: --recording's frame "
-                        "count, else each video's last annotated frame in any file")
+                        "count, else a BORIS file's Media duration (s), else each video's last annotated frame in any "
+                        "file")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")

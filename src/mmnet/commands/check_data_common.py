@@ -132,8 +132,9 @@ def papers(dataset: str, root, parts=None) -> list[str]:
     if any((folder / SYNTH_MARKER).is_file() for r in roots for folder in (r, r.parent)):
         return []
     if dataset == "composite":
-        order = ("smic", "casme2", "samm")  # MEGC2019's order, as the report lists the parts
-        return papers_to_cite([p for p in order if parts is None or p in parts], composite=True)
+        from ..data.composite import PART_ORDER  # MEGC2019's order, as the report lists the parts
+
+        return papers_to_cite([p for p in PART_ORDER if parts is None or p in parts], composite=True)
     return papers_to_cite([dataset])
 
 

@@ -30,7 +30,7 @@ from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_d
 from .sample import Issue, Sample
 from .schemes import FIELD_CHECKS, SCHEMES
 
-__all__ = ["load_composite", "CDE_LABELS", "PARTS", "read_cde_list", "part_counts"]
+__all__ = ["load_composite", "CDE_LABELS", "PARTS", "PART_ORDER", "read_cde_list", "part_counts"]
 
 CDE_LABELS = ("negative", "positive", "surprise")
 PARTS = ("casme2", "samm", "smic")
@@ -38,8 +38,8 @@ ANNOTATION_NAME = "combined_3class_gt.csv"
 OFFICIAL_ROWS = 442
 # the row the older 441-row list (combined_3class_gt-2.csv, 2018-11-30) lacks
 _LATE_ROW = ("samm", "32", "032_3_1")
-# the parts in the order evaluation.md reports them
-_REPORT_ORDER = ("smic", "casme2", "samm")
+#: MEGC2019's order of the parts (its papers', evaluation.md's, the reports' and check-data's)
+PART_ORDER = ("smic", "casme2", "samm")
 # loader checks about a column the composite's classes do not come from (CASME II's objective classes)
 _OTHER_COLUMN_CHECKS = frozenset().union(*(c for f, c in FIELD_CHECKS.items() if f != "label"))
 # per-part mapping used only to cross-check the official label against the source emotion
@@ -269,7 +269,7 @@ def part_counts(pairs: list[tuple[Sample, int]], parts: Iterable[str] = PARTS) -
     """Samples per class of each part (SMIC, CASME II, SAMM), from ``(sample, class index)`` pairs: evaluation.md
     asks to report the composite whole and per part. ``parts``: those taking part (the list's), in report order."""
     taking = set(parts)
-    out = {part: dict.fromkeys(CDE_LABELS, 0) for part in _REPORT_ORDER if part in taking}
+    out = {part: dict.fromkeys(CDE_LABELS, 0) for part in PART_ORDER if part in taking}
     for sample, k in pairs:
         out[sample.dataset][CDE_LABELS[k]] += 1
     return out

@@ -42,7 +42,7 @@ from ..media import (
 )
 from ..media_damage import TRUNCATED
 from ..preprocess.face import SIDEWAYS, FaceAligner
-from ..preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, moved_face
+from ..preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, face_moved_beyond, moved_face
 from ..preprocess.marker import read_settings
 from ..spotting import spot_apex
 from .clip_list import ClipRequest, read_clip_list
@@ -366,7 +366,7 @@ def align_clip(clip: Clip, onset: FrameNumber | None = None, *, aligner: FaceAli
             return float(found[0].score) if found else None
         moves = [(moved_face(onset_box, f.box), f) for f in found]
         (shift, ratio), near = min(moves, key=lambda m: m[0])  # the face nearest the onset's is the one followed
-        if shift > MOVED_SHIFT or ratio > MOVED_SCALE:
+        if face_moved_beyond(shift, ratio):
             raise FaceMoved(f"the face moved {shift:.2f} face widths from its place on the onset frame"
                             + (f" and changed size {ratio:.2f} times" if ratio > MOVED_SCALE else "")
                             + f" (allowed: {MOVED_SHIFT:g} widths, {MOVED_SCALE:g} times)")

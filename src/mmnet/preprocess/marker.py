@@ -29,6 +29,8 @@ class FolderState(Enum):
 
 #: Settings added after markers were first written, with the value every earlier marker's clip was prepared with.
 _EARLIER_DEFAULTS = {"landmarks": 68}
+#: Settings recorded for some clips only, with what a marker without them means (shown, never compared as equal).
+_UNRECORDED = {"grey16": "from the whole 16-bit range"}
 
 
 def _normalised(settings: dict) -> dict:
@@ -73,7 +75,7 @@ def settings_change(folder: Path, settings: dict) -> str:
     if data is None or not isinstance(data.get("settings"), dict):
         return f"its {PREPARED_MARKER} cannot be read"
     old, new = {**_EARLIER_DEFAULTS, **data["settings"]}, _normalised(settings)
-    return ", ".join(f"{k} {old.get(k)} (now {v})" for k, v in new.items() if old.get(k) != v)
+    return ", ".join(f"{k} {old.get(k, _UNRECORDED.get(k))} (now {v})" for k, v in new.items() if old.get(k) != v)
 
 
 def folder_state(folder: Path, settings: dict, *, listed: bool = False) -> FolderState:

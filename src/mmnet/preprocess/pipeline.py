@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, PreprocessError
 from ..held_folders import HeldFolder, hold_new_folder, remove_unheld
-from ..images import grey_bits
+from ..images import grey_bits, wide_grey
 from ..media import PREPARE_SUMMARY as SUMMARY_NAME  # re-exported: its old home
 from ..media import (
     PREPARED_MARKER,
@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 
 TMP_DIR_NAME = ".mmnet-prepare-tmp"
 MAX_LISTED = 10  # unreadable frames named in one message
+#: How 16-bit grey frames are scaled to 8 bits (recorded: clips scaled otherwise before are not skipped)
+GREY16_SCALING = "from the bits the clip's values use"
 
 
 # ----------------------------------------------------------------------------------- one clip
@@ -75,8 +77,11 @@ MAX_LISTED = 10  # unreadable frames named in one message
 def clip_settings(job: ClipJob, geometry: CropGeometry, quality: int, landmarks: int = DEFAULT_LANDMARKS) -> dict:
     """The settings that shape a clip's crops, recorded with it: a rerun with others does not skip it silently."""
     onset = job.onset if job.onset is not None else job.frames[0][0] if job.frames else 0
-    return {"size": [geometry.width, geometry.height], "eye_y": geometry.eye_y, "iod": geometry.iod,
-            "onset": onset, "quality": quality, "landmarks": landmarks}
+    settings = {"size": [geometry.width, geometry.height], "eye_y": geometry.eye_y, "iod": geometry.iod,
+                "onset": onset, "quality": quality, "landmarks": landmarks}
+    if job.video is None and job.frames and wide_grey(job.frames[0][1]):  # 8-bit clips' markers stay as they were
+        settings["grey16"] = GREY16_SCALING
+    return settings
 
 
 def _save_jpeg(image: np.ndarray, path: Path, quality: int) -> None:

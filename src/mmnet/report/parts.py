@@ -7,12 +7,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
+from ..data.composite import PART_ORDER  # any other dataset follows the parts, by name
 from .rounding import format_mean_std
 
 __all__ = ["PART_ORDER", "part_rank", "dataset_order", "part_classes", "part_class_lines"]
-
-#: MEGC2019's order of the composite's parts; any other dataset follows them, by name.
-PART_ORDER = ("smic", "casme2", "samm")
 
 
 def part_rank(dataset: str) -> tuple[int, str]:
