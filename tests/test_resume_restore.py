@@ -9,11 +9,20 @@ import shlex
 import pytest
 import yaml
 
+from mmnet import synth
 from mmnet.config import load_config
 from mmnet.errors import ConfigError
 from mmnet.train.prepare import prepare_run
 
-from .test_upgrade_compat import _base, _started
+
+def _base(tmp_path):
+    root = synth.write_dataset(tmp_path / "data", subjects=2, clips_per_subject=2, seed=0)
+    return [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "data.image_size=32", "model.image_size=32"]
+
+
+def _started(out):
+    (out / "seed-0" / "fold-x").mkdir(parents=True)
+    (out / "seed-0" / "fold-x" / "history.csv").write_text("epoch\n1\n")  # an epoch has finished
 
 
 def test_the_refusal_names_the_sets_that_resume_the_run(tmp_path):
