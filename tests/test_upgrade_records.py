@@ -113,8 +113,8 @@ def test_compare_lists_the_mmnet_of_each_run_and_says_an_upgrade_changed_the_fra
                frame_cache_version=2)
     result = compare_runs([old, new], resamples=100)
     diff = result["comparisons"][0]["config_differences"]
-    assert diff["mmnet_version"] == ["0.1.0", "0.2.0"]
-    assert "code_digest" not in diff and "git_revision" not in diff  # recorded by one run only: not a difference
+    assert diff["mmnet"] == ["0.1.0", "0.2.0 sha256:cccccccccccc"]  # what each records, as its Reproduce line
+    assert not {"mmnet_version", "code_digest", "git_revision"} & set(diff)  # one entry, not three lists
     [note] = [n for n in result["notes"] if "fingerprints differ" in n]
     assert "the frame cache version changed by an mmnet upgrade" in note and "different input data" not in note
     assert "old was started by an earlier mmnet" in note.replace(str(tmp_path / "old"), "old")

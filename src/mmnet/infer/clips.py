@@ -41,6 +41,7 @@ from ..media import (
     stream_video,
 )
 from ..media_damage import TRUNCATED
+from ..preprocess.exposure import unscaled_depth_warning
 from ..preprocess.face import SIDEWAYS, FaceAligner
 from ..preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, face_moved_beyond, moved_face
 from ..preprocess.marker import read_settings
@@ -308,7 +309,9 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
                     "(read_clip_list)" if folders
                     else f"holds no numbered frame image (e.g. img1.jpg; {', '.join(IMAGE_SUFFIXES)})")
             raise DataError(f"Clip folder '{src}' {what}.")
-        return Clip(source=str(src), kind="folder", _paths=dict(frames), prepared=read_settings(src))
+        depth = unscaled_depth_warning(path for _, path in frames)  # 12-bit data in 16-bit files: near-black
+        return Clip(source=str(src), kind="folder", _paths=dict(frames), prepared=read_settings(src),
+                    notes=[depth] if depth else [])
     if is_video(src):
         stream = stream_video(src)
         try:
@@ -324,6 +327,14 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
         f"'{src}' is neither a folder of frames, a video ({', '.join(VIDEO_SUFFIXES)}) nor an image pair."
         + conversion_hint(src)
     )
+
+
+def _depth_hint(clip: Clip) -> str:
+    """Where the frames are near-black 16-bit ones (``unscaled_depth_warning``): the likelier reason for no face."""
+    if not any(note.startswith("bit_depth:") for note in clip.notes):
+        return ""
+    return (" These frames are 16-bit files whose values use fewer bits, read near-black (the bit_depth warning), "
+            "which hides a face: run `mmnet prepare` on them first")
 
 
 def align_clip(clip: Clip, onset: FrameNumber | None = None, *, aligner: FaceAligner | None = None) -> Clip:
@@ -353,7 +364,7 @@ def align_clip(clip: Clip, onset: FrameNumber | None = None, *, aligner: FaceAli
     except PreprocessError as exc:
         raise PreprocessError(
             f"Clip '{clip.source}', onset frame '{clip.name(n_on)}': {exc}. {ONSET_FACE} (the input may also be "
-            f"no face at all: noise, a blank screen). {SIDEWAYS}"
+            f"no face at all: noise, a blank screen). {SIDEWAYS}{_depth_hint(clip)}"
         ) from None
     face = getattr(alignment, "face", None)
     scores = {n_on: float(face.score)} if face is not None else {}

@@ -29,7 +29,7 @@ from .alignment import TrainingAlignment, training_alignment
 from .clip_failure import ClipFailure, failure_of
 from .clip_list import ClipRequest
 from .clips import MIN_FRAME_SIDE, Clip, FrameNumber, align_clip, as_clip, load_clip
-from .prepared_note import prepared_note
+from .prepared_note import check_prepared, prepared_note, prepared_notes, prepared_recording
 from .recordings import long_clip_warning
 
 if TYPE_CHECKING:
@@ -222,9 +222,8 @@ class Predictor:
 
     @property
     def alignment(self) -> TrainingAlignment:
-        """How to crop raw footage for this model: as its training clips were (``infer.alignment``). Read from the
-        checkpoint's record when first asked for: a record this mmnet cannot read (such as a later version's) is a
-        CheckpointError then, not for clips that need no aligning."""
+        """How to crop raw footage for this model: as its training clips were (``infer.alignment``). Read when first
+        asked for: a record this mmnet cannot read (a later version's) is a CheckpointError then, not for others."""
         if self._alignment is None:
             self._alignment = training_alignment(self._training)
         return self._alignment
@@ -277,8 +276,7 @@ class Predictor:
 
     def predict_clip(self, clip: ClipInput, *, onset: FrameNumber | None = None,
                      apex: FrameNumber | None = None) -> Prediction:
-        """Classify one clip, or the clip at a path (``load_clip``); onset/apex are frame numbers (see
-        ``Clip.select``)."""
+        """Classify one clip, or the clip at a path (``load_clip``); onset/apex: frame numbers (``Clip.select``)."""
         return self.predict_clips([(clip, onset, apex)])[0]
 
     def predict_clips(
@@ -369,6 +367,7 @@ class Predictor:
         if aligner is not None:
             clip = align_clip(clip, onset, aligner=aligner)
         onset, apex, spotted = clip.select(onset, apex)
+        check_prepared(clip, onset, apex)  # a frame whose crop prepare found to miss the face
         on, ap = clip.read_pair(onset, apex)
         # checked here, not in the batch: a bad pair fails its own clip, not the clips batched with it
         on, ap = checked_frame_pair(on, ap, clip.source)
@@ -395,6 +394,7 @@ class Predictor:
             probabilities={name: float(v) for name, v in zip(self.class_names, probs)},
             aligned=aligned,
             face_score=round(min(scores), 4) if scores else None,
-            notes=(*clip.notes, *(note for note, on in ((ZERO_MOTION, still), (unchecked, not aligned)) if on)),
-            recording_warning=None if chosen else long_clip_warning(clip),
+            notes=(*clip.notes, *(note for note, on in ((ZERO_MOTION, still), (unchecked, not aligned)) if on),
+                   *prepared_notes(clip, onset, apex)),
+            recording_warning=None if chosen else long_clip_warning(clip) or prepared_recording(clip),
         )

@@ -7,9 +7,16 @@ made with other settings than the model's training crops place the face elsewher
 
 from __future__ import annotations
 
-from .alignment import TrainingAlignment
+import re
+from pathlib import Path
 
-__all__ = ["PREPARED_BY", "prepared_note", "described"]
+from ..errors import PreprocessError
+from ..preprocess.marker import read_record
+from .alignment import TrainingAlignment
+from .clips import CHOOSE_FACE_FRAMES, FOLLOW_FACE
+
+__all__ = ["PREPARED_BY", "prepared_note", "described", "moved_spans", "check_prepared", "prepared_notes",
+           "prepared_recording"]
 
 #: How the note on crops that ``mmnet prepare`` wrote with the model's settings begins.
 PREPARED_BY = "prepared by mmnet prepare"
@@ -50,3 +57,72 @@ def prepared_note(settings: dict, alignment: TrainingAlignment) -> str:
             f"{described(t)}: the face sits elsewhere in them than the model learned, which lowers its accuracy. "
             f"Prepare the footage again with --landmarks {t['landmarks']} --size {t['size'][0]}x{t['size'][1]} "
             f"--eye-y {t['eye_y']:g} --iod {t['iod']:g} (or give the raw footage with --align)")
+
+
+# -- what prepare warned of the clip: its marker's record holds the warnings it printed --------------------------
+_SPAN = re.compile(r"\bframes? (\d+)(?:-(\d+))? \(([^)]+)\)")
+
+
+def _record(clip) -> dict:
+    # a clip aligned again (--align) is checked frame by frame instead
+    prepared = clip.prepared is not None and clip.kind == "folder" and clip.transform is None
+    return read_record(Path(clip.source)) if prepared else {}
+
+
+def _warning(record: dict, kind: str) -> str | None:
+    found = [w for w in record.get("warnings") or () if isinstance(w, str) and w.startswith(f"{kind}: ")]
+    return found[0] if found else None
+
+
+def _frames(first: int, last: int) -> str:
+    return f"frame {first}" if first == last else f"frames {first}-{last}"
+
+
+def moved_spans(clip) -> tuple[list[tuple[int, int, str]], int]:
+    """The spans (first, last, what) where prepare found the face away from its place on the onset frame, and how
+    many frames apart it looked (1 when unknown); ([], 1) for a clip prepare did not write or warn of."""
+    text = _warning(_record(clip), "face_moved")
+    if text is None:
+        return [], 1
+    listed, _, rest = text.partition("looked at every ")
+    step = re.match(r"\d+", rest)
+    spans = [(int(m[1]), int(m[2] or m[1]), m[3]) for m in _SPAN.finditer(listed)]
+    return spans, int(step[0]) if step else 1
+
+
+def check_prepared(clip, onset: int, apex: int) -> None:
+    """Refuse an onset or apex frame in a span where prepare found the face moved or gone: its crop (one alignment
+    for the clip) shows part of the face or background, as ``align_clip`` refuses such a frame of raw footage."""
+    spans, step = moved_spans(clip)
+    # between two such spans one look apart (moved, then gone) no look found the face in place either
+    gaps = [(b, a2, "away from its place") for (_, b, _), (a2, _, _) in zip(spans, spans[1:]) if a2 - b <= step]
+    for label, n in (("onset", onset), ("apex", apex)):
+        for first, last, what in spans + gaps:
+            if first <= n <= last:
+                raise PreprocessError(
+                    f"Clip '{clip.source}': {label} frame '{clip.name(n)}': mmnet prepare found the face {what} "
+                    f"there ({_frames(first, last)} of its face_moved warning), so the crop shows part of the face or "
+                    f"background. {CHOOSE_FACE_FRAMES} while the head keeps still; {FOLLOW_FACE}")
+
+
+def prepared_notes(clip, onset: int, apex: int) -> list[str]:
+    """Warnings of prepare's that bear on the chosen frames: a frame within its look step of a face_moved span
+    (the face may already be away there), else that the face moved elsewhere in the clip."""
+    spans, step = moved_spans(clip)
+    if not spans:
+        return []
+    listed = ", ".join(_frames(a, b)[len("frames "):] if a != b else str(a) for a, b, _ in spans)
+    near = [f"{label} frame {n}" for label, n in (("onset", onset), ("apex", apex))
+            if any(a - step < n < b + step for a, b, _ in spans)]
+    if near:
+        return [f"face_moved: {' and '.join(near)} lie within {step - 1} frames of the frames where mmnet prepare "
+                f"found the face away from its place ({listed}; it looked every {step} frames), so the face may "
+                f"already be away there: check the crops, or choose frames further from them"]
+    return [f"{PREPARED_BY} warned that the face moved away from its place in frames {listed}; the onset and apex "
+            "frames are outside them"]
+
+
+def prepared_recording(clip) -> str | None:
+    """Prepare's ``recording`` warning of the footage the clip was cropped from (it is long), or None."""
+    text = _warning(_record(clip), "recording")
+    return text[len("recording: "):] if text else None

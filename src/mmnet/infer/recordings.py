@@ -301,7 +301,8 @@ def long_clip_warning(clip) -> str | None:
         n = declared if clip.decoded is None else clip.decoded  # a file cut short decodes fewer than it declares
         if not fps or not n or n / fps <= LONG_CLIP_S:
             return None
-        length = f"{n / fps:.1f} s ({n} frames at {fps:g} fps)"
+        seconds = f"{n / fps:.1f} s" if round(n / fps, 1) > LONG_CLIP_S else f"over {LONG_CLIP_S:g} s"  # not 3.0
+        length = f"{seconds} ({n} frames at {fps:g} fps)"
     else:
         return None
     return (f"this clip is {length} long: it looks like a recording, not one micro-expression (which lasts under "

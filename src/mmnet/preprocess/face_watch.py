@@ -123,8 +123,9 @@ class FaceWatch:
             return None
         return (f"face_moved: the face is no longer where it was on the onset frame, so the crops (one alignment for "
                 f"the clip, measured on the onset) show part of it or background: {listed}; looked at every "
-                f"{self.every} frames and the last, so a span may start up to {self.every - 1} frames earlier. Trim "
-                "the clip to the frames where the head stays still, or choose another --onset")
+                f"{self.every} frames and the last, so a span may extend up to {self.every - 1} frames beyond its "
+                "first and its last frame (not past the clip's first or last frame). Trim the clip to the frames "
+                "where the head stays still, or choose another --onset")
 
 
 def several_faces_warning(alignment) -> str | None:
@@ -140,6 +141,7 @@ def long_video_warning(video, fps: float | None, frames: int) -> str | None:
     """A sentence when a prepared video is longer than ``LONG_CLIP_S``: it looks like a recording."""
     if not fps or frames / fps <= LONG_CLIP_S:
         return None
-    return (f"recording: '{video}' is {frames / fps:.1f} s long ({frames} frames at {fps:g} fps): it looks like a "
+    length = f"{frames / fps:.1f} s" if round(frames / fps, 1) > LONG_CLIP_S else f"over {LONG_CLIP_S:g} s"
+    return (f"recording: '{video}' is {length} long ({frames} frames at {fps:g} fps): it looks like a "
             "recording, not one micro-expression (under half a second), and was cropped with one alignment. To find "
             "the expressions in it (the face followed as it moves), use `mmnet spot RECORDING`")

@@ -48,7 +48,7 @@ from ..config import flatten_config
 from ..config_effect import inert_in_both, inert_in_one
 from ..config_history import fill_earlier_keys
 from ..errors import MMNetError
-from ..run_folder import FOLD_NUMERICS, FOLD_SOFTWARE, fold_numerics, fold_software
+from ..run_folder import FOLD_NUMERICS, fold_numerics, fold_software
 from .bootstrap import (
     LEVEL,
     RESAMPLES,
@@ -129,22 +129,23 @@ def _differences(name_a: str, a: Run, fa: dict, name_b: str, b: Run, fb: dict) -
 def _settings_used(run: Run) -> dict:
     """What the run trained with, flattened: config.yaml, with train.device, precision and memory_format as the
     finished folds' done.json recorded them (else env.json: "auto" as it resolved), the torch thread count, and
-    env.json's _RECORDED values, and the mmnet that trained them (FOLD_SOFTWARE). A value the folds differ in is the
-    sorted list of their values. Where nothing is recorded (an older run) config.yaml's value stands, "auto" memory
-    format resolved from the recorded device and precision as the trainer resolves it, and the thread count and
-    env.json's values are left out."""
+    env.json's _RECORDED values, and the mmnet that trained them (``mmnet``: one entry per mmnet, see
+    _software_used). A value the folds differ in is the sorted list of their values. Where nothing is recorded
+    (an older run) config.yaml's value stands, "auto" memory format resolved from the recorded device and
+    precision as the trainer resolves it, and the thread count and env.json's values are left out."""
     config = copy.deepcopy(run.config)
     fill_earlier_keys(config)  # an older run's config.yaml: the keys added since, as it behaved (not differences)
     # how often the resume state is written, and a TensorBoard log: not how the run trained
     used = {k: v for k, v in flatten_config(config).items()
             if k not in ("train.state_every_s", "train.tensorboard", "train.card_contact")}
     finished = [f.done for folds in run.folds.values() for f in folds if f.finished]
-    per_fold = [{**fold_numerics(done, run.env), **fold_software(done, run.env)} for done in finished] or \
-        [{**fold_numerics({}, run.env), **fold_software({}, run.env)}]
-    for key in FOLD_NUMERICS + FOLD_SOFTWARE:
+    per_fold = [fold_numerics(done, run.env) for done in finished] or [fold_numerics({}, run.env)]
+    for key in FOLD_NUMERICS:
         values = sorted({v[key] for v in per_fold if v[key] is not None}, key=str)
         if values:
             used[f"train.{key}" if key in FOLD_NUMERICS[:3] else key] = values[0] if len(values) == 1 else values
+    if software := _software_used(run):
+        used["mmnet"] = software
     if used.get("train.memory_format") == "auto":  # a run of before the memory format was recorded
         used.pop("train.memory_format")
         if (resolved := _auto_memory_format(used.get("train.device"), used.get("train.precision"),
@@ -152,6 +153,25 @@ def _settings_used(run: Run) -> dict:
             used["train.memory_format"] = resolved
     used.update({key: run.env[key] for key in _RECORDED if run.env.get(key)})
     return used
+
+
+def _software_used(run: Run) -> str | list[str] | None:
+    """The mmnet that trained the run's finished folds, as its Reproduce line names it ("0.2.0 e4d7812
+    sha256:7883a728aa6f"); several: one entry each, with the seeds it trained ("... (seeds 0, 1)")."""
+    seeds: dict[str, list] = {}
+    for seed, folds in sorted(run.folds.items()):
+        for fold in (f for f in folds if f.finished):
+            seeds.setdefault(_software_text(fold_software(fold.done, run.env)), []).append(seed)
+    if len(seeds) > 1:
+        return [f"{name} (seed{'s' if len(set(s)) > 1 else ''} {', '.join(map(str, dict.fromkeys(s)))})"
+                for name, s in seeds.items()]
+    return next(iter(seeds), None) or _software_text(fold_software({}, run.env))
+
+
+def _software_text(software: dict) -> str | None:
+    parts = (software.get("mmnet_version"), str(software.get("git_revision") or "")[:7] or None,
+             str(software.get("code_digest") or "")[:19] or None)
+    return " ".join(p for p in parts if p) or None
 
 
 def _auto_memory_format(device, precision, cpu_capability) -> str | None:
@@ -167,7 +187,7 @@ def _auto_memory_format(device, precision, cpu_capability) -> str | None:
 def _machine_only(key: str) -> bool:
     """A compared value that only the run's records hold (no config key; the memory format where "auto" cannot be
     resolved from an older run's records): absent in one run is not a difference."""
-    return key in ("torch_threads", "train.memory_format") or key in _RECORDED or key in FOLD_SOFTWARE
+    return key in ("torch_threads", "train.memory_format", "mmnet") or key in _RECORDED
 
 
 def _setting_differences(ref: dict, run: dict, inert: dict | None = None) -> dict:

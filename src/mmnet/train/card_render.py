@@ -49,6 +49,7 @@ def render_card(card: dict) -> str:
     pre = card["preprocessing"]
     lines += ["", "## Preprocessing", "",
               f"Image size {pre.get('image_size')}, mean {pre.get('mean')}, std {pre.get('std')}; {pre['frames']}",
+              *_part_frames(pre.get("part_frames")),
               "", f"Face alignment of the training clips: {card['alignment']['caption']}", "",
               "## Recipe", "", f"Configuration: {card['source']}. Values that differ from the built-in "
               "defaults (the paper's 5-class CASME II recipe; local paths left out; the full configuration "
@@ -124,3 +125,18 @@ def _how_to_load(card: dict) -> str:
     cls = model["class"].rpartition(":")[2]
     return (f"`mmnet predict` builds MMNet, not this network: load it in Python with `{cls}.from_pretrained"
             f"({model['path']!r})`, where `{model['class']}` is importable.")
+
+
+def _part_frames(parts: dict | None) -> list[str]:
+    """The lines naming each composite part's frames folder and whether it held face crops ([] for one dataset)."""
+    if not parts:
+        return []
+    raw = [p for p, v in parts.items() if v.get("uncropped")]
+    lines = ["", "Frames of each part of the composite:", ""]
+    lines += [f"- `{part}`: `{v.get('folder')}`, "
+              f"{'UNCROPPED full frames (not face crops)' if v.get('uncropped') else 'face crops'}"
+              for part, v in parts.items()]
+    if raw:
+        lines += ["", f"The model learnt {', '.join(raw)} from whole frames, where the face fills a small part of "
+                  "each input and the background the rest: it was not trained on face crops of that data."]
+    return lines

@@ -120,7 +120,9 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
                      "dataset_fingerprint": env.get("dataset_fingerprint")},
         "classes": {"scheme": data.get("scheme"), "names": classes,
                     "samples_per_class": {c: counts.get(i, 0) for i, c in enumerate(classes)}},
-        "preprocessing": {**(meta.get("preprocessing") or {}), "frames": _frames_note(cfg)},
+        "preprocessing": {**(meta.get("preprocessing") or {}), "frames": _frames_note(cfg),
+                          # a composite's parts: each one's frames folder, and whether it held face crops
+                          **({"part_frames": env["part_frames"]} if env.get("part_frames") else {})},
         # the checkpoint's own record (what `mmnet predict --align` crops new footage by), not the config's guess
         "alignment": alignment_summary(CheckpointInfo.from_metadata(meta).training),
         "recipe_values": _non_default(cfg),

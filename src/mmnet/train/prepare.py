@@ -61,7 +61,7 @@ from .calibrate import plan_training
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
 from .protocol_record import listed_rows, part_frames, protocol_issues, write_protocol_files
 from .resolve import resolve_config
-from .resume_rules import config_changes, inert_changes, resume_changes
+from .resume_rules import config_changes, inert_changes, restoring_sets, resume_changes
 from .saved_config import check_saved_config
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
@@ -189,7 +189,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             earlier = (f" It was written by an earlier mmnet (keys added since, read as that mmnet behaved: "
                        f"{', '.join(filled)})." if filled else "")
             raise ConfigError(f"'{out}' holds a run with a different configuration ({'; '.join(changes)}).{earlier} "
-                              "Use another out folder, or --restart (restart=True from Python) to set this run aside.")
+                              f"To resume it as it was, add {restoring_sets(saved, changes)} (or train with --config "
+                              f"'{config_path}'). Else use another out folder, or --restart (restart=True from "
+                              "Python) to set this run aside.")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config_path, text)
     fingerprint = cache.path.stem.removeprefix("frames-")

@@ -3,9 +3,11 @@ have trained is refused: another --out, or --restart)."""
 
 from __future__ import annotations
 
+import shlex
+
 from ..config_effect import as_written, inert_in_both
 
-__all__ = ["config_changes", "resume_changes", "inert_changes", "experiment_values"]
+__all__ = ["config_changes", "resume_changes", "inert_changes", "experiment_values", "restoring_sets"]
 
 # Keys that say what to do with the experiment, not what it is: a resume may change them
 # (train.final_fit=true added to a finished LOSO run trains the final model beside it; train.tensorboard
@@ -80,3 +82,15 @@ def _same_device(saved: dict, new: dict) -> bool:
         return dev.type, dev.index or 0
 
     return device(saved) == device(new)
+
+
+def restoring_sets(saved: dict, changes: list[str]) -> str:
+    """The ``--set KEY=VALUE`` options that give this command the saved run's values of the changed keys (each
+    change ``"key: old -> new"``), quoted for a shell: a resume with them continues the run as it was."""
+    sets = []
+    for key in dict.fromkeys(c.split(":")[0] for c in changes):
+        value: object = saved
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        sets.append(f"--set {shlex.quote(f'{key}={as_written(value)}')}")
+    return " ".join(sets)
