@@ -58,3 +58,20 @@ def small_checkpoint(path: Path, *, classes=("negative", "positive", "surprise")
     model = MMNet(num_classes=len(classes), image_size=image_size).eval()
     info = CheckpointInfo(class_names=list(classes), preprocessing={"image_size": image_size})
     return model.save_pretrained(path, info)
+
+
+def cache_entry(folder: Path, key: str, *, mb: float = 1, days_ago: float = 0.0, index: dict | None = None) -> None:
+    """A frame-cache entry of ``mb`` MB (its index ``index``, {} by default) with a flow file, last used
+    ``days_ago`` days ago, as `mmnet cache` and `mmnet info --cache` see them."""
+    import json
+    import os
+    import time
+
+    import numpy as np
+
+    np.save(folder / f"frames-{key}.npy", np.zeros(int(mb * 1e6), np.uint8))
+    (folder / f"frames-{key}.json").write_text(json.dumps(index or {}))
+    np.save(folder / f"flows-{key}-tvl1.npy", np.zeros(10, np.float32))
+    t = time.time() - days_ago * 86400
+    for p in folder.glob(f"*{key}*"):
+        os.utime(p, (t, t))

@@ -8,21 +8,15 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from mmnet.data.cache import cache_entries, default_cache_dir
 
-from .helpers import assert_named_error, cli
+from .helpers import assert_named_error, cache_entry, cli
 
 
 def _entry(folder, key, mb, days_ago):
-    np.save(folder / f"frames-{key}.npy", np.zeros(int(mb * 1e6), np.uint8))
-    (folder / f"frames-{key}.json").write_text("{}")
-    np.save(folder / f"flows-{key}-tvl1.npy", np.zeros(10, np.float32))
-    t = time.time() - days_ago * 86400
-    for p in folder.glob(f"*{key}*"):
-        os.utime(p, (t, t))
+    cache_entry(folder, key, mb=mb, days_ago=days_ago)
 
 
 def test_info_cache_and_prune(tmp_path, monkeypatch, capsys):

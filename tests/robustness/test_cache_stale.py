@@ -4,8 +4,6 @@ removed by `mmnet cache prune --stale`, whatever their age; a current or a later
 from __future__ import annotations
 
 import json
-import os
-import time
 
 import numpy as np
 
@@ -13,16 +11,11 @@ from mmnet.calibration_version import CACHE_VERSION as CALIBRATION_VERSION
 from mmnet.data.cache import CACHE_VERSION
 from mmnet.preprocess.flow import FLOW_VERSION
 
-from .helpers import cli
+from .helpers import cache_entry, cli
 
 
 def _frames(folder, key, version, days_ago=0.0):
-    np.save(folder / f"frames-{key}.npy", np.zeros(1_000_000, np.uint8))
-    (folder / f"frames-{key}.json").write_text(json.dumps({"version": version, "image_size": 64}))
-    np.save(folder / f"flows-{key}-tvl1.npy", np.zeros(10, np.float32))
-    t = time.time() - days_ago * 86400
-    for p in folder.glob(f"*{key}*"):
-        os.utime(p, (t, t))
+    cache_entry(folder, key, days_ago=days_ago, index={"version": version, "image_size": 64})
 
 
 def test_prune_stale_removes_the_earlier_formats_only(tmp_path, monkeypatch, capsys):
