@@ -75,7 +75,7 @@ def test_frames_near_or_away_from_such_a_span_are_a_warning_or_a_note(moved, cap
     code, out, err = _predict(capsys, model, clip, "--onset", "0", "--apex", "15")  # within the look step of 20
     assert code == 0, err
     (row,) = json.loads(out)
-    assert "face_moved: apex frame 15 lie within 9 frames" in row["warning"] and "20-20, " not in row["warning"]
+    assert "face_moved: apex frame 15 lies within 9 frames" in row["warning"] and "20-20, " not in row["warning"]
     assert "warning: " in err and "face_moved" in err
     code, out, err = _predict(capsys, model, clip, "--onset", "0", "--apex", "5")
     assert code == 0, err
@@ -115,4 +115,4 @@ def test_prepared_footage_whose_face_moved_keeps_prepares_warning(tmp_path, caps
     assert code != 0 and "apex frame 'reg_img20.jpg': mmnet prepare found the face moved" in err
     code, out, err = _predict(capsys, model, tmp_path / "out", "--onset", "0", "--apex", "9")
     assert code == 0, err
-    assert "face_moved: apex frame 9 lie within 14 frames" in json.loads(out)[0]["warning"]
+    assert "face_moved: apex frame 9 lies within 14 frames" in json.loads(out)[0]["warning"]

@@ -115,7 +115,8 @@ def prepared_notes(clip, onset: int, apex: int) -> list[str]:
     near = [f"{label} frame {n}" for label, n in (("onset", onset), ("apex", apex))
             if any(a - step < n < b + step for a, b, _ in spans)]
     if near:
-        return [f"face_moved: {' and '.join(near)} lie within {step - 1} frames of the frames where mmnet prepare "
+        verb = "lies" if len(near) == 1 else "lie"
+        return [f"face_moved: {' and '.join(near)} {verb} within {step - 1} frames of the frames where mmnet prepare "
                 f"found the face away from its place ({listed}; it looked every {step} frames), so the face may "
                 f"already be away there: check the crops, or choose frames further from them"]
     return [f"{PREPARED_BY} warned that the face moved away from its place in frames {listed}; the onset and apex "
