@@ -17,15 +17,15 @@ videos both hold (a pair holding none is left out, with a note), per type (micro
   macro-expression intervals overlap), frames 1..N (0..N where a file marks frame 0): N from --frames or
   --recording, else the media duration a BORIS file gives, else the last annotated frame of the video in any file
   (kappa depends on N: the output says which);
-  with three or more files also Krippendorff's alpha (nominal) over all of them;
-- per video: each pair's intervals, matched, F1 and kappa over that video's frames alone (with three or more files
+  with three or more coders also Krippendorff's alpha (nominal) over all of them;
+- per video: each pair's intervals, matched, F1 and kappa over that video's frames alone (with three or more coders
   the video's alpha), beside the pooled figures; a kappa or alpha that is undefined (no frame marked, or one
   category only) is n/a, with the reason.
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
 (CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: matched pairs'
 intersection or union, or the first coder's). Neither writes over a coder's file or into a coder's folder, nor
-replaces an existing file without --overwrite. Notes on stderr name the videos that only some files hold (they are
+replaces an existing file without --overwrite. Notes on stderr name the videos that only some coders hold (they are
 compared where two files hold them).
 
 Examples:

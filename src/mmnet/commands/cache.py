@@ -37,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     prune.add_argument("--all", action="store_true",
                        help="remove every entry (those another process uses now are kept, and listed)")
     prune.add_argument("--dry-run", action="store_true", help="only list what would be removed")
-    prune.add_argument("--dir", type=Path, default=None, help="cache folder (default: see above)")
+    prune.add_argument("--dir", type=Path, default=None,
+                       help="cache folder (default: $MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
 
 
 def human_size(n: float) -> str:

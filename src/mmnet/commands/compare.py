@@ -1,8 +1,9 @@
 """Compare run folders: scores with confidence intervals, and paired tests against the first run.
 
 Each run is scored with the honest selection (model after the last epoch). The runs must be
-comparable with the first one, the reference: same classes, dataset, label scheme, protocol and
-scored samples (an error names the difference). For each run against the reference: the Acc/UF1/UAR
+comparable with the first one, the reference: same classes, dataset, label scheme and scored samples
+(an error names the difference); a run of another protocol (a composite's LOSO against its LODO) is paired
+by sample, and the output says so. For each run against the reference: the Acc/UF1/UAR
 difference with a paired bootstrap interval over subjects, a paired sign-flip test over subjects (the
 p-value; UAR's is the primary one), and McNemar's exact test on per-sample correctness. Prints markdown
 (or JSON with --json); writes nothing (docs/reports.md).

@@ -7,9 +7,10 @@ Examples:
   mmnet prepare video.avi --out aligned/  # reg_img0.jpg ...: video frame i -> reg_img{i}.jpg
 
 One alignment per clip, estimated on the onset frame (default: the first frame) and applied to
-every frame; a sample of frames (every 0.5 s, and the last) is checked to show the face still there,
-else a face_moved warning names them. A video's frames are counted from 0, a folder's frames by
-the number in their names (docs/inference.md, "Frame numbers"); a prepared video's file numbers equal its frame indices.
+every frame; a sample of frames (every 0.5 s of a video, every 15th frame of a frame folder, and the
+last) is checked to show the face still there, else a face_moved warning names them. A video's
+frames are counted from 0, a folder's frames by the number in their names (docs/inference.md, "Frame
+numbers"); a prepared video's file numbers equal its frame indices.
 Rerunning skips clips prepared with the same settings, lists those prepared with others (--force
 redoes both) and never writes over folders it did not write; failed clips are listed and the others
 are processed.

@@ -90,8 +90,9 @@ def add_read_arguments(p: argparse.ArgumentParser, *, dataset: bool = False) -> 
                         "mmnet-no-face left out)")
     p.add_argument("--video-id", default=None, metavar="ID",
                    help="the video id of an ELAN or BORIS file, intervals.csv or web CSV (default: spots.eaf's "
-                        "mmnet-video-id, its media file's name, BORIS's Observation id, intervals.csv's video "
-                        "column, the file's name)")
+                        "mmnet-video-id, its media file's name, an ELAN export's File Name without .eaf, BORIS's "
+                        "Observation id, intervals.csv's video column, the file's name; refused for a file naming "
+                        "several videos)")
     p.add_argument("--show-frames", action="store_true",
                    help="print (stderr) the frames each ELAN or BORIS annotation becomes at --fps")
 
