@@ -23,8 +23,9 @@ videos both hold (a pair holding none is left out, with a note), per type (micro
   category only) is n/a, with the reason.
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
-(CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: matched pairs'
-intersection or union, or the first coder's). Neither writes over a coder's file or into a coder's folder, nor
+(CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: the intervals all coders
+matched, their intersection or union, or those more than half matched, the frames more than half marked
+(majority), or the first coder's). Neither writes over a coder's file or into a coder's folder, nor
 replaces an existing file without --overwrite. Notes on stderr name the videos that only some coders hold (they are
 compared where two files hold them).
 
@@ -35,6 +36,7 @@ Examples:
   mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/intervals.csv
   mmnet agree 'both.eaf#ME_coder1' 'both.eaf#ME_coder2' --fps 25 --tier-type ME_coder1=micro,ME_coder2=micro
   mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/truth.csv --overwrite
+  mmnet agree c1/ c2/ c3/ --fps 25 --write-truth lab/intervals.csv --truth majority
 """
 
 from __future__ import annotations
@@ -72,9 +74,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --pairs or --write-truth FILE (never a coder's own file)")
     p.add_argument("--truth", choices=TRUTHS, default=None,
-                   help="what --write-truth writes: per matched pair of two coders the frames both marked "
-                        "(intersection, the default) or either marked (union), unmatched intervals left out; or the "
-                        "first coder's intervals (first: a primary coder; one FILE then converts it alone)")
+                   help="what --write-truth writes: per interval all coders matched (every two IoU >= --iou) the "
+                        "frames all marked (intersection, the default) or any marked (union); per interval more than "
+                        "half of the coders matched the frames more than half marked (majority); intervals matched "
+                        "by fewer left out; or the first coder's intervals (first: a primary coder; one FILE then "
+                        "converts it alone)")
     add_read_arguments(p)
 
 
@@ -155,7 +159,7 @@ def _one_recording(args, files: list[dict]) -> None:
 
 
 def _truth(args) -> str | None:
-    """--truth's choice (intersection by default) where --write-truth is given; intersection and union pair two
+    """--truth's choice (intersection by default) where --write-truth is given; all but first match two or more
     coders' intervals."""
     from ..errors import ConfigError
 
@@ -164,9 +168,9 @@ def _truth(args) -> str | None:
             raise ConfigError(f"--truth {args.truth} says what --write-truth FILE writes: give --write-truth FILE.")
         return None
     truth = args.truth or "intersection"
-    if truth != "first" and len(args.files) != 2:
-        raise ConfigError(f"--truth {truth} pairs the intervals of two coders, and {len(args.files)} are given: "
-                          "give two, or --truth first (the first coder's intervals).")
+    if truth != "first" and len(args.files) < 2:
+        raise ConfigError(f"--truth {truth} matches the intervals of two or more coders, and one is given: give "
+                          "every coder's files, or --truth first (the first coder's intervals).")
     return truth
 
 
