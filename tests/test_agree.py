@@ -65,12 +65,13 @@ def test_kappa_and_boundaries_by_hand(coders, capsys):
     # p_o = 24/36, p_e = (12 * 16 + 24 * 20) / 36^2 = 14/27: kappa = (18/27 - 14/27) / (13/27) = 4/13
     assert data["pairs"][0]["kappa"] == pytest.approx(4 / 13)
     assert data["pairs"][0]["kappa_frames"] == 36
-    assert data["frames"]["videos"]["p01"] == {"frames": 36, "from": "the last annotated frame", "first_frame": 1}
+    assert data["frames"]["videos"]["p01"] == {"frames": 36, "from": "the last annotated frame", "first_frame": 1,
+                                               "last_frame": 36}
     # the recording's length changes it (both none in 80 of 100 frames): the output says where N came from
     data, _ = _agree(capsys, *coders, "--frames", "100")
     pe = 0.12 * 0.16 + 0.88 * 0.84
     assert data["pairs"][0]["kappa"] == pytest.approx((0.88 - pe) / (1 - pe))
-    assert data["frames"]["videos"]["p01"] == {"frames": 100, "from": "--frames", "first_frame": 1}
+    assert data["frames"]["videos"]["p01"] == {"frames": 100, "from": "--frames", "first_frame": 1, "last_frame": 100}
     assert "onset_ms" not in _micro(data)  # no rate, no milliseconds
 
 
@@ -241,7 +242,8 @@ def test_two_coders_eaf_files_of_one_recording(tmp_path, capsys):
     by_type = {t["type"]: t for t in data["pairs"][0]["types"]}
     # macro: MEGC frames 1801..1875 and 1801..1830: IoU 30/75 < 0.5, unmatched; micro: the same 391..450
     assert (by_type["micro"]["matched"], by_type["macro"]["matched"], by_type["overall"]["f1"]) == (1, 0, 0.5)
-    assert data["frames"]["videos"]["clip"] == {"frames": 1875, "from": "the last annotated frame", "first_frame": 1}
+    assert data["frames"]["videos"]["clip"] == {"frames": 1875, "from": "the last annotated frame",
+                                                "first_frame": 1, "last_frame": 1875}
 
 
 def test_only_score_spots_help_speaks_of_its_dataset_option(capsys, monkeypatch):

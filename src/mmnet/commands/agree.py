@@ -14,7 +14,7 @@ videos both hold (a pair holding none is left out, with a note), per type (micro
   mean absolute), in milliseconds too at --fps, --recording's rate, or the rate an intervals.csv's seconds give
   (where --recording's frame rate varies: between the two frames' own presentation times);
 - Cohen's kappa over the frames of each video, each frame none, micro or macro (micro where a file's micro- and
-  macro-expression intervals overlap), frames 1..N (0..N where a file marks frame 0): N from --frames or
+  macro-expression intervals overlap), N frames, 1..N (0..N-1 where a file marks frame 0): N from --frames or
   --recording, else the media duration a BORIS file gives, else the last annotated frame of the video in any file
   (kappa depends on N: the output says which);
   with three or more coders also Krippendorff's alpha (nominal) over all of them;
@@ -61,10 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--types", choices=("micro", "macro", "both"), default="both",
                    help="the expression types compared (default: both, those the files hold)")
     p.add_argument("--frames", type=_frames, default=None, metavar="N|ID=N,...",
-                   help="the recording's length in frames, for the frame-wise kappa (frames 1..N, or 0..N where a "
-                        "file marks frame 0; one N for every video, or per video id); default: --recording's frame "
-                        "count, else a BORIS file's Media duration (s), else each video's last annotated frame in any "
-                        "file")
+                   help="the recording's length in frames, for the frame-wise kappa: N frames, 1..N, or 0..N-1 "
+                        "where a file marks frame 0 (one N for every video, or per video id); default: --recording's "
+                        "frame count, else a BORIS file's Media duration (s), else each video's last annotated frame "
+                        "in any file")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")
@@ -100,8 +100,9 @@ def _frames(text: str) -> int | dict[str, int]:
 
 
 def _lengths(args, files: list[dict], videos: list, recording_frames: int | None, media: dict) -> dict:
-    """video -> (the last frame counted, N; where the number comes from; the first frame counted: 0 where a file
-    marks frame 0, else 1); an interval past a given length, or before frame 0, is an error."""
+    """video -> (the last frame counted; where the number of frames N comes from; the first frame counted: 0 where a
+    file marks frame 0, else 1): N frames, 1..N or 0..N-1 (a recording of N frames numbered from 0 has no frame N),
+    else the last annotated frame; an interval past a given length, or before frame 0, is an error."""
     from ..errors import DataError
     from .score_spots_hints import shown
 
@@ -134,12 +135,14 @@ def _lengths(args, files: list[dict], videos: list, recording_frames: int | None
         else:
             out[video] = (last, "the last annotated frame", first)
             continue
-        if last > n:
+        end = first + n - 1
+        if last > end:
             path = next(p for p, f in zip(args.files, files) if any(x.offset == last for x in f.get(video, ())))
             raise DataError(f"'{path}': video {shown(video)!r} has an interval ending at frame {last}, past the "
-                            f"{n} frames of {source}: give the recording's length (frames 1..N, MEGC's numbers), or "
-                            "check --fps and that the file annotates this recording.")
-        out[video] = (n, source, first)
+                            f"{n} frames of {source} ({first}..{end}{', as a file marks frame 0' if first == 0 else ''}"
+                            "): give the recording's length in frames, or check --fps and that the file annotates "
+                            "this recording.")
+        out[video] = (end, source, first)
     if isinstance(args.frames, dict) and (unknown := set(args.frames) - {shown(v) for v in videos}):
         print(f"note: --frames names video(s) no two files hold: {', '.join(sorted(unknown))}", file=sys.stderr)
     return out
