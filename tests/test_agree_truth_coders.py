@@ -90,3 +90,17 @@ def test_the_voted_span_is_the_frames_enough_intervals_hold():
         for votes in range(1, len(items) + 1):
             held = [f for f in range(0, 80) if sum(x.onset <= f <= x.offset for x in items) >= votes]
             assert voted_span(items, votes) == (held[0], held[-1])
+
+
+def test_four_coders_majority_needs_three(tmp_path, capsys):
+    texts = {"A": "v,10,20,me\nv,100,110,me\n", "B": "v,11,21,me\nv,101,111,me\n", "C": "v,12,22,me\n",
+             "D": "v,300,310,me\n"}
+    for name, text in texts.items():
+        (tmp_path / f"{name}.csv").write_text("vid,onset,offset,type\n" + text)
+    out = tmp_path / "truth.csv"
+    assert main(["agree", *(str(tmp_path / f"{n}.csv") for n in texts), "--write-truth", str(out),
+                 "--truth", "majority"]) == 0
+    err = capsys.readouterr().err
+    # A, B and C (3 of 4) on 10..22, the frames three of them marked: 12..20; A and B alone (2 of 4) are no majority
+    assert _spans(out) == [("v", 12, 20)]
+    assert "agreed by 3 of 4 coders: 1" in err and "1 interval(s) of A, 1 of B, 0 of C, 1 of D" in err

@@ -56,30 +56,57 @@ def coder_groups(files: Sequence[Mapping[Hashable, Sequence[Interval]]], pairs: 
     """Every interval of the compared videos in one group: those of the coders that hold the video, per type,
     grouped by the matched pairs of ``pairs`` ((i, j) -> ``PairAgreement``), in video order, then by onset."""
     videos = list(dict.fromkeys(v for result in pairs.values() for v in result.videos))
+    matched: dict[tuple, list] = {}  # (video, type) -> the matched pairs of every two coders
+    for result in pairs.values():
+        for r in result.rows:
+            if r.a is not None and r.b is not None:
+                matched.setdefault((r.video, r.type), []).append(r)
     out = []
     for video in videos:
         for t in types:
             items = [(k, x) for k, f in enumerate(files) for x in f.get(video, ()) if x.type == t]
             node = {id(x): n for n, (_, x) in enumerate(items)}  # the matched pairs hold these very intervals
-            edges: dict[frozenset, float] = {}
-            for result in pairs.values():
-                for r in result.rows:
-                    if r.video == video and r.type == t and r.a is not None and r.b is not None:
-                        edges[frozenset((node[id(r.a)], node[id(r.b)]))] = r.iou
+            edges = {frozenset((node[id(r.a)], node[id(r.b)])): r.iou for r in matched.get((video, t), ())}
             found = [Group(video, t, tuple(items[n] for n in nodes)) for nodes in _cliques(len(items), edges, items)]
             out += sorted(found, key=lambda g: (min(x.onset for _, x in g.members), g.members[0][0]))
     return out
 
 
 def _cliques(count: int, edges: dict[frozenset, float], items: list) -> list[list[int]]:
-    """Nodes 0..count-1 split into cliques of ``edges``, the largest first (then the largest total weight, then
-    the earliest onset), each node in one."""
+    """Nodes 0..count-1 split into cliques of ``edges``, each node in one."""
     near: dict[int, set[int]] = {n: set() for n in range(count)}
     for edge in edges:
         a, b = tuple(edge)
         near[a].add(b)
         near[b].add(a)
-    left, out = set(range(count)), []
+    out = []
+    for part in _linked(near):  # apart from each other: each on its own (a long recording holds thousands)
+        out += _split(part, near, edges, items)
+    return out
+
+
+def _linked(near: dict[int, set[int]]) -> list[set[int]]:
+    """The sets of nodes linked by edges (a node alone is one)."""
+    seen: set[int] = set()
+    parts = []
+    for start in near:
+        if start in seen:
+            continue
+        part, todo = set(), [start]
+        while todo:
+            n = todo.pop()
+            if n not in part:
+                part.add(n)
+                todo += near[n] - part
+        seen |= part
+        parts.append(part)
+    return parts
+
+
+def _split(left: set[int], near: dict[int, set[int]], edges: dict[frozenset, float], items: list) -> list[list[int]]:
+    """One linked set of nodes split into cliques, the largest first (then the largest total weight, then the
+    earliest onset)."""
+    left, out = set(left), []
     while left:
         best = None
         for n in sorted(left):
