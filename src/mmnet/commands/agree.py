@@ -23,11 +23,11 @@ videos both hold (a pair holding none is left out, with a note), per type (micro
   category only) is n/a, with the reason.
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
-(CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: the intervals all coders
-matched, their intersection or union, or those more than half matched, the frames more than half marked
-(majority), or the first coder's). Neither writes over a coder's file or into a coder's folder, nor
-replaces an existing file without --overwrite. Notes on stderr name the videos that only some coders hold (they are
-compared where two files hold them).
+(CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: of the intervals all
+coders matched, the frames all or any marked, intersection or union; of those more than half matched, the frames
+more than half marked, majority; or the first coder's intervals). Neither writes over a coder's file or into a
+coder's folder, nor replaces an existing file without --overwrite. Notes on stderr name the videos that only some
+coders hold (they are compared where two files hold them).
 
 Examples:
   mmnet agree coder1.csv coder2.csv
