@@ -65,12 +65,13 @@ def test_kappa_and_boundaries_by_hand(coders, capsys):
     # p_o = 24/36, p_e = (12 * 16 + 24 * 20) / 36^2 = 14/27: kappa = (18/27 - 14/27) / (13/27) = 4/13
     assert data["pairs"][0]["kappa"] == pytest.approx(4 / 13)
     assert data["pairs"][0]["kappa_frames"] == 36
-    assert data["frames"]["videos"]["p01"] == {"frames": 36, "from": "the last annotated frame", "first_frame": 1}
+    assert data["frames"]["videos"]["p01"] == {"frames": 36, "from": "the last annotated frame", "first_frame": 1,
+                                               "last_frame": 36}
     # the recording's length changes it (both none in 80 of 100 frames): the output says where N came from
     data, _ = _agree(capsys, *coders, "--frames", "100")
     pe = 0.12 * 0.16 + 0.88 * 0.84
     assert data["pairs"][0]["kappa"] == pytest.approx((0.88 - pe) / (1 - pe))
-    assert data["frames"]["videos"]["p01"] == {"frames": 100, "from": "--frames", "first_frame": 1}
+    assert data["frames"]["videos"]["p01"] == {"frames": 100, "from": "--frames", "first_frame": 1, "last_frame": 100}
     assert "onset_ms" not in _micro(data)  # no rate, no milliseconds
 
 
@@ -241,7 +242,8 @@ def test_two_coders_eaf_files_of_one_recording(tmp_path, capsys):
     by_type = {t["type"]: t for t in data["pairs"][0]["types"]}
     # macro: MEGC frames 1801..1875 and 1801..1830: IoU 30/75 < 0.5, unmatched; micro: the same 391..450
     assert (by_type["micro"]["matched"], by_type["macro"]["matched"], by_type["overall"]["f1"]) == (1, 0, 0.5)
-    assert data["frames"]["videos"]["clip"] == {"frames": 1875, "from": "the last annotated frame", "first_frame": 1}
+    assert data["frames"]["videos"]["clip"] == {"frames": 1875, "from": "the last annotated frame",
+                                                "first_frame": 1, "last_frame": 1875}
 
 
 def test_only_score_spots_help_speaks_of_its_dataset_option(capsys, monkeypatch):
@@ -276,3 +278,35 @@ def test_the_rate_of_intervals_csv_seconds_is_one_rate_in_the_note_and_the_table
         assert data["fps"] == pytest.approx(fps, rel=5e-3)
     else:
         assert noted == shown and data["fps"] == pytest.approx(fps, rel=1e-9)
+
+
+@pytest.mark.parametrize("fps, spans, rate", [
+    (30, [(10, 13)], 30.0),  # one short interval: the times to the millisecond estimate 30.075
+    (30, [(0, 3)], 30.0),  # 29.85, and 29.97 gives its times back too: a lab's whole rate
+    (60000 / 1001, [(0, 3), (40, 50)], 60000 / 1001),  # 59.78 over 50 frames, which tell 59.94 from 60
+    (24000 / 1001, [(100, 1000)], 24000 / 1001),
+    (27.3, [(100, 1000)], 27.301),  # no common rate: the estimate to 3 decimals, not 27.30107...
+    (27.3, [(10, 13)], 27.397),
+])
+def test_the_rate_of_intervals_csv_seconds_is_a_common_rate_or_3_decimals(tmp_path, fps, spans, rate):
+    from mmnet.commands.score_spots_read import read_intervals
+    from mmnet.spotting.intervals import VIDEO_FROM_0, intervals_csv, with_seconds
+
+    path, rates = tmp_path / "a.csv", {}
+    path.write_text(intervals_csv([with_seconds(Interval(a, None, b, "micro").to_dict(), fps, 0) for a, b in spans],
+                                  video="p01", frame_numbering=VIDEO_FROM_0))
+    read_intervals(path, rates=rates)
+    assert rates[path] == rate
+
+
+def test_the_truths_rate_from_the_seconds_is_the_videos_rate(tmp_path, capsys):
+    from mmnet.spotting.intervals import VIDEO_FROM_0, intervals_csv, with_seconds
+
+    paths = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for path, end in zip(paths, (13, 14)):  # one short interval each, at 30 fps
+        path.write_text(intervals_csv([with_seconds(Interval(10, None, end, "micro").to_dict(), 30, 0)], video="p01",
+                                      frame_numbering=VIDEO_FROM_0))
+    out = tmp_path / "truth.csv"
+    assert main(["agree", *map(str, paths), "--write-truth", str(out)]) == 0
+    assert "milliseconds at 30 fps" in capsys.readouterr().err
+    assert out.read_text().splitlines()[1].split(",")[6] == "30"

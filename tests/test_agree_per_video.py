@@ -52,11 +52,16 @@ def test_frame_0_a_file_marks_is_counted(tmp_path, capsys, layout):
     a, b = write("A", (0, 5), (20, 25)), write("B", (0, 5), (20, 24))
     data, _ = _agree(capsys, a, b, "--frames", "30")
     pair = data["pairs"][0]
-    # frames 0..30: both micro in 0..5 and 20..24 (11), A alone in 25, none in both the other 19
-    assert pair["frame_table"] == [[19, 0, 0], [1, 11, 0], [0, 0, 0]] and pair["kappa_frames"] == 31
-    assert pair["kappa"] == pytest.approx(_kappa(pair["frame_table"])) == pytest.approx(418 / 449)
-    assert data["frames"]["videos"]["p01"] == {"frames": 30, "from": "--frames", "first_frame": 0}
-    assert "0..N of p01: a file marks frame 0" in data["frames"]["rule"]
+    # 30 frames, 0..29: both micro in 0..5 and 20..24 (11), A alone in 25, none in both the other 18
+    assert pair["frame_table"] == [[18, 0, 0], [1, 11, 0], [0, 0, 0]] and pair["kappa_frames"] == 30
+    assert pair["kappa"] == pytest.approx(_kappa(pair["frame_table"])) == pytest.approx(396 / 426)
+    assert data["frames"]["videos"]["p01"] == {"frames": 30, "from": "--frames", "first_frame": 0, "last_frame": 29}
+    assert "0..N-1 of p01: a file marks frame 0" in data["frames"]["rule"]
+    # a recording of 30 frames numbered from 0 has no frame 30
+    e = write("E", (0, 5), (20, 30))
+    assert main(["agree", str(a), str(e), "--frames", "30"]) == 3
+    assert "ending at frame 30, past the 30 frames of --frames (0..29, as a file marks frame 0)" in \
+        capsys.readouterr().err
     # a file that starts at frame 1 counts 1..N as before
     c, d = write("C", (1, 5), (20, 25)), write("D", (1, 5), (20, 24))
     data, _ = _agree(capsys, c, d, "--frames", "30")

@@ -76,7 +76,7 @@ def test_the_first_coders_intervals_alone(coders, tmp_path, capsys):
 def test_the_truth_options_are_checked(coders, tmp_path, capsys):
     out = tmp_path / "intervals.csv"
     assert main(["agree", str(coders[0]), "--write-truth", str(out)]) == 3  # intersection needs two coders
-    assert "pairs the intervals of two coders" in capsys.readouterr().err
+    assert "matches the intervals of two or more coders" in capsys.readouterr().err
     assert main(["agree", *map(str, coders), "--truth", "union"]) == 3
     assert "give --write-truth FILE" in capsys.readouterr().err
     assert not out.exists()

@@ -14,7 +14,7 @@ videos both hold (a pair holding none is left out, with a note), per type (micro
   mean absolute), in milliseconds too at --fps, --recording's rate, or the rate an intervals.csv's seconds give
   (where --recording's frame rate varies: between the two frames' own presentation times);
 - Cohen's kappa over the frames of each video, each frame none, micro or macro (micro where a file's micro- and
-  macro-expression intervals overlap), frames 1..N (0..N where a file marks frame 0): N from --frames or
+  macro-expression intervals overlap), N frames, 1..N (0..N-1 where a file marks frame 0): N from --frames or
   --recording, else the media duration a BORIS file gives, else the last annotated frame of the video in any file
   (kappa depends on N: the output says which);
   with three or more coders also Krippendorff's alpha (nominal) over all of them;
@@ -23,10 +23,11 @@ videos both hold (a pair holding none is left out, with a note), per type (micro
   category only) is n/a, with the reason.
 
 Prints a table, or JSON with --json; --pairs FILE writes every matched pair and every interval left unmatched
-(CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: matched pairs'
-intersection or union, or the first coder's). Neither writes over a coder's file or into a coder's folder, nor
-replaces an existing file without --overwrite. Notes on stderr name the videos that only some coders hold (they are
-compared where two files hold them).
+(CSV); --write-truth FILE the coders' intervals as table-long's intervals.csv (--truth: of the intervals all
+coders matched, the frames all or any marked, intersection or union; of those more than half matched, the frames
+more than half marked, majority; or the first coder's intervals). Neither writes over a coder's file or into a
+coder's folder, nor replaces an existing file without --overwrite. Notes on stderr name the videos that only some
+coders hold (they are compared where two files hold them).
 
 Examples:
   mmnet agree coder1.csv coder2.csv
@@ -35,6 +36,7 @@ Examples:
   mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/intervals.csv
   mmnet agree 'both.eaf#ME_coder1' 'both.eaf#ME_coder2' --fps 25 --tier-type ME_coder1=micro,ME_coder2=micro
   mmnet agree coder1/ coder2/ --fps 25 --write-truth lab/truth.csv --overwrite
+  mmnet agree c1/ c2/ c3/ --fps 25 --write-truth lab/intervals.csv --truth majority
 """
 
 from __future__ import annotations
@@ -59,10 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--types", choices=("micro", "macro", "both"), default="both",
                    help="the expression types compared (default: both, those the files hold)")
     p.add_argument("--frames", type=_frames, default=None, metavar="N|ID=N,...",
-                   help="the recording's length in frames, for the frame-wise kappa (frames 1..N, or 0..N where a "
-                        "file marks frame 0; one N for every video, or per video id); default: --recording's frame "
-                        "count, else a BORIS file's Media duration (s), else each video's last annotated frame in any "
-                        "file")
+                   help="the recording's length in frames, for the frame-wise kappa: N frames, 1..N, or 0..N-1 "
+                        "where a file marks frame 0 (one N for every video, or per video id); default: --recording's "
+                        "frame count, else a BORIS file's Media duration (s), else each video's last annotated frame "
+                        "in any file")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")
@@ -72,9 +74,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --pairs or --write-truth FILE (never a coder's own file)")
     p.add_argument("--truth", choices=TRUTHS, default=None,
-                   help="what --write-truth writes: per matched pair of two coders the frames both marked "
-                        "(intersection, the default) or either marked (union), unmatched intervals left out; or the "
-                        "first coder's intervals (first: a primary coder; one FILE then converts it alone)")
+                   help="what --write-truth writes: per interval all coders matched (every two IoU >= --iou) the "
+                        "frames all marked (intersection, the default) or any marked (union); per interval more than "
+                        "half of the coders matched the frames more than half marked (majority); intervals matched "
+                        "by fewer left out; or the first coder's intervals (first: a primary coder; one FILE then "
+                        "converts it alone)")
     add_read_arguments(p)
 
 
@@ -96,8 +100,9 @@ def _frames(text: str) -> int | dict[str, int]:
 
 
 def _lengths(args, files: list[dict], videos: list, recording_frames: int | None, media: dict) -> dict:
-    """video -> (the last frame counted, N; where the number comes from; the first frame counted: 0 where a file
-    marks frame 0, else 1); an interval past a given length, or before frame 0, is an error."""
+    """video -> (the last frame counted; where the number of frames N comes from; the first frame counted: 0 where a
+    file marks frame 0, else 1): N frames, 1..N or 0..N-1 (a recording of N frames numbered from 0 has no frame N),
+    else the last annotated frame; an interval past a given length, or before frame 0, is an error."""
     from ..errors import DataError
     from .score_spots_hints import shown
 
@@ -130,12 +135,14 @@ def _lengths(args, files: list[dict], videos: list, recording_frames: int | None
         else:
             out[video] = (last, "the last annotated frame", first)
             continue
-        if last > n:
+        end = first + n - 1
+        if last > end:
             path = next(p for p, f in zip(args.files, files) if any(x.offset == last for x in f.get(video, ())))
             raise DataError(f"'{path}': video {shown(video)!r} has an interval ending at frame {last}, past the "
-                            f"{n} frames of {source}: give the recording's length (frames 1..N, MEGC's numbers), or "
-                            "check --fps and that the file annotates this recording.")
-        out[video] = (n, source, first)
+                            f"{n} frames of {source} ({first}..{end}{', as a file marks frame 0' if first == 0 else ''}"
+                            "): give the recording's length in frames, or check --fps and that the file annotates "
+                            "this recording.")
+        out[video] = (end, source, first)
     if isinstance(args.frames, dict) and (unknown := set(args.frames) - {shown(v) for v in videos}):
         print(f"note: --frames names video(s) no two files hold: {', '.join(sorted(unknown))}", file=sys.stderr)
     return out
@@ -155,7 +162,7 @@ def _one_recording(args, files: list[dict]) -> None:
 
 
 def _truth(args) -> str | None:
-    """--truth's choice (intersection by default) where --write-truth is given; intersection and union pair two
+    """--truth's choice (intersection by default) where --write-truth is given; all but first match two or more
     coders' intervals."""
     from ..errors import ConfigError
 
@@ -164,9 +171,9 @@ def _truth(args) -> str | None:
             raise ConfigError(f"--truth {args.truth} says what --write-truth FILE writes: give --write-truth FILE.")
         return None
     truth = args.truth or "intersection"
-    if truth != "first" and len(args.files) != 2:
-        raise ConfigError(f"--truth {truth} pairs the intervals of two coders, and {len(args.files)} are given: "
-                          "give two, or --truth first (the first coder's intervals).")
+    if truth != "first" and len(args.files) < 2:
+        raise ConfigError(f"--truth {truth} matches the intervals of two or more coders, and one is given: give "
+                          "every coder's files, or --truth first (the first coder's intervals).")
     return truth
 
 

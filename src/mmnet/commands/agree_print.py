@@ -33,11 +33,11 @@ def _lengths_said(lengths: dict) -> dict:
     """Where the frames counted come from: one phrase, or per video."""
     sources = {source for _, source, _ in lengths.values()}
     zero = [shown(v) for v, (_, _, first) in lengths.items() if first == 0]
-    said = f" (0..N of {', '.join(map(str, zero[:3]))}{', ...' if len(zero) > 3 else ''}: a file marks frame 0)"
+    said = f" (0..N-1 of {', '.join(map(str, zero[:3]))}{', ...' if len(zero) > 3 else ''}: a file marks frame 0)"
     return {"rule": "frames 1..N of each video" + (said if zero else "") + ", N: " + ", ".join(sorted(sources))
             if sources else "no video",
-            "videos": {shown(v): {"frames": n, "from": source, "first_frame": first}
-                       for v, (n, source, first) in lengths.items()}}
+            "videos": {shown(v): {"frames": last - first + 1, "from": source, "first_frame": first, "last_frame": last}
+                       for v, (last, source, first) in lengths.items()}}
 
 
 def _why(table) -> str | None:

@@ -3,9 +3,12 @@
 numbered from 1 are named, MEGC's), so that coders' ELAN or BORIS files become what `mmnet train-spotter
 table-long` and `score-spots --dataset table-long` read.
 
-``--truth intersection`` (default) or ``union``: one interval per matched pair of two coders, the frames both
-marked, or either; an interval left unmatched is a disagreement to resolve, not truth (a note counts them, --pairs
-lists them; a video holding only such intervals is left out, not written as one without an expression).
+``--truth intersection`` (default), ``union`` or ``majority``: one interval per group of intervals that the coders
+holding a video matched, every two of them a matched pair (``spotting.agreement_groups``): all of the coders
+(intersection, union) or more than half (majority); its frames those every coder of the group marked, any marked, or
+more than half of the video's coders marked. An interval in no such group is a disagreement to resolve, not truth
+(a note counts them, --pairs lists them; a video holding only such intervals is left out, not written as one
+without an expression); with three or more coders the note says how many coders agreed on the intervals written.
 ``--truth first``: the first coder's intervals as they are, every video it holds (a primary coder whose files are
 the truth, the other coders coding some recordings for the reliability figures); with that one coder alone, only
 the file is written.
@@ -27,7 +30,7 @@ from pathlib import Path
 
 from .score_spots_hints import shown
 
-TRUTHS = ("intersection", "union", "first")
+TRUTHS = ("intersection", "union", "majority", "first")
 COLUMNS = ("subject", "video", "onset", "offset", "type", "apex", "fps", "emotion")
 
 
@@ -48,45 +51,85 @@ def _fps(x) -> str | None:
     return x.extra.get("fps") or None
 
 
+def _needs(how: str, coders: int) -> tuple[int, int]:
+    """(the coders a group needs, the votes a frame needs) of ``how`` among the ``coders`` that hold a video."""
+    majority = coders // 2 + 1
+    return {"intersection": (coders, coders), "union": (coders, 1), "majority": (majority, majority)}[how]
+
+
+def _agreed(items: list, votes: int):
+    """What a group's coders agree on beyond its span: the apex or emotion at least ``votes`` of them give (the
+    same one), else None, and whether two different ones were given."""
+    given = [x for x in items if x is not None]
+    top = max(set(given), key=given.count) if given else None
+    return (top if given.count(top) >= votes and top is not None else None), len(set(given)) > 1
+
+
 def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) -> tuple[dict, str]:
     """video -> [(onset, offset, type, apex, emotion, fps)] of the truth ``how`` says (of ``types``), and a note on
     what was left out."""
+    from ..spotting.agreement_groups import coder_groups, voted_span
+
     if how == "first":
         out = {v: sorted(((x.onset, x.offset, x.type, x.apex, x.label, _fps(x)) for x in items if x.type in types),
                          key=_span) for v, items in files[0].items()}
         return out, ""
-    result = pairs.get((0, 1))
-    out = {v: [] for v in (shared.get((0, 1)) or [])}
-    unmatched, disputed, emotions, apexes = [0, 0], {}, 0, 0
-    for r in result.rows if result is not None else ():
-        if r.a is None or r.b is None:
-            unmatched[r.a is None] += 1
-            disputed[r.video] = None
+    videos = list(dict.fromkeys(v for both in shared.values() for v in both))
+    out = {v: [] for v in videos}
+    holders = {v: sum(v in f for f in files) for v in videos}
+    unmatched, disputed, emotions, apexes, agreed = [0] * len(files), {}, 0, 0, {}
+    for group in coder_groups(files, pairs, types):
+        need, votes = _needs(how, holders[group.video])
+        if group.coders < need:
+            for k, _ in group.members:
+                unmatched[k] += 1
+            disputed[group.video] = None
             continue
-        span = ((max(r.a.onset, r.b.onset), min(r.a.offset, r.b.offset)) if how == "intersection" else
-                (min(r.a.onset, r.b.onset), max(r.a.offset, r.b.offset)))
-        # an emotion, an apex both coders gave (the apex within the written span) is kept; two different are
-        # counted, not chosen between
-        emotions += bool(r.a.label and r.b.label and r.a.label != r.b.label)
-        apexes += r.a.apex is not None and r.b.apex is not None and r.a.apex != r.b.apex
-        apex = r.a.apex if r.a.apex == r.b.apex and r.a.apex is not None and span[0] <= r.a.apex <= span[1] else None
-        out[r.video].append((*span, r.type, apex, r.a.label if r.a.label == r.b.label else None,
-                             _fps(r.a) if _fps(r.a) == _fps(r.b) or _fps(r.b) is None else _fps(r.b)))
+        items = [x for _, x in group.members]
+        span = voted_span(items, votes)
+        # an emotion or apex is kept where every coder of the group gives it (majority: more than half of the
+        # video's coders; the apex within the span written); two different are counted, not chosen between
+        given = votes if how == "majority" else len(items)
+        label, two_labels = _agreed([x.label for x in items], given)
+        apex, two_apexes = _agreed([x.apex for x in items], given)
+        emotions += two_labels
+        apexes += two_apexes
+        apex = apex if apex is not None and span[0] <= apex <= span[1] else None
+        own = next((_fps(x) for x in items if _fps(x)), None)
+        out[group.video].append((*span, group.type, apex, label, own))
+        key = (group.coders, holders[group.video])
+        agreed[key] = agreed.get(key, 0) + 1
     # a video whose intervals are all unmatched is no recording without an expression: left out, not listed as one
     dropped = [v for v in disputed if not out[v]]
     out = {v: sorted(items, key=_span) for v, items in out.items() if v not in dropped}
     merged = _merge(out) if how == "union" else 0
-    note = (f"; left out, unmatched: {unmatched[0]} interval(s) of A, {unmatched[1]} of B (--pairs FILE lists "
-            "them: add those the coders agree on by hand)" if any(unmatched) else "")
+    return out, _note(how, len(files), unmatched, dropped, emotions, apexes, merged, agreed)
+
+
+def _note(how: str, coders: int, unmatched: list, dropped: list, emotions: int, apexes: int, merged: int,
+          agreed: dict) -> str:
+    """What the written truth left out, and (of three or more coders) how many coders agreed on its intervals."""
+    from .agree_print import _letter as letter
+
+    note = ""
+    if coders > 2 and agreed:
+        note += "; agreed by " + ", ".join(f"{k} of {n} coders: {agreed[k, n]}" for k, n in sorted(agreed,
+                                                                                                  reverse=True))
+    if any(unmatched):
+        said = ", ".join(f"{n} interval(s) of {letter(k)}" if not k else f"{n} of {letter(k)}"
+                         for k, n in enumerate(unmatched))
+        fewer = {"majority": "more than half", "intersection": "all", "union": "all"}[how]
+        note += (f"; left out, unmatched{f' by {fewer} of the coders' if coders > 2 else ''}: {said} (--pairs FILE "
+                 "lists them: add those the coders agree on by hand)")
     if dropped:
         note += (f", and {len(dropped)} video(s) holding only those ({', '.join(map(str, map(shown, dropped[:5])))}"
                  f"{', ...' if len(dropped) > 5 else ''}), not to be scored as recordings without an expression")
     if emotions or apexes:
-        note += (f"; {emotions} matched pair(s) with two emotions and {apexes} with two apexes written without one "
-                 "(--pairs FILE shows both coders')")
+        note += (f"; {emotions} matched {'pair' if coders == 2 else 'group'}(s) with two emotions and {apexes} with "
+                 "two apexes written without one (--pairs FILE shows both coders')")
     if merged:
         note += f"; {merged} overlapping union interval(s) of one type merged into the one before"
-    return out, note
+    return note
 
 
 def _merge(out: dict) -> int:
@@ -130,8 +173,10 @@ def write_truth(path: Path, how: str, files: list[dict], pairs: dict, shared: di
                           for onset, offset, type_, apex, label, own in items]
                          or [(subject, name, "", "", "", "", rate, "")])
     atomic_write_text(path, text.getvalue())
-    said = {"intersection": "the frames both coders marked, per matched pair",
-            "union": "the frames either coder marked, per matched pair", "first": "the first coder's intervals"}[how]
+    said = {"intersection": "the frames every coder marked, per interval all of them matched",
+            "union": "the frames any coder marked, per interval all of them matched",
+            "majority": "the frames more than half of the coders marked, per interval more than half matched",
+            "first": "the first coder's intervals"}[how]
     fill = "" if all(_subject_video(v)[0] for v in rows) else "fill in its subject column, and "
     print(f"wrote {path}: {sum(map(len, rows.values()))} interval(s) in {len(rows)} video(s), {said}{note}; {fill}"
           "make each video its frame folder's path under the dataset's root, before `mmnet train-spotter table-long` "

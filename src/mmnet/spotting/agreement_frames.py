@@ -10,9 +10,10 @@ files hold (a coder who did not code a video is missing data, not "none" everywh
 every video it differs from Fleiss' kappa only by its small-sample correction.
 
 Both figures depend on the frames counted: the frames outside every interval agree as "none", so a longer
-recording raises them. ``mmnet agree`` counts 1..N, N the recording's length when given, else the last annotated
-frame of the video in any file; 0..N where a file marks frame 0 (a frame folder's file numbers from 0, a CSV that
-counts from 0), so that the frame a coder marked is counted rather than left out.
+recording raises them. ``mmnet agree`` counts the N frames 1..N, N the recording's length when given, else up to
+the last annotated frame of the video in any file; 0..N-1 where a file marks frame 0 (a frame folder's file numbers
+from 0, a CSV that counts from 0), so that the frame a coder marked is counted rather than left out. The functions
+here take the first and the last frame counted.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from ..errors import AnnotationError
 from .coder_records import video_stem
 from .intervals import FILE_NUMBER, GAP_TYPE, NOTE_TYPE, VIDEO_FROM_0, Interval, parse_type, spreadsheet_unsafe
 from .megc_csv import csv_reader, decimal_number, score_column
-from .spot_output_seconds import check_seconds
+from .spot_output_seconds import check_seconds, video_rate
 
 __all__ = ["is_spot_output", "read_spot_output", "SpotOutput"]
 
@@ -26,11 +26,6 @@ _SHIFT = {VIDEO_FROM_0: 1, FILE_NUMBER: 0}  # frame column + this = MEGC's frame
 _SECONDS = ("onset_s", "offset_s")  # the columns that tell the file apart (apex_s, end_s: optional)
 # the frame each seconds column is the start of, on a row: end_s is the end of the offset frame, the next one's start
 _TIMES = {"onset_s": ("onset", 0), "apex_s": ("apex", 0), "offset_s": ("offset", 0), "end_s": ("offset", 1)}
-# the rates recordings are made at: an estimate from seconds written to the millisecond (29.9993) is the one of these
-# within 0.2% of it
-_COMMON_RATES = (Fraction(24000, 1001), 24, 25, Fraction(30000, 1001), 30, 48, 50, Fraction(60000, 1001), 60, 90,
-                 100, Fraction(120000, 1001), 120, 144, 200, 240)
-
 
 @dataclass
 class SpotOutput:
@@ -121,7 +116,7 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
                 times.append((frame + plus, seconds, name))
         if times:
             points.setdefault((video, numbering), []).append((n, times))
-    rates = [_snapped(check_seconds(path, rows)) for rows in points.values()]  # per video
+    rates = [video_rate(rows, check_seconds(path, rows)) for rows in points.values()]  # per video
     rates = [float(fps)] if fps and rates else [r for r in rates if r]
     notes = []
     if skipped:
@@ -130,13 +125,6 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
     if video_column == "source" and not video_id:
         notes.append(f"'{path}': video ids from the source column's file names ({', '.join(sorted(out)[:3])}); give "
                      "--video-id ID to name the recording as the truth does")
-    return SpotOutput(out, score is not None, notes, statistics.median(rates) if rates else None)
+    # one of the videos' rates, not the mean of two (30 and 29.97 are no 29.985)
+    return SpotOutput(out, score is not None, notes, statistics.median_low(rates) if rates else None)
 
-
-def _snapped(rate: float | None) -> float | None:
-    """The common frame rate within 0.2% of ``rate`` (the mean the rounded-up seconds give: 30 reads as 29.9993), else
-    ``rate``: the rate agree states its milliseconds at."""
-    if not rate:
-        return rate
-    common = min(_COMMON_RATES, key=lambda r: abs(float(r) / rate - 1))
-    return float(common) if abs(float(common) / rate - 1) <= 0.002 else rate

@@ -12,11 +12,22 @@ it, and its times of one frame must agree.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 from ..errors import AnnotationError
 
-__all__ = ["check_seconds"]
+__all__ = ["check_seconds", "video_rate", "COMMON_RATES"]
+
+#: the rates recordings are made at: a rate estimated from seconds written to the millisecond (30 fps reads as
+#: 29.9993 over a recording, 30.075 over one short interval) is the one of these that gives its times back
+COMMON_RATES = (Fraction(24000, 1001), 24, 25, Fraction(30000, 1001), 30, 48, 50, Fraction(60000, 1001), 60, 90,
+                100, Fraction(120000, 1001), 120, 144, 200, 240)
+
+# how far from the estimate a common rate may lie at most: the estimate of the shortest interval (a frame or two)
+# is off by the rounding of its times, which the check of the times below bounds; no two common rates but the
+# 1000/1001 pairs lie this close
+_NEAR = 0.02
 
 # the seconds are written to the millisecond (rounded up, or otherwise): a frame plus that much is no edit
 _ROUNDING = 0.0015
@@ -39,6 +50,28 @@ def check_seconds(path: Path, rows: list[Row]) -> float | None:
     ordered = sorted((frame, seconds) for _, times in rows for frame, seconds, _ in times)
     (f1, s1), (f2, s2) = ordered[0], ordered[-1]
     return (f2 - f1) / (s2 - s1) if f2 > f1 and s2 > s1 else None
+
+
+def video_rate(rows: list[Row], estimate: float | None) -> float | None:
+    """The frame rate of one video's rows (``check_seconds``'s ``estimate`` of it): the common rate nearest the
+    estimate at which frames at a constant rate give every time written back, to the rounding of the seconds (any
+    start time; of 30 and 29.97 that both do, 30); else the estimate to 3 decimals (a variable frame rate, or a
+    rate none of the common ones), the digits past which an estimate from times to the millisecond tells nothing."""
+    if not estimate:
+        return estimate
+    points = [(frame, seconds) for _, times in rows for frame, seconds, _ in times]
+
+    def spread(rate: float) -> float:  # how far apart the times lie from those of one constant rate
+        offsets = [seconds - frame / rate for frame, seconds in points]
+        return max(offsets) - min(offsets)
+
+    fits = [r for r in COMMON_RATES if abs(float(r) / estimate - 1) <= _NEAR and spread(float(r)) <= _ROUNDING]
+    # times that both rates of a 1000/1001 pair give back (less than about 1.5 s apart) cannot tell 30 from 29.97:
+    # the whole rate, as a lab's cameras record, rather than the one the rounding of the times leans to
+    whole = [r for r in fits if float(r).is_integer() and any(Fraction(r * 1000, 1001) == f for f in fits)]
+    if whole:
+        return float(min(whole, key=lambda r: abs(r / estimate - 1)))
+    return float(min(fits, key=lambda r: abs(float(r) / estimate - 1))) if fits else round(estimate, 3)
 
 
 def _line(times: list[tuple[int, float, str]]) -> tuple[float, float, int, int] | None:
