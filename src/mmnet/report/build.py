@@ -39,7 +39,7 @@ from .scores import (
     report_files,
     score_run,
 )
-from .selection import OPTIMISTIC_LABEL, PAPER_KEY
+from .selection import PAPER_KEY, optimistic_label
 from .str_report import str_section
 from .verdict import VERDICT_MIN_SUBJECTS
 
@@ -205,8 +205,10 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     units = list(subj["n_units"].values())
     n_subjects = min(units) if units else None  # the seeds test the same subjects but for a partial run's
     out.update(n_subjects=n_subjects, ci_rough=None if n_subjects is None else n_subjects < VERDICT_MIN_SUBJECTS,
-               ci_method=f"{ci['method']} over subjects, {ci['resamples']:,} resamples, random seed {ci['seed']}",
+               ci_method=f"{ci['method']} over subjects"
+               + (" (stratified by dataset)" if subj.get("stratified_by") else "")
+               + f", {ci['resamples']:,} resamples, random seed {ci['seed']}",
                chance=1 / len(r["classes"]))
     if PAPER_KEY in r:
-        out[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
+        out[PAPER_KEY] = {"label": optimistic_label(r), **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
     return out

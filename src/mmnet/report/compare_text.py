@@ -6,6 +6,7 @@ from ..config_effect import as_written
 from .bootstrap import METRICS
 from .render import format_metric
 from .rounding import half_up
+from .verdict import p_text
 
 __all__ = ["render_compare_markdown", "INSTANCES_NOTE", "MCNEMAR_NOTE", "USED_NOTE", "PROTOCOL_NAMES", "PROTOCOLS_NOTE"]
 
@@ -50,7 +51,7 @@ def _no_effect_in_one(key: str, u: dict, c: dict) -> str:
 
 def _p(p: float, floor: float = 0.0) -> str:
     """A p-value; at the resolution of random flips (none as far from 0) as '≤ floor'."""
-    text = f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
+    text = p_text(p)  # the report's rounding: never 0.0500 for a p below 0.05
     return f"≤ {text}" if p <= floor * (1 + 1e-9) else text
 
 
@@ -97,7 +98,8 @@ def render_compare_markdown(result: dict) -> str:
             lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
                          f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}]{' (rough)' if rough else ''} "
                          f"| {flip_p} |")
-        lines += ["", "McNemar's exact test on per-sample correctness (seeds paired in sorted order). "
+        lines += ["", "McNemar's exact test on per-sample correctness (equal seeds paired, then the others in "
+                  "numeric order). "
                   f"{MCNEMAR_NOTE[0].upper()}{MCNEMAR_NOTE[1:]}.", "",
                   "| seeds (reference, run) | n | only reference right | only run right | p (two-sided) |",
                   "|---|---|---|---|---|"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .bootstrap import PERMUTATION_ALPHA
 from .rounding import half_up
 
-__all__ = ["chance_verdict", "chance_lines", "TRAIN_CONTROL", "VERDICT_MIN_SUBJECTS", "format_p"]
+__all__ = ["chance_verdict", "chance_lines", "TRAIN_CONTROL", "VERDICT_MIN_SUBJECTS", "format_p", "p_text"]
 
 #: Fewer subjects than this and the bootstrap over subjects takes too few distinct values to carry a verdict
 #: (2 subjects: 3 distinct resamples; 5: 126); the permutation test within subjects gives it then.
@@ -15,12 +15,17 @@ VERDICT_MIN_SUBJECTS = 10
 def format_p(p: float) -> str:
     """'p = ...': 2 decimals from 0.01, else 4, more where rounding would carry it across the level (0.0496 is
     not "0.05"), and 2 significant figures where 4 decimals would print 0 (1 / 100,001 shuffles: 1.0e-05)."""
+    return f"p = {p_text(p)}"
+
+
+def p_text(p: float) -> str:
+    """The number of :func:`format_p`, without "p = "."""
     digits = 4 if p < 0.01 else 2
     while digits < 8 and (float(half_up(p, digits)) < PERMUTATION_ALPHA) != (p < PERMUTATION_ALPHA):
         digits += 1  # the printed p on the verdict's side of the level
     if float(half_up(p, digits)) == 0:  # never "p = 0.0000": a permutation p-value is at least 1 / (shuffles + 1)
-        return f"p = {p:.1e}"
-    return f"p = {half_up(p, digits)}"
+        return f"{p:.1e}"
+    return str(half_up(p, digits))
 
 
 def _permutation_words(test: dict) -> str:
