@@ -406,7 +406,7 @@ def test_few_distinct_arrangements_are_all_scored_for_an_exact_p_value():
 
     import pandas as pd
 
-    from mmnet.report.permutation import permutation_test
+    from mmnet.report.bootstrap import permutation_test
     rng = np.random.default_rng(5)
     subject = np.repeat([1, 2, 3], 4)
     for _ in range(5):
@@ -431,7 +431,7 @@ def test_few_distinct_arrangements_are_all_scored_for_an_exact_p_value():
 def test_the_arrangements_of_many_subjects_are_counted_without_overflow():
     import pandas as pd
 
-    from mmnet.report.permutation import permutation_test
+    from mmnet.report.bootstrap import permutation_test
     n = 60 * 40  # 60 subjects of 40 clips: about 10^1000 arrangements, past any float
     frame = pd.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "subject": np.repeat(np.arange(60), 40),
                           "dataset": "d", "true": np.arange(n) % 4, "pred": np.arange(n) % 4})
@@ -443,7 +443,7 @@ def test_the_arrangements_of_many_subjects_are_counted_without_overflow():
 def test_permutation_test_is_calibrated_and_needs_the_same_samples_in_every_seed():
     import pandas as pd
 
-    from mmnet.report.permutation import permutation_test
+    from mmnet.report.bootstrap import permutation_test
     rng = np.random.default_rng(3)
     p_values = []
     for k in range(100):  # predictions unrelated to the labels: p-values spread over (0, 1]

@@ -1,5 +1,5 @@
-"""Uncertainty of the pooled scores: bootstrap confidence intervals, a paired bootstrap, a paired sign-flip test
-and McNemar's test.
+"""Uncertainty of the pooled scores: bootstrap confidence intervals, a paired bootstrap, McNemar's test, and a
+label-permutation test against chance.
 
 Everything works on confusion matrices: a unit (a subject, or a sample) is its own small
 confusion matrix, a bootstrap resample draws units with replacement (multinomial counts) and
@@ -22,7 +22,12 @@ products instead of 10,000 passes over the predictions.
   p-value says how many subjects there are (2 / 2**n: 0.25 for 3), where a bootstrap's says how many resamples.
 - McNemar's exact test is written out with :func:`math.comb` (an exact two-sided binomial tail):
   scipy is not a dependency of mmnet, and this is six lines of integer arithmetic.
-- The permutation test against chance lives in :mod:`mmnet.report.permutation`.
+- The permutation test shuffles the true labels within each subject (:func:`permutation_test`): its number
+  of distinct outcomes is that of the subjects' label orders, not of the subjects; a subject whose clips hold
+  one class has a single order, so it adds none. When the distinct arrangements are no more than the shuffles
+  asked for, all of them are scored (an exact test); when even the exact p-value cannot fall below
+  :data:`PERMUTATION_ALPHA`, the test says it cannot decide (``can_decide``). The arrangements are drawn in
+  :mod:`mmnet.report.arrangements`.
 """
 
 from __future__ import annotations
@@ -34,10 +39,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BootstrapError
+from .arrangements import count_orders, every_arrangement, random_shuffles
 
 __all__ = ["RESAMPLES", "SEED", "LEVEL", "METRICS", "unit_tables", "unit_strata", "resampled_scores", "batch_scores",
            "bootstrap_ci", "paired_bootstrap", "paired_sign_flip", "SIGN_FLIP_EXACT_MAX", "mcnemar_exact",
-           "percentile_interval", "PERMUTATION_ALPHA"]
+           "percentile_interval", "permutation_test", "PERMUTATION_ALPHA"]
 
 RESAMPLES = 10_000
 SEED = 0
@@ -46,6 +52,8 @@ METRICS = ("acc", "uf1", "uar")
 _CHUNK = 2_000  # resamples per matrix product: bounds memory on large composites
 #: The permutation test's level for "above chance" when it carries the verdict (p < this).
 PERMUTATION_ALPHA = 0.05
+#: report.json gives the count of distinct label arrangements up to this (null above: more than enough).
+_COUNT_SHOWN = 10**15
 #: Subjects up to which the paired sign-flip test scores all 2**n arrangements (65,536); random flips above.
 SIGN_FLIP_EXACT_MAX = 16
 
@@ -311,3 +319,62 @@ def mcnemar_exact(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> dict:
     p = min(1.0, 2 * tail / 2**n) if n else 1.0  # Python ints: exact, no overflow for any n
     return {"a_only_correct": b, "b_only_correct": c, "both_correct": int((a & b_).sum()),
             "both_wrong": int((~a & ~b_).sum()), "p_value": float(p)}
+
+
+def permutation_test(frames: dict[str, pd.DataFrame], n_classes: int, *, permutations: int = RESAMPLES,
+                     seed: int = SEED) -> dict | None:
+    """Whether the predictions carry information about the labels: a permutation test of the pooled UAR (of the
+    mean over seeds), the true labels shuffled within each subject, the predictions kept.
+
+    Under the null hypothesis (predictions independent of the labels, given the subject) every shuffle within a
+    subject is as likely as the real labels, so p = (1 + shuffles scoring >= the real UAR) / (1 + shuffles); when
+    the distinct arrangements of the labels within subjects (the product of each subject's multinomial count) are
+    no more than ``permutations``, every one is scored once instead and p = (arrangements scoring >= the real
+    UAR, itself included) / arrangements, exactly. ``p_floor`` is the smallest p-value the test can give
+    (1 / arrangements, or 1 / (1 + shuffles)); ``can_decide`` is False when it is not below
+    :data:`PERMUTATION_ALPHA`, e.g. when every subject's clips hold one class and no shuffle changes anything.
+    Shuffling within subjects keeps each subject's classes: a model that only guessed a subject's most frequent
+    class gains nothing from it. It speaks of these subjects' samples (the bootstrap over subjects speaks of
+    other subjects) and, like any score, cannot tell learning from a leak (the permuted-label control can).
+    None when the seeds did not test the same samples with the same labels.
+    """
+    tables = [f.assign(sample_id=f["sample_id"].astype(str)).set_index("sample_id") for f in frames.values()]
+    ids = tables[0].index
+    if not ids.is_unique or any(len(t) != len(ids) or not t.index.is_unique or set(t.index) != set(ids)
+                                for t in tables[1:]):
+        return None
+    tables = [t.loc[ids] for t in tables]
+    truth = tables[0]["true"].to_numpy(np.int64)
+    if any((t["true"].to_numpy(np.int64) != truth).any() for t in tables[1:]):
+        return None
+    preds = [t["pred"].to_numpy(np.int64) for t in tables]
+    counted = np.bincount(truth, minlength=n_classes) == 0  # absent from the pool: counted as 0, as in metrics.py
+    cells = n_classes * n_classes
+
+    def mean_uar(labels: np.ndarray) -> np.ndarray:  # (shuffles, samples) -> (shuffles,)
+        offset = np.arange(len(labels))[:, None] * cells
+        total = np.zeros(len(labels))
+        for pred in preds:
+            counts = np.bincount((offset + labels * n_classes + pred).ravel(), minlength=len(labels) * cells)
+            total += batch_scores(counts.reshape(len(labels), n_classes, n_classes), counted)["uar"]
+        return total / len(preds)
+
+    subjects = unit_key(tables[0].reset_index(), "subject").to_numpy()
+    where = [np.flatnonzero(subjects == s) for s in np.unique(subjects)]
+    orders = [count_orders(truth[idx]) for idx in where]
+    arrangements = math.prod(orders)  # Python ints: exact, however many subjects and clips
+    exact = arrangements <= permutations
+    observed = float(mean_uar(truth[None, :])[0])
+    draws = (every_arrangement(truth, where, arrangements, _CHUNK) if exact
+             else random_shuffles(truth, where, permutations, seed, _CHUNK))
+    scores = np.concatenate([mean_uar(chunk) for chunk in draws])
+    at_least = int((scores >= observed - 1e-12).sum())  # the same confusion matrix gives the same float
+    # exact: the real arrangement is one of those scored; else the +1 of a Monte-Carlo p-value
+    p_value = at_least / arrangements if exact else (1 + at_least) / (1 + permutations)
+    p_floor = 1 / min(arrangements, permutations + 1)  # the smallest p-value the test can give
+    return {"statistic": "uar", "shuffled": "true labels within each subject", "observed": observed,
+            "p_value": p_value, "exact": exact, "permutations": len(scores), "as_high": at_least, "seed": seed,
+            "distinct_arrangements": arrangements if arrangements <= _COUNT_SHOWN else None,
+            "one_class_subjects": sum(k == 1 for k in orders), "p_floor": p_floor, "alpha": PERMUTATION_ALPHA,
+            "can_decide": p_floor < PERMUTATION_ALPHA, "n_subjects": len(where), "n_seeds": len(preds),
+            "shuffled_mean": float(scores.mean()), "shuffled_95th_percentile": float(np.quantile(scores, 0.95))}

@@ -41,7 +41,7 @@ from .scores import (
 )
 from .selection import PAPER_KEY, optimistic_label
 from .str_report import str_section
-from .verdict import VERDICT_MIN_SUBJECTS
+from .verdict import VERDICT_MIN_SUBJECTS, chance_standing, chance_verdict
 
 __all__ = ["build_report", "summarize_run", "REPORT_FILES", "ReportNotWritten"]
 
@@ -192,7 +192,8 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     Writes nothing. Paper-selection numbers, when selected, sit under ``paper_selection_optimistic``.
     ``ci``: the bootstrap 95 % intervals over subjects of the seed mean (of the one seed with one), with what
     describes them: ``n_subjects``, ``ci_rough`` (fewer than VERDICT_MIN_SUBJECTS subjects), ``ci_method``; and
-    ``chance``, 1 / number of classes.
+    ``chance``, 1 / number of classes; ``verdict``, report.md's verdict line, and ``vs_chance``, its standing in a
+    few words (verdict.chance_standing).
     """
     r = compute_report(run_dir, selection)
     out = {"run": r["run"], "path": str(run_dir), "complete": r["complete"], "selection": r["selection"],
@@ -208,7 +209,7 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
                ci_method=f"{ci['method']} over subjects"
                + (" (stratified by dataset)" if subj.get("stratified_by") else "")
                + f", {ci['resamples']:,} resamples, random seed {ci['seed']}",
-               chance=1 / len(r["classes"]))
+               chance=1 / len(r["classes"]), vs_chance=chance_standing(r), verdict=chance_verdict(r))
     if PAPER_KEY in r:
         out[PAPER_KEY] = {"label": optimistic_label(r), **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
     return out

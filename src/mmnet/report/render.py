@@ -24,7 +24,7 @@ from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
 from .selection import PAPER_F1_EPOCHS, PAPER_KEY, optimistic_label
 from .str_report import classes_note
 from .subject_spread import subject_spread_line
-from .verdict import VERDICT_MIN_SUBJECTS, chance_verdict
+from .verdict import VERDICT_MIN_SUBJECTS, chance_verdict, seeds_differ
 
 __all__ = ["render_markdown", "megc_log", "natural_order", "format_results_table", "chance_verdict", "format_metric",
            "format_mean_std", "VERDICT_MIN_SUBJECTS"]
@@ -34,13 +34,13 @@ __all__ = ["render_markdown", "megc_log", "natural_order", "format_results_table
 SELECTION_CELLS = {"last": "last (honest)", PAPER_KEY: "paper* (optimistic)"}
 
 
-def _headline_rows(block: dict, key: str = "last") -> list[str]:
-    name = SELECTION_CELLS[key]
+def _headline_rows(block: dict, key: str = "last", differ: bool = False) -> list[str]:
+    name, over = SELECTION_CELLS[key], "; the seeds tested different samples: a partial run" if differ else ""
     rows = [f"| {name} | {s} | {r['n']} | {r['correct']} | {format_metric(r['acc'], True)} | "
             f"{format_metric(r['uf1'])} | {format_metric(r['uar'])} |" for s, r in block["per_seed"].items()]
     if block["n_seeds"] > 1:
         cells = " | ".join(format_mean_std(block["mean"][k], block["std"][k], k == "acc") for k in HEADLINE)
-        rows.append(f"| {name} | mean ± std (ddof=1, {block['n_seeds']} seeds) | | | {cells} |")
+        rows.append(f"| {name} | mean ± std (ddof=1, {block['n_seeds']} seeds{over}) | | | {cells} |")
     return ["| selection | seed | n | correct | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|", *rows]
 
 
@@ -174,7 +174,7 @@ def render_markdown(report: dict) -> str:
     if spread := subject_spread_line(h.get("subject_spread"), len(report["datasets"]) > 1):
         L += [spread, ""]  # the pooled numbers below can hide a subject the model fails on
     L += [line for warning in one_class_lines(report) for line in (warning, "")]
-    L += [*_headline_rows(h), ""]
+    L += [*_headline_rows(h, differ=seeds_differ(report)), ""]
     L += [line for note in class_gap_lines(report) for line in (note, "")]  # beside the figures they qualify
     if "ci" in h:
         L += [*_ci_rows(h["ci"], report_protocol(report)), ""]
@@ -184,7 +184,7 @@ def render_markdown(report: dict) -> str:
         L += [f"## Paper selection — {label}", "",
               f"{paper['description']}. Shown beside the honest numbers above for comparison with the paper; "
               f"it selects on the {tested} and is not a valid estimate.",
-              "", *_headline_rows(paper, PAPER_KEY), "", f"\\* {label}.", ""]
+              "", *_headline_rows(paper, PAPER_KEY, seeds_differ(report)), "", f"\\* {label}.", ""]
     if "per_dataset" in h:
         heading, row_names = per_dataset_heading(report)
         L += [heading, "", "| dataset | selection | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|"]
@@ -345,6 +345,8 @@ def format_results_table(report: dict) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     notes = ["pooled over folds; std over seeds with ddof=1" if report["headline"]["n_seeds"] > 1
              else "pooled over folds"]
+    if seeds_differ(report):  # each seed's numbers hold; their mean mixes different samples
+        notes[0] += "; the seeds tested different samples (a partial run): mean±std mixes them"
     ci = report["headline"].get("ci")
     if ci:
         subj = ci["subjects"]

@@ -19,12 +19,11 @@ from ..data.common import natural_key
 from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics, fold_software, software_name, split_skipped
 from ..shell_words import shell_quote
 from ..version import __version__
-from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci
+from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .class_gaps import class_gaps
 from .metrics import confusion_matrix, scores_from_confusion
 from .one_class import single_predicted_class
 from .parts import dataset_order, part_classes, part_rank
-from .permutation import permutation_test
 from .protocol_text import data_issue_lines, protocol_summary
 from .reproduce_terms import bits_terms, data_terms, synthetic_terms
 from .run_reader import Run, RunFolderError, config_value, load_run

@@ -17,7 +17,7 @@ from ..report import summarize_run
 from ..report.compare import recorded_parameters
 from ..report.render import FEW_FOR_PERCENTILE, format_mean_std
 from ..report.rounding import half_up
-from ..report.verdict import VERDICT_MIN_SUBJECTS
+from ..report.verdict import ABOVE, NO_VERDICT, NOT_SHOWN, VERDICT_MIN_SUBJECTS
 from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
 
@@ -43,8 +43,9 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
     (percent for Acc) into ``out_dir`` and returns the rows. The last columns say what the numbers are:
     ``n_subjects`` (the subjects the interval resamples), ``selection`` (``last``: the model after the last epoch),
-    ``chance`` (1 / classes: the UAR of a constant guess) and ``ci_rough`` (fewer than ``VERDICT_MIN_SUBJECTS``
-    subjects: the interval can take only a few distinct values, as report.md says).
+    ``chance`` (1 / classes: the UAR of a constant guess), ``ci_rough`` (fewer than ``VERDICT_MIN_SUBJECTS``
+    subjects: the interval can take only a few distinct values, as report.md says) and ``vs_chance`` (the
+    setting's verdict in a few words, as its report.md gives it).
     """
     out = Path(out_dir)
     rows, shown, described_by, methods = [], {}, {}, {}
@@ -68,7 +69,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
             row[f"{m}_std"] = s["std"][m]
         for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
-        described_by[name] = {k: s[k] for k in ("n_subjects", "chance", "ci_rough")}
+        described_by[name] = {k: s[k] for k in ("n_subjects", "chance", "ci_rough", "vs_chance")}
         methods[s["ci_method"]] = None
         rows.append(row)
     for row in rows:  # last columns: readers of the earlier ones are unchanged
@@ -76,6 +77,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
         described = described_by.get(row["setting"], {})
         row.update({"n_subjects": described.get("n_subjects"), "selection": "last", "chance": described.get("chance"),
                     "ci_rough": described.get("ci_rough")})
+        row["vs_chance"] = _vs_chance({**row, "vs_chance": described.get("vs_chance")})  # report.md's verdict
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -162,15 +164,14 @@ def _markdown(rows: list[dict], shown: dict[str, str], methods: list[str]) -> st
 
 
 def _vs_chance(row: dict) -> str | None:
-    """Where a setting's UAR stands against chance; None without numbers."""
-    mean, low, chance = row.get("uar_mean"), row.get("uar_ci_low"), row.get("chance")
+    """Where a setting's UAR stands against chance, as its report.md's verdict says (below VERDICT_MIN_SUBJECTS
+    subjects a permutation test decides, the interval being rough); None without numbers."""
+    mean, chance, standing = row.get("uar_mean"), row.get("chance"), row.get("vs_chance")
     if mean is None or chance is None:
         return None
-    if mean <= chance + 1e-12:
+    if standing == NOT_SHOWN and mean <= chance + 1e-12:
         return "at or below chance"
-    if low is None:
-        return "above chance (no interval)"
-    return "interval includes chance" if low <= chance + 1e-12 else "above chance"
+    return standing or NO_VERDICT  # no verdict line: no interval of the seed mean
 
 
 def _chance_cells(row: dict) -> list[str]:
@@ -178,7 +179,7 @@ def _chance_cells(row: dict) -> list[str]:
     low, high = row.get("uar_ci_low"), row.get("uar_ci_high")
     interval = "-" if low is None else f"[{half_up(low, 4)}, {half_up(high, 4)}]" + (
         " (rough)" if row.get("ci_rough") else "")
-    return [str(row["n_subjects"]) if row.get("n_subjects") is not None else "-", interval, _vs_chance(row) or "-"]
+    return [str(row["n_subjects"]) if row.get("n_subjects") is not None else "-", interval, row.get("vs_chance") or "-"]
 
 
 def _few_subjects_note(rows: list[dict]) -> str:
@@ -201,12 +202,14 @@ def _chance_note(rows: list[dict]) -> list[str]:
         return []
     level = (f"UAR {next(iter(chances))}" if len(chances) == 1 else "each setting's 1 / classes (summary.csv "
              "`chance`)")
-    note = (f"Chance: {level}, the UAR of a constant guess (1 / classes). A setting whose UAR interval includes "
-            "chance, or whose mean is at or below it, is not shown to do better than guessing")
-    near = [r["setting"] for r in rows if _vs_chance(r) not in (None, "above chance")]
+    note = (f"Chance: {level}, the UAR of a constant guess (1 / classes). Vs chance is each setting's verdict, as "
+            f"its report.md gives it (from {VERDICT_MIN_SUBJECTS} subjects the UAR interval decides; below, a "
+            "permutation test within subjects, the interval being rough). A setting not shown above chance is not "
+            "shown to do better than guessing")
+    near = [r["setting"] for r in rows if r.get("vs_chance") not in (None, ABOVE)]
     if near:
         note += f": {', '.join(near)}"
-    if near and len(near) == sum(_vs_chance(r) is not None for r in rows):
+    if near and len(near) == sum(r.get("vs_chance") is not None for r in rows):
         note += "; no setting is shown above chance, so their order ranks nothing"
     return ["", note + "."]
 
@@ -236,7 +239,7 @@ def format_summary_table(rows: list[dict]) -> str:
     chance = [("setting", "subjects", "UAR 95 % CI", "vs chance")] + [(_named(r), *_chance_cells(r)) for r in rows]
     lines = _aligned(scores) + [""] + _aligned(chance)
     notes = ["last epoch; mean±std over seeds (ddof=1); pooled over folds"]
-    near = [r["setting"] for r in rows if _vs_chance(r) not in (None, "above chance")]
+    near = [r["setting"] for r in rows if r.get("vs_chance") not in (None, ABOVE)]
     if near:
         notes.append(f"UAR not shown above chance: {', '.join(near)} (summary.md)")
     if len(rows) > 1:
