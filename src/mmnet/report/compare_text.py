@@ -83,11 +83,13 @@ def render_compare_markdown(result: dict) -> str:
         lines += ["", f"## {c['run']} vs {c['reference']}", ""]
         if protocols := c.get("protocols"):
             lines += [f"{protocols['note'][0].upper()}{protocols['note'][1:]}.", ""]
+        within = ", resampled within each dataset" if b.get("stratified_by") else ""
         lines += [f"Difference = {c['run']} minus {c['reference']}, with a paired bootstrap over {b['n_units']} "
-                  f"subjects ({b['resamples']} resamples, seed {b['seed']}) for its 95 % interval: a percentile "
-                  "interval, approximate (it tends to be narrow with few subjects). The p-value is the sign-flip "
-                  f"test's: the runs' predictions swapped on every set of subjects ({flips}), two-sided, on the "
-                  "difference shown. Both ask whether these trained instances differ on these subjects, not whether "
+                  f"subjects ({b['resamples']} resamples, seed {b['seed']}{within}) for its 95 % interval: a "
+                  "percentile interval, approximate (it tends to be narrow with few subjects). The p-value is the "
+                  "sign-flip test's: the runs' predictions swapped on every set of subjects "
+                  f"({flips}), two-sided, on the difference shown. Both ask whether these trained instances differ "
+                  "on these subjects, not whether "
                   "their recipes do (seeds are not resampled).", "",
                   *([f"{rough[0].upper()}{rough[1:]}.", ""] if rough else []),
                   "| metric | difference | 95 % CI (bootstrap, approximate) | p (sign-flip) |",

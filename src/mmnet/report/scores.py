@@ -301,8 +301,7 @@ def score_run(run: Run, selection: str | None,
         raise RunFolderError(f"'{run.path}' has no finished fold (no done.json): nothing to score yet.")
     datasets = dataset_order(run.samples["dataset"])
     modes = ["last"] + (["paper"] if mode == "paper" else [])
-    key = {"last": "last", "paper": PAPER_KEY}
-    label = optimistic_label(config_value(run.config, "data.protocol"))  # LODO chooses on a held-out dataset
+    key, label = {"last": "last", "paper": PAPER_KEY}, optimistic_label(config_value(run.config, "data.protocol"))
 
     per_seed: dict[str, dict] = {}
     pooled: dict[str, dict[str, pd.DataFrame]] = {}
