@@ -61,3 +61,26 @@ def test_runs_of_one_dataset_keep_their_table(tmp_path):
     assert not (tmp_path / "summary_per_dataset.csv").exists() and "## Per dataset" not in (
         tmp_path / "summary.md").read_text()
     assert "tested on" not in format_summary_table(rows)
+
+
+def test_compare_names_each_runs_protocol_and_scores_per_held_out_dataset(tmp_path, capsys):
+    import json
+
+    from mmnet.cli import main
+    from mmnet.report.compare import compare_runs, render_compare_markdown
+
+    loso, lodo = _composite_run(tmp_path / "cde", _loso, "loso"), _composite_run(tmp_path / "lodo", _lodo, "lodo")
+    r = compare_runs([loso, lodo], resamples=200)
+    assert [(x["protocol"], x["tested_on"]) for x in r["runs"]] == [("loso", ["smic", "casme2", "samm"])] + [
+        ("lodo", ["smic", "casme2", "samm"])]
+    samm = r["runs"][1]["per_dataset"]["samm"]
+    assert samm["trained_on"] == ["smic", "casme2"] and samm["n"] == 16 and samm["mean"]["acc"] == 0.5
+    assert r["runs"][0]["per_dataset"]["samm"]["trained_on"] is None
+    md = render_compare_markdown(r)
+    header = next(line for line in md.splitlines() if line.startswith("| run | seeds"))
+    assert header.endswith("| parameters | protocol: tested on |")  # appended: the earlier columns as they were
+    assert f"| {lodo} | samm | smic+casme2 | 16 | 50.00 |" in md
+    assert f"| {loso} | casme2 | every dataset's other subjects | 16 | 75.00 |" in md
+    assert "| LODO: smic+casme2+samm |" in md
+    assert main(["compare", str(loso), str(lodo), "--resamples", "200", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"][1]["per_dataset"]["casme2"]["trained_on"] == ["smic", "samm"]

@@ -28,6 +28,7 @@ from ..utils import OPEN_ELSEWHERE, replace_files_together
 from .bootstrap import RESAMPLES
 from .figure_fonts import figure_fonts, figure_texts, missing_glyphs_note
 from .figures import render_figures
+from .protocol_text import datasets_tested
 from .render import megc_log, render_markdown
 from .run_reader import load_run
 from .scores import (
@@ -211,18 +212,8 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     out.update(n_subjects=n_subjects, ci_rough=None if n_subjects is None else n_subjects < VERDICT_MIN_SUBJECTS,
                ci_method=f"{ci['method']} over subjects, {ci['resamples']:,} resamples, random seed {ci['seed']}",
                chance=1 / len(r["classes"]))
-    out.update(_datasets_tested(r))
+    out.update(datasets_tested(r))
     if PAPER_KEY in r:
         out[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
     return out
 
-
-def _datasets_tested(r: dict) -> dict:
-    """summarize_run's ``protocol``, ``tested_on`` and ``per_dataset`` of a report dict."""
-    p = r.get("protocol") or {}
-    parts = r["headline"].get("per_dataset") or {}
-    trained = {s["tested_on"]: s["trained_on"] for s in p.get("lodo") or []}
-    per_dataset = {d: {"n_seeds": len(b["per_seed"]), "n": next(iter(b["per_seed"].values()))["n"],
-                       "mean": b["mean"], "std": b["std"], "trained_on": trained.get(d)} for d, b in parts.items()}
-    return {"protocol": p.get("protocol") or r["config_summary"].get("data.protocol") or "loso",
-            "tested_on": list(parts) or list(p.get("datasets") or []), "per_dataset": per_dataset}
