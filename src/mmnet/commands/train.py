@@ -15,6 +15,8 @@ Examples:
       --set data.on_bad_sample=skip                                     # + a model to keep
   mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
       --annotation /d/combined_3class_gt.csv --out runs/cde
+  mmnet train --config megc2019_lodo --root casme2=/d/CASME2 --root samm=/d/SAMM --annotation cs.csv \
+      --out runs/cs --folds samm                      # one direction alone: train on CASME II, test on SAMM
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
   mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --set data.on_bad_sample=skip \\
       --executor slurm --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00   # docs/cluster.md
