@@ -28,6 +28,7 @@ from ..utils import OPEN_ELSEWHERE, replace_files_together
 from .bootstrap import RESAMPLES
 from .figure_fonts import figure_fonts, figure_texts, missing_glyphs_note
 from .figures import render_figures
+from .protocol_text import datasets_tested
 from .render import megc_log, render_markdown
 from .run_reader import load_run
 from .scores import (
@@ -192,7 +193,11 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     Writes nothing. Paper-selection numbers, when selected, sit under ``paper_selection_optimistic``.
     ``ci``: the bootstrap 95 % intervals over subjects of the seed mean (of the one seed with one), with what
     describes them: ``n_subjects``, ``ci_rough`` (fewer than VERDICT_MIN_SUBJECTS subjects), ``ci_method``; and
-    ``chance``, 1 / number of classes.
+    ``chance``, 1 / number of classes. ``protocol`` (``loso``, ``lodo``), ``tested_on`` (the datasets whose samples
+    were scored, in MEGC2019's order: a LODO run of some folds tests those folds' datasets only) and, for a run of
+    several datasets, ``per_dataset``: per tested dataset its ``n_seeds``, ``n`` (the first seed's samples), ``mean``
+    and ``std`` over seeds and ``trained_on`` (LODO: the other datasets; None under LOSO, whose folds train on every
+    dataset's other subjects).
     """
     r = compute_report(run_dir, selection)
     out = {"run": r["run"], "path": str(run_dir), "complete": r["complete"], "selection": r["selection"],
@@ -207,6 +212,8 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     out.update(n_subjects=n_subjects, ci_rough=None if n_subjects is None else n_subjects < VERDICT_MIN_SUBJECTS,
                ci_method=f"{ci['method']} over subjects, {ci['resamples']:,} resamples, random seed {ci['seed']}",
                chance=1 / len(r["classes"]))
+    out.update(datasets_tested(r))
     if PAPER_KEY in r:
         out[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
     return out
+
