@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from ..errors import MMNetError
 from ..images import pixels_refused
-from ..media import IMAGE_SUFFIXES, PREPARED_MARKER, animation_hint
+from ..media import IMAGE_SUFFIXES, PREPARED_MARKER, animation_hint, desktop_file
 from .messages import for_web
 from .request_context import current_request_id, hidden_name, hide_in_line, of_request
 from .sniff import VIDEO_FORMATS, looks_like, read_head, video_container
@@ -38,8 +38,6 @@ __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", 
 log = logging.getLogger("mmnet.serve")
 
 CHUNK = 1 << 20
-# Files that archivers and desktops add beside the frames; skipped, never treated as frames.
-_JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 #: A larger marker is none that mmnet prepare wrote (its record is a few kB): not read.
 _MAX_MARKER_BYTES = 1 << 20
 # Characters a Windows file name cannot hold (besides the path separators and control characters).
@@ -310,8 +308,8 @@ def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
         if info.is_dir():
             continue
         pure = PurePosixPath(info.filename.replace("\\", "/"))
-        hidden = pure.name.startswith(".") and pure.name != PREPARED_MARKER
-        if pure.name in _JUNK_NAMES or hidden or "__MACOSX" in pure.parts:
+        # what the command line never reads as a frame; prepare's own marker is read below
+        if (desktop_file(pure.name) and pure.name != PREPARED_MARKER) or "__MACOSX" in pure.parts:
             continue
         total += info.file_size
         if total > limits.max_unzipped_bytes:
