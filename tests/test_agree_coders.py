@@ -141,3 +141,21 @@ def test_recording_is_refused_for_several_videos(study, capsys, monkeypatch):
     assert f"--recording '{video}' is one recording, and the files hold 2 videos" in err
     data, _ = _agree(capsys, study / "A" / "s01.eaf", study / "B" / "s01.eaf", "--recording", video)
     assert data["frames"]["videos"]["s01"]["frames"] == 100
+
+
+def test_an_eaf_media_url_names_its_video_with_escapes_decoded(tmp_path, capsys):
+    # ELAN writes a media URL with percent-escapes on one machine and without on another: one recording either way
+    urls = {"A": "file:///C:/Users/M%C3%BCller/Videos/P01%20session1.mp4",
+            "B": "file:///C:/Users/Müller/Videos/P01 session1.mp4"}
+    for coder, url in urls.items():
+        (tmp_path / coder).mkdir()
+        text = _eaf("x.mp4", {"ME": ("", [(1000, 1400, "micro")])}).replace("file:///lab/x.mp4", url)
+        (tmp_path / coder / "rec.eaf").write_text(text, encoding="utf-8")
+    data, err = _agree(capsys, tmp_path / "A", tmp_path / "B", "--fps", "25")
+    assert data["pairs"][0]["videos"] == ["P01 session1"] and "alone holds" not in err
+    # RELATIVE_MEDIA_URL is a URL too; a MEDIA_URL without a scheme is a path, its '%' the file's own
+    from mmnet.spotting.coder_records import media_url_stem
+
+    assert media_url_stem("./P01%20session1.mp4", relative=True) == "P01 session1"
+    assert media_url_stem(r"C:\videos\P01%20take.mp4") == "P01%20take"
+    assert media_url_stem("file:///data/P01#2.mp4") == "P01#2"

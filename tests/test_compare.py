@@ -79,7 +79,7 @@ def test_the_run_table_gives_each_runs_parameters(two_runs):
     assert [row["parameters"] for row in r["runs"]] == [None, 2829943]  # a's folds record no network
     md = render_compare_markdown(r)
     assert "| UAR [95 % CI] | parameters |" in md and md.count(" | 2,829,943 |") == 1
-    assert next(line for line in md.splitlines() if line.startswith(f"| {a} ")).endswith(" | - |")
+    assert next(line for line in md.splitlines() if line.startswith(f"| {a} ")).endswith(" | - | LOSO: casme2 |")
 
 
 def test_says_what_the_tests_compare_and_names_unpaired_seeds(two_runs):

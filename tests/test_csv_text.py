@@ -31,3 +31,24 @@ def test_a_composite_list_in_another_encoding_says_so(tmp_path):
     path.write_bytes("casme2,sub01,EP02_01f,0\nsamm,006,006_1_2,1\nsmic,s1,s1_ne_01,0 ü\n".encode("cp1252"))
     with pytest.raises(AnnotationError, match=r"not UTF-8 text \(line 3, .*official combined_3class_gt.csv"):
         read_cde_list(path)
+
+
+def test_a_clip_list_saved_on_windows_is_read(tmp_path):
+    from mmnet.infer import ClipRequest
+
+    (tmp_path / "sub" / "clip A").mkdir(parents=True)
+    (tmp_path / "rawclip Müller").mkdir()
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    path = lists / "list.csv"
+    # backslash paths, an Excel 'sep=;' line above the header, UTF-16 with its BOM (Excel's "Unicode Text")
+    rows = ["source;onset", r"..\sub\clip A;3", r"..\rawclip Müller;"]
+    for text, encoding in (("\n".join(["sep=;", *rows]) + "\n", "utf-8"),
+                           ("\r\n".join(r.replace(";", "\t") for r in rows) + "\r\n", "utf-16")):
+        path.write_text(text, encoding=encoding)
+        requests = read_clip_list(path)
+        assert requests == [ClipRequest(lists / "../sub/clip A", onset=3), ClipRequest(lists / "../rawclip Müller")]
+        assert requests[0].list_source == r"..\sub\clip A"
+    path.write_text("sep=;\nsource;onset\n..\\sub\\clip B;3\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"row 3: '.*clip B' does not exist, nor '.*/sub/clip B' \(its backslashes"):
+        read_clip_list(path)

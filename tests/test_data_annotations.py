@@ -89,11 +89,14 @@ def test_header_after_an_index_column_and_unknown_apex_as_minus_one(tmp_path):
     assert issues == []
 
 
-def test_a_utf16_csv_is_named_so_with_what_to_do(tmp_path):
-    # it was called "binary data", without saying to save it as UTF-8
+def test_a_utf16_csv_is_read_with_its_bom_and_named_so_without(tmp_path):
+    # Excel's "Unicode Text" (tab-separated UTF-16 with its byte order mark) was refused; it is unmistakable
     path = tmp_path / "table.csv"
-    path.write_text("Subject,Filename\n01,EP02_01f\n", encoding="utf-16")
-    with pytest.raises(AnnotationError, match="UTF-16 text, not UTF-8.*save it as 'CSV UTF-8'"):
+    path.write_text("Subject\tFilename\r\n01\tMüller_01\r\n", encoding="utf-16")
+    table = read_table(path)
+    assert table.header == ["Subject", "Filename"] and table.rows == [(2, ["01", "Müller_01"])]
+    path.write_text("Subject,Filename\n01,EP02_01f\n", encoding="utf-16-le")  # no BOM: it cannot be told
+    with pytest.raises(AnnotationError, match="UTF-16 text without a byte order mark.*save it as 'CSV UTF-8'"):
         read_table(path)
     path.write_bytes(bytes(range(256)))
     with pytest.raises(AnnotationError, match="binary data.*save it as 'CSV UTF-8'"):

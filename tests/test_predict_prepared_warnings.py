@@ -116,3 +116,69 @@ def test_prepared_footage_whose_face_moved_keeps_prepares_warning(tmp_path, caps
     code, out, err = _predict(capsys, model, tmp_path / "out", "--onset", "0", "--apex", "9")
     assert code == 0, err
     assert "face_moved: apex frame 9 lies within 14 frames" in json.loads(out)[0]["warning"]
+
+
+# ------------------------------------------------------------- the spans as fields of the record (mmnet 0.2.0 on)
+
+
+def _watched(folder, face_watch, warnings=()):
+    """A folder whose record holds the face watch's fields and not (or not only) the warning's text."""
+    clip = _prepared(folder, list(warnings))
+    marker = clip / ".mmnet-prepared.json"
+    written = json.loads(marker.read_text())
+    written["record"]["face_watch"] = face_watch
+    marker.write_text(json.dumps(written))
+    return clip
+
+
+def test_the_watch_records_its_spans_as_fields():
+    watch = FaceWatch(_Square(), (40, 20, 60, 40), fps=20)
+    for n, x in enumerate([40] * 20 + [70] * 10 + [None] * 10):
+        frame = np.zeros((60, 200, 3), np.uint8)
+        if x is not None:
+            frame[20:40, x:x + 20] = 255
+        watch.see(n, frame)
+    assert watch.record() == {"step": 10, "spans": [[20, 20, "moved"], [30, 39, "gone"]]}
+    assert "frame 20 (moved" in watch.warning()  # the same spans in its words
+
+
+def test_predict_reads_the_spans_from_the_records_fields_not_the_warnings_text(tmp_path, capsys):
+    model = _model(tmp_path / "m", DEFAULTS)
+    clip = _watched(tmp_path / "fields", {"step": 10, "spans": [[20, 20, "moved"], [30, 39, "gone"]]})
+    for apex, found in (("35", "found the face gone (no face near its place) there (frames 30-39"),
+                        ("25", "found the face away from its place there (frames 20-30"),  # between two looks
+                        ("20", "found the face moved over 0.25 face widths or changed size there (frame 20 ")):
+        code, out, err = _predict(capsys, model, clip, "--onset", "0", "--apex", apex)
+        assert code != 0 and f"apex frame 'reg_img{apex}.jpg': mmnet prepare {found}" in err, err
+    code, out, err = _predict(capsys, model, clip, "--onset", "0", "--apex", "12")
+    assert code == 0, err
+    assert "face_moved: apex frame 12 lies within 9 frames" in json.loads(out)[0]["warning"]
+    # the fields decide where both are recorded: a face that stayed in place is no warning, whatever the text says
+    clip = _watched(tmp_path / "still", {"step": 10, "spans": []}, [_face_moved_warning([40] * 20 + [70] * 20)])
+    code, out, err = _predict(capsys, model, clip, "--onset", "0", "--apex", "25")
+    assert code == 0 and "face_moved" not in out + err, err
+
+
+def test_a_damaged_face_watch_entry_is_an_error_naming_the_marker(tmp_path, capsys):
+    model = _model(tmp_path / "m", DEFAULTS)
+    clip = _watched(tmp_path / "fields", {"step": 10, "spans": [[20, "x", "moved"]]})
+    code, out, err = _predict(capsys, model, clip, "--onset", "0", "--apex", "5")
+    assert code != 0 and "face_watch entry of its .mmnet-prepared.json cannot be read" in err
+    assert str(clip) in err and "mmnet prepare --force" in err and "Traceback" not in err
+
+
+def test_the_marker_is_read_once_per_clip(tmp_path, monkeypatch):
+    from mmnet.infer import Predictor
+    from mmnet.preprocess import marker
+
+    model = _model(tmp_path / "m", DEFAULTS)
+    clip = _watched(tmp_path / "fields", {"step": 10, "spans": [[20, 20, "moved"]]},
+                    [long_video_warning("r.mp4", 30, 150)])
+    reads = []
+    real = marker._read
+    monkeypatch.setattr(marker, "_read", lambda folder: reads.append(folder) or real(folder))
+    (prediction,) = Predictor.from_checkpoint(model).predict_clips([(str(clip), None, 15)])
+    # the refusal's check, the notes, the recording warning and the settings all asked the one record read
+    assert any(n.startswith("face_moved: apex frame 15") for n in prediction.notes)
+    assert prediction.recording_warning.startswith("'r.mp4'") and "prepared by" in prediction.notes[0]
+    assert len(reads) == 1

@@ -88,11 +88,14 @@ def test_prepare_warns_where_the_face_left_the_crop(tmp_path, capsys):
     assert "face_moved" in out and "frames 15-29 (moved" in out
     record = json.loads((tmp_path / "out" / ".mmnet-prepared.json").read_text())["record"]
     assert any(w.startswith("face_moved") for w in record["warnings"])
+    assert record["face_watch"] == {"step": 15, "spans": [[15, 29, "moved"]]}  # the same spans, as fields
 
     save_frames(tmp_path / "still", {f"img{n}.jpg": face_frame((480, 240)) for n in range(30)})
     assert main(["prepare", str(tmp_path / "still"), "--out", str(tmp_path / "out2"), "--workers", "1",
                  "--no-progress"]) == 0
     assert "face_moved" not in capsys.readouterr().out
+    record = json.loads((tmp_path / "out2" / ".mmnet-prepared.json").read_text())["record"]
+    assert record["face_watch"] == {"step": 15, "spans": []}  # looked, and found the face in place
 
 
 def test_prepare_says_a_long_video_looks_like_a_recording(tmp_path, capsys):
@@ -106,6 +109,8 @@ def test_prepare_says_a_long_video_looks_like_a_recording(tmp_path, capsys):
     assert main(["prepare", str(video), "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "recording:" in out and "4.0 s long" in out and "mmnet spot" in out and "face_moved" not in out
+    record = json.loads((tmp_path / "out" / ".mmnet-prepared.json").read_text())["record"]
+    assert record["face_watch"] == {"step": 5, "spans": []}  # a look every 0.5 s of the video
 
 
 @pytest.mark.slow  # a checkpoint made, and predict --align run three times

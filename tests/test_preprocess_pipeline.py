@@ -75,6 +75,7 @@ def test_casme2_raw_to_cropped_layout_with_failures_listed(tmp_path):
     written = json.loads((root / "prepare-summary.json").read_text())
     assert written["counts"] == {"ok": 3, "skipped": 0, "other_settings": 0, "failed": 3}
     assert written["clips"][0]["alignment"]["onset"] == 46
+    assert written["clips"][0]["face_watch"]["spans"] == [] and written["clips"][1]["face_watch"]["step"] >= 1
 
 
 def test_resume_skips_finished_clips_and_force_redoes_them(tmp_path):
@@ -407,6 +408,7 @@ def test_an_interrupted_run_keeps_the_records_of_finished_clips(tmp_path, monkey
     rerun = prepare(root, workers=1, progress=False)
     assert [r.status for r in rerun.results] == ["skipped", "ok"]
     assert rerun.results[0].n_frames == 2 and rerun.results[0].alignment["onset"] == 1
+    assert rerun.results[0].face_watch == {"step": 15, "spans": []}  # the record's fields kept, as its warnings
 
 
 def test_every_unreadable_frame_of_a_clip_is_named(tmp_path):

@@ -112,3 +112,25 @@ def test_a_csv_in_a_legacy_encoding_is_named_with_its_line_and_a_likely_encoding
     err = capsys.readouterr().err
     byte = text.index(next(c for c in text if not c.isascii()))  # all ASCII before it: one byte a character
     assert f"'{spots}' is not UTF-8 text (line 2, byte {byte}; " in err and guess in err and "'CSV UTF-8" in err
+
+
+def test_an_excel_sep_line_and_utf16_text_are_read_as_excel_means_them(tmp_path, capsys):
+    # Excel's 'sep=;' first line was read as the header ("its header is ['sep=', '']"); Excel's "Unicode Text"
+    # (UTF-16 with its BOM, tab-separated) was "not UTF-8"
+    truth = _str_truth(tmp_path)
+    sep = tmp_path / "spots-sep.csv"
+    sep.write_text("sep=;\nsubject;video;onset;offset;emotion\n张三;a;10;20;negative\n", encoding="utf-8")
+    utf16 = tmp_path / "spots-utf16.txt"
+    utf16.write_text("subject\tvideo\tonset\toffset\temotion\r\n张三\ta\t10\t20\tnegative\r\n", encoding="utf-16")
+    for spots in (sep, utf16):
+        assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
+        assert _micro_counts(capsys) == (1, 0, 1)
+    # a row is still named by its line in the file, the sep= line counted
+    sep.write_text('"sep=;"\nsubject;video;onset;offset;emotion\n张三;a;x;20;negative\n', encoding="utf-8")
+    assert main(["score-spots", str(truth), str(sep)]) == 3
+    assert f"'{sep}' row 3: onset 'x'" in capsys.readouterr().err
+    # UTF-16 without its BOM cannot be told from other bytes: named, with what to do
+    utf16.write_bytes("vid,onset,offset,type\ns1,10,20,me\n".encode("utf-16-le"))
+    assert main(["agree", str(utf16), str(truth)]) == 3
+    err = capsys.readouterr().err
+    assert "UTF-16 text without a byte order mark" in err and "'CSV UTF-8" in err

@@ -247,6 +247,26 @@ def test_display_names_decode_what_browsers_percent_encode():
     assert display_name("50%25 %41%2F.mp4") == "50%25 %41%2F.mp4"
 
 
+def test_a_zip_made_on_windows_skips_what_the_command_line_never_reads_as_a_frame(tmp_path):
+    from mmnet.media import list_frames
+    from mmnet.serve.uploads import UploadLimits, open_upload
+
+    image = png_bytes(np.full((48, 40, 3), 128, np.uint8))
+    # a Windows download's Zone.Identifier stream, copied out as a file by an archiver; desktop files in any case
+    junk = [r"clip\Img1.png:Zone.Identifier", r"clip\THUMBS.DB", r"clip\Desktop.INI", "clip/._Img2.png"]
+    upload = tmp_path / "upload.bin"
+    upload.write_bytes(zip_with([(r"clip\Img1.png", image), (r"clip\Img2.png", image), *((n, b"x") for n in junk)]))
+    got = open_upload(upload, UploadLimits())
+    assert (got.kind, got.frames) == ("frames", 2) and sorted(p.name for p in got.path.iterdir()) == ["Img1.png",
+                                                                                                      "Img2.png"]
+    # the command line reads the unzipped folder to the same two frames
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for name in ("Img1.png", "Img2.png", *(n.replace("\\", "/").split("/")[-1] for n in junk)):
+        (folder / name).write_bytes(image)
+    assert [n for n, _ in list_frames(folder)[0]] == [1, 2]
+
+
 def test_the_csv_download_is_named_after_the_upload(client, clip_mp4, frames):
     got = client.post("/api/predict", files={"file": ("séance 1.mp4", clip_mp4)}).json()
     header = client.get(f"/api/jobs/{got['id']}/result?format=csv").headers["content-disposition"]

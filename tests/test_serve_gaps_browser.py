@@ -69,6 +69,21 @@ def test_a_stretch_without_a_face_is_said_hatched_and_downloaded(browser, server
     assert hatched.count() == 1 and hatched.get_attribute("fill") == "url(#gap-hatch)"
     assert page.locator("#timeline pattern#gap-hatch").count() == 1
     assert "no face: not analysed" in page.inner_text("#legend")
+    # the key says where frame numbers start (the CLI's legend does; the page's said only "frame numbers")
+    assert "a video's first frame is 0" in page.inner_text("#intervals-key")
+    # the last cell (a class score, or why there is none) wraps inside the scroll box: it ran past the card and a
+    # screenshot or printout lacked it
+    fits = page.evaluate("""() => {
+        const box = document.querySelector('.table-scroll').getBoundingClientRect();
+        return [...document.querySelectorAll('#intervals tbody td:last-child')].map((td) => {
+            const r = td.getBoundingClientRect();
+            return [getComputedStyle(td).whiteSpace, r.right <= box.right + 0.5, td.textContent];
+        });
+    }""")
+    assert fits and all(space == "normal" and inside for space, inside, _ in fits), fits
+    page.emulate_media(media="print")
+    assert page.evaluate("getComputedStyle(document.querySelector('.table-scroll')).overflowX") == "visible"
+    page.emulate_media(media="screen")
     # the time axis follows the frames' own times: 1 s is frame 22.5 (15 frames at 30 fps, 7.5 at 15), and the
     # axis reaches 1.4 s; at a constant 30 fps it ended at 0.9 s
     labels = page.locator("#timeline text[text-anchor=middle]")

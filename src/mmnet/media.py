@@ -46,7 +46,8 @@ from .media_video import (  # noqa: F401 (re-exported: its __all__, the remedies
 
 __all__ = [
     "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "conversion_hint", "animation_hint", "FRAME_NAME", "FRAME_NUMBERING",
-    "PREPARED_MARKER", "PREPARE_SUMMARY", "VideoFrame", "is_image", "is_video", "frame_number", "list_frames",
+    "PREPARED_MARKER", "PREPARE_SUMMARY", "VideoFrame", "is_image", "is_video", "desktop_file", "frame_number",
+    "list_frames",
     "read_image", "read_rgb", "resize_rgb", "stream_video", "video_header", "declared_frame_count", "cut_short",
     "read_video", "iter_video_frames", "read_video_frames", "iter_frames", "frame_not_there", "upright",
     "VideoStream", "MAX_BAD_PACKETS", "MAX_LOST_SECONDS",
@@ -78,6 +79,18 @@ def is_image(path: str | Path) -> bool:
 def is_video(path: str | Path) -> bool:
     """True when ``path`` has a video suffix (the content is checked only when decoding)."""
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+# files a desktop or an archiver writes beside frames (compared case-folded: Windows writes THUMBS.DB too)
+_DESKTOP_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store"})
+
+
+def desktop_file(name: str) -> bool:
+    """Whether a file's base name is one that desktops, archivers and downloads add beside frames, never a frame:
+    hidden ('.x', macOS's '._img1.jpg'), Thumbs.db, desktop.ini, or the 'Zone.Identifier' stream a Windows download
+    carries, copied out as a file of its own ('img1.jpg:Zone.Identifier') by an archiver or a network share."""
+    folded = name.casefold()
+    return name.startswith(".") or folded in _DESKTOP_FILES or folded.endswith(":zone.identifier")
 
 
 def conversion_hint(path: str | Path) -> str:
@@ -141,7 +154,7 @@ def list_frames(
             where = where[:120] + " ... " + where[-120:]
         raise DataError(f"{where} cannot be read: {exc.strerror or exc}. Fix or remove it "
                         "(a symbolic link loop, a broken link or a missing permission).") from None
-    images = [name for name, is_file in entries if is_file and is_image(name) and not name.startswith(".")]
+    images = [name for name, is_file in entries if is_file and is_image(name) and not desktop_file(name)]
     skip = set(not_frames(images)) if not_frames is not None else set()
     frames: dict[int, Path] = {}
     others: list[str] = []
@@ -149,7 +162,7 @@ def list_frames(
     for name, is_file in entries:
         if name == PREPARED_MARKER:
             continue
-        image = is_file and is_image(name) and not name.startswith(".")
+        image = is_file and is_image(name) and not desktop_file(name)
         m = pattern.fullmatch(name) if image and name not in skip else None
         if m is None:
             others.append(name)

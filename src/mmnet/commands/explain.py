@@ -5,7 +5,8 @@ Examples:
   mmnet explain --checkpoint ckpt/ clips/EP02_01f --onset 40 --apex 52 --out figure.png
 
 The clip is given as for `mmnet predict` (image pair, frame folder or video; the apex is spotted
-when not given).
+when not given). On a folder that `mmnet prepare` wrote, an onset or apex frame where prepare found the face
+moved out of the crop is refused and one near such frames is a warning, as `mmnet predict` says them.
 Frame numbers (--onset, --apex) are the number in each file name for a frame folder
 (reg_img46.jpg is frame 46) and the decode index counted from 0 for a video (its first frame is 0,
 as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i as `reg_img{i}.jpg`.
@@ -145,8 +146,13 @@ def run(args: argparse.Namespace) -> int:
         from ..infer.predictor import ZERO_MOTION
 
         print(f"note: {clip.source}: {ZERO_MOTION}", file=sys.stderr)
-    if not args.align:  # as mmnet predict says it: nothing checked that the frames are a face crop
-        from ..infer.predictor import NOT_CHECKED
+    from ..infer.predictor import NOT_CHECKED
+    from ..infer.prepared_note import PREPARED_BY, prepared_note
 
-        print(f"note: {NOT_CHECKED}", file=sys.stderr)
+    # as mmnet predict says it: nothing checked that the frames are a face crop, unless mmnet prepare wrote them
+    checked = () if args.align else (NOT_CHECKED,) if clip.prepared is None else (
+        f"{clip.source}: {prepared_note(clip.prepared, predictor.alignment)}",)
+    for note in (*checked, *(f"{clip.source}: {note}" for note in explanation.notes)):
+        said = note.startswith((NOT_CHECKED, f"{clip.source}: {PREPARED_BY}"))
+        print(f"{'note' if said else 'warning'}: {note}", file=sys.stderr)
     return 0

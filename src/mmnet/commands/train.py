@@ -15,6 +15,8 @@ Examples:
       --set data.on_bad_sample=skip                                     # + a model to keep
   mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
       --annotation /d/combined_3class_gt.csv --out runs/cde
+  mmnet train --config megc2019_lodo --root casme2=/d/CASME2 --root samm=/d/SAMM --annotation cs.csv \
+      --out runs/cs --folds samm                      # one direction alone: train on CASME II, test on SAMM
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
   mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --set data.on_bad_sample=skip \\
       --executor slurm --slurm-partition gpu --gpus-per-fold 1 --slurm-time 1:00:00   # docs/cluster.md
@@ -59,6 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=10 (repeatable)")
     p.add_argument("--out", type=Path, default=None, help="run folder (created; reused to resume); required")
+    p.add_argument("--folds", nargs="+", default=None, metavar="FOLD",
+                   help="train these folds only, e.g. --folds samm: under --protocol lodo the fold that tests on SAMM "
+                        "(trained on the other datasets); under LOSO dataset/subject or the subject. The report is "
+                        "PARTIAL and names the folds not run; the command without --folds trains them later")
     p.add_argument("--selection", choices=SELECTIONS, default=None,
                    help="'last' (honest, default) or 'paper': also the authors' optimistic per-fold best epoch")
     p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="N",
@@ -111,6 +117,13 @@ def experiment_config(args: argparse.Namespace):
     return cfg
 
 
+def _asked_folds_done(report: dict) -> bool:
+    """Whether a --folds run's report lacks only folds never started (no damaged or unfinished fold, no seed
+    missing): then what was asked finished."""
+    status = report["status"]
+    return not (status["unfinished_folds"] or status["missing_seeds"] or status.get("damaged_folds"))
+
+
 def _seeds_override(seeds: list[int]) -> str:
     """--seeds N is a count (train.seed + 0..N-1, as documented since the start); --seeds A B ... lists the seeds."""
     return f"seeds={seeds[0]}" if len(seeds) == 1 else f"seeds=[{', '.join(map(str, seeds))}]"
@@ -159,11 +172,17 @@ def run(args: argparse.Namespace) -> int:
     from ..train import train_experiment
 
     report = train_experiment(cfg, args.out, executor=executor, progress=not args.no_progress,
-                              source=describe(args.config), restart=args.restart)
+                              source=describe(args.config), restart=args.restart, folds=args.folds)
     if report is None:
         return 0  # --no-wait: the folds were submitted (the executor said where and what next)
-    # 1: a partial report (docs/cli.md); with --final-fit-only the job is the final model alone
+    # 1: a partial report (docs/cli.md); with --final-fit-only the job is the final model alone; with --folds,
+    # the folds asked for (the others were not asked: the report says PARTIAL and names them)
     done = "final_model" in report if cfg.train.final_fit == "only" else report["complete"]
+    if args.folds is not None and not done:
+        done = _asked_folds_done(report)
+    if args.folds is not None and not report["complete"]:
+        print(f"note: --folds {' '.join(args.folds)}: the other folds are not trained, so the report is PARTIAL "
+              f"(report.md names them); the same command without --folds trains them into {args.out}", file=sys.stderr)
     if args.json:
         import json
 

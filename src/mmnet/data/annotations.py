@@ -129,12 +129,14 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None,
         raise AnnotationError(f"Annotation file '{path}' is a CSV (text) file, not an Excel workbook; rename it to "
                               f"'{path.with_suffix('.csv').name}' (or pass it as --annotation with a .csv name).")
     if suffix in _TEXT_SUFFIXES:  # a tab-separated .tsv/.txt too: the separator is read off the first lines
-        if kind == "binary":
-            with open(path, "rb") as f:
-                utf16 = f.read(2) in (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text", or a UTF-16 export
-            what = "UTF-16 text, not UTF-8" if utf16 else "binary data"
-            raise AnnotationError(f"Annotation file '{path}' is not a UTF-8 text CSV file (it holds {what}); save it "
-                                  "as 'CSV UTF-8' (or .xlsx) in the spreadsheet program and retry.")
+        from .csv_text import utf16_bom
+
+        with open(path, "rb") as f:  # UTF-16 with its BOM (Excel's "Unicode Text") is text, read as such below
+            binary = kind == "binary" and not utf16_bom(f.read(4))
+        if binary:
+            raise AnnotationError(f"Annotation file '{path}' is not a UTF-8 text CSV file (it holds binary data, or "
+                                  "UTF-16 text without a byte order mark); save it as 'CSV UTF-8' (or .xlsx) in the "
+                                  "spreadsheet program and retry.")
         # CSV cells are all text, which the converters below accept.
         try:
             text = read_utf8(path)

@@ -6,15 +6,17 @@ Windows code page of the locale (cp1252, GBK, Shift-JIS) unless "CSV UTF-8" is c
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from .case_keys import fold_case
 
-__all__ = ["SEPARATORS", "SAVE_AS_CSV_UTF8", "NotUtf8Error", "csv_delimiter", "csv_error_detail", "normalise_header",
-           "not_utf8_detail", "read_utf8"]
+__all__ = ["SEPARATORS", "SAVE_AS_CSV_UTF8", "NotUtf8Error", "csv_delimiter", "csv_dict_reader", "csv_error_detail",
+           "declared_separator", "normalise_header", "not_utf8_detail", "read_utf8", "utf16_bom"]
 
 SEPARATORS = (",", ";", "\t")
 
@@ -44,7 +46,11 @@ def csv_delimiter(text: str, header: Iterable[str] = ()) -> str:
     With ``header`` (column names the table is read by, compared as ``normalise_header``): the separator that splits
     some line into the most of those names (a title row may stand above the header). Counting alone fails a ';' file
     whose free-text cells hold more commas than the lines hold separators. Without ``header``, or when no separator
-    finds one of them: the separator written most often (',' on a tie, and when none is)."""
+    finds one of them: the separator written most often (',' on a tie, and when none is). An Excel 'sep=;' first
+    line says it outright (``declared_separator``)."""
+    declared = declared_separator(text)
+    if declared:
+        return declared
     keys = {normalise_header(h) for h in header}
     candidates = SEPARATORS
     if keys:
@@ -109,14 +115,33 @@ class NotUtf8Error(ValueError):
         self.detail = detail
 
 
+def utf16_bom(head: bytes) -> bool:
+    """Whether a file's first bytes are a UTF-16 byte order mark: Excel's "Unicode Text", or an ELAN or other export
+    saved as UTF-16."""
+    return head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and not head.startswith(codecs.BOM_UTF32_LE)
+
+
 def read_utf8(path: Path) -> str:
-    """The text of a UTF-8 file, with or without a BOM (newlines as written); NotUtf8Error for another encoding,
-    OSError as reading raises it."""
+    """The text of a UTF-8 file, with or without a BOM (newlines as written), or of UTF-16 text that starts with
+    its BOM (``utf16_bom``: what it is cannot be mistaken); NotUtf8Error for another encoding, UTF-16 without a
+    BOM among them, OSError as reading raises it."""
     raw = Path(path).read_bytes()
+    if utf16_bom(raw):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise NotUtf8Error(f"UTF-16 by its byte order mark, but byte {exc.start + 2} does not decode as "
+                               "UTF-16") from None
     try:
-        return raw.removeprefix(_BOM).decode("utf-8")
+        text = raw.removeprefix(_BOM).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NotUtf8Error(not_utf8_detail(raw, exc)) from None
+    if "\x00" in text:  # valid UTF-8, but no text: UTF-16 without its BOM, or a binary file
+        start = raw.index(b"\x00")
+        line = raw[:start].count(b"\n") + 1
+        raise NotUtf8Error(f"line {line}, byte {start}: a NUL byte, as UTF-16 text without a byte order mark or a "
+                           "binary file holds")
+    return text
 
 
 def csv_error_detail(exc: csv.Error, after: int) -> str:
@@ -128,3 +153,26 @@ def csv_error_detail(exc: csv.Error, after: int) -> str:
                 f"after line {after} is never closed, which makes the rest of the file one cell; close the quote or "
                 "remove it")
     return f"after line {after}: {exc}"
+
+
+# Excel's first line naming the separator ('sep=;'), which Excel itself reads and hides, and which other programs
+# write for it: quoted, or followed by empty cells when a spreadsheet saved it again
+_SEP_LINE = re.compile(r'\ufeff?"?sep=([,;\t|])"?[,;\t|]*[ \t]*(\r\n|\n|\r|$)', re.IGNORECASE)
+
+
+def declared_separator(text: str) -> str | None:
+    """The separator an Excel 'sep=;' first line of ``text`` declares, None without such a line."""
+    found = _SEP_LINE.match(text)
+    return found.group(1) if found else None
+
+
+def csv_dict_reader(text: str, columns: Iterable[str]) -> csv.DictReader:
+    """A DictReader over CSV ``text`` whose first line is its header, separated by what splits that line into the
+    most of ``columns`` (``csv_delimiter``). An Excel 'sep=;' line above the header gives the separator and is
+    skipped; the reader's ``line_num`` still counts it, so a row's line is the file's."""
+    declared = declared_separator(text)
+    separator = declared or csv_delimiter(text.partition("\n")[0], columns)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
+    if declared:
+        next(reader.reader)
+    return reader

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
+from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_dict_reader, csv_error_detail, read_utf8
 from ..errors import DataError
 
 if TYPE_CHECKING:  # annotations only: clips imports this module at its top (it re-exports ClipRequest)
@@ -52,7 +51,9 @@ _LIST_COLUMNS = ("source", "apex_image", "onset", "apex")
 def read_clip_list(path: str | Path) -> list[ClipRequest]:
     """Read a CSV of clips: column ``source`` (folder, video, or onset image), optional
     ``apex_image`` (then ``source`` is the onset image), ``onset`` and ``apex`` (frame numbers;
-    blank = first frame / spotted). Relative paths are relative to the CSV's folder.
+    blank = first frame / spotted). Relative paths are relative to the CSV's folder; backslashes separate folders
+    where the path as written is not there (a list written on Windows). UTF-8 or UTF-16 with its BOM, separated
+    by ',', ';' or tabs (or as an Excel 'sep=;' first line says).
     """
     from ..path_words import check_path
 
@@ -61,8 +62,7 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
     try:
         text = read_utf8(p)
         # the header alone, split into the list's column names: paths in the rows below may hold any separator
-        separator = csv_delimiter(text.partition("\n")[0], _LIST_COLUMNS)
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
+        reader = csv_dict_reader(text, _LIST_COLUMNS)
         columns = reader.fieldnames or []
         if not columns:
             raise DataError(f"Clip list '{p}' is empty; it needs a header row with the column 'source' and "
@@ -85,14 +85,26 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
     return requests
 
 
+def _joined(csv_path: Path, value: str) -> Path:
+    q = Path(value)
+    return q if q.is_absolute() else csv_path.parent / q
+
+
 def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
     """One CSV row -> ClipRequest (row_no is its line in the file, the header's being 1, as in a spreadsheet)."""
 
     def path(value: str | None) -> Path | None:
         if value is None or not value.strip():
             return None
-        q = Path(value.strip())
-        return q if q.is_absolute() else csv_path.parent / q
+        q = _joined(csv_path, value.strip())
+        if not q.exists() and "\\" in value:  # a list written on Windows: 'P01\clip A' is P01/clip A here
+            posix = _joined(csv_path, value.strip().replace("\\", "/"))
+            if not posix.exists():
+                raise DataError(f"Clip list '{csv_path}' row {row_no}: '{q}' does not exist, nor '{posix}' (its "
+                                "backslashes read as folder separators; a relative path is relative to the list's "
+                                "folder).")
+            return posix
+        return q
 
     def number(name: str) -> int | None:
         value = (row.get(name) or "").strip()
@@ -108,12 +120,12 @@ def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
     if None in row:  # csv.DictReader files cells beyond the header under None: they would be ignored
         raise DataError(f"Clip list '{csv_path}' row {row_no} has more cells than the header; a path with a comma "
                         "must be in double quotes.")
-    source = path(row.get("source"))
+    source, apex_image = path(row.get("source")), path(row.get("apex_image"))
     if source is None:
         raise DataError(f"Clip list '{csv_path}' row {row_no}: 'source' is empty.")
-    for q in (source, path(row.get("apex_image"))):  # every row checked before the first clip is classified
+    for q in (source, apex_image):  # every row checked before the first clip is classified
         if q is not None and not q.exists():
             raise DataError(f"Clip list '{csv_path}' row {row_no}: '{q}' does not exist (a relative path is "
                             "relative to the list's folder).")
-    return ClipRequest(source, path(row.get("apex_image")), number("onset"), number("apex"), row=row_no,
+    return ClipRequest(source, apex_image, number("onset"), number("apex"), row=row_no,
                        list_source=row.get("source"))

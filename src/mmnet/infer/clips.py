@@ -44,7 +44,7 @@ from ..media_damage import TRUNCATED
 from ..preprocess.exposure import unscaled_depth_warning
 from ..preprocess.face import SIDEWAYS, FaceAligner
 from ..preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, face_moved_beyond, moved_face
-from ..preprocess.marker import read_settings
+from ..preprocess.marker import read_marker
 from ..spotting import spot_apex
 from .clip_list import ClipRequest, read_clip_list
 
@@ -93,6 +93,7 @@ class Clip:
     notes: list[str] = field(default_factory=list, repr=False)  # shared with the aligned copy (align_clip)
     decoded: int | None = field(default=None, repr=False)
     prepared: dict | None = field(default=None, repr=False)  # a folder mmnet prepare wrote: its crops' settings
+    prepared_record: dict = field(default_factory=dict, repr=False)  # ... and its record (warnings, face_watch)
 
     @property
     def pair(self) -> bool:
@@ -310,7 +311,8 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
                     else f"holds no numbered frame image (e.g. img1.jpg; {', '.join(IMAGE_SUFFIXES)})")
             raise DataError(f"Clip folder '{src}' {what}.")
         depth = unscaled_depth_warning(path for _, path in frames)  # 12-bit data in 16-bit files: near-black
-        return Clip(source=str(src), kind="folder", _paths=dict(frames), prepared=read_settings(src),
+        settings, record = read_marker(src)  # read once: the prediction's checks and notes take it from the Clip
+        return Clip(source=str(src), kind="folder", _paths=dict(frames), prepared=settings, prepared_record=record,
                     notes=[depth] if depth else [])
     if is_video(src):
         stream = stream_video(src)

@@ -38,6 +38,7 @@ from .explain_record import ALPHA, NOT_RECORDED, figure_record, png_text
 from .explain_text import caption_text, gates_heading, inputs_heading, main_input_title, panel_titles, title_text
 from .gradcam import pc_offset, placement_note, target_index
 from .predictor import FrameLike, Predictor, checked_frame_pair
+from .prepared_note import check_prepared, prepared_notes
 
 __all__ = ["Explanation", "explain_pair", "explain_clip", "render_explanation", "draw_explanation",
            "explanation_png"]
@@ -74,6 +75,8 @@ class Explanation:
             and its deletion check (:mod:`mmnet.infer.attribution`; None: not computed).
         network, main_input: the MMNet variant drawn (``mmnet.model.config.variant_name``: "MMNet without PC" ...),
             named in the title, and what its main branch reads (``difference`` or ``apex``: the third panel's).
+        notes: what ``mmnet prepare`` warned of the chosen frames of a folder it wrote (``prepared_notes``, as
+            ``mmnet predict`` gives them: a frame near a span where the face had moved away from the crop).
         provenance: what else the figure's PNG records (``checkpoint``, ``checkpoint_sha256``, ``aligned``,
             ``landmarks``: :func:`mmnet.infer.explain_record.checkpoint_record`).
     """
@@ -106,6 +109,7 @@ class Explanation:
     deletion: dict | None = field(default=None, repr=False)
     network: str = "MMNet"
     main_input: str = "difference"
+    notes: tuple[str, ...] = ()
 
 
 def explain_pair(predictor: Predictor, onset: FrameLike, apex: FrameLike, *,
@@ -201,13 +205,15 @@ def explain_clip(predictor: Predictor, clip: Clip | str | Path, *, onset: FrameN
                  apex: FrameNumber | None = None, target_class: str | None = None,
                  check_deletion: bool = True) -> Explanation:
     """``explain_pair`` on a clip's onset and apex (given as frame numbers, or first frame / spotted); ``clip``
-    is a Clip or its path."""
+    is a Clip or its path. As ``mmnet predict``, refuses a frame of a folder ``mmnet prepare`` wrote where prepare
+    found the face moved out of the crop (``check_prepared``), and keeps its warnings of the chosen frames."""
     clip = as_clip(clip)
     onset, apex, spotted = clip.select(onset, apex)
+    check_prepared(clip, onset, apex)  # before reading: the crop there shows part of the face or background
     result = explain_pair(predictor, *clip.read_pair(onset, apex), target_class=target_class,
                           check_deletion=check_deletion)
     result.source, result.onset_frame, result.apex_frame = clip.source, onset, apex
-    result.apex_spotted = spotted
+    result.apex_spotted, result.notes = spotted, tuple(prepared_notes(clip, onset, apex))
     if clip.pair:  # two image files: their "frame 0" and "frame 1" mean nothing to the reader
         result.frame_names = (Path(clip.name(onset)).name, Path(clip.name(apex)).name)
     return result

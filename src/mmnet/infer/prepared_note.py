@@ -8,10 +8,10 @@ made with other settings than the model's training crops place the face elsewher
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from ..errors import PreprocessError
-from ..preprocess.marker import read_record
+from ..errors import DataError, PreprocessError
+from ..media import PREPARED_MARKER
+from ..preprocess.face_watch import FACE_WATCH, MOVED_SHIFT, SPAN_KINDS
 from .alignment import TrainingAlignment
 from .clips import CHOOSE_FACE_FRAMES, FOLLOW_FACE
 
@@ -59,14 +59,17 @@ def prepared_note(settings: dict, alignment: TrainingAlignment) -> str:
             f"--eye-y {t['eye_y']:g} --iod {t['iod']:g} (or give the raw footage with --align)")
 
 
-# -- what prepare warned of the clip: its marker's record holds the warnings it printed --------------------------
+# -- what prepare warned of the clip: its marker's record holds the warnings it printed and the face watch's spans --
 _SPAN = re.compile(r"\bframes? (\d+)(?:-(\d+))? \(([^)]+)\)")
+#: How a refusal names what prepare found in a span (``SPAN_KINDS``; "away": between two spans one look apart).
+_FOUND = {"moved": f"moved over {MOVED_SHIFT:g} face widths or changed size", "gone": "gone (no face near its place)",
+          "away": "away from its place"}
 
 
 def _record(clip) -> dict:
-    # a clip aligned again (--align) is checked frame by frame instead
+    # a clip aligned again (--align) is checked frame by frame instead; the record was read with the clip
     prepared = clip.prepared is not None and clip.kind == "folder" and clip.transform is None
-    return read_record(Path(clip.source)) if prepared else {}
+    return clip.prepared_record if prepared else {}
 
 
 def _warning(record: dict, kind: str) -> str | None:
@@ -78,15 +81,39 @@ def _frames(first: int, last: int) -> str:
     return f"frame {first}" if first == last else f"frames {first}-{last}"
 
 
+def _whole(value) -> bool:
+    return type(value) is int  # not a bool, a float or text
+
+
+def _watched(clip, watch) -> tuple[list[tuple[int, int, str]], int]:
+    """The spans and look step of the record's ``face_watch`` (``FaceWatch.record``); DataError when damaged."""
+    try:
+        step, spans = watch["step"], [tuple(span) for span in watch["spans"]]
+        if _whole(step) and step >= 1 and all(len(span) == 3 and _whole(span[0]) and _whole(span[1]) and
+                                              span[0] <= span[1] and span[2] in SPAN_KINDS for span in spans):
+            return spans, step
+    except (TypeError, KeyError):
+        pass
+    raise DataError(f"Clip '{clip.source}': the {FACE_WATCH} entry of its {PREPARED_MARKER} cannot be read "
+                    f"({watch!r}; mmnet prepare writes {{\"step\": N, \"spans\": [[first, last, \"moved\" or "
+                    "\"gone\"], ...]}): prepare the clip again (mmnet prepare --force)")
+
+
 def moved_spans(clip) -> tuple[list[tuple[int, int, str]], int]:
-    """The spans (first, last, what) where prepare found the face away from its place on the onset frame, and how
-    many frames apart it looked (1 when unknown); ([], 1) for a clip prepare did not write or warn of."""
-    text = _warning(_record(clip), "face_moved")
+    """The spans (first, last, "moved" or "gone") where prepare found the face away from its place on the onset
+    frame, and how many frames apart it looked (1 when unknown); ([], 1) for a clip prepare did not write or warn
+    of. Read from the record's ``face_watch`` fields; a folder an earlier mmnet prepared has only the text of its
+    ``face_moved`` warning, which is parsed instead."""
+    record = _record(clip)
+    if record.get(FACE_WATCH) is not None:
+        return _watched(clip, record[FACE_WATCH])
+    text = _warning(record, "face_moved")
     if text is None:
         return [], 1
     listed, _, rest = text.partition("looked at every ")
     step = re.match(r"\d+", rest)
-    spans = [(int(m[1]), int(m[2] or m[1]), m[3]) for m in _SPAN.finditer(listed)]
+    spans = [(int(m[1]), int(m[2] or m[1]), "gone" if m[3].startswith("no face") else "moved")
+             for m in _SPAN.finditer(listed)]
     return spans, int(step[0]) if step else 1
 
 
@@ -95,12 +122,13 @@ def check_prepared(clip, onset: int, apex: int) -> None:
     for the clip) shows part of the face or background, as ``align_clip`` refuses such a frame of raw footage."""
     spans, step = moved_spans(clip)
     # between two such spans one look apart (moved, then gone) no look found the face in place either
-    gaps = [(b, a2, "away from its place") for (_, b, _), (a2, _, _) in zip(spans, spans[1:]) if a2 - b <= step]
+    gaps = [(b, a2, "away") for (_, b, _), (a2, _, _) in zip(spans, spans[1:]) if a2 - b <= step]
     for label, n in (("onset", onset), ("apex", apex)):
         for first, last, what in spans + gaps:
             if first <= n <= last:
+                found = _FOUND[what]
                 raise PreprocessError(
-                    f"Clip '{clip.source}': {label} frame '{clip.name(n)}': mmnet prepare found the face {what} "
+                    f"Clip '{clip.source}': {label} frame '{clip.name(n)}': mmnet prepare found the face {found} "
                     f"there ({_frames(first, last)} of its face_moved warning), so the crop shows part of the face or "
                     f"background. {CHOOSE_FACE_FRAMES} while the head keeps still; {FOLLOW_FACE}")
 

@@ -5,7 +5,8 @@ by frame would jitter as much as a micro-expression moves. A head that moves, or
 leaves the crop, and the crops show half a face or background. ``FaceWatch`` looks again, on every
 ``LOOK_EVERY_S`` of the clip and on its last frame, for the face near where the onset's was, and turns the looks
 that find it moved (``MOVED_SHIFT`` box widths, or a ``MOVED_SCALE`` change of size) or find none into one warning
-naming those frames. The crops are not changed: the warning says where they no longer hold the face.
+naming those frames, and into the same spans as fields of the clip's record (``record``: what ``mmnet predict``
+reads back). The crops are not changed: the warning says where they no longer hold the face.
 
 A look searches a window three face boxes wide around the onset's box, scaled so that the face is ``_SEEN_WIDTH``
 px wide: it finds the face near its place rather than another one, at a cost that does not grow with the frame or
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FaceWatch", "LOOK_EVERY_S", "LOOK_EVERY_FRAMES", "MOVED_SHIFT", "MOVED_SCALE", "moved_face",
-           "face_moved_beyond",
+__all__ = ["FaceWatch", "FACE_WATCH", "SPAN_KINDS", "LOOK_EVERY_S", "LOOK_EVERY_FRAMES", "MOVED_SHIFT",
+           "MOVED_SCALE", "moved_face", "face_moved_beyond",
            "LONG_CLIP_S", "long_video_warning", "several_faces_warning"]
 
 #: Seconds of a video between two looks; a frame folder (no rate) is looked at every ``LOOK_EVERY_FRAMES``.
@@ -29,6 +30,10 @@ LOOK_EVERY_FRAMES = 15
 #: pyramid (1.2) on a still face; a quarter of a face is what the crop loses at the first threshold.
 MOVED_SHIFT = 0.25
 MOVED_SCALE = 1.3
+#: The key of the clip's record (in its marker) that holds the watch's spans: ``FaceWatch.record``.
+FACE_WATCH = "face_watch"
+#: What a span's looks found: the face moved out of its place, or no face near it.
+SPAN_KINDS = ("moved", "gone")
 #: A video longer than this looks like a recording rather than a clip (as ``mmnet predict`` says).
 LONG_CLIP_S = 3.0
 _WINDOW = 1.0  # face box widths searched around the onset's box, on each side
@@ -104,9 +109,10 @@ class FaceWatch:
         shift, ratio = min(found)  # the nearest face is the one followed
         return "moved" if face_moved_beyond(shift, ratio) else "ok"
 
-    def warning(self) -> str | None:
-        """The ``face_moved`` warning naming the frames whose crops no longer hold the face, or None."""
-        if self._held is not None:
+    def spans(self) -> list[list]:
+        """[first, last, "moved" | "gone"] of each run of consecutive looks that found the face away from its place
+        (frame numbers as ``see`` was given them), in order; [] when every look found it in place."""
+        if self._held is not None:  # the last frame, not looked at yet
             number, image = self._held
             self.looks.append((number, self.look(image)))
             self._held = None
@@ -116,9 +122,18 @@ class FaceWatch:
                 spans[-1][1] = number
             else:
                 spans.append([number, number, state])
+        return [span for span in spans if span[2] != "ok"]
+
+    def record(self) -> dict:
+        """What the clip's record keeps under ``FACE_WATCH``: ``{"step": frames between two looks, "spans":
+        [[first, last, "moved" | "gone"], ...]}``; no spans when the face stayed in place."""
+        return {"step": self.every, "spans": self.spans()}
+
+    def warning(self) -> str | None:
+        """The ``face_moved`` warning naming the frames whose crops no longer hold the face, or None."""
         kinds = {"moved": f"moved over {MOVED_SHIFT:g} face widths or changed size", "gone": "no face near its place"}
         listed = "; ".join((f"frame {a}" if a == b else f"frames {a}-{b}") + f" ({kinds[state]})"
-                           for a, b, state in spans if state != "ok")
+                           for a, b, state in self.spans())
         if not listed:
             return None
         return (f"face_moved: the face is no longer where it was on the onset frame, so the crops (one alignment for "

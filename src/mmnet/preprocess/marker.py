@@ -16,8 +16,8 @@ from pathlib import Path
 from ..media import PREPARED_MARKER
 from ..utils import atomic_write_text
 
-__all__ = ["FolderState", "folder_state", "is_prepared", "read_record", "read_settings", "settings_change",
-           "write_marker"]
+__all__ = ["FolderState", "folder_state", "is_prepared", "read_marker", "read_record", "read_settings",
+           "settings_change", "write_marker"]
 
 
 class FolderState(Enum):
@@ -54,17 +54,24 @@ def _read(folder: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def read_marker(folder: Path) -> tuple[dict | None, dict]:
+    """``read_settings`` and ``read_record`` of ``folder``, from one read of its marker."""
+    data = _read(folder) or {}
+    settings, record = data.get("settings"), data.get("record")
+    return ({**_EARLIER_DEFAULTS, **settings} if isinstance(settings, dict) else None,
+            record if isinstance(record, dict) else {})
+
+
 def read_record(folder: Path) -> dict:
-    """The clip's record as written with it (n_frames, alignment, warnings); {} when unreadable."""
-    record = (_read(folder) or {}).get("record")
-    return record if isinstance(record, dict) else {}
+    """The clip's record as written with it (n_frames, alignment, warnings and, since mmnet 0.2, face_watch:
+    ``mmnet.preprocess.face_watch.FaceWatch.record``); {} when unreadable."""
+    return read_marker(folder)[1]
 
 
 def read_settings(folder: Path) -> dict | None:
     """The settings the clip in ``folder`` was prepared with (a setting added since read as before it), or None:
     no readable marker there."""
-    settings = (_read(folder) or {}).get("settings")
-    return {**_EARLIER_DEFAULTS, **settings} if isinstance(settings, dict) else None
+    return read_marker(folder)[0]
 
 
 def settings_change(folder: Path, settings: dict) -> str:

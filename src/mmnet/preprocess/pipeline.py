@@ -45,7 +45,7 @@ from ..utils import atomic_write_text, check_writable
 from .discover import LAYOUTS, ClipJob, discover
 from .exposure import dark_warning, depth_warning
 from .face import CropGeometry, FaceAligner, require_face_extra
-from .face_watch import FaceWatch, long_video_warning, several_faces_warning
+from .face_watch import FACE_WATCH, FaceWatch, long_video_warning, several_faces_warning
 from .landmarks import DEFAULT_LANDMARKS, landmark_count
 from .marker import FolderState, folder_state, is_prepared, read_record, settings_change, write_marker
 from .summary import ClipResult, PrepareSummary, default_summary_path, os_error_message
@@ -107,6 +107,7 @@ def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, re
         count, covered = count + 1, frame.index + 1  # frames lost to damaged data leave their numbers out
     result.warnings += [f"video: '{job.video}': {note}" for note in frames.notes]
     result.warnings += [w for w in (watch.warning(), long_video_warning(job.video, fps, covered)) if w]
+    result.face_watch = watch.record()
     declared = declared_frame_count(job.video)
     if cut_short(covered, declared):
         result.warnings.append(f"short_video: decoded {count} frames of '{job.video}', whose container declares "
@@ -150,6 +151,7 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
                                f"{len(unreadable)} frames cannot be read{which}: " + " ".join(shown))
         count = len(job.frames)
         result.warnings += [w for w in (depth_warning(depth), watch.warning()) if w]
+        result.face_watch = watch.record()
         onset_crop = alignment.apply(onset_image)
     result.n_frames = count
     result.alignment = {"onset": onset, **alignment.to_dict()}
@@ -201,6 +203,7 @@ def _settled(job: ClipJob, state: FolderState, settings: dict, earlier: dict) ->
     result = ClipResult(job.clip_id, "skipped", str(job.out_dir), warnings=_ignored_warning(job))
     record = read_record(job.out_dir) or earlier
     result.n_frames, result.alignment = record.get("n_frames", 0), record.get("alignment")
+    result.face_watch = record.get(FACE_WATCH)
     result.warnings = list(dict.fromkeys(result.warnings + list(record.get("warnings", []))))
     if state is FolderState.DONE:
         result.message = "prepared before with the same settings (rerun with --force to redo it)"
@@ -223,7 +226,8 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings
     tmp.mkdir(parents=True)
     try:
         _write_frames(job, aligner, tmp, quality, result)
-        record = {"n_frames": result.n_frames, "alignment": result.alignment, "warnings": result.warnings}
+        record = {"n_frames": result.n_frames, "alignment": result.alignment, "warnings": result.warnings,
+                  FACE_WATCH: result.face_watch}  # the warning's spans as fields, for predict
         write_marker(tmp, settings, record)
         job.out_dir.parent.mkdir(parents=True, exist_ok=True)
         if job.out_dir.is_dir() and any(job.out_dir.iterdir()):

@@ -31,6 +31,7 @@ class ClipResult:
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     alignment: dict | None = None
+    face_watch: dict | None = None  # FaceWatch.record: where the face left the onset's crop
 
 
 @dataclass

@@ -28,6 +28,7 @@ from ..utils import OPEN_ELSEWHERE, replace_files_together
 from .bootstrap import RESAMPLES
 from .figure_fonts import figure_fonts, figure_texts, missing_glyphs_note
 from .figures import render_figures
+from .protocol_text import datasets_tested
 from .render import megc_log, render_markdown
 from .run_reader import load_run
 from .scores import (
@@ -193,7 +194,11 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     ``ci``: the bootstrap 95 % intervals over subjects of the seed mean (of the one seed with one), with what
     describes them: ``n_subjects``, ``ci_rough`` (fewer than VERDICT_MIN_SUBJECTS subjects), ``ci_method``; and
     ``chance``, 1 / number of classes; ``verdict``, report.md's verdict line, and ``vs_chance``, its standing in a
-    few words (verdict.chance_standing).
+    few words (verdict.chance_standing). ``protocol`` (``loso``, ``lodo``), ``tested_on`` (the datasets whose
+    samples were scored, in MEGC2019's order: a LODO run of some folds tests those folds' datasets only) and, for a
+    run of several datasets, ``per_dataset``: per tested dataset its ``n_seeds``, ``n`` (the first seed's samples),
+    ``mean`` and ``std`` over seeds and ``trained_on`` (LODO: the other datasets; None under LOSO, whose folds train
+    on every dataset's other subjects).
     """
     r = compute_report(run_dir, selection)
     out = {"run": r["run"], "path": str(run_dir), "complete": r["complete"], "selection": r["selection"],
@@ -210,6 +215,8 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
                + (" (stratified by dataset)" if subj.get("stratified_by") else "")
                + f", {ci['resamples']:,} resamples, random seed {ci['seed']}",
                chance=1 / len(r["classes"]), vs_chance=chance_standing(r), verdict=chance_verdict(r))
+    out.update(datasets_tested(r))
     if PAPER_KEY in r:
         out[PAPER_KEY] = {"label": optimistic_label(r), **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
     return out
+

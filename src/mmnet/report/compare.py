@@ -66,6 +66,7 @@ from .compare_text import (
     USED_NOTE,
     render_compare_markdown,
 )
+from .protocol_text import datasets_tested
 from .render import VERDICT_MIN_SUBJECTS
 from .run_reader import Run, config_value, load_run
 from .scores import score_run
@@ -277,7 +278,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                      "n": next(iter(h["per_seed"].values()))["n"], "mean": h["mean"], "std": h["std"],
                      "ci": _headline_ci(report), "ci_samples": _headline_ci(report, "samples"),
                      "dataset_fingerprint": report["dataset_fingerprint"],
-                     "frames_digest": report.get("frames_digest"), "parameters": recorded_parameters(report)})
+                     "frames_digest": report.get("frames_digest"), "parameters": recorded_parameters(report),
+                     **datasets_tested(report)})  # which datasets it tested, each one's scores (LODO: per model)
     ref_used = _settings_used(ref_run)
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):

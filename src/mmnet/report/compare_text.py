@@ -63,8 +63,8 @@ def render_compare_markdown(result: dict) -> str:
     lines = ["# Run comparison", "", *([made, ""] if made else []),
              f"Honest selection (model after the last epoch), pooled over folds; mean over seeds. 95 % intervals: "
              f"{m['ci']}, {m['resamples']} resamples, random seed {m['seed']}.", "",
-             "| run | seeds | n | Acc % [95 % CI] | UF1 [95 % CI] | UAR [95 % CI] | parameters |",
-             "|---|---|---|---|---|---|---|"]
+             "| run | seeds | n | Acc % [95 % CI] | UF1 [95 % CI] | UAR [95 % CI] | parameters | protocol: tested on |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in result["runs"]:
         cells = []
         for k in METRICS:
@@ -75,7 +75,10 @@ def render_compare_markdown(result: dict) -> str:
         ref = " (reference)" if r["run"] == result["reference"] else ""
         params = r.get("parameters")
         cells.append(f"{params:,}" if isinstance(params, int) else "-")
+        cells.append(f"{PROTOCOL_NAMES.get(r['protocol'], r['protocol'])}: {'+'.join(r['tested_on']) or '-'}"
+                     if r.get("protocol") else "-")
         lines.append(f"| {r['run']}{ref}{flag} | {r['n_seeds']} | {r['n']} | " + " | ".join(cells) + " |")
+    lines += _per_dataset_lines(result["runs"])
     for c in result["comparisons"]:
         b, flip = c["paired_bootstrap"], c["sign_flip"]
         rough = b.get("few_subjects")
@@ -127,3 +130,18 @@ def render_compare_markdown(result: dict) -> str:
     if result["notes"]:
         lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
     return "\n".join(lines) + "\n"
+
+
+def _per_dataset_lines(runs: list[dict]) -> list[str]:
+    """Each run's scores per dataset it tested (LODO: each a separate model), where a run tested several."""
+    if not any(r.get("per_dataset") for r in runs):
+        return []
+    lines = ["", "Per dataset (mean over seeds; under LODO each row is a separate model, trained on the datasets named "
+             "and tested on the held-out one, which the table above pools):", "",
+             "| run | tested on | trained on | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        for d, b in (r.get("per_dataset") or {}).items():
+            trained = "+".join(b["trained_on"]) if b.get("trained_on") else "every dataset's other subjects"
+            lines.append(f"| {r['run']} | {d} | {trained} | {b['n']} | "
+                         + " | ".join(format_metric(b["mean"][k], k == "acc") for k in METRICS) + " |")
+    return lines

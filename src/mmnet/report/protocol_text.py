@@ -9,7 +9,7 @@ from ..model.config import variant_name
 from .parts import dataset_order
 from .run_reader import Run, config_value
 
-__all__ = ["protocol_summary", "data_issue_lines", "report_title", "protocol_line", "network_line",
+__all__ = ["protocol_summary", "datasets_tested", "data_issue_lines", "report_title", "protocol_line", "network_line",
            "per_dataset_heading", "OFFICIAL_ROWS", "MMNET_NETWORK"]
 
 #: rows of the official MEGC2019 list (data.composite.OFFICIAL_ROWS; not imported: the report reads run folders)
@@ -153,3 +153,15 @@ def data_issue_lines(rows: list[dict]) -> list[str]:
         more = f" and {len(rs) - 1} more (issues.csv lists them)" if len(rs) > 1 else ""
         lines.append(f"[{check}] on {len(rs)} sample(s) used, e.g. {first['sample_id']}: {first['message']}{more}")
     return lines
+
+
+def datasets_tested(r: dict) -> dict:
+    """A report dict's ``protocol``, ``tested_on`` (the datasets scored) and ``per_dataset`` (each one's seeds,
+    samples, mean, std and, under LODO, ``trained_on``), as summarize_run and ``mmnet compare`` give them."""
+    p = r.get("protocol") or {}
+    parts = r["headline"].get("per_dataset") or {}
+    trained = {s["tested_on"]: s["trained_on"] for s in p.get("lodo") or []}
+    per_dataset = {d: {"n_seeds": len(b["per_seed"]), "n": next(iter(b["per_seed"].values()))["n"],
+                       "mean": b["mean"], "std": b["std"], "trained_on": trained.get(d)} for d, b in parts.items()}
+    return {"protocol": p.get("protocol") or (r.get("config_summary") or {}).get("data.protocol") or "loso",
+            "tested_on": list(parts) or list(p.get("datasets") or []), "per_dataset": per_dataset}

@@ -132,6 +132,12 @@ def _synthetic_line(report: dict) -> str | None:
     return synthetic_banner([layout], what="run", partly=composite)
 
 
+def _not_run(subjects: list[str]) -> str:
+    """LODO: the folds (test datasets) of untested subjects ('dataset/subject'), e.g. 'fold casme2 not run: '."""
+    datasets = list(dict.fromkeys(s.split("/", 1)[0] for s in subjects))
+    return f"fold{'s' if len(datasets) > 1 else ''} {', '.join(datasets)} not run: "
+
+
 def render_markdown(report: dict) -> str:
     """report.md text for a report dict from :func:`compute_report`."""
     classes, st = report["classes"], report["status"]
@@ -146,8 +152,9 @@ def render_markdown(report: dict) -> str:
         L += [f"- finished fold with a damaged predictions file: seed {d['seed']} {d['fold']} has done.json but "
               f"'{d['file']}' has no rows for {_some(d['samples'])}. {FOLD_REMEDY}"
               for d in st.get("damaged_folds", [])]
-        L += [f"- seed {s}: {u['samples']} sample(s) not tested yet, subjects {', '.join(u['subjects'])}"
-              for s, u in st["untested"].items()]
+        lodo = (report.get("protocol") or {}).get("protocol") == "lodo"
+        L += [f"- seed {s}: {_not_run(u['subjects']) if lodo else ''}{u['samples']} sample(s) not tested yet, "
+              f"subjects {', '.join(u['subjects'])}" for s, u in st["untested"].items()]
     if banner := _synthetic_line(report):  # said first: the numbers below are not a real dataset's
         L += ["", f"**{banner}**"]
     # split here too, so that a report.json of an earlier mmnet (its count held the list's exclusions) reads the same

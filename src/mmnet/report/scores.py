@@ -331,7 +331,7 @@ def score_run(run: Run, selection: str | None,
         out = {"per_seed": rows, "mean": mean, "std": std, "std_ddof": 1, "n_seeds": len(rows)}
         if len(datasets) > 1:
             out["per_dataset"] = {}
-            for d in datasets:
+            for d in [d for d in datasets if any(d in e[key[m]]["per_dataset"] for e in per_seed.values())]:
                 parts = {s: e[key[m]]["per_dataset"][d] for s, e in per_seed.items() if d in e[key[m]]["per_dataset"]}
                 r = {s: {k: p[k] for k in (*HEADLINE, "n")} for s, p in parts.items()}
                 dm, ds = _mean_std(r)

@@ -62,8 +62,8 @@ def describe_checkpoint(path: Path, predictor) -> dict:
     training = _training(Path(path))
     synthetic = training.get("synthetic")
     if synthetic:
-        summary = ("Trained on synthetic faces (mmnet demo): for trying this page only. Its predictions mean "
-                   "nothing on real faces.")
+        summary = ("Trained on synthetic faces (made by mmnet synth or mmnet demo): for trying this page only. Its "
+                   "predictions mean nothing on real faces.")
     elif training.get("source"):  # converted weights: the caption's words ("... trained there on data not stated")
         summary = record_caption(training, by_name=True).replace("Model converted", "Converted", 1)
         if not isinstance(training.get("dataset"), str):

@@ -3,7 +3,9 @@
 Nothing the client sends is used as a path: the upload is written as ``upload.bin`` in a fresh
 folder, and what it is comes from its content, never from its name. A zip archive is checked
 before anything is extracted (entry count, total and per-entry expansion ratio, absolute paths,
-``..``, links) and only its images are written, under their base names, into ``frames/``; every
+``..``, links) and only its images are written, under their base names, into ``frames/`` (with the marker that
+``mmnet prepare`` leaves beside a clip's crops, ``mmnet.media.PREPARED_MARKER``, when it lies beside the frames:
+the clip is then checked as ``mmnet predict`` checks a prepared folder); every
 image is opened with Pillow and its pixel count checked. Anything else must begin as a video container the
 server reads (``sniff``) and decode (``mmnet.media.stream_video``; its first frame is decoded here). Every
 refusal is an ``UploadError`` with the HTTP status to answer and a sentence a person can act on.
@@ -25,7 +27,7 @@ from urllib.parse import quote
 
 from ..errors import MMNetError
 from ..images import pixels_refused
-from ..media import IMAGE_SUFFIXES, animation_hint
+from ..media import IMAGE_SUFFIXES, PREPARED_MARKER, animation_hint, desktop_file
 from .messages import for_web
 from .request_context import current_request_id, hidden_name, hide_in_line, of_request
 from .sniff import VIDEO_FORMATS, looks_like, read_head, video_container
@@ -36,8 +38,8 @@ __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", 
 log = logging.getLogger("mmnet.serve")
 
 CHUNK = 1 << 20
-# Files that archivers and desktops add beside the frames; skipped, never treated as frames.
-_JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+#: A larger marker is none that mmnet prepare wrote (its record is a few kB): not read.
+_MAX_MARKER_BYTES = 1 << 20
 # Characters a Windows file name cannot hold (besides the path separators and control characters).
 _WINDOWS_FORBIDDEN = set('<>:"|?*')
 # What browsers percent-encode in a multipart file name (the HTML form encoding): '"', CR and LF, nothing else.
@@ -262,7 +264,7 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
         if len(entries) > limits.max_zip_entries:
             raise UploadError(f"The zip archive holds {len(entries)} entries; this server accepts at most "
                               f"{limits.max_zip_entries}. Send a shorter {kind}.", 413, "too_many_entries")
-        images, others = _zip_images(entries, limits, kind)
+        images, others, markers = _zip_images(entries, limits, kind)
         if others:
             shown = ", ".join(f"'{n}'" for n in others[:3]) + (" ..." if len(others) > 3 else "")
             raise UploadError(f"The zip archive holds {len(others)} file(s) that are not frames ({shown}). "
@@ -279,8 +281,12 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
         for info in images:
             remaining = _extract(archive, info, out / PurePosixPath(info.filename.replace("\\", "/")).name,
                                  remaining)
+        # a prepared folder's marker, beside its frames: its record says where prepare found the face moved
+        marker = [m for m in markers if PurePosixPath(m.filename.replace("\\", "/")).parent in folders]
+        if marker and marker[0].file_size <= _MAX_MARKER_BYTES:
+            remaining = _extract(archive, marker[0], out / PREPARED_MARKER, remaining)
     size = None
-    for frame in sorted(out.iterdir()):
+    for frame in sorted(p for p in out.iterdir() if p.name != PREPARED_MARKER):
         dims = _image_size(frame)
         if dims is None:
             raise UploadError(f"Frame '{frame.name}' in the zip archive is not an image that can be decoded. "
@@ -291,9 +297,10 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
 
 
 def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
-                kind: str) -> tuple[list[zipfile.ZipInfo], list[str]]:
-    """The image entries of an archive and the names of the other files; UploadError for unsafe entries."""
-    images, others, total = [], [], 0
+                kind: str) -> tuple[list[zipfile.ZipInfo], list[str], list[zipfile.ZipInfo]]:
+    """The image entries of an archive, the names of the other files and the entries of prepare's markers;
+    UploadError for unsafe entries."""
+    images, others, markers, total = [], [], [], 0
     for info in entries:
         problem = _entry_problem(info)
         if problem:
@@ -301,7 +308,8 @@ def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
         if info.is_dir():
             continue
         pure = PurePosixPath(info.filename.replace("\\", "/"))
-        if pure.name in _JUNK_NAMES or pure.name.startswith(".") or "__MACOSX" in pure.parts:
+        # what the command line never reads as a frame; prepare's own marker is read below
+        if (desktop_file(pure.name) and pure.name != PREPARED_MARKER) or "__MACOSX" in pure.parts:
             continue
         total += info.file_size
         if total > limits.max_unzipped_bytes:
@@ -311,6 +319,9 @@ def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
             ratio = info.file_size / max(info.compress_size, 1)
             raise UploadError(f"The zip entry '{info.filename}' expands {ratio:.0f} times; this server refuses "
                               f"more than {limits.max_zip_ratio:.0f} (zip bombs).", 413)
+        if pure.name == PREPARED_MARKER:
+            markers.append(info)
+            continue
         (images if pure.suffix.lower() in IMAGE_SUFFIXES else others).append(info)
     seen: dict[str, zipfile.ZipInfo] = {}
     for info in images:
@@ -325,7 +336,7 @@ def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
             raise UploadError(f"The zip archive holds two frames with the same name ('{other.filename}' and "
                               f"'{info.filename}'; upper and lower case count as the same): one {kind}'s frames "
                               "need distinct names. Rename one and upload the archive again.", 415)
-    return images, [i.filename for i in others]
+    return images, [i.filename for i in others], markers
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, remaining: int) -> int:

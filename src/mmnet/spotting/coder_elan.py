@@ -17,7 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import AnnotationError
-from .coder_records import Annotation, video_stem
+from .coder_records import Annotation, media_url_stem, video_stem
 from .coder_times import MEGC_FIRST, parse_seconds
 from .elan import MMNET_FIRST_FRAME, MMNET_VIDEO_ID
 
@@ -232,7 +232,8 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
     if root.tag != "ANNOTATION_DOCUMENT":
         raise AnnotationError(f"'{path}' is XML but not an ELAN .eaf document (its root is <{root.tag}>).")
     media = root.find("HEADER/MEDIA_DESCRIPTOR")
-    url = media is not None and (media.get("MEDIA_URL") or media.get("RELATIVE_MEDIA_URL"))
+    absolute = media.get("MEDIA_URL", "").strip() if media is not None else ""
+    relative = media.get("RELATIVE_MEDIA_URL", "").strip() if media is not None else ""
     origin = Fraction(int(media.get("TIME_ORIGIN") or 0), 1000) if media is not None else Fraction(0)
     # mmnet's own spots.eaf says the id and the first frame number of the spotting.csv it was written beside
     properties = {p.get("NAME"): (p.text or "").strip() for p in root.findall("HEADER/PROPERTY")}
@@ -243,8 +244,9 @@ def read_eaf(path: Path, text: str, video_id: str | None) -> tuple[Iterator[Anno
     elif properties.get(MMNET_VIDEO_ID):
         video, video_from = properties[MMNET_VIDEO_ID], (f"its {MMNET_VIDEO_ID} property (mmnet's spots.eaf; give "
                                                          "--video-id ID to name it otherwise)")
-    elif url:
-        video, video_from = video_stem(url), "its media file (MEDIA_URL; give --video-id ID to name it otherwise)"
+    elif absolute or relative:
+        video = media_url_stem(absolute) if absolute else media_url_stem(relative, relative=True)
+        video_from = "its media file (MEDIA_URL; give --video-id ID to name it otherwise)"
     else:
         video, video_from = path.stem, f"the file's name ({path.name}; give --video-id ID to name it)"
     declared = None if video_from.startswith("the file's name") else video  # a file's own name says no video

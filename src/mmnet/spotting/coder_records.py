@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from urllib.parse import unquote, urlsplit
 
 from .coder_times import MEGC_FIRST
 
-__all__ = ["Annotation", "video_stem"]
+__all__ = ["Annotation", "video_stem", "media_url_stem"]
 
 # a media file's suffix, or an ELAN document's (.eaf, and .pfsx, its preferences file): ELAN's multi-file tab
 # export names each annotation's .eaf in its File Name column
@@ -41,3 +42,17 @@ def video_stem(name: str) -> str:
     """A media file's name or path (or URL) as a video id: its last part without a media suffix."""
     last = re.split(r"[/\\]", name.strip())[-1]
     return _MEDIA_SUFFIX.sub("", last) or last
+
+
+# a URL's scheme ('file:', 'http:'): two letters or more, so a Windows drive ('C:\\v.mp4') is a path, not a URL
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+
+
+def media_url_stem(url: str, relative: bool = False) -> str:
+    """The video id of an ELAN media URL (MEDIA_URL, or RELATIVE_MEDIA_URL with ``relative``): its percent-escapes
+    decoded ('P01%20session1.mp4' -> 'P01 session1'), as ELAN writes some URLs with them and some without. A
+    MEDIA_URL without a scheme is a plain path, kept as written (its '%' may be the file's own)."""
+    url = url.strip()
+    if _SCHEME.match(url):  # a file: URL whole: an unescaped '#' or '?' there is the file name's own
+        return video_stem(unquote(url if url[:5].lower() == "file:" else urlsplit(url).path))
+    return video_stem(unquote(url) if relative else url)

@@ -13,13 +13,12 @@ expression (the truth then counts the false positives there); a row with every c
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
+from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_dict_reader, csv_error_detail, read_utf8
 from ..errors import AnnotationError
 from .intervals import Interval, parse_type
 
@@ -37,8 +36,8 @@ _INTERVAL_CELLS = ("onset", "apex", "offset", "type", "emotion", "score")
 
 
 def utf8_text(path: Path) -> str:
-    """The text of a CSV or coder's file: UTF-8 (a named error for another encoding), or an Excel workbook's sheet
-    as tab-separated text (``sheet_text``)."""
+    """The text of a CSV or coder's file: UTF-8, or UTF-16 with its BOM (a named error for another encoding), or an
+    Excel workbook's sheet as tab-separated text (``sheet_text``)."""
     from .sheet_text import sheet_text, spreadsheet_kind
 
     kind = spreadsheet_kind(path)
@@ -52,11 +51,12 @@ def utf8_text(path: Path) -> str:
 
 
 def csv_reader(path: Path, text: str | None = None) -> csv.DictReader:
-    """A DictReader over a UTF-8 CSV file (BOM or not), separated by what splits its header line into the layouts'
-    column names (Excel in many locales saves "CSV" with ';'); a file in another encoding is a named error saying how
-    to save it. ``text``: the file's text as ``utf8_text`` read it already (a command reads each file once)."""
+    """A DictReader over a UTF-8 CSV file (BOM or not; or UTF-16 with its BOM), separated by what splits its header
+    line into the layouts' column names (Excel in many locales saves "CSV" with ';'), or by an Excel 'sep=;' line
+    above it (``csv_dict_reader``); a file in another encoding is a named error saying how to save it. ``text``: the
+    file's text as ``utf8_text`` read it already (a command reads each file once)."""
     text = utf8_text(path) if text is None else text
-    return csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.partition("\n")[0], _CSV_COLUMNS))
+    return csv_dict_reader(text, _CSV_COLUMNS)
 
 
 def csv_header(path: Path, text: str | None = None) -> list[str]:

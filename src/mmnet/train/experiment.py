@@ -9,12 +9,14 @@ from pathlib import Path
 from .. import run_folder as rf
 from .. import run_log
 from ..config import ExecutorConfig, ExperimentConfig
+from ..errors import ConfigError
 from ..progress import write_line
 from ..report import build_report
 from ..runtime import check_device
 from ..shell_words import shell_quote
 from .executors import check_engine, run_tasks_keeping_failure
 from .faults import add_to_message
+from .fold_choice import choose_folds
 from .memory_fit import warn_if_short
 from .model_card import write_model_card
 from .network_check import check_network
@@ -30,7 +32,8 @@ __all__ = ["run_experiment", "train_experiment", "run_prepared", "finish_run", "
 
 
 def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
-                   progress: bool = True, source: str | None = None, restart: bool = False) -> dict | None:
+                   progress: bool = True, source: str | None = None, restart: bool = False,
+                   folds: list[str] | None = None) -> dict | None:
     """Train every unfinished (seed, fold) of ``cfg`` into ``out_dir`` and write the report.
 
     With ``train.final_fit`` the final model (every subject, ``train.epochs``, no test subject) is
@@ -42,6 +45,9 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     Returns the report dict (with ``final_model`` when a final model exists; None when the folds were only
     submitted: SLURM with ``no_wait``); without any finished fold (``final_fit: only``) the report is
     ``{"complete": True, "final_model": ...}`` and no report files are written.
+    ``folds`` (``--folds``) trains those folds only (LODO: the test datasets, e.g. ``["samm"]`` for CASME II ->
+    SAMM; LOSO: ``dataset/subject`` or the subject): the report is PARTIAL, and a later call without ``folds``
+    trains the others into the same folder.
     When folds fail, the report of those that finished is written before the error is raised.
 
     ``progress=False`` writes nothing on stderr: no bars and none of the lines the command writes also with
@@ -55,11 +61,13 @@ def run_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Exec
     earlier values) with the freed memory returned. numpy's and Python's global generators are not used.
     """
     with called_from_python(progress):
-        return train_experiment(cfg, out_dir, executor=executor, progress=progress, source=source, restart=restart)
+        return train_experiment(cfg, out_dir, executor=executor, progress=progress, source=source, restart=restart,
+                                folds=folds)
 
 
 def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
-                     progress: bool = True, source: str | None = None, restart: bool = False) -> dict | None:
+                     progress: bool = True, source: str | None = None, restart: bool = False,
+                     folds: list[str] | None = None) -> dict | None:
     """:func:`run_experiment` as the ``mmnet`` commands run it: the process settings stay for the whole process
     (it ends after the run), and the lasting lines (one per fold) are written also without ``progress``."""
     cfg = resolve_config(cfg)  # as config.yaml records it (the table dataset's classes: its labels)
@@ -68,20 +76,25 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)
     check_out_apart(out_dir, cfg)  # before the lock file is written into it
+    if folds is not None and cfg.train.final_fit == "only":
+        raise ConfigError("--folds chooses cross-validation folds to train; train.final_fit=only trains none: "
+                          "leave one of the two out")
     if restart:  # not while another command drives this run, nor taken by one between the move and the new run
         with restart_lock(out_dir) as moved:  # its SLURM jobs still queued or running are cancelled first
             run_log.open_run_log(out_dir)  # (a command's: its mmnet.log and status.json, in the new folder)
             if moved is not None:
                 write_line(f"restart: the earlier run in {out_dir} was moved to {moved}")
-            return _run(cfg, out_dir, executor, progress, source)
+            return _run(cfg, out_dir, executor, progress, source, folds)
     with driver_lock(out_dir):  # a second command on the folder would train every fold again
         run_log.open_run_log(out_dir)
-        return _run(cfg, out_dir, executor, progress, source)
+        return _run(cfg, out_dir, executor, progress, source, folds)
 
 
 def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | None, progress: bool,
-         source: str | None) -> dict | None:
+         source: str | None, folds: list[str] | None = None) -> dict | None:
     run = prepare_run(cfg, out_dir, progress=progress, measure=executor is None or executor.executor == "local")
+    if folds is not None:
+        run.only = choose_folds(run.folds, folds, cfg.data.protocol)
     submitted, failure = run_prepared([run], executor, progress=progress)
     if submitted:
         return None

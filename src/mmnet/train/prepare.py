@@ -89,6 +89,7 @@ class PreparedRun:
     video_folds: dict[str, str] | None = None  # spot then recognise: video id -> the fold that spots it
     spot: SpotConfig | None = None  # spot then recognise: the spotter's settings
     alignment: dict | None = None  # how the clips were aligned (alignment_record), recorded with every model
+    only: tuple[str, ...] | None = None  # --folds: the folds to train now (fold_choice); None: every fold
 
 
 def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = True,
@@ -265,7 +266,7 @@ def fold_tasks(run: PreparedRun) -> list[FoldTask]:
     ``train.final_fit: only`` the final fit alone."""
     final_fit = run.cfg.train.final_fit
     everything = list(range(len(run.labels)))
-    todo = [] if final_fit == "only" else [(seed, name, tr, te) for seed in run.cfg.seeds for name, tr, te in run.folds]
+    todo = [] if final_fit == "only" else [(seed, *fold) for seed in run.cfg.seeds for fold in _folds(run)]
     if final_fit:
         todo.append((run.cfg.seeds[0], rf.FINAL, everything, []))
     tasks = []
@@ -287,7 +288,11 @@ def fold_tasks(run: PreparedRun) -> list[FoldTask]:
 def task_count(run: PreparedRun) -> int:
     """How many tasks :func:`fold_tasks` hands out for a fresh run folder (finished ones included)."""
     final_fit = run.cfg.train.final_fit
-    return (0 if final_fit == "only" else len(run.cfg.seeds) * len(run.folds)) + (1 if final_fit else 0)
+    return (0 if final_fit == "only" else len(run.cfg.seeds) * len(_folds(run))) + (1 if final_fit else 0)
+
+
+def _folds(run: PreparedRun) -> list[tuple[str, list[int], list[int]]]:
+    return run.folds if run.only is None else [f for f in run.folds if f[0] in run.only]
 
 
 def _finished(task: FoldTask) -> bool:

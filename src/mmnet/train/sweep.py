@@ -67,7 +67,7 @@ _KEYS = ("base", "config", "set", "seeds", "settings")
 # Written into OUT/sweep.yaml beside those, read back as a record only: where the sweep came from, and with what
 _RECORD_KEYS = ("source", "mmnet_version", "command_line")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_RESERVED = ("summary.md", "summary.csv", "sweep.yaml")  # files of the sweep folder
+_RESERVED = ("summary.md", "summary.csv", "summary_per_dataset.csv", "sweep.yaml")  # files of the sweep folder
 
 
 @dataclass

@@ -20,6 +20,7 @@ from ..report.rounding import half_up
 from ..report.verdict import ABOVE, NO_VERDICT, NOT_SHOWN, VERDICT_MIN_SUBJECTS
 from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
+from .sweep_datasets import dataset_rows, per_dataset_markdown, tested_on_cell, write_per_dataset
 
 __all__ = ["summarize_sweep", "format_summary_table", "network_size", "NOT_RUN"]
 
@@ -43,12 +44,15 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     subjects of the seed mean: ``<metric>_ci_low``, ``<metric>_ci_high``) and ``summary.md``
     (percent for Acc) into ``out_dir`` and returns the rows. The last columns say what the numbers are:
     ``n_subjects`` (the subjects the interval resamples), ``selection`` (``last``: the model after the last epoch),
-    ``chance`` (1 / classes: the UAR of a constant guess), ``ci_rough`` (fewer than ``VERDICT_MIN_SUBJECTS``
-    subjects: the interval can take only a few distinct values, as report.md says) and ``vs_chance`` (the
-    setting's verdict in a few words, as its report.md gives it).
+    ``chance`` (1 / classes: the UAR of a constant guess) and ``ci_rough`` (fewer than ``VERDICT_MIN_SUBJECTS``
+    subjects: the interval can take only a few distinct values, as report.md says), then ``protocol`` (``loso``,
+    ``lodo``) and ``tested_on`` (the datasets scored, '+'-joined: a LODO run of some folds names those folds'
+    datasets), then ``vs_chance`` (the setting's verdict in a few words, as its report.md gives it). A setting that
+    scored several datasets also has a row per dataset in ``summary_per_dataset.csv``
+    (:mod:`mmnet.train.sweep_datasets`) and summary.md's "Per dataset" table.
     """
     out = Path(out_dir)
-    rows, shown, described_by, methods = [], {}, {}, {}
+    rows, shown, described_by, methods, per_dataset = [], {}, {}, {}, []
     for name in names:
         given = (overrides or {}).get(name, {})
         row = {"setting": name, "overrides": " ".join(f"{k}={as_written(v)}"  # as --set writes it: false, not False
@@ -70,6 +74,8 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
         for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
         described_by[name] = {k: s[k] for k in ("n_subjects", "chance", "ci_rough", "vs_chance")}
+        described_by[name].update(protocol=s["protocol"], tested_on="+".join(s["tested_on"]) or None)
+        per_dataset += dataset_rows(name, s)
         methods[s["ci_method"]] = None
         rows.append(row)
     for row in rows:  # last columns: readers of the earlier ones are unchanged
@@ -77,6 +83,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
         described = described_by.get(row["setting"], {})
         row.update({"n_subjects": described.get("n_subjects"), "selection": "last", "chance": described.get("chance"),
                     "ci_rough": described.get("ci_rough")})
+        row.update({k: described.get(k) for k in ("protocol", "tested_on")})  # after those: appended columns
         row["vs_chance"] = _vs_chance({**row, "vs_chance": described.get("vs_chance")})  # report.md's verdict
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -85,7 +92,8 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     # scores do not have, and a tiny one would come out as 1e-07
     w.writerows({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
     atomic_write_text(out / "summary.csv", buf.getvalue())
-    atomic_write_text(out / "summary.md", _markdown(rows, shown, list(methods)))
+    write_per_dataset(out, per_dataset)
+    atomic_write_text(out / "summary.md", _markdown(rows, shown, list(methods), per_dataset))
     return rows
 
 
@@ -137,7 +145,7 @@ SELECTION_NOTE = ("Picking the best setting by these LOSO scores selects on the 
                   "did not see, e.g. another dataset or new subjects.")
 
 
-def _markdown(rows: list[dict], shown: dict[str, str], methods: list[str]) -> str:
+def _markdown(rows: list[dict], shown: dict[str, str], methods: list[str], per_dataset: list[dict]) -> str:
     seeds = sorted({r["n_seeds"] for r in rows if r["n_seeds"]})
     lines = ["# Sweep summary", "",
              "Selection `last`: the model after the last epoch of each fold (honest: nothing is chosen on the test "
@@ -146,13 +154,13 @@ def _markdown(rows: list[dict], shown: dict[str, str], methods: list[str]) -> st
              + "). Each setting's full report is `<setting>/report.md`; summary.csv holds the interval over "
              "subjects of the seed mean (`<metric>_ci_low`, `_ci_high`), the UAR one is shown here.", "",
              "| setting | overrides | seeds | n | Acc % | UF1 | UAR | parameters | GFLOP | subjects | UAR 95 % CI "
-             "| vs chance |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| vs chance | protocol: tested on |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        cells = [_mean_std(r, m, " ± ") for m in METRICS] + _size_cells(r) + _chance_cells(r)
+        cells = [_mean_std(r, m, " ± ") for m in METRICS] + _size_cells(r) + _chance_cells(r) + [tested_on_cell(r)]
         lines.append(f"| {_named(r)} | {shown.get(r['setting']) or '(base)'} | {r['n_seeds']} | {r['n_samples']} | "
                      + " | ".join(cells) + " |")
-    lines += ["", GFLOP_NOTE]
+    lines += [*per_dataset_markdown(per_dataset), "", GFLOP_NOTE]
     if methods:
         lines += ["", f"95 % confidence intervals: {'; '.join(methods)} (subjects are resampled with all their "
                       "samples: the LOSO unit), of the mean over seeds. n counts samples, subjects the subjects "
@@ -233,12 +241,16 @@ def _named(row: dict) -> str:
 def format_summary_table(rows: list[dict]) -> str:
     """The comparison as a plain terminal table, then the UAR against chance as summary.md gives it (the subjects,
     the interval over them, where it stands) in a second table, so that each fits a terminal's width."""
-    scores = [("setting", "seeds", "Acc %", "UF1", "UAR", "parameters", "GFLOP")]
-    scores += [(_named(r), str(r["n_seeds"]), *(_mean_std(r, m, "±") for m in METRICS), *_size_cells(r))
-               for r in rows]
+    # which datasets a row tested, where that is not the same one dataset in every row (LODO, composites)
+    datasets = any(r.get("protocol") == "lodo" or "+" in (r.get("tested_on") or "") for r in rows)
+    scores = [("setting", "seeds", "Acc %", "UF1", "UAR", "parameters", "GFLOP",
+               *(["protocol: tested on"] if datasets else []))]
+    scores += [(_named(r), str(r["n_seeds"]), *(_mean_std(r, m, "±") for m in METRICS), *_size_cells(r),
+                *([tested_on_cell(r)] if datasets else [])) for r in rows]
     chance = [("setting", "subjects", "UAR 95 % CI", "vs chance")] + [(_named(r), *_chance_cells(r)) for r in rows]
     lines = _aligned(scores) + [""] + _aligned(chance)
-    notes = ["last epoch; mean±std over seeds (ddof=1); pooled over folds"]
+    notes = ["last epoch; mean±std over seeds (ddof=1); pooled over folds"
+             + ("; each dataset's scores: summary.md, summary_per_dataset.csv" if datasets else "")]
     near = [r["setting"] for r in rows if r.get("vs_chance") not in (None, ABOVE)]
     if near:
         notes.append(f"UAR not shown above chance: {', '.join(near)} (summary.md)")

@@ -1,0 +1,82 @@
+"""`mmnet train --folds`: one direction of a leave-one-dataset-out run alone (CASME II -> SAMM), said PARTIAL in the
+report; the same command without --folds trains the other direction into the same folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmnet.cli import main
+from mmnet.errors import ConfigError
+from mmnet.train.fold_choice import choose_folds
+
+from .test_first_week import TINY
+
+FOLDS = [("casme2/01", [1], [0]), ("casme2/02", [0], [1]), ("samm/006", [0], [1])]
+
+
+def test_fold_names_in_any_case_and_loso_subjects_alone():
+    assert choose_folds([("casme2", [], []), ("samm", [], [])], ["SAMM"], "lodo") == ("samm",)
+    assert choose_folds(FOLDS, ["006", "casme2/02"]) == ("casme2/02", "samm/006")  # the run's order
+    assert choose_folds(FOLDS, ["casme2/01,006"]) == ("casme2/01", "samm/006")
+
+
+@pytest.mark.parametrize(("asked", "said"), [(["sam"], "'sam' names no fold of this LODO run; its folds are named "
+                                                       "after the dataset each one tests (train on the others): "
+                                                       "casme2, samm. Did you mean samm?"),
+                                             ([","], "--folds names no fold")])
+def test_a_fold_that_is_not_there_is_named_with_the_runs_folds(asked, said):
+    with pytest.raises(ConfigError) as err:
+        choose_folds([("casme2", [], []), ("samm", [], [])], asked, "lodo")
+    assert said in str(err.value)
+
+
+def test_a_subject_of_two_datasets_asks_for_the_dataset():
+    with pytest.raises(ConfigError) as err:
+        choose_folds([("casme2/01", [], []), ("samm/01", [], [])], ["01"])
+    assert "names 2 folds (casme2/01, samm/01): give dataset/subject" in str(err.value)
+
+
+def test_a_lodo_report_with_a_dataset_no_fold_tested_yet(tmp_path):
+    import shutil
+
+    from mmnet.report import build_report
+
+    from .test_compare_protocols import _composite_run, _lodo
+
+    run = _composite_run(tmp_path / "lodo", _lodo, "lodo")
+    for fold in run.glob("seed-*/fold-samm_*"):  # the fold testing SAMM has not run
+        shutil.rmtree(fold)
+    report = build_report(run)
+    assert not report["complete"] and list(report["headline"]["per_dataset"]) == ["smic", "casme2"]
+    assert "- seed 0: fold samm not run: 16 sample(s) not tested yet" in (run / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_one_direction_of_a_lodo_run_then_the_other(tmp_path, capsys):
+    from .fakes import write_casme2, write_cde_csv, write_samm
+    from .test_data_composite import CDE_ROWS
+
+    roots = [x for k, v in (("casme2", write_casme2(tmp_path / "CASME2", junk=False)),
+                            ("samm", write_samm(tmp_path / "SAMM"))) for x in ("--root", f"{k}={v}")]
+    ann = write_cde_csv(tmp_path / "cs.csv", [r for r in CDE_ROWS if r[0] != "smic"])
+    run = tmp_path / "run"
+    args = ["train", "--dataset", "composite", "--protocol", "lodo", "--annotation", str(ann), *roots, "--out",
+            str(run), "--no-progress", "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set",
+            "data.on_bad_sample=nearest", *[x for s in TINY for x in ("--set", s)]]
+    assert main(args + ["--folds", "nope"]) == 3
+    assert "'nope' names no fold of this LODO run" in capsys.readouterr().err
+    # train on CASME II, test on SAMM: what was asked finished (exit 0), the report is PARTIAL and says why
+    assert main(args + ["--folds", "samm"]) == 0, capsys.readouterr().err
+    assert "--folds samm: the other folds are not trained, so the report is PARTIAL" in capsys.readouterr().err
+    assert (run / "seed-0" / "fold-samm" / "done.json").is_file() and not (run / "seed-0" / "fold-casme2").exists()
+    report = json.loads((run / "report.json").read_text())
+    assert not report["complete"] and list(report["headline"]["per_dataset"]) == ["samm"]
+    md = (run / "report.md").read_text()
+    assert "**Status: PARTIAL" in md and "- seed 0: fold casme2 not run: 2 sample(s) not tested yet" in md
+    # the same command without --folds trains the other direction and completes the run
+    assert main(args) == 0
+    assert "1/2 folds already finished; running the other 1" in capsys.readouterr().err
+    report = json.loads((run / "report.json").read_text())
+    assert report["complete"] and list(report["headline"]["per_dataset"]) == ["casme2", "samm"]
