@@ -19,6 +19,7 @@ from pathlib import Path
 from ..media import list_frames
 from ..spotting.intervals import TYPES, Interval, formula_start
 from .dataset_load import raise_strict
+from .decimal_comma import number_text
 from .sample import Issue
 
 __all__ = [
@@ -255,14 +256,13 @@ def zero_frames(apex: int, offset: int, where: str, sid: str, issues: list[Issue
 
 
 def frame_value(value: object) -> float | None:
-    """A frame cell as a number: int, float (SAMM Long Videos writes 566.4) or numeric text; else None."""
+    """A frame cell as a number: int, float (SAMM Long Videos writes 566.4) or numeric text, with a decimal point or
+    one decimal comma ('566,4'); else None (also for '1,000', where the comma may be a thousands separator)."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    text = str(value).strip()  # a pattern, not float(): float() accepts '1_0', 'nan', 'inf'
-    number = float(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", text) else None
-    return number if number is not None and math.isfinite(number) else None  # 400 digits read as inf
+    return number_text(str(value))
 
 
 def cell_text(value: object) -> str:

@@ -32,6 +32,7 @@ from pathlib import Path
 from ..spotting.intervals import Interval, parse_type
 from .annotations import cell, label_text, read_table, subject_text
 from .common import missing_dataset, natural_key
+from .decimal_comma import value_said
 from .long_video import (
     LongVideo,
     LongVideoLoad,
@@ -143,7 +144,7 @@ def load_samm_long(
         raw = {k: cell(row, col[k]) for k in ("onset", "apex", "offset")}
         values = {k: frame_value(v) for k, v in raw.items()}
         type_ = parse_type(cell(row, col["type"]))
-        bad = [f"{k} {raw[k]!r}" for k, v in values.items() if v is None] + (
+        bad = [value_said(k, raw[k]) for k, v in values.items() if v is None] + (
             [f"type {cell(row, col['type'])!r}"] if type_ is None else [])
         if bad:
             issues.append(refused_row(sid, "bad_value", f"{where} ({name}): {', '.join(bad)} unreadable"))

@@ -32,6 +32,7 @@ from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from ..spotting.intervals import TYPES, Interval, parse_type
 from .annotations import cell, label_text, read_table, subject_text
 from .case_keys import fold_words
+from .decimal_comma import value_said
 from .frame_copies import folder_copies
 from .long_video import (
     LongVideo,
@@ -121,7 +122,8 @@ def check_fps(fps: object, what: str) -> float:
 
     value = frame_value(fps)
     if value is None or not 0 < value <= MAX_FPS:
-        raise ConfigError(f"{what} must be a frame rate in (0, {MAX_FPS}] frames per second, got {fps!r}.")
+        raise ConfigError(f"{what} must be a frame rate in (0, {MAX_FPS}] frames per second, got "
+                          f"{value_said('', fps).strip()}.")
     return value
 
 
@@ -139,7 +141,7 @@ def _frame(raw: object, name: str, bad: list[str]) -> int | None:
     """A frame cell as a whole frame number >= 0; an unreadable one is added to ``bad``."""
     value = frame_value(raw)
     if value is None or not value.is_integer() or value < 0:
-        bad.append(f"{name} {raw!r}")
+        bad.append(value_said(name, raw))
         return None
     return int(value)
 
