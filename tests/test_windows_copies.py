@@ -57,3 +57,88 @@ def test_a_comma_that_may_separate_thousands_is_named_in_the_error(tmp_path):
     with pytest.raises(ConfigError, match="thousands separator or a decimal comma"):
         check_fps("29,970", "--fps")
     assert check_fps("29,97", "--fps") == pytest.approx(29.97)
+
+
+def _lock_file(path: Path) -> None:
+    """Excel's owner file beside an open workbook: '~$' + its name, 165 bytes that are no workbook."""
+    (path.parent / f"~${path.name}").write_bytes(b"\x0bmmnet user" + b" " * 154)
+
+
+def test_excels_lock_file_beside_the_workbook_is_not_read_as_the_annotation(tmp_path):
+    from .fakes import write_casme3
+    from .fakes_long import write_casme_sq
+
+    root = write_casme3(tmp_path / "c3")
+    _lock_file(root / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
+    load = load_dataset("casme3", root)
+    assert load.annotation.name == "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx" and load.samples
+    sq = write_casme_sq(tmp_path / "sq")
+    _lock_file(sq / "CAS(ME)^2code_final.xlsx")
+    assert "annotation_choice" not in _checks(load_dataset("casme-sq", sq))
+
+
+def _casme2_samples(load) -> list[tuple[str, int]]:
+    return sorted((s.sample_id, len(s.frames)) for s in load.samples)
+
+
+def test_casme2_copied_from_windows_with_its_names_in_another_case_loads_as_the_release(tmp_path):
+    from .fakes import write_casme2
+
+    release = load_dataset("casme2", write_casme2(tmp_path / "release"))
+    root = write_casme2(tmp_path / "copy", coding="casme2-coding-20190701.XLSX")
+    (root / "Cropped").rename(root / "cropped")
+    (root / "cropped" / "sub02").rename(root / "cropped" / "Sub02")
+    load = load_dataset("casme2", root)
+    assert load.annotation.name == "casme2-coding-20190701.XLSX"
+    assert _casme2_samples(load) == _casme2_samples(release)
+    assert sorted(_checks(load)) == sorted(_checks(release))
+
+
+def test_a_casme2_coding_file_saved_as_csv_is_found(tmp_path):
+    import csv
+
+    from .fakes import CASME2_ROWS, casme2_sheet, write_casme2
+
+    root = write_casme2(tmp_path / "r")
+    with open(root / "CASME2-coding-20190701.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(casme2_sheet(CASME2_ROWS))
+    (root / "CASME2-coding-20190701.xlsx").unlink()
+    load = load_dataset("casme2", root)
+    assert load.annotation.name == "CASME2-coding-20190701.csv" and load.samples
+
+
+def test_samm_frames_folder_in_another_case_is_found(tmp_path):
+    from .fakes import write_samm
+
+    release = load_dataset("samm", write_samm(tmp_path / "release", frames_dir="SAMM_CROP"))
+    load = load_dataset("samm", write_samm(tmp_path / "copy", frames_dir="samm_crop"))
+    assert load.frames_dirs["samm"].name == "samm_crop"
+    assert sorted((s.sample_id, len(s.frames)) for s in load.samples) == \
+        sorted((s.sample_id, len(s.frames)) for s in release.samples)
+
+
+def test_the_table_files_are_found_in_another_case_and_a_missing_root_is_named(tmp_path):
+    from mmnet.errors import DatasetNotFoundError
+
+    root = _long_root(tmp_path / "long", ["P01;P01/rec1;5;12;micro;30"])
+    (root / "intervals.csv").rename(root / "Intervals.CSV")
+    assert load_dataset("table-long", root).annotation.name == "Intervals.CSV"
+    clips = tmp_path / "clips"
+    write_frames(clips / "P01" / "c1", range(1, 11), "frame_{:04d}.jpg".format)
+    (clips / "Annotations.CSV").write_text("subject,clip,onset,apex,offset,emotion\nP01,P01/c1,1,5,10,happy\n",
+                                           encoding="utf-8")
+    assert load_dataset("table", clips).annotation.name == "Annotations.CSV"
+    for name in ("table", "table-long"):
+        with pytest.raises(DatasetNotFoundError, match="the folder itself"):
+            load_dataset(name, tmp_path / "nowhere")
+        from mmnet.data.table import table_labels
+        from mmnet.data.table_long import table_long_labels
+
+        with pytest.raises(DatasetNotFoundError, match="the folder itself"):
+            (table_labels if name == "table" else table_long_labels)(tmp_path / "nowhere")
+
+
+def test_a_table_long_video_cell_in_another_case_names_the_folder(tmp_path):
+    root = _long_root(tmp_path, ["P01;p01/REC1;5;12;micro;30"])
+    (message,) = _checks(load_dataset("table-long", root))["video_missing"]
+    assert "there as 'P01/rec1'" in message and "another case" in message

@@ -43,6 +43,7 @@ from .long_video import (
     zero_frames,
 )
 from .long_video import cell_text as _text
+from .root_files import root_files
 from .sample import Issue
 
 __all__ = ["load_casme_sq", "FPS", "recording_id"]
@@ -145,7 +146,7 @@ def load_casme_sq(
         raise _missing(root, ["the folder itself"])
     issues: list[Issue] = []
     if annotation is None:
-        found = [p for g in ANNOTATION_GLOBS for p in sorted(root.glob(g))]
+        found = root_files(root, ANNOTATION_GLOBS)
         if not found:
             raise _missing(root, ["the coding workbook 'CAS(ME)^2code_final.xlsx' (or pass --annotation FILE)"])
         annotation = found[0]

@@ -120,12 +120,13 @@ def round_frame(value: float) -> int:
 
 
 def attach_long_frames(video: LongVideo, folder: Path | None, pattern: re.Pattern, issues: list[Issue], *,
-                       not_frames=None) -> LongVideo:
-    """List ``folder``'s frames into ``video`` (junk files and gaps are reported); None -> an error issue.
-    ``not_frames``: as ``media.list_frames`` takes it (a file manager's copies, which ``pattern`` would read)."""
+                       not_frames=None, why: str = "") -> LongVideo:
+    """List ``folder``'s frames into ``video`` (junk files and gaps are reported); None -> an error issue, with
+    ``why`` after the path ('(the folder is there as ...)'). ``not_frames``: as ``media.list_frames`` takes it (a file
+    manager's copies, which ``pattern`` would read)."""
     if folder is None:
-        issues.append(Issue(video.video_id, "video_missing", f"no frame folder for this video at {video.path}; its "
-                            f"{len(video.intervals)} interval(s) cannot be used", "error"))
+        issues.append(Issue(video.video_id, "video_missing", f"no frame folder for this video at {video.path}{why}; "
+                            f"its {len(video.intervals)} interval(s) cannot be used", "error"))
         return video
     frames, junk = list_frames(folder, pattern, duplicates="first", not_frames=not_frames)
     if junk:
