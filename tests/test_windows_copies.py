@@ -142,3 +142,27 @@ def test_a_table_long_video_cell_in_another_case_names_the_folder(tmp_path):
     root = _long_root(tmp_path, ["P01;p01/REC1;5;12;micro;30"])
     (message,) = _checks(load_dataset("table-long", root))["video_missing"]
     assert "there as 'P01/rec1'" in message and "another case" in message
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ('  root: "D:\\new\\tab"', "data.root reads as 'D:\\new\\tab', which holds a control character"),
+    ('  root: "D:\\data\\mylab"', "unknown escape character"),
+    ("\troot: data", "indent with spaces"),
+])
+def test_a_windows_path_or_a_tab_in_a_config_says_what_to_write(tmp_path, line, said):
+    from mmnet.config import load_config
+
+    path = tmp_path / "lab.yaml"
+    path.write_text(f"data:\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert said in str(info.value)
+    assert ("single quotes" in str(info.value)) == line.startswith("  ")
+
+
+def test_a_windows_path_in_single_quotes_is_read_as_written(tmp_path):
+    from mmnet.recipes import read_yaml
+
+    path = tmp_path / "lab.yaml"
+    path.write_text("data:\n  root: 'D:\\new\\tab'\n  note: |\n    two\n    lines\n", encoding="utf-8")
+    assert read_yaml(path) == {"data": {"root": "D:\\new\\tab", "note": "two\nlines\n"}}
