@@ -166,3 +166,21 @@ def test_a_windows_path_in_single_quotes_is_read_as_written(tmp_path):
     path = tmp_path / "lab.yaml"
     path.write_text("data:\n  root: 'D:\\new\\tab'\n  note: |\n    two\n    lines\n", encoding="utf-8")
     assert read_yaml(path) == {"data": {"root": "D:\\new\\tab", "note": "two\nlines\n"}}
+
+
+def test_a_missing_annotation_names_the_spreadsheets_the_root_holds_and_a_lock_file_as_such(tmp_path):
+    from mmnet.errors import DatasetNotFoundError
+
+    from .fakes import write_casme3
+
+    root = write_casme3(tmp_path / "c3")
+    workbook = root / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+    _lock_file(workbook)
+    workbook.unlink()
+    with pytest.raises(DatasetNotFoundError, match=r"'~\$cas\(me\)3_part_A_ME_label_JpgIndex_v2.xlsx' is Office's "
+                       "lock file of a workbook open in Excel, not the workbook"):
+        load_dataset("casme3", root)
+    long = _long_root(tmp_path / "long", ["P01;P01/rec1;5;12;micro;30"])
+    (long / "intervals.csv").rename(long / "intervals (2).csv")
+    with pytest.raises(DatasetNotFoundError, match=r"holds 'intervals \(2\).csv': if one is the annotation"):
+        load_dataset("table-long", long)

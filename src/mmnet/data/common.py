@@ -25,6 +25,7 @@ from .case_keys import fold_case
 from .dataset_load import ANNOTATION_CHECKS, DatasetLoad
 from .decimal_comma import value_said
 from .frame_copies import copy_issue, folder_copies
+from .root_files import sheets_said
 from .root_hint import root_hint
 from .sample import Issue, Sample
 
@@ -111,7 +112,9 @@ def missing_dataset(
         source = (f"{title} is licence-gated and cannot be downloaded by mmnet; request it from {owner}, then run: "
                   f"mmnet check-data {name} --root {shell_quote(root)}")
     source = root_hint(root, layout) or source  # the dataset is there, one level off: nothing to request
-    return DatasetNotFoundError(f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n{source}")
+    held = sheets_said(root) if any("annotation" in m or "workbook" in m for m in missing) else ""
+    return DatasetNotFoundError(f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n"
+                                + (f"{held}\n" if held else "") + source)
 
 
 def with_frames(sample: Sample, frames: tuple[tuple[int, Path], ...]) -> Sample:

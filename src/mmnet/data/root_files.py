@@ -55,3 +55,23 @@ def folder_in_any_case(root: Path, parts: Iterable[str]) -> Path | None:
         except (StopIteration, OSError):  # not there in any case, or a folder that cannot be listed
             return None
     return folder
+
+
+_SHEETS = (".xlsx", ".xls", ".csv", ".tsv", ".txt")
+
+
+def sheets_said(root: Path) -> str:
+    """A line naming the spreadsheets a root holds when its annotation file was not found (a file renamed, or
+    saved under another name), and its Office lock files as such; "" when it holds none."""
+    try:
+        files = sorted(p.name for p in root.iterdir() if p.suffix.lower() in _SHEETS and p.is_file())
+    except OSError:
+        return ""
+    own = [n for n in files if not n.startswith("~$")]
+    locks = [n for n in files if n.startswith("~$")]
+    said = (f"The root holds {', '.join(repr(n) for n in own[:6])}{' ...' if len(own) > 6 else ''}: if one is the "
+            "annotation under another name, pass it with --annotation FILE. ") if own else ""
+    if locks:
+        said += (f"{', '.join(repr(n) for n in locks[:3])} is Office's lock file of a workbook open in Excel, not "
+                 "the workbook: copy the workbook itself. ")
+    return said.rstrip()

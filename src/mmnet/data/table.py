@@ -28,7 +28,7 @@ from .annotations import read_table
 from .case_keys import fold_words
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
 from .root_files import folder_in_any_case as _other_case
-from .root_files import root_file
+from .root_files import root_file, sheets_said
 from .sample import Issue, Sample
 
 __all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "table_labels", "too_few_clip_classes",
@@ -82,7 +82,8 @@ def _annotation(root: Path, annotation: str | Path | None) -> Path:
     path = Path(annotation) if annotation is not None else root_file(root, ANNOTATION_NAME)
     if not path.is_file():
         given = "" if annotation is not None else " (or pass --annotation FILE / set data.annotation)"
-        raise _missing(root, f"the annotation table '{path}'{given}")
+        held = f". {sheets_said(root).rstrip('.')}" if annotation is None and sheets_said(root) else ""
+        raise _missing(root, f"the annotation table '{path}'{given}{held}")
     return path
 
 

@@ -45,7 +45,7 @@ from .long_video import (
     refused_row,
 )
 from .long_video import cell_text as _text
-from .root_files import folder_in_any_case, root_file
+from .root_files import folder_in_any_case, root_file, sheets_said
 from .sample import Issue
 from .table import _parts, frame_pattern, too_few_said
 
@@ -86,7 +86,8 @@ def _annotation(root: Path, annotation: str | Path | None) -> Path:
     path = Path(annotation) if annotation is not None else root_file(root, ANNOTATION_NAME)
     if not path.is_file():
         given = "" if annotation is not None else " (or pass --annotation FILE)"
-        raise _missing(root, f"the annotation table '{path}'{given}")
+        held = f". {sheets_said(root).rstrip('.')}" if annotation is None and sheets_said(root) else ""
+        raise _missing(root, f"the annotation table '{path}'{given}{held}")
     return path
 
 
