@@ -184,3 +184,12 @@ def test_a_missing_annotation_names_the_spreadsheets_the_root_holds_and_a_lock_f
     (long / "intervals.csv").rename(long / "intervals (2).csv")
     with pytest.raises(DatasetNotFoundError, match=r"holds 'intervals \(2\).csv': if one is the annotation"):
         load_dataset("table-long", long)
+
+
+def test_smic_release_and_variant_folders_in_another_case_are_found(tmp_path):
+    from .fakes import write_smic
+
+    release = load_dataset("smic", write_smic(tmp_path / "release", release="SMIC_all_cropped"))
+    load = load_dataset("smic", write_smic(tmp_path / "copy", release="smic_all_cropped", variant="Hs"))
+    assert sorted((s.sample_id, len(s.frames)) for s in load.samples) == \
+        sorted((s.sample_id, len(s.frames)) for s in release.samples)
