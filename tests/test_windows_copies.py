@@ -193,3 +193,16 @@ def test_smic_release_and_variant_folders_in_another_case_are_found(tmp_path):
     load = load_dataset("smic", write_smic(tmp_path / "copy", release="smic_all_cropped", variant="Hs"))
     assert sorted((s.sample_id, len(s.frames)) for s in load.samples) == \
         sorted((s.sample_id, len(s.frames)) for s in release.samples)
+
+
+def test_the_composite_list_is_found_in_another_case(tmp_path):
+    from .fakes import write_casme2, write_cde_csv, write_samm, write_smic
+
+    root = tmp_path / "cde"
+    write_casme2(root / "CASME2", junk=False)
+    write_samm(root / "SAMM")
+    write_smic(root / "SMIC")
+    write_cde_csv(root / "Combined_3class_GT.CSV", [("casme2", "sub01", "EP02_01f", 1), ("samm", "6", "006_1_2", 0)])
+    load = load_dataset("composite", root, cache_dir=tmp_path / "cache")
+    assert load.annotation.name == "Combined_3class_GT.CSV"
+    assert [s.sample_id for s in load.samples] == ["casme2/01/EP02_01f", "samm/006/006_1_2"]
