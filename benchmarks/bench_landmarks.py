@@ -13,6 +13,7 @@ Usage: python benchmarks/bench_landmarks.py
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def _faces():
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     from mmnet.preprocess.face import CropGeometry, FaceAligner
 
     geometry = CropGeometry()

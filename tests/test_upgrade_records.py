@@ -190,4 +190,4 @@ def test_the_docs_list_every_key_filled_in_for_an_earlier_runs_config():
 
 def test_the_changelog_starts_with_this_version():
     changelog = (TOP / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert re.search(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.MULTILINE).group(1) == __version__
+    assert re.search(r"^## \[?(\d+\.\d+\.\d+)\]? - \d{4}-\d\d-\d\d$", changelog, re.MULTILINE).group(1) == __version__

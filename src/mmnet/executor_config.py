@@ -11,7 +11,7 @@ from .choices import EXECUTORS, TRANSPORTS
 from .errors import ConfigError, verify_choice
 from .slurm_time import slurm_minutes
 
-__all__ = ["ExecutorConfig", "EXECUTORS", "TRANSPORTS"]
+__all__ = ["ExecutorConfig", "EXECUTORS", "TRANSPORTS", "check_executor", "executor_of_old_call"]
 
 
 _RAY_ONLY = ("address", "transport")
@@ -60,3 +60,37 @@ class ExecutorConfig:
                     else None if self.executor != "local" else "ray or --executor slurm")
             if only and self.executor != only:
                 raise ConfigError(f"--{name.replace('_', '-')} only applies with --executor {only}")
+
+
+#: The keyword arguments of mmnet 0.1.0's ``run_tasks`` (and ``run_experiment``'s ``executor_options``).
+_OLD_OPTIONS = ("address", "cpus_per_fold", "gpus_per_fold", "max_retries", "transport")
+
+
+def check_executor(executor: object, where: str) -> None:
+    """Refuse, naming the way it is given now, an ``executor`` that is not an :class:`ExecutorConfig` (mmnet 0.1.0
+    took the executor's name, ``"local"`` or ``"ray"``, and its options as keyword arguments)."""
+    if executor is None or isinstance(executor, ExecutorConfig):
+        return
+    if isinstance(executor, str):
+        shown, wanted = f"executor={executor!r}", f"executor=ExecutorConfig(executor={executor!r})"
+    else:
+        shown, wanted = f"a {type(executor).__name__}", "executor=ExecutorConfig(executor=\"ray\")"
+    raise ConfigError(f"{where} takes executor=ExecutorConfig(...) (from mmnet.config), got {shown}: write {wanted}, "
+                      f"with the executor's options in it (address=, gpus_per_fold=, ...), or leave executor out to "
+                      f"train here (mmnet 0.1.0 took the executor's name, and its options as keywords)")
+
+
+def executor_of_old_call(executor: str | ExecutorConfig, options: dict, where: str) -> ExecutorConfig:
+    """The :class:`ExecutorConfig` of an mmnet 0.1.0 call: the executor's name with its options as keywords
+    (``run_tasks("ray", tasks, address="auto")``, ``run_experiment(..., executor_options={...})``)."""
+    if isinstance(executor, ExecutorConfig) and not options:
+        return executor
+    unknown = sorted(set(options) - set(_OLD_OPTIONS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}; the executor's options are "
+                          f"{', '.join(_OLD_OPTIONS)} (ExecutorConfig of mmnet.config has them all)")
+    given = {key: value for key, value in options.items() if value is not None}
+    if executor == "local":  # 0.1.0 ignored the Ray options for a local run, with their defaults
+        given = {key: value for key, value in given.items()
+                 if (key, value) not in (("max_retries", 3), ("transport", "object-store"))}
+    return ExecutorConfig(executor=executor, **given)

@@ -1,15 +1,13 @@
 """The module ``mmnet.inference`` of the first 0.1.0 releases, kept for programs written against it: its
 names now live in :mod:`mmnet.infer` (and the frame-file helpers in :mod:`mmnet.media`). Importing it warns
-(DeprecationWarning) and forwards each name on first use, so importing it costs no more than ``mmnet.infer``."""
+(DeprecationWarning) and forwards each name on first use, so importing it costs no more than ``mmnet.infer``.
+Removed in mmnet 0.3.0."""
 
 from __future__ import annotations
 
-import warnings
+from .lazy_names import lazy_name, warn_moved
 
-from .lazy_names import lazy_name
-
-warnings.warn("mmnet.inference moved to mmnet.infer (frame_number, list_frames and IMAGE_SUFFIXES to mmnet.media): "
-              "import from there; this module will be removed", DeprecationWarning, stacklevel=2)
+warn_moved("mmnet.inference", "mmnet.infer (frame_number, list_frames and IMAGE_SUFFIXES to mmnet.media)")
 
 #: The names of the old module, each with the module that has it now.
 _HOME = {**{name: "infer" for name in ("Preprocessing", "Clip", "ClipRequest", "Prediction", "Predictor",

@@ -1,9 +1,14 @@
 """Names a package imports on first use: ``mmnet.model`` and ``mmnet.infer`` keep torch (~1.5 s) out of
-``import mmnet.config`` and of the commands that refuse bad input before any model loads."""
+``import mmnet.config`` and of the commands that refuse bad input before any model loads. Also the warning of
+the modules of mmnet 0.1.0 that moved, kept one minor version for programs written against them."""
 
 from __future__ import annotations
 
+import warnings
 from importlib import import_module
+
+#: The version that removes the deprecated module names of mmnet 0.1.0 (mmnet.inference, mmnet.explain, ...).
+REMOVED_IN = "0.3.0"
 
 
 def lazy_name(package: str, home: dict[str, str], name: str) -> object:
@@ -13,3 +18,10 @@ def lazy_name(package: str, home: dict[str, str], name: str) -> object:
     if name not in home:
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
     return getattr(import_module(f".{home[name]}", package), name)
+
+
+def warn_moved(old: str, new: str) -> None:
+    """The DeprecationWarning a moved module of mmnet 0.1.0 gives when imported: where its names are now, and the
+    version that removes it (called at the module's top level: the warning points at the import)."""
+    warnings.warn(f"{old} moved to {new}: import from there; {old} will be removed in mmnet {REMOVED_IN}",
+                  DeprecationWarning, stacklevel=3)

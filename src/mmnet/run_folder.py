@@ -46,6 +46,7 @@ import io
 import json
 import re
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -380,3 +381,17 @@ def saved_models_hint(path: Path, weights_name: str) -> str:
                 "(one model per fold; --restart moves the earlier run aside) or --final-fit (one model on every "
                 "subject).")
     return ""
+
+
+# mmnet 0.1.0 read a run folder here (load_run); it is mmnet.report's now. Kept until 0.3.0, with a warning.
+_MOVED = ("load_run", "Run", "Fold", "RunFolderError")
+
+
+def __getattr__(name: str) -> object:
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .lazy_names import REMOVED_IN, lazy_name
+
+    warnings.warn(f"mmnet.run_folder.{name} moved to mmnet.report.{name}: import it from there; the old name will be "
+                  f"removed in mmnet {REMOVED_IN}", DeprecationWarning, stacklevel=2)
+    return lazy_name("mmnet", dict.fromkeys(_MOVED, "report.run_reader"), name)

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import AnnotationError, install_hint
 from .case_keys import fold_words
 from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, normalise_header, read_utf8
+from .decimal_comma import thousands_like
 from .workbook import resolve_merged_and_formulas
 
 __all__ = [
@@ -306,7 +307,9 @@ def frame_number(value: object) -> int | None:
     # at most 9 digits: a longer "frame number" is not one (and int() refuses over 4300 digits)
     if re.fullmatch(r"[+-]?\d{1,9}", text):
         return int(text)
-    if re.fullmatch(r"[+-]?\d{1,9}[.,]0*", text):  # 46.0, or 46,0 as a decimal-comma locale writes it
+    # 46.0 (12.000 from a float export), or 46,0 as a decimal-comma locale writes it; not 1,000, whose comma may
+    # be a thousands separator (1000), so it is refused rather than read as 1
+    if re.fullmatch(r"[+-]?\d{1,9}[.,]0*", text) and not thousands_like(text):
         return int(re.split(r"[.,]", text)[0])
     return None
 

@@ -31,6 +31,7 @@ from .common import (
     samples_from_table,
 )
 from .crop_state import uncropped_issue
+from .root_files import folder_in_any_case, root_file, root_files
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
@@ -76,11 +77,12 @@ def _frames_dir(root: Path, layout: str | None) -> tuple[Path, re.Pattern, str] 
 
         verify_choice("CASME II layout", layout, tuple(LAYOUTS))
         sub, pattern = LAYOUTS[layout]
-        return (root / sub, pattern, layout) if (root / sub).is_dir() else None
+        folder = folder_in_any_case(root, sub.split("/"))
+        return (folder, pattern, layout) if folder is not None else None
     for name, (sub, pattern) in LAYOUTS.items():
-        if (root / sub).is_dir():
-            return root / sub, pattern, name
-    if any(p.is_dir() and re.fullmatch(r"sub\d+", p.name) for p in root.iterdir()):
+        if (folder := folder_in_any_case(root, sub.split("/"))) is not None:  # 'cropped/' copied from Windows too
+            return folder, pattern, name
+    if any(p.is_dir() and re.fullmatch(r"sub\d+", p.name, re.IGNORECASE) for p in root.iterdir()):
         return root, _ANY_FRAME, "root"  # root is a frames folder itself
     return None
 
@@ -97,7 +99,8 @@ def load_casme2(
 
     Args:
         root: dataset folder (see the module docstring for layouts).
-        annotation: coding file (.xlsx, or .csv); default: the newest CASME2-coding-*.xlsx in root.
+        annotation: coding file (.xlsx, or .csv); default: the newest CASME2-coding-*.xlsx in root (any case), else
+            a CASME2-coding-*.csv saved from it.
         strict: raise on any error-severity issue.
         layout: force one of ``LAYOUTS``; default: the first present.
         corrections: apply the known corrections (none are listed for CASME II at present).
@@ -107,11 +110,11 @@ def load_casme2(
         raise _missing(root, ["the folder itself"])
     issues: list[Issue] = []
     if annotation is None:
-        found = [root / n for n in ANNOTATION_NAMES if (root / n).is_file()]
-        found += sorted(p for p in root.glob("CASME2-coding-*.xlsx") if p not in found)
+        # the names in any case, then any other coding workbook, then a CSV saved from one (the workbook wins)
+        found = root_files(root, (*ANNOTATION_NAMES, "CASME2-coding-*.xlsx", "CASME2-coding-*.csv"))
         if not found:
             raise _missing(root, [f"an annotation file: one of {', '.join(repr(n) for n in ANNOTATION_NAMES)} "
-                                  "(or pass --annotation FILE)"])
+                                  "(or a .csv saved from one; or pass --annotation FILE)"])
         annotation = found[0]
         if len(found) > 1:
             issues.append(Issue("casme2", "annotation_choice", f"several coding files in root; using "
@@ -129,13 +132,13 @@ def load_casme2(
     samples, row_issues = samples_from_table(table, dataset="casme2", columns=COLUMNS, subject_width=2,
                                              subject_prefix="sub", corrections=corrections)
     issues += row_issues
-    if (root / OBJECTIVE_NAME).is_file():
-        issues += _join_objective(root / OBJECTIVE_NAME, samples, annotation.name)
+    if (objective := root_file(root, OBJECTIVE_NAME)).is_file():
+        issues += _join_objective(objective, samples, annotation.name)
 
     failed = _prepare_failures(root)
 
     def locate(s: Sample):
-        parent = frames_root / f"sub{s.subject}"
+        parent = find_folder(frames_root, f"sub{s.subject}")[0] or frames_root / f"sub{s.subject}"  # or Sub02/
         folder, exact = find_folder(parent, s.clip)
         why = failed.get(f"sub{s.subject}/{s.clip}")
         if folder is None and why:  # the crops are missing because prepare could not make them
@@ -151,8 +154,8 @@ def load_casme2(
             s.frames[0][1].name.lower().startswith("reg_") for s in out if s.frames)):
         issues.append(uncropped_issue("casme2", frames_root, root, f"{LAYOUTS['cropped'][0]}/",
                                       prepare=found_layout != "root"))
-    clips = [(f"casme2/{sub.name.removeprefix('sub')}/{folder.name}", folder)
-             for sub in sorted(p for p in frames_root.glob("sub*") if p.is_dir())
+    clips = [(f"casme2/{sub.name[3:]}/{folder.name}", folder)
+             for sub in sorted(p for p in frames_root.iterdir() if p.name.lower().startswith("sub") and p.is_dir())
              for folder in sorted(p for p in sub.iterdir() if p.is_dir())]
     report_unannotated(clips, used, pattern, issues, why=f"no row in '{annotation.name}'",
                        advice="add its row to the table if it is a clip to train on")

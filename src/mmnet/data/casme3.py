@@ -28,6 +28,7 @@ from .annotations import read_table
 from .case_keys import fold_case
 from .common import DatasetLoad, attach_frames, find_folder, finish, missing_dataset, natural_key, samples_from_table
 from .long_video import apex_zero_message
+from .root_files import folder_in_any_case, root_files
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
@@ -81,8 +82,8 @@ def long_micro(sid: str, where: str, onset: int, offset: int) -> Issue | None:
 def find_frames_root(root: Path) -> Path | None:
     """The folder under a CASME^3 root (one of FRAME_ROOTS) that holds the spNO.* subject folders, or None."""
     for sub in FRAME_ROOTS:
-        base = root / sub if sub else root
-        if base.is_dir() and any(p.name.lower().startswith("spno.") and p.is_dir() for p in base.iterdir()):
+        base = folder_in_any_case(root, sub.split("/") if sub else [])
+        if base is not None and any(p.name.lower().startswith("spno.") and p.is_dir() for p in base.iterdir()):
             return base
     return None
 
@@ -106,7 +107,7 @@ def load_casme3(
     if not root.is_dir():
         raise _missing(root, ["the folder itself"])
     if annotation is None:
-        found = sorted(root.glob(ANNOTATION_GLOB))
+        found = root_files(root, [ANNOTATION_GLOB])  # not Excel's lock file ~$cas(me)3...xlsx
         if not found:
             raise _missing(root, ["an annotation file 'cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx' "
                                   "(or pass --annotation FILE)"])

@@ -37,6 +37,7 @@ from .case_keys import fold_case
 from .casme3 import FPS, FRAME_ROOTS, find_frames_root, long_micro, onset_zero
 from .common import missing_dataset, natural_key
 from .corrections import CORRECTIONS
+from .decimal_comma import value_said
 from .long_video import (
     LongVideo,
     LongVideoLoad,
@@ -116,7 +117,7 @@ class _Rows:
             sid = f"{DATASET}/{subject}/{subject}_{name.lower()}"
             raw = {k: cell(row, self.col[k]) for k in self.frames}
             values = {k: frame_value(v) for k, v in raw.items()}
-            bad = [f"{k} {raw[k]!r}" for k, v in values.items() if v is None or not v.is_integer() or v < 0]
+            bad = [value_said(k, raw[k]) for k, v in values.items() if v is None or not v.is_integer() or v < 0]
             if bad:
                 self.issues.append(refused_row(sid, "bad_value", f"{where}: {', '.join(bad)} not a frame number"))
                 continue

@@ -30,6 +30,7 @@ from pathlib import Path
 from ..spotting.intervals import Interval, parse_type
 from .annotations import label_text, read_rows
 from .common import missing_dataset, natural_key
+from .decimal_comma import value_said
 from .long_video import (
     LongVideo,
     LongVideoLoad,
@@ -42,6 +43,7 @@ from .long_video import (
     zero_frames,
 )
 from .long_video import cell_text as _text
+from .root_files import root_files
 from .sample import Issue
 
 __all__ = ["load_casme_sq", "FPS", "recording_id"]
@@ -102,7 +104,7 @@ def _interval(row: list, where: str, sid: str, issues: list[Issue]) -> Interval 
     """One annotation row -> Interval, quirks fixed and reported; None (with an error) when it cannot be used."""
     raw = {name: row[i] if i < len(row) else None for i, name in ((2, "onset"), (3, "apex"), (4, "offset"))}
     values = {k: frame_value(v) for k, v in raw.items()}
-    bad = [f"{k} {raw[k]!r}" for k, v in values.items() if v is None or not v.is_integer() or v < 0]
+    bad = [value_said(k, raw[k]) for k, v in values.items() if v is None or not v.is_integer() or v < 0]
     if bad:
         issues.append(refused_row(sid, "bad_value", f"{where}: {', '.join(bad)} not a frame number"))
         return None
@@ -144,7 +146,7 @@ def load_casme_sq(
         raise _missing(root, ["the folder itself"])
     issues: list[Issue] = []
     if annotation is None:
-        found = [p for g in ANNOTATION_GLOBS for p in sorted(root.glob(g))]
+        found = root_files(root, ANNOTATION_GLOBS)
         if not found:
             raise _missing(root, ["the coding workbook 'CAS(ME)^2code_final.xlsx' (or pass --annotation FILE)"])
         annotation = found[0]

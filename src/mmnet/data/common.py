@@ -23,7 +23,9 @@ from ..media import list_frames
 from ..shell_words import shell_quote
 from .case_keys import fold_case
 from .dataset_load import ANNOTATION_CHECKS, DatasetLoad
+from .decimal_comma import value_said
 from .frame_copies import copy_issue, folder_copies
+from .root_files import sheets_said
 from .root_hint import root_hint
 from .sample import Issue, Sample
 
@@ -110,7 +112,9 @@ def missing_dataset(
         source = (f"{title} is licence-gated and cannot be downloaded by mmnet; request it from {owner}, then run: "
                   f"mmnet check-data {name} --root {shell_quote(root)}")
     source = root_hint(root, layout) or source  # the dataset is there, one level off: nothing to request
-    return DatasetNotFoundError(f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n{source}")
+    held = sheets_said(root) if any("annotation" in m or "workbook" in m for m in missing) else ""
+    return DatasetNotFoundError(f"{title} root '{root}' is missing:\n{lines}\nExpected layout:\n{expected}\n"
+                                + (f"{held}\n" if held else "") + source)
 
 
 def with_frames(sample: Sample, frames: tuple[tuple[int, Path], ...]) -> Sample:
@@ -239,8 +243,8 @@ def samples_from_table(
         for f, value in bad_cells.items():  # one error per cell, naming row, column and value
             then = {"onset": "the sample cannot be located and is left out", "apex": "the sample has no apex until "
                     "then", "offset": "the sample has no offset until then"}[f]
-            issues.append(Issue(sid, "bad_value", f"{where}, column {table.header[idx[f]]!r}: {f} {value!r} is not a "
-                                f"frame number (a whole number); fix the cell, {then}", "error"))
+            issues.append(Issue(sid, "bad_value", f"{where}, column {table.header[idx[f]]!r}: {value_said(f, value)} "
+                                f"is not a frame number (a whole number); fix the cell, {then}", "error"))
         if values["onset"] is None:
             if "onset" not in bad_cells:
                 issues.append(Issue(sid, "bad_row", f"{where}, column {table.header[idx['onset']]!r}: no onset; the "

@@ -27,6 +27,7 @@ from ..errors import AnnotationError, DataError, DatasetNotFoundError
 from ..run_folder import NOT_LISTED  # the reason's head that the report counts apart
 from .common import DatasetLoad, finish, quiet_summaries
 from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, read_utf8
+from .root_files import root_file
 from .sample import Issue, Sample
 from .schemes import FIELD_CHECKS, SCHEMES
 
@@ -126,7 +127,7 @@ def _default_annotation(root) -> Path | None:
     if not root.is_dir():
         raise DatasetNotFoundError(f"Composite root '{root}' does not exist; it must hold casme2/, samm/, smic/ and "
                                    f"{ANNOTATION_NAME}, or pass one folder per part.")
-    return root / ANNOTATION_NAME
+    return root_file(root, ANNOTATION_NAME)  # in any case, as copied from Windows
 
 
 def load_composite(

@@ -13,6 +13,7 @@ from .casme3 import ANNOTATION_GLOB as CASME3_ANNOTATION
 from .casme_sq import ANNOTATION_GLOBS as CASME_SQ_ANNOTATIONS
 from .common import SYNTH_MARKER
 from .mmew import ANNOTATION_NAMES as MMEW_ANNOTATIONS
+from .root_files import root_files
 from .samm import ANNOTATION_GLOB as SAMM_ANNOTATION
 from .samm import FRAME_FOLDERS as SAMM_FOLDERS
 from .samm_long import ANNOTATION_GLOBS as SAMM_LONG_ANNOTATIONS
@@ -61,9 +62,6 @@ def dataset_of(path: str | Path) -> str | None:
             return "casme2"  # Cropped/sub01/EP02_01f, as CASME II releases it and `mmnet prepare` writes it
     for folder in folders:
         for key, globs in _ANNOTATIONS:
-            try:
-                if any(f.is_file() for g in globs for f in folder.glob(g)):
-                    return key
-            except OSError:  # an unreadable folder says nothing
-                continue
+            if root_files(folder, globs):  # in any case, not an Office lock file; an unreadable folder has none
+                return key
     return None

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..media import list_frames
 from ..spotting.intervals import TYPES, Interval, formula_start
 from .dataset_load import raise_strict
+from .decimal_comma import number_text
 from .sample import Issue
 
 __all__ = [
@@ -119,12 +120,13 @@ def round_frame(value: float) -> int:
 
 
 def attach_long_frames(video: LongVideo, folder: Path | None, pattern: re.Pattern, issues: list[Issue], *,
-                       not_frames=None) -> LongVideo:
-    """List ``folder``'s frames into ``video`` (junk files and gaps are reported); None -> an error issue.
-    ``not_frames``: as ``media.list_frames`` takes it (a file manager's copies, which ``pattern`` would read)."""
+                       not_frames=None, why: str = "") -> LongVideo:
+    """List ``folder``'s frames into ``video`` (junk files and gaps are reported); None -> an error issue, with
+    ``why`` after the path ('(the folder is there as ...)'). ``not_frames``: as ``media.list_frames`` takes it (a file
+    manager's copies, which ``pattern`` would read)."""
     if folder is None:
-        issues.append(Issue(video.video_id, "video_missing", f"no frame folder for this video at {video.path}; its "
-                            f"{len(video.intervals)} interval(s) cannot be used", "error"))
+        issues.append(Issue(video.video_id, "video_missing", f"no frame folder for this video at {video.path}{why}; "
+                            f"its {len(video.intervals)} interval(s) cannot be used", "error"))
         return video
     frames, junk = list_frames(folder, pattern, duplicates="first", not_frames=not_frames)
     if junk:
@@ -255,14 +257,13 @@ def zero_frames(apex: int, offset: int, where: str, sid: str, issues: list[Issue
 
 
 def frame_value(value: object) -> float | None:
-    """A frame cell as a number: int, float (SAMM Long Videos writes 566.4) or numeric text; else None."""
+    """A frame cell as a number: int, float (SAMM Long Videos writes 566.4) or numeric text, with a decimal point or
+    one decimal comma ('566,4'); else None (also for '1,000', where the comma may be a thousands separator)."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    text = str(value).strip()  # a pattern, not float(): float() accepts '1_0', 'nan', 'inf'
-    number = float(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", text) else None
-    return number if number is not None and math.isfinite(number) else None  # 400 digits read as inf
+    return number_text(str(value))
 
 
 def cell_text(value: object) -> str:

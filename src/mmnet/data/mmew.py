@@ -21,6 +21,7 @@ from pathlib import Path
 from .annotations import read_table
 from .case_keys import fold_case
 from .common import DatasetLoad, attach_frames, finish, missing_dataset, samples_from_table
+from .root_files import folder_in_any_case, root_files
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
@@ -89,7 +90,7 @@ def load_mmew(
         raise _missing(root, ["the folder itself"])
     issues: list[Issue] = []
     if annotation is None:
-        found = [root / n for n in ANNOTATION_NAMES if (root / n).is_file()]
+        found = root_files(root, ANNOTATION_NAMES)
         if not found:
             raise _missing(root, [f"an annotation file: one of {', '.join(repr(n) for n in ANNOTATION_NAMES)} "
                                   "(or pass --annotation FILE)"])
@@ -97,7 +98,7 @@ def load_mmew(
     annotation = Path(annotation)
     if not annotation.is_file():
         raise _missing(root, [f"the annotation file '{annotation}'"])
-    base = root / "Micro_Expression" if (root / "Micro_Expression").is_dir() else root
+    base = folder_in_any_case(root, ["Micro_Expression"]) or root
     index = _index_clip_folders(base)
     if not index:
         raise _missing(root, ["a frames folder 'Micro_Expression/' (or subject folders S01/ ...)"])

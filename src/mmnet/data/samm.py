@@ -25,6 +25,7 @@ from .common import (
     samples_from_table,
 )
 from .crop_state import uncropped_issue
+from .root_files import folder_in_any_case, root_files
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
@@ -61,10 +62,10 @@ def _missing(root: Path, missing: list[str]):
 
 def _frames_root(root: Path, frames: str | None) -> Path | None:
     if frames is not None:
-        return root / frames if (root / frames).is_dir() else None
-    for name in FRAME_FOLDERS:
-        if (root / name).is_dir():
-            return root / name
+        return folder_in_any_case(root, Path(frames).parts)
+    for name in FRAME_FOLDERS:  # in any case: 'samm_cropped/' copied from Windows is SAMM_cropped/
+        if (folder := folder_in_any_case(root, [name])) is not None:
+            return folder
     if any(p.is_dir() and re.fullmatch(r"\d{3}", p.name) for p in root.iterdir()):
         return root
     return None
@@ -92,7 +93,7 @@ def load_samm(
         raise _missing(root, ["the folder itself"])
     issues: list[Issue] = []
     if annotation is None:
-        found = sorted(root.glob(ANNOTATION_GLOB))
+        found = root_files(root, [ANNOTATION_GLOB])
         if not found:
             raise _missing(root, ["an annotation file 'SAMM_Micro_FACS_Codes_v2.xlsx' (or pass --annotation FILE)"])
         annotation = found[-1]  # names carry versions/dates; the last sorts newest

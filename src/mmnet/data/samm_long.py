@@ -32,6 +32,7 @@ from pathlib import Path
 from ..spotting.intervals import Interval, parse_type
 from .annotations import cell, label_text, read_table, subject_text
 from .common import missing_dataset, natural_key
+from .decimal_comma import value_said
 from .long_video import (
     LongVideo,
     LongVideoLoad,
@@ -43,6 +44,7 @@ from .long_video import (
     refused_row,
     round_frame,
 )
+from .root_files import folder_in_any_case, root_files
 from .sample import Issue
 
 __all__ = ["load_samm_long", "FPS"]
@@ -79,10 +81,6 @@ def _emotions(path: Path, issues: list[Issue]) -> dict[str, tuple[str | None, ob
     return out
 
 
-def _find(root: Path, globs: tuple[str, ...]) -> list[Path]:
-    return [p for g in globs for p in sorted(root.glob(g)) if not p.name.startswith("~$")]
-
-
 def load_samm_long(
     root: str | Path,
     *,
@@ -104,7 +102,7 @@ def load_samm_long(
         raise _missing(root, ["the folder itself"])
     issues: list[Issue] = []
     if annotation is None:
-        found = _find(root, ANNOTATION_GLOBS)
+        found = root_files(root, ANNOTATION_GLOBS)
         if not found:
             raise _missing(root, ["the coding workbook 'SAMM_LongVideos_V2_Release.xlsx' (or pass --annotation FILE)"])
         annotation = sorted(found, key=lambda p: natural_key(p.name))[-1]  # V1 < V2 < V3
@@ -114,11 +112,11 @@ def load_samm_long(
     annotation = Path(annotation)
     if not annotation.is_file():
         raise _missing(root, [f"the annotation file '{annotation}'"])
-    frames_root = next((root / f for f in FRAME_FOLDERS if (root / f).is_dir()), None)
+    frames_root = next(filter(None, (folder_in_any_case(root, f.split("/")) for f in FRAME_FOLDERS)), None)
     if frames_root is None:
         raise _missing(root, [f"a frames folder: one of {', '.join(repr(f + '/') for f in FRAME_FOLDERS)}"])
     if emotions is None:
-        found = _find(root, (EMOTION_GLOB,))
+        found = root_files(root, (EMOTION_GLOB,))
         emotions = found[-1] if found else None
     labels = _emotions(Path(emotions), issues) if emotions is not None else None
 
@@ -143,7 +141,7 @@ def load_samm_long(
         raw = {k: cell(row, col[k]) for k in ("onset", "apex", "offset")}
         values = {k: frame_value(v) for k, v in raw.items()}
         type_ = parse_type(cell(row, col["type"]))
-        bad = [f"{k} {raw[k]!r}" for k, v in values.items() if v is None] + (
+        bad = [value_said(k, raw[k]) for k, v in values.items() if v is None] + (
             [f"type {cell(row, col['type'])!r}"] if type_ is None else [])
         if bad:
             issues.append(refused_row(sid, "bad_value", f"{where} ({name}): {', '.join(bad)} unreadable"))

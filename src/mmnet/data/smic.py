@@ -27,6 +27,7 @@ from .apex import METHOD, ApexCache
 from .cache import default_cache_dir
 from .common import DatasetLoad, check_sample, finish, missing_dataset, natural_key
 from .crop_state import uncropped_issue
+from .root_files import folder_in_any_case
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
 
@@ -50,10 +51,9 @@ def _missing(root: Path, missing: list[str]):
 
 
 def _variant_dir(root: Path, variant: str) -> Path | None:
-    for base in (root, *(root / r for r in RELEASES)):
-        for name in (variant, variant.lower()):
-            if (base / name).is_dir():
-                return base / name
+    for release in ("", *RELEASES):  # in any case, as copied from Windows ('smic_all_cropped/hs')
+        if (found := folder_in_any_case(root, [*filter(None, [release]), variant])) is not None:
+            return found
     if any(_SUBJECT.fullmatch(p.name) and (p / "micro").is_dir() for p in root.iterdir() if p.is_dir()):
         return root
     return None

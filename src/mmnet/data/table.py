@@ -25,8 +25,10 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from .annotations import read_table
-from .case_keys import fold_case, fold_words
+from .case_keys import fold_words
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
+from .root_files import folder_in_any_case as _other_case
+from .root_files import root_file, sheets_said
 from .sample import Issue, Sample
 
 __all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "table_labels", "too_few_clip_classes",
@@ -75,10 +77,13 @@ def _missing(root: Path, what: str) -> DatasetNotFoundError:
 
 
 def _annotation(root: Path, annotation: str | Path | None) -> Path:
-    path = Path(annotation) if annotation is not None else root / ANNOTATION_NAME
+    if annotation is None and not root.is_dir():
+        raise _missing(root, "the folder itself")
+    path = Path(annotation) if annotation is not None else root_file(root, ANNOTATION_NAME)
     if not path.is_file():
         given = "" if annotation is not None else " (or pass --annotation FILE / set data.annotation)"
-        raise _missing(root, f"the annotation table '{path}'{given}")
+        held = f". {sheets_said(root).rstrip('.')}" if annotation is None and sheets_said(root) else ""
+        raise _missing(root, f"the annotation table '{path}'{given}{held}")
     return path
 
 
@@ -147,21 +152,6 @@ def _inside(root: Path, clip: str) -> Path | None:
     """``root/clip`` for a relative clip path that stays inside root, else None."""
     parts = _parts(clip)
     return None if parts is None else root.joinpath(*parts)
-
-
-def _other_case(root: Path, parts: tuple[str, ...]) -> Path | None:
-    """The clip folder ``root/parts`` written in another case on disk ('p01/clipA' as 'P01/clipA', on a file system
-    that tells case apart), else None. The first such folder by name, when there are several."""
-    folder = root
-    for part in parts:
-        if (folder / part).is_dir():
-            folder = folder / part
-            continue
-        try:
-            folder = next(p for p in sorted(folder.iterdir()) if fold_case(p.name) == fold_case(part) and p.is_dir())
-        except (StopIteration, OSError):  # not there in any case, or a folder that cannot be listed
-            return None
-    return folder
 
 
 def _posix_clips(samples: list[Sample], issues: list[Issue]) -> list[Sample]:

@@ -32,6 +32,7 @@ from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from ..spotting.intervals import TYPES, Interval, parse_type
 from .annotations import cell, label_text, read_table, subject_text
 from .case_keys import fold_words
+from .decimal_comma import value_said
 from .frame_copies import folder_copies
 from .long_video import (
     LongVideo,
@@ -44,6 +45,7 @@ from .long_video import (
     refused_row,
 )
 from .long_video import cell_text as _text
+from .root_files import folder_in_any_case, root_file, sheets_said
 from .sample import Issue
 from .table import _parts, frame_pattern, too_few_said
 
@@ -79,10 +81,13 @@ def _columns_said():
 
 
 def _annotation(root: Path, annotation: str | Path | None) -> Path:
-    path = Path(annotation) if annotation is not None else root / ANNOTATION_NAME
+    if annotation is None and not root.is_dir():
+        raise _missing(root, "the folder itself")
+    path = Path(annotation) if annotation is not None else root_file(root, ANNOTATION_NAME)
     if not path.is_file():
         given = "" if annotation is not None else " (or pass --annotation FILE)"
-        raise _missing(root, f"the annotation table '{path}'{given}")
+        held = f". {sheets_said(root).rstrip('.')}" if annotation is None and sheets_said(root) else ""
+        raise _missing(root, f"the annotation table '{path}'{given}{held}")
     return path
 
 
@@ -121,7 +126,8 @@ def check_fps(fps: object, what: str) -> float:
 
     value = frame_value(fps)
     if value is None or not 0 < value <= MAX_FPS:
-        raise ConfigError(f"{what} must be a frame rate in (0, {MAX_FPS}] frames per second, got {fps!r}.")
+        raise ConfigError(f"{what} must be a frame rate in (0, {MAX_FPS}] frames per second, got "
+                          f"{value_said('', fps).strip()}.")
     return value
 
 
@@ -139,7 +145,7 @@ def _frame(raw: object, name: str, bad: list[str]) -> int | None:
     """A frame cell as a whole frame number >= 0; an unreadable one is added to ``bad``."""
     value = frame_value(raw)
     if value is None or not value.is_integer() or value < 0:
-        bad.append(f"{name} {raw!r}")
+        bad.append(value_said(name, raw))
         return None
     return int(value)
 
@@ -272,9 +278,13 @@ def load_table_long(
             out.append(v)
             continue
         folder = v.path if v.path.is_dir() else None
+        other = folder_in_any_case(root, video.split("/")) if folder is None else None
+        why = (f" (the folder is there as '{other.relative_to(root).as_posix()}', its name written in another case, "
+               "which this file system tells apart: write that in the video column, or rename the folder as the "
+               "cell writes it)") if other is not None else ""
         # 'frame_0108 (1).jpg' beside frame_0108.jpg is a copy, not frame 1: any image name is read (as table.py)
-        v = check_video(attach_long_frames(v, folder, pattern, issues, not_frames=partial(folder_copies,
-                                                                                          pattern=pattern)), issues)
+        v = check_video(attach_long_frames(v, folder, pattern, issues, why=why,
+                                           not_frames=partial(folder_copies, pattern=pattern)), issues)
         if rate is None:
             issues.append(Issue(v.video_id, "no_fps", "no frame rate: give it in an fps column of the table (or, for "
                                 "the recordings whose rows give none, --fps to train-spotter, check-data, "

@@ -12,6 +12,7 @@ else a recipe name (with or without ``.yaml``), else an error that lists the rec
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -120,7 +121,7 @@ def read_yaml(path: Path, what: str = "Config file") -> object:
     """The parsed content of a user's YAML file; a ConfigError naming the file (and line) when it is not
     UTF-8 text, not valid YAML, or repeats a key."""
     try:
-        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
+        doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what} '{path}' is not UTF-8 text ({exc.reason} at byte {exc.start}); "
                           "give a YAML file saved as UTF-8.") from None
@@ -128,16 +129,44 @@ def read_yaml(path: Path, what: str = "Config file") -> object:
         raise ConfigError(f"{what} '{path}' cannot be read ({exc.strerror}).") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{what} '{path}' is not valid YAML: {_yaml_problem(exc)}") from None
+    for key, value in _strings(doc):
+        if any(c < " " and c != "\n" for c in value) or ("\n" in value and _WINDOWS_PATH.match(value)):
+            written = value.translate(_ESCAPES)
+            raise ConfigError(f"{what} '{path}': {key} reads as {value!r}, which holds a control character: {_ESCAPE} "
+                              f"('{written}' in single quotes, or {written.replace(chr(92), '/')!r}).")
+    return doc
+
+
+# a Windows path in double quotes: "D:\data" is refused by PyYAML; "D:\new\tab" silently holds a newline and a tab
+_ESCAPE = ('in a double-quoted YAML string "\\" starts an escape ("\\n" is a newline, "\\t" a tab): write a '
+           "Windows path in single quotes, or with / in place of \\")
+_ESCAPES = str.maketrans({"\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v",
+                          "\a": "\\a", "\0": "\\0", "\x1b": "\\e"})
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:|\\\\")
+
+
+def _strings(doc: object, key: str = "") -> list[tuple[str, str]]:
+    """(dotted key, text) of each string value in a parsed YAML document."""
+    if isinstance(doc, dict):
+        return [s for k, v in doc.items() for s in _strings(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(doc, list):
+        return [s for i, v in enumerate(doc) for s in _strings(v, f"{key}[{i}]")]
+    return [(key or "the document", doc)] if isinstance(doc, str) else []
+
+
+_HINTS = {"found unknown escape character": _ESCAPE,
+          "found character '\\t' that cannot start any token": "indent with spaces: YAML does not allow a tab there"}
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     """PyYAML's error in one line, by the file's line and column counted from 1 (its own text spans lines and
-    names the file '<unicode string>')."""
+    names the file '<unicode string>'), with what to do for a Windows path in double quotes and a tab indent."""
     mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
     if mark is None or problem is None:
         return " ".join(str(exc).split())
     context = getattr(exc, "context", None)
-    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" + (f" ({context})" if context else "")
+    hint = next((f"; {h}" for p, h in _HINTS.items() if problem.startswith(p)), "")
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" + (f" ({context})" if context else "") + hint
 
 
 def describe(ref: str | Path | None) -> str:

@@ -16,7 +16,8 @@ import numpy as np
 from .. import run_log
 from ..config import ExecutorConfig
 from ..data.cache_folder import load_entry
-from ..errors import MMNetError
+from ..errors import ConfigError, MMNetError
+from ..executor_config import check_executor
 from ..progress import FoldProgress
 from .faults import folds_failed, local_fold_error
 from .fold import run_fold
@@ -37,7 +38,13 @@ def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, 
     Raises:
         ExecutorError: with Ray or SLURM: the engine missing or the cluster cannot run the folds, or
             some folds failed (finished folds are kept; rerunning the same command continues).
+        ConfigError: ``options`` not an :class:`~mmnet.config.ExecutorConfig` (mmnet 0.1.0's order, the executor's
+            name first, included).
     """
+    if isinstance(tasks, str):  # mmnet 0.1.0: run_tasks("ray", tasks, address=...)
+        raise ConfigError(f"run_tasks takes the tasks first, then an ExecutorConfig (from mmnet.config), not the "
+                          f"executor's name: run_tasks(tasks, ExecutorConfig(executor={tasks!r}))")
+    check_executor(options, "run_tasks")
     options = options or ExecutorConfig()
     tasks = list(tasks)
     if options.executor == "local":
@@ -51,9 +58,11 @@ def run_tasks(tasks: Sequence[FoldTask], options: ExecutorConfig | None = None, 
     return run_ray(tasks, options, progress=progress, finished=finished)
 
 
-def check_engine(options: ExecutorConfig | None) -> None:
+def check_engine(options: ExecutorConfig | None, where: str = "run_experiment") -> None:
     """Raise the one-line ``ExecutorError`` of a missing Ray or submitit (optional extras) now, before a run folder
-    is written and the CPU measured for it."""
+    is written and the CPU measured for it; a ``ConfigError`` for ``options`` that are not an ``ExecutorConfig``
+    (``where``: the function given them)."""
+    check_executor(options, where)
     if options is None or options.executor == "local":
         return
     if options.executor == "slurm":

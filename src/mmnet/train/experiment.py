@@ -70,8 +70,8 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
                      folds: list[str] | None = None) -> dict | None:
     """:func:`run_experiment` as the ``mmnet`` commands run it: the process settings stay for the whole process
     (it ends after the run), and the lasting lines (one per fold) are written also without ``progress``."""
+    check_engine(executor)  # a missing extra (or an executor given as mmnet 0.1.0 did) before anything is read
     cfg = resolve_config(cfg)  # as config.yaml records it (the table dataset's classes: its labels)
-    check_engine(executor)  # a missing extra is said before the run folder is written
     check_network(cfg, executor)  # a wrong model.factory or a replaced MMNet, before the run folder and any fold
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         check_device(cfg.train.device)

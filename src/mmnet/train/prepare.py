@@ -62,7 +62,7 @@ from .env_record import annotation_digests, labels_digest, numerics_record, synt
 from .protocol_record import listed_rows, part_frames, protocol_issues, write_protocol_files
 from .resolve import resolve_config
 from .resume_rules import config_changes, inert_changes, restoring_sets, resume_changes
-from .saved_config import check_saved_config
+from .saved_config import check_not_newer, check_saved_config
 from .spot_recognise import spot_settings, write_long_files
 from .tasks import FoldTask
 from .tb_log import require_tensorboard
@@ -105,6 +105,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     out = Path(out_dir)
     d = cfg.data
     check_out_apart(out, cfg)
+    check_not_newer(out)  # before the data is read: a newer mmnet's run cannot be resumed here
     if cfg.train.tensorboard:  # a missing optional package fails here, before the data is read
         require_tensorboard()
     if cfg.train.compile:  # likewise a missing C++ compiler

@@ -298,7 +298,7 @@ def run_sweep(
 def train_sweep(sweep: Sweep, out_dir: str | Path, *, executor: ExecutorConfig | None = None,
                 progress: bool = True, restart: bool = False) -> list[dict] | None:
     """:func:`run_sweep` as ``mmnet sweep`` runs it: the process settings stay (the process ends after it)."""
-    check_engine(executor)  # a missing extra is said before any run folder is written
+    check_engine(executor, "run_sweep")  # a missing extra is said before any run folder is written
     out = Path(out_dir)
     if executor is None or executor.executor == "local":  # Ray workers and SLURM jobs decide their own device
         for setting in sweep.settings:

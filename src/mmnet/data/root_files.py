@@ -1,0 +1,77 @@
+"""A dataset root's annotation files and folders, found as a copy from Windows or macOS leaves them: names in
+another case ('Annotations.CSV', 'cropped/'; those file systems do not tell case apart, Linux does) and Office's
+lock files ('~$name.xlsx', left beside a workbook open in Excel, or copied while it was), which are never the
+annotation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from .case_keys import fold_case
+
+__all__ = ["root_files", "root_file", "folder_in_any_case", "is_lock_file"]
+
+
+def is_lock_file(path: Path) -> bool:
+    """Office's owner file of an open document: '~$' + the rest of the document's name, a few hundred bytes."""
+    return path.name.startswith("~$")
+
+
+def _files(root: Path) -> list[Path]:
+    try:
+        return sorted(p for p in root.iterdir() if not is_lock_file(p) and p.is_file())
+    except OSError:  # not a folder, or one that cannot be listed
+        return []
+
+
+def root_files(root: Path, globs: Iterable[str]) -> list[Path]:
+    """The files of ``root`` whose names match one of ``globs`` in any case, lock files left out: those of the
+    first glob first, each glob's sorted by name."""
+    files, out = _files(root), []
+    for glob in globs:
+        out += [p for p in files if p not in out and fnmatchcase(fold_case(p.name), fold_case(glob))]
+    return out
+
+
+def root_file(root: Path, name: str) -> Path:
+    """``root/name``, else the file of root named so in another case; ``root/name`` when there is none."""
+    if (root / name).is_file():
+        return root / name
+    return next(iter(root_files(root, [name.replace("[", "[[]")])), root / name)
+
+
+def folder_in_any_case(root: Path, parts: Iterable[str]) -> Path | None:
+    """The folder ``root/part/part...``, each part as written when it is there, else in another case (the first
+    such folder by name when there are several); None when there is none."""
+    folder = root
+    for part in parts:
+        if (folder / part).is_dir():
+            folder = folder / part
+            continue
+        try:
+            folder = next(p for p in sorted(folder.iterdir()) if fold_case(p.name) == fold_case(part) and p.is_dir())
+        except (StopIteration, OSError):  # not there in any case, or a folder that cannot be listed
+            return None
+    return folder
+
+
+_SHEETS = (".xlsx", ".xls", ".csv", ".tsv", ".txt")
+
+
+def sheets_said(root: Path) -> str:
+    """A line naming the spreadsheets a root holds when its annotation file was not found (a file renamed, or
+    saved under another name), and its Office lock files as such; "" when it holds none."""
+    try:
+        files = sorted(p.name for p in root.iterdir() if p.suffix.lower() in _SHEETS and p.is_file())
+    except OSError:
+        return ""
+    own = [n for n in files if not n.startswith("~$")]
+    locks = [n for n in files if n.startswith("~$")]
+    said = (f"The root holds {', '.join(repr(n) for n in own[:6])}{' ...' if len(own) > 6 else ''}: if one is the "
+            "annotation under another name, pass it with --annotation FILE. ") if own else ""
+    if locks:
+        said += (f"{', '.join(repr(n) for n in locks[:3])} is Office's lock file of a workbook open in Excel, not "
+                 "the workbook: copy the workbook itself. ")
+    return said.rstrip()
