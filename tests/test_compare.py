@@ -226,7 +226,7 @@ def test_few_subjects_make_the_bootstrap_interval_rough_and_the_sign_flip_test_s
     md = render_compare_markdown(r)
     assert "| metric | difference | 95 % CI (bootstrap, approximate) | p (sign-flip) |" in md
     acc_row = next(line for line in md.splitlines() if line.startswith("| Acc % |"))
-    assert acc_row.endswith("(rough) | 0.2500 |") and "≤" not in acc_row
+    assert acc_row.endswith("(rough) | 0.25 |") and "≤" not in acc_row
     assert "(all 8 arrangements, exact)" in md  # one seed in each run
     assert "With 3 subjects (fewer than 10) the paired bootstrap over subjects takes only 10 distinct" in md
     assert "cannot give a p-value below 0.25" in md

@@ -460,8 +460,8 @@ def test_the_summary_says_what_its_numbers_are(tmp_path):
     rows = summarize_sweep(tmp_path, ["right", "wrong", "later"])
     text = (tmp_path / "summary.csv").read_text()
     header = text.splitlines()[0].split(",")
-    assert header[-8:] == ["parameters", "gflop", "n_subjects", "selection", "chance", "ci_rough",  # appended
-                           "protocol", "tested_on"]
+    assert header[-9:] == ["parameters", "gflop", "n_subjects", "selection", "chance", "ci_rough",  # appended
+                           "protocol", "tested_on", "vs_chance"]
     table = {r["setting"]: r for r in csv.DictReader(io.StringIO(text))}
     assert {k: table["right"][k] for k in ("n_subjects", "selection", "chance", "ci_rough")} == {
         "n_subjects": "3", "selection": "last", "chance": "0.333333", "ci_rough": "True"}

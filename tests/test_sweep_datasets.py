@@ -30,7 +30,7 @@ def test_lodo_settings_name_their_held_out_datasets(tmp_path):
         shutil.rmtree(fold)  # only the fold tested on SAMM ran (mmnet train --folds samm)
     rows = summarize_sweep(tmp_path, ["cde", "lodo", "to_samm", "later"])
     summary = _read(tmp_path / "summary.csv")
-    assert list(summary[0]) == [*EARLIER, "protocol", "tested_on"]
+    assert list(summary[0]) == [*EARLIER, "protocol", "tested_on", "vs_chance"]
     assert [(r["protocol"], r["tested_on"]) for r in summary] == [
         ("loso", "smic+casme2+samm"), ("lodo", "smic+casme2+samm"), ("lodo", "samm"), ("", "")]
     per = _read(tmp_path / "summary_per_dataset.csv")

@@ -8,7 +8,8 @@ products instead of 10,000 passes over the predictions.
 
 - Subjects are the unit of LOSO (whole subjects are left out, samples of one subject are not
   independent), so the headline interval resamples subjects; resampling samples, the usual
-  i.i.d. bootstrap, is given as a second, narrower line.
+  i.i.d. bootstrap, is given as a second, narrower line. With several datasets (a composite, LODO) the units
+  are resampled within each dataset, each keeping its number of units (a stratified bootstrap).
 - Percentile intervals, a fixed seed (a rebuilt report is identical) and the number of resamples
   are stated wherever an interval appears.
 - A resample that happens to draw no sample of a class the pool holds is drawn again (:func:`resampled_scores`),
@@ -25,7 +26,8 @@ products instead of 10,000 passes over the predictions.
   of distinct outcomes is that of the subjects' label orders, not of the subjects; a subject whose clips hold
   one class has a single order, so it adds none. When the distinct arrangements are no more than the shuffles
   asked for, all of them are scored (an exact test); when even the exact p-value cannot fall below
-  :data:`PERMUTATION_ALPHA`, the test says it cannot decide (``can_decide``).
+  :data:`PERMUTATION_ALPHA`, the test says it cannot decide (``can_decide``). The arrangements are drawn in
+  :mod:`mmnet.report.arrangements`.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BootstrapError
+from .arrangements import count_orders, every_arrangement, random_shuffles
 
-__all__ = ["RESAMPLES", "SEED", "LEVEL", "METRICS", "unit_tables", "resampled_scores", "batch_scores",
+__all__ = ["RESAMPLES", "SEED", "LEVEL", "METRICS", "unit_tables", "unit_strata", "resampled_scores", "batch_scores",
            "bootstrap_ci", "paired_bootstrap", "paired_sign_flip", "SIGN_FLIP_EXACT_MAX", "mcnemar_exact",
            "percentile_interval", "permutation_test", "PERMUTATION_ALPHA"]
 
@@ -49,10 +52,10 @@ METRICS = ("acc", "uf1", "uar")
 _CHUNK = 2_000  # resamples per matrix product: bounds memory on large composites
 #: The permutation test's level for "above chance" when it carries the verdict (p < this).
 PERMUTATION_ALPHA = 0.05
-#: Subjects up to which the paired sign-flip test scores all 2**n arrangements (65,536); random flips above.
-SIGN_FLIP_EXACT_MAX = 16
 #: report.json gives the count of distinct label arrangements up to this (null above: more than enough).
 _COUNT_SHOWN = 10**15
+#: Subjects up to which the paired sign-flip test scores all 2**n arrangements (65,536); random flips above.
+SIGN_FLIP_EXACT_MAX = 16
 
 
 def unit_key(frame: pd.DataFrame, unit: str) -> pd.Series:
@@ -101,11 +104,33 @@ def batch_scores(cms: np.ndarray, counted: np.ndarray | None = None) -> dict[str
                 "uar": np.where(k > 0, (recall * include).sum(axis=-1) / k, np.nan)}
 
 
-def _weights(n_units: int, resamples: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """Bootstrap draw counts, (chunk, units): each row draws ``n_units`` units with replacement."""
-    p = np.full(n_units, 1.0 / n_units)
+def unit_strata(frames: Sequence[pd.DataFrame], unit: str, units: Sequence[str]) -> list[np.ndarray]:
+    """The positions in ``units`` of each dataset's units, datasets sorted: the strata a bootstrap keeps."""
+    dataset_of: dict[str, str] = {}
+    for f in frames:
+        dataset_of.update(zip(unit_key(f, unit), f["dataset"].astype(str)))
+    names = np.array([dataset_of[u] for u in units])
+    return [np.flatnonzero(names == d) for d in sorted(set(names.tolist()))]
+
+
+def _draw(n_units: int, size: int, rng: np.random.Generator, strata: Sequence[np.ndarray] | None) -> np.ndarray:
+    """Bootstrap draw counts, (size, units). One stratum: ``n_units`` units drawn with replacement (the draws of
+    earlier versions, bit for bit). Several (datasets): each dataset's units drawn among themselves, as many as it
+    has, so that every resample keeps each dataset's share; one multinomial over all units could leave a dataset
+    out or double it, and the composite's score weighs its datasets by their samples."""
+    if strata is None or len(strata) < 2:
+        return rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=size).astype(np.float64)
+    w = np.zeros((size, n_units))
+    for idx in strata:
+        w[:, idx] = rng.multinomial(len(idx), np.full(len(idx), 1.0 / len(idx)), size=size)
+    return w
+
+
+def _weights(n_units: int, resamples: int, rng: np.random.Generator,
+             strata: Sequence[np.ndarray] | None = None) -> Iterator[np.ndarray]:
+    """Bootstrap draw counts in chunks of (chunk, units) (:func:`_draw`)."""
     for start in range(0, resamples, _CHUNK):
-        yield rng.multinomial(n_units, p, size=min(_CHUNK, resamples - start)).astype(np.float64)
+        yield _draw(n_units, min(_CHUNK, resamples - start), rng, strata)
 
 
 #: Draws per requested resample after which :func:`resampled_scores` gives up redrawing (it never comes near
@@ -113,12 +138,13 @@ def _weights(n_units: int, resamples: int, rng: np.random.Generator) -> Iterator
 _MAX_DRAWS_PER_RESAMPLE = 1_000
 
 
-def resampled_scores(tables: np.ndarray, resamples: int,
-                     rng: np.random.Generator) -> tuple[dict[str, np.ndarray], int]:
+def resampled_scores(tables: np.ndarray, resamples: int, rng: np.random.Generator,
+                     strata: Sequence[np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], int]:
     """Scores of each table over the same bootstrap draws of the units.
 
     ``tables``: (T, U, C*C) from :func:`unit_tables`. Returns {metric: (resamples, T)} and the
-    number of draws redrawn because some table lacked a class that its whole pool has.
+    number of draws redrawn because some table lacked a class that its whole pool has. ``strata``: the units'
+    positions per dataset (:func:`unit_strata`), each resampled within itself; None: one stratum.
 
     Such a draw is redrawn, not scored: its UF1 and UAR would average over fewer classes than the point estimate
     (pushed up when the missing class is a hard one), or count the missing class as 0, a recall of clips it never
@@ -146,15 +172,14 @@ def resampled_scores(tables: np.ndarray, resamples: int,
             parts[m].append(v)
         kept, redrawn = kept + len(held), redrawn + int(lacking.sum())
 
-    for w in _weights(u, resamples, rng):
+    for w in _weights(u, resamples, rng, strata):
         score(w)
-    p = np.full(u, 1.0 / u)
     while kept < resamples:
         if kept + redrawn >= _MAX_DRAWS_PER_RESAMPLE * resamples:
             raise BootstrapError(f"bootstrap: {redrawn:,} of {kept + redrawn:,} draws of the {u} subjects or samples "
                              "lacked a class that the pool holds: several classes have samples in a single one, too "
                              "few for a bootstrap over them; merge rare classes (data.scheme) or test more subjects")
-        score(rng.multinomial(u, p, size=_CHUNK).astype(np.float64))
+        score(_draw(u, _CHUNK, rng, strata))
     return {m: np.concatenate(v) for m, v in parts.items()}, redrawn
 
 
@@ -169,19 +194,22 @@ def bootstrap_ci(frames: dict[str, pd.DataFrame], n_classes: int, unit: str, *, 
     """Percentile bootstrap intervals of Acc, UF1, UAR for each seed's pooled predictions.
 
     ``frames``: seed -> pooled prediction table (``true``, ``pred``, ``sample_id``, ``subject``,
-    ``dataset``). When every seed tested the same units they are resampled together, and the
-    interval of the mean over seeds is given too (``mean``; None otherwise). Seeds whose resamples nearly
-    never hold every class get no interval: ``omitted`` maps them to why.
+    ``dataset``). With several datasets the units are resampled within each dataset, each keeping its count
+    (``stratified_by``: "dataset"; None with one). When every seed tested the same units they are resampled
+    together, and the interval of the mean over seeds is given too (``mean``; None otherwise). Seeds whose
+    resamples nearly never hold every class get no interval: ``omitted`` maps them to why.
     """
     rng = np.random.default_rng(seed)
     keys = {s: set(unit_key(f, unit)) for s, f in frames.items()}
     shared = len({frozenset(k) for k in keys.values()}) == 1
     groups = [list(frames)] if shared else [[s] for s in frames]
-    per_seed, mean, missing, omitted = {}, None, 0, {}
+    per_seed, mean, missing, omitted, stratified = {}, None, 0, {}, False
     for group in groups:
         units, tables = unit_tables([frames[s] for s in group], unit, n_classes)
+        strata = unit_strata([frames[s] for s in group], unit, units)
+        stratified |= len(strata) > 1
         try:
-            scores, miss = resampled_scores(tables, resamples, rng)
+            scores, miss = resampled_scores(tables, resamples, rng, strata)
         except BootstrapError as exc:  # no interval for these seeds (``omitted``: why); the report goes on
             omitted.update(dict.fromkeys(group, str(exc)))
             continue
@@ -191,7 +219,8 @@ def bootstrap_ci(frames: dict[str, pd.DataFrame], n_classes: int, unit: str, *, 
         if shared and len(group) > 1:
             mean = {m: percentile_interval(scores[m].mean(axis=1), level) for m in METRICS}
     return {"unit": unit, "n_units": {s: len(k) for s, k in keys.items()}, "per_seed": per_seed, "mean": mean,
-            "resamples_missing_a_class": missing, "omitted": omitted}
+            "resamples_missing_a_class": missing, "omitted": omitted,
+            "stratified_by": "dataset" if stratified else None}
 
 
 def paired_bootstrap(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.DataFrame], n_classes: int, *,
@@ -200,19 +229,22 @@ def paired_bootstrap(frames_a: Sequence[pd.DataFrame], frames_b: Sequence[pd.Dat
     """Paired bootstrap of the difference A - B of each metric (mean over each run's seeds): its percentile
     interval, approximate (it tends to be narrow with few subjects), and no p-value.
 
-    Both runs are scored on the same draws of the units. A p-value from it (the smallest level at which the
-    interval excludes 0) rejected a true null 7-11 % of the time at the 5 % level with 10-26 subjects, where the
-    sign-flip test (:func:`paired_sign_flip`) keeps to 5 %: that test gives the comparison's p-value.
+    Both runs are scored on the same draws of the units (within each dataset, as :func:`bootstrap_ci`). A p-value
+    from it (the smallest level at which the interval excludes 0) rejected a true null 7-11 % of the time at the
+    5 % level with 10-26 subjects, where the sign-flip test (:func:`paired_sign_flip`) keeps to 5 %: that test
+    gives the comparison's p-value.
     """
     units = sorted(set().union(*[set(unit_key(f, unit)) for f in (*frames_a, *frames_b)]))
     _, ta = unit_tables(frames_a, unit, n_classes, units)
     _, tb = unit_tables(frames_b, unit, n_classes, units)
     tables = np.concatenate([ta, tb])
-    scores, _ = resampled_scores(tables, resamples, np.random.default_rng(seed))
+    strata = unit_strata([*frames_a, *frames_b], unit, units)
+    scores, _ = resampled_scores(tables, resamples, np.random.default_rng(seed), strata)
     pooled = tables.sum(axis=1).reshape(len(tables), n_classes, n_classes)
     point = batch_scores(pooled, pooled.sum(axis=-1) == 0)  # = metrics.py on each pool
     na = len(frames_a)
-    out = {"unit": unit, "n_units": len(units), "resamples": resamples, "seed": seed, "level": level}
+    out = {"unit": unit, "n_units": len(units), "resamples": resamples, "seed": seed, "level": level,
+           "stratified_by": "dataset" if len(strata) > 1 else None}
     for m in METRICS:
         diff = scores[m][:, :na].mean(axis=1) - scores[m][:, na:].mean(axis=1)
         out[m] = {"difference": float(point[m][:na].mean() - point[m][na:].mean()),
@@ -289,58 +321,6 @@ def mcnemar_exact(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> dict:
             "both_wrong": int((~a & ~b_).sum()), "p_value": float(p)}
 
 
-def _count_orders(labels: np.ndarray) -> int:
-    """How many distinct orders one subject's labels have: the multinomial n! / (n_1! ... n_C!), as an exact int."""
-    total, placed = 1, 0
-    for count in np.bincount(labels).tolist():
-        placed += count
-        total *= math.comb(placed, count)
-    return total
-
-
-def _distinct_orders(labels: np.ndarray) -> np.ndarray:
-    """Every distinct order of one subject's labels, (orders, samples): the next-permutation step on the sorted
-    labels, which visits each order of a multiset once."""
-    order = sorted(labels.tolist())
-    orders = [list(order)]
-    while True:
-        i = len(order) - 2
-        while i >= 0 and order[i] >= order[i + 1]:
-            i -= 1
-        if i < 0:
-            return np.array(orders, dtype=np.int64)
-        j = len(order) - 1
-        while order[j] <= order[i]:
-            j -= 1
-        order[i], order[j] = order[j], order[i]
-        order[i + 1:] = reversed(order[i + 1:])
-        orders.append(list(order))
-
-
-def _every_arrangement(truth: np.ndarray, where: list[np.ndarray], total: int) -> Iterator[np.ndarray]:
-    """All ``total`` distinct arrangements of the labels within subjects, in chunks of (arrangements, samples):
-    arrangement k takes, per subject, order (k // stride) % orders, a mixed-radix count over the subjects."""
-    orders = [(idx, _distinct_orders(truth[idx])) for idx in where if len(np.unique(truth[idx])) > 1]
-    for start in range(0, total, _CHUNK):
-        k = np.arange(start, min(total, start + _CHUNK))
-        chunk, stride = np.repeat(truth[None, :], len(k), axis=0), 1
-        for idx, subject_orders in orders:
-            chunk[:, idx] = subject_orders[(k // stride) % len(subject_orders)]
-            stride *= len(subject_orders)
-        yield chunk
-
-
-def _random_shuffles(truth: np.ndarray, where: list[np.ndarray], permutations: int,
-                     seed: int) -> Iterator[np.ndarray]:
-    """``permutations`` random shuffles of the labels within subjects, in chunks of (shuffles, samples)."""
-    rng = np.random.default_rng(seed)
-    for start in range(0, permutations, _CHUNK):
-        shuffled = np.repeat(truth[None, :], min(_CHUNK, permutations - start), axis=0)
-        for idx in where:
-            shuffled[:, idx] = rng.permuted(shuffled[:, idx], axis=1)
-        yield shuffled
-
-
 def permutation_test(frames: dict[str, pd.DataFrame], n_classes: int, *, permutations: int = RESAMPLES,
                      seed: int = SEED) -> dict | None:
     """Whether the predictions carry information about the labels: a permutation test of the pooled UAR (of the
@@ -381,12 +361,12 @@ def permutation_test(frames: dict[str, pd.DataFrame], n_classes: int, *, permuta
 
     subjects = unit_key(tables[0].reset_index(), "subject").to_numpy()
     where = [np.flatnonzero(subjects == s) for s in np.unique(subjects)]
-    orders = [_count_orders(truth[idx]) for idx in where]
+    orders = [count_orders(truth[idx]) for idx in where]
     arrangements = math.prod(orders)  # Python ints: exact, however many subjects and clips
     exact = arrangements <= permutations
     observed = float(mean_uar(truth[None, :])[0])
-    draws = (_every_arrangement(truth, where, arrangements) if exact
-             else _random_shuffles(truth, where, permutations, seed))
+    draws = (every_arrangement(truth, where, arrangements, _CHUNK) if exact
+             else random_shuffles(truth, where, permutations, seed, _CHUNK))
     scores = np.concatenate([mean_uar(chunk) for chunk in draws])
     at_least = int((scores >= observed - 1e-12).sum())  # the same confusion matrix gives the same float
     # exact: the real arrangement is one of those scored; else the +1 of a Monte-Carlo p-value

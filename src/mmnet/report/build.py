@@ -40,9 +40,9 @@ from .scores import (
     report_files,
     score_run,
 )
-from .selection import OPTIMISTIC_LABEL, PAPER_KEY
+from .selection import PAPER_KEY, optimistic_label
 from .str_report import str_section
-from .verdict import VERDICT_MIN_SUBJECTS
+from .verdict import VERDICT_MIN_SUBJECTS, chance_standing, chance_verdict
 
 __all__ = ["build_report", "summarize_run", "REPORT_FILES", "ReportNotWritten"]
 
@@ -193,11 +193,12 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     Writes nothing. Paper-selection numbers, when selected, sit under ``paper_selection_optimistic``.
     ``ci``: the bootstrap 95 % intervals over subjects of the seed mean (of the one seed with one), with what
     describes them: ``n_subjects``, ``ci_rough`` (fewer than VERDICT_MIN_SUBJECTS subjects), ``ci_method``; and
-    ``chance``, 1 / number of classes. ``protocol`` (``loso``, ``lodo``), ``tested_on`` (the datasets whose samples
-    were scored, in MEGC2019's order: a LODO run of some folds tests those folds' datasets only) and, for a run of
-    several datasets, ``per_dataset``: per tested dataset its ``n_seeds``, ``n`` (the first seed's samples), ``mean``
-    and ``std`` over seeds and ``trained_on`` (LODO: the other datasets; None under LOSO, whose folds train on every
-    dataset's other subjects).
+    ``chance``, 1 / number of classes; ``verdict``, report.md's verdict line, and ``vs_chance``, its standing in a
+    few words (verdict.chance_standing). ``protocol`` (``loso``, ``lodo``), ``tested_on`` (the datasets whose
+    samples were scored, in MEGC2019's order: a LODO run of some folds tests those folds' datasets only) and, for a
+    run of several datasets, ``per_dataset``: per tested dataset its ``n_seeds``, ``n`` (the first seed's samples),
+    ``mean`` and ``std`` over seeds and ``trained_on`` (LODO: the other datasets; None under LOSO, whose folds train
+    on every dataset's other subjects).
     """
     r = compute_report(run_dir, selection)
     out = {"run": r["run"], "path": str(run_dir), "complete": r["complete"], "selection": r["selection"],
@@ -210,10 +211,12 @@ def summarize_run(run_dir: str | Path, selection: str | None = None) -> dict:
     units = list(subj["n_units"].values())
     n_subjects = min(units) if units else None  # the seeds test the same subjects but for a partial run's
     out.update(n_subjects=n_subjects, ci_rough=None if n_subjects is None else n_subjects < VERDICT_MIN_SUBJECTS,
-               ci_method=f"{ci['method']} over subjects, {ci['resamples']:,} resamples, random seed {ci['seed']}",
-               chance=1 / len(r["classes"]))
+               ci_method=f"{ci['method']} over subjects"
+               + (" (stratified by dataset)" if subj.get("stratified_by") else "")
+               + f", {ci['resamples']:,} resamples, random seed {ci['seed']}",
+               chance=1 / len(r["classes"]), vs_chance=chance_standing(r), verdict=chance_verdict(r))
     out.update(datasets_tested(r))
     if PAPER_KEY in r:
-        out[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
+        out[PAPER_KEY] = {"label": optimistic_label(r), **{k: r[PAPER_KEY][k] for k in ("per_seed", "mean", "std")}}
     return out
 

@@ -234,6 +234,20 @@ def recorded_parameters(report: dict) -> int | None:
     return counts.pop() if len(counts) == 1 and isinstance(next(iter(counts)), int) else None
 
 
+def _seed_order(seed: str) -> tuple:
+    return (0, int(seed), "") if seed.lstrip("-").isdigit() else (1, 0, seed)  # 2 before 10
+
+
+def seed_pairs(ref_seeds: Sequence[str], run_seeds: Sequence[str]) -> tuple[list[tuple[str, str]], dict]:
+    """McNemar's pairs of seeds (reference, run): equal seeds first, then the others in numeric order; and the
+    seeds of each run left without a partner (``reference``, ``run``)."""
+    ref, run = sorted(ref_seeds, key=_seed_order), sorted(run_seeds, key=_seed_order)
+    same = [s for s in ref if s in run]
+    ref_rest, run_rest = [s for s in ref if s not in same], [s for s in run if s not in same]
+    pairs = [(s, s) for s in same] + list(zip(ref_rest, run_rest))
+    return pairs, {"reference": ref_rest[len(run_rest):], "run": run_rest[len(ref_rest):]}
+
+
 def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dict:
     """Score the runs and compare each with the first; see the module docstring. Writes nothing."""
     if len(paths) < 2:
@@ -284,9 +298,9 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
         sign_flip = paired_sign_flip(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
                                      flips=resamples)
         mcnemar = []
-        ref_seeds, run_seeds = sorted(ref_frames), sorted(frames)
-        unpaired = {"reference": ref_seeds[len(run_seeds):], "run": run_seeds[len(ref_seeds):]}
-        for (sa, fa), (sb, fb) in zip(sorted(ref_frames.items()), sorted(frames.items())):
+        pairs, unpaired = seed_pairs(list(ref_frames), list(frames))
+        for sa, sb in pairs:
+            fa, fb = ref_frames[sa], frames[sb]
             both = fa.merge(fb, on="sample_id", suffixes=("", "_b"))
             t = mcnemar_exact(both["true_b"] == both["pred_b"], both["true"] == both["pred"])  # (run, reference)
             mcnemar.append({"reference_seed": sa, "seed": sb, "n": len(both), "run_only_correct": t["a_only_correct"],

@@ -6,6 +6,7 @@ from ..config_effect import as_written
 from .bootstrap import METRICS
 from .render import format_metric
 from .rounding import half_up
+from .verdict import p_text
 
 __all__ = ["render_compare_markdown", "INSTANCES_NOTE", "MCNEMAR_NOTE", "USED_NOTE", "PROTOCOL_NAMES", "PROTOCOLS_NOTE"]
 
@@ -50,7 +51,7 @@ def _no_effect_in_one(key: str, u: dict, c: dict) -> str:
 
 def _p(p: float, floor: float = 0.0) -> str:
     """A p-value; at the resolution of random flips (none as far from 0) as '≤ floor'."""
-    text = f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
+    text = p_text(p)  # the report's rounding: never 0.0500 for a p below 0.05
     return f"≤ {text}" if p <= floor * (1 + 1e-9) else text
 
 
@@ -85,11 +86,13 @@ def render_compare_markdown(result: dict) -> str:
         lines += ["", f"## {c['run']} vs {c['reference']}", ""]
         if protocols := c.get("protocols"):
             lines += [f"{protocols['note'][0].upper()}{protocols['note'][1:]}.", ""]
+        within = ", resampled within each dataset" if b.get("stratified_by") else ""
         lines += [f"Difference = {c['run']} minus {c['reference']}, with a paired bootstrap over {b['n_units']} "
-                  f"subjects ({b['resamples']} resamples, seed {b['seed']}) for its 95 % interval: a percentile "
-                  "interval, approximate (it tends to be narrow with few subjects). The p-value is the sign-flip "
-                  f"test's: the runs' predictions swapped on every set of subjects ({flips}), two-sided, on the "
-                  "difference shown. Both ask whether these trained instances differ on these subjects, not whether "
+                  f"subjects ({b['resamples']} resamples, seed {b['seed']}{within}) for its 95 % interval: a "
+                  "percentile interval, approximate (it tends to be narrow with few subjects). The p-value is the "
+                  "sign-flip test's: the runs' predictions swapped on every set of subjects "
+                  f"({flips}), two-sided, on the difference shown. Both ask whether these trained instances differ "
+                  "on these subjects, not whether "
                   "their recipes do (seeds are not resampled).", "",
                   *([f"{rough[0].upper()}{rough[1:]}.", ""] if rough else []),
                   "| metric | difference | 95 % CI (bootstrap, approximate) | p (sign-flip) |",
@@ -100,7 +103,8 @@ def render_compare_markdown(result: dict) -> str:
             lines.append(f"| {_NAMES[k]} | {_signed(d['difference'], pct)} | "
                          f"[{_signed(d['ci'][0], pct)}, {_signed(d['ci'][1], pct)}]{' (rough)' if rough else ''} "
                          f"| {flip_p} |")
-        lines += ["", "McNemar's exact test on per-sample correctness (seeds paired in sorted order). "
+        lines += ["", "McNemar's exact test on per-sample correctness (equal seeds paired, then the others in "
+                  "numeric order). "
                   f"{MCNEMAR_NOTE[0].upper()}{MCNEMAR_NOTE[1:]}.", "",
                   "| seeds (reference, run) | n | only reference right | only run right | p (two-sided) |",
                   "|---|---|---|---|---|"]

@@ -19,7 +19,7 @@ import numpy as np
 from ..data.common import natural_key
 from .figure_fonts import figure_fonts, figure_texts
 from .rounding import half_up
-from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
+from .selection import PAPER_F1_EPOCHS, PAPER_KEY, optimistic_label
 
 __all__ = ["WIDTH_IN", "CMAP", "FORMATS", "render_figures", "row_percentages", "figure_names", "score_title"]
 
@@ -159,7 +159,8 @@ def _paper_confusion(report: dict):
     title = score_title(report, PAPER_KEY, f"paper selection, {PAPER_F1_EPOCHS}", acc=float(diagonal_acc))
     paper_acc = half_up(report[PAPER_KEY]["mean"]["acc"], 1, 100)
     honest = report["headline"]["mean"]  # a figure shown on its own carries the honest numbers beside the optimistic
-    note = (f"{OPTIMISTIC_LABEL}; the paper's Acc, from the epochs with most correct predictions: {paper_acc} %; "
+    note = (f"{optimistic_label(report)}; the paper's Acc, from the epochs with most correct predictions: "
+            f"{paper_acc} %; "
             f"honest (last epoch): UF1 {half_up(honest['uf1'], 2)}, UAR {half_up(honest['uar'], 2)}")
     return _confusion(report, PAPER_KEY, title, note)
 

@@ -13,6 +13,7 @@ from ..data.common import natural_key
 from ..display_width import display_width, pad
 from ..model_use import synthetic_banner
 from ..run_folder import split_skipped
+from .ci_text import report_protocol, resampled_words
 from .class_gaps import class_gap_lines
 from .one_class import one_class_lines
 from .parts import part_class_lines
@@ -20,10 +21,10 @@ from .protocol_text import network_line, per_dataset_heading, protocol_line, rep
 from .rounding import format_mean_std, format_metric
 from .run_reader import FOLD_REMEDY, Run
 from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
-from .selection import OPTIMISTIC_LABEL, PAPER_F1_EPOCHS, PAPER_KEY
+from .selection import PAPER_F1_EPOCHS, PAPER_KEY, optimistic_label
 from .str_report import classes_note
 from .subject_spread import subject_spread_line
-from .verdict import VERDICT_MIN_SUBJECTS, chance_verdict
+from .verdict import VERDICT_MIN_SUBJECTS, chance_verdict, seeds_differ
 
 __all__ = ["render_markdown", "megc_log", "natural_order", "format_results_table", "chance_verdict", "format_metric",
            "format_mean_std", "VERDICT_MIN_SUBJECTS"]
@@ -33,13 +34,13 @@ __all__ = ["render_markdown", "megc_log", "natural_order", "format_results_table
 SELECTION_CELLS = {"last": "last (honest)", PAPER_KEY: "paper* (optimistic)"}
 
 
-def _headline_rows(block: dict, key: str = "last") -> list[str]:
-    name = SELECTION_CELLS[key]
+def _headline_rows(block: dict, key: str = "last", differ: bool = False) -> list[str]:
+    name, over = SELECTION_CELLS[key], "; the seeds tested different samples: a partial run" if differ else ""
     rows = [f"| {name} | {s} | {r['n']} | {r['correct']} | {format_metric(r['acc'], True)} | "
             f"{format_metric(r['uf1'])} | {format_metric(r['uar'])} |" for s, r in block["per_seed"].items()]
     if block["n_seeds"] > 1:
         cells = " | ".join(format_mean_std(block["mean"][k], block["std"][k], k == "acc") for k in HEADLINE)
-        rows.append(f"| {name} | mean ± std (ddof=1, {block['n_seeds']} seeds) | | | {cells} |")
+        rows.append(f"| {name} | mean ± std (ddof=1, {block['n_seeds']} seeds{over}) | | | {cells} |")
     return ["| selection | seed | n | correct | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|---|", *rows]
 
 
@@ -52,7 +53,7 @@ def _interval(ci: list[float], pct: bool) -> str:
 FEW_FOR_PERCENTILE = 30
 
 
-def _ci_rows(ci: dict) -> list[str]:
+def _ci_rows(ci: dict, protocol: str = "loso") -> list[str]:
     """The bootstrap 95 % intervals of the headline: over subjects (the LOSO unit), then over samples."""
     rows = ["| seed | resampled | Acc % (95 % CI) | UF1 (95 % CI) | UAR (95 % CI) |", "|---|---|---|---|---|"]
     for level, what in (("subjects", "subjects"), ("samples", "samples")):
@@ -81,9 +82,7 @@ def _ci_rows(ci: dict) -> list[str]:
         note += (f" With {few} subjects the bootstrap over subjects can take only a few distinct values: "
                  "read these intervals as rough.")
     return [f"95 % confidence intervals: {ci['method']}, {ci['resamples']} resamples, random seed {ci['seed']}. "
-            "Subjects are resampled with all their samples (the LOSO unit: samples of one subject are not "
-            "independent); resampling single samples, the second line, ignores that and is narrower "
-            "when subjects differ." + note, "", *rows]
+            + resampled_words(ci, protocol) + note, "", *rows]
 
 
 def _class_table(sc: dict, classes: list[str]) -> list[str]:
@@ -182,20 +181,21 @@ def render_markdown(report: dict) -> str:
     if spread := subject_spread_line(h.get("subject_spread"), len(report["datasets"]) > 1):
         L += [spread, ""]  # the pooled numbers below can hide a subject the model fails on
     L += [line for warning in one_class_lines(report) for line in (warning, "")]
-    L += [*_headline_rows(h), ""]
+    L += [*_headline_rows(h, differ=seeds_differ(report)), ""]
     L += [line for note in class_gap_lines(report) for line in (note, "")]  # beside the figures they qualify
     if "ci" in h:
-        L += [*_ci_rows(h["ci"]), ""]
-    paper = report.get(PAPER_KEY)
+        L += [*_ci_rows(h["ci"], report_protocol(report)), ""]
+    paper, label = report.get(PAPER_KEY), optimistic_label(report)
     if paper:
-        L += [f"## Paper selection — {OPTIMISTIC_LABEL}", "",
+        tested = "held-out dataset" if report_protocol(report) == "lodo" else "test subject"
+        L += [f"## Paper selection — {label}", "",
               f"{paper['description']}. Shown beside the honest numbers above for comparison with the paper; "
-              "it selects on the test subject and is not a valid estimate.",
-              "", *_headline_rows(paper, PAPER_KEY), "", f"\\* {OPTIMISTIC_LABEL}.", ""]
+              f"it selects on the {tested} and is not a valid estimate.",
+              "", *_headline_rows(paper, PAPER_KEY, seeds_differ(report)), "", f"\\* {label}.", ""]
     if "per_dataset" in h:
         heading, row_names = per_dataset_heading(report)
         L += [heading, "", "| dataset | selection | n | Acc % | UF1 | UAR |", "|---|---|---|---|---|---|"]
-        for name, block in (("last", h), (f"paper ({OPTIMISTIC_LABEL})", paper)):
+        for name, block in (("last", h), (f"paper ({label})", paper)):
             if block:
                 for d, r in block["per_dataset"].items():
                     n = next(iter(r["per_seed"].values()))["n"]
@@ -209,7 +209,7 @@ def render_markdown(report: dict) -> str:
             L.append("")
         L += part_class_lines(h["per_dataset"], classes, row_names)
     for seed, entry in report["seeds"].items():
-        for k, title in (("last", "honest, last epoch"), (PAPER_KEY, f"paper, {PAPER_F1_EPOCHS}; {OPTIMISTIC_LABEL}")):
+        for k, title in (("last", "honest, last epoch"), (PAPER_KEY, f"paper, {PAPER_F1_EPOCHS}; {label}")):
             if k not in entry:
                 continue
             sc = entry[k]
@@ -230,7 +230,7 @@ def render_markdown(report: dict) -> str:
             for a, b in zip(last["folds"], entry[PAPER_KEY]["folds"]):
                 L.append(f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} | "
                          f"{b['acc_epoch']} | {b['correct']} | {b['f1_epoch']} |")
-            L += ["", f"\\* {OPTIMISTIC_LABEL}.", ""]
+            L += ["", f"\\* {label}.", ""]
         else:
             L += ["| fold | n | epochs | seconds | correct |", "|---|---|---|---|---|"]
             L += [f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} |"
@@ -352,6 +352,8 @@ def format_results_table(report: dict) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     notes = ["pooled over folds; std over seeds with ddof=1" if report["headline"]["n_seeds"] > 1
              else "pooled over folds"]
+    if seeds_differ(report):  # each seed's numbers hold; their mean mixes different samples
+        notes[0] += "; the seeds tested different samples (a partial run): mean±std mixes them"
     ci = report["headline"].get("ci")
     if ci:
         subj = ci["subjects"]
@@ -363,7 +365,7 @@ def format_results_table(report: dict) -> str:
                                      for k, name in zip(HEADLINE, ("Acc %", "UF1", "UAR")))
                          + ("" if subj["mean"] is None else " (seed mean)"))
     if PAPER_KEY in report:
-        notes.append(f"* {OPTIMISTIC_LABEL}")
+        notes.append(f"* {optimistic_label(report)}")
     if not report["complete"]:
         notes += [f"DAMAGED: '{d['file']}' of a finished fold has no rows for {_some(d['samples'])}; "
                   "those samples are left out" for d in report["status"].get("damaged_folds", [])]

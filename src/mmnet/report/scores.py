@@ -27,7 +27,7 @@ from .parts import dataset_order, part_classes, part_rank
 from .protocol_text import data_issue_lines, protocol_summary
 from .reproduce_terms import bits_terms, data_terms, synthetic_terms
 from .run_reader import Run, RunFolderError, config_value, load_run
-from .selection import OPTIMISTIC_LABEL, PAPER_KEY, check_selection, choose_epochs
+from .selection import PAPER_KEY, check_selection, choose_epochs, optimistic_label
 from .subject_spread import subject_spread
 
 __all__ = ["compute_report", "score_run", "report_files", "REPORT_FILES", "ALL_REPORT_FILES", "HEADLINE",
@@ -301,7 +301,7 @@ def score_run(run: Run, selection: str | None,
         raise RunFolderError(f"'{run.path}' has no finished fold (no done.json): nothing to score yet.")
     datasets = dataset_order(run.samples["dataset"])
     modes = ["last"] + (["paper"] if mode == "paper" else [])
-    key = {"last": "last", "paper": PAPER_KEY}
+    key, label = {"last": "last", "paper": PAPER_KEY}, optimistic_label(config_value(run.config, "data.protocol"))
 
     per_seed: dict[str, dict] = {}
     pooled: dict[str, dict[str, pd.DataFrame]] = {}
@@ -315,7 +315,7 @@ def score_run(run: Run, selection: str | None,
                 sc["per_subject"] = _per_subject(acc_pred)
                 pooled[str(seed)] = {"acc": acc_pred, "f1": f1_pred}
             else:
-                sc["label"] = OPTIMISTIC_LABEL
+                sc["label"] = label
                 pooled[f"{seed}-paper"] = {"acc": acc_pred, "f1": f1_pred}
             if len(datasets) > 1:
                 sc["per_dataset"] = {
@@ -360,7 +360,7 @@ def score_run(run: Run, selection: str | None,
                      "subject_spread": subject_spread(per_seed, n_classes)},
     }
     if mode == "paper":
-        report[PAPER_KEY] = {"label": OPTIMISTIC_LABEL, "description":
+        report[PAPER_KEY] = {"label": label, "description":
                              "per fold: accuracy from the epoch with most correct test predictions (first maximum); "
                              "F1/UAR counts from the epoch with the highest fold F1 (last maximum); "
                              "counts pooled over folds",

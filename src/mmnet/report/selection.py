@@ -34,6 +34,8 @@ from .metrics import confusion_matrix
 __all__ = [
     "SELECTIONS",
     "OPTIMISTIC_LABEL",
+    "OPTIMISTIC_LABEL_LODO",
+    "optimistic_label",
     "PAPER_KEY",
     "PAPER_F1_EPOCHS",
     "FoldChoice",
@@ -46,6 +48,17 @@ __all__ = [
 ]
 
 OPTIMISTIC_LABEL = "optimistic: epoch chosen on the test subject (authors' protocol)"
+#: LODO's fold is a whole held-out dataset: its paper selection chooses the epoch on that dataset.
+OPTIMISTIC_LABEL_LODO = "optimistic: epoch chosen on the held-out test dataset (the authors' selection)"
+
+
+def optimistic_label(report_or_protocol: dict | str | None) -> str:
+    """The paper selection's label for a protocol (``"loso"``, ``"lodo"``), or as a report dict records it (its
+    ``paper_selection_optimistic.label``; LOSO's for reports of older versions)."""
+    if isinstance(report_or_protocol, dict):
+        return (report_or_protocol.get(PAPER_KEY) or {}).get("label") or OPTIMISTIC_LABEL
+    return OPTIMISTIC_LABEL_LODO if report_or_protocol == "lodo" else OPTIMISTIC_LABEL
+
 # Key under which paper-selection numbers appear in report.json / summaries: the name says it all.
 PAPER_KEY = "paper_selection_optimistic"
 # The epochs that paper selection's confusion matrix, per-class numbers, UF1 and UAR come from.

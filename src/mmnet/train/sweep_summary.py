@@ -17,7 +17,7 @@ from ..report import summarize_run
 from ..report.compare import recorded_parameters
 from ..report.render import FEW_FOR_PERCENTILE, format_mean_std
 from ..report.rounding import half_up
-from ..report.verdict import VERDICT_MIN_SUBJECTS
+from ..report.verdict import ABOVE, NO_VERDICT, NOT_SHOWN, VERDICT_MIN_SUBJECTS
 from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
 from .sweep_datasets import dataset_rows, per_dataset_markdown, tested_on_cell, write_per_dataset
@@ -47,7 +47,8 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     ``chance`` (1 / classes: the UAR of a constant guess) and ``ci_rough`` (fewer than ``VERDICT_MIN_SUBJECTS``
     subjects: the interval can take only a few distinct values, as report.md says), then ``protocol`` (``loso``,
     ``lodo``) and ``tested_on`` (the datasets scored, '+'-joined: a LODO run of some folds names those folds'
-    datasets). A setting that scored several datasets also has a row per dataset in ``summary_per_dataset.csv``
+    datasets), then ``vs_chance`` (the setting's verdict in a few words, as its report.md gives it). A setting that
+    scored several datasets also has a row per dataset in ``summary_per_dataset.csv``
     (:mod:`mmnet.train.sweep_datasets`) and summary.md's "Per dataset" table.
     """
     out = Path(out_dir)
@@ -72,7 +73,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
             row[f"{m}_std"] = s["std"][m]
         for m in METRICS:  # bootstrap 95 % CI over subjects of the seed mean (docs/reports.md)
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s["ci"][m] if s["ci"] else (None, None)
-        described_by[name] = {k: s[k] for k in ("n_subjects", "chance", "ci_rough")}
+        described_by[name] = {k: s[k] for k in ("n_subjects", "chance", "ci_rough", "vs_chance")}
         described_by[name].update(protocol=s["protocol"], tested_on="+".join(s["tested_on"]) or None)
         per_dataset += dataset_rows(name, s)
         methods[s["ci_method"]] = None
@@ -83,6 +84,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
         row.update({"n_subjects": described.get("n_subjects"), "selection": "last", "chance": described.get("chance"),
                     "ci_rough": described.get("ci_rough")})
         row.update({k: described.get(k) for k in ("protocol", "tested_on")})  # after those: appended columns
+        row["vs_chance"] = _vs_chance({**row, "vs_chance": described.get("vs_chance")})  # report.md's verdict
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -170,15 +172,14 @@ def _markdown(rows: list[dict], shown: dict[str, str], methods: list[str], per_d
 
 
 def _vs_chance(row: dict) -> str | None:
-    """Where a setting's UAR stands against chance; None without numbers."""
-    mean, low, chance = row.get("uar_mean"), row.get("uar_ci_low"), row.get("chance")
+    """Where a setting's UAR stands against chance, as its report.md's verdict says (below VERDICT_MIN_SUBJECTS
+    subjects a permutation test decides, the interval being rough); None without numbers."""
+    mean, chance, standing = row.get("uar_mean"), row.get("chance"), row.get("vs_chance")
     if mean is None or chance is None:
         return None
-    if mean <= chance + 1e-12:
+    if standing == NOT_SHOWN and mean <= chance + 1e-12:
         return "at or below chance"
-    if low is None:
-        return "above chance (no interval)"
-    return "interval includes chance" if low <= chance + 1e-12 else "above chance"
+    return standing or NO_VERDICT  # no verdict line: no interval of the seed mean
 
 
 def _chance_cells(row: dict) -> list[str]:
@@ -186,7 +187,7 @@ def _chance_cells(row: dict) -> list[str]:
     low, high = row.get("uar_ci_low"), row.get("uar_ci_high")
     interval = "-" if low is None else f"[{half_up(low, 4)}, {half_up(high, 4)}]" + (
         " (rough)" if row.get("ci_rough") else "")
-    return [str(row["n_subjects"]) if row.get("n_subjects") is not None else "-", interval, _vs_chance(row) or "-"]
+    return [str(row["n_subjects"]) if row.get("n_subjects") is not None else "-", interval, row.get("vs_chance") or "-"]
 
 
 def _few_subjects_note(rows: list[dict]) -> str:
@@ -209,12 +210,14 @@ def _chance_note(rows: list[dict]) -> list[str]:
         return []
     level = (f"UAR {next(iter(chances))}" if len(chances) == 1 else "each setting's 1 / classes (summary.csv "
              "`chance`)")
-    note = (f"Chance: {level}, the UAR of a constant guess (1 / classes). A setting whose UAR interval includes "
-            "chance, or whose mean is at or below it, is not shown to do better than guessing")
-    near = [r["setting"] for r in rows if _vs_chance(r) not in (None, "above chance")]
+    note = (f"Chance: {level}, the UAR of a constant guess (1 / classes). Vs chance is each setting's verdict, as "
+            f"its report.md gives it (from {VERDICT_MIN_SUBJECTS} subjects the UAR interval decides; below, a "
+            "permutation test within subjects, the interval being rough). A setting not shown above chance is not "
+            "shown to do better than guessing")
+    near = [r["setting"] for r in rows if r.get("vs_chance") not in (None, ABOVE)]
     if near:
         note += f": {', '.join(near)}"
-    if near and len(near) == sum(_vs_chance(r) is not None for r in rows):
+    if near and len(near) == sum(r.get("vs_chance") is not None for r in rows):
         note += "; no setting is shown above chance, so their order ranks nothing"
     return ["", note + "."]
 
@@ -248,7 +251,7 @@ def format_summary_table(rows: list[dict]) -> str:
     lines = _aligned(scores) + [""] + _aligned(chance)
     notes = ["last epoch; mean±std over seeds (ddof=1); pooled over folds"
              + ("; each dataset's scores: summary.md, summary_per_dataset.csv" if datasets else "")]
-    near = [r["setting"] for r in rows if _vs_chance(r) not in (None, "above chance")]
+    near = [r["setting"] for r in rows if r.get("vs_chance") not in (None, ABOVE)]
     if near:
         notes.append(f"UAR not shown above chance: {', '.join(near)} (summary.md)")
     if len(rows) > 1:
