@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     verb = "would remove" if args.dry_run else "removed"
     for e in removed:
         age = (time.time() - e.last_used) / 86400
-        why = f"  stale: {stale[e.name]}" if e.name in stale else ""
+        why = f"  stale: {stale[e.name]}" if e.name in stale else f"  ({e.note})" if e.note else ""
         print(f"{verb}  {e.name}  {human_size(e.size)}  last used {age:.1f} days ago{why}")
     for e in pruned.in_use:  # another mmnet process uses, builds or checks it now
         print(f"in use, kept  {e.name}  {human_size(e.size)}")

@@ -149,12 +149,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--port must be >= 0 (0: a free port the system picks), got {args.port}")
     if args.port > 65535:
         raise ConfigError(f"--port must be at most 65535, got {args.port}")
-    if (args.queue < 0 or not 0 < args.max_upload_mb < float("inf") or not 0 < args.result_ttl < float("inf")
-            or not 0 < args.job_timeout < float("inf")
-            or not 0 < args.max_results_mb < float("inf")
-            or not 0 <= args.shutdown_timeout < float("inf")):  # NaN fails every comparison
-        raise ConfigError("--queue and --shutdown-timeout must be >= 0 and --max-upload-mb, --result-ttl, "
-                          "--job-timeout, --max-results-mb finite and > 0.")
+    for name, zero_allowed in (("queue", True), ("shutdown_timeout", True), ("max_upload_mb", False),
+                               ("result_ttl", False), ("job_timeout", False), ("max_results_mb", False)):
+        value = getattr(args, name)
+        if not ((0 <= value) if zero_allowed else (0 < value)) or not value < float("inf"):  # NaN fails both
+            raise ConfigError(f"--{name.replace('_', '-')} must be a finite number {'>= 0' if zero_allowed else '> 0'}"
+                              f", got {value}")
     say_step("starting the server: loading FastAPI and PyTorch ...")
     require_serve_extra()  # the plain numbers above are said before fastapi, uvicorn and torch load (seconds)
     from ..serve.access import resolve_token

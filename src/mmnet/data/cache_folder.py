@@ -210,6 +210,11 @@ class CacheEntry:
     size: int  # bytes
     last_used: float  # newest modification time of its files (reusing a frame cache touches its index)
 
+    @property
+    def note(self) -> str:
+        """What an entry without data is: a calibration's lock alone is what an interrupted calibration left."""
+        return "left by an interrupted calibration" if re.fullmatch(r"calibration.[0-9a-f]+\.lock", self.name) else ""
+
 
 def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
     """Every entry of the cache folder, least recently used first: only files named as mmnet names them
@@ -228,7 +233,8 @@ def _entries_and_foreign(root: Path) -> tuple[list[CacheEntry], list[Path]]:
             continue
         m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json|lock)", path.name)
         if path.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.lock", path.name):
-            key = str(path.with_suffix(".json").relative_to(root))  # a calibration's lock goes with its record
+            # a calibration's lock goes with its record; alone (one killed before writing it) it is its own entry
+            key = str(path.relative_to(root).with_suffix(".json" if path.with_suffix(".json").exists() else ".lock"))
         else:
             key = f"frames-{m.group(1)}" if m and path.parent == root else str(path.relative_to(root))
         groups.setdefault(key, []).append((path, st))
@@ -320,7 +326,7 @@ def _entry_lock_path(root: Path, name: str) -> Path | None:
     if re.fullmatch(r"frames-[0-9a-f]+", name):
         return root / f"{name}.lock"
     calibration = root / name
-    if calibration.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.json", calibration.name):
+    if calibration.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.(?:json|lock)", calibration.name):
         return calibration.with_suffix(".lock")
     return None
 
