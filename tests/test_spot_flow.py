@@ -339,7 +339,17 @@ def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, 
     moving, still = result.intervals
     assert moving.label in CLASSES and moving.note is None
     assert still.label is None and still.probabilities is None and still.note == SAME_FRAME
-    assert "same frame" in SAME_FRAME and "zero" in SAME_FRAME and "not classified" in SAME_FRAME
+    # short, and no gap blamed where there is none
+    assert "gap" not in SAME_FRAME and "face" not in SAME_FRAME and len(SAME_FRAME) <= 120
+    assert "first frame" in SAME_FRAME and "zero" in SAME_FRAME and "not classified" in SAME_FRAME
+    # a gap without a face that ends within the flow stride before the onset is named
+    for gaps, named in (([(10, 12)], True), ([(2, 5)], False), ([(16, 17)], False)):
+        near = SimpleNamespace(source=str(tmp_path), fps=30.0, frames=20, gaps=gaps, intervals=intervals[1:],
+                               curves=SimpleNamespace(strides={"micro": 1, "macro": 2}))
+        classify_micro(near, predictor, None)
+        note = near.intervals[0].note
+        assert note.startswith("the motion peaks at the interval's first frame") and "not classified" in note
+        assert (f"just after frames {gaps[0][0]}-{gaps[0][1]} without a face" in note) == named, (gaps, note)
     records = [with_seconds(i.to_dict(), 30.0, 1) for i in result.intervals]  # the folder's first frame: img1
     assert "note" not in records[0] and records[1]["note"] == SAME_FRAME
     # the note says why in the CSV too, in its own column
