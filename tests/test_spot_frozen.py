@@ -91,3 +91,11 @@ def test_scores_other_than_flow_are_left_as_they_are():
     _, told = spot_intervals(_curves(scores), CFG, flow=True)
     assert not details["macro"].get("warnings") and told["macro"]["warnings"]
     assert details["micro"]["threshold"] < told["micro"]["threshold"]
+
+
+def test_a_recording_frozen_throughout_is_said_so_not_blamed_on_the_face():
+    still = {s: np.zeros(900) for s in STRIDES}
+    intervals, details = spot_intervals(_curves(still), CFG, flow=True)
+    notes = SpotResult("rec.mp4", FPS, 900, intervals, [], CFG, _curves(still), details).notes
+    assert not intervals and any(n.startswith("frames 0-899 (30.0 s) do not change") for n in notes), notes
+    assert not any("face was not found" in n for n in notes) and any("no frame stands out" in n for n in notes)

@@ -206,7 +206,10 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig, types: Sequence[str
     for scale in scales:
         sc = getattr(config, scale)
         k = curves.strides[scale]
-        xs = smooth(without_frozen(raw[scale], k, frozen) if frozen else raw[scale], config.frames_at(sc.smooth, fps))
+        kept = without_frozen(raw[scale], k, frozen) if frozen else raw[scale]
+        if not np.isfinite(kept).any():  # frozen throughout: the scores (all 0) say so, as the note does
+            kept = raw[scale]
+        xs = smooth(kept, config.frames_at(sc.smooth, fps))
         t = threshold(xs, sc.p, None if scale == "macro" else ~macro_mask)
         if t is None:
             found = []
