@@ -35,6 +35,35 @@ def test_a_file_named_as_a_video_that_is_not_one_says_what_it_looks_like(tmp_pat
     with pytest.raises(DataError) as caught:
         next(stream_video(fake))
     said = str(caught.value)
-    assert said.startswith(f"'{fake}' is not a video: it looks like {what}") and "re-encode" not in said, said
+    assert said.startswith(f"Video '{fake}' cannot be decoded: it is not a video, it looks like {what}"), said
+    assert "re-encode" not in said
     assert main(["spot", str(fake), "--no-progress", "--no-align"]) == 3
     assert f"it looks like {what}" in capsys.readouterr().err
+
+
+def test_an_out_folder_of_another_recording_is_refused_but_a_copy_of_the_same_is_not(tmp_path):
+    import argparse
+    import hashlib
+    import json
+
+    from mmnet.commands.spot_out import check_out_folder
+    from mmnet.errors import ConfigError
+
+    out, video = tmp_path / "spots", tmp_path / "elsewhere" / "p07.mp4"
+    out.mkdir()
+    video.parent.mkdir()
+    video.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(200))
+    digest = hashlib.sha256(video.read_bytes()).hexdigest()
+    record = {"kind": "video file", "bytes": video.stat().st_size, "sha256": digest}
+    (out / "spot.json").write_text(json.dumps({"source": "elsewhere/p07.mp4", "provenance": {"recording": record}}))
+    copy = tmp_path / "backup" / "p07-copy.mp4"  # the same bytes, moved and renamed: its own results
+    copy.parent.mkdir()
+    copy.write_bytes(video.read_bytes())
+    check_out_folder(argparse.Namespace(out=out, source=copy, overwrite=False), "p07-copy")
+    other = tmp_path / "lateface.mp4"
+    other.write_bytes(video.read_bytes()[:-1] + b"\x01")  # as long, other bytes
+    with pytest.raises(ConfigError) as caught:
+        check_out_folder(argparse.Namespace(out=out, source=other, overwrite=False), "lateface")
+    said = str(caught.value)
+    assert "holds the results of elsewhere/p07.mp4" in said and f"--out {out / 'lateface'}/" in said, said
+    check_out_folder(argparse.Namespace(out=out, source=other, overwrite=True), "lateface")  # said, not refused

@@ -205,8 +205,8 @@ def open_pyav(av, path: Path):
                         "ends) is missing, so the recording was not finished or the copy was cut short; copy the "
                         "file again in full, or give another video.")
     if what := not_a_video(path):  # a text file or a PDF named .mp4: the decoder's words say nothing of it
-        raise DataError(f"'{path}' is not a video: it looks like {what} (the decoder: {said.strip()}); give the "
-                        "video file itself (renaming a file to .mp4 does not make it one).")
+        raise DataError(f"Video '{path}' cannot be decoded: it is not a video, it looks like {what} (the decoder: "
+                        f"{said.strip()}); give the video file itself (renaming a file to .mp4 does not make it one).")
     raise DataError(f"Video '{path}' cannot be decoded ({said.strip()}); re-encode it or {EXTRACT_FRAMES}.")
 
 

@@ -20,13 +20,12 @@ def earlier_spot(path: Path) -> dict | None:
 
 def _same_recording(earlier: dict, source: Path) -> bool:
     """The earlier results are of ``source``: the path as given, the same file or folder reached by another path,
-    or (the folder moved, or run from another directory) a file of the same name whose bytes the earlier
-    provenance records."""
+    or (moved, copied, or run from another directory) a file whose bytes the earlier provenance records."""
     then = earlier["source"]
     if then == str(source) or os.path.realpath(then) == os.path.realpath(source):
         return True
     recorded = (earlier.get("provenance") or {}).get("recording") or {}
-    if Path(then).name != source.name or not source.is_file() or not isinstance(recorded, dict):
+    if not source.is_file() or not isinstance(recorded, dict):
         return False
     if recorded.get("bytes") != source.stat().st_size or not recorded.get("sha256"):
         return False
