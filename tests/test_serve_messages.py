@@ -308,7 +308,7 @@ def _library_messages(tmp_path, monkeypatch):
     sound = tmp_path / "sound.mka"
     write_audio_only(sound)
     damaged = tmp_path / "damaged.mp4"
-    damaged.write_bytes(b"not a video at all" * 100)
+    damaged.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)  # an MP4 that cannot be decoded
     long_clip = tmp_path / "long.mp4"
     long_clip.write_bytes(mp4_bytes(synth_frames(n=40, apex=20), fps=10))
     no_rate = tmp_path / "norate.mp4"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
 import pytest
 
 from mmnet.cli import main
+from mmnet.commands.spot_out import check_out_folder
 from mmnet.errors import ConfigError, DataError, PreprocessError
 from mmnet.spotting.config import PRESETS, spot_config
 from mmnet.spotting.flow_spotter import centre_pairs, extract_motion
@@ -196,13 +198,25 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     folder = root / "rawpic" / "s15" / "15_0101disgust1"
     assert main(["spot", str(folder), "--no-progress"]) == 3
     assert "--fps" in capsys.readouterr().err
-    assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    # another recording into the same --out: refused before it is read, the first one's results kept
+    first = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress", "--out", str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert f"holds the results of {video}" in err and f"--out {tmp_path / 'out' / '15_0101'}/" in err
+    assert "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == first
+    # the same recording by another path (a link) is rerun in place, as ever
+    (tmp_path / "link.mp4").symlink_to(video)
+    check = argparse.Namespace(out=tmp_path / "out", source=tmp_path / "link.mp4", overwrite=False)
+    check_out_folder(check, "link")
+    assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress", "--out", str(tmp_path / "out"),
+                 "--overwrite"]) == 0
     out, err = capsys.readouterr()
     from_folder = json.loads(out)
     assert from_folder["frames"] == 180
     # seconds from the folder's first frame, img1.jpg, as the table counts them
     assert all(i["apex_s"] == seek_time((i["apex"] - 1) / 30) for i in from_folder["intervals"])
-    # another recording into the same --out replaces the first one's results: said, not silent
+    # --overwrite: replaced, and said
     assert f"held the results of {video}; they are replaced" in err
     assert json.loads((tmp_path / "out" / "spot.json").read_text())["source"] == str(folder)
     assert main(["spot", str(folder), "--fps", "30", "--json", "--no-progress", "--out", str(tmp_path / "out")]) == 0
@@ -325,7 +339,17 @@ def test_an_interval_whose_onset_is_its_apex_is_listed_not_classified(tmp_path, 
     moving, still = result.intervals
     assert moving.label in CLASSES and moving.note is None
     assert still.label is None and still.probabilities is None and still.note == SAME_FRAME
-    assert "same frame" in SAME_FRAME and "zero" in SAME_FRAME and "not classified" in SAME_FRAME
+    # short, and no gap blamed where there is none
+    assert "gap" not in SAME_FRAME and "face" not in SAME_FRAME and len(SAME_FRAME) <= 120
+    assert "first frame" in SAME_FRAME and "zero" in SAME_FRAME and "not classified" in SAME_FRAME
+    # a gap without a face that ends within the flow stride before the onset is named
+    for gaps, named in (([(10, 12)], True), ([(2, 5)], False), ([(16, 17)], False)):
+        near = SimpleNamespace(source=str(tmp_path), fps=30.0, frames=20, gaps=gaps, intervals=intervals[1:],
+                               curves=SimpleNamespace(strides={"micro": 1, "macro": 2}))
+        classify_micro(near, predictor, None)
+        note = near.intervals[0].note
+        assert note.startswith("the motion peaks at the interval's first frame") and "not classified" in note
+        assert (f"just after frames {gaps[0][0]}-{gaps[0][1]} without a face" in note) == named, (gaps, note)
     records = [with_seconds(i.to_dict(), 30.0, 1) for i in result.intervals]  # the folder's first frame: img1
     assert "note" not in records[0] and records[1]["note"] == SAME_FRAME
     # the note says why in the CSV too, in its own column

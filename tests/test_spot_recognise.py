@@ -481,7 +481,8 @@ def test_str_leaves_a_spotted_micro_expression_on_its_apex_unclassified(tmp_path
                Interval(5, 10, 20, "macro", score=1.0)]
     out = _recognise(Predictor(), video, spotted)
     assert [i.label for i in out] == [None, "positive", None] and Predictor.pairs == 1
-    assert out[0].probabilities is None and "onset and apex are the same frame" in out[0].note
+    assert out[0].probabilities is None and "gap" not in out[0].note
+    assert out[0].note.startswith("the motion peaks at the interval's first frame")
 
     run = tmp_path / "run"
     rf.write_csv(run / rf.TRUTH, rf.TRUTH_COLUMNS, [["A", "s1", 10, 15, 20, "micro", "positive", "positive"],

@@ -198,25 +198,16 @@ def open_pyav(av, path: Path):
             return av.open(str(path))
         except _decode_errors(av) as exc:
             said = " ".join([str(exc), *errors_said(logs, exc)])  # PyAV's message may end with the same line
-    if "moov atom not found" in said and _unfinished_mp4(path):
+    from .media_sniff import not_a_video, unfinished_mp4
+
+    if "moov atom not found" in said and unfinished_mp4(path):
         raise DataError(f"Video '{path}' is incomplete: its index (the MP4 'moov' atom, written when a recording "
                         "ends) is missing, so the recording was not finished or the copy was cut short; copy the "
                         "file again in full, or give another video.")
+    if what := not_a_video(path):  # a text file or a PDF named .mp4: the decoder's words say nothing of it
+        raise DataError(f"Video '{path}' cannot be decoded: it is not a video, it looks like {what} (the decoder: "
+                        f"{said.strip()}); give the video file itself (renaming a file to .mp4 does not make it one).")
     raise DataError(f"Video '{path}' cannot be decoded ({said.strip()}); re-encode it or {EXTRACT_FRAMES}.")
-
-
-def _unfinished_mp4(path: Path) -> bool:
-    """An MP4 (or MOV) whose boxes start as a recorder writes them, its 'ftyp' then the frames ('mdat', perhaps
-    after 'free' or 'wide'): one without its index ('moov', written last) is an unfinished recording or a cut
-    copy, not a damaged file."""
-    with open(path, "rb") as file:
-        head = file.read(4096)
-    if head[4:8] != b"ftyp":
-        return False
-    at = int.from_bytes(head[:4], "big")
-    while at + 8 <= len(head) and head[at + 4:at + 8] in (b"free", b"wide", b"skip"):
-        at += max(8, int.from_bytes(head[at:at + 4], "big"))
-    return head[at + 4:at + 8] == b"mdat"
 
 
 _DEFAULT, _ATTACHED_PIC = 0x1, 0x400  # libav's AV_DISPOSITION_DEFAULT and AV_DISPOSITION_ATTACHED_PIC (cover art)

@@ -9,7 +9,7 @@ Examples:
   mmnet spot recording.mp4 --json
   mmnet spot rawpic/s15/15_0101disgustingteeth --fps 30 --out spots/
   mmnet spot samm/006_1 --fps 200 --preset samm --set macro.p=0.1
-  mmnet spot recording.mp4 --checkpoint ckpt/ --out spots/     (also classify each micro-expression)
+  mmnet spot recording.mp4 --checkpoint ckpt/ --out spots/recording/     (also classify each micro-expression)
   mmnet spot face-crops/ --fps 30 --no-align                   (frames already cropped to the face)
   mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
@@ -20,9 +20,10 @@ frame's end, onset_s-end_s of intervals.csv), the height of its motion peak
 classified).
 --out DIR writes intervals.csv, spot.json, timeline.png (motion curves, thresholds, intervals) and spots.eaf
 (the intervals and gaps as an ELAN document that names the video; docs/spotting.md, "The times written"):
-one folder per recording, as another recording's results replace them. An interrupted run keeps its
-spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with the flow
-spotter and with a learned one (--spotter-model) alike: the same command resumes from it (docs/spotting.md).
+one folder per recording (a folder holding another recording's results is refused unless --overwrite). An
+interrupted run keeps its spotting (and, with --checkpoint, its classifying) there (.mmnet-spot-partial.npz), with
+the flow spotter and with a learned one (--spotter-model) alike: the same command resumes from it
+(docs/spotting.md).
 intervals.csv has the columns video (the video id below, on every row, as spot.json names it),
 frame_numbering (video_from_0 for a video file, file_number for a frame folder: how its frame numbers
 count), onset, apex, offset, type, score, label, onset_s, apex_s, offset_s (the start of those frames in seconds
@@ -74,6 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write intervals.csv, spotting.csv, spot.json, timeline.png and spots.eaf (ELAN) here")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace another recording's results in --out (without it, a folder holding them is refused: "
+                        "give each recording its own, e.g. --out spots/VIDEO_ID/)")
     p.add_argument("--video-id", default=None, metavar="ID",
                    help="the video's name in --out's spotting.csv and str.csv (MEGC layouts; default: the "
                         "recording's name, e.g. 006_1 for 006_1.mp4 or a folder 006_1, by the datasets' rules "
@@ -91,14 +95,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "own); it carries its own parameters")
     add_device_argument(p, default="cpu", note=f"{INFERENCE_DEVICE}; for --checkpoint and --spotter-model")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
-
-
-def _earlier_source(path: Path) -> str | None:
-    """The recording an earlier spot.json in the --out folder was written for, or None (none, or unreadable)."""
-    try:
-        return str(json.loads(path.read_text(encoding="utf-8"))["source"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 # cli.py's "interrupted: ..." line; with --out, run() says what was kept (spotting.partial_state), for the flow
@@ -148,6 +144,10 @@ def _spot(args: argparse.Namespace) -> int:
         args._interrupted = f"nothing was written; a rerun resumes from the progress kept in {args.out}, if any"
     overrides = list(args.set) + (["face.mode=none"] if args.no_align else [])
     video_id, subject = megc_ids(args) if args.out is not None else (None, None)  # before the recording is read
+    if args.out is not None:  # another recording's results are not replaced unasked
+        from .spot_out import check_out_folder
+
+        check_out_folder(args, video_id)
     spotter = None
     if args.spotter_model is not None:
         from ..errors import ConfigError
@@ -245,10 +245,6 @@ def _spot(args: argparse.Namespace) -> int:
         from ..spotting.timeline import timeline_png
 
         args.out.mkdir(parents=True, exist_ok=True)
-        earlier = _earlier_source(args.out / "spot.json")
-        if earlier is not None and earlier != data.get("source"):
-            print(f"note: {args.out} held the results of {earlier}; they are replaced (give each recording its own "
-                  "--out folder to keep both)", file=sys.stderr)
         # the model's classes name the p_ columns even when no micro interval was found (as the server's CSV)
         classes = None if predictor is None else predictor.class_names
         # together: never one recording's intervals beside another's timeline; a full disk names the file

@@ -21,7 +21,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import recordings
-from .recordings import SAME_FRAME, Pair, classify_pairs, read_pairs, spot_and_classify, zero_motion
+from .recordings import (
+    SAME_FRAME_HEAD,
+    Pair,
+    classify_pairs,
+    gap_reach,
+    read_pairs,
+    same_frame_note,
+    spot_and_classify,
+    zero_motion,
+)
 
 __all__ = ["classifier_identity", "classify_kept", "spot_and_classify_kept", "CLASSIFIED_FORMAT"]
 
@@ -73,6 +82,7 @@ def classify_kept(result, predictor, aligner, keep, identity: dict, *,
     """``classify_micro`` (``draw=0``) with the classification kept in ``keep`` (a ``PartialSpot`` whose curves
     are saved) and continued from what it held. Returns the pairs read by this run, by interval index."""
     intervals, names = list(result.intervals), list(predictor.class_names)
+    reach = gap_reach(result)
     micro = [k for k, i in enumerate(intervals) if i.type == "micro"]
     entries = _taken_over(keep, identity, intervals, micro, names)
     todo = micro[len(entries):]
@@ -95,8 +105,8 @@ def classify_kept(result, predictor, aligner, keep, identity: dict, *,
         k = todo[j]
         interval = intervals[k]
         # the notes of classify_intervals, in its order: zero motion, the face gone, a note the interval had
-        resolved[k] = (SAME_FRAME if zero_motion(interval) else gone[j] if j in gone else
-                       interval.note if interval.note is not None else pair)
+        resolved[k] = (same_frame_note(interval, getattr(result, "gaps", ()), reach) if zero_motion(interval) else
+                       gone[j] if j in gone else interval.note if interval.note is not None else pair)
         nonlocal taken
         while taken < len(micro) and micro[taken] in resolved:
             pending.append(micro[taken])
@@ -181,7 +191,7 @@ def _checked(entries, intervals: list, micro: list[int], names: list[str]) -> li
         if label is None:
             if not isinstance(note, str) or not 0 < len(note) <= NOTE_CHARS or probs is not None:
                 raise ValueError(f"entry {j} has neither a class nor a note")
-            if zero_motion(interval) and note != SAME_FRAME:
+            if zero_motion(interval) and not note.startswith(SAME_FRAME_HEAD):
                 raise ValueError(f"entry {j} is an interval of zero motion classified")
         elif (label not in names or note is not None or not isinstance(probs, list) or len(probs) != len(names)
               or not all(type(p) is float and math.isfinite(p) and 0.0 <= p <= 1.0 for p in probs)):

@@ -31,7 +31,8 @@ from ..spotting.spotter import SpotResult, spot_recording
 
 __all__ = ["Pair", "SharedAligners", "classifier_alignment", "classifier_aligner", "recording_aligners", "read_pairs",
            "classify_pairs", "classify_intervals", "classify_micro", "spot_and_classify", "long_clip_warning",
-           "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME", "SPOT_INSTEAD"]
+           "zero_motion", "LONG_CLIP_S", "LONG_CLIP_FRAMES", "SAME_FRAME", "SPOT_INSTEAD",
+           "same_frame_note"]
 
 Pair = tuple[np.ndarray, np.ndarray]  # (onset, apex) images, (H, W, 3) uint8
 _BATCH = 16  # pairs per forward pass (bounds memory on recordings with many intervals)
@@ -44,9 +45,20 @@ SPOT_INSTEAD = "use `mmnet spot RECORDING --checkpoint MODEL` (in `mmnet serve`:
 
 #: The note on a spotted micro interval whose onset is its apex (``ZERO_MOTION`` of ``mmnet predict``, for an
 #: interval): the spotter shrinks each interval by half its flow stride, which can bring the onset onto the apex.
-SAME_FRAME = ("its onset and apex are the same frame (the motion rose too close to the apex to place the onset "
-              "before it, as just after a gap without a face): the motion between them is zero by construction, so "
-              "a class would reflect no expression; it is listed as spotted motion, not classified")
+SAME_FRAME_HEAD = "the motion peaks at the interval's first frame"
+SAME_FRAME = f"{SAME_FRAME_HEAD}, so there is no onset frame before the apex (zero motion: not classified)"
+
+
+def same_frame_note(interval, gaps: Sequence[tuple[int, int]] = (), reach: int = 0) -> str:
+    """``SAME_FRAME``, naming the gap without a face that ends at most ``reach`` frames (the flow stride: the
+    pairs that touch a gap are not measured) before the interval's onset, when there is one."""
+    onset = interval["onset"] if isinstance(interval, dict) else interval.onset
+    before = [(a, b) for a, b in gaps if b < onset <= b + reach + 1]
+    if not before:
+        return SAME_FRAME
+    a, b = before[-1]
+    return (f"{SAME_FRAME_HEAD}, just after frames {a}-{b} without a face, so there is no onset frame before the "
+            "apex (zero motion: not classified)")
 
 
 def zero_motion(interval) -> bool:
@@ -54,6 +66,11 @@ def zero_motion(interval) -> bool:
     no class (``SAME_FRAME``). The one rule of ``mmnet spot --checkpoint``, the server and spot then recognise."""
     get = interval.get if isinstance(interval, dict) else lambda key: getattr(interval, key)
     return get("type") == "micro" and get("onset") == get("apex")
+
+
+def gap_reach(result) -> int:
+    """How far past a gap without a face a spot ``result``'s motion is unmeasured: its largest flow stride."""
+    return max(getattr(getattr(result, "curves", None), "strides", {}).values(), default=0)
 
 
 class SharedAligners:
@@ -213,18 +230,20 @@ def classify_pairs(predictor, pairs: Sequence[Pair]) -> list[tuple[str, dict[str
 
 
 def classify_intervals(intervals: Sequence, pairs: Mapping[int, Pair] | Callable[[int], Pair], predictor,
-                       unclassified: Mapping[int, str] | None = None) -> list:
+                       unclassified: Mapping[int, str] | None = None, *, gaps: Sequence[tuple[int, int]] = (),
+                       reach: int = 0) -> list:
     """The spotted ``intervals`` (``Interval`` records) with their micro ones classified: new records with label
     and probabilities. ``pairs`` gives the (onset, apex) images of interval k: a mapping, or a function called
     ``_BATCH`` intervals at a time. A micro interval whose onset is its apex gets no class but the ``SAME_FRAME``
-    note (zero motion has no class), one in ``unclassified`` (interval index -> why) that note;
+    note (zero motion has no class; ``same_frame_note``: naming a gap of ``gaps`` within ``reach`` frames before
+    it), one in ``unclassified`` (interval index -> why) that note;
     macro-expressions are left as they are (the model learnt micro-expressions).
     The one rule of ``mmnet spot --checkpoint``, the server and spot then recognise."""
     pair_of = pairs if callable(pairs) else pairs.__getitem__
     unclassified = unclassified or {}
     # Not moved earlier to get a class: the spotter did not measure where this expression starts, and an onset
     # put there by fiat (or onto a gap frame) would give a class the recording does not support.
-    out = [dataclasses.replace(i, note=SAME_FRAME) if zero_motion(i) else
+    out = [dataclasses.replace(i, note=same_frame_note(i, gaps, reach)) if zero_motion(i) else
            dataclasses.replace(i, note=unclassified[k]) if k in unclassified else i for k, i in enumerate(intervals)]
     micro = [k for k, i in enumerate(out) if i.type == "micro" and i.note is None]
     for start in range(0, len(micro), _BATCH):
@@ -253,7 +272,8 @@ def classify_micro(result, predictor, aligner=None, *, draw: int = 0,
     gone: dict[int, str] = {}
     pairs = dict(zip(keep, read_pairs(result.source, [(intervals[k].onset, intervals[k].apex) for k in keep],
                                       aligner, optional=optional, near=near, progress=progress, gone=gone)))
-    result.intervals = classify_intervals(intervals, pairs, predictor, {keep[j]: why for j, why in gone.items()})
+    result.intervals = classify_intervals(intervals, pairs, predictor, {keep[j]: why for j, why in gone.items()},
+                                          gaps=getattr(result, "gaps", ()), reach=gap_reach(result))
     return pairs
 
 

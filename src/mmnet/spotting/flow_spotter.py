@@ -140,7 +140,10 @@ def open_recording(source: str | Path, fps: float | None = None
     if path.is_dir():
         frames, _ = list_frames(path, numbered=True)
         if not frames:
-            raise DataError(f"Frame folder '{path}' holds no numbered image (e.g. img1.jpg).")
+            videos = sorted(p.name for p in path.iterdir() if p.is_file() and is_video(p))
+            said = (f"; it holds {_listed(videos)}: give the video itself, e.g. `mmnet spot {path / videos[0]}`"
+                    if videos else "")
+            raise DataError(f"Frame folder '{path}' holds no numbered image (e.g. img1.jpg){said}.")
         if fps is None:
             raise DataError(f"Frame folder '{path}' carries no frame rate: pass fps=... / --fps (CAS(ME)^2 and "
                             "CAS(ME)^3: 30, SAMM-LV: 200).")
@@ -162,6 +165,12 @@ def open_recording(source: str | Path, fps: float | None = None
     used = float(rate if fps is None else fps)
     # the frame times are checked against the video's own rate: a --fps that differs is the user's choice
     return TimedFrames(stream_video(path), rate or used), used, count
+
+
+def _listed(names: list[str], most: int = 3) -> str:
+    """``names`` for a message, the first ``most`` and how many more."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ("the video " if len(names) == 1 else "the videos ") + ", ".join(names[:most]) + more
 
 
 def check_rate(fps: float) -> None:

@@ -18,7 +18,9 @@ Per scale (macro first, then micro), on the frame score (the regions' scores com
    longer than ``micro.max_length`` are dropped (both gates apply to both types), as is a micro
    interval overlapping a macro one.
 
-No interval may contain a gap frame (no face): an interval that would is cut at the gap. A scale with
+No interval may contain a gap frame (no face): an interval that would is cut at the gap. A frozen stretch (frames
+that do not change at all for 0.5 s or more: ``frozen``) is left out as a gap is, with a note; an interval of far
+larger motion than its type's others (occlusion?) gets a note. A scale with
 no finite score (a recording of at most k frames, frame numbers missing so that no k + 1 are in a row,
 or no face on k + 1 frames in a row) has no threshold (None) and no interval, and a note saying why.
 """
@@ -31,6 +33,7 @@ import numpy as np
 
 from .config import SpotConfig
 from .flow_spotter import MotionCurves
+from .frozen import frozen_note, frozen_runs, large_motion_notes, without_frozen
 from .intervals import Interval
 
 __all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot_intervals", "PREDICT_INSTEAD",
@@ -176,12 +179,15 @@ def _missing_numbers(curves: MotionCurves) -> str:
     return said
 
 
-def spot_intervals(curves: MotionCurves, config: SpotConfig,
-                   types: Sequence[str] = ("micro", "macro")) -> tuple[list[Interval], dict[str, dict]]:
+def spot_intervals(curves: MotionCurves, config: SpotConfig, types: Sequence[str] = ("micro", "macro"), *,
+                   flow: bool = False) -> tuple[list[Interval], dict[str, dict]]:
     """Intervals of one recording, sorted by onset, and per scale the curve and threshold (for figures).
 
     ``types``: the scales spotted (a learned spotter trained on micro-expressions alone has no macro curve);
-    without macro, no micro candidate is dropped for lying in a macro-expression.
+    without macro, no micro candidate is dropped for lying in a macro-expression. ``flow``: the scores are the flow
+    spotter's magnitudes (pixels), where 0 means a frozen video and an outlier an occlusion (``frozen``): then
+    frozen stretches are left out and both are noted in ``details[...]["warnings"]`` (a learned spotter's or one's
+    own scores can be 0 on a still face).
 
     Returns:
         (intervals, {scale: {"smoothed": (N,) array, "threshold": T, "k": k, "note": text or None}}):
@@ -192,10 +198,18 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig,
     details: dict[str, dict] = {}
     chosen: dict[str, list[tuple[int, int, int, float]]] = {}
     macro_mask = np.zeros(n, bool)
-    for scale in [s for s in ("macro", "micro") if s in types]:
+    scales = [s for s in ("macro", "micro") if s in types]
+    raw = {s: frame_score(curves.scores[s], config.combine) for s in scales}
+    # frozen stretches (no motion at all) are left out as gaps: their zeros would lower every threshold
+    finest = min(scales, key=lambda s: curves.strides[s]) if scales else None
+    frozen = [] if finest is None or not flow else frozen_runs(raw[finest], curves.strides[finest], fps)
+    for scale in scales:
         sc = getattr(config, scale)
         k = curves.strides[scale]
-        xs = smooth(frame_score(curves.scores[scale], config.combine), config.frames_at(sc.smooth, fps))
+        kept = without_frozen(raw[scale], k, frozen) if frozen else raw[scale]
+        if not np.isfinite(kept).any():  # frozen throughout: the scores (all 0) say so, as the note does
+            kept = raw[scale]
+        xs = smooth(kept, config.frames_at(sc.smooth, fps))
         t = threshold(xs, sc.p, None if scale == "macro" else ~macro_mask)
         if t is None:
             found = []
@@ -222,6 +236,11 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig,
                                aligned=config.face.mode == "align")
         details[scale] = {"smoothed": xs, "threshold": t, "k": k, "note": note}
     numbers = curves.numbers
-    out = [Interval(int(numbers[lo]), int(numbers[peak]), int(numbers[hi]), scale, score=float(score))
-           for scale, found in chosen.items() for lo, peak, hi, score in found]
-    return sorted(out, key=lambda i: (i.onset, i.type)), details
+    out = sorted((Interval(int(numbers[lo]), int(numbers[peak]), int(numbers[hi]), scale, score=float(score))
+                  for scale, found in chosen.items() for lo, peak, hi, score in found), key=lambda i: (i.onset, i.type))
+    # said with the result (SpotResult.notes): what the whole-recording threshold cannot tell by itself
+    warnings = ([frozen_note(numbers, frozen, fps)] if frozen else []) + (large_motion_notes(
+        out, {s: d["smoothed"] for s, d in details.items()}) if flow else [])
+    if warnings and details:
+        next(iter(details.values()))["warnings"] = warnings
+    return out, details

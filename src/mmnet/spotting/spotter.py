@@ -39,7 +39,8 @@ class SpotResult:
     def notes(self) -> list[str]:
         """What the result cannot vouch for, one sentence each: a recording that decoded short of its declared
         frame count, a scale that could not be spotted and why."""
-        return [*getattr(self.curves, "notes", ()), *(d["note"] for d in self.details.values() if d.get("note"))]
+        return [*getattr(self.curves, "notes", ()), *(d["note"] for d in self.details.values() if d.get("note")),
+                *(w for d in self.details.values() for w in d.get("warnings", ()))]
 
     @property
     def first_frame(self) -> int:
@@ -138,5 +139,5 @@ def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps:
                                     declared=total, keep=partial)
     if partial is not None:  # written once; kept in hand for the classification's saves (--checkpoint)
         partial.save_curves(curves)
-    intervals, details = spot_intervals(curves, config)
+    intervals, details = spot_intervals(curves, config, flow=True)
     return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, config, curves, details)
