@@ -78,3 +78,17 @@ def test_paired_bootstrap_is_stratified_too():
     assert out["stratified_by"] == "dataset"
     low, high = out["uar"]["ci"]
     assert abs(low - out["uar"]["difference"]) < 1e-9 and abs(high - out["uar"]["difference"]) < 1e-9
+
+
+def test_docs_reports_lists_stratified_by_among_the_keys_added_in_0_2_0():
+    # report.json's headline.ci gained stratified_by in 0.2.0; the schema page's "keys added" table left it out
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "reports.md").read_text()
+    rows = dict((version, keys) for keys, version in re.findall(r"^\| (`.+`) \| (\d+\.\d+\.\d+) \|$", text, re.M))
+    for unit in ("subject", "sample"):
+        ci = bootstrap_ci({"0": _frame(COMPOSITE)}, 3, unit, resamples=50)
+        assert ci["stratified_by"] == "dataset"
+        assert f"`headline.ci.{unit}s.stratified_by`" in rows["0.2.0"]
+    assert "`comparisons[].paired_bootstrap.stratified_by`" in text

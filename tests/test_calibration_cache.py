@@ -53,3 +53,14 @@ def test_the_listing_skips_files_a_prune_removes_meanwhile(tmp_path, monkeypatch
     monkeypatch.setattr(calibration_cache, "read_calibration", read_after_prune)
     listed = calibration_cache.cached_calibrations(tmp_path)
     assert [(path.name, "unreadable" in why) for path, why in listed] == [("b.json", True)]
+
+
+def test_cache_help_says_the_cache_holds_the_cpu_calibrations(capsys):
+    # `mmnet cache prune` lists and removes calibration records and locks; its help named frames, flow and apex only
+    import pytest
+
+    from mmnet.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["cache", "--help"])
+    assert "CPU calibrations" in " ".join(capsys.readouterr().out.split())

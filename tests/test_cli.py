@@ -19,6 +19,19 @@ def test_help_lists_subcommands(capsys):
         assert name in out
 
 
+
+@pytest.mark.parametrize("command", ["predict", "explain"])
+def test_predict_and_explain_help_say_a_prepared_folders_moved_face_is_refused(command, capsys):
+    # explain --help said it, predict --help (whose check explain follows) did not; explain said viridis only
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "On a folder that `mmnet prepare` wrote, an onset or apex frame where prepare found the face moved" in out
+    assert "is refused" in out
+    if command == "explain":
+        assert "drawn in --cmap (default viridis)" in out
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])

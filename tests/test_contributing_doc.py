@@ -37,3 +37,38 @@ def test_the_pages_a_test_points_to_say_what_it_checks():
     assert "docs/contributing.md" in pointer
     fixtures = TEXT[TEXT.index("## Fixtures without licensed data"):TEXT.index("## Registering a clip dataset")]
     assert "tests/test_no_real_rows.py" in fixtures
+
+
+def _public_modules() -> set[str]:
+    section = TEXT[TEXT.index("## The public Python API"):]
+    return set(re.findall(r"`(mmnet(?:\.\w+)*)`", section[:section.index("is internal")]))
+
+
+def _module_of(dotted: str) -> str:
+    """The longest prefix of a dotted name that is a module of the package (`mmnet.report.selection.choose_epochs`
+    -> `mmnet.report.selection`)."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        path = TOP / "src" / Path(*parts[:end])
+        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
+            return ".".join(parts[:end])
+    raise AssertionError(f"{dotted} names no module of mmnet")
+
+
+def test_every_module_the_docs_import_from_is_public():
+    # the policy once named only the subpackages, while the pages and the changelog's migration table sent users
+    # to mmnet.runtime, mmnet.spotting.config, mmnet.train.sweep, ...
+    pages = [TOP / "README.md", *sorted((TOP / "docs").glob("*.md"))]
+    used = {(m, p.name) for p in pages
+            for m in re.findall(r"(?:from|import) (mmnet(?:\.\w+)*)\b", p.read_text())}
+    changelog = (TOP / "CHANGELOG.md").read_text()
+    table = changelog[changelog.index("### Changed: the Python API"):]
+    table = table[:table.index("\n\n", table.index("| 0.1.0 |"))]
+    for row in table.splitlines()[2:]:
+        if row.startswith("| `"):
+            new_home = row.split(" | ", 1)[1]
+            used |= {(_module_of(name), "CHANGELOG.md")
+                     for name in re.findall(r"`(mmnet(?:\.\w+)+)`(?! \(internal\))", new_home)}
+    assert len(used) >= 20
+    public = _public_modules()
+    assert sorted((m, page) for m, page in used if _module_of(m) not in public) == []

@@ -43,3 +43,23 @@ def test_predict_says_the_same_of_a_video_just_over_it(tmp_path):
 
     (tmp_path / "v.mp4").write_bytes(mp4_bytes(np.zeros((302, 32, 32, 3), np.uint8), fps=100))
     assert "this clip is over 3 s (302 frames at 100 fps) long" in long_clip_warning(load_clip(tmp_path / "v.mp4"))
+
+
+def test_the_record_docs_preprocessing_shows_is_one_a_watch_writes():
+    # the page showed spans ending one frame before a look ([15, 29], [30, 44]): a span's ends are looked-at frames
+    import json
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "preprocessing.md").read_text()
+    shown = json.loads(re.search(r'`(\{"step": 15, "spans": .*?\})`', text).group(1))
+    watch = FaceWatch(_Square(), (40, 20, 60, 40), last=75)  # a frame folder: a look every 15 frames
+    for n in range(76):  # in place on 0-14 and from 75; moved on 15-59; gone on 60-74
+        frame = np.zeros((60, 200, 3), np.uint8)
+        if n < 15 or n == 75:
+            frame[20:40, 40:60] = 255
+        elif n < 60:
+            frame[20:40, 50:70] = 255  # half a face width to the right
+        watch.see(n, frame)
+    record = watch.record() if callable(watch.record) else watch.record
+    assert record == shown

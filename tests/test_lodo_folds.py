@@ -3,7 +3,9 @@ report; the same command without --folds trains the other direction into the sam
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 
 import pytest
 
@@ -20,6 +22,29 @@ def test_fold_names_in_any_case_and_loso_subjects_alone():
     assert choose_folds([("casme2", [], []), ("samm", [], [])], ["SAMM"], "lodo") == ("samm",)
     assert choose_folds(FOLDS, ["006", "casme2/02"]) == ("casme2/02", "samm/006")  # the run's order
     assert choose_folds(FOLDS, ["casme2/01,006"]) == ("casme2/01", "samm/006")
+
+
+
+def test_the_loso_fold_names_the_docs_and_help_show_are_accepted():
+    # docs/cli.md and train --help gave `sub01`, which names no CASME II fold (they are casme2/01, ...)
+    from pathlib import Path
+
+    from mmnet.commands import train
+
+    row = next(line for line in (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text().splitlines()
+               if line.startswith("| `--folds FOLD"))
+    shown = re.findall(r"`([\w/]+)`", row[row.index("the subject alone"):].split(")")[0])
+    assert len(shown) == 3
+    for name in shown:
+        assert choose_folds(FOLDS, [name]) in {("casme2/01",), ("samm/006",)}
+    parser = argparse.ArgumentParser()
+    train.add_arguments(parser)
+    folds_help = next(a.help for a in parser._actions if "--folds" in a.option_strings)
+    assert "casme2/01 or 01" in folds_help
+    for name in ("casme2/01", "01", "samm/006"):
+        assert name in folds_help
+    # a continued example line ends with a backslash (a lone \ in the docstring joined the two lines)
+    assert [line for line in train.__doc__.splitlines() if re.search(r"\S {2,}--", line.split("#")[0])] == []
 
 
 @pytest.mark.parametrize(("asked", "said"), [(["sam"], "'sam' names no fold of this LODO run; its folds are named "
@@ -80,3 +105,12 @@ def test_one_direction_of_a_lodo_run_then_the_other(tmp_path, capsys):
     assert "1/2 folds already finished; running the other 1" in capsys.readouterr().err
     report = json.loads((run / "report.json").read_text())
     assert report["complete"] and list(report["headline"]["per_dataset"]) == ["casme2", "samm"]
+
+
+def test_the_exit_code_table_says_train_folds_exits_0_when_its_folds_finished():
+    # the row of code 1 said every partial train report exits 1; test_one_direction_... exits 0 with one fold left
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
+    assert "except `train --folds`, which exits 0 when the folds asked for finished" in row

@@ -66,3 +66,16 @@ def test_the_package_names_its_authors_as_license_does():
     project = tomllib.loads((TOP / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     holder = re.search(r"Copyright \(c\) \d{4} (.+)", (TOP / "LICENSE").read_text(encoding="utf-8")).group(1).strip()
     assert project["authors"] == [{"name": holder}]
+
+
+def test_each_versions_sections_follow_keep_a_changelog_and_fixes_are_under_fixed():
+    # results-altering fixes (agree --frames counting a frame more, a report's IndexError) sat under "Added"
+    text = (TOP / "CHANGELOG.md").read_text(encoding="utf-8")
+    order = ["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"]
+    for version in re.split(r"\n## ", text)[1:]:
+        kinds = [h.split(":")[0] for h in re.findall(r"^### (.+)$", version, re.M)]
+        assert all(k in order for k in kinds), kinds
+        assert [order.index(k) for k in kinds] == sorted(order.index(k) for k in kinds), kinds
+    fixed = _section(text, "Fixed")
+    assert "`mmnet agree --frames N`" in fixed and "`IndexError`" in fixed
+    assert "`IndexError`" not in _section(text, "Added")

@@ -52,6 +52,8 @@ def test_a_run_started_by_a_newer_mmnet_names_it_and_never_suggests_set(base, tm
     assert "does not know: train.future_key" in message
     assert "Resume it with mmnet >= 99.3.0" in message and "--restart" in message
     assert "--set" not in message
+    # mmnet installs from a checkout, not from a package index: the upgrade it names is one that works
+    assert "in your mmnet checkout: `git pull`, then `pip install -e .`" in message
 
 
 def test_a_fold_a_newer_mmnet_trained_is_refused_too(base, tmp_path):

@@ -48,6 +48,15 @@ def test_a_european_semicolon_table_long_with_decimal_commas_loads(tmp_path):
     assert [(i.onset, i.offset) for i in video.intervals] == [(5, 12)]
 
 
+
+def test_a_fractional_frame_is_refused_outside_samm_long_as_docs_datasets_says(tmp_path):
+    # the page once said any frame number may be written 566,4: only SAMM Long Videos' table is read that way
+    load = load_dataset("table-long", _long_root(tmp_path, ["P01;P01/rec1;5,4;12;micro;30"]))
+    assert "bad_value" in _checks(load) and frame_number("566,4") is None and frame_value("566,4") == 566.4
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "datasets.md").read_text().split())
+    assert "Fractional frames (`566,4`) are read only from SAMM Long Videos' table" in text
+
+
 def test_a_comma_that_may_separate_thousands_is_named_in_the_error(tmp_path):
     load = load_dataset("table-long", _long_root(tmp_path, ["P01;P01/rec1;1,000;1200;micro;30"]))
     (message,) = _checks(load)["bad_value"]

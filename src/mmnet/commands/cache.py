@@ -1,4 +1,4 @@
-"""Manage mmnet's cache of derived data (decoded frames, optical flow, apex estimates).
+"""Manage mmnet's cache of derived data (decoded frames, optical flow, apex estimates, CPU calibrations).
 
 The cache lives in one folder: $MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet
 (data.cache_dir in a config overrides it for a run). Everything in it is rebuilt when needed, so

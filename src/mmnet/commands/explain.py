@@ -14,12 +14,12 @@ as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i a
 The maps are the class-independent attention gates of the motion branch (the same whatever the class, without
 the onset-appearance PC branch; not an attribution, not tested for faithfulness): the heading of their row
 says so. The panel after the motion (top right) is the class-specific Grad-CAM of the predicted class (or
---target-class), only S/16 cells on a side. Each attention map is drawn in viridis over its own range, given
-in its title and colour bar (a narrow range is a nearly flat map, as an untrained model's); --shared-scale
-puts the four maps on one scale. Panels keep the face's aspect ratio. A line under the panels says what the
-model was trained on (from its run folder), and warns when that was synthetic faces only (mmnet demo) or is
-not recorded (a checkpoint outside its run folder, possibly untrained); it warns first when the onset and apex
-frames are identical (zero motion). The figure shows the input's faces: a "faces:" line (and the PNG's
+--target-class), only S/16 cells on a side. Each attention map is drawn in --cmap (default viridis) over its
+own range, given in its title and colour bar (a narrow range is a nearly flat map, as an untrained model's);
+--shared-scale puts the four maps on one scale. Panels keep the face's aspect ratio. A line under the panels
+says what the model was trained on (from its run folder), and warns when that was synthetic faces only (mmnet
+demo) or is not recorded (a checkpoint outside its run folder, possibly untrained); it warns first when the onset
+and apex frames are identical (zero motion). The figure shows the input's faces: a "faces:" line (and the PNG's
 mmnet.faces) says to publish it only as the agreement covering those recordings allows, naming the dataset
 when the input lies in a known dataset layout. The apex panel says "spotted" when the apex was found automatically; the
 panels of two images are named by their files. The PNG's text entries record how the figure was made (method,

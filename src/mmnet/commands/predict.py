@@ -11,7 +11,9 @@ Frame numbers (--onset, --apex) are the number in each file name for a frame fol
 as OpenCV, FFmpeg and PyAV count), so `mmnet prepare` writes a video's frame i as `reg_img{i}.jpg`.
 Frames of a folder are ordered by that number. Without --onset the first frame is the onset;
 without --apex the frame of largest motion relative to the onset is used (marked * in the table).
-Inputs should be face crops, like the training data.
+Inputs should be face crops, like the training data. On a folder that `mmnet prepare` wrote, an onset or
+apex frame where prepare found the face moved out of the crop (or gone) is refused, and one near such frames
+is a warning.
 """
 
 from __future__ import annotations

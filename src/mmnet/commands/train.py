@@ -15,7 +15,7 @@ Examples:
       --set data.on_bad_sample=skip                                     # + a model to keep
   mmnet train --dataset composite --root casme2=/d/CASME2 --root samm=/d/SAMM --root smic=/d/SMIC \\
       --annotation /d/combined_3class_gt.csv --out runs/cde
-  mmnet train --config megc2019_lodo --root casme2=/d/CASME2 --root samm=/d/SAMM --annotation cs.csv \
+  mmnet train --config megc2019_lodo --root casme2=/d/CASME2 --root samm=/d/SAMM --annotation cs.csv \\
       --out runs/cs --folds samm                      # one direction alone: train on CASME II, test on SAMM
   mmnet train --dataset casme2 --root DIR --out RUN --selection paper   # adds the optimistic paper scoring
   mmnet train --dataset casme2 --root /shared/CASME2 --out /shared/runs/c5 --set data.on_bad_sample=skip \\
@@ -63,7 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="run folder (created; reused to resume); required")
     p.add_argument("--folds", nargs="+", default=None, metavar="FOLD",
                    help="train these folds only, e.g. --folds samm: under --protocol lodo the fold that tests on SAMM "
-                        "(trained on the other datasets); under LOSO dataset/subject or the subject. The report is "
+                        "(trained on the other datasets); under LOSO dataset/subject as the report names the fold, or "
+                        "the subject alone (casme2/01 or 01 for CASME II's sub01; samm/006). The report is "
                         "PARTIAL and names the folds not run; the command without --folds trains them later")
     p.add_argument("--selection", choices=SELECTIONS, default=None,
                    help="'last' (honest, default) or 'paper': also the authors' optimistic per-fold best epoch")

@@ -52,9 +52,9 @@ log = logging.getLogger("mmnet.data")
 
 
 def default_cache_dir() -> Path:
-    """Where mmnet keeps what it derives from datasets (decoded frames, optical flow, apex estimates),
-    never inside the licence-gated dataset root: ``$MMNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmnet``,
-    else ``~/.cache/mmnet``. ``data.cache_dir`` in a config overrides it for a run."""
+    """Where mmnet keeps what it derives from datasets (decoded frames, optical flow, apex estimates,
+    CPU calibrations), never inside the licence-gated dataset root: ``$MMNET_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/mmnet``, else ``~/.cache/mmnet``. ``data.cache_dir`` in a config overrides it for a run."""
     return cache_dir_and_source()[0]
 
 

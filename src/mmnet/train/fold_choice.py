@@ -18,8 +18,8 @@ def choose_folds(folds: Sequence[tuple[str, list[int], list[int]]], asked: Itera
                  protocol: str = "loso") -> tuple[str, ...]:
     """The names of the run's folds that ``asked`` names, in the run's order.
 
-    A name matches a fold's name in any case (LODO: the test dataset, ``samm``; LOSO: ``casme2/sub01``) or, under
-    LOSO, its subject alone (``sub01``) when one dataset's only. A name that matches no fold, or several, is a
+    A name matches a fold's name in any case (LODO: the test dataset, ``samm``; LOSO: ``casme2/01``) or, under
+    LOSO, its subject alone (``01``) when one dataset's only. A name that matches no fold, or several, is a
     ConfigError listing the run's folds: a mistyped fold must not leave the user with a run of nothing."""
     names = [name for name, _, _ in folds]
     chosen: set[str] = set()

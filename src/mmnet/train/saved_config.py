@@ -102,6 +102,7 @@ def check_not_newer(out: Path) -> None:
     who = (f"started by mmnet {newer} (newer than this mmnet {__version__})" if newer else
            f"written by a newer mmnet than this one ({__version__})")
     upgrade = f"mmnet >= {newer}" if newer else "the mmnet that trained it"
-    raise ConfigError(f"'{out}' holds a run {who}.{keys} Resume it with {upgrade} (pip install --upgrade mmnet). "
+    raise ConfigError(f"'{out}' holds a run {who}.{keys} Resume it with {upgrade} (in your mmnet checkout: "
+                      "`git pull`, then `pip install -e .`). "
                       "Else train this configuration elsewhere: another out folder, or --restart (restart=True from "
                       "Python) to move this run aside and train every fold with this mmnet.")
