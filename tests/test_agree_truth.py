@@ -101,6 +101,15 @@ def test_apex_and_the_tables_frame_rate_are_kept(tmp_path, capsys):
     assert [r[-4:] for r in _rows(tmp_path / "pairs.csv")] == [("15", "15", "", ""), ("45", "46", "", "")]
 
 
+def test_a_decimal_comma_rate_is_written_with_a_point(tmp_path, capsys):
+    # a European Excel's ';' tables: the rate written as mmnet's CSVs write numbers, not '29,97' quoted
+    a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "truth.csv"
+    a.write_text("subject;video;onset;offset;type;fps\nP1;v1;10;20;micro;29,97\n")
+    b.write_text("subject;video;onset;offset;type;fps\nP1;v1;11;20;micro;29,97\n")
+    assert main(["agree", str(a), str(b), "--write-truth", str(out)]) == 0
+    assert [r["fps"] for r in csv.DictReader(out.open())] == ["29.97"]
+
+
 def test_union_merges_overlapping_intervals_and_emotions_disputed_are_counted(tmp_path, capsys):
     a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "truth.csv"
     a.write_text("subject,video,onset,offset,type,emotion\nP1,v1,10,20,micro,happy\nP1,v1,21,30,micro,sad\n")

@@ -42,6 +42,16 @@ def _rate(fps) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{float(fps):.10g}"
 
 
+def _own_rate(cell: str) -> str:
+    """A table-long row's fps cell as mmnet's CSVs write a rate: '29,97' (a European Excel's ';' table) as 29.97;
+    a cell that is no plain number ('30000/1001') as it is."""
+    from ..data.decimal_comma import number_text
+    from ..spotting.intervals import spreadsheet_safe
+
+    number = number_text(cell)
+    return _rate(number) if number is not None and number > 0 else spreadsheet_safe(cell)
+
+
 def _span(row: tuple) -> tuple:
     return row[:3]
 
@@ -193,7 +203,7 @@ def write_truth(path: Path, how: str, files: list[dict], pairs: dict, shared: di
     for video, items in rows.items():
         subject, name = map(spreadsheet_safe, _subject_video(video))
         writer.writerows([(subject, name, onset, offset, type_, "" if apex is None else apex,
-                           spreadsheet_safe(own) if own else rate, spreadsheet_safe(label or ""))
+                           _own_rate(own) if own else rate, spreadsheet_safe(label or ""))
                           for onset, offset, type_, apex, label, own in items]
                          or [(subject, name, "", "", "", "", rate, "")])
     atomic_write_text(path, text.getvalue())
